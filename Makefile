@@ -1,0 +1,63 @@
+# Every target installs what it needs first; a second run skips what is already there.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SOLC_VERSION := 0.8.28
+VENV := .venv
+STAMP_PY := $(VENV)/.installed
+STAMP_NPM := node_modules/.installed
+SOLC_BIN := .solcx/solc-v$(SOLC_VERSION)
+ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
+RPC_URL ?= http://127.0.0.1:8545
+
+# ape-solidity asks py-solc-x for solc-v<version> in this folder; ape-foundry finds anvil on PATH.
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
+export RPC_URL
+
+.PHONY: help setup compile test demo node deploy bench clean
+
+help:
+	@echo "make demo     deploy and run the demo on an embedded anvil (installs everything first)"
+	@echo "make test     run the test suite on anvil"
+	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
+	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
+	@echo "make bench    measure gas per operation against the budgets"
+
+setup: $(STAMP_PY) $(STAMP_NPM) $(SOLC_BIN)
+
+$(STAMP_PY): requirements.lock pyproject.toml
+	test -x $(VENV)/bin/python || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(STAMP_NPM): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SOLC_BIN): toolchain/solc.js $(STAMP_NPM)
+	mkdir -p .solcx
+	ln -sf ../toolchain/solc.js $@
+
+compile: setup
+	ape compile
+
+test: setup
+	ape test tests/ -q
+
+demo: setup
+	ape run demo --network ethereum:local:foundry
+
+node: setup
+	mkdir -p .anvil
+	anvil --host 127.0.0.1 --port 8545 --chain-id 31337 --state .anvil/state.json --state-interval 5
+
+deploy: setup
+	ape run deploy --network ethereum:local:$(RPC_URL)
+
+bench: setup
+	ape run bench --network ethereum:local:foundry
+
+clean:
+	rm -rf .build contracts/.cache .solcx

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
+import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
+import {EnergyTime} from "./libraries/EnergyTime.sol";
+
+/// @title SmartMeter
+/// @notice Meter registry and readings. Registers are cumulative like a real meter's import and
+/// export registers, so energy is the difference between readings and a lost message loses none.
+/// Each accepted export increase is minted to the meter's owner as EnergyToken.
+/// @dev Per meter the contract keeps a load profile like a meter's own (DLMS/COSEM "profile
+/// generic" with a 900 s capture period): a ring of PROFILE_CAPACITY interval entries, one storage
+/// slot each, which also holds the latest reading's registers. Daily totals are summed from it.
+contract SmartMeter is AccessControl, ISmartMeterRegistry {
+    using EnergyTime for uint256;
+
+    /// @notice Registers, deactivates and reactivates meters.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Submits batches of readings for many meters (a head-end system or data concentrator).
+    bytes32 public constant GATEWAY_ROLE = keccak256("GATEWAY_ROLE");
+
+    /// @notice Intervals kept per meter: 35 days of 900 s intervals.
+    uint256 public constant PROFILE_CAPACITY = 35 * EnergyTime.INTERVALS_PER_DAY;
+    /// @notice Most readings in one submitReadings call.
+    uint256 public constant MAX_BATCH_SIZE = 200;
+    /// @notice Most intervals in one getIntervalHistory page.
+    uint256 public constant MAX_HISTORY_PAGE = EnergyTime.INTERVALS_PER_DAY;
+    /// @notice Largest register value (uint56 in the profile): 72 PWh, beyond any meter's life.
+    uint256 public constant MAX_REGISTER_WH = type(uint56).max;
+    /// @notice Frequency bounds: a meter reporting outside 45-65 Hz is faulty or islanded, on 50 and 60 Hz grids alike.
+    uint256 public constant MIN_FREQUENCY_MILLIHZ = 45_000;
+    uint256 public constant MAX_FREQUENCY_MILLIHZ = 65_000;
+    /// @notice Voltage bounds, per-mille of nominal: outside 50-150 % no connected meter is measuring a live grid.
+    uint256 public constant MIN_VOLTAGE_PER_MILLE = 500;
+    uint256 public constant MAX_VOLTAGE_PER_MILLE = 1500;
+
+    struct Meter {
+        address owner; // 0 = not registered
+        uint40 lastReadingAt; // unix s; 0 = no reading and no registration baseline yet
+        uint32 regionId;
+        bool active;
+        bool awaitingBaseline; // next reading only sets the baseline
+    }
+
+    /// @dev Energy before a baseline is "uncounted": counted = register - uncounted.
+    struct Account {
+        uint64 uncountedConsumptionWh;
+        uint64 uncountedProductionWh;
+        uint64 redeemedConsumptionWh;
+    }
+
+    /// @dev One slot: a profile interval and the registers, frequency and voltage at its last reading.
+    struct ProfileEntry {
+        uint32 interval; // which interval this ring slot holds
+        uint40 consumptionWh; // imported within the interval
+        uint40 productionWh; // exported within the interval
+        uint56 consumptionRegisterWh;
+        uint56 productionRegisterWh;
+        uint16 gridFrequencyMilliHz;
+        uint16 voltagePerMille;
+    }
+
+    IEnergyToken private immutable _energyToken;
+    uint256 private _minReadingIntervalSeconds = 60;
+    mapping(address meter => Meter) private _meters;
+    mapping(address meter => Account) private _accounts;
+    mapping(address meter => mapping(uint256 slot => ProfileEntry)) private _profiles;
+
+    constructor(address admin, IEnergyToken energyToken_) {
+        _energyToken = energyToken_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------- registry
+
+    /// @inheritdoc ISmartMeterRegistry
+    function registerMeter(address meter, address owner, uint32 regionId) external onlyRole(OPERATOR_ROLE) {
+        _register(meter, owner, regionId);
+        _meters[meter].awaitingBaseline = true;
+        emit MeterRegistered(meter, owner, regionId, 0, 0);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function registerMeter(
+        address meter,
+        address owner,
+        uint32 regionId,
+        uint256 consumptionRegisterWh,
+        uint256 productionRegisterWh
+    ) external onlyRole(OPERATOR_ROLE) {
+        _checkRegister(meter, consumptionRegisterWh);
+        _checkRegister(meter, productionRegisterWh);
+        _register(meter, owner, regionId);
+        _meters[meter].lastReadingAt = uint40(block.timestamp);
+        _accounts[meter] = Account(uint64(consumptionRegisterWh), uint64(productionRegisterWh), 0);
+        uint256 interval = block.timestamp.intervalOf();
+        _profiles[meter][interval % PROFILE_CAPACITY] = ProfileEntry(
+            uint32(interval), 0, 0, uint56(consumptionRegisterWh), uint56(productionRegisterWh), 0, 0
+        );
+        emit MeterRegistered(meter, owner, regionId, consumptionRegisterWh, productionRegisterWh);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function deactivateMeter(address meter) external onlyRole(OPERATOR_ROLE) {
+        Meter storage m = _knownMeter(meter);
+        if (!m.active) revert MeterInactive(meter);
+        m.active = false;
+        emit MeterDeactivated(meter);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function reactivateMeter(address meter) external onlyRole(OPERATOR_ROLE) {
+        Meter storage m = _knownMeter(meter);
+        if (m.active) revert MeterAlreadyActive(meter);
+        m.active = true;
+        m.awaitingBaseline = true;
+        emit MeterReactivated(meter);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function setMinReadingInterval(uint256 secondsBetweenReadings) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (secondsBetweenReadings > EnergyTime.INTERVAL_SECONDS) {
+            revert MinReadingIntervalTooLong(secondsBetweenReadings, EnergyTime.INTERVAL_SECONDS);
+        }
+        emit MinReadingIntervalUpdated(_minReadingIntervalSeconds, secondsBetweenReadings);
+        _minReadingIntervalSeconds = secondsBetweenReadings;
+    }
+
+    // ----------------------------------------------------------------------------- readings
+
+    /// @inheritdoc ISmartMeter
+    function submitReading(MeterReading calldata reading) external {
+        _acceptReading(msg.sender, reading, _minReadingIntervalSeconds);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function submitReadings(address[] calldata meters, MeterReading[] calldata readings)
+        external
+        onlyRole(GATEWAY_ROLE)
+    {
+        uint256 size = meters.length;
+        if (size == 0) revert EmptyBatch();
+        if (size > MAX_BATCH_SIZE) revert BatchTooLarge(size, MAX_BATCH_SIZE);
+        if (size != readings.length) revert BatchLengthMismatch(size, readings.length);
+        uint256 minIntervalSeconds = _minReadingIntervalSeconds;
+        for (uint256 i; i < size; ++i) {
+            _acceptReading(meters[i], readings[i], minIntervalSeconds);
+        }
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function redeemConsumption(address meter, uint256 amountWh) external {
+        Meter storage m = _knownMeter(meter);
+        if (m.owner != msg.sender) revert NotMeterOwner(meter, msg.sender);
+        if (amountWh == 0) revert ZeroRedemption();
+        (uint256 consumedWh,,) = getMeteredEnergy(meter);
+        Account storage account = _accounts[meter];
+        uint256 redeemableWh = consumedWh - account.redeemedConsumptionWh;
+        if (amountWh > redeemableWh) revert RedemptionExceedsConsumption(meter, amountWh, redeemableWh);
+        // Cannot overflow: amountWh <= consumed <= MAX_REGISTER_WH < 2^64.
+        account.redeemedConsumptionWh += uint64(amountWh);
+        _energyToken.retire(msg.sender, amountWh);
+        emit ConsumptionRedeemed(meter, msg.sender, amountWh);
+    }
+
+    function _acceptReading(address meter, MeterReading calldata reading, uint256 minIntervalSeconds) private {
+        Meter memory m = _meters[meter];
+        if (m.owner == address(0)) revert MeterUnknown(meter);
+        if (!m.active) revert MeterInactive(meter);
+
+        uint256 timestamp = reading.timestamp;
+        if (timestamp > block.timestamp) revert ReadingInFuture(meter, timestamp, block.timestamp);
+        if (timestamp <= m.lastReadingAt) revert ReadingNotAfterPrevious(meter, timestamp, m.lastReadingAt);
+        if (m.lastReadingAt != 0 && timestamp < m.lastReadingAt + minIntervalSeconds) {
+            revert ReadingTooFrequent(meter, timestamp, m.lastReadingAt + minIntervalSeconds);
+        }
+        _checkRegister(meter, reading.consumption);
+        _checkRegister(meter, reading.production);
+        uint256 frequency = reading.gridFrequency;
+        if (frequency < MIN_FREQUENCY_MILLIHZ || frequency > MAX_FREQUENCY_MILLIHZ) {
+            revert FrequencyOutOfBounds(meter, frequency);
+        }
+        uint256 voltage = reading.voltage;
+        if (voltage < MIN_VOLTAGE_PER_MILLE || voltage > MAX_VOLTAGE_PER_MILLE) {
+            revert VoltageOutOfBounds(meter, voltage);
+        }
+
+        uint256 interval = timestamp.intervalOf();
+        mapping(uint256 => ProfileEntry) storage profile = _profiles[meter];
+        ProfileEntry memory previous;
+        if (m.lastReadingAt != 0) previous = profile[uint256(m.lastReadingAt).intervalOf() % PROFILE_CAPACITY];
+        if (reading.consumption < previous.consumptionRegisterWh) {
+            revert ConsumptionRegisterDecreased(meter, reading.consumption, previous.consumptionRegisterWh);
+        }
+        if (reading.production < previous.productionRegisterWh) {
+            revert ProductionRegisterDecreased(meter, reading.production, previous.productionRegisterWh);
+        }
+        uint256 consumedWh;
+        uint256 producedWh;
+        unchecked {
+            // Registers were just checked not to decrease.
+            consumedWh = reading.consumption - previous.consumptionRegisterWh;
+            producedWh = reading.production - previous.productionRegisterWh;
+        }
+
+        if (m.awaitingBaseline) {
+            Account storage account = _accounts[meter];
+            // Bounded by MAX_REGISTER_WH, so uint64 cannot overflow.
+            account.uncountedConsumptionWh += uint64(consumedWh);
+            account.uncountedProductionWh += uint64(producedWh);
+            _meters[meter].awaitingBaseline = false;
+            emit MeterBaselineSet(meter, timestamp, reading.consumption, reading.production);
+            consumedWh = 0;
+            producedWh = 0;
+        }
+
+        // Same interval as the previous reading: accumulate into its entry; otherwise start a new one.
+        uint256 intervalConsumedWh = consumedWh;
+        uint256 intervalProducedWh = producedWh;
+        if (previous.interval == interval && m.lastReadingAt != 0) {
+            intervalConsumedWh += previous.consumptionWh;
+            intervalProducedWh += previous.productionWh;
+        }
+        if (intervalConsumedWh > type(uint40).max || intervalProducedWh > type(uint40).max) {
+            revert IntervalEnergyOutOfRange(meter, interval);
+        }
+        profile[interval % PROFILE_CAPACITY] = ProfileEntry(
+            uint32(interval),
+            uint40(intervalConsumedWh),
+            uint40(intervalProducedWh),
+            uint56(reading.consumption),
+            uint56(reading.production),
+            uint16(frequency),
+            uint16(voltage)
+        );
+        _meters[meter].lastReadingAt = uint40(timestamp);
+
+        if (producedWh != 0) _energyToken.mint(m.owner, producedWh);
+        emit ReadingAccepted(meter, timestamp, consumedWh, producedWh, frequency, voltage);
+    }
+
+    // ----------------------------------------------------------------------------- views
+
+    /// @inheritdoc ISmartMeter
+    function getLatestReading() external view returns (MeterReading memory) {
+        return getLatestReading(msg.sender);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function getDailyProduction() external view returns (uint256) {
+        return getDailyProduction(msg.sender, block.timestamp.dayOf());
+    }
+
+    /// @inheritdoc ISmartMeter
+    function getDailyConsumption() external view returns (uint256) {
+        return getDailyConsumption(msg.sender, block.timestamp.dayOf());
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function getMeter(address meter) external view returns (MeterInfo memory) {
+        Meter storage m = _knownMeter(meter);
+        return MeterInfo(m.owner, m.regionId, m.active, m.awaitingBaseline, m.lastReadingAt);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function getLatestReading(address meter) public view returns (MeterReading memory) {
+        uint256 lastReadingAt = _knownMeter(meter).lastReadingAt;
+        if (lastReadingAt == 0) return MeterReading(0, 0, 0, 0, 0);
+        ProfileEntry memory e = _profiles[meter][lastReadingAt.intervalOf() % PROFILE_CAPACITY];
+        return MeterReading(
+            lastReadingAt, e.consumptionRegisterWh, e.productionRegisterWh, e.gridFrequencyMilliHz, e.voltagePerMille
+        );
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function getDailyProduction(address meter, uint256 day) public view returns (uint256 productionWh) {
+        (, productionWh) = _dailyEnergy(meter, day);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function getDailyConsumption(address meter, uint256 day) public view returns (uint256 consumptionWh) {
+        (consumptionWh,) = _dailyEnergy(meter, day);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function getIntervalEnergy(address meter, uint256 interval)
+        external
+        view
+        returns (uint256 consumptionWh, uint256 productionWh)
+    {
+        uint256 latestInterval = _retainedFrom(meter, interval);
+        ProfileEntry memory e = _entryAt(meter, interval, latestInterval);
+        return (e.consumptionWh, e.productionWh);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function getIntervalHistory(address meter, uint256 fromInterval, uint256 count)
+        external
+        view
+        returns (IntervalRecord[] memory records)
+    {
+        if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
+        uint256 latestInterval = _retainedFrom(meter, fromInterval);
+        records = new IntervalRecord[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 interval = fromInterval + i;
+            ProfileEntry memory e = _entryAt(meter, interval, latestInterval);
+            records[i] = IntervalRecord(
+                interval,
+                e.consumptionWh,
+                e.productionWh,
+                e.consumptionRegisterWh,
+                e.productionRegisterWh,
+                e.gridFrequencyMilliHz,
+                e.voltagePerMille
+            );
+        }
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function getMeteredEnergy(address meter)
+        public
+        view
+        returns (uint256 consumptionWh, uint256 productionWh, uint256 redeemedConsumptionWh)
+    {
+        MeterReading memory latest = getLatestReading(meter);
+        Account memory account = _accounts[meter];
+        // Registers never fall below what was uncounted at a baseline, so no underflow.
+        return (
+            latest.consumption - account.uncountedConsumptionWh,
+            latest.production - account.uncountedProductionWh,
+            account.redeemedConsumptionWh
+        );
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function minReadingInterval() external view returns (uint256) {
+        return _minReadingIntervalSeconds;
+    }
+
+    /// @notice The EnergyToken this meter registry mints.
+    function energyToken() external view returns (IEnergyToken) {
+        return _energyToken;
+    }
+
+    // ----------------------------------------------------------------------------- internals
+
+    function _register(address meter, address owner, uint32 regionId) private {
+        if (meter == address(0)) revert InvalidMeterAddress();
+        if (owner == address(0)) revert InvalidOwnerAddress();
+        Meter storage m = _meters[meter];
+        if (m.owner != address(0)) revert MeterAlreadyRegistered(meter);
+        m.owner = owner;
+        m.regionId = regionId;
+        m.active = true;
+    }
+
+    function _knownMeter(address meter) private view returns (Meter storage m) {
+        m = _meters[meter];
+        if (m.owner == address(0)) revert MeterUnknown(meter);
+    }
+
+    function _checkRegister(address meter, uint256 registerWh) private pure {
+        if (registerWh > MAX_REGISTER_WH) revert RegisterOutOfRange(meter, registerWh);
+    }
+
+    /// @dev Reverts unless `interval` is still in the ring; returns the meter's latest interval.
+    function _retainedFrom(address meter, uint256 interval) private view returns (uint256 latestInterval) {
+        uint256 lastReadingAt = _knownMeter(meter).lastReadingAt;
+        latestInterval = lastReadingAt.intervalOf();
+        if (lastReadingAt != 0 && interval + PROFILE_CAPACITY <= latestInterval) {
+            revert IntervalNotRetained(meter, interval);
+        }
+    }
+
+    /// @dev The ring entry for `interval`, or an empty one when the meter read nothing in it.
+    function _entryAt(address meter, uint256 interval, uint256 latestInterval)
+        private
+        view
+        returns (ProfileEntry memory e)
+    {
+        if (interval > latestInterval) return e;
+        e = _profiles[meter][interval % PROFILE_CAPACITY];
+        if (e.interval != interval) delete e;
+    }
+
+    function _dailyEnergy(address meter, uint256 day) private view returns (uint256 consumptionWh, uint256 productionWh) {
+        uint256 first = day.firstIntervalOfDay();
+        uint256 latestInterval = _retainedFrom(meter, first);
+        for (uint256 i; i < EnergyTime.INTERVALS_PER_DAY; ++i) {
+            ProfileEntry memory e = _entryAt(meter, first + i, latestInterval);
+            consumptionWh += e.consumptionWh;
+            productionWh += e.productionWh;
+        }
+    }
+}

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+/// @title Energy credit: 1 token unit = 1 Wh of verified exported energy (3 decimals: 1.000 = 1 kWh).
+interface IEnergyToken is IERC20 {
+    /// @notice Mints `amountWh` to `to` for energy a meter verifiably exported. METER_ROLE only.
+    /// @param to The producing meter's owner.
+    /// @param amountWh Exported energy in Wh.
+    function mint(address to, uint256 amountWh) external;
+
+    /// @notice Burns `amountWh` of `from`'s tokens for energy delivered to and consumed by them. METER_ROLE only.
+    /// @dev The meter contract checks `from` is the consuming meter's owner and the amount is metered.
+    /// @param from The consuming meter's owner.
+    /// @param amountWh Consumed energy in Wh.
+    function retire(address from, uint256 amountWh) external;
+}
