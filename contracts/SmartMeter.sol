@@ -168,9 +168,21 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
 
     function _acceptReading(address meter, MeterReading calldata reading, uint256 minIntervalSeconds) private {
         Meter memory m = _meters[meter];
+        _validateReading(meter, m, reading, minIntervalSeconds);
+        (uint256 consumedWh, uint256 producedWh) = _recordInProfile(meter, m, reading);
+        Meter storage stored = _meters[meter];
+        stored.lastReadingAt = uint40(reading.timestamp);
+        if (m.awaitingBaseline) stored.awaitingBaseline = false;
+        if (producedWh != 0) _energyToken.mint(m.owner, producedWh);
+        emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh, reading.gridFrequency, reading.voltage);
+    }
+
+    function _validateReading(address meter, Meter memory m, MeterReading calldata reading, uint256 minIntervalSeconds)
+        private
+        view
+    {
         if (m.owner == address(0)) revert MeterUnknown(meter);
         if (!m.active) revert MeterInactive(meter);
-
         uint256 timestamp = reading.timestamp;
         if (timestamp > block.timestamp) revert ReadingInFuture(meter, timestamp, block.timestamp);
         if (timestamp <= m.lastReadingAt) revert ReadingNotAfterPrevious(meter, timestamp, m.lastReadingAt);
@@ -179,16 +191,20 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         }
         _checkRegister(meter, reading.consumption);
         _checkRegister(meter, reading.production);
-        uint256 frequency = reading.gridFrequency;
-        if (frequency < MIN_FREQUENCY_MILLIHZ || frequency > MAX_FREQUENCY_MILLIHZ) {
-            revert FrequencyOutOfBounds(meter, frequency);
+        if (reading.gridFrequency < MIN_FREQUENCY_MILLIHZ || reading.gridFrequency > MAX_FREQUENCY_MILLIHZ) {
+            revert FrequencyOutOfBounds(meter, reading.gridFrequency);
         }
-        uint256 voltage = reading.voltage;
-        if (voltage < MIN_VOLTAGE_PER_MILLE || voltage > MAX_VOLTAGE_PER_MILLE) {
-            revert VoltageOutOfBounds(meter, voltage);
+        if (reading.voltage < MIN_VOLTAGE_PER_MILLE || reading.voltage > MAX_VOLTAGE_PER_MILLE) {
+            revert VoltageOutOfBounds(meter, reading.voltage);
         }
+    }
 
-        uint256 interval = timestamp.intervalOf();
+    /// @dev Writes the reading into its interval's ring slot; returns the energy it counts
+    /// (none for a baseline reading, whose increase is booked as uncounted instead).
+    function _recordInProfile(address meter, Meter memory m, MeterReading calldata reading)
+        private
+        returns (uint256 consumedWh, uint256 producedWh)
+    {
         mapping(uint256 => ProfileEntry) storage profile = _profiles[meter];
         ProfileEntry memory previous;
         if (m.lastReadingAt != 0) previous = profile[uint256(m.lastReadingAt).intervalOf() % PROFILE_CAPACITY];
@@ -198,29 +214,25 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         if (reading.production < previous.productionRegisterWh) {
             revert ProductionRegisterDecreased(meter, reading.production, previous.productionRegisterWh);
         }
-        uint256 consumedWh;
-        uint256 producedWh;
         unchecked {
             // Registers were just checked not to decrease.
             consumedWh = reading.consumption - previous.consumptionRegisterWh;
             producedWh = reading.production - previous.productionRegisterWh;
         }
-
         if (m.awaitingBaseline) {
             Account storage account = _accounts[meter];
-            // Bounded by MAX_REGISTER_WH, so uint64 cannot overflow.
+            // Both sums stay below MAX_REGISTER_WH, so uint64 cannot overflow.
             account.uncountedConsumptionWh += uint64(consumedWh);
             account.uncountedProductionWh += uint64(producedWh);
-            _meters[meter].awaitingBaseline = false;
-            emit MeterBaselineSet(meter, timestamp, reading.consumption, reading.production);
-            consumedWh = 0;
-            producedWh = 0;
+            emit MeterBaselineSet(meter, reading.timestamp, reading.consumption, reading.production);
+            (consumedWh, producedWh) = (0, 0);
         }
 
-        // Same interval as the previous reading: accumulate into its entry; otherwise start a new one.
+        // A reading in the previous reading's interval adds to that entry; a later one starts a new entry.
+        uint256 interval = reading.timestamp.intervalOf();
         uint256 intervalConsumedWh = consumedWh;
         uint256 intervalProducedWh = producedWh;
-        if (previous.interval == interval && m.lastReadingAt != 0) {
+        if (m.lastReadingAt != 0 && previous.interval == interval) {
             intervalConsumedWh += previous.consumptionWh;
             intervalProducedWh += previous.productionWh;
         }
@@ -233,13 +245,9 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
             uint40(intervalProducedWh),
             uint56(reading.consumption),
             uint56(reading.production),
-            uint16(frequency),
-            uint16(voltage)
+            uint16(reading.gridFrequency),
+            uint16(reading.voltage)
         );
-        _meters[meter].lastReadingAt = uint40(timestamp);
-
-        if (producedWh != 0) _energyToken.mint(m.owner, producedWh);
-        emit ReadingAccepted(meter, timestamp, consumedWh, producedWh, frequency, voltage);
     }
 
     // ----------------------------------------------------------------------------- views

@@ -1,0 +1,1 @@
+"""Python tooling for the decentralized energy grid contracts."""
