@@ -80,3 +80,6 @@ def reading(chain):
         return (ts, consumption_wh, production_wh, frequency_millihz, voltage_per_mille)
 
     return build
+
+
+# --- market fixtures (EnergyTrading / Settlement) below this line ---
