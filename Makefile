@@ -55,7 +55,7 @@ node: setup
 	anvil --host 127.0.0.1 --port 8545 --chain-id 31337 --state .anvil/state.json --state-interval 5
 
 deploy: setup
-	ape run deploy --network ethereum:local:$(RPC_URL)
+	ape run deploy --network $(RPC_URL)
 
 bench: setup
 	ape run bench --network ethereum:local:foundry

@@ -1,0 +1,113 @@
+"""A plain web3.py client over a deployment manifest: no ape needed.
+
+    grid = GridClient.from_manifest("deployments/31337.json", "http://127.0.0.1:8545")
+    grid.submit_reading(device_key, MeterReading(...))
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import function_signature_to_4byte_selector
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError
+
+from energy_grid.manifest import read_manifest
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+# Anvil's public development mnemonic: its accounts exist only on local chains.
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+def anvil_account(index: int) -> LocalAccount:
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+@dataclass(frozen=True)
+class MeterReading:
+    """ISmartMeter.MeterReading: cumulative registers in Wh."""
+
+    timestamp: int
+    consumption_wh: int
+    production_wh: int
+    frequency_millihz: int = FREQUENCY_NOMINAL_MILLIHZ
+    voltage_per_mille: int = VOLTAGE_NOMINAL_PER_MILLE
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return astuple(self)
+
+
+class GridError(Exception):
+    """A contract rejected a call; the message names its custom error and arguments."""
+
+
+def describe_revert(abi: list[dict[str, Any]], data: str) -> str:
+    """Turns revert data into `ErrorName(arg=value, …)` using the contract's ABI."""
+    raw = bytes.fromhex(data.removeprefix("0x"))
+    for item in abi:
+        if item.get("type") != "error":
+            continue
+        types = [i["type"] for i in item["inputs"]]
+        if function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})") == raw[:4]:
+            values = decode(types, raw[4:])
+            args = ", ".join(f"{i['name']}={v}" for i, v in zip(item["inputs"], values))
+            return f"{item['name']}({args})"
+    return f"unknown error {data[:10]}"
+
+
+class GridClient:
+    def __init__(self, w3: Web3, manifest: dict[str, Any]) -> None:
+        chain_id = w3.eth.chain_id
+        if chain_id != manifest["chainId"]:
+            raise ValueError(f"The node is chain {chain_id} but the manifest is for chain {manifest['chainId']}.")
+        self.w3 = w3
+        self.contracts: dict[str, Contract] = {
+            name: w3.eth.contract(address=Web3.to_checksum_address(entry["address"]), abi=entry["abi"])
+            for name, entry in manifest["contracts"].items()
+        }
+
+    @classmethod
+    def from_manifest(cls, path: str | Path, rpc_url: str) -> GridClient:
+        return cls(Web3(Web3.HTTPProvider(rpc_url)), read_manifest(Path(path)))
+
+    def __getitem__(self, name: str) -> Contract:
+        return self.contracts[name]
+
+    def transact(self, signer: LocalAccount, call: Any) -> Any:
+        """Signs, sends and waits for `call`; raises GridError naming the custom error on a revert."""
+        try:
+            tx = call.build_transaction(
+                {"from": signer.address, "nonce": self.w3.eth.get_transaction_count(signer.address)}
+            )
+        except ContractCustomError as err:
+            raise GridError(f"{call.fn_name} rejected: {describe_revert(call.contract_abi, str(err.data))}") from None
+        signed = signer.sign_transaction(tx)
+        receipt = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        if receipt["status"] != 1:
+            raise RuntimeError(f"Transaction {receipt['transactionHash'].hex()} reverted.")
+        return receipt
+
+    def register_meter(self, operator: LocalAccount, meter: str, owner: str, region_id: int) -> Any:
+        fn = self["SmartMeter"].get_function_by_signature("registerMeter(address,address,uint32)")
+        return self.transact(operator, fn(meter, owner, region_id))
+
+    def submit_reading(self, device: LocalAccount, reading: MeterReading) -> Any:
+        return self.transact(device, self["SmartMeter"].functions.submitReading(reading.as_tuple()))
+
+    def mine_block_at(self, timestamp: int) -> None:
+        """Local chains only: mines a block at `timestamp` (anvil's evm_mine)."""
+        self.w3.provider.make_request("evm_mine", [timestamp])
+
+    def latest_reading(self, meter: str) -> MeterReading:
+        fn = self["SmartMeter"].get_function_by_signature("getLatestReading(address)")
+        return MeterReading(*fn(meter).call())
+
+    def energy_balance_wh(self, holder: str) -> int:
+        return int(self["EnergyToken"].functions.balanceOf(holder).call())

@@ -1,0 +1,75 @@
+"""Deploys a fresh, wired system: every contract, every role, the local faucet.
+
+Used by `scripts/deploy.py`, the demo, the benchmark and the tests, so all of them run the
+same wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# On a local chain the deployer (dev account 0) plays every operational role, and dev accounts
+# 1-9 get this much MockStablecoin, in whole units.
+LOCAL_FAUCET_WHOLE_UNITS = 10_000
+DEFAULT_GRID_FEE_BPS = 50  # 0.5 %
+
+
+@dataclass(frozen=True)
+class System:
+    energy_token: Any
+    payment_token: Any
+    smart_meter: Any
+    energy_trading: Any | None = None
+
+    def contracts(self) -> dict[str, Any]:
+        named = {
+            "EnergyToken": self.energy_token,
+            "PaymentToken": self.payment_token,
+            "SmartMeter": self.smart_meter,
+        }
+        if self.energy_trading is not None:
+            named["EnergyTrading"] = self.energy_trading
+        return named
+
+
+def deploy_system(
+    project: Any,
+    deployer: Any,
+    *,
+    payment_token: Any | None = None,
+    fee_recipient: Any | None = None,
+    grid_fee_bps: int = DEFAULT_GRID_FEE_BPS,
+    operators: tuple[Any, ...] = (),
+    gateways: tuple[Any, ...] = (),
+) -> System:
+    """Deploys and wires the system; `deployer` becomes admin of everything.
+
+    Without `payment_token` a MockStablecoin is deployed (local chains only).
+    """
+    tx = {"sender": deployer}
+    energy_token = project.EnergyToken.deploy(deployer, **tx)
+    if payment_token is None:
+        payment_token = project.MockStablecoin.deploy(deployer, **tx)
+    smart_meter = project.SmartMeter.deploy(deployer, energy_token, **tx)
+    energy_token.grantRole(energy_token.METER_ROLE(), smart_meter, **tx)
+    for account in (deployer, *operators):
+        smart_meter.grantRole(smart_meter.OPERATOR_ROLE(), account, **tx)
+    for account in (deployer, *gateways):
+        smart_meter.grantRole(smart_meter.GATEWAY_ROLE(), account, **tx)
+
+    energy_trading = None
+    if hasattr(project, "EnergyTrading"):
+        energy_trading = project.EnergyTrading.deploy(
+            deployer, energy_token, payment_token, fee_recipient or deployer, grid_fee_bps, **tx
+        )
+        for account in operators:
+            energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
+
+    return System(energy_token, payment_token, smart_meter, energy_trading)
+
+
+def fund_local_accounts(system: System, operator: Any, accounts: list[Any]) -> None:
+    """Tops up each account from the MockStablecoin faucet."""
+    for account in accounts:
+        system.payment_token.addConsumerBalance(account, LOCAL_FAUCET_WHOLE_UNITS, sender=operator)

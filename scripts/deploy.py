@@ -1,0 +1,44 @@
+"""Deploys a fresh, wired system and writes deployments/<chainId>.json.
+
+    ape run deploy --network ethereum:local:foundry            # embedded anvil
+    ape run deploy --network http://127.0.0.1:8545             # `make node` (what `make deploy` runs)
+    ape run deploy --network ethereum:sepolia:node --account me --payment-token 0x…
+"""
+
+from __future__ import annotations
+
+import click
+from ape import accounts, chain, project
+from ape.cli import ConnectedProviderCommand
+
+from energy_grid.deployment import deploy_system, fund_local_accounts
+from energy_grid.manifest import build_manifest, write_manifest
+
+LOCAL_CHAIN_IDS = {31337, 1337}
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--account", "account_alias", default=None, help="ape account alias to deploy from (non-local networks).")
+@click.option("--payment-token", default=None, help="ERC-20 settlement currency; a MockStablecoin is deployed if omitted.")
+@click.option("--fee-recipient", default=None, help="Receives grid fees; the deployer if omitted.")
+def cli(account_alias: str | None, payment_token: str | None, fee_recipient: str | None) -> None:
+    local = chain.chain_id in LOCAL_CHAIN_IDS
+    if account_alias:
+        deployer = accounts.load(account_alias)
+    elif local:
+        deployer = accounts.test_accounts[0]
+    else:
+        raise click.UsageError("On a public network pass --account <ape account alias>.")
+    if not local and payment_token is None:
+        raise click.UsageError("On a public network pass --payment-token <ERC-20 address> (MockStablecoin is local-only).")
+
+    token = project.MockStablecoin.at(payment_token) if payment_token else None
+    system = deploy_system(project, deployer, payment_token=token, fee_recipient=fee_recipient)
+    if local and token is None:
+        fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])
+
+    path = write_manifest(build_manifest(chain.chain_id, system.contracts()))
+    click.echo(f"Deployed to chain {chain.chain_id} from {deployer.address}:")
+    for name, contract in system.contracts().items():
+        click.echo(f"  {name:<14} {contract.address}")
+    click.echo(f"Manifest: {path}")
