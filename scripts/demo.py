@@ -1,0 +1,91 @@
+"""The demo: a small community on an embedded anvil.
+
+Deploys the system, registers four meters, feeds a morning of 15-minute readings through the
+gateway in one batch per interval, and prints what each meter measured and minted.
+"""
+
+from __future__ import annotations
+
+import click
+import math
+
+from ape import accounts, chain, project
+from ape.cli import ConnectedProviderCommand
+from ape.logging import logger
+from eth_account import Account
+
+from energy_grid.community import demo_community
+from energy_grid.deployment import deploy_system, fund_local_accounts
+from energy_grid.manifest import build_manifest, write_manifest
+from energy_grid.report import heading, print_table
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, format_kwh
+
+FIRST_HOUR, LAST_HOUR = 5, 14  # the morning simulated, UTC
+
+
+@click.command(cls=ConnectedProviderCommand)
+def cli() -> None:
+    logger.set_level("WARNING")  # one line per transaction would drown the tables
+    dev = accounts.test_accounts
+    operator = dev[0]
+    heading("Deploy")
+    system = deploy_system(project, operator)
+    fund_local_accounts(system, operator, list(dev)[1:10])
+    write_manifest(build_manifest(chain.chain_id, system.contracts()))
+    for name, contract in system.contracts().items():
+        click.echo(f"  {name:<14} {contract.address}")
+
+    heading("Meters")
+    community = demo_community()
+    owners = {p.name: dev[i + 1] for i, p in enumerate(community)}
+    devices = {p.name: Account.create().address for p in community}
+    meter = system.smart_meter
+    for p in community:
+        meter.registerMeter(devices[p.name], owners[p.name], p.region_id, sender=operator)
+    print_table(
+        "Registered meters",
+        ["prosumer", "meter device", "owner", "region"],
+        [(p.name, devices[p.name], owners[p.name].address, p.region_id) for p in community],
+    )
+
+    # Start the simulated morning at the next UTC midnight + FIRST_HOUR on the chain's clock.
+    day = day_of(chain.pending_timestamp) + 1
+    start = day * DAY_SECONDS + FIRST_HOUR * 3600
+    chain.pending_timestamp = start
+    steps = (LAST_HOUR - FIRST_HOUR) * 3600 // INTERVAL_SECONDS
+    heading(f"Readings: {steps + 1} batches of {len(community)}, one per 15 minutes")
+    for step in range(steps + 1):
+        timestamp = start + step * INTERVAL_SECONDS
+        chain.pending_timestamp = timestamp
+        if step:  # the first batch is every meter's baseline
+            for p in community:
+                p.advance(hour=FIRST_HOUR + (step - 1) * INTERVAL_SECONDS / 3600)
+        # The grid's frequency and voltage wander a little around nominal, as every meter sees them.
+        frequency_millihz = 50_000 + round(25 * math.sin(step / 3))
+        voltage_per_mille = 1_000 + round(12 * math.cos(step / 5))
+        readings = [
+            (timestamp, p.consumption_register_wh, p.production_register_wh, frequency_millihz, voltage_per_mille)
+            for p in community
+        ]
+        meter.submitReadings([devices[p.name] for p in community], readings, sender=operator)
+
+    rows = []
+    for p in community:
+        device = devices[p.name]
+        latest = meter.getLatestReading(device)
+        rows.append(
+            (
+                p.name,
+                format_kwh(meter.getDailyConsumption(device, day)),
+                format_kwh(meter.getDailyProduction(device, day)),
+                format_kwh(system.energy_token.balanceOf(owners[p.name])),
+                f"{latest.gridFrequency / 1000:.3f} Hz",
+                f"{latest.voltage / 10:.1f} %",
+            )
+        )
+    print_table(
+        f"Day {day}, {FIRST_HOUR:02d}:00-{LAST_HOUR:02d}:00 UTC",
+        ["prosumer", "imported", "exported", "EnergyToken minted", "last frequency", "last voltage"],
+        rows,
+    )
+    click.echo(f"EnergyToken total supply: {format_kwh(system.energy_token.totalSupply())} (1 token unit = 1 Wh)")
