@@ -29,6 +29,13 @@ contract EnergyToken is ERC20, ERC20Burnable, ERC20Permit, AccessControl, IEnerg
     }
 
     /// @inheritdoc IEnergyToken
+    function mintBatch(address[] calldata to, uint256[] calldata amountsWh) external onlyRole(METER_ROLE) {
+        for (uint256 i; i < to.length; ++i) {
+            _mint(to[i], amountsWh[i]);
+        }
+    }
+
+    /// @inheritdoc IEnergyToken
     function retire(address from, uint256 amountWh) external onlyRole(METER_ROLE) {
         _burn(from, amountWh);
     }

@@ -6,6 +6,7 @@ import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
 import {EnergyTime} from "./libraries/EnergyTime.sol";
+import {LoadProfile, ProfileEntry} from "./libraries/LoadProfile.sol";
 
 /// @title SmartMeter
 /// @notice Meter registry and readings. Registers are cumulative like a real meter's import and
@@ -13,7 +14,8 @@ import {EnergyTime} from "./libraries/EnergyTime.sol";
 /// Each accepted export increase is minted to the meter's owner as EnergyToken.
 /// @dev Per meter the contract keeps a load profile like a meter's own (DLMS/COSEM "profile
 /// generic" with a 900 s capture period): a ring of PROFILE_CAPACITY interval entries, one storage
-/// slot each, which also holds the latest reading's registers. Daily totals are summed from it.
+/// slot each (LoadProfile), which also holds the latest reading's registers. Daily totals are
+/// summed from it, so a reading writes one fresh slot at most.
 contract SmartMeter is AccessControl, ISmartMeterRegistry {
     using EnergyTime for uint256;
 
@@ -52,17 +54,6 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         uint64 redeemedConsumptionWh;
     }
 
-    /// @dev One slot: a profile interval and the registers, frequency and voltage at its last reading.
-    struct ProfileEntry {
-        uint32 interval; // which interval this ring slot holds
-        uint40 consumptionWh; // imported within the interval
-        uint40 productionWh; // exported within the interval
-        uint56 consumptionRegisterWh;
-        uint56 productionRegisterWh;
-        uint16 gridFrequencyMilliHz;
-        uint16 voltagePerMille;
-    }
-
     IEnergyToken private immutable _energyToken;
     uint256 private _minReadingIntervalSeconds = 60;
     mapping(address meter => Meter) private _meters;
@@ -97,9 +88,8 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         _meters[meter].lastReadingAt = uint40(block.timestamp);
         _accounts[meter] = Account(uint64(consumptionRegisterWh), uint64(productionRegisterWh), 0);
         uint256 interval = block.timestamp.intervalOf();
-        _profiles[meter][interval % PROFILE_CAPACITY] = ProfileEntry(
-            uint32(interval), 0, 0, uint56(consumptionRegisterWh), uint56(productionRegisterWh), 0, 0
-        );
+        _profiles[meter][interval % PROFILE_CAPACITY] =
+            LoadProfile.pack(interval, 0, 0, consumptionRegisterWh, productionRegisterWh, 0, 0);
         emit MeterRegistered(meter, owner, regionId, consumptionRegisterWh, productionRegisterWh);
     }
 
@@ -133,7 +123,9 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
 
     /// @inheritdoc ISmartMeter
     function submitReading(MeterReading calldata reading) external {
-        _acceptReading(msg.sender, reading, _minReadingIntervalSeconds);
+        Meter memory m = _meters[msg.sender];
+        uint256 producedWh = _acceptReading(msg.sender, m, reading, _minReadingIntervalSeconds);
+        if (producedWh != 0) _energyToken.mint(m.owner, producedWh);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -146,9 +138,27 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         if (size > MAX_BATCH_SIZE) revert BatchTooLarge(size, MAX_BATCH_SIZE);
         if (size != readings.length) revert BatchLengthMismatch(size, readings.length);
         uint256 minIntervalSeconds = _minReadingIntervalSeconds;
+        // Mint once for the whole batch: one call into the token instead of one per reading.
+        address[] memory owners = new address[](size);
+        uint256[] memory producedWh = new uint256[](size);
+        uint256 minted;
         for (uint256 i; i < size; ++i) {
-            _acceptReading(meters[i], readings[i], minIntervalSeconds);
+            address meter = meters[i];
+            Meter memory m = _meters[meter];
+            uint256 wh = _acceptReading(meter, m, readings[i], minIntervalSeconds);
+            if (wh != 0) {
+                owners[minted] = m.owner;
+                producedWh[minted] = wh;
+                ++minted;
+            }
         }
+        if (minted == 0) return;
+        assembly ("memory-safe") {
+            // Trim both arrays to the readings that minted.
+            mstore(owners, minted)
+            mstore(producedWh, minted)
+        }
+        _energyToken.mintBatch(owners, producedWh);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -166,15 +176,18 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         emit ConsumptionRedeemed(meter, msg.sender, amountWh);
     }
 
-    function _acceptReading(address meter, MeterReading calldata reading, uint256 minIntervalSeconds) private {
-        Meter memory m = _meters[meter];
+    /// @dev Validates and records one reading; returns the Wh its owner is to be minted.
+    function _acceptReading(address meter, Meter memory m, MeterReading calldata reading, uint256 minIntervalSeconds)
+        private
+        returns (uint256)
+    {
         _validateReading(meter, m, reading, minIntervalSeconds);
         (uint256 consumedWh, uint256 producedWh) = _recordInProfile(meter, m, reading);
         Meter storage stored = _meters[meter];
         stored.lastReadingAt = uint40(reading.timestamp);
         if (m.awaitingBaseline) stored.awaitingBaseline = false;
-        if (producedWh != 0) _energyToken.mint(m.owner, producedWh);
-        emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh, reading.gridFrequency, reading.voltage);
+        emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
+        return producedWh;
     }
 
     function _validateReading(address meter, Meter memory m, MeterReading calldata reading, uint256 minIntervalSeconds)
@@ -206,18 +219,20 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         returns (uint256 consumedWh, uint256 producedWh)
     {
         mapping(uint256 => ProfileEntry) storage profile = _profiles[meter];
-        ProfileEntry memory previous;
+        ProfileEntry previous;
         if (m.lastReadingAt != 0) previous = profile[uint256(m.lastReadingAt).intervalOf() % PROFILE_CAPACITY];
-        if (reading.consumption < previous.consumptionRegisterWh) {
-            revert ConsumptionRegisterDecreased(meter, reading.consumption, previous.consumptionRegisterWh);
+        uint256 previousConsumptionWh = previous.consumptionRegisterWh();
+        uint256 previousProductionWh = previous.productionRegisterWh();
+        if (reading.consumption < previousConsumptionWh) {
+            revert ConsumptionRegisterDecreased(meter, reading.consumption, previousConsumptionWh);
         }
-        if (reading.production < previous.productionRegisterWh) {
-            revert ProductionRegisterDecreased(meter, reading.production, previous.productionRegisterWh);
+        if (reading.production < previousProductionWh) {
+            revert ProductionRegisterDecreased(meter, reading.production, previousProductionWh);
         }
         unchecked {
             // Registers were just checked not to decrease.
-            consumedWh = reading.consumption - previous.consumptionRegisterWh;
-            producedWh = reading.production - previous.productionRegisterWh;
+            consumedWh = reading.consumption - previousConsumptionWh;
+            producedWh = reading.production - previousProductionWh;
         }
         if (m.awaitingBaseline) {
             Account storage account = _accounts[meter];
@@ -228,25 +243,34 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
             (consumedWh, producedWh) = (0, 0);
         }
 
-        // A reading in the previous reading's interval adds to that entry; a later one starts a new entry.
+        bool continuesInterval = m.lastReadingAt != 0 && previous.interval() == reading.timestamp.intervalOf();
+        _storeInterval(meter, profile, continuesInterval ? previous : ProfileEntry.wrap(0), reading, consumedWh, producedWh);
+    }
+
+    /// @dev A reading in the previous reading's interval adds to that entry (`carried`); a later one
+    /// starts a new entry (`carried` is empty).
+    function _storeInterval(
+        address meter,
+        mapping(uint256 => ProfileEntry) storage profile,
+        ProfileEntry carried,
+        MeterReading calldata reading,
+        uint256 consumedWh,
+        uint256 producedWh
+    ) private {
         uint256 interval = reading.timestamp.intervalOf();
-        uint256 intervalConsumedWh = consumedWh;
-        uint256 intervalProducedWh = producedWh;
-        if (m.lastReadingAt != 0 && previous.interval == interval) {
-            intervalConsumedWh += previous.consumptionWh;
-            intervalProducedWh += previous.productionWh;
-        }
-        if (intervalConsumedWh > type(uint40).max || intervalProducedWh > type(uint40).max) {
+        consumedWh += carried.consumptionWh();
+        producedWh += carried.productionWh();
+        if (consumedWh > type(uint40).max || producedWh > type(uint40).max) {
             revert IntervalEnergyOutOfRange(meter, interval);
         }
-        profile[interval % PROFILE_CAPACITY] = ProfileEntry(
-            uint32(interval),
-            uint40(intervalConsumedWh),
-            uint40(intervalProducedWh),
-            uint56(reading.consumption),
-            uint56(reading.production),
-            uint16(reading.gridFrequency),
-            uint16(reading.voltage)
+        profile[interval % PROFILE_CAPACITY] = LoadProfile.pack(
+            interval,
+            consumedWh,
+            producedWh,
+            reading.consumption,
+            reading.production,
+            reading.gridFrequency,
+            reading.voltage
         );
     }
 
@@ -277,9 +301,13 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
     function getLatestReading(address meter) public view returns (MeterReading memory) {
         uint256 lastReadingAt = _knownMeter(meter).lastReadingAt;
         if (lastReadingAt == 0) return MeterReading(0, 0, 0, 0, 0);
-        ProfileEntry memory e = _profiles[meter][lastReadingAt.intervalOf() % PROFILE_CAPACITY];
+        ProfileEntry e = _profiles[meter][lastReadingAt.intervalOf() % PROFILE_CAPACITY];
         return MeterReading(
-            lastReadingAt, e.consumptionRegisterWh, e.productionRegisterWh, e.gridFrequencyMilliHz, e.voltagePerMille
+            lastReadingAt,
+            e.consumptionRegisterWh(),
+            e.productionRegisterWh(),
+            e.gridFrequencyMilliHz(),
+            e.voltagePerMille()
         );
     }
 
@@ -300,8 +328,8 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         returns (uint256 consumptionWh, uint256 productionWh)
     {
         uint256 latestInterval = _retainedFrom(meter, interval);
-        ProfileEntry memory e = _entryAt(meter, interval, latestInterval);
-        return (e.consumptionWh, e.productionWh);
+        ProfileEntry e = _entryAt(meter, interval, latestInterval);
+        return (e.consumptionWh(), e.productionWh());
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -315,15 +343,15 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         records = new IntervalRecord[](count);
         for (uint256 i; i < count; ++i) {
             uint256 interval = fromInterval + i;
-            ProfileEntry memory e = _entryAt(meter, interval, latestInterval);
+            ProfileEntry e = _entryAt(meter, interval, latestInterval);
             records[i] = IntervalRecord(
                 interval,
-                e.consumptionWh,
-                e.productionWh,
-                e.consumptionRegisterWh,
-                e.productionRegisterWh,
-                e.gridFrequencyMilliHz,
-                e.voltagePerMille
+                e.consumptionWh(),
+                e.productionWh(),
+                e.consumptionRegisterWh(),
+                e.productionRegisterWh(),
+                e.gridFrequencyMilliHz(),
+                e.voltagePerMille()
             );
         }
     }
@@ -388,20 +416,20 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
     function _entryAt(address meter, uint256 interval, uint256 latestInterval)
         private
         view
-        returns (ProfileEntry memory e)
+        returns (ProfileEntry e)
     {
         if (interval > latestInterval) return e;
         e = _profiles[meter][interval % PROFILE_CAPACITY];
-        if (e.interval != interval) delete e;
+        if (e.interval() != interval) e = ProfileEntry.wrap(0);
     }
 
     function _dailyEnergy(address meter, uint256 day) private view returns (uint256 consumptionWh, uint256 productionWh) {
         uint256 first = day.firstIntervalOfDay();
         uint256 latestInterval = _retainedFrom(meter, first);
         for (uint256 i; i < EnergyTime.INTERVALS_PER_DAY; ++i) {
-            ProfileEntry memory e = _entryAt(meter, first + i, latestInterval);
-            consumptionWh += e.consumptionWh;
-            productionWh += e.productionWh;
+            ProfileEntry e = _entryAt(meter, first + i, latestInterval);
+            consumptionWh += e.consumptionWh();
+            productionWh += e.productionWh();
         }
     }
 }

@@ -10,6 +10,10 @@ interface IEnergyToken is IERC20 {
     /// @param amountWh Exported energy in Wh.
     function mint(address to, uint256 amountWh) external;
 
+    /// @notice Mints `amountsWh[i]` to `to[i]` for each i: one call for a gateway's batch of readings. METER_ROLE only.
+    /// @dev The caller passes equal-length arrays.
+    function mintBatch(address[] calldata to, uint256[] calldata amountsWh) external;
+
     /// @notice Burns `amountWh` of `from`'s tokens for energy delivered to and consumed by them. METER_ROLE only.
     /// @dev The meter contract checks `from` is the consuming meter's owner and the amount is metered.
     /// @param from The consuming meter's owner.

@@ -44,17 +44,11 @@ interface ISmartMeterRegistry is ISmartMeter {
     event MeterBaselineSet(
         address indexed meter, uint256 timestamp, uint256 consumptionRegisterWh, uint256 productionRegisterWh
     );
-    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner.
+    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner. Frequency and
+    /// voltage are kept in the load profile (getIntervalHistory), not repeated here.
     /// @param consumptionWh Import register increase since the previous reading.
     /// @param productionWh Export register increase since the previous reading.
-    event ReadingAccepted(
-        address indexed meter,
-        uint256 timestamp,
-        uint256 consumptionWh,
-        uint256 productionWh,
-        uint256 gridFrequencyMilliHz,
-        uint256 voltagePerMille
-    );
+    event ReadingAccepted(address indexed meter, uint256 timestamp, uint256 consumptionWh, uint256 productionWh);
     /// @notice The owner burned `amountWh` EnergyToken against the meter's metered consumption.
     event ConsumptionRedeemed(address indexed meter, address indexed owner, uint256 amountWh);
     /// @notice The admin changed the rate limit between two readings of one meter.

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice One load-profile interval of a meter packed into a single storage word, low bits first:
+/// interval (32) | consumptionWh (40) | productionWh (40) | consumptionRegisterWh (56) |
+/// productionRegisterWh (56) | gridFrequencyMilliHz (16) | voltagePerMille (16).
+type ProfileEntry is uint256;
+
+using LoadProfile for ProfileEntry global;
+
+/// @title LoadProfile
+/// @notice Packing for ProfileEntry: the hot path of every reading reads one and writes one,
+/// so it works on the raw word instead of a memory struct.
+library LoadProfile {
+    uint256 private constant MASK_32 = type(uint32).max;
+    uint256 private constant MASK_40 = type(uint40).max;
+    uint256 private constant MASK_56 = type(uint56).max;
+    uint256 private constant MASK_16 = type(uint16).max;
+
+    /// @dev Callers guarantee every field fits its width (SmartMeter checks them first).
+    function pack(
+        uint256 interval,
+        uint256 consumptionWh,
+        uint256 productionWh,
+        uint256 consumptionRegisterWh,
+        uint256 productionRegisterWh,
+        uint256 gridFrequencyMilliHz,
+        uint256 voltagePerMille
+    ) internal pure returns (ProfileEntry) {
+        return ProfileEntry.wrap(
+            interval | (consumptionWh << 32) | (productionWh << 72) | (consumptionRegisterWh << 112)
+                | (productionRegisterWh << 168) | (gridFrequencyMilliHz << 224) | (voltagePerMille << 240)
+        );
+    }
+
+    function interval(ProfileEntry e) internal pure returns (uint256) {
+        return ProfileEntry.unwrap(e) & MASK_32;
+    }
+
+    function consumptionWh(ProfileEntry e) internal pure returns (uint256) {
+        return (ProfileEntry.unwrap(e) >> 32) & MASK_40;
+    }
+
+    function productionWh(ProfileEntry e) internal pure returns (uint256) {
+        return (ProfileEntry.unwrap(e) >> 72) & MASK_40;
+    }
+
+    function consumptionRegisterWh(ProfileEntry e) internal pure returns (uint256) {
+        return (ProfileEntry.unwrap(e) >> 112) & MASK_56;
+    }
+
+    function productionRegisterWh(ProfileEntry e) internal pure returns (uint256) {
+        return (ProfileEntry.unwrap(e) >> 168) & MASK_56;
+    }
+
+    function gridFrequencyMilliHz(ProfileEntry e) internal pure returns (uint256) {
+        return (ProfileEntry.unwrap(e) >> 224) & MASK_16;
+    }
+
+    function voltagePerMille(ProfileEntry e) internal pure returns (uint256) {
+        return ProfileEntry.unwrap(e) >> 240;
+    }
+}
