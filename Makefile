@@ -47,17 +47,17 @@ compile: setup
 test: setup
 	ape test tests/ -q
 
-demo: setup
+demo: compile
 	ape run demo --network ethereum:local:foundry
 
 node: setup
 	mkdir -p .anvil
 	anvil --host 127.0.0.1 --port 8545 --chain-id 31337 --state .anvil/state.json --state-interval 5
 
-deploy: setup
+deploy: compile
 	ape run deploy --network $(RPC_URL)
 
-bench: setup
+bench: compile
 	ape run bench --network ethereum:local:foundry
 
 clean:
