@@ -19,17 +19,17 @@ library LoadProfile {
 
     /// @dev Callers guarantee every field fits its width (SmartMeter checks them first).
     function pack(
-        uint256 interval,
-        uint256 consumptionWh,
-        uint256 productionWh,
-        uint256 consumptionRegisterWh,
-        uint256 productionRegisterWh,
-        uint256 gridFrequencyMilliHz,
-        uint256 voltagePerMille
+        uint256 intervalIndex,
+        uint256 importedWh,
+        uint256 exportedWh,
+        uint256 importRegisterWh,
+        uint256 exportRegisterWh,
+        uint256 frequencyMilliHz,
+        uint256 voltage
     ) internal pure returns (ProfileEntry) {
         return ProfileEntry.wrap(
-            interval | (consumptionWh << 32) | (productionWh << 72) | (consumptionRegisterWh << 112)
-                | (productionRegisterWh << 168) | (gridFrequencyMilliHz << 224) | (voltagePerMille << 240)
+            intervalIndex | (importedWh << 32) | (exportedWh << 72) | (importRegisterWh << 112)
+                | (exportRegisterWh << 168) | (frequencyMilliHz << 224) | (voltage << 240)
         );
     }
 
