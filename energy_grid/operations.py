@@ -1,0 +1,35 @@
+"""Operator actions shared by the demo, the benchmark and the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+BUY, SELL = 0, 1  # IEnergyTrading.OrderType
+MAX_UINT256 = 2**256 - 1
+
+
+def meter_energy(system: Any, gateway: Any, chain: Any, holders: list[Any], amount_wh: int) -> None:
+    """Gives each holder `amount_wh` EnergyToken the only way there is: a meter of theirs exports it.
+
+    Registers one fresh meter per holder (installation registers 0) and submits one gateway batch.
+    """
+    meter = system.smart_meter
+    devices = [Account.create().address for _ in holders]
+    for device, holder in zip(devices, holders):
+        meter.registerMeter(device, holder, 1, 0, 0, sender=gateway)
+    # Registration counts as the previous reading: wait out the minimum interval.
+    chain.pending_timestamp += int(meter.minReadingInterval())
+    timestamp = chain.pending_timestamp
+    readings = [(timestamp, 0, amount_wh, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for _ in devices]
+    meter.submitReadings(devices, readings, sender=gateway)
+
+
+def approve_market(system: Any, traders: list[Any]) -> None:
+    """Each trader approves EnergyTrading, once, for both tokens."""
+    for trader in traders:
+        system.energy_token.approve(system.energy_trading, MAX_UINT256, sender=trader)
+        system.payment_token.approve(system.energy_trading, MAX_UINT256, sender=trader)
