@@ -17,8 +17,9 @@ from eth_account import Account
 from energy_grid.community import demo_community
 from energy_grid.deployment import deploy_system, fund_local_accounts
 from energy_grid.manifest import build_manifest, write_manifest
+from energy_grid.operations import BUY, SELL, approve_market
 from energy_grid.report import heading, print_table
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, format_kwh
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, format_kwh, format_money
 
 FIRST_HOUR, LAST_HOUR = 5, 14  # the morning simulated, UTC
 
@@ -89,3 +90,88 @@ def cli() -> None:
         rows,
     )
     click.echo(f"EnergyToken total supply: {format_kwh(system.energy_token.totalSupply())} (1 token unit = 1 Wh)")
+    if system.energy_trading is not None:
+        run_market(system, operator, [owners[p.name] for p in community], [p.name for p in community])
+
+
+def money(amount: int) -> str:
+    return format_money(amount, 6, "mUSD")
+
+
+def run_market(system, keeper, traders, names) -> None:
+    """Two sellers, two buyers: partial fills, one cancel, settlement by a keeper."""
+    heading("Market")
+    market, energy, cash = system.energy_trading, system.energy_token, system.payment_token
+    alice, bob, carol, dave = traders
+    label = dict(zip((t.address for t in traders), names))
+    approve_market(system, traders)
+    before = {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
+    expiry = chain.pending_timestamp + 4 * 3600
+
+    def order(trader, kind: int, amount_wh: int, price_per_kwh: int) -> int:
+        return market.createOrder(amount_wh, price_per_kwh, expiry, kind, sender=trader).return_value
+
+    # Prices in mUSD base units (6 decimals) per kWh: 0.21 = 210_000.
+    alice_sell = order(alice, SELL, 12_000, 210_000)
+    bob_sell = order(bob, SELL, 20_000, 195_000)
+    carol_buy = order(carol, BUY, 4_000, 230_000)
+    dave_buy = order(dave, BUY, 18_000, 215_000)
+    bob_spare = order(bob, SELL, 5_000, 260_000)
+
+    trades = [
+        market.matchOrders(carol_buy, bob_sell, sender=keeper).return_value,  # Carol filled, Bob partly
+        market.matchOrders(dave_buy, bob_sell, sender=keeper).return_value,  # Bob's rest to Dave
+        market.matchOrders(dave_buy, alice_sell, sender=keeper).return_value,  # Dave's rest from Alice
+    ]
+    market.cancelOrder(bob_spare, sender=bob)  # nobody pays 0.26: Bob withdraws it
+    market.settleTransactions(trades, sender=keeper)
+
+    status = ("active", "filled", "cancelled")
+    print_table(
+        "Orders",
+        ["order", "trader", "side", "amount", "filled", "limit price / kWh", "status"],
+        [
+            (
+                oid,
+                label[info.trader],
+                "sell" if info.orderType == SELL else "buy",
+                format_kwh(info.amount),
+                format_kwh(info.filledAmount),
+                money(info.price),
+                status[info.status],
+            )
+            for oid in (alice_sell, bob_sell, carol_buy, dave_buy, bob_spare)
+            for info in [market.getOrderInfo(oid)]
+        ],
+    )
+    print_table(
+        "Trades (settled)",
+        ["trade", "seller", "buyer", "energy", "price / kWh", "paid", "grid fee", "price improvement back"],
+        [
+            (
+                tid,
+                label[t.seller],
+                label[t.buyer],
+                format_kwh(t.amountWh),
+                money(t.pricePerKWh),
+                money(t.payment),
+                money(t.fee),
+                money(t.buyerRefund),
+            )
+            for tid in trades
+            for t in [market.getTransaction(tid)]
+        ],
+    )
+    print_table(
+        "Balances: change through the market",
+        ["trader", "EnergyToken in wallet", "of which in open orders", "mUSD in wallet"],
+        [
+            (
+                label[t.address],
+                format_kwh(energy.balanceOf(t) - before[t.address][0]),
+                format_kwh(market.escrowedEnergyOf(t)),
+                money(cash.balanceOf(t) - before[t.address][1]),
+            )
+            for t in traders
+        ],
+    )
