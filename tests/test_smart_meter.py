@@ -1,0 +1,878 @@
+"""SmartMeter: registry, readings and their validation, load profile, daily totals, batches,
+minting of exported Wh and redemption of consumed Wh.
+
+Every custom error is asserted with all of its arguments and every event with all of its fields
+(see `reverts` and `log` below, which make ape's subset checks exhaustive).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import ape
+import pytest
+from ape.exceptions import CustomError
+from eth_utils import keccak
+from hexbytes import HexBytes
+
+from energy_grid.units import (
+    DAY_SECONDS,
+    FREQUENCY_NOMINAL_MILLIHZ,
+    INTERVAL_SECONDS,
+    INTERVALS_PER_DAY,
+    VOLTAGE_NOMINAL_PER_MILLE,
+    day_of,
+    interval_of,
+)
+
+OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+GATEWAY_ROLE = keccak(text="GATEWAY_ROLE")
+METER_ROLE = keccak(text="METER_ROLE")
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
+
+PROFILE_CAPACITY = 35 * INTERVALS_PER_DAY
+MAX_BATCH_SIZE = 200
+MAX_HISTORY_PAGE = INTERVALS_PER_DAY
+MAX_REGISTER_WH = 2**56 - 1
+MAX_INTERVAL_ENERGY_WH = 2**40 - 1
+DEFAULT_MIN_READING_INTERVAL = 60
+REGION = 7
+ZERO_ADDRESS = "0x" + "00" * 20
+EMPTY_READING = (0, 0, 0, 0, 0)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@contextmanager
+def reverts(error, **inputs) -> Iterator:
+    """`ape.reverts(error, **inputs)`, made exhaustive: the revert must decode to exactly `error`
+    and every one of its inputs must be given (ape skips inputs that are not named)."""
+    with ape.reverts(error, **inputs) as info:
+        yield info
+    raised = _decoded(info.value, error)
+    assert isinstance(raised, CustomError), f"expected {error.__name__}, got {raised!r}"
+    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {type(raised).__name__}"
+    assert set(raised.inputs) == set(inputs), f"{error.__name__}: asserted {sorted(inputs)} of {sorted(raised.inputs)}"
+    assert dict(raised.inputs) == inputs, f"{error.__name__}: expected {inputs}, got {dict(raised.inputs)}"
+
+
+def _decoded(raised, error):
+    """ape decodes the custom errors of transactions but not those of calls (views), which arrive
+    as anvil's message `custom error 0x<selector>: <data as hex, or as text when it is UTF-8>`."""
+    if isinstance(raised, CustomError):
+        return raised
+    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", raised.revert_message or "", re.DOTALL)
+    assert match, f"expected {error.__name__}, got {raised!r}"
+    selector, body = match.groups()
+    data = bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode()
+    ecosystem = ape.chain.provider.network.ecosystem
+    decoded = ecosystem.decode_custom_error(HexBytes(selector) + data, error.contract.address)
+    assert decoded is not None, f"expected {error.__name__}, got undecodable {raised!r}"
+    return decoded
+
+
+def log(event, **fields):
+    """A mock log of `event` that names every field (ape's mock compares only those given)."""
+    names = {ipt.name for ipt in event.abi.inputs}
+    assert set(fields) == names, f"{event.name}: given {sorted(fields)}, has {sorted(names)}"
+    return event(**fields)
+
+
+def next_interval_start(chain, offset: int = 0) -> int:
+    """Moves the next block to `offset` s into the next 900 s interval; returns that timestamp."""
+    ts = (interval_of(chain.pending_timestamp) + 1) * INTERVAL_SECONDS + offset
+    chain.pending_timestamp = ts
+    return ts
+
+
+def next_day_start(chain, offset: int = 0) -> int:
+    """Moves the next block to `offset` s into the next UTC day; returns that timestamp."""
+    ts = (day_of(chain.pending_timestamp) + 1) * DAY_SECONDS + offset
+    chain.pending_timestamp = ts
+    return ts
+
+
+def assert_logs(tx, *expected) -> None:
+    """The transaction emitted exactly `expected` (mock logs naming every field), in any order."""
+    actual = list(tx.events)
+    assert len(actual) == len(expected), f"expected {list(expected)}, got {actual}"
+    for mock in expected:
+        index = next((i for i, real in enumerate(actual) if mock == real), None)
+        assert index is not None, f"{mock} not among {actual}"
+        actual.pop(index)
+
+
+def accepted(smart_meter, meter, ts, consumed=0, produced=0):
+    return log(smart_meter.ReadingAccepted, meter=meter, timestamp=ts, consumptionWh=consumed, productionWh=produced)
+
+
+def minted(energy_token, to, amount):
+    return log(energy_token.Transfer, **{"from": ZERO_ADDRESS, "to": to, "value": amount})
+
+
+def burned(energy_token, holder, amount):
+    return log(energy_token.Transfer, **{"from": holder, "to": ZERO_ADDRESS, "value": amount})
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _accounts_before_isolation(admin, owner, other, stranger, meter_device, meter_device_2, accounts):
+    """Resolves the session-scoped account fixtures before ape's per-test isolation (no rebasing)."""
+
+
+@pytest.fixture
+def meter(smart_meter, admin, owner, meter_device):
+    """meter_device registered to `owner` without registers: its first reading sets the baseline."""
+    smart_meter.registerMeter(meter_device, owner, REGION, sender=admin)
+    return meter_device.address
+
+
+@pytest.fixture
+def submit(smart_meter, chain, reading):
+    """Submits a reading at exactly `ts` (the next block's time is moved there)."""
+
+    def send(device, ts, consumption, production, **kwargs):
+        chain.pending_timestamp = ts
+        return smart_meter.submitReading(reading(consumption, production, timestamp=ts, **kwargs), sender=device)
+
+    return send
+
+
+@pytest.fixture
+def baseline(meter, meter_device, submit, chain):
+    """`meter` with a baseline reading (1_000 Wh in, 5_000 Wh out) at the start of an interval.
+    Returns the baseline timestamp."""
+    ts = next_interval_start(chain)
+    submit(meter_device, ts, 1_000, 5_000)
+    return ts
+
+
+# ----------------------------------------------------------------------------- constants and getters
+
+
+def test_constants_and_wiring(smart_meter, energy_token, admin):
+    assert smart_meter.OPERATOR_ROLE() == OPERATOR_ROLE
+    assert smart_meter.GATEWAY_ROLE() == GATEWAY_ROLE
+    assert smart_meter.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
+    assert smart_meter.PROFILE_CAPACITY() == PROFILE_CAPACITY == 3_360
+    assert smart_meter.MAX_BATCH_SIZE() == MAX_BATCH_SIZE
+    assert smart_meter.MAX_HISTORY_PAGE() == MAX_HISTORY_PAGE == 96
+    assert smart_meter.MAX_REGISTER_WH() == MAX_REGISTER_WH
+    assert smart_meter.MIN_FREQUENCY_MILLIHZ() == 45_000
+    assert smart_meter.MAX_FREQUENCY_MILLIHZ() == 65_000
+    assert smart_meter.MIN_VOLTAGE_PER_MILLE() == 500
+    assert smart_meter.MAX_VOLTAGE_PER_MILLE() == 1_500
+    assert smart_meter.energyToken() == energy_token.address
+    assert smart_meter.minReadingInterval() == DEFAULT_MIN_READING_INTERVAL
+    assert smart_meter.hasRole(DEFAULT_ADMIN_ROLE, admin)
+    assert energy_token.hasRole(METER_ROLE, smart_meter)
+
+
+def test_access_control_surface(smart_meter, admin, other, stranger):
+    assert smart_meter.getRoleAdmin(OPERATOR_ROLE) == DEFAULT_ADMIN_ROLE
+    assert smart_meter.supportsInterface("0x7965db0b")  # IAccessControl
+    assert smart_meter.supportsInterface("0x01ffc9a7")  # IERC165
+    assert not smart_meter.supportsInterface("0xffffffff")
+
+    tx = smart_meter.grantRole(OPERATOR_ROLE, other, sender=admin)
+    assert_logs(tx, log(smart_meter.RoleGranted, role=OPERATOR_ROLE, account=other.address, sender=admin.address))
+    assert smart_meter.hasRole(OPERATOR_ROLE, other)
+
+    with reverts(smart_meter.AccessControlBadConfirmation):
+        smart_meter.renounceRole(OPERATOR_ROLE, stranger, sender=other)
+    tx = smart_meter.renounceRole(OPERATOR_ROLE, other, sender=other)
+    assert_logs(tx, log(smart_meter.RoleRevoked, role=OPERATOR_ROLE, account=other.address, sender=other.address))
+    assert not smart_meter.hasRole(OPERATOR_ROLE, other)
+
+    with reverts(smart_meter.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        smart_meter.grantRole(GATEWAY_ROLE, stranger, sender=stranger)
+    tx = smart_meter.revokeRole(GATEWAY_ROLE, admin, sender=admin)
+    assert_logs(tx, log(smart_meter.RoleRevoked, role=GATEWAY_ROLE, account=admin.address, sender=admin.address))
+    assert not smart_meter.hasRole(GATEWAY_ROLE, admin)
+
+
+@pytest.mark.parametrize(
+    ("call", "role"),
+    [
+        (lambda sm, m: sm.registerMeter(m, m, REGION, sender=m), OPERATOR_ROLE),
+        (lambda sm, m: sm.registerMeter(m, m, REGION, 1, 2, sender=m), OPERATOR_ROLE),
+        (lambda sm, m: sm.deactivateMeter(m, sender=m), OPERATOR_ROLE),
+        (lambda sm, m: sm.reactivateMeter(m, sender=m), OPERATOR_ROLE),
+        (lambda sm, m: sm.setMinReadingInterval(0, sender=m), DEFAULT_ADMIN_ROLE),
+        (lambda sm, m: sm.submitReadings([m], [(1, 0, 0, 50_000, 1_000)], sender=m), GATEWAY_ROLE),
+    ],
+    ids=["registerMeter/3", "registerMeter/5", "deactivateMeter", "reactivateMeter", "setMinReadingInterval", "submitReadings"],
+)
+def test_role_restricted_functions_reject_stranger(smart_meter, stranger, call, role):
+    with reverts(smart_meter.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=role):
+        call(smart_meter, stranger)
+
+
+# ----------------------------------------------------------------------------- registration
+
+
+def test_register_without_registers(smart_meter, admin, owner, meter_device):
+    tx = smart_meter.registerMeter(meter_device, owner, REGION, sender=admin)
+
+    assert_logs(
+        tx,
+        log(
+            smart_meter.MeterRegistered,
+            meter=meter_device.address,
+            owner=owner.address,
+            regionId=REGION,
+            consumptionRegisterWh=0,
+            productionRegisterWh=0,
+        )
+    )
+    assert smart_meter.getMeter(meter_device) == (owner.address, REGION, True, True, 0)
+    assert smart_meter.getLatestReading(meter_device) == EMPTY_READING
+    assert smart_meter.getLatestReading(sender=meter_device) == EMPTY_READING
+    assert smart_meter.getMeteredEnergy(meter_device) == (0, 0, 0)
+
+
+def test_first_reading_only_sets_baseline(smart_meter, energy_token, meter, meter_device, owner, submit, chain):
+    ts = chain.pending_timestamp
+    tx = submit(meter_device, ts, 1_000, 5_000)
+
+    assert_logs(
+        tx,
+        log(smart_meter.MeterBaselineSet, meter=meter, timestamp=ts, consumptionRegisterWh=1_000, productionRegisterWh=5_000),
+        accepted(smart_meter, meter, ts),
+    )
+    assert energy_token.balanceOf(owner) == 0
+    assert energy_token.totalSupply() == 0
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, False, ts)
+    assert smart_meter.getLatestReading(meter) == (ts, 1_000, 5_000, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+    assert smart_meter.getMeteredEnergy(meter) == (0, 0, 0)
+    assert smart_meter.getIntervalEnergy(meter, interval_of(ts)) == (0, 0)
+
+    # The next reading counts the increase over the baseline and mints the export.
+    tx = submit(meter_device, ts + 60, 1_300, 5_800)
+    assert_logs(tx, minted(energy_token, owner.address, 800), accepted(smart_meter, meter, ts + 60, 300, 800))
+    assert energy_token.balanceOf(owner) == 800
+    assert energy_token.totalSupply() == 800
+    assert smart_meter.getMeteredEnergy(meter) == (300, 800, 0)
+
+
+def test_register_with_registers(smart_meter, energy_token, admin, owner, meter_device, submit, reading):
+    tx = smart_meter.registerMeter(meter_device, owner, REGION, 1_000, 5_000, sender=admin)
+    registered_at = tx.timestamp
+
+    assert_logs(
+        tx,
+        log(
+            smart_meter.MeterRegistered,
+            meter=meter_device.address,
+            owner=owner.address,
+            regionId=REGION,
+            consumptionRegisterWh=1_000,
+            productionRegisterWh=5_000,
+        )
+    )
+    assert smart_meter.getMeter(meter_device) == (owner.address, REGION, True, False, registered_at)
+    # The registration registers stand as the latest reading (no frequency or voltage was measured).
+    assert smart_meter.getLatestReading(meter_device) == (registered_at, 1_000, 5_000, 0, 0)
+    assert smart_meter.getMeteredEnergy(meter_device) == (0, 0, 0)
+    assert smart_meter.getIntervalHistory(meter_device, interval_of(registered_at), 1) == [
+        (interval_of(registered_at), 0, 0, 1_000, 5_000, 0, 0)
+    ]
+
+    # The first reading is rate-limited from the registration and counts the increase over it.
+    with reverts(smart_meter.ReadingNotAfterPrevious, meter=meter_device.address, timestamp=registered_at, previousTimestamp=registered_at):
+        smart_meter.submitReading(reading(1_000, 5_000, timestamp=registered_at), sender=meter_device)
+    too_soon = registered_at + 59
+    with reverts(smart_meter.ReadingTooFrequent, meter=meter_device.address, timestamp=too_soon, earliestTimestamp=registered_at + 60):
+        submit(meter_device, too_soon, 1_200, 5_600)
+    tx = submit(meter_device, registered_at + 60, 1_200, 5_600)
+    assert_logs(tx, minted(energy_token, owner.address, 600), accepted(smart_meter, meter_device.address, registered_at + 60, 200, 600))
+    assert energy_token.balanceOf(owner) == 600
+    assert smart_meter.getMeteredEnergy(meter_device) == (200, 600, 0)
+
+
+def test_register_with_registers_rejects_readings_below_them(smart_meter, admin, owner, meter_device, submit, chain):
+    registered_at = smart_meter.registerMeter(meter_device, owner, REGION, 1_000, 5_000, sender=admin).timestamp
+    ts = registered_at + 60
+    with reverts(smart_meter.ConsumptionRegisterDecreased, meter=meter_device.address, registerWh=999, previousRegisterWh=1_000):
+        submit(meter_device, ts, 999, 5_000)
+    with reverts(smart_meter.ProductionRegisterDecreased, meter=meter_device.address, registerWh=4_999, previousRegisterWh=5_000):
+        submit(meter_device, ts + 1, 1_000, 4_999)
+
+
+def test_register_with_maximal_registers(smart_meter, admin, owner, meter_device):
+    tx = smart_meter.registerMeter(meter_device, owner, REGION, MAX_REGISTER_WH, MAX_REGISTER_WH, sender=admin)
+    assert smart_meter.getLatestReading(meter_device) == (tx.timestamp, MAX_REGISTER_WH, MAX_REGISTER_WH, 0, 0)
+
+
+@pytest.mark.parametrize("which", ["consumption", "production"])
+def test_register_with_registers_out_of_range(smart_meter, admin, owner, meter_device, which):
+    registers = {"consumption": 0, "production": 0, which: MAX_REGISTER_WH + 1}
+    with reverts(smart_meter.RegisterOutOfRange, meter=meter_device.address, registerWh=MAX_REGISTER_WH + 1):
+        smart_meter.registerMeter(meter_device, owner, REGION, registers["consumption"], registers["production"], sender=admin)
+    with reverts(smart_meter.MeterUnknown, meter=meter_device.address):
+        smart_meter.getMeter(meter_device)
+
+
+@pytest.mark.parametrize("with_registers", [False, True], ids=["3-arg", "5-arg"])
+def test_register_rejects_zero_addresses_and_duplicates(smart_meter, admin, owner, other, meter_device, with_registers):
+    extra = (10, 20) if with_registers else ()
+    with reverts(smart_meter.InvalidMeterAddress):
+        smart_meter.registerMeter(ZERO_ADDRESS, owner, REGION, *extra, sender=admin)
+    with reverts(smart_meter.InvalidOwnerAddress):
+        smart_meter.registerMeter(meter_device, ZERO_ADDRESS, REGION, *extra, sender=admin)
+
+    smart_meter.registerMeter(meter_device, owner, REGION, *extra, sender=admin)
+    # Already registered, whichever overload registered it first.
+    with reverts(smart_meter.MeterAlreadyRegistered, meter=meter_device.address):
+        smart_meter.registerMeter(meter_device, other, REGION + 1, sender=admin)
+    with reverts(smart_meter.MeterAlreadyRegistered, meter=meter_device.address):
+        smart_meter.registerMeter(meter_device, other, REGION + 1, 10, 20, sender=admin)
+    assert smart_meter.getMeter(meter_device).owner == owner.address
+
+
+def test_unknown_meter_views_revert(smart_meter, stranger):
+    unknown = stranger.address
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getMeter(unknown)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getLatestReading(unknown)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getLatestReading(sender=stranger)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getDailyProduction(sender=stranger)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getDailyConsumption(sender=stranger)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getDailyProduction(unknown, 1)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getDailyConsumption(unknown, 1)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getIntervalEnergy(unknown, 1)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getIntervalHistory(unknown, 1, 1)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.getMeteredEnergy(unknown)
+
+
+# ----------------------------------------------------------------------------- deactivation
+
+
+def test_deactivate_and_reactivate(smart_meter, admin, owner, meter, meter_device, reading):
+    tx = smart_meter.deactivateMeter(meter, sender=admin)
+    assert_logs(tx, log(smart_meter.MeterDeactivated, meter=meter))
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, False, True, 0)
+
+    with reverts(smart_meter.MeterInactive, meter=meter):
+        smart_meter.deactivateMeter(meter, sender=admin)
+    with reverts(smart_meter.MeterInactive, meter=meter):
+        smart_meter.submitReading(reading(10, 20), sender=meter_device)
+    with reverts(smart_meter.MeterInactive, meter=meter):
+        smart_meter.submitReadings([meter], [reading(10, 20)], sender=admin)
+
+    tx = smart_meter.reactivateMeter(meter, sender=admin)
+    assert_logs(tx, log(smart_meter.MeterReactivated, meter=meter))
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, True, 0)
+    with reverts(smart_meter.MeterAlreadyActive, meter=meter):
+        smart_meter.reactivateMeter(meter, sender=admin)
+    smart_meter.submitReading(reading(10, 20), sender=meter_device)
+    assert smart_meter.getLatestReading(meter).production == 20
+
+
+def test_deactivate_and_reactivate_unknown_meter(smart_meter, admin, stranger):
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.deactivateMeter(stranger, sender=admin)
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.reactivateMeter(stranger, sender=admin)
+
+
+def test_reactivation_rebaselines_so_suspended_energy_is_not_minted(
+    smart_meter, energy_token, admin, owner, meter, meter_device, baseline, submit
+):
+    submit(meter_device, baseline + 900, 1_100, 6_000)
+    assert energy_token.balanceOf(owner) == 1_000
+    assert smart_meter.getMeteredEnergy(meter) == (100, 1_000, 0)
+
+    smart_meter.deactivateMeter(meter, sender=admin)
+    smart_meter.reactivateMeter(meter, sender=admin)
+    assert smart_meter.getMeter(meter).awaitingBaseline
+
+    # 400 Wh in and 3_000 Wh out while suspended: booked as uncounted, nothing minted.
+    ts = baseline + 5 * 900
+    tx = submit(meter_device, ts, 1_500, 9_000)
+    assert_logs(
+        tx,
+        log(smart_meter.MeterBaselineSet, meter=meter, timestamp=ts, consumptionRegisterWh=1_500, productionRegisterWh=9_000),
+        accepted(smart_meter, meter, ts),
+    )
+    assert energy_token.balanceOf(owner) == 1_000
+    assert smart_meter.getMeteredEnergy(meter) == (100, 1_000, 0)
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, False, ts)
+    assert smart_meter.getIntervalEnergy(meter, interval_of(ts)) == (0, 0)
+
+    # Counting resumes from the new baseline.
+    tx = submit(meter_device, ts + 60, 1_520, 9_050)
+    assert_logs(tx, minted(energy_token, owner.address, 50), accepted(smart_meter, meter, ts + 60, 20, 50))
+    assert energy_token.balanceOf(owner) == 1_050
+    assert smart_meter.getMeteredEnergy(meter) == (120, 1_050, 0)
+
+
+def test_reactivation_before_first_reading_of_registered_meter(
+    smart_meter, energy_token, admin, owner, meter_device, submit
+):
+    registered_at = smart_meter.registerMeter(meter_device, owner, REGION, 1_000, 5_000, sender=admin).timestamp
+    smart_meter.deactivateMeter(meter_device, sender=admin)
+    smart_meter.reactivateMeter(meter_device, sender=admin)
+    tx = submit(meter_device, registered_at + 120, 1_200, 5_700)
+    assert [e.event_name for e in tx.events] == ["MeterBaselineSet", "ReadingAccepted"]
+    assert energy_token.totalSupply() == 0
+    assert smart_meter.getMeteredEnergy(meter_device) == (0, 0, 0)
+
+
+# ----------------------------------------------------------------------------- reading validation
+
+
+def test_reading_from_unknown_meter(smart_meter, stranger, reading):
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.submitReading(reading(1, 1), sender=stranger)
+
+
+def test_reading_in_future(smart_meter, meter, meter_device, reading, chain):
+    block_ts = chain.pending_timestamp + 100
+    chain.pending_timestamp = block_ts
+    with reverts(smart_meter.ReadingInFuture, meter=meter, timestamp=block_ts + 1, blockTimestamp=block_ts):
+        smart_meter.submitReading(reading(1, 1, timestamp=block_ts + 1), sender=meter_device)
+    assert smart_meter.getLatestReading(meter) == EMPTY_READING
+
+
+def test_reading_not_after_previous(smart_meter, meter, meter_device, baseline, reading):
+    with reverts(smart_meter.ReadingNotAfterPrevious, meter=meter, timestamp=baseline, previousTimestamp=baseline):
+        smart_meter.submitReading(reading(1_000, 5_000, timestamp=baseline), sender=meter_device)
+    with reverts(smart_meter.ReadingNotAfterPrevious, meter=meter, timestamp=baseline - 1, previousTimestamp=baseline):
+        smart_meter.submitReading(reading(1_000, 5_000, timestamp=baseline - 1), sender=meter_device)
+    assert smart_meter.getLatestReading(meter).timestamp == baseline
+
+
+def test_first_reading_at_time_zero(smart_meter, meter, meter_device, reading):
+    # A meter without any reading still needs a timestamp after 0.
+    with reverts(smart_meter.ReadingNotAfterPrevious, meter=meter, timestamp=0, previousTimestamp=0):
+        smart_meter.submitReading(reading(1, 1, timestamp=0), sender=meter_device)
+
+
+def test_reading_too_frequent(smart_meter, meter, meter_device, baseline, submit):
+    earliest = baseline + DEFAULT_MIN_READING_INTERVAL
+    with reverts(smart_meter.ReadingTooFrequent, meter=meter, timestamp=earliest - 1, earliestTimestamp=earliest):
+        submit(meter_device, earliest - 1, 1_000, 5_000)
+    submit(meter_device, earliest, 1_000, 5_001)
+    assert smart_meter.getLatestReading(meter).timestamp == earliest
+
+
+def test_min_reading_interval_setter(smart_meter, admin, meter, meter_device, baseline, submit, reading):
+    with reverts(smart_meter.MinReadingIntervalTooLong, secondsRequested=INTERVAL_SECONDS + 1, maxSeconds=INTERVAL_SECONDS):
+        smart_meter.setMinReadingInterval(INTERVAL_SECONDS + 1, sender=admin)
+
+    tx = smart_meter.setMinReadingInterval(INTERVAL_SECONDS, sender=admin)
+    assert_logs(tx, log(smart_meter.MinReadingIntervalUpdated, previousSeconds=60, newSeconds=INTERVAL_SECONDS))
+    assert smart_meter.minReadingInterval() == INTERVAL_SECONDS
+    with reverts(smart_meter.ReadingTooFrequent, meter=meter, timestamp=baseline + 899, earliestTimestamp=baseline + 900):
+        submit(meter_device, baseline + 899, 1_000, 5_000)
+
+    tx = smart_meter.setMinReadingInterval(0, sender=admin)
+    assert_logs(tx, log(smart_meter.MinReadingIntervalUpdated, previousSeconds=INTERVAL_SECONDS, newSeconds=0))
+    assert smart_meter.minReadingInterval() == 0
+    # Without a rate limit, readings one second apart are accepted; equal timestamps still are not.
+    ts = baseline + 1_000
+    submit(meter_device, ts, 1_001, 5_001)
+    submit(meter_device, ts + 1, 1_002, 5_002)
+    assert smart_meter.getLatestReading(meter) == (ts + 1, 1_002, 5_002, 50_000, 1_000)
+    with reverts(smart_meter.ReadingNotAfterPrevious, meter=meter, timestamp=ts + 1, previousTimestamp=ts + 1):
+        smart_meter.submitReading(reading(1_003, 5_003, timestamp=ts + 1), sender=meter_device)
+
+
+def test_registers_must_not_decrease(smart_meter, meter, meter_device, baseline, submit):
+    ts = baseline + 60
+    with reverts(smart_meter.ConsumptionRegisterDecreased, meter=meter, registerWh=999, previousRegisterWh=1_000):
+        submit(meter_device, ts, 999, 6_000)
+    with reverts(smart_meter.ProductionRegisterDecreased, meter=meter, registerWh=4_999, previousRegisterWh=5_000):
+        submit(meter_device, ts + 1, 2_000, 4_999)
+    # Unchanged registers are fine.
+    tx = submit(meter_device, ts + 2, 1_000, 5_000)
+    assert_logs(tx, accepted(smart_meter, meter, ts + 2))
+
+
+@pytest.mark.parametrize("which", ["consumption", "production"])
+def test_reading_register_out_of_range(smart_meter, meter, meter_device, reading, which):
+    registers = {"consumption": 0, "production": 0, which: MAX_REGISTER_WH + 1}
+    with reverts(smart_meter.RegisterOutOfRange, meter=meter, registerWh=MAX_REGISTER_WH + 1):
+        smart_meter.submitReading(reading(registers["consumption"], registers["production"]), sender=meter_device)
+
+
+def test_reading_register_at_maximum(smart_meter, meter, meter_device, reading):
+    tx = smart_meter.submitReading(reading(MAX_REGISTER_WH, MAX_REGISTER_WH), sender=meter_device)
+    latest = smart_meter.getLatestReading(meter)
+    assert (latest.consumption, latest.production) == (MAX_REGISTER_WH, MAX_REGISTER_WH)
+    assert tx.events.filter(smart_meter.MeterBaselineSet)[0].consumptionRegisterWh == MAX_REGISTER_WH
+
+
+@pytest.mark.parametrize("frequency", [44_999, 65_001])
+def test_frequency_out_of_bounds(smart_meter, meter, meter_device, reading, frequency):
+    with reverts(smart_meter.FrequencyOutOfBounds, meter=meter, gridFrequencyMilliHz=frequency):
+        smart_meter.submitReading(reading(1, 1, frequency_millihz=frequency), sender=meter_device)
+
+
+@pytest.mark.parametrize("frequency", [45_000, 65_000])
+def test_frequency_at_bounds(smart_meter, meter, meter_device, reading, frequency):
+    accepted_reading = reading(1, 1, frequency_millihz=frequency)
+    ts = accepted_reading[0]
+    tx = smart_meter.submitReading(accepted_reading, sender=meter_device)
+    assert tx.events.filter(smart_meter.ReadingAccepted) == [accepted(smart_meter, meter, ts)]
+    assert smart_meter.getLatestReading(meter).gridFrequency == frequency
+    assert smart_meter.getIntervalHistory(meter, interval_of(ts), 1)[0].gridFrequencyMilliHz == frequency
+
+
+@pytest.mark.parametrize("voltage", [499, 1_501])
+def test_voltage_out_of_bounds(smart_meter, meter, meter_device, reading, voltage):
+    with reverts(smart_meter.VoltageOutOfBounds, meter=meter, voltagePerMille=voltage):
+        smart_meter.submitReading(reading(1, 1, voltage_per_mille=voltage), sender=meter_device)
+
+
+@pytest.mark.parametrize("voltage", [500, 1_500])
+def test_voltage_at_bounds(smart_meter, meter, meter_device, reading, voltage):
+    accepted_reading = reading(1, 1, voltage_per_mille=voltage)
+    ts = accepted_reading[0]
+    tx = smart_meter.submitReading(accepted_reading, sender=meter_device)
+    assert tx.events.filter(smart_meter.ReadingAccepted) == [accepted(smart_meter, meter, ts)]
+    assert smart_meter.getLatestReading(meter).voltage == voltage
+    assert smart_meter.getIntervalHistory(meter, interval_of(ts), 1)[0].voltagePerMille == voltage
+
+
+def test_interval_energy_at_maximum(smart_meter, energy_token, owner, meter, meter_device, baseline, submit):
+    tx = submit(meter_device, baseline + 60, 1_000 + MAX_INTERVAL_ENERGY_WH, 5_000 + MAX_INTERVAL_ENERGY_WH)
+    assert tx.events.filter(smart_meter.ReadingAccepted)[0].productionWh == MAX_INTERVAL_ENERGY_WH
+    assert energy_token.balanceOf(owner) == MAX_INTERVAL_ENERGY_WH
+    assert smart_meter.getIntervalEnergy(meter, interval_of(baseline)) == (MAX_INTERVAL_ENERGY_WH, MAX_INTERVAL_ENERGY_WH)
+
+
+@pytest.mark.parametrize("which", ["consumption", "production"])
+def test_interval_energy_out_of_range_in_one_reading(smart_meter, meter, meter_device, baseline, submit, which):
+    increase = {"consumption": 0, "production": 0, which: MAX_INTERVAL_ENERGY_WH + 1}
+    ts = baseline + 900  # a fresh interval: the reading alone exceeds it
+    with reverts(smart_meter.IntervalEnergyOutOfRange, meter=meter, interval=interval_of(ts)):
+        submit(meter_device, ts, 1_000 + increase["consumption"], 5_000 + increase["production"])
+
+
+def test_interval_energy_out_of_range_accumulated(smart_meter, energy_token, owner, meter, meter_device, baseline, submit):
+    half = 2**39
+    submit(meter_device, baseline + 60, 1_000, 5_000 + half)
+    with reverts(smart_meter.IntervalEnergyOutOfRange, meter=meter, interval=interval_of(baseline)):
+        submit(meter_device, baseline + 120, 1_000, 5_000 + 2 * half)
+    assert energy_token.balanceOf(owner) == half
+    # The same increase in the next interval is accepted.
+    submit(meter_device, baseline + 900, 1_000, 5_000 + 2 * half)
+    assert energy_token.balanceOf(owner) == 2 * half
+
+
+# ----------------------------------------------------------------------------- load profile
+
+
+def test_readings_in_one_interval_accumulate(smart_meter, energy_token, owner, meter, meter_device, baseline, submit):
+    interval = interval_of(baseline)
+    tx1 = submit(meter_device, baseline + 60, 1_010, 5_100)
+    tx2 = submit(meter_device, baseline + 300, 1_030, 5_300)
+    tx3 = submit(meter_device, baseline + 899, 1_035, 5_350)
+
+    assert_logs(tx1, minted(energy_token, owner.address, 100), accepted(smart_meter, meter, baseline + 60, 10, 100))
+    assert_logs(tx2, minted(energy_token, owner.address, 200), accepted(smart_meter, meter, baseline + 300, 20, 200))
+    assert_logs(tx3, minted(energy_token, owner.address, 50), accepted(smart_meter, meter, baseline + 899, 5, 50))
+    assert smart_meter.getIntervalEnergy(meter, interval) == (35, 350)
+    assert smart_meter.getIntervalEnergy(meter, interval + 1) == (0, 0)
+    assert smart_meter.getIntervalHistory(meter, interval, 1) == [(interval, 35, 350, 1_035, 5_350, 50_000, 1_000)]
+    assert energy_token.balanceOf(owner) == 350
+    assert energy_token.totalSupply() == 350
+    assert smart_meter.getMeteredEnergy(meter) == (35, 350, 0)
+
+
+def test_interval_history_records(smart_meter, meter, meter_device, submit, chain):
+    start = next_interval_start(chain, offset=30)
+    interval = interval_of(start)
+    submit(meter_device, start, 100, 200, frequency_millihz=49_900, voltage_per_mille=990)
+    submit(meter_device, start + 900, 110, 230, frequency_millihz=50_100, voltage_per_mille=1_010)
+    submit(meter_device, start + 3 * 900, 150, 300)
+
+    assert smart_meter.getIntervalHistory(meter, interval - 1, 6) == [
+        (interval - 1, 0, 0, 0, 0, 0, 0),  # before the first reading
+        (interval, 0, 0, 100, 200, 49_900, 990),  # the baseline: registers only
+        (interval + 1, 10, 30, 110, 230, 50_100, 1_010),
+        (interval + 2, 0, 0, 0, 0, 0, 0),  # no reading: an empty record
+        (interval + 3, 40, 70, 150, 300, 50_000, 1_000),
+        (interval + 4, 0, 0, 0, 0, 0, 0),  # after the latest reading
+    ]
+    assert smart_meter.getIntervalEnergy(meter, interval + 1) == (10, 30)
+    assert smart_meter.getIntervalEnergy(meter, interval + 3) == (40, 70)
+    page = smart_meter.getIntervalHistory(meter, interval, MAX_HISTORY_PAGE)
+    assert len(page) == MAX_HISTORY_PAGE
+    assert [r.interval for r in page] == list(range(interval, interval + MAX_HISTORY_PAGE))
+    assert sum(r.productionWh for r in page) == 100
+
+
+@pytest.mark.parametrize("count", [0, MAX_HISTORY_PAGE + 1])
+def test_interval_history_invalid_page(smart_meter, meter, count):
+    with reverts(smart_meter.InvalidHistoryPage, count=count, maxCount=MAX_HISTORY_PAGE):
+        smart_meter.getIntervalHistory(meter, 1, count)
+
+
+def test_gap_counts_whole_delta_in_reading_interval(smart_meter, energy_token, owner, meter, meter_device, baseline, submit):
+    interval = interval_of(baseline)
+    ts = baseline + 10 * INTERVAL_SECONDS + 10
+    tx = submit(meter_device, ts, 1_200, 5_500)
+
+    assert_logs(tx, minted(energy_token, owner.address, 500), accepted(smart_meter, meter, ts, 200, 500))
+    assert smart_meter.getIntervalEnergy(meter, interval + 10) == (200, 500)
+    history = smart_meter.getIntervalHistory(meter, interval + 1, 9)
+    assert [(r.consumptionWh, r.productionWh, r.consumptionRegisterWh) for r in history] == [(0, 0, 0)] * 9
+    assert energy_token.balanceOf(owner) == 500
+
+
+def test_daily_totals(smart_meter, meter, meter_device, submit, chain):
+    day_start = next_day_start(chain, offset=100)
+    day = day_of(day_start)
+    submit(meter_device, day_start, 1_000, 2_000)  # baseline
+    submit(meter_device, day_start + 900, 1_030, 2_070)
+    submit(meter_device, day_start + 5_000, 1_035, 2_080)
+
+    # No-argument forms: the calling meter, today by block time.
+    assert smart_meter.getDailyProduction(sender=meter_device) == 80
+    assert smart_meter.getDailyConsumption(sender=meter_device) == 35
+    assert smart_meter.getDailyProduction(meter, day) == 80
+    assert smart_meter.getDailyConsumption(meter, day) == 35
+    assert smart_meter.getDailyProduction(meter, day - 1) == 0
+    assert smart_meter.getDailyConsumption(meter, day + 1) == 0
+
+    # A new day by block time: today is empty until the meter reads in it.
+    chain.pending_timestamp = day_start + DAY_SECONDS
+    chain.mine()
+    assert smart_meter.getDailyProduction(sender=meter_device) == 0
+    assert smart_meter.getDailyConsumption(sender=meter_device) == 0
+    submit(meter_device, day_start + DAY_SECONDS + 60, 1_040, 2_100)
+    assert smart_meter.getDailyProduction(sender=meter_device) == 20
+    assert smart_meter.getDailyConsumption(sender=meter_device) == 5
+    assert smart_meter.getDailyProduction(meter, day) == 80
+    assert smart_meter.getDailyConsumption(meter, day) == 35
+    assert smart_meter.getDailyProduction(meter, day + 1) == 20
+
+
+def test_no_arg_getters_answer_for_caller(smart_meter, admin, owner, meter, meter_device, meter_device_2, submit, chain):
+    smart_meter.registerMeter(meter_device_2, owner, REGION, sender=admin)
+    ts = next_interval_start(chain)
+    submit(meter_device, ts, 10, 20)
+    submit(meter_device_2, ts + 1, 30, 40, frequency_millihz=49_000)
+    submit(meter_device, ts + 60, 11, 25)
+    submit(meter_device_2, ts + 61, 33, 47)
+
+    assert smart_meter.getLatestReading(sender=meter_device) == (ts + 60, 11, 25, 50_000, 1_000)
+    assert smart_meter.getLatestReading(sender=meter_device_2) == (ts + 61, 33, 47, 50_000, 1_000)
+    assert smart_meter.getLatestReading(meter_device_2) == (ts + 61, 33, 47, 50_000, 1_000)
+    assert smart_meter.getDailyProduction(sender=meter_device) == 5
+    assert smart_meter.getDailyProduction(sender=meter_device_2) == 7
+    assert smart_meter.getDailyConsumption(sender=meter_device) == 1
+    assert smart_meter.getDailyConsumption(sender=meter_device_2) == 3
+
+
+def test_old_intervals_leave_the_profile(smart_meter, energy_token, owner, meter, meter_device, baseline, submit):
+    first = interval_of(baseline)
+    submit(meter_device, baseline + 900, 1_010, 5_100)
+    # Next reading after PROFILE_CAPACITY intervals: it lands in the ring slot of interval first + 1.
+    ts = baseline + (PROFILE_CAPACITY + 1) * INTERVAL_SECONDS
+    latest = interval_of(ts)
+    assert latest == first + 1 + PROFILE_CAPACITY
+    tx = submit(meter_device, ts, 1_060, 5_350)
+    assert_logs(tx, minted(energy_token, owner.address, 250), accepted(smart_meter, meter, ts, 50, 250))
+
+    oldest_retained = latest - PROFILE_CAPACITY + 1
+    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=oldest_retained - 1):
+        smart_meter.getIntervalEnergy(meter, oldest_retained - 1)
+    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=first):
+        smart_meter.getIntervalHistory(meter, first, 2)
+    assert smart_meter.getIntervalEnergy(meter, oldest_retained) == (0, 0)
+    assert smart_meter.getIntervalEnergy(meter, latest) == (50, 250)
+    assert smart_meter.getIntervalHistory(meter, latest, 1) == [(latest, 50, 250, 1_060, 5_350, 50_000, 1_000)]
+
+    old_day = day_of(baseline)
+    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=old_day * INTERVALS_PER_DAY):
+        smart_meter.getDailyProduction(meter, old_day)
+    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=old_day * INTERVALS_PER_DAY):
+        smart_meter.getDailyConsumption(meter, old_day)
+    assert smart_meter.getDailyProduction(meter, day_of(ts)) == 250
+    assert smart_meter.getDailyProduction(sender=meter_device) == 250
+    assert smart_meter.getMeteredEnergy(meter) == (60, 350, 0)
+    assert energy_token.balanceOf(owner) == 350
+
+
+# ----------------------------------------------------------------------------- batches
+
+
+@pytest.fixture
+def three_meters(smart_meter, admin, owner, other, meter_device, meter_device_2, accounts, chain):
+    """Three meters registered with registers (owner, other, owner); returns (addresses, last registration time)."""
+    meters = [meter_device.address, meter_device_2.address, accounts[5].address]
+    owners = [owner, other, owner]
+    for i, (m, o) in enumerate(zip(meters, owners, strict=True)):
+        tx = smart_meter.registerMeter(m, o, REGION, 100 * i, 1_000 * i, sender=admin)
+    return meters, tx.timestamp
+
+
+def test_batch_mints_to_each_owner(smart_meter, energy_token, admin, owner, other, three_meters, reading, chain):
+    meters, registered_at = three_meters
+    ts = registered_at + 60
+    chain.pending_timestamp = ts
+    readings = [reading(10, 100, timestamp=ts), reading(120, 1_200, timestamp=ts), reading(230, 2_300, timestamp=ts)]
+    tx = smart_meter.submitReadings(meters, readings, sender=admin)
+
+    assert tx.events.filter(smart_meter.ReadingAccepted) == [
+        accepted(smart_meter, meters[0], ts, 10, 100),
+        accepted(smart_meter, meters[1], ts, 20, 200),
+        accepted(smart_meter, meters[2], ts, 30, 300),
+    ]
+    assert tx.events.filter(energy_token.Transfer) == [
+        minted(energy_token, owner.address, 100),
+        minted(energy_token, other.address, 200),
+        minted(energy_token, owner.address, 300),
+    ]
+    assert energy_token.balanceOf(owner) == 400
+    assert energy_token.balanceOf(other) == 200
+    assert energy_token.totalSupply() == 600
+    assert [smart_meter.getLatestReading(m).timestamp for m in meters] == [ts] * 3
+
+
+def test_batch_bad_item_reverts_whole_batch(smart_meter, energy_token, admin, owner, three_meters, reading, chain):
+    meters, registered_at = three_meters
+    ts = registered_at + 60
+    chain.pending_timestamp = ts
+    readings = [
+        reading(10, 100, timestamp=ts),
+        reading(120, 1_200, timestamp=ts, frequency_millihz=44_999),
+        reading(230, 2_300, timestamp=ts),
+    ]
+    with reverts(smart_meter.FrequencyOutOfBounds, meter=meters[1], gridFrequencyMilliHz=44_999):
+        smart_meter.submitReadings(meters, readings, sender=admin)
+    assert energy_token.totalSupply() == 0
+    latest = [smart_meter.getLatestReading(m) for m in meters]
+    assert [(r.consumption, r.production) for r in latest] == [(0, 0), (100, 1_000), (200, 2_000)]
+
+
+def test_batch_unknown_meter_reverts(smart_meter, admin, stranger, three_meters, reading, chain):
+    meters, registered_at = three_meters
+    ts = registered_at + 60
+    chain.pending_timestamp = ts
+    batch = [reading(10, 100, timestamp=ts), reading(10, 100, timestamp=ts)]
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.submitReadings([meters[0], stranger.address], batch, sender=admin)
+
+
+def test_batch_shape_errors(smart_meter, admin, meter, reading):
+    with reverts(smart_meter.EmptyBatch):
+        smart_meter.submitReadings([], [], sender=admin)
+    too_many = MAX_BATCH_SIZE + 1
+    with reverts(smart_meter.BatchTooLarge, size=too_many, maxSize=MAX_BATCH_SIZE):
+        smart_meter.submitReadings([meter] * too_many, [reading(1, 1)] * too_many, sender=admin)
+    with reverts(smart_meter.BatchLengthMismatch, meters=2, readings=1):
+        smart_meter.submitReadings([meter, meter], [reading(1, 1)], sender=admin)
+    with reverts(smart_meter.BatchLengthMismatch, meters=1, readings=0):
+        smart_meter.submitReadings([meter], [], sender=admin)
+
+
+def test_full_batch_of_one_meters_backlog(smart_meter, energy_token, admin, owner, meter, chain):
+    """A gateway replays a meter's backlog: MAX_BATCH_SIZE readings, one second apart, no rate limit."""
+    smart_meter.setMinReadingInterval(0, sender=admin)
+    end = chain.pending_timestamp + 10
+    chain.pending_timestamp = end
+    first = end - (MAX_BATCH_SIZE - 1)
+    readings = [(first + i, 3 * i, 10 * i, 50_000, 1_000) for i in range(MAX_BATCH_SIZE)]
+    tx = smart_meter.submitReadings([meter] * MAX_BATCH_SIZE, readings, sender=admin)
+
+    assert len(tx.events.filter(smart_meter.ReadingAccepted)) == MAX_BATCH_SIZE
+    assert len(tx.events.filter(smart_meter.MeterBaselineSet)) == 1
+    assert energy_token.balanceOf(owner) == 10 * (MAX_BATCH_SIZE - 1)
+    assert smart_meter.getMeteredEnergy(meter) == (3 * (MAX_BATCH_SIZE - 1), 10 * (MAX_BATCH_SIZE - 1), 0)
+    assert smart_meter.getLatestReading(meter).timestamp == end
+
+
+def test_batch_same_meter_twice_is_rate_limited(smart_meter, admin, meter, reading, chain):
+    ts = chain.pending_timestamp + 100
+    chain.pending_timestamp = ts
+    with reverts(smart_meter.ReadingTooFrequent, meter=meter, timestamp=ts, earliestTimestamp=ts - 10 + 60):
+        smart_meter.submitReadings([meter, meter], [reading(1, 1, timestamp=ts - 10), reading(2, 2, timestamp=ts)], sender=admin)
+
+
+# ----------------------------------------------------------------------------- redemption
+
+
+@pytest.fixture
+def metered(meter, meter_device, baseline, submit):
+    """`meter` has metered 500 Wh consumption and 800 Wh production (800 Wh minted to owner)."""
+    submit(meter_device, baseline + 900, 1_500, 5_800)
+    return meter
+
+
+def test_redeem_consumption(smart_meter, energy_token, owner, metered):
+    meter = metered
+    tx = smart_meter.redeemConsumption(meter, 200, sender=owner)
+
+    assert_logs(
+        tx,
+        burned(energy_token, owner.address, 200),
+        log(smart_meter.ConsumptionRedeemed, meter=meter, owner=owner.address, amountWh=200),
+    )
+    assert energy_token.balanceOf(owner) == 600
+    assert energy_token.totalSupply() == 600
+    assert smart_meter.getMeteredEnergy(meter) == (500, 800, 200)
+
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=301, redeemableWh=300):
+        smart_meter.redeemConsumption(meter, 301, sender=owner)
+    smart_meter.redeemConsumption(meter, 300, sender=owner)
+    assert smart_meter.getMeteredEnergy(meter) == (500, 800, 500)
+    assert energy_token.balanceOf(owner) == 300
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meter, 1, sender=owner)
+
+
+def test_redeem_limited_to_metered_consumption_not_balance(smart_meter, energy_token, owner, metered):
+    assert energy_token.balanceOf(owner) == 800
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=metered, amountWh=501, redeemableWh=500):
+        smart_meter.redeemConsumption(metered, 501, sender=owner)
+    assert energy_token.balanceOf(owner) == 800
+
+
+def test_redeem_needs_tokens(smart_meter, energy_token, owner, other, metered):
+    energy_token.transfer(other, 750, sender=owner)
+    with reverts(energy_token.ERC20InsufficientBalance, sender=owner.address, balance=50, needed=200):
+        smart_meter.redeemConsumption(metered, 200, sender=owner)
+    assert smart_meter.getMeteredEnergy(metered) == (500, 800, 0)
+
+
+def test_redeem_errors(smart_meter, owner, stranger, metered):
+    with reverts(smart_meter.NotMeterOwner, meter=metered, caller=stranger.address):
+        smart_meter.redeemConsumption(metered, 1, sender=stranger)
+    with reverts(smart_meter.ZeroRedemption):
+        smart_meter.redeemConsumption(metered, 0, sender=owner)
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.redeemConsumption(stranger, 1, sender=owner)
+
+
+def test_redeem_excludes_baseline_and_suspension(smart_meter, energy_token, admin, owner, metered, meter_device, baseline, submit):
+    """Consumption before the baseline or while suspended is not metered, so it cannot be redeemed."""
+    smart_meter.deactivateMeter(metered, sender=admin)
+    smart_meter.reactivateMeter(metered, sender=admin)
+    submit(meter_device, baseline + 3 * 900, 9_000, 5_800)  # 7_500 Wh while suspended: re-baseline
+    assert smart_meter.getMeteredEnergy(metered) == (500, 800, 0)
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=metered, amountWh=501, redeemableWh=500):
+        smart_meter.redeemConsumption(metered, 501, sender=owner)
+    submit(meter_device, baseline + 4 * 900, 9_100, 5_800)
+    assert smart_meter.getMeteredEnergy(metered) == (600, 800, 0)
+    smart_meter.redeemConsumption(metered, 600, sender=owner)
+    assert smart_meter.getMeteredEnergy(metered) == (600, 800, 600)
+    assert energy_token.balanceOf(owner) == 200
