@@ -48,17 +48,20 @@ class GridError(Exception):
     """A contract rejected a call; the message names its custom error and arguments."""
 
 
-def describe_revert(abi: list[dict[str, Any]], data: str) -> str:
-    """Turns revert data into `ErrorName(arg=value, …)` using the contract's ABI."""
+def describe_revert(abi: list[dict[str, Any]], data: str, userdoc: dict[str, Any] | None = None) -> str:
+    """Turns revert data into `ErrorName(arg=value, …): its @notice` using the ABI and NatSpec."""
     raw = bytes.fromhex(data.removeprefix("0x"))
     for item in abi:
         if item.get("type") != "error":
             continue
         types = [i["type"] for i in item["inputs"]]
-        if function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})") == raw[:4]:
+        signature = f"{item['name']}({','.join(types)})"
+        if function_signature_to_4byte_selector(signature) == raw[:4]:
             values = decode(types, raw[4:])
             args = ", ".join(f"{i['name']}={v}" for i, v in zip(item["inputs"], values))
-            return f"{item['name']}({args})"
+            notices = (userdoc or {}).get("errors", {}).get(signature, [])
+            explanation = f": {notices[0]['notice']}" if notices else ""
+            return f"{item['name']}({args}){explanation}"
     return f"unknown error {data[:10]}"
 
 
@@ -68,6 +71,9 @@ class GridClient:
         if chain_id != manifest["chainId"]:
             raise ValueError(f"The node is chain {chain_id} but the manifest is for chain {manifest['chainId']}.")
         self.w3 = w3
+        self.userdocs: dict[str, dict[str, Any]] = {
+            entry["address"].lower(): entry.get("userdoc", {}) for entry in manifest["contracts"].values()
+        }
         self.contracts: dict[str, Contract] = {
             name: w3.eth.contract(address=Web3.to_checksum_address(entry["address"]), abi=entry["abi"])
             for name, entry in manifest["contracts"].items()
@@ -87,7 +93,9 @@ class GridClient:
                 {"from": signer.address, "nonce": self.w3.eth.get_transaction_count(signer.address)}
             )
         except ContractCustomError as err:
-            raise GridError(f"{call.fn_name} rejected: {describe_revert(call.contract_abi, str(err.data))}") from None
+            userdoc = self.userdocs.get(call.address.lower())
+            reason = describe_revert(call.contract_abi, str(err.data), userdoc)
+            raise GridError(f"{call.fn_name} rejected: {reason}") from None
         signed = signer.sign_transaction(tx)
         receipt = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
         if receipt["status"] != 1:

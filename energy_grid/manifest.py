@@ -1,6 +1,8 @@
 """The deployment manifest: `deployments/<chainId>.json`, enough for a plain web3.py client.
 
-    {"chainId": 31337, "contracts": {"SmartMeter": {"address": "0x…", "abi": [...]}, …}}
+    {"chainId": 31337, "contracts": {"SmartMeter": {"address": "0x…", "abi": [...], "userdoc": {…}}, …}}
+
+`userdoc` is the compiler's NatSpec for users: clients explain a custom error with its `@notice`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ def abi_of(contract: Deployed) -> list[dict[str, Any]]:
 def build_manifest(chain_id: int, contracts: dict[str, Deployed]) -> dict[str, Any]:
     return {
         "chainId": chain_id,
-        "contracts": {name: {"address": str(c.address), "abi": abi_of(c)} for name, c in contracts.items()},
+        "contracts": {
+            name: {"address": str(c.address), "abi": abi_of(c), "userdoc": c.contract_type.userdoc or {}}
+            for name, c in contracts.items()
+        },
     }
 
 
