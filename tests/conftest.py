@@ -83,3 +83,56 @@ def reading(chain):
 
 
 # --- market fixtures (EnergyTrading / Settlement) below this line ---
+
+MARKET_FEE_BPS = 50  # 0.5 % grid fee at deployment
+TRADER_ENERGY_WH = 50_000_000  # 50 MWh metered into each trader's wallet
+TRADER_CASH_WHOLE_UNITS = 1_000_000  # whole stablecoin units topped up for each trader
+MARKET_REGION = 1
+
+
+@pytest.fixture(scope="session")
+def fee_recipient(accounts):
+    """Receives the grid fee."""
+    return accounts[7]
+
+
+@pytest.fixture(scope="session")
+def keeper(accounts):
+    """Matches and settles other people's orders; trades nothing itself."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
+def traders(owner, other, accounts):
+    """Four prosumers: owner, other, accounts[5], accounts[6]."""
+    return [owner, other, accounts[5], accounts[6]]
+
+
+@pytest.fixture(scope="module")
+def market(project, admin, energy_token, stablecoin, fee_recipient):
+    """A bare EnergyTrading (Settlement on the same address), grid fee MARKET_FEE_BPS."""
+    return project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, MARKET_FEE_BPS, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def funded_market(market, smart_meter, energy_token, stablecoin, admin, traders, chain):
+    """`market` with every trader holding TRADER_ENERGY_WH of metered EnergyToken and
+    TRADER_CASH_WHOLE_UNITS stablecoin, both approved to the market without limit.
+
+    EnergyToken arrives the real way: each trader gets a meter (a device address registered to
+    them); the gateway submits a baseline reading, then one a minute later whose export register
+    rose by TRADER_ENERGY_WH, and SmartMeter mints that to the trader.
+    """
+    devices = [f"0x{0xE1EC7000 + i:040x}" for i in range(len(traders))]
+    for device, trader in zip(devices, traders):
+        smart_meter.registerMeter(device, trader, MARKET_REGION, sender=admin)
+    ts = chain.pending_timestamp
+    smart_meter.submitReadings(devices, [(ts, 0, 0, 50_000, 1_000)] * len(devices), sender=admin)
+    ts += smart_meter.minReadingInterval()
+    chain.pending_timestamp = ts
+    smart_meter.submitReadings(devices, [(ts, 0, TRADER_ENERGY_WH, 50_000, 1_000)] * len(devices), sender=admin)
+    for trader in traders:
+        stablecoin.addConsumerBalance(trader, TRADER_CASH_WHOLE_UNITS, sender=admin)
+        energy_token.approve(market, 2**256 - 1, sender=trader)
+        stablecoin.approve(market, 2**256 - 1, sender=trader)
+    return market

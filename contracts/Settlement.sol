@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
+import {ISettlement} from "./interfaces/ISettlement.sol";
+import {OrderMath} from "./libraries/OrderMath.sol";
+
+/// @title Settlement
+/// @notice The transaction ledger behind EnergyTrading: a match or taker fill records a
+/// transaction, and the escrow it moved stays in this contract until the transaction is settled
+/// (energy to the buyer, payment minus the grid fee to the seller, price improvement back to the
+/// buyer) or voided by the grid operator inside the settlement window (everything back).
+/// Grid fees accrue here and the fee recipient withdraws them (pull: one storage update per
+/// settlement instead of a third token transfer).
+/// @dev Abstract: EnergyTrading inherits it, so all escrow sits in one contract and matching only
+/// books. A transaction record is one storage slot; buyer, seller and prices are read from the
+/// orders it references through `_tradeTerms`.
+abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTrading {
+    using SafeERC20 for IERC20;
+
+    /// @notice Voids transactions inside the settlement window (the grid operator).
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Pauses and resumes trading and settlement (emergency shutdown).
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    /// @notice Highest grid fee: 10 %.
+    uint256 public constant MAX_FEE_BPS = 1_000;
+    /// @notice Longest settlement window.
+    uint256 public constant MAX_SETTLEMENT_WINDOW = 7 days;
+    /// @notice Most transactions in one settleTransactions call.
+    uint256 public constant MAX_SETTLEMENT_BATCH = 50;
+
+    /// @dev One slot per transaction.
+    struct TransactionRecord {
+        uint40 buyOrderId; // 0 = a taker bought with fillOrder (buyer in the taker record)
+        uint40 sellOrderId; // 0 = a taker sold with fillOrder
+        uint48 amountWh;
+        uint40 matchedAt; // unix s; 0 = no such transaction
+        uint16 feeBps; // grid fee when recorded
+        uint16 paymentCarry; // the BUY order's C mod 1000 before this fill (see OrderMath)
+        uint16 refundCarry; // the BUY order's D mod 1000 before this fill
+        bool releasesDust; // this fill filled the BUY order and returns its last escrow unit
+        TransactionStatus status;
+    }
+
+    /// @dev Who trades at which prices, read from the orders a transaction references.
+    struct TradeTerms {
+        address buyer;
+        address seller;
+        uint256 pricePerKWh; // trade price
+        uint256 buyPricePerKWh; // the BUY order's limit (= trade price for a taker's BUY)
+    }
+
+    /// @dev What settling or voiding a transaction moves.
+    struct Payout {
+        address buyer;
+        address seller;
+        uint256 pricePerKWh;
+        uint256 payment;
+        uint256 fee;
+        uint256 refund;
+    }
+
+    IERC20 private immutable _energyToken;
+    IERC20 private immutable _paymentToken;
+    // These share a slot with Pausable's flag: settle and match read it once.
+    uint40 private _transactionCount;
+    uint16 private _gridFeeBps;
+    uint24 private _settlementWindowSeconds;
+    uint128 private _accruedFees;
+    address private _feeRecipient;
+    mapping(uint256 transactionId => TransactionRecord) private _transactions;
+    /// @dev Reentrancy lock in transient storage (EIP-1153): OpenZeppelin ReentrancyGuardTransient's
+    /// behaviour and error, declared with the `transient` keyword because OpenZeppelin's inline-assembly
+    /// `tstore` makes solc 0.8.28 warn.
+    uint256 private transient _entered;
+
+    /// @dev Guards every function that moves tokens.
+    modifier nonReentrant() {
+        if (_entered != 0) revert ReentrancyGuardReentrantCall();
+        _entered = 1;
+        _;
+        _entered = 0;
+    }
+
+    constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_, address feeRecipient_, uint256 gridFeeBps_) {
+        if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
+            revert ZeroAddress();
+        }
+        if (feeRecipient_ == address(0)) revert InvalidFeeRecipient(feeRecipient_);
+        if (gridFeeBps_ > MAX_FEE_BPS) revert FeeTooHigh(gridFeeBps_, MAX_FEE_BPS);
+        _energyToken = energyToken_;
+        _paymentToken = paymentToken_;
+        _feeRecipient = feeRecipient_;
+        _gridFeeBps = uint16(gridFeeBps_);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(OPERATOR_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------- settlement
+
+    /// @inheritdoc IEnergyTrading
+    function settleTransaction(uint256 transactionId) external whenNotPaused nonReentrant {
+        _settle(transactionId, _settlementWindowSeconds);
+    }
+
+    /// @inheritdoc ISettlement
+    function settleTransactions(uint256[] calldata transactionIds) external whenNotPaused nonReentrant {
+        uint256 size = transactionIds.length;
+        if (size == 0) revert EmptyBatch();
+        if (size > MAX_SETTLEMENT_BATCH) revert BatchTooLarge(size, MAX_SETTLEMENT_BATCH);
+        uint256 windowSeconds = _settlementWindowSeconds;
+        for (uint256 i; i < size; ++i) {
+            _settle(transactionIds[i], windowSeconds);
+        }
+    }
+
+    /// @inheritdoc ISettlement
+    function voidTransaction(uint256 transactionId) external onlyRole(OPERATOR_ROLE) nonReentrant {
+        TransactionRecord memory t = _pendingTransaction(transactionId);
+        uint256 windowEnd = uint256(t.matchedAt) + _settlementWindowSeconds;
+        if (block.timestamp >= windowEnd) revert SettlementWindowClosed(transactionId, windowEnd);
+        _transactions[transactionId].status = TransactionStatus.VOIDED;
+        Payout memory p = _payout(transactionId, t);
+        uint256 returnedPayment = p.payment + p.refund;
+        emit TransactionVoided(transactionId, msg.sender, p.buyer, p.seller, t.amountWh, returnedPayment);
+        _energyToken.safeTransfer(p.seller, t.amountWh);
+        if (returnedPayment != 0) _paymentToken.safeTransfer(p.buyer, returnedPayment);
+    }
+
+    /// @inheritdoc ISettlement
+    function withdrawFees() external nonReentrant returns (uint256 amount) {
+        address recipient = _feeRecipient;
+        if (msg.sender != recipient) revert NotFeeRecipient(msg.sender, recipient);
+        amount = _accruedFees;
+        if (amount == 0) revert NoFeesAccrued();
+        _accruedFees = 0;
+        emit FeesWithdrawn(recipient, amount);
+        _paymentToken.safeTransfer(recipient, amount);
+    }
+
+    // ----------------------------------------------------------------------------- admin
+
+    /// @inheritdoc ISettlement
+    function setGridFee(uint256 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);
+        uint256 previousBps = _gridFeeBps;
+        _gridFeeBps = uint16(feeBps);
+        emit GridFeeUpdated(previousBps, feeBps);
+    }
+
+    /// @inheritdoc ISettlement
+    function setFeeRecipient(address feeRecipient_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeRecipient_ == address(0)) revert InvalidFeeRecipient(feeRecipient_);
+        address previousRecipient = _feeRecipient;
+        _feeRecipient = feeRecipient_;
+        emit FeeRecipientUpdated(previousRecipient, feeRecipient_);
+    }
+
+    /// @inheritdoc ISettlement
+    function setSettlementWindow(uint256 windowSeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (windowSeconds > MAX_SETTLEMENT_WINDOW) revert SettlementWindowTooLong(windowSeconds, MAX_SETTLEMENT_WINDOW);
+        uint256 previousSeconds = _settlementWindowSeconds;
+        _settlementWindowSeconds = uint24(windowSeconds);
+        emit SettlementWindowUpdated(previousSeconds, windowSeconds);
+    }
+
+    /// @inheritdoc ISettlement
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc ISettlement
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ----------------------------------------------------------------------------- views
+
+    /// @inheritdoc ISettlement
+    function getTransaction(uint256 transactionId) external view returns (TransactionInfo memory) {
+        TransactionRecord memory t = _transactions[transactionId];
+        if (t.matchedAt == 0) revert TransactionUnknown(transactionId);
+        Payout memory p = _payout(transactionId, t);
+        return TransactionInfo({
+            buyer: p.buyer,
+            seller: p.seller,
+            buyOrderId: t.buyOrderId,
+            sellOrderId: t.sellOrderId,
+            amountWh: t.amountWh,
+            pricePerKWh: p.pricePerKWh,
+            payment: p.payment,
+            fee: p.fee,
+            buyerRefund: p.refund,
+            status: t.status,
+            matchedAt: t.matchedAt,
+            feeBps: t.feeBps
+        });
+    }
+
+    /// @inheritdoc ISettlement
+    function transactionCount() external view returns (uint256) {
+        return _transactionCount;
+    }
+
+    /// @inheritdoc ISettlement
+    function gridFeeBps() external view returns (uint256) {
+        return _gridFeeBps;
+    }
+
+    /// @inheritdoc ISettlement
+    function feeRecipient() external view returns (address) {
+        return _feeRecipient;
+    }
+
+    /// @inheritdoc ISettlement
+    function settlementWindow() external view returns (uint256 windowSeconds) {
+        return _settlementWindowSeconds;
+    }
+
+    /// @inheritdoc ISettlement
+    function accruedFees() external view returns (uint256) {
+        return _accruedFees;
+    }
+
+    /// @inheritdoc ISettlement
+    function energyToken() external view returns (address) {
+        return address(_energyToken);
+    }
+
+    /// @inheritdoc ISettlement
+    function paymentToken() external view returns (address) {
+        return address(_paymentToken);
+    }
+
+    // ----------------------------------------------------------------------------- internals
+
+    /// @dev Records a trade for settlement and returns its id; the caller has moved the escrow in its books.
+    function _recordTransaction(
+        uint256 buyOrderId,
+        uint256 sellOrderId,
+        uint256 amountWh,
+        uint256 paymentCarry,
+        uint256 refundCarry,
+        bool releasesDust
+    ) internal returns (uint256 transactionId) {
+        transactionId = ++_transactionCount;
+        _transactions[transactionId] = TransactionRecord({
+            buyOrderId: uint40(buyOrderId),
+            sellOrderId: uint40(sellOrderId),
+            amountWh: uint48(amountWh),
+            matchedAt: uint40(block.timestamp),
+            feeBps: _gridFeeBps,
+            paymentCarry: uint16(paymentCarry),
+            refundCarry: uint16(refundCarry),
+            releasesDust: releasesDust,
+            status: TransactionStatus.PENDING
+        });
+    }
+
+    /// @dev Buyer, seller and prices of a recorded trade, from the orders (or taker) it references.
+    function _tradeTerms(uint256 transactionId, TransactionRecord memory t)
+        internal
+        view
+        virtual
+        returns (TradeTerms memory);
+
+    function _energy() internal view returns (IERC20) {
+        return _energyToken;
+    }
+
+    function _payment() internal view returns (IERC20) {
+        return _paymentToken;
+    }
+
+    function _settle(uint256 transactionId, uint256 windowSeconds) private {
+        TransactionRecord memory t = _pendingTransaction(transactionId);
+        uint256 settleableAt = uint256(t.matchedAt) + windowSeconds;
+        if (block.timestamp < settleableAt) revert SettlementWindowOpen(transactionId, settleableAt);
+        _transactions[transactionId].status = TransactionStatus.SETTLED;
+        Payout memory p = _payout(transactionId, t);
+        if (p.fee != 0) _accruedFees += uint128(p.fee);
+        emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.refund);
+        _energyToken.safeTransfer(p.buyer, t.amountWh);
+        uint256 proceeds = p.payment - p.fee;
+        if (proceeds != 0) _paymentToken.safeTransfer(p.seller, proceeds);
+        if (p.refund != 0) _paymentToken.safeTransfer(p.buyer, p.refund);
+    }
+
+    function _pendingTransaction(uint256 transactionId) private view returns (TransactionRecord memory t) {
+        t = _transactions[transactionId];
+        if (t.matchedAt == 0) revert TransactionUnknown(transactionId);
+        if (t.status != TransactionStatus.PENDING) revert TransactionNotPending(transactionId, t.status);
+    }
+
+    function _payout(uint256 transactionId, TransactionRecord memory t) private view returns (Payout memory p) {
+        TradeTerms memory terms = _tradeTerms(transactionId, t);
+        p.buyer = terms.buyer;
+        p.seller = terms.seller;
+        p.pricePerKWh = terms.pricePerKWh;
+        p.payment = OrderMath.fillPayment(t.paymentCarry, t.amountWh, terms.pricePerKWh);
+        p.fee = OrderMath.fee(p.payment, t.feeBps);
+        p.refund = OrderMath.fillRefund(t.refundCarry, t.amountWh, terms.buyPricePerKWh - terms.pricePerKWh);
+        if (t.releasesDust) ++p.refund;
+    }
+}

@@ -1,0 +1,876 @@
+"""EnergyTrading: orders and their escrow, matching, taker fills, directed offers, expiry,
+paging, energy balance, bounds, pause and the gas budgets.
+
+Every custom error is asserted with all of its arguments and every market event with all of its
+fields (`reverts` and `log` below make ape's subset checks exhaustive). Settlement payouts are in
+test_settlement.py; random sequences in test_market_properties.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import ape
+import pytest
+from ape.exceptions import CustomError
+from eth_abi import encode
+from eth_utils import keccak
+from hexbytes import HexBytes
+from web3.exceptions import ContractCustomError as Web3ContractCustomError
+
+BUY, SELL = 0, 1
+ACTIVE, FILLED, CANCELLED = 0, 1, 2
+PENDING, SETTLED, VOIDED = 0, 1, 2
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
+OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+PAUSER_ROLE = keccak(text="PAUSER_ROLE")
+ZERO_ADDRESS = "0x" + "00" * 20
+MAX_ORDER_AMOUNT_WH = 2**48 - 1
+PRICE_CAP_PER_KWH = 2**96 - 1
+MAX_ORDER_LIFETIME = 365 * 86_400
+MAX_PAGE_SIZE = 100
+FEE_BPS = 50  # conftest MARKET_FEE_BPS
+PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@contextmanager
+def reverts(error, **inputs) -> Iterator:
+    """`ape.reverts(error, **inputs)` for a transaction, made exhaustive: the revert must decode to
+    exactly `error` and every one of its inputs must be given and equal."""
+    with ape.reverts(error, **inputs) as info:
+        yield info
+    raised = info.value
+    assert isinstance(raised, CustomError), f"expected {error.__name__}, got {raised!r}"
+    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {type(raised).__name__}"
+    assert dict(raised.inputs) == inputs, f"{error.__name__}: {dict(raised.inputs)} != {inputs}"
+
+
+def view_reverts(error, method, *args, **inputs) -> None:
+    """A view call reverts with exactly `error(**inputs)`. ape does not decode the custom errors of
+    calls, so this makes the call with web3 and decodes the revert data itself."""
+    contract = error.contract
+    calldata = method.encode_input(*args)
+    with pytest.raises(Web3ContractCustomError) as info:
+        ape.chain.provider.web3.eth.call({"to": contract.address, "data": calldata.to_0x_hex()})
+    raised = ape.chain.provider.network.ecosystem.decode_custom_error(HexBytes(info.value.data), contract.address)
+    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {raised!r}"
+    assert dict(raised.inputs) == inputs, f"{error.__name__}: {dict(raised.inputs)} != {inputs}"
+
+
+def error_data(error, *args) -> HexBytes:
+    """The revert data of `error(args)`: selector and ABI-encoded arguments."""
+    types = [ipt.canonical_type for ipt in error.abi.inputs]
+    return HexBytes(keccak(text=error.abi.selector)[:4] + encode(types, list(args)))
+
+
+def log(event, **fields):
+    """A mock log of `event` that names every field (ape's mock compares only those given)."""
+    names = {ipt.name for ipt in event.abi.inputs}
+    assert set(fields) == names, f"{event.name}: given {sorted(fields)}, has {sorted(names)}"
+    return event(**fields)
+
+
+def market_logs(tx, market):
+    """The logs `market` emitted in `tx` (token Transfer logs left out)."""
+    return [e for e in tx.events if e.contract_address == market.address]
+
+
+def create(market, trader, amount_wh, price, order_type, expiry, counterparty=None) -> int:
+    if counterparty is None:
+        tx = market.createOrder(amount_wh, price, expiry, order_type, sender=trader)
+    else:
+        tx = market.createDirectedOrder(amount_wh, price, expiry, order_type, counterparty, sender=trader)
+    return tx.events.filter(market.OrderCreated)[0].orderId
+
+
+def matched(market, buy_id, sell_id, keeper) -> int:
+    tx = market.matchOrders(buy_id, sell_id, sender=keeper)
+    return tx.events.filter(market.OrdersMatched)[0].transactionId
+
+
+def cost_ceil(amount_wh: int, price: int) -> int:
+    return -(-amount_wh * price // 1000)
+
+
+class Wallets:
+    """EnergyToken and stablecoin balances of some accounts and the market, to diff."""
+
+    def __init__(self, market, energy_token, stablecoin, *accounts):
+        self.tokens = (energy_token, stablecoin)
+        self.addresses = [a.address for a in accounts] + [market.address]
+
+    def read(self) -> dict[str, tuple[int, int]]:
+        return {a: (self.tokens[0].balanceOf(a), self.tokens[1].balanceOf(a)) for a in self.addresses}
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def m(funded_market):
+    return funded_market
+
+
+@pytest.fixture
+def seller(traders):
+    return traders[0]
+
+
+@pytest.fixture
+def buyer(traders):
+    return traders[1]
+
+
+@pytest.fixture
+def carol(traders):
+    return traders[2]
+
+
+@pytest.fixture
+def dave(traders):
+    return traders[3]
+
+
+@pytest.fixture
+def expiry(chain):
+    return chain.pending_timestamp + 3_600
+
+
+@pytest.fixture
+def wallets(m, energy_token, stablecoin, traders, keeper, fee_recipient, stranger):
+    return Wallets(m, energy_token, stablecoin, *traders, keeper, fee_recipient, stranger)
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def test_constants_and_wiring(market, admin, energy_token, stablecoin, fee_recipient):
+    assert market.OPERATOR_ROLE() == OPERATOR_ROLE
+    assert market.PAUSER_ROLE() == PAUSER_ROLE
+    assert market.MAX_ORDER_AMOUNT_WH() == MAX_ORDER_AMOUNT_WH
+    assert market.PRICE_CAP_PER_KWH() == PRICE_CAP_PER_KWH
+    assert market.MAX_ORDER_LIFETIME() == MAX_ORDER_LIFETIME
+    assert market.MAX_PAGE_SIZE() == MAX_PAGE_SIZE
+    assert market.MAX_FEE_BPS() == 1_000
+    assert market.MAX_SETTLEMENT_WINDOW() == 7 * 86_400
+    assert market.MAX_SETTLEMENT_BATCH() == 50
+    for role in (DEFAULT_ADMIN_ROLE, OPERATOR_ROLE, PAUSER_ROLE):
+        assert market.hasRole(role, admin)
+    assert market.energyToken() == energy_token.address
+    assert market.paymentToken() == stablecoin.address
+    assert market.feeRecipient() == fee_recipient.address
+    assert market.gridFeeBps() == FEE_BPS
+    assert market.settlementWindow() == 0
+    assert market.minOrderAmount() == 1
+    assert market.maxPrice() == PRICE_CAP_PER_KWH
+    assert market.orderCount() == 0
+    assert market.transactionCount() == 0
+    assert market.accruedFees() == 0
+    assert not market.paused()
+    assert market.supportsInterface("0x7965db0b")  # IAccessControl
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "error_args"),
+    [
+        (lambda a, e, s, f: (ZERO_ADDRESS, e, s, f, 0), "ZeroAddress", ()),
+        (lambda a, e, s, f: (a, ZERO_ADDRESS, s, f, 0), "ZeroAddress", ()),
+        (lambda a, e, s, f: (a, e, ZERO_ADDRESS, f, 0), "ZeroAddress", ()),
+        (lambda a, e, s, f: (a, e, s, ZERO_ADDRESS, 0), "InvalidFeeRecipient", (ZERO_ADDRESS,)),
+        (lambda a, e, s, f: (a, e, s, f, 1_001), "FeeTooHigh", (1_001, 1_000)),
+    ],
+    ids=["admin", "energyToken", "paymentToken", "feeRecipient", "feeBps"],
+)
+def test_constructor_rejects_bad_arguments(project, admin, energy_token, stablecoin, fee_recipient, args, error, error_args):
+    container = project.EnergyTrading
+    with ape.reverts() as info:
+        container.deploy(*args(admin, energy_token, stablecoin, fee_recipient), sender=admin)
+    assert HexBytes(info.value.revert_message) == error_data(getattr(container, error), *error_args)
+
+
+def test_constructor_accepts_the_maximum_fee(project, admin, energy_token, stablecoin, fee_recipient):
+    market = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 1_000, sender=admin)
+    assert market.gridFeeBps() == 1_000
+
+
+@pytest.mark.parametrize(
+    ("call", "role"),
+    [
+        (lambda m, s: m.setMinOrderAmount(10, sender=s), DEFAULT_ADMIN_ROLE),
+        (lambda m, s: m.setMaxPrice(10, sender=s), DEFAULT_ADMIN_ROLE),
+        (lambda m, s: m.pause(sender=s), PAUSER_ROLE),
+        (lambda m, s: m.unpause(sender=s), PAUSER_ROLE),
+        (lambda m, s: m.grantRole(OPERATOR_ROLE, s, sender=s), DEFAULT_ADMIN_ROLE),
+    ],
+    ids=["setMinOrderAmount", "setMaxPrice", "pause", "unpause", "grantRole"],
+)
+def test_role_restricted_functions_reject_stranger(market, stranger, call, role):
+    with reverts(market.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=role):
+        call(market, stranger)
+
+
+# ----------------------------------------------------------------------------- createOrder
+
+
+def test_create_sell_order_escrows_its_energy(m, seller, energy_token, wallets, expiry):
+    before = wallets.read()
+    tx = m.createOrder(2_500, PRICE, expiry, SELL, sender=seller)
+    assert market_logs(tx, m) == [
+        log(
+            m.OrderCreated,
+            orderId=1,
+            trader=seller.address,
+            orderType=SELL,
+            amountWh=2_500,
+            pricePerKWh=PRICE,
+            expiry=expiry,
+            counterparty=ZERO_ADDRESS,
+        )
+    ]
+    assert tx.events.filter(energy_token.Transfer) == [
+        log(energy_token.Transfer, **{"from": seller.address, "to": m.address, "value": 2_500})
+    ]
+    after = wallets.read()
+    assert after[seller.address][0] == before[seller.address][0] - 2_500
+    assert after[m.address][0] == before[m.address][0] + 2_500
+    assert after[seller.address][1] == before[seller.address][1]
+
+    assert tuple(m.getOrder(1)) == (seller.address, 2_500, PRICE, expiry, SELL, ACTIVE)
+    info = m.getOrderInfo(1)
+    assert tuple(info) == (1, seller.address, 2_500, 0, PRICE, expiry, SELL, ACTIVE, ZERO_ADDRESS, 0, 2_500)
+    assert m.orderCount() == 1
+    assert m.latestOrderOf(seller) == 1
+    assert m.escrowedEnergyOf(seller) == 2_500
+    # Escrowed energy is still the seller's: seed 003 get-energy-balance counts it.
+    assert m.getEnergyBalance(seller) == before[seller.address][0]
+
+
+def test_create_buy_order_escrows_payment_rounded_up(m, buyer, stablecoin, wallets, expiry):
+    before = wallets.read()
+    # 1,001 Wh at 999 per kWh cost 999.999 units: the escrow rounds up to 1,000.
+    tx = m.createOrder(1_001, 999, expiry, BUY, sender=buyer)
+    assert market_logs(tx, m) == [
+        log(
+            m.OrderCreated,
+            orderId=1,
+            trader=buyer.address,
+            orderType=BUY,
+            amountWh=1_001,
+            pricePerKWh=999,
+            expiry=expiry,
+            counterparty=ZERO_ADDRESS,
+        )
+    ]
+    after = wallets.read()
+    assert after[buyer.address][1] == before[buyer.address][1] - 1_000
+    assert after[m.address][1] == before[m.address][1] + 1_000
+    assert after[buyer.address][0] == before[buyer.address][0]
+    assert m.getOrderInfo(1).escrow == 1_000
+    assert m.escrowedEnergyOf(buyer) == 0
+
+
+def test_order_ids_link_each_traders_previous_order(m, seller, buyer, expiry):
+    first = create(m, seller, 1_000, PRICE, SELL, expiry)
+    create(m, buyer, 1_000, PRICE, BUY, expiry)
+    second = create(m, seller, 1_000, PRICE, BUY, expiry)
+    assert (first, second) == (1, 3)
+    assert m.getOrderInfo(second).previousOrderId == first
+    assert m.getOrderInfo(first).previousOrderId == 0
+    assert m.latestOrderOf(seller) == second
+    assert m.latestOrderOf(buyer) == 2
+
+
+@pytest.mark.parametrize(
+    ("amount", "price", "expiry_offset", "error", "inputs"),
+    [
+        (0, PRICE, 3_600, "ZeroAmount", {}),
+        (99, PRICE, 3_600, "AmountBelowMinimum", {"amountWh": 99, "minAmountWh": 100}),
+        (2**48, PRICE, 3_600, "AmountAboveMaximum", {"amountWh": 2**48, "maxAmountWh": MAX_ORDER_AMOUNT_WH}),
+        (1_000, 0, 3_600, "ZeroPrice", {}),
+        (1_000, 500_001, 3_600, "PriceAboveMaximum", {"pricePerKWh": 500_001, "maxPricePerKWh": 500_000}),
+        (1_000, PRICE, 0, "ExpiryNotInFuture", {"expiry": "now", "blockTimestamp": "now"}),
+        (1_000, PRICE, -1, "ExpiryNotInFuture", {"expiry": "now-1", "blockTimestamp": "now"}),
+        (1_000, PRICE, MAX_ORDER_LIFETIME + 1, "ExpiryTooFar", {"expiry": "far", "latestExpiry": "latest"}),
+    ],
+    ids=["zero", "below-min", "above-max", "zero-price", "above-max-price", "expiry-now", "expiry-past", "too-far"],
+)
+@pytest.mark.parametrize("order_type", [BUY, SELL], ids=["buy", "sell"])
+def test_create_order_rejects_bad_terms(
+    m, admin, seller, chain, wallets, order_type, amount, price, expiry_offset, error, inputs
+):
+    m.setMinOrderAmount(100, sender=admin)
+    m.setMaxPrice(500_000, sender=admin)
+    before = wallets.read()
+    now = chain.pending_timestamp + 10
+    chain.pending_timestamp = now
+    expiry = now + expiry_offset
+    names = {"now": now, "now-1": now - 1, "far": expiry, "latest": now + MAX_ORDER_LIFETIME}
+    resolved = {k: names.get(v, v) if isinstance(v, str) else v for k, v in inputs.items()}
+    with reverts(getattr(m, error), **resolved):
+        m.createOrder(amount, price, expiry, order_type, sender=seller)
+    assert wallets.read() == before
+    assert m.orderCount() == 0
+
+
+def test_create_order_at_the_bounds(m, admin, seller, chain):
+    m.setMinOrderAmount(100, sender=admin)
+    m.setMaxPrice(500_000, sender=admin)
+    now = chain.pending_timestamp + 10
+    chain.pending_timestamp = now
+    create(m, seller, 100, 500_000, SELL, now + MAX_ORDER_LIFETIME)
+    now = chain.pending_timestamp + 10
+    chain.pending_timestamp = now
+    create(m, seller, 100, 1, BUY, now + 1)
+    assert m.orderCount() == 2
+
+
+def test_nobody_sells_energy_or_spends_money_they_do_not_have(m, seller, stranger, energy_token, stablecoin, wallets, expiry):
+    energy_token.approve(m, 2**256 - 1, sender=stranger)
+    stablecoin.approve(m, 2**256 - 1, sender=stranger)
+    before = wallets.read()
+    with reverts(m.InsufficientEnergyBalance, account=stranger.address, requiredWh=1_000, availableWh=0):
+        m.createOrder(1_000, PRICE, expiry, SELL, sender=stranger)
+    with reverts(m.InsufficientPaymentBalance, account=stranger.address, required=200_000, available=0):
+        m.createOrder(1_000, PRICE, expiry, BUY, sender=stranger)
+    have = energy_token.balanceOf(seller)
+    with reverts(m.InsufficientEnergyBalance, account=seller.address, requiredWh=have + 1, availableWh=have):
+        m.createOrder(have + 1, PRICE, expiry, SELL, sender=seller)
+    assert wallets.read() == before
+
+
+def test_create_order_needs_an_approval(m, seller, stranger, energy_token, expiry):
+    energy_token.transfer(stranger, 1_000, sender=seller)
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=m.address, allowance=0, needed=1_000):
+        m.createOrder(1_000, PRICE, expiry, SELL, sender=stranger)
+
+
+# ----------------------------------------------------------------------------- cancel and expiry
+
+
+@pytest.mark.parametrize(("order_type", "token_index", "escrow"), [(SELL, 0, 1_000), (BUY, 1, 200_000)], ids=["sell", "buy"])
+def test_cancel_order_refunds_its_escrow(m, seller, wallets, expiry, order_type, token_index, escrow):
+    before = wallets.read()
+    order_id = create(m, seller, 1_000, PRICE, order_type, expiry)
+    tx = m.cancelOrder(order_id, sender=seller)
+    assert market_logs(tx, m) == [
+        log(m.OrderCancelled, orderId=order_id, trader=seller.address, unfilledWh=1_000, refundedEscrow=escrow)
+    ]
+    assert wallets.read() == before
+    info = m.getOrderInfo(order_id)
+    assert (info.status, info.escrow, info.filledAmount) == (CANCELLED, 0, 0)
+    assert m.getOrder(order_id).status == CANCELLED
+    assert m.escrowedEnergyOf(seller) == 0
+
+
+def test_cancel_partly_filled_buy_refunds_the_unspent_escrow(m, seller, buyer, keeper, stablecoin, expiry):
+    buy_id = create(m, buyer, 1_000, 300_000, BUY, expiry)  # escrow 300,000
+    sell_id = create(m, seller, 400, 250_000, SELL, expiry)
+    matched(m, buy_id, sell_id, keeper)  # 400 Wh at the resting buy's 300,000: 120,000 committed
+    assert m.getOrderInfo(buy_id).escrow == 180_000
+    cash = stablecoin.balanceOf(buyer)
+    tx = m.cancelOrder(buy_id, sender=buyer)
+    assert market_logs(tx, m) == [
+        log(m.OrderCancelled, orderId=buy_id, trader=buyer.address, unfilledWh=600, refundedEscrow=180_000)
+    ]
+    assert stablecoin.balanceOf(buyer) == cash + 180_000
+    info = m.getOrderInfo(buy_id)
+    assert (info.status, info.filledAmount, info.escrow) == (CANCELLED, 400, 0)
+
+
+def test_cancel_partly_filled_sell_refunds_the_unsold_energy(m, seller, buyer, keeper, energy_token, expiry):
+    sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    buy_id = create(m, buyer, 300, PRICE, BUY, expiry)
+    matched(m, buy_id, sell_id, keeper)
+    energy = energy_token.balanceOf(seller)
+    tx = m.cancelOrder(sell_id, sender=seller)
+    assert market_logs(tx, m) == [
+        log(m.OrderCancelled, orderId=sell_id, trader=seller.address, unfilledWh=700, refundedEscrow=700)
+    ]
+    assert energy_token.balanceOf(seller) == energy + 700
+
+
+def test_cancel_order_rejections(m, seller, buyer, keeper, wallets, expiry):
+    sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry)
+    before = wallets.read()
+    with reverts(m.OrderUnknown, orderId=99):
+        m.cancelOrder(99, sender=seller)
+    with reverts(m.OrderUnknown, orderId=0):
+        m.cancelOrder(0, sender=seller)
+    with reverts(m.NotOrderTrader, orderId=sell_id, caller=buyer.address):
+        m.cancelOrder(sell_id, sender=buyer)
+    assert wallets.read() == before
+    matched(m, buy_id, sell_id, keeper)
+    with reverts(m.OrderNotActive, orderId=sell_id, status=FILLED):
+        m.cancelOrder(sell_id, sender=seller)
+    other_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    m.cancelOrder(other_id, sender=seller)
+    with reverts(m.OrderNotActive, orderId=other_id, status=CANCELLED):
+        m.cancelOrder(other_id, sender=seller)
+
+
+def test_trader_may_cancel_an_expired_order(m, seller, chain, energy_token):
+    expiry = chain.pending_timestamp + 100
+    order_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    chain.pending_timestamp = expiry + 50
+    energy = energy_token.balanceOf(seller)
+    m.cancelOrder(order_id, sender=seller)
+    assert energy_token.balanceOf(seller) == energy + 1_000
+
+
+@pytest.mark.parametrize(("order_type", "escrow"), [(SELL, 1_000), (BUY, 200_000)], ids=["sell", "buy"])
+def test_anyone_releases_an_expired_orders_escrow_to_its_owner(m, seller, stranger, chain, wallets, order_type, escrow):
+    before = wallets.read()
+    expiry = chain.pending_timestamp + 100
+    order_id = create(m, seller, 1_000, PRICE, order_type, expiry)
+    chain.pending_timestamp = expiry - 1
+    with reverts(m.OrderNotExpired, orderId=order_id, expiry=expiry):
+        m.releaseExpiredOrder(order_id, sender=stranger)
+    chain.pending_timestamp = expiry  # expired from its expiry second on
+    tx = m.releaseExpiredOrder(order_id, sender=stranger)
+    assert market_logs(tx, m) == [
+        log(
+            m.ExpiredOrderReleased,
+            orderId=order_id,
+            trader=seller.address,
+            releasedBy=stranger.address,
+            unfilledWh=1_000,
+            refundedEscrow=escrow,
+        )
+    ]
+    assert wallets.read() == before
+    assert m.getOrderInfo(order_id).status == CANCELLED
+    with reverts(m.OrderNotActive, orderId=order_id, status=CANCELLED):
+        m.releaseExpiredOrder(order_id, sender=stranger)
+    with reverts(m.OrderUnknown, orderId=order_id + 1):
+        m.releaseExpiredOrder(order_id + 1, sender=stranger)
+
+
+def test_expired_orders_cannot_trade(m, seller, buyer, carol, keeper, chain, wallets):
+    expiry = chain.pending_timestamp + 100
+    sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry + 1_000)
+    chain.pending_timestamp = expiry
+    before = wallets.read()
+    with reverts(m.OrderExpired, orderId=sell_id, expiry=expiry):
+        m.matchOrders(buy_id, sell_id, sender=keeper)
+    with reverts(m.OrderExpired, orderId=sell_id, expiry=expiry):
+        m.fillOrder(sell_id, 100, sender=carol)
+    assert wallets.read() == before
+    later = create(m, seller, 1_000, PRICE, SELL, expiry + 500)
+    assert matched(m, buy_id, later, keeper) == 1
+
+
+def test_an_order_trades_until_the_second_before_expiry(m, seller, buyer, keeper, chain):
+    expiry = chain.pending_timestamp + 100
+    sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry)
+    chain.pending_timestamp = expiry - 1
+    assert matched(m, buy_id, sell_id, keeper) == 1
+
+
+# ----------------------------------------------------------------------------- matchOrders
+
+
+def test_match_executes_at_the_resting_sell_price_and_moves_no_tokens(m, seller, buyer, keeper, chain, wallets, expiry):
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    before = wallets.read()
+    tx = m.matchOrders(buy_id, sell_id, sender=keeper)
+    assert tx.events == [
+        log(m.OrdersMatched, transactionId=1, buyOrderId=buy_id, sellOrderId=sell_id, amountWh=1_000, pricePerKWh=200_000)
+    ]
+    assert wallets.read() == before  # matching only books
+    assert m.getOrderInfo(buy_id).status == FILLED
+    assert m.getOrderInfo(sell_id).status == FILLED
+    assert m.getOrderInfo(buy_id).filledAmount == m.getOrderInfo(sell_id).filledAmount == 1_000
+    t = m.getTransaction(1)
+    assert tuple(t) == (
+        buyer.address,
+        seller.address,
+        buy_id,
+        sell_id,
+        1_000,
+        200_000,
+        200_000,  # payment
+        1_000,  # fee: 0.5 % of 200,000
+        50_000,  # price improvement back to the buyer
+        PENDING,
+        tx.timestamp,
+        FEE_BPS,
+    )
+    assert m.transactionCount() == 1
+
+
+def test_match_executes_at_the_resting_buy_price(m, seller, buyer, keeper, expiry):
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    tx = m.matchOrders(buy_id, sell_id, sender=keeper)
+    assert tx.events == [
+        log(m.OrdersMatched, transactionId=1, buyOrderId=buy_id, sellOrderId=sell_id, amountWh=1_000, pricePerKWh=250_000)
+    ]
+    t = m.getTransaction(1)
+    assert (t.pricePerKWh, t.payment, t.buyerRefund) == (250_000, 250_000, 0)
+
+
+def test_partial_fills_across_several_orders(m, seller, buyer, carol, dave, keeper, expiry):
+    buy_id = create(m, buyer, 1_000, 300_000, BUY, expiry)
+    s1 = create(m, seller, 300, 250_000, SELL, expiry)
+    s2 = create(m, carol, 500, 280_000, SELL, expiry)
+    s3 = create(m, dave, 400, 290_000, SELL, expiry)
+    fills = []
+    for sell_id in (s1, s2, s3):
+        tx = m.matchOrders(buy_id, sell_id, sender=keeper)
+        fills.append(tuple(tx.events.filter(m.OrdersMatched)[0].event_arguments.values()))
+    assert fills == [
+        (1, buy_id, s1, 300, 300_000),
+        (2, buy_id, s2, 500, 300_000),
+        (3, buy_id, s3, 200, 300_000),
+    ]
+    buy = m.getOrderInfo(buy_id)
+    assert (buy.filledAmount, buy.status, buy.escrow) == (1_000, FILLED, 0)
+    assert [m.getOrderInfo(i).status for i in (s1, s2, s3)] == [FILLED, FILLED, ACTIVE]
+    s3_info = m.getOrderInfo(s3)
+    assert (s3_info.filledAmount, s3_info.escrow) == (200, 200)
+    # The rest of s3 goes to a later, higher bid at s3's (resting) price.
+    buy2 = create(m, carol, 500, 310_000, BUY, expiry)
+    tx = m.matchOrders(buy2, s3, sender=keeper)
+    assert tx.events == [
+        log(m.OrdersMatched, transactionId=4, buyOrderId=buy2, sellOrderId=s3, amountWh=200, pricePerKWh=290_000)
+    ]
+    assert m.getOrderInfo(s3).status == FILLED
+    assert (m.getOrderInfo(buy2).filledAmount, m.getOrderInfo(buy2).status) == (200, ACTIVE)
+    with reverts(m.OrderNotActive, orderId=buy_id, status=FILLED):
+        m.matchOrders(buy_id, s3, sender=keeper)
+
+
+def test_match_rejections(m, admin, seller, buyer, carol, keeper, chain, wallets, expiry):
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    low_bid = create(m, carol, 1_000, 199_999, BUY, expiry)
+    own_bid = create(m, seller, 1_000, 250_000, BUY, expiry)
+    cancelled_bid = create(m, carol, 1_000, 250_000, BUY, expiry)
+    m.cancelOrder(cancelled_bid, sender=carol)
+    before = wallets.read()
+    with reverts(m.OrderUnknown, orderId=77):
+        m.matchOrders(77, sell_id, sender=keeper)
+    with reverts(m.OrderUnknown, orderId=78):
+        m.matchOrders(buy_id, 78, sender=keeper)
+    with reverts(m.WrongOrderType, orderId=sell_id, expected=BUY):
+        m.matchOrders(sell_id, buy_id, sender=keeper)
+    with reverts(m.WrongOrderType, orderId=low_bid, expected=SELL):
+        m.matchOrders(buy_id, low_bid, sender=keeper)
+    with reverts(m.PricesDoNotCross, buyPricePerKWh=199_999, sellPricePerKWh=200_000):
+        m.matchOrders(low_bid, sell_id, sender=keeper)
+    with reverts(m.SelfTrade, trader=seller.address):
+        m.matchOrders(own_bid, sell_id, sender=keeper)
+    m.pause(sender=admin)
+    with reverts(m.EnforcedPause):
+        m.matchOrders(buy_id, sell_id, sender=keeper)
+    m.unpause(sender=admin)
+    with reverts(m.OrderNotActive, orderId=cancelled_bid, status=CANCELLED):
+        m.matchOrders(cancelled_bid, sell_id, sender=keeper)
+    assert wallets.read() == before
+    assert m.transactionCount() == 0
+
+
+# ----------------------------------------------------------------------------- fillOrder (taker)
+
+
+def test_taker_fills_a_sell_order_paying_in_the_same_transaction(m, seller, carol, stablecoin, wallets, expiry):
+    sell_id = create(m, seller, 1_000, 250_000, SELL, expiry)
+    before = wallets.read()
+    tx = m.fillOrder(sell_id, 400, sender=carol)
+    assert market_logs(tx, m) == [
+        log(m.OrderTaken, transactionId=1, orderId=sell_id, taker=carol.address, amountWh=400, pricePerKWh=250_000)
+    ]
+    assert tx.events.filter(stablecoin.Transfer) == [
+        log(stablecoin.Transfer, **{"from": carol.address, "to": m.address, "value": 100_000})
+    ]
+    after = wallets.read()
+    assert after[carol.address][1] == before[carol.address][1] - 100_000
+    assert after[m.address][1] == before[m.address][1] + 100_000
+    t = m.getTransaction(1)
+    assert tuple(t) == (carol.address, seller.address, 0, sell_id, 400, 250_000, 100_000, 500, 0, PENDING, tx.timestamp, FEE_BPS)
+    info = m.getOrderInfo(sell_id)
+    assert (info.filledAmount, info.status, info.escrow) == (400, ACTIVE, 600)
+    tx = m.fillOrder(sell_id, 600, sender=carol)
+    assert tx.events.filter(m.OrderTaken)[0].transactionId == 2
+    assert m.getOrderInfo(sell_id).status == FILLED
+
+
+def test_taker_fills_a_buy_order_delivering_energy(m, buyer, dave, energy_token, wallets, expiry):
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    before = wallets.read()
+    tx = m.fillOrder(buy_id, 1_000, sender=dave)
+    assert market_logs(tx, m) == [
+        log(m.OrderTaken, transactionId=1, orderId=buy_id, taker=dave.address, amountWh=1_000, pricePerKWh=250_000)
+    ]
+    assert tx.events.filter(energy_token.Transfer) == [
+        log(energy_token.Transfer, **{"from": dave.address, "to": m.address, "value": 1_000})
+    ]
+    after = wallets.read()
+    assert after[dave.address][0] == before[dave.address][0] - 1_000
+    assert after[dave.address][1] == before[dave.address][1]
+    t = m.getTransaction(1)
+    assert (t.buyer, t.seller, t.buyOrderId, t.sellOrderId, t.payment, t.buyerRefund) == (
+        buyer.address,
+        dave.address,
+        buy_id,
+        0,
+        250_000,
+        0,
+    )
+    assert m.getOrderInfo(buy_id).status == FILLED
+
+
+def test_fill_rejections(m, admin, seller, buyer, carol, stranger, energy_token, stablecoin, wallets, expiry):
+    m.setMinOrderAmount(100, sender=admin)
+    sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry)
+    energy_token.approve(m, 2**256 - 1, sender=stranger)
+    stablecoin.approve(m, 2**256 - 1, sender=stranger)
+    before = wallets.read()
+    with reverts(m.ZeroAmount):
+        m.fillOrder(sell_id, 0, sender=carol)
+    with reverts(m.FillExceedsRemaining, orderId=sell_id, amountWh=1_001, remainingWh=1_000):
+        m.fillOrder(sell_id, 1_001, sender=carol)
+    with reverts(m.FillBelowMinimum, amountWh=99, minAmountWh=100):
+        m.fillOrder(sell_id, 99, sender=carol)
+    with reverts(m.SelfTrade, trader=seller.address):
+        m.fillOrder(sell_id, 100, sender=seller)
+    with reverts(m.OrderUnknown, orderId=55):
+        m.fillOrder(55, 100, sender=carol)
+    with reverts(m.InsufficientPaymentBalance, account=stranger.address, required=20_000, available=0):
+        m.fillOrder(sell_id, 100, sender=stranger)
+    with reverts(m.InsufficientEnergyBalance, account=stranger.address, requiredWh=100, availableWh=0):
+        m.fillOrder(buy_id, 100, sender=stranger)
+    m.pause(sender=admin)
+    with reverts(m.EnforcedPause):
+        m.fillOrder(sell_id, 100, sender=carol)
+    m.unpause(sender=admin)
+    assert wallets.read() == before
+    # A fill below the minimum is fine when it takes the whole rest.
+    m.fillOrder(sell_id, 950, sender=carol)
+    m.fillOrder(sell_id, 50, sender=carol)
+    with reverts(m.OrderNotActive, orderId=sell_id, status=FILLED):
+        m.fillOrder(sell_id, 1, sender=carol)
+
+
+# ----------------------------------------------------------------------------- directed offers (seed 000)
+
+
+def test_directed_sell_trades_only_with_its_counterparty(m, seller, carol, dave, keeper, expiry):
+    # seed 000 create-trade: the producer names the consumer.
+    tx = m.createDirectedOrder(1_000, PRICE, expiry, SELL, carol, sender=seller)
+    sell_id = tx.events.filter(m.OrderCreated)[0].orderId
+    assert market_logs(tx, m) == [
+        log(
+            m.OrderCreated,
+            orderId=sell_id,
+            trader=seller.address,
+            orderType=SELL,
+            amountWh=1_000,
+            pricePerKWh=PRICE,
+            expiry=expiry,
+            counterparty=carol.address,
+        )
+    ]
+    assert m.getOrderInfo(sell_id).counterparty == carol.address
+    with reverts(m.NotCounterparty, orderId=sell_id, account=dave.address):
+        m.fillOrder(sell_id, 500, sender=dave)
+    dave_bid = create(m, dave, 1_000, PRICE, BUY, expiry)
+    with reverts(m.NotCounterparty, orderId=sell_id, account=dave.address):
+        m.matchOrders(dave_bid, sell_id, sender=keeper)
+    # seed 000 complete-trade: the named consumer takes it, by fill or with an order of theirs.
+    m.fillOrder(sell_id, 500, sender=carol)
+    carol_bid = create(m, carol, 500, PRICE, BUY, expiry)
+    matched(m, carol_bid, sell_id, keeper)
+    assert m.getOrderInfo(sell_id).status == FILLED
+
+
+def test_directed_buy_trades_only_with_its_counterparty(m, seller, buyer, carol, keeper, expiry):
+    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry, counterparty=seller)
+    assert m.getOrderInfo(buy_id).counterparty == seller.address
+    carol_ask = create(m, carol, 1_000, PRICE, SELL, expiry)
+    with reverts(m.NotCounterparty, orderId=buy_id, account=carol.address):
+        m.matchOrders(buy_id, carol_ask, sender=keeper)
+    with reverts(m.NotCounterparty, orderId=buy_id, account=carol.address):
+        m.fillOrder(buy_id, 1_000, sender=carol)
+    seller_ask = create(m, seller, 1_000, PRICE, SELL, expiry)
+    assert matched(m, buy_id, seller_ask, keeper) == 1
+
+
+def test_create_directed_order_rejects_invalid_counterparty(m, seller, expiry):
+    with reverts(m.InvalidCounterparty, counterparty=ZERO_ADDRESS):
+        m.createDirectedOrder(1_000, PRICE, expiry, SELL, ZERO_ADDRESS, sender=seller)
+    with reverts(m.InvalidCounterparty, counterparty=seller.address):
+        m.createDirectedOrder(1_000, PRICE, expiry, SELL, seller, sender=seller)
+
+
+# ----------------------------------------------------------------------------- getters
+
+
+def test_trader_orders_are_paged_newest_first(m, seller, buyer, stranger, expiry):
+    mine = []
+    for i in range(5):
+        mine.append(create(m, seller, 1_000 + i, PRICE, SELL if i % 2 else BUY, expiry))
+        create(m, buyer, 1_000, PRICE, BUY, expiry)
+    pages, cursor = [], 0
+    while True:
+        orders, cursor = m.getTraderOrders(seller, cursor, 2)
+        pages.append([o[0] for o in orders])  # OrderInfo.orderId
+        if cursor == 0:
+            break
+    assert pages == [[mine[4], mine[3]], [mine[2], mine[1]], [mine[0]]]
+    orders, cursor = m.getTraderOrders(seller, 0, MAX_PAGE_SIZE)
+    assert [tuple(o) for o in orders] == [tuple(m.getOrderInfo(i)) for i in reversed(mine)]
+    assert [o[2] for o in orders] == [1_004, 1_003, 1_002, 1_001, 1_000]  # OrderInfo.amount
+    assert cursor == 0
+    orders, cursor = m.getTraderOrders(stranger, 0, 10)
+    assert (list(orders), cursor) == ([], 0)
+    view_reverts(m.InvalidPageSize, m.getTraderOrders, seller, 0, 0, limit=0, maxLimit=MAX_PAGE_SIZE)
+    view_reverts(
+        m.InvalidPageSize, m.getTraderOrders, seller, 0, MAX_PAGE_SIZE + 1, limit=MAX_PAGE_SIZE + 1, maxLimit=MAX_PAGE_SIZE
+    )
+    # Order 2 is the buyer's.
+    view_reverts(m.InvalidCursor, m.getTraderOrders, seller, 2, 10, trader=seller.address, cursor=2)
+
+
+def test_getters_reject_unknown_orders(m):
+    view_reverts(m.OrderUnknown, m.getOrder, 1, orderId=1)
+    view_reverts(m.OrderUnknown, m.getOrderInfo, 1, orderId=1)
+    view_reverts(m.TransactionUnknown, m.getTransaction, 1, transactionId=1)
+
+
+def test_energy_balance_counts_energy_in_open_sell_orders(m, seller, buyer, keeper, energy_token, expiry):
+    start = energy_token.balanceOf(seller)
+    assert m.getEnergyBalance(seller) == start
+    a = create(m, seller, 3_000, PRICE, SELL, expiry)
+    b = create(m, seller, 2_000, PRICE, SELL, expiry)
+    create(m, seller, 1_000, PRICE, BUY, expiry)  # a BUY escrows money, not energy
+    assert energy_token.balanceOf(seller) == start - 5_000
+    assert m.escrowedEnergyOf(seller) == 5_000
+    assert m.getEnergyBalance(seller) == start
+    bid = create(m, buyer, 1_200, PRICE, BUY, expiry)
+    matched(m, bid, a, keeper)  # 1,200 Wh sold: no longer the seller's
+    assert m.escrowedEnergyOf(seller) == 3_800
+    assert m.getEnergyBalance(seller) == start - 1_200
+    m.cancelOrder(b, sender=seller)
+    assert m.escrowedEnergyOf(seller) == 1_800
+    assert m.getEnergyBalance(seller) == start - 1_200
+    assert energy_token.balanceOf(seller) == start - 3_000
+
+
+# ----------------------------------------------------------------------------- admin and pause
+
+
+def test_admin_sets_order_bounds(m, admin):
+    tx = m.setMinOrderAmount(250, sender=admin)
+    assert tx.events == [log(m.MinOrderAmountUpdated, previousWh=1, newWh=250)]
+    assert m.minOrderAmount() == 250
+    tx = m.setMaxPrice(1_000_000, sender=admin)
+    assert tx.events == [log(m.MaxPriceUpdated, previousPricePerKWh=PRICE_CAP_PER_KWH, newPricePerKWh=1_000_000)]
+    assert m.maxPrice() == 1_000_000
+    with reverts(m.MinOrderAmountOutOfRange, amountWh=0, maxAmountWh=MAX_ORDER_AMOUNT_WH):
+        m.setMinOrderAmount(0, sender=admin)
+    with reverts(m.MinOrderAmountOutOfRange, amountWh=2**48, maxAmountWh=MAX_ORDER_AMOUNT_WH):
+        m.setMinOrderAmount(2**48, sender=admin)
+    with reverts(m.MaxPriceOutOfRange, pricePerKWh=0, priceCapPerKWh=PRICE_CAP_PER_KWH):
+        m.setMaxPrice(0, sender=admin)
+    with reverts(m.MaxPriceOutOfRange, pricePerKWh=2**96, priceCapPerKWh=PRICE_CAP_PER_KWH):
+        m.setMaxPrice(2**96, sender=admin)
+    m.setMinOrderAmount(MAX_ORDER_AMOUNT_WH, sender=admin)
+    m.setMaxPrice(PRICE_CAP_PER_KWH, sender=admin)
+    assert (m.minOrderAmount(), m.maxPrice()) == (MAX_ORDER_AMOUNT_WH, PRICE_CAP_PER_KWH)
+
+
+def test_pause_stops_trading_but_not_the_way_out(m, admin, seller, buyer, carol, keeper, chain, wallets):
+    expiry = chain.pending_timestamp + 100
+    sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry)
+    stale_id = create(m, carol, 1_000, PRICE, SELL, expiry)
+    tx = m.pause(sender=admin)
+    assert tx.events == [log(m.Paused, account=admin.address)]
+    assert m.paused()
+    with reverts(m.EnforcedPause):
+        m.pause(sender=admin)
+    with reverts(m.EnforcedPause):
+        m.createOrder(1_000, PRICE, expiry, SELL, sender=seller)
+    with reverts(m.EnforcedPause):
+        m.createDirectedOrder(1_000, PRICE, expiry, SELL, buyer, sender=seller)
+    with reverts(m.EnforcedPause):
+        m.matchOrders(buy_id, sell_id, sender=keeper)
+    # Traders can always take their escrow back.
+    m.cancelOrder(sell_id, sender=seller)
+    chain.pending_timestamp = expiry
+    m.releaseExpiredOrder(stale_id, sender=keeper)
+    assert m.getOrderInfo(stale_id).status == CANCELLED
+    tx = m.unpause(sender=admin)
+    assert tx.events == [log(m.Unpaused, account=admin.address)]
+    with reverts(m.ExpectedPause):
+        m.unpause(sender=admin)
+    create(m, seller, 1_000, PRICE, SELL, expiry + 1_000)
+
+
+def test_pauser_role_can_be_handed_to_a_guardian(m, admin, stranger):
+    m.grantRole(PAUSER_ROLE, stranger, sender=admin)
+    m.pause(sender=stranger)
+    assert m.paused()
+    with reverts(m.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        m.setMaxPrice(1, sender=stranger)
+
+
+# ----------------------------------------------------------------------------- gas
+
+
+BUDGET_CREATE_ORDER = 105_000
+BUDGET_CANCEL_ORDER = 50_000
+BUDGET_MATCH_ORDERS = 100_000
+BUDGET_SETTLE = 90_000
+BUDGET_MATCH_AND_SETTLE = 170_000
+
+
+def _steady_round(m, seller, buyer, keeper, expiry) -> dict[str, int]:
+    gas = {}
+    tx = m.createOrder(1_000, 200_000, expiry, SELL, sender=seller)
+    gas["create SELL"], sell_id = tx.gas_used, tx.events.filter(m.OrderCreated)[0].orderId
+    tx = m.createOrder(1_000, 250_000, expiry, BUY, sender=buyer)
+    gas["create BUY"], buy_id = tx.gas_used, tx.events.filter(m.OrderCreated)[0].orderId
+    tx = m.matchOrders(buy_id, sell_id, sender=keeper)
+    gas["match"], tx_id = tx.gas_used, tx.events.filter(m.OrdersMatched)[0].transactionId
+    gas["settle"] = m.settleTransaction(tx_id, sender=keeper).gas_used  # with a price-improvement refund
+    for kind, trader in ((SELL, seller), (BUY, buyer)):
+        order_id = create(m, trader, 1_000, 250_000, kind, expiry)
+        gas[f"cancel {'SELL' if kind == SELL else 'BUY'}"] = m.cancelOrder(order_id, sender=trader).gas_used
+    # A partial match of a resting BUY against a bigger SELL.
+    buy_id = create(m, buyer, 500, 250_000, BUY, expiry)
+    sell_id = create(m, seller, 2_000, 240_000, SELL, expiry)
+    gas["match partial"] = m.matchOrders(buy_id, sell_id, sender=keeper).gas_used
+    m.cancelOrder(sell_id, sender=seller)
+    return gas
+
+
+def test_steady_state_gas_is_within_budget_and_independent_of_book_size(m, seller, buyer, carol, dave, keeper, expiry):
+    # Resting liquidity from others keeps the market's token balances non-zero (steady state).
+    create(m, carol, 1_000, 900_000, SELL, expiry)
+    create(m, dave, 1_000, 1_000, BUY, expiry)
+    _steady_round(m, seller, buyer, keeper, expiry)  # first orders of both traders: fresh slots
+    small_book = _steady_round(m, seller, buyer, keeper, expiry)
+    for i in range(40):
+        create(m, carol if i % 2 else dave, 1_000, 900_000 + i if i % 2 else 1_000 + i, SELL if i % 2 else BUY, expiry)
+    large_book = _steady_round(m, seller, buyer, keeper, expiry)
+    print("steady-state gas:", small_book)
+    assert large_book == small_book  # no cost growth with the book
+    assert small_book["create SELL"] <= BUDGET_CREATE_ORDER
+    assert small_book["create BUY"] <= BUDGET_CREATE_ORDER
+    assert small_book["cancel SELL"] <= BUDGET_CANCEL_ORDER
+    assert small_book["cancel BUY"] <= BUDGET_CANCEL_ORDER
+    assert small_book["match"] <= BUDGET_MATCH_ORDERS
+    assert small_book["match partial"] <= BUDGET_MATCH_ORDERS
+    assert small_book["settle"] <= BUDGET_SETTLE
+    assert small_book["match"] + small_book["settle"] <= BUDGET_MATCH_AND_SETTLE
