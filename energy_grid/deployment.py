@@ -20,17 +20,17 @@ class System:
     energy_token: Any
     payment_token: Any
     smart_meter: Any
-    energy_trading: Any | None = None
+    energy_trading: Any
 
     def contracts(self) -> dict[str, Any]:
-        named = {
+        return {
             "EnergyToken": self.energy_token,
             "PaymentToken": self.payment_token,
             "SmartMeter": self.smart_meter,
+            "EnergyTrading": self.energy_trading,
+            # Settlement is EnergyTrading's base contract: the same address, listed by its own name too.
+            "Settlement": self.energy_trading,
         }
-        if self.energy_trading is not None:
-            named["EnergyTrading"] = self.energy_trading
-        return named
 
 
 def deploy_system(
@@ -58,13 +58,12 @@ def deploy_system(
     for account in (deployer, *gateways):
         smart_meter.grantRole(smart_meter.GATEWAY_ROLE(), account, **tx)
 
-    energy_trading = None
-    if hasattr(project, "EnergyTrading"):
-        energy_trading = project.EnergyTrading.deploy(
-            deployer, energy_token, payment_token, fee_recipient or deployer, grid_fee_bps, **tx
-        )
-        for account in operators:
-            energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
+    # The constructor grants the deployer DEFAULT_ADMIN, OPERATOR and PAUSER roles.
+    energy_trading = project.EnergyTrading.deploy(
+        deployer, energy_token, payment_token, fee_recipient or deployer, grid_fee_bps, **tx
+    )
+    for account in operators:
+        energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
 
     return System(energy_token, payment_token, smart_meter, energy_trading)
 

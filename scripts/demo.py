@@ -90,8 +90,7 @@ def cli() -> None:
         rows,
     )
     click.echo(f"EnergyToken total supply: {format_kwh(system.energy_token.totalSupply())} (1 token unit = 1 Wh)")
-    if system.energy_trading is not None:
-        run_market(system, operator, [owners[p.name] for p in community], [p.name for p in community])
+    run_market(system, operator, [owners[p.name] for p in community], [p.name for p in community])
 
 
 def money(amount: int) -> str:

@@ -9,7 +9,12 @@ from eth_account import Account
 from web3 import Web3
 
 from energy_grid.client import GridClient, GridError, MeterReading, describe_revert
-from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts
+from energy_grid.deployment import (
+    DEFAULT_GRID_FEE_BPS,
+    LOCAL_FAUCET_WHOLE_UNITS,
+    deploy_system,
+    fund_local_accounts,
+)
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 
 
@@ -26,6 +31,11 @@ def test_deploy_wires_roles(system, admin):
     assert meter.hasRole(meter.GATEWAY_ROLE(), admin)
     assert meter.energyToken() == token.address
     assert system.payment_token.decimals() == 6
+    market = system.energy_trading
+    for role in (market.DEFAULT_ADMIN_ROLE(), market.OPERATOR_ROLE(), market.PAUSER_ROLE()):
+        assert market.hasRole(role, admin)
+    assert market.feeRecipient() == admin.address
+    assert market.gridFeeBps() == DEFAULT_GRID_FEE_BPS
 
 
 def test_local_accounts_are_funded(system, admin, accounts):
@@ -40,7 +50,8 @@ def test_manifest_round_trip(system, chain, tmp_path):
     assert path.name == f"{chain.chain_id}.json"
     manifest = read_manifest(path)
     assert manifest["chainId"] == chain.chain_id
-    assert set(manifest["contracts"]) >= {"EnergyToken", "PaymentToken", "SmartMeter"}
+    assert set(manifest["contracts"]) == {"EnergyToken", "PaymentToken", "SmartMeter", "EnergyTrading", "Settlement"}
+    assert manifest["contracts"]["Settlement"]["address"] == system.energy_trading.address
     entry = manifest["contracts"]["SmartMeter"]
     assert entry["address"] == system.smart_meter.address
     names = {item.get("name") for item in entry["abi"]}
