@@ -17,8 +17,10 @@ from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError
+from web3.logs import DISCARD
 
 from energy_grid.manifest import read_manifest
+from energy_grid.operations import BUY, MAX_UINT256, SELL
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 # Anvil's public development mnemonic: its accounts exist only on local chains.
@@ -119,3 +121,43 @@ class GridClient:
 
     def energy_balance_wh(self, holder: str) -> int:
         return int(self["EnergyToken"].functions.balanceOf(holder).call())
+
+    def payment_balance(self, holder: str) -> int:
+        return int(self["PaymentToken"].functions.balanceOf(holder).call())
+
+    # ------------------------------------------------------------------ trading (seed function names)
+
+    def approve_market(self, trader: LocalAccount) -> None:
+        """Approves EnergyTrading, the one contract a trader approves, for both tokens."""
+        market = self["EnergyTrading"].address
+        for token in ("EnergyToken", "PaymentToken"):
+            self.transact(trader, self[token].functions.approve(market, MAX_UINT256))
+
+    def create_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> int:
+        """createOrder; returns the new order's id (from its OrderCreated event)."""
+        receipt = self.transact(trader, self["EnergyTrading"].functions.createOrder(amount_wh, price_per_kwh, expiry, side))
+        return int(self._event(receipt, "OrderCreated")["orderId"])
+
+    def cancel_order(self, trader: LocalAccount, order_id: int) -> Any:
+        return self.transact(trader, self["EnergyTrading"].functions.cancelOrder(order_id))
+
+    def match_orders(self, keeper: LocalAccount, buy_order_id: int, sell_order_id: int) -> int:
+        """matchOrders; returns the transaction id (from OrdersMatched)."""
+        receipt = self.transact(keeper, self["EnergyTrading"].functions.matchOrders(buy_order_id, sell_order_id))
+        return int(self._event(receipt, "OrdersMatched")["transactionId"])
+
+    def fill_order(self, taker: LocalAccount, order_id: int, amount_wh: int) -> int:
+        """fillOrder (taker fill); returns the transaction id (from OrderTaken)."""
+        receipt = self.transact(taker, self["EnergyTrading"].functions.fillOrder(order_id, amount_wh))
+        return int(self._event(receipt, "OrderTaken")["transactionId"])
+
+    def settle_transaction(self, keeper: LocalAccount, transaction_id: int) -> Any:
+        return self.transact(keeper, self["EnergyTrading"].functions.settleTransaction(transaction_id))
+
+    def _event(self, receipt: Any, name: str) -> Any:
+        # Token Transfer logs in the same receipt are not EnergyTrading's: skip them quietly.
+        (event,) = getattr(self["EnergyTrading"].events, name)().process_receipt(receipt, errors=DISCARD)
+        return event["args"]
+
+
+__all__ = ["BUY", "SELL", "GridClient", "GridError", "MeterReading", "anvil_account", "describe_revert"]

@@ -1,0 +1,103 @@
+"""The plain web3.py client (no ape) driving a deployment through its manifest, as a user's script would."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from energy_grid.client import BUY, SELL, GridClient, GridError, MeterReading, describe_revert
+from energy_grid.deployment import deploy_system, fund_local_accounts
+from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+
+PRICE_PER_KWH = 220_000
+
+
+@pytest.fixture(scope="module")
+def system(project, admin):
+    return deploy_system(project, admin)
+
+
+@pytest.fixture
+def grid(system, chain, networks, tmp_path):
+    path = write_manifest(build_manifest(chain.chain_id, system.contracts()), tmp_path)
+    return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(path))
+
+
+def signer(account) -> Account:
+    return Account.from_key(account.private_key)
+
+
+def test_registers_and_submits_readings(grid, accounts):
+    w3 = grid.w3
+    operator = signer(accounts[0])
+    owner = accounts[5].address
+    device = signer(accounts[6])
+
+    grid.register_meter(operator, device.address, owner, region_id=3)
+    start = w3.eth.get_block("latest")["timestamp"] + 1
+    grid.mine_block_at(start)
+    grid.submit_reading(device, MeterReading(start, 1_000, 2_000))  # baseline
+    grid.mine_block_at(start + 900)
+    grid.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
+
+    assert grid.energy_balance_wh(owner) == 750
+    assert grid.latest_reading(device.address) == MeterReading(start + 900, 1_400, 2_750)
+    with pytest.raises(GridError) as rejected:
+        grid.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
+    message = str(rejected.value)
+    assert f"ReadingNotAfterPrevious(meter={device.address.lower()}, timestamp={start + 900}" in message
+    assert "The reading's timestamp is not after the previous one's." in message
+
+
+def test_trades_through_the_seed_function_names(grid, system, accounts):
+    keeper, seller, buyer = signer(accounts[0]), signer(accounts[1]), signer(accounts[2])
+    fund_local_accounts(system, accounts[0], [accounts[2]])
+    device = signer(accounts[7])
+    grid.register_meter(keeper, device.address, seller.address, region_id=1)
+    now = grid.w3.eth.get_block("latest")["timestamp"]
+    grid.mine_block_at(now + 1)
+    grid.submit_reading(device, MeterReading(now + 1, 0, 0))
+    grid.mine_block_at(now + 61)
+    grid.submit_reading(device, MeterReading(now + 61, 0, 5_000))
+    grid.approve_market(seller)
+    grid.approve_market(buyer)
+    expiry = now + 3_600
+    energy_before = grid.energy_balance_wh(buyer.address)
+    cash_before = grid.payment_balance(buyer.address)
+
+    sell = grid.create_order(seller, 3_000, PRICE_PER_KWH, expiry, SELL)
+    buy = grid.create_order(buyer, 2_000, PRICE_PER_KWH + 20_000, expiry, BUY)
+    matched = grid.match_orders(keeper, buy, sell)
+    taken = grid.fill_order(buyer, sell, 1_000)
+    spare = grid.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
+    grid.cancel_order(buyer, spare)
+    grid.settle_transaction(keeper, matched)
+    grid.settle_transaction(keeper, taken)
+
+    assert grid.energy_balance_wh(buyer.address) - energy_before == 3_000
+    # 3 kWh at the resting SELL's 0.22: the BUY's higher limit came back as price improvement.
+    assert cash_before - grid.payment_balance(buyer.address) == 3 * PRICE_PER_KWH
+
+
+def test_bad_trade_is_explained_and_moves_nothing(grid, system, accounts):
+    buyer = signer(accounts[3])
+    fund_local_accounts(system, accounts[0], [accounts[3]])
+    grid.approve_market(buyer)
+    cash_before = grid.payment_balance(buyer.address)
+    expired = grid.w3.eth.get_block("latest")["timestamp"]
+    with pytest.raises(GridError) as rejected:
+        grid.create_order(buyer, 1_000, PRICE_PER_KWH, expired, BUY)
+    assert "createOrder rejected: ExpiryNotInFuture(expiry=%d" % expired in str(rejected.value)
+    assert grid.payment_balance(buyer.address) == cash_before
+
+
+def test_refuses_a_manifest_of_another_chain(system, chain, networks):
+    manifest = build_manifest(chain.chain_id + 1, system.contracts())
+    with pytest.raises(ValueError, match="manifest is for chain"):
+        GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), manifest)
+
+
+def test_describe_revert_names_unknown_selectors(system):
+    abi = build_manifest(1, system.contracts())["contracts"]["SmartMeter"]["abi"]
+    assert describe_revert(abi, "0xdeadbeef") == "unknown error 0xdeadbeef"
