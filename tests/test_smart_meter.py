@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from contextlib import contextmanager
 
 import ape
@@ -171,6 +172,16 @@ def test_constants_and_wiring(smart_meter, energy_token, admin):
     assert smart_meter.minReadingInterval() == DEFAULT_MIN_READING_INTERVAL
     assert smart_meter.hasRole(DEFAULT_ADMIN_ROLE, admin)
     assert energy_token.hasRole(METER_ROLE, smart_meter)
+
+
+def test_every_function_error_and_event_is_exercised(smart_meter):
+    """Guards this file's completeness: each ABI item of SmartMeter is used here as `.<name>`."""
+    source = Path(__file__).read_text()
+    items = [item for item in smart_meter.contract_type.abi if item.type in ("function", "error", "event")]
+    assert len(items) > 50
+    # RoleAdminChanged cannot happen: nothing here calls OpenZeppelin's internal _setRoleAdmin.
+    unused = [item for item in items if item.name != "RoleAdminChanged" and not re.search(rf"\.{item.name}\b", source)]
+    assert [f"{item.type} {item.name}" for item in unused] == []
 
 
 def test_access_control_surface(smart_meter, admin, other, stranger):
@@ -712,6 +723,32 @@ def test_old_intervals_leave_the_profile(smart_meter, energy_token, owner, meter
     assert energy_token.balanceOf(owner) == 350
 
 
+def test_ring_slots_still_holding_old_intervals_read_as_empty(smart_meter, meter, meter_device, submit, chain):
+    """After a long gap the ring still holds entries from PROFILE_CAPACITY intervals ago in slots
+    that retained intervals map to: those intervals had no reading and must read as empty."""
+    start = next_day_start(chain, offset=10 * INTERVAL_SECONDS)
+    first = interval_of(start)
+    submit(meter_device, start, 1_000, 5_000)  # baseline
+    submit(meter_device, start + INTERVAL_SECONDS, 1_010, 5_100)  # +10 / +100 in interval first + 1
+    ts = start + (PROFILE_CAPACITY + 2) * INTERVAL_SECONDS
+    latest = interval_of(ts)
+    submit(meter_device, ts, 1_060, 5_350)
+
+    stale = first + 1 + PROFILE_CAPACITY  # retained, shares its slot with interval first + 1
+    assert smart_meter.getIntervalEnergy(meter, stale) == (0, 0)
+    assert smart_meter.getIntervalHistory(meter, stale - 1, 3) == [
+        (stale - 1, 0, 0, 0, 0, 0, 0),  # shares its slot with the baseline's interval
+        (stale, 0, 0, 0, 0, 0, 0),
+        (latest, 50, 250, 1_060, 5_350, 50_000, 1_000),
+    ]
+    assert day_of(ts) == day_of(stale * INTERVAL_SECONDS)
+    assert smart_meter.getDailyProduction(meter, day_of(ts)) == 250
+    assert smart_meter.getDailyConsumption(sender=meter_device) == 50
+    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=first + 2):
+        smart_meter.getIntervalEnergy(meter, first + 2)
+    assert smart_meter.getIntervalEnergy(meter, first + 3) == (0, 0)
+
+
 # ----------------------------------------------------------------------------- batches
 
 
@@ -746,6 +783,45 @@ def test_batch_mints_to_each_owner(smart_meter, energy_token, admin, owner, othe
     assert energy_token.balanceOf(other) == 200
     assert energy_token.totalSupply() == 600
     assert [smart_meter.getLatestReading(m).timestamp for m in meters] == [ts] * 3
+
+
+def test_batch_mints_only_for_exports(smart_meter, energy_token, admin, owner, other, three_meters, reading, chain):
+    """Readings without an export increase mint nothing; the others are still minted to their owners."""
+    meters, registered_at = three_meters
+    ts = registered_at + 60
+    chain.pending_timestamp = ts
+    readings = [reading(10, 100, timestamp=ts), reading(120, 1_000, timestamp=ts), reading(200, 2_300, timestamp=ts)]
+    tx = smart_meter.submitReadings(meters, readings, sender=admin)
+
+    assert tx.events.filter(smart_meter.ReadingAccepted) == [
+        accepted(smart_meter, meters[0], ts, 10, 100),
+        accepted(smart_meter, meters[1], ts, 20, 0),
+        accepted(smart_meter, meters[2], ts, 0, 300),
+    ]
+    assert tx.events.filter(energy_token.Transfer) == [
+        minted(energy_token, owner.address, 100),
+        minted(energy_token, owner.address, 300),
+    ]
+    assert energy_token.balanceOf(owner) == 400
+    assert energy_token.balanceOf(other) == 0
+
+    # A batch that exports nothing mints nothing.
+    chain.pending_timestamp = ts + 60
+    readings = [reading(11, 100, timestamp=ts + 60), reading(121, 1_000, timestamp=ts + 60)]
+    tx = smart_meter.submitReadings(meters[:2], readings, sender=admin)
+    assert tx.events.filter(energy_token.Transfer) == []
+    assert len(tx.events.filter(smart_meter.ReadingAccepted)) == 2
+    assert energy_token.totalSupply() == 400
+
+
+def test_minting_needs_meter_role_on_token(smart_meter, energy_token, admin, meter, meter_device, baseline, submit):
+    energy_token.revokeRole(METER_ROLE, smart_meter, sender=admin)
+    # The token's revert bubbles up; ape decodes it with the called contract's ABI (same error).
+    with reverts(smart_meter.AccessControlUnauthorizedAccount, account=smart_meter.address, neededRole=METER_ROLE):
+        submit(meter_device, baseline + 60, 1_000, 5_001)
+    # A reading that exports nothing does not touch the token.
+    submit(meter_device, baseline + 61, 1_001, 5_000)
+    assert smart_meter.getLatestReading(meter).timestamp == baseline + 61
 
 
 def test_batch_bad_item_reverts_whole_batch(smart_meter, energy_token, admin, owner, three_meters, reading, chain):
