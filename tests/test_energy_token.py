@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 
 import ape
 import pytest
@@ -193,6 +193,8 @@ def test_meter_role_only(energy_token, request, owner, call, caller_name):
 def test_role_management(energy_token, admin, minter, stranger, owner):
     with reverts(energy_token.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
         energy_token.grantRole(METER_ROLE, stranger, sender=stranger)
+    with reverts(energy_token.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        energy_token.revokeRole(METER_ROLE, minter, sender=stranger)
     with reverts(energy_token.AccessControlBadConfirmation):
         energy_token.renounceRole(METER_ROLE, stranger, sender=minter)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 
 import ape
 import pytest
@@ -112,6 +112,14 @@ def test_top_up_operator_only(stablecoin, stranger):
     with reverts(stablecoin.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=OPERATOR_ROLE):
         stablecoin.addConsumerBalance(stranger, 100, sender=stranger)
     assert stablecoin.balanceOf(stranger) == 0
+
+
+def test_stranger_cannot_manage_roles(stablecoin, admin, stranger):
+    with reverts(stablecoin.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        stablecoin.grantRole(OPERATOR_ROLE, stranger, sender=stranger)
+    with reverts(stablecoin.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        stablecoin.revokeRole(OPERATOR_ROLE, admin, sender=stranger)
+    assert stablecoin.hasRole(OPERATOR_ROLE, admin)
 
 
 @pytest.mark.parametrize("amount", [MIN_TOP_UP - 1, MAX_TOP_UP + 1])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 
 import ape
 import pytest
@@ -202,6 +202,8 @@ def test_access_control_surface(smart_meter, admin, other, stranger):
 
     with reverts(smart_meter.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
         smart_meter.grantRole(GATEWAY_ROLE, stranger, sender=stranger)
+    with reverts(smart_meter.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        smart_meter.revokeRole(GATEWAY_ROLE, admin, sender=stranger)
     tx = smart_meter.revokeRole(GATEWAY_ROLE, admin, sender=admin)
     assert_logs(tx, log(smart_meter.RoleRevoked, role=GATEWAY_ROLE, account=admin.address, sender=admin.address))
     assert not smart_meter.hasRole(GATEWAY_ROLE, admin)
