@@ -30,6 +30,7 @@ contract EnergyToken is ERC20, ERC20Burnable, ERC20Permit, AccessControl, IEnerg
 
     /// @inheritdoc IEnergyToken
     function mintBatch(address[] calldata to, uint256[] calldata amountsWh) external onlyRole(METER_ROLE) {
+        if (to.length != amountsWh.length) revert MintBatchLengthMismatch(to.length, amountsWh.length);
         for (uint256 i; i < to.length; ++i) {
             _mint(to[i], amountsWh[i]);
         }

@@ -32,6 +32,8 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
     uint256 public constant MAX_HISTORY_PAGE = EnergyTime.INTERVALS_PER_DAY;
     /// @notice Largest register value (uint56 in the profile): 72 PWh, beyond any meter's life.
     uint256 public constant MAX_REGISTER_WH = type(uint56).max;
+    /// @notice Highest interval the load profile can hold (uint32), year 124,000 and later.
+    uint256 public constant MAX_INTERVAL = type(uint32).max;
     /// @notice Frequency bounds: a meter reporting outside 45-65 Hz is faulty or islanded, on 50 and 60 Hz grids alike.
     uint256 public constant MIN_FREQUENCY_MILLIHZ = 45_000;
     uint256 public constant MAX_FREQUENCY_MILLIHZ = 65_000;
@@ -82,9 +84,9 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         uint256 consumptionRegisterWh,
         uint256 productionRegisterWh
     ) external onlyRole(OPERATOR_ROLE) {
+        _register(meter, owner, regionId);
         _checkRegister(meter, consumptionRegisterWh);
         _checkRegister(meter, productionRegisterWh);
-        _register(meter, owner, regionId);
         _meters[meter].lastReadingAt = uint40(block.timestamp);
         _accounts[meter] = Account(uint64(consumptionRegisterWh), uint64(productionRegisterWh), 0);
         uint256 interval = block.timestamp.intervalOf();
@@ -406,6 +408,7 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
     /// @dev Reverts unless `interval` is still in the ring; returns the meter's latest interval.
     function _retainedFrom(address meter, uint256 interval) private view returns (uint256 latestInterval) {
         uint256 lastReadingAt = _knownMeter(meter).lastReadingAt;
+        if (interval > MAX_INTERVAL) revert IntervalOutOfRange(interval);
         latestInterval = lastReadingAt.intervalOf();
         if (lastReadingAt != 0 && interval + PROFILE_CAPACITY <= latestInterval) {
             revert IntervalNotRetained(meter, interval);
@@ -424,6 +427,7 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
     }
 
     function _dailyEnergy(address meter, uint256 day) private view returns (uint256 consumptionWh, uint256 productionWh) {
+        if (day > MAX_INTERVAL / EnergyTime.INTERVALS_PER_DAY) revert DayOutOfRange(day);
         uint256 first = day.firstIntervalOfDay();
         uint256 latestInterval = _retainedFrom(meter, first);
         for (uint256 i; i < EnergyTime.INTERVALS_PER_DAY; ++i) {

@@ -246,10 +246,11 @@ def test_mint_batch_to_zero_address_reverts_whole_batch(energy_token, minter, ow
     assert energy_token.totalSupply() == 0
 
 
-def test_mint_batch_with_fewer_amounts_than_receivers_reverts(energy_token, minter, owner, other):
-    # No custom error: the array index runs out of bounds.
-    with pytest.raises(VirtualMachineError, match="Panic error 0x32"):
+def test_mint_batch_arrays_must_be_equally_long(energy_token, minter, owner, other):
+    with reverts(energy_token.MintBatchLengthMismatch, recipients=2, amounts=1):
         energy_token.mintBatch([owner, other], [100], sender=minter)
+    with reverts(energy_token.MintBatchLengthMismatch, recipients=1, amounts=2):
+        energy_token.mintBatch([owner], [100, 200], sender=minter)
     assert energy_token.totalSupply() == 0
 
 

@@ -751,6 +751,22 @@ def test_ring_slots_still_holding_old_intervals_read_as_empty(smart_meter, meter
     assert smart_meter.getIntervalEnergy(meter, first + 3) == (0, 0)
 
 
+def test_times_beyond_the_interval_counter_are_rejected(smart_meter, meter, meter_device, baseline, submit):
+    max_interval = smart_meter.MAX_INTERVAL()
+    assert max_interval == 2**32 - 1
+    assert smart_meter.getIntervalEnergy(meter, max_interval) == (0, 0)  # the future: nothing metered yet
+    with reverts(smart_meter.IntervalOutOfRange, interval=max_interval + 1):
+        smart_meter.getIntervalEnergy(meter, max_interval + 1)
+    with reverts(smart_meter.IntervalOutOfRange, interval=2**256 - 1):
+        smart_meter.getIntervalHistory(meter, 2**256 - 1, 1)
+    last_day = max_interval // INTERVALS_PER_DAY
+    assert smart_meter.getDailyProduction(meter, last_day) == 0
+    with reverts(smart_meter.DayOutOfRange, day=last_day + 1):
+        smart_meter.getDailyProduction(meter, last_day + 1)
+    with reverts(smart_meter.DayOutOfRange, day=2**256 - 1):
+        smart_meter.getDailyConsumption(meter, 2**256 - 1)
+
+
 # ----------------------------------------------------------------------------- batches
 
 

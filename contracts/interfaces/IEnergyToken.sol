@@ -5,13 +5,15 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title Energy credit: 1 token unit = 1 Wh of verified exported energy (3 decimals: 1.000 = 1 kWh).
 interface IEnergyToken is IERC20 {
+    /// @notice mintBatch got `recipients` receivers but `amounts` amounts.
+    error MintBatchLengthMismatch(uint256 recipients, uint256 amounts);
+
     /// @notice Mints `amountWh` to `to` for energy a meter verifiably exported. METER_ROLE only.
     /// @param to The producing meter's owner.
     /// @param amountWh Exported energy in Wh.
     function mint(address to, uint256 amountWh) external;
 
     /// @notice Mints `amountsWh[i]` to `to[i]` for each i: one call for a gateway's batch of readings. METER_ROLE only.
-    /// @dev The caller passes equal-length arrays.
     function mintBatch(address[] calldata to, uint256[] calldata amountsWh) external;
 
     /// @notice Burns `amountWh` of `from`'s tokens for energy delivered to and consumed by them. METER_ROLE only.

@@ -92,6 +92,10 @@ interface ISmartMeterRegistry is ISmartMeter {
     error BatchTooLarge(uint256 size, uint256 maxSize);
     /// @notice The batch's meter and reading lists differ in length.
     error BatchLengthMismatch(uint256 meters, uint256 readings);
+    /// @notice An interval beyond MAX_INTERVAL (the 32-bit interval counter runs out in the year 124,000).
+    error IntervalOutOfRange(uint256 interval);
+    /// @notice A day whose intervals lie beyond MAX_INTERVAL.
+    error DayOutOfRange(uint256 day);
     /// @notice The interval has left the meter's load profile (older than PROFILE_CAPACITY intervals).
     error IntervalNotRetained(address meter, uint256 interval);
     /// @notice A history page of zero or more than MAX_HISTORY_PAGE intervals.
