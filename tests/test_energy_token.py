@@ -4,61 +4,20 @@ ERC-20 transfers and EIP-2612 permit."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import ape
 import pytest
-from ape.exceptions import CustomError, VirtualMachineError
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from hexbytes import HexBytes
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, address, log, reverts, role, sign_permit
 
-METER_ROLE = keccak(text="METER_ROLE")
-DEFAULT_ADMIN_ROLE = b"\x00" * 32
-ZERO_ADDRESS = "0x" + "00" * 20
+METER_ROLE = role("METER_ROLE")
 NAME = "Grid Energy"
 
 
 # ----------------------------------------------------------------------------- helpers
-# (the same exhaustive checks as in test_smart_meter.py)
-
-
-@contextmanager
-def reverts(error, **inputs) -> Iterator:
-    """`ape.reverts(error, **inputs)`, made exhaustive: the revert decodes to exactly `error` with
-    exactly these inputs (ape skips inputs not named, and does not decode errors of calls)."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    raised = _decoded(info.value, error)
-    assert isinstance(raised, CustomError), f"expected {error.__name__}, got {raised!r}"
-    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {type(raised).__name__}"
-    assert dict(raised.inputs) == inputs, f"{error.__name__}: expected {inputs}, got {dict(raised.inputs)}"
-
-
-def _decoded(raised, error):
-    if isinstance(raised, CustomError):
-        return raised
-    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", raised.revert_message or "", re.DOTALL)
-    assert match, f"expected {error.__name__}, got {raised!r}"
-    selector, body = match.groups()
-    data = bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode()
-    decoded = ape.chain.provider.network.ecosystem.decode_custom_error(HexBytes(selector) + data, error.contract.address)
-    assert decoded is not None, f"expected {error.__name__}, got undecodable {raised!r}"
-    return decoded
-
-
-def log(event, **fields):
-    """A mock log of `event` that names every field (ape's mock compares only those given)."""
-    names = {ipt.name for ipt in event.abi.inputs}
-    assert set(fields) == names, f"{event.name}: given {sorted(fields)}, has {sorted(names)}"
-    return event(**fields)
-
-
-def address(account) -> str:
-    return account if isinstance(account, str) else account.address
 
 
 def transfer(token, sender, receiver, value):
@@ -67,38 +26,6 @@ def transfer(token, sender, receiver, value):
 
 def approval(token, holder, spender, value):
     return log(token.Approval, owner=address(holder), spender=address(spender), value=value)
-
-
-def sign_permit(token, holder, spender, value, nonce, deadline, chain_id, signer=None):
-    """EIP-2612 permit signed by `signer` (default: `holder`); returns (v, r, s, typed message)."""
-    message = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": NAME, "version": "1", "chainId": chain_id, "verifyingContract": token.address},
-        "message": {
-            "owner": holder.address,
-            "spender": spender.address,
-            "value": value,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=message), (signer or holder).private_key)
-    return signed.v, HexBytes(signed.r.to_bytes(32, "big")), HexBytes(signed.s.to_bytes(32, "big")), message
 
 
 # ----------------------------------------------------------------------------- fixtures

@@ -4,21 +4,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import ape
 import pytest
-from ape.exceptions import CustomError
-from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak
-from hexbytes import HexBytes
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, role, sign_permit
 
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
-DEFAULT_ADMIN_ROLE = b"\x00" * 32
-ZERO_ADDRESS = "0x" + "00" * 20
+OPERATOR_ROLE = role("OPERATOR_ROLE")
 NAME = "Mock USD Stablecoin"
 UNIT = 10**6
 MIN_TOP_UP = 1
@@ -26,38 +18,6 @@ MAX_TOP_UP = 1_000_000
 
 
 # ----------------------------------------------------------------------------- helpers
-# (the same exhaustive checks as in test_smart_meter.py)
-
-
-@contextmanager
-def reverts(error, **inputs) -> Iterator:
-    """`ape.reverts(error, **inputs)`, made exhaustive: the revert decodes to exactly `error` with
-    exactly these inputs (ape skips inputs not named, and does not decode errors of calls)."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    raised = _decoded(info.value, error)
-    assert isinstance(raised, CustomError), f"expected {error.__name__}, got {raised!r}"
-    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {type(raised).__name__}"
-    assert dict(raised.inputs) == inputs, f"{error.__name__}: expected {inputs}, got {dict(raised.inputs)}"
-
-
-def _decoded(raised, error):
-    if isinstance(raised, CustomError):
-        return raised
-    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", raised.revert_message or "", re.DOTALL)
-    assert match, f"expected {error.__name__}, got {raised!r}"
-    selector, body = match.groups()
-    data = bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode()
-    decoded = ape.chain.provider.network.ecosystem.decode_custom_error(HexBytes(selector) + data, error.contract.address)
-    assert decoded is not None, f"expected {error.__name__}, got undecodable {raised!r}"
-    return decoded
-
-
-def log(event, **fields):
-    """A mock log of `event` that names every field (ape's mock compares only those given)."""
-    names = {ipt.name for ipt in event.abi.inputs}
-    assert set(fields) == names, f"{event.name}: given {sorted(fields)}, has {sorted(names)}"
-    return event(**fields)
 
 
 def minted(token, to, value):
@@ -193,26 +153,7 @@ def test_permit(stablecoin, admin, owner, other, chain):
     """Settlement contracts may take payment by permit: it is signed over this token's domain."""
     stablecoin.addConsumerBalance(owner, 10, sender=admin)
     deadline = chain.pending_timestamp + 600
-    message = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": NAME, "version": "1", "chainId": chain.chain_id, "verifyingContract": stablecoin.address},
-        "message": {"owner": owner.address, "spender": other.address, "value": 3 * UNIT, "nonce": 0, "deadline": deadline},
-    }
+    v, r, s, message = sign_permit(stablecoin, owner, other, 3 * UNIT, 0, deadline, chain.chain_id)
     domain = stablecoin.eip712Domain()
     assert (domain.name, domain.version, domain.chainId, domain.verifyingContract) == (
         NAME,
@@ -220,15 +161,12 @@ def test_permit(stablecoin, admin, owner, other, chain):
         chain.chain_id,
         stablecoin.address,
     )
-    typed = encode_typed_data(full_message=message)
-    assert stablecoin.DOMAIN_SEPARATOR() == typed.header
-    signed = Account.sign_message(typed, owner.private_key)
-    r, s = HexBytes(signed.r.to_bytes(32, "big")), HexBytes(signed.s.to_bytes(32, "big"))
+    assert stablecoin.DOMAIN_SEPARATOR() == encode_typed_data(full_message=message).header
 
-    tx = stablecoin.permit(owner, other, 3 * UNIT, deadline, signed.v, r, s, sender=other)
+    tx = stablecoin.permit(owner, other, 3 * UNIT, deadline, v, r, s, sender=other)
     assert tx.events == [log(stablecoin.Approval, owner=owner.address, spender=other.address, value=3 * UNIT)]
     assert stablecoin.allowance(owner, other) == 3 * UNIT
     assert stablecoin.nonces(owner) == 1
     with reverts(stablecoin.ERC2612ExpiredSignature, deadline=deadline):
         chain.pending_timestamp = deadline + 1
-        stablecoin.permit(owner, other, 3 * UNIT, deadline, signed.v, r, s, sender=other)
+        stablecoin.permit(owner, other, 3 * UNIT, deadline, v, r, s, sender=other)

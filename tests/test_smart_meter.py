@@ -8,15 +8,10 @@ Every custom error is asserted with all of its arguments and every event with al
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import ape
 import pytest
-from ape.exceptions import CustomError
-from eth_utils import keccak
-from hexbytes import HexBytes
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, role
 
 from energy_grid.units import (
     DAY_SECONDS,
@@ -28,10 +23,9 @@ from energy_grid.units import (
     interval_of,
 )
 
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
-GATEWAY_ROLE = keccak(text="GATEWAY_ROLE")
-METER_ROLE = keccak(text="METER_ROLE")
-DEFAULT_ADMIN_ROLE = b"\x00" * 32
+OPERATOR_ROLE = role("OPERATOR_ROLE")
+GATEWAY_ROLE = role("GATEWAY_ROLE")
+METER_ROLE = role("METER_ROLE")
 
 PROFILE_CAPACITY = 35 * INTERVALS_PER_DAY
 MAX_BATCH_SIZE = 200
@@ -40,46 +34,10 @@ MAX_REGISTER_WH = 2**56 - 1
 MAX_INTERVAL_ENERGY_WH = 2**40 - 1
 DEFAULT_MIN_READING_INTERVAL = 60
 REGION = 7
-ZERO_ADDRESS = "0x" + "00" * 20
 EMPTY_READING = (0, 0, 0, 0, 0)
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def reverts(error, **inputs) -> Iterator:
-    """`ape.reverts(error, **inputs)`, made exhaustive: the revert must decode to exactly `error`
-    and every one of its inputs must be given (ape skips inputs that are not named)."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    raised = _decoded(info.value, error)
-    assert isinstance(raised, CustomError), f"expected {error.__name__}, got {raised!r}"
-    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {type(raised).__name__}"
-    assert set(raised.inputs) == set(inputs), f"{error.__name__}: asserted {sorted(inputs)} of {sorted(raised.inputs)}"
-    assert dict(raised.inputs) == inputs, f"{error.__name__}: expected {inputs}, got {dict(raised.inputs)}"
-
-
-def _decoded(raised, error):
-    """ape decodes the custom errors of transactions but not those of calls (views), which arrive
-    as anvil's message `custom error 0x<selector>: <data as hex, or as text when it is UTF-8>`."""
-    if isinstance(raised, CustomError):
-        return raised
-    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", raised.revert_message or "", re.DOTALL)
-    assert match, f"expected {error.__name__}, got {raised!r}"
-    selector, body = match.groups()
-    data = bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode()
-    ecosystem = ape.chain.provider.network.ecosystem
-    decoded = ecosystem.decode_custom_error(HexBytes(selector) + data, error.contract.address)
-    assert decoded is not None, f"expected {error.__name__}, got undecodable {raised!r}"
-    return decoded
-
-
-def log(event, **fields):
-    """A mock log of `event` that names every field (ape's mock compares only those given)."""
-    names = {ipt.name for ipt in event.abi.inputs}
-    assert set(fields) == names, f"{event.name}: given {sorted(fields)}, has {sorted(names)}"
-    return event(**fields)
 
 
 def next_interval_start(chain, offset: int = 0) -> int:

@@ -1,0 +1,109 @@
+"""Exhaustive assertions shared by the test modules.
+
+ape 0.8's `ape.reverts(Error, **inputs)` skips inputs that are not named, does not decode the
+custom errors of calls (views), and `contract.Event(**fields)` compares only the fields given; the
+helpers here close those gaps so a test cannot pass by asserting less than it seems to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import ape
+from ape.exceptions import CustomError
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+from hexbytes import HexBytes
+
+ZERO_ADDRESS = "0x" + "00" * 20
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
+
+
+def role(name: str) -> bytes:
+    """`keccak256("NAME")`, as the contracts define their roles."""
+    return keccak(text=name)
+
+
+@contextmanager
+def reverts(error: Any, **inputs: Any) -> Iterator[Any]:
+    """`ape.reverts(error, **inputs)`, made exhaustive: the revert must decode to exactly `error`
+    and every one of its inputs must be given."""
+    with ape.reverts(error, **inputs) as info:
+        yield info
+    raised = _decoded(info.value, error)
+    assert isinstance(raised, CustomError), f"expected {error.__name__}, got {raised!r}"
+    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {type(raised).__name__}"
+    assert set(raised.inputs) == set(inputs), f"{error.__name__}: asserted {sorted(inputs)} of {sorted(raised.inputs)}"
+    assert dict(raised.inputs) == inputs, f"{error.__name__}: expected {inputs}, got {dict(raised.inputs)}"
+
+
+def _decoded(raised: Any, error: Any) -> Any:
+    """ape decodes the custom errors of transactions but not those of calls (views), which arrive
+    as anvil's message `custom error 0x<selector>: <data as hex, or as text when it is UTF-8>`."""
+    if isinstance(raised, CustomError):
+        return raised
+    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", raised.revert_message or "", re.DOTALL)
+    assert match, f"expected {error.__name__}, got {raised!r}"
+    selector, body = match.groups()
+    data = bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode()
+    ecosystem = ape.chain.provider.network.ecosystem
+    decoded = ecosystem.decode_custom_error(HexBytes(selector) + data, error.contract.address)
+    assert decoded is not None, f"expected {error.__name__}, got undecodable {raised!r}"
+    return decoded
+
+
+def log(event: Any, **fields: Any) -> Any:
+    """A mock log of `event` that names every field (ape's mock compares only those given)."""
+    names = {ipt.name for ipt in event.abi.inputs}
+    assert set(fields) == names, f"{event.name}: given {sorted(fields)}, has {sorted(names)}"
+    return event(**fields)
+
+
+def address(account: Any) -> str:
+    return account if isinstance(account, str) else account.address
+
+
+def unexercised_abi_items(contract: Any, test_file: str, kinds: tuple[str, ...], exempt: set[str]) -> list[str]:
+    """ABI items of `kinds` that `test_file` never names as `.<name>`: a module's completeness guard."""
+    source = Path(test_file).read_text()
+    items = [item for item in contract.contract_type.abi if item.type in kinds and item.name not in exempt]
+    return [f"{item.type} {item.name}" for item in items if not re.search(rf"\.{item.name}\b", source)]
+
+
+def sign_permit(token: Any, holder: Any, spender: Any, value: int, nonce: int, deadline: int, chain_id: int, signer: Any = None):
+    """EIP-2612 permit over `token`'s domain, signed by `signer` (default: `holder`).
+
+    Returns (v, r, s, typed message)."""
+    message = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": token.name(), "version": "1", "chainId": chain_id, "verifyingContract": token.address},
+        "message": {
+            "owner": holder.address,
+            "spender": spender.address,
+            "value": value,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=message), (signer or holder).private_key)
+    return signed.v, HexBytes(signed.r.to_bytes(32, "big")), HexBytes(signed.s.to_bytes(32, "big")), message
