@@ -110,6 +110,11 @@ class Wallets:
 # ----------------------------------------------------------------------------- fixtures
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
+    """Deploy and fund the market, and name the accounts, before any test's own state (ape isolation)."""
+
+
 @pytest.fixture
 def m(funded_market):
     return funded_market

@@ -1,0 +1,322 @@
+"""Random sequences of create / cancel / match / fill / release / settle against the market, with
+the market's invariants checked after every step:
+
+- no value is created or lost: for each token, the balances of all actors plus the market's are constant;
+- the market holds exactly the open escrow plus the value of unsettled transactions plus accrued fees;
+- no order is over-filled, and an order is FILLED exactly when nothing is left of it;
+- a BUY order's payments add up to ceil(C / 1000) and its refunds to floor(D / 1000) (plus the last
+  escrow unit when it fills), C and D being its exact cost and price improvement (OrderMath);
+- a closed order returns exactly its unfilled escrow, and bad matches and fills revert with the
+  error the rules predict and move nothing.
+
+Reads go through one batched JSON-RPC request per step to keep the run short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import ape
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_energy_trading import BUY, FILLED, SELL, ZERO_ADDRESS, cost_ceil
+
+ACTIVE = 0
+# Bids and asks drawn around the same levels so that they often cross. Prices that are not whole
+# units per Wh (333, 999, 1,001, 250,001, ...) make the milli-unit rounding bite on every fill;
+# bids are larger than asks so that one bid takes several fills.
+BUY_PRICES = [999, 1_001, 200_000, 250_001, 333_337]
+SELL_PRICES = [1, 333, 999, 199_999, 250_001]
+N_TRADERS = 4
+# OrderInfo fields, as getTraderOrders returns them.
+ID, TRADER, AMOUNT, FILLED_WH, PRICE, EXPIRY, TYPE, STATUS, COUNTERPARTY, _PREVIOUS, ESCROW = range(11)
+
+
+def create_op(order_type: int):
+    return st.tuples(
+        st.just("create"),
+        st.integers(0, N_TRADERS - 1),
+        st.just(order_type),
+        st.integers(1, 1_200) if order_type == BUY else st.integers(1, 600),
+        st.sampled_from(BUY_PRICES if order_type == BUY else SELL_PRICES),
+        st.integers(600, 6_000),  # seconds to expiry
+        st.sampled_from([None] * 12 + [0, 1, 2, 3]),  # counterparty of a directed order
+    )
+
+
+creates = st.one_of(create_op(BUY), create_op(SELL))
+# Everything but create: (kind, which, size). `which` picks among the candidates; `size` is the
+# fill amount, the settlement batch length or the seconds to wait.
+KINDS = ["match"] * 3 + ["sweep"] * 2 + ["bad match", "bad fill", "cancel", "release", "wait"] + ["fill"] * 3 + ["settle"] * 3
+others = st.tuples(st.sampled_from(KINDS), st.integers(0, 999), st.integers(1, 3_000))
+actions = st.integers(0, 9).flatmap(lambda k: creates if k < 2 else others)  # one in five creates
+# A few orders first, then anything.
+operations = st.tuples(st.lists(creates, min_size=3, max_size=6), st.lists(actions, min_size=8, max_size=18)).map(
+    lambda parts: parts[0] + parts[1]
+)
+
+
+@dataclass
+class BuyFills:
+    """What the model knows of one BUY order's fills."""
+
+    escrow: int  # ceil(amount * price / 1000), locked at creation
+    cost_milli: int = 0  # C
+    improvement_milli: int = 0  # D
+    payments: int = 0
+    refunds: int = 0
+
+
+@dataclass
+class Model:
+    market: Any
+    reader: Any  # web3 contracts for batched reads: (energy, cash, market)
+    traders: list
+    holders: list[str]
+    totals: tuple[int, int] = (0, 0)
+    pending: dict[int, tuple[int, int]] = field(default_factory=dict)  # tx -> (Wh, payment + refund)
+    buys: dict[int, BuyFills] = field(default_factory=dict)
+
+    def read(self) -> tuple[list[tuple[int, int]], int, dict[int, tuple]]:
+        """Balances of the holders, accrued fees and every order, in one JSON-RPC batch."""
+        energy, cash, market = self.reader
+        w3 = ape.chain.provider.web3
+        with w3.batch_requests() as batch:
+            for token in (energy, cash):
+                for holder in self.holders:
+                    batch.add(token.functions.balanceOf(holder))
+            batch.add(market.functions.accruedFees())
+            for trader in self.traders:
+                batch.add(market.functions.getTraderOrders(trader.address, 0, 100))
+            results = batch.execute()
+        n = len(self.holders)
+        balances = list(zip(results[:n], results[n : 2 * n]))
+        book = {}
+        for orders, cursor in results[2 * n + 1 :]:
+            assert cursor == 0
+            book.update({o[ID]: tuple(o) for o in orders})
+        return balances, results[2 * n], book
+
+    def record(self, transaction_id: int, buy_price: int) -> None:
+        t = self.market.getTransaction(transaction_id)
+        self.pending[transaction_id] = (t.amountWh, t.payment + t.buyerRefund)
+        if t.buyOrderId:
+            fills = self.buys[t.buyOrderId]
+            fills.cost_milli += t.amountWh * t.pricePerKWh
+            fills.improvement_milli += t.amountWh * (buy_price - t.pricePerKWh)
+            fills.payments += t.payment
+            fills.refunds += t.buyerRefund
+
+    def check(self) -> dict[int, tuple]:
+        """Asserts every invariant; returns the order book it read."""
+        balances, accrued_fees, book = self.read()
+        assert (sum(b[0] for b in balances), sum(b[1] for b in balances)) == self.totals
+        open_energy = sum(o[AMOUNT] - o[FILLED_WH] for o in book.values() if o[TYPE] == SELL and o[STATUS] == ACTIVE)
+        open_cash = sum(o[ESCROW] for o in book.values() if o[TYPE] == BUY and o[STATUS] == ACTIVE)
+        market_energy, market_cash = balances[-1]
+        assert market_energy == open_energy + sum(p[0] for p in self.pending.values())
+        assert market_cash == open_cash + sum(p[1] for p in self.pending.values()) + accrued_fees
+        for order_id, o in book.items():
+            assert o[FILLED_WH] <= o[AMOUNT]
+            assert (o[STATUS] == FILLED) == (o[FILLED_WH] == o[AMOUNT])
+            if o[STATUS] != ACTIVE:
+                assert o[ESCROW] == 0
+            elif o[TYPE] == SELL:
+                assert o[ESCROW] == o[AMOUNT] - o[FILLED_WH]
+            if o[TYPE] == BUY:
+                fills = self.buys[order_id]
+                assert fills.payments == -(-fills.cost_milli // 1_000)
+                left = fills.escrow - fills.payments - fills.improvement_milli // 1_000
+                if o[STATUS] == FILLED:
+                    assert 0 <= left <= 1
+                    assert fills.refunds == fills.improvement_milli // 1_000 + left
+                else:
+                    assert fills.refunds == fills.improvement_milli // 1_000
+                    if o[STATUS] == ACTIVE:
+                        assert o[ESCROW] == left
+        return book
+
+
+def web3_contract(instance, names: set[str]):
+    abi = [e.model_dump(mode="json", by_alias=True) for e in instance.contract_type.abi if getattr(e, "name", None) in names]
+    return ape.chain.provider.web3.eth.contract(address=instance.address, abi=abi)
+
+
+def pick(items: list, index: int):
+    return items[index % len(items)] if items else None
+
+
+def match_error(market, buy: tuple, sell: tuple, now: int):
+    """The error matchOrders must revert with for an ACTIVE BUY and SELL, or None."""
+    if now >= buy[EXPIRY] or now >= sell[EXPIRY]:
+        return market.OrderExpired
+    if buy[TRADER] == sell[TRADER]:
+        return market.SelfTrade
+    if buy[PRICE] < sell[PRICE]:
+        return market.PricesDoNotCross
+    if buy[COUNTERPARTY] not in (ZERO_ADDRESS, sell[TRADER]) or sell[COUNTERPARTY] not in (ZERO_ADDRESS, buy[TRADER]):
+        return market.NotCounterparty
+    return None
+
+
+def fill_error(market, order: tuple, taker: str, now: int):
+    """The error fillOrder must revert with for an ACTIVE order and a fitting amount, or None."""
+    if now >= order[EXPIRY]:
+        return market.OrderExpired
+    if taker == order[TRADER]:
+        return market.SelfTrade
+    if order[COUNTERPARTY] not in (ZERO_ADDRESS, taker):
+        return market.NotCounterparty
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
+    """Deploy and fund the market, and name the accounts, before any test's own state (ape isolation)."""
+
+
+@pytest.fixture
+def model(funded_market, traders, fee_recipient, energy_token, stablecoin):
+    reader = (
+        web3_contract(energy_token, {"balanceOf"}),
+        web3_contract(stablecoin, {"balanceOf"}),
+        web3_contract(funded_market, {"accruedFees", "getTraderOrders"}),
+    )
+    holders = [t.address for t in traders] + [fee_recipient.address, funded_market.address]
+    return Model(funded_market, reader, traders, holders)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=operations)
+def test_random_market_sequences_keep_the_invariants(model, keeper, ops):
+    # Not `chain.isolate()`: it swallows exceptions, failed assertions included (ape 0.8.51).
+    snapshot = ape.chain.snapshot()
+    try:
+        model.pending.clear()
+        model.buys.clear()
+        balances, _, _ = model.read()
+        model.totals = (sum(b[0] for b in balances), sum(b[1] for b in balances))
+        run(model, keeper, ops)
+    finally:
+        ape.chain.restore(snapshot)
+
+
+def run(model: Model, keeper, ops) -> None:
+    market, traders = model.market, model.traders
+    by_address = {t.address: t for t in traders}
+    chain = ape.chain
+    now = chain.pending_timestamp
+    book = model.check()
+    for op in ops:
+        now += 1
+        chain.pending_timestamp = now  # the next transaction runs at exactly `now`
+        active = [o for o in book.values() if o[STATUS] == ACTIVE]
+        buys = [o for o in active if o[TYPE] == BUY]
+        sells = [o for o in active if o[TYPE] == SELL]
+        kind = op[0]
+        if kind == "create":
+            _, who, order_type, amount, price, ttl, counterparty = op
+            trader = traders[who]
+            if counterparty is None or counterparty == who:
+                tx = market.createOrder(amount, price, now + ttl, order_type, sender=trader)
+            else:
+                tx = market.createDirectedOrder(amount, price, now + ttl, order_type, traders[counterparty], sender=trader)
+            if order_type == BUY:
+                model.buys[tx.events.filter(market.OrderCreated)[0].orderId] = BuyFills(cost_ceil(amount, price))
+        elif kind in ("match", "bad match"):
+            pairs = [(b, s) for b in buys for s in sells if (match_error(market, b, s, now) is None) == (kind == "match")]
+            if not pairs:
+                continue
+            buy, sell = pick(pairs, op[1])
+            expected = match_error(market, buy, sell, now)
+            if expected is None:
+                tx = market.matchOrders(buy[ID], sell[ID], sender=keeper)
+                model.record(tx.events.filter(market.OrdersMatched)[0].transactionId, buy[PRICE])
+            else:
+                with ape.reverts(expected):
+                    market.matchOrders(buy[ID], sell[ID], sender=keeper)
+        elif kind == "sweep":
+            # A keeper matches one BUY against every ask it crosses, oldest first, until it is filled.
+            buy = pick([b for b in buys if any(match_error(market, b, s, now) is None for s in sells)], op[1])
+            if buy is None:
+                continue
+            for sell in sorted(sells):
+                if match_error(market, buy, sell, now) is None:
+                    tx = market.matchOrders(buy[ID], sell[ID], sender=keeper)
+                    model.record(tx.events.filter(market.OrdersMatched)[0].transactionId, buy[PRICE])
+                    if market.getOrderInfo(buy[ID]).status == FILLED:
+                        break
+        elif kind in ("fill", "bad fill"):
+            size = op[2] if op[1] % 2 else op[2] % 40 + 1  # half of the fills are tiny
+            pool = buys if op[1] % 3 else active  # mostly BUY orders: their rounding is the subtle part
+            takers = [(o, t) for o in pool for t in by_address if (fill_error(market, o, t, now) is None) == (kind == "fill")]
+            if not takers:
+                continue
+            order, taker = pick(takers, op[1])
+            expected = fill_error(market, order, taker, now)
+            amount = min(size, order[AMOUNT] - order[FILLED_WH]) if kind == "fill" else 1
+            if expected is None:
+                tx = market.fillOrder(order[ID], amount, sender=by_address[taker])
+                buy_price = order[PRICE] if order[TYPE] == BUY else 0
+                model.record(tx.events.filter(market.OrderTaken)[0].transactionId, buy_price)
+            else:
+                with ape.reverts(expected):
+                    market.fillOrder(order[ID], amount, sender=by_address[taker])
+        elif kind == "cancel":
+            order = pick(active, op[1])
+            if order is None:
+                continue
+            tx = market.cancelOrder(order[ID], sender=by_address[order[TRADER]])
+            check_refund(model, order, tx.events.filter(market.OrderCancelled)[0].refundedEscrow)
+        elif kind == "release":
+            order = pick(active, op[1])
+            if order is None:
+                continue
+            if now < order[EXPIRY]:
+                with ape.reverts(market.OrderNotExpired):
+                    market.releaseExpiredOrder(order[ID], sender=keeper)
+            else:
+                tx = market.releaseExpiredOrder(order[ID], sender=keeper)
+                check_refund(model, order, tx.events.filter(market.ExpiredOrderReleased)[0].refundedEscrow)
+        elif kind == "settle":
+            ids = sorted(model.pending)
+            if not ids:
+                continue
+            start = op[1] % len(ids)
+            batch = ids[start : start + op[2] % 3 + 1]
+            if len(batch) == 1:
+                market.settleTransaction(batch[0], sender=keeper)
+            else:
+                market.settleTransactions(batch, sender=keeper)
+            for transaction_id in batch:
+                del model.pending[transaction_id]
+        elif kind == "wait":
+            now += op[2] // 2
+        book = model.check()
+    # Settle what is left and close every order: all value goes back to its owners.
+    if model.pending:
+        market.settleTransactions(sorted(model.pending), sender=keeper)
+        model.pending.clear()
+    for order in book.values():
+        if order[STATUS] == ACTIVE:
+            tx = market.cancelOrder(order[ID], sender=by_address[order[TRADER]])
+            check_refund(model, order, tx.events.filter(market.OrderCancelled)[0].refundedEscrow)
+    balances, accrued_fees, _ = model.read()
+    model.check()
+    assert balances[-1] == (0, accrued_fees)
+
+
+def check_refund(model: Model, order: tuple, refunded: int) -> None:
+    """A closed order returns exactly its unfilled escrow."""
+    if order[TYPE] == SELL:
+        assert refunded == order[AMOUNT] - order[FILLED_WH]
+    else:
+        fills = model.buys[order[ID]]
+        assert refunded == fills.escrow - fills.payments - fills.improvement_milli // 1_000
+    assert refunded == order[ESCROW]

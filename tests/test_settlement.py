@@ -1,0 +1,532 @@
+"""Settlement (on the EnergyTrading address): payouts, the settlement window and voiding, batch
+settlement, grid fees and their rounding, the BUY-escrow rounding scheme, reentrancy.
+
+Every custom error is asserted with all of its arguments and every settlement event with all of
+its fields (helpers from test_energy_trading).
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_energy_trading import (
+    BUY,
+    DEFAULT_ADMIN_ROLE,
+    FEE_BPS,
+    FILLED,
+    OPERATOR_ROLE,
+    PENDING,
+    SELL,
+    SETTLED,
+    VOIDED,
+    ZERO_ADDRESS,
+    Wallets,
+    cost_ceil,
+    create,
+    log,
+    market_logs,
+    matched,
+    reverts,
+)
+
+MAX_FEE_BPS = 1_000
+MAX_SETTLEMENT_WINDOW = 7 * 86_400
+MAX_SETTLEMENT_BATCH = 50
+PRICE_CAP_PER_KWH = 2**96 - 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
+    """Deploy and fund the market, and name the accounts, before any test's own state (ape isolation)."""
+
+
+@pytest.fixture
+def m(funded_market):
+    return funded_market
+
+
+@pytest.fixture
+def seller(traders):
+    return traders[0]
+
+
+@pytest.fixture
+def buyer(traders):
+    return traders[1]
+
+
+@pytest.fixture
+def carol(traders):
+    return traders[2]
+
+
+@pytest.fixture
+def dave(traders):
+    return traders[3]
+
+
+@pytest.fixture
+def expiry(chain):
+    return chain.pending_timestamp + 3_600
+
+
+@pytest.fixture
+def wallets(m, energy_token, stablecoin, traders, keeper, fee_recipient, stranger, admin):
+    return Wallets(m, energy_token, stablecoin, *traders, keeper, fee_recipient, stranger, admin)
+
+
+@pytest.fixture
+def trade(m, seller, buyer, keeper, expiry):
+    """A pending transaction: 1,000 Wh from a resting SELL at 0.20 to a BUY limited at 0.25."""
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    return matched(m, buy_id, sell_id, keeper)
+
+
+def transfer(token, sender, receiver, value):
+    return log(token.Transfer, **{"from": sender.address, "to": receiver.address, "value": value})
+
+
+# ----------------------------------------------------------------------------- settleTransaction
+
+
+def test_settle_pays_energy_payment_fee_and_refund(m, trade, seller, buyer, keeper, energy_token, stablecoin, wallets):
+    before = wallets.read()
+    tx = m.settleTransaction(trade, sender=keeper)
+    assert market_logs(tx, m) == [
+        log(
+            m.TransactionSettled,
+            transactionId=trade,
+            buyer=buyer.address,
+            seller=seller.address,
+            amountWh=1_000,
+            payment=200_000,
+            fee=1_000,
+            buyerRefund=50_000,
+        )
+    ]
+    assert tx.events.filter(energy_token.Transfer) == [transfer(energy_token, m, buyer, 1_000)]
+    assert tx.events.filter(stablecoin.Transfer) == [
+        transfer(stablecoin, m, seller, 199_000),
+        transfer(stablecoin, m, buyer, 50_000),  # the price improvement, back in the buyer's wallet
+    ]
+    after = wallets.read()
+    assert after[buyer.address] == (before[buyer.address][0] + 1_000, before[buyer.address][1] + 50_000)
+    assert after[seller.address] == (before[seller.address][0], before[seller.address][1] + 199_000)
+    assert after[m.address] == (before[m.address][0] - 1_000, before[m.address][1] - 249_000)
+    assert m.accruedFees() == 1_000  # the fee stays in the market until the recipient pulls it
+    # Buyer paid (escrow 250,000 less 50,000 back) = seller received + fee, to the unit.
+    assert 250_000 - 50_000 == 199_000 + 1_000
+    assert m.getTransaction(trade).status == SETTLED
+
+
+def test_settle_rejections(m, admin, trade, keeper, wallets):
+    with reverts(m.TransactionUnknown, transactionId=trade + 1):
+        m.settleTransaction(trade + 1, sender=keeper)
+    with reverts(m.TransactionUnknown, transactionId=0):
+        m.settleTransaction(0, sender=keeper)
+    m.pause(sender=admin)
+    before = wallets.read()
+    with reverts(m.EnforcedPause):
+        m.settleTransaction(trade, sender=keeper)
+    with reverts(m.EnforcedPause):
+        m.settleTransactions([trade], sender=keeper)
+    assert wallets.read() == before
+    m.unpause(sender=admin)
+    m.settleTransaction(trade, sender=keeper)
+    with reverts(m.TransactionNotPending, transactionId=trade, status=SETTLED):
+        m.settleTransaction(trade, sender=keeper)
+
+
+# ----------------------------------------------------------------------------- window and void
+
+
+def test_settlement_window_lets_the_operator_void(m, admin, seller, buyer, keeper, chain, energy_token, stablecoin, wallets, expiry):
+    tx = m.setSettlementWindow(600, sender=admin)
+    assert tx.events == [log(m.SettlementWindowUpdated, previousSeconds=0, newSeconds=600)]
+    assert m.settlementWindow() == 600
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    match_tx = m.matchOrders(buy_id, sell_id, sender=keeper)
+    trade = match_tx.events.filter(m.OrdersMatched)[0].transactionId
+    settleable_at = match_tx.timestamp + 600
+    with reverts(m.SettlementWindowOpen, transactionId=trade, settleableAt=settleable_at):
+        m.settleTransaction(trade, sender=keeper)
+    before = wallets.read()
+    tx = m.voidTransaction(trade, sender=admin)
+    assert market_logs(tx, m) == [
+        log(
+            m.TransactionVoided,
+            transactionId=trade,
+            operator=admin.address,
+            buyer=buyer.address,
+            seller=seller.address,
+            amountWh=1_000,
+            returnedPayment=250_000,  # payment incl. what would have been fee, plus the refund
+        )
+    ]
+    assert tx.events.filter(energy_token.Transfer) == [transfer(energy_token, m, seller, 1_000)]
+    assert tx.events.filter(stablecoin.Transfer) == [transfer(stablecoin, m, buyer, 250_000)]
+    after = wallets.read()
+    assert after[seller.address] == (before[seller.address][0] + 1_000, before[seller.address][1])
+    assert after[buyer.address] == (before[buyer.address][0], before[buyer.address][1] + 250_000)
+    assert m.accruedFees() == 0
+    assert m.getTransaction(trade).status == VOIDED
+    # The orders stay filled: a voided trade does not reopen them.
+    assert m.getOrderInfo(sell_id).status == m.getOrderInfo(buy_id).status == FILLED
+    with reverts(m.TransactionNotPending, transactionId=trade, status=VOIDED):
+        m.settleTransaction(trade, sender=keeper)
+    with reverts(m.TransactionNotPending, transactionId=trade, status=VOIDED):
+        m.voidTransaction(trade, sender=admin)
+
+
+def test_settlement_window_closes_for_voids_and_opens_for_settlement(m, admin, seller, buyer, keeper, chain, expiry):
+    m.setSettlementWindow(600, sender=admin)
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    match_tx = m.matchOrders(buy_id, sell_id, sender=keeper)
+    trade = match_tx.events.filter(m.OrdersMatched)[0].transactionId
+    window_end = match_tx.timestamp + 600
+    chain.pending_timestamp = window_end - 1
+    with reverts(m.SettlementWindowOpen, transactionId=trade, settleableAt=window_end):
+        m.settleTransaction(trade, sender=keeper)
+    chain.pending_timestamp = window_end
+    with reverts(m.SettlementWindowClosed, transactionId=trade, windowEnd=window_end):
+        m.voidTransaction(trade, sender=admin)
+    m.settleTransaction(trade, sender=keeper)
+    assert m.getTransaction(trade).status == SETTLED
+
+
+def test_a_new_window_applies_to_pending_transactions(m, admin, seller, buyer, keeper, expiry):
+    m.setSettlementWindow(MAX_SETTLEMENT_WINDOW, sender=admin)
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    trade = matched(m, buy_id, sell_id, keeper)
+    tx = m.setSettlementWindow(0, sender=admin)
+    assert tx.events == [log(m.SettlementWindowUpdated, previousSeconds=MAX_SETTLEMENT_WINDOW, newSeconds=0)]
+    m.settleTransaction(trade, sender=keeper)
+    with reverts(m.SettlementWindowTooLong, windowSeconds=MAX_SETTLEMENT_WINDOW + 1, maxSeconds=MAX_SETTLEMENT_WINDOW):
+        m.setSettlementWindow(MAX_SETTLEMENT_WINDOW + 1, sender=admin)
+
+
+def test_void_rejections(m, admin, trade, stranger, keeper):
+    matched_at = m.getTransaction(trade).matchedAt
+    with reverts(m.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=OPERATOR_ROLE):
+        m.voidTransaction(trade, sender=stranger)
+    # Window 0 (the default): a transaction is final the moment it is recorded.
+    with reverts(m.SettlementWindowClosed, transactionId=trade, windowEnd=matched_at):
+        m.voidTransaction(trade, sender=admin)
+    with reverts(m.TransactionUnknown, transactionId=trade + 1):
+        m.voidTransaction(trade + 1, sender=admin)
+    m.settleTransaction(trade, sender=keeper)
+    with reverts(m.TransactionNotPending, transactionId=trade, status=SETTLED):
+        m.voidTransaction(trade, sender=admin)
+
+
+def test_void_of_taker_trades_returns_each_side_to_its_owner(m, admin, seller, buyer, carol, dave, wallets, expiry):
+    m.setSettlementWindow(600, sender=admin)
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    before = wallets.read()
+    took_sell = m.fillOrder(sell_id, 400, sender=carol).events.filter(m.OrderTaken)[0].transactionId
+    took_buy = m.fillOrder(buy_id, 600, sender=dave).events.filter(m.OrderTaken)[0].transactionId
+    m.voidTransaction(took_sell, sender=admin)
+    m.voidTransaction(took_buy, sender=admin)
+    after = wallets.read()
+    # Carol's payment and Dave's energy came back to them; the makers got back what was sold of theirs.
+    assert after[carol.address] == before[carol.address]
+    assert after[dave.address] == before[dave.address]
+    assert after[seller.address] == (before[seller.address][0] + 400, before[seller.address][1])
+    assert after[buyer.address] == (before[buyer.address][0], before[buyer.address][1] + 150_000)
+    assert m.getOrderInfo(sell_id).escrow == 600
+    assert m.getOrderInfo(buy_id).escrow == 100_000
+
+
+# ----------------------------------------------------------------------------- batch
+
+
+def test_settle_transactions_in_a_batch(m, seller, buyer, carol, keeper, wallets, expiry):
+    sell_id = create(m, seller, 3_000, 200_000, SELL, expiry)
+    trades = [m.fillOrder(sell_id, 1_000, sender=taker).events.filter(m.OrderTaken)[0].transactionId for taker in (buyer, carol, buyer)]
+    before = wallets.read()
+    tx = m.settleTransactions(trades, sender=keeper)
+    assert market_logs(tx, m) == [
+        log(
+            m.TransactionSettled,
+            transactionId=t,
+            buyer=taker.address,
+            seller=seller.address,
+            amountWh=1_000,
+            payment=200_000,
+            fee=1_000,
+            buyerRefund=0,
+        )
+        for t, taker in zip(trades, (buyer, carol, buyer))
+    ]
+    after = wallets.read()
+    assert after[seller.address][1] == before[seller.address][1] + 3 * 199_000
+    assert after[buyer.address][0] == before[buyer.address][0] + 2_000
+    assert after[carol.address][0] == before[carol.address][0] + 1_000
+    assert [m.getTransaction(t).status for t in trades] == [SETTLED] * 3
+
+
+def test_batch_rejections_leave_everything_pending(m, seller, buyer, keeper, wallets, expiry):
+    sell_id = create(m, seller, 2_000, 200_000, SELL, expiry)
+    first = m.fillOrder(sell_id, 1_000, sender=buyer).events.filter(m.OrderTaken)[0].transactionId
+    second = m.fillOrder(sell_id, 1_000, sender=buyer).events.filter(m.OrderTaken)[0].transactionId
+    m.settleTransaction(first, sender=keeper)
+    before = wallets.read()
+    with reverts(m.EmptyBatch):
+        m.settleTransactions([], sender=keeper)
+    with reverts(m.BatchTooLarge, size=MAX_SETTLEMENT_BATCH + 1, maxSize=MAX_SETTLEMENT_BATCH):
+        m.settleTransactions([second] * (MAX_SETTLEMENT_BATCH + 1), sender=keeper)
+    with reverts(m.TransactionNotPending, transactionId=first, status=SETTLED):
+        m.settleTransactions([second, first], sender=keeper)
+    with reverts(m.TransactionNotPending, transactionId=second, status=SETTLED):
+        m.settleTransactions([second, second], sender=keeper)  # a duplicate cannot pay twice
+    with reverts(m.TransactionUnknown, transactionId=99):
+        m.settleTransactions([second, 99], sender=keeper)
+    assert wallets.read() == before
+    assert m.getTransaction(second).status == PENDING
+
+
+# ----------------------------------------------------------------------------- fees
+
+
+def test_fee_rounds_down_at_one_unit(m, admin, seller, buyer, keeper, stablecoin, expiry):
+    # 1 Wh at 1 unit per kWh costs 0.001 units: the buyer's escrow and payment round up to 1 unit,
+    # the fee (0.5 % of 1 unit) rounds down to 0, so the seller gets the whole unit.
+    sell_id = create(m, seller, 1, 1, SELL, expiry)
+    buy_id = create(m, buyer, 1, 1, BUY, expiry)
+    trade = matched(m, buy_id, sell_id, keeper)
+    t = m.getTransaction(trade)
+    assert (t.payment, t.fee, t.buyerRefund) == (1, 0, 0)
+    cash = stablecoin.balanceOf(seller)
+    m.settleTransaction(trade, sender=keeper)
+    assert stablecoin.balanceOf(seller) == cash + 1
+    assert m.accruedFees() == 0
+    # At the 10 % cap a fee appears from a payment of 10 units on: floor(9 * 0.1) = 0, floor(10 * 0.1) = 1.
+    m.setGridFee(MAX_FEE_BPS, sender=admin)
+    sell_id = create(m, seller, 100, 1_000, SELL, expiry)  # 1 unit per Wh
+    fees = []
+    for amount_wh in (9, 10, 19, 20):
+        t = m.getTransaction(m.fillOrder(sell_id, amount_wh, sender=buyer).events.filter(m.OrderTaken)[0].transactionId)
+        fees.append((t.payment, t.fee))
+    assert fees == [(9, 0), (10, 1), (19, 1), (20, 2)]
+
+
+@pytest.mark.parametrize("fee_bps", [1, FEE_BPS, 999, MAX_FEE_BPS])
+def test_fee_is_exact_at_large_values(project, admin, energy_token, fee_recipient, traders, keeper, chain, fee_bps):
+    """A payment token with a mint for anyone lets payments reach ~10^30 base units."""
+    seller, buyer = traders[0], traders[1]
+    cash = project.ReentrantToken.deploy(sender=admin)  # never armed here: a plain mintable ERC-20
+    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, fee_bps, sender=admin)
+    energy_token.approve(market, 2**256 - 1, sender=seller)
+    cash.approve(market, 2**256 - 1, sender=buyer)
+    amount_wh, price = 12_345_679, PRICE_CAP_PER_KWH
+    escrow = cost_ceil(amount_wh, price)
+    cash.mint(buyer, escrow, sender=buyer)
+    expiry = chain.pending_timestamp + 3_600
+    sell_id = create(market, seller, amount_wh, price, SELL, expiry)
+    buy_id = create(market, buyer, amount_wh, price, BUY, expiry)
+    trade = matched(market, buy_id, sell_id, keeper)
+    tx = market.settleTransaction(trade, sender=keeper)
+    fee = escrow * fee_bps // 10_000
+    assert market_logs(tx, market) == [
+        log(
+            market.TransactionSettled,
+            transactionId=trade,
+            buyer=buyer.address,
+            seller=seller.address,
+            amountWh=amount_wh,
+            payment=escrow,
+            fee=fee,
+            buyerRefund=0,
+        )
+    ]
+    assert escrow > 10**30
+    assert cash.balanceOf(seller) == escrow - fee
+    assert cash.balanceOf(buyer) == 0
+    assert cash.balanceOf(market) == market.accruedFees() == fee
+    market.withdrawFees(sender=fee_recipient)
+    assert cash.balanceOf(fee_recipient) == fee
+    assert cash.balanceOf(market) == 0
+
+
+def test_fee_is_fixed_when_the_trade_is_recorded(m, admin, trade, seller, buyer, keeper, expiry):
+    tx = m.setGridFee(MAX_FEE_BPS, sender=admin)
+    assert tx.events == [log(m.GridFeeUpdated, previousBps=FEE_BPS, newBps=MAX_FEE_BPS)]
+    assert m.gridFeeBps() == MAX_FEE_BPS
+    assert m.getTransaction(trade).feeBps == FEE_BPS
+    m.settleTransaction(trade, sender=keeper)
+    assert m.accruedFees() == 1_000  # 0.5 %, as when it matched
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    later = m.fillOrder(sell_id, 1_000, sender=buyer).events.filter(m.OrderTaken)[0].transactionId
+    assert (m.getTransaction(later).feeBps, m.getTransaction(later).fee) == (MAX_FEE_BPS, 20_000)
+    with reverts(m.FeeTooHigh, feeBps=MAX_FEE_BPS + 1, maxFeeBps=MAX_FEE_BPS):
+        m.setGridFee(MAX_FEE_BPS + 1, sender=admin)
+    m.setGridFee(0, sender=admin)
+    assert m.gridFeeBps() == 0
+
+
+def test_fee_recipient_pulls_accrued_fees(m, admin, trade, keeper, fee_recipient, stranger, stablecoin):
+    m.settleTransaction(trade, sender=keeper)
+    with reverts(m.NotFeeRecipient, caller=stranger.address, feeRecipient=fee_recipient.address):
+        m.withdrawFees(sender=stranger)
+    m.pause(sender=admin)  # fees already earned stay withdrawable during a pause
+    cash = stablecoin.balanceOf(fee_recipient)
+    tx = m.withdrawFees(sender=fee_recipient)
+    assert market_logs(tx, m) == [log(m.FeesWithdrawn, feeRecipient=fee_recipient.address, amount=1_000)]
+    assert tx.events.filter(stablecoin.Transfer) == [transfer(stablecoin, m, fee_recipient, 1_000)]
+    assert stablecoin.balanceOf(fee_recipient) == cash + 1_000
+    assert m.accruedFees() == 0
+    with reverts(m.NoFeesAccrued):
+        m.withdrawFees(sender=fee_recipient)
+
+
+def test_fee_recipient_can_be_replaced(m, admin, trade, keeper, fee_recipient, stranger, stablecoin):
+    m.settleTransaction(trade, sender=keeper)
+    with reverts(m.InvalidFeeRecipient, feeRecipient=ZERO_ADDRESS):
+        m.setFeeRecipient(ZERO_ADDRESS, sender=admin)
+    tx = m.setFeeRecipient(stranger, sender=admin)
+    assert tx.events == [log(m.FeeRecipientUpdated, previousRecipient=fee_recipient.address, newRecipient=stranger.address)]
+    assert m.feeRecipient() == stranger.address
+    with reverts(m.NotFeeRecipient, caller=fee_recipient.address, feeRecipient=stranger.address):
+        m.withdrawFees(sender=fee_recipient)
+    m.withdrawFees(sender=stranger)  # fees accrued before the change go to the new recipient
+    assert stablecoin.balanceOf(stranger) == 1_000
+
+
+@pytest.mark.parametrize(
+    ("call", "role"),
+    [
+        (lambda m, s: m.setGridFee(1, sender=s), DEFAULT_ADMIN_ROLE),
+        (lambda m, s: m.setFeeRecipient(s, sender=s), DEFAULT_ADMIN_ROLE),
+        (lambda m, s: m.setSettlementWindow(1, sender=s), DEFAULT_ADMIN_ROLE),
+        (lambda m, s: m.voidTransaction(1, sender=s), OPERATOR_ROLE),
+    ],
+    ids=["setGridFee", "setFeeRecipient", "setSettlementWindow", "voidTransaction"],
+)
+def test_settlement_roles_reject_stranger(market, stranger, call, role):
+    with reverts(market.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=role):
+        call(market, stranger)
+
+
+# ----------------------------------------------------------------------------- rounding of BUY escrow
+
+
+def test_many_tiny_fills_never_take_more_than_the_escrow(m, buyer, dave, keeper, stablecoin, expiry):
+    # 3 Wh at 333 per kWh cost 0.999 units: the escrow is 1 unit. Rounding each 1 Wh fill up on
+    # its own would charge 3 units; the carried remainder charges 1, 0, 0.
+    cash = stablecoin.balanceOf(buyer)
+    buy_id = create(m, buyer, 3, 333, BUY, expiry)
+    assert stablecoin.balanceOf(buyer) == cash - 1
+    trades = [m.fillOrder(buy_id, 1, sender=dave).events.filter(m.OrderTaken)[0].transactionId for _ in range(3)]
+    assert [m.getTransaction(t).payment for t in trades] == [1, 0, 0]
+    assert [m.getTransaction(t).buyerRefund for t in trades] == [0, 0, 0]
+    dave_cash = stablecoin.balanceOf(dave)
+    m.settleTransactions(trades, sender=keeper)
+    assert stablecoin.balanceOf(dave) == dave_cash + 1
+    assert stablecoin.balanceOf(buyer) == cash - 1
+
+
+def test_escrow_dust_goes_back_with_the_last_fill(m, seller, buyer, keeper, stablecoin, expiry):
+    # Seven 1 Wh asks rest at 999; a bid for 7 Wh at 1,001 escrows ceil(7.007) = 8 units.
+    asks = [create(m, seller, 1, 999, SELL, expiry) for _ in range(7)]
+    cash = stablecoin.balanceOf(buyer)
+    buy_id = create(m, buyer, 7, 1_001, BUY, expiry)
+    assert stablecoin.balanceOf(buyer) == cash - 8
+    trades = [matched(m, buy_id, ask, keeper) for ask in asks]
+    infos = [m.getTransaction(t) for t in trades]
+    # Energy cost 7 * 0.999 = 6.993 units: payments 1 each (ceil 0.999, 1.998, ...), improvement
+    # 7 * 0.002 = 0.014 rounds to 0, and the 8th escrow unit returns with the filling trade.
+    assert [t.payment for t in infos] == [1] * 7
+    assert [t.buyerRefund for t in infos] == [0] * 6 + [1]
+    assert m.getOrderInfo(buy_id).escrow == 0
+    m.settleTransactions(trades, sender=keeper)
+    assert stablecoin.balanceOf(buyer) == cash - 7
+
+
+def test_partial_fill_payments_add_up_exactly(m, seller, buyer, carol, dave, keeper, stablecoin, expiry):
+    asks = [
+        (create(m, seller, 333, 333_331, SELL, expiry), 333, 333_331),
+        (create(m, carol, 333, 300_001, SELL, expiry), 333, 300_001),
+        (create(m, dave, 400, 333_333, SELL, expiry), 334, 333_333),
+    ]
+    cash = stablecoin.balanceOf(buyer)
+    buy_price = 333_337
+    buy_id = create(m, buyer, 1_000, buy_price, BUY, expiry)
+    escrow = cost_ceil(1_000, buy_price)
+    trades = [matched(m, buy_id, ask_id, keeper) for ask_id, _, _ in asks]
+    infos = [m.getTransaction(t) for t in trades]
+    assert [t.amountWh for t in infos] == [wh for _, wh, _ in asks]
+    cost_milli = sum(wh * price for _, wh, price in asks)
+    improvement_milli = sum(wh * (buy_price - price) for _, wh, price in asks)
+    assert sum(t.payment for t in infos) == -(-cost_milli // 1_000)
+    assert sum(t.buyerRefund for t in infos) == escrow - -(-cost_milli // 1_000)
+    assert sum(t.buyerRefund for t in infos) >= improvement_milli // 1_000
+    m.settleTransactions(trades, sender=keeper)
+    assert stablecoin.balanceOf(buyer) == cash - -(-cost_milli // 1_000)
+
+
+# ----------------------------------------------------------------------------- reentrancy
+
+
+@pytest.fixture
+def hostile(project, admin, energy_token, fee_recipient, traders, keeper, chain):
+    """A market whose payment token calls back into the market from inside its transfers."""
+    seller, buyer = traders[0], traders[1]
+    token = project.ReentrantToken.deploy(sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, FEE_BPS, sender=admin)
+    energy_token.approve(market, 2**256 - 1, sender=seller)
+    token.approve(market, 2**256 - 1, sender=buyer)
+    token.mint(buyer, 10**12, sender=buyer)
+    expiry = chain.pending_timestamp + 3_600
+    sell_id = create(market, seller, 1_000, 200_000, SELL, expiry)
+    buy_id = create(market, buyer, 1_000, 250_000, BUY, expiry)
+    trade = matched(market, buy_id, sell_id, keeper)
+    return market, token, trade, expiry
+
+
+def test_reentrant_settlement_is_refused(hostile, traders, keeper, energy_token):
+    market, token, trade, _ = hostile
+    seller, buyer = traders[0], traders[1]
+    balances = (token.balanceOf(market), token.balanceOf(seller), energy_token.balanceOf(buyer))
+    # While paying the seller, the token tries to settle the same trade again (a double payout).
+    token.arm(market, market.settleTransaction.encode_input(trade), sender=keeper)
+    with reverts(market.ReentrancyGuardReentrantCall):
+        market.settleTransaction(trade, sender=keeper)
+    assert (token.balanceOf(market), token.balanceOf(seller), energy_token.balanceOf(buyer)) == balances
+    assert market.getTransaction(trade).status == PENDING
+    token.arm(ZERO_ADDRESS, b"", sender=keeper)
+    market.settleTransaction(trade, sender=keeper)
+    assert token.balanceOf(seller) == balances[1] + 199_000
+
+
+@pytest.mark.parametrize("reentry", ["cancelOrder", "withdrawFees", "fillOrder", "createOrder"])
+def test_reentry_from_an_escrow_transfer_is_refused(hostile, traders, keeper, reentry):
+    market, token, _, expiry = hostile
+    buyer = traders[1]
+    bid = create(market, buyer, 1_000, 100_000, BUY, expiry)
+    calls = {
+        "cancelOrder": lambda: market.cancelOrder.encode_input(bid),
+        "withdrawFees": lambda: market.withdrawFees.encode_input(),
+        "fillOrder": lambda: market.fillOrder.encode_input(bid, 100),
+        "createOrder": lambda: market.createOrder.encode_input(1_000, 100_000, expiry, BUY),
+    }
+    token.arm(market, calls[reentry](), sender=keeper)
+    with reverts(market.ReentrancyGuardReentrantCall):
+        market.cancelOrder(bid, sender=buyer)  # the refund transfer calls back
+    assert market.getOrderInfo(bid).escrow == 100_000
+
+
+def test_a_call_back_into_matching_is_harmless(hostile, traders, keeper, energy_token):
+    """matchOrders moves no tokens, so it has no guard; called from inside a transfer it only books."""
+    market, token, trade, expiry = hostile
+    seller, buyer = traders[0], traders[1]
+    sell_id = create(market, seller, 500, 200_000, SELL, expiry)
+    buy_id = create(market, buyer, 500, 200_000, BUY, expiry)
+    token.arm(market, market.matchOrders.encode_input(buy_id, sell_id), sender=keeper)
+    tx = market.settleTransaction(trade, sender=keeper)
+    assert tx.events.filter(token.ReentryExecuted) == [log(token.ReentryExecuted, target=market.address)]
+    assert market.transactionCount() == trade + 1
+    assert market.getOrderInfo(buy_id).status == FILLED
