@@ -8,24 +8,18 @@ test_settlement.py; random sequences in test_market_properties.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import ape
 import pytest
-from ape.exceptions import CustomError
 from eth_abi import encode
 from eth_utils import keccak
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, role, unexercised_abi_items
 from hexbytes import HexBytes
-from web3.exceptions import ContractCustomError as Web3ContractCustomError
 
 BUY, SELL = 0, 1
 ACTIVE, FILLED, CANCELLED = 0, 1, 2
 PENDING, SETTLED, VOIDED = 0, 1, 2
-DEFAULT_ADMIN_ROLE = b"\x00" * 32
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
-PAUSER_ROLE = keccak(text="PAUSER_ROLE")
-ZERO_ADDRESS = "0x" + "00" * 20
+OPERATOR_ROLE = role("OPERATOR_ROLE")
+PAUSER_ROLE = role("PAUSER_ROLE")
 MAX_ORDER_AMOUNT_WH = 2**48 - 1
 PRICE_CAP_PER_KWH = 2**96 - 1
 MAX_ORDER_LIFETIME = 365 * 86_400
@@ -37,41 +31,10 @@ PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
 # ----------------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def reverts(error, **inputs) -> Iterator:
-    """`ape.reverts(error, **inputs)` for a transaction, made exhaustive: the revert must decode to
-    exactly `error` and every one of its inputs must be given and equal."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    raised = info.value
-    assert isinstance(raised, CustomError), f"expected {error.__name__}, got {raised!r}"
-    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {type(raised).__name__}"
-    assert dict(raised.inputs) == inputs, f"{error.__name__}: {dict(raised.inputs)} != {inputs}"
-
-
-def view_reverts(error, method, *args, **inputs) -> None:
-    """A view call reverts with exactly `error(**inputs)`. ape does not decode the custom errors of
-    calls, so this makes the call with web3 and decodes the revert data itself."""
-    contract = error.contract
-    calldata = method.encode_input(*args)
-    with pytest.raises(Web3ContractCustomError) as info:
-        ape.chain.provider.web3.eth.call({"to": contract.address, "data": calldata.to_0x_hex()})
-    raised = ape.chain.provider.network.ecosystem.decode_custom_error(HexBytes(info.value.data), contract.address)
-    assert type(raised).__name__ == error.__name__, f"expected {error.__name__}, got {raised!r}"
-    assert dict(raised.inputs) == inputs, f"{error.__name__}: {dict(raised.inputs)} != {inputs}"
-
-
 def error_data(error, *args) -> HexBytes:
     """The revert data of `error(args)`: selector and ABI-encoded arguments."""
     types = [ipt.canonical_type for ipt in error.abi.inputs]
     return HexBytes(keccak(text=error.abi.selector)[:4] + encode(types, list(args)))
-
-
-def log(event, **fields):
-    """A mock log of `event` that names every field (ape's mock compares only those given)."""
-    names = {ipt.name for ipt in event.abi.inputs}
-    assert set(fields) == names, f"{event.name}: given {sorted(fields)}, has {sorted(names)}"
-    return event(**fields)
 
 
 def market_logs(tx, market):
@@ -156,6 +119,7 @@ def wallets(m, energy_token, stablecoin, traders, keeper, fee_recipient, strange
 def test_constants_and_wiring(market, admin, energy_token, stablecoin, fee_recipient):
     assert market.OPERATOR_ROLE() == OPERATOR_ROLE
     assert market.PAUSER_ROLE() == PAUSER_ROLE
+    assert market.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
     assert market.MAX_ORDER_AMOUNT_WH() == MAX_ORDER_AMOUNT_WH
     assert market.PRICE_CAP_PER_KWH() == PRICE_CAP_PER_KWH
     assert market.MAX_ORDER_LIFETIME() == MAX_ORDER_LIFETIME
@@ -182,11 +146,11 @@ def test_constants_and_wiring(market, admin, energy_token, stablecoin, fee_recip
 @pytest.mark.parametrize(
     ("args", "error", "error_args"),
     [
-        (lambda a, e, s, f: (ZERO_ADDRESS, e, s, f, 0), "ZeroAddress", ()),
-        (lambda a, e, s, f: (a, ZERO_ADDRESS, s, f, 0), "ZeroAddress", ()),
-        (lambda a, e, s, f: (a, e, ZERO_ADDRESS, f, 0), "ZeroAddress", ()),
-        (lambda a, e, s, f: (a, e, s, ZERO_ADDRESS, 0), "InvalidFeeRecipient", (ZERO_ADDRESS,)),
-        (lambda a, e, s, f: (a, e, s, f, 1_001), "FeeTooHigh", (1_001, 1_000)),
+        (lambda a, e, s, f: (ZERO_ADDRESS, e, s, f, 0), lambda c: c.ZeroAddress, ()),
+        (lambda a, e, s, f: (a, ZERO_ADDRESS, s, f, 0), lambda c: c.ZeroAddress, ()),
+        (lambda a, e, s, f: (a, e, ZERO_ADDRESS, f, 0), lambda c: c.ZeroAddress, ()),
+        (lambda a, e, s, f: (a, e, s, ZERO_ADDRESS, 0), lambda c: c.InvalidFeeRecipient, (ZERO_ADDRESS,)),
+        (lambda a, e, s, f: (a, e, s, f, 1_001), lambda c: c.FeeTooHigh, (1_001, 1_000)),
     ],
     ids=["admin", "energyToken", "paymentToken", "feeRecipient", "feeBps"],
 )
@@ -194,12 +158,28 @@ def test_constructor_rejects_bad_arguments(project, admin, energy_token, stablec
     container = project.EnergyTrading
     with ape.reverts() as info:
         container.deploy(*args(admin, energy_token, stablecoin, fee_recipient), sender=admin)
-    assert HexBytes(info.value.revert_message) == error_data(getattr(container, error), *error_args)
+    assert HexBytes(info.value.revert_message) == error_data(error(container), *error_args)
 
 
 def test_constructor_accepts_the_maximum_fee(project, admin, energy_token, stablecoin, fee_recipient):
     market = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 1_000, sender=admin)
     assert market.gridFeeBps() == 1_000
+
+
+def test_access_control_surface(market, admin, other, stranger):
+    assert market.getRoleAdmin(OPERATOR_ROLE) == DEFAULT_ADMIN_ROLE
+    assert market.getRoleAdmin(PAUSER_ROLE) == DEFAULT_ADMIN_ROLE
+    tx = market.grantRole(OPERATOR_ROLE, other, sender=admin)
+    assert tx.events == [log(market.RoleGranted, role=OPERATOR_ROLE, account=other.address, sender=admin.address)]
+    with reverts(market.AccessControlBadConfirmation):
+        market.renounceRole(OPERATOR_ROLE, stranger, sender=other)
+    tx = market.renounceRole(OPERATOR_ROLE, other, sender=other)
+    assert tx.events == [log(market.RoleRevoked, role=OPERATOR_ROLE, account=other.address, sender=other.address)]
+    tx = market.revokeRole(PAUSER_ROLE, admin, sender=admin)
+    assert tx.events == [log(market.RoleRevoked, role=PAUSER_ROLE, account=admin.address, sender=admin.address)]
+    assert not market.hasRole(PAUSER_ROLE, admin)
+    with reverts(market.AccessControlUnauthorizedAccount, account=admin.address, neededRole=PAUSER_ROLE):
+        market.pause(sender=admin)
 
 
 @pytest.mark.parametrize(
@@ -292,14 +272,14 @@ def test_order_ids_link_each_traders_previous_order(m, seller, buyer, expiry):
 @pytest.mark.parametrize(
     ("amount", "price", "expiry_offset", "error", "inputs"),
     [
-        (0, PRICE, 3_600, "ZeroAmount", {}),
-        (99, PRICE, 3_600, "AmountBelowMinimum", {"amountWh": 99, "minAmountWh": 100}),
-        (2**48, PRICE, 3_600, "AmountAboveMaximum", {"amountWh": 2**48, "maxAmountWh": MAX_ORDER_AMOUNT_WH}),
-        (1_000, 0, 3_600, "ZeroPrice", {}),
-        (1_000, 500_001, 3_600, "PriceAboveMaximum", {"pricePerKWh": 500_001, "maxPricePerKWh": 500_000}),
-        (1_000, PRICE, 0, "ExpiryNotInFuture", {"expiry": "now", "blockTimestamp": "now"}),
-        (1_000, PRICE, -1, "ExpiryNotInFuture", {"expiry": "now-1", "blockTimestamp": "now"}),
-        (1_000, PRICE, MAX_ORDER_LIFETIME + 1, "ExpiryTooFar", {"expiry": "far", "latestExpiry": "latest"}),
+        (0, PRICE, 3_600, lambda m: m.ZeroAmount, {}),
+        (99, PRICE, 3_600, lambda m: m.AmountBelowMinimum, {"amountWh": 99, "minAmountWh": 100}),
+        (2**48, PRICE, 3_600, lambda m: m.AmountAboveMaximum, {"amountWh": 2**48, "maxAmountWh": MAX_ORDER_AMOUNT_WH}),
+        (1_000, 0, 3_600, lambda m: m.ZeroPrice, {}),
+        (1_000, 500_001, 3_600, lambda m: m.PriceAboveMaximum, {"pricePerKWh": 500_001, "maxPricePerKWh": 500_000}),
+        (1_000, PRICE, 0, lambda m: m.ExpiryNotInFuture, {"expiry": "now", "blockTimestamp": "now"}),
+        (1_000, PRICE, -1, lambda m: m.ExpiryNotInFuture, {"expiry": "now-1", "blockTimestamp": "now"}),
+        (1_000, PRICE, MAX_ORDER_LIFETIME + 1, lambda m: m.ExpiryTooFar, {"expiry": "far", "latestExpiry": "latest"}),
     ],
     ids=["zero", "below-min", "above-max", "zero-price", "above-max-price", "expiry-now", "expiry-past", "too-far"],
 )
@@ -315,7 +295,7 @@ def test_create_order_rejects_bad_terms(
     expiry = now + expiry_offset
     names = {"now": now, "now-1": now - 1, "far": expiry, "latest": now + MAX_ORDER_LIFETIME}
     resolved = {k: names.get(v, v) if isinstance(v, str) else v for k, v in inputs.items()}
-    with reverts(getattr(m, error), **resolved):
+    with reverts(error(m), **resolved):
         m.createOrder(amount, price, expiry, order_type, sender=seller)
     assert wallets.read() == before
     assert m.orderCount() == 0
@@ -738,18 +718,21 @@ def test_trader_orders_are_paged_newest_first(m, seller, buyer, stranger, expiry
     assert cursor == 0
     orders, cursor = m.getTraderOrders(stranger, 0, 10)
     assert (list(orders), cursor) == ([], 0)
-    view_reverts(m.InvalidPageSize, m.getTraderOrders, seller, 0, 0, limit=0, maxLimit=MAX_PAGE_SIZE)
-    view_reverts(
-        m.InvalidPageSize, m.getTraderOrders, seller, 0, MAX_PAGE_SIZE + 1, limit=MAX_PAGE_SIZE + 1, maxLimit=MAX_PAGE_SIZE
-    )
-    # Order 2 is the buyer's.
-    view_reverts(m.InvalidCursor, m.getTraderOrders, seller, 2, 10, trader=seller.address, cursor=2)
+    with reverts(m.InvalidPageSize, limit=0, maxLimit=MAX_PAGE_SIZE):
+        m.getTraderOrders(seller, 0, 0)
+    with reverts(m.InvalidPageSize, limit=MAX_PAGE_SIZE + 1, maxLimit=MAX_PAGE_SIZE):
+        m.getTraderOrders(seller, 0, MAX_PAGE_SIZE + 1)
+    with reverts(m.InvalidCursor, trader=seller.address, cursor=2):
+        m.getTraderOrders(seller, 2, 10)  # order 2 is the buyer's
 
 
 def test_getters_reject_unknown_orders(m):
-    view_reverts(m.OrderUnknown, m.getOrder, 1, orderId=1)
-    view_reverts(m.OrderUnknown, m.getOrderInfo, 1, orderId=1)
-    view_reverts(m.TransactionUnknown, m.getTransaction, 1, transactionId=1)
+    with reverts(m.OrderUnknown, orderId=1):
+        m.getOrder(1)
+    with reverts(m.OrderUnknown, orderId=1):
+        m.getOrderInfo(1)
+    with reverts(m.TransactionUnknown, transactionId=1):
+        m.getTransaction(1)
 
 
 def test_energy_balance_counts_energy_in_open_sell_orders(m, seller, buyer, keeper, energy_token, expiry):

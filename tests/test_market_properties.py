@@ -21,7 +21,8 @@ import ape
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_energy_trading import BUY, FILLED, SELL, ZERO_ADDRESS, cost_ceil
+from helpers import ZERO_ADDRESS
+from test_energy_trading import BUY, FILLED, SELL, cost_ceil
 
 ACTIVE = 0
 # Bids and asks drawn around the same levels so that they often cross. Prices that are not whole

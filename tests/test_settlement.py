@@ -7,10 +7,12 @@ its fields (helpers from test_energy_trading).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
 from test_energy_trading import (
     BUY,
-    DEFAULT_ADMIN_ROLE,
     FEE_BPS,
     FILLED,
     OPERATOR_ROLE,
@@ -18,14 +20,11 @@ from test_energy_trading import (
     SELL,
     SETTLED,
     VOIDED,
-    ZERO_ADDRESS,
     Wallets,
     cost_ceil,
     create,
-    log,
     market_logs,
     matched,
-    reverts,
 )
 
 MAX_FEE_BPS = 1_000
@@ -530,3 +529,19 @@ def test_a_call_back_into_matching_is_harmless(hostile, traders, keeper, energy_
     assert tx.events.filter(token.ReentryExecuted) == [log(token.ReentryExecuted, target=market.address)]
     assert market.transactionCount() == trade + 1
     assert market.getOrderInfo(buy_id).status == FILLED
+
+
+# ----------------------------------------------------------------------------- completeness
+
+
+def test_every_function_event_and_error_is_exercised(market):
+    """The market's ABI, item by item, is named in test_energy_trading.py or in this module."""
+    kinds = ("function", "event", "error")
+    exempt = {
+        "SafeERC20FailedOperation",  # only a token that returns false raises it; both tokens revert instead
+        "RoleAdminChanged",  # no role admin is ever changed
+    }
+    trading = Path(__file__).with_name("test_energy_trading.py")
+    missing = set(unexercised_abi_items(market, str(trading), kinds, exempt))
+    missing &= set(unexercised_abi_items(market, __file__, kinds, exempt))
+    assert missing == set()
