@@ -115,23 +115,28 @@ def market(project, admin, energy_token, stablecoin, fee_recipient):
 
 
 @pytest.fixture(scope="module")
-def funded_market(market, smart_meter, energy_token, stablecoin, admin, traders, chain):
+def funded_market(market, smart_meter, energy_token, stablecoin, admin, traders, accounts, chain):
     """`market` with every trader holding TRADER_ENERGY_WH of metered EnergyToken and
     TRADER_CASH_WHOLE_UNITS stablecoin, both approved to the market without limit.
 
-    EnergyToken arrives the real way: each trader gets a meter (a device address registered to
-    them); the gateway submits a baseline reading, then one a minute later whose export register
+    EnergyToken arrives the real way: each trader gets a meter (a fresh device account registered
+    to them); the device submits a baseline reading, then one a minute later whose export register
     rose by TRADER_ENERGY_WH, and SmartMeter mints that to the trader.
     """
-    devices = [f"0x{0xE1EC7000 + i:040x}" for i in range(len(traders))]
+    devices = [accounts.generate_test_account() for _ in traders]
     for device, trader in zip(devices, traders):
+        device.balance = 10**18  # gas money for the device's readings
         smart_meter.registerMeter(device, trader, MARKET_REGION, sender=admin)
     ts = chain.pending_timestamp
-    smart_meter.submitReadings(devices, [(ts, 0, 0, 50_000, 1_000)] * len(devices), sender=admin)
+    for device in devices:
+        smart_meter.submitReading((ts, 0, 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE), sender=device)
     ts += smart_meter.minReadingInterval()
     chain.pending_timestamp = ts
-    smart_meter.submitReadings(devices, [(ts, 0, TRADER_ENERGY_WH, 50_000, 1_000)] * len(devices), sender=admin)
+    for device in devices:
+        reading = (ts, 0, TRADER_ENERGY_WH, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+        smart_meter.submitReading(reading, sender=device)
     for trader in traders:
+        assert energy_token.balanceOf(trader) == TRADER_ENERGY_WH
         stablecoin.addConsumerBalance(trader, TRADER_CASH_WHOLE_UNITS, sender=admin)
         energy_token.approve(market, 2**256 - 1, sender=trader)
         stablecoin.approve(market, 2**256 - 1, sender=trader)

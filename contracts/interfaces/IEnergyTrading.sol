@@ -200,12 +200,19 @@ interface IEnergyMarket is IEnergyTrading {
     function latestOrderOf(address trader) external view returns (uint256);
 
     /// @notice Energy `account` owns: its EnergyToken balance plus Wh escrowed in its open SELL orders (seed 003).
+    /// @dev Walks the account's order list (one storage read per order): a view for off-chain callers.
     function getEnergyBalance(address account) external view returns (uint256 amountWh);
 
     /// @notice Wh escrowed in `account`'s open SELL orders.
+    /// @dev Walks the account's order list, like getEnergyBalance.
     function escrowedEnergyOf(address account) external view returns (uint256 amountWh);
 
+    /// @notice Orders created so far; order ids run from 1 to this.
     function orderCount() external view returns (uint256);
+
+    /// @notice The smallest order amount, also the smallest partial fill (a fill of an order's whole rest is always allowed).
     function minOrderAmount() external view returns (uint256 amountWh);
+
+    /// @notice The highest order price.
     function maxPrice() external view returns (uint256 pricePerKWh);
 }

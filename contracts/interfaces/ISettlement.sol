@@ -118,12 +118,27 @@ interface ISettlement {
     /// @notice Resumes trading and settlement. PAUSER_ROLE only.
     function unpause() external;
 
+    /// @notice A recorded transaction with its parties and what settling it pays.
     function getTransaction(uint256 transactionId) external view returns (TransactionInfo memory);
+
+    /// @notice Transactions recorded so far; transaction ids run from 1 to this.
     function transactionCount() external view returns (uint256);
+
+    /// @notice The grid fee for transactions recorded from now on, basis points of the payment.
     function gridFeeBps() external view returns (uint256);
+
+    /// @notice Who may withdraw the accrued fees.
     function feeRecipient() external view returns (address);
+
+    /// @notice Seconds after a match during which the operator may void it and nobody may settle it.
     function settlementWindow() external view returns (uint256 windowSeconds);
+
+    /// @notice Grid fees of settled transactions not yet withdrawn, PaymentToken base units.
     function accruedFees() external view returns (uint256);
+
+    /// @notice The EnergyToken (Wh) that SELL orders escrow.
     function energyToken() external view returns (address);
+
+    /// @notice The PaymentToken that BUY orders escrow and sellers are paid in.
     function paymentToken() external view returns (address);
 }
