@@ -41,10 +41,18 @@ $(SOLC_BIN): toolchain/solc.js $(STAMP_NPM)
 	mkdir -p .solcx
 	ln -sf ../toolchain/solc.js $@
 
-compile: setup
-	ape compile
+# ape's own change detection misses contracts whose imports changed: recompile everything when
+# any source changed since the last build.
+SOURCES := $(shell find contracts -name '*.sol' -not -path 'contracts/.cache/*')
+BUILD_STAMP := .build/.compiled
 
-test: setup
+$(BUILD_STAMP): $(SOURCES) ape-config.yaml | setup
+	ape compile --force
+	touch $@
+
+compile: $(BUILD_STAMP)
+
+test: compile
 	ape test tests/ -q
 
 demo: compile
