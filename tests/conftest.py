@@ -141,3 +141,34 @@ def funded_market(market, smart_meter, energy_token, stablecoin, admin, traders,
         energy_token.approve(market, 2**256 - 1, sender=trader)
         stablecoin.approve(market, 2**256 - 1, sender=trader)
     return market
+
+
+@pytest.fixture
+def m(funded_market):
+    """The funded market, under the short name the market tests use."""
+    return funded_market
+
+
+@pytest.fixture
+def seller(traders):
+    return traders[0]
+
+
+@pytest.fixture
+def buyer(traders):
+    return traders[1]
+
+
+@pytest.fixture
+def carol(traders):
+    return traders[2]
+
+
+@pytest.fixture
+def dave(traders):
+    return traders[3]
+
+
+@pytest.fixture
+def expiry(chain):
+    return chain.pending_timestamp + 3_600

@@ -79,36 +79,6 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 
 
 @pytest.fixture
-def m(funded_market):
-    return funded_market
-
-
-@pytest.fixture
-def seller(traders):
-    return traders[0]
-
-
-@pytest.fixture
-def buyer(traders):
-    return traders[1]
-
-
-@pytest.fixture
-def carol(traders):
-    return traders[2]
-
-
-@pytest.fixture
-def dave(traders):
-    return traders[3]
-
-
-@pytest.fixture
-def expiry(chain):
-    return chain.pending_timestamp + 3_600
-
-
-@pytest.fixture
 def wallets(m, energy_token, stablecoin, traders, keeper, fee_recipient, stranger):
     return Wallets(m, energy_token, stablecoin, *traders, keeper, fee_recipient, stranger)
 
