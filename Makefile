@@ -37,7 +37,7 @@ $(STAMP_NPM): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(SOLC_BIN): toolchain/solc.js $(STAMP_NPM)
+$(SOLC_BIN): toolchain/solc.js | $(STAMP_NPM)
 	mkdir -p .solcx
 	ln -sf ../toolchain/solc.js $@
 
