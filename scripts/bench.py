@@ -90,14 +90,15 @@ def market_round(market, seller, buyer, expiry: int) -> dict[str, int]:
     gas["cancelOrder BUY"] = market.cancelOrder(order(buyer, BUY, 1_000, PRICE_PER_KWH), sender=buyer).gas_used
 
     partial = market.matchOrders(buy, order(seller, SELL, 500, PRICE_PER_KWH), sender=seller)
-    gas["matchOrders (partial)"] = partial.gas_used
-    full = market.matchOrders(buy, sell, sender=seller)  # the buy's remaining 1,500 Wh from a 2,000 Wh sell
-    gas["matchOrders (partial)"] = max(gas["matchOrders (partial)"], full.gas_used)
+    completing = market.matchOrders(buy, sell, sender=seller)  # the buy's remaining 1,500 Wh from a 2,000 Wh sell
+    gas["matchOrders (partial)"] = max(partial.gas_used, completing.gas_used)
     sell2 = order(seller, SELL, 1_000, PRICE_PER_KWH)
     buy2 = order(buyer, BUY, 1_000, PRICE_PER_KWH)
     full = market.matchOrders(buy2, sell2, sender=buyer)
     gas["matchOrders (full)"] = full.gas_used
-    gas["settleTransaction"] = market.settleTransaction(full.return_value, sender=buyer).gas_used
+    # The costlier settlement returns the buyer's price improvement: that is the figure held to budget.
+    gas["settleTransaction"] = market.settleTransaction(completing.return_value, sender=buyer).gas_used
+    gas["settleTransaction (no price improvement)"] = market.settleTransaction(full.return_value, sender=buyer).gas_used
 
     taken = market.fillOrder(order(seller, SELL, 800, PRICE_PER_KWH), 800, sender=buyer)
     gas["fillOrder (taker)"] = taken.gas_used
@@ -119,7 +120,7 @@ def bench_market(report: GasReport, system, operator) -> None:
 
     # First-time figures: a trader's first order, a buyer's first energy.
     first_sell = market.createOrder(1_000, PRICE_PER_KWH, expiry, SELL, sender=first_seller)
-    first_buy = market.createOrder(1_000, PRICE_PER_KWH, expiry, BUY, sender=first_buyer)
+    first_buy = market.createOrder(1_000, PRICE_PER_KWH + 10_000, expiry, BUY, sender=first_buyer)
     first_match = market.matchOrders(first_buy.return_value, first_sell.return_value, sender=operator)
     first_settle = market.settleTransaction(first_match.return_value, sender=operator)
     first = {
@@ -147,6 +148,7 @@ def bench_market(report: GasReport, system, operator) -> None:
         "matchOrders (full)": BUDGET_MATCH_ORDERS,
         "matchOrders (partial)": BUDGET_MATCH_ORDERS,
         "settleTransaction": BUDGET_SETTLE,
+        "settleTransaction (no price improvement)": BUDGET_SETTLE,
     }
     for operation, gas in small_book.items():
         notes = [f"1,000-order book: {large_book[operation]:,}"]
@@ -155,7 +157,7 @@ def bench_market(report: GasReport, system, operator) -> None:
         report.add(operation, gas, budgets.get(operation), "; ".join(notes))
     report.add(
         "matchOrders + settleTransaction",
-        small_book["matchOrders (full)"] + small_book["settleTransaction"],
+        max(small_book["matchOrders (full)"], small_book["matchOrders (partial)"]) + small_book["settleTransaction"],
         BUDGET_MATCH_AND_SETTLE,
     )
     for operation, gas in small_book.items():

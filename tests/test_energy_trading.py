@@ -1,5 +1,5 @@
 """EnergyTrading: orders and their escrow, matching, taker fills, directed offers, expiry,
-paging, energy balance, bounds, pause and the gas budgets.
+paging, energy balance, bounds and pause (gas is measured by `make bench`).
 
 Every custom error is asserted with all of its arguments and every market event with all of its
 fields (`reverts` and `log` below make ape's subset checks exhaustive). Settlement payouts are in
@@ -781,54 +781,3 @@ def test_pauser_role_can_be_handed_to_a_guardian(m, admin, stranger):
     assert m.paused()
     with reverts(m.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
         m.setMaxPrice(1, sender=stranger)
-
-
-# ----------------------------------------------------------------------------- gas
-
-
-BUDGET_CREATE_ORDER = 105_000
-BUDGET_CANCEL_ORDER = 50_000
-BUDGET_MATCH_ORDERS = 100_000
-BUDGET_SETTLE = 90_000
-BUDGET_MATCH_AND_SETTLE = 170_000
-
-
-def _steady_round(m, seller, buyer, keeper, expiry) -> dict[str, int]:
-    gas = {}
-    tx = m.createOrder(1_000, 200_000, expiry, SELL, sender=seller)
-    gas["create SELL"], sell_id = tx.gas_used, tx.events.filter(m.OrderCreated)[0].orderId
-    tx = m.createOrder(1_000, 250_000, expiry, BUY, sender=buyer)
-    gas["create BUY"], buy_id = tx.gas_used, tx.events.filter(m.OrderCreated)[0].orderId
-    tx = m.matchOrders(buy_id, sell_id, sender=keeper)
-    gas["match"], tx_id = tx.gas_used, tx.events.filter(m.OrdersMatched)[0].transactionId
-    gas["settle"] = m.settleTransaction(tx_id, sender=keeper).gas_used  # with a price-improvement refund
-    for kind, trader in ((SELL, seller), (BUY, buyer)):
-        order_id = create(m, trader, 1_000, 250_000, kind, expiry)
-        gas[f"cancel {'SELL' if kind == SELL else 'BUY'}"] = m.cancelOrder(order_id, sender=trader).gas_used
-    # A partial match of a resting BUY against a bigger SELL.
-    buy_id = create(m, buyer, 500, 250_000, BUY, expiry)
-    sell_id = create(m, seller, 2_000, 240_000, SELL, expiry)
-    gas["match partial"] = m.matchOrders(buy_id, sell_id, sender=keeper).gas_used
-    m.cancelOrder(sell_id, sender=seller)
-    return gas
-
-
-def test_steady_state_gas_is_within_budget_and_independent_of_book_size(m, seller, buyer, carol, dave, keeper, expiry):
-    # Resting liquidity from others keeps the market's token balances non-zero (steady state).
-    create(m, carol, 1_000, 900_000, SELL, expiry)
-    create(m, dave, 1_000, 1_000, BUY, expiry)
-    _steady_round(m, seller, buyer, keeper, expiry)  # first orders of both traders: fresh slots
-    small_book = _steady_round(m, seller, buyer, keeper, expiry)
-    for i in range(40):
-        create(m, carol if i % 2 else dave, 1_000, 900_000 + i if i % 2 else 1_000 + i, SELL if i % 2 else BUY, expiry)
-    large_book = _steady_round(m, seller, buyer, keeper, expiry)
-    print("steady-state gas:", small_book)
-    assert large_book == small_book  # no cost growth with the book
-    assert small_book["create SELL"] <= BUDGET_CREATE_ORDER
-    assert small_book["create BUY"] <= BUDGET_CREATE_ORDER
-    assert small_book["cancel SELL"] <= BUDGET_CANCEL_ORDER
-    assert small_book["cancel BUY"] <= BUDGET_CANCEL_ORDER
-    assert small_book["match"] <= BUDGET_MATCH_ORDERS
-    assert small_book["match partial"] <= BUDGET_MATCH_ORDERS
-    assert small_book["settle"] <= BUDGET_SETTLE
-    assert small_book["match"] + small_book["settle"] <= BUDGET_MATCH_AND_SETTLE
