@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from energy_grid.report import print_table
@@ -23,18 +23,12 @@ class Measurement:
 
 @dataclass
 class GasReport:
-    measurements: list[Measurement]
-
-    def __init__(self) -> None:
-        self.measurements = []
+    measurements: list[Measurement] = field(default_factory=list)
 
     def add(self, operation: str, gas: int, budget: int | None = None, note: str = "") -> Measurement:
         m = Measurement(operation, int(gas), budget, note)
         self.measurements.append(m)
         return m
-
-    def gas(self, operation: str) -> int:
-        return next(m.gas for m in self.measurements if m.operation == operation)
 
     @property
     def all_within_budget(self) -> bool:
