@@ -1,12 +1,23 @@
-"""Gas measurements against budgets: collected by scripts/bench.py, written to benchmarks/gas.json."""
+"""Gas per operation against the budgets (`make bench`, scripts/bench.py).
+
+Steady state means a later operation of an actor whose storage already exists (a meter's later
+reading, an owner whose balance is non-zero); first-time figures pay for fresh storage slots
+and are reported beside them.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+from eth_account import Account
+
+from energy_grid.deployment import fund_local_accounts
+from energy_grid.operations import BUY, SELL, approve_market, meter_energy
 from energy_grid.report import print_table
+from energy_grid.units import INTERVAL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -53,4 +64,154 @@ class GasReport:
                 )
                 for m in self.measurements
             ],
+        )
+
+
+BUDGET_SUBMIT_READING = 95_000
+BUDGET_BATCHED_PER_READING_AT_100 = 45_000
+BUDGET_CREATE_ORDER = 105_000
+BUDGET_CANCEL_ORDER = 50_000
+BUDGET_MATCH_ORDERS = 100_000
+BUDGET_SETTLE = 90_000
+BUDGET_MATCH_AND_SETTLE = 170_000
+BOOK_GROWTH_TOLERANCE = 0.05
+PRICE_PER_KWH = 250_000  # 0.25 mUSD per kWh (6 decimals)
+
+
+class MeterFeed:
+    """Registers fresh meters (each with its own owner) and builds rising readings for them."""
+
+    def __init__(self, meter: Any, operator: Any, chain: Any) -> None:
+        self.meter, self.operator, self.chain = meter, operator, chain
+        self.registers: dict[str, int] = {}
+
+    def register(self, device: str) -> str:
+        # Registered with installation registers, so the very first reading already mints.
+        self.meter.registerMeter(device, Account.create().address, 1, 0, 0, sender=self.operator)
+        self.registers[device] = 0
+        return device
+
+    def readings(self, devices: list[str]) -> list[tuple[int, ...]]:
+        self.chain.pending_timestamp += INTERVAL_SECONDS  # each reading starts a new profile interval
+        for d in devices:
+            self.registers[d] += 1_500
+        return [(self.chain.pending_timestamp, self.registers[d], self.registers[d], 50_000, 1_000) for d in devices]
+
+
+def bench_meter(report: GasReport, system: Any, operator: Any, chain: Any, device: Any) -> None:
+    """submitReading and submitReadings at 1, 10 and 100 readings, steady and first-time."""
+    feed = MeterFeed(system.smart_meter, operator, chain)
+    feed.register(device.address)
+    first = system.smart_meter.submitReading(feed.readings([device.address])[0], sender=device)
+    steady = system.smart_meter.submitReading(feed.readings([device.address])[0], sender=device)
+    report.add("submitReading", steady.gas_used, BUDGET_SUBMIT_READING, f"first reading: {first.gas_used:,}")
+
+    for size in (1, 10, 100):
+        group = [feed.register(Account.create().address) for _ in range(size)]
+        first = system.smart_meter.submitReadings(group, feed.readings(group), sender=operator)
+        steady = system.smart_meter.submitReadings(group, feed.readings(group), sender=operator)
+        report.add(
+            f"submitReadings x{size}, per reading",
+            steady.gas_used // size,
+            BUDGET_BATCHED_PER_READING_AT_100 if size == 100 else None,
+            f"first readings: {first.gas_used // size:,}",
+        )
+
+
+def market_round(market: Any, seller: Any, buyer: Any, expiry: int) -> dict[str, int]:
+    """One steady-state round of every market operation; returns gas per operation (the most
+    any instance of it cost in the round)."""
+    gas: dict[str, int] = {}
+
+    def order(trader: Any, kind: int, amount_wh: int, price: int) -> int:
+        tx = market.createOrder(amount_wh, price, expiry, kind, sender=trader)
+        key = "createOrder SELL" if kind == SELL else "createOrder BUY"
+        gas[key] = max(gas.get(key, 0), tx.gas_used)
+        return tx.return_value
+
+    sell = order(seller, SELL, 2_000, PRICE_PER_KWH)
+    buy = order(buyer, BUY, 2_000, PRICE_PER_KWH + 10_000)  # crosses with improvement
+    gas["cancelOrder SELL"] = market.cancelOrder(order(seller, SELL, 1_000, PRICE_PER_KWH), sender=seller).gas_used
+    gas["cancelOrder BUY"] = market.cancelOrder(order(buyer, BUY, 1_000, PRICE_PER_KWH), sender=buyer).gas_used
+
+    partial = market.matchOrders(buy, order(seller, SELL, 500, PRICE_PER_KWH), sender=seller)
+    completing = market.matchOrders(buy, sell, sender=seller)  # the buy's remaining 1,500 Wh from a 2,000 Wh sell
+    gas["matchOrders (partial)"] = max(partial.gas_used, completing.gas_used)
+    sell2 = order(seller, SELL, 1_000, PRICE_PER_KWH)
+    buy2 = order(buyer, BUY, 1_000, PRICE_PER_KWH)
+    full = market.matchOrders(buy2, sell2, sender=buyer)
+    gas["matchOrders (full)"] = full.gas_used
+    # The costlier settlement returns the buyer's price improvement: that is the figure held to budget.
+    gas["settleTransaction"] = market.settleTransaction(completing.return_value, sender=buyer).gas_used
+    gas["settleTransaction (no price improvement)"] = market.settleTransaction(full.return_value, sender=buyer).gas_used
+
+    taken = market.fillOrder(order(seller, SELL, 800, PRICE_PER_KWH), 800, sender=buyer)
+    gas["fillOrder (taker)"] = taken.gas_used
+    ids = [partial.return_value, taken.return_value]
+    for _ in range(8):
+        ids.append(market.fillOrder(order(seller, SELL, 300, PRICE_PER_KWH), 300, sender=buyer).return_value)
+    gas["settleTransactions x10, per transaction"] = market.settleTransactions(ids, sender=seller).gas_used // len(ids)
+    return gas
+
+
+def bench_market(report: GasReport, system: Any, operator: Any, chain: Any, traders: list[Any]) -> None:
+    """Every market operation with 10 and with 1,000 resting orders; first-time figures beside.
+
+    `traders`: five funded accounts (seller, buyer, a first-time seller and buyer, the crowd)."""
+    seller, buyer, first_seller, first_buyer, crowd = traders
+    market = system.energy_trading
+    fund_local_accounts(system, operator, [seller, buyer, first_seller, first_buyer, crowd])
+    meter_energy(system, operator, chain, [seller, first_seller, crowd], 5_000_000)
+    approve_market(system, [seller, buyer, first_seller, first_buyer, crowd])
+    expiry = chain.pending_timestamp + 30 * 86_400
+
+    # First-time figures: a trader's first order, a buyer's first energy.
+    first_sell = market.createOrder(1_000, PRICE_PER_KWH, expiry, SELL, sender=first_seller)
+    first_buy = market.createOrder(1_000, PRICE_PER_KWH + 10_000, expiry, BUY, sender=first_buyer)
+    first_match = market.matchOrders(first_buy.return_value, first_sell.return_value, sender=operator)
+    first_settle = market.settleTransaction(first_match.return_value, sender=operator)
+    first = {
+        "createOrder SELL": first_sell.gas_used,
+        "createOrder BUY": first_buy.gas_used,
+        "matchOrders (full)": first_match.gas_used,
+        "settleTransaction": first_settle.gas_used,
+    }
+
+    def resting_orders(count: int) -> None:
+        for i in range(count):
+            market.createOrder(1_000, PRICE_PER_KWH * 2 + i, expiry, SELL, sender=crowd)
+
+    market_round(market, seller, buyer, expiry)  # warm-up: every later round is steady state
+    resting_orders(10)
+    small_book = market_round(market, seller, buyer, expiry)
+    resting_orders(990)
+    large_book = market_round(market, seller, buyer, expiry)
+
+    budgets = {
+        "createOrder SELL": BUDGET_CREATE_ORDER,
+        "createOrder BUY": BUDGET_CREATE_ORDER,
+        "cancelOrder SELL": BUDGET_CANCEL_ORDER,
+        "cancelOrder BUY": BUDGET_CANCEL_ORDER,
+        "matchOrders (full)": BUDGET_MATCH_ORDERS,
+        "matchOrders (partial)": BUDGET_MATCH_ORDERS,
+        "settleTransaction": BUDGET_SETTLE,
+        "settleTransaction (no price improvement)": BUDGET_SETTLE,
+    }
+    for operation, gas in small_book.items():
+        notes = [f"1,000-order book: {large_book[operation]:,}"]
+        if operation in first:
+            notes.append(f"first time: {first[operation]:,}")
+        report.add(operation, gas, budgets.get(operation), "; ".join(notes))
+    report.add(
+        "matchOrders + settleTransaction",
+        max(small_book["matchOrders (full)"], small_book["matchOrders (partial)"]) + small_book["settleTransaction"],
+        BUDGET_MATCH_AND_SETTLE,
+    )
+    for operation, gas in small_book.items():
+        growth = abs(large_book[operation] - gas) / gas
+        report.add(
+            f"book 10 -> 1,000: {operation}",
+            large_book[operation],
+            int(gas * (1 + BOOK_GROWTH_TOLERANCE)),
+            f"{growth:+.2%} vs {gas:,} (budget: within 5 %)",
         )

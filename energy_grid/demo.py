@@ -1,0 +1,163 @@
+"""The demo's story: a community's meters through a morning, then a small market.
+
+Each step prints a readable table; scripts/demo.py runs them on an embedded anvil.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from eth_account import Account
+
+from energy_grid.community import Prosumer
+from energy_grid.operations import BUY, SELL, approve_market
+from energy_grid.report import heading, print_table
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, format_kwh, format_money
+
+FIRST_HOUR, LAST_HOUR = 5, 14  # the morning simulated, UTC
+
+
+def register_meters(system: Any, operator: Any, community: list[Prosumer], owners: list[Any]) -> list[str]:
+    """One meter device per prosumer, registered to its owner; returns the device addresses."""
+    heading("Meters")
+    devices = [Account.create().address for _ in community]
+    for p, device, owner in zip(community, devices, owners):
+        system.smart_meter.registerMeter(device, owner, p.region_id, sender=operator)
+    print_table(
+        "Registered meters",
+        ["prosumer", "meter device", "owner", "region"],
+        [(p.name, device, owner.address, p.region_id) for p, device, owner in zip(community, devices, owners)],
+    )
+    return devices
+
+
+def run_morning(system: Any, gateway: Any, chain: Any, community: list[Prosumer], devices: list[str]) -> int:
+    """Feeds FIRST_HOUR..LAST_HOUR of tomorrow (UTC, chain clock) as one gateway batch per 15 minutes.
+
+    Returns the day simulated."""
+    day = day_of(chain.pending_timestamp) + 1
+    start = day * DAY_SECONDS + FIRST_HOUR * 3600
+    steps = (LAST_HOUR - FIRST_HOUR) * 3600 // INTERVAL_SECONDS
+    heading(f"Readings: {steps + 1} batches of {len(community)}, one per 15 minutes")
+    for step in range(steps + 1):
+        timestamp = start + step * INTERVAL_SECONDS
+        chain.pending_timestamp = timestamp
+        if step:  # the first batch is every meter's baseline
+            for p in community:
+                p.advance(hour=FIRST_HOUR + (step - 1) * INTERVAL_SECONDS / 3600)
+        # The grid's frequency and voltage wander a little around nominal, as every meter sees them.
+        frequency_millihz = 50_000 + round(25 * math.sin(step / 3))
+        voltage_per_mille = 1_000 + round(12 * math.cos(step / 5))
+        readings = [
+            (timestamp, p.consumption_register_wh, p.production_register_wh, frequency_millihz, voltage_per_mille)
+            for p in community
+        ]
+        system.smart_meter.submitReadings(devices, readings, sender=gateway)
+    return day
+
+
+def print_meter_day(system: Any, community: list[Prosumer], devices: list[str], owners: list[Any], day: int) -> None:
+    meter, token = system.smart_meter, system.energy_token
+    rows = []
+    for p, device, owner in zip(community, devices, owners):
+        latest = meter.getLatestReading(device)
+        rows.append(
+            (
+                p.name,
+                format_kwh(meter.getDailyConsumption(device, day)),
+                format_kwh(meter.getDailyProduction(device, day)),
+                format_kwh(token.balanceOf(owner)),
+                f"{latest.gridFrequency / 1000:.3f} Hz",
+                f"{latest.voltage / 10:.1f} %",
+            )
+        )
+    print_table(
+        f"Day {day}, {FIRST_HOUR:02d}:00-{LAST_HOUR:02d}:00 UTC",
+        ["prosumer", "imported", "exported", "EnergyToken minted", "last frequency", "last voltage"],
+        rows,
+    )
+    print(f"EnergyToken total supply: {format_kwh(token.totalSupply())} (1 token unit = 1 Wh)")
+
+
+def money(amount: int) -> str:
+    return format_money(amount, 6, "mUSD")
+
+
+def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: list[str]) -> None:
+    """Two sellers, two buyers: partial fills, one cancel, settlement by a keeper."""
+    heading("Market")
+    market, energy, cash = system.energy_trading, system.energy_token, system.payment_token
+    alice, bob, carol, dave = traders
+    label = dict(zip((t.address for t in traders), names))
+    approve_market(system, traders)
+    before = {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
+    expiry = chain.pending_timestamp + 4 * 3600
+
+    def order(trader: Any, kind: int, amount_wh: int, price_per_kwh: int) -> int:
+        return market.createOrder(amount_wh, price_per_kwh, expiry, kind, sender=trader).return_value
+
+    # Prices in mUSD base units (6 decimals) per kWh: 0.21 = 210_000.
+    alice_sell = order(alice, SELL, 12_000, 210_000)
+    bob_sell = order(bob, SELL, 20_000, 195_000)
+    carol_buy = order(carol, BUY, 4_000, 230_000)
+    dave_buy = order(dave, BUY, 18_000, 215_000)
+    bob_spare = order(bob, SELL, 5_000, 260_000)
+
+    trades = [
+        market.matchOrders(carol_buy, bob_sell, sender=keeper).return_value,  # Carol filled, Bob partly
+        market.matchOrders(dave_buy, bob_sell, sender=keeper).return_value,  # Bob's rest to Dave
+        market.matchOrders(dave_buy, alice_sell, sender=keeper).return_value,  # Dave's rest from Alice
+    ]
+    market.cancelOrder(bob_spare, sender=bob)  # nobody pays 0.26: Bob withdraws it
+    market.settleTransactions(trades, sender=keeper)
+
+    status = ("active", "filled", "cancelled")
+    print_table(
+        "Orders",
+        ["order", "trader", "side", "amount", "filled", "limit price / kWh", "status"],
+        [
+            (
+                oid,
+                label[info.trader],
+                "sell" if info.orderType == SELL else "buy",
+                format_kwh(info.amount),
+                format_kwh(info.filledAmount),
+                money(info.price),
+                status[info.status],
+            )
+            for oid in (alice_sell, bob_sell, carol_buy, dave_buy, bob_spare)
+            for info in [market.getOrderInfo(oid)]
+        ],
+    )
+    print_table(
+        "Trades (settled)",
+        ["trade", "seller", "buyer", "energy", "price / kWh", "paid", "grid fee", "price improvement back"],
+        [
+            (
+                tid,
+                label[t.seller],
+                label[t.buyer],
+                format_kwh(t.amountWh),
+                money(t.pricePerKWh),
+                money(t.payment),
+                money(t.fee),
+                money(t.buyerRefund),
+            )
+            for tid in trades
+            for t in [market.getTransaction(tid)]
+        ],
+    )
+    print_table(
+        "Balances: change through the market",
+        ["trader", "EnergyToken in wallet", "of which in open orders", "mUSD in wallet"],
+        [
+            (
+                label[t.address],
+                format_kwh(energy.balanceOf(t) - before[t.address][0]),
+                format_kwh(market.escrowedEnergyOf(t)),
+                money(cash.balanceOf(t) - before[t.address][1]),
+            )
+            for t in traders
+        ],
+    )
