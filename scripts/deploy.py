@@ -32,7 +32,7 @@ def cli(account_alias: str | None, payment_token: str | None, fee_recipient: str
     if not local and payment_token is None:
         raise click.UsageError("On a public network pass --payment-token <ERC-20 address> (MockStablecoin is local-only).")
 
-    token = project.MockStablecoin.at(payment_token) if payment_token else None
+    token = project.IPaymentToken.at(payment_token) if payment_token else None
     system = deploy_system(project, deployer, payment_token=token, fee_recipient=fee_recipient)
     if local and token is None:
         fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])

@@ -60,3 +60,12 @@ def test_manifest_round_trip(system, chain, tmp_path):
 def test_missing_manifest_says_what_to_do(tmp_path):
     with pytest.raises(SystemExit, match="make deploy"):
         read_manifest(tmp_path / "31337.json")
+
+
+def test_deploys_around_an_existing_payment_token(project, admin, system):
+    """On a public network the settlement currency already exists: deploy takes its address."""
+    existing = project.IPaymentToken.at(system.payment_token.address)
+    other_system = deploy_system(project, admin, payment_token=existing)
+    assert other_system.payment_token.address == system.payment_token.address
+    assert other_system.energy_trading.paymentToken() == system.payment_token.address
+    assert other_system.energy_token.address != system.energy_token.address
