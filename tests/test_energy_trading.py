@@ -14,17 +14,26 @@ from eth_abi import encode
 from eth_utils import keccak
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, role, unexercised_abi_items
 from hexbytes import HexBytes
+from market_helpers import (
+    ACTIVE,
+    BUY,
+    CANCELLED,
+    FEE_BPS,
+    FILLED,
+    OPERATOR_ROLE,
+    PENDING,
+    SELL,
+    Wallets,
+    create,
+    market_logs,
+    matched,
+)
 
-BUY, SELL = 0, 1
-ACTIVE, FILLED, CANCELLED = 0, 1, 2
-PENDING, SETTLED, VOIDED = 0, 1, 2
-OPERATOR_ROLE = role("OPERATOR_ROLE")
 PAUSER_ROLE = role("PAUSER_ROLE")
 MAX_ORDER_AMOUNT_WH = 2**48 - 1
 PRICE_CAP_PER_KWH = 2**96 - 1
 MAX_ORDER_LIFETIME = 365 * 86_400
 MAX_PAGE_SIZE = 100
-FEE_BPS = 50  # conftest MARKET_FEE_BPS
 PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
 
 
@@ -35,39 +44,6 @@ def error_data(error, *args) -> HexBytes:
     """The revert data of `error(args)`: selector and ABI-encoded arguments."""
     types = [ipt.canonical_type for ipt in error.abi.inputs]
     return HexBytes(keccak(text=error.abi.selector)[:4] + encode(types, list(args)))
-
-
-def market_logs(tx, market):
-    """The logs `market` emitted in `tx` (token Transfer logs left out)."""
-    return [e for e in tx.events if e.contract_address == market.address]
-
-
-def create(market, trader, amount_wh, price, order_type, expiry, counterparty=None) -> int:
-    if counterparty is None:
-        tx = market.createOrder(amount_wh, price, expiry, order_type, sender=trader)
-    else:
-        tx = market.createDirectedOrder(amount_wh, price, expiry, order_type, counterparty, sender=trader)
-    return tx.events.filter(market.OrderCreated)[0].orderId
-
-
-def matched(market, buy_id, sell_id, keeper) -> int:
-    tx = market.matchOrders(buy_id, sell_id, sender=keeper)
-    return tx.events.filter(market.OrdersMatched)[0].transactionId
-
-
-def cost_ceil(amount_wh: int, price: int) -> int:
-    return -(-amount_wh * price // 1000)
-
-
-class Wallets:
-    """EnergyToken and stablecoin balances of some accounts and the market, to diff."""
-
-    def __init__(self, market, energy_token, stablecoin, *accounts):
-        self.tokens = (energy_token, stablecoin)
-        self.addresses = [a.address for a in accounts] + [market.address]
-
-    def read(self) -> dict[str, tuple[int, int]]:
-        return {a: (self.tokens[0].balanceOf(a), self.tokens[1].balanceOf(a)) for a in self.addresses}
 
 
 # ----------------------------------------------------------------------------- fixtures

@@ -24,9 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from helpers import ZERO_ADDRESS
-from test_energy_trading import BUY, FILLED, SELL, cost_ceil
+from market_helpers import ACTIVE, BUY, FILLED, SELL, cost_ceil
 
-ACTIVE = 0
 # Bids and asks drawn around the same levels so that they often cross. Prices that are not whole
 # units per Wh (333, 999, 1,001, 250,001, ...) make the milli-unit rounding bite on every fill;
 # bids are larger than asks so that one bid takes several fills.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
-from test_energy_trading import (
+from market_helpers import (
     BUY,
     FEE_BPS,
     FILLED,

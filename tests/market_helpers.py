@@ -1,0 +1,45 @@
+"""Shared by the market test modules: status codes, order helpers, balance snapshots."""
+
+from __future__ import annotations
+
+from helpers import role
+
+from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
+
+ACTIVE, FILLED, CANCELLED = 0, 1, 2  # IEnergyTrading.OrderStatus
+PENDING, SETTLED, VOIDED = 0, 1, 2  # ISettlement.TransactionStatus
+OPERATOR_ROLE = role("OPERATOR_ROLE")
+FEE_BPS = 50  # conftest MARKET_FEE_BPS
+
+
+def market_logs(tx, market):
+    """The logs `market` emitted in `tx` (token Transfer logs left out)."""
+    return [e for e in tx.events if e.contract_address == market.address]
+
+
+def create(market, trader, amount_wh, price, order_type, expiry, counterparty=None) -> int:
+    if counterparty is None:
+        tx = market.createOrder(amount_wh, price, expiry, order_type, sender=trader)
+    else:
+        tx = market.createDirectedOrder(amount_wh, price, expiry, order_type, counterparty, sender=trader)
+    return tx.events.filter(market.OrderCreated)[0].orderId
+
+
+def matched(market, buy_id, sell_id, keeper) -> int:
+    tx = market.matchOrders(buy_id, sell_id, sender=keeper)
+    return tx.events.filter(market.OrdersMatched)[0].transactionId
+
+
+def cost_ceil(amount_wh: int, price: int) -> int:
+    return -(-amount_wh * price // 1000)
+
+
+class Wallets:
+    """EnergyToken and stablecoin balances of some accounts and the market, to diff."""
+
+    def __init__(self, market, energy_token, stablecoin, *accounts):
+        self.tokens = (energy_token, stablecoin)
+        self.addresses = [a.address for a in accounts] + [market.address]
+
+    def read(self) -> dict[str, tuple[int, int]]:
+        return {a: (self.tokens[0].balanceOf(a), self.tokens[1].balanceOf(a)) for a in self.addresses}
