@@ -134,7 +134,7 @@ def test_access_control_surface(market, admin, other, stranger):
         (lambda m, s: m.setMinOrderAmount(10, sender=s), DEFAULT_ADMIN_ROLE),
         (lambda m, s: m.setMaxPrice(10, sender=s), DEFAULT_ADMIN_ROLE),
         (lambda m, s: m.pause(sender=s), PAUSER_ROLE),
-        (lambda m, s: m.unpause(sender=s), PAUSER_ROLE),
+        (lambda m, s: m.unpause(sender=s), DEFAULT_ADMIN_ROLE),
         (lambda m, s: m.grantRole(OPERATOR_ROLE, s, sender=s), DEFAULT_ADMIN_ROLE),
     ],
     ids=["setMinOrderAmount", "setMaxPrice", "pause", "unpause", "grantRole"],
@@ -754,6 +754,10 @@ def test_pause_stops_trading_but_not_the_way_out(m, admin, seller, buyer, carol,
 def test_pauser_role_can_be_handed_to_a_guardian(m, admin, stranger):
     m.grantRole(PAUSER_ROLE, stranger, sender=admin)
     m.pause(sender=stranger)
+    assert m.paused()
+    # A guardian stops the market; only the admin restarts it.
+    with reverts(m.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        m.unpause(sender=stranger)
     assert m.paused()
     with reverts(m.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
         m.setMaxPrice(1, sender=stranger)
