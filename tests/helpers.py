@@ -15,6 +15,7 @@ from typing import Any
 
 import ape
 from ape.exceptions import CustomError
+from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
@@ -55,6 +56,20 @@ def _decoded(raised: Any, error: Any) -> Any:
     decoded = ecosystem.decode_custom_error(HexBytes(selector) + data, error.contract.address)
     assert decoded is not None, f"expected {error.__name__}, got undecodable {raised!r}"
     return decoded
+
+
+def error_data(error: Any, *args: Any) -> HexBytes:
+    """The revert data of `error(args)`: selector and ABI-encoded arguments."""
+    types = [ipt.canonical_type for ipt in error.abi.inputs]
+    return HexBytes(keccak(text=error.abi.selector)[:4] + encode(types, list(args)))
+
+
+@contextmanager
+def deploy_reverts(error: Any, *args: Any) -> Iterator[Any]:
+    """A constructor revert, whose custom error ape does not decode: compares the raw revert data."""
+    with ape.reverts() as info:
+        yield info
+    assert HexBytes(info.value.revert_message) == error_data(error, *args)
 
 
 def log(event: Any, **fields: Any) -> Any:
