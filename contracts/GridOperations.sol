@@ -211,8 +211,8 @@ contract GridOperations is AccessControl, IGridOperations {
     ) external {
         _checkOperator(regionId);
         StabilityLevel level = getStabilityLevel(frequencyMilliHz, voltagePerMille);
-        if (phaseAngleMilliDegrees < -MAX_PHASE_ANGLE_MILLIDEGREES || phaseAngleMilliDegrees > MAX_PHASE_ANGLE_MILLIDEGREES)
-        {
+        int256 maxAngle = MAX_PHASE_ANGLE_MILLIDEGREES;
+        if (phaseAngleMilliDegrees < -maxAngle || phaseAngleMilliDegrees > maxAngle) {
             revert PhaseAngleOutOfBounds(phaseAngleMilliDegrees);
         }
         _metrics[regionId] = StoredMetrics(
@@ -238,7 +238,9 @@ contract GridOperations is AccessControl, IGridOperations {
             _fire(regionId, TriggerCondition.OVER_VOLTAGE, level, frequencyMilliHz, voltagePerMille);
         }
         if (level == StabilityLevel.CRITICAL) {
-            _gridManagement.implementEmergencyProtocol(regionId, EMERGENCY_SEVERITY_CRITICAL, REASON_STABILITY_CRITICAL);
+            _gridManagement.implementEmergencyProtocol(
+                regionId, EMERGENCY_SEVERITY_CRITICAL, REASON_STABILITY_CRITICAL
+            );
         }
     }
 
@@ -417,6 +419,7 @@ contract GridOperations is AccessControl, IGridOperations {
         _checkPriority(priority);
         StoredCapacity memory c = _capacities[regionId];
         if (c.maxGenerationMW == 0) revert RegionCapacityNotSet(regionId);
+        if (action == ActionType.LOAD_SHEDDING && _loadReportCount[regionId] == 0) revert LoadNotReported(regionId);
         uint256 availableMW = _available(regionId, c, action);
         if (targetMW > availableMW) {
             if (action == ActionType.GENERATION_DOWN) revert InsufficientGeneration(regionId, targetMW, availableMW);

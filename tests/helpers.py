@@ -45,15 +45,21 @@ def reverts(error: Any, **inputs: Any) -> Iterator[Any]:
 
 def _decoded(raised: Any, error: Any) -> Any:
     """ape decodes the custom errors of transactions but not those of calls (views), which arrive
-    as anvil's message `custom error 0x<selector>: <data as hex, or as text when it is UTF-8>`."""
+    as anvil's message `custom error 0x<selector>: <data as hex, or as text when it is UTF-8>`, or
+    as the data itself when all of it is ASCII."""
     if isinstance(raised, CustomError):
         return raised
-    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", raised.revert_message or "", re.DOTALL)
-    assert match, f"expected {error.__name__}, got {raised!r}"
-    selector, body = match.groups()
-    data = bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode()
+    message = raised.revert_message or ""
+    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", message, re.DOTALL)
+    if match:
+        selector, body = match.groups()
+        data = HexBytes(selector) + (bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode())
+    else:
+        # Revert data that is all ASCII, selector included, arrives as that text.
+        assert message.isascii() and len(message) >= 4, f"expected {error.__name__}, got {raised!r}"
+        data = HexBytes(message.encode())
     ecosystem = ape.chain.provider.network.ecosystem
-    decoded = ecosystem.decode_custom_error(HexBytes(selector) + data, error.contract.address)
+    decoded = ecosystem.decode_custom_error(data, error.contract.address)
     assert decoded is not None, f"expected {error.__name__}, got undecodable {raised!r}"
     return decoded
 

@@ -161,11 +161,13 @@ interface IGridOperations {
         uint256 targetAdjustmentMW,
         uint8 priority
     );
-    /// @notice `removedBy` (the region's operator or the admin) removed `regionId`'s automated response to `triggerCondition`.
+    /// @notice `removedBy` (the region's operator or the admin) removed `regionId`'s automated
+    /// response to `triggerCondition`.
     event AutomatedResponseRemoved(
         uint32 indexed regionId, TriggerCondition indexed triggerCondition, address indexed removedBy
     );
-    /// @notice A report breached `triggerCondition` and fired `regionId`'s configured response, recorded as `responseId`.
+    /// @notice A report breached `triggerCondition` and fired `regionId`'s configured response,
+    /// recorded as `responseId`.
     /// @param severity The report's stability level.
     event AutomatedResponseFired(
         uint256 indexed responseId,
@@ -213,7 +215,8 @@ interface IGridOperations {
         uint256 currentGenerationMW,
         uint256 reserveCapacityMW
     );
-    /// @notice `cancelledBy` (the region's operator or the admin) cancelled balancing action `actionId`; its commitment is released.
+    /// @notice `cancelledBy` (the region's operator or the admin) cancelled balancing action
+    /// `actionId`; its commitment is released.
     event BalancingActionCancelled(uint256 indexed actionId, uint32 indexed regionId, address indexed cancelledBy);
 
     // ----------------------------------------------------------------------------- errors
@@ -370,8 +373,9 @@ interface IGridOperations {
 
     /// @notice Initiates a balancing action and commits its target: GENERATION_UP and
     /// STORAGE_DISPATCH from the uncommitted reserve, GENERATION_DOWN from the uncommitted current
-    /// generation, LOAD_SHEDDING from the latest reported demand not already being shed.
-    /// Returns its id (from 1). The region's operators only.
+    /// generation, LOAD_SHEDDING from the latest reported demand not already being shed. Needs the
+    /// region's capacity set, and a load report for LOAD_SHEDDING. Returns its id (from 1). The
+    /// region's operators only.
     function initiateBalancingAction(uint32 regionId, uint8 actionType, uint256 targetMW, uint8 priority)
         external
         returns (uint256 actionId);
