@@ -288,10 +288,10 @@ interface IGridOperations {
     /// appends it to the region's history ring. The caller's region's operators only.
     function reportLoad(uint32 regionId, uint256 capacityMW, uint256 demandMW) external;
 
-    /// @notice `regionId`'s latest load report.
+    /// @notice `regionId`'s latest load report; LoadNotReported without one.
     function getCurrentLoad(uint32 regionId) external view returns (LoadReport memory);
 
-    /// @notice Whether `regionId`'s latest load report is CRITICAL (≥ 95 %).
+    /// @notice Whether `regionId`'s latest load report is CRITICAL (≥ 95 %); LoadNotReported without one.
     function isCriticalLoad(uint32 regionId) external view returns (bool);
 
     /// @notice Seed 001's status of a load percentage.
@@ -342,6 +342,7 @@ interface IGridOperations {
     /// @notice Removes `regionId`'s response to `triggerCondition`. The region's operators or the admin.
     function removeAutomatedResponse(uint32 regionId, uint8 triggerCondition) external;
 
+    /// @notice `regionId`'s latest stability metrics; StabilityNotReported without any.
     function getStabilityMetrics(uint32 regionId) external view returns (StabilityMetrics memory);
 
     /// @notice The level of a frequency (45-65 Hz) and voltage (50-150 %): the worse of their grades.
@@ -390,6 +391,7 @@ interface IGridOperations {
     /// region's operators or the admin.
     function cancelBalancingAction(uint256 actionId) external;
 
+    /// @notice `regionId`'s capacity and commitments; RegionCapacityNotSet before setRegionCapacity.
     function getRegionCapacity(uint32 regionId) external view returns (RegionCapacity memory);
 
     /// @notice The most MW an action of `actionType` may target in `regionId` now (0 without capacity or load).
