@@ -297,6 +297,7 @@ def bench_grid_management(report: GasReport, system: Any, operator: Any, chain: 
     for contract in (grid, system.energy_trading, system.smart_meter):
         contract.unpause(sender=operator)
 
+
 # --- GridOperations ---------------------------------------------------------------------------
 #
 # Storage costs behind the budgets (EIP-2929/2200): a cold slot rewritten with a new non-zero value
