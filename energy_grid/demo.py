@@ -243,3 +243,17 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
         f"Emergency #{grid.emergencyCount()} in region {emergency.regionId}: {reason}, severity "
         f"{emergency.severity}; the price is now 3 x base = {money(grid.getDynamicPrice())} per kWh."
     )
+    status = grid.getGridStatus()
+    print_table(
+        "getGridStatus()",
+        ["field", "value"],
+        [
+            ("totalCapacityW", f"{status.totalCapacityW:,} W"),
+            ("currentLoadW", f"{status.currentLoadW:,} W"),
+            ("utilizationBps", f"{status.utilizationBps:,} bps"),
+            ("emergencyMode", status.emergencyMode),
+            ("activeProducers", status.activeProducers),
+            ("basePricePerKWh", money(status.basePricePerKWh)),
+            ("dynamicPricePerKWh", money(status.dynamicPricePerKWh)),
+        ],
+    )

@@ -27,6 +27,7 @@ class System:
     smart_meter: Any
     energy_trading: Any
     grid_management: Any
+    grid_operations: Any
 
     def contracts(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class System:
             # Settlement is EnergyTrading's base contract: the same address, listed by its own name too.
             "Settlement": self.energy_trading,
             "GridManagement": self.grid_management,
+            "GridOperations": self.grid_operations,
         }
 
 
@@ -82,8 +84,11 @@ def deploy_system(
     for target in shutdown_targets:
         target.grantRole(target.PAUSER_ROLE(), grid, **tx)
     grid.setShutdownTargets(shutdown_targets, **tx)
+    # Load, stability and balancing; a CRITICAL stability report declares an emergency in GridManagement.
+    operations = project.GridOperations.deploy(deployer, grid, **tx)
+    grid.grantRole(grid.EMERGENCY_RESPONDER_ROLE(), operations, **tx)
 
-    return System(energy_token, payment_token, smart_meter, energy_trading, grid)
+    return System(energy_token, payment_token, smart_meter, energy_trading, grid, operations)
 
 
 def setup_local_roles(system: System, deployer: Any) -> None:

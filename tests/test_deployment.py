@@ -46,6 +46,10 @@ def test_deploy_wires_roles(system, admin):
     assert grid.getShutdownTargets() == [market.address, meter.address]
     for target in (market, meter):
         assert target.hasRole(target.PAUSER_ROLE(), grid)
+    operations = system.grid_operations
+    assert operations.gridManagement() == grid.address
+    assert operations.hasRole(operations.DEFAULT_ADMIN_ROLE(), admin)
+    assert grid.hasRole(grid.EMERGENCY_RESPONDER_ROLE(), operations)
 
 
 def test_local_roles_make_the_deployer_an_operator(system, admin):
@@ -81,6 +85,7 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "EnergyTrading",
         "Settlement",
         "GridManagement",
+        "GridOperations",
     }
     assert manifest["contracts"]["Settlement"]["address"] == system.energy_trading.address
     entry = manifest["contracts"]["SmartMeter"]
