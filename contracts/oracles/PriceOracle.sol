@@ -30,8 +30,10 @@ contract PriceOracle is OracleReporters, IPriceOracle {
     uint256 public constant MIN_DEVIATION_BPS = 1;
     /// @notice Largest maximum deviation the admin can set: a step to 11x or toward 0 of the latest answer.
     uint256 public constant MAX_DEVIATION_BPS = 100_000;
-    /// @notice This implementation's version (AggregatorV3Interface.version).
-    uint256 public constant VERSION = 1;
+    /// @inheritdoc AggregatorV3Interface
+    /// @dev A public constant, as Chainlink's own aggregators declare it: its getter is `view`, as
+    /// the interface's published ABI says.
+    uint256 public constant override version = 1;
 
     /// @dev One slot: a reporter's latest report, or a round.
     struct Entry {
@@ -130,11 +132,6 @@ contract PriceOracle is OracleReporters, IPriceOracle {
     /// @inheritdoc AggregatorV3Interface
     function description() external view returns (string memory) {
         return _description;
-    }
-
-    /// @inheritdoc AggregatorV3Interface
-    function version() external pure returns (uint256) {
-        return VERSION;
     }
 
     /// @inheritdoc AggregatorV3Interface
