@@ -82,7 +82,9 @@ def test_constructor_rejects_bad_arguments(project, admin):
     container = project.GridOracle
     assert_deploy_reverts(container, admin, (ZERO_ADDRESS, HEARTBEAT), container.ZeroAddress)
     for bad in (0, MAX_HEARTBEAT_SECONDS + 1):
-        assert_deploy_reverts(container, admin, (admin, bad), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS)
+        assert_deploy_reverts(
+            container, admin, (admin, bad), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS
+        )
 
 
 def test_runtime_code_fits_eip170(grid_oracle, chain):
@@ -121,7 +123,9 @@ def test_each_field_is_the_median_of_its_own_column_and_an_outlier_is_filtered(g
 def test_an_even_count_takes_the_mean_of_the_middle_two_rounded_down(grid_oracle, reporters):
     submit(grid_oracle, reporters[0], (50_001, 1_001, 3, MAX_POWER_W))
     tx = submit(grid_oracle, reporters[1], (50_000, 1_000, 0, MAX_POWER_W - 2))
-    assert_submitted(grid_oracle, tx, reporters[1], (50_000, 1_000, 0, MAX_POWER_W - 2), (50_000, 1_000, 1, MAX_POWER_W - 1), 2)
+    assert_submitted(
+        grid_oracle, tx, reporters[1], (50_000, 1_000, 0, MAX_POWER_W - 2), (50_000, 1_000, 1, MAX_POWER_W - 1), 2
+    )
 
 
 def test_a_stale_report_drops_out_after_the_heartbeat(grid_oracle, reporters, chain):
@@ -175,9 +179,17 @@ def test_the_bounds_are_inclusive_and_power_is_stored_whole(grid_oracle, reporte
             lambda o: o.VoltageOutOfRange,
             {"voltagePerMille": 1_501, "minPerMille": MIN_VOLTAGE, "maxPerMille": MAX_VOLTAGE},
         ),
-        ((50_000, 1_000, MAX_POWER_W + 1, 0), lambda o: o.SupplyOutOfRange, {"supplyW": MAX_POWER_W + 1, "maxW": MAX_POWER_W}),
+        (
+            (50_000, 1_000, MAX_POWER_W + 1, 0),
+            lambda o: o.SupplyOutOfRange,
+            {"supplyW": MAX_POWER_W + 1, "maxW": MAX_POWER_W},
+        ),
         ((50_000, 1_000, 2**255, 0), lambda o: o.SupplyOutOfRange, {"supplyW": 2**255, "maxW": MAX_POWER_W}),
-        ((50_000, 1_000, 0, MAX_POWER_W + 1), lambda o: o.DemandOutOfRange, {"demandW": MAX_POWER_W + 1, "maxW": MAX_POWER_W}),
+        (
+            (50_000, 1_000, 0, MAX_POWER_W + 1),
+            lambda o: o.DemandOutOfRange,
+            {"demandW": MAX_POWER_W + 1, "maxW": MAX_POWER_W},
+        ),
     ],
     ids=["under-45Hz", "over-65Hz", "frequency-max-uint", "under-50%", "over-150%", "supply", "supply-2^255", "demand"],
 )

@@ -221,7 +221,11 @@ def test_an_answer_beyond_the_deviation_bound_is_rejected(price_oracle, r0, r1, 
     price_oracle.submitPrice(200_000, sender=r0)
     # 240,001 is 20.0005 % above 200,000: reported as 2,001 bps (rounded up) against the 2,000 allowed.
     with reverts(
-        price_oracle.AnswerDeviationTooLarge, answer=240_001, latestAnswer=200_000, deviationBps=2_001, maxDeviationBps=2_000
+        price_oracle.AnswerDeviationTooLarge,
+        answer=240_001,
+        latestAnswer=200_000,
+        deviationBps=2_001,
+        maxDeviationBps=2_000,
     ):
         price_oracle.submitPrice(240_001, sender=r1)
     assert tuple(price_oracle.getReport(r1)) == (0, 0)
@@ -230,7 +234,11 @@ def test_an_answer_beyond_the_deviation_bound_is_rejected(price_oracle, r0, r1, 
     reported(price_oracle, tx, r1, 2, 240_000, 220_000, 2)
     # Below: 20 % under 220,000 is 176,000.
     with reverts(
-        price_oracle.AnswerDeviationTooLarge, answer=175_999, latestAnswer=220_000, deviationBps=2_001, maxDeviationBps=2_000
+        price_oracle.AnswerDeviationTooLarge,
+        answer=175_999,
+        latestAnswer=220_000,
+        deviationBps=2_001,
+        maxDeviationBps=2_000,
     ):
         price_oracle.submitPrice(175_999, sender=r2)
     tx = price_oracle.submitPrice(176_000, sender=r2)

@@ -77,7 +77,9 @@ def test_constructor_rejects_bad_arguments(project, admin):
     container = project.WeatherOracle
     assert_deploy_reverts(container, admin, (ZERO_ADDRESS, HEARTBEAT), container.ZeroAddress)
     for bad in (0, MAX_HEARTBEAT_SECONDS + 1):
-        assert_deploy_reverts(container, admin, (admin, bad), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS)
+        assert_deploy_reverts(
+            container, admin, (admin, bad), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS
+        )
 
 
 def test_runtime_code_fits_eip170(weather_oracle, chain):
@@ -128,7 +130,9 @@ def test_an_even_count_rounds_each_mean_toward_zero(weather_oracle, reporters):
 def test_reports_count_only_in_their_own_region(weather_oracle, reporters):
     submit(weather_oracle, reporters[0], (100, 0, 0, 0), region=REGION)
     tx = submit(weather_oracle, reporters[1], (300, 1_000, 2_000, 3_000), region=REGION + 1)
-    assert_submitted(weather_oracle, tx, reporters[1], (300, 1_000, 2_000, 3_000), (300, 1_000, 2_000, 3_000), 1, REGION + 1)
+    assert_submitted(
+        weather_oracle, tx, reporters[1], (300, 1_000, 2_000, 3_000), (300, 1_000, 2_000, 3_000), 1, REGION + 1
+    )
     assert weather(weather_oracle)[:5] == (100, 0, 0, 0, 1)
 
 
@@ -170,11 +174,19 @@ def test_the_bounds_are_inclusive(weather_oracle, reporters):
     ("values", "error", "fields"),
     [
         ((1_501, 0, 0, 0), lambda o: o.IrradianceOutOfRange, {"irradianceWPerM2": 1_501, "maxWPerM2": MAX_IRRADIANCE}),
-        ((2**256 - 1, 0, 0, 0), lambda o: o.IrradianceOutOfRange, {"irradianceWPerM2": 2**256 - 1, "maxWPerM2": MAX_IRRADIANCE}),
+        (
+            (2**256 - 1, 0, 0, 0),
+            lambda o: o.IrradianceOutOfRange,
+            {"irradianceWPerM2": 2**256 - 1, "maxWPerM2": MAX_IRRADIANCE},
+        ),
         (
             (0, -90_001, 0, 0),
             lambda o: o.TemperatureOutOfRange,
-            {"temperatureMilliCelsius": -90_001, "minMilliCelsius": MIN_TEMPERATURE, "maxMilliCelsius": MAX_TEMPERATURE},
+            {
+                "temperatureMilliCelsius": -90_001,
+                "minMilliCelsius": MIN_TEMPERATURE,
+                "maxMilliCelsius": MAX_TEMPERATURE,
+            },
         ),
         (
             (0, 60_001, 0, 0),
