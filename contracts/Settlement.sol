@@ -24,7 +24,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
 
     /// @notice Voids transactions inside the settlement window (the grid operator).
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    /// @notice Pauses and resumes trading and settlement (emergency shutdown).
+    /// @notice Pauses trading and settlement (emergency shutdown: the guardian, GridManagement); only the admin resumes.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Highest grid fee: 10 %.
     uint256 public constant MAX_FEE_BPS = 1_000;
@@ -175,7 +175,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     }
 
     /// @inheritdoc ISettlement
-    function unpause() external onlyRole(PAUSER_ROLE) {
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
     }
 

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
@@ -16,13 +17,15 @@ import {LoadProfile, ProfileEntry} from "./libraries/LoadProfile.sol";
 /// generic" with a 900 s capture period): a ring of PROFILE_CAPACITY interval entries, one storage
 /// slot each (LoadProfile), which also holds the latest reading's registers. Daily totals are
 /// summed from it, so a reading writes one fresh slot at most.
-contract SmartMeter is AccessControl, ISmartMeterRegistry {
+contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     using EnergyTime for uint256;
 
     /// @notice Registers, deactivates and reactivates meters.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Submits batches of readings for many meters (a head-end system or data concentrator).
     bytes32 public constant GATEWAY_ROLE = keccak256("GATEWAY_ROLE");
+    /// @notice Pauses readings, and so minting (emergency shutdown: the guardian, GridManagement); only the admin resumes.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     /// @notice Intervals kept per meter: 35 days of 900 s intervals.
     uint256 public constant PROFILE_CAPACITY = 35 * EnergyTime.INTERVALS_PER_DAY;
@@ -121,10 +124,20 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
         _minReadingIntervalSeconds = secondsBetweenReadings;
     }
 
+    /// @inheritdoc ISmartMeterRegistry
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
     // ----------------------------------------------------------------------------- readings
 
     /// @inheritdoc ISmartMeter
-    function submitReading(MeterReading calldata reading) external {
+    function submitReading(MeterReading calldata reading) external whenNotPaused {
         Meter memory m = _meters[msg.sender];
         uint256 producedWh = _acceptReading(msg.sender, m, reading, _minReadingIntervalSeconds);
         if (producedWh != 0) _energyToken.mint(m.owner, producedWh);
@@ -134,6 +147,7 @@ contract SmartMeter is AccessControl, ISmartMeterRegistry {
     function submitReadings(address[] calldata meters, MeterReading[] calldata readings)
         external
         onlyRole(GATEWAY_ROLE)
+        whenNotPaused
     {
         uint256 size = meters.length;
         if (size == 0) revert EmptyBatch();

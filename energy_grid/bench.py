@@ -15,7 +15,7 @@ from typing import Any
 from eth_account import Account
 
 from energy_grid.deployment import fund_local_accounts
-from energy_grid.operations import BUY, SELL, approve_market, meter_energy
+from energy_grid.operations import BUY, MAX_UINT256, SELL, approve_market, meter_energy
 from energy_grid.report import print_table
 from energy_grid.units import INTERVAL_SECONDS
 
@@ -215,6 +215,178 @@ def bench_market(report: GasReport, system: Any, operator: Any, chain: Any, trad
             int(gas * (1 + BOOK_GROWTH_TOLERANCE)),
             f"{growth:+.2%} vs {gas:,} (budget: within 5 %)",
         )
+
+
+
+
+BUDGET_REPORT_PRODUCTION = 45_000
+BUDGET_CONSUME_ENERGY = 80_000
+BUDGET_STORAGE_FLOW = 55_000
+BUDGET_GRID_OPERATOR_ACTION = 60_000
+BUDGET_NEW_RECORD = 90_000
+BUDGET_REGISTRATION = 75_000
+BUDGET_EMERGENCY_SHUTDOWN = 100_000
+
+
+def bench_grid_management(report: GasReport, system: Any, operator: Any, chain: Any, participants: list[Any]) -> None:
+    """GridManagement's state-changing operations; steady state = a participant's later operation.
+
+    Budgets from the storage each writes (a fresh slot 22,100 gas, a rewritten one 2,900 plus the
+    2,100 cold read, 21,000 per transaction):
+    - reportProduction rewrites the producer's slot, its energy counter and the grid totals: 45,000;
+    - chargeStorage / dischargeStorage rewrite the unit's two slots and the interval's flows: 55,000;
+    - consumeEnergy rewrites the consumer's two slots and moves PaymentToken (balance and allowance
+      reads, two balances and the allowance rewritten): 80,000;
+    - an operator action that rewrites state (reputation, emergency mode, grid status): 60,000;
+    - a new record (metrics, an emergency) writes two fresh slots and bumps a counter: 90,000;
+    - a registration writes two or three fresh slots: 75,000;
+    - emergencyShutdown pauses GridManagement and two targets (fresh pause flags, external calls):
+      100,000; it runs once in an emergency.
+    """
+    producer, consumer, battery, second_operator = participants
+    grid = system.grid_management
+    fund_local_accounts(system, operator, [consumer])
+    system.payment_token.approve(grid, MAX_UINT256, sender=consumer)
+
+    registrations = {
+        "registerProducer": grid.registerProducer(50_000_000, 1, sender=producer),
+        "registerConsumer": grid.registerConsumer(10_000_000, sender=consumer),
+        "registerStorage": grid.registerStorage(20_000_000, 10_000_000, 10_000_000, sender=battery),
+        "registerOperator": grid.registerOperator("Bench grid operator", 1, 500, sender=second_operator),
+    }
+    for operation, tx in registrations.items():
+        report.add(operation, tx.gas_used, BUDGET_REGISTRATION, "first time (fresh slots)")
+    report.add("verifyOperator", grid.verifyOperator(second_operator, sender=operator).gas_used, BUDGET_GRID_OPERATOR_ACTION)
+
+    def twice(operation: str, budget: int, send: Any, first_note: str = "first time") -> None:
+        """Sends `send()` twice, a 900 s interval apart: the second is the steady-state figure."""
+        first = send()
+        chain.pending_timestamp += INTERVAL_SECONDS
+        steady = send()
+        report.add(operation, steady.gas_used, budget, f"{first_note}: {first.gas_used:,}")
+
+    outputs = iter(range(30_000_000, 40_000_000, 1_000_000))
+    grid.reportProduction(next(outputs), sender=producer)  # the first report: nothing produced before it
+    chain.pending_timestamp += INTERVAL_SECONDS
+    twice(
+        "reportProduction",
+        BUDGET_REPORT_PRODUCTION,
+        lambda: grid.reportProduction(next(outputs), sender=producer),
+        "second report, the first to book energy",
+    )
+    twice("consumeEnergy", BUDGET_CONSUME_ENERGY, lambda: grid.consumeEnergy(1_500, sender=consumer))
+    twice("chargeStorage", BUDGET_STORAGE_FLOW, lambda: grid.chargeStorage(1_000_000, sender=battery))
+    twice("dischargeStorage", BUDGET_STORAGE_FLOW, lambda: grid.dischargeStorage(500_000, sender=battery))
+    scores = iter((90, 80))
+    twice(
+        "updateProducerReputation",
+        BUDGET_GRID_OPERATOR_ACTION,
+        lambda: grid.updateProducerReputation(producer, next(scores), sender=operator),
+    )
+    twice("toggleEmergencyMode", BUDGET_GRID_OPERATOR_ACTION, lambda: grid.toggleEmergencyMode(sender=operator))
+    twice(
+        "updateGridStatus",
+        BUDGET_GRID_OPERATOR_ACTION,
+        lambda: grid.updateGridStatus(40_000_000, 38_000_000, 49_980, 1_004, sender=operator),
+    )
+    twice("recordMetrics", BUDGET_NEW_RECORD, lambda: grid.recordMetrics(900_000, 850_000, 40_000_000, 9_400, sender=operator))
+    twice(
+        "implementEmergencyProtocol",
+        BUDGET_NEW_RECORD,
+        lambda: grid.implementEmergencyProtocol(1, 3, b"BENCH".ljust(32, b"\0"), sender=operator),
+    )
+    report.add("emergencyShutdown", grid.emergencyShutdown(sender=operator).gas_used, BUDGET_EMERGENCY_SHUTDOWN, "pauses 2 targets")
+    for contract in (grid, system.energy_trading, system.smart_meter):
+        contract.unpause(sender=operator)
+
+
+# --- GridOperations ---------------------------------------------------------------------------
+#
+# Storage costs behind the budgets (EIP-2929/2200): a cold slot rewritten with a new non-zero value
+# costs 5,000 (2,100 cold access + 2,900); a fresh slot (zero to non-zero) 22,100. Every operator
+# transaction pays 21,000 base, calldata, about 5,500 for the one operatorStatus call into
+# GridManagement (cold account, one cold slot there), an event of 2,000-3,000 and a few thousand
+# of execution: about 32,000 before its own storage.
+
+BUDGET_REPORT_LOAD = 60_000  # ring slot + report counter rewritten: 32,000 + 2 x 5,000, ample margin
+BUDGET_REPORT_STABILITY = 45_000  # the region's metrics slot rewritten: 32,000 + 5,000
+BUDGET_REPORT_STABILITY_FIRING = 100_000  # + config read 2,100, response counter 5,000, 2 fresh slots 44,200, event
+BUDGET_CONFIGURE_RESPONSE = 60_000  # first configuration of a trigger: 1 fresh slot (22,100) + 32,000
+BUDGET_SET_REGION_CAPACITY = 45_000  # the region's capacity slot rewritten: 32,000 + 5,000
+BUDGET_INITIATE_BALANCING = 95_000  # capacity slot + action counter rewritten (10,000), 2 fresh action slots (44,200)
+BUDGET_COMPLETE_BALANCING = 50_000  # action slots read (4,200), second rewritten (2,900), capacity slot 5,000
+
+
+def bench_grid_operations(report: GasReport, grid_operations: Any, operator: Any, chain: Any, *, region_id: int) -> None:
+    """GridOperations' operator functions, steady state and first time.
+
+    `operator`: a verified, authorized GridManagement operator of `region_id`, in a region that
+    has no GridOperations data yet (so the first-time figures are first times). Nothing here is
+    CRITICAL, so GridManagement's emergency mode is left alone.
+    """
+    go, tx = grid_operations, {"sender": operator}
+
+    # reportLoad: the first report also creates the region's report counter; the next 95 each fill a
+    # fresh ring slot; from the 97th on, the ring wraps and rewrites its oldest slot (steady state).
+    loads = []
+    for i in range(go.LOAD_HISTORY_CAPACITY() + 2):
+        chain.pending_timestamp += INTERVAL_SECONDS
+        loads.append(go.reportLoad(region_id, 1_000, 500 + i, **tx).gas_used)
+    first_load, fresh_slot, wrapped = loads[0], loads[1], loads[-1]
+    report.add(
+        "reportLoad (ring wrapped)",
+        wrapped,
+        BUDGET_REPORT_LOAD,
+        f"first report: {first_load:,}; fresh ring slot: {fresh_slot:,}",
+    )
+
+    first = go.reportStabilityMetrics(region_id, 50_000, 1_000, 0, **tx).gas_used
+    steady = go.reportStabilityMetrics(region_id, 50_100, 1_010, 1_500, **tx).gas_used
+    report.add("reportStabilityMetrics (NORMAL)", steady, BUDGET_REPORT_STABILITY, f"first report: {first:,}")
+
+    under_frequency, over_voltage, generation_up, generation_down = 1, 4, 1, 2
+    configured = go.configureAutomatedResponse(under_frequency, generation_up, 50, 2, **tx).gas_used
+    reconfigured = go.configureAutomatedResponse(under_frequency, generation_up, 60, 2, **tx).gas_used
+    report.add("configureAutomatedResponse", configured, BUDGET_CONFIGURE_RESPONSE, f"reconfigure: {reconfigured:,}")
+
+    go.reportStabilityMetrics(region_id, 49_400, 1_000, 0, **tx)  # the response counter's first write
+    one = go.reportStabilityMetrics(region_id, 49_300, 1_000, 0, **tx).gas_used
+    go.configureAutomatedResponse(over_voltage, generation_down, 40, 3, **tx)
+    two = go.reportStabilityMetrics(region_id, 49_300, 1_080, 0, **tx).gas_used
+    report.add(
+        "reportStabilityMetrics (1 response fires)",
+        one,
+        BUDGET_REPORT_STABILITY_FIRING,
+        f"2 responses fire (the most one report can): {two:,}",
+    )
+    manual = go.triggerStabilityResponse(region_id, 49_000, 1_000, 2, **tx).gas_used
+    report.add("triggerStabilityResponse (EMERGENCY)", manual, None, "2 fresh record slots")
+
+    first = go.setRegionCapacity(region_id, 1_000, 600, 300, **tx).gas_used
+    steady = go.setRegionCapacity(region_id, 1_000, 600, 350, **tx).gas_used
+    report.add("setRegionCapacity", steady, BUDGET_SET_REGION_CAPACITY, f"first time: {first:,}")
+
+    def initiate(action_type: int, target_mw: int) -> Any:
+        return go.initiateBalancingAction(region_id, action_type, target_mw, 1, **tx)
+
+    first = initiate(generation_up, 10)
+    steady = initiate(generation_up, 10)
+    report.add(
+        "initiateBalancingAction",
+        steady.gas_used,
+        BUDGET_INITIATE_BALANCING,
+        f"first action: {first.gas_used:,}",
+    )
+    completed = go.completeBalancingAction(steady.return_value, **tx).gas_used
+    completed_down = go.completeBalancingAction(initiate(generation_down, 10).return_value, **tx).gas_used
+    report.add(
+        "completeBalancingAction",
+        max(completed, completed_down),
+        BUDGET_COMPLETE_BALANCING,
+        f"GENERATION_UP: {completed:,}; GENERATION_DOWN: {completed_down:,}",
+    )
+    cancelled = go.cancelBalancingAction(first.return_value, **tx).gas_used
+    report.add("cancelBalancingAction", cancelled, BUDGET_COMPLETE_BALANCING)
 
 
 BUDGET_SUBMIT_PRICE = 80_000

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,13 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MIL
 
 # Anvil's public development mnemonic: its accounts exist only on local chains.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
+# Chainlink's published ABI of a price feed, from the npm package `make` installs: a consumer
+# written for a Chainlink feed reads PriceOracle through it unchanged.
+CHAINLINK_AGGREGATOR_V3_ABI = (
+    Path(__file__).resolve().parent.parent
+    / "node_modules/@chainlink/contracts/abi/v0.8/AggregatorV3Interface.json"
+)
+LOAD_STATUSES = ("LOW", "NORMAL", "HIGH", "CRITICAL")  # IGridOperations.LoadStatus
 
 
 def anvil_account(index: int) -> LocalAccount:
@@ -76,8 +84,9 @@ class GridClient:
         self.userdocs: dict[str, dict[str, Any]] = {
             entry["address"].lower(): entry.get("userdoc", {}) for entry in manifest["contracts"].values()
         }
+        # decode_tuples: struct results come back as named tuples (status.currentLoadW, …).
         self.contracts: dict[str, Contract] = {
-            name: w3.eth.contract(address=Web3.to_checksum_address(entry["address"]), abi=entry["abi"])
+            name: w3.eth.contract(address=Web3.to_checksum_address(entry["address"]), abi=entry["abi"], decode_tuples=True)
             for name, entry in manifest["contracts"].items()
         }
 
@@ -154,10 +163,46 @@ class GridClient:
     def settle_transaction(self, keeper: LocalAccount, transaction_id: int) -> Any:
         return self.transact(keeper, self["EnergyTrading"].functions.settleTransaction(transaction_id))
 
+    # ------------------------------------------------------------------ grid (GridManagement, GridOperations)
+
+    def register_producer(self, producer: LocalAccount, capacity_w: int, energy_type: int) -> Any:
+        return self.transact(producer, self["GridManagement"].functions.registerProducer(capacity_w, energy_type))
+
+    def report_production(self, producer: LocalAccount, output_w: int) -> Any:
+        return self.transact(producer, self["GridManagement"].functions.reportProduction(output_w))
+
+    def grid_status(self) -> Any:
+        """getGridStatus(): totalCapacityW, currentLoadW, utilizationBps, emergencyMode, …"""
+        return self["GridManagement"].functions.getGridStatus().call()
+
+    def dynamic_price(self) -> int:
+        return int(self["GridManagement"].functions.getDynamicPrice().call())
+
+    def report_load(self, operator: LocalAccount, region_id: int, capacity_mw: int, demand_mw: int) -> Any:
+        return self.transact(operator, self["GridOperations"].functions.reportLoad(region_id, capacity_mw, demand_mw))
+
+    def load_status(self, region_id: int) -> str:
+        """The region's latest load status: LOW, NORMAL, HIGH or CRITICAL."""
+        return LOAD_STATUSES[self["GridOperations"].functions.getCurrentLoad(region_id).call().status]
+
+    def report_stability(
+        self, operator: LocalAccount, region_id: int, frequency_millihz: int, voltage_per_mille: int, phase_angle_millideg: int = 0
+    ) -> Any:
+        fn = self["GridOperations"].functions.reportStabilityMetrics
+        return self.transact(operator, fn(region_id, frequency_millihz, voltage_per_mille, phase_angle_millideg))
+
+    def submit_price(self, reporter: LocalAccount, price_per_kwh: int) -> Any:
+        return self.transact(reporter, self["PriceOracle"].functions.submitPrice(price_per_kwh))
+
+    def chainlink_price_feed(self) -> Contract:
+        """PriceOracle seen through Chainlink's published AggregatorV3Interface ABI, not the project's."""
+        abi = json.loads(CHAINLINK_AGGREGATOR_V3_ABI.read_text())
+        return self.w3.eth.contract(address=self["PriceOracle"].address, abi=abi)
+
     def _event(self, receipt: Any, name: str) -> Any:
         # Token Transfer logs in the same receipt are not EnergyTrading's: skip them quietly.
         (event,) = getattr(self["EnergyTrading"].events, name)().process_receipt(receipt, errors=DISCARD)
         return event["args"]
 
 
-__all__ = ["BUY", "SELL", "GridClient", "GridError", "MeterReading", "anvil_account", "describe_revert"]
+__all__ = ["BUY", "LOAD_STATUSES", "SELL", "GridClient", "GridError", "MeterReading", "anvil_account", "describe_revert"]

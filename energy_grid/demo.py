@@ -161,3 +161,85 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
             for t in traders
         ],
     )
+
+
+# ----------------------------------------------------------------------------- the grid
+
+WIND, SOLAR = 1, 0  # IGridManagement.EnergyType
+UNDER_FREQUENCY, GENERATION_UP = 1, 1  # IGridOperations.TriggerCondition, ActionType
+LOAD_STATUS = ("low", "normal", "high", "critical")
+STABILITY_LEVEL = ("normal", "alert", "emergency", "critical")
+REGION_CAPACITY_MW = 100
+MW = 1_000_000  # W
+
+
+def formula_price(base: int, load_w: int, capacity_w: int) -> int:
+    """Seed 000's dynamic price, computed here independently of the contract."""
+    return base if capacity_w == 0 else base + base * load_w // (2 * capacity_w)
+
+
+def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region_id: int) -> None:
+    """A region through normal, high and critical load; an automated response; the emergency price."""
+    heading(f"Grid: region {region_id}, {REGION_CAPACITY_MW} MW")
+    grid, ops = system.grid_management, system.grid_operations
+    grid.registerProducer(60 * MW, WIND, sender=wind_farm)
+    grid.registerProducer(40 * MW, SOLAR, sender=solar_park)
+    base = grid.basePrice()
+
+    rows = []
+    for demand_mw in (50, 85, 97):
+        # Producers follow demand (60 % wind, 40 % solar); the operator reports the region's load.
+        grid.reportProduction(demand_mw * MW * 6 // 10, sender=wind_farm)
+        grid.reportProduction(demand_mw * MW * 4 // 10, sender=solar_park)
+        ops.reportLoad(region_id, REGION_CAPACITY_MW, demand_mw, sender=operator)
+        load = ops.getCurrentLoad(region_id)
+        status = grid.getGridStatus()
+        rows.append(
+            (
+                f"{demand_mw} MW",
+                f"{load.loadPercentage} %",
+                LOAD_STATUS[load.status],
+                f"{status.currentLoadW / MW:.1f} MW",
+                f"{status.utilizationBps / 100:.2f} %",
+                money(grid.getDynamicPrice()),
+                money(formula_price(base, status.currentLoadW, status.totalCapacityW)),
+            )
+        )
+    print_table(
+        "Load: reportLoad and producers' output",
+        ["demand", "load", "status", "grid load", "utilization", "getDynamicPrice()", "base + base*load/(2*capacity)"],
+        rows,
+    )
+
+    heading("Stability: an automated response, then a critical report")
+    ops.configureAutomatedResponse(UNDER_FREQUENCY, GENERATION_UP, 10, 1, sender=operator)
+    rows = []
+    for frequency_millihz in (50_020, 49_350, 47_800):
+        price_before = grid.getDynamicPrice()
+        tx = ops.reportStabilityMetrics(region_id, frequency_millihz, 1_000, 0, sender=operator)
+        fired = tx.events.filter(ops.AutomatedResponseFired)
+        level = ops.getStabilityMetrics(region_id).level
+        response = (
+            f"#{fired[0].responseId}: generation up {fired[0].targetAdjustmentMW} MW" if fired else "-"
+        )
+        rows.append(
+            (
+                f"{frequency_millihz / 1000:.3f} Hz",
+                STABILITY_LEVEL[level],
+                response,
+                "on" if grid.getGridStatus().emergencyMode else "off",
+                money(price_before),
+                money(grid.getDynamicPrice()),
+            )
+        )
+    print_table(
+        "reportStabilityMetrics",
+        ["frequency", "level", "automated response", "emergency mode", "price before", "price after"],
+        rows,
+    )
+    emergency = grid.getEmergency(grid.emergencyCount())
+    reason = bytes(emergency.reason).rstrip(b"\0").decode()
+    print(
+        f"Emergency #{grid.emergencyCount()} in region {emergency.regionId}: {reason}, severity "
+        f"{emergency.severity}; the price is now 3 x base = {money(grid.getDynamicPrice())} per kWh."
+    )

@@ -13,8 +13,8 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
-from energy_grid.bench import GasReport, bench_market, bench_meter
-from energy_grid.deployment import deploy_system
+from energy_grid.bench import GasReport, bench_grid_management, bench_market, bench_meter
+from energy_grid.deployment import deploy_system, setup_local_roles
 
 OUTPUT = Path("benchmarks/gas.json")
 
@@ -25,9 +25,11 @@ def cli() -> None:
     dev = accounts.test_accounts
     operator = dev[0]
     system = deploy_system(project, operator)
+    setup_local_roles(system, operator)
     report = GasReport()
     bench_meter(report, system, operator, chain, device=dev[8])
     bench_market(report, system, operator, chain, traders=[dev[i] for i in range(1, 6)])
+    bench_grid_management(report, system, operator, chain, participants=[dev[i] for i in range(6, 10)])
     report.print()
     report.write(OUTPUT)
     click.echo(f"Written to {OUTPUT}")

@@ -14,7 +14,7 @@ from ape.logging import logger
 
 from energy_grid.community import demo_community
 from energy_grid.demo import print_meter_day, register_meters, run_market, run_morning
-from energy_grid.deployment import deploy_system, fund_local_accounts
+from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.report import heading
 
@@ -26,10 +26,11 @@ def cli() -> None:
     operator = dev[0]
     heading("Deploy")
     system = deploy_system(project, operator)
+    setup_local_roles(system, operator)
     fund_local_accounts(system, operator, list(dev)[1:10])
     write_manifest(build_manifest(chain.chain_id, system.contracts()))
     for name, contract in system.contracts().items():
-        click.echo(f"  {name:<14} {contract.address}")
+        click.echo(f"  {name:<16} {contract.address}")
 
     community = demo_community()
     owners = [dev[i + 1] for i in range(len(community))]

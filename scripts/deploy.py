@@ -11,7 +11,7 @@ import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
-from energy_grid.deployment import deploy_system, fund_local_accounts
+from energy_grid.deployment import DEFAULT_BASE_PRICE_PER_KWH, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, write_manifest
 
 LOCAL_CHAIN_IDS = {31337, 1337}
@@ -21,7 +21,21 @@ LOCAL_CHAIN_IDS = {31337, 1337}
 @click.option("--account", "account_alias", default=None, help="ape account alias to deploy from (non-local networks).")
 @click.option("--payment-token", default=None, help="ERC-20 settlement currency; a MockStablecoin is deployed if omitted.")
 @click.option("--fee-recipient", default=None, help="Receives grid fees; the deployer if omitted.")
-def cli(account_alias: str | None, payment_token: str | None, fee_recipient: str | None) -> None:
+@click.option("--guardian", default=None, help="May shut trading, settlement and metering down at once; the deployer if omitted.")
+@click.option(
+    "--base-price",
+    type=int,
+    default=DEFAULT_BASE_PRICE_PER_KWH,
+    show_default=True,
+    help="GridManagement's base price, PaymentToken base units per kWh.",
+)
+def cli(
+    account_alias: str | None,
+    payment_token: str | None,
+    fee_recipient: str | None,
+    guardian: str | None,
+    base_price: int,
+) -> None:
     local = chain.chain_id in LOCAL_CHAIN_IDS
     if account_alias:
         deployer = accounts.load(account_alias)
@@ -33,12 +47,16 @@ def cli(account_alias: str | None, payment_token: str | None, fee_recipient: str
         raise click.UsageError("On a public network pass --payment-token <ERC-20 address> (MockStablecoin is local-only).")
 
     token = project.IPaymentToken.at(payment_token) if payment_token else None
-    system = deploy_system(project, deployer, payment_token=token, fee_recipient=fee_recipient)
-    if local and token is None:
-        fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])
+    system = deploy_system(
+        project, deployer, payment_token=token, fee_recipient=fee_recipient, guardian=guardian, base_price_per_kwh=base_price
+    )
+    if local:
+        setup_local_roles(system, deployer)
+        if token is None:
+            fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])
 
     path = write_manifest(build_manifest(chain.chain_id, system.contracts()))
     click.echo(f"Deployed to chain {chain.chain_id} from {deployer.address}:")
     for name, contract in system.contracts().items():
-        click.echo(f"  {name:<14} {contract.address}")
+        click.echo(f"  {name:<16} {contract.address}")
     click.echo(f"Manifest: {path}")

@@ -174,6 +174,47 @@ def expiry(chain):
     return chain.pending_timestamp + 3_600
 
 
+# --- grid operations fixtures ---
+
+GRID_BASE_PRICE_PER_KWH = 200_000  # 0.20 per kWh (6-decimal payment token)
+GRID_OPS_REGION = 1
+GRID_OPS_OTHER_REGION = 2
+GRID_OPERATOR_CAPACITY_MW = 500
+
+
+@pytest.fixture(scope="session")
+def grid_operator(accounts):
+    """A verified, authorized operator of GRID_OPS_REGION."""
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def other_region_operator(accounts):
+    """A verified, authorized operator of GRID_OPS_OTHER_REGION."""
+    return accounts[6]
+
+
+@pytest.fixture(scope="module")
+def grid_management(project, admin, stablecoin, fee_recipient):
+    return project.GridManagement.deploy(admin, stablecoin, fee_recipient, GRID_BASE_PRICE_PER_KWH, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def grid_operations(project, admin, grid_management, grid_operator, other_region_operator):
+    """GridOperations on a real GridManagement: it holds EMERGENCY_RESPONDER_ROLE there, and
+    grid_operator (GRID_OPS_REGION) and other_region_operator (GRID_OPS_OTHER_REGION) are
+    registered and verified operators."""
+    operations = project.GridOperations.deploy(admin, grid_management, sender=admin)
+    grid_management.grantRole(grid_management.EMERGENCY_RESPONDER_ROLE(), operations, sender=admin)
+    for operator, region, name in (
+        (grid_operator, GRID_OPS_REGION, "North Grid Co"),
+        (other_region_operator, GRID_OPS_OTHER_REGION, "South Grid Co"),
+    ):
+        grid_management.registerOperator(name, region, GRID_OPERATOR_CAPACITY_MW, sender=operator)
+        grid_management.verifyOperator(operator, sender=admin)
+    return operations
+
+
 # --- oracle fixtures ---
 # PriceOracle, WeatherOracle, GridOracle (each with three reporters) and PriceDiscovery over them.
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import ape
 from ape.exceptions import CustomError
+from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
@@ -44,17 +45,37 @@ def reverts(error: Any, **inputs: Any) -> Iterator[Any]:
 
 def _decoded(raised: Any, error: Any) -> Any:
     """ape decodes the custom errors of transactions but not those of calls (views), which arrive
-    as anvil's message `custom error 0x<selector>: <data as hex, or as text when it is UTF-8>`."""
+    as anvil's message `custom error 0x<selector>: <data as hex, or as text when it is UTF-8>`, or
+    as the data itself when all of it is ASCII."""
     if isinstance(raised, CustomError):
         return raised
-    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", raised.revert_message or "", re.DOTALL)
-    assert match, f"expected {error.__name__}, got {raised!r}"
-    selector, body = match.groups()
-    data = bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode()
+    message = raised.revert_message or ""
+    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", message, re.DOTALL)
+    if match:
+        selector, body = match.groups()
+        data = HexBytes(selector) + (bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode())
+    else:
+        # Revert data that is all ASCII, selector included, arrives as that text.
+        assert message.isascii() and len(message) >= 4, f"expected {error.__name__}, got {raised!r}"
+        data = HexBytes(message.encode())
     ecosystem = ape.chain.provider.network.ecosystem
-    decoded = ecosystem.decode_custom_error(HexBytes(selector) + data, error.contract.address)
+    decoded = ecosystem.decode_custom_error(data, error.contract.address)
     assert decoded is not None, f"expected {error.__name__}, got undecodable {raised!r}"
     return decoded
+
+
+def error_data(error: Any, *args: Any) -> HexBytes:
+    """The revert data of `error(args)`: selector and ABI-encoded arguments."""
+    types = [ipt.canonical_type for ipt in error.abi.inputs]
+    return HexBytes(keccak(text=error.abi.selector)[:4] + encode(types, list(args)))
+
+
+@contextmanager
+def deploy_reverts(error: Any, *args: Any) -> Iterator[Any]:
+    """A constructor revert, whose custom error ape does not decode: compares the raw revert data."""
+    with ape.reverts() as info:
+        yield info
+    assert HexBytes(info.value.revert_message) == error_data(error, *args)
 
 
 def log(event: Any, **fields: Any) -> Any:

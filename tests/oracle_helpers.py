@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import ape
-from eth_abi import encode
-from eth_utils import keccak
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts
-from hexbytes import HexBytes
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts
 
 MAX_REPORTERS = 15
 MIN_HEARTBEAT_SECONDS = 1
 MAX_HEARTBEAT_SECONDS = 7 * 86_400
 
 
-def error_data(error: Any, *args: Any) -> HexBytes:
-    """The revert data of `error(args)`: selector and ABI-encoded arguments."""
-    types = [ipt.canonical_type for ipt in error.abi.inputs]
-    return HexBytes(keccak(text=error.abi.selector)[:4] + encode(types, list(args)))
-
-
 def assert_deploy_reverts(container: Any, deployer: Any, args: tuple, error: Any, *error_args: Any) -> None:
-    """Deploying `container` with `args` reverts with exactly `error(error_args)` (ape does not
-    decode a constructor's custom errors, so the raw revert data is compared)."""
-    with ape.reverts() as info:
+    """Deploying `container` with `args` reverts with exactly `error(error_args)`."""
+    with deploy_reverts(error, *error_args):
         container.deploy(*args, sender=deployer)
-    assert HexBytes(info.value.revert_message) == error_data(error, *error_args)
 
 
 def mine_at(chain: Any, timestamp: int) -> None:

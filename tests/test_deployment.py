@@ -7,10 +7,13 @@ import json
 import pytest
 
 from energy_grid.deployment import (
+    DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_GRID_FEE_BPS,
     LOCAL_FAUCET_WHOLE_UNITS,
+    LOCAL_OPERATOR_REGION,
     deploy_system,
     fund_local_accounts,
+    setup_local_roles,
 )
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 
@@ -33,6 +36,30 @@ def test_deploy_wires_roles(system, admin):
         assert market.hasRole(role, admin)
     assert market.feeRecipient() == admin.address
     assert market.gridFeeBps() == DEFAULT_GRID_FEE_BPS
+    grid = system.grid_management
+    assert grid.hasRole(grid.DEFAULT_ADMIN_ROLE(), admin)
+    assert grid.hasRole(grid.GUARDIAN_ROLE(), admin)
+    assert grid.basePrice() == DEFAULT_BASE_PRICE_PER_KWH
+    assert grid.paymentToken() == system.payment_token.address
+    assert grid.feeRecipient() == admin.address
+    # The guardian's shutdown reaches the market and metering.
+    assert grid.getShutdownTargets() == [market.address, meter.address]
+    for target in (market, meter):
+        assert target.hasRole(target.PAUSER_ROLE(), grid)
+
+
+def test_local_roles_make_the_deployer_an_operator(system, admin):
+    grid = system.grid_management
+    assert not grid.isAuthorizedOperator(admin)
+    setup_local_roles(system, admin)
+    assert grid.isAuthorizedOperator(admin)
+    assert grid.operatorStatus(admin) == (True, LOCAL_OPERATOR_REGION)
+
+
+def test_guardian_can_be_another_account(project, admin, stranger):
+    grid = deploy_system(project, admin, guardian=stranger).grid_management
+    assert grid.hasRole(grid.GUARDIAN_ROLE(), stranger)
+    assert not grid.hasRole(grid.GUARDIAN_ROLE(), admin)
 
 
 def test_local_accounts_are_funded(system, admin, accounts):
@@ -47,7 +74,14 @@ def test_manifest_round_trip(system, chain, tmp_path):
     assert path.name == f"{chain.chain_id}.json"
     manifest = read_manifest(path)
     assert manifest["chainId"] == chain.chain_id
-    assert set(manifest["contracts"]) == {"EnergyToken", "PaymentToken", "SmartMeter", "EnergyTrading", "Settlement"}
+    assert set(manifest["contracts"]) == {
+        "EnergyToken",
+        "PaymentToken",
+        "SmartMeter",
+        "EnergyTrading",
+        "Settlement",
+        "GridManagement",
+    }
     assert manifest["contracts"]["Settlement"]["address"] == system.energy_trading.address
     entry = manifest["contracts"]["SmartMeter"]
     assert entry["address"] == system.smart_meter.address
@@ -69,3 +103,13 @@ def test_deploys_around_an_existing_payment_token(project, admin, system):
     assert other_system.payment_token.address == system.payment_token.address
     assert other_system.energy_trading.paymentToken() == system.payment_token.address
     assert other_system.energy_token.address != system.energy_token.address
+
+
+EIP170_MAX_RUNTIME_BYTES = 24_576
+
+
+def test_every_deployed_contract_fits_the_code_size_limit(system, chain):
+    """EIP-170: real networks refuse runtime code above 24,576 bytes."""
+    sizes = {name: len(chain.provider.get_code(c.address)) for name, c in system.contracts().items()}
+    assert all(size > 0 for size in sizes.values()), sizes
+    assert {name: size for name, size in sizes.items() if size > EIP170_MAX_RUNTIME_BYTES} == {}

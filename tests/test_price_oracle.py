@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, PRICE_DECIMALS, PRICE_DESCRIPTION, PRICE_MAX_DEVIATION_BPS
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, error_data, log, reverts, unexercised_abi_items
 from oracle_helpers import (
     EIP170_LIMIT_BYTES,
     MAX_HEARTBEAT_SECONDS,
     REPORTER_ADMIN_CALLS,
     assert_deploy_reverts,
     creation_events,
-    error_data,
     exercise_access_control,
     exercise_admin_only,
     exercise_reporter_set,

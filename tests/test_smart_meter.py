@@ -25,6 +25,7 @@ from energy_grid.units import (
 
 OPERATOR_ROLE = role("OPERATOR_ROLE")
 GATEWAY_ROLE = role("GATEWAY_ROLE")
+PAUSER_ROLE = role("PAUSER_ROLE")
 METER_ROLE = role("METER_ROLE")
 
 PROFILE_CAPACITY = 35 * INTERVALS_PER_DAY
@@ -117,6 +118,7 @@ def baseline(meter, meter_device, submit, chain):
 def test_constants_and_wiring(smart_meter, energy_token, admin):
     assert smart_meter.OPERATOR_ROLE() == OPERATOR_ROLE
     assert smart_meter.GATEWAY_ROLE() == GATEWAY_ROLE
+    assert smart_meter.PAUSER_ROLE() == PAUSER_ROLE
     assert smart_meter.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
     assert smart_meter.PROFILE_CAPACITY() == PROFILE_CAPACITY == 3_360
     assert smart_meter.MAX_BATCH_SIZE() == MAX_BATCH_SIZE
@@ -176,8 +178,19 @@ def test_access_control_surface(smart_meter, admin, other, stranger):
         (lambda sm, m: sm.reactivateMeter(m, sender=m), OPERATOR_ROLE),
         (lambda sm, m: sm.setMinReadingInterval(0, sender=m), DEFAULT_ADMIN_ROLE),
         (lambda sm, m: sm.submitReadings([m], [(1, 0, 0, 50_000, 1_000)], sender=m), GATEWAY_ROLE),
+        (lambda sm, m: sm.pause(sender=m), PAUSER_ROLE),
+        (lambda sm, m: sm.unpause(sender=m), DEFAULT_ADMIN_ROLE),
     ],
-    ids=["registerMeter/3", "registerMeter/5", "deactivateMeter", "reactivateMeter", "setMinReadingInterval", "submitReadings"],
+    ids=[
+        "registerMeter/3",
+        "registerMeter/5",
+        "deactivateMeter",
+        "reactivateMeter",
+        "setMinReadingInterval",
+        "submitReadings",
+        "pause",
+        "unpause",
+    ],
 )
 def test_role_restricted_functions_reject_stranger(smart_meter, stranger, call, role):
     with reverts(smart_meter.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=role):
@@ -858,6 +871,35 @@ def test_batch_same_meter_twice_is_rate_limited(smart_meter, admin, meter, readi
     chain.pending_timestamp = ts
     with reverts(smart_meter.ReadingTooFrequent, meter=meter, timestamp=ts, earliestTimestamp=ts - 10 + 60):
         smart_meter.submitReadings([meter, meter], [reading(1, 1, timestamp=ts - 10), reading(2, 2, timestamp=ts)], sender=admin)
+
+
+# ----------------------------------------------------------------------------- emergency pause
+
+
+def test_pause_stops_readings_and_loses_no_energy(smart_meter, energy_token, admin, owner, stranger, meter, meter_device, baseline, submit, reading, chain):
+    smart_meter.grantRole(PAUSER_ROLE, stranger, sender=admin)  # a guardian
+    tx = smart_meter.pause(sender=stranger)
+    assert_logs(tx, log(smart_meter.Paused, account=stranger.address))
+    assert smart_meter.paused()
+    with reverts(smart_meter.EnforcedPause):
+        smart_meter.pause(sender=stranger)
+    minted = energy_token.balanceOf(owner)
+    chain.pending_timestamp = baseline + 900
+    with reverts(smart_meter.EnforcedPause):
+        submit(meter_device, baseline + 900, 1_200, 5_300)
+    with reverts(smart_meter.EnforcedPause):
+        smart_meter.submitReadings([meter], [reading(1_200, 5_300, timestamp=baseline + 900)], sender=admin)
+    # The guardian cannot restart metering; the admin can.
+    with reverts(smart_meter.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        smart_meter.unpause(sender=stranger)
+    tx = smart_meter.unpause(sender=admin)
+    assert_logs(tx, log(smart_meter.Unpaused, account=admin.address))
+    with reverts(smart_meter.ExpectedPause):
+        smart_meter.unpause(sender=admin)
+    # Registers are cumulative: the first reading after the pause counts what was metered during it.
+    submit(meter_device, baseline + 1_800, 1_400, 5_900)
+    assert energy_token.balanceOf(owner) == minted + 900
+    assert smart_meter.getIntervalEnergy(meter, interval_of(baseline + 1_800)) == (400, 900)
 
 
 # ----------------------------------------------------------------------------- redemption

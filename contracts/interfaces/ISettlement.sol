@@ -115,7 +115,7 @@ interface ISettlement {
     /// @notice Stops trading and settlement (cancel, expiry release, void and fee withdrawal stay open). PAUSER_ROLE only.
     function pause() external;
 
-    /// @notice Resumes trading and settlement. PAUSER_ROLE only.
+    /// @notice Resumes trading and settlement. DEFAULT_ADMIN_ROLE only: a guardian can stop the market, not restart it.
     function unpause() external;
 
     /// @notice A recorded transaction with its parties and what settling it pays.

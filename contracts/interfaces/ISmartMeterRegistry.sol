@@ -131,6 +131,13 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice Burns `amountWh` of the caller's EnergyToken against `meter`'s metered, unredeemed consumption.
     function redeemConsumption(address meter, uint256 amountWh) external;
 
+    /// @notice Stops readings and so minting (emergency shutdown). Registers are cumulative, so the
+    /// first reading after the pause counts everything metered during it. PAUSER_ROLE only.
+    function pause() external;
+
+    /// @notice Resumes readings. DEFAULT_ADMIN_ROLE only: a guardian can stop metering, not restart it.
+    function unpause() external;
+
     /// @notice Sets the minimum seconds between two readings of one meter. DEFAULT_ADMIN_ROLE only.
     function setMinReadingInterval(uint256 secondsBetweenReadings) external;
 
