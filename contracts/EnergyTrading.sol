@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IEnergyMarket, IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
+import {IReferencePrice} from "./interfaces/IPriceDiscovery.sol";
 import {OrderMath} from "./libraries/OrderMath.sol";
 import {Settlement} from "./Settlement.sol";
 
@@ -13,6 +14,8 @@ import {Settlement} from "./Settlement.sol";
 /// crossing BUY and SELL (at the earlier order's price, partial fills tracked), or take an order
 /// directly with fillOrder bringing the other side; directed orders trade only with their named
 /// counterparty. Every trade is recorded as a transaction that Settlement pays out.
+/// An optional price band (setPriceBand; off by default) rejects new orders priced outside a
+/// reference price (PriceDiscovery) ± a share of it; trades execute at the orders' prices.
 /// Traders approve only this contract, for both tokens. The tokens must be plain ERC-20s (no fee
 /// on transfer, no rebasing).
 /// @dev No loop over orders in any transaction: matching is by ids found off-chain from events,
@@ -28,6 +31,8 @@ contract EnergyTrading is Settlement, IEnergyMarket {
     uint256 public constant MAX_ORDER_LIFETIME = 365 days;
     /// @notice Most orders in one getTraderOrders page.
     uint256 public constant MAX_PAGE_SIZE = 100;
+    /// @notice Widest price band: ±100 % of the reference price.
+    uint256 public constant MAX_PRICE_BAND_BPS = 10_000;
 
     /// @dev Two slots. Slot 0 is all that settlement reads.
     struct StoredOrder {
@@ -45,11 +50,15 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         bool directed; // only _counterparties[orderId] may trade against it
     }
 
-    // One slot, the only global one createOrder reads and writes.
+    // One slot, the only global one createOrder reads and writes (with the price band off).
     bool private _ordersPaused; // mirrors Pausable's flag, so createOrder reads one slot
     uint40 private _orderCount;
     uint48 private _minOrderAmountWh = 1;
     uint96 private _maxPricePerKWh = type(uint96).max;
+    uint16 private _priceBandBps; // 0 = off
+    // Read only while the price band is on.
+    IReferencePrice private _referencePrice;
+    uint32 private _priceBandRegionId;
     mapping(uint256 orderId => StoredOrder) private _orders;
     mapping(address trader => uint256 orderId) private _latestOrderIds;
     mapping(uint256 orderId => address) private _counterparties;
@@ -174,6 +183,19 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         emit MaxPriceUpdated(previousPricePerKWh, pricePerKWh);
     }
 
+    /// @inheritdoc IEnergyMarket
+    function setPriceBand(address referencePrice, uint32 regionId, uint256 bandBps)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (bandBps > MAX_PRICE_BAND_BPS) revert PriceBandOutOfRange(bandBps, MAX_PRICE_BAND_BPS);
+        if (bandBps != 0 && referencePrice == address(0)) revert InvalidReferencePrice(referencePrice);
+        _priceBandBps = uint16(bandBps);
+        _referencePrice = IReferencePrice(referencePrice);
+        _priceBandRegionId = regionId;
+        emit PriceBandUpdated(referencePrice, regionId, bandBps);
+    }
+
     // ----------------------------------------------------------------------------- views
 
     /// @inheritdoc IEnergyMarket
@@ -240,6 +262,11 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         return _maxPricePerKWh;
     }
 
+    /// @inheritdoc IEnergyMarket
+    function priceBand() external view returns (address referencePrice, uint32 regionId, uint256 bandBps) {
+        return (address(_referencePrice), _priceBandRegionId, _priceBandBps);
+    }
+
     // ----------------------------------------------------------------------------- internals
 
     function _createOrder(
@@ -283,9 +310,23 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         if (pricePerKWh == 0) revert ZeroPrice();
         uint256 maxPricePerKWh = _maxPricePerKWh;
         if (pricePerKWh > maxPricePerKWh) revert PriceAboveMaximum(pricePerKWh, maxPricePerKWh);
+        uint256 bandBps = _priceBandBps;
+        if (bandBps != 0) _checkPriceBand(pricePerKWh, bandBps);
         if (expiry <= block.timestamp) revert ExpiryNotInFuture(expiry, block.timestamp);
         uint256 latestExpiry = block.timestamp + MAX_ORDER_LIFETIME;
         if (expiry > latestExpiry) revert ExpiryTooFar(expiry, latestExpiry);
+    }
+
+    /// @dev Rejects a price outside reference × (1 ± band): the lower bound rounded up, the upper
+    /// down, both inclusive. The reference source reverts with its own error when its data is
+    /// missing or stale, and order creation with it.
+    function _checkPriceBand(uint256 pricePerKWh, uint256 bandBps) private view {
+        uint256 referencePricePerKWh = _referencePrice.getReferencePrice(_priceBandRegionId);
+        uint256 minPricePerKWh = (referencePricePerKWh * (10_000 - bandBps) + 9_999) / 10_000;
+        uint256 maxPricePerKWh = referencePricePerKWh * (10_000 + bandBps) / 10_000;
+        if (pricePerKWh < minPricePerKWh || pricePerKWh > maxPricePerKWh) {
+            revert PriceOutsideBand(pricePerKWh, minPricePerKWh, maxPricePerKWh);
+        }
     }
 
     function _checkFillAmount(uint256 orderId, StoredOrder memory o, uint256 amountWh) private view {

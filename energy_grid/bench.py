@@ -217,6 +217,8 @@ def bench_market(report: GasReport, system: Any, operator: Any, chain: Any, trad
         )
 
 
+
+
 BUDGET_REPORT_PRODUCTION = 45_000
 BUDGET_CONSUME_ENERGY = 80_000
 BUDGET_STORAGE_FLOW = 55_000
@@ -385,3 +387,106 @@ def bench_grid_operations(report: GasReport, grid_operations: Any, operator: Any
     )
     cancelled = go.cancelBalancingAction(first.return_value, **tx).gas_used
     report.add("cancelBalancingAction", cancelled, BUDGET_COMPLETE_BALANCING)
+
+
+BUDGET_SUBMIT_PRICE = 80_000
+BUDGET_SUBMIT_WEATHER = 75_000
+BUDGET_SUBMIT_GRID_DATA = 75_000
+BUDGET_CREATE_ORDER_BAND_ON = 145_000
+ORACLE_HEARTBEAT_SECONDS = 3_600
+ORACLE_REGION = 1
+
+
+def bench_oracles(
+    report: GasReport, project: Any, system: Any, operator: Any, chain: Any, reporters: list[Any], trader: Any
+) -> None:
+    """The oracles' submissions with 3 reporters, steady and first-time, and createOrder with the
+    price band on.
+
+    Deploys its own PriceOracle, WeatherOracle, GridOracle (each with the 3 `reporters`) and
+    PriceDiscovery, `operator` as their admin and the market's. `trader` must hold EnergyToken and
+    PaymentToken and have approved the market. The market's price band is off again at the end.
+
+    Budgets, from what a steady submission (the reporter's earlier report and the region's value
+    already stored) must pay:
+
+    - submitPrice, 80,000: 21,000 intrinsic; cold loads of the reporter list (count with
+      heartbeat, 3 reporters: 4 x 2,100) and of the other 2 reports (2 x 2,100); the reporter's
+      report rewritten (5,000); the state slot read and rewritten (2,100 + 2,900); a fresh round
+      slot (22,100); the event (~2,300): ~67,900 before execution; measured ~75,000.
+    - submitWeather and submitGridData, 75,000 each: 21,000 intrinsic and ~700 calldata; the same
+      reporter list and report loads (6 x 2,100); the report and the region's value rewritten
+      (2 x 5,000); two events, the report and the new medians (~4,700): ~49,000 before
+      execution, then four per-field medians over 3 values in memory; measured ~64,000-70,000
+      depending on how much sorting the values need.
+    - createOrder with the band on, 145,000: createOrder's own 105,000 budget plus the band's reads,
+      all cold: the band's source slot (2,100), PriceDiscovery (account 2,600, settings and time
+      table 2 x 2,100), the three oracles (3 x 2,600 accounts + 3 x 2,100 slots), 23,000 in all;
+      then three external calls with their ABI encoding and decoding, the oracles' unpacking and
+      the factor math (~13,000 measured): ~36,000 over band off, leaving ~5,000 for inputs that
+      take other branches.
+    """
+    admin = {"sender": operator}
+    price_oracle = project.PriceOracle.deploy(
+        operator, ORACLE_HEARTBEAT_SECONDS, 6, "EnergyToken kWh / mUSD", 2_000, **admin
+    )
+    weather = project.WeatherOracle.deploy(operator, ORACLE_HEARTBEAT_SECONDS, **admin)
+    grid = project.GridOracle.deploy(operator, ORACLE_HEARTBEAT_SECONDS, **admin)
+    for oracle in (price_oracle, weather, grid):
+        for reporter in reporters:
+            oracle.addReporter(reporter, **admin)
+    max_ages = 3 * [ORACLE_HEARTBEAT_SECONDS]
+    discovery = project.PriceDiscovery.deploy(operator, price_oracle, weather, grid, 0, *max_ages, **admin)
+
+    def submissions(step: int) -> dict[str, int]:
+        """Every reporter submits to every oracle once; the most any submission cost, per oracle."""
+        gas: dict[str, int] = {}
+        for i, reporter in enumerate(reporters):
+            v = step + i  # distinct values, so the medians have something to sort
+            measured = {
+                "submitPrice": price_oracle.submitPrice(PRICE_PER_KWH + 100 * v, sender=reporter),
+                "submitWeather": weather.submitWeather(
+                    ORACLE_REGION, 400 + v, 12_000 - v, 5_000 + v, 4_000, sender=reporter
+                ),
+                "submitGridData": grid.submitGridData(
+                    ORACLE_REGION, 50_010 - v, 1_002, 20_000_000 + v, 18_000_000 - v, sender=reporter
+                ),
+            }
+            for operation, tx in measured.items():
+                gas[operation] = max(gas.get(operation, 0), tx.gas_used)
+        return gas
+
+    first = submissions(0)
+    chain.pending_timestamp += 60
+    submissions(3)  # warm-up: every slot exists from here on
+    chain.pending_timestamp += 60
+    steady = submissions(1)
+    budgets = {
+        "submitPrice": BUDGET_SUBMIT_PRICE,
+        "submitWeather": BUDGET_SUBMIT_WEATHER,
+        "submitGridData": BUDGET_SUBMIT_GRID_DATA,
+    }
+    for operation, gas in steady.items():
+        report.add(f"{operation} (3 reporters)", gas, budgets[operation], f"first report: {first[operation]:,}")
+    view_gas = discovery.getReferencePrice.estimate_gas_cost(ORACLE_REGION, sender=operator)
+    report.add("getReferencePrice (view)", view_gas, None, "as a transaction, 21,000 intrinsic included")
+
+    market = system.energy_trading
+    expiry = chain.pending_timestamp + 86_400
+    reference = discovery.getReferencePrice(ORACLE_REGION)
+
+    def order_gas(kind: int) -> int:
+        return market.createOrder(1_000, reference, expiry, kind, sender=trader).gas_used
+
+    order_gas(SELL), order_gas(BUY)  # the trader's slots exist from here on
+    band_off = max(order_gas(SELL), order_gas(BUY))
+    market.setPriceBand(discovery, ORACLE_REGION, 2_000, **admin)
+    band_on = {SELL: order_gas(SELL), BUY: order_gas(BUY)}
+    market.setPriceBand(discovery, ORACLE_REGION, 0, **admin)
+    for kind, name in ((SELL, "SELL"), (BUY, "BUY")):
+        report.add(
+            f"createOrder {name}, price band on",
+            band_on[kind],
+            BUDGET_CREATE_ORDER_BAND_ON,
+            f"band off (costlier side): {band_off:,}",
+        )

@@ -213,3 +213,62 @@ def grid_operations(project, admin, grid_management, grid_operator, other_region
         grid_management.registerOperator(name, region, GRID_OPERATOR_CAPACITY_MW, sender=operator)
         grid_management.verifyOperator(operator, sender=admin)
     return operations
+
+
+# --- oracle fixtures ---
+# PriceOracle, WeatherOracle, GridOracle (each with three reporters) and PriceDiscovery over them.
+
+ORACLE_HEARTBEAT_SECONDS = 3_600
+PRICE_DECIMALS = 6  # MockStablecoin's: answers are its base units per kWh
+PRICE_DESCRIPTION = "EnergyToken kWh / mUSD"
+PRICE_MAX_DEVIATION_BPS = 2_000  # a fresh latest answer may move by 20 % per submission
+ORACLE_REGION = 7
+UTC_OFFSET_MINUTES = 60  # UTC+01:00
+
+
+@pytest.fixture(scope="session")
+def reporters(accounts):
+    """Three oracle reporters."""
+    return [accounts[3], accounts[4], accounts[5]]
+
+
+@pytest.fixture(scope="module")
+def price_oracle(project, admin, reporters):
+    oracle = project.PriceOracle.deploy(
+        admin, ORACLE_HEARTBEAT_SECONDS, PRICE_DECIMALS, PRICE_DESCRIPTION, PRICE_MAX_DEVIATION_BPS, sender=admin
+    )
+    for reporter in reporters:
+        oracle.addReporter(reporter, sender=admin)
+    return oracle
+
+
+@pytest.fixture(scope="module")
+def weather_oracle(project, admin, reporters):
+    oracle = project.WeatherOracle.deploy(admin, ORACLE_HEARTBEAT_SECONDS, sender=admin)
+    for reporter in reporters:
+        oracle.addReporter(reporter, sender=admin)
+    return oracle
+
+
+@pytest.fixture(scope="module")
+def grid_oracle(project, admin, reporters):
+    oracle = project.GridOracle.deploy(admin, ORACLE_HEARTBEAT_SECONDS, sender=admin)
+    for reporter in reporters:
+        oracle.addReporter(reporter, sender=admin)
+    return oracle
+
+
+@pytest.fixture(scope="module")
+def price_discovery(project, admin, price_oracle, weather_oracle, grid_oracle):
+    """Reads the three oracles; every source's max age is the oracles' heartbeat."""
+    return project.PriceDiscovery.deploy(
+        admin,
+        price_oracle,
+        weather_oracle,
+        grid_oracle,
+        UTC_OFFSET_MINUTES,
+        ORACLE_HEARTBEAT_SECONDS,
+        ORACLE_HEARTBEAT_SECONDS,
+        ORACLE_HEARTBEAT_SECONDS,
+        sender=admin,
+    )

@@ -24,7 +24,10 @@ def test_contracts_compile_without_warnings():
         "settings": {
             "optimizer": {"enabled": True, "runs": config["optimization_runs"]},
             "evmVersion": config["evm_version"],
-            "remappings": ["@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"],
+            "remappings": [
+                "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/",
+                "@chainlink/contracts/=node_modules/@chainlink/contracts/",
+            ],
             "outputSelection": {"*": {"*": ["evm.bytecode.object"]}},
         },
     }

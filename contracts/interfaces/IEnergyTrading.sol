@@ -107,6 +107,9 @@ interface IEnergyMarket is IEnergyTrading {
     event MinOrderAmountUpdated(uint256 previousWh, uint256 newWh);
     /// @notice The admin changed the highest order price.
     event MaxPriceUpdated(uint256 previousPricePerKWh, uint256 newPricePerKWh);
+    /// @notice The admin set the price band: new orders must be priced within `bandBps` of
+    /// `referencePrice`'s price for `regionId` (bandBps 0 = off).
+    event PriceBandUpdated(address indexed referencePrice, uint32 indexed regionId, uint256 bandBps);
 
     /// @notice An order or fill of zero Wh.
     error ZeroAmount();
@@ -158,6 +161,12 @@ interface IEnergyMarket is IEnergyTrading {
     error MinOrderAmountOutOfRange(uint256 amountWh, uint256 maxAmountWh);
     /// @notice A maximum price of zero or above PRICE_CAP_PER_KWH.
     error MaxPriceOutOfRange(uint256 pricePerKWh, uint256 priceCapPerKWh);
+    /// @notice An order priced outside the price band: reference × (1 ± band), bounds inclusive.
+    error PriceOutsideBand(uint256 pricePerKWh, uint256 minPricePerKWh, uint256 maxPricePerKWh);
+    /// @notice A price band wider than MAX_PRICE_BAND_BPS.
+    error PriceBandOutOfRange(uint256 bandBps, uint256 maxBandBps);
+    /// @notice A price band switched on without a reference price source.
+    error InvalidReferencePrice(address referencePrice);
 
     /// @notice Like createOrder, but only `counterparty` may trade against it (seed 000 create-trade).
     function createDirectedOrder(
@@ -181,6 +190,12 @@ interface IEnergyMarket is IEnergyTrading {
 
     /// @notice Sets the highest order price. DEFAULT_ADMIN_ROLE only.
     function setMaxPrice(uint256 pricePerKWh) external;
+
+    /// @notice Sets the price band: while `bandBps` is not 0, createOrder and createDirectedOrder
+    /// revert with PriceOutsideBand for a price outside `referencePrice.getReferencePrice(regionId)`
+    /// × (1 ± bandBps / 10,000), and with the reference's own error when its data is missing or
+    /// stale. 0 switches it off (the default). DEFAULT_ADMIN_ROLE only.
+    function setPriceBand(address referencePrice, uint32 regionId, uint256 bandBps) external;
 
     /// @notice The order in the seed's shape.
     function getOrder(uint256 orderId) external view returns (Order memory);
@@ -215,4 +230,7 @@ interface IEnergyMarket is IEnergyTrading {
 
     /// @notice The highest order price.
     function maxPrice() external view returns (uint256 pricePerKWh);
+
+    /// @notice The price band: its reference price source, region and width (0 = off).
+    function priceBand() external view returns (address referencePrice, uint32 regionId, uint256 bandBps);
 }

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IOracleReporters} from "./IOracleReporters.sol";
+
+/// @title IWeatherOracle
+/// @notice Weather per region (seed 002 Oracle Network): solar irradiance, temperature, wind speed
+/// and cloud cover. A region's value is the per-field median of its reporters' fresh reports,
+/// recomputed at every submission.
+interface IWeatherOracle is IOracleReporters {
+    /// @notice A region's weather.
+    struct WeatherData {
+        uint256 irradianceWPerM2; // global horizontal irradiance, W/m²
+        int256 temperatureMilliCelsius; // air temperature, m°C
+        uint256 windSpeedMmPerS; // wind speed, mm/s
+        uint256 cloudCoverBps; // share of the sky covered, bps
+        uint256 reportCount; // fresh reports the medians came from
+        uint256 updatedAt; // unix s of the submission that set it; 0 = nothing reported
+    }
+
+    /// @notice `reporter` reported the weather in `regionId`.
+    event WeatherReported(
+        uint32 indexed regionId,
+        address indexed reporter,
+        uint256 irradianceWPerM2,
+        int256 temperatureMilliCelsius,
+        uint256 windSpeedMmPerS,
+        uint256 cloudCoverBps
+    );
+    /// @notice `regionId`'s weather is now the median of `reportCount` fresh reports.
+    event WeatherUpdated(
+        uint32 indexed regionId,
+        uint256 irradianceWPerM2,
+        int256 temperatureMilliCelsius,
+        uint256 windSpeedMmPerS,
+        uint256 cloudCoverBps,
+        uint256 reportCount
+    );
+
+    /// @notice Irradiance above MAX_IRRADIANCE_W_PER_M2 (no sunlight at the surface is stronger).
+    error IrradianceOutOfRange(uint256 irradianceWPerM2, uint256 maxWPerM2);
+    /// @notice Temperature outside MIN_TEMPERATURE_MILLI_CELSIUS..MAX_TEMPERATURE_MILLI_CELSIUS.
+    error TemperatureOutOfRange(int256 temperatureMilliCelsius, int256 minMilliCelsius, int256 maxMilliCelsius);
+    /// @notice Wind speed above MAX_WIND_SPEED_MM_PER_S.
+    error WindSpeedOutOfRange(uint256 windSpeedMmPerS, uint256 maxMmPerS);
+    /// @notice Cloud cover above 10,000 bps (a fully covered sky).
+    error CloudCoverOutOfRange(uint256 cloudCoverBps, uint256 maxBps);
+
+    /// @notice Reports the weather in `regionId` (reporters only) and updates the region's medians.
+    function submitWeather(
+        uint32 regionId,
+        uint256 irradianceWPerM2,
+        int256 temperatureMilliCelsius,
+        uint256 windSpeedMmPerS,
+        uint256 cloudCoverBps
+    ) external;
+
+    /// @notice `regionId`'s weather: the medians of the fresh reports at the latest submission
+    /// (`updatedAt` = 0 and all fields 0 when nothing was reported).
+    function getWeather(uint32 regionId) external view returns (WeatherData memory);
+}

@@ -1,0 +1,140 @@
+"""Shared by the oracle test modules: revert data of constructors, chain time, the reporter surface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts
+
+MAX_REPORTERS = 15
+MIN_HEARTBEAT_SECONDS = 1
+MAX_HEARTBEAT_SECONDS = 7 * 86_400
+
+
+def assert_deploy_reverts(container: Any, deployer: Any, args: tuple, error: Any, *error_args: Any) -> None:
+    """Deploying `container` with `args` reverts with exactly `error(error_args)`."""
+    with deploy_reverts(error, *error_args):
+        container.deploy(*args, sender=deployer)
+
+
+def mine_at(chain: Any, timestamp: int) -> None:
+    """Mines a block at `timestamp`, so views see it as block.timestamp."""
+    chain.pending_timestamp = timestamp
+    chain.mine()
+
+
+def creation_events(contract: Any) -> list[Any]:
+    return list(contract.creation_metadata.receipt.events)
+
+
+def exercise_reporter_set(oracle: Any, admin: Any, reporters: list[Any], stranger: Any, accounts: Any) -> None:
+    """The reporter set and heartbeat every oracle shares (OracleReporters): additions up to
+    MAX_REPORTERS, swap-and-pop removal, duplicates, unknown and zero addresses, heartbeat bounds.
+    `oracle` starts with exactly `reporters`."""
+    assert oracle.MAX_REPORTERS() == MAX_REPORTERS
+    assert oracle.MIN_HEARTBEAT_SECONDS() == MIN_HEARTBEAT_SECONDS
+    assert oracle.MAX_HEARTBEAT_SECONDS() == MAX_HEARTBEAT_SECONDS
+    addresses = [r.address for r in reporters]
+    assert oracle.getReporters() == addresses
+    assert all(oracle.isReporter(r) for r in reporters)
+    assert not oracle.isReporter(stranger)
+
+    with reverts(oracle.ReporterAlreadyAdded, account=addresses[1]):
+        oracle.addReporter(reporters[1], sender=admin)
+    with reverts(oracle.ZeroAddress):
+        oracle.addReporter(ZERO_ADDRESS, sender=admin)
+    with reverts(oracle.UnknownReporter, account=stranger.address):
+        oracle.removeReporter(stranger, sender=admin)
+
+    # Fill the set to MAX_REPORTERS; one more is refused.
+    extra = [accounts.generate_test_account().address for _ in range(MAX_REPORTERS - len(reporters))]
+    for account in extra:
+        tx = oracle.addReporter(account, sender=admin)
+        assert tx.events == [log(oracle.ReporterAdded, reporter=account)]
+    assert oracle.getReporters() == addresses + extra
+    with reverts(oracle.TooManyReporters, maxReporters=MAX_REPORTERS):
+        oracle.addReporter(stranger, sender=admin)
+
+    # Swap-and-pop: the last reporter moves into the removed one's place.
+    model = addresses + extra
+
+    def remove(account: str) -> None:
+        tx = oracle.removeReporter(account, sender=admin)
+        assert tx.events == [log(oracle.ReporterRemoved, reporter=account)]
+        i = model.index(account)
+        model[i] = model[-1]
+        model.pop()
+        assert oracle.getReporters() == model
+        assert not oracle.isReporter(account)
+
+    remove(addresses[0])
+    assert oracle.getReporters()[0] == extra[-1]  # the last one moved to the front
+    remove(extra[-2])  # the last one: nothing moves
+    for account in [extra[-1]] + extra[:-2]:
+        remove(account)
+    assert sorted(oracle.getReporters()) == sorted(addresses[1:])
+    with reverts(oracle.UnknownReporter, account=addresses[0]):
+        oracle.removeReporter(reporters[0], sender=admin)
+    oracle.addReporter(reporters[0], sender=admin)
+    assert oracle.getReporters() == model + addresses[:1]
+
+    # Heartbeat: bounds inclusive at both ends.
+    previous = oracle.heartbeat()
+    tx = oracle.setHeartbeat(MIN_HEARTBEAT_SECONDS, sender=admin)
+    assert tx.events == [log(oracle.HeartbeatUpdated, previousSeconds=previous, newSeconds=MIN_HEARTBEAT_SECONDS)]
+    tx = oracle.setHeartbeat(MAX_HEARTBEAT_SECONDS, sender=admin)
+    assert tx.events == [
+        log(oracle.HeartbeatUpdated, previousSeconds=MIN_HEARTBEAT_SECONDS, newSeconds=MAX_HEARTBEAT_SECONDS)
+    ]
+    assert oracle.heartbeat() == MAX_HEARTBEAT_SECONDS
+    for bad in (0, MAX_HEARTBEAT_SECONDS + 1):
+        with reverts(
+            oracle.HeartbeatOutOfRange,
+            heartbeatSeconds=bad,
+            minSeconds=MIN_HEARTBEAT_SECONDS,
+            maxSeconds=MAX_HEARTBEAT_SECONDS,
+        ):
+            oracle.setHeartbeat(bad, sender=admin)
+
+
+def exercise_admin_only(oracle: Any, stranger: Any, calls: list[Any]) -> None:
+    """Each of `calls(oracle, sender)` from `stranger` is refused: DEFAULT_ADMIN_ROLE only."""
+    for call in calls:
+        with reverts(oracle.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+            call(oracle, stranger)
+
+
+REPORTER_ADMIN_CALLS = [
+    lambda o, s: o.addReporter(s, sender=s),
+    lambda o, s: o.removeReporter(s, sender=s),
+    lambda o, s: o.setHeartbeat(60, sender=s),
+    lambda o, s: o.grantRole(DEFAULT_ADMIN_ROLE, s, sender=s),
+    lambda o, s: o.revokeRole(DEFAULT_ADMIN_ROLE, s, sender=s),
+]
+
+
+def exercise_access_control(oracle: Any, admin: Any, other: Any, stranger: Any) -> None:
+    """OpenZeppelin AccessControl as the oracles use it: the admin grants and revokes, a holder
+    renounces only for itself."""
+    assert oracle.hasRole(DEFAULT_ADMIN_ROLE, admin)
+    assert oracle.getRoleAdmin(DEFAULT_ADMIN_ROLE) == DEFAULT_ADMIN_ROLE
+    assert oracle.supportsInterface("0x7965db0b")  # IAccessControl
+    assert oracle.supportsInterface("0x01ffc9a7")  # IERC165
+    assert not oracle.supportsInterface("0xffffffff")
+    tx = oracle.grantRole(DEFAULT_ADMIN_ROLE, other, sender=admin)
+    assert tx.events == [log(oracle.RoleGranted, role=DEFAULT_ADMIN_ROLE, account=other.address, sender=admin.address)]
+    with reverts(oracle.AccessControlBadConfirmation):
+        oracle.renounceRole(DEFAULT_ADMIN_ROLE, stranger, sender=other)
+    tx = oracle.renounceRole(DEFAULT_ADMIN_ROLE, other, sender=other)
+    assert tx.events == [log(oracle.RoleRevoked, role=DEFAULT_ADMIN_ROLE, account=other.address, sender=other.address)]
+    oracle.grantRole(DEFAULT_ADMIN_ROLE, other, sender=admin)
+    tx = oracle.revokeRole(DEFAULT_ADMIN_ROLE, other, sender=admin)
+    assert tx.events == [log(oracle.RoleRevoked, role=DEFAULT_ADMIN_ROLE, account=other.address, sender=admin.address)]
+    assert not oracle.hasRole(DEFAULT_ADMIN_ROLE, other)
+
+
+def runtime_size(chain: Any, contract: Any) -> int:
+    return len(chain.provider.get_code(contract.address))
+
+
+EIP170_LIMIT_BYTES = 24_576
