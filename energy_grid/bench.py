@@ -393,19 +393,16 @@ BUDGET_SUBMIT_PRICE = 80_000
 BUDGET_SUBMIT_WEATHER = 75_000
 BUDGET_SUBMIT_GRID_DATA = 75_000
 BUDGET_CREATE_ORDER_BAND_ON = 145_000
-ORACLE_HEARTBEAT_SECONDS = 3_600
 ORACLE_REGION = 1
 
 
-def bench_oracles(
-    report: GasReport, project: Any, system: Any, operator: Any, chain: Any, reporters: list[Any], trader: Any
-) -> None:
+def bench_oracles(report: GasReport, system: Any, operator: Any, chain: Any, reporters: list[Any], trader: Any) -> None:
     """The oracles' submissions with 3 reporters, steady and first-time, and createOrder with the
     price band on.
 
-    Deploys its own PriceOracle, WeatherOracle, GridOracle (each with the 3 `reporters`) and
-    PriceDiscovery, `operator` as their admin and the market's. `trader` must hold EnergyToken and
-    PaymentToken and have approved the market. The market's price band is off again at the end.
+    The system's PriceOracle, WeatherOracle and GridOracle get the 3 `reporters` (`operator`, their
+    admin and the market's, may be one already). `trader` must hold EnergyToken and PaymentToken
+    and have approved the market. The market's price band is off again at the end.
 
     Budgets, from what a steady submission (the reporter's earlier report and the region's value
     already stored) must pay:
@@ -427,16 +424,13 @@ def bench_oracles(
       take other branches.
     """
     admin = {"sender": operator}
-    price_oracle = project.PriceOracle.deploy(
-        operator, ORACLE_HEARTBEAT_SECONDS, 6, "EnergyToken kWh / mUSD", 2_000, **admin
-    )
-    weather = project.WeatherOracle.deploy(operator, ORACLE_HEARTBEAT_SECONDS, **admin)
-    grid = project.GridOracle.deploy(operator, ORACLE_HEARTBEAT_SECONDS, **admin)
+    price_oracle, weather, grid = system.price_oracle, system.weather_oracle, system.grid_oracle
+    discovery = system.price_discovery
     for oracle in (price_oracle, weather, grid):
         for reporter in reporters:
-            oracle.addReporter(reporter, **admin)
-    max_ages = 3 * [ORACLE_HEARTBEAT_SECONDS]
-    discovery = project.PriceDiscovery.deploy(operator, price_oracle, weather, grid, 0, *max_ages, **admin)
+            if not oracle.isReporter(reporter):
+                oracle.addReporter(reporter, **admin)
+        assert len(oracle.getReporters()) == len(reporters)
 
     def submissions(step: int) -> dict[str, int]:
         """Every reporter submits to every oracle once; the most any submission cost, per oracle."""

@@ -33,6 +33,7 @@ CHAINLINK_AGGREGATOR_V3_ABI = (
     / "node_modules/@chainlink/contracts/abi/v0.8/AggregatorV3Interface.json"
 )
 LOAD_STATUSES = ("LOW", "NORMAL", "HIGH", "CRITICAL")  # IGridOperations.LoadStatus
+GAS_MARGIN = 25_000
 
 
 def anvil_account(index: int) -> LocalAccount:
@@ -107,6 +108,10 @@ class GridClient:
             userdoc = self.userdocs.get(call.address.lower())
             reason = describe_revert(call.contract_abi, str(err.data), userdoc)
             raise GridError(f"{call.fn_name} rejected: {reason}") from None
+        # The estimate ran against the latest block; the transaction runs in the next, whose later
+        # time can write more (a producer's first booked energy, a new interval's counters). Unused
+        # gas is not charged, so a margin costs nothing.
+        tx["gas"] = tx["gas"] * 3 // 2 + GAS_MARGIN
         signed = signer.sign_transaction(tx)
         receipt = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
         if receipt["status"] != 1:

@@ -12,6 +12,7 @@ from eth_account import Account
 
 from energy_grid.community import Prosumer
 from energy_grid.operations import BUY, SELL, approve_market
+from energy_grid.pricing import dynamic_price
 from energy_grid.report import heading, print_table
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, format_kwh, format_money
 
@@ -173,11 +174,6 @@ REGION_CAPACITY_MW = 100
 MW = 1_000_000  # W
 
 
-def formula_price(base: int, load_w: int, capacity_w: int) -> int:
-    """Seed 000's dynamic price, computed here independently of the contract."""
-    return base if capacity_w == 0 else base + base * load_w // (2 * capacity_w)
-
-
 def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region_id: int) -> None:
     """A region through normal, high and critical load; an automated response; the emergency price."""
     heading(f"Grid: region {region_id}, {REGION_CAPACITY_MW} MW")
@@ -202,7 +198,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
                 f"{status.currentLoadW / MW:.1f} MW",
                 f"{status.utilizationBps / 100:.2f} %",
                 money(grid.getDynamicPrice()),
-                money(formula_price(base, status.currentLoadW, status.totalCapacityW)),
+                money(dynamic_price(base, status.currentLoadW, status.totalCapacityW)),
             )
         )
     print_table(

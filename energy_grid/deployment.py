@@ -18,6 +18,10 @@ DEFAULT_BASE_PRICE_PER_KWH = 200_000  # 0.20 per kWh in a 6-decimal PaymentToken
 LOCAL_OPERATOR_REGION = 1
 LOCAL_OPERATOR_NAME = "Local grid operator"
 LOCAL_OPERATOR_CAPACITY_MW = 1_000
+# Oracles: a report older than the heartbeat is stale; a price more than this far from the latest
+# answer is refused (day-ahead prices move by tens of percent from one hour to the next).
+DEFAULT_ORACLE_HEARTBEAT_SECONDS = 3_600
+DEFAULT_MAX_PRICE_DEVIATION_BPS = 5_000
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,10 @@ class System:
     energy_trading: Any
     grid_management: Any
     grid_operations: Any
+    price_oracle: Any
+    weather_oracle: Any
+    grid_oracle: Any
+    price_discovery: Any
 
     def contracts(self) -> dict[str, Any]:
         return {
@@ -39,7 +47,14 @@ class System:
             "Settlement": self.energy_trading,
             "GridManagement": self.grid_management,
             "GridOperations": self.grid_operations,
+            "PriceOracle": self.price_oracle,
+            "WeatherOracle": self.weather_oracle,
+            "GridOracle": self.grid_oracle,
+            "PriceDiscovery": self.price_discovery,
         }
+
+    def oracles(self) -> tuple[Any, Any, Any]:
+        return self.price_oracle, self.weather_oracle, self.grid_oracle
 
 
 def deploy_system(
@@ -51,6 +66,9 @@ def deploy_system(
     grid_fee_bps: int = DEFAULT_GRID_FEE_BPS,
     base_price_per_kwh: int = DEFAULT_BASE_PRICE_PER_KWH,
     guardian: Any | None = None,
+    oracle_heartbeat_seconds: int = DEFAULT_ORACLE_HEARTBEAT_SECONDS,
+    max_price_deviation_bps: int = DEFAULT_MAX_PRICE_DEVIATION_BPS,
+    utc_offset_minutes: int = 0,
     operators: tuple[Any, ...] = (),
     gateways: tuple[Any, ...] = (),
 ) -> System:
@@ -58,6 +76,8 @@ def deploy_system(
 
     Without `payment_token` a MockStablecoin is deployed (local chains only). `guardian` (default:
     the deployer) may shut trading, settlement and metering down at once through GridManagement.
+    The oracles start without reporters (the admin adds them); EnergyTrading's price band around
+    PriceDiscovery's reference price starts off (`setPriceBand`).
     """
     tx = {"sender": deployer}
     energy_token = project.EnergyToken.deploy(deployer, **tx)
@@ -88,14 +108,40 @@ def deploy_system(
     operations = project.GridOperations.deploy(deployer, grid, **tx)
     grid.grantRole(grid.EMERGENCY_RESPONDER_ROLE(), operations, **tx)
 
-    return System(energy_token, payment_token, smart_meter, energy_trading, grid, operations)
+    # PriceOracle answers in PaymentToken base units per kWh, so it has the PaymentToken's decimals.
+    description = f"EnergyToken kWh / {payment_token.symbol()}"
+    price_oracle = project.PriceOracle.deploy(
+        deployer, oracle_heartbeat_seconds, payment_token.decimals(), description, max_price_deviation_bps, **tx
+    )
+    weather_oracle = project.WeatherOracle.deploy(deployer, oracle_heartbeat_seconds, **tx)
+    grid_oracle = project.GridOracle.deploy(deployer, oracle_heartbeat_seconds, **tx)
+    max_ages = 3 * [oracle_heartbeat_seconds]  # price, weather, grid data
+    price_discovery = project.PriceDiscovery.deploy(
+        deployer, price_oracle, weather_oracle, grid_oracle, utc_offset_minutes, *max_ages, **tx
+    )
+
+    return System(
+        energy_token,
+        payment_token,
+        smart_meter,
+        energy_trading,
+        grid,
+        operations,
+        price_oracle,
+        weather_oracle,
+        grid_oracle,
+        price_discovery,
+    )
 
 
 def setup_local_roles(system: System, deployer: Any) -> None:
-    """Local chains only: the deployer becomes a verified grid operator of LOCAL_OPERATOR_REGION."""
+    """Local chains only: the deployer becomes a verified grid operator of LOCAL_OPERATOR_REGION
+    and a reporter of every oracle, so scripts can act at once."""
     grid = system.grid_management
     grid.registerOperator(LOCAL_OPERATOR_NAME, LOCAL_OPERATOR_REGION, LOCAL_OPERATOR_CAPACITY_MW, sender=deployer)
     grid.verifyOperator(deployer, sender=deployer)
+    for oracle in system.oracles():
+        oracle.addReporter(deployer, sender=deployer)
 
 
 def fund_local_accounts(system: System, operator: Any, accounts: list[Any]) -> None:

@@ -13,7 +13,14 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
-from energy_grid.bench import GasReport, bench_grid_management, bench_grid_operations, bench_market, bench_meter
+from energy_grid.bench import (
+    GasReport,
+    bench_grid_management,
+    bench_grid_operations,
+    bench_market,
+    bench_meter,
+    bench_oracles,
+)
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 
 OUTPUT = Path("benchmarks/gas.json")
@@ -31,6 +38,8 @@ def cli() -> None:
     bench_market(report, system, operator, chain, traders=[dev[i] for i in range(1, 6)])
     bench_grid_management(report, system, operator, chain, participants=[dev[i] for i in range(6, 10)])
     bench_grid_operations(report, system.grid_operations, operator, chain, region_id=LOCAL_OPERATOR_REGION)
+    # The seller of bench_market holds both tokens and has approved the market.
+    bench_oracles(report, system, operator, chain, reporters=[operator, dev[2], dev[3]], trader=dev[1])
     report.print()
     report.write(OUTPUT)
     click.echo(f"Written to {OUTPUT}")

@@ -11,7 +11,14 @@ import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
-from energy_grid.deployment import DEFAULT_BASE_PRICE_PER_KWH, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.deployment import (
+    DEFAULT_BASE_PRICE_PER_KWH,
+    DEFAULT_MAX_PRICE_DEVIATION_BPS,
+    DEFAULT_ORACLE_HEARTBEAT_SECONDS,
+    deploy_system,
+    fund_local_accounts,
+    setup_local_roles,
+)
 from energy_grid.manifest import build_manifest, write_manifest
 
 LOCAL_CHAIN_IDS = {31337, 1337}
@@ -29,12 +36,30 @@ LOCAL_CHAIN_IDS = {31337, 1337}
     show_default=True,
     help="GridManagement's base price, PaymentToken base units per kWh.",
 )
+@click.option(
+    "--oracle-heartbeat",
+    type=int,
+    default=DEFAULT_ORACLE_HEARTBEAT_SECONDS,
+    show_default=True,
+    help="Seconds after which an oracle report is stale.",
+)
+@click.option(
+    "--max-price-deviation-bps",
+    type=int,
+    default=DEFAULT_MAX_PRICE_DEVIATION_BPS,
+    show_default=True,
+    help="PriceOracle refuses a report further than this from the latest answer.",
+)
+@click.option("--utc-offset-minutes", type=int, default=0, show_default=True, help="PriceDiscovery's local time for the time-of-day factor.")
 def cli(
     account_alias: str | None,
     payment_token: str | None,
     fee_recipient: str | None,
     guardian: str | None,
     base_price: int,
+    oracle_heartbeat: int,
+    max_price_deviation_bps: int,
+    utc_offset_minutes: int,
 ) -> None:
     local = chain.chain_id in LOCAL_CHAIN_IDS
     if account_alias:
@@ -48,7 +73,15 @@ def cli(
 
     token = project.IPaymentToken.at(payment_token) if payment_token else None
     system = deploy_system(
-        project, deployer, payment_token=token, fee_recipient=fee_recipient, guardian=guardian, base_price_per_kwh=base_price
+        project,
+        deployer,
+        payment_token=token,
+        fee_recipient=fee_recipient,
+        guardian=guardian,
+        base_price_per_kwh=base_price,
+        oracle_heartbeat_seconds=oracle_heartbeat,
+        max_price_deviation_bps=max_price_deviation_bps,
+        utc_offset_minutes=utc_offset_minutes,
     )
     if local:
         setup_local_roles(system, deployer)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import ZERO_ADDRESS
 
 from energy_grid.deployment import (
     DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_GRID_FEE_BPS,
+    DEFAULT_MAX_PRICE_DEVIATION_BPS,
+    DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     LOCAL_FAUCET_WHOLE_UNITS,
     LOCAL_OPERATOR_REGION,
     deploy_system,
@@ -50,6 +53,23 @@ def test_deploy_wires_roles(system, admin):
     assert operations.gridManagement() == grid.address
     assert operations.hasRole(operations.DEFAULT_ADMIN_ROLE(), admin)
     assert grid.hasRole(grid.EMERGENCY_RESPONDER_ROLE(), operations)
+    price_oracle, weather_oracle, grid_oracle = system.oracles()
+    assert price_oracle.decimals() == system.payment_token.decimals()
+    assert price_oracle.description() == "EnergyToken kWh / mUSD"
+    assert price_oracle.maxDeviation() == DEFAULT_MAX_PRICE_DEVIATION_BPS
+    for oracle in system.oracles():
+        assert oracle.heartbeat() == DEFAULT_ORACLE_HEARTBEAT_SECONDS
+        assert oracle.getReporters() == []
+        assert oracle.hasRole(oracle.DEFAULT_ADMIN_ROLE(), admin)
+    discovery = system.price_discovery
+    assert (discovery.priceFeed(), discovery.weatherOracle(), discovery.gridOracle()) == (
+        price_oracle.address,
+        weather_oracle.address,
+        grid_oracle.address,
+    )
+    assert discovery.utcOffsetMinutes() == 0
+    assert [discovery.maxAge(source) for source in range(3)] == 3 * [DEFAULT_ORACLE_HEARTBEAT_SECONDS]
+    assert market.priceBand() == (ZERO_ADDRESS, 0, 0)  # off
 
 
 def test_local_roles_make_the_deployer_an_operator(system, admin):
@@ -58,6 +78,7 @@ def test_local_roles_make_the_deployer_an_operator(system, admin):
     setup_local_roles(system, admin)
     assert grid.isAuthorizedOperator(admin)
     assert grid.operatorStatus(admin) == (True, LOCAL_OPERATOR_REGION)
+    assert all(oracle.getReporters() == [admin.address] for oracle in system.oracles())
 
 
 def test_guardian_can_be_another_account(project, admin, stranger):
@@ -86,6 +107,10 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "Settlement",
         "GridManagement",
         "GridOperations",
+        "PriceOracle",
+        "WeatherOracle",
+        "GridOracle",
+        "PriceDiscovery",
     }
     assert manifest["contracts"]["Settlement"]["address"] == system.energy_trading.address
     entry = manifest["contracts"]["SmartMeter"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts, role, unexercised_abi_items
 
+from energy_grid.pricing import dynamic_price
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
 
 BASE_PRICE = 200_000  # mUSD base units (6 decimals) per kWh: 0.20
@@ -71,11 +72,6 @@ def next_interval_start(chain, offset: int = 0) -> int:
     ts = (interval_of(chain.pending_timestamp) + 1) * INTERVAL_SECONDS + offset
     chain.pending_timestamp = ts
     return ts
-
-
-def dynamic_price(base: int, load_w: int, capacity_w: int) -> int:
-    """Seed 000's formula, independently: base + base × load / (2 × capacity)."""
-    return base if capacity_w == 0 else base + base * load_w // (2 * capacity_w)
 
 
 def cost(amount_wh: int, price: int) -> int:

@@ -7,8 +7,9 @@ from eth_account import Account
 from web3 import Web3
 
 from energy_grid.client import BUY, SELL, GridClient, GridError, MeterReading, describe_revert
-from energy_grid.deployment import deploy_system, fund_local_accounts
+from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.pricing import dynamic_price
 
 PRICE_PER_KWH = 220_000
 
@@ -90,6 +91,66 @@ def test_bad_trade_is_explained_and_moves_nothing(grid, system, accounts):
         grid.create_order(buyer, 1_000, PRICE_PER_KWH, expired, BUY)
     assert "createOrder rejected: ExpiryNotInFuture(expiry=%d" % expired in str(rejected.value)
     assert grid.payment_balance(buyer.address) == cash_before
+
+
+MW = 1_000_000
+
+
+def test_drives_a_region_through_load_levels_and_an_emergency(grid, system, accounts):
+    """The issue's walk-through, with only the manifest: load normal -> high -> critical, the
+    dynamic price following seed 000's formula, tripling in an emergency."""
+    setup_local_roles(system, accounts[0])
+    operator, wind_farm, solar_park = signer(accounts[0]), signer(accounts[5]), signer(accounts[6])
+    grid.register_producer(wind_farm, 60 * MW, 1)
+    grid.register_producer(solar_park, 40 * MW, 0)
+    base = grid["GridManagement"].functions.basePrice().call()
+    prices = []
+    for demand_mw, load_status in ((50, "NORMAL"), (85, "HIGH"), (97, "CRITICAL")):
+        grid.report_production(wind_farm, demand_mw * MW * 6 // 10)
+        grid.report_production(solar_park, demand_mw * MW * 4 // 10)
+        grid.report_load(operator, LOCAL_OPERATOR_REGION, 100, demand_mw)
+        assert grid.load_status(LOCAL_OPERATOR_REGION) == load_status
+        status = grid.grid_status()
+        assert (status.currentLoadW, status.totalCapacityW) == (demand_mw * MW, 100 * MW)
+        assert status.utilizationBps == demand_mw * 100
+        prices.append(grid.dynamic_price())
+        assert prices[-1] == dynamic_price(base, demand_mw * MW, 100 * MW)
+    assert prices == sorted(prices) and len(set(prices)) == 3
+    grid.report_stability(operator, LOCAL_OPERATOR_REGION, 47_800, 1_000)  # CRITICAL: an emergency
+    assert grid.grid_status().emergencyMode
+    assert grid.dynamic_price() == 3 * base
+
+
+def test_bad_grid_input_is_explained(grid, system, accounts):
+    setup_local_roles(system, accounts[0])
+    with pytest.raises(GridError) as rejected:
+        grid.report_production(signer(accounts[5]), 1)
+    assert "reportProduction rejected: ParticipantNotFound(account=%s)" % accounts[5].address.lower() in str(rejected.value)
+    grid.register_producer(signer(accounts[5]), 1_000, 0)
+    with pytest.raises(GridError) as rejected:
+        grid.report_production(signer(accounts[5]), 1_001)
+    assert "ProductionExceedsCapacity(producer=%s, outputW=1001, capacityW=1000)" % accounts[5].address.lower() in str(
+        rejected.value
+    )
+    assert grid.grid_status().currentLoadW == 0
+
+
+def test_reads_price_oracle_through_chainlinks_published_abi(grid, system, accounts):
+    setup_local_roles(system, accounts[0])
+    receipt = grid.submit_price(signer(accounts[0]), 250_000)
+    feed = grid.chainlink_price_feed()
+    # Chainlink's ABI, not the project's: it has no submitPrice.
+    assert {f["name"] for f in feed.abi if f["type"] == "function"} == {
+        "decimals",
+        "description",
+        "version",
+        "getRoundData",
+        "latestRoundData",
+    }
+    timestamp = grid.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+    assert tuple(feed.functions.latestRoundData().call()) == (1, 250_000, timestamp, timestamp, 1)
+    assert tuple(feed.functions.getRoundData(1).call()) == (1, 250_000, timestamp, timestamp, 1)
+    assert feed.functions.decimals().call() == system.payment_token.decimals()
 
 
 def test_refuses_a_manifest_of_another_chain(system, chain, networks):
