@@ -253,3 +253,39 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
             ("dynamicPricePerKWh", money(status.dynamicPricePerKWh)),
         ],
     )
+
+
+def bps(value: int) -> str:
+    return f"x{value / 10_000:.4f}"
+
+
+def run_price_discovery(system: Any, reporter: Any, trader: Any, chain: Any, region_id: int) -> None:
+    """Oracle reports, the reference price from seed 002's formula, and the market's price band."""
+    heading(f"Price discovery: region {region_id}")
+    system.price_oracle.submitPrice(220_000, sender=reporter)  # 0.22 per kWh
+    # A bright, breezy hour: 650 W/m², 18 °C, 6 m/s, 30 % cloud; the grid slightly short of supply.
+    system.weather_oracle.submitWeather(region_id, 650, 18_000, 6_000, 3_000, sender=reporter)
+    system.grid_oracle.submitGridData(region_id, 49_960, 1_008, 95 * MW, 97 * MW, sender=reporter)
+    f = system.price_discovery.getPriceFactors(region_id)
+    print_table(
+        "getPriceFactors(): base x (0.3 D + 0.3 S + 0.2 T + 0.2 G)",
+        ["factor", "weight", "inputs", "value"],
+        [
+            ("D demand", "0.3", f"{f.demandW / MW:.0f} MW demand / {f.supplyW / MW:.0f} MW supply", bps(f.demandFactorBps)),
+            ("S supply", "0.3", f"renewable availability {f.renewableAvailabilityBps / 100:.1f} %", bps(f.supplyFactorBps)),
+            ("T time of day", "0.2", f"local hour {f.localHour}", bps(f.timeFactorBps)),
+            ("G stability", "0.2", f"{f.frequencyMilliHz / 1000:.3f} Hz, {f.voltagePerMille / 10:.1f} %", bps(f.stabilityFactorBps)),
+        ],
+    )
+    print(f"Base (PriceOracle): {money(f.basePricePerKWh)}; reference price: {money(f.pricePerKWh)} per kWh")
+
+    market = system.energy_trading
+    market.setPriceBand(system.price_discovery, region_id, 2_000, sender=reporter)  # ±20 %
+    expiry = chain.pending_timestamp + 3_600
+    order_id = market.createOrder(1_000, f.pricePerKWh, expiry, BUY, sender=trader).return_value
+    low, high = -(-f.pricePerKWh * 8 // 10), f.pricePerKWh * 12 // 10
+    print(
+        f"EnergyTrading's price band, ±20 % around it: orders at {money(low)} .. {money(high)} per kWh are "
+        f"accepted (order {order_id} at the reference price was); any other reverts with PriceOutsideBand."
+    )
+    market.setPriceBand(system.price_discovery, region_id, 0, sender=reporter)

@@ -13,7 +13,7 @@ from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
 from energy_grid.community import demo_community
-from energy_grid.demo import print_meter_day, register_meters, run_grid, run_market, run_morning
+from energy_grid.demo import print_meter_day, register_meters, run_grid, run_market, run_morning, run_price_discovery
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.report import heading
@@ -39,3 +39,4 @@ def cli() -> None:
     print_meter_day(system, community, devices, owners, day)
     run_market(system, operator, chain, owners, [p.name for p in community])
     run_grid(system, operator, wind_farm=dev[5], solar_park=dev[6], region_id=LOCAL_OPERATOR_REGION)
+    run_price_discovery(system, operator, trader=owners[2], chain=chain, region_id=LOCAL_OPERATOR_REGION)

@@ -22,7 +22,8 @@ from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 
 
 @pytest.fixture(scope="module")
-def system(project, admin):
+def system(project, admin, stranger):
+    """`stranger` is resolved here, before ape's per-test isolation starts (no rebasing)."""
     return deploy_system(project, admin)
 
 

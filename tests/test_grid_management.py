@@ -13,7 +13,7 @@ from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, rever
 from energy_grid.pricing import dynamic_price
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
 
-BASE_PRICE = 200_000  # mUSD base units (6 decimals) per kWh: 0.20
+BASE_PRICE = 200_000  # conftest GRID_BASE_PRICE_PER_KWH: 0.20 per kWh in mUSD base units (6 decimals)
 GUARDIAN_ROLE = role("GUARDIAN_ROLE")
 EMERGENCY_RESPONDER_ROLE = role("EMERGENCY_RESPONDER_ROLE")
 PAUSER_ROLE = role("PAUSER_ROLE")
@@ -53,8 +53,10 @@ def guardian(accounts):
 
 
 @pytest.fixture(scope="module")
-def grid(project, admin, stablecoin, fee_recipient, operator, guardian, consumer):
-    grid = project.GridManagement.deploy(admin, stablecoin, fee_recipient, BASE_PRICE, sender=admin)
+def grid(grid_management, admin, stablecoin, operator, guardian, consumer):
+    """conftest's GridManagement (base price BASE_PRICE) with a verified operator, a guardian and a
+    funded consumer who approved it."""
+    grid = grid_management
     grid.registerOperator("North Grid Co", REGION, 1_000, sender=operator)
     grid.verifyOperator(operator, sender=admin)
     grid.grantRole(GUARDIAN_ROLE, guardian, sender=admin)
