@@ -303,6 +303,24 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         emit ParticipantDeactivated(account, isProducer, msg.sender);
     }
 
+    /// @inheritdoc IGridManagement
+    function reactivateParticipant(address account, bool isProducer) external onlyOperator {
+        if (isProducer) {
+            Producer storage p = _knownProducer(account);
+            if (p.active) revert ParticipantAlreadyActive(account);
+            p.active = true;
+            p.lastReportAt = uint40(block.timestamp);
+            _totals.capacityW += p.capacityW;
+            _totals.activeProducers += 1;
+        } else {
+            Consumer storage c = _consumers[account];
+            if (c.consumptionLimitWh == 0) revert ParticipantNotFound(account);
+            if (c.active) revert ParticipantAlreadyActive(account);
+            c.active = true;
+        }
+        emit ParticipantReactivated(account, isProducer, msg.sender);
+    }
+
     // ----------------------------------------------------------------------------- grid and price
 
     /// @inheritdoc IGridManagement

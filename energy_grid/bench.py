@@ -484,3 +484,46 @@ def bench_oracles(report: GasReport, system: Any, operator: Any, chain: Any, rep
             BUDGET_CREATE_ORDER_BAND_ON,
             f"band off (costlier side): {band_off:,}",
         )
+
+
+BUDGET_SETTING = 60_000
+BUDGET_LIST_SETTING = 100_000
+
+
+def bench_settings(report: GasReport, system: Any, admin: Any, participant: Any) -> None:
+    """The remaining state-changing operations: activation, the admin's parameters and lists.
+
+    A setting rewrites one or two slots and emits an event: 60,000. A list setting writes up to
+    three fresh slots (shutdown targets, a reporter and its index, the time-of-day table packed in
+    two slots): 100,000. `admin` also holds the local operator and guardian roles; `participant`
+    has no GridManagement registration yet.
+    """
+    grid, ops, market = system.grid_management, system.grid_operations, system.energy_trading
+    price_oracle, discovery = system.price_oracle, system.price_discovery
+    tx = {"sender": admin}
+    grid.registerProducer(1_000_000, 0, sender=participant)
+    grid.registerConsumer(100_000, sender=participant)
+    measured = {
+        "deactivateParticipant (producer)": (grid.deactivateParticipant(participant, True, **tx), BUDGET_SETTING),
+        "reactivateParticipant (producer)": (grid.reactivateParticipant(participant, True, **tx), BUDGET_SETTING),
+        "deactivateParticipant (consumer)": (grid.deactivateParticipant(participant, False, **tx), BUDGET_SETTING),
+        "reactivateParticipant (consumer)": (grid.reactivateParticipant(participant, False, **tx), BUDGET_SETTING),
+        "setOperatorAuthorization": (grid.setOperatorAuthorization(admin, True, **tx), BUDGET_SETTING),
+        "setBasePrice": (grid.setBasePrice(210_000, **tx), BUDGET_SETTING),
+        "setFeeRecipient (GridManagement)": (grid.setFeeRecipient(admin, **tx), BUDGET_SETTING),
+        "setShutdownTargets (2)": (grid.setShutdownTargets([market, system.smart_meter], **tx), BUDGET_LIST_SETTING),
+    }
+    ops.configureAutomatedResponse(2, 2, 5, 3, **tx)  # over-frequency: generation down 5 MW
+    measured["removeAutomatedResponse"] = (ops.removeAutomatedResponse(1, 2, **tx), BUDGET_SETTING)
+    newcomer = Account.create().address
+    measured["addReporter"] = (price_oracle.addReporter(newcomer, **tx), BUDGET_LIST_SETTING)
+    measured["removeReporter"] = (price_oracle.removeReporter(newcomer, **tx), BUDGET_SETTING)
+    measured["setHeartbeat"] = (price_oracle.setHeartbeat(1_800, **tx), BUDGET_SETTING)
+    measured["setMaxDeviation"] = (price_oracle.setMaxDeviation(3_000, **tx), BUDGET_SETTING)
+    measured["setTimeFactors"] = (discovery.setTimeFactors([10_000] * 24, **tx), BUDGET_LIST_SETTING)
+    measured["setUtcOffset"] = (discovery.setUtcOffset(60, **tx), BUDGET_SETTING)
+    measured["setMaxAge"] = (discovery.setMaxAge(0, 1_800, **tx), BUDGET_SETTING)
+    measured["setPriceBand (on)"] = (market.setPriceBand(discovery, 1, 1_000, **tx), BUDGET_SETTING)
+    measured["setPriceBand (off)"] = (market.setPriceBand(discovery, 1, 0, **tx), BUDGET_SETTING)
+    for operation, (receipt, budget) in measured.items():
+        report.add(operation, receipt.gas_used, budget)

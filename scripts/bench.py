@@ -20,6 +20,7 @@ from energy_grid.bench import (
     bench_market,
     bench_meter,
     bench_oracles,
+    bench_settings,
 )
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 
@@ -40,6 +41,7 @@ def cli() -> None:
     bench_grid_operations(report, system.grid_operations, operator, chain, region_id=LOCAL_OPERATOR_REGION)
     # The seller of bench_market holds both tokens and has approved the market.
     bench_oracles(report, system, operator, chain, reporters=[operator, dev[2], dev[3]], trader=dev[1])
+    bench_settings(report, system, operator, participant=dev[4])
     report.print()
     report.write(OUTPUT)
     click.echo(f"Written to {OUTPUT}")

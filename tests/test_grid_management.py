@@ -299,6 +299,48 @@ def test_deactivate_producer_takes_it_out_of_the_totals(grid, producer, other, o
         grid.deactivateParticipant(stranger, True, sender=operator)
 
 
+def test_reactivated_producer_counts_again_from_zero_output(grid, producer, operator, stranger, chain):
+    grid.registerProducer(10_000, SOLAR, sender=producer)
+    grid.reportProduction(6_000, sender=producer)
+    with reverts(grid.ParticipantAlreadyActive, account=producer.address):
+        grid.reactivateParticipant(producer, True, sender=operator)
+    deactivated = grid.deactivateParticipant(producer, True, sender=operator)
+    produced_wh = grid.getProducer(producer).totalProducedWh  # 6 kW for the seconds before deactivation
+    chain.pending_timestamp = deactivated.timestamp + 3_600  # an hour offline produces nothing
+    tx = grid.reactivateParticipant(producer, True, sender=operator)
+    assert tx.events == [log(grid.ParticipantReactivated, account=producer.address, isProducer=True, operator=operator.address)]
+    status = grid.getGridStatus()
+    assert (status.totalCapacityW, status.producerOutputW, status.activeProducers) == (10_000, 0, 1)
+    info = grid.getProducer(producer)
+    assert (info.active, info.currentOutputW, info.totalProducedWh, info.lastReportAt) == (True, 0, produced_wh, tx.timestamp)
+    grid.reportProduction(2_000, sender=producer)
+    assert grid.getGridStatus().currentLoadW == 2_000
+    with reverts(grid.ParticipantNotFound, account=stranger.address):
+        grid.reactivateParticipant(stranger, True, sender=operator)
+
+
+def test_only_operators_reactivate(grid, admin, producer, operator, stranger):
+    grid.registerProducer(5_000, SOLAR, sender=producer)
+    grid.deactivateParticipant(producer, True, sender=operator)
+    for account in (stranger, admin):
+        with reverts(grid.Unauthorized, account=account.address):
+            grid.reactivateParticipant(producer, True, sender=account)
+    assert not grid.getProducer(producer).active
+
+
+def test_reactivated_consumer_may_consume_again(grid, consumer, operator, stranger):
+    grid.registerConsumer(1_000, sender=consumer)
+    with reverts(grid.ParticipantAlreadyActive, account=consumer.address):
+        grid.reactivateParticipant(consumer, False, sender=operator)
+    grid.deactivateParticipant(consumer, False, sender=operator)
+    tx = grid.reactivateParticipant(consumer, False, sender=operator)
+    assert tx.events == [log(grid.ParticipantReactivated, account=consumer.address, isProducer=False, operator=operator.address)]
+    grid.consumeEnergy(10, sender=consumer)
+    assert grid.getConsumer(consumer).totalConsumedWh == 10
+    with reverts(grid.ParticipantNotFound, account=stranger.address):
+        grid.reactivateParticipant(stranger, False, sender=operator)
+
+
 # ----------------------------------------------------------------------------- price
 
 

@@ -14,7 +14,7 @@ pragma solidity ^0.8.28;
 /// InsufficientStoredEnergy, InsufficientGridSupply; u104 err-invalid-amount: ZeroAmount,
 /// CapacityOutOfRange, ProductionExceedsCapacity, ConsumptionLimitExceeded, StorageCapacityExceeded,
 /// ChargeRateExceeded, DischargeRateExceeded; u105 err-already-exists: AlreadyRegistered,
-/// OperatorAlreadyVerified; u106 err-inactive: ParticipantInactive; u107 err-insufficient-balance:
+/// OperatorAlreadyVerified; u106 err-inactive: ParticipantInactive, ParticipantAlreadyActive; u107 err-insufficient-balance:
 /// InsufficientBalance, InsufficientAllowance; u108 err-invalid-input: InvalidEnergyType,
 /// ReputationOutOfRange, InvalidBasePrice, EfficiencyOutOfRange, MetricOutOfRange, InvalidSeverity,
 /// InvalidOperatorName, FrequencyOutOfBounds, VoltageOutOfBounds, ZeroAddress, TooManyShutdownTargets.
@@ -135,6 +135,8 @@ interface IGridManagement {
     event ProducerReputationUpdated(address indexed producer, uint256 previousScore, uint256 newScore);
     /// @notice An operator deactivated a producer (`isProducer`) or a consumer.
     event ParticipantDeactivated(address indexed account, bool indexed isProducer, address indexed operator);
+    /// @notice An operator reactivated a producer (`isProducer`) or a consumer.
+    event ParticipantReactivated(address indexed account, bool indexed isProducer, address indexed operator);
     /// @notice The admin changed the base price.
     event BasePriceUpdated(uint256 previousPricePerKWh, uint256 newPricePerKWh);
     /// @notice Emergency mode was switched on or off: the dynamic price is 3 × base while it is on.
@@ -207,6 +209,8 @@ interface IGridManagement {
     error OperatorNotVerified(address operator);
     /// @notice `account` was deactivated.
     error ParticipantInactive(address account);
+    /// @notice `account` is active already.
+    error ParticipantAlreadyActive(address account);
     /// @notice The consumer's PaymentToken balance is below the cost.
     error InsufficientBalance(address consumer, uint256 cost, uint256 balance);
     /// @notice The consumer approved this contract for less PaymentToken than the cost.
@@ -266,6 +270,10 @@ interface IGridManagement {
     /// @notice Deactivates a producer (`isProducer`) or a consumer; a producer's capacity and output
     /// leave the grid totals. Operators only.
     function deactivateParticipant(address account, bool isProducer) external;
+
+    /// @notice Restores a deactivated producer (`isProducer`; its capacity counts again, its output
+    /// starts at 0) or consumer. Operators only.
+    function reactivateParticipant(address account, bool isProducer) external;
 
     function getProducer(address producer) external view returns (ProducerInfo memory);
     function getConsumer(address consumer) external view returns (ConsumerInfo memory);
