@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IGridManagement, IPausableTarget} from "./interfaces/IGridManagement.sol";
 import {EnergyTime} from "./libraries/EnergyTime.sol";
+import {GridLimits} from "./libraries/GridLimits.sol";
 import {OrderMath} from "./libraries/OrderMath.sol";
 
 /// @title GridManagement
@@ -38,11 +39,11 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     uint256 public constant MAX_NAME_BYTES = 64;
     /// @notice Most contracts one emergency shutdown pauses.
     uint256 public constant MAX_SHUTDOWN_TARGETS = 8;
-    /// @notice Frequency and voltage bounds of a status report, as SmartMeter's for a reading.
-    uint256 public constant MIN_FREQUENCY_MILLIHZ = 45_000;
-    uint256 public constant MAX_FREQUENCY_MILLIHZ = 65_000;
-    uint256 public constant MIN_VOLTAGE_PER_MILLE = 500;
-    uint256 public constant MAX_VOLTAGE_PER_MILLE = 1500;
+    /// @notice Frequency and voltage bounds of a status report, GridLimits: 45-65 Hz, 50-150 % of nominal.
+    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
+    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
+    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
+    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
 
     uint256 private constant _SECONDS_PER_HOUR = 3600;
     uint256 private constant _BPS = 10_000;

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {IGridOperations} from "./interfaces/IGridOperations.sol";
+import {GridLimits} from "./libraries/GridLimits.sol";
 
 /// @title GridOperations
 /// @notice Seed 001's load monitoring, stability maintenance and balancing coordination per grid
@@ -40,11 +41,11 @@ contract GridOperations is AccessControl, IGridOperations {
     uint256 public constant NORMAL_VOLTAGE_DEVIATION_PER_MILLE = 50;
     uint256 public constant ALERT_VOLTAGE_DEVIATION_PER_MILLE = 100;
     uint256 public constant EMERGENCY_VOLTAGE_DEVIATION_PER_MILLE = 150;
-    /// @notice Bounds of a report, as SmartMeter's and GridManagement's.
-    uint256 public constant MIN_FREQUENCY_MILLIHZ = 45_000;
-    uint256 public constant MAX_FREQUENCY_MILLIHZ = 65_000;
-    uint256 public constant MIN_VOLTAGE_PER_MILLE = 500;
-    uint256 public constant MAX_VOLTAGE_PER_MILLE = 1500;
+    /// @notice Bounds of a report, GridLimits: 45-65 Hz, 50-150 % of nominal.
+    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
+    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
+    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
+    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
     int256 public constant MAX_PHASE_ANGLE_MILLIDEGREES = 180_000;
     /// @notice Priorities run from 1 (most urgent) to MAX_PRIORITY.
     uint256 public constant MAX_PRIORITY = 10;

@@ -7,6 +7,7 @@ import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
 import {EnergyTime} from "./libraries/EnergyTime.sol";
+import {GridLimits} from "./libraries/GridLimits.sol";
 import {LoadProfile, ProfileEntry} from "./libraries/LoadProfile.sol";
 
 /// @title SmartMeter
@@ -37,12 +38,12 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     uint256 public constant MAX_REGISTER_WH = type(uint56).max;
     /// @notice Highest interval the load profile can hold (uint32), year 124,000 and later.
     uint256 public constant MAX_INTERVAL = type(uint32).max;
-    /// @notice Frequency bounds: a meter reporting outside 45-65 Hz is faulty or islanded, on 50 and 60 Hz grids alike.
-    uint256 public constant MIN_FREQUENCY_MILLIHZ = 45_000;
-    uint256 public constant MAX_FREQUENCY_MILLIHZ = 65_000;
-    /// @notice Voltage bounds, per-mille of nominal: outside 50-150 % no connected meter is measuring a live grid.
-    uint256 public constant MIN_VOLTAGE_PER_MILLE = 500;
-    uint256 public constant MAX_VOLTAGE_PER_MILLE = 1500;
+    /// @notice Frequency bounds of a reading, 45-65 Hz (GridLimits).
+    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
+    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
+    /// @notice Voltage bounds of a reading, 50-150 % of nominal (GridLimits).
+    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
+    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
 
     struct Meter {
         address owner; // 0 = not registered

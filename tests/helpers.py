@@ -78,6 +78,16 @@ def deploy_reverts(error: Any, *args: Any) -> Iterator[Any]:
     assert HexBytes(info.value.revert_message) == error_data(error, *args)
 
 
+def assert_logs(tx: Any, *expected: Any) -> None:
+    """The transaction emitted exactly `expected` (mock logs naming every field), in any order."""
+    actual = list(tx.events)
+    assert len(actual) == len(expected), f"expected {list(expected)}, got {actual}"
+    for mock in expected:
+        index = next((i for i, real in enumerate(actual) if mock == real), None)
+        assert index is not None, f"{mock} not among {actual}"
+        actual.pop(index)
+
+
 def log(event: Any, **fields: Any) -> Any:
     """A mock log of `event` that names every field (ape's mock compares only those given)."""
     names = {ipt.name for ipt in event.abi.inputs}

@@ -131,10 +131,3 @@ def exercise_access_control(oracle: Any, admin: Any, other: Any, stranger: Any) 
     tx = oracle.revokeRole(DEFAULT_ADMIN_ROLE, other, sender=admin)
     assert tx.events == [log(oracle.RoleRevoked, role=DEFAULT_ADMIN_ROLE, account=other.address, sender=admin.address)]
     assert not oracle.hasRole(DEFAULT_ADMIN_ROLE, other)
-
-
-def runtime_size(chain: Any, contract: Any) -> int:
-    return len(chain.provider.get_code(contract.address))
-
-
-EIP170_LIMIT_BYTES = 24_576

@@ -21,7 +21,6 @@ from helpers import (
     log,
     reverts,
     role,
-    unexercised_abi_items,
 )
 from hexbytes import HexBytes
 from market_helpers import (
@@ -915,6 +914,3 @@ def test_stale_oracle_data_stops_order_creation_with_price_discoverys_error(
     m.setPriceBand(price_discovery, BAND_REGION, 0, sender=admin)
     create(m, seller, 1_000, BAND_REFERENCE * 3, SELL, ts + 7_200)
 
-
-def test_energy_trading_runtime_code_fits_eip170(market, chain):
-    assert len(chain.provider.get_code(market.address)) < 24_576

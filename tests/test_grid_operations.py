@@ -13,7 +13,7 @@ from enum import IntEnum
 import pytest
 from eth_utils import keccak
 from hexbytes import HexBytes
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts, role, unexercised_abi_items
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
 
 REGION = 1  # conftest GRID_OPS_REGION: grid_operator's
 OTHER_REGION = 2  # conftest GRID_OPS_OTHER_REGION: other_region_operator's
@@ -25,7 +25,6 @@ HISTORY_CAPACITY = 96
 MAX_PRIORITY = 10
 REASON_STABILITY_CRITICAL = b"STABILITY_CRITICAL".ljust(32, b"\0")
 REASON_MANUAL_CRITICAL_RESPONSE = b"MANUAL_CRITICAL_RESPONSE".ljust(32, b"\0")
-EIP170_MAX_RUNTIME_BYTES = 24_576
 NOMINAL_HZ = 50_000  # mHz
 NOMINAL_V = 1_000  # per-mille
 
@@ -73,16 +72,6 @@ class Status(IntEnum):
 def fields(struct) -> dict:
     """A returned struct as {field: value}, to compare with a dict naming every field."""
     return dict(struct.items())
-
-
-def assert_logs(tx, *expected) -> None:
-    """The transaction emitted exactly `expected` (mock logs naming every field), in any order."""
-    actual = list(tx.events)
-    assert len(actual) == len(expected), f"expected {list(expected)}, got {actual}"
-    for mock in expected:
-        index = next((i for i, real in enumerate(actual) if mock == real), None)
-        assert index is not None, f"{mock} not among {actual}"
-        actual.pop(index)
 
 
 def load_reported(go, operator, sequence, capacity, demand, percentage, status, region=REGION):
@@ -250,10 +239,6 @@ def test_constants_and_wiring(go, gm, admin, op, other_op):
     assert go.balancingActionCount() == 0
     assert go.loadReportCount(REGION) == 0
 
-
-def test_runtime_code_fits_eip170(go, chain):
-    size = len(chain.provider.get_code(go.address))
-    assert 0 < size <= EIP170_MAX_RUNTIME_BYTES
 
 
 def test_every_function_error_and_event_is_exercised(go):

@@ -14,13 +14,11 @@ import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION, UTC_OFFSET_MINUTES
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
 from oracle_helpers import (
-    EIP170_LIMIT_BYTES,
     assert_deploy_reverts,
     creation_events,
     exercise_access_control,
     exercise_admin_only,
     mine_at,
-    runtime_size,
 )
 
 PRICE, WEATHER, GRID = 0, 1, 2  # IPriceDiscovery.DataSource
@@ -144,9 +142,6 @@ def test_constructor_rejects_bad_arguments(project, admin, price_oracle, weather
     assert edge.utcOffsetMinutes() == MIN_UTC_OFFSET
     assert [edge.maxAge(s) for s in (PRICE, WEATHER, GRID)] == [1, LONGEST_MAX_AGE, 1]
 
-
-def test_runtime_code_fits_eip170(price_discovery, chain):
-    assert 0 < runtime_size(chain, price_discovery) < EIP170_LIMIT_BYTES
 
 
 # ----------------------------------------------------------------------------- the price

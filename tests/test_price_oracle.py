@@ -15,7 +15,6 @@ import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, PRICE_DECIMALS, PRICE_DESCRIPTION, PRICE_MAX_DEVIATION_BPS
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, error_data, log, reverts, unexercised_abi_items
 from oracle_helpers import (
-    EIP170_LIMIT_BYTES,
     MAX_HEARTBEAT_SECONDS,
     REPORTER_ADMIN_CALLS,
     assert_deploy_reverts,
@@ -23,7 +22,6 @@ from oracle_helpers import (
     exercise_access_control,
     exercise_admin_only,
     exercise_reporter_set,
-    runtime_size,
 )
 from web3 import Web3
 from web3.exceptions import ContractCustomError
@@ -131,9 +129,6 @@ def test_constructor_accepts_the_bounds(project, admin):
     assert (wide.heartbeat(), wide.maxDeviation(), wide.decimals()) == (MAX_HEARTBEAT_SECONDS, MAX_DEVIATION_BPS, 0)
     assert wide.getReporters() == []
 
-
-def test_runtime_code_fits_eip170(price_oracle, chain):
-    assert 0 < runtime_size(chain, price_oracle) < EIP170_LIMIT_BYTES
 
 
 # ----------------------------------------------------------------------------- rounds

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, role
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, log, reverts, role
 
 from energy_grid.units import (
     DAY_SECONDS,
@@ -53,16 +53,6 @@ def next_day_start(chain, offset: int = 0) -> int:
     ts = (day_of(chain.pending_timestamp) + 1) * DAY_SECONDS + offset
     chain.pending_timestamp = ts
     return ts
-
-
-def assert_logs(tx, *expected) -> None:
-    """The transaction emitted exactly `expected` (mock logs naming every field), in any order."""
-    actual = list(tx.events)
-    assert len(actual) == len(expected), f"expected {list(expected)}, got {actual}"
-    for mock in expected:
-        index = next((i for i, real in enumerate(actual) if mock == real), None)
-        assert index is not None, f"{mock} not among {actual}"
-        actual.pop(index)
 
 
 def accepted(smart_meter, meter, ts, consumed=0, produced=0):

@@ -13,7 +13,6 @@ import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
 from oracle_helpers import (
-    EIP170_LIMIT_BYTES,
     MAX_HEARTBEAT_SECONDS,
     REPORTER_ADMIN_CALLS,
     assert_deploy_reverts,
@@ -21,7 +20,6 @@ from oracle_helpers import (
     exercise_access_control,
     exercise_admin_only,
     exercise_reporter_set,
-    runtime_size,
 )
 
 HEARTBEAT = ORACLE_HEARTBEAT_SECONDS
@@ -81,9 +79,6 @@ def test_constructor_rejects_bad_arguments(project, admin):
             container, admin, (admin, bad), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS
         )
 
-
-def test_runtime_code_fits_eip170(weather_oracle, chain):
-    assert 0 < runtime_size(chain, weather_oracle) < EIP170_LIMIT_BYTES
 
 
 # ----------------------------------------------------------------------------- reports and medians

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IGridOracle} from "../interfaces/IGridOracle.sol";
+import {GridLimits} from "../libraries/GridLimits.sol";
 import {RegionalOracle} from "./RegionalOracle.sol";
 
 /// @title GridOracle
@@ -9,12 +10,12 @@ import {RegionalOracle} from "./RegionalOracle.sol";
 /// (RegionalOracle). Frequency and voltage have SmartMeter's bounds; supply and demand are bounded
 /// by what a report stores. PriceDiscovery reads all four (demand and stability factors).
 contract GridOracle is RegionalOracle, IGridOracle {
-    /// @notice Frequency bounds, as SmartMeter's: outside 45-65 Hz a reading is faulty or islanded.
-    uint256 public constant MIN_FREQUENCY_MILLIHZ = 45_000;
-    uint256 public constant MAX_FREQUENCY_MILLIHZ = 65_000;
-    /// @notice Voltage bounds, per-mille of nominal, as SmartMeter's: 50-150 %.
-    uint256 public constant MIN_VOLTAGE_PER_MILLE = 500;
-    uint256 public constant MAX_VOLTAGE_PER_MILLE = 1_500;
+    /// @notice Frequency bounds, 45-65 Hz (GridLimits, as every grid measurement).
+    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
+    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
+    /// @notice Voltage bounds, 50-150 % of nominal (GridLimits).
+    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
+    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
     /// @notice Largest supply or demand: int48's maximum, about 140.7 TW (far beyond any grid).
     uint256 public constant MAX_POWER_W = uint256(uint48(type(int48).max));
 
