@@ -272,3 +272,16 @@ def price_discovery(project, admin, price_oracle, weather_oracle, grid_oracle):
         ORACLE_HEARTBEAT_SECONDS,
         sender=admin,
     )
+
+
+# --- CarbonCredits fixtures ---
+
+CARBON_GRAMS_CO2E_PER_KWH = 400  # avoided-emission factor at deployment, about a fossil-heavy grid's average
+
+
+@pytest.fixture(scope="module")
+def carbon_credits(project, admin, smart_meter, grid_management, grid_operations):
+    """CarbonCredits reading the module's SmartMeter and GridManagement (whose operators
+    grid_operator, region 1, and other_region_operator, region 2, grid_operations registers).
+    It only reads them, so it holds no role there."""
+    return project.CarbonCredits.deploy(admin, smart_meter, grid_management, CARBON_GRAMS_CO2E_PER_KWH, sender=admin)

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ISmartMeterRegistry} from "../interfaces/ISmartMeterRegistry.sol";
+
+/// @title MockMeterRegistry
+/// @notice Test stand-in for the two SmartMeter views CarbonCredits reads, reporting counted
+/// production a real SmartMeter reaches only after years of readings (up to 2^56 Wh) or never
+/// (above its MAX_REGISTER_WH), so CarbonCredits' largest values and its overflow guard can be hit.
+contract MockMeterRegistry {
+    mapping(address meter => ISmartMeterRegistry.MeterInfo) private _meters;
+    mapping(address meter => uint256) private _productionWh;
+
+    /// @notice Registers or changes `meter`.
+    function setMeter(address meter, address owner, uint32 regionId, bool active) external {
+        _meters[meter] = ISmartMeterRegistry.MeterInfo(owner, regionId, active, false, block.timestamp);
+    }
+
+    /// @notice Sets the production counted for `meter`.
+    function setProductionWh(address meter, uint256 productionWh) external {
+        _productionWh[meter] = productionWh;
+    }
+
+    function getMeter(address meter) external view returns (ISmartMeterRegistry.MeterInfo memory info) {
+        info = _meters[meter];
+        if (info.owner == address(0)) revert ISmartMeterRegistry.MeterUnknown(meter);
+    }
+
+    function getMeteredEnergy(address meter)
+        external
+        view
+        returns (uint256 consumptionWh, uint256 productionWh, uint256 redeemedConsumptionWh)
+    {
+        return (0, _productionWh[meter], 0);
+    }
+}
