@@ -123,7 +123,8 @@ contract CarbonCredits is ERC20, ERC20Permit, AccessControl, ICarbonCredits {
 
     /// @inheritdoc ICarbonCredits
     function issueCarbonCredits(address meter) external returns (uint256 grams) {
-        Producer memory p = _producers[meter];
+        // Through a storage pointer: only the first slot is read, not registeredFromWh's.
+        Producer storage p = _producers[meter];
         if (!p.registered) revert NotCleanEnergyProducer(meter);
         ISmartMeterRegistry.MeterInfo memory info = _smartMeter.getMeter(meter);
         // A suspended meter's counted energy waits until the operator restores it (or deregisters it).
@@ -135,11 +136,10 @@ contract CarbonCredits is ERC20, ERC20Permit, AccessControl, ICarbonCredits {
         // amountWh < 2^64 and factor ≤ 2,000: no overflow.
         uint256 milligrams = p.remainderMilligrams + amountWh * factor;
         grams = milligrams / 1000;
-        Producer storage stored = _producers[meter];
-        stored.issuedThroughWh = countedWh;
-        stored.remainderMilligrams = uint16(milligrams % 1000);
+        p.issuedThroughWh = countedWh;
+        p.remainderMilligrams = uint16(milligrams % 1000);
         // Credited ranges of counted Wh never overlap, so the sum stays ≤ 2 × 2^64 + 1 < 2^72.
-        stored.totalIssuedGrams = p.totalIssuedGrams + uint72(grams);
+        p.totalIssuedGrams += uint72(grams);
         if (grams != 0) _mint(info.owner, grams);
         emit CarbonCreditsIssued(meter, info.owner, amountWh, grams, factor);
     }
