@@ -272,3 +272,25 @@ def price_discovery(project, admin, price_oracle, weather_oracle, grid_oracle):
         ORACLE_HEARTBEAT_SECONDS,
         sender=admin,
     )
+
+
+# --- energy asset fixtures (EnergyAssetNFT, EnergyAssetShares) ---
+
+ASSET_REGION = 1  # GRID_OPS_REGION: grid_operator mints here
+ASSET_OTHER_REGION = 2  # GRID_OPS_OTHER_REGION: other_region_operator's
+
+
+@pytest.fixture(scope="module")
+def asset_nft(project, admin, smart_meter, grid_management, grid_operations):
+    """EnergyAssetNFT over the conftest SmartMeter and GridManagement, whose operators
+    (grid_operations registers them) mint; linked to `asset_shares` when that is requested."""
+    return project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def asset_shares(project, admin, asset_nft, stablecoin):
+    """EnergyAssetShares paying revenue in the stablecoin, linked into `asset_nft` (the deploy step:
+    the admin calls setSharesContract once)."""
+    shares = project.EnergyAssetShares.deploy(admin, asset_nft, stablecoin, sender=admin)
+    asset_nft.setSharesContract(shares, sender=admin)
+    return shares
