@@ -37,7 +37,7 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, IEnergyAssetShar
 
     struct Ledger {
         uint128 totalDeposited; // ≤ MAX_REVENUE_PER_ASSET
-        uint64 carriedRemainder; // magnified units left over by the last division, < totalShares ≤ MAX_SHARES
+        uint64 carriedRemainder; // magnified units left over by the last division, < its divisor ≤ MAX_SHARES
     }
 
     IEnergyAssetNFT private immutable _assetNft;

@@ -28,7 +28,7 @@ interface IEnergyAssetShares is IERC1155 {
         uint256 totalDeposited; // PaymentToken base units deposited over the asset's life
         uint256 totalClaimed; // of which claimed
         uint256 magnifiedRevenuePerShare; // the accumulator, × MAGNITUDE
-        uint256 carriedRemainder; // magnified units not yet divided among shares, < totalShares
+        uint256 carriedRemainder; // magnified units not yet divided among shares (< the share count at the last deposit)
     }
 
     /// @notice `owner` split `tokenId` into `shareCount` shares and became its manager.
