@@ -285,3 +285,24 @@ def carbon_credits(project, admin, smart_meter, grid_management, grid_operations
     grid_operator, region 1, and other_region_operator, region 2, grid_operations registers).
     It only reads them, so it holds no role there."""
     return project.CarbonCredits.deploy(admin, smart_meter, grid_management, CARBON_GRAMS_CO2E_PER_KWH, sender=admin)
+
+# --- energy asset fixtures (EnergyAssetNFT, EnergyAssetShares) ---
+
+ASSET_REGION = 1  # GRID_OPS_REGION: grid_operator mints here
+ASSET_OTHER_REGION = 2  # GRID_OPS_OTHER_REGION: other_region_operator's
+
+
+@pytest.fixture(scope="module")
+def asset_nft(project, admin, smart_meter, grid_management, grid_operations):
+    """EnergyAssetNFT over the conftest SmartMeter and GridManagement, whose operators
+    (grid_operations registers them) mint; linked to `asset_shares` when that is requested."""
+    return project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def asset_shares(project, admin, asset_nft, stablecoin):
+    """EnergyAssetShares paying revenue in the stablecoin, linked into `asset_nft` (the deploy step:
+    the admin calls setSharesContract once)."""
+    shares = project.EnergyAssetShares.deploy(admin, asset_nft, stablecoin, sender=admin)
+    asset_nft.setSharesContract(shares, sender=admin)
+    return shares

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
+import {IGridManagement} from "./IGridManagement.sol";
+
+/// @title IEnergyAssetNFT
+/// @notice Seed 002's EnergyAssetNFT: one ERC-721 per energy production asset (a PV array, a wind
+/// turbine...), minted by a verified grid operator of the asset's region after inspection and linked
+/// to the SmartMeter meter that measures its export. It tracks production history (read from that
+/// meter), stores maintenance records and manages per-asset maintenance permissions; fractional
+/// ownership lives in EnergyAssetShares, which holds the NFT while the asset is split.
+/// Units: power in W, energy in Wh, time in unix seconds, days as unix seconds / 86,400.
+///
+/// The asset's controller is its ERC-721 owner, except while EnergyAssetShares holds it (the asset
+/// is split): then the manager EnergyAssetShares records (the account that split it, or whom that
+/// manager or a holder of every share named). The controller adds maintenance records and names
+/// maintainers for its asset. Maintainer authorizations belong to the controller that gave them and
+/// to the current ownership era: an NFT transfer that changes the controller starts a new era, so no
+/// authorization survives a sale. Splitting by the owner (who stays controller) keeps them.
+///
+/// Enum-like inputs arrive as uint8 and are checked with a custom error (an out-of-range enum argument
+/// would revert in the ABI decoder without one).
+interface IEnergyAssetNFT is IERC721Metadata {
+    /// @notice What a maintenance record reports.
+    enum MaintenanceKind {
+        INSPECTION,
+        PREVENTIVE,
+        CORRECTIVE,
+        COMPONENT_REPLACEMENT,
+        UPGRADE
+    }
+
+    /// @notice A production asset.
+    struct AssetInfo {
+        IGridManagement.EnergyType assetType;
+        uint256 capacityW; // nameplate power
+        uint32 regionId; // grid region it is connected in (its meter's)
+        uint256 commissionedAt; // unix s it entered service
+        address meter; // SmartMeter meter measuring its export
+        address inspectedBy; // grid operator who minted it after inspection
+        uint256 mintedAt; // unix s of minting
+    }
+
+    /// @notice One maintenance record.
+    struct MaintenanceRecord {
+        MaintenanceKind kind;
+        uint256 performedAt; // unix s the work was done
+        uint256 recordedAt; // unix s the record was written
+        address recordedBy; // the controller or a maintainer
+        string description; // 1..MAX_DESCRIPTION_BYTES bytes
+    }
+
+    /// @notice `inspector`, a grid operator of `regionId`, minted asset `tokenId` to `owner`.
+    event AssetMinted(
+        uint256 indexed tokenId,
+        address indexed owner,
+        address indexed meter,
+        IGridManagement.EnergyType assetType,
+        uint256 capacityW,
+        uint32 regionId,
+        uint256 commissionedAt,
+        address inspector
+    );
+    /// @notice `controller` authorized (`authorized`) or revoked `account` as a maintainer of `tokenId`.
+    event MaintainerSet(uint256 indexed tokenId, address indexed controller, address indexed account, bool authorized);
+    /// @notice A transfer changed the asset's controller: every maintainer authorization of the previous
+    /// era lapsed; `era` is the new one.
+    event MaintainersReset(uint256 indexed tokenId, address indexed newController, uint256 era);
+    /// @notice `recordedBy` appended maintenance record `recordIndex` (from 0) to `tokenId`.
+    event MaintenanceRecorded(
+        uint256 indexed tokenId,
+        uint256 indexed recordIndex,
+        address indexed recordedBy,
+        MaintenanceKind kind,
+        uint256 performedAt,
+        string description
+    );
+    /// @notice The admin linked the fractional-shares contract (once).
+    event SharesContractSet(address indexed sharesContract);
+
+    /// @notice The zero address where a contract or account is needed.
+    error ZeroAddress();
+    /// @notice `caller` is not an authorized grid operator.
+    error NotGridOperator(address caller);
+    /// @notice `caller` operates `operatorRegionId`, not the asset's `regionId`.
+    error OperatorRegionMismatch(address caller, uint32 operatorRegionId, uint32 regionId);
+    /// @notice Not one of GridManagement's energy types (0 solar .. 6 natural gas).
+    error InvalidAssetType(uint256 assetType);
+    /// @notice A capacity of zero or above MAX_CAPACITY_W.
+    error CapacityOutOfRange(uint256 capacityW, uint256 maxCapacityW);
+    /// @notice A commissioning date of zero or after `latest` (now).
+    error CommissioningDateOutOfRange(uint256 commissionedAt, uint256 latest);
+    /// @notice `meter` is not registered in SmartMeter.
+    error MeterNotRegistered(address meter);
+    /// @notice `meter` is deactivated in SmartMeter.
+    error MeterNotActive(address meter);
+    /// @notice `meter` is connected in `meterRegionId`, not the asset's `regionId`.
+    error MeterRegionMismatch(address meter, uint32 meterRegionId, uint32 regionId);
+    /// @notice `meter` belongs to `meterOwner`, not to the asset's future owner `to`.
+    error MeterOwnerMismatch(address meter, address meterOwner, address to);
+    /// @notice `meter` measures asset `tokenId` already: one asset per meter.
+    error MeterAlreadyLinked(address meter, uint256 tokenId);
+    /// @notice A production-history page of zero or more than MAX_HISTORY_DAYS days.
+    error InvalidHistoryPage(uint256 dayCount, uint256 maxDayCount);
+    /// @notice `caller` is not the controller of `tokenId`.
+    error NotAssetController(uint256 tokenId, address caller);
+    /// @notice `caller` is neither the controller of `tokenId` nor a maintainer it authorized.
+    error NotAuthorizedMaintainer(uint256 tokenId, address caller);
+    /// @notice Not one of the maintenance kinds (0 inspection .. 4 upgrade).
+    error InvalidMaintenanceKind(uint256 kind);
+    /// @notice A maintenance date before the asset's commissioning (`earliest`) or after now (`latest`).
+    error MaintenanceDateOutOfRange(uint256 performedAt, uint256 earliest, uint256 latest);
+    /// @notice A description that is empty or longer than `maxLengthBytes`.
+    error InvalidDescriptionLength(uint256 lengthBytes, uint256 maxLengthBytes);
+    /// @notice A records page of zero or more than `maxLimit` records.
+    error InvalidPageSize(uint256 limit, uint256 maxLimit);
+    /// @notice A cursor past the last of `recordCount` records.
+    error CursorOutOfRange(uint256 cursor, uint256 recordCount);
+    /// @notice The shares contract is linked already.
+    error SharesContractAlreadySet(address sharesContract);
+    /// @notice `sharesContract` was deployed for `assetNft`, not for this contract.
+    error SharesContractMismatch(address sharesContract, address assetNft);
+    /// @notice Asset `tokenId` may enter the shares contract only through its `split`.
+    error UnsolicitedTransferToShares(uint256 tokenId);
+
+    /// @notice Mints an asset NFT to `to` (who owns `meter`). Only an authorized GridManagement operator of
+    /// `regionId`, after inspecting the asset; `meter` must be registered and active in SmartMeter in
+    /// `regionId`, owned by `to` and linked to no other asset; 0 < capacityW ≤ MAX_CAPACITY_W;
+    /// 0 < commissionedAt ≤ now. Token ids count from 1.
+    function mintAsset(
+        address to,
+        uint8 assetType,
+        uint256 capacityW,
+        uint32 regionId,
+        uint256 commissionedAt,
+        address meter
+    ) external returns (uint256 tokenId);
+
+    /// @notice Authorizes or revokes `account` as a maintainer of `tokenId`. The asset's controller only;
+    /// the authorization lapses when a transfer changes the controller.
+    function setMaintainer(uint256 tokenId, address account, bool authorized) external;
+
+    /// @notice Appends a maintenance record to `tokenId` and returns its index (from 0). The controller or
+    /// a maintainer it authorized; commissionedAt ≤ performedAt ≤ now; 1..MAX_DESCRIPTION_BYTES bytes.
+    function addMaintenanceRecord(uint256 tokenId, uint8 kind, uint256 performedAt, string calldata description)
+        external
+        returns (uint256 recordIndex);
+
+    /// @notice Links the fractional-shares contract; it must name this contract as its asset NFT.
+    /// DEFAULT_ADMIN_ROLE only, once.
+    function setSharesContract(address sharesContract) external;
+
+    function getAsset(uint256 tokenId) external view returns (AssetInfo memory);
+
+    /// @notice Daily export of the asset's meter for `dayCount` (1..MAX_HISTORY_DAYS) UTC days from
+    /// `fromDay`, read from SmartMeter's load profile; SmartMeter's errors (e.g. a day that left the
+    /// profile) propagate.
+    function getProductionHistory(uint256 tokenId, uint256 fromDay, uint256 dayCount)
+        external
+        view
+        returns (uint256[] memory productionWh);
+
+    /// @notice Up to `limit` (1..MAX_RECORDS_PAGE) records from index `cursor`, and the cursor of the next
+    /// page (= recordCount when there is none).
+    function getMaintenanceRecords(uint256 tokenId, uint256 cursor, uint256 limit)
+        external
+        view
+        returns (MaintenanceRecord[] memory records, uint256 nextCursor);
+
+    function maintenanceRecordCount(uint256 tokenId) external view returns (uint256);
+
+    /// @notice The account that may maintain `tokenId` and name its maintainers (see the title notes).
+    function controllerOf(uint256 tokenId) external view returns (address);
+
+    /// @notice True when the current controller of `tokenId` authorized `account` in the current era.
+    function isMaintainer(uint256 tokenId, address account) external view returns (bool);
+
+    /// @notice The current authorization era of `tokenId` (starts at 0; +1 per controller change by transfer).
+    function maintainerEra(uint256 tokenId) external view returns (uint256);
+
+    /// @notice The asset measured by `meter`, or 0.
+    function assetOfMeter(address meter) external view returns (uint256 tokenId);
+
+    /// @notice Assets minted so far (the highest token id).
+    function assetCount() external view returns (uint256);
+
+    function sharesContract() external view returns (address);
+}
