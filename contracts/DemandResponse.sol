@@ -413,17 +413,17 @@ contract DemandResponse is AccessControl, IDemandResponse {
         return _verificationPeriod;
     }
 
-    /// @notice The SmartMeter whose load profile measures every reduction.
+    /// @inheritdoc IDemandResponse
     function smartMeter() external view returns (ISmartMeterRegistry) {
         return _smartMeter;
     }
 
-    /// @notice The token budgets and rewards are paid in.
+    /// @inheritdoc IDemandResponse
     function paymentToken() external view returns (IERC20) {
         return _paymentToken;
     }
 
-    /// @notice The GridManagement whose operators run demand programs in their regions.
+    /// @inheritdoc IDemandResponse
     function gridManagement() external view returns (IGridManagement) {
         return _gridManagement;
     }

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IGridManagement} from "./IGridManagement.sol";
+import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
+
 /// @title IDemandResponse
 /// @notice Seed 004's demand-response events: a registered grid operator starts an event with a
 /// target and a reward per kW and pays the whole budget in up front; consumers' reductions are
@@ -256,4 +260,10 @@ interface IDemandResponse {
     function eventCount() external view returns (uint256);
     function minimumReductionW() external view returns (uint256);
     function verificationPeriod() external view returns (uint256);
+    /// @notice The SmartMeter whose load profile measures every reduction.
+    function smartMeter() external view returns (ISmartMeterRegistry);
+    /// @notice The token budgets and rewards are paid in.
+    function paymentToken() external view returns (IERC20);
+    /// @notice The GridManagement whose operators run demand programs in their regions.
+    function gridManagement() external view returns (IGridManagement);
 }
