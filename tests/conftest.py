@@ -272,3 +272,18 @@ def price_discovery(project, admin, price_oracle, weather_oracle, grid_oracle):
         ORACLE_HEARTBEAT_SECONDS,
         sender=admin,
     )
+
+
+# --- demand response fixtures ---
+
+
+@pytest.fixture(scope="module")
+def demand_response(project, admin, smart_meter, stablecoin, grid_management):
+    """DemandResponse on the module's SmartMeter, MockStablecoin and GridManagement; `admin` is its admin."""
+    return project.DemandResponse.deploy(admin, smart_meter, stablecoin, grid_management, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def demand_programs(project, admin, demand_response):
+    """DemandPrograms reading registrations, SmartMeter, token and GridManagement from `demand_response`."""
+    return project.DemandPrograms.deploy(demand_response, sender=admin)
