@@ -374,6 +374,16 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     }
 
     /// @inheritdoc ISmartMeterRegistry
+    function getEnergyInRange(address meter, uint256 fromInterval, uint256 count)
+        external
+        view
+        returns (uint256 consumptionWh, uint256 productionWh)
+    {
+        if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
+        return _energyInRange(meter, fromInterval, count);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
     function getMeteredEnergy(address meter)
         public
         view
@@ -443,10 +453,18 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
 
     function _dailyEnergy(address meter, uint256 day) private view returns (uint256 consumptionWh, uint256 productionWh) {
         if (day > MAX_INTERVAL / EnergyTime.INTERVALS_PER_DAY) revert DayOutOfRange(day);
-        uint256 first = day.firstIntervalOfDay();
-        uint256 latestInterval = _retainedFrom(meter, first);
-        for (uint256 i; i < EnergyTime.INTERVALS_PER_DAY; ++i) {
-            ProfileEntry e = _entryAt(meter, first + i, latestInterval);
+        return _energyInRange(meter, day.firstIntervalOfDay(), EnergyTime.INTERVALS_PER_DAY);
+    }
+
+    /// @dev Sums `count` intervals from `fromInterval`; callers bound `count`.
+    function _energyInRange(address meter, uint256 fromInterval, uint256 count)
+        private
+        view
+        returns (uint256 consumptionWh, uint256 productionWh)
+    {
+        uint256 latestInterval = _retainedFrom(meter, fromInterval);
+        for (uint256 i; i < count; ++i) {
+            ProfileEntry e = _entryAt(meter, fromInterval + i, latestInterval);
             consumptionWh += e.consumptionWh();
             productionWh += e.productionWh();
         }

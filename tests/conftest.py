@@ -306,3 +306,18 @@ def asset_shares(project, admin, asset_nft, stablecoin):
     shares = project.EnergyAssetShares.deploy(admin, asset_nft, stablecoin, sender=admin)
     asset_nft.setSharesContract(shares, sender=admin)
     return shares
+
+
+# --- demand response fixtures ---
+
+
+@pytest.fixture(scope="module")
+def demand_response(project, admin, smart_meter, stablecoin, grid_management):
+    """DemandResponse on the module's SmartMeter, MockStablecoin and GridManagement; `admin` is its admin."""
+    return project.DemandResponse.deploy(admin, smart_meter, stablecoin, grid_management, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def demand_programs(project, admin, demand_response):
+    """DemandPrograms reading registrations, SmartMeter, token and GridManagement from `demand_response`."""
+    return project.DemandPrograms.deploy(demand_response, sender=admin)

@@ -960,3 +960,47 @@ def test_redeem_excludes_baseline_and_suspension(smart_meter, energy_token, admi
     smart_meter.redeemConsumption(metered, 600, sender=owner)
     assert smart_meter.getMeteredEnergy(metered) == (600, 800, 600)
     assert energy_token.balanceOf(owner) == 200
+
+
+# ----------------------------------------------------------------------------- energy in a range
+
+
+def test_energy_in_range_sums_intervals(smart_meter, meter, meter_device, submit, chain):
+    start = next_interval_start(chain, offset=30)
+    interval = interval_of(start)
+    submit(meter_device, start, 100, 200)  # baseline: counts nothing
+    submit(meter_device, start + 900, 110, 230)
+    submit(meter_device, start + 3 * 900, 150, 300)  # interval + 2 has no reading: counts 0
+
+    assert smart_meter.getEnergyInRange(meter, interval, 4) == (50, 100)
+    assert smart_meter.getEnergyInRange(meter, interval + 1, 1) == (10, 30)
+    assert smart_meter.getEnergyInRange(meter, interval + 2, 1) == (0, 0)
+    assert smart_meter.getEnergyInRange(meter, interval - 10, 12) == (10, 30)  # before the first reading: 0
+    assert smart_meter.getEnergyInRange(meter, interval + 3, MAX_HISTORY_PAGE) == (40, 70)  # beyond the latest: 0
+    page = smart_meter.getIntervalHistory(meter, interval, 4)
+    assert smart_meter.getEnergyInRange(meter, interval, 4) == (
+        sum(r.consumptionWh for r in page),
+        sum(r.productionWh for r in page),
+    )
+
+
+@pytest.mark.parametrize("count", [0, MAX_HISTORY_PAGE + 1])
+def test_energy_in_range_invalid_page(smart_meter, meter, count):
+    with reverts(smart_meter.InvalidHistoryPage, count=count, maxCount=MAX_HISTORY_PAGE):
+        smart_meter.getEnergyInRange(meter, 1, count)
+
+
+def test_energy_in_range_reverts_like_the_other_profile_getters(smart_meter, meter, meter_device, baseline, submit, stranger):
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.getEnergyInRange(stranger.address, 1, 1)
+    max_interval = smart_meter.MAX_INTERVAL()
+    with reverts(smart_meter.IntervalOutOfRange, interval=max_interval + 1):
+        smart_meter.getEnergyInRange(meter, max_interval + 1, 1)
+    assert smart_meter.getEnergyInRange(meter, max_interval, MAX_HISTORY_PAGE) == (0, 0)
+    first = interval_of(baseline)
+    ts = baseline + PROFILE_CAPACITY * INTERVAL_SECONDS
+    submit(meter_device, ts, 1_010, 5_100)
+    with reverts(smart_meter.IntervalNotRetained, meter=meter, interval=first):
+        smart_meter.getEnergyInRange(meter, first, 2)
+    assert smart_meter.getEnergyInRange(meter, first + 1, MAX_HISTORY_PAGE) == (0, 0)
+    assert smart_meter.getEnergyInRange(meter, interval_of(ts), 1) == (10, 100)

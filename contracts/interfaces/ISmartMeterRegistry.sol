@@ -153,6 +153,13 @@ interface ISmartMeterRegistry is ISmartMeter {
         external
         view
         returns (IntervalRecord[] memory);
+    /// @notice Sums of the load-profile intervals [fromInterval, fromInterval + count); an interval
+    /// without a reading counts 0. `count` is 1..MAX_HISTORY_PAGE; reverts like getIntervalHistory
+    /// for an unknown meter or an interval that is out of range or no longer retained.
+    function getEnergyInRange(address meter, uint256 fromInterval, uint256 count)
+        external
+        view
+        returns (uint256 consumptionWh, uint256 productionWh);
     /// @notice Energy counted since the baseline(s), and consumption already redeemed.
     function getMeteredEnergy(address meter)
         external

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IGridManagement} from "./IGridManagement.sol";
+import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
+
+/// @title IDemandResponse
+/// @notice Seed 004's demand-response events: a registered grid operator starts an event with a
+/// target and a reward per kW and pays the whole budget in up front; consumers' reductions are
+/// measured from their SmartMeter load profile (nobody's figures are trusted) and paid from the
+/// budget, pull-based or in bounded batches; what is left returns to the operator.
+///
+/// Measurement (MeterBaseline): the event window starts at the first 900 s interval boundary at or
+/// after the block that started the event and lasts its duration rounded up to whole intervals.
+/// Actual energy is the meter's consumption in the window's intervals; baseline energy is the
+/// consumption in the same clock intervals on each of the 5 previous days, summed and divided by 5
+/// (rounded down; intervals without a reading count 0). The seed's `baselineUsageKW` and
+/// `actualUsageKW` carry average POWER in W: energy Wh × 3600 / window seconds, rounded down.
+/// Reduction W = baseline W − actual W.
+///
+/// Seed 004's errors: NotInitialized (a constructor given a zero address: a contract cannot exist
+/// uninitialized), GridOperatorNotRegistered, ConsumerNotRegistered, EventNotFound, EventNotActive,
+/// EventExpired, AlreadyParticipating, InsufficientReduction, RewardDistributionFailed,
+/// InvalidMeterReading.
+interface IDemandResponse {
+    /// @notice Seed 004's event statuses.
+    enum EventStatus {
+        Active,
+        Completed,
+        Cancelled
+    }
+
+    /// @notice Seed 004's participation statuses.
+    enum ParticipationStatus {
+        Pending, // joined ahead, not verified yet
+        Verified, // reduction measured, reward reserved
+        Rewarded, // reward paid
+        Rejected // the event's operator turned the joined consumer away
+    }
+
+    /// @notice Seed 004's DemandResponseEvent.
+    struct DemandResponseEvent {
+        uint256 eventId;
+        address gridOperator;
+        uint256 targetReductionKW;
+        uint256 rewardPerKW; // PaymentToken base units per kW of reduction
+        uint256 startTime; // window start, unix s, on a 900 s boundary
+        uint256 endTime; // window end, unix s (exclusive)
+        EventStatus status;
+        uint256 totalParticipants; // consumers verified
+        uint256 totalReductionAchieved; // W, sum of verified reductions
+    }
+
+    /// @notice An event's money and verification deadline.
+    struct EventBudget {
+        uint256 budget; // targetReductionKW × rewardPerKW, pulled from the operator at the start
+        uint256 reserved; // granted to verified participants, paid or not
+        uint256 paid; // transferred to participants
+        uint256 refunded; // returned to the operator (cancel or completion)
+        uint256 verificationDeadline; // last second verifyReduction is accepted
+        uint256 verifiedParticipants; // length of the distribution list
+        uint256 distributionCursor; // next list position distributeRewards visits
+    }
+
+    /// @notice Seed 004's ParticipationRecord.
+    struct ParticipationRecord {
+        uint256 participationId; // from 1, in order of joining or verification
+        uint256 eventId;
+        address consumer;
+        uint256 baselineUsageKW; // W (average power), see the contract NatSpec
+        uint256 actualUsageKW; // W (average power)
+        uint256 reductionAchievedKW; // W, baseline − actual
+        uint256 rewardAmount; // PaymentToken base units
+        uint256 meterReadingStart; // first interval index of the window
+        uint256 meterReadingEnd; // last interval index of the window
+        uint256 verifiedAt; // unix s, 0 until verified
+        ParticipationStatus status;
+    }
+
+    // ----------------------------------------------------------------------------- events
+
+    /// @notice The admin registered `operator`.
+    event GridOperatorRegistered(address indexed operator);
+    /// @notice `consumer` registered with `meter`, by itself or by a grid operator (`registeredBy`).
+    event ConsumerRegistered(address indexed consumer, address indexed meter, address indexed registeredBy);
+    /// @notice `gridOperator` started `eventId` and paid `budget` in.
+    event EventStarted(
+        uint256 indexed eventId,
+        address indexed gridOperator,
+        uint256 targetReductionKW,
+        uint256 rewardPerKW,
+        uint256 startTime,
+        uint256 endTime,
+        uint256 budget
+    );
+    /// @notice `consumer` opted in ahead of the window.
+    event EventJoined(uint256 indexed eventId, address indexed consumer, uint256 participationId);
+    /// @notice The event's operator rejected `consumer`'s pending participation.
+    event ParticipationRejected(uint256 indexed eventId, address indexed consumer, bytes32 reason);
+    /// @notice `consumer`'s reduction was measured and `rewardAmount` reserved for it.
+    event ReductionVerified(
+        uint256 indexed eventId,
+        address indexed consumer,
+        uint256 participationId,
+        uint256 baselineUsageW,
+        uint256 actualUsageW,
+        uint256 reductionW,
+        uint256 rewardAmount
+    );
+    /// @notice `amount` was paid to `consumer` (its claim or a distribution batch).
+    event RewardPaid(uint256 indexed eventId, address indexed consumer, uint256 amount);
+    /// @notice The operator cancelled the event before its window; the whole budget went back.
+    event EventCancelled(uint256 indexed eventId, uint256 refund);
+    /// @notice Every verified participant is paid and verification is over; `refund` went back.
+    event EventCompleted(uint256 indexed eventId, uint256 refund);
+    /// @notice The admin changed the smallest reduction that earns a reward.
+    event MinimumReductionUpdated(uint256 previousW, uint256 newW);
+    /// @notice The admin changed how long after an event's window verification is accepted.
+    event VerificationPeriodUpdated(uint256 previousSeconds, uint256 newSeconds);
+
+    // ----------------------------------------------------------------------------- errors
+
+    /// @notice Seed 004 NotInitialized: the constructor got the zero address for `dependency`.
+    error NotInitialized(string dependency);
+    /// @notice The zero address cannot be a grid operator.
+    error ZeroAddress();
+    /// @notice `account` is not a registered grid operator.
+    error GridOperatorNotRegistered(address account);
+    /// @notice `operator` is registered already.
+    error GridOperatorAlreadyRegistered(address operator);
+    /// @notice `consumer` is not a registered consumer.
+    error ConsumerNotRegistered(address consumer);
+    /// @notice `consumer` is registered already.
+    error ConsumerAlreadyRegistered(address consumer);
+    /// @notice `meter` is owned by `owner` in SmartMeter, not by `consumer`.
+    error MeterNotOwnedByConsumer(address meter, address consumer, address owner);
+    /// @notice A target reduction or reward rate of zero.
+    error ZeroEventParameter();
+    /// @notice A duration outside 1..`maxSeconds`.
+    error DurationOutOfRange(uint256 durationSeconds, uint256 maxSeconds);
+    /// @notice No event `eventId`.
+    error EventNotFound(uint256 eventId);
+    /// @notice The event is Completed or Cancelled.
+    error EventNotActive(uint256 eventId, EventStatus status);
+    /// @notice Too late: `deadline` (window end for joining, verification deadline for verifying) has passed.
+    error EventExpired(uint256 eventId, uint256 deadline);
+    /// @notice Too early: the event's window ends at `endTime`.
+    error EventWindowNotEnded(uint256 eventId, uint256 endTime);
+    /// @notice Too late to cancel: the window started at `startTime`.
+    error EventAlreadyStarted(uint256 eventId, uint256 startTime);
+    /// @notice `account` is not the operator that started `eventId`.
+    error NotEventOperator(uint256 eventId, address account);
+    /// @notice `consumer` joined or was verified in `eventId` already.
+    error AlreadyParticipating(uint256 eventId, address consumer);
+    /// @notice `consumer` has no pending participation in `eventId` to reject.
+    error ParticipationNotPending(uint256 eventId, address consumer);
+    /// @notice `consumer` was rejected from `eventId` and cannot be verified.
+    error ConsumerRejected(uint256 eventId, address consumer);
+    /// @notice The meter shows `reductionW` (0 when usage did not fall), below `minimumReductionW`.
+    error InsufficientReduction(uint256 eventId, address consumer, uint256 reductionW, uint256 minimumReductionW);
+    /// @notice The submitted figures disagree with what `meter` gives (the meter's figures here).
+    error InvalidMeterReading(
+        address meter,
+        uint256 baselineUsageKW,
+        uint256 actualUsageKW,
+        uint256 meterReadingStart,
+        uint256 meterReadingEnd
+    );
+    /// @notice The token refused to transfer `amount` to `consumer`.
+    error RewardDistributionFailed(uint256 eventId, address consumer, uint256 amount);
+    /// @notice `consumer` has no verified, unpaid participation in `eventId`.
+    error ParticipationNotVerified(uint256 eventId, address consumer);
+    /// @notice `consumer` was paid its reward for `eventId` already.
+    error RewardAlreadyClaimed(uint256 eventId, address consumer);
+    /// @notice distributeRewards found nobody to pay and the event cannot complete yet.
+    error NothingToDistribute(uint256 eventId);
+    /// @notice A verification period outside `minSeconds`..`maxSeconds`.
+    error VerificationPeriodOutOfRange(uint256 secondsRequested, uint256 minSeconds, uint256 maxSeconds);
+    /// @notice A page limit of zero or above `maxLimit`.
+    error InvalidPageLimit(uint256 limit, uint256 maxLimit);
+    /// @notice Reentrant call into a function that moves tokens.
+    error ReentrancyGuardReentrantCall();
+
+    // ----------------------------------------------------------------------------- functions
+
+    /// @notice Registers `operator`, who may start events and register consumers. DEFAULT_ADMIN_ROLE only.
+    function registerGridOperator(address operator) external;
+
+    /// @notice Registers `consumer` with `meter`, which SmartMeter must list as owned by `consumer`.
+    /// Callable by the consumer itself or a registered grid operator.
+    function registerConsumer(address consumer, address meter) external;
+
+    /// @notice Starts an event and pulls its budget, targetReductionKW × rewardPerKW, from the caller
+    /// (a registered grid operator, who must have approved it). The window starts at the next
+    /// 900 s boundary (now when the block is on one) and lasts `durationSeconds` (1..86,400)
+    /// rounded up to whole intervals.
+    function startEvent(uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
+        external
+        returns (uint256 eventId);
+
+    /// @notice Opts the calling registered consumer into `eventId` (Pending) before its window ends.
+    function joinEvent(uint256 eventId) external;
+
+    /// @notice Rejects `consumer`'s pending participation; it can then not be verified. The event's operator only.
+    function rejectParticipation(uint256 eventId, address consumer, bytes32 reason) external;
+
+    /// @notice What the meter gives for `consumer` in `eventId`, in verifyReduction's argument order.
+    /// Reverts MeterDataIncomplete while the window's last interval has no reading.
+    function previewReduction(uint256 eventId, address consumer)
+        external
+        view
+        returns (uint256 baselineUsageKW, uint256 actualUsageKW, uint256 meterReadingStart, uint256 meterReadingEnd);
+
+    /// @notice Verifies `consumer`'s reduction against its meter and reserves its reward,
+    /// rewardPerKW × reductionW / 1000 rounded down, capped by the budget left (0 once it is spent:
+    /// the reduction is still recorded). Anyone may call, from the window's end to its
+    /// verification deadline. Requires a meter reading in the window's last interval: SmartMeter
+    /// books energy in the interval of the reading that reports it, so readings withheld during
+    /// the window and sent later would make the window look empty.
+    function verifyReduction(
+        uint256 eventId,
+        address consumer,
+        uint256 baselineUsageKW,
+        uint256 actualUsageKW,
+        uint256 meterReadingStart,
+        uint256 meterReadingEnd
+    ) external returns (uint256 participationId);
+
+    /// @notice Pays up to MAX_DISTRIBUTION_BATCH verified, unpaid participants; call again while
+    /// some remain. After the verification deadline, once everyone is paid, completes the event
+    /// and refunds the unspent budget. Anyone may call, after the window.
+    function distributeRewards(uint256 eventId) external returns (uint256 paidParticipants);
+
+    /// @notice Pays the caller's verified reward for `eventId`.
+    function claimReward(uint256 eventId) external returns (uint256 amount);
+
+    /// @notice Cancels `eventId` before its window starts and refunds the whole budget. Its operator only.
+    function cancelEvent(uint256 eventId) external;
+
+    /// @notice Sets the smallest reduction (W) that earns a reward. DEFAULT_ADMIN_ROLE only.
+    function setMinimumReductionW(uint256 minimumReductionW) external;
+
+    /// @notice Sets how long after an event's window verification is accepted, for events started
+    /// from now on. DEFAULT_ADMIN_ROLE only.
+    function setVerificationPeriod(uint256 periodSeconds) external;
+
+    function getEvent(uint256 eventId) external view returns (DemandResponseEvent memory);
+    function getEventBudget(uint256 eventId) external view returns (EventBudget memory);
+    function getParticipation(uint256 eventId, address consumer) external view returns (ParticipationRecord memory);
+    /// @notice `consumer`'s participations, oldest first, from position `cursor`, at most `limit`
+    /// (1..MAX_PAGE_LIMIT); `total` is how many it has.
+    function getConsumerParticipations(address consumer, uint256 cursor, uint256 limit)
+        external
+        view
+        returns (ParticipationRecord[] memory records, uint256 total);
+    function isGridOperator(address account) external view returns (bool);
+    /// @notice The consumer's meter, or the zero address when it is not registered.
+    function getConsumerMeter(address consumer) external view returns (address);
+    function eventCount() external view returns (uint256);
+    function minimumReductionW() external view returns (uint256);
+    function verificationPeriod() external view returns (uint256);
+    /// @notice The SmartMeter whose load profile measures every reduction.
+    function smartMeter() external view returns (ISmartMeterRegistry);
+    /// @notice The token budgets and rewards are paid in.
+    function paymentToken() external view returns (IERC20);
+    /// @notice The GridManagement whose operators run demand programs in their regions.
+    function gridManagement() external view returns (IGridManagement);
+}

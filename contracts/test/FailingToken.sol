@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+
+/// @title FailingToken
+/// @notice Test-only ERC-20 whose plain transfers (not transferFrom) can be made to fail: to
+/// return false without moving anything, or to revert. Exercises RewardDistributionFailed.
+contract FailingToken is ERC20 {
+    enum Mode {
+        Normal,
+        ReturnFalse,
+        Revert
+    }
+
+    Mode private _mode;
+
+    /// @notice Transfers are set to revert.
+    error TransfersDisabled();
+
+    constructor() ERC20("Failing Token", "FAIL") {}
+
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    /// @notice Anyone may mint: test-only.
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    /// @notice 0 normal, 1 transfers return false, 2 transfers revert.
+    function setMode(Mode mode) external {
+        _mode = mode;
+    }
+
+    function transfer(address to, uint256 value) public override returns (bool) {
+        if (_mode == Mode.ReturnFalse) return false;
+        if (_mode == Mode.Revert) revert TransfersDisabled();
+        return super.transfer(to, value);
+    }
+}

@@ -1,0 +1,105 @@
+"""Demand response from meter data: write consumption patterns into SmartMeter cheaply, and verify
+reductions with the figures the meter gives (DemandResponse.previewReduction).
+
+SmartMeter books a reading's energy in the 900 s interval the reading falls in, as the increase of
+the import register since the meter's previous reading. `MeterWriter` therefore writes one reading
+per wanted interval, with the register raised by exactly that interval's energy; intervals it
+does not write have no reading and count 0. Readings are sent in gateway batches of up to
+SmartMeter.MAX_BATCH_SIZE, and may be backdated (any time after the meter's previous reading and
+not after the block), so days of history cost one batch per 200 readings, not one block per
+interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, INTERVALS_PER_DAY, VOLTAGE_NOMINAL_PER_MILLE
+
+BASELINE_DAYS = 5  # DemandResponse's baseline: the same clock intervals of the 5 previous days
+READING_OFFSET_SECONDS = 600  # where in its interval a written reading lies
+MAX_BATCH_SIZE = 200  # SmartMeter.MAX_BATCH_SIZE
+
+EnergyPattern = Callable[[str, int], int]  # (meter, interval) -> Wh consumed in that interval
+
+
+def window_intervals(start_time: int, end_time: int) -> list[int]:
+    """The 900 s intervals of an event window [start_time, end_time)."""
+    return list(range(start_time // INTERVAL_SECONDS, end_time // INTERVAL_SECONDS))
+
+
+def baseline_intervals(window: Sequence[int], days: int = BASELINE_DAYS) -> list[int]:
+    """The same clock intervals on each of the `days` days before `window`, oldest first."""
+    return [interval - day * INTERVALS_PER_DAY for day in range(days, 0, -1) for interval in window]
+
+
+class MeterWriter:
+    """Writes consumption into SmartMeter for many meters through the gateway's batches.
+
+    The meters must be registered with installation registers of 0 (`register`, or SmartMeter's
+    5-argument registerMeter) before the first interval written; the writer keeps each meter's
+    import register, so later writes continue where earlier ones stopped.
+    """
+
+    def __init__(self, smart_meter: Any, gateway: Any) -> None:
+        self.smart_meter = smart_meter
+        self.gateway = gateway
+        self.registers_wh: dict[str, int] = {}
+
+    def register(self, meters: Iterable[str], owners: Iterable[Any], region_id: int) -> None:
+        """Registers each meter to its owner with registers 0 (gateway needs OPERATOR_ROLE too)."""
+        for meter, owner in zip(meters, owners, strict=True):
+            self.smart_meter.registerMeter(meter, owner, region_id, 0, 0, sender=self.gateway)
+            self.registers_wh[meter] = 0
+
+    def write(self, meters: Sequence[str], intervals: Iterable[int], energy: EnergyPattern | int) -> list[Any]:
+        """One reading per meter and interval, READING_OFFSET_SECONDS into the interval, whose
+        import register rose by `energy(meter, interval)` Wh (or a constant). Every interval must
+        lie after the meters' previous readings and end before the next block. Returns the receipts."""
+        wh = energy if callable(energy) else (lambda _meter, _interval: energy)
+        items: list[tuple[str, tuple[int, int, int, int, int]]] = []
+        for interval in sorted(set(intervals)):
+            timestamp = interval * INTERVAL_SECONDS + READING_OFFSET_SECONDS
+            for meter in meters:
+                register = self.registers_wh.get(meter, 0) + wh(meter, interval)
+                self.registers_wh[meter] = register
+                items.append((meter, (timestamp, register, 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)))
+        receipts = []
+        for i in range(0, len(items), MAX_BATCH_SIZE):
+            batch = items[i : i + MAX_BATCH_SIZE]
+            receipts.append(
+                self.smart_meter.submitReadings([m for m, _ in batch], [r for _, r in batch], sender=self.gateway)
+            )
+        return receipts
+
+    def write_event_days(
+        self,
+        meters: Sequence[str],
+        start_time: int,
+        end_time: int,
+        baseline_wh: EnergyPattern | int,
+        window_wh: EnergyPattern | int | None,
+    ) -> None:
+        """Writes `baseline_wh` into the window's clock intervals on the BASELINE_DAYS days before it
+        and, unless `window_wh` is None (the window is still ahead), `window_wh` into the window."""
+        window = window_intervals(start_time, end_time)
+        self.write(meters, baseline_intervals(window), baseline_wh)
+        if window_wh is not None:
+            self.write(meters, window, window_wh)
+
+
+def verify_from_meter(demand_response: Any, event_id: int, consumer: Any, sender: Any) -> Any:
+    """Submits `consumer`'s reduction in `event_id` with exactly the meter's figures; returns the receipt."""
+    figures = demand_response.previewReduction(event_id, consumer)
+    return demand_response.verifyReduction(event_id, consumer, *figures, sender=sender)
+
+
+def expected_power_w(energy_wh: int, interval_count: int) -> int:
+    """Average power in W of `energy_wh` over `interval_count` intervals, rounded down (the contract's)."""
+    return energy_wh * 3600 // (interval_count * INTERVAL_SECONDS)
+
+
+def expected_baseline_w(daily_window_wh: Sequence[int], interval_count: int) -> int:
+    """Baseline W from the window-clock energy of each baseline day, as MeterBaseline computes it."""
+    return expected_power_w(sum(daily_window_wh) // BASELINE_DAYS, interval_count)

@@ -1,0 +1,357 @@
+"""DemandPrograms: seed 001's demand-response programs (create, join, report reduction) run by
+GridManagement operators in their region, every reported reduction checked against the
+participant's meter, paid from a budget like DemandResponse's events."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
+
+from energy_grid.demand_response import MeterWriter
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+REGION, OTHER_REGION = 1, 2  # conftest's grid_operator and other_region_operator regions
+NAME = "Evening peak shaving"
+PEAK_SHAVING, LOAD_SHIFTING, EMERGENCY_RESPONSE = 0, 1, 2
+TARGET_MW = 10
+RATE_PER_MW = 1_000_000  # 1 mUSD per MW
+BUDGET = TARGET_MW * RATE_PER_MW
+DURATION = INTERVAL_SECONDS
+BASELINE_WH = 500_000  # per interval: 2 MW
+HISTORY_SECONDS = 6 * DAY_SECONDS
+MAX_UINT = 2**256 - 1
+PENDING, VERIFIED, REWARDED = 0, 1, 2
+ACTIVE, COMPLETED, CANCELLED = 0, 1, 2
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _accounts_before_isolation(admin, owner, other, stranger, grid_operator, other_region_operator, keeper, accounts):
+    """Resolves the session-scoped account fixtures before ape's per-test isolation (no rebasing)."""
+
+
+@pytest.fixture(scope="module")
+def registered(grid_operations, demand_response, demand_programs, stablecoin, admin, grid_operator, other_region_operator):
+    """Both GridManagement operators registered in DemandResponse, funded, approving DemandPrograms."""
+    for operator in (grid_operator, other_region_operator):
+        demand_response.registerGridOperator(operator, sender=admin)
+        stablecoin.addConsumerBalance(operator, 1_000_000, sender=admin)
+        stablecoin.approve(demand_programs, MAX_UINT, sender=operator)
+    return demand_programs
+
+
+@pytest.fixture
+def dp(registered):
+    return registered
+
+
+@pytest.fixture
+def writer(smart_meter, admin):
+    return MeterWriter(smart_meter, admin)
+
+
+@pytest.fixture
+def meters(dp, demand_response, writer, owner, other, stranger, grid_operator):
+    """owner and other with meters in REGION; stranger with one in OTHER_REGION (all consumers)."""
+    owned = {owner.address: Account.create().address, other.address: Account.create().address}
+    writer.register(owned.values(), owned.keys(), REGION)
+    far = Account.create().address
+    writer.register([far], [stranger.address], OTHER_REGION)
+    for consumer, meter in list(owned.items()) + [(stranger.address, far)]:
+        demand_response.registerConsumer(consumer, meter, sender=grid_operator)
+    return owned | {stranger.address: far}
+
+
+def create(dp, operator, chain, target=TARGET_MW, rate=RATE_PER_MW, duration=DURATION, region=REGION, offset=100):
+    chain.pending_timestamp = (chain.pending_timestamp + HISTORY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + offset
+    tx = dp.createDemandProgram(NAME, PEAK_SHAVING, region, target, rate, duration, sender=operator)
+    program = dp.getProgram(tx.return_value)
+    return tx.return_value, program.startTime, program.endTime, tx
+
+
+def finish(chain, writer, meters, start, end, window_wh):
+    """Writes 2 MW baselines and `window_wh` per window interval; the window is over."""
+    chain.pending_timestamp = end
+    writer.write_event_days(list(meters), start, end, BASELINE_WH, window_wh)
+
+
+# ----------------------------------------------------------------------------- deployment
+
+
+def test_wiring_and_size(demand_programs, demand_response, chain):
+    dp = demand_programs
+    assert dp.demandResponse() == demand_response.address
+    assert dp.MAX_NAME_BYTES() == 64
+    assert dp.MAX_DURATION_SECONDS() == DAY_SECONDS
+    assert dp.MAX_DISTRIBUTION_BATCH() == 50
+    assert dp.W_PER_MW() == 1_000_000
+    assert dp.programCount() == 0
+    assert len(chain.provider.get_code(dp.address)) < 20_000
+
+
+def test_every_function_error_and_event_is_exercised(demand_programs):
+    assert unexercised_abi_items(demand_programs, __file__, ("function", "event", "error"), set()) == []
+
+
+def test_constructor_rejects_zero_address(project, demand_programs, admin):
+    with deploy_reverts(demand_programs.NotInitialized, "demandResponse"):
+        project.DemandPrograms.deploy(ZERO_ADDRESS, sender=admin)
+
+
+# ----------------------------------------------------------------------------- creation
+
+
+def test_create_program(dp, stablecoin, grid_operator, chain):
+    balance = stablecoin.balanceOf(grid_operator)
+    program_id, start, end, tx = create(dp, grid_operator, chain, duration=3_600)
+    assert program_id == dp.programCount() == 1
+    assert end - start == 3_600 and start % INTERVAL_SECONDS == 0
+    assert_logs(
+        tx,
+        log(dp.DemandProgramCreated, programId=1, gridOperator=grid_operator.address, regionId=REGION,
+            programType=PEAK_SHAVING, name=NAME, targetReductionMW=TARGET_MW, incentiveRatePerMW=RATE_PER_MW,
+            startTime=start, endTime=end, budget=BUDGET),
+        log(stablecoin.Transfer, **{"from": grid_operator.address, "to": dp.address, "value": BUDGET}),
+    )
+    assert dp.getProgram(1) == (1, NAME, PEAK_SHAVING, REGION, grid_operator.address, TARGET_MW, RATE_PER_MW,
+                                start, end, ACTIVE, 0, 0, 0)
+    assert dp.getProgramBudget(1) == (BUDGET, 0, 0, 0, end + DAY_SECONDS, 0, 0)
+    assert stablecoin.balanceOf(grid_operator) == balance - BUDGET
+
+
+@pytest.mark.parametrize("program_type", [LOAD_SHIFTING, EMERGENCY_RESPONSE])
+def test_every_program_type(dp, grid_operator, program_type):
+    tx = dp.createDemandProgram("x" * 64, program_type, REGION, 1, 1, 1, sender=grid_operator)
+    assert dp.getProgram(tx.return_value).programType == program_type
+
+
+def test_create_errors_move_nothing(dp, stablecoin, demand_response, grid_operator, other_region_operator, stranger, admin, grid_management):
+    balance = stablecoin.balanceOf(grid_operator)
+    with reverts(dp.GridOperatorNotRegistered, account=stranger.address):
+        dp.createDemandProgram(NAME, 0, REGION, TARGET_MW, RATE_PER_MW, DURATION, sender=stranger)
+    # Registered in DemandResponse but not GridManagement's operator of the region (or suspended).
+    with reverts(dp.OperatorNotAuthorizedForRegion, operator=other_region_operator.address, regionId=REGION):
+        dp.createDemandProgram(NAME, 0, REGION, TARGET_MW, RATE_PER_MW, DURATION, sender=other_region_operator)
+    demand_response.registerGridOperator(admin, sender=admin)
+    with reverts(dp.OperatorNotAuthorizedForRegion, operator=admin.address, regionId=REGION):
+        dp.createDemandProgram(NAME, 0, REGION, TARGET_MW, RATE_PER_MW, DURATION, sender=admin)
+    for name in ("", "x" * 65):
+        with reverts(dp.InvalidProgramName, lengthBytes=len(name)):
+            dp.createDemandProgram(name, 0, REGION, TARGET_MW, RATE_PER_MW, DURATION, sender=grid_operator)
+    with reverts(dp.InvalidProgramType, programType=3):
+        dp.createDemandProgram(NAME, 3, REGION, TARGET_MW, RATE_PER_MW, DURATION, sender=grid_operator)
+    for target, rate in ((0, RATE_PER_MW), (TARGET_MW, 0)):
+        with reverts(dp.ZeroProgramParameter):
+            dp.createDemandProgram(NAME, 0, REGION, target, rate, DURATION, sender=grid_operator)
+    for duration in (0, DAY_SECONDS + 1):
+        with reverts(dp.DurationOutOfRange, durationSeconds=duration, maxSeconds=DAY_SECONDS):
+            dp.createDemandProgram(NAME, 0, REGION, TARGET_MW, RATE_PER_MW, duration, sender=grid_operator)
+    assert stablecoin.balanceOf(grid_operator) == balance
+    assert dp.programCount() == 0
+    with reverts(dp.ProgramNotFound, programId=1):
+        dp.getProgram(1)
+    with reverts(dp.ProgramNotFound, programId=1):
+        dp.getProgramBudget(1)
+    with reverts(dp.ProgramNotFound, programId=1):
+        dp.getParticipant(1, stranger)
+
+
+# ----------------------------------------------------------------------------- joining
+
+
+def test_join_program(dp, grid_operator, owner, other, stranger, keeper, meters, chain):
+    program_id, _, end, _ = create(dp, grid_operator, chain)
+    tx = dp.joinProgram(program_id, 3, sender=owner)
+    assert_logs(tx, log(dp.ProgramJoined, programId=program_id, participant=owner.address, committedReductionMW=3))
+    joined_at = chain.provider.get_block(tx.block_number).timestamp
+    assert dp.getParticipant(program_id, owner) == (meters[owner.address], 3, 0, 0, 0, joined_at, 0, PENDING)
+    assert dp.getProgram(program_id).totalParticipants == 1 and dp.getProgram(program_id).totalCommittedMW == 3
+    with reverts(dp.AlreadyParticipating, programId=program_id, participant=owner.address):
+        dp.joinProgram(program_id, 3, sender=owner)
+    with reverts(dp.ZeroProgramParameter):
+        dp.joinProgram(program_id, 0, sender=other)
+    with reverts(dp.ConsumerNotRegistered, consumer=keeper.address):
+        dp.joinProgram(program_id, 1, sender=keeper)
+    with reverts(dp.MeterNotInRegion, meter=meters[stranger.address], meterRegionId=OTHER_REGION, programRegionId=REGION):
+        dp.joinProgram(program_id, 1, sender=stranger)
+    with reverts(dp.ProgramNotFound, programId=program_id + 1):
+        dp.joinProgram(program_id + 1, 1, sender=other)
+    chain.pending_timestamp = end
+    with reverts(dp.ProgramExpired, programId=program_id, deadline=end):
+        dp.joinProgram(program_id, 1, sender=other)
+
+
+def test_cancel_program(dp, stablecoin, grid_operator, owner, meters, chain):
+    balance = stablecoin.balanceOf(grid_operator)
+    program_id, start, _, _ = create(dp, grid_operator, chain)
+    with reverts(dp.NotProgramOperator, programId=program_id, account=owner.address):
+        dp.cancelProgram(program_id, sender=owner)
+    tx = dp.cancelProgram(program_id, sender=grid_operator)
+    assert_logs(
+        tx,
+        log(dp.ProgramCancelled, programId=program_id, refund=BUDGET),
+        log(stablecoin.Transfer, **{"from": dp.address, "to": grid_operator.address, "value": BUDGET}),
+    )
+    assert dp.getProgram(program_id).status == CANCELLED
+    assert dp.getProgramBudget(program_id).refunded == BUDGET
+    assert stablecoin.balanceOf(grid_operator) == balance
+    with reverts(dp.ProgramNotActive, programId=program_id, status=CANCELLED):
+        dp.joinProgram(program_id, 1, sender=owner)
+    program_id, start, _, _ = create(dp, grid_operator, chain)
+    chain.pending_timestamp = start
+    with reverts(dp.ProgramAlreadyStarted, programId=program_id, startTime=start):
+        dp.cancelProgram(program_id, sender=grid_operator)
+
+
+# ----------------------------------------------------------------------------- reporting and payouts
+
+
+def test_report_checked_against_meter_and_paid(dp, stablecoin, grid_operator, owner, other, stranger, keeper, writer, meters, chain):
+    program_id, start, end, _ = create(dp, grid_operator, chain)
+    dp.joinProgram(program_id, 1, sender=owner)  # commits 1 MW, achieves 2
+    dp.joinProgram(program_id, 5, sender=other)  # commits 5 MW, achieves 2
+    with reverts(dp.ProgramWindowNotEnded, programId=program_id, endTime=end):
+        dp.reportReduction(program_id, owner, 1, sender=grid_operator)
+    finish(chain, writer, [meters[owner.address], meters[other.address]], start, end, window_wh=0)
+
+    with reverts(dp.NotProgramOperator, programId=program_id, account=stranger.address):
+        dp.reportReduction(program_id, owner, 1, sender=stranger)
+    with reverts(dp.NotProgramParticipant, programId=program_id, participant=stranger.address):
+        dp.reportReduction(program_id, stranger, 1, sender=grid_operator)
+    with reverts(dp.ZeroProgramParameter):
+        dp.reportReduction(program_id, owner, 0, sender=grid_operator)
+    # The meter shows 2 MW (2,000,000 W below the baseline): 3 MW is more than it shows.
+    with reverts(dp.InvalidMeterReading, meter=meters[owner.address], claimedReductionW=3_000_000, meteredReductionW=2_000_000):
+        dp.reportReduction(program_id, owner, 3, sender=grid_operator)
+
+    tx = dp.reportReduction(program_id, owner, 2, sender=grid_operator)
+    assert_logs(tx, log(dp.ReductionReported, programId=program_id, participant=owner.address, actualReductionMW=2,
+                        meteredReductionW=2_000_000, rewardAmount=RATE_PER_MW))  # min(2, committed 1) MW
+    reported_at = chain.provider.get_block(tx.block_number).timestamp
+    part = dp.getParticipant(program_id, owner)
+    assert (part.actualReductionMW, part.meteredReductionW, part.rewardAmount, part.reportedAt, part.status) == (
+        2, 2_000_000, RATE_PER_MW, reported_at, VERIFIED
+    )
+    with reverts(dp.AlreadyReported, programId=program_id, participant=owner.address):
+        dp.reportReduction(program_id, owner, 2, sender=grid_operator)
+    dp.reportReduction(program_id, other, 2, sender=grid_operator)
+    assert dp.getParticipant(program_id, other).rewardAmount == 2 * RATE_PER_MW
+    assert dp.getProgram(program_id).totalReportedMW == 3
+    assert dp.getProgramBudget(program_id).reserved == 3 * RATE_PER_MW
+
+    with reverts(dp.ParticipationNotVerified, programId=program_id, participant=stranger.address):
+        dp.claimReward(program_id, sender=stranger)
+    with reverts(dp.ProgramNotFound, programId=program_id + 1):
+        dp.claimReward(program_id + 1, sender=owner)
+    tx = dp.claimReward(program_id, sender=owner)
+    assert tx.return_value == RATE_PER_MW
+    assert_logs(
+        tx,
+        log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
+        log(stablecoin.Transfer, **{"from": dp.address, "to": owner.address, "value": RATE_PER_MW}),
+    )
+    with reverts(dp.RewardAlreadyClaimed, programId=program_id, participant=owner.address):
+        dp.claimReward(program_id, sender=owner)
+
+    assert dp.distributeRewards(program_id, sender=keeper).return_value == 1  # other; owner claimed
+    assert dp.getParticipant(program_id, other).status == REWARDED
+    with reverts(dp.NothingToDistribute, programId=program_id):
+        dp.distributeRewards(program_id, sender=keeper)
+    deadline = end + DAY_SECONDS
+    chain.pending_timestamp = deadline + 1
+    with reverts(dp.ProgramExpired, programId=program_id, deadline=deadline):
+        dp.reportReduction(program_id, owner, 1, sender=grid_operator)
+    balance = stablecoin.balanceOf(grid_operator)
+    refund = BUDGET - 3 * RATE_PER_MW
+    tx = dp.distributeRewards(program_id, sender=keeper)
+    assert_logs(
+        tx,
+        log(dp.ProgramCompleted, programId=program_id, refund=refund),
+        log(stablecoin.Transfer, **{"from": dp.address, "to": grid_operator.address, "value": refund}),
+    )
+    assert stablecoin.balanceOf(grid_operator) == balance + refund
+    assert dp.getProgramBudget(program_id) == (BUDGET, 3 * RATE_PER_MW, 3 * RATE_PER_MW, refund, deadline, 2, 2)
+    assert dp.getProgram(program_id).status == COMPLETED
+    assert stablecoin.balanceOf(dp) == 0
+    with reverts(dp.ProgramNotActive, programId=program_id, status=COMPLETED):
+        dp.distributeRewards(program_id, sender=keeper)
+
+
+def test_distribute_before_window_end(dp, grid_operator, keeper, chain):
+    program_id, _, end, _ = create(dp, grid_operator, chain)
+    with reverts(dp.ProgramWindowNotEnded, programId=program_id, endTime=end):
+        dp.distributeRewards(program_id, sender=keeper)
+
+
+def test_budget_caps_rewards(dp, grid_operator, owner, other, writer, meters, chain):
+    """Budget for 3 MW: the first 2 MW report is paid in full, the second gets the 1 MW left."""
+    program_id, start, end, _ = create(dp, grid_operator, chain, target=3)
+    dp.joinProgram(program_id, 2, sender=owner)
+    dp.joinProgram(program_id, 2, sender=other)
+    finish(chain, writer, [meters[owner.address], meters[other.address]], start, end, window_wh=0)
+    dp.reportReduction(program_id, owner, 2, sender=grid_operator)
+    dp.reportReduction(program_id, other, 2, sender=grid_operator)
+    assert dp.getParticipant(program_id, owner).rewardAmount == 2 * RATE_PER_MW
+    assert dp.getParticipant(program_id, other).rewardAmount == RATE_PER_MW
+    assert dp.getProgramBudget(program_id).reserved == 3 * RATE_PER_MW == dp.getProgramBudget(program_id).budget
+
+
+def test_report_needs_a_reading_in_the_last_interval(dp, grid_operator, owner, writer, meters, chain):
+    program_id, start, end, _ = create(dp, grid_operator, chain)
+    dp.joinProgram(program_id, 1, sender=owner)
+    chain.pending_timestamp = end
+    writer.write([meters[owner.address]], [start // INTERVAL_SECONDS - 96 * k for k in range(5, 0, -1)], BASELINE_WH)
+    with reverts(dp.MeterDataIncomplete, meter=meters[owner.address], interval=end // INTERVAL_SECONDS - 1):
+        dp.reportReduction(program_id, owner, 1, sender=grid_operator)
+
+
+@pytest.fixture
+def token_programs(project, admin, smart_meter, grid_management, grid_operations, grid_operator):
+    """A DemandResponse + DemandPrograms pair on a test token of kind `name`, grid_operator funded."""
+
+    def build(name):
+        token = project.FailingToken.deploy(sender=admin) if name == "failing" else project.ReentrantToken.deploy(sender=admin)
+        dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
+        dp = project.DemandPrograms.deploy(dr, sender=admin)
+        dr.registerGridOperator(grid_operator, sender=admin)
+        token.mint(grid_operator, BUDGET, sender=admin)
+        token.approve(dp, MAX_UINT, sender=grid_operator)
+        return token, dr, dp
+
+    return build
+
+
+@pytest.mark.parametrize("mode", [1, 2])
+def test_failed_transfers_revert(token_programs, admin, grid_operator, owner, keeper, writer, chain, mode):
+    token, dr, dp = token_programs("failing")
+    meter = Account.create().address
+    writer.register([meter], [owner.address], REGION)
+    dr.registerConsumer(owner, meter, sender=owner)
+    program_id, start, end, _ = create(dp, grid_operator, chain)
+    dp.joinProgram(program_id, 1, sender=owner)
+    finish(chain, writer, [meter], start, end, window_wh=0)
+    dp.reportReduction(program_id, owner, 1, sender=grid_operator)
+    token.setMode(mode, sender=admin)
+    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
+        dp.claimReward(program_id, sender=owner)
+    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
+        dp.distributeRewards(program_id, sender=keeper)
+    assert token.balanceOf(owner) == 0 and token.balanceOf(dp) == BUDGET
+
+
+def test_failed_refund_reverts(token_programs, admin, grid_operator, chain):
+    token, _, dp = token_programs("failing")
+    program_id, _, _, _ = create(dp, grid_operator, chain)
+    token.setMode(1, sender=admin)
+    with reverts(dp.SafeERC20FailedOperation, token=token.address):
+        dp.cancelProgram(program_id, sender=grid_operator)
+    assert token.balanceOf(dp) == BUDGET
+
+
+def test_token_reentry_is_refused(token_programs, admin, grid_operator, chain):
+    token, _, dp = token_programs("reentrant")
+    program_id, _, _, _ = create(dp, grid_operator, chain)
+    token.arm(dp, dp.claimReward.encode_input(program_id), sender=admin)
+    with reverts(dp.ReentrancyGuardReentrantCall):
+        dp.cancelProgram(program_id, sender=grid_operator)
+    assert token.balanceOf(dp) == BUDGET
