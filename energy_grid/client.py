@@ -204,9 +204,9 @@ class GridClient:
         abi = json.loads(CHAINLINK_AGGREGATOR_V3_ABI.read_text())
         return self.w3.eth.contract(address=self["PriceOracle"].address, abi=abi)
 
-    def _event(self, receipt: Any, name: str) -> Any:
-        # Token Transfer logs in the same receipt are not EnergyTrading's: skip them quietly.
-        (event,) = getattr(self["EnergyTrading"].events, name)().process_receipt(receipt, errors=DISCARD)
+    def _event(self, receipt: Any, name: str, contract: str = "EnergyTrading") -> Any:
+        # Logs of other contracts in the same receipt (token transfers) are skipped quietly.
+        (event,) = getattr(self[contract].events, name)().process_receipt(receipt, errors=DISCARD)
         return event["args"]
 
 

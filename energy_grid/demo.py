@@ -5,12 +5,17 @@ Each step prints a readable table; scripts/demo.py runs them on an embedded anvi
 
 from __future__ import annotations
 
+import base64
+import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from eth_account import Account
 
 from energy_grid.community import Prosumer
+from energy_grid.demand_response import MeterWriter, verify_from_meter, window_intervals
+from energy_grid.deployment import LOCAL_OPERATOR_REGION
 from energy_grid.operations import BUY, SELL, approve_market
 from energy_grid.pricing import dynamic_price
 from energy_grid.report import heading, print_table
@@ -289,3 +294,224 @@ def run_price_discovery(system: Any, reporter: Any, trader: Any, chain: Any, reg
         f"accepted (order {order_id} at the reference price was); any other reverts with PriceOutsideBand."
     )
     market.setPriceBand(system.price_discovery, region_id, 0, sender=reporter)
+
+
+# ----------------------------------------------------------------------------- carbon credits
+
+def tonnes(grams: int) -> str:
+    """CarbonCredits: 1 unit = 1 g CO2e, 6 decimals, so a wallet shows tonnes."""
+    return format_money(grams, 6, "tCO2e")
+
+
+def register_clean_producers(
+    system: Any, operator: Any, community: list[Prosumer], devices: list[str], energy_type: int = SOLAR
+) -> list[str]:
+    """The region's operator registers every PV meter as a clean producer, before it exports:
+    energy a meter counted before registration never earns credits."""
+    credits = system.carbon_credits
+    producers = [d for p, d in zip(community, devices) if p.pv_peak_w]
+    for device in producers:
+        credits.registerCleanEnergyProducer(device, energy_type, sender=operator)
+    return producers
+
+
+def run_carbon_credits(
+    system: Any, community: list[Prosumer], devices: list[str], owners: list[Any], keeper: Any, buyer: Any
+) -> None:
+    """Credits for the morning's metered PV export, one issue per meter by anyone; a buyer
+    retires some as proof of offset."""
+    credits = system.carbon_credits
+    factor = credits.avoidedEmissionFactor()
+    heading(f"Carbon credits: {factor} g CO2e avoided per kWh of clean export")
+    label = {device: p.name for p, device in zip(community, devices)}
+    owner_of = {device: owner for device, owner in zip(devices, owners)}
+    rows = []
+    for device in (d for d in devices if credits.isCleanEnergyProducer(d)):
+        pending_wh = credits.pendingWh(device)
+        grams = credits.issueCarbonCredits(device, sender=keeper).return_value
+        rows.append((label[device], format_kwh(pending_wh), f"{grams:,} g", tonnes(credits.getCarbonCreditsBalance(owner_of[device]))))
+    print_table(
+        "issueCarbonCredits(meter): called by a keeper; minted to each meter's owner",
+        ["producer", "export counted", "credits issued", "owner's balance"],
+        rows,
+    )
+    print("A second issue for the same Wh reverts with NothingToIssue: each counted Wh is credited once.")
+
+    seller = owners[0]
+    sold = credits.getCarbonCreditsBalance(seller) // 2
+    credits.transferCarbonCredits(buyer, sold, sender=seller)
+    retired = sold * 3 // 4
+    reason = "Bakery oven, November 2026"
+    retirement_id = credits.retire(retired, buyer, reason, sender=buyer).return_value
+    r = credits.getRetirement(retirement_id)
+    print_table(
+        f"{label[devices[0]]} sells {tonnes(sold)}; the buyer retires {tonnes(retired)}: getRetirement(id)",
+        ["retirement", "retiree", "beneficiary", "amount", "reason"],
+        [(r.retirementId, r.retiree, r.beneficiary, tonnes(r.amountGrams), r.reason)],
+    )
+    print(f"Total retired: {tonnes(credits.totalRetired())}; credits in circulation: {tonnes(credits.totalSupply())}")
+
+
+# ----------------------------------------------------------------------------- energy assets
+
+INSPECTION = 0  # IEnergyAssetNFT.MaintenanceKind
+ASSET_SHARES = 1_000
+
+
+def attribute_text(attribute: dict[str, Any]) -> str:
+    """An NFT attribute as a wallet shows it: dates (unix s) as dates."""
+    if attribute.get("display_type") == "date":
+        return datetime.fromtimestamp(attribute["value"], UTC).date().isoformat()
+    return str(attribute["value"])
+
+
+def token_metadata(asset_nft: Any, token_id: int) -> dict[str, Any]:
+    """tokenURI's on-chain JSON, decoded as a wallet does."""
+    uri = asset_nft.tokenURI(token_id)
+    prefix = "data:application/json;base64,"
+    assert uri.startswith(prefix), uri[:40]
+    metadata: dict[str, Any] = json.loads(base64.b64decode(uri[len(prefix) :]))
+    return metadata
+
+
+def run_energy_assets(
+    system: Any,
+    operator: Any,
+    chain: Any,
+    device: str,
+    owner: Any,
+    co_owners: list[Any],
+    installer: Any,
+    payer: Any,
+    day: int,
+) -> None:
+    """The operator mints an inspected PV array as an NFT; its owner splits it into shares, sells
+    some, and revenue `payer` deposits twice is claimed pro rata by whoever held the shares at each
+    deposit."""
+    nft, shares, cash = system.energy_asset_nft, system.energy_asset_shares, system.payment_token
+    heading("Energy assets: an NFT per production asset, split into shares")
+    meter_info = system.smart_meter.getMeter(device)
+    token_id = nft.mintAsset(
+        owner, SOLAR, 9_000, meter_info.regionId, chain.pending_timestamp - 400 * DAY_SECONDS, device, sender=operator
+    ).return_value
+    metadata = token_metadata(nft, token_id)
+    print_table(
+        f"tokenURI({token_id}): {metadata['name']}",
+        ["attribute", "value"],
+        [(a["trait_type"], attribute_text(a)) for a in metadata["attributes"]],
+    )
+    produced = nft.getProductionHistory(token_id, day, 1)[0]
+    print(f"getProductionHistory: {format_kwh(produced)} exported on day {day}, read from the linked meter.")
+
+    nft.setMaintainer(token_id, installer, True, sender=owner)
+    nft.addMaintenanceRecord(token_id, INSPECTION, chain.pending_timestamp - 3_600, "Annual inspection: inverter OK", sender=installer)
+    records, _ = nft.getMaintenanceRecords(token_id, 0, 10)
+    description = records[0][4]  # MaintenanceRecord.description (a struct in a list arrives as a tuple)
+    print(f"Maintenance record by the installer the owner authorized for this asset: {description!r}")
+
+    nft.approve(shares, token_id, sender=owner)
+    shares.split(token_id, ASSET_SHARES, sender=owner)
+    first_buyer, second_buyer = co_owners
+    shares.safeTransferFrom(owner, first_buyer, token_id, 300, b"", sender=owner)
+    shares.safeTransferFrom(owner, second_buyer, token_id, 200, b"", sender=owner)
+    holders = [owner, first_buyer, second_buyer]
+    names = {owner.address: "owner", first_buyer.address: "first buyer", second_buyer.address: "second buyer"}
+
+    deposits = (100_000_000, 50_000_001)  # 100 mUSD, then 50.000001 mUSD: not divisible by 1,000 shares
+    cash.approve(shares, sum(deposits), sender=payer)
+    shares.depositRevenue(token_id, deposits[0], sender=payer)
+    # The first buyer sells 200 of its 300 shares on: the first deposit stays theirs.
+    shares.safeTransferFrom(first_buyer, second_buyer, token_id, 200, b"", sender=first_buyer)
+    shares.depositRevenue(token_id, deposits[1], sender=payer)
+
+    rows = []
+    for holder in holders:
+        before = cash.balanceOf(holder)
+        shares.claimRevenue(token_id, sender=holder)
+        _, _, fraction = shares.getRevenueAccount(token_id, holder)
+        rows.append(
+            (
+                names[holder.address],
+                shares.balanceOf(holder, token_id),
+                money(cash.balanceOf(holder) - before),
+                f"{fraction / 2**64:.6f} unit",
+            )
+        )
+    print_table(
+        f"claimRevenue after deposits of {money(deposits[0])} (split 500/300/200) and {money(deposits[1])} (500/100/400)",
+        ["holder", "shares now", "claimed", "fraction kept for later"],
+        rows,
+    )
+    ledger = shares.getRevenue(token_id)
+    print(
+        f"Deposited {money(ledger.totalDeposited)}, claimed {money(ledger.totalClaimed)}: the rest is sub-unit "
+        "fractions still credited to their holders, claimable once they add up to a unit."
+    )
+
+
+# ----------------------------------------------------------------------------- demand response
+
+DR_HOUR = 18  # the evening peak the event covers, UTC
+DR_DURATION_SECONDS = 3_600
+DR_TARGET_KW = 5
+DR_REWARD_PER_KW = 2_000_000  # 2 mUSD per kW of verified reduction
+EVENT_STATUS = ("active", "completed", "cancelled")  # IDemandResponse.EventStatus
+
+
+def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[Any], names: list[str]) -> None:
+    """An evening event on metered data: one household cuts its load and is paid for the cut the
+    meter shows, the other does not and gets nothing; the operator gets the unspent budget back.
+
+    Moves the chain six days on: the baseline is the same hour on the five days before the event."""
+    dr, cash = system.demand_response, system.payment_token
+    heading(f"Demand response: an event {DR_HOUR}:00-{DR_HOUR + 1}:00 UTC, baseline from the 5 days before")
+    writer = MeterWriter(system.smart_meter, operator)
+    meters = [Account.create().address for _ in consumers]
+    writer.register(meters, consumers, LOCAL_OPERATOR_REGION)
+    for consumer, meter in zip(consumers, meters):
+        dr.registerConsumer(consumer, meter, sender=operator)
+
+    # Usual evenings: 2.0 kW and 1.8 kW (500 and 450 Wh a quarter hour); on the event evening the
+    # first household drops to 0.5 kW, the second draws 1.9 kW.
+    usual_wh = dict(zip(meters, (500, 450)))
+    event_wh = dict(zip(meters, (125, 475)))
+    event_day = day_of(chain.pending_timestamp) + 6
+    start = event_day * DAY_SECONDS + DR_HOUR * 3600
+    chain.pending_timestamp = start - 120
+    writer.write_event_days(meters, start, start + DR_DURATION_SECONDS, lambda m, _i: usual_wh[m], None)
+
+    cash.approve(dr, DR_TARGET_KW * DR_REWARD_PER_KW, sender=operator)
+    event_id = dr.startEvent(DR_TARGET_KW, DR_REWARD_PER_KW, DR_DURATION_SECONDS, sender=operator).return_value
+    operator_before = cash.balanceOf(operator)
+    event = dr.getEvent(event_id)
+    chain.pending_timestamp = event.endTime + 300
+    writer.write(meters, window_intervals(event.startTime, event.endTime), lambda m, _i: event_wh[m])
+
+    rows = []
+    for consumer, meter, name in zip(consumers, meters, names):
+        baseline_w, actual_w, first, last = dr.previewReduction(event_id, consumer)
+        reduced = baseline_w > actual_w and baseline_w - actual_w >= dr.minimumReductionW()
+        if reduced:  # anyone may submit the meter's figures; a keeper does it here
+            verify_from_meter(dr, event_id, consumer, sender=operator)
+        outcome = "verified" if reduced else "no reduction: verifyReduction reverts InsufficientReduction"
+        rows.append((name, f"{baseline_w:,} W", f"{actual_w:,} W", f"{max(baseline_w - actual_w, 0):,} W", f"{first}-{last}", outcome))
+    print_table(
+        f"previewReduction(event {event_id}, consumer): what the meter shows, average power over the window",
+        ["consumer", "baseline", "actual", "reduction", "intervals", ""],
+        rows,
+    )
+
+    before = {c.address: cash.balanceOf(c) for c in consumers}
+    chain.pending_timestamp = dr.getEventBudget(event_id).verificationDeadline + 1
+    dr.distributeRewards(event_id, sender=operator)  # anyone may; pays and completes the event
+    budget = dr.getEventBudget(event_id)
+    print_table(
+        "distributeRewards: paid from the budget; the rest back to the operator",
+        ["", "amount"],
+        [
+            (f"budget ({DR_TARGET_KW} kW x {money(DR_REWARD_PER_KW)})", money(budget.budget)),
+            *((f"paid to {name}", money(cash.balanceOf(c) - before[c.address])) for c, name in zip(consumers, names)),
+            ("refunded to the operator", money(cash.balanceOf(operator) - operator_before)),
+        ],
+    )
+    print(f"Event {event_id}: {EVENT_STATUS[dr.getEvent(event_id).status]}; reward = {money(DR_REWARD_PER_KW)} per kW x verified reduction.")

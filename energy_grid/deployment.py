@@ -22,6 +22,11 @@ LOCAL_OPERATOR_CAPACITY_MW = 1_000
 # answer is refused (day-ahead prices move by tens of percent from one hour to the next).
 DEFAULT_ORACLE_HEARTBEAT_SECONDS = 3_600
 DEFAULT_MAX_PRICE_DEVIATION_BPS = 5_000
+# CarbonCredits: grams of CO2e one kWh of clean export avoids. A real deployment sets the grid's
+# own factor from the methodology its carbon registry accepts (e.g. the UNFCCC CDM "Tool to
+# calculate the emission factor for an electricity system"); 400 g/kWh is a placeholder for a
+# grid with a fossil-heavy margin.
+DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH = 400
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,11 @@ class System:
     weather_oracle: Any
     grid_oracle: Any
     price_discovery: Any
+    demand_response: Any
+    demand_programs: Any
+    carbon_credits: Any
+    energy_asset_nft: Any
+    energy_asset_shares: Any
 
     def contracts(self) -> dict[str, Any]:
         return {
@@ -51,6 +61,11 @@ class System:
             "WeatherOracle": self.weather_oracle,
             "GridOracle": self.grid_oracle,
             "PriceDiscovery": self.price_discovery,
+            "DemandResponse": self.demand_response,
+            "DemandPrograms": self.demand_programs,
+            "CarbonCredits": self.carbon_credits,
+            "EnergyAssetNFT": self.energy_asset_nft,
+            "EnergyAssetShares": self.energy_asset_shares,
         }
 
     def oracles(self) -> tuple[Any, Any, Any]:
@@ -69,6 +84,7 @@ def deploy_system(
     oracle_heartbeat_seconds: int = DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     max_price_deviation_bps: int = DEFAULT_MAX_PRICE_DEVIATION_BPS,
     utc_offset_minutes: int = 0,
+    avoided_emission_grams_per_kwh: int = DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
     operators: tuple[Any, ...] = (),
     gateways: tuple[Any, ...] = (),
 ) -> System:
@@ -120,6 +136,16 @@ def deploy_system(
         deployer, price_oracle, weather_oracle, grid_oracle, utc_offset_minutes, *max_ages, **tx
     )
 
+    # Demand response, carbon credits and energy assets read the meters and GridManagement's
+    # operators; they need no role on either.
+    demand_response = project.DemandResponse.deploy(deployer, smart_meter, payment_token, grid, **tx)
+    # Seed 001's programs share DemandResponse's registered operators and consumers and its settings.
+    demand_programs = project.DemandPrograms.deploy(demand_response, **tx)
+    carbon_credits = project.CarbonCredits.deploy(deployer, smart_meter, grid, avoided_emission_grams_per_kwh, **tx)
+    asset_nft = project.EnergyAssetNFT.deploy(deployer, smart_meter, grid, **tx)
+    asset_shares = project.EnergyAssetShares.deploy(deployer, asset_nft, payment_token, **tx)
+    asset_nft.setSharesContract(asset_shares, **tx)  # once: split locks assets in this contract
+
     return System(
         energy_token,
         payment_token,
@@ -131,15 +157,21 @@ def deploy_system(
         weather_oracle,
         grid_oracle,
         price_discovery,
+        demand_response,
+        demand_programs,
+        carbon_credits,
+        asset_nft,
+        asset_shares,
     )
 
 
 def setup_local_roles(system: System, deployer: Any) -> None:
-    """Local chains only: the deployer becomes a verified grid operator of LOCAL_OPERATOR_REGION
-    and a reporter of every oracle, so scripts can act at once."""
+    """Local chains only: the deployer becomes a verified grid operator of LOCAL_OPERATOR_REGION,
+    a demand-response grid operator and a reporter of every oracle, so scripts can act at once."""
     grid = system.grid_management
     grid.registerOperator(LOCAL_OPERATOR_NAME, LOCAL_OPERATOR_REGION, LOCAL_OPERATOR_CAPACITY_MW, sender=deployer)
     grid.verifyOperator(deployer, sender=deployer)
+    system.demand_response.registerGridOperator(deployer, sender=deployer)
     for oracle in system.oracles():
         oracle.addReporter(deployer, sender=deployer)
 

@@ -22,6 +22,8 @@ from energy_grid.bench import (
     bench_oracles,
     bench_settings,
 )
+from energy_grid.bench_assets import bench_energy_assets
+from energy_grid.bench_carbon import bench_carbon_credits
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 
 OUTPUT = Path("benchmarks/gas.json")
@@ -42,6 +44,28 @@ def cli() -> None:
     # The seller of bench_market holds both tokens and has approved the market.
     bench_oracles(report, system, operator, chain, reporters=[operator, dev[2], dev[3]], trader=dev[1])
     bench_settings(report, system, operator, participant=dev[4])
+    bench_carbon_credits(
+        report,
+        system.carbon_credits,
+        system.smart_meter,
+        operator,
+        chain,
+        grid_operator=operator,
+        region_id=LOCAL_OPERATOR_REGION,
+        owner=dev[7],
+        beneficiary=dev[9],
+    )
+    bench_energy_assets(
+        report,
+        system.energy_asset_nft,
+        system.energy_asset_shares,
+        system.smart_meter,
+        system.payment_token,
+        operator,
+        chain,
+        participants=[dev[i] for i in range(1, 4)],
+        region_id=LOCAL_OPERATOR_REGION,
+    )
     report.print()
     report.write(OUTPUT)
     click.echo(f"Written to {OUTPUT}")

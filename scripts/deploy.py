@@ -12,6 +12,7 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
 from energy_grid.deployment import (
+    DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
     DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
@@ -51,6 +52,13 @@ LOCAL_CHAIN_IDS = {31337, 1337}
     help="PriceOracle refuses a report further than this from the latest answer.",
 )
 @click.option("--utc-offset-minutes", type=int, default=0, show_default=True, help="PriceDiscovery's local time for the time-of-day factor.")
+@click.option(
+    "--avoided-emission",
+    type=int,
+    default=DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
+    show_default=True,
+    help="CarbonCredits: g CO2e avoided per kWh of clean export (set the grid's own factor).",
+)
 def cli(
     account_alias: str | None,
     payment_token: str | None,
@@ -60,6 +68,7 @@ def cli(
     oracle_heartbeat: int,
     max_price_deviation_bps: int,
     utc_offset_minutes: int,
+    avoided_emission: int,
 ) -> None:
     local = chain.chain_id in LOCAL_CHAIN_IDS
     if account_alias:
@@ -82,6 +91,7 @@ def cli(
         oracle_heartbeat_seconds=oracle_heartbeat,
         max_price_deviation_bps=max_price_deviation_bps,
         utc_offset_minutes=utc_offset_minutes,
+        avoided_emission_grams_per_kwh=avoided_emission,
     )
     if local:
         setup_local_roles(system, deployer)

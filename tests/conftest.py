@@ -286,6 +286,7 @@ def carbon_credits(project, admin, smart_meter, grid_management, grid_operations
     It only reads them, so it holds no role there."""
     return project.CarbonCredits.deploy(admin, smart_meter, grid_management, CARBON_GRAMS_CO2E_PER_KWH, sender=admin)
 
+
 # --- energy asset fixtures (EnergyAssetNFT, EnergyAssetShares) ---
 
 ASSET_REGION = 1  # GRID_OPS_REGION: grid_operator mints here
