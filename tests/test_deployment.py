@@ -8,6 +8,7 @@ import pytest
 from helpers import ZERO_ADDRESS
 
 from energy_grid.deployment import (
+    DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
     DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_GRID_FEE_BPS,
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
@@ -71,6 +72,23 @@ def test_deploy_wires_roles(system, admin):
     assert discovery.utcOffsetMinutes() == 0
     assert [discovery.maxAge(source) for source in range(3)] == 3 * [DEFAULT_ORACLE_HEARTBEAT_SECONDS]
     assert market.priceBand() == (ZERO_ADDRESS, 0, 0)  # off
+    # Demand response, carbon credits and assets read the meters and GridManagement's operators.
+    dr = system.demand_response
+    assert (dr.smartMeter(), dr.paymentToken(), dr.gridManagement()) == (
+        meter.address,
+        system.payment_token.address,
+        grid.address,
+    )
+    assert dr.hasRole(dr.DEFAULT_ADMIN_ROLE(), admin)
+    assert not dr.isGridOperator(admin)  # an operator is registered by the admin (locally: setup_local_roles)
+    assert system.demand_programs.demandResponse() == dr.address
+    credits = system.carbon_credits
+    assert (credits.smartMeter(), credits.gridManagement()) == (meter.address, grid.address)
+    assert credits.avoidedEmissionFactor() == DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH
+    assert credits.hasRole(credits.DEFAULT_ADMIN_ROLE(), admin)
+    nft, shares = system.energy_asset_nft, system.energy_asset_shares
+    assert (nft.smartMeter(), nft.gridManagement(), nft.sharesContract()) == (meter.address, grid.address, shares.address)
+    assert (shares.assetNft(), shares.paymentToken()) == (nft.address, system.payment_token.address)
 
 
 def test_local_roles_make_the_deployer_an_operator(system, admin):
@@ -80,6 +98,7 @@ def test_local_roles_make_the_deployer_an_operator(system, admin):
     assert grid.isAuthorizedOperator(admin)
     assert grid.operatorStatus(admin) == (True, LOCAL_OPERATOR_REGION)
     assert all(oracle.getReporters() == [admin.address] for oracle in system.oracles())
+    assert system.demand_response.isGridOperator(admin)
 
 
 def test_guardian_can_be_another_account(project, admin, stranger):
@@ -112,6 +131,11 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "WeatherOracle",
         "GridOracle",
         "PriceDiscovery",
+        "DemandResponse",
+        "DemandPrograms",
+        "CarbonCredits",
+        "EnergyAssetNFT",
+        "EnergyAssetShares",
     }
     assert manifest["contracts"]["Settlement"]["address"] == system.energy_trading.address
     entry = manifest["contracts"]["SmartMeter"]
