@@ -105,9 +105,7 @@ class GridClient:
                 {"from": signer.address, "nonce": self.w3.eth.get_transaction_count(signer.address)}
             )
         except ContractCustomError as err:
-            userdoc = self.userdocs.get(call.address.lower())
-            reason = describe_revert(call.contract_abi, str(err.data), userdoc)
-            raise GridError(f"{call.fn_name} rejected: {reason}") from None
+            raise GridError(f"{call.fn_name} rejected: {self.explain(call, str(err.data))}") from None
         # The estimate ran against the latest block; the transaction runs in the next, whose later
         # time can write more (a producer's first booked energy, a new interval's counters). Unused
         # gas is not charged, so a margin costs nothing.
@@ -117,6 +115,16 @@ class GridClient:
         if receipt["status"] != 1:
             raise RuntimeError(f"Transaction {receipt['transactionHash'].hex()} reverted.")
         return receipt
+
+    def explain(self, call: Any, data: str) -> str:
+        """The revert named from the called contract's ABI, else from the contract it bubbled up
+        from (a token's balance error, SmartMeter's under DemandResponse, …)."""
+        reason = describe_revert(call.contract_abi, data, self.userdocs.get(call.address.lower()))
+        for contract in self.contracts.values():
+            if not reason.startswith("unknown error"):
+                break
+            reason = describe_revert(contract.abi, data, self.userdocs.get(contract.address.lower()))
+        return reason
 
     def register_meter(self, operator: LocalAccount, meter: str, owner: str, region_id: int) -> Any:
         fn = self["SmartMeter"].get_function_by_signature("registerMeter(address,address,uint32)")
@@ -203,6 +211,53 @@ class GridClient:
         """PriceOracle seen through Chainlink's published AggregatorV3Interface ABI, not the project's."""
         abi = json.loads(CHAINLINK_AGGREGATOR_V3_ABI.read_text())
         return self.w3.eth.contract(address=self["PriceOracle"].address, abi=abi)
+
+    # ------------------------------------------------------------------ demand response (seed 004)
+
+    def submit_readings(self, gateway: LocalAccount, meters: list[str], readings: list[MeterReading]) -> Any:
+        """A gateway batch: one reading each for up to 200 meters (readings may be backdated)."""
+        fn = self["SmartMeter"].functions.submitReadings
+        return self.transact(gateway, fn(meters, [r.as_tuple() for r in readings]))
+
+    def register_dr_consumer(self, signer: LocalAccount, consumer: str, meter: str) -> Any:
+        """registerConsumer: the consumer itself or a registered grid operator; `meter` must be the consumer's."""
+        return self.transact(signer, self["DemandResponse"].functions.registerConsumer(consumer, meter))
+
+    def start_event(self, operator: LocalAccount, target_reduction_kw: int, reward_per_kw: int, duration_seconds: int) -> int:
+        """Approves the event's whole budget (target x reward) and starts it; returns the event id."""
+        dr = self["DemandResponse"]
+        budget = target_reduction_kw * reward_per_kw
+        self.transact(operator, self["PaymentToken"].functions.approve(dr.address, budget))
+        receipt = self.transact(operator, dr.functions.startEvent(target_reduction_kw, reward_per_kw, duration_seconds))
+        return int(self._event(receipt, "EventStarted", "DemandResponse")["eventId"])
+
+    def get_event(self, event_id: int) -> Any:
+        """Seed 004's DemandResponseEvent: window startTime / endTime, status, totals."""
+        return self["DemandResponse"].functions.getEvent(event_id).call()
+
+    def event_budget(self, event_id: int) -> Any:
+        """budget, reserved, paid, refunded, verificationDeadline, …"""
+        return self["DemandResponse"].functions.getEventBudget(event_id).call()
+
+    def preview_reduction(self, event_id: int, consumer: str) -> tuple[int, int, int, int]:
+        """What the consumer's meter shows: (baseline W, actual W, first interval, last interval)."""
+        figures = self["DemandResponse"].functions.previewReduction(event_id, consumer).call()
+        return (int(figures[0]), int(figures[1]), int(figures[2]), int(figures[3]))
+
+    def verify_reduction(
+        self, sender: LocalAccount, event_id: int, consumer: str, figures: tuple[int, int, int, int] | None = None
+    ) -> Any:
+        """Submits the consumer's reduction; by default exactly the figures its meter gives. Anyone may."""
+        args = figures if figures is not None else self.preview_reduction(event_id, consumer)
+        return self.transact(sender, self["DemandResponse"].functions.verifyReduction(event_id, consumer, *args))
+
+    def distribute_rewards(self, sender: LocalAccount, event_id: int) -> Any:
+        """Pays verified participants in a bounded batch; after verification closes, completes the
+        event and refunds the unspent budget to its operator. Anyone may call it."""
+        return self.transact(sender, self["DemandResponse"].functions.distributeRewards(event_id))
+
+    def claim_reward(self, consumer: LocalAccount, event_id: int) -> Any:
+        return self.transact(consumer, self["DemandResponse"].functions.claimReward(event_id))
 
     def _event(self, receipt: Any, name: str, contract: str = "EnergyTrading") -> Any:
         # Logs of other contracts in the same receipt (token transfers) are skipped quietly.

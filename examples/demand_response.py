@@ -1,0 +1,107 @@
+"""Plain web3.py, no ape: a demand-response event from start to rewards, measured from meter data.
+
+Two households get fresh meters; a gateway uploads five evenings of their usual consumption; the
+grid operator starts an event for the next evening and pays its budget in; one household cuts its
+load, the other does not. The meters decide: the first is paid reward-per-kW x its verified
+reduction, the second gets nothing, and the operator gets the unspent budget back.
+
+    make node && make deploy     # then:
+    .venv/bin/python examples/demand_response.py
+
+Local chains only: it moves the chain's clock six days on (anvil's evm_mine).
+"""
+
+from __future__ import annotations
+
+import os
+
+from eth_account import Account
+
+from energy_grid.client import GridClient, GridError, MeterReading, anvil_account
+from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of
+
+RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
+REGION = 1
+EVENT_HOUR = 18  # UTC
+DURATION_SECONDS = 3_600
+TARGET_KW, REWARD_PER_KW = 5, 2_000_000  # 2.0 of the 6-decimal PaymentToken per kW reduced
+USUAL_WH = (500, 450)  # per quarter hour on usual evenings: 2.0 kW and 1.8 kW
+EVENT_WH = (125, 475)  # on the event evening: 0.5 kW (a cut) and 1.9 kW (no cut)
+
+
+def evening_readings(
+    meters: list[str], registers: dict[str, int], days: list[int], wh: tuple[int, ...]
+) -> tuple[list[str], list[MeterReading]]:
+    """One reading per meter inside each quarter hour of EVENT_HOUR on `days`, each register raised
+    by that meter's `wh`: the load profile books it in that interval."""
+    batch_meters, readings = [], []
+    for day in days:
+        for quarter in range(DURATION_SECONDS // INTERVAL_SECONDS):
+            timestamp = day * DAY_SECONDS + EVENT_HOUR * 3600 + quarter * INTERVAL_SECONDS + 600
+            for meter, energy_wh in zip(meters, wh):
+                registers[meter] += energy_wh
+                batch_meters.append(meter)
+                readings.append(MeterReading(timestamp, registers[meter], 0))
+    return batch_meters, readings
+
+
+def main() -> None:
+    grid = GridClient.from_manifest("deployments/31337.json", RPC_URL)
+    operator = anvil_account(0)  # locally: SmartMeter operator and gateway, a demand-response grid operator
+    # Fresh households each run (they send no transaction here: the operator and gateway do).
+    households = [Account.create(), Account.create()]
+    names = ["household A", "household B"]
+    now = grid.w3.eth.get_block("latest")["timestamp"]
+    event_day = day_of(now) + 6
+    window_start = event_day * DAY_SECONDS + EVENT_HOUR * 3600
+
+    meters = [Account.create().address for _ in households]
+    registers = dict.fromkeys(meters, 0)
+    for household, meter in zip(households, meters):
+        grid.register_meter(operator, meter, household.address, REGION)
+        grid.register_dr_consumer(operator, household.address, meter)
+    # Each meter's first reading sets its baseline; then five usual evenings, uploaded late.
+    grid.mine_block_at(window_start - 120)
+    first = MeterReading(now + 1, 0, 0)
+    batch_meters, readings = evening_readings(meters, registers, list(range(event_day - 5, event_day)), USUAL_WH)
+    grid.submit_readings(operator, meters + batch_meters, [first, first] + readings)
+
+    # The operator pays the event's budget in; locally from MockStablecoin's faucet.
+    grid.transact(operator, grid["PaymentToken"].functions.addConsumerBalance(operator.address, LOCAL_FAUCET_WHOLE_UNITS))
+    event_id = grid.start_event(operator, TARGET_KW, REWARD_PER_KW, DURATION_SECONDS)
+    event = grid.get_event(event_id)
+    print(f"Event {event_id}: target {TARGET_KW} kW, {REWARD_PER_KW} per kW, window {event.startTime}-{event.endTime}")
+    operator_before = grid.payment_balance(operator.address)
+    paid_before = [grid.payment_balance(h.address) for h in households]
+
+    grid.mine_block_at(event.endTime + 300)
+    grid.submit_readings(operator, *evening_readings(meters, registers, [event_day], EVENT_WH))
+    for household, name in zip(households, names):
+        baseline_w, actual_w, first_interval, last_interval = grid.preview_reduction(event_id, household.address)
+        print(f"{name}: baseline {baseline_w} W, actual {actual_w} W over intervals {first_interval}-{last_interval}")
+        try:
+            grid.verify_reduction(operator, event_id, household.address)  # anyone may submit the meter's figures
+            print(f"  verified: {grid.get_event(event_id).totalReductionAchieved} W reduced so far")
+        except GridError as err:  # no reduction on the meter: nothing to verify, nothing paid
+            print(f"  {err}")
+    try:  # figures that disagree with the meter are refused
+        grid.verify_reduction(operator, event_id, households[1].address, (2_000, 100, first_interval, last_interval))
+    except GridError as err:
+        print(f"As expected: {err}")
+
+    grid.mine_block_at(grid.event_budget(event_id).verificationDeadline + 1)
+    grid.distribute_rewards(operator, event_id)
+    budget = grid.event_budget(event_id)
+    paid = [grid.payment_balance(h.address) - before for h, before in zip(households, paid_before)]
+    refund = grid.payment_balance(operator.address) - operator_before
+    reduction_w = USUAL_WH[0] * 4 - EVENT_WH[0] * 4  # Wh in one hour = average W
+    assert paid == [REWARD_PER_KW * reduction_w // 1000, 0], paid
+    assert refund == budget.budget - paid[0] == budget.refunded
+    for name, amount in zip(names, paid):
+        print(f"{name} was paid {amount}")
+    print(f"The operator got {refund} of its {budget.budget} budget back; the event is completed.")
+
+
+if __name__ == "__main__":
+    main()
