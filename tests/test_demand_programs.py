@@ -31,7 +31,7 @@ def _accounts_before_isolation(admin, owner, other, stranger, grid_operator, oth
 
 
 @pytest.fixture(scope="module")
-def registered(grid_operations, demand_response, demand_programs, stablecoin, admin, grid_operator, other_region_operator):
+def funded_operators(grid_operations, demand_response, demand_programs, stablecoin, admin, grid_operator, other_region_operator):
     """Both GridManagement operators registered in DemandResponse, funded, approving DemandPrograms."""
     for operator in (grid_operator, other_region_operator):
         demand_response.registerGridOperator(operator, sender=admin)
@@ -41,8 +41,8 @@ def registered(grid_operations, demand_response, demand_programs, stablecoin, ad
 
 
 @pytest.fixture
-def dp(registered):
-    return registered
+def dp(funded_operators):
+    return funded_operators
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def _accounts_before_isolation(admin, owner, other, stranger, keeper, grid_opera
 
 
 @pytest.fixture(scope="module")
-def carol(accounts):
+def third_holder(accounts):
     return accounts[6]
 
 
@@ -226,7 +226,7 @@ def test_holder_of_all_shares_recombines(shares, nft, split_asset, owner, other)
     assert shares.totalShares(token_id) == 7
 
 
-def test_manager_hands_over_and_a_full_holder_takes_over(shares, nft, split_asset, owner, other, stranger, carol):
+def test_manager_hands_over_and_a_full_holder_takes_over(shares, nft, split_asset, owner, other, stranger, third_holder):
     token_id = split_asset
     with reverts(shares.AssetNotSplit, tokenId=7):
         shares.setManager(7, other, sender=owner)
@@ -239,8 +239,8 @@ def test_manager_hands_over_and_a_full_holder_takes_over(shares, nft, split_asse
     assert shares.managerOf(token_id) == other.address
     assert nft.controllerOf(token_id) == other.address
     # `owner` still holds every share: it may take the management back (it could recombine anyway).
-    shares.setManager(token_id, carol, sender=owner)
-    assert shares.managerOf(token_id) == carol.address
+    shares.setManager(token_id, third_holder, sender=owner)
+    assert shares.managerOf(token_id) == third_holder.address
     shares.safeTransferFrom(owner, stranger, token_id, 50, b"", sender=owner)
     with reverts(shares.NotManager, tokenId=token_id, caller=owner.address):
         shares.setManager(token_id, owner, sender=owner)
@@ -312,22 +312,22 @@ def test_revenue_follows_the_holders_at_deposit_time(shares, stablecoin, split_a
 
 
 def test_revenue_stays_with_former_holders_after_shares_and_asset_move_on(
-    shares, nft, stablecoin, split_asset, payer, owner, other, carol, stranger
+    shares, nft, stablecoin, split_asset, payer, owner, other, third_holder, stranger
 ):
     token_id = split_asset
     shares.depositRevenue(token_id, 900, sender=payer)
     shares.safeTransferFrom(owner, other, token_id, 100, b"", sender=owner)  # owner leaves, unclaimed
     shares.depositRevenue(token_id, 600, sender=payer)
-    shares.safeTransferFrom(other, carol, token_id, 25, b"", sender=other)
+    shares.safeTransferFrom(other, third_holder, token_id, 25, b"", sender=other)
     shares.depositRevenue(token_id, 400, sender=payer)
-    shares.safeTransferFrom(carol, other, token_id, 25, b"", sender=carol)
+    shares.safeTransferFrom(third_holder, other, token_id, 25, b"", sender=third_holder)
     shares.recombine(token_id, sender=other)  # the asset is whole again; the ledger stays
     assert shares.claimableRevenue(token_id, owner) == 900
     assert shares.claimableRevenue(token_id, other) == 600 + 300
-    assert shares.claimableRevenue(token_id, carol) == 100
+    assert shares.claimableRevenue(token_id, third_holder) == 100
     with reverts(shares.NothingToClaim, tokenId=token_id, account=stranger.address):
         shares.claimRevenue(token_id, sender=stranger)
-    assert [shares.claimRevenue(token_id, sender=a).return_value for a in (owner, other, carol)] == [900, 900, 100]
+    assert [shares.claimRevenue(token_id, sender=a).return_value for a in (owner, other, third_holder)] == [900, 900, 100]
     assert stablecoin.balanceOf(shares) == 0
     with reverts(shares.AssetNotSplit, tokenId=token_id):
         shares.depositRevenue(token_id, 1, sender=payer)
@@ -353,14 +353,14 @@ def test_batch_transfers_move_entitlements_of_every_asset(
     assert [shares.claimableRevenue(second, a) for a in (owner, other)] == [3_000, 1_000]
 
 
-def test_one_unit_of_revenue_leaves_no_dust_behind(shares, nft, split_asset, payer, owner, other, carol):
+def test_one_unit_of_revenue_leaves_no_dust_behind(shares, nft, split_asset, payer, owner, other, third_holder):
     """Three holders of one share each: a deposit of 1 gives each a third, kept as a fraction."""
     token_id = split_asset
     shares.recombine(token_id, sender=owner)
     split(nft, shares, owner, token_id, 3)
     shares.safeTransferFrom(owner, other, token_id, 1, b"", sender=owner)
-    shares.safeTransferFrom(owner, carol, token_id, 1, b"", sender=owner)
-    holders = (owner, other, carol)
+    shares.safeTransferFrom(owner, third_holder, token_id, 1, b"", sender=owner)
+    holders = (owner, other, third_holder)
     shares.depositRevenue(token_id, 1, sender=payer)
     assert [shares.claimableRevenue(token_id, h) for h in holders] == [0, 0, 0]
     assert shares.getRevenue(token_id).carriedRemainder == MAGNITUDE % 3
@@ -490,15 +490,15 @@ def test_claim_cost_does_not_depend_on_the_number_of_holders(
     assert abs(many - few) <= few * 0.05, (few, many)
 
 
-def test_pause_stops_split_and_deposits_only(shares, nft, split_asset, asset, payer, admin, owner, other, stranger, carol):
+def test_pause_stops_split_and_deposits_only(shares, nft, split_asset, asset, payer, admin, owner, other, stranger, third_holder):
     token_id = split_asset
     with reverts(shares.AccessControlUnauthorizedAccount, account=admin.address, neededRole=PAUSER_ROLE):
         shares.pause(sender=admin)
-    tx = shares.grantRole(PAUSER_ROLE, carol, sender=admin)
-    assert_logs(tx, log(shares.RoleGranted, role=PAUSER_ROLE, account=carol.address, sender=admin.address))
+    tx = shares.grantRole(PAUSER_ROLE, third_holder, sender=admin)
+    assert_logs(tx, log(shares.RoleGranted, role=PAUSER_ROLE, account=third_holder.address, sender=admin.address))
     shares.depositRevenue(token_id, 100, sender=payer)
-    tx = shares.pause(sender=carol)
-    assert_logs(tx, log(shares.Paused, account=carol.address))
+    tx = shares.pause(sender=third_holder)
+    assert_logs(tx, log(shares.Paused, account=third_holder.address))
     with reverts(shares.EnforcedPause):
         shares.depositRevenue(token_id, 100, sender=payer)
     with reverts(shares.EnforcedPause):
@@ -508,14 +508,14 @@ def test_pause_stops_split_and_deposits_only(shares, nft, split_asset, asset, pa
     assert shares.claimRevenue(token_id, sender=owner).return_value == 100
     shares.safeTransferFrom(other, owner, token_id, 10, b"", sender=other)
     shares.recombine(token_id, sender=owner)
-    with reverts(shares.AccessControlUnauthorizedAccount, account=carol.address, neededRole=DEFAULT_ADMIN_ROLE):
-        shares.unpause(sender=carol)
+    with reverts(shares.AccessControlUnauthorizedAccount, account=third_holder.address, neededRole=DEFAULT_ADMIN_ROLE):
+        shares.unpause(sender=third_holder)
     tx = shares.unpause(sender=admin)
     assert_logs(tx, log(shares.Unpaused, account=admin.address))
     with reverts(shares.ExpectedPause):
         shares.unpause(sender=admin)
-    tx = shares.revokeRole(PAUSER_ROLE, carol, sender=admin)
-    assert_logs(tx, log(shares.RoleRevoked, role=PAUSER_ROLE, account=carol.address, sender=admin.address))
+    tx = shares.revokeRole(PAUSER_ROLE, third_holder, sender=admin)
+    assert_logs(tx, log(shares.RoleRevoked, role=PAUSER_ROLE, account=third_holder.address, sender=admin.address))
     with reverts(shares.AccessControlBadConfirmation):
         shares.renounceRole(DEFAULT_ADMIN_ROLE, admin, sender=stranger)
     assert shares.getRoleAdmin(PAUSER_ROLE) == DEFAULT_ADMIN_ROLE
@@ -559,8 +559,8 @@ ops = st.lists(
 
 
 @pytest.fixture
-def property_setup(nft, shares, asset, owner, other, carol, accounts, payer):
-    return nft, shares, asset, [owner, other, carol, accounts[5]]
+def property_setup(nft, shares, asset, owner, other, third_holder, accounts, payer):
+    return nft, shares, asset, [owner, other, third_holder, accounts[5]]
 
 
 @settings(

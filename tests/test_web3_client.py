@@ -20,7 +20,7 @@ def system(project, admin):
 
 
 @pytest.fixture
-def grid(system, chain, networks, tmp_path):
+def client(system, chain, networks, tmp_path):
     path = write_manifest(build_manifest(chain.chain_id, system.contracts()), tmp_path)
     return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(path))
 
@@ -29,116 +29,116 @@ def signer(account) -> Account:
     return Account.from_key(account.private_key)
 
 
-def test_registers_and_submits_readings(grid, accounts):
-    w3 = grid.w3
+def test_registers_and_submits_readings(client, accounts):
+    w3 = client.w3
     operator = signer(accounts[0])
     owner = accounts[5].address
     device = signer(accounts[6])
 
-    grid.register_meter(operator, device.address, owner, region_id=3)
+    client.register_meter(operator, device.address, owner, region_id=3)
     start = w3.eth.get_block("latest")["timestamp"] + 1
-    grid.mine_block_at(start)
-    grid.submit_reading(device, MeterReading(start, 1_000, 2_000))  # baseline
-    grid.mine_block_at(start + 900)
-    grid.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
+    client.mine_block_at(start)
+    client.submit_reading(device, MeterReading(start, 1_000, 2_000))  # baseline
+    client.mine_block_at(start + 900)
+    client.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
 
-    assert grid.energy_balance_wh(owner) == 750
-    assert grid.latest_reading(device.address) == MeterReading(start + 900, 1_400, 2_750)
+    assert client.energy_balance_wh(owner) == 750
+    assert client.latest_reading(device.address) == MeterReading(start + 900, 1_400, 2_750)
     with pytest.raises(GridError) as rejected:
-        grid.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
+        client.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
     message = str(rejected.value)
     assert f"ReadingNotAfterPrevious(meter={device.address.lower()}, timestamp={start + 900}" in message
     assert "The reading's timestamp is not after the previous one's." in message
 
 
-def test_trades_through_the_seed_function_names(grid, system, accounts):
+def test_trades_through_the_seed_function_names(client, system, accounts):
     keeper, seller, buyer = signer(accounts[0]), signer(accounts[1]), signer(accounts[2])
     fund_local_accounts(system, accounts[0], [accounts[2]])
     device = signer(accounts[7])
-    grid.register_meter(keeper, device.address, seller.address, region_id=1)
-    now = grid.w3.eth.get_block("latest")["timestamp"]
-    grid.mine_block_at(now + 1)
-    grid.submit_reading(device, MeterReading(now + 1, 0, 0))
-    grid.mine_block_at(now + 61)
-    grid.submit_reading(device, MeterReading(now + 61, 0, 5_000))
-    grid.approve_market(seller)
-    grid.approve_market(buyer)
+    client.register_meter(keeper, device.address, seller.address, region_id=1)
+    now = client.w3.eth.get_block("latest")["timestamp"]
+    client.mine_block_at(now + 1)
+    client.submit_reading(device, MeterReading(now + 1, 0, 0))
+    client.mine_block_at(now + 61)
+    client.submit_reading(device, MeterReading(now + 61, 0, 5_000))
+    client.approve_market(seller)
+    client.approve_market(buyer)
     expiry = now + 3_600
-    energy_before = grid.energy_balance_wh(buyer.address)
-    cash_before = grid.payment_balance(buyer.address)
+    energy_before = client.energy_balance_wh(buyer.address)
+    cash_before = client.payment_balance(buyer.address)
 
-    sell = grid.create_order(seller, 3_000, PRICE_PER_KWH, expiry, SELL)
-    buy = grid.create_order(buyer, 2_000, PRICE_PER_KWH + 20_000, expiry, BUY)
-    matched = grid.match_orders(keeper, buy, sell)
-    taken = grid.fill_order(buyer, sell, 1_000)
-    spare = grid.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
-    grid.cancel_order(buyer, spare)
-    grid.settle_transaction(keeper, matched)
-    grid.settle_transaction(keeper, taken)
+    sell = client.create_order(seller, 3_000, PRICE_PER_KWH, expiry, SELL)
+    buy = client.create_order(buyer, 2_000, PRICE_PER_KWH + 20_000, expiry, BUY)
+    matched = client.match_orders(keeper, buy, sell)
+    taken = client.fill_order(buyer, sell, 1_000)
+    spare = client.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
+    client.cancel_order(buyer, spare)
+    client.settle_transaction(keeper, matched)
+    client.settle_transaction(keeper, taken)
 
-    assert grid.energy_balance_wh(buyer.address) - energy_before == 3_000
+    assert client.energy_balance_wh(buyer.address) - energy_before == 3_000
     # 3 kWh at the resting SELL's 0.22: the BUY's higher limit came back as price improvement.
-    assert cash_before - grid.payment_balance(buyer.address) == 3 * PRICE_PER_KWH
+    assert cash_before - client.payment_balance(buyer.address) == 3 * PRICE_PER_KWH
 
 
-def test_bad_trade_is_explained_and_moves_nothing(grid, system, accounts):
+def test_bad_trade_is_explained_and_moves_nothing(client, system, accounts):
     buyer = signer(accounts[3])
     fund_local_accounts(system, accounts[0], [accounts[3]])
-    grid.approve_market(buyer)
-    cash_before = grid.payment_balance(buyer.address)
-    expired = grid.w3.eth.get_block("latest")["timestamp"]
+    client.approve_market(buyer)
+    cash_before = client.payment_balance(buyer.address)
+    expired = client.w3.eth.get_block("latest")["timestamp"]
     with pytest.raises(GridError) as rejected:
-        grid.create_order(buyer, 1_000, PRICE_PER_KWH, expired, BUY)
+        client.create_order(buyer, 1_000, PRICE_PER_KWH, expired, BUY)
     assert "createOrder rejected: ExpiryNotInFuture(expiry=%d" % expired in str(rejected.value)
-    assert grid.payment_balance(buyer.address) == cash_before
+    assert client.payment_balance(buyer.address) == cash_before
 
 
 MW = 1_000_000
 
 
-def test_drives_a_region_through_load_levels_and_an_emergency(grid, system, accounts):
+def test_drives_a_region_through_load_levels_and_an_emergency(client, system, accounts):
     """The issue's walk-through, with only the manifest: load normal -> high -> critical, the
     dynamic price following seed 000's formula, tripling in an emergency."""
     setup_local_roles(system, accounts[0])
     operator, wind_farm, solar_park = signer(accounts[0]), signer(accounts[5]), signer(accounts[6])
-    grid.register_producer(wind_farm, 60 * MW, 1)
-    grid.register_producer(solar_park, 40 * MW, 0)
-    base = grid["GridManagement"].functions.basePrice().call()
+    client.register_producer(wind_farm, 60 * MW, 1)
+    client.register_producer(solar_park, 40 * MW, 0)
+    base = client["GridManagement"].functions.basePrice().call()
     prices = []
     for demand_mw, load_status in ((50, "NORMAL"), (85, "HIGH"), (97, "CRITICAL")):
-        grid.report_production(wind_farm, demand_mw * MW * 6 // 10)
-        grid.report_production(solar_park, demand_mw * MW * 4 // 10)
-        grid.report_load(operator, LOCAL_OPERATOR_REGION, 100, demand_mw)
-        assert grid.load_status(LOCAL_OPERATOR_REGION) == load_status
-        status = grid.grid_status()
+        client.report_production(wind_farm, demand_mw * MW * 6 // 10)
+        client.report_production(solar_park, demand_mw * MW * 4 // 10)
+        client.report_load(operator, LOCAL_OPERATOR_REGION, 100, demand_mw)
+        assert client.load_status(LOCAL_OPERATOR_REGION) == load_status
+        status = client.grid_status()
         assert (status.currentLoadW, status.totalCapacityW) == (demand_mw * MW, 100 * MW)
         assert status.utilizationBps == demand_mw * 100
-        prices.append(grid.dynamic_price())
+        prices.append(client.dynamic_price())
         assert prices[-1] == dynamic_price(base, demand_mw * MW, 100 * MW)
     assert prices == sorted(prices) and len(set(prices)) == 3
-    grid.report_stability(operator, LOCAL_OPERATOR_REGION, 47_800, 1_000)  # CRITICAL: an emergency
-    assert grid.grid_status().emergencyMode
-    assert grid.dynamic_price() == 3 * base
+    client.report_stability(operator, LOCAL_OPERATOR_REGION, 47_800, 1_000)  # CRITICAL: an emergency
+    assert client.grid_status().emergencyMode
+    assert client.dynamic_price() == 3 * base
 
 
-def test_bad_grid_input_is_explained(grid, system, accounts):
+def test_bad_grid_input_is_explained(client, system, accounts):
     setup_local_roles(system, accounts[0])
     with pytest.raises(GridError) as rejected:
-        grid.report_production(signer(accounts[5]), 1)
+        client.report_production(signer(accounts[5]), 1)
     assert "reportProduction rejected: ParticipantNotFound(account=%s)" % accounts[5].address.lower() in str(rejected.value)
-    grid.register_producer(signer(accounts[5]), 1_000, 0)
+    client.register_producer(signer(accounts[5]), 1_000, 0)
     with pytest.raises(GridError) as rejected:
-        grid.report_production(signer(accounts[5]), 1_001)
+        client.report_production(signer(accounts[5]), 1_001)
     assert "ProductionExceedsCapacity(producer=%s, outputW=1001, capacityW=1000)" % accounts[5].address.lower() in str(
         rejected.value
     )
-    assert grid.grid_status().currentLoadW == 0
+    assert client.grid_status().currentLoadW == 0
 
 
-def test_reads_price_oracle_through_chainlinks_published_abi(grid, system, accounts):
+def test_reads_price_oracle_through_chainlinks_published_abi(client, system, accounts):
     setup_local_roles(system, accounts[0])
-    receipt = grid.submit_price(signer(accounts[0]), 250_000)
-    feed = grid.chainlink_price_feed()
+    receipt = client.submit_price(signer(accounts[0]), 250_000)
+    feed = client.chainlink_price_feed()
     # Chainlink's ABI, not the project's: it has no submitPrice.
     assert {f["name"] for f in feed.abi if f["type"] == "function"} == {
         "decimals",
@@ -147,7 +147,7 @@ def test_reads_price_oracle_through_chainlinks_published_abi(grid, system, accou
         "getRoundData",
         "latestRoundData",
     }
-    timestamp = grid.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+    timestamp = client.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert tuple(feed.functions.latestRoundData().call()) == (1, 250_000, timestamp, timestamp, 1)
     assert tuple(feed.functions.getRoundData(1).call()) == (1, 250_000, timestamp, timestamp, 1)
     assert feed.functions.decimals().call() == system.payment_token.decimals()
