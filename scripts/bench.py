@@ -24,6 +24,7 @@ from energy_grid.bench import (
 )
 from energy_grid.bench_assets import bench_energy_assets
 from energy_grid.bench_carbon import bench_carbon_credits
+from energy_grid.bench_demand_response import bench_demand_response
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 
 OUTPUT = Path("benchmarks/gas.json")
@@ -65,6 +66,17 @@ def cli() -> None:
         chain,
         participants=[dev[i] for i in range(1, 4)],
         region_id=LOCAL_OPERATOR_REGION,
+    )
+    # Last: it moves the chain 8 days on.
+    bench_demand_response(
+        report,
+        system.demand_response,
+        system.smart_meter,
+        system.payment_token,
+        admin=operator,
+        operator=dev[5],  # not yet a demand-response grid operator: its registration is measured
+        chain=chain,
+        claimant=dev[6],
     )
     report.print()
     report.write(OUTPUT)
