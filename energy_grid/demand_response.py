@@ -55,6 +55,26 @@ def baseline_intervals(window: Sequence[int], days: int = BASELINE_DAYS) -> list
     return [interval - day * INTERVALS_PER_DAY for day in range(days, 0, -1) for interval in window]
 
 
+Reading = tuple[int, int, int, int, int]  # ISmartMeter.MeterReading
+
+
+def interval_readings(
+    registers_wh: dict[str, int], meters: Sequence[str], intervals: Iterable[int], energy: EnergyPattern | int
+) -> list[tuple[str, Reading]]:
+    """One reading per meter and interval, READING_OFFSET_SECONDS into the interval, whose import
+    register rose by `energy(meter, interval)` Wh (or a constant) over `registers_wh[meter]`
+    (0 if absent), which is updated. In time order, as SmartMeter needs them."""
+    wh = energy if callable(energy) else (lambda _meter, _interval: energy)
+    items: list[tuple[str, Reading]] = []
+    for interval in sorted(set(intervals)):
+        timestamp = interval * INTERVAL_SECONDS + READING_OFFSET_SECONDS
+        for meter in meters:
+            register = registers_wh.get(meter, 0) + wh(meter, interval)
+            registers_wh[meter] = register
+            items.append((meter, (timestamp, register, 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)))
+    return items
+
+
 class MeterWriter:
     """Writes consumption into SmartMeter for many meters through the gateway's batches.
 
@@ -90,14 +110,7 @@ class MeterWriter:
         """One reading per meter and interval, READING_OFFSET_SECONDS into the interval, whose
         import register rose by `energy(meter, interval)` Wh (or a constant). Every interval must
         lie after the meters' previous readings and end before the next block. Returns the receipts."""
-        wh = energy if callable(energy) else (lambda _meter, _interval: energy)
-        items: list[tuple[str, tuple[int, int, int, int, int]]] = []
-        for interval in sorted(set(intervals)):
-            timestamp = interval * INTERVAL_SECONDS + READING_OFFSET_SECONDS
-            for meter in meters:
-                register = self.registers_wh.get(meter, 0) + wh(meter, interval)
-                self.registers_wh[meter] = register
-                items.append((meter, (timestamp, register, 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)))
+        items = interval_readings(self.registers_wh, meters, intervals, energy)
         batches = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
         calls = [([m for m, _ in batch], [r for _, r in batch]) for batch in batches]
         if self.bulk:

@@ -19,7 +19,8 @@ from eth_account import Account
 
 from energy_grid.client import GridClient, GridError, MeterReading, anvil_account
 from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of
+from energy_grid.demand_response import interval_readings
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 REGION = 1
@@ -30,24 +31,18 @@ USUAL_WH = (500, 450)  # per quarter hour on usual evenings: 2.0 kW and 1.8 kW
 EVENT_WH = (125, 475)  # on the event evening: 0.5 kW (a cut) and 1.9 kW (no cut)
 
 
-def evening_readings(
-    meters: list[str], registers: dict[str, int], days: list[int], wh: tuple[int, ...]
+def evening(
+    registers: dict[str, int], meters: list[str], days: list[int], wh: tuple[int, ...]
 ) -> tuple[list[str], list[MeterReading]]:
-    """One reading per meter inside each quarter hour of EVENT_HOUR on `days`, each register raised
-    by that meter's `wh`: the load profile books it in that interval."""
-    batch_meters, readings = [], []
-    for day in days:
-        for quarter in range(DURATION_SECONDS // INTERVAL_SECONDS):
-            timestamp = day * DAY_SECONDS + EVENT_HOUR * 3600 + quarter * INTERVAL_SECONDS + 600
-            for meter, energy_wh in zip(meters, wh):
-                registers[meter] += energy_wh
-                batch_meters.append(meter)
-                readings.append(MeterReading(timestamp, registers[meter], 0))
-    return batch_meters, readings
+    """A gateway batch: one reading per meter in each quarter hour of EVENT_HOUR on `days`, each
+    register raised by that meter's `wh`; the load profile books it in that quarter hour."""
+    intervals = [interval_of(day * DAY_SECONDS + EVENT_HOUR * 3600) + q for day in days for q in range(DURATION_SECONDS // INTERVAL_SECONDS)]
+    items = interval_readings(registers, meters, intervals, lambda meter, _interval: wh[meters.index(meter)])
+    return [meter for meter, _ in items], [MeterReading(*reading) for _, reading in items]
 
 
-def main() -> None:
-    grid = GridClient.from_manifest("deployments/31337.json", RPC_URL)
+def run(grid: GridClient) -> tuple[list[int], int]:
+    """The walk-through; returns what each household was paid and the operator's refund."""
     operator = anvil_account(0)  # locally: SmartMeter operator and gateway, a demand-response grid operator
     # Fresh households each run (they send no transaction here: the operator and gateway do).
     households = [Account.create(), Account.create()]
@@ -64,7 +59,7 @@ def main() -> None:
     # Each meter's first reading sets its baseline; then five usual evenings, uploaded late.
     grid.mine_block_at(window_start - 120)
     first = MeterReading(now + 1, 0, 0)
-    batch_meters, readings = evening_readings(meters, registers, list(range(event_day - 5, event_day)), USUAL_WH)
+    batch_meters, readings = evening(registers, meters, list(range(event_day - 5, event_day)), USUAL_WH)
     grid.submit_readings(operator, meters + batch_meters, [first, first] + readings)
 
     # The operator pays the event's budget in; locally from MockStablecoin's faucet.
@@ -76,7 +71,7 @@ def main() -> None:
     paid_before = [grid.payment_balance(h.address) for h in households]
 
     grid.mine_block_at(event.endTime + 300)
-    grid.submit_readings(operator, *evening_readings(meters, registers, [event_day], EVENT_WH))
+    grid.submit_readings(operator, *evening(registers, meters, [event_day], EVENT_WH))
     for household, name in zip(households, names):
         baseline_w, actual_w, first_interval, last_interval = grid.preview_reduction(event_id, household.address)
         print(f"{name}: baseline {baseline_w} W, actual {actual_w} W over intervals {first_interval}-{last_interval}")
@@ -101,6 +96,11 @@ def main() -> None:
     for name, amount in zip(names, paid):
         print(f"{name} was paid {amount}")
     print(f"The operator got {refund} of its {budget.budget} budget back; the event is completed.")
+    return paid, refund
+
+
+def main() -> None:
+    run(GridClient.from_manifest("deployments/31337.json", RPC_URL))
 
 
 if __name__ == "__main__":

@@ -55,8 +55,9 @@ def _deployed_first(price_discovery, admin, other, stranger, reporters):
 
 
 @pytest.fixture
-def feed(price_oracle, weather_oracle, grid_oracle, reporters):
-    """Reports a base price, weather and grid state (one reporter each) in the next blocks."""
+def feed(price_oracle, weather_oracle, grid_oracle, reporters, chain):
+    """Reports a base price, weather and grid state (one reporter each) in the next blocks, all
+    three at `at` when given (else each block takes the clock's time)."""
 
     def report(
         base=BASE,
@@ -67,11 +68,18 @@ def feed(price_oracle, weather_oracle, grid_oracle, reporters):
         frequency=50_000,
         voltage=1_000,
         region=REGION,
+        at=None,
     ):
         reporter = reporters[0]
-        price_oracle.submitPrice(base, sender=reporter)
-        weather_oracle.submitWeather(region, irradiance, 15_000, wind_mm_s, 2_000, sender=reporter)
-        grid_oracle.submitGridData(region, frequency, voltage, supply_w, demand_w, sender=reporter)
+        submissions = (
+            lambda: price_oracle.submitPrice(base, sender=reporter),
+            lambda: weather_oracle.submitWeather(region, irradiance, 15_000, wind_mm_s, 2_000, sender=reporter),
+            lambda: grid_oracle.submitGridData(region, frequency, voltage, supply_w, demand_w, sender=reporter),
+        )
+        for submit in submissions:
+            if at is not None:  # pinned: a wall-clock second passing between blocks moves nothing
+                chain.pending_timestamp = at
+            submit()
 
     return report
 
@@ -84,8 +92,7 @@ def at_local_hour(chain, hour: int, minute: int = 0, offset_minutes: int = UTC_O
 
 def reported_at(chain, feed, timestamp: int, **inputs) -> None:
     """Oracle data reported 10 s before `timestamp`, then a block mined at `timestamp`."""
-    chain.pending_timestamp = timestamp - 10
-    feed(**inputs)
+    feed(at=timestamp - 10, **inputs)
     mine_at(chain, timestamp)
 
 
@@ -421,12 +428,14 @@ def test_stale_data_is_refused_naming_the_oracle_and_its_age(
     t0 = at_local_hour(chain, 12)
     reported_at(chain, feed, t0)  # reported at t0 - 10
     # Refresh the other two sources at t0 + 600 so only `source` ages.
-    chain.pending_timestamp = t0 + 590
     if source != PRICE:
+        chain.pending_timestamp = t0 + 590
         price_oracle.submitPrice(BASE, sender=price_oracle.getReporters()[0])
     if source != WEATHER:
+        chain.pending_timestamp = t0 + 590
         weather_oracle.submitWeather(REGION, 500, 15_000, 3_000, 2_000, sender=weather_oracle.getReporters()[0])
     if source != GRID:
+        chain.pending_timestamp = t0 + 590
         grid_oracle.submitGridData(REGION, 50_000, 1_000, 10_000_000, 9_000_000, sender=grid_oracle.getReporters()[0])
     mine_at(chain, t0 + 590)  # exactly 600 s old: still accepted
     assert price_discovery.getReferencePrice(REGION) > 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 from eth_account import Account
 from web3 import Web3
@@ -12,6 +15,7 @@ from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.pricing import dynamic_price
 
 PRICE_PER_KWH = 220_000
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +166,20 @@ def test_refuses_a_manifest_of_another_chain(system, chain, networks):
 def test_describe_revert_names_unknown_selectors(system):
     abi = build_manifest(1, system.contracts())["contracts"]["SmartMeter"]["abi"]
     assert describe_revert(abi, "0xdeadbeef") == "unknown error 0xdeadbeef"
+
+
+def test_the_demand_response_example_runs_on_the_manifest_alone(client, system, accounts):
+    """The issue's walk-through is examples/demand_response.py, run here against this chain's
+    manifest: the household whose meter shows a cut is paid reward-per-kW x the verified
+    reduction, the other nothing, and the operator gets the unspent budget back."""
+    setup_local_roles(system, accounts[0])  # the deployer: a demand-response grid operator
+    spec = importlib.util.spec_from_file_location("demand_response_example", EXAMPLES / "demand_response.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    budget = example.TARGET_KW * example.REWARD_PER_KW
+    paid, refund = example.run(client)
+    reduction_w = 2_000 - 500  # the meter: 2.0 kW on usual evenings, 0.5 kW in the event
+    assert paid == [example.REWARD_PER_KW * reduction_w // 1000, 0] == [3_000_000, 0]
+    assert refund == budget - paid[0] == 7_000_000
+    event = client.get_event(1)
+    assert (event.status, event.totalParticipants, event.totalReductionAchieved) == (1, 1, reduction_w)  # Completed
