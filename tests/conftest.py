@@ -322,3 +322,66 @@ def demand_response(project, admin, smart_meter, stablecoin, grid_management):
 def demand_programs(project, admin, demand_response):
     """DemandPrograms reading registrations, SmartMeter, token and GridManagement from `demand_response`."""
     return project.DemandPrograms.deploy(demand_response, sender=admin)
+
+
+# --- EnergyAuction fixtures ---
+
+AUCTION_FEE_BPS = 50  # 0.5 % grid fee, as the market's
+AUCTION_PERIOD_SECONDS = 900  # 15-minute delivery periods
+AUCTION_GATE_CLOSURE_SECONDS = 300  # a period's gate closes 5 minutes before it starts
+AUCTION_MIN_PRICE_PER_KWH = 50_000  # 0.05 per kWh (6-decimal payment token)
+AUCTION_TICK_SIZE_PER_KWH = 1_000  # 0.001 per kWh
+AUCTION_MAX_PRICE_PER_KWH = 305_000  # 0.305 per kWh: 256 ticks
+AUCTION_TRADER_ENERGY_WH = 50_000_000  # metered into each auction trader's wallet
+AUCTION_TRADER_CASH_WHOLE_UNITS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def auction(project, admin, energy_token, stablecoin, fee_recipient):
+    """A bare EnergyAuction on the module's EnergyToken and MockStablecoin: 900 s periods, gate
+    closure 300 s, a 256-tick grid from 0.05 to 0.305 per kWh, grid fee AUCTION_FEE_BPS."""
+    return project.EnergyAuction.deploy(
+        admin,
+        energy_token,
+        stablecoin,
+        fee_recipient,
+        AUCTION_FEE_BPS,
+        AUCTION_PERIOD_SECONDS,
+        AUCTION_GATE_CLOSURE_SECONDS,
+        AUCTION_MIN_PRICE_PER_KWH,
+        AUCTION_TICK_SIZE_PER_KWH,
+        AUCTION_MAX_PRICE_PER_KWH,
+        sender=admin,
+    )
+
+
+@pytest.fixture(scope="module")
+def auction_traders(accounts):
+    """Six auction participants: accounts 1, 2, 3, 4, 5 and 6 (no role in the auction)."""
+    return [accounts[i] for i in (1, 2, 3, 4, 5, 6)]
+
+
+@pytest.fixture(scope="module")
+def funded_auction(auction, smart_meter, energy_token, stablecoin, admin, auction_traders, accounts, chain):
+    """`auction` with every auction trader holding AUCTION_TRADER_ENERGY_WH of metered EnergyToken
+    and AUCTION_TRADER_CASH_WHOLE_UNITS stablecoin, both approved to the auction without limit.
+
+    Energy arrives as in `funded_market`: a fresh meter device per trader reports a baseline, then
+    an export register risen by AUCTION_TRADER_ENERGY_WH a reading interval later."""
+    devices = [accounts.generate_test_account() for _ in auction_traders]
+    for device, trader in zip(devices, auction_traders):
+        device.balance = 10**18
+        smart_meter.registerMeter(device, trader, MARKET_REGION, sender=admin)
+    ts = chain.pending_timestamp
+    for device in devices:
+        smart_meter.submitReading((ts, 0, 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE), sender=device)
+    ts += smart_meter.minReadingInterval()
+    chain.pending_timestamp = ts
+    for device in devices:
+        reading = (ts, 0, AUCTION_TRADER_ENERGY_WH, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+        smart_meter.submitReading(reading, sender=device)
+    for trader in auction_traders:
+        stablecoin.addConsumerBalance(trader, AUCTION_TRADER_CASH_WHOLE_UNITS, sender=admin)
+        energy_token.approve(auction, 2**256 - 1, sender=trader)
+        stablecoin.approve(auction, 2**256 - 1, sender=trader)
+    return auction

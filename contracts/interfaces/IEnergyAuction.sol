@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IEnergyAuction
+/// @notice A uniform-price double auction per delivery period. Bids and asks for a period are firm
+/// and escrowed when submitted, until the period's gate closes (`gateClosure()` seconds before the
+/// period starts); from that second anyone may clear the market once, at the price that trades the
+/// most energy, and every order then claims its fill, payment or proceeds and refund in O(1).
+/// @dev Units: energy in Wh (EnergyToken units), prices in PaymentToken base units per kWh.
+/// - A period's index is its start time divided by `periodLength()`.
+/// - Limit prices lie on a grid of at most 256 ticks: `minPrice() + k * tickSize()` up to `maxPrice()`;
+///   a market keeps the grid it had at its first order.
+/// - A bid escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken, an ask escrows amountWh EnergyToken.
+/// - Clearing: for every tick p, D(p) = bid volume with limit >= p, S(p) = ask volume with limit <= p.
+///   The clearing tick maximizes min(D, S); ties go to the ticks minimizing |D - S|, then to the
+///   midpoint of what remains, rounded down. min(D, S) is traded at that tick's price.
+/// - Fills: the short side's orders at or better than the price fill in full; the long side fills
+///   best limit first, and the orders of the last level reached (the marginal tick) share what is left,
+///   L Wh of the level's T, on running totals in arrival order: order i fills
+///   floor(C(i) * L / T) - floor(C(i-1) * L / T), C(i) = the level's volume up to and including order i.
+/// - Money of a fill F at clearing price P: the buyer pays ceil(F * P / 1000); the seller's gross is
+///   floor(F * P / 1000), of which the grid fee floor(gross * feeBps / 10_000) (the fee rate snapshot at
+///   clearing) goes to the accrued fees. The difference between what buyers pay and sellers' gross
+///   (rounding, below one unit per order) accrues to the fees too, counted in thousandths of a unit as
+///   orders claim: the fee recipient can withdraw the whole units of it, never more than the buyers'
+///   payments left after every seller is paid, and once every order of a market has claimed nothing
+///   of that market is left over.
+interface IEnergyAuction {
+    /// @notice The side of a cleared market that offered more than was traded at the clearing price.
+    enum LongSide {
+        NONE, // both sides traded everything at or better than the price (or nothing traded)
+        BIDS,
+        ASKS
+    }
+
+    /// @notice A market's state: its grid, its orders and, once cleared, its result.
+    struct MarketInfo {
+        bool cleared;
+        uint256 orderCount; // orders submitted; sequence numbers run from 1 to this
+        uint256 tickCount; // ticks of the market's grid (0 = no order and not cleared: the current grid applies)
+        uint256 minPricePerKWh; // the market's grid: tick k is minPricePerKWh + k * tickSizePerKWh
+        uint256 tickSizePerKWh;
+        uint256 clearingTick;
+        uint256 clearingPricePerKWh;
+        uint256 volumeWh; // traded: min(D, S) at the clearing tick
+        uint256 feeBps; // grid fee rate of the market's sales, fixed when it cleared
+        LongSide longSide;
+        uint256 marginalTick; // the long side's last level reached (its orders are rationed)
+        uint256 rationedWh; // L: what that level trades
+        uint256 marginalLevelWh; // T: that level's volume
+    }
+
+    /// @notice An order as submitted.
+    struct OrderInfo {
+        address trader;
+        uint256 period;
+        bool isBid;
+        uint256 amountWh;
+        uint256 limitPricePerKWh;
+        uint256 tick;
+        uint256 volumeBeforeWh; // C(i-1): volume of the same side and tick submitted before it
+        bool claimed;
+    }
+
+    /// @notice What an order of a cleared market gets (or got) when it claims.
+    struct OrderOutcome {
+        uint256 filledWh; // energy traded: delivered to a buyer, sold by a seller
+        uint256 payment; // bid: PaymentToken paid for the fill; ask: the sale's gross, fee included
+        uint256 fee; // ask: grid fee out of `payment` (0 for a bid)
+        uint256 refund; // unfilled escrow back: PaymentToken for a bid, Wh for an ask
+        bool claimed;
+    }
+
+    /// @notice An order was submitted and its escrow taken: `escrow` PaymentToken for a bid, Wh for an ask.
+    event OrderSubmitted(
+        uint256 indexed orderId,
+        uint256 indexed period,
+        address indexed trader,
+        bool isBid,
+        uint256 amountWh,
+        uint256 limitPricePerKWh,
+        uint256 escrow
+    );
+    /// @notice A market cleared: `volumeWh` traded at `clearingPricePerKWh`; on `longSide`, the orders at
+    /// `marginalTick` share `rationedWh` of their `marginalLevelWh`.
+    event MarketCleared(
+        uint256 indexed period,
+        uint256 clearingTick,
+        uint256 clearingPricePerKWh,
+        uint256 volumeWh,
+        LongSide longSide,
+        uint256 marginalTick,
+        uint256 rationedWh,
+        uint256 marginalLevelWh,
+        uint256 feeBps
+    );
+    /// @notice An order was claimed and paid out to its trader (whoever called). A bid receives
+    /// `filledWh` of energy and `refund` PaymentToken; an ask receives `payment - fee` PaymentToken and
+    /// `refund` Wh.
+    event OrderClaimed(
+        uint256 indexed orderId,
+        address indexed trader,
+        bool isBid,
+        uint256 filledWh,
+        uint256 payment,
+        uint256 fee,
+        uint256 refund
+    );
+    /// @notice The admin set the price grid for markets that have no order yet.
+    event PriceGridUpdated(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
+    /// @notice The admin changed the grid fee; markets cleared from now on use it.
+    event GridFeeUpdated(uint256 previousBps, uint256 newBps);
+    /// @notice The admin changed who may withdraw accrued fees.
+    event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
+    /// @notice The fee recipient withdrew the accrued fees.
+    event FeesWithdrawn(address indexed feeRecipient, uint256 amount);
+
+    /// @notice A token-moving function was entered again from inside a token transfer.
+    error ReentrancyGuardReentrantCall();
+    /// @notice The zero address given for the admin or a token.
+    error ZeroAddress();
+    /// @notice The zero address cannot receive fees.
+    error InvalidFeeRecipient(address feeRecipient);
+    /// @notice A grid fee above MAX_FEE_BPS.
+    error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
+    /// @notice A period length of 0 or above MAX_PERIOD_LENGTH.
+    error InvalidPeriodLength(uint256 periodLengthSeconds, uint256 maxSeconds);
+    /// @notice A gate closure of MAX_LEAD_TIME or more: no period could ever take orders.
+    error InvalidGateClosure(uint256 gateClosureSeconds, uint256 maxSeconds);
+    /// @notice A price grid with a zero minimum or tick, a maximum below the minimum or off the grid,
+    /// more than MAX_TICKS ticks, or a maximum above MAX_PRICE_PER_KWH.
+    error InvalidPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
+    /// @notice An order of 0 Wh or more than MAX_ORDER_WH.
+    error AmountOutOfRange(uint256 amountWh, uint256 maxAmountWh);
+    /// @notice A limit price that is not a tick of the market's grid.
+    error PriceNotOnGrid(uint256 limitPricePerKWh, uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
+    /// @notice The period's gate closed at `gateClosureTime`: it takes no more orders.
+    error GateClosed(uint256 period, uint256 gateClosureTime);
+    /// @notice The period starts more than MAX_LEAD_TIME from now; `maxPeriod` is the furthest open now.
+    error PeriodTooFarAhead(uint256 period, uint256 maxPeriod);
+    /// @notice The order would take one side of one tick above MAX_TICK_VOLUME_WH.
+    error TickVolumeTooLarge(uint256 period, uint256 tick, uint256 volumeWh, uint256 maxVolumeWh);
+    /// @notice The period's gate closes at `gateClosureTime`; the market clears from then on.
+    error GateNotClosed(uint256 period, uint256 gateClosureTime);
+    /// @notice The market was cleared already.
+    error MarketAlreadyCleared(uint256 period);
+    /// @notice The market has not been cleared yet: its orders cannot claim.
+    error MarketNotCleared(uint256 period);
+    /// @notice No order has this id.
+    error OrderUnknown(uint256 orderId);
+    /// @notice The order was claimed already.
+    error AlreadyClaimed(uint256 orderId);
+    /// @notice Only the fee recipient may withdraw fees.
+    error NotFeeRecipient(address caller, address feeRecipient);
+    /// @notice There are no accrued fees to withdraw.
+    error NoFeesAccrued();
+
+    /// @notice Submits a firm bid for `period`: buys up to `amountWh` at `limitPricePerKWh` or less, and
+    /// escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken. Open while
+    /// block.timestamp < gateClosureTime(period) and the period starts within MAX_LEAD_TIME.
+    /// @return orderId period << 64 | 1 << 63 | the order's sequence number in the market.
+    function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
+
+    /// @notice Submits a firm ask for `period`: sells up to `amountWh` at `limitPricePerKWh` or more, and
+    /// escrows amountWh EnergyToken. Same window as submitBid.
+    /// @return orderId period << 64 | the order's sequence number in the market.
+    function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
+
+    /// @notice Clears the market of `period` (anyone, once, from its gate closure on): fixes its price,
+    /// volume, rationing and fee rate. A market without orders clears too, with volume 0.
+    function clear(uint256 period) external;
+
+    /// @notice Pays out an order of a cleared market to its trader (anyone may call, once): a bid gets its
+    /// energy and its unused escrow back, an ask its proceeds minus the grid fee and its unsold energy.
+    function claim(uint256 orderId) external;
+
+    /// @notice Sends the accrued fees' whole units to the fee recipient (pull). Fee recipient only.
+    function withdrawFees() external returns (uint256 amount);
+
+    /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.
+    function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh) external;
+
+    /// @notice Sets the grid fee for markets cleared from now on. DEFAULT_ADMIN_ROLE only.
+    function setGridFee(uint256 feeBps) external;
+
+    /// @notice Sets who may withdraw accrued fees (including those accrued before). DEFAULT_ADMIN_ROLE only.
+    function setFeeRecipient(address feeRecipient) external;
+
+    /// @notice Stops submissions and clearing; claims and fee withdrawal stay open, so no escrow is
+    /// ever stuck. PAUSER_ROLE only.
+    function pause() external;
+
+    /// @notice Resumes submissions and clearing. DEFAULT_ADMIN_ROLE only.
+    function unpause() external;
+
+    /// @notice Seconds per delivery period.
+    function periodLength() external view returns (uint256);
+
+    /// @notice Seconds before a period's start at which its gate closes.
+    function gateClosure() external view returns (uint256);
+
+    /// @notice The current grid's lowest price, PaymentToken base units per kWh.
+    function minPrice() external view returns (uint256);
+
+    /// @notice The current grid's step between prices, PaymentToken base units per kWh.
+    function tickSize() external view returns (uint256);
+
+    /// @notice The current grid's highest price, PaymentToken base units per kWh.
+    function maxPrice() external view returns (uint256);
+
+    /// @notice The number of ticks of the current grid.
+    function tickCount() external view returns (uint256);
+
+    /// @notice The period under way: block.timestamp / periodLength().
+    function currentPeriod() external view returns (uint256);
+
+    /// @notice When the period's gate closes: period * periodLength() - gateClosure() (0 if that is
+    /// before time 0; saturated at the top for absurd periods).
+    function gateClosureTime(uint256 period) external view returns (uint256);
+
+    /// @notice A market's grid, orders and result.
+    function getMarket(uint256 period) external view returns (MarketInfo memory);
+
+    /// @notice Bid and ask volume, Wh, at every tick of the market's grid (the current grid for a
+    /// market without orders).
+    function getTickVolumes(uint256 period)
+        external
+        view
+        returns (uint256[] memory bidVolumesWh, uint256[] memory askVolumesWh);
+
+    /// @notice An order as submitted.
+    function getOrder(uint256 orderId) external view returns (OrderInfo memory);
+
+    /// @notice What the order gets (or got) from its market's clearing.
+    function getOrderOutcome(uint256 orderId) external view returns (OrderOutcome memory);
+
+    /// @notice The grid fee for markets cleared from now on, basis points of the sale.
+    function gridFeeBps() external view returns (uint256);
+
+    /// @notice Who may withdraw the accrued fees.
+    function feeRecipient() external view returns (address);
+
+    /// @notice Whole PaymentToken units the fee recipient can withdraw now.
+    function accruedFees() external view returns (uint256);
+
+    /// @notice The EnergyToken (Wh) that asks escrow and bids buy.
+    function energyToken() external view returns (address);
+
+    /// @notice The PaymentToken that bids escrow and sellers are paid in.
+    function paymentToken() external view returns (address);
+}
