@@ -90,9 +90,10 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     uint16 private _tickCount;
     uint80 private _minPricePerKWh;
     uint80 private _tickSizePerKWh;
+    // One slot, never zero (the recipient is not): accruing fees at clearing rewrites it, never creates it.
     address private _feeRecipient;
-    /// @dev Fees and the buyers' rounding surplus, in thousandths of a PaymentToken unit (see IEnergyAuction).
-    uint256 private _accruedFeesMilli;
+    uint96 private _accruedFees; // grid fees and the buyers' rounding surplus of cleared markets
+
     mapping(uint256 period => Market) private _markets;
     mapping(uint256 period => Clearing) private _clearings;
     mapping(uint256 period => uint256) private _bidTicks;
@@ -181,6 +182,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         if (r.longSide != LongSide.NONE) _ticks[_tickKey(period, r.marginalTick)].rationedWh = uint64(r.rationedWh);
         uint256 pricePerKWh = uint256(market.minPricePerKWh) + r.clearingTick * market.tickSizePerKWh;
         uint256 feeBps = _gridFeeBps;
+        if (r.volumeWh != 0) _accruedFees += uint96(_marketSurplus(period, r, pricePerKWh, feeBps));
         _clearings[period] = Clearing({
             cleared: true,
             clearingTick: uint8(r.clearingTick),
@@ -215,12 +217,6 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         _orders[orderId].claimed = true;
         bool isBid = orderId & BID_FLAG != 0;
         OrderOutcome memory out = _outcome(period, isBid, order, c);
-        uint256 valueMilli = out.filledWh * c.clearingPricePerKWh;
-        // The surplus over the exact value (bid: paid above it; ask: gross below it, plus the fee).
-        uint256 surplusMilli = isBid
-            ? out.payment * WH_PER_KWH - valueMilli
-            : valueMilli - out.payment * WH_PER_KWH + out.fee * WH_PER_KWH;
-        if (surplusMilli != 0) _accruedFeesMilli += surplusMilli;
         emit OrderClaimed(orderId, order.trader, isBid, out.filledWh, out.payment, out.fee, out.refund);
         if (isBid) {
             if (out.filledWh != 0) _energyToken.safeTransfer(order.trader, out.filledWh);
@@ -236,10 +232,9 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     function withdrawFees() external nonReentrant returns (uint256 amount) {
         address recipient = _feeRecipient;
         if (msg.sender != recipient) revert NotFeeRecipient(msg.sender, recipient);
-        uint256 accruedMilli = _accruedFeesMilli;
-        amount = accruedMilli / WH_PER_KWH;
+        amount = _accruedFees;
         if (amount == 0) revert NoFeesAccrued();
-        _accruedFeesMilli = accruedMilli % WH_PER_KWH;
+        _accruedFees = 0;
         emit FeesWithdrawn(recipient, amount);
         _paymentToken.safeTransfer(recipient, amount);
     }
@@ -401,7 +396,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
 
     /// @inheritdoc IEnergyAuction
     function accruedFees() external view returns (uint256) {
-        return _accruedFeesMilli / WH_PER_KWH;
+        return _accruedFees;
     }
 
     /// @inheritdoc IEnergyAuction
@@ -445,7 +440,11 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         if (period > maxPeriod) revert PeriodTooFarAhead(period, maxPeriod);
 
         Market memory market = _markets[period];
-        if (market.tickCount == 0) market = _currentGrid(market);
+        if (market.tickCount == 0) {
+            market = _currentGrid(market);
+            // The result's slot exists from the first order on, so that `clear` rewrites it instead of creating it.
+            _clearings[period].tickSizePerKWh = market.tickSizePerKWh;
+        }
         uint256 tick = _tickOf(limitPricePerKWh, market);
 
         uint256 beforeWh = _addToTick(period, tick, amountWh, isBid);
@@ -562,47 +561,98 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         }
     }
 
-    /// @dev What an order of a cleared market gets; `claimed` is left false.
+    /// @dev The buyers' payments minus the sellers' gross plus the grid fees of a market that traded:
+    /// what stays in the contract once every order has claimed, accrued at clearing. Each filled level
+    /// rounds once (see `_outcome`), so this is a sum over the levels, not over the orders.
+    function _marketSurplus(uint256 period, Result memory r, uint256 pricePerKWh, uint256 feeBps)
+        private
+        view
+        returns (uint256 surplus)
+    {
+        unchecked {
+            uint256 tick;
+            for (uint256 bids = _bidTicks[period]; bids != 0; bids ^= 1 << tick) {
+                tick = _highestBit(bids);
+                if (tick < r.clearingTick) break;
+                uint256 filledWh = _levelFilledWh(period, tick, true, r);
+                if (filledWh == 0) break;
+                surplus += _ceilMilli(filledWh * pricePerKWh);
+            }
+            for (uint256 asks = _askTicks[period]; asks != 0; asks &= asks - 1) {
+                tick = _lowestBit(asks);
+                if (tick > r.clearingTick) break;
+                uint256 filledWh = _levelFilledWh(period, tick, false, r);
+                if (filledWh == 0) break;
+                uint256 gross = filledWh * pricePerKWh / WH_PER_KWH;
+                // Buyers paid at least the exact value of the volume, sellers get at most it: no underflow.
+                surplus = surplus - gross + gross * feeBps / BPS;
+            }
+        }
+    }
+
+    /// @dev What a level (one side of one tick, at or better than the clearing price) trades.
+    function _levelFilledWh(uint256 period, uint256 tick, bool isBid, Result memory r) private view returns (uint256) {
+        if (r.longSide == (isBid ? LongSide.BIDS : LongSide.ASKS)) {
+            if (tick == r.marginalTick) return r.rationedWh;
+            if (isBid ? tick < r.marginalTick : tick > r.marginalTick) return 0;
+        }
+        TickVolumes storage level = _ticks[_tickKey(period, tick)];
+        return isBid ? level.bidWh : level.askWh;
+    }
+
+    /// @dev What an order of a cleared market gets; `claimed` is left false. Within a level, fills,
+    /// payments and fees are differences of running totals, so each level rounds once: with F the
+    /// level's filled volume up to an order (before: F0, with it: F1) at clearing price P, a bid pays
+    /// ceil(F1 * P / 1000) - ceil(F0 * P / 1000) (never above ceil(fill * P / 1000), so within its
+    /// escrow), an ask grosses G1 - G0 with G = floor(F * P / 1000) and pays the fee
+    /// floor(G1 * feeBps / 10_000) - floor(G0 * feeBps / 10_000).
     function _outcome(uint256 period, bool isBid, Order memory order, Clearing memory c)
         private
         view
         returns (OrderOutcome memory out)
     {
-        out.filledWh = _filledWh(period, isBid, order, c);
-        uint256 valueMilli = out.filledWh * c.clearingPricePerKWh;
-        if (isBid) {
-            uint256 limitPricePerKWh = order.tick >= c.clearingTick
-                ? c.clearingPricePerKWh + uint256(order.tick - c.clearingTick) * c.tickSizePerKWh
-                : c.clearingPricePerKWh - uint256(c.clearingTick - order.tick) * c.tickSizePerKWh;
-            out.payment = _ceilMilli(valueMilli);
-            out.refund = _ceilMilli(uint256(order.amountWh) * limitPricePerKWh) - out.payment;
-        } else {
-            out.payment = valueMilli / WH_PER_KWH;
-            out.fee = out.payment * c.feeBps / BPS;
-            out.refund = order.amountWh - out.filledWh;
+        (uint256 beforeWh, uint256 afterWh) = _runningFills(period, isBid, order, c);
+        uint256 pricePerKWh = c.clearingPricePerKWh;
+        unchecked {
+            out.filledWh = afterWh - beforeWh;
+            if (isBid) {
+                uint256 limitPricePerKWh = order.tick >= c.clearingTick
+                    ? pricePerKWh + uint256(order.tick - c.clearingTick) * c.tickSizePerKWh
+                    : pricePerKWh - uint256(c.clearingTick - order.tick) * c.tickSizePerKWh;
+                out.payment = _ceilMilli(afterWh * pricePerKWh) - _ceilMilli(beforeWh * pricePerKWh);
+                out.refund = _ceilMilli(uint256(order.amountWh) * limitPricePerKWh) - out.payment;
+            } else {
+                uint256 grossBefore = beforeWh * pricePerKWh / WH_PER_KWH;
+                uint256 grossAfter = afterWh * pricePerKWh / WH_PER_KWH;
+                out.payment = grossAfter - grossBefore;
+                out.fee = grossAfter * c.feeBps / BPS - grossBefore * c.feeBps / BPS;
+                out.refund = order.amountWh - out.filledWh;
+            }
         }
     }
 
-    /// @dev The order's fill under the clearing rule, from its own slot, the result and (at the
-    /// marginal tick only) that tick's slot.
-    function _filledWh(uint256 period, bool isBid, Order memory order, Clearing memory c)
+    /// @dev The order's level's filled volume before it and up to and including it (equal: no fill),
+    /// from its own slot, the result and (at the marginal tick only) that tick's slot. Orders better
+    /// than the marginal level, or on the short side, fill in full; the marginal level's orders share
+    /// L of its T: floor(C * L / T) at running total C.
+    function _runningFills(uint256 period, bool isBid, Order memory order, Clearing memory c)
         private
         view
-        returns (uint256)
+        returns (uint256 beforeWh, uint256 afterWh)
     {
-        if (c.volumeWh == 0) return 0;
         uint256 tick = order.tick;
-        if (isBid ? tick < c.clearingTick : tick > c.clearingTick) return 0;
-        if (c.longSide != (isBid ? LongSide.BIDS : LongSide.ASKS)) return order.amountWh;
+        if (c.volumeWh == 0 || (isBid ? tick < c.clearingTick : tick > c.clearingTick)) return (0, 0);
+        beforeWh = order.volumeBeforeWh;
+        afterWh = beforeWh + order.amountWh;
+        if (c.longSide != (isBid ? LongSide.BIDS : LongSide.ASKS)) return (beforeWh, afterWh);
         if (tick != c.marginalTick) {
-            return (isBid ? tick > c.marginalTick : tick < c.marginalTick) ? order.amountWh : 0;
+            return (isBid ? tick > c.marginalTick : tick < c.marginalTick) ? (beforeWh, afterWh) : (0, 0);
         }
         TickVolumes memory level = _ticks[_tickKey(period, tick)];
         uint256 levelWh = isBid ? level.bidWh : level.askWh;
-        uint256 beforeWh = order.volumeBeforeWh;
         uint256 rationedWh = level.rationedWh;
         unchecked {
-            return (beforeWh + order.amountWh) * rationedWh / levelWh - beforeWh * rationedWh / levelWh;
+            return (beforeWh * rationedWh / levelWh, afterWh * rationedWh / levelWh);
         }
     }
 

@@ -18,13 +18,16 @@ pragma solidity ^0.8.28;
 ///   best limit first, and the orders of the last level reached (the marginal tick) share what is left,
 ///   L Wh of the level's T, on running totals in arrival order: order i fills
 ///   floor(C(i) * L / T) - floor(C(i-1) * L / T), C(i) = the level's volume up to and including order i.
-/// - Money of a fill F at clearing price P: the buyer pays ceil(F * P / 1000); the seller's gross is
-///   floor(F * P / 1000), of which the grid fee floor(gross * feeBps / 10_000) (the fee rate snapshot at
-///   clearing) goes to the accrued fees. The difference between what buyers pay and sellers' gross
-///   (rounding, below one unit per order) accrues to the fees too, counted in thousandths of a unit as
-///   orders claim: the fee recipient can withdraw the whole units of it, never more than the buyers'
-///   payments left after every seller is paid, and once every order of a market has claimed nothing
-///   of that market is left over.
+/// - Money, at clearing price P, rounds once per level (one side of one tick), on the same running
+///   totals as the fills: with F0 and F1 the level's filled volume before an order and up to and
+///   including it, a bid pays ceil(F1 * P / 1000) - ceil(F0 * P / 1000), never more than
+///   ceil(fill * P / 1000), so never more than its escrow; an ask's gross is G1 - G0 with
+///   G = floor(F * P / 1000), and its grid fee floor(G1 * feeBps / 10_000) - floor(G0 * feeBps / 10_000)
+///   (the fee rate snapshot at clearing): a level's fees are floor(its gross * feeBps / 10_000), and an
+///   order's at most ceil(its gross * feeBps / 10_000). A level's payments, gross and fees are then known
+///   from its volume alone, so `clear` accrues each market's fees plus the buyers' rounding surplus
+///   (payments minus gross, below one unit per level) at once, and claims touch no shared state: after
+///   every order of a market has claimed, nothing of it is left but what was accrued.
 interface IEnergyAuction {
     /// @notice The side of a cleared market that offered more than was traded at the clearing price.
     enum LongSide {
@@ -65,7 +68,7 @@ interface IEnergyAuction {
     /// @notice What an order of a cleared market gets (or got) when it claims.
     struct OrderOutcome {
         uint256 filledWh; // energy traded: delivered to a buyer, sold by a seller
-        uint256 payment; // bid: PaymentToken paid for the fill; ask: the sale's gross, fee included
+        uint256 payment; // bid: PaymentToken paid for the fill; ask: the sale's gross, fee included (see rounding above)
         uint256 fee; // ask: grid fee out of `payment` (0 for a bid)
         uint256 refund; // unfilled escrow back: PaymentToken for a bid, Wh for an ask
         bool claimed;
@@ -167,14 +170,15 @@ interface IEnergyAuction {
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
 
     /// @notice Clears the market of `period` (anyone, once, from its gate closure on): fixes its price,
-    /// volume, rationing and fee rate. A market without orders clears too, with volume 0.
+    /// volume, rationing and fee rate, and accrues its fees and rounding surplus. A market without
+    /// orders clears too, with volume 0.
     function clear(uint256 period) external;
 
     /// @notice Pays out an order of a cleared market to its trader (anyone may call, once): a bid gets its
     /// energy and its unused escrow back, an ask its proceeds minus the grid fee and its unsold energy.
     function claim(uint256 orderId) external;
 
-    /// @notice Sends the accrued fees' whole units to the fee recipient (pull). Fee recipient only.
+    /// @notice Sends the accrued fees to the fee recipient (pull). Fee recipient only.
     function withdrawFees() external returns (uint256 amount);
 
     /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.
@@ -240,7 +244,7 @@ interface IEnergyAuction {
     /// @notice Who may withdraw the accrued fees.
     function feeRecipient() external view returns (address);
 
-    /// @notice Whole PaymentToken units the fee recipient can withdraw now.
+    /// @notice Grid fees and rounding surplus of cleared markets not yet withdrawn, PaymentToken base units.
     function accruedFees() external view returns (uint256);
 
     /// @notice The EnergyToken (Wh) that asks escrow and bids buy.
