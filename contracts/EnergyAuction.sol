@@ -169,40 +169,48 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
 
     /// @inheritdoc IEnergyAuction
     function clear(uint256 period) external whenNotPaused {
-        uint256 closesAt = _gateClosureTime(period);
-        if (block.timestamp < closesAt) revert GateNotClosed(period, closesAt);
-        if (_clearings[period].cleared) revert MarketAlreadyCleared(period);
+        {
+            uint256 closesAt = _gateClosureTime(period);
+            if (block.timestamp < closesAt) revert GateNotClosed(period, closesAt);
+        }
+        Clearing memory result = _clearings[period];
+        if (result.cleared) revert MarketAlreadyCleared(period);
         Market memory market = _markets[period];
         if (market.tickCount == 0) {
             // No order came: fix the current grid so that the market reports a price on it.
             market = _currentGrid(market);
             _markets[period] = market;
         }
-        Result memory r = _computeClearing(period, market.tickCount, market.bidVolumeWh);
-        if (r.longSide != LongSide.NONE) _ticks[_tickKey(period, r.marginalTick)].rationedWh = uint64(r.rationedWh);
-        uint256 pricePerKWh = uint256(market.minPricePerKWh) + r.clearingTick * market.tickSizePerKWh;
-        uint256 feeBps = _gridFeeBps;
-        if (r.volumeWh != 0) _accruedFees += uint96(_marketSurplus(period, r, pricePerKWh, feeBps));
-        _clearings[period] = Clearing({
-            cleared: true,
-            clearingTick: uint8(r.clearingTick),
-            marginalTick: uint8(r.marginalTick),
-            longSide: r.longSide,
-            feeBps: uint16(feeBps),
-            clearingPricePerKWh: uint80(pricePerKWh),
-            tickSizePerKWh: market.tickSizePerKWh,
-            volumeWh: uint48(r.volumeWh)
-        });
+        Walk memory marginal;
+        {
+            uint256 bidBits = _bidTicks[period];
+            uint256 askBits = _askTicks[period];
+            (uint256 low, uint256 high, uint256 tradedWh) =
+                _bestRange(period, market.tickCount, market.bidVolumeWh, bidBits, askBits);
+            uint256 clearingTick = low + (high - low) / 2;
+            result = Clearing({
+                cleared: true,
+                clearingTick: uint8(clearingTick),
+                marginalTick: 0,
+                longSide: LongSide.NONE,
+                feeBps: _gridFeeBps,
+                clearingPricePerKWh: uint80(market.minPricePerKWh + clearingTick * market.tickSizePerKWh),
+                tickSizePerKWh: market.tickSizePerKWh,
+                volumeWh: uint48(tradedWh)
+            });
+            marginal = _walkSides(period, bidBits, askBits, result);
+        }
+        _clearings[period] = result;
         emit MarketCleared(
             period,
-            r.clearingTick,
-            pricePerKWh,
-            r.volumeWh,
-            r.longSide,
-            r.marginalTick,
-            r.rationedWh,
-            r.marginalLevelWh,
-            feeBps
+            result.clearingTick,
+            result.clearingPricePerKWh,
+            result.volumeWh,
+            result.longSide,
+            marginal.tick,
+            marginal.rationedWh,
+            marginal.levelWh,
+            result.feeBps
         );
     }
 
@@ -411,22 +419,13 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
 
     // ----------------------------------------------------------------------------- internals
 
-    /// @dev The best range of ticks of a clearing scan and its figures.
-    struct Best {
-        uint256 low;
-        uint256 high;
-        uint256 tradedWh;
-        uint256 imbalanceWh;
-    }
-
-    /// @dev What `clear` decides, before it is stored.
-    struct Result {
-        uint256 clearingTick;
-        uint256 volumeWh;
-        LongSide longSide;
-        uint256 marginalTick;
-        uint256 rationedWh;
-        uint256 marginalLevelWh;
+    /// @dev One side's walk through its levels at clearing.
+    struct Walk {
+        bool isLong; // the side offers more than is traded at the price
+        uint256 tick; // the last level reached
+        uint256 rationedWh; // what that level trades (L)
+        uint256 levelWh; // that level's volume (T)
+        uint256 value; // bids: what buyers pay; asks: what sellers get after fees
     }
 
     function _submit(uint256 period, uint256 amountWh, uint256 limitPricePerKWh, bool isBid)
@@ -480,124 +479,97 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         }
     }
 
-    /// @dev The clearing rule over the market's ticks. It visits only the ticks where D or S changes
-    /// (S rises at an ask tick, D falls just above a bid tick) and reads each occupied tick's slot
-    /// there; the walk to the marginal level reads them again, warm.
-    function _computeClearing(uint256 period, uint256 n, uint256 bidVolumeWh) private view returns (Result memory r) {
-        uint256 bidBits = _bidTicks[period];
-        uint256 askBits = _askTicks[period];
-        Best memory best = _bestRange(period, n, bidVolumeWh, bidBits, askBits);
-        r.clearingTick = best.low + (best.high - best.low) / 2;
-        r.volumeWh = best.tradedWh;
-        if (best.tradedWh == 0 || best.imbalanceWh == 0) return r;
-        (r.longSide, r.marginalTick, r.marginalLevelWh, r.rationedWh) =
-            _marginalLevel(period, r.clearingTick, best.tradedWh, bidBits, askBits);
-    }
-
-    /// @dev The long side at the clearing tick and its marginal level: walks that side best limit first
-    /// until `volumeWh` is reached. The asks are walked first; if they run out exactly at the traded
-    /// volume they are the short side, and the bids, which then offer more, the long one.
-    function _marginalLevel(uint256 period, uint256 clearingTick, uint256 volumeWh, uint256 bidBits, uint256 askBits)
-        private
-        view
-        returns (LongSide longSide, uint256 tick, uint256 levelWh, uint256 rationedWh)
-    {
-        unchecked {
-            uint256 asks = clearingTick == 255 ? askBits : askBits & ((1 << (clearingTick + 1)) - 1);
-            uint256 reachedWh;
-            for (;; asks &= asks - 1) {
-                tick = _lowestBit(asks);
-                levelWh = _ticks[_tickKey(period, tick)].askWh;
-                if (reachedWh + levelWh >= volumeWh) break;
-                reachedWh += levelWh;
-            }
-            if (reachedWh + levelWh > volumeWh || asks & (asks - 1) != 0) {
-                longSide = LongSide.ASKS;
-            } else {
-                longSide = LongSide.BIDS;
-                reachedWh = 0;
-                for (uint256 bids = bidBits;; bids ^= 1 << tick) {
-                    tick = _highestBit(bids);
-                    levelWh = _ticks[_tickKey(period, tick)].bidWh;
-                    if (reachedWh + levelWh >= volumeWh) break;
-                    reachedWh += levelWh;
-                }
-            }
-            rationedWh = volumeWh - reachedWh;
-        }
-    }
-
     /// @dev The range [low, high] of ticks with the most traded volume and, among those, the least
-    /// imbalance, and those two figures. Between the ticks where D or S changes they are constant, so
+    /// imbalance, and that volume. Between the ticks where D or S changes they are constant, so
     /// the scan goes segment by segment. min(D, S) is single-peaked and D - S falls, so the best ticks
     /// form one range, a union of whole segments.
     function _bestRange(uint256 period, uint256 n, uint256 demandWh, uint256 bidBits, uint256 askBits)
         private
         view
-        returns (Best memory best)
+        returns (uint256 low, uint256 high, uint256 tradedWh)
     {
         unchecked {
-            uint256 supplyWh = askBits & 1 != 0 ? _ticks[_tickKey(period, 0)].askWh : 0;
+            // Most volume first, then least imbalance, as one number: volume above, 2^64 - 1 - imbalance
+            // below (volumes stay under 2^48, so every key is positive and the first segment wins).
+            uint256 bestKey;
+            // `word`: the slot of tick `start` when its asks were read there, reused for its bids a step later.
+            uint256 word = askBits & 1 != 0 ? _tickWord(period, 0) : 0;
+            uint256 supplyWh = uint64(word >> 64);
             uint256 changes = (askBits | (bidBits << 1)) & ~uint256(1);
             uint256 start;
             while (true) {
                 uint256 next = changes == 0 ? n : _lowestBit(changes);
-                (uint256 tradedWh, uint256 imbalanceWh) =
-                    demandWh < supplyWh ? (demandWh, supplyWh - demandWh) : (supplyWh, demandWh - supplyWh);
-                if (
-                    start == 0 || tradedWh > best.tradedWh
-                        || (tradedWh == best.tradedWh && imbalanceWh < best.imbalanceWh)
-                ) {
-                    (best.tradedWh, best.imbalanceWh, best.low, best.high) = (tradedWh, imbalanceWh, start, next - 1);
-                } else if (tradedWh == best.tradedWh && imbalanceWh == best.imbalanceWh) {
-                    best.high = next - 1;
-                }
+                uint256 key = demandWh < supplyWh
+                    ? (demandWh << 64) | (type(uint64).max - (supplyWh - demandWh))
+                    : (supplyWh << 64) | (type(uint64).max - (demandWh - supplyWh));
+                if (key > bestKey) (bestKey, low, high) = (key, start, next - 1);
+                else if (key == bestKey) high = next - 1;
                 if (next >= n) break;
-                if (askBits & (1 << next) != 0) supplyWh += _ticks[_tickKey(period, next)].askWh;
-                if (bidBits & (1 << (next - 1)) != 0) demandWh -= _ticks[_tickKey(period, next - 1)].bidWh;
+                if (bidBits & (1 << (next - 1)) != 0) {
+                    demandWh -= uint64(word != 0 && start == next - 1 ? word : _tickWord(period, next - 1));
+                }
+                word = 0;
+                if (askBits & (1 << next) != 0) {
+                    word = _tickWord(period, next);
+                    supplyWh += uint64(word >> 64);
+                }
                 changes &= changes - 1;
                 start = next;
             }
+            tradedWh = bestKey >> 64;
         }
     }
 
-    /// @dev The buyers' payments minus the sellers' gross plus the grid fees of a market that traded:
-    /// what stays in the contract once every order has claimed, accrued at clearing. Each filled level
-    /// rounds once (see `_outcome`), so this is a sum over the levels, not over the orders.
-    function _marketSurplus(uint256 period, Result memory r, uint256 pricePerKWh, uint256 feeBps)
+    /// @dev Walks both sides of a market that traded (see `_walk`), accrues what buyers pay beyond what
+    /// sellers net (the fees and the rounding surplus) and sets the long side in `result`; returns the
+    /// long side's walk (its marginal level), or an empty one.
+    function _walkSides(uint256 period, uint256 bidBits, uint256 askBits, Clearing memory result)
         private
-        view
-        returns (uint256 surplus)
+        returns (Walk memory marginal)
     {
-        unchecked {
-            uint256 tick;
-            for (uint256 bids = _bidTicks[period]; bids != 0; bids ^= 1 << tick) {
-                tick = _highestBit(bids);
-                if (tick < r.clearingTick) break;
-                uint256 filledWh = _levelFilledWh(period, tick, true, r);
-                if (filledWh == 0) break;
-                surplus += _ceilMilli(filledWh * pricePerKWh);
-            }
-            for (uint256 asks = _askTicks[period]; asks != 0; asks &= asks - 1) {
-                tick = _lowestBit(asks);
-                if (tick > r.clearingTick) break;
-                uint256 filledWh = _levelFilledWh(period, tick, false, r);
-                if (filledWh == 0) break;
-                uint256 gross = filledWh * pricePerKWh / WH_PER_KWH;
-                // Buyers paid at least the exact value of the volume, sellers get at most it: no underflow.
-                surplus = surplus - gross + gross * feeBps / BPS;
-            }
-        }
+        if (result.volumeWh == 0) return marginal;
+        uint256 clearingTick = result.clearingTick;
+        Walk memory asks =
+            _walk(period, clearingTick == 255 ? askBits : askBits & ((1 << (clearingTick + 1)) - 1), false, result);
+        Walk memory bids = _walk(period, (bidBits >> clearingTick) << clearingTick, true, result);
+        _accruedFees += uint96(bids.value - asks.value);
+        if (!asks.isLong && !bids.isLong) return marginal;
+        marginal = asks.isLong ? asks : bids;
+        result.longSide = asks.isLong ? LongSide.ASKS : LongSide.BIDS;
+        result.marginalTick = uint8(marginal.tick);
+        _ticks[_tickKey(period, marginal.tick)].rationedWh = uint64(marginal.rationedWh);
     }
 
-    /// @dev What a level (one side of one tick, at or better than the clearing price) trades.
-    function _levelFilledWh(uint256 period, uint256 tick, bool isBid, Result memory r) private view returns (uint256) {
-        if (r.longSide == (isBid ? LongSide.BIDS : LongSide.ASKS)) {
-            if (tick == r.marginalTick) return r.rationedWh;
-            if (isBid ? tick < r.marginalTick : tick > r.marginalTick) return 0;
+    /// @dev Walks one side's levels at or better than the clearing price (`bits`), best first, until the
+    /// traded volume: levels fill in full, the last one reached with what is left. Sums what each filled
+    /// level pays (bids) or nets (asks), each level rounded once, as its orders' claims will pay it.
+    function _walk(uint256 period, uint256 bits, bool isBid, Clearing memory c) private view returns (Walk memory w) {
+        uint256 volumeWh = c.volumeWh;
+        uint256 pricePerKWh = c.clearingPricePerKWh;
+        uint256 reachedWh;
+        unchecked {
+            while (true) {
+                uint256 tick = isBid ? _highestBit(bits) : _lowestBit(bits);
+                bits ^= 1 << tick;
+                uint256 word = _tickWord(period, tick);
+                uint256 levelWh = isBid ? uint64(word) : uint64(word >> 64);
+                uint256 filledWh = levelWh;
+                bool last = reachedWh + levelWh >= volumeWh;
+                if (last) filledWh = volumeWh - reachedWh;
+                if (isBid) {
+                    w.value += _ceilMilli(filledWh * pricePerKWh);
+                } else {
+                    uint256 gross = filledWh * pricePerKWh / WH_PER_KWH;
+                    w.value += gross - gross * c.feeBps / BPS;
+                }
+                if (last) {
+                    // Orders left behind (part of this level or worse levels): this side is long.
+                    (w.isLong, w.tick, w.rationedWh, w.levelWh) = (filledWh < levelWh || bits != 0, tick, filledWh, levelWh);
+                    return w;
+                }
+                reachedWh += levelWh;
+            }
         }
-        TickVolumes storage level = _ticks[_tickKey(period, tick)];
-        return isBid ? level.bidWh : level.askWh;
     }
 
     /// @dev What an order of a cleared market gets; `claimed` is left false. Within a level, fills,
@@ -693,6 +665,16 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
 
     function _gateClosureTime(uint256 period) private view returns (uint256) {
         return Math.saturatingSub(Math.saturatingMul(period, _periodLength), _gateClosure);
+    }
+
+    /// @dev A tick's whole slot (`_ticks[_tickKey(period, tick)]`): bid volume in the low 64 bits, ask
+    /// volume in the next 64. Read directly: `clear` reads a slot or two per occupied tick.
+    function _tickWord(uint256 period, uint256 tick) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            mstore(0x00, or(shl(8, period), tick))
+            mstore(0x20, _ticks.slot)
+            word := sload(keccak256(0x00, 0x40))
+        }
     }
 
     function _tickKey(uint256 period, uint256 tick) private pure returns (uint256) {

@@ -40,7 +40,7 @@ MAX_UINT = 2**256 - 1
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _deployed_first(funded_auction, auction_traders, keeper, fee_recipient, stranger, admin):
+def _deployed_first(funded_auction, auction_traders, keeper, fee_recipient, stranger, other, admin):
     """Deploy and fund the auction, and name the accounts, before any test's own state (ape isolation)."""
 
 
