@@ -1,0 +1,191 @@
+"""Gas of EnergyAuction's operations against their budgets (issue 8): submit steady and first, clear
+with 64 occupied ticks, clear and claim with 10 and with 1,000 orders over the same ticks.
+
+Storage costs behind the budgets (EIP-2929/2200): a fresh slot (zero to non-zero) costs 22,100, a
+cold slot rewritten 5,000 (2,100 + 2,900), a cold read 2,100, a warm read 100; every transaction
+pays 21,000 plus calldata. An ERC-20 transfer between two existing holders costs about 15,000
+inside a call (cold token account 2,600, two balances rewritten, the event); transferFrom adds the
+allowance check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+
+from energy_grid.bench import GasReport
+from energy_grid.demand_response import send_bulk
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+# Budgets, each from the storage it must write:
+# submit, steady (the order's tick already holds orders of its side): 21,000 + the pause/grid slot
+# 2,100 + the market slot rewritten 5,000 + the tick slot rewritten 5,000 + one fresh order slot
+# 22,100 + transferFrom ~20,000 + event ~2,500 + execution: ~80,000. The issue's budget.
+BUDGET_SUBMIT = 85_000
+# clear: 21,000 + the market, result, bitmap and global slots (~10,000) + the result rewritten 2,900 +
+# per occupied tick one cold slot read (2,100) and a scan step, + a walk over each side's levels at or
+# better than the price (warm reads) + the fees slot 5,000. With 64 occupied ticks: the issue's budget.
+# Its cost grows with occupied ticks, never with orders: nothing in it loops over orders.
+BUDGET_CLEAR_64_TICKS = 300_000
+# claim: 21,000 + the order slot read and rewritten 5,000 + the result slot 2,100 (+ 2,100 for the
+# marginal tick's slot) + two transfers to existing holders ~30,000 + event ~2,800: ~63,000. No shared
+# slot is written: fees and rounding accrue at clearing. The issue's budget.
+BUDGET_CLAIM = 70_000
+# withdrawFees: 21,000 + the recipient/fees slot 5,000 + a transfer to an existing holder ~15,000 + event.
+BUDGET_WITHDRAW_FEES = 50_000
+# An admin setting: the role check 2,100 + one slot rewritten 5,000 + event, 21,000 base.
+BUDGET_ADMIN_SETTING = 40_000
+SCALE_TOLERANCE = 0.05
+
+ORDERS_SMALL = 10
+ORDERS_LARGE = 1_000
+OCCUPIED_TICKS = 64
+FIRST_TICK = 100  # the books sit around the grid's tick 100
+REGION_ID = 1
+METERED_WH = 10_000_000  # metered into each participant before the bench
+CASH_WHOLE_UNITS = 1_000_000  # MockStablecoin faucet top-up per participant
+
+
+def _meter_energy(smart_meter: Any, gateway: Any, chain: Any, holders: list[Any], amount_wh: int) -> None:
+    """Each holder gets `amount_wh` EnergyToken from a fresh meter of theirs (one gateway batch)."""
+    devices = [Account.create().address for _ in holders]
+    for device, holder in zip(devices, holders):
+        smart_meter.registerMeter(device, holder, REGION_ID, 0, 0, sender=gateway)
+    chain.pending_timestamp += int(smart_meter.minReadingInterval())
+    readings = [(chain.pending_timestamp, 0, amount_wh, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for _ in devices]
+    smart_meter.submitReadings(devices, readings, sender=gateway)
+
+
+def _close_gate(auction: Any, chain: Any, period: int) -> None:
+    chain.pending_timestamp = max(chain.pending_timestamp, int(auction.gateClosureTime(period)))
+
+
+def bench_auction(
+    report: GasReport,
+    auction: Any,
+    smart_meter: Any,
+    energy_token: Any,
+    payment_token: Any,
+    admin: Any,
+    fee_recipient: Any,
+    chain: Any,
+    buyer: Any,
+    seller: Any,
+    crowd: Any,
+) -> dict[str, int]:
+    """EnergyAuction's state-changing operations against their budgets: submitBid / submitAsk steady
+    and first, clear with 64 occupied ticks (a bid and an ask at each: the costliest shape of 64),
+    clear and claims with ORDERS_SMALL and ORDERS_LARGE orders over the same ticks (within 5 %),
+    withdrawFees and the admin settings (each put back as it was).
+
+    `admin`: EnergyAuction's DEFAULT_ADMIN and PAUSER, SmartMeter's OPERATOR and GATEWAY, and the
+    payment token's faucet operator (MockStablecoin.addConsumerBalance); `fee_recipient`: the
+    auction's. `buyer`, `seller`: accounts whose orders are measured; `crowd`: an account the node
+    holds unlocked (anvil's dev accounts), which sends the other orders in bulk. Each gets metered
+    energy and faucet money here and approves the auction; their claims credit balances that exist.
+    The markets used are the next periods whose gates are open. Returns the main figures.
+    About 1,200 transactions, most in bulk: ~30 s on a plain anvil.
+    """
+    participants = [buyer, seller, crowd]
+    _meter_energy(smart_meter, admin, chain, participants, METERED_WH)
+    for account in participants:
+        payment_token.addConsumerBalance(account, CASH_WHOLE_UNITS, sender=admin)
+        payment_token.approve(auction, 2**256 - 1, sender=account)
+        energy_token.approve(auction, 2**256 - 1, sender=account)
+
+    min_price, tick_size = int(auction.minPrice()), int(auction.tickSize())
+
+    def price(tick: int) -> int:
+        return min_price + tick * tick_size
+
+    period = int(auction.currentPeriod()) + 2
+    submit_market, wide_market, small_market, large_market = period, period + 1, period + 2, period + 3
+
+    # Submissions: the first order of a market creates its slots; steady = the tick holds orders of that side.
+    first_bid = auction.submitBid(submit_market, 1_000, price(FIRST_TICK + 5), sender=buyer).gas_used
+    steady_bid = auction.submitBid(submit_market, 1_000, price(FIRST_TICK + 5), sender=buyer).gas_used
+    new_tick_bid = auction.submitBid(submit_market, 1_000, price(FIRST_TICK + 6), sender=buyer).gas_used
+    first_ask = auction.submitAsk(submit_market, 1_000, price(FIRST_TICK), sender=seller).gas_used
+    steady_ask = auction.submitAsk(submit_market, 1_000, price(FIRST_TICK), sender=seller).gas_used
+    report.add(
+        "submitBid (steady)",
+        steady_bid,
+        BUDGET_SUBMIT,
+        f"first of a market: {first_bid:,}; first at its tick: {new_tick_bid:,}",
+    )
+    report.add("submitAsk (steady)", steady_ask, BUDGET_SUBMIT, f"first ask of the market: {first_ask:,}")
+
+    # 64 occupied ticks, a bid and an ask at each: every level is read, the scan stops at 128 changes.
+    wide = [(wide_market, 777, price(FIRST_TICK + i)) for i in range(OCCUPIED_TICKS)]
+    send_bulk(auction, "submitBid", wide, crowd)
+    send_bulk(auction, "submitAsk", [(m, 555, p) for m, _, p in wide], crowd)
+
+    # The same 10 ticks with 10 and with 1,000 orders and the same volume per tick: bids of 1,000 Wh a
+    # tick on ticks 105..109, asks of 1,200 Wh a tick on 100..104. The asks are long: the level at 104
+    # shares 200 Wh, so the seller's ask there is rationed (a partial fill: two transfers) and the
+    # buyer's bid at 109 fills at a lower price (its refund: two transfers).
+    bid_ticks = range(FIRST_TICK + 5, FIRST_TICK + 10)
+    ask_ticks = range(FIRST_TICK, FIRST_TICK + 5)
+    per_level = ORDERS_LARGE // 10
+    send_bulk(auction, "submitBid", [(small_market, 1_000, price(t)) for t in bid_ticks[:-1]], crowd)
+    send_bulk(auction, "submitAsk", [(small_market, 1_200, price(t)) for t in ask_ticks[:-1]], crowd)
+    small_bid = auction.submitBid(small_market, 1_000, price(bid_ticks[-1]), sender=buyer).return_value
+    small_ask = auction.submitAsk(small_market, 1_200, price(ask_ticks[-1]), sender=seller).return_value
+    large_bids = [(large_market, 10, price(t)) for t in bid_ticks for _ in range(per_level)][:-1]
+    large_asks = [(large_market, 12, price(t)) for t in ask_ticks for _ in range(per_level)][:-1]
+    send_bulk(auction, "submitBid", large_bids, crowd)
+    send_bulk(auction, "submitAsk", large_asks, crowd)
+    large_bid = auction.submitBid(large_market, 10, price(bid_ticks[-1]), sender=buyer).return_value
+    large_ask = auction.submitAsk(large_market, 12, price(ask_ticks[-1]), sender=seller).return_value
+
+    _close_gate(auction, chain, large_market)
+    auction.clear(submit_market, sender=crowd)  # accrues the first fees: later clears rewrite the slot
+    cleared_wide = auction.clear(wide_market, sender=crowd).gas_used
+    report.add(f"clear ({OCCUPIED_TICKS} occupied ticks, bid and ask at each)", cleared_wide, BUDGET_CLEAR_64_TICKS)
+    clear_small = auction.clear(small_market, sender=crowd).gas_used
+    clear_large = auction.clear(large_market, sender=crowd).gas_used
+    _within(report, "clear", clear_small, clear_large, BUDGET_CLEAR_64_TICKS, "10 occupied ticks")
+
+    figures = {"clearWide": cleared_wide, "clearSmall": clear_small, "clearLarge": clear_large}
+    for name, small_id, large_id in (("bid", small_bid, large_bid), ("ask", small_ask, large_ask)):
+        claim_small = auction.claim(small_id, sender=crowd).gas_used
+        claim_large = auction.claim(large_id, sender=crowd).gas_used
+        note = "fills at a lower price: energy and refund" if name == "bid" else "rationed at the marginal level: proceeds and unsold energy"
+        _within(report, f"claim {name}", claim_small, claim_large, BUDGET_CLAIM, note)
+        figures[f"claim{name.title()}Small"], figures[f"claim{name.title()}Large"] = claim_small, claim_large
+
+    # The wide market's long side shares its marginal level: an order there reads that tick's slot too
+    # and, partly filled, gets two transfers. The crowd sent one bid per tick from FIRST_TICK up
+    # (sequence numbers 1..64), then one ask per tick (65..128).
+    wide_result = auction.getMarket(wide_market)
+    asks_long = int(wide_result.longSide) == 2
+    sequence = int(wide_result.marginalTick) - FIRST_TICK + 1 + (OCCUPIED_TICKS if asks_long else 0)
+    marginal_order = (wide_market << 64) | (0 if asks_long else 1 << 63) | sequence
+    marginal_claim = auction.claim(marginal_order, sender=crowd).gas_used
+    report.add(f"claim {'ask' if asks_long else 'bid'} (rationed at the marginal level)", marginal_claim, BUDGET_CLAIM)
+
+    payment_token.addConsumerBalance(fee_recipient, 1, sender=admin)  # an existing holder, as in steady state
+    report.add("withdrawFees", auction.withdrawFees(sender=fee_recipient).gas_used, BUDGET_WITHDRAW_FEES)
+    grid = (min_price, tick_size, int(auction.maxPrice()))
+    report.add("setPriceGrid", auction.setPriceGrid(*grid, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
+    fee_bps = int(auction.gridFeeBps())
+    report.add("setGridFee", auction.setGridFee(fee_bps, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
+    report.add("setFeeRecipient", auction.setFeeRecipient(fee_recipient, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
+    report.add("pause (auction)", auction.pause(sender=admin).gas_used, BUDGET_ADMIN_SETTING)
+    report.add("unpause (auction)", auction.unpause(sender=admin).gas_used, BUDGET_ADMIN_SETTING)
+    figures.update({"submitBid": steady_bid, "submitAsk": steady_ask})
+    return figures
+
+
+def _within(report: GasReport, operation: str, small: int, large: int, budget: int, note: str) -> None:
+    """Reports `operation` at ORDERS_SMALL and ORDERS_LARGE orders; raises if they differ by more than 5 %."""
+    report.add(f"{operation} ({ORDERS_SMALL} orders)", small, budget, note)
+    report.add(
+        f"{operation} ({ORDERS_LARGE:,} orders)",
+        large,
+        min(budget, int(small * (1 + SCALE_TOLERANCE))),
+        f"{(large - small) / small:+.2%} vs {ORDERS_SMALL} orders (budget: within 5 %)",
+    )
+    if abs(large - small) > SCALE_TOLERANCE * small:
+        raise AssertionError(f"{operation} depends on the number of orders: {small:,} vs {large:,}")
