@@ -128,7 +128,7 @@ interface IEnergyAuction {
     error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
     /// @notice A period length of 0 or above MAX_PERIOD_LENGTH.
     error InvalidPeriodLength(uint256 periodLengthSeconds, uint256 maxSeconds);
-    /// @notice A gate closure of MAX_LEAD_TIME or more: no period could ever take orders.
+    /// @notice A gate closure above MAX_GATE_CLOSURE.
     error InvalidGateClosure(uint256 gateClosureSeconds, uint256 maxSeconds);
     /// @notice A price grid with a zero minimum or tick, a maximum below the minimum or off the grid,
     /// more than MAX_TICKS ticks, or a maximum above MAX_PRICE_PER_KWH.
@@ -139,7 +139,7 @@ interface IEnergyAuction {
     error PriceNotOnGrid(uint256 limitPricePerKWh, uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
     /// @notice The period's gate closed at `gateClosureTime`: it takes no more orders.
     error GateClosed(uint256 period, uint256 gateClosureTime);
-    /// @notice The period starts more than MAX_LEAD_TIME from now; `maxPeriod` is the furthest open now.
+    /// @notice The period's gate closes more than MAX_LEAD_TIME from now; `maxPeriod` is the furthest period open now.
     error PeriodTooFarAhead(uint256 period, uint256 maxPeriod);
     /// @notice The order would take one side of one tick above MAX_TICK_VOLUME_WH.
     error TickVolumeTooLarge(uint256 period, uint256 tick, uint256 volumeWh, uint256 maxVolumeWh);
@@ -160,7 +160,7 @@ interface IEnergyAuction {
 
     /// @notice Submits a firm bid for `period`: buys up to `amountWh` at `limitPricePerKWh` or less, and
     /// escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken. Open while
-    /// block.timestamp < gateClosureTime(period) and the period starts within MAX_LEAD_TIME.
+    /// block.timestamp < gateClosureTime(period) <= block.timestamp + MAX_LEAD_TIME.
     /// @return orderId period << 64 | 1 << 63 | the order's sequence number in the market.
     function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
 
