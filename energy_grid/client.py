@@ -20,6 +20,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 
+from energy_grid.auction import AuctionOrder, Clearing, clear_market
 from energy_grid.manifest import read_manifest
 from energy_grid.operations import BUY, MAX_UINT256, SELL
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
@@ -258,6 +259,59 @@ class GridClient:
 
     def claim_reward(self, consumer: LocalAccount, event_id: int) -> Any:
         return self.transact(consumer, self["DemandResponse"].functions.claimReward(event_id))
+
+    # ------------------------------------------------------------------ interval auction (EnergyAuction)
+
+    def approve_auction(self, trader: LocalAccount, auction: str = "EnergyAuction") -> None:
+        """Approves the auction for both tokens (bids escrow PaymentToken, asks EnergyToken)."""
+        for token in ("EnergyToken", "PaymentToken"):
+            self.transact(trader, self[token].functions.approve(self[auction].address, MAX_UINT256))
+
+    def submit_bid(self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int, auction: str = "EnergyAuction") -> int:
+        """submitBid; returns the order id (from OrderSubmitted)."""
+        receipt = self.transact(trader, self[auction].functions.submitBid(period, amount_wh, limit_price_per_kwh))
+        return int(self._event(receipt, "OrderSubmitted", auction)["orderId"])
+
+    def submit_ask(self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int, auction: str = "EnergyAuction") -> int:
+        """submitAsk; returns the order id (from OrderSubmitted)."""
+        receipt = self.transact(trader, self[auction].functions.submitAsk(period, amount_wh, limit_price_per_kwh))
+        return int(self._event(receipt, "OrderSubmitted", auction)["orderId"])
+
+    def clear_auction(self, sender: LocalAccount, period: int, auction: str = "EnergyAuction") -> Any:
+        """clear(period) once the gate has closed; anyone may. Returns the MarketCleared event's fields."""
+        receipt = self.transact(sender, self[auction].functions.clear(period))
+        return self._event(receipt, "MarketCleared", auction)
+
+    def claim_auction_order(self, sender: LocalAccount, order_id: int, auction: str = "EnergyAuction") -> Any:
+        """claim(orderId): pays the order's fill, proceeds and refund to its trader; anyone may call."""
+        receipt = self.transact(sender, self[auction].functions.claim(order_id))
+        return self._event(receipt, "OrderClaimed", auction)
+
+    def auction_orders(self, period: int, auction: str = "EnergyAuction") -> list[AuctionOrder]:
+        """A market's orders in arrival order, from its OrderSubmitted events: what
+        energy_grid.auction.clear_market previews a market from."""
+        contract = self[auction]
+        logs = contract.events.OrderSubmitted().get_logs(from_block=0, argument_filters={"period": period})
+        min_price, tick_size = self.auction_grid(period, auction)
+        return [
+            AuctionOrder(int(e["args"]["orderId"]), bool(e["args"]["isBid"]), int(e["args"]["amountWh"]),
+                         (int(e["args"]["limitPricePerKWh"]) - min_price) // tick_size)
+            for e in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
+        ]
+
+    def auction_grid(self, period: int, auction: str = "EnergyAuction") -> tuple[int, int]:
+        """The market's price grid (min price, tick size); a market without orders has the current one."""
+        market = self[auction].functions.getMarket(period).call()
+        if market.tickCount:
+            return int(market.minPricePerKWh), int(market.tickSizePerKWh)
+        contract = self[auction].functions
+        return int(contract.minPrice().call()), int(contract.tickSize().call())
+
+    def preview_auction(self, period: int, auction: str = "EnergyAuction") -> Clearing:
+        """What clearing the market now would give: the reference rule over its orders so far."""
+        market = self[auction].functions.getMarket(period).call()
+        ticks = int(market.tickCount) or int(self[auction].functions.tickCount().call())
+        return clear_market(self.auction_orders(period, auction), ticks)
 
     def _event(self, receipt: Any, name: str, contract: str = "EnergyTrading") -> Any:
         # Logs of other contracts in the same receipt (token transfers) are skipped quietly.

@@ -27,6 +27,12 @@ DEFAULT_MAX_PRICE_DEVIATION_BPS = 5_000
 # calculate the emission factor for an electricity system"); 400 g/kWh is a placeholder for a
 # grid with a fossil-heavy margin.
 DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH = 400
+# EnergyAuction: one market per quarter hour whose gate closes 5 minutes before delivery; limit
+# prices on a grid of 256 ticks, 0.050 .. 0.305 per kWh in steps of 0.001 (6-decimal PaymentToken).
+# An hourly or daily auction is another deployment (`auction_periods_seconds`).
+DEFAULT_AUCTION_PERIODS_SECONDS = (900,)
+DEFAULT_AUCTION_GATE_CLOSURE_SECONDS = 300
+DEFAULT_AUCTION_PRICE_GRID = (50_000, 1_000, 305_000)  # min, tick size, max; per kWh
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class System:
     carbon_credits: Any
     energy_asset_nft: Any
     energy_asset_shares: Any
+    energy_auctions: tuple[Any, ...]  # one per period length; the first is "EnergyAuction"
+
+    @property
+    def energy_auction(self) -> Any:
+        return self.energy_auctions[0]
 
     def contracts(self) -> dict[str, Any]:
         return {
@@ -66,10 +77,16 @@ class System:
             "CarbonCredits": self.carbon_credits,
             "EnergyAssetNFT": self.energy_asset_nft,
             "EnergyAssetShares": self.energy_asset_shares,
+            **{auction_name(i, auction.periodLength()): auction for i, auction in enumerate(self.energy_auctions)},
         }
 
     def oracles(self) -> tuple[Any, Any, Any]:
         return self.price_oracle, self.weather_oracle, self.grid_oracle
+
+
+def auction_name(index: int, period_seconds: int) -> str:
+    """The manifest's name of an auction: "EnergyAuction" for the first, "EnergyAuction3600s" … after."""
+    return "EnergyAuction" if index == 0 else f"EnergyAuction{period_seconds}s"
 
 
 def deploy_system(
@@ -85,6 +102,9 @@ def deploy_system(
     max_price_deviation_bps: int = DEFAULT_MAX_PRICE_DEVIATION_BPS,
     utc_offset_minutes: int = 0,
     avoided_emission_grams_per_kwh: int = DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
+    auction_periods_seconds: tuple[int, ...] = DEFAULT_AUCTION_PERIODS_SECONDS,
+    auction_gate_closure_seconds: int = DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
+    auction_price_grid: tuple[int, int, int] = DEFAULT_AUCTION_PRICE_GRID,
     operators: tuple[Any, ...] = (),
     gateways: tuple[Any, ...] = (),
 ) -> System:
@@ -113,10 +133,27 @@ def deploy_system(
     for account in operators:
         energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
 
+    # Interval auctions: the same tokens, fee recipient and fee rate as the order book.
+    auctions = tuple(
+        project.EnergyAuction.deploy(
+            deployer,
+            energy_token,
+            payment_token,
+            fee_recipient or deployer,
+            grid_fee_bps,
+            period_seconds,
+            auction_gate_closure_seconds,
+            *auction_price_grid,
+            **tx,
+        )
+        for period_seconds in auction_periods_seconds
+    )
+
     grid = project.GridManagement.deploy(deployer, payment_token, fee_recipient or deployer, base_price_per_kwh, **tx)
     grid.grantRole(grid.GUARDIAN_ROLE(), guardian or deployer, **tx)
-    # The emergency shutdown pauses the market (trading and settlement) and metering.
-    shutdown_targets = [energy_trading, smart_meter]
+    # The emergency shutdown pauses the markets (book, settlement, auctions' submissions and
+    # clearing; auction claims stay open) and metering.
+    shutdown_targets = [energy_trading, smart_meter, *auctions]
     for target in shutdown_targets:
         target.grantRole(target.PAUSER_ROLE(), grid, **tx)
     grid.setShutdownTargets(shutdown_targets, **tx)
@@ -162,6 +199,7 @@ def deploy_system(
         carbon_credits,
         asset_nft,
         asset_shares,
+        auctions,
     )
 
 

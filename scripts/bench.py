@@ -23,6 +23,7 @@ from energy_grid.bench import (
     bench_settings,
 )
 from energy_grid.bench_assets import bench_energy_assets
+from energy_grid.bench_auction import bench_auction
 from energy_grid.bench_carbon import bench_carbon_credits
 from energy_grid.bench_demand_response import bench_demand_response
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
@@ -66,6 +67,19 @@ def cli() -> None:
         chain,
         participants=[dev[i] for i in range(1, 4)],
         region_id=LOCAL_OPERATOR_REGION,
+    )
+    bench_auction(
+        report,
+        system.energy_auction,
+        system.smart_meter,
+        system.energy_token,
+        system.payment_token,
+        admin=operator,
+        fee_recipient=operator,  # the deploy's default
+        chain=chain,
+        buyer=dev[7],
+        seller=dev[8],
+        crowd=dev[9],  # sends 1,000 orders in bulk: an account the node holds
     )
     # Last: it moves the chain 8 days on.
     bench_demand_response(

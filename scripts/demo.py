@@ -2,7 +2,8 @@
 
 Deploys the system, registers four meters, feeds a morning of 15-minute readings through the
 gateway in one batch per interval, shows what each meter measured and minted, then runs a small
-market: two sellers, two buyers, partial fills, a cancel, batch settlement.
+market: two sellers, two buyers, partial fills, a cancel, batch settlement, then a quarter
+hour's interval auction among 24 neighbours.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from energy_grid.demo import (
     run_morning,
     run_price_discovery,
 )
+from energy_grid.demo_auction import run_auction
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.report import heading
@@ -41,7 +43,7 @@ def cli() -> None:
     fund_local_accounts(system, operator, list(dev)[1:10])
     write_manifest(build_manifest(chain.chain_id, system.contracts()))
     for name, contract in system.contracts().items():
-        click.echo(f"  {name:<16} {contract.address}")
+        click.echo(f"  {name:<20} {contract.address}")
 
     community = demo_community()
     owners = [dev[i + 1] for i in range(len(community))]
@@ -50,6 +52,7 @@ def cli() -> None:
     day = run_morning(system, operator, chain, community, devices)
     print_meter_day(system, community, devices, owners, day)
     run_market(system, operator, chain, owners, [p.name for p in community])
+    run_auction(system, operator, chain)
     run_carbon_credits(system, community, devices, owners, keeper=operator, buyer=owners[3])
     # Bob's PV array becomes an asset NFT; Carol and Alice buy shares; a utility (dev 7) pays revenue.
     run_energy_assets(

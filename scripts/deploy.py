@@ -3,6 +3,7 @@
     ape run deploy --network ethereum:local:foundry            # embedded anvil
     ape run deploy --network http://127.0.0.1:8545             # `make node` (what `make deploy` runs)
     ape run deploy --network ethereum:sepolia:node --account me --payment-token 0x…
+    ape run deploy … --auction-period 900 --auction-period 3600   # a quarter-hourly and an hourly auction
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
 from energy_grid.deployment import (
+    DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
+    DEFAULT_AUCTION_PERIODS_SECONDS,
+    DEFAULT_AUCTION_PRICE_GRID,
     DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
     DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
@@ -59,6 +63,29 @@ LOCAL_CHAIN_IDS = {31337, 1337}
     show_default=True,
     help="CarbonCredits: g CO2e avoided per kWh of clean export (set the grid's own factor).",
 )
+@click.option(
+    "--auction-period",
+    "auction_periods",
+    type=int,
+    multiple=True,
+    default=DEFAULT_AUCTION_PERIODS_SECONDS,
+    show_default=True,
+    help="EnergyAuction period length in seconds; repeat for several auctions (e.g. 900 and 3600).",
+)
+@click.option(
+    "--auction-gate-closure",
+    type=int,
+    default=DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
+    show_default=True,
+    help="Seconds before a period starts that its auction stops taking orders.",
+)
+@click.option(
+    "--auction-price-grid",
+    type=(int, int, int),
+    default=DEFAULT_AUCTION_PRICE_GRID,
+    show_default=True,
+    help="Auction limit prices: MIN TICK MAX, PaymentToken base units per kWh, at most 256 ticks.",
+)
 def cli(
     account_alias: str | None,
     payment_token: str | None,
@@ -69,6 +96,9 @@ def cli(
     max_price_deviation_bps: int,
     utc_offset_minutes: int,
     avoided_emission: int,
+    auction_periods: tuple[int, ...],
+    auction_gate_closure: int,
+    auction_price_grid: tuple[int, int, int],
 ) -> None:
     local = chain.chain_id in LOCAL_CHAIN_IDS
     if account_alias:
@@ -92,6 +122,9 @@ def cli(
         max_price_deviation_bps=max_price_deviation_bps,
         utc_offset_minutes=utc_offset_minutes,
         avoided_emission_grams_per_kwh=avoided_emission,
+        auction_periods_seconds=auction_periods,
+        auction_gate_closure_seconds=auction_gate_closure,
+        auction_price_grid=auction_price_grid,
     )
     if local:
         setup_local_roles(system, deployer)
@@ -101,5 +134,5 @@ def cli(
     path = write_manifest(build_manifest(chain.chain_id, system.contracts()))
     click.echo(f"Deployed to chain {chain.chain_id} from {deployer.address}:")
     for name, contract in system.contracts().items():
-        click.echo(f"  {name:<16} {contract.address}")
+        click.echo(f"  {name:<20} {contract.address}")
     click.echo(f"Manifest: {path}")

@@ -8,6 +8,8 @@ import pytest
 from helpers import ZERO_ADDRESS
 
 from energy_grid.deployment import (
+    DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
+    DEFAULT_AUCTION_PRICE_GRID,
     DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
     DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_GRID_FEE_BPS,
@@ -47,9 +49,10 @@ def test_deploy_wires_roles(system, admin):
     assert grid.basePrice() == DEFAULT_BASE_PRICE_PER_KWH
     assert grid.paymentToken() == system.payment_token.address
     assert grid.feeRecipient() == admin.address
-    # The guardian's shutdown reaches the market and metering.
-    assert grid.getShutdownTargets() == [market.address, meter.address]
-    for target in (market, meter):
+    # The guardian's shutdown reaches the markets and metering.
+    auction = system.energy_auction
+    assert grid.getShutdownTargets() == [market.address, meter.address, auction.address]
+    for target in (market, meter, auction):
         assert target.hasRole(target.PAUSER_ROLE(), grid)
     operations = system.grid_operations
     assert operations.gridManagement() == grid.address
@@ -89,6 +92,13 @@ def test_deploy_wires_roles(system, admin):
     nft, shares = system.energy_asset_nft, system.energy_asset_shares
     assert (nft.smartMeter(), nft.gridManagement(), nft.sharesContract()) == (meter.address, grid.address, shares.address)
     assert (shares.assetNft(), shares.paymentToken()) == (nft.address, system.payment_token.address)
+    # The quarter-hourly auction shares the book's tokens, fee recipient and fee rate.
+    assert (auction.energyToken(), auction.paymentToken()) == (token.address, system.payment_token.address)
+    assert (auction.feeRecipient(), auction.gridFeeBps()) == (admin.address, DEFAULT_GRID_FEE_BPS)
+    assert (auction.periodLength(), auction.gateClosure()) == (900, DEFAULT_AUCTION_GATE_CLOSURE_SECONDS)
+    assert (auction.minPrice(), auction.tickSize(), auction.maxPrice()) == DEFAULT_AUCTION_PRICE_GRID
+    assert auction.tickCount() == 256
+    assert auction.hasRole(auction.DEFAULT_ADMIN_ROLE(), admin)
 
 
 def test_local_roles_make_the_deployer_an_operator(system, admin):
@@ -136,6 +146,7 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "CarbonCredits",
         "EnergyAssetNFT",
         "EnergyAssetShares",
+        "EnergyAuction",
     }
     assert manifest["contracts"]["Settlement"]["address"] == system.energy_trading.address
     entry = manifest["contracts"]["SmartMeter"]
@@ -144,6 +155,16 @@ def test_manifest_round_trip(system, chain, tmp_path):
     assert {"submitReading", "getLatestReading", "getDailyProduction", "getDailyConsumption"} <= names
     assert "MeterUnknown(address)" in entry["userdoc"]["errors"]
     json.dumps(manifest)  # plain JSON, nothing ape-specific
+
+
+def test_several_auction_periods_deploy_side_by_side(project, admin):
+    """An hourly auction is another deployment; the manifest names it by its period."""
+    system = deploy_system(project, admin, auction_periods_seconds=(900, 3_600))
+    assert [auction.periodLength() for auction in system.energy_auctions] == [900, 3_600]
+    contracts = system.contracts()
+    assert (contracts["EnergyAuction"], contracts["EnergyAuction3600s"]) == system.energy_auctions
+    shutdown = system.grid_management.getShutdownTargets()
+    assert shutdown[2:] == [auction.address for auction in system.energy_auctions]
 
 
 def test_missing_manifest_says_what_to_do(tmp_path):

@@ -183,3 +183,21 @@ def test_the_demand_response_example_runs_on_the_manifest_alone(client, system, 
     assert refund == budget - paid[0] == 7_000_000
     event = client.get_event(1)
     assert (event.status, event.totalParticipants, event.totalReductionAchieved) == (1, 1, reduction_w)  # Completed
+
+
+def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, system, accounts):
+    """examples/auction.py against this chain's manifest: three asks and three bids clear at one
+    price and every order's fill equals the Python reference rule's. By hand (default grid:
+    0.05 + k x 0.001 per kWh): 1,200 Wh trade anywhere from 0.18 to 0.20, the midpoint 0.19; asks
+    are long, so the 0.15 ask fills in full and the 0.18 ask gets the remaining 200 Wh."""
+    fund_local_accounts(system, accounts[0], list(accounts)[1:7])
+    spec = importlib.util.spec_from_file_location("auction_example", EXAMPLES / "auction.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    outcome = example.run(client)
+    filled = [filled for filled, _ in outcome.values()]
+    assert filled == [1_000, 200, 0, 700, 500, 0]
+    assert all(filled == reference for filled, reference in outcome.values())
+    period = next(iter(outcome)) >> 64
+    market = client["EnergyAuction"].functions.getMarket(period).call()
+    assert (market.cleared, market.clearingPricePerKWh, market.volumeWh) == (True, 190_000, 1_200)
