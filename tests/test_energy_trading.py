@@ -40,7 +40,7 @@ from market_helpers import (
 
 PAUSER_ROLE = role("PAUSER_ROLE")
 MAX_ORDER_AMOUNT_WH = 2**48 - 1
-PRICE_CAP_PER_KWH = 2**96 - 1
+PRICE_CAP_PER_KWH = 2**72 - 1
 MAX_ORDER_LIFETIME = 365 * 86_400
 MAX_PAGE_SIZE = 100
 PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
@@ -299,10 +299,9 @@ def test_cancel_order_refunds_its_escrow(m, seller, wallets, expiry, order_type,
     assert m.escrowedEnergyOf(seller) == 0
 
 
-def test_cancel_partly_filled_buy_refunds_the_unspent_escrow(m, seller, buyer, keeper, stablecoin, expiry):
+def test_cancel_partly_filled_buy_refunds_the_unspent_escrow(m, seller, buyer, stablecoin, expiry):
     buy_id = create(m, buyer, 1_000, 300_000, BUY, expiry)  # escrow 300,000
-    sell_id = create(m, seller, 400, 250_000, SELL, expiry)
-    matched(m, buy_id, sell_id, keeper)  # 400 Wh at the resting buy's 300,000: 120,000 committed
+    create(m, seller, 400, 250_000, SELL, expiry)  # crosses at once: 400 Wh at the resting buy's 300,000
     assert m.getOrderInfo(buy_id).escrow == 180_000
     cash = stablecoin.balanceOf(buyer)
     tx = m.cancelOrder(buy_id, sender=buyer)
@@ -314,10 +313,9 @@ def test_cancel_partly_filled_buy_refunds_the_unspent_escrow(m, seller, buyer, k
     assert (info.status, info.filledAmount, info.escrow) == (CANCELLED, 400, 0)
 
 
-def test_cancel_partly_filled_sell_refunds_the_unsold_energy(m, seller, buyer, keeper, energy_token, expiry):
+def test_cancel_partly_filled_sell_refunds_the_unsold_energy(m, seller, buyer, energy_token, expiry):
     sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
-    buy_id = create(m, buyer, 300, PRICE, BUY, expiry)
-    matched(m, buy_id, sell_id, keeper)
+    create(m, buyer, 300, PRICE, BUY, expiry)  # crosses at once
     energy = energy_token.balanceOf(seller)
     tx = m.cancelOrder(sell_id, sender=seller)
     assert market_logs(tx, m) == [
@@ -326,9 +324,8 @@ def test_cancel_partly_filled_sell_refunds_the_unsold_energy(m, seller, buyer, k
     assert energy_token.balanceOf(seller) == energy + 700
 
 
-def test_cancel_order_rejections(m, seller, buyer, keeper, wallets, expiry):
+def test_cancel_order_rejections(m, seller, buyer, wallets, expiry):
     sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry)
     before = wallets.read()
     with reverts(m.OrderUnknown, orderId=99):
         m.cancelOrder(99, sender=seller)
@@ -337,7 +334,7 @@ def test_cancel_order_rejections(m, seller, buyer, keeper, wallets, expiry):
     with reverts(m.NotOrderTrader, orderId=sell_id, caller=buyer.address):
         m.cancelOrder(sell_id, sender=buyer)
     assert wallets.read() == before
-    matched(m, buy_id, sell_id, keeper)
+    create(m, buyer, 1_000, PRICE, BUY, expiry)  # fills the sell at once
     with reverts(m.OrderNotActive, orderId=sell_id, status=FILLED):
         m.cancelOrder(sell_id, sender=seller)
     other_id = create(m, seller, 1_000, PRICE, SELL, expiry)
@@ -386,31 +383,43 @@ def test_anyone_releases_an_expired_orders_escrow_to_its_owner(m, seller, strang
 def test_expired_orders_cannot_trade(m, seller, buyer, carol, keeper, chain, wallets):
     expiry = chain.pending_timestamp + 100
     sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry + 1_000)
     chain.pending_timestamp = expiry
+    # A crossing order arriving at the expiry second skips the expired one and rests.
+    tx = m.createOrder(1_000, PRICE, expiry + 1_000, BUY, sender=buyer)
+    buy_id = tx.return_value
+    assert tx.events.filter(m.OrdersMatched) == []
+    assert m.getOrderInfo(buy_id).status == ACTIVE
     before = wallets.read()
     with reverts(m.OrderExpired, orderId=sell_id, expiry=expiry):
         m.matchOrders(buy_id, sell_id, sender=keeper)
     with reverts(m.OrderExpired, orderId=sell_id, expiry=expiry):
         m.fillOrder(sell_id, 100, sender=carol)
     assert wallets.read() == before
-    later = create(m, seller, 1_000, PRICE, SELL, expiry + 500)
-    assert matched(m, buy_id, later, keeper) == 1
+    tx = m.createOrder(1_000, PRICE, expiry + 500, SELL, sender=seller)
+    assert tx.events.filter(m.OrdersMatched) == [
+        log(m.OrdersMatched, transactionId=1, buyOrderId=buy_id, sellOrderId=tx.return_value, amountWh=1_000, pricePerKWh=PRICE)
+    ]
 
 
 def test_an_order_trades_until_the_second_before_expiry(m, seller, buyer, keeper, chain):
     expiry = chain.pending_timestamp + 100
     sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry)
     chain.pending_timestamp = expiry - 1
-    assert matched(m, buy_id, sell_id, keeper) == 1
+    tx = m.createOrder(1_000, PRICE, expiry, BUY, sender=buyer)  # crosses the resting sell at once
+    assert [e.sellOrderId for e in tx.events.filter(m.OrdersMatched)] == [sell_id]
+    # matchOrders too, for a directed offer.
+    offer = create(m, seller, 1_000, PRICE, SELL, expiry, counterparty=buyer)
+    bid = create(m, buyer, 1_000, PRICE, BUY, expiry)
+    chain.pending_timestamp = expiry - 1
+    assert matched(m, bid, offer, keeper) == 2
 
 
 # ----------------------------------------------------------------------------- matchOrders
 
 
 def test_match_executes_at_the_resting_sell_price_and_moves_no_tokens(m, seller, buyer, keeper, chain, wallets, expiry):
-    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    # A directed offer stays off the index, so the crossing bid rests until someone matches them.
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry, counterparty=buyer)
     buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
     before = wallets.read()
     tx = m.matchOrders(buy_id, sell_id, sender=keeper)
@@ -440,7 +449,7 @@ def test_match_executes_at_the_resting_sell_price_and_moves_no_tokens(m, seller,
 
 
 def test_match_executes_at_the_resting_buy_price(m, seller, buyer, keeper, expiry):
-    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry, counterparty=seller)
     sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
     tx = m.matchOrders(buy_id, sell_id, sender=keeper)
     assert tx.events == [
@@ -452,9 +461,10 @@ def test_match_executes_at_the_resting_buy_price(m, seller, buyer, keeper, expir
 
 def test_partial_fills_across_several_orders(m, seller, buyer, carol, dave, keeper, expiry):
     buy_id = create(m, buyer, 1_000, 300_000, BUY, expiry)
-    s1 = create(m, seller, 300, 250_000, SELL, expiry)
-    s2 = create(m, carol, 500, 280_000, SELL, expiry)
-    s3 = create(m, dave, 400, 290_000, SELL, expiry)
+    # Offers directed to the buyer: off the index, matched by a keeper.
+    s1 = create(m, seller, 300, 250_000, SELL, expiry, counterparty=buyer)
+    s2 = create(m, carol, 500, 280_000, SELL, expiry, counterparty=buyer)
+    s3 = create(m, dave, 400, 290_000, SELL, expiry, counterparty=buyer)
     fills = []
     for sell_id in (s1, s2, s3):
         tx = m.matchOrders(buy_id, sell_id, sender=keeper)
@@ -470,7 +480,7 @@ def test_partial_fills_across_several_orders(m, seller, buyer, carol, dave, keep
     s3_info = m.getOrderInfo(s3)
     assert (s3_info.filledAmount, s3_info.escrow) == (200, 200)
     # The rest of s3 goes to a later, higher bid at s3's (resting) price.
-    buy2 = create(m, carol, 500, 310_000, BUY, expiry)
+    buy2 = create(m, buyer, 500, 310_000, BUY, expiry)
     tx = m.matchOrders(buy2, s3, sender=keeper)
     assert tx.events == [
         log(m.OrdersMatched, transactionId=4, buyOrderId=buy2, sellOrderId=s3, amountWh=200, pricePerKWh=290_000)
@@ -482,7 +492,7 @@ def test_partial_fills_across_several_orders(m, seller, buyer, carol, dave, keep
 
 
 def test_match_rejections(m, admin, seller, buyer, carol, keeper, chain, wallets, expiry):
-    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry, counterparty=buyer)
     buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
     low_bid = create(m, carol, 1_000, 199_999, BUY, expiry)
     own_bid = create(m, seller, 1_000, 250_000, BUY, expiry)
@@ -564,7 +574,7 @@ def test_taker_fills_a_buy_order_delivering_energy(m, buyer, dave, energy_token,
 def test_fill_rejections(m, admin, seller, buyer, carol, stranger, energy_token, stablecoin, wallets, expiry):
     m.setMinOrderAmount(100, sender=admin)
     sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry)
+    buy_id = create(m, buyer, 1_000, PRICE // 2, BUY, expiry)  # below the ask: both rest
     energy_token.approve(m, 2**256 - 1, sender=stranger)
     stablecoin.approve(m, 2**256 - 1, sender=stranger)
     before = wallets.read()
@@ -651,7 +661,8 @@ def test_create_directed_order_rejects_invalid_counterparty(m, seller, expiry):
 def test_trader_orders_are_paged_newest_first(m, seller, buyer, stranger, expiry):
     mine = []
     for i in range(5):
-        mine.append(create(m, seller, 1_000 + i, PRICE, SELL if i % 2 else BUY, expiry))
+        # The seller's asks above every bid: nothing crosses.
+        mine.append(create(m, seller, 1_000 + i, 2 * PRICE if i % 2 else PRICE, SELL if i % 2 else BUY, expiry))
         create(m, buyer, 1_000, PRICE, BUY, expiry)
     pages, cursor = [], 0
     while True:
@@ -683,17 +694,16 @@ def test_getters_reject_unknown_orders(m):
         m.getTransaction(1)
 
 
-def test_energy_balance_counts_energy_in_open_sell_orders(m, seller, buyer, keeper, energy_token, expiry):
+def test_energy_balance_counts_energy_in_open_sell_orders(m, seller, buyer, energy_token, expiry):
     start = energy_token.balanceOf(seller)
     assert m.getEnergyBalance(seller) == start
     a = create(m, seller, 3_000, PRICE, SELL, expiry)
     b = create(m, seller, 2_000, PRICE, SELL, expiry)
-    create(m, seller, 1_000, PRICE, BUY, expiry)  # a BUY escrows money, not energy
+    create(m, seller, 1_000, PRICE // 2, BUY, expiry)  # a BUY escrows money, not energy
     assert energy_token.balanceOf(seller) == start - 5_000
     assert m.escrowedEnergyOf(seller) == 5_000
     assert m.getEnergyBalance(seller) == start
-    bid = create(m, buyer, 1_200, PRICE, BUY, expiry)
-    matched(m, bid, a, keeper)  # 1,200 Wh sold: no longer the seller's
+    create(m, buyer, 1_200, PRICE, BUY, expiry)  # crosses `a` (the earlier ask) at once: 1,200 Wh sold
     assert m.escrowedEnergyOf(seller) == 3_800
     assert m.getEnergyBalance(seller) == start - 1_200
     m.cancelOrder(b, sender=seller)
@@ -718,8 +728,8 @@ def test_admin_sets_order_bounds(m, admin):
         m.setMinOrderAmount(2**48, sender=admin)
     with reverts(m.MaxPriceOutOfRange, pricePerKWh=0, priceCapPerKWh=PRICE_CAP_PER_KWH):
         m.setMaxPrice(0, sender=admin)
-    with reverts(m.MaxPriceOutOfRange, pricePerKWh=2**96, priceCapPerKWh=PRICE_CAP_PER_KWH):
-        m.setMaxPrice(2**96, sender=admin)
+    with reverts(m.MaxPriceOutOfRange, pricePerKWh=2**72, priceCapPerKWh=PRICE_CAP_PER_KWH):
+        m.setMaxPrice(2**72, sender=admin)
     m.setMinOrderAmount(MAX_ORDER_AMOUNT_WH, sender=admin)
     m.setMaxPrice(PRICE_CAP_PER_KWH, sender=admin)
     assert (m.minOrderAmount(), m.maxPrice()) == (MAX_ORDER_AMOUNT_WH, PRICE_CAP_PER_KWH)
@@ -727,9 +737,9 @@ def test_admin_sets_order_bounds(m, admin):
 
 def test_pause_stops_trading_but_not_the_way_out(m, admin, seller, buyer, carol, keeper, chain, wallets):
     expiry = chain.pending_timestamp + 100
-    sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    sell_id = create(m, seller, 1_000, PRICE, SELL, expiry, counterparty=buyer)
     buy_id = create(m, buyer, 1_000, PRICE, BUY, expiry)
-    stale_id = create(m, carol, 1_000, PRICE, SELL, expiry)
+    stale_id = create(m, carol, 1_000, 2 * PRICE, SELL, expiry)
     tx = m.pause(sender=admin)
     assert tx.events == [log(m.Paused, account=admin.address)]
     assert m.paused()
@@ -895,7 +905,7 @@ def test_stale_oracle_data_stops_order_creation_with_price_discoverys_error(
 ):
     ts = oracle_feed()
     m.setPriceBand(price_discovery, BAND_REGION, BAND_BPS, sender=admin)
-    sell_id = create(m, seller, 1_000, BAND_REFERENCE, SELL, ts + 7_200)
+    sell_id = create(m, seller, 1_000, BAND_REFERENCE, SELL, ts + 7_200, counterparty=buyer)
     buy_id = create(m, buyer, 1_000, BAND_REFERENCE, BUY, ts + 7_200)
     max_age = price_discovery.maxAge(0)
     chain.pending_timestamp = ts + max_age + 1  # every source is one second too old
