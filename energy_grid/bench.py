@@ -478,7 +478,7 @@ def bench_oracles(report: GasReport, system: Any, operator: Any, chain: Any, rep
       all cold: the band's source slot (2,100), PriceDiscovery (account 2,600, settings and time
       table 2 x 2,100), the three oracles (3 x 2,600 accounts + 3 x 2,100 slots), 23,000 in all;
       then three external calls with their ABI encoding and decoding, the oracles' unpacking and
-      the factor math (~13,000 measured): ~36,000 over band off, leaving ~5,000 for inputs that
+      the factor math (~13,000 measured): ~36,000 over band off, leaving ~8,000 for inputs that
       take other branches.
     """
     admin = {"sender": operator}
