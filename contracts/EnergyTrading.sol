@@ -51,8 +51,10 @@ contract EnergyTrading is Settlement, IEnergyMarket {
     uint256 public constant MAX_PAGE_SIZE = 100;
     /// @notice Widest price band: ±100 % of the reference price.
     uint256 public constant MAX_PRICE_BAND_BPS = 10_000;
-    /// @notice Most resting orders one new order trades with (about 40,000 gas each, so a new
-    /// order stays below 2,000,000 gas however it crosses).
+    /// @notice Most resting orders one new order trades with. A fill costs ~37,000 gas, emptying a
+    /// level up to ~50,000 more (bitmap words cleared, the next level searched): 32 fills on 32
+    /// levels spread over the whole price range, after 64 dead entries, measured 3.1 million gas,
+    /// far below a block.
     uint256 public constant MAX_FILLS_PER_ORDER = 32;
     /// @notice Most dead queue entries a new order skips, and most entries a pruneLevel call visits.
     uint256 public constant MAX_DEAD_ENTRIES_PER_CALL = 64;
