@@ -78,10 +78,9 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     /// `tstore` makes solc 0.8.28 warn.
     uint256 private transient _entered;
 
-    /// @dev Guards every function that moves tokens.
+    /// @dev Guards every function that moves tokens (internal calls keep one copy of the check).
     modifier nonReentrant() {
-        if (_entered != 0) revert ReentrancyGuardReentrantCall();
-        _entered = 1;
+        _enter();
         _;
         _entered = 0;
     }
@@ -238,6 +237,11 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     }
 
     // ----------------------------------------------------------------------------- internals
+
+    function _enter() private {
+        if (_entered != 0) revert ReentrancyGuardReentrantCall();
+        _entered = 1;
+    }
 
     /// @dev Records a trade for settlement and returns its id; the caller has moved the escrow in its books.
     function _recordTransaction(

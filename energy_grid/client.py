@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth_abi import decode
 from eth_account import Account
@@ -35,6 +35,13 @@ CHAINLINK_AGGREGATOR_V3_ABI = (
 )
 LOAD_STATUSES = ("LOW", "NORMAL", "HIGH", "CRITICAL")  # IGridOperations.LoadStatus
 GAS_MARGIN = 25_000
+
+
+class PlacedOrder(NamedTuple):
+    """A created order and the transactions it recorded on arrival."""
+
+    order_id: int
+    transaction_ids: list[int]
 
 
 def anvil_account(index: int) -> LocalAccount:
@@ -157,9 +164,27 @@ class GridClient:
             self.transact(trader, self[token].functions.approve(market, MAX_UINT256))
 
     def create_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> int:
-        """createOrder; returns the new order's id (from its OrderCreated event)."""
+        """createOrder; returns the new order's id (from its OrderCreated event). The order trades at
+        once with the resting orders it crosses: place_order also returns those fills."""
+        return self.place_order(trader, amount_wh, price_per_kwh, expiry, side).order_id
+
+    def place_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> PlacedOrder:
+        """createOrder; returns the order's id and the transactions it recorded on arrival by
+        crossing resting orders (best price first, each at the resting order's price)."""
         receipt = self.transact(trader, self["EnergyTrading"].functions.createOrder(amount_wh, price_per_kwh, expiry, side))
-        return int(self._event(receipt, "OrderCreated")["orderId"])
+        fills = self["EnergyTrading"].events.OrdersMatched().process_receipt(receipt, errors=DISCARD)
+        return PlacedOrder(
+            int(self._event(receipt, "OrderCreated")["orderId"]),
+            [int(e["args"]["transactionId"]) for e in fills],
+        )
+
+    def create_directed_order(
+        self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int, counterparty: str
+    ) -> int:
+        """createDirectedOrder: a bilateral offer only `counterparty` can trade (fill_order or
+        match_orders); it never crosses on arrival. Returns the order id."""
+        call = self["EnergyTrading"].functions.createDirectedOrder(amount_wh, price_per_kwh, expiry, side, counterparty)
+        return int(self._event(self.transact(trader, call), "OrderCreated")["orderId"])
 
     def cancel_order(self, trader: LocalAccount, order_id: int) -> Any:
         return self.transact(trader, self["EnergyTrading"].functions.cancelOrder(order_id))
@@ -319,4 +344,14 @@ class GridClient:
         return event["args"]
 
 
-__all__ = ["BUY", "LOAD_STATUSES", "SELL", "GridClient", "GridError", "MeterReading", "anvil_account", "describe_revert"]
+__all__ = [
+    "BUY",
+    "LOAD_STATUSES",
+    "SELL",
+    "GridClient",
+    "GridError",
+    "MeterReading",
+    "PlacedOrder",
+    "anvil_account",
+    "describe_revert",
+]

@@ -91,7 +91,8 @@ def money(amount: int) -> str:
 
 
 def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: list[str]) -> None:
-    """Two sellers, two buyers: partial fills, one cancel, settlement by a keeper."""
+    """Two sellers, two buyers on the continuous book: each buy crosses the resting sells on
+    arrival (best price first, at the sellers' prices), one cancel, settlement by a keeper."""
     heading("Market")
     market, energy, cash = system.energy_trading, system.energy_token, system.payment_token
     alice, bob, carol, dave = traders
@@ -100,21 +101,30 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
     before = {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
     expiry = chain.pending_timestamp + 4 * 3600
 
+    trades: list[int] = []
+
     def order(trader: Any, kind: int, amount_wh: int, price_per_kwh: int) -> int:
-        return market.createOrder(amount_wh, price_per_kwh, expiry, kind, sender=trader).return_value
+        tx = market.createOrder(amount_wh, price_per_kwh, expiry, kind, sender=trader)
+        fills = tx.events.filter(market.OrdersMatched)
+        side = "buy" if kind == BUY else "sell"
+        what = f"{label[trader.address]}'s {side} of {format_kwh(amount_wh)} at {money(price_per_kwh)} / kWh"
+        if not fills:
+            print(f"{what}: crosses nothing, rests on the book")
+        for fill in fills:
+            resting = market.getOrderInfo(fill.sellOrderId if kind == BUY else fill.buyOrderId)
+            print(
+                f"{what}: traded {format_kwh(fill.amountWh)} at once with {label[resting.trader]}'s resting "
+                f"order at {money(fill.pricePerKWh)} / kWh (transaction {fill.transactionId})"
+            )
+            trades.append(fill.transactionId)
+        return tx.return_value
 
     # Prices in mUSD base units (6 decimals) per kWh: 0.21 = 210_000.
     alice_sell = order(alice, SELL, 12_000, 210_000)
     bob_sell = order(bob, SELL, 20_000, 195_000)
-    carol_buy = order(carol, BUY, 4_000, 230_000)
-    dave_buy = order(dave, BUY, 18_000, 215_000)
     bob_spare = order(bob, SELL, 5_000, 260_000)
-
-    trades = [
-        market.matchOrders(carol_buy, bob_sell, sender=keeper).return_value,  # Carol filled, Bob partly
-        market.matchOrders(dave_buy, bob_sell, sender=keeper).return_value,  # Bob's rest to Dave
-        market.matchOrders(dave_buy, alice_sell, sender=keeper).return_value,  # Dave's rest from Alice
-    ]
+    carol_buy = order(carol, BUY, 4_000, 230_000)  # takes 4 kWh of Bob's cheaper offer
+    dave_buy = order(dave, BUY, 18_000, 215_000)  # Bob's rest first, then Alice's
     market.cancelOrder(bob_spare, sender=bob)  # nobody pays 0.26: Bob withdraws it
     market.settleTransactions(trades, sender=keeper)
 
@@ -132,7 +142,7 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
                 money(info.price),
                 status[info.status],
             )
-            for oid in (alice_sell, bob_sell, carol_buy, dave_buy, bob_spare)
+            for oid in (alice_sell, bob_sell, bob_spare, carol_buy, dave_buy)
             for info in [market.getOrderInfo(oid)]
         ],
     )

@@ -1,4 +1,5 @@
-"""Plain web3.py, no ape: a sell order, a buy order, a match, a taker fill, a cancel, settlement.
+"""Plain web3.py, no ape: a sell order, a buy order that crosses it on arrival, a taker fill, a
+directed offer matched by a keeper, a cancel, settlement.
 
     make node && make deploy     # then:
     .venv/bin/python examples/submit_reading.py    # gives dev account 1 some EnergyToken
@@ -18,19 +19,24 @@ PRICE_PER_KWH = 220_000  # PaymentToken base units (6 decimals): 0.22 per kWh
 def main() -> None:
     grid = GridClient.from_manifest("deployments/31337.json", RPC_URL)
     keeper, seller, buyer = anvil_account(0), anvil_account(1), anvil_account(2)
-    if grid.energy_balance_wh(seller.address) < 1_500:
+    if grid.energy_balance_wh(seller.address) < 2_000:
         raise SystemExit("Dev account 1 has too little EnergyToken: run examples/submit_reading.py first.")
     grid.approve_market(seller)
     grid.approve_market(buyer)
     expiry = grid.w3.eth.get_block("latest")["timestamp"] + 3_600
 
     sell = grid.create_order(seller, 1_500, PRICE_PER_KWH, expiry, SELL)
-    buy = grid.create_order(buyer, 1_000, PRICE_PER_KWH + 20_000, expiry, BUY)
-    matched = grid.match_orders(keeper, buy, sell)  # 1,000 Wh at the resting SELL's price
+    # The BUY crosses the resting SELL on arrival: 1,000 Wh at the SELL's price.
+    crossing = grid.place_order(buyer, 1_000, PRICE_PER_KWH + 20_000, expiry, BUY)
+    (crossed,) = crossing.transaction_ids
     taken = grid.fill_order(buyer, sell, 500)  # the buyer takes the SELL's last 500 Wh
+    # A bilateral deal: an offer only the buyer may take, matched by a keeper with the buyer's bid.
+    offer = grid.create_directed_order(seller, 500, PRICE_PER_KWH, expiry, SELL, buyer.address)
+    bid = grid.create_order(buyer, 500, PRICE_PER_KWH, expiry, BUY)
+    matched = grid.match_orders(keeper, bid, offer)
     spare = grid.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
     grid.cancel_order(buyer, spare)
-    for transaction_id in (matched, taken):
+    for transaction_id in (crossed, taken, matched):
         grid.settle_transaction(keeper, transaction_id)
         info = grid["EnergyTrading"].functions.getTransaction(transaction_id).call()
         print(f"Transaction {transaction_id} settled: {info[4]} Wh at {info[5]} per kWh, paid {info[6]}, fee {info[7]}")

@@ -30,6 +30,17 @@ def matched(market, buy_id, sell_id, keeper) -> int:
     return tx.events.filter(market.OrdersMatched)[0].transactionId
 
 
+def fill_ids(tx, market) -> list[int]:
+    """The transactions an order's creation recorded by crossing resting orders, in fill order."""
+    return [e.transactionId for e in tx.events.filter(market.OrdersMatched)]
+
+
+def crossing(market, trader, amount_wh, price, order_type, expiry) -> tuple[int, list[int]]:
+    """Creates an undirected order; returns its id and the transactions it traded at once."""
+    tx = market.createOrder(amount_wh, price, expiry, order_type, sender=trader)
+    return tx.events.filter(market.OrderCreated)[0].orderId, fill_ids(tx, market)
+
+
 def cost_ceil(amount_wh: int, price: int) -> int:
     return -(-amount_wh * price // 1000)
 

@@ -1,6 +1,11 @@
 """Random sequences of create / cancel / match / fill / release / settle against the market, with
 the market's invariants checked after every step:
 
+- an undirected order trades on arrival exactly as a reference walk of the book predicts (best
+  price first, oldest first within a price, at the resting orders' prices, SelfTrade when it
+  would reach its own trader's order), and no two live undirected orders ever rest crossed:
+  the best live bid is below the best live ask, and the contract's cached best prices bound them;
+
 - no value is created or lost: for each token, the balances of all actors plus the market's are constant;
 - the market holds exactly the open escrow plus the value of unsettled transactions plus accrued fees;
 - no order is over-filled, and an order is FILLED exactly when nothing is left of it;
@@ -32,6 +37,7 @@ from market_helpers import ACTIVE, BUY, FILLED, SELL, cost_ceil
 BUY_PRICES = [999, 1_001, 200_000, 250_001, 333_337]
 SELL_PRICES = [1, 333, 999, 199_999, 250_001]
 N_TRADERS = 4
+MAX_FILLS_PER_ORDER = 32
 # OrderInfo fields, as getTraderOrders returns them.
 ID, TRADER, AMOUNT, FILLED_WH, PRICE, EXPIRY, TYPE, STATUS, COUNTERPARTY, _PREVIOUS, ESCROW = range(11)
 
@@ -80,6 +86,8 @@ class Model:
     totals: tuple[int, int] = (0, 0)
     pending: dict[int, tuple[int, int]] = field(default_factory=dict)  # tx -> (Wh, payment + refund)
     buys: dict[int, BuyFills] = field(default_factory=dict)
+    best_prices: tuple[int, int] = (0, 0)  # the contract's cached (best bid, best ask)
+    now: int = 0  # the time of the last step
 
     def read(self) -> tuple[list[tuple[int, int]], int, dict[int, tuple]]:
         """Balances of the holders, accrued fees and every order, in one JSON-RPC batch."""
@@ -92,13 +100,15 @@ class Model:
             batch.add(market.functions.accruedFees())
             for trader in self.traders:
                 batch.add(market.functions.getTraderOrders(trader.address, 0, 100))
+            batch.add(market.functions.bestPrices())
             results = batch.execute()
         n = len(self.holders)
         balances = list(zip(results[:n], results[n : 2 * n]))
         book = {}
-        for orders, cursor in results[2 * n + 1 :]:
+        for orders, cursor in results[2 * n + 1 : -1]:
             assert cursor == 0
             book.update({o[ID]: tuple(o) for o in orders})
+        self.best_prices = tuple(results[-1])
         return balances, results[2 * n], book
 
     def record(self, transaction_id: int, buy_price: int) -> None:
@@ -114,6 +124,17 @@ class Model:
     def check(self) -> dict[int, tuple]:
         """Asserts every invariant; returns the order book it read."""
         balances, accrued_fees, book = self.read()
+        # No two live undirected orders rest crossed, and the cached best prices bound the live ones.
+        live = [o for o in book.values() if is_live(o, self.now)]
+        bids = [o[PRICE] for o in live if o[TYPE] == BUY]
+        asks = [o[PRICE] for o in live if o[TYPE] == SELL]
+        if bids and asks:
+            assert max(bids) < min(asks)
+        cached_bid, cached_ask = self.best_prices
+        if bids:
+            assert cached_bid >= max(bids)
+        if asks:
+            assert 0 < cached_ask <= min(asks)
         assert (sum(b[0] for b in balances), sum(b[1] for b in balances)) == self.totals
         open_energy = sum(o[AMOUNT] - o[FILLED_WH] for o in book.values() if o[TYPE] == SELL and o[STATUS] == ACTIVE)
         open_cash = sum(o[ESCROW] for o in book.values() if o[TYPE] == BUY and o[STATUS] == ACTIVE)
@@ -139,6 +160,33 @@ class Model:
                     if o[STATUS] == ACTIVE:
                         assert o[ESCROW] == left
         return book
+
+
+def is_live(order: tuple, now: int) -> bool:
+    """An undirected order that can still trade: it rests in the contract's price-level index."""
+    return order[STATUS] == ACTIVE and order[COUNTERPARTY] == ZERO_ADDRESS and now < order[EXPIRY]
+
+
+def predicted_crossing(book: dict, trader: str, order_type: int, amount: int, price: int, now: int):
+    """The reference walk: (error, fills) for a new undirected order, fills as (resting id, Wh, price)."""
+    crossed = [
+        o
+        for o in book.values()
+        if is_live(o, now) and o[TYPE] != order_type and (o[PRICE] <= price if order_type == BUY else o[PRICE] >= price)
+    ]
+    crossed.sort(key=lambda o: (o[PRICE] if order_type == BUY else -o[PRICE], o[ID]))
+    fills, left = [], amount
+    for o in crossed:
+        if left == 0:
+            break
+        if o[TRADER] == trader:
+            return "SelfTrade", []
+        if len(fills) == MAX_FILLS_PER_ORDER:
+            return "TooManyCrossings", []
+        wh = min(left, o[AMOUNT] - o[FILLED_WH])
+        fills.append((o[ID], wh, o[PRICE]))
+        left -= wh
+    return None, fills
 
 
 def web3_contract(instance, names: set[str]):
@@ -184,7 +232,7 @@ def model(funded_market, traders, fee_recipient, energy_token, stablecoin):
     reader = (
         web3_contract(energy_token, {"balanceOf"}),
         web3_contract(stablecoin, {"balanceOf"}),
-        web3_contract(funded_market, {"accruedFees", "getTraderOrders"}),
+        web3_contract(funded_market, {"accruedFees", "getTraderOrders", "bestPrices"}),
     )
     holders = [t.address for t in traders] + [fee_recipient.address, funded_market.address]
     return Model(funded_market, reader, traders, holders)
@@ -216,9 +264,11 @@ def run(model: Model, keeper, ops) -> None:
     by_address = {t.address: t for t in traders}
     chain = ape.chain
     now = chain.pending_timestamp
+    model.now = now
     book = model.check()
     for op in ops:
         now += 1
+        model.now = now
         chain.pending_timestamp = now  # the next transaction runs at exactly `now`
         active = [o for o in book.values() if o[STATUS] == ACTIVE]
         buys = [o for o in active if o[TYPE] == BUY]
@@ -228,11 +278,24 @@ def run(model: Model, keeper, ops) -> None:
             _, who, order_type, amount, price, ttl, counterparty = op
             trader = traders[who]
             if counterparty is None or counterparty == who:
+                error, fills = predicted_crossing(book, trader.address, order_type, amount, price, now)
+                if error is not None:
+                    with ape.reverts(getattr(market, error)):
+                        market.createOrder(amount, price, now + ttl, order_type, sender=trader)
+                    continue
                 tx = market.createOrder(amount, price, now + ttl, order_type, sender=trader)
             else:
+                fills = []  # a directed order never crosses on arrival
                 tx = market.createDirectedOrder(amount, price, now + ttl, order_type, traders[counterparty], sender=trader)
+            order_id = tx.events.filter(market.OrderCreated)[0].orderId
             if order_type == BUY:
-                model.buys[tx.events.filter(market.OrderCreated)[0].orderId] = BuyFills(cost_ceil(amount, price))
+                model.buys[order_id] = BuyFills(cost_ceil(amount, price))
+            matches = tx.events.filter(market.OrdersMatched)
+            sides = [(e.sellOrderId, e.buyOrderId) if order_type == BUY else (e.buyOrderId, e.sellOrderId) for e in matches]
+            assert sides == [(resting, order_id) for resting, _, _ in fills]
+            assert [(e.amountWh, e.pricePerKWh) for e in matches] == [(wh, p) for _, wh, p in fills]
+            for e, (resting, _, resting_price) in zip(matches, fills):
+                model.record(e.transactionId, price if order_type == BUY else resting_price)
         elif kind in ("match", "bad match"):
             pairs = [(b, s) for b in buys for s in sells if (match_error(market, b, s, now) is None) == (kind == "match")]
             if not pairs:

@@ -23,6 +23,7 @@ from market_helpers import (
     Wallets,
     cost_ceil,
     create,
+    crossing,
     market_logs,
     matched,
 )
@@ -30,7 +31,7 @@ from market_helpers import (
 MAX_FEE_BPS = 1_000
 MAX_SETTLEMENT_WINDOW = 7 * 86_400
 MAX_SETTLEMENT_BATCH = 50
-PRICE_CAP_PER_KWH = 2**96 - 1
+PRICE_CAP_PER_KWH = 2**72 - 1
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -45,10 +46,11 @@ def wallets(m, energy_token, stablecoin, traders, keeper, fee_recipient, strange
 
 @pytest.fixture
 def trade(m, seller, buyer, keeper, expiry):
-    """A pending transaction: 1,000 Wh from a resting SELL at 0.20 to a BUY limited at 0.25."""
-    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
-    return matched(m, buy_id, sell_id, keeper)
+    """A pending transaction: 1,000 Wh from a resting SELL at 0.20 to a BUY limited at 0.25 that
+    crossed it on arrival."""
+    create(m, seller, 1_000, 200_000, SELL, expiry)
+    _, (trade_id,) = crossing(m, buyer, 1_000, 250_000, BUY, expiry)
+    return trade_id
 
 
 def transfer(token, sender, receiver, value):
@@ -114,8 +116,8 @@ def test_settlement_window_lets_the_operator_void(m, admin, seller, buyer, keepe
     assert tx.events == [log(m.SettlementWindowUpdated, previousSeconds=0, newSeconds=600)]
     assert m.settlementWindow() == 600
     sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
-    match_tx = m.matchOrders(buy_id, sell_id, sender=keeper)
+    match_tx = m.createOrder(1_000, 250_000, expiry, BUY, sender=buyer)  # crosses the resting sell
+    buy_id = match_tx.return_value
     trade = match_tx.events.filter(m.OrdersMatched)[0].transactionId
     settleable_at = match_tx.timestamp + 600
     with reverts(m.SettlementWindowOpen, transactionId=trade, settleableAt=settleable_at):
@@ -151,8 +153,8 @@ def test_settlement_window_lets_the_operator_void(m, admin, seller, buyer, keepe
 def test_settlement_window_closes_for_voids_and_opens_for_settlement(m, admin, seller, buyer, keeper, chain, expiry):
     m.setSettlementWindow(600, sender=admin)
     sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
-    match_tx = m.matchOrders(buy_id, sell_id, sender=keeper)
+    match_tx = m.createOrder(1_000, 250_000, expiry, BUY, sender=buyer)  # crosses the resting sell
+    buy_id = match_tx.return_value
     trade = match_tx.events.filter(m.OrdersMatched)[0].transactionId
     window_end = match_tx.timestamp + 600
     chain.pending_timestamp = window_end - 1
@@ -167,9 +169,8 @@ def test_settlement_window_closes_for_voids_and_opens_for_settlement(m, admin, s
 
 def test_a_new_window_applies_to_pending_transactions(m, admin, seller, buyer, keeper, expiry):
     m.setSettlementWindow(MAX_SETTLEMENT_WINDOW, sender=admin)
-    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
-    trade = matched(m, buy_id, sell_id, keeper)
+    create(m, seller, 1_000, 200_000, SELL, expiry)
+    _, (trade,) = crossing(m, buyer, 1_000, 250_000, BUY, expiry)
     tx = m.setSettlementWindow(0, sender=admin)
     assert tx.events == [log(m.SettlementWindowUpdated, previousSeconds=MAX_SETTLEMENT_WINDOW, newSeconds=0)]
     m.settleTransaction(trade, sender=keeper)
@@ -193,8 +194,8 @@ def test_void_rejections(m, admin, trade, stranger, keeper):
 
 def test_void_of_taker_trades_returns_each_side_to_its_owner(m, admin, seller, buyer, carol, dave, wallets, expiry):
     m.setSettlementWindow(600, sender=admin)
-    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
-    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)
+    sell_id = create(m, seller, 1_000, 300_000, SELL, expiry)
+    buy_id = create(m, buyer, 1_000, 250_000, BUY, expiry)  # below the ask: both rest
     before = wallets.read()
     took_sell = m.fillOrder(sell_id, 400, sender=carol).events.filter(m.OrderTaken)[0].transactionId
     took_buy = m.fillOrder(buy_id, 600, sender=dave).events.filter(m.OrderTaken)[0].transactionId
@@ -264,9 +265,8 @@ def test_batch_rejections_leave_everything_pending(m, seller, buyer, keeper, wal
 def test_fee_rounds_down_at_one_unit(m, admin, seller, buyer, keeper, stablecoin, expiry):
     # 1 Wh at 1 unit per kWh costs 0.001 units: the buyer's escrow and payment round up to 1 unit,
     # the fee (0.5 % of 1 unit) rounds down to 0, so the seller gets the whole unit.
-    sell_id = create(m, seller, 1, 1, SELL, expiry)
-    buy_id = create(m, buyer, 1, 1, BUY, expiry)
-    trade = matched(m, buy_id, sell_id, keeper)
+    create(m, seller, 1, 1, SELL, expiry)
+    _, (trade,) = crossing(m, buyer, 1, 1, BUY, expiry)
     t = m.getTransaction(trade)
     assert (t.payment, t.fee, t.buyerRefund) == (1, 0, 0)
     cash = stablecoin.balanceOf(seller)
@@ -285,7 +285,8 @@ def test_fee_rounds_down_at_one_unit(m, admin, seller, buyer, keeper, stablecoin
 
 @pytest.mark.parametrize("fee_bps", [1, FEE_BPS, 999, MAX_FEE_BPS])
 def test_fee_is_exact_at_large_values(project, admin, energy_token, fee_recipient, traders, keeper, chain, fee_bps):
-    """A payment token with a mint for anyone lets payments reach ~10^30 base units."""
+    """A payment token with a mint for anyone lets payments reach ~10^25 base units (12 MWh at the
+    price cap, 2^72 - 1 per kWh)."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed here: a plain mintable ERC-20
     market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, fee_bps, sender=admin)
@@ -295,9 +296,8 @@ def test_fee_is_exact_at_large_values(project, admin, energy_token, fee_recipien
     escrow = cost_ceil(amount_wh, price)
     cash.mint(buyer, escrow, sender=buyer)
     expiry = chain.pending_timestamp + 3_600
-    sell_id = create(market, seller, amount_wh, price, SELL, expiry)
-    buy_id = create(market, buyer, amount_wh, price, BUY, expiry)
-    trade = matched(market, buy_id, sell_id, keeper)
+    create(market, seller, amount_wh, price, SELL, expiry)
+    _, (trade,) = crossing(market, buyer, amount_wh, price, BUY, expiry)
     tx = market.settleTransaction(trade, sender=keeper)
     fee = escrow * fee_bps // 10_000
     assert market_logs(tx, market) == [
@@ -312,7 +312,7 @@ def test_fee_is_exact_at_large_values(project, admin, energy_token, fee_recipien
             buyerRefund=0,
         )
     ]
-    assert escrow > 10**30
+    assert escrow > 10**25
     assert cash.balanceOf(seller) == escrow - fee
     assert cash.balanceOf(buyer) == 0
     assert cash.balanceOf(market) == market.accruedFees() == fee
@@ -402,9 +402,9 @@ def test_escrow_dust_goes_back_with_the_last_fill(m, seller, buyer, keeper, stab
     # Seven 1 Wh asks rest at 999; a bid for 7 Wh at 1,001 escrows ceil(7.007) = 8 units.
     asks = [create(m, seller, 1, 999, SELL, expiry) for _ in range(7)]
     cash = stablecoin.balanceOf(buyer)
-    buy_id = create(m, buyer, 7, 1_001, BUY, expiry)
+    buy_id, trades = crossing(m, buyer, 7, 1_001, BUY, expiry)  # takes all seven at once, oldest first
     assert stablecoin.balanceOf(buyer) == cash - 8
-    trades = [matched(m, buy_id, ask, keeper) for ask in asks]
+    assert [m.getTransaction(t).sellOrderId for t in trades] == asks
     infos = [m.getTransaction(t) for t in trades]
     # Energy cost 7 * 0.999 = 6.993 units: payments 1 each (ceil 0.999, 1.998, ...), improvement
     # 7 * 0.002 = 0.014 rounds to 0, and the 8th escrow unit returns with the filling trade.
@@ -423,9 +423,11 @@ def test_partial_fill_payments_add_up_exactly(m, seller, buyer, carol, dave, kee
     ]
     cash = stablecoin.balanceOf(buyer)
     buy_price = 333_337
-    buy_id = create(m, buyer, 1_000, buy_price, BUY, expiry)
+    buy_id, trades = crossing(m, buyer, 1_000, buy_price, BUY, expiry)  # takes all three at once
     escrow = cost_ceil(1_000, buy_price)
-    trades = [matched(m, buy_id, ask_id, keeper) for ask_id, _, _ in asks]
+    # Best price first: carol's 300,001, then the seller's 333,331, then dave's 333,333.
+    asks = [asks[1], asks[0], asks[2]]
+    assert [m.getTransaction(t).sellOrderId for t in trades] == [ask_id for ask_id, _, _ in asks]
     infos = [m.getTransaction(t) for t in trades]
     assert [t.amountWh for t in infos] == [wh for _, wh, _ in asks]
     cost_milli = sum(wh * price for _, wh, price in asks)
@@ -450,9 +452,8 @@ def hostile(project, admin, energy_token, fee_recipient, traders, keeper, chain)
     token.approve(market, 2**256 - 1, sender=buyer)
     token.mint(buyer, 10**12, sender=buyer)
     expiry = chain.pending_timestamp + 3_600
-    sell_id = create(market, seller, 1_000, 200_000, SELL, expiry)
-    buy_id = create(market, buyer, 1_000, 250_000, BUY, expiry)
-    trade = matched(market, buy_id, sell_id, keeper)
+    create(market, seller, 1_000, 200_000, SELL, expiry)
+    _, (trade,) = crossing(market, buyer, 1_000, 250_000, BUY, expiry)
     return market, token, trade, expiry
 
 
@@ -492,7 +493,7 @@ def test_a_call_back_into_matching_is_harmless(hostile, traders, keeper, energy_
     """matchOrders moves no tokens, so it has no guard; called from inside a transfer it only books."""
     market, token, trade, expiry = hostile
     seller, buyer = traders[0], traders[1]
-    sell_id = create(market, seller, 500, 200_000, SELL, expiry)
+    sell_id = create(market, seller, 500, 200_000, SELL, expiry, counterparty=buyer)  # directed: rests
     buy_id = create(market, buyer, 500, 200_000, BUY, expiry)
     token.arm(market, market.matchOrders.encode_input(buy_id, sell_id), sender=keeper)
     tx = market.settleTransaction(trade, sender=keeper)

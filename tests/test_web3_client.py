@@ -71,17 +71,22 @@ def test_trades_through_the_seed_function_names(client, system, accounts):
     energy_before = client.energy_balance_wh(buyer.address)
     cash_before = client.payment_balance(buyer.address)
 
-    sell = client.create_order(seller, 3_000, PRICE_PER_KWH, expiry, SELL)
-    buy = client.create_order(buyer, 2_000, PRICE_PER_KWH + 20_000, expiry, BUY)
-    matched = client.match_orders(keeper, buy, sell)
-    taken = client.fill_order(buyer, sell, 1_000)
+    sell = client.create_order(seller, 2_000, PRICE_PER_KWH, expiry, SELL)
+    crossing = client.place_order(buyer, 1_500, PRICE_PER_KWH + 20_000, expiry, BUY)  # trades at once
+    assert len(crossing.transaction_ids) == 1
+    taken = client.fill_order(buyer, sell, 500)
+    # A bilateral deal: an offer only the buyer can take, matched by a keeper.
+    offer = client.create_directed_order(seller, 1_000, PRICE_PER_KWH, expiry, SELL, buyer.address)
+    bid = client.place_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
+    assert bid.transaction_ids == []  # a directed offer is not crossed on arrival
+    matched = client.match_orders(keeper, bid.order_id, offer)
     spare = client.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
     client.cancel_order(buyer, spare)
-    client.settle_transaction(keeper, matched)
-    client.settle_transaction(keeper, taken)
+    for transaction_id in (*crossing.transaction_ids, taken, matched):
+        client.settle_transaction(keeper, transaction_id)
 
     assert client.energy_balance_wh(buyer.address) - energy_before == 3_000
-    # 3 kWh at the resting SELL's 0.22: the BUY's higher limit came back as price improvement.
+    # 3 kWh at the resting SELL's 0.22: the crossing BUY's higher limit came back as price improvement.
     assert cash_before - client.payment_balance(buyer.address) == 3 * PRICE_PER_KWH
 
 

@@ -29,6 +29,7 @@ interface IEnergyTrading {
 
     /// @notice Creates an order open to every counterparty and escrows its value: a SELL locks
     /// `amount` Wh of EnergyToken, a BUY locks ceil(amount * price / 1000) PaymentToken.
+    /// It trades at once with the resting orders it crosses, and rests only what is left.
     function createOrder(uint256 amount, uint256 price, uint256 expiry, OrderType orderType)
         external
         returns (uint256 orderId);
@@ -45,11 +46,13 @@ interface IEnergyTrading {
 }
 
 /// @title IEnergyMarket
-/// @notice IEnergyTrading plus taker fills (seed 003 accept-energy-offer), directed offers
-/// (seed 000 create-trade / complete-trade), expiry release, market bounds and getters.
-/// @dev Every open order can be rebuilt off-chain from OrderCreated, OrdersMatched, OrderTaken,
-/// OrderCancelled and ExpiredOrderReleased: they carry ids, traders, type, amounts, prices,
-/// expiry and counterparty, so best bids and offers are found off-chain.
+/// @notice IEnergyTrading plus immediate crossing (a continuous book), taker fills (seed 003
+/// accept-energy-offer), directed offers (seed 000 create-trade / complete-trade), expiry release,
+/// market bounds and getters.
+/// @dev Undirected orders rest in an on-chain index of price levels (one FIFO queue per price and
+/// side) and createOrder trades against it at once; directed orders stay outside it. Every order
+/// can also be rebuilt off-chain from OrderCreated, OrdersMatched, OrderTaken, OrderCancelled and
+/// ExpiredOrderReleased: they carry ids, traders, type, amounts, prices, expiry and counterparty.
 interface IEnergyMarket is IEnergyTrading {
     /// @notice An order with its fill state and restrictions.
     struct OrderInfo {
@@ -110,6 +113,9 @@ interface IEnergyMarket is IEnergyTrading {
     /// @notice The admin set the price band: new orders must be priced within `bandBps` of
     /// `referencePrice`'s price for `regionId` (bandBps 0 = off).
     event PriceBandUpdated(address indexed referencePrice, uint32 indexed regionId, uint256 bandBps);
+    /// @notice Someone unlinked `removedEntries` orders that had left the book (cancelled, filled,
+    /// expired) from the queue of the `orderType` level at `pricePerKWh`.
+    event PriceLevelPruned(OrderType indexed orderType, uint256 indexed pricePerKWh, uint256 removedEntries);
 
     /// @notice An order or fill of zero Wh.
     error ZeroAmount();
@@ -167,8 +173,18 @@ interface IEnergyMarket is IEnergyTrading {
     error PriceBandOutOfRange(uint256 bandBps, uint256 maxBandBps);
     /// @notice A price band switched on without a reference price source.
     error InvalidReferencePrice(address referencePrice);
+    /// @notice The new order crosses more resting orders than MAX_FILLS_PER_ORDER: split it, or
+    /// lower its limit so that it crosses fewer.
+    error TooManyCrossings(uint256 maxFills);
+    /// @notice The new order would have to skip more orders that left the book than
+    /// MAX_DEAD_ENTRIES_PER_CALL: pruneLevel the levels it crosses first.
+    error TooManyDeadEntries(uint256 maxDeadEntries);
+    /// @notice The `orderType` level at `pricePerKWh` has no queue to prune.
+    error EmptyPriceLevel(OrderType orderType, uint256 pricePerKWh);
 
     /// @notice Like createOrder, but only `counterparty` may trade against it (seed 000 create-trade).
+    /// A directed order is a bilateral offer: it never enters the price-level index and never
+    /// crosses on creation; it trades by fillOrder or matchOrders with its counterparty.
     function createDirectedOrder(
         uint256 amount,
         uint256 price,
@@ -184,6 +200,14 @@ interface IEnergyMarket is IEnergyTrading {
 
     /// @notice Returns an expired order's unfilled escrow to its trader and cancels it (anyone may call).
     function releaseExpiredOrder(uint256 orderId) external;
+
+    /// @notice Unlinks orders that left the book (cancelled, filled, expired) from the first
+    /// MAX_DEAD_ENTRIES_PER_CALL entries of the queue of the `orderType` level at `pricePerKWh`
+    /// (anyone may call; a level left empty leaves the index). A crossing order walks at most
+    /// MAX_FILLS_PER_ORDER live entries, fewer than a call visits, so repeated calls always clear
+    /// what would make it revert with TooManyDeadEntries.
+    /// @return removedEntries Entries unlinked.
+    function pruneLevel(OrderType orderType, uint256 pricePerKWh) external returns (uint256 removedEntries);
 
     /// @notice Sets the smallest order amount (also the smallest partial fill). DEFAULT_ADMIN_ROLE only.
     function setMinOrderAmount(uint256 amountWh) external;
@@ -233,4 +257,22 @@ interface IEnergyMarket is IEnergyTrading {
 
     /// @notice The price band: its reference price source, region and width (0 = off).
     function priceBand() external view returns (address referencePrice, uint32 regionId, uint256 bandBps);
+
+    /// @notice The highest BUY and lowest SELL level of the index (0 = none). A level stays in the
+    /// index until a crossing order or pruneLevel finds only dead entries in it, so these bound the
+    /// best live prices: best live bid <= bestBid, best live ask >= bestAsk.
+    function bestPrices() external view returns (uint256 bestBidPerKWh, uint256 bestAskPerKWh);
+
+    /// @notice The next level of the index in priority order from `pricePerKWh` on: for SELL the
+    /// lowest at or above it, for BUY the highest at or below it; 0 = none.
+    function nextPriceLevel(OrderType orderType, uint256 pricePerKWh) external view returns (uint256);
+
+    /// @notice The queue of the `orderType` level at `pricePerKWh`: first and last order id (0 = empty).
+    function priceLevel(OrderType orderType, uint256 pricePerKWh)
+        external
+        view
+        returns (uint256 headOrderId, uint256 tailOrderId);
+
+    /// @notice The order after `orderId` in its level's queue (0 = last, or not queued).
+    function nextInLevel(uint256 orderId) external view returns (uint256);
 }

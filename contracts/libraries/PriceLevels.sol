@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title PriceLevels
+/// @notice The occupied price levels of one side of an order book, as a hierarchical bitmap over
+/// 72-bit prices (the idea of Uniswap v3's tick bitmap, stacked): at height 0 a 256-bit word holds
+/// one bit per price, and a bit at height h + 1 is set exactly when the word it stands for at
+/// height h is not zero. Nine heights of 8 bits cover every price below 2^72, the top height is one
+/// word. Finding the next occupied price above or below any price reads at most 2 × 9 words,
+/// however many levels or orders the book holds.
+/// @dev Words live in one mapping per book, keyed by (side, height, word index) so that both sides
+/// of a market share it. Price 0 is never a level (orders have a non-zero price), so 0 means "none".
+library PriceLevels {
+    /// @notice Bits per price: levels exist for prices 1 .. 2^72 - 1.
+    uint256 internal constant PRICE_BITS = 72;
+    /// @notice Heights of the bitmap: PRICE_BITS / 8.
+    uint256 internal constant HEIGHT = 9;
+
+    /// @notice Marks `price` occupied on `side`.
+    function insert(mapping(uint256 => uint256) storage words, uint256 side, uint256 price) internal {
+        unchecked {
+            for (uint256 h; h < HEIGHT; ++h) {
+                uint256 key = _key(side, h, price >> (8 * h + 8));
+                uint256 word = words[key];
+                words[key] = word | (1 << ((price >> (8 * h)) & 0xff));
+                // A word that already had a bit set is already marked above.
+                if (word != 0) return;
+            }
+        }
+    }
+
+    /// @notice Marks `price` free on `side`.
+    function remove(mapping(uint256 => uint256) storage words, uint256 side, uint256 price) internal {
+        unchecked {
+            for (uint256 h; h < HEIGHT; ++h) {
+                uint256 key = _key(side, h, price >> (8 * h + 8));
+                uint256 word = words[key] & ~(1 << ((price >> (8 * h)) & 0xff));
+                words[key] = word;
+                // The word still stands for other levels: the bits above stay.
+                if (word != 0) return;
+            }
+        }
+    }
+
+    /// @notice The next occupied price on `side` in priority order from `price` on: for side 1
+    /// (asks) the lowest at or above `price`, for side 0 (bids) the highest at or below it; 0 = none.
+    function next(mapping(uint256 => uint256) storage words, uint256 side, uint256 price)
+        internal
+        view
+        returns (uint256)
+    {
+        bool up = side != 0;
+        if (price >> PRICE_BITS != 0) {
+            if (up) return 0;
+            price = (1 << PRICE_BITS) - 1;
+        }
+        unchecked {
+            // `pos` is the searched position at height h: a price shifted right by 8h bits.
+            uint256 pos = price;
+            uint256 h;
+            while (true) {
+                uint256 bit = pos & 0xff;
+                uint256 word = words[_key(side, h, pos >> 8)]
+                    & (up ? type(uint256).max << bit : type(uint256).max >> (255 - bit));
+                if (word != 0) {
+                    pos = (pos & ~uint256(0xff)) | _first(word, up);
+                    break;
+                }
+                if (++h == HEIGHT) return 0;
+                // Go on strictly beyond the word just searched, one height up.
+                if (up) {
+                    pos = (pos >> 8) + 1;
+                } else {
+                    if (pos >> 8 == 0) return 0;
+                    pos = (pos >> 8) - 1;
+                }
+            }
+            while (h != 0) {
+                --h;
+                pos = (pos << 8) | _first(words[_key(side, h, pos)], up);
+            }
+            return pos;
+        }
+    }
+
+    /// @dev The lowest (up) or highest set bit of a non-zero word.
+    function _first(uint256 word, bool up) private pure returns (uint256 r) {
+        unchecked {
+            if (up) word &= ~word + 1;
+            for (uint256 shift = 128; shift != 0; shift >>= 1) {
+                if (word >> shift != 0) {
+                    word >>= shift;
+                    r += shift;
+                }
+            }
+        }
+    }
+
+    function _key(uint256 side, uint256 height, uint256 index) private pure returns (uint256) {
+        unchecked {
+            return (side << 160) | (height << 128) | index;
+        }
+    }
+}
