@@ -167,6 +167,12 @@ def test_several_auction_periods_deploy_side_by_side(project, admin):
     assert shutdown[2:] == [auction.address for auction in system.energy_auctions]
 
 
+def test_the_guardians_shutdown_pauses_the_auction_too(system, admin):
+    """The deployed wiring: one emergencyShutdown stops the book, the meters and the auction."""
+    system.grid_management.emergencyShutdown(sender=admin)
+    assert [c.paused() for c in (system.energy_trading, system.smart_meter, system.energy_auction)] == [True] * 3
+
+
 def test_missing_manifest_says_what_to_do(tmp_path):
     with pytest.raises(SystemExit, match="make deploy"):
         read_manifest(tmp_path / "31337.json")
