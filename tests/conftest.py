@@ -114,27 +114,29 @@ def market(project, admin, energy_token, stablecoin, fee_recipient):
     return project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, MARKET_FEE_BPS, sender=admin)
 
 
-@pytest.fixture(scope="module")
-def funded_market(market, smart_meter, energy_token, stablecoin, admin, traders, accounts, chain):
-    """`market` with every trader holding TRADER_ENERGY_WH of metered EnergyToken and
-    TRADER_CASH_WHOLE_UNITS stablecoin, both approved to the market without limit.
-
-    EnergyToken arrives the real way: each trader gets a meter (a fresh device account registered
-    to them); the device submits a baseline reading, then one a minute later whose export register
-    rose by TRADER_ENERGY_WH, and SmartMeter mints that to the trader.
-    """
-    devices = [accounts.generate_test_account() for _ in traders]
-    for device, trader in zip(devices, traders):
+def meter_energy_to(holders, amount_wh, smart_meter, admin, accounts, chain) -> None:
+    """Each holder gets `amount_wh` EnergyToken the real way: a fresh meter device registered to
+    it reports a baseline, then an export register risen by `amount_wh` a reading interval later."""
+    devices = [accounts.generate_test_account() for _ in holders]
+    for device, holder in zip(devices, holders):
         device.balance = 10**18  # gas money for the device's readings
-        smart_meter.registerMeter(device, trader, MARKET_REGION, sender=admin)
+        smart_meter.registerMeter(device, holder, MARKET_REGION, sender=admin)
     ts = chain.pending_timestamp
     for device in devices:
         smart_meter.submitReading((ts, 0, 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE), sender=device)
     ts += smart_meter.minReadingInterval()
     chain.pending_timestamp = ts
     for device in devices:
-        reading = (ts, 0, TRADER_ENERGY_WH, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
-        smart_meter.submitReading(reading, sender=device)
+        smart_meter.submitReading((ts, 0, amount_wh, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE), sender=device)
+
+
+@pytest.fixture(scope="module")
+def funded_market(market, smart_meter, energy_token, stablecoin, admin, traders, accounts, chain):
+    """`market` with every trader holding TRADER_ENERGY_WH of metered EnergyToken and
+    TRADER_CASH_WHOLE_UNITS stablecoin, both approved to the market without limit; the energy
+    is metered (meter_energy_to).
+    """
+    meter_energy_to(traders, TRADER_ENERGY_WH, smart_meter, admin, accounts, chain)
     for trader in traders:
         assert energy_token.balanceOf(trader) == TRADER_ENERGY_WH
         stablecoin.addConsumerBalance(trader, TRADER_CASH_WHOLE_UNITS, sender=admin)
@@ -366,20 +368,8 @@ def funded_auction(auction, smart_meter, energy_token, stablecoin, admin, auctio
     """`auction` with every auction trader holding AUCTION_TRADER_ENERGY_WH of metered EnergyToken
     and AUCTION_TRADER_CASH_WHOLE_UNITS stablecoin, both approved to the auction without limit.
 
-    Energy arrives as in `funded_market`: a fresh meter device per trader reports a baseline, then
-    an export register risen by AUCTION_TRADER_ENERGY_WH a reading interval later."""
-    devices = [accounts.generate_test_account() for _ in auction_traders]
-    for device, trader in zip(devices, auction_traders):
-        device.balance = 10**18
-        smart_meter.registerMeter(device, trader, MARKET_REGION, sender=admin)
-    ts = chain.pending_timestamp
-    for device in devices:
-        smart_meter.submitReading((ts, 0, 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE), sender=device)
-    ts += smart_meter.minReadingInterval()
-    chain.pending_timestamp = ts
-    for device in devices:
-        reading = (ts, 0, AUCTION_TRADER_ENERGY_WH, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
-        smart_meter.submitReading(reading, sender=device)
+    The energy is metered (meter_energy_to)."""
+    meter_energy_to(auction_traders, AUCTION_TRADER_ENERGY_WH, smart_meter, admin, accounts, chain)
     for trader in auction_traders:
         stablecoin.addConsumerBalance(trader, AUCTION_TRADER_CASH_WHOLE_UNITS, sender=admin)
         energy_token.approve(auction, 2**256 - 1, sender=trader)
