@@ -294,6 +294,7 @@ def test_gate_closes_at_its_exact_second(a, alice, bob, keeper, chain, period):
     chain.pending_timestamp = closes_at - 1
     with reverts(a.GateNotClosed, period=period, gateClosureTime=closes_at):
         a.clear(period, sender=keeper)  # the market does not clear the second before
+    chain.pending_timestamp = closes_at - 1
     a.submitBid(period, 1_000, price(100), sender=alice)  # and takes orders in it: the last second accepted
     assert a.getMarket(period).orderCount == 1
     chain.pending_timestamp = closes_at

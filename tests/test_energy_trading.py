@@ -405,13 +405,13 @@ def test_expired_orders_cannot_trade(m, seller, buyer, carol, keeper, chain, wal
 def test_an_order_trades_until_the_second_before_expiry(m, seller, buyer, keeper, chain):
     expiry = chain.pending_timestamp + 100
     sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
+    # matchOrders too, for a bilateral deal (directed orders stay off the book).
+    offer = create(m, seller, 1_000, PRICE, SELL, expiry, counterparty=buyer)
+    bid = create(m, buyer, 1_000, PRICE, BUY, expiry, counterparty=seller)
     chain.pending_timestamp = expiry - 1
     tx = m.createOrder(1_000, PRICE, expiry, BUY, sender=buyer)  # crosses the resting sell at once
     assert [e.sellOrderId for e in tx.events.filter(m.OrdersMatched)] == [sell_id]
-    # matchOrders too, for a directed offer.
-    offer = create(m, seller, 1_000, PRICE, SELL, expiry, counterparty=buyer)
-    bid = create(m, buyer, 1_000, PRICE, BUY, expiry)
-    chain.pending_timestamp = expiry - 1
+    chain.pending_timestamp = expiry - 1  # the same second again: both blocks are the last one before expiry
     assert matched(m, bid, offer, keeper) == 2
 
 
