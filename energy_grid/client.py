@@ -315,28 +315,33 @@ class GridClient:
     def auction_orders(self, period: int, auction: str = "EnergyAuction") -> list[AuctionOrder]:
         """A market's orders in arrival order, from its OrderSubmitted events: what
         energy_grid.auction.clear_market previews a market from."""
-        contract = self[auction]
-        logs = contract.events.OrderSubmitted().get_logs(from_block=0, argument_filters={"period": period})
-        min_price, tick_size = self.auction_grid(period, auction)
-        return [
-            AuctionOrder(int(e["args"]["orderId"]), bool(e["args"]["isBid"]), int(e["args"]["amountWh"]),
-                         (int(e["args"]["limitPricePerKWh"]) - min_price) // tick_size)
-            for e in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
-        ]
+        return self._auction_orders(period, auction, self.auction_grid(period, auction))
 
-    def auction_grid(self, period: int, auction: str = "EnergyAuction") -> tuple[int, int]:
-        """The market's price grid (min price, tick size); a market without orders has the current one."""
+    def auction_grid(self, period: int, auction: str = "EnergyAuction") -> tuple[int, int, int]:
+        """The market's price grid (min price, tick size, tick count); a market without orders has the current one."""
         market = self[auction].functions.getMarket(period).call()
         if market.tickCount:
-            return int(market.minPricePerKWh), int(market.tickSizePerKWh)
+            return int(market.minPricePerKWh), int(market.tickSizePerKWh), int(market.tickCount)
         contract = self[auction].functions
-        return int(contract.minPrice().call()), int(contract.tickSize().call())
+        return int(contract.minPrice().call()), int(contract.tickSize().call()), int(contract.tickCount().call())
 
     def preview_auction(self, period: int, auction: str = "EnergyAuction") -> Clearing:
         """What clearing the market now would give: the reference rule over its orders so far."""
-        market = self[auction].functions.getMarket(period).call()
-        ticks = int(market.tickCount) or int(self[auction].functions.tickCount().call())
-        return clear_market(self.auction_orders(period, auction), ticks)
+        grid = self.auction_grid(period, auction)
+        return clear_market(self._auction_orders(period, auction, grid), grid[2])
+
+    def _auction_orders(self, period: int, auction: str, grid: tuple[int, int, int]) -> list[AuctionOrder]:
+        min_price, tick_size, _ = grid
+        logs = self[auction].events.OrderSubmitted().get_logs(from_block=0, argument_filters={"period": period})
+        return [
+            AuctionOrder(
+                int(e["args"]["orderId"]),
+                bool(e["args"]["isBid"]),
+                int(e["args"]["amountWh"]),
+                (int(e["args"]["limitPricePerKWh"]) - min_price) // tick_size,
+            )
+            for e in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
+        ]
 
     def _event(self, receipt: Any, name: str, contract: str = "EnergyTrading") -> Any:
         # Logs of other contracts in the same receipt (token transfers) are skipped quietly.
