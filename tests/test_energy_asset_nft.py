@@ -365,7 +365,7 @@ def test_only_the_controller_sets_maintainers(nft, asset, owner, other, stranger
         nft.setMaintainer(99, other, True, sender=owner)
 
 
-def test_maintenance_records_are_appended_and_listed(nft, asset, owner, other, chain):
+def test_maintenance_records_are_appended_and_listed(nft, asset, owner, other):
     token_id, commissioned_at = asset
     nft.setMaintainer(token_id, other, True, sender=owner)
     written = []
@@ -377,8 +377,8 @@ def test_maintenance_records_are_appended_and_listed(nft, asset, owner, other, c
         ]
     ):
         performed_at = commissioned_at + i * DAY
-        recorded_at = chain.pending_timestamp
         tx = nft.addMaintenanceRecord(token_id, kind, performed_at, text, sender=who)
+        recorded_at = tx.timestamp
         assert tx.return_value == i
         assert_logs(
             tx,
