@@ -8,6 +8,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICarbonCredits} from "./interfaces/ICarbonCredits.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
+import {InvalidEnergyType, InvalidPageLimit, MeterInactive, OperatorNotAuthorized, ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title CarbonCredits
 /// @notice Avoided-emission credits (one unit = one gram CO2e, 6 decimals = tonnes) minted only for

@@ -9,6 +9,7 @@ import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./libraries/MeterBaseline.sol";
 import {RewardPool} from "./libraries/RewardPool.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "./interfaces/GridErrors.sol";
 
 /// @title DemandPrograms
 /// @notice Seed 001's demand-response programs. A separate contract from DemandResponse so both

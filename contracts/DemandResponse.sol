@@ -9,6 +9,7 @@ import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./libraries/MeterBaseline.sol";
 import {RewardPool} from "./libraries/RewardPool.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title DemandResponse
 /// @notice Seed 004's demand-response events, with every reduction checked against the consumer's

@@ -11,6 +11,7 @@ import {IEnergyAssetNFT} from "./interfaces/IEnergyAssetNFT.sol";
 import {IEnergyAssetShares} from "./interfaces/IEnergyAssetShares.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
+import {InvalidHistoryPage, InvalidPageSize, ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title EnergyAssetNFT
 /// @notice One ERC-721 per energy production asset, minted by a grid operator of its region after

@@ -10,6 +10,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IEnergyAssetNFT} from "./interfaces/IEnergyAssetNFT.sol";
 import {IEnergyAssetShares} from "./interfaces/IEnergyAssetShares.sol";
+import {ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title EnergyAssetShares
 /// @notice Fractional ownership of EnergyAssetNFT assets as ERC-1155 shares (token id = asset id) with

@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyAuction} from "./interfaces/IEnergyAuction.sol";
+import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUnknown, ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title EnergyAuction
 /// @notice One uniform-price double auction per delivery period: firm, escrowed bids and asks on a

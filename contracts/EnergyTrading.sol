@@ -8,6 +8,7 @@ import {IReferencePrice} from "./interfaces/IPriceDiscovery.sol";
 import {OrderMath} from "./libraries/OrderMath.sol";
 import {PriceLevels} from "./libraries/PriceLevels.sol";
 import {Settlement} from "./Settlement.sol";
+import {InvalidPageSize, OrderUnknown, ZeroAmount} from "./interfaces/GridErrors.sol";
 
 /// @title EnergyTrading
 /// @notice Peer-to-peer energy order book, continuous: orders escrow their value when created (a

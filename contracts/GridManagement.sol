@@ -9,6 +9,7 @@ import {IGridManagement, IPausableTarget} from "./interfaces/IGridManagement.sol
 import {EnergyTime} from "./libraries/EnergyTime.sol";
 import {GridLimits} from "./libraries/GridLimits.sol";
 import {OrderMath} from "./libraries/OrderMath.sol";
+import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBounds, ZeroAddress, ZeroAmount} from "./interfaces/GridErrors.sol";
 
 /// @title GridManagement
 /// @notice The grid's participants and price (seed 000), its operators (seeds 001, 003), the

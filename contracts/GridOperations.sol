@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {IGridOperations} from "./interfaces/IGridOperations.sol";
 import {GridLimits} from "./libraries/GridLimits.sol";
+import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title GridOperations
 /// @notice Seed 001's load monitoring, stability maintenance and balancing coordination per grid

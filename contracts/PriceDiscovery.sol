@@ -7,6 +7,7 @@ import {IGridOracle} from "./interfaces/IGridOracle.sol";
 import {IPriceDiscovery, IReferencePrice} from "./interfaces/IPriceDiscovery.sol";
 import {IWeatherOracle} from "./interfaces/IWeatherOracle.sol";
 import {PriceFormula} from "./libraries/PriceFormula.sol";
+import {ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title PriceDiscovery
 /// @notice The reference energy price per region (seed 002 Price Calculation): the base price

@@ -8,6 +8,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
 import {OrderMath} from "./libraries/OrderMath.sol";
+import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title Settlement
 /// @notice The transaction ledger behind EnergyTrading: a match or taker fill records a

@@ -9,6 +9,7 @@ import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
 import {EnergyTime} from "./libraries/EnergyTime.sol";
 import {GridLimits} from "./libraries/GridLimits.sol";
 import {LoadProfile, ProfileEntry} from "./libraries/LoadProfile.sol";
+import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnknown} from "./interfaces/GridErrors.sol";
 
 /// @title SmartMeter
 /// @notice Meter registry and readings. Registers are cumulative like a real meter's import and

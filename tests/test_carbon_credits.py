@@ -406,9 +406,9 @@ def test_register_rejects_unknown_energy_type(cc, solar, op, energy_type):
         cc.registerCleanEnergyProducer(solar.address, energy_type, sender=op)
 
 
-def test_register_rejects_unknown_meter(cc, op):
-    # SmartMeter's own error, passed through; CarbonCredits' ABI declares it too.
-    with reverts(cc.MeterUnknown, meter=UNKNOWN_METER):
+def test_register_rejects_unknown_meter(cc, op, smart_meter):
+    # SmartMeter's own error, passed through.
+    with reverts(smart_meter.MeterUnknown, meter=UNKNOWN_METER):
         cc.registerCleanEnergyProducer(UNKNOWN_METER, SOLAR, sender=op)
 
 
@@ -585,12 +585,12 @@ def test_deregister_a_deactivated_meter(cc, registered, smart_meter, admin, op):
     assert_logs(tx, log(cc.CleanEnergyProducerDeregistered, meter=registered.address, operator=op.address, unissuedWh=100))
 
 
-def test_deregister_rejections(cc, registered, solar, op, other_region_operator, stranger):
+def test_deregister_rejections(cc, registered, solar, op, other_region_operator, stranger, smart_meter):
     with reverts(cc.OperatorNotAuthorized, account=stranger.address):
         cc.deregisterCleanEnergyProducer(registered.address, sender=stranger)
     with reverts(cc.OperatorNotInRegion, operator=other_region_operator.address, operatorRegionId=OTHER_REGION, meterRegionId=REGION):
         cc.deregisterCleanEnergyProducer(registered.address, sender=other_region_operator)
-    with reverts(cc.MeterUnknown, meter=UNKNOWN_METER):
+    with reverts(smart_meter.MeterUnknown, meter=UNKNOWN_METER):
         cc.deregisterCleanEnergyProducer(UNKNOWN_METER, sender=op)
     assert cc.isCleanEnergyProducer(registered.address)
     cc.deregisterCleanEnergyProducer(registered.address, sender=op)
@@ -636,8 +636,8 @@ def test_largest_counted_production_at_the_largest_factor(mock_credits, mock_reg
     assert cc.totalSupply() == 0
 
 
-def test_mock_unknown_meter_error_matches_smart_meters(mock_credits, op):
-    with reverts(mock_credits.MeterUnknown, meter=UNKNOWN_METER):
+def test_mock_unknown_meter_error_matches_smart_meters(mock_credits, op, smart_meter):
+    with reverts(smart_meter.MeterUnknown, meter=UNKNOWN_METER):
         mock_credits.registerCleanEnergyProducer(UNKNOWN_METER, SOLAR, sender=op)
 
 

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IGridManagement} from "./IGridManagement.sol";
+import {InvalidEnergyType, InvalidPageLimit, MeterInactive, MeterUnknown, OperatorNotAuthorized, ZeroAddress} from "./GridErrors.sol";
 
 /// @title ICarbonCredits
 /// @notice Seed 003's carbon offset integration: avoided-emission credits issued only for clean
@@ -66,22 +67,12 @@ interface ICarbonCredits is IERC20 {
         string reason
     );
 
-    /// @notice The zero address where a contract or the admin is needed.
-    error ZeroAddress();
     /// @notice An avoided-emission factor of zero or above `maxGramsCo2ePerKWh`.
     error EmissionFactorOutOfRange(uint256 gramsCo2ePerKWh, uint256 maxGramsCo2ePerKWh);
-    /// @notice `account` is not a verified, authorized GridManagement operator.
-    error OperatorNotAuthorized(address account);
     /// @notice `operator` runs `operatorRegionId`, but the meter is connected in `meterRegionId`.
     error OperatorNotInRegion(address operator, uint32 operatorRegionId, uint32 meterRegionId);
-    /// @notice Not one of IGridManagement's energy types (0 solar .. 6 natural gas).
-    error InvalidEnergyType(uint256 energyType);
     /// @notice An energy type this contract does not credit (NUCLEAR, BIOMASS, NATURAL_GAS).
     error EnergyTypeNotClean(uint256 energyType);
-    /// @notice SmartMeter knows no meter at `meter` (SmartMeter's own error, passed through).
-    error MeterUnknown(address meter);
-    /// @notice SmartMeter has `meter` deactivated.
-    error MeterInactive(address meter);
     /// @notice `meter` is a registered clean producer already.
     error AlreadyCleanEnergyProducer(address meter);
     /// @notice `meter` is not a registered clean producer.
@@ -98,8 +89,6 @@ interface ICarbonCredits is IERC20 {
     error InvalidRetirementReason(uint256 lengthBytes, uint256 maxLengthBytes);
     /// @notice No retirement has id `retirementId`.
     error RetirementNotFound(uint256 retirementId);
-    /// @notice A page of zero or more than `maxLimit` retirements.
-    error InvalidPageLimit(uint256 limit, uint256 maxLimit);
 
     /// @notice Registers `meter` as a clean producer of `energyType` (SOLAR 0, WIND 1, HYDRO 2,
     /// GEOTHERMAL 4). Production SmartMeter counted before this call is not credited. Only a

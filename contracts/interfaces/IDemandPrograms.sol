@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IDemandResponse} from "./IDemandResponse.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "./GridErrors.sol";
 
 /// @title IDemandPrograms
 /// @notice Seed 001's demand-response programs (create-demand-program, join-program,
@@ -87,10 +88,6 @@ interface IDemandPrograms {
     event ProgramCancelled(uint256 indexed programId, uint256 refund);
     event ProgramCompleted(uint256 indexed programId, uint256 refund);
 
-    /// @notice The constructor got the zero address for `dependency` (seed 004 NotInitialized).
-    error NotInitialized(string dependency);
-    /// @notice `account` is not a grid operator registered in DemandResponse.
-    error GridOperatorNotRegistered(address account);
     /// @notice `operator` is not an authorized GridManagement operator of `regionId`.
     error OperatorNotAuthorizedForRegion(address operator, uint32 regionId);
     /// @notice A program name that is empty or longer than MAX_NAME_BYTES.
@@ -99,8 +96,6 @@ interface IDemandPrograms {
     error InvalidProgramType(uint256 programType);
     /// @notice A target, rate, commitment or reported reduction of zero.
     error ZeroProgramParameter();
-    /// @notice A duration outside 1..`maxSeconds`.
-    error DurationOutOfRange(uint256 durationSeconds, uint256 maxSeconds);
     error ProgramNotFound(uint256 programId);
     /// @notice The program is Completed or Cancelled.
     error ProgramNotActive(uint256 programId, IDemandResponse.EventStatus status);
@@ -112,8 +107,6 @@ interface IDemandPrograms {
     error ProgramAlreadyStarted(uint256 programId, uint256 startTime);
     /// @notice `account` is not the operator that created `programId`.
     error NotProgramOperator(uint256 programId, address account);
-    /// @notice `consumer` is not registered in DemandResponse.
-    error ConsumerNotRegistered(address consumer);
     /// @notice The consumer's meter is in `meterRegionId`, not in the program's region.
     error MeterNotInRegion(address meter, uint32 meterRegionId, uint32 programRegionId);
     /// @notice `participant` joined `programId` already.

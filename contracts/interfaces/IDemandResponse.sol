@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IGridManagement} from "./IGridManagement.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "./GridErrors.sol";
 
 /// @title IDemandResponse
 /// @notice Seed 004's demand-response events: a registered grid operator starts an event with a
@@ -121,24 +122,14 @@ interface IDemandResponse {
 
     // ----------------------------------------------------------------------------- errors
 
-    /// @notice Seed 004 NotInitialized: the constructor got the zero address for `dependency`.
-    error NotInitialized(string dependency);
-    /// @notice The zero address cannot be a grid operator.
-    error ZeroAddress();
-    /// @notice `account` is not a registered grid operator.
-    error GridOperatorNotRegistered(address account);
     /// @notice `operator` is registered already.
     error GridOperatorAlreadyRegistered(address operator);
-    /// @notice `consumer` is not a registered consumer.
-    error ConsumerNotRegistered(address consumer);
     /// @notice `consumer` is registered already.
     error ConsumerAlreadyRegistered(address consumer);
     /// @notice `meter` is owned by `owner` in SmartMeter, not by `consumer`.
     error MeterNotOwnedByConsumer(address meter, address consumer, address owner);
     /// @notice A target reduction or reward rate of zero.
     error ZeroEventParameter();
-    /// @notice A duration outside 1..`maxSeconds`.
-    error DurationOutOfRange(uint256 durationSeconds, uint256 maxSeconds);
     /// @notice No event `eventId`.
     error EventNotFound(uint256 eventId);
     /// @notice The event is Completed or Cancelled.
@@ -177,8 +168,6 @@ interface IDemandResponse {
     error NothingToDistribute(uint256 eventId);
     /// @notice A verification period outside `minSeconds`..`maxSeconds`.
     error VerificationPeriodOutOfRange(uint256 secondsRequested, uint256 minSeconds, uint256 maxSeconds);
-    /// @notice A page limit of zero or above `maxLimit`.
-    error InvalidPageLimit(uint256 limit, uint256 maxLimit);
     /// @notice Reentrant call into a function that moves tokens.
     error ReentrancyGuardReentrantCall();
 

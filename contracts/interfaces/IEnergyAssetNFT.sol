@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 import {IGridManagement} from "./IGridManagement.sol";
+import {InvalidPageSize, ZeroAddress} from "./GridErrors.sol";
 
 /// @title IEnergyAssetNFT
 /// @notice Seed 002's EnergyAssetNFT: one ERC-721 per energy production asset (a PV array, a wind
@@ -79,8 +80,6 @@ interface IEnergyAssetNFT is IERC721Metadata {
     /// @notice The admin linked the fractional-shares contract (once).
     event SharesContractSet(address indexed sharesContract);
 
-    /// @notice The zero address where a contract or account is needed.
-    error ZeroAddress();
     /// @notice `caller` is not an authorized grid operator.
     error NotGridOperator(address caller);
     /// @notice `caller` operates `operatorRegionId`, not the asset's `regionId`.
@@ -113,8 +112,6 @@ interface IEnergyAssetNFT is IERC721Metadata {
     error MaintenanceDateOutOfRange(uint256 performedAt, uint256 earliest, uint256 latest);
     /// @notice A description that is empty or longer than `maxLengthBytes`.
     error InvalidDescriptionLength(uint256 lengthBytes, uint256 maxLengthBytes);
-    /// @notice A records page of zero or more than `maxLimit` records.
-    error InvalidPageSize(uint256 limit, uint256 maxLimit);
     /// @notice A cursor past the last of `recordCount` records.
     error CursorOutOfRange(uint256 cursor, uint256 recordCount);
     /// @notice The shares contract is linked already.

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {ZeroAddress} from "./GridErrors.sol";
 
 /// @title IEnergyAssetShares
 /// @notice Seed 002's fractional ownership of EnergyAssetNFT assets: ERC-1155 shares whose token id is
@@ -44,8 +45,6 @@ interface IEnergyAssetShares is IERC1155 {
     /// @notice `account` claimed `amount` of revenue of `tokenId`.
     event RevenueClaimed(uint256 indexed tokenId, address indexed account, uint256 amount);
 
-    /// @notice The zero address where a contract or account is needed.
-    error ZeroAddress();
     /// @notice The asset NFT has not linked this contract (EnergyAssetNFT.setSharesContract).
     error SharesContractNotLinked(address linkedSharesContract);
     /// @notice `caller` does not own the NFT `tokenId`.

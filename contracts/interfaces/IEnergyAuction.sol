@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUnknown, ZeroAddress} from "./GridErrors.sol";
+
 /// @title IEnergyAuction
 /// @notice A uniform-price double auction per delivery period. Bids and asks for a period are firm
 /// and escrowed when submitted, until the period's gate closes (`gateClosure()` seconds before the
@@ -120,12 +122,6 @@ interface IEnergyAuction {
 
     /// @notice A token-moving function was entered again from inside a token transfer.
     error ReentrancyGuardReentrantCall();
-    /// @notice The zero address given for the admin or a token.
-    error ZeroAddress();
-    /// @notice The zero address cannot receive fees.
-    error InvalidFeeRecipient(address feeRecipient);
-    /// @notice A grid fee above MAX_FEE_BPS.
-    error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
     /// @notice A period length of 0 or above MAX_PERIOD_LENGTH.
     error InvalidPeriodLength(uint256 periodLengthSeconds, uint256 maxSeconds);
     /// @notice A gate closure above MAX_GATE_CLOSURE.
@@ -149,14 +145,8 @@ interface IEnergyAuction {
     error MarketAlreadyCleared(uint256 period);
     /// @notice The market has not been cleared yet: its orders cannot claim.
     error MarketNotCleared(uint256 period);
-    /// @notice No order has this id.
-    error OrderUnknown(uint256 orderId);
     /// @notice The order was claimed already.
     error AlreadyClaimed(uint256 orderId);
-    /// @notice Only the fee recipient may withdraw fees.
-    error NotFeeRecipient(address caller, address feeRecipient);
-    /// @notice There are no accrued fees to withdraw.
-    error NoFeesAccrued();
 
     /// @notice Submits a firm bid for `period`: buys up to `amountWh` at `limitPricePerKWh` or less, and
     /// escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken. Open while

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {InvalidPageSize, OrderUnknown, ZeroAmount} from "./GridErrors.sol";
+
 /// @title IEnergyTrading
 /// @notice The seed architecture's order-book interface, exactly; `matchOrders` also returns the
 /// id of the transaction it records. Units: `amount` in Wh (EnergyToken units), `price` in
@@ -117,8 +119,6 @@ interface IEnergyMarket is IEnergyTrading {
     /// expired) from the queue of the `orderType` level at `pricePerKWh`.
     event PriceLevelPruned(OrderType indexed orderType, uint256 indexed pricePerKWh, uint256 removedEntries);
 
-    /// @notice An order or fill of zero Wh.
-    error ZeroAmount();
     /// @notice An order smaller than the configured minimum.
     error AmountBelowMinimum(uint256 amountWh, uint256 minAmountWh);
     /// @notice An order larger than MAX_ORDER_AMOUNT_WH.
@@ -137,8 +137,6 @@ interface IEnergyMarket is IEnergyTrading {
     error InsufficientEnergyBalance(address account, uint256 requiredWh, uint256 availableWh);
     /// @notice The caller holds less PaymentToken than the order or fill locks.
     error InsufficientPaymentBalance(address account, uint256 required, uint256 available);
-    /// @notice No order has this id.
-    error OrderUnknown(uint256 orderId);
     /// @notice The order is FILLED or CANCELLED.
     error OrderNotActive(uint256 orderId, OrderStatus status);
     /// @notice The order expired; it can no longer trade.
@@ -159,8 +157,6 @@ interface IEnergyMarket is IEnergyTrading {
     error FillExceedsRemaining(uint256 orderId, uint256 amountWh, uint256 remainingWh);
     /// @notice A fill smaller than the minimum order amount that does not take the whole rest.
     error FillBelowMinimum(uint256 amountWh, uint256 minAmountWh);
-    /// @notice A page size of zero or above MAX_PAGE_SIZE.
-    error InvalidPageSize(uint256 limit, uint256 maxLimit);
     /// @notice A paging cursor that is not one of `trader`'s orders.
     error InvalidCursor(address trader, uint256 cursor);
     /// @notice A minimum order amount of zero or above MAX_ORDER_AMOUNT_WH.

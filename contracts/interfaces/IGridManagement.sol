@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBounds, ZeroAddress, ZeroAmount} from "./GridErrors.sol";
+
 /// @title IGridManagement
 /// @notice Seed 000's smart grid (producers, consumers, storage, dynamic price, emergency mode,
 /// metrics), seed 001/003's grid operators (registration, verification, authorization) and seed
@@ -187,8 +189,6 @@ interface IGridManagement {
     error InsufficientStoredEnergy(address storageUnit, uint256 amountWh, uint256 storedWh);
     /// @notice Charging would draw more average power than the grid carries now.
     error InsufficientGridSupply(uint256 requiredW, uint256 availableW);
-    /// @notice An amount of zero.
-    error ZeroAmount();
     /// @notice A capacity, rate or limit of zero or above `maxValue`.
     error CapacityOutOfRange(uint256 value, uint256 maxValue);
     /// @notice A producer reported more output than its capacity.
@@ -215,8 +215,6 @@ interface IGridManagement {
     error InsufficientBalance(address consumer, uint256 cost, uint256 balance);
     /// @notice The consumer approved this contract for less PaymentToken than the cost.
     error InsufficientAllowance(address consumer, uint256 cost, uint256 allowance);
-    /// @notice Not one of seed 000's energy types (0 solar .. 6 natural gas).
-    error InvalidEnergyType(uint256 energyType);
     /// @notice A reputation score above MAX_REPUTATION.
     error ReputationOutOfRange(uint256 score, uint256 maxScore);
     /// @notice A base price of zero or above MAX_BASE_PRICE_PER_KWH.
@@ -225,16 +223,8 @@ interface IGridManagement {
     error EfficiencyOutOfRange(uint256 efficiencyBps);
     /// @notice A metric above what the record holds (`maxValue`).
     error MetricOutOfRange(uint256 value, uint256 maxValue);
-    /// @notice A severity other than 1 ALERT, 2 EMERGENCY or 3 CRITICAL.
-    error InvalidSeverity(uint256 severity);
     /// @notice An operator name that is empty or longer than MAX_NAME_BYTES.
     error InvalidOperatorName(uint256 lengthBytes);
-    /// @notice A grid frequency outside 45-65 Hz.
-    error FrequencyOutOfBounds(uint256 frequencyMilliHz);
-    /// @notice A voltage outside 50-150 % of nominal.
-    error VoltageOutOfBounds(uint256 voltagePerMille);
-    /// @notice The zero address where a contract or recipient is needed.
-    error ZeroAddress();
     /// @notice More shutdown targets than MAX_SHUTDOWN_TARGETS.
     error TooManyShutdownTargets(uint256 count, uint256 maxCount);
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "./GridErrors.sol";
+
 /// @title IGridOperations
 /// @notice Seed 001's load monitoring, stability maintenance and balancing coordination, per grid
 /// region, run by the verified grid operators of GridManagement for their own region.
@@ -221,10 +223,6 @@ interface IGridOperations {
 
     // ----------------------------------------------------------------------------- errors
 
-    /// @notice The zero address where a contract or the admin is needed.
-    error ZeroAddress();
-    /// @notice `account` is not a verified, authorized (not suspended) grid operator of GridManagement.
-    error OperatorNotAuthorized(address account);
     /// @notice `operator` operates `operatorRegionId`, not `regionId`.
     error OperatorNotInRegion(address operator, uint32 operatorRegionId, uint32 regionId);
     /// @notice A capacity of zero or above `maxMW`.
@@ -233,16 +231,10 @@ interface IGridOperations {
     error PowerOutOfRange(uint256 valueMW, uint256 maxMW);
     /// @notice `regionId` has no load report.
     error LoadNotReported(uint32 regionId);
-    /// @notice A history page of zero entries or more than `maxCount`.
-    error InvalidHistoryPage(uint256 count, uint256 maxCount);
     /// @notice A history page starting before the oldest retained report or after the latest.
     /// @param oldestSequence The oldest report still in the ring.
     /// @param reportCount Reports so far: the next report's sequence.
     error LoadHistoryOutOfRange(uint32 regionId, uint256 fromSequence, uint256 oldestSequence, uint256 reportCount);
-    /// @notice A frequency outside 45-65 Hz: no grid in operation reports it.
-    error FrequencyOutOfBounds(uint256 frequencyMilliHz);
-    /// @notice A voltage outside 50-150 % of nominal.
-    error VoltageOutOfBounds(uint256 voltagePerMille);
     /// @notice A phase angle outside -180° .. 180°.
     error PhaseAngleOutOfBounds(int256 phaseAngleMilliDegrees);
     /// @notice `regionId` has no stability report.
@@ -251,8 +243,6 @@ interface IGridOperations {
     error InvalidTriggerCondition(uint256 triggerCondition);
     /// @notice An action type other than 1 GENERATION_UP .. 4 STORAGE_DISPATCH.
     error InvalidActionType(uint256 actionType);
-    /// @notice A severity other than 1 ALERT, 2 EMERGENCY or 3 CRITICAL.
-    error InvalidSeverity(uint256 severity);
     /// @notice A priority outside 1 .. `maxPriority`.
     error PriorityOutOfRange(uint256 priority, uint256 maxPriority);
     /// @notice A target of zero or above `maxMW`.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {ZeroAddress} from "./GridErrors.sol";
+
 /// @title IOracleReporters
 /// @notice The reporter set every oracle shares: the admin names up to MAX_REPORTERS reporters and
 /// a heartbeat. A report counts toward an oracle's median while it is fresh: no older than the
@@ -13,8 +15,6 @@ interface IOracleReporters {
     /// @notice The admin changed the heartbeat: reports older than it are stale.
     event HeartbeatUpdated(uint256 previousSeconds, uint256 newSeconds);
 
-    /// @notice The zero address given as admin or reporter.
-    error ZeroAddress();
     /// @notice `account` is not a reporter (a submission from it, or its removal).
     error UnknownReporter(address account);
     /// @notice `account` is a reporter already.

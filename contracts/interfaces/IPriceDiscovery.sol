@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {ZeroAddress} from "./GridErrors.sol";
+
 /// @title IReferencePrice
 /// @notice A reference energy price per region, as EnergyTrading's price band reads it.
 interface IReferencePrice {
@@ -52,8 +54,6 @@ interface IPriceDiscovery is IReferencePrice {
     /// @notice The admin changed how old `source`'s data may be.
     event MaxAgeUpdated(DataSource indexed source, uint256 previousSeconds, uint256 newSeconds);
 
-    /// @notice The zero address given as admin or oracle.
-    error ZeroAddress();
     /// @notice `oracle` has no data (`updatedAt` = 0): nothing reported yet (for the region).
     error MissingOracleData(DataSource source, address oracle);
     /// @notice `oracle`'s data is `ageSeconds` old, older than `maxAgeSeconds`.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, ZeroAddress} from "./GridErrors.sol";
+
 /// @title ISettlement
 /// @notice The transaction ledger of the energy market: every match or taker fill records a
 /// transaction whose value stays escrowed until it is settled (energy to the buyer, payment minus
@@ -77,22 +79,8 @@ interface ISettlement {
     error SettlementWindowOpen(uint256 transactionId, uint256 settleableAt);
     /// @notice The settlement window closed at `windowEnd`: the transaction can no longer be voided.
     error SettlementWindowClosed(uint256 transactionId, uint256 windowEnd);
-    /// @notice A batch with no transactions.
-    error EmptyBatch();
-    /// @notice A batch longer than MAX_SETTLEMENT_BATCH.
-    error BatchTooLarge(uint256 size, uint256 maxSize);
-    /// @notice A grid fee above MAX_FEE_BPS.
-    error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
     /// @notice A settlement window above MAX_SETTLEMENT_WINDOW.
     error SettlementWindowTooLong(uint256 windowSeconds, uint256 maxSeconds);
-    /// @notice The zero address cannot receive fees.
-    error InvalidFeeRecipient(address feeRecipient);
-    /// @notice The zero address given for the admin or a token.
-    error ZeroAddress();
-    /// @notice Only the fee recipient may withdraw fees.
-    error NotFeeRecipient(address caller, address feeRecipient);
-    /// @notice There are no accrued fees to withdraw.
-    error NoFeesAccrued();
 
     /// @notice Settles up to MAX_SETTLEMENT_BATCH transactions; the whole batch reverts on a bad id.
     function settleTransactions(uint256[] calldata transactionIds) external;

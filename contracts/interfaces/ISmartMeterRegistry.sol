@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISmartMeter} from "./ISmartMeter.sol";
+import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnknown} from "./GridErrors.sol";
 
 /// @title ISmartMeterRegistry
 /// @notice ISmartMeter plus the registry, gateway batches, load profile and consumption redemption.
@@ -54,12 +55,8 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice The admin changed the rate limit between two readings of one meter.
     event MinReadingIntervalUpdated(uint256 previousSeconds, uint256 newSeconds);
 
-    /// @notice No meter is registered at `meter`.
-    error MeterUnknown(address meter);
     /// @notice `meter` is registered already.
     error MeterAlreadyRegistered(address meter);
-    /// @notice `meter` is deactivated.
-    error MeterInactive(address meter);
     /// @notice `meter` is active already.
     error MeterAlreadyActive(address meter);
     /// @notice The zero address cannot be a meter.
@@ -86,10 +83,6 @@ interface ISmartMeterRegistry is ISmartMeter {
     error FrequencyOutOfBounds(address meter, uint256 gridFrequencyMilliHz);
     /// @notice Voltage outside MIN_VOLTAGE_PER_MILLE..MAX_VOLTAGE_PER_MILLE of nominal.
     error VoltageOutOfBounds(address meter, uint256 voltagePerMille);
-    /// @notice A batch with no readings.
-    error EmptyBatch();
-    /// @notice A batch longer than MAX_BATCH_SIZE.
-    error BatchTooLarge(uint256 size, uint256 maxSize);
     /// @notice The batch's meter and reading lists differ in length.
     error BatchLengthMismatch(uint256 meters, uint256 readings);
     /// @notice An interval beyond MAX_INTERVAL (the 32-bit interval counter runs out in the year 124,000).
@@ -98,8 +91,6 @@ interface ISmartMeterRegistry is ISmartMeter {
     error DayOutOfRange(uint256 day);
     /// @notice The interval has left the meter's load profile (older than PROFILE_CAPACITY intervals).
     error IntervalNotRetained(address meter, uint256 interval);
-    /// @notice A history page of zero or more than MAX_HISTORY_PAGE intervals.
-    error InvalidHistoryPage(uint256 count, uint256 maxCount);
     /// @notice A rate limit longer than one 900-second interval.
     error MinReadingIntervalTooLong(uint256 secondsRequested, uint256 maxSeconds);
     /// @notice A redemption of zero Wh.

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IOracleReporters} from "../interfaces/IOracleReporters.sol";
+import {ZeroAddress} from "../interfaces/GridErrors.sol";
 
 /// @title OracleReporters
 /// @notice The reporter set and heartbeat behind every oracle. The admin (DEFAULT_ADMIN_ROLE) adds

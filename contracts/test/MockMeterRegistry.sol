@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISmartMeterRegistry} from "../interfaces/ISmartMeterRegistry.sol";
+import {MeterUnknown} from "../interfaces/GridErrors.sol";
 
 /// @title MockMeterRegistry
 /// @notice Test stand-in for the two SmartMeter views CarbonCredits reads, reporting counted
@@ -23,7 +24,7 @@ contract MockMeterRegistry {
 
     function getMeter(address meter) external view returns (ISmartMeterRegistry.MeterInfo memory info) {
         info = _meters[meter];
-        if (info.owner == address(0)) revert ISmartMeterRegistry.MeterUnknown(meter);
+        if (info.owner == address(0)) revert MeterUnknown(meter);
     }
 
     function getMeteredEnergy(address meter)
