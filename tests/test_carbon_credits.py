@@ -636,8 +636,9 @@ def test_largest_counted_production_at_the_largest_factor(mock_credits, mock_reg
     assert cc.totalSupply() == 0
 
 
-def test_mock_unknown_meter_error_matches_smart_meters(mock_credits, op, smart_meter):
-    with reverts(smart_meter.MeterUnknown, meter=UNKNOWN_METER):
+def test_mock_unknown_meter_error_matches_smart_meters(mock_credits, op, mock_registry, smart_meter):
+    assert mock_registry.MeterUnknown.abi.selector == smart_meter.MeterUnknown.abi.selector
+    with reverts(mock_registry.MeterUnknown, meter=UNKNOWN_METER):
         mock_credits.registerCleanEnergyProducer(UNKNOWN_METER, SOLAR, sender=op)
 
 
