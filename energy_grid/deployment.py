@@ -3,7 +3,7 @@
 Used by `scripts/deploy.py`, the demo, the benchmark and the tests, so all of them run the
 same wiring.
 
-Who holds what after `deploy_system` (`ROLE_TABLE` below is the same table, as data):
+Who holds what after `deploy_system` (tests/test_deployment.py checks it from the role events):
 
 - GridTimelock holds DEFAULT_ADMIN_ROLE on every grid contract and administers itself; it acts only
   on what EnergyGovernor's proposals decide, after its delay. The governor proposes and cancels on
