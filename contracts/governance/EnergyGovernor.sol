@@ -27,34 +27,34 @@ contract EnergyGovernor is
     GovernorVotesQuorumFraction,
     GovernorTimelockControl
 {
-    /// @param token The voting token (GovernanceToken).
-    /// @param timelock The timelock that executes proposals and holds the admin roles.
+    /// @param token_ The voting token (GovernanceToken).
+    /// @param timelock_ The timelock that executes proposals and holds the admin roles.
     /// @param votingDelaySeconds Time from a proposal to the snapshot of voting power and the start of voting.
     /// @param votingPeriodSeconds How long voting stays open.
-    /// @param proposalThreshold Voting power needed to propose, in GRID base units.
+    /// @param proposalThreshold_ Voting power needed to propose, in GRID base units.
     /// @param quorumPercent Share of the supply at the snapshot that must vote For or Abstain.
     constructor(
-        IVotes token,
-        TimelockController timelock,
+        IVotes token_,
+        TimelockController timelock_,
         uint48 votingDelaySeconds,
         uint32 votingPeriodSeconds,
-        uint256 proposalThreshold,
+        uint256 proposalThreshold_,
         uint256 quorumPercent
     )
         Governor("EnergyGovernor")
-        GovernorSettings(votingDelaySeconds, votingPeriodSeconds, proposalThreshold)
-        GovernorVotes(_nonZeroToken(token))
+        GovernorSettings(votingDelaySeconds, votingPeriodSeconds, proposalThreshold_)
+        GovernorVotes(_nonZeroToken(token_))
         GovernorVotesQuorumFraction(quorumPercent)
-        GovernorTimelockControl(timelock)
+        GovernorTimelockControl(timelock_)
     {
-        if (address(timelock) == address(0)) revert ZeroAddress();
+        if (address(timelock_) == address(0)) revert ZeroAddress();
     }
 
     /// @dev Checked in the base constructor's argument: GovernorVotesQuorumFraction's constructor
     /// already reads the token's clock, and a zero token would fail there with no reason.
-    function _nonZeroToken(IVotes token) private pure returns (IVotes) {
-        if (address(token) == address(0)) revert ZeroAddress();
-        return token;
+    function _nonZeroToken(IVotes token_) private pure returns (IVotes) {
+        if (address(token_) == address(0)) revert ZeroAddress();
+        return token_;
     }
 
     /// @dev A quorum of 0 % would let one For vote carry any proposal, at deploy or set later.
