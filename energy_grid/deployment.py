@@ -1,13 +1,36 @@
-"""Deploys a fresh, wired system: every contract, every role, the local faucet.
+"""Deploys a fresh, wired system: every contract, every role, governance, the local faucet.
 
 Used by `scripts/deploy.py`, the demo, the benchmark and the tests, so all of them run the
 same wiring.
+
+Who holds what after `deploy_system` (tests/test_deployment.py checks it from the role events):
+
+- GridTimelock holds DEFAULT_ADMIN_ROLE on every grid contract and administers itself; it acts only
+  on what EnergyGovernor's proposals decide, after its delay. The governor proposes and cancels on
+  the timelock; anyone may execute a ready operation.
+- The guardian holds only pause powers: PAUSER_ROLE on EnergyTrading, SmartMeter, every
+  EnergyAuction and EnergyAssetShares, and GridManagement's GUARDIAN_ROLE (emergency shutdown).
+  Unpausing and every setter need DEFAULT_ADMIN_ROLE, so they go through governance.
+- Contracts hold what they call: SmartMeter mints and retires EnergyToken (METER_ROLE),
+  GridManagement pauses its shutdown targets (PAUSER_ROLE), GridOperations declares emergencies
+  (EMERGENCY_RESPONDER_ROLE).
+- `operators` register meters and void transactions (OPERATOR_ROLE on SmartMeter and
+  EnergyTrading), `gateways` submit meter batches (GATEWAY_ROLE): day-to-day work that cannot wait
+  a vote. The timelock grants and revokes them.
+- The deployer ends with no role, unless `keep_deployer_admin` (local chains only) leaves it every
+  role it had: admin everywhere, operator, gateway, pauser, as development needs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from eth_utils import keccak, to_canonical_address, to_checksum_address
+
+# Chain ids of anvil / hardhat and ganache: the only chains where the deployer may stay admin.
+LOCAL_CHAIN_IDS = frozenset({31337, 1337})
+ZERO_ADDRESS = "0x" + "00" * 20
 
 # On a local chain the deployer (dev account 0) plays every operational role, and dev accounts
 # 1-9 get this much MockStablecoin, in whole units.
@@ -33,6 +56,42 @@ DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH = 400
 DEFAULT_AUCTION_PERIODS_SECONDS = (900,)
 DEFAULT_AUCTION_GATE_CLOSURE_SECONDS = 300
 DEFAULT_AUCTION_PRICE_GRID = (50_000, 1_000, 305_000)  # min, tick size, max; per kWh
+GRID = 10**18  # one GovernanceToken, in base units
+
+
+@dataclass(frozen=True)
+class GovernanceSettings:
+    """EnergyGovernor's and GridTimelock's settings. Times are seconds (GovernanceToken's clock is
+    the block timestamp); amounts are GRID base units. A proposal can change every one later."""
+
+    voting_delay_seconds: int  # from a proposal to the snapshot of voting power and the first vote
+    voting_period_seconds: int  # how long voting stays open
+    proposal_threshold: int  # voting power needed to propose
+    quorum_percent: int  # share of the supply at the snapshot that must vote For or Abstain
+    timelock_delay_seconds: int  # least time between queueing and executing
+    initial_supply: int  # the whole GRID supply, minted once to the token recipient
+
+
+# A public network: a day to see a proposal coming and delegate, a week to vote, two days between
+# the vote and the change (time to exit for whoever disagrees); 0.1 % of the supply to propose,
+# OpenZeppelin's usual 4 % quorum.
+PUBLIC_GOVERNANCE = GovernanceSettings(
+    voting_delay_seconds=86_400,
+    voting_period_seconds=604_800,
+    proposal_threshold=10_000 * GRID,
+    quorum_percent=4,
+    timelock_delay_seconds=172_800,
+    initial_supply=10_000_000 * GRID,
+)
+# A local chain: the same shape on a scale a test or a developer can wait through.
+LOCAL_GOVERNANCE = GovernanceSettings(
+    voting_delay_seconds=1,
+    voting_period_seconds=300,
+    proposal_threshold=10_000 * GRID,
+    quorum_percent=4,
+    timelock_delay_seconds=60,
+    initial_supply=10_000_000 * GRID,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +112,9 @@ class System:
     energy_asset_nft: Any
     energy_asset_shares: Any
     energy_auctions: tuple[Any, ...]  # one per period length; the first is "EnergyAuction"
+    governance_token: Any
+    governor: Any
+    timelock: Any
 
     @property
     def energy_auction(self) -> Any:
@@ -78,6 +140,9 @@ class System:
             "EnergyAssetNFT": self.energy_asset_nft,
             "EnergyAssetShares": self.energy_asset_shares,
             **{auction_name(i, auction.periodLength()): auction for i, auction in enumerate(self.energy_auctions)},
+            "GovernanceToken": self.governance_token,
+            "EnergyGovernor": self.governor,
+            "GridTimelock": self.timelock,
         }
 
     def oracles(self) -> tuple[Any, Any, Any]:
@@ -87,6 +152,75 @@ class System:
 def auction_name(index: int, period_seconds: int) -> str:
     """The manifest's name of an auction: "EnergyAuction" for the first, "EnergyAuction3600s" … after."""
     return "EnergyAuction" if index == 0 else f"EnergyAuction{period_seconds}s"
+
+
+def is_local_chain(chain_id: int) -> bool:
+    return chain_id in LOCAL_CHAIN_IDS
+
+
+def resolve_keep_deployer_admin(local: bool, requested: bool | None) -> bool:
+    """Whether the deployer keeps its roles: by default on a local chain only; asking for it
+    anywhere else is refused (on a real network only the timelock may administer the grid)."""
+    if requested is None:
+        return local
+    if requested and not local:
+        raise ValueError("keep_deployer_admin is for local chains only: on this network only the timelock is admin.")
+    return requested
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The address a CREATE from `sender` at `nonce` deploys to: keccak(rlp([sender, nonce]))[12:]."""
+    nonce_bytes = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+    if nonce == 0:
+        encoded_nonce = b"\x80"
+    elif nonce < 0x80:
+        encoded_nonce = nonce_bytes
+    else:
+        encoded_nonce = bytes([0x80 + len(nonce_bytes)]) + nonce_bytes
+    payload = b"\x94" + to_canonical_address(sender) + encoded_nonce
+    return to_checksum_address(keccak(bytes([0xC0 + len(payload)]) + payload)[12:])
+
+
+def deploy_governance(
+    project: Any, deployer: Any, settings: GovernanceSettings, token_recipient: Any
+) -> tuple[Any, Any, Any]:
+    """GovernanceToken, GridTimelock, EnergyGovernor. The timelock is born with the governor as its
+    only proposer and canceller, execution open to anyone and no admin but itself: the governor's
+    address is computed before it exists, so no account ever holds a role on the timelock."""
+    tx = {"sender": deployer}
+    token = project.GovernanceToken.deploy(token_recipient, settings.initial_supply, **tx)
+    governor_address = create_address(deployer.address, deployer.nonce + 1)
+    # Open execution: what runs was voted and waited out already; anyone executing it cannot change
+    # it, and no executor key can then stall a decided change.
+    timelock = project.GridTimelock.deploy(
+        settings.timelock_delay_seconds, [governor_address], [ZERO_ADDRESS], ZERO_ADDRESS, **tx
+    )
+    governor = project.EnergyGovernor.deploy(
+        token,
+        timelock,
+        settings.voting_delay_seconds,
+        settings.voting_period_seconds,
+        settings.proposal_threshold,
+        settings.quorum_percent,
+        **tx,
+    )
+    if governor.address != governor_address:  # another transaction from the deployer came in between
+        raise RuntimeError(f"EnergyGovernor deployed at {governor.address}, the timelock expects {governor_address}")
+    return token, timelock, governor
+
+
+def role_names(contract: Any) -> dict[bytes, str]:
+    """The roles a contract declares (its `*_ROLE()` getters), by value."""
+    names = [item.name for item in contract.contract_type.abi if item.type == "function" and item.name.endswith("_ROLE")]
+    return {bytes(getattr(contract, name)()): name for name in names}
+
+
+def renounce_all_roles(contract: Any, account: Any) -> None:
+    """Every role `account` holds on `contract`, admin last."""
+    roles = sorted(role_names(contract).items(), key=lambda item: item[1] == "DEFAULT_ADMIN_ROLE")
+    for role, _ in roles:
+        if contract.hasRole(role, account):
+            contract.renounceRole(role, account, sender=account)
 
 
 def deploy_system(
@@ -107,28 +241,56 @@ def deploy_system(
     auction_price_grid: tuple[int, int, int] = DEFAULT_AUCTION_PRICE_GRID,
     operators: tuple[Any, ...] = (),
     gateways: tuple[Any, ...] = (),
+    governance: GovernanceSettings | None = None,
+    governance_token_recipient: Any | None = None,
+    keep_deployer_admin: bool | None = None,
 ) -> System:
-    """Deploys and wires the system; `deployer` becomes admin of everything.
+    """Deploys and wires the system; the timelock becomes admin of everything (see the module's
+    docstring for every role).
 
-    Without `payment_token` a MockStablecoin is deployed (local chains only). `guardian` (default:
-    the deployer) may shut trading, settlement and metering down at once through GridManagement.
-    The oracles start without reporters (the admin adds them); EnergyTrading's price band around
+    `keep_deployer_admin` (default: True on a local chain, False elsewhere; True is refused off a
+    local chain) leaves the deployer every role it held while wiring: admin of every contract,
+    operator, gateway, pauser. Without it the deployer ends with no role at all, and `guardian`
+    must be given. `guardian` (default: the deployer, when it keeps its roles) may pause at once.
+    `governance` defaults to LOCAL_GOVERNANCE on a local chain, PUBLIC_GOVERNANCE elsewhere; the
+    GRID supply goes to `governance_token_recipient` (default: the deployer) and votes once
+    delegated. Fees go to `fee_recipient`, by default the deployer when it keeps its roles and
+    the timelock otherwise (a treasury that only proposals spend).
+
+    Without `payment_token` a MockStablecoin is deployed (local chains only; it stays the
+    deployer's faucet, a stand-in for an external currency the grid does not govern). The oracles
+    start without reporters (the admin adds them); EnergyTrading's price band around
     PriceDiscovery's reference price starts off (`setPriceBand`).
     """
+    local = is_local_chain(deployer.provider.chain_id)
+    keep = resolve_keep_deployer_admin(local, keep_deployer_admin)
+    if guardian is None:
+        if not keep:
+            raise ValueError("Pass a guardian: the deployer keeps no role, so it cannot be the guardian by default.")
+        guardian = deployer
+    settings = governance or (LOCAL_GOVERNANCE if local else PUBLIC_GOVERNANCE)
     tx = {"sender": deployer}
+
+    governance_token, timelock, governor = deploy_governance(
+        project, deployer, settings, governance_token_recipient or deployer
+    )
+    fee_recipient = fee_recipient or (deployer if keep else timelock)
+    # The deployer plays the operational roles only while it keeps its roles (development).
+    dev = (deployer,) if keep else ()
+
     energy_token = project.EnergyToken.deploy(deployer, **tx)
     if payment_token is None:
         payment_token = project.MockStablecoin.deploy(deployer, **tx)
     smart_meter = project.SmartMeter.deploy(deployer, energy_token, **tx)
     energy_token.grantRole(energy_token.METER_ROLE(), smart_meter, **tx)
-    for account in (deployer, *operators):
+    for account in (*dev, *operators):
         smart_meter.grantRole(smart_meter.OPERATOR_ROLE(), account, **tx)
-    for account in (deployer, *gateways):
+    for account in (*dev, *gateways):
         smart_meter.grantRole(smart_meter.GATEWAY_ROLE(), account, **tx)
 
     # The constructor grants the deployer DEFAULT_ADMIN, OPERATOR and PAUSER roles.
     energy_trading = project.EnergyTrading.deploy(
-        deployer, energy_token, payment_token, fee_recipient or deployer, grid_fee_bps, **tx
+        deployer, energy_token, payment_token, fee_recipient, grid_fee_bps, **tx
     )
     for account in operators:
         energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
@@ -139,7 +301,7 @@ def deploy_system(
             deployer,
             energy_token,
             payment_token,
-            fee_recipient or deployer,
+            fee_recipient,
             grid_fee_bps,
             period_seconds,
             auction_gate_closure_seconds,
@@ -149,8 +311,8 @@ def deploy_system(
         for period_seconds in auction_periods_seconds
     )
 
-    grid = project.GridManagement.deploy(deployer, payment_token, fee_recipient or deployer, base_price_per_kwh, **tx)
-    grid.grantRole(grid.GUARDIAN_ROLE(), guardian or deployer, **tx)
+    grid = project.GridManagement.deploy(deployer, payment_token, fee_recipient, base_price_per_kwh, **tx)
+    grid.grantRole(grid.GUARDIAN_ROLE(), guardian, **tx)
     # The emergency shutdown pauses the markets (book, settlement, auctions' submissions and
     # clearing; auction claims stay open) and metering.
     shutdown_targets = [energy_trading, smart_meter, *auctions]
@@ -183,6 +345,32 @@ def deploy_system(
     asset_shares = project.EnergyAssetShares.deploy(deployer, asset_nft, payment_token, **tx)
     asset_nft.setSharesContract(asset_shares, **tx)  # once: split locks assets in this contract
 
+    # The guardian pauses at once, everywhere a contract can be paused; it cannot unpause.
+    for pausable in (energy_trading, smart_meter, *auctions, asset_shares):
+        pausable.grantRole(pausable.PAUSER_ROLE(), guardian, **tx)
+
+    governed = (
+        energy_token,
+        smart_meter,
+        energy_trading,
+        *auctions,
+        grid,
+        operations,
+        price_oracle,
+        weather_oracle,
+        grid_oracle,
+        price_discovery,
+        demand_response,
+        carbon_credits,
+        asset_nft,
+        asset_shares,
+    )
+    for contract in governed:
+        contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), timelock, **tx)
+    if not keep:
+        for contract in governed:
+            renounce_all_roles(contract, deployer)
+
     return System(
         energy_token,
         payment_token,
@@ -200,12 +388,19 @@ def deploy_system(
         asset_nft,
         asset_shares,
         auctions,
+        governance_token,
+        governor,
+        timelock,
     )
 
 
 def setup_local_roles(system: System, deployer: Any) -> None:
-    """Local chains only: the deployer becomes a verified grid operator of LOCAL_OPERATOR_REGION,
-    a demand-response grid operator and a reporter of every oracle, so scripts can act at once."""
+    """Local chains only, on a deployment where the deployer kept its roles: the deployer becomes a
+    verified grid operator of LOCAL_OPERATOR_REGION, a demand-response grid operator and a reporter
+    of every oracle, and votes with the GRID it holds, so scripts can act at once."""
+    if system.governance_token.balanceOf(deployer) > 0:
+        # ape's ContractInstance shadows a method named `delegate`.
+        system.governance_token.invoke_transaction("delegate", deployer, sender=deployer)
     grid = system.grid_management
     grid.registerOperator(LOCAL_OPERATOR_NAME, LOCAL_OPERATOR_REGION, LOCAL_OPERATOR_CAPACITY_MW, sender=deployer)
     grid.verifyOperator(deployer, sender=deployer)

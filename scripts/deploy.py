@@ -4,6 +4,10 @@
     ape run deploy --network http://127.0.0.1:8545             # `make node` (what `make deploy` runs)
     ape run deploy --network ethereum:sepolia:node --account me --payment-token 0x…
     ape run deploy … --auction-period 900 --auction-period 3600   # a quarter-hourly and an hourly auction
+
+On a local chain the deployer keeps every role for development (`--no-keep-deployer-admin` drops
+them); on any other network it ends with none, the timelock administers everything, and
+`--keep-deployer-admin` is refused.
 """
 
 from __future__ import annotations
@@ -20,20 +24,43 @@ from energy_grid.deployment import (
     DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
+    LOCAL_GOVERNANCE,
+    PUBLIC_GOVERNANCE,
+    GovernanceSettings,
     deploy_system,
     fund_local_accounts,
+    is_local_chain,
+    resolve_keep_deployer_admin,
     setup_local_roles,
 )
 from energy_grid.manifest import build_manifest, write_manifest
 
-LOCAL_CHAIN_IDS = {31337, 1337}
 
 
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--account", "account_alias", default=None, help="ape account alias to deploy from (non-local networks).")
 @click.option("--payment-token", default=None, help="ERC-20 settlement currency; a MockStablecoin is deployed if omitted.")
 @click.option("--fee-recipient", default=None, help="Receives grid fees; the deployer if omitted.")
-@click.option("--guardian", default=None, help="May shut trading, settlement and metering down at once; the deployer if omitted.")
+@click.option(
+    "--guardian",
+    default=None,
+    help="Pauses at once (emergency shutdown), cannot unpause or change anything; required off local chains "
+    "(a multisig), the deployer if omitted locally.",
+)
+@click.option(
+    "--keep-deployer-admin/--no-keep-deployer-admin",
+    default=None,
+    help="Local chains only: the deployer keeps every role for development (default there). Elsewhere refused.",
+)
+@click.option("--operator", "operators", multiple=True, help="OPERATOR_ROLE on SmartMeter and EnergyTrading; repeat.")
+@click.option("--gateway", "gateways", multiple=True, help="GATEWAY_ROLE on SmartMeter (meter batches); repeat.")
+@click.option("--governance-token-recipient", default=None, help="Receives the whole GRID supply; the deployer if omitted.")
+@click.option("--governance-supply", type=int, default=None, help="GRID supply in base units (18 decimals).")
+@click.option("--voting-delay", type=int, default=None, help="Seconds from a proposal to the vote.")
+@click.option("--voting-period", type=int, default=None, help="Seconds a vote stays open.")
+@click.option("--proposal-threshold", type=int, default=None, help="GRID base units of votes needed to propose.")
+@click.option("--quorum-percent", type=int, default=None, help="Share of the GRID supply that must vote For or Abstain.")
+@click.option("--timelock-delay", type=int, default=None, help="Seconds between queueing and executing a proposal.")
 @click.option(
     "--base-price",
     type=int,
@@ -99,8 +126,27 @@ def cli(
     auction_periods: tuple[int, ...],
     auction_gate_closure: int,
     auction_price_grid: tuple[int, int, int],
+    keep_deployer_admin: bool | None,
+    operators: tuple[str, ...],
+    gateways: tuple[str, ...],
+    governance_token_recipient: str | None,
+    governance_supply: int | None,
+    voting_delay: int | None,
+    voting_period: int | None,
+    proposal_threshold: int | None,
+    quorum_percent: int | None,
+    timelock_delay: int | None,
 ) -> None:
-    local = chain.chain_id in LOCAL_CHAIN_IDS
+    """Governance settings left out take the network's defaults: a day's voting delay, a week's
+    vote, 10,000 GRID to propose, a 4 % quorum, a two-day timelock and 10,000,000 GRID on a public
+    network; seconds and minutes on a local chain."""
+    local = is_local_chain(chain.chain_id)
+    try:
+        keep = resolve_keep_deployer_admin(local, keep_deployer_admin)
+    except ValueError as refused:
+        raise click.UsageError(f"--keep-deployer-admin is refused on chain {chain.chain_id}: {refused}") from None
+    if not keep and guardian is None:
+        raise click.UsageError("Pass --guardian <address> (e.g. a multisig): the deployer keeps no role to pause with.")
     if account_alias:
         deployer = accounts.load(account_alias)
     elif local:
@@ -109,6 +155,16 @@ def cli(
         raise click.UsageError("On a public network pass --account <ape account alias>.")
     if not local and payment_token is None:
         raise click.UsageError("On a public network pass --payment-token <ERC-20 address> (MockStablecoin is local-only).")
+
+    defaults = LOCAL_GOVERNANCE if local else PUBLIC_GOVERNANCE
+    governance = GovernanceSettings(
+        voting_delay_seconds=defaults.voting_delay_seconds if voting_delay is None else voting_delay,
+        voting_period_seconds=defaults.voting_period_seconds if voting_period is None else voting_period,
+        proposal_threshold=defaults.proposal_threshold if proposal_threshold is None else proposal_threshold,
+        quorum_percent=defaults.quorum_percent if quorum_percent is None else quorum_percent,
+        timelock_delay_seconds=defaults.timelock_delay_seconds if timelock_delay is None else timelock_delay,
+        initial_supply=defaults.initial_supply if governance_supply is None else governance_supply,
+    )
 
     token = project.IPaymentToken.at(payment_token) if payment_token else None
     system = deploy_system(
@@ -125,14 +181,23 @@ def cli(
         auction_periods_seconds=auction_periods,
         auction_gate_closure_seconds=auction_gate_closure,
         auction_price_grid=auction_price_grid,
+        operators=operators,
+        gateways=gateways,
+        governance=governance,
+        governance_token_recipient=governance_token_recipient,
+        keep_deployer_admin=keep,
     )
-    if local:
+    if local and keep:
         setup_local_roles(system, deployer)
-        if token is None:
-            fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])
+    if local and token is None:
+        fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])
 
     path = write_manifest(build_manifest(chain.chain_id, system.contracts()))
     click.echo(f"Deployed to chain {chain.chain_id} from {deployer.address}:")
     for name, contract in system.contracts().items():
         click.echo(f"  {name:<20} {contract.address}")
     click.echo(f"Manifest: {path}")
+    if keep:
+        click.echo("The deployer kept every role (local development); the timelock is admin too.")
+    else:
+        click.echo(f"Only the timelock ({system.timelock.address}) is admin; the deployer holds no role.")

@@ -8,6 +8,8 @@ import pytest
 from helpers import ZERO_ADDRESS
 
 from energy_grid.deployment import (
+    LOCAL_GOVERNANCE,
+    PUBLIC_GOVERNANCE,
     DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
     DEFAULT_AUCTION_PRICE_GRID,
     DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
@@ -17,8 +19,12 @@ from energy_grid.deployment import (
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     LOCAL_FAUCET_WHOLE_UNITS,
     LOCAL_OPERATOR_REGION,
+    GovernanceSettings,
+    create_address,
     deploy_system,
     fund_local_accounts,
+    resolve_keep_deployer_admin,
+    role_names,
     setup_local_roles,
 )
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
@@ -104,17 +110,22 @@ def test_deploy_wires_roles(system, admin):
 def test_local_roles_make_the_deployer_an_operator(system, admin):
     grid = system.grid_management
     assert not grid.isAuthorizedOperator(admin)
+    assert system.governance_token.getVotes(admin) == 0
     setup_local_roles(system, admin)
     assert grid.isAuthorizedOperator(admin)
     assert grid.operatorStatus(admin) == (True, LOCAL_OPERATOR_REGION)
     assert all(oracle.getReporters() == [admin.address] for oracle in system.oracles())
     assert system.demand_response.isGridOperator(admin)
+    assert system.governance_token.getVotes(admin) == LOCAL_GOVERNANCE.initial_supply  # votes at once
 
 
 def test_guardian_can_be_another_account(project, admin, stranger):
-    grid = deploy_system(project, admin, guardian=stranger).grid_management
+    system = deploy_system(project, admin, guardian=stranger)
+    grid = system.grid_management
     assert grid.hasRole(grid.GUARDIAN_ROLE(), stranger)
     assert not grid.hasRole(grid.GUARDIAN_ROLE(), admin)
+    for pausable in (system.energy_trading, system.smart_meter, system.energy_auction, system.energy_asset_shares):
+        assert pausable.hasRole(pausable.PAUSER_ROLE(), stranger)
 
 
 def test_local_accounts_are_funded(system, admin, accounts):
@@ -147,7 +158,11 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "EnergyAssetNFT",
         "EnergyAssetShares",
         "EnergyAuction",
+        "GovernanceToken",
+        "EnergyGovernor",
+        "GridTimelock",
     }
+    assert manifest["contracts"]["GridTimelock"]["address"] == system.timelock.address
     assert manifest["contracts"]["Settlement"]["address"] == system.energy_trading.address
     entry = manifest["contracts"]["SmartMeter"]
     assert entry["address"] == system.smart_meter.address
@@ -195,3 +210,161 @@ def test_every_deployed_contract_fits_the_code_size_limit(system, chain):
     sizes = {name: len(chain.provider.get_code(c.address)) for name, c in system.contracts().items()}
     assert all(size > 0 for size in sizes.values()), sizes
     assert {name: size for name, size in sizes.items() if size > EIP170_MAX_RUNTIME_BYTES} == {}
+
+
+# --- governance and roles ---
+
+
+def role_holders_from_events(contract, start_block: int, stop_block: int) -> dict[str, set[str]]:
+    """Every role of `contract` with its holders, replayed from RoleGranted / RoleRevoked (OpenZeppelin's
+    AccessControl does not enumerate holders): what an outside auditor can rebuild from the chain."""
+    names = role_names(contract)
+    holders: dict[str, set[str]] = {name: set() for name in names.values()}
+    if not any(item.type == "event" and item.name == "RoleGranted" for item in contract.contract_type.abi):
+        return holders
+    logs = [*contract.RoleGranted.range(start_block, stop_block), *contract.RoleRevoked.range(start_block, stop_block)]
+    for entry in sorted(logs, key=lambda entry: (entry.block_number, entry.log_index)):
+        name = names.get(bytes(entry.role), "0x" + bytes(entry.role).hex())
+        members = holders.setdefault(name, set())
+        (members.add if entry.event_name == "RoleGranted" else members.discard)(entry.account)
+    return holders
+
+
+def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(), gateways=()) -> dict[str, dict[str, set[str]]]:
+    """Who must hold each role of each contract after deploy_system; every role a contract declares is listed."""
+    def a(*accounts) -> set[str]:
+        return {x if isinstance(x, str) else x.address for x in accounts}
+
+    dev = (deployer,) if keep else ()
+    admin = a(system.timelock, *dev)
+    guardian_and_grid = a(system.grid_management, guardian)
+    market = {
+        "DEFAULT_ADMIN_ROLE": admin,
+        "OPERATOR_ROLE": a(*dev, *operators),
+        "PAUSER_ROLE": guardian_and_grid | a(*dev),  # the constructor's pauser is the deployer
+    }
+    governor = system.governor
+    table = {
+        "EnergyToken": {"DEFAULT_ADMIN_ROLE": admin, "METER_ROLE": a(system.smart_meter)},
+        "PaymentToken": {"DEFAULT_ADMIN_ROLE": a(deployer), "OPERATOR_ROLE": a(deployer)},  # the local faucet
+        "SmartMeter": {
+            "DEFAULT_ADMIN_ROLE": admin,
+            "OPERATOR_ROLE": a(*dev, *operators),
+            "GATEWAY_ROLE": a(*dev, *gateways),
+            "PAUSER_ROLE": guardian_and_grid,
+        },
+        "EnergyTrading": market,
+        "Settlement": market,
+        "GridManagement": {
+            "DEFAULT_ADMIN_ROLE": admin,
+            "GUARDIAN_ROLE": a(guardian),
+            "EMERGENCY_RESPONDER_ROLE": a(system.grid_operations),
+        },
+        "EnergyAssetShares": {"DEFAULT_ADMIN_ROLE": admin, "PAUSER_ROLE": a(guardian)},
+        "DemandPrograms": {},
+        "GovernanceToken": {},
+        "EnergyGovernor": {},
+        "GridTimelock": {
+            "DEFAULT_ADMIN_ROLE": a(system.timelock),
+            "PROPOSER_ROLE": a(governor),
+            "CANCELLER_ROLE": a(governor),
+            "EXECUTOR_ROLE": {ZERO_ADDRESS},
+        },
+    }
+    for name in system.contracts():
+        if name.startswith("EnergyAuction"):
+            table[name] = {"DEFAULT_ADMIN_ROLE": admin, "PAUSER_ROLE": guardian_and_grid | a(*dev)}
+    for name in ("GridOperations", "PriceOracle", "WeatherOracle", "GridOracle", "PriceDiscovery", "DemandResponse",
+                 "CarbonCredits", "EnergyAssetNFT"):
+        table[name] = {"DEFAULT_ADMIN_ROLE": admin}
+    return table
+
+
+def without_empty_roles(table: dict[str, dict[str, set[str]]]) -> dict[str, dict[str, set[str]]]:
+    return {name: {r: holders for r, holders in roles.items() if holders} for name, roles in table.items()}
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["local-keeps-deployer-admin", "public-network"])
+def test_every_role_holder_after_deploy(project, chain, admin, accounts, keep):
+    """Rebuilt from the role events of every contract, the holders match the table exactly: on a public
+    network the timelock is the only admin, the guardian only pauses, the deployer holds nothing."""
+    guardian, operator, gateway = accounts[7], accounts[3], accounts[4]
+    start = chain.blocks.height + 1
+    system = deploy_system(
+        project, admin, guardian=guardian, operators=(operator,), gateways=(gateway,), keep_deployer_admin=keep
+    )
+    stop = chain.blocks.height + 1  # range() stops before it
+    expected = expected_role_table(system, admin, guardian, keep=keep, operators=(operator,), gateways=(gateway,))
+    actual = {name: role_holders_from_events(c, start, stop) for name, c in system.contracts().items()}
+    assert without_empty_roles(actual) == without_empty_roles(expected)
+    # Every role a contract declares is in the table (a new role must be placed there on purpose).
+    assert {n: set(r) - set(expected[n]) for n, r in actual.items() if set(r) - set(expected[n])} == {}
+    # The events agree with the contracts' own state.
+    for name, roles in actual.items():
+        contract = system.contracts()[name]
+        for role_name, holders in roles.items():
+            value = getattr(contract, role_name)()
+            assert all(contract.hasRole(value, holder) for holder in holders), (name, role_name)
+            assert contract.hasRole(value, admin) == (admin.address in holders), (name, role_name)
+    if not keep:  # the review's finding: the deployer could grant itself METER_ROLE and mint unbacked energy
+        token = system.energy_token
+        assert not token.hasRole(token.DEFAULT_ADMIN_ROLE(), admin)
+        assert token.hasRole(token.DEFAULT_ADMIN_ROLE(), system.timelock)
+
+
+def test_keep_deployer_admin_is_for_local_chains_only():
+    assert resolve_keep_deployer_admin(local=True, requested=None) is True
+    assert resolve_keep_deployer_admin(local=True, requested=False) is False
+    assert resolve_keep_deployer_admin(local=False, requested=None) is False
+    assert resolve_keep_deployer_admin(local=False, requested=False) is False
+    with pytest.raises(ValueError, match="local chains only"):
+        resolve_keep_deployer_admin(local=False, requested=True)
+
+
+def test_off_a_local_chain_the_deploy_refuses_to_keep_the_deployer(project, admin, stranger, monkeypatch):
+    """Checked before anything is deployed; a public-network deploy also needs a guardian and uses the
+    public governance settings."""
+    monkeypatch.setattr("energy_grid.deployment.LOCAL_CHAIN_IDS", frozenset())
+    nonce = admin.nonce
+    with pytest.raises(ValueError, match="local chains only"):
+        deploy_system(project, admin, guardian=stranger, keep_deployer_admin=True)
+    with pytest.raises(ValueError, match="guardian"):
+        deploy_system(project, admin)
+    assert admin.nonce == nonce
+    system = deploy_system(project, admin, guardian=stranger)
+    governor = system.governor
+    assert (governor.votingDelay(), governor.votingPeriod(), governor.proposalThreshold()) == (
+        PUBLIC_GOVERNANCE.voting_delay_seconds,
+        PUBLIC_GOVERNANCE.voting_period_seconds,
+        PUBLIC_GOVERNANCE.proposal_threshold,
+    )
+    assert system.timelock.getMinDelay() == PUBLIC_GOVERNANCE.timelock_delay_seconds
+    token = system.energy_token
+    assert not token.hasRole(token.DEFAULT_ADMIN_ROLE(), admin)
+
+
+def test_governance_settings_and_token_recipient_are_deploy_parameters(project, admin, other):
+    settings = GovernanceSettings(
+        voting_delay_seconds=7,
+        voting_period_seconds=70,
+        proposal_threshold=3,
+        quorum_percent=10,
+        timelock_delay_seconds=700,
+        initial_supply=1_000,
+    )
+    system = deploy_system(project, admin, governance=settings, governance_token_recipient=other)
+    governor, token = system.governor, system.governance_token
+    assert (governor.votingDelay(), governor.votingPeriod(), governor.proposalThreshold()) == (7, 70, 3)
+    assert governor.quorumNumerator() == 10
+    assert system.timelock.getMinDelay() == 700
+    assert (token.totalSupply(), token.balanceOf(other), token.balanceOf(admin)) == (1_000, 1_000, 0)
+
+
+def test_create_address_predicts_a_deployment(admin, project):
+    """The timelock is born knowing the governor's address: CREATE's keccak(rlp([sender, nonce]))."""
+    assert create_address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 0) == "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    assert create_address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 1) == "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+    predicted = create_address(admin.address, admin.nonce)
+    assert project.GovernanceToken.deploy(admin, 1, sender=admin).address == predicted
+    for nonce in (0x7F, 0x80, 0xFF, 0x100, 2**24):  # every RLP length of a nonce
+        assert create_address(admin.address, nonce).startswith("0x")
