@@ -117,15 +117,14 @@ contract EnergyAssetNFT is ERC721, AccessControl, IEnergyAssetNFT {
     function _checkMeter(address meter, address to, uint32 regionId) private view {
         uint256 linked = _assetOfMeter[meter];
         if (linked != 0) revert MeterAlreadyLinked(meter, linked);
-        ISmartMeterRegistry.MeterInfo memory info;
-        try _smartMeter.getMeter(meter) returns (ISmartMeterRegistry.MeterInfo memory found) {
-            info = found;
+        // A revert in the success block is not caught: only getMeter's own failure maps to MeterNotRegistered.
+        try _smartMeter.getMeter(meter) returns (ISmartMeterRegistry.MeterInfo memory info) {
+            if (!info.active) revert MeterNotActive(meter);
+            if (info.regionId != regionId) revert MeterRegionMismatch(meter, info.regionId, regionId);
+            if (info.owner != to) revert MeterOwnerMismatch(meter, info.owner, to);
         } catch {
             revert MeterNotRegistered(meter);
         }
-        if (!info.active) revert MeterNotActive(meter);
-        if (info.regionId != regionId) revert MeterRegionMismatch(meter, info.regionId, regionId);
-        if (info.owner != to) revert MeterOwnerMismatch(meter, info.owner, to);
     }
 
     // ----------------------------------------------------------------------------- maintenance
@@ -157,9 +156,8 @@ contract EnergyAssetNFT is ERC721, AccessControl, IEnergyAssetNFT {
         if (length == 0 || length > MAX_DESCRIPTION_BYTES) {
             revert InvalidDescriptionLength(length, MAX_DESCRIPTION_BYTES);
         }
-        StoredRecord[] storage records = _records[tokenId];
-        recordIndex = records.length;
-        records.push(
+        recordIndex = _records[tokenId].length;
+        _records[tokenId].push(
             StoredRecord(MaintenanceKind(kind), uint40(performedAt), uint40(block.timestamp), msg.sender, description)
         );
         emit MaintenanceRecorded(tokenId, recordIndex, msg.sender, MaintenanceKind(kind), performedAt, description);
@@ -236,6 +234,7 @@ contract EnergyAssetNFT is ERC721, AccessControl, IEnergyAssetNFT {
         address meter = _assets[tokenId].meter;
         productionWh = new uint256[](dayCount);
         for (uint256 i; i < dayCount; ++i) {
+            // slither-disable-next-line calls-loop: a view page of at most MAX_HISTORY_DAYS reads from the immutable SmartMeter
             productionWh[i] = _smartMeter.getDailyProduction(meter, fromDay + i);
         }
     }

@@ -15,6 +15,7 @@ import {ZeroAddress} from "./interfaces/GridErrors.sol";
 /// @title EnergyAssetShares
 /// @notice Fractional ownership of EnergyAssetNFT assets as ERC-1155 shares (token id = asset id) with
 /// pro-rata revenue claims that follow the shareholding at deposit time. See IEnergyAssetShares.
+// slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAssetShares is ERC1155, AccessControl, Pausable, IEnergyAssetShares {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;

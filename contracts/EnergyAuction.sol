@@ -19,6 +19,7 @@ import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUn
 /// slot and stores the volume of its side and tick submitted before it (C(i-1)), which with the
 /// marginal level's L and T gives its rationed fill without looking at any other order. The order id
 /// carries its period and side, so a claim finds its market without storing them.
+// slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     using SafeERC20 for IERC20;
 
@@ -494,7 +495,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         unchecked {
             // Most volume first, then least imbalance, as one number: volume above, 2^64 - 1 - imbalance
             // below (volumes stay under 2^48, so every key is positive and the first segment wins).
-            uint256 bestKey;
+            uint256 bestKey = 0;
             // `word`: the slot of tick `start` when its asks were read there, reused for its bids a step later.
             uint256 word = askBits & 1 != 0 ? _tickWord(period, 0) : 0;
             uint256 supplyWh = uint64(word >> 64);
@@ -562,6 +563,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
                 if (isBid) {
                     w.value += _ceilMilli(filledWh * pricePerKWh);
                 } else {
+                    // slither-disable-next-line divide-before-multiply: the fee is taken from the rounded gross, as the asks' claims pay it
                     uint256 gross = filledWh * pricePerKWh / WH_PER_KWH;
                     w.value += gross - gross * c.feeBps / BPS;
                 }
@@ -597,6 +599,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
                 out.payment = _ceilMilli(afterWh * pricePerKWh) - _ceilMilli(beforeWh * pricePerKWh);
                 out.refund = _ceilMilli(uint256(order.amountWh) * limitPricePerKWh) - out.payment;
             } else {
+                // slither-disable-next-line divide-before-multiply: fees are differences of rounded running totals, so a level rounds once
                 uint256 grossBefore = beforeWh * pricePerKWh / WH_PER_KWH;
                 uint256 grossAfter = afterWh * pricePerKWh / WH_PER_KWH;
                 out.payment = grossAfter - grossBefore;
@@ -673,6 +676,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     /// @dev A tick's whole slot (`_ticks[_tickKey(period, tick)]`): bid volume in the low 64 bits, ask
     /// volume in the next 64. Read directly: `clear` reads a slot or two per occupied tick.
     function _tickWord(uint256 period, uint256 tick) private view returns (uint256 word) {
+        // slither-disable-next-line assembly: reads the packed TickVolumes slot as one word, both sides at once, on the clearing hot path
         assembly ("memory-safe") {
             mstore(0x00, or(shl(8, period), tick))
             mstore(0x20, _ticks.slot)
@@ -687,6 +691,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     /// @dev Index of the lowest set bit of a non-zero word: isolate it, then binary-search its position
     /// (inline: it runs a few times per occupied tick in `clear`).
     function _lowestBit(uint256 bits) private pure returns (uint256 index) {
+        // slither-disable-next-line assembly: branch-free bit search on the clearing hot path
         assembly ("memory-safe") {
             let bit := and(bits, sub(0, bits))
             index := shl(7, gt(bit, 0xffffffffffffffffffffffffffffffff))
@@ -696,12 +701,14 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
             index := or(index, shl(3, gt(shr(index, bit), 0xff)))
             index := or(index, shl(2, gt(shr(index, bit), 0xf)))
             // The last nibble holds 1, 2, 4 or 8: positions 0, 1, 2, 3.
+            // slither-disable-next-line too-many-digits: a 32-byte lookup table, one byte per nibble value
             index := or(index, byte(shr(index, bit), 0x0000010002000000030000000000000000000000000000000000000000000000))
         }
     }
 
     /// @dev Index of the highest set bit of a non-zero word.
     function _highestBit(uint256 bits) private pure returns (uint256 index) {
+        // slither-disable-next-line assembly: branch-free bit search on the clearing hot path
         assembly ("memory-safe") {
             index := shl(7, gt(bits, 0xffffffffffffffffffffffffffffffff))
             index := or(index, shl(6, gt(shr(index, bits), 0xffffffffffffffff)))
@@ -710,6 +717,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
             index := or(index, shl(3, gt(shr(index, bits), 0xff)))
             index := or(index, shl(2, gt(shr(index, bits), 0xf)))
             // Positions of the highest bit of each nibble value 0..15, one byte each.
+            // slither-disable-next-line too-many-digits: a 32-byte lookup table, one byte per nibble value
             index := or(index, byte(shr(index, bits), 0x0000010102020202030303030303030300000000000000000000000000000000))
         }
     }

@@ -223,6 +223,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         if (!c.active) revert ParticipantInactive(msg.sender);
         if (amountWh == 0) revert ZeroAmount();
         uint256 day = block.timestamp.dayOf();
+        // slither-disable-next-line incorrect-equality: day numbers; another day means today's counter starts at zero
         uint256 consumedTodayWh = c.day == day ? c.consumedTodayWh : 0;
         uint256 remainingWh = c.consumptionLimitWh - consumedTodayWh;
         if (amountWh > remainingWh) revert ConsumptionLimitExceeded(msg.sender, amountWh, remainingWh);
@@ -383,6 +384,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         uint256 base = _basePricePerKWh;
         ProducerTotals memory t = _totals;
         if (t.emergencyMode) return base * EMERGENCY_PRICE_MULTIPLIER;
+        // slither-disable-next-line incorrect-equality: no producer capacity registered yet, so no load to price; not a balance
         if (t.capacityW == 0) return base;
         uint256 loadW = _load(t.outputW, _currentFlows(block.timestamp.intervalOf()));
         return base + base * loadW / (2 * uint256(t.capacityW));
@@ -517,11 +519,12 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     function emergencyShutdown() external onlyRole(GUARDIAN_ROLE) {
         if (!paused()) _pause();
         address[] memory targets = _shutdownTargets;
+        emit EmergencyShutdownActivated(msg.sender, targets);
         for (uint256 i; i < targets.length; ++i) {
             IPausableTarget target = IPausableTarget(targets[i]);
+            // slither-disable-next-line calls-loop: at most MAX_SHUTDOWN_TARGETS contracts, each wired by the admin
             if (!target.paused()) target.pause();
         }
-        emit EmergencyShutdownActivated(msg.sender, targets);
     }
 
     /// @inheritdoc IGridManagement
@@ -587,7 +590,9 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     /// @inheritdoc IGridManagement
     function getConsumer(address consumer) external view returns (ConsumerInfo memory) {
         Consumer memory c = _consumers[consumer];
+        // slither-disable-next-line incorrect-equality: zero limit marks an unregistered consumer (registration requires > 0)
         if (c.consumptionLimitWh == 0) revert ParticipantNotFound(consumer);
+        // slither-disable-next-line incorrect-equality: day numbers; another day means nothing consumed today
         uint256 consumedTodayWh = c.day == block.timestamp.dayOf() ? c.consumedTodayWh : 0;
         return ConsumerInfo(c.consumptionLimitWh, consumedTodayWh, c.totalConsumedWh, c.totalPaid, c.active);
     }
@@ -597,6 +602,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         StorageUnit memory s = _storageUnits[storageUnit];
         if (s.capacityWh == 0) revert ParticipantNotFound(storageUnit);
         info = StorageInfo(s.capacityWh, s.storedWh, s.chargeRateW, s.dischargeRateW, 0, 0);
+        // slither-disable-next-line incorrect-equality: interval numbers; the stored flows count only in their own interval
         if (s.interval == block.timestamp.intervalOf()) {
             info.intervalChargedWh = s.intervalChargedWh;
             info.intervalDischargedWh = s.intervalDischargedWh;

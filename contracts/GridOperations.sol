@@ -240,6 +240,7 @@ contract GridOperations is AccessControl, IGridOperations {
             _fire(regionId, TriggerCondition.OVER_VOLTAGE, level, frequencyMilliHz, voltagePerMille);
         }
         if (level == StabilityLevel.CRITICAL) {
+            // slither-disable-next-line unused-return: the emergency id is in GridManagement's own event; nothing here needs it
             _gridManagement.implementEmergencyProtocol(
                 regionId, EMERGENCY_SEVERITY_CRITICAL, REASON_STABILITY_CRITICAL
             );
@@ -266,8 +267,9 @@ contract GridOperations is AccessControl, IGridOperations {
             frequencyMilliHz,
             voltagePerMille
         );
-        uint256 emergencyId;
+        uint256 emergencyId = 0;
         if (severity == uint8(StabilityLevel.CRITICAL)) {
+            // slither-disable-next-line reentrancy-events: GridManagement is fixed at construction and trusted; the event reports the id it returns
             emergencyId = _gridManagement.implementEmergencyProtocol(
                 regionId, EMERGENCY_SEVERITY_CRITICAL, REASON_MANUAL_CRITICAL_RESPONSE
             );
@@ -308,6 +310,7 @@ contract GridOperations is AccessControl, IGridOperations {
     /// @inheritdoc IGridOperations
     function getStabilityMetrics(uint32 regionId) external view returns (StabilityMetrics memory) {
         StoredMetrics memory m = _metrics[regionId];
+        // slither-disable-next-line incorrect-equality: a zero time marks a region with no stability report yet
         if (m.reportedAt == 0) revert StabilityNotReported(regionId);
         return StabilityMetrics(
             m.frequencyMilliHz,
@@ -482,6 +485,7 @@ contract GridOperations is AccessControl, IGridOperations {
     /// @inheritdoc IGridOperations
     function getRegionCapacity(uint32 regionId) external view returns (RegionCapacity memory) {
         StoredCapacity memory c = _capacities[regionId];
+        // slither-disable-next-line incorrect-equality: zero marks a region whose capacity was never set (setting it requires > 0)
         if (c.maxGenerationMW == 0) revert RegionCapacityNotSet(regionId);
         return RegionCapacity(
             c.maxGenerationMW,

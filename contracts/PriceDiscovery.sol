@@ -75,6 +75,7 @@ contract PriceDiscovery is AccessControl, IPriceDiscovery {
         _setMaxAge(DataSource.WEATHER, weatherMaxAgeSeconds);
         _setMaxAge(DataSource.GRID, gridMaxAgeSeconds);
         // Night 00-06 h ×0.8, day 07-16 h ×1.0, evening peak 17-20 h ×1.3, late evening 21-23 h ×1.0.
+        // slither-disable-next-line uninitialized-local: the loop below writes every hour
         uint256[HOURS] memory factorsBps;
         for (uint256 hour; hour < HOURS; ++hour) {
             factorsBps[hour] = hour <= 6 ? 8_000 : hour >= 17 && hour <= 20 ? 13_000 : 10_000;
@@ -170,6 +171,7 @@ contract PriceDiscovery is AccessControl, IPriceDiscovery {
         )
     {
         int256 answer;
+        // slither-disable-next-line unused-return: roundId, startedAt and answeredInRound are not needed; answer and updatedAt are checked below
         (, answer,, basePriceUpdatedAt,) = _priceFeed.latestRoundData();
         _checkAge(DataSource.PRICE, address(_priceFeed), basePriceUpdatedAt, _priceMaxAgeSeconds);
         if (answer <= 0) revert NonPositiveBasePrice(address(_priceFeed), answer);

@@ -228,7 +228,7 @@ interface IDemandResponse {
     function cancelEvent(uint256 eventId) external;
 
     /// @notice Sets the smallest reduction (W) that earns a reward. DEFAULT_ADMIN_ROLE only.
-    function setMinimumReductionW(uint256 minimumReductionW) external;
+    function setMinimumReductionW(uint256 minimumReductionW_) external;
 
     /// @notice Sets how long after an event's window verification is accepted, for events started
     /// from now on. DEFAULT_ADMIN_ROLE only.

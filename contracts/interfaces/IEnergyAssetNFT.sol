@@ -146,7 +146,7 @@ interface IEnergyAssetNFT is IERC721Metadata {
 
     /// @notice Links the fractional-shares contract; it must name this contract as its asset NFT.
     /// DEFAULT_ADMIN_ROLE only, once.
-    function setSharesContract(address sharesContract) external;
+    function setSharesContract(address sharesContract_) external;
 
     function getAsset(uint256 tokenId) external view returns (AssetInfo memory);
 

@@ -178,7 +178,7 @@ interface IEnergyAuction {
     function setGridFee(uint256 feeBps) external;
 
     /// @notice Sets who may withdraw accrued fees (including those accrued before). DEFAULT_ADMIN_ROLE only.
-    function setFeeRecipient(address feeRecipient) external;
+    function setFeeRecipient(address feeRecipient_) external;
 
     /// @notice Stops submissions and clearing; claims and fee withdrawal stay open, so no escrow is
     /// ever stuck. PAUSER_ROLE only.

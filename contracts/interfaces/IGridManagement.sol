@@ -344,7 +344,7 @@ interface IGridManagement {
     // ----------------------------------------------------------------------------- settings
 
     /// @notice Sets who receives consumers' payments. DEFAULT_ADMIN_ROLE only.
-    function setFeeRecipient(address feeRecipient) external;
+    function setFeeRecipient(address feeRecipient_) external;
 
     function feeRecipient() external view returns (address);
 

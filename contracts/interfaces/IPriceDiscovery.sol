@@ -78,7 +78,7 @@ interface IPriceDiscovery is IReferencePrice {
     function setTimeFactors(uint256[24] calldata factorsBps) external;
 
     /// @notice Sets the local time zone's offset from UTC, in minutes. DEFAULT_ADMIN_ROLE only.
-    function setUtcOffset(int256 utcOffsetMinutes) external;
+    function setUtcOffset(int256 utcOffsetMinutes_) external;
 
     /// @notice Sets how old `source`'s data (a DataSource number) may be, in seconds. DEFAULT_ADMIN_ROLE only.
     function setMaxAge(uint8 source, uint256 maxAgeSeconds) external;

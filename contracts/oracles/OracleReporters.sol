@@ -98,7 +98,7 @@ abstract contract OracleReporters is AccessControl, IOracleReporters {
         uint256 count = _reporterCount;
         heartbeatSeconds = _heartbeatSeconds;
         reporters = new Reporter[](count);
-        bool found;
+        bool found = false;
         for (uint256 i; i < count; ++i) {
             Reporter memory reporter = _reporters[i];
             reporters[i] = reporter;

@@ -95,6 +95,7 @@ contract PriceOracle is OracleReporters, IPriceOracle {
             Entry memory report = _reports[reporter.account];
             if (_isFresh(report.timestamp, reporter.addedAt, heartbeatSeconds)) fresh[count++] = report.answer;
         }
+        // slither-disable-next-line assembly: shortens the array to its fresh reports in place, so the median sees no empty slots
         assembly ("memory-safe") {
             mstore(fresh, count)
         }
@@ -137,12 +138,14 @@ contract PriceOracle is OracleReporters, IPriceOracle {
     /// @inheritdoc AggregatorV3Interface
     /// @dev Reverts with RoundNotFound for round 0 and rounds after the latest. (Parameter and return
     /// names are Chainlink's, so the ABI matches the published one item for item.)
+    // slither-disable-next-line naming-convention: _roundId is Chainlink's AggregatorV3Interface name, kept so the ABI matches it
     function getRoundData(uint80 _roundId)
         external
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
         Entry memory round = _rounds[_roundId];
+        // slither-disable-next-line incorrect-equality: a zero timestamp marks a round that was never opened, not a balance
         if (round.timestamp == 0) revert RoundNotFound(_roundId);
         return (_roundId, round.answer, round.timestamp, round.timestamp, _roundId);
     }

@@ -1,0 +1,338 @@
+"""Static analysis: Slither over every contract, through the project's solc shim (DESIGN.md §3).
+
+The build is compiled once per module: crytic-compile runs `toolchain/solc.js` on a standard-JSON
+input of every source under contracts/ (OpenZeppelin and Chainlink resolved as ape resolves them)
+and exports it; `slither` then reads that export for the detectors (JSON output) while
+`slither-check-erc` checks the token standards, all in parallel. OpenZeppelin, Chainlink and the
+test mocks are left out of the findings by a path filter. What is left of the project's own code
+must be empty: every finding is fixed, or suppressed on the line before it with
+`// slither-disable-next-line <detector>: <reason>`.
+
+By hand (what the module runs, from the repository root, after `make setup`):
+    .venv/bin/python -m pytest tests/test_static_analysis.py -p no:ape_test -q
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS = ROOT / "contracts"
+BIN = Path(sys.executable).parent
+SHIM = ROOT / "toolchain" / "solc.js"
+
+# Findings in these paths are not ours to fix: the libraries, as published, and the test mocks.
+FILTER_PATHS = "node_modules/|contracts/test/"
+
+# Detectors that misfire on the project's conventions as a whole, each with the reason.
+EXCLUDED_DETECTORS = {
+    "timestamp": "time is the business here: delivery intervals, expiries, deadlines, heartbeats and "
+    "rate limits compare block.timestamp by design, at a granularity (seconds to days) no validator's "
+    "drift of a few seconds can exploit",
+}
+
+# Token contracts and the standard each implements.
+ERC_CHECKS = [("EnergyToken", "erc20"), ("CarbonCredits", "erc20"), ("EnergyAssetNFT", "erc721")]
+
+# Conformance items accepted as they are, each with the reason.
+ACCEPTED_ERC_ITEMS = {
+    "lack_of_erc20_race_condition_protection": "increaseAllowance is not part of ERC-20 and OpenZeppelin 5 "
+    "removed it; holders set an allowance to zero first or use permit (EIP-2612), which both tokens have",
+}
+
+# Findings in files that other branches of issue 9 rewrite (Settlement, EnergyTrading, SmartMeter,
+# EnergyToken, the OrderMath/PriceLevels/MeterBaseline/LoadProfile libraries, governance): their fixes
+# and suppressions land with the merge (the lead applies them, see the branch's report), and then this
+# list must be emptied. Until then they are reported here, not failed on; `test_nothing_awaits_other_branches`
+# keeps the list from being forgotten. Each is (detector, file, first element: function or variable).
+AWAITING_OTHER_BRANCHES = [
+    ("weak-prng", "contracts/SmartMeter.sol", "_entryAt"),
+    ("weak-prng", "contracts/SmartMeter.sol", "registerMeter"),
+    ("divide-before-multiply", "contracts/libraries/MeterBaseline.sol", "window"),
+    ("divide-before-multiply", "contracts/libraries/MeterBaseline.sol", "window"),
+    ("divide-before-multiply", "contracts/libraries/MeterBaseline.sol", "measure"),
+    ("incorrect-equality", "contracts/Settlement.sol", "_pendingTransaction"),
+    ("incorrect-equality", "contracts/Settlement.sol", "getTransaction"),
+    ("incorrect-equality", "contracts/EnergyTrading.sol", "_tradeTerms"),
+    ("incorrect-equality", "contracts/EnergyTrading.sol", "_tradeTerms"),
+    ("uninitialized-local", "contracts/libraries/MeterBaseline.sol", "baselineSumWh"),
+    ("uninitialized-local", "contracts/SmartMeter.sol", "previous"),
+    ("uninitialized-local", "contracts/EnergyTrading.sol", "fills"),
+    ("uninitialized-local", "contracts/EnergyTrading.sol", "releasesDust"),
+    ("uninitialized-local", "contracts/EnergyTrading.sol", "previousId"),
+    ("unused-return", "contracts/libraries/MeterBaseline.sol", "measure"),
+    ("unused-return", "contracts/libraries/MeterBaseline.sol", "measure"),
+    ("shadowing-local", "contracts/interfaces/ISettlement.sol", "feeRecipient"),
+    ("reentrancy-events", "contracts/SmartMeter.sol", "redeemConsumption"),
+    ("assembly", "contracts/SmartMeter.sol", "submitReadings"),
+    ("assembly", "contracts/EnergyTrading.sol", "getTraderOrders"),
+    ("costly-loop", "contracts/Settlement.sol", "_settle"),
+    ("cyclomatic-complexity", "contracts/EnergyTrading.sol", "_trade"),
+    ("missing-inheritance", "contracts/SmartMeter.sol", "SmartMeter"),
+]
+
+SUPPRESSION = re.compile(r"//\s*slither-disable(?P<kind>-next-line|-start|-end|)\b\s*(?P<rest>.*)")
+SUPPRESSION_FORM = re.compile(r"(?P<detectors>[a-z0-9-]+(?:,[a-z0-9-]+)*): (?P<reason>\S.{15,})")
+
+
+@dataclass
+class SlitherRun:
+    findings: list[dict[str, Any]]  # in the project's code, less those AWAITING_OTHER_BRANCHES
+    awaiting: list[dict[str, Any]]
+    unused_suppressions: list[dict[str, Any]]
+    erc_results: dict[str, dict[str, Any]]
+    sources: set[str]
+    seconds: float
+
+
+def project_sources() -> list[Path]:
+    return sorted(p for p in CONTRACTS.rglob("*.sol") if ".cache" not in p.parts)
+
+
+def dependency_remappings() -> list[str]:
+    """ape-config's import remappings, each to the npm package ape copies into contracts/.cache
+    (`name/version` there is the package root), checked against the version installed."""
+    config = yaml.safe_load((ROOT / "ape-config.yaml").read_text())
+    packages = {f"{d['name']}/{d['version']}": d for d in config["dependencies"]}
+    remappings = []
+    for remapping in config["solidity"]["import_remapping"]:
+        prefix, target = remapping.split("=")
+        dependency = packages[target]
+        package = Path("node_modules") / dependency["npm"]
+        installed = json.loads((ROOT / package / "package.json").read_text())["version"]
+        assert installed == dependency["version"], f"{dependency['npm']} {installed} installed, ape-config pins {dependency['version']}"
+        remappings.append(f"{prefix}/={package.as_posix()}/")
+    return remappings
+
+
+def standard_json_input() -> dict[str, Any]:
+    solidity = yaml.safe_load((ROOT / "ape-config.yaml").read_text())["solidity"]
+    return {
+        "language": "Solidity",
+        "sources": {p.relative_to(ROOT).as_posix(): {"content": p.read_text()} for p in project_sources()},
+        "settings": {
+            # Slither reads the AST, which the optimizer does not change; without it solcjs compiles
+            # the build in half the time.
+            "optimizer": {"enabled": False},
+            "evmVersion": solidity["evm_version"],
+            "remappings": dependency_remappings(),
+        },
+    }
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, f"{command[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def in_project(path: str) -> bool:
+    relative = Path(path).resolve().relative_to(ROOT) if Path(path).is_absolute() else Path(path)
+    return relative.parts[0] == "contracts" and not re.match(FILTER_PATHS, relative.as_posix())
+
+
+@pytest.fixture(scope="module")
+def slither_run(tmp_path_factory, request) -> SlitherRun:
+    started = time.monotonic()
+    work = tmp_path_factory.mktemp("slither")
+    (work / "input.json").write_text(json.dumps(standard_json_input()))
+    export_dir = work / "export"
+    run(
+        [
+            str(BIN / "crytic-compile"),
+            str(work / "input.json"),
+            "--compile-force-framework", "solc-json",
+            "--solc", str(SHIM),
+            "--export-format", "standard",
+            "--export-dir", str(export_dir),
+        ]
+    )
+    (exported,) = export_dir.glob("*.json")
+    # crytic-compile recognises its own export by this suffix, and then compiles nothing again.
+    build = exported.rename(export_dir / "build_export.json")
+    sources = {
+        name for unit in json.loads(build.read_text())["compilation_units"].values() for name in unit["source_units"]
+    }
+
+    detectors_json = work / "detectors.json"
+    processes = {
+        "detectors": subprocess.Popen(
+            [
+                str(BIN / "slither"),
+                str(build),
+                "--filter-paths", FILTER_PATHS,
+                "--exclude", ",".join(EXCLUDED_DETECTORS),
+                "--warn-unused-ignores",
+                "--json", str(detectors_json),
+            ],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+    }
+    for contract, erc in ERC_CHECKS:
+        processes[contract] = subprocess.Popen(
+            [str(BIN / "slither-check-erc"), str(build), contract, "--erc", erc, "--json", str(work / f"{contract}.json")],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+    logs = {name: process.communicate()[0] for name, process in processes.items()}
+
+    output = json.loads(detectors_json.read_text())
+    assert output["success"], f"slither failed: {output['error']}\n{logs['detectors'][-3000:]}"
+    results = output["results"].get("detectors", [])
+    findings, awaiting = [], []
+    expected = list(AWAITING_OTHER_BRANCHES)
+    for result in results:
+        if result["check"] == "unused-ignore-directive":
+            continue
+        if key(result) in expected:
+            expected.remove(key(result))
+            awaiting.append(result)
+        else:
+            findings.append(result)
+    unused = [u for r in results if r["check"] == "unused-ignore-directive" for u in r["unused_ignores"]]
+    erc_results = {}
+    for contract, _ in ERC_CHECKS:
+        erc_output = json.loads((work / f"{contract}.json").read_text())
+        assert erc_output["success"], f"slither-check-erc {contract}: {erc_output['error']}\n{logs[contract][-3000:]}"
+        erc_results[contract] = erc_output["results"]["erc-conformance"]
+
+    seconds = time.monotonic() - started
+    # Printed past pytest's capture, so `make test` shows it on a passing run too.
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            for line in summary(findings, awaiting, unused, erc_results, seconds):
+                reporter.write_line(line)
+    return SlitherRun(findings, awaiting, unused, erc_results, sources, seconds)
+
+
+def first_element(finding: dict[str, Any]) -> dict[str, Any]:
+    return next(e for e in finding["elements"] if (e.get("source_mapping") or {}).get("lines"))
+
+
+def key(finding: dict[str, Any]) -> tuple[str, str, str]:
+    element = first_element(finding)
+    return (finding["check"], element["source_mapping"]["filename_relative"], element["name"])
+
+
+def location(finding: dict[str, Any]) -> str:
+    """`file:line name` of a finding's first source element (a contract, function or variable)."""
+    element = first_element(finding)
+    return f"{element['source_mapping']['filename_relative']}:{element['source_mapping']['lines'][0]} {element['name']}"
+
+
+def describe(finding: dict[str, Any]) -> str:
+    first_line = finding["description"].strip().splitlines()[0]
+    return f"{finding['impact']} {finding['check']} at {location(finding)}: {first_line}"
+
+
+def summary(findings, awaiting, unused, erc_results, seconds) -> list[str]:
+    suppressions = sum(len(s) for s in suppressions_by_file().values())
+    stale = [u for u in unused if in_project(u["file"])]
+    lines = [
+        f"Slither: {len(findings)} finding(s) in the project's code, {len(awaiting)} awaiting other branches, "
+        f"{suppressions} suppressed inline with a reason, {len(stale)} stale suppression(s); excluded detectors: "
+        f"{', '.join(EXCLUDED_DETECTORS)}; {seconds:.0f} s (one compilation; detectors and ERC checks in parallel)"
+    ]
+    for label, group in (("", findings), ("awaiting: ", awaiting)):
+        counts: dict[str, int] = {}
+        for finding in group:
+            name = f"{finding['impact']} {finding['check']}"
+            counts[name] = counts.get(name, 0) + 1
+        lines += [f"  {label}{count} × {name}" for name, count in sorted(counts.items())]
+    for contract, erc in ERC_CHECKS:
+        items = sorted(erc_results.get(contract, {}))
+        lines.append(f"  slither-check-erc {contract} --erc {erc}: {', '.join(items) or 'conforms'}")
+    return lines
+
+
+def suppressions_by_file() -> dict[str, list[tuple[int, str]]]:
+    found: dict[str, list[tuple[int, str]]] = {}
+    for path in project_sources():
+        for number, text in enumerate(path.read_text().splitlines(), start=1):
+            match = SUPPRESSION.search(text)
+            if match:
+                found.setdefault(path.relative_to(ROOT).as_posix(), []).append((number, text.strip()))
+    return found
+
+
+# ----------------------------------------------------------------------------- detectors
+
+
+def test_no_high_or_medium_finding(slither_run):
+    serious = [describe(f) for f in slither_run.findings if f["impact"] in ("High", "Medium")]
+    assert serious == [], "\n".join(["High/Medium findings:", *serious])
+
+
+def test_every_other_finding_is_fixed_or_suppressed(slither_run):
+    rest = [describe(f) for f in slither_run.findings if f["impact"] not in ("High", "Medium")]
+    assert rest == [], "\n".join(["Low/Informational/Optimization findings:", *rest])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="findings in files other branches rewrite: once the merge fixes or suppresses them, empty "
+    "AWAITING_OTHER_BRANCHES and delete this marker",
+)
+def test_nothing_awaits_other_branches(slither_run):
+    awaiting = [describe(f) for f in slither_run.awaiting]
+    assert awaiting == [], "\n".join(["Awaiting other branches:", *awaiting])
+
+
+def test_no_stale_suppression(slither_run):
+    """A suppression whose finding is gone (fixed, or the code moved) must go too."""
+    stale = [
+        f"{Path(u['file']).relative_to(ROOT)}:{u['line']} {','.join(u['unused_detectors'])}"
+        for u in slither_run.unused_suppressions
+        if in_project(u["file"])
+    ]
+    assert stale == []
+
+
+def test_the_scan_covers_every_contract(slither_run):
+    """Every source under contracts/ was analysed, and the path filter drops only the libraries and
+    the test mocks."""
+    ours = {p.relative_to(ROOT).as_posix() for p in project_sources()}
+    assert ours <= slither_run.sources
+    assert any(s.startswith("node_modules/@openzeppelin/contracts/") for s in slither_run.sources)
+    filtered = {s for s in ours if re.match(FILTER_PATHS, s)}
+    assert filtered == {p.relative_to(ROOT).as_posix() for p in (CONTRACTS / "test").glob("*.sol")}
+    assert re.match(FILTER_PATHS, "node_modules/@openzeppelin/contracts/utils/math/Math.sol")
+
+
+def test_every_suppression_names_a_detector_and_gives_a_reason():
+    """`// slither-disable-next-line <detector>[,<detector>]: <reason>`, never a range or a whole file,
+    and never a detector excluded above (it would only hide that the exclusion is broader)."""
+    bad = []
+    for path, lines in suppressions_by_file().items():
+        for number, text in lines:
+            match = SUPPRESSION.search(text)
+            form = SUPPRESSION_FORM.fullmatch(match["rest"])
+            if match["kind"] != "-next-line" or form is None or set(form["detectors"].split(",")) & set(EXCLUDED_DETECTORS):
+                bad.append(f"{path}:{number}: {text}")
+    assert bad == []
+
+
+def test_excluded_detectors_are_few_and_explained():
+    assert 0 < len(EXCLUDED_DETECTORS) <= 3
+    assert all(len(reason.split()) >= 8 for reason in EXCLUDED_DETECTORS.values())
+
+
+# ----------------------------------------------------------------------------- token standards
+
+
+@pytest.mark.parametrize("contract, erc", ERC_CHECKS)
+def test_token_conforms_to_its_erc(slither_run, contract, erc):
+    problems = {item: len(entries) for item, entries in slither_run.erc_results[contract].items() if item not in ACCEPTED_ERC_ITEMS}
+    assert problems == {}, f"slither-check-erc {contract} --erc {erc}: {problems}"
