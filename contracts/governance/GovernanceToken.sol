@@ -35,7 +35,7 @@ contract GovernanceToken is ERC20, ERC20Permit, ERC20Votes {
     }
 
     /// @notice EIP-6372: this token's clock counts seconds.
-    // solhint-disable-next-line func-name-mixedcase
+    // slither-disable-next-line naming-convention: EIP-6372 names this function CLOCK_MODE
     function CLOCK_MODE() public pure override returns (string memory) {
         return "mode=timestamp";
     }
