@@ -1,0 +1,288 @@
+"""Access matrix: every state-changing function of every deployed contract, called by an account
+that holds no role, reverts for lack of access.
+
+The system is deployed with `energy_grid.deployment.deploy_system` (plus `setup_local_roles`, so the
+deployer owns one object of each kind: an order, a demand-response event, a program, an asset, a split
+asset, a balancing action). The test walks `System.contracts()` (so a contract added to the System is
+covered at once) and each one's ABI; for every nonpayable or payable function it builds arguments
+from the ABI types (1 for numbers, a bystander's address, one-element arrays, ...), or takes them
+from `ARGS` where a function checks access against an object (the deployer's order, asset, event),
+and sends it from `stranger` as an eth_call. Every function not in `PUBLIC` must revert with an
+access error (`ACCESS_ERRORS`: AccessControlUnauthorizedAccount or the contract's own not-authorized
+error) that names the caller, decoded from the revert data with the errors of every ABI.
+`PUBLIC` lists the deliberately public functions, each with its reason; a name there (or in `ARGS`)
+that is in no deployed ABI fails the test too.
+
+Governance contracts added to the System later are covered as soon as they appear in
+`System.contracts()`: their public functions (propose, castVote, delegate, ...) go into `PUBLIC`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from eth_abi import decode, encode
+from eth_account import Account
+from eth_utils import keccak
+from web3.exceptions import ContractCustomError, ContractLogicError
+
+from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+
+DAY = 86_400
+MAX_UINT = 2**256 - 1
+
+_ERC20 = {
+    "approve": "ERC-20: the caller's own allowance",
+    "transfer": "ERC-20: the caller's own balance",
+    "transferFrom": "ERC-20: spends the caller's allowance (ERC20InsufficientAllowance otherwise)",
+    "permit": "EIP-2612: the holder's signature is the authorization",
+}
+
+# Deliberately public, "Contract.function": why anyone may call it.
+PUBLIC: dict[str, str] = {
+    **{f"EnergyToken.{k}": v for k, v in _ERC20.items()},
+    "EnergyToken.burn": "ERC20Burnable: the caller's own balance",
+    "EnergyToken.burnFrom": "ERC20Burnable: spends the caller's allowance",
+    **{f"PaymentToken.{k}": v for k, v in _ERC20.items()},
+    **{f"CarbonCredits.{k}": v for k, v in _ERC20.items()},
+    "CarbonCredits.transferCarbonCredits": "seed alias of transfer: the caller's own credits",
+    "CarbonCredits.retire": "burns the caller's own credits",
+    "CarbonCredits.issueCarbonCredits": "permissionless: mints only what the meter measured, to the meter's owner",
+    "EnergyTrading.createOrder": "any trader; escrow pulled from the caller",
+    "EnergyTrading.createDirectedOrder": "any trader; escrow pulled from the caller",
+    "EnergyTrading.fillOrder": "any taker; pays from the caller",
+    "EnergyTrading.matchOrders": "keepers match crossing orders; books only what both traders escrowed",
+    "EnergyTrading.settleTransaction": "keepers settle; pays the trade's parties only",
+    "EnergyTrading.settleTransactions": "keepers settle; pays the trades' parties only",
+    "EnergyTrading.releaseExpiredOrder": "anyone frees an expired order; the escrow goes back to its trader",
+    "EnergyTrading.pruneLevel": "anyone unlinks dead queue entries",
+    "Settlement.createOrder": "as EnergyTrading.createOrder (the same contract)",
+    "Settlement.matchOrders": "as EnergyTrading.matchOrders",
+    "Settlement.settleTransaction": "as EnergyTrading.settleTransaction",
+    "Settlement.settleTransactions": "as EnergyTrading.settleTransactions",
+    "GridManagement.registerConsumer": "self-registration of the caller",
+    "GridManagement.registerProducer": "self-registration of the caller",
+    "GridManagement.registerStorage": "self-registration of the caller",
+    "GridManagement.registerOperator": "self-registration; an admin verifies before it counts",
+    "GridManagement.consumeEnergy": "a registered consumer buys for itself (ParticipantNotFound otherwise)",
+    "GridManagement.reportProduction": "a registered producer reports its own output",
+    "GridManagement.chargeStorage": "a registered storage unit books its own flow",
+    "GridManagement.dischargeStorage": "a registered storage unit books its own flow",
+    "DemandResponse.joinEvent": "a registered consumer joins for itself",
+    "DemandResponse.verifyReduction": "anyone submits the meter's figures; the contract recomputes them",
+    "DemandResponse.claimReward": "the caller's own reward",
+    "DemandResponse.distributeRewards": "keepers push rewards to their owners in bounded batches",
+    "DemandPrograms.joinProgram": "a registered consumer joins for itself",
+    "DemandPrograms.claimReward": "the caller's own reward",
+    "DemandPrograms.distributeRewards": "keepers push rewards to their owners in bounded batches",
+    "EnergyAssetNFT.setApprovalForAll": "ERC-721: the caller's own approvals",
+    "EnergyAssetShares.setApprovalForAll": "ERC-1155: the caller's own approvals",
+    "EnergyAssetShares.depositRevenue": "anyone may pay revenue to an asset's shareholders",
+    "EnergyAssetShares.claimRevenue": "the caller's own revenue",
+    "EnergyAuction.submitBid": "any trader; escrow pulled from the caller",
+    "EnergyAuction.submitAsk": "any trader; escrow pulled from the caller",
+    "EnergyAuction.clear": "keepers clear a period once its gate has closed",
+    "EnergyAuction.claim": "anyone settles an order; tokens go to its trader only",
+}
+
+# Errors that mean "the caller may not do this". Each must name the caller, except
+# AccessControlBadConfirmation (renounceRole for another account), which has no arguments.
+ACCESS_ERRORS = {
+    "AccessControlUnauthorizedAccount",
+    "AccessControlBadConfirmation",
+    "NotFeeRecipient",
+    "Unauthorized",  # GridManagement: not a verified, authorized operator
+    "OperatorNotAuthorized",  # GridOperations, CarbonCredits: not the region's operator
+    "UnknownReporter",  # oracles
+    "GridOperatorNotRegistered",  # DemandResponse / DemandPrograms
+    "NotGridOperator",  # EnergyAssetNFT.mintAsset
+    "NotEventOperator",
+    "NotProgramOperator",
+    "NotOrderTrader",
+    "NotMeterOwner",
+    "MeterUnknown",  # SmartMeter.submitReading: the caller is not a registered meter
+    "NotAssetController",
+    "NotAuthorizedMaintainer",
+    "NotAssetOwner",
+    "NotAllShares",
+    "NotManager",
+    "ERC721InvalidApprover",
+    "ERC721InsufficientApproval",
+    "ERC1155MissingApprovalForAll",
+}
+
+
+def _objects(system: Any, admin: Any, smart_meter: Any, chain: Any) -> dict[str, Any]:
+    """One object of each kind, owned by the deployer, for the functions that check the caller
+    against an object."""
+    market, dr, dp = system.energy_trading, system.demand_response, system.demand_programs
+    nft, shares, ops, cash = system.energy_asset_nft, system.energy_asset_shares, system.grid_operations, system.payment_token
+    fund_local_accounts(system, admin, [admin])
+    for spender in (market, dr, dp):
+        cash.approve(spender, MAX_UINT, sender=admin)
+    order = market.createOrder(1_000, 100_000, chain.pending_timestamp + DAY, 0, sender=admin).return_value
+    event = dr.startEvent(1, 1, 3_600, sender=admin).return_value
+    program = dp.createDemandProgram("Peak", 0, 1, 1, 1, 900, sender=admin).return_value
+    assets = []
+    for _ in range(2):
+        meter = Account.create().address
+        smart_meter.registerMeter(meter, admin, 1, 0, 0, sender=admin)
+        assets.append(nft.mintAsset(admin, 0, 5_000, 1, chain.pending_timestamp - DAY, meter, sender=admin).return_value)
+    nft.setApprovalForAll(shares, True, sender=admin)
+    shares.split(assets[1], 10, sender=admin)
+    ops.setRegionCapacity(1, 1_000, 500, 100, sender=admin)
+    action = ops.initiateBalancingAction(1, 1, 10, 1, sender=admin).return_value  # GENERATION_UP from reserve
+    return {"order": order, "event": event, "program": program, "asset": assets[0], "split": assets[1], "action": action, "meter": meter}
+
+
+# Arguments for functions that check access against an object: "Contract.signature" -> args(objects, admin, other).
+ARGS: dict[str, Callable[[dict, str, str], list]] = {
+    "EnergyTrading.cancelOrder(uint256)": lambda o, a, b: [o["order"]],
+    "Settlement.cancelOrder(uint256)": lambda o, a, b: [o["order"]],
+    "SmartMeter.redeemConsumption(address,uint256)": lambda o, a, b: [o["meter"], 1],
+    "DemandResponse.cancelEvent(uint256)": lambda o, a, b: [o["event"]],
+    "DemandResponse.rejectParticipation(uint256,address,bytes32)": lambda o, a, b: [o["event"], b, b"\0" * 32],
+    "DemandPrograms.cancelProgram(uint256)": lambda o, a, b: [o["program"]],
+    "DemandPrograms.reportReduction(uint256,address,uint64)": lambda o, a, b: [o["program"], b, 1],
+    "GridOperations.completeBalancingAction(uint256)": lambda o, a, b: [o["action"]],
+    "GridOperations.cancelBalancingAction(uint256)": lambda o, a, b: [o["action"]],
+    "EnergyAssetNFT.approve(address,uint256)": lambda o, a, b: [b, o["asset"]],
+    "EnergyAssetNFT.transferFrom(address,address,uint256)": lambda o, a, b: [a, b, o["asset"]],
+    "EnergyAssetNFT.safeTransferFrom(address,address,uint256)": lambda o, a, b: [a, b, o["asset"]],
+    "EnergyAssetNFT.safeTransferFrom(address,address,uint256,bytes)": lambda o, a, b: [a, b, o["asset"], b""],
+    "EnergyAssetNFT.setMaintainer(uint256,address,bool)": lambda o, a, b: [o["asset"], b, True],
+    "EnergyAssetNFT.addMaintenanceRecord(uint256,uint8,uint256,string)": lambda o, a, b: [o["asset"], 0, 1, "x"],
+    "EnergyAssetShares.split(uint256,uint256)": lambda o, a, b: [o["asset"], 10],
+    "EnergyAssetShares.recombine(uint256)": lambda o, a, b: [o["split"]],
+    "EnergyAssetShares.setManager(uint256,address)": lambda o, a, b: [o["split"], b],
+}
+
+
+@pytest.fixture(scope="module")
+def matrix(project, admin, stranger, other, chain):
+    """The deployed system and the deployer's objects (accounts resolved before isolation)."""
+    system = deploy_system(project, admin)
+    setup_local_roles(system, admin)
+    return system, _objects(system, admin, system.smart_meter, chain)
+
+
+def _abis(project: Any, system: Any) -> dict[str, tuple[Any, list[Any]]]:
+    """name -> (deployed contract, its ABI); Settlement is EnergyTrading's address with its own ABI."""
+    out = {}
+    for name, contract in system.contracts().items():
+        ctype = project.Settlement.contract_type if name == "Settlement" else contract.contract_type
+        out[name] = (contract, list(ctype.abi))
+    return out
+
+
+def _signature(item: Any) -> str:
+    return f"{item.name}({','.join(i.canonical_type for i in item.inputs)})"
+
+
+def _split_tuple(t: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for ch in t[1:-1]:
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += (ch == "(") - (ch == ")")
+        current += ch
+    return [*parts, current]
+
+
+def _value(t: str, bystander: str) -> Any:
+    """A plausible value of ABI type `t`: nonzero numbers and addresses, one-element arrays."""
+    if t.endswith("]"):
+        base, _, size = t[:-1].rpartition("[")
+        return [_value(base, bystander)] * (int(size) if size else 1)
+    if t.startswith("("):
+        return tuple(_value(p, bystander) for p in _split_tuple(t))
+    if t.startswith(("uint", "int")):
+        return 1
+    if t == "address":
+        return bystander
+    if t == "bool":
+        return False
+    if t == "string":
+        return "x"
+    if t == "bytes":
+        return b""
+    if t.startswith("bytes"):
+        return b"\0" * int(t[5:])
+    raise AssertionError(f"no value for ABI type {t}")
+
+
+def _error_table(project: Any, abis: dict[str, tuple[Any, list[Any]]]) -> dict[bytes, tuple[str, list[str], list[str]]]:
+    """Selector -> (name, input names, input types), from every ABI deployed or in the project."""
+    items = [item for _, abi in abis.values() for item in abi]
+    for ctype in project.contracts.values():
+        items += list(ctype.abi)
+    table = {}
+    for item in items:
+        if item.type == "error":
+            types = [i.canonical_type for i in item.inputs]
+            table[keccak(text=f"{item.name}({','.join(types)})")[:4]] = (item.name, [i.name for i in item.inputs], types)
+    return table
+
+
+def _revert(w3: Any, sender: str, to: str, data: bytes) -> bytes | None:
+    """The revert data of an eth_call, or None if the call succeeds."""
+    try:
+        w3.eth.call({"from": sender, "to": to, "data": "0x" + data.hex()})
+    except (ContractCustomError, ContractLogicError) as exc:
+        raw = exc.data if isinstance(exc.data, str) else (exc.args[1] if len(exc.args) > 1 else "")
+        return bytes.fromhex(raw[2:]) if isinstance(raw, str) and raw.startswith("0x") else b""
+    return None
+
+
+def test_every_restricted_function_refuses_an_account_without_roles(matrix, project, admin, stranger, other, chain):
+    system, objects = matrix
+    abis = _abis(project, system)
+    errors = _error_table(project, abis)
+    w3 = chain.provider.web3
+    failures, checked = [], 0
+    for name, (contract, abi) in abis.items():
+        for item in abi:
+            if item.type != "function" or item.stateMutability not in ("nonpayable", "payable"):
+                continue
+            if f"{name}.{item.name}" in PUBLIC:
+                continue
+            signature = _signature(item)
+            types = [i.canonical_type for i in item.inputs]
+            build = ARGS.get(f"{name}.{signature}")
+            args = build(objects, admin.address, other.address) if build else [_value(t, other.address) for t in types]
+            data = keccak(text=signature)[:4] + encode(types, args)
+            revert = _revert(w3, stranger.address, contract.address, data)
+            checked += 1
+            where = f"{name}.{signature}"
+            if revert is None:
+                failures.append(f"{where}: succeeded for an account without roles")
+                continue
+            known = errors.get(revert[:4])
+            if known is None:
+                failures.append(f"{where}: reverted with undecodable data 0x{revert.hex()}")
+                continue
+            error, input_names, input_types = known
+            inputs = dict(zip(input_names, decode(input_types, revert[4:])))
+            if error not in ACCESS_ERRORS:
+                failures.append(f"{where}: reverted with {error}{inputs}, not an access error")
+            elif error != "AccessControlBadConfirmation" and stranger.address.lower() not in {
+                str(v).lower() for v in inputs.values()
+            }:
+                failures.append(f"{where}: {error}{inputs} does not name the caller")
+    assert failures == []
+    assert checked >= 150  # the matrix ran (about 170 restricted functions today)
+
+
+def test_public_and_argument_lists_name_existing_functions(matrix, project):
+    system, _ = matrix
+    abis = _abis(project, system)
+    names = {f"{n}.{i.name}" for n, (_, abi) in abis.items() for i in abi if i.type == "function"}
+    signatures = {f"{n}.{_signature(i)}" for n, (_, abi) in abis.items() for i in abi if i.type == "function"}
+    assert sorted(set(PUBLIC) - names) == []
+    assert sorted(set(ARGS) - signatures) == []
+    # A function is either public or gets object arguments because it is restricted: never both.
+    assert sorted(k for k in ARGS if k.split("(")[0] in PUBLIC) == []

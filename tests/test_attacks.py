@@ -1,0 +1,753 @@
+"""Reentrancy attacks on every function that moves value.
+
+1. A hostile PaymentToken (contracts/test/ReentrantToken.sol: once armed, its next transfer calls a
+   target with a payload from inside the transfer) is the payment token of a fresh copy of every
+   contract that holds or moves PaymentToken: EnergyTrading (and its base Settlement), EnergyAuction,
+   DemandResponse, DemandPrograms, EnergyAssetShares and GridManagement. For each contract,
+   `PAYMENT_TRIGGERS` prepares every call that transfers PaymentToken (the outer call) and
+   `GUARDED` lists every function that moves value (the inner call); the test runs the whole cross
+   product outer x inner:
+
+   - EnergyTrading: outer createOrder (BUY escrow pulled), createDirectedOrder (BUY), fillOrder (a
+     SELL taken, payment pulled), cancelOrder and releaseExpiredOrder (BUY escrow refunded),
+     settleTransaction, settleTransactions (seller paid), voidTransaction (buyer refunded),
+     withdrawFees; inner: the same nine functions.
+   - EnergyAuction: outer submitBid, claim of a bid (refund), claim of an ask (proceeds),
+     withdrawFees; inner submitBid, submitAsk, claim, withdrawFees.
+   - DemandResponse: outer startEvent (budget pulled), cancelEvent (refund), claimReward,
+     distributeRewards; inner the same four.
+   - DemandPrograms: outer createDemandProgram, cancelProgram, claimReward, distributeRewards; inner
+     the same four.
+   - EnergyAssetShares: outer depositRevenue, claimRevenue; inner split, recombine, depositRevenue,
+     claimRevenue.
+
+   Each reentrant call must be refused with ReentrancyGuardReentrantCall, with nothing moved. The
+   reward payouts of DemandResponse and DemandPrograms send with `trySafeTransfer`, which swallows
+   the inner revert: there the refusal surfaces as RewardDistributionFailed. A control test per
+   outer call arms a harmless reentry (the token's own `decimals()`) and checks it ran, so no outer
+   call in the list could pass without a hostile transfer inside it.
+
+   GridManagement.consumeEnergy has no guard (the payment goes straight from the consumer to the fee
+   recipient; the contract holds nothing): reentry is harmless by design, and its test lets the token,
+   itself a registered consumer, buy energy from inside a consumer's payment and checks every
+   balance and counter afterwards.
+
+2. A hostile contract account (contracts/test/HostileReceiver.sol: an ERC-721 and ERC-1155 receiver
+   that calls a target from inside its next callback) against EnergyAssetNFT and EnergyAssetShares:
+   safeTransferFrom of an asset (callback: forward the asset, split it), split (the shares' mint
+   callback: split, recombine, depositRevenue, claimRevenue), the shares' safeTransferFrom and
+   safeBatchTransferFrom (callback: claimRevenue, harmless by design), and the paths with no callback
+   at all (mintAsset uses _mint, recombine uses transferFrom).
+
+How nothing is forgotten: `test_every_function_is_classified` reads each contract's ABI and fails
+if a state-changing function is neither in `GUARDED` (value-moving: attacked above) nor in
+`NO_VALUE_MOVED` (with the reason it moves no token), if a listed name is not in the ABI any more,
+or if a value-moving function that transfers PaymentToken has no outer trigger (`ENERGY_ONLY` names
+those that move only EnergyToken or an NFT, which have no transfer hooks).
+
+Relied on and not repeated: test_settlement.py (settlement reentry, and matchOrders called back from
+inside a transfer, which is harmless: it books without moving tokens), test_energy_auction.py,
+test_demand_response.py, test_demand_programs.py, test_energy_asset_shares.py (one reentry each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from auction_helpers import close_gate, open_period
+from eth_account import Account
+from helpers import log, reverts, role
+from market_helpers import BUY, SELL, create, crossing, cost_ceil
+from asset_helpers import mint, new_meter
+
+from conftest import (
+    AUCTION_FEE_BPS,
+    AUCTION_GATE_CLOSURE_SECONDS,
+    AUCTION_MAX_PRICE_PER_KWH,
+    AUCTION_MIN_PRICE_PER_KWH,
+    AUCTION_PERIOD_SECONDS,
+    AUCTION_TICK_SIZE_PER_KWH,
+    GRID_BASE_PRICE_PER_KWH,
+    MARKET_FEE_BPS,
+    meter_energy_to,
+)
+from energy_grid.demand_response import MeterWriter, verify_from_meter
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+MAX_UINT = 2**256 - 1
+MIN_PRICE = AUCTION_MIN_PRICE_PER_KWH
+HISTORY_SECONDS = 6 * DAY_SECONDS  # room for the 5 baseline days of a reduction
+REGION = 1  # conftest grid_operator's region
+# DemandResponse: a 1,000 kW target at 0.01 per kW; the consumer's load falls from 2,000 W to 1,000 W.
+DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION = 1_000, 10_000, 3_600
+DR_REWARD = DR_RATE_PER_KW * 1_000 // 1_000
+# DemandPrograms: 10 MW at 1 unit per MW over one interval; the participant commits 1 MW.
+DP_TARGET_MW, DP_RATE_PER_MW = 10, 1_000_000
+
+
+# ----------------------------------------------------------------------------- the classification
+
+
+# Every state-changing function of each attacked contract that moves value: the inner calls.
+GUARDED: dict[str, tuple[str, ...]] = {
+    "EnergyTrading": (
+        "createOrder",
+        "createDirectedOrder",
+        "fillOrder",
+        "cancelOrder",
+        "releaseExpiredOrder",
+        "settleTransaction",
+        "settleTransactions",
+        "voidTransaction",
+        "withdrawFees",
+    ),
+    "EnergyAuction": ("submitBid", "submitAsk", "claim", "withdrawFees"),
+    "DemandResponse": ("startEvent", "cancelEvent", "claimReward", "distributeRewards"),
+    "DemandPrograms": ("createDemandProgram", "cancelProgram", "claimReward", "distributeRewards"),
+    "EnergyAssetShares": ("split", "recombine", "depositRevenue", "claimRevenue"),
+    # No guard by design: see test_consume_energy_reentry_is_harmless.
+    "GridManagement": ("consumeEnergy",),
+    # The NFT's transfers are OpenZeppelin's; the callback comes after the state change (see the
+    # receiver tests); mintAsset uses _mint, no callback.
+    "EnergyAssetNFT": ("mintAsset", "transferFrom", "safeTransferFrom"),
+}
+
+# Value-moving functions that move only EnergyToken or an NFT (no transfer hook, no PaymentToken):
+# attacked as inner calls only, or through HostileReceiver.
+ENERGY_ONLY = {
+    "EnergyAuction.submitAsk": "escrows EnergyToken, which has no transfer hook",
+    "EnergyAssetShares.split": "takes the NFT with transferFrom; its shares' mint callback is attacked with HostileReceiver",
+    "EnergyAssetShares.recombine": "returns the NFT with transferFrom (no callback), burns shares",
+    "EnergyAssetNFT.mintAsset": "_mint: no receiver callback (test_mint_and_recombine_make_no_callback)",
+    "EnergyAssetNFT.transferFrom": "no receiver callback",
+    "EnergyAssetNFT.safeTransferFrom": "attacked with HostileReceiver",
+}
+
+_ROLES = {
+    "grantRole": "AccessControl bookkeeping",
+    "revokeRole": "AccessControl bookkeeping",
+    "renounceRole": "AccessControl bookkeeping",
+}
+_PAUSE = {"pause": "a flag", "unpause": "a flag"}
+
+# State-changing functions that transfer no token, each with why.
+NO_VALUE_MOVED: dict[str, dict[str, str]] = {
+    "EnergyTrading": _ROLES
+    | _PAUSE
+    | {
+        "matchOrders": "books a trade between escrowed orders; tokens move at settlement (test_settlement.py calls it back from a transfer)",
+        "pruneLevel": "unlinks dead queue entries",
+        "setGridFee": "a parameter",
+        "setFeeRecipient": "a parameter",
+        "setSettlementWindow": "a parameter",
+        "setMinOrderAmount": "a parameter",
+        "setMaxPrice": "a parameter",
+        "setPriceBand": "a parameter",
+    },
+    "EnergyAuction": _ROLES
+    | _PAUSE
+    | {
+        "clear": "computes the clearing price and books fees; tokens move at claim",
+        "setGridFee": "a parameter",
+        "setFeeRecipient": "a parameter",
+        "setPriceGrid": "a parameter",
+    },
+    "DemandResponse": _ROLES
+    | {
+        "registerGridOperator": "a registration",
+        "registerConsumer": "a registration",
+        "joinEvent": "a registration",
+        "rejectParticipation": "a status change",
+        "verifyReduction": "reserves a reward in the books; paid by claimReward/distributeRewards",
+        "setMinimumReductionW": "a parameter",
+        "setVerificationPeriod": "a parameter",
+    },
+    "DemandPrograms": {
+        "joinProgram": "a registration",
+        "reportReduction": "reserves a reward in the books; paid by claimReward/distributeRewards",
+    },
+    "EnergyAssetShares": _ROLES
+    | _PAUSE
+    | {
+        "setManager": "a role on the asset",
+        "setApprovalForAll": "an approval",
+        "safeTransferFrom": "moves shares (no PaymentToken); its receiver callback is attacked with HostileReceiver",
+        "safeBatchTransferFrom": "moves shares (no PaymentToken); its receiver callback is attacked with HostileReceiver",
+    },
+    "GridManagement": _ROLES
+    | {
+        name: "bookkeeping or parameters: no token moves"
+        for name in (
+            "chargeStorage",
+            "deactivateParticipant",
+            "dischargeStorage",
+            "emergencyShutdown",
+            "implementEmergencyProtocol",
+            "reactivateParticipant",
+            "recordMetrics",
+            "registerConsumer",
+            "registerOperator",
+            "registerProducer",
+            "registerStorage",
+            "reportProduction",
+            "setBasePrice",
+            "setFeeRecipient",
+            "setOperatorAuthorization",
+            "setShutdownTargets",
+            "toggleEmergencyMode",
+            "unpause",
+            "updateGridStatus",
+            "updateProducerReputation",
+            "verifyOperator",
+        )
+    },
+    "EnergyAssetNFT": _ROLES
+    | {
+        "approve": "an approval",
+        "setApprovalForAll": "an approval",
+        "setMaintainer": "a role on the asset",
+        "addMaintenanceRecord": "a record",
+        "setSharesContract": "a parameter",
+    },
+}
+
+
+# ----------------------------------------------------------------------------- scenes
+
+
+@dataclass
+class Scene:
+    """A contract on a hostile PaymentToken: how to prepare each outer call, and the inner calls."""
+
+    contract: Any
+    token: Any
+    actors: list[Any]
+    # outer name ("function" or "function:variant") -> prepare(); prepare() runs unarmed and returns
+    # (go, expected): go() makes the outer call; expected is None (ReentrancyGuardReentrantCall) or
+    # (error, inputs) when the contract reports the refused transfer itself.
+    triggers: dict[str, Callable[[], tuple[Callable[[], Any], Any]]]
+    inner: dict[str, bytes] = field(default_factory=dict)
+
+
+def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_token, chain) -> Scene:
+    token = project.ReentrantToken.deploy(sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, MARKET_FEE_BPS, sender=admin)
+    energy_token.approve(market, MAX_UINT, sender=seller)
+    token.approve(market, MAX_UINT, sender=buyer)
+    token.mint(buyer, 10**15, sender=buyer)
+    # The inner voidTransaction must get past onlyRole to meet the guard.
+    market.grantRole(role("OPERATOR_ROLE"), token, sender=admin)
+
+    def expiry() -> int:
+        return chain.pending_timestamp + 3_600
+
+    def trade() -> int:
+        e = expiry()
+        create(market, seller, 1_000, 200_000, SELL, e)
+        _, (tx_id,) = crossing(market, buyer, 1_000, 200_000, BUY, e)
+        return tx_id
+
+    def bid(e: int | None = None) -> int:
+        return create(market, buyer, 1_000, 100_000, BUY, e or expiry())
+
+    def fill():
+        ask = create(market, seller, 1_000, 200_000, SELL, expiry())
+        return (lambda: market.fillOrder(ask, 500, sender=buyer)), None
+
+    def cancel():
+        order = bid()
+        return (lambda: market.cancelOrder(order, sender=buyer)), None
+
+    def release():
+        order = bid(chain.pending_timestamp + 60)
+        chain.pending_timestamp += 120
+        return (lambda: market.releaseExpiredOrder(order, sender=keeper)), None
+
+    def settle_one():
+        tx_id = trade()
+        return (lambda: market.settleTransaction(tx_id, sender=keeper)), None
+
+    def settle_batch():
+        tx_id = trade()
+        return (lambda: market.settleTransactions([tx_id], sender=keeper)), None
+
+    def void():
+        market.setSettlementWindow(3_600, sender=admin)
+        tx_id = trade()
+        return (lambda: market.voidTransaction(tx_id, sender=admin)), None
+
+    def withdraw():
+        market.settleTransaction(trade(), sender=keeper)
+        return (lambda: market.withdrawFees(sender=fee_recipient)), None
+
+    far = chain.pending_timestamp + 30 * DAY_SECONDS
+    return Scene(
+        market,
+        token,
+        [seller, buyer, keeper, fee_recipient, admin],
+        {
+            "createOrder": lambda: ((lambda: market.createOrder(1_000, 100_000, expiry(), BUY, sender=buyer)), None),
+            "createDirectedOrder": lambda: (
+                (lambda: market.createDirectedOrder(1_000, 100_000, expiry(), BUY, seller, sender=buyer)),
+                None,
+            ),
+            "fillOrder": fill,
+            "cancelOrder": cancel,
+            "releaseExpiredOrder": release,
+            "settleTransaction": settle_one,
+            "settleTransactions": settle_batch,
+            "voidTransaction": void,
+            "withdrawFees": withdraw,
+        },
+        {
+            "createOrder": market.createOrder.encode_input(1_000, 100_000, far, BUY),
+            "createDirectedOrder": market.createDirectedOrder.encode_input(1_000, 100_000, far, BUY, seller),
+            "fillOrder": market.fillOrder.encode_input(1, 1),
+            "cancelOrder": market.cancelOrder.encode_input(1),
+            "releaseExpiredOrder": market.releaseExpiredOrder.encode_input(1),
+            "settleTransaction": market.settleTransaction.encode_input(1),
+            "settleTransactions": market.settleTransactions.encode_input([1]),
+            "voidTransaction": market.voidTransaction.encode_input(1),
+            "withdrawFees": market.withdrawFees.encode_input(),
+        },
+    )
+
+
+def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_token, chain) -> Scene:
+    token = project.ReentrantToken.deploy(sender=admin)
+    auction = project.EnergyAuction.deploy(
+        admin,
+        energy_token,
+        token,
+        fee_recipient,
+        AUCTION_FEE_BPS,
+        AUCTION_PERIOD_SECONDS,
+        AUCTION_GATE_CLOSURE_SECONDS,
+        AUCTION_MIN_PRICE_PER_KWH,
+        AUCTION_TICK_SIZE_PER_KWH,
+        AUCTION_MAX_PRICE_PER_KWH,
+        sender=admin,
+    )
+    energy_token.approve(auction, MAX_UINT, sender=seller)
+    token.approve(auction, MAX_UINT, sender=buyer)
+    token.mint(buyer, 10**15, sender=buyer)
+
+    def crossed() -> tuple[int, int]:
+        period = open_period(chain)
+        ask = auction.submitAsk(period, 1_000, MIN_PRICE, sender=seller).return_value
+        bid = auction.submitBid(period, 1_000, MIN_PRICE, sender=buyer).return_value
+        close_gate(chain, period)
+        auction.clear(period, sender=keeper)
+        return bid, ask
+
+    def submit():
+        period = open_period(chain)
+        return (lambda: auction.submitBid(period, 1_000, MIN_PRICE, sender=buyer)), None
+
+    def claim_refund():
+        period = open_period(chain)
+        bid = auction.submitBid(period, 1_000, MIN_PRICE, sender=buyer).return_value  # no ask: all refunded
+        close_gate(chain, period)
+        auction.clear(period, sender=keeper)
+        return (lambda: auction.claim(bid, sender=keeper)), None
+
+    def claim_proceeds():
+        _, ask = crossed()
+        return (lambda: auction.claim(ask, sender=keeper)), None
+
+    def withdraw():
+        crossed()
+        return (lambda: auction.withdrawFees(sender=fee_recipient)), None
+
+    period = open_period(chain)
+    return Scene(
+        auction,
+        token,
+        [seller, buyer, keeper, fee_recipient],
+        {"submitBid": submit, "claim": claim_refund, "claim:ask": claim_proceeds, "withdrawFees": withdraw},
+        {
+            "submitBid": auction.submitBid.encode_input(period, 1_000, MIN_PRICE),
+            "submitAsk": auction.submitAsk.encode_input(period, 1_000, MIN_PRICE),
+            "claim": auction.claim.encode_input(1),
+            "withdrawFees": auction.withdrawFees.encode_input(),
+        },
+    )
+
+
+def _jump_to_interval(chain) -> None:
+    """HISTORY_SECONDS ahead, 100 s into an interval: room for the baseline days."""
+    chain.pending_timestamp = (chain.pending_timestamp + HISTORY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100
+
+
+def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, chain) -> Scene:
+    token = project.ReentrantToken.deploy(sender=admin)
+    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
+    dr.registerGridOperator(admin, sender=admin)
+    token.mint(admin, 10**15, sender=admin)
+    token.approve(dr, MAX_UINT, sender=admin)
+    writer = MeterWriter(smart_meter, admin)
+
+    def start() -> tuple[int, int, int]:
+        _jump_to_interval(chain)
+        event_id = dr.startEvent(DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin).return_value
+        event = dr.getEvent(event_id)
+        return event_id, event.startTime, event.endTime
+
+    def verified() -> int:
+        meter = Account.create().address
+        writer.register([meter], [consumer.address], REGION)
+        dr.registerConsumer(consumer, meter, sender=consumer)
+        event_id, start_time, end_time = start()
+        chain.pending_timestamp = end_time
+        writer.write_event_days([meter], start_time, end_time, 500, 250)  # 2,000 W down to 1,000 W
+        verify_from_meter(dr, event_id, consumer, keeper)
+        return event_id
+
+    def failed(event_id: int) -> tuple[Any, dict[str, Any]]:
+        return dr.RewardDistributionFailed, {"eventId": event_id, "consumer": consumer.address, "amount": DR_REWARD}
+
+    def cancel():
+        event_id, _, _ = start()
+        return (lambda: dr.cancelEvent(event_id, sender=admin)), None
+
+    def claim():
+        event_id = verified()
+        return (lambda: dr.claimReward(event_id, sender=consumer)), failed(event_id)
+
+    def distribute():
+        event_id = verified()
+        return (lambda: dr.distributeRewards(event_id, sender=keeper)), failed(event_id)
+
+    return Scene(
+        dr,
+        token,
+        [admin, consumer, keeper],
+        {
+            "startEvent": lambda: ((lambda: dr.startEvent(DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin)), None),
+            "cancelEvent": cancel,
+            "claimReward": claim,
+            "distributeRewards": distribute,
+        },
+        {
+            "startEvent": dr.startEvent.encode_input(DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION),
+            "cancelEvent": dr.cancelEvent.encode_input(1),
+            "claimReward": dr.claimReward.encode_input(1),
+            "distributeRewards": dr.distributeRewards.encode_input(1),
+        },
+    )
+
+
+def _dp_scene(project, admin, operator, participant, keeper, smart_meter, grid_management, chain) -> Scene:
+    token = project.ReentrantToken.deploy(sender=admin)
+    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
+    dp = project.DemandPrograms.deploy(dr, sender=admin)
+    dr.registerGridOperator(operator, sender=admin)
+    token.mint(operator, 10**15, sender=operator)
+    token.approve(dp, MAX_UINT, sender=operator)
+    writer = MeterWriter(smart_meter, admin)
+    args = ("Evening peak shaving", 0, REGION, DP_TARGET_MW, DP_RATE_PER_MW, INTERVAL_SECONDS)
+
+    def start() -> tuple[int, int, int]:
+        _jump_to_interval(chain)
+        program_id = dp.createDemandProgram(*args, sender=operator).return_value
+        program = dp.getProgram(program_id)
+        return program_id, program.startTime, program.endTime
+
+    def reported() -> int:
+        meter = Account.create().address
+        writer.register([meter], [participant.address], REGION)
+        dr.registerConsumer(participant, meter, sender=operator)
+        program_id, start_time, end_time = start()
+        dp.joinProgram(program_id, 1, sender=participant)
+        chain.pending_timestamp = end_time
+        writer.write_event_days([meter], start_time, end_time, 500_000, 0)  # 2 MW down to 0
+        dp.reportReduction(program_id, participant, 1, sender=operator)
+        return program_id
+
+    def failed(program_id: int) -> tuple[Any, dict[str, Any]]:
+        inputs = {"programId": program_id, "participant": participant.address, "amount": DP_RATE_PER_MW}
+        return dp.RewardDistributionFailed, inputs
+
+    def cancel():
+        program_id, _, _ = start()
+        return (lambda: dp.cancelProgram(program_id, sender=operator)), None
+
+    def claim():
+        program_id = reported()
+        return (lambda: dp.claimReward(program_id, sender=participant)), failed(program_id)
+
+    def distribute():
+        program_id = reported()
+        return (lambda: dp.distributeRewards(program_id, sender=keeper)), failed(program_id)
+
+    return Scene(
+        dp,
+        token,
+        [operator, participant, keeper],
+        {
+            "createDemandProgram": lambda: ((lambda: dp.createDemandProgram(*args, sender=operator)), None),
+            "cancelProgram": cancel,
+            "claimReward": claim,
+            "distributeRewards": distribute,
+        },
+        {
+            "createDemandProgram": dp.createDemandProgram.encode_input(*args),
+            "cancelProgram": dp.cancelProgram.encode_input(1),
+            "claimReward": dp.claimReward.encode_input(1),
+            "distributeRewards": dp.distributeRewards.encode_input(1),
+        },
+    )
+
+
+def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, chain) -> Scene:
+    token = project.ReentrantToken.deploy(sender=admin)
+    nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
+    shares = project.EnergyAssetShares.deploy(admin, nft, token, sender=admin)
+    nft.setSharesContract(shares, sender=admin)
+    token_id, _, _ = mint(nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
+    nft.setApprovalForAll(shares, True, sender=owner)
+    shares.split(token_id, 10, sender=owner)
+    token.mint(owner, 10**15, sender=owner)
+    token.approve(shares, MAX_UINT, sender=owner)
+
+    def claim():
+        shares.depositRevenue(token_id, 1_000, sender=owner)
+        return (lambda: shares.claimRevenue(token_id, sender=owner)), None
+
+    return Scene(
+        shares,
+        token,
+        [owner],
+        {
+            "depositRevenue": lambda: ((lambda: shares.depositRevenue(token_id, 1_000, sender=owner)), None),
+            "claimRevenue": claim,
+        },
+        {
+            "split": shares.split.encode_input(token_id, 10),
+            "recombine": shares.recombine.encode_input(token_id),
+            "depositRevenue": shares.depositRevenue.encode_input(token_id, 1),
+            "claimRevenue": shares.claimRevenue.encode_input(token_id),
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def attack_scenes(
+    project,
+    admin,
+    owner,
+    other,
+    keeper,
+    fee_recipient,
+    stranger,
+    grid_operator,
+    energy_token,
+    smart_meter,
+    grid_management,
+    grid_operations,
+    accounts,
+    chain,
+) -> dict[str, Scene]:
+    """Every PaymentToken-moving contract deployed on its own ReentrantToken. `owner` sells (metered
+    EnergyToken), `other` buys, `grid_operator` operates region 1 (grid_operations verified it)."""
+    meter_energy_to([owner], 10_000_000, smart_meter, admin, accounts, chain)
+    return {
+        "EnergyTrading": _trading_scene(project, admin, owner, other, keeper, fee_recipient, energy_token, chain),
+        "EnergyAuction": _auction_scene(project, admin, owner, other, keeper, fee_recipient, energy_token, chain),
+        "DemandResponse": _dr_scene(project, admin, owner, keeper, smart_meter, grid_management, chain),
+        "DemandPrograms": _dp_scene(project, admin, grid_operator, owner, keeper, smart_meter, grid_management, chain),
+        "EnergyAssetShares": _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, chain),
+    }
+
+
+# Built without a chain, for parametrize: (contract, outer, inner) for every pair.
+TRIGGERS = {
+    "EnergyTrading": GUARDED["EnergyTrading"],
+    "EnergyAuction": ("submitBid", "claim", "claim:ask", "withdrawFees"),
+    "DemandResponse": GUARDED["DemandResponse"],
+    "DemandPrograms": GUARDED["DemandPrograms"],
+    "EnergyAssetShares": ("depositRevenue", "claimRevenue"),
+}
+INNER = {name: GUARDED[name] for name in TRIGGERS}
+CASES = [(name, outer, inner) for name, outers in TRIGGERS.items() for outer in outers for inner in INNER[name]]
+
+
+def _balances(scene: Scene, energy_token) -> list[tuple[int, int]]:
+    holders = [scene.contract, *scene.actors]
+    return [(scene.token.balanceOf(h), energy_token.balanceOf(h)) for h in holders]
+
+
+# ----------------------------------------------------------------------------- 1. hostile PaymentToken
+
+
+@pytest.mark.parametrize(("name", "outer", "inner"), CASES, ids=[f"{c}.{o}<-{i}" for c, o, i in CASES])
+def test_payment_token_reentry_is_refused(attack_scenes, energy_token, keeper, name, outer, inner):
+    scene = attack_scenes[name]
+    go, expected = scene.triggers[outer]()
+    before = _balances(scene, energy_token)
+    scene.token.arm(scene.contract, scene.inner[inner], sender=keeper)
+    error, inputs = expected if expected else (scene.contract.ReentrancyGuardReentrantCall, {})
+    with reverts(error, **inputs):
+        go()
+    assert _balances(scene, energy_token) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "outer"),
+    [(c, o) for c, outers in TRIGGERS.items() for o in outers],
+    ids=[f"{c}.{o}" for c, outers in TRIGGERS.items() for o in outers],
+)
+def test_every_trigger_transfers_the_hostile_token(attack_scenes, keeper, name, outer):
+    """Control: a harmless reentry (the token's own decimals()) runs inside each outer call, which
+    then succeeds: each outer call in the matrix does transfer the hostile token."""
+    scene = attack_scenes[name]
+    go, _ = scene.triggers[outer]()
+    scene.token.arm(scene.token, scene.token.decimals.encode_input(), sender=keeper)
+    tx = go()
+    assert tx.events.filter(scene.token.ReentryExecuted) == [log(scene.token.ReentryExecuted, target=scene.token.address)]
+
+
+def test_every_function_is_classified(project):
+    """Each attacked contract's ABI, function by function: value-moving (attacked) or not (reason)."""
+    problems = []
+    for name, guarded in GUARDED.items():
+        abi = getattr(project, name).contract_type.abi
+        changing = {i.name for i in abi if i.type == "function" and i.stateMutability in ("nonpayable", "payable")}
+        listed = set(guarded) | set(NO_VALUE_MOVED[name])
+        problems += [f"{name}.{f}: not classified" for f in sorted(changing - listed)]
+        problems += [f"{name}.{f}: listed but not in the ABI" for f in sorted(listed - changing)]
+        problems += [f"{name}.{f}: listed twice" for f in sorted(set(guarded) & set(NO_VALUE_MOVED[name]))]
+        triggered = {t.split(":")[0] for t in TRIGGERS.get(name, ())}
+        for f in guarded:
+            if f not in triggered and f"{name}.{f}" not in ENERGY_ONLY and name != "GridManagement":
+                problems.append(f"{name}.{f}: moves PaymentToken but no outer trigger")
+    assert problems == []
+
+
+# ----------------------------------------------------------------------------- GridManagement: no guard, harmless
+
+
+@pytest.fixture
+def hostile_grid(project, admin, owner, fee_recipient):
+    """A GridManagement on a ReentrantToken; `owner` is a consumer with money and an allowance, and
+    the token itself is a second consumer (registered and approving from inside its own transfers)."""
+    token = project.ReentrantToken.deploy(sender=admin)
+    grid = project.GridManagement.deploy(admin, token, fee_recipient, GRID_BASE_PRICE_PER_KWH, sender=admin)
+    grid.registerConsumer(10_000, sender=owner)
+    token.mint(owner, 10**9, sender=owner)
+    token.approve(grid, MAX_UINT, sender=owner)
+    for target, payload in (
+        (grid, grid.registerConsumer.encode_input(10_000)),
+        (token, token.approve.encode_input(grid, MAX_UINT)),
+    ):
+        token.arm(target, payload, sender=owner)
+        token.transfer(owner, 0, sender=owner)  # any transfer fires the armed call, as the token
+    token.mint(token, 10**9, sender=owner)
+    return grid, token
+
+
+def test_consume_energy_reentry_is_harmless(hostile_grid, owner, fee_recipient):
+    """consumeEnergy books before it pulls the payment straight to the fee recipient, and holds no
+    money: a consumer buying from inside another's payment pays exactly its own price."""
+    grid, token = hostile_grid
+    price = grid.getDynamicPrice()
+    token.arm(grid, grid.consumeEnergy.encode_input(500), sender=owner)
+    tx = grid.consumeEnergy(1_000, sender=owner)
+    assert tx.events.filter(token.ReentryExecuted) == [log(token.ReentryExecuted, target=grid.address)]
+    consumed = tx.events.filter(grid.EnergyConsumed)
+    inner_cost, outer_cost = cost_ceil(500, price), cost_ceil(1_000, price)
+    assert [(e.consumer, e.amountWh, e.cost) for e in consumed] == [
+        (owner.address, 1_000, outer_cost),
+        (token.address, 500, inner_cost),
+    ]
+    assert token.balanceOf(fee_recipient) == outer_cost + inner_cost
+    assert token.balanceOf(owner) == 10**9 - outer_cost
+    assert token.balanceOf(token) == 10**9 - inner_cost
+    assert token.balanceOf(grid) == 0
+
+
+# ----------------------------------------------------------------------------- 2. hostile ERC-721 / ERC-1155 receiver
+
+
+@pytest.fixture
+def receiver_assets(project, admin, owner, grid_operator, smart_meter, grid_management, asset_nft, asset_shares, stablecoin, chain):
+    """A HostileReceiver; an asset of `owner`'s and one of the receiver's, both minted by grid_operator."""
+    hostile = project.HostileReceiver.deploy(sender=admin)
+    mine, _, _ = mint(asset_nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
+    theirs, _, _ = mint(asset_nft, grid_operator, hostile, new_meter(smart_meter, admin, hostile), chain)
+    asset_nft.setApprovalForAll(asset_shares, True, sender=owner)
+    hostile.execute(asset_nft, asset_nft.setApprovalForAll.encode_input(asset_shares, True), sender=admin)
+    stablecoin.addConsumerBalance(owner, 1_000, sender=admin)
+    stablecoin.approve(asset_shares, MAX_UINT, sender=owner)
+    return hostile, mine, theirs
+
+
+def test_mint_and_recombine_make_no_callback(receiver_assets, asset_nft, asset_shares, admin):
+    """mintAsset uses _mint and recombine a plain transferFrom: a receiver armed to revert is never called."""
+    hostile, _, theirs = receiver_assets
+    assert asset_nft.ownerOf(theirs) == hostile.address and hostile.callbacks() == 0
+    hostile.execute(asset_shares, asset_shares.split.encode_input(theirs, 5), sender=admin)
+    assert hostile.callbacks() == 1  # the shares' mint
+    hostile.arm(asset_shares, asset_shares.recombine.encode_input(theirs), sender=admin)  # would revert if called
+    hostile.execute(asset_shares, asset_shares.recombine.encode_input(theirs), sender=admin)
+    assert asset_nft.ownerOf(theirs) == hostile.address and hostile.callbacks() == 1
+
+
+def test_asset_forwarded_from_inside_its_receipt(receiver_assets, asset_nft, owner, other, admin):
+    """OpenZeppelin moves the asset before the callback: forwarding it from inside is consistent."""
+    hostile, mine, _ = receiver_assets
+    hostile.arm(asset_nft, asset_nft.transferFrom.encode_input(hostile, other, mine), sender=admin)
+    tx = asset_nft.safeTransferFrom(owner, hostile, mine, sender=owner)
+    assert tx.events.filter(hostile.ReentryExecuted) == [log(hostile.ReentryExecuted, target=asset_nft.address)]
+    assert asset_nft.ownerOf(mine) == other.address
+    assert [asset_nft.balanceOf(a) for a in (owner, hostile, other)] == [0, 1, 1]
+
+
+def test_asset_split_from_inside_its_receipt(receiver_assets, asset_nft, asset_shares, owner, admin):
+    """The receiver splits the asset it is being sent: the asset ends locked with its 10 shares."""
+    hostile, mine, _ = receiver_assets
+    hostile.arm(asset_shares, asset_shares.split.encode_input(mine, 10), sender=admin)
+    asset_nft.safeTransferFrom(owner, hostile, mine, sender=owner)
+    assert asset_nft.ownerOf(mine) == asset_shares.address
+    assert asset_shares.balanceOf(hostile, mine) == 10
+    assert hostile.callbacks() == 2  # the NFT's receipt, then the shares' mint
+
+
+@pytest.mark.parametrize("inner", ["split", "recombine", "depositRevenue", "claimRevenue"])
+def test_split_callback_reentry_is_refused(receiver_assets, asset_nft, asset_shares, admin, inner):
+    hostile, mine, theirs = receiver_assets
+    payloads = {
+        "split": asset_shares.split.encode_input(mine, 10),
+        "recombine": asset_shares.recombine.encode_input(theirs),
+        "depositRevenue": asset_shares.depositRevenue.encode_input(theirs, 1),
+        "claimRevenue": asset_shares.claimRevenue.encode_input(theirs),
+    }
+    hostile.arm(asset_shares, payloads[inner], sender=admin)
+    with reverts(asset_shares.ReentrancyGuardReentrantCall):
+        hostile.execute(asset_shares, asset_shares.split.encode_input(theirs, 10), sender=admin)
+    assert asset_nft.ownerOf(theirs) == hostile.address
+    assert asset_shares.balanceOf(hostile, theirs) == 0
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["safeTransferFrom", "safeBatchTransferFrom"])
+def test_claim_from_inside_a_share_receipt_is_exact(receiver_assets, asset_shares, stablecoin, owner, admin, batch):
+    """Share transfers are not guarded: revenue moves with corrections in _update, before the
+    callback, so a receiver claiming mid-transfer gets exactly what its earlier shares earned."""
+    hostile, mine, _ = receiver_assets
+    asset_shares.split(mine, 10, sender=owner)
+    asset_shares.safeTransferFrom(owner, hostile, mine, 2, b"", sender=owner)
+    asset_shares.depositRevenue(mine, 1_000, sender=owner)  # 100 per share
+    hostile.arm(asset_shares, asset_shares.claimRevenue.encode_input(mine), sender=admin)
+    if batch:
+        tx = asset_shares.safeBatchTransferFrom(owner, hostile, [mine], [3], b"", sender=owner)
+    else:
+        tx = asset_shares.safeTransferFrom(owner, hostile, mine, 3, b"", sender=owner)
+    claimed = tx.events.filter(asset_shares.RevenueClaimed)
+    assert [(e.account, e.amount) for e in claimed] == [(hostile.address, 200)]
+    assert stablecoin.balanceOf(hostile) == 200
+    assert asset_shares.claimableRevenue(mine, hostile) == 0
+    assert asset_shares.claimableRevenue(mine, owner) == 800
+    assert asset_shares.balanceOf(hostile, mine) == 5
