@@ -20,6 +20,7 @@ import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrue
 /// - the unit that ceil(amount * price / 1000) may exceed both goes back with the fill that fills the order;
 /// - the fee is floor(payment * feeBps / 10_000): never above the stated rate, the seller keeps the dust.
 interface ISettlement {
+    // A transaction is PENDING from its match until it is SETTLED or VOIDED, both final.
     enum TransactionStatus {
         PENDING,
         SETTLED,
