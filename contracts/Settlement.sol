@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
@@ -16,10 +17,14 @@ import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrue
 /// (energy to the buyer, payment minus the grid fee to the seller, price improvement back to the
 /// buyer) or voided by the grid operator inside the settlement window (everything back).
 /// Grid fees accrue here and the fee recipient withdraws them (pull: one storage update per
-/// settlement instead of a third token transfer).
+/// settlement instead of a third token transfer). A payout the token refuses (an account its
+/// issuer froze) is credited to its owner to withdraw later, so one party's frozen account never
+/// locks the other party's value.
 /// @dev Abstract: EnergyTrading inherits it, so all escrow sits in one contract and matching only
 /// books. A transaction record is one storage slot; buyer, seller and prices are read from the
-/// orders it references through `_tradeTerms`.
+/// orders it references through `_tradeTerms`. What the contract holds of each token is, to the
+/// unit: the escrow left in open orders, what pending transactions will pay out, the accrued fees
+/// (PaymentToken) and what it owes (`owed`).
 abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTrading {
     using SafeERC20 for IERC20;
 
@@ -55,25 +60,20 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
         uint256 buyPricePerKWh; // the BUY order's limit (= trade price for a taker's BUY)
     }
 
-    /// @dev What settling or voiding a transaction moves.
-    struct Payout {
-        address buyer;
-        address seller;
-        uint256 pricePerKWh;
-        uint256 payment;
-        uint256 fee;
-        uint256 refund;
-    }
-
     IERC20 private immutable _energyToken;
     IERC20 private immutable _paymentToken;
-    // These share a slot with Pausable's flag: settle and match read it once.
+    // These share a slot with Pausable's flag: settle and match read it once, settle writes it once.
     uint40 private _transactionCount;
     uint16 private _gridFeeBps;
     uint24 private _settlementWindowSeconds;
-    uint128 private _accruedFees;
+    // 160 bits, what the slot has room for. One fee is below 2^107 (2^48 Wh at the 2^72 price cap,
+    // 10 %), so the SafeCast in _settle could only revert after more than 2^53 of the largest
+    // settlements without a withdrawal: trillions of full blocks. uint256 would cost every
+    // settlement a second slot (and 20,000 gas for the first fee after each withdrawal).
+    uint160 private _accruedFees;
     address private _feeRecipient;
     mapping(uint256 transactionId => TransactionRecord) private _transactions;
+    mapping(address token => mapping(address account => uint256)) private _owed;
     /// @dev Reentrancy lock in transient storage (EIP-1153): OpenZeppelin ReentrancyGuardTransient's
     /// behaviour and error, declared with the `transient` keyword because OpenZeppelin's inline-assembly
     /// `tstore` makes solc 0.8.28 warn.
@@ -105,7 +105,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
 
     /// @inheritdoc IEnergyTrading
     function settleTransaction(uint256 transactionId) external whenNotPaused nonReentrant {
-        _settle(transactionId, _settlementWindowSeconds);
+        _settle(transactionId, _settlementWindowSeconds, false);
     }
 
     /// @inheritdoc ISettlement
@@ -115,21 +115,22 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
         if (size > MAX_SETTLEMENT_BATCH) revert BatchTooLarge(size, MAX_SETTLEMENT_BATCH);
         uint256 windowSeconds = _settlementWindowSeconds;
         for (uint256 i; i < size; ++i) {
-            _settle(transactionIds[i], windowSeconds);
+            _settle(transactionIds[i], windowSeconds, true);
         }
     }
 
     /// @inheritdoc ISettlement
     function voidTransaction(uint256 transactionId) external onlyRole(OPERATOR_ROLE) nonReentrant {
-        TransactionRecord memory t = _pendingTransaction(transactionId);
+        TransactionRecord memory t = _knownTransaction(transactionId);
+        _checkPending(transactionId, t.status);
         uint256 windowEnd = uint256(t.matchedAt) + _settlementWindowSeconds;
         if (block.timestamp >= windowEnd) revert SettlementWindowClosed(transactionId, windowEnd);
         _transactions[transactionId].status = TransactionStatus.VOIDED;
-        Payout memory p = _payout(transactionId, t);
-        uint256 returnedPayment = p.payment + p.refund;
+        TransactionInfo memory p = _payout(transactionId, t);
+        uint256 returnedPayment = p.payment + p.buyerRefund;
         emit TransactionVoided(transactionId, msg.sender, p.buyer, p.seller, t.amountWh, returnedPayment);
-        _energyToken.safeTransfer(p.seller, t.amountWh);
-        if (returnedPayment != 0) _paymentToken.safeTransfer(p.buyer, returnedPayment);
+        _push(_energyToken, p.seller, t.amountWh);
+        _push(_paymentToken, p.buyer, returnedPayment);
     }
 
     /// @inheritdoc ISettlement
@@ -141,6 +142,15 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
         _accruedFees = 0;
         emit FeesWithdrawn(recipient, amount);
         _paymentToken.safeTransfer(recipient, amount);
+    }
+
+    /// @inheritdoc ISettlement
+    function withdrawOwed(address token) external nonReentrant returns (uint256 amount) {
+        amount = _owed[token][msg.sender];
+        if (amount == 0) revert NothingOwed(token, msg.sender);
+        delete _owed[token][msg.sender];
+        emit OwedWithdrawn(token, msg.sender, amount);
+        IERC20(token).safeTransfer(msg.sender, amount);
     }
 
     // ----------------------------------------------------------------------------- admin
@@ -182,24 +192,15 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     // ----------------------------------------------------------------------------- views
 
     /// @inheritdoc ISettlement
-    function getTransaction(uint256 transactionId) external view returns (TransactionInfo memory) {
-        TransactionRecord memory t = _transactions[transactionId];
-        if (t.matchedAt == 0) revert TransactionUnknown(transactionId);
-        Payout memory p = _payout(transactionId, t);
-        return TransactionInfo({
-            buyer: p.buyer,
-            seller: p.seller,
-            buyOrderId: t.buyOrderId,
-            sellOrderId: t.sellOrderId,
-            amountWh: t.amountWh,
-            pricePerKWh: p.pricePerKWh,
-            payment: p.payment,
-            fee: p.fee,
-            buyerRefund: p.refund,
-            status: t.status,
-            matchedAt: t.matchedAt,
-            feeBps: t.feeBps
-        });
+    function getTransaction(uint256 transactionId) external view returns (TransactionInfo memory info) {
+        TransactionRecord memory t = _knownTransaction(transactionId);
+        info = _payout(transactionId, t);
+        info.buyOrderId = t.buyOrderId;
+        info.sellOrderId = t.sellOrderId;
+        info.amountWh = t.amountWh;
+        info.status = t.status;
+        info.matchedAt = t.matchedAt;
+        info.feeBps = t.feeBps;
     }
 
     /// @inheritdoc ISettlement
@@ -225,6 +226,11 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     /// @inheritdoc ISettlement
     function accruedFees() external view returns (uint256) {
         return _accruedFees;
+    }
+
+    /// @inheritdoc ISettlement
+    function owed(address token, address account) external view returns (uint256 amount) {
+        return _owed[token][account];
     }
 
     /// @inheritdoc ISettlement
@@ -282,34 +288,60 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
         return _paymentToken;
     }
 
-    function _settle(uint256 transactionId, uint256 windowSeconds) private {
-        TransactionRecord memory t = _pendingTransaction(transactionId);
+    /// @dev Pays `amount` of `token` to `account`, or, when the token refuses (an account its issuer
+    /// froze, a token that returns false), credits it to `account` for withdrawOwed, so that a
+    /// payout one party cannot receive never blocks the others. Nobody can force the credit by
+    /// sending too little gas: a transfer that runs out of gas leaves 1/64 of what it was given,
+    /// which pays for the credit (a fresh slot: 22,100 gas) only if it was given over 1.3 million.
+    function _push(IERC20 token, address account, uint256 amount) internal {
+        if (amount == 0 || token.trySafeTransfer(account, amount)) return;
+        _owed[address(token)][account] += amount;
+        emit PayoutDeferred(address(token), account, amount);
+    }
+
+    /// @dev `skipClosed` (batches): a transaction someone else settled or voided first is reported
+    /// and passed over instead of reverting the batch (ISettlement.settleTransactions says why).
+    function _settle(uint256 transactionId, uint256 windowSeconds, bool skipClosed) private {
+        TransactionRecord memory t = _knownTransaction(transactionId);
+        if (skipClosed && t.status != TransactionStatus.PENDING) {
+            emit TransactionSkipped(transactionId, t.status);
+            return;
+        }
+        _checkPending(transactionId, t.status);
         uint256 settleableAt = uint256(t.matchedAt) + windowSeconds;
         if (block.timestamp < settleableAt) revert SettlementWindowOpen(transactionId, settleableAt);
         _transactions[transactionId].status = TransactionStatus.SETTLED;
-        Payout memory p = _payout(transactionId, t);
-        if (p.fee != 0) _accruedFees += uint128(p.fee);
-        emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.refund);
-        _energyToken.safeTransfer(p.buyer, t.amountWh);
-        uint256 proceeds = p.payment - p.fee;
-        if (proceeds != 0) _paymentToken.safeTransfer(p.seller, proceeds);
-        if (p.refund != 0) _paymentToken.safeTransfer(p.buyer, p.refund);
+        TransactionInfo memory p = _payout(transactionId, t);
+        if (p.fee != 0) _accruedFees = SafeCast.toUint160(_accruedFees + p.fee);
+        emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.buyerRefund);
+        _push(_energyToken, p.buyer, t.amountWh);
+        _push(_paymentToken, p.seller, p.payment - p.fee);
+        _push(_paymentToken, p.buyer, p.buyerRefund);
     }
 
-    function _pendingTransaction(uint256 transactionId) private view returns (TransactionRecord memory t) {
+    function _knownTransaction(uint256 transactionId) private view returns (TransactionRecord memory t) {
         t = _transactions[transactionId];
         if (t.matchedAt == 0) revert TransactionUnknown(transactionId);
-        if (t.status != TransactionStatus.PENDING) revert TransactionNotPending(transactionId, t.status);
     }
 
-    function _payout(uint256 transactionId, TransactionRecord memory t) private view returns (Payout memory p) {
+    function _checkPending(uint256 transactionId, TransactionStatus status) private pure {
+        if (status != TransactionStatus.PENDING) revert TransactionNotPending(transactionId, status);
+    }
+
+    /// @dev What a transaction pays and to whom: the payout fields of its TransactionInfo (getTransaction
+    /// fills in the rest from the record).
+    function _payout(uint256 transactionId, TransactionRecord memory t)
+        private
+        view
+        returns (TransactionInfo memory p)
+    {
         TradeTerms memory terms = _tradeTerms(transactionId, t);
         p.buyer = terms.buyer;
         p.seller = terms.seller;
         p.pricePerKWh = terms.pricePerKWh;
         p.payment = OrderMath.fillPayment(t.paymentCarry, t.amountWh, terms.pricePerKWh);
         p.fee = OrderMath.fee(p.payment, t.feeBps);
-        p.refund = OrderMath.fillRefund(t.refundCarry, t.amountWh, terms.buyPricePerKWh - terms.pricePerKWh);
-        if (t.releasesDust) ++p.refund;
+        p.buyerRefund = OrderMath.fillRefund(t.refundCarry, t.amountWh, terms.buyPricePerKWh - terms.pricePerKWh);
+        if (t.releasesDust) ++p.buyerRefund;
     }
 }

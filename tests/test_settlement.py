@@ -239,24 +239,216 @@ def test_settle_transactions_in_a_batch(m, seller, buyer, carol, keeper, wallets
     assert [m.getTransaction(t).status for t in trades] == [SETTLED] * 3
 
 
-def test_batch_rejections_leave_everything_pending(m, seller, buyer, keeper, wallets, expiry):
+def test_batch_rejections_leave_everything_pending(m, admin, seller, buyer, keeper, chain, wallets, expiry):
+    m.setSettlementWindow(600, sender=admin)
     sell_id = create(m, seller, 2_000, 200_000, SELL, expiry)
-    first = m.fillOrder(sell_id, 1_000, sender=buyer).events.filter(m.OrderTaken)[0].transactionId
-    second = m.fillOrder(sell_id, 1_000, sender=buyer).events.filter(m.OrderTaken)[0].transactionId
-    m.settleTransaction(first, sender=keeper)
+    taken = m.fillOrder(sell_id, 1_000, sender=buyer)
+    first, first_at = taken.events.filter(m.OrderTaken)[0].transactionId, taken.timestamp
+    chain.pending_timestamp = first_at + 300
+    taken = m.fillOrder(sell_id, 1_000, sender=buyer)
+    second, second_at = taken.events.filter(m.OrderTaken)[0].transactionId, taken.timestamp
     before = wallets.read()
     with reverts(m.EmptyBatch):
         m.settleTransactions([], sender=keeper)
+    chain.pending_timestamp = first_at + 600  # first settleable, second not yet
     with reverts(m.BatchTooLarge, size=MAX_SETTLEMENT_BATCH + 1, maxSize=MAX_SETTLEMENT_BATCH):
-        m.settleTransactions([second] * (MAX_SETTLEMENT_BATCH + 1), sender=keeper)
-    with reverts(m.TransactionNotPending, transactionId=first, status=SETTLED):
-        m.settleTransactions([second, first], sender=keeper)
-    with reverts(m.TransactionNotPending, transactionId=second, status=SETTLED):
-        m.settleTransactions([second, second], sender=keeper)  # a duplicate cannot pay twice
+        m.settleTransactions([first] * (MAX_SETTLEMENT_BATCH + 1), sender=keeper)
+    # An unknown id and an id inside its window are the keeper's mistakes, which it can see before
+    # sending (transactionCount, matchedAt + settlementWindow): the whole batch reverts.
+    chain.pending_timestamp = first_at + 600
     with reverts(m.TransactionUnknown, transactionId=99):
-        m.settleTransactions([second, 99], sender=keeper)
+        m.settleTransactions([first, 99], sender=keeper)
+    chain.pending_timestamp = first_at + 600
+    with reverts(m.SettlementWindowOpen, transactionId=second, settleableAt=second_at + 600):
+        m.settleTransactions([first, second], sender=keeper)
     assert wallets.read() == before
-    assert m.getTransaction(second).status == PENDING
+    assert [m.getTransaction(t).status for t in (first, second)] == [PENDING, PENDING]
+
+
+def test_batch_skips_transactions_settled_or_voided_first(m, admin, seller, buyer, carol, keeper, stranger, chain, wallets, expiry):
+    """Review finding: one id settled by someone else first made a keeper's whole batch revert."""
+    m.setSettlementWindow(600, sender=admin)
+    sell_id = create(m, seller, 3_000, 200_000, SELL, expiry)
+    trades = [m.fillOrder(sell_id, 1_000, sender=taker).events.filter(m.OrderTaken)[0].transactionId for taker in (buyer, carol, buyer)]
+    settled_first, voided, left = trades
+    m.voidTransaction(voided, sender=admin)
+    chain.pending_timestamp = m.getTransaction(left).matchedAt + 600
+    m.settleTransaction(settled_first, sender=stranger)  # another settler got there first
+    before = wallets.read()
+    tx = m.settleTransactions([settled_first, voided, left, left], sender=keeper)
+    assert market_logs(tx, m) == [
+        log(m.TransactionSkipped, transactionId=settled_first, status=SETTLED),
+        log(m.TransactionSkipped, transactionId=voided, status=VOIDED),
+        log(
+            m.TransactionSettled,
+            transactionId=left,
+            buyer=buyer.address,
+            seller=seller.address,
+            amountWh=1_000,
+            payment=200_000,
+            fee=1_000,
+            buyerRefund=0,
+        ),
+        log(m.TransactionSkipped, transactionId=left, status=SETTLED),  # a duplicate cannot pay twice
+    ]
+    after = wallets.read()
+    assert after[seller.address][1] == before[seller.address][1] + 199_000
+    assert after[buyer.address][0] == before[buyer.address][0] + 1_000
+    assert after[carol.address] == before[carol.address]
+    assert after[m.address] == (before[m.address][0] - 1_000, before[m.address][1] - 199_000)
+    assert m.accruedFees() == 2_000
+    # A single settlement still reverts on a closed transaction: its caller asked for exactly that one.
+    with reverts(m.TransactionNotPending, transactionId=voided, status=VOIDED):
+        m.settleTransaction(voided, sender=keeper)
+
+
+# ----------------------------------------------------------------------------- frozen accounts
+
+
+@pytest.fixture
+def frozen_cash_market(project, admin, energy_token, fee_recipient, traders, chain, funded_market):
+    """A market paid in a USDC-style token whose owner (admin) can freeze accounts, and a pending
+    trade in it: 1,000 Wh from a SELL at 0.20 to a BUY limited at 0.25 that crossed it (payment
+    200,000, fee 1,000, the buyer's refund 50,000)."""
+    seller, buyer = traders[0], traders[1]
+    token = project.BlacklistToken.deploy(sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, FEE_BPS, sender=admin)
+    energy_token.approve(market, 2**256 - 1, sender=seller)
+    token.approve(market, 2**256 - 1, sender=buyer)
+    token.mint(buyer, 10**12, sender=buyer)
+    expiry = chain.pending_timestamp + 3_600
+    create(market, seller, 1_000, 200_000, SELL, expiry)
+    _, (trade,) = crossing(market, buyer, 1_000, 250_000, BUY, expiry)
+    return market, token, trade
+
+
+def held(market, token, *accounts) -> int:
+    """What `market` must hold of `token` for settled trades: accrued fees plus what it owes."""
+    return market.accruedFees() + sum(market.owed(token, a) for a in accounts)
+
+
+def test_a_frozen_seller_does_not_lock_the_buyers_energy(frozen_cash_market, traders, admin, keeper, energy_token):
+    """Review finding: a payment token freezing the seller after a match made settlement revert
+    forever, and with the default window of 0 s nobody could void: the buyer's energy was locked."""
+    market, token, trade = frozen_cash_market
+    seller, buyer = traders[0], traders[1]
+    token.freeze(seller, sender=admin)
+    energy, cash, seller_cash = energy_token.balanceOf(buyer), token.balanceOf(buyer), token.balanceOf(seller)
+    tx = market.settleTransaction(trade, sender=keeper)
+    assert market_logs(tx, market) == [
+        log(
+            market.TransactionSettled,
+            transactionId=trade,
+            buyer=buyer.address,
+            seller=seller.address,
+            amountWh=1_000,
+            payment=200_000,
+            fee=1_000,
+            buyerRefund=50_000,
+        ),
+        log(market.PayoutDeferred, token=token.address, account=seller.address, amount=199_000),
+    ]
+    assert energy_token.balanceOf(buyer) == energy + 1_000
+    assert token.balanceOf(buyer) == cash + 50_000
+    assert token.balanceOf(seller) == seller_cash
+    assert market.owed(token, seller) == 199_000
+    assert market.owed(energy_token, seller) == market.owed(token, buyer) == 0
+    assert token.balanceOf(market) == held(market, token, seller, buyer) == 200_000  # to the unit
+    # Still frozen: the token refuses the withdrawal and the credit stays.
+    with reverts(token.FrozenAccount, account=seller.address):
+        market.withdrawOwed(token, sender=seller)
+    assert market.owed(token, seller) == 199_000
+    token.unfreeze(seller, sender=admin)
+    tx = market.withdrawOwed(token, sender=seller)
+    assert market_logs(tx, market) == [log(market.OwedWithdrawn, token=token.address, account=seller.address, amount=199_000)]
+    assert tx.return_value == 199_000
+    assert token.balanceOf(seller) == seller_cash + 199_000
+    assert market.owed(token, seller) == 0
+    assert token.balanceOf(market) == held(market, token, seller, buyer) == 1_000
+    with reverts(market.NothingOwed, token=token.address, account=seller.address):
+        market.withdrawOwed(token, sender=seller)
+
+
+def test_a_frozen_buyer_does_not_lock_the_sellers_proceeds(frozen_cash_market, traders, admin, keeper, energy_token):
+    market, token, trade = frozen_cash_market
+    seller, buyer = traders[0], traders[1]
+    token.freeze(buyer, sender=admin)
+    energy, cash, seller_cash = energy_token.balanceOf(buyer), token.balanceOf(buyer), token.balanceOf(seller)
+    tx = market.settleTransaction(trade, sender=keeper)
+    assert tx.events.filter(market.PayoutDeferred) == [
+        log(market.PayoutDeferred, token=token.address, account=buyer.address, amount=50_000),  # the refund leg
+    ]
+    assert token.balanceOf(seller) == seller_cash + 199_000
+    assert energy_token.balanceOf(buyer) == energy + 1_000
+    assert token.balanceOf(buyer) == cash
+    assert token.balanceOf(market) == held(market, token, seller, buyer) == 51_000
+    token.unfreeze(buyer, sender=admin)
+    market.withdrawOwed(token, sender=buyer)
+    assert token.balanceOf(buyer) == cash + 50_000
+    assert token.balanceOf(market) == market.accruedFees() == 1_000
+
+
+def test_a_frozen_buyer_does_not_block_a_void(frozen_cash_market, traders, admin, keeper, energy_token, chain):
+    market, token, _ = frozen_cash_market
+    seller, buyer = traders[0], traders[1]
+    market.setSettlementWindow(600, sender=admin)
+    expiry = chain.pending_timestamp + 3_600
+    create(market, seller, 1_000, 200_000, SELL, expiry)
+    _, (trade,) = crossing(market, buyer, 1_000, 250_000, BUY, expiry)
+    token.freeze(buyer, sender=admin)
+    energy, cash = energy_token.balanceOf(seller), token.balanceOf(buyer)
+    tx = market.voidTransaction(trade, sender=admin)
+    assert market_logs(tx, market) == [
+        log(
+            market.TransactionVoided,
+            transactionId=trade,
+            operator=admin.address,
+            buyer=buyer.address,
+            seller=seller.address,
+            amountWh=1_000,
+            returnedPayment=250_000,
+        ),
+        log(market.PayoutDeferred, token=token.address, account=buyer.address, amount=250_000),
+    ]
+    assert energy_token.balanceOf(seller) == energy + 1_000  # the seller's energy is back at once
+    assert market.owed(token, buyer) == 250_000
+    token.unfreeze(buyer, sender=admin)
+    market.withdrawOwed(token, sender=buyer)
+    assert token.balanceOf(buyer) == cash + 250_000
+    assert market.owed(token, buyer) == 0
+
+
+def test_a_frozen_energy_leg_waits_for_the_buyer(project, admin, stablecoin, fee_recipient, traders, keeper, chain, funded_market):
+    """The same credit for an energy token that freezes accounts: the buyer's Wh wait, the seller is paid."""
+    seller, buyer = traders[0], traders[1]
+    energy = project.BlacklistToken.deploy(sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy, stablecoin, fee_recipient, FEE_BPS, sender=admin)
+    energy.mint(seller, 1_000, sender=seller)
+    energy.approve(market, 2**256 - 1, sender=seller)
+    stablecoin.approve(market, 2**256 - 1, sender=buyer)
+    expiry = chain.pending_timestamp + 3_600
+    create(market, seller, 1_000, 200_000, SELL, expiry)
+    _, (trade,) = crossing(market, buyer, 1_000, 200_000, BUY, expiry)
+    energy.freeze(buyer, sender=admin)
+    seller_cash = stablecoin.balanceOf(seller)
+    tx = market.settleTransaction(trade, sender=keeper)
+    assert tx.events.filter(market.PayoutDeferred) == [
+        log(market.PayoutDeferred, token=energy.address, account=buyer.address, amount=1_000)
+    ]
+    assert stablecoin.balanceOf(seller) == seller_cash + 199_000
+    assert energy.balanceOf(market) == market.owed(energy, buyer) == 1_000
+    energy.unfreeze(buyer, sender=admin)
+    market.withdrawOwed(energy, sender=buyer)
+    assert energy.balanceOf(buyer) == 1_000
+    assert energy.balanceOf(market) == 0
+
+
+def test_nothing_owed_for_an_unrelated_token(m, stranger, energy_token):
+    assert m.owed(stranger, stranger) == 0
+    with reverts(m.NothingOwed, token=stranger.address, account=stranger.address):
+        m.withdrawOwed(stranger, sender=stranger)  # no call reaches a non-token address
+    with reverts(m.NothingOwed, token=energy_token.address, account=stranger.address):
+        m.withdrawOwed(energy_token, sender=stranger)
 
 
 # ----------------------------------------------------------------------------- fees
@@ -319,6 +511,81 @@ def test_fee_is_exact_at_large_values(project, admin, energy_token, fee_recipien
     market.withdrawFees(sender=fee_recipient)
     assert cash.balanceOf(fee_recipient) == fee
     assert cash.balanceOf(market) == 0
+
+
+@pytest.fixture
+def fee_heavy_market(project, admin, energy_token, fee_recipient, traders, keeper, chain, funded_market):
+    """A market at the 10 % fee cap paid in a token anyone can mint, and `settle()`, which records
+    and settles one 1,000 Wh trade at 0.20 (fee 20,000), and `set_accrued(total)`, which writes the
+    accrued-fees field in storage and mints what backs it to the market."""
+    seller, buyer = traders[0], traders[1]
+    cash = project.BlacklistToken.deploy(sender=admin)  # mintable by anyone; nobody frozen here
+    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, MAX_FEE_BPS, sender=admin)
+    energy_token.approve(market, 2**256 - 1, sender=seller)
+    cash.approve(market, 2**256 - 1, sender=buyer)
+    cash.mint(buyer, 10**12, sender=buyer)
+    expiry = chain.pending_timestamp + 3_600
+
+    def trade():
+        create(market, seller, 1_000, 200_000, SELL, expiry)
+        return crossing(market, buyer, 1_000, 200_000, BUY, expiry)[1][0]
+
+    def storage():
+        return [int.from_bytes(chain.provider.get_storage(market.address, s), "big") for s in range(8)]
+
+    # Where the field sits, read off the one slot the first fee changes (the layout packs it).
+    first = trade()
+    before = storage()
+    market.settleTransaction(first, sender=keeper)
+    changed = [(s, new - old) for s, (old, new) in enumerate(zip(before, storage())) if old != new]
+    assert len(changed) == 1
+    slot, delta = changed[0]
+    offset = (delta // 20_000).bit_length() - 1
+    assert delta == 20_000 << offset
+
+    def set_accrued(total):
+        value = storage()[slot] - (market.accruedFees() << offset) + (total << offset)
+        cash.mint(market, total - market.accruedFees(), sender=buyer)
+        chain.provider.set_storage(market.address, slot, value.to_bytes(32, "big"))
+        assert market.accruedFees() == total
+
+    return market, cash, trade, set_accrued
+
+
+def test_accrued_fees_pass_2_128_base_units(fee_heavy_market, keeper, fee_recipient):
+    """Review finding: fees accrued as uint128(fee), so once they passed 2^128 every settlement with
+    a fee reverted. One payment is below 2^111 (2^48 Wh at the 2^72 - 1 price cap), so it takes
+    ~2.6 million of the largest settlements at 10 % to get there: the test writes a total just
+    below 2^128 into storage instead, backed by tokens minted to the market."""
+    market, cash, trade, set_accrued = fee_heavy_market
+    near = 2**128 - 1
+    set_accrued(near)
+    tx = market.settleTransaction(trade(), sender=keeper)
+    assert tx.events.filter(market.TransactionSettled)[0].fee == 20_000
+    assert market.accruedFees() == near + 20_000 > 2**128
+    assert cash.balanceOf(market) == market.accruedFees()
+    tx = market.withdrawFees(sender=fee_recipient)
+    assert tx.return_value == near + 20_000
+    assert cash.balanceOf(fee_recipient) == near + 20_000
+    assert cash.balanceOf(market) == market.accruedFees() == 0
+
+
+def test_accrued_fees_beyond_the_field_revert_instead_of_truncating(fee_heavy_market, keeper, fee_recipient):
+    """2^160 is out of reach (over 2^53 of the largest settlements without a withdrawal); should it
+    be reached, settling reverts and moves nothing rather than losing fees, and withdrawing the
+    fees makes room again."""
+    market, cash, trade, set_accrued = fee_heavy_market
+    top = 2**160 - 1 - 19_999
+    set_accrued(top)
+    pending = trade()
+    held = cash.balanceOf(market)
+    with reverts(market.SafeCastOverflowedUintDowncast, bits=160, value=top + 20_000):
+        market.settleTransaction(pending, sender=keeper)
+    assert cash.balanceOf(market) == held
+    assert market.getTransaction(pending).status == PENDING
+    market.withdrawFees(sender=fee_recipient)
+    market.settleTransaction(pending, sender=keeper)
+    assert market.accruedFees() == 20_000
 
 
 def test_fee_is_fixed_when_the_trade_is_recorded(m, admin, trade, seller, buyer, keeper, expiry):
@@ -460,16 +727,36 @@ def hostile(project, admin, energy_token, fee_recipient, traders, keeper, chain)
 def test_reentrant_settlement_is_refused(hostile, traders, keeper, energy_token):
     market, token, trade, _ = hostile
     seller, buyer = traders[0], traders[1]
-    balances = (token.balanceOf(market), token.balanceOf(seller), energy_token.balanceOf(buyer))
+    balances = (token.balanceOf(market), token.balanceOf(seller), token.balanceOf(buyer))
     # While paying the seller, the token tries to settle the same trade again (a double payout).
+    # The lock refuses the call back; the token's transfer fails with it, so both payment legs
+    # wait in the market for their owners instead of blocking the buyer's energy.
     token.arm(market, market.settleTransaction.encode_input(trade), sender=keeper)
-    with reverts(market.ReentrancyGuardReentrantCall):
-        market.settleTransaction(trade, sender=keeper)
-    assert (token.balanceOf(market), token.balanceOf(seller), energy_token.balanceOf(buyer)) == balances
-    assert market.getTransaction(trade).status == PENDING
+    tx = market.settleTransaction(trade, sender=keeper)
+    assert tx.events.filter(token.ReentryExecuted) == []
+    assert tx.events.filter(market.PayoutDeferred) == [
+        log(market.PayoutDeferred, token=token.address, account=seller.address, amount=199_000),
+        log(market.PayoutDeferred, token=token.address, account=buyer.address, amount=50_000),
+    ]
+    assert (token.balanceOf(market), token.balanceOf(seller), token.balanceOf(buyer)) == balances
+    assert market.getTransaction(trade).status == SETTLED
     token.arm(ZERO_ADDRESS, b"", sender=keeper)
-    market.settleTransaction(trade, sender=keeper)
+    market.withdrawOwed(token, sender=seller)
+    market.withdrawOwed(token, sender=buyer)
     assert token.balanceOf(seller) == balances[1] + 199_000
+    assert token.balanceOf(buyer) == balances[2] + 50_000
+    assert token.balanceOf(market) == market.accruedFees() == 1_000
+
+
+def test_reentry_from_withdraw_owed_is_refused(hostile, traders, keeper):
+    market, token, trade, _ = hostile
+    seller = traders[0]
+    token.arm(market, market.settleTransaction.encode_input(trade), sender=keeper)
+    market.settleTransaction(trade, sender=keeper)  # the seller's proceeds wait (above)
+    token.arm(market, market.withdrawOwed.encode_input(token), sender=keeper)
+    with reverts(market.ReentrancyGuardReentrantCall):
+        market.withdrawOwed(token, sender=seller)  # a second withdrawal from inside the first
+    assert market.owed(token, seller) == 199_000
 
 
 @pytest.mark.parametrize("reentry", ["cancelOrder", "withdrawFees", "fillOrder", "createOrder"])
