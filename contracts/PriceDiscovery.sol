@@ -23,6 +23,9 @@ import {ZeroAddress} from "./interfaces/GridErrors.sol";
 /// block.timestamp shifted by the admin-set UTC offset.
 contract PriceDiscovery is AccessControl, IPriceDiscovery {
     /// @notice Shortest and longest max age of a source's data.
+    /// @notice The largest base price read from the feed: PriceOracle's MAX_ANSWER, far below where
+    /// base x factors would overflow.
+    int256 public constant MAX_BASE_PRICE_PER_KWH = type(int128).max;
     uint256 public constant SHORTEST_MAX_AGE_SECONDS = 1;
     uint256 public constant LONGEST_MAX_AGE_SECONDS = 7 days;
     /// @notice UTC offset bounds, minutes: UTC−12:00..UTC+14:00, the zones in use.
@@ -175,6 +178,7 @@ contract PriceDiscovery is AccessControl, IPriceDiscovery {
         (, answer,, basePriceUpdatedAt,) = _priceFeed.latestRoundData();
         _checkAge(DataSource.PRICE, address(_priceFeed), basePriceUpdatedAt, _priceMaxAgeSeconds);
         if (answer <= 0) revert NonPositiveBasePrice(address(_priceFeed), answer);
+        if (answer > MAX_BASE_PRICE_PER_KWH) revert BasePriceTooLarge(address(_priceFeed), answer, MAX_BASE_PRICE_PER_KWH);
         basePricePerKWh = uint256(answer);
         weather = _weatherOracle.getWeather(regionId);
         _checkAge(DataSource.WEATHER, address(_weatherOracle), weather.updatedAt, _weatherMaxAgeSeconds);

@@ -141,11 +141,6 @@ def test_feed_data_at_the_edges(mock_band, admin, seller, energy_token, chain):
     assert len(tx.events.filter(market.OrderCreated)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PriceDiscovery trusts any positive feed answer: above ~2^227 base x factors overflows and "
-    "reverts with Panic(0x11) instead of a custom error naming the feed",
-)
 def test_an_absurdly_large_feed_answer_is_refused_with_a_custom_error(mock_band, admin, chain):
     market, discovery, feed, now = mock_band
     feed.setLatestRound(2**255 - 1, now, sender=admin)

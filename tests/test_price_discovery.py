@@ -471,6 +471,13 @@ def test_a_mock_feed_covers_what_price_oracle_never_answers(project, admin, weat
         ts += 1
         with reverts(discovery.NonPositiveBasePrice, oracle=mock.address, answer=answer):
             discovery.getReferencePrice(REGION)
+    for answer in (2**127, 2**255 - 1):  # above PriceOracle's bound, where base x factors could overflow
+        mock.setLatestRound(answer, ts, sender=admin)
+        mine_at(chain, ts + 1)
+        ts += 1
+        with reverts(discovery.BasePriceTooLarge, oracle=mock.address, answer=answer, maxAnswer=2**127 - 1):
+            discovery.getReferencePrice(REGION)
+    assert discovery.MAX_BASE_PRICE_PER_KWH() == 2**127 - 1
     mock.setLatestRound(BASE, ts + 1_000, sender=admin)
     mine_at(chain, ts + 1)
     with reverts(

@@ -62,6 +62,12 @@ interface IPriceDiscovery is IReferencePrice {
     error OracleDataFromFuture(DataSource source, address oracle, uint256 updatedAt, uint256 blockTimestamp);
     /// @notice The price feed's answer is zero or negative.
     error NonPositiveBasePrice(address oracle, int256 answer);
+    /// @notice The price feed's answer is above MAX_BASE_PRICE_PER_KWH (PriceOracle's own bound),
+    /// where base price x factors would overflow.
+    /// @param oracle The price feed.
+    /// @param answer Its answer.
+    /// @param maxAnswer The largest answer accepted.
+    error BasePriceTooLarge(address oracle, int256 answer, int256 maxAnswer);
     /// @notice A data source number that is not a DataSource (0 PRICE, 1 WEATHER, 2 GRID).
     error UnknownDataSource(uint256 source);
     /// @notice A max age outside SHORTEST_MAX_AGE_SECONDS..LONGEST_MAX_AGE_SECONDS.
