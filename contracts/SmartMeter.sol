@@ -238,12 +238,11 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             address meter = signed.meter;
             Meter memory m = _meters[meter];
             _checkSignedReading(signed, m.nonce);
-            // The nonce is written with the rest of the record in _acceptReading (one slot).
-            // Cannot overflow: see Meter.nonce.
-            unchecked {
-                ++m.nonce;
-            }
             _addMint(batch, m.owner, _acceptReading(meter, m, signed.reading, limits));
+            // The record's slot was just rewritten, so this write is warm. Cannot overflow: see Meter.nonce.
+            unchecked {
+                _meters[meter].nonce = m.nonce + 1;
+            }
         }
         _mint(batch);
     }
@@ -263,18 +262,18 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         emit ConsumptionRedeemed(meter, msg.sender, amountWh);
     }
 
-    /// @dev Validates and records one reading and writes `m` back with it (the signed path has
-    /// raised `m.nonce`); returns the Wh its owner is to be minted.
+    /// @dev Validates and records one reading; returns the Wh its owner is to be minted.
     function _acceptReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
         private
         returns (uint256)
     {
         _validateReading(meter, m, reading, limits);
         (uint256 consumedWh, uint256 producedWh) = _recordInProfile(meter, m, reading);
-        // Fits: not after block.timestamp.
-        m.lastReadingAt = uint40(reading.timestamp);
-        m.awaitingBaseline = false;
-        _meters[meter] = m;
+        Meter storage stored = _meters[meter];
+        // Fits: not after block.timestamp. Only the changed fields are written: copying `m` back
+        // would read and write the slot once per field.
+        stored.lastReadingAt = uint40(reading.timestamp);
+        if (m.awaitingBaseline) stored.awaitingBaseline = false;
         emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
         return producedWh;
     }
@@ -294,10 +293,12 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (m.lastReadingAt != 0 && timestamp < m.lastReadingAt + limits.minIntervalSeconds) {
             revert ReadingTooFrequent(meter, timestamp, m.lastReadingAt + limits.minIntervalSeconds);
         }
-        // timestamp <= block.timestamp, so block.timestamp - timestamp cannot underflow.
-        if (block.timestamp - timestamp > limits.maxAgeSeconds) {
-            revert ReadingTooOld(meter, timestamp, block.timestamp - limits.maxAgeSeconds);
+        uint256 ageSeconds;
+        unchecked {
+            // Not in the future, checked above.
+            ageSeconds = block.timestamp - timestamp;
         }
+        if (ageSeconds > limits.maxAgeSeconds) revert ReadingTooOld(meter, timestamp, block.timestamp - limits.maxAgeSeconds);
         _checkRegister(meter, reading.consumption);
         _checkRegister(meter, reading.production);
         if (reading.gridFrequency < MIN_FREQUENCY_MILLIHZ || reading.gridFrequency > MAX_FREQUENCY_MILLIHZ) {

@@ -1105,9 +1105,10 @@ def test_max_reading_age_setter(smart_meter, admin, meter, meter_device, chain):
     tx = smart_meter.setMaxReadingAge(MAX_READING_AGE_CEILING, sender=admin)
     assert_logs(tx, log(smart_meter.MaxReadingAgeUpdated, previousSeconds=MAX_READING_AGE_FLOOR, newSeconds=MAX_READING_AGE_CEILING))
     # The ceiling is the load profile's span: the oldest reading allowed still lands in a retained interval.
-    _submit_at(smart_meter, chain, meter_device, now, now - MAX_READING_AGE_CEILING, 0, 0)
-    assert smart_meter.getIntervalEnergy(meter, interval_of(now - MAX_READING_AGE_CEILING)) == (0, 0)
-    assert smart_meter.getLatestReading(meter).timestamp == now - MAX_READING_AGE_CEILING
+    later = tx.timestamp + 1
+    _submit_at(smart_meter, chain, meter_device, later, later - MAX_READING_AGE_CEILING, 0, 0)
+    assert smart_meter.getIntervalEnergy(meter, interval_of(later - MAX_READING_AGE_CEILING)) == (0, 0)
+    assert smart_meter.getLatestReading(meter).timestamp == later - MAX_READING_AGE_CEILING
 
 
 # ----------------------------------------------------------------------------- meter-signed readings
