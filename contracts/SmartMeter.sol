@@ -298,7 +298,9 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             // Not in the future, checked above.
             ageSeconds = block.timestamp - timestamp;
         }
-        if (ageSeconds > limits.maxAgeSeconds) revert ReadingTooOld(meter, timestamp, block.timestamp - limits.maxAgeSeconds);
+        if (ageSeconds > limits.maxAgeSeconds) {
+            revert ReadingTooOld(meter, timestamp, block.timestamp - limits.maxAgeSeconds);
+        }
         _checkRegister(meter, reading.consumption);
         _checkRegister(meter, reading.production);
         if (reading.gridFrequency < MIN_FREQUENCY_MILLIHZ || reading.gridFrequency > MAX_FREQUENCY_MILLIHZ) {

@@ -4,7 +4,8 @@
 What a signed reading adds to a gateway reading, per entry: the ecrecover precompile (3,000) and its
 staticcall, two keccak256 (the reading, the SignedReading) and the EIP-712 digest (~500), about 200
 more calldata bytes (v, r, s, nonce, deadline: ~1,600 at 16 gas per non-zero byte), and the nonce,
-which rides in the meter's record the reading rewrites anyway (no extra storage write).
+which rides in the meter's record the reading rewrites anyway (a warm rewrite of that slot, ~200).
+A first reading costs more in either kind of batch: the owner's EnergyToken balance slot is fresh.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from energy_grid.signed_readings import sign_reading
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 
 # Budget, the issue's: a gateway batch of 100 meter-signed readings at most 55,000 gas per reading.
-# The unsigned gateway batch costs ~44,400 per reading (a fresh load-profile slot 22,100, the meter
-# record rewritten 5,000, the event, the mint's share); the signature adds ~5,500 (see above).
+# The unsigned gateway batch costs ~44,600 per reading (a fresh load-profile slot 22,100, the meter
+# record rewritten 5,000, the event, the mint's share); the signature adds ~6,700 (see above, plus
+# the ABI decoding of the larger entries), so ~51,300.
 BUDGET_SIGNED_PER_READING_AT_100 = 55_000
 
 BATCH_SIZES = (1, 10, 100)

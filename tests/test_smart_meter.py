@@ -20,6 +20,7 @@ from energy_grid.signed_readings import (
     SIGNED_READING_TYPEHASH,
     SignedReading,
     sign_reading,
+    sign_readings,
     typed_data,
 )
 
@@ -1199,6 +1200,20 @@ def test_signed_readings_relayed_by_anyone(
     _submit_at(smart_meter, chain, meter_device, ts + 1_800, ts + 1_800, 160, 1_400)
     assert smart_meter.nonces(meter_device) == 2
     assert smart_meter.nonces(stranger) == 0
+
+
+def test_buffered_signed_readings_after_an_outage(smart_meter, energy_token, owner, stranger, meter_device, signed_meters, chain, chain_id):
+    """A device signed its 15-minute readings through a six-day outage; a relayer delivers them in one batch."""
+    start = signed_meters + 60
+    now = start + 6 * DAY_SECONDS
+    readings = [(start + i * INTERVAL_SECONDS, 0, 100 * (i + 1), FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)]
+    entries = sign_readings(meter_device.private_key, chain_id, smart_meter.address, smart_meter.nonces(meter_device), now + 3_600, readings)
+    assert [e.nonce for e in entries] == list(range(MAX_BATCH_SIZE))
+    tx = relay(smart_meter, stranger, *entries, ts=now, chain=chain)
+    assert len(tx.events.filter(smart_meter.ReadingAccepted)) == MAX_BATCH_SIZE
+    assert energy_token.balanceOf(owner) == 100 * MAX_BATCH_SIZE
+    assert smart_meter.nonces(meter_device) == MAX_BATCH_SIZE
+    assert smart_meter.getIntervalEnergy(meter_device, interval_of(start + INTERVAL_SECONDS)) == (0, 100)
 
 
 def test_signed_reading_deadline(smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain):
