@@ -6,6 +6,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+import {ZeroAddress} from "./interfaces/GridErrors.sol";
 
 /// @title EnergyToken
 /// @notice ERC-20 energy credit backed by metered exports: supply only grows when SmartMeter
@@ -15,6 +16,8 @@ contract EnergyToken is ERC20, ERC20Burnable, ERC20Permit, AccessControl, IEnerg
     bytes32 public constant METER_ROLE = keccak256("METER_ROLE");
 
     constructor(address admin) ERC20("Grid Energy", "kWh") ERC20Permit("Grid Energy") {
+        // Without an admin nobody could ever grant METER_ROLE: a token that can never be minted.
+        if (admin == address(0)) revert ZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 

@@ -3,13 +3,22 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
 import {EnergyTime} from "./libraries/EnergyTime.sol";
 import {GridLimits} from "./libraries/GridLimits.sol";
 import {LoadProfile, ProfileEntry} from "./libraries/LoadProfile.sol";
-import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnknown} from "./interfaces/GridErrors.sol";
+import {
+    BatchTooLarge,
+    EmptyBatch,
+    InvalidHistoryPage,
+    MeterInactive,
+    MeterUnknown,
+    ZeroAddress
+} from "./interfaces/GridErrors.sol";
 
 /// @title SmartMeter
 /// @notice Meter registry and readings. Registers are cumulative like a real meter's import and
@@ -19,7 +28,11 @@ import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnkno
 /// generic" with a 900 s capture period): a ring of PROFILE_CAPACITY interval entries, one storage
 /// slot each (LoadProfile), which also holds the latest reading's registers. Daily totals are
 /// summed from it, so a reading writes one fresh slot at most.
-contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
+/// Readings arrive three ways: from the meter's own address (submitReading), in batches from a
+/// GATEWAY_ROLE head-end (submitReadings), or signed by the meter's key (EIP-712) and relayed by
+/// anyone (submitSignedReadings). The signed path's nonce lives in the meter's record, the slot
+/// every reading rewrites anyway.
+contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     using EnergyTime for uint256;
 
     /// @notice Registers, deactivates and reactivates meters.
@@ -35,6 +48,23 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     uint256 public constant MAX_BATCH_SIZE = 200;
     /// @notice Most intervals in one getIntervalHistory page.
     uint256 public constant MAX_HISTORY_PAGE = EnergyTime.INTERVALS_PER_DAY;
+    /// @notice Shortest reading age limit: a gateway forwards each interval's reading when it closes.
+    uint256 public constant MAX_READING_AGE_FLOOR_SECONDS = EnergyTime.INTERVAL_SECONDS;
+    /// @notice Longest reading age limit: the load profile's span (35 days), so every accepted
+    /// reading lands in an interval the profile still holds.
+    uint256 public constant MAX_READING_AGE_CEILING_SECONDS = PROFILE_CAPACITY * EnergyTime.INTERVAL_SECONDS;
+    /// @notice Reading age limit at deploy: a week of buffered 15-minute readings (672 per meter)
+    /// covers a gateway outage over a long weekend plus the repair visit.
+    uint256 public constant DEFAULT_MAX_READING_AGE_SECONDS = 7 * EnergyTime.DAY_SECONDS;
+    /// @notice EIP-712 type of a meter-signed reading (ISmartMeterRegistry.SignedReading without v, r, s).
+    bytes32 public constant SIGNED_READING_TYPEHASH = keccak256(
+        "SignedReading(address meter,uint256 nonce,uint256 deadline,MeterReading reading)"
+        "MeterReading(uint256 timestamp,uint256 consumption,uint256 production,uint256 gridFrequency,uint256 voltage)"
+    );
+    /// @notice EIP-712 type of the reading inside a SignedReading (ISmartMeter.MeterReading).
+    bytes32 public constant METER_READING_TYPEHASH = keccak256(
+        "MeterReading(uint256 timestamp,uint256 consumption,uint256 production,uint256 gridFrequency,uint256 voltage)"
+    );
     /// @notice Largest register value (uint56 in the profile): 72 PWh, beyond any meter's life.
     uint256 public constant MAX_REGISTER_WH = type(uint56).max;
     /// @notice Highest interval the load profile can hold (uint32), year 124,000 and later.
@@ -46,28 +76,46 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
     uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
 
+    /// @dev What every reading reads and rewrites, in one slot.
     struct Meter {
         address owner; // 0 = not registered
         uint40 lastReadingAt; // unix s; 0 = no reading and no registration baseline yet
-        uint32 regionId;
+        // Signed readings accepted. Each strictly raises lastReadingAt, so it never exceeds it and fits 40 bits.
+        uint40 nonce;
         bool active;
         bool awaitingBaseline; // next reading only sets the baseline
     }
 
-    /// @dev Energy before a baseline is "uncounted": counted = register - uncounted.
+    /// @dev Cold data: written at registration, baselines and redemptions. Energy before a baseline
+    /// is "uncounted": counted = register - uncounted.
     struct Account {
         uint64 uncountedConsumptionWh;
         uint64 uncountedProductionWh;
         uint64 redeemedConsumptionWh;
+        uint32 regionId; // read by getMeter only, so kept off the hot slot
+    }
+
+    /// @dev The two bounds every reading is checked against, read once per transaction.
+    struct ReadingLimits {
+        uint32 minIntervalSeconds; // at most INTERVAL_SECONDS
+        uint32 maxAgeSeconds; // MAX_READING_AGE_FLOOR_SECONDS..MAX_READING_AGE_CEILING_SECONDS
+    }
+
+    /// @dev The mints of a batch, sent to the token in one call instead of one per reading.
+    struct MintBatch {
+        address[] owners;
+        uint256[] amountsWh;
+        uint256 count;
     }
 
     IEnergyToken private immutable _energyToken;
-    uint256 private _minReadingIntervalSeconds = 60;
+    ReadingLimits private _readingLimits = ReadingLimits(60, uint32(DEFAULT_MAX_READING_AGE_SECONDS));
     mapping(address meter => Meter) private _meters;
     mapping(address meter => Account) private _accounts;
     mapping(address meter => mapping(uint256 slot => ProfileEntry)) private _profiles;
 
-    constructor(address admin, IEnergyToken energyToken_) {
+    constructor(address admin, IEnergyToken energyToken_) EIP712("SmartMeter", "1") {
+        if (admin == address(0) || address(energyToken_) == address(0)) revert ZeroAddress();
         _energyToken = energyToken_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
@@ -93,9 +141,11 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         _checkRegister(meter, consumptionRegisterWh);
         _checkRegister(meter, productionRegisterWh);
         _meters[meter].lastReadingAt = uint40(block.timestamp);
-        _accounts[meter] = Account(uint64(consumptionRegisterWh), uint64(productionRegisterWh), 0);
+        Account storage account = _accounts[meter];
+        account.uncountedConsumptionWh = uint64(consumptionRegisterWh);
+        account.uncountedProductionWh = uint64(productionRegisterWh);
         uint256 interval = block.timestamp.intervalOf();
-        _profiles[meter][interval % PROFILE_CAPACITY] =
+        _profiles[meter][_ringSlot(interval)] =
             LoadProfile.pack(interval, 0, 0, consumptionRegisterWh, productionRegisterWh, 0, 0);
         emit MeterRegistered(meter, owner, regionId, consumptionRegisterWh, productionRegisterWh);
     }
@@ -122,8 +172,21 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         if (secondsBetweenReadings > EnergyTime.INTERVAL_SECONDS) {
             revert MinReadingIntervalTooLong(secondsBetweenReadings, EnergyTime.INTERVAL_SECONDS);
         }
-        emit MinReadingIntervalUpdated(_minReadingIntervalSeconds, secondsBetweenReadings);
-        _minReadingIntervalSeconds = secondsBetweenReadings;
+        uint256 previousSeconds = _readingLimits.minIntervalSeconds;
+        // Fits: at most INTERVAL_SECONDS.
+        _readingLimits.minIntervalSeconds = uint32(secondsBetweenReadings);
+        emit MinReadingIntervalUpdated(previousSeconds, secondsBetweenReadings);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function setMaxReadingAge(uint256 maxAgeSeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (maxAgeSeconds < MAX_READING_AGE_FLOOR_SECONDS || maxAgeSeconds > MAX_READING_AGE_CEILING_SECONDS) {
+            revert MaxReadingAgeOutOfRange(maxAgeSeconds, MAX_READING_AGE_FLOOR_SECONDS, MAX_READING_AGE_CEILING_SECONDS);
+        }
+        uint256 previousSeconds = _readingLimits.maxAgeSeconds;
+        // Fits: at most 35 days.
+        _readingLimits.maxAgeSeconds = uint32(maxAgeSeconds);
+        emit MaxReadingAgeUpdated(previousSeconds, maxAgeSeconds);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -141,7 +204,7 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     /// @inheritdoc ISmartMeter
     function submitReading(MeterReading calldata reading) external whenNotPaused {
         Meter memory m = _meters[msg.sender];
-        uint256 producedWh = _acceptReading(msg.sender, m, reading, _minReadingIntervalSeconds);
+        uint256 producedWh = _acceptReading(msg.sender, m, reading, _readingLimits);
         if (producedWh != 0) _energyToken.mint(m.owner, producedWh);
     }
 
@@ -152,31 +215,36 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         whenNotPaused
     {
         uint256 size = meters.length;
-        if (size == 0) revert EmptyBatch();
-        if (size > MAX_BATCH_SIZE) revert BatchTooLarge(size, MAX_BATCH_SIZE);
+        _checkBatchSize(size);
         if (size != readings.length) revert BatchLengthMismatch(size, readings.length);
-        uint256 minIntervalSeconds = _minReadingIntervalSeconds;
-        // Mint once for the whole batch: one call into the token instead of one per reading.
-        address[] memory owners = new address[](size);
-        uint256[] memory producedWh = new uint256[](size);
-        uint256 minted;
+        ReadingLimits memory limits = _readingLimits;
+        MintBatch memory batch = _newMintBatch(size);
         for (uint256 i; i < size; ++i) {
             address meter = meters[i];
             Meter memory m = _meters[meter];
-            uint256 wh = _acceptReading(meter, m, readings[i], minIntervalSeconds);
-            if (wh != 0) {
-                owners[minted] = m.owner;
-                producedWh[minted] = wh;
-                ++minted;
+            _addMint(batch, m.owner, _acceptReading(meter, m, readings[i], limits));
+        }
+        _mint(batch);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function submitSignedReadings(SignedReading[] calldata signedReadings) external whenNotPaused {
+        uint256 size = signedReadings.length;
+        _checkBatchSize(size);
+        ReadingLimits memory limits = _readingLimits;
+        MintBatch memory batch = _newMintBatch(size);
+        for (uint256 i; i < size; ++i) {
+            SignedReading calldata signed = signedReadings[i];
+            address meter = signed.meter;
+            Meter memory m = _meters[meter];
+            _checkSignedReading(signed, m.nonce);
+            _addMint(batch, m.owner, _acceptReading(meter, m, signed.reading, limits));
+            // The record's slot was just rewritten, so this write is warm. Cannot overflow: see Meter.nonce.
+            unchecked {
+                _meters[meter].nonce = m.nonce + 1;
             }
         }
-        if (minted == 0) return;
-        assembly ("memory-safe") {
-            // Trim both arrays to the readings that minted.
-            mstore(owners, minted)
-            mstore(producedWh, minted)
-        }
-        _energyToken.mintBatch(owners, producedWh);
+        _mint(batch);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -195,20 +263,25 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     }
 
     /// @dev Validates and records one reading; returns the Wh its owner is to be minted.
-    function _acceptReading(address meter, Meter memory m, MeterReading calldata reading, uint256 minIntervalSeconds)
+    function _acceptReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
         private
         returns (uint256)
     {
-        _validateReading(meter, m, reading, minIntervalSeconds);
+        _validateReading(meter, m, reading, limits);
         (uint256 consumedWh, uint256 producedWh) = _recordInProfile(meter, m, reading);
         Meter storage stored = _meters[meter];
+        // Fits: not after block.timestamp. Only the changed fields are written: copying `m` back
+        // would read and write the slot once per field.
         stored.lastReadingAt = uint40(reading.timestamp);
         if (m.awaitingBaseline) stored.awaitingBaseline = false;
         emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
         return producedWh;
     }
 
-    function _validateReading(address meter, Meter memory m, MeterReading calldata reading, uint256 minIntervalSeconds)
+    /// @dev The reading's time must lie in (previous reading + rate limit, block time] and be no
+    /// older than the age limit: the rate limit alone compares reading times, so without the age
+    /// bound a meter could send back-dated readings back to back and place its energy at will.
+    function _validateReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
         private
         view
     {
@@ -217,8 +290,16 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         uint256 timestamp = reading.timestamp;
         if (timestamp > block.timestamp) revert ReadingInFuture(meter, timestamp, block.timestamp);
         if (timestamp <= m.lastReadingAt) revert ReadingNotAfterPrevious(meter, timestamp, m.lastReadingAt);
-        if (m.lastReadingAt != 0 && timestamp < m.lastReadingAt + minIntervalSeconds) {
-            revert ReadingTooFrequent(meter, timestamp, m.lastReadingAt + minIntervalSeconds);
+        if (m.lastReadingAt != 0 && timestamp < m.lastReadingAt + limits.minIntervalSeconds) {
+            revert ReadingTooFrequent(meter, timestamp, m.lastReadingAt + limits.minIntervalSeconds);
+        }
+        uint256 ageSeconds;
+        unchecked {
+            // Not in the future, checked above.
+            ageSeconds = block.timestamp - timestamp;
+        }
+        if (ageSeconds > limits.maxAgeSeconds) {
+            revert ReadingTooOld(meter, timestamp, block.timestamp - limits.maxAgeSeconds);
         }
         _checkRegister(meter, reading.consumption);
         _checkRegister(meter, reading.production);
@@ -238,7 +319,7 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     {
         mapping(uint256 => ProfileEntry) storage profile = _profiles[meter];
         ProfileEntry previous;
-        if (m.lastReadingAt != 0) previous = profile[uint256(m.lastReadingAt).intervalOf() % PROFILE_CAPACITY];
+        if (m.lastReadingAt != 0) previous = profile[_ringSlot(uint256(m.lastReadingAt).intervalOf())];
         uint256 previousConsumptionWh = previous.consumptionRegisterWh();
         uint256 previousProductionWh = previous.productionRegisterWh();
         if (reading.consumption < previousConsumptionWh) {
@@ -281,7 +362,7 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         if (consumedWh > type(uint40).max || producedWh > type(uint40).max) {
             revert IntervalEnergyOutOfRange(meter, interval);
         }
-        profile[interval % PROFILE_CAPACITY] = LoadProfile.pack(
+        profile[_ringSlot(interval)] = LoadProfile.pack(
             interval,
             consumedWh,
             producedWh,
@@ -312,14 +393,14 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
     /// @inheritdoc ISmartMeterRegistry
     function getMeter(address meter) external view returns (MeterInfo memory) {
         Meter storage m = _knownMeter(meter);
-        return MeterInfo(m.owner, m.regionId, m.active, m.awaitingBaseline, m.lastReadingAt);
+        return MeterInfo(m.owner, _accounts[meter].regionId, m.active, m.awaitingBaseline, m.lastReadingAt);
     }
 
     /// @inheritdoc ISmartMeterRegistry
     function getLatestReading(address meter) public view returns (MeterReading memory) {
         uint256 lastReadingAt = _knownMeter(meter).lastReadingAt;
         if (lastReadingAt == 0) return MeterReading(0, 0, 0, 0, 0);
-        ProfileEntry e = _profiles[meter][lastReadingAt.intervalOf() % PROFILE_CAPACITY];
+        ProfileEntry e = _profiles[meter][_ringSlot(lastReadingAt.intervalOf())];
         return MeterReading(
             lastReadingAt,
             e.consumptionRegisterWh(),
@@ -356,7 +437,7 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         view
         returns (IntervalRecord[] memory records)
     {
-        if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
+        _checkHistoryPage(count);
         uint256 latestInterval = _retainedFrom(meter, fromInterval);
         records = new IntervalRecord[](count);
         for (uint256 i; i < count; ++i) {
@@ -380,7 +461,7 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         view
         returns (uint256 consumptionWh, uint256 productionWh)
     {
-        if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
+        _checkHistoryPage(count);
         return _energyInRange(meter, fromInterval, count);
     }
 
@@ -402,7 +483,23 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
 
     /// @inheritdoc ISmartMeterRegistry
     function minReadingInterval() external view returns (uint256) {
-        return _minReadingIntervalSeconds;
+        return _readingLimits.minIntervalSeconds;
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function maxReadingAge() external view returns (uint256) {
+        return _readingLimits.maxAgeSeconds;
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function nonces(address meter) external view returns (uint256) {
+        return _meters[meter].nonce;
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
     }
 
     /// @notice The EnergyToken this meter registry mints.
@@ -418,8 +515,87 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         Meter storage m = _meters[meter];
         if (m.owner != address(0)) revert MeterAlreadyRegistered(meter);
         m.owner = owner;
-        m.regionId = regionId;
         m.active = true;
+        _accounts[meter].regionId = regionId;
+    }
+
+    /// @dev The load-profile slot of `interval`: the ring wraps every PROFILE_CAPACITY intervals.
+    function _ringSlot(uint256 interval) private pure returns (uint256) {
+        return interval % PROFILE_CAPACITY;
+    }
+
+    function _checkBatchSize(uint256 size) private pure {
+        if (size == 0) revert EmptyBatch();
+        if (size > MAX_BATCH_SIZE) revert BatchTooLarge(size, MAX_BATCH_SIZE);
+    }
+
+    function _checkHistoryPage(uint256 count) private pure {
+        if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
+    }
+
+    /// @dev Reverts unless `signed` is signed by its meter for this chain and contract, in time and
+    /// carrying `expectedNonce`; the signature is checked before the nonce so that a replay of a
+    /// genuine signature reads as one (InvalidReadingNonce below the expected nonce).
+    function _checkSignedReading(SignedReading calldata signed, uint256 expectedNonce) private view {
+        address meter = signed.meter;
+        uint256 nonce = signed.nonce;
+        if (block.timestamp > signed.deadline) revert ReadingSignatureExpired(meter, nonce, signed.deadline);
+        (address signer, ECDSA.RecoverError error,) =
+            ECDSA.tryRecover(_signedReadingDigest(signed), signed.v, signed.r, signed.s);
+        if (error == ECDSA.RecoverError.InvalidSignatureS) revert MalleableReadingSignature(meter, nonce, signed.s);
+        // A failed recovery yields signer 0, which must not pass for a meter of address 0.
+        if (error != ECDSA.RecoverError.NoError || signer != meter) revert InvalidReadingSignature(meter, nonce, signer);
+        if (nonce != expectedNonce) revert InvalidReadingNonce(meter, nonce, expectedNonce);
+    }
+
+    /// @dev EIP-712 digest of `signed`, hashed in scratch memory past the free memory pointer:
+    /// abi.encode would allocate anew for every entry of a batch.
+    function _signedReadingDigest(SignedReading calldata signed) private view returns (bytes32) {
+        bytes32 readingTypeHash = METER_READING_TYPEHASH;
+        bytes32 signedTypeHash = SIGNED_READING_TYPEHASH;
+        address meter = signed.meter;
+        uint256 nonce = signed.nonce;
+        uint256 deadline = signed.deadline;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, readingTypeHash)
+            // The reading's five uint256 words follow meter, nonce and deadline in the calldata struct.
+            calldatacopy(add(ptr, 0x20), add(signed, 0x60), 0xa0)
+            let readingHash := keccak256(ptr, 0xc0)
+            mstore(ptr, signedTypeHash)
+            mstore(add(ptr, 0x20), meter)
+            mstore(add(ptr, 0x40), nonce)
+            mstore(add(ptr, 0x60), deadline)
+            mstore(add(ptr, 0x80), readingHash)
+            structHash := keccak256(ptr, 0xa0)
+        }
+        return _hashTypedDataV4(structHash);
+    }
+
+    function _newMintBatch(uint256 size) private pure returns (MintBatch memory) {
+        return MintBatch(new address[](size), new uint256[](size), 0);
+    }
+
+    function _addMint(MintBatch memory batch, address owner, uint256 amountWh) private pure {
+        if (amountWh == 0) return;
+        uint256 count = batch.count;
+        batch.owners[count] = owner;
+        batch.amountsWh[count] = amountWh;
+        batch.count = count + 1;
+    }
+
+    function _mint(MintBatch memory batch) private {
+        uint256 count = batch.count;
+        if (count == 0) return;
+        address[] memory owners = batch.owners;
+        uint256[] memory amountsWh = batch.amountsWh;
+        assembly ("memory-safe") {
+            // Trim both arrays to the readings that minted.
+            mstore(owners, count)
+            mstore(amountsWh, count)
+        }
+        _energyToken.mintBatch(owners, amountsWh);
     }
 
     function _knownMeter(address meter) private view returns (Meter storage m) {
@@ -448,7 +624,7 @@ contract SmartMeter is AccessControl, Pausable, ISmartMeterRegistry {
         returns (ProfileEntry e)
     {
         if (interval > latestInterval) return e;
-        e = _profiles[meter][interval % PROFILE_CAPACITY];
+        e = _profiles[meter][_ringSlot(interval)];
         if (e.interval() != interval) e = ProfileEntry.wrap(0);
     }
 

@@ -11,7 +11,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from hexbytes import HexBytes
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, address, log, reverts, role, sign_permit
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, address, deploy_reverts, log, reverts, role, sign_permit
 
 METER_ROLE = role("METER_ROLE")
 NAME = "Grid Energy"
@@ -67,6 +67,12 @@ def test_metadata(energy_token, admin):
     assert energy_token.supportsInterface("0x7965db0b")  # IAccessControl
     assert energy_token.supportsInterface("0x01ffc9a7")  # IERC165
     assert not energy_token.supportsInterface("0x36372b07")  # IERC20 is not advertised through ERC-165
+
+
+def test_constructor_rejects_zero_admin(project, energy_token, admin):
+    """Without an admin nobody could grant METER_ROLE: a token nobody can ever mint."""
+    with deploy_reverts(energy_token.ZeroAddress):
+        project.EnergyToken.deploy(ZERO_ADDRESS, sender=admin)
 
 
 def test_every_function_and_event_is_exercised(energy_token):

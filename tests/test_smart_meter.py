@@ -11,7 +11,18 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, log, reverts, role
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role
+
+from energy_grid.signed_readings import (
+    METER_READING_TYPEHASH,
+    SIGNED_READING_TYPEHASH,
+    SignedReading,
+    sign_reading,
+    sign_readings,
+    typed_data,
+)
 
 from energy_grid.units import (
     DAY_SECONDS,
@@ -34,6 +45,10 @@ MAX_HISTORY_PAGE = INTERVALS_PER_DAY
 MAX_REGISTER_WH = 2**56 - 1
 MAX_INTERVAL_ENERGY_WH = 2**40 - 1
 DEFAULT_MIN_READING_INTERVAL = 60
+DEFAULT_MAX_READING_AGE = 7 * DAY_SECONDS
+MAX_READING_AGE_FLOOR = INTERVAL_SECONDS
+MAX_READING_AGE_CEILING = PROFILE_CAPACITY * INTERVAL_SECONDS
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 REGION = 7
 EMPTY_READING = (0, 0, 0, 0, 0)
 
@@ -120,6 +135,10 @@ def test_constants_and_wiring(smart_meter, energy_token, admin):
     assert smart_meter.MAX_VOLTAGE_PER_MILLE() == 1_500
     assert smart_meter.energyToken() == energy_token.address
     assert smart_meter.minReadingInterval() == DEFAULT_MIN_READING_INTERVAL
+    assert smart_meter.MAX_READING_AGE_FLOOR_SECONDS() == MAX_READING_AGE_FLOOR == 900
+    assert smart_meter.MAX_READING_AGE_CEILING_SECONDS() == MAX_READING_AGE_CEILING == 35 * DAY_SECONDS
+    assert smart_meter.DEFAULT_MAX_READING_AGE_SECONDS() == DEFAULT_MAX_READING_AGE
+    assert smart_meter.maxReadingAge() == DEFAULT_MAX_READING_AGE
     assert smart_meter.hasRole(DEFAULT_ADMIN_ROLE, admin)
     assert energy_token.hasRole(METER_ROLE, smart_meter)
 
@@ -129,8 +148,10 @@ def test_every_function_error_and_event_is_exercised(smart_meter):
     source = Path(__file__).read_text()
     items = [item for item in smart_meter.contract_type.abi if item.type in ("function", "error", "event")]
     assert len(items) > 50
-    # RoleAdminChanged cannot happen: nothing here calls OpenZeppelin's internal _setRoleAdmin.
-    unused = [item for item in items if item.name != "RoleAdminChanged" and not re.search(rf"\.{item.name}\b", source)]
+    # Unreachable OpenZeppelin items: nothing calls _setRoleAdmin; the EIP-712 domain is immutable, and
+    # its name and version are short constants, which ShortStrings' errors never reject.
+    unreachable = {"RoleAdminChanged", "EIP712DomainChanged", "InvalidShortString", "StringTooLong"}
+    unused = [item for item in items if item.name not in unreachable and not re.search(rf"\.{item.name}\b", source)]
     assert [f"{item.type} {item.name}" for item in unused] == []
 
 
@@ -167,6 +188,7 @@ def test_access_control_surface(smart_meter, admin, other, stranger):
         (lambda sm, m: sm.deactivateMeter(m, sender=m), OPERATOR_ROLE),
         (lambda sm, m: sm.reactivateMeter(m, sender=m), OPERATOR_ROLE),
         (lambda sm, m: sm.setMinReadingInterval(0, sender=m), DEFAULT_ADMIN_ROLE),
+        (lambda sm, m: sm.setMaxReadingAge(DEFAULT_MAX_READING_AGE, sender=m), DEFAULT_ADMIN_ROLE),
         (lambda sm, m: sm.submitReadings([m], [(1, 0, 0, 50_000, 1_000)], sender=m), GATEWAY_ROLE),
         (lambda sm, m: sm.pause(sender=m), PAUSER_ROLE),
         (lambda sm, m: sm.unpause(sender=m), DEFAULT_ADMIN_ROLE),
@@ -177,6 +199,7 @@ def test_access_control_surface(smart_meter, admin, other, stranger):
         "deactivateMeter",
         "reactivateMeter",
         "setMinReadingInterval",
+        "setMaxReadingAge",
         "submitReadings",
         "pause",
         "unpause",
@@ -1004,3 +1027,314 @@ def test_energy_in_range_reverts_like_the_other_profile_getters(smart_meter, met
         smart_meter.getEnergyInRange(meter, first, 2)
     assert smart_meter.getEnergyInRange(meter, first + 1, MAX_HISTORY_PAGE) == (0, 0)
     assert smart_meter.getEnergyInRange(meter, interval_of(ts), 1) == (10, 100)
+
+
+# ----------------------------------------------------------------------------- constructor
+
+
+def test_constructor_rejects_zero_addresses(project, smart_meter, energy_token, admin):
+    with deploy_reverts(smart_meter.ZeroAddress):
+        project.SmartMeter.deploy(ZERO_ADDRESS, energy_token, sender=admin)
+    with deploy_reverts(smart_meter.ZeroAddress):
+        project.SmartMeter.deploy(admin, ZERO_ADDRESS, sender=admin)
+
+
+# ----------------------------------------------------------------------------- back-dated readings
+
+
+def test_back_dated_readings_are_bounded(smart_meter, energy_token, owner, meter, meter_device, chain):
+    """Review finding: the rate limit compares reading times only, so a silent meter could send
+    readings back-dated by weeks, back to back, and place its energy in whichever past intervals
+    it liked. A reading may now be at most maxReadingAge() old when it arrives."""
+    now = next_interval_start(chain) + 10 * DAY_SECONDS
+    weeks_ago = now - 30 * DAY_SECONDS
+    with reverts(smart_meter.ReadingTooOld, meter=meter, timestamp=weeks_ago, oldestTimestamp=now - DEFAULT_MAX_READING_AGE):
+        _submit_at(smart_meter, chain, meter_device, now, weeks_ago, 1_000, 5_000)
+    oldest = now - DEFAULT_MAX_READING_AGE
+    with reverts(smart_meter.ReadingTooOld, meter=meter, timestamp=oldest - 1, oldestTimestamp=oldest):
+        _submit_at(smart_meter, chain, meter_device, now, oldest - 1, 1_000, 5_000)
+    assert smart_meter.getLatestReading(meter) == EMPTY_READING
+
+    # Exactly the limit is accepted, and what a gateway buffered through the outage goes in back to back.
+    _submit_at(smart_meter, chain, meter_device, now, oldest, 1_000, 5_000)
+    for i in range(1, 4):
+        _submit_at(smart_meter, chain, meter_device, now + i, oldest + i * INTERVAL_SECONDS, 1_000 + i, 5_000 + 10 * i)
+    assert smart_meter.getLatestReading(meter).timestamp == oldest + 3 * INTERVAL_SECONDS
+    assert energy_token.balanceOf(owner) == 30
+    assert smart_meter.getIntervalEnergy(meter, interval_of(oldest + INTERVAL_SECONDS)) == (1, 10)
+
+
+def _submit_at(smart_meter, chain, device, block_ts, reading_ts, consumption, production):
+    """Submits a reading timed `reading_ts` in a block at `block_ts`."""
+    chain.pending_timestamp = block_ts
+    reading = (reading_ts, consumption, production, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+    return smart_meter.submitReading(reading, sender=device)
+
+
+def test_back_dated_gateway_batch_is_bounded(smart_meter, admin, meter, chain):
+    """A gateway's buffered backlog goes in while it is young enough; one entry too old reverts the batch."""
+    now = next_interval_start(chain) + 10 * DAY_SECONDS
+    oldest = now - DEFAULT_MAX_READING_AGE
+    backlog = [(oldest + i * INTERVAL_SECONDS, i, 2 * i, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)]
+    chain.pending_timestamp = now
+    with reverts(smart_meter.ReadingTooOld, meter=meter, timestamp=oldest - 1, oldestTimestamp=oldest):
+        smart_meter.submitReadings([meter] * 2, [(oldest - 1, 0, 0, 50_000, 1_000), backlog[1]], sender=admin)
+    chain.pending_timestamp = now
+    tx = smart_meter.submitReadings([meter] * MAX_BATCH_SIZE, backlog, sender=admin)
+    assert len(tx.events.filter(smart_meter.ReadingAccepted)) == MAX_BATCH_SIZE
+    assert smart_meter.getMeteredEnergy(meter) == (MAX_BATCH_SIZE - 1, 2 * (MAX_BATCH_SIZE - 1), 0)
+
+
+def test_max_reading_age_setter(smart_meter, admin, meter, meter_device, chain):
+    for out_of_range in (MAX_READING_AGE_FLOOR - 1, MAX_READING_AGE_CEILING + 1, 0):
+        with reverts(
+            smart_meter.MaxReadingAgeOutOfRange,
+            secondsRequested=out_of_range,
+            minSeconds=MAX_READING_AGE_FLOOR,
+            maxSeconds=MAX_READING_AGE_CEILING,
+        ):
+            smart_meter.setMaxReadingAge(out_of_range, sender=admin)
+    assert smart_meter.maxReadingAge() == DEFAULT_MAX_READING_AGE
+
+    tx = smart_meter.setMaxReadingAge(MAX_READING_AGE_FLOOR, sender=admin)
+    assert_logs(tx, log(smart_meter.MaxReadingAgeUpdated, previousSeconds=DEFAULT_MAX_READING_AGE, newSeconds=MAX_READING_AGE_FLOOR))
+    assert smart_meter.maxReadingAge() == MAX_READING_AGE_FLOOR
+    now = next_interval_start(chain) + 40 * DAY_SECONDS
+    with reverts(smart_meter.ReadingTooOld, meter=meter, timestamp=now - 901, oldestTimestamp=now - 900):
+        _submit_at(smart_meter, chain, meter_device, now, now - 901, 0, 0)
+
+    tx = smart_meter.setMaxReadingAge(MAX_READING_AGE_CEILING, sender=admin)
+    assert_logs(tx, log(smart_meter.MaxReadingAgeUpdated, previousSeconds=MAX_READING_AGE_FLOOR, newSeconds=MAX_READING_AGE_CEILING))
+    # The ceiling is the load profile's span: the oldest reading allowed still lands in a retained interval.
+    later = tx.timestamp + 1
+    _submit_at(smart_meter, chain, meter_device, later, later - MAX_READING_AGE_CEILING, 0, 0)
+    assert smart_meter.getIntervalEnergy(meter, interval_of(later - MAX_READING_AGE_CEILING)) == (0, 0)
+    assert smart_meter.getLatestReading(meter).timestamp == later - MAX_READING_AGE_CEILING
+
+
+# ----------------------------------------------------------------------------- meter-signed readings
+
+
+@pytest.fixture
+def chain_id(chain):
+    return chain.chain_id
+
+
+@pytest.fixture
+def signed_meters(smart_meter, admin, owner, other, meter_device, meter_device_2):
+    """meter_device (owner's) and meter_device_2 (other's), registered with registers 0 so their
+    first reading already counts. Returns the registration time."""
+    smart_meter.registerMeter(meter_device, owner, REGION, 0, 0, sender=admin)
+    return smart_meter.registerMeter(meter_device_2, other, REGION, 0, 0, sender=admin).timestamp
+
+
+@pytest.fixture
+def sign(smart_meter, chain_id):
+    """Signs a reading as `device` with `nonce` (deadline: an hour after the reading by default)."""
+
+    def build(device, nonce, ts, consumption, production, deadline=None, **kwargs) -> SignedReading:
+        reading = (ts, consumption, production, kwargs.pop("frequency", FREQUENCY_NOMINAL_MILLIHZ), VOLTAGE_NOMINAL_PER_MILLE)
+        return sign_reading(
+            kwargs.pop("key", device.private_key),
+            kwargs.pop("chain", chain_id),
+            kwargs.pop("contract", smart_meter.address),
+            nonce,
+            ts + 3_600 if deadline is None else deadline,
+            reading,
+            meter=kwargs.pop("meter", device.address),
+        )
+
+    return build
+
+
+def relay(smart_meter, relayer, *entries, ts=None, chain=None):
+    if ts is not None:
+        chain.pending_timestamp = ts
+    return smart_meter.submitSignedReadings([e.as_tuple() for e in entries], sender=relayer)
+
+
+def recovered(entry: SignedReading, chain_id: int, contract: str) -> str:
+    """The address `entry`'s signature recovers to over the domain of `chain_id` and `contract`."""
+    message = encode_typed_data(full_message=typed_data(chain_id, contract, entry.meter, entry.nonce, entry.deadline, entry.reading))
+    return Account.recover_message(message, vrs=(entry.v, entry.r, entry.s))
+
+
+def test_eip712_domain_and_types(smart_meter, chain_id):
+    assert smart_meter.SIGNED_READING_TYPEHASH() == SIGNED_READING_TYPEHASH
+    assert smart_meter.METER_READING_TYPEHASH() == METER_READING_TYPEHASH
+    domain = smart_meter.eip712Domain()
+    assert (domain.name, domain.version, domain.chainId, domain.verifyingContract) == ("SmartMeter", "1", chain_id, smart_meter.address)
+    assert domain.fields == b"\x0f"  # name, version, chainId, verifyingContract
+    message = typed_data(chain_id, smart_meter.address, ZERO_ADDRESS, 0, 0, EMPTY_READING)
+    assert smart_meter.DOMAIN_SEPARATOR() == encode_typed_data(full_message=message).header
+
+
+def test_signed_readings_relayed_by_anyone(
+    smart_meter, energy_token, owner, other, stranger, meter_device, meter_device_2, signed_meters, sign, chain
+):
+    """A relayer with no role submits readings the meters signed; several of one meter go in nonce order."""
+    ts = signed_meters + 60
+    entries = [
+        sign(meter_device, 0, ts, 100, 1_000),
+        sign(meter_device_2, 0, ts, 50, 700),
+        sign(meter_device, 1, ts + 900, 150, 1_400),
+    ]
+    assert not any(smart_meter.hasRole(r, stranger) for r in (GATEWAY_ROLE, OPERATOR_ROLE, DEFAULT_ADMIN_ROLE))
+    tx = relay(smart_meter, stranger, *entries, ts=ts + 900, chain=chain)
+
+    assert_logs(
+        tx,
+        accepted(smart_meter, meter_device.address, ts, 100, 1_000),
+        accepted(smart_meter, meter_device_2.address, ts, 50, 700),
+        accepted(smart_meter, meter_device.address, ts + 900, 50, 400),
+        minted(energy_token, owner.address, 1_000),
+        minted(energy_token, other.address, 700),
+        minted(energy_token, owner.address, 400),
+    )
+    assert energy_token.balanceOf(owner) == 1_400
+    assert energy_token.balanceOf(other) == 700
+    assert smart_meter.nonces(meter_device) == 2
+    assert smart_meter.nonces(meter_device_2) == 1
+    assert smart_meter.getLatestReading(meter_device) == (ts + 900, 150, 1_400, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+    # The meter's own and the gateway's readings do not use nonces.
+    _submit_at(smart_meter, chain, meter_device, ts + 1_800, ts + 1_800, 160, 1_400)
+    assert smart_meter.nonces(meter_device) == 2
+    assert smart_meter.nonces(stranger) == 0
+
+
+def test_buffered_signed_readings_after_an_outage(smart_meter, energy_token, owner, stranger, meter_device, signed_meters, chain, chain_id):
+    """A device signed its 15-minute readings through a six-day outage; a relayer delivers them in one batch."""
+    start = signed_meters + 60
+    now = start + 6 * DAY_SECONDS
+    readings = [(start + i * INTERVAL_SECONDS, 0, 100 * (i + 1), FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)]
+    entries = sign_readings(meter_device.private_key, chain_id, smart_meter.address, smart_meter.nonces(meter_device), now + 3_600, readings)
+    assert [e.nonce for e in entries] == list(range(MAX_BATCH_SIZE))
+    tx = relay(smart_meter, stranger, *entries, ts=now, chain=chain)
+    assert len(tx.events.filter(smart_meter.ReadingAccepted)) == MAX_BATCH_SIZE
+    assert energy_token.balanceOf(owner) == 100 * MAX_BATCH_SIZE
+    assert smart_meter.nonces(meter_device) == MAX_BATCH_SIZE
+    assert smart_meter.getIntervalEnergy(meter_device, interval_of(start + INTERVAL_SECONDS)) == (0, 100)
+
+
+def test_signed_reading_deadline(smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain):
+    ts = signed_meters + 60
+    expired = sign(meter_device, 0, ts, 0, 10, deadline=ts + 99)
+    with reverts(smart_meter.ReadingSignatureExpired, meter=meter_device.address, nonce=0, deadline=ts + 99):
+        relay(smart_meter, stranger, expired, ts=ts + 100, chain=chain)
+    # Valid up to and including the deadline's second.
+    relay(smart_meter, stranger, sign(meter_device, 0, ts, 0, 10, deadline=ts + 100), ts=ts + 100, chain=chain)
+    assert energy_token.balanceOf(smart_meter.getMeter(meter_device).owner) == 10
+
+
+@pytest.mark.parametrize("where", ["another chain id", "another contract"])
+def test_signature_for_another_domain_is_rejected(
+    smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain, chain_id, where
+):
+    ts = signed_meters + 60
+    domain = {"chain": chain_id + 1} if where == "another chain id" else {"contract": energy_token.address}
+    entry = sign(meter_device, 0, ts, 0, 10, **domain)
+    signer = recovered(entry, chain_id, smart_meter.address)
+    assert signer != meter_device.address
+    with reverts(smart_meter.InvalidReadingSignature, meter=meter_device.address, nonce=0, signer=signer):
+        relay(smart_meter, stranger, entry, ts=ts, chain=chain)
+    assert smart_meter.nonces(meter_device) == 0
+    assert energy_token.totalSupply() == 0
+
+
+def test_signature_by_another_key_or_none_is_rejected(
+    smart_meter, energy_token, stranger, meter_device, meter_device_2, signed_meters, sign, chain
+):
+    ts = signed_meters + 60
+    forged = sign(meter_device, 0, ts, 0, 10, key=meter_device_2.private_key)
+    with reverts(smart_meter.InvalidReadingSignature, meter=meter_device.address, nonce=0, signer=meter_device_2.address):
+        relay(smart_meter, stranger, forged, ts=ts, chain=chain)
+    # Contents changed after signing recover to some other address.
+    genuine = sign(meter_device, 0, ts, 0, 10)
+    tampered = SignedReading(genuine.meter, 0, genuine.deadline, (ts, 0, 10_000, 50_000, 1_000), genuine.v, genuine.r, genuine.s)
+    with reverts(smart_meter.InvalidReadingSignature, meter=meter_device.address, nonce=0, signer=recovered(tampered, chain.chain_id, smart_meter.address)):
+        relay(smart_meter, stranger, tampered, ts=ts, chain=chain)
+    # No signature at all (v not 27 or 28): recovers to nobody.
+    unsigned = SignedReading(genuine.meter, 0, genuine.deadline, genuine.reading, 0, genuine.r, genuine.s)
+    with reverts(smart_meter.InvalidReadingSignature, meter=meter_device.address, nonce=0, signer=ZERO_ADDRESS):
+        relay(smart_meter, stranger, unsigned, ts=ts, chain=chain)
+    # A meter of address 0 cannot pass with a signature that recovers to nobody.
+    zero = SignedReading(ZERO_ADDRESS, 0, genuine.deadline, genuine.reading, 0, genuine.r, genuine.s)
+    with reverts(smart_meter.InvalidReadingSignature, meter=ZERO_ADDRESS, nonce=0, signer=ZERO_ADDRESS):
+        relay(smart_meter, stranger, zero, ts=ts, chain=chain)
+    assert energy_token.totalSupply() == 0
+
+
+def test_replayed_signed_reading_is_rejected(smart_meter, energy_token, owner, stranger, meter_device, signed_meters, sign, chain):
+    ts = signed_meters + 60
+    entry = sign(meter_device, 0, ts, 0, 10)
+    relay(smart_meter, stranger, entry, ts=ts, chain=chain)
+    with reverts(smart_meter.InvalidReadingNonce, meter=meter_device.address, nonce=0, expectedNonce=1):
+        relay(smart_meter, stranger, entry, ts=ts + 60, chain=chain)
+    # Replayed inside one batch, too.
+    second = sign(meter_device, 1, ts + 60, 0, 20)
+    with reverts(smart_meter.InvalidReadingNonce, meter=meter_device.address, nonce=1, expectedNonce=2):
+        relay(smart_meter, stranger, second, second, ts=ts + 120, chain=chain)
+    # A nonce ahead of the meter's waits for the ones before it.
+    ahead = sign(meter_device, 2, ts + 120, 0, 30)
+    with reverts(smart_meter.InvalidReadingNonce, meter=meter_device.address, nonce=2, expectedNonce=1):
+        relay(smart_meter, stranger, ahead, ts=ts + 120, chain=chain)
+    assert energy_token.balanceOf(owner) == 10
+    assert smart_meter.nonces(meter_device) == 1
+
+
+def test_malleable_signature_is_rejected(smart_meter, energy_token, stranger, meter_device, signed_meters, sign, chain, chain_id):
+    """The high-s twin (n - s, the other v) of a genuine signature recovers to the same key; EIP-2 rules it out."""
+    ts = signed_meters + 60
+    genuine = sign(meter_device, 0, ts, 0, 10)
+    high_s = (SECP256K1_ORDER - int.from_bytes(genuine.s, "big")).to_bytes(32, "big")
+    twin = SignedReading(genuine.meter, 0, genuine.deadline, genuine.reading, 55 - genuine.v, genuine.r, high_s)
+    assert recovered(twin, chain_id, smart_meter.address) == meter_device.address
+    with reverts(smart_meter.MalleableReadingSignature, meter=meter_device.address, nonce=0, s=high_s):
+        relay(smart_meter, stranger, twin, ts=ts, chain=chain)
+    relay(smart_meter, stranger, genuine, ts=ts, chain=chain)
+    assert smart_meter.nonces(meter_device) == 1
+    assert energy_token.totalSupply() == 10
+
+
+def test_bad_signed_entry_reverts_the_whole_batch(
+    smart_meter, energy_token, stranger, meter_device, meter_device_2, signed_meters, sign, chain
+):
+    """All or nothing, like submitReadings: the error names the bad entry's meter, the relayer drops it and resends."""
+    ts = signed_meters + 60
+    good = sign(meter_device, 0, ts, 0, 10)
+    bad_data = sign(meter_device_2, 0, ts, 0, 20, frequency=44_999)
+    with reverts(smart_meter.FrequencyOutOfBounds, meter=meter_device_2.address, gridFrequencyMilliHz=44_999):
+        relay(smart_meter, stranger, good, bad_data, ts=ts, chain=chain)
+    assert energy_token.totalSupply() == 0
+    assert (smart_meter.nonces(meter_device), smart_meter.nonces(meter_device_2)) == (0, 0)
+    assert smart_meter.getLatestReading(meter_device).timestamp == signed_meters
+    relay(smart_meter, stranger, good, ts=ts, chain=chain)
+    assert energy_token.totalSupply() == 10
+
+
+def test_signed_readings_pass_the_reading_checks(
+    smart_meter, admin, stranger, meter_device, meter_device_2, signed_meters, sign, chain, accounts
+):
+    ts = signed_meters + 60
+    unregistered = accounts[6]
+    with reverts(smart_meter.MeterUnknown, meter=unregistered.address):
+        relay(smart_meter, stranger, sign(unregistered, 0, ts, 0, 10), ts=ts, chain=chain)
+    with reverts(smart_meter.ReadingTooFrequent, meter=meter_device.address, timestamp=signed_meters + 59, earliestTimestamp=ts):
+        relay(smart_meter, stranger, sign(meter_device, 0, ts - 1, 0, 10), ts=ts, chain=chain)
+    # Later blocks: the readings timed `ts` are in the past by now, which they may be.
+    smart_meter.deactivateMeter(meter_device_2, sender=admin)
+    with reverts(smart_meter.MeterInactive, meter=meter_device_2.address):
+        relay(smart_meter, stranger, sign(meter_device_2, 0, ts, 0, 10))
+    smart_meter.grantRole(PAUSER_ROLE, admin, sender=admin)
+    smart_meter.pause(sender=admin)
+    with reverts(smart_meter.EnforcedPause):
+        relay(smart_meter, stranger, sign(meter_device, 0, ts, 0, 10))
+    assert smart_meter.nonces(meter_device) == 0
+
+
+def test_signed_batch_shape(smart_meter, stranger, meter_device, signed_meters, sign):
+    with reverts(smart_meter.EmptyBatch):
+        smart_meter.submitSignedReadings([], sender=stranger)
+    entry = sign(meter_device, 0, signed_meters + 60, 0, 10).as_tuple()
+    with reverts(smart_meter.BatchTooLarge, size=MAX_BATCH_SIZE + 1, maxSize=MAX_BATCH_SIZE):
+        smart_meter.submitSignedReadings([entry] * (MAX_BATCH_SIZE + 1), sender=stranger)

@@ -21,6 +21,8 @@ library MeterBaseline {
 
     /// @notice The window's last interval has no meter reading, so consumption inside the window
     /// may still be unreported (and would be booked after it).
+    /// @param meter The meter measured.
+    /// @param interval The window's last interval, which has no reading.
     error MeterDataIncomplete(address meter, uint256 interval);
 
     /// @dev The window for a start at `timestamp`; callers bound `durationSeconds` to 1..MAX_DURATION_SECONDS.
