@@ -45,7 +45,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     /// @notice Intervals kept per meter: 35 days of 900 s intervals.
     uint256 public constant PROFILE_CAPACITY = 35 * EnergyTime.INTERVALS_PER_DAY;
     /// @notice Most readings in one submitReadings call.
-    uint256 public constant MAX_BATCH_SIZE = 200;
+    uint256 public constant MAX_BATCH_SIZE = 100;
     /// @notice Most intervals in one getIntervalHistory page.
     uint256 public constant MAX_HISTORY_PAGE = EnergyTime.INTERVALS_PER_DAY;
     /// @notice Shortest reading age limit: a gateway forwards each interval's reading when it closes.

@@ -279,14 +279,6 @@ def _readings(smart_meter, admin, chain, meters, ts, produced_wh):
     return smart_meter.submitReadings(meters, [reading] * len(meters), sender=admin)
 
 
-BATCH_TOO_LARGE = (
-    "SmartMeter.MAX_BATCH_SIZE (200) is too large for 8,000,000 gas: 200 first readings minting to owners "
-    "who never held EnergyToken measured 12,272,214 gas (~61,400 each), 200 steady readings 8,835,114 "
-    "(~44,200 each); a bound of 120 fits both (~7.4M worst case)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=BATCH_TOO_LARGE)
 def test_submit_readings_at_the_largest_batch_first_readings(smart_meter, energy_token, admin, chain):
     """MAX_BATCH_SIZE meters' first readings, each minting to a fresh owner: the worst case."""
     size = smart_meter.MAX_BATCH_SIZE()
@@ -296,7 +288,6 @@ def test_submit_readings_at_the_largest_batch_first_readings(smart_meter, energy
     measured(f"SmartMeter.submitReadings x{size} (first readings, fresh owners)", tx)
 
 
-@pytest.mark.xfail(strict=True, reason=BATCH_TOO_LARGE)
 def test_submit_readings_at_the_largest_batch_steady(smart_meter, energy_token, admin, chain):
     """MAX_BATCH_SIZE meters reporting again an interval later (their owners hold EnergyToken)."""
     size = smart_meter.MAX_BATCH_SIZE()

@@ -40,7 +40,7 @@ PAUSER_ROLE = role("PAUSER_ROLE")
 METER_ROLE = role("METER_ROLE")
 
 PROFILE_CAPACITY = 35 * INTERVALS_PER_DAY
-MAX_BATCH_SIZE = 200
+MAX_BATCH_SIZE = 100
 MAX_HISTORY_PAGE = INTERVALS_PER_DAY
 MAX_REGISTER_WH = 2**56 - 1
 MAX_INTERVAL_ENERGY_WH = 2**40 - 1
@@ -1203,7 +1203,7 @@ def test_signed_readings_relayed_by_anyone(
 
 
 def test_buffered_signed_readings_after_an_outage(smart_meter, energy_token, owner, stranger, meter_device, signed_meters, chain, chain_id):
-    """A device signed its 15-minute readings through a six-day outage; a relayer delivers them in one batch."""
+    """A device signed its 15-minute readings through an outage; six days later a relayer delivers a full batch."""
     start = signed_meters + 60
     now = start + 6 * DAY_SECONDS
     readings = [(start + i * INTERVAL_SECONDS, 0, 100 * (i + 1), FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)]
