@@ -66,7 +66,7 @@ MAX_ELAPSED_SECONDS = 20 * 3_600
 SETTLEMENT_WINDOW_SECONDS = 300
 AUCTION_PERIOD_SECONDS = 900
 AUCTION_GATE_SECONDS = 300
-DR_SENTINEL_ORDER_PAGE = 100  # EnergyTrading.MAX_PAGE_SIZE
+ORDER_PAGE = 100  # EnergyTrading.MAX_PAGE_SIZE
 
 PRICES = (150_000, 190_000, 200_000, 210_000, 250_000)  # per kWh: a few levels, so orders cross
 AMOUNTS = (1, 999, 10_000, 250_000)
@@ -261,6 +261,10 @@ class MarketOrder:
     amount_wh: int
     expiry: int
     filled_wh: int = 0
+    closed: bool = False  # cancelled or released by this machine
+
+    def open(self) -> bool:
+        return not self.closed and self.filled_wh < self.amount_wh
 
 
 @dataclass
@@ -298,7 +302,7 @@ class SystemMachine(RuleBasedStateMachine):
         self.issued_milligrams_bound: dict[str, int] = {d: 0 for d in w.devices}
         self.factor = int(w.node.call(w.c["carbon"], "avoidedEmissionFactor"))
         self.registers = {d: [0, INITIAL_EXPORT_WH] for d in w.devices}  # consumption, production
-        self.last_reading = {d: 0 for d in w.devices}
+        self.last_reading = {d: w.start_timestamp for d in w.devices}  # setup read them before
         self.dr_registers = dict(w.dr_registers)
         self.dr_written_interval = w.dr_written_interval
         self.holders = {k: set(v) for k, v in w.holders.items()}
@@ -391,6 +395,8 @@ class SystemMachine(RuleBasedStateMachine):
     def redeem_consumption(self, i: int, share: int) -> None:
         """The owner redeems (burns) energy for metered consumption: part, all, or 1 Wh too much (share 0)."""
         w = self.world
+        with_consumption = [k for k, d in enumerate(w.devices) if self.registers[d][0] > self.redeemed[d]]
+        i = with_consumption[i % len(with_consumption)] if with_consumption and share else i
         device = w.devices[i]
         redeemable = self.registers[device][0] - self.redeemed[device]
         amount = redeemable + 1 if share == 0 else max(redeemable // share, 1)
@@ -441,21 +447,25 @@ class SystemMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.orders)
     @rule(pick=st.integers(0, 10**6), who=st.integers(0, 10))
     def cancel_order(self, pick: int, who: int) -> None:
-        order_id = self.pick(self.orders, pick)
+        order_id = self.pick([i for i, o in self.orders.items() if o.open()] or self.orders, pick)
         sender = self.orders[order_id].trader if who < 9 else self.world.stranger
-        self.send("trading", "cancelOrder", (order_id,), sender)
+        if self.send("trading", "cancelOrder", (order_id,), sender).ok:
+            self.orders[order_id].closed = True
 
     @precondition(lambda self: self.orders)
     @rule(pick=st.integers(0, 10**6))
     def release_expired(self, pick: int) -> None:
-        expired = [i for i, o in self.orders.items() if o.expiry <= self.now + 1] or list(self.orders)
-        self.send("trading", "releaseExpiredOrder", (self.pick(expired, pick),), self.world.stranger)
+        expired = [i for i, o in self.orders.items() if o.expiry <= self.now + 1 and o.open()] or list(self.orders)
+        order_id = self.pick(expired, pick)
+        if self.send("trading", "releaseExpiredOrder", (order_id,), self.world.stranger).ok:
+            self.orders[order_id].closed = True
 
     @precondition(lambda self: len(self.orders) >= 2)
     @rule(a=st.integers(0, 10**6), b=st.integers(0, 10**6))
     def match_orders(self, a: int, b: int) -> None:
-        buys = [i for i, o in self.orders.items() if o.side == BUY] or list(self.orders)
-        sells = [i for i, o in self.orders.items() if o.side == SELL] or list(self.orders)
+        live = {i: o for i, o in self.orders.items() if o.open() and o.expiry > self.now + 1} or self.orders
+        buys = [i for i, o in live.items() if o.side == BUY] or list(self.orders)
+        sells = [i for i, o in live.items() if o.side == SELL] or list(self.orders)
         out = self.send("trading", "matchOrders", (self.pick(buys, a), self.pick(sells, b)), self.world.admin)
         if out.ok:
             self._record_market_logs(out)
@@ -463,7 +473,7 @@ class SystemMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.orders)
     @rule(pick=st.integers(0, 10**6), who=st.integers(0, 10), amount=st.sampled_from((1, 500, 10_000, 10**7, 0)))
     def fill_order(self, pick: int, who: int, amount: int) -> None:
-        order_id = self.pick(self.orders, pick)
+        order_id = self.pick([i for i, o in self.orders.items() if o.open()] or self.orders, pick)
         order = self.orders[order_id]
         left = order.amount_wh - order.filled_wh
         amount = left if amount == 10**7 and left else amount
@@ -499,7 +509,7 @@ class SystemMachine(RuleBasedStateMachine):
         if self.send("trading", "voidTransaction", (tx_id,), sender).ok:
             self.pending_txs.discard(tx_id)
 
-    @rule(market=st.sampled_from(("trading", "auction")), by_recipient=st.integers(0, 4))
+    @rule(market=st.sampled_from(("trading", "auction")), by_recipient=st.integers(0, 9))
     def withdraw_fees(self, market: str, by_recipient: int) -> None:
         self.send(market, "withdrawFees", (), self.world.admin if by_recipient else self.world.stranger)
 
@@ -546,7 +556,7 @@ class SystemMachine(RuleBasedStateMachine):
 
     # ----------------------------------------------------------------------------- demand response
 
-    @rule(target_kw=st.sampled_from((1, 2, 0)), rate=st.sampled_from((1_000, 10_000)), duration=st.sampled_from((900, 1_800, 0)))
+    @rule(target_kw=st.sampled_from((1, 2, 1, 2, 0)), rate=st.sampled_from((1_000, 10_000)), duration=st.sampled_from((900, 1_800, 0)))
     def dr_start(self, target_kw: int, rate: int, duration: int) -> None:
         out = self.send("dr", "startEvent", (target_kw, rate, duration), self.world.admin)
         if out.ok:
@@ -613,10 +623,13 @@ class SystemMachine(RuleBasedStateMachine):
 
     # ----------------------------------------------------------------------------- carbon credits
 
-    @rule(i=st.integers(0, 3))
+    @rule(i=st.sampled_from((0, 1, 2, 0, 1, 2, 3)))
     def issue_credits(self, i: int) -> None:
         w = self.world
-        meter = w.devices[i] if i < 3 else w.dr_meters[0]  # a DR meter is no clean producer
+        pending = w.node.calls([(w.c["carbon"], "pendingWh", (d,)) for d in w.devices])
+        ready = [d for d, wh in zip(w.devices, pending) if not isinstance(wh, Reverted) and wh > 0]
+        # Mostly a producer with energy to credit; i = 3: a DR meter, which is no clean producer.
+        meter = w.dr_meters[0] if i == 3 else ready[i % len(ready)] if ready and i < 2 else w.devices[i]
         out = self.send("carbon", "issueCarbonCredits", (meter,), w.stranger)
         for log in out.events(w.c["carbon"], CREDITS_ISSUED):
             amount_wh, factor = word(log["data"], 0), word(log["data"], 2)
@@ -633,14 +646,19 @@ class SystemMachine(RuleBasedStateMachine):
 
     # ----------------------------------------------------------------------------- asset revenue
 
-    @rule(who=st.integers(0, 4), amount=st.sampled_from((1, 7, 1_000_003, 0)))
+    @rule(who=st.integers(0, 4), amount=st.sampled_from((1, 7, 1_000_003, 1_000_003, 1_000_003, 0)))
     def deposit_revenue(self, who: int, amount: int) -> None:
         if self.send("shares", "depositRevenue", (self.world.asset_id, amount), self.actor(who)).ok:
             self.revenue_deposited += amount
 
     @rule(who=st.integers(0, 4))
     def claim_revenue(self, who: int) -> None:
-        out = self.send("shares", "claimRevenue", (self.world.asset_id,), self.actor(who))
+        """Mostly a holder with revenue to claim (who 4: whoever `actor` gives)."""
+        w = self.world
+        claimable = w.node.calls([(w.c["shares"], "claimableRevenue", (w.asset_id, t)) for t in w.traders])
+        ready = [t for t, amount in zip(w.traders, claimable) if amount > 0]
+        claimer = ready[who % len(ready)] if ready and who < 4 else self.actor(who)
+        out = self.send("shares", "claimRevenue", (w.asset_id,), claimer)
         for log in out.events(self.world.c["shares"], REVENUE_CLAIMED):
             self.revenue_claimed += word(log["data"], 0)
 
@@ -711,7 +729,7 @@ class SystemMachine(RuleBasedStateMachine):
             reads.append(((token, "@auction"), c[token], "balanceOf", (c["auction"].address,)))
         reads.append((("payment", "@dr"), c["payment"], "balanceOf", (c["dr"].address,)))
         reads.append((("payment", "@shares"), c["payment"], "balanceOf", (c["shares"].address,)))
-        reads += [(("orders", t), c["trading"], "getTraderOrders", (t, 0, DR_SENTINEL_ORDER_PAGE)) for t in w.traders]
+        reads += [(("orders", t), c["trading"], "getTraderOrders", (t, 0, ORDER_PAGE)) for t in (*w.traders, w.stranger)]
         reads += [(("tx", i), c["trading"], "getTransaction", (i,)) for i in sorted(self.pending_txs)]
         reads.append((("trading", "fees"), c["trading"], "accruedFees", ()))
         reads.append((("trading", "txCount"), c["trading"], "transactionCount", ()))
@@ -721,7 +739,7 @@ class SystemMachine(RuleBasedStateMachine):
         for meter in w.devices:
             reads.append((("producer", meter), c["carbon"], "getCleanEnergyProducer", (meter,)))
             reads.append((("metered", meter), c["meter"], "getMeteredEnergy", (meter,)))
-        reads.append((("carbon", "retired"), c["carbon"], "totalRetired", ()))
+        reads.append((("retired", "carbon"), c["carbon"], "totalRetired", ()))
         reads.append((("revenue", "info"), c["shares"], "getRevenue", (w.asset_id,)))
         return reads
 
@@ -738,7 +756,7 @@ class SystemMachine(RuleBasedStateMachine):
         # 2. EnergyTrading's escrow = open orders' remainders + pending transactions + accrued fees.
         energy_escrow, payment_escrow = 0, 0
         seen = 0
-        for trader in w.traders:
+        for trader in (*w.traders, w.stranger):
             page, next_cursor = got[("orders", trader)]
             assert next_cursor == 0, "more orders than one page: raise the page or shorten examples"
             for info in page:
@@ -809,7 +827,7 @@ class SystemMachine(RuleBasedStateMachine):
             assert total_issued == self.issued_milligrams_bound[meter] // 1_000
             assert total_issued * 1_000 <= (issued_through - info[3]) * max(PARAMETER_VALUES["emission_factor"])
             issued_total += total_issued
-        assert got[("carbon", "supply")] + got[("carbon", "retired")] == issued_total
+        assert got[("carbon", "supply")] + got[("retired", "carbon")] == issued_total
 
         # 6. Asset revenue: claimed ≤ deposited; the shares contract holds the difference.
         deposited, claimed, _per_share, _carried = got[("revenue", "info")]
