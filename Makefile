@@ -77,11 +77,13 @@ bench: compile
 	APE_FOUNDRY_HOST=http://127.0.0.1:$(BENCH_PORT) ape run bench --network ethereum:local:foundry
 
 # The system state machine (tests/test_system_invariants.py) on its own anvil, as the bench: the
-# embedded one keeps every step of every transaction in memory, too much for 50,000 actions.
+# embedded one keeps every step of every transaction in memory, and by default anvil writes each
+# older block's state to disk (one block per action: tens of GB for 50,000); --prune-history keeps
+# the last 256 states in memory only.
 FUZZ_PORT ?= 8548
 FUZZ_ACTIONS ?= 50000
 fuzz: compile
-	anvil --host 127.0.0.1 --port $(FUZZ_PORT) --silent & anvil_pid=$$!; \
+	anvil --host 127.0.0.1 --port $(FUZZ_PORT) --silent --prune-history 256 & anvil_pid=$$!; \
 	trap "kill $$anvil_pid" EXIT; \
 	until (exec 3<>/dev/tcp/127.0.0.1/$(FUZZ_PORT)) 2>/dev/null; do sleep 0.1; done; \
 	APE_FOUNDRY_HOST=http://127.0.0.1:$(FUZZ_PORT) FUZZ_ACTIONS=$(FUZZ_ACTIONS) FUZZ_SEED=$(FUZZ_SEED) \

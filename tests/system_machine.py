@@ -573,14 +573,16 @@ class SystemMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10**6), who=st.integers(0, 1), tamper=st.integers(0, 8))
     def dr_verify(self, pick: int, who: int, tamper: int) -> None:
         """The operator verifies with the meter's figures (tamper 0: one figure off by 1 W)."""
-        event_id = self.pick(self.dr_events, pick)
+        self._dr_verify_event(self.pick(self.dr_events, pick), who, tamper)
+
+    def _dr_verify_event(self, event_id: int, who: int, tamper: int = 1) -> None:
         if tamper:
             self.wait_until(self.dr_events[event_id] + 600 + INTERVAL_SECONDS)  # its last interval's reading can be written
         self._write_dr_meters()
         w = self.world
         consumer = w.traders[who]
         preview = w.node.calls([(w.c["dr"], "previewReduction", (event_id, consumer))])[0]
-        figures = (0, 0, 0, 0) if isinstance(preview, Reverted) else list(preview)
+        figures = [0, 0, 0, 0] if isinstance(preview, Reverted) else list(preview)
         if tamper == 0:
             figures[0] += 1
         self.send("dr", "verifyReduction", (event_id, consumer, *figures), w.admin)
@@ -703,6 +705,75 @@ class SystemMachine(RuleBasedStateMachine):
                 self.send("grid", "emergencyShutdown", (), sender)
         else:
             self.send(which, "unpause" if unpause else "pause", (), sender)
+
+    # ----------------------------------------------------------------------------- whole flows
+    # hypothesis draws rules unevenly; these run a flow end to end in one step (each call counted as
+    # an action), so every bounded run trades, settles, clears, claims and pays rewards.
+
+    @rule(a=st.integers(0, 2), gap=st.sampled_from((0, 1, 2)), amount=st.sampled_from(AMOUNTS), batch=st.booleans(), take=st.booleans())
+    def market_round(self, a: int, gap: int, amount: int, batch: bool, take: bool) -> None:
+        """A seller's ask and a buyer's crossing bid (or a taker's fill), then settlement after the window."""
+        w = self.world
+        seller, buyer = w.traders[a], w.traders[(a + 1) % 3]
+        expiry = self.now + 3_601
+        before = set(self.pending_txs)
+        out = self.send("trading", "createOrder", (amount, PRICES[1], expiry, SELL), seller)
+        if not out.ok:
+            return
+        self._record_market_logs(out)
+        if take:
+            sell_id = max(self.orders)
+            out = self.send("trading", "fillOrder", (sell_id, amount), buyer)
+        else:
+            out = self.send("trading", "createOrder", (amount, PRICES[1 + gap], expiry, BUY), buyer)
+        if out.ok:
+            self._record_market_logs(out)
+        new = sorted(self.pending_txs - before)
+        if not new:
+            return
+        self.wait_until(max(self.tx_matched_at[i] for i in new) + self.settlement_window)
+        if batch:
+            if self.send("trading", "settleTransactions", (new,), w.admin).ok:
+                self.pending_txs -= set(new)
+        else:
+            for tx_id in new:
+                if self.send("trading", "settleTransaction", (tx_id,), buyer).ok:
+                    self.pending_txs.discard(tx_id)
+
+    @rule(a=st.integers(0, 2), bid_tick=st.sampled_from((150, 200, 255)), ask_tick=st.sampled_from((0, 100, 150)), amount=st.sampled_from((1_000, 30_000)))
+    def auction_round(self, a: int, bid_tick: int, ask_tick: int, amount: int) -> None:
+        """A bid and an ask for the next period, the clearing at gate closure, and both claims."""
+        w = self.world
+        period = (self.now + 1) // AUCTION_PERIOD_SECONDS + 2
+        self.wait_until(period * AUCTION_PERIOD_SECONDS - 2 * AUCTION_PERIOD_SECONDS + 1)  # both orders in one period
+        for trader, is_bid, tick in ((w.traders[a], True, bid_tick), (w.traders[(a + 1) % 3], False, ask_tick)):
+            self.auction_submit(w.traders.index(trader), is_bid, 2, amount, tick, 1)
+        self.wait_until(period * AUCTION_PERIOD_SECONDS - AUCTION_GATE_SECONDS)
+        if self.send("auction", "clear", (period,), w.stranger).ok:
+            self.cleared_periods.add(period)
+        for order_id, order in sorted(self.auction_orders.items()):
+            if order.period == period and period in self.cleared_periods and not order.claimed:
+                if self.send("auction", "claim", (order_id,), order.trader).ok:
+                    order.claimed = True
+
+    @rule(who=st.integers(0, 1), distribute=st.booleans())
+    def dr_round(self, who: int, distribute: bool) -> None:
+        """An event, a registered consumer joining, the window, verification from the meter, the reward."""
+        w = self.world
+        before = set(self.dr_events)
+        self.dr_start(1, 10_000, 900)
+        new = sorted(set(self.dr_events) - before)
+        if not new:
+            return
+        event_id = new[0]
+        self.send("dr", "joinEvent", (event_id,), w.traders[who])
+        self._dr_verify_event(event_id, who)
+        if distribute:
+            self.dr_close(sorted(self.dr_events).index(event_id), True)
+        else:
+            out = self.send("dr", "claimReward", (event_id,), w.traders[who])
+            for log in out.events(w.c["dr"], REWARD_PAID):
+                self.dr_claimed += word(log["data"], 0)
 
     # ----------------------------------------------------------------------------- invariants
 
