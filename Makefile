@@ -15,7 +15,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup compile test demo node deploy bench clean
+.PHONY: help setup compile test fuzz demo node deploy bench clean
 
 help:
 	@echo "make demo     deploy and run the demo on an embedded anvil (installs everything first)"
@@ -23,6 +23,7 @@ help:
 	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
 	@echo "make bench    measure gas per operation against the budgets"
+	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000; FUZZ_SEED=n replays a run)"
 
 setup: $(STAMP_PY) $(STAMP_NPM) $(SOLC_BIN)
 
@@ -74,6 +75,19 @@ bench: compile
 	trap "kill $$anvil_pid" EXIT; \
 	until (exec 3<>/dev/tcp/127.0.0.1/$(BENCH_PORT)) 2>/dev/null; do sleep 0.1; done; \
 	APE_FOUNDRY_HOST=http://127.0.0.1:$(BENCH_PORT) ape run bench --network ethereum:local:foundry
+
+# The system state machine (tests/test_system_invariants.py) on its own anvil, as the bench: the
+# embedded one keeps every step of every transaction in memory, and by default anvil writes each
+# older block's state to disk (one block per action: tens of GB for 50,000); --prune-history keeps
+# the last 256 states in memory only.
+FUZZ_PORT ?= 8548
+FUZZ_ACTIONS ?= 50000
+fuzz: compile
+	anvil --host 127.0.0.1 --port $(FUZZ_PORT) --silent --prune-history 256 & anvil_pid=$$!; \
+	trap "kill $$anvil_pid" EXIT; \
+	until (exec 3<>/dev/tcp/127.0.0.1/$(FUZZ_PORT)) 2>/dev/null; do sleep 0.1; done; \
+	APE_FOUNDRY_HOST=http://127.0.0.1:$(FUZZ_PORT) FUZZ_ACTIONS=$(FUZZ_ACTIONS) FUZZ_SEED=$(FUZZ_SEED) \
+	ape test tests/test_system_invariants.py -k test_fuzz_system -q -s -p no:cacheprovider
 
 clean:
 	rm -rf .build contracts/.cache .solcx
