@@ -798,6 +798,8 @@ class SystemMachine(RuleBasedStateMachine):
         reads += [(("orders", t), c["trading"], "getTraderOrders", (t, 0, ORDER_PAGE)) for t in (*w.traders, w.stranger)]
         reads += [(("tx", i), c["trading"], "getTransaction", (i,)) for i in sorted(self.pending_txs)]
         reads.append((("trading", "fees"), c["trading"], "accruedFees", ()))
+        for token in ("energy", "payment"):  # payouts a token refused, credited to withdraw later
+            reads += [((f"owed {token}", t), c["trading"], "owed", (c[token].address, t)) for t in (*w.traders, w.stranger)]
         reads.append((("trading", "txCount"), c["trading"], "transactionCount", ()))
         reads.append((("auction", "fees"), c["auction"], "accruedFees", ()))
         reads += [(("aorder", i), c["auction"], "getOrderOutcome", (i,)) for i, o in self.auction_orders.items() if not o.claimed and o.period in self.cleared_periods]
@@ -819,7 +821,7 @@ class SystemMachine(RuleBasedStateMachine):
             total = sum(v for (t, h), v in got.items() if t == token and h not in ("supply", "@trading", "@auction", "@dr", "@shares"))
             assert got[(token, "supply")] == total, f"{token}: supply {got[(token, 'supply')]} != balances {total}"
 
-        # 2. EnergyTrading's escrow = open orders' remainders + pending transactions + accrued fees.
+        # 2. EnergyTrading's escrow = open orders' remainders + pending transactions + accrued fees + owed payouts.
         energy_escrow, payment_escrow = 0, 0
         seen = 0
         for trader in (*w.traders, w.stranger):
@@ -848,6 +850,8 @@ class SystemMachine(RuleBasedStateMachine):
             energy_escrow += info[4]
             payment_escrow += info[6] + info[8]
         payment_escrow += got[("trading", "fees")]
+        energy_escrow += sum(v for (kind, _), v in got.items() if kind == "owed energy")
+        payment_escrow += sum(v for (kind, _), v in got.items() if kind == "owed payment")
         assert got[("energy", "@trading")] == energy_escrow, f"trading energy {got[('energy', '@trading')]} != {energy_escrow}"
         assert got[("payment", "@trading")] == payment_escrow, f"trading payment {got[('payment', '@trading')]} != {payment_escrow}"
 
