@@ -146,4 +146,4 @@ def expected_power_w(energy_wh: int, interval_count: int) -> int:
 
 def expected_baseline_w(daily_window_wh: Sequence[int], interval_count: int) -> int:
     """Baseline W from the window-clock energy of each baseline day, as MeterBaseline computes it."""
-    return expected_power_w(sum(daily_window_wh) // BASELINE_DAYS, interval_count)
+    return sum(daily_window_wh) * 3600 // (BASELINE_DAYS * interval_count * INTERVAL_SECONDS)

@@ -494,6 +494,21 @@ def test_missing_baseline_days_count_zero(dr, grid_operator, writer, owner, stra
     assert dr.previewReduction(event_id, owner)[:2] == (1_600, 400)
 
 
+def test_baseline_is_averaged_before_rounding(dr, grid_operator, writer, owner, meters, chain):
+    """9 Wh over the five baseline days of a 15-minute window: 9 x 3600 / (5 x 900) = 7.2 W, so 7 W.
+    Averaging the Wh first (9 // 5 = 1 Wh, i.e. 4 W) lost up to 3.2 W of every short event's baseline."""
+    meter = meters[owner.address]
+    event_id, start, end, _ = start_event(dr, grid_operator, chain, duration=INTERVAL_SECONDS)
+    window = window_intervals(start, end)
+    assert len(window) == 1
+    chain.pending_timestamp = end
+    days = baseline_intervals(window)
+    writer.write([meter], days[:1], 5)
+    writer.write([meter], days[1:2], 4)
+    writer.write([meter], window, 0)
+    assert dr.previewReduction(event_id, owner)[:2] == (7, 0)
+
+
 # ----------------------------------------------------------------------------- payouts
 
 

@@ -66,7 +66,7 @@ library MeterBaseline {
             baselineSumWh += wh;
         }
         uint256 windowSeconds = endTime - startTime;
-        baselineW = baselineSumWh / BASELINE_DAYS * 3600 / windowSeconds;
+        baselineW = baselineSumWh * 3600 / (BASELINE_DAYS * windowSeconds);
         actualW = actualWh * 3600 / windowSeconds;
     }
 }
