@@ -50,6 +50,29 @@ PUBLIC: dict[str, str] = {
     "CarbonCredits.transferCarbonCredits": "seed alias of transfer: the caller's own credits",
     "CarbonCredits.retire": "burns the caller's own credits",
     "CarbonCredits.issueCarbonCredits": "permissionless: mints only what the meter measured, to the meter's owner",
+    "EnergyTrading.withdrawOwed": "pays the caller only what a refused payout credited to it (NothingOwed otherwise)",
+    "Settlement.withdrawOwed": "the same function, listed under Settlement's name too",
+    "SmartMeter.submitSignedReadings": "any relayer: each reading's meter signature (EIP-712, nonce, deadline) is the authorization",
+    **{f"GovernanceToken.{k}": v for k, v in _ERC20.items()},
+    "GovernanceToken.delegate": "ERC20Votes: the caller's own voting power",
+    "GovernanceToken.delegateBySig": "ERC20Votes: the holder's signature is the authorization",
+    "EnergyGovernor.propose": "anyone holding the proposal threshold of votes (GovernorInsufficientProposerVotes otherwise)",
+    "EnergyGovernor.castVote": "voters vote with their own voting power at the snapshot",
+    "EnergyGovernor.castVoteWithReason": "as castVote",
+    "EnergyGovernor.castVoteWithReasonAndParams": "as castVote",
+    "EnergyGovernor.castVoteBySig": "the voter's signature is the authorization",
+    "EnergyGovernor.castVoteWithReasonAndParamsBySig": "the voter's signature is the authorization",
+    "EnergyGovernor.queue": "anyone queues a proposal that passed",
+    "EnergyGovernor.execute": "anyone executes a queued proposal once the timelock's delay passed",
+    "EnergyGovernor.cancel": "the proposer, while the proposal is pending (GovernorUnableToCancel otherwise)",
+    "EnergyGovernor.onERC721Received": "refuses deposits (GovernorDisabledDeposit): the governor holds no assets",
+    "EnergyGovernor.onERC1155Received": "refuses deposits (GovernorDisabledDeposit)",
+    "EnergyGovernor.onERC1155BatchReceived": "refuses deposits (GovernorDisabledDeposit)",
+    "GridTimelock.execute": "execution is open to anyone (EXECUTOR_ROLE held by the zero address), only for operations voted and waited out",
+    "GridTimelock.executeBatch": "as execute",
+    "GridTimelock.onERC721Received": "the timelock is the treasury: it accepts tokens",
+    "GridTimelock.onERC1155Received": "the timelock is the treasury: it accepts tokens",
+    "GridTimelock.onERC1155BatchReceived": "the timelock is the treasury: it accepts tokens",
     "EnergyTrading.createOrder": "any trader; escrow pulled from the caller",
     "EnergyTrading.createDirectedOrder": "any trader; escrow pulled from the caller",
     "EnergyTrading.fillOrder": "any taker; pays from the caller",
@@ -92,6 +115,8 @@ PUBLIC: dict[str, str] = {
 ACCESS_ERRORS = {
     "AccessControlUnauthorizedAccount",
     "AccessControlBadConfirmation",
+    "GovernorOnlyExecutor",  # EnergyGovernor: its settings change only through the timelock
+    "TimelockUnauthorizedCaller",  # GridTimelock.updateDelay: only the timelock itself
     "NotFeeRecipient",
     "Unauthorized",  # GridManagement: not a verified, authorized operator
     "OperatorNotAuthorized",  # GridOperations, CarbonCredits: not the region's operator
@@ -273,7 +298,7 @@ def test_every_restricted_function_refuses_an_account_without_roles(matrix, proj
                 str(v).lower() for v in inputs.values()
             }:
                 failures.append(f"{where}: {error}{inputs} does not name the caller")
-    assert failures == []
+    assert failures == [], "\n".join(failures)
     assert checked >= 150  # the matrix ran (about 170 restricted functions today)
 
 
