@@ -59,7 +59,7 @@ from typing import Any
 import pytest
 from auction_helpers import close_gate, open_period
 from eth_account import Account
-from helpers import log, reverts, role
+from helpers import ZERO_ADDRESS, log, reverts, role
 from market_helpers import BUY, SELL, create, crossing, cost_ceil
 from asset_helpers import mint, new_meter
 
@@ -103,6 +103,7 @@ GUARDED: dict[str, tuple[str, ...]] = {
         "settleTransactions",
         "voidTransaction",
         "withdrawFees",
+        "withdrawOwed",
     ),
     "EnergyAuction": ("submitBid", "submitAsk", "claim", "withdrawFees"),
     "DemandResponse": ("startEvent", "cancelEvent", "claimReward", "distributeRewards"),
@@ -117,6 +118,10 @@ GUARDED: dict[str, tuple[str, ...]] = {
 
 # Value-moving functions that move only EnergyToken or an NFT (no transfer hook, no PaymentToken):
 # attacked as inner calls only, or through HostileReceiver.
+# Settlement pushes its payouts with trySafeTransfer: a payout the token refuses is owed to its
+# party (withdrawOwed) instead of blocking the other party.
+DEFERRING = {"EnergyTrading.settleTransaction", "EnergyTrading.settleTransactions", "EnergyTrading.voidTransaction"}
+
 ENERGY_ONLY = {
     "EnergyAuction.submitAsk": "escrows EnergyToken, which has no transfer hook",
     "EnergyAssetShares.split": "takes the NFT with transferFrom; its shares' mint callback is attacked with HostileReceiver",
@@ -283,6 +288,14 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
         market.settleTransaction(trade(), sender=keeper)
         return (lambda: market.withdrawFees(sender=fee_recipient)), None
 
+    def withdraw_owed():
+        tx_id = trade()
+        token.arm(market, market.withdrawFees.encode_input(), sender=keeper)  # refused: the seller's payout is owed
+        market.settleTransaction(tx_id, sender=keeper)
+        token.arm(ZERO_ADDRESS, b"", sender=keeper)
+        assert market.owed(token, seller) > 0
+        return (lambda: market.withdrawOwed(token, sender=seller)), None
+
     far = chain.pending_timestamp + 30 * DAY_SECONDS
     return Scene(
         market,
@@ -301,6 +314,7 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
             "settleTransactions": settle_batch,
             "voidTransaction": void,
             "withdrawFees": withdraw,
+            "withdrawOwed": withdraw_owed,
         },
         {
             "createOrder": market.createOrder.encode_input(1_000, 100_000, far, BUY),
@@ -312,6 +326,7 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
             "settleTransactions": market.settleTransactions.encode_input([1]),
             "voidTransaction": market.voidTransaction.encode_input(1),
             "withdrawFees": market.withdrawFees.encode_input(),
+            "withdrawOwed": market.withdrawOwed.encode_input(token),
         },
     )
 
@@ -589,6 +604,17 @@ def test_payment_token_reentry_is_refused(attack_scenes, energy_token, keeper, n
     go, expected = scene.triggers[outer]()
     before = _balances(scene, energy_token)
     scene.token.arm(scene.contract, scene.inner[inner], sender=keeper)
+    if f"{name}.{outer}" in DEFERRING:
+        # The refused reentry makes the hostile token refuse the payout: it is owed, not lost, and
+        # the rest of the settlement (the energy leg) goes through.
+        tx = go()
+        deferred = tx.events.filter(scene.contract.PayoutDeferred)
+        assert deferred and {d.token for d in deferred} == {scene.token.address}
+        for account in {d.account for d in deferred}:
+            owed = sum(d.amount for d in deferred if d.account == account)
+            assert scene.contract.owed(scene.token, account) == owed
+        assert [b[0] for b in _balances(scene, energy_token)] == [b[0] for b in before]
+        return
     error, inputs = expected if expected else (scene.contract.ReentrancyGuardReentrantCall, {})
     with reverts(error, **inputs):
         go()
