@@ -51,7 +51,8 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 def type_string(name: str, fields: list[dict[str, str]]) -> str:
     """The EIP-712 type string, as the contract hashes it: `Name(type field,...)`."""
-    return f"{name}({','.join(f'{f['type']} {f['name']}' for f in fields)})"
+    members = ",".join(f"{field['type']} {field['name']}" for field in fields)
+    return f"{name}({members})"
 
 
 @dataclass(frozen=True)
@@ -107,15 +108,26 @@ class SignedOrder:
         )
 
 
-def _sign(domain: dict[str, Any], primary: str, fields: list[dict[str, str]], message: dict[str, Any], key: Any) -> Signature:
+def _typed(domain: dict[str, Any], primary: str, fields: list[dict[str, str]], message: dict[str, Any]) -> Any:
     typed = {
         "types": {"EIP712Domain": EIP712_DOMAIN, primary: fields},
         "primaryType": primary,
         "domain": domain,
         "message": message,
     }
-    signed = Account.sign_message(encode_typed_data(full_message=typed), key)
+    return encode_typed_data(full_message=typed)
+
+
+def _sign(domain: dict[str, Any], primary: str, fields: list[dict[str, str]], message: dict[str, Any], key: Any) -> Signature:
+    signed = Account.sign_message(_typed(domain, primary, fields, message), key)
     return Signature(signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
+
+
+def recover_order_signer(order: SignedOrder, signature: Signature, market_address: str, chain_id: int) -> str:
+    """The address `signature` recovers to for `order` on the market at `market_address`, `chain_id`
+    (what the market compares with the order's trader)."""
+    message = _typed(market_domain(market_address, chain_id), "Order", ORDER_TYPE, order.message())
+    return Account.recover_message(message, vrs=(signature.v, signature.r, signature.s))
 
 
 def market_domain(market_address: str, chain_id: int) -> dict[str, Any]:
