@@ -1272,6 +1272,10 @@ def test_signed_message_types_and_domain(m, chain):
     assert type_string("CancelOrder", CANCEL_ORDER_TYPE) == "CancelOrder(uint256 orderId,uint256 nonce,uint256 deadline)"
     domain = m.eip712Domain()
     assert tuple(domain) == (HexBytes("0x0f"), "EnergyTrading", "1", chain.chain_id, m.address, HexBytes(b"\0" * 32), [])
+    # Name and version fit OpenZeppelin's short strings (at most 31 bytes), so the constructor never
+    # raises m.StringTooLong, which EIP712 brings into the ABI.
+    assert all(len(text.encode()) <= 31 for text in (domain[1], domain[2]))
+    assert [i.type for i in m.StringTooLong.abi.inputs] == ["string"]
 
 
 def test_a_relayed_order_is_the_signers_not_the_relayers(m, seller, keeper, energy_token, wallets, chain, expiry):
@@ -1297,6 +1301,7 @@ def test_a_relayed_order_is_the_signers_not_the_relayers(m, seller, keeper, ener
     assert after[seller.address][0] == before[seller.address][0] - 2_000
     assert after[keeper.address] == before[keeper.address]  # the relayer paid gas only
     assert after[m.address][0] == before[m.address][0] + 2_000
+    assert tx.events.filter(m.EIP712DomainChanged) == []  # the domain is fixed for the contract's life
     assert m.getOrder(order_id).trader == seller.address
     assert m.latestOrderOf(seller) == order_id
     assert m.latestOrderOf(keeper) == 0
