@@ -51,8 +51,8 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 /// An optional price band (setPriceBand; off by default) rejects new orders priced outside a
 /// reference price (PriceDiscovery) ± a share of it; trades execute at the orders' prices.
 /// A trader may also sign an order or a cancellation (EIP-712) for any relayer to submit
-/// (createOrderBySig, cancelOrderBySig): the order and its escrow are the signer's, and with
-/// createOrderBySigWithPermit an ERC-2612 permit replaces the approval transaction.
+/// (createOrderBySig, cancelOrderBySig): the order and its escrow are the signer's, and an
+/// ERC-2612 permit passed along replaces the approval transaction.
 /// Traders approve only this contract, for both tokens. The tokens must be plain ERC-20s (no fee
 /// on transfer, no rebasing).
 /// @dev Resting undirected orders sit in a FIFO queue per price and side (a linked list through

@@ -1,5 +1,5 @@
 """EIP-712 messages for EnergyTrading's relayed orders: a trader signs an order or a cancellation
-off-chain, any relayer submits it (createOrderBySig, createOrderBySigWithPermit, cancelOrderBySig).
+off-chain, any relayer submits it (createOrderBySig, with an optional ERC-2612 permit; cancelOrderBySig).
 
 The signer needs only the market's address and the chain id; the nonce is `market.nonces(trader)`
 and advances by one with each message the market accepts. Used by the tests, the gas bench and
