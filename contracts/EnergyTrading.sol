@@ -2,13 +2,37 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IEnergyMarket, IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
+import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
 import {IReferencePrice} from "./interfaces/IPriceDiscovery.sol";
 import {OrderMath} from "./libraries/OrderMath.sol";
 import {PriceLevels} from "./libraries/PriceLevels.sol";
 import {Settlement} from "./Settlement.sol";
 import {InvalidPageSize, OrderUnknown, ZeroAmount} from "./interfaces/GridErrors.sol";
+
+/// @dev An order's id, 1 .. orderCount (0 = none): a type of its own so that an order id and a
+/// transaction id cannot be passed for each other. 40 bits, so that the links between orders pack
+/// into the orders' slots; the ABI keeps uint256 and `_orderId` converts.
+type OrderId is uint40;
+
+/// @dev A transaction's id in Settlement's ledger.
+type TransactionId is uint256;
+
+using {_orderIdEquals as ==, _orderIdDiffers as !=} for OrderId global;
+
+OrderId constant NO_ORDER = OrderId.wrap(0);
+
+function _orderIdEquals(OrderId a, OrderId b) pure returns (bool) {
+    return OrderId.unwrap(a) == OrderId.unwrap(b);
+}
+
+function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
+    return OrderId.unwrap(a) != OrderId.unwrap(b);
+}
 
 /// @title EnergyTrading
 /// @notice Peer-to-peer energy order book, continuous: orders escrow their value when created (a
@@ -26,6 +50,9 @@ import {InvalidPageSize, OrderUnknown, ZeroAmount} from "./interfaces/GridErrors
 /// bringing the other side. Every trade is recorded as a transaction that Settlement pays out.
 /// An optional price band (setPriceBand; off by default) rejects new orders priced outside a
 /// reference price (PriceDiscovery) ± a share of it; trades execute at the orders' prices.
+/// A trader may also sign an order or a cancellation (EIP-712) for any relayer to submit
+/// (createOrderBySig, cancelOrderBySig): the order and its escrow are the signer's, and an
+/// ERC-2612 permit passed along replaces the approval transaction.
 /// Traders approve only this contract, for both tokens. The tokens must be plain ERC-20s (no fee
 /// on transfer, no rebasing).
 /// @dev Resting undirected orders sit in a FIFO queue per price and side (a linked list through
@@ -36,7 +63,7 @@ import {InvalidPageSize, OrderUnknown, ZeroAmount} from "./interfaces/GridErrors
 /// crossing order reaches them (at most MAX_DEAD_ENTRIES_PER_CALL per call) or by pruneLevel.
 /// Every loop is bounded by a constant. A trader's orders form a linked list walked backwards by a
 /// view. An order is two storage slots.
-contract EnergyTrading is Settlement, IEnergyMarket {
+contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     using SafeERC20 for IERC20;
 
     /// @notice Largest order: 281 TWh (uint48).
@@ -44,7 +71,7 @@ contract EnergyTrading is Settlement, IEnergyMarket {
     /// @notice Highest maximum price the admin can set (uint72, 4.7e21), PaymentToken base units per
     /// kWh: 4,722 whole units per kWh of an 18-decimals token, over a thousand times a retail
     /// price and above every wholesale scarcity cap (a few units per kWh). 72 bits keep the price
-    /// index at nine bitmap heights and both cached best prices in the slot every order writes.
+    /// index at nine bitmap heights.
     uint256 public constant PRICE_CAP_PER_KWH = type(uint72).max;
     /// @notice Longest an order can live.
     uint256 public constant MAX_ORDER_LIFETIME = 365 days;
@@ -59,6 +86,15 @@ contract EnergyTrading is Settlement, IEnergyMarket {
     uint256 public constant MAX_FILLS_PER_ORDER = 32;
     /// @notice Most dead queue entries a new order skips, and most entries a pruneLevel call visits.
     uint256 public constant MAX_DEAD_ENTRIES_PER_CALL = 64;
+    /// @dev EIP-712 type hash of a signed order (createOrderBySig).
+    bytes32 private constant ORDER_TYPEHASH = keccak256(
+        "Order(address trader,uint256 amountWh,uint256 pricePerKWh,uint256 expiry,uint8 orderType,address counterparty,uint256 nonce,uint256 deadline)"
+    );
+    /// @dev EIP-712 type hash of a signed cancellation (cancelOrderBySig).
+    bytes32 private constant CANCEL_ORDER_TYPEHASH = keccak256("CancelOrder(uint256 orderId,uint256 nonce,uint256 deadline)");
+
+    string private constant DOMAIN_NAME = "EnergyTrading";
+    string private constant DOMAIN_VERSION = "1";
 
     /// @dev Two slots. Slot 0 is all that settlement reads.
     struct StoredOrder {
@@ -69,41 +105,56 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         uint48 amountWh;
         uint48 filledWh;
         uint40 expiry; // unix s; tradable while block.timestamp < expiry
-        uint40 previousOrderId; // the trader's previous order; 0 = none
+        OrderId previousOrderId; // the trader's previous order; none = 0
         uint16 paymentCarry; // BUY: sum of fillWh * tradePrice, mod 1000 (see OrderMath)
         OrderType orderType;
         OrderStatus status;
         bool directed; // only _counterparties[orderId] may trade against it
-        uint40 nextInLevel; // the next order in its price level's queue; 0 = last
+        OrderId nextInLevel; // the next order in its price level's queue; 0 = last
     }
 
     /// @dev A price level's FIFO queue of resting orders (dead entries included).
     struct PriceLevel {
-        uint40 headOrderId; // 0 = empty level
-        uint40 tailOrderId;
+        OrderId headOrderId; // 0 = empty level
+        OrderId tailOrderId;
     }
 
-    // One slot, the only global one createOrder writes (with the price band off and no new best price).
-    bool private _ordersPaused; // mirrors Pausable's flag, so createOrder reads one slot
-    uint40 private _orderCount;
-    uint48 private _minOrderAmountWh = 1;
-    uint72 private _maxPricePerKWh = type(uint72).max;
-    uint16 private _priceBandBps; // 0 = off
+    /// @dev The one global slot createOrder writes (with the price band off and no new best price):
+    /// read once per order.
+    struct MarketState {
+        bool ordersPaused; // mirrors Pausable's flag
+        uint40 orderCount;
+        uint48 minOrderAmountWh;
+        uint72 maxPricePerKWh;
+        uint16 priceBandBps; // 0 = off
+    }
+
+    /// @dev One slot per trader, written by each of their orders: the signed-message nonce rides
+    /// along for free.
+    struct TraderAccount {
+        OrderId latestOrderId; // the head of the trader's order list; 0 = none
+        uint216 nonce; // the next signed message's
+    }
+
+    MarketState private _state;
     // One slot: [BUY] the highest bid level, [SELL] the lowest ask level in the index; 0 = none.
     uint72[2] private _bestPerKWh;
     // Read only while the price band is on.
     IReferencePrice private _referencePrice;
     uint32 private _priceBandRegionId;
-    mapping(uint256 orderId => StoredOrder) private _orders;
-    mapping(address trader => uint256 orderId) private _latestOrderIds;
-    mapping(uint256 orderId => address) private _counterparties;
-    mapping(uint256 transactionId => address) private _takers;
+    mapping(OrderId => StoredOrder) private _orders;
+    mapping(address trader => TraderAccount) private _traders;
+    mapping(OrderId => address) private _counterparties;
+    mapping(TransactionId => address) private _takers;
     mapping(uint256 levelKey => PriceLevel) private _levels;
     mapping(uint256 wordKey => uint256) private _levelBitmap;
 
     constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_, address feeRecipient_, uint256 gridFeeBps_)
         Settlement(admin, energyToken_, paymentToken_, feeRecipient_, gridFeeBps_)
-    {}
+        EIP712(DOMAIN_NAME, DOMAIN_VERSION)
+    {
+        _state = MarketState(false, 0, 1, type(uint72).max, 0);
+    }
 
     // ----------------------------------------------------------------------------- orders
 
@@ -111,9 +162,9 @@ contract EnergyTrading is Settlement, IEnergyMarket {
     function createOrder(uint256 amount, uint256 price, uint256 expiry, OrderType orderType)
         external
         nonReentrant
-        returns (uint256 orderId)
+        returns (uint256)
     {
-        return _createOrder(amount, price, expiry, orderType, address(0));
+        return OrderId.unwrap(_createOrder(msg.sender, amount, price, expiry, orderType, address(0)));
     }
 
     /// @inheritdoc IEnergyMarket
@@ -123,47 +174,83 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         uint256 expiry,
         OrderType orderType,
         address counterparty
-    ) external nonReentrant returns (uint256 orderId) {
-        if (counterparty == address(0) || counterparty == msg.sender) revert InvalidCounterparty(counterparty);
-        return _createOrder(amount, price, expiry, orderType, counterparty);
+    ) external nonReentrant returns (uint256) {
+        if (counterparty == address(0)) revert InvalidCounterparty(counterparty);
+        return OrderId.unwrap(_createOrder(msg.sender, amount, price, expiry, orderType, counterparty));
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function createOrderBySig(
+        SignedOrder calldata order,
+        uint8 v,
+        bytes32 r,
+        bytes32 s,
+        PermitSignature[] calldata permit
+    ) external nonReentrant returns (uint256) {
+        _useSignature(order.trader, order.nonce, order.deadline, keccak256(abi.encode(ORDER_TYPEHASH, order)), v, r, s);
+        bool energy = order.orderType == OrderType.SELL;
+        if (permit.length != 0) {
+            IERC20 token = _escrowToken(energy);
+            // A permit someone submitted first fails here but has set the allowance: go on when it is there.
+            try IERC20Permit(address(token)).permit(
+                order.trader, address(this), permit[0].value, permit[0].deadline, permit[0].v, permit[0].r, permit[0].s
+            ) {} catch {
+                uint256 required = _escrowAmount(energy, order.amountWh, order.pricePerKWh);
+                uint256 allowance = token.allowance(order.trader, address(this));
+                if (allowance < required) revert PermitNotApplied(order.trader, address(token), allowance, required);
+            }
+        }
+        return OrderId.unwrap(
+            _createOrder(order.trader, order.amountWh, order.pricePerKWh, order.expiry, order.orderType, order.counterparty)
+        );
     }
 
     /// @inheritdoc IEnergyTrading
     function cancelOrder(uint256 orderId) external nonReentrant {
-        _close(orderId, true);
+        _close(_orderId(orderId), msg.sender, true);
     }
 
     /// @inheritdoc IEnergyMarket
+    function cancelOrderBySig(uint256 orderId, uint256 nonce, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+    {
+        OrderId id = _orderId(orderId);
+        address trader = _knownOrder(id).trader;
+        _useSignature(trader, nonce, deadline, keccak256(abi.encode(CANCEL_ORDER_TYPEHASH, orderId, nonce, deadline)), v, r, s);
+        _close(id, trader, true);
+    }
+
+
+    /// @inheritdoc IEnergyMarket
     function releaseExpiredOrder(uint256 orderId) external nonReentrant {
-        _close(orderId, false);
+        _close(_orderId(orderId), msg.sender, false);
     }
 
     /// @inheritdoc IEnergyMarket
     function pruneLevel(OrderType orderType, uint256 pricePerKWh) external returns (uint256 removedEntries) {
         uint256 key = _levelKey(orderType, pricePerKWh);
-        PriceLevel memory level = _levels[key];
-        uint256 orderId = level.headOrderId;
-        if (orderId == 0) revert EmptyPriceLevel(orderType, pricePerKWh);
-        uint256 previousId;
-        for (uint256 visited; orderId != 0 && visited < MAX_DEAD_ENTRIES_PER_CALL; ++visited) {
-            StoredOrder storage o = _orders[orderId];
-            uint256 nextId = o.nextInLevel;
-            if (o.status == OrderStatus.ACTIVE && block.timestamp < o.expiry) {
-                previousId = orderId;
+        PriceLevel storage level = _levels[key];
+        OrderId id = level.headOrderId;
+        if (id == NO_ORDER) revert EmptyPriceLevel(orderType, pricePerKWh);
+        OrderId previousId;
+        for (uint256 visited; id != NO_ORDER && visited < MAX_DEAD_ENTRIES_PER_CALL; ++visited) {
+            StoredOrder storage o = _orders[id];
+            OrderId nextId = o.nextInLevel;
+            if (_isLive(o.status, o.expiry)) {
+                previousId = id;
             } else {
                 ++removedEntries;
-                if (previousId == 0) level.headOrderId = uint40(nextId);
-                else _orders[previousId].nextInLevel = uint40(nextId);
-                if (nextId == 0) level.tailOrderId = uint40(previousId);
+                if (previousId == NO_ORDER) level.headOrderId = nextId;
+                else _orders[previousId].nextInLevel = nextId;
+                if (nextId == NO_ORDER) level.tailOrderId = previousId;
             }
-            orderId = nextId;
+            id = nextId;
         }
-        if (level.headOrderId == 0) {
+        if (level.headOrderId == NO_ORDER) {
             _removeLevel(key, orderType, pricePerKWh);
             uint256 side = uint256(orderType);
             if (_bestPerKWh[side] == pricePerKWh) _bestPerKWh[side] = uint72(_nextLevel(orderType, pricePerKWh));
-        } else {
-            _levels[key] = level;
         }
         emit PriceLevelPruned(orderType, pricePerKWh, removedEntries);
     }
@@ -171,42 +258,43 @@ contract EnergyTrading is Settlement, IEnergyMarket {
     // ----------------------------------------------------------------------------- trading
 
     /// @inheritdoc IEnergyTrading
-    function matchOrders(uint256 buyOrderId, uint256 sellOrderId)
-        external
-        whenNotPaused
-        returns (uint256 transactionId)
-    {
-        StoredOrder memory buy = _tradableOrder(buyOrderId, OrderType.BUY, true);
-        StoredOrder memory sell = _tradableOrder(sellOrderId, OrderType.SELL, true);
+    function matchOrders(uint256 buyOrderId, uint256 sellOrderId) external whenNotPaused returns (uint256) {
+        OrderId buyId = _orderId(buyOrderId);
+        OrderId sellId = _orderId(sellOrderId);
+        StoredOrder memory buy = _tradableOrder(buyId, OrderType.BUY, true);
+        StoredOrder memory sell = _tradableOrder(sellId, OrderType.SELL, true);
         if (buy.trader == sell.trader) revert SelfTrade(buy.trader);
         if (buy.pricePerKWh < sell.pricePerKWh) revert PricesDoNotCross(buy.pricePerKWh, sell.pricePerKWh);
-        if (buy.directed) _checkCounterparty(buyOrderId, sell.trader);
-        if (sell.directed) _checkCounterparty(sellOrderId, buy.trader);
+        if (buy.directed) _checkCounterparty(buyId, sell.trader);
+        if (sell.directed) _checkCounterparty(sellId, buy.trader);
         uint256 buyLeftWh = buy.amountWh - buy.filledWh;
         uint256 sellLeftWh = sell.amountWh - sell.filledWh;
-        return _match(buyOrderId, buy, sellOrderId, sell, buyLeftWh < sellLeftWh ? buyLeftWh : sellLeftWh);
+        return TransactionId.unwrap(_match(buyId, buy, sellId, sell, buyLeftWh < sellLeftWh ? buyLeftWh : sellLeftWh));
     }
 
     /// @inheritdoc IEnergyMarket
-    function fillOrder(uint256 orderId, uint256 amountWh)
-        external
-        whenNotPaused
-        nonReentrant
-        returns (uint256 transactionId)
-    {
-        StoredOrder memory o = _tradableOrder(orderId, OrderType.BUY, false);
+    function fillOrder(uint256 orderId, uint256 amountWh) external whenNotPaused nonReentrant returns (uint256) {
+        OrderId id = _orderId(orderId);
+        StoredOrder memory o = _tradableOrder(id, OrderType.BUY, false);
         if (o.trader == msg.sender) revert SelfTrade(msg.sender);
-        if (o.directed) _checkCounterparty(orderId, msg.sender);
-        _checkFillAmount(orderId, o, amountWh);
-        if (o.orderType == OrderType.SELL) {
-            _fillSell(orderId, o, amountWh);
-            transactionId = _recordTransaction(0, orderId, amountWh, 0, 0, false);
+        if (o.directed) _checkCounterparty(id, msg.sender);
+        if (amountWh == 0) revert ZeroAmount();
+        uint256 remainingWh = o.amountWh - o.filledWh;
+        if (amountWh > remainingWh) revert FillExceedsRemaining(orderId, amountWh, remainingWh);
+        uint256 minAmountWh = _state.minOrderAmountWh;
+        if (amountWh < minAmountWh && amountWh != remainingWh) revert FillBelowMinimum(amountWh, minAmountWh);
+        bool takesSell = o.orderType == OrderType.SELL;
+        TransactionId transactionId;
+        if (takesSell) {
+            _fillSell(id, o, amountWh);
+            transactionId = TransactionId.wrap(_recordTransaction(0, orderId, amountWh, 0, 0, false));
         } else {
-            transactionId = _fillBuy(orderId, 0, o, amountWh, o.pricePerKWh);
+            transactionId = _fillBuy(id, NO_ORDER, o, amountWh, o.pricePerKWh);
         }
         _takers[transactionId] = msg.sender;
-        emit OrderTaken(transactionId, orderId, msg.sender, amountWh, o.pricePerKWh);
-        _pull(o.orderType == OrderType.BUY, amountWh, o.pricePerKWh);
+        emit OrderTaken(TransactionId.unwrap(transactionId), orderId, msg.sender, amountWh, o.pricePerKWh);
+        _pull(msg.sender, !takesSell, amountWh, o.pricePerKWh);
+        return TransactionId.unwrap(transactionId);
     }
 
     // ----------------------------------------------------------------------------- admin
@@ -216,8 +304,8 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         if (amountWh == 0 || amountWh > MAX_ORDER_AMOUNT_WH) {
             revert MinOrderAmountOutOfRange(amountWh, MAX_ORDER_AMOUNT_WH);
         }
-        uint256 previousWh = _minOrderAmountWh;
-        _minOrderAmountWh = uint48(amountWh);
+        uint256 previousWh = _state.minOrderAmountWh;
+        _state.minOrderAmountWh = uint48(amountWh);
         emit MinOrderAmountUpdated(previousWh, amountWh);
     }
 
@@ -226,8 +314,8 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         if (pricePerKWh == 0 || pricePerKWh > PRICE_CAP_PER_KWH) {
             revert MaxPriceOutOfRange(pricePerKWh, PRICE_CAP_PER_KWH);
         }
-        uint256 previousPricePerKWh = _maxPricePerKWh;
-        _maxPricePerKWh = uint72(pricePerKWh);
+        uint256 previousPricePerKWh = _state.maxPricePerKWh;
+        _state.maxPricePerKWh = uint72(pricePerKWh);
         emit MaxPriceUpdated(previousPricePerKWh, pricePerKWh);
     }
 
@@ -238,7 +326,7 @@ contract EnergyTrading is Settlement, IEnergyMarket {
     {
         if (bandBps > MAX_PRICE_BAND_BPS) revert PriceBandOutOfRange(bandBps, MAX_PRICE_BAND_BPS);
         if (bandBps != 0 && referencePrice == address(0)) revert InvalidReferencePrice(referencePrice);
-        _priceBandBps = uint16(bandBps);
+        _state.priceBandBps = uint16(bandBps);
         _referencePrice = IReferencePrice(referencePrice);
         _priceBandRegionId = regionId;
         emit PriceBandUpdated(referencePrice, regionId, bandBps);
@@ -248,13 +336,14 @@ contract EnergyTrading is Settlement, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function getOrder(uint256 orderId) external view returns (Order memory) {
-        StoredOrder memory o = _knownOrder(orderId);
+        StoredOrder memory o = _knownOrder(_orderId(orderId));
         return Order(o.trader, o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.status);
     }
 
     /// @inheritdoc IEnergyMarket
     function getOrderInfo(uint256 orderId) external view returns (OrderInfo memory) {
-        return _orderInfo(orderId, _knownOrder(orderId));
+        OrderId id = _orderId(orderId);
+        return _orderInfo(id, _knownOrder(id));
     }
 
     /// @inheritdoc IEnergyMarket
@@ -264,25 +353,53 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         returns (OrderInfo[] memory orders, uint256 nextCursor)
     {
         if (limit == 0 || limit > MAX_PAGE_SIZE) revert InvalidPageSize(limit, MAX_PAGE_SIZE);
-        uint256 orderId = cursor == 0 ? _latestOrderIds[trader] : cursor;
-        if (cursor != 0 && _orders[cursor].trader != trader) revert InvalidCursor(trader, cursor);
+        OrderId id = _traders[trader].latestOrderId;
+        if (cursor != 0) {
+            id = _orderId(cursor);
+            if (_orders[id].trader != trader) revert InvalidCursor(trader, cursor);
+        }
         OrderInfo[] memory page = new OrderInfo[](limit);
         uint256 count;
-        while (orderId != 0 && count < limit) {
-            StoredOrder memory o = _knownOrder(orderId);
-            page[count++] = _orderInfo(orderId, o);
-            orderId = o.previousOrderId;
+        while (id != NO_ORDER && count < limit) {
+            StoredOrder memory o = _order(id);
+            page[count++] = _orderInfo(id, o);
+            id = o.previousOrderId;
         }
         // Trim the page to what was found.
         assembly ("memory-safe") {
             mstore(page, count)
         }
-        return (page, orderId);
+        return (page, OrderId.unwrap(id));
+    }
+
+    /// @notice The EIP-712 domain (ERC-5267): name "EnergyTrading", version "1", this chain and contract.
+    /// @dev Returns the constant name and version directly instead of OpenZeppelin's short-string
+    /// decoding, which this contract does not need (both are short literals): less code.
+    function eip712Domain()
+        public
+        view
+        override
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", DOMAIN_NAME, DOMAIN_VERSION, block.chainid, address(this), bytes32(0), extensions);
     }
 
     /// @inheritdoc IEnergyMarket
     function latestOrderOf(address trader) external view returns (uint256) {
-        return _latestOrderIds[trader];
+        return OrderId.unwrap(_traders[trader].latestOrderId);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function nonces(address trader) external view returns (uint256) {
+        return _traders[trader].nonce;
     }
 
     /// @inheritdoc IEnergyMarket
@@ -297,22 +414,22 @@ contract EnergyTrading is Settlement, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function orderCount() external view returns (uint256) {
-        return _orderCount;
+        return _state.orderCount;
     }
 
     /// @inheritdoc IEnergyMarket
     function minOrderAmount() external view returns (uint256 amountWh) {
-        return _minOrderAmountWh;
+        return _state.minOrderAmountWh;
     }
 
     /// @inheritdoc IEnergyMarket
     function maxPrice() external view returns (uint256 pricePerKWh) {
-        return _maxPricePerKWh;
+        return _state.maxPricePerKWh;
     }
 
     /// @inheritdoc IEnergyMarket
     function priceBand() external view returns (address referencePrice, uint32 regionId, uint256 bandBps) {
-        return (address(_referencePrice), _priceBandRegionId, _priceBandBps);
+        return (address(_referencePrice), _priceBandRegionId, _state.priceBandBps);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -332,55 +449,111 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         returns (uint256 headOrderId, uint256 tailOrderId)
     {
         PriceLevel memory level = _levels[_levelKey(orderType, pricePerKWh)];
-        return (level.headOrderId, level.tailOrderId);
+        return (OrderId.unwrap(level.headOrderId), OrderId.unwrap(level.tailOrderId));
     }
 
     /// @inheritdoc IEnergyMarket
     function nextInLevel(uint256 orderId) external view returns (uint256) {
-        return _orders[orderId].nextInLevel;
+        return OrderId.unwrap(_orders[_orderId(orderId)].nextInLevel);
     }
 
     // ----------------------------------------------------------------------------- internals
 
+    /// @dev Creates `trader`'s order (directed when `counterparty` is not 0), trades it at once if
+    /// undirected, and escrows its value from `trader`.
     function _createOrder(
+        address trader,
         uint256 amountWh,
         uint256 pricePerKWh,
         uint256 expiry,
         OrderType orderType,
         address counterparty
-    ) private returns (uint256 orderId) {
-        if (_ordersPaused) revert EnforcedPause();
-        _checkOrderTerms(amountWh, pricePerKWh, expiry);
-        orderId = ++_orderCount;
+    ) private returns (OrderId id) {
+        MarketState memory state = _state;
+        if (state.ordersPaused) revert EnforcedPause();
+        if (counterparty == trader) revert InvalidCounterparty(counterparty);
+        if (amountWh == 0) revert ZeroAmount();
+        if (amountWh < state.minOrderAmountWh) revert AmountBelowMinimum(amountWh, state.minOrderAmountWh);
+        if (amountWh > MAX_ORDER_AMOUNT_WH) revert AmountAboveMaximum(amountWh, MAX_ORDER_AMOUNT_WH);
+        if (pricePerKWh == 0) revert ZeroPrice();
+        if (pricePerKWh > state.maxPricePerKWh) revert PriceAboveMaximum(pricePerKWh, state.maxPricePerKWh);
+        if (state.priceBandBps != 0) _checkPriceBand(pricePerKWh, state.priceBandBps);
+        if (expiry <= block.timestamp) revert ExpiryNotInFuture(expiry, block.timestamp);
+        uint256 latestExpiry = block.timestamp + MAX_ORDER_LIFETIME;
+        if (expiry > latestExpiry) revert ExpiryTooFar(expiry, latestExpiry);
+
+        id = OrderId.wrap(state.orderCount + 1);
+        _state.orderCount = OrderId.unwrap(id);
         bool directed = counterparty != address(0);
+        TraderAccount storage account = _traders[trader];
         StoredOrder memory o = StoredOrder({
-            trader: msg.sender,
+            trader: trader,
             pricePerKWh: uint96(pricePerKWh),
             amountWh: uint48(amountWh),
             filledWh: 0,
             expiry: uint40(expiry),
-            previousOrderId: uint40(_latestOrderIds[msg.sender]),
+            previousOrderId: account.latestOrderId,
             paymentCarry: 0,
             orderType: orderType,
             status: OrderStatus.ACTIVE,
             directed: directed,
-            nextInLevel: 0
+            nextInLevel: NO_ORDER
         });
-        _orders[orderId] = o;
-        _latestOrderIds[msg.sender] = orderId;
-        emit OrderCreated(orderId, msg.sender, orderType, amountWh, pricePerKWh, expiry, counterparty);
-        if (directed) {
-            _counterparties[orderId] = counterparty;
-        } else {
-            _trade(orderId, o);
+        _storeNewOrder(id, o);
+        account.latestOrderId = id;
+        emit OrderCreated(OrderId.unwrap(id), trader, orderType, amountWh, pricePerKWh, expiry, counterparty);
+        if (directed) _counterparties[id] = counterparty;
+        else _trade(id, o);
+        _pull(trader, orderType == OrderType.SELL, amountWh, pricePerKWh);
+    }
+
+    /// @dev Writes a new order's two slots whole. Solidity's field-by-field copy reads and masks
+    /// each slot once per field; on the hottest path of the contract the packed words are written
+    /// directly (the layout of StoredOrder, fields from the low bits up; a new order's filledWh,
+    /// paymentCarry, status (ACTIVE) and nextInLevel are 0). getOrderInfo reads every field back in
+    /// the tests.
+    function _storeNewOrder(OrderId id, StoredOrder memory o) private {
+        uint256 word0 = uint256(uint160(o.trader)) | (uint256(o.pricePerKWh) << 160);
+        uint256 word1 = uint256(o.amountWh) | (uint256(o.expiry) << 96)
+            | (uint256(OrderId.unwrap(o.previousOrderId)) << 136) | (uint256(o.orderType) << 192)
+            | (o.directed ? 1 << 208 : 0);
+        StoredOrder storage stored = _orders[id];
+        assembly ("memory-safe") {
+            sstore(stored.slot, word0)
+            sstore(add(stored.slot, 1), word1)
         }
-        _pull(orderType == OrderType.SELL, amountWh, pricePerKWh);
+    }
+
+
+
+    /// @dev Accepts `trader`'s signature (v, r, s) of the EIP-712 struct `structHash` carrying `nonce`
+    /// and `deadline`, and consumes the nonce. The domain binds it to this chain and contract: a
+    /// signature made for another recovers to another address.
+    function _useSignature(
+        address trader,
+        uint256 nonce,
+        uint256 deadline,
+        bytes32 structHash,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) private {
+        if (block.timestamp >= deadline) revert SignatureExpired(deadline, block.timestamp);
+        TraderAccount storage account = _traders[trader];
+        uint256 currentNonce = account.nonce;
+        if (nonce != currentNonce) revert InvalidNonce(trader, nonce, currentNonce);
+        (address signer, ECDSA.RecoverError error, bytes32 errorArg) =
+            ECDSA.tryRecover(_hashTypedDataV4(structHash), v, r, s);
+        if (error == ECDSA.RecoverError.InvalidSignatureS) revert MalleableSignature(errorArg);
+        // A signature that recovers to no address (error InvalidSignature) names signer 0.
+        if (signer != trader) revert InvalidSigner(trader, signer);
+        account.nonce = uint216(currentNonce + 1);
     }
 
     /// @dev Crosses a new undirected order with the opposite side of the index, best level first,
     /// each level in arrival order, at the resting orders' prices; rests what is left. Resting
     /// orders always have the lower id, so Settlement prices each fill at theirs (_tradeTerms).
-    function _trade(uint256 orderId, StoredOrder memory o) private {
+    function _trade(OrderId id, StoredOrder memory o) private {
         bool isBuy = o.orderType == OrderType.BUY;
         OrderType restingType = isBuy ? OrderType.SELL : OrderType.BUY;
         uint256 limitPerKWh = o.pricePerKWh;
@@ -391,11 +564,11 @@ contract EnergyTrading is Settlement, IEnergyMarket {
             uint256 deadEntries;
             while (true) {
                 uint256 key = _levelKey(restingType, levelPricePerKWh);
-                uint256 headId = _levels[key].headOrderId;
-                uint256 restingId = headId;
-                while (restingId != 0 && remainingWh != 0) {
-                    StoredOrder memory r = _knownOrder(restingId);
-                    if (!_isLive(r)) {
+                OrderId headId = _levels[key].headOrderId;
+                OrderId restingId = headId;
+                while (restingId != NO_ORDER && remainingWh != 0) {
+                    StoredOrder memory r = _order(restingId);
+                    if (!_isLive(r.status, r.expiry)) {
                         if (++deadEntries > MAX_DEAD_ENTRIES_PER_CALL) {
                             revert TooManyDeadEntries(MAX_DEAD_ENTRIES_PER_CALL);
                         }
@@ -405,11 +578,11 @@ contract EnergyTrading is Settlement, IEnergyMarket {
                     if (r.trader == o.trader) revert SelfTrade(o.trader);
                     if (fills == MAX_FILLS_PER_ORDER) revert TooManyCrossings(MAX_FILLS_PER_ORDER);
                     ++fills;
-                    (remainingWh, restingId) = _fillResting(orderId, o, restingId, r, remainingWh);
+                    (remainingWh, restingId) = _fillResting(id, o, restingId, r, remainingWh);
                 }
-                if (restingId != 0) {
+                if (restingId != NO_ORDER) {
                     // The new order is filled inside this level.
-                    if (restingId != headId) _levels[key].headOrderId = uint40(restingId);
+                    if (restingId != headId) _levels[key].headOrderId = restingId;
                     break;
                 }
                 _removeLevel(key, restingType, levelPricePerKWh);
@@ -424,14 +597,15 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         if (remainingWh == 0) return;
         // Rest the remainder at the tail of its level.
         uint256 ownKey = _levelKey(o.orderType, limitPerKWh);
-        uint256 tailId = _levels[ownKey].tailOrderId;
-        if (tailId == 0) {
-            _levels[ownKey] = PriceLevel(uint40(orderId), uint40(orderId));
+        PriceLevel storage level = _levels[ownKey];
+        OrderId tailId = level.tailOrderId;
+        if (tailId == NO_ORDER) {
+            level.headOrderId = id;
             PriceLevels.insert(_levelBitmap, uint256(o.orderType), limitPerKWh);
         } else {
-            _orders[tailId].nextInLevel = uint40(orderId);
-            _levels[ownKey].tailOrderId = uint40(orderId);
+            _orders[tailId].nextInLevel = id;
         }
+        level.tailOrderId = id;
         uint256 bestPerKWh = _bestPerKWh[uint256(o.orderType)];
         if (bestPerKWh == 0 || (isBuy ? limitPerKWh > bestPerKWh : limitPerKWh < bestPerKWh)) {
             _bestPerKWh[uint256(o.orderType)] = uint72(limitPerKWh);
@@ -440,33 +614,41 @@ contract EnergyTrading is Settlement, IEnergyMarket {
 
     /// @dev Trades as much as the new order `o` (with `remainingWh` left) and the resting order `r`
     /// both have left, at r's price; returns what `o` has left and the queue's next head.
-    function _fillResting(
-        uint256 orderId,
-        StoredOrder memory o,
-        uint256 restingId,
-        StoredOrder memory r,
-        uint256 remainingWh
-    ) private returns (uint256, uint256) {
+    function _fillResting(OrderId id, StoredOrder memory o, OrderId restingId, StoredOrder memory r, uint256 remainingWh)
+        private
+        returns (uint256, OrderId)
+    {
         uint256 leftWh = r.amountWh - r.filledWh;
         uint256 amountWh = leftWh < remainingWh ? leftWh : remainingWh;
-        if (o.orderType == OrderType.BUY) _match(orderId, o, restingId, r, amountWh);
-        else _match(restingId, r, orderId, o, amountWh);
+        if (o.orderType == OrderType.BUY) _match(id, o, restingId, r, amountWh);
+        else _match(restingId, r, id, o, amountWh);
         return (remainingWh - amountWh, amountWh == leftWh ? r.nextInLevel : restingId);
     }
 
-    /// @dev Books a trade of `amountWh` between a BUY and a SELL at the earlier order's price.
+    /// @dev Books a trade of `amountWh` between a BUY and a SELL at the trade price rule's price.
     function _match(
-        uint256 buyOrderId,
+        OrderId buyId,
         StoredOrder memory buy,
-        uint256 sellOrderId,
+        OrderId sellId,
         StoredOrder memory sell,
         uint256 amountWh
-    ) private returns (uint256 transactionId) {
-        // The resting (earlier) order sets the price.
-        uint256 pricePerKWh = buyOrderId < sellOrderId ? buy.pricePerKWh : sell.pricePerKWh;
-        _fillSell(sellOrderId, sell, amountWh);
-        transactionId = _fillBuy(buyOrderId, sellOrderId, buy, amountWh, pricePerKWh);
-        emit OrdersMatched(transactionId, buyOrderId, sellOrderId, amountWh, pricePerKWh);
+    ) private returns (TransactionId transactionId) {
+        uint256 pricePerKWh = _tradePrice(buyId, buy.pricePerKWh, sellId, sell.pricePerKWh);
+        _fillSell(sellId, sell, amountWh);
+        transactionId = _fillBuy(buyId, sellId, buy, amountWh, pricePerKWh);
+        emit OrdersMatched(
+            TransactionId.unwrap(transactionId), OrderId.unwrap(buyId), OrderId.unwrap(sellId), amountWh, pricePerKWh
+        );
+    }
+
+    /// @dev The trade price rule, its one home: a trade executes at the earlier order's price (the
+    /// resting order's, when a new order crosses; of two orders matched later, the older one's).
+    function _tradePrice(OrderId buyId, uint256 buyPricePerKWh, OrderId sellId, uint256 sellPricePerKWh)
+        private
+        pure
+        returns (uint256)
+    {
+        return OrderId.unwrap(buyId) < OrderId.unwrap(sellId) ? buyPricePerKWh : sellPricePerKWh;
     }
 
     function _removeLevel(uint256 key, OrderType orderType, uint256 pricePerKWh) private {
@@ -482,24 +664,9 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         return (pricePerKWh << 1) | uint256(orderType);
     }
 
-    /// @dev An order that can still trade: ACTIVE and not expired.
-    function _isLive(StoredOrder memory o) private view returns (bool) {
-        return o.status == OrderStatus.ACTIVE && block.timestamp < o.expiry;
-    }
-
-    function _checkOrderTerms(uint256 amountWh, uint256 pricePerKWh, uint256 expiry) private view {
-        if (amountWh == 0) revert ZeroAmount();
-        uint256 minAmountWh = _minOrderAmountWh;
-        if (amountWh < minAmountWh) revert AmountBelowMinimum(amountWh, minAmountWh);
-        if (amountWh > MAX_ORDER_AMOUNT_WH) revert AmountAboveMaximum(amountWh, MAX_ORDER_AMOUNT_WH);
-        if (pricePerKWh == 0) revert ZeroPrice();
-        uint256 maxPricePerKWh = _maxPricePerKWh;
-        if (pricePerKWh > maxPricePerKWh) revert PriceAboveMaximum(pricePerKWh, maxPricePerKWh);
-        uint256 bandBps = _priceBandBps;
-        if (bandBps != 0) _checkPriceBand(pricePerKWh, bandBps);
-        if (expiry <= block.timestamp) revert ExpiryNotInFuture(expiry, block.timestamp);
-        uint256 latestExpiry = block.timestamp + MAX_ORDER_LIFETIME;
-        if (expiry > latestExpiry) revert ExpiryTooFar(expiry, latestExpiry);
+    /// @dev The rule for an order that can still trade: ACTIVE and not expired.
+    function _isLive(OrderStatus status, uint256 expiry) private view returns (bool) {
+        return status == OrderStatus.ACTIVE && block.timestamp < expiry;
     }
 
     /// @dev Rejects a price outside reference × (1 ± band): the lower bound rounded up, the upper
@@ -514,124 +681,149 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         }
     }
 
-    function _checkFillAmount(uint256 orderId, StoredOrder memory o, uint256 amountWh) private view {
-        if (amountWh == 0) revert ZeroAmount();
-        uint256 remainingWh = o.amountWh - o.filledWh;
-        if (amountWh > remainingWh) revert FillExceedsRemaining(orderId, amountWh, remainingWh);
-        uint256 minAmountWh = _minOrderAmountWh;
-        if (amountWh < minAmountWh && amountWh != remainingWh) revert FillBelowMinimum(amountWh, minAmountWh);
+    function _checkCounterparty(OrderId id, address account) private view {
+        if (_counterparties[id] != account) revert NotCounterparty(OrderId.unwrap(id), account);
     }
 
-    function _checkCounterparty(uint256 orderId, address account) private view {
-        if (_counterparties[orderId] != account) revert NotCounterparty(orderId, account);
+    /// @dev An external order id as an OrderId; one above the id range names no order.
+    function _orderId(uint256 orderId) private pure returns (OrderId) {
+        if (orderId > type(uint40).max) revert OrderUnknown(orderId);
+        return OrderId.wrap(uint40(orderId));
     }
 
-    function _knownOrder(uint256 orderId) private view returns (StoredOrder memory o) {
-        o = _orders[orderId];
-        if (o.trader == address(0)) revert OrderUnknown(orderId);
+    function _knownOrder(OrderId id) private view returns (StoredOrder memory o) {
+        o = _order(id);
+        if (o.trader == address(0)) revert OrderUnknown(OrderId.unwrap(id));
     }
 
-    /// @dev An order that can trade now: known, ACTIVE and not expired (and of `orderType` when checkType).
-    function _tradableOrder(uint256 orderId, OrderType orderType, bool checkType)
+    /// @dev The one copy of an order into memory (kept out of line: the copy is long code).
+    function _order(OrderId id) private view returns (StoredOrder memory) {
+        return _orders[id];
+    }
+
+    function _checkActive(OrderId id, OrderStatus status) private pure {
+        if (status != OrderStatus.ACTIVE) revert OrderNotActive(OrderId.unwrap(id), status);
+    }
+
+    /// @dev An order that can trade now: known, (of `orderType` when checkType,) ACTIVE and not expired.
+    function _tradableOrder(OrderId id, OrderType orderType, bool checkType)
         private
         view
         returns (StoredOrder memory o)
     {
-        o = _knownOrder(orderId);
-        if (checkType && o.orderType != orderType) revert WrongOrderType(orderId, orderType);
-        if (o.status != OrderStatus.ACTIVE) revert OrderNotActive(orderId, o.status);
-        if (block.timestamp >= o.expiry) revert OrderExpired(orderId, o.expiry);
+        o = _knownOrder(id);
+        if (checkType && o.orderType != orderType) revert WrongOrderType(OrderId.unwrap(id), orderType);
+        _checkActive(id, o.status);
+        if (block.timestamp >= o.expiry) revert OrderExpired(OrderId.unwrap(id), o.expiry);
+    }
+
+    /// @dev The escrow rule, its one home: what an ACTIVE order still holds (Wh for a SELL, PaymentToken for a BUY).
+    function _escrowLeft(StoredOrder memory o) private pure returns (uint256) {
+        return o.orderType == OrderType.SELL
+            ? o.amountWh - o.filledWh
+            : OrderMath.buyEscrowLeft(o.amountWh, o.filledWh, o.pricePerKWh, o.paymentCarry);
+    }
+
+    /// @dev What an order or fill of `amountWh` at `pricePerKWh` escrows: the Wh themselves, or
+    /// their cost rounded up.
+    function _escrowAmount(bool energy, uint256 amountWh, uint256 pricePerKWh) private pure returns (uint256) {
+        return energy ? amountWh : OrderMath.costCeil(amountWh, pricePerKWh);
+    }
+
+    function _escrowToken(bool energy) private view returns (IERC20) {
+        return energy ? _energy() : _payment();
     }
 
     /// @dev Unfilled Wh of `trader`'s ACTIVE SELL orders: a walk of the trader's order list (views only).
     function _escrowedEnergy(address trader) private view returns (uint256 amountWh) {
-        uint256 orderId = _latestOrderIds[trader];
-        while (orderId != 0) {
-            StoredOrder storage o = _orders[orderId];
+        OrderId id = _traders[trader].latestOrderId;
+        while (id != NO_ORDER) {
+            StoredOrder storage o = _orders[id];
             if (o.orderType == OrderType.SELL && o.status == OrderStatus.ACTIVE) amountWh += o.amountWh - o.filledWh;
-            orderId = o.previousOrderId;
+            id = o.previousOrderId;
         }
     }
 
     /// @dev Pausable's hooks also set the copy of the flag that createOrder reads.
     function _pause() internal override {
         super._pause();
-        _ordersPaused = true;
+        _state.ordersPaused = true;
     }
 
     function _unpause() internal override {
         super._unpause();
-        _ordersPaused = false;
+        _state.ordersPaused = false;
     }
 
     /// @dev Books `amountWh` of a SELL order as sold: its escrowed energy now backs the transaction.
-    function _fillSell(uint256 orderId, StoredOrder memory sell, uint256 amountWh) private {
+    function _fillSell(OrderId id, StoredOrder memory sell, uint256 amountWh) private {
         uint256 filledWh = sell.filledWh + amountWh;
         sell.filledWh = uint48(filledWh);
-        StoredOrder storage stored = _orders[orderId];
+        StoredOrder storage stored = _orders[id];
         stored.filledWh = uint48(filledWh);
         if (filledWh == sell.amountWh) stored.status = OrderStatus.FILLED;
     }
 
     /// @dev Books `amountWh` of a BUY order as bought at `pricePerKWh` and records the transaction
     /// with the carries that fix its payment and refund (OrderMath).
-    function _fillBuy(
-        uint256 buyOrderId,
-        uint256 sellOrderId,
-        StoredOrder memory buy,
-        uint256 amountWh,
-        uint256 pricePerKWh
-    ) private returns (uint256 transactionId) {
+    function _fillBuy(OrderId buyId, OrderId sellId, StoredOrder memory buy, uint256 amountWh, uint256 pricePerKWh)
+        private
+        returns (TransactionId)
+    {
         uint256 carry = buy.paymentCarry;
         uint256 refundCarry = OrderMath.refundCarry(buy.filledWh, buy.pricePerKWh, carry);
         uint256 filledWh = buy.filledWh + amountWh;
         uint256 carryAfter = OrderMath.nextCarry(carry, amountWh, pricePerKWh);
         buy.filledWh = uint48(filledWh);
         buy.paymentCarry = uint16(carryAfter);
-        StoredOrder storage stored = _orders[buyOrderId];
+        StoredOrder storage stored = _orders[buyId];
         stored.filledWh = uint48(filledWh);
         stored.paymentCarry = uint16(carryAfter);
         bool releasesDust;
         if (filledWh == buy.amountWh) {
             stored.status = OrderStatus.FILLED;
             // What is left of a filled order's escrow is 0 or 1 unit (OrderMath).
-            releasesDust = OrderMath.buyEscrowLeft(buy.amountWh, filledWh, buy.pricePerKWh, carryAfter) != 0;
+            releasesDust = _escrowLeft(buy) != 0;
         }
-        transactionId = _recordTransaction(buyOrderId, sellOrderId, amountWh, carry, refundCarry, releasesDust);
+        return TransactionId.wrap(
+            _recordTransaction(OrderId.unwrap(buyId), OrderId.unwrap(sellId), amountWh, carry, refundCarry, releasesDust)
+        );
     }
 
-    /// @dev Cancels an ACTIVE order, by its trader (cancelOrder) or, once expired, by anyone
-    /// (releaseExpiredOrder), and returns its unfilled escrow. Its queue entry, if any, turns dead.
-    function _close(uint256 orderId, bool byTrader) private {
-        StoredOrder memory o = _knownOrder(orderId);
-        if (byTrader && o.trader != msg.sender) revert NotOrderTrader(orderId, msg.sender);
-        if (o.status != OrderStatus.ACTIVE) revert OrderNotActive(orderId, o.status);
+    /// @dev Cancels an ACTIVE order, by its trader (`caller` is the trader: cancelOrder,
+    /// cancelOrderBySig) or, once expired, by anyone (releaseExpiredOrder), and returns its
+    /// unfilled escrow. Its queue entry, if any, turns dead.
+    function _close(OrderId id, address caller, bool byTrader) private {
+        StoredOrder memory o = _knownOrder(id);
+        uint256 orderId = OrderId.unwrap(id);
+        if (byTrader && o.trader != caller) revert NotOrderTrader(orderId, caller);
+        _checkActive(id, o.status);
         if (!byTrader && block.timestamp < o.expiry) revert OrderNotExpired(orderId, o.expiry);
-        _orders[orderId].status = OrderStatus.CANCELLED;
+        _orders[id].status = OrderStatus.CANCELLED;
         uint256 unfilledWh = o.amountWh - o.filledWh;
-        bool isSell = o.orderType == OrderType.SELL;
-        uint256 refund =
-            isSell ? unfilledWh : OrderMath.buyEscrowLeft(o.amountWh, o.filledWh, o.pricePerKWh, o.paymentCarry);
-        if (byTrader) emit OrderCancelled(orderId, msg.sender, unfilledWh, refund);
-        else emit ExpiredOrderReleased(orderId, o.trader, msg.sender, unfilledWh, refund);
-        if (refund != 0) (isSell ? _energy() : _payment()).safeTransfer(o.trader, refund);
+        uint256 refund = _escrowLeft(o);
+        if (byTrader) emit OrderCancelled(orderId, caller, unfilledWh, refund);
+        else emit ExpiredOrderReleased(orderId, o.trader, caller, unfilledWh, refund);
+        if (refund != 0) _escrowToken(o.orderType == OrderType.SELL).safeTransfer(o.trader, refund);
     }
 
-    /// @dev Takes the caller's side of an order or fill into escrow: `amountWh` of EnergyToken, or
-    /// what it costs at `pricePerKWh` in PaymentToken, rounded up.
-    function _pull(bool energy, uint256 amountWh, uint256 pricePerKWh) private {
-        IERC20 token = energy ? _energy() : _payment();
-        uint256 amount = energy ? amountWh : OrderMath.costCeil(amountWh, pricePerKWh);
-        uint256 available = token.balanceOf(msg.sender);
+    /// @dev Takes `from`'s side of an order or fill into escrow: `amountWh` of EnergyToken, or what
+    /// it costs at `pricePerKWh` in PaymentToken, rounded up. The balance is read only when the
+    /// transfer fails, to name the shortfall; any other failure reverts with the token's own error.
+    function _pull(address from, bool energy, uint256 amountWh, uint256 pricePerKWh) private {
+        IERC20 token = _escrowToken(energy);
+        uint256 amount = _escrowAmount(energy, amountWh, pricePerKWh);
+        if (token.trySafeTransferFrom(from, address(this), amount)) return;
+        uint256 available = token.balanceOf(from);
         if (available < amount) {
-            if (energy) revert InsufficientEnergyBalance(msg.sender, amount, available);
-            revert InsufficientPaymentBalance(msg.sender, amount, available);
+            if (energy) revert InsufficientEnergyBalance(from, amount, available);
+            revert InsufficientPaymentBalance(from, amount, available);
         }
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        token.safeTransferFrom(from, address(this), amount);
     }
 
-    function _orderInfo(uint256 orderId, StoredOrder memory o) private view returns (OrderInfo memory info) {
-        info.orderId = orderId;
+    function _orderInfo(OrderId id, StoredOrder memory o) private view returns (OrderInfo memory info) {
+        info.orderId = OrderId.unwrap(id);
         info.trader = o.trader;
         info.amount = o.amountWh;
         info.filledAmount = o.filledWh;
@@ -639,13 +831,9 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         info.expiry = o.expiry;
         info.orderType = o.orderType;
         info.status = o.status;
-        if (o.directed) info.counterparty = _counterparties[orderId];
-        info.previousOrderId = o.previousOrderId;
-        if (o.status == OrderStatus.ACTIVE) {
-            info.escrow = o.orderType == OrderType.SELL
-                ? o.amountWh - o.filledWh
-                : OrderMath.buyEscrowLeft(o.amountWh, o.filledWh, o.pricePerKWh, o.paymentCarry);
-        }
+        if (o.directed) info.counterparty = _counterparties[id];
+        info.previousOrderId = OrderId.unwrap(o.previousOrderId);
+        if (o.status == OrderStatus.ACTIVE) info.escrow = _escrowLeft(o);
     }
 
     /// @inheritdoc Settlement
@@ -655,22 +843,23 @@ contract EnergyTrading is Settlement, IEnergyMarket {
         override
         returns (TradeTerms memory terms)
     {
-        uint256 buyOrderId = t.buyOrderId;
-        uint256 sellOrderId = t.sellOrderId;
-        if (buyOrderId == 0) {
+        OrderId buyId = OrderId.wrap(t.buyOrderId);
+        OrderId sellId = OrderId.wrap(t.sellOrderId);
+        if (buyId == NO_ORDER) {
             // A taker bought from a SELL order at its price.
-            StoredOrder storage taken = _orders[sellOrderId];
+            StoredOrder storage taken = _orders[sellId];
             uint256 sellPricePerKWh = taken.pricePerKWh;
-            return TradeTerms(_takers[transactionId], taken.trader, sellPricePerKWh, sellPricePerKWh);
+            return TradeTerms(_takers[TransactionId.wrap(transactionId)], taken.trader, sellPricePerKWh, sellPricePerKWh);
         }
-        StoredOrder storage buy = _orders[buyOrderId];
+        StoredOrder storage buy = _orders[buyId];
         uint256 buyPricePerKWh = buy.pricePerKWh;
-        if (sellOrderId == 0) {
+        if (sellId == NO_ORDER) {
             // A taker sold into a BUY order at its price.
-            return TradeTerms(buy.trader, _takers[transactionId], buyPricePerKWh, buyPricePerKWh);
+            return TradeTerms(buy.trader, _takers[TransactionId.wrap(transactionId)], buyPricePerKWh, buyPricePerKWh);
         }
-        StoredOrder storage sell = _orders[sellOrderId];
-        uint256 pricePerKWh = buyOrderId < sellOrderId ? buyPricePerKWh : sell.pricePerKWh;
-        return TradeTerms(buy.trader, sell.trader, pricePerKWh, buyPricePerKWh);
+        StoredOrder storage sell = _orders[sellId];
+        return TradeTerms(
+            buy.trader, sell.trader, _tradePrice(buyId, buyPricePerKWh, sellId, sell.pricePerKWh), buyPricePerKWh
+        );
     }
 }

@@ -54,3 +54,24 @@ class Wallets:
 
     def read(self) -> dict[str, tuple[int, int]]:
         return {a: (self.tokens[0].balanceOf(a), self.tokens[1].balanceOf(a)) for a in self.addresses}
+
+
+def signed_order(market, trader, amount_wh, price, order_type, expiry, deadline, *, counterparty=None, nonce=None):
+    """A SignedOrder of `trader` for `market` with the trader's current nonce (or `nonce`)."""
+    from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
+
+    return SignedOrder(
+        trader.address,
+        amount_wh,
+        price,
+        expiry,
+        order_type,
+        int(market.nonces(trader)) if nonce is None else nonce,
+        deadline,
+        counterparty.address if counterparty is not None else ZERO_ADDRESS,
+    )
+
+
+def relay(market, order, signature, relayer, permit=()):
+    """createOrderBySig sent by `relayer`; returns the transaction."""
+    return market.createOrderBySig(order.as_tuple(), *signature.args(), list(permit), sender=relayer)

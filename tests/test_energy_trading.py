@@ -1244,3 +1244,412 @@ def test_levels_far_apart_across_the_bitmap_are_found_in_price_order(project, ad
         (len(prices) + i + 1, bids[p], ask, 1, p) for i, p in enumerate(reversed(prices))
     ]
     assert tuple(market.bestPrices()) == (0, 0)
+
+
+# ----------------------------------------------------------------------------- signed orders (EIP-712, relayed)
+
+from eth_utils import keccak  # noqa: E402
+from market_helpers import relay, signed_order  # noqa: E402
+
+from energy_grid.signed_orders import (  # noqa: E402
+    CANCEL_ORDER_TYPE,
+    ORDER_TYPE,
+    recover_order_signer,
+    sign_cancel,
+    sign_order,
+    sign_permit,
+    type_string,
+)
+
+SIGNATURE_WINDOW = 600  # a relayed message's deadline, seconds ahead
+
+
+def test_signed_message_types_and_domain(m, chain):
+    assert type_string("Order", ORDER_TYPE) == (
+        "Order(address trader,uint256 amountWh,uint256 pricePerKWh,uint256 expiry,uint8 orderType,"
+        "address counterparty,uint256 nonce,uint256 deadline)"
+    )
+    assert type_string("CancelOrder", CANCEL_ORDER_TYPE) == "CancelOrder(uint256 orderId,uint256 nonce,uint256 deadline)"
+    domain = m.eip712Domain()
+    assert tuple(domain) == (HexBytes("0x0f"), "EnergyTrading", "1", chain.chain_id, m.address, HexBytes(b"\0" * 32), [])
+    # Name and version fit OpenZeppelin's short strings (at most 31 bytes), so the constructor never
+    # raises m.StringTooLong, which EIP712 brings into the ABI.
+    assert all(len(text.encode()) <= 31 for text in (domain[1], domain[2]))
+    assert [i.type for i in m.StringTooLong.abi.inputs] == ["string"]
+
+
+def test_a_relayed_order_is_the_signers_not_the_relayers(m, seller, keeper, energy_token, wallets, chain, expiry):
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    order = signed_order(m, seller, 2_000, PRICE, SELL, expiry, deadline)
+    assert order.nonce == 0
+    before = wallets.read()
+    tx = relay(m, order, sign_order(order, seller.private_key, m.address, chain.chain_id), keeper)
+    order_id = tx.return_value
+    assert market_logs(tx, m) == [
+        log(
+            m.OrderCreated,
+            orderId=order_id,
+            trader=seller.address,
+            orderType=SELL,
+            amountWh=2_000,
+            pricePerKWh=PRICE,
+            expiry=expiry,
+            counterparty=ZERO_ADDRESS,
+        )
+    ]
+    after = wallets.read()
+    assert after[seller.address][0] == before[seller.address][0] - 2_000
+    assert after[keeper.address] == before[keeper.address]  # the relayer paid gas only
+    assert after[m.address][0] == before[m.address][0] + 2_000
+    assert tx.events.filter(m.EIP712DomainChanged) == []  # the domain is fixed for the contract's life
+    assert m.getOrder(order_id).trader == seller.address
+    assert m.latestOrderOf(seller) == order_id
+    assert m.latestOrderOf(keeper) == 0
+    assert (m.nonces(seller), m.nonces(keeper)) == (1, 0)
+    # Only the signer may cancel it: the relayer is not its trader.
+    with reverts(m.NotOrderTrader, orderId=order_id, caller=keeper.address):
+        m.cancelOrder(order_id, sender=keeper)
+    m.cancelOrder(order_id, sender=seller)
+    assert wallets.read()[seller.address] == before[seller.address]
+
+
+def test_a_relayed_order_crosses_like_a_direct_one_and_a_directed_one_rests(m, seller, buyer, keeper, chain, expiry):
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    ask = create(m, seller, 1_000, PRICE, SELL, expiry)
+    order = signed_order(m, buyer, 1_000, PRICE, BUY, expiry, deadline)
+    tx = relay(m, order, sign_order(order, buyer.private_key, m.address, chain.chain_id), keeper)
+    assert [(e.buyOrderId, e.sellOrderId) for e in tx.events.filter(m.OrdersMatched)] == [(tx.return_value, ask)]
+    directed = signed_order(m, buyer, 500, PRICE, BUY, expiry, deadline, counterparty=seller)
+    tx = relay(m, directed, sign_order(directed, buyer.private_key, m.address, chain.chain_id), keeper)
+    assert m.getOrderInfo(tx.return_value).counterparty == seller.address
+    own = signed_order(m, buyer, 500, PRICE, BUY, expiry, deadline, counterparty=buyer)
+    with reverts(m.InvalidCounterparty, counterparty=buyer.address):
+        relay(m, own, sign_order(own, buyer.private_key, m.address, chain.chain_id), keeper)
+
+
+def test_bad_signatures_are_rejected_naming_their_inputs_and_move_nothing(m, project, admin, seller, buyer, keeper, energy_token, stablecoin, fee_recipient, wallets, chain, expiry):
+    chain_id = chain.chain_id
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    order = signed_order(m, seller, 1_000, PRICE, SELL, expiry, deadline)
+    good = sign_order(order, seller.private_key, m.address, chain_id)
+    before = wallets.read()
+    # Another chain, another contract: the signature recovers to someone else.
+    other_chain = sign_order(order, seller.private_key, m.address, chain_id + 1)
+    with reverts(m.InvalidSigner, trader=seller.address, signer=recover_order_signer(order, other_chain, m.address, chain_id)):
+        relay(m, order, other_chain, keeper)
+    twin = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, FEE_BPS, sender=admin)
+    other_market = sign_order(order, seller.private_key, twin.address, chain_id)
+    with reverts(m.InvalidSigner, trader=seller.address, signer=recover_order_signer(order, other_market, m.address, chain_id)):
+        relay(m, order, other_market, keeper)
+    # Signed by someone else; not a signature at all.
+    forged = sign_order(order, buyer.private_key, m.address, chain_id)
+    with reverts(m.InvalidSigner, trader=seller.address, signer=buyer.address):
+        relay(m, order, forged, keeper)
+    with reverts(m.InvalidSigner, trader=seller.address, signer=ZERO_ADDRESS):
+        m.createOrderBySig(order.as_tuple(), 29, good.r, good.s, [], sender=keeper)
+    # The malleable twin of the good signature.
+    with reverts(m.MalleableSignature, s=good.malleated().s):
+        relay(m, order, good.malleated(), keeper)
+    # Other contents than signed.
+    changed = signed_order(m, seller, 1_001, PRICE, SELL, expiry, deadline)
+    with reverts(m.InvalidSigner, trader=seller.address, signer=recover_order_signer(changed, good, m.address, chain_id)):
+        relay(m, changed, good, keeper)
+    # A future nonce, a past deadline.
+    ahead = signed_order(m, seller, 1_000, PRICE, SELL, expiry, deadline, nonce=1)
+    with reverts(m.InvalidNonce, trader=seller.address, nonce=1, currentNonce=0):
+        relay(m, ahead, sign_order(ahead, seller.private_key, m.address, chain_id), keeper)
+    chain.pending_timestamp = deadline
+    with reverts(m.SignatureExpired, deadline=deadline, blockTimestamp=deadline):
+        relay(m, order, good, keeper)
+    assert wallets.read() == before
+    assert (m.nonces(seller), m.orderCount()) == (0, 0)
+
+
+def test_a_replayed_signed_order_is_rejected(m, seller, keeper, wallets, chain, expiry):
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    order = signed_order(m, seller, 1_000, PRICE, SELL, expiry, deadline)
+    signature = sign_order(order, seller.private_key, m.address, chain.chain_id)
+    relay(m, order, signature, keeper)
+    before = wallets.read()
+    with reverts(m.InvalidNonce, trader=seller.address, nonce=0, currentNonce=1):
+        relay(m, order, signature, keeper)
+    assert wallets.read() == before
+    assert m.orderCount() == 1
+
+
+def test_a_relayed_cancellation_returns_the_escrow_to_the_trader(m, seller, buyer, keeper, wallets, chain, expiry):
+    chain_id = chain.chain_id
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    before = wallets.read()
+    order_id = create(m, seller, 1_000, PRICE, BUY, expiry)
+    nonce = m.nonces(seller)
+    forged = sign_cancel(order_id, nonce, deadline, buyer.private_key, m.address, chain_id)
+    with reverts(m.InvalidSigner, trader=seller.address, signer=buyer.address):
+        m.cancelOrderBySig(order_id, nonce, deadline, *forged.args(), sender=keeper)
+    with reverts(m.OrderUnknown, orderId=order_id + 1):
+        m.cancelOrderBySig(order_id + 1, nonce, deadline, *forged.args(), sender=keeper)
+    signature = sign_cancel(order_id, nonce, deadline, seller.private_key, m.address, chain_id)
+    with reverts(m.MalleableSignature, s=signature.malleated().s):
+        m.cancelOrderBySig(order_id, nonce, deadline, *signature.malleated().args(), sender=keeper)
+    tx = m.cancelOrderBySig(order_id, nonce, deadline, *signature.args(), sender=keeper)
+    assert market_logs(tx, m) == [
+        log(m.OrderCancelled, orderId=order_id, trader=seller.address, unfilledWh=1_000, refundedEscrow=200_000)
+    ]
+    assert wallets.read() == before
+    assert m.nonces(seller) == nonce + 1
+    with reverts(m.InvalidNonce, trader=seller.address, nonce=nonce, currentNonce=nonce + 1):
+        m.cancelOrderBySig(order_id, nonce, deadline, *signature.args(), sender=keeper)
+
+
+@pytest.fixture
+def newcomer(accounts, smart_meter, admin, chain, energy_token, m):
+    """A prosumer with metered energy who has never sent a transaction: no approval, no gas money."""
+    account = accounts.generate_test_account()
+    from conftest import meter_energy_to
+
+    meter_energy_to([account], 10_000, smart_meter, admin, accounts, chain)
+    assert energy_token.allowance(account, m) == 0
+    return account
+
+
+def newcomer_permit(energy_token, newcomer, m, value, deadline, chain):
+    return sign_permit(
+        energy_token.name(),
+        energy_token.address,
+        newcomer.address,
+        m.address,
+        value,
+        int(energy_token.nonces(newcomer)),
+        deadline,
+        newcomer.private_key,
+        chain.chain_id,
+    )
+
+
+def test_a_first_order_needs_no_approval_transaction_with_a_permit(m, newcomer, keeper, energy_token, chain, expiry):
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    order = signed_order(m, newcomer, 4_000, PRICE, SELL, expiry, deadline)
+    signature = sign_order(order, newcomer.private_key, m.address, chain.chain_id)
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=m.address, allowance=0, needed=4_000):
+        relay(m, order, signature, keeper)  # no permit, no allowance: the token's own error
+    permit = newcomer_permit(energy_token, newcomer, m, 4_000, deadline, chain)
+    tx = relay(m, order, signature, keeper, [permit])
+    assert m.getOrder(tx.return_value).trader == newcomer.address
+    assert energy_token.balanceOf(newcomer) == 6_000
+    assert energy_token.allowance(newcomer, m) == 0
+    assert energy_token.nonces(newcomer) == 1
+
+
+def test_a_front_run_permit_does_not_fail_the_order(m, newcomer, keeper, stranger, energy_token, chain, expiry):
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    permit = newcomer_permit(energy_token, newcomer, m, 10_000, deadline, chain)
+    value, permit_deadline, v, r, s = permit
+    energy_token.permit(newcomer, m, value, permit_deadline, v, r, s, sender=stranger)  # someone submits it first
+    order = signed_order(m, newcomer, 4_000, PRICE, SELL, expiry, deadline)
+    tx = relay(m, order, sign_order(order, newcomer.private_key, m.address, chain.chain_id), keeper, [permit])
+    assert m.getOrder(tx.return_value).trader == newcomer.address
+    assert energy_token.allowance(newcomer, m) == 6_000
+
+
+def test_a_failed_permit_without_the_allowance_is_rejected(m, newcomer, keeper, energy_token, wallets, chain, expiry):
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    permit = newcomer_permit(energy_token, newcomer, m, 4_000, deadline, chain)
+    value, permit_deadline, v, r, s = permit
+    wrong = (value + 1, permit_deadline, v, r, s)  # not what was signed: the token refuses it
+    order = signed_order(m, newcomer, 4_000, PRICE, SELL, expiry, deadline)
+    before = energy_token.balanceOf(newcomer)
+    with reverts(m.PermitNotApplied, trader=newcomer.address, token=energy_token.address, allowance=0, required=4_000):
+        relay(m, order, sign_order(order, newcomer.private_key, m.address, chain.chain_id), keeper, [wrong])
+    assert energy_token.balanceOf(newcomer) == before
+    assert m.nonces(newcomer) == 0
+
+
+# ----------------------------------------------------------------------------- ABI
+
+
+# EnergyTrading's ABI as it was before issue 9 (functions with outputs and mutability, events with
+# their indexed inputs, errors): order and transaction ids became internal value types, and every
+# item stayed exactly as it was.
+ABI_BEFORE_ISSUE_9 = set(
+    """
+error AccessControlBadConfirmation()
+error AccessControlUnauthorizedAccount(address,bytes32)
+error AmountAboveMaximum(uint256,uint256)
+error AmountBelowMinimum(uint256,uint256)
+error BatchTooLarge(uint256,uint256)
+error EmptyBatch()
+error EmptyPriceLevel(uint8,uint256)
+error EnforcedPause()
+error ExpectedPause()
+error ExpiryNotInFuture(uint256,uint256)
+error ExpiryTooFar(uint256,uint256)
+error FeeTooHigh(uint256,uint256)
+error FillBelowMinimum(uint256,uint256)
+error FillExceedsRemaining(uint256,uint256,uint256)
+error InsufficientEnergyBalance(address,uint256,uint256)
+error InsufficientPaymentBalance(address,uint256,uint256)
+error InvalidCounterparty(address)
+error InvalidCursor(address,uint256)
+error InvalidFeeRecipient(address)
+error InvalidPageSize(uint256,uint256)
+error InvalidReferencePrice(address)
+error MaxPriceOutOfRange(uint256,uint256)
+error MinOrderAmountOutOfRange(uint256,uint256)
+error NoFeesAccrued()
+error NotCounterparty(uint256,address)
+error NotFeeRecipient(address,address)
+error NotOrderTrader(uint256,address)
+error OrderExpired(uint256,uint256)
+error OrderNotActive(uint256,uint8)
+error OrderNotExpired(uint256,uint256)
+error OrderUnknown(uint256)
+error PriceAboveMaximum(uint256,uint256)
+error PriceBandOutOfRange(uint256,uint256)
+error PriceOutsideBand(uint256,uint256,uint256)
+error PricesDoNotCross(uint256,uint256)
+error ReentrancyGuardReentrantCall()
+error SafeERC20FailedOperation(address)
+error SelfTrade(address)
+error SettlementWindowClosed(uint256,uint256)
+error SettlementWindowOpen(uint256,uint256)
+error SettlementWindowTooLong(uint256,uint256)
+error TooManyCrossings(uint256)
+error TooManyDeadEntries(uint256)
+error TransactionNotPending(uint256,uint8)
+error TransactionUnknown(uint256)
+error WrongOrderType(uint256,uint8)
+error ZeroAddress()
+error ZeroAmount()
+error ZeroPrice()
+event ExpiredOrderReleased(uint256,address,address,uint256,uint256) indexed=11100
+event FeeRecipientUpdated(address,address) indexed=11
+event FeesWithdrawn(address,uint256) indexed=10
+event GridFeeUpdated(uint256,uint256) indexed=00
+event MaxPriceUpdated(uint256,uint256) indexed=00
+event MinOrderAmountUpdated(uint256,uint256) indexed=00
+event OrderCancelled(uint256,address,uint256,uint256) indexed=1100
+event OrderCreated(uint256,address,uint8,uint256,uint256,uint256,address) indexed=1110000
+event OrderTaken(uint256,uint256,address,uint256,uint256) indexed=11100
+event OrdersMatched(uint256,uint256,uint256,uint256,uint256) indexed=11100
+event Paused(address) indexed=0
+event PriceBandUpdated(address,uint32,uint256) indexed=110
+event PriceLevelPruned(uint8,uint256,uint256) indexed=110
+event RoleAdminChanged(bytes32,bytes32,bytes32) indexed=111
+event RoleGranted(bytes32,address,address) indexed=111
+event RoleRevoked(bytes32,address,address) indexed=111
+event SettlementWindowUpdated(uint256,uint256) indexed=00
+event TransactionSettled(uint256,address,address,uint256,uint256,uint256,uint256) indexed=1110000
+event TransactionVoided(uint256,address,address,address,uint256,uint256) indexed=111000
+event Unpaused(address) indexed=0
+function DEFAULT_ADMIN_ROLE() -> (bytes32) view
+function MAX_DEAD_ENTRIES_PER_CALL() -> (uint256) view
+function MAX_FEE_BPS() -> (uint256) view
+function MAX_FILLS_PER_ORDER() -> (uint256) view
+function MAX_ORDER_AMOUNT_WH() -> (uint256) view
+function MAX_ORDER_LIFETIME() -> (uint256) view
+function MAX_PAGE_SIZE() -> (uint256) view
+function MAX_PRICE_BAND_BPS() -> (uint256) view
+function MAX_SETTLEMENT_BATCH() -> (uint256) view
+function MAX_SETTLEMENT_WINDOW() -> (uint256) view
+function OPERATOR_ROLE() -> (bytes32) view
+function PAUSER_ROLE() -> (bytes32) view
+function PRICE_CAP_PER_KWH() -> (uint256) view
+function accruedFees() -> (uint256) view
+function bestPrices() -> (uint256,uint256) view
+function cancelOrder(uint256) -> () nonpayable
+function createDirectedOrder(uint256,uint256,uint256,uint8,address) -> (uint256) nonpayable
+function createOrder(uint256,uint256,uint256,uint8) -> (uint256) nonpayable
+function energyToken() -> (address) view
+function escrowedEnergyOf(address) -> (uint256) view
+function feeRecipient() -> (address) view
+function fillOrder(uint256,uint256) -> (uint256) nonpayable
+function getEnergyBalance(address) -> (uint256) view
+function getOrder(uint256) -> ((address,uint256,uint256,uint256,uint8,uint8)) view
+function getOrderInfo(uint256) -> ((uint256,address,uint256,uint256,uint256,uint256,uint8,uint8,address,uint256,uint256)) view
+function getRoleAdmin(bytes32) -> (bytes32) view
+function getTraderOrders(address,uint256,uint256) -> ((uint256,address,uint256,uint256,uint256,uint256,uint8,uint8,address,uint256,uint256)[],uint256) view
+function getTransaction(uint256) -> ((address,address,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8,uint256,uint256)) view
+function grantRole(bytes32,address) -> () nonpayable
+function gridFeeBps() -> (uint256) view
+function hasRole(bytes32,address) -> (bool) view
+function latestOrderOf(address) -> (uint256) view
+function matchOrders(uint256,uint256) -> (uint256) nonpayable
+function maxPrice() -> (uint256) view
+function minOrderAmount() -> (uint256) view
+function nextInLevel(uint256) -> (uint256) view
+function nextPriceLevel(uint8,uint256) -> (uint256) view
+function orderCount() -> (uint256) view
+function pause() -> () nonpayable
+function paused() -> (bool) view
+function paymentToken() -> (address) view
+function priceBand() -> (address,uint32,uint256) view
+function priceLevel(uint8,uint256) -> (uint256,uint256) view
+function pruneLevel(uint8,uint256) -> (uint256) nonpayable
+function releaseExpiredOrder(uint256) -> () nonpayable
+function renounceRole(bytes32,address) -> () nonpayable
+function revokeRole(bytes32,address) -> () nonpayable
+function setFeeRecipient(address) -> () nonpayable
+function setGridFee(uint256) -> () nonpayable
+function setMaxPrice(uint256) -> () nonpayable
+function setMinOrderAmount(uint256) -> () nonpayable
+function setPriceBand(address,uint32,uint256) -> () nonpayable
+function setSettlementWindow(uint256) -> () nonpayable
+function settleTransaction(uint256) -> () nonpayable
+function settleTransactions(uint256[]) -> () nonpayable
+function settlementWindow() -> (uint256) view
+function supportsInterface(bytes4) -> (bool) view
+function transactionCount() -> (uint256) view
+function unpause() -> () nonpayable
+function voidTransaction(uint256) -> () nonpayable
+function withdrawFees() -> (uint256) nonpayable
+""".strip().splitlines()
+)
+ABI_ADDED_BY_ISSUE_9 = {
+    "function cancelOrderBySig(uint256,uint256,uint256,uint8,bytes32,bytes32) -> () nonpayable",
+    "function createOrderBySig((address,uint256,uint256,uint256,uint8,address,uint256,uint256),uint8,bytes32,bytes32,"
+    "(uint256,uint256,uint8,bytes32,bytes32)[]) -> (uint256) nonpayable",
+    "function eip712Domain() -> (bytes1,string,string,uint256,address,bytes32,uint256[]) view",
+    "function nonces(address) -> (uint256) view",
+    "event EIP712DomainChanged() indexed=",
+    "error InvalidNonce(address,uint256,uint256)",
+    "error InvalidSigner(address,address)",
+    "error MalleableSignature(bytes32)",
+    "error PermitNotApplied(address,address,uint256,uint256)",
+    "error SignatureExpired(uint256,uint256)",
+}
+SEED_SELECTORS = {  # IEnergyTrading (seed 002), exactly
+    "createOrder(uint256,uint256,uint256,uint8)": "34ffe662",
+    "cancelOrder(uint256)": "514fcac7",
+    "matchOrders(uint256,uint256)": "1756353d",
+    "settleTransaction(uint256)": "19062b8f",
+}
+
+
+def _abi_type(item) -> str:
+    if item.type.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item.components) + ")" + item.type[5:]
+    return item.type
+
+
+def abi_lines(contract_type) -> set[str]:
+    lines = set()
+    for item in contract_type.abi:
+        if item.type == "function":
+            args = ",".join(_abi_type(i) for i in item.inputs)
+            outputs = ",".join(_abi_type(o) for o in item.outputs)
+            lines.add(f"function {item.name}({args}) -> ({outputs}) {item.stateMutability}")
+        elif item.type == "event":
+            indexed = "".join("1" if i.indexed else "0" for i in item.inputs)
+            lines.add(f"event {item.name}({','.join(_abi_type(i) for i in item.inputs)}) indexed={indexed}")
+        elif item.type == "error":
+            lines.add(f"error {item.name}({','.join(_abi_type(i) for i in item.inputs)})")
+    return lines
+
+
+def test_the_abi_kept_every_item_and_gained_the_signed_orders(project):
+    """Nothing of the ABI before issue 9 went or changed (the seed's selectors included)."""
+    lines = abi_lines(project.EnergyTrading.contract_type)
+    assert ABI_BEFORE_ISSUE_9 - lines == set()
+    assert ABI_ADDED_BY_ISSUE_9 - lines == set()
+    selectors = {item.selector: keccak(text=item.selector)[:4].hex() for item in project.EnergyTrading.contract_type.abi if item.type == "function"}
+    assert {signature: selectors[signature] for signature in SEED_SELECTORS} == SEED_SELECTORS
