@@ -180,6 +180,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     }
 
     /// @inheritdoc IEnergyMarket
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign: the permit call goes to the market's own escrow token (set at deploy) and the function is nonReentrant
     function createOrderBySig(
         SignedOrder calldata order,
         uint8 v,
@@ -233,7 +234,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         PriceLevel storage level = _levels[key];
         OrderId id = level.headOrderId;
         if (id == NO_ORDER) revert EmptyPriceLevel(orderType, pricePerKWh);
-        OrderId previousId;
+        OrderId previousId = NO_ORDER;
         for (uint256 visited; id != NO_ORDER && visited < MAX_DEAD_ENTRIES_PER_CALL; ++visited) {
             StoredOrder storage o = _orders[id];
             OrderId nextId = o.nextInLevel;
@@ -366,6 +367,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             id = o.previousOrderId;
         }
         // Trim the page to what was found.
+        // slither-disable-next-line assembly: trims the page to the orders found, in place
         assembly ("memory-safe") {
             mstore(page, count)
         }
@@ -461,6 +463,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @dev Creates `trader`'s order (directed when `counterparty` is not 0), trades it at once if
     /// undirected, and escrows its value from `trader`.
+    // slither-disable-next-line cyclomatic-complexity: the order checks and the crossing walk that every way of creating an order shares
     function _createOrder(
         address trader,
         uint256 amountWh,
@@ -518,6 +521,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             | (uint256(OrderId.unwrap(o.previousOrderId)) << 136) | (uint256(o.orderType) << 192)
             | (o.directed ? 1 << 208 : 0);
         StoredOrder storage stored = _orders[id];
+        // slither-disable-next-line assembly: writes a new order's two slots whole instead of field by field
         assembly ("memory-safe") {
             sstore(stored.slot, word0)
             sstore(add(stored.slot, 1), word1)
@@ -553,6 +557,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @dev Crosses a new undirected order with the opposite side of the index, best level first,
     /// each level in arrival order, at the resting orders' prices; rests what is left. Resting
     /// orders always have the lower id, so Settlement prices each fill at theirs (_tradeTerms).
+    // slither-disable-next-line cyclomatic-complexity: one walk of the opposite book (price levels, their FIFO queues, dead entries); split, it would re-read the same state
     function _trade(OrderId id, StoredOrder memory o) private {
         bool isBuy = o.orderType == OrderType.BUY;
         OrderType restingType = isBuy ? OrderType.SELL : OrderType.BUY;
@@ -560,8 +565,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 levelPricePerKWh = _bestPerKWh[uint256(restingType)];
         uint256 remainingWh = o.amountWh;
         if (levelPricePerKWh != 0 && (isBuy ? levelPricePerKWh <= limitPerKWh : levelPricePerKWh >= limitPerKWh)) {
-            uint256 fills;
-            uint256 deadEntries;
+            uint256 fills = 0;
+            uint256 deadEntries = 0;
             while (true) {
                 uint256 key = _levelKey(restingType, levelPricePerKWh);
                 OrderId headId = _levels[key].headOrderId;
@@ -779,7 +784,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         StoredOrder storage stored = _orders[buyId];
         stored.filledWh = uint48(filledWh);
         stored.paymentCarry = uint16(carryAfter);
-        bool releasesDust;
+        bool releasesDust = false;
         if (filledWh == buy.amountWh) {
             stored.status = OrderStatus.FILLED;
             // What is left of a filled order's escrow is 0 or 1 unit (OrderMath).

@@ -294,6 +294,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     /// sending too little gas: a transfer that runs out of gas leaves 1/64 of what it was given,
     /// which pays for the credit (a fresh slot: 22,100 gas) only if it was given over 1.3 million.
     function _push(IERC20 token, address account, uint256 amount) internal {
+        // slither-disable-next-line incorrect-equality: a zero payout has nothing to push; amount is computed, not a balance read
         if (amount == 0 || token.trySafeTransfer(account, amount)) return;
         _owed[address(token)][account] += amount;
         emit PayoutDeferred(address(token), account, amount);
@@ -312,6 +313,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
         if (block.timestamp < settleableAt) revert SettlementWindowOpen(transactionId, settleableAt);
         _transactions[transactionId].status = TransactionStatus.SETTLED;
         TransactionInfo memory p = _payout(transactionId, t);
+        // slither-disable-next-line costly-loop: one warm write per transaction of a batch bounded by MAX_SETTLEMENT_BATCH
         if (p.fee != 0) _accruedFees = SafeCast.toUint160(_accruedFees + p.fee);
         emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.buyerRefund);
         _push(_energyToken, p.buyer, t.amountWh);
@@ -321,6 +323,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
 
     function _knownTransaction(uint256 transactionId) private view returns (TransactionRecord memory t) {
         t = _transactions[transactionId];
+        // slither-disable-next-line incorrect-equality: a zero match time marks a transaction id never recorded
         if (t.matchedAt == 0) revert TransactionUnknown(transactionId);
     }
 

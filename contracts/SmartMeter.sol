@@ -32,6 +32,7 @@ import {
 /// GATEWAY_ROLE head-end (submitReadings), or signed by the meter's key (EIP-712) and relayed by
 /// anyone (submitSignedReadings). The signed path's nonce lives in the meter's record, the slot
 /// every reading rewrites anyway.
+// slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     using EnergyTime for uint256;
 
@@ -258,8 +259,8 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (amountWh > redeemableWh) revert RedemptionExceedsConsumption(meter, amountWh, redeemableWh);
         // Cannot overflow: amountWh <= consumed <= MAX_REGISTER_WH < 2^64.
         account.redeemedConsumptionWh += uint64(amountWh);
-        _energyToken.retire(msg.sender, amountWh);
         emit ConsumptionRedeemed(meter, msg.sender, amountWh);
+        _energyToken.retire(msg.sender, amountWh);
     }
 
     /// @dev Validates and records one reading; returns the Wh its owner is to be minted.
@@ -318,7 +319,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         returns (uint256 consumedWh, uint256 producedWh)
     {
         mapping(uint256 => ProfileEntry) storage profile = _profiles[meter];
-        ProfileEntry previous;
+        ProfileEntry previous = ProfileEntry.wrap(0);
         if (m.lastReadingAt != 0) previous = profile[_ringSlot(uint256(m.lastReadingAt).intervalOf())];
         uint256 previousConsumptionWh = previous.consumptionRegisterWh();
         uint256 previousProductionWh = previous.productionRegisterWh();
@@ -497,7 +498,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     }
 
     /// @inheritdoc ISmartMeterRegistry
-    // solhint-disable-next-line func-name-mixedcase
+    // slither-disable-next-line naming-convention: the name EIP-2612 made the convention
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
@@ -521,6 +522,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
 
     /// @dev The load-profile slot of `interval`: the ring wraps every PROFILE_CAPACITY intervals.
     function _ringSlot(uint256 interval) private pure returns (uint256) {
+        // slither-disable-next-line weak-prng: the ring-buffer slot of an interval in the 35-day load profile, not randomness
         return interval % PROFILE_CAPACITY;
     }
 
@@ -540,6 +542,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         address meter = signed.meter;
         uint256 nonce = signed.nonce;
         if (block.timestamp > signed.deadline) revert ReadingSignatureExpired(meter, nonce, signed.deadline);
+        // slither-disable-next-line unused-return: the third value repeats the s that MalleableReadingSignature names
         (address signer, ECDSA.RecoverError error,) =
             ECDSA.tryRecover(_signedReadingDigest(signed), signed.v, signed.r, signed.s);
         if (error == ECDSA.RecoverError.InvalidSignatureS) revert MalleableReadingSignature(meter, nonce, signed.s);
@@ -557,6 +560,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 nonce = signed.nonce;
         uint256 deadline = signed.deadline;
         bytes32 structHash;
+        // slither-disable-next-line assembly: hashes each batch entry in scratch memory; abi.encode would allocate anew per entry
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, readingTypeHash)
@@ -590,6 +594,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (count == 0) return;
         address[] memory owners = batch.owners;
         uint256[] memory amountsWh = batch.amountsWh;
+        // slither-disable-next-line assembly: trims both arrays to the readings that minted, in place
         assembly ("memory-safe") {
             // Trim both arrays to the readings that minted.
             mstore(owners, count)

@@ -60,7 +60,7 @@ import pytest
 from auction_helpers import close_gate, open_period
 from eth_account import Account
 from helpers import ZERO_ADDRESS, log, reverts, role
-from market_helpers import BUY, SELL, create, crossing, cost_ceil
+from market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order
 from asset_helpers import mint, new_meter
 
 from conftest import (
@@ -74,6 +74,7 @@ from conftest import (
     MARKET_FEE_BPS,
     meter_energy_to,
 )
+from energy_grid.signed_orders import sign_cancel, sign_order
 from energy_grid.demand_response import MeterWriter, verify_from_meter
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
@@ -104,6 +105,8 @@ GUARDED: dict[str, tuple[str, ...]] = {
         "voidTransaction",
         "withdrawFees",
         "withdrawOwed",
+        "createOrderBySig",
+        "cancelOrderBySig",
     ),
     "EnergyAuction": ("submitBid", "submitAsk", "claim", "withdrawFees"),
     "DemandResponse": ("startEvent", "cancelEvent", "claimReward", "distributeRewards"),
@@ -288,6 +291,17 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
         market.settleTransaction(trade(), sender=keeper)
         return (lambda: market.withdrawFees(sender=fee_recipient)), None
 
+    def create_by_sig():
+        order = signed_order(market, buyer, 1_000, 100_000, BUY, expiry(), expiry())
+        signature = sign_order(order, buyer.private_key, market.address, chain.chain_id)
+        return (lambda: relay(market, order, signature, keeper)), None
+
+    def cancel_by_sig():
+        order_id = bid()
+        nonce, deadline = int(market.nonces(buyer)), expiry()
+        signature = sign_cancel(order_id, nonce, deadline, buyer.private_key, market.address, chain.chain_id)
+        return (lambda: market.cancelOrderBySig(order_id, nonce, deadline, *signature.args(), sender=keeper)), None
+
     def withdraw_owed():
         tx_id = trade()
         token.arm(market, market.withdrawFees.encode_input(), sender=keeper)  # refused: the seller's payout is owed
@@ -315,6 +329,8 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
             "voidTransaction": void,
             "withdrawFees": withdraw,
             "withdrawOwed": withdraw_owed,
+            "createOrderBySig": create_by_sig,
+            "cancelOrderBySig": cancel_by_sig,
         },
         {
             "createOrder": market.createOrder.encode_input(1_000, 100_000, far, BUY),
@@ -327,6 +343,8 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
             "voidTransaction": market.voidTransaction.encode_input(1),
             "withdrawFees": market.withdrawFees.encode_input(),
             "withdrawOwed": market.withdrawOwed.encode_input(token),
+            "createOrderBySig": market.createOrderBySig.encode_input((ZERO_ADDRESS, 1, 1, far, BUY, ZERO_ADDRESS, 0, far), 27, b"\x00" * 32, b"\x00" * 32, []),
+            "cancelOrderBySig": market.cancelOrderBySig.encode_input(1, 0, far, 27, b"\x00" * 32, b"\x00" * 32),
         },
     )
 

@@ -55,40 +55,13 @@ ACCEPTED_ERC_ITEMS = {
 # and suppressions land with the merge (the lead applies them, see the branch's report), and then this
 # list must be emptied. Until then they are reported here, not failed on; `test_nothing_awaits_other_branches`
 # keeps the list from being forgotten. Each is (detector, file, first element: function or variable).
-AWAITING_OTHER_BRANCHES = [
-    ("weak-prng", "contracts/SmartMeter.sol", "_entryAt"),
-    ("weak-prng", "contracts/SmartMeter.sol", "registerMeter"),
-    ("divide-before-multiply", "contracts/libraries/MeterBaseline.sol", "window"),
-    ("divide-before-multiply", "contracts/libraries/MeterBaseline.sol", "window"),
-    ("divide-before-multiply", "contracts/libraries/MeterBaseline.sol", "measure"),
-    ("incorrect-equality", "contracts/Settlement.sol", "_pendingTransaction"),
-    ("incorrect-equality", "contracts/Settlement.sol", "getTransaction"),
-    ("incorrect-equality", "contracts/EnergyTrading.sol", "_tradeTerms"),
-    ("incorrect-equality", "contracts/EnergyTrading.sol", "_tradeTerms"),
-    ("uninitialized-local", "contracts/libraries/MeterBaseline.sol", "baselineSumWh"),
-    ("uninitialized-local", "contracts/SmartMeter.sol", "previous"),
-    ("uninitialized-local", "contracts/EnergyTrading.sol", "fills"),
-    ("uninitialized-local", "contracts/EnergyTrading.sol", "releasesDust"),
-    ("uninitialized-local", "contracts/EnergyTrading.sol", "previousId"),
-    ("unused-return", "contracts/libraries/MeterBaseline.sol", "measure"),
-    ("unused-return", "contracts/libraries/MeterBaseline.sol", "measure"),
-    ("shadowing-local", "contracts/interfaces/ISettlement.sol", "feeRecipient"),
-    ("reentrancy-events", "contracts/SmartMeter.sol", "redeemConsumption"),
-    ("assembly", "contracts/SmartMeter.sol", "submitReadings"),
-    ("assembly", "contracts/EnergyTrading.sol", "getTraderOrders"),
-    ("costly-loop", "contracts/Settlement.sol", "_settle"),
-    ("cyclomatic-complexity", "contracts/EnergyTrading.sol", "_trade"),
-    ("missing-inheritance", "contracts/SmartMeter.sol", "SmartMeter"),
-]
-
 SUPPRESSION = re.compile(r"//\s*slither-disable(?P<kind>-next-line|-start|-end|)\b\s*(?P<rest>.*)")
 SUPPRESSION_FORM = re.compile(r"(?P<detectors>[a-z0-9-]+(?:,[a-z0-9-]+)*): (?P<reason>\S.{15,})")
 
 
 @dataclass
 class SlitherRun:
-    findings: list[dict[str, Any]]  # in the project's code, less those AWAITING_OTHER_BRANCHES
-    awaiting: list[dict[str, Any]]
+    findings: list[dict[str, Any]]  # in the project's code
     unused_suppressions: list[dict[str, Any]]
     erc_results: dict[str, dict[str, Any]]
     sources: set[str]
@@ -188,16 +161,7 @@ def slither_run(tmp_path_factory, request) -> SlitherRun:
     output = json.loads(detectors_json.read_text())
     assert output["success"], f"slither failed: {output['error']}\n{logs['detectors'][-3000:]}"
     results = output["results"].get("detectors", [])
-    findings, awaiting = [], []
-    expected = list(AWAITING_OTHER_BRANCHES)
-    for result in results:
-        if result["check"] == "unused-ignore-directive":
-            continue
-        if key(result) in expected:
-            expected.remove(key(result))
-            awaiting.append(result)
-        else:
-            findings.append(result)
+    findings = [r for r in results if r["check"] != "unused-ignore-directive"]
     unused = [u for r in results if r["check"] == "unused-ignore-directive" for u in r["unused_ignores"]]
     erc_results = {}
     for contract, _ in ERC_CHECKS:
@@ -212,18 +176,13 @@ def slither_run(tmp_path_factory, request) -> SlitherRun:
     if reporter is not None and capture is not None:
         with capture.global_and_fixture_disabled():
             reporter.write_line("")
-            for line in summary(findings, awaiting, unused, erc_results, seconds):
+            for line in summary(findings, unused, erc_results, seconds):
                 reporter.write_line(line)
-    return SlitherRun(findings, awaiting, unused, erc_results, sources, seconds)
+    return SlitherRun(findings, unused, erc_results, sources, seconds)
 
 
 def first_element(finding: dict[str, Any]) -> dict[str, Any]:
     return next(e for e in finding["elements"] if (e.get("source_mapping") or {}).get("lines"))
-
-
-def key(finding: dict[str, Any]) -> tuple[str, str, str]:
-    element = first_element(finding)
-    return (finding["check"], element["source_mapping"]["filename_relative"], element["name"])
 
 
 def location(finding: dict[str, Any]) -> str:
@@ -237,20 +196,19 @@ def describe(finding: dict[str, Any]) -> str:
     return f"{finding['impact']} {finding['check']} at {location(finding)}: {first_line}"
 
 
-def summary(findings, awaiting, unused, erc_results, seconds) -> list[str]:
+def summary(findings, unused, erc_results, seconds) -> list[str]:
     suppressions = sum(len(s) for s in suppressions_by_file().values())
     stale = [u for u in unused if in_project(u["file"])]
     lines = [
-        f"Slither: {len(findings)} finding(s) in the project's code, {len(awaiting)} awaiting other branches, "
+        f"Slither: {len(findings)} finding(s) in the project's code, "
         f"{suppressions} suppressed inline with a reason, {len(stale)} stale suppression(s); excluded detectors: "
         f"{', '.join(EXCLUDED_DETECTORS)}; {seconds:.0f} s (one compilation; detectors and ERC checks in parallel)"
     ]
-    for label, group in (("", findings), ("awaiting: ", awaiting)):
-        counts: dict[str, int] = {}
-        for finding in group:
-            name = f"{finding['impact']} {finding['check']}"
-            counts[name] = counts.get(name, 0) + 1
-        lines += [f"  {label}{count} × {name}" for name, count in sorted(counts.items())]
+    counts: dict[str, int] = {}
+    for finding in findings:
+        name = f"{finding['impact']} {finding['check']}"
+        counts[name] = counts.get(name, 0) + 1
+    lines += [f"  {count} × {name}" for name, count in sorted(counts.items())]
     for contract, erc in ERC_CHECKS:
         items = sorted(erc_results.get(contract, {}))
         lines.append(f"  slither-check-erc {contract} --erc {erc}: {', '.join(items) or 'conforms'}")
@@ -278,16 +236,6 @@ def test_no_high_or_medium_finding(slither_run):
 def test_every_other_finding_is_fixed_or_suppressed(slither_run):
     rest = [describe(f) for f in slither_run.findings if f["impact"] not in ("High", "Medium")]
     assert rest == [], "\n".join(["Low/Informational/Optimization findings:", *rest])
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="findings in files other branches rewrite: once the merge fixes or suppresses them, empty "
-    "AWAITING_OTHER_BRANCHES and delete this marker",
-)
-def test_nothing_awaits_other_branches(slither_run):
-    awaiting = [describe(f) for f in slither_run.awaiting]
-    assert awaiting == [], "\n".join(["Awaiting other branches:", *awaiting])
 
 
 def test_no_stale_suppression(slither_run):

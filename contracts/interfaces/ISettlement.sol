@@ -166,8 +166,8 @@ interface ISettlement {
     function setGridFee(uint256 feeBps) external;
 
     /// @notice Sets who may withdraw accrued fees (including those accrued before). DEFAULT_ADMIN_ROLE only.
-    /// @param feeRecipient The new recipient; not the zero address.
-    function setFeeRecipient(address feeRecipient) external;
+    /// @param feeRecipient_ The new recipient; not the zero address.
+    function setFeeRecipient(address feeRecipient_) external;
 
     /// @notice Sets the settlement window, applied to pending transactions too. DEFAULT_ADMIN_ROLE only.
     /// @param windowSeconds The window, seconds, at most MAX_SETTLEMENT_WINDOW; 0 = final at once.

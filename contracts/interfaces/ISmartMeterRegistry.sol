@@ -299,6 +299,6 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice The nonce `meter`'s next signed reading must carry: how many it has had accepted.
     function nonces(address meter) external view returns (uint256);
     /// @notice The EIP-712 domain separator signed readings are hashed with (this chain, this contract).
-    // solhint-disable-next-line func-name-mixedcase
+    // slither-disable-next-line naming-convention: the name EIP-2612 made the convention
     function DOMAIN_SEPARATOR() external view returns (bytes32);
 }

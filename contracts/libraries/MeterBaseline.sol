@@ -32,7 +32,9 @@ library MeterBaseline {
         returns (uint256 startTime, uint256 endTime)
     {
         uint256 s = EnergyTime.INTERVAL_SECONDS;
+        // slither-disable-next-line divide-before-multiply: rounds the start up to a whole interval on purpose
         startTime = (timestamp + s - 1) / s * s;
+        // slither-disable-next-line divide-before-multiply: rounds the duration up to whole intervals on purpose
         endTime = startTime + (durationSeconds + s - 1) / s * s;
     }
 
@@ -59,9 +61,11 @@ library MeterBaseline {
             revert MeterDataIncomplete(meter, last);
         }
         uint256 count = last - first + 1;
+        // slither-disable-next-line unused-return: demand response measures consumption only, not production
         (uint256 actualWh,) = smartMeter.getEnergyInRange(meter, first, count);
-        uint256 baselineSumWh;
+        uint256 baselineSumWh = 0;
         for (uint256 day = 1; day <= BASELINE_DAYS; ++day) {
+            // slither-disable-next-line unused-return: demand response measures consumption only, not production
             (uint256 wh,) = smartMeter.getEnergyInRange(meter, first - day * EnergyTime.INTERVALS_PER_DAY, count);
             baselineSumWh += wh;
         }
