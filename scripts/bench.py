@@ -26,6 +26,8 @@ from energy_grid.bench_assets import bench_energy_assets
 from energy_grid.bench_auction import bench_auction
 from energy_grid.bench_carbon import bench_carbon_credits
 from energy_grid.bench_demand_response import bench_demand_response
+from energy_grid.bench_signed_orders import bench_signed_orders
+from energy_grid.bench_signed_readings import bench_signed_readings
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 
 OUTPUT = Path("benchmarks/gas.json")
@@ -81,6 +83,11 @@ def cli() -> None:
         seller=dev[8],
         crowd=dev[9],  # sends 1,000 orders in bulk: an account the node holds
     )
+    # Relayed, signed by their traders and meters; the newcomer never sends a transaction itself.
+    bench_signed_orders(
+        report, system, operator, chain, traders=[dev[1], accounts.test_accounts.generate_test_account(), dev[4]]
+    )
+    bench_signed_readings(report, system.smart_meter, operator, relayer=dev[9], chain=chain)
     # Last: it moves the chain 8 days on.
     bench_demand_response(
         report,
