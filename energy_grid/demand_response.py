@@ -5,9 +5,9 @@ SmartMeter books a reading's energy in the 900 s interval the reading falls in, 
 the import register since the meter's previous reading. `MeterWriter` therefore writes one reading
 per wanted interval, with the register raised by exactly that interval's energy; intervals it
 does not write have no reading and count 0. Readings are sent in gateway batches of up to
-SmartMeter.MAX_BATCH_SIZE, and may be backdated (any time after the meter's previous reading and
-not after the block), so days of history cost one batch per 200 readings, not one block per
-interval.
+SmartMeter.MAX_BATCH_SIZE, and may be backdated (after the meter's previous reading, at most
+SmartMeter.maxReadingAge() old, not after the block), so days of history cost one batch per 100
+readings, not one block per interval.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, INTER
 
 BASELINE_DAYS = 5  # DemandResponse's baseline: the same clock intervals of the 5 previous days
 READING_OFFSET_SECONDS = 600  # where in its interval a written reading lies
-MAX_BATCH_SIZE = 200  # SmartMeter.MAX_BATCH_SIZE
+MAX_BATCH_SIZE = 100  # SmartMeter.MAX_BATCH_SIZE
 
 EnergyPattern = Callable[[str, int], int]  # (meter, interval) -> Wh consumed in that interval
 BULK_GAS_LIMIT = 10_000_000  # per bulk transaction: skips gas estimation

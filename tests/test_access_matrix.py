@@ -52,8 +52,6 @@ PUBLIC: dict[str, str] = {
     "CarbonCredits.issueCarbonCredits": "permissionless: mints only what the meter measured, to the meter's owner",
     "EnergyTrading.createOrderBySig": "any relayer: the trader's EIP-712 signature (nonce, deadline) is the authorization; the order is the signer's",
     "EnergyTrading.cancelOrderBySig": "any relayer: the trader's EIP-712 signature is the authorization",
-    "Settlement.createOrderBySig": "the same function, listed under Settlement's name too",
-    "Settlement.cancelOrderBySig": "the same function, listed under Settlement's name too",
     "EnergyTrading.withdrawOwed": "pays the caller only what a refused payout credited to it (NothingOwed otherwise)",
     "Settlement.withdrawOwed": "the same function, listed under Settlement's name too",
     "SmartMeter.submitSignedReadings": "any relayer: each reading's meter signature (EIP-712, nonce, deadline) is the authorization",
