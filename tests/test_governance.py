@@ -106,6 +106,7 @@ def test_a_proposal_changes_the_grid_fee(chain, gov_system, gov_voter, stranger)
     chain.pending_timestamp = governor.proposalDeadline(proposal_id) + 1
     chain.mine()
     assert governor.state(proposal_id) == SUCCEEDED
+    assert governor.proposalNeedsQueuing(proposal_id)  # the timelock stands between the vote and the change
     tx = governor.queue(targets, values, calldatas, description_hash, sender=stranger)  # anyone queues a passed proposal
     eta = tx.timestamp + timelock.getMinDelay()
     assert governor.proposalEta(proposal_id) == eta
