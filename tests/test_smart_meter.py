@@ -1121,11 +1121,15 @@ def chain_id(chain):
 
 
 @pytest.fixture
-def signed_meters(smart_meter, admin, owner, other, meter_device, meter_device_2):
-    """meter_device (owner's) and meter_device_2 (other's), registered with registers 0 so their
-    first reading already counts. Returns the registration time."""
+def signed_meters(smart_meter, admin, owner, other, meter_device, meter_device_2, chain):
+    """meter_device (owner's) and meter_device_2 (other's), registered in the same second with
+    registers 0 so their first reading already counts. Returns the registration time."""
+    registered_at = chain.pending_timestamp + 1
+    chain.pending_timestamp = registered_at
     smart_meter.registerMeter(meter_device, owner, REGION, 0, 0, sender=admin)
-    return smart_meter.registerMeter(meter_device_2, other, REGION, 0, 0, sender=admin).timestamp
+    chain.pending_timestamp = registered_at
+    assert smart_meter.registerMeter(meter_device_2, other, REGION, 0, 0, sender=admin).timestamp == registered_at
+    return registered_at
 
 
 @pytest.fixture
