@@ -43,22 +43,43 @@ interface ICarbonCredits is IERC20 {
 
     /// @notice An operator of its region registered `meter` as a clean producer; production the
     /// meter counted up to `registeredFromWh` is never credited.
+    /// @param meter The SmartMeter meter registered.
+    /// @param operator The authorized GridManagement operator of the meter's region who registered it.
+    /// @param energyType Its energy type: SOLAR, WIND, HYDRO or GEOTHERMAL.
+    /// @param registeredFromWh SmartMeter's counted production of `meter` at registration, Wh: credits start above it.
     event CleanEnergyProducerRegistered(
         address indexed meter,
         address indexed operator,
         IGridManagement.EnergyType energyType,
         uint256 registeredFromWh
     );
-    /// @notice An operator deregistered `meter`; its `unissuedWh` counted but not issued are forfeited.
+    /// @notice An operator deregistered `meter`; its `unissuedWh` counted but not issued are forfeited,
+    /// with its sub-gram rest.
+    /// @param meter The meter no longer credited.
+    /// @param operator The authorized GridManagement operator of the meter's region who deregistered it.
+    /// @param unissuedWh Production SmartMeter counted since the last issue, forfeited, Wh.
     event CleanEnergyProducerDeregistered(address indexed meter, address indexed operator, uint256 unissuedWh);
     /// @notice `grams` were minted to `owner` for `amountWh` of clean export of `meter` at `gramsCo2ePerKWh`
     /// (plus the carried sub-gram rest; `grams` may be 0 while the rest is below one gram).
+    /// @param meter The clean producer credited.
+    /// @param owner The meter's SmartMeter owner, who received the credits.
+    /// @param amountWh Counted production credited by this issue (since the last one), Wh.
+    /// @param grams Credits minted, grams CO2e (1 unit = 1 g).
+    /// @param gramsCo2ePerKWh The avoided-emission factor applied, grams CO2e per kWh.
     event CarbonCreditsIssued(
         address indexed meter, address indexed owner, uint256 amountWh, uint256 grams, uint256 gramsCo2ePerKWh
     );
-    /// @notice The admin changed the avoided-emission factor.
+    /// @notice The admin changed the avoided-emission factor; every later issue uses it, including for
+    /// production counted before and not yet issued.
+    /// @param previousGramsCo2ePerKWh The factor before, grams CO2e per kWh.
+    /// @param newGramsCo2ePerKWh The factor from now on, grams CO2e per kWh.
     event AvoidedEmissionFactorUpdated(uint256 previousGramsCo2ePerKWh, uint256 newGramsCo2ePerKWh);
     /// @notice `retiree` burned `amountGrams` as an offset for `beneficiary`.
+    /// @param retirementId The retirement's id, from 1.
+    /// @param retiree The caller, whose credits were burned.
+    /// @param beneficiary On whose behalf the emissions are offset.
+    /// @param amountGrams Grams of CO2e retired (1 unit = 1 g).
+    /// @param reason The retiree's statement of what is offset, 1..MAX_REASON_BYTES bytes.
     event CarbonCreditsRetired(
         uint256 indexed retirementId,
         address indexed retiree,
@@ -67,27 +88,42 @@ interface ICarbonCredits is IERC20 {
         string reason
     );
 
-    /// @notice An avoided-emission factor of zero or above `maxGramsCo2ePerKWh`.
+    /// @notice An avoided-emission factor (at deployment or in setAvoidedEmissionFactor) of zero or
+    /// above `maxGramsCo2ePerKWh`.
+    /// @param gramsCo2ePerKWh The factor given, grams CO2e per kWh.
+    /// @param maxGramsCo2ePerKWh MAX_GRAMS_CO2E_PER_KWH, grams CO2e per kWh.
     error EmissionFactorOutOfRange(uint256 gramsCo2ePerKWh, uint256 maxGramsCo2ePerKWh);
     /// @notice `operator` runs `operatorRegionId`, but the meter is connected in `meterRegionId`.
+    /// @param operator The caller, an authorized operator of another region.
+    /// @param operatorRegionId The region the caller operates.
+    /// @param meterRegionId The region SmartMeter records for the meter.
     error OperatorNotInRegion(address operator, uint32 operatorRegionId, uint32 meterRegionId);
     /// @notice An energy type this contract does not credit (NUCLEAR, BIOMASS, NATURAL_GAS).
+    /// @param energyType The type given: 3 NUCLEAR, 5 BIOMASS or 6 NATURAL_GAS.
     error EnergyTypeNotClean(uint256 energyType);
     /// @notice `meter` is a registered clean producer already.
+    /// @param meter The meter given.
     error AlreadyCleanEnergyProducer(address meter);
-    /// @notice `meter` is not a registered clean producer.
+    /// @notice `meter` is not a registered clean producer (deregistration or issue).
+    /// @param meter The meter given.
     error NotCleanEnergyProducer(address meter);
     /// @notice `meter` counted no production since its last issue (or its registration).
+    /// @param meter The meter given.
     error NothingToIssue(address meter);
     /// @notice A retirement of zero grams.
     error ZeroRetirement();
     /// @notice A retirement above MAX_RETIREMENT_GRAMS.
+    /// @param amountGrams The grams CO2e asked to retire.
+    /// @param maxGrams MAX_RETIREMENT_GRAMS, grams CO2e.
     error RetirementTooLarge(uint256 amountGrams, uint256 maxGrams);
     /// @notice A retirement for the zero address.
     error ZeroBeneficiary();
     /// @notice A retirement reason that is empty or longer than `maxLengthBytes`.
+    /// @param lengthBytes The reason's length, bytes.
+    /// @param maxLengthBytes MAX_REASON_BYTES.
     error InvalidRetirementReason(uint256 lengthBytes, uint256 maxLengthBytes);
     /// @notice No retirement has id `retirementId`.
+    /// @param retirementId The id asked for.
     error RetirementNotFound(uint256 retirementId);
 
     /// @notice Registers `meter` as a clean producer of `energyType` (SOLAR 0, WIND 1, HYDRO 2,

@@ -53,6 +53,14 @@ interface IEnergyAssetNFT is IERC721Metadata {
     }
 
     /// @notice `inspector`, a grid operator of `regionId`, minted asset `tokenId` to `owner`.
+    /// @param tokenId The new asset's id, from 1.
+    /// @param owner Who received the NFT: the owner of `meter`.
+    /// @param meter The SmartMeter meter that measures the asset's export.
+    /// @param assetType The asset's energy type.
+    /// @param capacityW Its nameplate power, W.
+    /// @param regionId The grid region it is connected in (its meter's).
+    /// @param commissionedAt When it entered service, unix seconds.
+    /// @param inspector The authorized GridManagement operator who inspected and minted it.
     event AssetMinted(
         uint256 indexed tokenId,
         address indexed owner,
@@ -64,11 +72,25 @@ interface IEnergyAssetNFT is IERC721Metadata {
         address inspector
     );
     /// @notice `controller` authorized (`authorized`) or revoked `account` as a maintainer of `tokenId`.
+    /// @param tokenId The asset.
+    /// @param controller The asset's controller, who set it; the authorization is its own, in the current era.
+    /// @param account The maintainer.
+    /// @param authorized True when authorized, false when revoked.
     event MaintainerSet(uint256 indexed tokenId, address indexed controller, address indexed account, bool authorized);
     /// @notice A transfer changed the asset's controller: every maintainer authorization of the previous
     /// era lapsed; `era` is the new one.
+    /// @param tokenId The asset.
+    /// @param newController The controller from now on: the new owner, or the manager EnergyAssetShares
+    /// records while it holds the asset.
+    /// @param era The new authorization era, from 1.
     event MaintainersReset(uint256 indexed tokenId, address indexed newController, uint256 era);
     /// @notice `recordedBy` appended maintenance record `recordIndex` (from 0) to `tokenId`.
+    /// @param tokenId The asset.
+    /// @param recordIndex The record's index in the asset's records, from 0.
+    /// @param recordedBy The controller or a maintainer it authorized.
+    /// @param kind What the record reports.
+    /// @param performedAt When the work was done, unix seconds.
+    /// @param description The record's text, 1..MAX_DESCRIPTION_BYTES bytes.
     event MaintenanceRecorded(
         uint256 indexed tokenId,
         uint256 indexed recordIndex,
@@ -78,47 +100,85 @@ interface IEnergyAssetNFT is IERC721Metadata {
         string description
     );
     /// @notice The admin linked the fractional-shares contract (once).
+    /// @param sharesContract The EnergyAssetShares contract linked.
     event SharesContractSet(address indexed sharesContract);
 
     /// @notice `caller` is not an authorized grid operator.
+    /// @param caller The account that tried to mint.
     error NotGridOperator(address caller);
     /// @notice `caller` operates `operatorRegionId`, not the asset's `regionId`.
+    /// @param caller The authorized operator that tried to mint.
+    /// @param operatorRegionId The region it operates.
+    /// @param regionId The region given for the asset.
     error OperatorRegionMismatch(address caller, uint32 operatorRegionId, uint32 regionId);
     /// @notice Not one of GridManagement's energy types (0 solar .. 6 natural gas).
+    /// @param assetType The type given.
     error InvalidAssetType(uint256 assetType);
     /// @notice A capacity of zero or above MAX_CAPACITY_W.
+    /// @param capacityW The nameplate power given, W.
+    /// @param maxCapacityW MAX_CAPACITY_W, W.
     error CapacityOutOfRange(uint256 capacityW, uint256 maxCapacityW);
     /// @notice A commissioning date of zero or after `latest` (now).
+    /// @param commissionedAt The date given, unix seconds.
+    /// @param latest The block's timestamp, unix seconds.
     error CommissioningDateOutOfRange(uint256 commissionedAt, uint256 latest);
     /// @notice `meter` is not registered in SmartMeter.
+    /// @param meter The meter given.
     error MeterNotRegistered(address meter);
     /// @notice `meter` is deactivated in SmartMeter.
+    /// @param meter The meter given.
     error MeterNotActive(address meter);
     /// @notice `meter` is connected in `meterRegionId`, not the asset's `regionId`.
+    /// @param meter The meter given.
+    /// @param meterRegionId The region SmartMeter records for it.
+    /// @param regionId The region given for the asset.
     error MeterRegionMismatch(address meter, uint32 meterRegionId, uint32 regionId);
     /// @notice `meter` belongs to `meterOwner`, not to the asset's future owner `to`.
+    /// @param meter The meter given.
+    /// @param meterOwner Its owner in SmartMeter.
+    /// @param to The account the asset was to be minted to.
     error MeterOwnerMismatch(address meter, address meterOwner, address to);
     /// @notice `meter` measures asset `tokenId` already: one asset per meter.
+    /// @param meter The meter given.
+    /// @param tokenId The asset it is linked to.
     error MeterAlreadyLinked(address meter, uint256 tokenId);
     /// @notice A production-history page of zero or more than MAX_HISTORY_DAYS days.
+    /// @param dayCount The days asked for.
+    /// @param maxDayCount MAX_HISTORY_DAYS.
     error InvalidHistoryPage(uint256 dayCount, uint256 maxDayCount);
     /// @notice `caller` is not the controller of `tokenId`.
+    /// @param tokenId The asset.
+    /// @param caller The account that tried to set a maintainer.
     error NotAssetController(uint256 tokenId, address caller);
     /// @notice `caller` is neither the controller of `tokenId` nor a maintainer it authorized.
+    /// @param tokenId The asset.
+    /// @param caller The account that tried to add a record.
     error NotAuthorizedMaintainer(uint256 tokenId, address caller);
     /// @notice Not one of the maintenance kinds (0 inspection .. 4 upgrade).
+    /// @param kind The kind given.
     error InvalidMaintenanceKind(uint256 kind);
     /// @notice A maintenance date before the asset's commissioning (`earliest`) or after now (`latest`).
+    /// @param performedAt The date given, unix seconds.
+    /// @param earliest The asset's commissioning date, unix seconds.
+    /// @param latest The block's timestamp, unix seconds.
     error MaintenanceDateOutOfRange(uint256 performedAt, uint256 earliest, uint256 latest);
     /// @notice A description that is empty or longer than `maxLengthBytes`.
+    /// @param lengthBytes The description's length, bytes.
+    /// @param maxLengthBytes MAX_DESCRIPTION_BYTES.
     error InvalidDescriptionLength(uint256 lengthBytes, uint256 maxLengthBytes);
-    /// @notice A cursor past the last of `recordCount` records.
+    /// @notice A getMaintenanceRecords cursor above `recordCount` (a cursor equal to it gives an empty page).
+    /// @param cursor The cursor given.
+    /// @param recordCount The asset's number of records.
     error CursorOutOfRange(uint256 cursor, uint256 recordCount);
     /// @notice The shares contract is linked already.
+    /// @param sharesContract The contract linked.
     error SharesContractAlreadySet(address sharesContract);
     /// @notice `sharesContract` was deployed for `assetNft`, not for this contract.
+    /// @param sharesContract The contract given.
+    /// @param assetNft The asset NFT it names (its assetNft()).
     error SharesContractMismatch(address sharesContract, address assetNft);
     /// @notice Asset `tokenId` may enter the shares contract only through its `split`.
+    /// @param tokenId The asset transferred.
     error UnsolicitedTransferToShares(uint256 tokenId);
 
     /// @notice Mints an asset NFT to `to` (who owns `meter`). Only an authorized GridManagement operator of

@@ -33,37 +33,74 @@ interface IEnergyAssetShares is IERC1155 {
     }
 
     /// @notice `owner` split `tokenId` into `shareCount` shares and became its manager.
+    /// @param tokenId The asset, locked here; also the shares' token id.
+    /// @param owner The NFT's owner, who received every share.
+    /// @param shareCount Shares minted, 1..MAX_SHARES.
     event AssetSplit(uint256 indexed tokenId, address indexed owner, uint256 shareCount);
     /// @notice `holder` burned all `shareCount` shares of `tokenId` and received the NFT.
+    /// @param tokenId The asset, no longer split.
+    /// @param holder The holder of every share, who received the NFT.
+    /// @param shareCount Shares burned: all of them.
     event AssetRecombined(uint256 indexed tokenId, address indexed holder, uint256 shareCount);
-    /// @notice The manager (controller of a split asset) changed.
+    /// @notice The manager or the holder of all shares handed the management of split asset `tokenId`
+    /// (its control in EnergyAssetNFT) to `newManager`.
+    /// @param tokenId The split asset.
+    /// @param previousManager The manager before.
+    /// @param newManager The manager from now on.
     event ManagerChanged(uint256 indexed tokenId, address indexed previousManager, address indexed newManager);
     /// @notice `depositor` deposited `amount` of revenue for `tokenId`; the accumulator is now `magnifiedRevenuePerShare`.
+    /// @param tokenId The split asset.
+    /// @param depositor Who paid it in.
+    /// @param amount Revenue deposited, PaymentToken base units.
+    /// @param magnifiedRevenuePerShare Revenue per share deposited over the asset's life after this deposit,
+    /// PaymentToken base units × MAGNITUDE.
     event RevenueDeposited(
         uint256 indexed tokenId, address indexed depositor, uint256 amount, uint256 magnifiedRevenuePerShare
     );
     /// @notice `account` claimed `amount` of revenue of `tokenId`.
+    /// @param tokenId The asset.
+    /// @param account The caller, who received it.
+    /// @param amount Whole units paid, PaymentToken base units.
     event RevenueClaimed(uint256 indexed tokenId, address indexed account, uint256 amount);
 
     /// @notice The asset NFT has not linked this contract (EnergyAssetNFT.setSharesContract).
+    /// @param linkedSharesContract The shares contract the NFT links (zero when none).
     error SharesContractNotLinked(address linkedSharesContract);
     /// @notice `caller` does not own the NFT `tokenId`.
+    /// @param tokenId The asset.
+    /// @param caller The account that tried to split it.
     error NotAssetOwner(uint256 tokenId, address caller);
     /// @notice The owner has not approved this contract to take NFT `tokenId`.
+    /// @param tokenId The asset.
+    /// @param owner Its owner, the caller.
     error SplitNotApproved(uint256 tokenId, address owner);
     /// @notice A share count of zero or above MAX_SHARES.
+    /// @param shareCount The count given.
+    /// @param maxShares MAX_SHARES.
     error InvalidShareCount(uint256 shareCount, uint256 maxShares);
     /// @notice Asset `tokenId` is not split.
+    /// @param tokenId The asset.
     error AssetNotSplit(uint256 tokenId);
     /// @notice `caller` holds `balance` of the `totalShares` shares of `tokenId`, not all.
+    /// @param tokenId The split asset.
+    /// @param caller The account that tried to recombine it.
+    /// @param balance The caller's shares.
+    /// @param totalShares The asset's shares in existence.
     error NotAllShares(uint256 tokenId, address caller, uint256 balance, uint256 totalShares);
     /// @notice `caller` is neither the manager of `tokenId` nor the holder of all its shares.
+    /// @param tokenId The split asset.
+    /// @param caller The account that tried to change its manager.
     error NotManager(uint256 tokenId, address caller);
     /// @notice A revenue deposit of zero.
     error ZeroRevenue();
     /// @notice The deposit would take the asset's lifetime revenue past MAX_REVENUE_PER_ASSET.
+    /// @param tokenId The split asset.
+    /// @param amount The deposit asked, PaymentToken base units.
+    /// @param remaining What the asset may still receive, PaymentToken base units.
     error RevenueLimitExceeded(uint256 tokenId, uint256 amount, uint256 remaining);
     /// @notice `account` has no whole unit of revenue of `tokenId` to claim.
+    /// @param tokenId The asset.
+    /// @param account The caller.
     error NothingToClaim(uint256 tokenId, address account);
     /// @notice A call re-entered a guarded function.
     error ReentrancyGuardReentrantCall();

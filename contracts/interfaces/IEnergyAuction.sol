@@ -77,6 +77,14 @@ interface IEnergyAuction {
     }
 
     /// @notice An order was submitted and its escrow taken: `escrow` PaymentToken for a bid, Wh for an ask.
+    /// @param orderId period << 64 | 1 << 63 for a bid | the order's sequence number in the market (from 1).
+    /// @param period The delivery period the order trades in.
+    /// @param trader The caller, who escrowed and gets the payout.
+    /// @param isBid True for a bid (buy), false for an ask (sell).
+    /// @param amountWh The most energy the order trades, Wh.
+    /// @param limitPricePerKWh Its limit price, a tick of the market's grid, PaymentToken base units per kWh.
+    /// @param escrow Taken from the trader: ceil(amountWh * limitPricePerKWh / 1000) PaymentToken base units
+    /// for a bid, amountWh EnergyToken (Wh) for an ask.
     event OrderSubmitted(
         uint256 indexed orderId,
         uint256 indexed period,
@@ -88,6 +96,15 @@ interface IEnergyAuction {
     );
     /// @notice A market cleared: `volumeWh` traded at `clearingPricePerKWh`; on `longSide`, the orders at
     /// `marginalTick` share `rationedWh` of their `marginalLevelWh`.
+    /// @param period The delivery period.
+    /// @param clearingTick The clearing price's tick on the market's grid (0 = its minimum price).
+    /// @param clearingPricePerKWh The price every fill trades at, PaymentToken base units per kWh.
+    /// @param volumeWh Energy traded, Wh: min(D, S) at the clearing tick (0 when nothing crossed).
+    /// @param longSide The side that offered more than was traded at the price, or NONE.
+    /// @param marginalTick The long side's last level reached, whose orders are rationed (0 when NONE).
+    /// @param rationedWh L: what that level trades, Wh (0 when NONE).
+    /// @param marginalLevelWh T: that level's volume, Wh (0 when NONE).
+    /// @param feeBps The grid fee rate of the market's sales, fixed now, basis points.
     event MarketCleared(
         uint256 indexed period,
         uint256 clearingTick,
@@ -102,6 +119,13 @@ interface IEnergyAuction {
     /// @notice An order was claimed and paid out to its trader (whoever called). A bid receives
     /// `filledWh` of energy and `refund` PaymentToken; an ask receives `payment - fee` PaymentToken and
     /// `refund` Wh.
+    /// @param orderId The order.
+    /// @param trader Who submitted it and received the payout.
+    /// @param isBid True for a bid, false for an ask.
+    /// @param filledWh Energy traded, Wh.
+    /// @param payment Bid: what it paid for the fill; ask: the sale's gross, fee included; PaymentToken base units.
+    /// @param fee Ask: the grid fee out of `payment`, PaymentToken base units; 0 for a bid.
+    /// @param refund Unfilled escrow returned: PaymentToken base units for a bid, Wh for an ask.
     event OrderClaimed(
         uint256 indexed orderId,
         address indexed trader,
@@ -111,41 +135,76 @@ interface IEnergyAuction {
         uint256 fee,
         uint256 refund
     );
-    /// @notice The admin set the price grid for markets that have no order yet.
+    /// @notice The price grid for markets that have no order yet was set (at deployment, then by the admin).
+    /// @param minPricePerKWh The lowest price (tick 0), PaymentToken base units per kWh.
+    /// @param tickSizePerKWh The step between prices, PaymentToken base units per kWh.
+    /// @param maxPricePerKWh The highest price (the last tick), PaymentToken base units per kWh.
     event PriceGridUpdated(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
     /// @notice The admin changed the grid fee; markets cleared from now on use it.
+    /// @param previousBps The fee before, basis points of a sale's gross.
+    /// @param newBps The fee from now on, basis points of a sale's gross.
     event GridFeeUpdated(uint256 previousBps, uint256 newBps);
     /// @notice The admin changed who may withdraw accrued fees.
+    /// @param previousRecipient The recipient before.
+    /// @param newRecipient The recipient from now on, of fees accrued before too.
     event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
     /// @notice The fee recipient withdrew the accrued fees.
+    /// @param feeRecipient Who received them.
+    /// @param amount Grid fees plus the buyers' rounding surplus withdrawn, PaymentToken base units.
     event FeesWithdrawn(address indexed feeRecipient, uint256 amount);
 
     /// @notice A token-moving function was entered again from inside a token transfer.
     error ReentrancyGuardReentrantCall();
-    /// @notice A period length of 0 or above MAX_PERIOD_LENGTH.
+    /// @notice A period length of 0 or above MAX_PERIOD_LENGTH (at deployment).
+    /// @param periodLengthSeconds The length given, seconds.
+    /// @param maxSeconds MAX_PERIOD_LENGTH, seconds.
     error InvalidPeriodLength(uint256 periodLengthSeconds, uint256 maxSeconds);
-    /// @notice A gate closure above MAX_GATE_CLOSURE.
+    /// @notice A gate closure above MAX_GATE_CLOSURE (at deployment).
+    /// @param gateClosureSeconds The gate closure given, seconds before a period's start.
+    /// @param maxSeconds MAX_GATE_CLOSURE, seconds.
     error InvalidGateClosure(uint256 gateClosureSeconds, uint256 maxSeconds);
     /// @notice A price grid with a zero minimum or tick, a maximum below the minimum or off the grid,
     /// more than MAX_TICKS ticks, or a maximum above MAX_PRICE_PER_KWH.
+    /// @param minPricePerKWh The lowest price given, PaymentToken base units per kWh.
+    /// @param tickSizePerKWh The step given, PaymentToken base units per kWh.
+    /// @param maxPricePerKWh The highest price given, PaymentToken base units per kWh.
     error InvalidPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
     /// @notice An order of 0 Wh or more than MAX_ORDER_WH.
+    /// @param amountWh The amount given, Wh.
+    /// @param maxAmountWh MAX_ORDER_WH, Wh.
     error AmountOutOfRange(uint256 amountWh, uint256 maxAmountWh);
     /// @notice A limit price that is not a tick of the market's grid.
+    /// @param limitPricePerKWh The price given, PaymentToken base units per kWh.
+    /// @param minPricePerKWh The market grid's lowest price, PaymentToken base units per kWh.
+    /// @param tickSizePerKWh The market grid's step, PaymentToken base units per kWh.
+    /// @param maxPricePerKWh The market grid's highest price, PaymentToken base units per kWh.
     error PriceNotOnGrid(uint256 limitPricePerKWh, uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
     /// @notice The period's gate closed at `gateClosureTime`: it takes no more orders.
+    /// @param period The delivery period given.
+    /// @param gateClosureTime When its gate closed, unix seconds.
     error GateClosed(uint256 period, uint256 gateClosureTime);
     /// @notice The period's gate closes more than MAX_LEAD_TIME from now; `maxPeriod` is the furthest period open now.
+    /// @param period The delivery period given.
+    /// @param maxPeriod The furthest period that takes orders now.
     error PeriodTooFarAhead(uint256 period, uint256 maxPeriod);
     /// @notice The order would take one side of one tick above MAX_TICK_VOLUME_WH.
+    /// @param period The delivery period.
+    /// @param tick The order's tick.
+    /// @param volumeWh The side's volume at that tick with the order, Wh.
+    /// @param maxVolumeWh MAX_TICK_VOLUME_WH, Wh.
     error TickVolumeTooLarge(uint256 period, uint256 tick, uint256 volumeWh, uint256 maxVolumeWh);
     /// @notice The period's gate closes at `gateClosureTime`; the market clears from then on.
+    /// @param period The delivery period given.
+    /// @param gateClosureTime When its gate closes, unix seconds.
     error GateNotClosed(uint256 period, uint256 gateClosureTime);
     /// @notice The market was cleared already.
+    /// @param period The delivery period given.
     error MarketAlreadyCleared(uint256 period);
-    /// @notice The market has not been cleared yet: its orders cannot claim.
+    /// @notice The market has not been cleared yet: its orders can neither claim nor show an outcome.
+    /// @param period The order's delivery period.
     error MarketNotCleared(uint256 period);
     /// @notice The order was claimed already.
+    /// @param orderId The order given.
     error AlreadyClaimed(uint256 orderId);
 
     /// @notice Submits a firm bid for `period`: buys up to `amountWh` at `limitPricePerKWh` or less, and
