@@ -315,9 +315,9 @@ def test_production_history_reads_the_meters_daily_export(nft, asset, meter, sma
     assert list(history) == [smart_meter.getDailyProduction(meter, day - 1 + i) for i in range(MAX_HISTORY_DAYS)]
     assert list(nft.getProductionHistory(token_id, day + 1, 1)) == [2_500]
 
-    with reverts(nft.InvalidHistoryPage, dayCount=0, maxDayCount=MAX_HISTORY_DAYS):
+    with reverts(nft.InvalidHistoryPage, count=0, maxCount=MAX_HISTORY_DAYS):
         nft.getProductionHistory(token_id, day, 0)
-    with reverts(nft.InvalidHistoryPage, dayCount=MAX_HISTORY_DAYS + 1, maxDayCount=MAX_HISTORY_DAYS):
+    with reverts(nft.InvalidHistoryPage, count=MAX_HISTORY_DAYS + 1, maxCount=MAX_HISTORY_DAYS):
         nft.getProductionHistory(token_id, day, MAX_HISTORY_DAYS + 1)
 
     # SmartMeter keeps 35 days: once the meter reads 40 days later, the old days have left its profile.

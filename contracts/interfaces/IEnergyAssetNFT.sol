@@ -142,10 +142,6 @@ interface IEnergyAssetNFT is IERC721Metadata {
     /// @param meter The meter given.
     /// @param tokenId The asset it is linked to.
     error MeterAlreadyLinked(address meter, uint256 tokenId);
-    /// @notice A production-history page of zero or more than MAX_HISTORY_DAYS days.
-    /// @param dayCount The days asked for.
-    /// @param maxDayCount MAX_HISTORY_DAYS.
-    error InvalidHistoryPage(uint256 dayCount, uint256 maxDayCount);
     /// @notice `caller` is not the controller of `tokenId`.
     /// @param tokenId The asset.
     /// @param caller The account that tried to set a maintainer.
