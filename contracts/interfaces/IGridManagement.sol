@@ -118,32 +118,77 @@ interface IGridManagement {
 
     // ----------------------------------------------------------------------------- events
 
-    /// @notice `producer` registered with `capacityW` of `energyType`; its reputation starts at 100.
+    /// @notice `producer` registered; it is active and its reputation starts at 100.
+    /// @param producer The caller, now a producer.
+    /// @param capacityW The most output it may report, W.
+    /// @param energyType Its energy type.
     event ProducerRegistered(address indexed producer, uint256 capacityW, EnergyType energyType);
-    /// @notice `consumer` registered with a daily limit of `consumptionLimitWh`.
+    /// @notice `consumer` registered and is active.
+    /// @param consumer The caller, now a consumer.
+    /// @param consumptionLimitWh The most it may consume in one UTC day, Wh.
     event ConsumerRegistered(address indexed consumer, uint256 consumptionLimitWh);
-    /// @notice `storageUnit` registered.
+    /// @notice `storageUnit` registered, empty.
+    /// @param storageUnit The caller, now a storage facility.
+    /// @param capacityWh The most energy it may hold, Wh.
+    /// @param chargeRateW The most average power it may charge at within one 900 s interval, W.
+    /// @param dischargeRateW The most average power it may discharge at within one 900 s interval, W.
     event StorageRegistered(address indexed storageUnit, uint256 capacityWh, uint256 chargeRateW, uint256 dischargeRateW);
     /// @notice `producer` reported its output; the grid load moved by the difference.
-    /// @param producedWh Energy its previous output produced since its previous report, rounded down.
+    /// @param producer The reporting producer.
+    /// @param outputW Its output from now on, W.
+    /// @param previousOutputW Its output before this report, W.
+    /// @param producedWh Energy its previous output produced since its previous report (or its
+    /// registration or reactivation), Wh, rounded down.
     event ProductionReported(address indexed producer, uint256 outputW, uint256 previousOutputW, uint256 producedWh);
-    /// @notice `consumer` consumed `amountWh` at `pricePerKWh` and paid `cost` to the fee recipient.
+    /// @notice `consumer` consumed `amountWh` and paid `cost` to the fee recipient.
+    /// @param consumer The consuming consumer, who paid.
+    /// @param amountWh The energy consumed, Wh.
+    /// @param pricePerKWh The dynamic price it paid, PaymentToken base units per kWh.
+    /// @param cost ceil(amountWh × pricePerKWh / 1000), PaymentToken base units.
     event EnergyConsumed(address indexed consumer, uint256 amountWh, uint256 pricePerKWh, uint256 cost);
     /// @notice `storageUnit` charged `amountWh` from the grid in `interval`; it now holds `storedWh`.
+    /// @param storageUnit The charging storage unit.
+    /// @param interval The delivery interval, timestamp / 900.
+    /// @param amountWh The energy charged, Wh; it lowers the grid load by amountWh × 4 W until the interval ends.
+    /// @param storedWh What the unit holds after charging, Wh.
     event StorageCharged(address indexed storageUnit, uint256 indexed interval, uint256 amountWh, uint256 storedWh);
     /// @notice `storageUnit` discharged `amountWh` to the grid in `interval`; it now holds `storedWh`.
+    /// @param storageUnit The discharging storage unit.
+    /// @param interval The delivery interval, timestamp / 900.
+    /// @param amountWh The energy discharged, Wh; it raises the grid load by amountWh × 4 W until the interval ends.
+    /// @param storedWh What the unit holds after discharging, Wh.
     event StorageDischarged(address indexed storageUnit, uint256 indexed interval, uint256 amountWh, uint256 storedWh);
-    /// @notice An operator changed `producer`'s reputation.
+    /// @notice An operator set `producer`'s reputation.
+    /// @param producer The producer rated.
+    /// @param previousScore Its score before, 0-100.
+    /// @param newScore Its score from now on, 0-100.
     event ProducerReputationUpdated(address indexed producer, uint256 previousScore, uint256 newScore);
     /// @notice An operator deactivated a producer (`isProducer`) or a consumer.
+    /// @param account The producer or consumer deactivated.
+    /// @param isProducer True for a producer (its capacity and output left the grid totals), false for a consumer.
+    /// @param operator The operator who deactivated it.
     event ParticipantDeactivated(address indexed account, bool indexed isProducer, address indexed operator);
     /// @notice An operator reactivated a producer (`isProducer`) or a consumer.
+    /// @param account The producer or consumer reactivated.
+    /// @param isProducer True for a producer (its capacity counts again, its output starts at 0), false for a consumer.
+    /// @param operator The operator who reactivated it.
     event ParticipantReactivated(address indexed account, bool indexed isProducer, address indexed operator);
     /// @notice The admin changed the base price.
+    /// @param previousPricePerKWh The base price before, PaymentToken base units per kWh.
+    /// @param newPricePerKWh The base price from now on, PaymentToken base units per kWh.
     event BasePriceUpdated(uint256 previousPricePerKWh, uint256 newPricePerKWh);
     /// @notice Emergency mode was switched on or off: the dynamic price is 3 × base while it is on.
+    /// @param active True when it was switched on.
+    /// @param changedBy The operator who toggled it, or who declared an emergency (an operator or an
+    /// EMERGENCY_RESPONDER_ROLE contract).
     event EmergencyModeChanged(bool active, address indexed changedBy);
     /// @notice An operator recorded grid metrics under `metricsId`.
+    /// @param metricsId The metrics' id, from 1.
+    /// @param operator The operator who recorded them.
+    /// @param productionWh Energy produced, as the operator reported it, Wh.
+    /// @param consumptionWh Energy consumed, as the operator reported it, Wh.
+    /// @param peakLoadW Peak load, as the operator reported it, W.
+    /// @param efficiencyBps Grid efficiency, basis points (10,000 = 100 %).
     event MetricsRecorded(
         uint256 indexed metricsId,
         address indexed operator,
@@ -152,80 +197,151 @@ interface IGridManagement {
         uint256 peakLoadW,
         uint256 efficiencyBps
     );
-    /// @notice `operator` registered itself for `regionId`.
+    /// @notice `operator` registered itself for `regionId`; it may act once the admin verifies it.
+    /// @param operator The caller, now a registered, unverified operator.
+    /// @param regionId The region it operates.
+    /// @param name Its name, 1 to MAX_NAME_BYTES bytes.
+    /// @param capacityMW The capacity it operates, MW.
     event OperatorRegistered(address indexed operator, uint32 indexed regionId, string name, uint256 capacityMW);
     /// @notice The admin verified `operator`, which authorizes it.
+    /// @param operator The operator verified.
     event OperatorVerified(address indexed operator);
-    /// @notice The admin authorized or suspended `operator`.
+    /// @notice The admin authorized or suspended a verified `operator`.
+    /// @param operator The operator.
+    /// @param authorized True when it may run operator functions from now on, false when suspended.
     event OperatorAuthorizationUpdated(address indexed operator, bool authorized);
-    /// @notice An operator reported the grid status (seed 003).
+    /// @notice An operator reported the grid status (seed 003); it replaces the previous report.
+    /// @param operator The reporting operator.
+    /// @param supplyW The supply it observes, W.
+    /// @param demandW The demand it observes, W.
+    /// @param frequencyMilliHz The grid frequency, mHz (50 Hz = 50,000).
+    /// @param voltagePerMille The grid voltage, per mille of nominal (1000 = 100 %).
     event GridStatusUpdated(
         address indexed operator, uint256 supplyW, uint256 demandW, uint256 frequencyMilliHz, uint256 voltagePerMille
     );
     /// @notice An emergency was declared in `regionId`; emergency mode is on.
+    /// @param emergencyId The emergency's id, from 1.
+    /// @param regionId The region it concerns.
+    /// @param severity 1 ALERT, 2 EMERGENCY, 3 CRITICAL.
+    /// @param reason A short code, e.g. "STABILITY_CRITICAL".
+    /// @param declaredBy An operator, or a contract holding EMERGENCY_RESPONDER_ROLE.
     event EmergencyProtocolImplemented(
         uint256 indexed emergencyId, uint32 indexed regionId, uint8 severity, bytes32 reason, address indexed declaredBy
     );
     /// @notice The guardian paused this contract and every shutdown target.
+    /// @param guardian The GUARDIAN_ROLE account that called emergencyShutdown.
+    /// @param targets The shutdown targets; each not paused already is paused right after.
     event EmergencyShutdownActivated(address indexed guardian, address[] targets);
     /// @notice The admin changed the contracts an emergency shutdown pauses.
+    /// @param targets The new list, replacing the old one; at most MAX_SHUTDOWN_TARGETS.
     event ShutdownTargetsUpdated(address[] targets);
     /// @notice The admin changed who receives consumers' payments.
+    /// @param previousRecipient The recipient before.
+    /// @param newRecipient The recipient from now on.
     event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
 
     // ----------------------------------------------------------------------------- errors
 
     /// @notice `account` is not a verified, authorized grid operator (seed 000 u100 / u102).
+    /// @param account The caller.
     error Unauthorized(address account);
     /// @notice `account` is not registered as the participant kind this call needs.
+    /// @param account The caller, or the producer, consumer or storage unit named.
     error ParticipantNotFound(address account);
     /// @notice `operator` never registered as a grid operator.
+    /// @param operator The operator named.
     error OperatorNotFound(address operator);
     /// @notice No metrics were recorded under `metricsId`.
+    /// @param metricsId The id asked for.
     error MetricsNotFound(uint256 metricsId);
     /// @notice No emergency was declared under `emergencyId`.
+    /// @param emergencyId The id asked for.
     error EmergencyNotFound(uint256 emergencyId);
     /// @notice The storage unit holds less energy than it was asked to discharge.
+    /// @param storageUnit The caller.
+    /// @param amountWh The energy asked for, Wh.
+    /// @param storedWh What the unit holds, Wh.
     error InsufficientStoredEnergy(address storageUnit, uint256 amountWh, uint256 storedWh);
-    /// @notice Charging would draw more average power than the grid carries now.
+    /// @notice Charging would draw more average power than the grid load now carries.
+    /// @param requiredW The charge's average power over one 900 s interval (amountWh × 4), W.
+    /// @param availableW The current grid load: producers' output plus storage discharge minus charge, W.
     error InsufficientGridSupply(uint256 requiredW, uint256 availableW);
     /// @notice A capacity, rate or limit of zero or above `maxValue`.
+    /// @param value The value given: W for a producer capacity or a rate, Wh for a storage capacity
+    /// or a daily consumption limit, MW for an operator capacity.
+    /// @param maxValue The highest allowed, same unit: MAX_POWER_W, MAX_ENERGY_WH or type(uint32).max.
     error CapacityOutOfRange(uint256 value, uint256 maxValue);
     /// @notice A producer reported more output than its capacity.
+    /// @param producer The caller.
+    /// @param outputW The output reported, W.
+    /// @param capacityW Its capacity, W.
     error ProductionExceedsCapacity(address producer, uint256 outputW, uint256 capacityW);
     /// @notice More consumption than is left of the consumer's daily limit.
+    /// @param consumer The caller.
+    /// @param amountWh The energy asked for, Wh.
+    /// @param remainingWh Its daily limit less what it consumed in the current UTC day, Wh.
     error ConsumptionLimitExceeded(address consumer, uint256 amountWh, uint256 remainingWh);
     /// @notice Charging past the storage unit's capacity.
+    /// @param storageUnit The caller.
+    /// @param amountWh The energy asked for, Wh.
+    /// @param freeWh Its capacity less what it holds, Wh.
     error StorageCapacityExceeded(address storageUnit, uint256 amountWh, uint256 freeWh);
     /// @notice Charging faster than the unit's charge rate allows in this 900 s interval.
+    /// @param storageUnit The caller.
+    /// @param amountWh The energy asked for, Wh.
+    /// @param allowedWh chargeRateW × 900 s, rounded down to Wh, less what it charged this interval, Wh.
     error ChargeRateExceeded(address storageUnit, uint256 amountWh, uint256 allowedWh);
     /// @notice Discharging faster than the unit's discharge rate allows in this 900 s interval.
+    /// @param storageUnit The caller.
+    /// @param amountWh The energy asked for, Wh.
+    /// @param allowedWh dischargeRateW × 900 s, rounded down to Wh, less what it discharged this interval, Wh.
     error DischargeRateExceeded(address storageUnit, uint256 amountWh, uint256 allowedWh);
     /// @notice `account` is registered already as this participant kind or as an operator.
+    /// @param account The caller.
     error AlreadyRegistered(address account);
     /// @notice `operator` is verified already.
+    /// @param operator The operator named.
     error OperatorAlreadyVerified(address operator);
-    /// @notice `operator` must be verified before it can be authorized.
+    /// @notice `operator` must be verified before it can be authorized or suspended.
+    /// @param operator The operator named.
     error OperatorNotVerified(address operator);
     /// @notice `account` was deactivated.
+    /// @param account The caller, or the producer or consumer named.
     error ParticipantInactive(address account);
     /// @notice `account` is active already.
+    /// @param account The producer or consumer named.
     error ParticipantAlreadyActive(address account);
     /// @notice The consumer's PaymentToken balance is below the cost.
+    /// @param consumer The caller.
+    /// @param cost What the consumption costs, PaymentToken base units.
+    /// @param balance Its PaymentToken balance, base units.
     error InsufficientBalance(address consumer, uint256 cost, uint256 balance);
     /// @notice The consumer approved this contract for less PaymentToken than the cost.
+    /// @param consumer The caller.
+    /// @param cost What the consumption costs, PaymentToken base units.
+    /// @param allowance What it approved this contract for, PaymentToken base units.
     error InsufficientAllowance(address consumer, uint256 cost, uint256 allowance);
     /// @notice A reputation score above MAX_REPUTATION.
+    /// @param score The score given.
+    /// @param maxScore MAX_REPUTATION (100).
     error ReputationOutOfRange(uint256 score, uint256 maxScore);
     /// @notice A base price of zero or above MAX_BASE_PRICE_PER_KWH.
+    /// @param pricePerKWh The price given, PaymentToken base units per kWh.
     error InvalidBasePrice(uint256 pricePerKWh);
     /// @notice An efficiency above 10,000 bps.
+    /// @param efficiencyBps The efficiency given, basis points.
     error EfficiencyOutOfRange(uint256 efficiencyBps);
-    /// @notice A metric above what the record holds (`maxValue`).
+    /// @notice A metric or status value above what its record holds (`maxValue`).
+    /// @param value The value given, in its own unit (Wh or W).
+    /// @param maxValue The highest its record holds, same unit: type(uint96).max for energy,
+    /// type(uint64).max for power.
     error MetricOutOfRange(uint256 value, uint256 maxValue);
     /// @notice An operator name that is empty or longer than MAX_NAME_BYTES.
+    /// @param lengthBytes The name's length, bytes.
     error InvalidOperatorName(uint256 lengthBytes);
     /// @notice More shutdown targets than MAX_SHUTDOWN_TARGETS.
+    /// @param count The number of targets given.
+    /// @param maxCount MAX_SHUTDOWN_TARGETS.
     error TooManyShutdownTargets(uint256 count, uint256 maxCount);
 
     // ----------------------------------------------------------------------------- participants (seed 000)

@@ -135,6 +135,13 @@ interface IGridOperations {
     // ----------------------------------------------------------------------------- events
 
     /// @notice `operator` reported `regionId`'s load as report number `sequence`.
+    /// @param regionId The region reported.
+    /// @param operator The reporting operator of the region.
+    /// @param sequence The report's number in the region, from 0.
+    /// @param capacityMW The capacity available, MW.
+    /// @param demandMW The demand, MW; may exceed the capacity.
+    /// @param loadPercentage demandMW × 100 / capacityMW, rounded down, percent.
+    /// @param status getLoadStatus(loadPercentage).
     event LoadReported(
         uint32 indexed regionId,
         address indexed operator,
@@ -146,6 +153,12 @@ interface IGridOperations {
     );
     /// @notice `operator` reported `regionId`'s stability metrics, graded `level`. A CRITICAL level
     /// also declared an emergency in GridManagement (its events follow in the same transaction).
+    /// @param regionId The region reported.
+    /// @param operator The reporting operator of the region.
+    /// @param frequencyMilliHz The grid frequency, mHz (50 Hz = 50,000).
+    /// @param voltagePerMille The grid voltage, per mille of nominal (1000 = 100 %).
+    /// @param phaseAngleMilliDegrees The phase angle, millidegrees (-180,000 .. 180,000).
+    /// @param level getStabilityLevel(frequencyMilliHz, voltagePerMille): the worse of the two grades.
     event StabilityMetricsReported(
         uint32 indexed regionId,
         address indexed operator,
@@ -155,6 +168,12 @@ interface IGridOperations {
         StabilityLevel level
     );
     /// @notice `operator` set `regionId`'s automated response to `triggerCondition` (replacing any).
+    /// @param regionId The operator's region.
+    /// @param triggerCondition The breach that fires the response.
+    /// @param operator The configuring operator.
+    /// @param actionType The balancing action the response calls for.
+    /// @param targetAdjustmentMW How much that action should adjust, MW.
+    /// @param priority 1 (most urgent) .. 10.
     event AutomatedResponseConfigured(
         uint32 indexed regionId,
         TriggerCondition indexed triggerCondition,
@@ -165,11 +184,20 @@ interface IGridOperations {
     );
     /// @notice `removedBy` (the region's operator or the admin) removed `regionId`'s automated
     /// response to `triggerCondition`.
+    /// @param regionId The region.
+    /// @param triggerCondition The trigger whose response was removed.
+    /// @param removedBy The region's operator or the DEFAULT_ADMIN_ROLE account.
     event AutomatedResponseRemoved(
         uint32 indexed regionId, TriggerCondition indexed triggerCondition, address indexed removedBy
     );
     /// @notice A report breached `triggerCondition` and fired `regionId`'s configured response,
     /// recorded as `responseId`.
+    /// @param responseId The stability response's id, from 1.
+    /// @param regionId The region reported.
+    /// @param triggerCondition The breached trigger.
+    /// @param actionType The configured balancing action (recorded, not initiated).
+    /// @param targetAdjustmentMW The configured adjustment, MW.
+    /// @param priority The configured priority, 1 (most urgent) .. 10.
     /// @param severity The report's stability level.
     event AutomatedResponseFired(
         uint256 indexed responseId,
@@ -181,6 +209,12 @@ interface IGridOperations {
         StabilityLevel severity
     );
     /// @notice `operator` triggered a manual stability response, recorded as `responseId`.
+    /// @param responseId The stability response's id, from 1.
+    /// @param regionId The operator's region.
+    /// @param operator The triggering operator.
+    /// @param frequencyMilliHz The frequency it observed, mHz.
+    /// @param voltagePerMille The voltage it observed, per mille of nominal.
+    /// @param severity The severity it chose: ALERT, EMERGENCY or CRITICAL.
     /// @param emergencyId The emergency declared in GridManagement for a CRITICAL severity; 0 otherwise.
     event StabilityResponseTriggered(
         uint256 indexed responseId,
@@ -192,6 +226,11 @@ interface IGridOperations {
         uint256 emergencyId
     );
     /// @notice `operator` set `regionId`'s generation capacity.
+    /// @param regionId The operator's region.
+    /// @param operator The setting operator.
+    /// @param maxGenerationMW The most generation the region has, MW.
+    /// @param currentGenerationMW The generation running now, MW.
+    /// @param reserveCapacityMW The reserve balancing may dispatch, MW.
     event RegionCapacitySet(
         uint32 indexed regionId,
         address indexed operator,
@@ -200,6 +239,12 @@ interface IGridOperations {
         uint256 reserveCapacityMW
     );
     /// @notice `operator` initiated balancing action `actionId`, committing `targetMW`.
+    /// @param actionId The action's id, from 1.
+    /// @param regionId The operator's region.
+    /// @param operator The initiating operator.
+    /// @param actionType What the action does.
+    /// @param targetMW The MW it commits and moves on completion.
+    /// @param priority 1 (most urgent) .. 10.
     event BalancingActionInitiated(
         uint256 indexed actionId,
         uint32 indexed regionId,
@@ -210,6 +255,11 @@ interface IGridOperations {
     );
     /// @notice `operator` completed balancing action `actionId`; the region's generation and
     /// reserve are now `currentGenerationMW` and `reserveCapacityMW`.
+    /// @param actionId The action completed.
+    /// @param regionId The action's region.
+    /// @param operator The completing operator of that region.
+    /// @param currentGenerationMW The region's generation after the action, MW.
+    /// @param reserveCapacityMW The region's reserve after the action, MW.
     event BalancingActionCompleted(
         uint256 indexed actionId,
         uint32 indexed regionId,
@@ -219,57 +269,104 @@ interface IGridOperations {
     );
     /// @notice `cancelledBy` (the region's operator or the admin) cancelled balancing action
     /// `actionId`; its commitment is released.
+    /// @param actionId The action cancelled.
+    /// @param regionId The action's region.
+    /// @param cancelledBy The region's operator or the DEFAULT_ADMIN_ROLE account.
     event BalancingActionCancelled(uint256 indexed actionId, uint32 indexed regionId, address indexed cancelledBy);
 
     // ----------------------------------------------------------------------------- errors
 
     /// @notice `operator` operates `operatorRegionId`, not `regionId`.
+    /// @param operator The caller, an authorized operator.
+    /// @param operatorRegionId The region GridManagement lists it in.
+    /// @param regionId The region named, or the balancing action's region.
     error OperatorNotInRegion(address operator, uint32 operatorRegionId, uint32 regionId);
-    /// @notice A capacity of zero or above `maxMW`.
+    /// @notice A capacity (a load report's, or a region's maximum generation) of zero or above `maxMW`.
+    /// @param capacityMW The capacity given, MW.
+    /// @param maxMW MAX_POWER_MW.
     error CapacityOutOfRange(uint256 capacityMW, uint256 maxMW);
-    /// @notice A demand or generation above `maxMW`.
+    /// @notice A load report's demand above `maxMW`.
+    /// @param valueMW The demand given, MW.
+    /// @param maxMW MAX_POWER_MW.
     error PowerOutOfRange(uint256 valueMW, uint256 maxMW);
     /// @notice `regionId` has no load report.
+    /// @param regionId The region asked about, or of a LOAD_SHEDDING action.
     error LoadNotReported(uint32 regionId);
-    /// @notice A history page starting before the oldest retained report or after the latest.
+    /// @notice A history page starting before the oldest retained report or after `reportCount`.
+    /// @param regionId The region asked about.
+    /// @param fromSequence The first report asked for.
     /// @param oldestSequence The oldest report still in the ring.
     /// @param reportCount Reports so far: the next report's sequence.
     error LoadHistoryOutOfRange(uint32 regionId, uint256 fromSequence, uint256 oldestSequence, uint256 reportCount);
     /// @notice A phase angle outside -180° .. 180°.
+    /// @param phaseAngleMilliDegrees The angle given, millidegrees.
     error PhaseAngleOutOfBounds(int256 phaseAngleMilliDegrees);
     /// @notice `regionId` has no stability report.
+    /// @param regionId The region asked about.
     error StabilityNotReported(uint32 regionId);
     /// @notice A trigger condition other than 1 UNDER_FREQUENCY .. 4 OVER_VOLTAGE.
+    /// @param triggerCondition The value given.
     error InvalidTriggerCondition(uint256 triggerCondition);
     /// @notice An action type other than 1 GENERATION_UP .. 4 STORAGE_DISPATCH.
+    /// @param actionType The value given.
     error InvalidActionType(uint256 actionType);
     /// @notice A priority outside 1 .. `maxPriority`.
+    /// @param priority The priority given.
+    /// @param maxPriority MAX_PRIORITY (10).
     error PriorityOutOfRange(uint256 priority, uint256 maxPriority);
-    /// @notice A target of zero or above `maxMW`.
+    /// @notice A balancing target or automated adjustment of zero or above `maxMW`.
+    /// @param targetMW The value given, MW.
+    /// @param maxMW MAX_POWER_MW.
     error TargetOutOfRange(uint256 targetMW, uint256 maxMW);
     /// @notice `regionId` has no automated response to `triggerCondition`.
+    /// @param regionId The region named.
+    /// @param triggerCondition The trigger condition named.
     error AutomatedResponseNotConfigured(uint32 regionId, uint8 triggerCondition);
     /// @notice No stability response was recorded under `responseId`.
+    /// @param responseId The id asked for.
     error StabilityResponseNotFound(uint256 responseId);
     /// @notice Current generation above the maximum.
+    /// @param currentGenerationMW The current generation given, MW.
+    /// @param maxGenerationMW The maximum given, MW.
     error GenerationExceedsMaximum(uint256 currentGenerationMW, uint256 maxGenerationMW);
     /// @notice A reserve above the headroom left by current generation (maximum - current).
+    /// @param reserveCapacityMW The reserve given, MW.
+    /// @param headroomMW The maximum less the current generation given, MW.
     error ReserveExceedsHeadroom(uint256 reserveCapacityMW, uint256 headroomMW);
     /// @notice A reserve below what pending GENERATION_UP and STORAGE_DISPATCH actions committed of it.
+    /// @param regionId The region.
+    /// @param reserveCapacityMW The reserve given, MW.
+    /// @param committedMW What pending actions committed of the reserve, MW.
     error ReserveBelowCommitted(uint32 regionId, uint256 reserveCapacityMW, uint256 committedMW);
     /// @notice A current generation below what pending GENERATION_DOWN actions committed of it.
+    /// @param regionId The region.
+    /// @param currentGenerationMW The current generation given, MW.
+    /// @param committedMW What pending GENERATION_DOWN actions committed, MW.
     error GenerationBelowCommitted(uint32 regionId, uint256 currentGenerationMW, uint256 committedMW);
     /// @notice `regionId`'s capacity was never set (setRegionCapacity).
+    /// @param regionId The region.
     error RegionCapacityNotSet(uint32 regionId);
     /// @notice GENERATION_UP or STORAGE_DISPATCH above the reserve not committed to pending actions.
+    /// @param regionId The region.
+    /// @param targetMW The target given, MW.
+    /// @param availableMW The reserve less its pending commitments, MW.
     error InsufficientReserve(uint32 regionId, uint256 targetMW, uint256 availableMW);
     /// @notice GENERATION_DOWN above the current generation not committed to pending actions.
+    /// @param regionId The region.
+    /// @param targetMW The target given, MW.
+    /// @param availableMW The current generation less pending GENERATION_DOWN targets, MW.
     error InsufficientGeneration(uint32 regionId, uint256 targetMW, uint256 availableMW);
     /// @notice LOAD_SHEDDING above the latest reported demand not committed to pending shedding.
+    /// @param regionId The region.
+    /// @param targetMW The target given, MW.
+    /// @param availableMW The latest reported demand less pending LOAD_SHEDDING targets (at least 0), MW.
     error InsufficientSheddableLoad(uint32 regionId, uint256 targetMW, uint256 availableMW);
     /// @notice No balancing action was initiated under `actionId`.
+    /// @param actionId The id asked for.
     error BalancingActionNotFound(uint256 actionId);
     /// @notice Balancing action `actionId` was completed or cancelled already.
+    /// @param actionId The action.
+    /// @param status Its status: COMPLETED or CANCELLED.
     error BalancingActionNotPending(uint256 actionId, ActionStatus status);
 
     // ----------------------------------------------------------------------------- load monitoring

@@ -19,6 +19,12 @@ interface IGridOracle is IOracleReporters {
     }
 
     /// @notice `reporter` reported the grid state in `regionId`.
+    /// @param regionId The region reported.
+    /// @param reporter The reporter, the caller.
+    /// @param frequencyMilliHz The grid frequency it reported, mHz (50 Hz = 50,000).
+    /// @param voltagePerMille The voltage it reported, per mille of nominal (1,000 = 100 %).
+    /// @param supplyW The generation available it reported, W.
+    /// @param demandW The load it reported, W.
     event GridDataReported(
         uint32 indexed regionId,
         address indexed reporter,
@@ -27,7 +33,14 @@ interface IGridOracle is IOracleReporters {
         uint256 supplyW,
         uint256 demandW
     );
-    /// @notice `regionId`'s grid state is now the median of `reportCount` fresh reports.
+    /// @notice `regionId`'s grid state is now the per-field median of `reportCount` fresh reports
+    /// (with an even count, the mean of the two middle values, rounded down).
+    /// @param regionId The region.
+    /// @param frequencyMilliHz The median frequency, mHz.
+    /// @param voltagePerMille The median voltage, per mille of nominal.
+    /// @param supplyW The median supply, W.
+    /// @param demandW The median demand, W.
+    /// @param reportCount The fresh reports the medians came from, this submission's included.
     event GridDataUpdated(
         uint32 indexed regionId,
         uint256 frequencyMilliHz,
@@ -38,12 +51,22 @@ interface IGridOracle is IOracleReporters {
     );
 
     /// @notice Frequency outside MIN_FREQUENCY_MILLIHZ..MAX_FREQUENCY_MILLIHZ (SmartMeter's bounds).
+    /// @param frequencyMilliHz The frequency given, mHz.
+    /// @param minMilliHz MIN_FREQUENCY_MILLIHZ (45 Hz), mHz.
+    /// @param maxMilliHz MAX_FREQUENCY_MILLIHZ (65 Hz), mHz.
     error FrequencyOutOfRange(uint256 frequencyMilliHz, uint256 minMilliHz, uint256 maxMilliHz);
     /// @notice Voltage outside MIN_VOLTAGE_PER_MILLE..MAX_VOLTAGE_PER_MILLE (SmartMeter's bounds).
+    /// @param voltagePerMille The voltage given, per mille of nominal.
+    /// @param minPerMille MIN_VOLTAGE_PER_MILLE (50 %), per mille of nominal.
+    /// @param maxPerMille MAX_VOLTAGE_PER_MILLE (150 %), per mille of nominal.
     error VoltageOutOfRange(uint256 voltagePerMille, uint256 minPerMille, uint256 maxPerMille);
     /// @notice Supply above MAX_POWER_W (what a report stores).
+    /// @param supplyW The supply given, W.
+    /// @param maxW MAX_POWER_W, W.
     error SupplyOutOfRange(uint256 supplyW, uint256 maxW);
     /// @notice Demand above MAX_POWER_W (what a report stores).
+    /// @param demandW The demand given, W.
+    /// @param maxW MAX_POWER_W, W.
     error DemandOutOfRange(uint256 demandW, uint256 maxW);
 
     /// @notice Reports the grid state in `regionId` (reporters only) and updates the region's medians.

@@ -8,20 +8,30 @@ import {ZeroAddress} from "./GridErrors.sol";
 /// a heartbeat. A report counts toward an oracle's median while it is fresh: no older than the
 /// heartbeat, and made since its reporter was (last) added.
 interface IOracleReporters {
-    /// @notice The admin added `reporter` to the reporter set.
+    /// @notice The admin added `reporter` to the reporter set; only its reports from now on count.
+    /// @param reporter The reporter added.
     event ReporterAdded(address indexed reporter);
     /// @notice The admin removed `reporter` from the reporter set; its reports stop counting.
+    /// @param reporter The reporter removed.
     event ReporterRemoved(address indexed reporter);
-    /// @notice The admin changed the heartbeat: reports older than it are stale.
+    /// @notice The heartbeat was set (by the admin, or at construction): reports older than it are stale.
+    /// @param previousSeconds The heartbeat before (0 at construction), seconds.
+    /// @param newSeconds The heartbeat from now on, seconds.
     event HeartbeatUpdated(uint256 previousSeconds, uint256 newSeconds);
 
     /// @notice `account` is not a reporter (a submission from it, or its removal).
+    /// @param account The caller submitting, or the reporter to remove.
     error UnknownReporter(address account);
     /// @notice `account` is a reporter already.
+    /// @param account The reporter to add.
     error ReporterAlreadyAdded(address account);
     /// @notice The reporter set is full.
+    /// @param maxReporters MAX_REPORTERS, the most reporters an oracle takes.
     error TooManyReporters(uint256 maxReporters);
     /// @notice A heartbeat outside MIN_HEARTBEAT_SECONDS..MAX_HEARTBEAT_SECONDS.
+    /// @param heartbeatSeconds The heartbeat given, seconds.
+    /// @param minSeconds MIN_HEARTBEAT_SECONDS, seconds.
+    /// @param maxSeconds MAX_HEARTBEAT_SECONDS, seconds.
     error HeartbeatOutOfRange(uint256 heartbeatSeconds, uint256 minSeconds, uint256 maxSeconds);
 
     /// @notice Adds a reporter. DEFAULT_ADMIN_ROLE only.

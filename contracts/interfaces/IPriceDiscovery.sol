@@ -47,34 +47,63 @@ interface IPriceDiscovery is IReferencePrice {
         uint256 gridUpdatedAt; // unix s
     }
 
-    /// @notice The admin set the time factor of every local hour.
+    /// @notice The time factor of every local hour was set (by the admin, or at construction).
+    /// @param factorsBps The factor of each local hour 0-23, bps (10,000 = ×1.0).
     event TimeFactorsUpdated(uint256[24] factorsBps);
-    /// @notice The admin changed the local time zone's offset from UTC.
+    /// @notice The local time zone's offset from UTC was set (by the admin, or at construction).
+    /// @param previousMinutes The offset before (0 at construction), minutes.
+    /// @param newMinutes The offset from now on, minutes.
     event UtcOffsetUpdated(int256 previousMinutes, int256 newMinutes);
-    /// @notice The admin changed how old `source`'s data may be.
+    /// @notice How old `source`'s data may be was set (by the admin, or at construction).
+    /// @param source The data source.
+    /// @param previousSeconds Its max age before (0 at construction), seconds.
+    /// @param newSeconds Its max age from now on, seconds.
     event MaxAgeUpdated(DataSource indexed source, uint256 previousSeconds, uint256 newSeconds);
 
     /// @notice `oracle` has no data (`updatedAt` = 0): nothing reported yet (for the region).
+    /// @param source Which input it is.
+    /// @param oracle The oracle read.
     error MissingOracleData(DataSource source, address oracle);
     /// @notice `oracle`'s data is `ageSeconds` old, older than `maxAgeSeconds`.
+    /// @param source Which input it is.
+    /// @param oracle The oracle read.
+    /// @param ageSeconds block.timestamp - its updatedAt, seconds.
+    /// @param maxAgeSeconds The source's max age, seconds.
     error StaleOracleData(DataSource source, address oracle, uint256 ageSeconds, uint256 maxAgeSeconds);
     /// @notice `oracle`'s data claims to be updated after the current block.
+    /// @param source Which input it is.
+    /// @param oracle The oracle read.
+    /// @param updatedAt Its updatedAt, unix s.
+    /// @param blockTimestamp The current block's timestamp, unix s.
     error OracleDataFromFuture(DataSource source, address oracle, uint256 updatedAt, uint256 blockTimestamp);
     /// @notice The price feed's answer is zero or negative.
+    /// @param oracle The price feed.
+    /// @param answer Its latest answer, PaymentToken base units per kWh.
     error NonPositiveBasePrice(address oracle, int256 answer);
     /// @notice The price feed's answer is above MAX_BASE_PRICE_PER_KWH (PriceOracle's own bound),
     /// where base price x factors would overflow.
     /// @param oracle The price feed.
-    /// @param answer Its answer.
-    /// @param maxAnswer The largest answer accepted.
+    /// @param answer Its latest answer, PaymentToken base units per kWh.
+    /// @param maxAnswer MAX_BASE_PRICE_PER_KWH, PaymentToken base units per kWh.
     error BasePriceTooLarge(address oracle, int256 answer, int256 maxAnswer);
     /// @notice A data source number that is not a DataSource (0 PRICE, 1 WEATHER, 2 GRID).
+    /// @param source The number given.
     error UnknownDataSource(uint256 source);
     /// @notice A max age outside SHORTEST_MAX_AGE_SECONDS..LONGEST_MAX_AGE_SECONDS.
+    /// @param maxAgeSeconds The max age given, seconds.
+    /// @param minSeconds SHORTEST_MAX_AGE_SECONDS, seconds.
+    /// @param maxSeconds LONGEST_MAX_AGE_SECONDS, seconds.
     error MaxAgeOutOfRange(uint256 maxAgeSeconds, uint256 minSeconds, uint256 maxSeconds);
     /// @notice A UTC offset outside MIN_UTC_OFFSET_MINUTES..MAX_UTC_OFFSET_MINUTES (UTC−12..UTC+14).
+    /// @param utcOffsetMinutes The offset given, minutes.
+    /// @param minMinutes MIN_UTC_OFFSET_MINUTES (−720), minutes.
+    /// @param maxMinutes MAX_UTC_OFFSET_MINUTES (840), minutes.
     error UtcOffsetOutOfRange(int256 utcOffsetMinutes, int256 minMinutes, int256 maxMinutes);
     /// @notice A time factor outside MIN_TIME_FACTOR_BPS..MAX_TIME_FACTOR_BPS.
+    /// @param hour The local hour (0-23) of the first factor out of range.
+    /// @param factorBps That factor, bps.
+    /// @param minBps MIN_TIME_FACTOR_BPS (×0.1), bps.
+    /// @param maxBps MAX_TIME_FACTOR_BPS (×3.0), bps.
     error TimeFactorOutOfRange(uint256 hour, uint256 factorBps, uint256 minBps, uint256 maxBps);
 
     /// @notice The reference price in `regionId` with every factor and input behind it.

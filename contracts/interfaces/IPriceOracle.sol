@@ -12,22 +12,42 @@ import {IOracleReporters} from "./IOracleReporters.sol";
 interface IPriceOracle is AggregatorV3Interface, IOracleReporters {
     /// @notice `reporter` submitted `reportedAnswer`; round `roundId` opened with `answer`, the median
     /// of `reportCount` fresh reports (the new one included).
+    /// @param reporter The reporter, the caller.
+    /// @param roundId The round it opened.
+    /// @param reportedAnswer The answer it submitted, PaymentToken base units per kWh.
+    /// @param answer The round's answer: the median of the fresh reports (with an even count, the
+    /// mean of the two middle values, rounded down), PaymentToken base units per kWh.
+    /// @param reportCount The fresh reports the median came from.
     event PriceReported(
         address indexed reporter, uint256 indexed roundId, int256 reportedAnswer, int256 answer, uint256 reportCount
     );
-    /// @notice The admin changed the largest step a submission may take from a fresh latest answer.
+    /// @notice The largest step a submission may take from a fresh latest answer was set (by the
+    /// admin, or at construction).
+    /// @param previousBps The bound before (0 at construction), bps of the latest answer.
+    /// @param newBps The bound from now on, bps of the latest answer.
     event MaxDeviationUpdated(uint256 previousBps, uint256 newBps);
 
     /// @notice An answer of zero or below.
+    /// @param answer The answer submitted, PaymentToken base units per kWh.
     error NonPositiveAnswer(int256 answer);
     /// @notice An answer above MAX_ANSWER (the largest a round stores).
+    /// @param answer The answer submitted, PaymentToken base units per kWh.
+    /// @param maxAnswer MAX_ANSWER (type(int128).max), PaymentToken base units per kWh.
     error AnswerTooLarge(int256 answer, int256 maxAnswer);
     /// @notice An answer further than the maximum deviation from the latest answer while that answer
     /// is fresh; `deviationBps` is rounded up.
+    /// @param answer The answer submitted, PaymentToken base units per kWh.
+    /// @param latestAnswer The latest round's answer, PaymentToken base units per kWh.
+    /// @param deviationBps |answer - latestAnswer| in bps of latestAnswer, rounded up.
+    /// @param maxDeviationBps The maximum deviation, bps of latestAnswer.
     error AnswerDeviationTooLarge(int256 answer, int256 latestAnswer, uint256 deviationBps, uint256 maxDeviationBps);
     /// @notice A maximum deviation outside MIN_DEVIATION_BPS..MAX_DEVIATION_BPS.
+    /// @param maxDeviationBps The maximum deviation given, bps.
+    /// @param minBps MIN_DEVIATION_BPS, bps.
+    /// @param maxBps MAX_DEVIATION_BPS, bps.
     error MaxDeviationOutOfRange(uint256 maxDeviationBps, uint256 minBps, uint256 maxBps);
     /// @notice No round has this id.
+    /// @param roundId The round asked for (0, or after the latest).
     error RoundNotFound(uint256 roundId);
 
     /// @notice Submits the calling reporter's answer, in PaymentToken base units per kWh, and opens

@@ -19,6 +19,12 @@ interface IWeatherOracle is IOracleReporters {
     }
 
     /// @notice `reporter` reported the weather in `regionId`.
+    /// @param regionId The region reported.
+    /// @param reporter The reporter, the caller.
+    /// @param irradianceWPerM2 The global horizontal irradiance it reported, W/m².
+    /// @param temperatureMilliCelsius The air temperature it reported, m°C.
+    /// @param windSpeedMmPerS The wind speed it reported, mm/s.
+    /// @param cloudCoverBps The share of the sky covered it reported, bps.
     event WeatherReported(
         uint32 indexed regionId,
         address indexed reporter,
@@ -27,7 +33,14 @@ interface IWeatherOracle is IOracleReporters {
         uint256 windSpeedMmPerS,
         uint256 cloudCoverBps
     );
-    /// @notice `regionId`'s weather is now the median of `reportCount` fresh reports.
+    /// @notice `regionId`'s weather is now the per-field median of `reportCount` fresh reports
+    /// (with an even count, the mean of the two middle values, rounded toward zero).
+    /// @param regionId The region.
+    /// @param irradianceWPerM2 The median irradiance, W/m².
+    /// @param temperatureMilliCelsius The median temperature, m°C.
+    /// @param windSpeedMmPerS The median wind speed, mm/s.
+    /// @param cloudCoverBps The median cloud cover, bps.
+    /// @param reportCount The fresh reports the medians came from, this submission's included.
     event WeatherUpdated(
         uint32 indexed regionId,
         uint256 irradianceWPerM2,
@@ -38,12 +51,21 @@ interface IWeatherOracle is IOracleReporters {
     );
 
     /// @notice Irradiance above MAX_IRRADIANCE_W_PER_M2 (no sunlight at the surface is stronger).
+    /// @param irradianceWPerM2 The irradiance given, W/m².
+    /// @param maxWPerM2 MAX_IRRADIANCE_W_PER_M2, W/m².
     error IrradianceOutOfRange(uint256 irradianceWPerM2, uint256 maxWPerM2);
     /// @notice Temperature outside MIN_TEMPERATURE_MILLI_CELSIUS..MAX_TEMPERATURE_MILLI_CELSIUS.
+    /// @param temperatureMilliCelsius The temperature given, m°C.
+    /// @param minMilliCelsius MIN_TEMPERATURE_MILLI_CELSIUS (−90 °C), m°C.
+    /// @param maxMilliCelsius MAX_TEMPERATURE_MILLI_CELSIUS (+60 °C), m°C.
     error TemperatureOutOfRange(int256 temperatureMilliCelsius, int256 minMilliCelsius, int256 maxMilliCelsius);
     /// @notice Wind speed above MAX_WIND_SPEED_MM_PER_S.
+    /// @param windSpeedMmPerS The wind speed given, mm/s.
+    /// @param maxMmPerS MAX_WIND_SPEED_MM_PER_S (100 m/s), mm/s.
     error WindSpeedOutOfRange(uint256 windSpeedMmPerS, uint256 maxMmPerS);
     /// @notice Cloud cover above 10,000 bps (a fully covered sky).
+    /// @param cloudCoverBps The cloud cover given, bps.
+    /// @param maxBps MAX_CLOUD_COVER_BPS (10,000), bps.
     error CloudCoverOutOfRange(uint256 cloudCoverBps, uint256 maxBps);
 
     /// @notice Reports the weather in `regionId` (reporters only) and updates the region's medians.

@@ -15,6 +15,7 @@ contract HostileReceiver is IERC721Receiver, IERC1155Receiver {
     uint256 private _callbacks;
 
     /// @notice The armed call ran inside a receiver callback and succeeded.
+    /// @param target The contract it called.
     event ReentryExecuted(address indexed target);
 
     /// @notice Makes the next receiver callback call `target` with `payload`; fires once.

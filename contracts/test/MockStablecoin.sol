@@ -17,10 +17,13 @@ contract MockStablecoin is ERC20, ERC20Permit, AccessControl {
     uint256 public constant MAX_TOP_UP = 1_000_000;
 
     /// @notice A top-up outside MIN_TOP_UP..MAX_TOP_UP whole units.
-    /// @param amountWholeUnits The rejected amount.
+    /// @param amountWholeUnits The rejected amount, whole tokens.
     error TopUpOutOfRange(uint256 amountWholeUnits);
 
     /// @notice `operator` topped up `consumer` by `amountWholeUnits`.
+    /// @param consumer The account credited.
+    /// @param operator The OPERATOR_ROLE account that topped it up.
+    /// @param amountWholeUnits The amount minted, whole tokens (× 10^6 base units).
     event ConsumerBalanceAdded(address indexed consumer, address indexed operator, uint256 amountWholeUnits);
 
     constructor(address admin) ERC20("Mock USD Stablecoin", "mUSD") ERC20Permit("Mock USD Stablecoin") {

@@ -11,6 +11,7 @@ contract ReentrantToken is ERC20 {
     bytes private _payload;
 
     /// @notice The armed call ran inside a transfer and succeeded.
+    /// @param target The contract it called.
     event ReentryExecuted(address indexed target);
 
     constructor() ERC20("Reentrant Token", "RENT") {}
