@@ -248,6 +248,7 @@ contract DemandPrograms is IDemandPrograms {
 
     /// @dev A batch's payout: a recipient the token refuses is skipped and left to claim, so it
     /// cannot hold up the others, the program's completion and the operator's refund.
+    // slither-disable-next-line dead-code: RewardPool.distribute calls it through a function pointer, which Slither does not follow
     function _payOrDefer(uint256 programId, address participant) private {
         if (!_pay(programId, participant)) {
             emit RewardPaymentDeferred(programId, participant, _participants[programId][participant].rewardAmount);
