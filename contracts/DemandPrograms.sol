@@ -193,7 +193,7 @@ contract DemandPrograms is IDemandPrograms {
             revert ParticipationNotVerified(programId, msg.sender);
         }
         amount = part.rewardAmount;
-        _payOne(programId, msg.sender);
+        if (!_pay(programId, msg.sender)) revert RewardDistributionFailed(programId, msg.sender, amount);
     }
 
     /// @inheritdoc IDemandPrograms
@@ -202,7 +202,7 @@ contract DemandPrograms is IDemandPrograms {
         if (block.timestamp < p.endTime) revert ProgramWindowNotEnded(programId, p.endTime);
         RewardPool.Pool storage pool = _pools[programId];
         uint256 paidBefore = _paidCount;
-        (uint256 visited, bool allVisited) = pool.distribute(programId, _payOne);
+        (uint256 visited, bool allVisited) = pool.distribute(programId, _payOrDefer);
         paidParticipants = _paidCount - paidBefore;
         if (allVisited && block.timestamp > p.verificationDeadline) {
             p.status = IDemandResponse.EventStatus.Completed;
@@ -226,17 +226,32 @@ contract DemandPrograms is IDemandPrograms {
         _paymentToken.safeTransfer(operator, refund);
     }
 
-    /// @dev Pays `participant`'s reserved reward if still unpaid; books change before the transfer.
-    function _payOne(uint256 programId, address participant) private {
+    /// @dev Pays `participant`'s reserved reward if still unpaid (true when there is nothing to
+    /// pay). Books change before the transfer; when the token refuses it they are put back and it
+    /// returns false, so the reward stays reserved and claimable (as DemandResponse's _pay).
+    function _pay(uint256 programId, address participant) private returns (bool) {
         Participant storage part = _participants[programId][participant];
-        if (part.status != IDemandResponse.ParticipationStatus.Verified) return;
-        part.status = IDemandResponse.ParticipationStatus.Rewarded;
+        if (part.status != IDemandResponse.ParticipationStatus.Verified) return true;
+        RewardPool.Pool storage pool = _pools[programId];
         uint256 amount = part.rewardAmount;
-        _pools[programId].paid += amount;
+        part.status = IDemandResponse.ParticipationStatus.Rewarded;
+        pool.paid += amount;
+        if (amount != 0 && !_paymentToken.trySafeTransfer(participant, amount)) {
+            part.status = IDemandResponse.ParticipationStatus.Verified;
+            pool.paid -= amount;
+            return false;
+        }
         _paidCount += 1;
         emit RewardPaid(programId, participant, amount);
-        if (amount != 0 && !_paymentToken.trySafeTransfer(participant, amount)) {
-            revert RewardDistributionFailed(programId, participant, amount);
+        return true;
+    }
+
+    /// @dev A batch's payout: a recipient the token refuses is skipped and left to claim, so it
+    /// cannot hold up the others, the program's completion and the operator's refund.
+    // slither-disable-next-line dead-code: RewardPool.distribute calls it through a function pointer, which Slither does not follow
+    function _payOrDefer(uint256 programId, address participant) private {
+        if (!_pay(programId, participant)) {
+            emit RewardPaymentDeferred(programId, participant, _participants[programId][participant].rewardAmount);
         }
     }
 

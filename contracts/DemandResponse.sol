@@ -281,7 +281,7 @@ contract DemandResponse is AccessControl, IDemandResponse {
             revert ParticipationNotVerified(eventId, msg.sender);
         }
         amount = p.rewardAmount;
-        _payOne(eventId, msg.sender);
+        if (!_pay(eventId, msg.sender)) revert RewardDistributionFailed(eventId, msg.sender, amount);
     }
 
     /// @inheritdoc IDemandResponse
@@ -290,7 +290,7 @@ contract DemandResponse is AccessControl, IDemandResponse {
         if (block.timestamp < e.endTime) revert EventWindowNotEnded(eventId, e.endTime);
         RewardPool.Pool storage pool = _pools[eventId];
         uint256 paidBefore = _paidCount;
-        (uint256 visited, bool allVisited) = pool.distribute(eventId, _payOne);
+        (uint256 visited, bool allVisited) = pool.distribute(eventId, _payOrDefer);
         paidParticipants = _paidCount - paidBefore;
         if (allVisited && block.timestamp > e.verificationDeadline) {
             e.status = EventStatus.Completed;
@@ -302,18 +302,33 @@ contract DemandResponse is AccessControl, IDemandResponse {
         }
     }
 
-    /// @dev Pays `consumer`'s reserved reward if it is still unpaid. Status and books change
-    /// before the transfer; a token that refuses it reverts the whole call.
-    function _payOne(uint256 eventId, address consumer) private {
+    /// @dev Pays `consumer`'s reserved reward if it is still unpaid (true when there is nothing to
+    /// pay). Status and books change before the transfer; when the token refuses it (a frozen
+    /// account, a failing token) they are put back and it returns false, so the reward stays
+    /// reserved and claimable.
+    function _pay(uint256 eventId, address consumer) private returns (bool) {
         Participation storage p = _participations[eventId][consumer];
-        if (p.status != ParticipationStatus.Verified) return;
-        p.status = ParticipationStatus.Rewarded;
+        if (p.status != ParticipationStatus.Verified) return true;
+        RewardPool.Pool storage pool = _pools[eventId];
         uint256 amount = p.rewardAmount;
-        _pools[eventId].paid += amount;
+        p.status = ParticipationStatus.Rewarded;
+        pool.paid += amount;
+        if (amount != 0 && !_paymentToken.trySafeTransfer(consumer, amount)) {
+            p.status = ParticipationStatus.Verified;
+            pool.paid -= amount;
+            return false;
+        }
         _paidCount += 1;
         emit RewardPaid(eventId, consumer, amount);
-        if (amount != 0 && !_paymentToken.trySafeTransfer(consumer, amount)) {
-            revert RewardDistributionFailed(eventId, consumer, amount);
+        return true;
+    }
+
+    /// @dev A batch's payout: one recipient the token refuses must not hold up everyone else's
+    /// payment, the event's completion and the operator's refund, so it is skipped and left to claim.
+    // slither-disable-next-line dead-code: RewardPool.distribute calls it through a function pointer, which Slither does not follow
+    function _payOrDefer(uint256 eventId, address consumer) private {
+        if (!_pay(eventId, consumer)) {
+            emit RewardPaymentDeferred(eventId, consumer, _participations[eventId][consumer].rewardAmount);
         }
     }
 

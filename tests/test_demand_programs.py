@@ -310,7 +310,8 @@ def token_programs(project, admin, smart_meter, grid_management, grid_operations
     """A DemandResponse + DemandPrograms pair on a test token of kind `name`, grid_operator funded."""
 
     def build(name):
-        token = project.FailingToken.deploy(sender=admin) if name == "failing" else project.ReentrantToken.deploy(sender=admin)
+        kinds = {"failing": project.FailingToken, "reentrant": project.ReentrantToken, "blacklist": project.BlacklistToken}
+        token = kinds[name].deploy(sender=admin)
         dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
         dp = project.DemandPrograms.deploy(dr, sender=admin)
         dr.registerGridOperator(grid_operator, sender=admin)
@@ -322,7 +323,7 @@ def token_programs(project, admin, smart_meter, grid_management, grid_operations
 
 
 @pytest.mark.parametrize("mode", [1, 2])
-def test_failed_transfers_revert(token_programs, admin, grid_operator, owner, keeper, writer, chain, mode):
+def test_failed_transfer_reverts_a_claim_and_is_deferred_by_a_batch(token_programs, admin, grid_operator, owner, keeper, writer, chain, mode):
     token, dr, dp = token_programs("failing")
     meter = Account.create().address
     writer.register([meter], [owner.address], REGION)
@@ -334,9 +335,73 @@ def test_failed_transfers_revert(token_programs, admin, grid_operator, owner, ke
     token.setMode(mode, sender=admin)
     with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
         dp.claimReward(program_id, sender=owner)
-    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
-        dp.distributeRewards(program_id, sender=keeper)
+    tx = dp.distributeRewards(program_id, sender=keeper)
+    assert tx.return_value == 0
+    assert_logs(tx, log(dp.RewardPaymentDeferred, programId=program_id, participant=owner.address, amount=RATE_PER_MW))
+    assert dp.getParticipant(program_id, owner).status == VERIFIED
+    assert dp.getProgramBudget(program_id).paid == 0 and dp.getProgramBudget(program_id).reserved == RATE_PER_MW
     assert token.balanceOf(owner) == 0 and token.balanceOf(dp) == BUDGET
+    with reverts(dp.NothingToDistribute, programId=program_id):  # the batch moved past it: it claims
+        dp.distributeRewards(program_id, sender=keeper)
+    token.setMode(0, sender=admin)
+    assert dp.claimReward(program_id, sender=owner).return_value == RATE_PER_MW
+    assert token.balanceOf(owner) == RATE_PER_MW and token.balanceOf(dp) == BUDGET - RATE_PER_MW
+
+
+def test_batch_defers_a_frozen_participant_and_still_completes(token_programs, admin, grid_operator, owner, other, keeper, writer, chain):
+    """Review finding: a participant the token refuses (a USDC-style frozen account) is skipped by
+    the batch with its books untouched; the others are paid, the program completes, the operator
+    gets back exactly budget - reserved, and the frozen participant claims later."""
+    token, dr, dp = token_programs("blacklist")
+    owned = {owner.address: Account.create().address, other.address: Account.create().address}
+    writer.register(owned.values(), owned.keys(), REGION)
+    for consumer, meter in owned.items():
+        dr.registerConsumer(consumer, meter, sender=grid_operator)
+    program_id, start, end, _ = create(dp, grid_operator, chain)
+    dp.joinProgram(program_id, 1, sender=owner)
+    dp.joinProgram(program_id, 2, sender=other)
+    finish(chain, writer, owned.values(), start, end, window_wh=0)
+    dp.reportReduction(program_id, owner, 1, sender=grid_operator)  # first on the distribution list
+    dp.reportReduction(program_id, other, 2, sender=grid_operator)
+    token.freeze(owner, sender=admin)
+
+    deadline = end + DAY_SECONDS
+    chain.pending_timestamp = deadline + 1
+    operator_balance = token.balanceOf(grid_operator)
+    refund = BUDGET - 3 * RATE_PER_MW  # owner's deferred reward stays reserved
+    tx = dp.distributeRewards(program_id, sender=keeper)
+    assert tx.return_value == 1
+    assert_logs(
+        tx,
+        log(dp.RewardPaymentDeferred, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
+        log(dp.RewardPaid, programId=program_id, participant=other.address, amount=2 * RATE_PER_MW),
+        log(token.Transfer, **{"from": dp.address, "to": other.address, "value": 2 * RATE_PER_MW}),
+        log(dp.ProgramCompleted, programId=program_id, refund=refund),
+        log(token.Transfer, **{"from": dp.address, "to": grid_operator.address, "value": refund}),
+    )
+    assert dp.getProgram(program_id).status == COMPLETED
+    assert dp.getProgramBudget(program_id) == (BUDGET, 3 * RATE_PER_MW, 2 * RATE_PER_MW, refund, deadline, 2, 2)
+    assert dp.getParticipant(program_id, owner).status == VERIFIED
+    assert dp.getParticipant(program_id, other).status == REWARDED
+    assert token.balanceOf(grid_operator) == operator_balance + refund
+    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(dp)) == (0, 2 * RATE_PER_MW, RATE_PER_MW)
+
+    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
+        dp.claimReward(program_id, sender=owner)
+    token.unfreeze(owner, sender=admin)
+    tx = dp.claimReward(program_id, sender=owner)  # the program is Completed: claims still work
+    assert tx.return_value == RATE_PER_MW
+    assert_logs(
+        tx,
+        log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
+        log(token.Transfer, **{"from": dp.address, "to": owner.address, "value": RATE_PER_MW}),
+    )
+    assert dp.getParticipant(program_id, owner).status == REWARDED
+    assert dp.getProgramBudget(program_id) == (BUDGET, 3 * RATE_PER_MW, 3 * RATE_PER_MW, refund, deadline, 2, 2)
+    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(dp)) == (RATE_PER_MW, 2 * RATE_PER_MW, 0)
+    assert token.balanceOf(grid_operator) == operator_balance + refund
+    with reverts(dp.RewardAlreadyClaimed, programId=program_id, participant=owner.address):
+        dp.claimReward(program_id, sender=owner)
 
 
 def test_failed_refund_reverts(token_programs, admin, grid_operator, chain):

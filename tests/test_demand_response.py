@@ -685,7 +685,7 @@ def test_reward_arithmetic_at_the_largest_values(project, admin, smart_meter, gr
 
 
 @pytest.mark.parametrize("mode", [1, 2])  # transfers return false / revert
-def test_failed_reward_transfer_reverts(project, admin, smart_meter, grid_management, writer, owner, stranger, keeper, chain, mode):
+def test_failed_reward_transfer_reverts_a_claim_and_is_deferred_by_a_batch(project, admin, smart_meter, grid_management, writer, owner, stranger, keeper, chain, mode):
     token = project.FailingToken.deploy(sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
@@ -699,13 +699,77 @@ def test_failed_reward_transfer_reverts(project, admin, smart_meter, grid_manage
     token.setMode(mode, sender=admin)
     with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=owner.address, amount=REWARD):
         dr.claimReward(event_id, sender=owner)
-    with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=owner.address, amount=REWARD):
-        dr.distributeRewards(event_id, sender=keeper)
+    tx = dr.distributeRewards(event_id, sender=keeper)
+    assert tx.return_value == 0
+    assert_logs(tx, log(dr.RewardPaymentDeferred, eventId=event_id, consumer=owner.address, amount=REWARD))
     assert dr.getParticipation(event_id, owner).status == VERIFIED
+    assert dr.getEventBudget(event_id).paid == 0 and dr.getEventBudget(event_id).reserved == REWARD
     assert token.balanceOf(owner) == 0 and token.balanceOf(dr) == BUDGET
+    with reverts(dr.NothingToDistribute, eventId=event_id):  # the batch moved past it: it claims
+        dr.distributeRewards(event_id, sender=keeper)
     token.setMode(0, sender=admin)
     dr.claimReward(event_id, sender=owner)
     assert token.balanceOf(owner) == REWARD
+
+
+def test_batch_defers_a_frozen_participant_and_still_completes(project, admin, smart_meter, grid_management, writer, owner, other, stranger, keeper, chain):
+    """Review finding: one recipient the token refuses (a USDC-style frozen account) no longer
+    blocks the batch. Its payout is skipped with its books untouched (Verified, reward still
+    reserved), the others are paid, the event completes and the operator gets back exactly
+    budget - reserved; the deferred reward stays in the contract until its owner claims it."""
+    token = project.BlacklistToken.deploy(sender=admin)
+    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
+    dr.registerGridOperator(admin, sender=admin)
+    token.mint(admin, BUDGET, sender=admin)
+    token.approve(dr, MAX_UINT, sender=admin)
+    owned = {owner.address: Account.create().address, other.address: Account.create().address}
+    writer.register(owned.values(), owned.keys(), REGION)
+    for consumer, meter in owned.items():
+        dr.registerConsumer(consumer, meter, sender=admin)
+    event_id, _, end = run_event(dr, admin, chain, writer, owned.values())
+    verify_from_meter(dr, event_id, owner, stranger)  # first on the distribution list
+    verify_from_meter(dr, event_id, other, stranger)
+    token.freeze(owner, sender=admin)
+
+    deadline = end + DAY_SECONDS
+    chain.pending_timestamp = deadline + 1
+    refund = BUDGET - 2 * REWARD  # the deferred reward stays reserved: not refunded
+    tx = dr.distributeRewards(event_id, sender=keeper)
+    assert tx.return_value == 1
+    assert_logs(
+        tx,
+        log(dr.RewardPaymentDeferred, eventId=event_id, consumer=owner.address, amount=REWARD),
+        log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=REWARD),
+        log(token.Transfer, **{"from": dr.address, "to": other.address, "value": REWARD}),
+        log(dr.EventCompleted, eventId=event_id, refund=refund),
+        log(token.Transfer, **{"from": dr.address, "to": admin.address, "value": refund}),
+    )
+    assert dr.getEvent(event_id).status == COMPLETED
+    assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, REWARD, refund, deadline, 2, 2)
+    assert dr.getParticipation(event_id, owner).status == VERIFIED
+    assert dr.getParticipation(event_id, other).status == REWARDED
+    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(admin), token.balanceOf(dr)) == (
+        0, REWARD, refund, REWARD
+    )
+
+    # Still frozen: its own claim tells it why, and moves nothing.
+    with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=owner.address, amount=REWARD):
+        dr.claimReward(event_id, sender=owner)
+    token.unfreeze(owner, sender=admin)
+    tx = dr.claimReward(event_id, sender=owner)  # the event is Completed: claims still work
+    assert tx.return_value == REWARD
+    assert_logs(
+        tx,
+        log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
+        log(token.Transfer, **{"from": dr.address, "to": owner.address, "value": REWARD}),
+    )
+    assert dr.getParticipation(event_id, owner).status == REWARDED
+    assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, 2 * REWARD, refund, deadline, 2, 2)
+    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(admin), token.balanceOf(dr)) == (
+        REWARD, REWARD, refund, 0
+    )
+    with reverts(dr.RewardAlreadyClaimed, eventId=event_id, consumer=owner.address):
+        dr.claimReward(event_id, sender=owner)
 
 
 def test_failed_refund_reverts(project, admin, smart_meter, grid_management, chain):

@@ -10,7 +10,8 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, In
 /// @notice Seed 004's demand-response events: a registered grid operator starts an event with a
 /// target and a reward per kW and pays the whole budget in up front; consumers' reductions are
 /// measured from their SmartMeter load profile (nobody's figures are trusted) and paid from the
-/// budget, pull-based or in bounded batches; what is left returns to the operator.
+/// budget, pull-based or in bounded batches; what is left returns to the operator. A batch skips
+/// a participant the token refuses to pay (a frozen account), which claims its reward later.
 ///
 /// Measurement (MeterBaseline): the event window starts at the first 900 s interval boundary at or
 /// after the block that started the event and lasts its duration rounded up to whole intervals.
@@ -82,10 +83,21 @@ interface IDemandResponse {
     // ----------------------------------------------------------------------------- events
 
     /// @notice The admin registered `operator`.
+    /// @param operator The account that may now start events and register consumers.
     event GridOperatorRegistered(address indexed operator);
-    /// @notice `consumer` registered with `meter`, by itself or by a grid operator (`registeredBy`).
+    /// @notice `consumer` registered with `meter`, by itself or by a grid operator.
+    /// @param consumer The consumer whose reductions `meter` measures.
+    /// @param meter The consumer's SmartMeter meter.
+    /// @param registeredBy The caller: the consumer itself or a registered grid operator.
     event ConsumerRegistered(address indexed consumer, address indexed meter, address indexed registeredBy);
-    /// @notice `gridOperator` started `eventId` and paid `budget` in.
+    /// @notice `gridOperator` started `eventId` and paid its budget in.
+    /// @param eventId The new event, numbered from 1.
+    /// @param gridOperator The registered grid operator that started it and paid the budget.
+    /// @param targetReductionKW The reduction sought, kW.
+    /// @param rewardPerKW The reward per kW of verified reduction, PaymentToken base units.
+    /// @param startTime The window's start, unix seconds, on a 900 s interval boundary.
+    /// @param endTime The window's end, unix seconds (exclusive), a whole number of intervals later.
+    /// @param budget targetReductionKW × rewardPerKW, PaymentToken base units, pulled from `gridOperator`.
     event EventStarted(
         uint256 indexed eventId,
         address indexed gridOperator,
@@ -95,11 +107,25 @@ interface IDemandResponse {
         uint256 endTime,
         uint256 budget
     );
-    /// @notice `consumer` opted in ahead of the window.
+    /// @notice `consumer` opted in ahead of the window (Pending).
+    /// @param eventId The event joined.
+    /// @param consumer The registered consumer that joined.
+    /// @param participationId The participation's id, from 1 across all events.
     event EventJoined(uint256 indexed eventId, address indexed consumer, uint256 participationId);
     /// @notice The event's operator rejected `consumer`'s pending participation.
+    /// @param eventId The event.
+    /// @param consumer The consumer turned away; it can no longer be verified in `eventId`.
+    /// @param reason The operator's reason code, free-form (e.g. a left-aligned ASCII tag such as "NO_SHOW").
     event ParticipationRejected(uint256 indexed eventId, address indexed consumer, bytes32 reason);
-    /// @notice `consumer`'s reduction was measured and `rewardAmount` reserved for it.
+    /// @notice `consumer`'s reduction was measured from its meter and `rewardAmount` reserved for it.
+    /// @param eventId The event.
+    /// @param consumer The consumer verified (Verified from now on).
+    /// @param participationId The participation's id, kept from joining or new.
+    /// @param baselineUsageW The baseline average power over the window, W.
+    /// @param actualUsageW The actual average power over the window, W.
+    /// @param reductionW baselineUsageW − actualUsageW, W.
+    /// @param rewardAmount The reward reserved, PaymentToken base units: rewardPerKW × reductionW / 1000
+    /// rounded down, capped by the budget left (0 once it is spent).
     event ReductionVerified(
         uint256 indexed eventId,
         address indexed consumer,
@@ -109,48 +135,99 @@ interface IDemandResponse {
         uint256 reductionW,
         uint256 rewardAmount
     );
-    /// @notice `amount` was paid to `consumer` (its claim or a distribution batch).
+    /// @notice `amount` was paid to `consumer` (by its claim or a distribution batch).
+    /// @param eventId The event.
+    /// @param consumer The consumer paid (Rewarded from now on).
+    /// @param amount The reward transferred, PaymentToken base units (0 when its reward was capped to 0).
     event RewardPaid(uint256 indexed eventId, address indexed consumer, uint256 amount);
+    /// @notice A distribution batch skipped `consumer` because the token refused the transfer (a
+    /// frozen account, a failing token); its books are as before the attempt: it stays Verified
+    /// and its reward stays reserved for it to claim, even after the event completes.
+    /// @param eventId The event.
+    /// @param consumer The consumer not paid.
+    /// @param amount The reward the token refused to transfer, PaymentToken base units.
+    event RewardPaymentDeferred(uint256 indexed eventId, address indexed consumer, uint256 amount);
     /// @notice The operator cancelled the event before its window; the whole budget went back.
+    /// @param eventId The event (Cancelled from now on).
+    /// @param refund The budget returned to the operator, PaymentToken base units.
     event EventCancelled(uint256 indexed eventId, uint256 refund);
-    /// @notice Every verified participant is paid and verification is over; `refund` went back.
+    /// @notice Every verified participant was visited by a distribution (paid, or deferred and
+    /// left to claim) and verification is over; the unreserved budget went back to the operator.
+    /// @param eventId The event (Completed from now on).
+    /// @param refund budget − reserved, PaymentToken base units, returned to the operator.
     event EventCompleted(uint256 indexed eventId, uint256 refund);
     /// @notice The admin changed the smallest reduction that earns a reward.
+    /// @param previousW The former minimum, W.
+    /// @param newW The new minimum, W.
     event MinimumReductionUpdated(uint256 previousW, uint256 newW);
-    /// @notice The admin changed how long after an event's window verification is accepted.
+    /// @notice The admin changed how long after an event's window verification is accepted, for
+    /// events started from now on.
+    /// @param previousSeconds The former period, seconds.
+    /// @param newSeconds The new period, seconds.
     event VerificationPeriodUpdated(uint256 previousSeconds, uint256 newSeconds);
 
     // ----------------------------------------------------------------------------- errors
 
     /// @notice `operator` is registered already.
+    /// @param operator The account given.
     error GridOperatorAlreadyRegistered(address operator);
     /// @notice `consumer` is registered already.
+    /// @param consumer The account given.
     error ConsumerAlreadyRegistered(address consumer);
     /// @notice `meter` is owned by `owner` in SmartMeter, not by `consumer`.
+    /// @param meter The meter given.
+    /// @param consumer The consumer being registered.
+    /// @param owner The meter's owner in SmartMeter (an unknown meter reverts SmartMeter's MeterUnknown instead).
     error MeterNotOwnedByConsumer(address meter, address consumer, address owner);
     /// @notice A target reduction or reward rate of zero.
     error ZeroEventParameter();
     /// @notice No event `eventId`.
+    /// @param eventId The event id given.
     error EventNotFound(uint256 eventId);
     /// @notice The event is Completed or Cancelled.
+    /// @param eventId The event.
+    /// @param status Its status (1 Completed, 2 Cancelled).
     error EventNotActive(uint256 eventId, EventStatus status);
-    /// @notice Too late: `deadline` (window end for joining, verification deadline for verifying) has passed.
+    /// @notice Too late: `deadline` has passed.
+    /// @param eventId The event.
+    /// @param deadline Unix seconds: the window's end for joining, the verification deadline for verifying.
     error EventExpired(uint256 eventId, uint256 deadline);
-    /// @notice Too early: the event's window ends at `endTime`.
+    /// @notice Too early: the event's window has not ended.
+    /// @param eventId The event.
+    /// @param endTime The window's end, unix seconds.
     error EventWindowNotEnded(uint256 eventId, uint256 endTime);
-    /// @notice Too late to cancel: the window started at `startTime`.
+    /// @notice Too late to cancel: the window has started.
+    /// @param eventId The event.
+    /// @param startTime The window's start, unix seconds.
     error EventAlreadyStarted(uint256 eventId, uint256 startTime);
     /// @notice `account` is not the operator that started `eventId`.
+    /// @param eventId The event.
+    /// @param account The caller.
     error NotEventOperator(uint256 eventId, address account);
     /// @notice `consumer` joined or was verified in `eventId` already.
+    /// @param eventId The event.
+    /// @param consumer The consumer.
     error AlreadyParticipating(uint256 eventId, address consumer);
     /// @notice `consumer` has no pending participation in `eventId` to reject.
+    /// @param eventId The event.
+    /// @param consumer The consumer named.
     error ParticipationNotPending(uint256 eventId, address consumer);
     /// @notice `consumer` was rejected from `eventId` and cannot be verified.
+    /// @param eventId The event.
+    /// @param consumer The rejected consumer.
     error ConsumerRejected(uint256 eventId, address consumer);
-    /// @notice The meter shows `reductionW` (0 when usage did not fall), below `minimumReductionW`.
+    /// @notice The meter shows too small a reduction.
+    /// @param eventId The event.
+    /// @param consumer The consumer.
+    /// @param reductionW The reduction the meter shows, W (0 when usage did not fall).
+    /// @param minimumReductionW The smallest reduction that earns a reward, W.
     error InsufficientReduction(uint256 eventId, address consumer, uint256 reductionW, uint256 minimumReductionW);
-    /// @notice The submitted figures disagree with what `meter` gives (the meter's figures here).
+    /// @notice The submitted figures disagree with what `meter` gives; the error carries the meter's.
+    /// @param meter The consumer's meter.
+    /// @param baselineUsageKW The meter's baseline average power over the window, W (the seed's name).
+    /// @param actualUsageKW The meter's actual average power over the window, W (the seed's name).
+    /// @param meterReadingStart The window's first interval index (unix seconds / 900).
+    /// @param meterReadingEnd The window's last interval index (unix seconds / 900).
     error InvalidMeterReading(
         address meter,
         uint256 baselineUsageKW,
@@ -158,15 +235,28 @@ interface IDemandResponse {
         uint256 meterReadingStart,
         uint256 meterReadingEnd
     );
-    /// @notice The token refused to transfer `amount` to `consumer`.
+    /// @notice The token refused to transfer `consumer`'s reward on its claim (a distribution batch
+    /// skips it instead, see RewardPaymentDeferred); nothing changed.
+    /// @param eventId The event.
+    /// @param consumer The consumer claiming.
+    /// @param amount The reward refused, PaymentToken base units.
     error RewardDistributionFailed(uint256 eventId, address consumer, uint256 amount);
     /// @notice `consumer` has no verified, unpaid participation in `eventId`.
+    /// @param eventId The event.
+    /// @param consumer The caller.
     error ParticipationNotVerified(uint256 eventId, address consumer);
     /// @notice `consumer` was paid its reward for `eventId` already.
+    /// @param eventId The event.
+    /// @param consumer The caller.
     error RewardAlreadyClaimed(uint256 eventId, address consumer);
-    /// @notice distributeRewards found nobody to pay and the event cannot complete yet.
+    /// @notice distributeRewards found nobody left to visit and the event cannot complete before
+    /// its verification deadline.
+    /// @param eventId The event.
     error NothingToDistribute(uint256 eventId);
     /// @notice A verification period outside `minSeconds`..`maxSeconds`.
+    /// @param secondsRequested The period given, seconds.
+    /// @param minSeconds The shortest period accepted, seconds (MIN_VERIFICATION_PERIOD).
+    /// @param maxSeconds The longest period accepted, seconds (MAX_VERIFICATION_PERIOD).
     error VerificationPeriodOutOfRange(uint256 secondsRequested, uint256 minSeconds, uint256 maxSeconds);
     /// @notice Reentrant call into a function that moves tokens.
     error ReentrancyGuardReentrantCall();
@@ -217,11 +307,14 @@ interface IDemandResponse {
     ) external returns (uint256 participationId);
 
     /// @notice Pays up to MAX_DISTRIBUTION_BATCH verified, unpaid participants; call again while
-    /// some remain. After the verification deadline, once everyone is paid, completes the event
-    /// and refunds the unspent budget. Anyone may call, after the window.
+    /// some remain. A participant whose transfer the token refuses is skipped
+    /// (RewardPaymentDeferred) and keeps its reserved reward to claim. After the verification
+    /// deadline, once everyone has been visited, completes the event and refunds the unreserved
+    /// budget. Anyone may call, after the window.
     function distributeRewards(uint256 eventId) external returns (uint256 paidParticipants);
 
-    /// @notice Pays the caller's verified reward for `eventId`.
+    /// @notice Pays the caller's verified reward for `eventId`, also after the event completed (a
+    /// reward a batch deferred); reverts RewardDistributionFailed when the token refuses it.
     function claimReward(uint256 eventId) external returns (uint256 amount);
 
     /// @notice Cancels `eventId` before its window starts and refunds the whole budget. Its operator only.

@@ -6,7 +6,9 @@ pragma solidity ^0.8.28;
 /// and DemandPrograms: the budget is paid in up front, every verified participant's reward is
 /// reserved from it (capped by what is left, so budget = reserved + left and nothing is ever
 /// promised twice), and rewards are paid by claim or in bounded batches that walk the list of
-/// verified participants with a cursor.
+/// verified participants with a cursor. A payout the token refuses in a batch is skipped, its
+/// reward still reserved: completion refunds only budget − reserved, so the contract keeps exactly
+/// what deferred participants can still claim.
 library RewardPool {
     /// @notice Most participants one distribution call visits.
     uint256 internal constant MAX_DISTRIBUTION_BATCH = 50;
@@ -29,7 +31,8 @@ library RewardPool {
     }
 
     /// @dev Visits the next batch of verified participants; `payOne(id, account)` pays one that is
-    /// still unpaid (a claim may have paid it). Returns how many it visited and whether none remain.
+    /// still unpaid (a claim may have paid it) or defers it when the token refuses, never reverting
+    /// for one recipient. Returns how many it visited and whether none remain.
     function distribute(Pool storage pool, uint256 id, function(uint256, address) internal payOne)
         internal
         returns (uint256 visited, bool allVisited)
