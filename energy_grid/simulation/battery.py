@@ -85,6 +85,9 @@ class Battery:
         charge_wh = max(0, min(surplus_wh, self.spec.max_charge_wh_per_interval, fits_wh))
         # min(): float rounding must never store more than the headroom.
         stored_wh = min(math.floor(charge_wh * efficiency), headroom_wh)
+        if stored_wh == 0:
+            # A Wh or two that would all be lost (nearly full, or a sliver of surplus): export it.
+            charge_wh = 0
         self.soc_wh += stored_wh
         return BatteryFlow(charge_wh=charge_wh, discharge_wh=0, loss_wh=charge_wh - stored_wh, soc_wh=self.soc_wh)
 
