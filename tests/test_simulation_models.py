@@ -58,13 +58,15 @@ def midpoint_hour(result: IntervalResult) -> float:
 # ----------------------------------------------------------------------------- the default case
 
 
-def test_default_case_runs(default_model: CommunityModel, default_run: list[IntervalResult]) -> None:
+def test_default_case_runs(
+    default_model: CommunityModel, default_run: list[IntervalResult]
+) -> None:
     assert default_model.config.households == 30
     assert len(default_run) == INTERVALS_PER_DAY == 96
     assert [r.interval for r in default_run] == list(range(96))
     assert all(len(r.households) == 30 for r in default_run)
     starts = [r.interval_start_unix_s for r in default_run]
-    assert all(b - a == 900 for a, b in zip(starts, starts[1:]))
+    assert all(b - a == 900 for a, b in zip(starts, starts[1:], strict=False))
     assert default_run[0].local_start.hour == 0 and default_run[0].local_start.minute == 0
     assert default_run[0].local_start.timetuple().tm_yday == default_model.config.start_day_of_year
     # Half have PV (every second household), half of those a battery (every second PV owner).
@@ -179,7 +181,9 @@ def test_noise_makes_households_differ_but_keeps_their_annual_scale() -> None:
     power_b = consumption_power_w(same_scale_b, 2025, 1, 365)
     assert not np.allclose(power_a, power_b)
     # Mean-one noise: a year's energy stays within 1 % of the annual figure.
-    assert math.isclose(power_a.sum() * HOURS_PER_INTERVAL / 1_000, a.annual_consumption_kwh, rel_tol=0.01)
+    assert math.isclose(
+        power_a.sum() * HOURS_PER_INTERVAL / 1_000, a.annual_consumption_kwh, rel_tol=0.01
+    )
     # A day's figures do not depend on which day the window starts.
     week = consumption_power_w(a, 2025, 100, 7)
     assert np.array_equal(week[96:192], consumption_power_w(a, 2025, 101, 1))
@@ -188,7 +192,9 @@ def test_noise_makes_households_differ_but_keeps_their_annual_scale() -> None:
 # ----------------------------------------------------------------------------- energy balance
 
 
-def test_energy_balances_to_the_wh_per_household_and_interval(default_run: list[IntervalResult]) -> None:
+def test_energy_balances_to_the_wh_per_household_and_interval(
+    default_run: list[IntervalResult],
+) -> None:
     for result in default_run:
         for h in result.households:
             values = dataclasses.asdict(h)
@@ -216,7 +222,9 @@ def test_registers_equal_the_sum_of_interval_wh_and_nothing_is_lost_to_rounding(
             assert row.export_register_wh == exported
         # Integer interval energies add up to the floor of the models' exact totals.
         exact_consumption_wh = (
-            consumption_power_w(spec, config.calendar_year, config.start_day_of_year, config.days).sum()
+            consumption_power_w(
+                spec, config.calendar_year, config.start_day_of_year, config.days
+            ).sum()
             * HOURS_PER_INTERVAL
         )
         assert sum(row.consumption_wh for row in rows) == math.floor(exact_consumption_wh)
@@ -253,17 +261,26 @@ def test_battery_soc_stays_within_capacity_and_obeys_its_power_limit(
         battery = spec.battery
         rows = [r.households[spec.household_id] for r in default_run]
         if battery is None:
-            assert all(r.battery_soc_wh == r.battery_charge_wh == r.battery_discharge_wh == 0 for r in rows)
+            assert all(
+                r.battery_soc_wh == r.battery_charge_wh == r.battery_discharge_wh == 0 for r in rows
+            )
             continue
         soc_wh = battery.initial_soc_wh
         for row in rows:
             assert 0 <= row.battery_soc_wh <= battery.capacity_wh
             assert row.battery_charge_wh * 4 <= battery.max_charge_w
             assert row.battery_discharge_wh * 4 <= battery.max_discharge_w
-            assert row.battery_soc_wh == soc_wh + row.battery_charge_wh - row.battery_discharge_wh - row.battery_loss_wh
+            assert (
+                row.battery_soc_wh
+                == soc_wh + row.battery_charge_wh - row.battery_discharge_wh - row.battery_loss_wh
+            )
             # Losses: √η each way, give or take the rounding to whole Wh.
             flow_wh = row.battery_charge_wh + row.battery_discharge_wh
-            assert 0 <= row.battery_loss_wh <= flow_wh * (1 - math.sqrt(battery.round_trip_efficiency)) * 1.2 + 1
+            assert (
+                0
+                <= row.battery_loss_wh
+                <= flow_wh * (1 - math.sqrt(battery.round_trip_efficiency)) * 1.2 + 1
+            )
             soc_wh = row.battery_soc_wh
             charged += row.battery_charge_wh
             discharged += row.battery_discharge_wh
@@ -275,7 +292,11 @@ def test_battery_soc_stays_within_capacity_and_obeys_its_power_limit(
 
 def test_battery_limits_at_full_and_empty() -> None:
     spec = BatterySpec(
-        capacity_wh=1_000, max_charge_w=2_000, max_discharge_w=800, round_trip_efficiency=0.81, initial_soc_wh=0
+        capacity_wh=1_000,
+        max_charge_w=2_000,
+        max_discharge_w=800,
+        round_trip_efficiency=0.81,
+        initial_soc_wh=0,
     )
     battery = Battery.new(spec)
     assert battery.discharge(500).discharge_wh == 0  # empty
@@ -291,13 +312,21 @@ def test_battery_limits_at_full_and_empty() -> None:
     assert flow.discharge_wh == 200  # 0.8 kW for 15 minutes
     assert flow.loss_wh == math.ceil(200 / 0.9) - 200
     with pytest.raises(ValueError):
-        BatterySpec(capacity_wh=10, max_charge_w=1, max_discharge_w=1, round_trip_efficiency=0.9, initial_soc_wh=11)
+        BatterySpec(
+            capacity_wh=10,
+            max_charge_w=1,
+            max_discharge_w=1,
+            round_trip_efficiency=0.9,
+            initial_soc_wh=11,
+        )
 
 
 # ----------------------------------------------------------------------------- the grid
 
 
-def uniform_loads(grid: LowVoltageGrid, net_w: float, consumption_w: float, generation_w: float) -> dict[int, BusLoad]:
+def uniform_loads(
+    grid: LowVoltageGrid, net_w: float, consumption_w: float, generation_w: float
+) -> dict[int, BusLoad]:
     return {
         bus: BusLoad(consumption_w=consumption_w, generation_w=generation_w, net_active_w=net_w)
         for bus in grid.load_buses
@@ -326,26 +355,34 @@ def test_transformer_loading_rises_with_load_and_voltages_follow(grid: LowVoltag
     assert heavy.grid_import_w > 64_000 > 0 > export.grid_import_w  # losses come on top
     assert heavy.load_w == 64_000 and heavy.generation_w == 0
     assert export.generation_w == 72_000
-    assert all(state.frequency_millihz == FREQUENCY_NOMINAL_MILLIHZ for state in (idle, heavy, export))
+    assert all(
+        state.frequency_millihz == FREQUENCY_NOMINAL_MILLIHZ for state in (idle, heavy, export)
+    )
     assert set(heavy.bus_voltage_per_mille) == set(grid.lv_buses)
     # A DC start every time: the same loads give the same state whatever ran before.
     assert grid.solve(uniform_loads(grid, 2_000.0, 2_000.0, 0.0)) == light
 
 
-def test_households_sit_on_load_buses_round_robin(grid: LowVoltageGrid, default_model: CommunityModel) -> None:
+def test_households_sit_on_load_buses_round_robin(
+    grid: LowVoltageGrid, default_model: CommunityModel
+) -> None:
     buses = default_model.household_buses
     assert set(buses) == set(grid.load_buses)
     counts = [buses.count(bus) for bus in grid.load_buses]
     assert max(counts) - min(counts) <= 1
     with pytest.raises(ValueError):
-        grid.solve({0: BusLoad(consumption_w=1.0, generation_w=0.0, net_active_w=1.0)})  # the MV bus
+        grid.solve(
+            {0: BusLoad(consumption_w=1.0, generation_w=0.0, net_active_w=1.0)}
+        )  # the MV bus
 
 
 def test_community_grid_state_follows_the_meters(default_run: list[IntervalResult]) -> None:
     for result in default_run:
         meters_net_w = (result.import_wh - result.export_wh) * 4
         # The transformer carries the meters' net power plus the grid's losses.
-        assert result.grid.grid_import_w == pytest.approx(meters_net_w + result.grid.losses_w, abs=50)
+        assert result.grid.grid_import_w == pytest.approx(
+            meters_net_w + result.grid.losses_w, abs=50
+        )
         assert result.grid.load_w == result.consumption_wh * 4
         assert result.grid.generation_w == result.pv_wh * 4
         for h in result.households:

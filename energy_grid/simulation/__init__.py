@@ -7,7 +7,7 @@ them (DESIGN.md §2): Wh, W, per mille of nominal voltage, mHz, m°C, mm/s, bps.
 """
 
 from energy_grid.simulation.battery import Battery, BatteryFlow, BatterySpec
-from energy_grid.simulation.grid import BusLoad, GridState, LowVoltageGrid, NETWORKS, sum_by_bus
+from energy_grid.simulation.grid import NETWORKS, BusLoad, GridState, LowVoltageGrid, sum_by_bus
 from energy_grid.simulation.households import (
     HouseholdDraw,
     HouseholdSpec,

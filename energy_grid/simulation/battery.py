@@ -36,9 +36,13 @@ class BatterySpec:
 
     def __post_init__(self) -> None:
         if not 0 < self.round_trip_efficiency <= 1:
-            raise ValueError(f"round-trip efficiency must be in (0, 1], got {self.round_trip_efficiency}")
+            raise ValueError(
+                f"round-trip efficiency must be in (0, 1], got {self.round_trip_efficiency}"
+            )
         if not 0 <= self.initial_soc_wh <= self.capacity_wh:
-            raise ValueError(f"initial state of charge {self.initial_soc_wh} Wh outside 0..{self.capacity_wh}")
+            raise ValueError(
+                f"initial state of charge {self.initial_soc_wh} Wh outside 0..{self.capacity_wh}"
+            )
         if self.max_charge_w < 0 or self.max_discharge_w < 0:
             raise ValueError("power limits must not be negative")
 
@@ -89,17 +93,26 @@ class Battery:
             # A Wh or two that would all be lost (nearly full, or a sliver of surplus): export it.
             charge_wh = 0
         self.soc_wh += stored_wh
-        return BatteryFlow(charge_wh=charge_wh, discharge_wh=0, loss_wh=charge_wh - stored_wh, soc_wh=self.soc_wh)
+        return BatteryFlow(
+            charge_wh=charge_wh, discharge_wh=0, loss_wh=charge_wh - stored_wh, soc_wh=self.soc_wh
+        )
 
     def discharge(self, deficit_wh: int) -> BatteryFlow:
         """Delivers what it can of `deficit_wh` (terminal energy): limited by power and charge."""
         efficiency = self.spec.one_way_efficiency
         deliverable_wh = math.floor(self.soc_wh * efficiency)
-        discharge_wh = max(0, min(deficit_wh, self.spec.max_discharge_wh_per_interval, deliverable_wh))
+        discharge_wh = max(
+            0, min(deficit_wh, self.spec.max_discharge_wh_per_interval, deliverable_wh)
+        )
         # Never less than delivered (η ≤ 1), never more than stored (float rounding).
         drawn_wh = max(discharge_wh, min(math.ceil(discharge_wh / efficiency), self.soc_wh))
         self.soc_wh -= drawn_wh
-        return BatteryFlow(charge_wh=0, discharge_wh=discharge_wh, loss_wh=drawn_wh - discharge_wh, soc_wh=self.soc_wh)
+        return BatteryFlow(
+            charge_wh=0,
+            discharge_wh=discharge_wh,
+            loss_wh=drawn_wh - discharge_wh,
+            soc_wh=self.soc_wh,
+        )
 
     def idle(self) -> BatteryFlow:
         return BatteryFlow(charge_wh=0, discharge_wh=0, loss_wh=0, soc_wh=self.soc_wh)

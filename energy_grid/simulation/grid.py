@@ -45,7 +45,9 @@ class BusLoad:
 
     consumption_w: float  # their consumption
     generation_w: float  # their PV production
-    net_active_w: float  # import − export at their meters, batteries included; < 0 = feeding the grid
+    net_active_w: (
+        float  # import − export at their meters, batteries included; < 0 = feeding the grid
+    )
 
     @property
     def reactive_var(self) -> float:
@@ -80,12 +82,16 @@ class LowVoltageGrid:
         if len(self._net.trafo) != 1:
             raise ValueError(f"{network} has {len(self._net.trafo)} transformers; one is expected")
         # One load element per house connection in Kerber's networks; we drive them all.
-        self._load_index_by_bus = {int(bus): int(index) for index, bus in self._net.load["bus"].items()}
+        self._load_index_by_bus = {
+            int(bus): int(index) for index, bus in self._net.load["bus"].items()
+        }
         self.load_buses: tuple[int, ...] = tuple(sorted(self._load_index_by_bus))
         self.lv_buses: tuple[int, ...] = tuple(
             int(bus) for bus, vn_kv in self._net.bus["vn_kv"].items() if vn_kv <= LV_MAX_KV
         )
-        self.transformer_rating_va = round(float(self._net.trafo["sn_mva"].iloc[0]) * WATTS_PER_MEGAWATT)
+        self.transformer_rating_va = round(
+            float(self._net.trafo["sn_mva"].iloc[0]) * WATTS_PER_MEGAWATT
+        )
 
     def assign_buses(self, household_count: int) -> tuple[int, ...]:
         """The load bus of each household: round-robin over the load buses in bus order."""
@@ -113,7 +119,8 @@ class LowVoltageGrid:
 
         loading_percent = float(net.res_trafo["loading_percent"].iloc[0])
         voltages = {
-            bus: round(float(net.res_bus.at[bus, "vm_pu"]) * VOLTAGE_NOMINAL_PER_MILLE) for bus in self.lv_buses
+            bus: round(float(net.res_bus.at[bus, "vm_pu"]) * VOLTAGE_NOMINAL_PER_MILLE)
+            for bus in self.lv_buses
         }
         losses_mw = float(net.res_line["pl_mw"].sum() + net.res_trafo["pl_mw"].sum())
         return GridState(
@@ -130,7 +137,6 @@ class LowVoltageGrid:
         )
 
 
-
 def sum_by_bus(
     household_buses: Sequence[int],
     consumption_w: Sequence[float],
@@ -144,4 +150,7 @@ def sum_by_bus(
     ):
         c, g, n = totals.get(bus, (0.0, 0.0, 0.0))
         totals[bus] = (c + consumed, g + generated, n + net)
-    return {bus: BusLoad(consumption_w=c, generation_w=g, net_active_w=n) for bus, (c, g, n) in totals.items()}
+    return {
+        bus: BusLoad(consumption_w=c, generation_w=g, net_active_w=n)
+        for bus, (c, g, n) in totals.items()
+    }

@@ -64,7 +64,9 @@ def _spread(index: int, share: float) -> bool:
     return math.floor((index + 1) * share) > math.floor(index * share)
 
 
-def draw_household(household_id: int, seed: int, draw: HouseholdDraw = HouseholdDraw()) -> HouseholdSpec:
+def draw_household(
+    household_id: int, seed: int, draw: HouseholdDraw = HouseholdDraw()
+) -> HouseholdSpec:
     """Household `household_id` of the community seeded with `seed`."""
     sequence = np.random.SeedSequence(seed, spawn_key=(household_id,))
     rng = np.random.default_rng(sequence)
@@ -81,7 +83,11 @@ def draw_household(household_id: int, seed: int, draw: HouseholdDraw = Household
     has_battery = has_pv and _spread(pv_rank, draw.battery_share_of_pv)
 
     pv = (
-        PvSystem(peak_power_w=round(peak_kw * WATTS_PER_KILOWATT), tilt_deg=tilt_deg, azimuth_deg=azimuth_deg)
+        PvSystem(
+            peak_power_w=round(peak_kw * WATTS_PER_KILOWATT),
+            tilt_deg=tilt_deg,
+            azimuth_deg=azimuth_deg,
+        )
         if has_pv
         else None
     )
@@ -105,7 +111,9 @@ def draw_household(household_id: int, seed: int, draw: HouseholdDraw = Household
     )
 
 
-def draw_households(count: int, seed: int, draw: HouseholdDraw = HouseholdDraw()) -> tuple[HouseholdSpec, ...]:
+def draw_households(
+    count: int, seed: int, draw: HouseholdDraw = HouseholdDraw()
+) -> tuple[HouseholdSpec, ...]:
     """The `count` households of the community seeded with `seed`."""
     if count < 1:
         raise ValueError(f"a community needs at least one household, got {count}")
@@ -121,7 +129,7 @@ def h0_profile_w_per_kwh_a(calendar_year: int) -> FloatArray:
     `get_scaled_power_profiles` of later releases needs numpy 2.)
     """
     profile = bdew.ElecSlp(calendar_year).get_profile({"h0": 1.0})["h0"]
-    values = profile.to_numpy(dtype=np.float64) * WATTS_PER_KILOWATT
+    values: FloatArray = profile.to_numpy(dtype=np.float64) * WATTS_PER_KILOWATT
     values.setflags(write=False)  # shared through the cache
     return values
 

@@ -136,26 +136,41 @@ class _HouseholdState:
 class CommunityModel:
     """Steps a community through its intervals; see the module docstring."""
 
-    def __init__(self, config: CommunityConfig = CommunityConfig(), grid: LowVoltageGrid | None = None) -> None:
+    def __init__(
+        self, config: CommunityConfig = CommunityConfig(), grid: LowVoltageGrid | None = None
+    ) -> None:
         self.config = config
         self.grid = grid if grid is not None else LowVoltageGrid(config.network)
-        self.households: tuple[HouseholdSpec, ...] = draw_households(config.households, config.seed, config.draw)
+        self.households: tuple[HouseholdSpec, ...] = draw_households(
+            config.households, config.seed, config.draw
+        )
         self.household_buses: tuple[int, ...] = self.grid.assign_buses(config.households)
         self.weather: WeatherWindow = weather_window(
             load_typical_year(), config.calendar_year, config.start_day_of_year, config.days
         )
         hours_per_interval = INTERVAL_SECONDS / SECONDS_PER_HOUR
         # Exact (float) energy per household and interval, Wh: rows households, columns intervals.
-        self._consumption_wh = np.array(
-            [
-                consumption_power_w(spec, config.calendar_year, config.start_day_of_year, config.days)
-                for spec in self.households
-            ]
-        ) * hours_per_interval
+        self._consumption_wh = (
+            np.array(
+                [
+                    consumption_power_w(
+                        spec, config.calendar_year, config.start_day_of_year, config.days
+                    )
+                    for spec in self.households
+                ]
+            )
+            * hours_per_interval
+        )
         zero = np.zeros(self.weather.interval_count)
-        self._pv_wh = np.array(
-            [pv_ac_power_w(spec.pv, self.weather) if spec.pv else zero for spec in self.households]
-        ) * hours_per_interval
+        self._pv_wh = (
+            np.array(
+                [
+                    pv_ac_power_w(spec.pv, self.weather) if spec.pv else zero
+                    for spec in self.households
+                ]
+            )
+            * hours_per_interval
+        )
         self._states = [
             _HouseholdState(battery=Battery.new(spec.battery) if spec.battery else None)
             for spec in self.households
@@ -193,7 +208,9 @@ class CommunityModel:
             factor = factors.get(spec.household_id, 1.0)
             if factor < 0:
                 raise ValueError(f"consumption factor must not be negative, got {factor}")
-            consumption_wh = state.consumption.add(float(self._consumption_wh[spec.household_id, i]) * factor)
+            consumption_wh = state.consumption.add(
+                float(self._consumption_wh[spec.household_id, i]) * factor
+            )
             pv_wh = state.pv.add(float(self._pv_wh[spec.household_id, i]))
             split = split_interval(consumption_wh, pv_wh, state.battery)
             state.meter.record(split.import_wh, split.export_wh)

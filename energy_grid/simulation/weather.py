@@ -119,7 +119,7 @@ def load_typical_year(path: pathlib.Path | None = None) -> TypicalYear:
         raise ValueError(f"a TMY3 year has {HOURS_PER_YEAR} hours, the file has {len(data)}")
 
     def column(name: str) -> FloatArray:
-        values = data[name].to_numpy(dtype=np.float64)
+        values: FloatArray = data[name].to_numpy(dtype=np.float64)
         values.setflags(write=False)  # shared through the cache
         return values
 
@@ -164,7 +164,11 @@ def _interpolate_wrapped(
 ) -> FloatArray:
     """Linear interpolation over a year that wraps: the last record also precedes the first."""
     positions = np.concatenate(
-        ([hour_positions[-1] - HOURS_PER_YEAR], hour_positions, [hour_positions[0] + HOURS_PER_YEAR])
+        (
+            [hour_positions[-1] - HOURS_PER_YEAR],
+            hour_positions,
+            [hour_positions[0] + HOURS_PER_YEAR],
+        )
     )
     extended = np.concatenate(([values[-1]], values, [values[0]]))
     return np.interp(at_hours, positions, extended)
@@ -173,7 +177,7 @@ def _interpolate_wrapped(
 def weather_window(
     typical_year: TypicalYear, calendar_year: int, start_day_of_year: int, days: int
 ) -> WeatherWindow:
-    """The weather of `days` days of 96 intervals from `start_day_of_year`, at interval midpoints."""
+    """The weather of `days` days of 96 intervals each from `start_day_of_year`, per midpoint."""
     check_window(start_day_of_year, days)
     site = typical_year.site
     count = days * INTERVALS_PER_DAY
@@ -188,7 +192,9 @@ def weather_window(
     ghi = _interpolate_wrapped(mean_positions, typical_year.ghi_w_per_m2, midpoint_hours)
     dni = _interpolate_wrapped(mean_positions, typical_year.dni_w_per_m2, midpoint_hours)
     dhi = _interpolate_wrapped(mean_positions, typical_year.dhi_w_per_m2, midpoint_hours)
-    temperature = _interpolate_wrapped(observed_positions, typical_year.temperature_c, midpoint_hours)
+    temperature = _interpolate_wrapped(
+        observed_positions, typical_year.temperature_c, midpoint_hours
+    )
     wind = _interpolate_wrapped(observed_positions, typical_year.wind_speed_m_per_s, midpoint_hours)
     # Held: the record of the hour the midpoint falls in.
     cloud = typical_year.cloud_cover_tenths[np.floor(midpoint_hours).astype(np.int64)]
@@ -238,4 +244,3 @@ def solar_noon_hour(site: Site, day_of_year: int) -> float:
     standard_meridian_deg = site.utc_offset_minutes / 60 * 15
     equation_of_time_min = float(pvlib.solarposition.equation_of_time_spencer71(day_of_year))
     return 12.0 - (site.longitude_deg - standard_meridian_deg) / 15.0 - equation_of_time_min / 60.0
-
