@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from energy_grid.simulation import (
+    NETWORKS,
     Battery,
     BatterySpec,
     BusLoad,
@@ -374,6 +375,20 @@ def test_households_sit_on_load_buses_round_robin(
         grid.solve(
             {0: BusLoad(consumption_w=1.0, generation_w=0.0, net_active_w=1.0)}
         )  # the MV bus
+
+
+@pytest.mark.parametrize("network", sorted(NETWORKS))
+def test_every_offered_network_carries_a_community(network: str) -> None:
+    grid = LowVoltageGrid(network)
+    buses = grid.assign_buses(100)
+    assert set(buses) == set(grid.load_buses) and set(grid.load_buses) <= set(grid.lv_buses)
+    loads = {
+        bus: BusLoad(consumption_w=1_500.0, generation_w=0.0, net_active_w=1_500.0) for bus in buses
+    }
+    state = grid.solve(loads)
+    assert state.load_w == 1_500 * len(grid.load_buses)
+    assert state.transformer_loading_per_mille > 0
+    assert state.voltage_min_per_mille < 1_000
 
 
 def test_community_grid_state_follows_the_meters(default_run: list[IntervalResult]) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from energy_grid.simulation.battery import Battery
 from energy_grid.simulation.grid import DEFAULT_NETWORK, GridState, LowVoltageGrid, sum_by_bus
@@ -46,7 +47,10 @@ from energy_grid.simulation.weather import (
 )
 from energy_grid.units import INTERVAL_SECONDS
 
+FloatArray = npt.NDArray[np.float64]
+
 SECONDS_PER_HOUR = 3_600
+HOURS_PER_INTERVAL = INTERVAL_SECONDS / SECONDS_PER_HOUR
 # W averaged over an interval from its Wh: × 3600 / 900.
 W_PER_WH_PER_INTERVAL = SECONDS_PER_HOUR // INTERVAL_SECONDS
 # A clear Tuesday in June in the TMY (10 June 2025): PV peaks near noon, H0 in the evening.
@@ -148,34 +152,29 @@ class CommunityModel:
         self.weather: WeatherWindow = weather_window(
             load_typical_year(), config.calendar_year, config.start_day_of_year, config.days
         )
-        hours_per_interval = INTERVAL_SECONDS / SECONDS_PER_HOUR
         # Exact (float) energy per household and interval, Wh: rows households, columns intervals.
-        self._consumption_wh = (
-            np.array(
-                [
-                    consumption_power_w(
-                        spec, config.calendar_year, config.start_day_of_year, config.days
-                    )
-                    for spec in self.households
-                ]
-            )
-            * hours_per_interval
+        self._consumption_wh = np.array(
+            [self._consumption_power_w(spec) for spec in self.households]
         )
-        zero = np.zeros(self.weather.interval_count)
-        self._pv_wh = (
-            np.array(
-                [
-                    pv_ac_power_w(spec.pv, self.weather) if spec.pv else zero
-                    for spec in self.households
-                ]
-            )
-            * hours_per_interval
-        )
+        self._consumption_wh *= HOURS_PER_INTERVAL
+        self._pv_wh = np.array([self._pv_power_w(spec) for spec in self.households])
+        self._pv_wh *= HOURS_PER_INTERVAL
         self._states = [
             _HouseholdState(battery=Battery.new(spec.battery) if spec.battery else None)
             for spec in self.households
         ]
         self._next_interval = 0
+
+    def _consumption_power_w(self, spec: HouseholdSpec) -> FloatArray:
+        config = self.config
+        return consumption_power_w(
+            spec, config.calendar_year, config.start_day_of_year, config.days
+        )
+
+    def _pv_power_w(self, spec: HouseholdSpec) -> FloatArray:
+        if spec.pv is None:
+            return np.zeros(self.weather.interval_count)
+        return pv_ac_power_w(spec.pv, self.weather)
 
     @property
     def site(self) -> Site:
