@@ -1,0 +1,70 @@
+"""The community simulation's physical models: households, PV, batteries, weather, the LV grid.
+
+Pure Python (numpy, pandas, pvlib, demandlib, pandapower); nothing here touches a chain. A
+driver steps a `CommunityModel` one 15-minute interval at a time and sends what each interval
+gives (meter registers, grid state, weather) wherever it belongs. Units as the contracts use
+them (DESIGN.md §2): Wh, W, per mille of nominal voltage, mHz, m°C, mm/s, bps.
+"""
+
+from energy_grid.simulation.battery import Battery, BatteryFlow, BatterySpec
+from energy_grid.simulation.grid import NETWORKS, BusLoad, GridState, LowVoltageGrid, sum_by_bus
+from energy_grid.simulation.households import (
+    HouseholdDraw,
+    HouseholdSpec,
+    consumption_power_w,
+    draw_household,
+    draw_households,
+    h0_profile_w_per_kwh_a,
+)
+from energy_grid.simulation.metering import EnergySplit, Meter, WhCounter, split_interval
+from energy_grid.simulation.model import (
+    CommunityConfig,
+    CommunityModel,
+    HouseholdInterval,
+    IntervalResult,
+)
+from energy_grid.simulation.pv import PvSystem, plane_of_array_w_per_m2, pv_ac_power_w
+from energy_grid.simulation.weather import (
+    Site,
+    TypicalYear,
+    WeatherSample,
+    WeatherWindow,
+    load_typical_year,
+    solar_noon_hour,
+    weather_window,
+)
+
+__all__ = [
+    "Battery",
+    "BatteryFlow",
+    "BatterySpec",
+    "BusLoad",
+    "CommunityConfig",
+    "CommunityModel",
+    "EnergySplit",
+    "GridState",
+    "HouseholdDraw",
+    "HouseholdInterval",
+    "HouseholdSpec",
+    "IntervalResult",
+    "LowVoltageGrid",
+    "Meter",
+    "NETWORKS",
+    "PvSystem",
+    "Site",
+    "TypicalYear",
+    "WeatherSample",
+    "WeatherWindow",
+    "WhCounter",
+    "consumption_power_w",
+    "draw_household",
+    "draw_households",
+    "h0_profile_w_per_kwh_a",
+    "load_typical_year",
+    "plane_of_array_w_per_m2",
+    "pv_ac_power_w",
+    "solar_noon_hour",
+    "split_interval",
+    "sum_by_bus",
+    "weather_window",
+]

@@ -1,0 +1,261 @@
+"""A community on a low-voltage grid, one 15-minute interval at a time.
+
+`CommunityModel(CommunityConfig(households=30, start_day_of_year=161, days=1, seed=0))` draws the
+households, computes their consumption and PV for the whole window up front (vectorised, cheap),
+and then steps: each `step()` turns one interval's energies into whole Wh (battery, meter), runs
+the power flow on the meters' net power, and returns an `IntervalResult`. Iterating the model
+steps to the end. Same config, same figures, to the Wh (no clock, no unseeded randomness).
+
+Per household and interval, exactly (integers, see metering.py and battery.py):
+    consumption_wh = pv_self_used_wh + battery_discharge_wh + import_wh
+    pv_wh          = pv_self_used_wh + battery_charge_wh    + export_wh
+    battery_soc_wh = previous soc + battery_charge_wh − battery_discharge_wh − battery_loss_wh
+    import_register_wh = Σ import_wh,  export_register_wh = Σ export_wh  (over the run so far)
+and the consumption and PV of all intervals add up to floor of the models' exact totals.
+
+Time: interval i of the run starts at `interval_start_unix_s`, 00:00 local standard time of the
+start day (the TMY site's zone, UTC−5) + 900 s × i, on `calendar_year`'s calendar (weekdays and
+the H0 profile's seasons follow it).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from energy_grid.simulation.battery import Battery
+from energy_grid.simulation.grid import DEFAULT_NETWORK, GridState, LowVoltageGrid, sum_by_bus
+from energy_grid.simulation.households import (
+    HouseholdDraw,
+    HouseholdSpec,
+    consumption_power_w,
+    draw_households,
+)
+from energy_grid.simulation.metering import Meter, WhCounter, split_interval
+from energy_grid.simulation.pv import pv_ac_power_w
+from energy_grid.simulation.weather import (
+    Site,
+    WeatherSample,
+    WeatherWindow,
+    check_window,
+    load_typical_year,
+    weather_window,
+)
+from energy_grid.units import INTERVAL_SECONDS
+
+FloatArray = npt.NDArray[np.float64]
+
+SECONDS_PER_HOUR = 3_600
+HOURS_PER_INTERVAL = INTERVAL_SECONDS / SECONDS_PER_HOUR
+# W averaged over an interval from its Wh: × 3600 / 900.
+W_PER_WH_PER_INTERVAL = SECONDS_PER_HOUR // INTERVAL_SECONDS
+# A clear Tuesday in June in the TMY (10 June 2025): PV peaks near noon, H0 in the evening.
+DEFAULT_START_DAY_OF_YEAR = 161
+
+
+@dataclass(frozen=True)
+class CommunityConfig:
+    """What to simulate."""
+
+    households: int = 30
+    start_day_of_year: int = DEFAULT_START_DAY_OF_YEAR  # 1 = Jan 1
+    days: int = 1
+    seed: int = 0
+    calendar_year: int = 2025  # weekdays and H0 seasons; the TMY is a typical year, any fits
+    network: str = DEFAULT_NETWORK
+    draw: HouseholdDraw = field(default_factory=HouseholdDraw)
+
+    def __post_init__(self) -> None:
+        if self.households < 1:
+            raise ValueError(f"a community needs at least one household, got {self.households}")
+        check_window(self.start_day_of_year, self.days)
+
+
+@dataclass(frozen=True)
+class HouseholdInterval:
+    """One household during one interval, integer Wh (identities in the module docstring)."""
+
+    household_id: int
+    bus: int  # its load bus in the grid
+    consumption_wh: int
+    pv_wh: int
+    pv_self_used_wh: int
+    battery_charge_wh: int
+    battery_discharge_wh: int
+    battery_loss_wh: int  # conversion losses inside the battery (behind the meter)
+    battery_soc_wh: int  # after the interval; 0 without a battery
+    import_wh: int  # through the meter from the grid
+    export_wh: int  # through the meter to the grid
+    import_register_wh: int  # cumulative, after this interval (SmartMeter's `consumption`)
+    export_register_wh: int  # cumulative, after this interval (SmartMeter's `production`)
+    voltage_per_mille: int  # at its bus, from the power flow
+
+    @property
+    def net_import_wh(self) -> int:
+        return self.import_wh - self.export_wh
+
+
+@dataclass(frozen=True)
+class IntervalResult:
+    """Everything that happened in one interval."""
+
+    interval: int  # 0-based within the run
+    interval_start_unix_s: int
+    local_start: datetime.datetime  # local standard time at the site, timezone-aware
+    households: tuple[HouseholdInterval, ...]
+    grid: GridState
+    weather: WeatherSample
+
+    @property
+    def import_wh(self) -> int:
+        return sum(h.import_wh for h in self.households)
+
+    @property
+    def export_wh(self) -> int:
+        return sum(h.export_wh for h in self.households)
+
+    @property
+    def consumption_wh(self) -> int:
+        return sum(h.consumption_wh for h in self.households)
+
+    @property
+    def pv_wh(self) -> int:
+        return sum(h.pv_wh for h in self.households)
+
+
+@dataclass
+class _HouseholdState:
+    """What a household carries from one interval to the next."""
+
+    consumption: WhCounter = field(default_factory=WhCounter)
+    pv: WhCounter = field(default_factory=WhCounter)
+    meter: Meter = field(default_factory=Meter)
+    battery: Battery | None = None
+
+
+class CommunityModel:
+    """Steps a community through its intervals; see the module docstring."""
+
+    def __init__(
+        self, config: CommunityConfig = CommunityConfig(), grid: LowVoltageGrid | None = None
+    ) -> None:
+        self.config = config
+        self.grid = grid if grid is not None else LowVoltageGrid(config.network)
+        self.households: tuple[HouseholdSpec, ...] = draw_households(
+            config.households, config.seed, config.draw
+        )
+        self.household_buses: tuple[int, ...] = self.grid.assign_buses(config.households)
+        self.weather: WeatherWindow = weather_window(
+            load_typical_year(), config.calendar_year, config.start_day_of_year, config.days
+        )
+        # Exact (float) energy per household and interval, Wh: rows households, columns intervals.
+        self._consumption_wh = np.array(
+            [self._consumption_power_w(spec) for spec in self.households]
+        )
+        self._consumption_wh *= HOURS_PER_INTERVAL
+        self._pv_wh = np.array([self._pv_power_w(spec) for spec in self.households])
+        self._pv_wh *= HOURS_PER_INTERVAL
+        self._states = [
+            _HouseholdState(battery=Battery.new(spec.battery) if spec.battery else None)
+            for spec in self.households
+        ]
+        self._next_interval = 0
+
+    def _consumption_power_w(self, spec: HouseholdSpec) -> FloatArray:
+        config = self.config
+        return consumption_power_w(
+            spec, config.calendar_year, config.start_day_of_year, config.days
+        )
+
+    def _pv_power_w(self, spec: HouseholdSpec) -> FloatArray:
+        if spec.pv is None:
+            return np.zeros(self.weather.interval_count)
+        return pv_ac_power_w(spec.pv, self.weather)
+
+    @property
+    def site(self) -> Site:
+        return self.weather.site
+
+    @property
+    def interval_count(self) -> int:
+        return self.weather.interval_count
+
+    @property
+    def next_interval(self) -> int:
+        return self._next_interval
+
+    def __iter__(self) -> Iterator[IntervalResult]:
+        while self._next_interval < self.interval_count:
+            yield self.step()
+
+    def step(self, consumption_factor: Mapping[int, float] | None = None) -> IntervalResult:
+        """Simulates the next interval.
+
+        `consumption_factor` scales chosen households' consumption in this interval only (by
+        household id; e.g. 0.5 for one answering a demand-response event); the rest as modelled.
+        """
+        i = self._next_interval
+        if i >= self.interval_count:
+            raise IndexError(f"all {self.interval_count} intervals are simulated")
+        factors = consumption_factor or {}
+        splits = []
+        for spec, state in zip(self.households, self._states, strict=True):
+            factor = factors.get(spec.household_id, 1.0)
+            if factor < 0:
+                raise ValueError(f"consumption factor must not be negative, got {factor}")
+            consumption_wh = state.consumption.add(
+                float(self._consumption_wh[spec.household_id, i]) * factor
+            )
+            pv_wh = state.pv.add(float(self._pv_wh[spec.household_id, i]))
+            split = split_interval(consumption_wh, pv_wh, state.battery)
+            state.meter.record(split.import_wh, split.export_wh)
+            splits.append(split)
+
+        grid_state = self.grid.solve(
+            sum_by_bus(
+                self.household_buses,
+                consumption_w=[s.consumption_wh * W_PER_WH_PER_INTERVAL for s in splits],
+                generation_w=[s.pv_wh * W_PER_WH_PER_INTERVAL for s in splits],
+                net_active_w=[(s.import_wh - s.export_wh) * W_PER_WH_PER_INTERVAL for s in splits],
+            )
+        )
+        households = tuple(
+            HouseholdInterval(
+                household_id=spec.household_id,
+                bus=bus,
+                consumption_wh=split.consumption_wh,
+                pv_wh=split.pv_wh,
+                pv_self_used_wh=split.pv_self_used_wh,
+                battery_charge_wh=split.battery_charge_wh,
+                battery_discharge_wh=split.battery_discharge_wh,
+                battery_loss_wh=split.battery_loss_wh,
+                battery_soc_wh=split.battery_soc_wh,
+                import_wh=split.import_wh,
+                export_wh=split.export_wh,
+                import_register_wh=state.meter.import_register_wh,
+                export_register_wh=state.meter.export_register_wh,
+                voltage_per_mille=grid_state.bus_voltage_per_mille[bus],
+            )
+            for spec, bus, split, state in zip(
+                self.households, self.household_buses, splits, self._states, strict=True
+            )
+        )
+        start_unix_s = int(self.weather.interval_start_unix_s[i])
+        zone = datetime.timezone(datetime.timedelta(minutes=self.site.utc_offset_minutes))
+        self._next_interval = i + 1
+        return IntervalResult(
+            interval=i,
+            interval_start_unix_s=start_unix_s,
+            local_start=datetime.datetime.fromtimestamp(start_unix_s, tz=zone),
+            households=households,
+            grid=grid_state,
+            weather=self.weather.sample(i),
+        )
+
+    def run(self) -> list[IntervalResult]:
+        """Every remaining interval."""
+        return list(self)
