@@ -18,10 +18,10 @@ from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_order, sign
 
 # Budgets:
 # relayed createOrder SELL, steady: the issue's budget. Measured with the optimizer at 600 runs:
-# 122,657, over it. The direct createOrder SELL it extends measures 113,920 (115,632 before this
-# issue); the signature adds ~8,700: calldata ~2,300 (trader, nonce, deadline, v, r, s and the
-# empty permit list), ecrecover 3,100, ABI decoding, EIP-712 hashing and checks ~3,300. The nonce
-# costs ~200 (it shares the trader's account slot with the latest order id).
+# 122,639, over it. The direct createOrder SELL it extends measures 113,956 (115,632 before this
+# issue); the signature adds 8,683, traced opcode by opcode: calldata 2,256 (trader, nonce,
+# deadline, v, r, s and the empty permit list), ecrecover 3,100, ABI decoding, EIP-712 hashing and
+# checks 3,027, the nonce 300 (it shares the trader's account slot with the latest order id).
 BUDGET_RELAYED_CREATE = 115_000
 # relayed create with a permit, the trader's first order: the steady figure (~123,000) + the
 # trader's account slot created (+17,100) + the permit's signature check and hashing (~5,000) and

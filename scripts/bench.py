@@ -13,6 +13,7 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
+from energy_grid import gas_tables
 from energy_grid.bench import (
     GasReport,
     bench_grid_management,
@@ -31,6 +32,7 @@ from energy_grid.bench_signed_readings import bench_signed_readings
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 
 OUTPUT = Path("benchmarks/gas.json")
+README = Path("README.md")
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -101,6 +103,7 @@ def cli() -> None:
     )
     report.print()
     report.write(OUTPUT)
-    click.echo(f"Written to {OUTPUT}")
+    README.write_text(gas_tables.update(README.read_text(), gas_tables.load(OUTPUT)))
+    click.echo(f"Written to {OUTPUT} and the gas tables of {README}")
     if not report.all_within_budget:
         sys.exit(1)

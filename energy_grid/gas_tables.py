@@ -1,0 +1,247 @@
+"""The README's gas tables, rendered from `benchmarks/gas.json` so that they never drift from the
+last `make bench` run (which rewrites them; `tests/test_gas_tables.py` checks they match).
+
+A table lives in README.md between `<!-- gas-table:NAME -->` and `<!-- /gas-table -->`. Each row
+names the bench operations whose figures it shows; its note may quote a figure of any operation:
+`{g:op}` its gas, `{b:op}` its budget, `{n:op}` the note the bench wrote for it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HEADER = "| operation | gas (steady) | budget | first time / note |\n|---|---:|---:|---|\n"
+BLOCK = re.compile(r"(<!-- gas-table:(\w+) -->\n)(.*?)(<!-- /gas-table -->)", re.DOTALL)
+PLACEHOLDER = re.compile(r"\{([gbn]):([^}]+)\}")
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    operations: tuple[str, ...]
+    note: str = ""
+    budget: str | None = None  # shown instead of the operations' budgets; placeholders as in notes
+
+
+def row(label: str, *operations: str, note: str = "", budget: str | None = None) -> Row:
+    return Row(label, operations or (label,), note, budget)
+
+
+MARKET = (
+    row("submitReading", note="{n:submitReading}"),
+    row("submitReadings x100, per reading", note="{n:submitReadings x100, per reading}"),
+    row(
+        "submitSignedReadings x100, per reading (meter-signed, relayed)",
+        "submitSignedReadings x100, per reading",
+        note="{n:submitReadings x100 (same meters), per reading}; x10: {g:submitSignedReadings x10, per reading}, "
+        "x1: {g:submitSignedReadings x1, per reading}",
+    ),
+    row("createOrder SELL", note="joins a price level that holds orders; {n:createOrder SELL} (all nine bitmap heights)"),
+    row("createOrder BUY", note="{n:createOrder BUY}"),
+    row(
+        "createOrderBySig SELL (trader-signed, relayed)",
+        "createOrderBySig SELL (relayed, steady)",
+        note="{n:createOrderBySig SELL (relayed, steady)}; with the trader's permit, its first order: "
+        "{g:createOrderBySig SELL + permit (relayed, first order)} (budget {b:createOrderBySig SELL + permit (relayed, first order)})",
+    ),
+    row("cancelOrderBySig (relayed)", "cancelOrderBySig SELL (relayed)", note="{n:cancelOrderBySig SELL (relayed)}"),
+    row(
+        "createOrder SELL, opening a new price level",
+        "createOrder SELL (new level)",
+        note="the level's queue and a bitmap word created",
+    ),
+    row(
+        "createOrder BUY crossing 1 / 5 resting orders",
+        "createOrder BUY crossing 1 order",
+        "createOrder BUY crossing 5 orders",
+        note="each fill recorded as a transaction; at most 32 fills",
+    ),
+    row("createOrder crossing, per extra fill", note="(crossing 5 − crossing 1) / 4"),
+    row(
+        "createOrder SELL / BUY, price band on",
+        "createOrder SELL, price band on",
+        "createOrder BUY, price band on",
+        note="three oracles and PriceDiscovery read cold",
+    ),
+    row("cancelOrder SELL", note="{n:cancelOrder SELL}"),
+    row("cancelOrder BUY", note="{n:cancelOrder BUY}"),
+    row("matchOrders (partial), directed orders", "matchOrders (partial)", note="{n:matchOrders (partial)}"),
+    row("matchOrders (full), directed orders", "matchOrders (full)", note="{n:matchOrders (full)}"),
+    row("settleTransaction", note="{n:settleTransaction}"),
+    row("matchOrders + settleTransaction"),
+)
+
+GRID = (
+    row("reportProduction", note="producer, energy counter and grid totals rewritten; {n:reportProduction}"),
+    row("consumeEnergy", note="consumer's two slots and a PaymentToken transfer; {n:consumeEnergy}"),
+    row("chargeStorage / dischargeStorage", "chargeStorage", "dischargeStorage", note="the unit's two slots and the interval's flows"),
+    row(
+        "updateProducerReputation, toggleEmergencyMode, updateGridStatus",
+        "updateProducerReputation",
+        "toggleEmergencyMode",
+        "updateGridStatus",
+        note="one or two slots rewritten",
+    ),
+    row("recordMetrics, implementEmergencyProtocol", "recordMetrics", "implementEmergencyProtocol", note="two fresh record slots"),
+    row(
+        "registerProducer / Consumer / Storage / Operator",
+        "registerProducer",
+        "registerConsumer",
+        "registerStorage",
+        "registerOperator",
+        note="fresh slots",
+    ),
+    row("emergencyShutdown", note="pauses GridManagement, EnergyTrading, SmartMeter, EnergyAuction"),
+    row("reportLoad", "reportLoad (ring wrapped)", note="ring wrapped; {n:reportLoad (ring wrapped)}"),
+    row("reportStabilityMetrics", "reportStabilityMetrics (NORMAL)", note="NORMAL; {n:reportStabilityMetrics (NORMAL)}"),
+    row(
+        "reportStabilityMetrics, a response fires",
+        "reportStabilityMetrics (1 response fires)",
+        note="{n:reportStabilityMetrics (1 response fires)}",
+    ),
+    row("configureAutomatedResponse", note="{n:configureAutomatedResponse}"),
+    row("triggerStabilityResponse", "triggerStabilityResponse (EMERGENCY)", note="{n:triggerStabilityResponse (EMERGENCY)}"),
+    row("setRegionCapacity", note="{n:setRegionCapacity}"),
+    row(
+        "initiateBalancingAction / completeBalancingAction / cancelBalancingAction",
+        "initiateBalancingAction",
+        "completeBalancingAction",
+        "cancelBalancingAction",
+        note="{n:initiateBalancingAction}",
+    ),
+    row("submitPrice, 3 reporters", "submitPrice (3 reporters)", note="{n:submitPrice (3 reporters)}"),
+    row(
+        "submitWeather / submitGridData, 3 reporters",
+        "submitWeather (3 reporters)",
+        "submitGridData (3 reporters)",
+        note="{n:submitWeather (3 reporters)} / {n:submitGridData (3 reporters)}",
+    ),
+)
+
+AUCTION = (
+    row(
+        "submitBid / submitAsk",
+        "submitBid (steady)",
+        "submitAsk (steady)",
+        note="the tick already holds orders of that side; {n:submitBid (steady)}",
+    ),
+    row(
+        "clear, 64 occupied ticks (a bid and an ask at each)",
+        "clear (64 occupied ticks, bid and ask at each)",
+        note="grows with occupied ticks, never with orders",
+    ),
+    row(
+        "clear, 10 / 1,000 orders over the same 10 ticks",
+        "clear (10 orders)",
+        "clear (1,000 orders)",
+        budget="within 5 %",
+        note="1,000 orders: {n:clear (1,000 orders)}",
+    ),
+    row("claim bid, 10 / 1,000 orders", "claim bid (10 orders)", "claim bid (1,000 orders)", note="energy and the unused escrow"),
+    row(
+        "claim ask, 10 / 1,000 orders",
+        "claim ask (10 orders)",
+        "claim ask (1,000 orders)",
+        note="rationed at the marginal level: proceeds and unsold energy",
+    ),
+    row("withdrawFees"),
+)
+
+PROGRAMS = (
+    row(
+        "registerGridOperator / registerConsumer",
+        "registerGridOperator",
+        "registerConsumer (by the operator)",
+        note="fresh slots",
+    ),
+    row("startEvent", note="{n:startEvent}; pulls the budget"),
+    row(
+        "joinEvent / rejectParticipation / cancelEvent",
+        "joinEvent",
+        "rejectParticipation",
+        "cancelEvent",
+    ),
+    row(
+        "verifyReduction",
+        "verifyReduction (1-interval window)",
+        note="1-interval window: 6 profile ranges read; {n:verifyReduction (1-interval window)}",
+    ),
+    row(
+        "claimReward, 10 / 1,000 verified participants",
+        "claimReward (10 verified)",
+        "claimReward (1000 verified)",
+        note="{n:claimReward (1000 verified)}",
+    ),
+    row(
+        "distributeRewards",
+        "distributeRewards (batch of 50)",
+        note="a batch of 50 payments; the last call, paying 9, completing and refunding: "
+        "{g:distributeRewards (pays 9, completes, refunds)}",
+    ),
+    row("registerCleanEnergyProducer", note="2 fresh slots"),
+    row("issueCarbonCredits", note="owner's first credits: {g:issueCarbonCredits (owner's first credits)}"),
+    row("transferCarbonCredits", note="{n:transferCarbonCredits}"),
+    row("retire", note="reason up to 31 bytes; beneficiary's first: {g:retire (beneficiary's first)}"),
+    row("mintAsset", note="{n:mintAsset}"),
+    row(
+        "setMaintainer / addMaintenanceRecord",
+        "setMaintainer",
+        "addMaintenanceRecord (64-byte text)",
+        note="64-byte text; {n:addMaintenanceRecord (64-byte text)}",
+    ),
+    row("split / recombine", "split", "recombine", note="1,000,000 shares"),
+    row("share transfer", "share transfer (new holder)", note="to a new holder; {n:share transfer (new holder)}"),
+    row("depositRevenue", note="{n:depositRevenue}"),
+    row(
+        "claimRevenue, 10 / 1,000 holders",
+        "claimRevenue, 10 holders",
+        "claimRevenue, 1,000 holders",
+        budget="{b:claimRevenue, 10 holders}",
+        note="1,000 holders: {n:claimRevenue, 1,000 holders}",
+    ),
+)
+
+TABLES: dict[str, tuple[Row, ...]] = {"market": MARKET, "grid": GRID, "auction": AUCTION, "programs": PROGRAMS}
+
+
+def load(path: Path) -> dict[str, dict[str, Any]]:
+    """The measurements of a gas.json, by operation."""
+    return {m["operation"]: m for m in json.loads(path.read_text())["measurements"]}
+
+
+def _joined(values: list[str]) -> str:
+    return values[0] if len(set(values)) == 1 else " / ".join(values)
+
+
+def render_row(r: Row, measurements: dict[str, dict[str, Any]]) -> str:
+    found = [measurements[op] for op in r.operations]
+    gas = " / ".join(f"{m['gas']:,}" for m in found)
+    budgets = [f"{m['budget']:,}" for m in found if m["budget"]]
+
+    def quote(match: re.Match[str]) -> str:
+        kind, op = match.groups()
+        m = measurements[op]
+        return str(m["note"]) if kind == "n" else f"{m['gas' if kind == 'g' else 'budget']:,}"
+
+    budget = PLACEHOLDER.sub(quote, r.budget) if r.budget is not None else (_joined(budgets) if budgets else "")
+    note = PLACEHOLDER.sub(quote, r.note)
+    if not all(m["withinBudget"] for m in found):
+        note = "**over budget**" + (f"; {note}" if note else "")
+    return f"| {r.label} | {gas} | {budget} | {note} |\n"
+
+
+def render(name: str, measurements: dict[str, dict[str, Any]]) -> str:
+    return HEADER + "".join(render_row(r, measurements) for r in TABLES[name])
+
+
+def update(readme: str, measurements: dict[str, dict[str, Any]]) -> str:
+    """`readme` with every gas table rendered afresh from `measurements`."""
+    return BLOCK.sub(lambda m: m.group(1) + render(m.group(2), measurements) + m.group(4), readme)
+
+
+def tables_in(readme: str) -> dict[str, str]:
+    return {m.group(2): m.group(3) for m in BLOCK.finditer(readme)}

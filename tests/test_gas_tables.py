@@ -1,0 +1,33 @@
+"""The README's gas tables show the figures of the committed bench run (`benchmarks/gas.json`),
+as `make bench` writes them. Pure Python: `.venv/bin/python -m pytest tests/test_gas_tables.py -p no:ape_test`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from energy_grid import gas_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measurement(operation: str, gas: int, budget: int | None, note: str = "") -> dict[str, object]:
+    return {"operation": operation, "gas": gas, "budget": budget, "note": note, "withinBudget": budget is None or gas <= budget}
+
+
+def test_readme_tables_match_the_committed_run():
+    readme = (ROOT / "README.md").read_text()
+    tables = gas_tables.tables_in(readme)
+    assert set(tables) == set(gas_tables.TABLES)
+    measurements = gas_tables.load(ROOT / "benchmarks" / "gas.json")
+    for name, text in tables.items():
+        assert text == gas_tables.render(name, measurements), f"README gas table {name!r} differs from benchmarks/gas.json"
+
+
+def test_a_row_quotes_figures_and_flags_a_missed_budget():
+    measurements = {
+        m["operation"]: m
+        for m in (measurement("a", 1_200, 1_000, "first: 5,000"), measurement("b", 900, 1_000), measurement("c", 70, None))
+    }
+    row = gas_tables.row("a / b", "a", "b", note="{n:a}; c costs {g:c}")
+    assert gas_tables.render_row(row, measurements) == "| a / b | 1,200 / 900 | 1,000 | **over budget**; first: 5,000; c costs 70 |\n"
+    assert gas_tables.render_row(gas_tables.row("c"), measurements) == "| c | 70 |  |  |\n"
