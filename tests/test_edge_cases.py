@@ -13,6 +13,9 @@ Relied on, not repeated here:
   benchmarks (DemandResponse.distributeRewards, a batch of 50 fresh holders: 1,964,360 gas;
   DemandPrograms shares its RewardPool).
 
+The bound tests send their hundreds of setup transactions through bulk_helpers.Bulk (unsigned,
+each receipt's status checked); the measured transaction goes through ape.
+
 Every gas figure measured here is printed (`GAS <operation>: <gas>`; run with -s to see them).
 """
 
