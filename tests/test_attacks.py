@@ -759,7 +759,7 @@ def test_consume_energy_reentry_is_harmless(hostile_grid, owner, fee_recipient):
 # ----------------------------------------------------------------------------- 2. hostile ERC-721 / ERC-1155 receiver
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def receiver_assets(project, admin, owner, grid_operator, smart_meter, grid_management, asset_nft, asset_shares, stablecoin, chain):
     """A HostileReceiver; an asset of `owner`'s and one of the receiver's, both minted by grid_operator."""
     hostile = project.HostileReceiver.deploy(sender=admin)
