@@ -242,7 +242,7 @@ class Scene:
     actors: list[Any]
     # outer name ("function" or "function:variant") -> prepare(); prepare() runs unarmed and returns
     # (go, expected): go() makes the outer call; expected is None (ReentrancyGuardReentrantCall) or
-    # (error, inputs) when the contract reports the refused transfer itself (see `_REFUSED_PAYOUT`).
+    # (error, inputs) when the contract reports the refused transfer itself (see `REFUSED_PAYOUT`).
     # State that takes many transactions to reach (a booked trade, a verified reward) is prepared
     # once, when the scene is built: every test reverts to it, so each case uses it afresh.
     triggers: dict[str, Callable[[], tuple[Callable[[], Any], Any]]]
