@@ -23,9 +23,15 @@
 
    Each reentrant call must be refused with ReentrancyGuardReentrantCall, with nothing moved. The
    reward payouts of DemandResponse and DemandPrograms send with `trySafeTransfer`, which swallows
-   the inner revert: there the refusal surfaces as RewardDistributionFailed. A control test per
-   outer call arms a harmless reentry (the token's own `decimals()`) and checks it ran, so no outer
-   call in the list could pass without a hostile transfer inside it.
+   the inner revert: there the refusal surfaces as RewardDistributionFailed (`REFUSED_PAYOUT` says,
+   in one place, what each payout function reports). Settlement's payouts are deferred instead
+   (`DEFERRING`): the refused payout is owed, the rest goes through. A control test per outer call
+   arms a harmless reentry (the token's own `decimals()`) and checks it ran, so no outer call in
+   the list could pass without a hostile transfer inside it.
+
+   The scenes are deployed once per module (`attack_scenes`), and so is the state that takes many
+   transactions to reach (a booked trade, accrued fees, a verified reward): ape reverts the chain
+   after every test, so each case starts from the same prepared scene.
 
    GridManagement.consumeEnergy has no guard (the payment goes straight from the consumer to the fee
    recipient; the contract holds nothing): reentry is harmless by design, and its test lets the token,
@@ -58,6 +64,7 @@ from typing import Any
 
 import pytest
 from auction_helpers import close_gate, open_period
+from bulk_helpers import Bulk
 from eth_account import Account
 from helpers import ZERO_ADDRESS, log, reverts, role
 from market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order
@@ -235,7 +242,9 @@ class Scene:
     actors: list[Any]
     # outer name ("function" or "function:variant") -> prepare(); prepare() runs unarmed and returns
     # (go, expected): go() makes the outer call; expected is None (ReentrancyGuardReentrantCall) or
-    # (error, inputs) when the contract reports the refused transfer itself.
+    # (error, inputs) when the contract reports the refused transfer itself (see `REFUSED_PAYOUT`).
+    # State that takes many transactions to reach (a booked trade, a verified reward) is prepared
+    # once, when the scene is built: every test reverts to it, so each case uses it afresh.
     triggers: dict[str, Callable[[], tuple[Callable[[], Any], Any]]]
     inner: dict[str, bytes] = field(default_factory=dict)
 
@@ -274,21 +283,22 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
         chain.pending_timestamp += 120
         return (lambda: market.releaseExpiredOrder(order, sender=keeper)), None
 
+    booked = trade()  # settled, alone or in a batch, by the settlement cases
+
     def settle_one():
-        tx_id = trade()
-        return (lambda: market.settleTransaction(tx_id, sender=keeper)), None
+        return (lambda: market.settleTransaction(booked, sender=keeper)), None
 
     def settle_batch():
-        tx_id = trade()
-        return (lambda: market.settleTransactions([tx_id], sender=keeper)), None
+        return (lambda: market.settleTransactions([booked], sender=keeper)), None
 
     def void():
         market.setSettlementWindow(3_600, sender=admin)
         tx_id = trade()
         return (lambda: market.voidTransaction(tx_id, sender=admin)), None
 
+    market.settleTransaction(trade(), sender=keeper)  # fees accrued, for the withdrawFees cases
+
     def withdraw():
-        market.settleTransaction(trade(), sender=keeper)
         return (lambda: market.withdrawFees(sender=fee_recipient)), None
 
     def create_by_sig():
@@ -410,6 +420,22 @@ def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
     )
 
 
+# What each reward payout reports when the hostile token refuses it: they send with
+# `trySafeTransfer`, which swallows the inner ReentrancyGuardReentrantCall, and the contract then
+# reverts with its own error (named here; the inputs are the refused reward's).
+REFUSED_PAYOUT = {
+    "DemandResponse.claimReward": "RewardDistributionFailed",
+    "DemandResponse.distributeRewards": "RewardDistributionFailed",
+    "DemandPrograms.claimReward": "RewardDistributionFailed",
+    "DemandPrograms.distributeRewards": "RewardDistributionFailed",
+}
+
+
+def _refused_payout(contract: Any, function: str, inputs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The (error, inputs) an outer payout call expects, per REFUSED_PAYOUT."""
+    return getattr(contract, REFUSED_PAYOUT[f"{contract.contract_type.name}.{function}"]), inputs
+
+
 def _jump_to_interval(chain) -> None:
     """HISTORY_SECONDS ahead, 100 s into an interval: room for the baseline days."""
     chain.pending_timestamp = (chain.pending_timestamp + HISTORY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100
@@ -419,6 +445,9 @@ def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, ch
     token = project.ReentrantToken.deploy(sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
+    # The longest verification period: the reward verified below must stay before its deadline
+    # while the DemandPrograms scene, built next, jumps HISTORY_SECONDS ahead.
+    dr.setVerificationPeriod(dr.MAX_VERIFICATION_PERIOD(), sender=admin)
     token.mint(admin, 10**15, sender=admin)
     token.approve(dr, MAX_UINT, sender=admin)
     writer = MeterWriter(smart_meter, admin)
@@ -439,20 +468,22 @@ def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, ch
         verify_from_meter(dr, event_id, consumer, keeper)
         return event_id
 
-    def failed(event_id: int) -> tuple[Any, dict[str, Any]]:
-        return dr.RewardDistributionFailed, {"eventId": event_id, "consumer": consumer.address, "amount": DR_REWARD}
-
     def cancel():
         event_id, _, _ = start()
         return (lambda: dr.cancelEvent(event_id, sender=admin)), None
 
+    # One verified reward, claimed or distributed by the payout cases (each reverts to it unpaid,
+    # before its verification deadline).
+    rewarded = verified()
+    refused = {"eventId": rewarded, "consumer": consumer.address, "amount": DR_REWARD}
+
     def claim():
-        event_id = verified()
-        return (lambda: dr.claimReward(event_id, sender=consumer)), failed(event_id)
+        return (lambda: dr.claimReward(rewarded, sender=consumer)), _refused_payout(dr, "claimReward", refused)
 
     def distribute():
-        event_id = verified()
-        return (lambda: dr.distributeRewards(event_id, sender=keeper)), failed(event_id)
+        # Before the deadline, distributeRewards only pays (after it, it also completes the event).
+        assert chain.pending_timestamp <= dr.getEventBudget(rewarded).verificationDeadline
+        return (lambda: dr.distributeRewards(rewarded, sender=keeper)), _refused_payout(dr, "distributeRewards", refused)
 
     return Scene(
         dr,
@@ -500,21 +531,22 @@ def _dp_scene(project, admin, operator, participant, keeper, smart_meter, grid_m
         dp.reportReduction(program_id, participant, 1, sender=operator)
         return program_id
 
-    def failed(program_id: int) -> tuple[Any, dict[str, Any]]:
-        inputs = {"programId": program_id, "participant": participant.address, "amount": DP_RATE_PER_MW}
-        return dp.RewardDistributionFailed, inputs
-
     def cancel():
         program_id, _, _ = start()
         return (lambda: dp.cancelProgram(program_id, sender=operator)), None
 
+    # One reported reduction, its reward claimed or distributed by the payout cases (each reverts
+    # to it unpaid, before its verification deadline).
+    rewarded = reported()
+    refused = {"programId": rewarded, "participant": participant.address, "amount": DP_RATE_PER_MW}
+
     def claim():
-        program_id = reported()
-        return (lambda: dp.claimReward(program_id, sender=participant)), failed(program_id)
+        return (lambda: dp.claimReward(rewarded, sender=participant)), _refused_payout(dp, "claimReward", refused)
 
     def distribute():
-        program_id = reported()
-        return (lambda: dp.distributeRewards(program_id, sender=keeper)), failed(program_id)
+        # Before the deadline, distributeRewards only pays (after it, it also completes the program).
+        assert chain.pending_timestamp <= dp.getProgramBudget(rewarded).verificationDeadline
+        return (lambda: dp.distributeRewards(rewarded, sender=keeper)), _refused_payout(dp, "distributeRewards", refused)
 
     return Scene(
         dp,
@@ -609,19 +641,30 @@ CASES = [(name, outer, inner) for name, outers in TRIGGERS.items() for outer in 
 
 
 def _balances(scene: Scene, energy_token) -> list[tuple[int, int]]:
+    """(PaymentToken, EnergyToken) balance of the contract and of each actor.
+
+    Read as raw balanceOf eth_calls in one JSON-RPC batch: through ape, the dozen reads cost a
+    quarter of a second, twice per case of the matrix."""
     holders = [scene.contract, *scene.actors]
-    return [(scene.token.balanceOf(h), energy_token.balanceOf(h)) for h in holders]
+    tokens = (scene.token, energy_token)
+    web3 = scene.token.provider.web3
+    with web3.batch_requests() as batch:
+        for holder in holders:
+            for token in tokens:
+                batch.add(web3.eth.call({"to": token.address, "data": token.balanceOf.encode_input(holder)}))
+        raw = [int.from_bytes(result, "big") for result in batch.execute()]
+    return [(raw[2 * i], raw[2 * i + 1]) for i in range(len(holders))]
 
 
 # ----------------------------------------------------------------------------- 1. hostile PaymentToken
 
 
 @pytest.mark.parametrize(("name", "outer", "inner"), CASES, ids=[f"{c}.{o}<-{i}" for c, o, i in CASES])
-def test_payment_token_reentry_is_refused(attack_scenes, energy_token, keeper, name, outer, inner):
+def test_payment_token_reentry_is_refused(attack_scenes, energy_token, keeper, chain, name, outer, inner):
     scene = attack_scenes[name]
     go, expected = scene.triggers[outer]()
     before = _balances(scene, energy_token)
-    scene.token.arm(scene.contract, scene.inner[inner], sender=keeper)
+    Bulk(chain).send(keeper, scene.token, "arm", scene.contract, scene.inner[inner])
     if f"{name}.{outer}" in DEFERRING:
         # The refused reentry makes the hostile token refuse the payout: it is owed, not lost, and
         # the rest of the settlement (the energy leg) goes through.
@@ -644,12 +687,12 @@ def test_payment_token_reentry_is_refused(attack_scenes, energy_token, keeper, n
     [(c, o) for c, outers in TRIGGERS.items() for o in outers],
     ids=[f"{c}.{o}" for c, outers in TRIGGERS.items() for o in outers],
 )
-def test_every_trigger_transfers_the_hostile_token(attack_scenes, keeper, name, outer):
+def test_every_trigger_transfers_the_hostile_token(attack_scenes, keeper, chain, name, outer):
     """Control: a harmless reentry (the token's own decimals()) runs inside each outer call, which
     then succeeds: each outer call in the matrix does transfer the hostile token."""
     scene = attack_scenes[name]
     go, _ = scene.triggers[outer]()
-    scene.token.arm(scene.token, scene.token.decimals.encode_input(), sender=keeper)
+    Bulk(chain).send(keeper, scene.token, "arm", scene.token, scene.token.decimals.encode_input())
     tx = go()
     assert tx.events.filter(scene.token.ReentryExecuted) == [log(scene.token.ReentryExecuted, target=scene.token.address)]
 
@@ -716,7 +759,7 @@ def test_consume_energy_reentry_is_harmless(hostile_grid, owner, fee_recipient):
 # ----------------------------------------------------------------------------- 2. hostile ERC-721 / ERC-1155 receiver
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def receiver_assets(project, admin, owner, grid_operator, smart_meter, grid_management, asset_nft, asset_shares, stablecoin, chain):
     """A HostileReceiver; an asset of `owner`'s and one of the receiver's, both minted by grid_operator."""
     hostile = project.HostileReceiver.deploy(sender=admin)

@@ -13,6 +13,9 @@ Relied on, not repeated here:
   benchmarks (DemandResponse.distributeRewards, a batch of 50 fresh holders: 1,964,360 gas;
   DemandPrograms shares its RewardPool).
 
+The bound tests send their hundreds of setup transactions through bulk_helpers.Bulk (unsigned,
+each receipt's status checked); the measured transaction goes through ape.
+
 Every gas figure measured here is printed (`GAS <operation>: <gas>`; run with -s to see them).
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import pytest
 from auction_helpers import close_gate, open_period
-from eth_account import Account
+from bulk_helpers import Bulk, fresh_addresses
 from helpers import reverts, role
 from market_helpers import BUY, SELL, cost_ceil, create, crossing
 from oracle_helpers import mine_at
@@ -54,14 +57,6 @@ def measured(operation: str, tx) -> int:
     print(f"GAS {operation}: {tx.gas_used:,}")
     assert tx.gas_used < GAS_LIMIT, f"{operation}: {tx.gas_used:,} gas"
     return tx.gas_used
-
-
-def fresh(accounts, count: int) -> list:
-    """`count` new accounts with gas money and nothing else: every first receipt writes a fresh slot."""
-    made = [accounts.generate_test_account() for _ in range(count)]
-    for account in made:
-        account.balance = 10**18
-    return made
 
 
 def mint_energy(energy_token, admin, holders, amount_wh: int) -> None:
@@ -264,12 +259,12 @@ def test_auction_largest_order_at_the_largest_price(project, admin, energy_token
 # ----------------------------------------------------------------------------- batches at their maximum size
 
 
-def _meter_batch(smart_meter, admin, size):
+def _meter_batch(smart_meter, admin, chain, size):
     """`size` new meters, each registered (registers 0) to an owner who never held EnergyToken."""
-    meters = [Account.create().address for _ in range(size)]
-    owners = [Account.create().address for _ in range(size)]
+    meters, owners = fresh_addresses("meter", size), fresh_addresses("meter owner", size)
+    bulk = Bulk(chain)
     for meter, owner in zip(meters, owners):
-        smart_meter.registerMeter(meter, owner, MARKET_REGION, 0, 0, sender=admin)
+        bulk.send(admin, smart_meter, "registerMeter", meter, owner, MARKET_REGION, 0, 0)
     return meters, owners
 
 
@@ -282,7 +277,7 @@ def _readings(smart_meter, admin, chain, meters, ts, produced_wh):
 def test_submit_readings_at_the_largest_batch_first_readings(smart_meter, energy_token, admin, chain):
     """MAX_BATCH_SIZE meters' first readings, each minting to a fresh owner: the worst case."""
     size = smart_meter.MAX_BATCH_SIZE()
-    meters, owners = _meter_batch(smart_meter, admin, size)
+    meters, owners = _meter_batch(smart_meter, admin, chain, size)
     tx = _readings(smart_meter, admin, chain, meters, chain.pending_timestamp + 900, 1_500)
     assert [energy_token.balanceOf(o) for o in owners] == [1_500] * size
     measured(f"SmartMeter.submitReadings x{size} (first readings, fresh owners)", tx)
@@ -291,7 +286,7 @@ def test_submit_readings_at_the_largest_batch_first_readings(smart_meter, energy
 def test_submit_readings_at_the_largest_batch_steady(smart_meter, energy_token, admin, chain):
     """MAX_BATCH_SIZE meters reporting again an interval later (their owners hold EnergyToken)."""
     size = smart_meter.MAX_BATCH_SIZE()
-    meters, owners = _meter_batch(smart_meter, admin, size)
+    meters, owners = _meter_batch(smart_meter, admin, chain, size)
     ts = chain.pending_timestamp + 900
     for half in (meters[: size // 2], meters[size // 2 :]):
         _readings(smart_meter, admin, chain, half, ts, 1_500)
@@ -305,29 +300,37 @@ def test_mint_batch_at_the_smart_meters_batch_size(energy_token, smart_meter, ad
     """EnergyToken.mintBatch has no bound of its own: its minter, SmartMeter, sends at most
     MAX_BATCH_SIZE; measured there, to holders who never held EnergyToken."""
     size = smart_meter.MAX_BATCH_SIZE()
-    holders = [Account.create().address for _ in range(size)]
+    holders = fresh_addresses("holder", size)
     energy_token.grantRole(role("METER_ROLE"), admin, sender=admin)
     tx = energy_token.mintBatch(holders, [1] * size, sender=admin)
     measured(f"EnergyToken.mintBatch x{size} (fresh holders)", tx)
     assert [energy_token.balanceOf(h) for h in holders] == [1] * size
 
 
-def test_settle_transactions_at_the_largest_batch(market, energy_token, stablecoin, admin, keeper, fee_recipient, accounts, chain):
+def test_settle_transactions_at_the_largest_batch(market, energy_token, stablecoin, admin, keeper, fee_recipient, chain):
     """MAX_SETTLEMENT_BATCH trades, each between a seller who has never held the stablecoin and a
     buyer who has never held EnergyToken, each with a price-improvement refund: the worst case."""
     size = market.MAX_SETTLEMENT_BATCH()
     assert size == 50
-    sellers, buyers = fresh(accounts, size), fresh(accounts, size)
+    sellers, buyers = fresh_addresses("seller", size), fresh_addresses("buyer", size)
+    bulk = Bulk(chain)
+    bulk.set_balance(sellers + buyers, 10**18)  # gas money and nothing else
     mint_energy(energy_token, admin, sellers, 1_000)
     expiry = chain.pending_timestamp + 86_400
-    trades = []
-    for seller, buyer in zip(sellers, buyers):
-        energy_token.approve(market, MAX_UINT, sender=seller)
-        stablecoin.addConsumerBalance(buyer, 1, sender=admin)
-        stablecoin.approve(market, MAX_UINT, sender=buyer)
-        create(market, seller, 1_000, 200_000, SELL, expiry)
-        _, (trade,) = crossing(market, buyer, 1_000, 250_000, BUY, expiry)
-        trades.append(trade)
+    first_block = chain.blocks.head.number + 1
+    with bulk.impersonating(sellers + buyers):
+        for seller, buyer in zip(sellers, buyers):
+            bulk.send(seller, energy_token, "approve", market, MAX_UINT)
+            bulk.send(admin, stablecoin, "addConsumerBalance", buyer, 1)
+            bulk.send(buyer, stablecoin, "approve", market, MAX_UINT)
+            bulk.send(seller, market, "createOrder", 1_000, 200_000, expiry, SELL)
+            bulk.send(buyer, market, "createOrder", 1_000, 250_000, expiry, BUY)
+    last_block = chain.blocks.head.number
+    trader = {e.orderId: e.trader for e in market.OrderCreated.range(first_block, last_block + 1)}
+    matches = list(market.OrdersMatched.range(first_block, last_block + 1))
+    # Each buyer's order crossed its own seller's resting order, once.
+    assert [(trader[e.buyOrderId], trader[e.sellOrderId]) for e in matches] == list(zip(buyers, sellers))
+    trades = [e.transactionId for e in matches]
     tx = market.settleTransactions(trades, sender=keeper)
     measured(f"EnergyTrading.settleTransactions x{size} (fresh parties, refunds)", tx)
     fee = 200_000 * 50 // 10_000
@@ -342,10 +345,12 @@ def test_auction_clear_with_every_tick_occupied(funded_auction, auction_traders,
     assert a.tickCount() == a.MAX_TICKS() == 256
     period = open_period(chain)
     buyers, sellers = auction_traders[:3], auction_traders[3:]
+    bulk = Bulk(chain)
+    min_price, tick_size = a.minPrice(), a.tickSize()
     for tick in range(256):
-        price = a.minPrice() + tick * a.tickSize()
-        a.submitBid(period, 1_000, price, sender=buyers[tick % 3])
-        a.submitAsk(period, 1_000, price, sender=sellers[tick % 3])
+        price = min_price + tick * tick_size
+        bulk.send(buyers[tick % 3], a, "submitBid", period, 1_000, price)
+        bulk.send(sellers[tick % 3], a, "submitAsk", period, 1_000, price)
     close_gate(chain, period)
     tx = a.clear(period, sender=keeper)
     measured("EnergyAuction.clear (256 ticks, bid and ask at each)", tx)

@@ -1,0 +1,63 @@
+"""Setup transactions in bulk, for the tests that fill a book or a batch to its largest size.
+
+Through ape a transaction costs about 80 ms of Python (gas estimate, signing and checking the
+signature in pure Python, receipt polling and decoding); hundreds of them made the bound tests
+the slowest of the suite. `Bulk.send` hands the node an unsigned `eth_sendTransaction` from an
+account it signs for (its own dev accounts, or any address while impersonated) and checks the
+receipt's status: each setup transaction still runs alone in its own block and must succeed,
+about 5 ms each. Keep ape for every transaction a test asserts on (events, gas, errors).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+
+
+def fresh_addresses(label: str, count: int) -> list[str]:
+    """`count` distinct addresses that never held anything (no key: send from them impersonated)."""
+    return [to_checksum_address(keccak(text=f"{label}/{i}")[12:]) for i in range(count)]
+
+
+def _address(account: Any) -> str:
+    return account if isinstance(account, str) else account.address
+
+
+class Bulk:
+    def __init__(self, chain):
+        self._rpc = chain.provider.web3.provider
+
+    def _request(self, method: str, params: list) -> Any:
+        response = self._rpc.make_request(method, params)
+        assert "error" not in response, f"{method}: {response['error']}"
+        return response["result"]
+
+    def send(self, sender: Any, contract: Any, method: str, *args: Any) -> dict:
+        """`contract.method(*args, sender=sender)`; returns the raw receipt, asserting it succeeded."""
+        data = "0x" + bytes(getattr(contract, method).encode_input(*args)).hex()
+        tx_hash = self._request("eth_sendTransaction", [{"from": _address(sender), "to": contract.address, "data": data}])
+        while (receipt := self._request("eth_getTransactionReceipt", [tx_hash])) is None:
+            time.sleep(0.005)  # automine: mined at once, the receipt may lag a moment
+        assert int(receipt["status"], 16) == 1, f"{method}{args} from {_address(sender)} reverted"
+        return receipt
+
+    def set_balance(self, accounts: Iterable[Any], wei: int) -> None:
+        for account in accounts:
+            self._request("anvil_setBalance", [_address(account), hex(wei)])
+
+    @contextmanager
+    def impersonating(self, accounts: Iterable[Any]) -> Iterator[None]:
+        """The node signs for `accounts` inside the block (a node setting, not chain state, so it
+        is undone here rather than by the test's snapshot revert)."""
+        addresses = [_address(a) for a in accounts]
+        for address in addresses:
+            self._request("anvil_impersonateAccount", [address])
+        try:
+            yield
+        finally:
+            for address in addresses:
+                self._request("anvil_stopImpersonatingAccount", [address])
