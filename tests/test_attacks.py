@@ -23,11 +23,12 @@
 
    Each reentrant call must be refused with ReentrancyGuardReentrantCall, with nothing moved. The
    reward payouts of DemandResponse and DemandPrograms send with `trySafeTransfer`, which swallows
-   the inner revert: there the refusal surfaces as RewardDistributionFailed (`REFUSED_PAYOUT` says,
-   in one place, what each payout function reports). Settlement's payouts are deferred instead
-   (`DEFERRING`): the refused payout is owed, the rest goes through. A control test per outer call
-   arms a harmless reentry (the token's own `decimals()`) and checks it ran, so no outer call in
-   the list could pass without a hostile transfer inside it.
+   the inner revert: there the refusal surfaces as RewardDistributionFailed from a participant's
+   own claim, and as a RewardPaymentDeferred log from a batch, which then pays no one and moves
+   nothing (`REFUSED_PAYOUT` says, in one place, what each payout function reports). Settlement's
+   payouts are deferred instead (`DEFERRING`): the refused payout is owed, the rest goes through.
+   A control test per outer call arms a harmless reentry (the token's own `decimals()`) and checks
+   it ran, so no outer call in the list could pass without a hostile transfer inside it.
 
    The scenes are deployed once per module (`attack_scenes`), and so is the state that takes many
    transactions to reach (a booked trade, accrued fees, a verified reward): ape reverts the chain
@@ -421,18 +422,20 @@ def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
 
 
 # What each reward payout reports when the hostile token refuses it: they send with
-# `trySafeTransfer`, which swallows the inner ReentrancyGuardReentrantCall, and the contract then
-# reverts with its own error (named here; the inputs are the refused reward's).
+# `trySafeTransfer`, which swallows the inner ReentrancyGuardReentrantCall. A participant's own
+# claim then reverts with the contract's error (it learns why); a batch skips the participant and
+# logs the deferral (its reward stays reserved and claimable), so one refusal blocks no one else.
+# The inputs are the refused reward's.
 REFUSED_PAYOUT = {
     "DemandResponse.claimReward": "RewardDistributionFailed",
-    "DemandResponse.distributeRewards": "RewardDistributionFailed",
+    "DemandResponse.distributeRewards": "RewardPaymentDeferred",
     "DemandPrograms.claimReward": "RewardDistributionFailed",
-    "DemandPrograms.distributeRewards": "RewardDistributionFailed",
+    "DemandPrograms.distributeRewards": "RewardPaymentDeferred",
 }
 
 
 def _refused_payout(contract: Any, function: str, inputs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The (error, inputs) an outer payout call expects, per REFUSED_PAYOUT."""
+    """The (error or event, inputs) an outer payout call expects, per REFUSED_PAYOUT."""
     return getattr(contract, REFUSED_PAYOUT[f"{contract.contract_type.name}.{function}"]), inputs
 
 
@@ -676,9 +679,14 @@ def test_payment_token_reentry_is_refused(attack_scenes, energy_token, keeper, c
             assert scene.contract.owed(scene.token, account) == owed
         assert [b[0] for b in _balances(scene, energy_token)] == [b[0] for b in before]
         return
-    error, inputs = expected if expected else (scene.contract.ReentrancyGuardReentrantCall, {})
-    with reverts(error, **inputs):
-        go()
+    outcome, inputs = expected if expected else (scene.contract.ReentrancyGuardReentrantCall, {})
+    if isinstance(outcome, type):  # an error class: the outer call reverts with it
+        with reverts(outcome, **inputs):
+            go()
+    else:  # an event: the outer call goes through and logs the refused payout, which stays owed
+        tx = go()
+        assert tx.events.filter(outcome) == [log(outcome, **inputs)]
+        assert tx.return_value == 0  # nobody paid
     assert _balances(scene, energy_token) == before
 
 
