@@ -50,5 +50,7 @@ def test_the_checker_sees_what_is_missing(tmp_path):
 
 
 def test_every_error_and_event_is_documented():
-    problems = [p for path in sorted(CONTRACTS.rglob("*.sol")) for p in undocumented(path)]
+    # contracts/.cache holds the dependencies ape copies in (OpenZeppelin, Chainlink): not ours.
+    ours = [path for path in sorted(CONTRACTS.rglob("*.sol")) if ".cache" not in path.relative_to(CONTRACTS).parts]
+    problems = [p for path in ours for p in undocumented(path)]
     assert not problems, "\n".join(problems)
