@@ -30,8 +30,8 @@ setup: $(STAMP_PY) $(STAMP_NPM) $(SOLC_BIN)
 $(STAMP_PY): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	# Make the energy_grid package importable from the checkout (what an editable install does).
-	$(VENV)/bin/python -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'energy_grid.pth').write_text(str(pathlib.Path.cwd()))"
+	# The energy_grid package itself, editable (its dependencies are the lock's, installed above).
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(STAMP_NPM): package-lock.json
