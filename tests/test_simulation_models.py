@@ -25,6 +25,7 @@ from energy_grid.simulation import (
     WhCounter,
     consumption_power_w,
     draw_households,
+    ev_charging_power_w,
     h0_profile_w_per_kwh_a,
     load_typical_year,
     pv_ac_power_w,
@@ -188,6 +189,40 @@ def test_noise_makes_households_differ_but_keeps_their_annual_scale() -> None:
     # A day's figures do not depend on which day the window starts.
     week = consumption_power_w(a, 2025, 100, 7)
     assert np.array_equal(week[96:192], consumption_power_w(a, 2025, 101, 1))
+
+
+def test_cars_charge_each_evening_within_their_drawn_energy_and_arrival() -> None:
+    draw = HouseholdDraw()
+    households = draw_households(30, seed=0)
+    with_car = [h for h in households if h.ev is not None]
+    assert len(with_car) == round(30 * draw.ev_share)
+    for h in with_car:
+        assert h.ev is not None
+        week = ev_charging_power_w(h, 150, 7)
+        for day in range(1, 7):  # the first day may still carry the night before's tail
+            energy_kwh = week[day * 96 : (day + 1) * 96].sum() * HOURS_PER_INTERVAL / 1_000
+            # Today's charge, plus any tail of yesterday's past midnight, less today's own tail.
+            assert draw.ev_daily_energy_kwh[0] - 3 <= energy_kwh <= draw.ev_daily_energy_kwh[1] + 3
+            charging = np.flatnonzero(week[day * 96 + 4 * 4 : (day + 1) * 96])  # from 04:00
+            assert charging.size > 0
+            first_hour = (charging[0] + 16) / 4
+            assert draw.ev_arrival_hour[0] - 0.25 <= first_hour <= draw.ev_arrival_hour[1]
+            assert week.max() <= h.ev.charge_power_w + 1e-9
+        # A day charges the same whichever day the window starts from.
+        assert np.array_equal(week[96:192], ev_charging_power_w(h, 151, 1))
+    without = next(h for h in households if h.ev is None)
+    assert not ev_charging_power_w(without, 150, 7).any()
+
+
+def test_the_default_evening_loads_the_transformer_past_the_high_threshold(
+    default_run: list[IntervalResult],
+) -> None:
+    """The demo's demand-response event starts when the loading crosses GridOperations' HIGH
+    threshold (80 %): the default day's evening, when the cars come home, must reach it."""
+    peak = max(default_run, key=lambda r: r.grid.transformer_loading_per_mille)
+    assert peak.grid.transformer_loading_per_mille >= 800
+    assert 17.0 <= midpoint_hour(peak) <= 21.0
+    assert all(r.grid.transformer_loading_per_mille < 800 for r in default_run[: 16 * 4])
 
 
 # ----------------------------------------------------------------------------- energy balance

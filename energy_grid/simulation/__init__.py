@@ -9,9 +9,11 @@ them (DESIGN.md §2): Wh, W, per mille of nominal voltage, mHz, m°C, mm/s, bps.
 from energy_grid.simulation.battery import Battery, BatteryFlow, BatterySpec
 from energy_grid.simulation.grid import NETWORKS, BusLoad, GridState, LowVoltageGrid, sum_by_bus
 from energy_grid.simulation.households import (
+    EvSpec,
     HouseholdDraw,
     HouseholdSpec,
     consumption_power_w,
+    ev_charging_power_w,
     draw_household,
     draw_households,
     h0_profile_w_per_kwh_a,
@@ -42,6 +44,7 @@ __all__ = [
     "CommunityConfig",
     "CommunityModel",
     "EnergySplit",
+    "EvSpec",
     "GridState",
     "HouseholdDraw",
     "HouseholdInterval",
@@ -58,6 +61,7 @@ __all__ = [
     "WhCounter",
     "consumption_power_w",
     "draw_household",
+    "ev_charging_power_w",
     "draw_households",
     "h0_profile_w_per_kwh_a",
     "load_typical_year",

@@ -6,6 +6,11 @@ evening peak on weekdays. It is applied by local clock time at the community's s
 household scales it to its own annual consumption and multiplies each interval by its own noise
 (normal, mean 1, σ 10 %, kept within 0.5..1.5), so that thirty households do not move in lockstep.
 
+On top of H0, a share of households charge an electric car at home: plugged in when its owner
+comes home in the evening (a time drawn per day), it charges that day's energy at the wallbox's
+full power until done. H0 predates home charging; these evening blocks of 11 kW are what loads a
+rural transformer today, and they are the load a demand-response event asks households to defer.
+
 Every household draws from its own random stream, a child of the run's seed keyed by its index:
 household 7 is the same household whether the community has 10 members or 100.
 """
@@ -16,9 +21,9 @@ import functools
 import math
 from dataclasses import dataclass
 
-import demandlib.bdew as bdew  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
+from demandlib import bdew  # type: ignore[import-untyped]
 
 from energy_grid.simulation.battery import BatterySpec
 from energy_grid.simulation.pv import PvSystem
@@ -30,6 +35,9 @@ FloatArray = npt.NDArray[np.float64]
 WATTS_PER_KILOWATT = 1_000
 NOISE_SIGMA = 0.10
 NOISE_FLOOR, NOISE_CEILING = 0.5, 1.5
+EV_STREAM = 1  # the car's draws: a stream of its own beside the consumption noise
+HOURS_PER_DAY = 24
+INTERVALS_PER_HOUR = INTERVALS_PER_DAY // HOURS_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,19 @@ class HouseholdDraw:
     battery_c_rate_per_h: float = 0.5  # max charge = max discharge power = 0.5 × capacity / h
     battery_round_trip_efficiency: float = 0.90
     battery_initial_soc_fraction: float = 0.3
+    ev_share: float = 0.5  # of households, spread evenly over the indices
+    ev_charge_power_kw: float = 11.0  # a three-phase 16 A wallbox, the common German installation
+    ev_daily_energy_kwh: tuple[float, float] = (4.0, 12.0)  # about 25 to 75 km a day
+    ev_arrival_hour: tuple[float, float] = (17.0, 19.0)  # local time the car is plugged in
+
+
+@dataclass(frozen=True)
+class EvSpec:
+    """A household's electric car and wallbox."""
+
+    charge_power_w: int
+    daily_energy_kwh: tuple[float, float]  # drawn per day from this range
+    arrival_hour: tuple[float, float]  # drawn per day from this range, local time
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,7 @@ class HouseholdSpec:
     pv: PvSystem | None
     battery: BatterySpec | None
     noise_seed: int  # seeds the household's per-interval consumption noise
+    ev: EvSpec | None = None
 
 
 def _spread(index: int, share: float) -> bool:
@@ -102,12 +124,22 @@ def draw_household(
             round_trip_efficiency=draw.battery_round_trip_efficiency,
             initial_soc_wh=round(capacity_wh * draw.battery_initial_soc_fraction),
         )
+    ev = (
+        EvSpec(
+            charge_power_w=round(draw.ev_charge_power_kw * WATTS_PER_KILOWATT),
+            daily_energy_kwh=draw.ev_daily_energy_kwh,
+            arrival_hour=draw.ev_arrival_hour,
+        )
+        if _spread(household_id, draw.ev_share)
+        else None
+    )
     return HouseholdSpec(
         household_id=household_id,
         annual_consumption_kwh=annual_kwh,
         pv=pv,
         battery=battery,
         noise_seed=noise_seed,
+        ev=ev,
     )
 
 
@@ -146,4 +178,46 @@ def consumption_power_w(
     # which day a run started from.
     rng = np.random.default_rng(spec.noise_seed)
     noise = rng.normal(1.0, NOISE_SIGMA, size=first + count)[first:]
-    return profile * spec.annual_consumption_kwh * np.clip(noise, NOISE_FLOOR, NOISE_CEILING)
+    base_w = profile * spec.annual_consumption_kwh * np.clip(noise, NOISE_FLOOR, NOISE_CEILING)
+    return base_w + ev_charging_power_w(spec, start_day_of_year, days)
+
+
+def ev_charging_power_w(spec: HouseholdSpec, start_day_of_year: int, days: int) -> FloatArray:
+    """The household's car charging, mean W per interval over the window (zeros without a car).
+
+    Each day's arrival time and energy come from the household's own stream, drawn from Jan 1
+    on (like the noise), so a day charges the same whichever day a run starts from. A charge
+    that runs past midnight continues into the next day's first intervals.
+    """
+    power = np.zeros(days * INTERVALS_PER_DAY)
+    if spec.ev is None:
+        return power
+    ev = spec.ev
+    rng = np.random.default_rng([spec.noise_seed, EV_STREAM])
+    # Per day of the year up to the window's last: arrival hour and energy (two draws each).
+    draws = rng.uniform(size=(start_day_of_year - 1 + days, 2))
+    first_interval = (start_day_of_year - 1) * INTERVALS_PER_DAY
+    for day in range(max(0, start_day_of_year - 2), start_day_of_year - 1 + days):
+        arrival_h = day * HOURS_PER_DAY + _scale(draws[day, 0], ev.arrival_hour)
+        duration_h = _scale(draws[day, 1], ev.daily_energy_kwh) * WATTS_PER_KILOWATT / ev.charge_power_w
+        _add_block(power, first_interval, arrival_h, duration_h, float(ev.charge_power_w))
+    return power
+
+
+
+def _scale(unit: float, bounds: tuple[float, float]) -> float:
+    return bounds[0] + unit * (bounds[1] - bounds[0])
+
+
+def _add_block(
+    power_w: FloatArray, first_interval: int, start_h: float, duration_h: float, block_w: float
+) -> None:
+    """Adds `block_w` from `start_h` for `duration_h` to the per-interval means of the window
+    that starts at interval `first_interval`, each interval weighted by the part of it the block
+    covers. Hours count from Jan 1, so a block's figures do not depend on the window."""
+    end_h = start_h + duration_h
+    first = max(first_interval, math.floor(start_h * INTERVALS_PER_HOUR))
+    last = min(first_interval + len(power_w), math.ceil(end_h * INTERVALS_PER_HOUR))
+    for k in range(first, last):
+        covered_h = min(end_h, (k + 1) / INTERVALS_PER_HOUR) - max(start_h, k / INTERVALS_PER_HOUR)
+        power_w[k - first_interval] += block_w * max(0.0, covered_h) * INTERVALS_PER_HOUR
