@@ -212,11 +212,6 @@ def snake_case(name: str) -> str:
     return name.lower()
 
 
-def abi_field_names(cls: type) -> list[str]:
-    """The ABI component name each field of a struct dataclass reads, in order."""
-    return [f.metadata.get("abi", f.name) for f in dataclasses.fields(cls)]
-
-
 def decode_struct(cls: type[T], raw: Sequence[Any]) -> T:
     """A struct as web3.py returns it (a tuple in ABI order) as the dataclass `cls`; IntEnum
     fields, nested structs and lists of them are converted too."""

@@ -26,6 +26,15 @@ class ProposalState(IntEnum):
     Executed = 7
 
 
+class OperationState(IntEnum):
+    """OpenZeppelin TimelockController.OperationState."""
+
+    Unset = 0
+    Waiting = 1
+    Ready = 2
+    Done = 3
+
+
 class VoteType(IntEnum):
     """OpenZeppelin GovernorCountingSimple."""
 
@@ -62,3 +71,6 @@ class EnergyGovernor(ContractClient):
 class GridTimelock(ContractClient):
     def min_delay_s(self) -> int:
         return self._int("getMinDelay")
+
+    def operation_state(self, operation_id: bytes) -> OperationState:
+        return OperationState(self._int("getOperationState", operation_id))
