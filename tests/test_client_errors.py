@@ -226,7 +226,7 @@ def solidity_enums() -> dict[str, list[str]]:
     """Every enum declared in contracts/interfaces/, as `IName.Enum` -> member names in order."""
     found: dict[str, list[str]] = {}
     for source in sorted(INTERFACES.glob("*.sol")):
-        text = re.sub(r"//[^\n]*|/\*.*?\*/", "", source.read_text(), flags=re.S)
+        text = re.sub(r"//[^\n]*|/\*.*?\*/", "", source.read_text(), flags=re.DOTALL)
         for name, body in re.findall(r"\benum\s+(\w+)\s*\{([^}]*)\}", text):
             found[f"{source.stem}.{name}"] = [member.strip() for member in body.split(",") if member.strip()]
     return found
