@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
+from energy_grid.errors import ManifestError
+
 DEPLOYMENTS_DIR = Path("deployments")
 
 
@@ -48,9 +50,33 @@ def write_manifest(manifest: dict[str, Any], directory: Path = DEPLOYMENTS_DIR) 
     return path
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path | str) -> dict[str, Any]:
+    """The manifest at `path`; ManifestError when it is missing or not a manifest."""
+    path = Path(path)
     try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
-        raise SystemExit(f"No deployment manifest at {path}: run `make deploy` first.") from None
-    return manifest
+        raise ManifestError(f"No deployment manifest at {path}: run `make deploy` first.") from None
+    except OSError as err:
+        raise ManifestError(f"Cannot read the deployment manifest at {path}: {err.strerror}.") from None
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ManifestError(f"{path} is not JSON ({err.msg}, line {err.lineno}): redeploy or restore it.") from None
+    validate_manifest(manifest, str(path))
+    return dict(manifest)
+
+
+def validate_manifest(manifest: Any, source: str = "the manifest") -> None:
+    """Checks the shape a client relies on: an integer chainId and, per contract, an address and an ABI."""
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("chainId"), int):
+        raise ManifestError(f"{source} is not a deployment manifest: it has no integer chainId.")
+    contracts = manifest.get("contracts")
+    if not isinstance(contracts, dict) or not contracts:
+        raise ManifestError(f"{source} lists no contracts.")
+    for name, entry in contracts.items():
+        address = entry.get("address") if isinstance(entry, dict) else None
+        if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
+            raise ManifestError(f"{source}: {name} has no valid address.")
+        if not isinstance(entry.get("abi"), list):
+            raise ManifestError(f"{source}: {name} has no ABI.")

@@ -3,6 +3,7 @@
     ape run deploy --network ethereum:local:foundry            # embedded anvil
     ape run deploy --network http://127.0.0.1:8545             # `make node` (what `make deploy` runs)
     ape run deploy --network ethereum:sepolia:node --account me --payment-token 0x…
+    ape run deploy --network ethereum:volta:node --account me --autosign …   # ape-config.yaml's Volta entry
     ape run deploy … --auction-period 900 --auction-period 3600   # a quarter-hourly and an hourly auction
 
 On a local chain the deployer keeps every role for development (`--no-keep-deployer-admin` drops
@@ -11,6 +12,8 @@ them); on any other network it ends with none, the timelock administers everythi
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from ape import accounts, chain, project
@@ -33,12 +36,24 @@ from energy_grid.deployment import (
     resolve_keep_deployer_admin,
     setup_local_roles,
 )
-from energy_grid.manifest import build_manifest, write_manifest
-
+from energy_grid.manifest import DEPLOYMENTS_DIR, build_manifest, write_manifest
 
 
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--account", "account_alias", default=None, help="ape account alias to deploy from (non-local networks).")
+@click.option(
+    "--autosign",
+    is_flag=True,
+    help="Sign every deploy transaction without asking: unlocks --account once, with the passphrase in "
+    "APE_ACCOUNTS_<alias>_PASSPHRASE or from a prompt (a deploy sends about a hundred transactions).",
+)
+@click.option(
+    "--manifest-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEPLOYMENTS_DIR,
+    show_default=True,
+    help="Folder the manifest <chainId>.json is written to.",
+)
 @click.option("--payment-token", default=None, help="ERC-20 settlement currency; a MockStablecoin is deployed if omitted.")
 @click.option("--fee-recipient", default=None, help="Receives grid fees; the deployer if omitted.")
 @click.option(
@@ -115,6 +130,8 @@ from energy_grid.manifest import build_manifest, write_manifest
 )
 def cli(
     account_alias: str | None,
+    autosign: bool,
+    manifest_dir: Path,
     payment_token: str | None,
     fee_recipient: str | None,
     guardian: str | None,
@@ -149,6 +166,8 @@ def cli(
         raise click.UsageError("Pass --guardian <address> (e.g. a multisig): the deployer keeps no role to pause with.")
     if account_alias:
         deployer = accounts.load(account_alias)
+        if autosign:
+            deployer.set_autosign(True)
     elif local:
         deployer = accounts.test_accounts[0]
     else:
@@ -192,7 +211,7 @@ def cli(
     if local and token is None:
         fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])
 
-    path = write_manifest(build_manifest(chain.chain_id, system.contracts()))
+    path = write_manifest(build_manifest(chain.chain_id, system.contracts()), manifest_dir)
     click.echo(f"Deployed to chain {chain.chain_id} from {deployer.address}:")
     for name, contract in system.contracts().items():
         click.echo(f"  {name:<20} {contract.address}")

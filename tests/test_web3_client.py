@@ -9,8 +9,20 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.client import BUY, SELL, GridClient, GridError, MeterReading, describe_revert
-from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.client import (
+    BUY,
+    SELL,
+    GridClient,
+    GridError,
+    MeterReading,
+    describe_revert,
+)
+from energy_grid.deployment import (
+    LOCAL_OPERATOR_REGION,
+    deploy_system,
+    fund_local_accounts,
+    setup_local_roles,
+)
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.pricing import dynamic_price
 
@@ -98,7 +110,7 @@ def test_bad_trade_is_explained_and_moves_nothing(client, system, accounts):
     expired = client.w3.eth.get_block("latest")["timestamp"]
     with pytest.raises(GridError) as rejected:
         client.create_order(buyer, 1_000, PRICE_PER_KWH, expired, BUY)
-    assert "createOrder rejected: ExpiryNotInFuture(expiry=%d" % expired in str(rejected.value)
+    assert f"createOrder rejected: ExpiryNotInFuture(expiry={expired}" in str(rejected.value)
     assert client.payment_balance(buyer.address) == cash_before
 
 
@@ -134,13 +146,12 @@ def test_bad_grid_input_is_explained(client, system, accounts):
     setup_local_roles(system, accounts[0])
     with pytest.raises(GridError) as rejected:
         client.report_production(signer(accounts[5]), 1)
-    assert "reportProduction rejected: ParticipantNotFound(account=%s)" % accounts[5].address.lower() in str(rejected.value)
+    assert f"reportProduction rejected: ParticipantNotFound(account={accounts[5].address.lower()})" in str(rejected.value)
     client.register_producer(signer(accounts[5]), 1_000, 0)
     with pytest.raises(GridError) as rejected:
         client.report_production(signer(accounts[5]), 1_001)
-    assert "ProductionExceedsCapacity(producer=%s, outputW=1001, capacityW=1000)" % accounts[5].address.lower() in str(
-        rejected.value
-    )
+    producer = accounts[5].address.lower()
+    assert f"ProductionExceedsCapacity(producer={producer}, outputW=1001, capacityW=1000)" in str(rejected.value)
     assert client.grid_status().currentLoadW == 0
 
 
@@ -206,3 +217,123 @@ def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, sys
     period = next(iter(outcome)) >> 64
     market = client["EnergyAuction"].functions.getMarket(period).call()
     assert (market.cleared, market.clearingPricePerKWh, market.volumeWh) == (True, 190_000, 1_200)
+
+
+# ------------------------------------------------------------------------------- the typed classes
+
+
+def test_the_client_has_one_typed_attribute_per_contract(client):
+    from energy_grid.contracts import CONTRACT_CLASSES
+
+    attributes = {
+        "SmartMeter": client.smart_meter,
+        "EnergyToken": client.energy_token,
+        "PaymentToken": client.payment_token,
+        "EnergyTrading": client.trading,
+        "EnergyAuction": client.auction,
+        "GridManagement": client.grid_management,
+        "GridOperations": client.grid_operations,
+        "GridOracle": client.grid_oracle,
+        "WeatherOracle": client.weather_oracle,
+        "PriceOracle": client.price_oracle,
+        "PriceDiscovery": client.price_discovery,
+        "DemandResponse": client.demand_response,
+        "DemandPrograms": client.demand_programs,
+        "CarbonCredits": client.carbon_credits,
+        "EnergyAssetNFT": client.asset_nft,
+        "EnergyAssetShares": client.asset_shares,
+        "GovernanceToken": client.governance_token,
+        "EnergyGovernor": client.governor,
+        "GridTimelock": client.timelock,
+    }
+    for name, typed in attributes.items():
+        assert isinstance(typed, CONTRACT_CLASSES[name]), name
+        assert typed.address == client[name].address, name
+    assert client.auctions["EnergyAuction"].address == client.auction.address
+
+
+def test_typed_reads_of_a_meter_and_a_trade(client, system, accounts):
+    from energy_grid.enums import OrderStatus, OrderType, TransactionStatus
+
+    operator, seller, buyer, device = signer(accounts[0]), signer(accounts[1]), signer(accounts[2]), signer(accounts[7])
+    fund_local_accounts(system, accounts[0], [accounts[2]])
+    client.smart_meter.register_meter(operator, device.address, seller.address, 1, 10, 20)
+    meter = client.smart_meter.get_meter(device.address)
+    assert (meter.owner, meter.region_id, meter.active, meter.awaiting_baseline) == (seller.address, 1, True, False)
+    now = client.w3.eth.get_block("latest")["timestamp"]
+    client.mine_block_at(now + 900)
+    client.smart_meter.submit_reading(device, MeterReading(now + 900, 110, 2_020))
+    interval = (now + 900) // 900
+    (record,) = client.smart_meter.interval_history(device.address, interval, 1)
+    assert (record.interval, record.production_wh, record.production_register_wh) == (interval, 2_000, 2_020)
+    assert client.smart_meter.interval_energy(device.address, interval).production_wh == 2_000
+    assert client.energy_token.balance_of(seller.address) == 2_000
+
+    for trader in (seller, buyer):
+        client.energy_token.approve(trader, client.trading.address)
+        client.payment_token.approve(trader, client.trading.address)
+    expiry = now + 7_200
+    sell = client.trading.create_order(seller, 1_500, PRICE_PER_KWH, expiry, OrderType.SELL)
+    placed = client.trading.place_order(buyer, 1_000, PRICE_PER_KWH, expiry, OrderType.BUY)
+    info = client.trading.get_order_info(sell)
+    assert (info.amount_wh, info.filled_wh, info.price_per_kwh) == (1_500, 1_000, PRICE_PER_KWH)
+    assert (info.order_type, info.status) == (OrderType.SELL, OrderStatus.ACTIVE)
+    assert client.trading.get_order(placed.order_id).status is OrderStatus.FILLED
+    assert client.trading.best_prices().best_ask_per_kwh == PRICE_PER_KWH
+    (transaction_id,) = placed.transaction_ids
+    assert client.trading.settle_transactions(operator, [transaction_id]) == [transaction_id]
+    settled = client.trading.get_transaction(transaction_id)
+    assert (settled.buyer, settled.seller, settled.amount_wh) == (buyer.address, seller.address, 1_000)
+    assert settled.status is TransactionStatus.SETTLED
+    page = client.trading.trader_orders(seller.address)
+    assert [o.order_id for o in page.orders] == [sell]
+
+
+def test_typed_grid_and_oracle_reads(client, system, accounts):
+    from energy_grid.enums import EnergyType, LoadStatus, StabilityLevel
+
+    setup_local_roles(system, accounts[0])
+    operator, farm = signer(accounts[0]), signer(accounts[5])
+    client.grid_management.register_producer(farm, 10 * MW, EnergyType.WIND)
+    client.grid_management.report_production(farm, 9 * MW)
+    status = client.grid_management.grid_status()
+    assert (status.total_capacity_w, status.current_load_w, status.utilization_bps) == (10 * MW, 9 * MW, 9_000)
+    assert client.grid_management.get_producer(farm.address).energy_type is EnergyType.WIND
+    client.grid_operations.report_load(operator, LOCAL_OPERATOR_REGION, 100, 85)
+    load = client.grid_operations.current_load(LOCAL_OPERATOR_REGION)
+    assert (load.capacity_mw, load.demand_mw, load.status) == (100, 85, LoadStatus.HIGH)
+    assert client.grid_operations.stability_level(49_000, 1_000) is StabilityLevel.ALERT
+    round_id = client.price_oracle.submit_price(operator, 240_000)
+    assert client.price_oracle.latest_round()[:2] == (round_id, 240_000)
+    client.weather_oracle.submit_weather(operator, LOCAL_OPERATOR_REGION, 800, 21_500, 3_000, 2_500)
+    weather = client.weather_oracle.weather(LOCAL_OPERATOR_REGION)
+    assert (weather.irradiance_w_per_m2, weather.temperature_milli_celsius, weather.report_count) == (800, 21_500, 1)
+    client.grid_oracle.submit_grid_data(operator, LOCAL_OPERATOR_REGION, 50_000, 1_000, 9 * MW, 8 * MW)
+    factors = client.price_discovery.price_factors(LOCAL_OPERATOR_REGION)
+    assert factors.base_price_per_kwh == 240_000
+    assert factors.price_per_kwh == client.price_discovery.reference_price_per_kwh(LOCAL_OPERATOR_REGION) > 0
+
+
+def test_a_script_using_the_client_never_imports_ape(client, tmp_path, networks):
+    """What a wallet user runs: a fresh interpreter, the package and a manifest, no ape."""
+    import subprocess
+    import sys
+
+    path = write_manifest(
+        {"chainId": client.chain_id, "contracts": {n: {"address": c.address, "abi": c.abi} for n, c in client.contracts.items()}},
+        tmp_path,
+    )
+    script = f"""
+import sys
+from energy_grid.client import GridClient, anvil_account
+grid = GridClient.from_manifest({str(path)!r}, {networks.provider.uri!r})
+assert grid.energy_token.decimals() == 3
+grid.payment_token.approve(anvil_account(4), grid.trading.address, 5)
+assert grid.payment_token.allowance(anvil_account(4).address, grid.trading.address) == 5
+loaded = sorted(m for m in sys.modules if m == "ape" or m.startswith(("ape.", "ape_")))
+print("ape modules:", loaded)
+sys.exit(1 if loaded else 0)
+"""
+    run = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ape modules: []" in run.stdout

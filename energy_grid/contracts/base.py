@@ -1,0 +1,250 @@
+"""What every contract class shares: signing and sending through one `Transactor`, reads that
+turn reverts into `GridError`s, events out of receipts, and structs into dataclasses.
+
+Plain web3.py and eth-account only: a wallet user's script runs against any node without ape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping, Sequence
+from enum import IntEnum
+from typing import Any, TypeVar, cast, get_args, get_origin, get_type_hints
+
+import requests
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    MismatchedABI,
+    ProviderConnectionError,
+    Web3ValidationError,
+)
+from web3.logs import DISCARD
+from web3.types import Nonce, TxReceipt
+
+from energy_grid.errors import (
+    ContractRevertError,
+    GridError,
+    InvalidInputError,
+    NodeUnreachableError,
+    TransactionRevertedError,
+    decode_error,
+    describe_builtin_revert,
+)
+
+# The estimate runs against the latest block; the transaction runs in the next, whose later time
+# can write more (a producer's first booked energy, a new interval's counters). Unused gas is not
+# charged, so a margin costs nothing.
+GAS_MARGIN = 25_000
+MAX_UINT256 = 2**256 - 1
+CONNECTION_ERRORS = (requests.exceptions.ConnectionError, ProviderConnectionError, ConnectionError)
+
+T = TypeVar("T")
+
+
+class Transactor:
+    """Signs, sends and reads for every contract of one deployment; explains any revert with the
+    ABI and NatSpec of whichever deployed contract declared the error (a token's balance error
+    bubbles up through EnergyTrading, SmartMeter's through DemandResponse, …)."""
+
+    def __init__(self, w3: Web3, contracts: Mapping[str, Contract], userdocs: Mapping[str, Mapping[str, Any]]) -> None:
+        self.w3 = w3
+        self.contracts = contracts
+        # By address: the manifest lists one contract under two names (Settlement, EnergyTrading).
+        self.userdocs = {address.lower(): doc for address, doc in userdocs.items()}
+        self.names: dict[str, str] = {}
+        for name, contract in contracts.items():
+            self.names.setdefault(contract.address.lower(), name)
+
+    @property
+    def rpc_url(self) -> str:
+        return str(getattr(self.w3.provider, "endpoint_uri", "") or "the node")
+
+    def transact(self, signer: LocalAccount, call: ContractFunction) -> TxReceipt:
+        """Signs, sends and waits for `call`; raises a GridError naming the custom error on a revert."""
+        return self.wait(self.send(signer, call), call.fn_name)
+
+    def send(self, signer: LocalAccount, call: ContractFunction, nonce: int | None = None) -> HexBytes:
+        """Signs and sends `call` without waiting for its receipt; pass consecutive nonces to put
+        several transactions in one block. The gas estimate runs first, so a call the current
+        state rejects raises here and is never sent."""
+        try:
+            if nonce is None:
+                nonce = self.w3.eth.get_transaction_count(signer.address, "pending")
+            tx = call.build_transaction({"from": signer.address, "nonce": Nonce(nonce)})
+            tx["gas"] = int(tx["gas"]) * 3 // 2 + GAS_MARGIN
+            signed = signer.sign_transaction(cast(Any, tx))
+            return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except GridError:
+            raise
+        except Exception as err:  # noqa: BLE001 - translated, or re-raised as is
+            raise self.translate(call, err) from None
+
+    def wait(self, tx_hash: HexBytes, function: str = "transaction") -> TxReceipt:
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+        except CONNECTION_ERRORS as err:
+            raise NodeUnreachableError(self.rpc_url, str(err)) from None
+        if receipt["status"] != 1:
+            raise TransactionRevertedError(
+                function, "it ran out of gas or the state changed since its estimate", "0x" + bytes(tx_hash).hex()
+            )
+        return receipt
+
+    def call(self, call: ContractFunction) -> Any:
+        """Runs a view; a revert raises the same GridErrors as a transaction."""
+        try:
+            return call.call()
+        except Exception as err:  # noqa: BLE001 - translated, or re-raised as is
+            raise self.translate(call, err) from None
+
+    def translate(self, call: ContractFunction, err: Exception) -> Exception:
+        """The GridError for what web3.py raised; anything unforeseen comes back unchanged."""
+        if isinstance(err, ContractCustomError):
+            return self.rejection(call, str(err.data))
+        if isinstance(err, ContractLogicError):
+            data = err.data if isinstance(err.data, str) else None
+            detail = (describe_builtin_revert(data) if data else None) or str(err.message or err)
+            return TransactionRevertedError(call.fn_name, detail, data=data)
+        if isinstance(err, CONNECTION_ERRORS):
+            return NodeUnreachableError(self.rpc_url, str(err))
+        if isinstance(err, (Web3ValidationError, MismatchedABI, TypeError, OverflowError)):
+            return InvalidInputError(f"{call.fn_name}: {err}")
+        return err
+
+    def rejection(self, call: ContractFunction, data: str) -> GridError:
+        """The custom error in `data`, from the called contract's ABI first, then the others'."""
+        candidates = [call.address, *(c.address for c in self.contracts.values())]
+        abis: dict[str, Sequence[Mapping[str, Any]]] = {call.address.lower(): call.contract_abi}
+        for contract in self.contracts.values():
+            abis.setdefault(contract.address.lower(), contract.abi)
+        for address in dict.fromkeys(a.lower() for a in candidates):
+            decoded = decode_error(abis[address], data, self.userdocs.get(address))
+            if decoded is not None:
+                name = self.names.get(call.address.lower(), call.address)
+                return ContractRevertError(name, call.fn_name, decoded.name, decoded.arguments, decoded.notice)
+        return TransactionRevertedError(call.fn_name, f"unknown error {data[:10]}", data=data)
+
+
+class ContractClient:
+    """One deployed contract: typed methods over `contract.functions`, sent through `transactor`."""
+
+    def __init__(self, transactor: Transactor, contract: Contract) -> None:
+        self.transactor = transactor
+        self.contract = contract
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    @property
+    def w3(self) -> Web3:
+        return self.transactor.w3
+
+    def _fn(self, name: str, *args: Any, signature: str | None = None) -> ContractFunction:
+        """The bound call, or InvalidInputError when the arguments do not fit its ABI types."""
+        try:
+            if signature is not None:
+                return self.contract.get_function_by_signature(signature)(*args)
+            return cast(ContractFunction, getattr(self.contract.functions, name)(*args))
+        except (Web3ValidationError, MismatchedABI, TypeError, OverflowError) as err:
+            raise InvalidInputError(f"{name}: {err}") from None
+
+    def _send(self, signer: LocalAccount, name: str, *args: Any, signature: str | None = None) -> TxReceipt:
+        return self.transactor.transact(signer, self._fn(name, *args, signature=signature))
+
+    def _call(self, name: str, *args: Any, signature: str | None = None) -> Any:
+        return self.transactor.call(self._fn(name, *args, signature=signature))
+
+    def _int(self, name: str, *args: Any) -> int:
+        return int(self._call(name, *args))
+
+    def events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
+        """The args of every `name` event this contract emitted in the receipt (other contracts'
+        logs, such as token transfers, are skipped)."""
+        logs = getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
+        return [dict(log["args"]) for log in logs if log["address"].lower() == self.address.lower()]
+
+    def event(self, receipt: TxReceipt, name: str) -> dict[str, Any]:
+        """The one `name` event of the receipt."""
+        (args,) = self.events(receipt, name)
+        return args
+
+    def _id(self, receipt: TxReceipt, event: str, field: str) -> int:
+        return int(self.event(receipt, event)[field])
+
+
+def require(condition: bool, message: str) -> None:
+    """Refuses input before anything is sent (cheaper than a revert, and clearer)."""
+    if not condition:
+        raise InvalidInputError(message)
+
+
+def require_amount(name: str, value: int) -> None:
+    require(isinstance(value, int) and not isinstance(value, bool) and value > 0, f"{name} must be a positive integer, not {value!r}")
+
+
+def require_enum(enum: type[IntEnum], value: int) -> IntEnum:
+    try:
+        return enum(value)
+    except ValueError:
+        raise InvalidInputError(f"{value!r} is not a {enum.__name__} ({', '.join(m.name for m in enum)})") from None
+
+
+# ---------------------------------------------------------------------------------- structs
+
+
+_UNIT_TOKENS = (("KWh", "Kwh"), ("MilliHz", "Millihz"), ("KW", "Kw"), ("MW", "Mw"))
+
+
+def snake_case(name: str) -> str:
+    """An ABI name in Python: `pricePerKWh` -> `price_per_kwh`, `frequencyMilliHz` ->
+    `frequency_millihz`, `irradianceWPerM2` -> `irradiance_w_per_m2`."""
+    for token, replacement in _UNIT_TOKENS:
+        name = name.replace(token, replacement)
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
+    return name.lower()
+
+
+def decode_struct(cls: type[T], raw: Sequence[Any]) -> T:
+    """A struct as web3.py returns it (a tuple in ABI order) as the dataclass `cls`; IntEnum
+    fields, nested structs and lists of them are converted too."""
+    hints = get_type_hints(cls)
+    values = [_convert(hints[f.name], value) for f, value in zip(dataclasses.fields(cast(Any, cls)), raw)]
+    return cast(Callable[..., T], cls)(*values)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    origin = get_origin(hint)
+    if origin in (list, tuple):
+        (item,) = get_args(hint)[:1]
+        return [_convert(item, v) for v in value]
+    if isinstance(hint, type):
+        if issubclass(hint, IntEnum):
+            return hint(value)
+        if dataclasses.is_dataclass(hint):
+            return decode_struct(hint, value)
+        if hint is bool:
+            return bool(value)
+        if hint is int:
+            return int(value)
+        if hint is bytes:
+            return bytes(value)
+        if hint is str:
+            return str(value)
+    return value
+
+
+def decode_structs(cls: type[T], raw: Sequence[Sequence[Any]]) -> list[T]:
+    return [decode_struct(cls, item) for item in raw]
+
+
+def as_tuple(struct: Any) -> tuple[Any, ...]:
+    """A struct dataclass as the tuple web3.py encodes (enums as their ints)."""
+    return tuple(int(v) if isinstance(v, IntEnum) else v for v in dataclasses.astuple(struct))

@@ -1,0 +1,297 @@
+"""The two markets: EnergyTrading (continuous order book and settlement, the seed's
+IEnergyTrading) and EnergyAuction (a uniform-price auction per delivery period)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from eth_account.signers.local import LocalAccount
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from energy_grid.auction import AuctionOrder, Clearing, clear_market
+from energy_grid.contracts.base import (
+    ContractClient,
+    decode_struct,
+    decode_structs,
+    require,
+    require_amount,
+    require_enum,
+)
+from energy_grid.contracts.structs import (
+    AuctionOrderInfo,
+    MarketInfo,
+    Order,
+    OrderInfo,
+    OrderOutcome,
+    TransactionInfo,
+)
+from energy_grid.enums import LongSide, OrderType
+from energy_grid.signed_orders import Signature, SignedOrder
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class PlacedOrder(NamedTuple):
+    """A created order and the transactions it recorded on arrival."""
+
+    order_id: int
+    transaction_ids: list[int]
+
+
+class BestPrices(NamedTuple):
+    """The book's best bid and ask; 0 = that side is empty."""
+
+    best_bid_per_kwh: int
+    best_ask_per_kwh: int
+
+
+class OrderPage(NamedTuple):
+    orders: list[OrderInfo]
+    next_cursor: int  # 0 = no more
+
+
+class EnergyTrading(ContractClient):
+    """Orders are Wh at PaymentToken base units per kWh; a trader approves this one contract."""
+
+    # ----------------------------------------------------------------- orders
+
+    def place_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> PlacedOrder:
+        """createOrder: escrows at once and trades with the resting orders it crosses (best price
+        first, each at the resting order's price); returns the order id and those fills."""
+        receipt = self._send(trader, "createOrder", *self._order_args(amount_wh, price_per_kwh, expiry, side))
+        return PlacedOrder(self._id(receipt, "OrderCreated", "orderId"), self.fills(receipt))
+
+    def create_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> int:
+        """The seed's createOrder; returns the new order's id."""
+        return self.place_order(trader, amount_wh, price_per_kwh, expiry, side).order_id
+
+    def create_directed_order(
+        self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int, counterparty: str
+    ) -> int:
+        """An offer only `counterparty` may trade (fill_order or match_orders); never crosses on arrival."""
+        args = self._order_args(amount_wh, price_per_kwh, expiry, side)
+        receipt = self._send(trader, "createDirectedOrder", *args, counterparty)
+        return self._id(receipt, "OrderCreated", "orderId")
+
+    def create_order_by_sig(
+        self, relayer: LocalAccount, order: SignedOrder, signature: Signature, permit: Sequence[tuple[int, int, int, bytes, bytes]] = ()
+    ) -> int:
+        """Relays a trader's EIP-712 signed order (energy_grid.signed_orders); the relayer pays gas only."""
+        receipt = self._send(relayer, "createOrderBySig", order.as_tuple(), *signature.args(), list(permit))
+        return self._id(receipt, "OrderCreated", "orderId")
+
+    def cancel_order(self, trader: LocalAccount, order_id: int) -> TxReceipt:
+        return self._send(trader, "cancelOrder", order_id)
+
+    def match_orders(self, keeper: LocalAccount, buy_order_id: int, sell_order_id: int) -> int:
+        """The seed's matchOrders; returns the transaction id."""
+        return self._id(self._send(keeper, "matchOrders", buy_order_id, sell_order_id), "OrdersMatched", "transactionId")
+
+    def fill_order(self, taker: LocalAccount, order_id: int, amount_wh: int) -> int:
+        """Takes `amount_wh` of a resting order at its price; returns the transaction id."""
+        require_amount("amount_wh", amount_wh)
+        return self._id(self._send(taker, "fillOrder", order_id, amount_wh), "OrderTaken", "transactionId")
+
+    def release_expired_order(self, sender: LocalAccount, order_id: int) -> TxReceipt:
+        """Returns an expired order's escrow to its trader; anyone may."""
+        return self._send(sender, "releaseExpiredOrder", order_id)
+
+    def fills(self, receipt: TxReceipt) -> list[int]:
+        """The transaction ids an order's arrival recorded (OrdersMatched events)."""
+        logs = self.contract.events.OrdersMatched().process_receipt(receipt, errors=DISCARD)
+        return [int(log["args"]["transactionId"]) for log in logs]
+
+    # ----------------------------------------------------------------- settlement
+
+    def settle_transaction(self, keeper: LocalAccount, transaction_id: int) -> TxReceipt:
+        return self._send(keeper, "settleTransaction", transaction_id)
+
+    def settle_transactions(self, keeper: LocalAccount, transaction_ids: Sequence[int]) -> list[int]:
+        """Settles a batch (at most MAX_SETTLEMENT_BATCH); a transaction not pending is skipped,
+        not an error. Returns the ids settled."""
+        require(len(transaction_ids) > 0, "settle_transactions: no transaction ids")
+        receipt = self._send(keeper, "settleTransactions", list(transaction_ids))
+        return [int(e["transactionId"]) for e in self.events(receipt, "TransactionSettled")]
+
+    def void_transaction(self, operator: LocalAccount, transaction_id: int) -> TxReceipt:
+        return self._send(operator, "voidTransaction", transaction_id)
+
+    def withdraw_owed(self, account: LocalAccount, token: str) -> int:
+        """Collects a payout a token refused earlier (PayoutDeferred); returns the amount."""
+        receipt = self._send(account, "withdrawOwed", token)
+        return int(self.event(receipt, "OwedWithdrawn")["amount"])
+
+    def withdraw_fees(self, fee_recipient: LocalAccount) -> int:
+        return int(self.event(self._send(fee_recipient, "withdrawFees"), "FeesWithdrawn")["amount"])
+
+    # ----------------------------------------------------------------- reads
+
+    def get_order(self, order_id: int) -> Order:
+        """The seed's Order struct."""
+        return decode_struct(Order, self._call("getOrder", order_id))
+
+    def get_order_info(self, order_id: int) -> OrderInfo:
+        return decode_struct(OrderInfo, self._call("getOrderInfo", order_id))
+
+    def trader_orders(self, trader: str, cursor: int = 0, limit: int = 50) -> OrderPage:
+        """A trader's orders, newest first, a page at a time."""
+        orders, next_cursor = self._call("getTraderOrders", trader, cursor, limit)
+        return OrderPage(decode_structs(OrderInfo, orders), int(next_cursor))
+
+    def get_transaction(self, transaction_id: int) -> TransactionInfo:
+        return decode_struct(TransactionInfo, self._call("getTransaction", transaction_id))
+
+    def energy_balance_wh(self, account: str) -> int:
+        """Wallet plus energy escrowed in open SELL orders."""
+        return self._int("getEnergyBalance", account)
+
+    def best_prices(self) -> BestPrices:
+        bid, ask = self._call("bestPrices")
+        return BestPrices(int(bid), int(ask))
+
+    def order_count(self) -> int:
+        return self._int("orderCount")
+
+    def transaction_count(self) -> int:
+        return self._int("transactionCount")
+
+    def settlement_window_s(self) -> int:
+        return self._int("settlementWindow")
+
+    def grid_fee_bps(self) -> int:
+        return self._int("gridFeeBps")
+
+    def nonce(self, trader: str) -> int:
+        """The nonce the trader's next signed order or cancel must carry."""
+        return self._int("nonces", trader)
+
+    def _order_args(self, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> tuple[int, int, int, int]:
+        require_amount("amount_wh", amount_wh)
+        require_amount("price_per_kwh", price_per_kwh)
+        return amount_wh, price_per_kwh, expiry, int(require_enum(OrderType, side))
+
+
+class AuctionGrid(NamedTuple):
+    """A market's limit-price grid: tick k is min_price_per_kwh + k × tick_size_per_kwh."""
+
+    min_price_per_kwh: int
+    tick_size_per_kwh: int
+    tick_count: int
+
+
+class ClaimedOrder(NamedTuple):
+    order_id: int
+    trader: str
+    is_bid: bool
+    filled_wh: int
+    payment: int
+    fee: int
+    refund: int
+
+
+class ClearedMarket(NamedTuple):
+    period: int
+    clearing_tick: int
+    clearing_price_per_kwh: int
+    volume_wh: int
+    long_side: LongSide
+    marginal_tick: int
+    rationed_wh: int
+    marginal_level_wh: int
+    fee_bps: int
+
+
+class EnergyAuction(ContractClient):
+    """One market per delivery period: firm escrowed bids and asks, cleared once after gate closure."""
+
+    def submit_bid(self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
+        """Escrows ceil(amount × limit / 1000) PaymentToken; returns the order id."""
+        return self._submit(trader, "submitBid", period, amount_wh, limit_price_per_kwh)
+
+    def submit_ask(self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
+        """Escrows `amount_wh` EnergyToken; returns the order id."""
+        return self._submit(trader, "submitAsk", period, amount_wh, limit_price_per_kwh)
+
+    def clear(self, sender: LocalAccount, period: int) -> ClearedMarket:
+        """Clears the period once its gate has closed; anyone may."""
+        args = self.event(self._send(sender, "clear", period), "MarketCleared")
+        return ClearedMarket(
+            int(args["period"]),
+            int(args["clearingTick"]),
+            int(args["clearingPricePerKWh"]),
+            int(args["volumeWh"]),
+            LongSide(args["longSide"]),
+            int(args["marginalTick"]),
+            int(args["rationedWh"]),
+            int(args["marginalLevelWh"]),
+            int(args["feeBps"]),
+        )
+
+    def claim(self, sender: LocalAccount, order_id: int) -> ClaimedOrder:
+        """Pays an order's fill, proceeds and refund to its trader; anyone may, once."""
+        args = self.event(self._send(sender, "claim", order_id), "OrderClaimed")
+        return ClaimedOrder(
+            int(args["orderId"]),
+            str(args["trader"]),
+            bool(args["isBid"]),
+            int(args["filledWh"]),
+            int(args["payment"]),
+            int(args["fee"]),
+            int(args["refund"]),
+        )
+
+    def withdraw_fees(self, fee_recipient: LocalAccount) -> int:
+        return int(self.event(self._send(fee_recipient, "withdrawFees"), "FeesWithdrawn")["amount"])
+
+    # ----------------------------------------------------------------- reads
+
+    def period_length_s(self) -> int:
+        return self._int("periodLength")
+
+    def current_period(self) -> int:
+        return self._int("currentPeriod")
+
+    def gate_closure_time(self, period: int) -> int:
+        """Unix seconds from which the period takes no orders and may be cleared."""
+        return self._int("gateClosureTime", period)
+
+    def get_market(self, period: int) -> MarketInfo:
+        return decode_struct(MarketInfo, self._call("getMarket", period))
+
+    def get_order(self, order_id: int) -> AuctionOrderInfo:
+        return decode_struct(AuctionOrderInfo, self._call("getOrder", order_id))
+
+    def order_outcome(self, order_id: int) -> OrderOutcome:
+        return decode_struct(OrderOutcome, self._call("getOrderOutcome", order_id))
+
+    def grid(self, period: int) -> AuctionGrid:
+        """The market's price grid; a market without orders has the current one."""
+        market = self.get_market(period)
+        if market.tick_count:
+            return AuctionGrid(market.min_price_per_kwh, market.tick_size_per_kwh, market.tick_count)
+        return AuctionGrid(self._int("minPrice"), self._int("tickSize"), self._int("tickCount"))
+
+    def orders(self, period: int, from_block: int = 0) -> list[AuctionOrder]:
+        """The market's orders in arrival order, from its OrderSubmitted events."""
+        min_price, tick_size, _ = self.grid(period)
+        logs = self.contract.events.OrderSubmitted().get_logs(from_block=from_block, argument_filters={"period": period})
+        return [
+            AuctionOrder(
+                int(e["args"]["orderId"]),
+                bool(e["args"]["isBid"]),
+                int(e["args"]["amountWh"]),
+                (int(e["args"]["limitPricePerKWh"]) - min_price) // tick_size,
+            )
+            for e in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
+        ]
+
+    def preview(self, period: int) -> Clearing:
+        """What clearing the market now would give: the reference rule (energy_grid.auction)."""
+        return clear_market(self.orders(period), self.grid(period).tick_count)
+
+    def _submit(self, trader: LocalAccount, function: str, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
+        require_amount("amount_wh", amount_wh)
+        require_amount("limit_price_per_kwh", limit_price_per_kwh)
+        return self._id(self._send(trader, function, period, amount_wh, limit_price_per_kwh), "OrderSubmitted", "orderId")

@@ -1,0 +1,180 @@
+"""The contracts' enums as IntEnums, member for member in declaration order (Solidity numbers an
+enum's members from 0) and spelled as declared (DemandResponse's are CamelCase). tests/test_client_errors.py holds each one to its declaration in
+contracts/interfaces/.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class OrderType(IntEnum):
+    """IEnergyTrading.OrderType."""
+
+    BUY = 0
+    SELL = 1
+
+
+class OrderStatus(IntEnum):
+    """IEnergyTrading.OrderStatus."""
+
+    ACTIVE = 0
+    FILLED = 1
+    CANCELLED = 2
+
+
+class TransactionStatus(IntEnum):
+    """ISettlement.TransactionStatus."""
+
+    PENDING = 0
+    SETTLED = 1
+    VOIDED = 2
+
+
+class LongSide(IntEnum):
+    """IEnergyAuction.LongSide: the side rationed at the clearing price."""
+
+    NONE = 0
+    BIDS = 1
+    ASKS = 2
+
+
+class EnergyType(IntEnum):
+    """IGridManagement.EnergyType (also an energy asset's type)."""
+
+    SOLAR = 0
+    WIND = 1
+    HYDRO = 2
+    NUCLEAR = 3
+    GEOTHERMAL = 4
+    BIOMASS = 5
+    NATURAL_GAS = 6
+
+
+class LoadStatus(IntEnum):
+    """IGridOperations.LoadStatus: LOW <= 30 %, NORMAL 31-79 %, HIGH 80-94 %, CRITICAL >= 95 %."""
+
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+    CRITICAL = 3
+
+
+class StabilityLevel(IntEnum):
+    """IGridOperations.StabilityLevel."""
+
+    NORMAL = 0
+    ALERT = 1
+    EMERGENCY = 2
+    CRITICAL = 3
+
+
+class TriggerCondition(IntEnum):
+    """IGridOperations.TriggerCondition; NONE marks a manual response and is no valid input."""
+
+    NONE = 0
+    UNDER_FREQUENCY = 1
+    OVER_FREQUENCY = 2
+    UNDER_VOLTAGE = 3
+    OVER_VOLTAGE = 4
+
+
+class ActionType(IntEnum):
+    """IGridOperations.ActionType; NONE is no valid input."""
+
+    NONE = 0
+    GENERATION_UP = 1
+    GENERATION_DOWN = 2
+    LOAD_SHEDDING = 3
+    STORAGE_DISPATCH = 4
+
+
+class ActionStatus(IntEnum):
+    """IGridOperations.ActionStatus; NONE = no such action."""
+
+    NONE = 0
+    PENDING = 1
+    COMPLETED = 2
+    CANCELLED = 3
+
+
+class DataSource(IntEnum):
+    """IPriceDiscovery.DataSource."""
+
+    PRICE = 0
+    WEATHER = 1
+    GRID = 2
+
+
+class EventStatus(IntEnum):
+    """IDemandResponse.EventStatus (a demand program's status too)."""
+
+    Active = 0
+    Completed = 1
+    Cancelled = 2
+
+
+class ParticipationStatus(IntEnum):
+    """IDemandResponse.ParticipationStatus."""
+
+    Pending = 0  # joined ahead, not verified yet
+    Verified = 1  # reduction measured, reward reserved
+    Rewarded = 2  # reward paid
+    Rejected = 3  # the event's operator turned the joined consumer away
+
+
+class ProgramType(IntEnum):
+    """IDemandPrograms.ProgramType."""
+
+    PEAK_SHAVING = 0
+    LOAD_SHIFTING = 1
+    EMERGENCY_RESPONSE = 2
+
+
+class MaintenanceKind(IntEnum):
+    """IEnergyAssetNFT.MaintenanceKind."""
+
+    INSPECTION = 0
+    PREVENTIVE = 1
+    CORRECTIVE = 2
+    COMPONENT_REPLACEMENT = 3
+    UPGRADE = 4
+
+
+# Solidity name of each enum, as the ABI's internalType writes it ("enum IEnergyTrading.OrderType").
+SOLIDITY_ENUMS: dict[str, type[IntEnum]] = {
+    "IEnergyTrading.OrderType": OrderType,
+    "IEnergyTrading.OrderStatus": OrderStatus,
+    "ISettlement.TransactionStatus": TransactionStatus,
+    "IEnergyAuction.LongSide": LongSide,
+    "IGridManagement.EnergyType": EnergyType,
+    "IGridOperations.LoadStatus": LoadStatus,
+    "IGridOperations.StabilityLevel": StabilityLevel,
+    "IGridOperations.TriggerCondition": TriggerCondition,
+    "IGridOperations.ActionType": ActionType,
+    "IGridOperations.ActionStatus": ActionStatus,
+    "IPriceDiscovery.DataSource": DataSource,
+    "IDemandResponse.EventStatus": EventStatus,
+    "IDemandResponse.ParticipationStatus": ParticipationStatus,
+    "IDemandPrograms.ProgramType": ProgramType,
+    "IEnergyAssetNFT.MaintenanceKind": MaintenanceKind,
+}
+
+__all__ = [
+    "SOLIDITY_ENUMS",
+    "ActionStatus",
+    "ActionType",
+    "DataSource",
+    "EnergyType",
+    "EventStatus",
+    "LoadStatus",
+    "LongSide",
+    "MaintenanceKind",
+    "OrderStatus",
+    "OrderType",
+    "ParticipationStatus",
+    "ProgramType",
+    "StabilityLevel",
+    "TransactionStatus",
+    "TriggerCondition",
+]

@@ -1,0 +1,148 @@
+"""Another network: ape-config.yaml's `ethereum:volta:node` entry (Energy Web Volta's shape, chain
+id 73799), deployed to as a public network is — an ape keystore account, an existing ERC-20 to
+settle in, a guardian, the timelock as the only admin — on a second local anvil with that chain
+id, whose URL comes from ENERGY_GRID_VOLTA_RPC_URL. The plain web3.py client then works from the
+manifest that deploy wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from energy_grid.client import GridClient, MeterReading, anvil_account
+from energy_grid.contracts.base import Transactor
+
+ROOT = Path(__file__).resolve().parent.parent
+VOLTA_CHAIN_ID = 73799
+ANVIL = shutil.which("anvil") or str(ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+PASSPHRASE = "volta-test-passphrase"  # encrypts anvil's public dev key 1, in a temporary folder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def volta_node() -> Iterator[str]:
+    """A second anvil with Volta's chain id, killed (gracefully, so it leaves no state) afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [ANVIL, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(VOLTA_CHAIN_ID), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}))
+        deadline = time.monotonic() + 30
+        while not w3.is_connected():
+            assert process.poll() is None, "anvil exited"
+            assert time.monotonic() < deadline, "anvil did not start"
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def volta_stablecoin(volta_node: str) -> str:
+    """The ERC-20 the network settles in, already there as on a public network."""
+    w3 = Web3(Web3.HTTPProvider(volta_node))
+    build = json.loads((ROOT / ".build" / "__local__.json").read_text())["contractTypes"]["MockStablecoin"]
+    admin = anvil_account(0)
+    factory = w3.eth.contract(abi=build["abi"], bytecode=build["deploymentBytecode"]["bytecode"])
+    tx = factory.constructor(admin.address).build_transaction(
+        {"from": admin.address, "nonce": w3.eth.get_transaction_count(admin.address)}
+    )
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction))
+    return str(receipt["contractAddress"])
+
+
+@pytest.fixture(scope="module")
+def volta_manifest(volta_node: str, volta_stablecoin: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`ape run deploy --network ethereum:volta:node`, non-interactive: the deployer is an ape
+    keystore account in a temporary ape data folder, unlocked from APE_ACCOUNTS_<alias>_PASSPHRASE."""
+    data_folder = tmp_path_factory.mktemp("ape-data")
+    (data_folder / "accounts").mkdir()
+    keyfile = Account.encrypt(anvil_account(1).key, PASSPHRASE)
+    (data_folder / "accounts" / "volta-deployer.json").write_text(json.dumps(keyfile))
+    manifest_dir = tmp_path_factory.mktemp("deployments")
+    env = {
+        **os.environ,
+        "APE_DATA_FOLDER": str(data_folder),
+        "APE_ACCOUNTS_volta-deployer_PASSPHRASE": PASSPHRASE,
+        "ENERGY_GRID_VOLTA_RPC_URL": volta_node,
+    }
+    command = [
+        str(Path(sys.executable).parent / "ape"),
+        "run",
+        "deploy",
+        "--network",
+        "ethereum:volta:node",
+        "--account",
+        "volta-deployer",
+        "--autosign",
+        "--payment-token",
+        volta_stablecoin,
+        "--guardian",
+        anvil_account(2).address,
+        "--operator",
+        anvil_account(0).address,
+        "--gateway",
+        anvil_account(0).address,
+        "--manifest-dir",
+        str(manifest_dir),
+    ]
+    run = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"Deployed to chain {VOLTA_CHAIN_ID} from {anvil_account(1).address}" in run.stdout
+    assert "the deployer holds no role" in run.stdout
+    return manifest_dir / f"{VOLTA_CHAIN_ID}.json"
+
+
+def test_the_volta_entry_deploys_and_the_client_reads_its_manifest(volta_manifest: Path, volta_node: str, volta_stablecoin: str):
+    grid = GridClient.from_manifest(volta_manifest, volta_node)
+    assert grid.chain_id == VOLTA_CHAIN_ID
+    assert grid.payment_token.address == volta_stablecoin
+    assert grid.energy_token.decimals() == 3
+    assert grid.trading.grid_fee_bps() == 50
+    assert grid.auction.period_length_s() == 900
+    # Deployed as a public network is: the timelock administers everything, the deployer nothing.
+    admin_role = b"\0" * 32
+    assert grid.transactor.call(grid["SmartMeter"].functions.hasRole(admin_role, grid["GridTimelock"].address))
+    assert not grid.transactor.call(grid["SmartMeter"].functions.hasRole(admin_role, anvil_account(1).address))
+
+
+def test_the_client_sends_on_the_other_network(volta_manifest: Path, volta_node: str):
+    """The operator (--operator) registers a meter, its device reports, and EnergyToken is minted
+    on chain 73799: transactions signed with that chain's id."""
+    grid = GridClient.from_manifest(volta_manifest, volta_node)
+    operator, owner, device = anvil_account(0), anvil_account(3), Account.create()
+    fund = {"from": operator.address, "to": device.address, "value": 10**17}
+    fund_tx = {**fund, "gas": 21_000, "nonce": grid.w3.eth.get_transaction_count(operator.address), "chainId": VOLTA_CHAIN_ID}
+    fund_tx["gasPrice"] = grid.w3.eth.gas_price
+    grid.transactor.wait(grid.w3.eth.send_raw_transaction(operator.sign_transaction(fund_tx).raw_transaction))
+
+    grid.smart_meter.register_meter(operator, device.address, owner.address, 1, 0, 0)
+    start = grid.w3.eth.get_block("latest")["timestamp"] + grid.smart_meter.min_reading_interval_s()
+    grid.mine_block_at(start)
+    receipt = grid.smart_meter.submit_reading(device, MeterReading(start, 400, 1_250))
+    assert receipt["status"] == 1
+    assert grid.w3.eth.get_transaction(receipt["transactionHash"])["chainId"] == VOLTA_CHAIN_ID
+    assert grid.energy_token.balance_of(owner.address) == 1_250
+    assert grid.smart_meter.latest_reading(device.address) == MeterReading(start, 400, 1_250)
+    assert isinstance(grid.transactor, Transactor)
