@@ -8,8 +8,6 @@ import pytest
 from helpers import ZERO_ADDRESS
 
 from energy_grid.deployment import (
-    LOCAL_GOVERNANCE,
-    PUBLIC_GOVERNANCE,
     DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
     DEFAULT_AUCTION_PRICE_GRID,
     DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
@@ -18,7 +16,9 @@ from energy_grid.deployment import (
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     LOCAL_FAUCET_WHOLE_UNITS,
+    LOCAL_GOVERNANCE,
     LOCAL_OPERATOR_REGION,
+    PUBLIC_GOVERNANCE,
     GovernanceSettings,
     create_address,
     deploy_system,
@@ -27,6 +27,7 @@ from energy_grid.deployment import (
     role_names,
     setup_local_roles,
 )
+from energy_grid.errors import ManifestError
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 
 
@@ -189,7 +190,7 @@ def test_the_guardians_shutdown_pauses_the_auction_too(system, admin):
 
 
 def test_missing_manifest_says_what_to_do(tmp_path):
-    with pytest.raises(SystemExit, match="make deploy"):
+    with pytest.raises(ManifestError, match="make deploy"):
         read_manifest(tmp_path / "31337.json")
 
 
