@@ -51,7 +51,7 @@ class GridGroup(click.Group):
             raise CliError(f"No receipt in time: {err}") from None
 
 
-@click.group(cls=GridGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(name="energy-grid", cls=GridGroup, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--rpc-url",
     envvar=RPC_URL_ENV,
@@ -95,6 +95,8 @@ def cli(
     Without --keystore or --dev-account, transactions are signed with ENERGY_GRID_PRIVATE_KEY.
     Amounts take human units (--amount-kwh 1.5, --price 0.21 per kWh) and are converted exactly.
     """
+    if keystore is not None and dev_account_index is not None:
+        raise click.UsageError("Choose one account: --keystore or --dev-account, not both.")
     ctx.obj = Session(rpc_url, manifest, json_output, AccountSource(keystore, dev_account_index))
 
 

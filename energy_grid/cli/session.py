@@ -69,6 +69,8 @@ class Session:
     @property
     def client(self) -> GridClient:
         if self._client is None:
+            if self.account_source.dev_account_index is not None:
+                self.optional_signer()  # a dev account off anvil's chain is refused before anything else
             path = self.manifest_file
             try:
                 manifest = json.loads(path.read_text())
