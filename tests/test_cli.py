@@ -259,12 +259,53 @@ def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
         "voltage_per_mille": 1_000,
     }
 
+    stranger = Account.create().address  # a read that reverts is explained like a rejected transaction
+    unknown = grid_cli("meters", "history", stranger, "--from-interval", "0", expect=1)
+    assert f"getIntervalHistory rejected: MeterUnknown(meter={stranger.lower()})" in unknown.stderr
+
     # A meter device submitting its own reading: dev account 7 is the meter.
     device = accounts[7].address
     grid_cli("meters", "register", device, "--owner", owner, "--region", str(REGION), account=0)
     own = submit(0, 0, _advance(cli_client, 1), account=7, meter_option=None)
     assert own["meter"] == device and own["baseline"] is True
     assert cli_client.latest_reading(device).timestamp == own["timestamp_s"]
+
+
+def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accounts, tmp_path):
+    """`meters ingest` hands the file to energy_grid.ingest (tested on its own in test_ingest.py):
+    the command prints its report, and a second run finds everything on chain already."""
+    pytest.importorskip("energy_grid.ingest")
+    owner = accounts[5].address
+    meters = [Account.create().address for _ in range(2)]
+    for meter in meters:
+        grid_cli("meters", "register", meter, "--owner", owner, "--region", str(REGION), account=0)
+    start = _advance(cli_client, 1)
+    _advance(cli_client, 3 * INTERVAL_SECONDS)
+    unknown = Account.create().address
+    csv_file = tmp_path / "readings.csv"
+    csv_file.write_text(
+        "meter,timestamp,consumption_wh,production_wh\n"
+        f"{meters[0]},{start},0,0\n"
+        f"{meters[1]},{start},0,0\n"
+        f"{meters[0]},{start + 900},100,500\n"
+        f"{meters[1]},{start + 900},0,1000\n"
+        f"{meters[0]},{start + 1800},50,600\n"  # line 6: the import register went backwards
+        f"{unknown},{start + 900},1,1\n"  # line 7: no such meter
+    )
+    energy_before = cli_client.energy_balance_wh(owner)
+
+    report = grid_cli("meters", "ingest", str(csv_file), "--no-progress", account=0).json()
+    assert (report["rows_read"], report["submitted"], report["skipped_on_chain"]) == (6, 4, 0)
+    assert [row["line"] for row in report["rejected"]] == [6, 7]
+    assert cli_client.latest_reading(meters[0]) == MeterReading(start + 900, 100, 500)
+    assert cli_client.energy_balance_wh(owner) == energy_before + 1_500
+
+    again = grid_cli("meters", "ingest", str(csv_file), "--no-progress", "--strict", account=0, expect=1)
+    assert json.loads(again.stdout)["submitted"] == 0 and json.loads(again.stdout)["skipped_on_chain"] == 4
+    assert f"2 row(s) of {csv_file} were rejected" in again.stderr
+    assert cli_client.energy_balance_wh(owner) == energy_before + 1_500
+    table = grid_cli("meters", "ingest", str(csv_file), "--no-progress", account=0, json_output=False).stdout
+    assert "Rejected rows" in table and unknown in table
 
 
 # ------------------------------------------------------------------ orders, match, settle

@@ -19,7 +19,7 @@ from typing import Any
 import click
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
-from web3.exceptions import ContractLogicError, TimeExhausted
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
 
 from energy_grid.accounts import AccountSource
 from energy_grid.cli.assets_commands import assets, carbon
@@ -41,6 +41,10 @@ class GridGroup(click.Group):
             return super().invoke(ctx)
         except GridError as err:
             raise CliError(str(err)) from None
+        except ContractCustomError as err:
+            session = ctx.find_object(Session)
+            reason = session.explain_revert(str(err.data)) if session else str(err.data)
+            raise CliError(f"The contract rejected the call: {reason}") from None
         except ContractLogicError as err:
             raise CliError(f"The contract rejected the call: {err}") from None
         except (RequestsConnectionError, Timeout) as err:

@@ -21,6 +21,8 @@ from rich.table import Table
 from energy_grid.units import format_kwh, format_money
 
 Formatter = Callable[[Any], str]
+# Numbers that name something rather than measure it: shown without thousands separators.
+_IDENTIFIER_SUFFIXES = ("id", "number", "sequence", "interval")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def record_table(record: Mapping[str, Any], formats: Mapping[str, Formatter] | N
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in record.items():
-        fmt = (formats or {}).get(key, _plain)
+        fmt = (formats or {}).get(key) or (str if key.endswith(_IDENTIFIER_SUFFIXES) else _plain)
         table.add_row(key.replace("_", " "), fmt(value))
     return table
 

@@ -18,7 +18,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError
 
 from energy_grid.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
-from energy_grid.client import GridClient, GridError
+from energy_grid.client import GridClient, GridError, describe_revert
 from energy_grid.manifest import manifest_path
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
@@ -132,6 +132,18 @@ class Session:
             return fn.call()
         except ContractCustomError as err:
             raise GridError(f"{fn.fn_name} rejected: {self.client.explain(fn, str(err.data))}") from None
+
+    def explain_revert(self, data: str) -> str:
+        """Revert data named from whichever contract of the manifest declares the error."""
+        if self._client is None:
+            return f"revert data {data}"
+        client = self._client
+        for contract in client.contracts.values():
+            abi: Any = contract.abi  # web3's typed ABI entries are plain dicts at run time
+            reason = describe_revert(abi, data, client.userdocs.get(contract.address.lower()))
+            if not reason.startswith("unknown error"):
+                return reason
+        return f"unknown error {data[:10]}"
 
     def transact(self, call: Any) -> Any:
         return self.client.transact(self.signer, call)
