@@ -19,7 +19,7 @@ from typing import Any
 import click
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
+from web3.exceptions import ContractCustomError, ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
 
 from energy_grid.accounts import AccountSource
 from energy_grid.cli.assets_commands import assets, carbon
@@ -47,7 +47,9 @@ class GridGroup(click.Group):
             raise CliError(f"The contract rejected the call: {reason}") from None
         except ContractLogicError as err:
             raise CliError(f"The contract rejected the call: {err}") from None
-        except (RequestsConnectionError, Timeout) as err:
+        except Web3RPCError as err:
+            raise CliError(f"The node refused the request: {err}") from None
+        except (RequestsConnectionError, Timeout, ProviderConnectionError) as err:
             session = ctx.find_object(Session)
             where = session.rpc_url if session else "the node"
             raise CliError(f"Lost the node at {where} ({type(err).__name__}): is it still running (`make node`)?") from None

@@ -18,9 +18,6 @@ from energy_grid.cli.records import record
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.manifest import manifest_path
 
-# The tokens whose balances `status` shows, with how each is formatted.
-BALANCE_TOKENS = ("EnergyToken", "PaymentToken", "CarbonCredits")
-
 
 def ape_executable() -> str:
     """ape from the same environment as this command, else from PATH."""

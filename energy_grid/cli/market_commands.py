@@ -54,7 +54,6 @@ def place(
 ) -> None:
     """Create an order; it escrows at once and trades with the resting orders it crosses."""
     amount = energy_wh(amount_kwh, amount_wh)
-    assert amount is not None
     price_per_kwh = to_base_units(price, session.payment_decimals(), session.payment_symbol())
     expiry_s = expiry if expiry is not None else session.latest_timestamp() + expires_in
     order_type = SIDES[side]

@@ -66,12 +66,12 @@ def to_base_units(amount: Decimal, decimals: int, symbol: str) -> int:
     return scaled_integer(amount, 10**decimals, symbol or "token units")
 
 
-def energy_wh(amount_kwh: Decimal | None, amount_wh: int | None, *, required: bool = True) -> int | None:
+def energy_wh(amount_kwh: Decimal | None, amount_wh: int | None) -> int:
     """The one of --amount-kwh / --amount-wh the user gave, in Wh."""
     if amount_kwh is not None and amount_wh is not None:
         raise click.UsageError("Give the amount once: --amount-kwh or --amount-wh.")
     if amount_kwh is not None:
         return kwh_to_wh(amount_kwh)
-    if amount_wh is None and required:
+    if amount_wh is None:
         raise click.UsageError("Missing the amount: --amount-kwh (e.g. 1.5) or --amount-wh (e.g. 1500).")
     return amount_wh
