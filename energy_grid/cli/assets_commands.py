@@ -1,0 +1,189 @@
+"""Carbon credits and energy assets: `carbon issue|retire`, `assets mint|split|deposit|claim`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import click
+from web3.logs import DISCARD
+
+from energy_grid.cli.output import Column, emit, grams_fmt, kwh_fmt, money_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.params import ADDRESS, DECIMAL, scaled_integer, to_base_units
+from energy_grid.cli.records import record
+from energy_grid.cli.session import Session, pass_session
+
+# IGridManagement.EnergyType, in its order.
+ENERGY_TYPES = ("solar", "wind", "hydro", "nuclear", "geothermal", "biomass", "natural-gas")
+GRAMS_PER_TONNE = 1_000_000  # CarbonCredits: 1 unit = 1 g CO2e, 6 decimals = tonnes
+
+
+@click.group()
+def carbon() -> None:
+    """Carbon credits for clean export: issue them for meters, retire them as offsets."""
+
+
+@carbon.command("issue")
+@click.argument("meters", nargs=-1, required=True, type=ADDRESS)
+@pass_session
+def carbon_issue(session: Session, meters: tuple[str, ...]) -> None:
+    """Mint the credits registered clean producers earned since the last issue (anyone may)."""
+    credits = session.client["CarbonCredits"]
+    rows = []
+    for meter in meters:
+        receipt = session.transact(credits.functions.issueCarbonCredits(meter))
+        for event in credits.events.CarbonCreditsIssued().process_receipt(receipt, errors=DISCARD):
+            args = event["args"]
+            rows.append({
+                "meter": args["meter"],
+                "owner": args["owner"],
+                "amount_wh": int(args["amountWh"]),
+                "grams": int(args["grams"]),
+                "grams_co2e_per_kwh": int(args["gramsCo2ePerKWh"]),
+            })
+    columns = [
+        Column("meter", "meter", justify="left"),
+        Column("owner", "owner", justify="left"),
+        Column("amount_wh", "clean export", kwh_fmt),
+        Column("grams", "credits", grams_fmt),
+    ]
+    emit(session.json_output, {"issued": rows}, rows_table(rows, columns, title="Carbon credits issued"))
+
+
+@carbon.command("retire")
+@click.option("--amount-grams", type=click.IntRange(min=1), default=None, help="Credits to retire, g CO2e.")
+@click.option("--amount-tonnes", type=DECIMAL, default=None, help="Credits to retire, t CO2e (exact to the gram).")
+@click.option("--beneficiary", type=ADDRESS, default=None, help="On whose behalf; default the signing account.")
+@click.option("--reason", required=True, help='What is offset, e.g. "2025 office electricity".')
+@pass_session
+def carbon_retire(
+    session: Session, amount_grams: int | None, amount_tonnes: Decimal | None, beneficiary: str | None, reason: str
+) -> None:
+    """Burn your credits as an offset, recorded with a beneficiary and a reason."""
+    if (amount_grams is None) == (amount_tonnes is None):
+        raise click.UsageError("Give the amount once: --amount-grams or --amount-tonnes.")
+    grams = amount_grams if amount_grams is not None else scaled_integer(amount_tonnes or Decimal(0), GRAMS_PER_TONNE, "t")
+    signer = session.signer
+    credits = session.client["CarbonCredits"]
+    receipt = session.transact(credits.functions.retire(grams, beneficiary or signer.address, reason))
+    (event,) = credits.events.CarbonCreditsRetired().process_receipt(receipt, errors=DISCARD)
+    args = event["args"]
+    result = {
+        "retirement_id": int(args["retirementId"]),
+        "retiree": args["retiree"],
+        "beneficiary": args["beneficiary"],
+        "amount_grams": int(args["amountGrams"]),
+        "reason": args["reason"],
+        "balance_grams": int(credits.functions.balanceOf(signer.address).call()),
+    }
+    formats = {"amount_grams": grams_fmt, "balance_grams": grams_fmt}
+    emit(session.json_output, result, record_table(result, formats, title=f"Retirement {result['retirement_id']}"))
+
+
+@click.group()
+def assets() -> None:
+    """Energy-asset NFTs and their fractional shares: mint, split, deposit revenue, claim it."""
+
+
+@assets.command("mint")
+@click.option("--to", "owner", type=ADDRESS, required=True, help="The owner (must own the meter).")
+@click.option("--meter", type=ADDRESS, required=True, help="The SmartMeter meter measuring the asset's export.")
+@click.option("--type", "asset_type", type=click.Choice(ENERGY_TYPES), required=True, help="Energy type.")
+@click.option("--capacity-kw", type=DECIMAL, required=True, help="Nameplate power, kW (exact to the W).")
+@click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), required=True, help="The meter's grid region.")
+@click.option("--commissioned-at", type=click.IntRange(min=1), default=None,
+              help="When it entered service, unix s; default the latest block's time.")
+@pass_session
+def assets_mint(
+    session: Session,
+    owner: str,
+    meter: str,
+    asset_type: str,
+    capacity_kw: Decimal,
+    region_id: int,
+    commissioned_at: int | None,
+) -> None:
+    """Mint an asset NFT after inspection (an authorized grid operator of the region)."""
+    nft = session.client["EnergyAssetNFT"]
+    capacity_w = scaled_integer(capacity_kw, 1_000, "kW")
+    commissioned = commissioned_at if commissioned_at is not None else session.latest_timestamp()
+    call = nft.functions.mintAsset(owner, ENERGY_TYPES.index(asset_type), capacity_w, region_id, commissioned, meter)
+    receipt = session.transact(call)
+    (event,) = nft.events.AssetMinted().process_receipt(receipt, errors=DISCARD)
+    result = {
+        "token_id": int(event["args"]["tokenId"]),
+        "owner": owner,
+        "meter": meter,
+        "asset_type": asset_type,
+        "capacity_w": capacity_w,
+        "region_id": region_id,
+        "commissioned_at": commissioned,
+    }
+    emit(session.json_output, result, record_table(result, {"commissioned_at": time_fmt}, title=f"Asset {result['token_id']} minted"))
+
+
+@assets.command("split")
+@click.argument("token_id", type=click.IntRange(min=1))
+@click.option("--shares", "share_count", type=click.IntRange(min=1), required=True, help="Shares to mint to you.")
+@pass_session
+def assets_split(session: Session, token_id: int, share_count: int) -> None:
+    """Lock your asset NFT in EnergyAssetShares and receive its shares; you become its manager."""
+    client = session.client
+    signer = session.signer
+    nft, shares = client["EnergyAssetNFT"], client["EnergyAssetShares"]
+    if nft.functions.getApproved(token_id).call() != shares.address and not nft.functions.isApprovedForAll(
+        signer.address, shares.address
+    ).call():
+        session.transact(nft.functions.approve(shares.address, token_id))
+    session.transact(shares.functions.split(token_id, share_count))
+    result = _shareholding(session, token_id, signer.address)
+    emit(session.json_output, result, record_table(result, _share_formats(session), title=f"Asset {token_id} split"))
+
+
+@assets.command("deposit")
+@click.argument("token_id", type=click.IntRange(min=1))
+@click.option("--amount", type=DECIMAL, required=True, help="Revenue to pay in, PaymentToken (e.g. 12.5).")
+@pass_session
+def assets_deposit(session: Session, token_id: int, amount: Decimal) -> None:
+    """Pay revenue in for a split asset's shareholders, pro rata (anyone may)."""
+    client = session.client
+    shares = client["EnergyAssetShares"]
+    amount_base = to_base_units(amount, session.payment_decimals(), session.payment_symbol())
+    session.ensure_allowance("PaymentToken", shares.address, amount_base)
+    session.transact(shares.functions.depositRevenue(token_id, amount_base))
+    revenue = shares.functions.getRevenue(token_id).call()
+    result = {"token_id": token_id, "deposited": amount_base, **record(revenue)}
+    decimals, symbol = session.token_info("PaymentToken")
+    money = money_fmt(decimals, symbol)
+    emit(session.json_output, result, record_table(result, {"deposited": money}, title=f"Revenue deposited for asset {token_id}"))
+
+
+@assets.command("claim")
+@click.argument("token_id", type=click.IntRange(min=1))
+@pass_session
+def assets_claim(session: Session, token_id: int) -> None:
+    """Claim the revenue your shares of an asset accrued."""
+    shares = session.client["EnergyAssetShares"]
+    receipt = session.transact(shares.functions.claimRevenue(token_id))
+    (event,) = shares.events.RevenueClaimed().process_receipt(receipt, errors=DISCARD)
+    result = {"token_id": token_id, "account": event["args"]["account"], "amount": int(event["args"]["amount"])}
+    decimals, symbol = session.token_info("PaymentToken")
+    table = record_table(result, {"amount": money_fmt(decimals, symbol)}, title=f"Revenue of asset {token_id} claimed")
+    emit(session.json_output, result, table)
+
+
+def _shareholding(session: Session, token_id: int, account: str) -> dict[str, Any]:
+    shares = session.client["EnergyAssetShares"].functions
+    return {
+        "token_id": token_id,
+        "account": account,
+        "shares": int(shares.balanceOf(account, token_id).call()),
+        "total_shares": int(shares.totalShares(token_id).call()),
+        "manager": shares.managerOf(token_id).call(),
+        "claimable": int(shares.claimableRevenue(token_id, account).call()),
+    }
+
+
+def _share_formats(session: Session) -> dict[str, Any]:
+    decimals, symbol = session.token_info("PaymentToken")
+    return {"claimable": money_fmt(decimals, symbol)}

@@ -1,0 +1,193 @@
+"""The grid and demand response: `grid status|load|emergency`, `dr start|verify|claim`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import click
+from web3.logs import DISCARD
+
+from energy_grid.cli.output import Column, emit, money_fmt, price_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.params import ADDRESS, DECIMAL, to_base_units
+from energy_grid.cli.records import record
+from energy_grid.cli.session import Session, pass_session
+from energy_grid.client import LOAD_STATUSES, GridError
+
+EVENT_STATUSES = ("Active", "Completed", "Cancelled")  # IDemandResponse.EventStatus
+MAX_EVENT_DURATION_S = 86_400
+
+
+@click.group()
+def grid() -> None:
+    """The grid's status and load; emergency mode."""
+
+
+@grid.command("status")
+@click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), default=None, help="Also the region's latest load report.")
+@pass_session
+def grid_status(session: Session, region_id: int | None) -> None:
+    """GridManagement's status (capacity, load, price, emergency) and what operators last reported."""
+    client = session.client
+    status = record(session.call(client["GridManagement"].functions.getGridStatus()))
+    reported = record(session.call(client["GridManagement"].functions.getCurrentGridStatus()))
+    load = _load_report(session, region_id) if region_id is not None else None
+    decimals, symbol = session.token_info("PaymentToken")
+    price = price_fmt(decimals, symbol)
+    tables = [
+        record_table(status, {"base_price_per_kwh": price, "dynamic_price_per_kwh": price}, title="Grid"),
+        record_table(reported, {"updated_at": time_fmt}, title="Reported by operators"),
+    ]
+    if load is not None:
+        tables.append(record_table(load, {"reported_at": time_fmt}, title=f"Load of region {region_id}"))
+    emit(session.json_output, {"grid": status, "reported": reported, "load": load}, *tables)
+
+
+@grid.command("load")
+@click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), required=True, help="Your region.")
+@click.option("--capacity-mw", type=click.IntRange(min=1), required=True, help="Capacity available, MW.")
+@click.option("--demand-mw", type=click.IntRange(min=0), required=True, help="Demand, MW.")
+@pass_session
+def grid_load(session: Session, region_id: int, capacity_mw: int, demand_mw: int) -> None:
+    """Report a region's load (a verified grid operator of the region only); shows the status it gives."""
+    session.client.report_load(session.signer, region_id, capacity_mw, demand_mw)
+    load = _load_report(session, region_id)
+    emit(session.json_output, load, record_table(load or {}, {"reported_at": time_fmt}, title=f"Load of region {region_id}"))
+
+
+@grid.command("emergency")
+@click.argument("action", type=click.Choice(["on", "off", "shutdown"]))
+@pass_session
+def grid_emergency(session: Session, action: str) -> None:
+    """Emergency mode on or off (a verified operator: the price triples while on), or the guardian's
+    emergency shutdown, which pauses trading, settlement and metering at once."""
+    client = session.client
+    management = client["GridManagement"].functions
+    changed = False
+    if action == "shutdown":
+        session.transact(management.emergencyShutdown())
+        changed = True
+    else:
+        wanted = action == "on"
+        if bool(management.getGridStatus().call().emergencyMode) != wanted:
+            session.transact(management.toggleEmergencyMode())
+            changed = True
+    status = management.getGridStatus().call()
+    result = {
+        "emergency_mode": bool(status.emergencyMode),
+        "paused": bool(management.paused().call()),
+        "dynamic_price_per_kwh": int(status.dynamicPricePerKWh),
+        "changed": changed,
+    }
+    decimals, symbol = session.token_info("PaymentToken")
+    emit(session.json_output, result, record_table(result, {"dynamic_price_per_kwh": price_fmt(decimals, symbol)}, title="Emergency"))
+
+
+def _load_report(session: Session, region_id: int) -> dict[str, Any] | None:
+    try:
+        report = record(session.call(session.client["GridOperations"].functions.getCurrentLoad(region_id)))
+    except GridError:
+        return None  # LoadNotReported: the region has no report yet
+    report["status"] = LOAD_STATUSES[report["status"]]
+    return report
+
+
+# ------------------------------------------------------------------ demand response
+
+
+@click.group()
+def dr() -> None:
+    """Demand-response events: start one, verify reductions from meters, claim rewards."""
+
+
+@dr.command("start")
+@click.option("--target-kw", type=click.IntRange(1, 2**64 - 1), required=True, help="Reduction sought, kW.")
+@click.option("--reward-per-kw", type=DECIMAL, required=True, help="PaymentToken paid per kW reduced, e.g. 2.0.")
+@click.option("--duration-minutes", type=click.IntRange(1, MAX_EVENT_DURATION_S // 60), required=True,
+              help="Window length (rounded up to 15-minute intervals), at most a day.")
+@pass_session
+def dr_start(session: Session, target_kw: int, reward_per_kw: Decimal, duration_minutes: int) -> None:
+    """Start an event (a registered DR grid operator); its budget, target × reward, is paid in now.
+    The window starts at the next 15-minute boundary."""
+    reward = to_base_units(reward_per_kw, session.payment_decimals(), session.payment_symbol())
+    event_id = session.client.start_event(session.signer, target_kw, reward, duration_minutes * 60)
+    event = _event(session, event_id)
+    emit(session.json_output, event, record_table(event, _event_formats(session), title=f"Event {event_id} started"))
+
+
+@dr.command("verify")
+@click.argument("event_id", type=click.IntRange(min=1))
+@click.option("--consumer", "consumers", type=ADDRESS, multiple=True,
+              help="Whose reduction (repeat); default the signing account. Anyone may verify anyone.")
+@pass_session
+def dr_verify(session: Session, event_id: int, consumers: tuple[str, ...]) -> None:
+    """Verify consumers' reductions after the window, with exactly the figures their meters give."""
+    client = session.client
+    signer = session.signer
+    rows = []
+    for consumer in consumers or (signer.address,):
+        receipt = client.verify_reduction(signer, event_id, consumer)
+        (verified,) = client["DemandResponse"].events.ReductionVerified().process_receipt(receipt, errors=DISCARD)
+        args = verified["args"]
+        rows.append({
+            "consumer": consumer,
+            "baseline_w": int(args["baselineUsageW"]),
+            "actual_w": int(args["actualUsageW"]),
+            "reduction_w": int(args["reductionW"]),
+            "reward": int(args["rewardAmount"]),
+        })
+    decimals, symbol = session.token_info("PaymentToken")
+    columns = [
+        Column("consumer", "consumer", justify="left"),
+        Column("baseline_w", "baseline W"),
+        Column("actual_w", "actual W"),
+        Column("reduction_w", "reduction W"),
+        Column("reward", "reward", money_fmt(decimals, symbol)),
+    ]
+    emit(session.json_output, {"event_id": event_id, "verified": rows}, rows_table(rows, columns, title=f"Event {event_id} verified"))
+
+
+@dr.command("claim")
+@click.argument("event_id", type=click.IntRange(min=1))
+@click.option("--distribute", is_flag=True,
+              help="Pay a batch of every verified participant instead (anyone may; completes the event after verification).")
+@pass_session
+def dr_claim(session: Session, event_id: int, distribute: bool) -> None:
+    """Claim your verified reward, or distribute rewards to all verified participants in a batch."""
+    client = session.client
+    pay = client.distribute_rewards if distribute else client.claim_reward
+    receipt = pay(session.signer, event_id)
+    paid = client["DemandResponse"].events.RewardPaid().process_receipt(receipt, errors=DISCARD)
+    rows = [{"consumer": e["args"]["consumer"], "amount": int(e["args"]["amount"])} for e in paid]
+    decimals, symbol = session.token_info("PaymentToken")
+    columns = [Column("consumer", "consumer", justify="left"), Column("amount", "paid", money_fmt(decimals, symbol))]
+    event = _event(session, event_id)
+    emit(
+        session.json_output,
+        {"event_id": event_id, "paid": rows, "event": event},
+        rows_table(rows, columns, title=f"Event {event_id} rewards paid"),
+        record_table(event, _event_formats(session), title=f"Event {event_id}"),
+    )
+
+
+def _event(session: Session, event_id: int) -> dict[str, Any]:
+    functions = session.client["DemandResponse"].functions
+    event = record(session.call(functions.getEvent(event_id)))
+    event["status"] = EVENT_STATUSES[event["status"]]
+    budget = record(session.call(functions.getEventBudget(event_id)))
+    return {**event, **{f"budget_{k}" if k != "budget" else k: v for k, v in budget.items()}}
+
+
+def _event_formats(session: Session) -> dict[str, Any]:
+    decimals, symbol = session.token_info("PaymentToken")
+    money = money_fmt(decimals, symbol)
+    return {
+        "reward_per_kw": money,
+        "start_time": time_fmt,
+        "end_time": time_fmt,
+        "budget": money,
+        "budget_reserved": money,
+        "budget_paid": money,
+        "budget_refunded": money,
+        "budget_verification_deadline": time_fmt,
+    }

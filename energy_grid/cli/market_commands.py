@@ -1,0 +1,265 @@
+"""The order book: `orders place|cancel|list|book`, `match`, `settle` (EnergyTrading / Settlement)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from energy_grid.cli.output import Column, emit, kwh_fmt, money_fmt, price_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
+from energy_grid.cli.records import record
+from energy_grid.cli.session import Session, pass_session
+from energy_grid.client import BUY, SELL
+
+SIDES = {"buy": BUY, "sell": SELL}
+SIDE_NAMES = {BUY: "BUY", SELL: "SELL"}
+ORDER_STATUSES = ("ACTIVE", "FILLED", "CANCELLED")  # IEnergyTrading.OrderStatus
+TRANSACTION_STATUSES = ("PENDING", "SETTLED", "VOIDED")  # ISettlement.TransactionStatus
+DEFAULT_EXPIRY_S = 3_600
+MAX_BOOK_LEVELS = 50  # one view call per level and per order: a screenful, not the whole index
+MAX_ORDERS_PER_LEVEL = 200
+MAX_SETTLEMENT_BATCH = 50  # Settlement.MAX_SETTLEMENT_BATCH
+
+
+@click.group()
+def orders() -> None:
+    """Place, cancel and list orders; show the order book."""
+
+
+@orders.command("place")
+@click.option("--side", type=click.Choice(sorted(SIDES)), required=True, help="buy or sell.")
+@click.option("--amount-kwh", type=DECIMAL, default=None, help="Energy, kWh (exact to the Wh), e.g. 1.5.")
+@click.option("--amount-wh", type=click.IntRange(min=1), default=None, help="Energy, Wh.")
+@click.option("--price", type=DECIMAL, required=True, help="Limit price, PaymentToken per kWh, e.g. 0.21.")
+@click.option("--expires-in", type=click.IntRange(min=1), default=DEFAULT_EXPIRY_S, show_default=True,
+              help="Seconds from the latest block until the order expires.")
+@click.option("--expiry", type=click.IntRange(min=1), default=None, help="Expiry as unix seconds (overrides --expires-in).")
+@click.option("--counterparty", type=ADDRESS, default=None,
+              help="A directed offer only this address may trade (it never crosses on arrival).")
+@click.option("--approve/--no-approve", default=True, show_default=True,
+              help="Approve EnergyTrading for the escrow token first when the allowance is short.")
+@pass_session
+def place(
+    session: Session,
+    side: str,
+    amount_kwh: Decimal | None,
+    amount_wh: int | None,
+    price: Decimal,
+    expires_in: int,
+    expiry: int | None,
+    counterparty: str | None,
+    approve: bool,
+) -> None:
+    """Create an order; it escrows at once and trades with the resting orders it crosses."""
+    amount = energy_wh(amount_kwh, amount_wh)
+    price_per_kwh = to_base_units(price, session.payment_decimals(), session.payment_symbol())
+    expiry_s = expiry if expiry is not None else session.latest_timestamp() + expires_in
+    order_type = SIDES[side]
+    client = session.client
+    signer = session.signer
+    approved = False
+    if approve:
+        token, escrow = ("EnergyToken", amount) if order_type == SELL else ("PaymentToken", -(-amount * price_per_kwh // 1000))
+        approved = session.ensure_allowance(token, client["EnergyTrading"].address, escrow)
+    if counterparty is None:
+        placed = client.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
+        order_id, fills = placed.order_id, placed.transaction_ids
+    else:
+        order_id = client.create_directed_order(signer, amount, price_per_kwh, expiry_s, order_type, counterparty)
+        fills = []
+    result = {
+        "order_id": order_id,
+        "trader": signer.address,
+        "side": SIDE_NAMES[order_type],
+        "amount_wh": amount,
+        "price_per_kwh": price_per_kwh,
+        "expiry_s": expiry_s,
+        "counterparty": counterparty,
+        "transaction_ids": fills,
+        "approved": approved,
+    }
+    emit(session.json_output, result, record_table(result, _order_formats(session), title=f"Order {order_id} placed"))
+
+
+@orders.command("cancel")
+@click.argument("order_id", type=click.IntRange(min=1))
+@pass_session
+def cancel(session: Session, order_id: int) -> None:
+    """Cancel one of your orders; its unfilled escrow comes back."""
+    session.client.cancel_order(session.signer, order_id)
+    info = _order_info(session, order_id)
+    emit(session.json_output, info, record_table(info, _order_formats(session), title=f"Order {order_id} cancelled"))
+
+
+@orders.command("list")
+@click.option("--trader", type=ADDRESS, default=None, help="Whose orders; default the signing account's.")
+@click.option("--open", "open_only", is_flag=True, help="Only orders still active.")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True, help="Orders per page, newest first.")
+@click.option("--cursor", type=click.IntRange(min=0), default=0, help="Page from this order id (the previous page's next cursor).")
+@pass_session
+def list_orders(session: Session, trader: str | None, open_only: bool, limit: int, cursor: int) -> None:
+    """A trader's orders, newest first."""
+    address = session.address_or_signer(trader, "--trader")
+    page, next_cursor = session.call(session.client["EnergyTrading"].functions.getTraderOrders(address, cursor, limit))
+    rows = [_order_row(info) for info in page]
+    if open_only:
+        rows = [row for row in rows if row["status"] == "ACTIVE"]
+    decimals, symbol = session.token_info("PaymentToken")
+    columns = [
+        Column("order_id", "order"),
+        Column("side", "side", justify="left"),
+        Column("amount_wh", "amount", kwh_fmt),
+        Column("filled_wh", "filled", kwh_fmt),
+        Column("price_per_kwh", "price", price_fmt(decimals, symbol)),
+        Column("expiry_s", "expiry", time_fmt),
+        Column("status", "status", justify="left"),
+    ]
+    note = f"More: --cursor {next_cursor}" if next_cursor else None
+    emit(
+        session.json_output,
+        {"trader": address, "orders": rows, "next_cursor": int(next_cursor)},
+        rows_table(rows, columns, title=f"Orders of {address}"),
+        note=note,
+    )
+
+
+@orders.command("book")
+@click.option("--depth", type=click.IntRange(1, MAX_BOOK_LEVELS), default=10, show_default=True, help="Price levels per side.")
+@pass_session
+def book(session: Session, depth: int) -> None:
+    """The open book: live volume per price level, best prices first (expired and dead entries left out)."""
+    now = session.latest_timestamp()
+    best_bid, best_ask = session.call(session.client["EnergyTrading"].functions.bestPrices())
+    bids = _levels(session, BUY, int(best_bid), depth, now)
+    asks = _levels(session, SELL, int(best_ask), depth, now)
+    decimals, symbol = session.token_info("PaymentToken")
+    columns = [
+        Column("price_per_kwh", "price", price_fmt(decimals, symbol)),
+        Column("amount_wh", "volume", kwh_fmt),
+        Column("orders", "orders"),
+    ]
+    emit(
+        session.json_output,
+        {"bids": bids, "asks": asks},
+        rows_table(list(reversed(asks)), columns, title="Asks (sell)"),
+        rows_table(bids, columns, title="Bids (buy)"),
+    )
+
+
+@click.command()
+@click.argument("buy_order_id", type=click.IntRange(min=1))
+@click.argument("sell_order_id", type=click.IntRange(min=1))
+@pass_session
+def match(session: Session, buy_order_id: int, sell_order_id: int) -> None:
+    """Match a BUY with a SELL order (anyone may) for as much as both have left, at the earlier
+    order's price; records a transaction for settlement."""
+    transaction_id = session.client.match_orders(session.signer, buy_order_id, sell_order_id)
+    info = _transaction(session, transaction_id)
+    emit(session.json_output, info, record_table(info, _transaction_formats(session), title=f"Transaction {transaction_id}"))
+
+
+@click.command()
+@click.argument("transaction_ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@pass_session
+def settle(session: Session, transaction_ids: tuple[int, ...]) -> None:
+    """Settle transactions whose settlement window has passed (anyone may): energy to the buyer,
+    payment less the fee to the seller. Several ids go in batches of 50."""
+    client = session.client
+    ids = list(transaction_ids)
+    if len(ids) == 1:
+        client.settle_transaction(session.signer, ids[0])
+    else:
+        for start in range(0, len(ids), MAX_SETTLEMENT_BATCH):
+            batch = ids[start : start + MAX_SETTLEMENT_BATCH]
+            session.transact(client["Settlement"].functions.settleTransactions(batch))
+    rows = [_transaction(session, i) for i in ids]
+    decimals, symbol = session.token_info("PaymentToken")
+    money = money_fmt(decimals, symbol)
+    columns = [
+        Column("transaction_id", "transaction"),
+        Column("status", "status", justify="left"),
+        Column("amount_wh", "energy", kwh_fmt),
+        Column("price_per_kwh", "price", price_fmt(decimals, symbol)),
+        Column("payment", "payment", money),
+        Column("fee", "fee", money),
+    ]
+    emit(session.json_output, {"transactions": rows}, rows_table(rows, columns, title="Settled"))
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _order_info(session: Session, order_id: int) -> dict[str, Any]:
+    return _order_row(session.call(session.client["EnergyTrading"].functions.getOrderInfo(order_id)))
+
+
+def _order_row(info: Any) -> dict[str, Any]:
+    return {
+        "order_id": int(info.orderId),
+        "trader": info.trader,
+        "side": SIDE_NAMES[int(info.orderType)],
+        "amount_wh": int(info.amount),
+        "filled_wh": int(info.filledAmount),
+        "price_per_kwh": int(info.price),
+        "expiry_s": int(info.expiry),
+        "status": ORDER_STATUSES[int(info.status)],
+        "counterparty": None if int(info.counterparty, 16) == 0 else info.counterparty,
+        "escrow": int(info.escrow),
+    }
+
+
+def _order_formats(session: Session) -> dict[str, Any]:
+    decimals, symbol = session.token_info("PaymentToken")
+    return {
+        "amount_wh": kwh_fmt,
+        "filled_wh": kwh_fmt,
+        "price_per_kwh": price_fmt(decimals, symbol),
+        "expiry_s": time_fmt,
+        "counterparty": lambda c: c or "anyone",
+    }
+
+
+def _transaction(session: Session, transaction_id: int) -> dict[str, Any]:
+    info = record(session.call(session.client["Settlement"].functions.getTransaction(transaction_id)))
+    info["status"] = TRANSACTION_STATUSES[info["status"]]
+    return {"transaction_id": transaction_id, **info}
+
+
+def _transaction_formats(session: Session) -> dict[str, Any]:
+    decimals, symbol = session.token_info("PaymentToken")
+    money = money_fmt(decimals, symbol)
+    return {
+        "amount_wh": kwh_fmt,
+        "price_per_kwh": price_fmt(decimals, symbol),
+        "payment": money,
+        "fee": money,
+        "buyer_refund": money,
+        "matched_at": time_fmt,
+    }
+
+
+def _levels(session: Session, order_type: int, best_price: int, depth: int, now_s: int) -> list[dict[str, Any]]:
+    """Up to `depth` levels of one side with live volume, in priority order, from the on-chain index."""
+    trading = session.client["EnergyTrading"].functions
+    levels: list[dict[str, Any]] = []
+    price = best_price
+    while price and len(levels) < depth:
+        head, _ = trading.priceLevel(order_type, price).call()
+        volume_wh, count, order_id, visited = 0, 0, int(head), 0
+        while order_id and visited < MAX_ORDERS_PER_LEVEL:
+            info = trading.getOrderInfo(order_id).call()
+            if int(info.status) == 0 and int(info.expiry) > now_s:
+                volume_wh += int(info.amount) - int(info.filledAmount)
+                count += 1
+            order_id = int(trading.nextInLevel(order_id).call())
+            visited += 1
+        if volume_wh:
+            levels.append({"price_per_kwh": price, "amount_wh": volume_wh, "orders": count})
+        # SELL levels run upwards from the best ask, BUY levels downwards from the best bid.
+        if order_type == SELL:
+            price = int(trading.nextPriceLevel(order_type, price + 1).call())
+        else:
+            price = int(trading.nextPriceLevel(order_type, price - 1).call()) if price > 1 else 0
+    return levels

@@ -1,0 +1,77 @@
+"""Command-line values in human units, converted exactly to the contracts' integers.
+
+`--amount-kwh 1.5` is 1,500 Wh and `--price 0.21` is 210,000 base units of a 6-decimal
+PaymentToken per kWh: parsed as Decimal, never float, and refused when the value has more
+precision than the contract's unit can carry (1.2345 kWh is not a whole number of Wh).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+from web3 import Web3
+
+WH_PER_KWH = 1_000
+
+
+class DecimalParam(click.ParamType):
+    """A non-negative decimal number, exact."""
+
+    name = "decimal"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            number = Decimal(str(value).replace("_", "").replace(",", ""))
+        except InvalidOperation:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        if not number.is_finite() or number < 0:
+            self.fail(f"{value!r} is not a non-negative number.", param, ctx)
+        return number
+
+
+class AddressParam(click.ParamType):
+    """A 20-byte hex address, returned checksummed (any case is accepted)."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if not Web3.is_address(text.lower()):
+            self.fail(f"{value!r} is not an address (0x and 40 hex digits).", param, ctx)
+        return str(Web3.to_checksum_address(text.lower()))
+
+
+DECIMAL = DecimalParam()
+ADDRESS = AddressParam()
+
+
+def scaled_integer(value: Decimal, scale: int, what: str) -> int:
+    """`value` × `scale` as an exact integer; a UsageError (exit 2) when it is not one."""
+    scaled = value * scale
+    if scaled != scaled.to_integral_value():
+        raise click.BadParameter(f"{value} {what} has more decimals than the contract's unit carries.")
+    return int(scaled)
+
+
+def kwh_to_wh(amount_kwh: Decimal) -> int:
+    return scaled_integer(amount_kwh, WH_PER_KWH, "kWh")
+
+
+def to_base_units(amount: Decimal, decimals: int, symbol: str) -> int:
+    """Whole token units (e.g. 0.21) to base units (210,000 at 6 decimals), exact."""
+    return scaled_integer(amount, 10**decimals, symbol or "token units")
+
+
+def energy_wh(amount_kwh: Decimal | None, amount_wh: int | None) -> int:
+    """The one of --amount-kwh / --amount-wh the user gave, in Wh."""
+    if amount_kwh is not None and amount_wh is not None:
+        raise click.UsageError("Give the amount once: --amount-kwh or --amount-wh.")
+    if amount_kwh is not None:
+        return kwh_to_wh(amount_kwh)
+    if amount_wh is None:
+        raise click.UsageError("Missing the amount: --amount-kwh (e.g. 1.5) or --amount-wh (e.g. 1500).")
+    return amount_wh

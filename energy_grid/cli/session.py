@@ -1,0 +1,184 @@
+"""What every command shares: the node, the manifest, the signing account, reads that explain reverts.
+
+Everything is connected lazily, so `--help` and usage errors never need a node, and a command
+that only reads never needs an account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import ContractCustomError
+
+from energy_grid.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
+from energy_grid.client import GridClient, GridError, describe_revert
+from energy_grid.manifest import manifest_path
+
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+RPC_URL_ENV = "RPC_URL"
+NODE_TIMEOUT_S = 30
+MAX_UINT256 = 2**256 - 1
+
+
+class CliError(click.ClickException):
+    """A failure the user can act on: printed as one line on stderr, exit code 1."""
+
+
+@dataclass
+class Session:
+    """The global options and what they connect to, built once per invocation."""
+
+    rpc_url: str
+    manifest: Path | None
+    json_output: bool
+    account_source: AccountSource
+    _w3: Web3 | None = field(default=None, init=False, repr=False)
+    _client: GridClient | None = field(default=None, init=False, repr=False)
+    _signer: LocalAccount | None = field(default=None, init=False, repr=False)
+    _token_info: dict[str, tuple[int, str]] = field(default_factory=dict, init=False, repr=False)
+
+    # ------------------------------------------------------------------ node, manifest, client
+
+    @property
+    def w3(self) -> Web3:
+        if self._w3 is None:
+            w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": NODE_TIMEOUT_S}))
+            if not w3.is_connected():
+                raise CliError(
+                    f"No node answers at {self.rpc_url}: start one with `make node` and deploy with `make deploy`, "
+                    f"or point --rpc-url (or {RPC_URL_ENV}) at a running node."
+                )
+            self._w3 = w3
+        return self._w3
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.manifest if self.manifest is not None else manifest_path(self.chain_id)
+
+    @property
+    def client(self) -> GridClient:
+        if self._client is None:
+            if self.account_source.dev_account_index is not None:
+                self.optional_signer()  # a dev account off anvil's chain is refused before anything else
+            path = self.manifest_file
+            try:
+                manifest = json.loads(path.read_text())
+            except FileNotFoundError:
+                raise CliError(
+                    f"No deployment manifest for chain {self.chain_id} at {path}: run `make node` and `make deploy` "
+                    "(or `energy-grid deploy`), or pass --manifest FILE."
+                ) from None
+            except (OSError, ValueError) as err:
+                raise CliError(f"Cannot read the deployment manifest {path}: {err}") from None
+            if not isinstance(manifest, dict) or "contracts" not in manifest or "chainId" not in manifest:
+                raise CliError(f"{path} is not a deployment manifest (no chainId and contracts).")
+            if manifest["chainId"] != self.chain_id:
+                raise CliError(
+                    f"The manifest {path} is for chain {manifest['chainId']} but the node at {self.rpc_url} is "
+                    f"chain {self.chain_id}: pass the manifest of this chain (--manifest) or the right --rpc-url."
+                )
+            self._client = GridClient(self.w3, manifest)
+        return self._client
+
+    # ------------------------------------------------------------------ account
+
+    @property
+    def signer(self) -> LocalAccount:
+        """The account that signs; a usage error (exit 2) when none was given."""
+        account = self.optional_signer()
+        if account is None:
+            raise click.UsageError(
+                f"This command signs a transaction: pass --keystore FILE, set {PRIVATE_KEY_ENV}, "
+                "or on a local anvil --dev-account N."
+            )
+        return account
+
+    def optional_signer(self) -> LocalAccount | None:
+        if self._signer is None:
+            source = self.account_source
+            if source.keystore is None and source.dev_account_index is None and not os.environ.get(PRIVATE_KEY_ENV):
+                return None
+            try:
+                self._signer = load_account(source, self.chain_id, password_prompt=_prompt_password)
+            except DevAccountRefused as refused:
+                raise click.UsageError(str(refused)) from None
+        return self._signer
+
+    def address_or_signer(self, address: str | None, what: str = "--address") -> str:
+        """`address` when given, else the signing account's."""
+        if address is not None:
+            return address
+        account = self.optional_signer()
+        if account is None:
+            raise click.UsageError(f"Pass {what}, or an account (--keystore, {PRIVATE_KEY_ENV}, --dev-account).")
+        return str(account.address)
+
+    # ------------------------------------------------------------------ reads and writes
+
+    def call(self, fn: Any) -> Any:
+        """A view call; a custom error comes back as a GridError naming it, like a rejected transaction."""
+        try:
+            return fn.call()
+        except ContractCustomError as err:
+            raise GridError(f"{fn.fn_name} rejected: {self.client.explain(fn, str(err.data))}") from None
+
+    def explain_revert(self, data: str) -> str:
+        """Revert data named from whichever contract of the manifest declares the error."""
+        if self._client is None:
+            return f"revert data {data}"
+        client = self._client
+        for contract in client.contracts.values():
+            abi: Any = contract.abi  # web3's typed ABI entries are plain dicts at run time
+            reason = describe_revert(abi, data, client.userdocs.get(contract.address.lower()))
+            if not reason.startswith("unknown error"):
+                return reason
+        return f"unknown error {data[:10]}"
+
+    def transact(self, call: Any) -> Any:
+        return self.client.transact(self.signer, call)
+
+    def ensure_allowance(self, token: str, spender: str, amount: int) -> bool:
+        """Approves `spender` for `token` without limit when the signer's allowance is below `amount`;
+        True when it sent an approval."""
+        contract = self.client[token]
+        owner = self.signer.address
+        if int(contract.functions.allowance(owner, spender).call()) >= amount:
+            return False
+        self.transact(contract.functions.approve(spender, MAX_UINT256))
+        return True
+
+    def latest_timestamp(self) -> int:
+        """The chain's clock, not the wall clock: local chains are moved in time."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def token_info(self, name: str) -> tuple[int, str]:
+        """(decimals, symbol) of a token of the manifest."""
+        if name not in self._token_info:
+            functions = self.client[name].functions
+            self._token_info[name] = (int(functions.decimals().call()), str(functions.symbol().call()))
+        return self._token_info[name]
+
+    def payment_decimals(self) -> int:
+        return self.token_info("PaymentToken")[0]
+
+    def payment_symbol(self) -> str:
+        return self.token_info("PaymentToken")[1]
+
+
+def _prompt_password() -> str:
+    password: str = click.prompt("Keystore password", hide_input=True, err=True)
+    return password
+
+
+pass_session = click.make_pass_decorator(Session)

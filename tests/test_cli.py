@@ -1,0 +1,577 @@
+"""The `energy-grid` command line against a deployed system, as a user or a script drives it.
+
+The system is deployed once per module on the test session's own anvil (ape-foundry's, on a free
+port) and described by a manifest in a temporary folder; the command line reaches it only through
+`--rpc-url` and `--manifest`, with plain web3.py. Commands run in-process (click's CliRunner) with
+`--json`, and what they print is checked against the chain; a few run as the installed console
+script, as a user's shell runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+from eth_account import Account
+from web3 import Web3
+
+from energy_grid.accounts import (
+    AccountError,
+    AccountSource,
+    DevAccountRefused,
+    load_account,
+)
+from energy_grid.cli import chain_commands, cli
+from energy_grid.client import GridClient, MeterReading, anvil_account
+from energy_grid.demand_response import interval_readings
+from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+ENERGY_GRID = Path(sys.executable).with_name("energy-grid")  # the console script `pip install -e .` made
+REPO = Path(__file__).resolve().parent.parent
+ACCOUNT_ENV = ("ENERGY_GRID_PRIVATE_KEY", "ENERGY_GRID_KEYSTORE_PASSWORD", "RPC_URL")
+REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
+FOREIGN_CHAIN_ID = 4242
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class CliRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def cli_system(project, admin, accounts):
+    """A fresh system, wired as `make deploy` wires a local chain."""
+    system = deploy_system(project, admin)
+    setup_local_roles(system, admin)
+    fund_local_accounts(system, admin, list(accounts)[1:10])
+    return system
+
+
+@pytest.fixture(scope="module")
+def cli_manifest(cli_system, chain, tmp_path_factory) -> Path:
+    return write_manifest(build_manifest(chain.chain_id, cli_system.contracts()), tmp_path_factory.mktemp("cli"))
+
+
+@pytest.fixture
+def cli_rpc_url(networks) -> str:
+    return networks.provider.uri
+
+
+@pytest.fixture
+def cli_client(cli_manifest, cli_rpc_url) -> GridClient:
+    """The test's own view of the chain, to set up state and check what the command line did."""
+    return GridClient(Web3(Web3.HTTPProvider(cli_rpc_url)), read_manifest(cli_manifest))
+
+
+@pytest.fixture
+def grid_cli(cli_manifest, cli_rpc_url) -> Callable[..., CliRun]:
+    """Runs `energy-grid --rpc-url … --manifest … [--json] [--dev-account N] ARGS` in-process and
+    checks its exit code."""
+    runner = CliRunner(mix_stderr=False)
+
+    def run(*args: str, account: int | None = None, expect: int = 0, json_output: bool = True, **invoke: Any) -> CliRun:
+        argv = ["--rpc-url", cli_rpc_url, "--manifest", str(cli_manifest)]
+        argv += ["--json"] if json_output else []
+        argv += ["--dev-account", str(account)] if account is not None else []
+        env = {name: None for name in ACCOUNT_ENV} | invoke.pop("env", {})
+        result = runner.invoke(cli, [*argv, *args], env=env, **invoke)
+        outcome = CliRun(result.exit_code, result.stdout, result.stderr)
+        assert result.exit_code == expect, (outcome, result.exc_info)
+        # Failures end in click's exit, never in an exception of ours escaping.
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+        return outcome
+
+    return run
+
+
+@pytest.fixture
+def operator():
+    """The deployer (dev account 0): SmartMeter operator and gateway, grid operator of REGION."""
+    return anvil_account(0)
+
+
+@pytest.fixture
+def foreign_chain_rpc_url() -> Iterator[str]:
+    """A second anvil, with a chain id that is not anvil's default, on a free port."""
+    port = _free_port()
+    anvil = shutil.which("anvil") or str(REPO / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+    node = subprocess.Popen(
+        [anvil, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(FOREIGN_CHAIN_ID), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        w3 = Web3(Web3.HTTPProvider(url))
+        deadline = time.monotonic() + 30
+        while not w3.is_connected():
+            assert node.poll() is None, "anvil exited"
+            assert time.monotonic() < deadline, "anvil did not answer"
+            time.sleep(0.05)
+        yield url
+    finally:
+        node.terminate()  # SIGTERM: anvil cleans up its state folder
+        node.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _advance(client: GridClient, seconds: int) -> int:
+    """Mines a block `seconds` after the latest; returns its time."""
+    timestamp = int(client.w3.eth.get_block("latest")["timestamp"]) + seconds
+    client.mine_block_at(timestamp)
+    return timestamp
+
+
+def _export(client: GridClient, operator, meter: str, owner: str, export_wh: int) -> None:
+    """Registers `meter` to `owner` and meters `export_wh` through it: EnergyToken minted to `owner`."""
+    client.register_meter(operator, meter, owner, REGION)
+    client.submit_readings(operator, [meter], [MeterReading(_advance(client, 1), 0, 0)])  # the baseline
+    client.submit_readings(operator, [meter], [MeterReading(_advance(client, INTERVAL_SECONDS), 0, export_wh)])
+
+
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _command_paths(command, (*prefix, name))
+
+
+# ------------------------------------------------------------------ help and usage
+
+
+def test_every_command_has_help():
+    paths = {" ".join(path) for path in _command_paths(cli)}
+    assert {
+        "deploy", "status", "orders place", "orders cancel", "orders list", "orders book", "match", "settle",
+        "meters register", "meters submit", "meters ingest", "meters history", "grid status", "grid load",
+        "grid emergency", "dr start", "dr verify", "dr claim", "carbon issue", "carbon retire", "assets mint",
+        "assets split", "assets deposit", "assets claim",
+    } <= paths  # fmt: skip
+    runner = CliRunner(mix_stderr=False)
+    for path in [(), *(tuple(p.split()) for p in sorted(paths))]:
+        result = runner.invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert result.stdout.startswith(f"Usage: energy-grid {' '.join(path)}".rstrip()), path
+
+
+def test_usage_errors_exit_2_before_touching_the_node(grid_cli):
+    # An amount with more precision than a Wh, a bad address, no account for a signing command.
+    too_precise = grid_cli("orders", "place", "--side", "sell", "--amount-kwh", "1.2345", "--price", "0.2", account=1, expect=2)
+    assert "1.2345 kWh has more decimals than the contract's unit carries" in too_precise.stderr
+    bad_address = grid_cli("meters", "history", "0x1234", expect=2)
+    assert "'0x1234' is not an address" in bad_address.stderr
+    unsigned = grid_cli("orders", "cancel", "1", expect=2)
+    assert "This command signs a transaction: pass --keystore FILE, set ENERGY_GRID_PRIVATE_KEY" in unsigned.stderr
+    both = grid_cli("--keystore", "nowhere.json", "orders", "cancel", "1", account=1, expect=2)
+    assert "--keystore or --dev-account, not both" in both.stderr
+
+
+# ------------------------------------------------------------------ status
+
+
+def test_status_shows_the_chain_contracts_grid_and_balances(grid_cli, cli_system, cli_manifest, accounts):
+    status = grid_cli("status", account=1).json()
+
+    assert status["chain"]["chain_id"] == 31337
+    assert status["chain"]["manifest"] == str(cli_manifest)
+    contracts = {row["name"]: row for row in status["contracts"]}
+    assert contracts.keys() == cli_system.contracts().keys()
+    assert contracts["SmartMeter"]["address"] == cli_system.smart_meter.address
+    assert contracts["EnergyTrading"]["paused"] is False
+    assert contracts["EnergyToken"]["paused"] is None  # not pausable
+    grid = cli_system.grid_management.getGridStatus()
+    assert status["grid"]["total_capacity_w"] == grid.totalCapacityW
+    assert status["grid"]["base_price_per_kwh"] == grid.basePricePerKWh
+    assert status["grid"]["emergency_mode"] is False
+    balances = status["balances"]
+    assert balances["address"] == accounts[1].address
+    assert balances["payment"] == cli_system.payment_token.balanceOf(accounts[1]) == LOCAL_FAUCET_WHOLE_UNITS * 10**6
+    assert balances["energy_wh"] == cli_system.energy_token.balanceOf(accounts[1])
+
+    # Reading needs no account; --address picks whose balances.
+    assert grid_cli("status").json()["balances"] is None
+    other = grid_cli("status", "--address", accounts[2].address.lower()).json()["balances"]
+    assert other["address"] == accounts[2].address
+
+
+# ------------------------------------------------------------------ meters
+
+
+def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
+    owner = accounts[5].address
+    meter = Account.create().address  # submitted for by the gateway
+    registered = grid_cli("meters", "register", meter, "--owner", owner, "--region", str(REGION), account=0).json()
+    assert (registered["owner"], registered["region_id"], registered["active"]) == (owner, REGION, True)
+    assert registered["awaiting_baseline"] is True
+
+    def submit(consumption_wh: int, production_wh: int, timestamp: int, *, account: int, meter_option: str | None) -> Any:
+        args = ["meters", "submit", "--consumption-register-wh", str(consumption_wh), "--production-register-wh", str(production_wh)]
+        args += ["--timestamp", str(timestamp)] + (["--meter", meter_option] if meter_option else [])
+        return grid_cli(*args, account=account).json()
+
+    baseline = submit(1_000, 2_000, _advance(cli_client, 1), account=0, meter_option=meter)
+    assert baseline["baseline"] is True and baseline["production_wh"] == 0
+    energy_before = cli_client.energy_balance_wh(owner)
+    later = _advance(cli_client, INTERVAL_SECONDS)
+    counted = submit(1_400, 2_750, later, account=0, meter_option=meter)
+    assert (counted["consumption_wh"], counted["production_wh"], counted["baseline"]) == (400, 750, False)
+    assert cli_client.energy_balance_wh(owner) == energy_before + 750
+    assert cli_client.latest_reading(meter) == MeterReading(later, 1_400, 2_750)
+
+    history = grid_cli("meters", "history", meter).json()
+    assert history["count"] == 96
+    assert history["intervals"][-1] == {
+        "start_s": later // INTERVAL_SECONDS * INTERVAL_SECONDS,
+        "interval": later // INTERVAL_SECONDS,
+        "consumption_wh": 400,
+        "production_wh": 750,
+        "consumption_register_wh": 1_400,
+        "production_register_wh": 2_750,
+        "grid_frequency_millihz": 50_000,
+        "voltage_per_mille": 1_000,
+    }
+
+    stranger = Account.create().address  # a read that reverts is explained like a rejected transaction
+    unknown = grid_cli("meters", "history", stranger, "--from-interval", "0", expect=1)
+    assert f"getIntervalHistory rejected: MeterUnknown(meter={stranger.lower()})" in unknown.stderr
+
+    # A meter device submitting its own reading: dev account 7 is the meter.
+    device = accounts[7].address
+    grid_cli("meters", "register", device, "--owner", owner, "--region", str(REGION), account=0)
+    own = submit(0, 0, _advance(cli_client, 1), account=7, meter_option=None)
+    assert own["meter"] == device and own["baseline"] is True
+    assert cli_client.latest_reading(device).timestamp == own["timestamp_s"]
+
+
+def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accounts, tmp_path):
+    """`meters ingest` hands the file to energy_grid.ingest (tested on its own in test_ingest.py):
+    the command prints its report, and a second run finds everything on chain already."""
+    pytest.importorskip("energy_grid.ingest")
+    owner = accounts[5].address
+    meters = [Account.create().address for _ in range(2)]
+    for meter in meters:
+        grid_cli("meters", "register", meter, "--owner", owner, "--region", str(REGION), account=0)
+    start = _advance(cli_client, 1)
+    _advance(cli_client, 3 * INTERVAL_SECONDS)
+    unknown = Account.create().address
+    csv_file = tmp_path / "readings.csv"
+    csv_file.write_text(
+        "meter,timestamp,consumption_wh,production_wh\n"
+        f"{meters[0]},{start},0,0\n"
+        f"{meters[1]},{start},0,0\n"
+        f"{meters[0]},{start + 900},100,500\n"
+        f"{meters[1]},{start + 900},0,1000\n"
+        f"{meters[0]},{start + 1800},50,600\n"  # line 6: the import register went backwards
+        f"{unknown},{start + 900},1,1\n"  # line 7: no such meter
+    )
+    energy_before = cli_client.energy_balance_wh(owner)
+
+    report = grid_cli("meters", "ingest", str(csv_file), "--no-progress", account=0).json()
+    assert (report["rows_read"], report["submitted"], report["skipped_on_chain"]) == (6, 4, 0)
+    assert [row["line"] for row in report["rejected"]] == [6, 7]
+    assert cli_client.latest_reading(meters[0]) == MeterReading(start + 900, 100, 500)
+    assert cli_client.energy_balance_wh(owner) == energy_before + 1_500
+
+    again = grid_cli("meters", "ingest", str(csv_file), "--no-progress", "--strict", account=0, expect=1)
+    assert json.loads(again.stdout)["submitted"] == 0 and json.loads(again.stdout)["skipped_on_chain"] == 4
+    assert f"2 row(s) of {csv_file} were rejected" in again.stderr
+    assert cli_client.energy_balance_wh(owner) == energy_before + 1_500
+    table = grid_cli("meters", "ingest", str(csv_file), "--no-progress", account=0, json_output=False).stdout
+    assert "Rejected rows" in table and unknown in table
+
+
+# ------------------------------------------------------------------ orders, match, settle
+
+
+def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, operator, accounts):
+    seller, buyer = accounts[1].address, accounts[2].address
+    _export(cli_client, operator, Account.create().address, seller, 10_000)
+    energy_token, trading = cli_system.energy_token, cli_system.energy_trading
+    seller_energy = energy_token.balanceOf(seller)
+
+    sell = grid_cli("orders", "place", "--side", "sell", "--amount-kwh", "2", "--price", "0.22", account=1).json()
+    assert (sell["side"], sell["amount_wh"], sell["price_per_kwh"], sell["transaction_ids"]) == ("SELL", 2_000, 220_000, [])
+    assert sell["approved"] is True
+    assert energy_token.balanceOf(seller) == seller_energy - 2_000  # escrowed
+    crossing = grid_cli("orders", "place", "--side", "buy", "--amount-kwh", "1.5", "--price", "0.25", account=2).json()
+    assert len(crossing["transaction_ids"]) == 1  # traded at once against the resting sell
+
+    book = grid_cli("orders", "book").json()
+    assert book == {"bids": [], "asks": [{"price_per_kwh": 220_000, "amount_wh": 500, "orders": 1}]}
+    table = grid_cli("orders", "book", json_output=False).stdout
+    assert "0.220000 mUSD/kWh" in table and "0.500 kWh" in table
+
+    # A directed offer never crosses on arrival; a keeper matches it with the buyer's bid.
+    offer = grid_cli("orders", "place", "--side", "sell", "--amount-wh", "300", "--price", "0.2", "--counterparty", buyer, account=1).json()
+    bid = grid_cli("orders", "place", "--side", "buy", "--amount-wh", "300", "--price", "0.2", account=2).json()
+    assert offer["counterparty"] == buyer and bid["transaction_ids"] == []
+    matched = grid_cli("match", str(bid["order_id"]), str(offer["order_id"]), account=8).json()
+    assert (matched["buyer"], matched["seller"], matched["amount_wh"], matched["status"]) == (buyer, seller, 300, "PENDING")
+
+    listed = grid_cli("orders", "list", "--trader", buyer).json()
+    assert [o["order_id"] for o in listed["orders"]] == [bid["order_id"], crossing["order_id"]]
+    assert {o["status"] for o in listed["orders"]} == {"FILLED"}
+
+    _advance(cli_client, int(trading.settlementWindow()) + 1)
+    buyer_energy = energy_token.balanceOf(buyer)
+    transaction_ids = [*crossing["transaction_ids"], matched["transaction_id"]]
+    settled = grid_cli("settle", *map(str, transaction_ids), account=8).json()
+    assert [t["status"] for t in settled["transactions"]] == ["SETTLED", "SETTLED"]
+    assert energy_token.balanceOf(buyer) == buyer_energy + 1_800
+    assert [trading.getTransaction(i).status for i in transaction_ids] == [1, 1]
+
+    cancelled = grid_cli("orders", "cancel", str(sell["order_id"]), account=1).json()
+    assert (cancelled["status"], cancelled["filled_wh"], cancelled["escrow"]) == ("CANCELLED", 1_500, 0)
+    assert energy_token.balanceOf(seller) == seller_energy - 1_500 - 300
+    assert grid_cli("orders", "list", "--open", account=1).json()["orders"] == []
+
+
+def test_a_rejection_is_one_line_exit_1_and_moves_nothing(cli_client, cli_system, cli_manifest, cli_rpc_url, accounts):
+    """Run as a user's shell runs it: the installed console script, no traceback."""
+    buyer = accounts[3].address
+    cash_before = cli_system.payment_token.balanceOf(buyer)
+    orders_before = cli_system.energy_trading.orderCount()
+    expired = int(cli_client.w3.eth.get_block("latest")["timestamp"])
+    env = {k: v for k, v in os.environ.items() if k not in ACCOUNT_ENV}
+    result = subprocess.run(
+        [str(ENERGY_GRID), "--rpc-url", cli_rpc_url, "--manifest", str(cli_manifest), "--dev-account", "3",
+         "orders", "place", "--side", "buy", "--amount-kwh", "1", "--price", "0.22", "--expiry", str(expired)],
+        capture_output=True, text=True, env=env, check=False, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 1, result
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: createOrder rejected: ExpiryNotInFuture(expiry={expired}"), line
+    assert cli_system.payment_token.balanceOf(buyer) == cash_before
+    assert cli_system.energy_trading.orderCount() == orders_before
+
+
+# ------------------------------------------------------------------ grid
+
+
+def test_grid_load_emergency_and_status(grid_cli, cli_system):
+    load = grid_cli("grid", "load", "--region", str(REGION), "--capacity-mw", "100", "--demand-mw", "85", account=0).json()
+    assert (load["status"], load["load_percentage"], load["demand_mw"]) == ("HIGH", 85, 85)
+    base = cli_system.grid_management.basePrice()
+
+    on = grid_cli("grid", "emergency", "on", account=0).json()
+    assert (on["emergency_mode"], on["changed"], on["dynamic_price_per_kwh"]) == (True, True, 3 * base)
+    assert cli_system.grid_management.getGridStatus().emergencyMode is True
+    assert grid_cli("grid", "emergency", "on", account=0).json()["changed"] is False  # already on: nothing sent
+    status = grid_cli("grid", "status", "--region", str(REGION)).json()
+    assert status["grid"]["emergency_mode"] is True and status["load"]["status"] == "HIGH"
+    off = grid_cli("grid", "emergency", "off", account=0).json()
+    assert (off["emergency_mode"], off["changed"]) == (False, True)
+
+    refused = grid_cli("grid", "load", "--region", str(REGION), "--capacity-mw", "100", "--demand-mw", "1", account=4, expect=1)
+    assert "reportLoad rejected: " in refused.stderr and refused.stdout == ""
+    assert cli_system.grid_operations.getCurrentLoad(REGION).demandMW == 85
+
+
+# ------------------------------------------------------------------ demand response
+
+
+def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, operator, accounts):
+    """Two households' meters with five usual evenings (2.0 kW and 1.8 kW); during the event one
+    cuts to 0.5 kW, the other does not. The first is paid 2.0 per kW for 1.5 kW, the second refused."""
+    households = [accounts[5].address, accounts[6].address]
+    meters = [Account.create().address for _ in households]
+    usual_wh, event_wh = (500, 450), (125, 475)  # per quarter hour
+    now = int(cli_client.w3.eth.get_block("latest")["timestamp"])
+    event_day = now // DAY_SECONDS + 6
+    window_start = event_day * DAY_SECONDS + 18 * 3_600
+    for household, meter in zip(households, meters, strict=True):
+        cli_client.register_meter(operator, meter, household, REGION)
+        cli_client.register_dr_consumer(operator, household, meter)
+    registers: dict[str, int] = dict.fromkeys(meters, 0)
+
+    def evenings(days: list[int], wh: tuple[int, int]) -> tuple[list[str], list[MeterReading]]:
+        intervals = [(day * DAY_SECONDS + 18 * 3_600) // INTERVAL_SECONDS + q for day in days for q in range(4)]
+        items = interval_readings(registers, meters, intervals, lambda meter, _interval: wh[meters.index(meter)])
+        return [m for m, _ in items], [MeterReading(*reading) for _, reading in items]
+
+    cli_client.mine_block_at(window_start - 120)
+    first = MeterReading(now + 1, 0, 0)
+    usual_meters, usual = evenings(list(range(event_day - 5, event_day)), usual_wh)
+    cli_client.submit_readings(operator, [*meters, *usual_meters], [first, first, *usual])
+    cli_client.transact(operator, cli_client["PaymentToken"].functions.addConsumerBalance(operator.address, LOCAL_FAUCET_WHOLE_UNITS))
+    operator_cash = cli_client.payment_balance(operator.address)
+
+    event = grid_cli("dr", "start", "--target-kw", "5", "--reward-per-kw", "2.0", "--duration-minutes", "60", account=0).json()
+    assert (event["start_time"], event["end_time"], event["status"]) == (window_start, window_start + 3_600, "Active")
+    assert event["budget"] == 5 * 2_000_000 == operator_cash - cli_client.payment_balance(operator.address)
+    event_id = str(event["event_id"])
+
+    cli_client.mine_block_at(window_start + 3_600 + 300)
+    cli_client.submit_readings(operator, *evenings([event_day], event_wh))
+    verified = grid_cli("dr", "verify", event_id, "--consumer", households[0], account=0).json()["verified"]
+    assert verified == [
+        {"consumer": households[0], "baseline_w": 2_000, "actual_w": 500, "reduction_w": 1_500, "reward": 3_000_000}
+    ]
+    refused = grid_cli("dr", "verify", event_id, "--consumer", households[1], account=0, expect=1)
+    assert "verifyReduction rejected: InsufficientReduction(" in refused.stderr
+
+    cash_before = cli_client.payment_balance(households[0])
+    claimed = grid_cli("dr", "claim", event_id, account=5).json()
+    assert claimed["paid"] == [{"consumer": households[0], "amount": 3_000_000}]
+    assert cli_client.payment_balance(households[0]) == cash_before + 3_000_000
+
+    cli_client.mine_block_at(cli_client.event_budget(int(event_id)).verificationDeadline + 1)
+    completed = grid_cli("dr", "claim", event_id, "--distribute", account=8).json()
+    assert completed["event"]["status"] == "Completed"
+    assert completed["event"]["budget_refunded"] == 10_000_000 - 3_000_000
+
+
+# ------------------------------------------------------------------ carbon credits and assets
+
+
+def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, operator, accounts):
+    owner, investor = accounts[5].address, accounts[2].address
+    meter = Account.create().address
+    cli_client.register_meter(operator, meter, owner, REGION)
+    cli_client.transact(operator, cli_client["CarbonCredits"].functions.registerCleanEnergyProducer(meter, 0))  # SOLAR
+    cli_client.submit_readings(operator, [meter], [MeterReading(_advance(cli_client, 1), 0, 0)])
+    cli_client.submit_readings(operator, [meter], [MeterReading(_advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
+
+    issued = grid_cli("carbon", "issue", meter, account=8).json()["issued"]  # anyone may issue
+    assert issued == [{"meter": meter, "owner": owner, "amount_wh": 10_000, "grams": 4_000, "grams_co2e_per_kwh": 400}]
+    retired = grid_cli(
+        "carbon", "retire", "--amount-grams", "1500", "--beneficiary", investor, "--reason", "2025 office electricity", account=5
+    ).json()
+    assert (retired["amount_grams"], retired["beneficiary"], retired["balance_grams"]) == (1_500, investor, 2_500)
+    in_tonnes = grid_cli("carbon", "retire", "--amount-tonnes", "0.0005", "--reason", "a flight", account=5).json()
+    assert (in_tonnes["amount_grams"], in_tonnes["beneficiary"], in_tonnes["balance_grams"]) == (500, owner, 2_000)
+    assert cli_system.carbon_credits.totalRetiredFor(investor) == 1_500
+
+    minted = grid_cli(
+        "assets", "mint", "--to", owner, "--meter", meter, "--type", "solar", "--capacity-kw", "6.5", "--region", str(REGION), account=0
+    ).json()
+    token_id = str(minted["token_id"])
+    assert cli_system.energy_asset_nft.ownerOf(minted["token_id"]) == owner
+    assert cli_system.energy_asset_nft.getAsset(minted["token_id"]).capacityW == 6_500
+    split = grid_cli("assets", "split", token_id, "--shares", "100", account=5).json()
+    assert (split["shares"], split["total_shares"], split["manager"]) == (100, 100, owner)
+    deposit = grid_cli("assets", "deposit", token_id, "--amount", "12.5", account=2).json()
+    assert deposit["deposited"] == deposit["total_deposited"] == 12_500_000
+    cash_before = cli_client.payment_balance(owner)
+    claimed = grid_cli("assets", "claim", token_id, account=5).json()
+    assert (claimed["account"], claimed["amount"]) == (owner, 12_500_000)
+    assert cli_client.payment_balance(owner) == cash_before + 12_500_000
+    nothing = grid_cli("assets", "claim", token_id, account=5, expect=1)
+    assert f"claimRevenue rejected: NothingToClaim(tokenId={token_id}" in nothing.stderr
+
+
+# ------------------------------------------------------------------ deploy
+
+
+def test_deploy_runs_the_ape_script_with_the_flags_passed_through(grid_cli, cli_system, cli_rpc_url, monkeypatch):
+    """Deploying itself is ape's (scripts/deploy.py, tested in test_deployment.py): the command runs
+    it in a subprocess against --rpc-url and reports the manifest it wrote."""
+    calls: list[tuple[list[str], Path, bool]] = []
+    returncode = 0
+
+    def fake_ape(argv: list[str], cwd: Path, capture: bool) -> subprocess.CompletedProcess[str]:
+        calls.append((argv, cwd, capture))
+        return subprocess.CompletedProcess(argv, returncode, stdout="Deployed to chain 31337\n", stderr="")
+
+    monkeypatch.setattr(chain_commands, "run_ape", fake_ape)
+    deployed = grid_cli("deploy", "--auction-period", "900", "--auction-period", "3600").json()
+    (argv, cwd, capture), = calls
+    assert Path(argv[0]).name == "ape"
+    assert argv[1:] == ["run", "deploy", "--network", cli_rpc_url, "--auction-period", "900", "--auction-period", "3600"]
+    assert cwd == Path(".") and capture is True  # --json: ape's report goes to stderr, stdout stays JSON
+    assert deployed["chain_id"] == 31337
+    assert deployed["contracts"]["SmartMeter"] == cli_system.smart_meter.address
+
+    returncode = 3
+    failed = grid_cli("deploy", expect=1)
+    assert "`ape run deploy` failed (exit code 3)" in failed.stderr
+
+
+# ------------------------------------------------------------------ accounts
+
+
+def test_keystore_and_environment_accounts(grid_cli, tmp_path):
+    signer = anvil_account(4)
+    keystore = tmp_path / "account.json"
+    # pbkdf2 with few iterations keeps the test fast; real keystores use scrypt, read the same way.
+    keystore.write_text(json.dumps(Account.encrypt(signer.key, PASSWORD, kdf="pbkdf2", iterations=1_000)))
+
+    def status_address(*args: str, **invoke: Any) -> str:
+        return grid_cli(*args, "status", **invoke).json()["balances"]["address"]
+
+    assert status_address("--keystore", str(keystore), env={"ENERGY_GRID_KEYSTORE_PASSWORD": PASSWORD}) == signer.address
+    assert status_address("--keystore", str(keystore), input=f"{PASSWORD}\n") == signer.address  # prompted
+    wrong = grid_cli("--keystore", str(keystore), "status", env={"ENERGY_GRID_KEYSTORE_PASSWORD": "nope"}, expect=1)
+    assert f"Cannot decrypt the keystore {keystore}: wrong password" in wrong.stderr
+    assert PASSWORD not in wrong.stderr
+
+    from_env = anvil_account(6)
+    assert status_address(env={"ENERGY_GRID_PRIVATE_KEY": from_env.key.hex()}) == from_env.address
+    garbage = grid_cli("status", env={"ENERGY_GRID_PRIVATE_KEY": "0xnot-a-key"}, expect=1)
+    assert "ENERGY_GRID_PRIVATE_KEY is not a 32-byte hex private key" in garbage.stderr
+
+
+def test_dev_accounts_are_refused_off_anvils_chain_and_missing_things_are_explained(foreign_chain_rpc_url, tmp_path):
+    runner = CliRunner(mix_stderr=False)
+    env = {name: None for name in ACCOUNT_ENV}
+
+    refused = runner.invoke(cli, ["--rpc-url", foreign_chain_rpc_url, "--dev-account", "1", "orders", "cancel", "1"], env=env)
+    assert refused.exit_code == 2
+    assert f"--dev-account is for a local anvil (chain 31337) only; this node is chain {FOREIGN_CHAIN_ID}" in refused.stderr
+
+    # No manifest for the chain: the user is told how to get one (the default path is relative to the working folder).
+    missing = runner.invoke(cli, ["--rpc-url", foreign_chain_rpc_url, "status"], env=env)
+    assert missing.exit_code == 1
+    assert f"No deployment manifest for chain {FOREIGN_CHAIN_ID} at deployments/{FOREIGN_CHAIN_ID}.json" in missing.stderr
+    assert "run `make node` and `make deploy`" in missing.stderr
+
+    nobody = f"http://127.0.0.1:{_free_port()}"
+    unreachable = runner.invoke(cli, ["--rpc-url", nobody, "status"], env=env)
+    assert unreachable.exit_code == 1
+    assert f"No node answers at {nobody}: start one with `make node`" in unreachable.stderr
+
+
+def test_load_account_picks_one_source():
+    key = anvil_account(2).key.hex()
+    assert load_account(AccountSource(), 1, environ={}) is None
+    assert load_account(AccountSource(), 1, environ={"ENERGY_GRID_PRIVATE_KEY": key}).address == anvil_account(2).address
+    # A dev account wins over the environment on anvil's chain, and is refused elsewhere.
+    assert load_account(AccountSource(dev_account_index=3), 31337, environ={"ENERGY_GRID_PRIVATE_KEY": key}).address == (
+        anvil_account(3).address
+    )
+    with pytest.raises(DevAccountRefused):
+        load_account(AccountSource(dev_account_index=3), 1, environ={})
+    with pytest.raises(AccountError, match="needs a password: set ENERGY_GRID_KEYSTORE_PASSWORD"):
+        load_account(AccountSource(keystore=Path("any.json")), 1, environ={})
+    with pytest.raises(AccountError, match="No keystore file at"):
+        load_account(AccountSource(keystore=Path("/nonexistent/k.json")), 1, environ={"ENERGY_GRID_KEYSTORE_PASSWORD": "x"})
