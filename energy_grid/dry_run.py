@@ -6,6 +6,7 @@ else did it already" (skip) or a real failure, so they need it structured, not a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ class CustomError:
     text: str
 
 
-def decode_custom_error(abi: list[dict[str, Any]], data: str) -> tuple[str, dict[str, Any]] | None:
+def decode_custom_error(abi: Iterable[Any], data: str) -> tuple[str, dict[str, Any]] | None:
     """The error of `abi` whose selector starts `data`, with its arguments; None if none matches."""
     raw = bytes.fromhex(data.removeprefix("0x"))
     for item in abi:

@@ -38,13 +38,17 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
 from energy_grid.client import GridClient, GridError, MeterReading
 from energy_grid.dry_run import CustomError, dry_run
-from energy_grid.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.units import (
+    DAY_SECONDS,
+    FREQUENCY_NOMINAL_MILLIHZ,
+    VOLTAGE_NOMINAL_PER_MILLE,
+)
 
 REQUIRED_COLUMNS = ("meter", "timestamp", "consumption_wh", "production_wh")
 OPTIONAL_COLUMNS = ("frequency_millihz", "voltage_per_mille")
@@ -113,7 +117,8 @@ class MeterState:
 
     registered: bool
     active: bool = True
-    chain_latest: MeterReading = MeterReading(0, 0, 0, 0, 0)  # timestamp 0: no reading on chain yet
+    # timestamp 0: no reading on chain yet
+    chain_latest: MeterReading = field(default_factory=lambda: MeterReading(0, 0, 0, 0, 0))
     previous: CsvRow | None = None  # last row of the file that passed, skipped or queued
     queued: bool = False  # a row of it goes in this run
 
@@ -326,9 +331,10 @@ def read_meter(client: GridClient, meter: str) -> MeterState:
     return MeterState(registered=True, active=bool(info.active), chain_latest=client.latest_reading(meter))
 
 
-def wait_for_pending(client: GridClient, address: str, timeout_s: float = PENDING_WAIT_S) -> None:
-    """Waits until no transaction of `address` is pending: a batch a killed run sent may still be
+def wait_for_pending(client: GridClient, account: str, timeout_s: float = PENDING_WAIT_S) -> None:
+    """Waits until no transaction of `account` is pending: a batch a killed run sent may still be
     on its way, and reading the chain before it lands would send its readings again."""
+    address = Web3.to_checksum_address(account)
     deadline = time.monotonic() + timeout_s
     while client.w3.eth.get_transaction_count(address, "pending") > client.w3.eth.get_transaction_count(address, "latest"):
         if time.monotonic() > deadline:
@@ -348,7 +354,8 @@ def ingest_csv(
         raise IngestError(f"{gateway.address} lacks SmartMeter's GATEWAY_ROLE: it cannot submit batches")
     rows = list(read_rows(path))
     wait_for_pending(client, gateway.address)
-    meters = {row.meter: read_meter(client, row.meter) for row in rows if isinstance(row, CsvRow)}
+    named = dict.fromkeys(row.meter for row in rows if isinstance(row, CsvRow))
+    meters = {meter: read_meter(client, meter) for meter in named}
     report = IngestReport()
     queue = plan(rows, meters, read_limits(client), report)
     with tqdm(total=len(queue), unit="reading", disable=not progress, desc="meter readings") as bar:
@@ -426,8 +433,10 @@ def _find_culprit(rows: list[CsvRow], error: CustomError) -> CsvRow:
 
 def _summary(report: IngestReport) -> str:
     lines = [
-        f"{report.rows_read:,} rows read: {report.submitted:,} submitted in {report.transactions:,} transactions "
-        f"({report.gas_used:,} gas), {report.skipped_on_chain:,} already on chain, {report.rejected_count:,} rejected"
+        (
+            f"{report.rows_read:,} rows read: {report.submitted:,} submitted in {report.transactions:,} transactions "
+            f"({report.gas_used:,} gas), {report.skipped_on_chain:,} already on chain, {report.rejected_count:,} rejected"
+        )
     ]
     lines += [f"  line {row.line}: {row.meter}: {row.reason}" for row in report.rejected]
     return "\n".join(lines)
