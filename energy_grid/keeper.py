@@ -24,17 +24,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import ABIEvent
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.logs import DISCARD
 
 from energy_grid.client import GridClient, GridError
 from energy_grid.dry_run import dry_run
-from energy_grid.order_book import OrderBook, PlannedMatch, plan_matches
+from energy_grid.order_book import OrderBook, plan_matches
 
 MAX_SETTLEMENT_BATCH = 50  # Settlement.MAX_SETTLEMENT_BATCH
 LOG_CHUNK_BLOCKS = 10_000  # blocks per eth_getLogs request (public nodes cap the range)
@@ -104,7 +105,8 @@ class Keeper:
             contract = client[name]
             for item in contract.abi:
                 if item.get("type") == "event":
-                    self._events[event_abi_to_log_topic(item)] = (name, getattr(contract.events, item["name"])())
+                    event_abi = cast(ABIEvent, item)
+                    self._events[event_abi_to_log_topic(event_abi)] = (name, getattr(contract.events, event_abi["name"])())
         self._addresses = [client[name].address for name in watched]
 
     def serves(self, *accounts: str) -> bool:
@@ -218,6 +220,7 @@ class Keeper:
             if self._send(f"{ref.auction}.claim({ref.order_id})", self.client[ref.auction].functions.claim(ref.order_id)):
                 self.report.orders_claimed += 1
                 done.actions += 1
+            # Claimed, or claimed by someone else, or failed (in the report): not tried again.
             book.claimed.add((ref.auction, ref.order_id))
 
     # -------------------------------------------------------------------- sending

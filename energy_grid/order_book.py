@@ -98,9 +98,10 @@ class OrderBook:
     claimed: set[tuple[str, int]] = field(default_factory=set)  # (auction, order id)
 
     def apply(self, contract: str, event: str, args: dict[str, Any]) -> None:
-        handler = getattr(self, f"_on_{event}", None)
+        """Applies one event of `contract` (its manifest name); events the book does not need are ignored."""
+        handler = _HANDLERS.get(event)
         if handler is not None:
-            handler(contract, args)
+            getattr(self, handler)(contract, args)
 
     def left_wh(self, order_id: int) -> int:
         order = self.orders[order_id]
@@ -110,7 +111,7 @@ class OrderBook:
         return [(order, self.left_wh(order.order_id)) for order in self.orders.values() if self.left_wh(order.order_id) > 0]
 
     # -------------------------------------------------------------------- EnergyTrading
-    def _on_OrderCreated(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802 (event names)
+    def _order_created(self, contract: str, a: dict[str, Any]) -> None:
         self.orders[int(a["orderId"])] = BookOrder(
             int(a["orderId"]),
             str(a["trader"]),
@@ -121,35 +122,50 @@ class OrderBook:
             str(a["counterparty"]),
         )
 
-    def _on_OrdersMatched(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _orders_matched(self, contract: str, a: dict[str, Any]) -> None:
         buy, sell, amount_wh = int(a["buyOrderId"]), int(a["sellOrderId"]), int(a["amountWh"])
         self.filled_wh[buy] += amount_wh
         self.filled_wh[sell] += amount_wh
         self.pending_transactions[int(a["transactionId"])] = (buy, sell)
 
-    def _on_OrderTaken(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _order_taken(self, contract: str, a: dict[str, Any]) -> None:
         self.filled_wh[int(a["orderId"])] += int(a["amountWh"])
         self.pending_transactions[int(a["transactionId"])] = (int(a["orderId"]), 0)
 
-    def _on_OrderCancelled(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _order_cancelled(self, contract: str, a: dict[str, Any]) -> None:
         self.closed.add(int(a["orderId"]))
 
-    def _on_ExpiredOrderReleased(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _expired_order_released(self, contract: str, a: dict[str, Any]) -> None:
         self.closed.add(int(a["orderId"]))
 
-    def _on_TransactionSettled(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _transaction_settled(self, contract: str, a: dict[str, Any]) -> None:
         self.pending_transactions.pop(int(a["transactionId"]), None)
 
-    def _on_TransactionVoided(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _transaction_voided(self, contract: str, a: dict[str, Any]) -> None:
         self.pending_transactions.pop(int(a["transactionId"]), None)
 
     # -------------------------------------------------------------------- EnergyAuction
-    def _on_OrderSubmitted(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _order_submitted(self, contract: str, a: dict[str, Any]) -> None:
         order_id = int(a["orderId"])
         self.auction_orders[(contract, order_id)] = AuctionOrderRef(contract, order_id, int(a["period"]), str(a["trader"]))
 
-    def _on_MarketCleared(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _market_cleared(self, contract: str, a: dict[str, Any]) -> None:
         self.cleared_markets.add((contract, int(a["period"])))
 
-    def _on_OrderClaimed(self, contract: str, a: dict[str, Any]) -> None:  # noqa: N802
+    def _order_claimed(self, contract: str, a: dict[str, Any]) -> None:
         self.claimed.add((contract, int(a["orderId"])))
+
+
+# Event name -> OrderBook method applying it.
+_HANDLERS = {
+    "OrderCreated": "_order_created",
+    "OrdersMatched": "_orders_matched",
+    "OrderTaken": "_order_taken",
+    "OrderCancelled": "_order_cancelled",
+    "ExpiredOrderReleased": "_expired_order_released",
+    "TransactionSettled": "_transaction_settled",
+    "TransactionVoided": "_transaction_voided",
+    "OrderSubmitted": "_order_submitted",
+    "MarketCleared": "_market_cleared",
+    "OrderClaimed": "_order_claimed",
+}
