@@ -1,0 +1,346 @@
+"""The keeper: matches crossing orders, settles what is due, clears closed auctions and claims.
+
+Each round it reads the events since the last round (energy_grid.order_book), then, in bounded
+batches: matches the open book's crossing orders by price-time priority (`matchOrders`), settles
+the pending transactions whose settlement window has passed (`settleTransactions`, up to 50 per
+transaction), clears every EnergyAuction market whose gate has closed (`clear`) and claims the
+orders of the cleared markets (`claim`) for the traders it serves.
+
+Keepers race each other (and traders, and the operator): before each transaction the keeper
+checks the state with a dry run, and a rejection that means someone else did it already
+(OrderNotActive, TransactionNotPending, MarketAlreadyCleared, AlreadyClaimed, …) counts as a
+skip, not a failure. Two keepers on the same book therefore never fail on each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, cast
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_typing import ABIEvent
+from eth_utils import event_abi_to_log_topic
+from web3 import Web3
+from web3.logs import DISCARD
+
+from energy_grid.client import GridClient, GridError
+from energy_grid.dry_run import dry_run
+from energy_grid.order_book import OrderBook, plan_matches
+
+MAX_SETTLEMENT_BATCH = 50  # Settlement.MAX_SETTLEMENT_BATCH
+LOG_CHUNK_BLOCKS = 10_000  # blocks per eth_getLogs request (public nodes cap the range)
+PENDING = 0  # ISettlement.TransactionStatus.PENDING
+# Rejections that mean another keeper, a trader or the operator acted first, or time moved on.
+ALREADY_DONE = frozenset(
+    {
+        "OrderNotActive",
+        "OrderExpired",
+        "TransactionNotPending",
+        "MarketAlreadyCleared",
+        "AlreadyClaimed",
+    }
+)
+
+
+@dataclass
+class KeeperReport:
+    rounds: int = 0
+    matched: int = 0  # matchOrders sent and mined
+    settled: int = 0  # transactions this keeper settled
+    markets_cleared: int = 0
+    orders_claimed: int = 0
+    skipped: int = 0  # actions someone else took first (dry run or a lost race)
+    transactions: int = 0
+    gas_used: int = 0
+    failures: list[str] = field(default_factory=list)  # rejections that are not a lost race
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Round:
+    """What one round did, to decide whether to go on at once or wait for the next poll."""
+
+    actions: int = 0
+    full: bool = False  # a batch bound was reached: more may be waiting
+
+
+class Keeper:
+    """One keeper's state between rounds: the rebuilt book and the next block to read."""
+
+    def __init__(
+        self,
+        client: GridClient,
+        account: LocalAccount,
+        *,
+        max_batch: int = 20,
+        traders: Iterable[str] | None = None,
+        from_block: int = 0,
+        report: KeeperReport | None = None,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self.client = client
+        self.account = account
+        self.max_batch = max_batch
+        self.traders = None if traders is None else {Web3.to_checksum_address(t) for t in traders}
+        self.next_block = from_block
+        self.book = OrderBook()
+        self.report = report or KeeperReport()
+        self.auctions = [name for name in client.contracts if name.startswith("EnergyAuction")]
+        watched = ["EnergyTrading", *self.auctions]
+        self._events: dict[bytes, tuple[str, Any]] = {}
+        for name in watched:
+            contract = client[name]
+            for item in contract.abi:
+                if item.get("type") == "event":
+                    event_abi = cast(ABIEvent, item)
+                    self._events[event_abi_to_log_topic(event_abi)] = (name, getattr(contract.events, event_abi["name"])())
+        self._addresses = [client[name].address for name in watched]
+
+    def serves(self, *accounts: str) -> bool:
+        return self.traders is None or any(Web3.to_checksum_address(a) in self.traders for a in accounts)
+
+    # -------------------------------------------------------------------- events
+
+    def sync(self) -> int:
+        """Applies the events up to the latest block; returns that block's timestamp."""
+        latest = self.client.w3.eth.get_block("latest")
+        to_block = int(latest["number"])
+        while self.next_block <= to_block:
+            end = min(self.next_block + LOG_CHUNK_BLOCKS - 1, to_block)
+            logs = self.client.w3.eth.get_logs({"address": self._addresses, "fromBlock": self.next_block, "toBlock": end})
+            for log in sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"])):
+                known = self._events.get(bytes(log["topics"][0])) if log["topics"] else None
+                if known is not None:
+                    name, event = known
+                    self.book.apply(name, event.event_name, dict(event.process_log(log)["args"]))
+            self.next_block = end + 1
+        return int(latest["timestamp"])
+
+    # -------------------------------------------------------------------- one round
+
+    def run_round(self, stop: threading.Event | None = None) -> _Round:
+        done = _Round()
+        now_s = self.sync()
+        self._match(now_s, done, stop)
+        now_s = self.sync()
+        self._settle(now_s, done)
+        self._clear(now_s, done, stop)
+        self.sync()
+        self._claim(done, stop)
+        self.report.rounds += 1
+        return done
+
+    def _match(self, now_s: int, done: _Round, stop: threading.Event | None) -> None:
+        # The next block is at least a second later: an order expiring then cannot trade.
+        plan = [
+            m
+            for m in plan_matches(self.book.open_orders(), now_s + 1)
+            if self.serves(self.book.orders[m.buy_order_id].trader, self.book.orders[m.sell_order_id].trader)
+        ]
+        done.full |= len(plan) > self.max_batch
+        for match in plan[: self.max_batch]:
+            if stop is not None and stop.is_set():
+                return
+            call = self.client["EnergyTrading"].functions.matchOrders(match.buy_order_id, match.sell_order_id)
+            if self._send(f"matchOrders({match.buy_order_id}, {match.sell_order_id})", call):
+                self.report.matched += 1
+                done.actions += 1
+
+    def _settle(self, now_s: int, done: _Round) -> None:
+        trading = self.client["EnergyTrading"].functions
+        window_s = int(trading.settlementWindow().call())
+        due: list[int] = []
+        for transaction_id in sorted(self.book.pending_transactions):
+            if len(due) == min(self.max_batch, MAX_SETTLEMENT_BATCH):
+                done.full = True
+                break
+            info = trading.getTransaction(transaction_id).call()
+            if int(info.status) != PENDING:
+                self.book.pending_transactions.pop(transaction_id)
+                continue
+            if int(info.matchedAt) + window_s <= now_s and self.serves(info.buyer, info.seller):
+                due.append(transaction_id)
+        if not due:
+            return
+        receipt = self._send(f"settleTransactions({len(due)} ids)", trading.settleTransactions(due))
+        if receipt:
+            events = self.client["EnergyTrading"].events
+            settled = len(events.TransactionSettled().process_receipt(receipt, errors=DISCARD))
+            self.report.settled += settled
+            self.report.skipped += len(events.TransactionSkipped().process_receipt(receipt, errors=DISCARD))
+            done.actions += settled
+
+    def _clear(self, now_s: int, done: _Round, stop: threading.Event | None) -> None:
+        markets = sorted(
+            {
+                (ref.auction, ref.period)
+                for ref in self.book.auction_orders.values()
+                if (ref.auction, ref.period) not in self.book.cleared_markets and self.serves(ref.trader)
+            }
+        )
+        sent = 0
+        for auction, period in markets:
+            if stop is not None and stop.is_set():
+                return
+            functions = self.client[auction].functions
+            if int(functions.gateClosureTime(period).call()) > now_s:
+                continue
+            if sent == self.max_batch:
+                done.full = True
+                return
+            sent += 1
+            if self._send(f"{auction}.clear({period})", functions.clear(period)):
+                self.report.markets_cleared += 1
+                done.actions += 1
+
+    def _claim(self, done: _Round, stop: threading.Event | None) -> None:
+        book = self.book
+        claims = [
+            ref
+            for key, ref in sorted(book.auction_orders.items())
+            if (ref.auction, ref.period) in book.cleared_markets and key not in book.claimed and self.serves(ref.trader)
+        ]
+        done.full |= len(claims) > self.max_batch
+        for ref in claims[: self.max_batch]:
+            if stop is not None and stop.is_set():
+                return
+            if self._send(f"{ref.auction}.claim({ref.order_id})", self.client[ref.auction].functions.claim(ref.order_id)):
+                self.report.orders_claimed += 1
+                done.actions += 1
+            # Claimed, or claimed by someone else, or failed (in the report): not tried again.
+            book.claimed.add((ref.auction, ref.order_id))
+
+    # -------------------------------------------------------------------- sending
+
+    def _send(self, what: str, call: Any) -> Any:
+        """Dry-runs `call`, then sends it; returns the receipt, or None when it was skipped (someone
+        else did it) or failed (recorded in the report)."""
+        error = dry_run(self.client, self.account, call)
+        if error is None:
+            try:
+                receipt = self.client.transact(self.account, call)
+            except (GridError, RuntimeError) as refused:
+                # Lost a race between the dry run and the block: ask again why.
+                error = dry_run(self.client, self.account, call)
+                if error is None:
+                    self.report.failures.append(f"{what}: {refused}")
+                    return None
+            else:
+                self.report.transactions += 1
+                self.report.gas_used += int(receipt["gasUsed"])
+                return receipt
+        if error.name in ALREADY_DONE:
+            self.report.skipped += 1
+        else:
+            self.report.failures.append(f"{what} rejected: {error.text}")
+        return None
+
+
+def run_keeper(
+    client: GridClient,
+    account: LocalAccount,
+    *,
+    once: bool = False,
+    poll_interval_s: float = 5.0,
+    max_batch: int = 20,
+    traders: Iterable[str] | None = None,
+    from_block: int = 0,
+    stop: threading.Event | None = None,
+    on_round: Callable[[KeeperReport], None] | None = None,
+) -> KeeperReport:
+    """Runs keeper rounds: one with `once`, else until `stop` is set or, in the main thread,
+    SIGINT or SIGTERM arrives (the transaction in flight completes first). A round that reached a
+    batch bound is followed at once by the next; otherwise the keeper waits `poll_interval_s`.
+    `traders` limits the keeper to the orders, transactions and markets of those accounts."""
+    keeper = Keeper(client, account, max_batch=max_batch, traders=traders, from_block=from_block)
+    stop = stop or threading.Event()
+    restore = _stop_on_signals(stop) if not once else None
+    try:
+        while not stop.is_set():
+            done = keeper.run_round(stop)
+            if on_round is not None:
+                on_round(keeper.report)
+            if once:
+                break
+            if not done.full:
+                stop.wait(poll_interval_s)
+    finally:
+        if restore is not None:
+            restore()
+    return keeper.report
+
+
+def _stop_on_signals(stop: threading.Event) -> Callable[[], None] | None:
+    """Sets `stop` on SIGINT and SIGTERM; returns what puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m energy_grid.keeper", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rpc-url", default=os.environ.get("RPC_URL", "http://127.0.0.1:8545"))
+    parser.add_argument("--manifest", type=Path, help="deployments/<chainId>.json (default: the node's chain id)")
+    parser.add_argument(
+        "--key-env", default="ENERGY_GRID_PRIVATE_KEY", help="environment variable holding the keeper's private key"
+    )
+    parser.add_argument("--once", action="store_true", help="one round, then exit")
+    parser.add_argument("--poll-interval", type=float, default=5.0, help="seconds between idle rounds")
+    parser.add_argument("--max-batch", type=int, default=20, help="most matches, settlements, clears, claims per round")
+    parser.add_argument("--trader", action="append", dest="traders", help="serve only this account (repeat)")
+    parser.add_argument("--from-block", type=int, default=0, help="first block to read events from (the deployment's)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    key = os.environ.get(args.key_env)
+    if not key:
+        parser.error(f"set {args.key_env} to the keeper's private key")
+    w3 = Web3(Web3.HTTPProvider(args.rpc_url))
+    manifest = args.manifest or Path("deployments") / f"{w3.eth.chain_id}.json"
+    client = GridClient.from_manifest(manifest, args.rpc_url)
+    report = run_keeper(
+        client,
+        Account.from_key(key),
+        once=args.once,
+        poll_interval_s=args.poll_interval,
+        max_batch=args.max_batch,
+        traders=args.traders,
+        from_block=args.from_block,
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(
+            f"{report.rounds} rounds: {report.matched} matched, {report.settled} settled, "
+            f"{report.markets_cleared} markets cleared, {report.orders_claimed} orders claimed, "
+            f"{report.skipped} skipped (done by others), {len(report.failures)} failures"
+        )
+        for failure in report.failures:
+            print(f"  {failure}")
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""The keeper (energy_grid.keeper) on its own anvil: one pass matches a book with crossing orders
+exactly as price-time priority says (checked against an independent expectation) and settles
+it; closed auctions are cleared and claimed; two keepers in two processes share one book
+without failing on each other or doing anything twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from energy_grid.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.keeper import run_keeper
+from energy_grid.order_book import ZERO_ADDRESS, BookOrder, plan_matches
+
+EXPIRY_S = 7_200
+SETTLED = 1  # ISettlement.TransactionStatus
+RUN_TIMEOUT_S = 300
+
+
+@pytest.fixture(scope="module")
+def keeper_node(tmp_path_factory):
+    node = AnvilNode(tmp_path_factory.mktemp("keeper-node")).start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def keeper_manifest(keeper_node, project, networks, accounts):
+    _, manifest = deploy_to_node(keeper_node, project, networks, accounts[0])
+    return manifest
+
+
+@pytest.fixture
+def keeper_client(keeper_node, keeper_manifest) -> GridClient:
+    return grid_client(keeper_node, keeper_manifest)
+
+
+def operator() -> LocalAccount:
+    """The local deployer: SmartMeter operator and gateway, MockStablecoin's faucet."""
+    return anvil_account(0)
+
+
+def now_s(client: GridClient) -> int:
+    return int(client.w3.eth.get_block("latest")["timestamp"])
+
+
+def fresh_traders(client: GridClient, tag: str, count: int, energy_wh: int = 20_000) -> list[LocalAccount]:
+    """New accounts with gas, 10,000 stablecoin, `energy_wh` metered EnergyToken, both markets approved."""
+    traders = [Account.from_key(keccak(text=f"{tag}-trader-{i}")) for i in range(count)]
+    devices = [Account.from_key(keccak(text=f"{tag}-meter-{i}")).address for i in range(count)]
+    for trader, device in zip(traders, devices):
+        client.w3.provider.make_request("anvil_setBalance", [trader.address, hex(10**20)])
+        client.transact(operator(), client["PaymentToken"].functions.addConsumerBalance(trader.address, 10_000))
+        client.register_meter(operator(), device, trader.address, region_id=1)
+    start = now_s(client) - 300
+    client.submit_readings(operator(), devices, [MeterReading(start, 0, 0)] * count)
+    client.submit_readings(operator(), devices, [MeterReading(start + 120, 0, energy_wh)] * count)
+    for trader in traders:
+        client.approve_market(trader)
+        client.approve_auction(trader)
+    return traders
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: int
+    trader: str
+    is_buy: bool
+    price_per_kwh: int
+    expiry_s: int
+    counterparty: str | None
+
+
+def place(client: GridClient, trader: LocalAccount, side: int, amount_wh: int, price: int, *, to: LocalAccount | None = None, expiry_s: int | None = None) -> Placed:
+    expiry = expiry_s or now_s(client) + EXPIRY_S
+    if to is None:
+        order_id = client.create_order(trader, amount_wh, price, expiry, side)
+    else:
+        order_id = client.create_directed_order(trader, amount_wh, price, expiry, side, to.address)
+    return Placed(order_id, trader.address, side == BUY, price, expiry, None if to is None else to.address)
+
+
+def expected_matches(client: GridClient, orders: list[Placed], at_s: int) -> list[tuple[int, int, int, int]]:
+    """Price-time priority, written independently of the keeper: over and over, of all pairs that
+    may trade now (active, unexpired, crossing, two traders, named counterparties respected) take
+    the best bid's best ask, and trade as much as both have left at the earlier order's price.
+    What is left of each order comes from the contract, not from events."""
+    left = {}
+    for order in orders:
+        info = client["EnergyTrading"].functions.getOrderInfo(order.order_id).call()
+        left[order.order_id] = info.amount - info.filledAmount if info.status == 0 else 0
+
+    def may(bid: Placed, ask: Placed) -> bool:
+        return (
+            bid.price_per_kwh >= ask.price_per_kwh
+            and bid.trader != ask.trader
+            and bid.counterparty in (None, ask.trader)
+            and ask.counterparty in (None, bid.trader)
+            and min(bid.expiry_s, ask.expiry_s) > at_s
+        )
+
+    matches = []
+    while True:
+        pairs = [
+            (bid, ask)
+            for bid in orders
+            for ask in orders
+            if bid.is_buy and not ask.is_buy and left[bid.order_id] and left[ask.order_id] and may(bid, ask)
+        ]
+        if not pairs:
+            return matches
+        bid, ask = min(pairs, key=lambda p: (-p[0].price_per_kwh, p[0].order_id, p[1].price_per_kwh, p[1].order_id))
+        amount = min(left[bid.order_id], left[ask.order_id])
+        price = bid.price_per_kwh if bid.order_id < ask.order_id else ask.price_per_kwh
+        matches.append((bid.order_id, ask.order_id, amount, price))
+        left[bid.order_id] -= amount
+        left[ask.order_id] -= amount
+
+
+def matched_since(client: GridClient, block: int) -> list[tuple[int, int, int, int]]:
+    logs = client["EnergyTrading"].events.OrdersMatched().get_logs(from_block=block)
+    return [
+        (int(e.args.buyOrderId), int(e.args.sellOrderId), int(e.args.amountWh), int(e.args.pricePerKWh))
+        for e in sorted(logs, key=lambda e: (e.blockNumber, e.logIndex))
+    ]
+
+
+def transaction_ids_since(client: GridClient, block: int) -> set[int]:
+    events = client["EnergyTrading"].events
+    ids = {int(e.args.transactionId) for e in events.OrdersMatched().get_logs(from_block=block)}
+    return ids | {int(e.args.transactionId) for e in events.OrderTaken().get_logs(from_block=block)}
+
+
+def settled_since(client: GridClient, block: int) -> list[int]:
+    return [int(e.args.transactionId) for e in client["EnergyTrading"].events.TransactionSettled().get_logs(from_block=block)]
+
+
+def assert_settled_once(client: GridClient, block: int) -> None:
+    settled = settled_since(client, block)
+    assert len(settled) == len(set(settled))
+    assert set(settled) == transaction_ids_since(client, block)
+    for transaction_id in settled:
+        assert client["EnergyTrading"].functions.getTransaction(transaction_id).call().status == SETTLED
+
+
+def open_auction(client: GridClient, sellers: list[LocalAccount], buyers: list[LocalAccount], periods_ahead: int = 2) -> tuple[int, list[int]]:
+    """Asks and bids for a period whose gate is still open; returns the period and the order ids."""
+    period = client["EnergyAuction"].functions.currentPeriod().call() + periods_ahead
+    asks = [(1_000, 150_000), (800, 180_000), (600, 220_000)]
+    bids = [(700, 240_000), (500, 200_000), (900, 160_000)]
+    orders = [client.submit_ask(s, period, wh, price) for s, (wh, price) in zip(sellers, asks)]
+    orders += [client.submit_bid(b, period, wh, price) for b, (wh, price) in zip(buyers, bids)]
+    return period, orders
+
+
+def close_gates(client: GridClient, *periods: int) -> None:
+    gate = max(client["EnergyAuction"].functions.gateClosureTime(p).call() for p in periods)
+    client.mine_block_at(max(gate, now_s(client) + 1))
+
+
+def order_claimed(client: GridClient, order_id: int) -> bool:
+    return bool(client["EnergyAuction"].functions.getOrder(order_id).call().claimed)
+
+
+# ------------------------------------------------------------------------------------ the rule
+
+
+def test_plan_respects_counterparties_expiry_and_price_time_priority():
+    a, b, c = "0x" + "aa" * 20, "0x" + "bb" * 20, "0x" + "cc" * 20
+
+    def order(order_id: int, trader: str, is_buy: bool, amount: int, price: int, *, to: str = ZERO_ADDRESS, expiry: int = 100) -> tuple[BookOrder, int]:
+        return BookOrder(order_id, trader, is_buy, amount, price, expiry, to), amount
+
+    book = [
+        order(1, a, False, 500, 10, to=c),  # directed to c: b may not take it
+        order(2, a, False, 500, 12),
+        order(3, a, False, 500, 9, expiry=50),  # expired at 60
+        order(4, b, True, 800, 15),
+        order(5, c, True, 300, 15),
+        order(6, a, True, 300, 20),  # a's own asks: no self-trade
+    ]
+    plan = plan_matches(book, now_s=60)
+    assert [(m.buy_order_id, m.sell_order_id, m.amount_wh, m.price_per_kwh) for m in plan] == [
+        (4, 2, 500, 12),  # b's bid (older than c's at 15) skips the ask directed to c
+        (5, 1, 300, 10),
+    ]
+
+
+# ------------------------------------------------------------------------------------ on chain
+
+
+def test_one_pass_matches_by_price_time_priority_and_settles(keeper_client):
+    client = keeper_client
+    s1, s2, s3, b1, b2, b3 = fresh_traders(client, "one-pass", 6)
+    start_block = client.w3.eth.block_number
+    orders = [
+        place(client, s1, SELL, 1_000, 180_000, to=b1),
+        place(client, s2, SELL, 1_500, 200_000, to=b1),
+        place(client, s1, SELL, 800, 190_000, to=b2),
+        place(client, b1, BUY, 2_000, 220_000),
+        place(client, b2, BUY, 500, 210_000),
+        place(client, b1, BUY, 700, 210_000, to=s2),
+        place(client, b2, BUY, 600, 190_000),
+        place(client, s3, SELL, 400, 230_000),  # above every bid: rests
+        place(client, s2, SELL, 900, 150_000, to=b3, expiry_s=now_s(client) + 30),  # expires before the keeper runs
+        place(client, b3, BUY, 900, 200_000),
+    ]
+    cancelled = place(client, b3, BUY, 300, 300_000, to=s1)
+    client.cancel_order(b3, cancelled.order_id)
+    arrival = client.place_order(s3, 400, 170_000, now_s(client) + EXPIRY_S, SELL)  # trades with b1 at once
+    assert len(arrival.transaction_ids) == 1
+    client.mine_block_at(now_s(client) + 60)
+    expected = expected_matches(client, [*orders, cancelled], now_s(client) + 1)
+    assert len(expected) == 5 and len({price for *_, price in expected}) == 3  # several levels
+    keeper_block = client.w3.eth.block_number
+
+    report = run_keeper(client, anvil_account(8), once=True, max_batch=20, from_block=start_block)
+
+    assert report.failures == []
+    assert matched_since(client, keeper_block + 1) == expected
+    assert (report.matched, report.settled, report.skipped) == (5, 6, 0)
+    assert_settled_once(client, start_block)
+    again = run_keeper(client, anvil_account(8), once=True, from_block=start_block)  # nothing left to do
+    assert (again.matched, again.settled, again.transactions, again.failures) == (0, 0, 0, [])
+
+
+def test_closed_auctions_are_cleared_and_claimed_for_the_traders_served(keeper_client):
+    client = keeper_client
+    traders = fresh_traders(client, "auction", 6)
+    start_block = client.w3.eth.block_number
+    period, orders = open_auction(client, traders[:3], traders[3:])
+    preview = client.preview_auction(period)
+    early = run_keeper(client, anvil_account(8), once=True, from_block=start_block)
+    assert (early.markets_cleared, early.orders_claimed, early.failures) == (0, 0, [])  # the gate is open
+    close_gates(client, period)
+
+    mine = run_keeper(client, anvil_account(8), once=True, traders=[traders[3].address], from_block=start_block)
+    assert (mine.markets_cleared, mine.orders_claimed, mine.failures) == (1, 1, [])
+    assert [order_claimed(client, o) for o in orders] == [False, False, False, True, False, False]
+    rest = run_keeper(client, anvil_account(9), once=True, from_block=start_block)
+    assert (rest.markets_cleared, rest.orders_claimed, rest.failures) == (0, 5, [])
+
+    market = client["EnergyAuction"].functions.getMarket(period).call()
+    assert market.cleared and market.volumeWh == preview.volume_wh > 0
+    claims = client["EnergyAuction"].events.OrderClaimed().get_logs(from_block=start_block)
+    assert sorted(int(e.args.orderId) for e in claims) == sorted(orders)
+    assert {int(e.args.orderId): int(e.args.filledWh) for e in claims} == preview.fills_wh
+
+
+def keeper_process(node: AnvilNode, manifest, account: LocalAccount, from_block: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "KEEPER_KEY": account.key.hex()}
+    command = [sys.executable, "-m", "energy_grid.keeper", "--rpc-url", node.url, "--manifest", str(manifest)]
+    command += ["--key-env", "KEEPER_KEY", "--max-batch", "3", "--poll-interval", "0.2", "--from-block", str(from_block), "--json"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_keepers_at_once_never_fail_on_each_other(keeper_client, keeper_node, keeper_manifest):
+    """Two long-running keepers on one book, in small batches so that their rounds interleave:
+    every pair is matched once, every transaction settled once, the markets cleared once and
+    every auction order claimed once; both stop cleanly on SIGTERM with exit code 0."""
+    client = keeper_client
+    traders = fresh_traders(client, "two-keepers", 8)
+    sellers, buyers = traders[:4], traders[4:]
+    start_block = client.w3.eth.block_number
+    orders = []
+    for i, seller in enumerate(sellers):
+        for j, buyer in enumerate(buyers):
+            orders.append(place(client, seller, SELL, 300 + 100 * ((i + j) % 4), 150_000 + 10_000 * ((i * 3 + j) % 5), to=buyer))
+    for j, buyer in enumerate(buyers):
+        orders.append(place(client, buyer, BUY, 1_000 + 300 * j, 190_000 - 10_000 * j))
+        orders.append(place(client, buyer, BUY, 500, 175_000 + 5_000 * j, to=sellers[j]))
+    periods = [open_auction(client, sellers[:3], buyers[:3], ahead)[0] for ahead in (2, 3)]
+    auction_orders = [o for p in periods for o in [*client.auction_orders(p)]]
+    expected = expected_matches(client, orders, now_s(client) + 1)
+    assert len(expected) >= 10
+    close_gates(client, *periods)
+
+    keepers = [keeper_process(keeper_node, keeper_manifest, anvil_account(i), start_block) for i in (8, 9)]
+    try:
+        wait_until(
+            lambda: len(matched_since(client, start_block)) >= len(expected)
+            and set(settled_since(client, start_block)) >= transaction_ids_since(client, start_block)
+            and all(order_claimed(client, o.order_id) for o in auction_orders)
+            or any(k.poll() is not None for k in keepers),
+            RUN_TIMEOUT_S,
+            "the keepers to finish the book",
+            poll_s=0.2,
+        )
+    finally:
+        for keeper in keepers:
+            if keeper.poll() is None:
+                keeper.send_signal(signal.SIGTERM)
+        outputs = [keeper.communicate(timeout=60) for keeper in keepers]
+    assert [k.returncode for k in keepers] == [0, 0], [err for _, err in outputs]
+    reports = [json.loads(out) for out, _ in outputs]
+
+    assert matched_since(client, start_block) == expected  # each pair once, in priority order
+    assert_settled_once(client, start_block)
+    cleared = client["EnergyAuction"].events.MarketCleared().get_logs(from_block=start_block)
+    assert sorted(int(e.args.period) for e in cleared) == sorted(periods)
+    claims = Counter(int(e.args.orderId) for e in client["EnergyAuction"].events.OrderClaimed().get_logs(from_block=start_block))
+    assert claims == Counter(o.order_id for o in auction_orders)
+    assert [r["failures"] for r in reports] == [[], []]
+    assert sum(r["matched"] for r in reports) == len(expected)
+    assert sum(r["settled"] for r in reports) == len(transaction_ids_since(client, start_block))
+    assert sum(r["markets_cleared"] for r in reports) == 2
+    assert sum(r["orders_claimed"] for r in reports) == len(auction_orders)
