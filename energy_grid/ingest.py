@@ -43,7 +43,8 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError
 
 from energy_grid.client import GridClient, GridError, MeterReading
-from energy_grid.dry_run import CustomError, dry_run
+from energy_grid.dry_run import dry_run
+from energy_grid.errors import ContractRevertError
 from energy_grid.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
@@ -386,6 +387,8 @@ def _submit(client: GridClient, gateway: LocalAccount, batch: list[CsvRow], repo
                 if unexplained > MAX_UNEXPLAINED_RETRIES:
                     raise IngestError(f"submitReadings keeps failing without a reason: {refused}") from None
                 continue
+            if not isinstance(error, ContractRevertError):
+                raise IngestError(f"submitReadings rejected: {error}") from None
             pending = _drop_culprit(client, pending, error, report)
             continue
         report.transactions += 1
@@ -394,10 +397,10 @@ def _submit(client: GridClient, gateway: LocalAccount, batch: list[CsvRow], repo
         return
 
 
-def _drop_culprit(client: GridClient, pending: list[CsvRow], error: CustomError, report: IngestReport) -> list[CsvRow]:
-    meter = error.args.get("meter")
+def _drop_culprit(client: GridClient, pending: list[CsvRow], error: ContractRevertError, report: IngestReport) -> list[CsvRow]:
+    meter = error.arguments.get("meter")
     if not isinstance(meter, str):
-        raise IngestError(f"submitReadings rejected: {error.text}")
+        raise IngestError(f"submitReadings rejected: {error.reason}")
     meter = Web3.to_checksum_address(meter)
     latest_s = read_meter(client, meter).chain_latest.timestamp
     sent_before = [row for row in pending if row.meter == meter and row.reading.timestamp <= latest_s]
@@ -405,25 +408,25 @@ def _drop_culprit(client: GridClient, pending: list[CsvRow], error: CustomError,
         report.skipped_on_chain += len(sent_before)
         return [row for row in pending if row not in sent_before]
     culprit = _find_culprit([row for row in pending if row.meter == meter], error)
-    report.rejected.append(RejectedRow(culprit.line, culprit.meter, f"SmartMeter refused it: {error.text}"))
+    report.rejected.append(RejectedRow(culprit.line, culprit.meter, f"SmartMeter refused it: {error.reason}"))
     return [row for row in pending if row is not culprit]
 
 
-def _find_culprit(rows: list[CsvRow], error: CustomError) -> CsvRow:
+def _find_culprit(rows: list[CsvRow], error: ContractRevertError) -> CsvRow:
     """The row of the error's meter the error is about, found by the value the error names (its
     timestamp, register, frequency or voltage); else the meter's first row in the batch."""
     if not rows:
-        raise IngestError(f"submitReadings rejected a meter not in the batch: {error.text}")
+        raise IngestError(f"submitReadings rejected a meter not in the batch: {error.reason}")
     fields = {
         "ConsumptionRegisterDecreased": ("registerWh", "consumption_wh"),
         "ProductionRegisterDecreased": ("registerWh", "production_wh"),
         "FrequencyOutOfBounds": ("gridFrequencyMilliHz", "frequency_millihz"),
         "VoltageOutOfBounds": ("voltagePerMille", "voltage_per_mille"),
     }
-    argument, attribute = fields.get(error.name, ("timestamp", "timestamp"))
-    if argument in error.args:
+    argument, attribute = fields.get(error.error_name, ("timestamp", "timestamp"))
+    if argument in error.arguments:
         for row in rows:
-            if getattr(row.reading, attribute) == error.args[argument]:
+            if getattr(row.reading, attribute) == error.arguments[argument]:
                 return row
     return rows[0]
 

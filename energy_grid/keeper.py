@@ -35,6 +35,7 @@ from web3.logs import DISCARD
 
 from energy_grid.client import GridClient, GridError
 from energy_grid.dry_run import dry_run
+from energy_grid.errors import ContractRevertError
 from energy_grid.order_book import OrderBook, plan_matches
 
 MAX_SETTLEMENT_BATCH = 50  # Settlement.MAX_SETTLEMENT_BATCH
@@ -242,10 +243,10 @@ class Keeper:
                 self.report.transactions += 1
                 self.report.gas_used += int(receipt["gasUsed"])
                 return receipt
-        if error.name in ALREADY_DONE:
+        if isinstance(error, ContractRevertError) and error.error_name in ALREADY_DONE:
             self.report.skipped += 1
         else:
-            self.report.failures.append(f"{what} rejected: {error.text}")
+            self.report.failures.append(f"{what} rejected: {error}")
         return None
 
 

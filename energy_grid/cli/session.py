@@ -128,10 +128,7 @@ class Session:
 
     def call(self, fn: Any) -> Any:
         """A view call; a custom error comes back as a GridError naming it, like a rejected transaction."""
-        try:
-            return fn.call()
-        except ContractCustomError as err:
-            raise GridError(f"{fn.fn_name} rejected: {self.client.explain(fn, str(err.data))}") from None
+        return self.client.transactor.call(fn)
 
     def explain_revert(self, data: str) -> str:
         """Revert data named from whichever contract of the manifest declares the error."""
