@@ -354,6 +354,28 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     assert grid_cli("orders", "list", "--open", account=1).json()["orders"] == []
 
 
+def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, operator, accounts):
+    seller, buyer = accounts[3].address, accounts[4].address
+    _export(cli_client, operator, Account.create().address, seller, 5_000)
+    trading, energy_token = cli_system.energy_trading, cli_system.energy_token
+    # A directed offer never crosses on arrival: matching it is the keeper's job.
+    offer = grid_cli("orders", "place", "--side", "sell", "--amount-wh", "400", "--price", "0.2", "--counterparty", buyer, account=3).json()
+    bid = grid_cli("orders", "place", "--side", "buy", "--amount-wh", "400", "--price", "0.2", account=4).json()
+
+    first = grid_cli("keeper", "--once", account=8).json()
+    assert (first["rounds"], first["matched"], first["failures"]) == (1, 1, [])
+    assert trading.getOrderInfo(offer["order_id"]).filledAmount == 400
+    assert trading.getOrderInfo(bid["order_id"]).filledAmount == 400
+
+    _advance(cli_client, int(trading.settlementWindow()) + 1)
+    buyer_energy = energy_token.balanceOf(buyer)
+    second = grid_cli("keeper", "--once", account=8).json()
+    assert (second["matched"], second["settled"], second["failures"]) == (0, 1, [])
+    assert energy_token.balanceOf(buyer) == buyer_energy + 400
+    table = grid_cli("keeper", "--once", account=8, json_output=False).stdout
+    assert "settled" in table
+
+
 def test_a_rejection_is_one_line_exit_1_and_moves_nothing(cli_client, cli_system, cli_manifest, cli_rpc_url, accounts):
     """Run as a user's shell runs it: the installed console script, no traceback."""
     buyer = accounts[3].address

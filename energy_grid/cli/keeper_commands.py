@@ -1,0 +1,41 @@
+"""`keeper`: match, settle, clear auctions and claim, once or until stopped (energy_grid.keeper)."""
+
+from __future__ import annotations
+
+import click
+
+from energy_grid.cli.output import emit, record_table
+from energy_grid.cli.params import ADDRESS
+from energy_grid.cli.session import Session, pass_session
+from energy_grid.keeper import KeeperReport, run_keeper
+
+
+@click.command("keeper")
+@click.option("--once", is_flag=True, help="One round, then exit (for cron); else run until SIGINT or SIGTERM.")
+@click.option("--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds between rounds that found nothing more to do.")
+@click.option("--max-batch", type=click.IntRange(1, 200), default=20, show_default=True,
+              help="Most matches, settlements, clears and claims per round.")
+@click.option("--trader", "traders", type=ADDRESS, multiple=True,
+              help="Serve only this account's orders, transactions and markets (repeat for several).")
+@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
+              help="First block to read events from: the deployment's block on a long chain.")
+@pass_session
+def keeper(
+    session: Session, once: bool, poll_interval_s: float, max_batch: int, traders: tuple[str, ...], from_block: int
+) -> None:
+    """Match crossing orders by price-time priority, settle what is due, clear auctions whose gate
+    has closed and claim their orders, in bounded batches. Work another keeper did first is
+    skipped, not an error. Exits 1 if anything failed for another reason."""
+    report: KeeperReport = run_keeper(
+        session.client,
+        session.signer,
+        once=once,
+        poll_interval_s=poll_interval_s,
+        max_batch=max_batch,
+        traders=traders or None,
+        from_block=from_block,
+    )
+    emit(session.json_output, report.as_dict(), record_table(report.as_dict(), title="Keeper"))
+    if report.failures:
+        raise click.exceptions.Exit(1)
