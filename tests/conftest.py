@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.units import VOLTAGE_NOMINAL_PER_MILLE, FREQUENCY_NOMINAL_MILLIHZ
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 
 @pytest.fixture(scope="session")
@@ -421,3 +421,60 @@ def _quiet_revert_traces() -> None:
             Trace.show = show
 
     FoundryProvider._handle_execution_reverted = handle_quietly
+
+
+# --- code health fixtures (shared by the split SmartMeter, EnergyTrading and Settlement modules) ---
+# test_energy_asset_nft.py defines a `meter` of its own, which takes precedence there.
+
+from market_helpers import BUY, SELL, Wallets, create, crossing  # noqa: E402
+from meter_helpers import REGION, next_interval_start  # noqa: E402
+
+
+@pytest.fixture
+def meter(smart_meter, admin, owner, meter_device):
+    """meter_device registered to `owner` without registers: its first reading sets the baseline."""
+    smart_meter.registerMeter(meter_device, owner, REGION, sender=admin)
+    return meter_device.address
+
+
+@pytest.fixture
+def submit(smart_meter, chain, reading):
+    """Submits a reading at exactly `ts` (the next block's time is moved there)."""
+
+    def send(device, ts, consumption, production, **kwargs):
+        chain.pending_timestamp = ts
+        return smart_meter.submitReading(reading(consumption, production, timestamp=ts, **kwargs), sender=device)
+
+    return send
+
+
+@pytest.fixture
+def baseline(meter, meter_device, submit, chain):
+    """`meter` with a baseline reading (1_000 Wh in, 5_000 Wh out) at the start of an interval.
+    Returns the baseline timestamp."""
+    ts = next_interval_start(chain)
+    submit(meter_device, ts, 1_000, 5_000)
+    return ts
+
+
+@pytest.fixture
+def metered(meter, meter_device, baseline, submit):
+    """`meter` has metered 500 Wh consumption and 800 Wh production (800 Wh minted to owner)."""
+    submit(meter_device, baseline + 900, 1_500, 5_800)
+    return meter
+
+
+@pytest.fixture
+def wallets(m, energy_token, stablecoin, traders, keeper, fee_recipient, stranger, admin):
+    """EnergyToken and stablecoin balances of the traders, keeper, fee recipient, stranger, admin and
+    the market, to diff."""
+    return Wallets(m, energy_token, stablecoin, *traders, keeper, fee_recipient, stranger, admin)
+
+
+@pytest.fixture
+def trade(m, seller, buyer, keeper, expiry):
+    """A pending transaction: 1,000 Wh from a resting SELL at 0.20 to a BUY limited at 0.25 that
+    crossed it on arrival."""
+    create(m, seller, 1_000, 200_000, SELL, expiry)
+    _, (trade_id,) = crossing(m, buyer, 1_000, 250_000, BUY, expiry)
+    return trade_id

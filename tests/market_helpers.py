@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import role
+from helpers import log, role
 
 from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
 
@@ -10,6 +10,15 @@ ACTIVE, FILLED, CANCELLED = 0, 1, 2  # IEnergyTrading.OrderStatus
 PENDING, SETTLED, VOIDED = 0, 1, 2  # ISettlement.TransactionStatus
 OPERATOR_ROLE = role("OPERATOR_ROLE")
 FEE_BPS = 50  # conftest MARKET_FEE_BPS
+PAUSER_ROLE = role("PAUSER_ROLE")
+MAX_ORDER_AMOUNT_WH = 2**48 - 1
+PRICE_CAP_PER_KWH = 2**72 - 1
+MAX_ORDER_LIFETIME = 365 * 86_400
+MAX_PAGE_SIZE = 100
+MAX_FEE_BPS = 1_000
+MAX_SETTLEMENT_WINDOW = 7 * 86_400
+MAX_SETTLEMENT_BATCH = 50
+PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
 
 
 def market_logs(tx, market):
@@ -35,6 +44,11 @@ def fill_ids(tx, market) -> list[int]:
     return [e.transactionId for e in tx.events.filter(market.OrdersMatched)]
 
 
+def matches(tx, m) -> list[tuple[int, int, int, int, int]]:
+    """(transactionId, buyOrderId, sellOrderId, amountWh, pricePerKWh) of each fill, in order."""
+    return [tuple(e.event_arguments.values()) for e in tx.events.filter(m.OrdersMatched)]
+
+
 def crossing(market, trader, amount_wh, price, order_type, expiry) -> tuple[int, list[int]]:
     """Creates an undirected order; returns its id and the transactions it traded at once."""
     tx = market.createOrder(amount_wh, price, expiry, order_type, sender=trader)
@@ -43,6 +57,15 @@ def crossing(market, trader, amount_wh, price, order_type, expiry) -> tuple[int,
 
 def cost_ceil(amount_wh: int, price: int) -> int:
     return -(-amount_wh * price // 1000)
+
+
+def transfer(token, sender, receiver, value):
+    return log(token.Transfer, **{"from": sender.address, "to": receiver.address, "value": value})
+
+
+def held(market, token, *accounts) -> int:
+    """What `market` must hold of `token` for settled trades: accrued fees plus what it owes."""
+    return market.accruedFees() + sum(market.owed(token, a) for a in accounts)
 
 
 class Wallets:
