@@ -50,7 +50,7 @@ CASH_WHOLE_UNITS = 1_000_000  # MockStablecoin faucet top-up per participant
 def _meter_energy(smart_meter: Any, gateway: Any, chain: Any, holders: list[Any], amount_wh: int) -> None:
     """Each holder gets `amount_wh` EnergyToken from a fresh meter of theirs (one gateway batch)."""
     devices = [Account.create().address for _ in holders]
-    for device, holder in zip(devices, holders):
+    for device, holder in zip(devices, holders, strict=True):
         smart_meter.registerMeter(device, holder, REGION_ID, 0, 0, sender=gateway)
     chain.pending_timestamp += int(smart_meter.minReadingInterval())
     readings = [(chain.pending_timestamp, 0, amount_wh, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for _ in devices]
@@ -151,7 +151,10 @@ def bench_auction(
     for name, small_id, large_id in (("bid", small_bid, large_bid), ("ask", small_ask, large_ask)):
         claim_small = auction.claim(small_id, sender=crowd).gas_used
         claim_large = auction.claim(large_id, sender=crowd).gas_used
-        note = "fills at a lower price: energy and refund" if name == "bid" else "rationed at the marginal level: proceeds and unsold energy"
+        if name == "bid":
+            note = "fills at a lower price: energy and refund"
+        else:
+            note = "rationed at the marginal level: proceeds and unsold energy"
         _within(report, f"claim {name}", claim_small, claim_large, BUDGET_CLAIM, note)
         figures[f"claim{name.title()}Small"], figures[f"claim{name.title()}Large"] = claim_small, claim_large
 

@@ -21,10 +21,14 @@ from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 BUDGET_REGISTER_GRID_OPERATOR = 55_000  # 21,000 + role check 2,100 + one fresh slot 22,100 + event
 BUDGET_REGISTER_CONSUMER = 65_000  # 21,000 + getMeter call into SmartMeter (~7,000) + one fresh slot + event
 BUDGET_START_EVENT = 190_000  # 21,000 + counter 5,000 + 3 fresh event slots + budget slot (88,400) + transferFrom (~35,000) + event
-BUDGET_JOIN_EVENT = 130_000  # participation slot, the consumer's list (length + element), the id counter: 4 fresh slots (88,400) + 21,000 + event
+BUDGET_JOIN_EVENT = (
+    130_000  # participation slot, the consumer's list (length + element), the id counter: 4 fresh slots (88,400) + 21,000 + event
+)
 BUDGET_REJECT = 40_000  # the participation slot rewritten
 BUDGET_CANCEL = 85_000  # status rewritten (5,000), refunded a fresh slot (22,100), transfer back to the operator (~30,000), event
-BUDGET_VERIFY = 240_000  # steady: 7 SmartMeter calls (1 history + 6 range sums, each a cold ring slot), 2 fresh participation slots, 2 list pushes, counters
+# steady: 7 SmartMeter calls (1 history + 6 range sums, each a cold ring slot), 2 fresh participation
+# slots, 2 list pushes, counters
+BUDGET_VERIFY = 240_000
 BUDGET_CLAIM = 80_000  # status rewritten, paid rewritten, transfer to a fresh holder (~47,000)
 BUDGET_DISTRIBUTE_50 = 2_600_000  # per participant: status 5,000 + transfer to a fresh holder ~30,000 + event; 50 of them
 BUDGET_DISTRIBUTE_TAIL = 400_000  # 9 payouts to fresh holders (~35,000 each) + completion: status, refunded, refund transfer
@@ -82,7 +86,7 @@ def bench_demand_response(
     writer.register(meters, consumers, REGION_ID)
     registered = dr.registerConsumer(consumers[0], meters[0], sender=operator).gas_used
     report.add("registerConsumer (by the operator)", registered, BUDGET_REGISTER_CONSUMER)
-    send_bulk(dr, "registerConsumer", list(zip(consumers[1:], meters[1:])), operator)
+    send_bulk(dr, "registerConsumer", list(zip(consumers[1:], meters[1:], strict=True)), operator)
 
     # Room for 5 baseline days after the meters' registration, then three events, one interval each.
     chain.pending_timestamp = (chain.pending_timestamp + 6 * DAY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100

@@ -28,12 +28,12 @@ def register_meters(system: Any, operator: Any, community: list[Prosumer], owner
     """One meter device per prosumer, registered to its owner; returns the device addresses."""
     heading("Meters")
     devices = [Account.create().address for _ in community]
-    for p, device, owner in zip(community, devices, owners):
+    for p, device, owner in zip(community, devices, owners, strict=True):
         system.smart_meter.registerMeter(device, owner, p.region_id, sender=operator)
     print_table(
         "Registered meters",
         ["prosumer", "meter device", "owner", "region"],
-        [(p.name, device, owner.address, p.region_id) for p, device, owner in zip(community, devices, owners)],
+        [(p.name, device, owner.address, p.region_id) for p, device, owner in zip(community, devices, owners, strict=True)],
     )
     return devices
 
@@ -66,7 +66,7 @@ def run_morning(system: Any, gateway: Any, chain: Any, community: list[Prosumer]
 def print_meter_day(system: Any, community: list[Prosumer], devices: list[str], owners: list[Any], day: int) -> None:
     meter, token = system.smart_meter, system.energy_token
     rows = []
-    for p, device, owner in zip(community, devices, owners):
+    for p, device, owner in zip(community, devices, owners, strict=True):
         latest = meter.getLatestReading(device)
         rows.append(
             (
@@ -96,7 +96,7 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
     heading("Market")
     market, energy, cash = system.energy_trading, system.energy_token, system.payment_token
     alice, bob, carol, dave = traders
-    label = dict(zip((t.address for t in traders), names))
+    label = dict(zip((t.address for t in traders), names, strict=True))
     approve_market(system, traders)
     before = {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
     expiry = chain.pending_timestamp + 4 * 3600
@@ -319,7 +319,7 @@ def register_clean_producers(
     """The region's operator registers every PV meter as a clean producer, before it exports:
     energy a meter counted before registration never earns credits."""
     credits = system.carbon_credits
-    producers = [d for p, d in zip(community, devices) if p.pv_peak_w]
+    producers = [d for p, d in zip(community, devices, strict=True) if p.pv_peak_w]
     for device in producers:
         credits.registerCleanEnergyProducer(device, energy_type, sender=operator)
     return producers
@@ -333,8 +333,8 @@ def run_carbon_credits(
     credits = system.carbon_credits
     factor = credits.avoidedEmissionFactor()
     heading(f"Carbon credits: {factor} g CO2e avoided per kWh of clean export")
-    label = {device: p.name for p, device in zip(community, devices)}
-    owner_of = {device: owner for device, owner in zip(devices, owners)}
+    label = {device: p.name for p, device in zip(community, devices, strict=True)}
+    owner_of = {device: owner for device, owner in zip(devices, owners, strict=True)}
     rows = []
     for device in (d for d in devices if credits.isCleanEnergyProducer(d)):
         pending_wh = credits.pendingWh(device)
@@ -478,13 +478,13 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
     writer = MeterWriter(system.smart_meter, operator)
     meters = [Account.create().address for _ in consumers]
     writer.register(meters, consumers, LOCAL_OPERATOR_REGION)
-    for consumer, meter in zip(consumers, meters):
+    for consumer, meter in zip(consumers, meters, strict=True):
         dr.registerConsumer(consumer, meter, sender=operator)
 
     # Usual evenings: 2.0 kW and 1.8 kW (500 and 450 Wh a quarter hour); on the event evening the
     # first household drops to 0.5 kW, the second draws 1.9 kW.
-    usual_wh = dict(zip(meters, (500, 450)))
-    event_wh = dict(zip(meters, (125, 475)))
+    usual_wh = dict(zip(meters, (500, 450), strict=True))
+    event_wh = dict(zip(meters, (125, 475), strict=True))
     event_day = day_of(chain.pending_timestamp) + 6
     start = event_day * DAY_SECONDS + DR_HOUR * 3600
     chain.pending_timestamp = start - 120
@@ -498,7 +498,7 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
     writer.write(meters, window_intervals(event.startTime, event.endTime), lambda m, _i: event_wh[m])
 
     rows = []
-    for consumer, meter, name in zip(consumers, meters, names):
+    for consumer, meter, name in zip(consumers, meters, names, strict=True):
         baseline_w, actual_w, first, last = dr.previewReduction(event_id, consumer)
         reduced = baseline_w > actual_w and baseline_w - actual_w >= dr.minimumReductionW()
         if reduced:  # anyone may submit the meter's figures; a keeper does it here
@@ -520,8 +520,9 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
         ["", "amount"],
         [
             (f"budget ({DR_TARGET_KW} kW x {money(DR_REWARD_PER_KW)})", money(budget.budget)),
-            *((f"paid to {name}", money(cash.balanceOf(c) - before[c.address])) for c, name in zip(consumers, names)),
+            *((f"paid to {name}", money(cash.balanceOf(c) - before[c.address])) for c, name in zip(consumers, names, strict=True)),
             ("refunded to the operator", money(cash.balanceOf(operator) - operator_before)),
         ],
     )
-    print(f"Event {event_id}: {EVENT_STATUS[dr.getEvent(event_id).status]}; reward = {money(DR_REWARD_PER_KW)} per kW x verified reduction.")
+    status = EVENT_STATUS[dr.getEvent(event_id).status]
+    print(f"Event {event_id}: {status}; reward = {money(DR_REWARD_PER_KW)} per kW x verified reduction.")

@@ -118,7 +118,7 @@ def meter_energy_to(holders, amount_wh, smart_meter, admin, accounts, chain) -> 
     """Each holder gets `amount_wh` EnergyToken the real way: a fresh meter device registered to
     it reports a baseline, then an export register risen by `amount_wh` a reading interval later."""
     devices = [accounts.generate_test_account() for _ in holders]
-    for device, holder in zip(devices, holders):
+    for device, holder in zip(devices, holders, strict=True):
         device.balance = 10**18  # gas money for the device's readings
         smart_meter.registerMeter(device, holder, MARKET_REGION, sender=admin)
     ts = chain.pending_timestamp

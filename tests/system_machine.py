@@ -154,10 +154,10 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     meter = system.smart_meter
     dr_meters = [Account.from_key(bytes([0x5E] * 31 + [i + 1])).address for i in range(2)]
     writer = MeterWriter(meter, admin)
-    for device, trader in zip(devices, traders):
+    for device, trader in zip(devices, traders, strict=True):
         meter.registerMeter(device, trader, REGION, 0, 0, sender=admin)
     writer.register(dr_meters, traders[:2], REGION)
-    for trader, dr_meter in zip(traders, dr_meters):
+    for trader, dr_meter in zip(traders, dr_meters, strict=True):
         system.demand_response.registerConsumer(trader, dr_meter, sender=trader)
     # History for the DR baselines: HISTORY_DAYS of constant load, every interval, up to now.
     chain.pending_timestamp = chain.pending_timestamp + HISTORY_DAYS * DAY_SECONDS
@@ -226,10 +226,14 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
 def _holders_from_history(rpc: Rpc, c: dict[str, Contract]) -> dict[str, set[str]]:
     holders: dict[str, set[str]] = {t: set() for t in ("energy", "payment", "carbon", "shares")}
     for token in ("energy", "payment", "carbon"):
-        logs = rpc.request("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": c[token].address, "topics": ["0x" + TRANSFER_TOPIC.hex()]}])
+        query = {"fromBlock": "0x0", "toBlock": "latest", "address": c[token].address, "topics": ["0x" + TRANSFER_TOPIC.hex()]}
+        logs = rpc.request("eth_getLogs", [query])
         for log in logs:
             holders[token] |= {topic_address(log, 1), topic_address(log, 2)}
-    logs = rpc.request("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": c["shares"].address, "topics": ["0x" + TRANSFER_SINGLE_TOPIC.hex()]}])
+    logs = rpc.request(
+        "eth_getLogs",
+        [{"fromBlock": "0x0", "toBlock": "latest", "address": c["shares"].address, "topics": ["0x" + TRANSFER_SINGLE_TOPIC.hex()]}],
+    )
     for log in logs:
         holders["shares"] |= {topic_address(log, 2), topic_address(log, 3)}
     for token in holders:
@@ -358,7 +362,12 @@ class SystemMachine(RuleBasedStateMachine):
 
     # ----------------------------------------------------------------------------- metering
 
-    @rule(i=st.integers(0, 2), produced=st.sampled_from((0, 100, 5_000, 40_000)), consumed=st.sampled_from((0, 70)), back=st.sampled_from((0, 0, 0, 30, -1)))
+    @rule(
+        i=st.integers(0, 2),
+        produced=st.sampled_from((0, 100, 5_000, 40_000)),
+        consumed=st.sampled_from((0, 70)),
+        back=st.sampled_from((0, 0, 0, 30, -1)),
+    )
     def meter_reports(self, i: int, produced: int, consumed: int, back: int) -> None:
         """A device signs its own reading (back = -1: its consumption register goes backwards)."""
         device = self.world.devices[i]
@@ -382,7 +391,7 @@ class SystemMachine(RuleBasedStateMachine):
             cons, prod = self.registers[device]
             readings.append((self.now + 1, cons, prod + produced, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE))
         if self.send("meter", "submitReadings", (devices, readings), self.world.admin).ok:
-            for device, r in zip(devices, readings):
+            for device, r in zip(devices, readings, strict=True):
                 self.registers[device] = [r[1], r[2]]
                 self.last_reading[device] = r[0]
 
@@ -423,7 +432,9 @@ class SystemMachine(RuleBasedStateMachine):
     def _record_market_logs(self, out: Outcome) -> None:
         trading = self.world.c["trading"]
         for log in out.events(trading, ORDER_CREATED):
-            self.orders[topic_int(log, 1)] = MarketOrder(topic_address(log, 2), topic_int(log, 3), word(log["data"], 0), word(log["data"], 2))
+            self.orders[topic_int(log, 1)] = MarketOrder(
+                topic_address(log, 2), topic_int(log, 3), word(log["data"], 0), word(log["data"], 2)
+            )
         for log in out.events(trading, ORDERS_MATCHED):
             tx_id, buy_id, sell_id = topic_int(log, 1), topic_int(log, 2), topic_int(log, 3)
             amount = word(log["data"], 0)
@@ -594,7 +605,9 @@ class SystemMachine(RuleBasedStateMachine):
             for meter in w.dr_meters:
                 self.dr_registers[meter] += DR_WINDOW_WH
                 meters.append(meter)
-                readings.append((interval * INTERVAL_SECONDS + 600, self.dr_registers[meter], 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE))
+                readings.append(
+                    (interval * INTERVAL_SECONDS + 600, self.dr_registers[meter], 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+                )
         out = self.send("meter", "submitReadings", (meters, readings), w.admin)
         if out.ok:
             self.dr_written_interval = intervals[-1]
@@ -624,7 +637,7 @@ class SystemMachine(RuleBasedStateMachine):
     def issue_credits(self, i: int) -> None:
         w = self.world
         pending = w.node.calls([(w.c["carbon"], "pendingWh", (d,)) for d in w.devices])
-        ready = [d for d, wh in zip(w.devices, pending) if not isinstance(wh, Reverted) and wh > 0]
+        ready = [d for d, wh in zip(w.devices, pending, strict=True) if not isinstance(wh, Reverted) and wh > 0]
         # Mostly a producer with energy to credit; i = 3: a DR meter, which is no clean producer.
         meter = w.dr_meters[0] if i == 3 else ready[i % len(ready)] if ready and i < 2 else w.devices[i]
         out = self.send("carbon", "issueCarbonCredits", (meter,), w.stranger)
@@ -653,7 +666,7 @@ class SystemMachine(RuleBasedStateMachine):
         """Mostly a holder with revenue to claim (who 4: whoever `actor` gives)."""
         w = self.world
         claimable = w.node.calls([(w.c["shares"], "claimableRevenue", (w.asset_id, t)) for t in w.traders])
-        ready = [t for t, amount in zip(w.traders, claimable) if amount > 0]
+        ready = [t for t, amount in zip(w.traders, claimable, strict=True) if amount > 0]
         claimer = ready[who % len(ready)] if ready and who < 4 else self.actor(who)
         out = self.send("shares", "claimRevenue", (w.asset_id,), claimer)
         for log in out.events(self.world.c["shares"], REVENUE_CLAIMED):
@@ -735,7 +748,12 @@ class SystemMachine(RuleBasedStateMachine):
                 if self.send("trading", "settleTransaction", (tx_id,), buyer).ok:
                     self.pending_txs.discard(tx_id)
 
-    @rule(a=st.integers(0, 2), bid_tick=st.sampled_from((150, 200, 255)), ask_tick=st.sampled_from((0, 100, 150)), amount=st.sampled_from((1_000, 30_000)))
+    @rule(
+        a=st.integers(0, 2),
+        bid_tick=st.sampled_from((150, 200, 255)),
+        ask_tick=st.sampled_from((0, 100, 150)),
+        amount=st.sampled_from((1_000, 30_000)),
+    )
     def auction_round(self, a: int, bid_tick: int, ask_tick: int, amount: int) -> None:
         """A bid and an ask for the next period, the clearing at gate closure, and both claims."""
         w = self.world
@@ -802,7 +820,11 @@ class SystemMachine(RuleBasedStateMachine):
             reads += [((f"owed {token}", t), c["trading"], "owed", (c[token].address, t)) for t in (*w.traders, w.stranger)]
         reads.append((("trading", "txCount"), c["trading"], "transactionCount", ()))
         reads.append((("auction", "fees"), c["auction"], "accruedFees", ()))
-        reads += [(("aorder", i), c["auction"], "getOrderOutcome", (i,)) for i, o in self.auction_orders.items() if not o.claimed and o.period in self.cleared_periods]
+        reads += [
+            (("aorder", i), c["auction"], "getOrderOutcome", (i,))
+            for i, o in self.auction_orders.items()
+            if not o.claimed and o.period in self.cleared_periods
+        ]
         reads += [(("dr", e), c["dr"], "getEventBudget", (e,)) for e in sorted(self.dr_events)]
         for meter in w.devices:
             reads.append((("producer", meter), c["carbon"], "getCleanEnergyProducer", (meter,)))
@@ -909,7 +931,8 @@ class SystemMachine(RuleBasedStateMachine):
 def run_settings_summary(world: SystemWorld) -> str:
     per_thousand = world.seconds / world.actions * 1_000 if world.actions else 0.0
     ok = sum(n for k, n in world.outcomes.items() if k.endswith(":ok"))
-    return f"{world.actions} actions ({ok} succeeded, {world.actions - ok} reverted with a custom error), {per_thousand:.1f} s per 1,000 actions"
+    reverted = world.actions - ok
+    return f"{world.actions} actions ({ok} succeeded, {reverted} reverted with a custom error), {per_thousand:.1f} s per 1,000 actions"
 
 
 def env_int(name: str, default: int | None = None) -> int | None:

@@ -8,8 +8,6 @@ import pytest
 from helpers import ZERO_ADDRESS
 
 from energy_grid.deployment import (
-    LOCAL_GOVERNANCE,
-    PUBLIC_GOVERNANCE,
     DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
     DEFAULT_AUCTION_PRICE_GRID,
     DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
@@ -18,7 +16,9 @@ from energy_grid.deployment import (
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     LOCAL_FAUCET_WHOLE_UNITS,
+    LOCAL_GOVERNANCE,
     LOCAL_OPERATOR_REGION,
+    PUBLIC_GOVERNANCE,
     GovernanceSettings,
     create_address,
     deploy_system,

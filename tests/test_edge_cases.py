@@ -24,17 +24,17 @@ from __future__ import annotations
 import pytest
 from auction_helpers import close_gate, open_period
 from bulk_helpers import Bulk, fresh_addresses
-from helpers import reverts, role
-from market_helpers import BUY, SELL, cost_ceil, create, crossing
-from oracle_helpers import mine_at
-from test_energy_trading import reverts_from_reference
-
 from conftest import (
     AUCTION_GATE_CLOSURE_SECONDS,
     AUCTION_PERIOD_SECONDS,
     MARKET_REGION,
     ORACLE_HEARTBEAT_SECONDS,
 )
+from helpers import reverts, role
+from market_helpers import BUY, SELL, cost_ceil, create, crossing
+from oracle_helpers import mine_at
+from test_energy_trading import reverts_from_reference
+
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 GAS_LIMIT = 8_000_000
@@ -95,12 +95,29 @@ def mock_band(project, admin, weather_oracle, grid_oracle, reporters, market, en
         (0, 0, "NonPositiveBasePrice", lambda d, f, t: {"oracle": f.address, "answer": 0}),
         (-1, 0, "NonPositiveBasePrice", lambda d, f, t: {"oracle": f.address, "answer": -1}),
         (-(2**255), 0, "NonPositiveBasePrice", lambda d, f, t: {"oracle": f.address, "answer": -(2**255)}),
-        (200_000, 2, "OracleDataFromFuture", lambda d, f, t: {"source": PRICE, "oracle": f.address, "updatedAt": t + 2, "blockTimestamp": t + 1}),
-        (200_000, -ORACLE_HEARTBEAT_SECONDS, "StaleOracleData", lambda d, f, t: {"source": PRICE, "oracle": f.address, "ageSeconds": ORACLE_HEARTBEAT_SECONDS + 1, "maxAgeSeconds": ORACLE_HEARTBEAT_SECONDS}),
+        (
+            200_000,
+            2,
+            "OracleDataFromFuture",
+            lambda d, f, t: {"source": PRICE, "oracle": f.address, "updatedAt": t + 2, "blockTimestamp": t + 1},
+        ),
+        (
+            200_000,
+            -ORACLE_HEARTBEAT_SECONDS,
+            "StaleOracleData",
+            lambda d, f, t: {
+                "source": PRICE,
+                "oracle": f.address,
+                "ageSeconds": ORACLE_HEARTBEAT_SECONDS + 1,
+                "maxAgeSeconds": ORACLE_HEARTBEAT_SECONDS,
+            },
+        ),
     ],
     ids=["no-round", "zero", "negative", "int256-min", "one-second-ahead", "stale-by-one-second"],
 )
-def test_bad_feed_data_stops_banded_order_creation(mock_band, admin, seller, stablecoin, energy_token, chain, answer, updated_after, error, fields):
+def test_bad_feed_data_stops_banded_order_creation(
+    mock_band, admin, seller, stablecoin, energy_token, chain, answer, updated_after, error, fields
+):
     """A Chainlink-style feed answering what a consumer must refuse: order creation under the band
     reverts with PriceDiscovery's error, and nothing moves."""
     market, discovery, feed, now = mock_band
@@ -263,7 +280,7 @@ def _meter_batch(smart_meter, admin, chain, size):
     """`size` new meters, each registered (registers 0) to an owner who never held EnergyToken."""
     meters, owners = fresh_addresses("meter", size), fresh_addresses("meter owner", size)
     bulk = Bulk(chain)
-    for meter, owner in zip(meters, owners):
+    for meter, owner in zip(meters, owners, strict=True):
         bulk.send(admin, smart_meter, "registerMeter", meter, owner, MARKET_REGION, 0, 0)
     return meters, owners
 
@@ -319,7 +336,7 @@ def test_settle_transactions_at_the_largest_batch(market, energy_token, stableco
     expiry = chain.pending_timestamp + 86_400
     first_block = chain.blocks.head.number + 1
     with bulk.impersonating(sellers + buyers):
-        for seller, buyer in zip(sellers, buyers):
+        for seller, buyer in zip(sellers, buyers, strict=True):
             bulk.send(seller, energy_token, "approve", market, MAX_UINT)
             bulk.send(admin, stablecoin, "addConsumerBalance", buyer, 1)
             bulk.send(buyer, stablecoin, "approve", market, MAX_UINT)
@@ -329,7 +346,7 @@ def test_settle_transactions_at_the_largest_batch(market, energy_token, stableco
     trader = {e.orderId: e.trader for e in market.OrderCreated.range(first_block, last_block + 1)}
     matches = list(market.OrdersMatched.range(first_block, last_block + 1))
     # Each buyer's order crossed its own seller's resting order, once.
-    assert [(trader[e.buyOrderId], trader[e.sellOrderId]) for e in matches] == list(zip(buyers, sellers))
+    assert [(trader[e.buyOrderId], trader[e.sellOrderId]) for e in matches] == list(zip(buyers, sellers, strict=True))
     trades = [e.transactionId for e in matches]
     tx = market.settleTransactions(trades, sender=keeper)
     measured(f"EnergyTrading.settleTransactions x{size} (fresh parties, refunds)", tx)
@@ -361,9 +378,7 @@ def test_auction_clear_with_every_tick_occupied(funded_auction, auction_traders,
 def test_emergency_shutdown_with_the_most_targets(project, grid_management, admin, energy_token, stablecoin, fee_recipient):
     """MAX_SHUTDOWN_TARGETS pausable contracts, each paused by the guardian's one call."""
     size = grid_management.MAX_SHUTDOWN_TARGETS()
-    targets = [
-        project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 50, sender=admin) for _ in range(size)
-    ]
+    targets = [project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 50, sender=admin) for _ in range(size)]
     for target in targets:
         target.grantRole(target.PAUSER_ROLE(), grid_management, sender=admin)
     grid_management.setShutdownTargets(targets, sender=admin)

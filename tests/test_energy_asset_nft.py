@@ -71,7 +71,7 @@ RECORD_FIELDS = ("kind", "performedAt", "recordedAt", "recordedBy", "description
 def records_page(nft, token_id, cursor, limit) -> tuple[list[dict], int]:
     """A getMaintenanceRecords page as ([{field: value}], nextCursor)."""
     records, next_cursor = nft.getMaintenanceRecords(token_id, cursor, limit)
-    return [dict(zip(RECORD_FIELDS, r)) for r in records], next_cursor
+    return [dict(zip(RECORD_FIELDS, r, strict=True)) for r in records], next_cursor
 
 
 def record(kind, performed_at, recorded_at, recorded_by, description) -> dict:

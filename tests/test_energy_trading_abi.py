@@ -200,7 +200,9 @@ def test_the_abi_kept_every_item_and_gained_the_signed_orders(project):
     lines = abi_lines(project.EnergyTrading.contract_type)
     assert ABI_BEFORE_ISSUE_9 - lines == set()
     assert ABI_ADDED_BY_ISSUE_9 - lines == set()
-    selectors = {item.selector: keccak(text=item.selector)[:4].hex() for item in project.EnergyTrading.contract_type.abi if item.type == "function"}
+    selectors = {
+        item.selector: keccak(text=item.selector)[:4].hex() for item in project.EnergyTrading.contract_type.abi if item.type == "function"
+    }
     assert {signature: selectors[signature] for signature in SEED_SELECTORS} == SEED_SELECTORS
 
 

@@ -111,7 +111,9 @@ def test_a_relayed_order_crosses_like_a_direct_one_and_a_directed_one_rests(m, s
         relay(m, own, sign_order(own, buyer.private_key, m.address, chain.chain_id), keeper)
 
 
-def test_bad_signatures_are_rejected_naming_their_inputs_and_move_nothing(m, project, admin, seller, buyer, keeper, energy_token, stablecoin, fee_recipient, wallets, chain, expiry):
+def test_bad_signatures_are_rejected_naming_their_inputs_and_move_nothing(
+    m, project, admin, seller, buyer, keeper, energy_token, stablecoin, fee_recipient, wallets, chain, expiry
+):
     chain_id = chain.chain_id
     deadline = chain.pending_timestamp + SIGNATURE_WINDOW
     order = signed_order(m, seller, 1_000, PRICE, SELL, expiry, deadline)
@@ -176,9 +178,7 @@ def test_a_relayed_cancellation_returns_the_escrow_to_the_trader(m, seller, buye
     with reverts(m.MalleableSignature, s=signature.malleated().s):
         m.cancelOrderBySig(order_id, nonce, deadline, *signature.malleated().args(), sender=keeper)
     tx = m.cancelOrderBySig(order_id, nonce, deadline, *signature.args(), sender=keeper)
-    assert market_logs(tx, m) == [
-        log(m.OrderCancelled, orderId=order_id, trader=seller.address, unfilledWh=1_000, refundedEscrow=200_000)
-    ]
+    assert market_logs(tx, m) == [log(m.OrderCancelled, orderId=order_id, trader=seller.address, unfilledWh=1_000, refundedEscrow=200_000)]
     assert wallets.read() == before
     assert m.nonces(seller) == nonce + 1
     with reverts(m.InvalidNonce, trader=seller.address, nonce=nonce, currentNonce=nonce + 1):

@@ -20,15 +20,14 @@ Reads go through one batched JSON-RPC request per step to keep the run short.
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass, field
 from typing import Any
 
 import ape
 import pytest
+from helpers import ZERO_ADDRESS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from helpers import ZERO_ADDRESS
 from market_helpers import ACTIVE, BUY, FILLED, SELL, cost_ceil
 
 # Bids and asks drawn around the same levels so that they often cross. Prices that are not whole
@@ -103,7 +102,7 @@ class Model:
             batch.add(market.functions.bestPrices())
             results = batch.execute()
         n = len(self.holders)
-        balances = list(zip(results[:n], results[n : 2 * n]))
+        balances = list(zip(results[:n], results[n : 2 * n], strict=True))
         book = {}
         for orders, cursor in results[2 * n + 1 : -1]:
             assert cursor == 0
@@ -294,7 +293,7 @@ def run(model: Model, keeper, ops) -> None:
             sides = [(e.sellOrderId, e.buyOrderId) if order_type == BUY else (e.buyOrderId, e.sellOrderId) for e in matches]
             assert sides == [(resting, order_id) for resting, _, _ in fills]
             assert [(e.amountWh, e.pricePerKWh) for e in matches] == [(wh, p) for _, wh, p in fills]
-            for e, (resting, _, resting_price) in zip(matches, fills):
+            for e, (resting, _, resting_price) in zip(matches, fills, strict=True):
                 model.record(e.transactionId, price if order_type == BUY else resting_price)
         elif kind in ("match", "bad match"):
             pairs = [(b, s) for b in buys for s in sells if (match_error(market, b, s, now) is None) == (kind == "match")]

@@ -341,7 +341,7 @@ def test_fifteen_reporters_fit_and_their_median_counts_all(price_oracle, admin, 
         price_oracle.addReporter(account, sender=admin)
     everyone = list(reporters) + more
     answers = [PRICE + 1_000 * ((7 * i) % 15) for i in range(15)]  # a permutation of 15 distinct steps
-    for i, (reporter, answer) in enumerate(zip(everyone, answers)):
+    for i, (reporter, answer) in enumerate(zip(everyone, answers, strict=True)):
         tx = price_oracle.submitPrice(answer, sender=reporter)
         expected = sorted(answers[: i + 1])
         n = len(expected)

@@ -121,7 +121,7 @@ def fee_heavy_market(project, admin, energy_token, fee_recipient, traders, keepe
     first = trade()
     before = storage()
     market.settleTransaction(first, sender=keeper)
-    changed = [(s, new - old) for s, (old, new) in enumerate(zip(before, storage())) if old != new]
+    changed = [(s, new - old) for s, (old, new) in enumerate(zip(before, storage(), strict=True)) if old != new]
     assert len(changed) == 1
     slot, delta = changed[0]
     offset = (delta // 20_000).bit_length() - 1

@@ -208,7 +208,7 @@ def test_settle_transactions_in_a_batch(m, seller, buyer, carol, keeper, wallets
             fee=1_000,
             buyerRefund=0,
         )
-        for t, taker in zip(trades, (buyer, carol, buyer))
+        for t, taker in zip(trades, (buyer, carol, buyer), strict=True)
     ]
     after = wallets.read()
     assert after[seller.address][1] == before[seller.address][1] + 3 * 199_000

@@ -281,8 +281,12 @@ def test_buffered_signed_readings_after_an_outage(smart_meter, energy_token, own
     """A device signed its 15-minute readings through an outage; six days later a relayer delivers a full batch."""
     start = signed_meters + 60
     now = start + 6 * DAY_SECONDS
-    readings = [(start + i * INTERVAL_SECONDS, 0, 100 * (i + 1), FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)]
-    entries = sign_readings(meter_device.private_key, chain_id, smart_meter.address, smart_meter.nonces(meter_device), now + 3_600, readings)
+    readings = [
+        (start + i * INTERVAL_SECONDS, 0, 100 * (i + 1), FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)
+    ]
+    entries = sign_readings(
+        meter_device.private_key, chain_id, smart_meter.address, smart_meter.nonces(meter_device), now + 3_600, readings
+    )
     assert [e.nonce for e in entries] == list(range(MAX_BATCH_SIZE))
     tx = relay(smart_meter, stranger, *entries, ts=now, chain=chain)
     assert len(tx.events.filter(smart_meter.ReadingAccepted)) == MAX_BATCH_SIZE
@@ -326,7 +330,12 @@ def test_signature_by_another_key_or_none_is_rejected(
     # Contents changed after signing recover to some other address.
     genuine = sign(meter_device, 0, ts, 0, 10)
     tampered = SignedReading(genuine.meter, 0, genuine.deadline, (ts, 0, 10_000, 50_000, 1_000), genuine.v, genuine.r, genuine.s)
-    with reverts(smart_meter.InvalidReadingSignature, meter=meter_device.address, nonce=0, signer=recovered(tampered, chain.chain_id, smart_meter.address)):
+    with reverts(
+        smart_meter.InvalidReadingSignature,
+        meter=meter_device.address,
+        nonce=0,
+        signer=recovered(tampered, chain.chain_id, smart_meter.address),
+    ):
         relay(smart_meter, stranger, tampered, ts=ts, chain=chain)
     # No signature at all (v not 27 or 28): recovers to nobody.
     unsigned = SignedReading(genuine.meter, 0, genuine.deadline, genuine.reading, 0, genuine.r, genuine.s)

@@ -210,7 +210,9 @@ def test_back_dated_gateway_batch_is_bounded(smart_meter, admin, meter, chain):
     """A gateway's buffered backlog goes in while it is young enough; one entry too old reverts the batch."""
     now = next_interval_start(chain) + 10 * DAY_SECONDS
     oldest = now - DEFAULT_MAX_READING_AGE
-    backlog = [(oldest + i * INTERVAL_SECONDS, i, 2 * i, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)]
+    backlog = [
+        (oldest + i * INTERVAL_SECONDS, i, 2 * i, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)
+    ]
     chain.pending_timestamp = now
     with reverts(smart_meter.ReadingTooOld, meter=meter, timestamp=oldest - 1, oldestTimestamp=oldest):
         smart_meter.submitReadings([meter] * 2, [(oldest - 1, 0, 0, 50_000, 1_000), backlog[1]], sender=admin)
@@ -250,7 +252,9 @@ def test_max_reading_age_setter(smart_meter, admin, meter, meter_device, chain):
 # ----------------------------------------------------------------------------- emergency pause
 
 
-def test_pause_stops_readings_and_loses_no_energy(smart_meter, energy_token, admin, owner, stranger, meter, meter_device, baseline, submit, reading, chain):
+def test_pause_stops_readings_and_loses_no_energy(
+    smart_meter, energy_token, admin, owner, stranger, meter, meter_device, baseline, submit, reading, chain
+):
     smart_meter.grantRole(PAUSER_ROLE, stranger, sender=admin)  # a guardian
     tx = smart_meter.pause(sender=stranger)
     assert_logs(tx, log(smart_meter.Paused, account=stranger.address))

@@ -42,8 +42,8 @@ def submit(oracle, reporter, values, region=REGION):
 def assert_submitted(oracle, tx, reporter, values, medians, report_count, region=REGION) -> None:
     """`tx` emitted the report and the region's new medians, and nothing else."""
     assert tx.events == [
-        log(oracle.WeatherReported, regionId=region, reporter=reporter.address, **dict(zip(FIELDS, values))),
-        log(oracle.WeatherUpdated, regionId=region, reportCount=report_count, **dict(zip(FIELDS, medians))),
+        log(oracle.WeatherReported, regionId=region, reporter=reporter.address, **dict(zip(FIELDS, values, strict=True))),
+        log(oracle.WeatherUpdated, regionId=region, reportCount=report_count, **dict(zip(FIELDS, medians, strict=True))),
     ]
 
 
@@ -103,7 +103,7 @@ def test_each_field_is_the_median_of_its_own_column(weather_oracle, reporters, c
         (900, 20_000, 9_000, 9_000),
         (500, 10_000, 50_000, 5_000),  # an outlier gust
     ]
-    for reporter, values in zip(reporters[:2], reports[:2]):
+    for reporter, values in zip(reporters[:2], reports[:2], strict=True):
         submit(weather_oracle, reporter, values)
     ts = chain.pending_timestamp
     chain.pending_timestamp = ts
