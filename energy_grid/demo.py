@@ -224,7 +224,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
 
     heading("Stability: an automated response, then a critical report")
     ops.configureAutomatedResponse(UNDER_FREQUENCY, GENERATION_UP, 10, 1, sender=operator)
-    rows = []
+    stability_rows = []
     for frequency_millihz in (50_020, 49_350, 47_800):
         price_before = grid.getDynamicPrice()
         tx = ops.reportStabilityMetrics(region_id, frequency_millihz, 1_000, 0, sender=operator)
@@ -233,7 +233,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
         response = (
             f"#{fired[0].responseId}: generation up {fired[0].targetAdjustmentMW} MW" if fired else "-"
         )
-        rows.append(
+        stability_rows.append(
             (
                 f"{frequency_millihz / 1000:.3f} Hz",
                 STABILITY_LEVEL[level],
@@ -246,7 +246,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
     print_table(
         "reportStabilityMetrics",
         ["frequency", "level", "automated response", "emergency mode", "price before", "price after"],
-        rows,
+        stability_rows,
     )
     emergency = grid.getEmergency(grid.emergencyCount())
     reason = bytes(emergency.reason).rstrip(b"\0").decode()
@@ -498,7 +498,7 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
     writer.write(meters, window_intervals(event.startTime, event.endTime), lambda m, _i: event_wh[m])
 
     rows = []
-    for consumer, meter, name in zip(consumers, meters, names, strict=True):
+    for consumer, name in zip(consumers, names, strict=True):
         baseline_w, actual_w, first, last = dr.previewReduction(event_id, consumer)
         reduced = baseline_w > actual_w and baseline_w - actual_w >= dr.minimumReductionW()
         if reduced:  # anyone may submit the meter's figures; a keeper does it here

@@ -6,7 +6,13 @@ so each test starts from the same deployed state.
 
 from __future__ import annotations
 
+import functools
+import os
+
+import ape_test.accounts
 import pytest
+from ape_ethereum.trace import Trace
+from ape_foundry.provider import FoundryProvider
 
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
@@ -381,8 +387,6 @@ def funded_auction(auction, smart_meter, energy_token, stablecoin, admin, auctio
 
 
 def pytest_configure(config):
-    import os
-
     _derive_test_accounts_once()
     if not os.environ.get("GRID_TEST_REVERT_TRACES"):
         _quiet_revert_traces()
@@ -394,10 +398,6 @@ def _derive_test_accounts_once() -> None:
     Labelling the addresses of a call trace asks `address in accounts` for each call, which
     re-derived all ten dev accounts from the mnemonic in pure Python (about 0.2 s a lookup, 0.7 s
     a reverted transaction). The derivation is deterministic, so caching it changes no result."""
-    import functools
-
-    import ape_test.accounts
-
     derive = functools.lru_cache(maxsize=None)(ape_test.accounts.generate_dev_accounts)
     ape_test.accounts.generate_dev_accounts = lambda *args, **kwargs: list(derive(*args, **kwargs))
 
@@ -407,9 +407,6 @@ def _quiet_revert_traces() -> None:
     and shows it only for a failing test): a tenth of a second each, and most tests that expect a
     revert pass. The error itself is decoded as before; only the printout goes. Set
     GRID_TEST_REVERT_TRACES=1 to have the traces back while debugging (or call tx.show_trace())."""
-    from ape_ethereum.trace import Trace
-    from ape_foundry.provider import FoundryProvider
-
     handle = FoundryProvider._handle_execution_reverted
 
     def handle_quietly(self, exception, revert_message=None, **kwargs):

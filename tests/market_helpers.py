@@ -5,6 +5,7 @@ from __future__ import annotations
 from helpers import log, role
 
 from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
+from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
 
 ACTIVE, FILLED, CANCELLED = 0, 1, 2  # IEnergyTrading.OrderStatus
 PENDING, SETTLED, VOIDED = 0, 1, 2  # ISettlement.TransactionStatus
@@ -81,8 +82,6 @@ class Wallets:
 
 def signed_order(market, trader, amount_wh, price, order_type, expiry, deadline, *, counterparty=None, nonce=None):
     """A SignedOrder of `trader` for `market` with the trader's current nonce (or `nonce`)."""
-    from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
-
     return SignedOrder(
         trader.address,
         amount_wh,

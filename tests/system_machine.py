@@ -236,8 +236,8 @@ def _holders_from_history(rpc: Rpc, c: dict[str, Contract]) -> dict[str, set[str
     )
     for log in logs:
         holders["shares"] |= {topic_address(log, 2), topic_address(log, 3)}
-    for token in holders:
-        holders[token].discard("0x" + "00" * 20)
+    for addresses in holders.values():
+        addresses.discard("0x" + "00" * 20)
     return holders
 
 
@@ -765,9 +765,9 @@ class SystemMachine(RuleBasedStateMachine):
         if self.send("auction", "clear", (period,), w.stranger).ok:
             self.cleared_periods.add(period)
         for order_id, order in sorted(self.auction_orders.items()):
-            if order.period == period and period in self.cleared_periods and not order.claimed:
-                if self.send("auction", "claim", (order_id,), order.trader).ok:
-                    order.claimed = True
+            claimable = order.period == period and period in self.cleared_periods and not order.claimed
+            if claimable and self.send("auction", "claim", (order_id,), order.trader).ok:
+                order.claimed = True
 
     @rule(who=st.integers(0, 1), distribute=st.booleans())
     def dr_round(self, who: int, distribute: bool) -> None:

@@ -224,7 +224,7 @@ def _split_tuple(t: str) -> list[str]:
     return [*parts, current]
 
 
-def _value(t: str, bystander: str) -> Any:
+def _value(t: str, bystander: str) -> Any:  # noqa: PLR0911 (one return per kind of ABI type)
     """A plausible value of ABI type `t`: nonzero numbers and addresses, one-element arrays."""
     if t.endswith("]"):
         base, _, size = t[:-1].rpartition("[")

@@ -57,7 +57,7 @@ def meters(dp, demand_response, writer, owner, other, stranger, grid_operator):
     writer.register(owned.values(), owned.keys(), REGION)
     far = Account.create().address
     writer.register([far], [stranger.address], OTHER_REGION)
-    for consumer, meter in list(owned.items()) + [(stranger.address, far)]:
+    for consumer, meter in [*owned.items(), (stranger.address, far)]:
         demand_response.registerConsumer(consumer, meter, sender=grid_operator)
     return owned | {stranger.address: far}
 

@@ -256,7 +256,7 @@ def test_start_event_errors_move_nothing(dr, stablecoin, grid_operator, stranger
 
 def test_cancel_before_window_refunds_everything(dr, stablecoin, grid_operator, owner, other, meters, chain):
     balance = stablecoin.balanceOf(grid_operator)
-    event_id, start, end, _ = start_event(dr, grid_operator, chain)
+    event_id, _start, end, _ = start_event(dr, grid_operator, chain)
     dr.joinEvent(event_id, sender=owner)
     with reverts(dr.NotEventOperator, eventId=event_id, account=owner.address):
         dr.cancelEvent(event_id, sender=owner)
@@ -387,7 +387,7 @@ def test_verify_after_joining_keeps_participation_id(dr, grid_operator, writer, 
 
 @pytest.mark.parametrize("field", range(4))
 def test_figures_disagreeing_with_the_meter_revert(dr, stablecoin, owner, stranger, meters, ended, field):
-    event_id, start, end = ended
+    event_id, _start, _end = ended
     figures = list(dr.previewReduction(event_id, owner))
     expected = dict(zip(("baselineUsageKW", "actualUsageKW", "meterReadingStart", "meterReadingEnd"), figures, strict=True))
     figures[field] += 1 if field != 1 else -1
@@ -429,7 +429,7 @@ def test_verification_accepted_up_to_the_deadline(dr, owner, stranger, meters, e
 def test_no_reduction_earns_nothing(dr, grid_operator, writer, owner, stranger, meters, chain):
     """Usage equal to or above the baseline: InsufficientReduction with a reduction of 0."""
     consumer_meters = [meters[owner.address]]
-    event_id, start, end = run_event(dr, grid_operator, chain, writer, consumer_meters, window_wh=BASELINE_WH)
+    event_id, _start, _end = run_event(dr, grid_operator, chain, writer, consumer_meters, window_wh=BASELINE_WH)
     figures = dr.previewReduction(event_id, owner)
     assert figures[:2] == (2_000, 2_000)
     with reverts(dr.InsufficientReduction, eventId=event_id, consumer=owner.address, reductionW=0, minimumReductionW=100):
@@ -563,7 +563,7 @@ def test_pending_participant_cannot_claim(dr, grid_operator, owner, meters, chai
 def test_distribute_pays_unclaimed_then_completes_and_refunds(
     dr, stablecoin, grid_operator, owner, other, stranger, keeper, meters, ended, chain
 ):
-    event_id, start, end = ended
+    event_id, _start, end = ended
     operator_balance = stablecoin.balanceOf(grid_operator)
     with reverts(dr.NothingToDistribute, eventId=event_id):
         dr.distributeRewards(event_id, sender=keeper)
@@ -629,7 +629,7 @@ def test_distribution_is_batched(dr, stablecoin, smart_meter, grid_operator, wri
     writer.register(devices, consumers, REGION)
     for consumer, device in zip(consumers, devices, strict=True):
         dr.registerConsumer(consumer, device, sender=grid_operator)
-    event_id, start, end = run_event(dr, grid_operator, chain, writer, devices, duration=INTERVAL_SECONDS)
+    event_id, _start, _end = run_event(dr, grid_operator, chain, writer, devices, duration=INTERVAL_SECONDS)
     for consumer in consumers:
         verify_from_meter(dr, event_id, consumer, stranger)
     assert dr.getEventBudget(event_id).verifiedParticipants == 51
@@ -649,7 +649,7 @@ def test_budget_exhaustion(dr, stablecoin, grid_operator, writer, owner, other, 
     third_meter = Account.create().address
     writer.register([third_meter], [third.address], REGION)
     dr.registerConsumer(third.address, third_meter, sender=grid_operator)
-    all_meters = list(meters.values()) + [third_meter]
+    all_meters = [*meters.values(), third_meter]
     # 2 kW reductions at rate 5,000 per kW: 10,000 each; budget 3 × 5,000 = 15,000.
     event_id, _, end = run_event(dr, grid_operator, chain, writer, all_meters, target=3, rate=5_000, window_wh=0)
     assert dr.previewReduction(event_id, owner)[:2] == (2_000, 0)
@@ -687,7 +687,7 @@ def test_budget_exhaustion(dr, stablecoin, grid_operator, writer, owner, other, 
 def test_reward_arithmetic_at_one_unit(dr, grid_operator, writer, owner, stranger, meters, chain, rate, window_wh, reward):
     """reward = rewardPerKW × reductionW / 1000, rounded down (999 W at 1 per kW earns 0)."""
     event_id, _, _ = run_event(dr, grid_operator, chain, writer, [meters[owner.address]], rate=rate, window_wh=window_wh)
-    tx = verify_from_meter(dr, event_id, owner, stranger)
+    verify_from_meter(dr, event_id, owner, stranger)
     reduction = 2_000 - window_wh * 4
     assert dr.getParticipation(event_id, owner).reductionAchievedKW == reduction
     assert dr.getParticipation(event_id, owner).rewardAmount == rate * reduction // 1_000 == reward

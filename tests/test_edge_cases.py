@@ -154,7 +154,7 @@ def test_feed_data_at_the_edges(mock_band, admin, seller, energy_token, chain):
 
 
 def test_an_absurdly_large_feed_answer_is_refused_with_a_custom_error(mock_band, admin, chain):
-    market, discovery, feed, now = mock_band
+    _market, discovery, feed, now = mock_band
     feed.setLatestRound(2**255 - 1, now, sender=admin)
     chain.pending_timestamp = now + 1
     chain.mine()

@@ -333,7 +333,7 @@ def test_production_history_reads_the_meters_daily_export(nft, asset, meter, sma
 
 
 def test_controller_authorizes_and_revokes_a_maintainer(nft, asset, owner, other, stranger, chain):
-    token_id, commissioned_at = asset
+    token_id, _commissioned_at = asset
     tx = nft.setMaintainer(token_id, other, True, sender=owner)
     assert_logs(tx, log(nft.MaintainerSet, tokenId=token_id, controller=owner.address, account=other.address, authorized=True))
     assert nft.isMaintainer(token_id, other)

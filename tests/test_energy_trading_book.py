@@ -312,7 +312,7 @@ def test_levels_far_apart_across_the_bitmap_are_found_in_price_order(project, ad
     prices = [1, 255, 256, 257, 65_535, 65_536, 2**40 + 7, 2**64 - 1, 2**64, PRICE_CAP_PER_KWH - 1, PRICE_CAP_PER_KWH]
     asks = {p: create(market, seller, 1, p, SELL, expiry) for p in reversed(prices)}
     assert tuple(market.bestPrices()) == (0, 1)
-    assert [market.nextPriceLevel(SELL, p + 1) for p in prices] == prices[1:] + [0]
+    assert [market.nextPriceLevel(SELL, p + 1) for p in prices] == [*prices[1:], 0]
     assert [market.nextPriceLevel(SELL, p) for p in prices] == prices
     tx = market.createOrder(len(prices) + 1, PRICE_CAP_PER_KWH, expiry, BUY, sender=buyer)
     bid = tx.return_value
@@ -323,7 +323,7 @@ def test_levels_far_apart_across_the_bitmap_are_found_in_price_order(project, ad
     market.pruneLevel(BUY, PRICE_CAP_PER_KWH, sender=buyer)
     bids = {p: create(market, buyer, 1, p, BUY, expiry) for p in prices}
     assert tuple(market.bestPrices()) == (PRICE_CAP_PER_KWH, 0)
-    assert [market.nextPriceLevel(BUY, p - 1) for p in prices] == [0] + prices[:-1]
+    assert [market.nextPriceLevel(BUY, p - 1) for p in prices] == [0, *prices[:-1]]
     tx = market.createOrder(len(prices), 1, expiry, SELL, sender=seller)
     ask = tx.return_value
     assert matches(tx, market) == [

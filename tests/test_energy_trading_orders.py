@@ -435,7 +435,7 @@ def test_getters_reject_unknown_orders(m):
 def test_energy_balance_counts_energy_in_open_sell_orders(m, seller, buyer, energy_token, expiry):
     start = energy_token.balanceOf(seller)
     assert m.getEnergyBalance(seller) == start
-    a = create(m, seller, 3_000, PRICE, SELL, expiry)
+    create(m, seller, 3_000, PRICE, SELL, expiry)
     b = create(m, seller, 2_000, PRICE, SELL, expiry)
     create(m, seller, 1_000, PRICE // 2, BUY, expiry)  # a BUY escrows money, not energy
     assert energy_token.balanceOf(seller) == start - 5_000

@@ -9,6 +9,7 @@ are in market_helpers.py, the market's fixtures in conftest.py.
 from __future__ import annotations
 
 import pytest
+from conftest import meter_energy_to
 from helpers import (
     ZERO_ADDRESS,
     log,
@@ -189,8 +190,6 @@ def test_a_relayed_cancellation_returns_the_escrow_to_the_trader(m, seller, buye
 def newcomer(accounts, smart_meter, admin, chain, energy_token, m):
     """A prosumer with metered energy who has never sent a transaction: no approval, no gas money."""
     account = accounts.generate_test_account()
-    from conftest import meter_energy_to
-
     meter_energy_to([account], 10_000, smart_meter, admin, accounts, chain)
     assert energy_token.allowance(account, m) == 0
     return account

@@ -293,7 +293,7 @@ def run(model: Model, keeper, ops) -> None:
             sides = [(e.sellOrderId, e.buyOrderId) if order_type == BUY else (e.buyOrderId, e.sellOrderId) for e in matches]
             assert sides == [(resting, order_id) for resting, _, _ in fills]
             assert [(e.amountWh, e.pricePerKWh) for e in matches] == [(wh, p) for _, wh, p in fills]
-            for e, (resting, _, resting_price) in zip(matches, fills, strict=True):
+            for e, (_, _, resting_price) in zip(matches, fills, strict=True):
                 model.record(e.transactionId, price if order_type == BUY else resting_price)
         elif kind in ("match", "bad match"):
             pairs = [(b, s) for b in buys for s in sells if (match_error(market, b, s, now) is None) == (kind == "match")]

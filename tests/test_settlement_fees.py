@@ -274,7 +274,7 @@ def test_partial_fill_payments_add_up_exactly(m, seller, buyer, carol, dave, kee
     ]
     cash = stablecoin.balanceOf(buyer)
     buy_price = 333_337
-    buy_id, trades = crossing(m, buyer, 1_000, buy_price, BUY, expiry)  # takes all three at once
+    _buy_id, trades = crossing(m, buyer, 1_000, buy_price, BUY, expiry)  # takes all three at once
     escrow = cost_ceil(1_000, buy_price)
     # Best price first: carol's 300,001, then the seller's 333,331, then dave's 333,333.
     asks = [asks[1], asks[0], asks[2]]

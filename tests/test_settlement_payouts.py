@@ -130,9 +130,8 @@ def test_settlement_window_lets_the_operator_void(m, admin, seller, buyer, keepe
 
 def test_settlement_window_closes_for_voids_and_opens_for_settlement(m, admin, seller, buyer, keeper, chain, expiry):
     m.setSettlementWindow(600, sender=admin)
-    sell_id = create(m, seller, 1_000, 200_000, SELL, expiry)
+    create(m, seller, 1_000, 200_000, SELL, expiry)
     match_tx = m.createOrder(1_000, 250_000, expiry, BUY, sender=buyer)  # crosses the resting sell
-    buy_id = match_tx.return_value
     trade = match_tx.events.filter(m.OrdersMatched)[0].transactionId
     window_end = match_tx.timestamp + 600
     chain.pending_timestamp = window_end - 1

@@ -89,7 +89,7 @@ def test_reentry_from_an_escrow_transfer_is_refused(hostile, traders, keeper, re
     bid = create(market, buyer, 1_000, 100_000, BUY, expiry)
     calls = {
         "cancelOrder": lambda: market.cancelOrder.encode_input(bid),
-        "withdrawFees": lambda: market.withdrawFees.encode_input(),
+        "withdrawFees": market.withdrawFees.encode_input,
         "fillOrder": lambda: market.fillOrder.encode_input(bid, 100),
         "createOrder": lambda: market.createOrder.encode_input(1_000, 100_000, expiry, BUY),
     }

@@ -282,7 +282,8 @@ def test_buffered_signed_readings_after_an_outage(smart_meter, energy_token, own
     start = signed_meters + 60
     now = start + 6 * DAY_SECONDS
     readings = [
-        (start + i * INTERVAL_SECONDS, 0, 100 * (i + 1), FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for i in range(MAX_BATCH_SIZE)
+        (start + i * INTERVAL_SECONDS, 0, 100 * (i + 1), FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+        for i in range(MAX_BATCH_SIZE)
     ]
     entries = sign_readings(
         meter_device.private_key, chain_id, smart_meter.address, smart_meter.nonces(meter_device), now + 3_600, readings
