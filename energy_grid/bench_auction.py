@@ -45,6 +45,7 @@ FIRST_TICK = 100  # the books sit around the grid's tick 100
 REGION_ID = 1
 METERED_WH = 10_000_000  # metered into each participant before the bench
 CASH_WHOLE_UNITS = 1_000_000  # MockStablecoin faucet top-up per participant
+LONG_SIDE_ASKS = 2  # IEnergyAuction.LongSide: the asks outweigh the bids at the clearing price
 
 
 def _meter_energy(smart_meter: Any, gateway: Any, chain: Any, holders: list[Any], amount_wh: int) -> None:
@@ -148,13 +149,13 @@ def bench_auction(
     _within(report, "clear", clear_small, clear_large, BUDGET_CLEAR_64_TICKS, "10 occupied ticks")
 
     figures = {"clearWide": cleared_wide, "clearSmall": clear_small, "clearLarge": clear_large}
-    for name, small_id, large_id in (("bid", small_bid, large_bid), ("ask", small_ask, large_ask)):
+    claims = (
+        ("bid", small_bid, large_bid, "fills at a lower price: energy and refund"),
+        ("ask", small_ask, large_ask, "rationed at the marginal level: proceeds and unsold energy"),
+    )
+    for name, small_id, large_id, note in claims:
         claim_small = auction.claim(small_id, sender=crowd).gas_used
         claim_large = auction.claim(large_id, sender=crowd).gas_used
-        if name == "bid":
-            note = "fills at a lower price: energy and refund"
-        else:
-            note = "rationed at the marginal level: proceeds and unsold energy"
         _within(report, f"claim {name}", claim_small, claim_large, BUDGET_CLAIM, note)
         figures[f"claim{name.title()}Small"], figures[f"claim{name.title()}Large"] = claim_small, claim_large
 
@@ -162,7 +163,7 @@ def bench_auction(
     # and, partly filled, gets two transfers. The crowd sent one bid per tick from FIRST_TICK up
     # (sequence numbers 1..64), then one ask per tick (65..128).
     wide_result = auction.getMarket(wide_market)
-    asks_long = int(wide_result.longSide) == 2
+    asks_long = int(wide_result.longSide) == LONG_SIDE_ASKS
     sequence = int(wide_result.marginalTick) - FIRST_TICK + 1 + (OCCUPIED_TICKS if asks_long else 0)
     marginal_order = (wide_market << 64) | (0 if asks_long else 1 << 63) | sequence
     marginal_claim = auction.claim(marginal_order, sender=crowd).gas_used

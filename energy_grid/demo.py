@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,45 +91,74 @@ def money(amount: int) -> str:
     return format_money(amount, 6, "mUSD")
 
 
+@dataclass
+class MarketDesk:
+    """The demo's window on the order book: who is who, the orders' expiry, and the trades its
+    orders made on arrival (settled together at the end)."""
+
+    market: Any
+    label: dict[str, str]
+    expiry: int
+    trades: list[int] = field(default_factory=list)
+
+    def order(self, trader: Any, kind: int, amount_wh: int, price_per_kwh: int) -> int:
+        """Places an order and tells what it crossed on arrival; returns its id."""
+        tx = self.market.createOrder(amount_wh, price_per_kwh, self.expiry, kind, sender=trader)
+        fills = tx.events.filter(self.market.OrdersMatched)
+        side = "buy" if kind == BUY else "sell"
+        what = f"{self.label[trader.address]}'s {side} of {format_kwh(amount_wh)} at {money(price_per_kwh)} / kWh"
+        if not fills:
+            print(f"{what}: crosses nothing, rests on the book")
+        for fill in fills:
+            resting = self.market.getOrderInfo(fill.sellOrderId if kind == BUY else fill.buyOrderId)
+            print(
+                f"{what}: traded {format_kwh(fill.amountWh)} at once with {self.label[resting.trader]}'s resting "
+                f"order at {money(fill.pricePerKWh)} / kWh (transaction {fill.transactionId})"
+            )
+            self.trades.append(fill.transactionId)
+        return int(tx.return_value)
+
+
 def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: list[str]) -> None:
     """Two sellers, two buyers on the continuous book: each buy crosses the resting sells on
     arrival (best price first, at the sellers' prices), one cancel, settlement by a keeper."""
     heading("Market")
-    market, energy, cash = system.energy_trading, system.energy_token, system.payment_token
-    alice, bob, carol, dave = traders
     label = dict(zip((t.address for t in traders), names, strict=True))
     approve_market(system, traders)
-    before = {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
-    expiry = chain.pending_timestamp + 4 * 3600
+    before = wallet_balances(system, traders)
+    desk = MarketDesk(system.energy_trading, label, expiry=chain.pending_timestamp + 4 * 3600)
+    order_ids = trade_the_morning(desk, traders)
+    system.energy_trading.settleTransactions(desk.trades, sender=keeper)
+    print_orders(desk, order_ids)
+    print_trades(desk)
+    print_balance_changes(system, desk, traders, before)
 
-    trades: list[int] = []
 
-    def order(trader: Any, kind: int, amount_wh: int, price_per_kwh: int) -> int:
-        tx = market.createOrder(amount_wh, price_per_kwh, expiry, kind, sender=trader)
-        fills = tx.events.filter(market.OrdersMatched)
-        side = "buy" if kind == BUY else "sell"
-        what = f"{label[trader.address]}'s {side} of {format_kwh(amount_wh)} at {money(price_per_kwh)} / kWh"
-        if not fills:
-            print(f"{what}: crosses nothing, rests on the book")
-        for fill in fills:
-            resting = market.getOrderInfo(fill.sellOrderId if kind == BUY else fill.buyOrderId)
-            print(
-                f"{what}: traded {format_kwh(fill.amountWh)} at once with {label[resting.trader]}'s resting "
-                f"order at {money(fill.pricePerKWh)} / kWh (transaction {fill.transactionId})"
-            )
-            trades.append(fill.transactionId)
-        return tx.return_value
+def wallet_balances(system: Any, traders: list[Any]) -> dict[str, tuple[int, int]]:
+    """Each trader's EnergyToken (Wh) and payment token balances."""
+    energy, cash = system.energy_token, system.payment_token
+    return {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
 
+
+def trade_the_morning(desk: MarketDesk, traders: list[Any]) -> list[int]:
+    """Two sells and a spare rest; two buys cross them on arrival; the spare is withdrawn.
+    Returns the order ids in the order placed."""
+    alice, bob, carol, dave = traders
     # Prices in mUSD base units (6 decimals) per kWh: 0.21 = 210_000.
-    alice_sell = order(alice, SELL, 12_000, 210_000)
-    bob_sell = order(bob, SELL, 20_000, 195_000)
-    bob_spare = order(bob, SELL, 5_000, 260_000)
-    carol_buy = order(carol, BUY, 4_000, 230_000)  # takes 4 kWh of Bob's cheaper offer
-    dave_buy = order(dave, BUY, 18_000, 215_000)  # Bob's rest first, then Alice's
-    market.cancelOrder(bob_spare, sender=bob)  # nobody pays 0.26: Bob withdraws it
-    market.settleTransactions(trades, sender=keeper)
+    alice_sell = desk.order(alice, SELL, 12_000, 210_000)
+    bob_sell = desk.order(bob, SELL, 20_000, 195_000)
+    bob_spare = desk.order(bob, SELL, 5_000, 260_000)
+    carol_buy = desk.order(carol, BUY, 4_000, 230_000)  # takes 4 kWh of Bob's cheaper offer
+    dave_buy = desk.order(dave, BUY, 18_000, 215_000)  # Bob's rest first, then Alice's
+    desk.market.cancelOrder(bob_spare, sender=bob)  # nobody pays 0.26: Bob withdraws it
+    return [alice_sell, bob_sell, bob_spare, carol_buy, dave_buy]
 
-    status = ("active", "filled", "cancelled")
+
+ORDER_STATUS = ("active", "filled", "cancelled")  # IEnergyTrading.OrderStatus
+
+
+def print_orders(desk: MarketDesk, order_ids: list[int]) -> None:
+    market, label = desk.market, desk.label
     print_table(
         "Orders",
         ["order", "trader", "side", "amount", "filled", "limit price / kWh", "status"],
@@ -140,12 +170,16 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
                 format_kwh(info.amount),
                 format_kwh(info.filledAmount),
                 money(info.price),
-                status[info.status],
+                ORDER_STATUS[info.status],
             )
-            for oid in (alice_sell, bob_sell, bob_spare, carol_buy, dave_buy)
+            for oid in order_ids
             for info in [market.getOrderInfo(oid)]
         ],
     )
+
+
+def print_trades(desk: MarketDesk) -> None:
+    market, label = desk.market, desk.label
     print_table(
         "Trades (settled)",
         ["trade", "seller", "buyer", "energy", "price / kWh", "paid", "grid fee", "price improvement back"],
@@ -160,19 +194,23 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
                 money(t.fee),
                 money(t.buyerRefund),
             )
-            for tid in trades
+            for tid in desk.trades
             for t in [market.getTransaction(tid)]
         ],
     )
+
+
+def print_balance_changes(system: Any, desk: MarketDesk, traders: list[Any], before: dict[str, tuple[int, int]]) -> None:
+    after = wallet_balances(system, traders)
     print_table(
         "Balances: change through the market",
         ["trader", "EnergyToken in wallet", "of which in open orders", "mUSD in wallet"],
         [
             (
-                label[t.address],
-                format_kwh(energy.balanceOf(t) - before[t.address][0]),
-                format_kwh(market.escrowedEnergyOf(t)),
-                money(cash.balanceOf(t) - before[t.address][1]),
+                desk.label[t.address],
+                format_kwh(after[t.address][0] - before[t.address][0]),
+                format_kwh(desk.market.escrowedEnergyOf(t)),
+                money(after[t.address][1] - before[t.address][1]),
             )
             for t in traders
         ],

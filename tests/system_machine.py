@@ -837,13 +837,22 @@ class SystemMachine(RuleBasedStateMachine):
         w = self.world
         # Chain time is what the model thinks (deterministic blocks).
         assert w.node.latest_timestamp() == self.now, "chain time drifted from the model"
+        self._check_token_supplies(got)
+        self._check_trading_escrow(got)
+        self._check_auction_escrow(got)
+        self._check_demand_response(got)
+        self._check_carbon_credits(got)
+        self._check_asset_revenue(got)
 
-        # 1. Total supply of every token = sum of balances of every account that ever held it.
+    def _check_token_supplies(self, got: dict[Any, Any]) -> None:
+        """Total supply of every token = sum of balances of every account that ever held it."""
         for token in ("energy", "payment", "carbon", "shares"):
             total = sum(v for (t, h), v in got.items() if t == token and h not in ("supply", "@trading", "@auction", "@dr", "@shares"))
             assert got[(token, "supply")] == total, f"{token}: supply {got[(token, 'supply')]} != balances {total}"
 
-        # 2. EnergyTrading's escrow = open orders' remainders + pending transactions + accrued fees + owed payouts.
+    def _check_trading_escrow(self, got: dict[Any, Any]) -> None:
+        """EnergyTrading's escrow = open orders' remainders + pending transactions + accrued fees + owed payouts."""
+        w = self.world
         energy_escrow, payment_escrow = 0, 0
         seen = 0
         for trader in (*w.traders, w.stranger):
@@ -877,7 +886,8 @@ class SystemMachine(RuleBasedStateMachine):
         assert got[("energy", "@trading")] == energy_escrow, f"trading energy {got[('energy', '@trading')]} != {energy_escrow}"
         assert got[("payment", "@trading")] == payment_escrow, f"trading payment {got[('payment', '@trading')]} != {payment_escrow}"
 
-        # 3. Auction escrow = unclaimed orders' value + accrued fees (and rounding surplus).
+    def _check_auction_escrow(self, got: dict[Any, Any]) -> None:
+        """Auction escrow = unclaimed orders' value + accrued fees (and rounding surplus)."""
         a_energy, a_payment = 0, got[("auction", "fees")]
         for order_id, o in self.auction_orders.items():
             if o.claimed:
@@ -899,7 +909,8 @@ class SystemMachine(RuleBasedStateMachine):
         assert got[("energy", "@auction")] == a_energy, f"auction energy {got[('energy', '@auction')]} != {a_energy}"
         assert got[("payment", "@auction")] == a_payment, f"auction payment {got[('payment', '@auction')]} != {a_payment}"
 
-        # 4. Demand response: paid ≤ reserved ≤ budget; the contract holds what is neither paid nor refunded.
+    def _check_demand_response(self, got: dict[Any, Any]) -> None:
+        """Demand response: paid ≤ reserved ≤ budget; the contract holds what is neither paid nor refunded."""
         dr_held, dr_paid = 0, 0
         for event_id in self.dr_events:
             budget, reserved, paid, refunded, *_ = got[("dr", event_id)]
@@ -909,7 +920,9 @@ class SystemMachine(RuleBasedStateMachine):
         assert dr_paid == self.dr_claimed
         assert got[("payment", "@dr")] == dr_held
 
-        # 5. Carbon credits issued ≤ clean Wh × factor (exactly its floor, remainders carried).
+    def _check_carbon_credits(self, got: dict[Any, Any]) -> None:
+        """Carbon credits issued ≤ clean Wh × factor (exactly its floor, remainders carried)."""
+        w = self.world
         issued_total = 0
         for meter in w.devices:
             info = got[("producer", meter)]
@@ -921,7 +934,8 @@ class SystemMachine(RuleBasedStateMachine):
             issued_total += total_issued
         assert got[("carbon", "supply")] + got[("retired", "carbon")] == issued_total
 
-        # 6. Asset revenue: claimed ≤ deposited; the shares contract holds the difference.
+    def _check_asset_revenue(self, got: dict[Any, Any]) -> None:
+        """Asset revenue: claimed ≤ deposited; the shares contract holds the difference."""
         deposited, claimed, _per_share, _carried = got[("revenue", "info")]
         assert (deposited, claimed) == (self.revenue_deposited, self.revenue_claimed)
         assert claimed <= deposited
