@@ -58,6 +58,17 @@ def _meter_energy(smart_meter: Any, gateway: Any, chain: Any, holders: list[Any]
     smart_meter.submitReadings(devices, readings, sender=gateway)
 
 
+def _fund_participants(
+    auction: Any, smart_meter: Any, energy_token: Any, payment_token: Any, admin: Any, chain: Any, participants: list[Any]
+) -> None:
+    """Metered energy and faucet money for each participant, both approved to the auction."""
+    _meter_energy(smart_meter, admin, chain, participants, METERED_WH)
+    for account in participants:
+        payment_token.addConsumerBalance(account, CASH_WHOLE_UNITS, sender=admin)
+        payment_token.approve(auction, 2**256 - 1, sender=account)
+        energy_token.approve(auction, 2**256 - 1, sender=account)
+
+
 def _close_gate(auction: Any, chain: Any, period: int) -> None:
     chain.pending_timestamp = max(chain.pending_timestamp, int(auction.gateClosureTime(period)))
 
@@ -88,12 +99,7 @@ def bench_auction(
     The markets used are the next periods whose gates are open. Returns the main figures.
     About 1,200 transactions, most in bulk: ~30 s on a plain anvil.
     """
-    participants = [buyer, seller, crowd]
-    _meter_energy(smart_meter, admin, chain, participants, METERED_WH)
-    for account in participants:
-        payment_token.addConsumerBalance(account, CASH_WHOLE_UNITS, sender=admin)
-        payment_token.approve(auction, 2**256 - 1, sender=account)
-        energy_token.approve(auction, 2**256 - 1, sender=account)
+    _fund_participants(auction, smart_meter, energy_token, payment_token, admin, chain, [buyer, seller, crowd])
 
     min_price, tick_size = int(auction.minPrice()), int(auction.tickSize())
 
@@ -169,17 +175,22 @@ def bench_auction(
     marginal_claim = auction.claim(marginal_order, sender=crowd).gas_used
     report.add(f"claim {'ask' if asks_long else 'bid'} (rationed at the marginal level)", marginal_claim, BUDGET_CLAIM)
 
+    _bench_fees_and_settings(report, auction, payment_token, admin, fee_recipient)
+    figures.update({"submitBid": steady_bid, "submitAsk": steady_ask})
+    return figures
+
+
+def _bench_fees_and_settings(report: GasReport, auction: Any, payment_token: Any, admin: Any, fee_recipient: Any) -> None:
+    """withdrawFees, then each admin setting put back as it was, pause and unpause."""
     payment_token.addConsumerBalance(fee_recipient, 1, sender=admin)  # an existing holder, as in steady state
     report.add("withdrawFees", auction.withdrawFees(sender=fee_recipient).gas_used, BUDGET_WITHDRAW_FEES)
-    grid = (min_price, tick_size, int(auction.maxPrice()))
+    grid = (int(auction.minPrice()), int(auction.tickSize()), int(auction.maxPrice()))
     report.add("setPriceGrid", auction.setPriceGrid(*grid, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
     fee_bps = int(auction.gridFeeBps())
     report.add("setGridFee", auction.setGridFee(fee_bps, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
     report.add("setFeeRecipient", auction.setFeeRecipient(fee_recipient, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
     report.add("pause (auction)", auction.pause(sender=admin).gas_used, BUDGET_ADMIN_SETTING)
     report.add("unpause (auction)", auction.unpause(sender=admin).gas_used, BUDGET_ADMIN_SETTING)
-    figures.update({"submitBid": steady_bid, "submitAsk": steady_ask})
-    return figures
 
 
 def _within(report: GasReport, operation: str, small: int, large: int, budget: int, note: str) -> None:

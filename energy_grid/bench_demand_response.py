@@ -45,6 +45,20 @@ TARGET_KW = 2_000  # covers 1,000 participants × 1 kW
 RATE_PER_KW = 1_000
 
 
+def _register_participants(
+    report: GasReport, dr: Any, writer: MeterWriter, operator: Any, claimant: Any, count: int
+) -> tuple[list[str], list[str]]:
+    """The claimant plus fresh consumers, `count` in all, each with a fresh meter in REGION_ID,
+    registered by the operator (the claimant's registration measured). Returns consumers, meters."""
+    consumers = [claimant.address] + [Account.create().address for _ in range(count - 1)]
+    meters = [Account.create().address for _ in consumers]
+    writer.register(meters, consumers, REGION_ID)
+    registered = dr.registerConsumer(consumers[0], meters[0], sender=operator).gas_used
+    report.add("registerConsumer (by the operator)", registered, BUDGET_REGISTER_CONSUMER)
+    send_bulk(dr, "registerConsumer", list(zip(consumers[1:], meters[1:], strict=True)), operator)
+    return consumers, meters
+
+
 def bench_demand_response(
     report: GasReport,
     demand_response: Any,
@@ -79,14 +93,8 @@ def bench_demand_response(
     payment_token.addConsumerBalance(claimant, 1, sender=admin)
     payment_token.approve(dr, 2**256 - 1, sender=operator)
 
-    # Participants: the claimant plus fresh consumers, each with a fresh meter in REGION_ID.
     writer = MeterWriter(smart_meter, admin, bulk=True, batch_size=READING_BATCH)
-    consumers = [claimant.address] + [Account.create().address for _ in range(large_participants - 1)]
-    meters = [Account.create().address for _ in consumers]
-    writer.register(meters, consumers, REGION_ID)
-    registered = dr.registerConsumer(consumers[0], meters[0], sender=operator).gas_used
-    report.add("registerConsumer (by the operator)", registered, BUDGET_REGISTER_CONSUMER)
-    send_bulk(dr, "registerConsumer", list(zip(consumers[1:], meters[1:], strict=True)), operator)
+    consumers, meters = _register_participants(report, dr, writer, operator, claimant, large_participants)
 
     # Room for 5 baseline days after the meters' registration, then three events, one interval each.
     chain.pending_timestamp = (chain.pending_timestamp + 6 * DAY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100

@@ -52,7 +52,7 @@ if a state-changing function is neither in `GUARDED` (value-moving: attacked abo
 or if a value-moving function that transfers PaymentToken has no outer trigger (`ENERGY_ONLY` names
 those that move only EnergyToken or an NFT, which have no transfer hooks).
 
-Relied on and not repeated: test_settlement.py (settlement reentry, and matchOrders called back from
+Relied on and not repeated: test_settlement_reentrancy.py (settlement reentry, and matchOrders called back from
 inside a transfer, which is harmless: it books without moving tokens), test_energy_auction.py,
 test_demand_response.py, test_demand_programs.py, test_energy_asset_shares.py (one reentry each).
 """

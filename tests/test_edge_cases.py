@@ -4,12 +4,12 @@ largest values the types allow, and every bounded batch at its maximum size unde
 Relied on, not repeated here:
 - Oracles: test_price_discovery.py (missing, stale, zero, negative and future data of each source,
   the largest PriceOracle answer), test_price_oracle.py / test_weather_oracle.py / test_grid_oracle.py
-  (bounds, staleness, 15 reporters under 200k / 250k gas), test_energy_trading.py (stale data stops
-  order creation under a price band).
-- Rounding: test_settlement.py (fees at 1 unit, 12 MWh at the price cap, tiny fills, escrow dust),
+  (bounds, staleness, 15 reporters under 200k / 250k gas), test_energy_trading_price_band.py (stale data
+  stops order creation under a price band).
+- Rounding: test_settlement_fees.py (fees at 1 unit, 12 MWh at the price cap, tiny fills, escrow dust),
   test_energy_asset_shares.py (largest revenue over the largest share count), test_carbon_credits.py
   (largest retirement), test_energy_auction.py (largest order and tick volume at the minimum price).
-- Bounds: test_energy_trading.py (32 crossings under 2,000,000 gas; pruneLevel's 64 entries),
+- Bounds: test_energy_trading_book.py (32 crossings under 2,000,000 gas; pruneLevel's 64 entries),
   benchmarks (DemandResponse.distributeRewards, a batch of 50 fresh holders: 1,964,360 gas;
   DemandPrograms shares its RewardPool).
 
