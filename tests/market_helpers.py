@@ -1,8 +1,14 @@
-"""Shared by the market test modules: status codes, order helpers, balance snapshots."""
+"""Shared by the market test modules: constants, status codes, order helpers, balance snapshots,
+mock logs and a revert check for errors bubbled up from the reference price source."""
 
 from __future__ import annotations
 
-from helpers import log, role
+from contextlib import contextmanager
+
+import ape
+from ape.exceptions import CustomError
+from helpers import error_data, log, role
+from hexbytes import HexBytes
 
 from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
 from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
@@ -97,3 +103,20 @@ def signed_order(market, trader, amount_wh, price, order_type, expiry, deadline,
 def relay(market, order, signature, relayer, permit=()):
     """createOrderBySig sent by `relayer`; returns the transaction."""
     return market.createOrderBySig(order.as_tuple(), *signature.args(), list(permit), sender=relayer)
+
+
+@contextmanager
+def reverts_from_reference(error, **inputs):
+    """The revert bubbled up from the reference price source is exactly `error(**inputs)`. ape decodes
+    an error of another contract than the one called only sometimes (it depends on what it has seen
+    of that contract), so the raw revert data is compared when it did not."""
+    with ape.reverts() as info:
+        yield info
+    raised = info.value
+    if isinstance(raised, CustomError):
+        assert type(raised).__name__ == error.abi.name
+        assert dict(raised.inputs) == inputs
+    else:
+        args = [inputs[ipt.name] for ipt in error.abi.inputs]
+        assert set(inputs) == {ipt.name for ipt in error.abi.inputs}
+        assert HexBytes(raised.revert_message) == error_data(error, *args)

@@ -157,7 +157,7 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     for device, trader in zip(devices, traders, strict=True):
         meter.registerMeter(device, trader, REGION, 0, 0, sender=admin)
     writer.register(dr_meters, traders[:2], REGION)
-    for trader, dr_meter in zip(traders, dr_meters, strict=True):
+    for trader, dr_meter in zip(traders[:2], dr_meters, strict=True):
         system.demand_response.registerConsumer(trader, dr_meter, sender=trader)
     # History for the DR baselines: HISTORY_DAYS of constant load, every interval, up to now.
     chain.pending_timestamp = chain.pending_timestamp + HISTORY_DAYS * DAY_SECONDS

@@ -31,9 +31,8 @@ from conftest import (
     ORACLE_HEARTBEAT_SECONDS,
 )
 from helpers import reverts, role
-from market_helpers import BUY, SELL, cost_ceil, create, crossing
+from market_helpers import BUY, SELL, cost_ceil, create, crossing, reverts_from_reference
 from oracle_helpers import mine_at
-from test_energy_trading import reverts_from_reference
 
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 

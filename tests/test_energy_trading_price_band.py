@@ -7,24 +7,19 @@ are in market_helpers.py, the market's fixtures in conftest.py.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-import ape
 import pytest
-from ape.exceptions import CustomError
 from helpers import (
     DEFAULT_ADMIN_ROLE,
     ZERO_ADDRESS,
-    error_data,
     log,
     reverts,
 )
-from hexbytes import HexBytes
 from market_helpers import (
     BUY,
     SELL,
     create,
     matched,
+    reverts_from_reference,
 )
 
 
@@ -62,23 +57,6 @@ def oracle_feed(price_oracle, weather_oracle, grid_oracle, reporters, chain):
         return ts
 
     return report
-
-
-@contextmanager
-def reverts_from_reference(error, **inputs):
-    """The revert bubbled up from the reference price source is exactly `error(**inputs)`. ape decodes
-    an error of another contract than the one called only sometimes (it depends on what it has seen
-    of that contract), so the raw revert data is compared when it did not."""
-    with ape.reverts() as info:
-        yield info
-    raised = info.value
-    if isinstance(raised, CustomError):
-        assert type(raised).__name__ == error.abi.name
-        assert dict(raised.inputs) == inputs
-    else:
-        args = [inputs[ipt.name] for ipt in error.abi.inputs]
-        assert set(inputs) == {ipt.name for ipt in error.abi.inputs}
-        assert HexBytes(raised.revert_message) == error_data(error, *args)
 
 
 def band_bounds(reference: int, band_bps: int) -> tuple[int, int]:
