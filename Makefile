@@ -15,11 +15,12 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup compile test fuzz demo node deploy bench clean
+.PHONY: help setup compile lint test fuzz demo node deploy bench clean
 
 help:
 	@echo "make demo     deploy and run the demo on an embedded anvil (installs everything first)"
-	@echo "make test     run the test suite on anvil"
+	@echo "make test     lint, then run the test suite on anvil"
+	@echo "make lint     ruff and mypy over the Python (pyproject.toml configures both)"
 	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
 	@echo "make bench    measure gas per operation against the budgets"
@@ -53,7 +54,12 @@ $(BUILD_STAMP): $(SOURCES) ape-config.yaml | setup
 
 compile: $(BUILD_STAMP)
 
-test: compile
+# Seconds, and cached: run first so a style or type error fails before the long suite. Both run,
+# so one pass shows every finding.
+lint: $(STAMP_PY)
+	@status=0; ruff check . || status=1; mypy || status=1; exit $$status
+
+test: lint compile
 	ape test tests/ -q
 
 demo: compile

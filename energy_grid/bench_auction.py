@@ -45,16 +45,28 @@ FIRST_TICK = 100  # the books sit around the grid's tick 100
 REGION_ID = 1
 METERED_WH = 10_000_000  # metered into each participant before the bench
 CASH_WHOLE_UNITS = 1_000_000  # MockStablecoin faucet top-up per participant
+LONG_SIDE_ASKS = 2  # IEnergyAuction.LongSide: the asks outweigh the bids at the clearing price
 
 
 def _meter_energy(smart_meter: Any, gateway: Any, chain: Any, holders: list[Any], amount_wh: int) -> None:
     """Each holder gets `amount_wh` EnergyToken from a fresh meter of theirs (one gateway batch)."""
     devices = [Account.create().address for _ in holders]
-    for device, holder in zip(devices, holders):
+    for device, holder in zip(devices, holders, strict=True):
         smart_meter.registerMeter(device, holder, REGION_ID, 0, 0, sender=gateway)
     chain.pending_timestamp += int(smart_meter.minReadingInterval())
     readings = [(chain.pending_timestamp, 0, amount_wh, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for _ in devices]
     smart_meter.submitReadings(devices, readings, sender=gateway)
+
+
+def _fund_participants(
+    auction: Any, smart_meter: Any, energy_token: Any, payment_token: Any, admin: Any, chain: Any, participants: list[Any]
+) -> None:
+    """Metered energy and faucet money for each participant, both approved to the auction."""
+    _meter_energy(smart_meter, admin, chain, participants, METERED_WH)
+    for account in participants:
+        payment_token.addConsumerBalance(account, CASH_WHOLE_UNITS, sender=admin)
+        payment_token.approve(auction, 2**256 - 1, sender=account)
+        energy_token.approve(auction, 2**256 - 1, sender=account)
 
 
 def _close_gate(auction: Any, chain: Any, period: int) -> None:
@@ -87,12 +99,7 @@ def bench_auction(
     The markets used are the next periods whose gates are open. Returns the main figures.
     About 1,200 transactions, most in bulk: ~30 s on a plain anvil.
     """
-    participants = [buyer, seller, crowd]
-    _meter_energy(smart_meter, admin, chain, participants, METERED_WH)
-    for account in participants:
-        payment_token.addConsumerBalance(account, CASH_WHOLE_UNITS, sender=admin)
-        payment_token.approve(auction, 2**256 - 1, sender=account)
-        energy_token.approve(auction, 2**256 - 1, sender=account)
+    _fund_participants(auction, smart_meter, energy_token, payment_token, admin, chain, [buyer, seller, crowd])
 
     min_price, tick_size = int(auction.minPrice()), int(auction.tickSize())
 
@@ -148,10 +155,13 @@ def bench_auction(
     _within(report, "clear", clear_small, clear_large, BUDGET_CLEAR_64_TICKS, "10 occupied ticks")
 
     figures = {"clearWide": cleared_wide, "clearSmall": clear_small, "clearLarge": clear_large}
-    for name, small_id, large_id in (("bid", small_bid, large_bid), ("ask", small_ask, large_ask)):
+    claims = (
+        ("bid", small_bid, large_bid, "fills at a lower price: energy and refund"),
+        ("ask", small_ask, large_ask, "rationed at the marginal level: proceeds and unsold energy"),
+    )
+    for name, small_id, large_id, note in claims:
         claim_small = auction.claim(small_id, sender=crowd).gas_used
         claim_large = auction.claim(large_id, sender=crowd).gas_used
-        note = "fills at a lower price: energy and refund" if name == "bid" else "rationed at the marginal level: proceeds and unsold energy"
         _within(report, f"claim {name}", claim_small, claim_large, BUDGET_CLAIM, note)
         figures[f"claim{name.title()}Small"], figures[f"claim{name.title()}Large"] = claim_small, claim_large
 
@@ -159,23 +169,28 @@ def bench_auction(
     # and, partly filled, gets two transfers. The crowd sent one bid per tick from FIRST_TICK up
     # (sequence numbers 1..64), then one ask per tick (65..128).
     wide_result = auction.getMarket(wide_market)
-    asks_long = int(wide_result.longSide) == 2
+    asks_long = int(wide_result.longSide) == LONG_SIDE_ASKS
     sequence = int(wide_result.marginalTick) - FIRST_TICK + 1 + (OCCUPIED_TICKS if asks_long else 0)
     marginal_order = (wide_market << 64) | (0 if asks_long else 1 << 63) | sequence
     marginal_claim = auction.claim(marginal_order, sender=crowd).gas_used
     report.add(f"claim {'ask' if asks_long else 'bid'} (rationed at the marginal level)", marginal_claim, BUDGET_CLAIM)
 
+    _bench_fees_and_settings(report, auction, payment_token, admin, fee_recipient)
+    figures.update({"submitBid": steady_bid, "submitAsk": steady_ask})
+    return figures
+
+
+def _bench_fees_and_settings(report: GasReport, auction: Any, payment_token: Any, admin: Any, fee_recipient: Any) -> None:
+    """withdrawFees, then each admin setting put back as it was, pause and unpause."""
     payment_token.addConsumerBalance(fee_recipient, 1, sender=admin)  # an existing holder, as in steady state
     report.add("withdrawFees", auction.withdrawFees(sender=fee_recipient).gas_used, BUDGET_WITHDRAW_FEES)
-    grid = (min_price, tick_size, int(auction.maxPrice()))
+    grid = (int(auction.minPrice()), int(auction.tickSize()), int(auction.maxPrice()))
     report.add("setPriceGrid", auction.setPriceGrid(*grid, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
     fee_bps = int(auction.gridFeeBps())
     report.add("setGridFee", auction.setGridFee(fee_bps, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
     report.add("setFeeRecipient", auction.setFeeRecipient(fee_recipient, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
     report.add("pause (auction)", auction.pause(sender=admin).gas_used, BUDGET_ADMIN_SETTING)
     report.add("unpause (auction)", auction.unpause(sender=admin).gas_used, BUDGET_ADMIN_SETTING)
-    figures.update({"submitBid": steady_bid, "submitAsk": steady_ask})
-    return figures
 
 
 def _within(report: GasReport, operation: str, small: int, large: int, budget: int, note: str) -> None:

@@ -78,7 +78,7 @@ def bench_carbon_credits(
 
     # meters[0] is the owner's; meters[1] belongs to a bystander and is issued first, so the owner's
     # first issue pays for the owner's fresh balance, not for a fresh total supply.
-    for meter, meter_owner in zip(meters, [owner, Account.create().address]):
+    for meter, meter_owner in zip(meters, [owner, Account.create().address], strict=True):
         # Installation registers: the meter's first reading already counts.
         smart_meter.registerMeter(meter, meter_owner, region_id, 0, 0, sender=operator)
         export(meter)  # counted before registration, so registeredFromWh is a fresh non-zero slot too

@@ -21,10 +21,14 @@ from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 BUDGET_REGISTER_GRID_OPERATOR = 55_000  # 21,000 + role check 2,100 + one fresh slot 22,100 + event
 BUDGET_REGISTER_CONSUMER = 65_000  # 21,000 + getMeter call into SmartMeter (~7,000) + one fresh slot + event
 BUDGET_START_EVENT = 190_000  # 21,000 + counter 5,000 + 3 fresh event slots + budget slot (88,400) + transferFrom (~35,000) + event
-BUDGET_JOIN_EVENT = 130_000  # participation slot, the consumer's list (length + element), the id counter: 4 fresh slots (88,400) + 21,000 + event
+BUDGET_JOIN_EVENT = (
+    130_000  # participation slot, the consumer's list (length + element), the id counter: 4 fresh slots (88,400) + 21,000 + event
+)
 BUDGET_REJECT = 40_000  # the participation slot rewritten
 BUDGET_CANCEL = 85_000  # status rewritten (5,000), refunded a fresh slot (22,100), transfer back to the operator (~30,000), event
-BUDGET_VERIFY = 240_000  # steady: 7 SmartMeter calls (1 history + 6 range sums, each a cold ring slot), 2 fresh participation slots, 2 list pushes, counters
+# steady: 7 SmartMeter calls (1 history + 6 range sums, each a cold ring slot), 2 fresh participation
+# slots, 2 list pushes, counters
+BUDGET_VERIFY = 240_000
 BUDGET_CLAIM = 80_000  # status rewritten, paid rewritten, transfer to a fresh holder (~47,000)
 BUDGET_DISTRIBUTE_50 = 2_600_000  # per participant: status 5,000 + transfer to a fresh holder ~30,000 + event; 50 of them
 BUDGET_DISTRIBUTE_TAIL = 400_000  # 9 payouts to fresh holders (~35,000 each) + completion: status, refunded, refund transfer
@@ -39,6 +43,20 @@ BASELINE_WH = 500  # per baseline interval (2,000 W)
 WINDOW_WH = 250  # per window interval (1,000 W): a 1,000 W reduction each
 TARGET_KW = 2_000  # covers 1,000 participants × 1 kW
 RATE_PER_KW = 1_000
+
+
+def _register_participants(
+    report: GasReport, dr: Any, writer: MeterWriter, operator: Any, claimant: Any, count: int
+) -> tuple[list[str], list[str]]:
+    """The claimant plus fresh consumers, `count` in all, each with a fresh meter in REGION_ID,
+    registered by the operator (the claimant's registration measured). Returns consumers, meters."""
+    consumers = [claimant.address] + [Account.create().address for _ in range(count - 1)]
+    meters = [Account.create().address for _ in consumers]
+    writer.register(meters, consumers, REGION_ID)
+    registered = dr.registerConsumer(consumers[0], meters[0], sender=operator).gas_used
+    report.add("registerConsumer (by the operator)", registered, BUDGET_REGISTER_CONSUMER)
+    send_bulk(dr, "registerConsumer", list(zip(consumers[1:], meters[1:], strict=True)), operator)
+    return consumers, meters
 
 
 def bench_demand_response(
@@ -75,14 +93,8 @@ def bench_demand_response(
     payment_token.addConsumerBalance(claimant, 1, sender=admin)
     payment_token.approve(dr, 2**256 - 1, sender=operator)
 
-    # Participants: the claimant plus fresh consumers, each with a fresh meter in REGION_ID.
     writer = MeterWriter(smart_meter, admin, bulk=True, batch_size=READING_BATCH)
-    consumers = [claimant.address] + [Account.create().address for _ in range(large_participants - 1)]
-    meters = [Account.create().address for _ in consumers]
-    writer.register(meters, consumers, REGION_ID)
-    registered = dr.registerConsumer(consumers[0], meters[0], sender=operator).gas_used
-    report.add("registerConsumer (by the operator)", registered, BUDGET_REGISTER_CONSUMER)
-    send_bulk(dr, "registerConsumer", list(zip(consumers[1:], meters[1:])), operator)
+    consumers, meters = _register_participants(report, dr, writer, operator, claimant, large_participants)
 
     # Room for 5 baseline days after the meters' registration, then three events, one interval each.
     chain.pending_timestamp = (chain.pending_timestamp + 6 * DAY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100

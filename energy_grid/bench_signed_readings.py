@@ -24,7 +24,8 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTA
 # the ABI decoding of the larger entries), so ~51,300.
 BUDGET_SIGNED_PER_READING_AT_100 = 55_000
 
-BATCH_SIZES = (1, 10, 100)
+BUDGETED_BATCH_SIZE = 100  # the batch whose per-reading cost is held to budget
+BATCH_SIZES = (1, 10, BUDGETED_BATCH_SIZE)
 REGION_ID = 1
 EXPORT_PER_READING_WH = 1_500
 SIGNATURE_VALIDITY_SECONDS = 3_600
@@ -96,7 +97,7 @@ def bench_signed_readings(report: GasReport, smart_meter: Any, operator: Any, re
         report.add(
             f"submitSignedReadings x{size}, per reading",
             steady // size,
-            BUDGET_SIGNED_PER_READING_AT_100 if size == 100 else None,
+            BUDGET_SIGNED_PER_READING_AT_100 if size == BUDGETED_BATCH_SIZE else None,
             f"relayed by an account without a role; first readings: {first // size:,}",
         )
     meters, readings = feed.unsigned(keys)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,12 +29,12 @@ def register_meters(system: Any, operator: Any, community: list[Prosumer], owner
     """One meter device per prosumer, registered to its owner; returns the device addresses."""
     heading("Meters")
     devices = [Account.create().address for _ in community]
-    for p, device, owner in zip(community, devices, owners):
+    for p, device, owner in zip(community, devices, owners, strict=True):
         system.smart_meter.registerMeter(device, owner, p.region_id, sender=operator)
     print_table(
         "Registered meters",
         ["prosumer", "meter device", "owner", "region"],
-        [(p.name, device, owner.address, p.region_id) for p, device, owner in zip(community, devices, owners)],
+        [(p.name, device, owner.address, p.region_id) for p, device, owner in zip(community, devices, owners, strict=True)],
     )
     return devices
 
@@ -66,7 +67,7 @@ def run_morning(system: Any, gateway: Any, chain: Any, community: list[Prosumer]
 def print_meter_day(system: Any, community: list[Prosumer], devices: list[str], owners: list[Any], day: int) -> None:
     meter, token = system.smart_meter, system.energy_token
     rows = []
-    for p, device, owner in zip(community, devices, owners):
+    for p, device, owner in zip(community, devices, owners, strict=True):
         latest = meter.getLatestReading(device)
         rows.append(
             (
@@ -90,45 +91,74 @@ def money(amount: int) -> str:
     return format_money(amount, 6, "mUSD")
 
 
+@dataclass
+class MarketDesk:
+    """The demo's window on the order book: who is who, the orders' expiry, and the trades its
+    orders made on arrival (settled together at the end)."""
+
+    market: Any
+    label: dict[str, str]
+    expiry: int
+    trades: list[int] = field(default_factory=list)
+
+    def order(self, trader: Any, kind: int, amount_wh: int, price_per_kwh: int) -> int:
+        """Places an order and tells what it crossed on arrival; returns its id."""
+        tx = self.market.createOrder(amount_wh, price_per_kwh, self.expiry, kind, sender=trader)
+        fills = tx.events.filter(self.market.OrdersMatched)
+        side = "buy" if kind == BUY else "sell"
+        what = f"{self.label[trader.address]}'s {side} of {format_kwh(amount_wh)} at {money(price_per_kwh)} / kWh"
+        if not fills:
+            print(f"{what}: crosses nothing, rests on the book")
+        for fill in fills:
+            resting = self.market.getOrderInfo(fill.sellOrderId if kind == BUY else fill.buyOrderId)
+            print(
+                f"{what}: traded {format_kwh(fill.amountWh)} at once with {self.label[resting.trader]}'s resting "
+                f"order at {money(fill.pricePerKWh)} / kWh (transaction {fill.transactionId})"
+            )
+            self.trades.append(fill.transactionId)
+        return int(tx.return_value)
+
+
 def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: list[str]) -> None:
     """Two sellers, two buyers on the continuous book: each buy crosses the resting sells on
     arrival (best price first, at the sellers' prices), one cancel, settlement by a keeper."""
     heading("Market")
-    market, energy, cash = system.energy_trading, system.energy_token, system.payment_token
-    alice, bob, carol, dave = traders
-    label = dict(zip((t.address for t in traders), names))
+    label = dict(zip((t.address for t in traders), names, strict=True))
     approve_market(system, traders)
-    before = {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
-    expiry = chain.pending_timestamp + 4 * 3600
+    before = wallet_balances(system, traders)
+    desk = MarketDesk(system.energy_trading, label, expiry=chain.pending_timestamp + 4 * 3600)
+    order_ids = trade_the_morning(desk, traders)
+    system.energy_trading.settleTransactions(desk.trades, sender=keeper)
+    print_orders(desk, order_ids)
+    print_trades(desk)
+    print_balance_changes(system, desk, traders, before)
 
-    trades: list[int] = []
 
-    def order(trader: Any, kind: int, amount_wh: int, price_per_kwh: int) -> int:
-        tx = market.createOrder(amount_wh, price_per_kwh, expiry, kind, sender=trader)
-        fills = tx.events.filter(market.OrdersMatched)
-        side = "buy" if kind == BUY else "sell"
-        what = f"{label[trader.address]}'s {side} of {format_kwh(amount_wh)} at {money(price_per_kwh)} / kWh"
-        if not fills:
-            print(f"{what}: crosses nothing, rests on the book")
-        for fill in fills:
-            resting = market.getOrderInfo(fill.sellOrderId if kind == BUY else fill.buyOrderId)
-            print(
-                f"{what}: traded {format_kwh(fill.amountWh)} at once with {label[resting.trader]}'s resting "
-                f"order at {money(fill.pricePerKWh)} / kWh (transaction {fill.transactionId})"
-            )
-            trades.append(fill.transactionId)
-        return tx.return_value
+def wallet_balances(system: Any, traders: list[Any]) -> dict[str, tuple[int, int]]:
+    """Each trader's EnergyToken (Wh) and payment token balances."""
+    energy, cash = system.energy_token, system.payment_token
+    return {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
 
+
+def trade_the_morning(desk: MarketDesk, traders: list[Any]) -> list[int]:
+    """Two sells and a spare rest; two buys cross them on arrival; the spare is withdrawn.
+    Returns the order ids in the order placed."""
+    alice, bob, carol, dave = traders
     # Prices in mUSD base units (6 decimals) per kWh: 0.21 = 210_000.
-    alice_sell = order(alice, SELL, 12_000, 210_000)
-    bob_sell = order(bob, SELL, 20_000, 195_000)
-    bob_spare = order(bob, SELL, 5_000, 260_000)
-    carol_buy = order(carol, BUY, 4_000, 230_000)  # takes 4 kWh of Bob's cheaper offer
-    dave_buy = order(dave, BUY, 18_000, 215_000)  # Bob's rest first, then Alice's
-    market.cancelOrder(bob_spare, sender=bob)  # nobody pays 0.26: Bob withdraws it
-    market.settleTransactions(trades, sender=keeper)
+    alice_sell = desk.order(alice, SELL, 12_000, 210_000)
+    bob_sell = desk.order(bob, SELL, 20_000, 195_000)
+    bob_spare = desk.order(bob, SELL, 5_000, 260_000)
+    carol_buy = desk.order(carol, BUY, 4_000, 230_000)  # takes 4 kWh of Bob's cheaper offer
+    dave_buy = desk.order(dave, BUY, 18_000, 215_000)  # Bob's rest first, then Alice's
+    desk.market.cancelOrder(bob_spare, sender=bob)  # nobody pays 0.26: Bob withdraws it
+    return [alice_sell, bob_sell, bob_spare, carol_buy, dave_buy]
 
-    status = ("active", "filled", "cancelled")
+
+ORDER_STATUS = ("active", "filled", "cancelled")  # IEnergyTrading.OrderStatus
+
+
+def print_orders(desk: MarketDesk, order_ids: list[int]) -> None:
+    market, label = desk.market, desk.label
     print_table(
         "Orders",
         ["order", "trader", "side", "amount", "filled", "limit price / kWh", "status"],
@@ -140,12 +170,16 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
                 format_kwh(info.amount),
                 format_kwh(info.filledAmount),
                 money(info.price),
-                status[info.status],
+                ORDER_STATUS[info.status],
             )
-            for oid in (alice_sell, bob_sell, bob_spare, carol_buy, dave_buy)
+            for oid in order_ids
             for info in [market.getOrderInfo(oid)]
         ],
     )
+
+
+def print_trades(desk: MarketDesk) -> None:
+    market, label = desk.market, desk.label
     print_table(
         "Trades (settled)",
         ["trade", "seller", "buyer", "energy", "price / kWh", "paid", "grid fee", "price improvement back"],
@@ -160,19 +194,23 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
                 money(t.fee),
                 money(t.buyerRefund),
             )
-            for tid in trades
+            for tid in desk.trades
             for t in [market.getTransaction(tid)]
         ],
     )
+
+
+def print_balance_changes(system: Any, desk: MarketDesk, traders: list[Any], before: dict[str, tuple[int, int]]) -> None:
+    after = wallet_balances(system, traders)
     print_table(
         "Balances: change through the market",
         ["trader", "EnergyToken in wallet", "of which in open orders", "mUSD in wallet"],
         [
             (
-                label[t.address],
-                format_kwh(energy.balanceOf(t) - before[t.address][0]),
-                format_kwh(market.escrowedEnergyOf(t)),
-                money(cash.balanceOf(t) - before[t.address][1]),
+                desk.label[t.address],
+                format_kwh(after[t.address][0] - before[t.address][0]),
+                format_kwh(desk.market.escrowedEnergyOf(t)),
+                money(after[t.address][1] - before[t.address][1]),
             )
             for t in traders
         ],
@@ -224,7 +262,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
 
     heading("Stability: an automated response, then a critical report")
     ops.configureAutomatedResponse(UNDER_FREQUENCY, GENERATION_UP, 10, 1, sender=operator)
-    rows = []
+    stability_rows = []
     for frequency_millihz in (50_020, 49_350, 47_800):
         price_before = grid.getDynamicPrice()
         tx = ops.reportStabilityMetrics(region_id, frequency_millihz, 1_000, 0, sender=operator)
@@ -233,7 +271,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
         response = (
             f"#{fired[0].responseId}: generation up {fired[0].targetAdjustmentMW} MW" if fired else "-"
         )
-        rows.append(
+        stability_rows.append(
             (
                 f"{frequency_millihz / 1000:.3f} Hz",
                 STABILITY_LEVEL[level],
@@ -246,7 +284,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
     print_table(
         "reportStabilityMetrics",
         ["frequency", "level", "automated response", "emergency mode", "price before", "price after"],
-        rows,
+        stability_rows,
     )
     emergency = grid.getEmergency(grid.emergencyCount())
     reason = bytes(emergency.reason).rstrip(b"\0").decode()
@@ -319,7 +357,7 @@ def register_clean_producers(
     """The region's operator registers every PV meter as a clean producer, before it exports:
     energy a meter counted before registration never earns credits."""
     credits = system.carbon_credits
-    producers = [d for p, d in zip(community, devices) if p.pv_peak_w]
+    producers = [d for p, d in zip(community, devices, strict=True) if p.pv_peak_w]
     for device in producers:
         credits.registerCleanEnergyProducer(device, energy_type, sender=operator)
     return producers
@@ -333,8 +371,8 @@ def run_carbon_credits(
     credits = system.carbon_credits
     factor = credits.avoidedEmissionFactor()
     heading(f"Carbon credits: {factor} g CO2e avoided per kWh of clean export")
-    label = {device: p.name for p, device in zip(community, devices)}
-    owner_of = {device: owner for device, owner in zip(devices, owners)}
+    label = {device: p.name for p, device in zip(community, devices, strict=True)}
+    owner_of = {device: owner for device, owner in zip(devices, owners, strict=True)}
     rows = []
     for device in (d for d in devices if credits.isCleanEnergyProducer(d)):
         pending_wh = credits.pendingWh(device)
@@ -478,13 +516,13 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
     writer = MeterWriter(system.smart_meter, operator)
     meters = [Account.create().address for _ in consumers]
     writer.register(meters, consumers, LOCAL_OPERATOR_REGION)
-    for consumer, meter in zip(consumers, meters):
+    for consumer, meter in zip(consumers, meters, strict=True):
         dr.registerConsumer(consumer, meter, sender=operator)
 
     # Usual evenings: 2.0 kW and 1.8 kW (500 and 450 Wh a quarter hour); on the event evening the
     # first household drops to 0.5 kW, the second draws 1.9 kW.
-    usual_wh = dict(zip(meters, (500, 450)))
-    event_wh = dict(zip(meters, (125, 475)))
+    usual_wh = dict(zip(meters, (500, 450), strict=True))
+    event_wh = dict(zip(meters, (125, 475), strict=True))
     event_day = day_of(chain.pending_timestamp) + 6
     start = event_day * DAY_SECONDS + DR_HOUR * 3600
     chain.pending_timestamp = start - 120
@@ -498,7 +536,7 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
     writer.write(meters, window_intervals(event.startTime, event.endTime), lambda m, _i: event_wh[m])
 
     rows = []
-    for consumer, meter, name in zip(consumers, meters, names):
+    for consumer, name in zip(consumers, names, strict=True):
         baseline_w, actual_w, first, last = dr.previewReduction(event_id, consumer)
         reduced = baseline_w > actual_w and baseline_w - actual_w >= dr.minimumReductionW()
         if reduced:  # anyone may submit the meter's figures; a keeper does it here
@@ -520,8 +558,9 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
         ["", "amount"],
         [
             (f"budget ({DR_TARGET_KW} kW x {money(DR_REWARD_PER_KW)})", money(budget.budget)),
-            *((f"paid to {name}", money(cash.balanceOf(c) - before[c.address])) for c, name in zip(consumers, names)),
+            *((f"paid to {name}", money(cash.balanceOf(c) - before[c.address])) for c, name in zip(consumers, names, strict=True)),
             ("refunded to the operator", money(cash.balanceOf(operator) - operator_before)),
         ],
     )
-    print(f"Event {event_id}: {EVENT_STATUS[dr.getEvent(event_id).status]}; reward = {money(DR_REWARD_PER_KW)} per kW x verified reduction.")
+    status = EVENT_STATUS[dr.getEvent(event_id).status]
+    print(f"Event {event_id}: {status}; reward = {money(DR_REWARD_PER_KW)} per kW x verified reduction.")

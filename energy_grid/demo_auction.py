@@ -43,7 +43,7 @@ def meter_surplus(system: Any, operator: Any, chain: Any, sellers: list[Any], su
     """Each seller's meter reports the quarter hour's export: SmartMeter mints it as EnergyToken."""
     meter = system.smart_meter
     devices = [Account.create().address for _ in sellers]
-    for device, seller in zip(devices, sellers):
+    for device, seller in zip(devices, sellers, strict=True):
         meter.registerMeter(device, seller, LOCAL_OPERATOR_REGION, sender=operator)
     start = chain.pending_timestamp
     meter.submitReadings(devices, [(start, 0, 0, 50_000, 1_000)] * len(devices), sender=operator)
@@ -73,11 +73,11 @@ def run_auction(system: Any, operator: Any, chain: Any) -> None:
     gate = auction.gateClosureTime(period)
     heading(f"Interval auction: period {period}, delivery from unix {period * auction.periodLength()}, gate closes at {gate}")
     names, submitted = {}, []
-    for i, (account, (amount_wh, tick)) in enumerate(zip(sellers, asks)):
+    for i, (account, (amount_wh, tick)) in enumerate(zip(sellers, asks, strict=True)):
         order_id = auction.submitAsk(period, amount_wh, price_of(tick, min_price, tick_size), sender=account).return_value
         names[order_id] = f"seller {i + 1}"
         submitted.append(AuctionOrder(order_id, False, amount_wh, tick))
-    for i, (account, (amount_wh, tick)) in enumerate(zip(buyers, bids)):
+    for i, (account, (amount_wh, tick)) in enumerate(zip(buyers, bids, strict=True)):
         order_id = auction.submitBid(period, amount_wh, price_of(tick, min_price, tick_size), sender=account).return_value
         names[order_id] = f"buyer {i + 1}"
         submitted.append(AuctionOrder(order_id, True, amount_wh, tick))

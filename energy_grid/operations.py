@@ -19,7 +19,7 @@ def meter_energy(system: Any, gateway: Any, chain: Any, holders: list[Any], amou
     """
     meter = system.smart_meter
     devices = [Account.create().address for _ in holders]
-    for device, holder in zip(devices, holders):
+    for device, holder in zip(devices, holders, strict=True):
         meter.registerMeter(device, holder, 1, 0, 0, sender=gateway)
     # Registration counts as the previous reading: wait out the minimum interval.
     chain.pending_timestamp += int(meter.minReadingInterval())

@@ -106,7 +106,7 @@ def sign_reading(
     message = encode_typed_data(full_message=typed_data(chain_id, smart_meter, meter, nonce, deadline, reading))
     signed = signer.sign_message(message)
     return SignedReading(
-        meter, nonce, deadline, tuple(reading), signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+        meter, nonce, deadline, (*reading,), signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
     )
 
 

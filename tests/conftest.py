@@ -6,9 +6,15 @@ so each test starts from the same deployed state.
 
 from __future__ import annotations
 
-import pytest
+import functools
+import os
 
-from energy_grid.units import VOLTAGE_NOMINAL_PER_MILLE, FREQUENCY_NOMINAL_MILLIHZ
+import ape_test.accounts
+import pytest
+from ape_ethereum.trace import Trace
+from ape_foundry.provider import FoundryProvider
+
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +124,7 @@ def meter_energy_to(holders, amount_wh, smart_meter, admin, accounts, chain) -> 
     """Each holder gets `amount_wh` EnergyToken the real way: a fresh meter device registered to
     it reports a baseline, then an export register risen by `amount_wh` a reading interval later."""
     devices = [accounts.generate_test_account() for _ in holders]
-    for device, holder in zip(devices, holders):
+    for device, holder in zip(devices, holders, strict=True):
         device.balance = 10**18  # gas money for the device's readings
         smart_meter.registerMeter(device, holder, MARKET_REGION, sender=admin)
     ts = chain.pending_timestamp
@@ -381,8 +387,6 @@ def funded_auction(auction, smart_meter, energy_token, stablecoin, admin, auctio
 
 
 def pytest_configure(config):
-    import os
-
     _derive_test_accounts_once()
     if not os.environ.get("GRID_TEST_REVERT_TRACES"):
         _quiet_revert_traces()
@@ -394,10 +398,6 @@ def _derive_test_accounts_once() -> None:
     Labelling the addresses of a call trace asks `address in accounts` for each call, which
     re-derived all ten dev accounts from the mnemonic in pure Python (about 0.2 s a lookup, 0.7 s
     a reverted transaction). The derivation is deterministic, so caching it changes no result."""
-    import functools
-
-    import ape_test.accounts
-
     derive = functools.lru_cache(maxsize=None)(ape_test.accounts.generate_dev_accounts)
     ape_test.accounts.generate_dev_accounts = lambda *args, **kwargs: list(derive(*args, **kwargs))
 
@@ -407,9 +407,6 @@ def _quiet_revert_traces() -> None:
     and shows it only for a failing test): a tenth of a second each, and most tests that expect a
     revert pass. The error itself is decoded as before; only the printout goes. Set
     GRID_TEST_REVERT_TRACES=1 to have the traces back while debugging (or call tx.show_trace())."""
-    from ape_ethereum.trace import Trace
-    from ape_foundry.provider import FoundryProvider
-
     handle = FoundryProvider._handle_execution_reverted
 
     def handle_quietly(self, exception, revert_message=None, **kwargs):
@@ -421,3 +418,60 @@ def _quiet_revert_traces() -> None:
             Trace.show = show
 
     FoundryProvider._handle_execution_reverted = handle_quietly
+
+
+# --- code health fixtures (shared by the split SmartMeter, EnergyTrading and Settlement modules) ---
+# test_energy_asset_nft.py defines a `meter` of its own, which takes precedence there.
+
+from market_helpers import BUY, SELL, Wallets, create, crossing  # noqa: E402
+from meter_helpers import REGION, next_interval_start  # noqa: E402
+
+
+@pytest.fixture
+def meter(smart_meter, admin, owner, meter_device):
+    """meter_device registered to `owner` without registers: its first reading sets the baseline."""
+    smart_meter.registerMeter(meter_device, owner, REGION, sender=admin)
+    return meter_device.address
+
+
+@pytest.fixture
+def submit(smart_meter, chain, reading):
+    """Submits a reading at exactly `ts` (the next block's time is moved there)."""
+
+    def send(device, ts, consumption, production, **kwargs):
+        chain.pending_timestamp = ts
+        return smart_meter.submitReading(reading(consumption, production, timestamp=ts, **kwargs), sender=device)
+
+    return send
+
+
+@pytest.fixture
+def baseline(meter, meter_device, submit, chain):
+    """`meter` with a baseline reading (1_000 Wh in, 5_000 Wh out) at the start of an interval.
+    Returns the baseline timestamp."""
+    ts = next_interval_start(chain)
+    submit(meter_device, ts, 1_000, 5_000)
+    return ts
+
+
+@pytest.fixture
+def metered(meter, meter_device, baseline, submit):
+    """`meter` has metered 500 Wh consumption and 800 Wh production (800 Wh minted to owner)."""
+    submit(meter_device, baseline + 900, 1_500, 5_800)
+    return meter
+
+
+@pytest.fixture
+def wallets(m, energy_token, stablecoin, traders, keeper, fee_recipient, stranger, admin):
+    """EnergyToken and stablecoin balances of the traders, keeper, fee recipient, stranger, admin and
+    the market, to diff."""
+    return Wallets(m, energy_token, stablecoin, *traders, keeper, fee_recipient, stranger, admin)
+
+
+@pytest.fixture
+def trade(m, seller, buyer, keeper, expiry):
+    """A pending transaction: 1,000 Wh from a resting SELL at 0.20 to a BUY limited at 0.25 that
+    crossed it on arrival."""
+    create(m, seller, 1_000, 200_000, SELL, expiry)
+    _, (trade_id,) = crossing(m, buyer, 1_000, 250_000, BUY, expiry)
+    return trade_id

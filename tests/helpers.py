@@ -8,7 +8,7 @@ helpers here close those gaps so a test cannot pass by asserting less than it se
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -99,10 +99,26 @@ def address(account: Any) -> str:
     return account if isinstance(account, str) else account.address
 
 
-def unexercised_abi_items(contract: Any, test_file: str, kinds: tuple[str, ...], exempt: set[str]) -> list[str]:
-    """ABI items of `kinds` that `test_file` never names as `.<name>`: a module's completeness guard."""
-    source = Path(test_file).read_text()
-    items = [item for item in contract.contract_type.abi if item.type in kinds and item.name not in exempt]
+def unexercised_abi_items(
+    contract_name: str,
+    modules: Iterable[str],
+    kinds: tuple[str, ...] = ("function", "event", "error"),
+    exempt: Collection[str] = (),
+) -> list[str]:
+    """ABI items of `kinds` of the project's `contract_name` that no file of `modules` names as
+    `.<name>`: a contract's completeness guard across all of its test modules.
+
+    `modules` are file names or glob patterns in the tests folder (`"test_smart_meter_*.py"`); each
+    must match a file, so a renamed module cannot empty the guard."""
+    tests = Path(__file__).parent
+    files: set[Path] = set()
+    for pattern in modules:
+        matched = set(tests.glob(pattern))
+        assert matched, f"no test module matches {pattern!r}"
+        files |= matched
+    source = "\n".join(path.read_text() for path in sorted(files))
+    abi = getattr(ape.project, contract_name).contract_type.abi
+    items = [item for item in abi if item.type in kinds and item.name not in exempt]
     return [f"{item.type} {item.name}" for item in items if not re.search(rf"\.{item.name}\b", source)]
 
 

@@ -1,15 +1,31 @@
-"""Shared by the market test modules: status codes, order helpers, balance snapshots."""
+"""Shared by the market test modules: constants, status codes, order helpers, balance snapshots,
+mock logs and a revert check for errors bubbled up from the reference price source."""
 
 from __future__ import annotations
 
-from helpers import role
+from contextlib import contextmanager
+
+import ape
+from ape.exceptions import CustomError
+from helpers import error_data, log, role
+from hexbytes import HexBytes
 
 from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
+from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
 
 ACTIVE, FILLED, CANCELLED = 0, 1, 2  # IEnergyTrading.OrderStatus
 PENDING, SETTLED, VOIDED = 0, 1, 2  # ISettlement.TransactionStatus
 OPERATOR_ROLE = role("OPERATOR_ROLE")
 FEE_BPS = 50  # conftest MARKET_FEE_BPS
+PAUSER_ROLE = role("PAUSER_ROLE")
+MAX_ORDER_AMOUNT_WH = 2**48 - 1
+PRICE_CAP_PER_KWH = 2**72 - 1
+MAX_ORDER_LIFETIME = 365 * 86_400
+MAX_PAGE_SIZE = 100
+MAX_FEE_BPS = 1_000
+MAX_SETTLEMENT_WINDOW = 7 * 86_400
+MAX_SETTLEMENT_BATCH = 50
+PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
 
 
 def market_logs(tx, market):
@@ -35,6 +51,11 @@ def fill_ids(tx, market) -> list[int]:
     return [e.transactionId for e in tx.events.filter(market.OrdersMatched)]
 
 
+def matches(tx, m) -> list[tuple[int, int, int, int, int]]:
+    """(transactionId, buyOrderId, sellOrderId, amountWh, pricePerKWh) of each fill, in order."""
+    return [tuple(e.event_arguments.values()) for e in tx.events.filter(m.OrdersMatched)]
+
+
 def crossing(market, trader, amount_wh, price, order_type, expiry) -> tuple[int, list[int]]:
     """Creates an undirected order; returns its id and the transactions it traded at once."""
     tx = market.createOrder(amount_wh, price, expiry, order_type, sender=trader)
@@ -43,6 +64,15 @@ def crossing(market, trader, amount_wh, price, order_type, expiry) -> tuple[int,
 
 def cost_ceil(amount_wh: int, price: int) -> int:
     return -(-amount_wh * price // 1000)
+
+
+def transfer(token, sender, receiver, value):
+    return log(token.Transfer, **{"from": sender.address, "to": receiver.address, "value": value})
+
+
+def held(market, token, *accounts) -> int:
+    """What `market` must hold of `token` for settled trades: accrued fees plus what it owes."""
+    return market.accruedFees() + sum(market.owed(token, a) for a in accounts)
 
 
 class Wallets:
@@ -58,8 +88,6 @@ class Wallets:
 
 def signed_order(market, trader, amount_wh, price, order_type, expiry, deadline, *, counterparty=None, nonce=None):
     """A SignedOrder of `trader` for `market` with the trader's current nonce (or `nonce`)."""
-    from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
-
     return SignedOrder(
         trader.address,
         amount_wh,
@@ -75,3 +103,20 @@ def signed_order(market, trader, amount_wh, price, order_type, expiry, deadline,
 def relay(market, order, signature, relayer, permit=()):
     """createOrderBySig sent by `relayer`; returns the transaction."""
     return market.createOrderBySig(order.as_tuple(), *signature.args(), list(permit), sender=relayer)
+
+
+@contextmanager
+def reverts_from_reference(error, **inputs):
+    """The revert bubbled up from the reference price source is exactly `error(**inputs)`. ape decodes
+    an error of another contract than the one called only sometimes (it depends on what it has seen
+    of that contract), so the raw revert data is compared when it did not."""
+    with ape.reverts() as info:
+        yield info
+    raised = info.value
+    if isinstance(raised, CustomError):
+        assert type(raised).__name__ == error.abi.name
+        assert dict(raised.inputs) == inputs
+    else:
+        args = [inputs[ipt.name] for ipt in error.abi.inputs]
+        assert set(inputs) == {ipt.name for ipt in error.abi.inputs}
+        assert HexBytes(raised.revert_message) == error_data(error, *args)

@@ -70,7 +70,7 @@ def exercise_reporter_set(oracle: Any, admin: Any, reporters: list[Any], strange
     remove(addresses[0])
     assert oracle.getReporters()[0] == extra[-1]  # the last one moved to the front
     remove(extra[-2])  # the last one: nothing moves
-    for account in [extra[-1]] + extra[:-2]:
+    for account in [extra[-1], *extra[:-2]]:
         remove(account)
     assert sorted(oracle.getReporters()) == sorted(addresses[1:])
     with reverts(oracle.UnknownReporter, account=addresses[0]):

@@ -154,10 +154,10 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     meter = system.smart_meter
     dr_meters = [Account.from_key(bytes([0x5E] * 31 + [i + 1])).address for i in range(2)]
     writer = MeterWriter(meter, admin)
-    for device, trader in zip(devices, traders):
+    for device, trader in zip(devices, traders, strict=True):
         meter.registerMeter(device, trader, REGION, 0, 0, sender=admin)
     writer.register(dr_meters, traders[:2], REGION)
-    for trader, dr_meter in zip(traders, dr_meters):
+    for trader, dr_meter in zip(traders[:2], dr_meters, strict=True):
         system.demand_response.registerConsumer(trader, dr_meter, sender=trader)
     # History for the DR baselines: HISTORY_DAYS of constant load, every interval, up to now.
     chain.pending_timestamp = chain.pending_timestamp + HISTORY_DAYS * DAY_SECONDS
@@ -226,14 +226,18 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
 def _holders_from_history(rpc: Rpc, c: dict[str, Contract]) -> dict[str, set[str]]:
     holders: dict[str, set[str]] = {t: set() for t in ("energy", "payment", "carbon", "shares")}
     for token in ("energy", "payment", "carbon"):
-        logs = rpc.request("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": c[token].address, "topics": ["0x" + TRANSFER_TOPIC.hex()]}])
+        query = {"fromBlock": "0x0", "toBlock": "latest", "address": c[token].address, "topics": ["0x" + TRANSFER_TOPIC.hex()]}
+        logs = rpc.request("eth_getLogs", [query])
         for log in logs:
             holders[token] |= {topic_address(log, 1), topic_address(log, 2)}
-    logs = rpc.request("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": c["shares"].address, "topics": ["0x" + TRANSFER_SINGLE_TOPIC.hex()]}])
+    logs = rpc.request(
+        "eth_getLogs",
+        [{"fromBlock": "0x0", "toBlock": "latest", "address": c["shares"].address, "topics": ["0x" + TRANSFER_SINGLE_TOPIC.hex()]}],
+    )
     for log in logs:
         holders["shares"] |= {topic_address(log, 2), topic_address(log, 3)}
-    for token in holders:
-        holders[token].discard("0x" + "00" * 20)
+    for addresses in holders.values():
+        addresses.discard("0x" + "00" * 20)
     return holders
 
 
@@ -358,7 +362,12 @@ class SystemMachine(RuleBasedStateMachine):
 
     # ----------------------------------------------------------------------------- metering
 
-    @rule(i=st.integers(0, 2), produced=st.sampled_from((0, 100, 5_000, 40_000)), consumed=st.sampled_from((0, 70)), back=st.sampled_from((0, 0, 0, 30, -1)))
+    @rule(
+        i=st.integers(0, 2),
+        produced=st.sampled_from((0, 100, 5_000, 40_000)),
+        consumed=st.sampled_from((0, 70)),
+        back=st.sampled_from((0, 0, 0, 30, -1)),
+    )
     def meter_reports(self, i: int, produced: int, consumed: int, back: int) -> None:
         """A device signs its own reading (back = -1: its consumption register goes backwards)."""
         device = self.world.devices[i]
@@ -382,7 +391,7 @@ class SystemMachine(RuleBasedStateMachine):
             cons, prod = self.registers[device]
             readings.append((self.now + 1, cons, prod + produced, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE))
         if self.send("meter", "submitReadings", (devices, readings), self.world.admin).ok:
-            for device, r in zip(devices, readings):
+            for device, r in zip(devices, readings, strict=True):
                 self.registers[device] = [r[1], r[2]]
                 self.last_reading[device] = r[0]
 
@@ -423,7 +432,9 @@ class SystemMachine(RuleBasedStateMachine):
     def _record_market_logs(self, out: Outcome) -> None:
         trading = self.world.c["trading"]
         for log in out.events(trading, ORDER_CREATED):
-            self.orders[topic_int(log, 1)] = MarketOrder(topic_address(log, 2), topic_int(log, 3), word(log["data"], 0), word(log["data"], 2))
+            self.orders[topic_int(log, 1)] = MarketOrder(
+                topic_address(log, 2), topic_int(log, 3), word(log["data"], 0), word(log["data"], 2)
+            )
         for log in out.events(trading, ORDERS_MATCHED):
             tx_id, buy_id, sell_id = topic_int(log, 1), topic_int(log, 2), topic_int(log, 3)
             amount = word(log["data"], 0)
@@ -594,7 +605,9 @@ class SystemMachine(RuleBasedStateMachine):
             for meter in w.dr_meters:
                 self.dr_registers[meter] += DR_WINDOW_WH
                 meters.append(meter)
-                readings.append((interval * INTERVAL_SECONDS + 600, self.dr_registers[meter], 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE))
+                readings.append(
+                    (interval * INTERVAL_SECONDS + 600, self.dr_registers[meter], 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+                )
         out = self.send("meter", "submitReadings", (meters, readings), w.admin)
         if out.ok:
             self.dr_written_interval = intervals[-1]
@@ -624,7 +637,7 @@ class SystemMachine(RuleBasedStateMachine):
     def issue_credits(self, i: int) -> None:
         w = self.world
         pending = w.node.calls([(w.c["carbon"], "pendingWh", (d,)) for d in w.devices])
-        ready = [d for d, wh in zip(w.devices, pending) if not isinstance(wh, Reverted) and wh > 0]
+        ready = [d for d, wh in zip(w.devices, pending, strict=True) if not isinstance(wh, Reverted) and wh > 0]
         # Mostly a producer with energy to credit; i = 3: a DR meter, which is no clean producer.
         meter = w.dr_meters[0] if i == 3 else ready[i % len(ready)] if ready and i < 2 else w.devices[i]
         out = self.send("carbon", "issueCarbonCredits", (meter,), w.stranger)
@@ -653,7 +666,7 @@ class SystemMachine(RuleBasedStateMachine):
         """Mostly a holder with revenue to claim (who 4: whoever `actor` gives)."""
         w = self.world
         claimable = w.node.calls([(w.c["shares"], "claimableRevenue", (w.asset_id, t)) for t in w.traders])
-        ready = [t for t, amount in zip(w.traders, claimable) if amount > 0]
+        ready = [t for t, amount in zip(w.traders, claimable, strict=True) if amount > 0]
         claimer = ready[who % len(ready)] if ready and who < 4 else self.actor(who)
         out = self.send("shares", "claimRevenue", (w.asset_id,), claimer)
         for log in out.events(self.world.c["shares"], REVENUE_CLAIMED):
@@ -735,7 +748,12 @@ class SystemMachine(RuleBasedStateMachine):
                 if self.send("trading", "settleTransaction", (tx_id,), buyer).ok:
                     self.pending_txs.discard(tx_id)
 
-    @rule(a=st.integers(0, 2), bid_tick=st.sampled_from((150, 200, 255)), ask_tick=st.sampled_from((0, 100, 150)), amount=st.sampled_from((1_000, 30_000)))
+    @rule(
+        a=st.integers(0, 2),
+        bid_tick=st.sampled_from((150, 200, 255)),
+        ask_tick=st.sampled_from((0, 100, 150)),
+        amount=st.sampled_from((1_000, 30_000)),
+    )
     def auction_round(self, a: int, bid_tick: int, ask_tick: int, amount: int) -> None:
         """A bid and an ask for the next period, the clearing at gate closure, and both claims."""
         w = self.world
@@ -747,9 +765,9 @@ class SystemMachine(RuleBasedStateMachine):
         if self.send("auction", "clear", (period,), w.stranger).ok:
             self.cleared_periods.add(period)
         for order_id, order in sorted(self.auction_orders.items()):
-            if order.period == period and period in self.cleared_periods and not order.claimed:
-                if self.send("auction", "claim", (order_id,), order.trader).ok:
-                    order.claimed = True
+            claimable = order.period == period and period in self.cleared_periods and not order.claimed
+            if claimable and self.send("auction", "claim", (order_id,), order.trader).ok:
+                order.claimed = True
 
     @rule(who=st.integers(0, 1), distribute=st.booleans())
     def dr_round(self, who: int, distribute: bool) -> None:
@@ -802,7 +820,11 @@ class SystemMachine(RuleBasedStateMachine):
             reads += [((f"owed {token}", t), c["trading"], "owed", (c[token].address, t)) for t in (*w.traders, w.stranger)]
         reads.append((("trading", "txCount"), c["trading"], "transactionCount", ()))
         reads.append((("auction", "fees"), c["auction"], "accruedFees", ()))
-        reads += [(("aorder", i), c["auction"], "getOrderOutcome", (i,)) for i, o in self.auction_orders.items() if not o.claimed and o.period in self.cleared_periods]
+        reads += [
+            (("aorder", i), c["auction"], "getOrderOutcome", (i,))
+            for i, o in self.auction_orders.items()
+            if not o.claimed and o.period in self.cleared_periods
+        ]
         reads += [(("dr", e), c["dr"], "getEventBudget", (e,)) for e in sorted(self.dr_events)]
         for meter in w.devices:
             reads.append((("producer", meter), c["carbon"], "getCleanEnergyProducer", (meter,)))
@@ -815,13 +837,22 @@ class SystemMachine(RuleBasedStateMachine):
         w = self.world
         # Chain time is what the model thinks (deterministic blocks).
         assert w.node.latest_timestamp() == self.now, "chain time drifted from the model"
+        self._check_token_supplies(got)
+        self._check_trading_escrow(got)
+        self._check_auction_escrow(got)
+        self._check_demand_response(got)
+        self._check_carbon_credits(got)
+        self._check_asset_revenue(got)
 
-        # 1. Total supply of every token = sum of balances of every account that ever held it.
+    def _check_token_supplies(self, got: dict[Any, Any]) -> None:
+        """Total supply of every token = sum of balances of every account that ever held it."""
         for token in ("energy", "payment", "carbon", "shares"):
             total = sum(v for (t, h), v in got.items() if t == token and h not in ("supply", "@trading", "@auction", "@dr", "@shares"))
             assert got[(token, "supply")] == total, f"{token}: supply {got[(token, 'supply')]} != balances {total}"
 
-        # 2. EnergyTrading's escrow = open orders' remainders + pending transactions + accrued fees + owed payouts.
+    def _check_trading_escrow(self, got: dict[Any, Any]) -> None:
+        """EnergyTrading's escrow = open orders' remainders + pending transactions + accrued fees + owed payouts."""
+        w = self.world
         energy_escrow, payment_escrow = 0, 0
         seen = 0
         for trader in (*w.traders, w.stranger):
@@ -855,7 +886,8 @@ class SystemMachine(RuleBasedStateMachine):
         assert got[("energy", "@trading")] == energy_escrow, f"trading energy {got[('energy', '@trading')]} != {energy_escrow}"
         assert got[("payment", "@trading")] == payment_escrow, f"trading payment {got[('payment', '@trading')]} != {payment_escrow}"
 
-        # 3. Auction escrow = unclaimed orders' value + accrued fees (and rounding surplus).
+    def _check_auction_escrow(self, got: dict[Any, Any]) -> None:
+        """Auction escrow = unclaimed orders' value + accrued fees (and rounding surplus)."""
         a_energy, a_payment = 0, got[("auction", "fees")]
         for order_id, o in self.auction_orders.items():
             if o.claimed:
@@ -877,7 +909,8 @@ class SystemMachine(RuleBasedStateMachine):
         assert got[("energy", "@auction")] == a_energy, f"auction energy {got[('energy', '@auction')]} != {a_energy}"
         assert got[("payment", "@auction")] == a_payment, f"auction payment {got[('payment', '@auction')]} != {a_payment}"
 
-        # 4. Demand response: paid ≤ reserved ≤ budget; the contract holds what is neither paid nor refunded.
+    def _check_demand_response(self, got: dict[Any, Any]) -> None:
+        """Demand response: paid ≤ reserved ≤ budget; the contract holds what is neither paid nor refunded."""
         dr_held, dr_paid = 0, 0
         for event_id in self.dr_events:
             budget, reserved, paid, refunded, *_ = got[("dr", event_id)]
@@ -887,7 +920,9 @@ class SystemMachine(RuleBasedStateMachine):
         assert dr_paid == self.dr_claimed
         assert got[("payment", "@dr")] == dr_held
 
-        # 5. Carbon credits issued ≤ clean Wh × factor (exactly its floor, remainders carried).
+    def _check_carbon_credits(self, got: dict[Any, Any]) -> None:
+        """Carbon credits issued ≤ clean Wh × factor (exactly its floor, remainders carried)."""
+        w = self.world
         issued_total = 0
         for meter in w.devices:
             info = got[("producer", meter)]
@@ -899,7 +934,8 @@ class SystemMachine(RuleBasedStateMachine):
             issued_total += total_issued
         assert got[("carbon", "supply")] + got[("retired", "carbon")] == issued_total
 
-        # 6. Asset revenue: claimed ≤ deposited; the shares contract holds the difference.
+    def _check_asset_revenue(self, got: dict[Any, Any]) -> None:
+        """Asset revenue: claimed ≤ deposited; the shares contract holds the difference."""
         deposited, claimed, _per_share, _carried = got[("revenue", "info")]
         assert (deposited, claimed) == (self.revenue_deposited, self.revenue_claimed)
         assert claimed <= deposited
@@ -909,7 +945,8 @@ class SystemMachine(RuleBasedStateMachine):
 def run_settings_summary(world: SystemWorld) -> str:
     per_thousand = world.seconds / world.actions * 1_000 if world.actions else 0.0
     ok = sum(n for k, n in world.outcomes.items() if k.endswith(":ok"))
-    return f"{world.actions} actions ({ok} succeeded, {world.actions - ok} reverted with a custom error), {per_thousand:.1f} s per 1,000 actions"
+    reverted = world.actions - ok
+    return f"{world.actions} actions ({ok} succeeded, {reverted} reverted with a custom error), {per_thousand:.1f} s per 1,000 actions"
 
 
 def env_int(name: str, default: int | None = None) -> int | None:

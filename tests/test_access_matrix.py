@@ -50,7 +50,9 @@ PUBLIC: dict[str, str] = {
     "CarbonCredits.transferCarbonCredits": "seed alias of transfer: the caller's own credits",
     "CarbonCredits.retire": "burns the caller's own credits",
     "CarbonCredits.issueCarbonCredits": "permissionless: mints only what the meter measured, to the meter's owner",
-    "EnergyTrading.createOrderBySig": "any relayer: the trader's EIP-712 signature (nonce, deadline) is the authorization; the order is the signer's",
+    "EnergyTrading.createOrderBySig": (
+        "any relayer: the trader's EIP-712 signature (nonce, deadline) is the authorization; the order is the signer's"
+    ),
     "EnergyTrading.cancelOrderBySig": "any relayer: the trader's EIP-712 signature is the authorization",
     "EnergyTrading.withdrawOwed": "pays the caller only what a refused payout credited to it (NothingOwed otherwise)",
     "Settlement.withdrawOwed": "the same function, listed under Settlement's name too",
@@ -70,7 +72,9 @@ PUBLIC: dict[str, str] = {
     "EnergyGovernor.onERC721Received": "refuses deposits (GovernorDisabledDeposit): the governor holds no assets",
     "EnergyGovernor.onERC1155Received": "refuses deposits (GovernorDisabledDeposit)",
     "EnergyGovernor.onERC1155BatchReceived": "refuses deposits (GovernorDisabledDeposit)",
-    "GridTimelock.execute": "execution is open to anyone (EXECUTOR_ROLE held by the zero address), only for operations voted and waited out",
+    "GridTimelock.execute": (
+        "execution is open to anyone (EXECUTOR_ROLE held by the zero address), only for operations voted and waited out"
+    ),
     "GridTimelock.executeBatch": "as execute",
     "GridTimelock.onERC721Received": "the timelock is the treasury: it accepts tokens",
     "GridTimelock.onERC1155Received": "the timelock is the treasury: it accepts tokens",
@@ -220,7 +224,7 @@ def _split_tuple(t: str) -> list[str]:
     return [*parts, current]
 
 
-def _value(t: str, bystander: str) -> Any:
+def _value(t: str, bystander: str) -> Any:  # noqa: PLR0911 (one return per kind of ABI type)
     """A plausible value of ABI type `t`: nonzero numbers and addresses, one-element arrays."""
     if t.endswith("]"):
         base, _, size = t[:-1].rpartition("[")
@@ -293,12 +297,10 @@ def test_every_restricted_function_refuses_an_account_without_roles(matrix, proj
                 failures.append(f"{where}: reverted with undecodable data 0x{revert.hex()}")
                 continue
             error, input_names, input_types = known
-            inputs = dict(zip(input_names, decode(input_types, revert[4:])))
+            inputs = dict(zip(input_names, decode(input_types, revert[4:]), strict=True))
             if error not in ACCESS_ERRORS:
                 failures.append(f"{where}: reverted with {error}{inputs}, not an access error")
-            elif error != "AccessControlBadConfirmation" and stranger.address.lower() not in {
-                str(v).lower() for v in inputs.values()
-            }:
+            elif error != "AccessControlBadConfirmation" and stranger.address.lower() not in {str(v).lower() for v in inputs.values()}:
                 failures.append(f"{where}: {error}{inputs} does not name the caller")
     assert failures == [], "\n".join(failures)
     assert checked >= 150  # the matrix ran (about 170 restricted functions today)

@@ -52,7 +52,7 @@ if a state-changing function is neither in `GUARDED` (value-moving: attacked abo
 or if a value-moving function that transfers PaymentToken has no outer trigger (`ENERGY_ONLY` names
 those that move only EnergyToken or an NFT, which have no transfer hooks).
 
-Relied on and not repeated: test_settlement.py (settlement reentry, and matchOrders called back from
+Relied on and not repeated: test_settlement_reentrancy.py (settlement reentry, and matchOrders called back from
 inside a transfer, which is harmless: it books without moving tokens), test_energy_auction.py,
 test_demand_response.py, test_demand_programs.py, test_energy_asset_shares.py (one reentry each).
 """
@@ -64,13 +64,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from asset_helpers import mint, new_meter
 from auction_helpers import close_gate, open_period
 from bulk_helpers import Bulk
-from eth_account import Account
-from helpers import ZERO_ADDRESS, log, reverts, role
-from market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order
-from asset_helpers import mint, new_meter
-
 from conftest import (
     AUCTION_FEE_BPS,
     AUCTION_GATE_CLOSURE_SECONDS,
@@ -82,8 +78,12 @@ from conftest import (
     MARKET_FEE_BPS,
     meter_energy_to,
 )
-from energy_grid.signed_orders import sign_cancel, sign_order
+from eth_account import Account
+from helpers import ZERO_ADDRESS, log, reverts, role
+from market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order
+
 from energy_grid.demand_response import MeterWriter, verify_from_meter
+from energy_grid.signed_orders import sign_cancel, sign_order
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 MAX_UINT = 2**256 - 1
@@ -154,7 +154,9 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
     "EnergyTrading": _ROLES
     | _PAUSE
     | {
-        "matchOrders": "books a trade between escrowed orders; tokens move at settlement (test_settlement.py calls it back from a transfer)",
+        "matchOrders": (
+            "books a trade between escrowed orders; tokens move at settlement (test_settlement_reentrancy.py calls it back from a transfer)"
+        ),
         "pruneLevel": "unlinks dead queue entries",
         "setGridFee": "a parameter",
         "setFeeRecipient": "a parameter",
@@ -354,7 +356,9 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
             "voidTransaction": market.voidTransaction.encode_input(1),
             "withdrawFees": market.withdrawFees.encode_input(),
             "withdrawOwed": market.withdrawOwed.encode_input(token),
-            "createOrderBySig": market.createOrderBySig.encode_input((ZERO_ADDRESS, 1, 1, far, BUY, ZERO_ADDRESS, 0, far), 27, b"\x00" * 32, b"\x00" * 32, []),
+            "createOrderBySig": market.createOrderBySig.encode_input(
+                (ZERO_ADDRESS, 1, 1, far, BUY, ZERO_ADDRESS, 0, far), 27, b"\x00" * 32, b"\x00" * 32, []
+            ),
             "cancelOrderBySig": market.cancelOrderBySig.encode_input(1, 0, far, 27, b"\x00" * 32, b"\x00" * 32),
         },
     )

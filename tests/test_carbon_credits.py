@@ -15,7 +15,6 @@ from conftest import CARBON_GRAMS_CO2E_PER_KWH
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
-from hexbytes import HexBytes
 from helpers import (
     DEFAULT_ADMIN_ROLE,
     ZERO_ADDRESS,
@@ -27,6 +26,7 @@ from helpers import (
     sign_permit,
     unexercised_abi_items,
 )
+from hexbytes import HexBytes
 
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
@@ -236,7 +236,7 @@ def test_every_function_error_and_event_is_exercised(cc):
     }
     items = [item for item in cc.contract_type.abi if item.type in ("function", "error", "event")]
     assert len(items) > 70
-    assert unexercised_abi_items(cc, __file__, ("function", "error", "event"), exempt) == []
+    assert unexercised_abi_items("CarbonCredits", ["test_carbon_credits.py"], ("function", "error", "event"), exempt) == []
 
 
 @pytest.mark.parametrize("which", ["admin", "smartMeter", "gridManagement"])

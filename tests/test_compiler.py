@@ -47,5 +47,5 @@ def test_contracts_compile_without_warnings():
 
 def test_solc_shim_reports_the_pinned_version():
     version = yaml.safe_load((ROOT / "ape-config.yaml").read_text())["solidity"]["version"]
-    out = subprocess.run(["node", str(ROOT / "toolchain" / "solc.js"), "--version"], capture_output=True, text=True)
+    out = subprocess.run(["node", str(ROOT / "toolchain" / "solc.js"), "--version"], capture_output=True, text=True, check=False)
     assert f"Version: {version}+commit" in out.stdout

@@ -125,7 +125,7 @@ def test_constants_wiring_and_size(demand_response, smart_meter, stablecoin, gri
 
 def test_every_function_error_and_event_is_exercised(demand_response):
     # RoleAdminChanged cannot happen: nothing calls OpenZeppelin's internal _setRoleAdmin.
-    assert unexercised_abi_items(demand_response, __file__, ("function", "event", "error"), {"RoleAdminChanged"}) == []
+    assert unexercised_abi_items("DemandResponse", ["test_demand_response.py"], ("function", "event", "error"), {"RoleAdminChanged"}) == []
 
 
 def test_access_control_surface(demand_response, admin, other, stranger):
@@ -150,7 +150,9 @@ def test_access_control_surface(demand_response, admin, other, stranger):
 
 
 @pytest.mark.parametrize("position, dependency", [(0, "admin"), (1, "smartMeter"), (2, "paymentToken"), (3, "gridManagement")])
-def test_constructor_rejects_zero_addresses(project, demand_response, admin, smart_meter, stablecoin, grid_management, position, dependency):
+def test_constructor_rejects_zero_addresses(
+    project, demand_response, admin, smart_meter, stablecoin, grid_management, position, dependency
+):
     """Seed 004's NotInitialized: an instance cannot exist without its dependencies."""
     args = [admin, smart_meter, stablecoin, grid_management]
     args[position] = ZERO_ADDRESS
@@ -212,8 +214,16 @@ def test_start_event_pulls_budget_and_sets_window(dr, stablecoin, grid_operator,
     assert event_id == dr.eventCount() == 1
     assert_logs(
         tx,
-        log(dr.EventStarted, eventId=1, gridOperator=grid_operator.address, targetReductionKW=TARGET_KW,
-            rewardPerKW=RATE_PER_KW, startTime=start, endTime=end, budget=BUDGET),
+        log(
+            dr.EventStarted,
+            eventId=1,
+            gridOperator=grid_operator.address,
+            targetReductionKW=TARGET_KW,
+            rewardPerKW=RATE_PER_KW,
+            startTime=start,
+            endTime=end,
+            budget=BUDGET,
+        ),
         log(stablecoin.Transfer, **{"from": grid_operator.address, "to": dr.address, "value": BUDGET}),
     )
     assert dr.getEvent(1) == (1, grid_operator.address, TARGET_KW, RATE_PER_KW, start, end, ACTIVE, 0, 0)
@@ -246,7 +256,7 @@ def test_start_event_errors_move_nothing(dr, stablecoin, grid_operator, stranger
 
 def test_cancel_before_window_refunds_everything(dr, stablecoin, grid_operator, owner, other, meters, chain):
     balance = stablecoin.balanceOf(grid_operator)
-    event_id, start, end, _ = start_event(dr, grid_operator, chain)
+    event_id, _start, end, _ = start_event(dr, grid_operator, chain)
     dr.joinEvent(event_id, sender=owner)
     with reverts(dr.NotEventOperator, eventId=event_id, account=owner.address):
         dr.cancelEvent(event_id, sender=owner)
@@ -337,8 +347,16 @@ def test_preview_and_verify_pay_rate_times_reduction(dr, stablecoin, grid_operat
     assert tx.return_value == 1
     assert_logs(
         tx,
-        log(dr.ReductionVerified, eventId=event_id, consumer=owner.address, participationId=1, baselineUsageW=2_000,
-            actualUsageW=1_000, reductionW=REDUCTION_W, rewardAmount=REWARD),
+        log(
+            dr.ReductionVerified,
+            eventId=event_id,
+            consumer=owner.address,
+            participationId=1,
+            baselineUsageW=2_000,
+            actualUsageW=1_000,
+            reductionW=REDUCTION_W,
+            rewardAmount=REWARD,
+        ),
     )
     verified_at = chain.provider.get_block(tx.block_number).timestamp
     assert dr.getParticipation(event_id, owner) == expected_record(
@@ -369,9 +387,9 @@ def test_verify_after_joining_keeps_participation_id(dr, grid_operator, writer, 
 
 @pytest.mark.parametrize("field", range(4))
 def test_figures_disagreeing_with_the_meter_revert(dr, stablecoin, owner, stranger, meters, ended, field):
-    event_id, start, end = ended
+    event_id, _start, _end = ended
     figures = list(dr.previewReduction(event_id, owner))
-    expected = dict(zip(("baselineUsageKW", "actualUsageKW", "meterReadingStart", "meterReadingEnd"), figures))
+    expected = dict(zip(("baselineUsageKW", "actualUsageKW", "meterReadingStart", "meterReadingEnd"), figures, strict=True))
     figures[field] += 1 if field != 1 else -1
     with reverts(dr.InvalidMeterReading, meter=meters[owner.address], **expected):
         dr.verifyReduction(event_id, owner, *figures, sender=stranger)
@@ -411,7 +429,7 @@ def test_verification_accepted_up_to_the_deadline(dr, owner, stranger, meters, e
 def test_no_reduction_earns_nothing(dr, grid_operator, writer, owner, stranger, meters, chain):
     """Usage equal to or above the baseline: InsufficientReduction with a reduction of 0."""
     consumer_meters = [meters[owner.address]]
-    event_id, start, end = run_event(dr, grid_operator, chain, writer, consumer_meters, window_wh=BASELINE_WH)
+    event_id, _start, _end = run_event(dr, grid_operator, chain, writer, consumer_meters, window_wh=BASELINE_WH)
     figures = dr.previewReduction(event_id, owner)
     assert figures[:2] == (2_000, 2_000)
     with reverts(dr.InsufficientReduction, eventId=event_id, consumer=owner.address, reductionW=0, minimumReductionW=100):
@@ -542,8 +560,10 @@ def test_pending_participant_cannot_claim(dr, grid_operator, owner, meters, chai
         dr.claimReward(event_id, sender=owner)
 
 
-def test_distribute_pays_unclaimed_then_completes_and_refunds(dr, stablecoin, grid_operator, owner, other, stranger, keeper, meters, ended, chain):
-    event_id, start, end = ended
+def test_distribute_pays_unclaimed_then_completes_and_refunds(
+    dr, stablecoin, grid_operator, owner, other, stranger, keeper, meters, ended, chain
+):
+    event_id, _start, end = ended
     operator_balance = stablecoin.balanceOf(grid_operator)
     with reverts(dr.NothingToDistribute, eventId=event_id):
         dr.distributeRewards(event_id, sender=keeper)
@@ -607,9 +627,9 @@ def test_distribution_is_batched(dr, stablecoin, smart_meter, grid_operator, wri
     consumers = [Account.create().address for _ in range(51)]
     devices = [Account.create().address for _ in consumers]
     writer.register(devices, consumers, REGION)
-    for consumer, device in zip(consumers, devices):
+    for consumer, device in zip(consumers, devices, strict=True):
         dr.registerConsumer(consumer, device, sender=grid_operator)
-    event_id, start, end = run_event(dr, grid_operator, chain, writer, devices, duration=INTERVAL_SECONDS)
+    event_id, _start, _end = run_event(dr, grid_operator, chain, writer, devices, duration=INTERVAL_SECONDS)
     for consumer in consumers:
         verify_from_meter(dr, event_id, consumer, stranger)
     assert dr.getEventBudget(event_id).verifiedParticipants == 51
@@ -629,7 +649,7 @@ def test_budget_exhaustion(dr, stablecoin, grid_operator, writer, owner, other, 
     third_meter = Account.create().address
     writer.register([third_meter], [third.address], REGION)
     dr.registerConsumer(third.address, third_meter, sender=grid_operator)
-    all_meters = list(meters.values()) + [third_meter]
+    all_meters = [*meters.values(), third_meter]
     # 2 kW reductions at rate 5,000 per kW: 10,000 each; budget 3 × 5,000 = 15,000.
     event_id, _, end = run_event(dr, grid_operator, chain, writer, all_meters, target=3, rate=5_000, window_wh=0)
     assert dr.previewReduction(event_id, owner)[:2] == (2_000, 0)
@@ -637,8 +657,16 @@ def test_budget_exhaustion(dr, stablecoin, grid_operator, writer, owner, other, 
     tx = verify_from_meter(dr, event_id, other, stranger)
     assert_logs(
         tx,
-        log(dr.ReductionVerified, eventId=event_id, consumer=other.address, participationId=2, baselineUsageW=2_000,
-            actualUsageW=0, reductionW=2_000, rewardAmount=5_000),
+        log(
+            dr.ReductionVerified,
+            eventId=event_id,
+            consumer=other.address,
+            participationId=2,
+            baselineUsageW=2_000,
+            actualUsageW=0,
+            reductionW=2_000,
+            rewardAmount=5_000,
+        ),
     )
     verify_from_meter(dr, event_id, third.address, stranger)
     assert [dr.getParticipation(event_id, c).rewardAmount for c in (owner, other, third.address)] == [10_000, 5_000, 0]
@@ -659,7 +687,7 @@ def test_budget_exhaustion(dr, stablecoin, grid_operator, writer, owner, other, 
 def test_reward_arithmetic_at_one_unit(dr, grid_operator, writer, owner, stranger, meters, chain, rate, window_wh, reward):
     """reward = rewardPerKW × reductionW / 1000, rounded down (999 W at 1 per kW earns 0)."""
     event_id, _, _ = run_event(dr, grid_operator, chain, writer, [meters[owner.address]], rate=rate, window_wh=window_wh)
-    tx = verify_from_meter(dr, event_id, owner, stranger)
+    verify_from_meter(dr, event_id, owner, stranger)
     reduction = 2_000 - window_wh * 4
     assert dr.getParticipation(event_id, owner).reductionAchievedKW == reduction
     assert dr.getParticipation(event_id, owner).rewardAmount == rate * reduction // 1_000 == reward
@@ -685,7 +713,9 @@ def test_reward_arithmetic_at_the_largest_values(project, admin, smart_meter, gr
 
 
 @pytest.mark.parametrize("mode", [1, 2])  # transfers return false / revert
-def test_failed_reward_transfer_reverts_a_claim_and_is_deferred_by_a_batch(project, admin, smart_meter, grid_management, writer, owner, stranger, keeper, chain, mode):
+def test_failed_reward_transfer_reverts_a_claim_and_is_deferred_by_a_batch(
+    project, admin, smart_meter, grid_management, writer, owner, stranger, keeper, chain, mode
+):
     token = project.FailingToken.deploy(sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
@@ -712,7 +742,9 @@ def test_failed_reward_transfer_reverts_a_claim_and_is_deferred_by_a_batch(proje
     assert token.balanceOf(owner) == REWARD
 
 
-def test_batch_defers_a_frozen_participant_and_still_completes(project, admin, smart_meter, grid_management, writer, owner, other, stranger, keeper, chain):
+def test_batch_defers_a_frozen_participant_and_still_completes(
+    project, admin, smart_meter, grid_management, writer, owner, other, stranger, keeper, chain
+):
     """Review finding: one recipient the token refuses (a USDC-style frozen account) no longer
     blocks the batch. Its payout is skipped with its books untouched (Verified, reward still
     reserved), the others are paid, the event completes and the operator gets back exactly
@@ -748,9 +780,7 @@ def test_batch_defers_a_frozen_participant_and_still_completes(project, admin, s
     assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, REWARD, refund, deadline, 2, 2)
     assert dr.getParticipation(event_id, owner).status == VERIFIED
     assert dr.getParticipation(event_id, other).status == REWARDED
-    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(admin), token.balanceOf(dr)) == (
-        0, REWARD, refund, REWARD
-    )
+    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(admin), token.balanceOf(dr)) == (0, REWARD, refund, REWARD)
 
     # Still frozen: its own claim tells it why, and moves nothing.
     with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=owner.address, amount=REWARD):
@@ -765,9 +795,7 @@ def test_batch_defers_a_frozen_participant_and_still_completes(project, admin, s
     )
     assert dr.getParticipation(event_id, owner).status == REWARDED
     assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, 2 * REWARD, refund, deadline, 2, 2)
-    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(admin), token.balanceOf(dr)) == (
-        REWARD, REWARD, refund, 0
-    )
+    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(admin), token.balanceOf(dr)) == (REWARD, REWARD, refund, 0)
     with reverts(dr.RewardAlreadyClaimed, eventId=event_id, consumer=owner.address):
         dr.claimReward(event_id, sender=owner)
 

@@ -4,12 +4,12 @@ largest values the types allow, and every bounded batch at its maximum size unde
 Relied on, not repeated here:
 - Oracles: test_price_discovery.py (missing, stale, zero, negative and future data of each source,
   the largest PriceOracle answer), test_price_oracle.py / test_weather_oracle.py / test_grid_oracle.py
-  (bounds, staleness, 15 reporters under 200k / 250k gas), test_energy_trading.py (stale data stops
-  order creation under a price band).
-- Rounding: test_settlement.py (fees at 1 unit, 12 MWh at the price cap, tiny fills, escrow dust),
+  (bounds, staleness, 15 reporters under 200k / 250k gas), test_energy_trading_price_band.py (stale data
+  stops order creation under a price band).
+- Rounding: test_settlement_fees.py (fees at 1 unit, 12 MWh at the price cap, tiny fills, escrow dust),
   test_energy_asset_shares.py (largest revenue over the largest share count), test_carbon_credits.py
   (largest retirement), test_energy_auction.py (largest order and tick volume at the minimum price).
-- Bounds: test_energy_trading.py (32 crossings under 2,000,000 gas; pruneLevel's 64 entries),
+- Bounds: test_energy_trading_book.py (32 crossings under 2,000,000 gas; pruneLevel's 64 entries),
   benchmarks (DemandResponse.distributeRewards, a batch of 50 fresh holders: 1,964,360 gas;
   DemandPrograms shares its RewardPool).
 
@@ -24,17 +24,16 @@ from __future__ import annotations
 import pytest
 from auction_helpers import close_gate, open_period
 from bulk_helpers import Bulk, fresh_addresses
-from helpers import reverts, role
-from market_helpers import BUY, SELL, cost_ceil, create, crossing
-from oracle_helpers import mine_at
-from test_energy_trading import reverts_from_reference
-
 from conftest import (
     AUCTION_GATE_CLOSURE_SECONDS,
     AUCTION_PERIOD_SECONDS,
     MARKET_REGION,
     ORACLE_HEARTBEAT_SECONDS,
 )
+from helpers import reverts, role
+from market_helpers import BUY, SELL, cost_ceil, create, crossing, reverts_from_reference
+from oracle_helpers import mine_at
+
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 GAS_LIMIT = 8_000_000
@@ -95,12 +94,29 @@ def mock_band(project, admin, weather_oracle, grid_oracle, reporters, market, en
         (0, 0, "NonPositiveBasePrice", lambda d, f, t: {"oracle": f.address, "answer": 0}),
         (-1, 0, "NonPositiveBasePrice", lambda d, f, t: {"oracle": f.address, "answer": -1}),
         (-(2**255), 0, "NonPositiveBasePrice", lambda d, f, t: {"oracle": f.address, "answer": -(2**255)}),
-        (200_000, 2, "OracleDataFromFuture", lambda d, f, t: {"source": PRICE, "oracle": f.address, "updatedAt": t + 2, "blockTimestamp": t + 1}),
-        (200_000, -ORACLE_HEARTBEAT_SECONDS, "StaleOracleData", lambda d, f, t: {"source": PRICE, "oracle": f.address, "ageSeconds": ORACLE_HEARTBEAT_SECONDS + 1, "maxAgeSeconds": ORACLE_HEARTBEAT_SECONDS}),
+        (
+            200_000,
+            2,
+            "OracleDataFromFuture",
+            lambda d, f, t: {"source": PRICE, "oracle": f.address, "updatedAt": t + 2, "blockTimestamp": t + 1},
+        ),
+        (
+            200_000,
+            -ORACLE_HEARTBEAT_SECONDS,
+            "StaleOracleData",
+            lambda d, f, t: {
+                "source": PRICE,
+                "oracle": f.address,
+                "ageSeconds": ORACLE_HEARTBEAT_SECONDS + 1,
+                "maxAgeSeconds": ORACLE_HEARTBEAT_SECONDS,
+            },
+        ),
     ],
     ids=["no-round", "zero", "negative", "int256-min", "one-second-ahead", "stale-by-one-second"],
 )
-def test_bad_feed_data_stops_banded_order_creation(mock_band, admin, seller, stablecoin, energy_token, chain, answer, updated_after, error, fields):
+def test_bad_feed_data_stops_banded_order_creation(
+    mock_band, admin, seller, stablecoin, energy_token, chain, answer, updated_after, error, fields
+):
     """A Chainlink-style feed answering what a consumer must refuse: order creation under the band
     reverts with PriceDiscovery's error, and nothing moves."""
     market, discovery, feed, now = mock_band
@@ -137,7 +153,7 @@ def test_feed_data_at_the_edges(mock_band, admin, seller, energy_token, chain):
 
 
 def test_an_absurdly_large_feed_answer_is_refused_with_a_custom_error(mock_band, admin, chain):
-    market, discovery, feed, now = mock_band
+    _market, discovery, feed, now = mock_band
     feed.setLatestRound(2**255 - 1, now, sender=admin)
     chain.pending_timestamp = now + 1
     chain.mine()
@@ -263,7 +279,7 @@ def _meter_batch(smart_meter, admin, chain, size):
     """`size` new meters, each registered (registers 0) to an owner who never held EnergyToken."""
     meters, owners = fresh_addresses("meter", size), fresh_addresses("meter owner", size)
     bulk = Bulk(chain)
-    for meter, owner in zip(meters, owners):
+    for meter, owner in zip(meters, owners, strict=True):
         bulk.send(admin, smart_meter, "registerMeter", meter, owner, MARKET_REGION, 0, 0)
     return meters, owners
 
@@ -319,7 +335,7 @@ def test_settle_transactions_at_the_largest_batch(market, energy_token, stableco
     expiry = chain.pending_timestamp + 86_400
     first_block = chain.blocks.head.number + 1
     with bulk.impersonating(sellers + buyers):
-        for seller, buyer in zip(sellers, buyers):
+        for seller, buyer in zip(sellers, buyers, strict=True):
             bulk.send(seller, energy_token, "approve", market, MAX_UINT)
             bulk.send(admin, stablecoin, "addConsumerBalance", buyer, 1)
             bulk.send(buyer, stablecoin, "approve", market, MAX_UINT)
@@ -329,7 +345,7 @@ def test_settle_transactions_at_the_largest_batch(market, energy_token, stableco
     trader = {e.orderId: e.trader for e in market.OrderCreated.range(first_block, last_block + 1)}
     matches = list(market.OrdersMatched.range(first_block, last_block + 1))
     # Each buyer's order crossed its own seller's resting order, once.
-    assert [(trader[e.buyOrderId], trader[e.sellOrderId]) for e in matches] == list(zip(buyers, sellers))
+    assert [(trader[e.buyOrderId], trader[e.sellOrderId]) for e in matches] == list(zip(buyers, sellers, strict=True))
     trades = [e.transactionId for e in matches]
     tx = market.settleTransactions(trades, sender=keeper)
     measured(f"EnergyTrading.settleTransactions x{size} (fresh parties, refunds)", tx)
@@ -361,9 +377,7 @@ def test_auction_clear_with_every_tick_occupied(funded_auction, auction_traders,
 def test_emergency_shutdown_with_the_most_targets(project, grid_management, admin, energy_token, stablecoin, fee_recipient):
     """MAX_SHUTDOWN_TARGETS pausable contracts, each paused by the guardian's one call."""
     size = grid_management.MAX_SHUTDOWN_TARGETS()
-    targets = [
-        project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 50, sender=admin) for _ in range(size)
-    ]
+    targets = [project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 50, sender=admin) for _ in range(size)]
     for target in targets:
         target.grantRole(target.PAUSER_ROLE(), grid_management, sender=admin)
     grid_management.setShutdownTargets(targets, sender=admin)

@@ -71,7 +71,7 @@ RECORD_FIELDS = ("kind", "performedAt", "recordedAt", "recordedBy", "description
 def records_page(nft, token_id, cursor, limit) -> tuple[list[dict], int]:
     """A getMaintenanceRecords page as ([{field: value}], nextCursor)."""
     records, next_cursor = nft.getMaintenanceRecords(token_id, cursor, limit)
-    return [dict(zip(RECORD_FIELDS, r)) for r in records], next_cursor
+    return [dict(zip(RECORD_FIELDS, r, strict=True)) for r in records], next_cursor
 
 
 def record(kind, performed_at, recorded_at, recorded_by, description) -> dict:
@@ -113,7 +113,7 @@ def test_every_function_error_and_event_is_exercised(nft):
     # mint over an existing id), ERC721InvalidApprover (only OpenZeppelin's internal _approve with a
     # zero owner), StringsInsufficientHexLength (addresses always fit their 20 bytes).
     exempt = {"RoleAdminChanged", "ERC721InvalidSender", "ERC721InvalidApprover", "StringsInsufficientHexLength"}
-    assert unexercised_abi_items(nft, __file__, ("function", "error", "event"), exempt) == []
+    assert unexercised_abi_items("EnergyAssetNFT", ["test_energy_asset_nft.py"], ("function", "error", "event"), exempt) == []
 
 
 def test_code_sizes_fit_eip170(nft, asset_shares, chain):
@@ -333,7 +333,7 @@ def test_production_history_reads_the_meters_daily_export(nft, asset, meter, sma
 
 
 def test_controller_authorizes_and_revokes_a_maintainer(nft, asset, owner, other, stranger, chain):
-    token_id, commissioned_at = asset
+    token_id, _commissioned_at = asset
     tx = nft.setMaintainer(token_id, other, True, sender=owner)
     assert_logs(tx, log(nft.MaintainerSet, tokenId=token_id, controller=owner.address, account=other.address, authorized=True))
     assert nft.isMaintainer(token_id, other)

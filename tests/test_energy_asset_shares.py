@@ -17,9 +17,9 @@ import pytest
 from asset_helpers import MAGNITUDE, MAX_REVENUE, MAX_SHARES, mint, new_meter
 from eth_abi import encode
 from eth_utils import keccak
+from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
 
 PAUSER_ROLE = role("PAUSER_ROLE")
 CASH = 1_000_000  # whole stablecoin units topped up per account (× 10^6 base units)
@@ -131,7 +131,7 @@ def test_every_function_error_and_event_is_exercised(shares):
         "ERC1155InvalidApprover",
         "ERC1155InvalidSender",
     }
-    assert unexercised_abi_items(shares, __file__, ("function", "error", "event"), exempt) == []
+    assert unexercised_abi_items("EnergyAssetShares", ["test_energy_asset_shares.py"], ("function", "error", "event"), exempt) == []
 
 
 @pytest.mark.parametrize("which", [0, 1, 2])
@@ -344,7 +344,9 @@ def test_batch_transfers_move_entitlements_of_every_asset(
     tx = shares.safeBatchTransferFrom(owner, other, [first, second], [100, 5], b"", sender=owner)
     assert_logs(
         tx,
-        log(shares.TransferBatch, operator=owner.address, **{"from": owner.address}, to=other.address, ids=[first, second], values=[100, 5]),
+        log(
+            shares.TransferBatch, operator=owner.address, **{"from": owner.address}, to=other.address, ids=[first, second], values=[100, 5]
+        ),
     )
     assert list(shares.balanceOfBatch([other, other], [first, second])) == [100, 5]
     shares.depositRevenue(first, 1_000, sender=payer)

@@ -18,7 +18,7 @@ from typing import Any
 
 import ape
 import pytest
-from auction_helpers import FEE_BPS, N_TICKS, cost_ceil, close_gate, level_money, open_period, price, submit
+from auction_helpers import FEE_BPS, N_TICKS, close_gate, cost_ceil, level_money, open_period, price, submit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -67,7 +67,7 @@ def balances(tokens: tuple[Any, Any], holders: list[str]) -> list[tuple[int, int
             for holder in holders:
                 batch.add(token.functions.balanceOf(holder))
         results = batch.execute()
-    return list(zip(results[: len(holders)], results[len(holders) :]))
+    return list(zip(results[: len(holders)], results[len(holders) :], strict=True))
 
 
 def web3_token(token: Any) -> Any:
@@ -107,7 +107,9 @@ def expected_outcomes(book: list[AuctionOrder], fills: dict[int, int], tick: int
 @example(book=[(0, True, 500, 101), (1, False, 500, 101), (2, True, 500, 101), (3, False, 500, 101)], claim_seed=1)
 @example(book=[(0, True, 300, 104), (1, True, 700, 104), (2, False, 1_000, 100), (3, False, 999, 100)], claim_seed=2)
 @example(book=[(0, False, 1, 0), (1, True, 1, 255)], claim_seed=3)
-def test_contract_clears_as_the_reference_and_conserves_value(funded_auction, auction_traders, keeper, fee_recipient, energy_token, stablecoin, book, claim_seed):
+def test_contract_clears_as_the_reference_and_conserves_value(
+    funded_auction, auction_traders, keeper, fee_recipient, energy_token, stablecoin, book, claim_seed
+):
     auction = funded_auction
     # Not `chain.isolate()`: it swallows exceptions, failed assertions included (ape 0.8.51).
     snapshot = ape.chain.snapshot()

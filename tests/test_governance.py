@@ -131,7 +131,7 @@ def test_a_proposal_changes_the_grid_fee(chain, gov_system, gov_voter, stranger)
 
 def governor_salt(governor, description_hash):
     """GovernorTimelockControl's salt: the governor's address, left-aligned, xor the description hash."""
-    return bytes(a ^ b for a, b in zip(bytes.fromhex(governor.address[2:]).ljust(32, b"\x00"), description_hash))
+    return bytes(a ^ b for a, b in zip(bytes.fromhex(governor.address[2:]).ljust(32, b"\x00"), description_hash, strict=True))
 
 
 def test_a_proposal_short_of_quorum_is_defeated(chain, gov_system, gov_small_voter, stranger):

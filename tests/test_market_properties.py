@@ -20,15 +20,14 @@ Reads go through one batched JSON-RPC request per step to keep the run short.
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass, field
 from typing import Any
 
 import ape
 import pytest
+from helpers import ZERO_ADDRESS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from helpers import ZERO_ADDRESS
 from market_helpers import ACTIVE, BUY, FILLED, SELL, cost_ceil
 
 # Bids and asks drawn around the same levels so that they often cross. Prices that are not whole
@@ -103,7 +102,7 @@ class Model:
             batch.add(market.functions.bestPrices())
             results = batch.execute()
         n = len(self.holders)
-        balances = list(zip(results[:n], results[n : 2 * n]))
+        balances = list(zip(results[:n], results[n : 2 * n], strict=True))
         book = {}
         for orders, cursor in results[2 * n + 1 : -1]:
             assert cursor == 0
@@ -260,8 +259,8 @@ def test_random_market_sequences_keep_the_invariants(model, keeper, ops):
 
 
 def run(model: Model, keeper, ops) -> None:
-    market, traders = model.market, model.traders
-    by_address = {t.address: t for t in traders}
+    """Applies `ops` one by one at one-second steps (a wait skips further), checking the market's
+    invariants after each that changed anything; then settles and closes everything."""
     chain = ape.chain
     now = chain.pending_timestamp
     model.now = now
@@ -270,103 +269,188 @@ def run(model: Model, keeper, ops) -> None:
         now += 1
         model.now = now
         chain.pending_timestamp = now  # the next transaction runs at exactly `now`
-        active = [o for o in book.values() if o[STATUS] == ACTIVE]
-        buys = [o for o in active if o[TYPE] == BUY]
-        sells = [o for o in active if o[TYPE] == SELL]
         kind = op[0]
-        if kind == "create":
-            _, who, order_type, amount, price, ttl, counterparty = op
-            trader = traders[who]
-            if counterparty is None or counterparty == who:
-                error, fills = predicted_crossing(book, trader.address, order_type, amount, price, now)
-                if error is not None:
-                    with ape.reverts(getattr(market, error)):
-                        market.createOrder(amount, price, now + ttl, order_type, sender=trader)
-                    continue
-                tx = market.createOrder(amount, price, now + ttl, order_type, sender=trader)
-            else:
-                fills = []  # a directed order never crosses on arrival
-                tx = market.createDirectedOrder(amount, price, now + ttl, order_type, traders[counterparty], sender=trader)
-            order_id = tx.events.filter(market.OrderCreated)[0].orderId
-            if order_type == BUY:
-                model.buys[order_id] = BuyFills(cost_ceil(amount, price))
-            matches = tx.events.filter(market.OrdersMatched)
-            sides = [(e.sellOrderId, e.buyOrderId) if order_type == BUY else (e.buyOrderId, e.sellOrderId) for e in matches]
-            assert sides == [(resting, order_id) for resting, _, _ in fills]
-            assert [(e.amountWh, e.pricePerKWh) for e in matches] == [(wh, p) for _, wh, p in fills]
-            for e, (resting, _, resting_price) in zip(matches, fills):
-                model.record(e.transactionId, price if order_type == BUY else resting_price)
-        elif kind in ("match", "bad match"):
-            pairs = [(b, s) for b in buys for s in sells if (match_error(market, b, s, now) is None) == (kind == "match")]
-            if not pairs:
-                continue
-            buy, sell = pick(pairs, op[1])
-            expected = match_error(market, buy, sell, now)
-            if expected is None:
-                tx = market.matchOrders(buy[ID], sell[ID], sender=keeper)
-                model.record(tx.events.filter(market.OrdersMatched)[0].transactionId, buy[PRICE])
-            else:
-                with ape.reverts(expected):
-                    market.matchOrders(buy[ID], sell[ID], sender=keeper)
-        elif kind == "sweep":
-            # A keeper matches one BUY against every ask it crosses, oldest first, until it is filled.
-            buy = pick([b for b in buys if any(match_error(market, b, s, now) is None for s in sells)], op[1])
-            if buy is None:
-                continue
-            for sell in sorted(sells):
-                if match_error(market, buy, sell, now) is None:
-                    tx = market.matchOrders(buy[ID], sell[ID], sender=keeper)
-                    model.record(tx.events.filter(market.OrdersMatched)[0].transactionId, buy[PRICE])
-                    if market.getOrderInfo(buy[ID]).status == FILLED:
-                        break
-        elif kind in ("fill", "bad fill"):
-            size = op[2] if op[1] % 2 else op[2] % 40 + 1  # half of the fills are tiny
-            pool = buys if op[1] % 3 else active  # mostly BUY orders: their rounding is the subtle part
-            takers = [(o, t) for o in pool for t in by_address if (fill_error(market, o, t, now) is None) == (kind == "fill")]
-            if not takers:
-                continue
-            order, taker = pick(takers, op[1])
-            expected = fill_error(market, order, taker, now)
-            amount = min(size, order[AMOUNT] - order[FILLED_WH]) if kind == "fill" else 1
-            if expected is None:
-                tx = market.fillOrder(order[ID], amount, sender=by_address[taker])
-                buy_price = order[PRICE] if order[TYPE] == BUY else 0
-                model.record(tx.events.filter(market.OrderTaken)[0].transactionId, buy_price)
-            else:
-                with ape.reverts(expected):
-                    market.fillOrder(order[ID], amount, sender=by_address[taker])
-        elif kind == "cancel":
-            order = pick(active, op[1])
-            if order is None:
-                continue
-            tx = market.cancelOrder(order[ID], sender=by_address[order[TRADER]])
-            check_refund(model, order, tx.events.filter(market.OrderCancelled)[0].refundedEscrow)
-        elif kind == "release":
-            order = pick(active, op[1])
-            if order is None:
-                continue
-            if now < order[EXPIRY]:
-                with ape.reverts(market.OrderNotExpired):
-                    market.releaseExpiredOrder(order[ID], sender=keeper)
-            else:
-                tx = market.releaseExpiredOrder(order[ID], sender=keeper)
-                check_refund(model, order, tx.events.filter(market.ExpiredOrderReleased)[0].refundedEscrow)
-        elif kind == "settle":
-            ids = sorted(model.pending)
-            if not ids:
-                continue
-            start = op[1] % len(ids)
-            batch = ids[start : start + op[2] % 3 + 1]
-            if len(batch) == 1:
-                market.settleTransaction(batch[0], sender=keeper)
-            else:
-                market.settleTransactions(batch, sender=keeper)
-            for transaction_id in batch:
-                del model.pending[transaction_id]
-        elif kind == "wait":
+        if kind == "wait":
             now += op[2] // 2
+        elif not STEPS[kind](Step(model, keeper, book, now, op)):
+            continue  # nothing was sent, or only a predicted revert: the book is as it was
         book = model.check()
-    # Settle what is left and close every order: all value goes back to its owners.
+    close_everything(model, keeper, book)
+
+
+@dataclass
+class Step:
+    """One operation of a random sequence, at `now`, on the book as last read."""
+
+    model: Model
+    keeper: Any
+    book: dict[int, tuple]
+    now: int
+    op: tuple
+
+    @property
+    def market(self):
+        return self.model.market
+
+    @property
+    def by_address(self) -> dict[str, Any]:
+        return {t.address: t for t in self.model.traders}
+
+    @property
+    def active(self) -> list[tuple]:
+        return [o for o in self.book.values() if o[STATUS] == ACTIVE]
+
+    @property
+    def buys(self) -> list[tuple]:
+        return [o for o in self.active if o[TYPE] == BUY]
+
+    @property
+    def sells(self) -> list[tuple]:
+        return [o for o in self.active if o[TYPE] == SELL]
+
+
+def step_create(step: Step) -> bool:
+    """An order, undirected (trading on arrival as the reference walk predicts, or reverting as
+    it predicts) or directed (never crossing on arrival)."""
+    market, model, now = step.market, step.model, step.now
+    _, who, order_type, amount, price, ttl, counterparty = step.op
+    trader = model.traders[who]
+    if counterparty is None or counterparty == who:
+        error, fills = predicted_crossing(step.book, trader.address, order_type, amount, price, now)
+        if error is not None:
+            with ape.reverts(getattr(market, error)):
+                market.createOrder(amount, price, now + ttl, order_type, sender=trader)
+            return False
+        tx = market.createOrder(amount, price, now + ttl, order_type, sender=trader)
+    else:
+        fills = []  # a directed order never crosses on arrival
+        tx = market.createDirectedOrder(amount, price, now + ttl, order_type, model.traders[counterparty], sender=trader)
+    order_id = tx.events.filter(market.OrderCreated)[0].orderId
+    if order_type == BUY:
+        model.buys[order_id] = BuyFills(cost_ceil(amount, price))
+    matches = tx.events.filter(market.OrdersMatched)
+    sides = [(e.sellOrderId, e.buyOrderId) if order_type == BUY else (e.buyOrderId, e.sellOrderId) for e in matches]
+    assert sides == [(resting, order_id) for resting, _, _ in fills]
+    assert [(e.amountWh, e.pricePerKWh) for e in matches] == [(wh, p) for _, wh, p in fills]
+    for e, (_, _, resting_price) in zip(matches, fills, strict=True):
+        model.record(e.transactionId, price if order_type == BUY else resting_price)
+    return True
+
+
+def step_match(step: Step) -> bool:
+    """A keeper matches a BUY with a SELL: a valid pair ("match") or one the rules refuse ("bad match")."""
+    market, now, kind = step.market, step.now, step.op[0]
+    pairs = [(b, s) for b in step.buys for s in step.sells if (match_error(market, b, s, now) is None) == (kind == "match")]
+    if not pairs:
+        return False
+    buy, sell = pick(pairs, step.op[1])
+    expected = match_error(market, buy, sell, now)
+    if expected is None:
+        tx = market.matchOrders(buy[ID], sell[ID], sender=step.keeper)
+        step.model.record(tx.events.filter(market.OrdersMatched)[0].transactionId, buy[PRICE])
+    else:
+        with ape.reverts(expected):
+            market.matchOrders(buy[ID], sell[ID], sender=step.keeper)
+    return True
+
+
+def step_sweep(step: Step) -> bool:
+    """A keeper matches one BUY against every ask it crosses, oldest first, until it is filled."""
+    market, now, sells = step.market, step.now, step.sells
+    buy = pick([b for b in step.buys if any(match_error(market, b, s, now) is None for s in sells)], step.op[1])
+    if buy is None:
+        return False
+    for sell in sorted(sells):
+        if match_error(market, buy, sell, now) is None:
+            tx = market.matchOrders(buy[ID], sell[ID], sender=step.keeper)
+            step.model.record(tx.events.filter(market.OrdersMatched)[0].transactionId, buy[PRICE])
+            if market.getOrderInfo(buy[ID]).status == FILLED:
+                break
+    return True
+
+
+def step_fill(step: Step) -> bool:
+    """A taker fills an order: within the rules ("fill") or against them ("bad fill")."""
+    market, now, by_address = step.market, step.now, step.by_address
+    kind, which, size = step.op
+    size = size if which % 2 else size % 40 + 1  # half of the fills are tiny
+    pool = step.buys if which % 3 else step.active  # mostly BUY orders: their rounding is the subtle part
+    takers = [(o, t) for o in pool for t in by_address if (fill_error(market, o, t, now) is None) == (kind == "fill")]
+    if not takers:
+        return False
+    order, taker = pick(takers, which)
+    expected = fill_error(market, order, taker, now)
+    amount = min(size, order[AMOUNT] - order[FILLED_WH]) if kind == "fill" else 1
+    if expected is None:
+        tx = market.fillOrder(order[ID], amount, sender=by_address[taker])
+        buy_price = order[PRICE] if order[TYPE] == BUY else 0
+        step.model.record(tx.events.filter(market.OrderTaken)[0].transactionId, buy_price)
+    else:
+        with ape.reverts(expected):
+            market.fillOrder(order[ID], amount, sender=by_address[taker])
+    return True
+
+
+def step_cancel(step: Step) -> bool:
+    """An order's trader cancels it and gets its unfilled escrow back."""
+    order = pick(step.active, step.op[1])
+    if order is None:
+        return False
+    tx = step.market.cancelOrder(order[ID], sender=step.by_address[order[TRADER]])
+    check_refund(step.model, order, tx.events.filter(step.market.OrderCancelled)[0].refundedEscrow)
+    return True
+
+
+def step_release(step: Step) -> bool:
+    """A keeper releases an order's escrow: refused before its expiry, refunded after."""
+    market = step.market
+    order = pick(step.active, step.op[1])
+    if order is None:
+        return False
+    if step.now < order[EXPIRY]:
+        with ape.reverts(market.OrderNotExpired):
+            market.releaseExpiredOrder(order[ID], sender=step.keeper)
+    else:
+        tx = market.releaseExpiredOrder(order[ID], sender=step.keeper)
+        check_refund(step.model, order, tx.events.filter(market.ExpiredOrderReleased)[0].refundedEscrow)
+    return True
+
+
+def step_settle(step: Step) -> bool:
+    """A keeper settles one pending transaction, or a batch of up to three."""
+    model = step.model
+    ids = sorted(model.pending)
+    if not ids:
+        return False
+    start = step.op[1] % len(ids)
+    batch = ids[start : start + step.op[2] % 3 + 1]
+    if len(batch) == 1:
+        step.market.settleTransaction(batch[0], sender=step.keeper)
+    else:
+        step.market.settleTransactions(batch, sender=step.keeper)
+    for transaction_id in batch:
+        del model.pending[transaction_id]
+    return True
+
+
+# Each kind of operation but "wait", which only moves the clock.
+STEPS = {
+    "create": step_create,
+    "match": step_match,
+    "bad match": step_match,
+    "sweep": step_sweep,
+    "fill": step_fill,
+    "bad fill": step_fill,
+    "cancel": step_cancel,
+    "release": step_release,
+    "settle": step_settle,
+}
+
+
+def close_everything(model: Model, keeper, book: dict[int, tuple]) -> None:
+    """Settles what is left and closes every order: all value goes back to its owners."""
+    market = model.market
+    by_address = {t.address: t for t in model.traders}
     if model.pending:
         market.settleTransactions(sorted(model.pending), sender=keeper)
         model.pending.clear()

@@ -8,8 +8,6 @@ Every custom error is asserted with all of its arguments and every event with al
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION, UTC_OFFSET_MINUTES
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
@@ -533,7 +531,4 @@ def test_every_function_event_and_error_is_exercised(price_discovery):
     """PriceDiscovery's ABI, item by item, is named in this module or in the shared oracle helpers."""
     kinds = ("function", "event", "error")
     exempt = {"RoleAdminChanged"}  # no role admin is ever changed
-    shared = Path(__file__).with_name("oracle_helpers.py")
-    missing = set(unexercised_abi_items(price_discovery, __file__, kinds, exempt))
-    missing &= set(unexercised_abi_items(price_discovery, str(shared), kinds, exempt))
-    assert missing == set()
+    assert unexercised_abi_items("PriceDiscovery", ["test_price_discovery.py", "oracle_helpers.py"], kinds, exempt) == []

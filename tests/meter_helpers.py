@@ -1,0 +1,67 @@
+"""Shared by the SmartMeter test modules: its constants, moving the clock to interval and day
+starts, and the mock logs of an accepted reading and of minted and burned Wh."""
+
+from __future__ import annotations
+
+from helpers import ZERO_ADDRESS, log, role
+
+from energy_grid.units import (
+    DAY_SECONDS,
+    FREQUENCY_NOMINAL_MILLIHZ,
+    INTERVAL_SECONDS,
+    INTERVALS_PER_DAY,
+    VOLTAGE_NOMINAL_PER_MILLE,
+    day_of,
+    interval_of,
+)
+
+OPERATOR_ROLE = role("OPERATOR_ROLE")
+GATEWAY_ROLE = role("GATEWAY_ROLE")
+PAUSER_ROLE = role("PAUSER_ROLE")
+METER_ROLE = role("METER_ROLE")
+
+PROFILE_CAPACITY = 35 * INTERVALS_PER_DAY
+MAX_BATCH_SIZE = 100
+MAX_HISTORY_PAGE = INTERVALS_PER_DAY
+MAX_REGISTER_WH = 2**56 - 1
+MAX_INTERVAL_ENERGY_WH = 2**40 - 1
+DEFAULT_MIN_READING_INTERVAL = 60
+DEFAULT_MAX_READING_AGE = 7 * DAY_SECONDS
+MAX_READING_AGE_FLOOR = INTERVAL_SECONDS
+MAX_READING_AGE_CEILING = PROFILE_CAPACITY * INTERVAL_SECONDS
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+REGION = 7
+EMPTY_READING = (0, 0, 0, 0, 0)
+
+
+def next_interval_start(chain, offset: int = 0) -> int:
+    """Moves the next block to `offset` s into the next 900 s interval; returns that timestamp."""
+    ts = (interval_of(chain.pending_timestamp) + 1) * INTERVAL_SECONDS + offset
+    chain.pending_timestamp = ts
+    return ts
+
+
+def next_day_start(chain, offset: int = 0) -> int:
+    """Moves the next block to `offset` s into the next UTC day; returns that timestamp."""
+    ts = (day_of(chain.pending_timestamp) + 1) * DAY_SECONDS + offset
+    chain.pending_timestamp = ts
+    return ts
+
+
+def accepted(smart_meter, meter, ts, consumed=0, produced=0):
+    return log(smart_meter.ReadingAccepted, meter=meter, timestamp=ts, consumptionWh=consumed, productionWh=produced)
+
+
+def minted(energy_token, to, amount):
+    return log(energy_token.Transfer, **{"from": ZERO_ADDRESS, "to": to, "value": amount})
+
+
+def burned(energy_token, holder, amount):
+    return log(energy_token.Transfer, **{"from": holder, "to": ZERO_ADDRESS, "value": amount})
+
+
+def submit_at(smart_meter, chain, device, block_ts, reading_ts, consumption, production):
+    """Submits a reading timed `reading_ts` in a block at `block_ts`."""
+    chain.pending_timestamp = block_ts
+    reading = (reading_ts, consumption, production, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+    return smart_meter.submitReading(reading, sender=device)
