@@ -323,11 +323,15 @@ class GridClient:
         for token in (self.energy_token, self.payment_token):
             token.approve(trader, self.auctions[auction].address, MAX_UINT256)
 
-    def submit_bid(self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int, auction: str = "EnergyAuction") -> int:
+    def submit_bid(
+        self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int, auction: str = "EnergyAuction"
+    ) -> int:
         """submitBid; returns the order id (from OrderSubmitted)."""
         return self.auctions[auction].submit_bid(trader, period, amount_wh, limit_price_per_kwh)
 
-    def submit_ask(self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int, auction: str = "EnergyAuction") -> int:
+    def submit_ask(
+        self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int, auction: str = "EnergyAuction"
+    ) -> int:
         """submitAsk; returns the order id (from OrderSubmitted)."""
         return self.auctions[auction].submit_ask(trader, period, amount_wh, limit_price_per_kwh)
 

@@ -168,15 +168,18 @@ def resolve_keep_deployer_admin(local: bool, requested: bool | None) -> bool:
     return requested
 
 
+RLP_SHORT_STRING = 0x80  # RLP's prefix of a string of 0..55 bytes (+ its length)
+
+
 def create_address(sender: str, nonce: int) -> str:
     """The address a CREATE from `sender` at `nonce` deploys to: keccak(rlp([sender, nonce]))[12:]."""
     nonce_bytes = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
     if nonce == 0:
-        encoded_nonce = b"\x80"
-    elif nonce < 0x80:
+        encoded_nonce = bytes([RLP_SHORT_STRING])
+    elif nonce < RLP_SHORT_STRING:  # a single byte below 0x80 is its own encoding
         encoded_nonce = nonce_bytes
     else:
-        encoded_nonce = bytes([0x80 + len(nonce_bytes)]) + nonce_bytes
+        encoded_nonce = bytes([RLP_SHORT_STRING + len(nonce_bytes)]) + nonce_bytes
     payload = b"\x94" + to_canonical_address(sender) + encoded_nonce
     return to_checksum_address(keccak(bytes([0xC0 + len(payload)]) + payload)[12:])
 

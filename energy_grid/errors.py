@@ -121,9 +121,9 @@ def decode_error(abi: Iterable[Mapping[str, Any]], data: str, userdoc: Mapping[s
             continue
         try:
             values = decode(types, raw[4:])
-        except Exception:  # noqa: BLE001, S112 - a selector collision with another error's layout
+        except Exception:
             continue
-        arguments = {i["name"]: value for i, value in zip(item["inputs"], values)}
+        arguments = {i["name"]: value for i, value in zip(item["inputs"], values, strict=True)}
         notices = (userdoc or {}).get("errors", {}).get(signature, [])
         return DecodedError(item["name"], arguments, notices[0].get("notice") if notices else None)
     return None

@@ -188,7 +188,7 @@ def read_rows(path: Path) -> Iterator[CsvRow | RejectedRow]:
             if len(cells) > len(header):
                 yield RejectedRow(line, meter_text, f"{len(cells)} cells, the header has {len(header)} columns")
                 continue
-            values = dict(zip(header, cells))
+            values = dict(zip(header, cells, strict=True))
             missing = [name for name in REQUIRED_COLUMNS if not values.get(name, "").strip()]
             if missing:
                 yield RejectedRow(line, meter_text, f"missing {', '.join(missing)}")
@@ -217,7 +217,7 @@ def _check_header(cells: list[str], path: Path) -> list[str]:
 # ------------------------------------------------------------------------------------ planning
 
 
-def check_row(row: CsvRow, state: MeterState, limits: ChainLimits) -> str | None:
+def check_row(row: CsvRow, state: MeterState, limits: ChainLimits) -> str | None:  # noqa: PLR0911 - a reason per refusal
     """Why SmartMeter would refuse `row` after the meter's previous row and the chain's latest
     reading, or None when it would accept it. Rows at or before the chain's latest reading are
     not refused here (the caller skips them as sent before)."""

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from energy_grid.errors import ManifestError
 
 DEPLOYMENTS_DIR = Path("deployments")
-
+ADDRESS_HEX_LENGTH = 42  # "0x" and 40 hex digits
 
 class Deployed(Protocol):
     """What the manifest needs of a deployed contract (an ape ContractInstance fits)."""
@@ -76,7 +76,7 @@ def validate_manifest(manifest: Any, source: str = "the manifest") -> None:
         raise ManifestError(f"{source} lists no contracts.")
     for name, entry in contracts.items():
         address = entry.get("address") if isinstance(entry, dict) else None
-        if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
+        if not isinstance(address, str) or len(address) != ADDRESS_HEX_LENGTH or not address.startswith("0x"):
             raise ManifestError(f"{source}: {name} has no valid address.")
         if not isinstance(entry.get("abi"), list):
             raise ManifestError(f"{source}: {name} has no ABI.")

@@ -18,8 +18,8 @@ import os
 from eth_account import Account
 
 from energy_grid.client import GridClient, GridError, MeterReading, anvil_account
-from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS
 from energy_grid.demand_response import interval_readings
+from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
@@ -36,7 +36,9 @@ def evening(
 ) -> tuple[list[str], list[MeterReading]]:
     """A gateway batch: one reading per meter in each quarter hour of EVENT_HOUR on `days`, each
     register raised by that meter's `wh`; the load profile books it in that quarter hour."""
-    intervals = [interval_of(day * DAY_SECONDS + EVENT_HOUR * 3600) + q for day in days for q in range(DURATION_SECONDS // INTERVAL_SECONDS)]
+    intervals = [
+        interval_of(day * DAY_SECONDS + EVENT_HOUR * 3600) + q for day in days for q in range(DURATION_SECONDS // INTERVAL_SECONDS)
+    ]
     items = interval_readings(registers, meters, intervals, lambda meter, _interval: wh[meters.index(meter)])
     return [meter for meter, _ in items], [MeterReading(*reading) for _, reading in items]
 
@@ -53,14 +55,14 @@ def run(grid: GridClient) -> tuple[list[int], int]:
 
     meters = [Account.create().address for _ in households]
     registers = dict.fromkeys(meters, 0)
-    for household, meter in zip(households, meters):
+    for household, meter in zip(households, meters, strict=True):
         grid.register_meter(operator, meter, household.address, REGION)
         grid.register_dr_consumer(operator, household.address, meter)
     # Each meter's first reading sets its baseline; then five usual evenings, uploaded late.
     grid.mine_block_at(window_start - 120)
     first = MeterReading(now + 1, 0, 0)
     batch_meters, readings = evening(registers, meters, list(range(event_day - 5, event_day)), USUAL_WH)
-    grid.submit_readings(operator, meters + batch_meters, [first, first] + readings)
+    grid.submit_readings(operator, meters + batch_meters, [first, first, *readings])
 
     # The operator pays the event's budget in; locally from MockStablecoin's faucet.
     grid.transact(operator, grid["PaymentToken"].functions.addConsumerBalance(operator.address, LOCAL_FAUCET_WHOLE_UNITS))
@@ -72,7 +74,7 @@ def run(grid: GridClient) -> tuple[list[int], int]:
 
     grid.mine_block_at(event.endTime + 300)
     grid.submit_readings(operator, *evening(registers, meters, [event_day], EVENT_WH))
-    for household, name in zip(households, names):
+    for household, name in zip(households, names, strict=True):
         baseline_w, actual_w, first_interval, last_interval = grid.preview_reduction(event_id, household.address)
         print(f"{name}: baseline {baseline_w} W, actual {actual_w} W over intervals {first_interval}-{last_interval}")
         try:
@@ -88,12 +90,12 @@ def run(grid: GridClient) -> tuple[list[int], int]:
     grid.mine_block_at(grid.event_budget(event_id).verificationDeadline + 1)
     grid.distribute_rewards(operator, event_id)
     budget = grid.event_budget(event_id)
-    paid = [grid.payment_balance(h.address) - before for h, before in zip(households, paid_before)]
+    paid = [grid.payment_balance(h.address) - before for h, before in zip(households, paid_before, strict=True)]
     refund = grid.payment_balance(operator.address) - operator_before
     reduction_w = USUAL_WH[0] * 4 - EVENT_WH[0] * 4  # Wh in one hour = average W
     assert paid == [REWARD_PER_KW * reduction_w // 1000, 0], paid
     assert refund == budget.budget - paid[0] == budget.refunded
-    for name, amount in zip(names, paid):
+    for name, amount in zip(names, paid, strict=True):
         print(f"{name} was paid {amount}")
     print(f"The operator got {refund} of its {budget.budget} budget back; the event is completed.")
     return paid, refund

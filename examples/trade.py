@@ -14,12 +14,13 @@ from energy_grid.client import BUY, SELL, GridClient, GridError, anvil_account
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 PRICE_PER_KWH = 220_000  # PaymentToken base units (6 decimals): 0.22 per kWh
+SELL_WH = 2_000  # EnergyToken dev account 1 needs for the sells below
 
 
 def main() -> None:
     grid = GridClient.from_manifest("deployments/31337.json", RPC_URL)
     keeper, seller, buyer = anvil_account(0), anvil_account(1), anvil_account(2)
-    if grid.energy_balance_wh(seller.address) < 2_000:
+    if grid.energy_balance_wh(seller.address) < SELL_WH:
         raise SystemExit("Dev account 1 has too little EnergyToken: run examples/submit_reading.py first.")
     grid.approve_market(seller)
     grid.approve_market(buyer)

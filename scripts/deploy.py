@@ -97,7 +97,9 @@ from energy_grid.manifest import DEPLOYMENTS_DIR, build_manifest, write_manifest
     show_default=True,
     help="PriceOracle refuses a report further than this from the latest answer.",
 )
-@click.option("--utc-offset-minutes", type=int, default=0, show_default=True, help="PriceDiscovery's local time for the time-of-day factor.")
+@click.option(
+    "--utc-offset-minutes", type=int, default=0, show_default=True, help="PriceDiscovery's local time for the time-of-day factor."
+)
 @click.option(
     "--avoided-emission",
     type=int,

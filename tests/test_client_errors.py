@@ -19,6 +19,7 @@ from web3 import Web3
 from energy_grid.client import GridClient, MeterReading
 from energy_grid.contracts import CONTRACT_CLASSES
 from energy_grid.contracts.base import snake_case
+from energy_grid.deployment import deploy_system
 from energy_grid.contracts.governance import OperationState, ProposalState
 from energy_grid.contracts.structs import SOLIDITY_STRUCTS
 from energy_grid.deployment import fund_local_accounts
@@ -42,8 +43,6 @@ PRICE_PER_KWH = 200_000
 
 @pytest.fixture(scope="module")
 def errors_system(project, admin):
-    from energy_grid.deployment import deploy_system
-
     return deploy_system(project, admin)
 
 
@@ -267,7 +266,7 @@ def test_every_struct_dataclass_mirrors_its_abi_struct():
         fields = dataclasses.fields(cls)
         assert len(fields) == len(components), name
         hints = typing.get_type_hints(cls)
-        for field, component in zip(fields, components):
+        for field, component in zip(fields, components, strict=True):
             # The Python name is the ABI name in snake case, or names the unit the ABI name lacks.
             assert field.metadata.get("abi", field.name) == (
                 component["name"] if "abi" in field.metadata else snake_case(component["name"])

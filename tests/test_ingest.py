@@ -201,7 +201,8 @@ def test_bad_rows_are_reported_by_line_and_the_rest_goes_in(ingest_client, tmp_p
             bad(csv_line(unknown, readings[c][3]), "is not registered")
         if k == 6:
             bad(f"{a},{readings[a][6].timestamp + 400},12x,5,50000,1000", "consumption_wh '12x' is not a whole non-negative number")
-            bad(csv_line(b, replace(readings[b][6], timestamp=readings[b][6].timestamp + 400, frequency_millihz=70_000)), "outside 45,000–65,000 mHz")
+            off_frequency = replace(readings[b][6], timestamp=readings[b][6].timestamp + 400, frequency_millihz=70_000)
+            bad(csv_line(b, off_frequency), "outside 45,000–65,000 mHz")
             bad(f"0x1234,{readings[c][6].timestamp + 400},1,1", "is not an address")
             bad(f"{c},2025-06-01T00:15:00,1,1", "has no time zone")
             bad(f"{c},{readings[c][6].timestamp + 400}", "missing consumption_wh, production_wh")
@@ -307,7 +308,11 @@ def test_a_run_whose_node_was_killed_completes_after_the_restart(ingest_client, 
     wait_until(lambda: client.w3.eth.block_number >= start_block + 5 or run.poll() is not None, 120, "five batches")
     dumped_at = ingest_node.state_file.stat().st_mtime_ns
     # Killed right after a whole dump, not in the middle of writing one (the next is a second away).
-    wait_until(lambda: ingest_node.state_file.stat().st_mtime_ns != dumped_at and complete_json(ingest_node.state_file), 30, "a state dump with some batches")
+    wait_until(
+        lambda: ingest_node.state_file.stat().st_mtime_ns != dumped_at and complete_json(ingest_node.state_file),
+        30,
+        "a state dump with some batches",
+    )
     ingest_node.kill()
     run.communicate(timeout=RUN_TIMEOUT_S)
     assert run.returncode != 0  # it lost its node

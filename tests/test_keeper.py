@@ -59,7 +59,7 @@ def fresh_traders(client: GridClient, tag: str, count: int, energy_wh: int = 20_
     """New accounts with gas, 10,000 stablecoin, `energy_wh` metered EnergyToken, both markets approved."""
     traders = [Account.from_key(keccak(text=f"{tag}-trader-{i}")) for i in range(count)]
     devices = [Account.from_key(keccak(text=f"{tag}-meter-{i}")).address for i in range(count)]
-    for trader, device in zip(traders, devices):
+    for trader, device in zip(traders, devices, strict=True):
         client.w3.provider.make_request("anvil_setBalance", [trader.address, hex(10**20)])
         client.transact(operator(), client["PaymentToken"].functions.addConsumerBalance(trader.address, 10_000))
         client.register_meter(operator(), device, trader.address, region_id=1)
@@ -82,7 +82,16 @@ class Placed:
     counterparty: str | None
 
 
-def place(client: GridClient, trader: LocalAccount, side: int, amount_wh: int, price: int, *, to: LocalAccount | None = None, expiry_s: int | None = None) -> Placed:
+def place(
+    client: GridClient,
+    trader: LocalAccount,
+    side: int,
+    amount_wh: int,
+    price: int,
+    *,
+    to: LocalAccount | None = None,
+    expiry_s: int | None = None,
+) -> Placed:
     expiry = expiry_s or now_s(client) + EXPIRY_S
     if to is None:
         order_id = client.create_order(trader, amount_wh, price, expiry, side)
@@ -154,13 +163,15 @@ def assert_settled_once(client: GridClient, block: int) -> None:
         assert client["EnergyTrading"].functions.getTransaction(transaction_id).call().status == SETTLED
 
 
-def open_auction(client: GridClient, sellers: list[LocalAccount], buyers: list[LocalAccount], periods_ahead: int = 2) -> tuple[int, list[int]]:
+def open_auction(
+    client: GridClient, sellers: list[LocalAccount], buyers: list[LocalAccount], periods_ahead: int = 2
+) -> tuple[int, list[int]]:
     """Asks and bids for a period whose gate is still open; returns the period and the order ids."""
     period = client["EnergyAuction"].functions.currentPeriod().call() + periods_ahead
     asks = [(1_000, 150_000), (800, 180_000), (600, 220_000)]
     bids = [(700, 240_000), (500, 200_000), (900, 160_000)]
-    orders = [client.submit_ask(s, period, wh, price) for s, (wh, price) in zip(sellers, asks)]
-    orders += [client.submit_bid(b, period, wh, price) for b, (wh, price) in zip(buyers, bids)]
+    orders = [client.submit_ask(s, period, wh, price) for s, (wh, price) in zip(sellers, asks, strict=True)]
+    orders += [client.submit_bid(b, period, wh, price) for b, (wh, price) in zip(buyers, bids, strict=True)]
     return period, orders
 
 
@@ -179,7 +190,9 @@ def order_claimed(client: GridClient, order_id: int) -> bool:
 def test_plan_respects_counterparties_expiry_and_price_time_priority():
     a, b, c = "0x" + "aa" * 20, "0x" + "bb" * 20, "0x" + "cc" * 20
 
-    def order(order_id: int, trader: str, is_buy: bool, amount: int, price: int, *, to: str = ZERO_ADDRESS, expiry: int = 100) -> tuple[BookOrder, int]:
+    def order(
+        order_id: int, trader: str, is_buy: bool, amount: int, price: int, *, to: str = ZERO_ADDRESS, expiry: int = 100
+    ) -> tuple[BookOrder, int]:
         return BookOrder(order_id, trader, is_buy, amount, price, expiry, to), amount
 
     book = [
@@ -289,10 +302,14 @@ def test_two_keepers_at_once_never_fail_on_each_other(keeper_client, keeper_node
     keepers = [keeper_process(keeper_node, keeper_manifest, anvil_account(i), start_block) for i in (8, 9)]
     try:
         wait_until(
-            lambda: len(matched_since(client, start_block)) >= len(expected)
-            and set(settled_since(client, start_block)) >= transaction_ids_since(client, start_block)
-            and all(order_claimed(client, o.order_id) for o in auction_orders)
-            or any(k.poll() is not None for k in keepers),
+            lambda: (
+                (
+                    len(matched_since(client, start_block)) >= len(expected)
+                    and set(settled_since(client, start_block)) >= transaction_ids_since(client, start_block)
+                    and all(order_claimed(client, o.order_id) for o in auction_orders)
+                )
+                or any(k.poll() is not None for k in keepers)
+            ),
             RUN_TIMEOUT_S,
             "the keepers to finish the book",
             poll_s=0.2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from energy_grid.bench import GasReport
@@ -39,7 +40,7 @@ def test_registers_only_grow_and_split_net_flows():
     for step in range(96):
         p.advance(hour=step / 4)
         history.append((p.consumption_register_wh, p.production_register_wh))
-    assert all(a <= b for a, b in zip(history, history[1:]))  # cumulative, like a meter's registers
+    assert all(a <= b for a, b in itertools.pairwise(history))  # cumulative, like a meter's registers
     night_import = history[20][0]  # 05:00, before sunrise: all import, no export
     assert night_import > 0 and history[20][1] == 0
     assert p.production_register_wh > p.consumption_register_wh  # a sunny day nets export

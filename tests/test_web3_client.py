@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,14 @@ from energy_grid.client import (
     MeterReading,
     describe_revert,
 )
+from energy_grid.contracts import CONTRACT_CLASSES
 from energy_grid.deployment import (
     LOCAL_OPERATOR_REGION,
     deploy_system,
     fund_local_accounts,
     setup_local_roles,
 )
+from energy_grid.enums import EnergyType, LoadStatus, OrderStatus, OrderType, StabilityLevel, TransactionStatus
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.pricing import dynamic_price
 
@@ -223,8 +227,6 @@ def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, sys
 
 
 def test_the_client_has_one_typed_attribute_per_contract(client):
-    from energy_grid.contracts import CONTRACT_CLASSES
-
     attributes = {
         "SmartMeter": client.smart_meter,
         "EnergyToken": client.energy_token,
@@ -253,8 +255,6 @@ def test_the_client_has_one_typed_attribute_per_contract(client):
 
 
 def test_typed_reads_of_a_meter_and_a_trade(client, system, accounts):
-    from energy_grid.enums import OrderStatus, OrderType, TransactionStatus
-
     operator, seller, buyer, device = signer(accounts[0]), signer(accounts[1]), signer(accounts[2]), signer(accounts[7])
     fund_local_accounts(system, accounts[0], [accounts[2]])
     client.smart_meter.register_meter(operator, device.address, seller.address, 1, 10, 20)
@@ -290,8 +290,6 @@ def test_typed_reads_of_a_meter_and_a_trade(client, system, accounts):
 
 
 def test_typed_grid_and_oracle_reads(client, system, accounts):
-    from energy_grid.enums import EnergyType, LoadStatus, StabilityLevel
-
     setup_local_roles(system, accounts[0])
     operator, farm = signer(accounts[0]), signer(accounts[5])
     client.grid_management.register_producer(farm, 10 * MW, EnergyType.WIND)
@@ -316,9 +314,6 @@ def test_typed_grid_and_oracle_reads(client, system, accounts):
 
 def test_a_script_using_the_client_never_imports_ape(client, tmp_path, networks):
     """What a wallet user runs: a fresh interpreter, the package and a manifest, no ape."""
-    import subprocess
-    import sys
-
     path = write_manifest(
         {"chainId": client.chain_id, "contracts": {n: {"address": c.address, "abi": c.abi} for n, c in client.contracts.items()}},
         tmp_path,

@@ -25,9 +25,9 @@ from energy_grid.accounts import AccountSource
 from energy_grid.cli.assets_commands import assets, carbon
 from energy_grid.cli.chain_commands import deploy, status
 from energy_grid.cli.grid_commands import dr, grid
+from energy_grid.cli.keeper_commands import keeper
 from energy_grid.cli.market_commands import match, orders, settle
 from energy_grid.cli.meters_commands import meters
-from energy_grid.cli.keeper_commands import keeper
 from energy_grid.cli.session import DEFAULT_RPC_URL, RPC_URL_ENV, CliError, Session
 from energy_grid.client import GridError
 

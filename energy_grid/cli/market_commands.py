@@ -12,9 +12,9 @@ from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.client import BUY, SELL
+from energy_grid.enums import OrderType
 
 SIDES = {"buy": BUY, "sell": SELL}
-SIDE_NAMES = {BUY: "BUY", SELL: "SELL"}
 ORDER_STATUSES = ("ACTIVE", "FILLED", "CANCELLED")  # IEnergyTrading.OrderStatus
 TRANSACTION_STATUSES = ("PENDING", "SETTLED", "VOIDED")  # ISettlement.TransactionStatus
 DEFAULT_EXPIRY_S = 3_600
@@ -72,7 +72,7 @@ def place(
     result = {
         "order_id": order_id,
         "trader": signer.address,
-        "side": SIDE_NAMES[order_type],
+        "side": OrderType(order_type).name,
         "amount_wh": amount,
         "price_per_kwh": price_per_kwh,
         "expiry_s": expiry_s,
@@ -199,7 +199,7 @@ def _order_row(info: Any) -> dict[str, Any]:
     return {
         "order_id": int(info.orderId),
         "trader": info.trader,
-        "side": SIDE_NAMES[int(info.orderType)],
+        "side": OrderType(int(info.orderType)).name,
         "amount_wh": int(info.amount),
         "filled_wh": int(info.filledAmount),
         "price_per_kwh": int(info.price),

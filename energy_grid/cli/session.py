@@ -15,10 +15,9 @@ from typing import Any
 import click
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.exceptions import ContractCustomError
 
 from energy_grid.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
-from energy_grid.client import GridClient, GridError, describe_revert
+from energy_grid.client import GridClient, describe_revert
 from energy_grid.manifest import manifest_path
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"

@@ -13,9 +13,9 @@ from energy_grid.simulation.households import (
     HouseholdDraw,
     HouseholdSpec,
     consumption_power_w,
-    ev_charging_power_w,
     draw_household,
     draw_households,
+    ev_charging_power_w,
     h0_profile_w_per_kwh_a,
 )
 from energy_grid.simulation.metering import EnergySplit, Meter, WhCounter, split_interval
@@ -37,6 +37,7 @@ from energy_grid.simulation.weather import (
 )
 
 __all__ = [
+    "NETWORKS",
     "Battery",
     "BatteryFlow",
     "BatterySpec",
@@ -52,7 +53,6 @@ __all__ = [
     "IntervalResult",
     "LowVoltageGrid",
     "Meter",
-    "NETWORKS",
     "PvSystem",
     "Site",
     "TypicalYear",
@@ -61,8 +61,8 @@ __all__ = [
     "WhCounter",
     "consumption_power_w",
     "draw_household",
-    "ev_charging_power_w",
     "draw_households",
+    "ev_charging_power_w",
     "h0_profile_w_per_kwh_a",
     "load_typical_year",
     "plane_of_array_w_per_m2",

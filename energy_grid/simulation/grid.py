@@ -21,8 +21,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import pandapower as pp  # type: ignore[import-untyped]
-import pandapower.networks as pn  # type: ignore[import-untyped]
+import pandapower as pp
+import pandapower.networks as pn
 
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 

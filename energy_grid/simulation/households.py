@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from demandlib import bdew  # type: ignore[import-untyped]
+from demandlib import bdew
 
 from energy_grid.simulation.battery import BatterySpec
 from energy_grid.simulation.pv import PvSystem

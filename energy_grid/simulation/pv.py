@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pvlib  # type: ignore[import-untyped]
+import pvlib
 
 from energy_grid.simulation.weather import WeatherWindow
 
@@ -29,6 +29,7 @@ PVWATTS_SYSTEM_LOSS = 0.14
 INVERTER_NOMINAL_EFFICIENCY = 0.96
 DC_AC_RATIO = 1.1
 TEMPERATURE_COEFFICIENT_PER_C = -0.004
+HORIZON_ZENITH_DEG = 90.0  # the sun at or below the horizon: no power
 
 
 @dataclass(frozen=True)
@@ -75,5 +76,5 @@ def pv_ac_power_w(system: PvSystem, weather: WeatherWindow) -> FloatArray:
     )
     # No sun, no power: inverters draw a little at night, but a meter's export register ignores it.
     ac_w = np.clip(np.nan_to_num(np.asarray(ac_w, dtype=np.float64)), 0.0, None)
-    ac_w[weather.solar_zenith_deg >= 90.0] = 0.0
+    ac_w[weather.solar_zenith_deg >= HORIZON_ZENITH_DEG] = 0.0
     return ac_w

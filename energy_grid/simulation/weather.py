@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd  # type: ignore[import-untyped]
-import pvlib  # type: ignore[import-untyped]
+import pandas as pd
+import pvlib
 
 from energy_grid.units import BPS, DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 
@@ -34,6 +34,7 @@ TMY_FILE_NAME = "723170TYA.CSV"
 HOURS_PER_YEAR = 8_760
 DAYS_PER_TMY_YEAR = 365
 SECONDS_PER_HOUR = 3_600
+HORIZON_ZENITH_DEG = 90.0  # the sun at or below the horizon: night
 # TMY3 reports total sky cover in tenths; the oracle takes basis points.
 BPS_PER_TENTH = BPS // 10
 
@@ -214,7 +215,7 @@ def weather_window(
     zenith = position["apparent_zenith"].to_numpy(dtype=np.float64)
     azimuth = position["azimuth"].to_numpy(dtype=np.float64)
 
-    night = zenith >= 90.0
+    night = zenith >= HORIZON_ZENITH_DEG
     for irradiance in (ghi, dni, dhi):
         irradiance[night] = 0.0
         np.clip(irradiance, 0.0, None, out=irradiance)
