@@ -19,10 +19,9 @@ from web3 import Web3
 from energy_grid.client import GridClient, MeterReading
 from energy_grid.contracts import CONTRACT_CLASSES
 from energy_grid.contracts.base import snake_case
-from energy_grid.deployment import deploy_system
 from energy_grid.contracts.governance import OperationState, ProposalState
 from energy_grid.contracts.structs import SOLIDITY_STRUCTS
-from energy_grid.deployment import fund_local_accounts
+from energy_grid.deployment import deploy_system, fund_local_accounts
 from energy_grid.enums import SOLIDITY_ENUMS, OrderType, TransactionStatus
 from energy_grid.errors import (
     ChainMismatchError,
