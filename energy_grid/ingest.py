@@ -24,11 +24,7 @@ checked before sending and reported with their line number; the rest goes in.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
-import os
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,7 +32,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from tqdm import tqdm  # type: ignore[import-untyped]
 from web3 import Web3
@@ -188,7 +183,7 @@ def read_rows(path: Path) -> Iterator[CsvRow | RejectedRow]:
             if len(cells) > len(header):
                 yield RejectedRow(line, meter_text, f"{len(cells)} cells, the header has {len(header)} columns")
                 continue
-            values = dict(zip(header, cells, strict=True))
+            values = dict(zip(header, cells, strict=False))  # the optional last columns may be left out
             missing = [name for name in REQUIRED_COLUMNS if not values.get(name, "").strip()]
             if missing:
                 yield RejectedRow(line, meter_text, f"missing {', '.join(missing)}")
@@ -429,50 +424,3 @@ def _find_culprit(rows: list[CsvRow], error: ContractRevertError) -> CsvRow:
             if getattr(row.reading, attribute) == error.arguments[argument]:
                 return row
     return rows[0]
-
-
-# ------------------------------------------------------------------------------------ command line
-
-
-def _summary(report: IngestReport) -> str:
-    lines = [
-        (
-            f"{report.rows_read:,} rows read: {report.submitted:,} submitted in {report.transactions:,} transactions "
-            f"({report.gas_used:,} gas), {report.skipped_on_chain:,} already on chain, {report.rejected_count:,} rejected"
-        )
-    ]
-    lines += [f"  line {row.line}: {row.meter}: {row.reason}" for row in report.rejected]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m energy_grid.ingest", description=__doc__.split("\n\n")[0])
-    parser.add_argument("csv", type=Path, help="readings file (see the module's documentation for the format)")
-    parser.add_argument("--rpc-url", default=os.environ.get("RPC_URL", "http://127.0.0.1:8545"))
-    parser.add_argument("--manifest", type=Path, help="deployments/<chainId>.json (default: the node's chain id)")
-    parser.add_argument(
-        "--key-env",
-        default="ENERGY_GRID_PRIVATE_KEY",
-        help="environment variable holding the gateway's private key (default %(default)s)",
-    )
-    parser.add_argument("--batch-size", type=int, default=MAX_BATCH_SIZE)
-    parser.add_argument("--progress", action="store_true", help="show a progress bar")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
-    key = os.environ.get(args.key_env)
-    if not key:
-        parser.error(f"set {args.key_env} to the gateway's private key")
-    w3 = Web3(Web3.HTTPProvider(args.rpc_url))
-    manifest = args.manifest or Path("deployments") / f"{w3.eth.chain_id}.json"
-    client = GridClient.from_manifest(manifest, args.rpc_url)
-    try:
-        report = ingest_csv(client, Account.from_key(key), args.csv, batch_size=args.batch_size, progress=args.progress)
-    except GridError as failed:
-        print(f"error: {failed}", file=sys.stderr)
-        return 1
-    print(json.dumps(report.as_dict(), indent=2) if args.json else _summary(report))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

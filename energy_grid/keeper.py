@@ -14,19 +14,13 @@ skip, not a failure. Two keepers on the same book therefore never fail on each o
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import ABIEvent
 from eth_utils import event_abi_to_log_topic
@@ -299,49 +293,3 @@ def _stop_on_signals(stop: threading.Event) -> Callable[[], None] | None:
             signal.signal(sig, handler)
 
     return restore
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m energy_grid.keeper", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rpc-url", default=os.environ.get("RPC_URL", "http://127.0.0.1:8545"))
-    parser.add_argument("--manifest", type=Path, help="deployments/<chainId>.json (default: the node's chain id)")
-    parser.add_argument(
-        "--key-env", default="ENERGY_GRID_PRIVATE_KEY", help="environment variable holding the keeper's private key"
-    )
-    parser.add_argument("--once", action="store_true", help="one round, then exit")
-    parser.add_argument("--poll-interval", type=float, default=5.0, help="seconds between idle rounds")
-    parser.add_argument("--max-batch", type=int, default=20, help="most matches, settlements, clears, claims per round")
-    parser.add_argument("--trader", action="append", dest="traders", help="serve only this account (repeat)")
-    parser.add_argument("--from-block", type=int, default=0, help="first block to read events from (the deployment's)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
-    key = os.environ.get(args.key_env)
-    if not key:
-        parser.error(f"set {args.key_env} to the keeper's private key")
-    w3 = Web3(Web3.HTTPProvider(args.rpc_url))
-    manifest = args.manifest or Path("deployments") / f"{w3.eth.chain_id}.json"
-    client = GridClient.from_manifest(manifest, args.rpc_url)
-    report = run_keeper(
-        client,
-        Account.from_key(key),
-        once=args.once,
-        poll_interval_s=args.poll_interval,
-        max_batch=args.max_batch,
-        traders=args.traders,
-        from_block=args.from_block,
-    )
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print(
-            f"{report.rounds} rounds: {report.matched} matched, {report.settled} settled, "
-            f"{report.markets_cleared} markets cleared, {report.orders_claimed} orders claimed, "
-            f"{report.skipped} skipped (done by others), {len(report.failures)} failures"
-        )
-        for failure in report.failures:
-            print(f"  {failure}")
-    return 1 if report.failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -131,8 +131,9 @@ def complete_json(path: Path) -> bool:
 
 def ingest_process(client: GridClient, node: AnvilNode, manifest: Path, csv_path: Path, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "ENERGY_GRID_PRIVATE_KEY": gateway().key.hex()}
-    command = [sys.executable, "-m", "energy_grid.ingest", str(csv_path), "--rpc-url", node.url, "--manifest", str(manifest)]
-    return subprocess.Popen([*command, *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "energy_grid.cli", "--rpc-url", node.url, "--manifest", str(manifest), "--json"]
+    command += ["meters", "ingest", str(csv_path), "--no-progress", *extra]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen[str]) -> dict:
@@ -281,14 +282,14 @@ def test_a_killed_run_resumes_where_the_chain_stopped(ingest_client, ingest_node
     path = write_csv(tmp_path / "readings.csv", readings)
     start_block = client.w3.eth.block_number
 
-    run = ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", "10", "--json")
+    run = ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", "10")
     wait_until(lambda: client.w3.eth.block_number >= start_block + 5 or run.poll() is not None, 120, "five batches")
     run.kill()
     run.wait()
     landed = sum(len(found) for found in accepted_timestamps(client, meters).values())
     assert 50 <= landed < 3_000  # killed mid-run, after whole batches
 
-    report = finish(ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", "100", "--json"))
+    report = finish(ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", "100"))
 
     assert (report["submitted"], report["skipped_on_chain"], report["rejected_count"]) == (3_000 - landed, landed, 0)
     assert_all_on_chain_once(client, readings)
@@ -304,7 +305,7 @@ def test_a_run_whose_node_was_killed_completes_after_the_restart(ingest_client, 
     path = write_csv(tmp_path / "readings.csv", readings)
     start_block = client.w3.eth.block_number
 
-    run = ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", "10", "--json")
+    run = ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", "10")
     wait_until(lambda: client.w3.eth.block_number >= start_block + 5 or run.poll() is not None, 120, "five batches")
     dumped_at = ingest_node.state_file.stat().st_mtime_ns
     # Killed right after a whole dump, not in the middle of writing one (the next is a second away).
@@ -321,7 +322,7 @@ def test_a_run_whose_node_was_killed_completes_after_the_restart(ingest_client, 
     kept = sum(len(found) for found in accepted_timestamps(client, meters).values())
     assert 50 <= kept < 3_000
 
-    report = finish(ingest_process(client, ingest_node, ingest_manifest, path, "--json"))
+    report = finish(ingest_process(client, ingest_node, ingest_manifest, path))
 
     assert (report["submitted"], report["skipped_on_chain"], report["rejected_count"]) == (3_000 - kept, kept, 0)
     assert_all_on_chain_once(client, readings)

@@ -272,9 +272,9 @@ def test_closed_auctions_are_cleared_and_claimed_for_the_traders_served(keeper_c
 
 
 def keeper_process(node: AnvilNode, manifest, account: LocalAccount, from_block: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "KEEPER_KEY": account.key.hex()}
-    command = [sys.executable, "-m", "energy_grid.keeper", "--rpc-url", node.url, "--manifest", str(manifest)]
-    command += ["--key-env", "KEEPER_KEY", "--max-batch", "3", "--poll-interval", "0.2", "--from-block", str(from_block), "--json"]
+    env = {**os.environ, "ENERGY_GRID_PRIVATE_KEY": account.key.hex()}
+    command = [sys.executable, "-m", "energy_grid.cli", "--rpc-url", node.url, "--manifest", str(manifest), "--json", "keeper"]
+    command += ["--max-batch", "3", "--poll-interval", "0.2", "--from-block", str(from_block)]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

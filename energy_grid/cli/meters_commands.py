@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.records import record
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.client import MeterReading
+from energy_grid.ingest import ingest_csv
 from energy_grid.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of 900 s intervals
@@ -119,19 +119,14 @@ def ingest(session: Session, csv_file: Path, batch_size: int, progress: bool, st
     are reported with their line number and skipped; the rest goes in. The format is in the README
     (header meter,timestamp,consumption_wh,production_wh[,frequency_millihz,voltage_per_mille]).
     """
-    # Imported here: the rest of the command line works without the ingestion module's dependencies.
-    from energy_grid.ingest import ingest_csv  # noqa: PLC0415
-
     report = ingest_csv(session.client, session.signer, csv_file, batch_size=batch_size, progress=progress)
-    data = _as_data(report)
+    data = report.as_dict()
     scalars = {k: v for k, v in data.items() if not isinstance(v, list | dict)}
     tables = [record_table(scalars, title=f"Ingested {csv_file}")]
-    rejected = data.get("rejected") if isinstance(data.get("rejected"), list) else None
+    rejected = data["rejected"]
     if rejected:
-        rows = [_as_data(row) for row in rejected]
-        if rows and isinstance(rows[0], dict):
-            columns = [Column(key, key.replace("_", " "), justify="left") for key in rows[0]]
-            tables.append(rows_table(rows, columns, title="Rejected rows"))
+        columns = [Column(key, key.replace("_", " "), justify="left") for key in rejected[0]]
+        tables.append(rows_table(rejected, columns, title="Rejected rows"))
     emit(session.json_output, data, *tables)
     if strict and rejected:
         raise CliError(f"{len(rejected)} row(s) of {csv_file} were rejected.")
@@ -184,20 +179,3 @@ def _has_reading(row: dict[str, Any]) -> bool:
 
 def _utc_day_start(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
-
-
-def _as_data(value: Any) -> Any:
-    """A report object (dataclass, named tuple, plain object) as JSON-ready data."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    elif hasattr(value, "_asdict"):
-        value = value._asdict()
-    elif hasattr(value, "__dict__") and not isinstance(value, type):
-        value = {k: v for k, v in vars(value).items() if not k.startswith("_")}
-    if isinstance(value, dict):
-        return {str(k): _as_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_as_data(v) for v in value]
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
