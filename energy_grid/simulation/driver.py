@@ -64,7 +64,7 @@ from web3.exceptions import ContractCustomError
 from energy_grid.client import GridClient, GridError, anvil_account
 from energy_grid.deployment import LOCAL_OPERATOR_REGION
 from energy_grid.pricing import dynamic_price
-from energy_grid.sender import TransactionSender
+from energy_grid.sender import Call, TransactionSender, prepare
 from energy_grid.simulation.agents import (
     PriceGrid,
     demand_response_members,
@@ -306,13 +306,16 @@ class SimulationRun:
         chain (its later flushes may be missing). Flushes follow each other and a lost block takes
         the blocks after it, so every earlier interval is complete and every later one untouched
         but for the next, which is checked too."""
-        done = min(int(self._latest_reading(meter)[0]) for meter in self.actors.meters)
+        done = min(self._latest_reading_times())
         if done < self.calendar.reading_time_s(0):
             return 0
         return self.calendar.interval_of(done)
 
-    def _latest_reading(self, meter: str) -> Any:
-        return self.meter_registry.get_function_by_signature("getLatestReading(address)")(meter).call()
+    def _latest_reading_times(self) -> list[int]:
+        """Each meter's latest reading's timestamp on chain (0 before its first)."""
+        signature = "getLatestReading(address)"
+        calls = [prepare(self.meter_registry, "getLatestReading", m, signature=signature) for m in self.actors.meters]
+        return [int(reading[0]) for reading in self.sender.read(calls)]
 
     # ------------------------------------------------------------------ set-up
 
@@ -324,35 +327,35 @@ class SimulationRun:
         meter_c = c["SmartMeter"]
         gateway_role = meter_c.functions.GATEWAY_ROLE().call()
         if not meter_c.functions.hasRole(gateway_role, a.gateway.address).call():
-            sender.send(a.operator, meter_c.functions.grantRole(gateway_role, a.gateway.address), gas=GAS_ROLE, actor="operator")
+            sender.send(a.operator, prepare(meter_c, "grantRole", gateway_role, a.gateway.address), gas=GAS_ROLE, actor="operator")
         for oracle in ("GridOracle", "WeatherOracle"):
             if not c[oracle].functions.isReporter(a.oracle.address).call():
-                sender.send(a.operator, c[oracle].functions.addReporter(a.oracle.address), gas=GAS_ROLE, actor="operator")
+                sender.send(a.operator, prepare(c[oracle], "addReporter", a.oracle.address), gas=GAS_ROLE, actor="operator")
         everyone = [a.operator, a.gateway, a.oracle, a.keeper, *a.households]
         for account in everyone:
             if self.w3.eth.get_balance(account.address) < MIN_ETH:
                 sender.rpc("anvil_setBalance", [account.address, hex(HOUSEHOLD_ETH)])
         funded = self._faucet_recipients()
-        token = c["PaymentToken"].functions
         for account in [a.operator, *a.households]:
             if account.address not in funded:
-                call = token.addConsumerBalance(account.address, self.config.funding_whole_units)
+                call = prepare(c["PaymentToken"], "addConsumerBalance", account.address, self.config.funding_whole_units)
                 sender.send(a.operator, call, gas=GAS_FAUCET, actor="operator")
-        register = meter_c.get_function_by_signature("registerMeter(address,address,uint32,uint256,uint256)")
+        signature = "registerMeter(address,address,uint32,uint256,uint256)"
         for household, meter in zip(a.households, a.meters, strict=True):
             if not self._meter_registered(meter):
-                sender.send(a.operator, register(meter, household.address, REGION_ID, 0, 0), gas=GAS_REGISTER, actor="operator")
-        for household in a.households:
-            for name in ("EnergyToken", "PaymentToken"):
-                allowance = c[name].functions.allowance(household.address, self.auction.address).call()
+                call = prepare(meter_c, "registerMeter", meter, household.address, REGION_ID, 0, 0, signature=signature)
+                sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
+        for name in ("EnergyToken", "PaymentToken"):
+            allowances = sender.read([prepare(c[name], "allowance", h.address, self.auction.address) for h in a.households])
+            for household, allowance in zip(a.households, allowances, strict=True):
                 if allowance < MAX_UINT256 // 2:
-                    call = c[name].functions.approve(self.auction.address, MAX_UINT256)
+                    call = prepare(c[name], "approve", self.auction.address, MAX_UINT256)
                     sender.send(household, call, gas=GAS_APPROVE, actor="households")
         sender.flush(self._now())
         for i in self.members:
             household = a.households[i].address
             if self.dr.functions.getConsumerMeter(household).call() == _ZERO:
-                call = self.dr.functions.registerConsumer(household, a.meters[i])
+                call = prepare(self.dr, "registerConsumer", household, a.meters[i])
                 sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
         sender.flush(self._now())
 
@@ -375,7 +378,7 @@ class SimulationRun:
         """The BASELINE_DAYS before D as backdated gateway batches, once the chain stands at D;
         per meter only the readings after its latest on chain."""
         a = self.actors
-        latest = [int(self._latest_reading(meter)[0]) for meter in a.meters]
+        latest = self._latest_reading_times()
         pending: list[tuple[str, tuple[int, ...]]] = []
         for k, result in enumerate(baseline):
             timestamp = self.calendar.day_start_s + (k - len(baseline) + 1) * INTERVAL_SECONDS - 1
@@ -389,15 +392,14 @@ class SimulationRun:
         carbon = self.client["CarbonCredits"].functions
         for i in self.pv_households:
             if not carbon.isCleanEnergyProducer(a.meters[i]).call():
-                call = carbon.registerCleanEnergyProducer(a.meters[i], SOLAR)
+                call = prepare(self.client["CarbonCredits"], "registerCleanEnergyProducer", a.meters[i], SOLAR)
                 self.sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
         self.sender.flush(max(self._now(), self.calendar.day_start_s))
 
     def _send_readings(self, readings: list[tuple[str, tuple[int, ...]]]) -> None:
-        fn = self.meter_registry.functions.submitReadings
         for start in range(0, len(readings), READINGS_PER_BATCH):
             chunk = readings[start : start + READINGS_PER_BATCH]
-            call = fn([meter for meter, _ in chunk], [reading for _, reading in chunk])
+            call = prepare(self.meter_registry, "submitReadings", [meter for meter, _ in chunk], [reading for _, reading in chunk])
             self.sender.send(self.actors.gateway, call, gas=GAS_READINGS_BASE + GAS_PER_READING * len(chunk), actor="gateway")
 
     # ------------------------------------------------------------------ demand response decisions (pure model)
@@ -431,19 +433,22 @@ class SimulationRun:
     def _phase_report(self, i: int, result: IntervalResult, at: int, check: bool) -> None:
         a, c, sender = self.actors, self.client.contracts, self.sender
         reading_s = self.calendar.reading_time_s(i)
+        latest = self._latest_reading_times() if check else [0] * len(a.meters)
         readings = [
             (a.meters[hh.household_id], _reading(reading_s, hh.import_register_wh, hh.export_register_wh, hh.voltage_per_mille))
             for hh in result.households
-            if not check or int(self._latest_reading(a.meters[hh.household_id])[0]) < reading_s
+            if latest[hh.household_id] < reading_s
         ]
         self._send_readings(readings)
         grid, weather = result.grid, result.weather
         voltage = grid.voltage_min_per_mille
         if not check or int(c["GridOracle"].functions.getGridData(REGION_ID).call().updatedAt) < at:
-            call = c["GridOracle"].functions.submitGridData(REGION_ID, grid.frequency_millihz, voltage, grid.generation_w, grid.load_w)
+            call = prepare(c["GridOracle"], "submitGridData", REGION_ID, grid.frequency_millihz, voltage, grid.generation_w, grid.load_w)
             sender.send(a.oracle, call, gas=GAS_ORACLE, actor="oracles")
         if not check or int(c["WeatherOracle"].functions.getWeather(REGION_ID).call().updatedAt) < at:
-            call = c["WeatherOracle"].functions.submitWeather(
+            call = prepare(
+                c["WeatherOracle"],
+                "submitWeather",
                 REGION_ID,
                 weather.irradiance_w_per_m2,
                 weather.temperature_milli_celsius,
@@ -452,11 +457,11 @@ class SimulationRun:
             )
             sender.send(a.oracle, call, gas=GAS_ORACLE, actor="oracles")
         if not check or int(c["GridManagement"].functions.getCurrentGridStatus().call().updatedAt) < at:
-            call = c["GridManagement"].functions.updateGridStatus(grid.generation_w, grid.load_w, grid.frequency_millihz, voltage)
+            call = prepare(c["GridManagement"], "updateGridStatus", grid.generation_w, grid.load_w, grid.frequency_millihz, voltage)
             sender.send(a.operator, call, gas=GAS_GRID_STATUS, actor="operator")
         period = self.calendar.period_of(i + 1)
         if i + 1 >= ORDER_LEAD_INTERVALS and (not check or not self._cleared(period)):
-            sender.send(a.keeper, self.auction.functions.clear(period), gas=GAS_CLEAR, actor="keeper")
+            sender.send(a.keeper, prepare(self.auction, "clear", period), gas=GAS_CLEAR, actor="keeper")
         for event in self.events:
             if event.decided_at == i and (not check or self._find_event(event) == 0):
                 self._start_event(event)
@@ -478,8 +483,8 @@ class SimulationRun:
                 price = limit_price_per_kwh(
                     self.config.seed, i, hh.household_id, reference, self.config.price_spread_bps, is_bid, self.price_grid
                 )
-                fn = self.auction.functions.submitBid if is_bid else self.auction.functions.submitAsk
-                sender.send(household, fn(period, amount_wh, price), gas=GAS_ORDER, actor="households")
+                call = prepare(self.auction, "submitBid" if is_bid else "submitAsk", period, amount_wh, price)
+                sender.send(household, call, gas=GAS_ORDER, actor="households")
         claims = self._claim_market(self.calendar.period_of(i + 1), check)
         for event in self.events:
             if event.last_interval == i:
@@ -514,7 +519,7 @@ class SimulationRun:
         at = self.calendar.step_time_s(total)
         period = self.calendar.period_of(total + 1)
         if not self._cleared(period):
-            self.sender.send(self.actors.keeper, self.auction.functions.clear(period), gas=GAS_CLEAR, actor="keeper")
+            self.sender.send(self.actors.keeper, prepare(self.auction, "clear", period), gas=GAS_CLEAR, actor="keeper")
         self.sender.flush(max(at, self._now()))
         self._claim_market(period, check=True)
         self.sender.flush(max(at, self._now()))
@@ -543,21 +548,24 @@ class SimulationRun:
     def _claim_market(self, period: int, check: bool) -> list[_OrderRecord]:
         orders = self.pending_orders.pop(period, [])
         if check or period not in self.periods_sent_in_full:
-            orders = [o for o in self._orders_on_chain(period) if not self.auction.functions.getOrder(o.order_id).call().claimed]
+            orders = self._orders_on_chain(period)
+            infos = self.sender.read([prepare(self.auction, "getOrder", o.order_id) for o in orders])
+            orders = [o for o, info in zip(orders, infos, strict=True) if not info[7]]  # OrderInfo.claimed
         for order in orders:
-            call = self.auction.functions.claim(order.order_id)
+            call = prepare(self.auction, "claim", order.order_id)
             self.sender.send(self.actors.keeper, call, gas=GAS_CLAIM, actor="keeper")
         return orders
 
     def _redeem(self, household: int, amount_wh: int) -> None:
-        call = self.meter_registry.functions.redeemConsumption(self.actors.meters[household], amount_wh)
+        call = prepare(self.meter_registry, "redeemConsumption", self.actors.meters[household], amount_wh)
         self.sender.send(self.actors.households[household], call, gas=GAS_REDEEM, actor="households")
 
     def _redeem_all(self) -> None:
         """Check mode: each buyer redeems what it bought and has not redeemed yet (from chain)."""
         bought = self._bought_by_household()
-        for household, meter in enumerate(self.actors.meters):
-            redeemed = int(self.meter_registry.functions.getMeteredEnergy(meter).call()[2])
+        metered = self.sender.read([prepare(self.meter_registry, "getMeteredEnergy", m) for m in self.actors.meters])
+        for household, figures in enumerate(metered):
+            redeemed = int(figures[2])
             if bought.get(household, 0) > redeemed:
                 self._redeem(household, bought[household] - redeemed)
 
@@ -576,8 +584,8 @@ class SimulationRun:
         a, c = self.actors, self.client.contracts
         target_kw = self.config.dr_target_kw_per_member * len(self.members)
         budget = target_kw * self.config.dr_reward_per_kw
-        self.sender.send(a.operator, c["PaymentToken"].functions.approve(self.dr.address, budget), gas=GAS_APPROVE, actor="operator")
-        call = self.dr.functions.startEvent(target_kw, self.config.dr_reward_per_kw, self.config.dr_duration_seconds)
+        self.sender.send(a.operator, prepare(c["PaymentToken"], "approve", self.dr.address, budget), gas=GAS_APPROVE, actor="operator")
+        call = prepare(self.dr, "startEvent", target_kw, self.config.dr_reward_per_kw, self.config.dr_duration_seconds)
         self.sender.send(a.operator, call, gas=GAS_START_EVENT, actor="operator")
 
     def _find_event(self, event: DemandEvent) -> int:
@@ -600,17 +608,18 @@ class SimulationRun:
             raise GridError(f"the demand-response event of intervals {event.first_interval}..{event.last_interval} is not on chain")
         minimum_w = int(self.dr.functions.minimumReductionW().call())
         event.verified, event.skipped = [], []
-        for i in self.members:
-            consumer = self.actors.households[i].address
-            if check and int(self.dr.functions.getParticipation(event_id, consumer).call().participationId) != 0:
+        consumers = [self.actors.households[i].address for i in self.members]
+        participations = self.sender.read([prepare(self.dr, "getParticipation", event_id, c) for c in consumers])
+        previews = self.sender.read([prepare(self.dr, "previewReduction", event_id, c) for c in consumers])
+        for i, consumer, participation, figures in zip(self.members, consumers, participations, previews, strict=True):
+            if int(participation[0]) != 0:  # participationId: verified already (a resumed run)
                 event.verified.append(i)
                 continue
-            figures = self.dr.functions.previewReduction(event_id, consumer).call()
             baseline_w, actual_w = int(figures[0]), int(figures[1])
             if baseline_w < actual_w or baseline_w - actual_w < minimum_w:
                 event.skipped.append(i)
                 continue
-            call = self.dr.functions.verifyReduction(event_id, consumer, *figures)
+            call = prepare(self.dr, "verifyReduction", event_id, consumer, *figures)
             self.sender.send(self.actors.keeper, call, gas=GAS_VERIFY, actor="keeper")
             event.verified.append(i)
 
@@ -620,17 +629,17 @@ class SimulationRun:
         remaining = int(budget.verifiedParticipants) - int(budget.distributionCursor)
         batch = int(self.dr.functions.MAX_DISTRIBUTION_BATCH().call())
         for _ in range(-(-remaining // batch) if remaining > 0 else 0):
-            call = self.dr.functions.distributeRewards(event_id)
+            call = prepare(self.dr, "distributeRewards", event_id)
             self.sender.send(self.actors.keeper, call, gas=GAS_DISTRIBUTE, actor="keeper")
 
     # ------------------------------------------------------------------ carbon credits
 
     def _issue_credits(self) -> None:
-        carbon = self.client["CarbonCredits"].functions
-        for i in self.pv_households:
-            meter = self.actors.meters[i]
-            if int(carbon.pendingWh(meter).call()) > 0:
-                self.sender.send(self.actors.keeper, carbon.issueCarbonCredits(meter), gas=GAS_ISSUE_CREDITS, actor="keeper")
+        carbon = self.client["CarbonCredits"]
+        meters = [self.actors.meters[i] for i in self.pv_households]
+        for meter, pending_wh in zip(meters, self.sender.read([prepare(carbon, "pendingWh", m) for m in meters]), strict=True):
+            if pending_wh > 0:
+                self.sender.send(self.actors.keeper, prepare(carbon, "issueCarbonCredits", meter), gas=GAS_ISSUE_CREDITS, actor="keeper")
 
     # ------------------------------------------------------------------ helpers
 
