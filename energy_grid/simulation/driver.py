@@ -351,13 +351,13 @@ class SimulationRun:
                 if allowance < MAX_UINT256 // 2:
                     call = prepare(c[name], "approve", self.auction.address, MAX_UINT256)
                     sender.send(household, call, gas=GAS_APPROVE, actor="households")
-        sender.flush(self._now())
+        sender.flush()  # set-up: any time will do
         for i in self.members:
             household = a.households[i].address
             if self.dr.functions.getConsumerMeter(household).call() == _ZERO:
                 call = prepare(self.dr, "registerConsumer", household, a.meters[i])
                 sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
-        sender.flush(self._now())
+        sender.flush()  # set-up: any time will do
 
     def _meter_registered(self, meter: str) -> bool:
         try:
