@@ -28,12 +28,16 @@ import itertools
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import requests
 from eth_abi import decode, encode
 from eth_account.signers.local import LocalAccount
-from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, get_abi_output_types
+from eth_utils.abi import (
+    function_abi_to_4byte_selector,
+    get_abi_input_types,
+    get_abi_output_types,
+)
 from web3 import Web3
 from web3.contract import Contract
 
@@ -85,7 +89,7 @@ def prepare(contract: Contract, name: str, *args: Any, signature: str | None = N
     key = (str(contract.address), signature or name)
     function = _FUNCTIONS.get(key)
     if function is None:
-        candidates = [item for item in contract.abi if item.get("type") == "function" and item["name"] == name]
+        candidates = [item for item in cast(list[Any], contract.abi) if item.get("type") == "function" and item["name"] == name]
         if signature is not None:
             candidates = [c for c in candidates if f"{name}({','.join(get_abi_input_types(c))})" == signature]
         if len(candidates) != 1:
@@ -184,7 +188,7 @@ class TransactionSender:
         if not self._max_fee_per_gas:
             self._refresh_fee_cap()
         nonce = self._nonces[address]
-        tx = {
+        tx: dict[str, Any] = {
             "type": 2,
             "chainId": self.chain_id,
             "nonce": nonce,

@@ -22,7 +22,13 @@ from pathlib import Path
 import click
 from ape import accounts, networks, project
 from ape.logging import logger
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from web3 import Web3
 
 from energy_grid.client import GridClient
@@ -30,7 +36,12 @@ from energy_grid.deployment import deploy_system, fund_local_accounts, setup_loc
 from energy_grid.manifest import build_manifest, manifest_path, write_manifest
 from energy_grid.report import console, heading, print_table
 from energy_grid.simulation.anvil import start_anvil
-from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_file_for, run_simulation
+from energy_grid.simulation.driver import (
+    SITE_UTC_OFFSET_MINUTES,
+    SimulationConfig,
+    run_file_for,
+    run_simulation,
+)
 from energy_grid.simulation.report import summary_rows, write_report
 
 

@@ -11,12 +11,15 @@ import subprocess
 import sys
 
 import pytest
-
-from energy_grid.simulation.driver import SimulationConfig, run_simulation
 from simulation_helpers import client_of, deploy_to_state_file, node_from, web3_of
 
-RESTART_CONFIG = SimulationConfig(households=6, seed=5, intervals=40, dr_trigger_per_mille=60)
-KILL_AFTER_INTERVALS = 20
+from energy_grid.simulation.driver import SimulationConfig, run_simulation
+
+# Two demand-response events (intervals 1-8 and 31-38): the process is killed inside the first's
+# window, the node between the two.
+RESTART_CONFIG = SimulationConfig(households=6, seed=5, intervals=40, dr_trigger_per_mille=17)
+KILL_NODE_AFTER_INTERVALS = 20
+KILL_PROCESS_AFTER_INTERVALS = 5
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +33,12 @@ def uninterrupted(restart_deployment, tmp_path_factory):
     directory = tmp_path_factory.mktemp("uninterrupted")
     node = node_from(state, directory, "node")
     try:
-        return run_simulation(client_of(node, manifest), RESTART_CONFIG, run_file=directory / "run.json")
+        result = run_simulation(client_of(node, manifest), RESTART_CONFIG, run_file=directory / "run.json")
     finally:
         node.stop()
+    assert result.figures["dr_events"] == 2 and result.figures["dr_rewards_paid"] > 0
+    assert result.figures["traded_p2p_wh"] > 0 and result.figures["carbon_credits_grams"] > 0
+    return result
 
 
 def start_simulation(url: str, manifest, run_file) -> subprocess.Popen[str]:
@@ -68,7 +74,7 @@ def test_node_killed_mid_run_then_restarted_ends_with_the_same_figures(restart_d
     node = node_from(state, tmp_path, "node", state_interval_seconds=1)
     process = start_simulation(node.url, manifest, run_file)
     try:
-        wait_for_interval(process, KILL_AFTER_INTERVALS)
+        wait_for_interval(process, KILL_NODE_AFTER_INTERVALS)
         node.stop(kill=True)  # SIGKILL: what came after the last state dump is lost
     finally:
         process.kill()
@@ -91,7 +97,7 @@ def test_simulation_process_killed_then_resumed_ends_with_the_same_figures(resta
     try:
         process = start_simulation(node.url, manifest, run_file)
         try:
-            wait_for_interval(process, KILL_AFTER_INTERVALS)
+            wait_for_interval(process, KILL_PROCESS_AFTER_INTERVALS)
         finally:
             process.kill()  # mid-run: its last flush may be in the pool, half mined, or not sent
             process.wait()

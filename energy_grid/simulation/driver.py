@@ -64,7 +64,7 @@ from web3.exceptions import ContractCustomError
 from energy_grid.client import GridClient, GridError, anvil_account
 from energy_grid.deployment import LOCAL_OPERATOR_REGION
 from energy_grid.pricing import dynamic_price
-from energy_grid.sender import Call, TransactionSender, prepare
+from energy_grid.sender import TransactionSender, prepare
 from energy_grid.simulation.agents import (
     PriceGrid,
     demand_response_members,
@@ -74,8 +74,17 @@ from energy_grid.simulation.agents import (
 from energy_grid.simulation.chain_time import ChainCalendar, plan_day_start
 from energy_grid.simulation.events import EventDecoder
 from energy_grid.simulation.ledger import IntervalFigures, SimulationResult, audit
-from energy_grid.simulation.model import DEFAULT_START_DAY_OF_YEAR, CommunityConfig, CommunityModel, IntervalResult
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, INTERVALS_PER_DAY
+from energy_grid.simulation.model import (
+    DEFAULT_START_DAY_OF_YEAR,
+    CommunityConfig,
+    CommunityModel,
+    IntervalResult,
+)
+from energy_grid.units import (
+    FREQUENCY_NOMINAL_MILLIHZ,
+    INTERVAL_SECONDS,
+    INTERVALS_PER_DAY,
+)
 
 BASELINE_DAYS = 5  # DemandResponse.BASELINE_DAYS: checked against the contract at set-up
 SITE_UTC_OFFSET_MINUTES = -300  # the TMY site (Greensboro, NC) on local standard time
@@ -262,7 +271,7 @@ class SimulationRun:
     def _actors(self) -> Actors:
         seed, day = self.config.seed, self.record.day_start_s
         households = [derived_account(seed, day, "household", i) for i in range(self.config.households)]
-        meters = [derived_account(seed, day, "meter", i).address for i in range(self.config.households)]
+        meters = [str(derived_account(seed, day, "meter", i).address) for i in range(self.config.households)]
         return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters)
 
     # ------------------------------------------------------------------ the run
@@ -353,9 +362,9 @@ class SimulationRun:
                     sender.send(household, call, gas=GAS_APPROVE, actor="households")
         sender.flush()  # set-up: any time will do
         for i in self.members:
-            household = a.households[i].address
-            if self.dr.functions.getConsumerMeter(household).call() == _ZERO:
-                call = prepare(self.dr, "registerConsumer", household, a.meters[i])
+            consumer = a.households[i].address
+            if self.dr.functions.getConsumerMeter(consumer).call() == _ZERO:
+                call = prepare(self.dr, "registerConsumer", consumer, a.meters[i])
                 sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
         sender.flush()  # set-up: any time will do
 
@@ -425,9 +434,9 @@ class SimulationRun:
         at = self.calendar.step_time_s(i)
         self._phase_report(i, result, at, check)
         self.sender.flush(max(at, self._now()))
-        claims = self._phase_trade(i, result, at, check)
+        self._phase_trade(i, result, check)
         receipts = self.sender.flush(max(at, self._now()))
-        self._phase_settle(i, receipts, claims, check)
+        self._phase_settle(i, receipts, check)
         self.sender.flush(max(at, self._now()))
 
     def _phase_report(self, i: int, result: IntervalResult, at: int, check: bool) -> None:
@@ -466,7 +475,7 @@ class SimulationRun:
             if event.decided_at == i and (not check or self._find_event(event) == 0):
                 self._start_event(event)
 
-    def _phase_trade(self, i: int, result: IntervalResult, at: int, check: bool) -> list[_OrderRecord]:
+    def _phase_trade(self, i: int, result: IntervalResult, check: bool) -> None:
         a, sender = self.actors, self.sender
         period = self.calendar.period_of(i + ORDER_LEAD_INTERVALS)
         done = self._traders(period) if check else set()
@@ -485,16 +494,14 @@ class SimulationRun:
                 )
                 call = prepare(self.auction, "submitBid" if is_bid else "submitAsk", period, amount_wh, price)
                 sender.send(household, call, gas=GAS_ORDER, actor="households")
-        claims = self._claim_market(self.calendar.period_of(i + 1), check)
+        self._claim_market(self.calendar.period_of(i + 1), check)
         for event in self.events:
             if event.last_interval == i:
-                self._verify_event(event, check)
+                self._verify_event(event)
         if (i + 1) % INTERVALS_PER_HOUR == 0 or i + 1 == self.config.interval_count:
             self._issue_credits()
-        return claims
 
-    def _phase_settle(self, i: int, receipts: list[dict[str, Any]], claims: list[_OrderRecord], check: bool) -> None:
-        a = self.actors
+    def _phase_settle(self, i: int, receipts: list[dict[str, Any]], check: bool) -> None:
         for record in self.order_submitted.in_receipts(receipts):
             household = self.household_of.get(record["trader"])
             if household is not None:
@@ -512,7 +519,7 @@ class SimulationRun:
                 self._redeem(household, amount_wh)
         for event in self.events:
             if event.last_interval == i:
-                self._distribute(event, check)
+                self._distribute(event)
 
     def _close(self, total: int, check: bool) -> None:
         """After the last interval: clear and claim the last market traded, its buyers redeem."""
@@ -602,7 +609,7 @@ class SimulationRun:
                 break
         return 0
 
-    def _verify_event(self, event: DemandEvent, check: bool) -> None:
+    def _verify_event(self, event: DemandEvent) -> None:
         event_id = self._find_event(event)
         if event_id == 0:
             raise GridError(f"the demand-response event of intervals {event.first_interval}..{event.last_interval} is not on chain")
@@ -623,7 +630,7 @@ class SimulationRun:
             self.sender.send(self.actors.keeper, call, gas=GAS_VERIFY, actor="keeper")
             event.verified.append(i)
 
-    def _distribute(self, event: DemandEvent, check: bool) -> None:
+    def _distribute(self, event: DemandEvent) -> None:
         event_id = self._find_event(event)
         budget = self.dr.functions.getEventBudget(event_id).call()
         remaining = int(budget.verifiedParticipants) - int(budget.distributionCursor)

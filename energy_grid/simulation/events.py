@@ -8,7 +8,7 @@ simulation needs straight from the hex, with the ABI from the manifest.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
@@ -19,10 +19,10 @@ class EventDecoder:
     """Decodes one event of one contract from raw logs (dicts of hex strings)."""
 
     def __init__(self, contract: Contract, name: str) -> None:
-        (abi,) = [item for item in contract.abi if item.get("type") == "event" and item["name"] == name]
+        (abi,) = [item for item in cast(list[Any], contract.abi) if item.get("type") == "event" and item["name"] == name]
         self.name = name
         self.address = contract.address.lower()
-        self.topic = "0x" + event_abi_to_log_topic(abi).hex().removeprefix("0x")  # type: ignore[arg-type]
+        self.topic = "0x" + event_abi_to_log_topic(abi).hex().removeprefix("0x")
         self._indexed = [(i["name"], i["type"]) for i in abi["inputs"] if i["indexed"]]
         self._data = [(i["name"], i["type"]) for i in abi["inputs"] if not i["indexed"]]
 

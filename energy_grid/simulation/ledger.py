@@ -162,6 +162,9 @@ class _Auditor:
         for r in self._logs("DemandResponse", "RewardPaid", [None, household_topics]):
             rewards[self.index[r["consumer"]]] += int(r["amount"])
         verified = self._logs("DemandResponse", "ReductionVerified", [None, household_topics])
+        operator_topic = self._topics([run.actors.operator.address])[0]
+        event_ids = {int(e["eventId"]) for e in self._logs("DemandResponse", "EventStarted", [None, operator_topic])}
+        verified = [v for v in verified if int(v["eventId"]) in event_ids]
         credits = self._logs("CarbonCredits", "CarbonCreditsIssued", [meter_topics])
 
         # The markets of the run: period of interval i + 2 traded interval i's energy.
@@ -222,9 +225,11 @@ class _Auditor:
             "grid_fees": sum(fees),
             "rounding_surplus": surplus,
             "peak_transformer_loading_per_mille": max((s.transformer_loading_per_mille for s in series), default=0),
-            "dr_events": len(run.events),
+            "dr_events": len(event_ids),
             "dr_participants_verified": len(verified),
-            "dr_participants_skipped": sum(len(e.skipped) for e in run.events),
+            # Every registered household is measured after each event; who was not verified showed
+            # less than the minimum reduction.
+            "dr_participants_skipped": len(event_ids) * len(run.members) - len(verified),
             "dr_reduction_w": sum(int(v["reductionW"]) for v in verified),
             "dr_rewards_paid": sum(rewards),
             "carbon_credits_grams": sum(int(x["grams"]) for x in credits),
@@ -249,8 +254,7 @@ class _Auditor:
 
     def _last_registers(self) -> list[tuple[int, int]]:
         """The model's import and export registers after the last simulated interval."""
-        series = self.run.series
-        last = self.run.last_result if series else self.baseline[-1]
+        last = self.run.last_result or self.baseline[-1]
         return [(h.import_register_wh, h.export_register_wh) for h in last.households]
 
     def _gas_by_actor(self) -> tuple[dict[str, int], dict[str, int]]:

@@ -12,10 +12,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on a server or in CI
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from energy_grid.simulation.ledger import SimulationResult  # noqa: E402
-from energy_grid.units import format_kwh, format_money  # noqa: E402
+from energy_grid.simulation.ledger import SimulationResult
+from energy_grid.units import format_kwh, format_money
 
 PAYMENT_DECIMALS = 6  # MockStablecoin
 GRAMS_PER_KG = 1_000
