@@ -1,14 +1,19 @@
-"""Restart (issue item 6): a simulation killed mid-run — the node (SIGKILL, anvil persisting its
-state every second as `make node` does every 5) or the simulation process alone — and run again
-to the end loses nothing confirmed and ends with exactly the figures of an uninterrupted run with
-the same seed (energy, trades, prices, money, demand response, credits; gas is not compared: a
-resumed step may batch its readings differently)."""
+"""Restart (issue item 6): a simulation killed mid-run and run again to the end loses nothing
+confirmed and ends with exactly the figures of an uninterrupted run with the same seed (energy,
+trades, prices, money, demand response, credits; gas is not compared: a resumed step may batch
+its readings differently).
+
+- Node: the simulation process is killed mid-step (transactions mined, waiting in the pool, or
+  unsent), then the node — persisting its state every second, as `make node` does every 5 — is
+  SIGKILLed after its next dump; a node restarted from that dump and the simulation resume.
+- Process: the simulation process alone is killed (node alive, its pool holding what was sent)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 from simulation_helpers import client_of, deploy_to_state_file, node_from, web3_of
@@ -68,6 +73,22 @@ def killed_run_day(run_file, node) -> int:
     return day_start_s
 
 
+def wait_for_state_dump(state_file, after_ns: int) -> bytes:
+    """Polls until anvil has written a whole state file after `after_ns` (its --state-interval
+    dump) and returns it: anvil writes the file in place, and a SIGKILL in the middle of a write
+    leaves it torn, so the test restarts from the whole dump it saw (what a restart would find
+    had the kill come a moment later)."""
+    while True:
+        if state_file.stat().st_mtime_ns > after_ns:
+            content = state_file.read_bytes()
+            try:
+                json.loads(content)
+                return content
+            except ValueError:
+                pass  # being written
+        time.sleep(0.1)
+
+
 def test_node_killed_mid_run_then_restarted_ends_with_the_same_figures(restart_deployment, uninterrupted, tmp_path):
     state, manifest = restart_deployment
     run_file = tmp_path / "run.json"
@@ -75,18 +96,23 @@ def test_node_killed_mid_run_then_restarted_ends_with_the_same_figures(restart_d
     process = start_simulation(node.url, manifest, run_file)
     try:
         wait_for_interval(process, KILL_NODE_AFTER_INTERVALS)
-        node.stop(kill=True)  # SIGKILL: what came after the last state dump is lost
+        process.kill()  # mid-step: some of its transactions mined, some waiting in the pool
+        process.wait()
+        dump = wait_for_state_dump(tmp_path / "node.json", time.time_ns())
+        node.stop(kill=True)  # SIGKILL: only the periodic dump survives
     finally:
         process.kill()
         process.wait()
         node.stop(kill=True)
-    node = node_from(state, tmp_path, "node", port=node.port)  # the same state file, persisted before the kill
+    (tmp_path / "persisted.json").write_bytes(dump)
+    node = node_from(tmp_path / "persisted.json", tmp_path, "restarted")
     try:
         day_start_s = killed_run_day(run_file, node)
         resumed = run_simulation(client_of(node, manifest), RESTART_CONFIG, run_file=run_file)
     finally:
         node.stop()
     assert resumed.day_start_s == day_start_s and resumed.balanced
+    assert resumed.figures == uninterrupted.figures
     assert resumed.totals() == uninterrupted.totals()
 
 

@@ -145,7 +145,8 @@ class _Auditor:
         export_registers = [int(r[2]) for r in latest]
 
         sold, bought, paid, proceeds, fees = [0] * n, [0] * n, [0] * n, [0] * n, [0] * n
-        for claim in self._logs("EnergyAuction", "OrderClaimed", [None, household_topics]):
+        claims = self._logs("EnergyAuction", "OrderClaimed", [None, household_topics])
+        for claim in claims:
             h = self.index[claim["trader"]]
             if claim["isBid"]:
                 bought[h] += int(claim["filledWh"])
@@ -198,7 +199,10 @@ class _Auditor:
             if energy_balances[h] != minted[h] - sold[h] + bought[h] - redeemed[h]:
                 failing.append(f"household {h}: EnergyToken {energy_balances[h]} != minted - sold + bought - redeemed")
             if cash_balances[h] != funded[h] - paid[h] + proceeds[h] + rewards[h]:
-                failing.append(f"household {h}: PaymentToken {cash_balances[h]} != faucet - paid + proceeds + rewards")
+                failing.append(
+                    f"household {h}: PaymentToken {cash_balances[h]} != faucet {funded[h]} - paid {paid[h]}"
+                    f" + proceeds {proceeds[h]} + rewards {rewards[h]}"
+                )
         checks.append(BalanceCheck("households whose token balances do not add up", len(failing), 0))
 
         consumed = sum(s.consumption_wh for s in series)
