@@ -1,73 +1,99 @@
-"""The demo: a small community on an embedded anvil.
+"""The demo: one day of a 30-household community on a real low-voltage grid model, on a local chain.
 
-Deploys the system, registers four meters, feeds a morning of 15-minute readings through the
-gateway in one batch per interval, shows what each meter measured and minted, then runs a small
-market: two sellers, two buyers, partial fills, a cancel, batch settlement, then a quarter
-hour's interval auction among 24 neighbours.
+    ape run demo                                   # its own anvil, started and stopped here
+    ape run demo --households 100 --days 1 --seed 7 --report-dir reports/simulation
+    ape run demo --rpc-url http://127.0.0.1:8545   # `make node`: reuses its deployment, resumes a killed run
+
+Deploys the system (or, on --rpc-url, reuses the deployment of deployments/<chainId>.json when
+its contracts are on that chain), then drives everything through plain web3.py on the manifest
+(energy_grid.simulation.driver): meters, oracles, the interval auction, the keeper, demand
+response and carbon credits, interval by interval; prints the summary and writes the report
+folder (summary.json and PNG plots). Local chains only: it sets block times.
+
+Its own anvil, not ape-foundry's embedded one: that one runs with --steps-tracing, which keeps
+every step of every transaction in memory (gigabytes over a simulated day).
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
-from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand
+from ape import accounts, networks, project
 from ape.logging import logger
-
-from energy_grid.community import demo_community
-from energy_grid.demo import (
-    print_meter_day,
-    register_clean_producers,
-    register_meters,
-    run_carbon_credits,
-    run_demand_response,
-    run_energy_assets,
-    run_grid,
-    run_market,
-    run_morning,
-    run_price_discovery,
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
 )
-from energy_grid.demo_auction import run_auction
-from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, setup_local_roles
-from energy_grid.manifest import build_manifest, write_manifest
-from energy_grid.report import heading
+from web3 import Web3
+
+from energy_grid.client import GridClient
+from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.manifest import build_manifest, manifest_path, write_manifest
+from energy_grid.report import console, heading, print_table
+from energy_grid.simulation.anvil import start_anvil
+from energy_grid.simulation.driver import (
+    SITE_UTC_OFFSET_MINUTES,
+    SimulationConfig,
+    run_file_for,
+    run_simulation,
+)
+from energy_grid.simulation.report import summary_rows, write_report
 
 
-@click.command(cls=ConnectedProviderCommand)
-def cli() -> None:
-    logger.set_level("WARNING")  # one line per transaction would drown the tables
-    dev = accounts.test_accounts
-    operator = dev[0]
-    heading("Deploy")
-    system = deploy_system(project, operator)
-    setup_local_roles(system, operator)
-    fund_local_accounts(system, operator, list(dev)[1:10])
-    write_manifest(build_manifest(chain.chain_id, system.contracts()))
-    for name, contract in system.contracts().items():
-        click.echo(f"  {name:<20} {contract.address}")
+def deploy(rpc_url: str) -> Path:
+    """A fresh, wired system on the node at `rpc_url` (ape connects to it); returns the manifest."""
+    with networks.ethereum.local.use_provider("foundry", provider_settings={"host": rpc_url}) as provider:
+        dev = accounts.test_accounts
+        system = deploy_system(project, dev[0], utc_offset_minutes=SITE_UTC_OFFSET_MINUTES)
+        setup_local_roles(system, dev[0])
+        fund_local_accounts(system, dev[0], list(dev)[1:10])
+        return write_manifest(build_manifest(provider.chain_id, system.contracts()))
 
-    community = demo_community()
-    owners = [dev[i + 1] for i in range(len(community))]
-    devices = register_meters(system, operator, community, owners)
-    register_clean_producers(system, operator, community, devices)
-    day = run_morning(system, operator, chain, community, devices)
-    print_meter_day(system, community, devices, owners, day)
-    run_market(system, operator, chain, owners, [p.name for p in community])
-    run_auction(system, operator, chain)
-    run_carbon_credits(system, community, devices, owners, keeper=operator, buyer=owners[3])
-    # Bob's PV array becomes an asset NFT; Carol and Alice buy shares; a utility (dev 7) pays revenue.
-    run_energy_assets(
-        system,
-        operator,
-        chain,
-        devices[1],
-        owners[1],
-        co_owners=[owners[2], owners[0]],
-        installer=dev[9],
-        payer=dev[7],
-        day=day,
-    )
-    run_grid(system, operator, wind_farm=dev[5], solar_park=dev[6], region_id=LOCAL_OPERATOR_REGION)
-    run_price_discovery(system, operator, trader=owners[2], chain=chain, region_id=LOCAL_OPERATOR_REGION)
-    # Last: it moves the chain six days on. The operator pays the event's budget in.
-    fund_local_accounts(system, operator, [operator])
-    run_demand_response(system, operator, chain, consumers=owners[2:4], names=["Carol", "Dave"])
+
+def deployed_manifest(rpc_url: str) -> Path | None:
+    """deployments/<chainId>.json when every contract it names has code on the node at `rpc_url`."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url))
+    path = manifest_path(int(w3.eth.chain_id))
+    if not path.exists():
+        return None
+    contracts = json.loads(path.read_text())["contracts"].values()
+    if all(w3.eth.get_code(Web3.to_checksum_address(c["address"])) for c in contracts):
+        return path
+    return None
+
+
+@click.command()
+@click.option("--households", type=int, default=30, show_default=True, help="Households in the community.")
+@click.option("--days", type=int, default=1, show_default=True, help="Days to simulate (after 5 baseline days).")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same figures.")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports/simulation"), show_default=True)
+@click.option("--rpc-url", default=None, help="A running local node (e.g. `make node`); default: an anvil of its own.")
+def cli(households: int, days: int, seed: int, report_dir: Path, rpc_url: str | None) -> None:
+    logger.set_level("ERROR")  # one line per deployment transaction would drown the table
+    node = None if rpc_url else start_anvil()
+    try:
+        url = rpc_url or node.url  # type: ignore[union-attr]
+        heading("Deploy")
+        manifest = (deployed_manifest(url) if rpc_url else None) or deploy(url)
+        console.print(f"  manifest {manifest}")
+        client = GridClient.from_manifest(manifest, url)
+        config = SimulationConfig(households=households, days=days, seed=seed)
+        heading(f"Simulate {households} households, {days} day(s), seed {seed}")
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("intervals", total=config.interval_count)
+
+            def progress(done: int, total: int, note: str) -> None:
+                bar.update(task, completed=done, total=total, description=f"intervals ({note})")
+
+            result = run_simulation(client, config, run_file=run_file_for(manifest), progress=progress)
+        print_table("Summary", ["figure", "value"], summary_rows(result))
+        for path in write_report(result, report_dir):
+            console.print(f"  wrote {path}")
+    finally:
+        if node is not None:
+            node.stop()

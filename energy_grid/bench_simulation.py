@@ -1,0 +1,73 @@
+"""Throughput of the community simulation (issue item 8): household-intervals per second and
+transactions per interval for a 100-household day, set-up and baseline upload included (the
+whole `make demo` run but the deployment). The budget: a 100-household day within 3 minutes on
+a 2-core machine, i.e. at least 9,600 / 180 ≈ 53 household-intervals a second.
+
+    bench = bench_simulation(GridClient.from_manifest(manifest, url))  # a deployed local chain
+    bench.within_budget, bench.household_intervals_per_second
+
+Local chains only (the simulation sets block times); give it a chain of its own: it registers
+100 households and moves the clock six days on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from energy_grid.bench import GasReport
+from energy_grid.client import GridClient
+from energy_grid.simulation.driver import SimulationConfig, run_simulation
+
+BENCH_HOUSEHOLDS = 100
+BUDGET_SECONDS = 180.0
+
+
+@dataclass(frozen=True)
+class SimulationBench:
+    households: int
+    intervals: int
+    seconds: float  # wall time of run_simulation: set-up, baseline days, the day, the audit
+    transactions: int  # sent by the run's actors, from the chain's receipts
+    gas: int
+
+    @property
+    def household_intervals_per_second(self) -> float:
+        return self.households * self.intervals / self.seconds
+
+    @property
+    def transactions_per_interval(self) -> float:
+        return self.transactions / self.intervals
+
+    @property
+    def within_budget(self) -> bool:
+        return self.seconds <= BUDGET_SECONDS * self.households * self.intervals / (BENCH_HOUSEHOLDS * 96)
+
+
+def bench_simulation(client: GridClient, households: int = BENCH_HOUSEHOLDS, days: int = 1, seed: int = 0) -> SimulationBench:
+    """Runs a fresh simulation (no run file: never a resume) and measures it."""
+    config = SimulationConfig(households=households, days=days, seed=seed)
+    started = time.monotonic()
+    result = run_simulation(client, config)
+    seconds = time.monotonic() - started
+    return SimulationBench(
+        households=households,
+        intervals=config.interval_count,
+        seconds=seconds,
+        transactions=sum(result.transactions_by_actor.values()),
+        gas=sum(result.gas_by_actor.values()),
+    )
+
+
+def add_to_report(report: GasReport, bench: SimulationBench) -> None:
+    """The bench's figures as GasReport rows (gas per household-interval, with the throughput as notes)."""
+    household_intervals = bench.households * bench.intervals
+    note = (
+        f"{bench.household_intervals_per_second:,.0f} household-intervals/s, "
+        f"{bench.transactions_per_interval:,.0f} tx/interval, {bench.seconds:.0f} s "
+        f"({'within' if bench.within_budget else 'OVER'} the {BUDGET_SECONDS:.0f} s budget)"
+    )
+    report.add(f"simulation: {bench.households} households x {bench.intervals} intervals, gas per household-interval", bench.gas // household_intervals, note=note)
+
+
+__all__ = ["BENCH_HOUSEHOLDS", "BUDGET_SECONDS", "SimulationBench", "add_to_report", "bench_simulation"]

@@ -1,0 +1,296 @@
+"""The audit of a run: every figure read back from the chain, and the balances it must satisfy.
+
+Energy (Wh, exact):
+- the meters' export registers on chain = EnergyToken minted to the households (SmartMeter mints
+  each accepted increase), and both registers = the model's;
+- Σ bid fills = Σ ask fills = the volume of the markets cleared (OrderClaimed, MarketCleared);
+- Σ redeemed against metered import (ConsumptionRedeemed) = Σ bought;
+- each household's EnergyToken balance = minted − sold + bought − redeemed.
+Money (PaymentToken base units, exact):
+- what buyers paid = sellers' proceeds + grid fees + the auction's rounding surplus (below one unit
+  per price level of a market: 0 ≤ surplus < 2 per market);
+- each household's balance = faucet − paid for bids + proceeds of asks + demand-response rewards.
+
+Figures come from the chain's events and balances, not from the driver's bookkeeping; the
+model's own figures (consumption, PV) fill in what no contract records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from energy_grid.client import GridError
+from energy_grid.simulation.events import EventDecoder
+from energy_grid.simulation.model import CommunityModel, IntervalResult
+
+if TYPE_CHECKING:
+    from energy_grid.simulation.driver import SimulationRun
+
+ZERO_ADDRESS = "0x" + "00" * 20
+WH_PER_KWH = 1_000
+PRICE_LEVELS_PER_MARKET = 2  # the rounding surplus is below one unit per level: one bid level, one ask level traded at a price
+
+
+class SimulationImbalance(GridError):
+    """Energy or money on chain does not balance; the message lists every failed check."""
+
+
+@dataclass(frozen=True)
+class IntervalFigures:
+    """One simulated interval: the model's energies and grid, the market that traded its energy."""
+
+    interval: int
+    local_time: str  # local standard time at the site, "YYYY-MM-DD HH:MM" (interval start)
+    consumption_wh: int
+    pv_wh: int
+    import_wh: int
+    export_wh: int
+    transformer_loading_per_mille: int
+    voltage_min_per_mille: int
+    reference_price_per_kwh: int
+    demand_response: bool  # registered households were answering an event
+    traded_wh: int = 0  # in the auction that traded this interval's metered energy
+    clearing_price_per_kwh: int | None = None  # None when nothing traded
+
+
+@dataclass(frozen=True)
+class BalanceCheck:
+    name: str
+    left: int
+    right: int
+
+    @property
+    def ok(self) -> bool:
+        return self.left == self.right
+
+
+@dataclass
+class SimulationResult:
+    """What a run produced; `figures` are the summary table's, all read back from the chain."""
+
+    config: dict[str, Any]
+    day_start_s: int
+    figures: dict[str, int | float]
+    series: list[IntervalFigures]
+    gas_by_actor: dict[str, int]
+    transactions_by_actor: dict[str, int]
+    checks: list[BalanceCheck]
+    seconds: float
+    households_failing: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def totals(self) -> dict[str, Any]:
+        """Every figure that must not depend on how the run went (restarts, timing, gas)."""
+        series = [asdict(s) for s in self.series]
+        return {"figures": dict(self.figures), "series": series}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "dayStartUnixS": self.day_start_s,
+            "figures": self.figures,
+            "gasByActor": self.gas_by_actor,
+            "transactionsByActor": self.transactions_by_actor,
+            "checks": [asdict(c) | {"ok": c.ok} for c in self.checks],
+            "seconds": round(self.seconds, 1),
+            "series": [asdict(s) for s in self.series],
+        }
+
+
+def audit(run: SimulationRun, baseline: Sequence[IntervalResult], model: CommunityModel) -> SimulationResult:
+    """Reads the run back from the chain and checks it; raises SimulationImbalance if it does not balance."""
+    return _Auditor(run, baseline, model).result()
+
+
+class _Auditor:
+    def __init__(self, run: SimulationRun, baseline: Sequence[IntervalResult], model: CommunityModel) -> None:
+        self.run = run
+        self.client = run.client
+        self.baseline = baseline
+        self.model = model
+        self.households = [a.address for a in run.actors.households]
+        self.meters = run.actors.meters
+        self.index = {address: i for i, address in enumerate(self.households)}
+
+    def _logs(self, contract: str, event: str, topics: list[Any]) -> list[dict[str, Any]]:
+        decoder = EventDecoder(self.client[contract], event)
+        logs = self.run._logs(decoder, [decoder.topic, *topics])
+        return [decoder.decode(log) for log in logs]
+
+    def _topics(self, addresses: Sequence[str]) -> list[str]:
+        return ["0x" + "00" * 12 + a.lower().removeprefix("0x") for a in addresses]
+
+    def result(self) -> SimulationResult:
+        run, c = self.run, self.client.contracts
+        n = len(self.households)
+        household_topics = self._topics(self.households)
+        meter_topics = self._topics(self.meters)
+        zero_topic = self._topics([ZERO_ADDRESS])[0]
+
+        minted = [0] * n
+        for t in self._logs("EnergyToken", "Transfer", [zero_topic, household_topics]):
+            minted[self.index[t["to"]]] += int(t["value"])
+        funded = [0] * n
+        for t in self._logs("PaymentToken", "Transfer", [zero_topic, household_topics]):
+            funded[self.index[t["to"]]] += int(t["value"])
+        latest = [self.client["SmartMeter"].get_function_by_signature("getLatestReading(address)")(m).call() for m in self.meters]
+        import_registers = [int(r[1]) for r in latest]
+        export_registers = [int(r[2]) for r in latest]
+
+        sold, bought, paid, proceeds, fees = [0] * n, [0] * n, [0] * n, [0] * n, [0] * n
+        claims = self._logs("EnergyAuction", "OrderClaimed", [None, household_topics])
+        for claim in claims:
+            h = self.index[claim["trader"]]
+            if claim["isBid"]:
+                bought[h] += int(claim["filledWh"])
+                paid[h] += int(claim["payment"])
+            else:
+                sold[h] += int(claim["filledWh"])
+                proceeds[h] += int(claim["payment"]) - int(claim["fee"])
+                fees[h] += int(claim["fee"])
+        redeemed = [0] * n
+        meter_index = {m: i for i, m in enumerate(self.meters)}
+        for r in self._logs("SmartMeter", "ConsumptionRedeemed", [meter_topics]):
+            redeemed[meter_index[r["meter"]]] += int(r["amountWh"])
+        rewards = [0] * n
+        for r in self._logs("DemandResponse", "RewardPaid", [None, household_topics]):
+            rewards[self.index[r["consumer"]]] += int(r["amount"])
+        verified = self._logs("DemandResponse", "ReductionVerified", [None, household_topics])
+        operator_topic = self._topics([run.actors.operator.address])[0]
+        event_ids = {int(e["eventId"]) for e in self._logs("DemandResponse", "EventStarted", [None, operator_topic])}
+        verified = [v for v in verified if int(v["eventId"]) in event_ids]
+        credits = self._logs("CarbonCredits", "CarbonCreditsIssued", [meter_topics])
+
+        # The markets of the run: period of interval i + 2 traded interval i's energy.
+        calendar = run.calendar
+        period_of_interval = {calendar.period_of(i + 2): i for i in range(len(run.series))}
+        cleared = [m for m in self._logs("EnergyAuction", "MarketCleared", []) if int(m["period"]) in period_of_interval]
+        traded_by_interval = {period_of_interval[int(m["period"])]: m for m in cleared}
+        series = [
+            _with_market(s, traded_by_interval.get(s.interval)) for s in run.series
+        ]
+        markets_with_volume = [m for m in cleared if int(m["volumeWh"]) > 0]
+
+        last = self._last_registers()
+        baseline_end = self.baseline[-1].households
+        checks = [
+            BalanceCheck("export registers on chain = EnergyToken minted (Wh)", sum(export_registers), sum(minted)),
+            BalanceCheck("export registers on chain = model (Wh)", sum(export_registers), sum(e for _, e in last)),
+            BalanceCheck("import registers on chain = model (Wh)", sum(import_registers), sum(i for i, _ in last)),
+            BalanceCheck("bid fills = ask fills (Wh)", sum(bought), sum(sold)),
+            BalanceCheck("ask fills = markets' cleared volume (Wh)", sum(sold), sum(int(m["volumeWh"]) for m in cleared)),
+            BalanceCheck("redeemed = bought (Wh)", sum(redeemed), sum(bought)),
+        ]
+        surplus = sum(paid) - sum(proceeds) - sum(fees)
+        surplus_ok = 0 <= surplus < PRICE_LEVELS_PER_MARKET * max(1, len(markets_with_volume))
+        checks.append(BalanceCheck("paid by buyers = proceeds + fees + rounding surplus", sum(paid), sum(proceeds) + sum(fees) + surplus))
+        checks.append(BalanceCheck("rounding surplus below one unit per price level", int(surplus_ok), 1))
+        failing: list[str] = []
+        energy_balances = [int(c["EnergyToken"].functions.balanceOf(a).call()) for a in self.households]
+        cash_balances = [int(c["PaymentToken"].functions.balanceOf(a).call()) for a in self.households]
+        for h in range(n):
+            if energy_balances[h] != minted[h] - sold[h] + bought[h] - redeemed[h]:
+                failing.append(f"household {h}: EnergyToken {energy_balances[h]} != minted - sold + bought - redeemed")
+            if cash_balances[h] != funded[h] - paid[h] + proceeds[h] + rewards[h]:
+                failing.append(
+                    f"household {h}: PaymentToken {cash_balances[h]} != faucet {funded[h]} - paid {paid[h]}"
+                    f" + proceeds {proceeds[h]} + rewards {rewards[h]}"
+                )
+        checks.append(BalanceCheck("households whose token balances do not add up", len(failing), 0))
+
+        consumed = sum(s.consumption_wh for s in series)
+        imported_outside = sum(max(0, s.import_wh - s.export_wh) for s in series)
+        traded_wh = sum(sold)
+        volume_money = sum(int(m["volumeWh"]) * int(m["clearingPricePerKWh"]) for m in markets_with_volume)
+        figures: dict[str, int | float] = {
+            "households": n,
+            "intervals": len(series),
+            "produced_wh": sum(s.pv_wh for s in series),
+            "consumed_wh": consumed,
+            "exported_wh": sum(export_registers) - sum(h.export_register_wh for h in baseline_end),
+            "imported_wh": sum(import_registers) - sum(h.import_register_wh for h in baseline_end),
+            "traded_p2p_wh": traded_wh,
+            "redeemed_wh": sum(redeemed),
+            "self_sufficiency": round(1 - imported_outside / consumed, 4) if consumed else 0.0,
+            "p2p_share_of_consumption": round(traded_wh / consumed, 4) if consumed else 0.0,
+            "average_price_per_kwh": round(volume_money / traded_wh) if traded_wh else 0,
+            "peak_price_per_kwh": max((int(m["clearingPricePerKWh"]) for m in markets_with_volume), default=0),
+            "markets_cleared": len(cleared),
+            "markets_with_trades": len(markets_with_volume),
+            "paid_by_buyers": sum(paid),
+            "proceeds_to_sellers": sum(proceeds),
+            "grid_fees": sum(fees),
+            "rounding_surplus": surplus,
+            "peak_transformer_loading_per_mille": max((s.transformer_loading_per_mille for s in series), default=0),
+            "dr_events": len(event_ids),
+            "dr_participants_verified": len(verified),
+            # Every registered household is measured after each event; who was not verified showed
+            # less than the minimum reduction.
+            "dr_participants_skipped": len(event_ids) * len(run.members) - len(verified),
+            "dr_reduction_w": sum(int(v["reductionW"]) for v in verified),
+            "dr_rewards_paid": sum(rewards),
+            "carbon_credits_grams": sum(int(x["grams"]) for x in credits),
+            "carbon_credited_wh": sum(int(x["amountWh"]) for x in credits),
+        }
+        gas, transactions = self._gas_by_actor()
+        result = SimulationResult(
+            config=run.config.run_key(),
+            day_start_s=calendar.day_start_s,
+            figures=figures,
+            series=series,
+            gas_by_actor=gas,
+            transactions_by_actor=transactions,
+            checks=checks,
+            seconds=_elapsed(run),
+            households_failing=failing,
+        )
+        if not result.balanced:
+            lines = [f"{c.name}: {c.left} != {c.right}" for c in checks if not c.ok] + failing[:10]
+            raise SimulationImbalance("the run does not balance: " + "; ".join(lines))
+        return result
+
+    def _last_registers(self) -> list[tuple[int, int]]:
+        """The model's import and export registers after the last simulated interval."""
+        last = self.run.last_result or self.baseline[-1]
+        return [(h.import_register_wh, h.export_register_wh) for h in last.households]
+
+    def _gas_by_actor(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Gas used on chain since the run began, by actor (every block's receipts)."""
+        a = self.run.actors
+        actor_of = {a.operator.address.lower(): "operator", a.gateway.address.lower(): "gateway"}
+        actor_of |= {a.oracle.address.lower(): "oracles", a.keeper.address.lower(): "keeper"}
+        actor_of |= {h.lower(): "households" for h in self.households}
+        latest = int(self.run.w3.eth.block_number)
+        blocks = [hex(b) for b in range(self.run.record.anchor_block + 1, latest + 1)]
+        gas: dict[str, int] = defaultdict(int)
+        count: dict[str, int] = defaultdict(int)
+        for receipts in self.run.sender.rpc_batch([("eth_getBlockReceipts", [b]) for b in blocks]):
+            for receipt in receipts or []:
+                actor = actor_of.get(str(receipt["from"]).lower())
+                if actor is not None:
+                    gas[actor] += int(receipt["gasUsed"], 16)
+                    count[actor] += 1
+        order = ("households", "gateway", "operator", "oracles", "keeper")
+        return {k: gas[k] for k in order}, {k: count[k] for k in order}
+
+
+def _with_market(figures: IntervalFigures, market: dict[str, Any] | None) -> IntervalFigures:
+    if market is None or int(market["volumeWh"]) == 0:
+        return figures
+    return IntervalFigures(
+        **{**asdict(figures), "traded_wh": int(market["volumeWh"]), "clearing_price_per_kwh": int(market["clearingPricePerKWh"])}
+    )
+
+
+def _elapsed(run: SimulationRun) -> float:
+    return time.monotonic() - run.started
+
+
+__all__ = ["BalanceCheck", "IntervalFigures", "SimulationImbalance", "SimulationResult", "audit"]

@@ -1,0 +1,110 @@
+"""A run's report: the summary table's rows, summary.json and four PNG plots (matplotlib, Agg).
+
+    write_report(result, Path("reports/simulation"))  # summary.json, load_pv.png, price.png,
+                                                      # transformer_loading.png, traded_volume.png
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on a server or in CI
+import matplotlib.pyplot as plt
+
+from energy_grid.simulation.ledger import SimulationResult
+from energy_grid.units import format_kwh, format_money
+
+PAYMENT_DECIMALS = 6  # MockStablecoin
+GRAMS_PER_KG = 1_000
+W_PER_WH_PER_INTERVAL = 4  # mean W over 15 minutes from its Wh
+HIGH_LOADING_PER_MILLE = 800  # GridOperations' HIGH threshold, drawn on the loading plot
+PLOTS = ("load_pv.png", "price.png", "transformer_loading.png", "traded_volume.png")
+
+
+def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
+    """The summary table: (figure, value) for humans."""
+    f = result.figures
+
+    def money(key: str) -> str:
+        return format_money(int(f[key]), PAYMENT_DECIMALS)
+
+    rows = [
+        ("households / intervals", f"{f['households']} / {f['intervals']}"),
+        ("energy produced (PV)", format_kwh(int(f["produced_wh"]))),
+        ("energy consumed", format_kwh(int(f["consumed_wh"]))),
+        ("exported through meters", format_kwh(int(f["exported_wh"]))),
+        ("imported through meters", format_kwh(int(f["imported_wh"]))),
+        ("traded peer to peer", format_kwh(int(f["traded_p2p_wh"]))),
+        ("self-sufficiency", f"{float(f['self_sufficiency']):.1%}"),
+        ("average clearing price /kWh", money("average_price_per_kwh")),
+        ("peak clearing price /kWh", money("peak_price_per_kwh")),
+        ("markets cleared (with trades)", f"{f['markets_cleared']} ({f['markets_with_trades']})"),
+        ("paid by buyers / grid fees", f"{money('paid_by_buyers')} / {money('grid_fees')}"),
+        ("peak transformer loading", f"{int(f['peak_transformer_loading_per_mille']) / 10:.1f} %"),
+        ("demand-response events", str(f["dr_events"])),
+        ("DR participants paid (skipped)", f"{f['dr_participants_verified']} ({f['dr_participants_skipped']})"),
+        ("DR reduction verified", f"{int(f['dr_reduction_w']):,} W"),
+        ("DR rewards paid", money("dr_rewards_paid")),
+        ("carbon credits issued", f"{int(f['carbon_credits_grams']) / GRAMS_PER_KG:,.3f} kg CO2e"),
+    ]
+    for actor, gas in result.gas_by_actor.items():
+        count = result.transactions_by_actor.get(actor, 0)
+        rows.append((f"gas: {actor}", f"{gas:,} ({count:,} tx)"))
+    rows.append(("balances (energy and money)", "checked: all balance" if result.balanced else "NOT BALANCED"))
+    rows.append(("wall time", f"{result.seconds:.1f} s"))
+    return rows
+
+
+def write_report(result: SimulationResult, directory: Path) -> list[Path]:
+    """Writes summary.json and the plots into `directory`; returns the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = directory / "summary.json"
+    summary.write_text(json.dumps(result.as_json(), indent=2) + "\n")
+    series = result.series
+    hours = [s.interval / 4 for s in series]
+    paths = [summary]
+
+    def plot(name: str, title: str, ylabel: str) -> tuple[plt.Figure, plt.Axes]:
+        figure, axes = plt.subplots(figsize=(9, 4))
+        axes.set_title(title)
+        axes.set_xlabel("hours from the first simulated local midnight (UTC−5)")
+        axes.set_ylabel(ylabel)
+        axes.grid(alpha=0.3)
+        return figure, axes
+
+    def save(figure: plt.Figure, name: str) -> None:
+        figure.tight_layout()
+        figure.savefig(directory / name, dpi=100)
+        plt.close(figure)
+        paths.append(directory / name)
+
+    figure, axes = plot("load_pv.png", "Community load and PV", "kW (mean over 15 min)")
+    axes.plot(hours, [s.consumption_wh * W_PER_WH_PER_INTERVAL / 1000 for s in series], label="consumption")
+    axes.plot(hours, [s.pv_wh * W_PER_WH_PER_INTERVAL / 1000 for s in series], label="PV")
+    axes.fill_between(hours, 0, [1 if s.demand_response else 0 for s in series], step="post", alpha=0.15, label="DR event", transform=axes.get_xaxis_transform())
+    axes.legend()
+    save(figure, "load_pv.png")
+
+    figure, axes = plot("price.png", "Auction clearing price of each interval's energy", "per kWh")
+    traded = [(h, s.clearing_price_per_kwh / 10**PAYMENT_DECIMALS) for h, s in zip(hours, series, strict=True) if s.clearing_price_per_kwh]
+    axes.plot([h for h, _ in traded], [p for _, p in traded], "o-", markersize=3, label="clearing price")
+    axes.plot(hours, [s.reference_price_per_kwh / 10**PAYMENT_DECIMALS for s in series], alpha=0.6, label="reference price")
+    axes.legend()
+    save(figure, "price.png")
+
+    figure, axes = plot("transformer_loading.png", "Transformer loading", "% of rating")
+    axes.plot(hours, [s.transformer_loading_per_mille / 10 for s in series], label="loading")
+    axes.axhline(HIGH_LOADING_PER_MILLE / 10, color="red", linestyle="--", label="HIGH (80 %)")
+    axes.legend()
+    save(figure, "transformer_loading.png")
+
+    figure, axes = plot("traded_volume.png", "Energy traded peer to peer per interval", "kWh")
+    axes.bar(hours, [s.traded_wh / 1000 for s in series], width=0.22, align="edge")
+    save(figure, "traded_volume.png")
+    return paths
+
+
+__all__ = ["PLOTS", "summary_rows", "write_report"]

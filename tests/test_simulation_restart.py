@@ -1,0 +1,138 @@
+"""Restart (issue item 6): a simulation killed mid-run and run again to the end loses nothing
+confirmed and ends with exactly the figures of an uninterrupted run with the same seed (energy,
+trades, prices, money, demand response, credits; gas is not compared: a resumed step may batch
+its readings differently).
+
+- Node: the simulation process is killed mid-step (transactions mined, waiting in the pool, or
+  unsent), then the node — persisting its state every second, as `make node` does every 5 — is
+  SIGKILLed after its next dump; a node restarted from that dump and the simulation resume.
+- Process: the simulation process alone is killed (node alive, its pool holding what was sent)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from simulation_helpers import client_of, deploy_to_state_file, node_from, web3_of
+
+from energy_grid.simulation.driver import SimulationConfig, run_simulation
+
+# Two demand-response events (intervals 1-8 and 31-38): the process is killed inside the first's
+# window, the node between the two.
+RESTART_CONFIG = SimulationConfig(households=6, seed=5, intervals=40, dr_trigger_per_mille=17)
+KILL_NODE_AFTER_INTERVALS = 20
+KILL_PROCESS_AFTER_INTERVALS = 5
+
+
+@pytest.fixture(scope="module")
+def restart_deployment(project, accounts, chain, tmp_path_factory):
+    return deploy_to_state_file(project, accounts, chain, tmp_path_factory.mktemp("sim_restart"))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(restart_deployment, tmp_path_factory):
+    state, manifest = restart_deployment
+    directory = tmp_path_factory.mktemp("uninterrupted")
+    node = node_from(state, directory, "node")
+    try:
+        result = run_simulation(client_of(node, manifest), RESTART_CONFIG, run_file=directory / "run.json")
+    finally:
+        node.stop()
+    assert result.figures["dr_events"] == 2 and result.figures["dr_rewards_paid"] > 0
+    assert result.figures["traded_p2p_wh"] > 0 and result.figures["carbon_credits_grams"] > 0
+    return result
+
+
+def start_simulation(url: str, manifest, run_file) -> subprocess.Popen[str]:
+    c = RESTART_CONFIG
+    command = [
+        sys.executable, "-m", "energy_grid.simulation.cli", "--rpc-url", url, "--manifest", str(manifest),
+        "--households", str(c.households), "--seed", str(c.seed), "--intervals", str(c.intervals),
+        "--dr-trigger-per-mille", str(c.dr_trigger_per_mille), "--run-file", str(run_file),
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def wait_for_interval(process: subprocess.Popen[str], interval: int) -> None:
+    """Reads the simulation's progress lines until `interval` intervals are done."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("interval ") and int(line.split()[1].split("/")[0]) >= interval:
+            return
+    raise AssertionError(f"the simulation ended (exit {process.wait()}) before interval {interval}")
+
+
+def killed_run_day(run_file, node) -> int:
+    """The killed run's chain day D, after checking that some of its simulated intervals are on
+    chain: the resumed run must continue it, not start afresh."""
+    day_start_s = int(json.loads(run_file.read_text())["day_start_s"])
+    assert web3_of(node).eth.get_block("latest")["timestamp"] > day_start_s
+    return day_start_s
+
+
+def wait_for_state_dump(state_file, after_ns: int) -> bytes:
+    """Polls until anvil has written a whole state file after `after_ns` (its --state-interval
+    dump) and returns it: anvil writes the file in place, and a SIGKILL in the middle of a write
+    leaves it torn, so the test restarts from the whole dump it saw (what a restart would find
+    had the kill come a moment later)."""
+    while True:
+        if state_file.stat().st_mtime_ns > after_ns:
+            content = state_file.read_bytes()
+            try:
+                json.loads(content)
+                return content
+            except ValueError:
+                pass  # being written
+        time.sleep(0.1)
+
+
+def test_node_killed_mid_run_then_restarted_ends_with_the_same_figures(restart_deployment, uninterrupted, tmp_path):
+    state, manifest = restart_deployment
+    run_file = tmp_path / "run.json"
+    node = node_from(state, tmp_path, "node", state_interval_seconds=1)
+    process = start_simulation(node.url, manifest, run_file)
+    try:
+        wait_for_interval(process, KILL_NODE_AFTER_INTERVALS)
+        process.kill()  # mid-step: some of its transactions mined, some waiting in the pool
+        process.wait()
+        dump = wait_for_state_dump(tmp_path / "node.json", time.time_ns())
+        node.stop(kill=True)  # SIGKILL: only the periodic dump survives
+    finally:
+        process.kill()
+        process.wait()
+        node.stop(kill=True)
+    (tmp_path / "persisted.json").write_bytes(dump)
+    node = node_from(tmp_path / "persisted.json", tmp_path, "restarted")
+    try:
+        day_start_s = killed_run_day(run_file, node)
+        resumed = run_simulation(client_of(node, manifest), RESTART_CONFIG, run_file=run_file)
+    finally:
+        node.stop()
+    assert resumed.day_start_s == day_start_s and resumed.balanced
+    assert resumed.figures == uninterrupted.figures
+    assert resumed.totals() == uninterrupted.totals()
+
+
+def test_simulation_process_killed_then_resumed_ends_with_the_same_figures(restart_deployment, uninterrupted, tmp_path):
+    state, manifest = restart_deployment
+    run_file = tmp_path / "run.json"
+    node = node_from(state, tmp_path, "node")
+    try:
+        process = start_simulation(node.url, manifest, run_file)
+        try:
+            wait_for_interval(process, KILL_PROCESS_AFTER_INTERVALS)
+        finally:
+            process.kill()  # mid-run: its last flush may be in the pool, half mined, or not sent
+            process.wait()
+        day_start_s = killed_run_day(run_file, node)
+        client = client_of(node, manifest)
+        resumed = run_simulation(client, RESTART_CONFIG, run_file=run_file)
+        assert resumed.day_start_s == day_start_s  # the same run (chain day, households) continued
+        assert resumed.totals() == uninterrupted.totals()
+        # Run again: everything is on chain already, nothing is sent, the figures stay.
+        assert run_simulation(client, RESTART_CONFIG, run_file=run_file).totals() == uninterrupted.totals()
+    finally:
+        node.stop()
