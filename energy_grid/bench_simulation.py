@@ -67,7 +67,11 @@ def add_to_report(report: GasReport, bench: SimulationBench) -> None:
         f"{bench.transactions_per_interval:,.0f} tx/interval, {bench.seconds:.0f} s "
         f"({'within' if bench.within_budget else 'OVER'} the {BUDGET_SECONDS:.0f} s budget)"
     )
-    report.add(f"simulation: {bench.households} households x {bench.intervals} intervals, gas per household-interval", bench.gas // household_intervals, note=note)
+    report.add(
+        f"simulation: {bench.households} households x {bench.intervals} intervals, gas per household-interval",
+        bench.gas // household_intervals,
+        note=note,
+    )
 
 
 __all__ = ["BENCH_HOUSEHOLDS", "BUDGET_SECONDS", "SimulationBench", "add_to_report", "bench_simulation"]

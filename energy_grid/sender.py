@@ -280,7 +280,7 @@ class TransactionSender:
             missing = [h for h in hashes if h not in receipts]
             if not missing:
                 return [receipts[h] for h in hashes]
-            for tx_hash, receipt in zip(missing, self.rpc_batch([("eth_getTransactionReceipt", [h]) for h in missing])):
+            for tx_hash, receipt in zip(missing, self.rpc_batch([("eth_getTransactionReceipt", [h]) for h in missing]), strict=True):
                 if receipt is not None:
                     receipts[tx_hash] = receipt
             if len(receipts) < len(hashes):

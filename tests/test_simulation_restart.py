@@ -49,17 +49,18 @@ def uninterrupted(restart_deployment, tmp_path_factory):
 def start_simulation(url: str, manifest, run_file) -> subprocess.Popen[str]:
     c = RESTART_CONFIG
     command = [
-        sys.executable, "-m", "energy_grid.simulation.cli", "--rpc-url", url, "--manifest", str(manifest),
+        sys.executable, "-m", "energy_grid.cli", "--rpc-url", url, "--manifest", str(manifest), "--json", "simulate",
         "--households", str(c.households), "--seed", str(c.seed), "--intervals", str(c.intervals),
         "--dr-trigger-per-mille", str(c.dr_trigger_per_mille), "--run-file", str(run_file),
     ]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # Progress lines go to stderr, the figures (JSON) to stdout.
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_interval(process: subprocess.Popen[str], interval: int) -> None:
     """Reads the simulation's progress lines until `interval` intervals are done."""
-    assert process.stdout is not None
-    for line in process.stdout:
+    assert process.stderr is not None
+    for line in process.stderr:
         if line.startswith("interval ") and int(line.split()[1].split("/")[0]) >= interval:
             return
     raise AssertionError(f"the simulation ended (exit {process.wait()}) before interval {interval}")

@@ -29,6 +29,7 @@ from energy_grid.cli.keeper_commands import keeper
 from energy_grid.cli.market_commands import match, orders, settle
 from energy_grid.cli.meters_commands import meters
 from energy_grid.cli.session import DEFAULT_RPC_URL, RPC_URL_ENV, CliError, Session
+from energy_grid.cli.simulate_commands import simulate
 from energy_grid.client import GridError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -107,7 +108,7 @@ def cli(
     ctx.obj = Session(rpc_url, manifest, json_output, AccountSource(keystore, dev_account_index))
 
 
-for command in (deploy, status, orders, match, settle, meters, grid, dr, carbon, assets, keeper):
+for command in (deploy, status, orders, match, settle, meters, grid, dr, carbon, assets, keeper, simulate):
     cli.add_command(command)
 
 

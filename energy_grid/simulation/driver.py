@@ -265,7 +265,7 @@ class SimulationRun:
     def _block_or_none(self, number: int) -> Any:
         try:
             return self.w3.eth.get_block(number)
-        except Exception:  # noqa: BLE001 - a block the node does not have: another chain
+        except Exception:
             return None
 
     def _actors(self) -> Actors:
@@ -328,7 +328,7 @@ class SimulationRun:
 
     # ------------------------------------------------------------------ set-up
 
-    def _set_up(self) -> None:
+    def _set_up(self) -> None:  # noqa: PLR0912 - one idempotent check per set-up step
         c, a, sender = self.client.contracts, self.actors, self.sender
         dr_baseline_days = int(self.dr.functions.BASELINE_DAYS().call())
         if dr_baseline_days != BASELINE_DAYS:
@@ -393,7 +393,8 @@ class SimulationRun:
             timestamp = self.calendar.day_start_s + (k - len(baseline) + 1) * INTERVAL_SECONDS - 1
             for hh in result.households:
                 if latest[hh.household_id] < timestamp:
-                    pending.append((a.meters[hh.household_id], _reading(timestamp, hh.import_register_wh, hh.export_register_wh, hh.voltage_per_mille)))
+                    reading = _reading(timestamp, hh.import_register_wh, hh.export_register_wh, hh.voltage_per_mille)
+                    pending.append((a.meters[hh.household_id], reading))
         self._send_readings(pending)
         self.sender.flush(max(self._now(), self.calendar.day_start_s))
         # Clean producers from D on: SmartMeter's production counted before registration is never

@@ -14,6 +14,8 @@ from eth_abi import decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3.contract import Contract
 
+from energy_grid.manifest import ADDRESS_HEX_LENGTH
+
 
 class EventDecoder:
     """Decodes one event of one contract from raw logs (dicts of hex strings)."""
@@ -36,7 +38,12 @@ class EventDecoder:
             (args[name],) = decode([kind], bytes.fromhex(_hex(topic)))
         values = decode([kind for _, kind in self._data], bytes.fromhex(_hex(log["data"])))
         args.update({name: value for (name, _), value in zip(self._data, values, strict=True)})
-        return {key: to_checksum_address(value) if isinstance(value, str) and value.startswith("0x") and len(value) == 42 else value for key, value in args.items()}
+        return {
+            key: to_checksum_address(value)
+            if isinstance(value, str) and value.startswith("0x") and len(value) == ADDRESS_HEX_LENGTH
+            else value
+            for key, value in args.items()
+        }
 
     def in_receipts(self, receipts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         return [self.decode(log) for receipt in receipts for log in receipt["logs"] if self.matches(log)]

@@ -84,7 +84,15 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
     figure, axes = plot("load_pv.png", "Community load and PV", "kW (mean over 15 min)")
     axes.plot(hours, [s.consumption_wh * W_PER_WH_PER_INTERVAL / 1000 for s in series], label="consumption")
     axes.plot(hours, [s.pv_wh * W_PER_WH_PER_INTERVAL / 1000 for s in series], label="PV")
-    axes.fill_between(hours, 0, [1 if s.demand_response else 0 for s in series], step="post", alpha=0.15, label="DR event", transform=axes.get_xaxis_transform())
+    axes.fill_between(
+        hours,
+        0,
+        [1 if s.demand_response else 0 for s in series],
+        step="post",
+        alpha=0.15,
+        label="DR event",
+        transform=axes.get_xaxis_transform(),
+    )
     axes.legend()
     save(figure, "load_pv.png")
 

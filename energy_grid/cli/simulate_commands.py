@@ -1,0 +1,57 @@
+"""`simulate`: the community simulation on a deployed local chain (energy_grid.simulation.driver)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from energy_grid.cli.output import Column, emit, rows_table
+from energy_grid.cli.session import Session, pass_session
+from energy_grid.simulation.driver import SimulationConfig, run_file_for, run_simulation
+from energy_grid.simulation.report import summary_rows, write_report
+
+
+@click.command("simulate")
+@click.option("--households", type=click.IntRange(min=1), default=30, show_default=True, help="Households in the community.")
+@click.option("--days", type=click.IntRange(min=1), default=1, show_default=True, help="Days to simulate (after 5 baseline days).")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same figures.")
+@click.option("--intervals", type=click.IntRange(min=1), default=None, help="Stop after the first N intervals.")
+@click.option("--dr-trigger-per-mille", type=click.IntRange(1, 2_000), default=None,
+              help="Transformer loading (per mille) that starts a demand-response event; default GridOperations' HIGH (800).")
+@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where the run is recorded for a resume; default deployments/<chainId>.simulation.json.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write summary.json and the PNG plots there.")
+@pass_session
+def simulate(
+    session: Session,
+    households: int,
+    days: int,
+    seed: int,
+    intervals: int | None,
+    dr_trigger_per_mille: int | None,
+    run_file: Path | None,
+    report_dir: Path | None,
+) -> None:
+    """Simulate a community day on the deployment: meters, oracles, the interval auction, the
+    keeper, demand response and carbon credits, 15 minutes at a time. Local chains only (it sets
+    block times). Started again with the same options after a crash, it resumes where the chain
+    stands. Progress goes to stderr, one line per interval."""
+    config = SimulationConfig(
+        households=households, days=days, seed=seed, intervals=intervals, dr_trigger_per_mille=dr_trigger_per_mille
+    )
+
+    def progress(done: int, total: int, note: str) -> None:
+        print(f"interval {done}/{total} {note}", file=sys.stderr, flush=True)
+
+    manifest = session.manifest_file
+    result = run_simulation(session.client, config, manifest=manifest, run_file=run_file or run_file_for(manifest), progress=progress)
+    written = write_report(result, report_dir) if report_dir is not None else []
+    table = rows_table(
+        [{"figure": name, "value": value} for name, value in summary_rows(result)],
+        [Column("figure", "figure", justify="left"), Column("value", "value")],
+        title="Summary",
+    )
+    emit(session.json_output, result.as_json(), table, note="\n".join(f"wrote {path}" for path in written) or None)
