@@ -18,7 +18,7 @@ export RPC_URL
 .PHONY: help setup compile lint test fuzz demo node deploy bench clean
 
 help:
-	@echo "make demo     deploy and run the demo on an embedded anvil (installs everything first)"
+	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
 	@echo "make test     lint, then run the test suite on anvil"
 	@echo "make lint     ruff and mypy over the Python (pyproject.toml configures both)"
 	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
@@ -62,8 +62,10 @@ lint: $(STAMP_PY)
 test: lint compile
 	ape test tests/ -q
 
+# The simulation starts an anvil of its own (ape-foundry's embedded one traces every step of every
+# transaction in memory: gigabytes over a simulated day).
 demo: compile
-	ape run demo --network ethereum:local:foundry
+	ape run demo
 
 node: setup
 	mkdir -p .anvil
