@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
+from web3 import Web3
 
 from energy_grid import gas_tables
 from energy_grid.bench import (
@@ -29,7 +31,10 @@ from energy_grid.bench_carbon import bench_carbon_credits
 from energy_grid.bench_demand_response import bench_demand_response
 from energy_grid.bench_signed_orders import bench_signed_orders
 from energy_grid.bench_signed_readings import bench_signed_readings
+from energy_grid.bench_simulation import add_to_report, bench_simulation
+from energy_grid.client import GridClient
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
+from energy_grid.manifest import build_manifest
 
 OUTPUT = Path("benchmarks/gas.json")
 README = Path("README.md")
@@ -101,9 +106,20 @@ def cli() -> None:
         chain=chain,
         claimant=dev[6],
     )
+    # Throughput (not gas): a 100-household day of the simulation on a fresh deployment.
+    simulation = bench_simulation(simulation_client(operator))
+    add_to_report(report, simulation)
     report.print()
     report.write(OUTPUT)
     README.write_text(gas_tables.update(README.read_text(), gas_tables.load(OUTPUT)))
     click.echo(f"Written to {OUTPUT} and the gas tables of {README}")
-    if not report.all_within_budget:
+    if not (report.all_within_budget and simulation.within_budget):
         sys.exit(1)
+
+
+def simulation_client(deployer: Any) -> GridClient:
+    """A fresh system on the bench's chain, seen through the plain web3 client the simulation uses."""
+    system = deploy_system(project, deployer)
+    setup_local_roles(system, deployer)
+    manifest = build_manifest(chain.chain_id, system.contracts())
+    return GridClient(Web3(Web3.HTTPProvider(chain.provider.uri)), manifest)
