@@ -31,11 +31,11 @@ from rich.progress import (
 )
 from web3 import Web3
 
+from energy_grid.anvil import start_anvil
 from energy_grid.client import GridClient
 from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, manifest_path, write_manifest
 from energy_grid.report import console, heading, print_table
-from energy_grid.simulation.anvil import start_anvil
 from energy_grid.simulation.driver import (
     SITE_UTC_OFFSET_MINUTES,
     SimulationConfig,

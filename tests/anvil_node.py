@@ -7,9 +7,6 @@ anvil, which the session shares.
 
 from __future__ import annotations
 
-import signal
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,19 +14,11 @@ from typing import Any
 
 from web3 import Web3
 
+from energy_grid import anvil
+from energy_grid.anvil import free_port
 from energy_grid.client import GridClient
 from energy_grid.deployment import System, deploy_system
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
-
-ROOT = Path(__file__).resolve().parent.parent
-ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-STARTUP_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until(condition: Any, timeout_s: float, what: str, poll_s: float = 0.02) -> Any:
@@ -46,13 +35,14 @@ def wait_until(condition: Any, timeout_s: float, what: str, poll_s: float = 0.02
 
 @dataclass
 class AnvilNode:
-    """An anvil process on 127.0.0.1:`port`; with `persist`, its state is dumped to
-    `work_dir/state.json` every second and loaded from there again on restart (as `make node` does)."""
+    """An anvil on 127.0.0.1:`port` that keeps its port across restarts; with `persist`, its state
+    is dumped to `work_dir/state.json` every second and loaded from there again on restart (as
+    `make node` does)."""
 
     work_dir: Path
     port: int = field(default_factory=free_port)
     persist: bool = False
-    process: subprocess.Popen[bytes] | None = None
+    node: anvil.AnvilNode | None = None
 
     @property
     def url(self) -> str:
@@ -63,39 +53,25 @@ class AnvilNode:
         return self.work_dir / "state.json"
 
     def start(self) -> AnvilNode:
-        command = [str(ANVIL), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
-        # Its own cache folder: a killed anvil leaves its on-disk states behind.
-        command += ["--cache-path", str(self.work_dir / "cache")]
-        if self.persist:
-            command += ["--state", str(self.state_file), "--state-interval", "1"]
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._answers, STARTUP_TIMEOUT_S, f"anvil on port {self.port}", poll_s=0.05)
+        self.node = anvil.start_anvil(
+            port=self.port,
+            state_file=self.state_file if self.persist else None,
+            state_interval_seconds=1 if self.persist else None,
+            cache_dir=self.work_dir / "cache",
+        )
         return self
-
-    def _answers(self) -> bool:
-        assert self.process is not None and self.process.poll() is None, "anvil exited"
-        try:
-            return Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 1})).is_connected()
-        except OSError:
-            return False
 
     def kill(self) -> None:
         """SIGKILL: no state dump on the way out, as when a machine loses power."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-        self.process = None
+        if self.node is not None:
+            self.node.stop(kill=True)
+        self.node = None
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        if self.node is not None:
+            self.node.stop()
+        self.node = None
 
     def web3(self) -> Web3:
         return Web3(Web3.HTTPProvider(self.url))

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,42 +17,20 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from energy_grid.anvil import anvil_node
 from energy_grid.client import GridClient, MeterReading, anvil_account
 from energy_grid.contracts.base import Transactor
 
 ROOT = Path(__file__).resolve().parent.parent
 VOLTA_CHAIN_ID = 73799
-ANVIL = shutil.which("anvil") or str(ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 PASSPHRASE = "volta-test-passphrase"  # encrypts anvil's public dev key 1, in a temporary folder
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def volta_node() -> Iterator[str]:
-    """A second anvil with Volta's chain id, killed (gracefully, so it leaves no state) afterwards."""
-    port = free_port()
-    process = subprocess.Popen(
-        [ANVIL, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(VOLTA_CHAIN_ID), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}))
-        deadline = time.monotonic() + 30
-        while not w3.is_connected():
-            assert process.poll() is None, "anvil exited"
-            assert time.monotonic() < deadline, "anvil did not start"
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """A second anvil with Volta's chain id, stopped (gracefully, so it leaves no state) afterwards."""
+    with anvil_node(chain_id=VOLTA_CHAIN_ID) as node:
+        yield node.url
 
 
 @pytest.fixture(scope="module")

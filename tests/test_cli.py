@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +30,7 @@ from energy_grid.accounts import (
     DevAccountRefused,
     load_account,
 )
+from energy_grid.anvil import anvil_node, free_port
 from energy_grid.cli import chain_commands, cli
 from energy_grid.client import GridClient, MeterReading, anvil_account
 from energy_grid.demand_response import interval_readings
@@ -116,31 +114,8 @@ def operator():
 @pytest.fixture
 def foreign_chain_rpc_url() -> Iterator[str]:
     """A second anvil, with a chain id that is not anvil's default, on a free port."""
-    port = _free_port()
-    anvil = shutil.which("anvil") or str(REPO / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
-    node = subprocess.Popen(
-        [anvil, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(FOREIGN_CHAIN_ID), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        w3 = Web3(Web3.HTTPProvider(url))
-        deadline = time.monotonic() + 30
-        while not w3.is_connected():
-            assert node.poll() is None, "anvil exited"
-            assert time.monotonic() < deadline, "anvil did not answer"
-            time.sleep(0.05)
-        yield url
-    finally:
-        node.terminate()  # SIGTERM: anvil cleans up its state folder
-        node.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    with anvil_node(chain_id=FOREIGN_CHAIN_ID) as node:
+        yield node.url
 
 
 def _advance(client: GridClient, seconds: int) -> int:
@@ -581,7 +556,7 @@ def test_dev_accounts_are_refused_off_anvils_chain_and_missing_things_are_explai
     assert f"No deployment manifest for chain {FOREIGN_CHAIN_ID} at deployments/{FOREIGN_CHAIN_ID}.json" in missing.stderr
     assert "run `make node` and `make deploy`" in missing.stderr
 
-    nobody = f"http://127.0.0.1:{_free_port()}"
+    nobody = f"http://127.0.0.1:{free_port()}"
     unreachable = runner.invoke(cli, ["--rpc-url", nobody, "status"], env=env)
     assert unreachable.exit_code == 1
     assert f"No node answers at {nobody}: start one with `make node`" in unreachable.stderr

@@ -1,8 +1,9 @@
-"""A local anvil node the simulation owns: started on a free port, always stopped.
+"""A local anvil node a program or test owns: started on a free port, always stopped. Local only.
 
 ape-foundry's own embedded anvil runs with `--steps-tracing` (every step of every transaction kept
 in memory: gigabytes over a simulated day of tens of thousands of transactions), so the demo and
-the tests start anvil themselves and point ape and web3 at it.
+the tests that need a node of their own (another chain id, a node to kill) start anvil themselves
+and point ape and web3 at it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def anvil_binary() -> str:
     found = shutil.which("anvil")
     if found:
         return found
-    local = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    local = Path(__file__).resolve().parents[1] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
     if local.exists():
         return str(local)
     raise GridError("anvil not found: run `make setup` (it installs anvil from npm) or put anvil on PATH")
@@ -73,11 +74,15 @@ def start_anvil(
     chain_id: int = DEFAULT_CHAIN_ID,
     extra_args: tuple[str, ...] = (),
     log_file: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> AnvilNode:
     """Starts anvil and waits until it answers. With `state_file` it loads the state there (if
-    any) and dumps to it on exit and every `state_interval_seconds`."""
+    any) and dumps to it on exit and every `state_interval_seconds`. `cache_dir` replaces anvil's
+    cache folder under ~/.foundry, where a killed anvil leaves its on-disk states behind."""
     port = port or free_port()
     command = [anvil_binary(), "--host", LOCAL_HOST, "--port", str(port), "--chain-id", str(chain_id), "--silent"]
+    if cache_dir is not None:
+        command += ["--cache-path", str(cache_dir)]
     if state_file is not None:
         command += ["--state", str(state_file)]
         if state_interval_seconds is not None:
