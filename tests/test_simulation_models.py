@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import random
 
 import numpy as np
 import pytest
@@ -446,6 +447,19 @@ def test_community_grid_state_follows_the_meters(default_run: list[IntervalResul
 
 
 # ----------------------------------------------------------------------------- determinism
+
+
+def test_the_grid_is_the_same_every_time_and_leaves_random_alone() -> None:
+    """Kerber's generators draw cable types from Python's global random: the model fixes them
+    (a resumed run in another process must see the same grid) without touching the caller's
+    random state."""
+    random.seed(1234)
+    expected_next = random.Random(1234).random()
+    loads = {bus: BusLoad(3_000.0, 0.0, 3_000.0) for bus in LowVoltageGrid().load_buses}
+    first = LowVoltageGrid().solve(loads)
+    assert random.random() == expected_next
+    random.seed(99)  # whatever the caller's state, the same network
+    assert LowVoltageGrid().solve(loads) == first
 
 
 def test_same_seed_same_figures_another_seed_others(

@@ -18,6 +18,7 @@ the MV grid behind the transformer is a slack that holds it, so the state report
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +38,19 @@ NETWORKS: Mapping[str, Callable[[], pp.pandapowerNet]] = {
     "kerber_dorfnetz": pn.create_kerber_dorfnetz,  # 57 connections, 400 kVA
 }
 DEFAULT_NETWORK = "kerber_landnetz_kabel_1"
+NETWORK_CABLE_SEED = 0  # which house connections get which cable type: one fixed grid
+
+
+def _build_network(network: str) -> pp.pandapowerNet:
+    """The network, the same every time: Kerber's generators draw each house connection's cable
+    type from Python's global `random` (half one type, half another), so they run here under a
+    fixed seed, and the caller's random state is left as it was."""
+    saved = random.getstate()
+    random.seed(NETWORK_CABLE_SEED)
+    try:
+        return NETWORKS[network]()
+    finally:
+        random.setstate(saved)
 
 
 @dataclass(frozen=True)
@@ -78,7 +92,7 @@ class LowVoltageGrid:
         if network not in NETWORKS:
             raise ValueError(f"unknown network {network!r}; known: {', '.join(NETWORKS)}")
         self.network_name = network
-        self._net = NETWORKS[network]()
+        self._net = _build_network(network)
         if len(self._net.trafo) != 1:
             raise ValueError(f"{network} has {len(self._net.trafo)} transformers; one is expected")
         # One load element per house connection in Kerber's networks; we drive them all.

@@ -104,6 +104,16 @@ class SimulationResult:
         }
 
 
+class _Flows:
+    """Per household (by index), what moved, in Wh or PaymentToken base units."""
+
+    def __init__(self, households: int) -> None:
+        self.minted, self.funded, self.redeemed, self.rewards = ([0] * households for _ in range(4))
+        self.sold, self.bought, self.paid, self.proceeds, self.fees = ([0] * households for _ in range(5))
+        self.import_registers: list[int] = []
+        self.export_registers: list[int] = []
+
+
 def audit(run: SimulationRun, baseline: Sequence[IntervalResult], model: CommunityModel) -> SimulationResult:
     """Reads the run back from the chain and checks it; raises SimulationImbalance if it does not balance."""
     return _Auditor(run, baseline, model).result()
@@ -127,122 +137,28 @@ class _Auditor:
     def _topics(self, addresses: Sequence[str]) -> list[str]:
         return ["0x" + "00" * 12 + a.lower().removeprefix("0x") for a in addresses]
 
-    def result(self) -> SimulationResult:  # noqa: PLR0915 - the audit reads every figure once, in order
-        run, c = self.run, self.client.contracts
-        n = len(self.households)
-        household_topics = self._topics(self.households)
-        meter_topics = self._topics(self.meters)
-        zero_topic = self._topics([ZERO_ADDRESS])[0]
-
-        minted = [0] * n
-        for t in self._logs("EnergyToken", "Transfer", [zero_topic, household_topics]):
-            minted[self.index[t["to"]]] += int(t["value"])
-        funded = [0] * n
-        for t in self._logs("PaymentToken", "Transfer", [zero_topic, household_topics]):
-            funded[self.index[t["to"]]] += int(t["value"])
-        latest = [self.client["SmartMeter"].get_function_by_signature("getLatestReading(address)")(m).call() for m in self.meters]
-        import_registers = [int(r[1]) for r in latest]
-        export_registers = [int(r[2]) for r in latest]
-
-        sold, bought, paid, proceeds, fees = [0] * n, [0] * n, [0] * n, [0] * n, [0] * n
-        claims = self._logs("EnergyAuction", "OrderClaimed", [None, household_topics])
-        for claim in claims:
-            h = self.index[claim["trader"]]
-            if claim["isBid"]:
-                bought[h] += int(claim["filledWh"])
-                paid[h] += int(claim["payment"])
-            else:
-                sold[h] += int(claim["filledWh"])
-                proceeds[h] += int(claim["payment"]) - int(claim["fee"])
-                fees[h] += int(claim["fee"])
-        redeemed = [0] * n
-        meter_index = {m: i for i, m in enumerate(self.meters)}
-        for r in self._logs("SmartMeter", "ConsumptionRedeemed", [meter_topics]):
-            redeemed[meter_index[r["meter"]]] += int(r["amountWh"])
-        rewards = [0] * n
-        for r in self._logs("DemandResponse", "RewardPaid", [None, household_topics]):
-            rewards[self.index[r["consumer"]]] += int(r["amount"])
-        verified = self._logs("DemandResponse", "ReductionVerified", [None, household_topics])
-        operator_topic = self._topics([run.actors.operator.address])[0]
-        event_ids = {int(e["eventId"]) for e in self._logs("DemandResponse", "EventStarted", [None, operator_topic])}
-        verified = [v for v in verified if int(v["eventId"]) in event_ids]
-        credits = self._logs("CarbonCredits", "CarbonCreditsIssued", [meter_topics])
-
-        # The markets of the run: period of interval i + 2 traded interval i's energy.
-        calendar = run.calendar
-        period_of_interval = {calendar.period_of(i + 2): i for i in range(len(run.series))}
-        cleared = [m for m in self._logs("EnergyAuction", "MarketCleared", []) if int(m["period"]) in period_of_interval]
-        traded_by_interval = {period_of_interval[int(m["period"])]: m for m in cleared}
-        series = [
-            _with_market(s, traded_by_interval.get(s.interval)) for s in run.series
-        ]
-        markets_with_volume = [m for m in cleared if int(m["volumeWh"]) > 0]
-
-        last = self._last_registers()
-        baseline_end = self.baseline[-1].households
-        checks = [
-            BalanceCheck("export registers on chain = EnergyToken minted (Wh)", sum(export_registers), sum(minted)),
-            BalanceCheck("export registers on chain = model (Wh)", sum(export_registers), sum(e for _, e in last)),
-            BalanceCheck("import registers on chain = model (Wh)", sum(import_registers), sum(i for i, _ in last)),
-            BalanceCheck("bid fills = ask fills (Wh)", sum(bought), sum(sold)),
-            BalanceCheck("ask fills = markets' cleared volume (Wh)", sum(sold), sum(int(m["volumeWh"]) for m in cleared)),
-            BalanceCheck("redeemed = bought (Wh)", sum(redeemed), sum(bought)),
-        ]
-        surplus = sum(paid) - sum(proceeds) - sum(fees)
-        surplus_ok = 0 <= surplus < PRICE_LEVELS_PER_MARKET * max(1, len(markets_with_volume))
-        checks.append(BalanceCheck("paid by buyers = proceeds + fees + rounding surplus", sum(paid), sum(proceeds) + sum(fees) + surplus))
-        checks.append(BalanceCheck("rounding surplus below one unit per price level", int(surplus_ok), 1))
-        failing: list[str] = []
-        energy_balances = [int(c["EnergyToken"].functions.balanceOf(a).call()) for a in self.households]
-        cash_balances = [int(c["PaymentToken"].functions.balanceOf(a).call()) for a in self.households]
-        for h in range(n):
-            if energy_balances[h] != minted[h] - sold[h] + bought[h] - redeemed[h]:
-                failing.append(f"household {h}: EnergyToken {energy_balances[h]} != minted - sold + bought - redeemed")
-            if cash_balances[h] != funded[h] - paid[h] + proceeds[h] + rewards[h]:
-                failing.append(
-                    f"household {h}: PaymentToken {cash_balances[h]} != faucet {funded[h]} - paid {paid[h]}"
-                    f" + proceeds {proceeds[h]} + rewards {rewards[h]}"
-                )
-        checks.append(BalanceCheck("households whose token balances do not add up", len(failing), 0))
-
-        consumed = sum(s.consumption_wh for s in series)
-        imported_outside = sum(max(0, s.import_wh - s.export_wh) for s in series)
-        traded_wh = sum(sold)
-        volume_money = sum(int(m["volumeWh"]) * int(m["clearingPricePerKWh"]) for m in markets_with_volume)
-        figures: dict[str, int | float] = {
-            "households": n,
-            "intervals": len(series),
-            "produced_wh": sum(s.pv_wh for s in series),
-            "consumed_wh": consumed,
-            "exported_wh": sum(export_registers) - sum(h.export_register_wh for h in baseline_end),
-            "imported_wh": sum(import_registers) - sum(h.import_register_wh for h in baseline_end),
-            "traded_p2p_wh": traded_wh,
-            "redeemed_wh": sum(redeemed),
-            "self_sufficiency": round(1 - imported_outside / consumed, 4) if consumed else 0.0,
-            "p2p_share_of_consumption": round(traded_wh / consumed, 4) if consumed else 0.0,
-            "average_price_per_kwh": round(volume_money / traded_wh) if traded_wh else 0,
-            "peak_price_per_kwh": max((int(m["clearingPricePerKWh"]) for m in markets_with_volume), default=0),
-            "markets_cleared": len(cleared),
-            "markets_with_trades": len(markets_with_volume),
-            "paid_by_buyers": sum(paid),
-            "proceeds_to_sellers": sum(proceeds),
-            "grid_fees": sum(fees),
-            "rounding_surplus": surplus,
-            "peak_transformer_loading_per_mille": max((s.transformer_loading_per_mille for s in series), default=0),
+    def result(self) -> SimulationResult:
+        run = self.run
+        flows = self._flows()
+        cleared, series = self._markets()
+        event_ids, verified = self._demand_response()
+        checks, failing, surplus = self._checks(flows, cleared)
+        figures = self._figures(flows, cleared, series, surplus) | {
             "dr_events": len(event_ids),
             "dr_participants_verified": len(verified),
             # Every registered household is measured after each event; who was not verified showed
             # less than the minimum reduction.
             "dr_participants_skipped": len(event_ids) * len(run.members) - len(verified),
             "dr_reduction_w": sum(int(v["reductionW"]) for v in verified),
-            "dr_rewards_paid": sum(rewards),
-            "carbon_credits_grams": sum(int(x["grams"]) for x in credits),
-            "carbon_credited_wh": sum(int(x["amountWh"]) for x in credits),
+            "dr_rewards_paid": sum(flows.rewards),
         }
+        credits = self._logs("CarbonCredits", "CarbonCreditsIssued", [self._topics(self.meters)])
+        figures["carbon_credits_grams"] = sum(int(x["grams"]) for x in credits)
+        figures["carbon_credited_wh"] = sum(int(x["amountWh"]) for x in credits)
         gas, transactions = self._gas_by_actor()
         result = SimulationResult(
             config=run.config.run_key(),
-            day_start_s=calendar.day_start_s,
+            day_start_s=run.calendar.day_start_s,
             figures=figures,
             series=series,
             gas_by_actor=gas,
@@ -255,6 +171,119 @@ class _Auditor:
             lines = [f"{c.name}: {c.left} != {c.right}" for c in checks if not c.ok] + failing[:10]
             raise SimulationImbalance("the run does not balance: " + "; ".join(lines))
         return result
+
+    def _flows(self) -> _Flows:
+        """What moved to and from each household, from the events; the registers from SmartMeter."""
+        n = len(self.households)
+        household_topics = self._topics(self.households)
+        zero_topic = self._topics([ZERO_ADDRESS])[0]
+        flows = _Flows(n)
+        for t in self._logs("EnergyToken", "Transfer", [zero_topic, household_topics]):
+            flows.minted[self.index[t["to"]]] += int(t["value"])
+        for t in self._logs("PaymentToken", "Transfer", [zero_topic, household_topics]):
+            flows.funded[self.index[t["to"]]] += int(t["value"])
+        latest_reading = self.client["SmartMeter"].get_function_by_signature("getLatestReading(address)")
+        latest = [latest_reading(m).call() for m in self.meters]
+        flows.import_registers = [int(r[1]) for r in latest]
+        flows.export_registers = [int(r[2]) for r in latest]
+        for claim in self._logs("EnergyAuction", "OrderClaimed", [None, household_topics]):
+            h = self.index[claim["trader"]]
+            if claim["isBid"]:
+                flows.bought[h] += int(claim["filledWh"])
+                flows.paid[h] += int(claim["payment"])
+            else:
+                flows.sold[h] += int(claim["filledWh"])
+                flows.proceeds[h] += int(claim["payment"]) - int(claim["fee"])
+                flows.fees[h] += int(claim["fee"])
+        meter_index = {m: i for i, m in enumerate(self.meters)}
+        for r in self._logs("SmartMeter", "ConsumptionRedeemed", [self._topics(self.meters)]):
+            flows.redeemed[meter_index[r["meter"]]] += int(r["amountWh"])
+        for r in self._logs("DemandResponse", "RewardPaid", [None, household_topics]):
+            flows.rewards[self.index[r["consumer"]]] += int(r["amount"])
+        return flows
+
+    def _markets(self) -> tuple[list[dict[str, Any]], list[IntervalFigures]]:
+        """The run's cleared markets (period of interval i + 2 traded interval i's energy) and the
+        interval series with each interval's market."""
+        run = self.run
+        period_of_interval = {run.calendar.period_of(i + 2): i for i in range(len(run.series))}
+        cleared = [m for m in self._logs("EnergyAuction", "MarketCleared", []) if int(m["period"]) in period_of_interval]
+        traded_by_interval = {period_of_interval[int(m["period"])]: m for m in cleared}
+        return cleared, [_with_market(s, traded_by_interval.get(s.interval)) for s in run.series]
+
+    def _demand_response(self) -> tuple[set[int], list[dict[str, Any]]]:
+        """The run's events (started by its operator) and the reductions verified in them."""
+        operator_topic = self._topics([self.run.actors.operator.address])[0]
+        event_ids = {int(e["eventId"]) for e in self._logs("DemandResponse", "EventStarted", [None, operator_topic])}
+        verified = self._logs("DemandResponse", "ReductionVerified", [None, self._topics(self.households)])
+        return event_ids, [v for v in verified if int(v["eventId"]) in event_ids]
+
+    def _checks(self, flows: _Flows, cleared: list[dict[str, Any]]) -> tuple[list[BalanceCheck], list[str], int]:
+        """The balances (module docstring), the households whose token balances do not add up, and
+        the auction's rounding surplus."""
+        c = self.client.contracts
+        last = self._last_registers()
+        markets_with_volume = [m for m in cleared if int(m["volumeWh"]) > 0]
+        surplus = sum(flows.paid) - sum(flows.proceeds) - sum(flows.fees)
+        surplus_ok = 0 <= surplus < PRICE_LEVELS_PER_MARKET * max(1, len(markets_with_volume))
+        checks = [
+            BalanceCheck("export registers on chain = EnergyToken minted (Wh)", sum(flows.export_registers), sum(flows.minted)),
+            BalanceCheck("export registers on chain = model (Wh)", sum(flows.export_registers), sum(e for _, e in last)),
+            BalanceCheck("import registers on chain = model (Wh)", sum(flows.import_registers), sum(i for i, _ in last)),
+            BalanceCheck("bid fills = ask fills (Wh)", sum(flows.bought), sum(flows.sold)),
+            BalanceCheck("ask fills = markets' cleared volume (Wh)", sum(flows.sold), sum(int(m["volumeWh"]) for m in cleared)),
+            BalanceCheck("redeemed = bought (Wh)", sum(flows.redeemed), sum(flows.bought)),
+            BalanceCheck(
+                "paid by buyers = proceeds + fees + rounding surplus", sum(flows.paid), sum(flows.proceeds) + sum(flows.fees) + surplus
+            ),
+            BalanceCheck("rounding surplus below one unit per price level", int(surplus_ok), 1),
+        ]
+        failing: list[str] = []
+        energy_balances = [int(c["EnergyToken"].functions.balanceOf(a).call()) for a in self.households]
+        cash_balances = [int(c["PaymentToken"].functions.balanceOf(a).call()) for a in self.households]
+        f = flows
+        for h in range(len(self.households)):
+            if energy_balances[h] != f.minted[h] - f.sold[h] + f.bought[h] - f.redeemed[h]:
+                failing.append(f"household {h}: EnergyToken {energy_balances[h]} != minted - sold + bought - redeemed")
+            if cash_balances[h] != f.funded[h] - f.paid[h] + f.proceeds[h] + f.rewards[h]:
+                failing.append(
+                    f"household {h}: PaymentToken {cash_balances[h]} != faucet {f.funded[h]} - paid {f.paid[h]}"
+                    f" + proceeds {f.proceeds[h]} + rewards {f.rewards[h]}"
+                )
+        checks.append(BalanceCheck("households whose token balances do not add up", len(failing), 0))
+        return checks, failing, surplus
+
+    def _figures(
+        self, flows: _Flows, cleared: list[dict[str, Any]], series: list[IntervalFigures], surplus: int
+    ) -> dict[str, int | float]:
+        """The energy and market figures of the summary."""
+        baseline_end = self.baseline[-1].households
+        markets_with_volume = [m for m in cleared if int(m["volumeWh"]) > 0]
+        consumed = sum(s.consumption_wh for s in series)
+        imported_outside = sum(max(0, s.import_wh - s.export_wh) for s in series)
+        traded_wh = sum(flows.sold)
+        volume_money = sum(int(m["volumeWh"]) * int(m["clearingPricePerKWh"]) for m in markets_with_volume)
+        return {
+            "households": len(self.households),
+            "intervals": len(series),
+            "produced_wh": sum(s.pv_wh for s in series),
+            "consumed_wh": consumed,
+            "exported_wh": sum(flows.export_registers) - sum(h.export_register_wh for h in baseline_end),
+            "imported_wh": sum(flows.import_registers) - sum(h.import_register_wh for h in baseline_end),
+            "traded_p2p_wh": traded_wh,
+            "redeemed_wh": sum(flows.redeemed),
+            "self_sufficiency": round(1 - imported_outside / consumed, 4) if consumed else 0.0,
+            "p2p_share_of_consumption": round(traded_wh / consumed, 4) if consumed else 0.0,
+            "average_price_per_kwh": round(volume_money / traded_wh) if traded_wh else 0,
+            "peak_price_per_kwh": max((int(m["clearingPricePerKWh"]) for m in markets_with_volume), default=0),
+            "markets_cleared": len(cleared),
+            "markets_with_trades": len(markets_with_volume),
+            "paid_by_buyers": sum(flows.paid),
+            "proceeds_to_sellers": sum(flows.proceeds),
+            "grid_fees": sum(flows.fees),
+            "rounding_surplus": surplus,
+            "peak_transformer_loading_per_mille": max((s.transformer_loading_per_mille for s in series), default=0),
+        }
 
     def _last_registers(self) -> list[tuple[int, int]]:
         """The model's import and export registers after the last simulated interval."""
