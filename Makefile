@@ -15,7 +15,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup compile lint test fuzz demo node deploy bench clean
+.PHONY: help setup browser compile lint test fuzz demo node deploy serve bench clean
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
@@ -23,6 +23,7 @@ help:
 	@echo "make lint     ruff and mypy over the Python (pyproject.toml configures both)"
 	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
+	@echo "make serve    the API and the web app on http://127.0.0.1:8000 for the deployment at RPC_URL"
 	@echo "make bench    measure gas per operation against the budgets"
 	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000; FUZZ_SEED=n replays a run)"
 
@@ -59,7 +60,14 @@ compile: $(BUILD_STAMP)
 lint: $(STAMP_PY)
 	@status=0; ruff check . || status=1; mypy || status=1; exit $$status
 
-test: lint compile
+# The browser tests drive Debian's chromium (Playwright's own browser download needs a host
+# outside the package registries).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: lint compile browser
 	ape test tests/ -q
 
 # The simulation starts an anvil of its own (ape-foundry's embedded one traces every step of every
@@ -73,6 +81,9 @@ node: setup
 
 deploy: compile
 	ape run deploy --network $(RPC_URL)
+
+serve: setup
+	energy-grid --rpc-url $(RPC_URL) serve
 
 # The bench runs on its own anvil (anvil's default dev accounts are ape's test accounts):
 # ape-foundry's embedded one traces every step of every transaction and keeps it in memory,

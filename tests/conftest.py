@@ -14,6 +14,10 @@ import pytest
 from ape_ethereum.trace import Trace
 from ape_foundry.provider import FoundryProvider
 
+from energy_grid.api import ServiceSettings
+from energy_grid.client import anvil_account
+from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 
@@ -475,3 +479,43 @@ def trade(m, seller, buyer, keeper, expiry):
     create(m, seller, 1_000, 200_000, SELL, expiry)
     _, (trade_id,) = crossing(m, buyer, 1_000, 250_000, BUY, expiry)
     return trade_id
+
+
+# --- API service fixtures (energy_grid.api) ---
+
+API_OPERATOR_TOKEN = "test-operator-token"  # the bearer token the operator routes take in tests
+API_RELAYER_INDEX = 9  # a dev account with gas and no role: the relayer holds nothing of a user's
+
+
+@pytest.fixture(scope="module")
+def api_system(project, admin, accounts):
+    """A fresh system wired as `make deploy` wires a local chain; dev accounts 1-9 hold stablecoin."""
+    system = deploy_system(project, admin)
+    setup_local_roles(system, admin)
+    fund_local_accounts(system, admin, list(accounts)[1:10])
+    return system
+
+
+@pytest.fixture(scope="module")
+def api_manifest(api_system, chain, tmp_path_factory):
+    return write_manifest(build_manifest(chain.chain_id, api_system.contracts()), tmp_path_factory.mktemp("api"))
+
+
+@pytest.fixture(scope="module")
+def api_settings(api_manifest, networks, tmp_path_factory):
+    """Builds ServiceSettings for the module's system: a new SQLite index per call, the deployer
+    (region 1's grid operator, a demand-response operator) behind API_OPERATOR_TOKEN."""
+    def build(**overrides):
+        database = tmp_path_factory.mktemp("index") / "index.sqlite"
+        values = {
+            "rpc_url": networks.provider.uri,
+            "manifest_file": api_manifest,
+            "database_url": f"sqlite:///{database}",
+            "relayer": anvil_account(API_RELAYER_INDEX),
+            "operator": anvil_account(0),
+            "operator_token": API_OPERATOR_TOKEN,
+            "poll_interval_s": 0.2,
+        }
+        return ServiceSettings(**(values | overrides))
+
+    return build

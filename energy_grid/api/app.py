@@ -1,0 +1,51 @@
+"""The service: FastAPI app with the API routes, the web app, and the index follower in the background."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from energy_grid.api import read_routes, write_routes
+from energy_grid.api.problems import install_problem_handlers
+from energy_grid.api.settings import ServiceSettings
+from energy_grid.client import GridClient
+from energy_grid.index import EventIndex, Follower
+from energy_grid.web import mount_web
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    """The service for the deployment `settings` names. Routes find what they share on `app.state`:
+    `settings`, `client` (GridClient), `index` (EventIndex) and `follower` (Follower)."""
+    client = GridClient.from_manifest(settings.manifest_file, settings.rpc_url)
+    index = EventIndex(settings.database_url)
+    follower = Follower(index, GridClient.from_manifest(settings.manifest_file, settings.rpc_url), settings.poll_interval_s)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        index.upgrade()
+        if settings.follow:
+            follower.start()
+        try:
+            yield
+        finally:
+            follower.stop()
+
+    app = FastAPI(
+        title="Energy Grid API",
+        version="1",
+        summary="Peer-to-peer energy trading, metering and grid operation on the energy grid contracts.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.client = client
+    app.state.index = index
+    app.state.follower = follower
+    install_problem_handlers(app)
+    app.include_router(read_routes.router, prefix=API_PREFIX)
+    app.include_router(write_routes.router, prefix=API_PREFIX)
+    mount_web(app)
+    return app
