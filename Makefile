@@ -15,7 +15,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup browser compile lint test fuzz demo node deploy serve bench clean
+.PHONY: help setup browser compile lint test fuzz demo node deploy simulate serve bench clean
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
@@ -23,6 +23,7 @@ help:
 	@echo "make lint     ruff and mypy over the Python (pyproject.toml configures both)"
 	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
+	@echo "make simulate the community day of make demo on the node at RPC_URL (deploys there first if needed)"
 	@echo "make serve    the API and the web app on http://127.0.0.1:8000 for the deployment at RPC_URL"
 	@echo "make bench    measure gas per operation against the budgets"
 	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000; FUZZ_SEED=n replays a run)"
@@ -81,6 +82,9 @@ node: setup
 
 deploy: compile
 	ape run deploy --network $(RPC_URL)
+
+simulate: compile
+	ape run demo --rpc-url $(RPC_URL)
 
 serve: setup
 	energy-grid --rpc-url $(RPC_URL) serve
