@@ -1,6 +1,6 @@
 """The deployment manifest: `deployments/<chainId>.json`, enough for a plain web3.py client.
 
-    {"chainId": 31337, "contracts": {"SmartMeter": {"address": "0x…", "abi": [...], "userdoc": {…}}, …}}
+    {"chainId": 31337, "startBlock": 1, "contracts": {"SmartMeter": {"address": "0x…", "abi": [...], "userdoc": {…}}, …}}
 
 `userdoc` is the compiler's NatSpec for users: clients explain a custom error with its `@notice`.
 """
@@ -29,9 +29,12 @@ def abi_of(contract: Deployed) -> list[dict[str, Any]]:
     return [item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in contract.contract_type.abi]
 
 
-def build_manifest(chain_id: int, contracts: dict[str, Deployed]) -> dict[str, Any]:
+def build_manifest(chain_id: int, contracts: dict[str, Deployed], start_block: int | None = None) -> dict[str, Any]:
+    """`start_block`, the deployment's first block, is where the event index starts reading."""
+    start = {} if start_block is None else {"startBlock": start_block}
     return {
         "chainId": chain_id,
+        **start,
         "contracts": {
             name: {"address": str(c.address), "abi": abi_of(c), "userdoc": c.contract_type.userdoc or {}}
             for name, c in contracts.items()

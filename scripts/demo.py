@@ -49,10 +49,11 @@ def deploy(rpc_url: str) -> Path:
     """A fresh, wired system on the node at `rpc_url` (ape connects to it); returns the manifest."""
     with networks.ethereum.local.use_provider("foundry", provider_settings={"host": rpc_url}) as provider:
         dev = accounts.test_accounts
+        start_block = provider.get_block("latest").number + 1
         system = deploy_system(project, dev[0], utc_offset_minutes=SITE_UTC_OFFSET_MINUTES)
         setup_local_roles(system, dev[0])
         fund_local_accounts(system, dev[0], list(dev)[1:10])
-        return write_manifest(build_manifest(provider.chain_id, system.contracts()))
+        return write_manifest(build_manifest(provider.chain_id, system.contracts(), start_block))
 
 
 def deployed_manifest(rpc_url: str) -> Path | None:

@@ -188,6 +188,7 @@ def cli(
     )
 
     token = project.IPaymentToken.at(payment_token) if payment_token else None
+    start_block = chain.blocks.head.number + 1
     system = deploy_system(
         project,
         deployer,
@@ -213,7 +214,7 @@ def cli(
     if local and token is None:
         fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])
 
-    path = write_manifest(build_manifest(chain.chain_id, system.contracts()), manifest_dir)
+    path = write_manifest(build_manifest(chain.chain_id, system.contracts(), start_block), manifest_dir)
     click.echo(f"Deployed to chain {chain.chain_id} from {deployer.address}:")
     for name, contract in system.contracts().items():
         click.echo(f"  {name:<20} {contract.address}")

@@ -488,7 +488,13 @@ API_RELAYER_INDEX = 9  # a dev account with gas and no role: the relayer holds n
 
 
 @pytest.fixture(scope="module")
-def api_system(project, admin, accounts):
+def api_start_block(chain):
+    """The first block of the module's system (where its event index starts)."""
+    return chain.blocks.head.number + 1
+
+
+@pytest.fixture(scope="module")
+def api_system(project, admin, accounts, api_start_block):
     """A fresh system wired as `make deploy` wires a local chain; dev accounts 1-9 hold stablecoin."""
     system = deploy_system(project, admin)
     setup_local_roles(system, admin)
@@ -497,8 +503,8 @@ def api_system(project, admin, accounts):
 
 
 @pytest.fixture(scope="module")
-def api_manifest(api_system, chain, tmp_path_factory):
-    return write_manifest(build_manifest(chain.chain_id, api_system.contracts()), tmp_path_factory.mktemp("api"))
+def api_manifest(api_system, api_start_block, chain, tmp_path_factory):
+    return write_manifest(build_manifest(chain.chain_id, api_system.contracts(), api_start_block), tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture(scope="module")

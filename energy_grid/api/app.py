@@ -12,6 +12,7 @@ from energy_grid.api.problems import install_problem_handlers
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.client import GridClient
 from energy_grid.index import EventIndex, Follower
+from energy_grid.manifest import read_manifest
 from energy_grid.web import mount_web
 
 API_PREFIX = "/api/v1"
@@ -22,7 +23,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     `settings`, `client` (GridClient), `index` (EventIndex) and `follower` (Follower)."""
     client = GridClient.from_manifest(settings.manifest_file, settings.rpc_url)
     index = EventIndex(settings.database_url)
-    follower = Follower(index, GridClient.from_manifest(settings.manifest_file, settings.rpc_url), settings.poll_interval_s)
+    follower = Follower(
+        index,
+        GridClient.from_manifest(settings.manifest_file, settings.rpc_url),
+        settings.poll_interval_s,
+        start_block=int(read_manifest(settings.manifest_file).get("startBlock", 0)),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
