@@ -181,3 +181,48 @@ def test_the_background_follower_catches_up_with_the_head(api_settings, reads_gr
         assert status["indexedBlock"] == head
         assert http.get("/api/v1/meters").json()["total"] == 1
     assert app.state.follower._thread is None  # stopped with the app
+
+
+def test_auction_orders_and_clearings_with_ids_above_int64(reads, reads_grid):
+    """Auction order ids are period << 64 | sequence: stored exactly and answered as decimal strings."""
+    http, app = reads
+    meter_energy(reads_grid, produced_wh=5_000)
+    seller, buyer, keeper = anvil_account(SELLER), anvil_account(BUYER), anvil_account(DEPLOYER)
+    reads_grid.approve_auction(seller)
+    reads_grid.approve_auction(buyer)
+    period = reads_grid["EnergyAuction"].functions.currentPeriod().call() + 2
+    ask = reads_grid.submit_ask(seller, period, 1_000, 150_000)
+    bid = reads_grid.submit_bid(buyer, period, 600, 240_000)
+    assert ask >= 2**63 and bid >= 2**63
+    gate = reads_grid["EnergyAuction"].functions.gateClosureTime(period).call()
+    reads_grid.mine_block_at(max(gate, now_s(reads_grid) + 1))
+    cleared = reads_grid.clear_auction(keeper, period)
+    reads_grid.claim_auction_order(keeper, bid)
+    synced(app)
+
+    orders = http.get("/api/v1/auction/orders", params={"trader": BUYER_ADDRESS}).json()["items"]
+    assert [(o["orderId"], o["side"], o["amountWh"], o["filledWh"], o["claimed"]) for o in orders] == [
+        (str(bid), "BUY", 600, cleared["volumeWh"], True)
+    ]
+    asks = http.get("/api/v1/auction/orders", params={"period": period, "trader": SELLER_ADDRESS}).json()["items"]
+    assert [(o["orderId"], o["side"], o["claimed"]) for o in asks] == [(str(ask), "SELL", False)]
+    [clearing] = http.get("/api/v1/auction/clearings").json()["items"]
+    assert (clearing["period"], clearing["clearingPricePerKWh"], clearing["volumeWh"]) == (
+        period, cleared["clearingPricePerKWh"], cleared["volumeWh"],
+    )
+    assert cleared["volumeWh"] == 600
+
+
+def test_demand_response_event_ends_with_its_window(reads, reads_grid):
+    http, app = reads
+    operator = anvil_account(DEPLOYER)
+    reads_grid.payment_token.add_consumer_balance(operator, operator.address, 100)
+    reads_grid.payment_token.approve(operator, reads_grid.demand_response.address, 2**256 - 1)
+    event_id = reads_grid.start_event(operator, 10, 500_000, 3_600)
+    synced(app)
+    [event] = http.get("/api/v1/demand-response/events").json()["items"]
+    assert (event["eventId"], event["targetReductionKW"], event["rewardPerKW"], event["status"]) == (event_id, 10, 500_000, "ACTIVE")
+    assert event["endTime"] - event["startTime"] == 3_600 and event["budget"] == 10 * 500_000
+    reads_grid.mine_block_at(event["endTime"] + 1)
+    synced(app)
+    assert http.get("/api/v1/demand-response/events").json()["items"][0]["status"] == "ENDED"

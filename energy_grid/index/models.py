@@ -181,7 +181,7 @@ class GridDataUpdated(EventRow):
 
 class AuctionOrderSubmitted(EventRow):
     __tablename__ = "auction_order_submitted"
-    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    order_id: Mapped[int] = mapped_column(Uint256, index=True)  # period << 64 | sequence: above 2^63
     period: Mapped[int] = mapped_column(BigInteger)
     trader: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
     is_bid: Mapped[bool] = mapped_column(Boolean)
@@ -205,7 +205,7 @@ class AuctionMarketCleared(EventRow):
 
 class AuctionOrderClaimed(EventRow):
     __tablename__ = "auction_order_claimed"
-    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    order_id: Mapped[int] = mapped_column(Uint256, index=True)  # period << 64 | sequence: above 2^63
     trader: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
     is_bid: Mapped[bool] = mapped_column(Boolean)
     filled_wh: Mapped[int] = mapped_column(Uint256)

@@ -368,7 +368,8 @@ def auction_orders(session: Session, page: PageRequest, trader: str | None, peri
     for submitted, claim in rows:
         items.append(
             {
-                "orderId": submitted.order_id,
+                # period << 64 | sequence: beyond JavaScript's exact integers, so a decimal string.
+                "orderId": str(submitted.order_id),
                 "period": submitted.period,
                 "side": "BUY" if submitted.is_bid else "SELL",
                 "amountWh": submitted.amount_wh,
@@ -388,6 +389,7 @@ def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
     participants = select(func.count(j.id)).where(j.event_id == s.event_id).scalar_subquery()
     query = select(s, e.status, participants.label("participants")).outerjoin(e, e.event_id == s.event_id)
     rows, total = _page(session, query.order_by(*_newest_first(s)), page)
+    now_s = head_of(session).timestamp_s
     items = [
         {
             "eventId": row[0].event_id,
@@ -397,7 +399,8 @@ def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
             "startTime": row[0].start_time_s,
             "endTime": row[0].end_time_s,
             "budget": row[0].budget,
-            "status": row.status or "ACTIVE",
+            # Neither completed nor cancelled: ENDED once its window is over (rewards may still be paid).
+            "status": row.status or ("ENDED" if now_s is not None and now_s >= row[0].end_time_s else "ACTIVE"),
             "participants": int(row.participants),
         }
         for row in rows

@@ -43,7 +43,7 @@ def upgrade() -> None:  # noqa: PLR0915 (one statement per table and index)
 
     op.create_table(
         "auction_order_claimed",
-        sa.Column("order_id", sa.BigInteger(), nullable=False),
+        sa.Column("order_id", Uint256(), nullable=False),
         sa.Column("trader", sa.String(length=42), nullable=False),
         sa.Column("is_bid", sa.Boolean(), nullable=False),
         sa.Column("filled_wh", Uint256(), nullable=False),
@@ -63,7 +63,7 @@ def upgrade() -> None:  # noqa: PLR0915 (one statement per table and index)
 
     op.create_table(
         "auction_order_submitted",
-        sa.Column("order_id", sa.BigInteger(), nullable=False),
+        sa.Column("order_id", Uint256(), nullable=False),
         sa.Column("period", sa.BigInteger(), nullable=False),
         sa.Column("trader", sa.String(length=42), nullable=False),
         sa.Column("is_bid", sa.Boolean(), nullable=False),
