@@ -28,6 +28,7 @@ SELLER_ENERGY_WH = 50_000
 HOUR_S = 3600
 MAX_UINT256 = 2**256 - 1
 AUTH = {"Authorization": f"Bearer {API_OPERATOR_TOKEN}"}
+READING_FIELDS = ("timestamp", "consumptionRegisterWh", "productionRegisterWh", "gridFrequencyMilliHz", "voltagePerMille")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,8 @@ def signed_body(api, trader, side: str, amount_wh: int, chain, signer=None, **ex
     body = {"order": offer["order"], "signature": sign_typed(signer or trader, offer["typedData"]), "permit": None}
     if offer["permit"] is not None:
         permit = offer["permit"]
-        body["permit"] = {"value": permit["value"], "deadline": permit["deadline"], "signature": sign_typed(signer or trader, permit["typedData"])}
+        permit_signature = sign_typed(signer or trader, permit["typedData"])
+        body["permit"] = {"value": permit["value"], "deadline": permit["deadline"], "signature": permit_signature}
     return body
 
 
@@ -126,7 +128,8 @@ def test_a_relayed_order_is_the_signers_and_the_relayer_pays_only_gas(api, api_s
         "deadline": 0,
     }
     assert offer["order"]["deadline"] == chain.blocks.head.timestamp + HOUR_S
-    assert offer["typedData"]["domain"] == {"name": "EnergyTrading", "version": "1", "chainId": chain.chain_id, "verifyingContract": market.address}
+    domain = {"name": "EnergyTrading", "version": "1", "chainId": chain.chain_id, "verifyingContract": market.address}
+    assert offer["typedData"]["domain"] == domain
     relayer_tokens = (api_system.energy_token.balanceOf(writes_relayer), payment.balanceOf(writes_relayer))
     relayer_eth, buyer_cash = writes_relayer.balance, payment.balanceOf(writes_buyer)
 
@@ -196,3 +199,257 @@ def test_a_signed_cancellation_returns_the_escrow(api, api_system, writes_seller
     assert energy.balanceOf(writes_seller) == before
     # Cancelling again: the order is closed, said before the wallet is asked.
     problem(api.post(f"/api/v1/orders/{order_id}/cancel/typed-data"), 409, "OrderNotActive")
+
+
+# ------------------------------------------------------------------------------ meter readings
+
+
+def reading_body(device, smart_meter, chain, nonce: int, registers_wh: tuple[int, int]) -> dict:
+    """A reading the device signs at the head block's time (the relayed transaction comes after it)."""
+    timestamp = chain.blocks.head.timestamp
+    reading = (timestamp, *registers_wh, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+    deadline = timestamp + HOUR_S
+    signed = sign_reading(device.key, chain.chain_id, smart_meter.address, nonce, deadline, reading)
+    return {
+        "meter": device.address,
+        "nonce": nonce,
+        "deadline": deadline,
+        "reading": dict(zip(READING_FIELDS, reading, strict=True)),
+        "signature": "0x" + (signed.r + signed.s + bytes([signed.v])).hex(),
+    }
+
+
+def test_a_meter_signed_reading_is_relayed_and_mints_to_its_owner(api, api_system, admin, accounts, writes_relayer, chain):
+    smart_meter, energy = api_system.smart_meter, api_system.energy_token
+    device, owner = Account.create(), accounts[5]
+    smart_meter.registerMeter(device.address, owner, 1, sender=admin)
+    before = energy.balanceOf(owner)
+    relayer_energy = energy.balanceOf(writes_relayer)
+
+    baseline = api.post("/api/v1/meters/reading", json=reading_body(device, smart_meter, chain, 0, (1_000, 2_000)))
+    assert baseline.status_code == 201, baseline.json()
+    assert baseline.json() == {"meter": device.address, "txHash": baseline.json()["txHash"], "blockNumber": chain.blocks.head.number}
+    chain.mine(timestamp=chain.blocks.head.timestamp + smart_meter.minReadingInterval())
+    answer = api.post("/api/v1/meters/reading", json=reading_body(device, smart_meter, chain, 1, (1_400, 2_750)))
+
+    assert answer.status_code == 201, answer.json()
+    assert smart_meter.nonces(device.address) == 2
+    assert energy.balanceOf(owner) == before + 750
+    assert energy.balanceOf(writes_relayer) == relayer_energy
+    # The same signed reading again: its nonce is used.
+    again = reading_body(device, smart_meter, chain, 1, (1_400, 2_750))
+    replayed = problem(api.post("/api/v1/meters/reading", json=again), 409, "InvalidReadingNonce")
+    assert replayed["details"] == {"meter": device.address, "nonce": 1, "expectedNonce": 2}
+    # Signed by another key than the meter's.
+    forged = reading_body(Account.create(), smart_meter, chain, 2, (1_500, 2_800)) | {"meter": device.address}
+    assert problem(api.post("/api/v1/meters/reading", json=forged), 403, "InvalidReadingSignature")["details"]["meter"] == device.address
+    assert energy.balanceOf(owner) == before + 750
+
+
+# ------------------------------------------------------------------------------ refusals
+
+
+def test_a_replayed_order_signature_gets_409_and_moves_nothing(api, api_system, writes_seller, writes_relayer, chain):
+    body = signed_body(api, writes_seller, "SELL", 2_000, chain)
+    assert api.post("/api/v1/orders", json=body).status_code == 201
+    ledger = Ledger(api_system, writes_relayer, writes_seller)
+    before = ledger.read()
+    replayed = problem(api.post("/api/v1/orders", json=body), 409, "InvalidNonce")
+    assert replayed["details"] == {"trader": writes_seller.address, "nonce": 0, "currentNonce": 1}
+    assert replayed["message"].startswith("A signed message whose nonce is not the trader's current one")
+    assert ledger.read() == before
+
+
+def test_wrong_signatures_are_refused_naming_the_contracts_error(api, api_system, writes_seller, writes_buyer, writes_relayer, chain):
+    ledger = Ledger(api_system, writes_relayer, writes_seller, writes_buyer)
+    before = ledger.read()
+    # Signed by the buyer for an order that names the seller.
+    body = signed_body(api, writes_seller, "SELL", 2_000, chain, signer=writes_buyer)
+    refused = problem(api.post("/api/v1/orders", json=body), 403, "InvalidSigner")
+    assert refused["details"] == {"trader": writes_seller.address, "signer": writes_buyer.address}
+    # The seller's signature, over other contents than those sent.
+    body = signed_body(api, writes_seller, "SELL", 2_000, chain)
+    body["order"]["amountWh"] = 20_000
+    assert problem(api.post("/api/v1/orders", json=body), 403, "InvalidSigner")["details"]["trader"] == writes_seller.address
+    # Not a signature of the right shape at all.
+    body["signature"] = "0x1234"
+    refused = problem(api.post("/api/v1/orders", json=body), 422, "InvalidSignature")
+    assert refused["details"]["errors"][0]["location"] == ["body", "signature"]
+    # A signature's high-s twin (valid for ecrecover): refused as malleable.
+    body = signed_body(api, writes_seller, "SELL", 2_000, chain)
+    raw = bytes.fromhex(body["signature"][2:])
+    s = (0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 - int.from_bytes(raw[32:64], "big")).to_bytes(32, "big")
+    body["signature"] = "0x" + (raw[:32] + s + bytes([55 - raw[64]])).hex()
+    assert problem(api.post("/api/v1/orders", json=body), 400, "MalleableSignature")["details"] == {"s": "0x" + s.hex()}
+    assert ledger.read() == before
+
+
+def test_an_expired_signature_gets_400(api, api_system, writes_seller, writes_relayer, chain):
+    ledger = Ledger(api_system, writes_relayer, writes_seller)
+    before = ledger.read()
+    head = chain.blocks.head.timestamp
+    body = signed_body(api, writes_seller, "SELL", 2_000, chain, deadline=head)
+    refused = problem(api.post("/api/v1/orders", json=body), 400, "SignatureExpired")
+    assert refused["details"]["deadline"] == head
+    assert refused["details"]["blockTimestamp"] >= head
+    assert ledger.read() == before
+
+
+def test_an_order_the_trader_cannot_pay_is_refused_before_signing(api, api_system, writes_buyer, writes_relayer, chain):
+    ledger = Ledger(api_system, writes_relayer, writes_buyer)
+    before = ledger.read()
+    cash = api_system.payment_token.balanceOf(writes_buyer)
+    too_much_wh = (cash // PRICE + 1) * 1000
+    answer = api.post("/api/v1/orders/typed-data", json=draft(writes_buyer, "BUY", too_much_wh, chain))
+    refused = problem(answer, 400, "InsufficientPaymentBalance")
+    assert refused["details"] == {"account": writes_buyer.address, "required": too_much_wh * PRICE // 1000, "available": cash}
+    expired = draft(writes_buyer, "BUY", 1_000, chain) | {"expiry": chain.blocks.head.timestamp}
+    assert problem(api.post("/api/v1/orders/typed-data", json=expired), 400, "ExpiryNotInFuture")["details"]["expiry"] == expired["expiry"]
+    assert ledger.read() == before
+
+
+def test_unknown_orders_get_404(api, api_system, writes_seller, writes_relayer, chain):
+    ledger = Ledger(api_system, writes_relayer, writes_seller)
+    before = ledger.read()
+    unknown = api_system.energy_trading.orderCount() + 100
+    assert problem(api.post(f"/api/v1/orders/{unknown}/cancel/typed-data"), 404, "OrderUnknown")["details"] == {"orderId": unknown}
+    body = {"nonce": 0, "deadline": chain.blocks.head.timestamp + HOUR_S, "signature": "0x" + "11" * 64 + "1b"}
+    assert problem(api.post(f"/api/v1/orders/{unknown}/cancel", json=body), 404, "OrderUnknown")["details"] == {"orderId": unknown}
+    refused = problem(api.post("/api/v1/orders/-1/cancel", json=body), 422, "InvalidRequest")
+    assert refused["details"]["errors"][0]["location"] == ["path", "order_id"]
+    assert ledger.read() == before
+
+
+def test_malformed_json_and_bad_input_get_their_4xx(api, writes_seller, chain):
+    malformed = api.post("/api/v1/orders", content=b'{"order": {', headers={"Content-Type": "application/json"})
+    problem(malformed, 400, "MalformedJson")
+    answer = api.post("/api/v1/orders/typed-data", json=draft(writes_seller, "SELL", 1_000, chain) | {"trader": "0x1234"})
+    bad_address = problem(answer, 422, "InvalidAddress")
+    assert bad_address["details"]["errors"][0]["location"] == ["body", "trader"]
+    wrong_checksum = writes_seller.address[:-1] + ("a" if writes_seller.address[-1] != "a" else "b")
+    mixed = writes_seller.address[:2] + writes_seller.address[2:].swapcase()
+    if mixed[2:] not in (mixed[2:].lower(), mixed[2:].upper()):
+        problem(api.get(f"/api/v1/accounts/{mixed}"), 422, "InvalidAddress")
+    assert api.get(f"/api/v1/accounts/{writes_seller.address.lower()}").status_code == 200
+    problem(api.get(f"/api/v1/accounts/{wrong_checksum}x"), 422, "InvalidAddress")
+    problem(api.get("/api/v1/accounts/not-an-address"), 422, "InvalidAddress")
+    problem(api.post("/api/v1/orders/typed-data", json=draft(writes_seller, "HOLD", 1_000, chain)), 422, "InvalidRequest")
+    problem(api.post("/api/v1/orders/typed-data", json=draft(writes_seller, "SELL", 2**256, chain)), 422, "InvalidRequest")
+    problem(api.post("/api/v1/orders/typed-data", json=draft(writes_seller, "SELL", 1.5, chain)), 422, "InvalidRequest")
+    problem(api.post("/api/v1/orders", json=[1, 2]), 422, "InvalidRequest")
+    problem(api.post("/api/v1/orders/typed-data", json=draft(writes_seller, "SELL", 1_000, chain) | {"extra": 1}), 422, "InvalidRequest")
+
+
+def test_a_silent_node_gets_503(api_settings, writes_seller, chain):
+    app = create_app(api_settings(follow=False))
+    with TestClient(app) as client:
+        body = signed_body(client, writes_seller, "SELL", 2_000, chain)
+        app.state.client.w3.provider.endpoint_uri = "http://127.0.0.1:9"  # nothing listens on the discard port
+        problem(client.get(f"/api/v1/accounts/{writes_seller.address}"), 503, "NodeUnreachable")
+        problem(client.post("/api/v1/orders", json=body), 503, "NodeUnreachable")
+
+
+# ------------------------------------------------------------------------------ live reads
+
+
+def test_config_and_accounts_read_the_chain(api, api_system, api_manifest, writes_buyer, chain):
+    config = api.get("/api/v1/config").json()
+    manifest = json.loads(api_manifest.read_text())
+    assert config == {
+        "chainId": chain.chain_id,
+        "contracts": {name: Web3.to_checksum_address(entry["address"]) for name, entry in manifest["contracts"].items()},
+        "paymentSymbol": api_system.payment_token.symbol(),
+        "paymentDecimals": 6,
+        "energyDecimals": api_system.energy_token.decimals(),
+        "operatorRoutes": True,
+    }
+    assert api.get(f"/api/v1/accounts/{writes_buyer.address}").json() == {
+        "address": writes_buyer.address,
+        "energyBalanceWh": api_system.energy_token.balanceOf(writes_buyer),
+        "paymentBalance": api_system.payment_token.balanceOf(writes_buyer),
+        "paymentSymbol": api_system.payment_token.symbol(),
+        "paymentDecimals": 6,
+        "marketNonce": api_system.energy_trading.nonces(writes_buyer),
+        "ethBalanceWei": str(writes_buyer.balance),
+    }
+
+
+# ------------------------------------------------------------------------------ operator routes
+
+
+def test_operator_routes_need_the_token(api, api_system, admin):
+    body = {"regionId": 1, "capacityMW": 100, "demandMW": 50}
+    operator_nonce = admin.nonce
+    problem(api.post("/api/v1/grid/load", json=body), 401, "Unauthorized")
+    problem(api.post("/api/v1/grid/load", json=body, headers={"Authorization": "Bearer wrong"}), 401, "Unauthorized")
+    problem(api.post("/api/v1/grid/load", json=body, headers={"Authorization": API_OPERATOR_TOKEN}), 401, "Unauthorized")
+    problem(api.post("/api/v1/grid/emergency", json={"active": True}), 401, "Unauthorized")
+    assert admin.nonce == operator_nonce  # the operator sent nothing
+    assert api_system.grid_management.getGridStatus().emergencyMode is False
+
+
+def test_operator_routes_answer_503_when_not_configured(api_settings):
+    for overrides in ({"operator": None}, {"operator_token": None}):
+        with TestClient(create_app(api_settings(follow=False, **overrides))) as client:
+            answer = client.post("/api/v1/grid/load", json={"regionId": 1, "capacityMW": 100, "demandMW": 50}, headers=AUTH)
+            problem(answer, 503, "OperatorNotConfigured")
+            assert client.get("/api/v1/config").json()["operatorRoutes"] is False
+
+
+def test_a_load_report_and_the_emergency_state(api, api_system, admin):
+    operations, management = api_system.grid_operations, api_system.grid_management
+    answer = api.post("/api/v1/grid/load", json={"regionId": 1, "capacityMW": 100, "demandMW": 96}, headers=AUTH)
+    assert answer.status_code == 201, answer.json()
+    assert answer.json() == {"regionId": 1, "loadPercentage": 96, "status": "CRITICAL", "txHash": answer.json()["txHash"]}
+    assert int(operations.getCurrentLoad(1).status) == LoadStatus.CRITICAL
+    # Region 7 has no operator: the contract says whose it is not.
+    answer = api.post("/api/v1/grid/load", json={"regionId": 7, "capacityMW": 100, "demandMW": 96}, headers=AUTH)
+    refused = problem(answer, 403, "OperatorNotInRegion")
+    assert refused["details"] == {"operator": admin.address, "operatorRegionId": 1, "regionId": 7}
+
+    on = api.post("/api/v1/grid/emergency", json={"active": True}, headers=AUTH)
+    assert on.status_code == 200, on.json()
+    assert on.json()["emergencyMode"] is True and on.json()["txHash"].startswith("0x")
+    assert management.getGridStatus().emergencyMode is True
+    assert api.post("/api/v1/grid/emergency", json={"active": True}, headers=AUTH).json() == {"emergencyMode": True, "txHash": None}
+    off = api.post("/api/v1/grid/emergency", json={"active": False}, headers=AUTH).json()
+    assert off["emergencyMode"] is False
+    assert management.getGridStatus().emergencyMode is False
+
+
+def test_a_balancing_action(api, api_system, admin):
+    operations = api_system.grid_operations
+    operations.setRegionCapacity(1, 500, 300, 100, sender=admin)
+    body = {"regionId": 1, "actionType": "GENERATION_UP", "targetMW": 40, "priority": "HIGH"}
+    answer = api.post("/api/v1/grid/balance", json=body, headers=AUTH)
+    assert answer.status_code == 201, answer.json()
+    action = operations.getBalancingAction(answer.json()["actionId"])
+    assert (action.regionId, int(action.actionType), action.targetMW, action.priority) == (1, ActionType.GENERATION_UP, 40, 3)
+    # More than the uncommitted reserve: the contract's error, nothing committed.
+    answer = api.post("/api/v1/grid/balance", json=body | {"targetMW": 1_000, "priority": 2}, headers=AUTH)
+    refused = problem(answer, 400, "InsufficientReserve")
+    assert refused["details"] == {"regionId": 1, "targetMW": 1_000, "availableMW": 60}
+    problem(api.post("/api/v1/grid/balance", json=body | {"actionType": "NONE"}, headers=AUTH), 422, "InvalidRequest")
+
+
+def test_a_demand_response_event_is_funded_from_the_operator(api, api_system, admin):
+    demand, payment = api_system.demand_response, api_system.payment_token
+    event = {"targetReductionKW": 50, "rewardPerKW": 2_000, "durationSeconds": 3600}
+    assert payment.allowance(admin, demand) == 0
+    # The deployer holds no stablecoin until it is funded: refused before anything is approved.
+    unfunded = problem(api.post("/api/v1/demand-response/events", json=event, headers=AUTH), 400, "InsufficientBudget")
+    assert unfunded["details"] == {"budget": 100_000, "balance": payment.balanceOf(admin), "operator": admin.address}
+    assert payment.allowance(admin, demand) == 0
+    payment.addConsumerBalance(admin, 1, sender=admin)  # 1 whole unit = 1,000,000 base units
+    before = payment.balanceOf(admin)
+    answer = api.post("/api/v1/demand-response/events", json=event, headers=AUTH)
+    assert answer.status_code == 201, answer.json()
+    started = demand.getEvent(answer.json()["eventId"])
+    assert (started.gridOperator, started.targetReductionKW, started.rewardPerKW) == (admin.address, 50, 2_000)
+    assert payment.balanceOf(admin) == before - 100_000
+    assert payment.balanceOf(demand) >= 100_000
+    answer = api.post("/api/v1/demand-response/events", json=event | {"targetReductionKW": 0}, headers=AUTH)
+    refused = problem(answer, 400, "ZeroEventParameter")
+    assert refused["details"] == {}
+    assert payment.allowance(admin, demand) == 0  # nothing approved for an event that cannot start
+    assert payment.balanceOf(admin) == before - 100_000
