@@ -12,13 +12,19 @@ from __future__ import annotations
 import json
 
 import pytest
+import uvicorn
+from click.testing import CliRunner
 from conftest import API_OPERATOR_TOKEN, meter_energy_to
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
 from web3 import Web3
 
+from energy_grid.accounts import AccountError
 from energy_grid.api import create_app
+from energy_grid.cli import cli
+from energy_grid.cli.serve_commands import build_service_settings
+from energy_grid.client import anvil_account
 from energy_grid.enums import ActionType, LoadStatus, OrderStatus
 from energy_grid.signed_readings import sign_reading
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
@@ -453,3 +459,98 @@ def test_a_demand_response_event_is_funded_from_the_operator(api, api_system, ad
     assert refused["details"] == {}
     assert payment.allowance(admin, demand) == 0  # nothing approved for an event that cannot start
     assert payment.balanceOf(admin) == before - 100_000
+
+
+# ------------------------------------------------------------------------------ energy-grid serve
+
+
+SERVE_ENV = (
+    "ENERGY_GRID_RELAYER_KEY",
+    "ENERGY_GRID_OPERATOR_KEY",
+    "ENERGY_GRID_OPERATOR_TOKEN",
+    "DATABASE_URL",
+    "ENERGY_GRID_KEYSTORE_PASSWORD",
+)
+
+
+@pytest.fixture
+def serve_runs(monkeypatch, tmp_path, networks, api_manifest):
+    """Runs `energy-grid serve ARGS` in an empty folder with uvicorn stubbed out; returns the CLI
+    result and what uvicorn was handed (app, host, port)."""
+    for name in SERVE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    served: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **_: served.update(app=app, host=host, port=port))
+
+    def run(*args: str, env: dict | None = None):
+        base = ["--rpc-url", networks.provider.uri, "--manifest", str(api_manifest), "serve"]
+        result = CliRunner().invoke(cli, [*base, *args], env=env or {}, catch_exceptions=False)
+        return result, served
+
+    return run
+
+
+def test_serve_on_anvil_defaults_to_dev_accounts_a_fresh_token_and_a_sqlite_index(serve_runs, tmp_path, chain):
+    result, served = serve_runs()
+    assert result.exit_code == 0, result.output
+    settings = served["app"].state.settings
+    assert (served["host"], served["port"]) == ("127.0.0.1", 8000)
+    assert settings.relayer.address == anvil_account(9).address
+    assert settings.operator.address == anvil_account(0).address
+    assert len(settings.operator_token) >= 32
+    assert f"Operator token for this run: {settings.operator_token}" in result.output
+    assert settings.database_url == f"sqlite:///.index/{chain.chain_id}.sqlite"
+    assert (tmp_path / ".index").is_dir()
+    _, served = serve_runs("--host", "0.0.0.0", "--port", "8123")
+    assert (served["host"], served["port"]) == ("0.0.0.0", 8123)
+    assert served["app"].state.settings.operator_token != settings.operator_token  # a new one each run
+
+
+def test_serve_takes_keys_token_and_database_from_the_environment_and_options(serve_runs, tmp_path):
+    relayer, operator = Account.create(), Account.create()
+    env = {
+        "ENERGY_GRID_RELAYER_KEY": "0x" + bytes(relayer.key).hex(),
+        "ENERGY_GRID_OPERATOR_KEY": bytes(operator.key).hex(),
+        "ENERGY_GRID_OPERATOR_TOKEN": "control-desk",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/env/index.sqlite",
+    }
+    result, served = serve_runs(env=env)
+    assert result.exit_code == 0, result.output
+    settings = served["app"].state.settings
+    keys = (settings.relayer.address, settings.operator.address, settings.operator_token)
+    assert keys == (relayer.address, operator.address, "control-desk")
+    assert settings.database_url == env["DATABASE_URL"]
+    assert (tmp_path / "env").is_dir()
+    assert "control-desk" not in result.output
+    result, served = serve_runs("--database-url", f"sqlite:///{tmp_path}/option.sqlite", env=env)
+    assert served["app"].state.settings.database_url == f"sqlite:///{tmp_path}/option.sqlite"
+    # A relayer from a keystore: the password from the environment.
+    keystore = tmp_path / "relayer.json"
+    keystore.write_text(json.dumps(Account.encrypt(relayer.key, "pw", iterations=2)))
+    result, served = serve_runs("--relayer-keystore", str(keystore), env={"ENERGY_GRID_KEYSTORE_PASSWORD": "pw"})
+    assert result.exit_code == 0, result.output
+    assert served["app"].state.settings.relayer.address == relayer.address
+
+
+def test_serve_refuses_a_malformed_key_without_repeating_it(serve_runs):
+    served_before = dict(serve_runs()[1])
+    result, served = serve_runs(env={"ENERGY_GRID_RELAYER_KEY": "0xnot-a-key-secret"})
+    assert result.exit_code == 1
+    assert "ENERGY_GRID_RELAYER_KEY is not a 32-byte hex private key." in result.output
+    assert "not-a-key-secret" not in result.output
+    assert served["app"] is served_before["app"]  # not served again
+
+
+def test_serve_settings_off_anvil_need_a_relayer_and_turn_operator_routes_off_without_both_keys(api_manifest):
+    relayer, operator = Account.create(), Account.create()
+    with pytest.raises(AccountError, match="ENERGY_GRID_RELAYER_KEY or --relayer-keystore"):
+        build_service_settings("http://node", api_manifest, 1, environ={})
+    plan = build_service_settings("http://node", api_manifest, 1, environ={"ENERGY_GRID_RELAYER_KEY": relayer.key.hex()})
+    assert (plan.settings.relayer.address, plan.settings.operator, plan.settings.operator_token) == (relayer.address, None, None)
+    assert plan.settings.database_url == "sqlite:///.index/1.sqlite"
+    assert any("Operator routes are off" in note for note in plan.notes)
+    keys = {"ENERGY_GRID_RELAYER_KEY": relayer.key.hex(), "ENERGY_GRID_OPERATOR_KEY": operator.key.hex()}
+    assert build_service_settings("http://node", api_manifest, 1, environ=keys).settings.operator is None  # no token: off
+    plan = build_service_settings("http://node", api_manifest, 1, environ=keys | {"ENERGY_GRID_OPERATOR_TOKEN": "t"})
+    assert (plan.settings.operator.address, plan.settings.operator_token, plan.notes) == (operator.address, "t", [])
