@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-
-from energy_grid.api.problems import ApiProblem
 
 STATIC_DIR = Path(__file__).parent / "static"
 CHART_JS = Path("node_modules") / "chart.js" / "dist" / "chart.umd.min.js"
@@ -53,10 +51,12 @@ def mount_web(app: FastAPI) -> None:
 
         app.add_api_route(url_path, view, methods=["GET"], include_in_schema=False, name=f"view:{file_name}")
 
-    async def chart_js() -> FileResponse:
+    async def chart_js() -> Response:
         found = chart_js_file()
         if found is None:
-            raise ApiProblem(503, "ChartJsMissing", "Chart.js is not installed: run `npm ci` (or `make setup`) in the project")
+            # The API's problem shape (energy_grid.api.problems, which imports this module first).
+            message = "Chart.js is not installed: run `npm ci` (or `make setup`) in the project."
+            return JSONResponse(status_code=503, content={"error": "ChartJsMissing", "message": message, "details": {}})
         return FileResponse(found, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
     app.add_api_route("/vendor/chart.js", chart_js, methods=["GET"], include_in_schema=False)
