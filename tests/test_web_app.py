@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from conftest import API_OPERATOR_TOKEN
 from eth_account import Account
@@ -29,6 +30,7 @@ from energy_grid.client import GridClient, MeterReading, anvil_account
 from energy_grid.keeper import run_keeper
 from energy_grid.manifest import read_manifest
 from energy_grid.units import INTERVAL_SECONDS, format_kwh, format_money
+from energy_grid.web import chart_js_file
 
 REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
 SELLER_INDEX, BUYER_INDEX, KEEPER_INDEX = 1, 2, 8
@@ -117,6 +119,24 @@ def _chart_points(page: Page) -> dict[str, list[int]]:
         "() => Object.fromEntries(Object.entries(window.energyGridCharts || {}).map(([name, chart]) =>"
         " [name, chart.data.datasets.map((d) => d.data.filter((p) => (typeof p === 'number' ? p : p.y) > 0).length)]))"
     )
+
+
+def test_service_serves_the_pages_and_chart_js(web_base_url):
+    for path in VIEWS.values():
+        page = httpx.get(f"{web_base_url}{path}")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), path
+        assert 'id="app-header"' in page.text
+    chart = httpx.get(f"{web_base_url}/vendor/chart.js")
+    assert chart.status_code == 200 and "javascript" in chart.headers["content-type"]
+    assert "Chart" in chart.text[:5_000]
+    script = httpx.get(f"{web_base_url}/static/js/common.js")
+    assert script.status_code == 200 and "eth_requestAccounts" in script.text
+    assert httpx.get(f"{web_base_url}/static/nothing-here.js").status_code == 404
+
+
+def test_chart_js_missing_is_reported(tmp_path):
+    assert chart_js_file([tmp_path]) is None
+    assert chart_js_file() is not None  # `make setup` installed it (npm ci)
 
 
 def test_views_render_without_errors(web_sessions):
