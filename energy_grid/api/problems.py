@@ -42,9 +42,13 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     errors = [{"location": list(e.get("loc", ())), "problem": e.get("msg", "")} for e in exc.errors()]
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
         return problem_response(HTTP_BAD_REQUEST, "MalformedJson", "The request body is not valid JSON.", {"errors": errors})
-    first = errors[0] if errors else {"location": [], "problem": "invalid"}
-    where = ".".join(str(part) for part in first["location"])
-    return problem_response(HTTP_UNPROCESSABLE, "InvalidRequest", f"{where}: {first['problem']}", {"errors": errors})
+    # A validator that raises PydanticCustomError("InvalidAddress", …) names the problem itself.
+    raw = list(exc.errors())
+    named = [e for e in raw if str(e.get("type", ""))[:1].isupper()]
+    first = (named or raw or [{}])[0]
+    error = str(first["type"]) if named else "InvalidRequest"
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return problem_response(HTTP_UNPROCESSABLE, error, f"{where}: {first.get('msg', 'invalid')}", {"errors": errors})
 
 
 def install_problem_handlers(app: FastAPI) -> None:

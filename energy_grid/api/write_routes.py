@@ -1,5 +1,235 @@
-"""The write routes: relay signed orders, cancellations and readings; the operator routes. (Being written: issue 11.)"""
+"""The write and live routes: relay what a wallet or a meter signed, and what a wallet needs first.
 
-from fastapi import APIRouter
+    POST /orders/typed-data        the EIP-712 order (and a permit, when the allowance is short) to sign
+    POST /orders                   relays the signed order: it is the signer's on chain, the relayer pays gas
+    POST /orders/{id}/cancel/...   the same for a cancellation
+    POST /meters/reading           relays a meter-signed reading
+    GET  /accounts/{address}, /config   live from the chain
 
-router = APIRouter()
+The service holds no user's key. Every write is checked with eth_call first (a revert answers a 4xx
+naming the contract's custom error, and nothing is sent), then sent by the relayer, one at a time,
+and answered once its receipt is in. The operator routes are in `operator_routes`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from web3.contract.contract import ContractFunction
+from web3.exceptions import MismatchedABI, Web3ValidationError
+
+from energy_grid.api import operator_routes
+from energy_grid.api.auth import operator_routes_enabled
+from energy_grid.api.relay import (
+    answering,
+    client_of,
+    path_address,
+    relay_of,
+    settings_of,
+    tx_hash_of,
+)
+from energy_grid.api.typed_data import cancel_typed_data, order_typed_data, permit_typed_data
+from energy_grid.api.write_models import (
+    CancelDraft,
+    OrderDraft,
+    RelayCancel,
+    RelayOrder,
+    RelayReading,
+    split_signature,
+)
+from energy_grid.client import GridClient
+from energy_grid.enums import OrderType
+from energy_grid.errors import ContractRevertError, InvalidInputError
+from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
+
+HTTP_CREATED = 201
+# A wallet user reads and confirms before signing: an hour of chain time to submit.
+DEFAULT_SIGNATURE_WINDOW_S = 3600
+# The refusal a draft order gets only because its escrow is not approved yet: the permit covers it.
+ALLOWANCE_ERRORS = frozenset({"ERC20InsufficientAllowance"})
+
+OrderId = Annotated[int, Path(ge=0, le=2**256 - 1, description="The order's id on EnergyTrading")]
+
+router = APIRouter(tags=["trading and metering"])
+router.include_router(operator_routes.router)
+
+_token_lock = threading.Lock()
+_token_info: dict[tuple[int, str], tuple[str, str, int]] = {}
+
+
+def bind(function: Any, *args: Any) -> ContractFunction:
+    """`function(*args)` bound for sending; arguments that do not fit its ABI types are bad input."""
+    try:
+        return function(*args)
+    except (Web3ValidationError, MismatchedABI, TypeError, OverflowError) as err:
+        raise InvalidInputError(str(err)) from None
+
+
+def token_info(client: GridClient, name: str) -> tuple[str, str, int]:
+    """(name, symbol, decimals) of a token of the deployment, read once."""
+    key = (id(client), name)
+    with _token_lock:
+        if key not in _token_info:
+            functions = client[name].functions
+            call = client.transactor.call
+            _token_info[key] = (str(call(functions.name())), str(call(functions.symbol())), int(call(functions.decimals())))
+        return _token_info[key]
+
+
+def chain_time(client: GridClient) -> int:
+    """The latest block's time: local chains run ahead of the wall clock."""
+    return int(client.w3.eth.get_block("latest")["timestamp"])
+
+
+def escrow_amount(side: OrderType, amount_wh: int, price_per_kwh: int) -> int:
+    """What an order locks (EnergyTrading._escrowAmount): Wh for a SELL, the cost rounded up for a BUY."""
+    return amount_wh if side == OrderType.SELL else -(-amount_wh * price_per_kwh // 1000)
+
+
+# ---------------------------------------------------------------------------------- live reads
+
+
+@router.get("/config", summary="What a web app needs first: the chain, the contracts, the tokens' units")
+def config(request: Request) -> dict[str, Any]:
+    client = client_of(request)
+    with answering():
+        _, payment_symbol, payment_decimals = token_info(client, "PaymentToken")
+        energy_decimals = token_info(client, "EnergyToken")[2]
+    return {
+        "chainId": client.chain_id,
+        "contracts": {name: str(contract.address) for name, contract in client.contracts.items()},
+        "paymentSymbol": payment_symbol,
+        "paymentDecimals": payment_decimals,
+        "energyDecimals": energy_decimals,
+        "operatorRoutes": operator_routes_enabled(settings_of(request)),
+    }
+
+
+@router.get("/accounts/{address}", summary="An account's balances and market nonce, live from the chain")
+def account(request: Request, address: str) -> dict[str, Any]:
+    holder = path_address(address)
+    client = client_of(request)
+    with answering():
+        _, symbol, decimals = token_info(client, "PaymentToken")
+        return {
+            "address": holder,
+            "energyBalanceWh": client.energy_token.balance_of(holder),
+            "paymentBalance": client.payment_token.balance_of(holder),
+            "paymentSymbol": symbol,
+            "paymentDecimals": decimals,
+            "marketNonce": client.trading.nonce(holder),
+            "ethBalanceWei": str(client.w3.eth.get_balance(holder)),  # type: ignore[arg-type]
+        }
+
+
+# ---------------------------------------------------------------------------------- orders
+
+
+@router.post("/orders/typed-data", summary="The EIP-712 order for the trader's wallet to sign (and a permit if needed)")
+def order_typed_data_route(request: Request, draft: OrderDraft) -> dict[str, Any]:
+    client = client_of(request)
+    market = client.trading
+    side = OrderType[draft.side]
+    counterparty = draft.counterparty or ZERO_ADDRESS
+    with answering():
+        # The order as its trader would send it: refused now (balance, price, expiry, …) means
+        # refused when relayed, so the wallet is not asked to sign it.
+        functions = market.contract.functions
+        if counterparty == ZERO_ADDRESS:
+            trial = bind(functions.createOrder, draft.amountWh, draft.pricePerKWh, draft.expiry, int(side))
+        else:
+            trial = bind(functions.createDirectedOrder, draft.amountWh, draft.pricePerKWh, draft.expiry, int(side), counterparty)
+        rejection = relay_of(request).check(draft.trader, trial)
+        if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name in ALLOWANCE_ERRORS):
+            raise rejection
+        deadline = draft.deadline if draft.deadline is not None else chain_time(client) + DEFAULT_SIGNATURE_WINDOW_S
+        order = SignedOrder(
+            draft.trader, draft.amountWh, draft.pricePerKWh, draft.expiry, int(side), market.nonce(draft.trader), deadline, counterparty
+        )
+        message = order.message()
+        token = client.energy_token if side == OrderType.SELL else client.payment_token
+        required = escrow_amount(side, draft.amountWh, draft.pricePerKWh)
+        permit = None
+        if token.allowance(draft.trader, market.address) < required:
+            token_name = token_info(client, "EnergyToken" if side == OrderType.SELL else "PaymentToken")[0]
+            permit_nonce = int(client.transactor.call(token.contract.functions.nonces(draft.trader)))
+            permit = {
+                "value": required,
+                "deadline": deadline,
+                "typedData": permit_typed_data(
+                    token_name, token.address, client.chain_id, draft.trader, market.address, required, permit_nonce, deadline
+                ),
+            }
+    return {"order": message, "typedData": order_typed_data(message, market.address, client.chain_id), "permit": permit}
+
+
+@router.post("/orders", status_code=HTTP_CREATED, summary="Relays an order the trader signed: it is the trader's on chain")
+def relay_order(request: Request, body: RelayOrder) -> dict[str, Any]:
+    client = client_of(request)
+    relayer = settings_of(request).relayer
+    o = body.order
+    order = SignedOrder(o.trader, o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.nonce, o.deadline, o.counterparty)
+    signature = split_signature(body.signature)
+    permits = []
+    if body.permit is not None:
+        permit_signature = split_signature(body.permit.signature)
+        permits.append((body.permit.value, body.permit.deadline, *permit_signature.args()))
+    with answering():
+        call = bind(client.trading.contract.functions.createOrderBySig, order.as_tuple(), *signature.args(), permits)
+        receipt = relay_of(request).send(relayer, call)
+        created = client.trading.event(receipt, "OrderCreated")
+    return {
+        "orderId": int(created["orderId"]),
+        "trader": str(created["trader"]),
+        "txHash": tx_hash_of(receipt),
+        "blockNumber": int(receipt["blockNumber"]),
+        "relayer": relayer.address,
+    }
+
+
+@router.post("/orders/{order_id}/cancel/typed-data", summary="The EIP-712 cancellation for the order's trader to sign")
+def cancel_typed_data_route(request: Request, order_id: OrderId, draft: CancelDraft | None = None) -> dict[str, Any]:
+    client = client_of(request)
+    market = client.trading
+    with answering():
+        trader = market.get_order_info(order_id).trader  # OrderUnknown: 404
+        rejection = relay_of(request).check(trader, bind(market.contract.functions.cancelOrder, order_id))
+        if rejection is not None:
+            raise rejection  # OrderNotActive: 409, before the wallet is asked
+        nonce = market.nonce(trader)
+        deadline = draft.deadline if draft is not None and draft.deadline is not None else None
+        if deadline is None:
+            deadline = chain_time(client) + DEFAULT_SIGNATURE_WINDOW_S
+    typed = cancel_typed_data(order_id, nonce, deadline, market.address, client.chain_id)
+    return {"nonce": nonce, "deadline": deadline, "typedData": typed}
+
+
+@router.post("/orders/{order_id}/cancel", summary="Relays a cancellation the order's trader signed")
+def relay_cancel(request: Request, order_id: OrderId, body: RelayCancel) -> dict[str, Any]:
+    client = client_of(request)
+    signature = split_signature(body.signature)
+    with answering():
+        call = bind(client.trading.contract.functions.cancelOrderBySig, order_id, body.nonce, body.deadline, *signature.args())
+        receipt = relay_of(request).send(settings_of(request).relayer, call)
+    return {"orderId": order_id, "txHash": tx_hash_of(receipt), "status": "CANCELLED"}
+
+
+# ---------------------------------------------------------------------------------- meters
+
+
+@router.post("/meters/reading", status_code=HTTP_CREATED, summary="Relays a reading the meter signed (EIP-712)")
+def relay_reading(request: Request, body: RelayReading) -> dict[str, Any]:
+    client = client_of(request)
+    r = body.reading
+    reading = (r.timestamp, r.consumptionRegisterWh, r.productionRegisterWh, r.gridFrequencyMilliHz, r.voltagePerMille)
+    signature = split_signature(body.signature)
+    entry = (body.meter, body.nonce, body.deadline, reading, *signature.args())
+    with answering():
+        call = bind(client.smart_meter.contract.functions.submitSignedReadings, [entry])
+        receipt = relay_of(request).send(settings_of(request).relayer, call)
+    return {"meter": body.meter, "txHash": tx_hash_of(receipt), "blockNumber": int(receipt["blockNumber"])}
+
+
+__all__ = ["router"]

@@ -1,0 +1,181 @@
+"""The request bodies of the write and operator routes, field for field as the API's JSON names them
+(the contracts' units in every name: Wh, per kWh, MW, kW, mHz, per mille, unix seconds).
+
+Addresses are checked (422 `InvalidAddress`; any case, but a mixed-case one must carry a valid
+EIP-55 checksum) and checksummed; signatures are 65 bytes of 0x-hex (422 `InvalidSignature`);
+integers fit the ABI type they are sent as, so nothing a client sends can fail to encode.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from eth_utils import is_address, is_checksum_address, to_checksum_address
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from energy_grid.signed_orders import ZERO_ADDRESS, Signature
+
+SIGNATURE_BYTES = 65
+V_OFFSET = 27  # wallets give v as 27/28, some as 0/1 (the recovery id)
+
+Uint256 = Annotated[int, Field(ge=0, le=2**256 - 1)]
+Uint128 = Annotated[int, Field(ge=0, le=2**128 - 1)]
+Uint64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
+Uint32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
+def checksum_address(value: str) -> str:
+    """`value` checksummed; PydanticCustomError("InvalidAddress") when it is not an address."""
+    lowered = value.lower()
+    if not is_address(lowered) or (value != lowered and value[2:] != value[2:].upper() and not is_checksum_address(value)):
+        message = "{value} is not an address (0x and 40 hex digits, EIP-55 if mixed case)"
+        raise PydanticCustomError("InvalidAddress", message, {"value": value})
+    return to_checksum_address(lowered)
+
+
+def parse_signature(value: str) -> str:
+    """A 65-byte signature r ‖ s ‖ v as 0x-hex, checked; PydanticCustomError("InvalidSignature") otherwise."""
+    try:
+        raw = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if not value.startswith("0x") or len(raw) != SIGNATURE_BYTES:
+        raise PydanticCustomError("InvalidSignature", "a signature is 0x and 65 bytes of hex (r, s, v)")
+    return value
+
+
+Address = Annotated[str, AfterValidator(checksum_address)]
+SignatureHex = Annotated[str, AfterValidator(parse_signature)]
+
+
+def split_signature(value: str) -> Signature:
+    """r, s, v of a checked 65-byte signature; v as ecrecover takes it (27/28)."""
+    raw = bytes.fromhex(value.removeprefix("0x"))
+    v = raw[64]
+    return Signature(v + V_OFFSET if v < V_OFFSET else v, raw[:32], raw[32:64])
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderDraft(Request):
+    """What a trader wants to sign: the service fills in the nonce and a deadline."""
+
+    trader: Address
+    side: Literal["BUY", "SELL"]
+    amountWh: Uint256
+    pricePerKWh: Uint256  # PaymentToken base units per kWh
+    expiry: Uint256  # unix s: the order trades while block time < expiry
+    counterparty: Address | None = None  # a directed order's only counterparty; null = anyone
+    deadline: Uint256 | None = None  # unix s: the signature's; default the chain's time + an hour
+
+
+class OrderMessage(Request):
+    """The EIP-712 `Order` message, as signed."""
+
+    trader: Address
+    amountWh: Uint256
+    pricePerKWh: Uint256
+    expiry: Uint256
+    orderType: Literal[0, 1]  # 0 BUY, 1 SELL
+    counterparty: Address = ZERO_ADDRESS
+    nonce: Uint256
+    deadline: Uint256
+
+
+class PermitIn(Request):
+    """The trader's ERC-2612 permit of the escrow token to the market, as /orders/typed-data offered it."""
+
+    value: Uint256
+    deadline: Uint256
+    signature: SignatureHex
+
+
+class RelayOrder(Request):
+    order: OrderMessage
+    signature: SignatureHex
+    permit: PermitIn | None = None
+
+
+class CancelDraft(Request):
+    deadline: Uint256 | None = None
+
+
+class RelayCancel(Request):
+    nonce: Uint256
+    deadline: Uint256
+    signature: SignatureHex
+
+
+class ReadingIn(Request):
+    """ISmartMeter.MeterReading: cumulative registers, as the meter reads them."""
+
+    timestamp: Uint256
+    consumptionRegisterWh: Uint256
+    productionRegisterWh: Uint256
+    gridFrequencyMilliHz: Uint256
+    voltagePerMille: Uint256
+
+
+class RelayReading(Request):
+    meter: Address
+    nonce: Uint256
+    deadline: Uint256
+    reading: ReadingIn
+    signature: SignatureHex
+
+
+ActionName = Literal["GENERATION_UP", "GENERATION_DOWN", "LOAD_SHEDDING", "STORAGE_DISPATCH"]
+PriorityName = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
+# The contract ranks 1 (most urgent) .. 10; the names are points on that scale.
+PRIORITY_LEVELS: dict[str, int] = {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 5, "LOW": 8}
+
+
+class BalancingRequest(Request):
+    regionId: Uint32
+    actionType: ActionName
+    targetMW: Uint256
+    priority: PriorityName | Annotated[int, Field(ge=0, le=255)] = "MEDIUM"  # a name, or 1 .. 10 as the contract takes it
+
+    def priority_level(self) -> int:
+        return PRIORITY_LEVELS[self.priority] if isinstance(self.priority, str) else self.priority
+
+
+class LoadRequest(Request):
+    regionId: Uint32
+    capacityMW: Uint256
+    demandMW: Uint256
+
+
+class EmergencyRequest(Request):
+    active: bool
+
+
+class DemandResponseRequest(Request):
+    targetReductionKW: Uint64
+    rewardPerKW: Uint128  # PaymentToken base units per kW reduced
+    durationSeconds: Uint256
+
+
+__all__ = [
+    "PRIORITY_LEVELS",
+    "Address",
+    "BalancingRequest",
+    "CancelDraft",
+    "DemandResponseRequest",
+    "EmergencyRequest",
+    "LoadRequest",
+    "OrderDraft",
+    "OrderMessage",
+    "PermitIn",
+    "ReadingIn",
+    "RelayCancel",
+    "RelayOrder",
+    "RelayReading",
+    "SignatureHex",
+    "checksum_address",
+    "parse_signature",
+    "split_signature",
+]
