@@ -4,12 +4,12 @@ import { $, api, fillRows, formatFrequency, formatMoney, formatPowerW, formatTim
   runAction, showMessage, startPage } from "./common.js";
 
 const TOKEN_KEY = "energy-grid.operator-token";
-// Balancing priority: 1 is the most urgent (IGridOperations).
-const PRIORITIES = [["HIGH", "High"], ["MEDIUM", "Medium"], ["LOW", "Low"]];
+// Balancing priority by name (the API maps it onto the contract's 1 = most urgent .. 10).
+const PRIORITIES = [["CRITICAL", "Critical"], ["HIGH", "High"], ["MEDIUM", "Medium"], ["LOW", "Low"]];
 
 const cfg = await startPage();
 if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
-$("#balance-priority").replaceChildren(...PRIORITIES.map(([value, label]) => h("option", { value }, label)));
+$("#balance-priority").replaceChildren(...PRIORITIES.map(([value, label]) => h("option", { value, selected: value === "MEDIUM" }, label)));
 
 function token() {
   return sessionStorage.getItem(TOKEN_KEY) || "";
