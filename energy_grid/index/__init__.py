@@ -1,28 +1,15 @@
-"""The event index: the contracts' events in SQL, kept in step with the chain. (Being written: issue 11.)"""
+"""The event index: the contracts' events in SQL (SQLite by default, PostgreSQL by URL), kept in
+step with the chain by a follower that resumes from its cursor and rolls back reorganized blocks.
+
+    index = EventIndex("sqlite:///index.sqlite")
+    index.upgrade()                                  # the shipped Alembic migrations
+    follower = Follower(index, GridClient.from_manifest(manifest, rpc_url), poll_interval_s=1.0)
+    follower.start()                                 # a daemon thread; follower.stop() ends it
+"""
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from energy_grid.index.follower import Follower
+from energy_grid.index.store import EventIndex, IndexChainMismatchError, IndexedRange
 
-
-class EventIndex:
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-
-    def upgrade(self) -> None:
-        """Brings the database's schema to the newest migration."""
-
-
-class Follower:
-    def __init__(self, index: EventIndex, client: Any, poll_interval_s: float = 1.0) -> None:
-        self.index = index
-        self.client = client
-        self.poll_interval_s = poll_interval_s
-        self._stop = threading.Event()
-
-    def start(self) -> None:
-        """Follows the chain in a background thread."""
-
-    def stop(self) -> None:
-        self._stop.set()
+__all__ = ["EventIndex", "Follower", "IndexChainMismatchError", "IndexedRange"]

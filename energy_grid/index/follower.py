@@ -1,0 +1,187 @@
+"""The follower: keeps the index in step with the chain, in bounded ranges, from its stored cursor.
+
+Each step first checks that the block at the cursor is still the node's (a reorganization, or a
+local chain reverted to a snapshot, replaces blocks): on a mismatch it walks back over the stored
+blocks to the newest one the node still has and deletes everything above it. Then it reads the next
+range's logs (eth_getLogs over the indexed contracts), decodes them and stores rows, block hashes
+and the cursor in one transaction, so a crash leaves no half range and a restart resumes exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import BlockNotFound
+
+from energy_grid.index.decode import EventDecoder
+from energy_grid.index.store import EventIndex, IndexedRange
+
+log = logging.getLogger(__name__)
+
+RANGE_BLOCKS = 2_000  # blocks per eth_getLogs call (public nodes cap ranges near this)
+FORK_SEARCH_PAGE = 100  # stored blocks fetched at a time while searching for a fork point
+MAX_BACKOFF_S = 30.0
+
+
+def _hash(block: Any) -> str:
+    return HexBytes(block["hash"]).to_0x_hex()
+
+
+class Follower:
+    """Follows the chain `client` (a GridClient: its web3 connection and manifest contracts) into
+    `index`. `start()` runs it in a daemon thread polling every `poll_interval_s`; `run_once()`
+    catches up in the caller's thread (tests drive it so)."""
+
+    def __init__(
+        self,
+        index: EventIndex,
+        client: Any,
+        poll_interval_s: float = 1.0,
+        *,
+        start_block: int = 0,
+        range_blocks: int = RANGE_BLOCKS,
+    ) -> None:
+        self.index = index
+        self.client = client
+        self.poll_interval_s = poll_interval_s
+        # Where an empty index starts: the manifest's startBlock (the deployment's first block).
+        self.start_block = start_block
+        self.range_blocks = range_blocks
+        self.decoder = EventDecoder(client.contracts)
+        self.head_block: int | None = None  # the node's head at the last step
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def w3(self) -> Web3:
+        return self.client.w3
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.client.chain_id)
+
+    # ------------------------------------------------------------------ the background thread
+
+    def start(self) -> None:
+        """Follows the chain in a background thread (a second call while it runs does nothing)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="index-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                caught_up = self.step() == 0
+                failures = 0
+                self.last_error = None
+            except Exception as err:  # the thread must outlive a node or database hiccup
+                failures += 1
+                self.last_error = f"{type(err).__name__}: {err}"
+                log.warning("index follower: %s (retry %d)", self.last_error, failures, exc_info=failures == 1)
+                self._stop.wait(min(self.poll_interval_s * 2**failures, MAX_BACKOFF_S))
+                continue
+            if caught_up:
+                self._stop.wait(self.poll_interval_s)
+
+    # ------------------------------------------------------------------ one step at a time
+
+    def run_once(self) -> int:
+        """Indexes up to the node's current head; returns the last indexed block (-1: none)."""
+        while self.step() > 0:
+            pass
+        indexed = self.index.indexed_block()
+        return -1 if indexed is None else indexed
+
+    def step(self) -> int:
+        """Rolls back a replaced fork if any, then indexes one range; returns how many blocks the
+        cursor moved forward (0: at the head)."""
+        self.index.check_chain(self.chain_id)
+        head = self.w3.eth.block_number
+        self.head_block = head
+        cursor = self._reconcile(head)
+        if cursor >= head:
+            return 0
+        first = cursor + 1
+        last = min(first + self.range_blocks - 1, head)
+        batch = self._read_range(first, last)
+        if batch is None:
+            return 0
+        self.index.store_range(batch)
+        return last - cursor
+
+    def _cursor(self) -> int:
+        indexed = self.index.indexed_block()
+        return self.start_block - 1 if indexed is None else indexed
+
+    def _reconcile(self, head: int) -> int:
+        """The cursor after rolling back blocks the node no longer has."""
+        cursor = self._cursor()
+        below = cursor
+        while True:
+            stored = self.index.stored_blocks_from(below, FORK_SEARCH_PAGE)
+            for block in stored:
+                if block.number <= head and self._node_hash(block.number) == block.hash:
+                    if block.number < cursor:
+                        log.info("index follower: chain reorganized above block %d; rolled back", block.number)
+                        self.index.rollback_above(self.chain_id, block.number)
+                    return block.number
+            if len(stored) < FORK_SEARCH_PAGE:
+                break
+            below = stored[-1].number - 1
+        # No stored block is the node's (or none is stored): start over.
+        if self.index.indexed_block() is not None:
+            log.info("index follower: no indexed block is on the node's chain; re-indexing from %d", self.start_block)
+            self.index.rollback_above(self.chain_id, self.start_block - 1)
+        return self.start_block - 1
+
+    def _node_hash(self, number: int) -> str | None:
+        try:
+            return _hash(self.w3.eth.get_block(number))
+        except BlockNotFound:
+            return None
+
+    def _read_range(self, first: int, last: int) -> IndexedRange | None:
+        """The range's decoded rows and blocks; None when the chain changed while it was read."""
+        end = self.w3.eth.get_block(last)
+        logs = self.w3.eth.get_logs(
+            {"fromBlock": first, "toBlock": last, "address": self.decoder.addresses}
+        )
+        # Blocks up to `last` changed while the logs were read iff `last` itself changed.
+        if self._node_hash(last) != _hash(end):
+            return None
+        batch = IndexedRange(self.chain_id, first, last)
+        batch.blocks[last] = (_hash(end), int(end["timestamp"]))
+        for entry in sorted(logs, key=lambda e: (int(e["blockNumber"]), int(e["logIndex"]))):
+            if entry.get("removed"):
+                continue
+            number = int(entry["blockNumber"])
+            if number not in batch.blocks:
+                batch.blocks[number] = self._block_of(entry)
+            row = self.decoder.decode(entry, batch.blocks[number][1])
+            if row is not None:
+                batch.rows.append(row)
+        return batch
+
+    def _block_of(self, entry: Any) -> tuple[str, int]:
+        """(hash, timestamp) of a log's block: from the log where the node includes the block's
+        timestamp (anvil and recent geth do), else from the block."""
+        block_hash = HexBytes(entry["blockHash"]).to_0x_hex()
+        timestamp = entry.get("blockTimestamp")
+        if timestamp is None:
+            block = self.w3.eth.get_block(HexBytes(entry["blockHash"]))
+            timestamp = block["timestamp"]
+        return block_hash, int(timestamp, 16) if isinstance(timestamp, str) else int(timestamp)

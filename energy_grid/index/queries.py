@@ -1,0 +1,450 @@
+"""The read routes' queries: each a small SQL query over the event rows (state derived on the
+fly), answering in the API's JSON shapes (energy_grid/api/read_routes.py validates the inputs).
+
+Rows are inserted in chain order and a rollback deletes the newest, so a table's `id` order is
+its chain order: "latest" is the highest id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, literal, or_, select, type_coerce
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from energy_grid.enums import LoadStatus
+from energy_grid.index import models as m
+from energy_grid.index.types import Uint256
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+SIDES = ("BUY", "SELL")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last indexed block: what "now" is for expiry and default time windows."""
+
+    block_number: int | None
+    timestamp_s: int | None
+
+    def day_start_s(self) -> int:
+        return 0 if self.timestamp_s is None else self.timestamp_s // DAY_SECONDS * DAY_SECONDS
+
+    def time_s(self) -> int:
+        return 0 if self.timestamp_s is None else self.timestamp_s
+
+
+def head_of(session: Session) -> Head:
+    cursor = session.get(m.Cursor, 1)
+    if cursor is None or cursor.block_number < 0:
+        return Head(None, None)
+    block = session.get(m.Block, cursor.block_number)
+    return Head(cursor.block_number, None if block is None else block.timestamp_s)
+
+
+def _page(session: Session, query: Any, page: PageRequest) -> tuple[list[Any], int]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.execute(query.limit(page.limit).offset(page.offset)).all()
+    return list(rows), int(total)
+
+
+def listing(items: list[dict[str, Any]], total: int, page: PageRequest) -> dict[str, Any]:
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+def _in_window(column: Any, from_s: int | None, to_s: int | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if from_s is not None:
+        conditions.append(column >= from_s)
+    if to_s is not None:
+        conditions.append(column <= to_s)
+    return conditions
+
+
+def _newest_first(table: type[m.EventRow]) -> tuple[Any, Any]:
+    return table.block_number.desc(), table.log_index.desc()
+
+
+# ---------------------------------------------------------------- orders and trades
+
+
+def _order_state() -> tuple[ColumnElement[int], ColumnElement[str | None]]:
+    """(filled Wh, closing reason or NULL) of the OrderCreated row in the enclosing query."""
+    o = m.OrderCreated
+    filled_as_buy = select(func.coalesce(func.sum(m.Fill.amount_wh), 0)).where(m.Fill.buy_order_id == o.order_id)
+    filled_as_sell = select(func.coalesce(func.sum(m.Fill.amount_wh), 0)).where(m.Fill.sell_order_id == o.order_id)
+    filled = type_coerce(filled_as_buy.scalar_subquery() + filled_as_sell.scalar_subquery(), Uint256)
+    closed = select(m.OrderClosed.reason).where(m.OrderClosed.order_id == o.order_id).limit(1).scalar_subquery()
+    return filled, closed
+
+
+def _orders() -> Any:
+    filled, closed = _order_state()
+    return select(m.OrderCreated, filled.label("filled_wh"), closed.label("closed"))
+
+
+def _order_json(row: Any, head: Head) -> dict[str, Any]:
+    o: m.OrderCreated = row[0]
+    filled_wh = int(row.filled_wh)
+    if row.closed is not None:
+        status = "CANCELLED"
+    elif filled_wh >= o.amount_wh:
+        status = "FILLED"
+    else:
+        status = "ACTIVE"
+    return {
+        "orderId": o.order_id,
+        "trader": o.trader,
+        "side": SIDES[o.side],
+        "amountWh": o.amount_wh,
+        "filledWh": filled_wh,
+        "remainingWh": o.amount_wh - filled_wh,
+        "pricePerKWh": o.price_per_kwh,
+        "expiry": o.expiry_s,
+        "expired": head.timestamp_s is not None and o.expiry_s <= head.timestamp_s,
+        "counterparty": o.counterparty,
+        "status": status,
+        "createdAt": o.timestamp_s,
+        "blockNumber": o.block_number,
+        "txHash": o.tx_hash,
+    }
+
+
+def order(session: Session, order_id: int) -> dict[str, Any] | None:
+    row = session.execute(_orders().where(m.OrderCreated.order_id == order_id)).first()
+    return None if row is None else _order_json(row, head_of(session))
+
+
+def orders(session: Session, page: PageRequest, trader: str | None, status: str | None, side: str | None) -> dict[str, Any]:
+    o = m.OrderCreated
+    filled, closed = _order_state()
+    query = _orders()
+    if trader is not None:
+        query = query.where(o.trader == trader)
+    if side is not None:
+        query = query.where(o.side == SIDES.index(side))
+    if status == "CANCELLED":
+        query = query.where(closed.is_not(None))
+    elif status == "FILLED":
+        query = query.where(closed.is_(None), filled >= o.amount_wh)
+    elif status == "ACTIVE":
+        query = query.where(closed.is_(None), filled < o.amount_wh)
+    rows, total = _page(session, query.order_by(*_newest_first(o)), page)
+    head = head_of(session)
+    return listing([_order_json(row, head) for row in rows], total, page)
+
+
+def order_book(session: Session, depth: int) -> dict[str, Any]:
+    """Open to anyone, ACTIVE and unexpired orders' remaining Wh per price level."""
+    sub = _orders().where(m.OrderCreated.counterparty.is_(None)).subquery()
+    o = sub.c
+    head = head_of(session)
+    remaining = type_coerce(func.sum(o.amount_wh - o.filled_wh), Uint256)
+    conditions = [o.closed.is_(None), o.filled_wh < o.amount_wh]
+    if head.timestamp_s is not None:
+        conditions.append(o.expiry_s > head.timestamp_s)
+
+    def levels(side: int, best_first: Any) -> list[dict[str, Any]]:
+        query = (
+            select(o.price_per_kwh, remaining.label("amount_wh"), func.count().label("orders"))
+            .where(*conditions, o.side == side)
+            .group_by(o.price_per_kwh)
+            .order_by(best_first)
+            .limit(depth)
+        )
+        return [
+            {"pricePerKWh": int(r.price_per_kwh), "amountWh": int(r.amount_wh), "orders": int(r.orders)}
+            for r in session.execute(query)
+        ]
+
+    return {"bids": levels(0, o.price_per_kwh.desc()), "asks": levels(1, o.price_per_kwh.asc())}
+
+
+def trades(session: Session, page: PageRequest, trader: str | None, from_s: int | None, to_s: int | None) -> dict[str, Any]:
+    f, s = m.Fill, m.SettlementRow
+    query = select(f, s).outerjoin(s, s.transaction_id == f.transaction_id)
+    if trader is not None:
+        query = query.where(or_(f.buyer == trader, f.seller == trader))
+    query = query.where(*_in_window(f.timestamp_s, from_s, to_s)).order_by(*_newest_first(f))
+    rows, total = _page(session, query, page)
+    items = [_trade_json(row[0], row[1]) for row in rows]
+    return listing(items, total, page)
+
+
+def _trade_json(fill: m.Fill, settlement: m.SettlementRow | None) -> dict[str, Any]:
+    settled = settlement is not None and settlement.status == "SETTLED"
+    return {
+        "transactionId": fill.transaction_id,
+        "buyOrderId": fill.buy_order_id,
+        "sellOrderId": fill.sell_order_id,
+        "buyer": fill.buyer,
+        "seller": fill.seller,
+        "amountWh": fill.amount_wh,
+        "pricePerKWh": fill.price_per_kwh,
+        "timestamp": fill.timestamp_s,
+        "blockNumber": fill.block_number,
+        "txHash": fill.tx_hash,
+        "settled": settled,
+        "voided": settlement is not None and settlement.status == "VOIDED",
+        "payment": settlement.payment if settled and settlement is not None else None,
+        "fee": settlement.fee if settled and settlement is not None else None,
+    }
+
+
+# ---------------------------------------------------------------- grid
+
+
+def grid_status(session: Session) -> dict[str, Any]:
+    head = head_of(session)
+    status = session.scalars(select(m.GridStatusUpdated).order_by(m.GridStatusUpdated.id.desc()).limit(1)).first()
+    emergency = session.scalars(select(m.EmergencyModeChanged).order_by(m.EmergencyModeChanged.id.desc()).limit(1)).first()
+    loads = _latest(session, m.LoadReported)
+    oracle = _latest(session, m.GridDataUpdated)
+    regions = []
+    for region_id in sorted(set(loads) | set(oracle)):
+        load, data = loads.get(region_id), oracle.get(region_id)
+        regions.append(
+            {
+                "regionId": region_id,
+                "load": None
+                if load is None
+                else {
+                    "capacityMW": load.capacity_mw,
+                    "demandMW": load.demand_mw,
+                    "loadPercentage": load.load_percentage,
+                    "status": LoadStatus(load.status).name,
+                    "reportedAt": load.timestamp_s,
+                },
+                "oracle": None
+                if data is None
+                else {
+                    "supplyW": data.supply_w,
+                    "demandW": data.demand_w,
+                    "frequencyMilliHz": data.frequency_millihz,
+                    "voltagePerMille": data.voltage_per_mille,
+                    "updatedAt": data.timestamp_s,
+                },
+            }
+        )
+    return {
+        "blockNumber": head.block_number,
+        "timestamp": head.timestamp_s,
+        "emergencyMode": bool(emergency.active) if emergency is not None else False,
+        "supplyW": None if status is None else status.supply_w,
+        "demandW": None if status is None else status.demand_w,
+        "frequencyMilliHz": None if status is None else status.frequency_millihz,
+        "voltagePerMille": None if status is None else status.voltage_per_mille,
+        "updatedAt": None if status is None else status.timestamp_s,
+        "regions": regions,
+    }
+
+
+def _latest(session: Session, table: Any) -> dict[int, Any]:
+    """Each region's latest row of `table` (LoadReported or GridDataUpdated)."""
+    newest = select(func.max(table.id)).group_by(table.region_id)
+    return {row.region_id: row for row in session.scalars(select(table).where(table.id.in_(newest)))}
+
+
+def grid_series(
+    session: Session, quantity: str, region_id: int | None, from_s: int | None, to_s: int | None, limit: int
+) -> dict[str, Any]:
+    """Whole-grid supply or demand (GridStatusUpdated), or a region's (GridOracle), oldest first:
+    the newest `limit` points of the window."""
+    table: type[m.GridStatusUpdated] | type[m.GridDataUpdated] = m.GridStatusUpdated if region_id is None else m.GridDataUpdated
+    value = table.supply_w if quantity == "supply" else table.demand_w
+    query = select(table.timestamp_s, value.label("value"), table.block_number).where(*_in_window(table.timestamp_s, from_s, to_s))
+    if region_id is not None:
+        query = query.where(m.GridDataUpdated.region_id == region_id)
+    rows = session.execute(query.order_by(table.id.desc()).limit(limit)).all()
+    key = "supplyW" if quantity == "supply" else "demandW"
+    points = [{"timestamp": r.timestamp_s, key: int(r.value), "blockNumber": r.block_number} for r in reversed(rows)]
+    return {"regionId": region_id, "points": points}
+
+
+# ---------------------------------------------------------------- meters
+
+
+def _meter_active() -> Any:
+    latest = (
+        select(m.MeterStatusChanged.active)
+        .where(m.MeterStatusChanged.meter == m.MeterRegistered.meter)
+        .order_by(m.MeterStatusChanged.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, literal(True))
+
+
+def meters(session: Session, page: PageRequest, owner: str | None) -> dict[str, Any]:
+    query = select(m.MeterRegistered, _meter_active().label("active"))
+    if owner is not None:
+        query = query.where(m.MeterRegistered.owner == owner)
+    rows, total = _page(session, query.order_by(*_newest_first(m.MeterRegistered)), page)
+    items = [
+        {"meter": r[0].meter, "owner": r[0].owner, "regionId": r[0].region_id, "registeredAt": r[0].timestamp_s, "active": bool(r.active)}
+        for r in rows
+    ]
+    return listing(items, total, page)
+
+
+def meter_known(session: Session, meter: str) -> bool:
+    return session.scalar(select(m.MeterRegistered.id).where(m.MeterRegistered.meter == meter).limit(1)) is not None
+
+
+def meter_history(session: Session, meter: str, page: PageRequest, from_s: int | None, to_s: int | None) -> dict[str, Any]:
+    r = m.ReadingAccepted
+    query = (
+        select(r)
+        .where(r.meter == meter, *_in_window(r.reading_timestamp_s, from_s, to_s))
+        .order_by(r.reading_timestamp_s.desc(), r.id.desc())
+    )
+    rows, total = _page(session, query, page)
+    items = [
+        {
+            "timestamp": row[0].reading_timestamp_s,
+            "consumptionWh": row[0].consumption_wh,
+            "productionWh": row[0].production_wh,
+            "blockNumber": row[0].block_number,
+            "txHash": row[0].tx_hash,
+        }
+        for row in rows
+    ]
+    return listing(items, total, page)
+
+
+def meter_energy(session: Session, meter: str, quantity: str, from_s: int, to_s: int) -> dict[str, Any]:
+    """A meter's production or consumption in [from_s, to_s], in total and per 900 s interval."""
+    r = m.ReadingAccepted
+    column = r.production_wh if quantity == "production" else r.consumption_wh
+    interval = (r.reading_timestamp_s / INTERVAL_SECONDS) * INTERVAL_SECONDS
+    query = (
+        select(interval.label("start"), type_coerce(func.sum(column), Uint256).label("wh"))
+        .where(r.meter == meter, *_in_window(r.reading_timestamp_s, from_s, to_s))
+        .group_by(interval)
+        .order_by(interval)
+    )
+    key = "productionWh" if quantity == "production" else "consumptionWh"
+    intervals = [{"timestamp": int(row.start), key: int(row.wh)} for row in session.execute(query)]
+    return {"meter": meter, "from": from_s, "to": to_s, key: sum(i[key] for i in intervals), "intervals": intervals}
+
+
+# ---------------------------------------------------------------- auction and demand response
+
+
+def clearings(session: Session, page: PageRequest, from_s: int | None, to_s: int | None) -> dict[str, Any]:
+    c = m.AuctionMarketCleared
+    query = select(c).where(*_in_window(c.timestamp_s, from_s, to_s)).order_by(*_newest_first(c))
+    rows, total = _page(session, query, page)
+    items = [
+        {
+            "period": row[0].period,
+            "clearingPricePerKWh": row[0].clearing_price_per_kwh,
+            "volumeWh": row[0].volume_wh,
+            "timestamp": row[0].timestamp_s,
+            "blockNumber": row[0].block_number,
+        }
+        for row in rows
+    ]
+    return listing(items, total, page)
+
+
+def auction_orders(session: Session, page: PageRequest, trader: str | None, period: int | None) -> dict[str, Any]:
+    o, c = m.AuctionOrderSubmitted, m.AuctionOrderClaimed
+    query = select(o, c).outerjoin(c, c.order_id == o.order_id)
+    if trader is not None:
+        query = query.where(o.trader == trader)
+    if period is not None:
+        query = query.where(o.period == period)
+    rows, total = _page(session, query.order_by(*_newest_first(o)), page)
+    items = []
+    for submitted, claim in rows:
+        items.append(
+            {
+                "orderId": submitted.order_id,
+                "period": submitted.period,
+                "side": "BUY" if submitted.is_bid else "SELL",
+                "amountWh": submitted.amount_wh,
+                "limitPricePerKWh": submitted.limit_price_per_kwh,
+                "trader": submitted.trader,
+                "filledWh": None if claim is None else claim.filled_wh,
+                "payment": None if claim is None else claim.payment,
+                "claimed": claim is not None,
+                "timestamp": submitted.timestamp_s,
+            }
+        )
+    return listing(items, total, page)
+
+
+def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
+    s, e, j = m.DemandEventStarted, m.DemandEventEnded, m.DemandEventJoined
+    participants = select(func.count(j.id)).where(j.event_id == s.event_id).scalar_subquery()
+    query = select(s, e.status, participants.label("participants")).outerjoin(e, e.event_id == s.event_id)
+    rows, total = _page(session, query.order_by(*_newest_first(s)), page)
+    items = [
+        {
+            "eventId": row[0].event_id,
+            "operator": row[0].operator,
+            "targetReductionKW": row[0].target_reduction_kw,
+            "rewardPerKW": row[0].reward_per_kw,
+            "startTime": row[0].start_time_s,
+            "endTime": row[0].end_time_s,
+            "budget": row[0].budget,
+            "status": row.status or "ACTIVE",
+            "participants": int(row.participants),
+        }
+        for row in rows
+    ]
+    return listing(items, total, page)
+
+
+# ---------------------------------------------------------------- analytics
+
+
+def prices(session: Session, from_s: int | None, to_s: int | None, limit: int) -> dict[str, Any]:
+    """Trade and auction prices, oldest first: the newest `limit` points of the window."""
+    f, c = m.Fill, m.AuctionMarketCleared
+    fills = select(
+        f.timestamp_s.label("timestamp_s"), f.price_per_kwh.label("price"), f.amount_wh.label("volume"),
+        f.block_number.label("block_number"), f.log_index.label("log_index"), literal("trade").label("source"),
+    ).where(*_in_window(f.timestamp_s, from_s, to_s))
+    cleared = select(
+        c.timestamp_s, c.clearing_price_per_kwh, c.volume_wh, c.block_number, c.log_index, literal("auction"),
+    ).where(c.volume_wh > 0, *_in_window(c.timestamp_s, from_s, to_s))
+    union = fills.union_all(cleared).subquery()
+    query = select(union).order_by(union.c.block_number.desc(), union.c.log_index.desc()).limit(limit)
+    rows = session.execute(query).all()
+    points = [
+        {"timestamp": int(r.timestamp_s), "pricePerKWh": int(r.price), "volumeWh": int(r.volume), "source": r.source}
+        for r in reversed(rows)
+    ]
+    return {"points": points}
+
+
+def energy(session: Session, from_s: int, to_s: int, bucket_s: int) -> dict[str, Any]:
+    """Production and consumption of every meter and traded energy, per `bucket_s` from `from_s`."""
+    count = (to_s - from_s) // bucket_s + 1
+    buckets = [{"start": from_s + i * bucket_s, "productionWh": 0, "consumptionWh": 0, "tradedWh": 0} for i in range(count)]
+
+    def add(time_column: Any, values: dict[str, Any], where: list[Any]) -> None:
+        index = (time_column - from_s) / bucket_s
+        sums = [type_coerce(func.sum(v), Uint256).label(k) for k, v in values.items()]
+        query = select(index.label("i"), *sums).where(*_in_window(time_column, from_s, to_s), *where).group_by(index)
+        for row in session.execute(query):
+            bucket = buckets[int(row.i)]
+            for key in values:
+                bucket[key] += int(getattr(row, key) or 0)
+
+    r = m.ReadingAccepted
+    add(r.reading_timestamp_s, {"productionWh": r.production_wh, "consumptionWh": r.consumption_wh}, [])
+    add(m.Fill.timestamp_s, {"tradedWh": m.Fill.amount_wh}, [])
+    add(m.AuctionMarketCleared.timestamp_s, {"tradedWh": m.AuctionMarketCleared.volume_wh}, [])
+    return {"bucketSeconds": bucket_s, "buckets": buckets}
+

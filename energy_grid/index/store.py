@@ -1,0 +1,181 @@
+"""EventIndex: the index database (SQLite by default, PostgreSQL when the URL names one), its
+migrations, and the few writes the follower makes, each in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, delete, event, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from energy_grid.errors import GridError
+from energy_grid.index.models import EVENT_TABLES, Block, Cursor, EventRow, Fill, OrderCreated
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+CURSOR_ROW_ID = 1
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+BUY_SIDE = 0
+
+
+class IndexChainMismatchError(GridError):
+    """The index database holds another chain's events than the node's."""
+
+    def __init__(self, indexed_chain_id: int, node_chain_id: int) -> None:
+        self.indexed_chain_id = indexed_chain_id
+        self.node_chain_id = node_chain_id
+        super().__init__(
+            f"The index database holds chain {indexed_chain_id}'s events but the node is chain {node_chain_id}: "
+            "point DATABASE_URL at another database."
+        )
+
+
+@dataclass
+class IndexedRange:
+    """What the follower read for blocks first..last: the decoded event rows in log order and the
+    hash and timestamp of every block they came from plus the last block's."""
+
+    chain_id: int
+    first_block: int
+    last_block: int
+    rows: list[EventRow] = field(default_factory=list)
+    blocks: dict[int, tuple[str, int]] = field(default_factory=dict)  # number -> (hash, timestamp_s)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    # WAL: the API's reads (other threads, other connections) never wait for the follower's write,
+    # and the busy timeout makes a second writer wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def make_engine(database_url: str) -> Engine:
+    if database_url.startswith("sqlite"):
+        in_memory = database_url in {"sqlite://", "sqlite:///:memory:"}
+        engine = create_engine(
+            database_url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # One shared connection for an in-memory database (each new one would be empty).
+            poolclass=StaticPool if in_memory else None,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(database_url, pool_pre_ping=True)
+
+
+class EventIndex:
+    """The index database at `database_url` (an SQLAlchemy URL: `sqlite:///file` or
+    `postgresql+psycopg://user@host/db`)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.engine = make_engine(database_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def upgrade(self) -> None:
+        """Brings the database's schema to the newest migration (shipped in the package)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read session (the routes' queries)."""
+        with self.sessions() as session:
+            yield session
+
+    # ------------------------------------------------------------------ the follower's state
+
+    def cursor(self) -> Cursor | None:
+        with self.sessions() as session:
+            return session.get(Cursor, CURSOR_ROW_ID)
+
+    def indexed_block(self) -> int | None:
+        """The last block indexed, None before the first range."""
+        cursor = self.cursor()
+        return None if cursor is None or cursor.block_number < 0 else cursor.block_number
+
+    def indexed_head(self) -> Block | None:
+        """The last indexed block with its hash and timestamp."""
+        number = self.indexed_block()
+        if number is None:
+            return None
+        with self.sessions() as session:
+            return session.get(Block, number)
+
+    def stored_blocks_from(self, number: int, limit: int) -> Sequence[Block]:
+        """Up to `limit` stored blocks at or below `number`, highest first (where a fork is searched)."""
+        with self.sessions() as session:
+            query = select(Block).where(Block.number <= number).order_by(Block.number.desc()).limit(limit)
+            return session.scalars(query).all()
+
+    def check_chain(self, chain_id: int) -> None:
+        cursor = self.cursor()
+        if cursor is not None and cursor.chain_id != chain_id:
+            raise IndexChainMismatchError(cursor.chain_id, chain_id)
+
+    # ------------------------------------------------------------------ the follower's writes
+
+    def store_range(self, batch: IndexedRange) -> None:
+        """Stores a range's rows, blocks and the moved cursor in one transaction: after a crash the
+        database holds the whole range or none of it."""
+        with self.sessions.begin() as session:
+            self._resolve_fills(session, batch.rows)
+            session.add_all(batch.rows)
+            for number, (block_hash, timestamp_s) in batch.blocks.items():
+                session.merge(Block(number=number, hash=block_hash, timestamp_s=timestamp_s))
+            session.flush()
+            self._move_cursor(session, batch.chain_id, batch.last_block)
+
+    def rollback_above(self, chain_id: int, block_number: int) -> None:
+        """Forgets every row and block above `block_number` (a reorganization replaced them)."""
+        with self.sessions.begin() as session:
+            for table in EVENT_TABLES:
+                session.execute(delete(table).where(table.block_number > block_number))
+            session.execute(delete(Block).where(Block.number > block_number))
+            self._move_cursor(session, chain_id, block_number)
+
+    def _move_cursor(self, session: Session, chain_id: int, block_number: int) -> None:
+        cursor = session.get(Cursor, CURSOR_ROW_ID)
+        if cursor is None:
+            session.add(Cursor(id=CURSOR_ROW_ID, chain_id=chain_id, block_number=block_number))
+        else:
+            cursor.block_number = block_number
+
+    @staticmethod
+    def _resolve_fills(session: Session, rows: Sequence[EventRow]) -> None:
+        """Names each fill's buyer and seller (and a taken order's side) from the orders' creation,
+        in this range or indexed before."""
+        created = {row.order_id: row for row in rows if isinstance(row, OrderCreated)}
+
+        def order(order_id: int | None) -> OrderCreated | None:
+            if order_id is None:
+                return None
+            if order_id in created:
+                return created[order_id]
+            return session.scalars(select(OrderCreated).where(OrderCreated.order_id == order_id).limit(1)).first()
+
+        for row in rows:
+            if not isinstance(row, Fill):
+                continue
+            if row.taken_order_id is not None:
+                taken = order(row.taken_order_id)
+                if taken is not None:
+                    if taken.side == BUY_SIDE:
+                        row.buy_order_id, row.buyer, row.seller = taken.order_id, taken.trader, row.taker
+                    else:
+                        row.sell_order_id, row.seller, row.buyer = taken.order_id, taken.trader, row.taker
+                continue
+            buy, sell = order(row.buy_order_id), order(row.sell_order_id)
+            row.buyer = buy.trader if buy is not None else None
+            row.seller = sell.trader if sell is not None else None

@@ -1,0 +1,57 @@
+"""A column type for the contracts' uint256 values that keeps them exact on both databases.
+
+PostgreSQL: NUMERIC(78, 0), exact for every uint256, sums included. SQLite has no such type: its
+INTEGER holds 64 bits and a NUMERIC column turns a bigger number into a lossy REAL. So on SQLite
+the column is declared BLOB (no type conversion at all) and values that fit 63 bits are stored as
+INTEGER (exact, sortable, summed exactly by SQL), bigger ones as their decimal text (exact per row,
+sorted above every INTEGER; an SQL sum over one of them is approximate). Real amounts, prices and
+payments are far below 2^63.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Numeric
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
+
+INT64_MAX = 2**63 - 1
+
+
+class _SqliteUint256(UserDefinedType[int]):
+    cache_ok = True
+
+    def get_col_spec(self, **_: Any) -> str:
+        # BLOB affinity: SQLite stores what it is given (INTEGER or TEXT) without converting it.
+        return "BLOB"
+
+
+class Uint256(TypeDecorator[int]):
+    """An unsigned 256-bit integer, read back as a Python int."""
+
+    impl = Numeric(78, 0)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SqliteUint256())
+        return dialect.type_descriptor(Numeric(78, 0))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        number = int(value)
+        if dialect.name == "sqlite":
+            return number if number <= INT64_MAX else str(number)
+        return Decimal(number)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bytes):
+            value = value.decode()
+        if isinstance(value, float):
+            return round(value)
+        return int(Decimal(value)) if isinstance(value, str | Decimal) else int(value)
