@@ -46,6 +46,7 @@ function tradeRow(t, me) {
     h("td", { class: "num", dataset: { testid: "trade-amount" } }, formatKWh(t.amountWh)),
     h("td", { class: "num" }, formatPrice(t.pricePerKWh, cfg)),
     h("td", { class: "num" }, formatMoney(t.payment, cfg)),
+    h("td", { class: "num" }, formatMoney(t.fee, cfg)),
     h("td", { title: selling ? t.buyer : t.seller }, shortAddress(selling ? t.buyer : t.seller)),
     h("td", { dataset: { testid: "trade-settled" } }, t.settled ? "settled" : "pending"),
     h("td", {}, formatTime(t.timestamp)));

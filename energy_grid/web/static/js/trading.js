@@ -8,8 +8,9 @@ if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textC
 
 function levelRows(tbody, levels, empty) {
   const deepest = Math.max(1, ...levels.map((l) => l.amountWh));
-  fillRows(tbody, levels, (l) => h("tr", { class: "depth", dataset: { testid: "book-level", price: l.pricePerKWh, amountWh: l.amountWh } },
-    h("td", { class: "num" }, h("span", { class: "bar", style: `width:${(100 * l.amountWh) / deepest}%` }), formatPrice(l.pricePerKWh, cfg)),
+  fillRows(tbody, levels, (l) => h("tr", { class: "depth", style: `--depth:${((100 * l.amountWh) / deepest).toFixed(1)}%`,
+    dataset: { testid: "book-level", price: l.pricePerKWh, amountWh: l.amountWh } },
+    h("td", { class: "num" }, formatUnits(l.pricePerKWh, cfg.paymentDecimals)),
     h("td", { class: "num" }, formatKWh(l.amountWh)),
     h("td", { class: "num" }, l.orders)), empty);
 }
