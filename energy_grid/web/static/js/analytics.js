@@ -7,7 +7,29 @@ const Chart = window.Chart;
 const COLORS = { trade: "#1f6feb", auction: "#8e44ad", traded: "#0f9d58", production: "#f2a900", consumption: "#d32f2f", demand: "#d32f2f", supply: "#2e7d32" };
 
 function timeAxis() {
-  return { type: "linear", ticks: { callback: (value) => formatClock(value), maxTicksLimit: 8 } };
+  return { type: "linear", ticks: { callback: (value) => formatClock(value), maxTicksLimit: 9 } };
+}
+
+// Every time chart spans the range asked for, with ticks on whole hours.
+function setTimeRange(chart, from, to) {
+  const x = chart.options.scales.x;
+  x.min = from - (from % 3_600);
+  x.max = to;
+  x.ticks.stepSize = 3_600 * Math.max(1, Math.ceil((to - from) / 3_600 / 8));
+}
+
+// A note under a chart that has nothing to draw in the range.
+function markEmpty(chart) {
+  const empty = chart.data.datasets.every((d) => d.data.length === 0);
+  const box = chart.canvas.closest(".panel");
+  let note = box.querySelector(".chart-empty");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "muted chart-empty";
+    note.textContent = "Nothing recorded in this range yet.";
+    box.append(note);
+  }
+  note.hidden = !empty;
 }
 
 function lineChart(canvas, datasets, yTitle, options = {}) {
@@ -38,7 +60,7 @@ if (!Chart) {
   charts = {
     price: lineChart($("#price-chart"), [dataset("Trades", COLORS.trade, { showLine: false, pointRadius: 3 }), dataset("Auction clearings", COLORS.auction, { stepped: true })], `${symbol}/kWh`),
     volume: lineChart($("#volume-chart"), [dataset("Traded (kWh)", COLORS.traded)], "kWh", { type: "bar", beginAtZero: true }),
-    energy: lineChart($("#energy-chart"), [dataset("Production (kWh)", COLORS.production, { fill: false }), dataset("Consumption (kWh)", COLORS.consumption)], "kWh", { beginAtZero: true }),
+    energy: lineChart($("#energy-chart"), [dataset("Production (kWh)", COLORS.production, { pointRadius: 0 }), dataset("Consumption (kWh)", COLORS.consumption, { pointRadius: 0 })], "kWh", { beginAtZero: true }),
     grid: lineChart($("#grid-chart"), [dataset("Demand (kW)", COLORS.demand), dataset("Supply (kW)", COLORS.supply)], "kW", { beginAtZero: true }),
   };
   // For the browser tests and the curious: the chart instances.
@@ -73,7 +95,11 @@ const view = live(async () => {
   charts.energy.data.datasets[1].data = buckets.map((b) => ({ x: b.start, y: b.consumptionWh / 1000 }));
   charts.grid.data.datasets[0].data = demand.points.map((p) => ({ x: p.timestamp, y: p.demandW / 1000 }));
   charts.grid.data.datasets[1].data = supply.points.map((p) => ({ x: p.timestamp, y: p.supplyW / 1000 }));
-  for (const chart of Object.values(charts)) chart.update("none");
+  for (const chart of [charts.price, charts.energy, charts.grid]) setTimeRange(chart, from, to);
+  for (const chart of Object.values(charts)) {
+    markEmpty(chart);
+    chart.update("none");
+  }
 });
 
 $("#range").addEventListener("change", () => view.refreshNow());
