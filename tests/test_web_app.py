@@ -105,10 +105,14 @@ def _connect(page: Page, address: str) -> None:
     expect(page.get_by_test_id("wallet-button")).to_have_attribute("data-account", address)
 
 
-def _place_order(page: Page, side: str, amount_kwh: str, price: str) -> None:
+def _fill_order(page: Page, side: str, amount_kwh: str, price: str) -> None:
     page.get_by_test_id(f"side-{side.lower()}").check()
     page.get_by_label("Amount (kWh").fill(amount_kwh)
     page.get_by_label("Price per kWh").fill(price)
+
+
+def _place_order(page: Page, side: str, amount_kwh: str, price: str) -> None:
+    _fill_order(page, side, amount_kwh, price)
     page.get_by_test_id("place-order").click()
     expect(page.get_by_test_id("notice")).to_contain_text("placed")
 
@@ -262,3 +266,19 @@ def test_operator_view_shows_a_region_turning_critical(web_sessions):
     page.get_by_test_id("report-load").click()
     expect(page.get_by_test_id("error")).to_be_visible()
     assert page.evaluate("() => window.localStorage.length") == 0
+
+
+def test_a_wallet_on_another_chain_is_told_to_switch(web_browser, web_base_url, web_sessions):
+    session = web_sessions(None)  # the console check; this test's own wallet is on chain 1
+    wrong = wallet_session(web_browser, web_base_url, anvil_account(SELLER_INDEX), 1, session.screenshot_dir)
+    try:
+        page = wrong.open("/trading")
+        page.get_by_test_id("wallet-button").click()
+        expect(page.get_by_test_id("error")).to_contain_text("Switch networks")
+        expect(page.locator("#wallet-status")).to_have_text("wrong chain (1)")
+        _fill_order(page, "SELL", "1", "0.2")
+        page.get_by_test_id("place-order").click()
+        expect(page.get_by_test_id("error")).to_contain_text("switch networks first")
+        assert wrong.signed == [] and wrong.console_errors == []
+    finally:
+        wrong.context.close()

@@ -212,14 +212,10 @@ function provider() {
 
 function setAccount(accounts) {
   const next = accounts && accounts.length ? accounts[0] : null;
-  wallet.account = next ? checksumless(next) : null;
+  // Addresses are sent as the wallet gives them; the API checksums what it answers.
+  wallet.account = next;
   renderWallet();
   for (const listener of listeners) listener(wallet);
-}
-
-// Addresses are compared and sent as the wallet gives them; the API checksums what it returns.
-function checksumless(address) {
-  return address;
 }
 
 export function onWalletChange(listener) {
@@ -273,11 +269,16 @@ async function restoreWallet() {
   }
 }
 
+// Before anything is built for the wallet to sign: a connected wallet on the grid's chain.
+export function requireWallet() {
+  if (!provider() || !wallet.account) throw new Error("Connect a wallet first.");
+  if (wallet.wrongChain) throw new Error("The wallet is on another chain than the grid: switch networks first.");
+}
+
 // Signs EIP-712 typed data (as the API builds it) in the wallet; returns the 65-byte signature.
 export async function signTypedData(typedData) {
+  requireWallet();
   const eth = provider();
-  if (!eth || !wallet.account) throw new Error("Connect a wallet first.");
-  if (wallet.wrongChain) throw new Error("The wallet is on another chain than the grid: switch networks first.");
   return eth.request({ method: "eth_signTypedData_v4", params: [wallet.account, JSON.stringify(typedData)] });
 }
 

@@ -1,8 +1,9 @@
 // Signed orders and cancellations: the API builds the EIP-712 typed data, the wallet signs it,
 // the API relays it (the relayer pays gas; the order is the signer's on chain).
-import { api, signTypedData, wallet } from "./common.js";
+import { api, requireWallet, signTypedData, wallet } from "./common.js";
 
 export async function placeOrder({ side, amountWh, pricePerKWh, expiry }) {
+  requireWallet();
   const built = await api("/orders/typed-data", {
     method: "POST",
     body: { trader: wallet.account, side, amountWh, pricePerKWh, expiry, counterparty: null },
@@ -18,6 +19,7 @@ export async function placeOrder({ side, amountWh, pricePerKWh, expiry }) {
 }
 
 export async function cancelOrder(orderId) {
+  requireWallet();
   const built = await api(`/orders/${orderId}/cancel/typed-data`, { method: "POST", body: {} });
   const signature = await signTypedData(built.typedData);
   return api(`/orders/${orderId}/cancel`, { method: "POST", body: { nonce: built.nonce, deadline: built.deadline, signature } });

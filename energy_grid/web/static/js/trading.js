@@ -1,6 +1,6 @@
 // Trading: the order book by price level, signed order placement and cancellation, recent trades.
 import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatKWh, formatPrice, formatTime, formatUnits, h, live, parseUnits, query,
-  runAction, shortAddress, showMessage, startPage, wallet } from "./common.js";
+  requireWallet, runAction, shortAddress, showMessage, startPage, wallet } from "./common.js";
 import { cancelOrder, placeOrder } from "./orders.js";
 
 const cfg = await startPage();
@@ -71,7 +71,7 @@ $("#order-form").addEventListener("submit", (event) => {
   const button = $('[data-testid="place-order"]');
   runAction(button, async () => {
     if (!cfg) throw new Error("The service's configuration is not loaded yet.");
-    if (!wallet.account) throw new Error("Connect your wallet to place an order.");
+    requireWallet();
     const o = readForm(event.target);
     const expiry = (await chainNow()) + o.hours * 3600;
     const placed = await placeOrder({ side: o.side, amountWh: o.amountWh, pricePerKWh: o.pricePerKWh, expiry });
