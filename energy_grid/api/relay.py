@@ -60,6 +60,7 @@ FORBIDDEN_ERRORS = frozenset(
         "AccessControlUnauthorizedAccount",
         "OperatorNotAuthorized",
         "OperatorNotAuthorizedForRegion",
+        "OperatorNotInRegion",
         "GridOperatorNotRegistered",
         "Unauthorized",
     }

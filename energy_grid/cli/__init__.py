@@ -28,6 +28,7 @@ from energy_grid.cli.grid_commands import dr, grid
 from energy_grid.cli.keeper_commands import keeper
 from energy_grid.cli.market_commands import match, orders, settle
 from energy_grid.cli.meters_commands import meters
+from energy_grid.cli.serve_commands import serve
 from energy_grid.cli.session import DEFAULT_RPC_URL, RPC_URL_ENV, CliError, Session
 from energy_grid.cli.simulate_commands import simulate
 from energy_grid.client import GridError
@@ -108,7 +109,7 @@ def cli(
     ctx.obj = Session(rpc_url, manifest, json_output, AccountSource(keystore, dev_account_index))
 
 
-for command in (deploy, status, orders, match, settle, meters, grid, dr, carbon, assets, keeper, simulate):
+for command in (deploy, status, orders, match, settle, meters, grid, dr, carbon, assets, keeper, simulate, serve):
     cli.add_command(command)
 
 

@@ -1,0 +1,216 @@
+"""`energy-grid serve`: the REST API and the web app (uvicorn), with its two keys and its index.
+
+    energy-grid serve                                   # on anvil: dev accounts 9 (relayer) and 0 (operator)
+    ENERGY_GRID_RELAYER_KEY=… ENERGY_GRID_OPERATOR_KEY=… ENERGY_GRID_OPERATOR_TOKEN=… energy-grid serve
+
+The relayer pays the gas of relayed orders and readings and holds no role; the operator key signs
+the operator routes, which also need the bearer token. Each key comes from its keystore option
+(password from ENERGY_GRID_KEYSTORE_PASSWORD, else a prompt) or its environment variable. On
+anvil's chain 31337 only, the public dev accounts stand in for missing keys and a random token is
+made for the run and printed; anywhere else a missing operator key or token turns the operator
+routes off (503), and a missing relayer key is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from energy_grid.accounts import DEV_CHAIN_ID, KEYSTORE_PASSWORD_ENV, AccountError, load_keystore
+from energy_grid.api.settings import ServiceSettings
+from energy_grid.cli.session import CliError, Session, pass_session
+from energy_grid.client import anvil_account
+
+RELAYER_KEY_ENV = "ENERGY_GRID_RELAYER_KEY"
+OPERATOR_KEY_ENV = "ENERGY_GRID_OPERATOR_KEY"
+OPERATOR_TOKEN_ENV = "ENERGY_GRID_OPERATOR_TOKEN"
+DATABASE_URL_ENV = "DATABASE_URL"
+DEV_RELAYER_INDEX = 9  # a funded dev account that holds no role
+DEV_OPERATOR_INDEX = 0  # the deployer: region 1's grid operator and a demand-response operator locally
+INDEX_DIR = Path(".index")
+SQLITE_PREFIX = "sqlite:///"
+TOKEN_BYTES = 24
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+@dataclass(frozen=True)
+class ServePlan:
+    """The settings to serve with, and what to tell the user at start."""
+
+    settings: ServiceSettings
+    notes: list[str]
+
+
+def default_database_url(chain_id: int) -> str:
+    return f"{SQLITE_PREFIX}{INDEX_DIR / f'{chain_id}.sqlite'}"
+
+
+def prepare_sqlite_folder(database_url: str) -> None:
+    """Creates the folder of a SQLite file (the one-file default needs nothing else installed)."""
+    if database_url.startswith(SQLITE_PREFIX):
+        path = database_url.removeprefix(SQLITE_PREFIX).split("?")[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def key_account(value: str, env_name: str) -> LocalAccount:
+    """A 32-byte hex key from `env_name`; the error never repeats the value."""
+    try:
+        account: LocalAccount = Account.from_key(value.strip())
+    except (ValueError, TypeError):
+        raise AccountError(f"{env_name} is not a 32-byte hex private key.") from None
+    return account
+
+
+def service_account(
+    role: str,
+    keystore: Path | None,
+    env_name: str,
+    environ: Mapping[str, str],
+    password_prompt: Callable[[str], str] | None,
+) -> LocalAccount | None:
+    """The account from `keystore`, else from `env_name`, else None."""
+    if keystore is not None:
+        password = environ.get(KEYSTORE_PASSWORD_ENV)
+        if password is None:
+            if password_prompt is None:
+                raise AccountError(f"The {role} keystore {keystore} needs a password: set {KEYSTORE_PASSWORD_ENV}.")
+            password = password_prompt(role)
+        return load_keystore(keystore, password)
+    value = environ.get(env_name)
+    return key_account(value, env_name) if value else None
+
+
+def build_service_settings(
+    rpc_url: str,
+    manifest_file: Path,
+    chain_id: int,
+    *,
+    database_url: str | None = None,
+    relayer_keystore: Path | None = None,
+    operator_keystore: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    password_prompt: Callable[[str], str] | None = None,
+) -> ServePlan:
+    """What `serve` runs with, from its options and the environment (see the module's docstring)."""
+    env = os.environ if environ is None else environ
+    local = chain_id == DEV_CHAIN_ID
+    notes: list[str] = []
+    relayer = service_account("relayer", relayer_keystore, RELAYER_KEY_ENV, env, password_prompt)
+    if relayer is None:
+        if not local:
+            raise AccountError(
+                f"serve relays what wallets and meters sign and pays their gas: give it a relayer account "
+                f"({RELAYER_KEY_ENV} or --relayer-keystore FILE)."
+            )
+        relayer = anvil_account(DEV_RELAYER_INDEX)
+        notes.append(f"Relayer: anvil dev account {DEV_RELAYER_INDEX} ({relayer.address}), local chain only.")
+    operator = service_account("operator", operator_keystore, OPERATOR_KEY_ENV, env, password_prompt)
+    if operator is None and local:
+        operator = anvil_account(DEV_OPERATOR_INDEX)
+        notes.append(f"Operator: anvil dev account {DEV_OPERATOR_INDEX} ({operator.address}), local chain only.")
+    token = env.get(OPERATOR_TOKEN_ENV) or None
+    if token is None and local and operator is not None:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        notes.append(f"Operator token for this run: {token}  (set {OPERATOR_TOKEN_ENV} to choose one)")
+    if operator is None or token is None:
+        notes.append(
+            f"Operator routes are off (503): give an operator key ({OPERATOR_KEY_ENV} or --operator-keystore) "
+            f"and a token ({OPERATOR_TOKEN_ENV})."
+        )
+        operator, token = None, None
+    url = database_url or env.get(DATABASE_URL_ENV) or default_database_url(chain_id)
+    settings = ServiceSettings(
+        rpc_url=rpc_url,
+        manifest_file=manifest_file,
+        database_url=url,
+        relayer=relayer,
+        operator=operator,
+        operator_token=token,
+    )
+    return ServePlan(settings, notes)
+
+
+def _prompt(role: str) -> str:
+    password: str = click.prompt(f"Password of the {role} keystore", hide_input=True, err=True)
+    return password
+
+
+@click.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to listen on.")
+@click.option("--port", default=DEFAULT_PORT, type=click.IntRange(1, 65535), show_default=True, help="Port to listen on.")
+@click.option(
+    "--database-url",
+    default=None,
+    help=f"The index's SQLAlchemy URL (env {DATABASE_URL_ENV}); default sqlite:///.index/<chainId>.sqlite.",
+)
+@click.option(
+    "--relayer-keystore",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Keystore of the account that pays the relayed transactions' gas (else env {RELAYER_KEY_ENV}).",
+)
+@click.option(
+    "--operator-keystore",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Keystore of the grid operator the operator routes sign as (else env {OPERATOR_KEY_ENV}).",
+)
+@pass_session
+def serve(
+    session: Session,
+    host: str,
+    port: int,
+    database_url: str | None,
+    relayer_keystore: Path | None,
+    operator_keystore: Path | None,
+) -> None:
+    """Serve the REST API (docs at /docs) and the web app, relaying what wallets and meters sign.
+
+    The read routes answer from an event index (SQLite by default, PostgreSQL when the URL names
+    one), which the service keeps in step with the chain while it runs.
+    """
+    # Imported here: the web stack is needed only by this command, not by every `energy-grid` call.
+    import uvicorn  # noqa: PLC0415
+
+    from energy_grid.api import create_app  # noqa: PLC0415
+
+    try:
+        plan = build_service_settings(
+            session.rpc_url,
+            session.manifest_file,
+            session.chain_id,
+            database_url=database_url,
+            relayer_keystore=relayer_keystore,
+            operator_keystore=operator_keystore,
+            password_prompt=_prompt,
+        )
+    except AccountError as err:
+        raise CliError(str(err)) from None
+    prepare_sqlite_folder(plan.settings.database_url)
+    app = create_app(plan.settings)
+    for note in plan.notes:
+        click.echo(note, err=True)
+    click.echo(f"Serving chain {session.chain_id} on http://{host}:{port}  (API docs at /docs; Ctrl-C stops)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "OPERATOR_KEY_ENV",
+    "OPERATOR_TOKEN_ENV",
+    "RELAYER_KEY_ENV",
+    "ServePlan",
+    "build_service_settings",
+    "default_database_url",
+    "prepare_sqlite_folder",
+    "serve",
+]

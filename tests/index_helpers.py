@@ -1,0 +1,76 @@
+"""Shared by the event index and read route tests: events made on chain through the plain web3
+client (what a user's wallet or a keeper would send), and a dump of the index to compare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from energy_grid.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.index import EventIndex
+from energy_grid.index.models import EVENT_TABLES
+
+PRICE_PER_KWH = 200_000
+DEPLOYER, SELLER, BUYER, DEVICE = 0, 1, 2, 3
+REGION = 1  # the deployer is region 1's grid operator
+
+
+def now_s(grid: GridClient) -> int:
+    return int(grid.w3.eth.get_block("latest")["timestamp"])
+
+
+def meter_energy(grid: GridClient, produced_wh: int, consumed_wh: int = 0) -> tuple[str, list[int]]:
+    """Registers dev account DEVICE as SELLER's meter; a baseline, then a reading 900 s later that
+    mints `produced_wh`. Returns the meter and the readings' timestamps."""
+    operator, device = anvil_account(DEPLOYER), anvil_account(DEVICE)
+    grid.register_meter(operator, device.address, anvil_account(SELLER).address, REGION)
+    start = now_s(grid) + 1
+    grid.mine_block_at(start)
+    grid.submit_reading(device, MeterReading(start, 0, 0))
+    grid.mine_block_at(start + 900)
+    grid.submit_reading(device, MeterReading(start + 900, consumed_wh, produced_wh))
+    return device.address, [start, start + 900]
+
+
+@dataclass(frozen=True)
+class Trade:
+    sell_order_id: int
+    buy_order_id: int
+    transaction_id: int
+    amount_wh: int
+
+
+def trade(grid: GridClient, sell_wh: int, buy_wh: int, settle: bool = True) -> Trade:
+    """SELLER offers `sell_wh`, BUYER's crossing BUY of `buy_wh` trades at once; settled after the
+    settlement window when `settle`."""
+    seller, buyer, keeper = anvil_account(SELLER), anvil_account(BUYER), anvil_account(DEPLOYER)
+    grid.approve_market(seller)
+    grid.approve_market(buyer)
+    expiry = now_s(grid) + 3_600
+    sell_id = grid.create_order(seller, sell_wh, PRICE_PER_KWH, expiry, SELL)
+    placed = grid.trading.place_order(buyer, buy_wh, PRICE_PER_KWH + 50_000, expiry, BUY)
+    [transaction_id] = placed.transaction_ids
+    if settle:
+        grid.mine_block_at(now_s(grid) + grid.trading.settlement_window_s() + 1)
+        grid.settle_transaction(keeper, transaction_id)
+    return Trade(sell_id, placed.order_id, transaction_id, min(sell_wh, buy_wh))
+
+
+def grid_reports(grid: GridClient, demand_mw: int) -> None:
+    """The operator's whole-grid status, region 1's load and GridOracle data."""
+    operator = anvil_account(DEPLOYER)
+    grid.grid_management.update_grid_status(operator, 9_000_000, 8_000_000, 50_010, 1_002)
+    grid.report_load(operator, REGION, 100, demand_mw)
+    grid.grid_oracle.submit_grid_data(operator, REGION, 49_990, 998, 7_000_000, 6_500_000)
+
+
+def dump(index: EventIndex) -> dict[str, list[tuple]]:
+    """Every event row (without row ids), per table, in chain order."""
+    tables = {}
+    with index.session() as session:
+        for table in EVENT_TABLES:
+            columns = [c for c in table.__table__.columns if c.name != "id"]
+            rows = session.execute(select(*columns).order_by(table.block_number, table.log_index)).all()
+            tables[table.__tablename__] = [tuple(row) for row in rows]
+    return tables

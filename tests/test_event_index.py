@@ -1,0 +1,211 @@
+"""The event index: the follower stores the contracts' events, resumes without gaps or duplicates,
+keeps a crashed range out, rolls back reorganized blocks, and runs the same on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from index_helpers import BUYER, DEVICE, SELLER, dump, grid_reports, meter_energy, trade
+from sqlalchemy import select
+
+from energy_grid.client import GridClient, anvil_account
+from energy_grid.index import EventIndex, Follower
+from energy_grid.index.models import Block, Fill, LoadReported, OrderCreated, ReadingAccepted, SettlementRow
+from energy_grid.index.store import CURSOR_ROW_ID
+
+
+@pytest.fixture
+def index_grid(api_manifest, networks):
+    return GridClient.from_manifest(api_manifest, networks.provider.uri)
+
+
+@pytest.fixture
+def new_index(tmp_path):
+    """Builds a migrated SQLite index under the test's folder (a new file per name)."""
+
+    def build(name: str = "index") -> EventIndex:
+        index = EventIndex(f"sqlite:///{tmp_path / name}.sqlite")
+        index.upgrade()
+        return index
+
+    return build
+
+
+def follow(index: EventIndex, grid: GridClient, **options) -> Follower:
+    return Follower(index, grid, 0.1, **options)
+
+
+def test_indexes_orders_trades_settlements_readings_and_grid_reports(index_grid, new_index):
+    meter, reading_times = meter_energy(index_grid, produced_wh=5_000, consumed_wh=300)
+    done = trade(index_grid, sell_wh=2_000, buy_wh=1_500)
+    grid_reports(index_grid, demand_mw=97)
+    index = new_index()
+
+    indexed = follow(index, index_grid).run_once()
+
+    assert indexed == index_grid.w3.eth.block_number
+    with index.session() as session:
+        orders = session.scalars(select(OrderCreated).order_by(OrderCreated.order_id)).all()
+        assert [(o.order_id, o.trader, o.side, o.amount_wh) for o in orders] == [
+            (done.sell_order_id, anvil_account(SELLER).address, 1, 2_000),
+            (done.buy_order_id, anvil_account(BUYER).address, 0, 1_500),
+        ]
+        [fill] = session.scalars(select(Fill)).all()
+        assert (fill.transaction_id, fill.buy_order_id, fill.sell_order_id, fill.amount_wh) == (
+            done.transaction_id, done.buy_order_id, done.sell_order_id, 1_500,
+        )
+        assert (fill.buyer, fill.seller) == (anvil_account(BUYER).address, anvil_account(SELLER).address)
+        [settlement] = session.scalars(select(SettlementRow)).all()
+        assert (settlement.transaction_id, settlement.status, settlement.payment) == (done.transaction_id, "SETTLED", 300_000)
+        readings = session.scalars(select(ReadingAccepted).where(ReadingAccepted.meter == meter)).all()
+        assert [(r.reading_timestamp_s, r.consumption_wh, r.production_wh) for r in readings][-1] == (reading_times[1], 300, 5_000)
+    tables = dump(index)
+    with index.session() as session:
+        assert session.execute(select(LoadReported.region_id, LoadReported.load_percentage, LoadReported.status)).all() == [(1, 97, 3)]
+    assert len(tables["grid_status_updated"]) == 1 and len(tables["oracle_grid_data_updated"]) == 1
+    # A second pass finds nothing new and duplicates nothing.
+    assert follow(index, index_grid).run_once() == indexed
+    assert dump(index) == tables
+
+
+def test_resumes_after_a_restart_without_gaps_or_duplicates(index_grid, new_index):
+    meter_energy(index_grid, produced_wh=4_000)
+    trade(index_grid, sell_wh=1_000, buy_wh=1_000, settle=False)
+    head = index_grid.w3.eth.block_number
+    resumed = new_index("resumed")
+    first = follow(resumed, index_grid, range_blocks=7)
+    while resumed.indexed_block() is None or resumed.indexed_block() < head // 2:
+        assert first.step() == 7 or resumed.indexed_block() == head
+    stopped_at = resumed.indexed_block()
+    assert stopped_at is not None and stopped_at < head
+
+    trade(index_grid, sell_wh=700, buy_wh=700)
+    restarted = follow(EventIndex(resumed.database_url), index_grid, range_blocks=7)
+    restarted.run_once()
+    reference = new_index("reference")
+    follow(reference, index_grid).run_once()
+
+    assert dump(resumed) == dump(reference)
+    assert len(dump(resumed)["trading_fill"]) == 2
+
+
+def test_a_crash_inside_a_range_leaves_the_database_as_before(index_grid, new_index, monkeypatch):
+    meter_energy(index_grid, produced_wh=3_000)
+    index = new_index()
+    follower = follow(index, index_grid)
+    follower.run_once()
+    before, cursor_before = dump(index), index.indexed_block()
+    trade(index_grid, sell_wh=1_000, buy_wh=400)
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("power cut after the rows were written")
+
+    monkeypatch.setattr(EventIndex, "_move_cursor", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        follower.step()
+    assert dump(index) == before
+    assert index.indexed_block() == cursor_before
+    with index.session() as session:
+        assert session.scalar(select(Block.number).order_by(Block.number.desc()).limit(1)) == cursor_before
+
+    monkeypatch.undo()
+    follower.run_once()
+    reference = new_index("reference")
+    follow(reference, index_grid).run_once()
+    assert dump(index) == dump(reference)
+    assert len(dump(index)["trading_fill"]) == 1
+
+
+def test_rolls_back_blocks_a_reverted_snapshot_replaced(index_grid, new_index, chain):
+    meter_energy(index_grid, produced_wh=6_000)
+    snapshot = chain.snapshot()
+    first = trade(index_grid, sell_wh=2_000, buy_wh=2_000)
+    index = new_index()
+    follower = follow(index, index_grid)
+    follower.run_once()
+    with index.session() as session:
+        assert session.scalars(select(OrderCreated.amount_wh)).all() == [2_000, 2_000]
+
+    chain.restore(snapshot)
+    second = trade(index_grid, sell_wh=900, buy_wh=500, settle=False)
+    index_grid.mine_block_at(index_grid.w3.eth.get_block("latest")["timestamp"] + 1)  # the new fork is longer
+    follower.run_once()
+
+    with index.session() as session:
+        orders = session.execute(select(OrderCreated.order_id, OrderCreated.amount_wh).order_by(OrderCreated.order_id)).all()
+        assert [tuple(o) for o in orders] == [(second.sell_order_id, 900), (second.buy_order_id, 500)]
+        assert session.scalars(select(SettlementRow)).all() == []
+        [fill] = session.scalars(select(Fill)).all()
+        assert fill.amount_wh == 500
+    assert first.transaction_id == second.transaction_id  # the same ids, other contents: only hashes tell
+    reference = new_index("reference")
+    follow(reference, index_grid).run_once()
+    assert dump(index) == dump(reference)
+
+
+def test_rolls_back_an_anvil_reorg(index_grid, new_index):
+    meter_energy(index_grid, produced_wh=2_000)
+    trade(index_grid, sell_wh=800, buy_wh=800, settle=False)
+    index = new_index()
+    follower = follow(index, index_grid)
+    follower.run_once()
+    assert len(dump(index)["trading_fill"]) == 1
+    try:
+        # Replaces the last 3 blocks (the BUY that traded, and the SELL and an approval) with empty ones.
+        index_grid.w3.provider.make_request("anvil_reorg", [3, []])
+    except Exception as err:  # an anvil without the method
+        pytest.skip(f"anvil_reorg is not available: {err}")
+    follower.run_once()
+    reference = new_index("reference")
+    follow(reference, index_grid).run_once()
+    assert dump(index) == dump(reference)
+    assert dump(index)["trading_fill"] == []
+
+
+def test_keeps_uint256_values_exact(new_index):
+    index = new_index()
+    huge = 2**256 - 1
+    with index.sessions.begin() as session:
+        session.add(
+            ReadingAccepted(
+                block_number=1, log_index=0, tx_hash="0x" + "ab" * 32, timestamp_s=1, meter=anvil_account(DEVICE).address,
+                reading_timestamp_s=1, consumption_wh=huge, production_wh=2**63 - 1,
+            )
+        )
+    with index.session() as session:
+        row = session.scalars(select(ReadingAccepted)).one()
+        assert (row.consumption_wh, row.production_wh) == (huge, 2**63 - 1)
+
+
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory):
+    pgserver = pytest.importorskip("pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    server.cleanup()
+
+
+def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_index, postgres_url):
+    meter_energy(index_grid, produced_wh=3_000, consumed_wh=100)
+    trade(index_grid, sell_wh=1_200, buy_wh=1_000)
+    grid_reports(index_grid, demand_mw=50)
+    postgres = EventIndex(postgres_url)
+    postgres.upgrade()
+    postgres.upgrade()  # a second upgrade is a no-op
+    follow(postgres, index_grid).run_once()
+    sqlite = new_index()
+    follow(sqlite, index_grid).run_once()
+
+    assert dump(postgres) == dump(sqlite)
+    assert postgres.indexed_block() == index_grid.w3.eth.block_number
+    with postgres.sessions.begin() as session:
+        session.add(
+            SettlementRow(
+                block_number=10**9, log_index=0, tx_hash="0x" + "cd" * 32, timestamp_s=1, transaction_id=1, status="SETTLED",
+                buyer=anvil_account(BUYER).address, seller=anvil_account(SELLER).address, amount_wh=2**256 - 1,
+            )
+        )
+    with postgres.session() as session:
+        assert session.scalar(select(SettlementRow.amount_wh).where(SettlementRow.block_number == 10**9)) == 2**256 - 1
+    postgres.rollback_above(index_grid.chain_id, -1)
+    assert postgres.cursor() is not None and postgres.cursor().id == CURSOR_ROW_ID
+    assert all(rows == [] for rows in dump(postgres).values())
