@@ -27,6 +27,7 @@ from web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_session
 
 from energy_grid.api.app import create_app
 from energy_grid.client import GridClient, MeterReading, anvil_account
+from energy_grid.deployment import fund_local_accounts
 from energy_grid.keeper import run_keeper
 from energy_grid.manifest import read_manifest
 from energy_grid.units import INTERVAL_SECONDS, format_kwh, format_money
@@ -239,7 +240,8 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     a.screenshot(analytics, "analytics")
 
 
-def test_operator_view_shows_a_region_turning_critical(web_sessions):
+def test_operator_view_shows_a_region_turning_critical(web_sessions, api_system, admin):
+    fund_local_accounts(api_system, admin, [admin])  # the operator funds demand-response budgets
     session = web_sessions(None)
     page = session.open("/operator")
     page.get_by_label("Operator token").fill(API_OPERATOR_TOKEN)
@@ -258,6 +260,21 @@ def test_operator_view_shows_a_region_turning_critical(web_sessions):
     expect(badge).to_have_text("CRITICAL")
     expect(badge).to_have_css("background-color", CRITICAL_RED)
     session.screenshot(page, "operator")
+
+    # The desk declares and ends emergency mode, and starts a demand-response event.
+    page.get_by_test_id("emergency-toggle").click()
+    expect(page.get_by_test_id("emergency-state")).to_have_attribute("data-active", "true")
+    page.get_by_test_id("emergency-toggle").click()
+    expect(page.get_by_test_id("emergency-state")).to_have_attribute("data-active", "false")
+    page.get_by_test_id("dr-target").fill("50")
+    page.get_by_test_id("dr-reward").fill("0.1")
+    page.get_by_test_id("dr-duration").fill("60")
+    page.get_by_test_id("start-dr").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("started")
+    event = page.get_by_test_id("dr-event")
+    expect(event).to_have_count(1)
+    expect(event.first).to_contain_text("50 kW")
+    expect(event.first).to_contain_text("ACTIVE")
 
     # A wrong token is refused in words, and the token stays in this tab only.
     session.expected_errors.append("status of 401")
