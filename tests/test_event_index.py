@@ -8,7 +8,7 @@ from index_helpers import BUYER, DEVICE, SELLER, dump, grid_reports, meter_energ
 from sqlalchemy import select
 
 from energy_grid.client import GridClient, anvil_account
-from energy_grid.index import EventIndex, Follower
+from energy_grid.index import EventIndex, Follower, queries
 from energy_grid.index.models import Block, Fill, LoadReported, OrderCreated, ReadingAccepted, SettlementRow
 from energy_grid.index.store import CURSOR_ROW_ID
 
@@ -185,7 +185,7 @@ def postgres_url(tmp_path_factory):
 
 
 def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_index, postgres_url):
-    meter_energy(index_grid, produced_wh=3_000, consumed_wh=100)
+    meter, times = meter_energy(index_grid, produced_wh=3_000, consumed_wh=100)
     trade(index_grid, sell_wh=1_200, buy_wh=1_000)
     grid_reports(index_grid, demand_mw=50)
     postgres = EventIndex(postgres_url)
@@ -197,6 +197,25 @@ def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_inde
 
     assert dump(postgres) == dump(sqlite)
     assert postgres.indexed_block() == index_grid.w3.eth.block_number
+    # The read routes' queries answer the same on both databases.
+    answers = []
+    for index in (postgres, sqlite):
+        with index.session() as session:
+            page = queries.PageRequest(50, 0)
+            answers.append(
+                (
+                    queries.orders(session, page, None, "ACTIVE", None),
+                    queries.order_book(session, 50),
+                    queries.trades(session, page, None, None, None),
+                    queries.grid_status(session),
+                    queries.meters(session, page, None),
+                    queries.meter_energy(session, meter, "production", 0, 2**40),
+                    queries.energy(session, times[0] // 900 * 900, times[1], 900),
+                    queries.prices(session, None, None, 500),
+                )
+            )
+    assert answers[0] == answers[1]
+    assert answers[0][5]["productionWh"] == 3_000 and answers[0][1]["asks"][0]["amountWh"] == 200
     with postgres.sessions.begin() as session:
         session.add(
             SettlementRow(

@@ -16,9 +16,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
+import anyio
+import anyio.to_thread
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from fastapi import Request
+from hexbytes import HexBytes
 from pydantic_core import PydanticCustomError
 from requests.exceptions import RequestException
 from web3.contract.contract import ContractFunction
@@ -47,6 +50,8 @@ HTTP_CONFLICT = 409
 HTTP_BAD_GATEWAY = 502
 HTTP_UNAVAILABLE = 503
 ZERO_ADDRESS = "0x" + "00" * 20
+RECEIPT_TIMEOUT_S = 120
+RECEIPT_POLL_S = 0.005
 
 # The contracts' refusals that are not "your input is wrong" (400): whose it is not (403), what
 # does not exist (404), what the state no longer allows (409).
@@ -80,6 +85,9 @@ class Relay:
         self.client = client
         # Reentrant: a route that reads state and then writes on it holds it across both (exclusive()).
         self._lock = threading.RLock()
+        # Async routes queue here, not in worker threads: a queue of relays blocked on the lock
+        # would take every thread of the pool and hold up the reads.
+        self._limiter: anyio.CapacityLimiter | None = None
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -100,7 +108,13 @@ class Relay:
             # The nonce is read from the chain each time: the lock holds until the receipt is in,
             # so it is never one that an earlier request of this service still holds.
             tx_hash = self.client.transactor.send(sender, call)
-            return self.client.transactor.wait(tx_hash, call.fn_name)
+            return self._receipt(tx_hash, call.fn_name)
+
+    async def send_async(self, sender: LocalAccount, call: ContractFunction) -> TxReceipt:
+        """`send` from an async route: one worker thread at a time, the others wait without a thread."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(self.send, sender, call, limiter=self._limiter)
 
     def check(self, sender: str, call: ContractFunction) -> GridError | None:
         """What `call` from `sender` would revert with now (None: it would go through); nothing is sent."""
@@ -108,6 +122,18 @@ class Relay:
             return dry_run(self.client, sender, call)
         except CONNECTION_ERRORS as err:
             return NodeUnreachableError(self.client.transactor.rpc_url, str(err))
+
+    def _receipt(self, tx_hash: HexBytes, function: str) -> TxReceipt:
+        """The mined receipt, polled often: every other write waits for it."""
+        try:
+            receipt = self.client.w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=RECEIPT_TIMEOUT_S, poll_latency=RECEIPT_POLL_S
+            )
+        except CONNECTION_ERRORS as err:
+            raise NodeUnreachableError(self.client.transactor.rpc_url, str(err)) from None
+        if receipt["status"] != 1:
+            raise TransactionRevertedError(function, "the state changed since its check", "0x" + bytes(tx_hash).hex())
+        return receipt
 
 
 _RELAY_CREATION = threading.Lock()

@@ -324,7 +324,7 @@ def meter_energy(session: Session, meter: str, quantity: str, from_s: int, to_s:
     """A meter's production or consumption in [from_s, to_s], in total and per 900 s interval."""
     r = m.ReadingAccepted
     column = r.production_wh if quantity == "production" else r.consumption_wh
-    interval = (r.reading_timestamp_s / INTERVAL_SECONDS) * INTERVAL_SECONDS
+    interval = (r.reading_timestamp_s // INTERVAL_SECONDS) * INTERVAL_SECONDS
     query = (
         select(interval.label("start"), type_coerce(func.sum(column), Uint256).label("wh"))
         .where(r.meter == meter, *_in_window(r.reading_timestamp_s, from_s, to_s))
@@ -434,7 +434,7 @@ def energy(session: Session, from_s: int, to_s: int, bucket_s: int) -> dict[str,
     buckets = [{"start": from_s + i * bucket_s, "productionWh": 0, "consumptionWh": 0, "tradedWh": 0} for i in range(count)]
 
     def add(time_column: Any, values: dict[str, Any], where: list[Any]) -> None:
-        index = (time_column - from_s) / bucket_s
+        index = (time_column - from_s) // bucket_s
         sums = [type_coerce(func.sum(v), Uint256).label(k) for k, v in values.items()]
         query = select(index.label("i"), *sums).where(*_in_window(time_column, from_s, to_s), *where).group_by(index)
         for row in session.execute(query):

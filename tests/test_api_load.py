@@ -1,0 +1,173 @@
+"""The service over real HTTP under load: 1,000 reads and 200 relayed orders sent at once.
+
+Two hundred fresh traders each sign one BUY order with an ERC-2612 permit (a wallet's first order:
+no approval transaction, no gas of their own); the relayer sends them one at a time while the reads
+run alongside. Every request must answer 2xx and every order must be on chain exactly once, under
+its signer. The p50 / p99 latency of each kind is printed (run with -s) and written to
+reports/api-load.json; nothing is asserted about speed (`make bench` measures speed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_account import Account
+from service_helpers import serve_in_thread
+
+from energy_grid.api import create_app
+from energy_grid.client import GridClient, anvil_account
+from energy_grid.enums import OrderType
+from energy_grid.sender import TransactionSender, prepare
+from energy_grid.signed_orders import SignedOrder, sign_order, sign_permit
+
+TRADERS = 200
+SEEDED = 5  # of them, relayed before the load
+READS = 1_000
+AMOUNT_WH = 2_000
+PRICE = 200_000
+COST = AMOUNT_WH * PRICE // 1000
+CONNECTIONS = 64
+FUNDING_GAS = 200_000
+FUNDING_WHOLE_UNITS = 1  # 1,000,000 base units: enough for one order's escrow (COST)
+REPORT = Path(__file__).resolve().parent.parent / "reports" / "api-load.json"
+INDEX_WAIT_S = 120
+HOUR_S = 3600
+
+
+@pytest.fixture(scope="module")
+def load_service(api_settings):
+    with serve_in_thread(create_app(api_settings())) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def load_traders(api_system, api_manifest, networks):
+    """Fresh keys, each holding stablecoin for one order's escrow (one JSON-RPC batch) and no ETH."""
+    traders = [Account.create() for _ in range(TRADERS)]
+    client = GridClient.from_manifest(api_manifest, networks.provider.uri)
+    sender = TransactionSender(client, manual_mining=False)
+    faucet = client["PaymentToken"]
+    for trader in traders:
+        call = prepare(faucet, "addConsumerBalance", trader.address, FUNDING_WHOLE_UNITS)
+        sender.send(anvil_account(0), call, gas=FUNDING_GAS, actor="set-up")
+    sender.flush()
+    return traders
+
+
+def order_body(trader, market: str, payment, chain_id: int, expiry: int, deadline: int) -> dict:
+    """What a wallet sends for its first BUY: the order and a permit of its escrow, both signed."""
+    order = SignedOrder(trader.address, AMOUNT_WH, PRICE, expiry, int(OrderType.BUY), 0, deadline)
+    signature = sign_order(order, trader.key, market, chain_id)
+    permit = sign_permit(payment.name(), payment.address, trader.address, market, COST, 0, deadline, trader.key, chain_id)
+    value, permit_deadline, v, r, s = permit
+    return {
+        "order": order.message(),
+        "signature": "0x" + (signature.r + signature.s + bytes([signature.v])).hex(),
+        "permit": {"value": value, "deadline": permit_deadline, "signature": "0x" + (r + s + bytes([v])).hex()},
+    }
+
+
+def percentile_ms(latencies_s: list[float], fraction: float) -> float:
+    """Nearest rank."""
+    ordered = sorted(latencies_s)
+    return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)] * 1000, 2)
+
+
+async def timed(client: httpx.AsyncClient, kind: str, method: str, url: str, body: dict | None = None) -> tuple[str, str, int, float, dict]:
+    started = time.perf_counter()
+    answer = await client.request(method, url, json=body)
+    return kind, url, answer.status_code, time.perf_counter() - started, answer.json()
+
+
+async def wait_for_index(client: httpx.AsyncClient) -> None:
+    """Polls the index until it has caught up with the head (the read routes answer from it)."""
+    deadline = time.monotonic() + INDEX_WAIT_S
+    while time.monotonic() < deadline:
+        status = (await client.get("/api/v1/index/status")).json()
+        if status["indexedBlock"] == status["headBlock"]:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the index did not catch up: {status}")
+
+
+def index_routes(base_url: str) -> bool:
+    """Whether this build has the index's read routes for orders and trades."""
+    paths = httpx.get(f"{base_url}/openapi.json").json()["paths"]
+    single_order = any(p.startswith("/api/v1/orders/{") and p.count("/") == 4 for p in paths)
+    return single_order and "/api/v1/trades" in paths
+
+
+def read_urls(traders, order_ids: list[int], with_index: bool) -> list[str]:
+    """READS reads, cycling through the live routes and, when there, the index's."""
+    pool = ["/api/v1/config", *(f"/api/v1/accounts/{t.address}" for t in traders[:20])]
+    if with_index:
+        pool += [*(f"/api/v1/orders/{i}" for i in order_ids), "/api/v1/trades?limit=50", f"/api/v1/trades?trader={traders[0].address}"]
+    return [pool[i % len(pool)] for i in range(READS)]
+
+
+def test_1000_reads_and_200_relayed_orders_at_once(load_service, load_traders, api_system, api_manifest, networks, chain):
+    market, payment = api_system.energy_trading, api_system.payment_token
+    head = chain.blocks.head
+    expiry, deadline = head.timestamp + 24 * HOUR_S, head.timestamp + HOUR_S
+    bodies = [order_body(t, market.address, payment, chain.chain_id, expiry, deadline) for t in load_traders]
+    with_index = index_routes(load_service)
+    first_block = head.number + 1
+
+    async def run() -> tuple[list[int], list[tuple[str, str, int, float, dict]]]:
+        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+        async with httpx.AsyncClient(base_url=load_service, limits=limits, timeout=300) as client:
+            # A few orders relayed (and indexed) before the load, for the reads of single orders.
+            seeded = []
+            for body in bodies[:SEEDED]:
+                answer = await client.post("/api/v1/orders", json=body)
+                assert answer.status_code == 201, answer.json()
+                seeded.append(int(answer.json()["orderId"]))
+            if with_index:
+                await wait_for_index(client)
+            requests = [timed(client, "order", "POST", "/api/v1/orders", body) for body in bodies[SEEDED:]]
+            requests += [timed(client, "read", "GET", url) for url in read_urls(load_traders, seeded, with_index)]
+            # Mixed, so that reads and relays are in flight together through the connection pool.
+            random.Random(11).shuffle(requests)
+            return seeded, list(await asyncio.gather(*requests))
+
+    started = time.perf_counter()
+    seeded, results = asyncio.run(run())
+    elapsed_s = time.perf_counter() - started
+
+    assert [(url, status, body) for _, url, status, _, body in results if not 200 <= status < 300] == []
+    orders = [body for kind, *_, body in results if kind == "order"]
+    reads = [latency for kind, _, _, latency, _ in results if kind == "read"]
+    assert (len(seeded) + len(orders), len(reads)) == (TRADERS, READS)
+    # Every order on chain exactly once, under its signer.
+    client = GridClient.from_manifest(api_manifest, networks.provider.uri)
+    logs = client.trading.contract.events.OrderCreated.get_logs(from_block=first_block)
+    by_trader = Counter(str(log["args"]["trader"]) for log in logs)
+    assert by_trader == Counter(t.address for t in load_traders)
+    assert sorted(seeded + [int(o["orderId"]) for o in orders]) == sorted(int(log["args"]["orderId"]) for log in logs)
+    assert {str(o["trader"]) for o in orders} == {t.address for t in load_traders[SEEDED:]}
+    assert all(market.nonces(t.address) == 1 for t in load_traders[:: TRADERS // 10])
+    assert payment.balanceOf(load_traders[-1].address) == FUNDING_WHOLE_UNITS * 10**6 - COST
+
+    order_latencies = [latency for kind, _, _, latency, _ in results if kind == "order"]
+    report = {
+        "requests": {"reads": READS, "orders": TRADERS, "ordersBeforeTheLoad": SEEDED},
+        "indexReads": with_index,
+        "elapsedS": round(elapsed_s, 2),
+        "latencyMs": {
+            "read": {"p50": percentile_ms(reads, 0.5), "p99": percentile_ms(reads, 0.99)},
+            "order": {"p50": percentile_ms(order_latencies, 0.5), "p99": percentile_ms(order_latencies, 0.99)},
+        },
+        "ordersOnChain": sum(by_trader.values()),
+        "ordersRelayedTwice": sum(1 for n in by_trader.values() if n > 1),
+    }
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nAPI load: {json.dumps(report)}")

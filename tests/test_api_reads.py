@@ -1,0 +1,183 @@
+"""The read routes through FastAPI's TestClient, on an index the test brings up to date with
+`follower.run_once()`, checked against what the test did on chain."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, grid_reports, meter_energy, now_s, trade
+
+from energy_grid.api import create_app
+from energy_grid.client import SELL, GridClient, anvil_account
+
+SELLER_ADDRESS, BUYER_ADDRESS = anvil_account(SELLER).address, anvil_account(BUYER).address
+
+
+@pytest.fixture
+def reads(api_settings):
+    """(HTTP client, the app) for a fresh index; the follower runs only when the test says."""
+    app = create_app(api_settings(follow=False))
+    with TestClient(app) as http:
+        yield http, app
+
+
+@pytest.fixture
+def reads_grid(api_manifest, networks):
+    return GridClient.from_manifest(api_manifest, networks.provider.uri)
+
+
+def synced(app) -> int:
+    return app.state.follower.run_once()
+
+
+def test_orders_order_book_and_trades(reads, reads_grid):
+    http, app = reads
+    meter_energy(reads_grid, produced_wh=10_000)
+    done = trade(reads_grid, sell_wh=3_000, buy_wh=1_000)
+    seller = anvil_account(SELLER)
+    expiry = now_s(reads_grid) + 7_200
+    resting = reads_grid.create_order(seller, 2_500, PRICE_PER_KWH + 10_000, expiry, SELL)
+    cancelled = reads_grid.create_order(seller, 1_000, PRICE_PER_KWH + 20_000, expiry, SELL)
+    reads_grid.cancel_order(seller, cancelled)
+    synced(app)
+
+    sell = http.get(f"/api/v1/orders/{done.sell_order_id}").json()
+    assert {k: sell[k] for k in ("trader", "side", "amountWh", "filledWh", "remainingWh", "pricePerKWh", "status", "expired")} == {
+        "trader": SELLER_ADDRESS, "side": "SELL", "amountWh": 3_000, "filledWh": 1_000, "remainingWh": 2_000,
+        "pricePerKWh": PRICE_PER_KWH, "status": "ACTIVE", "expired": False,
+    }
+    assert sell["counterparty"] is None and sell["txHash"].startswith("0x") and sell["blockNumber"] > 0
+    assert http.get(f"/api/v1/orders/{done.buy_order_id}").json()["status"] == "FILLED"
+    assert http.get(f"/api/v1/orders/{cancelled}").json()["status"] == "CANCELLED"
+    missing = http.get("/api/v1/orders/999")
+    assert missing.status_code == 404 and missing.json()["error"] == "OrderNotFound"
+
+    mine = http.get("/api/v1/orders", params={"trader": SELLER_ADDRESS.lower()}).json()
+    assert [o["orderId"] for o in mine["items"]] == [cancelled, resting, done.sell_order_id]  # newest first
+    assert mine["total"] == 3 and mine["limit"] == 50 and mine["offset"] == 0
+    active = http.get("/api/v1/orders", params={"trader": SELLER_ADDRESS, "status": "ACTIVE", "limit": 1, "offset": 1}).json()
+    assert [o["orderId"] for o in active["items"]] == [done.sell_order_id] and active["total"] == 2
+    assert http.get("/api/v1/orders", params={"side": "BUY"}).json()["total"] == 1
+
+    book = http.get("/api/v1/orderbook").json()
+    assert book == {
+        "bids": [],
+        "asks": [
+            {"pricePerKWh": PRICE_PER_KWH, "amountWh": 2_000, "orders": 1},
+            {"pricePerKWh": PRICE_PER_KWH + 10_000, "amountWh": 2_500, "orders": 1},
+        ],
+    }
+
+    trades = http.get("/api/v1/trades", params={"trader": BUYER_ADDRESS}).json()
+    [item] = trades["items"]
+    fee = item["fee"]
+    assert item == {
+        "transactionId": done.transaction_id, "buyOrderId": done.buy_order_id, "sellOrderId": done.sell_order_id,
+        "buyer": BUYER_ADDRESS, "seller": SELLER_ADDRESS, "amountWh": 1_000, "pricePerKWh": PRICE_PER_KWH,
+        "timestamp": item["timestamp"], "blockNumber": item["blockNumber"], "txHash": item["txHash"],
+        "settled": True, "voided": False, "payment": 200_000, "fee": fee,
+    }
+    assert fee == reads_grid.trading.grid_fee_bps() * 200_000 // 10_000
+    assert http.get("/api/v1/trades", params={"to": item["timestamp"] - 1}).json()["total"] == 0
+    assert http.get("/api/v1/trades", params={"from": item["timestamp"], "to": item["timestamp"]}).json()["total"] == 1
+    assert http.get("/api/v1/trades", params={"trader": anvil_account(7).address}).json()["items"] == []
+
+    prices = http.get("/api/v1/analytics/prices").json()["points"]
+    assert prices == [{"timestamp": item["timestamp"], "pricePerKWh": PRICE_PER_KWH, "volumeWh": 1_000, "source": "trade"}]
+
+
+def test_bad_reads_get_their_4xx(reads):
+    http, app = reads
+    synced(app)
+    too_large = http.get("/api/v1/trades", params={"limit": 501})
+    assert too_large.status_code == 400 and too_large.json()["error"] == "PageTooLarge"
+    assert http.get("/api/v1/trades", params={"limit": 500}).status_code == 200
+    bad = http.get("/api/v1/orders", params={"trader": "0x1234"})
+    assert bad.status_code == 422 and bad.json()["error"] == "InvalidAddress"
+    assert http.get("/api/v1/orders", params={"offset": -1}).json()["error"] == "InvalidRequest"
+    assert http.get("/api/v1/orders/not-a-number").status_code == 422
+    unknown = http.get(f"/api/v1/meters/{anvil_account(8).address}/history")
+    assert unknown.status_code == 404 and unknown.json()["error"] == "MeterNotFound"
+    huge = http.get("/api/v1/analytics/energy", params={"from": 0, "to": 2_000 * 900, "bucketSeconds": 900})
+    assert huge.status_code == 400 and huge.json()["error"] == "RangeTooLarge"
+    assert http.get("/api/v1/analytics/energy", params={"from": 0, "to": 1_999 * 900}).status_code == 200
+    backwards = http.get("/api/v1/trades", params={"from": 10, "to": 5})
+    assert backwards.status_code == 400 and backwards.json()["error"] == "InvalidRange"
+
+
+def test_meters_history_production_and_consumption(reads, reads_grid):
+    http, app = reads
+    meter, (baseline_s, second_s) = meter_energy(reads_grid, produced_wh=4_000, consumed_wh=1_500)
+    synced(app)
+
+    meters = http.get("/api/v1/meters", params={"owner": SELLER_ADDRESS}).json()
+    [entry] = meters["items"]
+    assert (entry["meter"], entry["owner"], entry["regionId"], entry["active"]) == (meter, SELLER_ADDRESS, 1, True)
+    history = http.get(f"/api/v1/meters/{meter.lower()}/history").json()
+    readings = [(h["timestamp"], h["consumptionWh"], h["productionWh"]) for h in history["items"]]
+    assert readings == [(second_s, 1_500, 4_000), (baseline_s, 0, 0)]
+    window = {"from": second_s, "to": second_s}
+    assert http.get(f"/api/v1/meters/{meter}/history", params=window).json()["total"] == 1
+    production = http.get(f"/api/v1/meters/{meter}/production", params={"from": baseline_s, "to": second_s}).json()
+    assert production["productionWh"] == 4_000 and production["meter"] == meter
+    assert production["intervals"][-1] == {"timestamp": second_s // 900 * 900, "productionWh": 4_000}
+    consumption = http.get(f"/api/v1/meters/{meter}/consumption", params={"from": baseline_s, "to": second_s}).json()
+    assert consumption["consumptionWh"] == 1_500
+    energy = http.get("/api/v1/analytics/energy", params={"from": second_s // 900 * 900, "to": second_s, "bucketSeconds": 900}).json()
+    assert energy["buckets"] == [{"start": second_s // 900 * 900, "productionWh": 4_000, "consumptionWh": 1_500, "tradedWh": 0}]
+
+    reads_grid.smart_meter.deactivate_meter(anvil_account(DEPLOYER), meter)
+    synced(app)
+    assert http.get("/api/v1/meters").json()["items"][0]["active"] is False
+
+
+def test_grid_status_series_and_index_status(reads, reads_grid):
+    http, app = reads
+    before = http.get("/api/v1/grid/status").json()
+    assert before["regions"] == [] and before["supplyW"] is None and before["blockNumber"] is None
+    grid_reports(reads_grid, demand_mw=96)
+    reads_grid.grid_management.toggle_emergency_mode(anvil_account(DEPLOYER))
+    indexed = synced(app)
+
+    status = http.get("/api/v1/grid/status").json()
+    assert status["blockNumber"] == indexed and status["emergencyMode"] is True
+    measured = (status["supplyW"], status["demandW"], status["frequencyMilliHz"], status["voltagePerMille"])
+    assert measured == (9_000_000, 8_000_000, 50_010, 1_002)
+    [region] = status["regions"]
+    assert region["regionId"] == 1
+    assert {k: region["load"][k] for k in ("capacityMW", "demandMW", "loadPercentage", "status")} == {
+        "capacityMW": 100, "demandMW": 96, "loadPercentage": 96, "status": "CRITICAL",
+    }
+    assert region["oracle"]["supplyW"] == 7_000_000 and region["oracle"]["demandW"] == 6_500_000
+
+    demand = http.get("/api/v1/grid/demand").json()
+    assert demand["regionId"] is None and [p["demandW"] for p in demand["points"]] == [8_000_000]
+    supply = http.get("/api/v1/grid/supply", params={"regionId": 1}).json()
+    assert supply["regionId"] == 1 and [p["supplyW"] for p in supply["points"]] == [7_000_000]
+    assert http.get("/api/v1/grid/supply", params={"regionId": 2}).json()["points"] == []
+
+    index_status = http.get("/api/v1/index/status").json()
+    assert index_status == {"chainId": reads_grid.chain_id, "headBlock": indexed, "indexedBlock": indexed, "lagBlocks": 0}
+    reads_grid.mine_block_at(now_s(reads_grid) + 1)
+    assert http.get("/api/v1/index/status").json()["lagBlocks"] == 1
+
+    for empty in ("/api/v1/auction/clearings", "/api/v1/auction/orders", "/api/v1/demand-response/events"):
+        assert http.get(empty).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+
+
+def test_the_background_follower_catches_up_with_the_head(api_settings, reads_grid):
+    meter_energy(reads_grid, produced_wh=1_000)
+    app = create_app(api_settings())
+    with TestClient(app) as http:
+        head = reads_grid.w3.eth.block_number
+        deadline_polls = 600  # at 0.2 s per poll of the follower: two minutes at most
+        for _ in range(deadline_polls):
+            status = http.get("/api/v1/index/status").json()
+            if status["indexedBlock"] == status["headBlock"] == head:
+                break
+            time.sleep(0.2)  # polling the status route, not waiting blind
+        assert status["indexedBlock"] == head
+        assert http.get("/api/v1/meters").json()["total"] == 1
+    assert app.state.follower._thread is None  # stopped with the app
