@@ -1,0 +1,105 @@
+// Analytics: price over time (trades and auction clearings), traded volume, production against
+// consumption, whole-grid demand and supply. Chart.js 4 (the UMD build at /vendor/chart.js).
+import { $, api, chainNow, formatClock, live, query, showMessage, startPage } from "./common.js";
+
+const cfg = await startPage();
+const Chart = window.Chart;
+const COLORS = { trade: "#1f6feb", auction: "#8e44ad", traded: "#0f9d58", production: "#f2a900", consumption: "#d32f2f", demand: "#d32f2f", supply: "#2e7d32" };
+
+function timeAxis() {
+  return { type: "linear", ticks: { callback: (value) => formatClock(value), maxTicksLimit: 9 } };
+}
+
+// Every time chart spans the range asked for, with ticks on whole hours.
+function setTimeRange(chart, from, to) {
+  const x = chart.options.scales.x;
+  x.min = from - (from % 3_600);
+  x.max = to;
+  x.ticks.stepSize = 3_600 * Math.max(1, Math.ceil((to - from) / 3_600 / 8));
+}
+
+// A note under a chart that has nothing to draw in the range.
+function markEmpty(chart) {
+  const empty = chart.data.datasets.every((d) => d.data.length === 0);
+  const box = chart.canvas.closest(".panel");
+  let note = box.querySelector(".chart-empty");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "muted chart-empty";
+    note.textContent = "Nothing recorded in this range yet.";
+    box.append(note);
+  }
+  note.hidden = !empty;
+}
+
+function lineChart(canvas, datasets, yTitle, options = {}) {
+  return new Chart(canvas, {
+    type: options.type || "line",
+    data: { labels: options.labels || [], datasets },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      parsing: options.type === "bar" ? undefined : false,
+      interaction: { mode: "nearest", intersect: false },
+      scales: { x: options.type === "bar" ? { ticks: { maxTicksLimit: 12 } } : timeAxis(), y: { title: { display: true, text: yTitle }, beginAtZero: options.beginAtZero ?? false } },
+      plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: (items) => (items.length && options.type !== "bar" ? new Date(items[0].parsed.x * 1000).toLocaleString() : undefined) } } },
+    },
+  });
+}
+
+function dataset(label, color, extra = {}) {
+  return { label, data: [], borderColor: color, backgroundColor: color, pointRadius: 2, borderWidth: 2, ...extra };
+}
+
+let charts = null;
+if (!Chart) {
+  showMessage("Chart.js did not load: the service could not find it (run `npm ci` in the project).", "error");
+} else if (cfg) {
+  const symbol = cfg.paymentSymbol;
+  charts = {
+    price: lineChart($("#price-chart"), [dataset("Trades", COLORS.trade, { showLine: false, pointRadius: 3 }), dataset("Auction clearings", COLORS.auction, { stepped: true })], `${symbol}/kWh`),
+    volume: lineChart($("#volume-chart"), [dataset("Traded (kWh)", COLORS.traded)], "kWh", { type: "bar", beginAtZero: true }),
+    energy: lineChart($("#energy-chart"), [dataset("Production (kWh)", COLORS.production, { pointRadius: 0 }), dataset("Consumption (kWh)", COLORS.consumption, { pointRadius: 0 })], "kWh", { beginAtZero: true }),
+    grid: lineChart($("#grid-chart"), [dataset("Demand (kW)", COLORS.demand), dataset("Supply (kW)", COLORS.supply)], "kW", { beginAtZero: true }),
+  };
+  // For the browser tests and the curious: the chart instances.
+  window.energyGridCharts = charts;
+}
+
+function bucketSecondsFor(rangeS) {
+  return rangeS <= 86_400 ? 900 : 3_600;
+}
+
+const scale = (value, decimals) => Number(value) / 10 ** decimals;
+
+const view = live(async () => {
+  if (!charts) return;
+  const rangeS = Number($("#range").value);
+  const to = await chainNow();
+  const from = to - rangeS;
+  const bucketSeconds = bucketSecondsFor(rangeS);
+  const [prices, energy, demand, supply] = await Promise.all([
+    api(`/analytics/prices${query({ from, to })}`),
+    api(`/analytics/energy${query({ from, to, bucketSeconds })}`),
+    api(`/grid/demand${query({ from, to })}`),
+    api(`/grid/supply${query({ from, to })}`),
+  ]);
+  const point = (p) => ({ x: p.timestamp, y: scale(p.pricePerKWh, cfg.paymentDecimals) });
+  charts.price.data.datasets[0].data = prices.points.filter((p) => p.source === "trade").map(point);
+  charts.price.data.datasets[1].data = prices.points.filter((p) => p.source === "auction").map(point);
+  const buckets = energy.buckets;
+  charts.volume.data.labels = buckets.map((b) => formatClock(b.start));
+  charts.volume.data.datasets[0].data = buckets.map((b) => b.tradedWh / 1000);
+  charts.energy.data.datasets[0].data = buckets.map((b) => ({ x: b.start, y: b.productionWh / 1000 }));
+  charts.energy.data.datasets[1].data = buckets.map((b) => ({ x: b.start, y: b.consumptionWh / 1000 }));
+  charts.grid.data.datasets[0].data = demand.points.map((p) => ({ x: p.timestamp, y: p.demandW / 1000 }));
+  charts.grid.data.datasets[1].data = supply.points.map((p) => ({ x: p.timestamp, y: p.supplyW / 1000 }));
+  for (const chart of [charts.price, charts.energy, charts.grid]) setTimeRange(chart, from, to);
+  for (const chart of Object.values(charts)) {
+    markEmpty(chart);
+    chart.update("none");
+  }
+});
+
+$("#range").addEventListener("change", () => view.refreshNow());

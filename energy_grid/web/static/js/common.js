@@ -1,0 +1,417 @@
+// What every view shares: the API client, the wallet (EIP-1193), units, live refresh, the header.
+
+export const API = "/api/v1";
+export const POLL_INTERVAL_MS = 3000;
+
+// ------------------------------------------------------------------ API
+
+export class ApiError extends Error {
+  constructor(status, error, message, details) {
+    super(message);
+    this.status = status;
+    this.error = error;
+    this.details = details || {};
+  }
+}
+
+// Integers beyond 2^53 (a permit's max allowance, wei balances) would lose digits as JS numbers,
+// and a signature over a rounded value is a signature over another message: keep them as decimal
+// strings (eth_signTypedData_v4 and the API both take uint values as decimal strings).
+function keepBigIntegers(_key, value, context) {
+  if (typeof value === "number" && !Number.isSafeInteger(value) && context && /^-?\d+$/.test(context.source)) {
+    return context.source;
+  }
+  return value;
+}
+
+export async function api(path, { method = "GET", body, token } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(`${API}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    throw new ApiError(0, "Unreachable", `The service does not answer (${err.message}).`);
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text, keepBigIntegers);
+    } catch {
+      throw new ApiError(response.status, "BadResponse", `The service answered ${response.status} with something other than JSON.`);
+    }
+  }
+  if (!response.ok) {
+    const message = (data && data.message) || `The service answered ${response.status}.`;
+    throw new ApiError(response.status, (data && data.error) || "HttpError", message, data && data.details);
+  }
+  return data;
+}
+
+let configPromise = null;
+export function config() {
+  if (!configPromise) {
+    configPromise = api("/config").catch((err) => {
+      configPromise = null; // try again on the next refresh
+      throw err;
+    });
+  }
+  return configPromise;
+}
+
+export function query(params) {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return entries.length ? `?${new URLSearchParams(entries).toString()}` : "";
+}
+
+// ------------------------------------------------------------------ units
+
+function toBigInt(value) {
+  if (typeof value === "bigint") return value;
+  return BigInt(typeof value === "number" ? Math.trunc(value) : String(value));
+}
+
+function groupThousands(digits) {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+// A base-unit integer as a decimal with exactly `decimals` places: formatUnits(1234567, 6) = "1.234567".
+export function formatUnits(value, decimals) {
+  if (value === null || value === undefined) return "—";
+  let n = toBigInt(value);
+  const negative = n < 0n;
+  if (negative) n = -n;
+  const scale = 10n ** BigInt(decimals);
+  const whole = groupThousands((n / scale).toString());
+  const fraction = decimals > 0 ? `.${(n % scale).toString().padStart(decimals, "0")}` : "";
+  return `${negative ? "-" : ""}${whole}${fraction}`;
+}
+
+// A decimal string as base units: parseUnits("0.22", 6) = 220000n; null when it is no such number.
+export function parseUnits(text, decimals) {
+  const match = /^\s*(\d*)(?:\.(\d*))?\s*$/.exec(String(text));
+  if (!match || (!match[1] && !match[2])) return null;
+  const fraction = match[2] || "";
+  if (fraction.length > decimals) return null;
+  return BigInt(match[1] || "0") * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, "0") || "0");
+}
+
+export const ENERGY_DECIMALS = 3; // 1 EnergyToken unit = 1 Wh; 1,000 Wh = 1 kWh
+
+export function formatKWh(amountWh) {
+  return amountWh === null || amountWh === undefined ? "—" : `${formatUnits(amountWh, ENERGY_DECIMALS)} kWh`;
+}
+
+export function formatMoney(amount, cfg) {
+  return amount === null || amount === undefined ? "—" : `${formatUnits(amount, cfg.paymentDecimals)} ${cfg.paymentSymbol}`;
+}
+
+export function formatPrice(pricePerKWh, cfg) {
+  return pricePerKWh === null || pricePerKWh === undefined ? "—" : `${formatUnits(pricePerKWh, cfg.paymentDecimals)} ${cfg.paymentSymbol}/kWh`;
+}
+
+export function formatTime(timestampS) {
+  if (!timestampS) return "—";
+  return new Date(Number(timestampS) * 1000).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
+
+export function formatClock(timestampS) {
+  return new Date(Number(timestampS) * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+export function shortAddress(address) {
+  return address ? `${address.slice(0, 6)}…${address.slice(-4)}` : "—";
+}
+
+export function formatFrequency(milliHz) {
+  return milliHz === null || milliHz === undefined ? "—" : `${formatUnits(milliHz, 3)} Hz`;
+}
+
+export function formatVoltage(perMille) {
+  return perMille === null || perMille === undefined ? "—" : `${formatUnits(perMille, 1)} %`;
+}
+
+export function formatPowerW(watts) {
+  if (watts === null || watts === undefined) return "—";
+  return `${formatUnits(Math.round(Number(watts) / 1000), 0)} kW`;
+}
+
+// ------------------------------------------------------------------ DOM
+
+// h("td", {class: "num", dataset: {testid: "x"}}, "text", child) builds an element.
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+// Fills a table body with one row per item, or one row saying `empty` when there is none.
+export function fillRows(tbody, items, makeRow, empty) {
+  const columns = tbody.closest("table").querySelectorAll("thead th").length || 1;
+  const rows = items.length ? items.map(makeRow) : [h("tr", { class: "empty" }, h("td", { colspan: columns }, empty))];
+  tbody.replaceChildren(...rows);
+}
+
+// ------------------------------------------------------------------ messages
+
+function messageArea() {
+  return $("#messages");
+}
+
+// Shows `text` in the page's message area; errors stay until the next success replaces them.
+export function showMessage(text, kind = "info") {
+  const area = messageArea();
+  if (!area) return;
+  const el = h("p", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status", dataset: { testid: kind === "error" ? "error" : "notice" } }, text,
+    h("button", { type: "button", class: "dismiss", "aria-label": "Dismiss", onclick: () => el.remove() }, "×"));
+  area.replaceChildren(el);
+}
+
+export function clearMessage() {
+  const area = messageArea();
+  if (area) area.replaceChildren();
+}
+
+export function describeError(err) {
+  if (err instanceof ApiError) return err.message;
+  // EIP-1193 errors: 4001 the user rejected the request, 4100 not authorized.
+  if (err && err.code === 4001) return "The request was rejected in the wallet.";
+  if (err && err.message) return err.message;
+  return String(err);
+}
+
+export function showError(err) {
+  showMessage(describeError(err), "error");
+}
+
+// ------------------------------------------------------------------ wallet (EIP-1193)
+
+const listeners = new Set();
+export const wallet = { account: null, chainId: null, wrongChain: false };
+
+function provider() {
+  return window.ethereum || null;
+}
+
+function setAccount(accounts) {
+  const next = accounts && accounts.length ? accounts[0] : null;
+  // Addresses are sent as the wallet gives them; the API checksums what it answers.
+  wallet.account = next;
+  renderWallet();
+  for (const listener of listeners) listener(wallet);
+}
+
+export function onWalletChange(listener) {
+  listeners.add(listener);
+}
+
+async function checkChain() {
+  const eth = provider();
+  if (!eth) return;
+  const [hexChainId, cfg] = await Promise.all([eth.request({ method: "eth_chainId" }), config()]);
+  wallet.chainId = Number.parseInt(hexChainId, 16);
+  wallet.wrongChain = wallet.chainId !== Number(cfg.chainId);
+  renderWallet();
+  if (wallet.wrongChain) {
+    showMessage(`The wallet is on chain ${wallet.chainId}; this grid runs on chain ${cfg.chainId}. Switch networks in the wallet.`, "error");
+  }
+}
+
+export async function connectWallet() {
+  const eth = provider();
+  if (!eth) {
+    showMessage("No browser wallet found: install one (an EIP-1193 provider such as MetaMask) to sign orders.", "error");
+    return;
+  }
+  try {
+    const accounts = await eth.request({ method: "eth_requestAccounts" });
+    await checkChain();
+    setAccount(accounts);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// Reconnects silently when the site is already authorized (eth_accounts asks nothing of the user).
+async function restoreWallet() {
+  const eth = provider();
+  if (!eth) {
+    renderWallet();
+    return;
+  }
+  if (typeof eth.on === "function") {
+    eth.on("accountsChanged", (accounts) => setAccount(accounts));
+    eth.on("chainChanged", () => checkChain().catch(showError));
+  }
+  try {
+    const accounts = await eth.request({ method: "eth_accounts" });
+    if (accounts && accounts.length) await checkChain();
+    setAccount(accounts);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// Before anything is built for the wallet to sign: a connected wallet on the grid's chain.
+export function requireWallet() {
+  if (!provider() || !wallet.account) throw new Error("Connect a wallet first.");
+  if (wallet.wrongChain) throw new Error("The wallet is on another chain than the grid: switch networks first.");
+}
+
+// Signs EIP-712 typed data (as the API builds it) in the wallet; returns the 65-byte signature.
+export async function signTypedData(typedData) {
+  requireWallet();
+  const eth = provider();
+  return eth.request({ method: "eth_signTypedData_v4", params: [wallet.account, JSON.stringify(typedData)] });
+}
+
+function renderWallet() {
+  const button = $("#wallet-button");
+  if (!button) return;
+  const status = $("#wallet-status");
+  if (!provider()) {
+    button.textContent = "No wallet";
+    button.disabled = true;
+    status.textContent = "";
+    return;
+  }
+  button.disabled = false;
+  if (wallet.account) {
+    button.textContent = shortAddress(wallet.account);
+    button.title = wallet.account;
+    button.dataset.account = wallet.account;
+    status.textContent = wallet.wrongChain ? `wrong chain (${wallet.chainId})` : "connected";
+    status.className = wallet.wrongChain ? "wallet-status bad" : "wallet-status ok";
+  } else {
+    button.textContent = "Connect wallet";
+    button.removeAttribute("title");
+    delete button.dataset.account;
+    status.textContent = "";
+  }
+}
+
+// ------------------------------------------------------------------ header
+
+const VIEWS = [
+  ["/prosumer", "Prosumer"],
+  ["/trading", "Trading"],
+  ["/operator", "Grid operator"],
+  ["/analytics", "Analytics"],
+];
+
+function renderHeader() {
+  const header = $("#app-header");
+  if (!header) return;
+  const here = window.location.pathname;
+  header.replaceChildren(
+    h("a", { class: "brand", href: "/" }, "⚡ Energy Grid"),
+    h("nav", { "aria-label": "Views" },
+      h("ul", {}, VIEWS.map(([path, label]) =>
+        h("li", {}, h("a", { href: path, "aria-current": here === path ? "page" : null, dataset: { testid: `nav-${path.slice(1)}` } }, label))))),
+    h("div", { class: "wallet" },
+      h("span", { id: "wallet-status", class: "wallet-status", "aria-live": "polite" }),
+      h("button", { id: "wallet-button", type: "button", dataset: { testid: "wallet-button" }, onclick: () => (wallet.account ? null : connectWallet()) }, "Connect wallet")),
+  );
+}
+
+// ------------------------------------------------------------------ live refresh
+
+// Runs `refresh` now and every POLL_INTERVAL_MS while the tab is visible (a hidden tab polls
+// nothing); `refreshNow()` on the returned handle runs it at once (after an action).
+export function live(refresh) {
+  let timer = null;
+  let running = false;
+  let again = false;
+  const stamp = $("#updated-at");
+
+  async function tick() {
+    clearTimeout(timer);
+    timer = null;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await refresh();
+      if (stamp) stamp.textContent = `updated ${new Date().toLocaleTimeString()}`;
+    } catch (err) {
+      showError(err);
+    } finally {
+      running = false;
+    }
+    if (again) {
+      again = false;
+      tick();
+    } else if (document.visibilityState === "visible") {
+      timer = setTimeout(tick, POLL_INTERVAL_MS);
+    }
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && timer === null && !running) tick();
+    else if (document.visibilityState !== "visible") {
+      clearTimeout(timer);
+      timer = null;
+    }
+  });
+  onWalletChange(() => tick());
+  tick();
+  return { refreshNow: tick };
+}
+
+// The chain's time (the indexed head's), for expiries and ranges: the chain can run ahead of the
+// wall clock (a local node whose time was advanced).
+export async function chainNow() {
+  try {
+    const status = await api("/grid/status");
+    if (status && status.timestamp) return Math.max(Number(status.timestamp), Math.floor(Date.now() / 1000));
+  } catch {
+    // the wall clock will do
+  }
+  return Math.floor(Date.now() / 1000);
+}
+
+// ------------------------------------------------------------------ start
+
+// Every view calls this first: the header, the wallet, the service's configuration.
+export async function startPage() {
+  renderHeader();
+  await restoreWallet();
+  try {
+    return await config();
+  } catch (err) {
+    showError(err);
+    return null;
+  }
+}
+
+// A disabled button while `action` runs, then a refresh; errors shown in words.
+export async function runAction(button, action) {
+  if (button) button.disabled = true;
+  try {
+    return await action();
+  } catch (err) {
+    showError(err);
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}

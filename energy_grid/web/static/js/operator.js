@@ -1,0 +1,134 @@
+// Grid operator: grid status, load by region with its status colours, oracle data, demand-response
+// events; with the operator token: report load, start a demand-response event, balancing, emergency.
+import { $, api, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, parseUnits,
+  runAction, showMessage, startPage } from "./common.js";
+
+const TOKEN_KEY = "energy-grid.operator-token";
+// Balancing priority by name (the API maps it onto the contract's 1 = most urgent .. 10).
+const PRIORITIES = [["CRITICAL", "Critical"], ["HIGH", "High"], ["MEDIUM", "Medium"], ["LOW", "Low"]];
+
+const cfg = await startPage();
+if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
+$("#balance-priority").replaceChildren(...PRIORITIES.map(([value, label]) => h("option", { value, selected: value === "MEDIUM" }, label)));
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY) || "";
+}
+
+function renderControls() {
+  const enabled = Boolean(cfg && cfg.operatorRoutes);
+  const hasToken = Boolean(token());
+  $("#operator-routes-note").textContent = enabled
+    ? "Actions are signed by the service's operator key; the token proves you may ask for them."
+    : "The service runs without an operator key: the operator actions are disabled.";
+  $("#token-state").textContent = hasToken ? "token set" : "no token";
+  for (const button of document.querySelectorAll(".operator-action")) button.disabled = !(enabled && hasToken);
+}
+
+$("#token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const value = $("#operator-token").value.trim();
+  if (value) sessionStorage.setItem(TOKEN_KEY, value);
+  $("#operator-token").value = "";
+  renderControls();
+});
+$("#forget-token").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  renderControls();
+});
+renderControls();
+
+function loadCell(load) {
+  if (!load) return [h("td", {}, h("span", { class: "status-badge load-none", dataset: { testid: "region-status" } }, "no report")), h("td", {}, "—")];
+  const pct = Math.min(100, Number(load.loadPercentage));
+  return [
+    h("td", {}, h("span", { class: `status-badge load-${load.status}`, dataset: { testid: "region-status", status: load.status } }, load.status)),
+    h("td", {}, h("div", { class: "meter", role: "meter", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": load.loadPercentage, "aria-label": "Load" },
+      h("span", { class: `load-${load.status}`, style: `width:${pct}%` })), h("span", { class: "muted", dataset: { testid: "region-load" } }, `${load.loadPercentage} %`)),
+  ];
+}
+
+function regionRow(r) {
+  const load = r.load;
+  const oracle = r.oracle;
+  return h("tr", { dataset: { testid: `region-${r.regionId}`, status: load ? load.status : "NONE" } },
+    h("td", { class: "num" }, r.regionId),
+    ...loadCell(load),
+    h("td", { class: "num" }, load ? `${load.demandMW} MW` : "—"),
+    h("td", { class: "num" }, load ? `${load.capacityMW} MW` : "—"),
+    h("td", { class: "num" }, oracle ? formatPowerW(oracle.supplyW) : "—"),
+    h("td", { class: "num" }, oracle ? formatPowerW(oracle.demandW) : "—"),
+    h("td", { class: "num" }, oracle ? formatFrequency(oracle.frequencyMilliHz) : "—"),
+    h("td", { class: "num" }, oracle ? formatVoltage(oracle.voltagePerMille) : "—"),
+    h("td", {}, formatTime(load ? load.reportedAt : oracle && oracle.updatedAt)));
+}
+
+const view = live(async () => {
+  const [status, events] = await Promise.all([api("/grid/status"), api("/demand-response/events?limit=50")]);
+  $('[data-testid="status-block"]').textContent = status.blockNumber ?? "—";
+  const emergency = $('[data-testid="emergency-state"]');
+  emergency.textContent = status.emergencyMode ? "EMERGENCY" : "normal";
+  emergency.className = `status-badge ${status.emergencyMode ? "emergency-on" : "emergency-off"}`;
+  emergency.dataset.active = String(Boolean(status.emergencyMode));
+  $("#emergency-toggle").textContent = status.emergencyMode ? "End emergency mode" : "Declare emergency mode";
+  $("#emergency-toggle").dataset.next = String(!status.emergencyMode);
+  $('[data-testid="grid-supply"]').textContent = formatPowerW(status.supplyW);
+  $('[data-testid="grid-demand"]').textContent = formatPowerW(status.demandW);
+  $('[data-testid="grid-frequency"]').textContent = formatFrequency(status.frequencyMilliHz);
+  $('[data-testid="grid-voltage"]').textContent = formatVoltage(status.voltagePerMille);
+  fillRows($('[data-testid="regions-table"] tbody'), status.regions || [], regionRow, "No regions reported yet.");
+  fillRows($('[data-testid="dr-table"] tbody'), events.items, (e) => h("tr", { dataset: { testid: "dr-event", eventId: e.eventId } },
+    h("td", { class: "num" }, `#${e.eventId}`),
+    h("td", {}, e.status),
+    h("td", { class: "num" }, `${e.targetReductionKW} kW`),
+    h("td", { class: "num" }, cfg ? formatMoney(e.rewardPerKW, cfg) : e.rewardPerKW),
+    h("td", { class: "num" }, cfg ? formatMoney(e.budget, cfg) : e.budget),
+    h("td", { class: "num" }, e.participants),
+    h("td", {}, formatTime(e.startTime)),
+    h("td", {}, formatTime(e.endTime))), "No demand-response events.");
+});
+
+function operatorForm(selector, describe, send) {
+  const form = $(selector);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form).entries());
+    runAction(form.querySelector("button[type=submit]"), async () => {
+      const answer = await send(values);
+      showMessage(describe(answer, values));
+      view.refreshNow();
+    });
+  });
+}
+
+function integer(value, name) {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: a whole number.`);
+  return n;
+}
+
+operatorForm("#load-form", (a) => `Load reported for region ${a.regionId}: ${a.loadPercentage} % (${a.status}).`, (v) =>
+  api("/grid/load", { method: "POST", token: token(), body: {
+    regionId: integer(v.regionId, "Region"), capacityMW: integer(v.capacityMW, "Capacity"), demandMW: integer(v.demandMW, "Demand") } }));
+
+operatorForm("#dr-form", (a) => `Demand-response event #${a.eventId} started.`, (v) => {
+  const reward = parseUnits(v.rewardPerKW, cfg.paymentDecimals);
+  if (reward === null) throw new Error(`Reward per kW: an amount of ${cfg.paymentSymbol} with at most ${cfg.paymentDecimals} decimals.`);
+  return api("/demand-response/events", { method: "POST", token: token(), body: {
+    targetReductionKW: integer(v.targetReductionKW, "Target reduction"), rewardPerKW: Number(reward),
+    durationSeconds: integer(v.durationMinutes, "Duration") * 60 } });
+});
+
+operatorForm("#balance-form", (a) => `Balancing action #${a.actionId} requested.`, (v) =>
+  api("/grid/balance", { method: "POST", token: token(), body: {
+    regionId: integer(v.regionId, "Region"), actionType: v.actionType, targetMW: integer(v.targetMW, "Target"), priority: v.priority } }));
+
+$("#emergency-toggle").addEventListener("click", (event) => {
+  const button = event.currentTarget;
+  const active = button.dataset.next !== "false";
+  runAction(button, async () => {
+  const answer = await api("/grid/emergency", { method: "POST", token: token(), body: { active } });
+    showMessage(answer.emergencyMode ? "Emergency mode declared." : "Emergency mode ended.");
+    view.refreshNow();
+  });
+});

@@ -1,0 +1,81 @@
+// Trading: the order book by price level, signed order placement and cancellation, recent trades.
+import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatKWh, formatPrice, formatTime, formatUnits, h, live, parseUnits, query,
+  requireWallet, runAction, shortAddress, showMessage, startPage, wallet } from "./common.js";
+import { cancelOrder, placeOrder } from "./orders.js";
+
+const cfg = await startPage();
+if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
+
+function levelRows(tbody, levels, empty) {
+  const deepest = Math.max(1, ...levels.map((l) => l.amountWh));
+  fillRows(tbody, levels, (l) => h("tr", { class: "depth", style: `--depth:${((100 * l.amountWh) / deepest).toFixed(1)}%`,
+    dataset: { testid: "book-level", price: l.pricePerKWh, amountWh: l.amountWh } },
+    h("td", { class: "num" }, formatUnits(l.pricePerKWh, cfg.paymentDecimals)),
+    h("td", { class: "num" }, formatKWh(l.amountWh)),
+    h("td", { class: "num" }, l.orders)), empty);
+}
+
+function readForm(form) {
+  const data = new FormData(form);
+  const side = data.get("side");
+  const amountWh = parseUnits(data.get("amountKWh"), ENERGY_DECIMALS);
+  if (amountWh === null || amountWh <= 0n) throw new Error("Amount: a positive number of kWh with at most 3 decimals.");
+  const pricePerKWh = parseUnits(data.get("pricePerKWh"), cfg.paymentDecimals);
+  if (pricePerKWh === null || pricePerKWh <= 0n) throw new Error(`Price: a positive amount of ${cfg.paymentSymbol} with at most ${cfg.paymentDecimals} decimals.`);
+  const hours = Number(data.get("expiryHours"));
+  if (!Number.isInteger(hours) || hours < 1) throw new Error("Expiry: a whole number of hours, at least 1.");
+  return { side, amountWh: Number(amountWh), pricePerKWh: Number(pricePerKWh), hours };
+}
+
+function summarize() {
+  try {
+    const o = readForm($("#order-form"));
+    const total = (BigInt(o.amountWh) * BigInt(o.pricePerKWh)) / 1000n;
+    $("#order-summary").textContent = `${o.side} ${formatKWh(o.amountWh)} at ${formatPrice(o.pricePerKWh, cfg)}: ${formatUnits(total, cfg.paymentDecimals)} ${cfg.paymentSymbol} in all.`;
+  } catch {
+    $("#order-summary").textContent = "";
+  }
+}
+
+const view = live(async () => {
+  const [book, trades] = await Promise.all([api("/orderbook"), api(`/trades${query({ limit: 20 })}`)]);
+  if (!cfg) return;
+  levelRows($('[data-testid="bids-table"] tbody'), book.bids, "No bids.");
+  levelRows($('[data-testid="asks-table"] tbody'), book.asks, "No asks.");
+  fillRows($('[data-testid="recent-trades-table"] tbody'), trades.items, (t) => h("tr", { dataset: { testid: "recent-trade", transactionId: t.transactionId } },
+    h("td", { class: "num" }, `#${t.transactionId}`),
+    h("td", { class: "num" }, formatKWh(t.amountWh)),
+    h("td", { class: "num" }, formatPrice(t.pricePerKWh, cfg)),
+    h("td", { title: t.buyer }, shortAddress(t.buyer)),
+    h("td", { title: t.seller }, shortAddress(t.seller)),
+    h("td", {}, t.settled ? "settled" : "pending"),
+    h("td", {}, formatTime(t.timestamp))), "No trades yet.");
+  const mine = wallet.account ? (await api(`/orders${query({ trader: wallet.account, status: "ACTIVE", limit: 50 })}`)).items : [];
+  fillRows($('[data-testid="my-orders-table"] tbody'), mine, (o) => h("tr", { dataset: { testid: "my-order", orderId: o.orderId } },
+    h("td", { class: "num" }, `#${o.orderId}`),
+    h("td", { class: `side-${o.side}` }, o.side),
+    h("td", { class: "num" }, formatKWh(o.remainingWh)),
+    h("td", { class: "num" }, formatPrice(o.pricePerKWh, cfg)),
+    h("td", {}, formatTime(o.expiry), o.expired ? " (expired)" : ""),
+    h("td", {}, h("button", { type: "button", class: "small danger", dataset: { testid: "cancel-order" }, "aria-label": `Cancel order ${o.orderId}`,
+      onclick: (e) => runAction(e.currentTarget, async () => {
+        await cancelOrder(o.orderId);
+        showMessage(`Order #${o.orderId} cancelled.`);
+        view.refreshNow();
+      }) }, "Cancel"))), wallet.account ? "No open orders." : "Connect your wallet to see your orders.");
+});
+
+$("#order-form").addEventListener("input", summarize);
+$("#order-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const button = $('[data-testid="place-order"]');
+  runAction(button, async () => {
+    if (!cfg) throw new Error("The service's configuration is not loaded yet.");
+    requireWallet();
+    const o = readForm(event.target);
+    const expiry = (await chainNow()) + o.hours * 3600;
+    const placed = await placeOrder({ side: o.side, amountWh: o.amountWh, pricePerKWh: o.pricePerKWh, expiry });
+    showMessage(`Order #${placed.orderId} placed (${o.side} ${formatKWh(o.amountWh)} at ${formatPrice(o.pricePerKWh, cfg)}).`);
+    view.refreshNow();
+  });
+});

@@ -1,0 +1,301 @@
+"""The web app in a real browser: Debian's headless chromium driven by Playwright, against the API
+service in a thread of the test process on the test chain, with a test-only EIP-1193 wallet that
+signs with anvil dev keys (tests/web_helpers.py).
+
+The scenario: trader A (who metered energy) places a SELL from the trading view, trader B's BUY
+from another browser crosses it, the keeper settles, and A's prosumer dashboard shows the trade and
+the new balances; the operator view turns region 1 red after a critical load report. Every view is
+opened without console errors, and a screenshot of each lands in reports/browser/<test>/<view>.png.
+
+The UI reads from the event index, which follows the chain by polling: the tests wait for what the
+page shows (Playwright's auto-waiting expect), never a fixed time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest import API_OPERATOR_TOKEN
+from eth_account import Account
+from playwright.sync_api import Browser, Page, expect
+from service_helpers import serve_in_thread
+from web3 import Web3
+from web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_session
+
+from energy_grid.api.app import create_app
+from energy_grid.client import GridClient, MeterReading, anvil_account
+from energy_grid.deployment import fund_local_accounts
+from energy_grid.keeper import run_keeper
+from energy_grid.manifest import read_manifest
+from energy_grid.units import INTERVAL_SECONDS, format_kwh, format_money
+from energy_grid.web import chart_js_file
+
+REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
+SELLER_INDEX, BUYER_INDEX, KEEPER_INDEX = 1, 2, 8
+# Room for the follower's poll, a relayed transaction and the page's own poll interval.
+UI_TIMEOUT_MS = 30_000
+VIEWS = {"landing": "/", "prosumer": "/prosumer", "trading": "/trading", "operator": "/operator", "analytics": "/analytics"}
+CRITICAL_RED = "rgb(211, 47, 47)"  # --critical in app.css
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _web_expect_timeout() -> Iterator[None]:
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+@pytest.fixture(scope="module")
+def web_base_url(api_settings) -> Iterator[str]:
+    with serve_in_thread(create_app(api_settings())) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def web_browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def web_client(api_manifest, networks) -> GridClient:
+    """The test's own view of the chain, to set up state and check what the pages show."""
+    return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(api_manifest))
+
+
+@pytest.fixture
+def web_sessions(request, web_browser, web_base_url, chain) -> Iterator[Any]:
+    """Opens browser contexts (one per user) for the test; closes them after it and checks that no
+    page logged a console error."""
+    opened: list[WalletSession] = []
+    screenshot_dir = SCREENSHOTS / request.node.name
+
+    def open_session(account_index: int | None) -> WalletSession:
+        account = anvil_account(account_index) if account_index is not None else None
+        session = wallet_session(web_browser, web_base_url, account, chain.chain_id, screenshot_dir)
+        opened.append(session)
+        return session
+
+    yield open_session
+    errors = [error for session in opened for error in session.console_errors]
+    for session in opened:
+        session.context.close()
+    assert errors == []
+
+
+def _advance(client: GridClient, seconds: int) -> int:
+    """Mines a block `seconds` after the latest; returns its time."""
+    timestamp = int(client.w3.eth.get_block("latest")["timestamp"]) + seconds
+    client.mine_block_at(timestamp)
+    return timestamp
+
+
+def _export(client: GridClient, meter: str, owner: str, export_wh: int) -> None:
+    """Registers `meter` to `owner` and meters `export_wh` through it: EnergyToken minted to `owner`."""
+    operator = anvil_account(0)
+    client.register_meter(operator, meter, owner, REGION)
+    client.submit_readings(operator, [meter], [MeterReading(_advance(client, 1), 0, 0)])  # the baseline
+    client.submit_readings(operator, [meter], [MeterReading(_advance(client, INTERVAL_SECONDS), 0, export_wh)])
+
+
+def _connect(page: Page, address: str) -> None:
+    page.get_by_test_id("wallet-button").click()
+    expect(page.get_by_test_id("wallet-button")).to_have_attribute("data-account", address)
+
+
+def _fill_order(page: Page, side: str, amount_kwh: str, price: str) -> None:
+    page.get_by_test_id(f"side-{side.lower()}").check()
+    page.get_by_label("Amount (kWh").fill(amount_kwh)
+    page.get_by_label("Price per kWh").fill(price)
+
+
+def _place_order(page: Page, side: str, amount_kwh: str, price: str) -> None:
+    _fill_order(page, side, amount_kwh, price)
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("placed")
+
+
+def _chart_points(page: Page) -> dict[str, list[int]]:
+    """Each chart's number of points per dataset."""
+    return page.evaluate(
+        "() => Object.fromEntries(Object.entries(window.energyGridCharts || {}).map(([name, chart]) =>"
+        " [name, chart.data.datasets.map((d) => d.data.filter((p) => (typeof p === 'number' ? p : p.y) > 0).length)]))"
+    )
+
+
+def test_service_serves_the_pages_and_chart_js(web_base_url):
+    for path in VIEWS.values():
+        page = httpx.get(f"{web_base_url}{path}")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), path
+        assert 'id="app-header"' in page.text
+    chart = httpx.get(f"{web_base_url}/vendor/chart.js")
+    assert chart.status_code == 200 and "javascript" in chart.headers["content-type"]
+    assert "Chart" in chart.text[:5_000]
+    script = httpx.get(f"{web_base_url}/static/js/common.js")
+    assert script.status_code == 200 and "eth_requestAccounts" in script.text
+    assert httpx.get(f"{web_base_url}/static/nothing-here.js").status_code == 404
+
+
+def test_chart_js_missing_is_reported(tmp_path):
+    assert chart_js_file([tmp_path]) is None
+    assert chart_js_file() is not None  # `make setup` installed it (npm ci)
+
+
+def test_views_render_without_errors(web_sessions):
+    """Every view opens in a browser with no wallet, shows its header and logs no console error
+    (the fixture checks the console)."""
+    visitor = web_sessions(None)
+    for view, path in VIEWS.items():
+        page = visitor.open(path)
+        expect(page.locator("#app-header nav")).to_be_visible()
+        expect(page.get_by_test_id("wallet-button")).to_have_text("No wallet")
+        if view == "prosumer":
+            expect(page.get_by_test_id("connect-hint")).to_be_visible()
+        if view == "landing":
+            expect(page.get_by_test_id("deployment")).to_contain_text("Indexed block")
+        if view == "analytics":
+            expect(page.get_by_test_id("price-chart")).to_be_visible()
+            assert page.evaluate("() => Object.keys(window.energyGridCharts).length") == 4
+        visitor.screenshot(page, view)
+        page.close()
+
+
+def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions, web_client, api_system):
+    seller, buyer = anvil_account(SELLER_INDEX), anvil_account(BUYER_INDEX)
+    _export(web_client, Account.create().address, seller.address, 5_000)
+    energy_token, stablecoin = api_system.energy_token, api_system.payment_token
+    seller_payment_before = stablecoin.balanceOf(seller.address)
+    seller_energy_before = energy_token.balanceOf(seller.address)  # the 5 kWh just metered
+    buyer_energy_before = energy_token.balanceOf(buyer.address)
+
+    # Trader A sells 2 kWh at 0.22 from the trading view, signing in the wallet.
+    a = web_sessions(SELLER_INDEX)
+    trading_a = a.open("/trading")
+    _connect(trading_a, seller.address)
+    _place_order(trading_a, "SELL", "2", "0.22")
+    asks = trading_a.get_by_test_id("asks-table").get_by_test_id("book-level")
+    expect(asks).to_have_count(1)
+    expect(asks.first).to_have_attribute("data-amount-wh", "2000")
+    expect(trading_a.get_by_test_id("my-order")).to_have_count(1)
+    assert any(signed["primaryType"] == "Order" for signed in a.signed)
+    a.screenshot(trading_a, "trading-seller")
+    # The order is A's on chain, not the relayer's: A's energy is escrowed.
+    assert energy_token.balanceOf(seller.address) == seller_energy_before - 2_000
+
+    # Trader B, in another browser, buys 1.5 kWh at up to 0.25: it crosses A's ask.
+    b = web_sessions(BUYER_INDEX)
+    trading_b = b.open("/trading")
+    _connect(trading_b, buyer.address)
+    _place_order(trading_b, "BUY", "1.5", "0.25")
+
+    # The keeper matches what crosses and, after the settlement window, settles.
+    keeper = anvil_account(KEEPER_INDEX)
+    first = run_keeper(web_client, keeper, once=True)
+    _advance(web_client, int(api_system.energy_trading.settlementWindow()) + 1)
+    second = run_keeper(web_client, keeper, once=True)
+    assert first.failures == [] and second.failures == []
+    assert first.settled + second.settled == 1
+    assert energy_token.balanceOf(buyer.address) == buyer_energy_before + 1_500
+
+    trades_b = trading_b.get_by_test_id("recent-trade")
+    expect(trades_b).to_have_count(1)
+    expect(trades_b.first).to_contain_text("settled")
+    expect(trading_b.get_by_test_id("asks-table").get_by_test_id("book-level").first).to_have_attribute("data-amount-wh", "500")
+    b.screenshot(trading_b, "trading-buyer")
+
+    # A's dashboard: the trade, settled, and the balances the chain holds now.
+    dashboard = a.open("/prosumer")
+    trade = dashboard.get_by_test_id("trade-row")
+    expect(trade).to_have_count(1)
+    expect(trade.first.get_by_test_id("trade-amount")).to_have_text(format_kwh(1_500))
+    expect(trade.first.get_by_test_id("trade-settled")).to_have_text("settled")
+    seller_payment = stablecoin.balanceOf(seller.address)
+    assert seller_payment > seller_payment_before  # paid, less the grid fee
+    symbol, decimals = stablecoin.symbol(), stablecoin.decimals()
+    expect(dashboard.get_by_test_id("payment-balance")).to_have_text(format_money(seller_payment, decimals, symbol))
+    expect(dashboard.get_by_test_id("energy-balance")).to_have_text(format_kwh(energy_token.balanceOf(seller.address)))
+    expect(dashboard.get_by_test_id("meter-row")).to_have_count(1)
+    expect(dashboard.get_by_test_id("order-row").first.get_by_test_id("order-status")).to_have_text("ACTIVE")  # 0.5 kWh left
+    a.screenshot(dashboard, "prosumer")
+
+    # A cancels the rest of the order from the dashboard, signing the cancellation.
+    dashboard.get_by_test_id("cancel-order").click()
+    expect(dashboard.get_by_test_id("notice")).to_contain_text("cancelled")
+    expect(dashboard.get_by_test_id("order-row").first.get_by_test_id("order-status")).to_have_text("CANCELLED")
+    expect(dashboard.get_by_test_id("energy-balance")).to_have_text(format_kwh(seller_energy_before - 1_500))
+
+    # The analytics view draws the trade's price and volume and the metered production.
+    analytics = a.open("/analytics")
+    expect(analytics.get_by_test_id("price-chart")).to_be_visible()
+    analytics.wait_for_function(
+        "() => window.energyGridCharts && window.energyGridCharts.price.data.datasets[0].data.length > 0"
+        " && window.energyGridCharts.energy.data.datasets[0].data.some((p) => p.y > 0)",
+        timeout=UI_TIMEOUT_MS,
+    )
+    points = _chart_points(analytics)
+    assert points["price"][0] >= 1 and points["volume"][0] >= 1 and points["energy"][0] >= 1
+    a.screenshot(analytics, "analytics")
+
+
+def test_operator_view_shows_a_region_turning_critical(web_sessions, api_system, admin):
+    fund_local_accounts(api_system, admin, [admin])  # the operator funds demand-response budgets
+    session = web_sessions(None)
+    page = session.open("/operator")
+    page.get_by_label("Operator token").fill(API_OPERATOR_TOKEN)
+    page.get_by_test_id("save-token").click()
+    expect(page.get_by_test_id("token-state")).to_have_text("token set")
+
+    page.get_by_test_id("load-region").fill(str(REGION))
+    page.get_by_test_id("load-capacity").fill("100")
+    page.get_by_test_id("load-demand").fill("96")
+    page.get_by_test_id("report-load").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("CRITICAL")
+
+    region = page.get_by_test_id(f"region-{REGION}")
+    expect(region).to_have_attribute("data-status", "CRITICAL")
+    badge = region.get_by_test_id("region-status")
+    expect(badge).to_have_text("CRITICAL")
+    expect(badge).to_have_css("background-color", CRITICAL_RED)
+    session.screenshot(page, "operator")
+
+    # The desk declares and ends emergency mode, and starts a demand-response event.
+    page.get_by_test_id("emergency-toggle").click()
+    expect(page.get_by_test_id("emergency-state")).to_have_attribute("data-active", "true")
+    page.get_by_test_id("emergency-toggle").click()
+    expect(page.get_by_test_id("emergency-state")).to_have_attribute("data-active", "false")
+    page.get_by_test_id("dr-target").fill("50")
+    page.get_by_test_id("dr-reward").fill("0.1")
+    page.get_by_test_id("dr-duration").fill("60")
+    page.get_by_test_id("start-dr").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("started")
+    event = page.get_by_test_id("dr-event")
+    expect(event).to_have_count(1)
+    expect(event.first).to_contain_text("50 kW")
+    expect(event.first).to_contain_text("ACTIVE")
+
+    # A wrong token is refused in words, and the token stays in this tab only.
+    session.expected_errors.append("status of 401")
+    page.get_by_label("Operator token").fill("not-the-token")
+    page.get_by_test_id("save-token").click()
+    page.get_by_test_id("report-load").click()
+    expect(page.get_by_test_id("error")).to_be_visible()
+    assert page.evaluate("() => window.localStorage.length") == 0
+
+
+def test_a_wallet_on_another_chain_is_told_to_switch(web_browser, web_base_url, web_sessions):
+    session = web_sessions(None)  # the console check; this test's own wallet is on chain 1
+    wrong = wallet_session(web_browser, web_base_url, anvil_account(SELLER_INDEX), 1, session.screenshot_dir)
+    try:
+        page = wrong.open("/trading")
+        page.get_by_test_id("wallet-button").click()
+        expect(page.get_by_test_id("error")).to_contain_text("Switch networks")
+        expect(page.locator("#wallet-status")).to_have_text("wrong chain (1)")
+        _fill_order(page, "SELL", "1", "0.2")
+        page.get_by_test_id("place-order").click()
+        expect(page.get_by_test_id("error")).to_contain_text("switch networks first")
+        assert wrong.signed == [] and wrong.console_errors == []
+    finally:
+        wrong.context.close()

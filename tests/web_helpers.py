@@ -1,0 +1,141 @@
+"""The browser side of the web app's tests: Debian's chromium driven by Playwright, and a test-only
+EIP-1193 provider (`window.ethereum`) that signs with an anvil dev key.
+
+The provider lives in the page; its eth_signTypedData_v4 calls come back to Python through a
+function Playwright exposes, and Python signs with eth-account, so no key ever reaches the page.
+Like a real wallet it answers eth_accounts with nothing until the site asked eth_requestAccounts
+once (remembered per origin, as a wallet remembers a site it was connected to).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOTS = REPO / "reports" / "browser"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # root on these machines
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1366, "height": 900}  # a laptop screen
+
+# A minimal EIP-1193 provider; `__WALLET__` is replaced by {"address", "chainIdHex"}.
+PROVIDER_SCRIPT = """
+(() => {
+  const wallet = __WALLET__;
+  const AUTHORIZED = "test-wallet-authorized";
+  const handlers = {};
+  const emit = (event, value) => (handlers[event] || []).forEach((h) => h(value));
+  const authorized = () => window.localStorage.getItem(AUTHORIZED) === wallet.address;
+  window.ethereum = {
+    isTestWallet: true,
+    async request({ method, params }) {
+      switch (method) {
+        case "eth_requestAccounts":
+          window.localStorage.setItem(AUTHORIZED, wallet.address);
+          emit("connect", { chainId: wallet.chainIdHex });
+          return [wallet.address];
+        case "eth_accounts":
+          return authorized() ? [wallet.address] : [];
+        case "eth_chainId":
+          return wallet.chainIdHex;
+        case "net_version":
+          return String(parseInt(wallet.chainIdHex, 16));
+        case "eth_signTypedData_v4": {
+          if (!authorized()) throw Object.assign(new Error("Unauthorized"), { code: 4100 });
+          const [address, typedData] = params;
+          if (address.toLowerCase() !== wallet.address.toLowerCase()) throw Object.assign(new Error("Unknown account"), { code: 4100 });
+          return window.__testWalletSignTypedData(typeof typedData === "string" ? typedData : JSON.stringify(typedData));
+        }
+        default:
+          throw Object.assign(new Error(`The test wallet does not support ${method}`), { code: 4200 });
+      }
+    },
+    on(event, handler) { (handlers[event] = handlers[event] || []).push(handler); return this; },
+    removeListener(event, handler) { handlers[event] = (handlers[event] || []).filter((h) => h !== handler); return this; },
+  };
+})();
+"""
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        raise RuntimeError("Debian's chromium is not installed: run `make browser`")
+    return found
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Debian chromium (Playwright's own browser download needs the internet)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class WalletSession:
+    """One user's browser context, with the test wallet for `account` and the console errors of
+    every page it opened."""
+
+    context: BrowserContext
+    account: LocalAccount | None
+    base_url: str
+    screenshot_dir: Path
+    signed: list[dict[str, Any]] = field(default_factory=list)  # every typed data the wallet signed
+    console_errors: list[str] = field(default_factory=list)
+    # Console errors a test provokes on purpose (Chromium logs every 4xx answer to fetch as one).
+    expected_errors: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> Page:
+        page = self.context.new_page()
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
+        page.goto(f"{self.base_url}{path}")
+        return page
+
+    def screenshot(self, page: Page, view: str) -> Path:
+        target = self.screenshot_dir / f"{view}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target), full_page=True)
+        return target
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and not any(expected in message.text for expected in self.expected_errors):
+            self.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+    def _sign(self, typed_data_json: str) -> str:
+        assert self.account is not None
+        typed_data = json.loads(typed_data_json)
+        self.signed.append(typed_data)
+        signed = Account.sign_typed_data(self.account.key, full_message=typed_data)
+        return "0x" + signed.signature.hex().removeprefix("0x")
+
+
+def wallet_session(browser: Browser, base_url: str, account: LocalAccount | None, chain_id: int, screenshot_dir: Path) -> WalletSession:
+    """A new browser context (its own storage, as another user's browser) with the test wallet for
+    `account` injected into every page; without an account, a browser with no wallet."""
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    session = WalletSession(context, account, base_url, screenshot_dir)
+    if account is not None:
+        context.expose_function("__testWalletSignTypedData", session._sign)
+        script = PROVIDER_SCRIPT.replace("__WALLET__", json.dumps({"address": account.address, "chainIdHex": hex(chain_id)}))
+        context.add_init_script(script)
+    return session
