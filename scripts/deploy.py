@@ -212,7 +212,8 @@ def cli(
     if local and keep:
         setup_local_roles(system, deployer)
     if local and token is None:
-        fund_local_accounts(system, deployer, list(accounts.test_accounts)[1:10])
+        # The deployer too: as the local grid operator it pays demand-response budgets.
+        fund_local_accounts(system, deployer, list(accounts.test_accounts)[0:10])
 
     path = write_manifest(build_manifest(chain.chain_id, system.contracts(), start_block), manifest_dir)
     click.echo(f"Deployed to chain {chain.chain_id} from {deployer.address}:")

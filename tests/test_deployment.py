@@ -137,10 +137,11 @@ def test_local_accounts_are_funded(system, admin, accounts):
 
 
 def test_manifest_round_trip(system, chain, tmp_path):
-    path = write_manifest(build_manifest(chain.chain_id, system.contracts()), tmp_path)
+    path = write_manifest(build_manifest(chain.chain_id, system.contracts(), start_block=7), tmp_path)
     assert path.name == f"{chain.chain_id}.json"
     manifest = read_manifest(path)
     assert manifest["chainId"] == chain.chain_id
+    assert manifest["startBlock"] == 7  # where the event index starts
     assert set(manifest["contracts"]) == {
         "EnergyToken",
         "PaymentToken",
