@@ -218,6 +218,7 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     expect(dashboard.get_by_test_id("payment-balance")).to_have_text(format_money(seller_payment, decimals, symbol))
     expect(dashboard.get_by_test_id("energy-balance")).to_have_text(format_kwh(energy_token.balanceOf(seller.address)))
     expect(dashboard.get_by_test_id("meter-row")).to_have_count(1)
+    expect(dashboard.get_by_test_id("produced-today")).to_have_text(format_kwh(5_000))  # metered in the last 24 h
     expect(dashboard.get_by_test_id("order-row").first.get_by_test_id("order-status")).to_have_text("ACTIVE")  # 0.5 kWh left
     a.screenshot(dashboard, "prosumer")
 

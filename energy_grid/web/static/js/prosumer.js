@@ -1,4 +1,5 @@
-// Prosumer dashboard: my meters' production and consumption today, my balances, orders and trades.
+// Prosumer dashboard: my meters' production and consumption over the last 24 hours of chain time
+// (a day that has only just begun on the chain would show a night's worth), my balances, orders and trades.
 import { $, api, connectWallet, fillRows, formatKWh, formatMoney, formatPrice, formatTime, h, live, query, runAction,
   shortAddress, showMessage, startPage, wallet } from "./common.js";
 import { cancelOrder } from "./orders.js";
@@ -6,12 +7,15 @@ import { cancelOrder } from "./orders.js";
 const cfg = await startPage();
 $("#connect-hint-button").addEventListener("click", connectWallet);
 
+const DAY_S = 86400;
+
 async function meterRows(me) {
-  const meters = (await api(`/meters${query({ owner: me, limit: 100 })}`)).items;
-  return Promise.all(meters.map(async (m) => {
+  const [listing, status] = await Promise.all([api(`/meters${query({ owner: me, limit: 100 })}`), api("/grid/status")]);
+  const since = { from: Math.max(0, Number(status.timestamp) - DAY_S) };
+  return Promise.all(listing.items.map(async (m) => {
     const [production, consumption] = await Promise.all([
-      api(`/meters/${m.meter}/production`),
-      api(`/meters/${m.meter}/consumption`),
+      api(`/meters/${m.meter}/production${query(since)}`),
+      api(`/meters/${m.meter}/consumption${query(since)}`),
     ]);
     return { ...m, productionWh: production.productionWh, consumptionWh: consumption.consumptionWh };
   }));

@@ -38,7 +38,9 @@ function summarize() {
 }
 
 const view = live(async () => {
-  const [book, trades] = await Promise.all([api("/orderbook"), api(`/trades${query({ limit: 20 })}`)]);
+  const [book, trades, clearings] = await Promise.all([
+    api("/orderbook"), api(`/trades${query({ limit: 20 })}`), api(`/auction/clearings${query({ limit: 12 })}`),
+  ]);
   if (!cfg) return;
   levelRows($('[data-testid="bids-table"] tbody'), book.bids, "No bids.");
   levelRows($('[data-testid="asks-table"] tbody'), book.asks, "No asks.");
@@ -50,6 +52,11 @@ const view = live(async () => {
     h("td", { title: t.seller }, shortAddress(t.seller)),
     h("td", {}, t.settled ? "settled" : "pending"),
     h("td", {}, formatTime(t.timestamp))), "No trades yet.");
+  fillRows($('[data-testid="clearings-table"] tbody'), clearings.items, (c) => h("tr", { dataset: { testid: "clearing", period: c.period } },
+    h("td", { class: "num" }, c.period),
+    h("td", {}, formatTime(c.timestamp)),
+    h("td", { class: "num" }, formatPrice(c.clearingPricePerKWh, cfg)),
+    h("td", { class: "num" }, formatKWh(c.volumeWh))), "No auction cleared yet.");
   const mine = wallet.account ? (await api(`/orders${query({ trader: wallet.account, status: "ACTIVE", limit: 50 })}`)).items : [];
   fillRows($('[data-testid="my-orders-table"] tbody'), mine, (o) => h("tr", { dataset: { testid: "my-order", orderId: o.orderId } },
     h("td", { class: "num" }, `#${o.orderId}`),
