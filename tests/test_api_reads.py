@@ -52,7 +52,7 @@ def test_orders_order_book_and_trades(reads, reads_grid):
     assert http.get(f"/api/v1/orders/{done.buy_order_id}").json()["status"] == "FILLED"
     assert http.get(f"/api/v1/orders/{cancelled}").json()["status"] == "CANCELLED"
     missing = http.get("/api/v1/orders/999")
-    assert missing.status_code == 404 and missing.json()["error"] == "OrderNotFound"
+    assert missing.status_code == 404 and missing.json()["error"] == "OrderUnknown"
 
     mine = http.get("/api/v1/orders", params={"trader": SELLER_ADDRESS.lower()}).json()
     assert [o["orderId"] for o in mine["items"]] == [cancelled, resting, done.sell_order_id]  # newest first
@@ -99,7 +99,7 @@ def test_bad_reads_get_their_4xx(reads):
     assert http.get("/api/v1/orders", params={"offset": -1}).json()["error"] == "InvalidRequest"
     assert http.get("/api/v1/orders/not-a-number").status_code == 422
     unknown = http.get(f"/api/v1/meters/{anvil_account(8).address}/history")
-    assert unknown.status_code == 404 and unknown.json()["error"] == "MeterNotFound"
+    assert unknown.status_code == 404 and unknown.json()["error"] == "MeterUnknown"
     huge = http.get("/api/v1/analytics/energy", params={"from": 0, "to": 2_000 * 900, "bucketSeconds": 900})
     assert huge.status_code == 400 and huge.json()["error"] == "RangeTooLarge"
     assert http.get("/api/v1/analytics/energy", params={"from": 0, "to": 1_999 * 900}).status_code == 200

@@ -1,6 +1,6 @@
 """Every refusal as a 4xx with a JSON body that names the problem:
 
-    {"error": "OrderNotFound", "message": "No order 42 on the market.", "details": {"orderId": 42}}
+    {"error": "OrderUnknown", "message": "No order 42 on the market.", "details": {"orderId": 42}}
 
 `error` is the contract's custom error where the chain refused, otherwise a name of the API's own.
 """

@@ -78,7 +78,7 @@ def _window(from_s: int | None, to_s: int | None) -> None:
 def get_order(order_id: int, db: Db) -> dict[str, Any]:
     found = queries.order(db, order_id)
     if found is None:
-        raise ApiProblem(HTTP_NOT_FOUND, "OrderNotFound", f"No order {order_id} on the market (or not indexed yet).", {"orderId": order_id})
+        raise ApiProblem(HTTP_NOT_FOUND, "OrderUnknown", f"No order {order_id} on the market (or not indexed yet).", {"orderId": order_id})
     return found
 
 
@@ -140,7 +140,7 @@ def _known_meter(db: Session, address: str) -> str:
     meter = _address(address, "meter")
     assert meter is not None
     if not queries.meter_known(db, meter):
-        raise ApiProblem(HTTP_NOT_FOUND, "MeterNotFound", f"No meter {meter} is registered (or indexed yet).", {"meter": meter})
+        raise ApiProblem(HTTP_NOT_FOUND, "MeterUnknown", f"No meter {meter} is registered (or indexed yet).", {"meter": meter})
     return meter
 
 
