@@ -9,7 +9,9 @@ from fastapi import FastAPI
 
 from energy_grid.api import read_routes, write_routes
 from energy_grid.api.problems import install_problem_handlers
+from energy_grid.api.relay import Relay
 from energy_grid.api.settings import ServiceSettings
+from energy_grid.api.write_routes import BatchReader
 from energy_grid.client import GridClient
 from energy_grid.index import EventIndex, Follower
 from energy_grid.manifest import read_manifest
@@ -20,7 +22,8 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The service for the deployment `settings` names. Routes find what they share on `app.state`:
-    `settings`, `client` (GridClient), `index` (EventIndex) and `follower` (Follower)."""
+    `settings`, `client` (GridClient), `index` (EventIndex), `follower` (Follower), `relay` (every
+    write, one at a time) and `batch_reader` (the live account reads)."""
     client = GridClient.from_manifest(settings.manifest_file, settings.rpc_url)
     index = EventIndex(settings.database_url)
     follower = Follower(
@@ -50,6 +53,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.state.client = client
     app.state.index = index
     app.state.follower = follower
+    app.state.relay = Relay(client)
+    app.state.batch_reader = BatchReader(client)
     install_problem_handlers(app)
     app.include_router(read_routes.router, prefix=API_PREFIX)
     app.include_router(write_routes.router, prefix=API_PREFIX)

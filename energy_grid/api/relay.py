@@ -136,7 +136,6 @@ class Relay:
         return receipt
 
 
-_RELAY_CREATION = threading.Lock()
 
 
 def client_of(request: Request) -> GridClient:
@@ -148,12 +147,8 @@ def settings_of(request: Request) -> ServiceSettings:
 
 
 def relay_of(request: Request) -> Relay:
-    """The app's one Relay (its lock is what keeps the service's nonces apart), made on first use."""
-    state = request.app.state
-    with _RELAY_CREATION:
-        if getattr(state, "relay", None) is None:
-            state.relay = Relay(state.client)
-    return cast(Relay, state.relay)
+    """The app's one Relay (made by create_app): its lock is what keeps the service's nonces apart."""
+    return cast(Relay, request.app.state.relay)
 
 
 @contextmanager

@@ -59,7 +59,6 @@ router = APIRouter(tags=["trading and metering"])
 router.include_router(operator_routes.router)
 
 _token_lock = threading.Lock()
-_reader_lock = threading.Lock()
 _token_info: dict[tuple[int, str], tuple[str, str, int]] = {}
 
 
@@ -104,11 +103,7 @@ def client_url(sender: TransactionSender) -> str:
 
 
 def reader_of(request: Request) -> BatchReader:
-    state = request.app.state
-    with _reader_lock:
-        if getattr(state, "batch_reader", None) is None:
-            state.batch_reader = BatchReader(state.client)
-    return cast(BatchReader, state.batch_reader)
+    return cast(BatchReader, request.app.state.batch_reader)
 
 
 def chain_time(client: GridClient) -> int:
