@@ -1,5 +1,8 @@
 """The service over real HTTP under load: 1,000 reads and 200 relayed orders sent at once.
 
+The service is `energy-grid serve` in a process of its own, as a user runs it, so the test's HTTP
+client does not share its interpreter.
+
 Two hundred fresh traders each sign one BUY order with an ERC-2612 permit (a wallet's first order:
 no approval transaction, no gas of their own); the relayer sends them one at a time while the reads
 run alongside. Every request must answer 2xx and every order must be on chain exactly once, under
@@ -12,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import random
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,9 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
-from service_helpers import serve_in_thread
 
-from energy_grid.api import create_app
+from energy_grid.anvil import free_port
 from energy_grid.client import GridClient, anvil_account
 from energy_grid.enums import OrderType
 from energy_grid.sender import TransactionSender, prepare
@@ -40,12 +45,38 @@ FUNDING_WHOLE_UNITS = 1  # 1,000,000 base units: enough for one order's escrow (
 REPORT = Path(__file__).resolve().parent.parent / "reports" / "api-load.json"
 INDEX_WAIT_S = 120
 HOUR_S = 3600
+SERVICE_START_S = 60
 
 
 @pytest.fixture(scope="module")
-def load_service(api_settings):
-    with serve_in_thread(create_app(api_settings())) as base_url:
+def load_service(api_manifest, networks, tmp_path_factory):
+    """`energy-grid serve` on a free port: on the local chain its relayer is dev account 9."""
+    folder = tmp_path_factory.mktemp("load-service")
+    port = free_port()
+    command = [
+        sys.executable, "-m", "energy_grid.cli", "--rpc-url", networks.provider.uri, "--manifest", str(api_manifest),
+        "serve", "--port", str(port), "--database-url", f"sqlite:///{folder / 'index.sqlite'}",
+    ]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ENERGY_GRID_") and name != "DATABASE_URL"}
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVICE_START_S
+        while True:
+            assert process.poll() is None, (folder / "serve.log").read_text()
+            assert time.monotonic() < deadline, "energy-grid serve did not answer"
+            try:
+                if httpx.get(f"{base_url}/api/v1/config").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass  # not listening yet
+            time.sleep(0.2)
         yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=SERVICE_START_S)
+        log.close()
 
 
 @pytest.fixture(scope="module")

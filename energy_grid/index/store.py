@@ -57,18 +57,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
+# A connection for every thread that may hold one at once: the service's route threads (anyio's
+# default of 40), the follower, and a margin. With fewer, a burst of requests left every route
+# thread waiting for a connection that only a route's cleanup (which needs a thread) would return:
+# requests stalled for the pool's 30 s timeout and failed.
+POOL_CONNECTIONS = 48
+
+
 def make_engine(database_url: str) -> Engine:
     if database_url.startswith("sqlite"):
-        in_memory = database_url in {"sqlite://", "sqlite:///:memory:"}
-        engine = create_engine(
-            database_url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        if database_url in {"sqlite://", "sqlite:///:memory:"}:
             # One shared connection for an in-memory database (each new one would be empty).
-            poolclass=StaticPool if in_memory else None,
-        )
+            engine = create_engine(database_url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        else:
+            engine = create_engine(
+                database_url,
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                pool_size=POOL_CONNECTIONS,
+                max_overflow=0,
+            )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(database_url, pool_pre_ping=True)
+    return create_engine(database_url, pool_pre_ping=True, pool_size=POOL_CONNECTIONS, max_overflow=0)
 
 
 class EventIndex:
