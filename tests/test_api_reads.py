@@ -6,11 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from eth_account import Account
 from fastapi.testclient import TestClient
 from index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, grid_reports, meter_energy, now_s, trade
 
 from energy_grid.api import create_app
-from energy_grid.client import SELL, GridClient, anvil_account
+from energy_grid.client import SELL, GridClient, MeterReading, anvil_account
+from energy_grid.demand_response import interval_readings
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 SELLER_ADDRESS, BUYER_ADDRESS = anvil_account(SELLER).address, anvil_account(BUYER).address
 
@@ -226,3 +229,35 @@ def test_demand_response_event_ends_with_its_window(reads, reads_grid):
     reads_grid.mine_block_at(event["endTime"] + 1)
     synced(app)
     assert http.get("/api/v1/demand-response/events").json()["items"][0]["status"] == "ENDED"
+
+
+def test_demand_response_event_counts_verified_reductions_and_rewards(reads, reads_grid):
+    """A household's five usual evenings at 2.0 kW, then 0.5 kW in the event: 1.5 kW verified from
+    its meter (it never joined: the operator enrolled it), paid 2.0 per kW."""
+    http, app = reads
+    operator, household, meter = anvil_account(DEPLOYER), anvil_account(SELLER).address, Account.create().address
+    start = now_s(reads_grid)
+    event_day = start // DAY_SECONDS + 6
+    window_start = event_day * DAY_SECONDS + 18 * 3_600
+    reads_grid.register_meter(operator, meter, household, 1)
+    reads_grid.register_dr_consumer(operator, household, meter)
+    registers = {meter: 0}
+
+    def evenings(days: list[int], wh: int) -> list[MeterReading]:
+        intervals = [(day * DAY_SECONDS + 18 * 3_600) // INTERVAL_SECONDS + q for day in days for q in range(4)]
+        return [MeterReading(*reading) for _, reading in interval_readings(registers, [meter], intervals, lambda *_: wh)]
+
+    reads_grid.mine_block_at(window_start - 120)
+    usual = [MeterReading(start + 1, 0, 0), *evenings(list(range(event_day - 5, event_day)), 500)]
+    reads_grid.submit_readings(operator, [meter] * len(usual), usual)
+    reads_grid.payment_token.add_consumer_balance(operator, operator.address, 100)
+    event_id = reads_grid.start_event(operator, 5, 2_000_000, 3_600)
+    reads_grid.mine_block_at(window_start + 3_600 + 300)
+    during = evenings([event_day], 125)
+    reads_grid.submit_readings(operator, [meter] * len(during), during)
+    reads_grid.verify_reduction(operator, event_id, household)
+    synced(app)
+
+    [event] = http.get("/api/v1/demand-response/events").json()["items"]
+    assert (event["eventId"], event["status"], event["participants"]) == (event_id, "ENDED", 0)
+    assert (event["verifiedParticipants"], event["rewardsVerified"]) == (1, 1_500 * 2_000_000 // 1_000)

@@ -255,6 +255,16 @@ def _dr_joined(a: dict[str, Any], at: LogPlace) -> m.EventRow:
     )
 
 
+def _dr_verified(a: dict[str, Any], at: LogPlace) -> m.EventRow:
+    return m.DemandReductionVerified(
+        **at.columns(),
+        event_id=a["eventId"],
+        consumer=_address(a["consumer"]),
+        reduction_w=a["reductionW"],
+        reward_amount=a["rewardAmount"],
+    )
+
+
 # (manifest contract name, event name) -> builder. Only the quarter-hourly "EnergyAuction" is
 # indexed: the API's auction routes describe that market.
 EVENTS: dict[tuple[str, str], Builder] = {
@@ -280,6 +290,7 @@ EVENTS: dict[tuple[str, str], Builder] = {
     ("DemandResponse", "EventCompleted"): _dr_ended("COMPLETED"),
     ("DemandResponse", "EventCancelled"): _dr_ended("CANCELLED"),
     ("DemandResponse", "EventJoined"): _dr_joined,
+    ("DemandResponse", "ReductionVerified"): _dr_verified,
 }
 
 

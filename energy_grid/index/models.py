@@ -244,6 +244,16 @@ class DemandEventJoined(EventRow):
     participation_id: Mapped[int] = mapped_column(Uint256)
 
 
+class DemandReductionVerified(EventRow):
+    """A consumer's reduction verified from its meter (joined or enrolled by the operator), and its reward."""
+
+    __tablename__ = "dr_reduction_verified"
+    event_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    consumer: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    reduction_w: Mapped[int] = mapped_column(Uint256)
+    reward_amount: Mapped[int] = mapped_column(Uint256)
+
+
 # ---------------------------------------------------------------- the index's own state
 
 
@@ -284,4 +294,5 @@ EVENT_TABLES: tuple[type[EventRow], ...] = (
     DemandEventStarted,
     DemandEventEnded,
     DemandEventJoined,
+    DemandReductionVerified,
 )

@@ -385,9 +385,13 @@ def auction_orders(session: Session, page: PageRequest, trader: str | None, peri
 
 
 def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
-    s, e, j = m.DemandEventStarted, m.DemandEventEnded, m.DemandEventJoined
+    s, e, j, v = m.DemandEventStarted, m.DemandEventEnded, m.DemandEventJoined, m.DemandReductionVerified
     participants = select(func.count(j.id)).where(j.event_id == s.event_id).scalar_subquery()
-    query = select(s, e.status, participants.label("participants")).outerjoin(e, e.event_id == s.event_id)
+    verified = select(func.count(v.id)).where(v.event_id == s.event_id).scalar_subquery()
+    rewards = select(func.coalesce(func.sum(v.reward_amount), 0)).where(v.event_id == s.event_id).scalar_subquery()
+    query = select(
+        s, e.status, participants.label("participants"), verified.label("verified"), rewards.label("rewards")
+    ).outerjoin(e, e.event_id == s.event_id)
     rows, total = _page(session, query.order_by(*_newest_first(s)), page)
     now_s = head_of(session).timestamp_s
     items = [
@@ -402,6 +406,8 @@ def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
             # Neither completed nor cancelled: ENDED once its window is over (rewards may still be paid).
             "status": row.status or ("ENDED" if now_s is not None and now_s >= row[0].end_time_s else "ACTIVE"),
             "participants": int(row.participants),
+            "verifiedParticipants": int(row.verified),
+            "rewardsVerified": int(row.rewards),
         }
         for row in rows
     ]

@@ -115,6 +115,23 @@ def upgrade() -> None:  # noqa: PLR0915 (one statement per table and index)
         batch_op.create_index(batch_op.f("ix_dr_event_joined_event_id"), ["event_id"], unique=False)
 
     op.create_table(
+        "dr_reduction_verified",
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
+        sa.Column("consumer", sa.String(length=42), nullable=False),
+        sa.Column("reduction_w", Uint256(), nullable=False),
+        sa.Column("reward_amount", Uint256(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("block_number", sa.BigInteger(), nullable=False),
+        sa.Column("log_index", sa.Integer(), nullable=False),
+        sa.Column("tx_hash", sa.String(length=66), nullable=False),
+        sa.Column("timestamp_s", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("block_number", "log_index", name="uq_dr_reduction_verified_log"),
+    )
+    with op.batch_alter_table("dr_reduction_verified", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_dr_reduction_verified_event_id"), ["event_id"], unique=False)
+
+    op.create_table(
         "dr_event_started",
         sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("operator", sa.String(length=42), nullable=False),
@@ -410,6 +427,10 @@ def downgrade() -> None:  # noqa: PLR0915
         batch_op.drop_index(batch_op.f("ix_dr_event_joined_event_id"))
 
     op.drop_table("dr_event_joined")
+    with op.batch_alter_table("dr_reduction_verified", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dr_reduction_verified_event_id"))
+
+    op.drop_table("dr_reduction_verified")
     with op.batch_alter_table("dr_event_ended", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dr_event_ended_event_id"))
 

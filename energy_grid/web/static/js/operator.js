@@ -84,6 +84,8 @@ const view = live(async () => {
     h("td", { class: "num" }, cfg ? formatMoney(e.rewardPerKW, cfg) : e.rewardPerKW),
     h("td", { class: "num" }, cfg ? formatMoney(e.budget, cfg) : e.budget),
     h("td", { class: "num" }, e.participants),
+    h("td", { class: "num" }, e.verifiedParticipants),
+    h("td", { class: "num" }, cfg ? formatMoney(e.rewardsVerified, cfg) : e.rewardsVerified),
     h("td", {}, formatTime(e.startTime)),
     h("td", {}, formatTime(e.endTime))), "No demand-response events.");
 });
