@@ -137,6 +137,9 @@ def test_service_serves_the_pages_and_chart_js(web_base_url):
     script = httpx.get(f"{web_base_url}/static/js/common.js")
     assert script.status_code == 200 and "eth_requestAccounts" in script.text
     assert httpx.get(f"{web_base_url}/static/nothing-here.js").status_code == 404
+    # A view takes no parameters a visitor could aim at another file.
+    aimed = httpx.get(f"{web_base_url}/prosumer", params={"file_name": "../../../pyproject.toml"})
+    assert aimed.status_code == 200 and 'id="app-header"' in aimed.text and "[project]" not in aimed.text
 
 
 def test_chart_js_missing_is_reported(tmp_path):

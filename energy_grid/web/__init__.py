@@ -7,6 +7,7 @@ project's node_modules (pinned in package.json, installed by `npm ci`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -41,15 +42,20 @@ def _page(file_name: str) -> FileResponse:
     return FileResponse(STATIC_DIR / file_name, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
+def _view(file_name: str) -> Callable[[], Awaitable[FileResponse]]:
+    # A closure, not a default argument: FastAPI would take a parameter as a query string a
+    # visitor could set (`/prosumer?file_name=../..`).
+    async def view() -> FileResponse:
+        return _page(file_name)
+
+    return view
+
+
 def mount_web(app: FastAPI) -> None:
     """Serves the web app on `app`: the views at /, /prosumer, /trading, /operator, /analytics,
     their scripts and styles under /static, Chart.js at /vendor/chart.js."""
     for url_path, file_name in VIEWS.items():
-
-        async def view(file_name: str = file_name) -> FileResponse:
-            return _page(file_name)
-
-        app.add_api_route(url_path, view, methods=["GET"], include_in_schema=False, name=f"view:{file_name}")
+        app.add_api_route(url_path, _view(file_name), methods=["GET"], include_in_schema=False, name=f"view:{file_name}")
 
     async def chart_js() -> Response:
         found = chart_js_file()
