@@ -261,3 +261,20 @@ def test_demand_response_event_counts_verified_reductions_and_rewards(reads, rea
     [event] = http.get("/api/v1/demand-response/events").json()["items"]
     assert (event["eventId"], event["status"], event["participants"]) == (event_id, "ENDED", 0)
     assert (event["verifiedParticipants"], event["rewardsVerified"]) == (1, 1_500 * 2_000_000 // 1_000)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/orders/{2**64}",
+        f"/api/v1/trades?from={2**70}",
+        f"/api/v1/orders?offset={2**64}",
+        f"/api/v1/grid/demand?regionId={2**40}",
+        f"/api/v1/auction/orders?period={2**64}",
+        f"/api/v1/analytics/energy?bucketSeconds={2**64}",
+        "/api/v1/orders/-1",
+    ],
+)
+def test_numbers_beyond_the_index_get_422(reads, path):
+    answer = reads[0].get(path)
+    assert answer.status_code == 422 and answer.json()["error"] == "InvalidRequest", answer.json()

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -23,12 +23,18 @@ MAX_PAGE = 500
 DEFAULT_PAGE = 50
 DEFAULT_SERIES = 500
 MAX_BUCKETS = 2_000
+MAX_BUCKET_SECONDS = 366 * 86_400
 HTTP_BAD_REQUEST, HTTP_NOT_FOUND, HTTP_UNPROCESSABLE = 400, 404, 422
 
-FromS = Annotated[int | None, Query(alias="from", ge=0, description="unix s, inclusive")]
-ToS = Annotated[int | None, Query(alias="to", ge=0, description="unix s, inclusive")]
-Offset = Annotated[int, Query(ge=0)]
-RegionId = Annotated[int | None, Query(alias="regionId", ge=0)]
+# The index keeps ids, times and periods in 64-bit columns: a larger number is refused (422) before
+# it reaches the database, whose driver would fail on it.
+INT64_MAX = 2**63 - 1
+FromS = Annotated[int | None, Query(alias="from", ge=0, le=INT64_MAX, description="unix s, inclusive")]
+ToS = Annotated[int | None, Query(alias="to", ge=0, le=INT64_MAX, description="unix s, inclusive")]
+Offset = Annotated[int, Query(ge=0, le=INT64_MAX)]
+RegionId = Annotated[int | None, Query(alias="regionId", ge=0, le=2**32 - 1)]
+OrderIdPath = Annotated[int, Path(ge=0, le=INT64_MAX, description="The order's id on EnergyTrading")]
+Period = Annotated[int | None, Query(ge=0, le=INT64_MAX)]
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -75,7 +81,7 @@ def _window(from_s: int | None, to_s: int | None) -> None:
 
 
 @router.get("/orders/{order_id}", tags=["trading"], summary="One order: its fill and status")
-def get_order(order_id: int, db: Db) -> dict[str, Any]:
+def get_order(order_id: OrderIdPath, db: Db) -> dict[str, Any]:
     found = queries.order(db, order_id)
     if found is None:
         raise ApiProblem(HTTP_NOT_FOUND, "OrderUnknown", f"No order {order_id} on the market (or not indexed yet).", {"orderId": order_id})
@@ -179,7 +185,7 @@ def auction_clearings(db: Db, paging: Page, from_s: FromS = None, to_s: ToS = No
 
 
 @router.get("/auction/orders", tags=["auction"], summary="Auction bids and asks with their outcome, newest first")
-def auction_orders(db: Db, paging: Page, trader: str | None = None, period: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
+def auction_orders(db: Db, paging: Page, trader: str | None = None, period: Period = None) -> dict[str, Any]:
     return queries.auction_orders(db, paging, _address(trader, "trader"), period)
 
 
@@ -202,7 +208,7 @@ def analytics_energy(
     db: Db,
     from_s: FromS = None,
     to_s: ToS = None,
-    bucket_seconds: Annotated[int, Query(alias="bucketSeconds", ge=1)] = 900,
+    bucket_seconds: Annotated[int, Query(alias="bucketSeconds", ge=1, le=MAX_BUCKET_SECONDS)] = 900,
 ) -> dict[str, Any]:
     head = queries.head_of(db)
     start = head.day_start_s() if from_s is None else from_s
