@@ -169,3 +169,8 @@ _HANDLERS = {
     "MarketCleared": "_market_cleared",
     "OrderClaimed": "_order_claimed",
 }
+
+def escrow_amount(order_type: int, amount_wh: int, price_per_kwh: int) -> int:
+    """What an order locks (EnergyTrading._escrowAmount): Wh of EnergyToken for a SELL, the cost
+    in PaymentToken rounded up for a BUY."""
+    return amount_wh if order_type == SELL else -(-amount_wh * price_per_kwh // 1000)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from energy_grid.client import BUY, SELL, GridClient, MeterReading, anvil_account
 from energy_grid.index import EventIndex
 from energy_grid.index.models import EVENT_TABLES
+from energy_grid.units import INTERVAL_SECONDS
 
 PRICE_PER_KWH = 200_000
 DEPLOYER, SELLER, BUYER, DEVICE = 0, 1, 2, 3
@@ -18,6 +20,21 @@ REGION = 1  # the deployer is region 1's grid operator
 
 def now_s(grid: GridClient) -> int:
     return int(grid.w3.eth.get_block("latest")["timestamp"])
+
+
+def advance(grid: GridClient, seconds: int) -> int:
+    """Mines a block `seconds` after the latest; returns its time."""
+    timestamp = now_s(grid) + seconds
+    grid.mine_block_at(timestamp)
+    return timestamp
+
+
+def export_energy(grid: GridClient, operator: LocalAccount, meter: str, owner: str, export_wh: int) -> None:
+    """Registers `meter` to `owner` and meters `export_wh` through it (gateway batches from
+    `operator`, the local deployer): EnergyToken minted to `owner`."""
+    grid.register_meter(operator, meter, owner, REGION)
+    grid.submit_readings(operator, [meter], [MeterReading(advance(grid, 1), 0, 0)])  # the baseline
+    grid.submit_readings(operator, [meter], [MeterReading(advance(grid, INTERVAL_SECONDS), 0, export_wh)])
 
 
 def meter_energy(grid: GridClient, produced_wh: int, consumed_wh: int = 0) -> tuple[str, list[int]]:

@@ -22,6 +22,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from eth_account import Account
+from index_helpers import advance, export_energy
 from web3 import Web3
 
 from energy_grid.accounts import (
@@ -118,20 +119,6 @@ def foreign_chain_rpc_url() -> Iterator[str]:
         yield node.url
 
 
-def _advance(client: GridClient, seconds: int) -> int:
-    """Mines a block `seconds` after the latest; returns its time."""
-    timestamp = int(client.w3.eth.get_block("latest")["timestamp"]) + seconds
-    client.mine_block_at(timestamp)
-    return timestamp
-
-
-def _export(client: GridClient, operator, meter: str, owner: str, export_wh: int) -> None:
-    """Registers `meter` to `owner` and meters `export_wh` through it: EnergyToken minted to `owner`."""
-    client.register_meter(operator, meter, owner, REGION)
-    client.submit_readings(operator, [meter], [MeterReading(_advance(client, 1), 0, 0)])  # the baseline
-    client.submit_readings(operator, [meter], [MeterReading(_advance(client, INTERVAL_SECONDS), 0, export_wh)])
-
-
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     for name, command in group.commands.items():
         yield (*prefix, name)
@@ -212,10 +199,10 @@ def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
         args += ["--timestamp", str(timestamp)] + (["--meter", meter_option] if meter_option else [])
         return grid_cli(*args, account=account).json()
 
-    baseline = submit(1_000, 2_000, _advance(cli_client, 1), account=0, meter_option=meter)
+    baseline = submit(1_000, 2_000, advance(cli_client, 1), account=0, meter_option=meter)
     assert baseline["baseline"] is True and baseline["production_wh"] == 0
     energy_before = cli_client.energy_balance_wh(owner)
-    later = _advance(cli_client, INTERVAL_SECONDS)
+    later = advance(cli_client, INTERVAL_SECONDS)
     counted = submit(1_400, 2_750, later, account=0, meter_option=meter)
     assert (counted["consumption_wh"], counted["production_wh"], counted["baseline"]) == (400, 750, False)
     assert cli_client.energy_balance_wh(owner) == energy_before + 750
@@ -241,7 +228,7 @@ def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
     # A meter device submitting its own reading: dev account 7 is the meter.
     device = accounts[7].address
     grid_cli("meters", "register", device, "--owner", owner, "--region", str(REGION), account=0)
-    own = submit(0, 0, _advance(cli_client, 1), account=7, meter_option=None)
+    own = submit(0, 0, advance(cli_client, 1), account=7, meter_option=None)
     assert own["meter"] == device and own["baseline"] is True
     assert cli_client.latest_reading(device).timestamp == own["timestamp_s"]
 
@@ -254,8 +241,8 @@ def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accoun
     meters = [Account.create().address for _ in range(2)]
     for meter in meters:
         grid_cli("meters", "register", meter, "--owner", owner, "--region", str(REGION), account=0)
-    start = _advance(cli_client, 1)
-    _advance(cli_client, 3 * INTERVAL_SECONDS)
+    start = advance(cli_client, 1)
+    advance(cli_client, 3 * INTERVAL_SECONDS)
     unknown = Account.create().address
     csv_file = tmp_path / "readings.csv"
     csv_file.write_text(
@@ -288,7 +275,7 @@ def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accoun
 
 def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, operator, accounts):
     seller, buyer = accounts[1].address, accounts[2].address
-    _export(cli_client, operator, Account.create().address, seller, 10_000)
+    export_energy(cli_client, operator, Account.create().address, seller, 10_000)
     energy_token, trading = cli_system.energy_token, cli_system.energy_trading
     seller_energy = energy_token.balanceOf(seller)
 
@@ -315,7 +302,7 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     assert [o["order_id"] for o in listed["orders"]] == [bid["order_id"], crossing["order_id"]]
     assert {o["status"] for o in listed["orders"]} == {"FILLED"}
 
-    _advance(cli_client, int(trading.settlementWindow()) + 1)
+    advance(cli_client, int(trading.settlementWindow()) + 1)
     buyer_energy = energy_token.balanceOf(buyer)
     transaction_ids = [*crossing["transaction_ids"], matched["transaction_id"]]
     settled = grid_cli("settle", *map(str, transaction_ids), account=8).json()
@@ -331,7 +318,7 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
 
 def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, operator, accounts):
     seller, buyer = accounts[3].address, accounts[4].address
-    _export(cli_client, operator, Account.create().address, seller, 5_000)
+    export_energy(cli_client, operator, Account.create().address, seller, 5_000)
     trading, energy_token = cli_system.energy_trading, cli_system.energy_token
     # A directed offer never crosses on arrival: matching it is the keeper's job.
     offer = grid_cli("orders", "place", "--side", "sell", "--amount-wh", "400", "--price", "0.2", "--counterparty", buyer, account=3).json()
@@ -346,7 +333,7 @@ def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, oper
     # It settles once the settlement window has passed: in the same round when the window is 0.
     window_s = int(trading.settlementWindow())
     if window_s:
-        _advance(cli_client, window_s + 1)
+        advance(cli_client, window_s + 1)
     second = grid_cli("keeper", "--once", account=8).json()
     assert second["matched"] == 0 and second["failures"] == []
     assert first["settled"] + second["settled"] == 1
@@ -460,8 +447,8 @@ def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, opera
     meter = Account.create().address
     cli_client.register_meter(operator, meter, owner, REGION)
     cli_client.transact(operator, cli_client["CarbonCredits"].functions.registerCleanEnergyProducer(meter, 0))  # SOLAR
-    cli_client.submit_readings(operator, [meter], [MeterReading(_advance(cli_client, 1), 0, 0)])
-    cli_client.submit_readings(operator, [meter], [MeterReading(_advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
+    cli_client.submit_readings(operator, [meter], [MeterReading(advance(cli_client, 1), 0, 0)])
+    cli_client.submit_readings(operator, [meter], [MeterReading(advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
 
     issued = grid_cli("carbon", "issue", meter, account=8).json()["issued"]  # anyone may issue
     assert issued == [{"meter": meter, "owner": owner, "amount_wh": 10_000, "grams": 4_000, "grams_co2e_per_kwh": 400}]

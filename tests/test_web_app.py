@@ -20,17 +20,18 @@ import httpx
 import pytest
 from conftest import API_OPERATOR_TOKEN
 from eth_account import Account
+from index_helpers import advance, export_energy
 from playwright.sync_api import Browser, Page, expect
 from service_helpers import serve_in_thread
 from web3 import Web3
 from web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_session
 
 from energy_grid.api.app import create_app
-from energy_grid.client import GridClient, MeterReading, anvil_account
+from energy_grid.client import GridClient, anvil_account
 from energy_grid.deployment import fund_local_accounts
 from energy_grid.keeper import run_keeper
 from energy_grid.manifest import read_manifest
-from energy_grid.units import INTERVAL_SECONDS, format_kwh, format_money
+from energy_grid.units import format_kwh, format_money
 from energy_grid.web import chart_js_file
 
 REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
@@ -84,21 +85,6 @@ def web_sessions(request, web_browser, web_base_url, chain) -> Iterator[Any]:
     for session in opened:
         session.context.close()
     assert errors == []
-
-
-def _advance(client: GridClient, seconds: int) -> int:
-    """Mines a block `seconds` after the latest; returns its time."""
-    timestamp = int(client.w3.eth.get_block("latest")["timestamp"]) + seconds
-    client.mine_block_at(timestamp)
-    return timestamp
-
-
-def _export(client: GridClient, meter: str, owner: str, export_wh: int) -> None:
-    """Registers `meter` to `owner` and meters `export_wh` through it: EnergyToken minted to `owner`."""
-    operator = anvil_account(0)
-    client.register_meter(operator, meter, owner, REGION)
-    client.submit_readings(operator, [meter], [MeterReading(_advance(client, 1), 0, 0)])  # the baseline
-    client.submit_readings(operator, [meter], [MeterReading(_advance(client, INTERVAL_SECONDS), 0, export_wh)])
 
 
 def _connect(page: Page, address: str) -> None:
@@ -168,7 +154,7 @@ def test_views_render_without_errors(web_sessions):
 
 def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions, web_client, api_system):
     seller, buyer = anvil_account(SELLER_INDEX), anvil_account(BUYER_INDEX)
-    _export(web_client, Account.create().address, seller.address, 5_000)
+    export_energy(web_client, anvil_account(0), Account.create().address, seller.address, 5_000)
     energy_token, stablecoin = api_system.energy_token, api_system.payment_token
     seller_payment_before = stablecoin.balanceOf(seller.address)
     seller_energy_before = energy_token.balanceOf(seller.address)  # the 5 kWh just metered
@@ -197,7 +183,7 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     # The keeper matches what crosses and, after the settlement window, settles.
     keeper = anvil_account(KEEPER_INDEX)
     first = run_keeper(web_client, keeper, once=True)
-    _advance(web_client, int(api_system.energy_trading.settlementWindow()) + 1)
+    advance(web_client, int(api_system.energy_trading.settlementWindow()) + 1)
     second = run_keeper(web_client, keeper, once=True)
     assert first.failures == [] and second.failures == []
     assert first.settled + second.settled == 1

@@ -44,6 +44,7 @@ from energy_grid.api.write_models import (
 from energy_grid.client import GridClient
 from energy_grid.enums import OrderType
 from energy_grid.errors import ContractRevertError, InvalidInputError, NodeUnreachableError
+from energy_grid.order_book import escrow_amount
 from energy_grid.sender import Call, TransactionSender, prepare
 from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
 
@@ -109,11 +110,6 @@ def reader_of(request: Request) -> BatchReader:
 def chain_time(client: GridClient) -> int:
     """The latest block's time: local chains run ahead of the wall clock."""
     return int(client.w3.eth.get_block("latest")["timestamp"])
-
-
-def escrow_amount(side: OrderType, amount_wh: int, price_per_kwh: int) -> int:
-    """What an order locks (EnergyTrading._escrowAmount): Wh for a SELL, the cost rounded up for a BUY."""
-    return amount_wh if side == OrderType.SELL else -(-amount_wh * price_per_kwh // 1000)
 
 
 # ---------------------------------------------------------------------------------- live reads

@@ -13,6 +13,7 @@ from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.client import BUY, SELL
 from energy_grid.enums import OrderType
+from energy_grid.order_book import escrow_amount
 
 SIDES = {"buy": BUY, "sell": SELL}
 ORDER_STATUSES = ("ACTIVE", "FILLED", "CANCELLED")  # IEnergyTrading.OrderStatus
@@ -61,8 +62,8 @@ def place(
     signer = session.signer
     approved = False
     if approve:
-        token, escrow = ("EnergyToken", amount) if order_type == SELL else ("PaymentToken", -(-amount * price_per_kwh // 1000))
-        approved = session.ensure_allowance(token, client["EnergyTrading"].address, escrow)
+        token = "EnergyToken" if order_type == SELL else "PaymentToken"
+        approved = session.ensure_allowance(token, client["EnergyTrading"].address, escrow_amount(order_type, amount, price_per_kwh))
     if counterparty is None:
         placed = client.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
         order_id, fills = placed.order_id, placed.transaction_ids
