@@ -11,10 +11,10 @@ from energy_grid.api import read_routes, write_routes
 from energy_grid.api.problems import install_problem_handlers
 from energy_grid.api.relay import Relay
 from energy_grid.api.settings import ServiceSettings
-from energy_grid.api.write_routes import BatchReader
 from energy_grid.client import GridClient
 from energy_grid.index import EventIndex, Follower
 from energy_grid.manifest import read_manifest
+from energy_grid.sender import TransactionSender
 from energy_grid.web import mount_web
 
 API_PREFIX = "/api/v1"
@@ -54,7 +54,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.state.index = index
     app.state.follower = follower
     app.state.relay = Relay(client)
-    app.state.batch_reader = BatchReader(client)
+    app.state.batch_reader = TransactionSender(client, manual_mining=False)
     install_problem_handlers(app)
     app.include_router(read_routes.router, prefix=API_PREFIX)
     app.include_router(write_routes.router, prefix=API_PREFIX)

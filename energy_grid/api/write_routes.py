@@ -16,9 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any, cast
 
-from eth_abi import decode
 from fastapi import APIRouter, Path, Request
-from requests.exceptions import RequestException
 from web3.contract.contract import ContractFunction
 from web3.exceptions import MismatchedABI, Web3ValidationError
 
@@ -43,9 +41,9 @@ from energy_grid.api.write_models import (
 )
 from energy_grid.client import GridClient
 from energy_grid.enums import OrderType
-from energy_grid.errors import ContractRevertError, InvalidInputError, NodeUnreachableError
+from energy_grid.errors import ContractRevertError, InvalidInputError
 from energy_grid.order_book import escrow_amount
-from energy_grid.sender import Call, TransactionSender, prepare
+from energy_grid.sender import TransactionSender, prepare
 from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
 
 HTTP_CREATED = 201
@@ -82,29 +80,9 @@ def token_info(client: GridClient, name: str) -> tuple[str, str, int]:
         return _token_info[key]
 
 
-class BatchReader:
-    """View calls (and other JSON-RPC reads) in one batch request, ABI-encoded with eth-abi: a
-    fraction of web3.py's per-call cost, for the routes the web app polls."""
-
-    def __init__(self, client: GridClient) -> None:
-        self._sender = TransactionSender(client, manual_mining=False)
-
-    def read(self, calls: list[Call], extra: list[tuple[str, list[Any]]] | None = None) -> list[Any]:
-        """The calls' decoded results, then the raw results of `extra`, in order."""
-        try:
-            raw = self._sender.rpc_batch([("eth_call", [{"to": c.address, "data": c.data}, "latest"]) for c in calls] + (extra or []))
-        except RequestException as err:
-            raise NodeUnreachableError(client_url(self._sender), str(err)) from None
-        decoded = [decode(list(c.output_types), bytes.fromhex(str(r).removeprefix("0x")))[0] for c, r in zip(calls, raw, strict=False)]
-        return decoded + raw[len(calls) :]
-
-
-def client_url(sender: TransactionSender) -> str:
-    return str(getattr(sender.w3.provider, "endpoint_uri", "the node"))
-
-
-def reader_of(request: Request) -> BatchReader:
-    return cast(BatchReader, request.app.state.batch_reader)
+def reader_of(request: Request) -> TransactionSender:
+    """The app's batch reader: view calls in one JSON-RPC batch, for the routes the web app polls."""
+    return cast(TransactionSender, request.app.state.batch_reader)
 
 
 def chain_time(client: GridClient) -> int:
@@ -138,14 +116,15 @@ def account(request: Request, address: str) -> dict[str, Any]:
     with answering():
         _, symbol, decimals = token_info(client, "PaymentToken")
         # One JSON-RPC batch: the dashboards poll this route.
-        energy_wh, payment, nonce, eth_wei = reader_of(request).read(
+        reader = reader_of(request)
+        energy_wh, payment, nonce = reader.read(
             [
                 prepare(client["EnergyToken"], "balanceOf", holder),
                 prepare(client["PaymentToken"], "balanceOf", holder),
                 prepare(client["EnergyTrading"], "nonces", holder),
-            ],
-            extra=[("eth_getBalance", [holder, "latest"])],
+            ]
         )
+        eth_wei = reader.rpc("eth_getBalance", [holder, "latest"])
     return {
         "address": holder,
         "energyBalanceWh": int(energy_wh),
