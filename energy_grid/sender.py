@@ -120,7 +120,6 @@ class TransactionSender:
         self.w3: Web3 = client.w3
         self.chain_id = int(self.w3.eth.chain_id)
         self.manual_mining = manual_mining
-        self._endpoint = str(getattr(self.w3.provider, "endpoint_uri", ""))
         if not self._endpoint:
             raise GridError("TransactionSender needs an HTTP provider (it sends JSON-RPC batches).")
         self._session = requests.Session()
@@ -136,6 +135,11 @@ class TransactionSender:
             self.rpc("evm_setAutomine", [False])
 
     # ------------------------------------------------------------------ JSON-RPC
+
+    @property
+    def _endpoint(self) -> str:
+        # The client's provider, read each time: one node URL for web3's calls and these batches.
+        return str(getattr(self.w3.provider, "endpoint_uri", ""))
 
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         (result,) = self.rpc_batch([(method, params or [])])

@@ -46,6 +46,7 @@ REPORT = Path(__file__).resolve().parent.parent / "reports" / "api-load.json"
 INDEX_WAIT_S = 120
 HOUR_S = 3600
 SERVICE_START_S = 60
+KEEPALIVE_S = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +148,9 @@ def test_1000_reads_and_200_relayed_orders_at_once(load_service, load_traders, a
     async def run() -> tuple[list[int], list[tuple[str, str, int, float, dict]]]:
         # Readers share a pool of connections; each trader is a wallet of its own (one connection
         # each), so a read never waits in line behind the relays on the client's side.
-        read_limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-        order_limits = httpx.Limits(max_connections=TRADERS, max_keepalive_connections=TRADERS)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them under the client's feet.
+        read_limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS, keepalive_expiry=KEEPALIVE_S)
+        order_limits = httpx.Limits(max_connections=TRADERS, max_keepalive_connections=TRADERS, keepalive_expiry=KEEPALIVE_S)
         async with (
             httpx.AsyncClient(base_url=load_service, limits=read_limits, timeout=300) as readers,
             httpx.AsyncClient(base_url=load_service, limits=order_limits, timeout=300) as wallets,

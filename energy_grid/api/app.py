@@ -55,6 +55,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.state.follower = follower
     app.state.relay = Relay(client)
     app.state.batch_reader = TransactionSender(client, manual_mining=False)
+    app.state.token_info = write_routes.read_token_info(client)
     install_problem_handlers(app)
     app.include_router(read_routes.router, prefix=API_PREFIX)
     app.include_router(write_routes.router, prefix=API_PREFIX)

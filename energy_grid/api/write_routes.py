@@ -13,7 +13,6 @@ and answered once its receipt is in. The operator routes are in `operator_routes
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Path, Request
@@ -57,10 +56,6 @@ OrderId = Annotated[int, Path(ge=0, le=2**256 - 1, description="The order's id o
 router = APIRouter(tags=["trading and metering"])
 router.include_router(operator_routes.router)
 
-_token_lock = threading.Lock()
-_token_info: dict[tuple[int, str], tuple[str, str, int]] = {}
-
-
 def bind(function: Any, *args: Any) -> ContractFunction:
     """`function(*args)` bound for sending; arguments that do not fit its ABI types are bad input."""
     try:
@@ -69,15 +64,20 @@ def bind(function: Any, *args: Any) -> ContractFunction:
         raise InvalidInputError(str(err)) from None
 
 
-def token_info(client: GridClient, name: str) -> tuple[str, str, int]:
-    """(name, symbol, decimals) of a token of the deployment, read once."""
-    key = (id(client), name)
-    with _token_lock:
-        if key not in _token_info:
-            functions = client[name].functions
-            call = client.transactor.call
-            _token_info[key] = (str(call(functions.name())), str(call(functions.symbol())), int(call(functions.decimals())))
-        return _token_info[key]
+TokenInfo = tuple[str, str, int]  # name, symbol, decimals
+
+
+def read_token_info(client: GridClient) -> dict[str, TokenInfo]:
+    """The deployment's two tokens' name, symbol and decimals (fixed for a deployment: read once, by create_app)."""
+    info = {}
+    for name in ("EnergyToken", "PaymentToken"):
+        functions, call = client[name].functions, client.transactor.call
+        info[name] = (str(call(functions.name())), str(call(functions.symbol())), int(call(functions.decimals())))
+    return info
+
+
+def token_info(request: Request, name: str) -> TokenInfo:
+    return cast(dict[str, TokenInfo], request.app.state.token_info)[name]
 
 
 def reader_of(request: Request) -> TransactionSender:
@@ -96,9 +96,8 @@ def chain_time(client: GridClient) -> int:
 @router.get("/config", summary="What a web app needs first: the chain, the contracts, the tokens' units")
 def config(request: Request) -> dict[str, Any]:
     client = client_of(request)
-    with answering():
-        _, payment_symbol, payment_decimals = token_info(client, "PaymentToken")
-        energy_decimals = token_info(client, "EnergyToken")[2]
+    _, payment_symbol, payment_decimals = token_info(request, "PaymentToken")
+    energy_decimals = token_info(request, "EnergyToken")[2]
     return {
         "chainId": client.chain_id,
         "contracts": {name: str(contract.address) for name, contract in client.contracts.items()},
@@ -114,7 +113,7 @@ def account(request: Request, address: str) -> dict[str, Any]:
     holder = path_address(address)
     client = client_of(request)
     with answering():
-        _, symbol, decimals = token_info(client, "PaymentToken")
+        _, symbol, decimals = token_info(request, "PaymentToken")
         # One JSON-RPC batch: the dashboards poll this route.
         reader = reader_of(request)
         energy_wh, payment, nonce = reader.read(
@@ -165,7 +164,7 @@ def order_typed_data_route(request: Request, draft: OrderDraft) -> dict[str, Any
         required = escrow_amount(side, draft.amountWh, draft.pricePerKWh)
         permit = None
         if token.allowance(draft.trader, market.address) < required:
-            token_name = token_info(client, "EnergyToken" if side == OrderType.SELL else "PaymentToken")[0]
+            token_name = token_info(request, "EnergyToken" if side == OrderType.SELL else "PaymentToken")[0]
             permit_nonce = int(client.transactor.call(token.contract.functions.nonces(draft.trader)))
             permit = {
                 "value": required,
