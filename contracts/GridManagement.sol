@@ -17,6 +17,10 @@ import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBo
 /// @dev The grid load is kept as running totals (producers' output, this interval's storage
 /// flows), so no function walks a participant list. Storage flows are energy within the current
 /// 900 s interval, counted in the load as their average power (Wh × 3600 / 900) until it ends.
+/// Capacity and flows are self-declared, so only participants an operator verified move energy
+/// or count in the totals: anyone else could move the price a consumer pays.
+/// Emergency mode is kept per operator region; the price is the grid's own (participants belong
+/// to no region), so it is the emergency price while any region is in emergency.
 contract GridManagement is AccessControl, Pausable, IGridManagement {
     using SafeERC20 for IERC20;
     using EnergyTime for uint256;
@@ -56,6 +60,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         EnergyType energyType;
         uint8 reputationScore;
         bool active;
+        bool verified; // by an operator: only then its capacity and output count in the totals
         uint128 producedJoules; // W·s of every report before the latest, exact
     }
 
@@ -76,14 +81,16 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         uint32 interval; // interval of the two counters below
         uint64 intervalChargedWh;
         uint64 intervalDischargedWh;
+        bool verified; // by an operator: only then it may charge and discharge
     }
 
-    /// @dev Producers' totals: one slot that reportProduction updates.
+    /// @dev Verified, active producers' totals and the regions in emergency: one slot that
+    /// reportProduction updates and getDynamicPrice reads.
     struct ProducerTotals {
         uint64 capacityW;
         uint64 outputW;
         uint32 activeProducers;
-        bool emergencyMode;
+        uint32 emergencyRegions;
     }
 
     /// @dev Storage flows of one interval, as average power over it.
@@ -143,6 +150,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     mapping(address => string) private _operatorNames;
     mapping(uint256 => StoredMetrics) private _metrics;
     mapping(uint256 => StoredEmergency) private _emergencies;
+    mapping(uint32 regionId => bool) private _regionEmergency;
 
     modifier onlyOperator() {
         _checkOperator(msg.sender);
@@ -173,8 +181,6 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         p.energyType = EnergyType(energyType);
         p.reputationScore = uint8(MAX_REPUTATION);
         p.active = true;
-        _totals.capacityW += uint64(capacityW);
-        _totals.activeProducers += 1;
         emit ProducerRegistered(msg.sender, capacityW, EnergyType(energyType));
     }
 
@@ -204,6 +210,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     /// @inheritdoc IGridManagement
     function reportProduction(uint256 amountW) external {
         Producer storage p = _activeProducer(msg.sender);
+        if (!p.verified) revert ParticipantNotVerified(msg.sender);
         uint256 capacityW = p.capacityW;
         if (amountW > capacityW) revert ProductionExceedsCapacity(msg.sender, amountW, capacityW);
         uint256 previousOutputW = p.currentOutputW;
@@ -217,7 +224,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     }
 
     /// @inheritdoc IGridManagement
-    function consumeEnergy(uint256 amountWh) external whenNotPaused {
+    function consumeEnergy(uint256 amountWh, uint256 maxPricePerKWh) external whenNotPaused {
         Consumer storage c = _consumers[msg.sender];
         if (c.consumptionLimitWh == 0) revert ParticipantNotFound(msg.sender);
         if (!c.active) revert ParticipantInactive(msg.sender);
@@ -228,6 +235,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         uint256 remainingWh = c.consumptionLimitWh - consumedTodayWh;
         if (amountWh > remainingWh) revert ConsumptionLimitExceeded(msg.sender, amountWh, remainingWh);
         uint256 pricePerKWh = getDynamicPrice();
+        if (pricePerKWh > maxPricePerKWh) revert PriceAboveLimit(pricePerKWh, maxPricePerKWh);
         uint256 cost = OrderMath.costCeil(amountWh, pricePerKWh);
         uint256 balance = _paymentToken.balanceOf(msg.sender);
         if (balance < cost) revert InsufficientBalance(msg.sender, cost, balance);
@@ -275,6 +283,28 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     }
 
     /// @inheritdoc IGridManagement
+    function verifyProducer(address producer) external onlyOperator {
+        Producer storage p = _knownProducer(producer);
+        if (p.verified) revert ParticipantAlreadyVerified(producer);
+        p.verified = true;
+        // Its output is 0: an unverified producer cannot report any.
+        if (p.active) {
+            _totals.capacityW += p.capacityW;
+            _totals.activeProducers += 1;
+        }
+        emit ParticipantVerified(producer, true, msg.sender);
+    }
+
+    /// @inheritdoc IGridManagement
+    function verifyStorage(address storageUnit) external onlyOperator {
+        StorageUnit storage s = _storageUnits[storageUnit];
+        if (s.capacityWh == 0) revert ParticipantNotFound(storageUnit);
+        if (s.verified) revert ParticipantAlreadyVerified(storageUnit);
+        s.verified = true;
+        emit ParticipantVerified(storageUnit, false, msg.sender);
+    }
+
+    /// @inheritdoc IGridManagement
     function updateProducerReputation(address producer, uint256 score) external onlyOperator {
         Producer storage p = _knownProducer(producer);
         if (score > MAX_REPUTATION) revert ReputationOutOfRange(score, MAX_REPUTATION);
@@ -292,11 +322,13 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
             p.currentOutputW = 0;
             p.lastReportAt = uint40(block.timestamp);
             p.active = false;
-            ProducerTotals memory t = _totals;
-            t.capacityW -= p.capacityW;
-            t.outputW -= uint64(outputW);
-            t.activeProducers -= 1;
-            _totals = t;
+            if (p.verified) {
+                ProducerTotals memory t = _totals;
+                t.capacityW -= p.capacityW;
+                t.outputW -= uint64(outputW);
+                t.activeProducers -= 1;
+                _totals = t;
+            }
         } else {
             Consumer storage c = _consumers[account];
             if (c.consumptionLimitWh == 0) revert ParticipantNotFound(account);
@@ -313,8 +345,10 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
             if (p.active) revert ParticipantAlreadyActive(account);
             p.active = true;
             p.lastReportAt = uint40(block.timestamp);
-            _totals.capacityW += p.capacityW;
-            _totals.activeProducers += 1;
+            if (p.verified) {
+                _totals.capacityW += p.capacityW;
+                _totals.activeProducers += 1;
+            }
         } else {
             Consumer storage c = _consumers[account];
             if (c.consumptionLimitWh == 0) revert ParticipantNotFound(account);
@@ -335,10 +369,16 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     }
 
     /// @inheritdoc IGridManagement
-    function toggleEmergencyMode() external onlyOperator {
-        bool active = !_totals.emergencyMode;
-        _totals.emergencyMode = active;
-        emit EmergencyModeChanged(active, msg.sender);
+    function toggleEmergencyMode(uint32 regionId, bool active) external {
+        // The admin may end a region's emergency (one a suspended operator left on), never declare one.
+        if (active || !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) _checkRegionOperator(msg.sender, regionId);
+        if (_regionEmergency[regionId] == active) revert EmergencyModeUnchanged(regionId, active);
+        _setEmergencyMode(regionId, active);
+    }
+
+    /// @inheritdoc IGridManagement
+    function isRegionInEmergency(uint32 regionId) external view returns (bool) {
+        return _regionEmergency[regionId];
     }
 
     /// @inheritdoc IGridManagement
@@ -370,7 +410,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         status.totalCapacityW = t.capacityW;
         status.currentLoadW = _load(t.outputW, f);
         if (t.capacityW != 0) status.utilizationBps = status.currentLoadW * _BPS / t.capacityW;
-        status.emergencyMode = t.emergencyMode;
+        status.emergencyMode = t.emergencyRegions != 0;
         status.producerOutputW = t.outputW;
         status.storageChargeW = f.chargeW;
         status.storageDischargeW = f.dischargeW;
@@ -383,11 +423,14 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     function getDynamicPrice() public view returns (uint256 pricePerKWh) {
         uint256 base = _basePricePerKWh;
         ProducerTotals memory t = _totals;
-        if (t.emergencyMode) return base * EMERGENCY_PRICE_MULTIPLIER;
-        // slither-disable-next-line incorrect-equality: no producer capacity registered yet, so no load to price; not a balance
-        if (t.capacityW == 0) return base;
+        if (t.emergencyRegions != 0) return base * EMERGENCY_PRICE_MULTIPLIER;
+        uint256 capacityW = t.capacityW;
+        // slither-disable-next-line incorrect-equality: no verified producer capacity yet, so no load to price; not a balance
+        if (capacityW == 0) return base;
         uint256 loadW = _load(t.outputW, _currentFlows(block.timestamp.intervalOf()));
-        return base + base * loadW / (2 * uint256(t.capacityW));
+        // Storage discharge may push the load past capacity; the price stops at full utilisation.
+        if (loadW > capacityW) loadW = capacityW;
+        return base + base * loadW / (2 * capacityW);
     }
 
     /// @inheritdoc IGridManagement
@@ -483,7 +526,13 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     function getCurrentGridStatus() external view returns (ReportedGridStatus memory) {
         StoredGridStatus memory s = _reportedStatus;
         return ReportedGridStatus(
-            s.supplyW, s.demandW, s.frequencyMilliHz, s.voltagePerMille, s.updatedBy, s.updatedAt, _totals.emergencyMode
+            s.supplyW,
+            s.demandW,
+            s.frequencyMilliHz,
+            s.voltagePerMille,
+            s.updatedBy,
+            s.updatedAt,
+            _totals.emergencyRegions != 0
         );
     }
 
@@ -492,14 +541,11 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         external
         returns (uint256 emergencyId)
     {
-        if (!hasRole(EMERGENCY_RESPONDER_ROLE, msg.sender)) _checkOperator(msg.sender);
+        if (!hasRole(EMERGENCY_RESPONDER_ROLE, msg.sender)) _checkRegionOperator(msg.sender, regionId);
         if (severity == 0 || severity > 3) revert InvalidSeverity(severity);
         emergencyId = ++_emergencyCount;
         _emergencies[emergencyId] = StoredEmergency(regionId, severity, msg.sender, uint40(block.timestamp), reason);
-        if (!_totals.emergencyMode) {
-            _totals.emergencyMode = true;
-            emit EmergencyModeChanged(true, msg.sender);
-        }
+        if (!_regionEmergency[regionId]) _setEmergencyMode(regionId, true);
         emit EmergencyProtocolImplemented(emergencyId, regionId, severity, reason, msg.sender);
     }
 
@@ -520,10 +566,16 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         if (!paused()) _pause();
         address[] memory targets = _shutdownTargets;
         emit EmergencyShutdownActivated(msg.sender, targets);
+        // Low-level calls: a target that reverts, or answers paused() with anything but a bool,
+        // must not keep the others running.
         for (uint256 i; i < targets.length; ++i) {
-            IPausableTarget target = IPausableTarget(targets[i]);
-            // slither-disable-next-line calls-loop: at most MAX_SHUTDOWN_TARGETS contracts, each wired by the admin
-            if (!target.paused()) target.pause();
+            address target = targets[i];
+            // slither-disable-next-line calls-loop,low-level-calls: at most MAX_SHUTDOWN_TARGETS contracts, each wired by the admin
+            (bool ok, bytes memory data) = target.staticcall(abi.encodeCall(IPausableTarget.paused, ()));
+            if (ok && data.length == 32 && abi.decode(data, (uint256)) == 1) continue;
+            // slither-disable-next-line calls-loop,low-level-calls: as above
+            (ok, data) = target.call(abi.encodeCall(IPausableTarget.pause, ()));
+            if (!ok) emit ShutdownTargetFailed(target, data);
         }
     }
 
@@ -532,6 +584,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
         if (targets.length > MAX_SHUTDOWN_TARGETS) revert TooManyShutdownTargets(targets.length, MAX_SHUTDOWN_TARGETS);
         for (uint256 i; i < targets.length; ++i) {
             if (targets[i] == address(0)) revert ZeroAddress();
+            if (targets[i].code.length == 0) revert ShutdownTargetNotContract(targets[i]);
         }
         _shutdownTargets = targets;
         emit ShutdownTargetsUpdated(targets);
@@ -583,7 +636,8 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
             p.energyType,
             p.active,
             p.reputationScore,
-            p.lastReportAt
+            p.lastReportAt,
+            p.verified
         );
     }
 
@@ -601,7 +655,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     function getStorage(address storageUnit) external view returns (StorageInfo memory info) {
         StorageUnit memory s = _storageUnits[storageUnit];
         if (s.capacityWh == 0) revert ParticipantNotFound(storageUnit);
-        info = StorageInfo(s.capacityWh, s.storedWh, s.chargeRateW, s.dischargeRateW, 0, 0);
+        info = StorageInfo(s.capacityWh, s.storedWh, s.chargeRateW, s.dischargeRateW, 0, 0, s.verified);
         // slither-disable-next-line incorrect-equality: interval numbers; the stored flows count only in their own interval
         if (s.interval == block.timestamp.intervalOf()) {
             info.intervalChargedWh = s.intervalChargedWh;
@@ -613,6 +667,20 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
 
     function _checkOperator(address account) private view {
         if (!isAuthorizedOperator(account)) revert Unauthorized(account);
+    }
+
+    /// @dev `account` is an authorized operator of `regionId`.
+    function _checkRegionOperator(address account, uint32 regionId) private view {
+        Operator memory o = _operators[account];
+        if (!(o.verified && o.authorized)) revert Unauthorized(account);
+        if (o.regionId != regionId) revert OperatorNotInRegion(account, o.regionId, regionId);
+    }
+
+    function _setEmergencyMode(uint32 regionId, bool active) private {
+        _regionEmergency[regionId] = active;
+        if (active) _totals.emergencyRegions += 1;
+        else _totals.emergencyRegions -= 1;
+        emit EmergencyModeChanged(regionId, active, msg.sender);
     }
 
     function _checkRange(uint256 value, uint256 maxValue) private pure {
@@ -649,6 +717,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     {
         s = _storageUnits[account];
         if (s.capacityWh == 0) revert ParticipantNotFound(account);
+        if (!s.verified) revert ParticipantNotVerified(account);
         if (amountWh == 0) revert ZeroAmount();
         interval = block.timestamp.intervalOf();
         if (s.interval != interval) {

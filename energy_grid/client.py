@@ -243,6 +243,10 @@ class GridClient:
     def register_producer(self, producer: LocalAccount, capacity_w: int, energy_type: int) -> TxReceipt:
         return self.grid_management.register_producer(producer, capacity_w, energy_type)
 
+    def verify_producer(self, operator: LocalAccount, producer: str) -> TxReceipt:
+        """An operator verifies a producer: only then does its capacity count and may it report output."""
+        return self.grid_management.verify_producer(operator, producer)
+
     def report_production(self, producer: LocalAccount, output_w: int) -> TxReceipt:
         return self.grid_management.report_production(producer, output_w)
 

@@ -27,11 +27,13 @@ def main() -> None:
     for producer, capacity_w, kind in ((wind_farm, 60 * MW, WIND), (solar_park, 40 * MW, SOLAR)):
         try:
             grid.register_producer(producer, capacity_w, kind)
-        except GridError as err:  # a second run finds them registered
+            # Only verified capacity and output count in the price: the operator vouches for them.
+            grid.verify_producer(operator, producer.address)
+        except GridError as err:  # a second run finds them registered and verified
             if "AlreadyRegistered" not in str(err):
                 raise
-    if grid.grid_status().emergencyMode:  # left on by a previous run
-        grid.transact(operator, grid["GridManagement"].functions.toggleEmergencyMode())
+    if grid.grid_management.is_region_in_emergency(REGION):  # left on by a previous run
+        grid.grid_management.toggle_emergency_mode(operator, REGION, False)
 
     base = grid["GridManagement"].functions.basePrice().call()
     for demand_mw in (50, 85, 97):

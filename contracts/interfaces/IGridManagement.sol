@@ -10,16 +10,18 @@ import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBo
 /// Units: power in W, energy in Wh, price in PaymentToken base units per kWh, ratios in bps.
 ///
 /// Seed 000's error codes map to these errors:
-/// u100 err-owner-only and u102 err-unauthorized: Unauthorized (operator functions; admin functions
-/// use OpenZeppelin's AccessControlUnauthorizedAccount); u101 err-not-found: ParticipantNotFound,
+/// u100 err-owner-only and u102 err-unauthorized: Unauthorized, OperatorNotInRegion (operator
+/// functions; admin functions use OpenZeppelin's AccessControlUnauthorizedAccount),
+/// ParticipantNotVerified; u101 err-not-found: ParticipantNotFound,
 /// OperatorNotFound, MetricsNotFound, EmergencyNotFound; u103 err-insufficient-energy:
 /// InsufficientStoredEnergy, InsufficientGridSupply; u104 err-invalid-amount: ZeroAmount,
 /// CapacityOutOfRange, ProductionExceedsCapacity, ConsumptionLimitExceeded, StorageCapacityExceeded,
-/// ChargeRateExceeded, DischargeRateExceeded; u105 err-already-exists: AlreadyRegistered,
-/// OperatorAlreadyVerified; u106 err-inactive: ParticipantInactive, ParticipantAlreadyActive; u107 err-insufficient-balance:
+/// ChargeRateExceeded, DischargeRateExceeded, PriceAboveLimit; u105 err-already-exists: AlreadyRegistered,
+/// OperatorAlreadyVerified, ParticipantAlreadyVerified, EmergencyModeUnchanged; u106 err-inactive: ParticipantInactive, ParticipantAlreadyActive; u107 err-insufficient-balance:
 /// InsufficientBalance, InsufficientAllowance; u108 err-invalid-input: InvalidEnergyType,
 /// ReputationOutOfRange, InvalidBasePrice, EfficiencyOutOfRange, MetricOutOfRange, InvalidSeverity,
-/// InvalidOperatorName, FrequencyOutOfBounds, VoltageOutOfBounds, ZeroAddress, TooManyShutdownTargets.
+/// InvalidOperatorName, FrequencyOutOfBounds, VoltageOutOfBounds, ZeroAddress, TooManyShutdownTargets,
+/// ShutdownTargetNotContract.
 interface IGridManagement {
     /// @notice Seed 000's energy types, in its order.
     enum EnergyType {
@@ -41,6 +43,7 @@ interface IGridManagement {
         bool active;
         uint256 reputationScore; // 0-100, starts at 100
         uint256 lastReportAt; // unix s of its latest report (registration until the first)
+        bool verified; // an operator verified it: it may report output, its capacity and output count
     }
 
     /// @notice A consumer (seed 000 get-consumer-info). Its balance is its PaymentToken wallet.
@@ -60,18 +63,19 @@ interface IGridManagement {
         uint256 dischargeRateW; // most average power it may discharge at within one 900 s interval
         uint256 intervalChargedWh; // charged in the current 900 s interval
         uint256 intervalDischargedWh; // discharged in the current 900 s interval
+        bool verified; // an operator verified it: it may charge and discharge
     }
 
     /// @notice The grid as seed 000's get-grid-status sees it.
     struct GridStatus {
-        uint256 totalCapacityW; // active producers' capacity
+        uint256 totalCapacityW; // verified, active producers' capacity
         uint256 currentLoadW; // producerOutputW + storageDischargeW - storageChargeW, at least 0
         uint256 utilizationBps; // currentLoadW * 10,000 / totalCapacityW; 0 without capacity
-        bool emergencyMode;
-        uint256 producerOutputW; // active producers' reported output
+        bool emergencyMode; // any region is in emergency mode
+        uint256 producerOutputW; // verified, active producers' reported output
         uint256 storageChargeW; // average power storage draws in the current 900 s interval
         uint256 storageDischargeW; // average power storage feeds in the current 900 s interval
-        uint256 activeProducers;
+        uint256 activeProducers; // verified and active
         uint256 basePricePerKWh;
         uint256 dynamicPricePerKWh; // getDynamicPrice()
     }
@@ -104,7 +108,7 @@ interface IGridManagement {
         uint256 voltagePerMille;
         address updatedBy; // 0 = never reported
         uint256 updatedAt; // unix s; 0 = never reported
-        bool emergencyMode;
+        bool emergencyMode; // any region is in emergency mode
     }
 
     /// @notice An emergency declared with implementEmergencyProtocol (seed 003).
@@ -118,7 +122,8 @@ interface IGridManagement {
 
     // ----------------------------------------------------------------------------- events
 
-    /// @notice `producer` registered; it is active and its reputation starts at 100.
+    /// @notice `producer` registered; it is active and its reputation starts at 100. Its capacity
+    /// counts in the grid totals once an operator verifies it.
     /// @param producer The caller, now a producer.
     /// @param capacityW The most output it may report, W.
     /// @param energyType Its energy type.
@@ -163,6 +168,13 @@ interface IGridManagement {
     /// @param previousScore Its score before, 0-100.
     /// @param newScore Its score from now on, 0-100.
     event ProducerReputationUpdated(address indexed producer, uint256 previousScore, uint256 newScore);
+    /// @notice An operator verified a producer (`isProducer`) or a storage unit: a producer's
+    /// capacity (and later its output) counts in the grid totals while it is active; a storage
+    /// unit may charge and discharge.
+    /// @param account The producer or storage unit verified.
+    /// @param isProducer True for a producer, false for a storage unit.
+    /// @param operator The operator who verified it.
+    event ParticipantVerified(address indexed account, bool indexed isProducer, address indexed operator);
     /// @notice An operator deactivated a producer (`isProducer`) or a consumer.
     /// @param account The producer or consumer deactivated.
     /// @param isProducer True for a producer (its capacity and output left the grid totals), false for a consumer.
@@ -177,11 +189,13 @@ interface IGridManagement {
     /// @param previousPricePerKWh The base price before, PaymentToken base units per kWh.
     /// @param newPricePerKWh The base price from now on, PaymentToken base units per kWh.
     event BasePriceUpdated(uint256 previousPricePerKWh, uint256 newPricePerKWh);
-    /// @notice Emergency mode was switched on or off: the dynamic price is 3 × base while it is on.
+    /// @notice `regionId`'s emergency mode was switched on or off: the dynamic price is 3 × base
+    /// while any region's is on.
+    /// @param regionId The region.
     /// @param active True when it was switched on.
-    /// @param changedBy The operator who toggled it, or who declared an emergency (an operator or an
-    /// EMERGENCY_RESPONDER_ROLE contract).
-    event EmergencyModeChanged(bool active, address indexed changedBy);
+    /// @param changedBy The region's operator who switched it, the admin who switched it off, or who
+    /// declared an emergency there (the region's operator or an EMERGENCY_RESPONDER_ROLE contract).
+    event EmergencyModeChanged(uint32 indexed regionId, bool active, address indexed changedBy);
     /// @notice An operator recorded grid metrics under `metricsId`.
     /// @param metricsId The metrics' id, from 1.
     /// @param operator The operator who recorded them.
@@ -219,7 +233,7 @@ interface IGridManagement {
     event GridStatusUpdated(
         address indexed operator, uint256 supplyW, uint256 demandW, uint256 frequencyMilliHz, uint256 voltagePerMille
     );
-    /// @notice An emergency was declared in `regionId`; emergency mode is on.
+    /// @notice An emergency was declared in `regionId`; the region's emergency mode is on.
     /// @param emergencyId The emergency's id, from 1.
     /// @param regionId The region it concerns.
     /// @param severity 1 ALERT, 2 EMERGENCY, 3 CRITICAL.
@@ -232,6 +246,10 @@ interface IGridManagement {
     /// @param guardian The GUARDIAN_ROLE account that called emergencyShutdown.
     /// @param targets The shutdown targets; each not paused already is paused right after.
     event EmergencyShutdownActivated(address indexed guardian, address[] targets);
+    /// @notice An emergency shutdown could not pause `target`; the other targets were paused all the same.
+    /// @param target The shutdown target whose pause() reverted.
+    /// @param reason Its revert data (empty when it gave none).
+    event ShutdownTargetFailed(address indexed target, bytes reason);
     /// @notice The admin changed the contracts an emergency shutdown pauses.
     /// @param targets The new list, replacing the old one; at most MAX_SHUTDOWN_TARGETS.
     event ShutdownTargetsUpdated(address[] targets);
@@ -245,6 +263,28 @@ interface IGridManagement {
     /// @notice `account` is not a verified, authorized grid operator (seed 000 u100 / u102).
     /// @param account The caller.
     error Unauthorized(address account);
+    /// @notice An authorized operator acted on a region other than its own.
+    /// @param operator The caller.
+    /// @param operatorRegionId The region it operates.
+    /// @param regionId The region it named.
+    error OperatorNotInRegion(address operator, uint32 operatorRegionId, uint32 regionId);
+    /// @notice `account` is a producer or storage unit no operator has verified yet.
+    /// @param account The caller.
+    error ParticipantNotVerified(address account);
+    /// @notice `account` was verified already.
+    /// @param account The producer or storage unit named.
+    error ParticipantAlreadyVerified(address account);
+    /// @notice The dynamic price is above the most the consumer agreed to pay.
+    /// @param pricePerKWh The dynamic price now, PaymentToken base units per kWh.
+    /// @param maxPricePerKWh The consumer's limit, PaymentToken base units per kWh.
+    error PriceAboveLimit(uint256 pricePerKWh, uint256 maxPricePerKWh);
+    /// @notice The region's emergency mode is `active` already.
+    /// @param regionId The region.
+    /// @param active Its emergency mode, which the call asked for.
+    error EmergencyModeUnchanged(uint32 regionId, bool active);
+    /// @notice A shutdown target with no code: it cannot be paused.
+    /// @param target The address given.
+    error ShutdownTargetNotContract(address target);
     /// @notice `account` is not registered as the participant kind this call needs.
     /// @param account The caller, or the producer, consumer or storage unit named.
     error ParticipantNotFound(address account);
@@ -346,29 +386,40 @@ interface IGridManagement {
 
     // ----------------------------------------------------------------------------- participants (seed 000)
 
-    /// @notice Registers the caller as a producer of `capacityW` (> 0) of `energyType` (0 solar .. 6 natural gas).
+    /// @notice Registers the caller as a producer of `capacityW` (> 0) of `energyType` (0 solar .. 6
+    /// natural gas). It may report output, and its capacity counts, once an operator verifies it.
     function registerProducer(uint256 capacityW, uint8 energyType) external;
 
     /// @notice Registers the caller as a consumer who may consume up to `consumptionLimitWh` per UTC day.
     function registerConsumer(uint256 consumptionLimitWh) external;
 
-    /// @notice Registers the caller as a storage facility.
+    /// @notice Registers the caller as a storage facility; it may charge and discharge once an operator verifies it.
     function registerStorage(uint256 capacityWh, uint256 chargeRateW, uint256 dischargeRateW) external;
 
-    /// @notice Sets the calling producer's current output (≤ its capacity); the grid load moves by the difference.
+    /// @notice Sets the calling verified producer's current output (≤ its capacity); the grid load
+    /// moves by the difference.
     function reportProduction(uint256 amountW) external;
 
     /// @notice The calling consumer takes `amountWh` from the grid and pays ceil(amountWh × getDynamicPrice() / 1000)
-    /// PaymentToken to the fee recipient, pulled by approval.
-    function consumeEnergy(uint256 amountWh) external;
+    /// PaymentToken to the fee recipient, pulled by approval; reverts with PriceAboveLimit when the
+    /// price is above `maxPricePerKWh` (the price it saw, so a price moved before the transaction
+    /// runs cannot charge it more).
+    function consumeEnergy(uint256 amountWh, uint256 maxPricePerKWh) external;
 
-    /// @notice The calling storage unit charges `amountWh` from the grid within the current 900 s
+    /// @notice The calling verified storage unit charges `amountWh` from the grid within the current 900 s
     /// interval: the grid load falls by amountWh × 4 W for the rest of that interval.
     function chargeStorage(uint256 amountWh) external;
 
-    /// @notice The calling storage unit discharges `amountWh` to the grid within the current 900 s
+    /// @notice The calling verified storage unit discharges `amountWh` to the grid within the current 900 s
     /// interval: the grid load rises by amountWh × 4 W for the rest of that interval.
     function dischargeStorage(uint256 amountWh) external;
+
+    /// @notice Verifies a producer: its capacity counts in the grid totals (while active) and it
+    /// may report output. Operators only.
+    function verifyProducer(address producer) external;
+
+    /// @notice Verifies a storage unit: it may charge and discharge. Operators only.
+    function verifyStorage(address storageUnit) external;
 
     /// @notice Sets `producer`'s reputation score (0-100). Operators only.
     function updateProducerReputation(address producer, uint256 score) external;
@@ -389,15 +440,20 @@ interface IGridManagement {
 
     function getGridStatus() external view returns (GridStatus memory);
 
-    /// @notice base + base × currentLoadW / (2 × totalCapacityW), rounded down; base without
-    /// capacity; 3 × base in emergency mode. PaymentToken base units per kWh.
+    /// @notice base + base × min(currentLoadW, totalCapacityW) / (2 × totalCapacityW), rounded
+    /// down (at most 1.5 × base); base without verified capacity; 3 × base while any region is in
+    /// emergency mode. PaymentToken base units per kWh.
     function getDynamicPrice() external view returns (uint256 pricePerKWh);
 
     /// @notice Sets the base price (> 0). DEFAULT_ADMIN_ROLE only.
     function setBasePrice(uint256 pricePerKWh) external;
 
-    /// @notice Switches emergency mode on or off. Operators only.
-    function toggleEmergencyMode() external;
+    /// @notice Switches `regionId`'s emergency mode on (`active`) or off. The region's operators
+    /// only; the admin may switch it off too.
+    function toggleEmergencyMode(uint32 regionId, bool active) external;
+
+    /// @notice Whether `regionId` is in emergency mode.
+    function isRegionInEmergency(uint32 regionId) external view returns (bool);
 
     /// @notice Records grid metrics and returns their id (from 1). Operators only.
     function recordMetrics(uint256 productionWh, uint256 consumptionWh, uint256 peakLoadW, uint256 efficiencyBps)
@@ -436,7 +492,8 @@ interface IGridManagement {
     function getCurrentGridStatus() external view returns (ReportedGridStatus memory);
 
     /// @notice Declares an emergency in `regionId` (severity 1 ALERT, 2 EMERGENCY, 3 CRITICAL) and
-    /// switches emergency mode on. Operators, or contracts holding EMERGENCY_RESPONDER_ROLE.
+    /// switches the region's emergency mode on. The region's operators, or contracts holding
+    /// EMERGENCY_RESPONDER_ROLE (which check the region themselves).
     function implementEmergencyProtocol(uint32 regionId, uint8 severity, bytes32 reason)
         external
         returns (uint256 emergencyId);
@@ -446,10 +503,12 @@ interface IGridManagement {
     function emergencyCount() external view returns (uint256);
 
     /// @notice Emergency shutdown: pauses consumption here and every shutdown target (trading,
-    /// settlement, meter readings) at once. GUARDIAN_ROLE only; only the admin unpauses.
+    /// settlement, meter readings) at once; a target that cannot be paused is reported with
+    /// ShutdownTargetFailed. GUARDIAN_ROLE only; only the admin unpauses.
     function emergencyShutdown() external;
 
-    /// @notice Sets the contracts emergencyShutdown pauses (each must grant this contract its PAUSER_ROLE). DEFAULT_ADMIN_ROLE only.
+    /// @notice Sets the contracts emergencyShutdown pauses (each a contract that grants this contract
+    /// its PAUSER_ROLE). DEFAULT_ADMIN_ROLE only.
     function setShutdownTargets(address[] calldata targets) external;
 
     function getShutdownTargets() external view returns (address[] memory);

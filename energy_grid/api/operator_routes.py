@@ -62,18 +62,18 @@ def report_load(request: Request, body: LoadRequest, operator: LocalAccount = Op
     }
 
 
-@router.post("/grid/emergency", summary="Sets the grid's emergency state (no transaction when it is already so)")
+@router.post("/grid/emergency", summary="Sets a region's emergency state (no transaction when it is already so)")
 def set_emergency(request: Request, body: EmergencyRequest, operator: LocalAccount = Operator) -> dict[str, Any]:
     client = client_of(request)
     management = client.grid_management
     relay = relay_of(request)
     with answering(), relay.exclusive():
-        # The contract only toggles: read and toggle with no other write of the service between.
-        if management.grid_status().emergency_mode == body.active:
-            return {"emergencyMode": body.active, "txHash": None}
-        receipt = relay.send(operator, management.contract.functions.toggleEmergencyMode())
+        # The contract refuses the state the region is in: read and switch with no other write of the service between.
+        if management.is_region_in_emergency(body.regionId) == body.active:
+            return {"regionId": body.regionId, "emergencyMode": body.active, "txHash": None}
+        receipt = relay.send(operator, management.contract.functions.toggleEmergencyMode(body.regionId, body.active))
         changed = management.event(receipt, "EmergencyModeChanged")
-    return {"emergencyMode": bool(changed["active"]), "txHash": tx_hash_of(receipt)}
+    return {"regionId": int(changed["regionId"]), "emergencyMode": bool(changed["active"]), "txHash": tx_hash_of(receipt)}
 
 
 @router.post("/demand-response/events", status_code=HTTP_CREATED, summary="Starts a demand-response event, funding its budget")

@@ -150,6 +150,7 @@ class LoadRequest(Request):
 
 
 class EmergencyRequest(Request):
+    regionId: Uint32  # the operator's own region; the admin may only end another region's
     active: bool
 
 

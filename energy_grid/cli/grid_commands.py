@@ -57,10 +57,12 @@ def grid_load(session: Session, region_id: int, capacity_mw: int, demand_mw: int
 
 @grid.command("emergency")
 @click.argument("action", type=click.Choice(["on", "off", "shutdown"]))
+@click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), default=None, help="The region (on and off): your own; the admin may switch any off.")
 @pass_session
-def grid_emergency(session: Session, action: str) -> None:
-    """Emergency mode on or off (a verified operator: the price triples while on), or the guardian's
-    emergency shutdown, which pauses trading, settlement and metering at once."""
+def grid_emergency(session: Session, action: str, region_id: int | None) -> None:
+    """A region's emergency mode on or off (a verified operator of the region; the price triples
+    while any region's is on), or the guardian's emergency shutdown, which pauses trading,
+    settlement and metering at once."""
     client = session.client
     management = client["GridManagement"].functions
     changed = False
@@ -68,12 +70,16 @@ def grid_emergency(session: Session, action: str) -> None:
         session.transact(management.emergencyShutdown())
         changed = True
     else:
+        if region_id is None:
+            raise click.UsageError("emergency on|off needs --region.")
         wanted = action == "on"
-        if bool(management.getGridStatus().call().emergencyMode) != wanted:
-            session.transact(management.toggleEmergencyMode())
+        if bool(management.isRegionInEmergency(region_id).call()) != wanted:
+            session.transact(management.toggleEmergencyMode(region_id, wanted))
             changed = True
     status = management.getGridStatus().call()
     result = {
+        "region_id": region_id,
+        "region_emergency_mode": None if region_id is None else bool(management.isRegionInEmergency(region_id).call()),
         "emergency_mode": bool(status.emergencyMode),
         "paused": bool(management.paused().call()),
         "dynamic_price_per_kwh": int(status.dynamicPricePerKWh),

@@ -54,13 +54,14 @@ class GridManagement(ContractClient):
         return self._send(unit, "registerStorage", capacity_wh, charge_rate_w, discharge_rate_w)
 
     def report_production(self, producer: LocalAccount, output_w: int) -> TxReceipt:
-        """The producer's current output, a setpoint (not a sum)."""
+        """The producer's current output, a setpoint (not a sum); an operator must have verified it."""
         return self._send(producer, "reportProduction", output_w)
 
-    def consume_energy(self, consumer: LocalAccount, amount_wh: int) -> TxReceipt:
-        """Pays ceil(amount × dynamic price / 1000) PaymentToken to the grid (approve it first)."""
+    def consume_energy(self, consumer: LocalAccount, amount_wh: int, max_price_per_kwh: int) -> TxReceipt:
+        """Pays ceil(amount × dynamic price / 1000) PaymentToken to the grid (approve it first);
+        reverts with PriceAboveLimit when the price is above `max_price_per_kwh` by then."""
         require_amount("amount_wh", amount_wh)
-        return self._send(consumer, "consumeEnergy", amount_wh)
+        return self._send(consumer, "consumeEnergy", amount_wh, max_price_per_kwh)
 
     def charge_storage(self, unit: LocalAccount, amount_wh: int) -> TxReceipt:
         require_amount("amount_wh", amount_wh)
@@ -79,8 +80,9 @@ class GridManagement(ContractClient):
     def verify_operator(self, admin: LocalAccount, operator: str) -> TxReceipt:
         return self._send(admin, "verifyOperator", operator)
 
-    def toggle_emergency_mode(self, operator: LocalAccount) -> TxReceipt:
-        return self._send(operator, "toggleEmergencyMode")
+    def toggle_emergency_mode(self, operator: LocalAccount, region_id: int, active: bool) -> TxReceipt:
+        """Switches the region's emergency mode on or off: the region's operators; the admin only off."""
+        return self._send(operator, "toggleEmergencyMode", region_id, active)
 
     def update_grid_status(
         self, operator: LocalAccount, supply_w: int, demand_w: int, frequency_millihz: int, voltage_per_mille: int
@@ -103,6 +105,14 @@ class GridManagement(ContractClient):
         require(0 <= score <= 100, f"update_producer_reputation: score {score} is not 0-100")
         return self._send(operator, "updateProducerReputation", producer, score)
 
+    def verify_producer(self, operator: LocalAccount, producer: str) -> TxReceipt:
+        """Its capacity counts in the grid totals and it may report output from now on."""
+        return self._send(operator, "verifyProducer", producer)
+
+    def verify_storage(self, operator: LocalAccount, unit: str) -> TxReceipt:
+        """It may charge and discharge from now on."""
+        return self._send(operator, "verifyStorage", unit)
+
     def deactivate_participant(self, operator: LocalAccount, account: str, is_producer: bool) -> TxReceipt:
         return self._send(operator, "deactivateParticipant", account, is_producer)
 
@@ -110,7 +120,8 @@ class GridManagement(ContractClient):
         return self._send(operator, "reactivateParticipant", account, is_producer)
 
     def emergency_shutdown(self, guardian: LocalAccount) -> TxReceipt:
-        """The guardian pauses trading, settlement, metering and the auctions at once."""
+        """The guardian pauses trading, settlement, metering and the auctions at once; a target it
+        cannot pause is named in a ShutdownTargetFailed event."""
         return self._send(guardian, "emergencyShutdown")
 
     # ----------------------------------------------------------------- reads
@@ -123,6 +134,9 @@ class GridManagement(ContractClient):
 
     def dynamic_price_per_kwh(self) -> int:
         return self._int("getDynamicPrice")
+
+    def is_region_in_emergency(self, region_id: int) -> bool:
+        return bool(self._call("isRegionInEmergency", region_id))
 
     def base_price_per_kwh(self) -> int:
         return self._int("basePrice")

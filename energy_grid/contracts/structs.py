@@ -399,6 +399,7 @@ class ProducerInfo:
     active: bool
     reputation_score: int
     last_report_at: int
+    verified: bool
 
 
 @dataclass(frozen=True)
@@ -542,6 +543,7 @@ class StorageInfo:
     discharge_rate_w: int
     interval_charged_wh: int
     interval_discharged_wh: int
+    verified: bool
 
 
 @dataclass(frozen=True)

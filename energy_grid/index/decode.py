@@ -160,7 +160,9 @@ def _grid_status(a: dict[str, Any], at: LogPlace) -> m.EventRow:
 
 
 def _emergency(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.EmergencyModeChanged(**at.columns(), active=a["active"], changed_by=_address(a["changedBy"]))
+    return m.EmergencyModeChanged(
+        **at.columns(), region_id=a["regionId"], active=a["active"], changed_by=_address(a["changedBy"])
+    )
 
 
 def _load(a: dict[str, Any], at: LogPlace) -> m.EventRow:

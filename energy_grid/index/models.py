@@ -146,7 +146,10 @@ class GridStatusUpdated(EventRow):
 
 
 class EmergencyModeChanged(EventRow):
+    """A region's emergency mode switched on or off."""
+
     __tablename__ = "grid_emergency_mode_changed"
+    region_id: Mapped[int] = mapped_column(BigInteger, index=True)
     active: Mapped[bool] = mapped_column(Boolean)
     changed_by: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
 

@@ -205,15 +205,16 @@ def _trade_json(fill: m.Fill, settlement: m.SettlementRow | None) -> dict[str, A
 def grid_status(session: Session) -> dict[str, Any]:
     head = head_of(session)
     status = session.scalars(select(m.GridStatusUpdated).order_by(m.GridStatusUpdated.id.desc()).limit(1)).first()
-    emergency = session.scalars(select(m.EmergencyModeChanged).order_by(m.EmergencyModeChanged.id.desc()).limit(1)).first()
+    emergencies = _latest(session, m.EmergencyModeChanged)
     loads = _latest(session, m.LoadReported)
     oracle = _latest(session, m.GridDataUpdated)
     regions = []
-    for region_id in sorted(set(loads) | set(oracle)):
-        load, data = loads.get(region_id), oracle.get(region_id)
+    for region_id in sorted(set(loads) | set(oracle) | set(emergencies)):
+        load, data, emergency = loads.get(region_id), oracle.get(region_id), emergencies.get(region_id)
         regions.append(
             {
                 "regionId": region_id,
+                "emergencyMode": emergency is not None and bool(emergency.active),
                 "load": None
                 if load is None
                 else {
@@ -237,7 +238,8 @@ def grid_status(session: Session) -> dict[str, Any]:
     return {
         "blockNumber": head.block_number,
         "timestamp": head.timestamp_s,
-        "emergencyMode": bool(emergency.active) if emergency is not None else False,
+        # The grid is in emergency (its price tripled) while any region is.
+        "emergencyMode": any(row.active for row in emergencies.values()),
         "supplyW": None if status is None else status.supply_w,
         "demandW": None if status is None else status.demand_w,
         "frequencyMilliHz": None if status is None else status.frequency_millihz,
@@ -248,7 +250,7 @@ def grid_status(session: Session) -> dict[str, Any]:
 
 
 def _latest(session: Session, table: Any) -> dict[int, Any]:
-    """Each region's latest row of `table` (LoadReported or GridDataUpdated)."""
+    """Each region's latest row of `table` (LoadReported, GridDataUpdated or EmergencyModeChanged)."""
     newest = select(func.max(table.id)).group_by(table.region_id)
     return {row.region_id: row for row in session.scalars(select(table).where(table.id.in_(newest)))}
 

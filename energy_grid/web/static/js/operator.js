@@ -60,7 +60,18 @@ function regionRow(r) {
     h("td", { class: "num" }, oracle ? formatPowerW(oracle.demandW) : "—"),
     h("td", { class: "num" }, oracle ? formatFrequency(oracle.frequencyMilliHz) : "—"),
     h("td", { class: "num" }, oracle ? formatVoltage(oracle.voltagePerMille) : "—"),
+    h("td", {}, r.emergencyMode ? h("span", { class: "status-badge emergency-on", dataset: { testid: "region-emergency" } }, "EMERGENCY") : "—"),
     h("td", {}, formatTime(load ? load.reportedAt : oracle && oracle.updatedAt)));
+}
+
+let regions = [];
+
+// The toggle acts on the region in its field: it offers the opposite of that region's state.
+function showEmergencyToggle() {
+  const regionId = Number($("#emergency-region").value);
+  const active = regions.some((r) => r.regionId === regionId && r.emergencyMode);
+  $("#emergency-toggle").textContent = active ? `End region ${regionId}'s emergency` : `Declare emergency in region ${regionId}`;
+  $("#emergency-toggle").dataset.next = String(!active);
 }
 
 const view = live(async () => {
@@ -70,8 +81,8 @@ const view = live(async () => {
   emergency.textContent = status.emergencyMode ? "EMERGENCY" : "normal";
   emergency.className = `status-badge ${status.emergencyMode ? "emergency-on" : "emergency-off"}`;
   emergency.dataset.active = String(Boolean(status.emergencyMode));
-  $("#emergency-toggle").textContent = status.emergencyMode ? "End emergency mode" : "Declare emergency mode";
-  $("#emergency-toggle").dataset.next = String(!status.emergencyMode);
+  regions = status.regions || [];
+  showEmergencyToggle();
   $('[data-testid="grid-supply"]').textContent = formatPowerW(status.supplyW);
   $('[data-testid="grid-demand"]').textContent = formatPowerW(status.demandW);
   $('[data-testid="grid-frequency"]').textContent = formatFrequency(status.frequencyMilliHz);
@@ -129,8 +140,11 @@ $("#emergency-toggle").addEventListener("click", (event) => {
   const button = event.currentTarget;
   const active = button.dataset.next !== "false";
   runAction(button, async () => {
-  const answer = await api("/grid/emergency", { method: "POST", token: token(), body: { active } });
-    showMessage(answer.emergencyMode ? "Emergency mode declared." : "Emergency mode ended.");
+    const regionId = integer($("#emergency-region").value, "Region");
+    const answer = await api("/grid/emergency", { method: "POST", token: token(), body: { regionId, active } });
+    showMessage(answer.emergencyMode ? `Emergency mode declared in region ${answer.regionId}.` : `Emergency mode ended in region ${answer.regionId}.`);
     view.refreshNow();
   });
 });
+
+$("#emergency-region").addEventListener("input", showEmergencyToggle);

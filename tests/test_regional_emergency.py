@@ -1,0 +1,118 @@
+"""Emergency mode is kept per region: an operator switches on only its own region's, only that
+region's operators or the admin switch it off, and the grid counts as in emergency (the dynamic
+price at 3 × base) while any region is.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import log, reverts
+
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+BASE_PRICE = 200_000  # conftest GRID_BASE_PRICE_PER_KWH
+NORTH, SOUTH = 1, 2  # conftest GRID_OPS_REGION, GRID_OPS_OTHER_REGION
+EMERGENCY = 2
+
+
+def reason(text: str) -> bytes:
+    return text.encode().ljust(32, b"\0")
+
+
+@pytest.fixture(scope="module")
+def gm(grid_management, grid_operations):
+    """GridManagement with conftest's grid_operator (NORTH) and other_region_operator (SOUTH)."""
+    return grid_management
+
+
+@pytest.fixture(scope="module")
+def north(grid_operator):
+    return grid_operator
+
+
+@pytest.fixture(scope="module")
+def south(other_region_operator):
+    return other_region_operator
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _deployed_first(gm, north, south, admin, stranger):
+    """Deploy and name the accounts before any test's own state (ape isolation)."""
+
+
+def in_emergency(gm) -> tuple[bool, bool, bool]:
+    return gm.isRegionInEmergency(NORTH), gm.isRegionInEmergency(SOUTH), gm.getGridStatus().emergencyMode
+
+
+def test_another_region_cannot_switch_an_emergency_off(gm, north, south):
+    tx = gm.toggleEmergencyMode(NORTH, True, sender=north)
+    assert tx.events == [log(gm.EmergencyModeChanged, regionId=NORTH, active=True, changedBy=north.address)]
+    assert in_emergency(gm) == (True, False, True)
+    assert gm.getDynamicPrice() == 3 * BASE_PRICE
+    with reverts(gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
+        gm.toggleEmergencyMode(NORTH, False, sender=south)
+    assert in_emergency(gm) == (True, False, True)
+    assert gm.getDynamicPrice() == 3 * BASE_PRICE
+
+
+def test_another_region_cannot_switch_an_emergency_on(gm, south):
+    with reverts(gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
+        gm.toggleEmergencyMode(NORTH, True, sender=south)
+    with reverts(gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
+        gm.implementEmergencyProtocol(NORTH, EMERGENCY, reason("FEEDER_FAULT"), sender=south)
+    assert in_emergency(gm) == (False, False, False)
+    assert gm.emergencyCount() == 0
+
+
+def test_grid_stays_in_emergency_while_any_region_is(gm, north, south):
+    gm.toggleEmergencyMode(NORTH, True, sender=north)
+    tx = gm.implementEmergencyProtocol(SOUTH, EMERGENCY, reason("FEEDER_FAULT"), sender=south)
+    assert tx.events.filter(gm.EmergencyModeChanged) == [
+        log(gm.EmergencyModeChanged, regionId=SOUTH, active=True, changedBy=south.address)
+    ]
+    gm.toggleEmergencyMode(NORTH, False, sender=north)
+    assert in_emergency(gm) == (False, True, True)
+    assert gm.getCurrentGridStatus().emergencyMode
+    assert gm.getDynamicPrice() == 3 * BASE_PRICE
+    gm.toggleEmergencyMode(SOUTH, False, sender=south)
+    assert in_emergency(gm) == (False, False, False)
+    assert gm.getDynamicPrice() == BASE_PRICE
+
+
+def test_switching_to_the_current_state_is_refused(gm, north):
+    with reverts(gm.EmergencyModeUnchanged, regionId=NORTH, active=False):
+        gm.toggleEmergencyMode(NORTH, False, sender=north)
+    gm.toggleEmergencyMode(NORTH, True, sender=north)
+    with reverts(gm.EmergencyModeUnchanged, regionId=NORTH, active=True):
+        gm.toggleEmergencyMode(NORTH, True, sender=north)
+
+
+def test_admin_only_switches_off(gm, admin, north, stranger):
+    with reverts(gm.Unauthorized, account=admin.address):
+        gm.toggleEmergencyMode(NORTH, True, sender=admin)
+    gm.toggleEmergencyMode(NORTH, True, sender=north)
+    with reverts(gm.Unauthorized, account=stranger.address):
+        gm.toggleEmergencyMode(NORTH, False, sender=stranger)
+    tx = gm.toggleEmergencyMode(NORTH, False, sender=admin)
+    assert tx.events == [log(gm.EmergencyModeChanged, regionId=NORTH, active=False, changedBy=admin.address)]
+    assert in_emergency(gm) == (False, False, False)
+
+
+def test_suspended_operator_cannot_switch_its_region(gm, admin, north):
+    gm.toggleEmergencyMode(NORTH, True, sender=north)
+    gm.setOperatorAuthorization(north, False, sender=admin)
+    with reverts(gm.Unauthorized, account=north.address):
+        gm.toggleEmergencyMode(NORTH, False, sender=north)
+    assert gm.isRegionInEmergency(NORTH)
+
+
+def test_stability_emergency_is_the_reporting_region_only(gm, grid_operations, north, south):
+    """GridOperations declares for the region its operator reported; only that region clears it."""
+    grid_operations.reportStabilityMetrics(NORTH, 47_000, VOLTAGE_NOMINAL_PER_MILLE, 0, sender=north)
+    assert in_emergency(gm) == (True, False, True)
+    with reverts(gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
+        gm.toggleEmergencyMode(NORTH, False, sender=south)
+    grid_operations.reportStabilityMetrics(NORTH, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE, 0, sender=north)
+    assert gm.isRegionInEmergency(NORTH)  # a normal report does not end it: an operator decides
+    gm.toggleEmergencyMode(NORTH, False, sender=north)
+    assert in_emergency(gm) == (False, False, False)
