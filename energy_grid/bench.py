@@ -344,6 +344,9 @@ def bench_grid_management(report: GasReport, system: Any, operator: Any, chain: 
     for operation, tx in registrations.items():
         report.add(operation, tx.gas_used, BUDGET_REGISTRATION, "first time (fresh slots)")
     report.add("verifyOperator", grid.verifyOperator(second_operator, sender=operator).gas_used, BUDGET_GRID_OPERATOR_ACTION)
+    # Only verified producers and storage units report output and move energy.
+    grid.verifyProducer(producer, sender=operator)
+    grid.verifyStorage(battery, sender=operator)
 
     def twice(operation: str, budget: int, send: Any, first_note: str = "first time") -> None:
         """Sends `send()` twice, a 900 s interval apart: the second is the steady-state figure."""
@@ -361,7 +364,7 @@ def bench_grid_management(report: GasReport, system: Any, operator: Any, chain: 
         lambda: grid.reportProduction(next(outputs), sender=producer),
         "second report, the first to book energy",
     )
-    twice("consumeEnergy", BUDGET_CONSUME_ENERGY, lambda: grid.consumeEnergy(1_500, sender=consumer))
+    twice("consumeEnergy", BUDGET_CONSUME_ENERGY, lambda: grid.consumeEnergy(1_500, MAX_UINT256, sender=consumer))
     twice("chargeStorage", BUDGET_STORAGE_FLOW, lambda: grid.chargeStorage(1_000_000, sender=battery))
     twice("dischargeStorage", BUDGET_STORAGE_FLOW, lambda: grid.dischargeStorage(500_000, sender=battery))
     scores = iter((90, 80))
@@ -370,7 +373,12 @@ def bench_grid_management(report: GasReport, system: Any, operator: Any, chain: 
         BUDGET_GRID_OPERATOR_ACTION,
         lambda: grid.updateProducerReputation(producer, next(scores), sender=operator),
     )
-    twice("toggleEmergencyMode", BUDGET_GRID_OPERATOR_ACTION, lambda: grid.toggleEmergencyMode(sender=operator))
+    emergency_states = iter((True, False))
+    twice(
+        "toggleEmergencyMode",
+        BUDGET_GRID_OPERATOR_ACTION,
+        lambda: grid.toggleEmergencyMode(1, next(emergency_states), sender=operator),
+    )
     twice(
         "updateGridStatus",
         BUDGET_GRID_OPERATOR_ACTION,

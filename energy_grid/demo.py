@@ -233,6 +233,9 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
     grid, ops = system.grid_management, system.grid_operations
     grid.registerProducer(60 * MW, WIND, sender=wind_farm)
     grid.registerProducer(40 * MW, SOLAR, sender=solar_park)
+    # Only capacity and output an operator verified count in the price.
+    grid.verifyProducer(wind_farm, sender=operator)
+    grid.verifyProducer(solar_park, sender=operator)
     base = grid.basePrice()
 
     rows = []
@@ -256,7 +259,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
         )
     print_table(
         "Load: reportLoad and producers' output",
-        ["demand", "load", "status", "grid load", "utilization", "getDynamicPrice()", "base + base*load/(2*capacity)"],
+        ["demand", "load", "status", "grid load", "utilization", "getDynamicPrice()", "base + base*min(load,capacity)/(2*capacity)"],
         rows,
     )
 

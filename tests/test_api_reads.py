@@ -141,7 +141,7 @@ def test_grid_status_series_and_index_status(reads, reads_grid):
     before = http.get("/api/v1/grid/status").json()
     assert before["regions"] == [] and before["supplyW"] is None and before["blockNumber"] is None
     grid_reports(reads_grid, demand_mw=96)
-    reads_grid.grid_management.toggle_emergency_mode(anvil_account(DEPLOYER))
+    reads_grid.grid_management.toggle_emergency_mode(anvil_account(DEPLOYER), 1, True)
     indexed = synced(app)
 
     status = http.get("/api/v1/grid/status").json()
@@ -149,7 +149,7 @@ def test_grid_status_series_and_index_status(reads, reads_grid):
     measured = (status["supplyW"], status["demandW"], status["frequencyMilliHz"], status["voltagePerMille"])
     assert measured == (9_000_000, 8_000_000, 50_010, 1_002)
     [region] = status["regions"]
-    assert region["regionId"] == 1
+    assert region["regionId"] == 1 and region["emergencyMode"] is True  # the grid is in emergency while a region is
     assert {k: region["load"][k] for k in ("capacityMW", "demandMW", "loadPercentage", "status")} == {
         "capacityMW": 100, "demandMW": 96, "loadPercentage": 96, "status": "CRITICAL",
     }

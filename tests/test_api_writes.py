@@ -389,7 +389,7 @@ def test_operator_routes_need_the_token(api, api_system, admin):
     problem(api.post("/api/v1/grid/load", json=body), 401, "Unauthorized")
     problem(api.post("/api/v1/grid/load", json=body, headers={"Authorization": "Bearer wrong"}), 401, "Unauthorized")
     problem(api.post("/api/v1/grid/load", json=body, headers={"Authorization": API_OPERATOR_TOKEN}), 401, "Unauthorized")
-    problem(api.post("/api/v1/grid/emergency", json={"active": True}), 401, "Unauthorized")
+    problem(api.post("/api/v1/grid/emergency", json={"regionId": 1, "active": True}), 401, "Unauthorized")
     assert admin.nonce == operator_nonce  # the operator sent nothing
     assert api_system.grid_management.getGridStatus().emergencyMode is False
 
@@ -413,12 +413,17 @@ def test_a_load_report_and_the_emergency_state(api, api_system, admin):
     refused = problem(answer, 403, "OperatorNotInRegion")
     assert refused["details"] == {"operator": admin.address, "operatorRegionId": 1, "regionId": 7}
 
-    on = api.post("/api/v1/grid/emergency", json={"active": True}, headers=AUTH)
+    on = api.post("/api/v1/grid/emergency", json={"regionId": 1, "active": True}, headers=AUTH)
     assert on.status_code == 200, on.json()
-    assert on.json()["emergencyMode"] is True and on.json()["txHash"].startswith("0x")
-    assert management.getGridStatus().emergencyMode is True
-    assert api.post("/api/v1/grid/emergency", json={"active": True}, headers=AUTH).json() == {"emergencyMode": True, "txHash": None}
-    off = api.post("/api/v1/grid/emergency", json={"active": False}, headers=AUTH).json()
+    assert on.json()["emergencyMode"] is True and on.json()["regionId"] == 1 and on.json()["txHash"].startswith("0x")
+    assert management.getGridStatus().emergencyMode is True and management.isRegionInEmergency(1) is True
+    again = api.post("/api/v1/grid/emergency", json={"regionId": 1, "active": True}, headers=AUTH).json()
+    assert again == {"regionId": 1, "emergencyMode": True, "txHash": None}
+    # Another region's emergency is its own operators' to declare.
+    refused = problem(api.post("/api/v1/grid/emergency", json={"regionId": 7, "active": True}, headers=AUTH), 403, "OperatorNotInRegion")
+    assert refused["details"] == {"operator": admin.address, "operatorRegionId": 1, "regionId": 7}
+    assert management.isRegionInEmergency(7) is False
+    off = api.post("/api/v1/grid/emergency", json={"regionId": 1, "active": False}, headers=AUTH).json()
     assert off["emergencyMode"] is False
     assert management.getGridStatus().emergencyMode is False
 

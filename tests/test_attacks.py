@@ -753,8 +753,8 @@ def test_consume_energy_reentry_is_harmless(hostile_grid, owner, fee_recipient):
     money: a consumer buying from inside another's payment pays exactly its own price."""
     grid, token = hostile_grid
     price = grid.getDynamicPrice()
-    token.arm(grid, grid.consumeEnergy.encode_input(500), sender=owner)
-    tx = grid.consumeEnergy(1_000, sender=owner)
+    token.arm(grid, grid.consumeEnergy.encode_input(500, price), sender=owner)
+    tx = grid.consumeEnergy(1_000, price, sender=owner)
     assert tx.events.filter(token.ReentryExecuted) == [log(token.ReentryExecuted, target=grid.address)]
     consumed = tx.events.filter(grid.EnergyConsumed)
     inner_cost, outer_cost = cost_ceil(500, price), cost_ceil(1_000, price)

@@ -371,14 +371,16 @@ def test_grid_load_emergency_and_status(grid_cli, cli_system):
     assert (load["status"], load["load_percentage"], load["demand_mw"]) == ("HIGH", 85, 85)
     base = cli_system.grid_management.basePrice()
 
-    on = grid_cli("grid", "emergency", "on", account=0).json()
-    assert (on["emergency_mode"], on["changed"], on["dynamic_price_per_kwh"]) == (True, True, 3 * base)
-    assert cli_system.grid_management.getGridStatus().emergencyMode is True
-    assert grid_cli("grid", "emergency", "on", account=0).json()["changed"] is False  # already on: nothing sent
+    on = grid_cli("grid", "emergency", "on", "--region", str(REGION), account=0).json()
+    assert (on["region_emergency_mode"], on["emergency_mode"], on["changed"]) == (True, True, True)
+    assert on["dynamic_price_per_kwh"] == 3 * base
+    assert cli_system.grid_management.isRegionInEmergency(REGION) is True
+    assert grid_cli("grid", "emergency", "on", "--region", str(REGION), account=0).json()["changed"] is False  # already on: nothing sent
     status = grid_cli("grid", "status", "--region", str(REGION)).json()
     assert status["grid"]["emergency_mode"] is True and status["load"]["status"] == "HIGH"
-    off = grid_cli("grid", "emergency", "off", account=0).json()
-    assert (off["emergency_mode"], off["changed"]) == (False, True)
+    off = grid_cli("grid", "emergency", "off", "--region", str(REGION), account=0).json()
+    assert (off["region_emergency_mode"], off["emergency_mode"], off["changed"]) == (False, False, True)
+    assert grid_cli("grid", "emergency", "on", account=0, expect=2).stderr.strip().endswith("emergency on|off needs --region.")
 
     refused = grid_cli("grid", "load", "--region", str(REGION), "--capacity-mw", "100", "--demand-mw", "1", account=4, expect=1)
     assert "reportLoad rejected: " in refused.stderr and refused.stdout == ""

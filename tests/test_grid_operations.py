@@ -125,7 +125,7 @@ def emergency_logs(gm, go, emergency_id, reason, mode_switched=True, region=REGI
         )
     ]
     if mode_switched:
-        logs.append(log(gm.EmergencyModeChanged, active=True, changedBy=go.address))
+        logs.append(log(gm.EmergencyModeChanged, regionId=region, active=True, changedBy=go.address))
     return logs
 
 

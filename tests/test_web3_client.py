@@ -128,6 +128,8 @@ def test_drives_a_region_through_load_levels_and_an_emergency(client, system, ac
     operator, wind_farm, solar_park = signer(accounts[0]), signer(accounts[5]), signer(accounts[6])
     client.register_producer(wind_farm, 60 * MW, 1)
     client.register_producer(solar_park, 40 * MW, 0)
+    client.verify_producer(operator, wind_farm.address)
+    client.verify_producer(operator, solar_park.address)
     base = client["GridManagement"].functions.basePrice().call()
     prices = []
     for demand_mw, load_status in ((50, "NORMAL"), (85, "HIGH"), (97, "CRITICAL")):
@@ -152,6 +154,10 @@ def test_bad_grid_input_is_explained(client, system, accounts):
         client.report_production(signer(accounts[5]), 1)
     assert f"reportProduction rejected: ParticipantNotFound(account={accounts[5].address.lower()})" in str(rejected.value)
     client.register_producer(signer(accounts[5]), 1_000, 0)
+    with pytest.raises(GridError) as rejected:
+        client.report_production(signer(accounts[5]), 1)
+    assert f"reportProduction rejected: ParticipantNotVerified(account={accounts[5].address.lower()})" in str(rejected.value)
+    client.verify_producer(signer(accounts[0]), accounts[5].address)
     with pytest.raises(GridError) as rejected:
         client.report_production(signer(accounts[5]), 1_001)
     producer = accounts[5].address.lower()
@@ -293,10 +299,12 @@ def test_typed_grid_and_oracle_reads(client, system, accounts):
     setup_local_roles(system, accounts[0])
     operator, farm = signer(accounts[0]), signer(accounts[5])
     client.grid_management.register_producer(farm, 10 * MW, EnergyType.WIND)
+    client.grid_management.verify_producer(operator, farm.address)
     client.grid_management.report_production(farm, 9 * MW)
     status = client.grid_management.grid_status()
     assert (status.total_capacity_w, status.current_load_w, status.utilization_bps) == (10 * MW, 9 * MW, 9_000)
-    assert client.grid_management.get_producer(farm.address).energy_type is EnergyType.WIND
+    producer = client.grid_management.get_producer(farm.address)
+    assert producer.energy_type is EnergyType.WIND and producer.verified is True
     client.grid_operations.report_load(operator, LOCAL_OPERATOR_REGION, 100, 85)
     load = client.grid_operations.current_load(LOCAL_OPERATOR_REGION)
     assert (load.capacity_mw, load.demand_mw, load.status) == (100, 85, LoadStatus.HIGH)

@@ -57,7 +57,13 @@ def grid_load(session: Session, region_id: int, capacity_mw: int, demand_mw: int
 
 @grid.command("emergency")
 @click.argument("action", type=click.Choice(["on", "off", "shutdown"]))
-@click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), default=None, help="The region (on and off): your own; the admin may switch any off.")
+@click.option(
+    "--region",
+    "region_id",
+    type=click.IntRange(0, 2**32 - 1),
+    default=None,
+    help="The region (on and off): your own; the admin may switch any off.",
+)
 @pass_session
 def grid_emergency(session: Session, action: str, region_id: int | None) -> None:
     """A region's emergency mode on or off (a verified operator of the region; the price triples
