@@ -41,7 +41,7 @@ def test_one_reporter_cannot_walk_the_price_after_the_others_go_stale(
 ):
     """Thirteen 20 % steps by one reporter once the others' reports are a second past the heartbeat
     would take 200,000 to 2,139,856; it gets one report into a round that never reaches a quorum."""
-    r0, r1, r2 = reporters
+    r0, r1 = reporters[:2]
     t0 = at(chain, chain.pending_timestamp)
     for reporter in reporters:
         at(chain, t0)
@@ -80,7 +80,7 @@ def test_one_reporter_cannot_walk_the_price_after_the_others_go_stale(
 
 
 def test_the_deviation_bound_is_measured_against_the_last_quorum_answer(price_oracle, reporters):
-    r0, r1, r2 = reporters
+    r0, r1 = reporters[:2]
     price_oracle.submitPrice(PRICE, sender=r0)
     price_oracle.submitPrice(PRICE, sender=r1)
     assert price_oracle.latestRoundData().answer == PRICE
@@ -99,7 +99,7 @@ def test_the_deviation_bound_is_measured_against_the_last_quorum_answer(price_or
 def test_one_stale_report_of_three_does_not_let_one_reporter_set_the_grid_state(
     grid_oracle, reporters, chain
 ):
-    r0, r1, r2 = reporters
+    r0, r1 = reporters[:2]
     t0 = at(chain, chain.pending_timestamp)
     for reporter in reporters:
         at(chain, t0)
@@ -123,7 +123,7 @@ def test_one_stale_report_of_three_does_not_let_one_reporter_set_the_grid_state(
 
 
 def test_one_reporter_cannot_move_a_weather_value_alone(weather_oracle, reporters, chain):
-    r0, r1, r2 = reporters
+    r0 = reporters[0]
     for reporter in reporters:
         weather_oracle.submitWeather(REGION, 500, 15_000, 3_000, 2_000, sender=reporter)
     before = tuple(weather_oracle.getWeather(REGION))
@@ -139,7 +139,7 @@ def test_one_reporter_cannot_move_a_weather_value_alone(weather_oracle, reporter
 def test_the_quorum_is_a_majority_of_the_reporters_as_they_are_added_and_removed(
     grid_oracle, admin, reporters, accounts
 ):
-    r0, r1, r2 = reporters
+    r0, r1 = reporters[:2]
     assert grid_oracle.minQuorum() == 0
     assert grid_oracle.quorum() == 2
     extra = [accounts.generate_test_account() for _ in range(2)]

@@ -1,7 +1,7 @@
 """PriceOracle: Chainlink's AggregatorV3Interface over a reporter set. Rounds answered once a
 quorum of reporters report, the median of a round's fresh reports (outliers, even counts, stale and
-removed reporters), the deviation bound, inputs it refuses, Chainlink's published ABI read with plain web3.py, and the reporter set and access
-control it shares with the regional oracles (oracle_helpers.py).
+removed reporters), the deviation bound, inputs it refuses, Chainlink's published ABI read with
+plain web3.py, and the reporter set, quorum and access control it shares with the regional oracles (oracle_helpers.py).
 
 Every custom error is asserted with all of its arguments and every event with all of its fields.
 """
