@@ -16,7 +16,10 @@ import {ZeroAddress} from "./interfaces/GridErrors.sol";
 /// Every oracle read is checked the way Chainlink asks of consumers: `updatedAt != 0` (else
 /// MissingOracleData), not after the block (OracleDataFromFuture), `block.timestamp - updatedAt <=
 /// maxAge(source)` (else StaleOracleData, naming the oracle and the age) and, for the base price,
-/// `answer > 0` (NonPositiveBasePrice). The max ages are PriceDiscovery's own settings, one per
+/// `answer > 0` (NonPositiveBasePrice); a region's weather and grid state must also still have the
+/// quorum its oracle asks now (`reportCount >= quorum()`, else OracleDataWithoutQuorum), as a value
+/// written before reporters were added no longer speaks for a majority of them. (PriceOracle answers
+/// only with a quorum; a Chainlink feed publishes none to check.) The max ages are PriceDiscovery's own settings, one per
 /// source, because AggregatorV3Interface does not publish a heartbeat: set each to the feed's
 /// heartbeat (PriceOracle's `heartbeat()`, a Chainlink feed's published heartbeat).
 /// The time factor comes from an admin-set table of 24 local hours; the local hour is
@@ -182,8 +185,10 @@ contract PriceDiscovery is AccessControl, IPriceDiscovery {
         basePricePerKWh = uint256(answer);
         weather = _weatherOracle.getWeather(regionId);
         _checkAge(DataSource.WEATHER, address(_weatherOracle), weather.updatedAt, _weatherMaxAgeSeconds);
+        _checkQuorum(DataSource.WEATHER, address(_weatherOracle), weather.reportCount, _weatherOracle.quorum());
         grid = _gridOracle.getGridData(regionId);
         _checkAge(DataSource.GRID, address(_gridOracle), grid.updatedAt, _gridMaxAgeSeconds);
+        _checkQuorum(DataSource.GRID, address(_gridOracle), grid.reportCount, _gridOracle.quorum());
     }
 
     function _factors(uint32 regionId) private view returns (PriceFactors memory f) {
@@ -216,6 +221,10 @@ contract PriceDiscovery is AccessControl, IPriceDiscovery {
         if (updatedAt > block.timestamp) revert OracleDataFromFuture(source, oracle, updatedAt, block.timestamp);
         uint256 ageSeconds = block.timestamp - updatedAt;
         if (ageSeconds > maxAgeSeconds) revert StaleOracleData(source, oracle, ageSeconds, maxAgeSeconds);
+    }
+
+    function _checkQuorum(DataSource source, address oracle, uint256 reportCount, uint256 quorum) private pure {
+        if (reportCount < quorum) revert OracleDataWithoutQuorum(source, oracle, reportCount, quorum);
     }
 
     function _source(uint8 source) private pure returns (DataSource) {

@@ -45,6 +45,10 @@ LOCAL_OPERATOR_CAPACITY_MW = 1_000
 # answer is refused (day-ahead prices move by tens of percent from one hour to the next).
 DEFAULT_ORACLE_HEARTBEAT_SECONDS = 3_600
 DEFAULT_MAX_PRICE_DEVIATION_BPS = 5_000
+# A value needs fresh reports from more than half of an oracle's reporters; a higher minimum (up to
+# MAX_REPORTERS, 15) trades liveness for more agreement. 0 asks only the majority, which is also what
+# a single-reporter deployment needs (1 of 1).
+DEFAULT_ORACLE_MIN_QUORUM = 0
 # CarbonCredits: grams of CO2e one kWh of clean export avoids. A real deployment sets the grid's
 # own factor from the methodology its carbon registry accepts (e.g. the UNFCCC CDM "Tool to
 # calculate the emission factor for an electricity system"); 400 g/kWh is a placeholder for a
@@ -237,6 +241,7 @@ def deploy_system(
     guardian: Any | None = None,
     oracle_heartbeat_seconds: int = DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     max_price_deviation_bps: int = DEFAULT_MAX_PRICE_DEVIATION_BPS,
+    oracle_min_quorum: int = DEFAULT_ORACLE_MIN_QUORUM,
     utc_offset_minutes: int = 0,
     avoided_emission_grams_per_kwh: int = DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
     auction_periods_seconds: tuple[int, ...] = DEFAULT_AUCTION_PERIODS_SECONDS,
@@ -262,7 +267,8 @@ def deploy_system(
 
     Without `payment_token` a MockStablecoin is deployed (local chains only; it stays the
     deployer's faucet, a stand-in for an external currency the grid does not govern). The oracles
-    start without reporters (the admin adds them); EnergyTrading's price band around
+    start without reporters (the admin adds them), each asking `oracle_min_quorum` fresh reports or
+    more than half of its reporters, whichever is more, before it writes a value; EnergyTrading's price band around
     PriceDiscovery's reference price starts off (`setPriceBand`).
     """
     local = is_local_chain(deployer.provider.chain_id)
@@ -329,10 +335,16 @@ def deploy_system(
     # PriceOracle answers in PaymentToken base units per kWh, so it has the PaymentToken's decimals.
     description = f"EnergyToken kWh / {payment_token.symbol()}"
     price_oracle = project.PriceOracle.deploy(
-        deployer, oracle_heartbeat_seconds, payment_token.decimals(), description, max_price_deviation_bps, **tx
+        deployer,
+        oracle_heartbeat_seconds,
+        payment_token.decimals(),
+        description,
+        max_price_deviation_bps,
+        oracle_min_quorum,
+        **tx,
     )
-    weather_oracle = project.WeatherOracle.deploy(deployer, oracle_heartbeat_seconds, **tx)
-    grid_oracle = project.GridOracle.deploy(deployer, oracle_heartbeat_seconds, **tx)
+    weather_oracle = project.WeatherOracle.deploy(deployer, oracle_heartbeat_seconds, oracle_min_quorum, **tx)
+    grid_oracle = project.GridOracle.deploy(deployer, oracle_heartbeat_seconds, oracle_min_quorum, **tx)
     max_ages = 3 * [oracle_heartbeat_seconds]  # price, weather, grid data
     price_discovery = project.PriceDiscovery.deploy(
         deployer, price_oracle, weather_oracle, grid_oracle, utc_offset_minutes, *max_ages, **tx

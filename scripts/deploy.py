@@ -27,6 +27,7 @@ from energy_grid.deployment import (
     DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
+    DEFAULT_ORACLE_MIN_QUORUM,
     LOCAL_GOVERNANCE,
     PUBLIC_GOVERNANCE,
     GovernanceSettings,
@@ -98,6 +99,13 @@ from energy_grid.manifest import DEPLOYMENTS_DIR, build_manifest, write_manifest
     help="PriceOracle refuses a report further than this from the latest answer.",
 )
 @click.option(
+    "--oracle-min-quorum",
+    type=click.IntRange(0, 15),
+    default=DEFAULT_ORACLE_MIN_QUORUM,
+    show_default=True,
+    help="Fewest fresh reports an oracle value needs (0 = more than half of the reporters, the floor).",
+)
+@click.option(
     "--utc-offset-minutes", type=int, default=0, show_default=True, help="PriceDiscovery's local time for the time-of-day factor."
 )
 @click.option(
@@ -140,6 +148,7 @@ def cli(
     base_price: int,
     oracle_heartbeat: int,
     max_price_deviation_bps: int,
+    oracle_min_quorum: int,
     utc_offset_minutes: int,
     avoided_emission: int,
     auction_periods: tuple[int, ...],
@@ -198,6 +207,7 @@ def cli(
         base_price_per_kwh=base_price,
         oracle_heartbeat_seconds=oracle_heartbeat,
         max_price_deviation_bps=max_price_deviation_bps,
+        oracle_min_quorum=oracle_min_quorum,
         utc_offset_minutes=utc_offset_minutes,
         avoided_emission_grams_per_kwh=avoided_emission,
         auction_periods_seconds=auction_periods,

@@ -234,6 +234,7 @@ ORACLE_HEARTBEAT_SECONDS = 3_600
 PRICE_DECIMALS = 6  # MockStablecoin's: answers are its base units per kWh
 PRICE_DESCRIPTION = "EnergyToken kWh / mUSD"
 PRICE_MAX_DEVIATION_BPS = 2_000  # a fresh latest answer may move by 20 % per submission
+ORACLE_MIN_QUORUM = 0  # more than half of the reporters: two of the three
 ORACLE_REGION = 7
 UTC_OFFSET_MINUTES = 60  # UTC+01:00
 
@@ -247,7 +248,13 @@ def reporters(accounts):
 @pytest.fixture(scope="module")
 def price_oracle(project, admin, reporters):
     oracle = project.PriceOracle.deploy(
-        admin, ORACLE_HEARTBEAT_SECONDS, PRICE_DECIMALS, PRICE_DESCRIPTION, PRICE_MAX_DEVIATION_BPS, sender=admin
+        admin,
+        ORACLE_HEARTBEAT_SECONDS,
+        PRICE_DECIMALS,
+        PRICE_DESCRIPTION,
+        PRICE_MAX_DEVIATION_BPS,
+        ORACLE_MIN_QUORUM,
+        sender=admin,
     )
     for reporter in reporters:
         oracle.addReporter(reporter, sender=admin)
@@ -256,7 +263,7 @@ def price_oracle(project, admin, reporters):
 
 @pytest.fixture(scope="module")
 def weather_oracle(project, admin, reporters):
-    oracle = project.WeatherOracle.deploy(admin, ORACLE_HEARTBEAT_SECONDS, sender=admin)
+    oracle = project.WeatherOracle.deploy(admin, ORACLE_HEARTBEAT_SECONDS, ORACLE_MIN_QUORUM, sender=admin)
     for reporter in reporters:
         oracle.addReporter(reporter, sender=admin)
     return oracle
@@ -264,7 +271,7 @@ def weather_oracle(project, admin, reporters):
 
 @pytest.fixture(scope="module")
 def grid_oracle(project, admin, reporters):
-    oracle = project.GridOracle.deploy(admin, ORACLE_HEARTBEAT_SECONDS, sender=admin)
+    oracle = project.GridOracle.deploy(admin, ORACLE_HEARTBEAT_SECONDS, ORACLE_MIN_QUORUM, sender=admin)
     for reporter in reporters:
         oracle.addReporter(reporter, sender=admin)
     return oracle

@@ -108,6 +108,7 @@ REPORTER_ADMIN_CALLS = [
     lambda o, s: o.addReporter(s, sender=s),
     lambda o, s: o.removeReporter(s, sender=s),
     lambda o, s: o.setHeartbeat(60, sender=s),
+    lambda o, s: o.setMinQuorum(0, sender=s),
     lambda o, s: o.grantRole(DEFAULT_ADMIN_ROLE, s, sender=s),
     lambda o, s: o.revokeRole(DEFAULT_ADMIN_ROLE, s, sender=s),
 ]
@@ -131,3 +132,32 @@ def exercise_access_control(oracle: Any, admin: Any, other: Any, stranger: Any) 
     tx = oracle.revokeRole(DEFAULT_ADMIN_ROLE, other, sender=admin)
     assert tx.events == [log(oracle.RoleRevoked, role=DEFAULT_ADMIN_ROLE, account=other.address, sender=admin.address)]
     assert not oracle.hasRole(DEFAULT_ADMIN_ROLE, other)
+
+
+def exercise_quorum(oracle: Any, admin: Any, reporters: list[Any], accounts: Any) -> None:
+    """The quorum every oracle shares (OracleReporters): more than half of the reporters as they are
+    added and removed, the admin's higher minimum, its bounds, and removals it refuses. `oracle`
+    starts with exactly `reporters` (three) and no minimum."""
+    assert (oracle.minQuorum(), oracle.quorum()) == (0, 2)
+    extra = [accounts.generate_test_account().address for _ in range(3)]
+    for count, account in enumerate(extra, start=4):
+        oracle.addReporter(account, sender=admin)
+        assert oracle.quorum() == count // 2 + 1  # 4 -> 3, 5 -> 3, 6 -> 4
+    tx = oracle.setMinQuorum(6, sender=admin)
+    assert tx.events == [log(oracle.MinQuorumUpdated, previousReports=0, newReports=6)]
+    assert (oracle.minQuorum(), oracle.quorum()) == (6, 6)
+    with reverts(oracle.MinQuorumOutOfRange, minReports=7, maxReports=6):
+        oracle.setMinQuorum(7, sender=admin)
+    with reverts(oracle.MinQuorumAboveReporterCount, minReports=6, reporterCount=5):
+        oracle.removeReporter(extra[0], sender=admin)
+    tx = oracle.setMinQuorum(5, sender=admin)
+    assert tx.events == [log(oracle.MinQuorumUpdated, previousReports=6, newReports=5)]
+    oracle.removeReporter(extra[0], sender=admin)
+    assert oracle.quorum() == 5  # the minimum is above the majority of 5, 3
+    oracle.setMinQuorum(0, sender=admin)
+    for account in extra[1:]:
+        oracle.removeReporter(account, sender=admin)
+    assert (oracle.minQuorum(), oracle.quorum()) == (0, 2)
+    # A minimum below the majority asks no less than the majority.
+    oracle.setMinQuorum(1, sender=admin)
+    assert oracle.quorum() == 2

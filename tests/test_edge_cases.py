@@ -77,12 +77,11 @@ def mock_band(project, admin, weather_oracle, grid_oracle, reporters, market, en
         admin, feed, weather_oracle, grid_oracle, 0, *(3 * [ORACLE_HEARTBEAT_SECONDS]), sender=admin
     )
     now = (chain.pending_timestamp // 86_400 + 1) * 86_400 + 12 * 3_600
-    for submit in (
-        lambda: weather_oracle.submitWeather(BAND_REGION, 500, 20_000, 0, 0, sender=reporters[0]),
-        lambda: grid_oracle.submitGridData(BAND_REGION, 50_000, 1_000, 10_000_000, 9_000_000, sender=reporters[0]),
-    ):
+    for reporter in reporters[:2]:  # two of three: a quorum
         chain.pending_timestamp = now
-        submit()
+        weather_oracle.submitWeather(BAND_REGION, 500, 20_000, 0, 0, sender=reporter)
+        chain.pending_timestamp = now
+        grid_oracle.submitGridData(BAND_REGION, 50_000, 1_000, 10_000_000, 9_000_000, sender=reporter)
     market.setPriceBand(discovery, BAND_REGION, 1_000, sender=admin)
     return market, discovery, feed, now
 

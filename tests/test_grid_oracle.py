@@ -1,5 +1,5 @@
 """GridOracle: frequency, voltage, supply and demand per region from the reporter set, the
-per-field median of the fresh reports, bounds on every field (SmartMeter's for frequency and
+per-field median of a round's fresh reports once two of the three reporters report, bounds on every field (SmartMeter's for frequency and
 voltage, the packing's for power), and the reporter set and access control it shares with the
 other oracles (oracle_helpers.py).
 
@@ -13,11 +13,13 @@ from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
 from oracle_helpers import (
     MAX_HEARTBEAT_SECONDS,
+    MAX_REPORTERS,
     REPORTER_ADMIN_CALLS,
     assert_deploy_reverts,
     creation_events,
     exercise_access_control,
     exercise_admin_only,
+    exercise_quorum,
     exercise_reporter_set,
 )
 
@@ -39,12 +41,22 @@ def submit(oracle, reporter, values, region=REGION):
     return oracle.submitGridData(region, *values, sender=reporter)
 
 
-def assert_submitted(oracle, tx, reporter, values, medians, report_count, region=REGION) -> None:
-    """`tx` emitted the report and the region's new medians, and nothing else."""
-    assert tx.events == [
-        log(oracle.GridDataReported, regionId=region, reporter=reporter.address, **dict(zip(FIELDS, values, strict=True))),
-        log(oracle.GridDataUpdated, regionId=region, reportCount=report_count, **dict(zip(FIELDS, medians, strict=True))),
+def assert_submitted(oracle, tx, reporter, values, medians=None, report_count=None, region=REGION) -> None:
+    """`tx` emitted the report and, when `medians` are given, the region's new medians, and nothing else."""
+    events = [
+        log(oracle.GridDataReported, regionId=region, reporter=reporter.address, **dict(zip(FIELDS, values, strict=True)))
     ]
+    if medians is not None:
+        events.append(
+            log(oracle.GridDataUpdated, regionId=region, reportCount=report_count, **dict(zip(FIELDS, medians, strict=True)))
+        )
+    assert tx.events == events
+
+
+def submit_both(oracle, reporters, values, region=REGION):
+    """Two of the three reporters report `values`: a quorum; returns the second's transaction."""
+    submit(oracle, reporters[0], values, region)
+    return submit(oracle, reporters[1], values, region)
 
 
 def grid_data(oracle, region=REGION) -> tuple:
@@ -64,6 +76,7 @@ def test_constants_and_constructor(grid_oracle, admin, reporters):
     assert creation_events(grid_oracle) == [
         log(grid_oracle.RoleGranted, role=DEFAULT_ADMIN_ROLE, account=admin.address, sender=admin.address),
         log(grid_oracle.HeartbeatUpdated, previousSeconds=0, newSeconds=HEARTBEAT),
+        log(grid_oracle.MinQuorumUpdated, previousReports=0, newReports=0),
     ]
 
 
@@ -76,11 +89,14 @@ def test_the_bounds_match_smart_meters(grid_oracle, smart_meter):
 
 def test_constructor_rejects_bad_arguments(project, admin):
     container = project.GridOracle
-    assert_deploy_reverts(container, admin, (ZERO_ADDRESS, HEARTBEAT), container.ZeroAddress)
+    assert_deploy_reverts(container, admin, (ZERO_ADDRESS, HEARTBEAT, 0), container.ZeroAddress)
     for bad in (0, MAX_HEARTBEAT_SECONDS + 1):
         assert_deploy_reverts(
-            container, admin, (admin, bad), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS
+            container, admin, (admin, bad, 0), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS
         )
+    assert_deploy_reverts(
+        container, admin, (admin, HEARTBEAT, MAX_REPORTERS + 1), container.MinQuorumOutOfRange, MAX_REPORTERS + 1, MAX_REPORTERS
+    )
 
 
 
@@ -91,13 +107,28 @@ def test_an_unreported_region_reads_all_zeros(grid_oracle):
     assert grid_data(grid_oracle) == (0, 0, 0, 0, 0, 0)
 
 
-def test_a_first_report_is_the_regions_grid_state(grid_oracle, reporters, chain):
+def test_a_regions_first_value_needs_two_of_the_three_reporters(grid_oracle, reporters, chain):
     ts = chain.pending_timestamp
     chain.pending_timestamp = ts
     tx = submit(grid_oracle, reporters[0], NOMINAL)
-    assert_submitted(grid_oracle, tx, reporters[0], NOMINAL, NOMINAL, 1)
-    assert grid_data(grid_oracle) == (*NOMINAL, 1, ts)
+    assert_submitted(grid_oracle, tx, reporters[0], NOMINAL)
+    assert grid_data(grid_oracle) == (0, 0, 0, 0, 0, 0)
+    chain.pending_timestamp = ts
+    tx = submit(grid_oracle, reporters[1], NOMINAL)
+    assert_submitted(grid_oracle, tx, reporters[1], NOMINAL, NOMINAL, 2)
+    assert grid_data(grid_oracle) == (*NOMINAL, 2, ts)
     assert grid_data(grid_oracle, REGION + 1) == (0, 0, 0, 0, 0, 0)
+
+
+def test_one_report_per_reporter_per_round(grid_oracle, reporters):
+    submit(grid_oracle, reporters[0], NOMINAL)
+    with reverts(grid_oracle.AlreadyReported, reporter=reporters[0].address, roundId=1):
+        submit(grid_oracle, reporters[0], NOMINAL)
+    submit(grid_oracle, reporters[0], NOMINAL, region=REGION + 1)  # another region's round
+    submit(grid_oracle, reporters[1], NOMINAL)
+    submit(grid_oracle, reporters[0], NOMINAL)  # round 1 is answered: round 2 opens
+    with reverts(grid_oracle.AlreadyReported, reporter=reporters[0].address, roundId=2):
+        submit(grid_oracle, reporters[0], NOMINAL)
 
 
 def test_each_field_is_the_median_of_its_own_column_and_an_outlier_is_filtered(grid_oracle, reporters):
@@ -113,11 +144,17 @@ def test_each_field_is_the_median_of_its_own_column_and_an_outlier_is_filtered(g
     assert_submitted(grid_oracle, tx, reporters[2], reports[2], medians, 3)
 
 
-def test_an_even_count_takes_the_mean_of_the_middle_two_rounded_down(grid_oracle, reporters):
+def test_an_even_count_takes_the_mean_at_first_then_the_middle_value_nearest_the_last(grid_oracle, reporters):
     submit(grid_oracle, reporters[0], (50_001, 1_001, 3, MAX_POWER_W))
     tx = submit(grid_oracle, reporters[1], (50_000, 1_000, 0, MAX_POWER_W - 2))
     assert_submitted(
         grid_oracle, tx, reporters[1], (50_000, 1_000, 0, MAX_POWER_W - 2), (50_000, 1_000, 1, MAX_POWER_W - 1), 2
+    )
+    # The next round: frequency settles on the report nearer 50,000; the others straddle the last value.
+    submit(grid_oracle, reporters[0], (50_020, 1_010, 0, 0))
+    tx = submit(grid_oracle, reporters[1], (50_040, 990, 4, MAX_POWER_W))
+    assert_submitted(
+        grid_oracle, tx, reporters[1], (50_040, 990, 4, MAX_POWER_W), (50_020, 1_000, 1, MAX_POWER_W - 1), 2
     )
 
 
@@ -129,19 +166,20 @@ def test_a_stale_report_drops_out_after_the_heartbeat(grid_oracle, reporters, ch
     tx = submit(grid_oracle, reporters[1], (50_000, 1_000, 5, 5))
     assert_submitted(grid_oracle, tx, reporters[1], (50_000, 1_000, 5, 5), (47_500, 750, 3, 3), 2)
     chain.pending_timestamp = t0 + HEARTBEAT + 1
-    tx = submit(grid_oracle, reporters[1], (50_000, 1_000, 5, 5))
-    assert_submitted(grid_oracle, tx, reporters[1], (50_000, 1_000, 5, 5), (50_000, 1_000, 5, 5), 1)
-    assert grid_data(grid_oracle) == (50_000, 1_000, 5, 5, 1, t0 + HEARTBEAT + 1)
+    # reporters[2] joins round 1, where reporters[0]'s report is stale now: two reports count, not three.
+    tx = submit(grid_oracle, reporters[2], (50_000, 1_000, 5, 5))
+    assert_submitted(grid_oracle, tx, reporters[2], (50_000, 1_000, 5, 5), (50_000, 1_000, 5, 5), 2)
+    assert grid_data(grid_oracle) == (50_000, 1_000, 5, 5, 2, t0 + HEARTBEAT + 1)
 
 
 def test_the_bounds_are_inclusive_and_power_is_stored_whole(grid_oracle, reporters):
     low = (MIN_FREQUENCY, MIN_VOLTAGE, 0, 0)
-    tx = submit(grid_oracle, reporters[0], low)
-    assert_submitted(grid_oracle, tx, reporters[0], low, low, 1)
+    tx = submit_both(grid_oracle, reporters, low)
+    assert_submitted(grid_oracle, tx, reporters[1], low, low, 2)
     high = (MAX_FREQUENCY, MAX_VOLTAGE, MAX_POWER_W, MAX_POWER_W)
-    tx = submit(grid_oracle, reporters[0], high, region=0)
-    assert_submitted(grid_oracle, tx, reporters[0], high, high, 1, 0)
-    assert grid_data(grid_oracle, 0)[:5] == (*high, 1)
+    tx = submit_both(grid_oracle, reporters, high, region=0)
+    assert_submitted(grid_oracle, tx, reporters[1], high, high, 2, 0)
+    assert grid_data(grid_oracle, 0)[:5] == (*high, 2)
 
 
 @pytest.mark.parametrize(
@@ -207,6 +245,10 @@ def test_only_reporters_submit(grid_oracle, admin, reporters, stranger):
 
 def test_reporter_set_and_heartbeat(grid_oracle, admin, reporters, stranger, accounts):
     exercise_reporter_set(grid_oracle, admin, reporters, stranger, accounts)
+
+
+def test_quorum_setting(grid_oracle, admin, reporters, accounts):
+    exercise_quorum(grid_oracle, admin, reporters, accounts)
 
 
 def test_access_control(grid_oracle, admin, other, stranger):

@@ -54,8 +54,8 @@ def _deployed_first(price_discovery, admin, other, stranger, reporters):
 
 @pytest.fixture
 def feed(price_oracle, weather_oracle, grid_oracle, reporters, chain):
-    """Reports a base price, weather and grid state (one reporter each) in the next blocks, all
-    three at `at` when given (else each block takes the clock's time)."""
+    """Two of the three reporters (a quorum) report a base price, weather and grid state in the next
+    blocks, all at `at` when given (else each block takes the clock's time)."""
 
     def report(
         base=BASE,
@@ -68,16 +68,16 @@ def feed(price_oracle, weather_oracle, grid_oracle, reporters, chain):
         region=REGION,
         at=None,
     ):
-        reporter = reporters[0]
         submissions = (
-            lambda: price_oracle.submitPrice(base, sender=reporter),
-            lambda: weather_oracle.submitWeather(region, irradiance, 15_000, wind_mm_s, 2_000, sender=reporter),
-            lambda: grid_oracle.submitGridData(region, frequency, voltage, supply_w, demand_w, sender=reporter),
+            lambda r: price_oracle.submitPrice(base, sender=r),
+            lambda r: weather_oracle.submitWeather(region, irradiance, 15_000, wind_mm_s, 2_000, sender=r),
+            lambda r: grid_oracle.submitGridData(region, frequency, voltage, supply_w, demand_w, sender=r),
         )
         for submit in submissions:
-            if at is not None:  # pinned: a wall-clock second passing between blocks moves nothing
-                chain.pending_timestamp = at
-            submit()
+            for reporter in reporters[:2]:
+                if at is not None:  # pinned: a wall-clock second passing between blocks moves nothing
+                    chain.pending_timestamp = at
+                submit(reporter)
 
     return report
 
@@ -405,36 +405,44 @@ def test_missing_data_is_refused_naming_the_oracle(
     with reverts(price_discovery.MissingOracleData, source=PRICE, oracle=price_oracle.address):
         price_discovery.getReferencePrice(REGION)
     price_oracle.submitPrice(BASE, sender=reporters[0])
+    # One report of three is no quorum: still missing.
+    with reverts(price_discovery.MissingOracleData, source=PRICE, oracle=price_oracle.address):
+        price_discovery.getReferencePrice(REGION)
+    price_oracle.submitPrice(BASE, sender=reporters[1])
     with reverts(price_discovery.MissingOracleData, source=WEATHER, oracle=weather_oracle.address):
         price_discovery.getReferencePrice(REGION)
-    weather_oracle.submitWeather(REGION, 500, 0, 0, 0, sender=reporters[0])
+    for reporter in reporters[:2]:
+        weather_oracle.submitWeather(REGION, 500, 0, 0, 0, sender=reporter)
     with reverts(price_discovery.MissingOracleData, source=GRID, oracle=grid_oracle.address):
         price_discovery.getPriceFactors(REGION)
-    grid_oracle.submitGridData(REGION + 1, 50_000, 1_000, 1, 1, sender=reporters[0])  # another region's
+    for reporter in reporters[:2]:
+        grid_oracle.submitGridData(REGION + 1, 50_000, 1_000, 1, 1, sender=reporter)  # another region's
     with reverts(price_discovery.MissingOracleData, source=GRID, oracle=grid_oracle.address):
         price_discovery.getReferencePrice(REGION)
-    grid_oracle.submitGridData(REGION, 50_000, 1_000, 1, 1, sender=reporters[0])
+    for reporter in reporters[:2]:
+        grid_oracle.submitGridData(REGION, 50_000, 1_000, 1, 1, sender=reporter)
     assert price_discovery.getReferencePrice(REGION) > 0
 
 
 @pytest.mark.parametrize("source", [PRICE, WEATHER, GRID], ids=["price", "weather", "grid"])
 def test_stale_data_is_refused_naming_the_oracle_and_its_age(
-    price_discovery, price_oracle, weather_oracle, grid_oracle, feed, admin, chain, source
+    price_discovery, price_oracle, weather_oracle, grid_oracle, feed, admin, reporters, chain, source
 ):
     oracle = (price_oracle, weather_oracle, grid_oracle)[source]
     price_discovery.setMaxAge(source, 600, sender=admin)
     t0 = at_local_hour(chain, 12)
     reported_at(chain, feed, t0)  # reported at t0 - 10
-    # Refresh the other two sources at t0 + 600 so only `source` ages.
-    if source != PRICE:
-        chain.pending_timestamp = t0 + 590
-        price_oracle.submitPrice(BASE, sender=price_oracle.getReporters()[0])
-    if source != WEATHER:
-        chain.pending_timestamp = t0 + 590
-        weather_oracle.submitWeather(REGION, 500, 15_000, 3_000, 2_000, sender=weather_oracle.getReporters()[0])
-    if source != GRID:
-        chain.pending_timestamp = t0 + 590
-        grid_oracle.submitGridData(REGION, 50_000, 1_000, 10_000_000, 9_000_000, sender=grid_oracle.getReporters()[0])
+    # Refresh the other two sources at t0 + 590 (a quorum of two reporters each) so only `source` ages.
+    for reporter in reporters[:2]:
+        if source != PRICE:
+            chain.pending_timestamp = t0 + 590
+            price_oracle.submitPrice(BASE, sender=reporter)
+        if source != WEATHER:
+            chain.pending_timestamp = t0 + 590
+            weather_oracle.submitWeather(REGION, 500, 15_000, 3_000, 2_000, sender=reporter)
+        if source != GRID:
+            chain.pending_timestamp = t0 + 590
+            grid_oracle.submitGridData(REGION, 50_000, 1_000, 10_000_000, 9_000_000, sender=reporter)
     mine_at(chain, t0 + 590)  # exactly 600 s old: still accepted
     assert price_discovery.getReferencePrice(REGION) > 0
     mine_at(chain, t0 + 591)
@@ -451,6 +459,22 @@ def test_stale_data_is_refused_naming_the_oracle_and_its_age(
     assert tx.events == [log(price_discovery.MaxAgeUpdated, source=source, previousSeconds=600, newSeconds=700)]
     assert price_discovery.maxAge(source) == 700
     assert price_discovery.getReferencePrice(REGION) > 0
+
+
+def test_regional_data_without_the_quorum_its_oracle_asks_now_is_refused(
+    price_discovery, weather_oracle, grid_oracle, feed, admin, reporters, chain
+):
+    reported_at(chain, feed, at_local_hour(chain, 12))  # two reports each
+    assert price_discovery.getReferencePrice(REGION) > 0
+    weather_oracle.setMinQuorum(3, sender=admin)
+    with reverts(
+        price_discovery.OracleDataWithoutQuorum, source=WEATHER, oracle=weather_oracle.address, reportCount=2, quorum=3
+    ):
+        price_discovery.getReferencePrice(REGION)
+    weather_oracle.submitWeather(REGION, 500, 15_000, 3_000, 2_000, sender=reporters[2])  # the third joins the round
+    grid_oracle.setMinQuorum(3, sender=admin)
+    with reverts(price_discovery.OracleDataWithoutQuorum, source=GRID, oracle=grid_oracle.address, reportCount=2, quorum=3):
+        price_discovery.getPriceFactors(REGION)
 
 
 def test_a_mock_feed_covers_what_price_oracle_never_answers(project, admin, weather_oracle, grid_oracle, feed, chain):

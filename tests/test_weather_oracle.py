@@ -1,5 +1,5 @@
-"""WeatherOracle: weather per region from the reporter set, the per-field median of the fresh
-reports, physical bounds on every field, and the reporter set and access control it shares with
+"""WeatherOracle: weather per region from the reporter set, the per-field median of a round's
+fresh reports once two of the three reporters report, physical bounds on every field, and the reporter set and access control it shares with
 the other oracles (oracle_helpers.py).
 
 Every custom error is asserted with all of its arguments and every event with all of its fields.
@@ -12,11 +12,13 @@ from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
 from oracle_helpers import (
     MAX_HEARTBEAT_SECONDS,
+    MAX_REPORTERS,
     REPORTER_ADMIN_CALLS,
     assert_deploy_reverts,
     creation_events,
     exercise_access_control,
     exercise_admin_only,
+    exercise_quorum,
     exercise_reporter_set,
 )
 
@@ -39,12 +41,16 @@ def submit(oracle, reporter, values, region=REGION):
     return oracle.submitWeather(region, *values, sender=reporter)
 
 
-def assert_submitted(oracle, tx, reporter, values, medians, report_count, region=REGION) -> None:
-    """`tx` emitted the report and the region's new medians, and nothing else."""
-    assert tx.events == [
-        log(oracle.WeatherReported, regionId=region, reporter=reporter.address, **dict(zip(FIELDS, values, strict=True))),
-        log(oracle.WeatherUpdated, regionId=region, reportCount=report_count, **dict(zip(FIELDS, medians, strict=True))),
+def assert_submitted(oracle, tx, reporter, values, medians=None, report_count=None, region=REGION) -> None:
+    """`tx` emitted the report and, when `medians` are given, the region's new medians, and nothing else."""
+    events = [
+        log(oracle.WeatherReported, regionId=region, reporter=reporter.address, **dict(zip(FIELDS, values, strict=True)))
     ]
+    if medians is not None:
+        events.append(
+            log(oracle.WeatherUpdated, regionId=region, reportCount=report_count, **dict(zip(FIELDS, medians, strict=True)))
+        )
+    assert tx.events == events
 
 
 def weather(oracle, region=REGION) -> tuple:
@@ -66,16 +72,20 @@ def test_constants_and_constructor(weather_oracle, admin, reporters):
     assert creation_events(weather_oracle) == [
         log(weather_oracle.RoleGranted, role=DEFAULT_ADMIN_ROLE, account=admin.address, sender=admin.address),
         log(weather_oracle.HeartbeatUpdated, previousSeconds=0, newSeconds=HEARTBEAT),
+        log(weather_oracle.MinQuorumUpdated, previousReports=0, newReports=0),
     ]
 
 
 def test_constructor_rejects_bad_arguments(project, admin):
     container = project.WeatherOracle
-    assert_deploy_reverts(container, admin, (ZERO_ADDRESS, HEARTBEAT), container.ZeroAddress)
+    assert_deploy_reverts(container, admin, (ZERO_ADDRESS, HEARTBEAT, 0), container.ZeroAddress)
     for bad in (0, MAX_HEARTBEAT_SECONDS + 1):
         assert_deploy_reverts(
-            container, admin, (admin, bad), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS
+            container, admin, (admin, bad, 0), container.HeartbeatOutOfRange, bad, 1, MAX_HEARTBEAT_SECONDS
         )
+    assert_deploy_reverts(
+        container, admin, (admin, HEARTBEAT, MAX_REPORTERS + 1), container.MinQuorumOutOfRange, MAX_REPORTERS + 1, MAX_REPORTERS
+    )
 
 
 
@@ -87,12 +97,18 @@ def test_an_unreported_region_reads_all_zeros(weather_oracle):
     assert weather(weather_oracle, 2**32 - 1) == (0, 0, 0, 0, 0, 0)
 
 
-def test_a_first_report_is_the_regions_weather(weather_oracle, reporters, chain):
+def test_a_regions_first_weather_needs_two_of_the_three_reporters(weather_oracle, reporters, chain):
     ts = chain.pending_timestamp
     chain.pending_timestamp = ts
     tx = submit(weather_oracle, reporters[0], SUNNY)
-    assert_submitted(weather_oracle, tx, reporters[0], SUNNY, SUNNY, 1)
-    assert weather(weather_oracle) == (*SUNNY, 1, ts)
+    assert_submitted(weather_oracle, tx, reporters[0], SUNNY)
+    assert weather(weather_oracle) == (0, 0, 0, 0, 0, 0)
+    with reverts(weather_oracle.AlreadyReported, reporter=reporters[0].address, roundId=1):
+        submit(weather_oracle, reporters[0], SUNNY)
+    chain.pending_timestamp = ts
+    tx = submit(weather_oracle, reporters[1], SUNNY)
+    assert_submitted(weather_oracle, tx, reporters[1], SUNNY, SUNNY, 2)
+    assert weather(weather_oracle) == (*SUNNY, 2, ts)
     assert weather(weather_oracle, REGION + 1) == (0, 0, 0, 0, 0, 0)  # regions are separate
 
 
@@ -123,10 +139,11 @@ def test_an_even_count_rounds_each_mean_toward_zero(weather_oracle, reporters):
 def test_reports_count_only_in_their_own_region(weather_oracle, reporters):
     submit(weather_oracle, reporters[0], (100, 0, 0, 0), region=REGION)
     tx = submit(weather_oracle, reporters[1], (300, 1_000, 2_000, 3_000), region=REGION + 1)
-    assert_submitted(
-        weather_oracle, tx, reporters[1], (300, 1_000, 2_000, 3_000), (300, 1_000, 2_000, 3_000), 1, REGION + 1
-    )
-    assert weather(weather_oracle)[:5] == (100, 0, 0, 0, 1)
+    # One report in each region: no quorum in either.
+    assert_submitted(weather_oracle, tx, reporters[1], (300, 1_000, 2_000, 3_000), region=REGION + 1)
+    tx = submit(weather_oracle, reporters[1], (100, 0, 0, 0), region=REGION)
+    assert_submitted(weather_oracle, tx, reporters[1], (100, 0, 0, 0), (100, 0, 0, 0), 2)
+    assert weather(weather_oracle, REGION + 1) == (0, 0, 0, 0, 0, 0)
 
 
 def test_a_stale_report_drops_out_after_the_heartbeat(weather_oracle, reporters, chain):
@@ -138,10 +155,17 @@ def test_a_stale_report_drops_out_after_the_heartbeat(weather_oracle, reporters,
     chain.pending_timestamp = t0 + HEARTBEAT  # reporters[0]'s report is exactly one heartbeat old: fresh
     tx = submit(weather_oracle, reporters[2], (400, 20_000, 4_000, 6_000))
     assert_submitted(weather_oracle, tx, reporters[2], (400, 20_000, 4_000, 6_000), (400, 20_000, 4_000, 6_000), 3)
-    chain.pending_timestamp = t0 + HEARTBEAT + 1  # now it is stale
-    tx = submit(weather_oracle, reporters[2], (600, 20_000, 4_000, 6_000))
-    assert_submitted(weather_oracle, tx, reporters[2], (600, 20_000, 4_000, 6_000), (400, 15_000, 3_000, 7_000), 2)
-    assert weather(weather_oracle) == (400, 15_000, 3_000, 7_000, 2, t0 + HEARTBEAT + 1)
+    chain.pending_timestamp = t0 + HEARTBEAT + 1
+    tx = submit(weather_oracle, reporters[0], (600, 20_000, 4_000, 6_000))  # round 2 opens
+    assert_submitted(weather_oracle, tx, reporters[0], (600, 20_000, 4_000, 6_000))
+    t1 = t0 + 2 * HEARTBEAT + 2  # reporters[0]'s waiting report is stale: it no longer counts
+    chain.pending_timestamp = t1
+    tx = submit(weather_oracle, reporters[1], (200, 10_000, 2_000, 8_000))
+    assert_submitted(weather_oracle, tx, reporters[1], (200, 10_000, 2_000, 8_000))
+    chain.pending_timestamp = t1
+    tx = submit(weather_oracle, reporters[2], (400, 20_000, 4_000, 6_000))
+    assert_submitted(weather_oracle, tx, reporters[2], (400, 20_000, 4_000, 6_000), (400, 20_000, 4_000, 6_000), 2)
+    assert weather(weather_oracle) == (400, 20_000, 4_000, 6_000, 2, t1)
 
 
 def test_a_readded_reporter_starts_over(weather_oracle, admin, reporters, chain):
@@ -150,17 +174,21 @@ def test_a_readded_reporter_starts_over(weather_oracle, admin, reporters, chain)
     chain.pending_timestamp += 10
     weather_oracle.addReporter(reporters[0], sender=admin)
     tx = submit(weather_oracle, reporters[1], (300, 0, 0, 0))  # reporters[0]'s report predates its return
-    assert_submitted(weather_oracle, tx, reporters[1], (300, 0, 0, 0), (300, 0, 0, 0), 1)
+    assert_submitted(weather_oracle, tx, reporters[1], (300, 0, 0, 0))
+    tx = submit(weather_oracle, reporters[0], (100, 0, 0, 0))  # its report in round 1 starts over
+    assert_submitted(weather_oracle, tx, reporters[0], (100, 0, 0, 0), (200, 0, 0, 0), 2)
 
 
 def test_the_bounds_are_inclusive(weather_oracle, reporters):
     edge = (MAX_IRRADIANCE, MIN_TEMPERATURE, MAX_WIND, MAX_CLOUD)
-    tx = submit(weather_oracle, reporters[0], edge)
-    assert_submitted(weather_oracle, tx, reporters[0], edge, edge, 1)
+    submit(weather_oracle, reporters[0], edge)
+    tx = submit(weather_oracle, reporters[1], edge)
+    assert_submitted(weather_oracle, tx, reporters[1], edge, edge, 2)
     other_edge = (0, MAX_TEMPERATURE, 0, 0)
-    tx = submit(weather_oracle, reporters[0], other_edge, region=2**32 - 1)
-    assert_submitted(weather_oracle, tx, reporters[0], other_edge, other_edge, 1, 2**32 - 1)
-    assert weather(weather_oracle)[:5] == (*edge, 1)
+    submit(weather_oracle, reporters[0], other_edge, region=2**32 - 1)
+    tx = submit(weather_oracle, reporters[1], other_edge, region=2**32 - 1)
+    assert_submitted(weather_oracle, tx, reporters[1], other_edge, other_edge, 2, 2**32 - 1)
+    assert weather(weather_oracle)[:5] == (*edge, 2)
 
 
 @pytest.mark.parametrize(
@@ -223,6 +251,10 @@ def test_fifteen_reporters_stay_bounded(weather_oracle, admin, reporters, accoun
 
 def test_reporter_set_and_heartbeat(weather_oracle, admin, reporters, stranger, accounts):
     exercise_reporter_set(weather_oracle, admin, reporters, stranger, accounts)
+
+
+def test_quorum_setting(weather_oracle, admin, reporters, accounts):
+    exercise_quorum(weather_oracle, admin, reporters, accounts)
 
 
 def test_access_control(weather_oracle, admin, other, stranger):

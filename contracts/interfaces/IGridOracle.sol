@@ -5,8 +5,9 @@ import {IOracleReporters} from "./IOracleReporters.sol";
 
 /// @title IGridOracle
 /// @notice Grid state per region (seed 002 Oracle Network): frequency, voltage, the power supplied
-/// (available generation) and the power demanded. A region's value is the per-field median of its
-/// reporters' fresh reports, recomputed at every submission.
+/// (available generation) and the power demanded. Reports gather in rounds per region, one per reporter per
+/// round; a region's value is the per-field median of a round's fresh reports, written only once
+/// they reach the quorum (more than half of the reporters, or the admin's higher minimum).
 interface IGridOracle is IOracleReporters {
     /// @notice A region's grid state.
     struct GridData {
@@ -14,7 +15,7 @@ interface IGridOracle is IOracleReporters {
         uint256 voltagePerMille; // voltage, per-mille of nominal (1,000 = 100 %)
         uint256 supplyW; // generation available now, W
         uint256 demandW; // load now, W
-        uint256 reportCount; // fresh reports the medians came from
+        uint256 reportCount; // fresh reports the medians came from, at least the quorum when written
         uint256 updatedAt; // unix s of the submission that set it; 0 = nothing reported
     }
 
@@ -34,7 +35,8 @@ interface IGridOracle is IOracleReporters {
         uint256 demandW
     );
     /// @notice `regionId`'s grid state is now the per-field median of `reportCount` fresh reports
-    /// (with an even count, the mean of the two middle values, rounded down).
+    /// (with an even count, the point between the two middle values nearest the last value; for a
+    /// region's first value, their mean rounded down). Emitted only when the round holds a quorum.
     /// @param regionId The region.
     /// @param frequencyMilliHz The median frequency, mHz.
     /// @param voltagePerMille The median voltage, per mille of nominal.
@@ -69,7 +71,9 @@ interface IGridOracle is IOracleReporters {
     /// @param maxW MAX_POWER_W, W.
     error DemandOutOfRange(uint256 demandW, uint256 maxW);
 
-    /// @notice Reports the grid state in `regionId` (reporters only) and updates the region's medians.
+    /// @notice Reports the grid state in `regionId` (reporters only) into the region's round being gathered, and
+    /// writes the region's medians once the round holds a quorum of fresh reports. Refused with
+    /// AlreadyReported while the caller's report waits in that round.
     function submitGridData(
         uint32 regionId,
         uint256 frequencyMilliHz,
@@ -78,7 +82,7 @@ interface IGridOracle is IOracleReporters {
         uint256 demandW
     ) external;
 
-    /// @notice `regionId`'s grid state: the medians of the fresh reports at the latest submission
+    /// @notice `regionId`'s grid state: the medians of the fresh reports of its latest round to reach a quorum
     /// (`updatedAt` = 0 and all fields 0 when nothing was reported).
     function getGridData(uint32 regionId) external view returns (GridData memory);
 }

@@ -17,7 +17,8 @@ interface IReferencePrice {
 /// The base is a Chainlink-style feed's latest answer (PriceOracle); demand, supply and stability
 /// come from GridOracle and WeatherOracle for the region; time from an hourly table in local time.
 /// Every read is checked as a Chainlink consumer should: the data exists (`updatedAt != 0`), is
-/// not from the future, is no older than that source's max age, and the base price is positive.
+/// not from the future, is no older than that source's max age, and the base price is positive; a
+/// region's weather and grid state must still have their oracle's quorum.
 interface IPriceDiscovery is IReferencePrice {
     /// @notice Where an input comes from.
     enum DataSource {
@@ -70,6 +71,13 @@ interface IPriceDiscovery is IReferencePrice {
     /// @param ageSeconds block.timestamp - its updatedAt, seconds.
     /// @param maxAgeSeconds The source's max age, seconds.
     error StaleOracleData(DataSource source, address oracle, uint256 ageSeconds, uint256 maxAgeSeconds);
+    /// @notice `oracle`'s value for the region came from fewer fresh reports than its quorum asks now
+    /// (reporters were added, or the minimum quorum raised, since it was written).
+    /// @param source Which input it is.
+    /// @param oracle The oracle read.
+    /// @param reportCount The fresh reports the value came from.
+    /// @param quorum The oracle's quorum now, reports.
+    error OracleDataWithoutQuorum(DataSource source, address oracle, uint256 reportCount, uint256 quorum);
     /// @notice `oracle`'s data claims to be updated after the current block.
     /// @param source Which input it is.
     /// @param oracle The oracle read.

@@ -7,20 +7,23 @@ import {IOracleReporters} from "./IOracleReporters.sol";
 /// @title IPriceOracle
 /// @notice The base energy price as a Chainlink-compatible feed (AggregatorV3Interface, imported
 /// from Chainlink's package): answers in PaymentToken base units per kWh, `decimals()` being the
-/// PaymentToken's decimals. Reporters submit answers; every accepted submission opens a round whose
-/// answer is the median of the reporters' fresh reports.
+/// PaymentToken's decimals. Reporters submit answers into rounds, one per reporter per round; a round
+/// is answered with the median of its fresh reports once it holds a quorum of them.
 interface IPriceOracle is AggregatorV3Interface, IOracleReporters {
-    /// @notice `reporter` submitted `reportedAnswer`; round `roundId` opened with `answer`, the median
-    /// of `reportCount` fresh reports (the new one included).
+    /// @notice `reporter` submitted `reportedAnswer` into round `roundId`, which now holds
+    /// `reportCount` fresh reports (an answer follows once they reach the quorum).
     /// @param reporter The reporter, the caller.
-    /// @param roundId The round it opened.
+    /// @param roundId The round the report joined.
     /// @param reportedAnswer The answer it submitted, PaymentToken base units per kWh.
-    /// @param answer The round's answer: the median of the fresh reports (with an even count, the
-    /// mean of the two middle values, rounded down), PaymentToken base units per kWh.
-    /// @param reportCount The fresh reports the median came from.
-    event PriceReported(
-        address indexed reporter, uint256 indexed roundId, int256 reportedAnswer, int256 answer, uint256 reportCount
-    );
+    /// @param reportCount The fresh reports in the round, this one included.
+    event PriceReported(address indexed reporter, uint256 indexed roundId, int256 reportedAnswer, uint256 reportCount);
+    /// @notice Round `roundId` was answered (or its answer refined) with `current`, the median of its
+    /// fresh reports, a quorum of them (Chainlink's AggregatorInterface event).
+    /// @param current The round's answer, PaymentToken base units per kWh: the median of its fresh
+    /// reports, an even count settling between the middle two on the point nearest the last answer.
+    /// @param roundId The round answered, now the latest.
+    /// @param updatedAt The round's updatedAt, unix s.
+    event AnswerUpdated(int256 indexed current, uint256 indexed roundId, uint256 updatedAt);
     /// @notice The largest step a submission may take from a fresh latest answer was set (by the
     /// admin, or at construction).
     /// @param previousBps The bound before (0 at construction), bps of the latest answer.
@@ -34,8 +37,8 @@ interface IPriceOracle is AggregatorV3Interface, IOracleReporters {
     /// @param answer The answer submitted, PaymentToken base units per kWh.
     /// @param maxAnswer MAX_ANSWER (type(int128).max), PaymentToken base units per kWh.
     error AnswerTooLarge(int256 answer, int256 maxAnswer);
-    /// @notice An answer further than the maximum deviation from the latest answer while that answer
-    /// is fresh; `deviationBps` is rounded up.
+    /// @notice An answer further than the maximum deviation from the latest answered round's answer
+    /// while that answer is fresh; `deviationBps` is rounded up.
     /// @param answer The answer submitted, PaymentToken base units per kWh.
     /// @param latestAnswer The latest round's answer, PaymentToken base units per kWh.
     /// @param deviationBps |answer - latestAnswer| in bps of latestAnswer, rounded up.
@@ -46,13 +49,14 @@ interface IPriceOracle is AggregatorV3Interface, IOracleReporters {
     /// @param minBps MIN_DEVIATION_BPS, bps.
     /// @param maxBps MAX_DEVIATION_BPS, bps.
     error MaxDeviationOutOfRange(uint256 maxDeviationBps, uint256 minBps, uint256 maxBps);
-    /// @notice No round has this id.
-    /// @param roundId The round asked for (0, or after the latest).
+    /// @notice No answered round has this id.
+    /// @param roundId The round asked for (0, or after the latest answered one).
     error RoundNotFound(uint256 roundId);
 
-    /// @notice Submits the calling reporter's answer, in PaymentToken base units per kWh, and opens
-    /// a new round answered with the median of the fresh reports.
-    /// @return roundId The new round.
+    /// @notice Submits the calling reporter's answer, in PaymentToken base units per kWh, into the
+    /// round being gathered; the round is answered with the median of its fresh reports once they
+    /// reach the quorum. Refused with AlreadyReported while the caller's report waits in that round.
+    /// @return roundId The round the report joined.
     function submitPrice(int256 answer) external returns (uint80 roundId);
 
     /// @notice Sets the largest step, in bps of the latest answer, a submission may take while the
@@ -62,6 +66,6 @@ interface IPriceOracle is AggregatorV3Interface, IOracleReporters {
     /// @notice The largest step, in bps of the latest answer, a submission may take while that answer is fresh.
     function maxDeviation() external view returns (uint256 maxDeviationBps);
 
-    /// @notice `reporter`'s latest report: its answer and when it was made (0, 0 = none).
-    function getReport(address reporter) external view returns (int256 answer, uint256 reportedAt);
+    /// @notice `reporter`'s latest report: its answer, when it was made and the round it joined (all 0 = none).
+    function getReport(address reporter) external view returns (int256 answer, uint256 reportedAt, uint256 roundId);
 }

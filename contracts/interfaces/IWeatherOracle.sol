@@ -5,8 +5,9 @@ import {IOracleReporters} from "./IOracleReporters.sol";
 
 /// @title IWeatherOracle
 /// @notice Weather per region (seed 002 Oracle Network): solar irradiance, temperature, wind speed
-/// and cloud cover. A region's value is the per-field median of its reporters' fresh reports,
-/// recomputed at every submission.
+/// and cloud cover. Reports gather in rounds per region, one per reporter per round; a
+/// region's value is the per-field median of a round's fresh reports, written only once they reach
+/// the quorum (more than half of the reporters, or the admin's higher minimum).
 interface IWeatherOracle is IOracleReporters {
     /// @notice A region's weather.
     struct WeatherData {
@@ -14,7 +15,7 @@ interface IWeatherOracle is IOracleReporters {
         int256 temperatureMilliCelsius; // air temperature, m°C
         uint256 windSpeedMmPerS; // wind speed, mm/s
         uint256 cloudCoverBps; // share of the sky covered, bps
-        uint256 reportCount; // fresh reports the medians came from
+        uint256 reportCount; // fresh reports the medians came from, at least the quorum when written
         uint256 updatedAt; // unix s of the submission that set it; 0 = nothing reported
     }
 
@@ -34,7 +35,8 @@ interface IWeatherOracle is IOracleReporters {
         uint256 cloudCoverBps
     );
     /// @notice `regionId`'s weather is now the per-field median of `reportCount` fresh reports
-    /// (with an even count, the mean of the two middle values, rounded toward zero).
+    /// (with an even count, the point between the two middle values nearest the last value; for a
+    /// region's first value, their mean rounded toward zero). Emitted only when the round holds a quorum.
     /// @param regionId The region.
     /// @param irradianceWPerM2 The median irradiance, W/m².
     /// @param temperatureMilliCelsius The median temperature, m°C.
@@ -68,7 +70,9 @@ interface IWeatherOracle is IOracleReporters {
     /// @param maxBps MAX_CLOUD_COVER_BPS (10,000), bps.
     error CloudCoverOutOfRange(uint256 cloudCoverBps, uint256 maxBps);
 
-    /// @notice Reports the weather in `regionId` (reporters only) and updates the region's medians.
+    /// @notice Reports the weather in `regionId` (reporters only) into the region's round being gathered, and
+    /// writes the region's medians once the round holds a quorum of fresh reports. Refused with
+    /// AlreadyReported while the caller's report waits in that round.
     function submitWeather(
         uint32 regionId,
         uint256 irradianceWPerM2,
@@ -77,7 +81,7 @@ interface IWeatherOracle is IOracleReporters {
         uint256 cloudCoverBps
     ) external;
 
-    /// @notice `regionId`'s weather: the medians of the fresh reports at the latest submission
+    /// @notice `regionId`'s weather: the medians of the fresh reports of its latest round to reach a quorum
     /// (`updatedAt` = 0 and all fields 0 when nothing was reported).
     function getWeather(uint32 regionId) external view returns (WeatherData memory);
 }

@@ -19,9 +19,13 @@ contract GridOracle is RegionalOracle, IGridOracle {
     /// @notice Largest supply or demand: int48's maximum, about 140.7 TW (far beyond any grid).
     uint256 public constant MAX_POWER_W = uint256(uint48(type(int48).max));
 
-    /// @param admin Holds DEFAULT_ADMIN_ROLE: reporters and heartbeat.
+    /// @param admin Holds DEFAULT_ADMIN_ROLE: reporters, heartbeat and minimum quorum.
     /// @param heartbeatSeconds A report older than this is stale (MIN_HEARTBEAT_SECONDS..MAX_HEARTBEAT_SECONDS).
-    constructor(address admin, uint256 heartbeatSeconds) RegionalOracle(admin, heartbeatSeconds) {}
+    /// @param minQuorum_ The fewest fresh reports a region's value needs, 0..MAX_REPORTERS (0 = more
+    /// than half of the reporters, which the quorum never goes below; a single-reporter deployment may say 1).
+    constructor(address admin, uint256 heartbeatSeconds, uint256 minQuorum_)
+        RegionalOracle(admin, heartbeatSeconds, minQuorum_)
+    {}
 
     /// @inheritdoc IGridOracle
     function submitGridData(
@@ -32,11 +36,11 @@ contract GridOracle is RegionalOracle, IGridOracle {
         uint256 demandW
     ) external {
         // Cast to int256 and back, a uint256 keeps its value, so _checkFields reports it as given.
-        (int256[FIELD_COUNT] memory m, uint256 reportCount) = _submit(
+        (bool written, int256[FIELD_COUNT] memory m, uint256 reportCount) = _submit(
             regionId, [int256(frequencyMilliHz), int256(voltagePerMille), int256(supplyW), int256(demandW)]
         );
         emit GridDataReported(regionId, msg.sender, frequencyMilliHz, voltagePerMille, supplyW, demandW);
-        emit GridDataUpdated(regionId, uint256(m[0]), uint256(m[1]), uint256(m[2]), uint256(m[3]), reportCount);
+        if (written) emit GridDataUpdated(regionId, uint256(m[0]), uint256(m[1]), uint256(m[2]), uint256(m[3]), reportCount);
     }
 
     /// @inheritdoc RegionalOracle

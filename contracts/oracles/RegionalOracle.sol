@@ -5,15 +5,22 @@ import {Median} from "../libraries/Median.sol";
 import {OracleReporters} from "./OracleReporters.sol";
 
 /// @title RegionalOracle
-/// @notice Four measurements per region (uint32 regionId), reported by the reporter set. A region's
-/// value is the per-field median of its reporters' fresh reports (see OracleReporters), computed
-/// and stored at each submission with `updatedAt = block.timestamp`. Children name the fields,
-/// check their physical bounds (`_checkFields`, called after the caller is known to be a reporter)
-/// and emit their events.
+/// @notice Four measurements per region (uint32 regionId), reported by the reporter set in rounds.
+/// A reporter's report joins the region's round being gathered, one fresh report per reporter per
+/// round (see OracleReporters); once the round holds `quorum()` fresh reports, the region's value
+/// becomes their per-field median, stored with `updatedAt = block.timestamp`, and later reports to
+/// the same round refine it. An even count settles each field on the point between its two middle
+/// reports nearest the region's last value (the mean of the two for a region's first value), so
+/// one reporter of two cannot pull a field away from it. Below the quorum the value stays as it was.
+/// Children name the fields, check their physical bounds (`_checkFields`, called after the caller
+/// is known to be a reporter) and emit their events.
 /// @dev One packed word per report (keyed by region and reporter) and per region value:
 /// bits 0-191 four int48 fields (field i at bit 48 * i, two's complement), bits 192-231 a uint40
-/// timestamp (reportedAt or updatedAt; 0 = none), bits 232-239 a uint8 count (for a region value,
-/// the fresh reports its medians came from). Children bound every field within int48.
+/// timestamp (reportedAt or updatedAt; 0 = none), bits 232-235 a uint4 count (for a region value,
+/// the fresh reports its medians came from; MAX_REPORTERS fits), bits 236-255 a 20-bit round (the
+/// round a report joined, or the round of the region's value), counted modulo 2^20: a report is
+/// told apart from one 2^20 rounds older only by that wrap, which takes a million quorums within a
+/// heartbeat. Children bound every field within int48.
 abstract contract RegionalOracle is OracleReporters {
     /// @dev Measurements per report.
     uint256 internal constant FIELD_COUNT = 4;
@@ -21,25 +28,34 @@ abstract contract RegionalOracle is OracleReporters {
     uint256 private constant FIELD_MASK = (1 << FIELD_BITS) - 1;
     uint256 private constant TIMESTAMP_SHIFT = FIELD_COUNT * FIELD_BITS;
     uint256 private constant COUNT_SHIFT = TIMESTAMP_SHIFT + 40;
+    uint256 private constant COUNT_MASK = 0xf;
+    uint256 private constant ROUND_SHIFT = COUNT_SHIFT + 4;
+    uint256 private constant ROUND_MASK = (1 << 20) - 1;
 
     mapping(uint32 regionId => mapping(address reporter => uint256 packedReport)) private _reports;
     mapping(uint32 regionId => uint256 packedValue) private _values;
 
-    constructor(address admin, uint256 heartbeatSeconds) OracleReporters(admin, heartbeatSeconds) {}
+    constructor(address admin, uint256 heartbeatSeconds, uint256 minQuorum_)
+        OracleReporters(admin, heartbeatSeconds, minQuorum_)
+    {}
 
     /// @dev Checks that the caller is a reporter and `fields` are in bounds, stores the caller's
-    /// report for `regionId`, then the region's new value: the per-field median of the fresh
-    /// reports. Returns that value and how many reports it came from.
+    /// report for `regionId` in the round it joins and, once that round holds a quorum of fresh
+    /// reports, the region's new value. Returns whether a value was written, the value and how many
+    /// fresh reports the round holds.
     function _submit(uint32 regionId, int256[FIELD_COUNT] memory fields)
         internal
-        returns (int256[FIELD_COUNT] memory medians, uint256 reportCount)
+        returns (bool written, int256[FIELD_COUNT] memory medians, uint256 reportCount)
     {
-        (Reporter[] memory reporters, uint256 heartbeatSeconds) = _reportersWith(msg.sender);
+        Roster memory roster = _rosterWith(msg.sender);
         _checkFields(fields);
-        uint256 own = _pack(fields, block.timestamp, 0);
         mapping(address => uint256) storage reports = _reports[regionId];
+        uint256 value = _values[regionId];
+        uint256 round = _joinedRound(reports, roster, _round(value));
+        uint256 own = _pack(fields, block.timestamp, 0, round);
         reports[msg.sender] = own;
 
+        Reporter[] memory reporters = roster.reporters;
         int256[][FIELD_COUNT] memory columns;
         for (uint256 k; k < FIELD_COUNT; ++k) {
             columns[k] = new int256[](reporters.length);
@@ -47,21 +63,27 @@ abstract contract RegionalOracle is OracleReporters {
         for (uint256 i; i < reporters.length; ++i) {
             Reporter memory reporter = reporters[i];
             uint256 report = reporter.account == msg.sender ? own : reports[reporter.account];
-            if (!_isFresh(_timestamp(report), reporter.addedAt, heartbeatSeconds)) continue;
+            if (_round(report) != round || !_isFresh(_timestamp(report), reporter.addedAt, roster.heartbeatSeconds)) {
+                continue;
+            }
             for (uint256 k; k < FIELD_COUNT; ++k) {
                 columns[k][reportCount] = _field(report, k);
             }
             ++reportCount;
         }
+        if (reportCount < roster.quorum) return (false, medians, reportCount);
+
+        bool anchored = _timestamp(value) != 0;
         for (uint256 k; k < FIELD_COUNT; ++k) {
             int256[] memory column = columns[k];
             // slither-disable-next-line assembly: shortens each column to its fresh reports in place, so the median sees no empty slots
             assembly ("memory-safe") {
                 mstore(column, reportCount)
             }
-            medians[k] = Median.median(column);
+            medians[k] = anchored ? Median.medianNear(column, _field(value, k)) : Median.median(column);
         }
-        _values[regionId] = _pack(medians, block.timestamp, reportCount);
+        _values[regionId] = _pack(medians, block.timestamp, reportCount, round);
+        written = true;
     }
 
     /// @dev Reverts with the child's custom error when a field is outside its physical bounds
@@ -78,10 +100,39 @@ abstract contract RegionalOracle is OracleReporters {
         for (uint256 k; k < FIELD_COUNT; ++k) {
             fields[k] = _field(packed, k);
         }
-        return (fields, packed >> COUNT_SHIFT, _timestamp(packed));
+        return (fields, (packed >> COUNT_SHIFT) & COUNT_MASK, _timestamp(packed));
     }
 
-    function _pack(int256[FIELD_COUNT] memory fields, uint256 timestamp, uint256 count)
+    /// @dev The round the caller's report joins: the one after the value's round (`latestRound`)
+    /// when the caller reported in the value's round or another reporter has a fresh report waiting
+    /// there, else the value's round itself, which the report then refines. A caller with a fresh
+    /// report waiting in the next round already is refused: one report per reporter per round.
+    function _joinedRound(mapping(address => uint256) storage reports, Roster memory roster, uint256 latestRound)
+        private
+        view
+        returns (uint256 next)
+    {
+        next = (latestRound + 1) & ROUND_MASK;
+        uint256 own = reports[msg.sender];
+        uint256 ownRound = _round(own);
+        if (ownRound == next) {
+            if (_isFresh(_timestamp(own), roster.callerAddedAt, roster.heartbeatSeconds)) {
+                revert AlreadyReported(msg.sender, next);
+            }
+            return next;
+        }
+        if (ownRound == latestRound) return next;
+        Reporter[] memory reporters = roster.reporters;
+        for (uint256 i; i < reporters.length; ++i) {
+            uint256 report = reports[reporters[i].account];
+            if (_round(report) == next && _isFresh(_timestamp(report), reporters[i].addedAt, roster.heartbeatSeconds)) {
+                return next;
+            }
+        }
+        return latestRound;
+    }
+
+    function _pack(int256[FIELD_COUNT] memory fields, uint256 timestamp, uint256 count, uint256 round)
         private
         pure
         returns (uint256 packed)
@@ -89,7 +140,7 @@ abstract contract RegionalOracle is OracleReporters {
         for (uint256 k; k < FIELD_COUNT; ++k) {
             packed |= (uint256(fields[k]) & FIELD_MASK) << (FIELD_BITS * k);
         }
-        packed |= (timestamp << TIMESTAMP_SHIFT) | (count << COUNT_SHIFT);
+        packed |= (timestamp << TIMESTAMP_SHIFT) | (count << COUNT_SHIFT) | (round << ROUND_SHIFT);
     }
 
     function _field(uint256 packed, uint256 k) private pure returns (int256) {
@@ -98,5 +149,9 @@ abstract contract RegionalOracle is OracleReporters {
 
     function _timestamp(uint256 packed) private pure returns (uint256) {
         return uint40(packed >> TIMESTAMP_SHIFT);
+    }
+
+    function _round(uint256 packed) private pure returns (uint256) {
+        return packed >> ROUND_SHIFT;
     }
 }

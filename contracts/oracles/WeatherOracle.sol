@@ -20,9 +20,13 @@ contract WeatherOracle is RegionalOracle, IWeatherOracle {
     /// @notice A fully covered sky.
     uint256 public constant MAX_CLOUD_COVER_BPS = 10_000;
 
-    /// @param admin Holds DEFAULT_ADMIN_ROLE: reporters and heartbeat.
+    /// @param admin Holds DEFAULT_ADMIN_ROLE: reporters, heartbeat and minimum quorum.
     /// @param heartbeatSeconds A report older than this is stale (MIN_HEARTBEAT_SECONDS..MAX_HEARTBEAT_SECONDS).
-    constructor(address admin, uint256 heartbeatSeconds) RegionalOracle(admin, heartbeatSeconds) {}
+    /// @param minQuorum_ The fewest fresh reports a region's value needs, 0..MAX_REPORTERS (0 = more
+    /// than half of the reporters, which the quorum never goes below; a single-reporter deployment may say 1).
+    constructor(address admin, uint256 heartbeatSeconds, uint256 minQuorum_)
+        RegionalOracle(admin, heartbeatSeconds, minQuorum_)
+    {}
 
     /// @inheritdoc IWeatherOracle
     function submitWeather(
@@ -33,14 +37,14 @@ contract WeatherOracle is RegionalOracle, IWeatherOracle {
         uint256 cloudCoverBps
     ) external {
         // Cast to int256 and back, a uint256 keeps its value, so _checkFields reports it as given.
-        (int256[FIELD_COUNT] memory m, uint256 reportCount) = _submit(
+        (bool written, int256[FIELD_COUNT] memory m, uint256 reportCount) = _submit(
             regionId,
             [int256(irradianceWPerM2), temperatureMilliCelsius, int256(windSpeedMmPerS), int256(cloudCoverBps)]
         );
         emit WeatherReported(
             regionId, msg.sender, irradianceWPerM2, temperatureMilliCelsius, windSpeedMmPerS, cloudCoverBps
         );
-        emit WeatherUpdated(regionId, uint256(m[0]), m[1], uint256(m[2]), uint256(m[3]), reportCount);
+        if (written) emit WeatherUpdated(regionId, uint256(m[0]), m[1], uint256(m[2]), uint256(m[3]), reportCount);
     }
 
     /// @inheritdoc RegionalOracle

@@ -29,7 +29,9 @@ class RoundData(NamedTuple):
 
 
 class ReporterOracle(ContractClient):
-    """What the three feeds share: reporters and a heartbeat."""
+    """What the three feeds share: reporters, a heartbeat and a quorum. A value is written only once
+    a round holds `quorum()` fresh reports, one per reporter; a reporter whose report still waits in
+    the round being gathered is refused (AlreadyReported)."""
 
     def add_reporter(self, admin: LocalAccount, reporter: str) -> TxReceipt:
         return self._send(admin, "addReporter", reporter)
@@ -46,10 +48,23 @@ class ReporterOracle(ContractClient):
     def heartbeat_s(self) -> int:
         return self._int("heartbeat")
 
+    def set_min_quorum(self, admin: LocalAccount, min_reports: int) -> TxReceipt:
+        """0 = more than half of the reporters (the floor); at most the reporter count."""
+        require(min_reports >= 0, f"set_min_quorum: {min_reports} is negative")
+        return self._send(admin, "setMinQuorum", min_reports)
+
+    def min_quorum(self) -> int:
+        return self._int("minQuorum")
+
+    def quorum(self) -> int:
+        """Fresh reports a round needs now before its value is written."""
+        return self._int("quorum")
+
 
 class PriceOracle(ReporterOracle):
     def submit_price(self, reporter: LocalAccount, price_per_kwh: int) -> int:
-        """Reports the base price; returns the round it opened (answered with the reporters' median)."""
+        """Reports the base price; returns the round it joined, answered with the median of its fresh
+        reports once they reach the quorum (`latest_round` is the latest answered round)."""
         require(price_per_kwh > 0, f"submit_price: {price_per_kwh} is not a positive price")
         return self._id(self._send(reporter, "submitPrice", price_per_kwh), "PriceReported", "roundId")
 
@@ -77,7 +92,7 @@ class WeatherOracle(ReporterOracle):
         return self._send(reporter, "submitWeather", *args)
 
     def weather(self, region_id: int) -> WeatherData:
-        """The per-field median of the region's fresh reports (report_count 0 = none)."""
+        """The per-field median of the region's latest round to reach a quorum (report_count 0 = none)."""
         return decode_struct(WeatherData, self._call("getWeather", region_id))
 
 

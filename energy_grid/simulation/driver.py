@@ -11,8 +11,9 @@ dev 2, keeper = dev 3) and as households whose keys it derives from the seed.
 
 One run:
 1. Set-up (each action skipped when the chain shows it done): roles for the gateway and the
-   oracle reporter, households funded and approved to the auction, one meter each (registered
-   with zero registers), PV meters registered as clean (SOLAR) producers, a seeded share of
+   oracle reporter (GridOracle's and WeatherOracle's only reporter, so its reports make the
+   quorum), households funded and approved to the auction, one meter each (registered with zero
+   registers), PV meters registered as clean (SOLAR) producers, a seeded share of
    households registered for demand response.
 2. The chain's day D (chain_time.py) and BASELINE_DAYS days of the model before it, uploaded as
    backdated gateway batches once the chain stands at D; they do not trade.
@@ -348,9 +349,14 @@ class SimulationRun:
         gateway_role = meter_c.functions.GATEWAY_ROLE().call()
         if not meter_c.functions.hasRole(gateway_role, a.gateway.address).call():
             sender.send(a.operator, prepare(meter_c, "grantRole", gateway_role, a.gateway.address), gas=GAS_ROLE, actor="operator")
+        # The reporter is these oracles' only one: a value needs more than half of the reporters, so
+        # with the deployer reporting too, nothing the reporter sends alone would be written.
         for oracle in ("GridOracle", "WeatherOracle"):
             if not c[oracle].functions.isReporter(a.oracle.address).call():
                 sender.send(a.operator, prepare(c[oracle], "addReporter", a.oracle.address), gas=GAS_ROLE, actor="operator")
+            for reporter in c[oracle].functions.getReporters().call():
+                if reporter != a.oracle.address:
+                    sender.send(a.operator, prepare(c[oracle], "removeReporter", reporter), gas=GAS_ROLE, actor="operator")
 
     def _fund_accounts(self) -> None:
         c, a, sender = self.client.contracts, self.actors, self.sender
