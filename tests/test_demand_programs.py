@@ -90,7 +90,8 @@ def test_wiring_and_size(demand_programs, demand_response, chain):
 
 
 def test_every_function_error_and_event_is_exercised(demand_programs):
-    assert unexercised_abi_items("DemandPrograms", ["test_demand_programs.py", "test_one_reward_per_reduction.py"], ("function", "event", "error"), set()) == []
+    modules = ["test_demand_programs.py", "test_one_reward_per_reduction.py"]
+    assert unexercised_abi_items("DemandPrograms", modules, ("function", "event", "error"), set()) == []
 
 
 def test_constructor_rejects_zero_address(project, demand_programs, admin):
