@@ -15,7 +15,8 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, No
 /// @notice Seed 001's demand-response programs. A separate contract from DemandResponse so both
 /// stay well under the 24,576-byte code limit; it reads grid operator and consumer registration,
 /// SmartMeter, the payment token, GridManagement and the verification period from DemandResponse,
-/// and shares its measurement (MeterBaseline) and budget accounting (RewardPool).
+/// and shares its measurement (MeterBaseline), budget accounting (RewardPool) and DemandResponse's
+/// once-only record of rewarded intervals, which it writes through REDUCTION_RECORDER_ROLE.
 contract DemandPrograms is IDemandPrograms {
     using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
@@ -180,6 +181,15 @@ contract DemandPrograms is IDemandPrograms {
         part.rewardAmount = reward;
         p.totalReportedMW += rewardedMW;
         emit ReductionReported(programId, participant, actualReductionMW, meteredW, reward);
+        _recordReward(p, part.meter, rewardedMW);
+    }
+
+    /// @dev Writes the window into DemandResponse's once-only record, which reverts when an event
+    /// or program rewarded any of its intervals (or a later one) already.
+    function _recordReward(Program storage p, address meter, uint256 rewardedMW) private {
+        (uint256 first, uint256 last) = MeterBaseline.intervals(p.startTime, p.endTime);
+        uint256 reductionWh = rewardedMW * W_PER_MW * (p.endTime - p.startTime) / 3600;
+        _demandResponse.recordRewardedReduction(meter, first, last, reductionWh);
     }
 
     /// @inheritdoc IDemandPrograms

@@ -39,6 +39,8 @@ contract DemandResponse is AccessControl, IDemandResponse {
     uint256 public constant MAX_DISTRIBUTION_BATCH = RewardPool.MAX_DISTRIBUTION_BATCH;
     /// @notice Most records one getConsumerParticipations page returns.
     uint256 public constant MAX_PAGE_LIMIT = 100;
+    /// @notice May write the once-only record of rewarded intervals (DemandPrograms).
+    bytes32 public constant REDUCTION_RECORDER_ROLE = keccak256("REDUCTION_RECORDER_ROLE");
 
     struct EventData {
         address gridOperator; // 0 = no such event
@@ -50,6 +52,7 @@ contract DemandResponse is AccessControl, IDemandResponse {
         uint40 verificationDeadline; // fixed at the start: later period changes do not move it
         uint64 totalParticipants;
         uint128 totalReductionW;
+        uint32 regionId;
     }
 
     struct Participation {
@@ -61,6 +64,18 @@ contract DemandResponse is AccessControl, IDemandResponse {
         uint256 rewardAmount;
     }
 
+    /// @dev One slot, read by every verification: the region is SmartMeter's, fixed at registration.
+    struct Consumer {
+        address meter; // 0 = not registered
+        uint32 regionId;
+    }
+
+    /// @dev The once-only record of one meter, across events and DemandPrograms.
+    struct MeterRewards {
+        uint64 rewardedThroughInterval; // last interval rewarded, 0 = none
+        uint192 rewardedReductionWh;
+    }
+
     ISmartMeterRegistry private immutable _smartMeter;
     IERC20 private immutable _paymentToken;
     IGridManagement private immutable _gridManagement;
@@ -69,7 +84,8 @@ contract DemandResponse is AccessControl, IDemandResponse {
     uint256 private _eventCount;
     uint256 private _participationCount;
     mapping(address account => bool) private _gridOperators;
-    mapping(address consumer => address meter) private _consumerMeters;
+    mapping(address consumer => Consumer) private _consumers;
+    mapping(address meter => MeterRewards) private _meterRewards;
     mapping(uint256 eventId => EventData) private _events;
     mapping(uint256 eventId => RewardPool.Pool) private _pools;
     mapping(uint256 eventId => mapping(address consumer => Participation)) private _participations;
@@ -115,22 +131,24 @@ contract DemandResponse is AccessControl, IDemandResponse {
     /// @inheritdoc IDemandResponse
     function registerConsumer(address consumer, address meter) external {
         if (msg.sender != consumer) _requireGridOperator(msg.sender);
-        if (_consumerMeters[consumer] != address(0)) revert ConsumerAlreadyRegistered(consumer);
-        address owner = _smartMeter.getMeter(meter).owner;
-        if (owner != consumer) revert MeterNotOwnedByConsumer(meter, consumer, owner);
-        _consumerMeters[consumer] = meter;
+        if (_consumers[consumer].meter != address(0)) revert ConsumerAlreadyRegistered(consumer);
+        ISmartMeterRegistry.MeterInfo memory info = _smartMeter.getMeter(meter);
+        if (info.owner != consumer) revert MeterNotOwnedByConsumer(meter, consumer, info.owner);
+        _consumers[consumer] = Consumer(meter, info.regionId);
         emit ConsumerRegistered(consumer, meter, msg.sender);
     }
 
     // ----------------------------------------------------------------------------- events
 
     /// @inheritdoc IDemandResponse
-    function startEvent(uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
+    function startEvent(uint32 regionId, uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
         external
         nonReentrant
         returns (uint256 eventId)
     {
         _requireGridOperator(msg.sender);
+        (bool authorized, uint32 operatorRegionId) = _gridManagement.operatorStatus(msg.sender);
+        if (!authorized || operatorRegionId != regionId) revert OperatorNotAuthorizedForRegion(msg.sender, regionId);
         if (targetReductionKW == 0 || rewardPerKW == 0) revert ZeroEventParameter();
         if (durationSeconds == 0 || durationSeconds > MAX_DURATION_SECONDS) {
             revert DurationOutOfRange(durationSeconds, MAX_DURATION_SECONDS);
@@ -148,17 +166,19 @@ contract DemandResponse is AccessControl, IDemandResponse {
             endTime: uint40(endTime),
             verificationDeadline: uint40(endTime + _verificationPeriod),
             totalParticipants: 0,
-            totalReductionW: 0
+            totalReductionW: 0,
+            regionId: regionId
         });
         _pools[eventId].budget = budget;
-        emit EventStarted(eventId, msg.sender, targetReductionKW, rewardPerKW, startTime, endTime, budget);
+        emit EventStarted(eventId, msg.sender, regionId, targetReductionKW, rewardPerKW, startTime, endTime, budget);
         _paymentToken.safeTransferFrom(msg.sender, address(this), budget);
     }
 
     /// @inheritdoc IDemandResponse
     function joinEvent(uint256 eventId) external {
-        _requireConsumer(msg.sender);
+        Consumer memory c = _requireConsumer(msg.sender);
         EventData storage e = _activeEvent(eventId);
+        _requireRegion(c, e);
         if (block.timestamp >= e.endTime) revert EventExpired(eventId, e.endTime);
         Participation storage p = _participations[eventId][msg.sender];
         if (p.participationId != 0) revert AlreadyParticipating(eventId, msg.sender);
@@ -199,8 +219,9 @@ contract DemandResponse is AccessControl, IDemandResponse {
         returns (uint256 baselineUsageKW, uint256 actualUsageKW, uint256 meterReadingStart, uint256 meterReadingEnd)
     {
         EventData storage e = _knownEvent(eventId);
-        (baselineUsageKW, actualUsageKW) =
-            MeterBaseline.measure(_smartMeter, _requireConsumer(consumer), e.startTime, e.endTime);
+        Consumer memory c = _requireConsumer(consumer);
+        _requireRegion(c, e);
+        (baselineUsageKW, actualUsageKW) = MeterBaseline.measure(_smartMeter, c.meter, e.startTime, e.endTime);
         (meterReadingStart, meterReadingEnd) = MeterBaseline.intervals(e.startTime, e.endTime);
     }
 
@@ -221,9 +242,12 @@ contract DemandResponse is AccessControl, IDemandResponse {
             if (p.status == ParticipationStatus.Rejected) revert ConsumerRejected(eventId, consumer);
             if (p.status != ParticipationStatus.Pending) revert AlreadyParticipating(eventId, consumer);
         }
-        (uint256 baselineW, uint256 actualW) =
+        (address meter, uint256 baselineW, uint256 actualW) =
             _meterFigures(e, consumer, baselineUsageKW, actualUsageKW, meterReadingStart, meterReadingEnd);
         participationId = _recordVerification(e, p, eventId, consumer, baselineW, actualW);
+        uint256 reductionW = baselineW - actualW; // _recordVerification refused anything else
+        (uint256 first, uint256 last) = MeterBaseline.intervals(e.startTime, e.endTime);
+        _recordReward(meter, first, last, reductionW * (e.endTime - e.startTime) / 3600);
     }
 
     /// @dev The meter's figures for `consumer` in the event, which the submitted ones must equal.
@@ -234,8 +258,10 @@ contract DemandResponse is AccessControl, IDemandResponse {
         uint256 actualUsageKW,
         uint256 meterReadingStart,
         uint256 meterReadingEnd
-    ) private view returns (uint256 baselineW, uint256 actualW) {
-        address meter = _requireConsumer(consumer);
+    ) private view returns (address meter, uint256 baselineW, uint256 actualW) {
+        Consumer memory c = _requireConsumer(consumer);
+        _requireRegion(c, e);
+        meter = c.meter;
         (baselineW, actualW) = MeterBaseline.measure(_smartMeter, meter, e.startTime, e.endTime);
         (uint256 first, uint256 last) = MeterBaseline.intervals(e.startTime, e.endTime);
         if (
@@ -268,6 +294,24 @@ contract DemandResponse is AccessControl, IDemandResponse {
         e.totalParticipants += 1;
         e.totalReductionW += uint128(reductionW);
         emit ReductionVerified(eventId, consumer, participationId, baselineW, actualW, reductionW, reward);
+    }
+
+    /// @inheritdoc IDemandResponse
+    function recordRewardedReduction(address meter, uint256 firstInterval, uint256 lastInterval, uint256 reductionWh)
+        external
+        onlyRole(REDUCTION_RECORDER_ROLE)
+    {
+        _recordReward(meter, firstInterval, lastInterval, reductionWh);
+    }
+
+    /// @dev The once-only record: a high-water mark of rewarded intervals costs one slot per meter
+    /// and one comparison, where keeping every rewarded window would grow without bound.
+    function _recordReward(address meter, uint256 firstInterval, uint256 lastInterval, uint256 reductionWh) private {
+        MeterRewards storage r = _meterRewards[meter];
+        uint256 through = r.rewardedThroughInterval;
+        if (firstInterval <= through) revert ReductionAlreadyRewarded(meter, firstInterval, through);
+        // Interval indices fit 64 bits for billions of years; Wh sums fit 192 bits.
+        _meterRewards[meter] = MeterRewards(uint64(lastInterval), uint192(r.rewardedReductionWh + reductionWh));
     }
 
     // ----------------------------------------------------------------------------- payouts
@@ -363,7 +407,8 @@ contract DemandResponse is AccessControl, IDemandResponse {
             e.endTime,
             e.status,
             e.totalParticipants,
-            e.totalReductionW
+            e.totalReductionW,
+            e.regionId
         );
     }
 
@@ -411,7 +456,17 @@ contract DemandResponse is AccessControl, IDemandResponse {
 
     /// @inheritdoc IDemandResponse
     function getConsumerMeter(address consumer) external view returns (address) {
-        return _consumerMeters[consumer];
+        return _consumers[consumer].meter;
+    }
+
+    /// @inheritdoc IDemandResponse
+    function rewardedThroughInterval(address meter) external view returns (uint256) {
+        return _meterRewards[meter].rewardedThroughInterval;
+    }
+
+    /// @inheritdoc IDemandResponse
+    function rewardedReductionWh(address meter) external view returns (uint256) {
+        return _meterRewards[meter].rewardedReductionWh;
     }
 
     /// @inheritdoc IDemandResponse
@@ -450,9 +505,13 @@ contract DemandResponse is AccessControl, IDemandResponse {
         if (!_gridOperators[account]) revert GridOperatorNotRegistered(account);
     }
 
-    function _requireConsumer(address consumer) private view returns (address meter) {
-        meter = _consumerMeters[consumer];
-        if (meter == address(0)) revert ConsumerNotRegistered(consumer);
+    function _requireConsumer(address consumer) private view returns (Consumer memory c) {
+        c = _consumers[consumer];
+        if (c.meter == address(0)) revert ConsumerNotRegistered(consumer);
+    }
+
+    function _requireRegion(Consumer memory c, EventData storage e) private view {
+        if (c.regionId != e.regionId) revert MeterNotInRegion(c.meter, c.regionId, e.regionId);
     }
 
     function _knownEvent(uint256 eventId) private view returns (EventData storage e) {

@@ -20,14 +20,16 @@ from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 # Budgets, each from the storage it must write:
 BUDGET_REGISTER_GRID_OPERATOR = 55_000  # 21,000 + role check 2,100 + one fresh slot 22,100 + event
 BUDGET_REGISTER_CONSUMER = 65_000  # 21,000 + getMeter call into SmartMeter (~7,000) + one fresh slot + event
-BUDGET_START_EVENT = 190_000  # 21,000 + counter 5,000 + 3 fresh event slots + budget slot (88,400) + transferFrom (~35,000) + event
+# 21,000 + GridManagement.operatorStatus (~7,000) + counter 5,000 + 3 fresh event slots + budget slot (88,400)
+# + transferFrom (~35,000) + event
+BUDGET_START_EVENT = 190_000
 BUDGET_JOIN_EVENT = (
     130_000  # participation slot, the consumer's list (length + element), the id counter: 4 fresh slots (88,400) + 21,000 + event
 )
 BUDGET_REJECT = 40_000  # the participation slot rewritten
 BUDGET_CANCEL = 85_000  # status rewritten (5,000), refunded a fresh slot (22,100), transfer back to the operator (~30,000), event
 # steady: 7 SmartMeter calls (1 history + 6 range sums, each a cold ring slot), 2 fresh participation
-# slots, 2 list pushes, counters
+# slots, 2 list pushes, counters, the meter's once-only record (a fresh slot on its first reward)
 BUDGET_VERIFY = 240_000
 BUDGET_CLAIM = 80_000  # status rewritten, paid rewritten, transfer to a fresh holder (~47,000)
 BUDGET_DISTRIBUTE_50 = 2_600_000  # per participant: status 5,000 + transfer to a fresh holder ~30,000 + event; 50 of them
@@ -59,11 +61,34 @@ def _register_participants(
     return consumers, meters
 
 
+def _start_events(report: GasReport, dr: Any, operator: Any, claimant: Any, chain: Any) -> tuple[int, int, int, int]:
+    """startEvent, joinEvent, rejectParticipation and cancelEvent measured. Room for 5 baseline days
+    after the meters' registration, then two events on one interval (one is cancelled) and a large
+    one on the next: a meter's interval is rewarded once, so the claimant's two rewards need two
+    windows. Returns the small and large events, the small one's start and the large one's end."""
+    chain.pending_timestamp = (chain.pending_timestamp + 6 * DAY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100
+    started = [dr.startEvent(REGION_ID, TARGET_KW, RATE_PER_KW, INTERVAL_SECONDS, sender=operator) for _ in range(2)]
+    report.add("startEvent", started[1].gas_used, BUDGET_START_EVENT, f"first event ever: {started[0].gas_used:,}")
+    small, cancelled = (tx.return_value for tx in started)
+
+    joined = dr.joinEvent(cancelled, sender=claimant)
+    report.add("joinEvent", joined.gas_used, BUDGET_JOIN_EVENT)
+    rejected = dr.rejectParticipation(cancelled, claimant, b"BENCH".ljust(32, b"\0"), sender=operator)
+    report.add("rejectParticipation", rejected.gas_used, BUDGET_REJECT)
+    report.add("cancelEvent", dr.cancelEvent(cancelled, sender=operator).gas_used, BUDGET_CANCEL)
+
+    start = dr.getEvent(small).startTime
+    chain.pending_timestamp = start + 1
+    large = dr.startEvent(REGION_ID, TARGET_KW, RATE_PER_KW, INTERVAL_SECONDS, sender=operator).return_value
+    return small, large, start, dr.getEvent(large).endTime
+
+
 def bench_demand_response(
     report: GasReport,
     demand_response: Any,
     smart_meter: Any,
     payment_token: Any,
+    grid_management: Any,
     admin: Any,
     operator: Any,
     chain: Any,
@@ -73,9 +98,10 @@ def bench_demand_response(
     """DemandResponse's state-changing operations against their budgets; claimReward with
     PARTICIPANTS_SMALL and PARTICIPANTS_LARGE verified participants (must be within 5 %).
 
-    `admin`: DemandResponse's DEFAULT_ADMIN, SmartMeter's OPERATOR and GATEWAY, and the payment
-    token's faucet operator (MockStablecoin.addConsumerBalance). `operator`: any account; it is
-    registered as grid operator if it is not one. `claimant`: an account that is not yet a
+    `admin`: DemandResponse's and GridManagement's DEFAULT_ADMIN, SmartMeter's OPERATOR and GATEWAY,
+    and the payment token's faucet operator (MockStablecoin.addConsumerBalance). `operator`: any
+    account that is no GridManagement operator of another region; it is registered as grid operator
+    (and as GridManagement's operator of REGION_ID) if it is not one. `claimant`: an account that is not yet a
     DemandResponse consumer; it gets a fresh meter and claims the measured rewards. The other
     participants are fresh eth_account addresses (meters and consumers), registered by the operator.
     Moves the chain 8 days ahead. Returns the two claim figures.
@@ -86,6 +112,9 @@ def bench_demand_response(
     `large_participants` (300 peaked near 4 GB) or point the bench at a node without step tracing.
     """
     dr = demand_response
+    if not grid_management.operatorStatus(operator)[0]:
+        grid_management.registerOperator("Bench Grid Co", REGION_ID, 100, sender=operator)
+        grid_management.verifyOperator(operator, sender=admin)
     if not dr.isGridOperator(operator):
         report.add("registerGridOperator", dr.registerGridOperator(operator, sender=admin).gas_used, BUDGET_REGISTER_GRID_OPERATOR)
     payment_token.addConsumerBalance(operator, 1_000, sender=admin)
@@ -96,37 +125,31 @@ def bench_demand_response(
     writer = MeterWriter(smart_meter, admin, bulk=True, batch_size=READING_BATCH)
     consumers, meters = _register_participants(report, dr, writer, operator, claimant, large_participants)
 
-    # Room for 5 baseline days after the meters' registration, then three events, one interval each.
-    chain.pending_timestamp = (chain.pending_timestamp + 6 * DAY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100
-    started = [dr.startEvent(TARGET_KW, RATE_PER_KW, INTERVAL_SECONDS, sender=operator) for _ in range(3)]
-    report.add("startEvent", max(tx.gas_used for tx in started[1:]), BUDGET_START_EVENT, f"first event ever: {started[0].gas_used:,}")
-    small, large, cancelled = (tx.return_value for tx in started)
+    small, large, start, large_end = _start_events(report, dr, operator, claimant, chain)
 
-    joined = dr.joinEvent(cancelled, sender=claimant)
-    report.add("joinEvent", joined.gas_used, BUDGET_JOIN_EVENT)
-    rejected = dr.rejectParticipation(cancelled, claimant, b"BENCH".ljust(32, b"\0"), sender=operator)
-    report.add("rejectParticipation", rejected.gas_used, BUDGET_REJECT)
-    report.add("cancelEvent", dr.cancelEvent(cancelled, sender=operator).gas_used, BUDGET_CANCEL)
-
-    # Two readings per meter suffice: the previous day's window interval (all energy since the
-    # registration lands there: 5 × 500 Wh, a 2,500 / 5 = 500 Wh baseline, 2,000 W) and the window
-    # (250 Wh, 1,000 W).
-    event = dr.getEvent(small)
-    start, end = event.startTime, event.endTime
-    chain.pending_timestamp = end
+    # Two readings per meter and window suffice: the previous day's window interval (all energy
+    # since the previous reading lands there: 5 × 500 Wh, a 2,500 / 5 = 500 Wh baseline, 2,000 W)
+    # and the window (250 Wh, 1,000 W).
+    chain.pending_timestamp = large_end
     window = start // INTERVAL_SECONDS
-    writer.write(meters, [window - INTERVALS_PER_DAY], BASELINE_DAYS * BASELINE_WH)
-    writer.write(meters, [window], WINDOW_WH)
+    writer.write(meters, [window - INTERVALS_PER_DAY, window + 1 - INTERVALS_PER_DAY], BASELINE_DAYS * BASELINE_WH)
+    writer.write(meters, [window, window + 1], WINDOW_WH)
 
     # Every meter has the same pattern, so the same figures. The claimant is verified last in both
-    # events: its reward sits at the end of a 10- and a 1,000-long list.
+    # events: its reward sits at the end of a 10- and a 1,000-long list. Each consumer's first
+    # verification writes its meter's once-only record fresh, the large event's rewrites it.
     verified = [verify_from_meter(dr, small, c, operator).gas_used for c in consumers[1:3]]  # first of the event, steady
-    figures = tuple(dr.previewReduction(small, claimant))
-    send_bulk(dr, "verifyReduction", [(small, c, *figures) for c in consumers[3:PARTICIPANTS_SMALL]], operator)
-    send_bulk(dr, "verifyReduction", [(large, c, *figures) for c in consumers[1:]], operator)
+    send_bulk(dr, "verifyReduction", [(small, c, *dr.previewReduction(small, claimant)) for c in consumers[3:PARTICIPANTS_SMALL]], operator)
     verify_from_meter(dr, small, claimant, operator)
+    rewarded_before = [verify_from_meter(dr, large, c, operator).gas_used for c in consumers[1:3]]
+    send_bulk(dr, "verifyReduction", [(large, c, *dr.previewReduction(large, claimant)) for c in consumers[3:]], operator)
     verify_from_meter(dr, large, claimant, operator)
-    report.add("verifyReduction (1-interval window)", verified[1], BUDGET_VERIFY, f"first of an event: {verified[0]:,}")
+    report.add(
+        "verifyReduction (1-interval window)",
+        verified[1],
+        BUDGET_VERIFY,
+        f"first of an event: {verified[0]:,}; the meter rewarded before (its once-only record rewritten): {rewarded_before[1]:,}",
+    )
 
     claim_small = dr.claimReward(small, sender=claimant).gas_used
     claim_large = dr.claimReward(large, sender=claimant).gas_used
@@ -142,7 +165,7 @@ def bench_demand_response(
 
     distributed = dr.distributeRewards(large, sender=operator).gas_used
     report.add("distributeRewards (batch of 50)", distributed, BUDGET_DISTRIBUTE_50, "50 fresh token holders")
-    chain.pending_timestamp = end + int(dr.verificationPeriod()) + 1
+    chain.pending_timestamp = large_end + int(dr.verificationPeriod()) + 1
     while dr.getEventBudget(large).distributionCursor < large_participants:
         dr.distributeRewards(large, sender=operator)
     tail = dr.distributeRewards(small, sender=operator).gas_used

@@ -288,10 +288,13 @@ class GridClient:
         """registerConsumer: the consumer itself or a registered grid operator; `meter` must be the consumer's."""
         return self.demand_response.register_consumer(signer, consumer, meter)
 
-    def start_event(self, operator: LocalAccount, target_reduction_kw: int, reward_per_kw: int, duration_seconds: int) -> int:
-        """Approves the event's whole budget (target x reward) and starts it; returns the event id."""
+    def start_event(
+        self, operator: LocalAccount, region_id: int, target_reduction_kw: int, reward_per_kw: int, duration_seconds: int
+    ) -> int:
+        """Approves the event's whole budget (target x reward) and starts it in `region_id` (the
+        operator's GridManagement region); returns the event id."""
         self.payment_token.approve(operator, self.demand_response.address, target_reduction_kw * reward_per_kw)
-        return self.demand_response.start_event(operator, target_reduction_kw, reward_per_kw, duration_seconds)
+        return self.demand_response.start_event(operator, region_id, target_reduction_kw, reward_per_kw, duration_seconds)
 
     def get_event(self, event_id: int) -> Any:
         """Seed 004's DemandResponseEvent as web3.py's named tuple; `grid.demand_response.get_event` is typed."""

@@ -532,7 +532,8 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
     writer.write_event_days(meters, start, start + DR_DURATION_SECONDS, lambda m, _i: usual_wh[m], None)
 
     cash.approve(dr, DR_TARGET_KW * DR_REWARD_PER_KW, sender=operator)
-    event_id = dr.startEvent(DR_TARGET_KW, DR_REWARD_PER_KW, DR_DURATION_SECONDS, sender=operator).return_value
+    # The operator's GridManagement region, where the meters are: only its meters take part.
+    event_id = dr.startEvent(LOCAL_OPERATOR_REGION, DR_TARGET_KW, DR_REWARD_PER_KW, DR_DURATION_SECONDS, sender=operator).return_value
     operator_before = cash.balanceOf(operator)
     event = dr.getEvent(event_id)
     chain.pending_timestamp = event.endTime + 300

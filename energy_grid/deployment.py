@@ -355,6 +355,9 @@ def deploy_system(
     demand_response = project.DemandResponse.deploy(deployer, smart_meter, payment_token, grid, **tx)
     # Seed 001's programs share DemandResponse's registered operators and consumers and its settings.
     demand_programs = project.DemandPrograms.deploy(demand_response, **tx)
+    # Programs write DemandResponse's once-only record of rewarded intervals: a meter's reduction
+    # earns one reward across events and programs.
+    demand_response.grantRole(demand_response.REDUCTION_RECORDER_ROLE(), demand_programs, **tx)
     carbon_credits = project.CarbonCredits.deploy(deployer, smart_meter, grid, avoided_emission_grams_per_kwh, **tx)
     asset_nft = project.EnergyAssetNFT.deploy(deployer, smart_meter, grid, **tx)
     asset_shares = project.EnergyAssetShares.deploy(deployer, asset_nft, payment_token, **tx)

@@ -66,7 +66,7 @@ def run(grid: GridClient) -> tuple[list[int], int]:
 
     # The operator pays the event's budget in; locally from MockStablecoin's faucet.
     grid.transact(operator, grid["PaymentToken"].functions.addConsumerBalance(operator.address, LOCAL_FAUCET_WHOLE_UNITS))
-    event_id = grid.start_event(operator, TARGET_KW, REWARD_PER_KW, DURATION_SECONDS)
+    event_id = grid.start_event(operator, REGION, TARGET_KW, REWARD_PER_KW, DURATION_SECONDS)  # the operator's region
     event = grid.get_event(event_id)
     print(f"Event {event_id}: target {TARGET_KW} kW, {REWARD_PER_KW} per kW, window {event.startTime}-{event.endTime}")
     operator_before = grid.payment_balance(operator.address)

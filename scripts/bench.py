@@ -101,6 +101,7 @@ def cli() -> None:
         system.demand_response,
         system.smart_meter,
         system.payment_token,
+        system.grid_management,
         admin=operator,
         operator=dev[5],  # not yet a demand-response grid operator: its registration is measured
         chain=chain,

@@ -339,8 +339,11 @@ def demand_response(project, admin, smart_meter, stablecoin, grid_management):
 
 @pytest.fixture(scope="module")
 def demand_programs(project, admin, demand_response):
-    """DemandPrograms reading registrations, SmartMeter, token and GridManagement from `demand_response`."""
-    return project.DemandPrograms.deploy(demand_response, sender=admin)
+    """DemandPrograms reading registrations, SmartMeter, token and GridManagement from `demand_response`,
+    writing its once-only record of rewarded intervals (REDUCTION_RECORDER_ROLE)."""
+    programs = project.DemandPrograms.deploy(demand_response, sender=admin)
+    demand_response.grantRole(demand_response.REDUCTION_RECORDER_ROLE(), programs, sender=admin)
+    return programs
 
 
 # --- EnergyAuction fixtures ---

@@ -247,7 +247,7 @@ ORDER_CREATED = topic("OrderCreated(uint256,address,uint8,uint256,uint256,uint25
 ORDERS_MATCHED = topic("OrdersMatched(uint256,uint256,uint256,uint256,uint256)")
 ORDER_TAKEN = topic("OrderTaken(uint256,uint256,address,uint256,uint256)")
 AUCTION_SUBMITTED = topic("OrderSubmitted(uint256,uint256,address,bool,uint256,uint256,uint256)")
-DR_EVENT_STARTED = topic("EventStarted(uint256,address,uint256,uint256,uint256,uint256,uint256)")
+DR_EVENT_STARTED = topic("EventStarted(uint256,address,uint32,uint256,uint256,uint256,uint256,uint256)")
 REWARD_PAID = topic("RewardPaid(uint256,address,uint256)")
 REVENUE_CLAIMED = topic("RevenueClaimed(uint256,address,uint256)")
 CREDITS_ISSUED = topic("CarbonCreditsIssued(address,address,uint256,uint256,uint256)")
@@ -564,7 +564,7 @@ class SystemMachine(RuleBasedStateMachine):
 
     @rule(target_kw=st.sampled_from((1, 2, 1, 2, 0)), rate=st.sampled_from((1_000, 10_000)), duration=st.sampled_from((900, 1_800, 0)))
     def dr_start(self, target_kw: int, rate: int, duration: int) -> None:
-        out = self.send("dr", "startEvent", (target_kw, rate, duration), self.world.admin)
+        out = self.send("dr", "startEvent", (REGION, target_kw, rate, duration), self.world.admin)
         if out.ok:
             for log in out.events(self.world.c["dr"], DR_EVENT_STARTED):
                 self.dr_events[topic_int(log, 1)] = word(log["data"], 3)

@@ -154,7 +154,7 @@ def _objects(system: Any, admin: Any, smart_meter: Any, chain: Any) -> dict[str,
     for spender in (market, dr, dp):
         cash.approve(spender, MAX_UINT, sender=admin)
     order = market.createOrder(1_000, 100_000, chain.pending_timestamp + DAY, 0, sender=admin).return_value
-    event = dr.startEvent(1, 1, 3_600, sender=admin).return_value
+    event = dr.startEvent(1, 1, 1, 3_600, sender=admin).return_value
     program = dp.createDemandProgram("Peak", 0, 1, 1, 1, 900, sender=admin).return_value
     assets = []
     for _ in range(2):

@@ -221,10 +221,12 @@ def test_demand_response_event_ends_with_its_window(reads, reads_grid):
     operator = anvil_account(DEPLOYER)
     reads_grid.payment_token.add_consumer_balance(operator, operator.address, 100)
     reads_grid.payment_token.approve(operator, reads_grid.demand_response.address, 2**256 - 1)
-    event_id = reads_grid.start_event(operator, 10, 500_000, 3_600)
+    event_id = reads_grid.start_event(operator, 1, 10, 500_000, 3_600)
     synced(app)
     [event] = http.get("/api/v1/demand-response/events").json()["items"]
-    assert (event["eventId"], event["targetReductionKW"], event["rewardPerKW"], event["status"]) == (event_id, 10, 500_000, "ACTIVE")
+    assert (event["eventId"], event["regionId"], event["targetReductionKW"], event["rewardPerKW"], event["status"]) == (
+        event_id, 1, 10, 500_000, "ACTIVE"
+    )
     assert event["endTime"] - event["startTime"] == 3_600 and event["budget"] == 10 * 500_000
     reads_grid.mine_block_at(event["endTime"] + 1)
     synced(app)
@@ -251,7 +253,7 @@ def test_demand_response_event_counts_verified_reductions_and_rewards(reads, rea
     usual = [MeterReading(start + 1, 0, 0), *evenings(list(range(event_day - 5, event_day)), 500)]
     reads_grid.submit_readings(operator, [meter] * len(usual), usual)
     reads_grid.payment_token.add_consumer_balance(operator, operator.address, 100)
-    event_id = reads_grid.start_event(operator, 5, 2_000_000, 3_600)
+    event_id = reads_grid.start_event(operator, 1, 5, 2_000_000, 3_600)
     reads_grid.mine_block_at(window_start + 3_600 + 300)
     during = evenings([event_day], 125)
     reads_grid.submit_readings(operator, [meter] * len(during), during)

@@ -456,12 +456,18 @@ def test_a_demand_response_event_is_funded_from_the_operator(api, api_system, ad
     answer = api.post("/api/v1/demand-response/events", json=event, headers=AUTH)
     assert answer.status_code == 201, answer.json()
     started = demand.getEvent(answer.json()["eventId"])
+    # By default the operator's own GridManagement region (the deployer's is LOCAL_OPERATOR_REGION, 1).
+    assert answer.json()["regionId"] == started.regionId == 1
     assert (started.gridOperator, started.targetReductionKW, started.rewardPerKW) == (admin.address, 50, 2_000)
     assert payment.balanceOf(admin) == before - 100_000
     assert payment.balanceOf(demand) >= 100_000
     answer = api.post("/api/v1/demand-response/events", json=event | {"targetReductionKW": 0}, headers=AUTH)
     refused = problem(answer, 400, "ZeroEventParameter")
     assert refused["details"] == {}
+    # Another region's event: the contract refuses the operator there (403), nothing approved.
+    answer = api.post("/api/v1/demand-response/events", json=event | {"regionId": 2}, headers=AUTH)
+    refused = problem(answer, 403, "OperatorNotAuthorizedForRegion")
+    assert refused["details"] == {"operator": admin.address, "regionId": 2}
     assert payment.allowance(admin, demand) == 0  # nothing approved for an event that cannot start
     assert payment.balanceOf(admin) == before - 100_000
 

@@ -180,6 +180,7 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
         "joinEvent": "a registration",
         "rejectParticipation": "a status change",
         "verifyReduction": "reserves a reward in the books; paid by claimReward/distributeRewards",
+        "recordRewardedReduction": "bookkeeping: the once-only record of rewarded intervals",
         "setMinimumReductionW": "a parameter",
         "setVerificationPeriod": "a parameter",
     },
@@ -452,6 +453,9 @@ def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, ch
     token = project.ReentrantToken.deploy(sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
+    # Only GridManagement's operators of REGION start its events.
+    grid_management.registerOperator("Attack Grid Co", REGION, 100, sender=admin)
+    grid_management.verifyOperator(admin, sender=admin)
     # The longest verification period: the reward verified below must stay before its deadline
     # while the DemandPrograms scene, built next, jumps HISTORY_SECONDS ahead.
     dr.setVerificationPeriod(dr.MAX_VERIFICATION_PERIOD(), sender=admin)
@@ -461,7 +465,7 @@ def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, ch
 
     def start() -> tuple[int, int, int]:
         _jump_to_interval(chain)
-        event_id = dr.startEvent(DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin).return_value
+        event_id = dr.startEvent(REGION, DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin).return_value
         event = dr.getEvent(event_id)
         return event_id, event.startTime, event.endTime
 
@@ -497,13 +501,13 @@ def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, ch
         token,
         [admin, consumer, keeper],
         {
-            "startEvent": lambda: ((lambda: dr.startEvent(DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin)), None),
+            "startEvent": lambda: ((lambda: dr.startEvent(REGION, DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin)), None),
             "cancelEvent": cancel,
             "claimReward": claim,
             "distributeRewards": distribute,
         },
         {
-            "startEvent": dr.startEvent.encode_input(DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION),
+            "startEvent": dr.startEvent.encode_input(REGION, DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION),
             "cancelEvent": dr.cancelEvent.encode_input(1),
             "claimReward": dr.claimReward.encode_input(1),
             "distributeRewards": dr.distributeRewards.encode_input(1),
@@ -515,6 +519,7 @@ def _dp_scene(project, admin, operator, participant, keeper, smart_meter, grid_m
     token = project.ReentrantToken.deploy(sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
     dp = project.DemandPrograms.deploy(dr, sender=admin)
+    dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)
     dr.registerGridOperator(operator, sender=admin)
     token.mint(operator, 10**15, sender=operator)
     token.approve(dp, MAX_UINT, sender=operator)

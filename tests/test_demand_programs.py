@@ -90,7 +90,8 @@ def test_wiring_and_size(demand_programs, demand_response, chain):
 
 
 def test_every_function_error_and_event_is_exercised(demand_programs):
-    assert unexercised_abi_items("DemandPrograms", ["test_demand_programs.py"], ("function", "event", "error"), set()) == []
+    modules = ["test_demand_programs.py", "test_one_reward_per_reduction.py"]
+    assert unexercised_abi_items("DemandPrograms", modules, ("function", "event", "error"), set()) == []
 
 
 def test_constructor_rejects_zero_address(project, demand_programs, admin):
@@ -329,6 +330,7 @@ def token_programs(project, admin, smart_meter, grid_management, grid_operations
         token = kinds[name].deploy(sender=admin)
         dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
         dp = project.DemandPrograms.deploy(dr, sender=admin)
+        dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)
         dr.registerGridOperator(grid_operator, sender=admin)
         token.mint(grid_operator, BUDGET, sender=admin)
         token.approve(dp, MAX_UINT, sender=grid_operator)

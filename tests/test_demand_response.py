@@ -40,6 +40,14 @@ def _accounts_before_isolation(admin, owner, other, stranger, grid_operator, kee
     """Resolves the session-scoped account fixtures before ape's per-test isolation (no rebasing)."""
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _region_operators(grid_operations, grid_management, admin):
+    """grid_operator (grid_operations registers it) and `admin`, which some tests make the operator
+    of their own DemandResponse, are GridManagement operators of REGION: only they start its events."""
+    grid_management.registerOperator("Admin Grid Co", REGION, 100, sender=admin)
+    grid_management.verifyOperator(admin, sender=admin)
+
+
 @pytest.fixture
 def dr(demand_response, stablecoin, admin, grid_operator):
     """DemandResponse with grid_operator registered, funded and approving it."""
@@ -68,7 +76,7 @@ def start_event(dr, operator, chain, target=TARGET_KW, rate=RATE_PER_KW, duratio
     """Moves HISTORY_SECONDS ahead (room for 5 baseline days after registration), `offset` s into an
     interval, and starts an event; returns (eventId, startTime, endTime, receipt)."""
     chain.pending_timestamp = (chain.pending_timestamp + HISTORY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + offset
-    tx = dr.startEvent(target, rate, duration, sender=operator)
+    tx = dr.startEvent(REGION, target, rate, duration, sender=operator)
     event = dr.getEvent(tx.return_value)
     return tx.return_value, event.startTime, event.endTime, tx
 
@@ -125,7 +133,8 @@ def test_constants_wiring_and_size(demand_response, smart_meter, stablecoin, gri
 
 def test_every_function_error_and_event_is_exercised(demand_response):
     # RoleAdminChanged cannot happen: nothing calls OpenZeppelin's internal _setRoleAdmin.
-    assert unexercised_abi_items("DemandResponse", ["test_demand_response.py"], ("function", "event", "error"), {"RoleAdminChanged"}) == []
+    modules = ["test_demand_response.py", "test_one_reward_per_reduction.py"]
+    assert unexercised_abi_items("DemandResponse", modules, ("function", "event", "error"), {"RoleAdminChanged"}) == []
 
 
 def test_access_control_surface(demand_response, admin, other, stranger):
@@ -218,6 +227,7 @@ def test_start_event_pulls_budget_and_sets_window(dr, stablecoin, grid_operator,
             dr.EventStarted,
             eventId=1,
             gridOperator=grid_operator.address,
+            regionId=REGION,
             targetReductionKW=TARGET_KW,
             rewardPerKW=RATE_PER_KW,
             startTime=start,
@@ -226,7 +236,7 @@ def test_start_event_pulls_budget_and_sets_window(dr, stablecoin, grid_operator,
         ),
         log(stablecoin.Transfer, **{"from": grid_operator.address, "to": dr.address, "value": BUDGET}),
     )
-    assert dr.getEvent(1) == (1, grid_operator.address, TARGET_KW, RATE_PER_KW, start, end, ACTIVE, 0, 0)
+    assert dr.getEvent(1) == (1, grid_operator.address, TARGET_KW, RATE_PER_KW, start, end, ACTIVE, 0, 0, REGION)
     assert dr.getEventBudget(1) == (BUDGET, 0, 0, 0, end + DAY_SECONDS, 0, 0)
     assert stablecoin.balanceOf(grid_operator) == balance - BUDGET
     assert stablecoin.balanceOf(dr) == BUDGET
@@ -235,17 +245,17 @@ def test_start_event_pulls_budget_and_sets_window(dr, stablecoin, grid_operator,
 def test_start_event_errors_move_nothing(dr, stablecoin, grid_operator, stranger, chain):
     balance = stablecoin.balanceOf(grid_operator)
     with reverts(dr.GridOperatorNotRegistered, account=stranger.address):
-        dr.startEvent(TARGET_KW, RATE_PER_KW, DURATION, sender=stranger)
+        dr.startEvent(REGION, TARGET_KW, RATE_PER_KW, DURATION, sender=stranger)
     with reverts(dr.ZeroEventParameter):
-        dr.startEvent(0, RATE_PER_KW, DURATION, sender=grid_operator)
+        dr.startEvent(REGION, 0, RATE_PER_KW, DURATION, sender=grid_operator)
     with reverts(dr.ZeroEventParameter):
-        dr.startEvent(TARGET_KW, 0, DURATION, sender=grid_operator)
+        dr.startEvent(REGION, TARGET_KW, 0, DURATION, sender=grid_operator)
     for duration in (0, DAY_SECONDS + 1):
         with reverts(dr.DurationOutOfRange, durationSeconds=duration, maxSeconds=DAY_SECONDS):
-            dr.startEvent(TARGET_KW, RATE_PER_KW, duration, sender=grid_operator)
+            dr.startEvent(REGION, TARGET_KW, RATE_PER_KW, duration, sender=grid_operator)
     stablecoin.approve(dr, BUDGET - 1, sender=grid_operator)
     with reverts(stablecoin.ERC20InsufficientAllowance, spender=dr.address, allowance=BUDGET - 1, needed=BUDGET):
-        dr.startEvent(TARGET_KW, RATE_PER_KW, DURATION, sender=grid_operator)
+        dr.startEvent(REGION, TARGET_KW, RATE_PER_KW, DURATION, sender=grid_operator)
     assert stablecoin.balanceOf(grid_operator) == balance
     assert dr.eventCount() == 0
     with reverts(dr.EventNotFound, eventId=1):

@@ -279,6 +279,8 @@ def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(),
     for name in ("GridOperations", "PriceOracle", "WeatherOracle", "GridOracle", "PriceDiscovery", "DemandResponse",
                  "CarbonCredits", "EnergyAssetNFT"):
         table[name] = {"DEFAULT_ADMIN_ROLE": admin}
+    # Programs write DemandResponse's once-only record of rewarded intervals.
+    table["DemandResponse"]["REDUCTION_RECORDER_ROLE"] = a(system.demand_programs)
     return table
 
 

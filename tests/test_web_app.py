@@ -260,7 +260,7 @@ def test_operator_view_shows_a_region_turning_critical(web_sessions, api_system,
     page.get_by_test_id("dr-reward").fill("0.1")
     page.get_by_test_id("dr-duration").fill("60")
     page.get_by_test_id("start-dr").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("started")
+    expect(page.get_by_test_id("notice")).to_contain_text("started in region 1")
     event = page.get_by_test_id("dr-event")
     expect(event).to_have_count(1)
     expect(event.first).to_contain_text("50 kW")

@@ -168,6 +168,13 @@ interface IDemandPrograms {
     /// @param meterRegionId The meter's region in SmartMeter.
     /// @param programRegionId The program's region.
     error MeterNotInRegion(address meter, uint32 meterRegionId, uint32 programRegionId);
+    /// @notice `meter`'s window from `firstInterval` overlaps, or precedes, intervals already
+    /// rewarded by a DemandResponse event or a program (DemandResponse keeps the record and raises
+    /// it): a reduction earns one reward.
+    /// @param meter The participant's meter.
+    /// @param firstInterval The program window's first interval index (unix s / 900).
+    /// @param rewardedThroughInterval The meter's last interval already rewarded.
+    error ReductionAlreadyRewarded(address meter, uint256 firstInterval, uint256 rewardedThroughInterval);
     /// @notice `participant` joined `programId` already.
     /// @param programId The program.
     /// @param participant The caller.
@@ -228,7 +235,9 @@ interface IDemandPrograms {
     /// the verification deadline. The participant's meter must show at least actualReductionMW ×
     /// 1,000,000 W of reduction (MeterBaseline), else InvalidMeterReading. The reward,
     /// incentiveRatePerMW × min(actual, committed), is reserved from the budget left (capped; 0 once
-    /// it is spent).
+    /// it is spent). The window is recorded as rewarded for the meter in DemandResponse's once-only
+    /// record (min(actual, committed) × 1,000,000 W over the window), which refuses a window
+    /// overlapping or preceding one an event or program already rewarded (ReductionAlreadyRewarded).
     function reportReduction(uint256 programId, address participant, uint64 actualReductionMW) external;
 
     /// @notice Pays up to MAX_DISTRIBUTION_BATCH reported, unpaid participants; a participant whose

@@ -21,6 +21,16 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, In
 /// `actualUsageKW` carry average POWER in W: energy Wh × 3600 / window seconds, rounded down.
 /// Reduction W = baseline W − actual W.
 ///
+/// Regions and the once-only record: every event belongs to one grid region; only a
+/// GridManagement operator authorized for that region (and registered here) starts it, and only
+/// consumers whose meter SmartMeter lists in that region join or are verified in it (the region is
+/// read once, at registration: SmartMeter never moves a meter). A meter's interval is rewarded at
+/// most once across all events and all DemandPrograms programs: this contract keeps, per meter,
+/// the last interval already rewarded and the reduction Wh rewarded so far; a verification (or a
+/// DemandPrograms report, through REDUCTION_RECORDER_ROLE) whose window starts at or before that
+/// interval reverts ReductionAlreadyRewarded. Windows must therefore be verified in the order they
+/// occur: a window ending earlier than one already rewarded is refused too.
+///
 /// Seed 004's errors: NotInitialized (a constructor given a zero address: a contract cannot exist
 /// uninitialized), GridOperatorNotRegistered, ConsumerNotRegistered, EventNotFound, EventNotActive,
 /// EventExpired, AlreadyParticipating, InsufficientReduction, RewardDistributionFailed,
@@ -52,6 +62,7 @@ interface IDemandResponse {
         EventStatus status;
         uint256 totalParticipants; // consumers verified
         uint256 totalReductionAchieved; // W, sum of verified reductions
+        uint32 regionId; // the grid region whose meters take part
     }
 
     /// @notice An event's money and verification deadline.
@@ -90,9 +101,10 @@ interface IDemandResponse {
     /// @param meter The consumer's SmartMeter meter.
     /// @param registeredBy The caller: the consumer itself or a registered grid operator.
     event ConsumerRegistered(address indexed consumer, address indexed meter, address indexed registeredBy);
-    /// @notice `gridOperator` started `eventId` and paid its budget in.
+    /// @notice `gridOperator` started `eventId` in `regionId` and paid its budget in.
     /// @param eventId The new event, numbered from 1.
     /// @param gridOperator The registered grid operator that started it and paid the budget.
+    /// @param regionId The grid region whose meters take part (the operator's GridManagement region).
     /// @param targetReductionKW The reduction sought, kW.
     /// @param rewardPerKW The reward per kW of verified reduction, PaymentToken base units.
     /// @param startTime The window's start, unix seconds, on a 900 s interval boundary.
@@ -101,6 +113,7 @@ interface IDemandResponse {
     event EventStarted(
         uint256 indexed eventId,
         address indexed gridOperator,
+        uint32 indexed regionId,
         uint256 targetReductionKW,
         uint256 rewardPerKW,
         uint256 startTime,
@@ -260,6 +273,21 @@ interface IDemandResponse {
     error VerificationPeriodOutOfRange(uint256 secondsRequested, uint256 minSeconds, uint256 maxSeconds);
     /// @notice Reentrant call into a function that moves tokens.
     error ReentrancyGuardReentrantCall();
+    /// @notice `operator` is not an authorized GridManagement operator of `regionId`.
+    /// @param operator The caller.
+    /// @param regionId The event's region.
+    error OperatorNotAuthorizedForRegion(address operator, uint32 regionId);
+    /// @notice The consumer's meter is not in the event's region.
+    /// @param meter The consumer's meter.
+    /// @param meterRegionId The meter's region in SmartMeter.
+    /// @param eventRegionId The event's region.
+    error MeterNotInRegion(address meter, uint32 meterRegionId, uint32 eventRegionId);
+    /// @notice `meter`'s window from `firstInterval` overlaps, or precedes, intervals already
+    /// rewarded by an event or program: a reduction earns one reward.
+    /// @param meter The consumer's meter.
+    /// @param firstInterval The window's first interval index (unix s / 900).
+    /// @param rewardedThroughInterval The meter's last interval already rewarded.
+    error ReductionAlreadyRewarded(address meter, uint256 firstInterval, uint256 rewardedThroughInterval);
 
     // ----------------------------------------------------------------------------- functions
 
@@ -270,15 +298,16 @@ interface IDemandResponse {
     /// Callable by the consumer itself or a registered grid operator.
     function registerConsumer(address consumer, address meter) external;
 
-    /// @notice Starts an event and pulls its budget, targetReductionKW × rewardPerKW, from the caller
-    /// (a registered grid operator, who must have approved it). The window starts at the next
-    /// 900 s boundary (now when the block is on one) and lasts `durationSeconds` (1..86,400)
-    /// rounded up to whole intervals.
-    function startEvent(uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
+    /// @notice Starts an event in `regionId` and pulls its budget, targetReductionKW × rewardPerKW,
+    /// from the caller (a registered grid operator that GridManagement authorizes for `regionId`,
+    /// who must have approved it). The window starts at the next 900 s boundary (now when the
+    /// block is on one) and lasts `durationSeconds` (1..86,400) rounded up to whole intervals.
+    function startEvent(uint32 regionId, uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
         external
         returns (uint256 eventId);
 
-    /// @notice Opts the calling registered consumer into `eventId` (Pending) before its window ends.
+    /// @notice Opts the calling registered consumer, whose meter is in the event's region, into
+    /// `eventId` (Pending) before its window ends.
     function joinEvent(uint256 eventId) external;
 
     /// @notice Rejects `consumer`'s pending participation; it can then not be verified. The event's operator only.
@@ -294,7 +323,10 @@ interface IDemandResponse {
     /// @notice Verifies `consumer`'s reduction against its meter and reserves its reward,
     /// rewardPerKW × reductionW / 1000 rounded down, capped by the budget left (0 once it is spent:
     /// the reduction is still recorded). Anyone may call, from the window's end to its
-    /// verification deadline. Requires a meter reading in the window's last interval: SmartMeter
+    /// verification deadline. The consumer's meter must be in the event's region and none of the
+    /// window's intervals rewarded before (ReductionAlreadyRewarded): the window is recorded as
+    /// rewarded for the meter, also when the budget is spent and the reward is 0.
+    /// Requires a meter reading in the window's last interval: SmartMeter
     /// books energy in the interval of the reading that reports it, so readings withheld during
     /// the window and sent later would make the window look empty.
     function verifyReduction(
@@ -320,6 +352,13 @@ interface IDemandResponse {
     /// @notice Cancels `eventId` before its window starts and refunds the whole budget. Its operator only.
     function cancelEvent(uint256 eventId) external;
 
+    /// @notice Records that `meter`'s intervals `firstInterval`..`lastInterval` earned a reward for
+    /// `reductionWh`, so that no event or program rewards them again; reverts
+    /// ReductionAlreadyRewarded when `firstInterval` is not after the meter's last rewarded
+    /// interval. REDUCTION_RECORDER_ROLE only (DemandPrograms).
+    function recordRewardedReduction(address meter, uint256 firstInterval, uint256 lastInterval, uint256 reductionWh)
+        external;
+
     /// @notice Sets the smallest reduction (W) that earns a reward. DEFAULT_ADMIN_ROLE only.
     function setMinimumReductionW(uint256 minimumReductionW_) external;
 
@@ -339,6 +378,12 @@ interface IDemandResponse {
     function isGridOperator(address account) external view returns (bool);
     /// @notice The consumer's meter, or the zero address when it is not registered.
     function getConsumerMeter(address consumer) external view returns (address);
+    /// @notice The last interval index (unix s / 900) of `meter` already rewarded by an event or
+    /// program, 0 when none: only windows starting after it can be rewarded.
+    function rewardedThroughInterval(address meter) external view returns (uint256);
+    /// @notice The reduction rewarded so far for `meter`, Wh, summed over every event and program:
+    /// each reward's reduction W × its window seconds / 3600, rounded down.
+    function rewardedReductionWh(address meter) external view returns (uint256);
     function eventCount() external view returns (uint256);
     function minimumReductionW() external view returns (uint256);
     function verificationPeriod() external view returns (uint256);

@@ -83,8 +83,10 @@ def start_demand_response(request: Request, body: DemandResponseRequest, operato
     payment = client.payment_token
     relay = relay_of(request)
     budget = body.targetReductionKW * body.rewardPerKW
-    call = demand.contract.functions.startEvent(body.targetReductionKW, body.rewardPerKW, body.durationSeconds)
     with answering(), relay.exclusive():
+        # An account that is no operator has region 0 here, and startEvent refuses it (403).
+        region = body.regionId if body.regionId is not None else client.grid_management.operator_status(operator.address)[1]
+        call = demand.contract.functions.startEvent(region, body.targetReductionKW, body.rewardPerKW, body.durationSeconds)
         # Every other refusal first (role, zero parameters, duration): the approval is sent only for
         # an event that would then start.
         rejection = relay.check(operator.address, call)
@@ -102,7 +104,7 @@ def start_demand_response(request: Request, body: DemandResponseRequest, operato
             relay.send(operator, payment.contract.functions.approve(demand.address, budget))
         receipt = relay.send(operator, call)
         started = demand.event(receipt, "EventStarted")
-    return {"eventId": int(started["eventId"]), "txHash": tx_hash_of(receipt)}
+    return {"eventId": int(started["eventId"]), "regionId": int(started["regionId"]), "txHash": tx_hash_of(receipt)}
 
 
 __all__ = ["router"]

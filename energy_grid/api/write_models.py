@@ -155,6 +155,9 @@ class EmergencyRequest(Request):
 
 
 class DemandResponseRequest(Request):
+    # The grid region whose meters take part; by default the operator's own GridManagement region,
+    # the only one whose events it may start.
+    regionId: Uint32 | None = None
     targetReductionKW: Uint64
     rewardPerKW: Uint128  # PaymentToken base units per kW reduced
     durationSeconds: Uint256

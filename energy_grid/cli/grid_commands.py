@@ -117,12 +117,17 @@ def dr() -> None:
 @click.option("--reward-per-kw", type=DECIMAL, required=True, help="PaymentToken paid per kW reduced, e.g. 2.0.")
 @click.option("--duration-minutes", type=click.IntRange(1, MAX_EVENT_DURATION_S // 60), required=True,
               help="Window length (rounded up to 15-minute intervals), at most a day.")
+@click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), default=None,
+              help="Region whose meters take part; default your GridManagement region (the only one you may use).")
 @pass_session
-def dr_start(session: Session, target_kw: int, reward_per_kw: Decimal, duration_minutes: int) -> None:
-    """Start an event (a registered DR grid operator); its budget, target × reward, is paid in now.
-    The window starts at the next 15-minute boundary."""
+def dr_start(session: Session, target_kw: int, reward_per_kw: Decimal, duration_minutes: int, region_id: int | None) -> None:
+    """Start an event in your region (a registered DR grid operator that GridManagement authorizes
+    there); its budget, target × reward, is paid in now. The window starts at the next 15-minute
+    boundary; only meters of the region take part, each interval rewarded once across all events."""
     reward = to_base_units(reward_per_kw, session.payment_decimals(), session.payment_symbol())
-    event_id = session.client.start_event(session.signer, target_kw, reward, duration_minutes * 60)
+    if region_id is None:
+        region_id = session.client.grid_management.operator_status(session.signer.address)[1]
+    event_id = session.client.start_event(session.signer, region_id, target_kw, reward, duration_minutes * 60)
     event = _event(session, event_id)
     emit(session.json_output, event, record_table(event, _event_formats(session), title=f"Event {event_id} started"))
 

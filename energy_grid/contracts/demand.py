@@ -50,12 +50,15 @@ class DemandResponse(ContractClient):
         """The consumer itself or a registered grid operator; `meter` must be the consumer's."""
         return self._send(signer, "registerConsumer", consumer, meter)
 
-    def start_event(self, operator: LocalAccount, target_reduction_kw: int, reward_per_kw: int, duration_s: int) -> int:
-        """Starts an event (the operator approved target × reward PaymentToken first); returns its id."""
+    def start_event(
+        self, operator: LocalAccount, region_id: int, target_reduction_kw: int, reward_per_kw: int, duration_s: int
+    ) -> int:
+        """Starts an event in `region_id`, the operator's GridManagement region (the operator
+        approved target × reward PaymentToken first); returns its id."""
         require_amount("target_reduction_kw", target_reduction_kw)
         require_amount("reward_per_kw", reward_per_kw)
         require_amount("duration_s", duration_s)
-        receipt = self._send(operator, "startEvent", target_reduction_kw, reward_per_kw, duration_s)
+        receipt = self._send(operator, "startEvent", region_id, target_reduction_kw, reward_per_kw, duration_s)
         return self._id(receipt, "EventStarted", "eventId")
 
     def join_event(self, consumer: LocalAccount, event_id: int) -> int:
@@ -115,6 +118,15 @@ class DemandResponse(ContractClient):
 
     def is_grid_operator(self, account: str) -> bool:
         return bool(self._call("isGridOperator", account))
+
+    def rewarded_through_interval(self, meter: str) -> int:
+        """The meter's last interval (unix s / 900) rewarded by any event or program, 0 = none:
+        only windows starting after it can still be rewarded."""
+        return self._int("rewardedThroughInterval", meter)
+
+    def rewarded_reduction_wh(self, meter: str) -> int:
+        """The reduction rewarded for the meter so far across events and programs, Wh."""
+        return self._int("rewardedReductionWh", meter)
 
 
 class DemandPrograms(ContractClient):

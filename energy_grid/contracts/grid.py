@@ -159,6 +159,11 @@ class GridManagement(ContractClient):
     def get_emergency(self, emergency_id: int) -> EmergencyRecord:
         return decode_struct(EmergencyRecord, self._call("getEmergency", emergency_id))
 
+    def operator_status(self, account: str) -> tuple[bool, int]:
+        """Whether `account` may act as an operator now, and its region (0 when it is no operator)."""
+        authorized, region_id = self._call("operatorStatus", account)
+        return bool(authorized), int(region_id)
+
     def is_authorized_operator(self, account: str) -> bool:
         return bool(self._call("isAuthorizedOperator", account))
 

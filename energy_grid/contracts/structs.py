@@ -138,6 +138,7 @@ class DemandResponseEvent:
     status: EventStatus
     total_participants: int
     total_reduction_achieved_w: int = field(metadata={"abi": "totalReductionAchieved"})
+    region_id: int
 
 
 @dataclass(frozen=True)

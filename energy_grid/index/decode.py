@@ -236,6 +236,7 @@ def _dr_started(a: dict[str, Any], at: LogPlace) -> m.EventRow:
         **at.columns(),
         event_id=a["eventId"],
         operator=_address(a["gridOperator"]),
+        region_id=a["regionId"],
         target_reduction_kw=a["targetReductionKW"],
         reward_per_kw=a["rewardPerKW"],
         start_time_s=a["startTime"],

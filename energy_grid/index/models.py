@@ -224,6 +224,7 @@ class DemandEventStarted(EventRow):
     __tablename__ = "dr_event_started"
     event_id: Mapped[int] = mapped_column(BigInteger, index=True)
     operator: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    region_id: Mapped[int] = mapped_column(BigInteger)
     target_reduction_kw: Mapped[int] = mapped_column(Uint256)
     reward_per_kw: Mapped[int] = mapped_column(Uint256)
     start_time_s: Mapped[int] = mapped_column(BigInteger)

@@ -400,6 +400,7 @@ def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
         {
             "eventId": row[0].event_id,
             "operator": row[0].operator,
+            "regionId": row[0].region_id,
             "targetReductionKW": row[0].target_reduction_kw,
             "rewardPerKW": row[0].reward_per_kw,
             "startTime": row[0].start_time_s,

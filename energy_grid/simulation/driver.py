@@ -619,7 +619,8 @@ class SimulationRun:
         target_kw = self.config.dr_target_kw_per_member * len(self.members)
         budget = target_kw * self.config.dr_reward_per_kw
         self.sender.send(a.operator, prepare(c["PaymentToken"], "approve", self.dr.address, budget), gas=GAS_APPROVE, actor="operator")
-        call = prepare(self.dr, "startEvent", target_kw, self.config.dr_reward_per_kw, self.config.dr_duration_seconds)
+        # The operator runs REGION_ID in GridManagement, where every household's meter is.
+        call = prepare(self.dr, "startEvent", REGION_ID, target_kw, self.config.dr_reward_per_kw, self.config.dr_duration_seconds)
         self.sender.send(a.operator, call, gas=GAS_START_EVENT, actor="operator")
 
     def _find_event(self, event: DemandEvent) -> int:

@@ -90,6 +90,7 @@ const view = live(async () => {
   fillRows($('[data-testid="regions-table"] tbody'), status.regions || [], regionRow, "No regions reported yet.");
   fillRows($('[data-testid="dr-table"] tbody'), events.items, (e) => h("tr", { dataset: { testid: "dr-event", eventId: e.eventId } },
     h("td", { class: "num" }, `#${e.eventId}`),
+    h("td", { class: "num" }, e.regionId),
     h("td", {}, e.status),
     h("td", { class: "num" }, `${e.targetReductionKW} kW`),
     h("td", { class: "num" }, cfg ? formatMoney(e.rewardPerKW, cfg) : e.rewardPerKW),
@@ -124,7 +125,8 @@ operatorForm("#load-form", (a) => `Load reported for region ${a.regionId}: ${a.l
   api("/grid/load", { method: "POST", token: token(), body: {
     regionId: integer(v.regionId, "Region"), capacityMW: integer(v.capacityMW, "Capacity"), demandMW: integer(v.demandMW, "Demand") } }));
 
-operatorForm("#dr-form", (a) => `Demand-response event #${a.eventId} started.`, (v) => {
+// No region field: the API starts the event in the operator's own region, the only one it may use.
+operatorForm("#dr-form", (a) => `Demand-response event #${a.eventId} started in region ${a.regionId}.`, (v) => {
   const reward = parseUnits(v.rewardPerKW, cfg.paymentDecimals);
   if (reward === null) throw new Error(`Reward per kW: an amount of ${cfg.paymentSymbol} with at most ${cfg.paymentDecimals} decimals.`);
   return api("/demand-response/events", { method: "POST", token: token(), body: {
