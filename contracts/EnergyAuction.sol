@@ -23,7 +23,8 @@ import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUn
 contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     using SafeERC20 for IERC20;
 
-    /// @notice Pauses submissions and clearing (the guardian); only the admin resumes.
+    /// @notice Pauses new bids and asks (the guardian); only the admin resumes. Clearing, claims and the
+    /// fee withdrawal never pause: a pause stops new money coming in, never the way out of escrow.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Highest grid fee: 10 %, as in Settlement.
     uint256 public constant MAX_FEE_BPS = 1_000;
@@ -62,7 +63,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         uint8 clearingTick;
         uint8 marginalTick;
         LongSide longSide;
-        uint16 feeBps; // fee rate snapshot at clearing
+        uint16 feeBps; // the market's fee rate: the fee at its first order, lowered by later asks
         uint80 clearingPricePerKWh;
         uint80 tickSizePerKWh; // copied so that a bid's claim finds its limit price in this slot
         uint48 volumeWh; // at most 256 ticks x MAX_TICK_VOLUME_WH < 2^48
@@ -88,11 +89,14 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     IERC20 private immutable _paymentToken;
     uint256 private immutable _periodLength;
     uint256 private immutable _gateClosure;
-    // These share a slot with Pausable's flag: a submission reads the flag, the grid and nothing else global.
+    // These share a slot with Pausable's flag: a submission reads the flag, the grid, the fee and nothing else global.
     uint16 private _gridFeeBps;
     uint16 private _tickCount;
     uint80 private _minPricePerKWh;
     uint80 private _tickSizePerKWh;
+    /// @dev When the fee was last lowered: an ask lowers its market's rate only if that was after the
+    /// market could open, so that no other ask reads the market's result slot.
+    uint40 private _feeCutAt;
     address private _feeRecipient;
     /// @dev Grid fees and the buyers' rounding surplus of cleared markets, plus one: the slot never
     /// returns to zero, so accruing at clearing rewrites it (5,000 gas) instead of creating it (22,100).
@@ -172,7 +176,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     }
 
     /// @inheritdoc IEnergyAuction
-    function clear(uint256 period) external whenNotPaused {
+    function clear(uint256 period) external {
         {
             uint256 closesAt = _gateClosureTime(period);
             if (block.timestamp < closesAt) revert GateNotClosed(period, closesAt);
@@ -181,9 +185,10 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         if (result.cleared) revert MarketAlreadyCleared(period);
         Market memory market = _markets[period];
         if (market.tickCount == 0) {
-            // No order came: fix the current grid so that the market reports a price on it.
+            // No order came: fix the current grid and fee so that the market reports a price on it.
             market = _currentGrid(market);
             _markets[period] = market;
+            result.feeBps = _gridFeeBps;
         }
         Walk memory marginal;
         {
@@ -197,7 +202,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
                 clearingTick: uint8(clearingTick),
                 marginalTick: 0,
                 longSide: LongSide.NONE,
-                feeBps: _gridFeeBps,
+                feeBps: result.feeBps,
                 clearingPricePerKWh: uint80(market.minPricePerKWh + clearingTick * market.tickSizePerKWh),
                 tickSizePerKWh: market.tickSizePerKWh,
                 volumeWh: uint48(tradedWh)
@@ -266,6 +271,7 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);
         uint256 previousBps = _gridFeeBps;
         _gridFeeBps = uint16(feeBps);
+        if (feeBps < previousBps) _feeCutAt = uint40(block.timestamp);
         emit GridFeeUpdated(previousBps, feeBps);
     }
 
@@ -445,8 +451,16 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         Market memory market = _markets[period];
         if (market.tickCount == 0) {
             market = _currentGrid(market);
-            // The result's slot exists from the first order on, so that `clear` rewrites it instead of creating it.
-            _clearings[period].tickSizePerKWh = market.tickSizePerKWh;
+            // The result's slot exists from the first order on, so that `clear` rewrites it instead of
+            // creating it; it holds the market's fee rate from then on.
+            Clearing storage result = _clearings[period];
+            result.tickSizePerKWh = market.tickSizePerKWh;
+            result.feeBps = _gridFeeBps;
+        } else if (!isBid && _feeCutAt + MAX_LEAD_TIME >= closesAt) {
+            // The fee was cut after the market could open: this seller pays at most the fee in force now.
+            Clearing storage result = _clearings[period];
+            uint16 feeBps = _gridFeeBps;
+            if (feeBps < result.feeBps) result.feeBps = feeBps;
         }
         uint256 tick = _tickOf(limitPricePerKWh, market);
 

@@ -580,19 +580,19 @@ def test_unknown_orders(a, alice, keeper, period):
             a.getOrderOutcome(unknown)
 
 
-def test_fee_rate_is_fixed_when_a_market_clears(a, admin, alice, bob, keeper, chain, period):
+def test_fee_rate_is_fixed_when_a_market_opens(a, admin, alice, bob, keeper, chain, period):
+    """The setter's bounds and event; tests/test_auction_fee_snapshot.py has the rate's rules."""
     submit(a, alice, period, True, 10_000, 200)
     ask = submit(a, bob, period, False, 10_000, 100)
-    submit(a, alice, period + 1, True, 10_000, 200)
-    later_ask = submit(a, bob, period + 1, False, 10_000, 100)
-    close_gate(chain, period)
-    a.clear(period, sender=keeper)
     with reverts(a.FeeTooHigh, feeBps=MAX_FEE_BPS + 1, maxFeeBps=MAX_FEE_BPS):
         a.setGridFee(MAX_FEE_BPS + 1, sender=admin)
     tx = a.setGridFee(200, sender=admin)
     assert_logs(tx, log(a.GridFeeUpdated, previousBps=FEE_BPS, newBps=200))
     assert a.gridFeeBps() == 200
+    submit(a, alice, period + 1, True, 10_000, 200)
+    later_ask = submit(a, bob, period + 1, False, 10_000, 100)
     close_gate(chain, period + 1)
+    a.clear(period, sender=keeper)
     a.clear(period + 1, sender=keeper)
     gross = 10_000 * price(150) // 1_000
     assert a.getMarket(period).feeBps == FEE_BPS and a.getOrderOutcome(ask).fee == gross * FEE_BPS // 10_000
@@ -630,7 +630,7 @@ def test_admin_functions_refuse_strangers(a, stranger):
         a.pause(sender=stranger)
 
 
-def test_pause_stops_submission_and_clearing_but_never_claims(
+def test_pause_stops_submission_but_never_clearing_or_claims(
     a, admin, alice, bob, keeper, fee_recipient, chain, energy_token, stablecoin, period
 ):
     bid = submit(a, alice, period, True, 1_000, 150)
@@ -647,10 +647,10 @@ def test_pause_stops_submission_and_clearing_but_never_claims(
         a.submitBid(period + 2, 1_000, MIN_PRICE, sender=alice)
     with reverts(a.EnforcedPause):
         a.submitAsk(period + 2, 1_000, MIN_PRICE, sender=bob)
+    # The way out stays open: clearing, claims and the fee withdrawal.
     close_gate(chain, period + 1)
-    with reverts(a.EnforcedPause):
-        a.clear(period + 1, sender=keeper)
-    # The way out stays open: claims and the fee withdrawal.
+    a.clear(period + 1, sender=keeper)
+    assert a.getMarket(period + 1).cleared
     a.claim(bid, sender=keeper)
     a.claim(ask, sender=keeper)
     a.withdrawFees(sender=fee_recipient)
@@ -658,8 +658,7 @@ def test_pause_stops_submission_and_clearing_but_never_claims(
     assert_logs(tx, log(a.Unpaused, account=admin.address))
     with reverts(a.ExpectedPause):
         a.unpause(sender=admin)
-    a.clear(period + 1, sender=keeper)
-    assert a.getMarket(period + 1).cleared
+    assert submit(a, alice, period + 3, True, 1_000, 0) >> 64 == period + 3
 
 
 def test_token_reentry_is_refused(project, admin, energy_token, fee_recipient, alice, keeper, chain):

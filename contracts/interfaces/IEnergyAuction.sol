@@ -25,11 +25,16 @@ import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUn
 ///   including it, a bid pays ceil(F1 * P / 1000) - ceil(F0 * P / 1000), never more than
 ///   ceil(fill * P / 1000), so never more than its escrow; an ask's gross is G1 - G0 with
 ///   G = floor(F * P / 1000), and its grid fee floor(G1 * feeBps / 10_000) - floor(G0 * feeBps / 10_000)
-///   (the fee rate snapshot at clearing): a level's fees are floor(its gross * feeBps / 10_000), and an
+///   (the market's fee rate, see below): a level's fees are floor(its gross * feeBps / 10_000), and an
 ///   order's at most ceil(its gross * feeBps / 10_000). A level's payments, gross and fees are then known
 ///   from its volume alone, so `clear` accrues each market's fees plus the buyers' rounding surplus
 ///   (payments minus gross, below one unit per level) at once, and claims touch no shared state: after
 ///   every order of a market has claimed, nothing of it is left but what was accrued.
+/// - Fee rate: a market takes the grid fee in force at its first order, and an ask submitted later under
+///   a lower fee lowers it to that fee; a raise never reaches a market opened before it. So no seller
+///   pays a rate above the one in force when they submitted.
+/// - Pause: stops new bids and asks only. Clearing, claims and the fee withdrawal stay open, so a
+///   pause never holds an order's escrow.
 interface IEnergyAuction {
     /// @notice The side of a cleared market that offered more than was traded at the clearing price.
     enum LongSide {
@@ -48,7 +53,7 @@ interface IEnergyAuction {
         uint256 clearingTick;
         uint256 clearingPricePerKWh;
         uint256 volumeWh; // traded: min(D, S) at the clearing tick
-        uint256 feeBps; // grid fee rate of the market's sales, fixed when it cleared
+        uint256 feeBps; // grid fee rate of the market's sales (see Fee rate); 0 before its first order
         LongSide longSide;
         uint256 marginalTick; // the long side's last level reached (its orders are rationed)
         uint256 rationedWh; // L: what that level trades
@@ -104,7 +109,8 @@ interface IEnergyAuction {
     /// @param marginalTick The long side's last level reached, whose orders are rationed (0 when NONE).
     /// @param rationedWh L: what that level trades, Wh (0 when NONE).
     /// @param marginalLevelWh T: that level's volume, Wh (0 when NONE).
-    /// @param feeBps The grid fee rate of the market's sales, fixed now, basis points.
+    /// @param feeBps The grid fee rate of the market's sales, basis points: the fee at its first order, or a
+    /// lower one in force when a later ask came (the current fee for a market without orders).
     event MarketCleared(
         uint256 indexed period,
         uint256 clearingTick,
@@ -140,7 +146,8 @@ interface IEnergyAuction {
     /// @param tickSizePerKWh The step between prices, PaymentToken base units per kWh.
     /// @param maxPricePerKWh The highest price (the last tick), PaymentToken base units per kWh.
     event PriceGridUpdated(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
-    /// @notice The admin changed the grid fee; markets cleared from now on use it.
+    /// @notice The admin changed the grid fee: markets opened from now on take it, and a lower fee also
+    /// reaches every uncleared market that takes an ask from now on.
     /// @param previousBps The fee before, basis points of a sale's gross.
     /// @param newBps The fee from now on, basis points of a sale's gross.
     event GridFeeUpdated(uint256 previousBps, uint256 newBps);
@@ -218,9 +225,9 @@ interface IEnergyAuction {
     /// @return orderId period << 64 | the order's sequence number in the market.
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
 
-    /// @notice Clears the market of `period` (anyone, once, from its gate closure on): fixes its price,
-    /// volume, rationing and fee rate, and accrues its fees and rounding surplus. A market without
-    /// orders clears too, with volume 0.
+    /// @notice Clears the market of `period` (anyone, once, from its gate closure on, paused or not):
+    /// fixes its price, volume and rationing, and accrues its fees and rounding surplus. A market
+    /// without orders clears too, with volume 0.
     function clear(uint256 period) external;
 
     /// @notice Pays out an order of a cleared market to its trader (anyone may call, once): a bid gets its
@@ -233,17 +240,18 @@ interface IEnergyAuction {
     /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.
     function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh) external;
 
-    /// @notice Sets the grid fee for markets cleared from now on. DEFAULT_ADMIN_ROLE only.
+    /// @notice Sets the grid fee: markets opened from now on take it; a lower fee also applies to the
+    /// uncleared markets that take an ask from now on (see Fee rate). DEFAULT_ADMIN_ROLE only.
     function setGridFee(uint256 feeBps) external;
 
     /// @notice Sets who may withdraw accrued fees (including those accrued before). DEFAULT_ADMIN_ROLE only.
     function setFeeRecipient(address feeRecipient_) external;
 
-    /// @notice Stops submissions and clearing; claims and fee withdrawal stay open, so no escrow is
-    /// ever stuck. PAUSER_ROLE only.
+    /// @notice Stops new bids and asks; clearing, claims and the fee withdrawal stay open, so no escrow
+    /// waits for the pause to end. PAUSER_ROLE only.
     function pause() external;
 
-    /// @notice Resumes submissions and clearing. DEFAULT_ADMIN_ROLE only.
+    /// @notice Resumes bids and asks. DEFAULT_ADMIN_ROLE only.
     function unpause() external;
 
     /// @notice Seconds per delivery period.
@@ -287,7 +295,7 @@ interface IEnergyAuction {
     /// @notice What the order gets (or got) from its market's clearing.
     function getOrderOutcome(uint256 orderId) external view returns (OrderOutcome memory);
 
-    /// @notice The grid fee for markets cleared from now on, basis points of the sale.
+    /// @notice The grid fee in force, basis points of the sale: the rate of markets opened from now on.
     function gridFeeBps() external view returns (uint256);
 
     /// @notice Who may withdraw the accrued fees.
