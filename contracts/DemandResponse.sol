@@ -301,6 +301,10 @@ contract DemandResponse is AccessControl, IDemandResponse {
         external
         onlyRole(REDUCTION_RECORDER_ROLE)
     {
+        // A window ending before it starts would lower the meter's high-water mark.
+        if (lastInterval < firstInterval || lastInterval > type(uint64).max) {
+            revert InvalidIntervalRange(firstInterval, lastInterval);
+        }
         _recordReward(meter, firstInterval, lastInterval, reductionWh);
     }
 
@@ -310,7 +314,8 @@ contract DemandResponse is AccessControl, IDemandResponse {
         MeterRewards storage r = _meterRewards[meter];
         uint256 through = r.rewardedThroughInterval;
         if (firstInterval <= through) revert ReductionAlreadyRewarded(meter, firstInterval, through);
-        // Interval indices fit 64 bits for billions of years; Wh sums fit 192 bits.
+        // Event and program windows' intervals fit 64 bits (recordRewardedReduction checks what its
+        // caller gives); Wh sums fit 192 bits.
         _meterRewards[meter] = MeterRewards(uint64(lastInterval), uint192(r.rewardedReductionWh + reductionWh));
     }
 

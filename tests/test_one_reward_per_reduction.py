@@ -256,5 +256,9 @@ def test_only_the_recorder_role_writes_the_record(demand_response, demand_progra
     assert (dr.rewardedThroughInterval(household), dr.rewardedReductionWh(household)) == (13, 1_000)
     with reverts(dr.ReductionAlreadyRewarded, meter=household, firstInterval=13, rewardedThroughInterval=13):
         dr.recordRewardedReduction(household, 13, 20, 1_000, sender=stranger)
+    # A window ending before it starts, or beyond 64 bits, would move the high-water mark wrongly.
+    for first, last in ((30, 29), (30, 2**64)):
+        with reverts(dr.InvalidIntervalRange, firstInterval=first, lastInterval=last):
+            dr.recordRewardedReduction(household, first, last, 1, sender=stranger)
     dr.recordRewardedReduction(household, 14, 20, 500, sender=stranger)
     assert (dr.rewardedThroughInterval(household), dr.rewardedReductionWh(household)) == (20, 1_500)

@@ -288,6 +288,10 @@ interface IDemandResponse {
     /// @param firstInterval The window's first interval index (unix s / 900).
     /// @param rewardedThroughInterval The meter's last interval already rewarded.
     error ReductionAlreadyRewarded(address meter, uint256 firstInterval, uint256 rewardedThroughInterval);
+    /// @notice A recorded window whose last interval precedes its first, or lies beyond 64 bits.
+    /// @param firstInterval The window's first interval index given.
+    /// @param lastInterval The window's last interval index given.
+    error InvalidIntervalRange(uint256 firstInterval, uint256 lastInterval);
 
     // ----------------------------------------------------------------------------- functions
 
@@ -355,7 +359,8 @@ interface IDemandResponse {
     /// @notice Records that `meter`'s intervals `firstInterval`..`lastInterval` earned a reward for
     /// `reductionWh`, so that no event or program rewards them again; reverts
     /// ReductionAlreadyRewarded when `firstInterval` is not after the meter's last rewarded
-    /// interval. REDUCTION_RECORDER_ROLE only (DemandPrograms).
+    /// interval, InvalidIntervalRange when `lastInterval` precedes it or exceeds 64 bits.
+    /// REDUCTION_RECORDER_ROLE only (DemandPrograms).
     function recordRewardedReduction(address meter, uint256 firstInterval, uint256 lastInterval, uint256 reductionWh)
         external;
 
