@@ -671,9 +671,9 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
 
     /// @dev `account` is an authorized operator of `regionId`.
     function _checkRegionOperator(address account, uint32 regionId) private view {
-        Operator memory o = _operators[account];
-        if (!(o.verified && o.authorized)) revert Unauthorized(account);
-        if (o.regionId != regionId) revert OperatorNotInRegion(account, o.regionId, regionId);
+        _checkOperator(account);
+        uint32 operatorRegionId = _operators[account].regionId;
+        if (operatorRegionId != regionId) revert OperatorNotInRegion(account, operatorRegionId, regionId);
     }
 
     function _setEmergencyMode(uint32 regionId, bool active) private {

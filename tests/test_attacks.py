@@ -221,6 +221,8 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
             "updateGridStatus",
             "updateProducerReputation",
             "verifyOperator",
+            "verifyProducer",
+            "verifyStorage",
         )
     },
     "EnergyAssetNFT": _ROLES
