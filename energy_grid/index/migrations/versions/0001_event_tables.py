@@ -153,7 +153,6 @@ def upgrade() -> None:  # noqa: PLR0915 (one statement per table and index)
 
     op.create_table(
         "grid_emergency_mode_changed",
-        sa.Column("region_id", sa.BigInteger(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("changed_by", sa.String(length=42), nullable=False),
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
@@ -164,9 +163,6 @@ def upgrade() -> None:  # noqa: PLR0915 (one statement per table and index)
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("block_number", "log_index", name="uq_grid_emergency_mode_changed_log"),
     )
-    with op.batch_alter_table("grid_emergency_mode_changed", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_grid_emergency_mode_changed_region_id"), ["region_id"], unique=False)
-
     op.create_table(
         "grid_load_reported",
         sa.Column("region_id", sa.BigInteger(), nullable=False),
@@ -422,9 +418,6 @@ def downgrade() -> None:  # noqa: PLR0915
         batch_op.drop_index(batch_op.f("ix_grid_load_reported_region_id"))
 
     op.drop_table("grid_load_reported")
-    with op.batch_alter_table("grid_emergency_mode_changed", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_grid_emergency_mode_changed_region_id"))
-
     op.drop_table("grid_emergency_mode_changed")
     with op.batch_alter_table("dr_event_started", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dr_event_started_event_id"))
