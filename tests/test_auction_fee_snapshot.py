@@ -54,17 +54,16 @@ def test_a_fee_raise_after_an_ask_does_not_apply_to_it(a, admin, alice, bob, kee
     a.setGridFee(RAISED_BPS, sender=admin)
     later_ask = submit(a, bob, period, False, AMOUNT_WH, 201)  # after the raise, above the bid: the market's rate holds
     tx = clear(a, keeper, chain, period)
-    market = a.getMarket(period)
-    assert market.feeBps == FEE_BPS
+    assert a.getMarket(period).feeBps == FEE_BPS
     assert [e.feeBps for e in tx.decode_logs(a.MarketCleared)] == [FEE_BPS]
     assert a.getOrderOutcome(ask).fee == ask_fee(FEE_BPS)
     assert a.getOrderOutcome(later_ask).filledWh == 0
-    gross = AMOUNT_WH * price(150) // 1_000
+    gross, fee = AMOUNT_WH * price(150) // 1_000, ask_fee(FEE_BPS)
     tx = a.claim(ask, sender=keeper)
     assert_logs(
         tx,
-        log(a.OrderClaimed, orderId=ask, trader=bob.address, isBid=False, filledWh=AMOUNT_WH, payment=gross, fee=ask_fee(FEE_BPS), refund=0),
-        log(stablecoin.Transfer, **{"from": a.address, "to": bob.address, "value": gross - ask_fee(FEE_BPS)}),
+        log(a.OrderClaimed, orderId=ask, trader=bob.address, isBid=False, filledWh=AMOUNT_WH, payment=gross, fee=fee, refund=0),
+        log(stablecoin.Transfer, **{"from": a.address, "to": bob.address, "value": gross - fee}),
     )
     assert a.getOrderOutcome(ask).claimed
 
