@@ -487,8 +487,8 @@ def bench_grid_operations(report: GasReport, grid_operations: Any, operator: Any
 
 
 BUDGET_SUBMIT_PRICE = 80_000
-BUDGET_SUBMIT_WEATHER = 75_000
-BUDGET_SUBMIT_GRID_DATA = 75_000
+BUDGET_SUBMIT_WEATHER = 80_000
+BUDGET_SUBMIT_GRID_DATA = 80_000
 BUDGET_CREATE_ORDER_BAND_ON = 160_000
 ORACLE_REGION = 1
 
@@ -511,10 +511,12 @@ def bench_oracles(report: GasReport, system: Any, operator: Any, chain: Any, rep
       other 2 reports (2 x 2,100); the reporter's report rewritten (2,900); the state slot read and
       rewritten (2,100 + 2,900); a fresh round slot (22,100); two events (~4,000): ~70,000 before
       execution.
-    - submitWeather and submitGridData, 75,000 each: 21,000 intrinsic and ~700 calldata; the same
+    - submitWeather and submitGridData, 80,000 each: 21,000 intrinsic and ~700 calldata; the same
       reporter list and report loads (6 x 2,100); the report and the region's value rewritten
       (2 x 5,000); two events, the report and the new medians (~4,700): ~49,000 before
-      execution, then four per-field medians over 2 values in memory.
+      execution, then four per-field medians in memory. The costliest is the report refining an
+      answered round: it reads the others' reports twice (to find the round it joins, then for
+      the medians) and sorts three values per field; measured ~75,500.
     - createOrder with the band on, 160,000: createOrder's own 120,000 budget plus the band's reads,
       all cold: the band's source slot (2,100), PriceDiscovery (account 2,600, settings and time
       table 2 x 2,100), the three oracles (3 x 2,600 accounts + 3 x 2,100 slots), 23,000 in all;
