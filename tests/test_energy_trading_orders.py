@@ -89,7 +89,7 @@ def test_constructor_rejects_bad_arguments(project, admin, energy_token, stablec
 
 
 def test_constructor_accepts_the_maximum_fee(project, admin, energy_token, stablecoin, fee_recipient):
-    market = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 1_000, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 1_000, 1, sender=admin)
     assert market.gridFeeBps() == 1_000
 
 
