@@ -170,6 +170,7 @@ def test_the_fill_bound_exactly_at_it_fills_and_one_more_cancels_the_rest(m, sel
     tx = m.createOrder(30, PRICE, expiry, BUY, sender=buyer)
     assert [f[2] for f in matches(tx, m)] == [asks[-1]]
     assert m.getOrderInfo(tx.return_value).escrow == cost_ceil(20, PRICE)
+    m.cancelOrder(tx.return_value, sender=buyer)
     # One fill more than the bound allows: the fills stand, the rest is cancelled untaken.
     more = [create(m, seller, 10, PRICE - 1, SELL, expiry) for _ in range(MAX_FILLS_PER_ORDER + 1)]
     before = wallets.read()
@@ -230,7 +231,7 @@ def test_dead_entries_are_pruned_by_anyone_without_a_trade(m, seller, buyer, car
     assert m.nextInLevel(first) == last
     assert tuple(m.priceLevel(SELL, PRICE)) == (first, last)
     assert wallets.read()[stranger.address] == before[stranger.address]
-    tx = m.createOrder(15, PRICE, expiry, BUY, sender=buyer)
+    tx = m.createOrder(20, PRICE, expiry, BUY, sender=buyer)
     assert [f[2] for f in matches(tx, m)] == [first, last]
     assert tuple(m.priceLevel(SELL, PRICE)) == (0, 0)
 
