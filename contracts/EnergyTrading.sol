@@ -41,8 +41,10 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 /// first and in arrival order within a price, each fill at the resting order's price (a crossing
 /// buyer keeps its price improvement: it comes back at settlement). Only what is left rests, so no
 /// two live undirected orders of different traders ever rest crossed and nobody can race to pick
-/// a crossing order's counterparty. An order that would cross more than MAX_FILLS_PER_ORDER
-/// resting orders reverts with TooManyCrossings and moves nothing. An order that would cross a
+/// a crossing order's counterparty. An order that reaches MAX_FILLS_PER_ORDER fills, or passes
+/// MAX_DEAD_ENTRIES_PER_CALL dead queue entries, stops there: its fills stand and its rest is
+/// cancelled at once (that escrow is never taken), so no crowd of tiny orders, live or dead, can
+/// make a crossing order revert; the trader sends the rest again. An order that would cross a
 /// resting order of its own trader reverts with SelfTrade (cancel it first): no wash trades.
 /// Directed orders are bilateral offers outside the index: they trade only with their named
 /// counterparty, by fillOrder or matchOrders. Anyone may still match a crossing BUY and SELL (at
@@ -60,7 +62,8 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 /// opposite level is found without a loop over orders; the best bid and ask are cached so a
 /// non-crossing order costs one comparison. Orders that leave the book another way (cancel,
 /// matchOrders, fillOrder, expiry) stay in their queue as dead entries and are unlinked when a
-/// crossing order reaches them (at most MAX_DEAD_ENTRIES_PER_CALL per call) or by pruneLevel.
+/// crossing order passes them (at most MAX_DEAD_ENTRIES_PER_CALL per order, one storage read
+/// each: each cost its creator a whole order) or by pruneLevel.
 /// Every loop is bounded by a constant. A trader's orders form a linked list walked backwards by a
 /// view. An order is two storage slots.
 contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
@@ -81,11 +84,13 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     uint256 public constant MAX_PRICE_BAND_BPS = 10_000;
     /// @notice Most resting orders one new order trades with. A fill costs ~37,000 gas, emptying a
     /// level up to ~50,000 more (bitmap words cleared, the next level searched): 32 fills on 32
-    /// levels spread over the whole price range, after 64 dead entries, measured 3.1 million gas,
-    /// far below a block.
+    /// levels spread over the whole price range, after 64 dead entries, measured 3.1 million gas;
+    /// the full MAX_DEAD_ENTRIES_PER_CALL adds ~2.5 million: still far below a block.
     uint256 public constant MAX_FILLS_PER_ORDER = 32;
     /// @notice Most dead queue entries a new order skips, and most entries a pruneLevel call visits.
-    uint256 public constant MAX_DEAD_ENTRIES_PER_CALL = 64;
+    /// Skipping one reads one storage slot (~2,400 gas), so 1,024 cost ~2.5 million gas, while each
+    /// cost whoever left it an order and a cancellation (~130,000 gas).
+    uint256 public constant MAX_DEAD_ENTRIES_PER_CALL = 1_024;
     /// @dev EIP-712 type hash of a signed order (createOrderBySig).
     bytes32 private constant ORDER_TYPEHASH = keccak256(
         "Order(address trader,uint256 amountWh,uint256 pricePerKWh,uint256 expiry,uint8 orderType,address counterparty,uint256 nonce,uint256 deadline)"
@@ -149,11 +154,20 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     mapping(uint256 levelKey => PriceLevel) private _levels;
     mapping(uint256 wordKey => uint256) private _levelBitmap;
 
-    constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_, address feeRecipient_, uint256 gridFeeBps_)
+    /// @param minOrderAmountWh_ The smallest order and partial fill (setMinOrderAmount's bounds).
+    constructor(
+        address admin,
+        IERC20 energyToken_,
+        IERC20 paymentToken_,
+        address feeRecipient_,
+        uint256 gridFeeBps_,
+        uint256 minOrderAmountWh_
+    )
         Settlement(admin, energyToken_, paymentToken_, feeRecipient_, gridFeeBps_)
         EIP712(DOMAIN_NAME, DOMAIN_VERSION)
     {
-        _state = MarketState(false, 0, 1, type(uint72).max, 0);
+        _checkMinOrderAmount(minOrderAmountWh_);
+        _state = MarketState(false, 0, uint48(minOrderAmountWh_), type(uint72).max, 0);
     }
 
     // ----------------------------------------------------------------------------- orders
@@ -294,7 +308,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         }
         _takers[transactionId] = msg.sender;
         emit OrderTaken(TransactionId.unwrap(transactionId), orderId, msg.sender, amountWh, o.pricePerKWh);
-        _pull(msg.sender, !takesSell, amountWh, o.pricePerKWh);
+        _pull(msg.sender, !takesSell, _escrowAmount(!takesSell, amountWh, o.pricePerKWh));
         return TransactionId.unwrap(transactionId);
     }
 
@@ -302,9 +316,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function setMinOrderAmount(uint256 amountWh) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (amountWh == 0 || amountWh > MAX_ORDER_AMOUNT_WH) {
-            revert MinOrderAmountOutOfRange(amountWh, MAX_ORDER_AMOUNT_WH);
-        }
+        _checkMinOrderAmount(amountWh);
         uint256 previousWh = _state.minOrderAmountWh;
         _state.minOrderAmountWh = uint48(amountWh);
         emit MinOrderAmountUpdated(previousWh, amountWh);
@@ -402,6 +414,18 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @inheritdoc IEnergyMarket
     function nonces(address trader) external view returns (uint256) {
         return _traders[trader].nonce;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function invalidateNonces(uint256 newNonce) external {
+        TraderAccount storage account = _traders[msg.sender];
+        uint256 currentNonce = account.nonce;
+        // The cap keeps every nonce far inside its 216 bits, so consuming one never wraps.
+        if (newNonce <= currentNonce || newNonce > type(uint64).max) {
+            revert NonceNotRaised(msg.sender, newNonce, currentNonce);
+        }
+        account.nonce = uint216(newNonce);
+        emit NoncesInvalidated(msg.sender, currentNonce, newNonce);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -505,9 +529,18 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         _storeNewOrder(id, o);
         account.latestOrderId = id;
         emit OrderCreated(OrderId.unwrap(id), trader, orderType, amountWh, pricePerKWh, expiry, counterparty);
-        if (directed) _counterparties[id] = counterparty;
-        else _trade(id, o);
-        _pull(trader, orderType == OrderType.SELL, amountWh, pricePerKWh);
+        bool energy = orderType == OrderType.SELL;
+        uint256 escrow = _escrowAmount(energy, amountWh, pricePerKWh);
+        if (directed) {
+            _counterparties[id] = counterparty;
+        } else if (_trade(id, o)) {
+            // Stopped at a crossing bound: the fills stand, the rest is cancelled before its escrow is taken.
+            _orders[id].status = OrderStatus.CANCELLED;
+            uint256 refund = _escrowLeft(o);
+            escrow -= refund;
+            emit OrderCancelled(OrderId.unwrap(id), trader, o.amountWh - o.filledWh, refund);
+        }
+        _pull(trader, energy, escrow);
     }
 
     /// @dev Writes a new order's two slots whole. Solidity's field-by-field copy reads and masks
@@ -549,16 +582,18 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         (address signer, ECDSA.RecoverError error, bytes32 errorArg) =
             ECDSA.tryRecover(_hashTypedDataV4(structHash), v, r, s);
         if (error == ECDSA.RecoverError.InvalidSignatureS) revert MalleableSignature(errorArg);
-        // A signature that recovers to no address (error InvalidSignature) names signer 0.
-        if (signer != trader) revert InvalidSigner(trader, signer);
+        // A signature that recovers to no address yields signer 0, which must not pass for trader 0.
+        if (error != ECDSA.RecoverError.NoError || signer != trader) revert InvalidSigner(trader, signer);
         account.nonce = uint216(currentNonce + 1);
     }
 
     /// @dev Crosses a new undirected order with the opposite side of the index, best level first,
     /// each level in arrival order, at the resting orders' prices; rests what is left. Resting
     /// orders always have the lower id, so Settlement prices each fill at theirs (_tradeTerms).
+    /// Returns true when it stopped at a crossing bound with some of the order left (not rested):
+    /// what it unlinked on the way stays unlinked, so the next order goes on from there.
     // slither-disable-next-line cyclomatic-complexity: one walk of the opposite book (price levels, their FIFO queues, dead entries); split, it would re-read the same state
-    function _trade(OrderId id, StoredOrder memory o) private {
+    function _trade(OrderId id, StoredOrder memory o) private returns (bool stopped) {
         bool isBuy = o.orderType == OrderType.BUY;
         OrderType restingType = isBuy ? OrderType.SELL : OrderType.BUY;
         uint256 limitPerKWh = o.pricePerKWh;
@@ -572,16 +607,22 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
                 OrderId headId = _levels[key].headOrderId;
                 OrderId restingId = headId;
                 while (restingId != NO_ORDER && remainingWh != 0) {
-                    StoredOrder memory r = _order(restingId);
-                    if (!_isLive(r.status, r.expiry)) {
+                    // A dead entry costs one slot read (status, expiry and link share slot 1).
+                    StoredOrder storage entry = _orders[restingId];
+                    if (!_isLive(entry.status, entry.expiry)) {
                         if (++deadEntries > MAX_DEAD_ENTRIES_PER_CALL) {
-                            revert TooManyDeadEntries(MAX_DEAD_ENTRIES_PER_CALL);
+                            stopped = true;
+                            break;
                         }
-                        restingId = r.nextInLevel;
+                        restingId = entry.nextInLevel;
                         continue;
                     }
+                    if (fills == MAX_FILLS_PER_ORDER) {
+                        stopped = true;
+                        break;
+                    }
+                    StoredOrder memory r = _order(restingId);
                     if (r.trader == o.trader) revert SelfTrade(o.trader);
-                    if (fills == MAX_FILLS_PER_ORDER) revert TooManyCrossings(MAX_FILLS_PER_ORDER);
                     ++fills;
                     (remainingWh, restingId) = _fillResting(id, o, restingId, r, remainingWh);
                 }
@@ -599,7 +640,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             }
             _bestPerKWh[uint256(restingType)] = uint72(levelPricePerKWh);
         }
-        if (remainingWh == 0) return;
+        if (remainingWh == 0 || stopped) return stopped;
         // Rest the remainder at the tail of its level.
         uint256 ownKey = _levelKey(o.orderType, limitPerKWh);
         PriceLevel storage level = _levels[ownKey];
@@ -683,6 +724,12 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 maxPricePerKWh = referencePricePerKWh * (10_000 + bandBps) / 10_000;
         if (pricePerKWh < minPricePerKWh || pricePerKWh > maxPricePerKWh) {
             revert PriceOutsideBand(pricePerKWh, minPricePerKWh, maxPricePerKWh);
+        }
+    }
+
+    function _checkMinOrderAmount(uint256 amountWh) private pure {
+        if (amountWh == 0 || amountWh > MAX_ORDER_AMOUNT_WH) {
+            revert MinOrderAmountOutOfRange(amountWh, MAX_ORDER_AMOUNT_WH);
         }
     }
 
@@ -812,12 +859,11 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         if (refund != 0) _escrowToken(o.orderType == OrderType.SELL).safeTransfer(o.trader, refund);
     }
 
-    /// @dev Takes `from`'s side of an order or fill into escrow: `amountWh` of EnergyToken, or what
-    /// it costs at `pricePerKWh` in PaymentToken, rounded up. The balance is read only when the
-    /// transfer fails, to name the shortfall; any other failure reverts with the token's own error.
-    function _pull(address from, bool energy, uint256 amountWh, uint256 pricePerKWh) private {
+    /// @dev Takes `amount` of `from`'s EnergyToken (`energy`) or PaymentToken into escrow. The
+    /// balance is read only when the transfer fails, to name the shortfall; any other failure
+    /// reverts with the token's own error.
+    function _pull(address from, bool energy, uint256 amount) private {
         IERC20 token = _escrowToken(energy);
-        uint256 amount = _escrowAmount(energy, amountWh, pricePerKWh);
         if (token.trySafeTransferFrom(from, address(this), amount)) return;
         uint256 available = token.balanceOf(from);
         if (available < amount) {

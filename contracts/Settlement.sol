@@ -30,7 +30,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
 
     /// @notice Voids transactions inside the settlement window (the grid operator).
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    /// @notice Pauses trading and settlement (emergency shutdown: the guardian, GridManagement); only the admin resumes.
+    /// @notice Pauses trading (emergency shutdown: the guardian, GridManagement); only the admin resumes.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Highest grid fee: 10 %.
     uint256 public constant MAX_FEE_BPS = 1_000;
@@ -62,7 +62,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
 
     IERC20 private immutable _energyToken;
     IERC20 private immutable _paymentToken;
-    // These share a slot with Pausable's flag: settle and match read it once, settle writes it once.
+    // These share a slot with Pausable's flag: matching reads it once, settlement reads it once and writes it once.
     uint40 private _transactionCount;
     uint16 private _gridFeeBps;
     uint24 private _settlementWindowSeconds;
@@ -104,12 +104,14 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     // ----------------------------------------------------------------------------- settlement
 
     /// @inheritdoc IEnergyTrading
-    function settleTransaction(uint256 transactionId) external whenNotPaused nonReentrant {
+    // Open during a pause, like every exit: a trade past its window is final, and a pause that
+    // governance takes days to lift must not hold its value.
+    function settleTransaction(uint256 transactionId) external nonReentrant {
         _settle(transactionId, _settlementWindowSeconds, false);
     }
 
     /// @inheritdoc ISettlement
-    function settleTransactions(uint256[] calldata transactionIds) external whenNotPaused nonReentrant {
+    function settleTransactions(uint256[] calldata transactionIds) external nonReentrant {
         uint256 size = transactionIds.length;
         if (size == 0) revert EmptyBatch();
         if (size > MAX_SETTLEMENT_BATCH) revert BatchTooLarge(size, MAX_SETTLEMENT_BATCH);

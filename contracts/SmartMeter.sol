@@ -66,6 +66,9 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     bytes32 public constant METER_READING_TYPEHASH = keccak256(
         "MeterReading(uint256 timestamp,uint256 consumption,uint256 production,uint256 gridFrequency,uint256 voltage)"
     );
+    /// @notice Highest nonce invalidateNonces sets: far more signed readings than a meter signs in
+    /// its life, and low enough that the 40-bit nonce never wraps.
+    uint256 public constant MAX_READING_NONCE = type(uint32).max;
     /// @notice Largest register value (uint56 in the profile): 72 PWh, beyond any meter's life.
     uint256 public constant MAX_REGISTER_WH = type(uint56).max;
     /// @notice Highest interval the load profile can hold (uint32), year 124,000 and later.
@@ -81,7 +84,8 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     struct Meter {
         address owner; // 0 = not registered
         uint40 lastReadingAt; // unix s; 0 = no reading and no registration baseline yet
-        // Signed readings accepted. Each strictly raises lastReadingAt, so it never exceeds it and fits 40 bits.
+        // Signed readings accepted plus the skips of invalidateNonces: at most MAX_READING_NONCE plus
+        // one per accepted reading, each of which strictly raises lastReadingAt, so it fits 40 bits.
         uint40 nonce;
         bool active;
         bool awaitingBaseline; // next reading only sets the baseline
@@ -246,6 +250,17 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             }
         }
         _mint(batch);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function invalidateNonces(uint256 newNonce) external {
+        Meter storage m = _knownMeter(msg.sender);
+        uint256 currentNonce = m.nonce;
+        if (newNonce <= currentNonce || newNonce > MAX_READING_NONCE) {
+            revert ReadingNonceNotRaised(msg.sender, newNonce, currentNonce);
+        }
+        m.nonce = uint40(newNonce);
+        emit ReadingNoncesInvalidated(msg.sender, currentNonce, newNonce);
     }
 
     /// @inheritdoc ISmartMeterRegistry

@@ -36,6 +36,11 @@ ZERO_ADDRESS = "0x" + "00" * 20
 # 1-9 get this much MockStablecoin, in whole units.
 LOCAL_FAUCET_WHOLE_UNITS = 10_000
 DEFAULT_GRID_FEE_BPS = 50  # 0.5 %
+# EnergyTrading's smallest order and partial fill: 0.1 kWh, a 400 W load for a quarter hour and the
+# resolution of a household meter's display. A crossing order takes at most 32 fills, so the orders
+# of this size ahead of it still fill 3.2 kWh of it, and every such order costs its creator a
+# whole order's gas and escrow. Governance changes it with setMinOrderAmount.
+DEFAULT_MIN_ORDER_AMOUNT_WH = 100
 DEFAULT_BASE_PRICE_PER_KWH = 200_000  # 0.20 per kWh in a 6-decimal PaymentToken
 # On a local chain the deployer operates this region, so scripts can act at once.
 LOCAL_OPERATOR_REGION = 1
@@ -237,6 +242,7 @@ def deploy_system(
     payment_token: Any | None = None,
     fee_recipient: Any | None = None,
     grid_fee_bps: int = DEFAULT_GRID_FEE_BPS,
+    min_order_amount_wh: int = DEFAULT_MIN_ORDER_AMOUNT_WH,
     base_price_per_kwh: int = DEFAULT_BASE_PRICE_PER_KWH,
     guardian: Any | None = None,
     oracle_heartbeat_seconds: int = DEFAULT_ORACLE_HEARTBEAT_SECONDS,
@@ -299,7 +305,7 @@ def deploy_system(
 
     # The constructor grants the deployer DEFAULT_ADMIN, OPERATOR and PAUSER roles.
     energy_trading = project.EnergyTrading.deploy(
-        deployer, energy_token, payment_token, fee_recipient, grid_fee_bps, **tx
+        deployer, energy_token, payment_token, fee_recipient, grid_fee_bps, min_order_amount_wh, **tx
     )
     for account in operators:
         energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)

@@ -2,8 +2,11 @@
 off-chain, any relayer submits it (createOrderBySig, with an optional ERC-2612 permit; cancelOrderBySig).
 
 The signer needs only the market's address and the chain id; the nonce is `market.nonces(trader)`
-and advances by one with each message the market accepts. Used by the tests, the gas bench and
-the web app's relay.
+and advances by one with each message the market accepts. A trader withdraws what it signed before
+anyone relays it by raising its own nonce (`invalidateNonces`, typed client
+`EnergyTrading.invalidate_nonces`, CLI `orders invalidate-nonces`). A signature that recovers to no
+address is refused for every trader, the zero address included. Used by the tests, the gas bench
+and the web app's relay.
 """
 
 from __future__ import annotations

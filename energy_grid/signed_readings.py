@@ -4,7 +4,9 @@ A meter device holds its own key; the meter's registered address is that key's a
 each reading with the meter's next nonce and a deadline, and any relayer (a gateway, a web service)
 submits the signed entries without holding a device key or a role. The typed data built here is
 exactly what the contract hashes (`SIGNED_READING_TYPEHASH` over the domain `SmartMeter`, version
-`1`, the chain id and the contract's address).
+`1`, the chain id and the contract's address). The device voids readings it signed and no relayer
+submitted yet by raising its nonce itself (`SmartMeter.invalidateNonces` from the meter's own
+address; the owner cannot).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from energy_grid.deployment import (
     DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
     DEFAULT_BASE_PRICE_PER_KWH,
     DEFAULT_MAX_PRICE_DEVIATION_BPS,
+    DEFAULT_MIN_ORDER_AMOUNT_WH,
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     DEFAULT_ORACLE_MIN_QUORUM,
     LOCAL_GOVERNANCE,
@@ -77,6 +78,13 @@ from energy_grid.manifest import DEPLOYMENTS_DIR, build_manifest, write_manifest
 @click.option("--proposal-threshold", type=int, default=None, help="GRID base units of votes needed to propose.")
 @click.option("--quorum-percent", type=int, default=None, help="Share of the GRID supply that must vote For or Abstain.")
 @click.option("--timelock-delay", type=int, default=None, help="Seconds between queueing and executing a proposal.")
+@click.option(
+    "--min-order-wh",
+    type=int,
+    default=DEFAULT_MIN_ORDER_AMOUNT_WH,
+    show_default=True,
+    help="EnergyTrading's smallest order and partial fill, Wh.",
+)
 @click.option(
     "--base-price",
     type=int,
@@ -145,6 +153,7 @@ def cli(
     payment_token: str | None,
     fee_recipient: str | None,
     guardian: str | None,
+    min_order_wh: int,
     base_price: int,
     oracle_heartbeat: int,
     max_price_deviation_bps: int,
@@ -204,6 +213,7 @@ def cli(
         payment_token=token,
         fee_recipient=fee_recipient,
         guardian=guardian,
+        min_order_amount_wh=min_order_wh,
         base_price_per_kwh=base_price,
         oracle_heartbeat_seconds=oracle_heartbeat,
         max_price_deviation_bps=max_price_deviation_bps,

@@ -98,6 +98,8 @@ MARKET_FEE_BPS = 50  # 0.5 % grid fee at deployment
 TRADER_ENERGY_WH = 50_000_000  # 50 MWh metered into each trader's wallet
 TRADER_CASH_WHOLE_UNITS = 1_000_000  # whole stablecoin units topped up for each trader
 MARKET_REGION = 1
+# The book's unit tests trade single Wh; deploy_system uses deployment.DEFAULT_MIN_ORDER_AMOUNT_WH.
+MARKET_MIN_ORDER_WH = 1
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +123,9 @@ def traders(owner, other, accounts):
 @pytest.fixture(scope="module")
 def market(project, admin, energy_token, stablecoin, fee_recipient):
     """A bare EnergyTrading (Settlement on the same address), grid fee MARKET_FEE_BPS."""
-    return project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, MARKET_FEE_BPS, sender=admin)
+    return project.EnergyTrading.deploy(
+        admin, energy_token, stablecoin, fee_recipient, MARKET_FEE_BPS, MARKET_MIN_ORDER_WH, sender=admin
+    )
 
 
 def meter_energy_to(holders, amount_wh, smart_meter, admin, accounts, chain) -> None:

@@ -54,6 +54,7 @@ PUBLIC: dict[str, str] = {
         "any relayer: the trader's EIP-712 signature (nonce, deadline) is the authorization; the order is the signer's"
     ),
     "EnergyTrading.cancelOrderBySig": "any relayer: the trader's EIP-712 signature is the authorization",
+    "EnergyTrading.invalidateNonces": "raises the caller's own signed-message nonce (NonceNotRaised for a lower one)",
     "EnergyTrading.withdrawOwed": "pays the caller only what a refused payout credited to it (NothingOwed otherwise)",
     "Settlement.withdrawOwed": "the same function, listed under Settlement's name too",
     "SmartMeter.submitSignedReadings": "any relayer: each reading's meter signature (EIP-712, nonce, deadline) is the authorization",

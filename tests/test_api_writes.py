@@ -150,6 +150,7 @@ def test_a_relayed_order_is_the_signers_and_the_relayer_pays_only_gas(api, api_s
         "txHash": relayed["txHash"],
         "blockNumber": receipt["blockNumber"],
         "relayer": writes_relayer.address,
+        "cancelledWh": 0,
     }
     order = market.getOrderInfo(relayed["orderId"])
     assert (order.trader, order.amount, order.price, int(order.status)) == (writes_buyer.address, 4_000, PRICE, OrderStatus.ACTIVE)

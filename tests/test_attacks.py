@@ -158,6 +158,7 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
             "books a trade between escrowed orders; tokens move at settlement (test_settlement_reentrancy.py calls it back from a transfer)"
         ),
         "pruneLevel": "unlinks dead queue entries",
+        "invalidateNonces": "raises the caller's signed-message nonce",
         "setGridFee": "a parameter",
         "setFeeRecipient": "a parameter",
         "setSettlementWindow": "a parameter",
@@ -257,7 +258,7 @@ class Scene:
 
 def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, MARKET_FEE_BPS, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, MARKET_FEE_BPS, 1, sender=admin)
     energy_token.approve(market, MAX_UINT, sender=seller)
     token.approve(market, MAX_UINT, sender=buyer)
     token.mint(buyer, 10**15, sender=buyer)

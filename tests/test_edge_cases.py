@@ -170,7 +170,7 @@ def test_one_wh_at_one_unit_per_kwh(project, admin, energy_token, fee_recipient,
     (a fee of 0.5 % of 1 rounds to 0), and the market keeps nothing."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed: a mintable ERC-20
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, 50, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, 50, 1, sender=admin)
     mint_energy(energy_token, admin, [seller], 1)
     cash.mint(buyer, 1, sender=buyer)
     energy_token.approve(market, MAX_UINT, sender=seller)
@@ -190,7 +190,7 @@ def test_the_largest_order_at_the_price_cap_with_the_largest_fee(project, admin,
     accounted for, the fee withdrawn whole."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, MAX_FEE_BPS, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, MAX_FEE_BPS, 1, sender=admin)
     mint_energy(energy_token, admin, [seller], MAX_ORDER_AMOUNT_WH)
     escrow = cost_ceil(MAX_ORDER_AMOUNT_WH, PRICE_CAP_PER_KWH)
     cash.mint(buyer, escrow, sender=buyer)
@@ -376,7 +376,7 @@ def test_auction_clear_with_every_tick_occupied(funded_auction, auction_traders,
 def test_emergency_shutdown_with_the_most_targets(project, grid_management, admin, energy_token, stablecoin, fee_recipient):
     """MAX_SHUTDOWN_TARGETS pausable contracts, each paused by the guardian's one call."""
     size = grid_management.MAX_SHUTDOWN_TARGETS()
-    targets = [project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 50, sender=admin) for _ in range(size)]
+    targets = [project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 50, 1, sender=admin) for _ in range(size)]
     for target in targets:
         target.grantRole(target.PAUSER_ROLE(), grid_management, sender=admin)
     grid_management.setShutdownTargets(targets, sender=admin)

@@ -18,6 +18,7 @@ from helpers import (
 from market_helpers import (
     ACTIVE,
     BUY,
+    CANCELLED,
     FILLED,
     PRICE,
     PRICE_CAP_PER_KWH,
@@ -38,7 +39,7 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 # ----------------------------------------------------------------------------- the continuous book
 
 MAX_FILLS_PER_ORDER = 32
-MAX_DEAD_ENTRIES_PER_CALL = 64
+MAX_DEAD_ENTRIES_PER_CALL = 1_024
 
 
 def test_book_constants_and_empty_index(m):
@@ -158,13 +159,8 @@ def test_orders_that_do_not_cross_rest_and_join_their_level_in_arrival_order(m, 
     assert tuple(m.priceLevel(BUY, 299_999)) == (b1, b1)
 
 
-def test_the_fill_bound_exactly_at_it_succeeds_and_one_more_reverts_moving_nothing(m, seller, buyer, wallets, expiry):
+def test_the_fill_bound_exactly_at_it_fills_and_one_more_cancels_the_rest(m, seller, buyer, wallets, expiry):
     asks = [create(m, seller, 10, PRICE, SELL, expiry) for _ in range(MAX_FILLS_PER_ORDER + 1)]
-    before = wallets.read()
-    with reverts(m.TooManyCrossings, maxFills=MAX_FILLS_PER_ORDER):
-        m.createOrder(10 * MAX_FILLS_PER_ORDER + 1, PRICE, expiry, BUY, sender=buyer)
-    assert wallets.read() == before
-    assert m.transactionCount() == 0
     tx = m.createOrder(10 * MAX_FILLS_PER_ORDER, PRICE, expiry, BUY, sender=buyer)
     assert [f[2] for f in matches(tx, m)] == asks[:MAX_FILLS_PER_ORDER]
     assert m.getOrderInfo(tx.return_value).status == FILLED
@@ -174,6 +170,16 @@ def test_the_fill_bound_exactly_at_it_succeeds_and_one_more_reverts_moving_nothi
     tx = m.createOrder(30, PRICE, expiry, BUY, sender=buyer)
     assert [f[2] for f in matches(tx, m)] == [asks[-1]]
     assert m.getOrderInfo(tx.return_value).escrow == cost_ceil(20, PRICE)
+    m.cancelOrder(tx.return_value, sender=buyer)
+    # One fill more than the bound allows: the fills stand, the rest is cancelled untaken.
+    more = [create(m, seller, 10, PRICE - 1, SELL, expiry) for _ in range(MAX_FILLS_PER_ORDER + 1)]
+    before = wallets.read()
+    tx = m.createOrder(10 * MAX_FILLS_PER_ORDER + 1, PRICE - 1, expiry, BUY, sender=buyer)
+    assert [f[2] for f in matches(tx, m)] == more[:MAX_FILLS_PER_ORDER]
+    info = m.getOrderInfo(tx.return_value)
+    assert (info.status, info.filledAmount, info.escrow) == (CANCELLED, 10 * MAX_FILLS_PER_ORDER, 0)
+    spent = cost_ceil(10 * MAX_FILLS_PER_ORDER, PRICE - 1)
+    assert wallets.read()[buyer.address][1] == before[buyer.address][1] - spent
 
 
 def test_dead_entries_are_skipped_and_unlinked(m, admin, seller, buyer, carol, dave, keeper, chain, wallets):
@@ -212,32 +218,20 @@ def dead_entries(m, trader, count, price, expiry) -> list[int]:
     return ids
 
 
-def test_too_many_dead_entries_revert_until_someone_prunes_the_level(
-    m, seller, buyer, carol, dave, stranger, wallets, expiry
-):
+def test_dead_entries_are_pruned_by_anyone_without_a_trade(m, seller, buyer, carol, dave, stranger, wallets, expiry):
     first = create(m, carol, 10, PRICE, SELL, expiry)
-    dead = dead_entries(m, seller, MAX_DEAD_ENTRIES_PER_CALL + 2, PRICE, expiry)
+    dead = dead_entries(m, seller, 3, PRICE, expiry)
     last = create(m, dave, 10, PRICE, SELL, expiry)
+    assert m.nextInLevel(first) == dead[0]
     before = wallets.read()
-    with reverts(m.TooManyDeadEntries, maxDeadEntries=MAX_DEAD_ENTRIES_PER_CALL):
-        m.createOrder(20, PRICE, expiry, BUY, sender=buyer)
-    assert wallets.read() == before
-    # A bid that needs only the live head still trades.
-    tx = m.createOrder(5, PRICE, expiry, BUY, sender=buyer)
-    assert [f[2] for f in matches(tx, m)] == [first]
-    # Anyone prunes: a call visits MAX_DEAD_ENTRIES_PER_CALL entries, live ones stay linked.
+    # Anyone prunes: dead entries are unlinked, live ones stay linked.
     tx = m.pruneLevel(SELL, PRICE, sender=stranger)
-    assert market_logs(tx, m) == [
-        log(m.PriceLevelPruned, orderType=SELL, pricePerKWh=PRICE, removedEntries=MAX_DEAD_ENTRIES_PER_CALL - 1)
-    ]
-    assert tx.return_value == MAX_DEAD_ENTRIES_PER_CALL - 1
-    assert m.nextInLevel(first) == dead[MAX_DEAD_ENTRIES_PER_CALL - 1]
-    tx = m.pruneLevel(SELL, PRICE, sender=stranger)
+    assert market_logs(tx, m) == [log(m.PriceLevelPruned, orderType=SELL, pricePerKWh=PRICE, removedEntries=3)]
     assert tx.return_value == 3
-    assert tuple(m.priceLevel(SELL, PRICE)) == (first, last)
     assert m.nextInLevel(first) == last
+    assert tuple(m.priceLevel(SELL, PRICE)) == (first, last)
     assert wallets.read()[stranger.address] == before[stranger.address]
-    tx = m.createOrder(15, PRICE, expiry, BUY, sender=buyer)
+    tx = m.createOrder(20, PRICE, expiry, BUY, sender=buyer)
     assert [f[2] for f in matches(tx, m)] == [first, last]
     assert tuple(m.priceLevel(SELL, PRICE)) == (0, 0)
 
@@ -304,7 +298,7 @@ def test_levels_far_apart_across_the_bitmap_are_found_in_price_order(project, ad
     that anyone can mint pays for prices up to the cap."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed here: a plain mintable ERC-20
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, 0, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, 0, 1, sender=admin)
     energy_token.approve(market, 2**256 - 1, sender=seller)
     cash.approve(market, 2**256 - 1, sender=buyer)
     cash.mint(buyer, 10**30, sender=buyer)

@@ -74,11 +74,11 @@ def test_constants_and_wiring(market, admin, energy_token, stablecoin, fee_recip
 @pytest.mark.parametrize(
     ("args", "error", "error_args"),
     [
-        (lambda a, e, s, f: (ZERO_ADDRESS, e, s, f, 0), lambda c: c.ZeroAddress, ()),
-        (lambda a, e, s, f: (a, ZERO_ADDRESS, s, f, 0), lambda c: c.ZeroAddress, ()),
-        (lambda a, e, s, f: (a, e, ZERO_ADDRESS, f, 0), lambda c: c.ZeroAddress, ()),
-        (lambda a, e, s, f: (a, e, s, ZERO_ADDRESS, 0), lambda c: c.InvalidFeeRecipient, (ZERO_ADDRESS,)),
-        (lambda a, e, s, f: (a, e, s, f, 1_001), lambda c: c.FeeTooHigh, (1_001, 1_000)),
+        (lambda a, e, s, f: (ZERO_ADDRESS, e, s, f, 0, 1), lambda c: c.ZeroAddress, ()),
+        (lambda a, e, s, f: (a, ZERO_ADDRESS, s, f, 0, 1), lambda c: c.ZeroAddress, ()),
+        (lambda a, e, s, f: (a, e, ZERO_ADDRESS, f, 0, 1), lambda c: c.ZeroAddress, ()),
+        (lambda a, e, s, f: (a, e, s, ZERO_ADDRESS, 0, 1), lambda c: c.InvalidFeeRecipient, (ZERO_ADDRESS,)),
+        (lambda a, e, s, f: (a, e, s, f, 1_001, 1), lambda c: c.FeeTooHigh, (1_001, 1_000)),
     ],
     ids=["admin", "energyToken", "paymentToken", "feeRecipient", "feeBps"],
 )
@@ -89,7 +89,7 @@ def test_constructor_rejects_bad_arguments(project, admin, energy_token, stablec
 
 
 def test_constructor_accepts_the_maximum_fee(project, admin, energy_token, stablecoin, fee_recipient):
-    market = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 1_000, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 1_000, 1, sender=admin)
     assert market.gridFeeBps() == 1_000
 
 

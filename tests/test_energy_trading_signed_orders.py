@@ -124,7 +124,7 @@ def test_bad_signatures_are_rejected_naming_their_inputs_and_move_nothing(
     other_chain = sign_order(order, seller.private_key, m.address, chain_id + 1)
     with reverts(m.InvalidSigner, trader=seller.address, signer=recover_order_signer(order, other_chain, m.address, chain_id)):
         relay(m, order, other_chain, keeper)
-    twin = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, FEE_BPS, sender=admin)
+    twin = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, FEE_BPS, 1, sender=admin)
     other_market = sign_order(order, seller.private_key, twin.address, chain_id)
     with reverts(m.InvalidSigner, trader=seller.address, signer=recover_order_signer(order, other_market, m.address, chain_id)):
         relay(m, order, other_market, keeper)

@@ -65,7 +65,7 @@ def test_fee_is_exact_at_large_values(project, admin, energy_token, fee_recipien
     price cap, 2^72 - 1 per kWh)."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed here: a plain mintable ERC-20
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, fee_bps, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, fee_bps, 1, sender=admin)
     energy_token.approve(market, 2**256 - 1, sender=seller)
     cash.approve(market, 2**256 - 1, sender=buyer)
     amount_wh, price = 12_345_679, PRICE_CAP_PER_KWH
@@ -104,7 +104,7 @@ def fee_heavy_market(project, admin, energy_token, fee_recipient, traders, keepe
     accrued-fees field in storage and mints what backs it to the market."""
     seller, buyer = traders[0], traders[1]
     cash = project.BlacklistToken.deploy(sender=admin)  # mintable by anyone; nobody frozen here
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, MAX_FEE_BPS, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, MAX_FEE_BPS, 1, sender=admin)
     energy_token.approve(market, 2**256 - 1, sender=seller)
     cash.approve(market, 2**256 - 1, sender=buyer)
     cash.mint(buyer, 10**12, sender=buyer)

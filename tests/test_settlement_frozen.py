@@ -38,7 +38,7 @@ def frozen_cash_market(project, admin, energy_token, fee_recipient, traders, cha
     200,000, fee 1,000, the buyer's refund 50,000)."""
     seller, buyer = traders[0], traders[1]
     token = project.BlacklistToken.deploy(sender=admin)
-    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, FEE_BPS, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, FEE_BPS, 1, sender=admin)
     energy_token.approve(market, 2**256 - 1, sender=seller)
     token.approve(market, 2**256 - 1, sender=buyer)
     token.mint(buyer, 10**12, sender=buyer)
@@ -143,7 +143,7 @@ def test_a_frozen_energy_leg_waits_for_the_buyer(project, admin, stablecoin, fee
     """The same credit for an energy token that freezes accounts: the buyer's Wh wait, the seller is paid."""
     seller, buyer = traders[0], traders[1]
     energy = project.BlacklistToken.deploy(sender=admin)
-    market = project.EnergyTrading.deploy(admin, energy, stablecoin, fee_recipient, FEE_BPS, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy, stablecoin, fee_recipient, FEE_BPS, 1, sender=admin)
     energy.mint(seller, 1_000, sender=seller)
     energy.approve(market, 2**256 - 1, sender=seller)
     stablecoin.approve(market, 2**256 - 1, sender=buyer)

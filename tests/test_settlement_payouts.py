@@ -73,14 +73,6 @@ def test_settle_rejections(m, admin, trade, keeper, wallets):
         m.settleTransaction(trade + 1, sender=keeper)
     with reverts(m.TransactionUnknown, transactionId=0):
         m.settleTransaction(0, sender=keeper)
-    m.pause(sender=admin)
-    before = wallets.read()
-    with reverts(m.EnforcedPause):
-        m.settleTransaction(trade, sender=keeper)
-    with reverts(m.EnforcedPause):
-        m.settleTransactions([trade], sender=keeper)
-    assert wallets.read() == before
-    m.unpause(sender=admin)
     m.settleTransaction(trade, sender=keeper)
     with reverts(m.TransactionNotPending, transactionId=trade, status=SETTLED):
         m.settleTransaction(trade, sender=keeper)

@@ -37,7 +37,7 @@ def hostile(project, admin, energy_token, fee_recipient, traders, keeper, chain)
     """A market whose payment token calls back into the market from inside its transfers."""
     seller, buyer = traders[0], traders[1]
     token = project.ReentrantToken.deploy(sender=admin)
-    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, FEE_BPS, sender=admin)
+    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, FEE_BPS, 1, sender=admin)
     energy_token.approve(market, 2**256 - 1, sender=seller)
     token.approve(market, 2**256 - 1, sender=buyer)
     token.mint(buyer, 10**12, sender=buyer)

@@ -136,6 +136,12 @@ interface IEnergyMarket is IEnergyTrading {
     /// @param pricePerKWh The level's price.
     /// @param removedEntries Entries unlinked.
     event PriceLevelPruned(OrderType indexed orderType, uint256 indexed pricePerKWh, uint256 removedEntries);
+    /// @notice `trader` raised its nonce: every signed order or cancellation it signed with a lower
+    /// nonce and nobody submitted yet can no longer be submitted.
+    /// @param trader Whose nonce it is.
+    /// @param previousNonce The nonce before.
+    /// @param newNonce The nonce now: the next signed message must carry it.
+    event NoncesInvalidated(address indexed trader, uint256 previousNonce, uint256 newNonce);
     /// @notice An order smaller than the configured minimum.
     /// @param amountWh The order's amount.
     /// @param minAmountWh The minimum.
@@ -235,14 +241,12 @@ interface IEnergyMarket is IEnergyTrading {
     /// @notice A price band switched on without a reference price source.
     /// @param referencePrice The source given (the zero address).
     error InvalidReferencePrice(address referencePrice);
-    /// @notice The new order crosses more resting orders than MAX_FILLS_PER_ORDER: split it, or
-    /// lower its limit so that it crosses fewer.
-    /// @param maxFills MAX_FILLS_PER_ORDER.
-    error TooManyCrossings(uint256 maxFills);
-    /// @notice The new order would have to skip more orders that left the book than
-    /// MAX_DEAD_ENTRIES_PER_CALL: pruneLevel the levels it crosses first.
-    /// @param maxDeadEntries MAX_DEAD_ENTRIES_PER_CALL.
-    error TooManyDeadEntries(uint256 maxDeadEntries);
+    /// @notice invalidateNonces was given a nonce that does not raise the caller's: lowering it would
+    /// revive signed messages already used or voided. At most 2^64 - 1.
+    /// @param trader The caller.
+    /// @param newNonce The nonce asked for.
+    /// @param currentNonce The caller's nonce now.
+    error NonceNotRaised(address trader, uint256 newNonce, uint256 currentNonce);
     /// @notice The `orderType` level at `pricePerKWh` has no queue to prune.
     /// @param orderType The level's side.
     /// @param pricePerKWh The level's price.
@@ -317,9 +321,8 @@ interface IEnergyMarket is IEnergyTrading {
 
     /// @notice Unlinks orders that left the book (cancelled, filled, expired) from the first
     /// MAX_DEAD_ENTRIES_PER_CALL entries of the queue of the `orderType` level at `pricePerKWh`
-    /// (anyone may call; a level left empty leaves the index). A crossing order walks at most
-    /// MAX_FILLS_PER_ORDER live entries, fewer than a call visits, so repeated calls always clear
-    /// what would make it revert with TooManyDeadEntries.
+    /// (anyone may call; a level left empty leaves the index). Crossing orders unlink the dead
+    /// entries they pass as well; this lets a keeper clear a level before anyone trades into it.
     /// @return removedEntries Entries unlinked.
     function pruneLevel(OrderType orderType, uint256 pricePerKWh) external returns (uint256 removedEntries);
 
@@ -354,6 +357,13 @@ interface IEnergyMarket is IEnergyTrading {
 
     /// @notice The nonce `trader`'s next signed message must carry (0 for a new trader).
     function nonces(address trader) external view returns (uint256);
+
+    /// @notice Raises the caller's nonce to `newNonce`, so that every order or cancellation it
+    /// signed with a lower nonce and handed to a relayer can no longer be submitted: the way to
+    /// withdraw a signed message before it is relayed. Lowering or keeping it reverts with
+    /// NonceNotRaised. Open during a pause.
+    /// @param newNonce The nonce the caller's next signed message must carry, above the current one.
+    function invalidateNonces(uint256 newNonce) external;
 
     /// @notice Energy `account` owns: its EnergyToken balance plus Wh escrowed in its open SELL orders (seed 003).
     /// @dev Walks the account's order list (one storage read per order): a view for off-chain callers.

@@ -29,7 +29,10 @@ interface IEnergyTrading {
 
     /// @notice Creates an order open to every counterparty and escrows its value: a SELL locks
     /// `amount` Wh of EnergyToken, a BUY locks ceil(amount * price / 1000) PaymentToken.
-    /// It trades at once with the resting orders it crosses, and rests only what is left.
+    /// It trades at once with the resting orders it crosses, and rests only what is left; an
+    /// order that reaches the crossing bounds (EnergyTrading: MAX_FILLS_PER_ORDER fills or
+    /// MAX_DEAD_ENTRIES_PER_CALL dead entries) keeps its fills and its rest is cancelled at once
+    /// (OrderCancelled; that escrow is never taken).
     function createOrder(uint256 amount, uint256 price, uint256 expiry, OrderType orderType)
         external
         returns (uint256 orderId);

@@ -173,11 +173,13 @@ interface ISettlement {
     /// @param windowSeconds The window, seconds, at most MAX_SETTLEMENT_WINDOW; 0 = final at once.
     function setSettlementWindow(uint256 windowSeconds) external;
 
-    /// @notice Stops trading and settlement (cancel, expiry release, void and the fee and owed
-    /// withdrawals stay open). PAUSER_ROLE only.
+    /// @notice Stops new orders and trading (createOrder, createDirectedOrder, createOrderBySig,
+    /// matchOrders, fillOrder). Every exit stays open: cancel, expiry release, settlement, void,
+    /// the fee and owed withdrawals and nonce invalidation, so a pause never holds anyone's value.
+    /// PAUSER_ROLE only.
     function pause() external;
 
-    /// @notice Resumes trading and settlement. DEFAULT_ADMIN_ROLE only: a guardian can stop the market, not restart it.
+    /// @notice Resumes trading. DEFAULT_ADMIN_ROLE only: a guardian can stop the market, not restart it.
     function unpause() external;
 
     /// @notice A recorded transaction with its parties and what settling it pays.

@@ -88,6 +88,12 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param previousSeconds The former limit, seconds.
     /// @param newSeconds The new limit, seconds.
     event MaxReadingAgeUpdated(uint256 previousSeconds, uint256 newSeconds);
+    /// @notice `meter` raised its signed-reading nonce: readings it signed with a lower nonce and
+    /// nobody submitted yet can no longer be submitted.
+    /// @param meter The meter (its device key), which called.
+    /// @param previousNonce The nonce before.
+    /// @param newNonce The nonce now: the meter's next signed reading must carry it.
+    event ReadingNoncesInvalidated(address indexed meter, uint256 previousNonce, uint256 newNonce);
 
     /// @notice `meter` is registered already.
     /// @param meter The meter's address.
@@ -203,6 +209,12 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param nonce The signed reading's nonce.
     /// @param expectedNonce nonces(meter), the nonce the meter's next signed reading must carry.
     error InvalidReadingNonce(address meter, uint256 nonce, uint256 expectedNonce);
+    /// @notice invalidateNonces was given a nonce that does not raise the meter's (lowering it would
+    /// revive signed readings already used or voided), or one above MAX_READING_NONCE.
+    /// @param meter The meter, which called.
+    /// @param newNonce The nonce asked for.
+    /// @param currentNonce nonces(meter).
+    error ReadingNonceNotRaised(address meter, uint256 newNonce, uint256 currentNonce);
 
     /// @notice Registers `meter`; its first reading sets the baseline. OPERATOR_ROLE only.
     /// @param meter The meter's address (its device key's address, which signs its readings).
@@ -245,6 +257,16 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// is below nonces(meter) before it sends.
     /// @param signedReadings The readings with their meters' signatures.
     function submitSignedReadings(SignedReading[] calldata signedReadings) external;
+
+    /// @notice Raises the calling meter's signed-reading nonce to `newNonce`, so that readings its key
+    /// signed with a lower nonce and handed to a relayer can no longer be submitted (a reading the
+    /// device found wrong after signing it). Only the meter's own key may: the owner could otherwise
+    /// void readings to move metered energy between intervals (registers are cumulative, so the
+    /// next reading would book it later). MeterUnknown for a caller that is no registered meter,
+    /// ReadingNonceNotRaised for a nonce not above nonces(meter) or above MAX_READING_NONCE.
+    /// Open during a pause.
+    /// @param newNonce The nonce the meter's next signed reading must carry.
+    function invalidateNonces(uint256 newNonce) external;
 
     /// @notice Burns `amountWh` of the caller's EnergyToken against `meter`'s metered, unredeemed consumption.
     function redeemConsumption(address meter, uint256 amountWh) external;
@@ -296,7 +318,8 @@ interface ISmartMeterRegistry is ISmartMeter {
     function minReadingInterval() external view returns (uint256);
     /// @notice The oldest a reading may be when it arrives, seconds (DEFAULT_MAX_READING_AGE_SECONDS at deploy).
     function maxReadingAge() external view returns (uint256);
-    /// @notice The nonce `meter`'s next signed reading must carry: how many it has had accepted.
+    /// @notice The nonce `meter`'s next signed reading must carry: how many it has had accepted,
+    /// plus what it skipped with invalidateNonces.
     function nonces(address meter) external view returns (uint256);
     /// @notice The EIP-712 domain separator signed readings are hashed with (this chain, this contract).
     // slither-disable-next-line naming-convention: the name EIP-2612 made the convention

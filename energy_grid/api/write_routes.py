@@ -191,12 +191,15 @@ async def relay_order(request: Request, body: RelayOrder) -> dict[str, Any]:
         call = bind(client.trading.contract.functions.createOrderBySig, order.as_tuple(), *signature.args(), permits)
         receipt = await relay_of(request).send_async(relayer, call)
         created = client.trading.event(receipt, "OrderCreated")
+        # An order that reached the book's crossing bounds keeps its fills; the rest is cancelled at once.
+        cancelled = client.trading.events(receipt, "OrderCancelled")
     return {
         "orderId": int(created["orderId"]),
         "trader": str(created["trader"]),
         "txHash": tx_hash_of(receipt),
         "blockNumber": int(receipt["blockNumber"]),
         "relayer": relayer.address,
+        "cancelledWh": int(cancelled[0]["unfilledWh"]) if cancelled else 0,
     }
 
 

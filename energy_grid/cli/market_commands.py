@@ -1,4 +1,4 @@
-"""The order book: `orders place|cancel|list|book`, `match`, `settle` (EnergyTrading / Settlement)."""
+"""The order book: `orders place|cancel|list|book|invalidate-nonces`, `match`, `settle` (EnergyTrading / Settlement)."""
 
 from __future__ import annotations
 
@@ -64,9 +64,10 @@ def place(
     if approve:
         token = "EnergyToken" if order_type == SELL else "PaymentToken"
         approved = session.ensure_allowance(token, client["EnergyTrading"].address, escrow_amount(order_type, amount, price_per_kwh))
+    cancelled_wh = 0
     if counterparty is None:
         placed = client.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
-        order_id, fills = placed.order_id, placed.transaction_ids
+        order_id, fills, cancelled_wh = placed.order_id, placed.transaction_ids, placed.cancelled_wh
     else:
         order_id = client.create_directed_order(signer, amount, price_per_kwh, expiry_s, order_type, counterparty)
         fills = []
@@ -79,9 +80,17 @@ def place(
         "expiry_s": expiry_s,
         "counterparty": counterparty,
         "transaction_ids": fills,
+        "cancelled_wh": cancelled_wh,
         "approved": approved,
     }
-    emit(session.json_output, result, record_table(result, _order_formats(session), title=f"Order {order_id} placed"))
+    # An order that reached the book's crossing bounds kept its fills; the rest was not placed.
+    note = f"{kwh_fmt(cancelled_wh)} not placed (crossing bound reached): place it again." if cancelled_wh else None
+    emit(
+        session.json_output,
+        result,
+        record_table(result, _order_formats(session), title=f"Order {order_id} placed"),
+        note=note,
+    )
 
 
 @orders.command("cancel")
@@ -92,6 +101,18 @@ def cancel(session: Session, order_id: int) -> None:
     session.client.cancel_order(session.signer, order_id)
     info = _order_info(session, order_id)
     emit(session.json_output, info, record_table(info, _order_formats(session), title=f"Order {order_id} cancelled"))
+
+
+@orders.command("invalidate-nonces")
+@click.argument("new_nonce", type=click.IntRange(min=1))
+@pass_session
+def invalidate_nonces(session: Session, new_nonce: int) -> None:
+    """Void your signed orders and cancellations not yet relayed: raise your nonce to NEW_NONCE."""
+    trading = session.client.trading
+    previous = trading.nonce(session.signer.address)
+    trading.invalidate_nonces(session.signer, new_nonce)
+    result = {"trader": session.signer.address, "previous_nonce": previous, "nonce": trading.nonce(session.signer.address)}
+    emit(session.json_output, result, record_table(result, title="Signed messages below the nonce are void"))
 
 
 @orders.command("list")
@@ -216,6 +237,7 @@ def _order_formats(session: Session) -> dict[str, Any]:
     return {
         "amount_wh": kwh_fmt,
         "filled_wh": kwh_fmt,
+        "cancelled_wh": kwh_fmt,
         "price_per_kwh": price_fmt(decimals, symbol),
         "expiry_s": time_fmt,
         "counterparty": lambda c: c or "anyone",

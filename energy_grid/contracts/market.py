@@ -38,6 +38,9 @@ class PlacedOrder(NamedTuple):
 
     order_id: int
     transaction_ids: list[int]
+    # Wh cancelled on arrival: the order reached a crossing bound (MAX_FILLS_PER_ORDER fills or
+    # MAX_DEAD_ENTRIES_PER_CALL dead entries), kept its fills and did not rest the rest; send it again.
+    cancelled_wh: int = 0
 
 
 class BestPrices(NamedTuple):
@@ -61,7 +64,9 @@ class EnergyTrading(ContractClient):
         """createOrder: escrows at once and trades with the resting orders it crosses (best price
         first, each at the resting order's price); returns the order id and those fills."""
         receipt = self._send(trader, "createOrder", *self._order_args(amount_wh, price_per_kwh, expiry, side))
-        return PlacedOrder(self._id(receipt, "OrderCreated", "orderId"), self.fills(receipt))
+        cancelled = self.events(receipt, "OrderCancelled")
+        cancelled_wh = int(cancelled[0]["unfilledWh"]) if cancelled else 0
+        return PlacedOrder(self._id(receipt, "OrderCreated", "orderId"), self.fills(receipt), cancelled_wh)
 
     def create_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> int:
         """The seed's createOrder; returns the new order's id."""
@@ -166,6 +171,12 @@ class EnergyTrading(ContractClient):
     def nonce(self, trader: str) -> int:
         """The nonce the trader's next signed order or cancel must carry."""
         return self._int("nonces", trader)
+
+    def invalidate_nonces(self, trader: LocalAccount, new_nonce: int) -> TxReceipt:
+        """Raises the trader's nonce to `new_nonce`: every order or cancellation it signed with a
+        lower nonce and no relayer submitted yet is void (NonceNotRaised unless it goes up)."""
+        require(new_nonce > 0, "invalidate_nonces: new_nonce must be above the current nonce")
+        return self._send(trader, "invalidateNonces", new_nonce)
 
     def _order_args(self, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> tuple[int, int, int, int]:
         require_amount("amount_wh", amount_wh)

@@ -132,6 +132,13 @@ class SmartMeter(ContractClient):
         """The next nonce a device-signed reading of `meter` must carry."""
         return self._int("nonces", meter)
 
+    def invalidate_nonces(self, device: LocalAccount, new_nonce: int) -> TxReceipt:
+        """The meter's own key raises its signed-reading nonce to `new_nonce`: readings it signed
+        with a lower nonce and no relayer submitted yet are void (ReadingNonceNotRaised unless it
+        goes up, at most MAX_READING_NONCE). Only the device may: its owner cannot."""
+        require(new_nonce > 0, "invalidate_nonces: new_nonce must be above the current nonce")
+        return self._send(device, "invalidateNonces", new_nonce)
+
     def min_reading_interval_s(self) -> int:
         return self._int("minReadingInterval")
 

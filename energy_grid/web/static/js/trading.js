@@ -82,7 +82,10 @@ $("#order-form").addEventListener("submit", (event) => {
     const o = readForm(event.target);
     const expiry = (await chainNow()) + o.hours * 3600;
     const placed = await placeOrder({ side: o.side, amountWh: o.amountWh, pricePerKWh: o.pricePerKWh, expiry });
-    showMessage(`Order #${placed.orderId} placed (${o.side} ${formatKWh(o.amountWh)} at ${formatPrice(o.pricePerKWh, cfg)}).`);
+    const notPlaced = placed.cancelledWh
+      ? ` ${formatKWh(placed.cancelledWh)} of it was not placed (the book's crossing bound): place it again.`
+      : "";
+    showMessage(`Order #${placed.orderId} placed (${o.side} ${formatKWh(o.amountWh)} at ${formatPrice(o.pricePerKWh, cfg)}).${notPlaced}`);
     view.refreshNow();
   });
 });
