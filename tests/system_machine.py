@@ -801,11 +801,22 @@ class SystemMachine(RuleBasedStateMachine):
     # one transaction per step, the next stage chosen from the model, so every bounded run trades,
     # settles, clears, claims and pays rewards, and the invariants see each stage in between.
 
-    @rule(a=st.integers(0, 2), gap=st.sampled_from((0, 1, 2)), amount=st.sampled_from(AMOUNTS), batch=st.booleans(), take=st.booleans())
-    def market_step(self, a: int, gap: int, amount: int, batch: bool, take: bool) -> None:
+    @rule(
+        a=st.integers(0, 2),
+        gap=st.sampled_from((0, 1, 2)),
+        amount=st.sampled_from(AMOUNTS),
+        batch=st.booleans(),
+        take=st.booleans(),
+        void=st.integers(0, 4),
+    )
+    def market_step(self, a: int, gap: int, amount: int, batch: bool, take: bool, void: int) -> None:
         """The settlement of pending transactions once their window has passed (the earliest, or all
-        in a batch); else a crossing bid (or a taker's fill) for an open ask of this flow; else a new ask."""
+        in a batch), or now and then the operator voiding the earliest within its window; else a
+        crossing bid (or a taker's fill) for an open ask of this flow; else a new ask."""
         w = self.world
+        if self.pending_txs and not void:
+            self.void(0, 1)
+            return
         if self.pending_txs:
             ids = sorted(self.pending_txs)[: len(self.pending_txs) if batch else 1]
             self.wait_until(max(self.tx_matched_at[i] for i in ids) + self.settlement_window)
