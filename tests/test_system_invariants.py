@@ -120,9 +120,10 @@ def test_fuzz_system(fuzz_world):
             while fuzz_world.actions - first_action < share:
                 machine = hypothesis_seed(seed + chunk)(machine_class(fuzz_world))
                 # Examples of up to STEPS_PER_EXAMPLE steps, about an action each: the last chunk is cut
-                # to what is left of the share.
+                # to what is left of the share, but not below 10 examples (hypothesis tries the smallest,
+                # step-less examples first: a chunk of one or two may add no action at all).
                 left = share - (fuzz_world.actions - first_action)
-                examples = min(FUZZ_CHUNK_EXAMPLES, -(-left // STEPS_PER_EXAMPLE))
+                examples = min(FUZZ_CHUNK_EXAMPLES, max(10, -(-left // STEPS_PER_EXAMPLE)))
                 try:
                     run_state_machine_as_test(machine, settings=machine_settings(examples, False))
                 except BaseException:
