@@ -26,7 +26,7 @@ help:
 	@echo "make simulate the community day of make demo on the node at RPC_URL (deploys there first if needed)"
 	@echo "make serve    the API and the web app on http://127.0.0.1:8000 for the deployment at RPC_URL"
 	@echo "make bench    measure gas per operation against the budgets"
-	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000; FUZZ_SEED=n replays a run)"
+	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000) over FUZZ_SEEDS random seeds (default 4; FUZZ_SEED=n[,m] replays seeds)"
 
 setup: $(STAMP_PY) $(STAMP_NPM) $(SOLC_BIN)
 
@@ -103,13 +103,16 @@ bench: compile
 # embedded one keeps every step of every transaction in memory, and by default anvil writes each
 # older block's state to disk (one block per action: tens of GB for 50,000); --prune-history keeps
 # the last 256 states in memory only.
+# FUZZ_ACTIONS are split evenly over FUZZ_SEEDS random seeds, each printed before it runs;
+# FUZZ_SEED=s[,s2,...] runs those seeds instead (a failing seed replays alone with the share it had).
 FUZZ_PORT ?= 8548
 FUZZ_ACTIONS ?= 50000
+FUZZ_SEEDS ?= 4
 fuzz: compile
 	anvil --host 127.0.0.1 --port $(FUZZ_PORT) --silent --prune-history 256 & anvil_pid=$$!; \
 	trap "kill $$anvil_pid" EXIT; \
 	until (exec 3<>/dev/tcp/127.0.0.1/$(FUZZ_PORT)) 2>/dev/null; do sleep 0.1; done; \
-	APE_FOUNDRY_HOST=http://127.0.0.1:$(FUZZ_PORT) FUZZ_ACTIONS=$(FUZZ_ACTIONS) FUZZ_SEED=$(FUZZ_SEED) \
+	APE_FOUNDRY_HOST=http://127.0.0.1:$(FUZZ_PORT) FUZZ_ACTIONS=$(FUZZ_ACTIONS) FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_SEED=$(FUZZ_SEED) \
 	ape test tests/test_system_invariants.py -k test_fuzz_system -q -s -p no:cacheprovider
 
 clean:

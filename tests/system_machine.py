@@ -14,9 +14,20 @@ Rules mostly pick valid inputs (ids the model knows, amounts the accounts hold);
 invalid on purpose. Every revert must be a custom error some contract declares (fuzz_rpc.ErrorBook),
 and a revert moves nothing by construction, which the invariants then see.
 
-To extend: add a rule (use `self.send(...)`, which counts the action and records the outcome),
-keep what the contracts' views cannot tell in the model, and add its reads to `_reads` and its
-checks to `_check`.
+Every transaction that moves value is its own step (its own rule, or one stage of a `*_step` flow
+rule), so the invariants are checked in every intermediate state: an auction cleared but not
+claimed, a trade matched but not settled, a reduction verified but not paid.
+
+To extend:
+- a rule: a method with `@rule(...)` (and `@precondition` when it needs model state) that sends at
+  most one value-moving transaction through `self.send(...)` (which counts the action, records its
+  outcome for the coverage table and keeps the model's clock); update the model only from a
+  successful outcome (its logs). A lifecycle the machine should walk often gets a stage in a
+  `*_step` flow rule (one transaction per call, the next stage chosen from the model).
+- an invariant: add the views it needs to `_reads` (one batch of eth_calls per step), keep in the
+  model what no view tells, and add a `_check_*` method called from `_check`.
+- a contract: add it to `contracts` in `build_world`; its state-changing functions then appear in
+  the coverage table (`coverage_table`), listed as never called until a rule calls them.
 """
 
 from __future__ import annotations
@@ -60,6 +71,7 @@ SHARE_COUNT = 1_000
 DR_BASELINE_WH = 500  # per interval before the machine starts: 2,000 W
 DR_WINDOW_WH = 250  # per interval while it runs: 1,000 W, a 1,000 W reduction in any event
 HISTORY_DAYS = 6
+REJECTION_REASON = b"not eligible".ljust(32, b"\0")
 # An example moves the clock at most this far: DR baselines (the 5 days before a window) stay inside
 # the history written at setup.
 MAX_ELAPSED_SECONDS = 20 * 3_600
@@ -68,6 +80,12 @@ AUCTION_PERIOD_SECONDS = 900
 AUCTION_GATE_SECONDS = 300
 ORDER_PAGE = 100  # EnergyTrading.MAX_PAGE_SIZE
 
+# The auction's deployed price grid (deployment.DEFAULT_AUCTION_PRICE_GRID): ticks 0..255.
+AUCTION_MIN_PRICE, AUCTION_TICK_SIZE = 50_000, 1_000
+AUCTION_MID_TICK = 128
+# Bids at AUCTION_MID_TICK + level, asks at AUCTION_MID_TICK - level: most pairs cross; -40 does not
+# cross 10 or less, and 128 puts a bid off the grid (tick 256) and an ask on its lowest tick.
+AUCTION_LEVELS = (-40, 0, 10, 10, 60, 127, 128)
 PRICES = (150_000, 190_000, 200_000, 210_000, 250_000)  # per kWh: a few levels, so orders cross
 AMOUNTS = (1, 999, 10_000, 250_000)
 
@@ -128,11 +146,14 @@ class SystemWorld:
     holders: dict[str, set[str]]  # token name -> every account that ever held it
     dr_registers: dict[str, int]
     dr_written_interval: int  # the DR meters' last written interval
+    functions: dict[str, list[str]]  # contract name -> its state-changing functions (the coverage table's rows)
     actions: int = 0
-    outcomes: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)  # "contract.function:ok" or ":<custom error>" -> count
     seconds: float = 0.0
 
     def restore(self) -> None:
+        """Back to the world as built. Its snapshot predates the test runner's per-test one, which the
+        first revert drops: one test per world (per module), so the runner's isolation cannot undo ours."""
         self.node.revert(self.snapshot_id)
         self.snapshot_id = self.node.snapshot()
         rpc = self.node.rpc
@@ -202,6 +223,10 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     c = {name: Contract.of(name, contract) for name, contract in contracts.items()}
     # The project's contract types carry OpenZeppelin's errors too (in the ABIs of what inherits them).
     node = Node(rpc, ErrorBook(list(project.contracts.values())))
+    functions = {
+        name: sorted({i.name for i in contract.contract_type.abi if i.type == "function" and i.stateMutability not in ("view", "pure")})
+        for name, contract in contracts.items()
+    }
     holders = _holders_from_history(rpc, c)
     for token in ("energy", "payment", "carbon", "shares"):
         holders[token] |= {a.address for a in (admin, *traders, stranger)}
@@ -217,6 +242,7 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
         snapshot_id=node.snapshot(),
         start_timestamp=node.latest_timestamp(),
         holders=holders,
+        functions=functions,
         dr_registers=dict(writer.registers_wh),
         dr_written_interval=last_interval,
     )
@@ -248,6 +274,7 @@ ORDERS_MATCHED = topic("OrdersMatched(uint256,uint256,uint256,uint256,uint256)")
 ORDER_TAKEN = topic("OrderTaken(uint256,uint256,address,uint256,uint256)")
 AUCTION_SUBMITTED = topic("OrderSubmitted(uint256,uint256,address,bool,uint256,uint256,uint256)")
 DR_EVENT_STARTED = topic("EventStarted(uint256,address,uint32,uint256,uint256,uint256,uint256,uint256)")
+EVENT_JOINED = topic("EventJoined(uint256,address,uint256)")
 REWARD_PAID = topic("RewardPaid(uint256,address,uint256)")
 REVENUE_CLAIMED = topic("RevenueClaimed(uint256,address,uint256)")
 CREDITS_ISSUED = topic("CarbonCreditsIssued(address,address,uint256,uint256,uint256)")
@@ -292,10 +319,16 @@ class SystemMachine(RuleBasedStateMachine):
         self.orders: dict[int, MarketOrder] = {}
         self.pending_txs: set[int] = set()
         self.all_txs: set[int] = set()
+        self.flow_asks: set[int] = set()  # asks market_step placed, which it then fills
         self.auction_orders: dict[int, AuctionOrder] = {}
         self.cleared_periods: set[int] = set()
         self.dr_events: dict[int, int] = {}  # eventId -> endTime
         self.dr_claimed = 0
+        # (eventId, consumer) pairs: joined; verification tried (or rejected); verified; paid.
+        self.dr_joined: set[tuple[int, str]] = set()
+        self.dr_visited: set[tuple[int, str]] = set()
+        self.dr_verified: set[tuple[int, str]] = set()
+        self.dr_paid: set[tuple[int, str]] = set()
         self.revenue_deposited = 0
         self.revenue_claimed = 0
         self.issued_milligrams_bound: dict[str, int] = {d: 0 for d in w.devices}
@@ -323,15 +356,20 @@ class SystemMachine(RuleBasedStateMachine):
         started = time.perf_counter()
         w = self.world
         out = w.node.transact(w.c[target], fn, args, sender)
-        w.actions += 1
-        w.outcomes[f"{target}.{fn}:{'ok' if out.ok else out.error}"] += 1
+        self._record(target, fn, out)
         if expect_ok:
             assert out.ok, f"{target}.{fn}{args} from {sender}: the model expected success, got {out.error}"
-        self.now += 1  # reverted or not, the transaction took a block
-        if out.ok:
-            self._collect_holders(out)
         w.seconds += time.perf_counter() - started
         return out
+
+    def _record(self, target: str, fn: str, out: Outcome) -> None:
+        """Counts a sent transaction (reverted or not, it took a block) and collects new token holders."""
+        w = self.world
+        w.actions += 1
+        w.outcomes[f"{target}.{fn}:{'ok' if out.ok else out.error}"] += 1
+        self.now += 1
+        if out.ok:
+            self._collect_holders(out)
 
     def _collect_holders(self, out: Outcome) -> None:
         c = self.world.c
@@ -519,6 +557,12 @@ class SystemMachine(RuleBasedStateMachine):
     def withdraw_fees(self, market: str, by_recipient: int) -> None:
         self.send(market, "withdrawFees", (), self.world.admin if by_recipient else self.world.stranger)
 
+    @rule(token=st.sampled_from(("energy", "payment")), who=st.integers(0, 3))
+    def withdraw_owed(self, token: str, who: int) -> None:
+        """A payout a token refused at settlement is credited and withdrawn later (these tokens refuse none)."""
+        w = self.world
+        self.send("trading", "withdrawOwed", (w.c[token].address,), (*w.traders, w.stranger)[who])
+
     # ----------------------------------------------------------------------------- auction
 
     @rule(
@@ -526,34 +570,50 @@ class SystemMachine(RuleBasedStateMachine):
         is_bid=st.booleans(),
         ahead=st.sampled_from((0, 1, 1, 2, 3)),
         amount=st.sampled_from((1, 1_000, 30_000, 0)),
-        tick=st.sampled_from((0, 100, 150, 151, 200, 255, 256)),
+        level=st.sampled_from(AUCTION_LEVELS),
         off_grid=st.integers(0, 12),
+        join=st.integers(0, 3),
     )
-    def auction_submit(self, who: int, is_bid: bool, ahead: int, amount: int, tick: int, off_grid: int) -> None:
-        period = (self.now + 1) // AUCTION_PERIOD_SECONDS + ahead
-        limit = 50_000 + tick * 1_000 + (1 if off_grid == 0 else 0)
+    def auction_submit(self, who: int, is_bid: bool, ahead: int, amount: int, level: int, off_grid: int, join: int) -> None:
+        """Mostly into a period that has orders and is still open (join > 0), so bids meet asks; else
+        `ahead` periods from now (0: its gate has closed). A bid's tick is AUCTION_MID_TICK + level, an
+        ask's AUCTION_MID_TICK - level: a bid and an ask cross when their levels add up to 0 or more."""
+        open_periods = [p for p in self._auction_periods(cleared=False) if self.now + 1 < self._gate_closes(p)]
+        period = self.pick(open_periods, join) if open_periods and join else (self.now + 1) // AUCTION_PERIOD_SECONDS + ahead
+        tick = AUCTION_MID_TICK + level if is_bid else AUCTION_MID_TICK - level
+        limit = AUCTION_MIN_PRICE + tick * AUCTION_TICK_SIZE + (1 if off_grid == 0 else 0)
         trader = self.world.traders[who]
         out = self.send("auction", "submitBid" if is_bid else "submitAsk", (period, amount, limit), trader)
         if out.ok:
             for log in out.events(self.world.c["auction"], AUCTION_SUBMITTED):
                 self.auction_orders[topic_int(log, 1)] = AuctionOrder(trader, period, is_bid, amount, limit)
 
+    def _auction_periods(self, cleared: bool) -> list[int]:
+        """The periods the model's orders are in, cleared or not, earliest first."""
+        return sorted({o.period for o in self.auction_orders.values() if (o.period in self.cleared_periods) == cleared})
+
+    @staticmethod
+    def _gate_closes(period: int) -> int:
+        return period * AUCTION_PERIOD_SECONDS - AUCTION_GATE_SECONDS
+
     @rule(ahead=st.sampled_from((-2, -1, 0, 1, 2)))
     def auction_clear(self, ahead: int) -> None:
-        """Anyone clears: mostly a period with orders, after waiting for its gate to close."""
-        periods = {o.period for o in self.auction_orders.values()} - self.cleared_periods
-        current = (self.now + 1) // AUCTION_PERIOD_SECONDS
+        """Anyone clears: mostly the earliest period with orders, after waiting for its gate to close."""
+        periods = self._auction_periods(cleared=False)
         if periods and ahead < 1:
-            period = min(periods)
-            self.wait_until(period * AUCTION_PERIOD_SECONDS - AUCTION_GATE_SECONDS)
+            self._clear(periods[0])
         else:
-            period = current + ahead
-        if self.send("auction", "clear", (period,), self.world.admin).ok:
+            self._clear((self.now + 1) // AUCTION_PERIOD_SECONDS + ahead)
+
+    def _clear(self, period: int) -> None:
+        self.wait_until(self._gate_closes(period))
+        if self.send("auction", "clear", (period,), self.world.stranger).ok:
             self.cleared_periods.add(period)
 
     @precondition(lambda self: self.auction_orders)
     @rule(pick=st.integers(0, 10**6))
     def auction_claim(self, pick: int) -> None:
+        """Its trader claims: mostly an order of a cleared market not claimed yet."""
         claimable = [i for i, o in self.auction_orders.items() if o.period in self.cleared_periods and not o.claimed]
         order_id = self.pick(claimable or self.auction_orders, pick)
         order = self.auction_orders[order_id]
@@ -573,33 +633,51 @@ class SystemMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10**6), who=st.sampled_from((0, 1, 0, 1, 2)))
     def dr_join(self, pick: int, who: int) -> None:
         """traders 0 and 1 are registered consumers; trader 2 is not."""
-        self.send("dr", "joinEvent", (self.pick(self.dr_events, pick),), self.world.traders[who])
+        out = self.send("dr", "joinEvent", (self.pick(self.dr_events, pick),), self.world.traders[who])
+        self.dr_joined |= {(topic_int(log, 1), topic_address(log, 2)) for log in out.events(self.world.c["dr"], EVENT_JOINED)}
 
     @precondition(lambda self: self.dr_events)
     @rule(pick=st.integers(0, 10**6), who=st.integers(0, 1), tamper=st.integers(0, 8))
     def dr_verify(self, pick: int, who: int, tamper: int) -> None:
-        """The operator verifies with the meter's figures (tamper 0: one figure off by 1 W)."""
-        self._dr_verify_event(self.pick(self.dr_events, pick), who, tamper)
+        """The operator verifies with the meter's figures (tamper 0: one figure off by 1 W, and no waiting)."""
+        self._dr_verify_stage(self.pick(self.dr_events, pick), who, tamper)
 
-    def _dr_verify_event(self, event_id: int, who: int, tamper: int = 1) -> None:
+    def _dr_verify_stage(self, event_id: int, who: int, tamper: int = 1) -> None:
+        """After the event, the meters' readings through its last interval (a step of their own when
+        any are missing), then the verification."""
+        end = self.dr_events[event_id]
         if tamper:
-            self.wait_until(self.dr_events[event_id] + 600 + INTERVAL_SECONDS)  # its last interval's reading can be written
-        self._write_dr_meters()
+            self.wait_until(end + 600 + INTERVAL_SECONDS)  # its last interval's reading can be written
+        if self.dr_written_interval < (end + INTERVAL_SECONDS - 1) // INTERVAL_SECONDS and self._write_dr_meters():
+            return
         w = self.world
         consumer = w.traders[who]
         preview = w.node.calls([(w.c["dr"], "previewReduction", (event_id, consumer))])[0]
         figures = [0, 0, 0, 0] if isinstance(preview, Reverted) else list(preview)
         if tamper == 0:
             figures[0] += 1
-        self.send("dr", "verifyReduction", (event_id, consumer, *figures), w.admin)
+        out = self.send("dr", "verifyReduction", (event_id, consumer, *figures), w.admin)
+        self.dr_visited.add((event_id, consumer))
+        if out.ok:
+            self.dr_verified.add((event_id, consumer))
 
-    def _write_dr_meters(self) -> None:
-        """The DR meters' load (DR_WINDOW_WH per interval) up to the last whole interval, one gateway batch."""
+    @precondition(lambda self: self.dr_events)
+    @rule(pick=st.integers(0, 10**6), who=st.integers(0, 2))
+    def dr_reject(self, pick: int, who: int) -> None:
+        """The operator rejects a participation: mostly one joined and not verified yet."""
+        pending = sorted(self.dr_joined - self.dr_visited)
+        event_id, consumer = pending[pick % len(pending)] if pending else (self.pick(self.dr_events, pick), self.world.traders[who])
+        if self.send("dr", "rejectParticipation", (event_id, consumer, REJECTION_REASON), self.world.admin).ok:
+            self.dr_visited.add((event_id, consumer))
+
+    def _write_dr_meters(self) -> bool:
+        """The DR meters' load (DR_WINDOW_WH per interval) up to the last whole interval, one gateway
+        batch; False when there was nothing to write."""
         w = self.world
         last = (self.now - 600) // INTERVAL_SECONDS
         intervals = list(range(self.dr_written_interval + 1, last + 1))[:100]
         if not intervals:
-            return
+            return False
         meters, readings = [], []
         for interval in intervals:
             for meter in w.dr_meters:
@@ -614,13 +692,18 @@ class SystemMachine(RuleBasedStateMachine):
         else:
             for meter in w.dr_meters:
                 self.dr_registers[meter] -= DR_WINDOW_WH * len(intervals)
+        return True
 
     @precondition(lambda self: self.dr_events)
     @rule(pick=st.integers(0, 10**6), who=st.integers(0, 2))
     def dr_claim(self, pick: int, who: int) -> None:
         out = self.send("dr", "claimReward", (self.pick(self.dr_events, pick),), self.world.traders[who])
+        self._record_rewards(out)
+
+    def _record_rewards(self, out: Outcome) -> None:
         for log in out.events(self.world.c["dr"], REWARD_PAID):
             self.dr_claimed += word(log["data"], 0)
+            self.dr_paid.add((topic_int(log, 1), topic_address(log, 2)))
 
     @precondition(lambda self: self.dr_events)
     @rule(pick=st.integers(0, 10**6), distribute=st.booleans())
@@ -628,8 +711,7 @@ class SystemMachine(RuleBasedStateMachine):
         """The operator cancels an event not started yet, or anyone pays out verified rewards in a batch."""
         event_id = self.pick(self.dr_events, pick)
         out = self.send("dr", "distributeRewards" if distribute else "cancelEvent", (event_id,), self.world.admin)
-        for log in out.events(self.world.c["dr"], REWARD_PAID):
-            self.dr_claimed += word(log["data"], 0)
+        self._record_rewards(out)
 
     # ----------------------------------------------------------------------------- carbon credits
 
@@ -685,14 +767,9 @@ class SystemMachine(RuleBasedStateMachine):
         values = PARAMETER_VALUES[name]
         value = values[pick % len(values)]
         w = self.world
-        w.actions += 1
-        if by_admin:
-            out = apply_parameter(w, name, value)
-        else:
-            target, fn = PARAMETERS[name]
-            out = w.node.transact(w.c[target], fn, (value,), w.stranger)
-        w.outcomes[f"param.{name}:{'ok' if out.ok else out.error}"] += 1
-        self.now += 1
+        target, fn = PARAMETERS[name]
+        out = apply_parameter(w, name, value) if by_admin else w.node.transact(w.c[target], fn, (value,), w.stranger)
+        self._record(target, fn, out)
         if out.ok:
             if name == "emission_factor":
                 self.factor = value
@@ -701,8 +778,13 @@ class SystemMachine(RuleBasedStateMachine):
             elif name == "settlement_window_s":
                 self.settlement_window = value
 
-    @rule(which=st.sampled_from(("trading", "meter", "auction", "shares", "shutdown")), unpause=st.booleans(), by_admin=st.integers(0, 9))
-    def pause_or_unpause(self, which: str, unpause: bool, by_admin: int) -> None:
+    @rule(
+        which=st.sampled_from(("trading", "meter", "auction", "shares", "shutdown")),
+        unpause=st.integers(0, 2),
+        by_admin=st.integers(0, 9),
+    )
+    def pause_or_unpause(self, which: str, unpause: int, by_admin: int) -> None:
+        """Unpauses twice as often as it pauses: the system is paused some of the time, not most of it."""
         w = self.world
         sender = w.admin if by_admin else w.stranger
         if which == "shutdown":
@@ -714,79 +796,113 @@ class SystemMachine(RuleBasedStateMachine):
         else:
             self.send(which, "unpause" if unpause else "pause", (), sender)
 
-    # ----------------------------------------------------------------------------- whole flows
-    # hypothesis draws rules unevenly; these run a flow end to end in one step (each call counted as
-    # an action), so every bounded run trades, settles, clears, claims and pays rewards.
-
-    @rule(a=st.integers(0, 2), gap=st.sampled_from((0, 1, 2)), amount=st.sampled_from(AMOUNTS), batch=st.booleans(), take=st.booleans())
-    def market_round(self, a: int, gap: int, amount: int, batch: bool, take: bool) -> None:
-        """A seller's ask and a buyer's crossing bid (or a taker's fill), then settlement after the window."""
-        w = self.world
-        seller, buyer = w.traders[a], w.traders[(a + 1) % 3]
-        expiry = self.now + 3_601
-        before = set(self.pending_txs)
-        out = self.send("trading", "createOrder", (amount, PRICES[1], expiry, SELL), seller)
-        if not out.ok:
-            return
-        self._record_market_logs(out)
-        if take:
-            sell_id = max(self.orders)
-            out = self.send("trading", "fillOrder", (sell_id, amount), buyer)
-        else:
-            out = self.send("trading", "createOrder", (amount, PRICES[1 + gap], expiry, BUY), buyer)
-        if out.ok:
-            self._record_market_logs(out)
-        new = sorted(self.pending_txs - before)
-        if not new:
-            return
-        self.wait_until(max(self.tx_matched_at[i] for i in new) + self.settlement_window)
-        if batch:
-            if self.send("trading", "settleTransactions", (new,), w.admin).ok:
-                self.pending_txs -= set(new)
-        else:
-            for tx_id in new:
-                if self.send("trading", "settleTransaction", (tx_id,), buyer).ok:
-                    self.pending_txs.discard(tx_id)
+    # ----------------------------------------------------------------------------- lifecycles
+    # hypothesis draws rules unevenly (and disables some in each example); these walk a lifecycle
+    # one transaction per step, the next stage chosen from the model, so every bounded run trades,
+    # settles, clears, claims and pays rewards, and the invariants see each stage in between.
 
     @rule(
         a=st.integers(0, 2),
-        bid_tick=st.sampled_from((150, 200, 255)),
-        ask_tick=st.sampled_from((0, 100, 150)),
-        amount=st.sampled_from((1_000, 30_000)),
+        gap=st.sampled_from((0, 1, 2)),
+        amount=st.sampled_from(AMOUNTS),
+        batch=st.booleans(),
+        take=st.booleans(),
+        void=st.integers(0, 4),
     )
-    def auction_round(self, a: int, bid_tick: int, ask_tick: int, amount: int) -> None:
-        """A bid and an ask for the next period, the clearing at gate closure, and both claims."""
+    def market_step(self, a: int, gap: int, amount: int, batch: bool, take: bool, void: int) -> None:
+        """The settlement of pending transactions once their window has passed (the earliest, or all
+        in a batch), or now and then the operator voiding the earliest within its window; else a
+        crossing bid (or a taker's fill) for an open ask of this flow; else a new ask."""
         w = self.world
-        period = (self.now + 1) // AUCTION_PERIOD_SECONDS + 2
-        self.wait_until(period * AUCTION_PERIOD_SECONDS - 2 * AUCTION_PERIOD_SECONDS + 1)  # both orders in one period
-        for trader, is_bid, tick in ((w.traders[a], True, bid_tick), (w.traders[(a + 1) % 3], False, ask_tick)):
-            self.auction_submit(w.traders.index(trader), is_bid, 2, amount, tick, 1)
-        self.wait_until(period * AUCTION_PERIOD_SECONDS - AUCTION_GATE_SECONDS)
-        if self.send("auction", "clear", (period,), w.stranger).ok:
-            self.cleared_periods.add(period)
-        for order_id, order in sorted(self.auction_orders.items()):
-            claimable = order.period == period and period in self.cleared_periods and not order.claimed
-            if claimable and self.send("auction", "claim", (order_id,), order.trader).ok:
-                order.claimed = True
+        if self.pending_txs and not void:
+            self.void(0, 1)
+            return
+        if self.pending_txs:
+            ids = sorted(self.pending_txs)[: len(self.pending_txs) if batch else 1]
+            self.wait_until(max(self.tx_matched_at[i] for i in ids) + self.settlement_window)
+            if batch:
+                out = self.send("trading", "settleTransactions", (ids,), w.admin)
+            else:
+                out = self.send("trading", "settleTransaction", (ids[0],), w.traders[a])
+            if out.ok:
+                self.pending_txs -= set(ids)
+            return
+        asks = [i for i in sorted(self.flow_asks) if self.orders[i].open() and self.orders[i].expiry > self.now + 1]
+        if asks:
+            sell_id = asks[0]
+            ask = self.orders[sell_id]
+            buyer = w.traders[(w.traders.index(ask.trader) + 1 + a % 2) % 3]
+            left = ask.amount_wh - ask.filled_wh
+            if take:
+                out = self.send("trading", "fillOrder", (sell_id, left), buyer)
+            else:
+                out = self.send("trading", "createOrder", (left, PRICES[1 + gap], self.now + 3_601, BUY), buyer)
+        else:
+            out = self.send("trading", "createOrder", (amount, PRICES[1], self.now + 3_601, SELL), w.traders[a])
+            self.flow_asks |= {topic_int(log, 1) for log in out.events(w.c["trading"], ORDER_CREATED)}
+        if out.ok:
+            self._record_market_logs(out)
+
+    @rule(
+        a=st.integers(0, 2),
+        bid_level=st.sampled_from((0, 10, 60, 127)),
+        ask_level=st.sampled_from((0, 10, 60, 127)),
+        amount=st.sampled_from((1, 1_000, 30_000)),
+    )
+    def auction_step(self, a: int, bid_level: int, ask_level: int, amount: int) -> None:
+        """A claim of a cleared order; else the clearing of the earliest period that has both sides or
+        whose gate has closed; else an ask crossing an open period's bid; else a bid two periods ahead."""
+        unclaimed = [i for i, o in self.auction_orders.items() if o.period in self.cleared_periods and not o.claimed]
+        if unclaimed:
+            self.auction_claim(unclaimed.index(min(unclaimed)))
+            return
+        sides: dict[int, set[bool]] = {}
+        for o in self.auction_orders.values():
+            if o.period not in self.cleared_periods:
+                sides.setdefault(o.period, set()).add(o.is_bid)
+        ready = [p for p, s in sides.items() if len(s) == 2 or self.now + 1 >= self._gate_closes(p)]
+        if ready:
+            self._clear(min(ready))
+        elif sides:  # an open period with bids only
+            self.auction_submit((a + 1) % 3, False, 2, amount, ask_level, 1, 1 + sorted(sides).index(min(sides)))
+        else:
+            self.auction_submit(a, True, 2, amount, bid_level, 1, 0)
 
     @rule(who=st.integers(0, 1), distribute=st.booleans())
-    def dr_round(self, who: int, distribute: bool) -> None:
-        """An event, a registered consumer joining, the window, verification from the meter, the reward."""
+    def dr_step(self, who: int, distribute: bool) -> None:
+        """A verified reward paid (its consumer claims, or anyone distributes); else the verification
+        of a joined consumer after the event (the meters' readings written first, as a step of their
+        own); else a registered consumer joining the latest event; else a new event."""
         w = self.world
-        before = set(self.dr_events)
-        self.dr_start(1, 10_000, 900)
-        new = sorted(set(self.dr_events) - before)
-        if not new:
+        unpaid = sorted(self.dr_verified - self.dr_paid)
+        if unpaid:
+            event_id, consumer = unpaid[0]
+            if distribute:
+                self.dr_close(sorted(self.dr_events).index(event_id), True)
+            else:
+                self.dr_claim(sorted(self.dr_events).index(event_id), w.traders.index(consumer))
             return
-        event_id = new[0]
-        self.send("dr", "joinEvent", (event_id,), w.traders[who])
-        self._dr_verify_event(event_id, who)
-        if distribute:
-            self.dr_close(sorted(self.dr_events).index(event_id), True)
+        unvisited = sorted(self.dr_joined - self.dr_visited)
+        if unvisited:
+            event_id, consumer = unvisited[0]
+            self._dr_verify_stage(event_id, w.traders.index(consumer))
+            return
+        latest = max(self.dr_events, default=None)
+        consumer = w.traders[who]
+        if latest is not None and (latest, consumer) not in self.dr_joined and self.now + 1 < self.dr_events[latest]:
+            self.dr_join(len(self.dr_events) - 1, who)
         else:
-            out = self.send("dr", "claimReward", (event_id,), w.traders[who])
-            for log in out.events(w.c["dr"], REWARD_PAID):
-                self.dr_claimed += word(log["data"], 0)
+            self.dr_start(1, 10_000, 900)
+
+    @rule(who=st.integers(0, 2), amount=st.sampled_from((7, 1_000_003)))
+    def revenue_step(self, who: int, amount: int) -> None:
+        """A holder with revenue to claim claims it; else a trader deposits revenue."""
+        w = self.world
+        claimable = w.node.calls([(w.c["shares"], "claimableRevenue", (w.asset_id, t)) for t in w.traders])
+        if any(claimable):
+            self.claim_revenue(who)
+        else:
+            self.deposit_revenue(who, amount)
 
     # ----------------------------------------------------------------------------- invariants
 
@@ -899,9 +1015,10 @@ class SystemMachine(RuleBasedStateMachine):
             filled, payment, fee, refund, claimed = got[("aorder", order_id)]
             assert not claimed
             if o.is_bid:
+                # Its payment became the asks' proceeds and the fees at clearing: it is owed its refund only.
                 assert payment + refund == ceil_cost(o.amount_wh, o.limit)
                 a_energy += filled
-                a_payment += payment + refund
+                a_payment += refund
             else:
                 assert filled + refund == o.amount_wh and fee <= payment
                 a_energy += refund
@@ -947,6 +1064,34 @@ def run_settings_summary(world: SystemWorld) -> str:
     ok = sum(n for k, n in world.outcomes.items() if k.endswith(":ok"))
     reverted = world.actions - ok
     return f"{world.actions} actions ({ok} succeeded, {reverted} reverted with a custom error), {per_thousand:.1f} s per 1,000 actions"
+
+
+def coverage_table(world: SystemWorld) -> str:
+    """Every contract's state-changing functions: successful calls, then reverts by custom error. A
+    function the machine called without one success is marked `!!`; those it never called are listed
+    per contract at the end."""
+    per_function: dict[str, Counter] = {}
+    for key, count in world.outcomes.items():
+        name, outcome = key.rsplit(":", 1)
+        per_function.setdefault(name, Counter())[outcome] += count
+    width = max(map(len, per_function), default=0)
+    rows, never_called = [], []
+    for contract, functions in world.functions.items():
+        idle = [fn for fn in functions if f"{contract}.{fn}" not in per_function]
+        if idle:
+            never_called.append(f"  {contract}: {', '.join(idle)}")
+        rows += [f"{contract}.{fn}" for fn in functions if f"{contract}.{fn}" in per_function]
+    lines = ["coverage: successful calls per function, then reverts by custom error (!! = no success)"]
+    for name in rows:
+        outcomes = per_function[name]
+        ok = outcomes["ok"]
+        reverts = ", ".join(f"{n} {error}" for error, n in outcomes.most_common() if error != "ok")
+        lines.append(f"{'!!' if not ok else '  '} {name:<{width}} {ok:7d} ok  {reverts}")
+    unsucceeded = sum(1 for name in rows if not per_function[name]["ok"])
+    total = sum(map(len, world.functions.values()))
+    lines.append(f"{len(rows) - unsucceeded} of {total} state-changing functions succeeded; {unsucceeded} called without success;"
+                 f" never called ({total - len(rows)}):")
+    return "\n".join(lines + never_called)
 
 
 def env_int(name: str, default: int | None = None) -> int | None:

@@ -9,27 +9,33 @@ its unclaimed orders' value plus fees; demand-response rewards paid stay within 
 credits issued equal the credited clean Wh × factor (rounded down); asset revenue claimed stays
 within revenue deposited.
 
-`make test` runs a bounded, derandomized machine (at least MIN_ACTIONS actions); `make fuzz`
-runs `test_fuzz_system` with FUZZ_ACTIONS actions (default 50,000) from a random seed, or from
-FUZZ_SEED to reproduce one.
+`make test` runs a bounded, derandomized machine (at least MIN_ACTIONS actions); `make fuzz` runs
+`test_fuzz_system`: FUZZ_ACTIONS actions in all (default 50,000), split evenly over FUZZ_SEEDS random
+seeds (default 4, each printed before it runs), or over the seeds FUZZ_SEED lists (comma-separated)
+to replay them.
+Every run ends with the coverage table (`system_machine.coverage_table`).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import time
+from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
-from system_machine import SystemMachine, build_world, env_int, run_settings_summary
+from system_machine import PARAMETERS, SystemMachine, build_world, coverage_table, env_int, run_settings_summary
 
 MIN_ACTIONS = 2_000
 BOUNDED_EXAMPLES = 50
 STEPS_PER_EXAMPLE = 50
 FUZZ_DEFAULT_ACTIONS = 50_000
-FUZZ_CHUNK_EXAMPLES = 100
+FUZZ_DEFAULT_SEEDS = 4
+FUZZ_CHUNK_EXAMPLES = 20
 
 
 @pytest.fixture(scope="module")
@@ -60,36 +66,74 @@ def test_system_invariants_hold(fuzz_world):
     run_state_machine_as_test(machine_class(fuzz_world), settings=machine_settings(BOUNDED_EXAMPLES, True))
     summary = run_settings_summary(fuzz_world)
     print(f"\nsystem invariants: {summary}")
-    for key, count in sorted(fuzz_world.outcomes.items()):
-        print(f"  {count:6d}  {key}")
+    print(coverage_table(fuzz_world))
     assert fuzz_world.actions >= MIN_ACTIONS, summary
     # A good share of steps do something (hypothesis repeats rules in runs, and a repeated claim or
     # withdrawal finds nothing left: those reverts are expected, with their custom errors).
     succeeded = sum(n for key, n in fuzz_world.outcomes.items() if key.endswith(":ok"))
     assert succeeded * 3 >= fuzz_world.actions, dict(fuzz_world.outcomes)
-    # The main families of rules had successes; the others are listed when they had none.
-    for family in ("trading.createOrder", "trading.fillOrder", "trading.settleTransaction", "auction.clear",
-                   "auction.claim", "dr.startEvent", "dr.verifyReduction", "dr.claimReward", "shares.depositRevenue",
-                   "carbon.issueCarbonCredits", "meter.submitReading", "param."):
-        assert any(k.startswith(family) and k.endswith(":ok") for k in fuzz_world.outcomes), family
-    idle = [f for f in ("trading.matchOrders",
-                        "carbon.retire", "shares.claimRevenue")
-            if not any(k.startswith(f) and k.endswith(":ok") for k in fuzz_world.outcomes)]
-    print(f"rule families without a success in this run: {idle or 'none'}")
+    # Every stage of the main flows had a success (by one of its functions); the coverage table
+    # above lists the rest.
+    parameter_changes = tuple(f"{target}.{fn}" for target, fn in PARAMETERS.values())
+    for stage in (("trading.createOrder",), ("trading.fillOrder",), ("trading.settleTransaction", "trading.settleTransactions"),
+                  ("trading.voidTransaction",), ("auction.submitBid",), ("auction.submitAsk",), ("auction.clear",),
+                  ("auction.claim",), ("dr.startEvent",), ("dr.joinEvent",), ("dr.verifyReduction",),
+                  ("dr.claimReward", "dr.distributeRewards"), ("shares.depositRevenue",), ("shares.claimRevenue",),
+                  ("carbon.issueCarbonCredits",), ("meter.submitReading", "meter.submitReadings"), parameter_changes):
+        assert any(fuzz_world.outcomes[f"{name}:ok"] for name in stage), stage
+
+
+def test_coverage_table_marks_functions_without_success():
+    world = SimpleNamespace(
+        functions={"auction": ["claim", "clear", "submitBid"], "dr": ["joinEvent"]},
+        outcomes=Counter({"auction.clear:ok": 3, "auction.clear:GateNotClosed": 2, "auction.claim:AlreadyClaimed": 4}),
+    )
+    table = coverage_table(world).splitlines()
+    assert "   auction.clear       3 ok  2 GateNotClosed" in table
+    assert "!! auction.claim       0 ok  4 AlreadyClaimed" in table
+    assert table[-2:] == ["  auction: submitBid", "  dr: joinEvent"]
+    assert "1 of 4 state-changing functions succeeded; 1 called without success; never called (2):" in table
+
+
+def fuzz_seeds() -> list[int]:
+    """The seeds FUZZ_SEED lists (comma-separated), else FUZZ_SEEDS random ones."""
+    listed = os.environ.get("FUZZ_SEED", "")
+    if listed.strip():
+        return [int(seed) for seed in listed.split(",") if seed.strip()]
+    rng = random.SystemRandom()
+    return [rng.randrange(2**32) for _ in range(env_int("FUZZ_SEEDS", FUZZ_DEFAULT_SEEDS) or 1)]
 
 
 @pytest.mark.skipif(env_int("FUZZ_ACTIONS") is None, reason="make fuzz sets FUZZ_ACTIONS")
 def test_fuzz_system(fuzz_world):
-    """`make fuzz`: FUZZ_ACTIONS actions from FUZZ_SEED (random when unset), in chunks of examples."""
-    target = env_int("FUZZ_ACTIONS", FUZZ_DEFAULT_ACTIONS)
-    base_seed = env_int("FUZZ_SEED", random.SystemRandom().randrange(2**32))
-    print(f"\nfuzz: {target} actions, FUZZ_SEED={base_seed}")
-    chunk = 0
-    while fuzz_world.actions < target:
-        machine = hypothesis_seed(base_seed + chunk)(machine_class(fuzz_world))
-        run_state_machine_as_test(machine, settings=machine_settings(FUZZ_CHUNK_EXAMPLES, False))
-        chunk += 1
-        print(f"fuzz: {run_settings_summary(fuzz_world)}", flush=True)
-    print(f"fuzz done, FUZZ_SEED={base_seed}: {run_settings_summary(fuzz_world)}")
-    for key, count in sorted(fuzz_world.outcomes.items()):
-        print(f"  {count:7d}  {key}")
+    """`make fuzz`: FUZZ_ACTIONS actions split over the seeds; each seed runs chunks of examples
+    (seed, seed + 1, ...) until its share is done, so a seed replays alone with the same share."""
+    target = env_int("FUZZ_ACTIONS", FUZZ_DEFAULT_ACTIONS) or FUZZ_DEFAULT_ACTIONS
+    seeds = fuzz_seeds()
+    share = -(-target // len(seeds))
+    print(f"\nfuzz: {target} actions, {share} per seed, FUZZ_SEED={','.join(map(str, seeds))}", flush=True)
+    started = time.monotonic()
+    try:
+        for seed in seeds:
+            seed_started, first_action = time.monotonic(), fuzz_world.actions
+            chunk = 0
+            while fuzz_world.actions - first_action < share:
+                machine = hypothesis_seed(seed + chunk)(machine_class(fuzz_world))
+                # Examples of up to STEPS_PER_EXAMPLE steps, about an action each: the last chunk is cut
+                # to what is left of the share, but not below 10 examples (hypothesis tries the smallest,
+                # step-less examples first: a chunk of one or two may add no action at all).
+                left = share - (fuzz_world.actions - first_action)
+                examples = min(FUZZ_CHUNK_EXAMPLES, max(10, -(-left // STEPS_PER_EXAMPLE)))
+                try:
+                    run_state_machine_as_test(machine, settings=machine_settings(examples, False))
+                except BaseException:
+                    print(f"\nfuzz: FAILED in seed {seed} after {fuzz_world.actions - first_action} of its actions;"
+                          f" replay: FUZZ_SEED={seed} FUZZ_ACTIONS={share}", flush=True)
+                    raise
+                chunk += 1
+                print(f"fuzz: seed {seed}: {run_settings_summary(fuzz_world)}", flush=True)
+            done = fuzz_world.actions - first_action
+            print(f"fuzz: seed {seed} done: {done} actions in {time.monotonic() - seed_started:.0f} s", flush=True)
+    finally:
+        print(f"fuzz: FUZZ_SEED={','.join(map(str, seeds))}: {run_settings_summary(fuzz_world)} in {time.monotonic() - started:.0f} s")
+        print(coverage_table(fuzz_world))
