@@ -109,6 +109,7 @@ contract PriceOracle is OracleReporters, IPriceOracle {
                 continue;
             }
             Report memory report = _reports[reporter.account];
+            // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
             if (report.roundId == roundId && _isFresh(report.reportedAt, reporter.addedAt, roster.heartbeatSeconds)) {
                 fresh[count++] = report.answer;
             }
@@ -190,16 +191,19 @@ contract PriceOracle is OracleReporters, IPriceOracle {
     function _joinedRound(Roster memory roster, uint256 latestRoundId) private view returns (uint256 next) {
         next = latestRoundId + 1;
         Report memory own = _reports[msg.sender];
+        // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
         if (own.roundId == next) {
             if (_isFresh(own.reportedAt, roster.callerAddedAt, roster.heartbeatSeconds)) {
                 revert AlreadyReported(msg.sender, next);
             }
             return next;
         }
+        // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
         if (own.roundId == latestRoundId) return next;
         Reporter[] memory reporters = roster.reporters;
         for (uint256 i; i < reporters.length; ++i) {
             Report memory report = _reports[reporters[i].account];
+            // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
             if (report.roundId == next && _isFresh(report.reportedAt, reporters[i].addedAt, roster.heartbeatSeconds)) {
                 return next;
             }

@@ -115,16 +115,19 @@ abstract contract RegionalOracle is OracleReporters {
         next = (latestRound + 1) & ROUND_MASK;
         uint256 own = reports[msg.sender];
         uint256 ownRound = _round(own);
+        // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
         if (ownRound == next) {
             if (_isFresh(_timestamp(own), roster.callerAddedAt, roster.heartbeatSeconds)) {
                 revert AlreadyReported(msg.sender, next);
             }
             return next;
         }
+        // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
         if (ownRound == latestRound) return next;
         Reporter[] memory reporters = roster.reporters;
         for (uint256 i; i < reporters.length; ++i) {
             uint256 report = reports[reporters[i].account];
+            // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
             if (_round(report) == next && _isFresh(_timestamp(report), reporters[i].addedAt, roster.heartbeatSeconds)) {
                 return next;
             }
