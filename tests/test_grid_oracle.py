@@ -107,16 +107,13 @@ def test_an_unreported_region_reads_all_zeros(grid_oracle):
     assert grid_data(grid_oracle) == (0, 0, 0, 0, 0, 0)
 
 
-def test_a_regions_first_value_needs_two_of_the_three_reporters(grid_oracle, reporters, chain):
-    ts = chain.pending_timestamp
-    chain.pending_timestamp = ts
+def test_a_regions_first_value_needs_two_of_the_three_reporters(grid_oracle, reporters):
     tx = submit(grid_oracle, reporters[0], NOMINAL)
     assert_submitted(grid_oracle, tx, reporters[0], NOMINAL)
     assert grid_data(grid_oracle) == (0, 0, 0, 0, 0, 0)
-    chain.pending_timestamp = ts
     tx = submit(grid_oracle, reporters[1], NOMINAL)
     assert_submitted(grid_oracle, tx, reporters[1], NOMINAL, NOMINAL, 2)
-    assert grid_data(grid_oracle) == (*NOMINAL, 2, ts)
+    assert grid_data(grid_oracle) == (*NOMINAL, 2, tx.timestamp)
     assert grid_data(grid_oracle, REGION + 1) == (0, 0, 0, 0, 0, 0)
 
 

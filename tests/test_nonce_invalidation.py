@@ -131,6 +131,7 @@ def test_only_the_meter_itself_voids_its_readings(smart_meter, admin, owner, str
 def test_a_meter_nonce_only_goes_up_and_stays_in_range(smart_meter, admin, meter_device, signed_meter):
     smart_meter.grantRole(smart_meter.PAUSER_ROLE(), admin, sender=admin)
     smart_meter.pause(sender=admin)  # open during a pause: it holds no value and mints nothing
+    assert smart_meter.MAX_READING_NONCE() == MAX_READING_NONCE
     smart_meter.invalidateNonces(3, sender=meter_device)
     for lower in (3, 2, 0):
         with reverts(smart_meter.ReadingNonceNotRaised, meter=meter_device.address, newNonce=lower, currentNonce=3):

@@ -97,18 +97,15 @@ def test_an_unreported_region_reads_all_zeros(weather_oracle):
     assert weather(weather_oracle, 2**32 - 1) == (0, 0, 0, 0, 0, 0)
 
 
-def test_a_regions_first_weather_needs_two_of_the_three_reporters(weather_oracle, reporters, chain):
-    ts = chain.pending_timestamp
-    chain.pending_timestamp = ts
+def test_a_regions_first_weather_needs_two_of_the_three_reporters(weather_oracle, reporters):
     tx = submit(weather_oracle, reporters[0], SUNNY)
     assert_submitted(weather_oracle, tx, reporters[0], SUNNY)
     assert weather(weather_oracle) == (0, 0, 0, 0, 0, 0)
     with reverts(weather_oracle.AlreadyReported, reporter=reporters[0].address, roundId=1):
         submit(weather_oracle, reporters[0], SUNNY)
-    chain.pending_timestamp = ts
     tx = submit(weather_oracle, reporters[1], SUNNY)
     assert_submitted(weather_oracle, tx, reporters[1], SUNNY, SUNNY, 2)
-    assert weather(weather_oracle) == (*SUNNY, 2, ts)
+    assert weather(weather_oracle) == (*SUNNY, 2, tx.timestamp)
     assert weather(weather_oracle, REGION + 1) == (0, 0, 0, 0, 0, 0)  # regions are separate
 
 
