@@ -79,6 +79,8 @@ SETTLEMENT_WINDOW_SECONDS = 300
 AUCTION_PERIOD_SECONDS = 900
 AUCTION_GATE_SECONDS = 300
 ORDER_PAGE = 100  # EnergyTrading.MAX_PAGE_SIZE
+DR_PAGE = 100  # DemandResponse.MAX_PAGE_LIMIT
+DR_VERIFIED, DR_REWARDED = 1, 2
 
 # The auction's deployed price grid (deployment.DEFAULT_AUCTION_PRICE_GRID): ticks 0..255.
 AUCTION_MIN_PRICE, AUCTION_TICK_SIZE = 50_000, 1_000
@@ -942,6 +944,10 @@ class SystemMachine(RuleBasedStateMachine):
             if not o.claimed and o.period in self.cleared_periods
         ]
         reads += [(("dr", e), c["dr"], "getEventBudget", (e,)) for e in sorted(self.dr_events)]
+        for consumer, meter in zip(w.traders, w.dr_meters, strict=False):
+            reads.append((("dr participations", consumer), c["dr"], "getConsumerParticipations", (consumer, 0, DR_PAGE)))
+            reads.append((("dr rewarded through", meter), c["dr"], "rewardedThroughInterval", (meter,)))
+            reads.append((("dr rewarded Wh", meter), c["dr"], "rewardedReductionWh", (meter,)))
         for meter in w.devices:
             reads.append((("producer", meter), c["carbon"], "getCleanEnergyProducer", (meter,)))
             reads.append((("metered", meter), c["meter"], "getMeteredEnergy", (meter,)))
@@ -957,6 +963,7 @@ class SystemMachine(RuleBasedStateMachine):
         self._check_trading_escrow(got)
         self._check_auction_escrow(got)
         self._check_demand_response(got)
+        self._check_one_reward_per_reduction(got)
         self._check_carbon_credits(got)
         self._check_asset_revenue(got)
 
@@ -1036,6 +1043,29 @@ class SystemMachine(RuleBasedStateMachine):
             dr_paid += paid
         assert dr_paid == self.dr_claimed
         assert got[("payment", "@dr")] == dr_held
+
+    def _check_one_reward_per_reduction(self, got: dict[Any, Any]) -> None:
+        """Each DR meter's rewarded windows (its consumer's verified or paid participations) never
+        overlap; its record holds their last interval and their Wh, and no window was rewarded more
+        than the meter measured: its load fell from DR_BASELINE_WH to DR_WINDOW_WH per interval at most."""
+        w = self.world
+        most_w = (DR_BASELINE_WH - DR_WINDOW_WH) * 3_600 // INTERVAL_SECONDS
+        for consumer, meter in zip(w.traders, w.dr_meters, strict=False):
+            records, total = got[("dr participations", consumer)]
+            assert total <= DR_PAGE, "more DR participations than one page: shorten examples"
+            windows = sorted(
+                (first, last, reduction_w, baseline_w - actual_w)
+                for (_id, _event, _consumer, baseline_w, actual_w, reduction_w, _reward, first, last, _at, status) in records
+                if status in (DR_VERIFIED, DR_REWARDED)
+            )
+            through, rewarded_wh = 0, 0
+            for first, last, reduction_w, measured_w in windows:
+                assert first > through, f"{meter}: window from interval {first} rewarded again (through {through})"
+                assert reduction_w == measured_w <= most_w, f"{meter}: rewarded {reduction_w} W, measured at most {most_w} W"
+                through = last
+                rewarded_wh += reduction_w * (last - first + 1) * INTERVAL_SECONDS // 3_600
+            assert got[("dr rewarded through", meter)] == through, f"{meter}: rewarded through {got[('dr rewarded through', meter)]}, windows end {through}"
+            assert got[("dr rewarded Wh", meter)] == rewarded_wh, f"{meter}: rewarded {got[('dr rewarded Wh', meter)]} Wh, windows {rewarded_wh}"
 
     def _check_carbon_credits(self, got: dict[Any, Any]) -> None:
         """Carbon credits issued ≤ clean Wh × factor (exactly its floor, remainders carried)."""

@@ -1,11 +1,12 @@
-"""Stateful invariants over the whole deployed system (issue 9, item 5).
+"""Stateful invariants over the whole deployed system.
 
 A hypothesis RuleBasedStateMachine (tests/system_machine.py) drives meters, the order book,
 settlement, the auction, demand response, carbon credits, asset revenue, pauses and parameter
 changes, and after every step checks: every token's total supply equals the balances of every
 account that ever held it; EnergyTrading's escrow equals open orders' remainders plus pending
 transactions plus accrued fees, to the unit; no order is over-filled; the auction's escrow equals
-its unclaimed orders' value plus fees; demand-response rewards paid stay within budgets; carbon
+its unclaimed orders' value plus fees; demand-response rewards paid stay within budgets, and a
+meter's rewarded windows never overlap nor exceed the reduction it measured; carbon
 credits issued equal the credited clean Wh × factor (rounded down); asset revenue claimed stays
 within revenue deposited.
 
