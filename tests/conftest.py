@@ -210,6 +210,34 @@ def other_region_operator(accounts):
     return accounts[6]
 
 
+# GridManagement's own participants (the grid tests' roles; accounts apart from grid_operations').
+@pytest.fixture(scope="session")
+def producer(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def consumer(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def battery(accounts):
+    """A storage facility's account."""
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def operator(accounts):
+    """A grid operator of region 1, registered and verified by the grid tests' own fixtures."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
+def guardian(accounts):
+    return accounts[6]
+
+
 @pytest.fixture(scope="module")
 def grid_management(project, admin, stablecoin, fee_recipient):
     return project.GridManagement.deploy(admin, stablecoin, fee_recipient, GRID_BASE_PRICE_PER_KWH, sender=admin)
@@ -399,6 +427,22 @@ def funded_auction(auction, smart_meter, energy_token, stablecoin, admin, auctio
         energy_token.approve(auction, 2**256 - 1, sender=trader)
         stablecoin.approve(auction, 2**256 - 1, sender=trader)
     return auction
+
+
+@pytest.fixture
+def a(funded_auction):
+    """The funded auction, under the short name the auction tests use."""
+    return funded_auction
+
+
+@pytest.fixture
+def alice(auction_traders):
+    return auction_traders[0]
+
+
+@pytest.fixture
+def bob(auction_traders):
+    return auction_traders[1]
 
 
 # --- test speed fixtures ---

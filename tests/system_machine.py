@@ -1064,8 +1064,8 @@ class SystemMachine(RuleBasedStateMachine):
                 assert reduction_w == measured_w <= most_w, f"{meter}: rewarded {reduction_w} W, measured at most {most_w} W"
                 through = last
                 rewarded_wh += reduction_w * (last - first + 1) * INTERVAL_SECONDS // 3_600
-            assert got[("dr rewarded through", meter)] == through, f"{meter}: rewarded through {got[('dr rewarded through', meter)]}, windows end {through}"
-            assert got[("dr rewarded Wh", meter)] == rewarded_wh, f"{meter}: rewarded {got[('dr rewarded Wh', meter)]} Wh, windows {rewarded_wh}"
+            recorded = (got[("dr rewarded through", meter)], got[("dr rewarded Wh", meter)])
+            assert recorded == (through, rewarded_wh), f"{meter}: record {recorded}, windows (through, Wh) {(through, rewarded_wh)}"
 
     def _check_carbon_credits(self, got: dict[Any, Any]) -> None:
         """Carbon credits issued ≤ clean Wh × factor (exactly its floor, remainders carried)."""

@@ -22,21 +22,6 @@ def _deployed_first(funded_auction, auction_traders, keeper, admin):
     """Deploy and fund the auction, and name the accounts, before any test's own state (ape isolation)."""
 
 
-@pytest.fixture
-def a(funded_auction):
-    return funded_auction
-
-
-@pytest.fixture
-def alice(auction_traders):
-    return auction_traders[0]
-
-
-@pytest.fixture
-def bob(auction_traders):
-    return auction_traders[1]
-
-
 def ask_fee(fee_bps: int) -> int:
     """The fee of one AMOUNT_WH ask that fills in full at tick 150 (bid at 200, ask at 100)."""
     return level_money(0, AMOUNT_WH, price(150), fee_bps)[2]

@@ -13,11 +13,6 @@ GUARDIAN_ROLE = role("GUARDIAN_ROLE")
 PAUSER_ROLE = role("PAUSER_ROLE")
 
 
-@pytest.fixture(scope="session")
-def guardian(accounts):
-    return accounts[6]
-
-
 @pytest.fixture(scope="module")
 def grid(grid_management, admin, guardian):
     grid_management.grantRole(GUARDIAN_ROLE, guardian, sender=admin)

@@ -45,21 +45,6 @@ def _deployed_first(funded_auction, auction_traders, keeper, fee_recipient, stra
 
 
 @pytest.fixture
-def a(funded_auction):
-    return funded_auction
-
-
-@pytest.fixture
-def alice(auction_traders):
-    return auction_traders[0]
-
-
-@pytest.fixture
-def bob(auction_traders):
-    return auction_traders[1]
-
-
-@pytest.fixture
 def carol(auction_traders):
     return auction_traders[2]
 

@@ -27,33 +27,6 @@ ALERT, EMERGENCY, CRITICAL = 1, 2, 3
 REGION = 1
 
 
-@pytest.fixture(scope="session")
-def producer(accounts):
-    return accounts[1]
-
-
-@pytest.fixture(scope="session")
-def consumer(accounts):
-    return accounts[3]
-
-
-@pytest.fixture(scope="session")
-def battery(accounts):
-    """A storage facility's account."""
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def operator(accounts):
-    """A grid operator of REGION, verified by the admin in the `grid` fixture."""
-    return accounts[8]
-
-
-@pytest.fixture(scope="session")
-def guardian(accounts):
-    return accounts[6]
-
-
 @pytest.fixture(scope="module")
 def grid(grid_management, admin, stablecoin, operator, guardian, consumer):
     """conftest's GridManagement (base price BASE_PRICE) with a verified operator, a guardian and a

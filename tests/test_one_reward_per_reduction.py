@@ -151,16 +151,23 @@ def test_a_later_window_is_rewarded_and_an_earlier_one_refused(demand_response, 
     assert dr.rewardedReductionWh(household) == REDUCTION_WH <= measured
 
 
-def test_event_and_program_over_one_window_pay_once(demand_response, demand_programs, operators, household, owner,
-                                                    writer, chain):
-    dr, dp = demand_response, demand_programs
-    operator = operators[0]
+def event_and_program_over_one_window(dr, dp, operator, owner, household, writer, chain) -> tuple[int, int, int, int]:
+    """An event and a program of `operator` over the same next window, `owner` in both, the window
+    metered and over: (event id, program id, window start, window end)."""
     move_to_next_window(chain)
     event_id, start, end = start_event(dr, operator)
     program_id = dp.createDemandProgram("Peak", 0, REGION, TARGET_MW, RATE_PER_MW, DURATION, sender=operator).return_value
     assert (dp.getProgram(program_id).startTime, dp.getProgram(program_id).endTime) == (start, end)
     dp.joinProgram(program_id, 1, sender=owner)
     finish(chain, writer, household, start, end)
+    return event_id, program_id, start, end
+
+
+def test_event_and_program_over_one_window_pay_once(demand_response, demand_programs, operators, household, owner,
+                                                    writer, chain):
+    dr, dp = demand_response, demand_programs
+    operator = operators[0]
+    event_id, program_id, start, end = event_and_program_over_one_window(dr, dp, operator, owner, household, writer, chain)
 
     # The program pays first (its 1 MW over the hour); the event can no longer pay the same hour.
     dp.reportReduction(program_id, owner, 1, sender=operator)
@@ -177,11 +184,7 @@ def test_program_after_event_over_one_window_is_refused(demand_response, demand_
                                                         writer, chain):
     dr, dp = demand_response, demand_programs
     operator = operators[0]
-    move_to_next_window(chain)
-    event_id, start, end = start_event(dr, operator)
-    program_id = dp.createDemandProgram("Peak", 0, REGION, TARGET_MW, RATE_PER_MW, DURATION, sender=operator).return_value
-    dp.joinProgram(program_id, 1, sender=owner)
-    finish(chain, writer, household, start, end)
+    event_id, program_id, start, end = event_and_program_over_one_window(dr, dp, operator, owner, household, writer, chain)
 
     verify_from_meter(dr, event_id, owner, owner)
     with reverts(dp.ReductionAlreadyRewarded, meter=household, firstInterval=start // INTERVAL_SECONDS,

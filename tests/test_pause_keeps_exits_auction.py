@@ -18,11 +18,6 @@ def _deployed_first(funded_auction, auction_traders, keeper, fee_recipient, stra
     """Deploy and fund the auction, and name the accounts, before any test's own state (ape isolation)."""
 
 
-@pytest.fixture
-def a(funded_auction):
-    return funded_auction
-
-
 def test_a_paused_auction_still_clears_and_pays_out_every_order(
     a, admin, auction_traders, keeper, stranger, fee_recipient, chain, energy_token, stablecoin
 ):

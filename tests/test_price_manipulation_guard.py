@@ -21,29 +21,9 @@ UNLIMITED = 2**256 - 1
 
 
 @pytest.fixture(scope="session")
-def producer(accounts):
-    return accounts[1]
-
-
-@pytest.fixture(scope="session")
 def attacker(accounts):
     """Registers itself as a producer or storage unit to move the price."""
     return accounts[2]
-
-
-@pytest.fixture(scope="session")
-def consumer(accounts):
-    return accounts[3]
-
-
-@pytest.fixture(scope="session")
-def battery(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def operator(accounts):
-    return accounts[8]
 
 
 @pytest.fixture(scope="module")
