@@ -37,7 +37,7 @@ from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_l
 from energy_grid.manifest import build_manifest
 
 OUTPUT = Path("benchmarks/gas.json")
-README = Path("README.md")
+GAS_DOC = Path("docs/gas.md")
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -112,8 +112,8 @@ def cli() -> None:
     add_to_report(report, simulation)
     report.print()
     report.write(OUTPUT)
-    README.write_text(gas_tables.update(README.read_text(), gas_tables.load(OUTPUT)))
-    click.echo(f"Written to {OUTPUT} and the gas tables of {README}")
+    GAS_DOC.write_text(gas_tables.update(GAS_DOC.read_text(), gas_tables.load(OUTPUT)))
+    click.echo(f"Written to {OUTPUT} and the gas tables of {GAS_DOC}")
     if not (report.all_within_budget and simulation.within_budget):
         sys.exit(1)
 

@@ -1,4 +1,4 @@
-"""The README's gas tables show the figures of the committed bench run (`benchmarks/gas.json`),
+"""The gas tables of docs/gas.md show the figures of the committed bench run (`benchmarks/gas.json`),
 as `make bench` writes them. Pure Python: `.venv/bin/python -m pytest tests/test_gas_tables.py -p no:ape_test`."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ def measurement(operation: str, gas: int, budget: int | None, note: str = "") ->
 
 
 def test_readme_tables_match_the_committed_run():
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "gas.md").read_text()
     tables = gas_tables.tables_in(readme)
     assert set(tables) == set(gas_tables.TABLES)
     measurements = gas_tables.load(ROOT / "benchmarks" / "gas.json")
     for name, text in tables.items():
-        assert text == gas_tables.render(name, measurements), f"README gas table {name!r} differs from benchmarks/gas.json"
+        assert text == gas_tables.render(name, measurements), f"docs/gas.md gas table {name!r} differs from benchmarks/gas.json"
 
 
 def test_a_row_quotes_figures_and_flags_a_missed_budget():

@@ -116,7 +116,7 @@ def ingest(session: Session, csv_file: Path, batch_size: int, progress: bool, st
     """Submit a CSV of cumulative register readings in gateway batches (GATEWAY_ROLE).
 
     Safe to run again after a crash: it resumes where the chain says each meter stopped. Bad rows
-    are reported with their line number and skipped; the rest goes in. The format is in the README
+    are reported with their line number and skipped; the rest goes in. The format is in docs/keeper-and-ingestion.md
     (header meter,timestamp,consumption_wh,production_wh[,frequency_millihz,voltage_per_mille]).
     """
     report = ingest_csv(session.client, session.signer, csv_file, batch_size=batch_size, progress=progress)
