@@ -5,7 +5,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {ZeroAddress, ZeroAmount} from "../interfaces/GridErrors.sol";
+import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @title GovernanceToken
 /// @notice The grid's voting token (GRID): one token, one vote, counted once delegated (to oneself

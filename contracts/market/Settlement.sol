@@ -6,10 +6,10 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
-import {ISettlement} from "./interfaces/ISettlement.sol";
-import {OrderMath} from "./libraries/OrderMath.sol";
-import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, ZeroAddress} from "./interfaces/GridErrors.sol";
+import {IEnergyTrading} from "./IEnergyTrading.sol";
+import {ISettlement} from "./ISettlement.sol";
+import {OrderMath} from "../utils/OrderMath.sol";
+import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title Settlement
 /// @notice The transaction ledger behind EnergyTrading: a match or taker fill records a

@@ -3,13 +3,13 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IDemandPrograms} from "./interfaces/IDemandPrograms.sol";
-import {IDemandResponse} from "./interfaces/IDemandResponse.sol";
-import {IGridManagement} from "./interfaces/IGridManagement.sol";
-import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
-import {MeterBaseline} from "./libraries/MeterBaseline.sol";
-import {RewardPool} from "./libraries/RewardPool.sol";
-import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "./interfaces/GridErrors.sol";
+import {IDemandPrograms} from "./IDemandPrograms.sol";
+import {IDemandResponse} from "./IDemandResponse.sol";
+import {IGridManagement} from "../grid/IGridManagement.sol";
+import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
+import {MeterBaseline} from "./MeterBaseline.sol";
+import {RewardPool} from "./RewardPool.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "../utils/GridErrors.sol";
 
 /// @title DemandPrograms
 /// @notice Seed 001's demand-response programs. A separate contract from DemandResponse so both

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, ZeroAddress} from "./GridErrors.sol";
+import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title ISettlement
 /// @notice The transaction ledger of the energy market: every match or taker fill records a

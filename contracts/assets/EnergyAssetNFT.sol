@@ -7,11 +7,11 @@ import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/I
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {Base64} from "@openzeppelin/contracts/utils/Base64.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
-import {IEnergyAssetNFT} from "./interfaces/IEnergyAssetNFT.sol";
-import {IEnergyAssetShares} from "./interfaces/IEnergyAssetShares.sol";
-import {IGridManagement} from "./interfaces/IGridManagement.sol";
-import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
-import {InvalidHistoryPage, InvalidPageSize, ZeroAddress} from "./interfaces/GridErrors.sol";
+import {IEnergyAssetNFT} from "./IEnergyAssetNFT.sol";
+import {IEnergyAssetShares} from "./IEnergyAssetShares.sol";
+import {IGridManagement} from "../grid/IGridManagement.sol";
+import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
+import {InvalidHistoryPage, InvalidPageSize, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title EnergyAssetNFT
 /// @notice One ERC-721 per energy production asset, minted by a grid operator of its region after

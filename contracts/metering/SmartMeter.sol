@@ -5,12 +5,12 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
-import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
-import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
-import {EnergyTime} from "./libraries/EnergyTime.sol";
-import {GridLimits} from "./libraries/GridLimits.sol";
-import {LoadProfile, ProfileEntry} from "./libraries/LoadProfile.sol";
+import {IEnergyToken} from "../tokens/IEnergyToken.sol";
+import {ISmartMeter} from "./ISmartMeter.sol";
+import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
+import {EnergyTime} from "../utils/EnergyTime.sol";
+import {GridLimits} from "../utils/GridLimits.sol";
+import {LoadProfile, ProfileEntry} from "./LoadProfile.sol";
 import {
     BatchTooLarge,
     EmptyBatch,
@@ -18,7 +18,7 @@ import {
     MeterInactive,
     MeterUnknown,
     ZeroAddress
-} from "./interfaces/GridErrors.sol";
+} from "../utils/GridErrors.sol";
 
 /// @title SmartMeter
 /// @notice Meter registry and readings. Registers are cumulative like a real meter's import and

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ISmartMeterRegistry} from "../interfaces/ISmartMeterRegistry.sol";
-import {EnergyTime} from "./EnergyTime.sol";
+import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
+import {EnergyTime} from "../utils/EnergyTime.sol";
 
 /// @title MeterBaseline
 /// @notice Demand-response measurement from a SmartMeter load profile, shared by DemandResponse

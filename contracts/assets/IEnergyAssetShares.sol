@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
-import {ZeroAddress} from "./GridErrors.sol";
+import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IEnergyAssetShares
 /// @notice Seed 002's fractional ownership of EnergyAssetNFT assets: ERC-1155 shares whose token id is

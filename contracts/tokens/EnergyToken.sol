@@ -5,8 +5,8 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
-import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
-import {ZeroAddress} from "./interfaces/GridErrors.sol";
+import {IEnergyToken} from "./IEnergyToken.sol";
+import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title EnergyToken
 /// @notice ERC-20 energy credit backed by metered exports: supply only grows when SmartMeter

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ZeroAddress} from "./GridErrors.sol";
+import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IReferencePrice
 /// @notice A reference energy price per region, as EnergyTrading's price band reads it.
@@ -13,7 +13,7 @@ interface IReferencePrice {
 
 /// @title IPriceDiscovery
 /// @notice Seed 002's price calculation over the oracles: base × weighted_average([(demand, 0.3),
-/// (supply, 0.3), (time, 0.2), (stability, 0.2)]), each factor in bps (libraries/PriceFormula.sol).
+/// (supply, 0.3), (time, 0.2), (stability, 0.2)]), each factor in bps (PriceFormula).
 /// The base is a Chainlink-style feed's latest answer (PriceOracle); demand, supply and stability
 /// come from GridOracle and WeatherOracle for the region; time from an hourly table in local time.
 /// Every read is checked as a Chainlink consumer should: the data exists (`updatedAt != 0`), is

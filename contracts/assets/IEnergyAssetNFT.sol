@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
-import {IGridManagement} from "./IGridManagement.sol";
-import {InvalidPageSize, ZeroAddress} from "./GridErrors.sol";
+import {IGridManagement} from "../grid/IGridManagement.sol";
+import {InvalidPageSize, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IEnergyAssetNFT
 /// @notice Seed 002's EnergyAssetNFT: one ERC-721 per energy production asset (a PV array, a wind

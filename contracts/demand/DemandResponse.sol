@@ -4,12 +4,12 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IDemandResponse} from "./interfaces/IDemandResponse.sol";
-import {IGridManagement} from "./interfaces/IGridManagement.sol";
-import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
-import {MeterBaseline} from "./libraries/MeterBaseline.sol";
-import {RewardPool} from "./libraries/RewardPool.sol";
-import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "./interfaces/GridErrors.sol";
+import {IDemandResponse} from "./IDemandResponse.sol";
+import {IGridManagement} from "../grid/IGridManagement.sol";
+import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
+import {MeterBaseline} from "./MeterBaseline.sol";
+import {RewardPool} from "./RewardPool.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title DemandResponse
 /// @notice Seed 004's demand-response events, with every reduction checked against the consumer's

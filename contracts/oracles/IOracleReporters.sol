@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ZeroAddress} from "./GridErrors.sol";
+import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IOracleReporters
 /// @notice The reporter set every oracle shares: the admin names up to MAX_REPORTERS reporters, a

@@ -5,10 +5,10 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ICarbonCredits} from "./interfaces/ICarbonCredits.sol";
-import {IGridManagement} from "./interfaces/IGridManagement.sol";
-import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
-import {InvalidEnergyType, InvalidPageLimit, MeterInactive, OperatorNotAuthorized, ZeroAddress} from "./interfaces/GridErrors.sol";
+import {ICarbonCredits} from "./ICarbonCredits.sol";
+import {IGridManagement} from "../grid/IGridManagement.sol";
+import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
+import {InvalidEnergyType, InvalidPageLimit, MeterInactive, OperatorNotAuthorized, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title CarbonCredits
 /// @notice Avoided-emission credits (one unit = one gram CO2e, 6 decimals = tonnes) minted only for

@@ -8,9 +8,9 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {IEnergyAssetNFT} from "./interfaces/IEnergyAssetNFT.sol";
-import {IEnergyAssetShares} from "./interfaces/IEnergyAssetShares.sol";
-import {ZeroAddress} from "./interfaces/GridErrors.sol";
+import {IEnergyAssetNFT} from "./IEnergyAssetNFT.sol";
+import {IEnergyAssetShares} from "./IEnergyAssetShares.sol";
+import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title EnergyAssetShares
 /// @notice Fractional ownership of EnergyAssetNFT assets as ERC-1155 shares (token id = asset id) with

@@ -6,13 +6,13 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
-import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
-import {IReferencePrice} from "./interfaces/IPriceDiscovery.sol";
-import {OrderMath} from "./libraries/OrderMath.sol";
-import {PriceLevels} from "./libraries/PriceLevels.sol";
+import {IEnergyMarket} from "./IEnergyMarket.sol";
+import {IEnergyTrading} from "./IEnergyTrading.sol";
+import {IReferencePrice} from "../oracles/IPriceDiscovery.sol";
+import {OrderMath} from "../utils/OrderMath.sol";
+import {PriceLevels} from "./PriceLevels.sol";
 import {Settlement} from "./Settlement.sol";
-import {InvalidPageSize, OrderUnknown, ZeroAmount} from "./interfaces/GridErrors.sol";
+import {InvalidPageSize, OrderUnknown, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @dev An order's id, 1 .. orderCount (0 = none): a type of its own so that an order id and a
 /// transaction id cannot be passed for each other. 40 bits, so that the links between orders pack

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IGridManagement} from "./IGridManagement.sol";
-import {InvalidEnergyType, InvalidPageLimit, MeterInactive, MeterUnknown, OperatorNotAuthorized, ZeroAddress} from "./GridErrors.sol";
+import {IGridManagement} from "../grid/IGridManagement.sol";
+import {InvalidEnergyType, InvalidPageLimit, MeterInactive, MeterUnknown, OperatorNotAuthorized, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title ICarbonCredits
 /// @notice Seed 003's carbon offset integration: avoided-emission credits issued only for clean

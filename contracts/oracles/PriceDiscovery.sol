@@ -3,11 +3,11 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
-import {IGridOracle} from "./interfaces/IGridOracle.sol";
-import {IPriceDiscovery, IReferencePrice} from "./interfaces/IPriceDiscovery.sol";
-import {IWeatherOracle} from "./interfaces/IWeatherOracle.sol";
-import {PriceFormula} from "./libraries/PriceFormula.sol";
-import {ZeroAddress} from "./interfaces/GridErrors.sol";
+import {IGridOracle} from "./IGridOracle.sol";
+import {IPriceDiscovery, IReferencePrice} from "./IPriceDiscovery.sol";
+import {IWeatherOracle} from "./IWeatherOracle.sol";
+import {PriceFormula} from "./PriceFormula.sol";
+import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title PriceDiscovery
 /// @notice The reference energy price per region (seed 002 Price Calculation): the base price

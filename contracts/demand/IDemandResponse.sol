@@ -2,9 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IGridManagement} from "./IGridManagement.sol";
-import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
-import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "./GridErrors.sol";
+import {IGridManagement} from "../grid/IGridManagement.sol";
+import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IDemandResponse
 /// @notice Seed 004's demand-response events: a registered grid operator starts an event with a

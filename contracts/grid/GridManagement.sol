@@ -5,11 +5,11 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {IGridManagement, IPausableTarget} from "./interfaces/IGridManagement.sol";
-import {EnergyTime} from "./libraries/EnergyTime.sol";
-import {GridLimits} from "./libraries/GridLimits.sol";
-import {OrderMath} from "./libraries/OrderMath.sol";
-import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBounds, ZeroAddress, ZeroAmount} from "./interfaces/GridErrors.sol";
+import {IGridManagement, IPausableTarget} from "./IGridManagement.sol";
+import {EnergyTime} from "../utils/EnergyTime.sol";
+import {GridLimits} from "../utils/GridLimits.sol";
+import {OrderMath} from "../utils/OrderMath.sol";
+import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBounds, ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @title GridManagement
 /// @notice The grid's participants and price (seed 000), its operators (seeds 001, 003), the

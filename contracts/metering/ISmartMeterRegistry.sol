@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISmartMeter} from "./ISmartMeter.sol";
-import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnknown} from "./GridErrors.sol";
+import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
 
 /// @title ISmartMeterRegistry
 /// @notice ISmartMeter plus the registry, gateway batches, meter-signed readings relayed by anyone,

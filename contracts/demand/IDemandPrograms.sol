@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IDemandResponse} from "./IDemandResponse.sol";
-import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "./GridErrors.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "../utils/GridErrors.sol";
 
 /// @title IDemandPrograms
 /// @notice Seed 001's demand-response programs (create-demand-program, join-program,

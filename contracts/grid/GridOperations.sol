@@ -2,10 +2,10 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IGridManagement} from "./interfaces/IGridManagement.sol";
-import {IGridOperations} from "./interfaces/IGridOperations.sol";
-import {GridLimits} from "./libraries/GridLimits.sol";
-import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "./interfaces/GridErrors.sol";
+import {IGridManagement} from "./IGridManagement.sol";
+import {IGridOperations} from "./IGridOperations.sol";
+import {GridLimits} from "../utils/GridLimits.sol";
+import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title GridOperations
 /// @notice Seed 001's load monitoring, stability maintenance and balancing coordination per grid
