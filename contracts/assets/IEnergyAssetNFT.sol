@@ -6,7 +6,7 @@ import {IGridManagement} from "../grid/IGridManagement.sol";
 import {InvalidPageSize, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IEnergyAssetNFT
-/// @notice Seed 002's EnergyAssetNFT: one ERC-721 per energy production asset (a PV array, a wind
+/// @notice One ERC-721 per energy production asset (a PV array, a wind
 /// turbine...), minted by a verified grid operator of the asset's region after inspection and linked
 /// to the SmartMeter meter that measures its export. It tracks production history (read from that
 /// meter), stores maintenance records and manages per-asset maintenance permissions; fractional

@@ -5,7 +5,7 @@ import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IEnergyAssetShares
-/// @notice Seed 002's fractional ownership of EnergyAssetNFT assets: ERC-1155 shares whose token id is
+/// @notice Fractional ownership of EnergyAssetNFT assets: ERC-1155 shares whose token id is
 /// the asset's token id. The owner splits an asset (the NFT is locked here, the owner receives the
 /// shares); the holder of every share recombines it (burns them, gets the NFT back). Revenue in
 /// PaymentToken deposited for a split asset is claimable pro rata by whoever held shares when it was

@@ -6,7 +6,7 @@ import {IGridManagement} from "../grid/IGridManagement.sol";
 import {InvalidEnergyType, InvalidPageLimit, MeterInactive, MeterUnknown, OperatorNotAuthorized, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title ICarbonCredits
-/// @notice Seed 003's carbon offset integration: avoided-emission credits issued only for clean
+/// @notice Carbon offsets for clean energy: avoided-emission credits issued only for clean
 /// energy that SmartMeter counted as exported, retired (burned) with a recorded beneficiary as proof
 /// of offset.
 /// Units: one token unit is one gram of CO2e (6 decimals, so 1.000000 is one tonne, as carbon
@@ -147,7 +147,7 @@ interface ICarbonCredits is IERC20 {
     /// including production counted before the change and not yet issued. DEFAULT_ADMIN_ROLE only.
     function setAvoidedEmissionFactor(uint256 gramsCo2ePerKWh) external;
 
-    /// @notice Seed 003's transfer-carbon-credits: moves `amountGrams` of the caller's credits to `to` (ERC-20 transfer).
+    /// @notice Moves `amountGrams` of the caller's credits to `to` (ERC-20 transfer).
     function transferCarbonCredits(address to, uint256 amountGrams) external returns (bool);
 
     /// @notice Burns `amountGrams` of the caller's credits as an offset for `beneficiary` and records it.
@@ -157,10 +157,10 @@ interface ICarbonCredits is IERC20 {
         external
         returns (uint256 retirementId);
 
-    /// @notice Seed 003's get-carbon-credits-balance: `account`'s credits in grams (ERC-20 balanceOf).
+    /// @notice `account`'s credits in grams (ERC-20 balanceOf).
     function getCarbonCreditsBalance(address account) external view returns (uint256 grams);
 
-    /// @notice Seed 003's is-clean-energy-producer: whether `meter` is registered and credited now.
+    /// @notice Whether `meter` is registered and credited now.
     function isCleanEnergyProducer(address meter) external view returns (bool);
 
     /// @notice Whether this contract credits energy type `energyType`.

@@ -12,11 +12,12 @@ import {RewardPool} from "./RewardPool.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "../utils/GridErrors.sol";
 
 /// @title DemandPrograms
-/// @notice Seed 001's demand-response programs. A separate contract from DemandResponse so both
-/// stay well under the 24,576-byte code limit; it reads grid operator and consumer registration,
-/// SmartMeter, the payment token, GridManagement and the verification period from DemandResponse,
-/// and shares its measurement (MeterBaseline), budget accounting (RewardPool) and DemandResponse's
-/// once-only record of rewarded intervals, which it writes through REDUCTION_RECORDER_ROLE.
+/// @notice Demand-response programs, run beside DemandResponse's events. A separate contract from
+/// DemandResponse so both stay well under the 24,576-byte code limit; it reads grid operator and
+/// consumer registration, SmartMeter, the payment token, GridManagement and the verification
+/// period from DemandResponse, and shares its measurement (MeterBaseline), budget accounting
+/// (RewardPool) and DemandResponse's once-only record of rewarded intervals, which it writes
+/// through REDUCTION_RECORDER_ROLE.
 contract DemandPrograms is IDemandPrograms {
     using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;

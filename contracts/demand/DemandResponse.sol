@@ -12,13 +12,12 @@ import {RewardPool} from "./RewardPool.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title DemandResponse
-/// @notice Seed 004's demand-response events, with every reduction checked against the consumer's
+/// @notice Demand-response events, with every reduction checked against the consumer's
 /// SmartMeter load profile (see IDemandResponse and MeterBaseline for the measurement). Rewards
 /// come out of a budget the operator pays in when it starts the event; an event never pays out
 /// more than that budget, and what is left returns to the operator.
-/// @dev Seed 004's `initialize` and its NotInitialized error become the constructor: every
-/// dependency is given at deployment and a zero address reverts NotInitialized, so no instance can
-/// exist uninitialized.
+/// @dev No `initialize`: the constructor takes every dependency at deployment and a zero address
+/// reverts NotInitialized, so no instance can exist uninitialized.
 contract DemandResponse is AccessControl, IDemandResponse {
     using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;

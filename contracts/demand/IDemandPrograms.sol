@@ -5,8 +5,8 @@ import {IDemandResponse} from "./IDemandResponse.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "../utils/GridErrors.sol";
 
 /// @title IDemandPrograms
-/// @notice Seed 001's demand-response programs (create-demand-program, join-program,
-/// report-reduction) beside DemandResponse's events: a grid operator registered in DemandResponse
+/// @notice Demand-response programs (create a program, join it, report a reduction) beside
+/// DemandResponse's events: a grid operator registered in DemandResponse
 /// and authorized for the program's region in GridManagement creates a program and pays its
 /// budget (targetReductionMW × incentiveRatePerMW) in; consumers registered in DemandResponse
 /// whose meter is in that region commit a reduction; after the window the operator reports each
@@ -16,14 +16,14 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, No
 /// Statuses reuse DemandResponse's: a program is Active, Completed or Cancelled; a participant is
 /// Pending (joined), Verified (reduction reported and checked) or Rewarded (paid).
 interface IDemandPrograms {
-    /// @notice Seed 001's program types, in its order (1, 2, 3 there).
+    /// @notice The kinds of program, in a fixed order (their numbers never change).
     enum ProgramType {
         PEAK_SHAVING,
         LOAD_SHIFTING,
         EMERGENCY_RESPONSE
     }
 
-    /// @notice A program (seed 001's demand program).
+    /// @notice A demand-response program: its region, budget, incentive rate and window.
     struct DemandProgram {
         uint256 programId;
         string name;

@@ -7,7 +7,7 @@ import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IDemandResponse
-/// @notice Seed 004's demand-response events: a registered grid operator starts an event with a
+/// @notice Demand-response events: a registered grid operator starts an event with a
 /// target and a reward per kW and pays the whole budget in up front; consumers' reductions are
 /// measured from their SmartMeter load profile (nobody's figures are trusted) and paid from the
 /// budget, pull-based or in bounded batches; what is left returns to the operator. A batch skips
@@ -17,8 +17,8 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, In
 /// after the block that started the event and lasts its duration rounded up to whole intervals.
 /// Actual energy is the meter's consumption in the window's intervals; baseline energy is the
 /// consumption in the same clock intervals on each of the 5 previous days, summed and divided by 5
-/// (rounded down; intervals without a reading count 0). The seed's `baselineUsageKW` and
-/// `actualUsageKW` carry average POWER in W: energy Wh × 3600 / window seconds, rounded down.
+/// (rounded down; intervals without a reading count 0). `baselineUsageKW` and `actualUsageKW`,
+/// despite their names, carry average POWER in W: energy Wh × 3600 / window seconds, rounded down.
 /// Reduction W = baseline W − actual W.
 ///
 /// Regions and the once-only record: every event belongs to one grid region; only a
@@ -31,19 +31,19 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, In
 /// interval reverts ReductionAlreadyRewarded. Windows must therefore be verified in the order they
 /// occur: a window ending earlier than one already rewarded is refused too.
 ///
-/// Seed 004's errors: NotInitialized (a constructor given a zero address: a contract cannot exist
+/// Its errors: NotInitialized (a constructor given a zero address: a contract cannot exist
 /// uninitialized), GridOperatorNotRegistered, ConsumerNotRegistered, EventNotFound, EventNotActive,
 /// EventExpired, AlreadyParticipating, InsufficientReduction, RewardDistributionFailed,
 /// InvalidMeterReading.
 interface IDemandResponse {
-    /// @notice Seed 004's event statuses.
+    /// @notice Where an event stands: running, ended, or called off.
     enum EventStatus {
         Active,
         Completed,
         Cancelled
     }
 
-    /// @notice Seed 004's participation statuses.
+    /// @notice Where a consumer's participation in an event stands.
     enum ParticipationStatus {
         Pending, // joined ahead, not verified yet
         Verified, // reduction measured, reward reserved
@@ -51,7 +51,8 @@ interface IDemandResponse {
         Rejected // the event's operator turned the joined consumer away
     }
 
-    /// @notice Seed 004's DemandResponseEvent.
+    /// @notice A demand-response event: the operator who called it, its region and window, its target
+    /// and reward per kW, and the reductions verified so far.
     struct DemandResponseEvent {
         uint256 eventId;
         address gridOperator;
@@ -76,7 +77,7 @@ interface IDemandResponse {
         uint256 distributionCursor; // next list position distributeRewards visits
     }
 
-    /// @notice Seed 004's ParticipationRecord.
+    /// @notice A consumer's participation in an event: the reduction measured and the reward it earns.
     struct ParticipationRecord {
         uint256 participationId; // from 1, in order of joining or verification
         uint256 eventId;
@@ -237,8 +238,8 @@ interface IDemandResponse {
     error InsufficientReduction(uint256 eventId, address consumer, uint256 reductionW, uint256 minimumReductionW);
     /// @notice The submitted figures disagree with what `meter` gives; the error carries the meter's.
     /// @param meter The consumer's meter.
-    /// @param baselineUsageKW The meter's baseline average power over the window, W (the seed's name).
-    /// @param actualUsageKW The meter's actual average power over the window, W (the seed's name).
+    /// @param baselineUsageKW The meter's baseline average power over the window, W (named kW, holds W).
+    /// @param actualUsageKW The meter's actual average power over the window, W (named kW, holds W).
     /// @param meterReadingStart The window's first interval index (unix seconds / 900).
     /// @param meterReadingEnd The window's last interval index (unix seconds / 900).
     error InvalidMeterReading(

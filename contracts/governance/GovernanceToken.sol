@@ -10,7 +10,7 @@ import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 /// @title GovernanceToken
 /// @notice The grid's voting token (GRID): one token, one vote, counted once delegated (to oneself
 /// or to a representative). EnergyGovernor reads past voting power from it.
-/// Seed 002's `delegate` is OpenZeppelin's Votes.delegate (and delegateBySig), inherited through ERC20Votes.
+/// Delegating is OpenZeppelin's Votes.delegate (and delegateBySig), inherited through ERC20Votes.
 /// @dev The whole supply is minted once, at deploy: the token has no minter and no admin. A role
 /// that could mint would be the first thing a captured governance would use to entrench itself, and
 /// the timelock it would belong to is exactly what that governance controls. Should the grid ever

@@ -12,8 +12,8 @@ import {OrderMath} from "../utils/OrderMath.sol";
 import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBounds, ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @title GridManagement
-/// @notice The grid's participants and price (seed 000), its operators (seeds 001, 003), the
-/// status and emergencies operators report (seed 003), and the guardian's emergency shutdown.
+/// @notice The grid's participants and price, its operators, the status and emergencies operators
+/// report, and the guardian's emergency shutdown.
 /// @dev The grid load is kept as running totals (producers' output, this interval's storage
 /// flows), so no function walks a participant list. Storage flows are energy within the current
 /// 900 s interval, counted in the load as their average power (Wh × 3600 / 900) until it ends.

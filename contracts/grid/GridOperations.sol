@@ -8,7 +8,7 @@ import {GridLimits} from "../utils/GridLimits.sol";
 import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title GridOperations
-/// @notice Seed 001's load monitoring, stability maintenance and balancing coordination per grid
+/// @notice Load monitoring, stability maintenance and balancing coordination per grid
 /// region. Operator functions may be run only by GridManagement's verified, authorized operators,
 /// and only for the region GridManagement lists them in: one `operatorStatus` call per transaction.
 /// @dev The admin (DEFAULT_ADMIN_ROLE) reports nothing and configures nothing; it may only remove

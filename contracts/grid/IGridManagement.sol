@@ -4,12 +4,12 @@ pragma solidity ^0.8.28;
 import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBounds, ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @title IGridManagement
-/// @notice Seed 000's smart grid (producers, consumers, storage, dynamic price, emergency mode,
-/// metrics), seed 001/003's grid operators (registration, verification, authorization) and seed
-/// 003's grid status and emergency protocol, plus the guardian's emergency shutdown (seed 002).
+/// @notice The smart grid (producers, consumers, storage, dynamic price, emergency mode, metrics),
+/// its grid operators (registration, verification, authorization), the grid status and emergency
+/// protocol they run, and the guardian's emergency shutdown.
 /// Units: power in W, energy in Wh, price in PaymentToken base units per kWh, ratios in bps.
 ///
-/// Seed 000's error codes map to these errors:
+/// The grid's error codes map to these errors:
 /// u100 err-owner-only and u102 err-unauthorized: Unauthorized, OperatorNotInRegion (operator
 /// functions; admin functions use OpenZeppelin's AccessControlUnauthorizedAccount),
 /// ParticipantNotVerified; u101 err-not-found: ParticipantNotFound,
@@ -23,7 +23,7 @@ import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBo
 /// InvalidOperatorName, FrequencyOutOfBounds, VoltageOutOfBounds, ZeroAddress, TooManyShutdownTargets,
 /// ShutdownTargetNotContract.
 interface IGridManagement {
-    /// @notice Seed 000's energy types, in its order.
+    /// @notice The energy types a producer generates, in a fixed order (their numbers never change).
     enum EnergyType {
         SOLAR,
         WIND,
@@ -34,7 +34,7 @@ interface IGridManagement {
         NATURAL_GAS
     }
 
-    /// @notice A producer (seed 000 get-producer-info).
+    /// @notice A producer: its capacity, output and verification.
     struct ProducerInfo {
         uint256 capacityW; // most it may report
         uint256 currentOutputW; // its latest reported output; counts in the grid load while active
@@ -46,7 +46,7 @@ interface IGridManagement {
         bool verified; // an operator verified it: it may report output, its capacity and output count
     }
 
-    /// @notice A consumer (seed 000 get-consumer-info). Its balance is its PaymentToken wallet.
+    /// @notice A consumer: its daily limit and consumption. Its balance is its PaymentToken wallet.
     struct ConsumerInfo {
         uint256 consumptionLimitWh; // most it may consume in one UTC day
         uint256 consumedTodayWh; // consumed in the current UTC day
@@ -55,7 +55,7 @@ interface IGridManagement {
         bool active;
     }
 
-    /// @notice A storage facility (seed 000 get-storage-info).
+    /// @notice A storage facility: its capacity, charge and flows.
     struct StorageInfo {
         uint256 capacityWh;
         uint256 storedWh;
@@ -66,7 +66,7 @@ interface IGridManagement {
         bool verified; // an operator verified it: it may charge and discharge
     }
 
-    /// @notice The grid as seed 000's get-grid-status sees it.
+    /// @notice The grid's capacity, load and state as a whole.
     struct GridStatus {
         uint256 totalCapacityW; // verified, active producers' capacity
         uint256 currentLoadW; // producerOutputW + storageDischargeW - storageChargeW, at least 0
@@ -80,7 +80,7 @@ interface IGridManagement {
         uint256 dynamicPricePerKWh; // getDynamicPrice()
     }
 
-    /// @notice Grid performance recorded by an operator (seed 000 record-metrics).
+    /// @notice Grid performance recorded by an operator.
     struct Metrics {
         uint256 productionWh;
         uint256 consumptionWh;
@@ -90,7 +90,7 @@ interface IGridManagement {
         uint256 recordedAt; // unix s
     }
 
-    /// @notice A grid operator (seed 001 get-operator).
+    /// @notice A grid operator: its name, region and standing.
     struct OperatorInfo {
         string name;
         uint32 regionId; // the region it operates
@@ -100,7 +100,7 @@ interface IGridManagement {
         uint256 registeredAt; // unix s
     }
 
-    /// @notice The grid status an operator last reported (seed 003 update-grid-status).
+    /// @notice The grid status an operator last reported.
     struct ReportedGridStatus {
         uint256 supplyW;
         uint256 demandW;
@@ -111,7 +111,7 @@ interface IGridManagement {
         bool emergencyMode; // any region is in emergency mode
     }
 
-    /// @notice An emergency declared with implementEmergencyProtocol (seed 003).
+    /// @notice An emergency declared with implementEmergencyProtocol.
     struct EmergencyRecord {
         uint32 regionId;
         uint8 severity; // 1 ALERT, 2 EMERGENCY, 3 CRITICAL
@@ -224,7 +224,7 @@ interface IGridManagement {
     /// @param operator The operator.
     /// @param authorized True when it may run operator functions from now on, false when suspended.
     event OperatorAuthorizationUpdated(address indexed operator, bool authorized);
-    /// @notice An operator reported the grid status (seed 003); it replaces the previous report.
+    /// @notice An operator reported the grid status; it replaces the previous report.
     /// @param operator The reporting operator.
     /// @param supplyW The supply it observes, W.
     /// @param demandW The demand it observes, W.
@@ -260,7 +260,7 @@ interface IGridManagement {
 
     // ----------------------------------------------------------------------------- errors
 
-    /// @notice `account` is not a verified, authorized grid operator (seed 000 u100 / u102).
+    /// @notice `account` is not a verified, authorized grid operator (codes u100 / u102).
     /// @param account The caller.
     error Unauthorized(address account);
     /// @notice An authorized operator acted on a region other than its own.
@@ -384,7 +384,7 @@ interface IGridManagement {
     /// @param maxCount MAX_SHUTDOWN_TARGETS.
     error TooManyShutdownTargets(uint256 count, uint256 maxCount);
 
-    // ----------------------------------------------------------------------------- participants (seed 000)
+    // ----------------------------------------------------------------------------- participants
 
     /// @notice Registers the caller as a producer of `capacityW` (> 0) of `energyType` (0 solar .. 6
     /// natural gas). It may report output, and its capacity counts, once an operator verifies it.
@@ -436,7 +436,7 @@ interface IGridManagement {
     function getConsumer(address consumer) external view returns (ConsumerInfo memory);
     function getStorage(address storageUnit) external view returns (StorageInfo memory);
 
-    // ----------------------------------------------------------------------------- grid and price (seed 000)
+    // ----------------------------------------------------------------------------- grid and price
 
     function getGridStatus() external view returns (GridStatus memory);
 
@@ -462,7 +462,7 @@ interface IGridManagement {
 
     function getMetrics(uint256 metricsId) external view returns (Metrics memory);
 
-    // ----------------------------------------------------------------------------- operators (seeds 001, 003)
+    // ----------------------------------------------------------------------------- operators
 
     /// @notice Registers the caller as a grid operator of `regionId`; the admin must verify it before it acts.
     function registerOperator(string calldata name, uint32 regionId, uint256 capacityMW) external;
@@ -483,7 +483,7 @@ interface IGridManagement {
     /// @notice Whether `account` may act as an operator now, and its region: one call for other contracts.
     function operatorStatus(address account) external view returns (bool authorized, uint32 regionId);
 
-    // ----------------------------------------------------------------------------- grid status and emergencies (seed 003)
+    // ----------------------------------------------------------------------------- grid status and emergencies
 
     /// @notice Records the grid status an operator observes. Operators only.
     function updateGridStatus(uint256 supplyW, uint256 demandW, uint256 frequencyMilliHz, uint256 voltagePerMille)

@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title IGridOperations
-/// @notice Seed 001's load monitoring, stability maintenance and balancing coordination, per grid
+/// @notice Load monitoring, stability maintenance and balancing coordination, per grid
 /// region, run by the verified grid operators of GridManagement for their own region.
 /// Units: power in MW, frequency in mHz (50 Hz = 50,000), voltage in per-mille of nominal
 /// (1000 = 100 %), phase angle in millidegrees, time in unix seconds.
@@ -13,7 +13,7 @@ import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAu
 /// argument would revert in the ABI decoder without one). Zero is never a valid trigger condition
 /// or action type: a stored zero means "none", so an unset mapping entry reads as absent.
 interface IGridOperations {
-    /// @notice Seed 001's load status of a load percentage: LOW ≤ 30 %, NORMAL 31-79 %, HIGH 80-94 %,
+    /// @notice The load status of a load percentage: LOW ≤ 30 %, NORMAL 31-79 %, HIGH 80-94 %,
     /// CRITICAL ≥ 95 %.
     enum LoadStatus {
         LOW,
@@ -22,7 +22,7 @@ interface IGridOperations {
         CRITICAL
     }
 
-    /// @notice Seed 001's stability levels, graded by the deviation from 50 Hz and from nominal
+    /// @notice Stability levels, graded by the deviation from 50 Hz and from nominal
     /// voltage; a report's level is the worse of its frequency and voltage grades.
     /// Frequency: NORMAL within ±0.5 Hz, ALERT within ±1 Hz, EMERGENCY within ±2 Hz (where
     /// under-frequency load shedding acts), CRITICAL beyond. Voltage: NORMAL within 95-105 %,
@@ -45,7 +45,7 @@ interface IGridOperations {
         OVER_VOLTAGE
     }
 
-    /// @notice Balancing action types (seed 001). NONE (0) marks "no action" and is not a valid input.
+    /// @notice Balancing action types. NONE (0) marks "no action" and is not a valid input.
     enum ActionType {
         NONE,
         GENERATION_UP,
@@ -62,7 +62,7 @@ interface IGridOperations {
         CANCELLED
     }
 
-    /// @notice One load report of a region (seed 001 get-current-load).
+    /// @notice One load report of a region: its load at the time, against the capacity available.
     struct LoadReport {
         uint256 sequence; // the region's report number, from 0
         uint256 capacityMW; // capacity available when reported
@@ -73,7 +73,7 @@ interface IGridOperations {
         address reportedBy; // the operator
     }
 
-    /// @notice A region's latest stability metrics (seed 001 report-stability-metrics).
+    /// @notice A region's latest stability metrics, as its operator reported them.
     struct StabilityMetrics {
         uint256 frequencyMilliHz;
         uint256 voltagePerMille;
@@ -83,7 +83,7 @@ interface IGridOperations {
         address reportedBy; // the operator
     }
 
-    /// @notice A region's automated response to one trigger condition (seed 001 configure-automated-response).
+    /// @notice A region's automated response to one trigger condition, as its operator configured it.
     struct AutomatedResponse {
         TriggerCondition triggerCondition;
         ActionType actionType; // the balancing action it calls for
@@ -119,7 +119,7 @@ interface IGridOperations {
         uint256 updatedAt; // unix s of the latest setRegionCapacity or completed action
     }
 
-    /// @notice A balancing action (seed 001 initiate-balancing-action).
+    /// @notice A balancing action an operator initiated for its region.
     struct BalancingAction {
         uint32 regionId;
         ActionType actionType;
@@ -381,7 +381,7 @@ interface IGridOperations {
     /// @notice Whether `regionId`'s latest load report is CRITICAL (≥ 95 %); LoadNotReported without one.
     function isCriticalLoad(uint32 regionId) external view returns (bool);
 
-    /// @notice Seed 001's status of a load percentage.
+    /// @notice The load status of a load percentage (see LoadStatus).
     function getLoadStatus(uint256 loadPercentage) external pure returns (LoadStatus);
 
     /// @notice Up to `count` (1 .. MAX_HISTORY_PAGE) of `regionId`'s load reports from `fromSequence`

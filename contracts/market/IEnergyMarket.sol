@@ -4,8 +4,8 @@ pragma solidity ^0.8.28;
 import {IEnergyTrading} from "./IEnergyTrading.sol";
 
 /// @title IEnergyMarket
-/// @notice IEnergyTrading plus immediate crossing (a continuous book), taker fills (seed 003
-/// accept-energy-offer), directed offers (seed 000 create-trade / complete-trade), expiry release,
+/// @notice IEnergyTrading plus immediate crossing (a continuous book), taker fills (accepting an
+/// energy offer), directed offers (a trade proposed to one counterparty), expiry release,
 /// orders and cancellations signed by the trader and submitted by any relayer (EIP-712), market
 /// bounds and getters.
 /// @dev Undirected orders rest in an on-chain index of price levels (one FIFO queue per price and
@@ -278,7 +278,7 @@ interface IEnergyMarket is IEnergyTrading {
     /// @param required What the order must escrow.
     error PermitNotApplied(address trader, address token, uint256 allowance, uint256 required);
 
-    /// @notice Like createOrder, but only `counterparty` may trade against it (seed 000 create-trade).
+    /// @notice Like createOrder, but only `counterparty` may trade against it.
     /// A directed order is a bilateral offer: it never enters the price-level index and never
     /// crosses on creation; it trades by fillOrder or matchOrders with its counterparty.
     function createDirectedOrder(
@@ -311,7 +311,7 @@ interface IEnergyMarket is IEnergyTrading {
     function cancelOrderBySig(uint256 orderId, uint256 nonce, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external;
 
-    /// @notice Takes `amountWh` of an order at its price (seed 003 accept-energy-offer): filling a
+    /// @notice Takes `amountWh` of an order at its price (accepting an energy offer): filling a
     /// SELL pays ceil(amountWh * price / 1000) PaymentToken, filling a BUY delivers `amountWh` EnergyToken,
     /// both escrowed in this call. Records a transaction for settlement.
     function fillOrder(uint256 orderId, uint256 amountWh) external returns (uint256 transactionId);
@@ -338,7 +338,7 @@ interface IEnergyMarket is IEnergyTrading {
     /// stale. 0 switches it off (the default). DEFAULT_ADMIN_ROLE only.
     function setPriceBand(address referencePrice, uint32 regionId, uint256 bandBps) external;
 
-    /// @notice The order in the seed's shape.
+    /// @notice The order in IEnergyTrading's Order shape.
     function getOrder(uint256 orderId) external view returns (Order memory);
 
     /// @notice The order with fill state, counterparty, paging link and locked escrow.
@@ -365,7 +365,7 @@ interface IEnergyMarket is IEnergyTrading {
     /// @param newNonce The nonce the caller's next signed message must carry, above the current one.
     function invalidateNonces(uint256 newNonce) external;
 
-    /// @notice Energy `account` owns: its EnergyToken balance plus Wh escrowed in its open SELL orders (seed 003).
+    /// @notice Energy `account` owns: its EnergyToken balance plus Wh escrowed in its open SELL orders.
     /// @dev Walks the account's order list (one storage read per order): a view for off-chain callers.
     function getEnergyBalance(address account) external view returns (uint256 amountWh);
 

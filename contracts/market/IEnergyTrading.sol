@@ -2,11 +2,12 @@
 pragma solidity ^0.8.28;
 
 /// @title IEnergyTrading
-/// @notice The seed architecture's order-book interface, exactly; `matchOrders` also returns the
+/// @notice The order book's core: create, cancel, match and settle orders; `matchOrders` also
+/// returns the
 /// id of the transaction it records. Units: `amount` in Wh (EnergyToken units), `price` in
 /// PaymentToken base units per kWh, `expiry` in unix seconds.
 interface IEnergyTrading {
-    /// @notice An order as the seed defines it.
+    /// @notice An order: who placed it, which side, how much at what price, until when, and its status.
     struct Order {
         address trader; // who created it and whose escrow it holds
         uint256 amount; // Wh to buy or sell

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 /// @title ISmartMeter
-/// @notice The seed architecture's meter interface, exactly. Called by a meter device, the
-/// no-argument getters answer for the calling meter.
+/// @notice What a meter device and its readers call: readings in, latest reading and daily totals
+/// out. Called by a meter device, the no-argument getters answer for the calling meter.
 interface ISmartMeter {
     /// @notice One reading of a meter's cumulative registers.
     struct MeterReading {

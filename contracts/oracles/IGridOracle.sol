@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {IOracleReporters} from "./IOracleReporters.sol";
 
 /// @title IGridOracle
-/// @notice Grid state per region (seed 002 Oracle Network): frequency, voltage, the power supplied
+/// @notice Grid state per region, from a network of oracles: frequency, voltage, the power supplied
 /// (available generation) and the power demanded. Reports gather in rounds per region, one per reporter per
 /// round; a region's value is the per-field median of a round's fresh reports, written only once
 /// they reach the quorum (more than half of the reporters, or the admin's higher minimum).

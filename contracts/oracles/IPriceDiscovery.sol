@@ -12,7 +12,7 @@ interface IReferencePrice {
 }
 
 /// @title IPriceDiscovery
-/// @notice Seed 002's price calculation over the oracles: base × weighted_average([(demand, 0.3),
+/// @notice The reference price calculated over the oracles: base × weighted_average([(demand, 0.3),
 /// (supply, 0.3), (time, 0.2), (stability, 0.2)]), each factor in bps (PriceFormula).
 /// The base is a Chainlink-style feed's latest answer (PriceOracle); demand, supply and stability
 /// come from GridOracle and WeatherOracle for the region; time from an hourly table in local time.

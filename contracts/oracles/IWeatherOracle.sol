@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {IOracleReporters} from "./IOracleReporters.sol";
 
 /// @title IWeatherOracle
-/// @notice Weather per region (seed 002 Oracle Network): solar irradiance, temperature, wind speed
+/// @notice Weather per region, from a network of oracles: solar irradiance, temperature, wind speed
 /// and cloud cover. Reports gather in rounds per region, one per reporter per round; a
 /// region's value is the per-field median of a round's fresh reports, written only once they reach
 /// the quorum (more than half of the reporters, or the admin's higher minimum).

@@ -10,7 +10,7 @@ import {PriceFormula} from "./PriceFormula.sol";
 import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title PriceDiscovery
-/// @notice The reference energy price per region (seed 002 Price Calculation): the base price
+/// @notice The reference energy price per region: the base price
 /// feed's latest answer × the weighted average of demand (0.3), supply (0.3), time (0.2) and grid
 /// stability (0.2) factors, see PriceFormula. Units: PaymentToken base units per kWh, as the feed.
 /// Every oracle read is checked the way Chainlink asks of consumers: `updatedAt != 0` (else

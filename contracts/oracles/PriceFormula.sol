@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 /// @title PriceFormula
-/// @notice Seed 002's price calculation: price = base × weighted_average([(demand, 0.3),
+/// @notice The reference price calculation: price = base × weighted_average([(demand, 0.3),
 /// (supply, 0.3), (time, 0.2), (stability, 0.2)]). Every factor is in basis points
 /// (10,000 = ×1.0); the price is in the base price's unit (PaymentToken base units per kWh).
 library PriceFormula {
@@ -27,7 +27,8 @@ library PriceFormula {
     uint256 internal constant STABILITY_BPS_PER_VOLTAGE_PER_MILLE = 100;
     /// @notice Highest stability factor: ×2.0.
     uint256 internal constant MAX_STABILITY_FACTOR_BPS = 20_000;
-    /// @notice The seed's weights, in bps of the weighted average.
+    /// @notice The factors' weights (demand 0.3, supply 0.3, time 0.2, stability 0.2), in bps of
+    /// the weighted average.
     uint256 internal constant DEMAND_WEIGHT_BPS = 3_000;
     uint256 internal constant SUPPLY_WEIGHT_BPS = 3_000;
     uint256 internal constant TIME_WEIGHT_BPS = 2_000;

@@ -82,7 +82,7 @@ error MeterUnknown(address meter);
 /// @param meter The meter address.
 error MeterInactive(address meter);
 
-/// @notice A constructor got the zero address for `dependency` (seed 004 NotInitialized).
+/// @notice A constructor got the zero address for `dependency`: the contract would exist uninitialized.
 /// @param dependency The name of the constructor argument.
 error NotInitialized(string dependency);
 
