@@ -1,6 +1,6 @@
 """The contracts' enums as IntEnums, member for member in declaration order (Solidity numbers an
 enum's members from 0) and spelled as declared (DemandResponse's are CamelCase).
-tests/test_client_errors.py holds each one to its declaration in contracts/interfaces/.
+tests/test_client_errors.py holds each one to its declaration in the contract's interface (IDemandResponse …).
 """
 
 from __future__ import annotations

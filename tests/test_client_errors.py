@@ -36,7 +36,7 @@ from energy_grid.errors import (
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
-INTERFACES = ROOT / "contracts" / "interfaces"
+CONTRACTS = ROOT / "contracts"
 PRICE_PER_KWH = 200_000
 
 
@@ -221,9 +221,16 @@ def test_input_refused_before_sending_costs_nothing(errors_client, accounts):
 
 
 def solidity_enums() -> dict[str, list[str]]:
-    """Every enum declared in contracts/interfaces/, as `IName.Enum` -> member names in order."""
+    """Every enum declared in an interface (each lives beside its contract, in that contract's domain
+    folder under contracts/), as `IName.Enum` -> member names in order."""
+    interfaces = [
+        p
+        for p in CONTRACTS.rglob("I*.sol")
+        if re.fullmatch(r"I[A-Z]\w*", p.stem) and not {".cache", "test"} & set(p.relative_to(CONTRACTS).parts)
+    ]
+    assert interfaces
     found: dict[str, list[str]] = {}
-    for source in sorted(INTERFACES.glob("*.sol")):
+    for source in sorted(interfaces):
         text = re.sub(r"//[^\n]*|/\*.*?\*/", "", source.read_text(), flags=re.DOTALL)
         for name, body in re.findall(r"\benum\s+(\w+)\s*\{([^}]*)\}", text):
             found[f"{source.stem}.{name}"] = [member.strip() for member in body.split(",") if member.strip()]

@@ -10,7 +10,7 @@ import {GovernorVotesQuorumFraction} from
     "@openzeppelin/contracts/governance/extensions/GovernorVotesQuorumFraction.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
-import {ZeroAddress} from "../interfaces/GridErrors.sol";
+import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title EnergyGovernor
 /// @notice Governs the grid: GRID holders propose a change (fees, base price, bounds, oracle

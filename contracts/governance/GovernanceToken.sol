@@ -5,12 +5,12 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {ZeroAddress, ZeroAmount} from "../interfaces/GridErrors.sol";
+import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @title GovernanceToken
 /// @notice The grid's voting token (GRID): one token, one vote, counted once delegated (to oneself
 /// or to a representative). EnergyGovernor reads past voting power from it.
-/// Seed 002's `delegate` is OpenZeppelin's Votes.delegate (and delegateBySig), inherited through ERC20Votes.
+/// Delegating is OpenZeppelin's Votes.delegate (and delegateBySig), inherited through ERC20Votes.
 /// @dev The whole supply is minted once, at deploy: the token has no minter and no admin. A role
 /// that could mint would be the first thing a captured governance would use to entrench itself, and
 /// the timelock it would belong to is exactly what that governance controls. Should the grid ever

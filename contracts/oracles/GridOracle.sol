@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IGridOracle} from "../interfaces/IGridOracle.sol";
-import {GridLimits} from "../libraries/GridLimits.sol";
+import {IGridOracle} from "./IGridOracle.sol";
+import {GridLimits} from "../utils/GridLimits.sol";
 import {RegionalOracle} from "./RegionalOracle.sol";
 
 /// @title GridOracle

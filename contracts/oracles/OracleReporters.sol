@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IOracleReporters} from "../interfaces/IOracleReporters.sol";
-import {ZeroAddress} from "../interfaces/GridErrors.sol";
+import {IOracleReporters} from "./IOracleReporters.sol";
+import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title OracleReporters
 /// @notice The reporter set, heartbeat and quorum behind every oracle. The admin (DEFAULT_ADMIN_ROLE)

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
-import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
-import {Median} from "../libraries/Median.sol";
+import {IPriceOracle} from "./IPriceOracle.sol";
+import {Median} from "./Median.sol";
 import {OracleReporters} from "./OracleReporters.sol";
 
 /// @title PriceOracle

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Median} from "../libraries/Median.sol";
+import {Median} from "./Median.sol";
 import {OracleReporters} from "./OracleReporters.sol";
 
 /// @title RegionalOracle

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IWeatherOracle} from "../interfaces/IWeatherOracle.sol";
+import {IWeatherOracle} from "./IWeatherOracle.sol";
 import {RegionalOracle} from "./RegionalOracle.sol";
 
 /// @title WeatherOracle

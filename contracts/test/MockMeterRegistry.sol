@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ISmartMeterRegistry} from "../interfaces/ISmartMeterRegistry.sol";
-import {MeterUnknown} from "../interfaces/GridErrors.sol";
+import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
+import {MeterUnknown} from "../utils/GridErrors.sol";
 
 /// @title MockMeterRegistry
 /// @notice Test stand-in for the two SmartMeter views CarbonCredits reads, reporting counted

@@ -7,11 +7,11 @@ import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20P
 
 /// @title MockStablecoin
 /// @notice Local stand-in for the settlement currency (a 6-decimal stablecoin such as USDC).
-/// Its operator faucet plays seed 000's payment gateway (`add-consumer-balance`).
+/// Its operator faucet plays the payment gateway that tops up a consumer's balance.
 contract MockStablecoin is ERC20, ERC20Permit, AccessControl {
     /// @notice May top up balances through the faucet.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    /// @notice Smallest faucet top-up, whole units (seed 000: amount between 1 and 1,000,000).
+    /// @notice Smallest faucet top-up, whole units (a top-up is 1 to 1,000,000 units).
     uint256 public constant MIN_TOP_UP = 1;
     /// @notice Largest faucet top-up, whole units.
     uint256 public constant MAX_TOP_UP = 1_000_000;

@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IGridManagement} from "./IGridManagement.sol";
+import {IGridOperations} from "./IGridOperations.sol";
+import {GridLimits} from "../utils/GridLimits.sol";
+import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
+
+/// @title GridOperations
+/// @notice Load monitoring, stability maintenance and balancing coordination per grid
+/// region. Operator functions may be run only by GridManagement's verified, authorized operators,
+/// and only for the region GridManagement lists them in: one `operatorStatus` call per transaction.
+/// @dev The admin (DEFAULT_ADMIN_ROLE) reports nothing and configures nothing; it may only remove
+/// automated responses and cancel pending balancing actions, in any region (to clear what a
+/// suspended operator left behind). A CRITICAL stability level declares an emergency in
+/// GridManagement, so this contract must hold GridManagement's EMERGENCY_RESPONDER_ROLE.
+/// MW values fit in 24 bits (MAX_POWER_MW), so a load report, a region's capacity and a region's
+/// latest stability metrics take one storage slot each.
+contract GridOperations is AccessControl, IGridOperations {
+    /// @notice Largest capacity, demand, generation or target in MW: 10 TW, above the world's
+    /// installed generating capacity; fits the 24-bit fields of a load report.
+    uint256 public constant MAX_POWER_MW = 10_000_000;
+    /// @notice Load reports kept per region: one day of 15-minute reports.
+    uint256 public constant LOAD_HISTORY_CAPACITY = 96;
+    /// @notice Most reports in one getLoadHistory page.
+    uint256 public constant MAX_HISTORY_PAGE = LOAD_HISTORY_CAPACITY;
+    /// @notice Load status thresholds, percent: LOW up to 30, HIGH from 80, CRITICAL from 95.
+    uint256 public constant LOW_LOAD_MAX_PERCENT = 30;
+    uint256 public constant HIGH_LOAD_MIN_PERCENT = 80;
+    uint256 public constant CRITICAL_LOAD_MIN_PERCENT = 95;
+    /// @notice Nominal frequency (50 Hz) and voltage (100 %).
+    uint256 public constant NOMINAL_FREQUENCY_MILLIHZ = 50_000;
+    uint256 public constant NOMINAL_VOLTAGE_PER_MILLE = 1000;
+    /// @notice Largest frequency deviation of each grade, mHz: NORMAL ±0.5 Hz, ALERT ±1 Hz,
+    /// EMERGENCY ±2 Hz; beyond is CRITICAL.
+    uint256 public constant NORMAL_FREQUENCY_DEVIATION_MILLIHZ = 500;
+    uint256 public constant ALERT_FREQUENCY_DEVIATION_MILLIHZ = 1000;
+    uint256 public constant EMERGENCY_FREQUENCY_DEVIATION_MILLIHZ = 2000;
+    /// @notice Largest voltage deviation of each grade, per-mille of nominal: NORMAL ±5 %, ALERT
+    /// ±10 %, EMERGENCY ±15 %; beyond is CRITICAL.
+    uint256 public constant NORMAL_VOLTAGE_DEVIATION_PER_MILLE = 50;
+    uint256 public constant ALERT_VOLTAGE_DEVIATION_PER_MILLE = 100;
+    uint256 public constant EMERGENCY_VOLTAGE_DEVIATION_PER_MILLE = 150;
+    /// @notice Bounds of a report, GridLimits: 45-65 Hz, 50-150 % of nominal.
+    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
+    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
+    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
+    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
+    int256 public constant MAX_PHASE_ANGLE_MILLIDEGREES = 180_000;
+    /// @notice Priorities run from 1 (most urgent) to MAX_PRIORITY.
+    uint256 public constant MAX_PRIORITY = 10;
+    /// @notice GridManagement's severity of the emergencies this contract declares.
+    uint8 public constant EMERGENCY_SEVERITY_CRITICAL = 3;
+    /// @notice Emergency reason of a CRITICAL stability report.
+    bytes32 public constant REASON_STABILITY_CRITICAL = "STABILITY_CRITICAL";
+    /// @notice Emergency reason of a manual CRITICAL stability response.
+    bytes32 public constant REASON_MANUAL_CRITICAL_RESPONSE = "MANUAL_CRITICAL_RESPONSE";
+
+    /// @dev One load report: one slot.
+    struct LoadEntry {
+        uint24 capacityMW; // ≤ MAX_POWER_MW
+        uint24 demandMW; // ≤ MAX_POWER_MW
+        uint40 reportedAt; // unix s
+        address reportedBy; // the operator
+    }
+
+    /// @dev A region's latest stability metrics: one slot; the level is derived on reading.
+    struct StoredMetrics {
+        uint16 frequencyMilliHz; // 45,000 .. 65,000; 0 = never reported
+        uint16 voltagePerMille; // 500 .. 1500
+        int24 phaseAngleMilliDegrees; // -180,000 .. 180,000
+        uint40 reportedAt; // unix s
+        address reportedBy; // the operator
+    }
+
+    /// @dev A region's response to one trigger condition: one slot.
+    struct ResponseConfig {
+        ActionType actionType; // NONE = not configured
+        uint8 priority; // 1 .. MAX_PRIORITY
+        uint24 targetAdjustmentMW; // ≤ MAX_POWER_MW
+        uint40 configuredAt; // unix s
+        address configuredBy; // the operator
+    }
+
+    /// @dev A stability response: two slots. Manual responses have triggerCondition NONE.
+    struct StoredResponse {
+        address createdBy; // the reporting or triggering operator; 0 = no such response
+        uint40 createdAt; // unix s
+        uint32 regionId;
+        TriggerCondition triggerCondition; // NONE for a manual response
+        ActionType actionType; // NONE for a manual response
+        StabilityLevel severity;
+        // --- second slot
+        uint24 targetAdjustmentMW; // 0 for a manual response
+        uint8 priority; // 0 for a manual response
+        uint16 frequencyMilliHz;
+        uint16 voltagePerMille;
+    }
+
+    /// @dev A region's capacity and commitments: one slot, read and written by every balancing call.
+    struct StoredCapacity {
+        uint24 maxGenerationMW; // 0 = never set
+        uint24 currentGenerationMW; // ≤ maxGenerationMW
+        uint24 reserveCapacityMW; // ≤ maxGenerationMW - currentGenerationMW, ≥ committedReserveMW
+        uint24 committedReserveMW; // pending GENERATION_UP and STORAGE_DISPATCH
+        uint24 committedGenerationDownMW; // pending GENERATION_DOWN, ≤ currentGenerationMW
+        uint24 committedLoadSheddingMW; // pending LOAD_SHEDDING, ≤ MAX_POWER_MW
+        uint40 updatedAt; // unix s
+    }
+
+    /// @dev A balancing action: two slots; completion and cancellation write only the second.
+    struct StoredAction {
+        address initiatedBy; // 0 = no such action
+        uint40 initiatedAt; // unix s
+        uint32 regionId;
+        uint24 targetMW; // ≤ MAX_POWER_MW
+        // --- second slot
+        ActionType actionType;
+        uint8 priority; // 1 .. MAX_PRIORITY
+        ActionStatus status;
+        uint40 closedAt; // unix s; 0 while pending
+        address closedBy; // 0 while pending
+    }
+
+    IGridManagement private immutable _gridManagement;
+    uint256 private _stabilityResponseCount;
+    uint256 private _balancingActionCount;
+    mapping(uint32 regionId => uint256) private _loadReportCount;
+    mapping(uint32 regionId => LoadEntry[LOAD_HISTORY_CAPACITY]) private _loadHistory;
+    mapping(uint32 regionId => StoredMetrics) private _metrics;
+    mapping(uint32 regionId => mapping(TriggerCondition => ResponseConfig)) private _responses;
+    mapping(uint32 regionId => StoredCapacity) private _capacities;
+    mapping(uint256 responseId => StoredResponse) private _stabilityResponses;
+    mapping(uint256 actionId => StoredAction) private _actions;
+
+    constructor(address admin, IGridManagement gridManagement_) {
+        if (admin == address(0) || address(gridManagement_) == address(0)) revert ZeroAddress();
+        _gridManagement = gridManagement_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------- load monitoring
+
+    /// @inheritdoc IGridOperations
+    function reportLoad(uint32 regionId, uint256 capacityMW, uint256 demandMW) external {
+        _checkOperator(regionId);
+        if (capacityMW == 0 || capacityMW > MAX_POWER_MW) revert CapacityOutOfRange(capacityMW, MAX_POWER_MW);
+        if (demandMW > MAX_POWER_MW) revert PowerOutOfRange(demandMW, MAX_POWER_MW);
+        uint256 sequence = _loadReportCount[regionId];
+        _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY] =
+            LoadEntry(uint24(capacityMW), uint24(demandMW), uint40(block.timestamp), msg.sender);
+        _loadReportCount[regionId] = sequence + 1;
+        uint256 loadPercentage = demandMW * 100 / capacityMW;
+        emit LoadReported(
+            regionId, msg.sender, sequence, capacityMW, demandMW, loadPercentage, getLoadStatus(loadPercentage)
+        );
+    }
+
+    /// @inheritdoc IGridOperations
+    function getCurrentLoad(uint32 regionId) public view returns (LoadReport memory) {
+        uint256 count = _loadReportCount[regionId];
+        if (count == 0) revert LoadNotReported(regionId);
+        return _loadReport(regionId, count - 1);
+    }
+
+    /// @inheritdoc IGridOperations
+    function isCriticalLoad(uint32 regionId) external view returns (bool) {
+        return getCurrentLoad(regionId).status == LoadStatus.CRITICAL;
+    }
+
+    /// @inheritdoc IGridOperations
+    function getLoadStatus(uint256 loadPercentage) public pure returns (LoadStatus) {
+        if (loadPercentage >= CRITICAL_LOAD_MIN_PERCENT) return LoadStatus.CRITICAL;
+        if (loadPercentage >= HIGH_LOAD_MIN_PERCENT) return LoadStatus.HIGH;
+        if (loadPercentage > LOW_LOAD_MAX_PERCENT) return LoadStatus.NORMAL;
+        return LoadStatus.LOW;
+    }
+
+    /// @inheritdoc IGridOperations
+    function getLoadHistory(uint32 regionId, uint256 fromSequence, uint256 count)
+        external
+        view
+        returns (LoadReport[] memory page)
+    {
+        if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
+        uint256 reportCount = _loadReportCount[regionId];
+        uint256 oldest = reportCount > LOAD_HISTORY_CAPACITY ? reportCount - LOAD_HISTORY_CAPACITY : 0;
+        if (fromSequence < oldest || fromSequence > reportCount) {
+            revert LoadHistoryOutOfRange(regionId, fromSequence, oldest, reportCount);
+        }
+        uint256 available = reportCount - fromSequence;
+        if (count > available) count = available;
+        page = new LoadReport[](count);
+        for (uint256 i; i < count; ++i) {
+            page[i] = _loadReport(regionId, fromSequence + i);
+        }
+    }
+
+    /// @inheritdoc IGridOperations
+    function loadReportCount(uint32 regionId) external view returns (uint256) {
+        return _loadReportCount[regionId];
+    }
+
+    // ----------------------------------------------------------------------------- stability maintenance
+
+    /// @inheritdoc IGridOperations
+    function reportStabilityMetrics(
+        uint32 regionId,
+        uint256 frequencyMilliHz,
+        uint256 voltagePerMille,
+        int256 phaseAngleMilliDegrees
+    ) external {
+        _checkOperator(regionId);
+        StabilityLevel level = getStabilityLevel(frequencyMilliHz, voltagePerMille);
+        int256 maxAngle = MAX_PHASE_ANGLE_MILLIDEGREES;
+        if (phaseAngleMilliDegrees < -maxAngle || phaseAngleMilliDegrees > maxAngle) {
+            revert PhaseAngleOutOfBounds(phaseAngleMilliDegrees);
+        }
+        _metrics[regionId] = StoredMetrics(
+            uint16(frequencyMilliHz),
+            uint16(voltagePerMille),
+            int24(phaseAngleMilliDegrees),
+            uint40(block.timestamp),
+            msg.sender
+        );
+        emit StabilityMetricsReported(
+            regionId, msg.sender, frequencyMilliHz, voltagePerMille, phaseAngleMilliDegrees, level
+        );
+        if (level == StabilityLevel.NORMAL) return;
+        // At most two triggers fire: frequency is breached on one side at most, voltage likewise.
+        if (frequencyMilliHz < NOMINAL_FREQUENCY_MILLIHZ - NORMAL_FREQUENCY_DEVIATION_MILLIHZ) {
+            _fire(regionId, TriggerCondition.UNDER_FREQUENCY, level, frequencyMilliHz, voltagePerMille);
+        } else if (frequencyMilliHz > NOMINAL_FREQUENCY_MILLIHZ + NORMAL_FREQUENCY_DEVIATION_MILLIHZ) {
+            _fire(regionId, TriggerCondition.OVER_FREQUENCY, level, frequencyMilliHz, voltagePerMille);
+        }
+        if (voltagePerMille < NOMINAL_VOLTAGE_PER_MILLE - NORMAL_VOLTAGE_DEVIATION_PER_MILLE) {
+            _fire(regionId, TriggerCondition.UNDER_VOLTAGE, level, frequencyMilliHz, voltagePerMille);
+        } else if (voltagePerMille > NOMINAL_VOLTAGE_PER_MILLE + NORMAL_VOLTAGE_DEVIATION_PER_MILLE) {
+            _fire(regionId, TriggerCondition.OVER_VOLTAGE, level, frequencyMilliHz, voltagePerMille);
+        }
+        if (level == StabilityLevel.CRITICAL) {
+            // slither-disable-next-line unused-return: the emergency id is in GridManagement's own event; nothing here needs it
+            _gridManagement.implementEmergencyProtocol(
+                regionId, EMERGENCY_SEVERITY_CRITICAL, REASON_STABILITY_CRITICAL
+            );
+        }
+    }
+
+    /// @inheritdoc IGridOperations
+    function triggerStabilityResponse(
+        uint32 regionId,
+        uint256 frequencyMilliHz,
+        uint256 voltagePerMille,
+        uint8 severity
+    ) external returns (uint256 responseId) {
+        _checkOperator(regionId);
+        _checkBounds(frequencyMilliHz, voltagePerMille);
+        if (severity == uint8(StabilityLevel.NORMAL) || severity > uint8(type(StabilityLevel).max)) {
+            revert InvalidSeverity(severity);
+        }
+        responseId = _recordResponse(
+            regionId,
+            TriggerCondition.NONE,
+            ResponseConfig(ActionType.NONE, 0, 0, 0, address(0)),
+            StabilityLevel(severity),
+            frequencyMilliHz,
+            voltagePerMille
+        );
+        uint256 emergencyId = 0;
+        if (severity == uint8(StabilityLevel.CRITICAL)) {
+            // slither-disable-next-line reentrancy-events: GridManagement is fixed at construction and trusted; the event reports the id it returns
+            emergencyId = _gridManagement.implementEmergencyProtocol(
+                regionId, EMERGENCY_SEVERITY_CRITICAL, REASON_MANUAL_CRITICAL_RESPONSE
+            );
+        }
+        emit StabilityResponseTriggered(
+            responseId, regionId, msg.sender, frequencyMilliHz, voltagePerMille, StabilityLevel(severity), emergencyId
+        );
+    }
+
+    /// @inheritdoc IGridOperations
+    function configureAutomatedResponse(
+        uint8 triggerCondition,
+        uint8 actionType,
+        uint256 targetAdjustmentMW,
+        uint8 priority
+    ) external {
+        uint32 regionId = _operatorRegion();
+        TriggerCondition trigger = _triggerCondition(triggerCondition);
+        ActionType action = _actionType(actionType);
+        _checkTarget(targetAdjustmentMW);
+        _checkPriority(priority);
+        _responses[regionId][trigger] =
+            ResponseConfig(action, priority, uint24(targetAdjustmentMW), uint40(block.timestamp), msg.sender);
+        emit AutomatedResponseConfigured(regionId, trigger, msg.sender, action, targetAdjustmentMW, priority);
+    }
+
+    /// @inheritdoc IGridOperations
+    function removeAutomatedResponse(uint32 regionId, uint8 triggerCondition) external {
+        _checkOperatorOrAdmin(regionId);
+        TriggerCondition trigger = _triggerCondition(triggerCondition);
+        if (_responses[regionId][trigger].actionType == ActionType.NONE) {
+            revert AutomatedResponseNotConfigured(regionId, triggerCondition);
+        }
+        delete _responses[regionId][trigger];
+        emit AutomatedResponseRemoved(regionId, trigger, msg.sender);
+    }
+
+    /// @inheritdoc IGridOperations
+    function getStabilityMetrics(uint32 regionId) external view returns (StabilityMetrics memory) {
+        StoredMetrics memory m = _metrics[regionId];
+        // slither-disable-next-line incorrect-equality: a zero time marks a region with no stability report yet
+        if (m.reportedAt == 0) revert StabilityNotReported(regionId);
+        return StabilityMetrics(
+            m.frequencyMilliHz,
+            m.voltagePerMille,
+            m.phaseAngleMilliDegrees,
+            getStabilityLevel(m.frequencyMilliHz, m.voltagePerMille),
+            m.reportedAt,
+            m.reportedBy
+        );
+    }
+
+    /// @inheritdoc IGridOperations
+    function getStabilityLevel(uint256 frequencyMilliHz, uint256 voltagePerMille)
+        public
+        pure
+        returns (StabilityLevel)
+    {
+        _checkBounds(frequencyMilliHz, voltagePerMille);
+        StabilityLevel frequencyLevel = _grade(
+            _deviation(frequencyMilliHz, NOMINAL_FREQUENCY_MILLIHZ),
+            NORMAL_FREQUENCY_DEVIATION_MILLIHZ,
+            ALERT_FREQUENCY_DEVIATION_MILLIHZ,
+            EMERGENCY_FREQUENCY_DEVIATION_MILLIHZ
+        );
+        StabilityLevel voltageLevel = _grade(
+            _deviation(voltagePerMille, NOMINAL_VOLTAGE_PER_MILLE),
+            NORMAL_VOLTAGE_DEVIATION_PER_MILLE,
+            ALERT_VOLTAGE_DEVIATION_PER_MILLE,
+            EMERGENCY_VOLTAGE_DEVIATION_PER_MILLE
+        );
+        return frequencyLevel > voltageLevel ? frequencyLevel : voltageLevel;
+    }
+
+    /// @inheritdoc IGridOperations
+    function getAutomatedResponse(uint32 regionId, uint8 triggerCondition)
+        external
+        view
+        returns (AutomatedResponse memory)
+    {
+        TriggerCondition trigger = _triggerCondition(triggerCondition);
+        ResponseConfig memory c = _responses[regionId][trigger];
+        if (c.actionType == ActionType.NONE) revert AutomatedResponseNotConfigured(regionId, triggerCondition);
+        return AutomatedResponse(trigger, c.actionType, c.targetAdjustmentMW, c.priority, c.configuredBy, c.configuredAt);
+    }
+
+    /// @inheritdoc IGridOperations
+    function getStabilityResponse(uint256 responseId) external view returns (StabilityResponse memory) {
+        StoredResponse memory r = _stabilityResponses[responseId];
+        if (r.createdBy == address(0)) revert StabilityResponseNotFound(responseId);
+        return StabilityResponse(
+            r.regionId,
+            r.triggerCondition != TriggerCondition.NONE,
+            r.triggerCondition,
+            r.actionType,
+            r.targetAdjustmentMW,
+            r.priority,
+            r.severity,
+            r.frequencyMilliHz,
+            r.voltagePerMille,
+            r.createdBy,
+            r.createdAt
+        );
+    }
+
+    /// @inheritdoc IGridOperations
+    function stabilityResponseCount() external view returns (uint256) {
+        return _stabilityResponseCount;
+    }
+
+    // ----------------------------------------------------------------------------- balancing coordination
+
+    /// @inheritdoc IGridOperations
+    function setRegionCapacity(
+        uint32 regionId,
+        uint256 maxGenerationMW,
+        uint256 currentGenerationMW,
+        uint256 reserveCapacityMW
+    ) external {
+        _checkOperator(regionId);
+        if (maxGenerationMW == 0 || maxGenerationMW > MAX_POWER_MW) {
+            revert CapacityOutOfRange(maxGenerationMW, MAX_POWER_MW);
+        }
+        if (currentGenerationMW > maxGenerationMW) {
+            revert GenerationExceedsMaximum(currentGenerationMW, maxGenerationMW);
+        }
+        uint256 headroomMW = maxGenerationMW - currentGenerationMW;
+        if (reserveCapacityMW > headroomMW) revert ReserveExceedsHeadroom(reserveCapacityMW, headroomMW);
+        StoredCapacity memory c = _capacities[regionId];
+        if (reserveCapacityMW < c.committedReserveMW) {
+            revert ReserveBelowCommitted(regionId, reserveCapacityMW, c.committedReserveMW);
+        }
+        if (currentGenerationMW < c.committedGenerationDownMW) {
+            revert GenerationBelowCommitted(regionId, currentGenerationMW, c.committedGenerationDownMW);
+        }
+        c.maxGenerationMW = uint24(maxGenerationMW);
+        c.currentGenerationMW = uint24(currentGenerationMW);
+        c.reserveCapacityMW = uint24(reserveCapacityMW);
+        c.updatedAt = uint40(block.timestamp);
+        _capacities[regionId] = c;
+        emit RegionCapacitySet(regionId, msg.sender, maxGenerationMW, currentGenerationMW, reserveCapacityMW);
+    }
+
+    /// @inheritdoc IGridOperations
+    function initiateBalancingAction(uint32 regionId, uint8 actionType, uint256 targetMW, uint8 priority)
+        external
+        returns (uint256 actionId)
+    {
+        _checkOperator(regionId);
+        ActionType action = _actionType(actionType);
+        _checkTarget(targetMW);
+        _checkPriority(priority);
+        StoredCapacity memory c = _capacities[regionId];
+        if (c.maxGenerationMW == 0) revert RegionCapacityNotSet(regionId);
+        if (action == ActionType.LOAD_SHEDDING && _loadReportCount[regionId] == 0) revert LoadNotReported(regionId);
+        uint256 availableMW = _available(regionId, c, action);
+        if (targetMW > availableMW) {
+            if (action == ActionType.GENERATION_DOWN) revert InsufficientGeneration(regionId, targetMW, availableMW);
+            if (action == ActionType.LOAD_SHEDDING) revert InsufficientSheddableLoad(regionId, targetMW, availableMW);
+            revert InsufficientReserve(regionId, targetMW, availableMW);
+        }
+        // Cannot overflow 24 bits: each commitment stays within a 24-bit amount (reserve, generation, demand).
+        if (action == ActionType.GENERATION_DOWN) c.committedGenerationDownMW += uint24(targetMW);
+        else if (action == ActionType.LOAD_SHEDDING) c.committedLoadSheddingMW += uint24(targetMW);
+        else c.committedReserveMW += uint24(targetMW);
+        _capacities[regionId] = c;
+        actionId = ++_balancingActionCount;
+        _actions[actionId] = StoredAction({
+            initiatedBy: msg.sender,
+            initiatedAt: uint40(block.timestamp),
+            regionId: regionId,
+            targetMW: uint24(targetMW),
+            actionType: action,
+            priority: priority,
+            status: ActionStatus.PENDING,
+            closedAt: 0,
+            closedBy: address(0)
+        });
+        emit BalancingActionInitiated(actionId, regionId, msg.sender, action, targetMW, priority);
+    }
+
+    /// @inheritdoc IGridOperations
+    function completeBalancingAction(uint256 actionId) external {
+        StoredAction storage a = _pendingAction(actionId, false);
+        uint32 regionId = a.regionId;
+        uint24 targetMW = a.targetMW;
+        ActionType action = a.actionType;
+        StoredCapacity memory c = _release(regionId, action, targetMW);
+        // Cannot underflow or exceed the maximum: commitments never exceed what they draw on, and
+        // moving MW between reserve and generation keeps their sum.
+        if (action == ActionType.GENERATION_DOWN) {
+            c.currentGenerationMW -= targetMW;
+            c.reserveCapacityMW += targetMW;
+        } else if (action != ActionType.LOAD_SHEDDING) {
+            c.reserveCapacityMW -= targetMW;
+            c.currentGenerationMW += targetMW;
+        }
+        c.updatedAt = uint40(block.timestamp);
+        _capacities[regionId] = c;
+        _close(a, ActionStatus.COMPLETED);
+        emit BalancingActionCompleted(actionId, regionId, msg.sender, c.currentGenerationMW, c.reserveCapacityMW);
+    }
+
+    /// @inheritdoc IGridOperations
+    function cancelBalancingAction(uint256 actionId) external {
+        StoredAction storage a = _pendingAction(actionId, true);
+        uint32 regionId = a.regionId;
+        _capacities[regionId] = _release(regionId, a.actionType, a.targetMW);
+        _close(a, ActionStatus.CANCELLED);
+        emit BalancingActionCancelled(actionId, regionId, msg.sender);
+    }
+
+    /// @inheritdoc IGridOperations
+    function getRegionCapacity(uint32 regionId) external view returns (RegionCapacity memory) {
+        StoredCapacity memory c = _capacities[regionId];
+        // slither-disable-next-line incorrect-equality: zero marks a region whose capacity was never set (setting it requires > 0)
+        if (c.maxGenerationMW == 0) revert RegionCapacityNotSet(regionId);
+        return RegionCapacity(
+            c.maxGenerationMW,
+            c.currentGenerationMW,
+            c.reserveCapacityMW,
+            c.committedReserveMW,
+            c.committedGenerationDownMW,
+            c.committedLoadSheddingMW,
+            c.updatedAt
+        );
+    }
+
+    /// @inheritdoc IGridOperations
+    function getAvailableBalancingMW(uint32 regionId, uint8 actionType) external view returns (uint256) {
+        ActionType action = _actionType(actionType);
+        StoredCapacity memory c = _capacities[regionId];
+        if (c.maxGenerationMW == 0) return 0;
+        return _available(regionId, c, action);
+    }
+
+    /// @inheritdoc IGridOperations
+    function getBalancingAction(uint256 actionId) external view returns (BalancingAction memory) {
+        StoredAction memory a = _actions[actionId];
+        if (a.initiatedBy == address(0)) revert BalancingActionNotFound(actionId);
+        return BalancingAction(
+            a.regionId, a.actionType, a.status, a.targetMW, a.priority, a.initiatedBy, a.initiatedAt, a.closedBy, a.closedAt
+        );
+    }
+
+    /// @inheritdoc IGridOperations
+    function balancingActionCount() external view returns (uint256) {
+        return _balancingActionCount;
+    }
+
+    /// @notice The GridManagement whose operators run this contract and where emergencies are declared.
+    function gridManagement() external view returns (IGridManagement) {
+        return _gridManagement;
+    }
+
+    // ----------------------------------------------------------------------------- internals
+
+    /// @dev The caller is an authorized operator of `regionId`.
+    function _checkOperator(uint32 regionId) private view {
+        uint32 operatorRegionId = _operatorRegion();
+        if (operatorRegionId != regionId) revert OperatorNotInRegion(msg.sender, operatorRegionId, regionId);
+    }
+
+    /// @dev The caller holds DEFAULT_ADMIN_ROLE or is an authorized operator of `regionId`.
+    function _checkOperatorOrAdmin(uint32 regionId) private view {
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) _checkOperator(regionId);
+    }
+
+    /// @dev The region of the caller, an authorized operator.
+    function _operatorRegion() private view returns (uint32 regionId) {
+        bool authorized;
+        (authorized, regionId) = _gridManagement.operatorStatus(msg.sender);
+        if (!authorized) revert OperatorNotAuthorized(msg.sender);
+    }
+
+    function _checkBounds(uint256 frequencyMilliHz, uint256 voltagePerMille) private pure {
+        if (frequencyMilliHz < MIN_FREQUENCY_MILLIHZ || frequencyMilliHz > MAX_FREQUENCY_MILLIHZ) {
+            revert FrequencyOutOfBounds(frequencyMilliHz);
+        }
+        if (voltagePerMille < MIN_VOLTAGE_PER_MILLE || voltagePerMille > MAX_VOLTAGE_PER_MILLE) {
+            revert VoltageOutOfBounds(voltagePerMille);
+        }
+    }
+
+    function _checkTarget(uint256 targetMW) private pure {
+        if (targetMW == 0 || targetMW > MAX_POWER_MW) revert TargetOutOfRange(targetMW, MAX_POWER_MW);
+    }
+
+    function _checkPriority(uint8 priority) private pure {
+        if (priority == 0 || priority > MAX_PRIORITY) revert PriorityOutOfRange(priority, MAX_PRIORITY);
+    }
+
+    function _triggerCondition(uint8 value) private pure returns (TriggerCondition) {
+        if (value == 0 || value > uint8(type(TriggerCondition).max)) revert InvalidTriggerCondition(value);
+        return TriggerCondition(value);
+    }
+
+    function _actionType(uint8 value) private pure returns (ActionType) {
+        if (value == 0 || value > uint8(type(ActionType).max)) revert InvalidActionType(value);
+        return ActionType(value);
+    }
+
+    function _deviation(uint256 value, uint256 nominal) private pure returns (uint256) {
+        return value > nominal ? value - nominal : nominal - value;
+    }
+
+    /// @dev NORMAL up to `normalMax`, ALERT up to `alertMax`, EMERGENCY up to `emergencyMax`, inclusive.
+    function _grade(uint256 deviation, uint256 normalMax, uint256 alertMax, uint256 emergencyMax)
+        private
+        pure
+        returns (StabilityLevel)
+    {
+        if (deviation <= normalMax) return StabilityLevel.NORMAL;
+        if (deviation <= alertMax) return StabilityLevel.ALERT;
+        if (deviation <= emergencyMax) return StabilityLevel.EMERGENCY;
+        return StabilityLevel.CRITICAL;
+    }
+
+    function _loadReport(uint32 regionId, uint256 sequence) private view returns (LoadReport memory) {
+        LoadEntry memory e = _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY];
+        uint256 loadPercentage = uint256(e.demandMW) * 100 / e.capacityMW;
+        return LoadReport(
+            sequence, e.capacityMW, e.demandMW, loadPercentage, getLoadStatus(loadPercentage), e.reportedAt, e.reportedBy
+        );
+    }
+
+    /// @dev Fires `regionId`'s response to `trigger`, if one is configured.
+    function _fire(
+        uint32 regionId,
+        TriggerCondition trigger,
+        StabilityLevel level,
+        uint256 frequencyMilliHz,
+        uint256 voltagePerMille
+    ) private {
+        ResponseConfig memory c = _responses[regionId][trigger];
+        if (c.actionType == ActionType.NONE) return;
+        uint256 responseId = _recordResponse(regionId, trigger, c, level, frequencyMilliHz, voltagePerMille);
+        emit AutomatedResponseFired(
+            responseId, regionId, trigger, c.actionType, c.targetAdjustmentMW, c.priority, level
+        );
+    }
+
+    function _recordResponse(
+        uint32 regionId,
+        TriggerCondition trigger,
+        ResponseConfig memory c,
+        StabilityLevel severity,
+        uint256 frequencyMilliHz,
+        uint256 voltagePerMille
+    ) private returns (uint256 responseId) {
+        responseId = ++_stabilityResponseCount;
+        _stabilityResponses[responseId] = StoredResponse({
+            createdBy: msg.sender,
+            createdAt: uint40(block.timestamp),
+            regionId: regionId,
+            triggerCondition: trigger,
+            actionType: c.actionType,
+            severity: severity,
+            targetAdjustmentMW: c.targetAdjustmentMW,
+            priority: c.priority,
+            frequencyMilliHz: uint16(frequencyMilliHz),
+            voltagePerMille: uint16(voltagePerMille)
+        });
+    }
+
+    /// @dev The most MW a new `action` may target in a region with capacity `c`.
+    function _available(uint32 regionId, StoredCapacity memory c, ActionType action) private view returns (uint256) {
+        if (action == ActionType.GENERATION_DOWN) return c.currentGenerationMW - c.committedGenerationDownMW;
+        if (action == ActionType.LOAD_SHEDDING) {
+            uint256 count = _loadReportCount[regionId];
+            if (count == 0) return 0;
+            uint256 demandMW = _loadHistory[regionId][(count - 1) % LOAD_HISTORY_CAPACITY].demandMW;
+            // Demand may have fallen below what is being shed since the shedding was initiated.
+            return demandMW > c.committedLoadSheddingMW ? demandMW - c.committedLoadSheddingMW : 0;
+        }
+        return c.reserveCapacityMW - c.committedReserveMW;
+    }
+
+    /// @dev A pending action the caller may close: an operator of its region, or (`adminMay`) the admin.
+    function _pendingAction(uint256 actionId, bool adminMay) private view returns (StoredAction storage a) {
+        a = _actions[actionId];
+        if (a.initiatedBy == address(0)) revert BalancingActionNotFound(actionId);
+        if (adminMay) _checkOperatorOrAdmin(a.regionId);
+        else _checkOperator(a.regionId);
+        if (a.status != ActionStatus.PENDING) revert BalancingActionNotPending(actionId, a.status);
+    }
+
+    /// @dev `regionId`'s capacity with an action's commitment released (not yet stored).
+    function _release(uint32 regionId, ActionType action, uint24 targetMW)
+        private
+        view
+        returns (StoredCapacity memory c)
+    {
+        c = _capacities[regionId];
+        if (action == ActionType.GENERATION_DOWN) c.committedGenerationDownMW -= targetMW;
+        else if (action == ActionType.LOAD_SHEDDING) c.committedLoadSheddingMW -= targetMW;
+        else c.committedReserveMW -= targetMW;
+    }
+
+    function _close(StoredAction storage a, ActionStatus status) private {
+        a.status = status;
+        a.closedAt = uint40(block.timestamp);
+        a.closedBy = msg.sender;
+    }
+}

@@ -1,0 +1,742 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IEnergyAuction} from "./IEnergyAuction.sol";
+import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
+
+/// @title EnergyAuction
+/// @notice One uniform-price double auction per delivery period: firm, escrowed bids and asks on a
+/// bounded price grid; `clear(period)` by anyone after gate closure at the volume-maximizing price;
+/// claims in O(1). Everyone trading in a period trades at one price, so arriving first or racing
+/// another order gains nothing.
+/// @dev Nothing loops over orders. Each tick of a market keeps its bid and ask volume in one slot,
+/// and a 256-bit occupancy bitmap per side lets `clear` read only occupied ticks. An order is one
+/// slot and stores the volume of its side and tick submitted before it (C(i-1)), which with the
+/// marginal level's L and T gives its rationed fill without looking at any other order. The order id
+/// carries its period and side, so a claim finds its market without storing them.
+// slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
+contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
+    using SafeERC20 for IERC20;
+
+    /// @notice Pauses new bids and asks (the guardian); only the admin resumes. Clearing, claims and the
+    /// fee withdrawal never pause: a pause stops new money coming in, never the way out of escrow.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    /// @notice Highest grid fee: 10 %, as in Settlement.
+    uint256 public constant MAX_FEE_BPS = 1_000;
+    /// @notice Most ticks a price grid may have: one 256-bit occupancy word per side.
+    uint256 public constant MAX_TICKS = 256;
+    /// @notice Longest delivery period.
+    uint256 public constant MAX_PERIOD_LENGTH = 7 days;
+    /// @notice Longest gate closure.
+    uint256 public constant MAX_GATE_CLOSURE = 7 days;
+    /// @notice Longest an order's escrow waits for its market's gate to close: markets further ahead take no orders.
+    uint256 public constant MAX_LEAD_TIME = 7 days;
+    /// @notice Largest order, 1 TWh.
+    uint256 public constant MAX_ORDER_WH = 1e12;
+    /// @notice Most volume one side of one tick of a market may gather, 1 TWh: running totals fit their
+    /// 40 bits, a side's total of a market 48.
+    uint256 public constant MAX_TICK_VOLUME_WH = 1e12;
+    /// @notice Highest price a grid may reach (fits the 80-bit price fields: 10^6 whole units of an 18-decimal token).
+    uint256 public constant MAX_PRICE_PER_KWH = 1e24;
+
+    uint256 private constant WH_PER_KWH = 1_000;
+    uint256 private constant BPS = 10_000;
+    uint256 private constant BID_FLAG = 1 << 63;
+
+    /// @dev A market's slot written by every submission.
+    struct Market {
+        uint32 orderCount; // sequence numbers 1..orderCount
+        uint16 tickCount; // 0 = no grid fixed yet (no order, not cleared)
+        uint80 minPricePerKWh; // the grid the market started with
+        uint80 tickSizePerKWh;
+        uint48 bidVolumeWh; // all bids: D at the lowest tick, where the clearing scan starts
+    }
+
+    /// @dev A market's result, written once by `clear`: everything a claim needs but the marginal level.
+    struct Clearing {
+        bool cleared;
+        uint8 clearingTick;
+        uint8 marginalTick;
+        LongSide longSide;
+        uint16 feeBps; // the market's fee rate: the fee at its first order, lowered by later asks
+        uint80 clearingPricePerKWh;
+        uint80 tickSizePerKWh; // copied so that a bid's claim finds its limit price in this slot
+        uint48 volumeWh; // at most 256 ticks x MAX_TICK_VOLUME_WH < 2^48
+    }
+
+    /// @dev One tick of one market.
+    struct TickVolumes {
+        uint64 bidWh;
+        uint64 askWh;
+        uint64 rationedWh; // L, written by `clear` at the long side's marginal tick only
+    }
+
+    /// @dev One slot per order; its period and side are in its id.
+    struct Order {
+        address trader;
+        uint40 amountWh;
+        uint40 volumeBeforeWh; // C(i-1)
+        uint8 tick;
+        bool claimed;
+    }
+
+    IERC20 private immutable _energyToken;
+    IERC20 private immutable _paymentToken;
+    uint256 private immutable _periodLength;
+    uint256 private immutable _gateClosure;
+    // These share a slot with Pausable's flag: a submission reads the flag, the grid, the fee and nothing else global.
+    uint16 private _gridFeeBps;
+    uint16 private _tickCount;
+    uint80 private _minPricePerKWh;
+    uint80 private _tickSizePerKWh;
+    /// @dev When the fee was last lowered: an ask lowers its market's rate only if that was after the
+    /// market could open, so that no other ask reads the market's result slot.
+    uint40 private _feeCutAt;
+    address private _feeRecipient;
+    /// @dev Grid fees and the buyers' rounding surplus of cleared markets, plus one: the slot never
+    /// returns to zero, so accruing at clearing rewrites it (5,000 gas) instead of creating it (22,100).
+    uint256 private _accruedFeesPlusOne = 1;
+
+    mapping(uint256 period => Market) private _markets;
+    mapping(uint256 period => Clearing) private _clearings;
+    mapping(uint256 period => uint256) private _bidTicks;
+    mapping(uint256 period => uint256) private _askTicks;
+    mapping(uint256 periodAndTick => TickVolumes) private _ticks;
+    mapping(uint256 orderId => Order) private _orders;
+    /// @dev Reentrancy lock in transient storage (EIP-1153), as in Settlement.
+    uint256 private transient _entered;
+
+    modifier nonReentrant() {
+        if (_entered != 0) revert ReentrancyGuardReentrantCall();
+        _entered = 1;
+        _;
+        _entered = 0;
+    }
+
+    constructor(
+        address admin,
+        IERC20 energyToken_,
+        IERC20 paymentToken_,
+        address feeRecipient_,
+        uint256 gridFeeBps_,
+        uint256 periodLengthSeconds,
+        uint256 gateClosureSeconds,
+        uint256 minPricePerKWh,
+        uint256 tickSizePerKWh,
+        uint256 maxPricePerKWh
+    ) {
+        if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
+            revert ZeroAddress();
+        }
+        if (feeRecipient_ == address(0)) revert InvalidFeeRecipient(feeRecipient_);
+        if (gridFeeBps_ > MAX_FEE_BPS) revert FeeTooHigh(gridFeeBps_, MAX_FEE_BPS);
+        if (periodLengthSeconds == 0 || periodLengthSeconds > MAX_PERIOD_LENGTH) {
+            revert InvalidPeriodLength(periodLengthSeconds, MAX_PERIOD_LENGTH);
+        }
+        if (gateClosureSeconds > MAX_GATE_CLOSURE) revert InvalidGateClosure(gateClosureSeconds, MAX_GATE_CLOSURE);
+        _energyToken = energyToken_;
+        _paymentToken = paymentToken_;
+        _feeRecipient = feeRecipient_;
+        _gridFeeBps = uint16(gridFeeBps_);
+        _periodLength = periodLengthSeconds;
+        _gateClosure = gateClosureSeconds;
+        _setPriceGrid(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------- trading
+
+    /// @inheritdoc IEnergyAuction
+    function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (uint256 orderId)
+    {
+        uint256 escrow;
+        (orderId, escrow) = _submit(period, amountWh, limitPricePerKWh, true);
+        _paymentToken.safeTransferFrom(msg.sender, address(this), escrow);
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (uint256 orderId)
+    {
+        (orderId,) = _submit(period, amountWh, limitPricePerKWh, false);
+        _energyToken.safeTransferFrom(msg.sender, address(this), amountWh);
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function clear(uint256 period) external {
+        {
+            uint256 closesAt = _gateClosureTime(period);
+            if (block.timestamp < closesAt) revert GateNotClosed(period, closesAt);
+        }
+        Clearing memory result = _clearings[period];
+        if (result.cleared) revert MarketAlreadyCleared(period);
+        Market memory market = _markets[period];
+        if (market.tickCount == 0) {
+            // No order came: fix the current grid and fee so that the market reports a price on it.
+            market = _currentGrid(market);
+            _markets[period] = market;
+            result.feeBps = _gridFeeBps;
+        }
+        Walk memory marginal;
+        {
+            uint256 bidBits = _bidTicks[period];
+            uint256 askBits = _askTicks[period];
+            (uint256 low, uint256 high, uint256 tradedWh) =
+                _bestRange(period, market.tickCount, market.bidVolumeWh, bidBits, askBits);
+            uint256 clearingTick = low + (high - low) / 2;
+            result = Clearing({
+                cleared: true,
+                clearingTick: uint8(clearingTick),
+                marginalTick: 0,
+                longSide: LongSide.NONE,
+                feeBps: result.feeBps,
+                clearingPricePerKWh: uint80(market.minPricePerKWh + clearingTick * market.tickSizePerKWh),
+                tickSizePerKWh: market.tickSizePerKWh,
+                volumeWh: uint48(tradedWh)
+            });
+            marginal = _walkSides(period, bidBits, askBits, result);
+        }
+        _clearings[period] = result;
+        emit MarketCleared(
+            period,
+            result.clearingTick,
+            result.clearingPricePerKWh,
+            result.volumeWh,
+            result.longSide,
+            marginal.tick,
+            marginal.rationedWh,
+            marginal.levelWh,
+            result.feeBps
+        );
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function claim(uint256 orderId) external nonReentrant {
+        Order memory order = _orders[orderId];
+        if (order.trader == address(0)) revert OrderUnknown(orderId);
+        if (order.claimed) revert AlreadyClaimed(orderId);
+        uint256 period = orderId >> 64;
+        Clearing memory c = _clearings[period];
+        if (!c.cleared) revert MarketNotCleared(period);
+        _orders[orderId].claimed = true;
+        bool isBid = orderId & BID_FLAG != 0;
+        OrderOutcome memory out = _outcome(period, isBid, order, c);
+        emit OrderClaimed(orderId, order.trader, isBid, out.filledWh, out.payment, out.fee, out.refund);
+        if (isBid) {
+            if (out.filledWh != 0) _energyToken.safeTransfer(order.trader, out.filledWh);
+            if (out.refund != 0) _paymentToken.safeTransfer(order.trader, out.refund);
+        } else {
+            uint256 proceeds = out.payment - out.fee;
+            if (proceeds != 0) _paymentToken.safeTransfer(order.trader, proceeds);
+            if (out.refund != 0) _energyToken.safeTransfer(order.trader, out.refund);
+        }
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function withdrawFees() external nonReentrant returns (uint256 amount) {
+        address recipient = _feeRecipient;
+        if (msg.sender != recipient) revert NotFeeRecipient(msg.sender, recipient);
+        amount = _accruedFeesPlusOne - 1;
+        if (amount == 0) revert NoFeesAccrued();
+        _accruedFeesPlusOne = 1;
+        emit FeesWithdrawn(recipient, amount);
+        _paymentToken.safeTransfer(recipient, amount);
+    }
+
+    // ----------------------------------------------------------------------------- admin
+
+    /// @inheritdoc IEnergyAuction
+    function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setPriceGrid(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function setGridFee(uint256 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);
+        uint256 previousBps = _gridFeeBps;
+        _gridFeeBps = uint16(feeBps);
+        if (feeBps < previousBps) _feeCutAt = uint40(block.timestamp);
+        emit GridFeeUpdated(previousBps, feeBps);
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function setFeeRecipient(address feeRecipient_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeRecipient_ == address(0)) revert InvalidFeeRecipient(feeRecipient_);
+        address previousRecipient = _feeRecipient;
+        _feeRecipient = feeRecipient_;
+        emit FeeRecipientUpdated(previousRecipient, feeRecipient_);
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    // ----------------------------------------------------------------------------- views
+
+    /// @inheritdoc IEnergyAuction
+    function periodLength() external view returns (uint256) {
+        return _periodLength;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function gateClosure() external view returns (uint256) {
+        return _gateClosure;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function minPrice() external view returns (uint256) {
+        return _minPricePerKWh;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function tickSize() external view returns (uint256) {
+        return _tickSizePerKWh;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function maxPrice() external view returns (uint256) {
+        return uint256(_minPricePerKWh) + (uint256(_tickCount) - 1) * _tickSizePerKWh;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function tickCount() external view returns (uint256) {
+        return _tickCount;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function currentPeriod() external view returns (uint256) {
+        return block.timestamp / _periodLength;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function gateClosureTime(uint256 period) external view returns (uint256) {
+        return _gateClosureTime(period);
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function getMarket(uint256 period) external view returns (MarketInfo memory info) {
+        Market memory market = _markets[period];
+        Clearing memory c = _clearings[period];
+        info.cleared = c.cleared;
+        info.orderCount = market.orderCount;
+        info.tickCount = market.tickCount;
+        info.minPricePerKWh = market.minPricePerKWh;
+        info.tickSizePerKWh = market.tickSizePerKWh;
+        info.clearingTick = c.clearingTick;
+        info.clearingPricePerKWh = c.clearingPricePerKWh;
+        info.volumeWh = c.volumeWh;
+        info.feeBps = c.feeBps;
+        info.longSide = c.longSide;
+        info.marginalTick = c.marginalTick;
+        if (c.longSide != LongSide.NONE) {
+            TickVolumes memory level = _ticks[_tickKey(period, c.marginalTick)];
+            info.rationedWh = level.rationedWh;
+            info.marginalLevelWh = c.longSide == LongSide.BIDS ? level.bidWh : level.askWh;
+        }
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function getTickVolumes(uint256 period)
+        external
+        view
+        returns (uint256[] memory bidVolumesWh, uint256[] memory askVolumesWh)
+    {
+        uint256 n = _markets[period].tickCount;
+        if (n == 0) n = _tickCount;
+        bidVolumesWh = new uint256[](n);
+        askVolumesWh = new uint256[](n);
+        for (uint256 occupied = _bidTicks[period] | _askTicks[period]; occupied != 0; occupied &= occupied - 1) {
+            uint256 tick = _lowestBit(occupied);
+            TickVolumes memory level = _ticks[_tickKey(period, tick)];
+            bidVolumesWh[tick] = level.bidWh;
+            askVolumesWh[tick] = level.askWh;
+        }
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function getOrder(uint256 orderId) external view returns (OrderInfo memory) {
+        Order memory order = _knownOrder(orderId);
+        uint256 period = orderId >> 64;
+        Market memory market = _markets[period];
+        return OrderInfo({
+            trader: order.trader,
+            period: period,
+            isBid: orderId & BID_FLAG != 0,
+            amountWh: order.amountWh,
+            limitPricePerKWh: uint256(market.minPricePerKWh) + uint256(order.tick) * market.tickSizePerKWh,
+            tick: order.tick,
+            volumeBeforeWh: order.volumeBeforeWh,
+            claimed: order.claimed
+        });
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function getOrderOutcome(uint256 orderId) external view returns (OrderOutcome memory out) {
+        Order memory order = _knownOrder(orderId);
+        uint256 period = orderId >> 64;
+        Clearing memory c = _clearings[period];
+        if (!c.cleared) revert MarketNotCleared(period);
+        out = _outcome(period, orderId & BID_FLAG != 0, order, c);
+        out.claimed = order.claimed;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function gridFeeBps() external view returns (uint256) {
+        return _gridFeeBps;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function feeRecipient() external view returns (address) {
+        return _feeRecipient;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function accruedFees() external view returns (uint256) {
+        return _accruedFeesPlusOne - 1;
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function energyToken() external view returns (address) {
+        return address(_energyToken);
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function paymentToken() external view returns (address) {
+        return address(_paymentToken);
+    }
+
+    // ----------------------------------------------------------------------------- internals
+
+    /// @dev One side's walk through its levels at clearing.
+    struct Walk {
+        bool isLong; // the side offers more than is traded at the price
+        uint256 tick; // the last level reached
+        uint256 rationedWh; // what that level trades (L)
+        uint256 levelWh; // that level's volume (T)
+        uint256 value; // bids: what buyers pay; asks: what sellers get after fees
+    }
+
+    function _submit(uint256 period, uint256 amountWh, uint256 limitPricePerKWh, bool isBid)
+        private
+        returns (uint256 orderId, uint256 escrow)
+    {
+        if (amountWh == 0 || amountWh > MAX_ORDER_WH) revert AmountOutOfRange(amountWh, MAX_ORDER_WH);
+        uint256 closesAt = _gateClosureTime(period);
+        if (block.timestamp >= closesAt) revert GateClosed(period, closesAt);
+        uint256 maxPeriod = (block.timestamp + MAX_LEAD_TIME + _gateClosure) / _periodLength;
+        if (period > maxPeriod) revert PeriodTooFarAhead(period, maxPeriod);
+
+        Market memory market = _markets[period];
+        if (market.tickCount == 0) {
+            market = _currentGrid(market);
+            // The result's slot exists from the first order on, so that `clear` rewrites it instead of
+            // creating it; it holds the market's fee rate from then on.
+            Clearing storage result = _clearings[period];
+            result.tickSizePerKWh = market.tickSizePerKWh;
+            result.feeBps = _gridFeeBps;
+        } else if (!isBid && _feeCutAt + MAX_LEAD_TIME >= closesAt) {
+            // The fee was cut after the market could open: this seller pays at most the fee in force now.
+            Clearing storage result = _clearings[period];
+            uint16 feeBps = _gridFeeBps;
+            if (feeBps < result.feeBps) result.feeBps = feeBps;
+        }
+        uint256 tick = _tickOf(limitPricePerKWh, market);
+
+        uint256 beforeWh = _addToTick(period, tick, amountWh, isBid);
+
+        if (isBid) market.bidVolumeWh += uint48(amountWh);
+        uint256 sequence = ++market.orderCount;
+        _markets[period] = market;
+        orderId = (period << 64) | (isBid ? BID_FLAG : 0) | sequence;
+        _orders[orderId] = Order({
+            trader: msg.sender,
+            amountWh: uint40(amountWh),
+            volumeBeforeWh: uint40(beforeWh),
+            tick: uint8(tick),
+            claimed: false
+        });
+        escrow = isBid ? _ceilMilli(amountWh * limitPricePerKWh) : amountWh;
+        emit OrderSubmitted(orderId, period, msg.sender, isBid, amountWh, limitPricePerKWh, escrow);
+    }
+
+    /// @dev Adds an order's volume to its side of its tick (marking the tick occupied if it was not);
+    /// returns the side's volume there before it, the order's C(i-1).
+    function _addToTick(uint256 period, uint256 tick, uint256 amountWh, bool isBid) private returns (uint256 beforeWh) {
+        TickVolumes storage level = _ticks[_tickKey(period, tick)];
+        beforeWh = isBid ? level.bidWh : level.askWh;
+        uint256 afterWh = beforeWh + amountWh;
+        if (afterWh > MAX_TICK_VOLUME_WH) revert TickVolumeTooLarge(period, tick, afterWh, MAX_TICK_VOLUME_WH);
+        if (isBid) {
+            level.bidWh = uint64(afterWh);
+            if (beforeWh == 0) _bidTicks[period] |= 1 << tick;
+        } else {
+            level.askWh = uint64(afterWh);
+            if (beforeWh == 0) _askTicks[period] |= 1 << tick;
+        }
+    }
+
+    /// @dev The range [low, high] of ticks with the most traded volume and, among those, the least
+    /// imbalance, and that volume. Between the ticks where D or S changes they are constant, so
+    /// the scan goes segment by segment. min(D, S) is single-peaked and D - S falls, so the best ticks
+    /// form one range, a union of whole segments.
+    function _bestRange(uint256 period, uint256 n, uint256 demandWh, uint256 bidBits, uint256 askBits)
+        private
+        view
+        returns (uint256 low, uint256 high, uint256 tradedWh)
+    {
+        unchecked {
+            // Most volume first, then least imbalance, as one number: volume above, 2^64 - 1 - imbalance
+            // below (volumes stay under 2^48, so every key is positive and the first segment wins).
+            uint256 bestKey = 0;
+            // `word`: the slot of tick `start` when its asks were read there, reused for its bids a step later.
+            uint256 word = askBits & 1 != 0 ? _tickWord(period, 0) : 0;
+            uint256 supplyWh = uint64(word >> 64);
+            uint256 changes = (askBits | (bidBits << 1)) & ~uint256(1);
+            uint256 start;
+            while (true) {
+                uint256 next = changes == 0 ? n : _lowestBit(changes);
+                uint256 key = demandWh < supplyWh
+                    ? (demandWh << 64) | (type(uint64).max - (supplyWh - demandWh))
+                    : (supplyWh << 64) | (type(uint64).max - (demandWh - supplyWh));
+                if (key > bestKey) (bestKey, low, high) = (key, start, next - 1);
+                else if (key == bestKey) high = next - 1;
+                if (next >= n) break;
+                if (bidBits & (1 << (next - 1)) != 0) {
+                    demandWh -= uint64(word != 0 && start == next - 1 ? word : _tickWord(period, next - 1));
+                }
+                word = 0;
+                if (askBits & (1 << next) != 0) {
+                    word = _tickWord(period, next);
+                    supplyWh += uint64(word >> 64);
+                }
+                changes &= changes - 1;
+                start = next;
+            }
+            tradedWh = bestKey >> 64;
+        }
+    }
+
+    /// @dev Walks both sides of a market that traded (see `_walk`), accrues what buyers pay beyond what
+    /// sellers net (the fees and the rounding surplus) and sets the long side in `result`; returns the
+    /// long side's walk (its marginal level), or an empty one.
+    function _walkSides(uint256 period, uint256 bidBits, uint256 askBits, Clearing memory result)
+        private
+        returns (Walk memory marginal)
+    {
+        if (result.volumeWh == 0) return marginal;
+        uint256 clearingTick = result.clearingTick;
+        Walk memory asks =
+            _walk(period, clearingTick == 255 ? askBits : askBits & ((1 << (clearingTick + 1)) - 1), false, result);
+        Walk memory bids = _walk(period, (bidBits >> clearingTick) << clearingTick, true, result);
+        _accruedFeesPlusOne += bids.value - asks.value;
+        if (!asks.isLong && !bids.isLong) return marginal;
+        marginal = asks.isLong ? asks : bids;
+        result.longSide = asks.isLong ? LongSide.ASKS : LongSide.BIDS;
+        result.marginalTick = uint8(marginal.tick);
+        _ticks[_tickKey(period, marginal.tick)].rationedWh = uint64(marginal.rationedWh);
+    }
+
+    /// @dev Walks one side's levels at or better than the clearing price (`bits`), best first, until the
+    /// traded volume: levels fill in full, the last one reached with what is left. Sums what each filled
+    /// level pays (bids) or nets (asks), each level rounded once, as its orders' claims will pay it.
+    function _walk(uint256 period, uint256 bits, bool isBid, Clearing memory c) private view returns (Walk memory w) {
+        uint256 volumeWh = c.volumeWh;
+        uint256 pricePerKWh = c.clearingPricePerKWh;
+        uint256 reachedWh;
+        unchecked {
+            while (true) {
+                uint256 tick = isBid ? _highestBit(bits) : _lowestBit(bits);
+                bits ^= 1 << tick;
+                uint256 word = _tickWord(period, tick);
+                uint256 levelWh = isBid ? uint64(word) : uint64(word >> 64);
+                uint256 filledWh = levelWh;
+                bool last = reachedWh + levelWh >= volumeWh;
+                if (last) filledWh = volumeWh - reachedWh;
+                if (isBid) {
+                    w.value += _ceilMilli(filledWh * pricePerKWh);
+                } else {
+                    // slither-disable-next-line divide-before-multiply: the fee is taken from the rounded gross, as the asks' claims pay it
+                    uint256 gross = filledWh * pricePerKWh / WH_PER_KWH;
+                    w.value += gross - gross * c.feeBps / BPS;
+                }
+                if (last) {
+                    // Orders left behind (part of this level or worse levels): this side is long.
+                    (w.isLong, w.tick, w.rationedWh, w.levelWh) = (filledWh < levelWh || bits != 0, tick, filledWh, levelWh);
+                    return w;
+                }
+                reachedWh += levelWh;
+            }
+        }
+    }
+
+    /// @dev What an order of a cleared market gets; `claimed` is left false. Within a level, fills,
+    /// payments and fees are differences of running totals, so each level rounds once: with F the
+    /// level's filled volume up to an order (before: F0, with it: F1) at clearing price P, a bid pays
+    /// ceil(F1 * P / 1000) - ceil(F0 * P / 1000) (never above ceil(fill * P / 1000), so within its
+    /// escrow), an ask grosses G1 - G0 with G = floor(F * P / 1000) and pays the fee
+    /// floor(G1 * feeBps / 10_000) - floor(G0 * feeBps / 10_000).
+    function _outcome(uint256 period, bool isBid, Order memory order, Clearing memory c)
+        private
+        view
+        returns (OrderOutcome memory out)
+    {
+        (uint256 beforeWh, uint256 afterWh) = _runningFills(period, isBid, order, c);
+        uint256 pricePerKWh = c.clearingPricePerKWh;
+        unchecked {
+            out.filledWh = afterWh - beforeWh;
+            if (isBid) {
+                uint256 limitPricePerKWh = order.tick >= c.clearingTick
+                    ? pricePerKWh + uint256(order.tick - c.clearingTick) * c.tickSizePerKWh
+                    : pricePerKWh - uint256(c.clearingTick - order.tick) * c.tickSizePerKWh;
+                out.payment = _ceilMilli(afterWh * pricePerKWh) - _ceilMilli(beforeWh * pricePerKWh);
+                out.refund = _ceilMilli(uint256(order.amountWh) * limitPricePerKWh) - out.payment;
+            } else {
+                // slither-disable-next-line divide-before-multiply: fees are differences of rounded running totals, so a level rounds once
+                uint256 grossBefore = beforeWh * pricePerKWh / WH_PER_KWH;
+                uint256 grossAfter = afterWh * pricePerKWh / WH_PER_KWH;
+                out.payment = grossAfter - grossBefore;
+                out.fee = grossAfter * c.feeBps / BPS - grossBefore * c.feeBps / BPS;
+                out.refund = order.amountWh - out.filledWh;
+            }
+        }
+    }
+
+    /// @dev The order's level's filled volume before it and up to and including it (equal: no fill),
+    /// from its own slot, the result and (at the marginal tick only) that tick's slot. Orders better
+    /// than the marginal level, or on the short side, fill in full; the marginal level's orders share
+    /// L of its T: floor(C * L / T) at running total C.
+    function _runningFills(uint256 period, bool isBid, Order memory order, Clearing memory c)
+        private
+        view
+        returns (uint256 beforeWh, uint256 afterWh)
+    {
+        uint256 tick = order.tick;
+        if (c.volumeWh == 0 || (isBid ? tick < c.clearingTick : tick > c.clearingTick)) return (0, 0);
+        beforeWh = order.volumeBeforeWh;
+        afterWh = beforeWh + order.amountWh;
+        if (c.longSide != (isBid ? LongSide.BIDS : LongSide.ASKS)) return (beforeWh, afterWh);
+        if (tick != c.marginalTick) {
+            return (isBid ? tick > c.marginalTick : tick < c.marginalTick) ? (beforeWh, afterWh) : (0, 0);
+        }
+        TickVolumes memory level = _ticks[_tickKey(period, tick)];
+        uint256 levelWh = isBid ? level.bidWh : level.askWh;
+        uint256 rationedWh = level.rationedWh;
+        unchecked {
+            return (beforeWh * rationedWh / levelWh, afterWh * rationedWh / levelWh);
+        }
+    }
+
+    function _setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh) private {
+        if (
+            minPricePerKWh == 0 || tickSizePerKWh == 0 || maxPricePerKWh < minPricePerKWh
+                || maxPricePerKWh > MAX_PRICE_PER_KWH || (maxPricePerKWh - minPricePerKWh) % tickSizePerKWh != 0
+                || (maxPricePerKWh - minPricePerKWh) / tickSizePerKWh >= MAX_TICKS
+        ) revert InvalidPriceGrid(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
+        _minPricePerKWh = uint80(minPricePerKWh);
+        _tickSizePerKWh = uint80(tickSizePerKWh);
+        _tickCount = uint16((maxPricePerKWh - minPricePerKWh) / tickSizePerKWh + 1);
+        emit PriceGridUpdated(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
+    }
+
+    /// @dev `market` with the current grid fixed in it.
+    function _currentGrid(Market memory market) private view returns (Market memory) {
+        market.tickCount = _tickCount;
+        market.minPricePerKWh = _minPricePerKWh;
+        market.tickSizePerKWh = _tickSizePerKWh;
+        return market;
+    }
+
+    function _tickOf(uint256 pricePerKWh, Market memory market) private pure returns (uint256 tick) {
+        uint256 minPricePerKWh = market.minPricePerKWh;
+        uint256 stepPerKWh = market.tickSizePerKWh;
+        uint256 maxPricePerKWh = minPricePerKWh + (uint256(market.tickCount) - 1) * stepPerKWh;
+        if (pricePerKWh < minPricePerKWh || pricePerKWh > maxPricePerKWh || (pricePerKWh - minPricePerKWh) % stepPerKWh != 0) {
+            revert PriceNotOnGrid(pricePerKWh, minPricePerKWh, stepPerKWh, maxPricePerKWh);
+        }
+        return (pricePerKWh - minPricePerKWh) / stepPerKWh;
+    }
+
+    function _knownOrder(uint256 orderId) private view returns (Order memory order) {
+        order = _orders[orderId];
+        if (order.trader == address(0)) revert OrderUnknown(orderId);
+    }
+
+    function _gateClosureTime(uint256 period) private view returns (uint256) {
+        return Math.saturatingSub(Math.saturatingMul(period, _periodLength), _gateClosure);
+    }
+
+    /// @dev A tick's whole slot (`_ticks[_tickKey(period, tick)]`): bid volume in the low 64 bits, ask
+    /// volume in the next 64. Read directly: `clear` reads a slot or two per occupied tick.
+    function _tickWord(uint256 period, uint256 tick) private view returns (uint256 word) {
+        // slither-disable-next-line assembly: reads the packed TickVolumes slot as one word, both sides at once, on the clearing hot path
+        assembly ("memory-safe") {
+            mstore(0x00, or(shl(8, period), tick))
+            mstore(0x20, _ticks.slot)
+            word := sload(keccak256(0x00, 0x40))
+        }
+    }
+
+    function _tickKey(uint256 period, uint256 tick) private pure returns (uint256) {
+        return (period << 8) | tick;
+    }
+
+    /// @dev Index of the lowest set bit of a non-zero word: isolate it, then binary-search its position
+    /// (inline: it runs a few times per occupied tick in `clear`).
+    function _lowestBit(uint256 bits) private pure returns (uint256 index) {
+        // slither-disable-next-line assembly: branch-free bit search on the clearing hot path
+        assembly ("memory-safe") {
+            let bit := and(bits, sub(0, bits))
+            index := shl(7, gt(bit, 0xffffffffffffffffffffffffffffffff))
+            index := or(index, shl(6, gt(shr(index, bit), 0xffffffffffffffff)))
+            index := or(index, shl(5, gt(shr(index, bit), 0xffffffff)))
+            index := or(index, shl(4, gt(shr(index, bit), 0xffff)))
+            index := or(index, shl(3, gt(shr(index, bit), 0xff)))
+            index := or(index, shl(2, gt(shr(index, bit), 0xf)))
+            // The last nibble holds 1, 2, 4 or 8: positions 0, 1, 2, 3.
+            // slither-disable-next-line too-many-digits: a 32-byte lookup table, one byte per nibble value
+            index := or(index, byte(shr(index, bit), 0x0000010002000000030000000000000000000000000000000000000000000000))
+        }
+    }
+
+    /// @dev Index of the highest set bit of a non-zero word.
+    function _highestBit(uint256 bits) private pure returns (uint256 index) {
+        // slither-disable-next-line assembly: branch-free bit search on the clearing hot path
+        assembly ("memory-safe") {
+            index := shl(7, gt(bits, 0xffffffffffffffffffffffffffffffff))
+            index := or(index, shl(6, gt(shr(index, bits), 0xffffffffffffffff)))
+            index := or(index, shl(5, gt(shr(index, bits), 0xffffffff)))
+            index := or(index, shl(4, gt(shr(index, bits), 0xffff)))
+            index := or(index, shl(3, gt(shr(index, bits), 0xff)))
+            index := or(index, shl(2, gt(shr(index, bits), 0xf)))
+            // Positions of the highest bit of each nibble value 0..15, one byte each.
+            // slither-disable-next-line too-many-digits: a 32-byte lookup table, one byte per nibble value
+            index := or(index, byte(shr(index, bits), 0x0000010102020202030303030303030300000000000000000000000000000000))
+        }
+    }
+
+    function _ceilMilli(uint256 milli) private pure returns (uint256) {
+        return (milli + WH_PER_KWH - 1) / WH_PER_KWH;
+    }
+}

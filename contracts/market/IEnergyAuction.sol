@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
+
+/// @title IEnergyAuction
+/// @notice A uniform-price double auction per delivery period. Bids and asks for a period are firm
+/// and escrowed when submitted, until the period's gate closes (`gateClosure()` seconds before the
+/// period starts); from that second anyone may clear the market once, at the price that trades the
+/// most energy, and every order then claims its fill, payment or proceeds and refund in O(1).
+/// @dev Units: energy in Wh (EnergyToken units), prices in PaymentToken base units per kWh.
+/// - A period's index is its start time divided by `periodLength()`.
+/// - Limit prices lie on a grid of at most 256 ticks: `minPrice() + k * tickSize()` up to `maxPrice()`;
+///   a market keeps the grid it had at its first order.
+/// - A bid escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken, an ask escrows amountWh EnergyToken.
+/// - Clearing: for every tick p, D(p) = bid volume with limit >= p, S(p) = ask volume with limit <= p.
+///   The clearing tick maximizes min(D, S); ties go to the ticks minimizing |D - S|, then to the
+///   midpoint of what remains, rounded down. min(D, S) is traded at that tick's price.
+/// - Fills: the short side's orders at or better than the price fill in full; the long side fills
+///   best limit first, and the orders of the last level reached (the marginal tick) share what is left,
+///   L Wh of the level's T, on running totals in arrival order: order i fills
+///   floor(C(i) * L / T) - floor(C(i-1) * L / T), C(i) = the level's volume up to and including order i.
+/// - Money, at clearing price P, rounds once per level (one side of one tick), on the same running
+///   totals as the fills: with F0 and F1 the level's filled volume before an order and up to and
+///   including it, a bid pays ceil(F1 * P / 1000) - ceil(F0 * P / 1000), never more than
+///   ceil(fill * P / 1000), so never more than its escrow; an ask's gross is G1 - G0 with
+///   G = floor(F * P / 1000), and its grid fee floor(G1 * feeBps / 10_000) - floor(G0 * feeBps / 10_000)
+///   (the market's fee rate, see below): a level's fees are floor(its gross * feeBps / 10_000), and an
+///   order's at most ceil(its gross * feeBps / 10_000). A level's payments, gross and fees are then known
+///   from its volume alone, so `clear` accrues each market's fees plus the buyers' rounding surplus
+///   (payments minus gross, below one unit per level) at once, and claims touch no shared state: after
+///   every order of a market has claimed, nothing of it is left but what was accrued.
+/// - Fee rate: a market takes the grid fee in force at its first order, and an ask submitted later under
+///   a lower fee lowers it to that fee; a raise never reaches a market opened before it. So no seller
+///   pays a rate above the one in force when they submitted.
+/// - Pause: stops new bids and asks only. Clearing, claims and the fee withdrawal stay open, so a
+///   pause never holds an order's escrow.
+interface IEnergyAuction {
+    /// @notice The side of a cleared market that offered more than was traded at the clearing price.
+    enum LongSide {
+        NONE, // both sides traded everything at or better than the price (or nothing traded)
+        BIDS,
+        ASKS
+    }
+
+    /// @notice A market's state: its grid, its orders and, once cleared, its result.
+    struct MarketInfo {
+        bool cleared;
+        uint256 orderCount; // orders submitted; sequence numbers run from 1 to this
+        uint256 tickCount; // ticks of the market's grid (0 = no order and not cleared: the current grid applies)
+        uint256 minPricePerKWh; // the market's grid: tick k is minPricePerKWh + k * tickSizePerKWh
+        uint256 tickSizePerKWh;
+        uint256 clearingTick;
+        uint256 clearingPricePerKWh;
+        uint256 volumeWh; // traded: min(D, S) at the clearing tick
+        uint256 feeBps; // grid fee rate of the market's sales (see Fee rate); 0 before its first order
+        LongSide longSide;
+        uint256 marginalTick; // the long side's last level reached (its orders are rationed)
+        uint256 rationedWh; // L: what that level trades
+        uint256 marginalLevelWh; // T: that level's volume
+    }
+
+    /// @notice An order as submitted.
+    struct OrderInfo {
+        address trader;
+        uint256 period;
+        bool isBid;
+        uint256 amountWh;
+        uint256 limitPricePerKWh;
+        uint256 tick;
+        uint256 volumeBeforeWh; // C(i-1): volume of the same side and tick submitted before it
+        bool claimed;
+    }
+
+    /// @notice What an order of a cleared market gets (or got) when it claims.
+    struct OrderOutcome {
+        uint256 filledWh; // energy traded: delivered to a buyer, sold by a seller
+        uint256 payment; // bid: PaymentToken paid for the fill; ask: the sale's gross, fee included (see rounding above)
+        uint256 fee; // ask: grid fee out of `payment` (0 for a bid)
+        uint256 refund; // unfilled escrow back: PaymentToken for a bid, Wh for an ask
+        bool claimed;
+    }
+
+    /// @notice An order was submitted and its escrow taken: `escrow` PaymentToken for a bid, Wh for an ask.
+    /// @param orderId period << 64 | 1 << 63 for a bid | the order's sequence number in the market (from 1).
+    /// @param period The delivery period the order trades in.
+    /// @param trader The caller, who escrowed and gets the payout.
+    /// @param isBid True for a bid (buy), false for an ask (sell).
+    /// @param amountWh The most energy the order trades, Wh.
+    /// @param limitPricePerKWh Its limit price, a tick of the market's grid, PaymentToken base units per kWh.
+    /// @param escrow Taken from the trader: ceil(amountWh * limitPricePerKWh / 1000) PaymentToken base units
+    /// for a bid, amountWh EnergyToken (Wh) for an ask.
+    event OrderSubmitted(
+        uint256 indexed orderId,
+        uint256 indexed period,
+        address indexed trader,
+        bool isBid,
+        uint256 amountWh,
+        uint256 limitPricePerKWh,
+        uint256 escrow
+    );
+    /// @notice A market cleared: `volumeWh` traded at `clearingPricePerKWh`; on `longSide`, the orders at
+    /// `marginalTick` share `rationedWh` of their `marginalLevelWh`.
+    /// @param period The delivery period.
+    /// @param clearingTick The clearing price's tick on the market's grid (0 = its minimum price).
+    /// @param clearingPricePerKWh The price every fill trades at, PaymentToken base units per kWh.
+    /// @param volumeWh Energy traded, Wh: min(D, S) at the clearing tick (0 when nothing crossed).
+    /// @param longSide The side that offered more than was traded at the price, or NONE.
+    /// @param marginalTick The long side's last level reached, whose orders are rationed (0 when NONE).
+    /// @param rationedWh L: what that level trades, Wh (0 when NONE).
+    /// @param marginalLevelWh T: that level's volume, Wh (0 when NONE).
+    /// @param feeBps The grid fee rate of the market's sales, basis points: the fee at its first order, or a
+    /// lower one in force when a later ask came (the current fee for a market without orders).
+    event MarketCleared(
+        uint256 indexed period,
+        uint256 clearingTick,
+        uint256 clearingPricePerKWh,
+        uint256 volumeWh,
+        LongSide longSide,
+        uint256 marginalTick,
+        uint256 rationedWh,
+        uint256 marginalLevelWh,
+        uint256 feeBps
+    );
+    /// @notice An order was claimed and paid out to its trader (whoever called). A bid receives
+    /// `filledWh` of energy and `refund` PaymentToken; an ask receives `payment - fee` PaymentToken and
+    /// `refund` Wh.
+    /// @param orderId The order.
+    /// @param trader Who submitted it and received the payout.
+    /// @param isBid True for a bid, false for an ask.
+    /// @param filledWh Energy traded, Wh.
+    /// @param payment Bid: what it paid for the fill; ask: the sale's gross, fee included; PaymentToken base units.
+    /// @param fee Ask: the grid fee out of `payment`, PaymentToken base units; 0 for a bid.
+    /// @param refund Unfilled escrow returned: PaymentToken base units for a bid, Wh for an ask.
+    event OrderClaimed(
+        uint256 indexed orderId,
+        address indexed trader,
+        bool isBid,
+        uint256 filledWh,
+        uint256 payment,
+        uint256 fee,
+        uint256 refund
+    );
+    /// @notice The price grid for markets that have no order yet was set (at deployment, then by the admin).
+    /// @param minPricePerKWh The lowest price (tick 0), PaymentToken base units per kWh.
+    /// @param tickSizePerKWh The step between prices, PaymentToken base units per kWh.
+    /// @param maxPricePerKWh The highest price (the last tick), PaymentToken base units per kWh.
+    event PriceGridUpdated(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
+    /// @notice The admin changed the grid fee: markets opened from now on take it, and a lower fee also
+    /// reaches every uncleared market that takes an ask from now on.
+    /// @param previousBps The fee before, basis points of a sale's gross.
+    /// @param newBps The fee from now on, basis points of a sale's gross.
+    event GridFeeUpdated(uint256 previousBps, uint256 newBps);
+    /// @notice The admin changed who may withdraw accrued fees.
+    /// @param previousRecipient The recipient before.
+    /// @param newRecipient The recipient from now on, of fees accrued before too.
+    event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
+    /// @notice The fee recipient withdrew the accrued fees.
+    /// @param feeRecipient Who received them.
+    /// @param amount Grid fees plus the buyers' rounding surplus withdrawn, PaymentToken base units.
+    event FeesWithdrawn(address indexed feeRecipient, uint256 amount);
+
+    /// @notice A token-moving function was entered again from inside a token transfer.
+    error ReentrancyGuardReentrantCall();
+    /// @notice A period length of 0 or above MAX_PERIOD_LENGTH (at deployment).
+    /// @param periodLengthSeconds The length given, seconds.
+    /// @param maxSeconds MAX_PERIOD_LENGTH, seconds.
+    error InvalidPeriodLength(uint256 periodLengthSeconds, uint256 maxSeconds);
+    /// @notice A gate closure above MAX_GATE_CLOSURE (at deployment).
+    /// @param gateClosureSeconds The gate closure given, seconds before a period's start.
+    /// @param maxSeconds MAX_GATE_CLOSURE, seconds.
+    error InvalidGateClosure(uint256 gateClosureSeconds, uint256 maxSeconds);
+    /// @notice A price grid with a zero minimum or tick, a maximum below the minimum or off the grid,
+    /// more than MAX_TICKS ticks, or a maximum above MAX_PRICE_PER_KWH.
+    /// @param minPricePerKWh The lowest price given, PaymentToken base units per kWh.
+    /// @param tickSizePerKWh The step given, PaymentToken base units per kWh.
+    /// @param maxPricePerKWh The highest price given, PaymentToken base units per kWh.
+    error InvalidPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
+    /// @notice An order of 0 Wh or more than MAX_ORDER_WH.
+    /// @param amountWh The amount given, Wh.
+    /// @param maxAmountWh MAX_ORDER_WH, Wh.
+    error AmountOutOfRange(uint256 amountWh, uint256 maxAmountWh);
+    /// @notice A limit price that is not a tick of the market's grid.
+    /// @param limitPricePerKWh The price given, PaymentToken base units per kWh.
+    /// @param minPricePerKWh The market grid's lowest price, PaymentToken base units per kWh.
+    /// @param tickSizePerKWh The market grid's step, PaymentToken base units per kWh.
+    /// @param maxPricePerKWh The market grid's highest price, PaymentToken base units per kWh.
+    error PriceNotOnGrid(uint256 limitPricePerKWh, uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
+    /// @notice The period's gate closed at `gateClosureTime`: it takes no more orders.
+    /// @param period The delivery period given.
+    /// @param gateClosureTime When its gate closed, unix seconds.
+    error GateClosed(uint256 period, uint256 gateClosureTime);
+    /// @notice The period's gate closes more than MAX_LEAD_TIME from now; `maxPeriod` is the furthest period open now.
+    /// @param period The delivery period given.
+    /// @param maxPeriod The furthest period that takes orders now.
+    error PeriodTooFarAhead(uint256 period, uint256 maxPeriod);
+    /// @notice The order would take one side of one tick above MAX_TICK_VOLUME_WH.
+    /// @param period The delivery period.
+    /// @param tick The order's tick.
+    /// @param volumeWh The side's volume at that tick with the order, Wh.
+    /// @param maxVolumeWh MAX_TICK_VOLUME_WH, Wh.
+    error TickVolumeTooLarge(uint256 period, uint256 tick, uint256 volumeWh, uint256 maxVolumeWh);
+    /// @notice The period's gate closes at `gateClosureTime`; the market clears from then on.
+    /// @param period The delivery period given.
+    /// @param gateClosureTime When its gate closes, unix seconds.
+    error GateNotClosed(uint256 period, uint256 gateClosureTime);
+    /// @notice The market was cleared already.
+    /// @param period The delivery period given.
+    error MarketAlreadyCleared(uint256 period);
+    /// @notice The market has not been cleared yet: its orders can neither claim nor show an outcome.
+    /// @param period The order's delivery period.
+    error MarketNotCleared(uint256 period);
+    /// @notice The order was claimed already.
+    /// @param orderId The order given.
+    error AlreadyClaimed(uint256 orderId);
+
+    /// @notice Submits a firm bid for `period`: buys up to `amountWh` at `limitPricePerKWh` or less, and
+    /// escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken. Open while
+    /// block.timestamp < gateClosureTime(period) <= block.timestamp + MAX_LEAD_TIME.
+    /// @return orderId period << 64 | 1 << 63 | the order's sequence number in the market.
+    function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
+
+    /// @notice Submits a firm ask for `period`: sells up to `amountWh` at `limitPricePerKWh` or more, and
+    /// escrows amountWh EnergyToken. Same window as submitBid.
+    /// @return orderId period << 64 | the order's sequence number in the market.
+    function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
+
+    /// @notice Clears the market of `period` (anyone, once, from its gate closure on, paused or not):
+    /// fixes its price, volume and rationing, and accrues its fees and rounding surplus. A market
+    /// without orders clears too, with volume 0.
+    function clear(uint256 period) external;
+
+    /// @notice Pays out an order of a cleared market to its trader (anyone may call, once): a bid gets its
+    /// energy and its unused escrow back, an ask its proceeds minus the grid fee and its unsold energy.
+    function claim(uint256 orderId) external;
+
+    /// @notice Sends the accrued fees to the fee recipient (pull). Fee recipient only.
+    function withdrawFees() external returns (uint256 amount);
+
+    /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.
+    function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh) external;
+
+    /// @notice Sets the grid fee: markets opened from now on take it; a lower fee also applies to the
+    /// uncleared markets that take an ask from now on (see Fee rate). DEFAULT_ADMIN_ROLE only.
+    function setGridFee(uint256 feeBps) external;
+
+    /// @notice Sets who may withdraw accrued fees (including those accrued before). DEFAULT_ADMIN_ROLE only.
+    function setFeeRecipient(address feeRecipient_) external;
+
+    /// @notice Stops new bids and asks; clearing, claims and the fee withdrawal stay open, so no escrow
+    /// waits for the pause to end. PAUSER_ROLE only.
+    function pause() external;
+
+    /// @notice Resumes bids and asks. DEFAULT_ADMIN_ROLE only.
+    function unpause() external;
+
+    /// @notice Seconds per delivery period.
+    function periodLength() external view returns (uint256);
+
+    /// @notice Seconds before a period's start at which its gate closes.
+    function gateClosure() external view returns (uint256);
+
+    /// @notice The current grid's lowest price, PaymentToken base units per kWh.
+    function minPrice() external view returns (uint256);
+
+    /// @notice The current grid's step between prices, PaymentToken base units per kWh.
+    function tickSize() external view returns (uint256);
+
+    /// @notice The current grid's highest price, PaymentToken base units per kWh.
+    function maxPrice() external view returns (uint256);
+
+    /// @notice The number of ticks of the current grid.
+    function tickCount() external view returns (uint256);
+
+    /// @notice The period under way: block.timestamp / periodLength().
+    function currentPeriod() external view returns (uint256);
+
+    /// @notice When the period's gate closes: period * periodLength() - gateClosure() (0 if that is
+    /// before time 0; saturated at the top for absurd periods).
+    function gateClosureTime(uint256 period) external view returns (uint256);
+
+    /// @notice A market's grid, orders and result.
+    function getMarket(uint256 period) external view returns (MarketInfo memory);
+
+    /// @notice Bid and ask volume, Wh, at every tick of the market's grid (the current grid for a
+    /// market without orders).
+    function getTickVolumes(uint256 period)
+        external
+        view
+        returns (uint256[] memory bidVolumesWh, uint256[] memory askVolumesWh);
+
+    /// @notice An order as submitted.
+    function getOrder(uint256 orderId) external view returns (OrderInfo memory);
+
+    /// @notice What the order gets (or got) from its market's clearing.
+    function getOrderOutcome(uint256 orderId) external view returns (OrderOutcome memory);
+
+    /// @notice The grid fee in force, basis points of the sale: the rate of markets opened from now on.
+    function gridFeeBps() external view returns (uint256);
+
+    /// @notice Who may withdraw the accrued fees.
+    function feeRecipient() external view returns (address);
+
+    /// @notice Grid fees and rounding surplus of cleared markets not yet withdrawn, PaymentToken base units.
+    function accruedFees() external view returns (uint256);
+
+    /// @notice The EnergyToken (Wh) that asks escrow and bids buy.
+    function energyToken() external view returns (address);
+
+    /// @notice The PaymentToken that bids escrow and sellers are paid in.
+    function paymentToken() external view returns (address);
+}

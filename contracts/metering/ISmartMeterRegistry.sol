@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ISmartMeter} from "./ISmartMeter.sol";
+import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
+
+/// @title ISmartMeterRegistry
+/// @notice ISmartMeter plus the registry, gateway batches, meter-signed readings relayed by anyone,
+/// load profile and consumption redemption.
+interface ISmartMeterRegistry is ISmartMeter {
+    /// @notice A registered meter.
+    struct MeterInfo {
+        address owner; // receives minted Wh, may redeem consumption
+        uint32 regionId; // grid region the meter is connected in
+        bool active; // false while the operator has it deactivated
+        bool awaitingBaseline; // its next reading sets the baseline and counts no energy
+        uint256 lastReadingAt; // unix s of the latest accepted reading or registration baseline, 0 = none
+    }
+
+    /// @notice One 900-second load-profile interval of a meter.
+    struct IntervalRecord {
+        uint256 interval; // timestamp / 900
+        uint256 consumptionWh; // imported in this interval
+        uint256 productionWh; // exported in this interval
+        uint256 consumptionRegisterWh; // import register at the interval's last reading
+        uint256 productionRegisterWh; // export register at the interval's last reading
+        uint256 gridFrequencyMilliHz; // at the interval's last reading
+        uint256 voltagePerMille; // at the interval's last reading
+    }
+
+    /// @notice A reading signed by its meter's key (EIP-712), for any relayer to submit. The signed
+    /// message is `SignedReading(address meter,uint256 nonce,uint256 deadline,MeterReading reading)`
+    /// over the domain `SmartMeter`, version `1`, this chain and this contract; v, r, s are the signature.
+    struct SignedReading {
+        address meter; // the meter, which is also the address of the device key that signs
+        uint256 nonce; // nonces(meter) when accepted: a meter's signed readings use 0, 1, 2, ... in turn
+        uint256 deadline; // unix s; the signature is void after it
+        MeterReading reading; // what the meter measured
+        uint8 v; // signature recovery id, 27 or 28
+        bytes32 r; // signature r
+        bytes32 s; // signature s, in the lower half of the curve order (EIP-2)
+    }
+
+    /// @notice A meter entered the registry.
+    /// @param meter The meter's address.
+    /// @param owner Receives the meter's minted Wh.
+    /// @param regionId Grid region the meter is connected in.
+    /// @param consumptionRegisterWh Initial import register, or 0 when the first reading sets the baseline.
+    /// @param productionRegisterWh Initial export register, or 0 when the first reading sets the baseline.
+    event MeterRegistered(
+        address indexed meter,
+        address indexed owner,
+        uint32 indexed regionId,
+        uint256 consumptionRegisterWh,
+        uint256 productionRegisterWh
+    );
+    /// @notice The operator suspended a meter: its readings are rejected.
+    /// @param meter The meter's address.
+    event MeterDeactivated(address indexed meter);
+    /// @notice The operator restored a meter: its next reading sets a new baseline.
+    /// @param meter The meter's address.
+    event MeterReactivated(address indexed meter);
+    /// @notice A reading set the meter's baseline; energy up to these registers is not counted.
+    /// @param meter The meter's address.
+    /// @param timestamp The reading's time, unix s.
+    /// @param consumptionRegisterWh Import register at the baseline.
+    /// @param productionRegisterWh Export register at the baseline.
+    event MeterBaselineSet(
+        address indexed meter, uint256 timestamp, uint256 consumptionRegisterWh, uint256 productionRegisterWh
+    );
+    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner. Frequency and
+    /// voltage are kept in the load profile (getIntervalHistory), not repeated here.
+    /// @param meter The meter's address.
+    /// @param timestamp The reading's time, unix s.
+    /// @param consumptionWh Import register increase since the previous reading.
+    /// @param productionWh Export register increase since the previous reading.
+    event ReadingAccepted(address indexed meter, uint256 timestamp, uint256 consumptionWh, uint256 productionWh);
+    /// @notice The owner burned `amountWh` EnergyToken against the meter's metered consumption.
+    /// @param meter The meter whose consumption was redeemed.
+    /// @param owner The meter's owner, whose tokens were burned.
+    /// @param amountWh Wh burned.
+    event ConsumptionRedeemed(address indexed meter, address indexed owner, uint256 amountWh);
+    /// @notice The admin changed the rate limit between two readings of one meter.
+    /// @param previousSeconds The former limit, seconds.
+    /// @param newSeconds The new limit, seconds.
+    event MinReadingIntervalUpdated(uint256 previousSeconds, uint256 newSeconds);
+    /// @notice The admin changed how old a reading may be when it arrives.
+    /// @param previousSeconds The former limit, seconds.
+    /// @param newSeconds The new limit, seconds.
+    event MaxReadingAgeUpdated(uint256 previousSeconds, uint256 newSeconds);
+    /// @notice `meter` raised its signed-reading nonce: readings it signed with a lower nonce and
+    /// nobody submitted yet can no longer be submitted.
+    /// @param meter The meter (its device key), which called.
+    /// @param previousNonce The nonce before.
+    /// @param newNonce The nonce now: the meter's next signed reading must carry it.
+    event ReadingNoncesInvalidated(address indexed meter, uint256 previousNonce, uint256 newNonce);
+
+    /// @notice `meter` is registered already.
+    /// @param meter The meter's address.
+    error MeterAlreadyRegistered(address meter);
+    /// @notice `meter` is active already.
+    /// @param meter The meter's address.
+    error MeterAlreadyActive(address meter);
+    /// @notice The zero address cannot be a meter.
+    error InvalidMeterAddress();
+    /// @notice The zero address cannot own a meter.
+    error InvalidOwnerAddress();
+    /// @notice `caller` does not own `meter`.
+    /// @param meter The meter's address.
+    /// @param caller The account that called.
+    error NotMeterOwner(address meter, address caller);
+    /// @notice The reading's timestamp is not after the previous one's.
+    /// @param meter The meter's address.
+    /// @param timestamp The reading's time, unix s.
+    /// @param previousTimestamp The meter's latest accepted reading or registration time, unix s.
+    error ReadingNotAfterPrevious(address meter, uint256 timestamp, uint256 previousTimestamp);
+    /// @notice The reading's timestamp is later than the block's.
+    /// @param meter The meter's address.
+    /// @param timestamp The reading's time, unix s.
+    /// @param blockTimestamp The block's time, unix s.
+    error ReadingInFuture(address meter, uint256 timestamp, uint256 blockTimestamp);
+    /// @notice The reading came sooner than the minimum interval after the previous one.
+    /// @param meter The meter's address.
+    /// @param timestamp The reading's time, unix s.
+    /// @param earliestTimestamp The earliest time the meter's next reading may carry, unix s.
+    error ReadingTooFrequent(address meter, uint256 timestamp, uint256 earliestTimestamp);
+    /// @notice The reading is older than maxReadingAge() at arrival (a back-dated reading).
+    /// @param meter The meter's address.
+    /// @param timestamp The reading's time, unix s.
+    /// @param oldestTimestamp The oldest time a reading in this block may carry, unix s.
+    error ReadingTooOld(address meter, uint256 timestamp, uint256 oldestTimestamp);
+    /// @notice The import register is below the previous reading's: registers never go backwards.
+    /// @param meter The meter's address.
+    /// @param registerWh The reading's import register, Wh.
+    /// @param previousRegisterWh The previous import register, Wh.
+    error ConsumptionRegisterDecreased(address meter, uint256 registerWh, uint256 previousRegisterWh);
+    /// @notice The export register is below the previous reading's: registers never go backwards.
+    /// @param meter The meter's address.
+    /// @param registerWh The reading's export register, Wh.
+    /// @param previousRegisterWh The previous export register, Wh.
+    error ProductionRegisterDecreased(address meter, uint256 registerWh, uint256 previousRegisterWh);
+    /// @notice A register value above MAX_REGISTER_WH.
+    /// @param meter The meter's address.
+    /// @param registerWh The register value given, Wh.
+    error RegisterOutOfRange(address meter, uint256 registerWh);
+    /// @notice More energy in one 900-second interval than the load profile holds (about 1.1 TWh).
+    /// @param meter The meter's address.
+    /// @param interval The interval (timestamp / 900).
+    error IntervalEnergyOutOfRange(address meter, uint256 interval);
+    /// @notice Grid frequency outside MIN_FREQUENCY_MILLIHZ..MAX_FREQUENCY_MILLIHZ.
+    /// @param meter The meter's address.
+    /// @param gridFrequencyMilliHz The frequency reported, mHz.
+    error FrequencyOutOfBounds(address meter, uint256 gridFrequencyMilliHz);
+    /// @notice Voltage outside MIN_VOLTAGE_PER_MILLE..MAX_VOLTAGE_PER_MILLE of nominal.
+    /// @param meter The meter's address.
+    /// @param voltagePerMille The voltage reported, per mille of nominal.
+    error VoltageOutOfBounds(address meter, uint256 voltagePerMille);
+    /// @notice The batch's meter and reading lists differ in length.
+    /// @param meters Entries in the meter list.
+    /// @param readings Entries in the reading list.
+    error BatchLengthMismatch(uint256 meters, uint256 readings);
+    /// @notice An interval beyond MAX_INTERVAL (the 32-bit interval counter runs out in the year 124,000).
+    /// @param interval The interval asked for.
+    error IntervalOutOfRange(uint256 interval);
+    /// @notice A day whose intervals lie beyond MAX_INTERVAL.
+    /// @param day The day asked for (timestamp / 86,400).
+    error DayOutOfRange(uint256 day);
+    /// @notice The interval has left the meter's load profile (older than PROFILE_CAPACITY intervals).
+    /// @param meter The meter's address.
+    /// @param interval The interval asked for.
+    error IntervalNotRetained(address meter, uint256 interval);
+    /// @notice A rate limit longer than one 900-second interval.
+    /// @param secondsRequested The limit asked for, seconds.
+    /// @param maxSeconds The longest limit allowed, seconds.
+    error MinReadingIntervalTooLong(uint256 secondsRequested, uint256 maxSeconds);
+    /// @notice A reading age limit outside MAX_READING_AGE_FLOOR_SECONDS..MAX_READING_AGE_CEILING_SECONDS.
+    /// @param secondsRequested The limit asked for, seconds.
+    /// @param minSeconds The shortest limit allowed, seconds.
+    /// @param maxSeconds The longest limit allowed, seconds.
+    error MaxReadingAgeOutOfRange(uint256 secondsRequested, uint256 minSeconds, uint256 maxSeconds);
+    /// @notice A redemption of zero Wh.
+    error ZeroRedemption();
+    /// @notice More Wh than the meter has metered and not yet redeemed.
+    /// @param meter The meter's address.
+    /// @param amountWh Wh asked to redeem.
+    /// @param redeemableWh Wh the meter has metered and not yet redeemed.
+    error RedemptionExceedsConsumption(address meter, uint256 amountWh, uint256 redeemableWh);
+    /// @notice The signed reading's deadline has passed.
+    /// @param meter The meter named in the signed reading.
+    /// @param nonce The signed reading's nonce.
+    /// @param deadline The signed reading's deadline, unix s.
+    error ReadingSignatureExpired(address meter, uint256 nonce, uint256 deadline);
+    /// @notice The signature does not recover to the meter: another key signed, or it was made for
+    /// another chain id, another SmartMeter or other contents (all recover to an unrelated address),
+    /// or it is no valid signature at all (signer 0).
+    /// @param meter The meter named in the signed reading.
+    /// @param nonce The signed reading's nonce.
+    /// @param signer The address the signature recovers to, 0 when it recovers to none.
+    error InvalidReadingSignature(address meter, uint256 nonce, address signer);
+    /// @notice The signature's s lies in the upper half of the curve order: the malleable twin of a
+    /// valid signature, which EIP-2 rules out.
+    /// @param meter The meter named in the signed reading.
+    /// @param nonce The signed reading's nonce.
+    /// @param s The signature's s.
+    error MalleableReadingSignature(address meter, uint256 nonce, bytes32 s);
+    /// @notice The nonce is not the meter's next: below it, the signed reading was accepted already
+    /// (a replay); above it, an earlier signed reading of the meter has not been accepted yet.
+    /// @param meter The meter named in the signed reading.
+    /// @param nonce The signed reading's nonce.
+    /// @param expectedNonce nonces(meter), the nonce the meter's next signed reading must carry.
+    error InvalidReadingNonce(address meter, uint256 nonce, uint256 expectedNonce);
+    /// @notice invalidateNonces was given a nonce that does not raise the meter's (lowering it would
+    /// revive signed readings already used or voided), or one above MAX_READING_NONCE.
+    /// @param meter The meter, which called.
+    /// @param newNonce The nonce asked for.
+    /// @param currentNonce nonces(meter).
+    error ReadingNonceNotRaised(address meter, uint256 newNonce, uint256 currentNonce);
+
+    /// @notice Registers `meter`; its first reading sets the baseline. OPERATOR_ROLE only.
+    /// @param meter The meter's address (its device key's address, which signs its readings).
+    /// @param owner Receives the meter's minted Wh.
+    /// @param regionId Grid region the meter is connected in.
+    function registerMeter(address meter, address owner, uint32 regionId) external;
+
+    /// @notice Registers `meter` with its registers read at installation as the baseline. OPERATOR_ROLE only.
+    /// @param meter The meter's address (its device key's address, which signs its readings).
+    /// @param owner Receives the meter's minted Wh.
+    /// @param regionId Grid region the meter is connected in.
+    /// @param consumptionRegisterWh Import register at installation, Wh.
+    /// @param productionRegisterWh Export register at installation, Wh.
+    function registerMeter(
+        address meter,
+        address owner,
+        uint32 regionId,
+        uint256 consumptionRegisterWh,
+        uint256 productionRegisterWh
+    ) external;
+
+    /// @notice Suspends `meter`. OPERATOR_ROLE only.
+    function deactivateMeter(address meter) external;
+
+    /// @notice Restores `meter`; energy metered while it was suspended is not counted. OPERATOR_ROLE only.
+    function reactivateMeter(address meter) external;
+
+    /// @notice Submits one reading each for many meters. GATEWAY_ROLE only; the whole batch reverts on a bad item.
+    function submitReadings(address[] calldata meters, MeterReading[] calldata readings) external;
+
+    /// @notice Submits readings signed by their meters (EIP-712); anyone may relay them, so a gateway
+    /// or web service forwards readings without holding a device key or a role. Up to MAX_BATCH_SIZE
+    /// entries, several of one meter allowed (in nonce and time order).
+    /// @dev All or nothing: a bad entry reverts the whole batch with a custom error naming the entry's
+    /// meter (and, for the signature checks, its nonce), so a relayer sees which entry to drop, as
+    /// with submitReadings. Per entry, in order: ReadingSignatureExpired (deadline before the block),
+    /// MalleableReadingSignature (high s), InvalidReadingSignature (not signed by the meter for this
+    /// chain and contract), InvalidReadingNonce (replayed or out of order), then the reading's own
+    /// checks as for submitReading. A relayer that may race another one drops the entries whose nonce
+    /// is below nonces(meter) before it sends.
+    /// @param signedReadings The readings with their meters' signatures.
+    function submitSignedReadings(SignedReading[] calldata signedReadings) external;
+
+    /// @notice Raises the calling meter's signed-reading nonce to `newNonce`, so that readings its key
+    /// signed with a lower nonce and handed to a relayer can no longer be submitted (a reading the
+    /// device found wrong after signing it). Only the meter's own key may: the owner could otherwise
+    /// void readings to move metered energy between intervals (registers are cumulative, so the
+    /// next reading would book it later). MeterUnknown for a caller that is no registered meter,
+    /// ReadingNonceNotRaised for a nonce not above nonces(meter) or above MAX_READING_NONCE.
+    /// Open during a pause.
+    /// @param newNonce The nonce the meter's next signed reading must carry.
+    function invalidateNonces(uint256 newNonce) external;
+
+    /// @notice Burns `amountWh` of the caller's EnergyToken against `meter`'s metered, unredeemed consumption.
+    function redeemConsumption(address meter, uint256 amountWh) external;
+
+    /// @notice Stops readings and so minting (emergency shutdown). Registers are cumulative, so the
+    /// first reading after the pause counts everything metered during it. PAUSER_ROLE only.
+    function pause() external;
+
+    /// @notice Resumes readings. DEFAULT_ADMIN_ROLE only: a guardian can stop metering, not restart it.
+    function unpause() external;
+
+    /// @notice Sets the minimum seconds between two readings of one meter. DEFAULT_ADMIN_ROLE only.
+    function setMinReadingInterval(uint256 secondsBetweenReadings) external;
+
+    /// @notice Sets how old a reading may be when it arrives (block time minus reading time), within
+    /// MAX_READING_AGE_FLOOR_SECONDS..MAX_READING_AGE_CEILING_SECONDS. DEFAULT_ADMIN_ROLE only.
+    /// @dev The bound keeps a meter from back-dating readings at will (choosing after the fact which
+    /// intervals and days its energy lands in, as a demand-response baseline reads them) while a
+    /// gateway can still deliver what it buffered through an outage. Readings of an outage longer
+    /// than the limit are dropped down to the ones still young enough: registers are cumulative, so
+    /// the energy still counts, only booked in a later interval.
+    /// @param maxAgeSeconds The new limit, seconds.
+    function setMaxReadingAge(uint256 maxAgeSeconds) external;
+
+    function getMeter(address meter) external view returns (MeterInfo memory);
+    function getLatestReading(address meter) external view returns (MeterReading memory);
+    function getDailyProduction(address meter, uint256 day) external view returns (uint256);
+    function getDailyConsumption(address meter, uint256 day) external view returns (uint256);
+    function getIntervalEnergy(address meter, uint256 interval)
+        external
+        view
+        returns (uint256 consumptionWh, uint256 productionWh);
+    function getIntervalHistory(address meter, uint256 fromInterval, uint256 count)
+        external
+        view
+        returns (IntervalRecord[] memory);
+    /// @notice Sums of the load-profile intervals [fromInterval, fromInterval + count); an interval
+    /// without a reading counts 0. `count` is 1..MAX_HISTORY_PAGE; reverts like getIntervalHistory
+    /// for an unknown meter or an interval that is out of range or no longer retained.
+    function getEnergyInRange(address meter, uint256 fromInterval, uint256 count)
+        external
+        view
+        returns (uint256 consumptionWh, uint256 productionWh);
+    /// @notice Energy counted since the baseline(s), and consumption already redeemed.
+    function getMeteredEnergy(address meter)
+        external
+        view
+        returns (uint256 consumptionWh, uint256 productionWh, uint256 redeemedConsumptionWh);
+    function minReadingInterval() external view returns (uint256);
+    /// @notice The oldest a reading may be when it arrives, seconds (DEFAULT_MAX_READING_AGE_SECONDS at deploy).
+    function maxReadingAge() external view returns (uint256);
+    /// @notice The nonce `meter`'s next signed reading must carry: how many it has had accepted,
+    /// plus what it skipped with invalidateNonces.
+    function nonces(address meter) external view returns (uint256);
+    /// @notice The EIP-712 domain separator signed readings are hashed with (this chain, this contract).
+    // slither-disable-next-line naming-convention: the name EIP-2612 made the convention
+    function DOMAIN_SEPARATOR() external view returns (bytes32);
+}
