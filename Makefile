@@ -15,11 +15,12 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup browser compile lint test fuzz demo node deploy simulate serve bench clean
+.PHONY: help setup browser compile lint test test-fast fuzz demo node deploy simulate serve bench clean
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
-	@echo "make test     lint, then run the test suite on anvil"
+	@echo "make test     lint, then run the test suite on anvil (the modules in parallel, one worker per core)"
+	@echo "make test-fast the suite without its long end-to-end modules (the inner loop while coding)"
 	@echo "make lint     ruff and mypy over the Python (pyproject.toml configures both)"
 	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
@@ -68,8 +69,18 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# The modules run in parallel, one worker per core (TEST_WORKERS=1 for one process), each worker with
+# its own anvil on a port of its own (ape-foundry's `host: auto`); --dist loadfile keeps a module's
+# tests, and so its module-scoped deployments, in one worker.
+TEST_WORKERS ?= auto
+TEST_ARGS := -q -n $(TEST_WORKERS) --dist loadfile
+
 test: lint compile browser
-	ape test tests/ -q
+	ape test tests/ $(TEST_ARGS)
+
+# The inner loop: every module but the long end-to-end ones (marked slow in tests/conftest.py).
+test-fast: compile
+	ape test tests/ $(TEST_ARGS) -m "not slow"
 
 # The simulation starts an anvil of its own (ape-foundry's embedded one traces every step of every
 # transaction in memory: gigabytes over a simulated day).

@@ -447,6 +447,33 @@ def bob(auction_traders):
 
 # --- test speed fixtures ---
 
+# The long end-to-end modules, longest first: each starts nodes, browsers, compilers or other
+# processes of its own, or drives a whole system through a scenario. They carry the `slow` marker
+# (`make test-fast` deselects it; `make test` runs everything), and the collection starts with them:
+# `make test` hands whole modules to its workers in collection order, and a long module handed out
+# last would run alone at the end while the other worker idles.
+SLOW_MODULES = (
+    "test_static_analysis.py",
+    "test_simulation_restart.py",
+    "test_simulation_run.py",
+    "test_another_network.py",
+    "test_compiler.py",
+    "test_web_app.py",
+    "test_api_load.py",
+    "test_access_matrix.py",
+    "test_cli.py",
+    "test_system_invariants.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: position for position, name in enumerate(SLOW_MODULES)}
+    for item in items:
+        if item.path.name in rank:
+            item.add_marker(pytest.mark.slow)
+    # A stable sort: each module's tests stay together and in their order.
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 def pytest_configure(config):
     _derive_test_accounts_once()

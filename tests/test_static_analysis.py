@@ -1,9 +1,11 @@
 """Static analysis: Slither over every contract, through the project's solc shim (DESIGN.md §3).
 
-The build is compiled once per module: crytic-compile runs `toolchain/solc.js` on a standard-JSON
-input of every source under contracts/ (OpenZeppelin and Chainlink resolved as ape resolves them)
-and exports it; `slither` then reads that export for the detectors (JSON output) while
-`slither-check-erc` checks the token standards, all in parallel. OpenZeppelin, Chainlink and the
+The build is analysed once per module, in one process (tests/slither_scan.py): crytic-compile runs
+`toolchain/solc.js` on a standard-JSON input of every source under contracts/ (OpenZeppelin and
+Chainlink resolved as ape resolves them) asking for the syntax trees only, Slither parses them once,
+and on that parse runs the detectors, chosen by its own command-line code with the flags of
+`slither --filter-paths … --exclude … --warn-unused-ignores`, and the checks of
+`slither-check-erc` for the token standards. OpenZeppelin, Chainlink and the
 test mocks are left out of the findings by a path filter. What is left of the project's own code
 must be empty: every finding is fixed, or suppressed on the line before it with
 `// slither-disable-next-line <detector>: <reason>`.
@@ -30,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"
 BIN = Path(sys.executable).parent
 SHIM = ROOT / "toolchain" / "solc.js"
+SCAN = Path(__file__).resolve().parent / "slither_scan.py"
 
 # Findings in these paths are not ours to fix: the libraries, as published, and the test mocks.
 FILTER_PATHS = "node_modules/|contracts/test/"
@@ -50,11 +53,6 @@ ACCEPTED_ERC_ITEMS = {
     "removed it; holders set an allowance to zero first or use permit (EIP-2612), which both tokens have",
 }
 
-# Findings in files that other branches of issue 9 rewrite (Settlement, EnergyTrading, SmartMeter,
-# EnergyToken, the OrderMath/PriceLevels/MeterBaseline/LoadProfile libraries, governance): their fixes
-# and suppressions land with the merge (the lead applies them, see the branch's report), and then this
-# list must be emptied. Until then they are reported here, not failed on; `test_nothing_awaits_other_branches`
-# keeps the list from being forgotten. Each is (detector, file, first element: function or variable).
 SUPPRESSION = re.compile(r"//\s*slither-disable(?P<kind>-next-line|-start|-end|)\b\s*(?P<rest>.*)")
 SUPPRESSION_FORM = re.compile(r"(?P<detectors>[a-z0-9-]+(?:,[a-z0-9-]+)*): (?P<reason>\S.{15,})")
 
@@ -94,9 +92,10 @@ def standard_json_input() -> dict[str, Any]:
         "language": "Solidity",
         "sources": {p.relative_to(ROOT).as_posix(): {"content": p.read_text()} for p in project_sources()},
         "settings": {
-            # Slither reads the AST, which the optimizer does not change; without it solcjs compiles
-            # the build in half the time.
+            # Slither reads the syntax trees and nothing else: no bytecode is asked for, so solc skips
+            # code generation (most of a compilation) and the optimizer has nothing to do.
             "optimizer": {"enabled": False},
+            "outputSelection": {"*": {"": ["ast"]}},
             "evmVersion": solidity["evm_version"],
             "remappings": dependency_remappings(),
         },
@@ -119,55 +118,24 @@ def slither_run(tmp_path_factory, request) -> SlitherRun:
     started = time.monotonic()
     work = tmp_path_factory.mktemp("slither")
     (work / "input.json").write_text(json.dumps(standard_json_input()))
-    export_dir = work / "export"
-    run(
-        [
-            str(BIN / "crytic-compile"),
-            str(work / "input.json"),
-            "--compile-force-framework", "solc-json",
-            "--solc", str(SHIM),
-            "--export-format", "standard",
-            "--export-dir", str(export_dir),
-        ]
+    (work / "request.json").write_text(
+        json.dumps(
+            {
+                "standard_json": str(work / "input.json"),
+                "solc": str(SHIM),
+                "filter_paths": FILTER_PATHS,
+                "excluded_detectors": sorted(EXCLUDED_DETECTORS),
+                "erc_checks": ERC_CHECKS,
+            }
+        )
     )
-    (exported,) = export_dir.glob("*.json")
-    # crytic-compile recognises its own export by this suffix, and then compiles nothing again.
-    build = exported.rename(export_dir / "build_export.json")
-    sources = {
-        name for unit in json.loads(build.read_text())["compilation_units"].values() for name in unit["source_units"]
-    }
-
-    detectors_json = work / "detectors.json"
-    processes = {
-        "detectors": subprocess.Popen(
-            [
-                str(BIN / "slither"),
-                str(build),
-                "--filter-paths", FILTER_PATHS,
-                "--exclude", ",".join(EXCLUDED_DETECTORS),
-                "--warn-unused-ignores",
-                "--json", str(detectors_json),
-            ],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-    }
-    for contract, erc in ERC_CHECKS:
-        processes[contract] = subprocess.Popen(
-            [str(BIN / "slither-check-erc"), str(build), contract, "--erc", erc, "--json", str(work / f"{contract}.json")],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-    logs = {name: process.communicate()[0] for name, process in processes.items()}
-
-    output = json.loads(detectors_json.read_text())
-    assert output["success"], f"slither failed: {output['error']}\n{logs['detectors'][-3000:]}"
-    results = output["results"].get("detectors", [])
+    run([sys.executable, str(SCAN), str(work / "request.json"), str(work / "result.json")])
+    output = json.loads((work / "result.json").read_text())
+    results = output["detectors"]
     findings = [r for r in results if r["check"] != "unused-ignore-directive"]
     unused = [u for r in results if r["check"] == "unused-ignore-directive" for u in r["unused_ignores"]]
-    erc_results = {}
-    for contract, _ in ERC_CHECKS:
-        erc_output = json.loads((work / f"{contract}.json").read_text())
-        assert erc_output["success"], f"slither-check-erc {contract}: {erc_output['error']}\n{logs[contract][-3000:]}"
-        erc_results[contract] = erc_output["results"]["erc-conformance"]
+    erc_results = output["erc"]
+    sources = set(output["sources"])
 
     seconds = time.monotonic() - started
     # Printed past pytest's capture, so `make test` shows it on a passing run too.
@@ -202,7 +170,7 @@ def summary(findings, unused, erc_results, seconds) -> list[str]:
     lines = [
         f"Slither: {len(findings)} finding(s) in the project's code, "
         f"{suppressions} suppressed inline with a reason, {len(stale)} stale suppression(s); excluded detectors: "
-        f"{', '.join(EXCLUDED_DETECTORS)}; {seconds:.0f} s (one compilation; detectors and ERC checks in parallel)"
+        f"{', '.join(EXCLUDED_DETECTORS)}; {seconds:.0f} s (one syntax-tree compilation, one parse for the detectors and the ERC checks)"
     ]
     counts: dict[str, int] = {}
     for finding in findings:
