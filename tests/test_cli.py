@@ -120,7 +120,9 @@ def foreign_chain_rpc_url() -> Iterator[str]:
 
 
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from _command_paths(command, (*prefix, name))
