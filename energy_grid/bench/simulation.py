@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from energy_grid.bench import GasReport
+from energy_grid.bench.core import GasReport
 from energy_grid.client import GridClient
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.bench import GasReport
+from energy_grid.bench.core import GasReport
 from energy_grid.demand_response import send_bulk
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 

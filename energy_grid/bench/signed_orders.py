@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from energy_grid.bench import ASK_LEVEL, BID_LEVEL, GasReport
+from energy_grid.bench.core import ASK_LEVEL, BID_LEVEL, GasReport
 from energy_grid.deployment import fund_local_accounts
 from energy_grid.operations import BUY, SELL, approve_market, meter_energy
 from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_order, sign_permit
