@@ -64,6 +64,7 @@ from web3.exceptions import ContractCustomError
 
 from energy_grid.client import GridClient, GridError, anvil_account
 from energy_grid.deployment import LOCAL_OPERATOR_REGION
+from energy_grid.events import EventDecoder, address_topic
 from energy_grid.pricing import dynamic_price
 from energy_grid.sender import TransactionSender, prepare
 from energy_grid.simulation.agents import (
@@ -73,7 +74,6 @@ from energy_grid.simulation.agents import (
     limit_price_per_kwh,
 )
 from energy_grid.simulation.chain_time import ChainCalendar, plan_day_start
-from energy_grid.simulation.events import EventDecoder
 from energy_grid.simulation.ledger import IntervalFigures, SimulationResult, audit
 from energy_grid.simulation.model import (
     DEFAULT_START_DAY_OF_YEAR,
@@ -85,6 +85,7 @@ from energy_grid.units import (
     FREQUENCY_NOMINAL_MILLIHZ,
     INTERVAL_SECONDS,
     INTERVALS_PER_DAY,
+    ZERO_ADDRESS,
 )
 
 BASELINE_DAYS = 5  # DemandResponse.BASELINE_DAYS: checked against the contract at set-up
@@ -390,7 +391,7 @@ class SimulationRun:
         a = self.actors
         for i in self.members:
             consumer = a.households[i].address
-            if self.dr.functions.getConsumerMeter(consumer).call() == _ZERO:
+            if self.dr.functions.getConsumerMeter(consumer).call() == ZERO_ADDRESS:
                 call = prepare(self.dr, "registerConsumer", consumer, a.meters[i])
                 self.sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
 
@@ -404,7 +405,7 @@ class SimulationRun:
     def _faucet_recipients(self) -> set[str]:
         """Who got MockStablecoin minted since the run began (the faucet mints)."""
         transfer = EventDecoder(self.client["PaymentToken"], "Transfer")
-        logs = self._logs(transfer, [transfer.topic, _topic_address(_ZERO)])
+        logs = self._logs(transfer, [transfer.topic, address_topic(ZERO_ADDRESS)])
         return {transfer.decode(log)["to"] for log in logs}
 
     # ------------------------------------------------------------------ baseline days
@@ -732,7 +733,6 @@ def run_file_for(manifest: Path) -> Path:
     return manifest.with_name(f"{manifest.stem}.simulation.json")
 
 
-_ZERO = "0x" + "00" * 20
 
 
 def _reading(timestamp: int, import_wh: int, export_wh: int, voltage_per_mille: int) -> tuple[int, ...]:
@@ -746,10 +746,6 @@ def _hex(value: Any) -> str:
 
 def _topic_int(value: int) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
-
-
-def _topic_address(address: str) -> str:
-    return "0x" + "00" * 12 + address.lower().removeprefix("0x")
 
 
 __all__ = ["BASELINE_DAYS", "SimulationConfig", "SimulationRun", "run_file_for", "run_simulation"]
