@@ -1,4 +1,4 @@
-"""Gas of meter-signed readings relayed by anyone (issue 9): SmartMeter.submitSignedReadings at 1,
+"""Gas of meter-signed readings relayed by anyone: SmartMeter.submitSignedReadings at 1,
 10 and 100 readings, against the unsigned gateway batch (submitReadings) under the same load.
 
 What a signed reading adds to a gateway reading, per entry: the ecrecover precompile (3,000) and its

@@ -316,7 +316,7 @@ def bps(value: int) -> str:
 
 
 def run_price_discovery(system: Any, reporter: Any, trader: Any, chain: Any, region_id: int) -> None:
-    """Oracle reports, the reference price from seed 002's formula, and the market's price band."""
+    """Oracle reports, PriceDiscovery's reference price, and the market's price band."""
     heading(f"Price discovery: region {region_id}")
     system.price_oracle.submitPrice(220_000, sender=reporter)  # 0.22 per kWh
     # A bright, breezy hour: 650 W/m², 18 °C, 6 m/s, 30 % cloud; the grid slightly short of supply.
