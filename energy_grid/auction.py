@@ -1,4 +1,4 @@
-"""The EnergyAuction clearing rule in Python, written from its specification (issue 8), not from the
+"""The EnergyAuction clearing rule in Python, written from its specification, not from the
 contract: a keeper previews a market with it, and the property test holds the contract to it.
 
 A market's limit prices lie on a grid of ticks 0 … n_ticks - 1 (price = minPrice + tick × tickSize).

@@ -2,7 +2,6 @@
 
     grid = GridClient.from_manifest("deployments/31337.json", "http://127.0.0.1:8545")
     grid.smart_meter.submit_reading(device_key, MeterReading(...))     # typed, one class per contract
-    grid.submit_reading(device_key, MeterReading(...))                 # the original short forms
 
 Every failure is an `energy_grid.errors.GridError` (re-exported here with `describe_revert`).
 """
@@ -19,7 +18,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from energy_grid.auction import AuctionOrder, Clearing, clear_market
+from energy_grid.auction import Clearing, clear_market
 from energy_grid.contracts import (
     CarbonCredits,
     ContractClient,
@@ -78,8 +77,9 @@ def anvil_account(index: int) -> LocalAccount:
 
 
 class GridClient:
-    """Every contract of one deployment: typed attributes (`grid.trading`, `grid.auction`, …) and
-    the original short forms (`grid.create_order`, …), which keep their signatures and results."""
+    """Every contract of one deployment as a typed client (`grid.trading`, `grid.auction`, …), the
+    one way to call it; the methods here only span contracts (approve a market for both tokens,
+    fund and start an event) or read web3's raw named tuples."""
 
     smart_meter: SmartMeter
     energy_token: EnergyToken
@@ -177,98 +177,25 @@ class GridClient:
             reason = describe_revert(cast(Any, contract.abi), data, self.userdocs.get(contract.address.lower()))
         return reason
 
-    # ------------------------------------------------------------------ the original short forms
-    # Kept for the scripts, examples and tests written against them; each runs through the typed
-    # classes above, and results keep their original types (raw struct tuples where they were).
-
-    def register_meter(self, operator: LocalAccount, meter: str, owner: str, region_id: int) -> TxReceipt:
-        return self.smart_meter.register_meter(operator, meter, owner, region_id)
-
-    def submit_reading(self, device: LocalAccount, reading: MeterReading) -> TxReceipt:
-        return self.smart_meter.submit_reading(device, reading)
+    # ------------------------------------------------------------------ the node
 
     def mine_block_at(self, timestamp: int) -> None:
         """Local chains only: mines a block at `timestamp` (anvil's evm_mine)."""
         self.w3.provider.make_request("evm_mine", [timestamp])  # type: ignore[arg-type]
 
-    def latest_reading(self, meter: str) -> MeterReading:
-        return self.smart_meter.latest_reading(meter)
-
-    def energy_balance_wh(self, holder: str) -> int:
-        return self.energy_token.balance_of(holder)
-
-    def payment_balance(self, holder: str) -> int:
-        return self.payment_token.balance_of(holder)
-
-    # ------------------------------------------------------------------ trading (seed function names)
+    # ------------------------------------------------------------------ trading
 
     def approve_market(self, trader: LocalAccount) -> None:
         """Approves EnergyTrading, the one contract a trader approves, for both tokens."""
         for token in (self.energy_token, self.payment_token):
             token.approve(trader, self.trading.address, MAX_UINT256)
 
-    def create_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> int:
-        """createOrder; returns the new order's id (from its OrderCreated event). The order trades at
-        once with the resting orders it crosses: place_order also returns those fills."""
-        return self.trading.create_order(trader, amount_wh, price_per_kwh, expiry, side)
-
-    def place_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> PlacedOrder:
-        """createOrder; returns the order's id and the transactions it recorded on arrival by
-        crossing resting orders (best price first, each at the resting order's price)."""
-        return self.trading.place_order(trader, amount_wh, price_per_kwh, expiry, side)
-
-    def create_directed_order(
-        self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int, counterparty: str
-    ) -> int:
-        """createDirectedOrder: a bilateral offer only `counterparty` can trade (fill_order or
-        match_orders); it never crosses on arrival. Returns the order id."""
-        return self.trading.create_directed_order(trader, amount_wh, price_per_kwh, expiry, side, counterparty)
-
-    def cancel_order(self, trader: LocalAccount, order_id: int) -> TxReceipt:
-        return self.trading.cancel_order(trader, order_id)
-
-    def match_orders(self, keeper: LocalAccount, buy_order_id: int, sell_order_id: int) -> int:
-        """matchOrders; returns the transaction id (from OrdersMatched)."""
-        return self.trading.match_orders(keeper, buy_order_id, sell_order_id)
-
-    def fill_order(self, taker: LocalAccount, order_id: int, amount_wh: int) -> int:
-        """fillOrder (taker fill); returns the transaction id (from OrderTaken)."""
-        return self.trading.fill_order(taker, order_id, amount_wh)
-
-    def settle_transaction(self, keeper: LocalAccount, transaction_id: int) -> TxReceipt:
-        return self.trading.settle_transaction(keeper, transaction_id)
-
     # ------------------------------------------------------------------ grid (GridManagement, GridOperations)
-
-    def register_producer(self, producer: LocalAccount, capacity_w: int, energy_type: int) -> TxReceipt:
-        return self.grid_management.register_producer(producer, capacity_w, energy_type)
-
-    def verify_producer(self, operator: LocalAccount, producer: str) -> TxReceipt:
-        """An operator verifies a producer: only then does its capacity count and may it report output."""
-        return self.grid_management.verify_producer(operator, producer)
-
-    def report_production(self, producer: LocalAccount, output_w: int) -> TxReceipt:
-        return self.grid_management.report_production(producer, output_w)
 
     def grid_status(self) -> Any:
         """getGridStatus() as web3.py's named tuple (totalCapacityW, currentLoadW, …);
         `grid.grid_management.grid_status()` gives the typed GridStatus."""
         return self["GridManagement"].functions.getGridStatus().call()
-
-    def dynamic_price(self) -> int:
-        return self.grid_management.dynamic_price_per_kwh()
-
-    def report_load(self, operator: LocalAccount, region_id: int, capacity_mw: int, demand_mw: int) -> TxReceipt:
-        return self.grid_operations.report_load(operator, region_id, capacity_mw, demand_mw)
-
-    def load_status(self, region_id: int) -> str:
-        """The region's latest load status: LOW, NORMAL, HIGH or CRITICAL."""
-        return self.grid_operations.load_status(region_id).name
-
-    def report_stability(
-        self, operator: LocalAccount, region_id: int, frequency_millihz: int, voltage_per_mille: int, phase_angle_millideg: int = 0
-    ) -> TxReceipt:
-        return self.grid_operations.report_stability(operator, region_id, frequency_millihz, voltage_per_mille, phase_angle_millideg)
 
     def submit_price(self, reporter: LocalAccount, price_per_kwh: int) -> TxReceipt:
         return self.transact(reporter, self["PriceOracle"].functions.submitPrice(price_per_kwh))
@@ -278,15 +205,7 @@ class GridClient:
         abi = json.loads(CHAINLINK_AGGREGATOR_V3_ABI.read_text())
         return self.w3.eth.contract(address=self["PriceOracle"].address, abi=abi)
 
-    # ------------------------------------------------------------------ demand response (seed 004)
-
-    def submit_readings(self, gateway: LocalAccount, meters: list[str], readings: list[MeterReading]) -> TxReceipt:
-        """A gateway batch: one reading each for up to MAX_BATCH_SIZE (100) meters (readings may be backdated)."""
-        return self.smart_meter.submit_readings(gateway, meters, readings)
-
-    def register_dr_consumer(self, signer: LocalAccount, consumer: str, meter: str) -> TxReceipt:
-        """registerConsumer: the consumer itself or a registered grid operator; `meter` must be the consumer's."""
-        return self.demand_response.register_consumer(signer, consumer, meter)
+    # ------------------------------------------------------------------ demand response
 
     def start_event(
         self, operator: LocalAccount, region_id: int, target_reduction_kw: int, reward_per_kw: int, duration_seconds: int
@@ -297,28 +216,19 @@ class GridClient:
         return self.demand_response.start_event(operator, region_id, target_reduction_kw, reward_per_kw, duration_seconds)
 
     def get_event(self, event_id: int) -> Any:
-        """Seed 004's DemandResponseEvent as web3.py's named tuple; `grid.demand_response.get_event` is typed."""
+        """The DemandResponseEvent as web3.py's named tuple; `grid.demand_response.get_event` is typed."""
         return self["DemandResponse"].functions.getEvent(event_id).call()
 
     def event_budget(self, event_id: int) -> Any:
         """budget, reserved, paid, refunded, verificationDeadline, … as web3.py's named tuple."""
         return self["DemandResponse"].functions.getEventBudget(event_id).call()
 
-    def preview_reduction(self, event_id: int, consumer: str) -> tuple[int, int, int, int]:
-        """What the consumer's meter shows: (baseline W, actual W, first interval, last interval)."""
-        return self.demand_response.preview_reduction(event_id, consumer)
-
     def verify_reduction(
         self, sender: LocalAccount, event_id: int, consumer: str, figures: tuple[int, int, int, int] | None = None
     ) -> TxReceipt:
         """Submits the consumer's reduction; by default exactly the figures its meter gives. Anyone may."""
-        args = figures if figures is not None else self.preview_reduction(event_id, consumer)
+        args = figures if figures is not None else self.demand_response.preview_reduction(event_id, consumer)
         return self.transact(sender, self["DemandResponse"].functions.verifyReduction(event_id, consumer, *args))
-
-    def distribute_rewards(self, sender: LocalAccount, event_id: int) -> TxReceipt:
-        """Pays verified participants in a bounded batch; after verification closes, completes the
-        event and refunds the unspent budget to its operator. Anyone may call it."""
-        return self.demand_response.distribute_rewards(sender, event_id)
 
     def claim_reward(self, consumer: LocalAccount, event_id: int) -> TxReceipt:
         return self.transact(consumer, self["DemandResponse"].functions.claimReward(event_id))
@@ -330,18 +240,6 @@ class GridClient:
         for token in (self.energy_token, self.payment_token):
             token.approve(trader, self.auctions[auction].address, MAX_UINT256)
 
-    def submit_bid(
-        self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int, auction: str = "EnergyAuction"
-    ) -> int:
-        """submitBid; returns the order id (from OrderSubmitted)."""
-        return self.auctions[auction].submit_bid(trader, period, amount_wh, limit_price_per_kwh)
-
-    def submit_ask(
-        self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int, auction: str = "EnergyAuction"
-    ) -> int:
-        """submitAsk; returns the order id (from OrderSubmitted)."""
-        return self.auctions[auction].submit_ask(trader, period, amount_wh, limit_price_per_kwh)
-
     def clear_auction(self, sender: LocalAccount, period: int, auction: str = "EnergyAuction") -> Any:
         """clear(period) once the gate has closed; anyone may. Returns the MarketCleared event's fields."""
         receipt = self.transact(sender, self[auction].functions.clear(period))
@@ -352,19 +250,10 @@ class GridClient:
         receipt = self.transact(sender, self[auction].functions.claim(order_id))
         return self.auctions[auction].event(receipt, "OrderClaimed")
 
-    def auction_orders(self, period: int, auction: str = "EnergyAuction") -> list[AuctionOrder]:
-        """A market's orders in arrival order, from its OrderSubmitted events: what
-        energy_grid.auction.clear_market previews a market from."""
-        return self.auctions[auction].orders(period)
-
-    def auction_grid(self, period: int, auction: str = "EnergyAuction") -> tuple[int, int, int]:
-        """The market's price grid (min price, tick size, tick count); a market without orders has the current one."""
-        return self.auctions[auction].grid(period)
-
     def preview_auction(self, period: int, auction: str = "EnergyAuction") -> Clearing:
         """What clearing the market now would give: the reference rule over its orders so far."""
-        grid = self.auction_grid(period, auction)
-        return clear_market(self.auction_orders(period, auction), grid[2])
+        market = self.auctions[auction]
+        return clear_market(market.orders(period), market.grid(period)[2])
 
 
 __all__ = [

@@ -28,9 +28,10 @@ from typing import Any
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
+from energy_grid.units import ZERO_ADDRESS
+
 # Chain ids of anvil / hardhat and ganache: the only chains where the deployer may stay admin.
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
-ZERO_ADDRESS = "0x" + "00" * 20
 
 # On a local chain the deployer (dev account 0) plays every operational role, and dev accounts
 # 1-9 get this much MockStablecoin, in whole units.
@@ -235,34 +236,11 @@ def renounce_all_roles(contract: Any, account: Any) -> None:
             contract.renounceRole(role, account, sender=account)
 
 
-def deploy_system(
-    project: Any,
-    deployer: Any,
-    *,
-    payment_token: Any | None = None,
-    fee_recipient: Any | None = None,
-    grid_fee_bps: int = DEFAULT_GRID_FEE_BPS,
-    min_order_amount_wh: int = DEFAULT_MIN_ORDER_AMOUNT_WH,
-    base_price_per_kwh: int = DEFAULT_BASE_PRICE_PER_KWH,
-    guardian: Any | None = None,
-    oracle_heartbeat_seconds: int = DEFAULT_ORACLE_HEARTBEAT_SECONDS,
-    max_price_deviation_bps: int = DEFAULT_MAX_PRICE_DEVIATION_BPS,
-    oracle_min_quorum: int = DEFAULT_ORACLE_MIN_QUORUM,
-    utc_offset_minutes: int = 0,
-    avoided_emission_grams_per_kwh: int = DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
-    auction_periods_seconds: tuple[int, ...] = DEFAULT_AUCTION_PERIODS_SECONDS,
-    auction_gate_closure_seconds: int = DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
-    auction_price_grid: tuple[int, int, int] = DEFAULT_AUCTION_PRICE_GRID,
-    operators: tuple[Any, ...] = (),
-    gateways: tuple[Any, ...] = (),
-    governance: GovernanceSettings | None = None,
-    governance_token_recipient: Any | None = None,
-    keep_deployer_admin: bool | None = None,
-) -> System:
-    """Deploys and wires the system; the timelock becomes admin of everything (see the module's
-    docstring for every role).
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """What a deployment may choose; every default is the local development system's.
 
-    `keep_deployer_admin` (default: True on a local chain, False elsewhere; True is refused off a
+    `keep_deployer_admin` (None: True on a local chain, False elsewhere; True is refused off a
     local chain) leaves the deployer every role it held while wiring: admin of every contract,
     operator, gateway, pauser. Without it the deployer ends with no role at all, and `guardian`
     must be given. `guardian` (default: the deployer, when it keeps its roles) may pause at once.
@@ -274,127 +252,201 @@ def deploy_system(
     Without `payment_token` a MockStablecoin is deployed (local chains only; it stays the
     deployer's faucet, a stand-in for an external currency the grid does not govern). The oracles
     start without reporters (the admin adds them), each asking `oracle_min_quorum` fresh reports or
-    more than half of its reporters, whichever is more, before it writes a value; EnergyTrading's price band around
-    PriceDiscovery's reference price starts off (`setPriceBand`).
+    more than half of its reporters, whichever is more, before it writes a value.
     """
-    local = is_local_chain(deployer.provider.chain_id)
-    keep = resolve_keep_deployer_admin(local, keep_deployer_admin)
-    if guardian is None:
-        if not keep:
+
+    payment_token: Any | None = None
+    fee_recipient: Any | None = None
+    grid_fee_bps: int = DEFAULT_GRID_FEE_BPS
+    min_order_amount_wh: int = DEFAULT_MIN_ORDER_AMOUNT_WH
+    base_price_per_kwh: int = DEFAULT_BASE_PRICE_PER_KWH
+    guardian: Any | None = None
+    oracle_heartbeat_seconds: int = DEFAULT_ORACLE_HEARTBEAT_SECONDS
+    max_price_deviation_bps: int = DEFAULT_MAX_PRICE_DEVIATION_BPS
+    oracle_min_quorum: int = DEFAULT_ORACLE_MIN_QUORUM
+    utc_offset_minutes: int = 0
+    avoided_emission_grams_per_kwh: int = DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH
+    auction_periods_seconds: tuple[int, ...] = DEFAULT_AUCTION_PERIODS_SECONDS
+    auction_gate_closure_seconds: int = DEFAULT_AUCTION_GATE_CLOSURE_SECONDS
+    auction_price_grid: tuple[int, int, int] = DEFAULT_AUCTION_PRICE_GRID
+    operators: tuple[Any, ...] = ()
+    gateways: tuple[Any, ...] = ()
+    governance: GovernanceSettings | None = None
+    governance_token_recipient: Any | None = None
+    keep_deployer_admin: bool | None = None
+
+
+class _Deployment:
+    """One deployment's steps, in order; each deploys and wires one part of the system."""
+
+    def __init__(self, project: Any, deployer: Any, settings: DeploymentSettings) -> None:
+        local = is_local_chain(deployer.provider.chain_id)
+        self.keep = resolve_keep_deployer_admin(local, settings.keep_deployer_admin)
+        if settings.guardian is None and not self.keep:
             raise ValueError("Pass a guardian: the deployer keeps no role, so it cannot be the guardian by default.")
-        guardian = deployer
-    settings = governance or (LOCAL_GOVERNANCE if local else PUBLIC_GOVERNANCE)
-    tx = {"sender": deployer}
+        self.project = project
+        self.deployer = deployer
+        self.settings = settings
+        self.guardian = settings.guardian if settings.guardian is not None else deployer
+        self.governance = settings.governance or (LOCAL_GOVERNANCE if local else PUBLIC_GOVERNANCE)
+        self.tx = {"sender": deployer}
+        # The deployer plays the operational roles only while it keeps its roles (development).
+        self.dev = (deployer,) if self.keep else ()
+        self.fee_recipient: Any = settings.fee_recipient  # settled once the timelock exists
 
-    governance_token, timelock, governor = deploy_governance(
-        project, deployer, settings, governance_token_recipient or deployer
-    )
-    fee_recipient = fee_recipient or (deployer if keep else timelock)
-    # The deployer plays the operational roles only while it keeps its roles (development).
-    dev = (deployer,) if keep else ()
+    def governance_contracts(self) -> tuple[Any, Any, Any]:
+        token, timelock, governor = deploy_governance(
+            self.project, self.deployer, self.governance, self.settings.governance_token_recipient or self.deployer
+        )
+        self.fee_recipient = self.settings.fee_recipient or (self.deployer if self.keep else timelock)
+        return token, timelock, governor
 
-    energy_token = project.EnergyToken.deploy(deployer, **tx)
-    if payment_token is None:
-        payment_token = project.MockStablecoin.deploy(deployer, **tx)
-    smart_meter = project.SmartMeter.deploy(deployer, energy_token, **tx)
-    energy_token.grantRole(energy_token.METER_ROLE(), smart_meter, **tx)
-    for account in (*dev, *operators):
-        smart_meter.grantRole(smart_meter.OPERATOR_ROLE(), account, **tx)
-    for account in (*dev, *gateways):
-        smart_meter.grantRole(smart_meter.GATEWAY_ROLE(), account, **tx)
+    def metering(self) -> tuple[Any, Any, Any]:
+        """EnergyToken, the PaymentToken (a MockStablecoin unless one is given) and SmartMeter, which
+        mints and retires EnergyToken; operators register meters, gateways submit their batches."""
+        project, tx, s = self.project, self.tx, self.settings
+        energy_token = project.EnergyToken.deploy(self.deployer, **tx)
+        payment_token = s.payment_token if s.payment_token is not None else project.MockStablecoin.deploy(self.deployer, **tx)
+        smart_meter = project.SmartMeter.deploy(self.deployer, energy_token, **tx)
+        energy_token.grantRole(energy_token.METER_ROLE(), smart_meter, **tx)
+        for account in (*self.dev, *s.operators):
+            smart_meter.grantRole(smart_meter.OPERATOR_ROLE(), account, **tx)
+        for account in (*self.dev, *s.gateways):
+            smart_meter.grantRole(smart_meter.GATEWAY_ROLE(), account, **tx)
+        return energy_token, payment_token, smart_meter
 
-    # The constructor grants the deployer DEFAULT_ADMIN, OPERATOR and PAUSER roles.
-    energy_trading = project.EnergyTrading.deploy(
-        deployer, energy_token, payment_token, fee_recipient, grid_fee_bps, min_order_amount_wh, **tx
-    )
-    for account in operators:
-        energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
+    def markets(self, energy_token: Any, payment_token: Any) -> tuple[Any, tuple[Any, ...]]:
+        """The order book and one interval auction per period length, with the same tokens, fee
+        recipient and fee rate."""
+        project, tx, s = self.project, self.tx, self.settings
+        # The constructor grants the deployer DEFAULT_ADMIN, OPERATOR and PAUSER roles.
+        energy_trading = project.EnergyTrading.deploy(
+            self.deployer, energy_token, payment_token, self.fee_recipient, s.grid_fee_bps, s.min_order_amount_wh, **tx
+        )
+        for account in s.operators:
+            energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
+        auctions = tuple(
+            project.EnergyAuction.deploy(
+                self.deployer,
+                energy_token,
+                payment_token,
+                self.fee_recipient,
+                s.grid_fee_bps,
+                period_seconds,
+                s.auction_gate_closure_seconds,
+                *s.auction_price_grid,
+                **tx,
+            )
+            for period_seconds in s.auction_periods_seconds
+        )
+        return energy_trading, auctions
 
-    # Interval auctions: the same tokens, fee recipient and fee rate as the order book.
-    auctions = tuple(
-        project.EnergyAuction.deploy(
-            deployer,
-            energy_token,
-            payment_token,
-            fee_recipient,
-            grid_fee_bps,
-            period_seconds,
-            auction_gate_closure_seconds,
-            *auction_price_grid,
+    def grid(self, payment_token: Any, shutdown_targets: list[Any]) -> tuple[Any, Any]:
+        """GridManagement, whose emergency shutdown pauses the markets (book, settlement, auctions'
+        submissions and clearing; auction claims stay open) and metering, and GridOperations, whose
+        CRITICAL stability report declares an emergency there."""
+        project, tx = self.project, self.tx
+        grid = project.GridManagement.deploy(
+            self.deployer, payment_token, self.fee_recipient, self.settings.base_price_per_kwh, **tx
+        )
+        grid.grantRole(grid.GUARDIAN_ROLE(), self.guardian, **tx)
+        for target in shutdown_targets:
+            target.grantRole(target.PAUSER_ROLE(), grid, **tx)
+        grid.setShutdownTargets(shutdown_targets, **tx)
+        operations = project.GridOperations.deploy(self.deployer, grid, **tx)
+        grid.grantRole(grid.EMERGENCY_RESPONDER_ROLE(), operations, **tx)
+        return grid, operations
+
+    def oracles(self, payment_token: Any) -> tuple[Any, Any, Any, Any]:
+        """The price, weather and grid oracles and PriceDiscovery over them. PriceOracle answers in
+        PaymentToken base units per kWh, so it has the PaymentToken's decimals."""
+        project, tx, s = self.project, self.tx, self.settings
+        heartbeat = s.oracle_heartbeat_seconds
+        description = f"EnergyToken kWh / {payment_token.symbol()}"
+        price_oracle = project.PriceOracle.deploy(
+            self.deployer,
+            heartbeat,
+            payment_token.decimals(),
+            description,
+            s.max_price_deviation_bps,
+            s.oracle_min_quorum,
             **tx,
         )
-        for period_seconds in auction_periods_seconds
-    )
+        weather_oracle = project.WeatherOracle.deploy(self.deployer, heartbeat, s.oracle_min_quorum, **tx)
+        grid_oracle = project.GridOracle.deploy(self.deployer, heartbeat, s.oracle_min_quorum, **tx)
+        max_ages = 3 * [heartbeat]  # price, weather, grid data
+        price_discovery = project.PriceDiscovery.deploy(
+            self.deployer, price_oracle, weather_oracle, grid_oracle, s.utc_offset_minutes, *max_ages, **tx
+        )
+        return price_oracle, weather_oracle, grid_oracle, price_discovery
 
-    grid = project.GridManagement.deploy(deployer, payment_token, fee_recipient, base_price_per_kwh, **tx)
-    grid.grantRole(grid.GUARDIAN_ROLE(), guardian, **tx)
-    # The emergency shutdown pauses the markets (book, settlement, auctions' submissions and
-    # clearing; auction claims stay open) and metering.
-    shutdown_targets = [energy_trading, smart_meter, *auctions]
-    for target in shutdown_targets:
-        target.grantRole(target.PAUSER_ROLE(), grid, **tx)
-    grid.setShutdownTargets(shutdown_targets, **tx)
-    # Load, stability and balancing; a CRITICAL stability report declares an emergency in GridManagement.
-    operations = project.GridOperations.deploy(deployer, grid, **tx)
-    grid.grantRole(grid.EMERGENCY_RESPONDER_ROLE(), operations, **tx)
+    def programs_and_assets(self, smart_meter: Any, payment_token: Any, grid: Any) -> tuple[Any, Any, Any, Any, Any]:
+        """Demand response and its programs, carbon credits and energy assets: they read the meters
+        and GridManagement's operators and need no role on either."""
+        project, tx = self.project, self.tx
+        demand_response = project.DemandResponse.deploy(self.deployer, smart_meter, payment_token, grid, **tx)
+        # Programs share DemandResponse's registered operators and consumers and its settings.
+        demand_programs = project.DemandPrograms.deploy(demand_response, **tx)
+        # Programs write DemandResponse's once-only record of rewarded intervals: a meter's reduction
+        # earns one reward across events and programs.
+        demand_response.grantRole(demand_response.REDUCTION_RECORDER_ROLE(), demand_programs, **tx)
+        carbon_credits = project.CarbonCredits.deploy(
+            self.deployer, smart_meter, grid, self.settings.avoided_emission_grams_per_kwh, **tx
+        )
+        asset_nft = project.EnergyAssetNFT.deploy(self.deployer, smart_meter, grid, **tx)
+        asset_shares = project.EnergyAssetShares.deploy(self.deployer, asset_nft, payment_token, **tx)
+        asset_nft.setSharesContract(asset_shares, **tx)  # once: split locks assets in this contract
+        return demand_response, demand_programs, carbon_credits, asset_nft, asset_shares
 
-    # PriceOracle answers in PaymentToken base units per kWh, so it has the PaymentToken's decimals.
-    description = f"EnergyToken kWh / {payment_token.symbol()}"
-    price_oracle = project.PriceOracle.deploy(
-        deployer,
-        oracle_heartbeat_seconds,
-        payment_token.decimals(),
-        description,
-        max_price_deviation_bps,
-        oracle_min_quorum,
-        **tx,
-    )
-    weather_oracle = project.WeatherOracle.deploy(deployer, oracle_heartbeat_seconds, oracle_min_quorum, **tx)
-    grid_oracle = project.GridOracle.deploy(deployer, oracle_heartbeat_seconds, oracle_min_quorum, **tx)
-    max_ages = 3 * [oracle_heartbeat_seconds]  # price, weather, grid data
-    price_discovery = project.PriceDiscovery.deploy(
-        deployer, price_oracle, weather_oracle, grid_oracle, utc_offset_minutes, *max_ages, **tx
-    )
+    def pause_powers(self, pausables: tuple[Any, ...]) -> None:
+        """The guardian pauses at once, everywhere a contract can be paused; it cannot unpause."""
+        for pausable in pausables:
+            pausable.grantRole(pausable.PAUSER_ROLE(), self.guardian, **self.tx)
 
-    # Demand response, carbon credits and energy assets read the meters and GridManagement's
-    # operators; they need no role on either.
-    demand_response = project.DemandResponse.deploy(deployer, smart_meter, payment_token, grid, **tx)
-    # Seed 001's programs share DemandResponse's registered operators and consumers and its settings.
-    demand_programs = project.DemandPrograms.deploy(demand_response, **tx)
-    # Programs write DemandResponse's once-only record of rewarded intervals: a meter's reduction
-    # earns one reward across events and programs.
-    demand_response.grantRole(demand_response.REDUCTION_RECORDER_ROLE(), demand_programs, **tx)
-    carbon_credits = project.CarbonCredits.deploy(deployer, smart_meter, grid, avoided_emission_grams_per_kwh, **tx)
-    asset_nft = project.EnergyAssetNFT.deploy(deployer, smart_meter, grid, **tx)
-    asset_shares = project.EnergyAssetShares.deploy(deployer, asset_nft, payment_token, **tx)
-    asset_nft.setSharesContract(asset_shares, **tx)  # once: split locks assets in this contract
-
-    # The guardian pauses at once, everywhere a contract can be paused; it cannot unpause.
-    for pausable in (energy_trading, smart_meter, *auctions, asset_shares):
-        pausable.grantRole(pausable.PAUSER_ROLE(), guardian, **tx)
-
-    governed = (
-        energy_token,
-        smart_meter,
-        energy_trading,
-        *auctions,
-        grid,
-        operations,
-        price_oracle,
-        weather_oracle,
-        grid_oracle,
-        price_discovery,
-        demand_response,
-        carbon_credits,
-        asset_nft,
-        asset_shares,
-    )
-    for contract in governed:
-        contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), timelock, **tx)
-    if not keep:
+    def hand_over(self, governed: tuple[Any, ...], timelock: Any) -> None:
+        """The timelock becomes admin of every governed contract; the deployer then renounces
+        every role unless it keeps them."""
         for contract in governed:
-            renounce_all_roles(contract, deployer)
+            contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), timelock, **self.tx)
+        if not self.keep:
+            for contract in governed:
+                renounce_all_roles(contract, self.deployer)
 
+
+def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | None = None) -> System:
+    """Deploys and wires the system with `settings` (DeploymentSettings' defaults when None); the
+    timelock becomes admin of everything (see the module's docstring for every role).
+    EnergyTrading's price band around PriceDiscovery's reference price starts off (`setPriceBand`).
+    """
+    steps = _Deployment(project, deployer, settings or DeploymentSettings())
+    governance_token, timelock, governor = steps.governance_contracts()
+    energy_token, payment_token, smart_meter = steps.metering()
+    energy_trading, auctions = steps.markets(energy_token, payment_token)
+    grid, operations = steps.grid(payment_token, [energy_trading, smart_meter, *auctions])
+    price_oracle, weather_oracle, grid_oracle, price_discovery = steps.oracles(payment_token)
+    demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(
+        smart_meter, payment_token, grid
+    )
+    steps.pause_powers((energy_trading, smart_meter, *auctions, asset_shares))
+    steps.hand_over(
+        (
+            energy_token,
+            smart_meter,
+            energy_trading,
+            *auctions,
+            grid,
+            operations,
+            price_oracle,
+            weather_oracle,
+            grid_oracle,
+            price_discovery,
+            demand_response,
+            carbon_credits,
+            asset_nft,
+            asset_shares,
+        ),
+        timelock,
+    )
     return System(
         energy_token,
         payment_token,

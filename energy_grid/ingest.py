@@ -324,7 +324,7 @@ def read_meter(client: GridClient, meter: str) -> MeterState:
         info = functions.getMeter(meter).call()
     except ContractCustomError:  # MeterUnknown: the only way getMeter reverts
         return MeterState(registered=False)
-    return MeterState(registered=True, active=bool(info.active), chain_latest=client.latest_reading(meter))
+    return MeterState(registered=True, active=bool(info.active), chain_latest=client.smart_meter.latest_reading(meter))
 
 
 def wait_for_pending(client: GridClient, account: str, timeout_s: float = PENDING_WAIT_S) -> None:

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-ZERO_ADDRESS = "0x" + "00" * 20
+from energy_grid.units import ZERO_ADDRESS
+
 BUY, SELL = 0, 1  # IEnergyTrading.OrderType
 
 

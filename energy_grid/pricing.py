@@ -1,4 +1,4 @@
-"""Seed 000's dynamic price, computed off-chain to check what GridManagement.getDynamicPrice() says.
+"""GridManagement's dynamic price, computed off-chain to check what GridManagement.getDynamicPrice() says.
 
 Prices in PaymentToken base units per kWh, power in W.
 """

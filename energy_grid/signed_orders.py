@@ -11,11 +11,14 @@ and the web app's relay.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+
+from energy_grid.enums import OrderType
+from energy_grid.units import ZERO_ADDRESS
 
 DOMAIN_NAME = "EnergyTrading"
 DOMAIN_VERSION = "1"
@@ -49,7 +52,6 @@ PERMIT_TYPE = [
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
 ]
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def type_string(name: str, fields: list[dict[str, str]]) -> str:
@@ -75,16 +77,20 @@ class Signature:
 
 @dataclass(frozen=True)
 class SignedOrder:
-    """IEnergyMarket.SignedOrder; `as_tuple()` is the calldata struct."""
+    """IEnergyMarket.SignedOrder, field for field in ABI order; `as_tuple()` is the calldata struct.
+
+    The counterparty (the only trader the order may trade with) is keyword-only and defaults to
+    anyone, so an open order is built from its seven other fields in the order a trader thinks of them.
+    """
 
     trader: str
     amount_wh: int
     price_per_kwh: int
     expiry: int
-    order_type: int
+    order_type: OrderType
+    counterparty: str = field(default=ZERO_ADDRESS, kw_only=True)
     nonce: int
     deadline: int
-    counterparty: str = ZERO_ADDRESS
 
     def message(self) -> dict[str, Any]:
         return {
@@ -92,7 +98,7 @@ class SignedOrder:
             "amountWh": self.amount_wh,
             "pricePerKWh": self.price_per_kwh,
             "expiry": self.expiry,
-            "orderType": self.order_type,
+            "orderType": int(self.order_type),
             "counterparty": self.counterparty,
             "nonce": self.nonce,
             "deadline": self.deadline,
@@ -104,7 +110,7 @@ class SignedOrder:
             self.amount_wh,
             self.price_per_kwh,
             self.expiry,
-            self.order_type,
+            int(self.order_type),
             self.counterparty,
             self.nonce,
             self.deadline,

@@ -1,4 +1,4 @@
-"""Units and the grid clock, as the contracts use them (DESIGN.md §2).
+"""Units and the grid clock, as the contracts use them.
 
 Energy in Wh, price in PaymentToken base units per kWh, time in unix seconds,
 frequency in mHz, voltage in per-mille of nominal, ratios in basis points.
@@ -15,6 +15,7 @@ FREQUENCY_NOMINAL_MILLIHZ = 50_000
 VOLTAGE_NOMINAL_PER_MILLE = 1_000
 BPS = 10_000
 ENERGY_TOKEN_DECIMALS = 3  # 1 unit = 1 Wh
+ZERO_ADDRESS = "0x" + "00" * 20  # no account: an order open to anyone, a role not yet granted
 
 
 def interval_of(timestamp: int) -> int:

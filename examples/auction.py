@@ -38,18 +38,18 @@ def run(grid: GridClient) -> dict[int, tuple[int, int]]:
     # Each seller's fresh meter reports a quarter hour of export; SmartMeter mints it as EnergyToken.
     meters = [Account.create().address for _ in sellers]
     for meter, seller in zip(meters, sellers, strict=True):
-        grid.register_meter(operator, meter, seller.address, REGION)
+        grid.smart_meter.register_meter(operator, meter, seller.address, REGION)
     now = grid.w3.eth.get_block("latest")["timestamp"] + 1
     grid.mine_block_at(now)
-    grid.submit_readings(operator, meters, [MeterReading(now, 0, 0)] * len(meters))
+    grid.smart_meter.submit_readings(operator, meters, [MeterReading(now, 0, 0)] * len(meters))
     grid.mine_block_at(now + INTERVAL_SECONDS)
-    grid.submit_readings(operator, meters, [MeterReading(now + INTERVAL_SECONDS, 0, wh) for wh, _ in ASKS])
+    grid.smart_meter.submit_readings(operator, meters, [MeterReading(now + INTERVAL_SECONDS, 0, wh) for wh, _ in ASKS])
 
     period = auction.currentPeriod().call() + 3
     for trader in sellers + buyers:
         grid.approve_auction(trader)
-    orders = [grid.submit_ask(s, period, wh, price) for s, (wh, price) in zip(sellers, ASKS, strict=True)]
-    orders += [grid.submit_bid(b, period, wh, price) for b, (wh, price) in zip(buyers, BIDS, strict=True)]
+    orders = [grid.auction.submit_ask(s, period, wh, price) for s, (wh, price) in zip(sellers, ASKS, strict=True)]
+    orders += [grid.auction.submit_bid(b, period, wh, price) for b, (wh, price) in zip(buyers, BIDS, strict=True)]
     preview = grid.preview_auction(period)
 
     gate = auction.gateClosureTime(period).call()

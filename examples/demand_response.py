@@ -56,26 +56,26 @@ def run(grid: GridClient) -> tuple[list[int], int]:
     meters = [Account.create().address for _ in households]
     registers = dict.fromkeys(meters, 0)
     for household, meter in zip(households, meters, strict=True):
-        grid.register_meter(operator, meter, household.address, REGION)
-        grid.register_dr_consumer(operator, household.address, meter)
+        grid.smart_meter.register_meter(operator, meter, household.address, REGION)
+        grid.demand_response.register_consumer(operator, household.address, meter)
     # Each meter's first reading sets its baseline; then five usual evenings, uploaded late.
     grid.mine_block_at(window_start - 120)
     first = MeterReading(now + 1, 0, 0)
     batch_meters, readings = evening(registers, meters, list(range(event_day - 5, event_day)), USUAL_WH)
-    grid.submit_readings(operator, meters + batch_meters, [first, first, *readings])
+    grid.smart_meter.submit_readings(operator, meters + batch_meters, [first, first, *readings])
 
     # The operator pays the event's budget in; locally from MockStablecoin's faucet.
     grid.transact(operator, grid["PaymentToken"].functions.addConsumerBalance(operator.address, LOCAL_FAUCET_WHOLE_UNITS))
     event_id = grid.start_event(operator, REGION, TARGET_KW, REWARD_PER_KW, DURATION_SECONDS)  # the operator's region
     event = grid.get_event(event_id)
     print(f"Event {event_id}: target {TARGET_KW} kW, {REWARD_PER_KW} per kW, window {event.startTime}-{event.endTime}")
-    operator_before = grid.payment_balance(operator.address)
-    paid_before = [grid.payment_balance(h.address) for h in households]
+    operator_before = grid.payment_token.balance_of(operator.address)
+    paid_before = [grid.payment_token.balance_of(h.address) for h in households]
 
     grid.mine_block_at(event.endTime + 300)
-    grid.submit_readings(operator, *evening(registers, meters, [event_day], EVENT_WH))
+    grid.smart_meter.submit_readings(operator, *evening(registers, meters, [event_day], EVENT_WH))
     for household, name in zip(households, names, strict=True):
-        baseline_w, actual_w, first_interval, last_interval = grid.preview_reduction(event_id, household.address)
+        baseline_w, actual_w, first_interval, last_interval = grid.demand_response.preview_reduction(event_id, household.address)
         print(f"{name}: baseline {baseline_w} W, actual {actual_w} W over intervals {first_interval}-{last_interval}")
         try:
             grid.verify_reduction(operator, event_id, household.address)  # anyone may submit the meter's figures
@@ -88,10 +88,10 @@ def run(grid: GridClient) -> tuple[list[int], int]:
         print(f"As expected: {err}")
 
     grid.mine_block_at(grid.event_budget(event_id).verificationDeadline + 1)
-    grid.distribute_rewards(operator, event_id)
+    grid.demand_response.distribute_rewards(operator, event_id)
     budget = grid.event_budget(event_id)
-    paid = [grid.payment_balance(h.address) - before for h, before in zip(households, paid_before, strict=True)]
-    refund = grid.payment_balance(operator.address) - operator_before
+    paid = [grid.payment_token.balance_of(h.address) - before for h, before in zip(households, paid_before, strict=True)]
+    refund = grid.payment_token.balance_of(operator.address) - operator_before
     reduction_w = USUAL_WH[0] * 4 - EVENT_WH[0] * 4  # Wh in one hour = average W
     assert paid == [REWARD_PER_KW * reduction_w // 1000, 0], paid
     assert refund == budget.budget - paid[0] == budget.refunded

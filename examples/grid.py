@@ -26,9 +26,9 @@ def main() -> None:
     wind_farm, solar_park = anvil_account(5), anvil_account(6)
     for producer, capacity_w, kind in ((wind_farm, 60 * MW, WIND), (solar_park, 40 * MW, SOLAR)):
         try:
-            grid.register_producer(producer, capacity_w, kind)
+            grid.grid_management.register_producer(producer, capacity_w, kind)
             # Only verified capacity and output count in the price: the operator vouches for them.
-            grid.verify_producer(operator, producer.address)
+            grid.grid_management.verify_producer(operator, producer.address)
         except GridError as err:  # a second run finds them registered and verified
             if "AlreadyRegistered" not in str(err):
                 raise
@@ -37,16 +37,17 @@ def main() -> None:
 
     base = grid["GridManagement"].functions.basePrice().call()
     for demand_mw in (50, 85, 97):
-        grid.report_production(wind_farm, demand_mw * MW * 6 // 10)
-        grid.report_production(solar_park, demand_mw * MW * 4 // 10)
-        grid.report_load(operator, REGION, REGION_CAPACITY_MW, demand_mw)
+        grid.grid_management.report_production(wind_farm, demand_mw * MW * 6 // 10)
+        grid.grid_management.report_production(solar_park, demand_mw * MW * 4 // 10)
+        grid.grid_operations.report_load(operator, REGION, REGION_CAPACITY_MW, demand_mw)
         status = grid.grid_status()
-        price = grid.dynamic_price()
+        price = grid.grid_management.dynamic_price_per_kwh()
         assert price == dynamic_price(base, status.currentLoadW, status.totalCapacityW)
-        print(f"{demand_mw} MW: load {grid.load_status(REGION)}, utilization {status.utilizationBps / 100:.2f} %, price {price}")
+        load = grid.grid_operations.load_status(REGION).name
+        print(f"{demand_mw} MW: load {load}, utilization {status.utilizationBps / 100:.2f} %, price {price}")
 
-    grid.report_stability(operator, REGION, 47_800, 1_000)  # 47.8 Hz: CRITICAL, an emergency
-    print(f"47.8 Hz: emergency mode {grid.grid_status().emergencyMode}, price {grid.dynamic_price()} = 3 x {base}")
+    grid.grid_operations.report_stability(operator, REGION, 47_800, 1_000)  # 47.8 Hz: CRITICAL, an emergency
+    print(f"47.8 Hz: emergency mode {grid.grid_status().emergencyMode}, price {grid.grid_management.dynamic_price_per_kwh()} = 3 x {base}")
 
     grid.submit_price(operator, 250_000)
     feed = grid.chainlink_price_feed()
@@ -55,7 +56,7 @@ def main() -> None:
     print(f"{feed.functions.description().call()}: round {round_id}, {answer / 10**decimals} per kWh at {updated_at}")
 
     try:  # bad input is refused, and the client says why
-        grid.report_load(operator, REGION, 0, 10)
+        grid.grid_operations.report_load(operator, REGION, 0, 10)
     except GridError as err:
         print(f"As expected: {err}")
 

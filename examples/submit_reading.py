@@ -21,23 +21,23 @@ def main() -> None:
     try:
         grid["SmartMeter"].functions.getMeter(device.address).call()
     except Exception:  # MeterUnknown: the first run on this chain registers the meter
-        grid.register_meter(operator, device.address, owner.address, region_id=1)
+        grid.smart_meter.register_meter(operator, device.address, owner.address, region_id=1)
         print(f"Registered meter {device.address} (owner {owner.address})")
 
     for added_consumption_wh, added_production_wh in ((1_200, 3_400), (800, 2_100)):
-        latest = grid.latest_reading(device.address)
+        latest = grid.smart_meter.latest_reading(device.address)
         now = grid.w3.eth.get_block("latest")["timestamp"]
         timestamp = max(now + 1, latest.timestamp + MIN_READING_INTERVAL_S)
         grid.mine_block_at(timestamp)  # a local chain's clock stands still between transactions
         reading = MeterReading(
             timestamp, latest.consumption_wh + added_consumption_wh, latest.production_wh + added_production_wh
         )
-        grid.submit_reading(device, reading)
+        grid.smart_meter.submit_reading(device, reading)
         print(f"Reading at {timestamp}: import {reading.consumption_wh} Wh, export {reading.production_wh} Wh")
 
-    print(f"{owner.address} holds {grid.energy_balance_wh(owner.address)} Wh of EnergyToken")
+    print(f"{owner.address} holds {grid.energy_token.balance_of(owner.address)} Wh of EnergyToken")
     try:  # the same reading again is rejected, and the client says why
-        grid.submit_reading(device, grid.latest_reading(device.address))
+        grid.smart_meter.submit_reading(device, grid.smart_meter.latest_reading(device.address))
     except GridError as err:
         print(f"As expected: {err}")
 

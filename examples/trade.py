@@ -20,30 +20,30 @@ SELL_WH = 2_000  # EnergyToken dev account 1 needs for the sells below
 def main() -> None:
     grid = GridClient.from_manifest("deployments/31337.json", RPC_URL)
     keeper, seller, buyer = anvil_account(0), anvil_account(1), anvil_account(2)
-    if grid.energy_balance_wh(seller.address) < SELL_WH:
+    if grid.energy_token.balance_of(seller.address) < SELL_WH:
         raise SystemExit("Dev account 1 has too little EnergyToken: run examples/submit_reading.py first.")
     grid.approve_market(seller)
     grid.approve_market(buyer)
     expiry = grid.w3.eth.get_block("latest")["timestamp"] + 3_600
 
-    sell = grid.create_order(seller, 1_500, PRICE_PER_KWH, expiry, SELL)
+    sell = grid.trading.create_order(seller, 1_500, PRICE_PER_KWH, expiry, SELL)
     # The BUY crosses the resting SELL on arrival: 1,000 Wh at the SELL's price.
-    crossing = grid.place_order(buyer, 1_000, PRICE_PER_KWH + 20_000, expiry, BUY)
+    crossing = grid.trading.place_order(buyer, 1_000, PRICE_PER_KWH + 20_000, expiry, BUY)
     (crossed,) = crossing.transaction_ids
-    taken = grid.fill_order(buyer, sell, 500)  # the buyer takes the SELL's last 500 Wh
+    taken = grid.trading.fill_order(buyer, sell, 500)  # the buyer takes the SELL's last 500 Wh
     # A bilateral deal: an offer only the buyer may take, matched by a keeper with the buyer's bid.
-    offer = grid.create_directed_order(seller, 500, PRICE_PER_KWH, expiry, SELL, buyer.address)
-    bid = grid.create_order(buyer, 500, PRICE_PER_KWH, expiry, BUY)
-    matched = grid.match_orders(keeper, bid, offer)
-    spare = grid.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
-    grid.cancel_order(buyer, spare)
+    offer = grid.trading.create_directed_order(seller, 500, PRICE_PER_KWH, expiry, SELL, buyer.address)
+    bid = grid.trading.create_order(buyer, 500, PRICE_PER_KWH, expiry, BUY)
+    matched = grid.trading.match_orders(keeper, bid, offer)
+    spare = grid.trading.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
+    grid.trading.cancel_order(buyer, spare)
     for transaction_id in (crossed, taken, matched):
-        grid.settle_transaction(keeper, transaction_id)
+        grid.trading.settle_transaction(keeper, transaction_id)
         info = grid["EnergyTrading"].functions.getTransaction(transaction_id).call()
         print(f"Transaction {transaction_id} settled: {info[4]} Wh at {info[5]} per kWh, paid {info[6]}, fee {info[7]}")
 
     try:  # a second settlement is refused, and the client says why
-        grid.settle_transaction(keeper, matched)
+        grid.trading.settle_transaction(keeper, matched)
     except GridError as err:
         print(f"As expected: {err}")
 

@@ -15,8 +15,11 @@ from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 from web3 import Web3
 
-from energy_grid import gas_tables
-from energy_grid.bench import (
+from energy_grid.bench import gas_tables
+from energy_grid.bench.assets import bench_energy_assets
+from energy_grid.bench.auction import bench_auction
+from energy_grid.bench.carbon import bench_carbon_credits
+from energy_grid.bench.core import (
     GasReport,
     bench_grid_management,
     bench_grid_operations,
@@ -25,13 +28,10 @@ from energy_grid.bench import (
     bench_oracles,
     bench_settings,
 )
-from energy_grid.bench_assets import bench_energy_assets
-from energy_grid.bench_auction import bench_auction
-from energy_grid.bench_carbon import bench_carbon_credits
-from energy_grid.bench_demand_response import bench_demand_response
-from energy_grid.bench_signed_orders import bench_signed_orders
-from energy_grid.bench_signed_readings import bench_signed_readings
-from energy_grid.bench_simulation import add_to_report, bench_simulation
+from energy_grid.bench.demand_response import bench_demand_response
+from energy_grid.bench.signed_orders import bench_signed_orders
+from energy_grid.bench.signed_readings import bench_signed_readings
+from energy_grid.bench.simulation import add_to_report, bench_simulation
 from energy_grid.client import GridClient
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 from energy_grid.manifest import build_manifest

@@ -33,7 +33,7 @@ from web3 import Web3
 
 from energy_grid.anvil import start_anvil
 from energy_grid.client import GridClient
-from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.deployment import DeploymentSettings, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, manifest_path, write_manifest
 from energy_grid.report import console, heading, print_table
 from energy_grid.simulation.driver import (
@@ -50,7 +50,7 @@ def deploy(rpc_url: str) -> Path:
     with networks.ethereum.local.use_provider("foundry", provider_settings={"host": rpc_url}) as provider:
         dev = accounts.test_accounts
         start_block = provider.get_block("latest").number + 1
-        system = deploy_system(project, dev[0], utc_offset_minutes=SITE_UTC_OFFSET_MINUTES)
+        system = deploy_system(project, dev[0], DeploymentSettings(utc_offset_minutes=SITE_UTC_OFFSET_MINUTES))
         setup_local_roles(system, dev[0])
         fund_local_accounts(system, dev[0], list(dev)[1:10])
         return write_manifest(build_manifest(provider.chain_id, system.contracts(), start_block))

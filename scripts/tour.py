@@ -13,8 +13,12 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
-from energy_grid.community import demo_community
-from energy_grid.demo import (
+from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.manifest import build_manifest, write_manifest
+from energy_grid.report import heading
+from energy_grid.tour.auction import run_auction
+from energy_grid.tour.community import demo_community
+from energy_grid.tour.steps import (
     print_meter_day,
     register_clean_producers,
     register_meters,
@@ -26,10 +30,6 @@ from energy_grid.demo import (
     run_morning,
     run_price_discovery,
 )
-from energy_grid.demo_auction import run_auction
-from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, setup_local_roles
-from energy_grid.manifest import build_manifest, write_manifest
-from energy_grid.report import heading
 
 
 @click.command(cls=ConnectedProviderCommand)

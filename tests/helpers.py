@@ -21,7 +21,8 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from hexbytes import HexBytes
 
-ZERO_ADDRESS = "0x" + "00" * 20
+from energy_grid.units import ZERO_ADDRESS  # noqa: F401 - the test modules take it from here
+
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 

@@ -32,21 +32,21 @@ def advance(grid: GridClient, seconds: int) -> int:
 def export_energy(grid: GridClient, operator: LocalAccount, meter: str, owner: str, export_wh: int) -> None:
     """Registers `meter` to `owner` and meters `export_wh` through it (gateway batches from
     `operator`, the local deployer): EnergyToken minted to `owner`."""
-    grid.register_meter(operator, meter, owner, REGION)
-    grid.submit_readings(operator, [meter], [MeterReading(advance(grid, 1), 0, 0)])  # the baseline
-    grid.submit_readings(operator, [meter], [MeterReading(advance(grid, INTERVAL_SECONDS), 0, export_wh)])
+    grid.smart_meter.register_meter(operator, meter, owner, REGION)
+    grid.smart_meter.submit_readings(operator, [meter], [MeterReading(advance(grid, 1), 0, 0)])  # the baseline
+    grid.smart_meter.submit_readings(operator, [meter], [MeterReading(advance(grid, INTERVAL_SECONDS), 0, export_wh)])
 
 
 def meter_energy(grid: GridClient, produced_wh: int, consumed_wh: int = 0) -> tuple[str, list[int]]:
     """Registers dev account DEVICE as SELLER's meter; a baseline, then a reading 900 s later that
     mints `produced_wh`. Returns the meter and the readings' timestamps."""
     operator, device = anvil_account(DEPLOYER), anvil_account(DEVICE)
-    grid.register_meter(operator, device.address, anvil_account(SELLER).address, REGION)
+    grid.smart_meter.register_meter(operator, device.address, anvil_account(SELLER).address, REGION)
     start = now_s(grid) + 1
     grid.mine_block_at(start)
-    grid.submit_reading(device, MeterReading(start, 0, 0))
+    grid.smart_meter.submit_reading(device, MeterReading(start, 0, 0))
     grid.mine_block_at(start + 900)
-    grid.submit_reading(device, MeterReading(start + 900, consumed_wh, produced_wh))
+    grid.smart_meter.submit_reading(device, MeterReading(start + 900, consumed_wh, produced_wh))
     return device.address, [start, start + 900]
 
 
@@ -65,12 +65,12 @@ def trade(grid: GridClient, sell_wh: int, buy_wh: int, settle: bool = True) -> T
     grid.approve_market(seller)
     grid.approve_market(buyer)
     expiry = now_s(grid) + 3_600
-    sell_id = grid.create_order(seller, sell_wh, PRICE_PER_KWH, expiry, SELL)
+    sell_id = grid.trading.create_order(seller, sell_wh, PRICE_PER_KWH, expiry, SELL)
     placed = grid.trading.place_order(buyer, buy_wh, PRICE_PER_KWH + 50_000, expiry, BUY)
     [transaction_id] = placed.transaction_ids
     if settle:
         grid.mine_block_at(now_s(grid) + grid.trading.settlement_window_s() + 1)
-        grid.settle_transaction(keeper, transaction_id)
+        grid.trading.settle_transaction(keeper, transaction_id)
     return Trade(sell_id, placed.order_id, transaction_id, min(sell_wh, buy_wh))
 
 
@@ -78,7 +78,7 @@ def grid_reports(grid: GridClient, demand_mw: int) -> None:
     """The operator's whole-grid status, region 1's load and GridOracle data."""
     operator = anvil_account(DEPLOYER)
     grid.grid_management.update_grid_status(operator, 9_000_000, 8_000_000, 50_010, 1_002)
-    grid.report_load(operator, REGION, 100, demand_mw)
+    grid.grid_operations.report_load(operator, REGION, 100, demand_mw)
     grid.grid_oracle.submit_grid_data(operator, REGION, 49_990, 998, 7_000_000, 6_500_000)
 
 

@@ -11,7 +11,8 @@ from helpers import error_data, log, role
 from hexbytes import HexBytes
 
 from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
-from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
+from energy_grid.signed_orders import SignedOrder
+from energy_grid.units import ZERO_ADDRESS
 
 ACTIVE, FILLED, CANCELLED = 0, 1, 2  # IEnergyTrading.OrderStatus
 PENDING, SETTLED, VOIDED = 0, 1, 2  # ISettlement.TransactionStatus
@@ -96,7 +97,7 @@ def signed_order(market, trader, amount_wh, price, order_type, expiry, deadline,
         order_type,
         int(market.nonces(trader)) if nonce is None else nonce,
         deadline,
-        counterparty.address if counterparty is not None else ZERO_ADDRESS,
+        counterparty=counterparty.address if counterparty is not None else ZERO_ADDRESS,
     )
 
 

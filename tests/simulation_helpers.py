@@ -12,7 +12,7 @@ from web3 import Web3
 
 from energy_grid.anvil import AnvilNode, start_anvil
 from energy_grid.client import GridClient
-from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.deployment import DeploymentSettings, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES
 
@@ -21,7 +21,7 @@ def deploy_to_state_file(project: Any, accounts: Any, chain: Any, directory: Pat
     """Deploys a wired system on the test chain as `make demo` does, and writes the whole chain
     as an anvil --state file; returns (state file, manifest)."""
     admin = accounts[0]
-    system = deploy_system(project, admin, utc_offset_minutes=SITE_UTC_OFFSET_MINUTES)
+    system = deploy_system(project, admin, DeploymentSettings(utc_offset_minutes=SITE_UTC_OFFSET_MINUTES))
     setup_local_roles(system, admin)
     fund_local_accounts(system, admin, list(accounts)[1:4])
     manifest = write_manifest(build_manifest(chain.chain_id, system.contracts()), directory)

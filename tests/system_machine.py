@@ -101,7 +101,7 @@ def ceil_cost(amount_wh: int, price_per_kwh: int) -> int:
 
 def apply_parameter(world: SystemWorld, name: str, value: int) -> Outcome:
     """Every admin parameter change of the machine goes through here: today the admin sends it;
-    under governance (issue 9, item 1) this becomes propose → vote → queue → execute on the timelock."""
+    under governance this becomes propose → vote → queue → execute on the timelock."""
     target, fn = PARAMETERS[name]
     return world.node.transact(world.c[target], fn, (value,), world.admin)
 

@@ -41,9 +41,9 @@ def test_orders_order_book_and_trades(reads, reads_grid):
     done = trade(reads_grid, sell_wh=3_000, buy_wh=1_000)
     seller = anvil_account(SELLER)
     expiry = now_s(reads_grid) + 7_200
-    resting = reads_grid.create_order(seller, 2_500, PRICE_PER_KWH + 10_000, expiry, SELL)
-    cancelled = reads_grid.create_order(seller, 1_000, PRICE_PER_KWH + 20_000, expiry, SELL)
-    reads_grid.cancel_order(seller, cancelled)
+    resting = reads_grid.trading.create_order(seller, 2_500, PRICE_PER_KWH + 10_000, expiry, SELL)
+    cancelled = reads_grid.trading.create_order(seller, 1_000, PRICE_PER_KWH + 20_000, expiry, SELL)
+    reads_grid.trading.cancel_order(seller, cancelled)
     synced(app)
 
     sell = http.get(f"/api/v1/orders/{done.sell_order_id}").json()
@@ -194,8 +194,8 @@ def test_auction_orders_and_clearings_with_ids_above_int64(reads, reads_grid):
     reads_grid.approve_auction(seller)
     reads_grid.approve_auction(buyer)
     period = reads_grid["EnergyAuction"].functions.currentPeriod().call() + 2
-    ask = reads_grid.submit_ask(seller, period, 1_000, 150_000)
-    bid = reads_grid.submit_bid(buyer, period, 600, 240_000)
+    ask = reads_grid.auction.submit_ask(seller, period, 1_000, 150_000)
+    bid = reads_grid.auction.submit_bid(buyer, period, 600, 240_000)
     assert ask >= 2**63 and bid >= 2**63
     gate = reads_grid["EnergyAuction"].functions.gateClosureTime(period).call()
     reads_grid.mine_block_at(max(gate, now_s(reads_grid) + 1))
@@ -241,8 +241,8 @@ def test_demand_response_event_counts_verified_reductions_and_rewards(reads, rea
     start = now_s(reads_grid)
     event_day = start // DAY_SECONDS + 6
     window_start = event_day * DAY_SECONDS + 18 * 3_600
-    reads_grid.register_meter(operator, meter, household, 1)
-    reads_grid.register_dr_consumer(operator, household, meter)
+    reads_grid.smart_meter.register_meter(operator, meter, household, 1)
+    reads_grid.demand_response.register_consumer(operator, household, meter)
     registers = {meter: 0}
 
     def evenings(days: list[int], wh: int) -> list[MeterReading]:
@@ -251,12 +251,12 @@ def test_demand_response_event_counts_verified_reductions_and_rewards(reads, rea
 
     reads_grid.mine_block_at(window_start - 120)
     usual = [MeterReading(start + 1, 0, 0), *evenings(list(range(event_day - 5, event_day)), 500)]
-    reads_grid.submit_readings(operator, [meter] * len(usual), usual)
+    reads_grid.smart_meter.submit_readings(operator, [meter] * len(usual), usual)
     reads_grid.payment_token.add_consumer_balance(operator, operator.address, 100)
     event_id = reads_grid.start_event(operator, 1, 5, 2_000_000, 3_600)
     reads_grid.mine_block_at(window_start + 3_600 + 300)
     during = evenings([event_day], 125)
-    reads_grid.submit_readings(operator, [meter] * len(during), during)
+    reads_grid.smart_meter.submit_readings(operator, [meter] * len(during), during)
     reads_grid.verify_reduction(operator, event_id, household)
     synced(app)
 

@@ -120,7 +120,9 @@ def foreign_chain_rpc_url() -> Iterator[str]:
 
 
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from _command_paths(command, (*prefix, name))
@@ -201,12 +203,12 @@ def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
 
     baseline = submit(1_000, 2_000, advance(cli_client, 1), account=0, meter_option=meter)
     assert baseline["baseline"] is True and baseline["production_wh"] == 0
-    energy_before = cli_client.energy_balance_wh(owner)
+    energy_before = cli_client.energy_token.balance_of(owner)
     later = advance(cli_client, INTERVAL_SECONDS)
     counted = submit(1_400, 2_750, later, account=0, meter_option=meter)
     assert (counted["consumption_wh"], counted["production_wh"], counted["baseline"]) == (400, 750, False)
-    assert cli_client.energy_balance_wh(owner) == energy_before + 750
-    assert cli_client.latest_reading(meter) == MeterReading(later, 1_400, 2_750)
+    assert cli_client.energy_token.balance_of(owner) == energy_before + 750
+    assert cli_client.smart_meter.latest_reading(meter) == MeterReading(later, 1_400, 2_750)
 
     history = grid_cli("meters", "history", meter).json()
     assert history["count"] == 96
@@ -230,7 +232,7 @@ def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
     grid_cli("meters", "register", device, "--owner", owner, "--region", str(REGION), account=0)
     own = submit(0, 0, advance(cli_client, 1), account=7, meter_option=None)
     assert own["meter"] == device and own["baseline"] is True
-    assert cli_client.latest_reading(device).timestamp == own["timestamp_s"]
+    assert cli_client.smart_meter.latest_reading(device).timestamp == own["timestamp_s"]
 
 
 def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accounts, tmp_path):
@@ -254,18 +256,18 @@ def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accoun
         f"{meters[0]},{start + 1800},50,600\n"  # line 6: the import register went backwards
         f"{unknown},{start + 900},1,1\n"  # line 7: no such meter
     )
-    energy_before = cli_client.energy_balance_wh(owner)
+    energy_before = cli_client.energy_token.balance_of(owner)
 
     report = grid_cli("meters", "ingest", str(csv_file), "--no-progress", account=0).json()
     assert (report["rows_read"], report["submitted"], report["skipped_on_chain"]) == (6, 4, 0)
     assert [row["line"] for row in report["rejected"]] == [6, 7]
-    assert cli_client.latest_reading(meters[0]) == MeterReading(start + 900, 100, 500)
-    assert cli_client.energy_balance_wh(owner) == energy_before + 1_500
+    assert cli_client.smart_meter.latest_reading(meters[0]) == MeterReading(start + 900, 100, 500)
+    assert cli_client.energy_token.balance_of(owner) == energy_before + 1_500
 
     again = grid_cli("meters", "ingest", str(csv_file), "--no-progress", "--strict", account=0, expect=1)
     assert json.loads(again.stdout)["submitted"] == 0 and json.loads(again.stdout)["skipped_on_chain"] == 4
     assert f"2 row(s) of {csv_file} were rejected" in again.stderr
-    assert cli_client.energy_balance_wh(owner) == energy_before + 1_500
+    assert cli_client.energy_token.balance_of(owner) == energy_before + 1_500
     table = grid_cli("meters", "ingest", str(csv_file), "--no-progress", account=0, json_output=False).stdout
     assert "Rejected rows" in table and unknown in table
 
@@ -400,8 +402,8 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
     event_day = now // DAY_SECONDS + 6
     window_start = event_day * DAY_SECONDS + 18 * 3_600
     for household, meter in zip(households, meters, strict=True):
-        cli_client.register_meter(operator, meter, household, REGION)
-        cli_client.register_dr_consumer(operator, household, meter)
+        cli_client.smart_meter.register_meter(operator, meter, household, REGION)
+        cli_client.demand_response.register_consumer(operator, household, meter)
     registers: dict[str, int] = dict.fromkeys(meters, 0)
 
     def evenings(days: list[int], wh: tuple[int, int]) -> tuple[list[str], list[MeterReading]]:
@@ -412,17 +414,17 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
     cli_client.mine_block_at(window_start - 120)
     first = MeterReading(now + 1, 0, 0)
     usual_meters, usual = evenings(list(range(event_day - 5, event_day)), usual_wh)
-    cli_client.submit_readings(operator, [*meters, *usual_meters], [first, first, *usual])
+    cli_client.smart_meter.submit_readings(operator, [*meters, *usual_meters], [first, first, *usual])
     cli_client.transact(operator, cli_client["PaymentToken"].functions.addConsumerBalance(operator.address, LOCAL_FAUCET_WHOLE_UNITS))
-    operator_cash = cli_client.payment_balance(operator.address)
+    operator_cash = cli_client.payment_token.balance_of(operator.address)
 
     event = grid_cli("dr", "start", "--target-kw", "5", "--reward-per-kw", "2.0", "--duration-minutes", "60", account=0).json()
     assert (event["start_time"], event["end_time"], event["status"]) == (window_start, window_start + 3_600, "Active")
-    assert event["budget"] == 5 * 2_000_000 == operator_cash - cli_client.payment_balance(operator.address)
+    assert event["budget"] == 5 * 2_000_000 == operator_cash - cli_client.payment_token.balance_of(operator.address)
     event_id = str(event["event_id"])
 
     cli_client.mine_block_at(window_start + 3_600 + 300)
-    cli_client.submit_readings(operator, *evenings([event_day], event_wh))
+    cli_client.smart_meter.submit_readings(operator, *evenings([event_day], event_wh))
     verified = grid_cli("dr", "verify", event_id, "--consumer", households[0], account=0).json()["verified"]
     assert verified == [
         {"consumer": households[0], "baseline_w": 2_000, "actual_w": 500, "reduction_w": 1_500, "reward": 3_000_000}
@@ -430,10 +432,10 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
     refused = grid_cli("dr", "verify", event_id, "--consumer", households[1], account=0, expect=1)
     assert "verifyReduction rejected: InsufficientReduction(" in refused.stderr
 
-    cash_before = cli_client.payment_balance(households[0])
+    cash_before = cli_client.payment_token.balance_of(households[0])
     claimed = grid_cli("dr", "claim", event_id, account=5).json()
     assert claimed["paid"] == [{"consumer": households[0], "amount": 3_000_000}]
-    assert cli_client.payment_balance(households[0]) == cash_before + 3_000_000
+    assert cli_client.payment_token.balance_of(households[0]) == cash_before + 3_000_000
 
     cli_client.mine_block_at(cli_client.event_budget(int(event_id)).verificationDeadline + 1)
     completed = grid_cli("dr", "claim", event_id, "--distribute", account=8).json()
@@ -447,10 +449,10 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
 def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, operator, accounts):
     owner, investor = accounts[5].address, accounts[2].address
     meter = Account.create().address
-    cli_client.register_meter(operator, meter, owner, REGION)
+    cli_client.smart_meter.register_meter(operator, meter, owner, REGION)
     cli_client.transact(operator, cli_client["CarbonCredits"].functions.registerCleanEnergyProducer(meter, 0))  # SOLAR
-    cli_client.submit_readings(operator, [meter], [MeterReading(advance(cli_client, 1), 0, 0)])
-    cli_client.submit_readings(operator, [meter], [MeterReading(advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
+    cli_client.smart_meter.submit_readings(operator, [meter], [MeterReading(advance(cli_client, 1), 0, 0)])
+    cli_client.smart_meter.submit_readings(operator, [meter], [MeterReading(advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
 
     issued = grid_cli("carbon", "issue", meter, account=8).json()["issued"]  # anyone may issue
     assert issued == [{"meter": meter, "owner": owner, "amount_wh": 10_000, "grams": 4_000, "grams_co2e_per_kwh": 400}]
@@ -472,10 +474,10 @@ def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, opera
     assert (split["shares"], split["total_shares"], split["manager"]) == (100, 100, owner)
     deposit = grid_cli("assets", "deposit", token_id, "--amount", "12.5", account=2).json()
     assert deposit["deposited"] == deposit["total_deposited"] == 12_500_000
-    cash_before = cli_client.payment_balance(owner)
+    cash_before = cli_client.payment_token.balance_of(owner)
     claimed = grid_cli("assets", "claim", token_id, account=5).json()
     assert (claimed["account"], claimed["amount"]) == (owner, 12_500_000)
-    assert cli_client.payment_balance(owner) == cash_before + 12_500_000
+    assert cli_client.payment_token.balance_of(owner) == cash_before + 12_500_000
     nothing = grid_cli("assets", "claim", token_id, account=5, expect=1)
     assert f"claimRevenue rejected: NothingToClaim(tokenId={token_id}" in nothing.stderr
 

@@ -1,4 +1,4 @@
-"""DemandPrograms: seed 001's demand-response programs (create, join, report reduction) run by
+"""DemandPrograms: demand-response programs (create, join, report reduction) run by
 GridManagement operators in their region, every reported reduction checked against the
 participant's meter, paid from a budget like DemandResponse's events."""
 

@@ -1,4 +1,4 @@
-"""DemandResponse: seed 004's demand-response events, every reduction measured from the consumer's
+"""DemandResponse: demand-response events, every reduction measured from the consumer's
 SmartMeter load profile (baseline = same clock intervals of the 5 previous days), budgets paid in
 up front, rewards reserved at verification and paid by claim or in bounded batches.
 
@@ -162,7 +162,7 @@ def test_access_control_surface(demand_response, admin, other, stranger):
 def test_constructor_rejects_zero_addresses(
     project, demand_response, admin, smart_meter, stablecoin, grid_management, position, dependency
 ):
-    """Seed 004's NotInitialized: an instance cannot exist without its dependencies."""
+    """NotInitialized: an instance cannot exist without its dependencies."""
     args = [admin, smart_meter, stablecoin, grid_management]
     args[position] = ZERO_ADDRESS
     with deploy_reverts(demand_response.NotInitialized, dependency):

@@ -19,6 +19,7 @@ from energy_grid.deployment import (
     LOCAL_GOVERNANCE,
     LOCAL_OPERATOR_REGION,
     PUBLIC_GOVERNANCE,
+    DeploymentSettings,
     GovernanceSettings,
     create_address,
     deploy_system,
@@ -121,7 +122,7 @@ def test_local_roles_make_the_deployer_an_operator(system, admin):
 
 
 def test_guardian_can_be_another_account(project, admin, stranger):
-    system = deploy_system(project, admin, guardian=stranger)
+    system = deploy_system(project, admin, DeploymentSettings(guardian=stranger))
     grid = system.grid_management
     assert grid.hasRole(grid.GUARDIAN_ROLE(), stranger)
     assert not grid.hasRole(grid.GUARDIAN_ROLE(), admin)
@@ -176,7 +177,7 @@ def test_manifest_round_trip(system, chain, tmp_path):
 
 def test_several_auction_periods_deploy_side_by_side(project, admin):
     """An hourly auction is another deployment; the manifest names it by its period."""
-    system = deploy_system(project, admin, auction_periods_seconds=(900, 3_600))
+    system = deploy_system(project, admin, DeploymentSettings(auction_periods_seconds=(900, 3_600)))
     assert [auction.periodLength() for auction in system.energy_auctions] == [900, 3_600]
     contracts = system.contracts()
     assert (contracts["EnergyAuction"], contracts["EnergyAuction3600s"]) == system.energy_auctions
@@ -198,7 +199,7 @@ def test_missing_manifest_says_what_to_do(tmp_path):
 def test_deploys_around_an_existing_payment_token(project, admin, system):
     """On a public network the settlement currency already exists: deploy takes its address."""
     existing = project.IPaymentToken.at(system.payment_token.address)
-    other_system = deploy_system(project, admin, payment_token=existing)
+    other_system = deploy_system(project, admin, DeploymentSettings(payment_token=existing))
     assert other_system.payment_token.address == system.payment_token.address
     assert other_system.energy_trading.paymentToken() == system.payment_token.address
     assert other_system.energy_token.address != system.energy_token.address
@@ -295,7 +296,14 @@ def test_every_role_holder_after_deploy(project, chain, admin, accounts, keep):
     guardian, operator, gateway = accounts[7], accounts[3], accounts[4]
     start = chain.blocks.height + 1
     system = deploy_system(
-        project, admin, guardian=guardian, operators=(operator,), gateways=(gateway,), keep_deployer_admin=keep
+        project,
+        admin,
+        DeploymentSettings(
+            guardian=guardian,
+            operators=(operator,),
+            gateways=(gateway,),
+            keep_deployer_admin=keep,
+        ),
     )
     stop = chain.blocks.height + 1  # range() stops before it
     expected = expected_role_table(system, admin, guardian, keep=keep, operators=(operator,), gateways=(gateway,))
@@ -331,11 +339,11 @@ def test_off_a_local_chain_the_deploy_refuses_to_keep_the_deployer(project, admi
     monkeypatch.setattr("energy_grid.deployment.LOCAL_CHAIN_IDS", frozenset())
     nonce = admin.nonce
     with pytest.raises(ValueError, match="local chains only"):
-        deploy_system(project, admin, guardian=stranger, keep_deployer_admin=True)
+        deploy_system(project, admin, DeploymentSettings(guardian=stranger, keep_deployer_admin=True))
     with pytest.raises(ValueError, match="guardian"):
         deploy_system(project, admin)
     assert admin.nonce == nonce
-    system = deploy_system(project, admin, guardian=stranger)
+    system = deploy_system(project, admin, DeploymentSettings(guardian=stranger))
     governor = system.governor
     assert (governor.votingDelay(), governor.votingPeriod(), governor.proposalThreshold()) == (
         PUBLIC_GOVERNANCE.voting_delay_seconds,
@@ -356,7 +364,7 @@ def test_governance_settings_and_token_recipient_are_deploy_parameters(project, 
         timelock_delay_seconds=700,
         initial_supply=1_000,
     )
-    system = deploy_system(project, admin, governance=settings, governance_token_recipient=other)
+    system = deploy_system(project, admin, DeploymentSettings(governance=settings, governance_token_recipient=other))
     governor, token = system.governor, system.governance_token
     assert (governor.votingDelay(), governor.votingPeriod(), governor.proposalThreshold()) == (7, 70, 3)
     assert governor.quorumNumerator() == 10

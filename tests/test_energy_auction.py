@@ -684,7 +684,7 @@ def test_a_token_that_returns_false_is_refused(project, admin, energy_token, fee
 
 
 def test_the_back_run_gains_nothing_in_the_auction(a, alice, bob, carol, keeper, chain, energy_token, stablecoin, period):
-    """The continuous book's back-run (issue 8): a SELL at 0.10 rests, a BUY at 0.25 arrives, and an
+    """The continuous book's back-run: a SELL at 0.10 rests, a BUY at 0.25 arrives, and an
     attacker adds a SELL at 0.25 and a BUY at 0.10 to sell to the buyer at 0.25 and buy the resting
     energy at 0.10. In the auction everyone trades at one price: the buyer and the honest seller trade
     with each other at the uniform price, the attacker's orders are outside it, and the attacker

@@ -1,4 +1,5 @@
-"""EnergyTrading's ABI: every item before issue 9 kept as it was, the seed's selectors exact, and
+"""EnergyTrading's ABI: every item from before signed orders kept as it was, the published
+IEnergyTrading selectors exact, and
 every function, event and error exercised by the market's test modules.
 
 Every custom error is asserted with all of its arguments and every market event with all of its
@@ -16,10 +17,10 @@ from helpers import (
 # ----------------------------------------------------------------------------- ABI
 
 
-# EnergyTrading's ABI as it was before issue 9 (functions with outputs and mutability, events with
+# EnergyTrading's ABI as it was before signed orders (functions with outputs and mutability, events with
 # their indexed inputs, errors): order and transaction ids became internal value types, and every
 # item stayed exactly as it was.
-ABI_BEFORE_ISSUE_9 = set(
+ABI_BEFORE_SIGNED_ORDERS = set(
     """
 error AccessControlBadConfirmation()
 error AccessControlUnauthorizedAccount(address,bytes32)
@@ -151,7 +152,7 @@ function voidTransaction(uint256) -> () nonpayable
 function withdrawFees() -> (uint256) nonpayable
 """.strip().splitlines()
 )
-ABI_ADDED_BY_ISSUE_9 = {
+ABI_ADDED_WITH_SIGNED_ORDERS = {
     "function cancelOrderBySig(uint256,uint256,uint256,uint8,bytes32,bytes32) -> () nonpayable",
     "function createOrderBySig((address,uint256,uint256,uint256,uint8,address,uint256,uint256),uint8,bytes32,bytes32,"
     "(uint256,uint256,uint8,bytes32,bytes32)[]) -> (uint256) nonpayable",
@@ -167,7 +168,7 @@ ABI_ADDED_BY_ISSUE_9 = {
 # A crossing order that reaches a crossing bound stops there instead of reverting
 # (test_book_dust_griefing.py): the two errors it used to raise are gone.
 ABI_REMOVED = {"error TooManyCrossings(uint256)", "error TooManyDeadEntries(uint256)"}
-SEED_SELECTORS = {  # IEnergyTrading (seed 002), exactly
+PUBLISHED_SELECTORS = {  # IEnergyTrading as integrators call it, exactly
     "createOrder(uint256,uint256,uint256,uint8)": "34ffe662",
     "cancelOrder(uint256)": "514fcac7",
     "matchOrders(uint256,uint256)": "1756353d",
@@ -197,15 +198,15 @@ def abi_lines(contract_type) -> set[str]:
 
 
 def test_the_abi_kept_every_item_and_gained_the_signed_orders(project):
-    """Nothing of the ABI before issue 9 went or changed (the seed's selectors included)."""
+    """Nothing of the ABI before signed orders went or changed (the published selectors included)."""
     lines = abi_lines(project.EnergyTrading.contract_type)
-    assert ABI_BEFORE_ISSUE_9 - lines == set()
-    assert ABI_ADDED_BY_ISSUE_9 - lines == set()
+    assert ABI_BEFORE_SIGNED_ORDERS - lines == set()
+    assert ABI_ADDED_WITH_SIGNED_ORDERS - lines == set()
     assert ABI_REMOVED & lines == set()
     selectors = {
         item.selector: keccak(text=item.selector)[:4].hex() for item in project.EnergyTrading.contract_type.abi if item.type == "function"
     }
-    assert {signature: selectors[signature] for signature in SEED_SELECTORS} == SEED_SELECTORS
+    assert {signature: selectors[signature] for signature in PUBLISHED_SELECTORS} == PUBLISHED_SELECTORS
 
 
 # ----------------------------------------------------------------------------- completeness

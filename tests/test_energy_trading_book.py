@@ -55,7 +55,7 @@ def test_book_constants_and_empty_index(m):
 
 
 def test_the_back_run_of_a_crossing_buy_gains_nothing(m, seller, buyer, carol, keeper, wallets, expiry):
-    """issue 8: while a SELL at 100 rests, a BUY at 250 arrives; an attacker used to sell to it at
+    """While a SELL at 100 rests, a BUY at 250 arrives; an attacker used to sell to it at
     250 with matchOrders and take the SELL at 100 with fillOrder. Now the BUY fills at 100 on arrival."""
     ask = create(m, seller, 1_000, 100_000, SELL, expiry)
     tx = m.createOrder(1_000, 250_000, expiry, BUY, sender=buyer)

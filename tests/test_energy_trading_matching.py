@@ -1,5 +1,5 @@
-"""EnergyTrading: matching a buy with a sell (seed 002's matchOrders), taker fills (seed 003's
-accept-offer) and directed offers (seed 000's create-trade / complete-trade).
+"""EnergyTrading: matching a buy with a sell (matchOrders), taker fills (accept an
+offer) and directed offers (create a trade / complete it).
 
 Every custom error is asserted with all of its arguments and every market event with all of its
 fields (`reverts` and `log` from helpers.py make ape's subset checks exhaustive); shared helpers
@@ -224,11 +224,11 @@ def test_fill_rejections(m, admin, seller, buyer, carol, stranger, energy_token,
         m.fillOrder(sell_id, 1, sender=carol)
 
 
-# ----------------------------------------------------------------------------- directed offers (seed 000)
+# ----------------------------------------------------------------------------- directed offers
 
 
 def test_directed_sell_trades_only_with_its_counterparty(m, seller, carol, dave, keeper, expiry):
-    # seed 000 create-trade: the producer names the consumer.
+    # Creating a trade: the producer names the consumer.
     tx = m.createDirectedOrder(1_000, PRICE, expiry, SELL, carol, sender=seller)
     sell_id = tx.events.filter(m.OrderCreated)[0].orderId
     assert market_logs(tx, m) == [
@@ -249,7 +249,7 @@ def test_directed_sell_trades_only_with_its_counterparty(m, seller, carol, dave,
     dave_bid = create(m, dave, 1_000, PRICE, BUY, expiry)
     with reverts(m.NotCounterparty, orderId=sell_id, account=dave.address):
         m.matchOrders(dave_bid, sell_id, sender=keeper)
-    # seed 000 complete-trade: the named consumer takes it, by fill or with an order of theirs.
+    # Completing it: the named consumer takes it, by fill or with an order of theirs.
     m.fillOrder(sell_id, 500, sender=carol)
     carol_bid = create(m, carol, 500, PRICE, BUY, expiry)
     matched(m, carol_bid, sell_id, keeper)

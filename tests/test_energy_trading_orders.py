@@ -157,7 +157,7 @@ def test_create_sell_order_escrows_its_energy(m, seller, energy_token, wallets, 
     assert m.orderCount() == 1
     assert m.latestOrderOf(seller) == 1
     assert m.escrowedEnergyOf(seller) == 2_500
-    # Escrowed energy is still the seller's: seed 003 get-energy-balance counts it.
+    # Escrowed energy is still the seller's: the energy balance counts it.
     assert m.getEnergyBalance(seller) == before[seller.address][0]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from energy_grid import gas_tables
+from energy_grid.bench import gas_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import pytest
 from eth_utils import keccak
 from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role
 
-from energy_grid.deployment import GRID, LOCAL_GOVERNANCE, deploy_system, role_names
+from energy_grid.deployment import GRID, LOCAL_GOVERNANCE, DeploymentSettings, deploy_system, role_names
 
 # ProposalState, as OpenZeppelin's IGovernor numbers it.
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
@@ -40,7 +40,8 @@ def gov_small_voter(accounts):
 @pytest.fixture(scope="module")
 def gov_system(project, chain, admin, gov_guardian, gov_voter, gov_small_voter, stranger):
     """Deployed as on a public network; the deployer hands GRID to two voters, who delegate to themselves."""
-    system = deploy_system(project, admin, guardian=gov_guardian, keep_deployer_admin=False, governance=LOCAL_GOVERNANCE)
+    settings = DeploymentSettings(guardian=gov_guardian, keep_deployer_admin=False, governance=LOCAL_GOVERNANCE)
+    system = deploy_system(project, admin, settings)
     token = system.governance_token
     for voter, stake in ((gov_voter, BIG_STAKE), (gov_small_voter, SMALL_STAKE)):
         token.transfer(voter, stake, sender=admin)

@@ -1,5 +1,5 @@
-"""GridManagement: participants (seed 000), dynamic price, emergency mode, metrics, operators
-(seeds 001, 003), reported grid status and emergencies (seed 003), and the guardian's emergency
+"""GridManagement: participants, dynamic price, emergency mode, metrics, operators,
+reported grid status and emergencies, and the guardian's emergency
 shutdown of trading, settlement and metering.
 
 Every custom error is asserted with all of its arguments and every event with all of its fields.

@@ -56,7 +56,7 @@ def register_meters(client: GridClient, tag: str, count: int) -> list[str]:
     meters = [Account.from_key(keccak(text=f"{tag}-{i}")).address for i in range(count)]
     owners = [anvil_account(1).address, anvil_account(2).address]
     for i, meter in enumerate(meters):
-        client.register_meter(gateway(), meter, owners[i % 2], region_id=1)
+        client.smart_meter.register_meter(gateway(), meter, owners[i % 2], region_id=1)
     return meters
 
 
@@ -112,7 +112,7 @@ def assert_all_on_chain_once(client: GridClient, readings: dict[str, list[MeterR
     meter = client["SmartMeter"].functions
     for address, series in readings.items():
         assert found[address] == [r.timestamp for r in series], address
-        assert client.latest_reading(address) == series[-1]
+        assert client.smart_meter.latest_reading(address) == series[-1]
         # The first reading is the baseline: what counts is everything metered after it.
         consumed_wh, produced_wh, _ = meter.getMeteredEnergy(address).call()
         assert (consumed_wh, produced_wh) == (

@@ -21,7 +21,8 @@ from eth_utils import keccak
 
 from energy_grid.client import BUY, SELL, GridClient, MeterReading, anvil_account
 from energy_grid.keeper import run_keeper
-from energy_grid.order_book import ZERO_ADDRESS, BookOrder, plan_matches
+from energy_grid.order_book import BookOrder, plan_matches
+from energy_grid.units import ZERO_ADDRESS
 
 EXPIRY_S = 7_200
 SETTLED = 1  # ISettlement.TransactionStatus
@@ -62,10 +63,10 @@ def fresh_traders(client: GridClient, tag: str, count: int, energy_wh: int = 20_
     for trader, device in zip(traders, devices, strict=True):
         client.w3.provider.make_request("anvil_setBalance", [trader.address, hex(10**20)])
         client.transact(operator(), client["PaymentToken"].functions.addConsumerBalance(trader.address, 10_000))
-        client.register_meter(operator(), device, trader.address, region_id=1)
+        client.smart_meter.register_meter(operator(), device, trader.address, region_id=1)
     start = now_s(client) - 300
-    client.submit_readings(operator(), devices, [MeterReading(start, 0, 0)] * count)
-    client.submit_readings(operator(), devices, [MeterReading(start + 120, 0, energy_wh)] * count)
+    client.smart_meter.submit_readings(operator(), devices, [MeterReading(start, 0, 0)] * count)
+    client.smart_meter.submit_readings(operator(), devices, [MeterReading(start + 120, 0, energy_wh)] * count)
     for trader in traders:
         client.approve_market(trader)
         client.approve_auction(trader)
@@ -94,9 +95,9 @@ def place(
 ) -> Placed:
     expiry = expiry_s or now_s(client) + EXPIRY_S
     if to is None:
-        order_id = client.create_order(trader, amount_wh, price, expiry, side)
+        order_id = client.trading.create_order(trader, amount_wh, price, expiry, side)
     else:
-        order_id = client.create_directed_order(trader, amount_wh, price, expiry, side, to.address)
+        order_id = client.trading.create_directed_order(trader, amount_wh, price, expiry, side, to.address)
     return Placed(order_id, trader.address, side == BUY, price, expiry, None if to is None else to.address)
 
 
@@ -170,8 +171,8 @@ def open_auction(
     period = client["EnergyAuction"].functions.currentPeriod().call() + periods_ahead
     asks = [(1_000, 150_000), (800, 180_000), (600, 220_000)]
     bids = [(700, 240_000), (500, 200_000), (900, 160_000)]
-    orders = [client.submit_ask(s, period, wh, price) for s, (wh, price) in zip(sellers, asks, strict=True)]
-    orders += [client.submit_bid(b, period, wh, price) for b, (wh, price) in zip(buyers, bids, strict=True)]
+    orders = [client.auction.submit_ask(s, period, wh, price) for s, (wh, price) in zip(sellers, asks, strict=True)]
+    orders += [client.auction.submit_bid(b, period, wh, price) for b, (wh, price) in zip(buyers, bids, strict=True)]
     return period, orders
 
 
@@ -230,8 +231,8 @@ def test_one_pass_matches_by_price_time_priority_and_settles(keeper_client):
         place(client, b3, BUY, 900, 200_000),
     ]
     cancelled = place(client, b3, BUY, 300, 300_000, to=s1)
-    client.cancel_order(b3, cancelled.order_id)
-    arrival = client.place_order(s3, 400, 170_000, now_s(client) + EXPIRY_S, SELL)  # trades with b1 at once
+    client.trading.cancel_order(b3, cancelled.order_id)
+    arrival = client.trading.place_order(s3, 400, 170_000, now_s(client) + EXPIRY_S, SELL)  # trades with b1 at once
     assert len(arrival.transaction_ids) == 1
     client.mine_block_at(now_s(client) + 60)
     expected = expected_matches(client, [*orders, cancelled], now_s(client) + 1)
@@ -294,7 +295,7 @@ def test_two_keepers_at_once_never_fail_on_each_other(keeper_client, keeper_node
         orders.append(place(client, buyer, BUY, 1_000 + 300 * j, 190_000 - 10_000 * j))
         orders.append(place(client, buyer, BUY, 500, 175_000 + 5_000 * j, to=sellers[j]))
     periods = [open_auction(client, sellers[:3], buyers[:3], ahead)[0] for ahead in (2, 3)]
-    auction_orders = [o for p in periods for o in [*client.auction_orders(p)]]
+    auction_orders = [o for p in periods for o in [*client.auction.orders(p)]]
     expected = expected_matches(client, orders, now_s(client) + 1)
     assert len(expected) >= 10
     close_gates(client, *periods)

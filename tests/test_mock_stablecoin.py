@@ -1,5 +1,5 @@
 """MockStablecoin: the local 6-decimal settlement currency and its operator faucet
-(seed 000's add-consumer-balance: whole units between 1 and 1,000,000)."""
+(add-consumer-balance: whole units between 1 and 1,000,000)."""
 
 from __future__ import annotations
 

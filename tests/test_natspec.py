@@ -1,5 +1,5 @@
 """Every error and event the project declares says what it means: a `@notice` (or `@dev`) and a
-`@param` for each argument, as OpenZeppelin documents its own (issue 9). Read from the sources, so
+`@param` for each argument, as OpenZeppelin documents its own. Read from the sources, so
 it needs no chain: `.venv/bin/python -m pytest tests/test_natspec.py -p no:ape_test -q`.
 """
 

@@ -1,4 +1,4 @@
-"""PriceDiscovery: seed 002's price formula over the oracles. Each factor's formula and edges
+"""PriceDiscovery: the reference price formula over the oracles. Each factor's formula and edges
 (clamps, caps, the hour table, the UTC offset), the price against a Python model of the formula,
 and the Chainlink consumer checks on every source (missing, from the future, stale by chain time,
 non-positive), plus the admin settings and their bounds.

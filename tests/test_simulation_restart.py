@@ -1,4 +1,4 @@
-"""Restart (issue item 6): a simulation killed mid-run and run again to the end loses nothing
+"""Restart: a simulation killed mid-run and run again to the end loses nothing
 confirmed and ends with exactly the figures of an uninterrupted run with the same seed (energy,
 trades, prices, money, demand response, credits; gas is not compared: a resumed step may batch
 its readings differently).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 
-from energy_grid.bench import GasReport
-from energy_grid.community import Prosumer, demo_community, household_power_w, pv_power_w
+from energy_grid.bench.core import GasReport
+from energy_grid.tour.community import Prosumer, demo_community, household_power_w, pv_power_w
 from energy_grid.units import day_of, format_kwh, format_money, interval_of, kwh
 
 

@@ -55,17 +55,17 @@ def test_registers_and_submits_readings(client, accounts):
     owner = accounts[5].address
     device = signer(accounts[6])
 
-    client.register_meter(operator, device.address, owner, region_id=3)
+    client.smart_meter.register_meter(operator, device.address, owner, region_id=3)
     start = w3.eth.get_block("latest")["timestamp"] + 1
     client.mine_block_at(start)
-    client.submit_reading(device, MeterReading(start, 1_000, 2_000))  # baseline
+    client.smart_meter.submit_reading(device, MeterReading(start, 1_000, 2_000))  # baseline
     client.mine_block_at(start + 900)
-    client.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
+    client.smart_meter.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
 
-    assert client.energy_balance_wh(owner) == 750
-    assert client.latest_reading(device.address) == MeterReading(start + 900, 1_400, 2_750)
+    assert client.energy_token.balance_of(owner) == 750
+    assert client.smart_meter.latest_reading(device.address) == MeterReading(start + 900, 1_400, 2_750)
     with pytest.raises(GridError) as rejected:
-        client.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
+        client.smart_meter.submit_reading(device, MeterReading(start + 900, 1_400, 2_750))
     message = str(rejected.value)
     assert f"ReadingNotAfterPrevious(meter={device.address.lower()}, timestamp={start + 900}" in message
     assert "The reading's timestamp is not after the previous one's." in message
@@ -75,47 +75,47 @@ def test_trades_through_the_seed_function_names(client, system, accounts):
     keeper, seller, buyer = signer(accounts[0]), signer(accounts[1]), signer(accounts[2])
     fund_local_accounts(system, accounts[0], [accounts[2]])
     device = signer(accounts[7])
-    client.register_meter(keeper, device.address, seller.address, region_id=1)
+    client.smart_meter.register_meter(keeper, device.address, seller.address, region_id=1)
     now = client.w3.eth.get_block("latest")["timestamp"]
     client.mine_block_at(now + 1)
-    client.submit_reading(device, MeterReading(now + 1, 0, 0))
+    client.smart_meter.submit_reading(device, MeterReading(now + 1, 0, 0))
     client.mine_block_at(now + 61)
-    client.submit_reading(device, MeterReading(now + 61, 0, 5_000))
+    client.smart_meter.submit_reading(device, MeterReading(now + 61, 0, 5_000))
     client.approve_market(seller)
     client.approve_market(buyer)
     expiry = now + 3_600
-    energy_before = client.energy_balance_wh(buyer.address)
-    cash_before = client.payment_balance(buyer.address)
+    energy_before = client.energy_token.balance_of(buyer.address)
+    cash_before = client.payment_token.balance_of(buyer.address)
 
-    sell = client.create_order(seller, 2_000, PRICE_PER_KWH, expiry, SELL)
-    crossing = client.place_order(buyer, 1_500, PRICE_PER_KWH + 20_000, expiry, BUY)  # trades at once
+    sell = client.trading.create_order(seller, 2_000, PRICE_PER_KWH, expiry, SELL)
+    crossing = client.trading.place_order(buyer, 1_500, PRICE_PER_KWH + 20_000, expiry, BUY)  # trades at once
     assert len(crossing.transaction_ids) == 1
-    taken = client.fill_order(buyer, sell, 500)
+    taken = client.trading.fill_order(buyer, sell, 500)
     # A bilateral deal: an offer only the buyer can take, matched by a keeper.
-    offer = client.create_directed_order(seller, 1_000, PRICE_PER_KWH, expiry, SELL, buyer.address)
-    bid = client.place_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
+    offer = client.trading.create_directed_order(seller, 1_000, PRICE_PER_KWH, expiry, SELL, buyer.address)
+    bid = client.trading.place_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
     assert bid.transaction_ids == []  # a directed offer is not crossed on arrival
-    matched = client.match_orders(keeper, bid.order_id, offer)
-    spare = client.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
-    client.cancel_order(buyer, spare)
+    matched = client.trading.match_orders(keeper, bid.order_id, offer)
+    spare = client.trading.create_order(buyer, 1_000, PRICE_PER_KWH, expiry, BUY)
+    client.trading.cancel_order(buyer, spare)
     for transaction_id in (*crossing.transaction_ids, taken, matched):
-        client.settle_transaction(keeper, transaction_id)
+        client.trading.settle_transaction(keeper, transaction_id)
 
-    assert client.energy_balance_wh(buyer.address) - energy_before == 3_000
+    assert client.energy_token.balance_of(buyer.address) - energy_before == 3_000
     # 3 kWh at the resting SELL's 0.22: the crossing BUY's higher limit came back as price improvement.
-    assert cash_before - client.payment_balance(buyer.address) == 3 * PRICE_PER_KWH
+    assert cash_before - client.payment_token.balance_of(buyer.address) == 3 * PRICE_PER_KWH
 
 
 def test_bad_trade_is_explained_and_moves_nothing(client, system, accounts):
     buyer = signer(accounts[3])
     fund_local_accounts(system, accounts[0], [accounts[3]])
     client.approve_market(buyer)
-    cash_before = client.payment_balance(buyer.address)
+    cash_before = client.payment_token.balance_of(buyer.address)
     expired = client.w3.eth.get_block("latest")["timestamp"]
     with pytest.raises(GridError) as rejected:
-        client.create_order(buyer, 1_000, PRICE_PER_KWH, expired, BUY)
+        client.trading.create_order(buyer, 1_000, PRICE_PER_KWH, expired, BUY)
     assert f"createOrder rejected: ExpiryNotInFuture(expiry={expired}" in str(rejected.value)
-    assert client.payment_balance(buyer.address) == cash_before
+    assert client.payment_token.balance_of(buyer.address) == cash_before
 
 
 MW = 1_000_000
@@ -123,43 +123,43 @@ MW = 1_000_000
 
 def test_drives_a_region_through_load_levels_and_an_emergency(client, system, accounts):
     """The issue's walk-through, with only the manifest: load normal -> high -> critical, the
-    dynamic price following seed 000's formula, tripling in an emergency."""
+    dynamic price following GridManagement's formula, tripling in an emergency."""
     setup_local_roles(system, accounts[0])
     operator, wind_farm, solar_park = signer(accounts[0]), signer(accounts[5]), signer(accounts[6])
-    client.register_producer(wind_farm, 60 * MW, 1)
-    client.register_producer(solar_park, 40 * MW, 0)
-    client.verify_producer(operator, wind_farm.address)
-    client.verify_producer(operator, solar_park.address)
+    client.grid_management.register_producer(wind_farm, 60 * MW, 1)
+    client.grid_management.register_producer(solar_park, 40 * MW, 0)
+    client.grid_management.verify_producer(operator, wind_farm.address)
+    client.grid_management.verify_producer(operator, solar_park.address)
     base = client["GridManagement"].functions.basePrice().call()
     prices = []
     for demand_mw, load_status in ((50, "NORMAL"), (85, "HIGH"), (97, "CRITICAL")):
-        client.report_production(wind_farm, demand_mw * MW * 6 // 10)
-        client.report_production(solar_park, demand_mw * MW * 4 // 10)
-        client.report_load(operator, LOCAL_OPERATOR_REGION, 100, demand_mw)
-        assert client.load_status(LOCAL_OPERATOR_REGION) == load_status
+        client.grid_management.report_production(wind_farm, demand_mw * MW * 6 // 10)
+        client.grid_management.report_production(solar_park, demand_mw * MW * 4 // 10)
+        client.grid_operations.report_load(operator, LOCAL_OPERATOR_REGION, 100, demand_mw)
+        assert client.grid_operations.load_status(LOCAL_OPERATOR_REGION).name == load_status
         status = client.grid_status()
         assert (status.currentLoadW, status.totalCapacityW) == (demand_mw * MW, 100 * MW)
         assert status.utilizationBps == demand_mw * 100
-        prices.append(client.dynamic_price())
+        prices.append(client.grid_management.dynamic_price_per_kwh())
         assert prices[-1] == dynamic_price(base, demand_mw * MW, 100 * MW)
     assert prices == sorted(prices) and len(set(prices)) == 3
-    client.report_stability(operator, LOCAL_OPERATOR_REGION, 47_800, 1_000)  # CRITICAL: an emergency
+    client.grid_operations.report_stability(operator, LOCAL_OPERATOR_REGION, 47_800, 1_000)  # CRITICAL: an emergency
     assert client.grid_status().emergencyMode
-    assert client.dynamic_price() == 3 * base
+    assert client.grid_management.dynamic_price_per_kwh() == 3 * base
 
 
 def test_bad_grid_input_is_explained(client, system, accounts):
     setup_local_roles(system, accounts[0])
     with pytest.raises(GridError) as rejected:
-        client.report_production(signer(accounts[5]), 1)
+        client.grid_management.report_production(signer(accounts[5]), 1)
     assert f"reportProduction rejected: ParticipantNotFound(account={accounts[5].address.lower()})" in str(rejected.value)
-    client.register_producer(signer(accounts[5]), 1_000, 0)
+    client.grid_management.register_producer(signer(accounts[5]), 1_000, 0)
     with pytest.raises(GridError) as rejected:
-        client.report_production(signer(accounts[5]), 1)
+        client.grid_management.report_production(signer(accounts[5]), 1)
     assert f"reportProduction rejected: ParticipantNotVerified(account={accounts[5].address.lower()})" in str(rejected.value)
-    client.verify_producer(signer(accounts[0]), accounts[5].address)
+    client.grid_management.verify_producer(signer(accounts[0]), accounts[5].address)
     with pytest.raises(GridError) as rejected:
-        client.report_production(signer(accounts[5]), 1_001)
+        client.grid_management.report_production(signer(accounts[5]), 1_001)
     producer = accounts[5].address.lower()
     assert f"ProductionExceedsCapacity(producer={producer}, outputW=1001, capacityW=1000)" in str(rejected.value)
     assert client.grid_status().currentLoadW == 0

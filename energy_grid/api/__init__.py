@@ -1,4 +1,4 @@
-"""The REST API (seed 002's routes under /api/v1) and the web app, served by one FastAPI service.
+"""The REST API (its routes under /api/v1) and the web app, served by one FastAPI service.
 
     energy-grid serve            # or `make serve`: http://127.0.0.1:8000, OpenAPI docs at /docs
 

@@ -43,7 +43,8 @@ from energy_grid.enums import OrderType
 from energy_grid.errors import ContractRevertError, InvalidInputError
 from energy_grid.order_book import escrow_amount
 from energy_grid.sender import TransactionSender, prepare
-from energy_grid.signed_orders import ZERO_ADDRESS, SignedOrder
+from energy_grid.signed_orders import SignedOrder
+from energy_grid.units import ZERO_ADDRESS
 
 HTTP_CREATED = 201
 # A wallet user reads and confirms before signing: an hour of chain time to submit.
@@ -157,7 +158,14 @@ def order_typed_data_route(request: Request, draft: OrderDraft) -> dict[str, Any
             raise rejection
         deadline = draft.deadline if draft.deadline is not None else chain_time(client) + DEFAULT_SIGNATURE_WINDOW_S
         order = SignedOrder(
-            draft.trader, draft.amountWh, draft.pricePerKWh, draft.expiry, int(side), market.nonce(draft.trader), deadline, counterparty
+            draft.trader,
+            draft.amountWh,
+            draft.pricePerKWh,
+            draft.expiry,
+            side,
+            market.nonce(draft.trader),
+            deadline,
+            counterparty=counterparty,
         )
         message = order.message()
         token = client.energy_token if side == OrderType.SELL else client.payment_token
@@ -181,7 +189,9 @@ async def relay_order(request: Request, body: RelayOrder) -> dict[str, Any]:
     client = client_of(request)
     relayer = settings_of(request).relayer
     o = body.order
-    order = SignedOrder(o.trader, o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.nonce, o.deadline, o.counterparty)
+    order = SignedOrder(
+        o.trader, o.amountWh, o.pricePerKWh, o.expiry, OrderType(o.orderType), o.nonce, o.deadline, counterparty=o.counterparty
+    )
     signature = split_signature(body.signature)
     permits = []
     if body.permit is not None:

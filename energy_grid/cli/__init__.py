@@ -8,59 +8,154 @@ manifest (`--manifest`, default deployments/<chainId>.json) and the signing acco
 `ENERGY_GRID_PRIVATE_KEY`, or `--dev-account N` on a local anvil). A contract's rejection is one
 line on stderr and exit code 1; a usage error exits with 2.
 
-More commands (`keeper`, `simulate`) plug in with `cli.add_command(...)`.
+The top level imports only click: each command's module (and with it web3.py, the simulation
+stack or the web service) loads when that command runs, so `energy-grid --help` answers at once.
+More commands plug in with `cli.add_command(...)`.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 import click
-from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import Timeout
-from web3.exceptions import ContractCustomError, ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
-
-from energy_grid.accounts import AccountSource
-from energy_grid.cli.assets_commands import assets, carbon
-from energy_grid.cli.chain_commands import deploy, status
-from energy_grid.cli.grid_commands import dr, grid
-from energy_grid.cli.keeper_commands import keeper
-from energy_grid.cli.market_commands import match, orders, settle
-from energy_grid.cli.meters_commands import meters
-from energy_grid.cli.serve_commands import serve
-from energy_grid.cli.session import DEFAULT_RPC_URL, RPC_URL_ENV, CliError, Session
-from energy_grid.cli.simulate_commands import simulate
-from energy_grid.client import GridError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+RPC_URL_ENV = "RPC_URL"
+
+
+class LazyCommand:
+    """Where a command lives and its one-line help, shown without importing its module."""
+
+    def __init__(self, module: str, attribute: str, short_help: str) -> None:
+        self.module = module
+        self.attribute = attribute
+        self.short_help = short_help
+
+    def load(self) -> click.Command:
+        command = getattr(importlib.import_module(self.module), self.attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.module}.{self.attribute} is not a click command")
+        return command
+
+
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "assets": LazyCommand(
+        "energy_grid.cli.assets_commands",
+        "assets",
+        "Energy-asset NFTs and their fractional shares: mint, split, deposit revenue, claim it.",
+    ),
+    "carbon": LazyCommand(
+        "energy_grid.cli.assets_commands",
+        "carbon",
+        "Carbon credits for clean export: issue them for meters, retire them as offsets.",
+    ),
+    "deploy": LazyCommand(
+        "energy_grid.cli.chain_commands",
+        "deploy",
+        "Deploy a fresh, wired system to --rpc-url and write deployments/<chainId>.json.",
+    ),
+    "dr": LazyCommand(
+        "energy_grid.cli.grid_commands",
+        "dr",
+        "Demand-response events: start one, verify reductions from meters, claim rewards.",
+    ),
+    "grid": LazyCommand("energy_grid.cli.grid_commands", "grid", "The grid's status and load; emergency mode."),
+    "keeper": LazyCommand(
+        "energy_grid.cli.keeper_commands",
+        "keeper",
+        "Match crossing orders by price-time priority, settle what is due, clear auctions whose gate has closed "
+        "and claim their orders, in bounded batches.",
+    ),
+    "match": LazyCommand(
+        "energy_grid.cli.market_commands",
+        "match",
+        "Match a BUY with a SELL order (anyone may) for as much as both have left, at the earlier order's price; "
+        "records a transaction for settlement.",
+    ),
+    "meters": LazyCommand(
+        "energy_grid.cli.meters_commands",
+        "meters",
+        "Register meters, submit and ingest readings, read a meter's load profile.",
+    ),
+    "orders": LazyCommand(
+        "energy_grid.cli.market_commands", "orders", "Place, cancel and list orders; show the order book."
+    ),
+    "serve": LazyCommand(
+        "energy_grid.cli.serve_commands",
+        "serve",
+        "Serve the REST API (docs at /docs) and the web app, relaying what wallets and meters sign.",
+    ),
+    "settle": LazyCommand(
+        "energy_grid.cli.market_commands",
+        "settle",
+        "Settle transactions whose settlement window has passed (anyone may): energy to the buyer, payment less "
+        "the fee to the seller.",
+    ),
+    "simulate": LazyCommand(
+        "energy_grid.cli.simulate_commands",
+        "simulate",
+        "Simulate a community day on the deployment: meters, oracles, the interval auction, the keeper, demand "
+        "response and carbon credits, 15 minutes at a time.",
+    ),
+    "status": LazyCommand(
+        "energy_grid.cli.chain_commands",
+        "status",
+        "The chain, the deployed contracts (and which are paused), the grid, and your balances.",
+    ),
+}
 
 
 class GridGroup(click.Group):
-    """Turns the failures a user can act on into one line on stderr and exit code 1."""
+    """Loads each command when it runs, and turns the failures a user can act on into one line on
+    stderr and exit code 1."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, LazyCommand] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            self.add_command(self.lazy_commands[cmd_name].load(), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            loaded = self.commands.get(name)
+            if loaded is not None:
+                if loaded.hidden:
+                    continue
+                rows.append((name, loaded.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.utils.make_default_short_help(self.lazy_commands[name].short_help, limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except GridError as err:
-            raise CliError(str(err)) from None
-        except ContractCustomError as err:
-            session = ctx.find_object(Session)
-            reason = session.explain_revert(str(err.data)) if session else str(err.data)
-            raise CliError(f"The contract rejected the call: {reason}") from None
-        except ContractLogicError as err:
-            raise CliError(f"The contract rejected the call: {err}") from None
-        except Web3RPCError as err:
-            raise CliError(f"The node refused the request: {err}") from None
-        except (RequestsConnectionError, Timeout, ProviderConnectionError) as err:
-            session = ctx.find_object(Session)
-            where = session.rpc_url if session else "the node"
-            raise CliError(f"Lost the node at {where} ({type(err).__name__}): is it still running (`make node`)?") from None
-        except TimeExhausted as err:
-            raise CliError(f"No receipt in time: {err}") from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as err:
+            from energy_grid.cli.failures import user_failure  # noqa: PLC0415 - web3 loads only on a failure
+
+            translated = user_failure(ctx, err)
+            if translated is None:
+                raise
+            raise translated from None
 
 
-@click.group(name="energy-grid", cls=GridGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(name="energy-grid", cls=GridGroup, context_settings=CONTEXT_SETTINGS, lazy_commands=LAZY_COMMANDS)
 @click.option(
     "--rpc-url",
     envvar=RPC_URL_ENV,
@@ -106,11 +201,11 @@ def cli(
     """
     if keystore is not None and dev_account_index is not None:
         raise click.UsageError("Choose one account: --keystore or --dev-account, not both.")
+    # A command's run needs the session; `--help` and usage errors never get here.
+    from energy_grid.accounts import AccountSource  # noqa: PLC0415
+    from energy_grid.cli.session import Session  # noqa: PLC0415
+
     ctx.obj = Session(rpc_url, manifest, json_output, AccountSource(keystore, dev_account_index))
-
-
-for command in (deploy, status, orders, match, settle, meters, grid, dr, carbon, assets, keeper, simulate, serve):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -145,8 +145,8 @@ def _balances(session: Session, address: str) -> dict[str, Any]:
     return {
         "address": address,
         "native_wei": int(session.w3.eth.get_balance(address)),  # type: ignore[arg-type]
-        "energy_wh": client.energy_balance_wh(address),
+        "energy_wh": client.energy_token.balance_of(address),
         "escrowed_energy_wh": int(client["EnergyTrading"].functions.escrowedEnergyOf(address).call()),
-        "payment": client.payment_balance(address),
+        "payment": client.payment_token.balance_of(address),
         "carbon_credits_grams": int(client["CarbonCredits"].functions.balanceOf(address).call()),
     }

@@ -50,7 +50,7 @@ def grid_status(session: Session, region_id: int | None) -> None:
 @pass_session
 def grid_load(session: Session, region_id: int, capacity_mw: int, demand_mw: int) -> None:
     """Report a region's load (a verified grid operator of the region only); shows the status it gives."""
-    session.client.report_load(session.signer, region_id, capacity_mw, demand_mw)
+    session.client.grid_operations.report_load(session.signer, region_id, capacity_mw, demand_mw)
     load = _load_report(session, region_id)
     emit(session.json_output, load, record_table(load or {}, {"reported_at": time_fmt}, title=f"Load of region {region_id}"))
 
@@ -172,7 +172,7 @@ def dr_verify(session: Session, event_id: int, consumers: tuple[str, ...]) -> No
 def dr_claim(session: Session, event_id: int, distribute: bool) -> None:
     """Claim your verified reward, or distribute rewards to all verified participants in a batch."""
     client = session.client
-    pay = client.distribute_rewards if distribute else client.claim_reward
+    pay = client.demand_response.distribute_rewards if distribute else client.claim_reward
     receipt = pay(session.signer, event_id)
     paid = client["DemandResponse"].events.RewardPaid().process_receipt(receipt, errors=DISCARD)
     rows = [{"consumer": e["args"]["consumer"], "amount": int(e["args"]["amount"])} for e in paid]

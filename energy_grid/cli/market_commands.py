@@ -66,10 +66,10 @@ def place(
         approved = session.ensure_allowance(token, client["EnergyTrading"].address, escrow_amount(order_type, amount, price_per_kwh))
     cancelled_wh = 0
     if counterparty is None:
-        placed = client.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
+        placed = client.trading.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
         order_id, fills, cancelled_wh = placed.order_id, placed.transaction_ids, placed.cancelled_wh
     else:
-        order_id = client.create_directed_order(signer, amount, price_per_kwh, expiry_s, order_type, counterparty)
+        order_id = client.trading.create_directed_order(signer, amount, price_per_kwh, expiry_s, order_type, counterparty)
         fills = []
     result = {
         "order_id": order_id,
@@ -98,7 +98,7 @@ def place(
 @pass_session
 def cancel(session: Session, order_id: int) -> None:
     """Cancel one of your orders; its unfilled escrow comes back."""
-    session.client.cancel_order(session.signer, order_id)
+    session.client.trading.cancel_order(session.signer, order_id)
     info = _order_info(session, order_id)
     emit(session.json_output, info, record_table(info, _order_formats(session), title=f"Order {order_id} cancelled"))
 
@@ -177,7 +177,7 @@ def book(session: Session, depth: int) -> None:
 def match(session: Session, buy_order_id: int, sell_order_id: int) -> None:
     """Match a BUY with a SELL order (anyone may) for as much as both have left, at the earlier
     order's price; records a transaction for settlement."""
-    transaction_id = session.client.match_orders(session.signer, buy_order_id, sell_order_id)
+    transaction_id = session.client.trading.match_orders(session.signer, buy_order_id, sell_order_id)
     info = _transaction(session, transaction_id)
     emit(session.json_output, info, record_table(info, _transaction_formats(session), title=f"Transaction {transaction_id}"))
 
@@ -191,7 +191,7 @@ def settle(session: Session, transaction_ids: tuple[int, ...]) -> None:
     client = session.client
     ids = list(transaction_ids)
     if len(ids) == 1:
-        client.settle_transaction(session.signer, ids[0])
+        client.trading.settle_transaction(session.signer, ids[0])
     else:
         for start in range(0, len(ids), MAX_SETTLEMENT_BATCH):
             batch = ids[start : start + MAX_SETTLEMENT_BATCH]

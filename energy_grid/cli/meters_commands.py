@@ -47,7 +47,7 @@ def register(
     if (consumption_register_wh is None) != (production_register_wh is None):
         raise click.UsageError("Give both installation registers (--consumption-register-wh and --production-register-wh) or neither.")
     if consumption_register_wh is None:
-        client.register_meter(session.signer, meter, owner, region_id)
+        client.smart_meter.register_meter(session.signer, meter, owner, region_id)
     else:
         fn = client["SmartMeter"].get_function_by_signature("registerMeter(address,address,uint32,uint256,uint256)")
         session.transact(fn(meter, owner, region_id, consumption_register_wh, production_register_wh))
@@ -86,9 +86,9 @@ def submit(
     )
     if meter is None or meter == signer.address:
         meter = signer.address
-        receipt = client.submit_reading(signer, reading)
+        receipt = client.smart_meter.submit_reading(signer, reading)
     else:
-        receipt = client.submit_readings(signer, [meter], [reading])
+        receipt = client.smart_meter.submit_readings(signer, [meter], [reading])
     smart_meter = client["SmartMeter"]
     accepted = smart_meter.events.ReadingAccepted().process_receipt(receipt, errors=DISCARD)
     baseline = smart_meter.events.MeterBaselineSet().process_receipt(receipt, errors=DISCARD)

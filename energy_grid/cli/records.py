@@ -8,7 +8,7 @@ from typing import Any
 from hexbytes import HexBytes
 
 # Unit spellings the contracts capitalise as words; folded first so `pricePerKWh` becomes
-# `price_per_kwh` and `frequencyMilliHz` `frequency_millihz`, as DESIGN.md §2 names them in Python.
+# `price_per_kwh` and `frequencyMilliHz` `frequency_millihz`, as the library names them in Python.
 _UNITS = (("KWh", "Kwh"), ("MilliHz", "Millihz"), ("MilliDegrees", "Millidegrees"), ("MW", "Mw"), ("KW", "Kw"))
 _BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 

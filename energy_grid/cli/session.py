@@ -17,11 +17,10 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from energy_grid.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
+from energy_grid.cli import RPC_URL_ENV
 from energy_grid.client import GridClient, describe_revert
 from energy_grid.manifest import manifest_path
 
-DEFAULT_RPC_URL = "http://127.0.0.1:8545"
-RPC_URL_ENV = "RPC_URL"
 NODE_TIMEOUT_S = 30
 MAX_UINT256 = 2**256 - 1
 

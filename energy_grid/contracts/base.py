@@ -216,8 +216,8 @@ def decode_struct(cls: type[T], raw: Sequence[Any]) -> T:
     """A struct as web3.py returns it (a tuple in ABI order) as the dataclass `cls`; IntEnum
     fields, nested structs and lists of them are converted too."""
     hints = get_type_hints(cls)
-    values = [_convert(hints[f.name], value) for f, value in zip(dataclasses.fields(cast(Any, cls)), raw)]
-    return cast(Callable[..., T], cls)(*values)
+    values = {f.name: _convert(hints[f.name], value) for f, value in zip(dataclasses.fields(cast(Any, cls)), raw)}
+    return cast(Callable[..., T], cls)(**values)
 
 
 def _convert(hint: Any, value: Any) -> Any:

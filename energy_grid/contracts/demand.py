@@ -1,5 +1,5 @@
-"""Demand response: DemandResponse (seed 004's events, measured from meters, paid per kW) and
-DemandPrograms (seed 001's programs per region, in MW)."""
+"""Demand response: DemandResponse (events measured from meters, paid per kW) and
+DemandPrograms (programs per region, in MW)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The two markets: EnergyTrading (continuous order book and settlement, the seed's
+"""The two markets: EnergyTrading (continuous order book and settlement,
 IEnergyTrading) and EnergyAuction (a uniform-price auction per delivery period)."""
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from energy_grid.contracts.structs import (
 )
 from energy_grid.enums import LongSide, OrderType
 from energy_grid.signed_orders import Signature, SignedOrder
+from energy_grid.units import ZERO_ADDRESS
 
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 class PlacedOrder(NamedTuple):
@@ -69,7 +69,7 @@ class EnergyTrading(ContractClient):
         return PlacedOrder(self._id(receipt, "OrderCreated", "orderId"), self.fills(receipt), cancelled_wh)
 
     def create_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> int:
-        """The seed's createOrder; returns the new order's id."""
+        """createOrder; returns the new order's id."""
         return self.place_order(trader, amount_wh, price_per_kwh, expiry, side).order_id
 
     def create_directed_order(
@@ -91,7 +91,7 @@ class EnergyTrading(ContractClient):
         return self._send(trader, "cancelOrder", order_id)
 
     def match_orders(self, keeper: LocalAccount, buy_order_id: int, sell_order_id: int) -> int:
-        """The seed's matchOrders; returns the transaction id."""
+        """matchOrders; returns the transaction id."""
         return self._id(self._send(keeper, "matchOrders", buy_order_id, sell_order_id), "OrdersMatched", "transactionId")
 
     def fill_order(self, taker: LocalAccount, order_id: int, amount_wh: int) -> int:
@@ -134,7 +134,7 @@ class EnergyTrading(ContractClient):
     # ----------------------------------------------------------------- reads
 
     def get_order(self, order_id: int) -> Order:
-        """The seed's Order struct."""
+        """IEnergyTrading's Order struct."""
         return decode_struct(Order, self._call("getOrder", order_id))
 
     def get_order_info(self, order_id: int) -> OrderInfo:

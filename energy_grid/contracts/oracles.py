@@ -1,5 +1,5 @@
 """The data feeds (PriceOracle as a Chainlink feed, WeatherOracle, GridOracle) and PriceDiscovery,
-seed 002's reference price from them."""
+the reference price from them."""
 
 from __future__ import annotations
 

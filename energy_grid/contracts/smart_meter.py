@@ -74,7 +74,7 @@ class SmartMeter(ContractClient):
     # ----------------------------------------------------------------- readings
 
     def submit_reading(self, device: LocalAccount, reading: MeterReading) -> TxReceipt:
-        """The seed's submitReading: the device (the meter's own key) reports its registers."""
+        """submitReading: the device (the meter's own key) reports its registers."""
         return self._send(device, "submitReading", reading.as_tuple())
 
     def max_batch_size(self) -> int:

@@ -1,6 +1,6 @@
 """The contracts' structs as frozen dataclasses, field for field in ABI order, with the unit in
 every name: `pricePerKWh` reads as `price_per_kwh`; a component whose ABI name lacks its unit gets
-it here (`amount` -> `amount_wh`, and DemandResponse's seed-named `baselineUsageKW`, which holds W,
+it here (`amount` -> `amount_wh`, and DemandResponse's `baselineUsageKW`, which holds W,
 -> `baseline_usage_w`), its ABI name kept in the field's metadata. Times are unix seconds, money
 PaymentToken base units. tests/test_client_errors.py holds every dataclass to its ABI struct.
 """
@@ -25,6 +25,7 @@ from energy_grid.enums import (
     TransactionStatus,
     TriggerCondition,
 )
+from energy_grid.signed_orders import SignedOrder
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 
@@ -476,20 +477,6 @@ class RevenueInfo:
     total_claimed: int
     magnified_revenue_per_share: int
     carried_remainder: int
-
-
-@dataclass(frozen=True)
-class SignedOrder:
-    """IEnergyMarket.SignedOrder."""
-
-    trader: str
-    amount_wh: int
-    price_per_kwh: int
-    expiry: int
-    order_type: OrderType
-    counterparty: str
-    nonce: int
-    deadline: int
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,6 @@ class PaymentToken(ERC20):
     """The settlement currency; `add_consumer_balance` exists on the local MockStablecoin only."""
 
     def add_consumer_balance(self, operator: LocalAccount, consumer: str, whole_units: int) -> TxReceipt:
-        """MockStablecoin's operator faucet: 1-1,000,000 whole units (seed 000's payment gateway)."""
+        """MockStablecoin's operator faucet: 1-1,000,000 whole units (a stand-in for a payment gateway)."""
         require(1 <= whole_units <= 1_000_000, f"add_consumer_balance: {whole_units} is not 1-1,000,000 whole units")
         return self._send(operator, "addConsumerBalance", consumer, whole_units)

@@ -7,14 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
+from energy_grid.events import EventDecoder
 from energy_grid.index import models as m
-
-ZERO_ADDRESS = "0x" + "0" * 40
+from energy_grid.units import ZERO_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -299,13 +298,13 @@ EVENTS: dict[tuple[str, str], Builder] = {
 
 @dataclass(frozen=True)
 class _Decoder:
-    contract: Contract
-    event_name: str
+    event: EventDecoder
     build: Builder
 
 
-class EventDecoder:
-    """Decodes the logs of the indexed events of the deployment's `contracts` (by manifest name)."""
+class RowDecoder:
+    """Decodes the logs of the indexed events of the deployment's `contracts` (by manifest name)
+    into the index's rows."""
 
     def __init__(self, contracts: dict[str, Contract]) -> None:
         self._decoders: dict[tuple[str, bytes], _Decoder] = {}
@@ -313,13 +312,10 @@ class EventDecoder:
             contract = contracts.get(contract_name)
             if contract is None:
                 continue
-            abi = next(
-                (item for item in contract.abi if item.get("type") == "event" and item.get("name") == event_name), None
-            )
-            if abi is None:
+            if not any(item.get("type") == "event" and item.get("name") == event_name for item in contract.abi):
                 continue
-            topic = bytes(event_abi_to_log_topic(abi))  # type: ignore[arg-type]
-            self._decoders[(contract.address.lower(), topic)] = _Decoder(contract, event_name, build)
+            event = EventDecoder(contract, event_name)
+            self._decoders[(event.address, bytes(HexBytes(event.topic)))] = _Decoder(event, build)
         self.addresses = sorted({Web3.to_checksum_address(address) for address, _ in self._decoders})
         self.topics = sorted({topic for _, topic in self._decoders})
 
@@ -331,11 +327,11 @@ class EventDecoder:
         decoder = self._decoders.get((str(log["address"]).lower(), bytes(HexBytes(topics[0]))))
         if decoder is None:
             return None
-        decoded = decoder.contract.events[decoder.event_name]().process_log(log)
+        args = decoder.event.decode(log)
         place = LogPlace(
             block_number=int(log["blockNumber"]),
             log_index=int(log["logIndex"]),
             tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
             timestamp_s=timestamp_s,
         )
-        return decoder.build(dict(decoded["args"]), place)
+        return decoder.build(args, place)

@@ -17,7 +17,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
-from energy_grid.index.decode import EventDecoder
+from energy_grid.index.decode import RowDecoder
 from energy_grid.index.store import EventIndex, IndexedRange
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Follower:
         # Where an empty index starts: the manifest's startBlock (the deployment's first block).
         self.start_block = start_block
         self.range_blocks = range_blocks
-        self.decoder = EventDecoder(client.contracts)
+        self.decoder = RowDecoder(client.contracts)
         self.head_block: int | None = None  # the node's head at the last step
         self.last_error: str | None = None
         self._stop = threading.Event()

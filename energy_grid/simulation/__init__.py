@@ -3,7 +3,7 @@
 Pure Python (numpy, pandas, pvlib, demandlib, pandapower); nothing here touches a chain. A
 driver steps a `CommunityModel` one 15-minute interval at a time and sends what each interval
 gives (meter registers, grid state, weather) wherever it belongs. Units as the contracts use
-them (DESIGN.md §2): Wh, W, per mille of nominal voltage, mHz, m°C, mm/s, bps.
+them: Wh, W, per mille of nominal voltage, mHz, m°C, mm/s, bps.
 """
 
 from energy_grid.simulation.battery import Battery, BatteryFlow, BatterySpec

@@ -9,7 +9,7 @@ Each interval a bus's load is the net active power of its households' meters (im
 mean over the interval; negative = the bus feeds the grid) and a reactive power for their
 consumption at cos φ = 0.95 inductive (PV inverters and batteries run at unity power factor).
 
-Units out (DESIGN.md §2): W; voltage in per mille of nominal (1000 = 100 %); transformer loading
+Units out: W; voltage in per mille of nominal (1000 = 100 %); transformer loading
 in per cent (pandapower's own figure) and per mille. Frequency is not a result of a power flow:
 the MV grid behind the transformer is a slack that holds it, so the state reports nominal
 50,000 mHz, always.

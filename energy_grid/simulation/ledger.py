@@ -24,13 +24,13 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from energy_grid.client import GridError
-from energy_grid.simulation.events import EventDecoder
+from energy_grid.events import EventDecoder, address_topic
 from energy_grid.simulation.model import CommunityModel, IntervalResult
+from energy_grid.units import ZERO_ADDRESS
 
 if TYPE_CHECKING:
     from energy_grid.simulation.driver import SimulationRun
 
-ZERO_ADDRESS = "0x" + "00" * 20
 WH_PER_KWH = 1_000
 PRICE_LEVELS_PER_MARKET = 2  # the rounding surplus is below one unit per level: one bid level, one ask level traded at a price
 
@@ -135,7 +135,7 @@ class _Auditor:
         return [decoder.decode(log) for log in logs]
 
     def _topics(self, addresses: Sequence[str]) -> list[str]:
-        return ["0x" + "00" * 12 + a.lower().removeprefix("0x") for a in addresses]
+        return [address_topic(a) for a in addresses]
 
     def result(self) -> SimulationResult:
         run = self.run

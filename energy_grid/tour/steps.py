@@ -1,6 +1,6 @@
-"""The demo's story: a community's meters through a morning, then a small market.
+"""The feature tour's story: a community's meters through a morning, then a small market.
 
-Each step prints a readable table; scripts/demo.py runs them on an embedded anvil.
+Each step prints a readable table; scripts/tour.py runs them on an embedded anvil.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.community import Prosumer
 from energy_grid.demand_response import MeterWriter, verify_from_meter, window_intervals
 from energy_grid.deployment import LOCAL_OPERATOR_REGION
 from energy_grid.operations import BUY, SELL, approve_market
 from energy_grid.pricing import dynamic_price
 from energy_grid.report import heading, print_table
+from energy_grid.tour.community import Prosumer
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, format_kwh, format_money
 
 FIRST_HOUR, LAST_HOUR = 5, 14  # the morning simulated, UTC
@@ -316,7 +316,7 @@ def bps(value: int) -> str:
 
 
 def run_price_discovery(system: Any, reporter: Any, trader: Any, chain: Any, region_id: int) -> None:
-    """Oracle reports, the reference price from seed 002's formula, and the market's price band."""
+    """Oracle reports, PriceDiscovery's reference price, and the market's price band."""
     heading(f"Price discovery: region {region_id}")
     system.price_oracle.submitPrice(220_000, sender=reporter)  # 0.22 per kWh
     # A bright, breezy hour: 650 W/m², 18 °C, 6 m/s, 30 % cloud; the grid slightly short of supply.

@@ -1,13 +1,14 @@
-"""Decoding the few events the driver reads from raw JSON-RPC receipts and logs.
+"""Decoding the contracts' events from logs, with the ABI from the manifest.
 
-The sender fetches receipts as plain JSON (hex strings) in batches; web3's event helpers want its
-own formatted receipts, one round trip each. These decoders read the static-typed events the
-simulation needs straight from the hex, with the ABI from the manifest.
+One decoder per event reads a log's topics and data straight from hex (raw JSON-RPC logs, as the
+batching sender fetches them) or bytes (web3's formatted logs), so the simulation and the event
+index decode the same way, without web3's per-receipt formatting round trips. The events read
+this way have static-typed arguments (addresses, integers, booleans, fixed bytes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from eth_abi import decode
@@ -28,11 +29,12 @@ class EventDecoder:
         self._indexed = [(i["name"], i["type"]) for i in abi["inputs"] if i["indexed"]]
         self._data = [(i["name"], i["type"]) for i in abi["inputs"] if not i["indexed"]]
 
-    def matches(self, log: dict[str, Any]) -> bool:
+    def matches(self, log: Mapping[str, Any]) -> bool:
         topics = log["topics"]
         return bool(topics) and str(topics[0]).lower() == self.topic and str(log["address"]).lower() == self.address
 
-    def decode(self, log: dict[str, Any]) -> dict[str, Any]:
+    def decode(self, log: Mapping[str, Any]) -> dict[str, Any]:
+        """The event's arguments by ABI name; addresses checksummed."""
         args: dict[str, Any] = {}
         for (name, kind), topic in zip(self._indexed, log["topics"][1:], strict=True):
             (args[name],) = decode([kind], bytes.fromhex(_hex(topic)))
@@ -49,9 +51,14 @@ class EventDecoder:
         return [self.decode(log) for receipt in receipts for log in receipt["logs"] if self.matches(log)]
 
 
+def address_topic(address: str) -> str:
+    """An address as an indexed argument's topic (left-padded to 32 bytes), for log filters."""
+    return "0x" + "00" * 12 + address.lower().removeprefix("0x")
+
+
 def _hex(value: Any) -> str:
     text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
     return text.removeprefix("0x")
 
 
-__all__ = ["EventDecoder"]
+__all__ = ["EventDecoder", "address_topic"]

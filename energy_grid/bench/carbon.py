@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.bench import GasReport
+from energy_grid.bench.core import GasReport
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 
 SOLAR = 0  # IGridManagement.EnergyType.SOLAR

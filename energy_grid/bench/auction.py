@@ -1,4 +1,4 @@
-"""Gas of EnergyAuction's operations against their budgets (issue 8): submit steady and first, clear
+"""Gas of EnergyAuction's operations against their budgets: submit steady and first, clear
 with 64 occupied ticks, clear and claim with 10 and with 1,000 orders over the same ticks.
 
 Storage costs behind the budgets (EIP-2929/2200): a fresh slot (zero to non-zero) costs 22,100, a
@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.bench import GasReport
+from energy_grid.bench.core import GasReport
 from energy_grid.demand_response import send_bulk
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 

@@ -1,6 +1,6 @@
 """A small community's meters and their cumulative registers over a day.
 
-Deterministic profiles, good enough to drive the demo: rooftop PV follows a half-sine between
+Deterministic profiles, good enough to drive the feature tour: rooftop PV follows a half-sine between
 sunrise and sunset scaled to its peak power; households draw a base load with morning and
 evening peaks. Energy per interval is power × 0.25 h; registers are running sums, as a meter's are.
 """

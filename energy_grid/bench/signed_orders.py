@@ -1,4 +1,4 @@
-"""Gas of EnergyTrading's relayed (EIP-712 signed) orders against their budgets (issue 9), under
+"""Gas of EnergyTrading's relayed (EIP-712 signed) orders against their budgets, under
 the conditions of bench_market's `createOrder SELL`: steady state (the trader has ordered before,
 so their account slot exists), a non-crossing SELL joining a level that already holds orders.
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from energy_grid.bench import ASK_LEVEL, BID_LEVEL, GasReport
+from energy_grid.bench.core import ASK_LEVEL, BID_LEVEL, GasReport
 from energy_grid.deployment import fund_local_accounts
+from energy_grid.enums import OrderType
 from energy_grid.operations import BUY, SELL, approve_market, meter_energy
 from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_order, sign_permit
 
@@ -54,7 +55,7 @@ def bench_signed_orders(report: GasReport, system: Any, operator: Any, chain: An
     deadline = chain.pending_timestamp + 86_400
 
     def relayed(account: Any, amount_wh: int, price: int, kind: int, permit: list[Any] | None = None) -> Any:
-        order = SignedOrder(account.address, amount_wh, price, expiry, kind, int(market.nonces(account)), deadline)
+        order = SignedOrder(account.address, amount_wh, price, expiry, OrderType(kind), int(market.nonces(account)), deadline)
         sig = sign_order(order, account.private_key, market.address, chain_id)
         return market.createOrderBySig(order.as_tuple(), *sig.args(), permit or [], sender=relayer)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.bench import GasReport
+from energy_grid.bench.core import GasReport
 from energy_grid.demand_response import BASELINE_DAYS, MeterWriter, send_bulk, verify_from_meter
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 

@@ -1,4 +1,4 @@
-"""Throughput of the community simulation (issue item 8): household-intervals per second and
+"""Throughput of the community simulation: household-intervals per second and
 transactions per interval for a 100-household day, set-up and baseline upload included (the
 whole `make demo` run but the deployment). The budget: a 100-household day within 3 minutes on
 a 2-core machine, i.e. at least 9,600 / 180 ≈ 53 household-intervals a second.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from energy_grid.bench import GasReport
+from energy_grid.bench.core import GasReport
 from energy_grid.client import GridClient
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.bench import GasReport
+from energy_grid.bench.core import GasReport
 
 # mintAsset (steady: the owner holds an asset already): operatorStatus (GridManagement) and getMeter
 # (SmartMeter) calls ≈ 12,000; the asset's two fresh slots, the meter's link and ERC-721's owner slot

@@ -1,4 +1,4 @@
-"""Gas of meter-signed readings relayed by anyone (issue 9): SmartMeter.submitSignedReadings at 1,
+"""Gas of meter-signed readings relayed by anyone: SmartMeter.submitSignedReadings at 1,
 10 and 100 readings, against the unsigned gateway batch (submitReadings) under the same load.
 
 What a signed reading adds to a gateway reading, per entry: the ecrecover precompile (3,000) and its
@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.bench import GasReport
+from energy_grid.bench.core import GasReport
 from energy_grid.signed_readings import sign_reading
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 

@@ -1,4 +1,4 @@
-"""The demo's interval auction: two dozen neighbours trade one quarter hour at one price.
+"""The tour's interval auction: two dozen neighbours trade one quarter hour at one price.
 
 Twelve households with surplus PV offer it, twelve others bid for it; the gate closes, a keeper
 clears the market and claims for everyone; the result is checked against the Python reference

@@ -1,0 +1,206 @@
+"""What every step of a simulation run shares: its settings, the run file, the actors, and the
+state one run carries from interval to interval (RunState, which the steps' classes extend)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from energy_grid.client import GridClient
+from energy_grid.deployment import LOCAL_OPERATOR_REGION
+from energy_grid.events import EventDecoder
+from energy_grid.sender import TransactionSender, prepare
+from energy_grid.simulation.agents import PriceGrid
+from energy_grid.simulation.chain_time import ChainCalendar
+from energy_grid.simulation.ledger import IntervalFigures
+from energy_grid.simulation.model import (
+    DEFAULT_START_DAY_OF_YEAR,
+    IntervalResult,
+)
+from energy_grid.units import (
+    FREQUENCY_NOMINAL_MILLIHZ,
+    INTERVAL_SECONDS,
+    INTERVALS_PER_DAY,
+)
+
+BASELINE_DAYS = 5  # DemandResponse.BASELINE_DAYS: checked against the contract at set-up
+SITE_UTC_OFFSET_MINUTES = -300  # the TMY site (Greensboro, NC) on local standard time
+REGION_ID = LOCAL_OPERATOR_REGION
+SOLAR = 0  # IGridManagement.EnergyType.SOLAR
+MAX_UINT256 = 2**256 - 1
+WEI_PER_ETH = 10**18
+HOUSEHOLD_ETH = 100 * WEI_PER_ETH  # gas money on a local chain
+MIN_ETH = 10 * WEI_PER_ETH
+READINGS_PER_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE
+INTERVALS_PER_HOUR = 4
+ORDER_LEAD_INTERVALS = 2  # the first period whose gate (300 s before it) is open at an interval's end
+
+# Gas limits (no per-transaction estimate; unused gas is not charged). Each is well above what
+# the operation measured on anvil; the sender names an out-of-gas failure as such.
+GAS_READINGS_BASE = 200_000
+GAS_PER_READING = 100_000
+GAS_ORACLE = 300_000
+GAS_GRID_STATUS = 150_000
+GAS_CLEAR = 2_000_000
+GAS_ORDER = 300_000
+GAS_CLAIM = 200_000
+GAS_REDEEM = 200_000
+GAS_APPROVE = 100_000
+GAS_FAUCET = 150_000
+GAS_REGISTER = 400_000
+GAS_START_EVENT = 500_000
+GAS_VERIFY = 1_500_000
+GAS_DISTRIBUTE = 6_000_000
+GAS_ISSUE_CREDITS = 300_000
+GAS_ROLE = 200_000
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate and how the agents behave."""
+
+    households: int = 30
+    days: int = 1
+    seed: int = 0
+    start_day_of_year: int = DEFAULT_START_DAY_OF_YEAR
+    intervals: int | None = None  # simulate only the first N intervals (None: every interval of `days`)
+    dr_trigger_per_mille: int | None = None  # transformer loading that starts an event; None: GridOperations' HIGH threshold
+    dr_share: float = 0.5  # of households registered for demand response
+    dr_consumption_factor: float = 0.6  # what a registered household consumes during an event
+    dr_duration_seconds: int = 7_200
+    dr_reward_per_kw: int = 500_000  # PaymentToken base units per kW of verified reduction
+    dr_target_kw_per_member: int = 1  # the event's target (and so its budget) per registered household
+    price_spread_bps: int = 500  # agents price up to 5 % around the reference price
+    funding_whole_units: int = 10_000  # MockStablecoin each household (and the operator) gets once
+
+    @property
+    def interval_count(self) -> int:
+        every = self.days * INTERVALS_PER_DAY
+        return every if self.intervals is None else min(self.intervals, every)
+
+    @property
+    def dr_intervals(self) -> int:
+        return -(-self.dr_duration_seconds // INTERVAL_SECONDS)
+
+    def run_key(self) -> dict[str, Any]:
+        """What must match for a run to be resumed rather than started afresh."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The run file: the run's parameters and where it sits on the chain."""
+
+    config: dict[str, Any]
+    day_start_s: int
+    anchor_block: int  # the latest block when the run started: its audit reads from here
+    anchor_hash: str  # that block's hash: another chain (a fresh anvil) does not have it
+    smart_meter: str
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> RunRecord | None:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (FileNotFoundError, json.JSONDecodeError, TypeError):
+            return None
+
+
+@dataclass
+class Actors:
+    operator: LocalAccount
+    gateway: LocalAccount
+    oracle: LocalAccount
+    keeper: LocalAccount
+    households: list[LocalAccount]
+    meters: list[str]  # meter device addresses, one per household (the gateway reports for them)
+
+
+@dataclass
+class DemandEvent:
+    """A demand-response event the driver decided on (pure model: a resumed run decides the same)."""
+
+    decided_at: int  # the interval whose loading triggered it; the event starts at its step
+    first_interval: int
+    last_interval: int
+    event_id: int = 0  # known once found on chain
+    verified: list[int] = field(default_factory=list)  # household ids verified
+    skipped: list[int] = field(default_factory=list)  # below the minimum reduction
+
+
+@dataclass
+class OrderRecord:
+    order_id: int
+    household: int
+    is_bid: bool
+
+
+def reading_args(timestamp: int, import_wh: int, export_wh: int, voltage_per_mille: int) -> tuple[int, ...]:
+    return (timestamp, import_wh, export_wh, FREQUENCY_NOMINAL_MILLIHZ, voltage_per_mille)
+
+
+def hex_0x(value: Any) -> str:
+    text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
+    return "0x" + text.removeprefix("0x")
+
+
+def int_topic(value: int) -> str:
+    return "0x" + value.to_bytes(32, "big").hex()
+
+
+
+class RunState:
+    """The state of one run, as SimulationRun sets it up; the steps' classes read and extend it."""
+
+    client: GridClient
+    config: SimulationConfig
+    run_file: Path | None
+    progress: ProgressCallback
+    w3: Web3
+    sender: TransactionSender
+    started: float
+    record: RunRecord
+    calendar: ChainCalendar
+    actors: Actors
+    members: tuple[int, ...]
+    household_of: dict[str, int]
+    auction: Contract
+    meter_registry: Contract
+    dr: Contract
+    price_grid: PriceGrid
+    base_price_per_kwh: int
+    dr_trigger_per_mille: int
+    order_submitted: EventDecoder
+    order_claimed: EventDecoder
+    events: list[DemandEvent]
+    series: list[IntervalFigures]
+    pending_orders: dict[int, list[OrderRecord]]
+    periods_sent_in_full: set[int]
+    pv_households: list[int]
+    last_result: IntervalResult | None
+
+    def _now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def _logs(self, decoder: EventDecoder, topics: list[Any]) -> list[dict[str, Any]]:
+        query = {"address": decoder.address, "topics": topics, "fromBlock": hex(self.record.anchor_block), "toBlock": "latest"}
+        logs: list[dict[str, Any]] = self.sender.rpc("eth_getLogs", [query])
+        return logs
+
+    def _latest_reading_times(self) -> list[int]:
+        """Each meter's latest reading's timestamp on chain (0 before its first)."""
+        signature = "getLatestReading(address)"
+        calls = [prepare(self.meter_registry, "getLatestReading", m, signature=signature) for m in self.actors.meters]
+        return [int(reading[0]) for reading in self.sender.read(calls)]
