@@ -1,5 +1,5 @@
 """Plain web3.py, no ape: a region through normal, high and critical load, the dynamic price
-following seed 000's formula and tripling in an emergency, and PriceOracle read through
+following the specification's formula and tripling in an emergency, and PriceOracle read through
 Chainlink's published AggregatorV3Interface ABI.
 
     make node && make deploy     # then:

@@ -1,4 +1,4 @@
-"""Static analysis: Slither over every contract, through the project's solc shim (DESIGN.md §3).
+"""Static analysis: Slither over every contract, through the project's solc shim.
 
 The build is analysed once per module, in one process (tests/slither_scan.py): crytic-compile runs
 `toolchain/solc.js` on a standard-JSON input of every source under contracts/ (OpenZeppelin and

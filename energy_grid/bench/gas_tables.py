@@ -1,7 +1,7 @@
-"""The README's gas tables, rendered from `benchmarks/gas.json` so that they never drift from the
+"""The gas tables of docs/gas.md, rendered from `benchmarks/gas.json` so that they never drift from the
 last `make bench` run (which rewrites them; `tests/test_gas_tables.py` checks they match).
 
-A table lives in README.md between `<!-- gas-table:NAME -->` and `<!-- /gas-table -->`. Each row
+A table lives in docs/gas.md between `<!-- gas-table:NAME -->` and `<!-- /gas-table -->`. Each row
 names the bench operations whose figures it shows; its note may quote a figure of any operation:
 `{g:op}` its gas, `{b:op}` its budget, `{n:op}` the note the bench wrote for it.
 """
