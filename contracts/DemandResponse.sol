@@ -10,6 +10,7 @@ import {ISmartMeterRegistry} from "./interfaces/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./libraries/MeterBaseline.sol";
 import {RewardPool} from "./libraries/RewardPool.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "./interfaces/GridErrors.sol";
+import {ReentrancyLock} from "./utils/ReentrancyLock.sol";
 
 /// @title DemandResponse
 /// @notice Seed 004's demand-response events, with every reduction checked against the consumer's
@@ -19,7 +20,7 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, In
 /// @dev Seed 004's `initialize` and its NotInitialized error become the constructor: every
 /// dependency is given at deployment and a zero address reverts NotInitialized, so no instance can
 /// exist uninitialized.
-contract DemandResponse is AccessControl, IDemandResponse {
+contract DemandResponse is AccessControl, ReentrancyLock, IDemandResponse {
     using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
 
@@ -90,17 +91,8 @@ contract DemandResponse is AccessControl, IDemandResponse {
     mapping(uint256 eventId => RewardPool.Pool) private _pools;
     mapping(uint256 eventId => mapping(address consumer => Participation)) private _participations;
     mapping(address consumer => uint256[] eventIds) private _consumerEvents;
-    /// @dev Reentrancy lock in transient storage, as in Settlement.
-    uint256 private transient _entered;
     /// @dev Payouts counted within one transaction (only differences are read).
     uint256 private transient _paidCount;
-
-    modifier nonReentrant() {
-        if (_entered != 0) revert ReentrancyGuardReentrantCall();
-        _entered = 1;
-        _;
-        _entered = 0;
-    }
 
     constructor(
         address admin,

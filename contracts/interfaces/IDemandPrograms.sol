@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IDemandResponse} from "./IDemandResponse.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "./GridErrors.sol";
+import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title IDemandPrograms
 /// @notice Seed 001's demand-response programs (create-demand-program, join-program,
@@ -15,7 +16,7 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, No
 ///
 /// Statuses reuse DemandResponse's: a program is Active, Completed or Cancelled; a participant is
 /// Pending (joined), Verified (reduction reported and checked) or Rewarded (paid).
-interface IDemandPrograms {
+interface IDemandPrograms is IReentrancyLock {
     /// @notice Seed 001's program types, in its order (1, 2, 3 there).
     enum ProgramType {
         PEAK_SHAVING,
@@ -210,8 +211,6 @@ interface IDemandPrograms {
     /// its verification deadline.
     /// @param programId The program.
     error NothingToDistribute(uint256 programId);
-    /// @notice Reentrant call into a function that moves tokens.
-    error ReentrancyGuardReentrantCall();
 
     /// @notice Creates a program in `regionId` and pulls its budget, targetReductionMW ×
     /// incentiveRatePerMW, from the caller: a grid operator registered in DemandResponse and an
