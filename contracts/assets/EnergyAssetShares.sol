@@ -11,12 +11,13 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IEnergyAssetNFT} from "./IEnergyAssetNFT.sol";
 import {IEnergyAssetShares} from "./IEnergyAssetShares.sol";
 import {ZeroAddress} from "../utils/GridErrors.sol";
+import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title EnergyAssetShares
 /// @notice Fractional ownership of EnergyAssetNFT assets as ERC-1155 shares (token id = asset id) with
 /// pro-rata revenue claims that follow the shareholding at deposit time. See IEnergyAssetShares.
 // slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
-contract EnergyAssetShares is ERC1155, AccessControl, Pausable, IEnergyAssetShares {
+contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, IEnergyAssetShares {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -50,15 +51,6 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, IEnergyAssetShar
     mapping(uint256 tokenId => uint256) private _totalClaimed;
     mapping(uint256 tokenId => mapping(address account => int256)) private _corrections;
     mapping(uint256 tokenId => mapping(address account => uint256)) private _claimed;
-    /// @dev Reentrancy lock in transient storage (EIP-1153), as in Settlement.
-    uint256 private transient _entered;
-
-    modifier nonReentrant() {
-        if (_entered != 0) revert ReentrancyGuardReentrantCall();
-        _entered = 1;
-        _;
-        _entered = 0;
-    }
 
     constructor(address admin, IEnergyAssetNFT assetNft_, IERC20 paymentToken_) ERC1155("") {
         if (admin == address(0) || address(assetNft_) == address(0) || address(paymentToken_) == address(0)) {

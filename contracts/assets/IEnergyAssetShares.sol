@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ZeroAddress} from "../utils/GridErrors.sol";
+import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title IEnergyAssetShares
 /// @notice Fractional ownership of EnergyAssetNFT assets: ERC-1155 shares whose token id is
@@ -23,7 +24,7 @@ import {ZeroAddress} from "../utils/GridErrors.sol";
 /// Amounts are PaymentToken base units. Bounds: 1..MAX_SHARES shares per split, at most
 /// MAX_REVENUE_PER_ASSET deposited per asset over its life, so accumulator × any balance stays below
 /// 2^255 (see the constants).
-interface IEnergyAssetShares is IERC1155 {
+interface IEnergyAssetShares is IERC1155, IReentrancyLock {
     /// @notice The revenue ledger of one asset.
     struct RevenueInfo {
         uint256 totalDeposited; // PaymentToken base units deposited over the asset's life
@@ -102,8 +103,6 @@ interface IEnergyAssetShares is IERC1155 {
     /// @param tokenId The asset.
     /// @param account The caller.
     error NothingToClaim(uint256 tokenId, address account);
-    /// @notice A call re-entered a guarded function.
-    error ReentrancyGuardReentrantCall();
 
     /// @notice Locks the caller's NFT `tokenId` here (approve this contract first) and mints the caller
     /// `shareCount` (1..MAX_SHARES) shares; the caller becomes the asset's manager.

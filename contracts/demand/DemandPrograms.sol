@@ -10,6 +10,7 @@ import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./MeterBaseline.sol";
 import {RewardPool} from "./RewardPool.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "../utils/GridErrors.sol";
+import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title DemandPrograms
 /// @notice Demand-response programs, run beside DemandResponse's events. A separate contract from
@@ -18,7 +19,7 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, No
 /// period from DemandResponse, and shares its measurement (MeterBaseline), budget accounting
 /// (RewardPool) and DemandResponse's once-only record of rewarded intervals, which it writes
 /// through REDUCTION_RECORDER_ROLE.
-contract DemandPrograms is IDemandPrograms {
+contract DemandPrograms is ReentrancyLock, IDemandPrograms {
     using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
 
@@ -66,17 +67,8 @@ contract DemandPrograms is IDemandPrograms {
     mapping(uint256 programId => Program) private _programs;
     mapping(uint256 programId => RewardPool.Pool) private _pools;
     mapping(uint256 programId => mapping(address participant => Participant)) private _participants;
-    /// @dev Reentrancy lock in transient storage, as in Settlement.
-    uint256 private transient _entered;
     /// @dev Payouts counted within one transaction (only differences are read).
     uint256 private transient _paidCount;
-
-    modifier nonReentrant() {
-        if (_entered != 0) revert ReentrancyGuardReentrantCall();
-        _entered = 1;
-        _;
-        _entered = 0;
-    }
 
     constructor(IDemandResponse demandResponse_) {
         if (address(demandResponse_) == address(0)) revert NotInitialized("demandResponse");

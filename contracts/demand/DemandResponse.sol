@@ -10,6 +10,7 @@ import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./MeterBaseline.sol";
 import {RewardPool} from "./RewardPool.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
+import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title DemandResponse
 /// @notice Demand-response events, with every reduction checked against the consumer's
@@ -18,7 +19,7 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, In
 /// more than that budget, and what is left returns to the operator.
 /// @dev No `initialize`: the constructor takes every dependency at deployment and a zero address
 /// reverts NotInitialized, so no instance can exist uninitialized.
-contract DemandResponse is AccessControl, IDemandResponse {
+contract DemandResponse is AccessControl, ReentrancyLock, IDemandResponse {
     using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
 
@@ -89,17 +90,8 @@ contract DemandResponse is AccessControl, IDemandResponse {
     mapping(uint256 eventId => RewardPool.Pool) private _pools;
     mapping(uint256 eventId => mapping(address consumer => Participation)) private _participations;
     mapping(address consumer => uint256[] eventIds) private _consumerEvents;
-    /// @dev Reentrancy lock in transient storage, as in Settlement.
-    uint256 private transient _entered;
     /// @dev Payouts counted within one transaction (only differences are read).
     uint256 private transient _paidCount;
-
-    modifier nonReentrant() {
-        if (_entered != 0) revert ReentrancyGuardReentrantCall();
-        _entered = 1;
-        _;
-        _entered = 0;
-    }
 
     constructor(
         address admin,

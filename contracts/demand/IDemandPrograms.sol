@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IDemandResponse} from "./IDemandResponse.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "../utils/GridErrors.sol";
+import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title IDemandPrograms
 /// @notice Demand-response programs (create a program, join it, report a reduction) beside
@@ -15,7 +16,7 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, No
 ///
 /// Statuses reuse DemandResponse's: a program is Active, Completed or Cancelled; a participant is
 /// Pending (joined), Verified (reduction reported and checked) or Rewarded (paid).
-interface IDemandPrograms {
+interface IDemandPrograms is IReentrancyLock {
     /// @notice The kinds of program, in a fixed order (their numbers never change).
     enum ProgramType {
         PEAK_SHAVING,
@@ -210,8 +211,6 @@ interface IDemandPrograms {
     /// its verification deadline.
     /// @param programId The program.
     error NothingToDistribute(uint256 programId);
-    /// @notice Reentrant call into a function that moves tokens.
-    error ReentrancyGuardReentrantCall();
 
     /// @notice Creates a program in `regionId` and pulls its budget, targetReductionMW ×
     /// incentiveRatePerMW, from the caller: a grid operator registered in DemandResponse and an

@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
+import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title IDemandResponse
 /// @notice Demand-response events: a registered grid operator starts an event with a
@@ -35,7 +36,7 @@ import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, In
 /// uninitialized), GridOperatorNotRegistered, ConsumerNotRegistered, EventNotFound, EventNotActive,
 /// EventExpired, AlreadyParticipating, InsufficientReduction, RewardDistributionFailed,
 /// InvalidMeterReading.
-interface IDemandResponse {
+interface IDemandResponse is IReentrancyLock {
     /// @notice Where an event stands: running, ended, or called off.
     enum EventStatus {
         Active,
@@ -272,8 +273,6 @@ interface IDemandResponse {
     /// @param minSeconds The shortest period accepted, seconds (MIN_VERIFICATION_PERIOD).
     /// @param maxSeconds The longest period accepted, seconds (MAX_VERIFICATION_PERIOD).
     error VerificationPeriodOutOfRange(uint256 secondsRequested, uint256 minSeconds, uint256 maxSeconds);
-    /// @notice Reentrant call into a function that moves tokens.
-    error ReentrancyGuardReentrantCall();
     /// @notice `operator` is not an authorized GridManagement operator of `regionId`.
     /// @param operator The caller.
     /// @param regionId The event's region.

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyAuction} from "./IEnergyAuction.sol";
-import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
+import {OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
+import {GridFees} from "./GridFees.sol";
 
 /// @title EnergyAuction
 /// @notice One uniform-price double auction per delivery period: firm, escrowed bids and asks on a
@@ -20,14 +20,12 @@ import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUn
 /// marginal level's L and T gives its rationed fill without looking at any other order. The order id
 /// carries its period and side, so a claim finds its market without storing them.
 // slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
-contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
+contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     using SafeERC20 for IERC20;
 
     /// @notice Pauses new bids and asks (the guardian); only the admin resumes. Clearing, claims and the
     /// fee withdrawal never pause: a pause stops new money coming in, never the way out of escrow.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    /// @notice Highest grid fee: 10 %, as in Settlement.
-    uint256 public constant MAX_FEE_BPS = 1_000;
     /// @notice Most ticks a price grid may have: one 256-bit occupancy word per side.
     uint256 public constant MAX_TICKS = 256;
     /// @notice Longest delivery period.
@@ -86,7 +84,6 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     }
 
     IERC20 private immutable _energyToken;
-    IERC20 private immutable _paymentToken;
     uint256 private immutable _periodLength;
     uint256 private immutable _gateClosure;
     // These share a slot with Pausable's flag: a submission reads the flag, the grid, the fee and nothing else global.
@@ -97,7 +94,6 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     /// @dev When the fee was last lowered: an ask lowers its market's rate only if that was after the
     /// market could open, so that no other ask reads the market's result slot.
     uint40 private _feeCutAt;
-    address private _feeRecipient;
     /// @dev Grid fees and the buyers' rounding surplus of cleared markets, plus one: the slot never
     /// returns to zero, so accruing at clearing rewrites it (5,000 gas) instead of creating it (22,100).
     uint256 private _accruedFeesPlusOne = 1;
@@ -108,15 +104,6 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     mapping(uint256 period => uint256) private _askTicks;
     mapping(uint256 periodAndTick => TickVolumes) private _ticks;
     mapping(uint256 orderId => Order) private _orders;
-    /// @dev Reentrancy lock in transient storage (EIP-1153), as in Settlement.
-    uint256 private transient _entered;
-
-    modifier nonReentrant() {
-        if (_entered != 0) revert ReentrancyGuardReentrantCall();
-        _entered = 1;
-        _;
-        _entered = 0;
-    }
 
     constructor(
         address admin,
@@ -129,19 +116,15 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         uint256 minPricePerKWh,
         uint256 tickSizePerKWh,
         uint256 maxPricePerKWh
-    ) {
+    ) GridFees(paymentToken_, feeRecipient_, gridFeeBps_) {
         if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
             revert ZeroAddress();
         }
-        if (feeRecipient_ == address(0)) revert InvalidFeeRecipient(feeRecipient_);
-        if (gridFeeBps_ > MAX_FEE_BPS) revert FeeTooHigh(gridFeeBps_, MAX_FEE_BPS);
         if (periodLengthSeconds == 0 || periodLengthSeconds > MAX_PERIOD_LENGTH) {
             revert InvalidPeriodLength(periodLengthSeconds, MAX_PERIOD_LENGTH);
         }
         if (gateClosureSeconds > MAX_GATE_CLOSURE) revert InvalidGateClosure(gateClosureSeconds, MAX_GATE_CLOSURE);
         _energyToken = energyToken_;
-        _paymentToken = paymentToken_;
-        _feeRecipient = feeRecipient_;
         _gridFeeBps = uint16(gridFeeBps_);
         _periodLength = periodLengthSeconds;
         _gateClosure = gateClosureSeconds;
@@ -245,17 +228,6 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         }
     }
 
-    /// @inheritdoc IEnergyAuction
-    function withdrawFees() external nonReentrant returns (uint256 amount) {
-        address recipient = _feeRecipient;
-        if (msg.sender != recipient) revert NotFeeRecipient(msg.sender, recipient);
-        amount = _accruedFeesPlusOne - 1;
-        if (amount == 0) revert NoFeesAccrued();
-        _accruedFeesPlusOne = 1;
-        emit FeesWithdrawn(recipient, amount);
-        _paymentToken.safeTransfer(recipient, amount);
-    }
-
     // ----------------------------------------------------------------------------- admin
 
     /// @inheritdoc IEnergyAuction
@@ -264,23 +236,6 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
         _setPriceGrid(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function setGridFee(uint256 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);
-        uint256 previousBps = _gridFeeBps;
-        _gridFeeBps = uint16(feeBps);
-        if (feeBps < previousBps) _feeCutAt = uint40(block.timestamp);
-        emit GridFeeUpdated(previousBps, feeBps);
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function setFeeRecipient(address feeRecipient_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (feeRecipient_ == address(0)) revert InvalidFeeRecipient(feeRecipient_);
-        address previousRecipient = _feeRecipient;
-        _feeRecipient = feeRecipient_;
-        emit FeeRecipientUpdated(previousRecipient, feeRecipient_);
     }
 
     /// @inheritdoc IEnergyAuction
@@ -403,21 +358,6 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     }
 
     /// @inheritdoc IEnergyAuction
-    function gridFeeBps() external view returns (uint256) {
-        return _gridFeeBps;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function feeRecipient() external view returns (address) {
-        return _feeRecipient;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function accruedFees() external view returns (uint256) {
-        return _accruedFeesPlusOne - 1;
-    }
-
-    /// @inheritdoc IEnergyAuction
     function energyToken() external view returns (address) {
         return address(_energyToken);
     }
@@ -428,6 +368,24 @@ contract EnergyAuction is AccessControl, Pausable, IEnergyAuction {
     }
 
     // ----------------------------------------------------------------------------- internals
+
+    function _gridFee() internal view override returns (uint256) {
+        return _gridFeeBps;
+    }
+
+    /// @dev A cut is stamped: an ask lowers its market's rate only if the cut came after the market could open.
+    function _storeGridFee(uint256 previousBps, uint256 newBps) internal override {
+        _gridFeeBps = uint16(newBps);
+        if (newBps < previousBps) _feeCutAt = uint40(block.timestamp);
+    }
+
+    function _feesAccrued() internal view override returns (uint256) {
+        return _accruedFeesPlusOne - 1;
+    }
+
+    function _clearFeesAccrued() internal override {
+        _accruedFeesPlusOne = 1;
+    }
 
     /// @dev One side's walk through its levels at clearing.
     struct Walk {

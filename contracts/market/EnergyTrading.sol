@@ -175,7 +175,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @inheritdoc IEnergyTrading
     function createOrder(uint256 amount, uint256 price, uint256 expiry, OrderType orderType)
         external
-        nonReentrant
+        nonReentrantCompact
         returns (uint256)
     {
         return OrderId.unwrap(_createOrder(msg.sender, amount, price, expiry, orderType, address(0)));
@@ -188,20 +188,20 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 expiry,
         OrderType orderType,
         address counterparty
-    ) external nonReentrant returns (uint256) {
+    ) external nonReentrantCompact returns (uint256) {
         if (counterparty == address(0)) revert InvalidCounterparty(counterparty);
         return OrderId.unwrap(_createOrder(msg.sender, amount, price, expiry, orderType, counterparty));
     }
 
     /// @inheritdoc IEnergyMarket
-    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign: the permit call goes to the market's own escrow token (set at deploy) and the function is nonReentrant
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign: the permit call goes to the market's own escrow token (set at deploy) and the function is nonReentrantCompact
     function createOrderBySig(
         SignedOrder calldata order,
         uint8 v,
         bytes32 r,
         bytes32 s,
         PermitSignature[] calldata permit
-    ) external nonReentrant returns (uint256) {
+    ) external nonReentrantCompact returns (uint256) {
         _useSignature(order.trader, order.nonce, order.deadline, keccak256(abi.encode(ORDER_TYPEHASH, order)), v, r, s);
         bool energy = order.orderType == OrderType.SELL;
         if (permit.length != 0) {
@@ -221,14 +221,14 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     }
 
     /// @inheritdoc IEnergyTrading
-    function cancelOrder(uint256 orderId) external nonReentrant {
+    function cancelOrder(uint256 orderId) external nonReentrantCompact {
         _close(_orderId(orderId), msg.sender, true);
     }
 
     /// @inheritdoc IEnergyMarket
     function cancelOrderBySig(uint256 orderId, uint256 nonce, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
-        nonReentrant
+        nonReentrantCompact
     {
         OrderId id = _orderId(orderId);
         address trader = _knownOrder(id).trader;
@@ -238,7 +238,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
 
     /// @inheritdoc IEnergyMarket
-    function releaseExpiredOrder(uint256 orderId) external nonReentrant {
+    function releaseExpiredOrder(uint256 orderId) external nonReentrantCompact {
         _close(_orderId(orderId), msg.sender, false);
     }
 
@@ -288,7 +288,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     }
 
     /// @inheritdoc IEnergyMarket
-    function fillOrder(uint256 orderId, uint256 amountWh) external whenNotPaused nonReentrant returns (uint256) {
+    function fillOrder(uint256 orderId, uint256 amountWh) external whenNotPaused nonReentrantCompact returns (uint256) {
         OrderId id = _orderId(orderId);
         StoredOrder memory o = _tradableOrder(id, OrderType.BUY, false);
         if (o.trader == msg.sender) revert SelfTrade(msg.sender);

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
+import {IGridFees} from "./IGridFees.sol";
+import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title IEnergyAuction
 /// @notice A uniform-price double auction per delivery period. Bids and asks for a period are firm
@@ -35,7 +37,7 @@ import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUn
 ///   pays a rate above the one in force when they submitted.
 /// - Pause: stops new bids and asks only. Clearing, claims and the fee withdrawal stay open, so a
 ///   pause never holds an order's escrow.
-interface IEnergyAuction {
+interface IEnergyAuction is IReentrancyLock, IGridFees {
     /// @notice The side of a cleared market that offered more than was traded at the clearing price.
     enum LongSide {
         NONE, // both sides traded everything at or better than the price (or nothing traded)
@@ -146,22 +148,6 @@ interface IEnergyAuction {
     /// @param tickSizePerKWh The step between prices, PaymentToken base units per kWh.
     /// @param maxPricePerKWh The highest price (the last tick), PaymentToken base units per kWh.
     event PriceGridUpdated(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh);
-    /// @notice The admin changed the grid fee: markets opened from now on take it, and a lower fee also
-    /// reaches every uncleared market that takes an ask from now on.
-    /// @param previousBps The fee before, basis points of a sale's gross.
-    /// @param newBps The fee from now on, basis points of a sale's gross.
-    event GridFeeUpdated(uint256 previousBps, uint256 newBps);
-    /// @notice The admin changed who may withdraw accrued fees.
-    /// @param previousRecipient The recipient before.
-    /// @param newRecipient The recipient from now on, of fees accrued before too.
-    event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
-    /// @notice The fee recipient withdrew the accrued fees.
-    /// @param feeRecipient Who received them.
-    /// @param amount Grid fees plus the buyers' rounding surplus withdrawn, PaymentToken base units.
-    event FeesWithdrawn(address indexed feeRecipient, uint256 amount);
-
-    /// @notice A token-moving function was entered again from inside a token transfer.
-    error ReentrancyGuardReentrantCall();
     /// @notice A period length of 0 or above MAX_PERIOD_LENGTH (at deployment).
     /// @param periodLengthSeconds The length given, seconds.
     /// @param maxSeconds MAX_PERIOD_LENGTH, seconds.
@@ -234,18 +220,8 @@ interface IEnergyAuction {
     /// energy and its unused escrow back, an ask its proceeds minus the grid fee and its unsold energy.
     function claim(uint256 orderId) external;
 
-    /// @notice Sends the accrued fees to the fee recipient (pull). Fee recipient only.
-    function withdrawFees() external returns (uint256 amount);
-
     /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.
     function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh) external;
-
-    /// @notice Sets the grid fee: markets opened from now on take it; a lower fee also applies to the
-    /// uncleared markets that take an ask from now on (see Fee rate). DEFAULT_ADMIN_ROLE only.
-    function setGridFee(uint256 feeBps) external;
-
-    /// @notice Sets who may withdraw accrued fees (including those accrued before). DEFAULT_ADMIN_ROLE only.
-    function setFeeRecipient(address feeRecipient_) external;
 
     /// @notice Stops new bids and asks; clearing, claims and the fee withdrawal stay open, so no escrow
     /// waits for the pause to end. PAUSER_ROLE only.
@@ -294,15 +270,6 @@ interface IEnergyAuction {
 
     /// @notice What the order gets (or got) from its market's clearing.
     function getOrderOutcome(uint256 orderId) external view returns (OrderOutcome memory);
-
-    /// @notice The grid fee in force, basis points of the sale: the rate of markets opened from now on.
-    function gridFeeBps() external view returns (uint256);
-
-    /// @notice Who may withdraw the accrued fees.
-    function feeRecipient() external view returns (address);
-
-    /// @notice Grid fees and rounding surplus of cleared markets not yet withdrawn, PaymentToken base units.
-    function accruedFees() external view returns (uint256);
 
     /// @notice The EnergyToken (Wh) that asks escrow and bids buy.
     function energyToken() external view returns (address);

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, ZeroAddress} from "../utils/GridErrors.sol";
+import {IGridFees} from "./IGridFees.sol";
+import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title ISettlement
 /// @notice The transaction ledger of the energy market: every match or taker fill records a
@@ -19,7 +21,7 @@ import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrue
 /// - the buyer's refund of a fill is the increase of floor(D / 1000), D = sum of fillWh * (price - tradePrice);
 /// - the unit that ceil(amount * price / 1000) may exceed both goes back with the fill that fills the order;
 /// - the fee is floor(payment * feeBps / 10_000): never above the stated rate, the seller keeps the dust.
-interface ISettlement {
+interface ISettlement is IReentrancyLock, IGridFees {
     // A transaction is PENDING from its match until it is SETTLED or VOIDED, both final.
     enum TransactionStatus {
         PENDING,
@@ -93,25 +95,11 @@ interface ISettlement {
     /// @param account Who withdrew, and received it.
     /// @param amount The amount withdrawn, in `token` units.
     event OwedWithdrawn(address indexed token, address indexed account, uint256 amount);
-    /// @notice The fee recipient withdrew the accrued grid fees.
-    /// @param feeRecipient Who received them.
-    /// @param amount The fees withdrawn, PaymentToken base units.
-    event FeesWithdrawn(address indexed feeRecipient, uint256 amount);
-    /// @notice The admin changed the grid fee; transactions recorded later use it.
-    /// @param previousBps The fee before, basis points of the payment.
-    /// @param newBps The fee from now on, basis points of the payment.
-    event GridFeeUpdated(uint256 previousBps, uint256 newBps);
-    /// @notice The admin changed who may withdraw accrued fees.
-    /// @param previousRecipient The recipient before.
-    /// @param newRecipient The recipient from now on, of fees accrued before too.
-    event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
     /// @notice The admin changed the settlement window; it applies to pending transactions too.
     /// @param previousSeconds The window before, seconds.
     /// @param newSeconds The window from now on, seconds.
     event SettlementWindowUpdated(uint256 previousSeconds, uint256 newSeconds);
 
-    /// @notice A token-moving function was entered again from inside a token transfer.
-    error ReentrancyGuardReentrantCall();
     /// @notice No transaction has this id.
     /// @param transactionId The id asked for.
     error TransactionUnknown(uint256 transactionId);
@@ -150,24 +138,12 @@ interface ISettlement {
     /// @param transactionId The transaction to void.
     function voidTransaction(uint256 transactionId) external;
 
-    /// @notice Sends the accrued grid fees to the fee recipient (pull). Fee recipient only.
-    /// @return amount The fees withdrawn, PaymentToken base units.
-    function withdrawFees() external returns (uint256 amount);
-
     /// @notice Sends the caller everything it is owed in `token`: payouts its account could not
     /// receive when they were due. Only to the caller itself: an account frozen by the token's
     /// issuer cannot redirect its funds elsewhere. Open during a pause.
     /// @param token The EnergyToken or the PaymentToken.
     /// @return amount The amount withdrawn, in `token` units.
     function withdrawOwed(address token) external returns (uint256 amount);
-
-    /// @notice Sets the grid fee for transactions recorded from now on. DEFAULT_ADMIN_ROLE only.
-    /// @param feeBps The fee, basis points of the payment, at most MAX_FEE_BPS.
-    function setGridFee(uint256 feeBps) external;
-
-    /// @notice Sets who may withdraw accrued fees (including those accrued before). DEFAULT_ADMIN_ROLE only.
-    /// @param feeRecipient_ The new recipient; not the zero address.
-    function setFeeRecipient(address feeRecipient_) external;
 
     /// @notice Sets the settlement window, applied to pending transactions too. DEFAULT_ADMIN_ROLE only.
     /// @param windowSeconds The window, seconds, at most MAX_SETTLEMENT_WINDOW; 0 = final at once.
@@ -189,17 +165,8 @@ interface ISettlement {
     /// @notice Transactions recorded so far; transaction ids run from 1 to this.
     function transactionCount() external view returns (uint256);
 
-    /// @notice The grid fee for transactions recorded from now on, basis points of the payment.
-    function gridFeeBps() external view returns (uint256);
-
-    /// @notice Who may withdraw the accrued fees.
-    function feeRecipient() external view returns (address);
-
     /// @notice Seconds after a match during which the operator may void it and nobody may settle it.
     function settlementWindow() external view returns (uint256 windowSeconds);
-
-    /// @notice Grid fees of settled transactions not yet withdrawn, PaymentToken base units.
-    function accruedFees() external view returns (uint256);
 
     /// @notice What `account` can withdraw of `token` with withdrawOwed.
     /// @param token The token.

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -9,7 +8,8 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyTrading} from "./IEnergyTrading.sol";
 import {ISettlement} from "./ISettlement.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
-import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, ZeroAddress} from "../utils/GridErrors.sol";
+import {BatchTooLarge, EmptyBatch, ZeroAddress} from "../utils/GridErrors.sol";
+import {GridFees} from "./GridFees.sol";
 
 /// @title Settlement
 /// @notice The transaction ledger behind EnergyTrading: a match or taker fill records a
@@ -25,15 +25,13 @@ import {BatchTooLarge, EmptyBatch, FeeTooHigh, InvalidFeeRecipient, NoFeesAccrue
 /// orders it references through `_tradeTerms`. What the contract holds of each token is, to the
 /// unit: the escrow left in open orders, what pending transactions will pay out, the accrued fees
 /// (PaymentToken) and what it owes (`owed`).
-abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTrading {
+abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading {
     using SafeERC20 for IERC20;
 
     /// @notice Voids transactions inside the settlement window (the grid operator).
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Pauses trading (emergency shutdown: the guardian, GridManagement); only the admin resumes.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    /// @notice Highest grid fee: 10 %.
-    uint256 public constant MAX_FEE_BPS = 1_000;
     /// @notice Longest settlement window.
     uint256 public constant MAX_SETTLEMENT_WINDOW = 7 days;
     /// @notice Most transactions in one settleTransactions call.
@@ -61,7 +59,6 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     }
 
     IERC20 private immutable _energyToken;
-    IERC20 private immutable _paymentToken;
     // These share a slot with Pausable's flag: matching reads it once, settlement reads it once and writes it once.
     uint40 private _transactionCount;
     uint16 private _gridFeeBps;
@@ -71,30 +68,15 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     // settlements without a withdrawal: trillions of full blocks. uint256 would cost every
     // settlement a second slot (and 20,000 gas for the first fee after each withdrawal).
     uint160 private _accruedFees;
-    address private _feeRecipient;
     mapping(uint256 transactionId => TransactionRecord) private _transactions;
     mapping(address token => mapping(address account => uint256)) private _owed;
-    /// @dev Reentrancy lock in transient storage (EIP-1153): OpenZeppelin ReentrancyGuardTransient's
-    /// behaviour and error, declared with the `transient` keyword because OpenZeppelin's inline-assembly
-    /// `tstore` makes solc 0.8.28 warn.
-    uint256 private transient _entered;
-
-    /// @dev Guards every function that moves tokens (internal calls keep one copy of the check).
-    modifier nonReentrant() {
-        _enter();
-        _;
-        _entered = 0;
-    }
-
-    constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_, address feeRecipient_, uint256 gridFeeBps_) {
+    constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_, address feeRecipient_, uint256 gridFeeBps_)
+        GridFees(paymentToken_, feeRecipient_, gridFeeBps_)
+    {
         if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
             revert ZeroAddress();
         }
-        if (feeRecipient_ == address(0)) revert InvalidFeeRecipient(feeRecipient_);
-        if (gridFeeBps_ > MAX_FEE_BPS) revert FeeTooHigh(gridFeeBps_, MAX_FEE_BPS);
         _energyToken = energyToken_;
-        _paymentToken = paymentToken_;
-        _feeRecipient = feeRecipient_;
         _gridFeeBps = uint16(gridFeeBps_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, admin);
@@ -106,12 +88,12 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     /// @inheritdoc IEnergyTrading
     // Open during a pause, like every exit: a trade past its window is final, and a pause that
     // governance takes days to lift must not hold its value.
-    function settleTransaction(uint256 transactionId) external nonReentrant {
+    function settleTransaction(uint256 transactionId) external nonReentrantCompact {
         _settle(transactionId, _settlementWindowSeconds, false);
     }
 
     /// @inheritdoc ISettlement
-    function settleTransactions(uint256[] calldata transactionIds) external nonReentrant {
+    function settleTransactions(uint256[] calldata transactionIds) external nonReentrantCompact {
         uint256 size = transactionIds.length;
         if (size == 0) revert EmptyBatch();
         if (size > MAX_SETTLEMENT_BATCH) revert BatchTooLarge(size, MAX_SETTLEMENT_BATCH);
@@ -122,7 +104,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     }
 
     /// @inheritdoc ISettlement
-    function voidTransaction(uint256 transactionId) external onlyRole(OPERATOR_ROLE) nonReentrant {
+    function voidTransaction(uint256 transactionId) external onlyRole(OPERATOR_ROLE) nonReentrantCompact {
         TransactionRecord memory t = _knownTransaction(transactionId);
         _checkPending(transactionId, t.status);
         uint256 windowEnd = uint256(t.matchedAt) + _settlementWindowSeconds;
@@ -136,18 +118,7 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     }
 
     /// @inheritdoc ISettlement
-    function withdrawFees() external nonReentrant returns (uint256 amount) {
-        address recipient = _feeRecipient;
-        if (msg.sender != recipient) revert NotFeeRecipient(msg.sender, recipient);
-        amount = _accruedFees;
-        if (amount == 0) revert NoFeesAccrued();
-        _accruedFees = 0;
-        emit FeesWithdrawn(recipient, amount);
-        _paymentToken.safeTransfer(recipient, amount);
-    }
-
-    /// @inheritdoc ISettlement
-    function withdrawOwed(address token) external nonReentrant returns (uint256 amount) {
+    function withdrawOwed(address token) external nonReentrantCompact returns (uint256 amount) {
         amount = _owed[token][msg.sender];
         if (amount == 0) revert NothingOwed(token, msg.sender);
         delete _owed[token][msg.sender];
@@ -156,22 +127,6 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     }
 
     // ----------------------------------------------------------------------------- admin
-
-    /// @inheritdoc ISettlement
-    function setGridFee(uint256 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);
-        uint256 previousBps = _gridFeeBps;
-        _gridFeeBps = uint16(feeBps);
-        emit GridFeeUpdated(previousBps, feeBps);
-    }
-
-    /// @inheritdoc ISettlement
-    function setFeeRecipient(address feeRecipient_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (feeRecipient_ == address(0)) revert InvalidFeeRecipient(feeRecipient_);
-        address previousRecipient = _feeRecipient;
-        _feeRecipient = feeRecipient_;
-        emit FeeRecipientUpdated(previousRecipient, feeRecipient_);
-    }
 
     /// @inheritdoc ISettlement
     function setSettlementWindow(uint256 windowSeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -211,23 +166,8 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
     }
 
     /// @inheritdoc ISettlement
-    function gridFeeBps() external view returns (uint256) {
-        return _gridFeeBps;
-    }
-
-    /// @inheritdoc ISettlement
-    function feeRecipient() external view returns (address) {
-        return _feeRecipient;
-    }
-
-    /// @inheritdoc ISettlement
     function settlementWindow() external view returns (uint256 windowSeconds) {
         return _settlementWindowSeconds;
-    }
-
-    /// @inheritdoc ISettlement
-    function accruedFees() external view returns (uint256) {
-        return _accruedFees;
     }
 
     /// @inheritdoc ISettlement
@@ -247,9 +187,20 @@ abstract contract Settlement is AccessControl, Pausable, ISettlement, IEnergyTra
 
     // ----------------------------------------------------------------------------- internals
 
-    function _enter() private {
-        if (_entered != 0) revert ReentrancyGuardReentrantCall();
-        _entered = 1;
+    function _gridFee() internal view override returns (uint256) {
+        return _gridFeeBps;
+    }
+
+    function _storeGridFee(uint256, uint256 newBps) internal override {
+        _gridFeeBps = uint16(newBps);
+    }
+
+    function _feesAccrued() internal view override returns (uint256) {
+        return _accruedFees;
+    }
+
+    function _clearFeesAccrued() internal override {
+        _accruedFees = 0;
     }
 
     /// @dev Records a trade for settlement and returns its id; the caller has moved the escrow in its books.

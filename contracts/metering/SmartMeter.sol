@@ -11,6 +11,7 @@ import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
 import {GridLimits} from "../utils/GridLimits.sol";
 import {LoadProfile, ProfileEntry} from "./LoadProfile.sol";
+import {MemoryArrays} from "../utils/MemoryArrays.sol";
 import {
     BatchTooLarge,
     EmptyBatch,
@@ -609,12 +610,9 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (count == 0) return;
         address[] memory owners = batch.owners;
         uint256[] memory amountsWh = batch.amountsWh;
-        // slither-disable-next-line assembly: trims both arrays to the readings that minted, in place
-        assembly ("memory-safe") {
-            // Trim both arrays to the readings that minted.
-            mstore(owners, count)
-            mstore(amountsWh, count)
-        }
+        // Only the readings that minted.
+        MemoryArrays.shorten(owners, count);
+        MemoryArrays.shorten(amountsWh, count);
         _energyToken.mintBatch(owners, amountsWh);
     }
 

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {IPriceOracle} from "./IPriceOracle.sol";
 import {Median} from "./Median.sol";
+import {MemoryArrays} from "../utils/MemoryArrays.sol";
 import {OracleReporters} from "./OracleReporters.sol";
 
 /// @title PriceOracle
@@ -117,10 +118,8 @@ contract PriceOracle is OracleReporters, IPriceOracle {
         emit PriceReported(msg.sender, roundId, answer, count);
         if (count < roster.quorum) return roundId;
 
-        // slither-disable-next-line assembly: shortens the array to its fresh reports in place, so the median sees no empty slots
-        assembly ("memory-safe") {
-            mstore(fresh, count)
-        }
+        // Only the fresh reports: the median must see no empty slots.
+        MemoryArrays.shorten(fresh, count);
         int256 median = state.latestRoundId == 0 ? Median.median(fresh) : Median.medianNear(fresh, state.latestAnswer);
         _rounds[roundId] = Round(int128(median), uint64(block.timestamp));
         _state = State(uint64(roundId), state.maxDeviationBps, int128(median), uint40(block.timestamp));

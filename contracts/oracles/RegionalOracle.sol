@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {Median} from "./Median.sol";
+import {MemoryArrays} from "../utils/MemoryArrays.sol";
 import {OracleReporters} from "./OracleReporters.sol";
 
 /// @title RegionalOracle
@@ -76,10 +77,8 @@ abstract contract RegionalOracle is OracleReporters {
         bool anchored = _timestamp(value) != 0;
         for (uint256 k; k < FIELD_COUNT; ++k) {
             int256[] memory column = columns[k];
-            // slither-disable-next-line assembly: shortens each column to its fresh reports in place, so the median sees no empty slots
-            assembly ("memory-safe") {
-                mstore(column, reportCount)
-            }
+            // Only the fresh reports: the median must see no empty slots.
+            MemoryArrays.shorten(column, reportCount);
             medians[k] = anchored ? Median.medianNear(column, _field(value, k)) : Median.median(column);
         }
         _values[regionId] = _pack(medians, block.timestamp, reportCount, round);

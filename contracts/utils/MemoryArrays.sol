@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title MemoryArrays
+/// @notice Shortens a memory array in place: a caller allocates for the most entries it may find,
+/// fills a prefix, and hands on only that prefix (to a median, a batch mint) without copying it.
+/// @dev Each overload writes the new length over the array's length word; the entries past it stay
+/// in memory, unreachable, and the free-memory pointer does not move. The caller passes a length no
+/// greater than the array's (the count of entries it filled): a longer one would expose memory past
+/// the allocation. There is no check here, so that no caller's ABI gains an error it cannot raise.
+library MemoryArrays {
+    // slither-disable-start assembly
+    // Shortening in place is one write of the length word, which Solidity has no statement for; the
+    // callers pass the count of entries they filled, so an array only ever loses entries.
+
+    /// @notice Keeps the first `length` entries of `array`.
+    /// @param array The array, shortened in place.
+    /// @param length Its new length, at most its current length (the entries the caller filled).
+    function shorten(int256[] memory array, uint256 length) internal pure {
+        assembly ("memory-safe") {
+            mstore(array, length)
+        }
+    }
+
+    /// @notice Keeps the first `length` entries of `array`.
+    /// @param array The array, shortened in place.
+    /// @param length Its new length, at most its current length (the entries the caller filled).
+    function shorten(uint256[] memory array, uint256 length) internal pure {
+        assembly ("memory-safe") {
+            mstore(array, length)
+        }
+    }
+
+    /// @notice Keeps the first `length` entries of `array`.
+    /// @param array The array, shortened in place.
+    /// @param length Its new length, at most its current length (the entries the caller filled).
+    function shorten(address[] memory array, uint256 length) internal pure {
+        assembly ("memory-safe") {
+            mstore(array, length)
+        }
+    }
+
+    // slither-disable-end assembly
+}
