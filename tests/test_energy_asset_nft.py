@@ -160,7 +160,7 @@ def test_operator_mints_an_asset_after_inspection(nft, op, owner, meter, chain):
         "commissionedAt": commissioned_at,
         "meter": meter,
         "inspectedBy": op.address,
-        "mintedAt": now,
+        "mintedAt": tx.timestamp,
     }
     assert nft.ownerOf(1) == owner.address
     assert nft.balanceOf(owner) == 1

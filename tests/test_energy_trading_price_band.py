@@ -49,10 +49,13 @@ def oracle_feed(price_oracle, weather_oracle, grid_oracle, reporters, chain):
 
     def report() -> int:
         ts = (chain.pending_timestamp // 86_400 + 1) * 86_400 + 11 * 3_600
-        chain.pending_timestamp = ts
         for reporter in reporters[:2]:  # two of three: a quorum
+            # Every report in the same second: the ages the tests expect count from `ts` exactly.
+            chain.pending_timestamp = ts
             price_oracle.submitPrice(BAND_BASE, sender=reporter)
+            chain.pending_timestamp = ts
             weather_oracle.submitWeather(BAND_REGION, 500, 20_000, 0, 0, sender=reporter)
+            chain.pending_timestamp = ts
             grid_oracle.submitGridData(BAND_REGION, 50_350, 1_000, 10_000_000, 9_000_000, sender=reporter)
         return ts
 

@@ -9,9 +9,8 @@ pragma solidity ^0.8.28;
 /// greater than the array's (the count of entries it filled): a longer one would expose memory past
 /// the allocation. There is no check here, so that no caller's ABI gains an error it cannot raise.
 library MemoryArrays {
-    // slither-disable-start assembly
-    // Shortening in place is one write of the length word, which Solidity has no statement for; the
-    // callers pass the count of entries they filled, so an array only ever loses entries.
+    // slither-disable-start assembly: shortening in place is one write of the length word, which Solidity has no statement for
+    // The callers pass the count of entries they filled, so an array only ever loses entries.
 
     /// @notice Keeps the first `length` entries of `array`.
     /// @param array The array, shortened in place.
@@ -40,5 +39,5 @@ library MemoryArrays {
         }
     }
 
-    // slither-disable-end assembly
+    // slither-disable-end assembly: the three length writes above are the only assembly here
 }
