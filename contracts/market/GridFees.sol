@@ -39,6 +39,7 @@ abstract contract GridFees is AccessControl, ReentrancyLock, IGridFees {
         address recipient = _feeRecipient;
         if (msg.sender != recipient) revert NotFeeRecipient(msg.sender, recipient);
         amount = _feesAccrued();
+        // slither-disable-next-line incorrect-equality: nothing accrued is nothing to pay; the amount is the market's own count, not a balance read
         if (amount == 0) revert NoFeesAccrued();
         _clearFeesAccrued();
         emit FeesWithdrawn(recipient, amount);

@@ -102,7 +102,7 @@ contract PriceOracle is OracleReporters, IPriceOracle {
 
         Reporter[] memory reporters = roster.reporters;
         int256[] memory fresh = new int256[](reporters.length);
-        uint256 count;
+        uint256 count = 0;
         for (uint256 i; i < reporters.length; ++i) {
             Reporter memory reporter = reporters[i];
             if (reporter.account == msg.sender) {

@@ -57,6 +57,7 @@ abstract contract RegionalOracle is OracleReporters {
         reports[msg.sender] = own;
 
         Reporter[] memory reporters = roster.reporters;
+        // slither-disable-next-line uninitialized-local: each column is allocated in the loop just below
         int256[][FIELD_COUNT] memory columns;
         for (uint256 k; k < FIELD_COUNT; ++k) {
             columns[k] = new int256[](reporters.length);

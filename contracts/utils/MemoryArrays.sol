@@ -9,13 +9,14 @@ pragma solidity ^0.8.28;
 /// greater than the array's (the count of entries it filled): a longer one would expose memory past
 /// the allocation. There is no check here, so that no caller's ABI gains an error it cannot raise.
 library MemoryArrays {
-    // slither-disable-start assembly: shortening in place is one write of the length word, which Solidity has no statement for
-    // The callers pass the count of entries they filled, so an array only ever loses entries.
+    // Shortening in place is one write of the length word, which Solidity has no statement for; the
+    // callers pass the count of entries they filled, so an array only ever loses entries.
 
     /// @notice Keeps the first `length` entries of `array`.
     /// @param array The array, shortened in place.
     /// @param length Its new length, at most its current length (the entries the caller filled).
     function shorten(int256[] memory array, uint256 length) internal pure {
+        // slither-disable-next-line assembly: one write of the length word shortens the array in place
         assembly ("memory-safe") {
             mstore(array, length)
         }
@@ -25,6 +26,7 @@ library MemoryArrays {
     /// @param array The array, shortened in place.
     /// @param length Its new length, at most its current length (the entries the caller filled).
     function shorten(uint256[] memory array, uint256 length) internal pure {
+        // slither-disable-next-line assembly: one write of the length word shortens the array in place
         assembly ("memory-safe") {
             mstore(array, length)
         }
@@ -34,10 +36,9 @@ library MemoryArrays {
     /// @param array The array, shortened in place.
     /// @param length Its new length, at most its current length (the entries the caller filled).
     function shorten(address[] memory array, uint256 length) internal pure {
+        // slither-disable-next-line assembly: one write of the length word shortens the array in place
         assembly ("memory-safe") {
             mstore(array, length)
         }
     }
-
-    // slither-disable-end assembly: the three length writes above are the only assembly here
 }
