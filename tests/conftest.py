@@ -21,6 +21,18 @@ from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 
+@pytest.fixture(scope="session", autouse=True)
+def chain_time_moves_only_when_a_test_moves_it(chain):
+    """Every block of the test chain is stamped with the previous block's second unless a test sets
+    the time (`chain.pending_timestamp`, `chain.mine(deltatime=...)`).
+
+    By default anvil stamps blocks with the wall clock, so a test that pins a second and then sends
+    a few transactions finds the chain already past it on a loaded machine (a deadline an hour
+    away passes while a thousand orders are placed; a pinned second lands before the last block).
+    Freezing the clock makes every test's timeline its own, whatever the machine's load."""
+    chain.provider.make_request("anvil_setBlockTimestampInterval", [0])
+
+
 @pytest.fixture(scope="session")
 def admin(accounts):
     """Deployer: holds the admin, operator and gateway roles."""
