@@ -26,6 +26,7 @@ MAX_PAGE_SIZE = 100
 MAX_FEE_BPS = 1_000
 MAX_SETTLEMENT_WINDOW = 7 * 86_400
 MAX_SETTLEMENT_BATCH = 50
+BALANCE_OF_SELECTOR = "0x70a08231"  # balanceOf(address)
 PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
 
 
@@ -80,11 +81,19 @@ class Wallets:
     """EnergyToken and stablecoin balances of some accounts and the market, to diff."""
 
     def __init__(self, market, energy_token, stablecoin, *accounts):
-        self.tokens = (energy_token, stablecoin)
+        self.tokens = (energy_token.address, stablecoin.address)
         self.addresses = [a.address for a in accounts] + [market.address]
 
     def read(self) -> dict[str, tuple[int, int]]:
-        return {a: (self.tokens[0].balanceOf(a), self.tokens[1].balanceOf(a)) for a in self.addresses}
+        """Every balance in one JSON-RPC batch of raw eth_calls: read one by one through ape, a
+        snapshot of five wallets took about a second, and most market tests take two."""
+        requests = [
+            ("eth_call", [{"to": token, "data": BALANCE_OF_SELECTOR + address[2:].lower().rjust(64, "0")}, "latest"])
+            for address in self.addresses
+            for token in self.tokens
+        ]
+        values = iter(int(response["result"], 16) for response in ape.chain.provider.web3.provider.make_batch_request(requests))
+        return {address: (next(values), next(values)) for address in self.addresses}
 
 
 def signed_order(market, trader, amount_wh, price, order_type, expiry, deadline, *, counterparty=None, nonce=None):
