@@ -245,6 +245,14 @@ def decode_structs(cls: type[T], raw: Sequence[Sequence[Any]]) -> list[T]:
     return [decode_struct(cls, item) for item in raw]
 
 
+def decode_event(cls: type[T], args: Mapping[str, Any]) -> T:
+    """An event's arguments as the record `cls` (a NamedTuple or dataclass): each field takes the
+    argument its name is the snake case of, converted as a struct's fields are."""
+    by_field = {snake_case(name): value for name, value in args.items()}
+    values = {name: _convert(hint, by_field[name]) for name, hint in get_type_hints(cls).items()}
+    return cast(Callable[..., T], cls)(**values)
+
+
 def as_tuple(struct: Any) -> tuple[Any, ...]:
     """A struct dataclass as the tuple web3.py encodes (enums as their ints)."""
     return tuple(int(v) if isinstance(v, IntEnum) else v for v in dataclasses.astuple(struct))
