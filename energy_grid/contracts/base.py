@@ -42,7 +42,6 @@ from energy_grid.errors import (
 # can write more (a producer's first booked energy, a new interval's counters). Unused gas is not
 # charged, so a margin costs nothing.
 GAS_MARGIN = 25_000
-MAX_UINT256 = 2**256 - 1
 CONNECTION_ERRORS = (requests.exceptions.ConnectionError, ProviderConnectionError, ConnectionError)
 
 T = TypeVar("T")
