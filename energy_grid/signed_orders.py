@@ -6,7 +6,7 @@ and advances by one with each message the market accepts. A trader withdraws wha
 anyone relays it by raising its own nonce (`invalidateNonces`, typed client
 `EnergyTrading.invalidate_nonces`, CLI `orders invalidate-nonces`). A signature that recovers to no
 address is refused for every trader, the zero address included. Used by the tests, the gas bench
-and the web app's relay.
+and the web app's relay, which hands wallets the same typed data (`order_typed_data`, …) to sign.
 """
 
 from __future__ import annotations
