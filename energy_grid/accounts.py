@@ -63,12 +63,26 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
     return account
 
 
-def account_from_private_key(private_key: str) -> LocalAccount:
-    """A 32-byte hex key, with or without 0x; the error never repeats the value."""
+def unlock_keystore(
+    path: Path, environ: Mapping[str, str], password_prompt: Callable[[], str] | None, what: str = "keystore"
+) -> LocalAccount:
+    """Decrypts the keystore `path` (`what` names it in errors) with the password in
+    ENERGY_GRID_KEYSTORE_PASSWORD, else the one `password_prompt` asks for."""
+    password = environ.get(KEYSTORE_PASSWORD_ENV)
+    if password is None:
+        if password_prompt is None:
+            raise AccountError(f"The {what} {path} needs a password: set {KEYSTORE_PASSWORD_ENV}.")
+        password = password_prompt()
+    return load_keystore(path, password)
+
+
+def account_from_private_key(private_key: str, env_name: str = PRIVATE_KEY_ENV) -> LocalAccount:
+    """A 32-byte hex key, with or without 0x, read from the variable `env_name`; the error never
+    repeats the value."""
     try:
         account: LocalAccount = Account.from_key(private_key.strip())
     except (ValueError, TypeError):
-        raise AccountError(f"{PRIVATE_KEY_ENV} is not a 32-byte hex private key.") from None
+        raise AccountError(f"{env_name} is not a 32-byte hex private key.") from None
     return account
 
 
@@ -101,12 +115,7 @@ def load_account(
     if source.dev_account_index is not None:
         return dev_account(source.dev_account_index, chain_id)
     if source.keystore is not None:
-        password = env.get(KEYSTORE_PASSWORD_ENV)
-        if password is None:
-            if password_prompt is None:
-                raise AccountError(f"The keystore {source.keystore} needs a password: set {KEYSTORE_PASSWORD_ENV}.")
-            password = password_prompt()
-        return load_keystore(source.keystore, password)
+        return unlock_keystore(source.keystore, env, password_prompt)
     private_key = env.get(PRIVATE_KEY_ENV)
     if private_key:
         return account_from_private_key(private_key)
@@ -124,4 +133,5 @@ __all__ = [
     "dev_account",
     "load_account",
     "load_keystore",
+    "unlock_keystore",
 ]

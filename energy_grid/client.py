@@ -42,7 +42,7 @@ from energy_grid.contracts import (
     Transactor,
     WeatherOracle,
 )
-from energy_grid.contracts.base import CONNECTION_ERRORS, GAS_MARGIN, MAX_UINT256
+from energy_grid.contracts.base import CONNECTION_ERRORS, GAS_MARGIN
 from energy_grid.contracts.market import PlacedOrder
 from energy_grid.contracts.structs import MeterReading
 from energy_grid.enums import LoadStatus, OrderType
@@ -57,6 +57,7 @@ from energy_grid.errors import (
     describe_revert,
 )
 from energy_grid.manifest import read_manifest, validate_manifest
+from energy_grid.units import MAX_UINT256
 
 # Anvil's public development mnemonic: its accounts exist only on local chains.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
@@ -187,8 +188,12 @@ class GridClient:
 
     def approve_market(self, trader: LocalAccount) -> None:
         """Approves EnergyTrading, the one contract a trader approves, for both tokens."""
+        self._approve_both_tokens(trader, self.trading.address)
+
+    def _approve_both_tokens(self, trader: LocalAccount, spender: str) -> None:
+        """An unlimited allowance of EnergyToken and PaymentToken for a market that escrows both."""
         for token in (self.energy_token, self.payment_token):
-            token.approve(trader, self.trading.address, MAX_UINT256)
+            token.approve(trader, spender, MAX_UINT256)
 
     # ------------------------------------------------------------------ grid (GridManagement, GridOperations)
 
@@ -237,8 +242,7 @@ class GridClient:
 
     def approve_auction(self, trader: LocalAccount, auction: str = "EnergyAuction") -> None:
         """Approves the auction for both tokens (bids escrow PaymentToken, asks EnergyToken)."""
-        for token in (self.energy_token, self.payment_token):
-            token.approve(trader, self.auctions[auction].address, MAX_UINT256)
+        self._approve_both_tokens(trader, self.auctions[auction].address)
 
     def clear_auction(self, sender: LocalAccount, period: int, auction: str = "EnergyAuction") -> Any:
         """clear(period) once the gate has closed; anyone may. Returns the MarketCleared event's fields."""

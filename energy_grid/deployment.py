@@ -104,6 +104,13 @@ LOCAL_GOVERNANCE = GovernanceSettings(
 )
 
 
+# The contracts of a System the timelock does not administer: the PaymentToken is a currency the grid
+# does not govern (an external stablecoin, or the local faucet), DemandPrograms has no roles of its own
+# (DemandResponse's operators and settings rule it), and the governance contracts administer themselves.
+# Settlement is EnergyTrading listed under its base contract's name.
+NOT_GOVERNED = frozenset({"PaymentToken", "Settlement", "DemandPrograms", "GovernanceToken", "EnergyGovernor", "GridTimelock"})
+
+
 @dataclass(frozen=True)
 class System:
     energy_token: Any
@@ -157,6 +164,14 @@ class System:
 
     def oracles(self) -> tuple[Any, Any, Any]:
         return self.price_oracle, self.weather_oracle, self.grid_oracle
+
+    def pausables(self) -> tuple[Any, ...]:
+        """The contracts a guardian can pause: the markets, metering and the asset shares."""
+        return (self.energy_trading, self.smart_meter, *self.energy_auctions, self.energy_asset_shares)
+
+    def governed(self) -> tuple[Any, ...]:
+        """The contracts the timelock administers: those of `contracts()` but NOT_GOVERNED."""
+        return tuple(contract for name, contract in self.contracts().items() if name not in NOT_GOVERNED)
 
 
 def auction_name(index: int, period_seconds: int) -> str:
@@ -427,27 +442,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(
         smart_meter, payment_token, grid
     )
-    steps.pause_powers((energy_trading, smart_meter, *auctions, asset_shares))
-    steps.hand_over(
-        (
-            energy_token,
-            smart_meter,
-            energy_trading,
-            *auctions,
-            grid,
-            operations,
-            price_oracle,
-            weather_oracle,
-            grid_oracle,
-            price_discovery,
-            demand_response,
-            carbon_credits,
-            asset_nft,
-            asset_shares,
-        ),
-        timelock,
-    )
-    return System(
+    system = System(
         energy_token,
         payment_token,
         smart_meter,
@@ -468,6 +463,9 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
         governor,
         timelock,
     )
+    steps.pause_powers(system.pausables())
+    steps.hand_over(system.governed(), timelock)
+    return system
 
 
 def setup_local_roles(system: System, deployer: Any) -> None:

@@ -6,10 +6,10 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.enums import OrderType
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, MAX_UINT256, VOLTAGE_NOMINAL_PER_MILLE
 
-BUY, SELL = 0, 1  # IEnergyTrading.OrderType
-MAX_UINT256 = 2**256 - 1
+BUY, SELL = int(OrderType.BUY), int(OrderType.SELL)  # plain ints, as ape passes them
 
 
 def meter_energy(system: Any, gateway: Any, chain: Any, holders: list[Any], amount_wh: int) -> None:
@@ -17,7 +17,11 @@ def meter_energy(system: Any, gateway: Any, chain: Any, holders: list[Any], amou
 
     Registers one fresh meter per holder (installation registers 0) and submits one gateway batch.
     """
-    meter = system.smart_meter
+    meter_energy_with(system.smart_meter, gateway, chain, holders, amount_wh)
+
+
+def meter_energy_with(meter: Any, gateway: Any, chain: Any, holders: list[Any], amount_wh: int) -> None:
+    """`meter_energy` on the SmartMeter `meter` (a benchmark's own contracts rather than a System)."""
     devices = [Account.create().address for _ in holders]
     for device, holder in zip(devices, holders, strict=True):
         meter.registerMeter(device, holder, 1, 0, 0, sender=gateway)
@@ -30,6 +34,11 @@ def meter_energy(system: Any, gateway: Any, chain: Any, holders: list[Any], amou
 
 def approve_market(system: Any, traders: list[Any]) -> None:
     """Each trader approves EnergyTrading, once, for both tokens."""
+    approve_both_tokens(system, system.energy_trading, traders)
+
+
+def approve_both_tokens(system: Any, market: Any, traders: list[Any]) -> None:
+    """Each trader approves `market` (the order book or an auction, which escrow both) for both tokens."""
     for trader in traders:
-        system.energy_token.approve(system.energy_trading, MAX_UINT256, sender=trader)
-        system.payment_token.approve(system.energy_trading, MAX_UINT256, sender=trader)
+        system.energy_token.approve(market, MAX_UINT256, sender=trader)
+        system.payment_token.approve(market, MAX_UINT256, sender=trader)

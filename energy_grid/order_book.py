@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from energy_grid.enums import OrderType
 from energy_grid.units import ZERO_ADDRESS
 
-BUY, SELL = 0, 1  # IEnergyTrading.OrderType
+BUY, SELL = int(OrderType.BUY), int(OrderType.SELL)
 
 
 @dataclass(frozen=True)

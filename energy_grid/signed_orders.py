@@ -6,7 +6,7 @@ and advances by one with each message the market accepts. A trader withdraws wha
 anyone relays it by raising its own nonce (`invalidateNonces`, typed client
 `EnergyTrading.invalidate_nonces`, CLI `orders invalidate-nonces`). A signature that recovers to no
 address is refused for every trader, the zero address included. Used by the tests, the gas bench
-and the web app's relay.
+and the web app's relay, which hands wallets the same typed data (`order_typed_data`, …) to sign.
 """
 
 from __future__ import annotations
@@ -14,22 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-
+from energy_grid.eip712 import (
+    EIP712_DOMAIN,
+    SECP256K1_N,
+    Signature,
+    recover_typed_data_signer,
+    sign_typed_data,
+    signing_domain,
+    type_string,
+    typed_data,
+)
 from energy_grid.enums import OrderType
 from energy_grid.units import ZERO_ADDRESS
 
 DOMAIN_NAME = "EnergyTrading"
 DOMAIN_VERSION = "1"
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+PERMIT_DOMAIN_VERSION = "1"  # OpenZeppelin ERC20Permit's
 
-EIP712_DOMAIN = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 ORDER_TYPE = [
     {"name": "trader", "type": "address"},
     {"name": "amountWh", "type": "uint256"},
@@ -52,27 +53,6 @@ PERMIT_TYPE = [
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
 ]
-
-
-def type_string(name: str, fields: list[dict[str, str]]) -> str:
-    """The EIP-712 type string, as the contract hashes it: `Name(type field,...)`."""
-    members = ",".join(f"{field['type']} {field['name']}" for field in fields)
-    return f"{name}({members})"
-
-
-@dataclass(frozen=True)
-class Signature:
-    v: int
-    r: bytes
-    s: bytes
-
-    def args(self) -> tuple[int, bytes, bytes]:
-        return self.v, self.r, self.s
-
-    def malleated(self) -> Signature:
-        """The same signature's high-s twin (s' = n - s, v flipped): valid for ecrecover, refused by the market."""
-        s = SECP256K1_N - int.from_bytes(self.s, "big")
-        return Signature(55 - self.v, self.r, s.to_bytes(32, "big"))
 
 
 @dataclass(frozen=True)
@@ -117,41 +97,43 @@ class SignedOrder:
         )
 
 
-def _typed(domain: dict[str, Any], primary: str, fields: list[dict[str, str]], message: dict[str, Any]) -> Any:
-    typed = {
-        "types": {"EIP712Domain": EIP712_DOMAIN, primary: fields},
-        "primaryType": primary,
-        "domain": domain,
-        "message": message,
-    }
-    return encode_typed_data(full_message=typed)
+def market_domain(market_address: str, chain_id: int) -> dict[str, Any]:
+    return signing_domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, market_address)
 
 
-def _sign(domain: dict[str, Any], primary: str, fields: list[dict[str, str]], message: dict[str, Any], key: Any) -> Signature:
-    signed = Account.sign_message(_typed(domain, primary, fields, message), key)
-    return Signature(signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
+def order_typed_data(message: dict[str, Any], market: str, chain_id: int) -> dict[str, Any]:
+    """The typed data of an order's `message` (`SignedOrder.message()`) for the market at `market`."""
+    return typed_data(market_domain(market, chain_id), "Order", ORDER_TYPE, message)
+
+
+def cancel_typed_data(order_id: int, nonce: int, deadline: int, market: str, chain_id: int) -> dict[str, Any]:
+    message = {"orderId": order_id, "nonce": nonce, "deadline": deadline}
+    return typed_data(market_domain(market, chain_id), "CancelOrder", CANCEL_ORDER_TYPE, message)
+
+
+def permit_typed_data(
+    token_name: str, token: str, chain_id: int, owner: str, spender: str, value: int, nonce: int, deadline: int
+) -> dict[str, Any]:
+    """An ERC-2612 permit of the token `token_name` at `token`."""
+    domain = signing_domain(token_name, PERMIT_DOMAIN_VERSION, chain_id, token)
+    message = {"owner": owner, "spender": spender, "value": value, "nonce": nonce, "deadline": deadline}
+    return typed_data(domain, "Permit", PERMIT_TYPE, message)
 
 
 def recover_order_signer(order: SignedOrder, signature: Signature, market_address: str, chain_id: int) -> str:
     """The address `signature` recovers to for `order` on the market at `market_address`, `chain_id`
     (what the market compares with the order's trader)."""
-    message = _typed(market_domain(market_address, chain_id), "Order", ORDER_TYPE, order.message())
-    return Account.recover_message(message, vrs=(signature.v, signature.r, signature.s))
-
-
-def market_domain(market_address: str, chain_id: int) -> dict[str, Any]:
-    return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": market_address}
+    return recover_typed_data_signer(order_typed_data(order.message(), market_address, chain_id), signature)
 
 
 def sign_order(order: SignedOrder, key: Any, market_address: str, chain_id: int) -> Signature:
     """`key` (a private key or local account) signs `order` for the market at `market_address` on `chain_id`."""
-    return _sign(market_domain(market_address, chain_id), "Order", ORDER_TYPE, order.message(), key)
+    return sign_typed_data(order_typed_data(order.message(), market_address, chain_id), key)
 
 
 def sign_cancel(order_id: int, nonce: int, deadline: int, key: Any, market_address: str, chain_id: int) -> Signature:
     """`key` signs the cancellation of `order_id` (its trader's key, or the market refuses it)."""
-    message = {"orderId": order_id, "nonce": nonce, "deadline": deadline}
-    return _sign(market_domain(market_address, chain_id), "CancelOrder", CANCEL_ORDER_TYPE, message, key)
+    return sign_typed_data(cancel_typed_data(order_id, nonce, deadline, market_address, chain_id), key)
 
 
 def sign_permit(
@@ -166,7 +148,30 @@ def sign_permit(
     chain_id: int,
 ) -> tuple[int, int, int, bytes, bytes]:
     """An ERC-2612 permit (OpenZeppelin ERC20Permit: domain version "1"), as IEnergyMarket.PermitSignature."""
-    domain = {"name": token_name, "version": "1", "chainId": chain_id, "verifyingContract": token_address}
-    message = {"owner": owner, "spender": spender, "value": value, "nonce": nonce, "deadline": deadline}
-    sig = _sign(domain, "Permit", PERMIT_TYPE, message, key)
+    typed = permit_typed_data(token_name, token_address, chain_id, owner, spender, value, nonce, deadline)
+    sig = sign_typed_data(typed, key)
     return value, deadline, sig.v, sig.r, sig.s
+
+
+# EIP712_DOMAIN, SECP256K1_N, Signature and type_string are energy_grid.eip712's, named here too.
+__all__ = [
+    "CANCEL_ORDER_TYPE",
+    "DOMAIN_NAME",
+    "DOMAIN_VERSION",
+    "EIP712_DOMAIN",
+    "ORDER_TYPE",
+    "PERMIT_DOMAIN_VERSION",
+    "PERMIT_TYPE",
+    "SECP256K1_N",
+    "Signature",
+    "SignedOrder",
+    "cancel_typed_data",
+    "market_domain",
+    "order_typed_data",
+    "permit_typed_data",
+    "recover_order_signer",
+    "sign_cancel",
+    "sign_order",
+    "sign_permit",
+    "type_string",
+]

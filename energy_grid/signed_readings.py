@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+
+from energy_grid.eip712 import EIP712_DOMAIN, sign_typed_data, signing_domain, type_string
+from energy_grid.eip712 import typed_data as eip712_typed_data
 
 DOMAIN_NAME = "SmartMeter"
 DOMAIN_VERSION = "1"
@@ -36,16 +38,12 @@ SIGNED_READING_FIELDS = [
     {"name": "deadline", "type": "uint256"},
     {"name": "reading", "type": "MeterReading"},
 ]
-EIP712_DOMAIN_FIELDS = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
+EIP712_DOMAIN_FIELDS = EIP712_DOMAIN
 
-# The contract's constants, for a client to check it speaks the same types.
-METER_READING_TYPE = "MeterReading(uint256 timestamp,uint256 consumption,uint256 production,uint256 gridFrequency,uint256 voltage)"
-SIGNED_READING_TYPE = "SignedReading(address meter,uint256 nonce,uint256 deadline,MeterReading reading)" + METER_READING_TYPE
+# The contract's constants, for a client to check it speaks the same types (the nested struct's type
+# follows the primary one's, as EIP-712 encodes it).
+METER_READING_TYPE = type_string("MeterReading", METER_READING_FIELDS)
+SIGNED_READING_TYPE = type_string("SignedReading", SIGNED_READING_FIELDS) + METER_READING_TYPE
 METER_READING_TYPEHASH = keccak(text=METER_READING_TYPE)
 SIGNED_READING_TYPEHASH = keccak(text=SIGNED_READING_TYPE)
 
@@ -70,32 +68,20 @@ class SignedReading:
 def typed_data(chain_id: int, smart_meter: str, meter: str, nonce: int, deadline: int, reading: Reading) -> dict[str, Any]:
     """The EIP-712 message a meter signs for `reading` (a wallet or HSM can sign this dict as is)."""
     timestamp, consumption, production, frequency, voltage = reading
-    return {
-        "types": {
-            "EIP712Domain": EIP712_DOMAIN_FIELDS,
-            "SignedReading": SIGNED_READING_FIELDS,
-            "MeterReading": METER_READING_FIELDS,
-        },
-        "primaryType": "SignedReading",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": smart_meter,
-        },
-        "message": {
-            "meter": meter,
-            "nonce": nonce,
-            "deadline": deadline,
-            "reading": {
-                "timestamp": timestamp,
-                "consumption": consumption,
-                "production": production,
-                "gridFrequency": frequency,
-                "voltage": voltage,
-            },
+    message = {
+        "meter": meter,
+        "nonce": nonce,
+        "deadline": deadline,
+        "reading": {
+            "timestamp": timestamp,
+            "consumption": consumption,
+            "production": production,
+            "gridFrequency": frequency,
+            "voltage": voltage,
         },
     }
+    domain = signing_domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, smart_meter)
+    return eip712_typed_data(domain, "SignedReading", SIGNED_READING_FIELDS, message, {"MeterReading": METER_READING_FIELDS})
 
 
 def sign_reading(
@@ -103,13 +89,9 @@ def sign_reading(
 ) -> SignedReading:
     """Signs `reading` with the meter's key. `meter` defaults to the key's address (a meter's
     registered address is its key's); naming another lets a test sign for a meter it is not."""
-    signer = Account.from_key(private_key)
-    meter = meter or signer.address
-    message = encode_typed_data(full_message=typed_data(chain_id, smart_meter, meter, nonce, deadline, reading))
-    signed = signer.sign_message(message)
-    return SignedReading(
-        meter, nonce, deadline, (*reading,), signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
-    )
+    meter = meter or Account.from_key(private_key).address
+    signature = sign_typed_data(typed_data(chain_id, smart_meter, meter, nonce, deadline, reading), private_key)
+    return SignedReading(meter, nonce, deadline, (*reading,), *signature.args())
 
 
 def sign_readings(

@@ -77,6 +77,16 @@ def _window(from_s: int | None, to_s: int | None) -> None:
         raise ApiProblem(HTTP_BAD_REQUEST, "InvalidRange", "from is after to.", {"from": from_s, "to": to_s})
 
 
+def _window_or_today(db: Session, from_s: int | None, to_s: int | None) -> tuple[int, int]:
+    """The window asked for, by default today (UTC) so far: a missing start is the start of the
+    indexed head's day, a missing end the head's time."""
+    head = queries.head_of(db)
+    start = head.day_start_s() if from_s is None else from_s
+    end = head.time_s() if to_s is None else to_s
+    _window(start, end)
+    return start, end
+
+
 # ---------------------------------------------------------------- trading
 
 
@@ -118,20 +128,26 @@ def grid_status(db: Db) -> dict[str, Any]:
     return queries.grid_status(db)
 
 
+def _grid_series(
+    db: Session, quantity: str, limit: int, region_id: int | None, from_s: int | None, to_s: int | None
+) -> dict[str, Any]:
+    """The whole grid's or a region's demand or supply over the window, oldest first."""
+    _window(from_s, to_s)
+    return queries.grid_series(db, quantity, region_id, from_s, to_s, limit)
+
+
 @router.get("/grid/demand", tags=["grid"], summary="Demand over time (W), the whole grid's or a region's")
 def grid_demand(
     db: Db, limit: SeriesLimit, region_id: RegionId = None, from_s: FromS = None, to_s: ToS = None
 ) -> dict[str, Any]:
-    _window(from_s, to_s)
-    return queries.grid_series(db, "demand", region_id, from_s, to_s, limit)
+    return _grid_series(db, "demand", limit, region_id, from_s, to_s)
 
 
 @router.get("/grid/supply", tags=["grid"], summary="Supply over time (W), the whole grid's or a region's")
 def grid_supply(
     db: Db, limit: SeriesLimit, region_id: RegionId = None, from_s: FromS = None, to_s: ToS = None
 ) -> dict[str, Any]:
-    _window(from_s, to_s)
-    return queries.grid_series(db, "supply", region_id, from_s, to_s, limit)
+    return _grid_series(db, "supply", limit, region_id, from_s, to_s)
 
 
 # ---------------------------------------------------------------- meters
@@ -158,10 +174,7 @@ def meter_history(address: str, db: Db, paging: Page, from_s: FromS = None, to_s
 
 def _meter_energy(db: Session, address: str, quantity: str, from_s: int | None, to_s: int | None) -> dict[str, Any]:
     meter = _known_meter(db, address)
-    head = queries.head_of(db)
-    start = head.day_start_s() if from_s is None else from_s
-    end = head.time_s() if to_s is None else to_s
-    _window(start, end)
+    start, end = _window_or_today(db, from_s, to_s)
     return queries.meter_energy(db, meter, quantity, start, end)
 
 
@@ -210,10 +223,7 @@ def analytics_energy(
     to_s: ToS = None,
     bucket_seconds: Annotated[int, Query(alias="bucketSeconds", ge=1, le=MAX_BUCKET_SECONDS)] = 900,
 ) -> dict[str, Any]:
-    head = queries.head_of(db)
-    start = head.day_start_s() if from_s is None else from_s
-    end = head.time_s() if to_s is None else to_s
-    _window(start, end)
+    start, end = _window_or_today(db, from_s, to_s)
     buckets = (end - start) // bucket_seconds + 1
     if buckets > MAX_BUCKETS:
         raise ApiProblem(

@@ -12,25 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_account import Account
-
 from energy_grid.bench.core import GasReport
 from energy_grid.demand_response import send_bulk
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.enums import LongSide
+from energy_grid.operations import meter_energy_with
+from energy_grid.units import MAX_UINT256
 
 # Budgets, each from the storage it must write:
 # submit, steady (the order's tick already holds orders of its side): 21,000 + the pause/grid slot
 # 2,100 + the market slot rewritten 5,000 + the tick slot rewritten 5,000 + one fresh order slot
-# 22,100 + transferFrom ~20,000 + event ~2,500 + execution: ~80,000. The issue's budget.
+# 22,100 + transferFrom ~20,000 + event ~2,500 + execution: ~80,000. The budget set for it.
 BUDGET_SUBMIT = 85_000
 # clear: 21,000 + the market, result, bitmap and global slots (~10,000) + the result rewritten 2,900 +
 # per occupied tick one cold slot read (2,100) and a scan step, + a walk over each side's levels at or
-# better than the price (warm reads) + the fees slot 5,000. With 64 occupied ticks: the issue's budget.
+# better than the price (warm reads) + the fees slot 5,000. With 64 occupied ticks: the budget set for it.
 # Its cost grows with occupied ticks, never with orders: nothing in it loops over orders.
 BUDGET_CLEAR_64_TICKS = 300_000
 # claim: 21,000 + the order slot read and rewritten 5,000 + the result slot 2,100 (+ 2,100 for the
 # marginal tick's slot) + two transfers to existing holders ~30,000 + event ~2,800: ~63,000. No shared
-# slot is written: fees and rounding accrue at clearing. The issue's budget.
+# slot is written: fees and rounding accrue at clearing. The budget set for it.
 BUDGET_CLAIM = 70_000
 # withdrawFees: 21,000 + the recipient/fees slot 5,000 + a transfer to an existing holder ~15,000 + event.
 BUDGET_WITHDRAW_FEES = 50_000
@@ -42,31 +42,20 @@ ORDERS_SMALL = 10
 ORDERS_LARGE = 1_000
 OCCUPIED_TICKS = 64
 FIRST_TICK = 100  # the books sit around the grid's tick 100
-REGION_ID = 1
 METERED_WH = 10_000_000  # metered into each participant before the bench
 CASH_WHOLE_UNITS = 1_000_000  # MockStablecoin faucet top-up per participant
-LONG_SIDE_ASKS = 2  # IEnergyAuction.LongSide: the asks outweigh the bids at the clearing price
-
-
-def _meter_energy(smart_meter: Any, gateway: Any, chain: Any, holders: list[Any], amount_wh: int) -> None:
-    """Each holder gets `amount_wh` EnergyToken from a fresh meter of theirs (one gateway batch)."""
-    devices = [Account.create().address for _ in holders]
-    for device, holder in zip(devices, holders, strict=True):
-        smart_meter.registerMeter(device, holder, REGION_ID, 0, 0, sender=gateway)
-    chain.pending_timestamp += int(smart_meter.minReadingInterval())
-    readings = [(chain.pending_timestamp, 0, amount_wh, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE) for _ in devices]
-    smart_meter.submitReadings(devices, readings, sender=gateway)
+LONG_SIDE_ASKS = int(LongSide.ASKS)  # the asks outweigh the bids at the clearing price
 
 
 def _fund_participants(
     auction: Any, smart_meter: Any, energy_token: Any, payment_token: Any, admin: Any, chain: Any, participants: list[Any]
 ) -> None:
     """Metered energy and faucet money for each participant, both approved to the auction."""
-    _meter_energy(smart_meter, admin, chain, participants, METERED_WH)
+    meter_energy_with(smart_meter, admin, chain, participants, METERED_WH)
     for account in participants:
         payment_token.addConsumerBalance(account, CASH_WHOLE_UNITS, sender=admin)
-        payment_token.approve(auction, 2**256 - 1, sender=account)
-        energy_token.approve(auction, 2**256 - 1, sender=account)
+        payment_token.approve(auction, MAX_UINT256, sender=account)
+        energy_token.approve(auction, MAX_UINT256, sender=account)
 
 
 def _close_gate(auction: Any, chain: Any, period: int) -> None:

@@ -18,9 +18,9 @@ from energy_grid.operations import BUY, SELL, approve_market, meter_energy
 from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_order, sign_permit
 
 # Budgets:
-# relayed createOrder SELL, steady: the issue's budget. Measured with the optimizer at 600 runs:
-# 122,639, over it. The direct createOrder SELL it extends measures 113,956 (115,632 before this
-# issue); the signature adds 8,683, traced opcode by opcode: calldata 2,256 (trader, nonce,
+# relayed createOrder SELL, steady: the budget set for it. Measured with the optimizer at 600 runs:
+# 122,639, over it. The direct createOrder SELL it extends measures 113,956 (115,632 before relayed orders
+# existed); the signature adds 8,683, traced opcode by opcode: calldata 2,256 (trader, nonce,
 # deadline, v, r, s and the empty permit list), ecrecover 3,100, ABI decoding, EIP-712 hashing and
 # checks 3,027, the nonce 300 (it shares the trader's account slot with the latest order id).
 BUDGET_RELAYED_CREATE = 115_000

@@ -18,7 +18,7 @@ from energy_grid.bench.core import GasReport
 from energy_grid.signed_readings import sign_reading
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 
-# Budget, the issue's: a gateway batch of 100 meter-signed readings at most 55,000 gas per reading.
+# Budget: a gateway batch of 100 meter-signed readings at most 55,000 gas per reading.
 # The unsigned gateway batch costs ~44,600 per reading (a fresh load-profile slot 22,100, the meter
 # record rewritten 5,000, the event, the mint's share); the signature adds ~6,700 (see above, plus
 # the ABI decoding of the larger entries), so ~51,300.

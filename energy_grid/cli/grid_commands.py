@@ -13,8 +13,9 @@ from energy_grid.cli.params import ADDRESS, DECIMAL, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.client import LOAD_STATUSES, GridError
+from energy_grid.enums import EventStatus
 
-EVENT_STATUSES = ("Active", "Completed", "Cancelled")  # IDemandResponse.EventStatus
+EVENT_STATUSES = tuple(status.name for status in EventStatus)  # Active, Completed, Cancelled
 MAX_EVENT_DURATION_S = 86_400
 
 

@@ -12,12 +12,12 @@ from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.client import BUY, SELL
-from energy_grid.enums import OrderType
+from energy_grid.enums import OrderStatus, OrderType, TransactionStatus
 from energy_grid.order_book import escrow_amount
 
 SIDES = {"buy": BUY, "sell": SELL}
-ORDER_STATUSES = ("ACTIVE", "FILLED", "CANCELLED")  # IEnergyTrading.OrderStatus
-TRANSACTION_STATUSES = ("PENDING", "SETTLED", "VOIDED")  # ISettlement.TransactionStatus
+ORDER_STATUSES = tuple(status.name for status in OrderStatus)  # ACTIVE, FILLED, CANCELLED
+TRANSACTION_STATUSES = tuple(status.name for status in TransactionStatus)  # PENDING, SETTLED, VOIDED
 DEFAULT_EXPIRY_S = 3_600
 MAX_BOOK_LEVELS = 50  # one view call per level and per order: a screenful, not the whole index
 MAX_ORDERS_PER_LEVEL = 200

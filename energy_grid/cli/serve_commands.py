@@ -17,13 +17,13 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import click
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from energy_grid.accounts import DEV_CHAIN_ID, KEYSTORE_PASSWORD_ENV, AccountError, load_keystore
+from energy_grid.accounts import DEV_CHAIN_ID, AccountError, account_from_private_key, unlock_keystore
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.client import anvil_account
@@ -61,15 +61,6 @@ def prepare_sqlite_folder(database_url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def key_account(value: str, env_name: str) -> LocalAccount:
-    """A 32-byte hex key from `env_name`; the error never repeats the value."""
-    try:
-        account: LocalAccount = Account.from_key(value.strip())
-    except (ValueError, TypeError):
-        raise AccountError(f"{env_name} is not a 32-byte hex private key.") from None
-    return account
-
-
 def service_account(
     role: str,
     keystore: Path | None,
@@ -79,14 +70,10 @@ def service_account(
 ) -> LocalAccount | None:
     """The account from `keystore`, else from `env_name`, else None."""
     if keystore is not None:
-        password = environ.get(KEYSTORE_PASSWORD_ENV)
-        if password is None:
-            if password_prompt is None:
-                raise AccountError(f"The {role} keystore {keystore} needs a password: set {KEYSTORE_PASSWORD_ENV}.")
-            password = password_prompt(role)
-        return load_keystore(keystore, password)
+        prompt = None if password_prompt is None else partial(password_prompt, role)
+        return unlock_keystore(keystore, environ, prompt, f"{role} keystore")
     value = environ.get(env_name)
-    return key_account(value, env_name) if value else None
+    return account_from_private_key(value, env_name) if value else None
 
 
 def build_service_settings(

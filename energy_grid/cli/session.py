@@ -20,9 +20,9 @@ from energy_grid.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefus
 from energy_grid.cli import RPC_URL_ENV
 from energy_grid.client import GridClient, describe_revert
 from energy_grid.manifest import manifest_path
+from energy_grid.units import MAX_UINT256
 
 NODE_TIMEOUT_S = 30
-MAX_UINT256 = 2**256 - 1
 
 
 class CliError(click.ClickException):

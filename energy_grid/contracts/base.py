@@ -42,7 +42,6 @@ from energy_grid.errors import (
 # can write more (a producer's first booked energy, a new interval's counters). Unused gas is not
 # charged, so a margin costs nothing.
 GAS_MARGIN = 25_000
-MAX_UINT256 = 2**256 - 1
 CONNECTION_ERRORS = (requests.exceptions.ConnectionError, ProviderConnectionError, ConnectionError)
 
 T = TypeVar("T")
@@ -243,6 +242,14 @@ def _convert(hint: Any, value: Any) -> Any:
 
 def decode_structs(cls: type[T], raw: Sequence[Sequence[Any]]) -> list[T]:
     return [decode_struct(cls, item) for item in raw]
+
+
+def decode_event(cls: type[T], args: Mapping[str, Any]) -> T:
+    """An event's arguments as the record `cls` (a NamedTuple or dataclass): each field takes the
+    argument its name is the snake case of, converted as a struct's fields are."""
+    by_field = {snake_case(name): value for name, value in args.items()}
+    values = {name: _convert(hint, by_field[name]) for name, hint in get_type_hints(cls).items()}
+    return cast(Callable[..., T], cls)(**values)
 
 
 def as_tuple(struct: Any) -> tuple[Any, ...]:

@@ -13,6 +13,7 @@ from web3.types import TxReceipt
 from energy_grid.auction import AuctionOrder, Clearing, clear_market
 from energy_grid.contracts.base import (
     ContractClient,
+    decode_event,
     decode_struct,
     decode_structs,
     require,
@@ -227,31 +228,11 @@ class EnergyAuction(ContractClient):
 
     def clear(self, sender: LocalAccount, period: int) -> ClearedMarket:
         """Clears the period once its gate has closed; anyone may."""
-        args = self.event(self._send(sender, "clear", period), "MarketCleared")
-        return ClearedMarket(
-            int(args["period"]),
-            int(args["clearingTick"]),
-            int(args["clearingPricePerKWh"]),
-            int(args["volumeWh"]),
-            LongSide(args["longSide"]),
-            int(args["marginalTick"]),
-            int(args["rationedWh"]),
-            int(args["marginalLevelWh"]),
-            int(args["feeBps"]),
-        )
+        return decode_event(ClearedMarket, self.event(self._send(sender, "clear", period), "MarketCleared"))
 
     def claim(self, sender: LocalAccount, order_id: int) -> ClaimedOrder:
         """Pays an order's fill, proceeds and refund to its trader; anyone may, once."""
-        args = self.event(self._send(sender, "claim", order_id), "OrderClaimed")
-        return ClaimedOrder(
-            int(args["orderId"]),
-            str(args["trader"]),
-            bool(args["isBid"]),
-            int(args["filledWh"]),
-            int(args["payment"]),
-            int(args["fee"]),
-            int(args["refund"]),
-        )
+        return decode_event(ClaimedOrder, self.event(self._send(sender, "claim", order_id), "OrderClaimed"))
 
     def withdraw_fees(self, fee_recipient: LocalAccount) -> int:
         return int(self.event(self._send(fee_recipient, "withdrawFees"), "FeesWithdrawn")["amount"])

@@ -7,11 +7,11 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from energy_grid.contracts.base import (
-    MAX_UINT256,
     ContractClient,
     require,
     require_amount,
 )
+from energy_grid.units import MAX_UINT256
 
 
 class ERC20(ContractClient):

@@ -34,7 +34,6 @@ BASELINE_DAYS = 5  # DemandResponse.BASELINE_DAYS: checked against the contract 
 SITE_UTC_OFFSET_MINUTES = -300  # the TMY site (Greensboro, NC) on local standard time
 REGION_ID = LOCAL_OPERATOR_REGION
 SOLAR = 0  # IGridManagement.EnergyType.SOLAR
-MAX_UINT256 = 2**256 - 1
 WEI_PER_ETH = 10**18
 HOUSEHOLD_ETH = 100 * WEI_PER_ETH  # gas money on a local chain
 MIN_ETH = 10 * WEI_PER_ETH

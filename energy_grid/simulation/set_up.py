@@ -17,12 +17,11 @@ from energy_grid.simulation.run_state import (
     GAS_REGISTER,
     GAS_ROLE,
     HOUSEHOLD_ETH,
-    MAX_UINT256,
     MIN_ETH,
     REGION_ID,
     RunState,
 )
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.units import MAX_UINT256, ZERO_ADDRESS
 
 
 class SetUpSteps(RunState):

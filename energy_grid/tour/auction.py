@@ -14,18 +14,15 @@ from eth_account import Account
 
 from energy_grid.auction import AuctionOrder, clear_market, curves, price_of
 from energy_grid.deployment import LOCAL_OPERATOR_REGION
-from energy_grid.operations import MAX_UINT256
+from energy_grid.operations import approve_both_tokens
 from energy_grid.report import heading, print_table
-from energy_grid.units import INTERVAL_SECONDS, format_kwh, format_money
+from energy_grid.tour.steps import money
+from energy_grid.units import INTERVAL_SECONDS, format_kwh
 
 SELLERS, BUYERS = 12, 12
 SEED = 8  # the same neighbours, amounts and limits on every run
 GAS_FUNDING_WEI = 10**18
 FAUCET_WHOLE_UNITS = 100
-
-
-def money(amount: int) -> str:
-    return format_money(amount, 6, "mUSD")
 
 
 def neighbours(chain: Any, funder: Any, system: Any, count: int) -> list[Any]:
@@ -34,8 +31,7 @@ def neighbours(chain: Any, funder: Any, system: Any, count: int) -> list[Any]:
     for account in accounts:
         funder.transfer(account, GAS_FUNDING_WEI)
         system.payment_token.addConsumerBalance(account, FAUCET_WHOLE_UNITS, sender=funder)
-        system.energy_token.approve(system.energy_auction, MAX_UINT256, sender=account)
-        system.payment_token.approve(system.energy_auction, MAX_UINT256, sender=account)
+    approve_both_tokens(system, system.energy_auction, accounts)
     return accounts
 
 

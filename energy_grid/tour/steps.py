@@ -88,6 +88,7 @@ def print_meter_day(system: Any, community: list[Prosumer], devices: list[str], 
 
 
 def money(amount: int) -> str:
+    """An amount of the tour's MockStablecoin (6 decimals), in whole units."""
     return format_money(amount, 6, "mUSD")
 
 
