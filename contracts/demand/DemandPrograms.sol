@@ -9,6 +9,7 @@ import {IGridManagement} from "../grid/IGridManagement.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./MeterBaseline.sol";
 import {RewardPool} from "./RewardPool.sol";
+import {RewardPayouts} from "./RewardPayouts.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "../utils/GridErrors.sol";
 import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 
@@ -17,9 +18,9 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// DemandResponse so both stay well under the 24,576-byte code limit; it reads grid operator and
 /// consumer registration, SmartMeter, the payment token, GridManagement and the verification
 /// period from DemandResponse, and shares its measurement (MeterBaseline), budget accounting
-/// (RewardPool) and DemandResponse's once-only record of rewarded intervals, which it writes
-/// through REDUCTION_RECORDER_ROLE.
-contract DemandPrograms is ReentrancyLock, IDemandPrograms {
+/// (RewardPool), payouts (RewardPayouts) and DemandResponse's once-only record of rewarded
+/// intervals, which it writes through REDUCTION_RECORDER_ROLE.
+contract DemandPrograms is ReentrancyLock, RewardPayouts, IDemandPrograms {
     using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
 
@@ -61,21 +62,22 @@ contract DemandPrograms is ReentrancyLock, IDemandPrograms {
 
     IDemandResponse private immutable _demandResponse;
     ISmartMeterRegistry private immutable _smartMeter;
-    IERC20 private immutable _paymentToken;
     IGridManagement private immutable _gridManagement;
     uint256 private _programCount;
     mapping(uint256 programId => Program) private _programs;
-    mapping(uint256 programId => RewardPool.Pool) private _pools;
     mapping(uint256 programId => mapping(address participant => Participant)) private _participants;
-    /// @dev Payouts counted within one transaction (only differences are read).
-    uint256 private transient _paidCount;
 
-    constructor(IDemandResponse demandResponse_) {
-        if (address(demandResponse_) == address(0)) revert NotInitialized("demandResponse");
+    constructor(IDemandResponse demandResponse_) RewardPayouts(_paymentTokenOf(demandResponse_)) {
         _demandResponse = demandResponse_;
         _smartMeter = demandResponse_.smartMeter();
-        _paymentToken = demandResponse_.paymentToken();
         _gridManagement = demandResponse_.gridManagement();
+    }
+
+    /// @dev Runs before the constructor's body (it gives RewardPayouts its token), so the zero
+    /// check is here.
+    function _paymentTokenOf(IDemandResponse demandResponse_) private view returns (IERC20) {
+        if (address(demandResponse_) == address(0)) revert NotInitialized("demandResponse");
+        return demandResponse_.paymentToken();
     }
 
     /// @inheritdoc IDemandPrograms
@@ -187,75 +189,70 @@ contract DemandPrograms is ReentrancyLock, IDemandPrograms {
 
     /// @inheritdoc IDemandPrograms
     function claimReward(uint256 programId) external nonReentrant returns (uint256 amount) {
-        _knownProgram(programId);
-        Participant storage part = _participants[programId][msg.sender];
-        if (part.status != IDemandResponse.ParticipationStatus.Verified) {
-            if (part.status == IDemandResponse.ParticipationStatus.Rewarded) {
-                revert RewardAlreadyClaimed(programId, msg.sender);
-            }
-            revert ParticipationNotVerified(programId, msg.sender);
-        }
-        amount = part.rewardAmount;
-        if (!_pay(programId, msg.sender)) revert RewardDistributionFailed(programId, msg.sender, amount);
+        return _claimReward(programId);
     }
 
     /// @inheritdoc IDemandPrograms
     function distributeRewards(uint256 programId) external nonReentrant returns (uint256 paidParticipants) {
         Program storage p = _activeProgram(programId);
-        if (block.timestamp < p.endTime) revert ProgramWindowNotEnded(programId, p.endTime);
-        RewardPool.Pool storage pool = _pools[programId];
-        uint256 paidBefore = _paidCount;
-        (uint256 visited, bool allVisited) = pool.distribute(programId, _payOrDefer);
-        paidParticipants = _paidCount - paidBefore;
-        if (allVisited && block.timestamp > p.verificationDeadline) {
-            p.status = IDemandResponse.EventStatus.Completed;
-            uint256 refund = pool.refundUnreserved();
-            emit ProgramCompleted(programId, refund);
-            _paymentToken.safeTransfer(p.gridOperator, refund);
-        } else if (visited == 0) {
-            revert NothingToDistribute(programId);
-        }
+        return _distributeRewards(programId, p.endTime, p.verificationDeadline);
     }
 
     /// @inheritdoc IDemandPrograms
     function cancelProgram(uint256 programId) external nonReentrant {
         Program storage p = _activeProgram(programId);
-        address operator = p.gridOperator;
-        if (msg.sender != operator) revert NotProgramOperator(programId, msg.sender);
+        if (msg.sender != p.gridOperator) revert NotProgramOperator(programId, msg.sender);
         if (block.timestamp >= p.startTime) revert ProgramAlreadyStarted(programId, p.startTime);
-        p.status = IDemandResponse.EventStatus.Cancelled;
-        uint256 refund = _pools[programId].refundUnreserved();
-        emit ProgramCancelled(programId, refund);
-        _paymentToken.safeTransfer(operator, refund);
+        _closeAndRefund(programId, IDemandResponse.EventStatus.Cancelled);
     }
 
-    /// @dev Pays `participant`'s reserved reward if still unpaid (true when there is nothing to
-    /// pay). Books change before the transfer; when the token refuses it they are put back and it
-    /// returns false, so the reward stays reserved and claimable (as DemandResponse's _pay).
-    function _pay(uint256 programId, address participant) private returns (bool) {
+    /// @dev RewardPayouts' record of a payout: the participant's.
+    function _moveStatus(
+        uint256 programId,
+        address participant,
+        IDemandResponse.ParticipationStatus from,
+        IDemandResponse.ParticipationStatus to
+    ) internal override returns (IDemandResponse.ParticipationStatus previous, uint256 rewardAmount) {
         Participant storage part = _participants[programId][participant];
-        if (part.status != IDemandResponse.ParticipationStatus.Verified) return true;
-        RewardPool.Pool storage pool = _pools[programId];
-        uint256 amount = part.rewardAmount;
-        part.status = IDemandResponse.ParticipationStatus.Rewarded;
-        pool.paid += amount;
-        if (amount != 0 && !_paymentToken.trySafeTransfer(participant, amount)) {
-            part.status = IDemandResponse.ParticipationStatus.Verified;
-            pool.paid -= amount;
-            return false;
-        }
-        _paidCount += 1;
-        emit RewardPaid(programId, participant, amount);
-        return true;
+        previous = part.status;
+        if (previous == from) (part.status, rewardAmount) = (to, part.rewardAmount);
     }
 
-    /// @dev A batch's payout: a recipient the token refuses is skipped and left to claim, so it
-    /// cannot hold up the others, the program's completion and the operator's refund.
-    // slither-disable-next-line dead-code: RewardPool.distribute calls it through a function pointer, which Slither does not follow
-    function _payOrDefer(uint256 programId, address participant) private {
-        if (!_pay(programId, participant)) {
-            emit RewardPaymentDeferred(programId, participant, _participants[programId][participant].rewardAmount);
-        }
+    /// @dev RewardPayouts' existence check.
+    function _requireKnown(uint256 programId) internal view override {
+        _knownProgram(programId);
+    }
+
+    /// @dev RewardPayouts closing a program: completed after distribution, or cancelled.
+    function _closeRecord(uint256 programId, IDemandResponse.EventStatus status, uint256 refund)
+        internal
+        override
+        returns (address)
+    {
+        Program storage p = _programs[programId];
+        p.status = status;
+        if (status == IDemandResponse.EventStatus.Completed) emit ProgramCompleted(programId, refund);
+        else emit ProgramCancelled(programId, refund);
+        return p.gridOperator;
+    }
+
+    /// @dev RewardPayouts' payout events, under this contract's parameter names.
+    function _emitPayout(bool paid, uint256 programId, address participant, uint256 amount) internal override {
+        if (paid) emit RewardPaid(programId, participant, amount);
+        else emit RewardPaymentDeferred(programId, participant, amount);
+    }
+
+    /// @dev RewardPayouts' payout errors, under this contract's parameter names.
+    function _revertPayout(PayoutFailure failure, uint256 programId, address participant, uint256 value)
+        internal
+        pure
+        override
+    {
+        if (failure == PayoutFailure.NotVerified) revert ParticipationNotVerified(programId, participant);
+        if (failure == PayoutFailure.AlreadyClaimed) revert RewardAlreadyClaimed(programId, participant);
+        if (failure == PayoutFailure.TransferRefused) revert RewardDistributionFailed(programId, participant, value);
+        if (failure == PayoutFailure.WindowNotEnded) revert ProgramWindowNotEnded(programId, value);
+        revert NothingToDistribute(programId);
     }
 
     // ----------------------------------------------------------------------------- views

@@ -9,6 +9,7 @@ import {IGridManagement} from "../grid/IGridManagement.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./MeterBaseline.sol";
 import {RewardPool} from "./RewardPool.sol";
+import {RewardPayouts} from "./RewardPayouts.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
 import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 
@@ -16,10 +17,10 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// @notice Demand-response events, with every reduction checked against the consumer's
 /// SmartMeter load profile (see IDemandResponse and MeterBaseline for the measurement). Rewards
 /// come out of a budget the operator pays in when it starts the event; an event never pays out
-/// more than that budget, and what is left returns to the operator.
+/// more than that budget, and what is left returns to the operator (paid out by RewardPayouts).
 /// @dev No `initialize`: the constructor takes every dependency at deployment and a zero address
 /// reverts NotInitialized, so no instance can exist uninitialized.
-contract DemandResponse is AccessControl, ReentrancyLock, IDemandResponse {
+contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemandResponse {
     using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
 
@@ -77,7 +78,6 @@ contract DemandResponse is AccessControl, ReentrancyLock, IDemandResponse {
     }
 
     ISmartMeterRegistry private immutable _smartMeter;
-    IERC20 private immutable _paymentToken;
     IGridManagement private immutable _gridManagement;
     uint256 private _minimumReductionW = DEFAULT_MINIMUM_REDUCTION_W;
     uint256 private _verificationPeriod = DEFAULT_VERIFICATION_PERIOD;
@@ -87,24 +87,20 @@ contract DemandResponse is AccessControl, ReentrancyLock, IDemandResponse {
     mapping(address consumer => Consumer) private _consumers;
     mapping(address meter => MeterRewards) private _meterRewards;
     mapping(uint256 eventId => EventData) private _events;
-    mapping(uint256 eventId => RewardPool.Pool) private _pools;
     mapping(uint256 eventId => mapping(address consumer => Participation)) private _participations;
     mapping(address consumer => uint256[] eventIds) private _consumerEvents;
-    /// @dev Payouts counted within one transaction (only differences are read).
-    uint256 private transient _paidCount;
 
     constructor(
         address admin,
         ISmartMeterRegistry smartMeter_,
         IERC20 paymentToken_,
         IGridManagement gridManagement_
-    ) {
+    ) RewardPayouts(paymentToken_) {
         if (admin == address(0)) revert NotInitialized("admin");
         if (address(smartMeter_) == address(0)) revert NotInitialized("smartMeter");
         if (address(paymentToken_) == address(0)) revert NotInitialized("paymentToken");
         if (address(gridManagement_) == address(0)) revert NotInitialized("gridManagement");
         _smartMeter = smartMeter_;
-        _paymentToken = paymentToken_;
         _gridManagement = gridManagement_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
@@ -192,13 +188,9 @@ contract DemandResponse is AccessControl, ReentrancyLock, IDemandResponse {
     /// @inheritdoc IDemandResponse
     function cancelEvent(uint256 eventId) external nonReentrant {
         EventData storage e = _activeEvent(eventId);
-        address operator = e.gridOperator;
-        if (msg.sender != operator) revert NotEventOperator(eventId, msg.sender);
+        if (msg.sender != e.gridOperator) revert NotEventOperator(eventId, msg.sender);
         if (block.timestamp >= e.startTime) revert EventAlreadyStarted(eventId, e.startTime);
-        e.status = EventStatus.Cancelled;
-        uint256 refund = _pools[eventId].refundUnreserved();
-        emit EventCancelled(eventId, refund);
-        _paymentToken.safeTransfer(operator, refund);
+        _closeAndRefund(eventId, EventStatus.Cancelled);
     }
 
     // ----------------------------------------------------------------------------- verification
@@ -314,62 +306,53 @@ contract DemandResponse is AccessControl, ReentrancyLock, IDemandResponse {
 
     /// @inheritdoc IDemandResponse
     function claimReward(uint256 eventId) external nonReentrant returns (uint256 amount) {
-        _knownEvent(eventId);
-        Participation storage p = _participations[eventId][msg.sender];
-        if (p.participationId == 0 || p.status != ParticipationStatus.Verified) {
-            if (p.status == ParticipationStatus.Rewarded) revert RewardAlreadyClaimed(eventId, msg.sender);
-            revert ParticipationNotVerified(eventId, msg.sender);
-        }
-        amount = p.rewardAmount;
-        if (!_pay(eventId, msg.sender)) revert RewardDistributionFailed(eventId, msg.sender, amount);
+        return _claimReward(eventId);
     }
 
     /// @inheritdoc IDemandResponse
     function distributeRewards(uint256 eventId) external nonReentrant returns (uint256 paidParticipants) {
         EventData storage e = _activeEvent(eventId);
-        if (block.timestamp < e.endTime) revert EventWindowNotEnded(eventId, e.endTime);
-        RewardPool.Pool storage pool = _pools[eventId];
-        uint256 paidBefore = _paidCount;
-        (uint256 visited, bool allVisited) = pool.distribute(eventId, _payOrDefer);
-        paidParticipants = _paidCount - paidBefore;
-        if (allVisited && block.timestamp > e.verificationDeadline) {
-            e.status = EventStatus.Completed;
-            uint256 refund = pool.refundUnreserved();
-            emit EventCompleted(eventId, refund);
-            _paymentToken.safeTransfer(e.gridOperator, refund);
-        } else if (visited == 0) {
-            revert NothingToDistribute(eventId);
-        }
+        return _distributeRewards(eventId, e.endTime, e.verificationDeadline);
     }
 
-    /// @dev Pays `consumer`'s reserved reward if it is still unpaid (true when there is nothing to
-    /// pay). Status and books change before the transfer; when the token refuses it (a frozen
-    /// account, a failing token) they are put back and it returns false, so the reward stays
-    /// reserved and claimable.
-    function _pay(uint256 eventId, address consumer) private returns (bool) {
+    /// @dev RewardPayouts' record of a payout: the consumer's participation.
+    function _moveStatus(uint256 eventId, address consumer, ParticipationStatus from, ParticipationStatus to)
+        internal
+        override
+        returns (ParticipationStatus previous, uint256 rewardAmount)
+    {
         Participation storage p = _participations[eventId][consumer];
-        if (p.status != ParticipationStatus.Verified) return true;
-        RewardPool.Pool storage pool = _pools[eventId];
-        uint256 amount = p.rewardAmount;
-        p.status = ParticipationStatus.Rewarded;
-        pool.paid += amount;
-        if (amount != 0 && !_paymentToken.trySafeTransfer(consumer, amount)) {
-            p.status = ParticipationStatus.Verified;
-            pool.paid -= amount;
-            return false;
-        }
-        _paidCount += 1;
-        emit RewardPaid(eventId, consumer, amount);
-        return true;
+        previous = p.status;
+        if (previous == from) (p.status, rewardAmount) = (to, p.rewardAmount);
     }
 
-    /// @dev A batch's payout: one recipient the token refuses must not hold up everyone else's
-    /// payment, the event's completion and the operator's refund, so it is skipped and left to claim.
-    // slither-disable-next-line dead-code: RewardPool.distribute calls it through a function pointer, which Slither does not follow
-    function _payOrDefer(uint256 eventId, address consumer) private {
-        if (!_pay(eventId, consumer)) {
-            emit RewardPaymentDeferred(eventId, consumer, _participations[eventId][consumer].rewardAmount);
-        }
+    /// @dev RewardPayouts' existence check.
+    function _requireKnown(uint256 eventId) internal view override {
+        _knownEvent(eventId);
+    }
+
+    /// @dev RewardPayouts closing an event: completed after distribution, or cancelled.
+    function _closeRecord(uint256 eventId, EventStatus status, uint256 refund) internal override returns (address) {
+        EventData storage e = _events[eventId];
+        e.status = status;
+        if (status == EventStatus.Completed) emit EventCompleted(eventId, refund);
+        else emit EventCancelled(eventId, refund);
+        return e.gridOperator;
+    }
+
+    /// @dev RewardPayouts' payout events, under this contract's parameter names.
+    function _emitPayout(bool paid, uint256 eventId, address consumer, uint256 amount) internal override {
+        if (paid) emit RewardPaid(eventId, consumer, amount);
+        else emit RewardPaymentDeferred(eventId, consumer, amount);
+    }
+
+    /// @dev RewardPayouts' payout errors, under this contract's parameter names.
+    function _revertPayout(PayoutFailure failure, uint256 eventId, address consumer, uint256 value) internal pure override {
+        if (failure == PayoutFailure.NotVerified) revert ParticipationNotVerified(eventId, consumer);
+        if (failure == PayoutFailure.AlreadyClaimed) revert RewardAlreadyClaimed(eventId, consumer);
+        if (failure == PayoutFailure.TransferRefused) revert RewardDistributionFailed(eventId, consumer, value);
+        if (failure == PayoutFailure.WindowNotEnded) revert EventWindowNotEnded(eventId, value);
+        revert NothingToDistribute(eventId);
     }
 
     // ----------------------------------------------------------------------------- admin
