@@ -1,0 +1,126 @@
+"""The index's migrations: each revision builds what it added (read from the models), the newest
+one leaves the database exactly as the models describe it, a database indexed at the first
+revision keeps its rows when it is upgraded, and every revision can be taken back."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from energy_grid.index import EventIndex, queries
+from energy_grid.index.models import Base, DemandEventStarted, EmergencyModeChanged
+
+FIRST, DR_REGION, EMERGENCY_REGION = "0001", "0002_dr_event_region", "0003_emergency_region"
+TX_HASH = "0x" + "ab" * 32
+OPERATOR = "0x" + "11" * 20
+MODEL_TABLES = set(Base.metadata.tables)
+
+
+@pytest.fixture
+def index(tmp_path):
+    return EventIndex(f"sqlite:///{tmp_path / 'index'}.sqlite")
+
+
+def differences(index: EventIndex) -> list:
+    """What the database's schema lacks or has beyond the models (types and server defaults too)."""
+    with index.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def columns(index: EventIndex, table: str) -> set[str]:
+    return {column["name"] for column in sa.inspect(index.engine).get_columns(table)}
+
+
+def indexes(index: EventIndex, table: str) -> set[str]:
+    return {str(item["name"]) for item in sa.inspect(index.engine).get_indexes(table)}
+
+
+def tables(index: EventIndex) -> set[str]:
+    return set(sa.inspect(index.engine).get_table_names()) - {"alembic_version"}
+
+
+def test_each_revision_builds_only_what_it_added(index):
+    index.upgrade(FIRST)
+    assert tables(index) == MODEL_TABLES
+    assert "region_id" not in columns(index, "dr_event_started")
+    assert "region_id" not in columns(index, "grid_emergency_mode_changed")
+    assert indexes(index, "grid_emergency_mode_changed") == set()
+    assert indexes(index, "meter_reading") == {"ix_meter_reading_meter_time", "ix_meter_reading_time"}
+
+    index.upgrade(DR_REGION)
+    assert "region_id" in columns(index, "dr_event_started")
+    assert "region_id" not in columns(index, "grid_emergency_mode_changed")
+
+    index.upgrade(EMERGENCY_REGION)
+    assert "region_id" in columns(index, "grid_emergency_mode_changed")
+    assert indexes(index, "grid_emergency_mode_changed") == {"ix_grid_emergency_mode_changed_region_id"}
+
+
+def test_the_newest_revision_is_the_models_schema(index):
+    index.upgrade()
+    assert differences(index) == []
+    index.upgrade()  # a second upgrade is a no-op
+    assert differences(index) == []
+
+
+def _insert(connection: sa.Connection, table_name: str, **values: object) -> None:
+    """A row as the first revision's index wrote it (plain SQL values: small integers stay INTEGER)."""
+    row = {"block_number": 1, "tx_hash": TX_HASH, "timestamp_s": 1_000, **values}
+    connection.execute(sa.insert(sa.table(table_name, *(sa.column(name) for name in row))).values(row))
+
+
+def test_upgrades_an_index_built_at_the_first_revision_keeping_its_rows(index):
+    index.upgrade(FIRST)
+    with index.engine.begin() as connection:
+        _insert(
+            connection,
+            "dr_event_started",
+            log_index=0,
+            event_id=7,
+            operator=OPERATOR,
+            target_reduction_kw=50,
+            reward_per_kw=3,
+            start_time_s=1_000,
+            end_time_s=2_000,
+            budget=150,
+        )
+        _insert(connection, "grid_emergency_mode_changed", log_index=1, active=True, changed_by=OPERATOR)
+
+    index.upgrade()
+
+    assert differences(index) == []
+    with index.session() as session:
+        started = session.scalars(sa.select(DemandEventStarted)).one()
+        assert (started.event_id, started.region_id, started.budget) == (7, 0, 150)
+        emergency = session.scalars(sa.select(EmergencyModeChanged)).one()
+        assert (emergency.region_id, emergency.active) == (0, True)
+        # The read routes see the rows indexed before: region 0 is the grid-wide switch.
+        assert queries.demand_events(session, queries.PageRequest(10, 0))["items"][0]["regionId"] == 0
+        status = queries.grid_status(session)
+        assert status["emergencyMode"] is True and status["regions"][0]["regionId"] == 0
+    # Rows indexed after the upgrade carry their region.
+    with index.sessions.begin() as session:
+        session.add(
+            EmergencyModeChanged(
+                block_number=2, log_index=0, tx_hash=TX_HASH, timestamp_s=2_000, region_id=3, active=False, changed_by=OPERATOR
+            )
+        )
+    with index.session() as session:
+        assert [row["regionId"] for row in queries.grid_status(session)["regions"]] == [0, 3]
+
+
+def test_every_revision_can_be_taken_back(index):
+    index.upgrade()
+    index.downgrade(DR_REGION)
+    assert "region_id" not in columns(index, "grid_emergency_mode_changed")
+    assert "region_id" in columns(index, "dr_event_started")
+    index.downgrade(FIRST)
+    assert "region_id" not in columns(index, "dr_event_started")
+    index.downgrade("base")
+    assert tables(index) == set()
+
+    index.upgrade()
+    assert differences(index) == []
