@@ -26,9 +26,10 @@ HASH_LENGTH = 66
 RowId = BigInteger().with_variant(Integer(), "sqlite")
 # A column's (or table's) `info` key: the migration revision that added it.
 ADDED_IN = "added_in"
-# A column's `info` key: it holds a checksummed address (the zero address stored as NULL where
-# the column is nullable).
+# A column's `info` key: it holds a checksummed address, "zero is null" where the zero address
+# (none on chain) is stored as NULL.
 ADDRESS = "address"
+ZERO_IS_NULL = "zero is null"
 
 
 def added_in(revision: str) -> dict[str, str]:
@@ -39,8 +40,8 @@ def added_in(revision: str) -> dict[str, str]:
 # The column kinds (nullable where the annotation says `| None`).
 
 
-def address(*, index: bool = False) -> MappedColumn[Any]:
-    return mapped_column(String(ADDRESS_LENGTH), index=index, info={ADDRESS: True})
+def address(*, index: bool = False, zero_is_null: bool = False) -> MappedColumn[Any]:
+    return mapped_column(String(ADDRESS_LENGTH), index=index, info={ADDRESS: ZERO_IS_NULL if zero_is_null else True})
 
 
 def uint256(*, index: bool = False) -> MappedColumn[Any]:
@@ -98,7 +99,7 @@ class OrderCreated(EventRow):
     amount_wh: Mapped[int] = uint256()
     price_per_kwh: Mapped[int] = uint256()
     expiry_s: Mapped[int] = int64()
-    counterparty: Mapped[str | None] = address()  # None: open to anyone
+    counterparty: Mapped[str | None] = address(zero_is_null=True)  # None: open to anyone
 
 
 class OrderClosed(EventRow):
