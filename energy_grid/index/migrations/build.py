@@ -1,7 +1,7 @@
 """What each migration adds, read from the models: a table or column carries the revision that
 added it (`models.added_in`), unmarked ones belong to the first revision. A migration that only
-adds tables, columns or their indexes is then one call, `add(revision)` (and `remove(revision)`
-to go back), and every revision builds exactly what it added: a column added later is never
+adds tables, columns or their indexes is then one line, `upgrade, downgrade = steps(revision)`,
+and every revision builds exactly what it added: a column added later is never
 created by an earlier revision, so the database at each revision is the one it was, whatever the
 models add afterwards.
 
@@ -12,6 +12,8 @@ models, so a change that breaks an earlier revision fails there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from alembic import op
 from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint
@@ -106,3 +108,15 @@ def remove(revision: str) -> None:
             for column in reversed(columns):
                 batch_op.drop_column(column.name)
     tables_added(revision).drop_all(op.get_bind())
+
+
+def steps(revision: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A migration's upgrade and downgrade when it only adds what the models mark with `revision`."""
+
+    def upgrade() -> None:
+        add(revision)
+
+    def downgrade() -> None:
+        remove(revision)
+
+    return upgrade, downgrade

@@ -11,13 +11,5 @@ from energy_grid.index.migrations import build
 
 revision = "0003_emergency_region"
 down_revision = "0002_dr_event_region"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    build.add(revision)
-
-
-def downgrade() -> None:
-    build.remove(revision)
+upgrade, downgrade = build.steps(revision)
