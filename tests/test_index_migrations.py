@@ -1,6 +1,7 @@
-"""The index's migrations: each revision builds what it added (read from the models), the newest
-one leaves the database exactly as the models describe it, a database indexed at the first
-revision keeps its rows when it is upgraded, and every revision can be taken back."""
+"""The index's migrations, on SQLite and PostgreSQL: each revision builds what it added (read from
+the models), the newest one leaves the database exactly as the models describe it, a database
+indexed at the first revision keeps its rows when it is upgraded, and every revision can be taken
+back."""
 
 from __future__ import annotations
 
@@ -18,9 +19,27 @@ OPERATOR = "0x" + "11" * 20
 MODEL_TABLES = set(Base.metadata.tables)
 
 
-@pytest.fixture
-def index(tmp_path):
-    return EventIndex(f"sqlite:///{tmp_path / 'index'}.sqlite")
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    pgserver = pytest.importorskip("pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def index(request, tmp_path):
+    """An empty database (a new one per test) of each kind the index runs on."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'index'}.sqlite"
+    else:
+        server = request.getfixturevalue("postgres")
+        name = f"index_{abs(hash(request.node.nodeid))}"
+        server.psql(f"CREATE DATABASE {name};")
+        url = server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
+    index = EventIndex(url)
+    yield index
+    index.engine.dispose()
 
 
 def differences(index: EventIndex) -> list:
@@ -35,7 +54,8 @@ def columns(index: EventIndex, table: str) -> set[str]:
 
 
 def indexes(index: EventIndex, table: str) -> set[str]:
-    return {str(item["name"]) for item in sa.inspect(index.engine).get_indexes(table)}
+    """The table's indexes (PostgreSQL's of its unique constraints left out)."""
+    return {str(item["name"]) for item in sa.inspect(index.engine).get_indexes(table) if not item.get("duplicates_constraint")}
 
 
 def tables(index: EventIndex) -> set[str]:
