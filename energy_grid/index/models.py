@@ -56,6 +56,10 @@ class Base(DeclarativeBase):
     pass
 
 
+def _one_row_per_log(table_name: str) -> UniqueConstraint:
+    return UniqueConstraint("block_number", "log_index", name=f"uq_{table_name}_log")
+
+
 class EventRow(Base):
     """The columns every event row has."""
 
@@ -69,7 +73,7 @@ class EventRow(Base):
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
-        return (UniqueConstraint("block_number", "log_index", name=f"uq_{cls.__tablename__}_log"),)
+        return (_one_row_per_log(cls.__tablename__),)
 
 
 class RegionReport(EventRow):
@@ -169,7 +173,7 @@ class ReadingAccepted(EventRow):
 
     __tablename__ = "meter_reading"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_meter_reading_log"),
+        _one_row_per_log("meter_reading"),
         Index("ix_meter_reading_meter_time", "meter", "reading_timestamp_s"),
         Index("ix_meter_reading_time", "reading_timestamp_s"),
     )

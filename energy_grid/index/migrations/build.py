@@ -1,14 +1,16 @@
 """What each migration adds, read from the models: a table or column carries the revision that
 added it (`models.added_in`), unmarked ones belong to the first revision. A migration that only
-adds tables, columns or their indexes is then one line, `upgrade, downgrade = steps(revision)`,
-and every revision builds exactly what it added: a column added later is never
-created by an earlier revision, so the database at each revision is the one it was, whatever the
-models add afterwards.
+adds tables, or columns and their indexes, is then one line, `upgrade, downgrade = steps(revision)`,
+and each revision builds exactly what it added: a column a later revision adds is never created by
+an earlier one, so the database at every revision is the one it was, whatever the models add later.
 
-A migration that changes or drops what an earlier one made (a new type, a rename, a dropped
-column) writes its operations by hand, and the model keeps the mark of the revision that first
-made the column; the migration tests step through every revision and compare the result with the
-models, so a change that breaks an earlier revision fails there.
+Only additions are read from the models. A revision that changes or drops what an earlier one made
+(a new type, a rename, a dropped column) writes its operations by hand, and the earlier revisions
+still build from the models: a dropped or renamed column then needs its former definition kept for
+them (say, marked with the revision that removed it, which this module would leave out from that
+revision on; no revision has needed it yet). The migration tests step through every revision on
+both databases and compare the newest with the models, so a change that breaks an earlier
+revision fails there.
 """
 
 from __future__ import annotations
