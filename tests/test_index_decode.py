@@ -53,5 +53,7 @@ def test_the_fixed_columns_tell_a_table_s_events_apart():
 
 
 def test_a_column_the_table_lacks_is_refused_when_the_table_of_events_is_built():
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="unfilled_kwh"):
         RowOf(m.OrderClosed, {"unfilled_kwh": "unfilledWh"})
+    with pytest.raises(KeyError, match="reasons"):
+        RowOf(m.OrderClosed, {"unfilled_wh": "unfilledWh"}, reasons="CANCELLED")

@@ -42,6 +42,9 @@ class RowOf:
         self.arguments = dict(arguments)
         self.fixed = fixed
         columns = table.__table__.columns
+        unknown = (set(self.arguments) | set(fixed)) - set(columns.keys())
+        if unknown:
+            raise KeyError(f"{table.__tablename__} has no column {', '.join(sorted(unknown))}")
         self._addresses = {name for name in self.arguments if columns[name].info.get(m.ADDRESS)}
         self._zero_is_null = {name for name in self._addresses if columns[name].info[m.ADDRESS] == m.ZERO_IS_NULL}
 
