@@ -5,13 +5,18 @@ back."""
 
 from __future__ import annotations
 
+import shutil
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from energy_grid.index import EventIndex, queries
-from energy_grid.index.models import Base, DemandEventStarted, EmergencyModeChanged
+from energy_grid.index import EventIndex, queries, store
+from energy_grid.index.migrations import build
+from energy_grid.index.models import Base, DemandEventStarted, EmergencyModeChanged, added_in
+from energy_grid.index.store import MIGRATIONS_DIR
 
 FIRST, DR_REGION, EMERGENCY_REGION = "0001", "0002_dr_event_region", "0003_emergency_region"
 TX_HASH = "0x" + "ab" * 32
@@ -143,4 +148,34 @@ def test_every_revision_can_be_taken_back(index):
     assert tables(index) == set()
 
     index.upgrade()
+    assert differences(index) == []
+
+
+def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
+    """The models grow a column and a table marked with a new revision: the revisions before it
+    build what they did, the new one adds both, and taking it back removes them."""
+    later = "0004_tariffs"
+    metadata = sa.MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    metadata.tables["meter_registered"].append_column(
+        sa.Column("tariff_id", sa.BigInteger(), nullable=False, server_default="0", index=True, info=added_in(later))
+    )
+    sa.Table("tariff_set", metadata, sa.Column("id", sa.Integer(), primary_key=True), info=added_in(later))
+    monkeypatch.setattr(build, "Base", SimpleNamespace(metadata=metadata))
+    migrations = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    (migrations / "versions" / f"{later}.py").write_text(
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {EMERGENCY_REGION!r}\n"
+        "upgrade, downgrade = build.steps(revision)\n"
+    )
+    monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
+
+    index.upgrade(EMERGENCY_REGION)
+    assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
+    index.upgrade()
+    assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
+    assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
+    index.downgrade(EMERGENCY_REGION)
+    assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     assert differences(index) == []
