@@ -1,10 +1,11 @@
 """Which events the index keeps, and how a log becomes a row: the manifest's ABIs decode the logs
-(web3's event decoding), one builder per event maps the arguments to its table's columns."""
+(web3's event decoding), and a table of events (EVENTS) names each one's row: its table and
+which argument fills which column."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from hexbytes import HexBytes
@@ -26,280 +27,157 @@ class LogPlace:
     timestamp_s: int
 
     def columns(self) -> dict[str, Any]:
-        return {
-            "block_number": self.block_number,
-            "log_index": self.log_index,
-            "tx_hash": self.tx_hash,
-            "timestamp_s": self.timestamp_s,
-        }
+        """The event row's columns of the same names."""
+        return asdict(self)
 
 
-Builder = Callable[[dict[str, Any], LogPlace], m.EventRow]
+class RowOf:
+    """How an event becomes a row of `table`: the columns `arguments` fills from the event's
+    arguments (column -> argument name), and the `fixed` columns every such row has (which of a
+    table's events it was). Address columns hold checksummed addresses (NULL for the zero address
+    where the column says so: an order open to anyone)."""
+
+    def __init__(self, table: type[m.EventRow], arguments: Mapping[str, str], **fixed: Any) -> None:
+        self.table = table
+        self.arguments = dict(arguments)
+        self.fixed = fixed
+        columns = table.__table__.columns
+        unknown = (set(self.arguments) | set(fixed)) - set(columns.keys())
+        if unknown:
+            raise KeyError(f"{table.__tablename__} has no column {', '.join(sorted(unknown))}")
+        self._addresses = {name for name in self.arguments if columns[name].info.get(m.ADDRESS)}
+        self._zero_is_null = {name for name in self._addresses if columns[name].info[m.ADDRESS] == m.ZERO_IS_NULL}
+
+    def build(self, args: Mapping[str, Any], at: LogPlace) -> m.EventRow:
+        values = {column: args[argument] for column, argument in self.arguments.items()}
+        for column in self._addresses:
+            address = Web3.to_checksum_address(values[column])
+            values[column] = None if column in self._zero_is_null and address == ZERO_ADDRESS else address
+        return self.table(**at.columns(), **values, **self.fixed)
 
 
-def _address(value: str) -> str:
-    return Web3.to_checksum_address(value)
+_ORDER_CLOSED = {"order_id": "orderId", "trader": "trader", "unfilled_wh": "unfilledWh", "refunded_escrow": "refundedEscrow"}
+_SETTLEMENT = {"transaction_id": "transactionId", "buyer": "buyer", "seller": "seller", "amount_wh": "amountWh"}
+_METER = {"meter": "meter"}
+_DR_ENDED = {"event_id": "eventId", "refund": "refund"}
 
-
-def _order_created(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    counterparty = _address(a["counterparty"])
-    return m.OrderCreated(
-        **at.columns(),
-        order_id=a["orderId"],
-        trader=_address(a["trader"]),
-        side=a["orderType"],
-        amount_wh=a["amountWh"],
-        price_per_kwh=a["pricePerKWh"],
-        expiry_s=a["expiry"],
-        counterparty=None if counterparty == ZERO_ADDRESS else counterparty,
-    )
-
-
-def _order_closed(reason: str) -> Builder:
-    def build(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-        return m.OrderClosed(
-            **at.columns(),
-            order_id=a["orderId"],
-            trader=_address(a["trader"]),
-            reason=reason,
-            unfilled_wh=a["unfilledWh"],
-            refunded_escrow=a["refundedEscrow"],
-        )
-
-    return build
-
-
-def _orders_matched(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.Fill(
-        **at.columns(),
-        transaction_id=a["transactionId"],
-        buy_order_id=a["buyOrderId"],
-        sell_order_id=a["sellOrderId"],
-        amount_wh=a["amountWh"],
-        price_per_kwh=a["pricePerKWh"],
-    )
-
-
-def _order_taken(a: dict[str, Any], at: LogPlace) -> m.EventRow:
+# (manifest contract name, event name) -> its row. Only the quarter-hourly "EnergyAuction" is
+# indexed: the API's auction routes describe that market.
+EVENTS: dict[tuple[str, str], RowOf] = {
+    ("EnergyTrading", "OrderCreated"): RowOf(
+        m.OrderCreated,
+        {
+            "order_id": "orderId", "trader": "trader", "side": "orderType", "amount_wh": "amountWh",
+            "price_per_kwh": "pricePerKWh", "expiry_s": "expiry", "counterparty": "counterparty",
+        },
+    ),
+    ("EnergyTrading", "OrderCancelled"): RowOf(m.OrderClosed, _ORDER_CLOSED, reason="CANCELLED"),
+    ("EnergyTrading", "ExpiredOrderReleased"): RowOf(m.OrderClosed, _ORDER_CLOSED, reason="RELEASED"),
+    ("EnergyTrading", "OrdersMatched"): RowOf(
+        m.Fill,
+        {
+            "transaction_id": "transactionId", "buy_order_id": "buyOrderId", "sell_order_id": "sellOrderId",
+            "amount_wh": "amountWh", "price_per_kwh": "pricePerKWh",
+        },
+    ),
     # The taken order's side decides which id it is and whether the taker bought or sold: the
     # index resolves it from the order's creation when it stores the row.
-    return m.Fill(
-        **at.columns(),
-        transaction_id=a["transactionId"],
-        taken_order_id=a["orderId"],
-        taker=_address(a["taker"]),
-        amount_wh=a["amountWh"],
-        price_per_kwh=a["pricePerKWh"],
-    )
-
-
-def _settled(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.SettlementRow(
-        **at.columns(),
-        transaction_id=a["transactionId"],
-        status="SETTLED",
-        buyer=_address(a["buyer"]),
-        seller=_address(a["seller"]),
-        amount_wh=a["amountWh"],
-        payment=a["payment"],
-        fee=a["fee"],
-        buyer_refund=a["buyerRefund"],
-    )
-
-
-def _voided(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.SettlementRow(
-        **at.columns(),
-        transaction_id=a["transactionId"],
-        status="VOIDED",
-        buyer=_address(a["buyer"]),
-        seller=_address(a["seller"]),
-        amount_wh=a["amountWh"],
-        returned_payment=a["returnedPayment"],
-    )
-
-
-def _meter_registered(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.MeterRegistered(
-        **at.columns(),
-        meter=_address(a["meter"]),
-        owner=_address(a["owner"]),
-        region_id=a["regionId"],
-        consumption_register_wh=a["consumptionRegisterWh"],
-        production_register_wh=a["productionRegisterWh"],
-    )
-
-
-def _meter_status(active: bool) -> Builder:
-    def build(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-        return m.MeterStatusChanged(**at.columns(), meter=_address(a["meter"]), active=active)
-
-    return build
-
-
-def _reading(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.ReadingAccepted(
-        **at.columns(),
-        meter=_address(a["meter"]),
-        reading_timestamp_s=a["timestamp"],
-        consumption_wh=a["consumptionWh"],
-        production_wh=a["productionWh"],
-    )
-
-
-def _grid_status(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.GridStatusUpdated(
-        **at.columns(),
-        operator=_address(a["operator"]),
-        supply_w=a["supplyW"],
-        demand_w=a["demandW"],
-        frequency_millihz=a["frequencyMilliHz"],
-        voltage_per_mille=a["voltagePerMille"],
-    )
-
-
-def _emergency(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.EmergencyModeChanged(
-        **at.columns(), region_id=a["regionId"], active=a["active"], changed_by=_address(a["changedBy"])
-    )
-
-
-def _load(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.LoadReported(
-        **at.columns(),
-        region_id=a["regionId"],
-        operator=_address(a["operator"]),
-        sequence=a["sequence"],
-        capacity_mw=a["capacityMW"],
-        demand_mw=a["demandMW"],
-        load_percentage=a["loadPercentage"],
-        status=a["status"],
-    )
-
-
-def _grid_data(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.GridDataUpdated(
-        **at.columns(),
-        region_id=a["regionId"],
-        frequency_millihz=a["frequencyMilliHz"],
-        voltage_per_mille=a["voltagePerMille"],
-        supply_w=a["supplyW"],
-        demand_w=a["demandW"],
-        report_count=a["reportCount"],
-    )
-
-
-def _auction_order(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.AuctionOrderSubmitted(
-        **at.columns(),
-        order_id=a["orderId"],
-        period=a["period"],
-        trader=_address(a["trader"]),
-        is_bid=a["isBid"],
-        amount_wh=a["amountWh"],
-        limit_price_per_kwh=a["limitPricePerKWh"],
-        escrow=a["escrow"],
-    )
-
-
-def _cleared(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.AuctionMarketCleared(
-        **at.columns(),
-        period=a["period"],
-        clearing_tick=a["clearingTick"],
-        clearing_price_per_kwh=a["clearingPricePerKWh"],
-        volume_wh=a["volumeWh"],
-        long_side=a["longSide"],
-        marginal_tick=a["marginalTick"],
-        rationed_wh=a["rationedWh"],
-        marginal_level_wh=a["marginalLevelWh"],
-        fee_bps=a["feeBps"],
-    )
-
-
-def _claimed(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.AuctionOrderClaimed(
-        **at.columns(),
-        order_id=a["orderId"],
-        trader=_address(a["trader"]),
-        is_bid=a["isBid"],
-        filled_wh=a["filledWh"],
-        payment=a["payment"],
-        fee=a["fee"],
-        refund=a["refund"],
-    )
-
-
-def _dr_started(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.DemandEventStarted(
-        **at.columns(),
-        event_id=a["eventId"],
-        operator=_address(a["gridOperator"]),
-        region_id=a["regionId"],
-        target_reduction_kw=a["targetReductionKW"],
-        reward_per_kw=a["rewardPerKW"],
-        start_time_s=a["startTime"],
-        end_time_s=a["endTime"],
-        budget=a["budget"],
-    )
-
-
-def _dr_ended(status: str) -> Builder:
-    def build(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-        return m.DemandEventEnded(**at.columns(), event_id=a["eventId"], status=status, refund=a["refund"])
-
-    return build
-
-
-def _dr_joined(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.DemandEventJoined(
-        **at.columns(), event_id=a["eventId"], consumer=_address(a["consumer"]), participation_id=a["participationId"]
-    )
-
-
-def _dr_verified(a: dict[str, Any], at: LogPlace) -> m.EventRow:
-    return m.DemandReductionVerified(
-        **at.columns(),
-        event_id=a["eventId"],
-        consumer=_address(a["consumer"]),
-        reduction_w=a["reductionW"],
-        reward_amount=a["rewardAmount"],
-    )
-
-
-# (manifest contract name, event name) -> builder. Only the quarter-hourly "EnergyAuction" is
-# indexed: the API's auction routes describe that market.
-EVENTS: dict[tuple[str, str], Builder] = {
-    ("EnergyTrading", "OrderCreated"): _order_created,
-    ("EnergyTrading", "OrderCancelled"): _order_closed("CANCELLED"),
-    ("EnergyTrading", "ExpiredOrderReleased"): _order_closed("RELEASED"),
-    ("EnergyTrading", "OrdersMatched"): _orders_matched,
-    ("EnergyTrading", "OrderTaken"): _order_taken,
-    ("EnergyTrading", "TransactionSettled"): _settled,
-    ("EnergyTrading", "TransactionVoided"): _voided,
-    ("SmartMeter", "MeterRegistered"): _meter_registered,
-    ("SmartMeter", "MeterDeactivated"): _meter_status(active=False),
-    ("SmartMeter", "MeterReactivated"): _meter_status(active=True),
-    ("SmartMeter", "ReadingAccepted"): _reading,
-    ("GridManagement", "GridStatusUpdated"): _grid_status,
-    ("GridManagement", "EmergencyModeChanged"): _emergency,
-    ("GridOperations", "LoadReported"): _load,
-    ("GridOracle", "GridDataUpdated"): _grid_data,
-    ("EnergyAuction", "OrderSubmitted"): _auction_order,
-    ("EnergyAuction", "MarketCleared"): _cleared,
-    ("EnergyAuction", "OrderClaimed"): _claimed,
-    ("DemandResponse", "EventStarted"): _dr_started,
-    ("DemandResponse", "EventCompleted"): _dr_ended("COMPLETED"),
-    ("DemandResponse", "EventCancelled"): _dr_ended("CANCELLED"),
-    ("DemandResponse", "EventJoined"): _dr_joined,
-    ("DemandResponse", "ReductionVerified"): _dr_verified,
+    ("EnergyTrading", "OrderTaken"): RowOf(
+        m.Fill,
+        {
+            "transaction_id": "transactionId", "taken_order_id": "orderId", "taker": "taker",
+            "amount_wh": "amountWh", "price_per_kwh": "pricePerKWh",
+        },
+    ),
+    ("EnergyTrading", "TransactionSettled"): RowOf(
+        m.SettlementRow, {**_SETTLEMENT, "payment": "payment", "fee": "fee", "buyer_refund": "buyerRefund"}, status="SETTLED"
+    ),
+    ("EnergyTrading", "TransactionVoided"): RowOf(
+        m.SettlementRow, {**_SETTLEMENT, "returned_payment": "returnedPayment"}, status="VOIDED"
+    ),
+    ("SmartMeter", "MeterRegistered"): RowOf(
+        m.MeterRegistered,
+        {
+            "meter": "meter", "owner": "owner", "region_id": "regionId",
+            "consumption_register_wh": "consumptionRegisterWh", "production_register_wh": "productionRegisterWh",
+        },
+    ),
+    ("SmartMeter", "MeterDeactivated"): RowOf(m.MeterStatusChanged, _METER, active=False),
+    ("SmartMeter", "MeterReactivated"): RowOf(m.MeterStatusChanged, _METER, active=True),
+    ("SmartMeter", "ReadingAccepted"): RowOf(
+        m.ReadingAccepted,
+        {"meter": "meter", "reading_timestamp_s": "timestamp", "consumption_wh": "consumptionWh", "production_wh": "productionWh"},
+    ),
+    ("GridManagement", "GridStatusUpdated"): RowOf(
+        m.GridStatusUpdated,
+        {
+            "operator": "operator", "supply_w": "supplyW", "demand_w": "demandW",
+            "frequency_millihz": "frequencyMilliHz", "voltage_per_mille": "voltagePerMille",
+        },
+    ),
+    ("GridManagement", "EmergencyModeChanged"): RowOf(
+        m.EmergencyModeChanged, {"region_id": "regionId", "active": "active", "changed_by": "changedBy"}
+    ),
+    ("GridOperations", "LoadReported"): RowOf(
+        m.LoadReported,
+        {
+            "region_id": "regionId", "operator": "operator", "sequence": "sequence", "capacity_mw": "capacityMW",
+            "demand_mw": "demandMW", "load_percentage": "loadPercentage", "status": "status",
+        },
+    ),
+    ("GridOracle", "GridDataUpdated"): RowOf(
+        m.GridDataUpdated,
+        {
+            "region_id": "regionId", "frequency_millihz": "frequencyMilliHz", "voltage_per_mille": "voltagePerMille",
+            "supply_w": "supplyW", "demand_w": "demandW", "report_count": "reportCount",
+        },
+    ),
+    ("EnergyAuction", "OrderSubmitted"): RowOf(
+        m.AuctionOrderSubmitted,
+        {
+            "order_id": "orderId", "period": "period", "trader": "trader", "is_bid": "isBid", "amount_wh": "amountWh",
+            "limit_price_per_kwh": "limitPricePerKWh", "escrow": "escrow",
+        },
+    ),
+    ("EnergyAuction", "MarketCleared"): RowOf(
+        m.AuctionMarketCleared,
+        {
+            "period": "period", "clearing_tick": "clearingTick", "clearing_price_per_kwh": "clearingPricePerKWh",
+            "volume_wh": "volumeWh", "long_side": "longSide", "marginal_tick": "marginalTick", "rationed_wh": "rationedWh",
+            "marginal_level_wh": "marginalLevelWh", "fee_bps": "feeBps",
+        },
+    ),
+    ("EnergyAuction", "OrderClaimed"): RowOf(
+        m.AuctionOrderClaimed,
+        {
+            "order_id": "orderId", "trader": "trader", "is_bid": "isBid", "filled_wh": "filledWh",
+            "payment": "payment", "fee": "fee", "refund": "refund",
+        },
+    ),
+    ("DemandResponse", "EventStarted"): RowOf(
+        m.DemandEventStarted,
+        {
+            "event_id": "eventId", "operator": "gridOperator", "region_id": "regionId",
+            "target_reduction_kw": "targetReductionKW", "reward_per_kw": "rewardPerKW",
+            "start_time_s": "startTime", "end_time_s": "endTime", "budget": "budget",
+        },
+    ),
+    ("DemandResponse", "EventCompleted"): RowOf(m.DemandEventEnded, _DR_ENDED, status="COMPLETED"),
+    ("DemandResponse", "EventCancelled"): RowOf(m.DemandEventEnded, _DR_ENDED, status="CANCELLED"),
+    ("DemandResponse", "EventJoined"): RowOf(
+        m.DemandEventJoined, {"event_id": "eventId", "consumer": "consumer", "participation_id": "participationId"}
+    ),
+    ("DemandResponse", "ReductionVerified"): RowOf(
+        m.DemandReductionVerified,
+        {"event_id": "eventId", "consumer": "consumer", "reduction_w": "reductionW", "reward_amount": "rewardAmount"},
+    ),
 }
 
 
 @dataclass(frozen=True)
 class _Decoder:
     event: EventDecoder
-    build: Builder
+    row: RowOf
 
 
 class RowDecoder:
@@ -308,14 +186,14 @@ class RowDecoder:
 
     def __init__(self, contracts: dict[str, Contract]) -> None:
         self._decoders: dict[tuple[str, bytes], _Decoder] = {}
-        for (contract_name, event_name), build in EVENTS.items():
+        for (contract_name, event_name), row in EVENTS.items():
             contract = contracts.get(contract_name)
             if contract is None:
                 continue
             if not any(item.get("type") == "event" and item.get("name") == event_name for item in contract.abi):
                 continue
             event = EventDecoder(contract, event_name)
-            self._decoders[(event.address, bytes(HexBytes(event.topic)))] = _Decoder(event, build)
+            self._decoders[(event.address, bytes(HexBytes(event.topic)))] = _Decoder(event, row)
         self.addresses = sorted({Web3.to_checksum_address(address) for address, _ in self._decoders})
         self.topics = sorted({topic for _, topic in self._decoders})
 
@@ -334,4 +212,4 @@ class RowDecoder:
             tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
             timestamp_s=timestamp_s,
         )
-        return decoder.build(args, place)
+        return decoder.row.build(args, place)

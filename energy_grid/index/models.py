@@ -5,6 +5,10 @@ above the fork.
 
 Every event row keeps where it came from: block number, log index (unique together, so a replayed
 range never duplicates a row), transaction hash and the block's timestamp (unix s).
+
+The models are the schema's one description: the migrations build each revision's tables and
+columns from them (migrations/build.py), so a table or column added after the first revision is
+marked with the revision that added it (`info=added_in(...)`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Index, Integer, SmallInteger, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, declared_attr, mapped_column
 
 from energy_grid.index.types import Uint256
 
@@ -20,10 +24,40 @@ ADDRESS_LENGTH = 42
 HASH_LENGTH = 66
 # SQLite makes only an INTEGER PRIMARY KEY an auto-increment row id.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
+# A column's (or table's) `info` key: the migration revision that added it.
+ADDED_IN = "added_in"
+# A column's `info` key: it holds a checksummed address, "zero is null" where the zero address
+# (none on chain) is stored as NULL.
+ADDRESS = "address"
+ZERO_IS_NULL = "zero is null"
+
+
+def added_in(revision: str) -> dict[str, str]:
+    """The `info` of a table or column a later migration revision added."""
+    return {ADDED_IN: revision}
+
+
+# The column kinds (nullable where the annotation says `| None`).
+
+
+def address(*, index: bool = False, zero_is_null: bool = False) -> MappedColumn[Any]:
+    return mapped_column(String(ADDRESS_LENGTH), index=index, info={ADDRESS: ZERO_IS_NULL if zero_is_null else True})
+
+
+def uint256(*, index: bool = False) -> MappedColumn[Any]:
+    return mapped_column(Uint256, index=index)
+
+
+def int64(*, index: bool = False) -> MappedColumn[Any]:
+    return mapped_column(BigInteger, index=index)
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def _one_row_per_log(table_name: str) -> UniqueConstraint:
+    return UniqueConstraint("block_number", "log_index", name=f"uq_{table_name}_log")
 
 
 class EventRow(Base):
@@ -32,14 +66,30 @@ class EventRow(Base):
     __abstract__ = True
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
-    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = int64()
     log_index: Mapped[int] = mapped_column(Integer)
     tx_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
-    timestamp_s: Mapped[int] = mapped_column(BigInteger)  # the block's
+    timestamp_s: Mapped[int] = int64()  # the block's
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
-        return (UniqueConstraint("block_number", "log_index", name=f"uq_{cls.__tablename__}_log"),)
+        return (_one_row_per_log(cls.__tablename__),)
+
+
+class RegionReport(EventRow):
+    """A row about one grid region."""
+
+    __abstract__ = True
+
+    region_id: Mapped[int] = mapped_column(BigInteger, index=True, sort_order=-1)
+
+
+class DemandEventRow(EventRow):
+    """A row about one demand-response event."""
+
+    __abstract__ = True
+
+    event_id: Mapped[int] = mapped_column(BigInteger, index=True, sort_order=-1)
 
 
 # ---------------------------------------------------------------- EnergyTrading (and Settlement)
@@ -47,24 +97,24 @@ class EventRow(Base):
 
 class OrderCreated(EventRow):
     __tablename__ = "trading_order_created"
-    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    trader: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
+    order_id: Mapped[int] = int64(index=True)
+    trader: Mapped[str] = address(index=True)
     side: Mapped[int] = mapped_column(SmallInteger)  # OrderType: 0 BUY, 1 SELL
-    amount_wh: Mapped[int] = mapped_column(Uint256)
-    price_per_kwh: Mapped[int] = mapped_column(Uint256)
-    expiry_s: Mapped[int] = mapped_column(BigInteger)
-    counterparty: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))  # None: open to anyone
+    amount_wh: Mapped[int] = uint256()
+    price_per_kwh: Mapped[int] = uint256()
+    expiry_s: Mapped[int] = int64()
+    counterparty: Mapped[str | None] = address(zero_is_null=True)  # None: open to anyone
 
 
 class OrderClosed(EventRow):
     """OrderCancelled (reason CANCELLED) and ExpiredOrderReleased (reason RELEASED)."""
 
     __tablename__ = "trading_order_closed"
-    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    trader: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    order_id: Mapped[int] = int64(index=True)
+    trader: Mapped[str] = address()
     reason: Mapped[str] = mapped_column(String(16))
-    unfilled_wh: Mapped[int] = mapped_column(Uint256)
-    refunded_escrow: Mapped[int] = mapped_column(Uint256)
+    unfilled_wh: Mapped[int] = uint256()
+    refunded_escrow: Mapped[int] = uint256()
 
 
 class Fill(EventRow):
@@ -72,30 +122,30 @@ class Fill(EventRow):
     seller are resolved from the orders when the fill is indexed."""
 
     __tablename__ = "trading_fill"
-    transaction_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    buy_order_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    sell_order_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    taken_order_id: Mapped[int | None] = mapped_column(BigInteger)  # OrderTaken only
-    taker: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))  # OrderTaken only
-    buyer: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH), index=True)
-    seller: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH), index=True)
-    amount_wh: Mapped[int] = mapped_column(Uint256)
-    price_per_kwh: Mapped[int] = mapped_column(Uint256)
+    transaction_id: Mapped[int] = int64(index=True)
+    buy_order_id: Mapped[int | None] = int64(index=True)
+    sell_order_id: Mapped[int | None] = int64(index=True)
+    taken_order_id: Mapped[int | None] = int64()  # OrderTaken only
+    taker: Mapped[str | None] = address()  # OrderTaken only
+    buyer: Mapped[str | None] = address(index=True)
+    seller: Mapped[str | None] = address(index=True)
+    amount_wh: Mapped[int] = uint256()
+    price_per_kwh: Mapped[int] = uint256()
 
 
 class SettlementRow(EventRow):
     """TransactionSettled (status SETTLED) and TransactionVoided (status VOIDED)."""
 
     __tablename__ = "trading_settlement"
-    transaction_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    transaction_id: Mapped[int] = int64(index=True)
     status: Mapped[str] = mapped_column(String(16))
-    buyer: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    seller: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    amount_wh: Mapped[int] = mapped_column(Uint256)
-    payment: Mapped[int | None] = mapped_column(Uint256)
-    fee: Mapped[int | None] = mapped_column(Uint256)
-    buyer_refund: Mapped[int | None] = mapped_column(Uint256)
-    returned_payment: Mapped[int | None] = mapped_column(Uint256)  # voided only
+    buyer: Mapped[str] = address()
+    seller: Mapped[str] = address()
+    amount_wh: Mapped[int] = uint256()
+    payment: Mapped[int | None] = uint256()
+    fee: Mapped[int | None] = uint256()
+    buyer_refund: Mapped[int | None] = uint256()
+    returned_payment: Mapped[int | None] = uint256()  # voided only
 
 
 # ---------------------------------------------------------------- SmartMeter
@@ -103,18 +153,18 @@ class SettlementRow(EventRow):
 
 class MeterRegistered(EventRow):
     __tablename__ = "meter_registered"
-    meter: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
-    owner: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
-    region_id: Mapped[int] = mapped_column(BigInteger)
-    consumption_register_wh: Mapped[int] = mapped_column(Uint256)
-    production_register_wh: Mapped[int] = mapped_column(Uint256)
+    meter: Mapped[str] = address(index=True)
+    owner: Mapped[str] = address(index=True)
+    region_id: Mapped[int] = int64()
+    consumption_register_wh: Mapped[int] = uint256()
+    production_register_wh: Mapped[int] = uint256()
 
 
 class MeterStatusChanged(EventRow):
     """MeterDeactivated (active False) and MeterReactivated (active True)."""
 
     __tablename__ = "meter_status_changed"
-    meter: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
+    meter: Mapped[str] = address(index=True)
     active: Mapped[bool] = mapped_column(Boolean)
 
 
@@ -123,14 +173,14 @@ class ReadingAccepted(EventRow):
 
     __tablename__ = "meter_reading"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_meter_reading_log"),
+        _one_row_per_log("meter_reading"),
         Index("ix_meter_reading_meter_time", "meter", "reading_timestamp_s"),
         Index("ix_meter_reading_time", "reading_timestamp_s"),
     )
-    meter: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    reading_timestamp_s: Mapped[int] = mapped_column(BigInteger)
-    consumption_wh: Mapped[int] = mapped_column(Uint256)
-    production_wh: Mapped[int] = mapped_column(Uint256)
+    meter: Mapped[str] = address()
+    reading_timestamp_s: Mapped[int] = int64()
+    consumption_wh: Mapped[int] = uint256()
+    production_wh: Mapped[int] = uint256()
 
 
 # ---------------------------------------------------------------- grid
@@ -138,45 +188,44 @@ class ReadingAccepted(EventRow):
 
 class GridStatusUpdated(EventRow):
     __tablename__ = "grid_status_updated"
-    operator: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    supply_w: Mapped[int] = mapped_column(Uint256)
-    demand_w: Mapped[int] = mapped_column(Uint256)
-    frequency_millihz: Mapped[int] = mapped_column(Uint256)
-    voltage_per_mille: Mapped[int] = mapped_column(Uint256)
+    operator: Mapped[str] = address()
+    supply_w: Mapped[int] = uint256()
+    demand_w: Mapped[int] = uint256()
+    frequency_millihz: Mapped[int] = uint256()
+    voltage_per_mille: Mapped[int] = uint256()
 
 
 class EmergencyModeChanged(EventRow):
     """A region's emergency mode switched on or off."""
 
     __tablename__ = "grid_emergency_mode_changed"
-    region_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # Rows indexed before emergencies were regional were grid-wide switches: region 0 marks them.
+    region_id: Mapped[int] = mapped_column(BigInteger, index=True, server_default="0", info=added_in("0003_emergency_region"))
     active: Mapped[bool] = mapped_column(Boolean)
-    changed_by: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    changed_by: Mapped[str] = address()
 
 
-class LoadReported(EventRow):
+class LoadReported(RegionReport):
     """GridOperations' load report of a region."""
 
     __tablename__ = "grid_load_reported"
-    region_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    operator: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    sequence: Mapped[int] = mapped_column(Uint256)
-    capacity_mw: Mapped[int] = mapped_column(Uint256)
-    demand_mw: Mapped[int] = mapped_column(Uint256)
-    load_percentage: Mapped[int] = mapped_column(Uint256)
+    operator: Mapped[str] = address()
+    sequence: Mapped[int] = uint256()
+    capacity_mw: Mapped[int] = uint256()
+    demand_mw: Mapped[int] = uint256()
+    load_percentage: Mapped[int] = uint256()
     status: Mapped[int] = mapped_column(SmallInteger)  # LoadStatus
 
 
-class GridDataUpdated(EventRow):
+class GridDataUpdated(RegionReport):
     """GridOracle's aggregate (median of reporters) for a region."""
 
     __tablename__ = "oracle_grid_data_updated"
-    region_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    frequency_millihz: Mapped[int] = mapped_column(Uint256)
-    voltage_per_mille: Mapped[int] = mapped_column(Uint256)
-    supply_w: Mapped[int] = mapped_column(Uint256)
-    demand_w: Mapped[int] = mapped_column(Uint256)
-    report_count: Mapped[int] = mapped_column(Uint256)
+    frequency_millihz: Mapped[int] = uint256()
+    voltage_per_mille: Mapped[int] = uint256()
+    supply_w: Mapped[int] = uint256()
+    demand_w: Mapped[int] = uint256()
+    report_count: Mapped[int] = uint256()
 
 
 # ---------------------------------------------------------------- EnergyAuction
@@ -184,78 +233,75 @@ class GridDataUpdated(EventRow):
 
 class AuctionOrderSubmitted(EventRow):
     __tablename__ = "auction_order_submitted"
-    order_id: Mapped[int] = mapped_column(Uint256, index=True)  # period << 64 | sequence: above 2^63
-    period: Mapped[int] = mapped_column(BigInteger)
-    trader: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
+    order_id: Mapped[int] = uint256(index=True)  # period << 64 | sequence: above 2^63
+    period: Mapped[int] = int64()
+    trader: Mapped[str] = address(index=True)
     is_bid: Mapped[bool] = mapped_column(Boolean)
-    amount_wh: Mapped[int] = mapped_column(Uint256)
-    limit_price_per_kwh: Mapped[int] = mapped_column(Uint256)
-    escrow: Mapped[int] = mapped_column(Uint256)
+    amount_wh: Mapped[int] = uint256()
+    limit_price_per_kwh: Mapped[int] = uint256()
+    escrow: Mapped[int] = uint256()
 
 
 class AuctionMarketCleared(EventRow):
     __tablename__ = "auction_market_cleared"
-    period: Mapped[int] = mapped_column(BigInteger, index=True)
-    clearing_tick: Mapped[int] = mapped_column(Uint256)
-    clearing_price_per_kwh: Mapped[int] = mapped_column(Uint256)
-    volume_wh: Mapped[int] = mapped_column(Uint256)
+    period: Mapped[int] = int64(index=True)
+    clearing_tick: Mapped[int] = uint256()
+    clearing_price_per_kwh: Mapped[int] = uint256()
+    volume_wh: Mapped[int] = uint256()
     long_side: Mapped[int] = mapped_column(SmallInteger)
-    marginal_tick: Mapped[int] = mapped_column(Uint256)
-    rationed_wh: Mapped[int] = mapped_column(Uint256)
-    marginal_level_wh: Mapped[int] = mapped_column(Uint256)
-    fee_bps: Mapped[int] = mapped_column(Uint256)
+    marginal_tick: Mapped[int] = uint256()
+    rationed_wh: Mapped[int] = uint256()
+    marginal_level_wh: Mapped[int] = uint256()
+    fee_bps: Mapped[int] = uint256()
 
 
 class AuctionOrderClaimed(EventRow):
     __tablename__ = "auction_order_claimed"
-    order_id: Mapped[int] = mapped_column(Uint256, index=True)  # period << 64 | sequence: above 2^63
-    trader: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    order_id: Mapped[int] = uint256(index=True)  # period << 64 | sequence: above 2^63
+    trader: Mapped[str] = address()
     is_bid: Mapped[bool] = mapped_column(Boolean)
-    filled_wh: Mapped[int] = mapped_column(Uint256)
-    payment: Mapped[int] = mapped_column(Uint256)
-    fee: Mapped[int] = mapped_column(Uint256)
-    refund: Mapped[int] = mapped_column(Uint256)
+    filled_wh: Mapped[int] = uint256()
+    payment: Mapped[int] = uint256()
+    fee: Mapped[int] = uint256()
+    refund: Mapped[int] = uint256()
 
 
 # ---------------------------------------------------------------- DemandResponse
 
 
-class DemandEventStarted(EventRow):
+class DemandEventStarted(DemandEventRow):
     __tablename__ = "dr_event_started"
-    event_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    operator: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    region_id: Mapped[int] = mapped_column(BigInteger)
-    target_reduction_kw: Mapped[int] = mapped_column(Uint256)
-    reward_per_kw: Mapped[int] = mapped_column(Uint256)
-    start_time_s: Mapped[int] = mapped_column(BigInteger)
-    end_time_s: Mapped[int] = mapped_column(BigInteger)
-    budget: Mapped[int] = mapped_column(Uint256)
+    operator: Mapped[str] = address()
+    # Rows indexed before events named their region have none on chain: region 0 marks them.
+    region_id: Mapped[int] = mapped_column(BigInteger, server_default="0", info=added_in("0002_dr_event_region"))
+    target_reduction_kw: Mapped[int] = uint256()
+    reward_per_kw: Mapped[int] = uint256()
+    start_time_s: Mapped[int] = int64()
+    end_time_s: Mapped[int] = int64()
+    budget: Mapped[int] = uint256()
 
 
-class DemandEventEnded(EventRow):
+class DemandEventEnded(DemandEventRow):
     """EventCompleted (status COMPLETED) and EventCancelled (status CANCELLED)."""
 
     __tablename__ = "dr_event_ended"
-    event_id: Mapped[int] = mapped_column(BigInteger, index=True)
     status: Mapped[str] = mapped_column(String(16))
-    refund: Mapped[int] = mapped_column(Uint256)
+    refund: Mapped[int] = uint256()
 
 
-class DemandEventJoined(EventRow):
+class DemandEventJoined(DemandEventRow):
     __tablename__ = "dr_event_joined"
-    event_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    consumer: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    participation_id: Mapped[int] = mapped_column(Uint256)
+    consumer: Mapped[str] = address()
+    participation_id: Mapped[int] = uint256()
 
 
-class DemandReductionVerified(EventRow):
+class DemandReductionVerified(DemandEventRow):
     """A consumer's reduction verified from its meter (joined or enrolled by the operator), and its reward."""
 
     __tablename__ = "dr_reduction_verified"
-    event_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    consumer: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    reduction_w: Mapped[int] = mapped_column(Uint256)
-    reward_amount: Mapped[int] = mapped_column(Uint256)
+    consumer: Mapped[str] = address()
+    reduction_w: Mapped[int] = uint256()
+    reward_amount: Mapped[int] = uint256()
 
 
 # ---------------------------------------------------------------- the index's own state
@@ -268,7 +314,7 @@ class Block(Base):
     __tablename__ = "index_block"
     number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
-    timestamp_s: Mapped[int] = mapped_column(BigInteger)
+    timestamp_s: Mapped[int] = int64()
 
 
 class Cursor(Base):
@@ -276,8 +322,8 @@ class Cursor(Base):
 
     __tablename__ = "index_cursor"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    chain_id: Mapped[int] = mapped_column(BigInteger)
-    block_number: Mapped[int] = mapped_column(BigInteger)
+    chain_id: Mapped[int] = int64()
+    block_number: Mapped[int] = int64()
 
 
 EVENT_TABLES: tuple[type[EventRow], ...] = (

@@ -7,6 +7,7 @@ its chain order: "latest" is the highest id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,14 +51,11 @@ def head_of(session: Session) -> Head:
     return Head(cursor.block_number, None if block is None else block.timestamp_s)
 
 
-def _page(session: Session, query: Any, page: PageRequest) -> tuple[list[Any], int]:
+def _listing(session: Session, query: Any, page: PageRequest, item: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """The API's listing of one page of `query`'s rows: each row's JSON (`item`) and how many rows there are in all."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.execute(query.limit(page.limit).offset(page.offset)).all()
-    return list(rows), int(total)
-
-
-def listing(items: list[dict[str, Any]], total: int, page: PageRequest) -> dict[str, Any]:
-    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+    return {"items": [item(row) for row in rows], "total": int(total), "limit": page.limit, "offset": page.offset}
 
 
 def _in_window(column: Any, from_s: int | None, to_s: int | None) -> list[ColumnElement[bool]]:
@@ -137,9 +135,8 @@ def orders(session: Session, page: PageRequest, trader: str | None, status: str 
         query = query.where(closed.is_(None), filled >= o.amount_wh)
     elif status == "ACTIVE":
         query = query.where(closed.is_(None), filled < o.amount_wh)
-    rows, total = _page(session, query.order_by(*_newest_first(o)), page)
     head = head_of(session)
-    return listing([_order_json(row, head) for row in rows], total, page)
+    return _listing(session, query.order_by(*_newest_first(o)), page, lambda row: _order_json(row, head))
 
 
 def order_book(session: Session, depth: int) -> dict[str, Any]:
@@ -174,9 +171,7 @@ def trades(session: Session, page: PageRequest, trader: str | None, from_s: int 
     if trader is not None:
         query = query.where(or_(f.buyer == trader, f.seller == trader))
     query = query.where(*_in_window(f.timestamp_s, from_s, to_s)).order_by(*_newest_first(f))
-    rows, total = _page(session, query, page)
-    items = [_trade_json(row[0], row[1]) for row in rows]
-    return listing(items, total, page)
+    return _listing(session, query, page, lambda row: _trade_json(row[0], row[1]))
 
 
 def _trade_json(fill: m.Fill, settlement: m.SettlementRow | None) -> dict[str, Any]:
@@ -289,12 +284,13 @@ def meters(session: Session, page: PageRequest, owner: str | None) -> dict[str, 
     query = select(m.MeterRegistered, _meter_active().label("active"))
     if owner is not None:
         query = query.where(m.MeterRegistered.owner == owner)
-    rows, total = _page(session, query.order_by(*_newest_first(m.MeterRegistered)), page)
-    items = [
-        {"meter": r[0].meter, "owner": r[0].owner, "regionId": r[0].region_id, "registeredAt": r[0].timestamp_s, "active": bool(r.active)}
-        for r in rows
-    ]
-    return listing(items, total, page)
+
+    def item(row: Any) -> dict[str, Any]:
+        meter: m.MeterRegistered = row[0]
+        return {"meter": meter.meter, "owner": meter.owner, "regionId": meter.region_id, "registeredAt": meter.timestamp_s,
+                "active": bool(row.active)}  # fmt: skip
+
+    return _listing(session, query.order_by(*_newest_first(m.MeterRegistered)), page, item)
 
 
 def meter_known(session: Session, meter: str) -> bool:
@@ -308,18 +304,17 @@ def meter_history(session: Session, meter: str, page: PageRequest, from_s: int |
         .where(r.meter == meter, *_in_window(r.reading_timestamp_s, from_s, to_s))
         .order_by(r.reading_timestamp_s.desc(), r.id.desc())
     )
-    rows, total = _page(session, query, page)
-    items = [
-        {
-            "timestamp": row[0].reading_timestamp_s,
-            "consumptionWh": row[0].consumption_wh,
-            "productionWh": row[0].production_wh,
-            "blockNumber": row[0].block_number,
-            "txHash": row[0].tx_hash,
-        }
-        for row in rows
-    ]
-    return listing(items, total, page)
+    return _listing(session, query, page, lambda row: _reading_json(row[0]))
+
+
+def _reading_json(reading: m.ReadingAccepted) -> dict[str, Any]:
+    return {
+        "timestamp": reading.reading_timestamp_s,
+        "consumptionWh": reading.consumption_wh,
+        "productionWh": reading.production_wh,
+        "blockNumber": reading.block_number,
+        "txHash": reading.tx_hash,
+    }
 
 
 def meter_energy(session: Session, meter: str, quantity: str, from_s: int, to_s: int) -> dict[str, Any]:
@@ -344,18 +339,17 @@ def meter_energy(session: Session, meter: str, quantity: str, from_s: int, to_s:
 def clearings(session: Session, page: PageRequest, from_s: int | None, to_s: int | None) -> dict[str, Any]:
     c = m.AuctionMarketCleared
     query = select(c).where(*_in_window(c.timestamp_s, from_s, to_s)).order_by(*_newest_first(c))
-    rows, total = _page(session, query, page)
-    items = [
-        {
-            "period": row[0].period,
-            "clearingPricePerKWh": row[0].clearing_price_per_kwh,
-            "volumeWh": row[0].volume_wh,
-            "timestamp": row[0].timestamp_s,
-            "blockNumber": row[0].block_number,
-        }
-        for row in rows
-    ]
-    return listing(items, total, page)
+    return _listing(session, query, page, lambda row: _clearing_json(row[0]))
+
+
+def _clearing_json(cleared: m.AuctionMarketCleared) -> dict[str, Any]:
+    return {
+        "period": cleared.period,
+        "clearingPricePerKWh": cleared.clearing_price_per_kwh,
+        "volumeWh": cleared.volume_wh,
+        "timestamp": cleared.timestamp_s,
+        "blockNumber": cleared.block_number,
+    }
 
 
 def auction_orders(session: Session, page: PageRequest, trader: str | None, period: int | None) -> dict[str, Any]:
@@ -365,25 +359,23 @@ def auction_orders(session: Session, page: PageRequest, trader: str | None, peri
         query = query.where(o.trader == trader)
     if period is not None:
         query = query.where(o.period == period)
-    rows, total = _page(session, query.order_by(*_newest_first(o)), page)
-    items = []
-    for submitted, claim in rows:
-        items.append(
-            {
-                # period << 64 | sequence: beyond JavaScript's exact integers, so a decimal string.
-                "orderId": str(submitted.order_id),
-                "period": submitted.period,
-                "side": "BUY" if submitted.is_bid else "SELL",
-                "amountWh": submitted.amount_wh,
-                "limitPricePerKWh": submitted.limit_price_per_kwh,
-                "trader": submitted.trader,
-                "filledWh": None if claim is None else claim.filled_wh,
-                "payment": None if claim is None else claim.payment,
-                "claimed": claim is not None,
-                "timestamp": submitted.timestamp_s,
-            }
-        )
-    return listing(items, total, page)
+    return _listing(session, query.order_by(*_newest_first(o)), page, lambda row: _auction_order_json(row[0], row[1]))
+
+
+def _auction_order_json(submitted: m.AuctionOrderSubmitted, claim: m.AuctionOrderClaimed | None) -> dict[str, Any]:
+    return {
+        # period << 64 | sequence: beyond JavaScript's exact integers, so a decimal string.
+        "orderId": str(submitted.order_id),
+        "period": submitted.period,
+        "side": "BUY" if submitted.is_bid else "SELL",
+        "amountWh": submitted.amount_wh,
+        "limitPricePerKWh": submitted.limit_price_per_kwh,
+        "trader": submitted.trader,
+        "filledWh": None if claim is None else claim.filled_wh,
+        "payment": None if claim is None else claim.payment,
+        "claimed": claim is not None,
+        "timestamp": submitted.timestamp_s,
+    }
 
 
 def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
@@ -394,27 +386,27 @@ def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
     query = select(
         s, e.status, participants.label("participants"), verified.label("verified"), rewards.label("rewards")
     ).outerjoin(e, e.event_id == s.event_id)
-    rows, total = _page(session, query.order_by(*_newest_first(s)), page)
     now_s = head_of(session).timestamp_s
-    items = [
-        {
-            "eventId": row[0].event_id,
-            "operator": row[0].operator,
-            "regionId": row[0].region_id,
-            "targetReductionKW": row[0].target_reduction_kw,
-            "rewardPerKW": row[0].reward_per_kw,
-            "startTime": row[0].start_time_s,
-            "endTime": row[0].end_time_s,
-            "budget": row[0].budget,
+
+    def item(row: Any) -> dict[str, Any]:
+        started: m.DemandEventStarted = row[0]
+        return {
+            "eventId": started.event_id,
+            "operator": started.operator,
+            "regionId": started.region_id,
+            "targetReductionKW": started.target_reduction_kw,
+            "rewardPerKW": started.reward_per_kw,
+            "startTime": started.start_time_s,
+            "endTime": started.end_time_s,
+            "budget": started.budget,
             # Neither completed nor cancelled: ENDED once its window is over (rewards may still be paid).
-            "status": row.status or ("ENDED" if now_s is not None and now_s >= row[0].end_time_s else "ACTIVE"),
+            "status": row.status or ("ENDED" if now_s is not None and now_s >= started.end_time_s else "ACTIVE"),
             "participants": int(row.participants),
             "verifiedParticipants": int(row.verified),
             "rewardsVerified": int(row.rewards),
         }
-        for row in rows
-    ]
-    return listing(items, total, page)
+
+    return _listing(session, query.order_by(*_newest_first(s)), page, item)
 
 
 # ---------------------------------------------------------------- analytics

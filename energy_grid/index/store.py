@@ -90,13 +90,23 @@ class EventIndex:
         self.engine = make_engine(database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def upgrade(self) -> None:
-        """Brings the database's schema to the newest migration (shipped in the package)."""
+    def upgrade(self, revision: str = "head") -> None:
+        """Brings the database's schema to `revision` of the migrations shipped in the package (the newest by default)."""
+        with self._migrations() as config:
+            command.upgrade(config, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Takes the database's schema back to `revision` ("base": no tables)."""
+        with self._migrations() as config:
+            command.downgrade(config, revision)
+
+    @contextmanager
+    def _migrations(self) -> Iterator[Config]:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            yield config
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -7,20 +7,11 @@ Create Date: ${create_date}
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+from energy_grid.index.migrations import build
 
-import energy_grid.index.types
-${imports if imports else ""}
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
 
-
-def upgrade() -> None:
-    ${upgrades if upgrades else "pass"}
-
-
-def downgrade() -> None:
-    ${downgrades if downgrades else "pass"}
+# Adds what the models mark with this revision (info=added_in(revision)). A revision that changes
+# or drops what an earlier one made writes its own upgrade() and downgrade() instead.
+upgrade, downgrade = build.steps(revision)

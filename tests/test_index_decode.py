@@ -1,0 +1,59 @@
+"""The index's table of events: every indexed event exists in its contract's ABI with the arguments
+its row reads, every row gets all its required columns, and a row is built from a decoded event
+(addresses checksummed, an open order's zero counterparty stored as NULL)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from energy_grid.index import models as m
+from energy_grid.index.decode import EVENTS, LogPlace, RowOf
+from energy_grid.units import ZERO_ADDRESS
+
+AT = LogPlace(block_number=7, log_index=3, tx_hash="0x" + "ab" * 32, timestamp_s=1_000)
+TRADER = "0x" + "5a" * 20
+
+
+@pytest.mark.parametrize(("contract", "event"), sorted(EVENTS))
+def test_every_indexed_event_fills_its_row(project, contract, event):
+    row = EVENTS[(contract, event)]
+    (abi,) = [item for item in getattr(project, contract).contract_type.events if item.name == event]
+    assert set(row.arguments.values()) <= {argument.name for argument in abi.inputs}
+
+    filled = set(row.arguments) | set(row.fixed) | {field.name for field in fields(LogPlace)}
+    required = {
+        column.name
+        for column in row.table.__table__.columns
+        if not column.nullable and column.server_default is None and not column.primary_key
+    }
+    assert required <= filled
+    assert set(row.arguments).isdisjoint(row.fixed)
+
+
+def test_builds_a_row_from_the_event_arguments():
+    arguments = {
+        "orderId": 4, "trader": TRADER.lower(), "orderType": 1, "amountWh": 2**255, "pricePerKWh": 200_000,
+        "expiry": 5_000, "counterparty": ZERO_ADDRESS,
+    }  # fmt: skip
+    order = EVENTS[("EnergyTrading", "OrderCreated")].build(arguments, AT)
+
+    assert isinstance(order, m.OrderCreated)
+    assert (order.block_number, order.log_index, order.tx_hash, order.timestamp_s) == (7, 3, AT.tx_hash, 1_000)
+    assert (order.order_id, order.side, order.amount_wh, order.expiry_s) == (4, 1, 2**255, 5_000)
+    assert order.trader == "0x5a5A5a5a5A5a5a5a5a5A5a5A5A5a5a5A5A5A5A5A" and order.counterparty is None
+    assert EVENTS[("EnergyTrading", "OrderCreated")].build({**arguments, "counterparty": TRADER}, AT).counterparty == order.trader
+
+
+def test_the_fixed_columns_tell_a_table_s_events_apart():
+    arguments = {"orderId": 4, "trader": TRADER, "unfilledWh": 10, "refundedEscrow": 2}
+    reasons = {event: EVENTS[("EnergyTrading", event)].build(arguments, AT).reason for event in ("OrderCancelled", "ExpiredOrderReleased")}
+    assert reasons == {"OrderCancelled": "CANCELLED", "ExpiredOrderReleased": "RELEASED"}
+
+
+def test_a_column_the_table_lacks_is_refused_when_the_table_of_events_is_built():
+    with pytest.raises(KeyError, match="unfilled_kwh"):
+        RowOf(m.OrderClosed, {"unfilled_kwh": "unfilledWh"})
+    with pytest.raises(KeyError, match="reasons"):
+        RowOf(m.OrderClosed, {"unfilled_wh": "unfilledWh"}, reasons="CANCELLED")

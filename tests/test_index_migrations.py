@@ -1,0 +1,181 @@
+"""The index's migrations, on SQLite and PostgreSQL: each revision builds what it added (read from
+the models), the newest one leaves the database exactly as the models describe it, a database
+indexed at the first revision keeps its rows when it is upgraded, and every revision can be taken
+back."""
+
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from energy_grid.index import EventIndex, queries, store
+from energy_grid.index.migrations import build
+from energy_grid.index.models import Base, DemandEventStarted, EmergencyModeChanged, added_in
+from energy_grid.index.store import MIGRATIONS_DIR
+
+FIRST, DR_REGION, EMERGENCY_REGION = "0001", "0002_dr_event_region", "0003_emergency_region"
+TX_HASH = "0x" + "ab" * 32
+OPERATOR = "0x" + "11" * 20
+MODEL_TABLES = set(Base.metadata.tables)
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    pgserver = pytest.importorskip("pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def index(request, tmp_path):
+    """An empty database (a new one per test) of each kind the index runs on."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'index'}.sqlite"
+    else:
+        server = request.getfixturevalue("postgres")
+        name = f"index_{abs(hash(request.node.nodeid))}"
+        server.psql(f"CREATE DATABASE {name};")
+        url = server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
+    index = EventIndex(url)
+    yield index
+    index.engine.dispose()
+
+
+def differences(index: EventIndex) -> list:
+    """What the database's schema lacks or has beyond the models (types and server defaults too)."""
+    with index.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def columns(index: EventIndex, table: str) -> set[str]:
+    return {column["name"] for column in sa.inspect(index.engine).get_columns(table)}
+
+
+def indexes(index: EventIndex, table: str) -> set[str]:
+    """The table's indexes (PostgreSQL's of its unique constraints left out)."""
+    return {str(item["name"]) for item in sa.inspect(index.engine).get_indexes(table) if not item.get("duplicates_constraint")}
+
+
+def tables(index: EventIndex) -> set[str]:
+    return set(sa.inspect(index.engine).get_table_names()) - {"alembic_version"}
+
+
+def test_each_revision_builds_only_what_it_added(index):
+    index.upgrade(FIRST)
+    assert tables(index) == MODEL_TABLES
+    assert "region_id" not in columns(index, "dr_event_started")
+    assert "region_id" not in columns(index, "grid_emergency_mode_changed")
+    assert indexes(index, "grid_emergency_mode_changed") == set()
+    assert indexes(index, "meter_reading") == {"ix_meter_reading_meter_time", "ix_meter_reading_time"}
+
+    index.upgrade(DR_REGION)
+    assert "region_id" in columns(index, "dr_event_started")
+    assert "region_id" not in columns(index, "grid_emergency_mode_changed")
+
+    index.upgrade(EMERGENCY_REGION)
+    assert "region_id" in columns(index, "grid_emergency_mode_changed")
+    assert indexes(index, "grid_emergency_mode_changed") == {"ix_grid_emergency_mode_changed_region_id"}
+
+
+def test_the_newest_revision_is_the_models_schema(index):
+    index.upgrade()
+    assert differences(index) == []
+    index.upgrade()  # a second upgrade is a no-op
+    assert differences(index) == []
+
+
+def _insert(connection: sa.Connection, table_name: str, **values: object) -> None:
+    """A row as the first revision's index wrote it (plain SQL values: small integers stay INTEGER)."""
+    row = {"block_number": 1, "tx_hash": TX_HASH, "timestamp_s": 1_000, **values}
+    connection.execute(sa.insert(sa.table(table_name, *(sa.column(name) for name in row))).values(row))
+
+
+def test_upgrades_an_index_built_at_the_first_revision_keeping_its_rows(index):
+    index.upgrade(FIRST)
+    with index.engine.begin() as connection:
+        _insert(
+            connection,
+            "dr_event_started",
+            log_index=0,
+            event_id=7,
+            operator=OPERATOR,
+            target_reduction_kw=50,
+            reward_per_kw=3,
+            start_time_s=1_000,
+            end_time_s=2_000,
+            budget=150,
+        )
+        _insert(connection, "grid_emergency_mode_changed", log_index=1, active=True, changed_by=OPERATOR)
+
+    index.upgrade()
+
+    assert differences(index) == []
+    with index.session() as session:
+        started = session.scalars(sa.select(DemandEventStarted)).one()
+        assert (started.event_id, started.region_id, started.budget) == (7, 0, 150)
+        emergency = session.scalars(sa.select(EmergencyModeChanged)).one()
+        assert (emergency.region_id, emergency.active) == (0, True)
+        # The read routes see the rows indexed before: region 0 is the grid-wide switch.
+        assert queries.demand_events(session, queries.PageRequest(10, 0))["items"][0]["regionId"] == 0
+        status = queries.grid_status(session)
+        assert status["emergencyMode"] is True and status["regions"][0]["regionId"] == 0
+    # Rows indexed after the upgrade carry their region.
+    with index.sessions.begin() as session:
+        session.add(
+            EmergencyModeChanged(
+                block_number=2, log_index=0, tx_hash=TX_HASH, timestamp_s=2_000, region_id=3, active=False, changed_by=OPERATOR
+            )
+        )
+    with index.session() as session:
+        assert [row["regionId"] for row in queries.grid_status(session)["regions"]] == [0, 3]
+
+
+def test_every_revision_can_be_taken_back(index):
+    index.upgrade()
+    index.downgrade(DR_REGION)
+    assert "region_id" not in columns(index, "grid_emergency_mode_changed")
+    assert "region_id" in columns(index, "dr_event_started")
+    index.downgrade(FIRST)
+    assert "region_id" not in columns(index, "dr_event_started")
+    index.downgrade("base")
+    assert tables(index) == set()
+
+    index.upgrade()
+    assert differences(index) == []
+
+
+def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
+    """The models grow a column and a table marked with a new revision: the revisions before it
+    build what they did, the new one adds both, and taking it back removes them."""
+    later = "0004_tariffs"
+    metadata = sa.MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    metadata.tables["meter_registered"].append_column(
+        sa.Column("tariff_id", sa.BigInteger(), nullable=False, server_default="0", index=True, info=added_in(later))
+    )
+    sa.Table("tariff_set", metadata, sa.Column("id", sa.Integer(), primary_key=True), info=added_in(later))
+    monkeypatch.setattr(build, "Base", SimpleNamespace(metadata=metadata))
+    migrations = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    (migrations / "versions" / f"{later}.py").write_text(
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {EMERGENCY_REGION!r}\n"
+        "upgrade, downgrade = build.steps(revision)\n"
+    )
+    monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
+
+    index.upgrade(EMERGENCY_REGION)
+    assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
+    index.upgrade()
+    assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
+    assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
+    index.downgrade(EMERGENCY_REGION)
+    assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
+    assert differences(index) == []
