@@ -603,6 +603,20 @@ def trade(m, seller, buyer, keeper, expiry):
     return trade_id
 
 
+# --- PostgreSQL (the index's production database) ---
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """One PostgreSQL server for the session (pgserver's own binaries, from PyPI); each test module
+    creates the databases it needs in it."""
+    import pgserver  # noqa: PLC0415  (only the index modules pay for importing it)
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
 # --- API service fixtures (energy_grid.api) ---
 
 API_OPERATOR_TOKEN = "test-operator-token"  # the bearer token the operator routes take in tests

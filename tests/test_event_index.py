@@ -177,11 +177,9 @@ def test_keeps_uint256_values_exact(new_index):
 
 
 @pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory):
-    pgserver = pytest.importorskip("pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-    server.cleanup()
+def postgres_url(postgres_server):
+    postgres_server.psql("CREATE DATABASE event_index;")
+    return postgres_server.get_uri("event_index").replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_index, postgres_url):

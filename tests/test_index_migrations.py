@@ -24,21 +24,13 @@ OPERATOR = "0x" + "11" * 20
 MODEL_TABLES = set(Base.metadata.tables)
 
 
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    pgserver = pytest.importorskip("pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield server
-    server.cleanup()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def index(request, tmp_path):
     """An empty database (a new one per test) of each kind the index runs on."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'index'}.sqlite"
     else:
-        server = request.getfixturevalue("postgres")
+        server = request.getfixturevalue("postgres_server")
         name = f"index_{abs(hash(request.node.nodeid))}"
         server.psql(f"CREATE DATABASE {name};")
         url = server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
