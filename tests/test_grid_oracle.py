@@ -1,7 +1,7 @@
 """GridOracle: frequency, voltage, supply and demand per region from the reporter set, the
 per-field median of a round's fresh reports once two of the three reporters report, bounds on every field (SmartMeter's for frequency and
 voltage, the packing's for power), and the reporter set and access control it shares with the
-other oracles (oracle_helpers.py).
+other oracles (support/oracle_helpers.py).
 
 Every custom error is asserted with all of its arguments and every event with all of its fields.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
-from oracle_helpers import (
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
+from support.oracle_helpers import (
     MAX_HEARTBEAT_SECONDS,
     MAX_REPORTERS,
     REPORTER_ADMIN_CALLS,
@@ -260,4 +261,4 @@ def test_every_function_event_and_error_is_exercised(grid_oracle):
     """GridOracle's ABI, item by item, is named in this module or in the shared oracle helpers."""
     kinds = ("function", "event", "error")
     exempt = {"RoleAdminChanged"}  # no role admin is ever changed
-    assert unexercised_abi_items("GridOracle", ["test_grid_oracle.py", "oracle_helpers.py"], kinds, exempt) == []
+    assert unexercised_abi_items("GridOracle", ["test_grid_oracle.py", "support/oracle_helpers.py"], kinds, exempt) == []

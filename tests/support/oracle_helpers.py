@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts
 
 MAX_REPORTERS = 15
 MIN_HEARTBEAT_SECONDS = 1
