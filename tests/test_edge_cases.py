@@ -3,9 +3,9 @@ largest values the types allow, and every bounded batch at its maximum size unde
 
 Relied on, not repeated here:
 - Oracles: test_price_discovery.py (missing, stale, zero, negative and future data of each source,
-  the largest PriceOracle answer), test_price_oracle.py / test_weather_oracle.py / test_grid_oracle.py
-  (bounds, staleness, 15 reporters under 200k / 250k gas), test_energy_trading_price_band.py (stale data
-  stops order creation under a price band).
+  the largest PriceOracle answer), test_price_oracle.py / test_regional_oracles.py and the weather and
+  grid oracles' own modules (bounds, staleness, 15 reporters under 200k / 250k gas),
+  test_energy_trading_price_band.py (stale data stops order creation under a price band).
 - Rounding: test_settlement_fees.py (fees at 1 unit, 12 MWh at the price cap, tiny fills, escrow dust),
   test_energy_asset_shares.py (largest revenue over the largest share count), test_carbon_credits.py
   (largest retirement), test_energy_auction.py (largest order and tick volume at the minimum price).

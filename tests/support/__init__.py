@@ -2,7 +2,8 @@
 (pytest puts the tests folder on the import path when it loads conftest.py):
 helpers, the exhaustive revert, event and ABI-completeness assertions every module uses;
 meter_helpers, market_helpers, auction_helpers, asset_helpers and oracle_helpers, the constants,
-clock moves and mock logs of the meter, market, auction, energy-asset and oracle modules;
+clock moves and mock logs of the meter, market, auction, energy-asset and oracle modules (with
+the two regional oracles described as cases of the tests they share);
 bulk_helpers, setup transactions sent in bulk to fill a book or a batch to its largest size;
 anvil_node, a test's own anvil that can be killed and restarted on its state file, and
 simulation_helpers, a deployed system kept as a state file for fresh anvils; index_helpers, events
