@@ -58,7 +58,7 @@ def oracle(case, request):
 # ----------------------------------------------------------------------------- deployment
 
 
-def test_deployment(case, oracle, admin, reporters):
+def test_deployment(oracle, admin, reporters):
     assert oracle.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
     assert oracle.heartbeat() == HEARTBEAT
     assert (oracle.minQuorum(), oracle.quorum()) == (0, 2)
