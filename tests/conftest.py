@@ -549,8 +549,8 @@ def _quiet_revert_traces() -> None:
 # --- code health fixtures (shared by the split SmartMeter, EnergyTrading and Settlement modules) ---
 # test_energy_asset_nft.py defines a `meter` of its own, which takes precedence there.
 
-from market_helpers import BUY, SELL, Wallets, create, crossing  # noqa: E402
-from meter_helpers import REGION, next_interval_start  # noqa: E402
+from support.market_helpers import BUY, SELL, Wallets, create, crossing  # noqa: E402
+from support.meter_helpers import REGION, next_interval_start  # noqa: E402
 
 
 @pytest.fixture

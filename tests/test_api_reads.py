@@ -8,12 +8,13 @@ import time
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
-from index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, grid_reports, meter_energy, now_s, trade
 
 from energy_grid.api import create_app
 from energy_grid.client import SELL, GridClient, MeterReading, anvil_account
 from energy_grid.demand_response import interval_readings
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+from support.index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, grid_reports, meter_energy, now_s, trade
 
 SELLER_ADDRESS, BUYER_ADDRESS = anvil_account(SELLER).address, anvil_account(BUYER).address
 

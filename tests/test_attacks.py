@@ -64,9 +64,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from asset_helpers import mint, new_meter
-from auction_helpers import close_gate, open_period
-from bulk_helpers import Bulk
 from conftest import (
     AUCTION_FEE_BPS,
     AUCTION_GATE_CLOSURE_SECONDS,
@@ -79,12 +76,16 @@ from conftest import (
     meter_energy_to,
 )
 from eth_account import Account
-from helpers import ZERO_ADDRESS, log, reverts, role
-from market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order
 
 from energy_grid.demand_response import MeterWriter, verify_from_meter
 from energy_grid.signed_orders import sign_cancel, sign_order
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+from support.asset_helpers import mint, new_meter
+from support.auction_helpers import close_gate, open_period
+from support.bulk_helpers import Bulk
+from support.helpers import ZERO_ADDRESS, log, reverts, role
+from support.market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order
 
 MAX_UINT = 2**256 - 1
 MIN_PRICE = AUCTION_MIN_PRICE_PER_KWH

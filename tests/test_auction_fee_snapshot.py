@@ -9,8 +9,9 @@ the market clears.
 from __future__ import annotations
 
 import pytest
-from auction_helpers import FEE_BPS, close_gate, level_money, open_period, price, submit
-from helpers import assert_logs, log
+
+from support.auction_helpers import FEE_BPS, close_gate, level_money, open_period, price, submit
+from support.helpers import assert_logs, log
 
 RAISED_BPS = 1_000  # MAX_FEE_BPS
 CUT_BPS = 10

@@ -3,15 +3,18 @@
 A crossing order that reaches MAX_FILLS_PER_ORDER fills or passes MAX_DEAD_ENTRIES_PER_CALL dead
 queue entries keeps its fills and has its rest cancelled at once (that escrow is never taken);
 what it unlinked stays unlinked. The smallest order is a deploy setting (the deployment's default
-refuses dust). The crowds are placed with bulk transactions (bulk_helpers.py).
+refuses dust). The crowds are placed with bulk transactions (support/bulk_helpers.py).
 """
 
 from __future__ import annotations
 
 import pytest
-from bulk_helpers import Bulk
-from helpers import deploy_reverts, log, reverts
-from market_helpers import (
+
+from energy_grid.deployment import DEFAULT_MIN_ORDER_AMOUNT_WH
+
+from support.bulk_helpers import Bulk
+from support.helpers import deploy_reverts, log, reverts
+from support.market_helpers import (
     ACTIVE,
     BUY,
     CANCELLED,
@@ -25,8 +28,6 @@ from market_helpers import (
     market_logs,
     matches,
 )
-
-from energy_grid.deployment import DEFAULT_MIN_ORDER_AMOUNT_WH
 
 MAX_FILLS_PER_ORDER = 32
 MAX_DEAD_ENTRIES_PER_CALL = 1_024

@@ -15,7 +15,11 @@ from conftest import CARBON_GRAMS_CO2E_PER_KWH
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
-from helpers import (
+from hexbytes import HexBytes
+
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+from support.helpers import (
     DEFAULT_ADMIN_ROLE,
     ZERO_ADDRESS,
     address,
@@ -26,9 +30,6 @@ from helpers import (
     sign_permit,
     unexercised_abi_items,
 )
-from hexbytes import HexBytes
-
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 REGION = 1  # conftest GRID_OPS_REGION: grid_operator's
 OTHER_REGION = 2  # conftest GRID_OPS_OTHER_REGION: other_region_operator's

@@ -22,7 +22,6 @@ import click
 import pytest
 from click.testing import CliRunner
 from eth_account import Account
-from index_helpers import advance, export_energy
 from web3 import Web3
 
 from energy_grid.accounts import (
@@ -38,6 +37,8 @@ from energy_grid.demand_response import interval_readings
 from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+from support.index_helpers import advance, export_energy
 
 ENERGY_GRID = Path(sys.executable).with_name("energy-grid")  # the console script `pip install -e .` made
 REPO = Path(__file__).resolve().parent.parent

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
-from helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
 
 from energy_grid.demand_response import MeterWriter
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
 
 REGION, OTHER_REGION = 1, 2  # conftest's grid_operator and other_region_operator regions
 NAME = "Evening peak shaving"

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
 
 from energy_grid.demand_response import MeterWriter, baseline_intervals, verify_from_meter, window_intervals
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
 
 REGION = 1
 TARGET_KW = 1_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import ZERO_ADDRESS
 
 from energy_grid.deployment import (
     DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
@@ -30,6 +29,8 @@ from energy_grid.deployment import (
 )
 from energy_grid.errors import ManifestError
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+
+from support.helpers import ZERO_ADDRESS
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@ largest values the types allow, and every bounded batch at its maximum size unde
 
 Relied on, not repeated here:
 - Oracles: test_price_discovery.py (missing, stale, zero, negative and future data of each source,
-  the largest PriceOracle answer), test_price_oracle.py / test_weather_oracle.py / test_grid_oracle.py
-  (bounds, staleness, 15 reporters under 200k / 250k gas), test_energy_trading_price_band.py (stale data
-  stops order creation under a price band).
+  the largest PriceOracle answer), test_price_oracle.py / test_regional_oracles.py and the weather and
+  grid oracles' own modules (bounds, staleness, 15 reporters under 200k / 250k gas),
+  test_energy_trading_price_band.py (stale data stops order creation under a price band).
 - Rounding: test_settlement_fees.py (fees at 1 unit, 12 MWh at the price cap, tiny fills, escrow dust),
   test_energy_asset_shares.py (largest revenue over the largest share count), test_carbon_credits.py
   (largest retirement), test_energy_auction.py (largest order and tick volume at the minimum price).
@@ -13,7 +13,7 @@ Relied on, not repeated here:
   benchmarks (DemandResponse.distributeRewards, a batch of 50 fresh holders: 1,964,360 gas;
   DemandPrograms shares its RewardPool).
 
-The bound tests send their hundreds of setup transactions through bulk_helpers.Bulk (unsigned,
+The bound tests send their hundreds of setup transactions through support.bulk_helpers.Bulk (unsigned,
 each receipt's status checked); the measured transaction goes through ape.
 
 Every gas figure measured here is printed (`GAS <operation>: <gas>`; run with -s to see them).
@@ -22,19 +22,20 @@ Every gas figure measured here is printed (`GAS <operation>: <gas>`; run with -s
 from __future__ import annotations
 
 import pytest
-from auction_helpers import close_gate, open_period
-from bulk_helpers import Bulk, fresh_addresses
 from conftest import (
     AUCTION_GATE_CLOSURE_SECONDS,
     AUCTION_PERIOD_SECONDS,
     MARKET_REGION,
     ORACLE_HEARTBEAT_SECONDS,
 )
-from helpers import reverts, role
-from market_helpers import BUY, SELL, cost_ceil, create, crossing, reverts_from_reference
-from oracle_helpers import mine_at
 
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+from support.auction_helpers import close_gate, open_period
+from support.bulk_helpers import Bulk, fresh_addresses
+from support.helpers import reverts, role
+from support.market_helpers import BUY, SELL, cost_ceil, create, crossing, reverts_from_reference
+from support.oracle_helpers import mine_at
 
 GAS_LIMIT = 8_000_000
 MAX_UINT = 2**256 - 1

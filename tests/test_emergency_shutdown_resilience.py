@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
-from helpers import log, reverts, role
+
+from support.helpers import log, reverts, role
 
 GUARDIAN_ROLE = role("GUARDIAN_ROLE")
 PAUSER_ROLE = role("PAUSER_ROLE")

@@ -10,7 +10,10 @@ its fields (helpers.reverts / helpers.log / helpers.assert_logs).
 from __future__ import annotations
 
 import pytest
-from asset_helpers import (
+from eth_account import Account
+from eth_utils import to_checksum_address
+
+from support.asset_helpers import (
     CAPACITY_W,
     DAY,
     MAX_CAPACITY_W,
@@ -23,9 +26,7 @@ from asset_helpers import (
     mint,
     new_meter,
 )
-from eth_account import Account
-from eth_utils import to_checksum_address
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
 
 MAX_HISTORY_DAYS = 7
 MAX_DESCRIPTION_BYTES = 256

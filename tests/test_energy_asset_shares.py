@@ -14,12 +14,13 @@ from fractions import Fraction
 
 import ape
 import pytest
-from asset_helpers import MAGNITUDE, MAX_REVENUE, MAX_SHARES, mint, new_meter
 from eth_abi import encode
 from eth_utils import keccak
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from support.asset_helpers import MAGNITUDE, MAX_REVENUE, MAX_SHARES, mint, new_meter
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
 
 PAUSER_ROLE = role("PAUSER_ROLE")
 CASH = 1_000_000  # whole stablecoin units topped up per account (× 10^6 base units)

@@ -9,7 +9,8 @@ with all of its arguments and every event with all of its fields.
 from __future__ import annotations
 
 import pytest
-from auction_helpers import (
+
+from support.auction_helpers import (
     ASKS,
     BIDS,
     FEE_BPS,
@@ -29,7 +30,7 @@ from auction_helpers import (
     price,
     submit,
 )
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
 
 PAUSER_ROLE = role("PAUSER_ROLE")
 MAX_FEE_BPS = 1_000

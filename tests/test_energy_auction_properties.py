@@ -18,11 +18,12 @@ from typing import Any
 
 import ape
 import pytest
-from auction_helpers import FEE_BPS, N_TICKS, close_gate, cost_ceil, level_money, open_period, price, submit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from energy_grid.auction import AuctionOrder, clear_market, price_of
+
+from support.auction_helpers import FEE_BPS, N_TICKS, close_gate, cost_ceil, level_money, open_period, price, submit
 
 N_TRADERS = 6
 # Round amounts make equal curves (ties) likely; odd ones make the rounding bite.

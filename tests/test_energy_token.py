@@ -10,8 +10,9 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, address, deploy_reverts, log, reverts, role, sign_permit
 from hexbytes import HexBytes
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, address, deploy_reverts, log, reverts, role, sign_permit
 
 METER_ROLE = role("METER_ROLE")
 NAME = "Grid Energy"

@@ -3,14 +3,15 @@ IEnergyTrading selectors exact, and
 every function, event and error exercised by the market's test modules.
 
 Every custom error is asserted with all of its arguments and every market event with all of its
-fields (`reverts` and `log` from helpers.py make ape's subset checks exhaustive); shared helpers
-are in market_helpers.py, the market's fixtures in conftest.py.
+fields (`reverts` and `log` from support/helpers.py make ape's subset checks exhaustive); shared helpers
+are in support/market_helpers.py, the market's fixtures in conftest.py.
 """
 
 from __future__ import annotations
 
 from eth_utils import keccak
-from helpers import (
+
+from support.helpers import (
     unexercised_abi_items,
 )
 
@@ -226,6 +227,6 @@ def test_every_function_event_and_error_is_exercised(market):
         "test_book_dust_griefing.py",
         "test_nonce_invalidation.py",
         "test_pause_keeps_exits.py",
-        "market_helpers.py",
+        "support/market_helpers.py",
     ]
     assert unexercised_abi_items("EnergyTrading", modules, kinds, exempt) == []

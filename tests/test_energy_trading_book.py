@@ -2,20 +2,21 @@
 price-time priority, within bounded fills, and dead entries are pruned.
 
 Every custom error is asserted with all of its arguments and every market event with all of its
-fields (`reverts` and `log` from helpers.py make ape's subset checks exhaustive); shared helpers
-are in market_helpers.py, the market's fixtures in conftest.py.
+fields (`reverts` and `log` from support/helpers.py make ape's subset checks exhaustive); shared helpers
+are in support/market_helpers.py, the market's fixtures in conftest.py.
 """
 
 from __future__ import annotations
 
 import ape
 import pytest
-from helpers import (
+
+from support.helpers import (
     ZERO_ADDRESS,
     log,
     reverts,
 )
-from market_helpers import (
+from support.market_helpers import (
     ACTIVE,
     BUY,
     CANCELLED,

@@ -2,21 +2,22 @@
 release, the paged getters, admin settings and pause (gas is measured by `make bench`).
 
 Every custom error is asserted with all of its arguments and every market event with all of its
-fields (`reverts` and `log` from helpers.py make ape's subset checks exhaustive); shared helpers
-are in market_helpers.py, the market's fixtures in conftest.py.
+fields (`reverts` and `log` from support/helpers.py make ape's subset checks exhaustive); shared helpers
+are in support/market_helpers.py, the market's fixtures in conftest.py.
 """
 
 from __future__ import annotations
 
 import pytest
-from helpers import (
+
+from support.helpers import (
     DEFAULT_ADMIN_ROLE,
     ZERO_ADDRESS,
     deploy_reverts,
     log,
     reverts,
 )
-from market_helpers import (
+from support.market_helpers import (
     ACTIVE,
     BUY,
     CANCELLED,

@@ -2,30 +2,15 @@
 with an EIP-2612 permit for the escrow.
 
 Every custom error is asserted with all of its arguments and every market event with all of its
-fields (`reverts` and `log` from helpers.py make ape's subset checks exhaustive); shared helpers
-are in market_helpers.py, the market's fixtures in conftest.py.
+fields (`reverts` and `log` from support/helpers.py make ape's subset checks exhaustive); shared helpers
+are in support/market_helpers.py, the market's fixtures in conftest.py.
 """
 
 from __future__ import annotations
 
 import pytest
 from conftest import meter_energy_to
-from helpers import (
-    ZERO_ADDRESS,
-    log,
-    reverts,
-)
 from hexbytes import HexBytes
-from market_helpers import (
-    BUY,
-    FEE_BPS,
-    PRICE,
-    SELL,
-    create,
-    market_logs,
-    relay,
-    signed_order,
-)
 
 from energy_grid.signed_orders import (
     CANCEL_ORDER_TYPE,
@@ -35,6 +20,22 @@ from energy_grid.signed_orders import (
     sign_order,
     sign_permit,
     type_string,
+)
+
+from support.helpers import (
+    ZERO_ADDRESS,
+    log,
+    reverts,
+)
+from support.market_helpers import (
+    BUY,
+    FEE_BPS,
+    PRICE,
+    SELL,
+    create,
+    market_logs,
+    relay,
+    signed_order,
 )
 
 

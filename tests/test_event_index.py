@@ -4,13 +4,14 @@ keeps a crashed range out, rolls back reorganized blocks, and runs the same on P
 from __future__ import annotations
 
 import pytest
-from index_helpers import BUYER, DEVICE, SELLER, dump, grid_reports, meter_energy, trade
 from sqlalchemy import select
 
 from energy_grid.client import GridClient, anvil_account
 from energy_grid.index import EventIndex, Follower, queries
 from energy_grid.index.models import Block, Fill, LoadReported, OrderCreated, ReadingAccepted, SettlementRow
 from energy_grid.index.store import CURSOR_ROW_ID
+
+from support.index_helpers import BUYER, DEVICE, SELLER, dump, grid_reports, meter_energy, trade
 
 
 @pytest.fixture

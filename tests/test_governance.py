@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role
 
 from energy_grid.deployment import GRID, LOCAL_GOVERNANCE, DeploymentSettings, deploy_system, role_names
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role
 
 # ProposalState, as OpenZeppelin's IGovernor numbers it.
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)

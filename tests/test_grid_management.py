@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts, role, unexercised_abi_items
 
 from energy_grid.pricing import dynamic_price
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts, role, unexercised_abi_items
 
 NO_PRICE_LIMIT = 2**256 - 1  # consumeEnergy's maxPricePerKWh where the price is not what a test is about
 BASE_PRICE = 200_000  # conftest GRID_BASE_PRICE_PER_KWH: 0.20 per kWh in mUSD base units (6 decimals)

@@ -12,8 +12,9 @@ from enum import IntEnum
 
 import pytest
 from eth_utils import keccak
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
 from hexbytes import HexBytes
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
 
 REGION = 1  # conftest GRID_OPS_REGION: grid_operator's
 OTHER_REGION = 2  # conftest GRID_OPS_OTHER_REGION: other_region_operator's

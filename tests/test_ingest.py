@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 from eth_account import Account
 from eth_utils import keccak
 
 from energy_grid import ingest
 from energy_grid.client import GridClient, MeterReading, anvil_account
 from energy_grid.ingest import IngestError, ingest_csv, parse_timestamp, read_rows
+
+from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 
 HEADER = "meter,timestamp,consumption_wh,production_wh,frequency_millihz,voltage_per_mille"
 STEP_S = 900

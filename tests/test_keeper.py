@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
-from anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -23,6 +22,8 @@ from energy_grid.client import BUY, SELL, GridClient, MeterReading, anvil_accoun
 from energy_grid.keeper import run_keeper
 from energy_grid.order_book import BookOrder, plan_matches
 from energy_grid.units import ZERO_ADDRESS
+
+from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 
 EXPIRY_S = 7_200
 SETTLED = 1  # ISettlement.TransactionStatus

@@ -25,10 +25,11 @@ from typing import Any
 
 import ape
 import pytest
-from helpers import ZERO_ADDRESS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from market_helpers import ACTIVE, BUY, FILLED, SELL, cost_ceil
+
+from support.helpers import ZERO_ADDRESS
+from support.market_helpers import ACTIVE, BUY, FILLED, SELL, cost_ceil
 
 # Bids and asks drawn around the same levels so that they often cross. Prices that are not whole
 # units per Wh (333, 999, 1,001, 250,001, ...) make the milli-unit rounding bite on every fill;

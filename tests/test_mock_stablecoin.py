@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from eth_account.messages import encode_typed_data
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, role, sign_permit
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, role, sign_permit
 
 OPERATOR_ROLE = role("OPERATOR_ROLE")
 NAME = "Mock USD Stablecoin"

@@ -7,12 +7,13 @@ during a pause."""
 from __future__ import annotations
 
 import pytest
-from helpers import log, reverts
-from market_helpers import BUY, PRICE, SELL, create, relay, signed_order
 
 from energy_grid.signed_orders import sign_cancel, sign_order
 from energy_grid.signed_readings import sign_reading
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+from support.helpers import log, reverts
+from support.market_helpers import BUY, PRICE, SELL, create, relay, signed_order
 
 SIGNATURE_WINDOW = 600
 MAX_TRADER_NONCE = 2**64 - 1

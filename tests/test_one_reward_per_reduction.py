@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
-from helpers import assert_logs, log, reverts
 
 from energy_grid.demand_response import MeterWriter, verify_from_meter
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+
+from support.helpers import assert_logs, log, reverts
 
 REGION, OTHER_REGION = 1, 2  # conftest's grid_operator and other_region_operator regions
 TARGET_KW = 1_000

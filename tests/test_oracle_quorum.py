@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION, PRICE_MAX_DEVIATION_BPS
-from helpers import DEFAULT_ADMIN_ROLE, log, reverts
-from oracle_helpers import MAX_REPORTERS, assert_deploy_reverts
+
+from support.helpers import DEFAULT_ADMIN_ROLE, log, reverts
+from support.oracle_helpers import MAX_REPORTERS, assert_deploy_reverts
 
 HEARTBEAT = ORACLE_HEARTBEAT_SECONDS
 REGION = ORACLE_REGION

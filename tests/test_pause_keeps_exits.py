@@ -7,10 +7,11 @@ emptied to the last unit."""
 from __future__ import annotations
 
 import pytest
-from helpers import reverts
-from market_helpers import BUY, PRICE, SELL, SETTLED, VOIDED, create, relay, signed_order
 
 from energy_grid.signed_orders import sign_cancel, sign_order
+
+from support.helpers import reverts
+from support.market_helpers import BUY, PRICE, SELL, SETTLED, VOIDED, create, relay, signed_order
 
 WINDOW = 600
 

@@ -9,8 +9,9 @@ tests/test_energy_asset_shares.py::test_pause_stops_split_and_deposits_only.
 from __future__ import annotations
 
 import pytest
-from auction_helpers import MIN_PRICE, close_gate, cost_ceil, open_period, price, submit
-from helpers import assert_logs, log, reverts
+
+from support.auction_helpers import MIN_PRICE, close_gate, cost_ceil, open_period, price, submit
+from support.helpers import assert_logs, log, reverts
 
 
 @pytest.fixture(scope="module", autouse=True)

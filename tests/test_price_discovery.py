@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, ORACLE_REGION, UTC_OFFSET_MINUTES
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
-from oracle_helpers import (
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, log, reverts, unexercised_abi_items
+from support.oracle_helpers import (
     assert_deploy_reverts,
     creation_events,
     exercise_access_control,
@@ -555,4 +556,4 @@ def test_every_function_event_and_error_is_exercised(price_discovery):
     """PriceDiscovery's ABI, item by item, is named in this module or in the shared oracle helpers."""
     kinds = ("function", "event", "error")
     exempt = {"RoleAdminChanged"}  # no role admin is ever changed
-    assert unexercised_abi_items("PriceDiscovery", ["test_price_discovery.py", "oracle_helpers.py"], kinds, exempt) == []
+    assert unexercised_abi_items("PriceDiscovery", ["test_price_discovery.py", "support/oracle_helpers.py"], kinds, exempt) == []

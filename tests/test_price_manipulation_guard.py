@@ -8,10 +8,11 @@ and mining makes the consumption revert instead of charging more.
 from __future__ import annotations
 
 import pytest
-from helpers import log, reverts
 
 from energy_grid.pricing import dynamic_price
 from energy_grid.units import INTERVAL_SECONDS, interval_of
+
+from support.helpers import log, reverts
 
 BASE_PRICE = 200_000  # conftest GRID_BASE_PRICE_PER_KWH
 MAX_POWER_W = 25 * 10**9

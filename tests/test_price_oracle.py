@@ -1,7 +1,7 @@
 """PriceOracle: Chainlink's AggregatorV3Interface over a reporter set. Rounds answered once a
 quorum of reporters report, the median of a round's fresh reports (outliers, even counts, stale and
 removed reporters), the deviation bound, inputs it refuses, Chainlink's published ABI read with
-plain web3.py, and the reporter set, quorum and access control it shares with the regional oracles (oracle_helpers.py).
+plain web3.py, and the reporter set, quorum and access control it shares with the regional oracles (support/oracle_helpers.py).
 
 Every custom error is asserted with all of its arguments and every event with all of its fields.
 """
@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ORACLE_HEARTBEAT_SECONDS, PRICE_DECIMALS, PRICE_DESCRIPTION, PRICE_MAX_DEVIATION_BPS
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, error_data, log, reverts, unexercised_abi_items
-from oracle_helpers import (
+from web3 import Web3
+from web3.exceptions import ContractCustomError
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, error_data, log, reverts, unexercised_abi_items
+from support.oracle_helpers import (
     MAX_HEARTBEAT_SECONDS,
     MAX_REPORTERS,
     REPORTER_ADMIN_CALLS,
@@ -25,8 +28,6 @@ from oracle_helpers import (
     exercise_quorum,
     exercise_reporter_set,
 )
-from web3 import Web3
-from web3.exceptions import ContractCustomError
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED_ABI = ROOT / "node_modules/@chainlink/contracts/abi/v0.8/AggregatorV3Interface.json"
@@ -481,4 +482,4 @@ def test_every_function_event_and_error_is_exercised(price_oracle):
     """PriceOracle's ABI, item by item, is named in this module or in the shared oracle helpers."""
     kinds = ("function", "event", "error")
     exempt = {"RoleAdminChanged"}  # no role admin is ever changed
-    assert unexercised_abi_items("PriceOracle", ["test_price_oracle.py", "oracle_helpers.py"], kinds, exempt) == []
+    assert unexercised_abi_items("PriceOracle", ["test_price_oracle.py", "support/oracle_helpers.py"], kinds, exempt) == []

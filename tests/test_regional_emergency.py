@@ -6,9 +6,10 @@ price at 3 × base) while any region is.
 from __future__ import annotations
 
 import pytest
-from helpers import log, reverts
 
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+from support.helpers import log, reverts
 
 BASE_PRICE = 200_000  # conftest GRID_BASE_PRICE_PER_KWH
 NORTH, SOUTH = 1, 2  # conftest GRID_OPS_REGION, GRID_OPS_OTHER_REGION

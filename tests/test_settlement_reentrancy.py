@@ -1,19 +1,20 @@
 """Settlement: reentrancy from a hostile payment token.
 
 Settlement is an abstract base of EnergyTrading (one address). Every custom error is asserted
-with all of its arguments and every settlement event with all of its fields (helpers.py); the
-pending `trade` and `wallets` fixtures are in conftest.py, shared helpers in market_helpers.py.
+with all of its arguments and every settlement event with all of its fields (support/helpers.py); the
+pending `trade` and `wallets` fixtures are in conftest.py, shared helpers in support/market_helpers.py.
 """
 
 from __future__ import annotations
 
 import pytest
-from helpers import (
+
+from support.helpers import (
     ZERO_ADDRESS,
     log,
     reverts,
 )
-from market_helpers import (
+from support.market_helpers import (
     BUY,
     FEE_BPS,
     FILLED,

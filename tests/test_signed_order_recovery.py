@@ -5,10 +5,11 @@ InvalidSigner before anything else happens, as SmartMeter's signed readings do."
 from __future__ import annotations
 
 import pytest
-from helpers import ZERO_ADDRESS, reverts
-from market_helpers import PRICE, SELL, create, relay, signed_order
 
 from energy_grid.signed_orders import SignedOrder, sign_order
+
+from support.helpers import ZERO_ADDRESS, reverts
+from support.market_helpers import PRICE, SELL, create, relay, signed_order
 
 SIGNATURE_WINDOW = 600
 NOT_A_SIGNATURE = (27, b"\0" * 32, b"\0" * 32)  # r = 0: ecrecover finds no address

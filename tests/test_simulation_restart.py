@@ -16,9 +16,10 @@ import sys
 import time
 
 import pytest
-from simulation_helpers import client_of, deploy_to_state_file, node_from, web3_of
 
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
+
+from support.simulation_helpers import client_of, deploy_to_state_file, node_from, web3_of
 
 # Two demand-response events (intervals 1-8 and 31-38): the process is killed inside the first's
 # window, the node between the two.

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from simulation_helpers import client_of, deploy_to_state_file, node_from
 
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 from energy_grid.simulation.ledger import SimulationResult
 from energy_grid.simulation.report import PLOTS, summary_rows, write_report
+
+from support.simulation_helpers import client_of, deploy_to_state_file, node_from
 
 SIM_CONFIG = SimulationConfig(households=8, days=1, seed=3, dr_trigger_per_mille=100)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -2,8 +2,8 @@
 by anyone.
 
 Every custom error is asserted with all of its arguments and every event with all of its fields
-(`reverts` and `log` from helpers.py make ape's subset checks exhaustive); the meters' fixtures
-(`meter`, `submit`, `baseline`, `metered`) are in conftest.py, the rest in meter_helpers.py.
+(`reverts` and `log` from support/helpers.py make ape's subset checks exhaustive); the meters' fixtures
+(`meter`, `submit`, `baseline`, `metered`) are in conftest.py, the rest in support/meter_helpers.py.
 """
 
 from __future__ import annotations
@@ -11,20 +11,6 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, reverts
-from meter_helpers import (
-    EMPTY_READING,
-    GATEWAY_ROLE,
-    MAX_BATCH_SIZE,
-    METER_ROLE,
-    OPERATOR_ROLE,
-    PAUSER_ROLE,
-    REGION,
-    SECP256K1_ORDER,
-    accepted,
-    minted,
-    submit_at,
-)
 
 from energy_grid.signed_readings import (
     METER_READING_TYPEHASH,
@@ -40,6 +26,21 @@ from energy_grid.units import (
     INTERVAL_SECONDS,
     VOLTAGE_NOMINAL_PER_MILLE,
     interval_of,
+)
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, reverts
+from support.meter_helpers import (
+    EMPTY_READING,
+    GATEWAY_ROLE,
+    MAX_BATCH_SIZE,
+    METER_ROLE,
+    OPERATOR_ROLE,
+    PAUSER_ROLE,
+    REGION,
+    SECP256K1_ORDER,
+    accepted,
+    minted,
+    submit_at,
 )
 
 

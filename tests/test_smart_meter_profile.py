@@ -2,15 +2,24 @@
 redemption of consumed Wh.
 
 Every custom error is asserted with all of its arguments and every event with all of its fields
-(`reverts` and `log` from helpers.py make ape's subset checks exhaustive); the meters' fixtures
-(`meter`, `submit`, `baseline`, `metered`) are in conftest.py, the rest in meter_helpers.py.
+(`reverts` and `log` from support/helpers.py make ape's subset checks exhaustive); the meters' fixtures
+(`meter`, `submit`, `baseline`, `metered`) are in conftest.py, the rest in support/meter_helpers.py.
 """
 
 from __future__ import annotations
 
 import pytest
-from helpers import assert_logs, log, reverts
-from meter_helpers import (
+
+from energy_grid.units import (
+    DAY_SECONDS,
+    INTERVAL_SECONDS,
+    INTERVALS_PER_DAY,
+    day_of,
+    interval_of,
+)
+
+from support.helpers import assert_logs, log, reverts
+from support.meter_helpers import (
     MAX_HISTORY_PAGE,
     PROFILE_CAPACITY,
     REGION,
@@ -19,14 +28,6 @@ from meter_helpers import (
     minted,
     next_day_start,
     next_interval_start,
-)
-
-from energy_grid.units import (
-    DAY_SECONDS,
-    INTERVAL_SECONDS,
-    INTERVALS_PER_DAY,
-    day_of,
-    interval_of,
 )
 
 

@@ -1,15 +1,24 @@
 """SmartMeter: a reading's validation, back-dated readings and the emergency pause.
 
 Every custom error is asserted with all of its arguments and every event with all of its fields
-(`reverts` and `log` from helpers.py make ape's subset checks exhaustive); the meters' fixtures
-(`meter`, `submit`, `baseline`, `metered`) are in conftest.py, the rest in meter_helpers.py.
+(`reverts` and `log` from support/helpers.py make ape's subset checks exhaustive); the meters' fixtures
+(`meter`, `submit`, `baseline`, `metered`) are in conftest.py, the rest in support/meter_helpers.py.
 """
 
 from __future__ import annotations
 
 import pytest
-from helpers import DEFAULT_ADMIN_ROLE, assert_logs, log, reverts
-from meter_helpers import (
+
+from energy_grid.units import (
+    DAY_SECONDS,
+    FREQUENCY_NOMINAL_MILLIHZ,
+    INTERVAL_SECONDS,
+    VOLTAGE_NOMINAL_PER_MILLE,
+    interval_of,
+)
+
+from support.helpers import DEFAULT_ADMIN_ROLE, assert_logs, log, reverts
+from support.meter_helpers import (
     DEFAULT_MAX_READING_AGE,
     DEFAULT_MIN_READING_INTERVAL,
     EMPTY_READING,
@@ -22,14 +31,6 @@ from meter_helpers import (
     accepted,
     next_interval_start,
     submit_at,
-)
-
-from energy_grid.units import (
-    DAY_SECONDS,
-    FREQUENCY_NOMINAL_MILLIHZ,
-    INTERVAL_SECONDS,
-    VOLTAGE_NOMINAL_PER_MILLE,
-    interval_of,
 )
 
 

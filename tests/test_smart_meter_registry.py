@@ -2,15 +2,23 @@
 reactivation) and the constructor.
 
 Every custom error is asserted with all of its arguments and every event with all of its fields
-(`reverts` and `log` from helpers.py make ape's subset checks exhaustive); the meters' fixtures
-(`meter`, `submit`, `baseline`, `metered`) are in conftest.py, the rest in meter_helpers.py.
+(`reverts` and `log` from support/helpers.py make ape's subset checks exhaustive); the meters' fixtures
+(`meter`, `submit`, `baseline`, `metered`) are in conftest.py, the rest in support/meter_helpers.py.
 """
 
 from __future__ import annotations
 
 import pytest
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
-from meter_helpers import (
+
+from energy_grid.units import (
+    DAY_SECONDS,
+    FREQUENCY_NOMINAL_MILLIHZ,
+    VOLTAGE_NOMINAL_PER_MILLE,
+    interval_of,
+)
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
+from support.meter_helpers import (
     DEFAULT_MAX_READING_AGE,
     DEFAULT_MIN_READING_INTERVAL,
     EMPTY_READING,
@@ -27,13 +35,6 @@ from meter_helpers import (
     REGION,
     accepted,
     minted,
-)
-
-from energy_grid.units import (
-    DAY_SECONDS,
-    FREQUENCY_NOMINAL_MILLIHZ,
-    VOLTAGE_NOMINAL_PER_MILLE,
-    interval_of,
 )
 
 
@@ -75,7 +76,7 @@ def test_every_function_error_and_event_is_exercised(smart_meter):
     # Unreachable OpenZeppelin items: nothing calls _setRoleAdmin; the EIP-712 domain is immutable, and
     # its name and version are short constants, which ShortStrings' errors never reject.
     unreachable = {"RoleAdminChanged", "EIP712DomainChanged", "InvalidShortString", "StringTooLong"}
-    modules = ["test_smart_meter_*.py", "meter_helpers.py", "test_nonce_invalidation.py"]
+    modules = ["test_smart_meter_*.py", "support/meter_helpers.py", "test_nonce_invalidation.py"]
     assert unexercised_abi_items("SmartMeter", modules, exempt=unreachable) == []
 
 

@@ -1,6 +1,6 @@
 """Static analysis: Slither over every contract, through the project's solc shim.
 
-The build is analysed once per module, in one process (tests/slither_scan.py): crytic-compile runs
+The build is analysed once per module, in one process (tests/support/slither_scan.py): crytic-compile runs
 `toolchain/solc.js` on a standard-JSON input of every source under contracts/ (OpenZeppelin and
 Chainlink resolved as ape resolves them) asking for the syntax trees only, Slither parses them once,
 and on that parse runs the detectors, chosen by its own command-line code with the flags of
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"
 BIN = Path(sys.executable).parent
 SHIM = ROOT / "toolchain" / "solc.js"
-SCAN = Path(__file__).resolve().parent / "slither_scan.py"
+SCAN = Path(__file__).resolve().parent / "support" / "slither_scan.py"
 
 # Findings in these paths are not ours to fix: the libraries, as published, and the test mocks.
 FILTER_PATHS = "node_modules/|contracts/test/"

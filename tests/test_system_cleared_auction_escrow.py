@@ -2,7 +2,7 @@
 bid's payment becomes the ask's proceeds (and the fee) at clearing, so until the claims the auction
 holds the bid's refund, the ask's proceeds and the fees, and nothing twice.
 
-An explicit sequence of the machine's rules (tests/system_machine.py), as hypothesis prints a failing
+An explicit sequence of the machine's rules (tests/support/system_machine.py), as hypothesis prints a failing
 one: a fuzzing run reaches this state only when a crossing pair is cleared and a check runs before
 either claim, so it is kept here to be reached every time.
 """
@@ -10,7 +10,8 @@ either claim, so it is kept here to be reached every time.
 from __future__ import annotations
 
 import pytest
-from system_machine import SystemMachine, build_world
+
+from support.system_machine import SystemMachine, build_world
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Stateful invariants over the whole deployed system.
 
-A hypothesis RuleBasedStateMachine (tests/system_machine.py) drives meters, the order book,
+A hypothesis RuleBasedStateMachine (tests/support/system_machine.py) drives meters, the order book,
 settlement, the auction, demand response, carbon credits, asset revenue, pauses and parameter
 changes, and after every step checks: every token's total supply equals the balances of every
 account that ever held it; EnergyTrading's escrow equals open orders' remainders plus pending
@@ -29,7 +29,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
-from system_machine import PARAMETERS, SystemMachine, build_world, coverage_table, env_int, run_settings_summary
+
+from support.system_machine import PARAMETERS, SystemMachine, build_world, coverage_table, env_int, run_settings_summary
 
 MIN_ACTIONS = 2_000
 BOUNDED_EXAMPLES = 56

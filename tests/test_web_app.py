@@ -1,6 +1,6 @@
 """The web app in a real browser: Debian's headless chromium driven by Playwright, against the API
 service in a thread of the test process on the test chain, with a test-only EIP-1193 wallet that
-signs with anvil dev keys (tests/web_helpers.py).
+signs with anvil dev keys (tests/support/web_helpers.py).
 
 The scenario: trader A (who metered energy) places a SELL from the trading view, trader B's BUY
 from another browser crosses it, the keeper settles, and A's prosumer dashboard shows the trade and
@@ -20,11 +20,8 @@ import httpx
 import pytest
 from conftest import API_OPERATOR_TOKEN
 from eth_account import Account
-from index_helpers import advance, export_energy
 from playwright.sync_api import Browser, Page, expect
-from service_helpers import serve_in_thread
 from web3 import Web3
-from web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_session
 
 from energy_grid.api.app import create_app
 from energy_grid.client import GridClient, anvil_account
@@ -33,6 +30,10 @@ from energy_grid.keeper import run_keeper
 from energy_grid.manifest import read_manifest
 from energy_grid.units import format_kwh, format_money
 from energy_grid.web import chart_js_file
+
+from support.index_helpers import advance, export_energy
+from support.service_helpers import serve_in_thread
+from support.web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_session
 
 REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
 SELLER_INDEX, BUYER_INDEX, KEEPER_INDEX = 1, 2, 8

@@ -109,9 +109,10 @@ def unexercised_abi_items(
     """ABI items of `kinds` of the project's `contract_name` that no file of `modules` names as
     `.<name>`: a contract's completeness guard across all of its test modules.
 
-    `modules` are file names or glob patterns in the tests folder (`"test_smart_meter_*.py"`); each
-    must match a file, so a renamed module cannot empty the guard."""
-    tests = Path(__file__).parent
+    `modules` are paths or glob patterns relative to the tests folder (`"test_smart_meter_*.py"`,
+    `"support/meter_helpers.py"`); each must match a file, so a renamed module cannot empty the
+    guard."""
+    tests = Path(__file__).resolve().parent.parent
     files: set[Path] = set()
     for pattern in modules:
         matched = set(tests.glob(pattern))

@@ -1,10 +1,15 @@
-"""Shared by the oracle test modules: revert data of constructors, chain time, the reporter surface."""
+"""Shared by the oracle test modules: revert data of constructors, chain time, the reporter surface,
+and the two regional oracles (GridOracle, WeatherOracle) as cases of the scenarios they share."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts
+from conftest import ORACLE_REGION
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts
 
 MAX_REPORTERS = 15
 MIN_HEARTBEAT_SECONDS = 1
@@ -161,3 +166,120 @@ def exercise_quorum(oracle: Any, admin: Any, reporters: list[Any], accounts: Any
     # A minimum below the majority asks no less than the majority.
     oracle.setMinQuorum(1, sender=admin)
     assert oracle.quorum() == 2
+
+
+# ----------------------------------------------------------------------------- the regional oracles
+
+UNREPORTED = (0, 0, 0, 0, 0, 0)  # four fields, report count, updated at
+MAX_POWER_W = 2**47 - 1  # GridOracle's power bound: int48's maximum
+
+Fields = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class RegionalOracleCase:
+    """One regional oracle: how to submit and read its four fields, its events, and values inside
+    its bounds for the shared scenarios."""
+
+    name: str
+    fixture: str
+    submit: Callable[[Any, int, Fields, Any], Any]  # (oracle, region, fields, reporter) -> receipt
+    read: Callable[[Any, int], Any]  # (oracle, region) -> the region's value
+    reported: Callable[[Any], Any]  # the event of every accepted report
+    updated: Callable[[Any], Any]  # the event of a newly written value
+    fields: tuple[str, str, str, str]
+    typical: Fields  # an ordinary report
+    refused: Fields  # a report the field bounds refuse
+    base: Fields  # level(0)
+    step: Fields  # level(k) = base + k * step, inside the bounds for k in 0..20; even steps keep means whole
+    column_reports: tuple[Fields, Fields, Fields]  # three reports whose medians come from different reporters
+    column_medians: Fields
+    even_rounds: tuple[tuple[Fields, Fields, Fields], ...]  # (first report, second report, medians) per round
+
+    def level(self, k: int) -> Fields:
+        """Reports ordered by `k` in every field (rising or falling), so medians follow `k`."""
+        return tuple(b + k * s for b, s in zip(self.base, self.step, strict=True))
+
+
+GRID = RegionalOracleCase(
+    name="GridOracle",
+    fixture="grid_oracle",
+    submit=lambda o, region, values, reporter: o.submitGridData(region, *values, sender=reporter),
+    read=lambda o, region: o.getGridData(region),
+    reported=lambda o: o.GridDataReported,
+    updated=lambda o: o.GridDataUpdated,
+    fields=("frequencyMilliHz", "voltagePerMille", "supplyW", "demandW"),
+    typical=(50_000, 1_000, 12_000_000, 9_000_000),  # 50 Hz, 100 %, 12 MW available, 9 MW load
+    refused=(0, 0, 0, 0),  # 0 Hz
+    base=(45_000, 500, 0, 20_000_000),
+    step=(1_000, 50, 1_000_000, -1_000_000),
+    column_reports=(
+        (50_010, 1_010, 10_000_000, 9_500_000),
+        (49_990, 990, 11_000_000, 9_000_000),
+        (59_000, 1_400, 0, MAX_POWER_W),  # a faulty reporter: every field far out, inside the bounds
+    ),
+    column_medians=(50_010, 1_010, 10_000_000, 9_500_000),
+    even_rounds=(
+        # The mean, rounded toward zero, at the top of the power range: no overflow.
+        ((50_001, 1_001, 3, MAX_POWER_W), (50_000, 1_000, 0, MAX_POWER_W - 2), (50_000, 1_000, 1, MAX_POWER_W - 1)),
+        # Frequency settles on the report nearer 50,000; the others straddle the last value.
+        ((50_020, 1_010, 0, 0), (50_040, 990, 4, MAX_POWER_W), (50_020, 1_000, 1, MAX_POWER_W - 1)),
+    ),
+)
+
+WEATHER = RegionalOracleCase(
+    name="WeatherOracle",
+    fixture="weather_oracle",
+    submit=lambda o, region, values, reporter: o.submitWeather(region, *values, sender=reporter),
+    read=lambda o, region: o.getWeather(region),
+    reported=lambda o: o.WeatherReported,
+    updated=lambda o: o.WeatherUpdated,
+    fields=("irradianceWPerM2", "temperatureMilliCelsius", "windSpeedMmPerS", "cloudCoverBps"),
+    typical=(800, 21_500, 4_000, 1_000),  # 800 W/m², 21.5 °C, 4 m/s, 10 % cloud
+    refused=(1_501, 0, 0, 0),  # above 1,500 W/m²
+    base=(0, 0, 0, 0),
+    step=(50, -2_000, 4_000, 400),
+    column_reports=(
+        (100, -5_000, 3_000, 1_000),
+        (900, 20_000, 9_000, 9_000),
+        (500, 10_000, 50_000, 5_000),  # an outlier gust
+    ),
+    column_medians=(500, 10_000, 9_000, 5_000),
+    even_rounds=(
+        # 100.5 -> 100; -5,000.5 -> -5,000 (toward zero, not down); 7.5 -> 7; 1.5 -> 1.
+        ((101, -5_001, 7, 1), (100, -5_000, 8, 2), (100, -5_000, 7, 1)),
+        # Three fields straddle the last value and keep it; the wind's two reports are both above it.
+        ((90, -4_000, 20, 5), (120, -6_000, 30, 0), (100, -5_000, 20, 1)),
+    ),
+)
+
+
+def submit(case: RegionalOracleCase, oracle: Any, reporter: Any, values: Fields, region: int = ORACLE_REGION) -> Any:
+    """`reporter` reports `values` for `region` to `oracle`; returns the receipt."""
+    return case.submit(oracle, region, values, reporter)
+
+
+def value_of(case: RegionalOracleCase, oracle: Any, region: int = ORACLE_REGION) -> tuple:
+    """The region's value: four fields, report count, updated at."""
+    return tuple(case.read(oracle, region))
+
+
+def assert_submitted(
+    case: RegionalOracleCase,
+    oracle: Any,
+    tx: Any,
+    reporter: Any,
+    values: Fields,
+    medians: Fields | None = None,
+    report_count: int | None = None,
+    region: int = ORACLE_REGION,
+) -> None:
+    """`tx` emitted the report and, when `medians` are given, the region's new medians, and nothing else."""
+    events = [
+        log(case.reported(oracle), regionId=region, reporter=reporter.address, **dict(zip(case.fields, values, strict=True)))
+    ]
+    if medians is not None:
+        events.append(
+            log(case.updated(oracle), regionId=region, reportCount=report_count, **dict(zip(case.fields, medians, strict=True)))
+        )
+    assert tx.events == events

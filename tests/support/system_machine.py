@@ -39,7 +39,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account
-from fuzz_rpc import (
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from energy_grid.demand_response import MeterWriter
+from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+
+from support.fuzz_rpc import (
     TRANSFER_SINGLE_TOPIC,
     TRANSFER_TOPIC,
     Contract,
@@ -53,12 +60,6 @@ from fuzz_rpc import (
     topic_int,
     word,
 )
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
-from energy_grid.demand_response import MeterWriter
-from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
-from energy_grid.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 
 MAX_UINT = 2**256 - 1
 BUY, SELL = 0, 1

@@ -1,7 +1,7 @@
 """One Slither pass for test_static_analysis.py: compile once, parse once, then the detectors and the
 token-standard checks on that one parse.
 
-    python tests/slither_scan.py REQUEST.json RESULT.json
+    python tests/support/slither_scan.py REQUEST.json RESULT.json
 
 REQUEST names the solc standard-JSON input, the solc executable, the path filter, the excluded
 detectors and the (contract, erc) pairs to check; RESULT receives the detector results (the

@@ -7,12 +7,13 @@ from contextlib import contextmanager
 
 import ape
 from ape.exceptions import CustomError
-from helpers import error_data, log, role
 from hexbytes import HexBytes
 
 from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
 from energy_grid.signed_orders import SignedOrder
 from energy_grid.units import ZERO_ADDRESS
+
+from support.helpers import error_data, log, role
 
 ACTIVE, FILLED, CANCELLED = 0, 1, 2  # IEnergyTrading.OrderStatus
 PENDING, SETTLED, VOIDED = 0, 1, 2  # ISettlement.TransactionStatus

@@ -3,8 +3,6 @@ starts, and the mock logs of an accepted reading and of minted and burned Wh."""
 
 from __future__ import annotations
 
-from helpers import ZERO_ADDRESS, log, role
-
 from energy_grid.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
@@ -14,6 +12,8 @@ from energy_grid.units import (
     day_of,
     interval_of,
 )
+
+from support.helpers import ZERO_ADDRESS, log, role
 
 OPERATOR_ROLE = role("OPERATOR_ROLE")
 GATEWAY_ROLE = role("GATEWAY_ROLE")
