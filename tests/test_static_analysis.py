@@ -109,7 +109,14 @@ def run(command: list[str]) -> subprocess.CompletedProcess:
 
 
 def in_project(path: str) -> bool:
-    relative = Path(path).resolve().relative_to(ROOT) if Path(path).is_absolute() else Path(path)
+    """Whether a finding's file is one of our contracts (a library reached through a linked
+    node_modules may resolve outside the checkout: not ours either)."""
+    if Path(path).is_absolute():
+        if not Path(path).resolve().is_relative_to(ROOT):
+            return False
+        relative = Path(path).resolve().relative_to(ROOT)
+    else:
+        relative = Path(path)
     return relative.parts[0] == "contracts" and not re.match(FILTER_PATHS, relative.as_posix())
 
 
