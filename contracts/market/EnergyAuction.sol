@@ -86,14 +86,16 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     IERC20 private immutable _energyToken;
     uint256 private immutable _periodLength;
     uint256 private immutable _gateClosure;
-    // These share a slot with Pausable's flag: a submission reads the flag, the grid, the fee and nothing else global.
+    // The next three share a slot with the fee recipient and Pausable's flag: a submission to an open
+    // market reads the flag, the fee and when it was cut from that one slot. The price grid (read
+    // when a market opens) fills the next slot.
     uint16 private _gridFeeBps;
     uint16 private _tickCount;
-    uint80 private _minPricePerKWh;
-    uint80 private _tickSizePerKWh;
     /// @dev When the fee was last lowered: an ask lowers its market's rate only if that was after the
     /// market could open, so that no other ask reads the market's result slot.
     uint40 private _feeCutAt;
+    uint80 private _minPricePerKWh;
+    uint80 private _tickSizePerKWh;
     /// @dev Grid fees and the buyers' rounding surplus of cleared markets, plus one: the slot never
     /// returns to zero, so accruing at clearing rewrites it (5,000 gas) instead of creating it (22,100).
     uint256 private _accruedFeesPlusOne = 1;
