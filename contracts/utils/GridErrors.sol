@@ -98,3 +98,9 @@ error ConsumerNotRegistered(address consumer);
 /// @param durationSeconds The duration given, in seconds.
 /// @param maxSeconds The longest duration allowed, in seconds.
 error DurationOutOfRange(uint256 durationSeconds, uint256 maxSeconds);
+
+/// @title GridErrors
+/// @notice Empty: the errors above are the file's content. The library gives the file a build
+/// artifact, without which Ape takes the file for uncompiled and rebuilds it on every project load
+/// (and, doing so, drops the interfaces that import it from its record of compiled sources).
+library GridErrors {}
