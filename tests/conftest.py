@@ -23,10 +23,11 @@ from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def chain_time_moves_only_when_a_test_moves_it(chain):
     """Every block of the test chain is stamped with the previous block's second unless a test sets
-    the time (`chain.pending_timestamp`, `chain.mine(deltatime=...)`).
+    the time (`chain.pending_timestamp`, `chain.mine(deltatime=...)`). Set for each module: the
+    state machine steps its clock a second a block, and the modules after it must not inherit that.
 
     By default anvil stamps blocks with the wall clock, so a test that pins a second and then sends
     a few transactions finds the chain already past it on a loaded machine (a deadline an hour
