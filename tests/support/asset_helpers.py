@@ -8,6 +8,8 @@ from enum import IntEnum
 
 from eth_account import Account
 
+from energy_grid.enums import EnergyType
+
 REGION = 1  # conftest ASSET_REGION: grid_operator's
 OTHER_REGION = 2  # conftest ASSET_OTHER_REGION: other_region_operator's
 DAY = 86_400
@@ -16,16 +18,6 @@ MAX_CAPACITY_W = 25 * 10**9
 MAGNITUDE = 2**64
 MAX_SHARES = 10**18
 MAX_REVENUE = 2**128 - 1
-
-
-class EnergyType(IntEnum):
-    SOLAR = 0
-    WIND = 1
-    HYDRO = 2
-    NUCLEAR = 3
-    GEOTHERMAL = 4
-    BIOMASS = 5
-    NATURAL_GAS = 6
 
 
 TYPE_NAMES = ["Solar", "Wind", "Hydro", "Nuclear", "Geothermal", "Biomass", "Natural gas"]
