@@ -9,9 +9,14 @@ from __future__ import annotations
 import functools
 import os
 
+import ape_ethereum.provider
 import ape_test.accounts
 import pytest
 import requests.sessions
+from ape.api.providers import ProviderAPI
+from ape.api.transactions import ReceiptAPI
+from ape.contracts.base import ContractMethodHandler
+from ape.logging import logger
 from ape_ethereum.ecosystem import Ethereum
 from ape_ethereum.trace import Trace
 from ape_foundry.provider import FoundryProvider
@@ -24,7 +29,7 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MIL
 
 
 @pytest.fixture(scope="module", autouse=True)
-def chain_time_moves_only_when_a_test_moves_it(chain):
+def chain_time_moves_only_when_a_test_moves_it(request):
     """Every block of the test chain is stamped with the previous block's second unless a test sets
     the time (`chain.pending_timestamp`, `chain.mine(deltatime=...)`). Set for each module: the
     state machine steps its clock a second a block, and the modules after it must not inherit that.
@@ -32,7 +37,12 @@ def chain_time_moves_only_when_a_test_moves_it(chain):
     By default anvil stamps blocks with the wall clock, so a test that pins a second and then sends
     a few transactions finds the chain already past it on a loaded machine (a deadline an hour
     away passes while a thousand orders are placed; a pinned second lands before the last block).
-    Freezing the clock makes every test's timeline its own, whatever the machine's load."""
+    Freezing the clock makes every test's timeline its own, whatever the machine's load. (Modules
+    that read only files run without ape too, `-p no:ape_test`: there is no chain then.)"""
+    try:
+        chain = request.getfixturevalue("chain")
+    except pytest.FixtureLookupError:
+        return
     chain.provider.make_request("anvil_setBlockTimestampInterval", [0])
 
 
@@ -493,6 +503,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_configure(config):
     _derive_test_accounts_once()
     _read_settled_configuration_once()
+    _ask_the_node_only_what_can_change()
     if not os.environ.get("GRID_TEST_REVERT_TRACES"):
         _quiet_revert_traces()
 
@@ -508,13 +519,14 @@ def _derive_test_accounts_once() -> None:
 
 
 def _read_settled_configuration_once() -> None:
-    """Look up, once per session, two answers ape and requests recompute on every call.
+    """Look up, once per session, answers ape and requests recompute on every call.
 
     Building any transaction or call asks ape for the network's default transaction type, which
     re-reads and re-validates the whole network configuration (about 25 ms a call, a fifth of a
-    market test module's time); every JSON-RPC request asks requests for the proxies in the
-    environment, which walks all of os.environ. Neither the configuration nor the proxy variables
-    change while the suite runs, so remembering them changes no result."""
+    market test module's time), and the provider's settings are merged and validated again on each
+    read; every JSON-RPC request asks requests for the proxies in the environment, which walks all
+    of os.environ. Neither the configuration nor the environment change while the suite runs, so
+    remembering them changes no result."""
     transaction_type = Ethereum.default_transaction_type.fget
     known: dict[tuple[type, str | None], object] = {}
 
@@ -526,7 +538,114 @@ def _read_settled_configuration_once() -> None:
         return known[key]
 
     Ethereum.default_transaction_type = property(default_transaction_type)
+
+    # A provider's settings: its configuration merged with its provider settings and validated
+    # again (environment included) on each read, several times a transaction.
+    provider_settings = ProviderAPI.settings.fget
+    settled: dict[tuple[int, str], object] = {}
+
+    def settings(self):
+        key = (id(self), repr(sorted(self.provider_settings.items())))
+        if key not in settled:
+            settled[key] = provider_settings(self)
+        return settled[key]
+
+    ProviderAPI.settings = property(settings)
     requests.sessions.get_environ_proxies = functools.lru_cache(maxsize=None)(requests.sessions.get_environ_proxies)
+
+
+def _ask_the_node_only_what_can_change() -> None:
+    """Spare the node the questions ape asks for every transaction whose answers cannot change
+    between the moments it asks them here (about two thirds of a test module's JSON-RPC requests):
+
+    - whether anvil mines automatically (asked four times a transaction and ten times a test while
+      ape sorts fixtures): remembered per provider; setting it through ape updates the memory. Only
+      the simulation and ingestion turn automining off, on anvils of their own.
+    - the block gas limit, for each transaction's gas (`gas_limit: max`): fixed for a test chain.
+    - whether a contract about to be called has code: remembered until the chain is reverted to a
+      snapshot (ape's isolation, after every test), the only way code can leave an address here.
+    - the call trace of every transaction to a contract, fetched to print the contract's
+      `console.log` lines: no contract here logs to the console (a test checks the sources).
+    - the fees: anvil's suggested priority fee is a constant, and ape-foundry starts anvil at base
+      fee 0, where EIP-1559 keeps it (each block moves the base fee by a fraction of itself).
+    - whether the sender's nonce has gone up, asked after each receipt: a mined transaction has
+      used its nonce."""
+    automine: dict[int, bool] = {}
+    ask_automine, set_automine = FoundryProvider.auto_mine.fget, FoundryProvider.auto_mine.fset
+
+    def auto_mine(self):
+        if id(self) not in automine:
+            automine[id(self)] = bool(ask_automine(self))
+        return automine[id(self)]
+
+    def set_auto_mine(self, value):
+        set_automine(self, value)
+        automine[id(self)] = bool(value)
+
+    FoundryProvider.auto_mine = property(auto_mine, set_auto_mine)
+
+    gas_limits: dict[tuple[int, str], int] = {}
+    ask_max_gas = FoundryProvider.max_gas.fget
+
+    def max_gas(self):
+        key = (id(self), self.uri)
+        if key not in gas_limits:
+            gas_limits[key] = ask_max_gas(self)
+        return gas_limits[key]
+
+    FoundryProvider.max_gas = property(max_gas)
+
+    with_code: set[tuple[str, str]] = set()
+    validate_is_contract, restore = ContractMethodHandler._validate_is_contract, FoundryProvider.restore
+
+    def validate_once(self):
+        key = (self.provider.uri, self.contract.address)
+        if key not in with_code:
+            validate_is_contract(self)
+            with_code.add(key)
+
+    def restore_and_forget(self, snapshot_id):
+        with_code.clear()
+        return restore(self, snapshot_id)
+
+    ContractMethodHandler._validate_is_contract = validate_once
+    FoundryProvider.restore = restore_and_forget
+
+    priority_fees: dict[tuple[int, str], int] = {}
+    ask_priority_fee, ask_base_fee = FoundryProvider.priority_fee.fget, FoundryProvider.base_fee.fget
+
+    def priority_fee(self):
+        key = (id(self), self.uri)
+        if key not in priority_fees:
+            priority_fees[key] = ask_priority_fee(self)
+        return priority_fees[key]
+
+    zero_base_fee: set[tuple[int, str]] = set()
+
+    def base_fee(self):
+        key = (id(self), self.uri)
+        if key in zero_base_fee:
+            return 0
+        fee = ask_base_fee(self)
+        if fee == 0:
+            zero_base_fee.add(key)
+        return fee
+
+    FoundryProvider.priority_fee = property(priority_fee)
+    FoundryProvider.base_fee = property(base_fee)
+
+    await_nonce_increment = ReceiptAPI._await_sender_nonce_increment
+
+    def await_unless_mined(self):
+        if self.block_number is None or self.block_number < 0:
+            await_nonce_increment(self)
+
+    ReceiptAPI._await_sender_nonce_increment = await_unless_mined
+
+    def confirmed(txn, receipt):
+        logger.info(f"Confirmed {receipt.txn_hash} (total fees paid = {receipt.total_fees_paid})")
+
+    ape_ethereum.provider._post_send_transaction = confirmed
 
 
 def _quiet_revert_traces() -> None:

@@ -1,6 +1,7 @@
 """Every error and event the project declares says what it means: a `@notice` (or `@dev`) and a
-`@param` for each argument, as OpenZeppelin documents its own. Read from the sources, so
-it needs no chain: `.venv/bin/python -m pytest tests/test_natspec.py -p no:ape_test -q`.
+`@param` for each argument, as OpenZeppelin documents its own; and no contract prints to a
+development console (what a contract says, it says in events). Read from the sources, so it needs
+no chain: `.venv/bin/python -m pytest tests/test_natspec.py -p no:ape_test -q`.
 """
 
 from __future__ import annotations
@@ -49,8 +50,18 @@ def test_the_checker_sees_what_is_missing(tmp_path):
     assert undocumented(sample) == ["Sample.sol: error Two lacks b", "Sample.sol: event Bare lacks @notice"]
 
 
-def test_every_error_and_event_is_documented():
+def our_sources() -> list[Path]:
     # contracts/.cache holds the dependencies ape copies in (OpenZeppelin, Chainlink): not ours.
-    ours = [path for path in sorted(CONTRACTS.rglob("*.sol")) if ".cache" not in path.relative_to(CONTRACTS).parts]
-    problems = [p for path in ours for p in undocumented(path)]
+    return [path for path in sorted(CONTRACTS.rglob("*.sol")) if ".cache" not in path.relative_to(CONTRACTS).parts]
+
+
+def test_every_error_and_event_is_documented():
+    problems = [p for path in our_sources() for p in undocumented(path)]
     assert not problems, "\n".join(problems)
+
+
+def test_no_contract_logs_to_a_development_console():
+    # The test suite skips fetching each transaction's trace for console lines (tests/conftest.py).
+    sources = our_sources()
+    assert len(sources) > 40
+    assert not [path.name for path in sources if re.search(r"console\.sol|console2?\.log", path.read_text())]
