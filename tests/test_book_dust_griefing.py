@@ -48,14 +48,14 @@ def bulk(chain):
 def place_dust(bulk, m, attacker, count, price, expiry) -> list[int]:
     """`count` SELLs of 1 Wh at `price` by `attacker`; returns their ids."""
     first = m.orderCount() + 1
-    with bulk.impersonating([attacker]):
+    with bulk.impersonating([attacker]), bulk.in_shared_blocks():
         for _ in range(count):
             bulk.send(attacker, m, "createOrder", 1, price, expiry, SELL)
     return list(range(first, first + count))
 
 
 def cancel_all(bulk, m, attacker, ids) -> None:
-    with bulk.impersonating([attacker]):
+    with bulk.impersonating([attacker]), bulk.in_shared_blocks():
         for order_id in reversed(ids):  # newest first: none of them is ever a queue's head
             bulk.send(attacker, m, "cancelOrder", order_id)
 
@@ -159,7 +159,7 @@ def test_an_order_stopped_by_dead_entries_keeps_what_it_unlinked(m, bulk, seller
 
 def test_a_stopped_sell_cancels_its_rest_too(m, bulk, seller, buyer, carol, wallets, expiry):
     first = m.orderCount() + 1
-    with bulk.impersonating([carol]):
+    with bulk.impersonating([carol]), bulk.in_shared_blocks():
         for _ in range(MAX_FILLS_PER_ORDER + 1):
             bulk.send(carol, m, "createOrder", 1, PRICE + 1, expiry, BUY)
     bids = list(range(first, first + MAX_FILLS_PER_ORDER + 1))

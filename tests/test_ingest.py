@@ -296,6 +296,9 @@ def test_a_killed_run_resumes_where_the_chain_stopped(ingest_client, ingest_node
     assert_all_on_chain_once(client, readings)
 
 
+KILLED_RUN_BATCH = 10  # readings per transaction in the run that loses its node
+
+
 def test_a_run_whose_node_was_killed_completes_after_the_restart(ingest_client, ingest_node, ingest_manifest, tmp_path):
     """The node dies (SIGKILL, no dump on exit) and comes back on its state file, which holds the
     chain up to its last periodic dump: the run that crashed with it is started again and puts
@@ -306,7 +309,7 @@ def test_a_run_whose_node_was_killed_completes_after_the_restart(ingest_client, 
     path = write_csv(tmp_path / "readings.csv", readings)
     start_block = client.w3.eth.block_number
 
-    run = ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", "10")
+    run = ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", str(KILLED_RUN_BATCH))
     wait_until(lambda: client.w3.eth.block_number >= start_block + 5 or run.poll() is not None, 120, "five batches")
     dumped_at = ingest_node.state_file.stat().st_mtime_ns
     # Killed right after a whole dump, not in the middle of writing one (the next is a second away).
@@ -325,5 +328,8 @@ def test_a_run_whose_node_was_killed_completes_after_the_restart(ingest_client, 
 
     report = finish(ingest_process(client, ingest_node, ingest_manifest, path))
 
-    assert (report["submitted"], report["skipped_on_chain"], report["rejected_count"]) == (3_000 - kept, kept, 0)
+    # At least what was counted is skipped; a batch the dump caught before it was mined may be
+    # mined by the restarted node after the count (seen once in a loaded parallel run): skipped too.
+    assert report["rejected_count"] == 0 and report["submitted"] + report["skipped_on_chain"] == 3_000
+    assert kept <= report["skipped_on_chain"] <= kept + KILLED_RUN_BATCH
     assert_all_on_chain_once(client, readings)

@@ -4,8 +4,10 @@ Through ape a transaction costs about 80 ms of Python (gas estimate, signing and
 signature in pure Python, receipt polling and decoding); hundreds of them made the bound tests
 the slowest of the suite. `Bulk.send` hands the node an unsigned `eth_sendTransaction` from an
 account it signs for (its own dev accounts, or any address while impersonated) and checks the
-receipt's status: each setup transaction still runs alone in its own block and must succeed,
-about 5 ms each. Keep ape for every transaction a test asserts on (events, gas, errors).
+receipt's status: each setup transaction runs alone in its own block and must succeed, about 5 ms
+each (the node's own work for a block). Inside `Bulk.in_shared_blocks()` one sender's transactions
+are mined many to a block instead, and each must still succeed. Keep ape for every transaction a
+test asserts on (events, gas, errors).
 """
 
 from __future__ import annotations
@@ -28,22 +30,54 @@ def _address(account: Any) -> str:
 
 
 class Bulk:
+    # Gas for each transaction sent inside in_shared_blocks (none estimated: the node would estimate
+    # on the last block, without the queued transactions before it); 60 fit in a 30M-gas block.
+    SHARED_BLOCK_TX_GAS = 500_000
+
     def __init__(self, chain):
         self._rpc = chain.provider.web3.provider
+        self._queued: list[tuple[str, str, tuple[Any, ...]]] | None = None  # (hash, method, args)
 
     def _request(self, method: str, params: list) -> Any:
         response = self._rpc.make_request(method, params)
         assert "error" not in response, f"{method}: {response['error']}"
         return response["result"]
 
-    def send(self, sender: Any, contract: Any, method: str, *args: Any) -> dict:
-        """`contract.method(*args, sender=sender)`; returns the raw receipt, asserting it succeeded."""
-        data = "0x" + bytes(getattr(contract, method).encode_input(*args)).hex()
-        tx_hash = self._request("eth_sendTransaction", [{"from": _address(sender), "to": contract.address, "data": data}])
+    def send(self, sender: Any, contract: Any, method: str, *args: Any) -> dict | None:
+        """`contract.method(*args, sender=sender)`; returns the raw receipt, asserting it succeeded
+        (inside in_shared_blocks: None, and the check comes when the blocks are mined)."""
+        tx = {"from": _address(sender), "to": contract.address, "data": "0x" + bytes(getattr(contract, method).encode_input(*args)).hex()}
+        if self._queued is not None:
+            tx["gas"] = hex(self.SHARED_BLOCK_TX_GAS)
+            self._queued.append((self._request("eth_sendTransaction", [tx]), method, args))
+            return None
+        tx_hash = self._request("eth_sendTransaction", [tx])
         while (receipt := self._request("eth_getTransactionReceipt", [tx_hash])) is None:
             time.sleep(0.005)  # automine: mined at once, the receipt may lag a moment
         assert int(receipt["status"], 16) == 1, f"{method}{args} from {_address(sender)} reverted"
         return receipt
+
+    @contextmanager
+    def in_shared_blocks(self) -> Iterator[None]:
+        """Queues the sends inside and mines them together, as many to a block as fit; each must
+        succeed. For one sender's transactions only: the node keeps each sender's nonce order, not
+        the order in which different senders' transactions arrived."""
+        self._request("evm_setAutomine", [False])
+        self._queued = []
+        try:
+            yield
+            receipts: list[dict] = []
+            while len(receipts) < len(self._queued):  # in nonce order: the first not mined stops the look
+                self._request("evm_mine", [])
+                while len(receipts) < len(self._queued) and (
+                    receipt := self._request("eth_getTransactionReceipt", [self._queued[len(receipts)][0]])
+                ):
+                    receipts.append(receipt)
+            failed = [f"{method}{args}" for (_, method, args), r in zip(self._queued, receipts, strict=True) if int(r["status"], 16) != 1]
+            assert not failed, f"reverted: {failed[:5]}"
+        finally:
+            self._queued = None
+            self._request("evm_setAutomine", [True])
 
     def set_balance(self, accounts: Iterable[Any], wei: int) -> None:
         for account in accounts:

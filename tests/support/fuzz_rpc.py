@@ -9,6 +9,7 @@ reverting call fails the estimate with the revert data, so one request both send
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,15 +62,33 @@ class Rpc:
         ]
 
 
-def _types(params: Any) -> list[str]:
-    return [p.canonical_type for p in params]
+def _types(params: Any) -> tuple[str, ...]:
+    return tuple(p.canonical_type for p in params)
+
+
+def _frozen(value: Any) -> Any:
+    """`value` with every list a tuple (eth_abi encodes either), so it can be a cache key."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+# The invariants read the same hundred views after every step, most with the same arguments and
+# many with the same answer: ABI-encoding and decoding them in pure Python took a quarter of the
+# machine's time. Both are pure functions of their (immutable) inputs, so they are remembered.
+@functools.lru_cache(maxsize=1 << 16)
+def _calldata(selector: bytes, inputs: tuple[str, ...], args: tuple[Any, ...]) -> str:
+    return "0x" + (selector + encode(inputs, args)).hex()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _decoded(outputs: tuple[str, ...], data: str) -> tuple[Any, ...]:
+    return decode(outputs, bytes.fromhex(data[2:]))
 
 
 @dataclass
 class Method:
     selector: bytes
-    inputs: list[str]
-    outputs: list[str]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
 
 
 @dataclass
@@ -95,10 +114,10 @@ class Contract:
 
     def calldata(self, fn: str, *args: Any) -> str:
         m = self.method(fn, len(args))
-        return "0x" + (m.selector + encode(m.inputs, list(args))).hex()
+        return _calldata(m.selector, m.inputs, _frozen(args))
 
     def decode(self, fn: str, arity: int, data: str) -> Any:
-        values = decode(self.method(fn, arity).outputs, bytes.fromhex(data[2:]))
+        values = _decoded(self.method(fn, arity).outputs, data)
         return values[0] if len(values) == 1 else values
 
 
@@ -106,7 +125,7 @@ class ErrorBook:
     """Every custom error of every compiled contract, by selector."""
 
     def __init__(self, contract_types: list[Any]) -> None:
-        self.errors: dict[bytes, tuple[str, list[str]]] = {}
+        self.errors: dict[bytes, tuple[str, tuple[str, ...]]] = {}
         for contract_type in contract_types:
             for item in contract_type.abi:
                 if item.type == "error":
