@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
+from typing import Any
 
 import ape_ethereum.provider
 import ape_test.accounts
@@ -570,30 +572,10 @@ def _ask_the_node_only_what_can_change() -> None:
       fee 0, where EIP-1559 keeps it (each block moves the base fee by a fraction of itself).
     - whether the sender's nonce has gone up, asked after each receipt: a mined transaction has
       used its nonce."""
-    automine: dict[int, bool] = {}
-    ask_automine, set_automine = FoundryProvider.auto_mine.fget, FoundryProvider.auto_mine.fset
-
-    def auto_mine(self):
-        if id(self) not in automine:
-            automine[id(self)] = bool(ask_automine(self))
-        return automine[id(self)]
-
-    def set_auto_mine(self, value):
-        set_automine(self, value)
-        automine[id(self)] = bool(value)
-
-    FoundryProvider.auto_mine = property(auto_mine, set_auto_mine)
-
-    gas_limits: dict[tuple[int, str], int] = {}
-    ask_max_gas = FoundryProvider.max_gas.fget
-
-    def max_gas(self):
-        key = (id(self), self.uri)
-        if key not in gas_limits:
-            gas_limits[key] = ask_max_gas(self)
-        return gas_limits[key]
-
-    FoundryProvider.max_gas = property(max_gas)
+    _remember_per_provider("auto_mine")
+    _remember_per_provider("max_gas")
+    _remember_per_provider("priority_fee")
+    _remember_per_provider("base_fee", keep=lambda fee: fee == 0)
 
     with_code: set[tuple[str, str]] = set()
     validate_is_contract, restore = ContractMethodHandler._validate_is_contract, FoundryProvider.restore
@@ -611,29 +593,6 @@ def _ask_the_node_only_what_can_change() -> None:
     ContractMethodHandler._validate_is_contract = validate_once
     FoundryProvider.restore = restore_and_forget
 
-    priority_fees: dict[tuple[int, str], int] = {}
-    ask_priority_fee, ask_base_fee = FoundryProvider.priority_fee.fget, FoundryProvider.base_fee.fget
-
-    def priority_fee(self):
-        key = (id(self), self.uri)
-        if key not in priority_fees:
-            priority_fees[key] = ask_priority_fee(self)
-        return priority_fees[key]
-
-    zero_base_fee: set[tuple[int, str]] = set()
-
-    def base_fee(self):
-        key = (id(self), self.uri)
-        if key in zero_base_fee:
-            return 0
-        fee = ask_base_fee(self)
-        if fee == 0:
-            zero_base_fee.add(key)
-        return fee
-
-    FoundryProvider.priority_fee = property(priority_fee)
-    FoundryProvider.base_fee = property(base_fee)
-
     await_nonce_increment = ReceiptAPI._await_sender_nonce_increment
 
     def await_unless_mined(self):
@@ -646,6 +605,28 @@ def _ask_the_node_only_what_can_change() -> None:
         logger.info(f"Confirmed {receipt.txn_hash} (total fees paid = {receipt.total_fees_paid})")
 
     ape_ethereum.provider._post_send_transaction = confirmed
+
+
+def _remember_per_provider(name: str, keep: Callable[[Any], bool] = lambda answer: True) -> None:
+    """FoundryProvider's property `name` asks the node once per provider and node, and its answer
+    is remembered when `keep(answer)`; setting the property through ape updates what is remembered."""
+    asked = getattr(FoundryProvider, name)
+    known: dict[tuple[int, str], Any] = {}
+
+    def get(self):
+        key = (id(self), self.uri)
+        if key not in known:
+            answer = asked.fget(self)
+            if not keep(answer):
+                return answer
+            known[key] = answer
+        return known[key]
+
+    def set_(self, value):
+        asked.fset(self, value)
+        known[(id(self), self.uri)] = value
+
+    setattr(FoundryProvider, name, property(get, set_ if asked.fset else None))
 
 
 def _quiet_revert_traces() -> None:
