@@ -38,10 +38,11 @@ class BaselineSteps(RunState):
         self.sender.flush(max(self._now(), self.calendar.day_start_s))
         # Clean producers from D on: SmartMeter's production counted before registration is never
         # credited, so the credits are the simulated days' own.
-        carbon = self.client["CarbonCredits"].functions
-        for i in self.pv_households:
-            if not carbon.isCleanEnergyProducer(a.meters[i]).call():
-                call = prepare(self.client["CarbonCredits"], "registerCleanEnergyProducer", a.meters[i], SOLAR)
+        carbon = self.client["CarbonCredits"]
+        registered = self.sender.read([prepare(carbon, "isCleanEnergyProducer", a.meters[i]) for i in self.pv_households])
+        for i, done in zip(self.pv_households, registered, strict=True):
+            if not done:
+                call = prepare(carbon, "registerCleanEnergyProducer", a.meters[i], SOLAR)
                 self.sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
         self.sender.flush(max(self._now(), self.calendar.day_start_s))
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from energy_grid.client import GridError
 from energy_grid.events import EventDecoder, address_topic
+from energy_grid.sender import prepare
 from energy_grid.simulation.model import CommunityModel, IntervalResult
 from energy_grid.units import ZERO_ADDRESS
 
@@ -182,8 +183,8 @@ class _Auditor:
             flows.minted[self.index[t["to"]]] += int(t["value"])
         for t in self._logs("PaymentToken", "Transfer", [zero_topic, household_topics]):
             flows.funded[self.index[t["to"]]] += int(t["value"])
-        latest_reading = self.client["SmartMeter"].get_function_by_signature("getLatestReading(address)")
-        latest = [latest_reading(m).call() for m in self.meters]
+        meter = self.client["SmartMeter"]
+        latest = self.run.sender.read([prepare(meter, "getLatestReading", m, signature="getLatestReading(address)") for m in self.meters])
         flows.import_registers = [int(r[1]) for r in latest]
         flows.export_registers = [int(r[2]) for r in latest]
         for claim in self._logs("EnergyAuction", "OrderClaimed", [None, household_topics]):
@@ -239,8 +240,11 @@ class _Auditor:
             BalanceCheck("rounding surplus below one unit per price level", int(surplus_ok), 1),
         ]
         failing: list[str] = []
-        energy_balances = [int(c["EnergyToken"].functions.balanceOf(a).call()) for a in self.households]
-        cash_balances = [int(c["PaymentToken"].functions.balanceOf(a).call()) for a in self.households]
+        # One JSON-RPC batch for every household's two balances.
+        balances = self.run.sender.read(
+            [prepare(c[token], "balanceOf", a) for token in ("EnergyToken", "PaymentToken") for a in self.households]
+        )
+        energy_balances, cash_balances = balances[: len(self.households)], balances[len(self.households) :]
         f = flows
         for h in range(len(self.households)):
             if energy_balances[h] != f.minted[h] - f.sold[h] + f.bought[h] - f.redeemed[h]:
