@@ -19,7 +19,7 @@ export RPC_URL
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
-	@echo "make test     lint, then run the test suite on anvil, two workers (TEST_WORKERS=0: one process)"
+	@echo "make test     lint, then run the test suite on anvil, one worker per core plus one (TEST_WORKERS=0: one process)"
 	@echo "make test-fast the suite without its long end-to-end modules (the inner loop while coding)"
 	@echo "make lint     ruff and mypy over the Python (pyproject.toml configures both)"
 	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
@@ -69,12 +69,15 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
-# The modules run on two workers (pytest-xdist), each with its own anvil on a port of its own
+# The modules run on pytest-xdist workers, each with its own anvil on a port of its own
 # (ape-foundry's `host: auto`); --dist loadfile keeps a module's tests, and so its module-scoped
-# deployments, in one worker. TEST_WORKERS=0 runs everything in one process (one worker's output,
-# easier to read when debugging); TEST_WORKERS=auto uses every core.
-TEST_WORKERS ?= 2
-TEST_ARGS := -q -n $(TEST_WORKERS) --dist loadfile
+# deployments, in one worker, and --no-loadscope-reorder hands modules out in collection order
+# (longest first, tests/conftest.py). One worker more than there are cores: each worker alternates
+# between its Python and its anvil, so two workers left a third of two cores idle. TEST_WORKERS=0
+# runs everything in one process (one worker's output, easier to read when debugging).
+CORES := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+TEST_WORKERS ?= $(shell echo $$(( $(CORES) + 1 )))
+TEST_ARGS := -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint compile browser
 	ape test tests/ $(TEST_ARGS)

@@ -474,30 +474,57 @@ def bob(auction_traders):
 
 # --- test speed fixtures ---
 
-# The long end-to-end modules, longest first: each starts nodes, browsers, compilers or other
-# processes of its own, or drives a whole system through a scenario. They carry the `slow` marker
-# (`make test-fast` deselects it; `make test` runs everything), and the collection starts with them:
-# `make test` hands whole modules to its workers in collection order, and a long module handed out
-# last would run alone at the end while the other worker idles.
-SLOW_MODULES = (
-    "test_static_analysis.py",
+# The long end-to-end modules: each starts nodes, browsers, compilers or other processes of its own,
+# or drives a whole system through a scenario. They carry the `slow` marker (`make test-fast`
+# deselects it; `make test` runs everything).
+SLOW_MODULES = frozenset(
+    {
+        "test_static_analysis.py",
+        "test_simulation_restart.py",
+        "test_simulation_run.py",
+        "test_another_network.py",
+        "test_compiler.py",
+        "test_web_app.py",
+        "test_api_load.py",
+        "test_access_matrix.py",
+        "test_cli.py",
+        "test_system_invariants.py",
+    }
+)
+
+# The modules that take longest (measured: summed test durations on two workers), longest first.
+# The collection starts with them, then the rest in file order, and `make test` hands modules to its
+# workers in collection order (`--no-loadscope-reorder`): a long module handed out last would run
+# alone at the end while the other worker idles.
+LONGEST_MODULES = (
     "test_simulation_restart.py",
-    "test_simulation_run.py",
-    "test_another_network.py",
-    "test_compiler.py",
-    "test_web_app.py",
-    "test_api_load.py",
-    "test_access_matrix.py",
-    "test_cli.py",
     "test_system_invariants.py",
+    "test_simulation_run.py",
+    "test_ingest.py",
+    "test_market_properties.py",
+    "test_attacks.py",
+    "test_web_app.py",
+    "test_static_analysis.py",
+    "test_api_load.py",
+    "test_cli.py",
+    "test_demand_response.py",
+    "test_deployment.py",
+    "test_book_dust_griefing.py",
+    "test_edge_cases.py",
+    "test_grid_operations.py",
+    "test_api_reads.py",
+    "test_energy_auction_properties.py",
+    "test_web3_client.py",
+    "test_event_index.py",
+    "test_energy_asset_shares.py",
 )
 
 
 def pytest_collection_modifyitems(config, items):
-    rank = {name: position for position, name in enumerate(SLOW_MODULES)}
     for item in items:
-        if item.path.name in rank:
+        if item.path.name in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+    rank = {name: position for position, name in enumerate(LONGEST_MODULES)}
     # A stable sort: each module's tests stay together and in their order.
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 

@@ -402,6 +402,30 @@ def test_transformer_loading_rises_with_load_and_voltages_follow(grid: LowVoltag
     assert grid.solve(uniform_loads(grid, 2_000.0, 2_000.0, 0.0)) == light
 
 
+def test_a_copper_plate_carries_the_net_power_at_nominal_voltage(grid: LowVoltageGrid) -> None:
+    for loads in (uniform_loads(grid, 8_000.0, 8_000.0, 0.0), uniform_loads(grid, -8_000.0, 1_000.0, 9_000.0)):
+        plate, solved = grid.copper_plate(loads), grid.solve(loads)
+        assert set(plate.bus_voltage_per_mille.values()) == {1_000}
+        assert plate.voltage_min_per_mille == plate.voltage_max_per_mille == 1_000 and plate.losses_w == 0
+        assert plate.grid_import_w == round(sum(load.net_active_w for load in loads.values()))
+        assert (plate.load_w, plate.generation_w) == (solved.load_w, solved.generation_w)
+        # Without the cables' losses and voltage drop, within a few per cent of the power flow's loading.
+        assert plate.transformer_loading_percent == pytest.approx(solved.transformer_loading_percent, rel=0.06)
+    with pytest.raises(ValueError, match="not load buses"):
+        grid.copper_plate({grid.lv_buses[0] + 10_000: BusLoad(0.0, 0.0, 0.0)})
+
+
+def test_meter_history_steps_without_a_power_flow_and_meters_the_same(grid: LowVoltageGrid) -> None:
+    config = CommunityConfig(households=5, seed=2)
+    solved, plated = CommunityModel(config, grid=grid), CommunityModel(config, grid=grid)
+    for _ in range(8):
+        a, b = solved.step(), plated.step(power_flow=False)
+        assert [dataclasses.replace(h, voltage_per_mille=0) for h in a.households] == [
+            dataclasses.replace(h, voltage_per_mille=0) for h in b.households
+        ]
+        assert all(h.voltage_per_mille == 1_000 for h in b.households)
+
+
 def test_households_sit_on_load_buses_round_robin(
     grid: LowVoltageGrid, default_model: CommunityModel
 ) -> None:

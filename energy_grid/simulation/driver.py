@@ -16,7 +16,9 @@ One run:
    registers), PV meters registered as clean (SOLAR) producers, a seeded share of
    households registered for demand response.
 2. The chain's day D (chain_time.py) and BASELINE_DAYS days of the model before it, uploaded as
-   backdated gateway batches once the chain stands at D; they do not trade.
+   backdated gateway batches once the chain stands at D; they do not trade. They are meter
+   history (demand response's baselines): the model steps them on a copper plate, without a
+   power flow, so their readings carry nominal voltage.
 3. Each simulated interval i, all blocks at its end T = D + 900 (i + 1) (anvil allows blocks of equal
    time; each flush is one or more blocks, so a transaction that needs another's effect comes in a
    later flush):
@@ -179,7 +181,7 @@ class SimulationRun(SetUpSteps, IntervalSteps):
             total = config.interval_count
             self.progress(0, total, "set-up")
             self._set_up()
-            baseline = [model.step() for _ in range(self.calendar.baseline_intervals)]
+            baseline = [model.step(power_flow=False) for _ in range(self.calendar.baseline_intervals)]
             self.progress(0, total, "baseline days")
             self._upload_baseline(baseline)
             resume_from = self._resume_interval()

@@ -92,7 +92,7 @@ class HouseholdInterval:
     export_wh: int  # through the meter to the grid
     import_register_wh: int  # cumulative, after this interval (SmartMeter's `consumption`)
     export_register_wh: int  # cumulative, after this interval (SmartMeter's `production`)
-    voltage_per_mille: int  # at its bus, from the power flow
+    voltage_per_mille: int  # at its bus, from the power flow (nominal on a copper plate)
 
     @property
     def net_import_wh(self) -> int:
@@ -192,11 +192,15 @@ class CommunityModel:
         while self._next_interval < self.interval_count:
             yield self.step()
 
-    def step(self, consumption_factor: Mapping[int, float] | None = None) -> IntervalResult:
+    def step(
+        self, consumption_factor: Mapping[int, float] | None = None, *, power_flow: bool = True
+    ) -> IntervalResult:
         """Simulates the next interval.
 
         `consumption_factor` scales chosen households' consumption in this interval only (by
         household id; e.g. 0.5 for one answering a demand-response event); the rest as modelled.
+        `power_flow=False` puts the households on a copper plate (LowVoltageGrid.copper_plate:
+        nominal voltages, no losses) instead of solving the grid: for meter history.
         """
         i = self._next_interval
         if i >= self.interval_count:
@@ -215,14 +219,13 @@ class CommunityModel:
             state.meter.record(split.import_wh, split.export_wh)
             splits.append(split)
 
-        grid_state = self.grid.solve(
-            sum_by_bus(
-                self.household_buses,
-                consumption_w=[s.consumption_wh * W_PER_WH_PER_INTERVAL for s in splits],
-                generation_w=[s.pv_wh * W_PER_WH_PER_INTERVAL for s in splits],
-                net_active_w=[(s.import_wh - s.export_wh) * W_PER_WH_PER_INTERVAL for s in splits],
-            )
+        bus_loads = sum_by_bus(
+            self.household_buses,
+            consumption_w=[s.consumption_wh * W_PER_WH_PER_INTERVAL for s in splits],
+            generation_w=[s.pv_wh * W_PER_WH_PER_INTERVAL for s in splits],
+            net_active_w=[(s.import_wh - s.export_wh) * W_PER_WH_PER_INTERVAL for s in splits],
         )
+        grid_state = self.grid.solve(bus_loads) if power_flow else self.grid.copper_plate(bus_loads)
         households = tuple(
             HouseholdInterval(
                 household_id=spec.household_id,
