@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import ape_ethereum.provider
@@ -18,10 +18,11 @@ import requests.sessions
 from ape.api.providers import ProviderAPI
 from ape.api.transactions import ReceiptAPI
 from ape.contracts.base import ContractMethodHandler
+from ape.exceptions import ContractLogicError, TransactionError
 from ape.logging import logger
 from ape_ethereum.ecosystem import Ethereum
-from ape_ethereum.trace import Trace
 from ape_foundry.provider import FoundryProvider
+from eth_utils import to_checksum_address, to_hex
 
 from energy_grid.api import ServiceSettings
 from energy_grid.client import anvil_account
@@ -535,6 +536,7 @@ def pytest_configure(config):
     _ask_the_node_only_what_can_change()
     if not os.environ.get("GRID_TEST_REVERT_TRACES"):
         _quiet_revert_traces()
+    _find_bubbled_errors_in_the_call_tree()
 
 
 def _derive_test_accounts_once() -> None:
@@ -657,22 +659,54 @@ def _remember_per_provider(name: str, keep: Callable[[Any], bool] = lambda answe
 
 
 def _quiet_revert_traces() -> None:
-    """ape-foundry prints the enriched call trace of every reverted transaction (pytest captures it
-    and shows it only for a failing test): a tenth of a second each, and most tests that expect a
-    revert pass. The error itself is decoded as before; only the printout goes. Set
-    GRID_TEST_REVERT_TRACES=1 to have the traces back while debugging (or call tx.show_trace())."""
-    handle = FoundryProvider._handle_execution_reverted
+    """For every reverted transaction, ape-foundry looks up its receipt twice and prints its
+    enriched call trace, and ape finds the reverting line in the contract's source for the Python
+    traceback (pytest captures both and shows them only for a failing test): about 30 ms a revert,
+    and most tests that expect a revert pass. The error is made and decoded as ape-foundry makes
+    it; only the trace, its receipt lookups and the source line go. Set GRID_TEST_REVERT_TRACES=1
+    to have them back while debugging (or call tx.show_trace())."""
 
     def handle_quietly(self, exception, revert_message=None, **kwargs):
-        show = Trace.show
-        Trace.show = lambda *args, **kwargs: None
-        try:
-            return handle(self, exception, revert_message=revert_message, **kwargs)
-        finally:
-            Trace.show = show
+        message = TransactionError.DEFAULT_MESSAGE if revert_message in (None, "", "0x") else revert_message
+        error = ContractLogicError(base_err=exception, revert_message=message.removeprefix("revert: "), **kwargs)
+        return self.compiler_manager.enrich_error(error)
 
     FoundryProvider._handle_execution_reverted = handle_quietly
+    TransactionError._get_ape_traceback = lambda self: None
 
+
+def _find_bubbled_errors_in_the_call_tree() -> None:
+    """A revert whose error is not in the called contract's ABI bubbled up from a contract it
+    called (a hostile receiver re-entering the market, a governor executing a proposal). ape finds
+    that contract by walking every opcode of the transaction's struct-log trace, seconds for a deep
+    transaction. The call tree (anvil's `callTracer`) names it in one small answer: the innermost
+    call that reverted with the same data. The error is then decoded from that contract's ABI, as
+    ape would."""
+    decode = Ethereum.decode_custom_error
+
+    def decode_from_the_reverting_call(self, data, address, **kwargs):
+        txn = kwargs.get("txn")
+        found = decode(self, data, address, **{k: v for k, v in kwargs.items() if k != "txn"})
+        if found is not None or txn is None:
+            return found
+        try:
+            tree = self.provider.make_request("debug_traceTransaction", [to_hex(txn.txn_hash), {"tracer": "callTracer"}])
+        except Exception:  # not a mined transaction (a call): ape's own way
+            return decode(self, data, address, **kwargs)
+        reverted = [call["to"] for call in _calls(tree) if call.get("error") and call.get("output") == to_hex(data)]
+        origin = to_checksum_address(reverted[-1]) if reverted else None
+        if origin is None or origin == address:
+            return None
+        return decode(self, data, origin, **{k: v for k, v in kwargs.items() if k != "txn"})
+
+    Ethereum.decode_custom_error = decode_from_the_reverting_call
+
+
+def _calls(frame: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A call tree's frames, each before the calls it made (the innermost last on each path)."""
+    yield frame
+    for call in frame.get("calls", ()):
+        yield from _calls(call)
 
 # --- code health fixtures (shared by the split SmartMeter, EnergyTrading and Settlement modules) ---
 # test_energy_asset_nft.py defines a `meter` of its own, which takes precedence there.
