@@ -14,7 +14,7 @@ the market's invariants checked after every step:
 - a closed order returns exactly its unfilled escrow, and bad matches and fills revert with the
   error the rules predict and move nothing.
 
-Reads go through one batched JSON-RPC request per step to keep the run short.
+Reads go through one batched raw JSON-RPC request per step (support/fuzz_rpc.py) to keep the run short.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from typing import Any
 
 import ape
 import pytest
+from eth_utils import to_checksum_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from support.fuzz_rpc import Contract, ErrorBook, Node, Rpc
 from support.helpers import ZERO_ADDRESS
 from support.market_helpers import ACTIVE, BUY, FILLED, SELL, cost_ceil
 
@@ -80,7 +82,8 @@ class BuyFills:
 @dataclass
 class Model:
     market: Any
-    reader: Any  # web3 contracts for batched reads: (energy, cash, market)
+    node: Node  # raw JSON-RPC for the batched reads
+    reader: tuple[Contract, Contract, Contract]  # (energy, cash, market)
     traders: list
     holders: list[str]
     totals: tuple[int, int] = (0, 0)
@@ -92,22 +95,17 @@ class Model:
     def read(self) -> tuple[list[tuple[int, int]], int, dict[int, tuple]]:
         """Balances of the holders, accrued fees and every order, in one JSON-RPC batch."""
         energy, cash, market = self.reader
-        w3 = ape.chain.provider.web3
-        with w3.batch_requests() as batch:
-            for token in (energy, cash):
-                for holder in self.holders:
-                    batch.add(token.functions.balanceOf(holder))
-            batch.add(market.functions.accruedFees())
-            for trader in self.traders:
-                batch.add(market.functions.getTraderOrders(trader.address, 0, 100))
-            batch.add(market.functions.bestPrices())
-            results = batch.execute()
+        reads = [(token, "balanceOf", (holder,)) for token in (energy, cash) for holder in self.holders]
+        reads.append((market, "accruedFees", ()))
+        reads += [(market, "getTraderOrders", (trader.address, 0, 100)) for trader in self.traders]
+        reads.append((market, "bestPrices", ()))
+        results = self.node.calls(reads)
         n = len(self.holders)
         balances = list(zip(results[:n], results[n : 2 * n], strict=True))
         book = {}
         for orders, cursor in results[2 * n + 1 : -1]:
             assert cursor == 0
-            book.update({o[ID]: tuple(o) for o in orders})
+            book.update({o[ID]: checksummed(o) for o in orders})
         self.best_prices = tuple(results[-1])
         return balances, results[2 * n], book
 
@@ -189,9 +187,11 @@ def predicted_crossing(book: dict, trader: str, order_type: int, amount: int, pr
     return None, fills
 
 
-def web3_contract(instance, names: set[str]):
-    abi = [e.model_dump(mode="json", by_alias=True) for e in instance.contract_type.abi if getattr(e, "name", None) in names]
-    return ape.chain.provider.web3.eth.contract(address=instance.address, abi=abi)
+def checksummed(order: tuple) -> tuple:
+    """An order as web3 returns it: its addresses checksummed (the raw ABI decoding gives them in lower case)."""
+    fields = list(order)
+    fields[TRADER], fields[COUNTERPARTY] = to_checksum_address(order[TRADER]), to_checksum_address(order[COUNTERPARTY])
+    return tuple(fields)
 
 
 def pick(items: list, index: int):
@@ -229,13 +229,14 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 
 @pytest.fixture
 def model(funded_market, traders, fee_recipient, energy_token, stablecoin):
+    node = Node(Rpc(ape.chain.provider.uri), ErrorBook([]))
     reader = (
-        web3_contract(energy_token, {"balanceOf"}),
-        web3_contract(stablecoin, {"balanceOf"}),
-        web3_contract(funded_market, {"accruedFees", "getTraderOrders", "bestPrices"}),
+        Contract.of("EnergyToken", energy_token),
+        Contract.of("PaymentToken", stablecoin),
+        Contract.of("EnergyTrading", funded_market),
     )
     holders = [t.address for t in traders] + [fee_recipient.address, funded_market.address]
-    return Model(funded_market, reader, traders, holders)
+    return Model(funded_market, node, reader, traders, holders)
 
 
 @settings(
