@@ -85,7 +85,7 @@ from support.asset_helpers import mint, new_meter
 from support.auction_helpers import close_gate, open_period
 from support.bulk_helpers import Bulk
 from support.helpers import ZERO_ADDRESS, log, reverts, role
-from support.market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order
+from support.market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order, token_balances
 
 MAX_UINT = 2**256 - 1
 MIN_PRICE = AUCTION_MIN_PRICE_PER_KWH
@@ -656,20 +656,10 @@ INNER = {name: GUARDED[name] for name in TRIGGERS}
 CASES = [(name, outer, inner) for name, outers in TRIGGERS.items() for outer in outers for inner in INNER[name]]
 
 
-def _balances(scene: Scene, energy_token) -> list[tuple[int, int]]:
-    """(PaymentToken, EnergyToken) balance of the contract and of each actor.
-
-    Read as raw balanceOf eth_calls in one JSON-RPC batch: through ape, the dozen reads cost a
-    quarter of a second, twice per case of the matrix."""
-    holders = [scene.contract, *scene.actors]
-    tokens = (scene.token, energy_token)
-    web3 = scene.token.provider.web3
-    with web3.batch_requests() as batch:
-        for holder in holders:
-            for token in tokens:
-                batch.add(web3.eth.call({"to": token.address, "data": token.balanceOf.encode_input(holder)}))
-        raw = [int.from_bytes(result, "big") for result in batch.execute()]
-    return [(raw[2 * i], raw[2 * i + 1]) for i in range(len(holders))]
+def _balances(scene: Scene, energy_token) -> list[tuple[int, ...]]:
+    """(PaymentToken, EnergyToken) balance of the contract and of each actor, in one batch."""
+    holders = [scene.contract.address, *(actor.address for actor in scene.actors)]
+    return token_balances([scene.token.address, energy_token.address], holders)
 
 
 # ----------------------------------------------------------------------------- 1. hostile PaymentToken

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from energy_grid.auction import AuctionOrder, clear_market, price_of
 
 from support.auction_helpers import FEE_BPS, N_TICKS, close_gate, cost_ceil, level_money, open_period, price, submit
+from support.market_helpers import token_balances
 
 N_TRADERS = 6
 # Round amounts make equal curves (ties) likely; odd ones make the rounding bite.
@@ -60,20 +61,9 @@ def _deployed_first(funded_auction, auction_traders, keeper, fee_recipient, admi
     """Deploy and fund the auction, and name the accounts, before any test's own state (ape isolation)."""
 
 
-def balances(tokens: tuple[Any, Any], holders: list[str]) -> list[tuple[int, int]]:
+def balances(tokens: tuple[Any, Any], holders: list[str]) -> list[tuple[int, ...]]:
     """(energy, cash) of each holder, in one JSON-RPC batch."""
-    w3 = ape.chain.provider.web3
-    with w3.batch_requests() as batch:
-        for token in tokens:
-            for holder in holders:
-                batch.add(token.functions.balanceOf(holder))
-        results = batch.execute()
-    return list(zip(results[: len(holders)], results[len(holders) :], strict=True))
-
-
-def web3_token(token: Any) -> Any:
-    abi = [e.model_dump(mode="json", by_alias=True) for e in token.contract_type.abi if getattr(e, "name", None) == "balanceOf"]
-    return ape.chain.provider.web3.eth.contract(address=token.address, abi=abi)
+    return token_balances([token.address for token in tokens], holders)
 
 
 def expected_outcomes(book: list[AuctionOrder], fills: dict[int, int], tick: int) -> dict[int, Expected]:
@@ -115,7 +105,7 @@ def test_contract_clears_as_the_reference_and_conserves_value(
     # Not `chain.isolate()`: it swallows exceptions, failed assertions included (ape 0.8.51).
     snapshot = ape.chain.snapshot()
     try:
-        run(auction, auction_traders, keeper, fee_recipient, (web3_token(energy_token), web3_token(stablecoin)), book, claim_seed)
+        run(auction, auction_traders, keeper, fee_recipient, (energy_token, stablecoin), book, claim_seed)
     finally:
         ape.chain.restore(snapshot)
 
