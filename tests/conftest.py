@@ -499,31 +499,31 @@ SLOW_MODULES = frozenset(
     }
 )
 
-# The modules that take longest (measured: summed test durations on two workers), longest first.
+# The modules that take longest (measured: summed test durations on three workers), longest first.
 # The collection starts with them, then the rest in file order, and `make test` hands modules to its
 # workers in collection order (`--no-loadscope-reorder`): a long module handed out last would run
 # alone at the end while the other worker idles.
 LONGEST_MODULES = (
-    "test_simulation_restart.py",
     "test_system_invariants.py",
-    "test_simulation_run.py",
     "test_ingest.py",
-    "test_market_properties.py",
-    "test_attacks.py",
-    "test_web_app.py",
+    "test_simulation_restart.py",
     "test_static_analysis.py",
+    "test_attacks.py",
+    "test_simulation_run.py",
     "test_api_load.py",
-    "test_cli.py",
     "test_demand_response.py",
+    "test_web_app.py",
+    "test_cli.py",
+    "test_grid_operations.py",
+    "test_edge_cases.py",
+    "test_event_index.py",
+    "test_api_reads.py",
+    "test_energy_asset_shares.py",
+    "test_price_discovery.py",
+    "test_web3_client.py",
+    "test_market_properties.py",
     "test_deployment.py",
     "test_book_dust_griefing.py",
-    "test_edge_cases.py",
-    "test_grid_operations.py",
-    "test_api_reads.py",
-    "test_energy_auction_properties.py",
-    "test_web3_client.py",
-    "test_event_index.py",
-    "test_energy_asset_shares.py",
 )
 
 
