@@ -8,8 +8,8 @@
 `GridClient.transact` waits for each receipt and estimates gas first: three round trips a
 transaction, about 65 a second. Here calls are ABI-encoded with eth-abi (`prepare`: web3's own
 encoder formats every argument through several layers and costs milliseconds a call), signed
-locally (DynamicFeeTransaction) and queued; `flush`
-sends the whole queue in one JSON-RPC batch, then waits for every receipt and raises a `GridError`
+locally (DynamicFeeTransaction) and queued; `flush` sends the whole queue in one JSON-RPC batch
+(over a kept-alive connection, jsonrpc.py), then waits for every receipt and raises a `GridError`
 naming the custom error of the first that reverted. Each transaction carries an explicit gas
 limit (unused gas is not charged, so a generous one costs nothing but block space).
 
@@ -25,6 +25,7 @@ Two ways to get the queue mined:
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from energy_grid.client import GridClient, GridError
+from energy_grid.jsonrpc import KeptAliveConnection
 
 GWEI = 10**9
 # Fee cap: base fee × this, at least MIN_MAX_FEE_PER_GAS; a step's burst of full blocks raises
@@ -163,6 +165,7 @@ class TransactionSender:
         if not self._endpoint:
             raise GridError("TransactionSender needs an HTTP provider (it sends JSON-RPC batches).")
         self._session = requests.Session()
+        self._connections: dict[str, KeptAliveConnection] = {}
         self._ids = itertools.count(1)
         self._nonces: dict[str, int] = {}
         self._keys: dict[str, PrivateKey] = {}
@@ -195,15 +198,24 @@ class TransactionSender:
                 {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
                 for method, params in chunk
             ]
-            response = self._session.post(self._endpoint, json=payload, timeout=RECEIPT_TIMEOUT_SECONDS)
-            response.raise_for_status()
-            by_id = {item["id"]: item for item in response.json()}
+            by_id = {item["id"]: item for item in self._post(payload)}
             for request in payload:
                 item = by_id[request["id"]]
                 if "error" in item:
                     raise GridError(f"{request['method']} failed: {item['error'].get('message', item['error'])}")
                 results.append(item["result"])
         return results
+
+    def _post(self, payload: list[dict[str, Any]]) -> Any:
+        endpoint = self._endpoint
+        if not endpoint.startswith("http://"):  # https and the rest: requests (proxies, TLS)
+            response = self._session.post(endpoint, json=payload, timeout=RECEIPT_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            return response.json()
+        connection = self._connections.get(endpoint)
+        if connection is None:
+            connection = self._connections[endpoint] = KeptAliveConnection(endpoint, RECEIPT_TIMEOUT_SECONDS)
+        return json.loads(connection.post(json.dumps(payload).encode()))
 
     # ------------------------------------------------------------------ sending
 

@@ -7,11 +7,9 @@ so each test starts from the same deployed state.
 from __future__ import annotations
 
 import functools
-import http.client
 import json
 import os
 import threading
-import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,6 +31,7 @@ from web3._utils.http_session_manager import HTTPSessionManager
 from energy_grid.api import ServiceSettings
 from energy_grid.client import anvil_account
 from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.jsonrpc import KeptAliveConnection
 from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
@@ -711,44 +710,23 @@ def _find_bubbled_errors_in_the_call_tree() -> None:
 
 
 def _post_json_rpc_over_kept_alive_connections() -> None:
-    """web3 posts each JSON-RPC request through requests (a session, its adapters, urllib3's pool,
-    cookie and redirect handling): about a millisecond and a half of Python per request, which
-    the test node answers in a tenth of that, and a test module sends thousands. In the test
-    process each thread posts over a kept-alive connection of the standard library's HTTP client
-    per node instead; failures surface as the exceptions requests raises (the client and CLI
-    tell a node that is down by them)."""
+    """web3 posts each JSON-RPC request through requests: about a millisecond and a half of Python
+    per request, which the test node answers in a tenth of that, and a test module sends
+    thousands. In the test process each thread posts over a kept-alive connection per node
+    instead (energy_grid.jsonrpc, as the bulk sender does); failures still surface as requests'
+    exceptions."""
     connections = threading.local()
 
     def make_post_request(self, endpoint_uri, data, **kwargs):
-        parts = urllib.parse.urlsplit(str(endpoint_uri))
-        if parts.scheme != "http" or kwargs.get("stream"):
+        uri = str(endpoint_uri)
+        if not uri.startswith("http://") or kwargs.get("stream"):
             return post_through_requests(self, endpoint_uri, data, **kwargs)
-        timeout = kwargs.get("timeout") or DEFAULT_HTTP_TIMEOUT
-        timeout = max(timeout) if isinstance(timeout, tuple) else timeout  # requests' (connect, read)
-        headers = {"Content-Type": "application/json", **(kwargs.get("headers") or {})}
+        by_node = connections.__dict__.setdefault("by_node", {})
+        if uri not in by_node:
+            timeout = kwargs.get("timeout") or DEFAULT_HTTP_TIMEOUT
+            by_node[uri] = KeptAliveConnection(uri, max(timeout) if isinstance(timeout, tuple) else timeout)
         body = data if isinstance(data, bytes) else json.dumps(data).encode()
-        pool = connections.__dict__.setdefault("by_node", {})
-        for attempt in (1, 2):
-            connection = pool.get(parts.netloc)
-            if connection is None:
-                connection = pool[parts.netloc] = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-            try:
-                connection.request("POST", parts.path or "/", body, headers)
-                reply = connection.getresponse()
-                content = reply.read()
-                break
-            except TimeoutError as err:
-                connection.close()
-                raise requests.exceptions.Timeout(str(err)) from err
-            except (http.client.HTTPException, ConnectionError) as err:
-                # A kept-alive connection the node closed fails before the request reaches it: once more on a new one.
-                connection.close()
-                del pool[parts.netloc]
-                if attempt == 2 or isinstance(err, ConnectionRefusedError):
-                    raise requests.exceptions.ConnectionError(str(err)) from err
-        if reply.status >= 400:
-            raise requests.exceptions.HTTPError(f"{reply.status} {reply.reason} for url: {endpoint_uri}")
-        return content
+        return by_node[uri].post(body, kwargs.get("headers"))
 
     post_through_requests = HTTPSessionManager.make_post_request
     HTTPSessionManager.make_post_request = make_post_request

@@ -22,7 +22,7 @@ from energy_grid import ingest
 from energy_grid.client import GridClient, MeterReading, anvil_account
 from energy_grid.ingest import IngestError, ingest_csv, parse_timestamp, read_rows
 
-from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
+from support.anvil_node import AnvilNode, deploy_to_node, grid_client, state_dump_begun_after, wait_until
 
 HEADER = "meter,timestamp,consumption_wh,production_wh,frequency_millihz,voltage_per_mille"
 STEP_S = 900
@@ -120,14 +120,6 @@ def assert_all_on_chain_once(client: GridClient, readings: dict[str, list[MeterR
             series[-1].consumption_wh - series[0].consumption_wh,
             series[-1].production_wh - series[0].production_wh,
         )
-
-
-def complete_json(path: Path) -> bool:
-    try:
-        json.loads(path.read_bytes())
-    except ValueError:
-        return False
-    return True
 
 
 def ingest_process(client: GridClient, node: AnvilNode, manifest: Path, csv_path: Path, *extra: str) -> subprocess.Popen[str]:
@@ -311,13 +303,8 @@ def test_a_run_whose_node_was_killed_completes_after_the_restart(ingest_client, 
 
     run = ingest_process(client, ingest_node, ingest_manifest, path, "--batch-size", str(KILLED_RUN_BATCH))
     wait_until(lambda: client.w3.eth.block_number >= start_block + 5 or run.poll() is not None, 120, "five batches")
-    dumped_at = ingest_node.state_file.stat().st_mtime_ns
-    # Killed right after a whole dump, not in the middle of writing one (the next is a second away).
-    wait_until(
-        lambda: ingest_node.state_file.stat().st_mtime_ns != dumped_at and complete_json(ingest_node.state_file),
-        30,
-        "a state dump with some batches",
-    )
+    # Killed right after a whole dump begun once the five batches were in (the next is a second away).
+    state_dump_begun_after(ingest_node.state_file)
     ingest_node.kill()
     run.communicate(timeout=RUN_TIMEOUT_S)
     assert run.returncode != 0  # it lost its node

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 
+from support.anvil_node import state_dump_begun_after
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from, web3_of
 
 # Two demand-response events (intervals 1-8 and 31-38): the process is killed inside the first's
@@ -75,22 +75,6 @@ def killed_run_day(run_file, node) -> int:
     return day_start_s
 
 
-def wait_for_state_dump(state_file, after_ns: int) -> bytes:
-    """Polls until anvil has written a whole state file after `after_ns` (its --state-interval
-    dump) and returns it: anvil writes the file in place, and a SIGKILL in the middle of a write
-    leaves it torn, so the test restarts from the whole dump it saw (what a restart would find
-    had the kill come a moment later)."""
-    while True:
-        if state_file.stat().st_mtime_ns > after_ns:
-            content = state_file.read_bytes()
-            try:
-                json.loads(content)
-                return content
-            except ValueError:
-                pass  # being written
-        time.sleep(0.1)
-
-
 def test_node_killed_mid_run_then_restarted_ends_with_the_same_figures(restart_deployment, uninterrupted, tmp_path):
     state, manifest = restart_deployment
     run_file = tmp_path / "run.json"
@@ -100,7 +84,7 @@ def test_node_killed_mid_run_then_restarted_ends_with_the_same_figures(restart_d
         wait_for_interval(process, KILL_NODE_AFTER_INTERVALS)
         process.kill()  # mid-step: some of its transactions mined, some waiting in the pool
         process.wait()
-        dump = wait_for_state_dump(tmp_path / "node.json", time.time_ns())
+        dump = state_dump_begun_after(tmp_path / "node.json")
         node.stop(kill=True)  # SIGKILL: only the periodic dump survives
     finally:
         process.kill()

@@ -7,6 +7,7 @@ anvil, which the session shares.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,34 @@ def wait_until(condition: Any, timeout_s: float, what: str, poll_s: float = 0.02
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
         time.sleep(poll_s)
+
+
+def state_dump_begun_after(state_file: Path, timeout_s: float = 60.0) -> bytes:
+    """The content of the first whole periodic state dump that anvil began after this call.
+
+    anvil writes its dump in place, and a dump being written when the call comes may hold the
+    chain of a moment before, with its accounts and its blocks read at different moments while
+    blocks were being mined (restarted from it, a node had balances its logs did not explain).
+    So: the dump in progress (or the next) is let finish, and the one after it is taken, whole."""
+    first = _next_whole_dump(state_file, time.time_ns(), timeout_s)
+    return _next_whole_dump(state_file, first[0], timeout_s)[1]
+
+
+def _next_whole_dump(state_file: Path, after_ns: int, timeout_s: float) -> tuple[int, bytes]:
+    """(mtime, content) of a whole dump written after `after_ns` (a torn one does not parse)."""
+
+    def whole() -> tuple[int, bytes] | None:
+        written_ns = state_file.stat().st_mtime_ns
+        if written_ns <= after_ns:
+            return None
+        content = state_file.read_bytes()
+        try:
+            json.loads(content)
+        except ValueError:
+            return None  # being written
+        return (written_ns, content) if state_file.stat().st_mtime_ns == written_ns else None
+
+    return wait_until(whole, timeout_s, "a whole state dump", poll_s=0.05)
 
 
 @dataclass
