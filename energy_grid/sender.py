@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -165,7 +166,7 @@ class TransactionSender:
         if not self._endpoint:
             raise GridError("TransactionSender needs an HTTP provider (it sends JSON-RPC batches).")
         self._session = requests.Session()
-        self._connections: dict[str, KeptAliveConnection] = {}
+        self._connections = threading.local()
         self._ids = itertools.count(1)
         self._nonces: dict[str, int] = {}
         self._keys: dict[str, PrivateKey] = {}
@@ -212,9 +213,11 @@ class TransactionSender:
             response = self._session.post(endpoint, json=payload, timeout=RECEIPT_TIMEOUT_SECONDS)
             response.raise_for_status()
             return response.json()
-        connection = self._connections.get(endpoint)
+        # One connection per thread: the API service reads through one sender from many threads.
+        connections: dict[str, KeptAliveConnection] = self._connections.__dict__.setdefault("by_endpoint", {})
+        connection = connections.get(endpoint)
         if connection is None:
-            connection = self._connections[endpoint] = KeptAliveConnection(endpoint, RECEIPT_TIMEOUT_SECONDS)
+            connection = connections[endpoint] = KeptAliveConnection(endpoint, RECEIPT_TIMEOUT_SECONDS)
         return json.loads(connection.post(json.dumps(payload).encode()))
 
     # ------------------------------------------------------------------ sending
