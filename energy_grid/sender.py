@@ -167,6 +167,7 @@ class TransactionSender:
             raise GridError("TransactionSender needs an HTTP provider (it sends JSON-RPC batches).")
         self._session = requests.Session()
         self._connections = threading.local()
+        self._direct_endpoints: dict[str, bool] = {}
         self._ids = itertools.count(1)
         self._nonces: dict[str, int] = {}
         self._keys: dict[str, PrivateKey] = {}
@@ -209,7 +210,7 @@ class TransactionSender:
 
     def _post(self, payload: list[dict[str, Any]]) -> Any:
         endpoint = self._endpoint
-        if not endpoint.startswith("http://"):  # https and the rest: requests (proxies, TLS)
+        if not self._direct(endpoint):  # https, or a proxy in the environment: requests handles them
             response = self._session.post(endpoint, json=payload, timeout=RECEIPT_TIMEOUT_SECONDS)
             response.raise_for_status()
             return response.json()
@@ -219,6 +220,12 @@ class TransactionSender:
         if connection is None:
             connection = connections[endpoint] = KeptAliveConnection(endpoint, RECEIPT_TIMEOUT_SECONDS)
         return json.loads(connection.post(json.dumps(payload).encode()))
+
+    def _direct(self, endpoint: str) -> bool:
+        """Plain HTTP with no proxy from the environment: the kept-alive connection can reach it."""
+        if endpoint not in self._direct_endpoints:
+            self._direct_endpoints[endpoint] = endpoint.startswith("http://") and not requests.utils.get_environ_proxies(endpoint)
+        return self._direct_endpoints[endpoint]
 
     # ------------------------------------------------------------------ sending
 

@@ -708,6 +708,12 @@ def _find_bubbled_errors_in_the_call_tree() -> None:
     Ethereum.decode_custom_error = decode_from_the_reverting_call
 
 
+def _calls(frame: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A call tree's frames, each before the calls it made (the innermost last on each path)."""
+    yield frame
+    for call in frame.get("calls", ()):
+        yield from _calls(call)
+
 
 def _post_json_rpc_over_kept_alive_connections() -> None:
     """web3 posts each JSON-RPC request through requests: about a millisecond and a half of Python
@@ -731,11 +737,6 @@ def _post_json_rpc_over_kept_alive_connections() -> None:
     post_through_requests = HTTPSessionManager.make_post_request
     HTTPSessionManager.make_post_request = make_post_request
 
-def _calls(frame: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """A call tree's frames, each before the calls it made (the innermost last on each path)."""
-    yield frame
-    for call in frame.get("calls", ()):
-        yield from _calls(call)
 
 # --- code health fixtures (shared by the split SmartMeter, EnergyTrading and Settlement modules) ---
 # test_energy_asset_nft.py defines a `meter` of its own, which takes precedence there.
