@@ -2,7 +2,8 @@
 
 requests (a session, its adapters, urllib3's pool, cookies and redirects) spends about a
 millisecond and a half of Python on each request; a local node answers a small one in a tenth of
-that, and the bulk sender (sender.py) posts thousands. For plain-HTTP nodes it posts here instead;
+that, and the bulk sender (sender.py) posts thousands. For plain-HTTP nodes that no proxy from the
+environment fronts (requests would honour one; this client does not) it posts here instead;
 failures surface as requests' exceptions (ConnectionError, Timeout, HTTPError), which the client
 and the CLI already tell a node that is down by.
 
