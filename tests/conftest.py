@@ -692,7 +692,8 @@ def _find_bubbled_errors_in_the_call_tree() -> None:
 
     def decode_from_the_reverting_call(self, data, address, **kwargs):
         txn = kwargs.get("txn")
-        found = decode(self, data, address, **{k: v for k, v in kwargs.items() if k != "txn"})
+        without_walk = {k: v for k, v in kwargs.items() if k != "txn"}  # without a txn ape walks no trace
+        found = decode(self, data, address, **without_walk)
         if found is not None or txn is None:
             return found
         try:
@@ -703,7 +704,7 @@ def _find_bubbled_errors_in_the_call_tree() -> None:
         origin = to_checksum_address(reverted[-1]) if reverted else None
         if origin is None or origin == address:
             return None
-        return decode(self, data, origin, **{k: v for k, v in kwargs.items() if k != "txn"})
+        return decode(self, data, origin, **without_walk)
 
     Ethereum.decode_custom_error = decode_from_the_reverting_call
 
