@@ -197,10 +197,11 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         if (energyDeltasWh.length != count) revert BatchLengthMismatch(count, energyDeltasWh.length);
         if (paymentDeltas.length != count) revert BatchLengthMismatch(count, paymentDeltas.length);
         (uint256 bit, bool closed) = _marketBit(msg.sender);
-        // The market's side of the batch, summed first: taking is checked per account, paying out
-        // against the market's balance at the end.
-        int256 marketEnergyWh = int256(uint256(_balances[msg.sender].energyWh));
-        int256 marketPayment = int256(uint256(_balances[msg.sender].payment));
+        // The market's side of the batch, netted first: taking is checked per account, paying out
+        // against the market's balance at the end, read then so that an entry naming the market
+        // itself (written to that balance in the loop) nets out instead of being overwritten.
+        int256 marketEnergyWh;
+        int256 marketPayment;
         for (uint256 i; i < count; ++i) {
             address account = accounts[i];
             int256 energyDeltaWh = energyDeltasWh[i];
@@ -216,11 +217,14 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             marketEnergyWh -= energyDeltaWh;
             marketPayment -= paymentDelta;
         }
-        if (marketEnergyWh < 0) revert InsufficientEnergy(msg.sender, _balances[msg.sender].energyWh, uint256(-marketEnergyWh));
-        if (marketPayment < 0) revert InsufficientPayment(msg.sender, _balances[msg.sender].payment, uint256(-marketPayment));
         Balance storage market = _balances[msg.sender];
-        market.energyWh = uint112(uint256(marketEnergyWh));
-        market.payment = uint112(uint256(marketPayment));
+        uint256 heldWh = market.energyWh;
+        uint256 held = market.payment;
+        // A net payout (a negative net) is what the batch asks of the market's balance.
+        if (-marketEnergyWh > int256(heldWh)) revert InsufficientEnergy(msg.sender, heldWh, uint256(-marketEnergyWh));
+        if (-marketPayment > int256(held)) revert InsufficientPayment(msg.sender, held, uint256(-marketPayment));
+        market.energyWh = uint112(uint256(int256(heldWh) + marketEnergyWh));
+        market.payment = uint112(uint256(int256(held) + marketPayment));
     }
 
     /// @inheritdoc IEnergyVault
@@ -272,6 +276,24 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     function balancesOf(address account) external view returns (uint256 energyWh, uint256 payment) {
         Balance memory balance = _balances[account];
         return (balance.energyWh, balance.payment);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function paymentsFor(address market, address[] calldata accounts)
+        external
+        view
+        returns (uint256[] memory payments, bool[] memory approved)
+    {
+        Market memory m = _markets[market];
+        uint256 bit = m.placePlusOne == 0 || m.closed ? 0 : 1 << (m.placePlusOne - 1);
+        uint256 count = accounts.length;
+        payments = new uint256[](count);
+        approved = new bool[](count);
+        for (uint256 i; i < count; ++i) {
+            Balance memory balance = _balances[accounts[i]];
+            payments[i] = balance.payment;
+            approved[i] = balance.approvals & bit != 0;
+        }
     }
 
     /// @inheritdoc IEnergyVault

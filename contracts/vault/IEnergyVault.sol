@@ -211,6 +211,17 @@ interface IEnergyVault is IReentrancyLock {
     /// @return payment Its payment balance, in base units.
     function balancesOf(address account) external view returns (uint256 energyWh, uint256 payment);
 
+    /// @notice The payment balances of `accounts` and whether each approved `market` (one call for a
+    /// market's batch).
+    /// @param market The market asking.
+    /// @param accounts The accounts.
+    /// @return payments Each account's payment balance, in base units.
+    /// @return approved Whether each approved the market (and the market is registered and open).
+    function paymentsFor(address market, address[] calldata accounts)
+        external
+        view
+        returns (uint256[] memory payments, bool[] memory approved);
+
     /// @notice Whether `account` allows `market` to move its balance (and the market is registered and open).
     /// @param account The account.
     /// @param market The market.
