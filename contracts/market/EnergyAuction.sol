@@ -560,13 +560,17 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     ) private returns (int256 energyDeltaWh, int256 paymentDelta) {
         uint256 key = _placedKey(r.meter, period);
         Placed memory placed = _placed[key];
+        bool changed;
         if (placed.period != period) {
             if (placed.period != 0 && !placed.settled) {
                 (energyDeltaWh, paymentDelta) = _settle(r.meter, placed, moves);
+                changed = true;
             }
             placed = Placed(uint32(period), true, 0, 0, 0, 0, 0, 0);
         }
-        if (!approved) {
+        if (r.exportWh == 0 && r.importWh == 0) {
+            // Nothing to place: the reading only settled.
+        } else if (!approved) {
             emit MeteredOrderSkipped(r.meter, period, SkipReason.NOT_APPROVED);
         } else if (block.timestamp >= _clearingTime(period) || _clearings[period].cleared) {
             emit MeteredOrderSkipped(r.meter, period, SkipReason.MARKET_CLOSED);
@@ -574,9 +578,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             (uint256 askWh, uint256 escrow) = _placeStanding(Reading(r, period, freePayment), placed);
             energyDeltaWh -= int256(askWh);
             paymentDelta -= int256(escrow);
+            changed = true;
         }
-        // Written even when nothing changed but a settlement: the slot then says so.
-        _placed[key] = placed;
+        // A settled slot says so (rewritten, not deleted, so that the next placement is a cheap rewrite).
+        if (changed) _placed[key] = placed;
     }
 
     /// @dev Places what the reading metered on each side the limits trade (see IMeteredMarket for the

@@ -756,7 +756,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     }
 
     /// @dev A vault-delivered reading: its export is credited, and with standing limits the reading goes
-    /// on to the reading market.
+    /// on to the reading market (with no energy too: it settles what is due).
     function _addDelivery(
         VaultBatch memory delivery,
         address meter,
@@ -771,9 +771,8 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             delivery.exportWh[credits] = exportWh;
             delivery.creditCount = credits + 1;
             delivery.totalExportWh += exportWh;
-        } else if (importWh == 0) {
-            return;
         }
+        // Even a reading with no energy goes on: it settles the meter's orders of two intervals before.
         Standing memory limit = _standing[meter];
         if (limit.sellPricePerKWh == 0 && limit.buyPricePerKWh == 0) return;
         delivery.readings[delivery.readingCount++] = IMeteredMarket.MeteredEnergy(
