@@ -42,7 +42,7 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
         ("average clearing price /kWh", money("average_price_per_kwh")),
         ("peak clearing price /kWh", money("peak_price_per_kwh")),
         ("markets cleared (with trades)", f"{f['markets_cleared']} ({f['markets_with_trades']})"),
-        ("paid by buyers / grid fees", f"{money('paid_by_buyers')} / {money('grid_fees')}"),
+        ("paid by buyers / grid fees and rounding", f"{money('paid_by_buyers')} / {money('fees_and_rounding')}"),
         ("peak transformer loading", f"{int(f['peak_transformer_loading_per_mille']) / 10:.1f} %"),
         ("demand-response events", str(f["dr_events"])),
         ("DR participants paid (skipped)", f"{f['dr_participants_verified']} ({f['dr_participants_skipped']})"),
