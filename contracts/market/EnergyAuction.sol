@@ -46,8 +46,6 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     uint256 private constant WH_PER_KWH = 1_000;
     uint256 private constant BPS = 10_000;
     uint256 private constant BID_FLAG = 1 << 63;
-    /// @dev Transient keys of the per-owner batch counters: above every transient slot Solidity assigns.
-    uint256 private constant SPENT_TAG = 1 << 255;
 
     /// @dev A market's slot written by every submission.
     struct Market {
@@ -107,6 +105,14 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         int256[] paymentDeltas;
         uint256 count;
         uint256 retiredWh;
+    }
+
+    /// @dev What the standing bids of one batch have locked of each owner's free balance so far: an
+    /// owner with several meters in a batch is read once from the vault. In memory: it ends with the batch.
+    struct BatchLocks {
+        address[] owners; // in the order of their first bid
+        uint256[] locked;
+        uint256 count;
     }
 
     IEnergyVault private immutable _vault;
@@ -273,11 +279,12 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         }
         (uint256[] memory free, bool[] memory approved) = _vault.paymentsFor(address(this), owners);
         VaultMoves memory moves = _newMoves(count);
+        BatchLocks memory locks = BatchLocks(new address[](count), new uint256[](count), 0);
         for (uint256 i; i < count; ++i) {
             MeteredEnergy memory metered = readings[i];
             (int256 energyDeltaWh, int256 paymentDelta) = metered.timestamp == 0
                 ? _settleDue(metered.meter, moves)
-                : _recordOne(metered, metered.timestamp / _periodLength, free[i], approved[i], moves);
+                : _recordOne(metered, metered.timestamp / _periodLength, free[i], approved[i], moves, locks);
             _addMove(moves, metered.owner, energyDeltaWh, paymentDelta);
         }
         _applyMoves(moves);
@@ -547,6 +554,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         MeteredEnergy metered;
         uint256 period;
         uint256 freePayment; // the owner's free vault balance when the batch began
+        BatchLocks locks; // what the batch's earlier bids locked of it
     }
 
     /// @dev Settles the meter's slot for an earlier interval if it is still open, then places the
@@ -556,7 +564,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint256 period,
         uint256 freePayment,
         bool approved,
-        VaultMoves memory moves
+        VaultMoves memory moves,
+        BatchLocks memory locks
     ) private returns (int256 energyDeltaWh, int256 paymentDelta) {
         uint256 key = _placedKey(r.meter, period);
         Placed memory placed = _placed[key];
@@ -575,7 +584,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         } else if (block.timestamp >= _clearingTime(period) || _clearings[period].cleared) {
             emit MeteredOrderSkipped(r.meter, period, SkipReason.MARKET_CLOSED);
         } else {
-            (uint256 askWh, uint256 escrow) = _placeStanding(Reading(r, period, freePayment), placed);
+            (uint256 askWh, uint256 escrow) = _placeStanding(Reading(r, period, freePayment, locks), placed);
             energyDeltaWh -= int256(askWh);
             paymentDelta -= int256(escrow);
             changed = true;
@@ -632,13 +641,14 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (!onGrid) return (_skip(r, SkipReason.PRICE_OFF_GRID), tick, 0);
         bidWh = m.buyCapWh != 0 && m.buyCapWh < m.importWh ? m.buyCapWh : m.importWh;
         uint256 pricePerKWh = uint256(market.minPricePerKWh) + tick * market.tickSizePerKWh;
-        uint256 spent = _spentInBatch(m.owner);
+        uint256 lock = _lockOf(r.locks, m.owner);
+        uint256 spent = r.locks.locked[lock];
         uint256 affordableWh = r.freePayment > spent ? (r.freePayment - spent) * WH_PER_KWH / pricePerKWh : 0;
         if (affordableWh < bidWh) bidWh = affordableWh;
         if (bidWh == 0) return (_skip(r, SkipReason.NOTHING_FREE), tick, 0);
         bidWh = _placeSide(r, market, tick, bidWh, true, placed);
         escrow = _ceilMilli(bidWh * pricePerKWh);
-        _setSpentInBatch(m.owner, spent + escrow);
+        r.locks.locked[lock] = spent + escrow;
     }
 
     /// @dev Adds `amountWh` to one side of a meter's slot, joining the tick's queue; an interval's side
@@ -761,21 +771,16 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (moves.retiredWh != 0) _vault.retireEnergy(moves.retiredWh);
     }
 
-    /// @dev What standing bids of this transaction have locked of an owner's free balance so far: an
-    /// owner with several meters in one batch is read once from the vault. Transient: gone after the
-    /// transaction (a second batch in it only sees less free balance than there is).
-    function _spentInBatch(address owner) private view returns (uint256 spent) {
-        // slither-disable-next-line assembly: a per-owner transient counter; Solidity has no transient mappings
-        assembly ("memory-safe") {
-            spent := tload(or(owner, SPENT_TAG))
+    /// @dev `owner`'s entry in the batch's locks, added (at 0) if it has none: a search through the
+    /// owners that bid earlier in the batch (at most one per reading).
+    function _lockOf(BatchLocks memory locks, address owner) private pure returns (uint256 i) {
+        uint256 count = locks.count;
+        address[] memory owners = locks.owners;
+        for (; i < count; ++i) {
+            if (owners[i] == owner) return i;
         }
-    }
-
-    function _setSpentInBatch(address owner, uint256 spent) private {
-        // slither-disable-next-line assembly: a per-owner transient counter; Solidity has no transient mappings
-        assembly ("memory-safe") {
-            tstore(or(owner, SPENT_TAG), spent)
-        }
+        owners[i] = owner;
+        locks.count = i + 1;
     }
 
     /// @dev A meter's slot for `period`: by the period's parity.

@@ -320,8 +320,8 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice Sets the vault that vault-delivered energy is minted into and the market whose standing
     /// orders readings place (zero: none). DEFAULT_ADMIN_ROLE only.
     /// @param vault_ An EnergyVault of this registry's EnergyToken.
-    /// @param readingMarket The market to tell of vault-delivered readings, or zero.
-    function setVault(IEnergyVault vault_, address readingMarket) external;
+    /// @param readingMarket_ The market to tell of vault-delivered readings, or zero.
+    function setVault(IEnergyVault vault_, address readingMarket_) external;
 
     /// @notice Chooses where `meter`'s export goes (its owner only): into the owner's vault balance, where
     /// it is tradable at once and the meter's standing orders trade it, or, as by default, to the wallet.

@@ -222,12 +222,12 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     }
 
     /// @inheritdoc ISmartMeterRegistry
-    function setVault(IEnergyVault vault_, address readingMarket) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setVault(IEnergyVault vault_, address readingMarket_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (address(vault_) == address(0)) revert ZeroAddress();
         if (vault_.energyToken() != address(_energyToken)) revert VaultTokenMismatch(address(vault_));
         _vault = vault_;
-        _readingMarket = IMeteredMarket(readingMarket);
-        emit VaultSet(address(vault_), readingMarket);
+        _readingMarket = IMeteredMarket(readingMarket_);
+        emit VaultSet(address(vault_), readingMarket_);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -639,7 +639,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         return _domainSeparatorV4();
     }
 
-    /// @notice The EnergyToken this meter registry mints.
+    /// @inheritdoc ISmartMeterRegistry
     function vault() external view returns (IEnergyVault) {
         return _vault;
     }
@@ -655,6 +655,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         return StandingOrder(limit.sellPricePerKWh, limit.sellCapWh, limit.buyPricePerKWh, limit.buyCapWh);
     }
 
+    /// @notice The EnergyToken this meter registry mints.
     function energyToken() external view returns (IEnergyToken) {
         return _energyToken;
     }
