@@ -106,8 +106,9 @@ interface ISmartMeterRegistry is ISmartMeter {
     event MeterBaselineSet(
         address indexed meter, uint256 timestamp, uint256 consumptionRegisterWh, uint256 productionRegisterWh
     );
-    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner. Frequency and
-    /// voltage are kept in the load profile (getIntervalHistory), not repeated here.
+    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner (with vault delivery:
+    /// to the vault, credited to the owner there). Frequency and voltage are kept in the load profile
+    /// (getIntervalHistory), not repeated here.
     /// @param meter The meter's address.
     /// @param timestamp The reading's time, unix s.
     /// @param consumptionWh Import register increase since the previous reading.
