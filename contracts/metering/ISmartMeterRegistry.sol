@@ -70,7 +70,7 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice The vault that vault-delivered energy is credited in, and the market its readings place standing orders in, were set.
     /// @param vault The EnergyVault.
     /// @param readingMarket The market told of every vault-delivered reading (zero: none).
-    event VaultSet(address vault, address readingMarket);
+    event VaultSet(address indexed vault, address readingMarket);
     /// @notice `owner` chose where `meter`'s export goes: its vault balance (`enabled`) or its wallet.
     /// @param meter The meter.
     /// @param owner Its owner.
