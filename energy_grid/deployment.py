@@ -14,6 +14,10 @@ Who holds what after `deploy_system` (tests/test_deployment.py checks it from th
 - Contracts hold what they call: SmartMeter mints and retires EnergyToken (METER_ROLE),
   GridManagement pauses its shutdown targets (PAUSER_ROLE), GridOperations declares emergencies
   (EMERGENCY_RESPONDER_ROLE).
+- EnergyVault holds the internal balances the auctions trade. The timelock administers it: it registers
+  (and closes) its markets, here the auctions, which move only the balances of accounts that approved
+  them. SmartMeter needs no role there: it mints vault-delivered energy to the vault and credits it to
+  the meter's owner.
 - `operators` register meters and void transactions (OPERATOR_ROLE on SmartMeter and
   EnergyTrading), `gateways` submit meter batches (GATEWAY_ROLE): day-to-day work that cannot wait
   a vote. The timelock grants and revokes them.

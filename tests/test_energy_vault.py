@@ -494,6 +494,21 @@ def test_a_closed_market_is_not_approved_and_approval_can_still_be_withdrawn(vau
     assert_logs(tx, log(vault.MarketApprovalSet, account=alice.address, market=market_a.address, approved=False))
 
 
+def test_payments_for_a_markets_batch(vault, funded, admin, alice, bob, stranger, market_a, market_b):
+    """A market's one call for a batch: each account's payment balance and whether it approved the market
+    (a repeated account answered alike); an unregistered or a closed market is approved by nobody."""
+    accounts = [alice, bob, stranger, alice]
+    payments = [DEPOSIT_PAY, DEPOSIT_PAY, 0, DEPOSIT_PAY]
+    assert vault.paymentsFor(market_a, accounts) == (payments, [True, True, False, True])
+    assert vault.paymentsFor(market_b, accounts) == (payments, [False] * 4)
+    vault.setMarketApproval(market_b, True, sender=bob)
+    assert vault.paymentsFor(market_b, accounts) == (payments, [False, True, False, False])
+    assert vault.paymentsFor(stranger, accounts) == (payments, [False] * 4)
+    vault.closeMarket(market_a, sender=admin)
+    assert vault.paymentsFor(market_a, accounts) == (payments, [False] * 4)
+    assert vault.paymentsFor(market_b, []) == ([], [])
+
+
 def test_approve_market_by_signature_relayed_by_anyone(vault, alice, market_a, market_b, stranger, chain):
     deadline = chain.pending_timestamp + 3_600
     assert vault.nonces(alice) == 0

@@ -163,6 +163,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         }
         if (gateClosureSeconds > MAX_GATE_CLOSURE) revert InvalidGateClosure(gateClosureSeconds, MAX_GATE_CLOSURE);
         _vault = vault_;
+        // slither-disable-next-line missing-zero-check: zero is a market without standing orders (no meter registry reports to it)
         _meterRegistry = meterRegistry_;
         _energyToken = IERC20(vault_.energyToken());
         _gridFeeBps = uint16(gridFeeBps_);
@@ -599,9 +600,9 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     function _placeStanding(Reading memory r, Placed memory placed) private returns (uint256 askWh, uint256 escrow) {
         MeteredEnergy memory m = r.metered;
         Market memory market = _openMarket(r.period, m.sellPricePerKWh == 0, _gateClosureTime(r.period));
-        uint256 askTick;
-        uint256 bidTick;
-        uint256 bidWh;
+        uint256 askTick = 0;
+        uint256 bidTick = 0;
+        uint256 bidWh = 0;
         if (m.sellPricePerKWh != 0 && m.exportWh != 0) (askWh, askTick) = _placeAsk(r, market, placed);
         if (m.buyPricePerKWh != 0 && m.importWh != 0) (bidWh, bidTick, escrow) = _placeBid(r, market, placed);
         _markets[r.period] = market;
@@ -703,7 +704,9 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             _clear(period);
             c = _clearings[period];
         }
+        // slither-disable-next-line uninitialized-local: a side without an order settles as zeros (a memory struct starts zeroed)
         OrderOutcome memory ask;
+        // slither-disable-next-line uninitialized-local: a side without an order settles as zeros, as the ask's does
         OrderOutcome memory bid;
         if (placed.askWh != 0) {
             ask = _outcome(period, false, Order(meter, placed.askWh, placed.askBeforeWh, placed.askTick, false), c);
@@ -871,6 +874,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         Walk memory asks =
             _walk(period, clearingTick == 255 ? askBits : askBits & ((1 << (clearingTick + 1)) - 1), false, result);
         Walk memory bids = _walk(period, (bidBits >> clearingTick) << clearingTick, true, result);
+        // slither-disable-next-line costly-loop: one warm write per market cleared, at most one per reading of a metered batch
         _accruedFeesPlusOne += bids.value - asks.value;
         if (!asks.isLong && !bids.isLong) return marginal;
         marginal = asks.isLong ? asks : bids;

@@ -70,7 +70,7 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice The vault that vault-delivered energy is credited in, and the market its readings place standing orders in, were set.
     /// @param vault The EnergyVault.
     /// @param readingMarket The market told of every vault-delivered reading (zero: none).
-    event VaultSet(address vault, address readingMarket);
+    event VaultSet(address indexed vault, address readingMarket);
     /// @notice `owner` chose where `meter`'s export goes: its vault balance (`enabled`) or its wallet.
     /// @param meter The meter.
     /// @param owner Its owner.
@@ -106,8 +106,9 @@ interface ISmartMeterRegistry is ISmartMeter {
     event MeterBaselineSet(
         address indexed meter, uint256 timestamp, uint256 consumptionRegisterWh, uint256 productionRegisterWh
     );
-    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner. Frequency and
-    /// voltage are kept in the load profile (getIntervalHistory), not repeated here.
+    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner (with vault delivery:
+    /// to the vault, credited to the owner there). Frequency and voltage are kept in the load profile
+    /// (getIntervalHistory), not repeated here.
     /// @param meter The meter's address.
     /// @param timestamp The reading's time, unix s.
     /// @param consumptionWh Import register increase since the previous reading.

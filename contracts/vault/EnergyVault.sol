@@ -20,6 +20,7 @@ import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 /// to an account reads and writes one slot of the account and one of the market. Approvals are bits:
 /// each registered market has a place (0..MAX_MARKETS-1) that is never given to another market, so an
 /// approval can never pass to a contract the account did not approve.
+// slither-disable-next-line unimplemented-functions: nonces is implemented below, overriding IEnergyVault and Nonces at once
 contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVault {
     using SafeERC20 for IERC20;
 
@@ -72,6 +73,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @inheritdoc IEnergyVault
+    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and the function is nonReentrant
     function depositWithPermit(address token, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
         nonReentrant
@@ -130,7 +132,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         uint256 count = accounts.length;
         if (count != amounts.length) revert BatchLengthMismatch(count, amounts.length);
         bool isEnergy = _isEnergy(token);
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i; i < count; ++i) {
             uint256 amount = amounts[i];
             total += amount;
@@ -200,8 +202,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         // The market's side of the batch, netted first: taking is checked per account, paying out
         // against the market's balance at the end, read then so that an entry naming the market
         // itself (written to that balance in the loop) nets out instead of being overwritten.
-        int256 marketEnergyWh;
-        int256 marketPayment;
+        int256 marketEnergyWh = 0;
+        int256 marketPayment = 0;
         for (uint256 i; i < count; ++i) {
             address account = accounts[i];
             int256 energyDeltaWh = energyDeltasWh[i];
@@ -323,7 +325,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     /// @notice The EIP-712 domain separator of signed market approvals.
     /// @return The separator.
-    // solhint-disable-next-line func-name-mixedcase
+    // slither-disable-next-line naming-convention: the name EIP-2612 made the convention
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
@@ -355,6 +357,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     function _pull(IERC20 token, bool isEnergy, address account, uint256 amount) private {
         _raiseReserve(address(token), isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
         emit Deposited(account, address(token), amount);
+        // slither-disable-next-line arbitrary-send-erc20: only from an account that approved the calling registered market (take checks it) and allowed the vault the token
         token.safeTransferFrom(account, address(this), amount);
     }
 
