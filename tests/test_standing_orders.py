@@ -135,7 +135,7 @@ def test_a_reading_places_export_as_ask_and_import_as_bid(smart_meter, auction, 
     set_limits(smart_meter, community, 1, buy=100_000)
     tx = community.read(period, [0, 600, 0, 0], [1_000, 0, 0, 0], which=[0, 1, 2, 3])
     meters = community.meters
-    placed = [e for e in tx.events if e.event_name == "MeteredOrdersPlaced"]
+    placed = [e for e in tx.events if e.event_name == auction.MeteredOrdersPlaced.name]
     assert [dict(e.event_arguments) for e in placed] == [
         {"meter": meters[0], "period": period, "askWh": 1_000, "askPricePerKWh": 80_000, "bidWh": 0, "bidPricePerKWh": MIN_PRICE},
         {"meter": meters[1], "period": period, "askWh": 0, "askPricePerKWh": MIN_PRICE, "bidWh": 600, "bidPricePerKWh": 100_000},

@@ -195,7 +195,7 @@ class SimulationRun(SetUpSteps, IntervalSteps):
                     continue
                 self._step(i, result, check=i < resume_from + 2)
                 self.progress(i + 1, total, result.local_start.strftime("%H:%M"))
-            self._close(total, check=resume_from >= total)
+            self._close(total)
         finally:
             self.sender.rpc("evm_setAutomine", [True])
         self.progress(config.interval_count, config.interval_count, "audit")

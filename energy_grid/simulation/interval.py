@@ -86,11 +86,12 @@ class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
             if event.last_interval == i:
                 self._distribute(event)
 
-    def _close(self, total: int, check: bool) -> None:
+    def _close(self, total: int) -> None:
         """After the last interval: its market clears once its reading deadline has passed (the end of
         the interval after it), then the keeper settles what the last readings left open."""
         at = self.calendar.step_time_s(total)
-        self._clear(self.calendar.period_of(total - 1), check)
+        # Checked even on a fresh close: a run killed after its close is resumed from its last interval.
+        self._clear(self.calendar.period_of(total - 1), check=True)
         self.sender.flush(max(at, self._now()))
         self._settle_all()
         self.sender.flush(max(at, self._now()))
