@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from support.auction_helpers import ASKS, BIDS, cost_ceil
+from support.auction_helpers import ASKS, cost_ceil
 from support.helpers import assert_logs, log, reverts
 
 PERIOD = 900
@@ -73,8 +73,7 @@ class Community:
         """One batch at the last second of `period`: household i adds import_wh[i] and export_wh[i]."""
         which = list(range(len(self.meters))) if which is None else which
         ts = (period + 1) * PERIOD - 1
-        if self.chain.pending_timestamp < ts:
-            self.chain.pending_timestamp = ts
+        self.chain.pending_timestamp = max(self.chain.pending_timestamp, ts)
         readings = []
         for k, i in enumerate(which):
             importing, exporting = self.registers(self.meters[i])
@@ -130,7 +129,9 @@ def all_holders(households, auction, fee_recipient):
     return [*households, auction, fee_recipient]
 
 
-def test_a_reading_places_export_as_ask_and_import_as_bid(smart_meter, auction, vault, energy_token, stablecoin, community, period, all_holders):
+def test_a_reading_places_export_as_ask_and_import_as_bid(
+    smart_meter, auction, vault, energy_token, stablecoin, community, period, all_holders
+):
     set_limits(smart_meter, community, 0, sell=80_000)
     set_limits(smart_meter, community, 1, buy=100_000)
     tx = community.read(period, [0, 600, 0, 0], [1_000, 0, 0, 0], which=[0, 1, 2, 3])
@@ -173,8 +174,24 @@ def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the
     fee = gross(600, 90_000) * FEE_BPS // 10_000
     assert_logs(
         tx,
-        log(auction.MeteredOrdersSettled, meter=community.meters[0], period=period, soldWh=600, proceeds=gross(600, 90_000) - fee, boughtWh=0, paid=0),
-        log(auction.MeteredOrdersSettled, meter=community.meters[1], period=period, soldWh=0, proceeds=0, boughtWh=600, paid=cost_ceil(600, 90_000)),
+        log(
+            auction.MeteredOrdersSettled,
+            meter=community.meters[0],
+            period=period,
+            soldWh=600,
+            proceeds=gross(600, 90_000) - fee,
+            boughtWh=0,
+            paid=0,
+        ),
+        log(
+            auction.MeteredOrdersSettled,
+            meter=community.meters[1],
+            period=period,
+            soldWh=0,
+            proceeds=0,
+            boughtWh=600,
+            paid=cost_ceil(600, 90_000),
+        ),
         log(vault.EnergyRetired, market=auction.address, amountWh=600),
         log(energy_token.Transfer, **{"from": vault.address, "to": "0x" + "00" * 20, "value": 600}),
     )
@@ -188,10 +205,14 @@ def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the
     assert vault.balancesOf(auction) == (0, 0)
     books_balance(vault, energy_token, stablecoin, all_holders)
     # Settled once: a second batch finds nothing due.
-    assert not [e for e in smart_meter.settleStandingOrders(community.meters[:2], sender=admin).events if e.event_name == "MeteredOrdersSettled"]
+    assert not [
+        e for e in smart_meter.settleStandingOrders(community.meters[:2], sender=admin).events if e.event_name == "MeteredOrdersSettled"
+    ]
 
 
-def test_the_meters_next_but_one_reading_settles_and_clears_in_line(smart_meter, auction, vault, community, period, energy_token, stablecoin, all_holders):
+def test_the_meters_next_but_one_reading_settles_and_clears_in_line(
+    smart_meter, auction, vault, community, period, energy_token, stablecoin, all_holders
+):
     set_limits(smart_meter, community, 0, sell=60_000)
     set_limits(smart_meter, community, 1, buy=70_000)
     community.read(period, [0, 500, 0, 0], [500, 0, 0, 0])
@@ -243,7 +264,9 @@ def test_limits_beyond_the_grid_on_the_side_that_trades_nothing_are_skipped(smar
     assert skipped == [(community.meters[0], PRICE_OFF_GRID), (community.meters[1], PRICE_OFF_GRID)]
 
 
-def test_a_bid_is_cut_to_the_free_balance_across_the_owners_meters(smart_meter, auction, vault, stablecoin, community, period, admin, accounts):
+def test_a_bid_is_cut_to_the_free_balance_across_the_owners_meters(
+    smart_meter, auction, vault, stablecoin, community, period, admin, accounts
+):
     owner = community.owners[0]
     second = accounts.generate_test_account().address
     smart_meter.registerMeter(second, owner, REGION, 0, 0, sender=admin)
@@ -289,7 +312,9 @@ def test_a_reading_after_its_markets_deadline_places_nothing(smart_meter, auctio
     assert vault.balancesOf(community.owners[2])[0] == 100
 
 
-def test_firm_orders_trade_beside_standing_ones(smart_meter, auction, vault, energy_token, stablecoin, community, households, chain, admin, all_holders):
+def test_firm_orders_trade_beside_standing_ones(
+    smart_meter, auction, vault, energy_token, stablecoin, community, households, chain, admin, all_holders
+):
     period = chain.pending_timestamp // PERIOD + 2
     buyer = households[3]
     # A firm ex-ante bid before the gate closes, paid from the vault.
@@ -341,7 +366,10 @@ def test_removing_limits_stops_placing_but_placed_orders_still_settle(smart_mete
     tx = smart_meter.settleStandingOrders([community.meters[0]], sender=admin)
     # Nobody bid: the market clears in line with no volume and the ask's energy comes back.
     assert vault.balancesOf(community.owners[0])[0] == 500
-    assert [e.event_name for e in tx.events if e.event_name in ("MarketCleared", "MeteredOrdersSettled")] == ["MarketCleared", "MeteredOrdersSettled"]
+    assert [e.event_name for e in tx.events if e.event_name in ("MarketCleared", "MeteredOrdersSettled")] == [
+        "MarketCleared",
+        "MeteredOrdersSettled",
+    ]
 
 
 def test_only_the_meter_registry_reports_metered_energy(auction, community, stranger):
