@@ -50,17 +50,17 @@ APPROVAL_TYPES = [
 
 
 @pytest.fixture(scope="module")
-def alice(accounts):
+def ann(accounts):
     return accounts[1]
 
 
 @pytest.fixture(scope="module")
-def bob(accounts):
+def ben(accounts):
     return accounts[2]
 
 
 @pytest.fixture(scope="module")
-def minter(accounts, energy_token, admin):
+def energy_minter(accounts, energy_token, admin):
     """Stands in for the SmartMeter: holds EnergyToken's METER_ROLE, so it mints Wh."""
     energy_token.grantRole(energy_token.METER_ROLE(), accounts[3], sender=admin)
     return accounts[3]
@@ -93,11 +93,11 @@ def foreign_token(project, admin):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _deployed_first(vault, foreign_token, energy_token, stablecoin, minter, admin, alice, bob, stranger):
-    """Deploys the vault and fills the users' wallets before ape's per-test isolation: alice and bob
+def _deployed_first(vault, foreign_token, energy_token, stablecoin, energy_minter, admin, ann, ben, stranger):
+    """Deploys the vault and fills the users' wallets before ape's per-test isolation: ann and ben
     each hold WALLET_WH Wh and WALLET_WHOLE_UNITS stablecoin, nothing approved to the vault."""
-    for user in (alice, bob):
-        energy_token.mint(user, WALLET_WH, sender=minter)
+    for user in (ann, ben):
+        energy_token.mint(user, WALLET_WH, sender=energy_minter)
         stablecoin.addConsumerBalance(user, WALLET_WHOLE_UNITS, sender=admin)
 
 
@@ -107,28 +107,28 @@ def tokens(energy_token, stablecoin):
 
 
 @pytest.fixture
-def funded(vault, energy_token, stablecoin, alice, bob, market_a):
-    """alice and bob each hold DEPOSIT_WH and DEPOSIT_PAY in the vault and approve market_a."""
-    for user in (alice, bob):
+def funded(vault, energy_token, stablecoin, ann, ben, market_a):
+    """ann and ben each hold DEPOSIT_WH and DEPOSIT_PAY in the vault and approve market_a."""
+    for user in (ann, ben):
         deposit(vault, energy_token, user, DEPOSIT_WH)
         deposit(vault, stablecoin, user, DEPOSIT_PAY)
         vault.setMarketApproval(market_a, True, sender=user)
 
 
 @pytest.fixture
-def stocked(funded, vault, market_a, alice, bob):
-    """`funded`, and market_a holds 2,000 Wh and 8 units it took from alice and bob."""
-    vault.take(alice, 1_500, 3 * UNIT, sender=market_a)
-    vault.take(bob, 500, 5 * UNIT, sender=market_a)
+def stocked(funded, vault, market_a, ann, ben):
+    """`funded`, and market_a holds 2,000 Wh and 8 units it took from ann and ben."""
+    vault.take(ann, 1_500, 3 * UNIT, sender=market_a)
+    vault.take(ben, 500, 5 * UNIT, sender=market_a)
 
 
 @pytest.fixture
-def assert_books_balance(vault, energy_token, stablecoin, admin, alice, bob, minter, market_a, market_b, stranger):
+def assert_books_balance(vault, energy_token, stablecoin, admin, ann, ben, energy_minter, market_a, market_b, stranger):
     """Checks the vault's books: per token, the vault balances of every participant (and of `extra`
     accounts a test credited) add up to the reserve, and the reserve is what the vault holds."""
 
     def check(*extra):
-        holders = {address(x) for x in (admin, alice, bob, minter, market_a, market_b, stranger, *extra)}
+        holders = {address(x) for x in (admin, ann, ben, energy_minter, market_a, market_b, stranger, *extra)}
         held = [vault.balancesOf(h) for h in holders]
         energy_reserve, payment_reserve = vault.reserves()
         assert sum(wh for wh, _ in held) == energy_reserve == energy_token.balanceOf(vault)
@@ -219,21 +219,21 @@ def test_every_function_event_and_error_is_exercised(vault):
     assert unexercised_abi_items("EnergyVault", ["test_energy_vault.py"], ("function", "event", "error"), unreachable) == []
 
 
-def test_admin_role_surface(vault, admin, bob, stranger):
+def test_admin_role_surface(vault, admin, ben, stranger):
     assert vault.getRoleAdmin(DEFAULT_ADMIN_ROLE) == DEFAULT_ADMIN_ROLE
     assert vault.supportsInterface("0x7965db0b")  # IAccessControl
     assert not vault.supportsInterface("0xffffffff")
     with reverts(vault.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
         vault.grantRole(DEFAULT_ADMIN_ROLE, stranger, sender=stranger)
-    tx = vault.grantRole(DEFAULT_ADMIN_ROLE, bob, sender=admin)
-    assert_logs(tx, log(vault.RoleGranted, role=DEFAULT_ADMIN_ROLE, account=bob.address, sender=admin.address))
-    vault.registerMarket(stranger, sender=bob)  # the new admin registers markets
+    tx = vault.grantRole(DEFAULT_ADMIN_ROLE, ben, sender=admin)
+    assert_logs(tx, log(vault.RoleGranted, role=DEFAULT_ADMIN_ROLE, account=ben.address, sender=admin.address))
+    vault.registerMarket(stranger, sender=ben)  # the new admin registers markets
     with reverts(vault.AccessControlBadConfirmation):
-        vault.renounceRole(DEFAULT_ADMIN_ROLE, admin, sender=bob)
-    tx = vault.revokeRole(DEFAULT_ADMIN_ROLE, bob, sender=admin)
-    assert_logs(tx, log(vault.RoleRevoked, role=DEFAULT_ADMIN_ROLE, account=bob.address, sender=admin.address))
-    with reverts(vault.AccessControlUnauthorizedAccount, account=bob.address, neededRole=DEFAULT_ADMIN_ROLE):
-        vault.closeMarket(stranger, sender=bob)
+        vault.renounceRole(DEFAULT_ADMIN_ROLE, admin, sender=ben)
+    tx = vault.revokeRole(DEFAULT_ADMIN_ROLE, ben, sender=admin)
+    assert_logs(tx, log(vault.RoleRevoked, role=DEFAULT_ADMIN_ROLE, account=ben.address, sender=admin.address))
+    with reverts(vault.AccessControlUnauthorizedAccount, account=ben.address, neededRole=DEFAULT_ADMIN_ROLE):
+        vault.closeMarket(stranger, sender=ben)
 
 
 # ----------------------------------------------------------------------------- market registry
@@ -277,9 +277,9 @@ def test_close_market(vault, admin, market_a, market_b, stranger):
         vault.closeMarket(stranger, sender=admin)
 
 
-def test_too_many_markets_and_the_last_place_works(vault, energy_token, admin, alice, market_a, accounts, assert_books_balance):
+def test_too_many_markets_and_the_last_place_works(vault, energy_token, admin, ann, market_a, accounts, assert_books_balance):
     """Places 2..30 go to filler addresses and place 31, the approval word's top bit, to a market that
-    then takes from alice; a 33rd registration is refused."""
+    then takes from ann; a 33rd registration is refused."""
     for place in range(2, MAX_MARKETS - 1):
         tx = vault.registerMarket(market_address(place), sender=admin)
         assert_logs(tx, log(vault.MarketRegistered, market=market_address(place), index=place))
@@ -290,13 +290,13 @@ def test_too_many_markets_and_the_last_place_works(vault, energy_token, admin, a
     with reverts(vault.TooManyMarkets, maxMarkets=MAX_MARKETS):
         vault.registerMarket(market_address(MAX_MARKETS), sender=admin)
 
-    vault.setMarketApproval(last, True, sender=alice)
-    assert vault.isMarketApproved(alice, last)
-    assert not vault.isMarketApproved(alice, market_a)
-    assert not vault.isMarketApproved(alice, market_address(MAX_MARKETS - 2))
-    deposit(vault, energy_token, alice, 700)
-    vault.take(alice, 700, 0, sender=last)
-    assert (vault.balancesOf(alice), vault.balancesOf(last)) == ((0, 0), (700, 0))
+    vault.setMarketApproval(last, True, sender=ann)
+    assert vault.isMarketApproved(ann, last)
+    assert not vault.isMarketApproved(ann, market_a)
+    assert not vault.isMarketApproved(ann, market_address(MAX_MARKETS - 2))
+    deposit(vault, energy_token, ann, 700)
+    vault.take(ann, 700, 0, sender=last)
+    assert (vault.balancesOf(ann), vault.balancesOf(last)) == ((0, 0), (700, 0))
     assert_books_balance(last)
 
 
@@ -304,162 +304,162 @@ def test_too_many_markets_and_the_last_place_works(vault, energy_token, admin, a
 
 
 @pytest.mark.parametrize("kind", ["energy", "payment"])
-def test_deposit(vault, tokens, alice, bob, kind, assert_books_balance):
+def test_deposit(vault, tokens, ann, ben, kind, assert_books_balance):
     token = tokens[kind]
     amount = 7_000 if kind == "energy" else 12 * UNIT
-    wallet = token.balanceOf(alice)
-    tx = deposit(vault, token, alice, amount)
-    assert_logs(tx, deposited(vault, alice, token, amount), transfer(token, alice, vault, amount))
-    tx = deposit(vault, token, bob, amount // 2)  # a second account adds to the same reserve
-    assert_logs(tx, deposited(vault, bob, token, amount // 2), transfer(token, bob, vault, amount // 2))
-    deposit(vault, token, alice, 1)  # and a second deposit to the same balance
-    assert vault.balanceOf(token, alice) == amount + 1
-    assert vault.balanceOf(token, bob) == amount // 2
-    assert vault.balancesOf(alice) == ((amount + 1, 0) if kind == "energy" else (0, amount + 1))
+    wallet = token.balanceOf(ann)
+    tx = deposit(vault, token, ann, amount)
+    assert_logs(tx, deposited(vault, ann, token, amount), transfer(token, ann, vault, amount))
+    tx = deposit(vault, token, ben, amount // 2)  # a second account adds to the same reserve
+    assert_logs(tx, deposited(vault, ben, token, amount // 2), transfer(token, ben, vault, amount // 2))
+    deposit(vault, token, ann, 1)  # and a second deposit to the same balance
+    assert vault.balanceOf(token, ann) == amount + 1
+    assert vault.balanceOf(token, ben) == amount // 2
+    assert vault.balancesOf(ann) == ((amount + 1, 0) if kind == "energy" else (0, amount + 1))
     assert vault.reserves() == ((amount * 3 // 2 + 1, 0) if kind == "energy" else (0, amount * 3 // 2 + 1))
-    assert token.balanceOf(alice) == wallet - amount - 1
+    assert token.balanceOf(ann) == wallet - amount - 1
     assert token.balanceOf(vault) == amount * 3 // 2 + 1
-    assert token.allowance(alice, vault) == 0
+    assert token.allowance(ann, vault) == 0
     assert_books_balance()
 
 
 @pytest.mark.parametrize("kind", ["energy", "payment"])
-def test_withdraw_to_any_address(vault, tokens, alice, stranger, kind, assert_books_balance):
+def test_withdraw_to_any_address(vault, tokens, ann, stranger, kind, assert_books_balance):
     token = tokens[kind]
     amount = 9_000 if kind == "energy" else 20 * UNIT
-    deposit(vault, token, alice, amount)
-    wallet = token.balanceOf(alice)
-    tx = vault.withdraw(token, amount // 3, stranger, sender=alice)
+    deposit(vault, token, ann, amount)
+    wallet = token.balanceOf(ann)
+    tx = vault.withdraw(token, amount // 3, stranger, sender=ann)
     assert_logs(
         tx,
-        log(vault.Withdrawn, account=alice.address, token=token.address, amount=amount // 3, to=stranger.address),
+        log(vault.Withdrawn, account=ann.address, token=token.address, amount=amount // 3, to=stranger.address),
         transfer(token, vault, stranger, amount // 3),
     )
     assert token.balanceOf(stranger) == amount // 3
-    vault.withdraw(token, amount - amount // 3, alice, sender=alice)  # all the rest, back to alice
-    assert token.balanceOf(alice) == wallet + amount - amount // 3
-    assert vault.balanceOf(token, alice) == 0
+    vault.withdraw(token, amount - amount // 3, ann, sender=ann)  # all the rest, back to ann
+    assert token.balanceOf(ann) == wallet + amount - amount // 3
+    assert vault.balanceOf(token, ann) == 0
     assert vault.reserves() == (0, 0)
     assert token.balanceOf(vault) == 0
     assert_books_balance()
 
 
-def test_withdraw_more_than_held(vault, energy_token, stablecoin, funded, alice, bob, assert_books_balance):
-    with reverts(vault.InsufficientEnergy, account=alice.address, availableWh=DEPOSIT_WH, neededWh=DEPOSIT_WH + 1):
-        vault.withdraw(energy_token, DEPOSIT_WH + 1, alice, sender=alice)
-    with reverts(vault.InsufficientPayment, account=alice.address, available=DEPOSIT_PAY, needed=DEPOSIT_PAY + 1):
-        vault.withdraw(stablecoin, DEPOSIT_PAY + 1, alice, sender=alice)
-    # bob's deposits are in the same reserve, but not in alice's balance.
+def test_withdraw_more_than_held(vault, energy_token, stablecoin, funded, ann, ben, assert_books_balance):
+    with reverts(vault.InsufficientEnergy, account=ann.address, availableWh=DEPOSIT_WH, neededWh=DEPOSIT_WH + 1):
+        vault.withdraw(energy_token, DEPOSIT_WH + 1, ann, sender=ann)
+    with reverts(vault.InsufficientPayment, account=ann.address, available=DEPOSIT_PAY, needed=DEPOSIT_PAY + 1):
+        vault.withdraw(stablecoin, DEPOSIT_PAY + 1, ann, sender=ann)
+    # ben's deposits are in the same reserve, but not in ann's balance.
     assert vault.reserves() == (2 * DEPOSIT_WH, 2 * DEPOSIT_PAY)
     assert_books_balance()
 
 
-def test_zero_amounts_and_zero_recipient_are_refused(vault, energy_token, stablecoin, funded, alice, chain):
+def test_zero_amounts_and_zero_recipient_are_refused(vault, energy_token, stablecoin, funded, ann, chain):
     with reverts(vault.ZeroAmount):
-        vault.deposit(energy_token, 0, sender=alice)
+        vault.deposit(energy_token, 0, sender=ann)
     with reverts(vault.ZeroAmount):
-        vault.withdraw(stablecoin, 0, alice, sender=alice)
+        vault.withdraw(stablecoin, 0, ann, sender=ann)
     with reverts(vault.ZeroAddress):
-        vault.withdraw(stablecoin, 1, ZERO_ADDRESS, sender=alice)
+        vault.withdraw(stablecoin, 1, ZERO_ADDRESS, sender=ann)
     deadline = chain.pending_timestamp + 3_600
-    v, r, s, _ = sign_permit(energy_token, alice, vault, 0, energy_token.nonces(alice), deadline, chain.chain_id)
+    v, r, s, _ = sign_permit(energy_token, ann, vault, 0, energy_token.nonces(ann), deadline, chain.chain_id)
     with reverts(vault.ZeroAmount):
-        vault.depositWithPermit(energy_token, 0, deadline, v, r, s, sender=alice)
+        vault.depositWithPermit(energy_token, 0, deadline, v, r, s, sender=ann)
 
 
-def test_unsupported_token_is_refused(vault, foreign_token, admin, alice, market_a, chain):
-    foreign_token.addConsumerBalance(alice, 10, sender=admin)
-    foreign_token.approve(vault, MAX_UINT, sender=alice)
+def test_unsupported_token_is_refused(vault, foreign_token, admin, ann, market_a, chain):
+    foreign_token.addConsumerBalance(ann, 10, sender=admin)
+    foreign_token.approve(vault, MAX_UINT, sender=ann)
     with reverts(vault.UnsupportedToken, token=foreign_token.address):
-        vault.deposit(foreign_token, 1, sender=alice)
+        vault.deposit(foreign_token, 1, sender=ann)
     with reverts(vault.UnsupportedToken, token=foreign_token.address):
-        vault.withdraw(foreign_token, 1, alice, sender=alice)
+        vault.withdraw(foreign_token, 1, ann, sender=ann)
     with reverts(vault.UnsupportedToken, token=foreign_token.address):
-        vault.balanceOf(foreign_token, alice)
+        vault.balanceOf(foreign_token, ann)
     deadline = chain.pending_timestamp + 3_600
-    v, r, s, _ = sign_permit(foreign_token, alice, vault, 1, 0, deadline, chain.chain_id)
+    v, r, s, _ = sign_permit(foreign_token, ann, vault, 1, 0, deadline, chain.chain_id)
     with reverts(vault.UnsupportedToken, token=foreign_token.address):
-        vault.depositWithPermit(foreign_token, 1, deadline, v, r, s, sender=alice)
-    foreign_token.transfer(vault, 5, sender=alice)  # sent to the vault, still not its token
+        vault.depositWithPermit(foreign_token, 1, deadline, v, r, s, sender=ann)
+    foreign_token.transfer(vault, 5, sender=ann)  # sent to the vault, still not its token
     with reverts(vault.UnsupportedToken, token=foreign_token.address):
-        vault.creditArrived(foreign_token, [alice], [5], sender=alice)
-    assert foreign_token.balanceOf(alice) == 10 * UNIT - 5
+        vault.creditArrived(foreign_token, [ann], [5], sender=ann)
+    assert foreign_token.balanceOf(ann) == 10 * UNIT - 5
 
 
-def test_deposit_without_allowance_fails_on_the_token(vault, energy_token, alice):
+def test_deposit_without_allowance_fails_on_the_token(vault, energy_token, ann):
     with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1):
-        vault.deposit(energy_token, 1, sender=alice)
+        vault.deposit(energy_token, 1, sender=ann)
 
 
 @pytest.mark.parametrize("kind", ["energy", "payment"])
-def test_deposit_with_permit(vault, tokens, alice, kind, chain, assert_books_balance):
+def test_deposit_with_permit(vault, tokens, ann, kind, chain, assert_books_balance):
     """One transaction with a real EIP-2612 signature: no approval beforehand, none left after."""
     token = tokens[kind]
     amount = 4_321 if kind == "energy" else 3 * UNIT
-    nonce = token.nonces(alice)
+    nonce = token.nonces(ann)
     deadline = chain.pending_timestamp + 3_600
-    v, r, s, _ = sign_permit(token, alice, vault, amount, nonce, deadline, chain.chain_id)
-    tx = vault.depositWithPermit(token, amount, deadline, v, r, s, sender=alice)
+    v, r, s, _ = sign_permit(token, ann, vault, amount, nonce, deadline, chain.chain_id)
+    tx = vault.depositWithPermit(token, amount, deadline, v, r, s, sender=ann)
     assert_logs(
         tx,
-        log(token.Approval, owner=alice.address, spender=vault.address, value=amount),
-        deposited(vault, alice, token, amount),
-        transfer(token, alice, vault, amount),
+        log(token.Approval, owner=ann.address, spender=vault.address, value=amount),
+        deposited(vault, ann, token, amount),
+        transfer(token, ann, vault, amount),
     )
-    assert token.nonces(alice) == nonce + 1
-    assert token.allowance(alice, vault) == 0
-    assert vault.balanceOf(token, alice) == amount
+    assert token.nonces(ann) == nonce + 1
+    assert token.allowance(ann, vault) == 0
+    assert vault.balanceOf(token, ann) == amount
     assert token.balanceOf(vault) == amount
     assert_books_balance()
 
 
-def test_deposit_with_permit_survives_a_front_run_permit(vault, stablecoin, alice, stranger, chain, assert_books_balance):
+def test_deposit_with_permit_survives_a_front_run_permit(vault, stablecoin, ann, stranger, chain, assert_books_balance):
     """Someone who saw the permit in the mempool used it first: the allowance is there, so the deposit goes on."""
     deadline = chain.pending_timestamp + 3_600
-    v, r, s, _ = sign_permit(stablecoin, alice, vault, 2 * UNIT, stablecoin.nonces(alice), deadline, chain.chain_id)
-    stablecoin.permit(alice, vault, 2 * UNIT, deadline, v, r, s, sender=stranger)
-    tx = vault.depositWithPermit(stablecoin, 2 * UNIT, deadline, v, r, s, sender=alice)
-    assert_logs(tx, deposited(vault, alice, stablecoin, 2 * UNIT), transfer(stablecoin, alice, vault, 2 * UNIT))
-    assert vault.balanceOf(stablecoin, alice) == 2 * UNIT
+    v, r, s, _ = sign_permit(stablecoin, ann, vault, 2 * UNIT, stablecoin.nonces(ann), deadline, chain.chain_id)
+    stablecoin.permit(ann, vault, 2 * UNIT, deadline, v, r, s, sender=stranger)
+    tx = vault.depositWithPermit(stablecoin, 2 * UNIT, deadline, v, r, s, sender=ann)
+    assert_logs(tx, deposited(vault, ann, stablecoin, 2 * UNIT), transfer(stablecoin, ann, vault, 2 * UNIT))
+    assert vault.balanceOf(stablecoin, ann) == 2 * UNIT
     assert_books_balance()
 
 
-def test_deposit_with_a_bad_permit_fails_on_the_allowance(vault, energy_token, alice, bob, chain):
+def test_deposit_with_a_bad_permit_fails_on_the_allowance(vault, energy_token, ann, ben, chain):
     """A permit that does not verify (expired, or signed by someone else) leaves no allowance."""
     expired = chain.pending_timestamp - 1
-    v, r, s, _ = sign_permit(energy_token, alice, vault, 1_000, energy_token.nonces(alice), expired, chain.chain_id)
+    v, r, s, _ = sign_permit(energy_token, ann, vault, 1_000, energy_token.nonces(ann), expired, chain.chain_id)
     with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
-        vault.depositWithPermit(energy_token, 1_000, expired, v, r, s, sender=alice)
+        vault.depositWithPermit(energy_token, 1_000, expired, v, r, s, sender=ann)
     deadline = chain.pending_timestamp + 3_600
-    v, r, s, _ = sign_permit(energy_token, alice, vault, 1_000, energy_token.nonces(alice), deadline, chain.chain_id, signer=bob)
+    v, r, s, _ = sign_permit(energy_token, ann, vault, 1_000, energy_token.nonces(ann), deadline, chain.chain_id, signer=ben)
     with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
-        vault.depositWithPermit(energy_token, 1_000, deadline, v, r, s, sender=alice)
+        vault.depositWithPermit(energy_token, 1_000, deadline, v, r, s, sender=ann)
     assert vault.reserves() == (0, 0)
 
 
-def test_reserve_is_bounded_on_every_way_in(vault, energy_token, minter, alice, bob, market_a, assert_books_balance):
+def test_reserve_is_bounded_on_every_way_in(vault, energy_token, energy_minter, ann, ben, market_a, assert_books_balance):
     """MAX_RESERVE (the most a uint112 balance holds) can be reached exactly and not passed: not by a
     deposit, a pull in take, a credit of arrived tokens, nor a batch paying an account past it."""
-    energy_token.mint(alice, MAX_RESERVE + 1, sender=minter)
-    energy_token.approve(vault, MAX_UINT, sender=alice)
-    vault.deposit(energy_token, MAX_RESERVE - 1, sender=alice)
-    vault.deposit(energy_token, 1, sender=alice)
+    energy_token.mint(ann, MAX_RESERVE + 1, sender=energy_minter)
+    energy_token.approve(vault, MAX_UINT, sender=ann)
+    vault.deposit(energy_token, MAX_RESERVE - 1, sender=ann)
+    vault.deposit(energy_token, 1, sender=ann)
     assert vault.reserves() == (MAX_RESERVE, 0)
     with reverts(vault.ReserveTooLarge, token=energy_token.address, reserve=MAX_RESERVE + 1, maxReserve=MAX_RESERVE):
-        vault.deposit(energy_token, 1, sender=alice)
-    vault.setMarketApproval(market_a, True, sender=alice)
+        vault.deposit(energy_token, 1, sender=ann)
+    vault.setMarketApproval(market_a, True, sender=ann)
     with reverts(vault.ReserveTooLarge, token=energy_token.address, reserve=MAX_RESERVE + 1, maxReserve=MAX_RESERVE):
-        vault.take(alice, MAX_RESERVE + 1, 0, sender=market_a)
-    energy_token.mint(vault, 1, sender=minter)
+        vault.take(ann, MAX_RESERVE + 1, 0, sender=market_a)
+    energy_token.mint(vault, 1, sender=energy_minter)
     with reverts(vault.ReserveTooLarge, token=energy_token.address, reserve=MAX_RESERVE + 1, maxReserve=MAX_RESERVE):
-        vault.creditArrived(energy_token, [bob], [1], sender=bob)
-    vault.take(alice, MAX_RESERVE, 0, sender=market_a)
+        vault.creditArrived(energy_token, [ben], [1], sender=ben)
+    vault.take(ann, MAX_RESERVE, 0, sender=market_a)
     with reverts(vault.ReserveTooLarge, token=energy_token.address, reserve=MAX_RESERVE + 1, maxReserve=MAX_RESERVE):
-        vault.settleBatch([bob, bob], [MAX_RESERVE, 1], [0, 0], sender=market_a)
-    vault.settleBatch([bob], [MAX_RESERVE], [0], sender=market_a)
-    assert vault.balanceOf(energy_token, bob) == MAX_RESERVE
-    vault.withdraw(energy_token, 1, bob, sender=bob)  # room again: the arrived token is credited now
-    vault.creditArrived(energy_token, [bob], [1], sender=bob)
+        vault.settleBatch([ben, ben], [MAX_RESERVE, 1], [0, 0], sender=market_a)
+    vault.settleBatch([ben], [MAX_RESERVE], [0], sender=market_a)
+    assert vault.balanceOf(energy_token, ben) == MAX_RESERVE
+    vault.withdraw(energy_token, 1, ben, sender=ben)  # room again: the arrived token is credited now
+    vault.creditArrived(energy_token, [ben], [1], sender=ben)
     assert vault.reserves() == (MAX_RESERVE, 0)
     assert_books_balance()
 
@@ -467,41 +467,41 @@ def test_reserve_is_bounded_on_every_way_in(vault, energy_token, minter, alice, 
 # ----------------------------------------------------------------------------- market approvals
 
 
-def test_set_market_approval_and_withdraw_it(vault, alice, market_a, market_b):
-    assert not vault.isMarketApproved(alice, market_a)
-    tx = vault.setMarketApproval(market_a, True, sender=alice)
-    assert_logs(tx, log(vault.MarketApprovalSet, account=alice.address, market=market_a.address, approved=True))
-    assert vault.isMarketApproved(alice, market_a)
-    assert not vault.isMarketApproved(alice, market_b)  # each market its own bit
-    vault.setMarketApproval(market_b, True, sender=alice)
-    tx = vault.setMarketApproval(market_a, False, sender=alice)
-    assert_logs(tx, log(vault.MarketApprovalSet, account=alice.address, market=market_a.address, approved=False))
-    assert not vault.isMarketApproved(alice, market_a)
-    assert vault.isMarketApproved(alice, market_b)
+def test_set_market_approval_and_withdraw_it(vault, ann, market_a, market_b):
+    assert not vault.isMarketApproved(ann, market_a)
+    tx = vault.setMarketApproval(market_a, True, sender=ann)
+    assert_logs(tx, log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=True))
+    assert vault.isMarketApproved(ann, market_a)
+    assert not vault.isMarketApproved(ann, market_b)  # each market its own bit
+    vault.setMarketApproval(market_b, True, sender=ann)
+    tx = vault.setMarketApproval(market_a, False, sender=ann)
+    assert_logs(tx, log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=False))
+    assert not vault.isMarketApproved(ann, market_a)
+    assert vault.isMarketApproved(ann, market_b)
 
 
-def test_approval_of_an_unregistered_market_is_refused(vault, alice, stranger):
+def test_approval_of_an_unregistered_market_is_refused(vault, ann, stranger):
     with reverts(vault.NotMarket, caller=stranger.address):
-        vault.setMarketApproval(stranger, True, sender=alice)
-    assert not vault.isMarketApproved(alice, stranger)
+        vault.setMarketApproval(stranger, True, sender=ann)
+    assert not vault.isMarketApproved(ann, stranger)
 
 
-def test_a_closed_market_is_not_approved_and_approval_can_still_be_withdrawn(vault, admin, alice, market_a):
-    vault.setMarketApproval(market_a, True, sender=alice)
+def test_a_closed_market_is_not_approved_and_approval_can_still_be_withdrawn(vault, admin, ann, market_a):
+    vault.setMarketApproval(market_a, True, sender=ann)
     vault.closeMarket(market_a, sender=admin)
-    assert not vault.isMarketApproved(alice, market_a)
-    tx = vault.setMarketApproval(market_a, False, sender=alice)
-    assert_logs(tx, log(vault.MarketApprovalSet, account=alice.address, market=market_a.address, approved=False))
+    assert not vault.isMarketApproved(ann, market_a)
+    tx = vault.setMarketApproval(market_a, False, sender=ann)
+    assert_logs(tx, log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=False))
 
 
-def test_payments_for_a_markets_batch(vault, funded, admin, alice, bob, stranger, market_a, market_b):
+def test_payments_for_a_markets_batch(vault, funded, admin, ann, ben, stranger, market_a, market_b):
     """A market's one call for a batch: each account's payment balance and whether it approved the market
     (a repeated account answered alike); an unregistered or a closed market is approved by nobody."""
-    accounts = [alice, bob, stranger, alice]
+    accounts = [ann, ben, stranger, ann]
     payments = [DEPOSIT_PAY, DEPOSIT_PAY, 0, DEPOSIT_PAY]
     assert vault.paymentsFor(market_a, accounts) == (payments, [True, True, False, True])
     assert vault.paymentsFor(market_b, accounts) == (payments, [False] * 4)
-    vault.setMarketApproval(market_b, True, sender=bob)
+    vault.setMarketApproval(market_b, True, sender=ben)
     assert vault.paymentsFor(market_b, accounts) == (payments, [False, True, False, False])
     assert vault.paymentsFor(stranger, accounts) == (payments, [False] * 4)
     vault.closeMarket(market_a, sender=admin)
@@ -509,183 +509,183 @@ def test_payments_for_a_markets_batch(vault, funded, admin, alice, bob, stranger
     assert vault.paymentsFor(market_b, []) == ([], [])
 
 
-def test_approve_market_by_signature_relayed_by_anyone(vault, alice, market_a, market_b, stranger, chain):
+def test_approve_market_by_signature_relayed_by_anyone(vault, ann, market_a, market_b, stranger, chain):
     deadline = chain.pending_timestamp + 3_600
-    assert vault.nonces(alice) == 0
-    signature = sign_approval(vault, alice, market_b, deadline, chain.chain_id)
-    tx = vault.approveMarketBySig(alice, market_b, deadline, signature, sender=stranger)
-    assert_logs(tx, log(vault.MarketApprovalSet, account=alice.address, market=market_b.address, approved=True))
-    assert vault.isMarketApproved(alice, market_b)
-    assert not vault.isMarketApproved(alice, market_a)
-    assert vault.nonces(alice) == 1
+    assert vault.nonces(ann) == 0
+    signature = sign_approval(vault, ann, market_b, deadline, chain.chain_id)
+    tx = vault.approveMarketBySig(ann, market_b, deadline, signature, sender=stranger)
+    assert_logs(tx, log(vault.MarketApprovalSet, account=ann.address, market=market_b.address, approved=True))
+    assert vault.isMarketApproved(ann, market_b)
+    assert not vault.isMarketApproved(ann, market_a)
+    assert vault.nonces(ann) == 1
     # The next approval signs the next nonce.
-    vault.approveMarketBySig(alice, market_a, deadline, sign_approval(vault, alice, market_a, deadline, chain.chain_id), sender=market_a)
-    assert vault.isMarketApproved(alice, market_a) and vault.nonces(alice) == 2
+    vault.approveMarketBySig(ann, market_a, deadline, sign_approval(vault, ann, market_a, deadline, chain.chain_id), sender=market_a)
+    assert vault.isMarketApproved(ann, market_a) and vault.nonces(ann) == 2
 
 
-def test_approval_signature_is_valid_until_its_deadline_second(vault, alice, market_a, market_b, stranger, chain):
+def test_approval_signature_is_valid_until_its_deadline_second(vault, ann, market_a, market_b, stranger, chain):
     deadline = chain.pending_timestamp + 60
-    signature = sign_approval(vault, alice, market_a, deadline, chain.chain_id)
+    signature = sign_approval(vault, ann, market_a, deadline, chain.chain_id)
     chain.pending_timestamp = deadline
-    vault.approveMarketBySig(alice, market_a, deadline, signature, sender=stranger)
-    assert vault.isMarketApproved(alice, market_a)
+    vault.approveMarketBySig(ann, market_a, deadline, signature, sender=stranger)
+    assert vault.isMarketApproved(ann, market_a)
     # One second later a signature with the same deadline is expired.
     chain.pending_timestamp = deadline + 1
-    late = sign_approval(vault, alice, market_b, deadline, chain.chain_id)
+    late = sign_approval(vault, ann, market_b, deadline, chain.chain_id)
     with reverts(vault.ApprovalExpired, deadline=deadline):
-        vault.approveMarketBySig(alice, market_b, deadline, late, sender=stranger)
-    assert not vault.isMarketApproved(alice, market_b)
-    assert vault.nonces(alice) == 1
+        vault.approveMarketBySig(ann, market_b, deadline, late, sender=stranger)
+    assert not vault.isMarketApproved(ann, market_b)
+    assert vault.nonces(ann) == 1
 
 
-def test_approval_signature_of_someone_else_or_replayed_is_refused(vault, alice, bob, market_a, market_b, stranger, chain):
+def test_approval_signature_of_someone_else_or_replayed_is_refused(vault, ann, ben, market_a, market_b, stranger, chain):
     deadline = chain.pending_timestamp + 3_600
-    forged = sign_approval(vault, alice, market_a, deadline, chain.chain_id, signer=bob)
-    with reverts(vault.InvalidApprovalSignature, account=alice.address):
-        vault.approveMarketBySig(alice, market_a, deadline, forged, sender=stranger)
-    signature = sign_approval(vault, alice, market_a, deadline, chain.chain_id)
+    forged = sign_approval(vault, ann, market_a, deadline, chain.chain_id, signer=ben)
+    with reverts(vault.InvalidApprovalSignature, account=ann.address):
+        vault.approveMarketBySig(ann, market_a, deadline, forged, sender=stranger)
+    signature = sign_approval(vault, ann, market_a, deadline, chain.chain_id)
     # Signed for market_a: it approves no other market, nor another deadline.
-    with reverts(vault.InvalidApprovalSignature, account=alice.address):
-        vault.approveMarketBySig(alice, market_b, deadline, signature, sender=stranger)
-    with reverts(vault.InvalidApprovalSignature, account=alice.address):
-        vault.approveMarketBySig(alice, market_a, deadline + 1, signature, sender=stranger)
-    vault.approveMarketBySig(alice, market_a, deadline, signature, sender=stranger)
-    vault.setMarketApproval(market_a, False, sender=alice)
-    # Replayed after alice withdrew the approval: its nonce is used.
-    with reverts(vault.InvalidApprovalSignature, account=alice.address):
-        vault.approveMarketBySig(alice, market_a, deadline, signature, sender=stranger)
-    assert not vault.isMarketApproved(alice, market_a)
-    assert vault.nonces(alice) == 1
+    with reverts(vault.InvalidApprovalSignature, account=ann.address):
+        vault.approveMarketBySig(ann, market_b, deadline, signature, sender=stranger)
+    with reverts(vault.InvalidApprovalSignature, account=ann.address):
+        vault.approveMarketBySig(ann, market_a, deadline + 1, signature, sender=stranger)
+    vault.approveMarketBySig(ann, market_a, deadline, signature, sender=stranger)
+    vault.setMarketApproval(market_a, False, sender=ann)
+    # Replayed after ann withdrew the approval: its nonce is used.
+    with reverts(vault.InvalidApprovalSignature, account=ann.address):
+        vault.approveMarketBySig(ann, market_a, deadline, signature, sender=stranger)
+    assert not vault.isMarketApproved(ann, market_a)
+    assert vault.nonces(ann) == 1
 
 
-def test_approval_signature_for_an_unregistered_market_is_refused(vault, alice, stranger, chain):
+def test_approval_signature_for_an_unregistered_market_is_refused(vault, ann, stranger, chain):
     deadline = chain.pending_timestamp + 3_600
-    signature = sign_approval(vault, alice, stranger, deadline, chain.chain_id)
+    signature = sign_approval(vault, ann, stranger, deadline, chain.chain_id)
     with reverts(vault.NotMarket, caller=stranger.address):
-        vault.approveMarketBySig(alice, stranger, deadline, signature, sender=stranger)
-    assert vault.nonces(alice) == 0
+        vault.approveMarketBySig(ann, stranger, deadline, signature, sender=stranger)
+    assert vault.nonces(ann) == 0
 
 
 # ----------------------------------------------------------------------------- take
 
 
-def test_take_moves_balances_from_account_to_market(vault, funded, alice, market_a, assert_books_balance):
+def test_take_moves_balances_from_account_to_market(vault, funded, ann, market_a, assert_books_balance):
     reserves = vault.reserves()
-    tx = vault.take(alice, 2_500, 7 * UNIT, sender=market_a)
+    tx = vault.take(ann, 2_500, 7 * UNIT, sender=market_a)
     assert_logs(tx)  # a market move emits no event of its own
-    assert vault.balancesOf(alice) == (DEPOSIT_WH - 2_500, DEPOSIT_PAY - 7 * UNIT)
+    assert vault.balancesOf(ann) == (DEPOSIT_WH - 2_500, DEPOSIT_PAY - 7 * UNIT)
     assert vault.balancesOf(market_a) == (2_500, 7 * UNIT)
     assert vault.reserves() == reserves
-    vault.take(alice, DEPOSIT_WH - 2_500, 0, sender=market_a)  # all the rest of its energy
-    assert vault.balancesOf(alice) == (0, DEPOSIT_PAY - 7 * UNIT)
+    vault.take(ann, DEPOSIT_WH - 2_500, 0, sender=market_a)  # all the rest of its energy
+    assert vault.balancesOf(ann) == (0, DEPOSIT_PAY - 7 * UNIT)
     assert_books_balance()
 
 
-def test_take_needs_the_accounts_approval(vault, funded, alice, bob, market_a, market_b):
-    with reverts(vault.MarketNotApproved, account=alice.address, market=market_b.address):
-        vault.take(alice, 1, 0, sender=market_b)
-    vault.setMarketApproval(market_a, False, sender=bob)
-    with reverts(vault.MarketNotApproved, account=bob.address, market=market_a.address):
-        vault.take(bob, 0, 1, sender=market_a)
+def test_take_needs_the_accounts_approval(vault, funded, ann, ben, market_a, market_b):
+    with reverts(vault.MarketNotApproved, account=ann.address, market=market_b.address):
+        vault.take(ann, 1, 0, sender=market_b)
+    vault.setMarketApproval(market_a, False, sender=ben)
+    with reverts(vault.MarketNotApproved, account=ben.address, market=market_a.address):
+        vault.take(ben, 0, 1, sender=market_a)
     assert vault.balancesOf(market_a) == vault.balancesOf(market_b) == (0, 0)
 
 
-def test_closed_market_takes_nothing(vault, funded, admin, alice, market_a):
+def test_closed_market_takes_nothing(vault, funded, admin, ann, market_a):
     vault.closeMarket(market_a, sender=admin)
     with reverts(vault.MarketClosed, market=market_a.address):
-        vault.take(alice, 1, 0, sender=market_a)
+        vault.take(ann, 1, 0, sender=market_a)
 
 
-def test_take_by_a_non_market_is_refused(vault, funded, alice, stranger):
+def test_take_by_a_non_market_is_refused(vault, funded, ann, stranger):
     with reverts(vault.NotMarket, caller=stranger.address):
-        vault.take(alice, 1, 0, sender=stranger)
+        vault.take(ann, 1, 0, sender=stranger)
 
 
-def test_take_pulls_the_shortfall_from_the_wallet(vault, energy_token, stablecoin, funded, alice, market_a, assert_books_balance):
-    energy_token.approve(vault, 600, sender=alice)
-    stablecoin.approve(vault, MAX_UINT, sender=alice)
-    wallet = (energy_token.balanceOf(alice), stablecoin.balanceOf(alice))
+def test_take_pulls_the_shortfall_from_the_wallet(vault, energy_token, stablecoin, funded, ann, market_a, assert_books_balance):
+    energy_token.approve(vault, 600, sender=ann)
+    stablecoin.approve(vault, MAX_UINT, sender=ann)
+    wallet = (energy_token.balanceOf(ann), stablecoin.balanceOf(ann))
     reserves = vault.reserves()
-    tx = vault.take(alice, DEPOSIT_WH + 600, DEPOSIT_PAY + 4 * UNIT, sender=market_a)
-    # Only the parts beyond alice's vault balance come from her wallet, each booked as her deposit.
+    tx = vault.take(ann, DEPOSIT_WH + 600, DEPOSIT_PAY + 4 * UNIT, sender=market_a)
+    # Only the parts beyond ann's vault balance come from her wallet, each booked as her deposit.
     assert_logs(
         tx,
-        deposited(vault, alice, energy_token, 600),
-        transfer(energy_token, alice, vault, 600),
-        deposited(vault, alice, stablecoin, 4 * UNIT),
-        transfer(stablecoin, alice, vault, 4 * UNIT),
+        deposited(vault, ann, energy_token, 600),
+        transfer(energy_token, ann, vault, 600),
+        deposited(vault, ann, stablecoin, 4 * UNIT),
+        transfer(stablecoin, ann, vault, 4 * UNIT),
     )
-    assert vault.balancesOf(alice) == (0, 0)
+    assert vault.balancesOf(ann) == (0, 0)
     assert vault.balancesOf(market_a) == (DEPOSIT_WH + 600, DEPOSIT_PAY + 4 * UNIT)
-    assert (energy_token.balanceOf(alice), stablecoin.balanceOf(alice)) == (wallet[0] - 600, wallet[1] - 4 * UNIT)
+    assert (energy_token.balanceOf(ann), stablecoin.balanceOf(ann)) == (wallet[0] - 600, wallet[1] - 4 * UNIT)
     assert vault.reserves() == (reserves[0] + 600, reserves[1] + 4 * UNIT)
     # Nothing left in the vault: the whole take comes from the wallet.
-    tx = vault.take(alice, 0, UNIT, sender=market_a)
-    assert_logs(tx, deposited(vault, alice, stablecoin, UNIT), transfer(stablecoin, alice, vault, UNIT))
+    tx = vault.take(ann, 0, UNIT, sender=market_a)
+    assert_logs(tx, deposited(vault, ann, stablecoin, UNIT), transfer(stablecoin, ann, vault, UNIT))
     assert_books_balance()
 
 
-def test_take_without_allowance_or_wallet_fails_on_the_token(vault, energy_token, stablecoin, funded, alice, market_a):
+def test_take_without_allowance_or_wallet_fails_on_the_token(vault, energy_token, stablecoin, funded, ann, market_a):
     """take never reverts with Insufficient*: a shortfall is pulled, and the token refuses the pull."""
     with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1):
-        vault.take(alice, DEPOSIT_WH + 1, 0, sender=market_a)
-    stablecoin.approve(vault, 5, sender=alice)
+        vault.take(ann, DEPOSIT_WH + 1, 0, sender=market_a)
+    stablecoin.approve(vault, 5, sender=ann)
     with reverts(stablecoin.ERC20InsufficientAllowance, spender=vault.address, allowance=5, needed=6):
-        vault.take(alice, 0, DEPOSIT_PAY + 6, sender=market_a)
-    energy_token.approve(vault, MAX_UINT, sender=alice)
-    wallet = energy_token.balanceOf(alice)
-    with reverts(energy_token.ERC20InsufficientBalance, sender=alice.address, balance=wallet, needed=wallet + 1):
-        vault.take(alice, DEPOSIT_WH + wallet + 1, 0, sender=market_a)
-    assert vault.balancesOf(alice) == (DEPOSIT_WH, DEPOSIT_PAY)
+        vault.take(ann, 0, DEPOSIT_PAY + 6, sender=market_a)
+    energy_token.approve(vault, MAX_UINT, sender=ann)
+    wallet = energy_token.balanceOf(ann)
+    with reverts(energy_token.ERC20InsufficientBalance, sender=ann.address, balance=wallet, needed=wallet + 1):
+        vault.take(ann, DEPOSIT_WH + wallet + 1, 0, sender=market_a)
+    assert vault.balancesOf(ann) == (DEPOSIT_WH, DEPOSIT_PAY)
     assert vault.balancesOf(market_a) == (0, 0)
 
 
 # ----------------------------------------------------------------------------- give
 
 
-def test_give_pays_out_of_the_markets_balance(vault, stocked, alice, bob, stranger, market_a, assert_books_balance):
+def test_give_pays_out_of_the_markets_balance(vault, stocked, ann, ben, stranger, market_a, assert_books_balance):
     reserves = vault.reserves()
     tx = vault.give(stranger, 1_200, 2 * UNIT, sender=market_a)
     assert_logs(tx)
     assert vault.balancesOf(stranger) == (1_200, 2 * UNIT)  # anyone, approval or not
     assert vault.balancesOf(market_a) == (800, 6 * UNIT)
-    vault.give(alice, 800, 0, sender=market_a)
-    assert vault.balancesOf(alice) == (DEPOSIT_WH - 1_500 + 800, DEPOSIT_PAY - 3 * UNIT)
+    vault.give(ann, 800, 0, sender=market_a)
+    assert vault.balancesOf(ann) == (DEPOSIT_WH - 1_500 + 800, DEPOSIT_PAY - 3 * UNIT)
     assert vault.balancesOf(market_a) == (0, 6 * UNIT)
     assert vault.reserves() == reserves
     assert_books_balance()
 
 
-def test_give_more_than_the_market_holds(vault, stocked, bob, market_a, market_b, assert_books_balance):
+def test_give_more_than_the_market_holds(vault, stocked, ben, market_a, market_b, assert_books_balance):
     with reverts(vault.InsufficientEnergy, account=market_a.address, availableWh=2_000, neededWh=2_001):
-        vault.give(bob, 2_001, 0, sender=market_a)
+        vault.give(ben, 2_001, 0, sender=market_a)
     with reverts(vault.InsufficientPayment, account=market_a.address, available=8 * UNIT, needed=8 * UNIT + 1):
-        vault.give(bob, 0, 8 * UNIT + 1, sender=market_a)
+        vault.give(ben, 0, 8 * UNIT + 1, sender=market_a)
     # Accounts' balances are no help: market_b holds nothing of its own.
     with reverts(vault.InsufficientEnergy, account=market_b.address, availableWh=0, neededWh=1):
-        vault.give(bob, 1, 0, sender=market_b)
+        vault.give(ben, 1, 0, sender=market_b)
     assert vault.balancesOf(market_a) == (2_000, 8 * UNIT)
     assert_books_balance()
 
 
-def test_closed_market_still_gives(vault, stocked, admin, bob, market_a, assert_books_balance):
+def test_closed_market_still_gives(vault, stocked, admin, ben, market_a, assert_books_balance):
     vault.closeMarket(market_a, sender=admin)
-    vault.give(bob, 2_000, 8 * UNIT, sender=market_a)
+    vault.give(ben, 2_000, 8 * UNIT, sender=market_a)
     assert vault.balancesOf(market_a) == (0, 0)
-    assert vault.balancesOf(bob) == (DEPOSIT_WH - 500 + 2_000, DEPOSIT_PAY - 5 * UNIT + 8 * UNIT)
+    assert vault.balancesOf(ben) == (DEPOSIT_WH - 500 + 2_000, DEPOSIT_PAY - 5 * UNIT + 8 * UNIT)
     assert_books_balance()
 
 
-def test_give_by_a_non_market_is_refused(vault, funded, alice, bob):
-    with reverts(vault.NotMarket, caller=alice.address):
-        vault.give(bob, 1, 0, sender=alice)
+def test_give_by_a_non_market_is_refused(vault, funded, ann, ben):
+    with reverts(vault.NotMarket, caller=ann.address):
+        vault.give(ben, 1, 0, sender=ann)
 
 
 # ----------------------------------------------------------------------------- settleBatch
 
 
-def test_settle_batch_with_mixed_signs_and_repeated_accounts(vault, stocked, alice, bob, stranger, market_a, assert_books_balance):
-    accounts = [alice, bob, alice, stranger, bob]
+def test_settle_batch_with_mixed_signs_and_repeated_accounts(vault, stocked, ann, ben, stranger, market_a, assert_books_balance):
+    accounts = [ann, ben, ann, stranger, ben]
     energy = [-300, 700, 1_000, 250, -50]
     payment = [2 * UNIT, -3 * UNIT, -UNIT, 0, 4 * UNIT]
     expected = {address(x): list(vault.balancesOf(x)) for x in (*accounts, market_a)}
@@ -702,66 +702,66 @@ def test_settle_batch_with_mixed_signs_and_repeated_accounts(vault, stocked, ali
     assert_books_balance()
 
 
-def test_settle_batch_lists_of_different_lengths(vault, stocked, alice, bob, market_a):
+def test_settle_batch_lists_of_different_lengths(vault, stocked, ann, ben, market_a):
     with reverts(vault.BatchLengthMismatch, accounts=2, amounts=1):
-        vault.settleBatch([alice, bob], [1], [1, 1], sender=market_a)
+        vault.settleBatch([ann, ben], [1], [1, 1], sender=market_a)
     with reverts(vault.BatchLengthMismatch, accounts=2, amounts=3):
-        vault.settleBatch([alice, bob], [1, 1], [1, 1, 1], sender=market_a)
+        vault.settleBatch([ann, ben], [1, 1], [1, 1, 1], sender=market_a)
 
 
-def test_settle_batch_takes_only_with_approval(vault, stocked, alice, bob, market_a, market_b, assert_books_balance):
-    vault.setMarketApproval(market_a, False, sender=bob)
-    with reverts(vault.MarketNotApproved, account=bob.address, market=market_a.address):
-        vault.settleBatch([alice, bob], [-10, -10], [0, 0], sender=market_a)
-    with reverts(vault.MarketNotApproved, account=bob.address, market=market_a.address):
-        vault.settleBatch([bob], [10], [-1], sender=market_a)  # a negative payment alone needs it too
-    vault.settleBatch([bob], [10], [UNIT], sender=market_a)  # paying bob does not
-    assert vault.balancesOf(bob) == (DEPOSIT_WH - 500 + 10, DEPOSIT_PAY - 5 * UNIT + UNIT)
+def test_settle_batch_takes_only_with_approval(vault, stocked, ann, ben, market_a, market_b, assert_books_balance):
+    vault.setMarketApproval(market_a, False, sender=ben)
+    with reverts(vault.MarketNotApproved, account=ben.address, market=market_a.address):
+        vault.settleBatch([ann, ben], [-10, -10], [0, 0], sender=market_a)
+    with reverts(vault.MarketNotApproved, account=ben.address, market=market_a.address):
+        vault.settleBatch([ben], [10], [-1], sender=market_a)  # a negative payment alone needs it too
+    vault.settleBatch([ben], [10], [UNIT], sender=market_a)  # paying ben does not
+    assert vault.balancesOf(ben) == (DEPOSIT_WH - 500 + 10, DEPOSIT_PAY - 5 * UNIT + UNIT)
     assert_books_balance()
 
 
-def test_settle_batch_of_a_closed_market_only_pays_out(vault, stocked, admin, alice, bob, market_a, assert_books_balance):
+def test_settle_batch_of_a_closed_market_only_pays_out(vault, stocked, admin, ann, ben, market_a, assert_books_balance):
     vault.closeMarket(market_a, sender=admin)
     with reverts(vault.MarketClosed, market=market_a.address):
-        vault.settleBatch([alice, bob], [100, -100], [0, 0], sender=market_a)
-    vault.settleBatch([alice, bob], [1_000, 1_000], [UNIT, 7 * UNIT], sender=market_a)
+        vault.settleBatch([ann, ben], [100, -100], [0, 0], sender=market_a)
+    vault.settleBatch([ann, ben], [1_000, 1_000], [UNIT, 7 * UNIT], sender=market_a)
     assert vault.balancesOf(market_a) == (0, 0)
-    assert vault.balancesOf(alice) == (DEPOSIT_WH - 500, DEPOSIT_PAY - 2 * UNIT)
-    assert vault.balancesOf(bob) == (DEPOSIT_WH + 500, DEPOSIT_PAY + 2 * UNIT)
+    assert vault.balancesOf(ann) == (DEPOSIT_WH - 500, DEPOSIT_PAY - 2 * UNIT)
+    assert vault.balancesOf(ben) == (DEPOSIT_WH + 500, DEPOSIT_PAY + 2 * UNIT)
     assert_books_balance()
 
 
-def test_settle_batch_cannot_pay_out_more_than_the_market_holds(vault, stocked, alice, bob, market_a, assert_books_balance):
+def test_settle_batch_cannot_pay_out_more_than_the_market_holds(vault, stocked, ann, ben, market_a, assert_books_balance):
     """The market's side is netted: what it takes in the batch pays for what it pays out, and the
     error names the market's balance and the net payout asked of it."""
-    vault.settleBatch([alice, bob], [-1_000, 3_000], [0, 0], sender=market_a)  # 2,000 + 1,000 - 3,000 = 0
+    vault.settleBatch([ann, ben], [-1_000, 3_000], [0, 0], sender=market_a)  # 2,000 + 1,000 - 3,000 = 0
     assert vault.balancesOf(market_a) == (0, 8 * UNIT)
-    vault.take(alice, 2_000, 0, sender=market_a)
+    vault.take(ann, 2_000, 0, sender=market_a)
     with reverts(vault.InsufficientEnergy, account=market_a.address, availableWh=2_000, neededWh=2_001):
-        vault.settleBatch([alice, bob], [2_000, 1], [0, 0], sender=market_a)
+        vault.settleBatch([ann, ben], [2_000, 1], [0, 0], sender=market_a)
     with reverts(vault.InsufficientPayment, account=market_a.address, available=8 * UNIT, needed=9 * UNIT):
-        vault.settleBatch([alice, bob, alice], [0, 0, 0], [5 * UNIT, 5 * UNIT, -UNIT], sender=market_a)
+        vault.settleBatch([ann, ben, ann], [0, 0, 0], [5 * UNIT, 5 * UNIT, -UNIT], sender=market_a)
     assert vault.balancesOf(market_a) == (2_000, 8 * UNIT)
     assert_books_balance()
 
 
-def test_settle_batch_takes_no_more_than_the_account_holds(vault, energy_token, stablecoin, stocked, alice, bob, market_a):
+def test_settle_batch_takes_no_more_than_the_account_holds(vault, energy_token, stablecoin, stocked, ann, ben, market_a):
     """Unlike take, a batch pulls nothing from wallets, allowance or not."""
-    energy_token.approve(vault, MAX_UINT, sender=bob)
-    stablecoin.approve(vault, MAX_UINT, sender=bob)
-    held_wh, held_pay = vault.balancesOf(bob)
-    with reverts(vault.InsufficientEnergy, account=bob.address, availableWh=held_wh, neededWh=held_wh + 1):
-        vault.settleBatch([alice, bob], [10, -held_wh - 1], [0, 0], sender=market_a)
-    with reverts(vault.InsufficientPayment, account=bob.address, available=held_pay, needed=held_pay + 1):
-        vault.settleBatch([bob], [0], [-held_pay - 1], sender=market_a)
+    energy_token.approve(vault, MAX_UINT, sender=ben)
+    stablecoin.approve(vault, MAX_UINT, sender=ben)
+    held_wh, held_pay = vault.balancesOf(ben)
+    with reverts(vault.InsufficientEnergy, account=ben.address, availableWh=held_wh, neededWh=held_wh + 1):
+        vault.settleBatch([ann, ben], [10, -held_wh - 1], [0, 0], sender=market_a)
+    with reverts(vault.InsufficientPayment, account=ben.address, available=held_pay, needed=held_pay + 1):
+        vault.settleBatch([ben], [0], [-held_pay - 1], sender=market_a)
     # The two entries of one account are checked one after the other against its running balance.
-    with reverts(vault.InsufficientEnergy, account=bob.address, availableWh=held_wh - 100, neededWh=held_wh):
-        vault.settleBatch([bob, bob], [-100, -held_wh], [0, 0], sender=market_a)
+    with reverts(vault.InsufficientEnergy, account=ben.address, availableWh=held_wh - 100, neededWh=held_wh):
+        vault.settleBatch([ben, ben], [-100, -held_wh], [0, 0], sender=market_a)
 
 
-def test_settle_batch_entry_for_the_market_itself_nets_out(vault, stocked, alice, market_a, assert_books_balance):
+def test_settle_batch_entry_for_the_market_itself_nets_out(vault, stocked, ann, market_a, assert_books_balance):
     """A market naming itself in its own batch pays (or takes from) itself: nothing changes hands."""
-    vault.settleBatch([market_a, alice], [500, 100], [UNIT, 0], sender=market_a)
+    vault.settleBatch([market_a, ann], [500, 100], [UNIT, 0], sender=market_a)
     assert vault.balancesOf(market_a) == (2_000 - 100, 8 * UNIT)
     assert_books_balance()
     vault.setMarketApproval(market_a, True, sender=market_a)
@@ -770,9 +770,9 @@ def test_settle_batch_entry_for_the_market_itself_nets_out(vault, stocked, alice
     assert_books_balance()
 
 
-def test_settle_batch_by_a_non_market_is_refused(vault, funded, alice, stranger):
+def test_settle_batch_by_a_non_market_is_refused(vault, funded, ann, stranger):
     with reverts(vault.NotMarket, caller=stranger.address):
-        vault.settleBatch([alice], [1], [0], sender=stranger)
+        vault.settleBatch([ann], [1], [0], sender=stranger)
 
 
 # ----------------------------------------------------------------------------- retireEnergy
@@ -804,91 +804,91 @@ def test_retire_more_than_the_market_holds(vault, energy_token, stocked, market_
         vault.retireEnergy(1, sender=market_b)
 
 
-def test_retire_by_a_non_market_is_refused(vault, funded, alice):
-    with reverts(vault.NotMarket, caller=alice.address):
-        vault.retireEnergy(1, sender=alice)
+def test_retire_by_a_non_market_is_refused(vault, funded, ann):
+    with reverts(vault.NotMarket, caller=ann.address):
+        vault.retireEnergy(1, sender=ann)
 
 
 # ----------------------------------------------------------------------------- creditArrived
 
 
-def test_credit_minted_energy_to_accounts(vault, energy_token, funded, minter, alice, bob, stranger, assert_books_balance):
+def test_credit_minted_energy_to_accounts(vault, energy_token, funded, energy_minter, ann, ben, stranger, assert_books_balance):
     reserves = vault.reserves()
-    energy_token.mint(vault, 900, sender=minter)
-    tx = vault.creditArrived(energy_token, [alice, stranger, alice], [200, 650, 50], sender=stranger)
+    energy_token.mint(vault, 900, sender=energy_minter)
+    tx = vault.creditArrived(energy_token, [ann, stranger, ann], [200, 650, 50], sender=stranger)
     assert_logs(tx, log(vault.ArrivedCredited, token=energy_token.address, amount=900, count=3))
-    assert vault.balanceOf(energy_token, alice) == DEPOSIT_WH + 250
+    assert vault.balanceOf(energy_token, ann) == DEPOSIT_WH + 250
     assert vault.balanceOf(energy_token, stranger) == 650
-    assert vault.balanceOf(energy_token, bob) == DEPOSIT_WH
+    assert vault.balanceOf(energy_token, ben) == DEPOSIT_WH
     assert vault.reserves() == (reserves[0] + 900, reserves[1])
     assert_books_balance()
 
 
-def test_credit_transferred_payment(vault, stablecoin, funded, alice, bob, assert_books_balance):
-    stablecoin.transfer(vault, 3 * UNIT, sender=alice)
-    tx = vault.creditArrived(stablecoin, [bob], [3 * UNIT], sender=alice)
+def test_credit_transferred_payment(vault, stablecoin, funded, ann, ben, assert_books_balance):
+    stablecoin.transfer(vault, 3 * UNIT, sender=ann)
+    tx = vault.creditArrived(stablecoin, [ben], [3 * UNIT], sender=ann)
     assert_logs(tx, log(vault.ArrivedCredited, token=stablecoin.address, amount=3 * UNIT, count=1))
-    assert vault.balanceOf(stablecoin, bob) == DEPOSIT_PAY + 3 * UNIT
+    assert vault.balanceOf(stablecoin, ben) == DEPOSIT_PAY + 3 * UNIT
     assert_books_balance()
 
 
-def test_credit_more_than_arrived_is_refused(vault, energy_token, stablecoin, funded, minter, alice, bob, assert_books_balance):
+def test_credit_more_than_arrived_is_refused(vault, energy_token, stablecoin, funded, energy_minter, ann, ben, assert_books_balance):
     # Deposits are in the reserve: nothing has arrived outside it.
     with reverts(vault.NotArrived, token=energy_token.address, arrived=0, amount=1):
-        vault.creditArrived(energy_token, [alice], [1], sender=alice)
+        vault.creditArrived(energy_token, [ann], [1], sender=ann)
     with reverts(vault.NotArrived, token=stablecoin.address, arrived=0, amount=1):
-        vault.creditArrived(stablecoin, [alice], [1], sender=alice)
-    energy_token.mint(vault, 500, sender=minter)
+        vault.creditArrived(stablecoin, [ann], [1], sender=ann)
+    energy_token.mint(vault, 500, sender=energy_minter)
     with reverts(vault.NotArrived, token=energy_token.address, arrived=500, amount=501):
-        vault.creditArrived(energy_token, [alice, bob], [250, 251], sender=alice)
-    vault.creditArrived(energy_token, [alice], [300], sender=alice)
+        vault.creditArrived(energy_token, [ann, ben], [250, 251], sender=ann)
+    vault.creditArrived(energy_token, [ann], [300], sender=ann)
     # What was credited is in the reserve now: only the rest can still be.
     with reverts(vault.NotArrived, token=energy_token.address, arrived=200, amount=300):
-        vault.creditArrived(energy_token, [bob], [300], sender=bob)
-    vault.creditArrived(energy_token, [bob], [200], sender=bob)
-    assert vault.balancesOf(alice)[0] == DEPOSIT_WH + 300
-    assert vault.balancesOf(bob)[0] == DEPOSIT_WH + 200
+        vault.creditArrived(energy_token, [ben], [300], sender=ben)
+    vault.creditArrived(energy_token, [ben], [200], sender=ben)
+    assert vault.balancesOf(ann)[0] == DEPOSIT_WH + 300
+    assert vault.balancesOf(ben)[0] == DEPOSIT_WH + 200
     assert_books_balance()
 
 
-def test_credit_lists_of_different_lengths(vault, energy_token, minter, alice, bob):
-    energy_token.mint(vault, 10, sender=minter)
+def test_credit_lists_of_different_lengths(vault, energy_token, energy_minter, ann, ben):
+    energy_token.mint(vault, 10, sender=energy_minter)
     with reverts(vault.BatchLengthMismatch, accounts=2, amounts=1):
-        vault.creditArrived(energy_token, [alice, bob], [10], sender=alice)
+        vault.creditArrived(energy_token, [ann, ben], [10], sender=ann)
     with reverts(vault.BatchLengthMismatch, accounts=1, amounts=2):
-        vault.creditArrived(energy_token, [alice], [5, 5], sender=alice)
+        vault.creditArrived(energy_token, [ann], [5, 5], sender=ann)
 
 
 # ----------------------------------------------------------------------------- hostile tokens
 
 
-def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, alice, market_a):
+def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, ann, market_a):
     """A payment token that calls back into the vault from inside a transfer (withdraw's, and take's
     pull) meets ReentrancyGuardReentrantCall, and nothing moves."""
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
     vault.registerMarket(market_a, sender=admin)
-    token.mint(alice, 10_000, sender=alice)
-    token.approve(vault, MAX_UINT, sender=alice)
-    vault.deposit(token, 4_000, sender=alice)
-    vault.setMarketApproval(market_a, True, sender=alice)
-    token.arm(vault, vault.deposit.encode_input(token, 1), sender=alice)
+    token.mint(ann, 10_000, sender=ann)
+    token.approve(vault, MAX_UINT, sender=ann)
+    vault.deposit(token, 4_000, sender=ann)
+    vault.setMarketApproval(market_a, True, sender=ann)
+    token.arm(vault, vault.deposit.encode_input(token, 1), sender=ann)
     with reverts(vault.ReentrancyGuardReentrantCall):
-        vault.withdraw(token, 1_000, alice, sender=alice)
+        vault.withdraw(token, 1_000, ann, sender=ann)
     with reverts(vault.ReentrancyGuardReentrantCall):
-        vault.take(alice, 0, 4_001, sender=market_a)
-    assert (vault.balancesOf(alice), vault.balancesOf(market_a)) == ((0, 4_000), (0, 0))
+        vault.take(ann, 0, 4_001, sender=market_a)
+    assert (vault.balancesOf(ann), vault.balancesOf(market_a)) == ((0, 4_000), (0, 0))
     assert vault.reserves() == (0, 4_000) and token.balanceOf(vault) == 4_000
 
 
-def test_a_token_whose_transfer_returns_false_fails_the_withdrawal(project, admin, energy_token, alice):
+def test_a_token_whose_transfer_returns_false_fails_the_withdrawal(project, admin, energy_token, ann):
     token = project.FailingToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
-    token.mint(alice, 1_000, sender=alice)
-    token.approve(vault, 1_000, sender=alice)
-    vault.deposit(token, 1_000, sender=alice)
+    token.mint(ann, 1_000, sender=ann)
+    token.approve(vault, 1_000, sender=ann)
+    vault.deposit(token, 1_000, sender=ann)
     token.setMode(1, sender=admin)  # transfers return false without moving anything
     with reverts(vault.SafeERC20FailedOperation, token=token.address):
-        vault.withdraw(token, 400, alice, sender=alice)
-    assert vault.balancesOf(alice) == (0, 1_000)
+        vault.withdraw(token, 400, ann, sender=ann)
+    assert vault.balancesOf(ann) == (0, 1_000)
     assert vault.reserves() == (0, 1_000) and token.balanceOf(vault) == 1_000
