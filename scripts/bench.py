@@ -80,6 +80,7 @@ def cli() -> None:
     bench_auction(
         report,
         system.energy_auction,
+        system.energy_vault,
         system.smart_meter,
         system.energy_token,
         system.payment_token,
