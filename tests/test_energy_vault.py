@@ -30,7 +30,7 @@ from support.helpers import (
     unexercised_abi_items,
 )
 
-MAX_MARKETS = 32  # one bit each in an account's uint32 approval word
+MAX_MARKETS = 24  # one bit each in an account's uint24 approval word
 MAX_RESERVE = 2**112 - 1  # the largest value a uint112 balance holds
 MAX_UINT = 2**256 - 1
 WALLET_WH = 100_000  # EnergyToken minted to each user's wallet

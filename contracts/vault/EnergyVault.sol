@@ -16,16 +16,17 @@ import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 /// @title EnergyVault
 /// @notice Internal balances of EnergyToken and the payment token for every account and market of a
 /// deployment: trading, settling and paying rewards move numbers here instead of tokens.
-/// @dev An account's two balances and its market approvals share one slot, so a market's move from or
-/// to an account reads and writes one slot of the account and one of the market. Approvals are bits:
-/// each registered market has a place (0..MAX_MARKETS-1) that is never given to another market, so an
-/// approval can never pass to a contract the account did not approve.
+/// @dev An account's two balances and its market approvals share one slot, and a market's registration
+/// shares the slot of the market's own balance, so a market's move from or to an account reads and
+/// writes one slot of the account and one of the market. Approvals are bits: each registered market has
+/// a place (0..MAX_MARKETS-1) that is never given to another market, so an approval can never pass to a
+/// contract the account did not approve.
 // slither-disable-next-line unimplemented-functions: nonces is implemented below, overriding IEnergyVault and Nonces at once
 contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVault {
     using SafeERC20 for IERC20;
 
     /// @notice Most markets a vault registers in its life (one approval bit each).
-    uint256 public constant MAX_MARKETS = 32;
+    uint256 public constant MAX_MARKETS = 24;
     /// @notice Largest reserve of either token, so that no balance can exceed its 112 bits.
     uint256 public constant MAX_RESERVE = type(uint112).max;
     /// @notice EIP-712 type of a signed market approval.
@@ -36,14 +37,11 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     struct Balance {
         uint112 energyWh;
         uint112 payment; // payment token base units
-        uint32 approvals; // bit i: the market at place i may move this balance
+        uint24 approvals; // bit i: the market at place i may move this balance
+        uint8 registration; // a market's: its place + 1 (0 = not a market), CLOSED once closed
     }
 
-    /// @dev A market's registration.
-    struct Market {
-        uint8 placePlusOne; // 0 = not registered
-        bool closed;
-    }
+    uint8 private constant CLOSED = 0x80;
 
     IERC20 private immutable _energyToken;
     IERC20 private immutable _paymentToken;
@@ -54,7 +52,6 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     uint8 private _marketCount;
 
     mapping(address account => Balance) private _balances;
-    mapping(address market => Market) private _markets;
 
     constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_) EIP712("EnergyVault", "1") {
         if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
@@ -153,7 +150,9 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     /// @inheritdoc IEnergyVault
     function take(address account, uint256 energyWh, uint256 payment) external nonReentrant {
-        uint256 bit = _openMarketBit(msg.sender);
+        Balance memory market = _balances[msg.sender];
+        (uint256 bit, bool closed) = _marketBit(msg.sender, market);
+        if (closed) revert MarketClosed(msg.sender);
         Balance memory from = _balances[account];
         if (from.approvals & bit == 0) revert MarketNotApproved(account, msg.sender);
         if (energyWh > from.energyWh) {
@@ -169,16 +168,16 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             from.payment -= uint112(payment);
         }
         _balances[account] = from;
-        Balance storage to = _balances[msg.sender];
         // Within the reserve bound: every balance is part of the reserve.
-        to.energyWh += uint112(energyWh);
-        to.payment += uint112(payment);
+        market.energyWh += uint112(energyWh);
+        market.payment += uint112(payment);
+        _balances[msg.sender] = market;
     }
 
     /// @inheritdoc IEnergyVault
     function give(address account, uint256 energyWh, uint256 payment) external {
-        _marketBit(msg.sender);
         Balance memory from = _balances[msg.sender];
+        _marketBit(msg.sender, from);
         if (energyWh > from.energyWh) revert InsufficientEnergy(msg.sender, from.energyWh, energyWh);
         if (payment > from.payment) revert InsufficientPayment(msg.sender, from.payment, payment);
         unchecked {
@@ -186,9 +185,10 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             from.payment -= uint112(payment);
         }
         _balances[msg.sender] = from;
-        Balance storage to = _balances[account];
+        Balance memory to = _balances[account];
         to.energyWh += uint112(energyWh);
         to.payment += uint112(payment);
+        _balances[account] = to;
     }
 
     /// @inheritdoc IEnergyVault
@@ -198,7 +198,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         uint256 count = accounts.length;
         if (energyDeltasWh.length != count) revert BatchLengthMismatch(count, energyDeltasWh.length);
         if (paymentDeltas.length != count) revert BatchLengthMismatch(count, paymentDeltas.length);
-        (uint256 bit, bool closed) = _marketBit(msg.sender);
+        (uint256 bit, bool closed) = _marketBit(msg.sender, _balances[msg.sender]);
         // The market's side of the batch, netted first: taking is checked per account, paying out
         // against the market's balance at the end, read then so that an entry naming the market
         // itself (written to that balance in the loop) nets out instead of being overwritten.
@@ -219,7 +219,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             marketEnergyWh -= energyDeltaWh;
             marketPayment -= paymentDelta;
         }
-        Balance storage market = _balances[msg.sender];
+        Balance memory market = _balances[msg.sender];
         uint256 heldWh = market.energyWh;
         uint256 held = market.payment;
         // A net payout (a negative net) is what the batch asks of the market's balance.
@@ -227,13 +227,14 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         if (-marketPayment > int256(held)) revert InsufficientPayment(msg.sender, held, uint256(-marketPayment));
         market.energyWh = uint112(uint256(int256(heldWh) + marketEnergyWh));
         market.payment = uint112(uint256(int256(held) + marketPayment));
+        _balances[msg.sender] = market;
     }
 
     /// @inheritdoc IEnergyVault
     function retireEnergy(uint256 amountWh) external {
-        _marketBit(msg.sender);
-        if (amountWh == 0) return;
         Balance storage market = _balances[msg.sender];
+        _marketBit(msg.sender, market);
+        if (amountWh == 0) return;
         uint256 heldWh = market.energyWh;
         if (amountWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, amountWh);
         unchecked {
@@ -249,20 +250,22 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     /// @inheritdoc IEnergyVault
     function registerMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (market == address(0)) revert ZeroAddress();
-        if (_markets[market].placePlusOne != 0) revert MarketAlreadyRegistered(market);
+        Balance storage registered = _balances[market];
+        if (registered.registration != 0) revert MarketAlreadyRegistered(market);
         uint256 place = _marketCount;
         if (place == MAX_MARKETS) revert TooManyMarkets(MAX_MARKETS);
         _marketCount = uint8(place + 1);
-        _markets[market] = Market({placePlusOne: uint8(place + 1), closed: false});
+        registered.registration = uint8(place + 1);
         emit MarketRegistered(market, place);
     }
 
     /// @inheritdoc IEnergyVault
     function closeMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        Market storage m = _markets[market];
-        if (m.placePlusOne == 0) revert NotMarket(market);
-        if (m.closed) revert MarketClosed(market);
-        m.closed = true;
+        Balance storage m = _balances[market];
+        uint8 registration = m.registration;
+        if (registration == 0) revert NotMarket(market);
+        if (registration & CLOSED != 0) revert MarketClosed(market);
+        m.registration = registration | CLOSED;
         emit MarketClosedForIntake(market);
     }
 
@@ -286,8 +289,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         view
         returns (uint256[] memory payments, bool[] memory approved)
     {
-        Market memory m = _markets[market];
-        uint256 bit = m.placePlusOne == 0 || m.closed ? 0 : 1 << (m.placePlusOne - 1);
+        uint256 bit = _openBitOrZero(_balances[market].registration);
         uint256 count = accounts.length;
         payments = new uint256[](count);
         approved = new bool[](count);
@@ -300,17 +302,15 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     /// @inheritdoc IEnergyVault
     function isMarketApproved(address account, address market) external view returns (bool) {
-        Market memory m = _markets[market];
-        if (m.placePlusOne == 0 || m.closed) return false;
-        return _balances[account].approvals & (1 << (m.placePlusOne - 1)) != 0;
+        return _balances[account].approvals & _openBitOrZero(_balances[market].registration) != 0;
     }
 
     /// @inheritdoc IEnergyVault
     function marketInfo(address market) external view returns (bool registered, uint256 index, bool closed) {
-        Market memory m = _markets[market];
-        registered = m.placePlusOne != 0;
-        index = registered ? m.placePlusOne - 1 : 0;
-        closed = m.closed;
+        uint256 registration = _balances[market].registration;
+        registered = registration != 0;
+        index = registered ? (registration & ~uint256(CLOSED)) - 1 : 0;
+        closed = registration & CLOSED != 0;
     }
 
     /// @inheritdoc IEnergyVault
@@ -368,9 +368,9 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     function _setApproval(address account, address market, bool approved) private {
-        (uint256 bit,) = _marketBit(market);
+        (uint256 bit,) = _marketBit(market, _balances[market]);
         Balance storage balance = _balances[account];
-        balance.approvals = uint32(approved ? balance.approvals | bit : balance.approvals & ~bit);
+        balance.approvals = uint24(approved ? balance.approvals | bit : balance.approvals & ~bit);
         emit MarketApprovalSet(account, market, approved);
     }
 
@@ -392,17 +392,17 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         }
     }
 
-    /// @dev The approval bit of a registered market, and whether it is closed.
-    function _marketBit(address market) private view returns (uint256 bit, bool closed) {
-        Market memory m = _markets[market];
-        if (m.placePlusOne == 0) revert NotMarket(market);
-        return (1 << (m.placePlusOne - 1), m.closed);
+    /// @dev The approval bit of a registered market, from its balance slot, and whether it is closed.
+    function _marketBit(address market, Balance memory slot) private pure returns (uint256 bit, bool closed) {
+        uint256 registration = slot.registration;
+        if (registration == 0) revert NotMarket(market);
+        return (1 << ((registration & ~uint256(CLOSED)) - 1), registration & CLOSED != 0);
     }
 
-    function _openMarketBit(address market) private view returns (uint256 bit) {
-        bool closed;
-        (bit, closed) = _marketBit(market);
-        if (closed) revert MarketClosed(market);
+    /// @dev The approval bit of an open market; 0 for anything else.
+    function _openBitOrZero(uint256 registration) private pure returns (uint256) {
+        if (registration == 0 || registration & CLOSED != 0) return 0;
+        return 1 << (registration - 1);
     }
 
     function _isEnergy(address token) private view returns (bool) {
