@@ -108,11 +108,12 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     }
 
     /// @dev What the standing bids of one batch have locked of each owner's free balance so far: an
-    /// owner with several meters in a batch is read once from the vault. In memory: it ends with the batch.
+    /// owner with several meters in a batch is read once from the vault. An open-addressing table in
+    /// memory, at most half full, keyed by the owner's address (whose low bits are as good as random).
     struct BatchLocks {
-        address[] owners; // in the order of their first bid
+        address[] owners; // 0 = an empty place
         uint256[] locked;
-        uint256 count;
+        uint256 mask; // places - 1, a power of two minus one
     }
 
     IEnergyVault private immutable _vault;
@@ -280,7 +281,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         }
         (uint256[] memory free, bool[] memory approved) = _vault.paymentsFor(address(this), owners);
         VaultMoves memory moves = _newMoves(count);
-        BatchLocks memory locks = BatchLocks(new address[](count), new uint256[](count), 0);
+        BatchLocks memory locks = _newLocks(count);
         for (uint256 i; i < count; ++i) {
             MeteredEnergy memory metered = readings[i];
             (int256 energyDeltaWh, int256 paymentDelta) = metered.timestamp == 0
@@ -774,16 +775,24 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (moves.retiredWh != 0) _vault.retireEnergy(moves.retiredWh);
     }
 
-    /// @dev `owner`'s entry in the batch's locks, added (at 0) if it has none: a search through the
-    /// owners that bid earlier in the batch (at most one per reading).
+    /// @dev A table with at least twice as many places as the batch has readings.
+    function _newLocks(uint256 readings) private pure returns (BatchLocks memory) {
+        uint256 places = 2;
+        while (places < 2 * readings) places <<= 1;
+        return BatchLocks(new address[](places), new uint256[](places), places - 1);
+    }
+
+    /// @dev `owner`'s place in the batch's locks, taken (at 0) if it has none. The table is at most half
+    /// full, so the probe ends at an empty place within a few steps.
     function _lockOf(BatchLocks memory locks, address owner) private pure returns (uint256 i) {
-        uint256 count = locks.count;
         address[] memory owners = locks.owners;
-        for (; i < count; ++i) {
-            if (owners[i] == owner) return i;
+        uint256 mask = locks.mask;
+        for (i = uint256(uint160(owner)) & mask; owners[i] != owner; i = (i + 1) & mask) {
+            if (owners[i] == address(0)) {
+                owners[i] = owner;
+                break;
+            }
         }
-        owners[i] = owner;
-        locks.count = i + 1;
     }
 
     /// @dev A meter's slot for `period`: by the period's parity.
