@@ -583,7 +583,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             // Nothing to place: the reading only settled.
         } else if (!approved) {
             emit MeteredOrderSkipped(r.meter, period, SkipReason.NOT_APPROVED);
-        } else if (block.timestamp >= _clearingTime(period) || _clearings[period].cleared) {
+        } else if (block.timestamp >= _meteredClearingTime(period) || _clearings[period].cleared) {
             emit MeteredOrderSkipped(r.meter, period, SkipReason.MARKET_CLOSED);
         } else {
             (uint256 askWh, uint256 escrow) = _placeStanding(Reading(r, period, freePayment, locks), placed);
@@ -684,7 +684,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         for (uint256 parity; parity < 2; ++parity) {
             uint256 key = _placedKey(meter, parity);
             Placed memory placed = _placed[key];
-            if (placed.period == 0 || placed.settled || block.timestamp < _clearingTime(placed.period)) continue;
+            if (placed.period == 0 || placed.settled || block.timestamp < _meteredClearingTime(placed.period)) continue;
             _placed[key].settled = true;
             (int256 e, int256 p) = _settle(meter, placed, moves);
             energyDeltaWh += e;
@@ -1025,6 +1025,14 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     function _clearingTime(uint256 period) private view returns (uint256) {
         if (_meterRegistry == address(0)) return _gateClosureTime(period);
         return Math.saturatingAdd(Math.saturatingMul(Math.saturatingAdd(period, 1), _periodLength), _readingDeadlineSeconds);
+    }
+
+    /// @dev `_clearingTime` of a period a reading measured (a reading's time / the period length): the
+    /// sum cannot overflow, so the reading path skips the saturating arithmetic.
+    function _meteredClearingTime(uint256 period) private view returns (uint256) {
+        unchecked {
+            return (period + 1) * _periodLength + _readingDeadlineSeconds;
+        }
     }
 
     function _paymentTokenOf(IEnergyVault vault_) private view returns (IERC20) {
