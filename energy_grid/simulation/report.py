@@ -53,6 +53,10 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
     for actor, gas in result.gas_by_actor.items():
         count = result.transactions_by_actor.get(actor, 0)
         rows.append((f"gas: {actor}", f"{gas:,} ({count:,} tx)"))
+    household_intervals = int(f["households"]) * int(f["intervals"])
+    if result.day_gas_by_actor and household_intervals:
+        day_gas = sum(result.day_gas_by_actor.values())
+        rows.append(("gas per household-interval, simulated day", f"{day_gas // household_intervals:,}"))
     rows.append(("balances (energy and money)", "checked: all balance" if result.balanced else "NOT BALANCED"))
     rows.append(("wall time", f"{result.seconds:.1f} s"))
     return rows
