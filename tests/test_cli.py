@@ -33,6 +33,7 @@ from energy_grid.accounts import (
 from energy_grid.anvil import anvil_node, free_port
 from energy_grid.cli import chain_commands, cli
 from energy_grid.client import GridClient, MeterReading, anvil_account
+from energy_grid.contracts.structs import StandingOrder
 from energy_grid.demand_response import interval_readings
 from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
@@ -138,7 +139,8 @@ def test_every_command_has_help():
         "deploy", "status", "orders place", "orders cancel", "orders list", "orders book", "match", "settle",
         "meters register", "meters submit", "meters ingest", "meters history", "grid status", "grid load",
         "grid emergency", "dr start", "dr verify", "dr claim", "carbon issue", "carbon retire", "assets mint",
-        "assets split", "assets deposit", "assets claim",
+        "assets split", "assets deposit", "assets claim", "vault deposit", "vault withdraw", "vault balance",
+        "standing set", "standing show", "standing clear",
     } <= paths  # fmt: skip
     runner = CliRunner(mix_stderr=False)
     for path in [(), *(tuple(p.split()) for p in sorted(paths))]:
@@ -364,6 +366,94 @@ def test_a_rejection_is_one_line_exit_1_and_moves_nothing(cli_client, cli_system
     assert line.startswith(f"Error: createOrder rejected: ExpiryNotInFuture(expiry={expired}"), line
     assert cli_system.payment_token.balanceOf(buyer) == cash_before
     assert cli_system.energy_trading.orderCount() == orders_before
+
+
+# ------------------------------------------------------------------ vault and standing orders
+
+
+def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, operator, accounts):
+    trader, payee = accounts[6].address, accounts[7].address
+    vault = cli_client.vault
+    export_energy(cli_client, operator, Account.create().address, trader, 3_000)
+    held, wallet = vault.balances(trader), cli_client.payment_token.balance_of(trader)
+    wallet_wh = cli_client.energy_token.balance_of(trader)
+
+    cash = grid_cli("vault", "deposit", "--payment", "2.5", account=6).json()
+    assert (cash["token"], cash["amount"], cash["approved"]) == ("PaymentToken", 2_500_000, True)
+    assert (cash["energy_wh"], cash["payment"]) == (held.energy_wh, held.payment + 2_500_000) == vault.balances(trader)
+    assert cli_client.payment_token.balance_of(trader) == wallet - 2_500_000
+    again = grid_cli("vault", "deposit", "--payment", "0.5", account=6).json()
+    assert again["approved"] is False  # the allowance given first covers it
+    energy = grid_cli("vault", "deposit", "--amount-kwh", "1.5", "--permit", account=6).json()
+    assert (energy["token"], energy["amount"], energy["approved"]) == ("EnergyToken", 1_500, False)
+    assert energy["energy_wh"] == held.energy_wh + 1_500
+    assert cli_client.energy_token.allowance(trader, vault.address) == 0  # a permit, used up: no standing approval
+
+    payee_wallet = cli_client.payment_token.balance_of(payee)
+    out = grid_cli("vault", "withdraw", "--payment", "1", "--to", payee, account=6).json()
+    assert (out["to"], out["amount"], out["payment"]) == (payee, 1_000_000, held.payment + 2_000_000)
+    assert cli_client.payment_token.balance_of(payee) == payee_wallet + 1_000_000
+    grid_cli("vault", "withdraw", "--amount-wh", "500", account=6)
+    assert vault.balances(trader) == (held.energy_wh + 1_000, held.payment + 2_000_000)
+
+    shown = grid_cli("vault", "balance", "--address", trader).json()  # a read: no account needed
+    assert (shown["energy_wh"], shown["payment"]) == tuple(vault.balances(trader))
+    assert shown["wallet_energy_wh"] == cli_client.energy_token.balance_of(trader) == wallet_wh - 1_500 + 500
+    assert shown["approved_markets"] == []
+    table = grid_cli("vault", "balance", account=6, json_output=False).stdout
+    assert "1.000 kWh" in table and "mUSD" in table
+
+    assert "Missing the amount" in grid_cli("vault", "deposit", account=6, expect=2).stderr
+    both = grid_cli("vault", "withdraw", "--payment", "1", "--amount-kwh", "1", account=6, expect=2)
+    assert "Give one amount" in both.stderr
+    short = grid_cli("vault", "withdraw", "--payment", "1000", account=6, expect=1)
+    assert "withdraw rejected: InsufficientPayment(" in short.stderr and short.stdout == ""
+
+
+def test_standing_set_show_settle_and_clear(grid_cli, cli_client, operator, accounts):
+    """A household's standing limits set from the command line trade its meter's next reading; the
+    keeper settles them once the reading market may clear, and `standing show` tells the story."""
+    owner = accounts[5].address
+    meter = Account.create().address
+    grid_cli("meters", "register", meter, "--owner", owner, "--region", str(REGION),
+             "--consumption-register-wh", "0", "--production-register-wh", "0", account=0)  # fmt: skip
+    assert "Give --sell-price, --buy-price or both" in grid_cli("standing", "set", meter, account=5, expect=2).stderr
+    assert "--buy-cap-kwh needs --buy-price" in grid_cli("standing", "set", meter, "--sell-price", "0.08",
+                                                          "--buy-cap-kwh", "1", account=5, expect=2).stderr  # fmt: skip
+
+    limits = grid_cli("standing", "set", meter, "--sell-price", "0.08", "--sell-cap-kwh", "0.8",
+                      "--buy-price", "0.1", "--buy-cap-kwh", "0.5", account=5).json()  # fmt: skip
+    assert (limits["sell_price_per_kwh"], limits["sell_cap_wh"], limits["buy_price_per_kwh"], limits["buy_cap_wh"]) == (
+        80_000, 800, 100_000, 500,
+    )  # fmt: skip
+    assert (limits["owner"], limits["vault_delivery"], limits["market_approved"], limits["approved"]) == (owner, True, True, True)
+    assert limits["reading_market"] == cli_client.auction.address
+    assert cli_client.vault.is_market_approved(owner, cli_client.auction.address)
+    not_owner = grid_cli("standing", "set", meter, "--sell-price", "0.09", account=6, expect=1)
+    assert "setStandingOrder rejected: NotMeterOwner(" in not_owner.stderr
+    grid_cli("vault", "deposit", "--payment", "1", account=5)
+
+    # The interval's last second: 1 kWh exported and 0.4 kWh imported.
+    period = cli_client.auction.current_period() + 1
+    read_at = (period + 1) * INTERVAL_SECONDS - 1
+    cli_client.mine_block_at(read_at)
+    grid_cli("meters", "submit", "--meter", meter, "--consumption-register-wh", "400", "--production-register-wh", "1000",
+             "--timestamp", str(read_at), account=0)  # fmt: skip
+    shown = grid_cli("standing", "show", meter).json()
+    assert shown["placed"] == [{
+        "period": period, "settled": False, "ask_wh": 800, "ask_price_per_kwh": 80_000, "bid_wh": 400, "bid_price_per_kwh": 100_000,
+    }]  # fmt: skip
+    table = grid_cli("standing", "show", meter, json_output=False).stdout
+    assert "0.800 kWh" in table and "0.080000 mUSD/kWh" in table
+
+    cli_client.mine_block_at(cli_client.auction.clearing_time(period))
+    keeper = grid_cli("keeper", "--once", account=8).json()
+    assert (keeper["markets_cleared"], keeper["standing_settled"], keeper["failures"]) == (1, 1, [])
+    assert grid_cli("standing", "show", meter).json()["placed"][0]["settled"] is True
+
+    cleared = grid_cli("standing", "clear", meter, account=5).json()
+    assert (cleared["sell_price_per_kwh"], cleared["buy_price_per_kwh"], cleared["vault_delivery"]) == (0, 0, True)
+    assert cli_client.smart_meter.standing_order(meter) == StandingOrder(0, 0, 0, 0)
 
 
 # ------------------------------------------------------------------ grid
