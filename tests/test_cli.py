@@ -109,7 +109,7 @@ def grid_cli(cli_manifest, cli_rpc_url) -> Callable[..., CliRun]:
 
 
 @pytest.fixture
-def operator():
+def deployer_key():
     """The deployer (dev account 0): SmartMeter operator and gateway, grid operator of REGION."""
     return anvil_account(0)
 
@@ -278,9 +278,9 @@ def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accoun
 # ------------------------------------------------------------------ orders, match, settle
 
 
-def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, operator, accounts):
+def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, deployer_key, accounts):
     seller, buyer = accounts[1].address, accounts[2].address
-    export_energy(cli_client, operator, Account.create().address, seller, 10_000)
+    export_energy(cli_client, deployer_key, Account.create().address, seller, 10_000)
     energy_token, trading = cli_system.energy_token, cli_system.energy_trading
     seller_energy = energy_token.balanceOf(seller)
 
@@ -321,9 +321,9 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     assert grid_cli("orders", "list", "--open", account=1).json()["orders"] == []
 
 
-def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, operator, accounts):
+def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, deployer_key, accounts):
     seller, buyer = accounts[3].address, accounts[4].address
-    export_energy(cli_client, operator, Account.create().address, seller, 5_000)
+    export_energy(cli_client, deployer_key, Account.create().address, seller, 5_000)
     trading, energy_token = cli_system.energy_trading, cli_system.energy_token
     # A directed offer never crosses on arrival: matching it is the keeper's job.
     offer = grid_cli("orders", "place", "--side", "sell", "--amount-wh", "400", "--price", "0.2", "--counterparty", buyer, account=3).json()
@@ -371,10 +371,10 @@ def test_a_rejection_is_one_line_exit_1_and_moves_nothing(cli_client, cli_system
 # ------------------------------------------------------------------ vault and standing orders
 
 
-def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, operator, accounts):
+def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, deployer_key, accounts):
     trader, payee = accounts[6].address, accounts[7].address
     vault = cli_client.vault
-    export_energy(cli_client, operator, Account.create().address, trader, 3_000)
+    export_energy(cli_client, deployer_key, Account.create().address, trader, 3_000)
     held, wallet = vault.balances(trader), cli_client.payment_token.balance_of(trader)
     wallet_wh = cli_client.energy_token.balance_of(trader)
 
@@ -410,7 +410,7 @@ def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, operator, acco
     assert "withdraw rejected: InsufficientPayment(" in short.stderr and short.stdout == ""
 
 
-def test_standing_set_show_settle_and_clear(grid_cli, cli_client, operator, accounts):
+def test_standing_set_show_settle_and_clear(grid_cli, cli_client, deployer_key, accounts):
     """A household's standing limits set from the command line trade its meter's next reading; the
     keeper settles them once the reading market may clear, and `standing show` tells the story."""
     owner = accounts[5].address
@@ -483,7 +483,7 @@ def test_grid_load_emergency_and_status(grid_cli, cli_system):
 # ------------------------------------------------------------------ demand response
 
 
-def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, operator, accounts):
+def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, deployer_key, accounts):
     """Two households' meters with five usual evenings (2.0 kW and 1.8 kW); during the event one
     cuts to 0.5 kW, the other does not. The first is paid 2.0 per kW for 1.5 kW, the second refused."""
     households = [accounts[5].address, accounts[6].address]
@@ -493,8 +493,8 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
     event_day = now // DAY_SECONDS + 6
     window_start = event_day * DAY_SECONDS + 18 * 3_600
     for household, meter in zip(households, meters, strict=True):
-        cli_client.smart_meter.register_meter(operator, meter, household, REGION)
-        cli_client.demand_response.register_consumer(operator, household, meter)
+        cli_client.smart_meter.register_meter(deployer_key, meter, household, REGION)
+        cli_client.demand_response.register_consumer(deployer_key, household, meter)
     registers: dict[str, int] = dict.fromkeys(meters, 0)
 
     def evenings(days: list[int], wh: tuple[int, int]) -> tuple[list[str], list[MeterReading]]:
@@ -505,17 +505,18 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
     cli_client.mine_block_at(window_start - 120)
     first = MeterReading(now + 1, 0, 0)
     usual_meters, usual = evenings(list(range(event_day - 5, event_day)), usual_wh)
-    cli_client.smart_meter.submit_readings(operator, [*meters, *usual_meters], [first, first, *usual])
-    cli_client.transact(operator, cli_client["PaymentToken"].functions.addConsumerBalance(operator.address, LOCAL_FAUCET_WHOLE_UNITS))
-    operator_cash = cli_client.payment_token.balance_of(operator.address)
+    cli_client.smart_meter.submit_readings(deployer_key, [*meters, *usual_meters], [first, first, *usual])
+    faucet = cli_client["PaymentToken"].functions.addConsumerBalance(deployer_key.address, LOCAL_FAUCET_WHOLE_UNITS)
+    cli_client.transact(deployer_key, faucet)
+    operator_cash = cli_client.payment_token.balance_of(deployer_key.address)
 
     event = grid_cli("dr", "start", "--target-kw", "5", "--reward-per-kw", "2.0", "--duration-minutes", "60", account=0).json()
     assert (event["start_time"], event["end_time"], event["status"]) == (window_start, window_start + 3_600, "Active")
-    assert event["budget"] == 5 * 2_000_000 == operator_cash - cli_client.payment_token.balance_of(operator.address)
+    assert event["budget"] == 5 * 2_000_000 == operator_cash - cli_client.payment_token.balance_of(deployer_key.address)
     event_id = str(event["event_id"])
 
     cli_client.mine_block_at(window_start + 3_600 + 300)
-    cli_client.smart_meter.submit_readings(operator, *evenings([event_day], event_wh))
+    cli_client.smart_meter.submit_readings(deployer_key, *evenings([event_day], event_wh))
     verified = grid_cli("dr", "verify", event_id, "--consumer", households[0], account=0).json()["verified"]
     assert verified == [
         {"consumer": households[0], "baseline_w": 2_000, "actual_w": 500, "reduction_w": 1_500, "reward": 3_000_000}
@@ -537,13 +538,13 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
 # ------------------------------------------------------------------ carbon credits and assets
 
 
-def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, operator, accounts):
+def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, deployer_key, accounts):
     owner, investor = accounts[5].address, accounts[2].address
     meter = Account.create().address
-    cli_client.smart_meter.register_meter(operator, meter, owner, REGION)
-    cli_client.transact(operator, cli_client["CarbonCredits"].functions.registerCleanEnergyProducer(meter, 0))  # SOLAR
-    cli_client.smart_meter.submit_readings(operator, [meter], [MeterReading(advance(cli_client, 1), 0, 0)])
-    cli_client.smart_meter.submit_readings(operator, [meter], [MeterReading(advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
+    cli_client.smart_meter.register_meter(deployer_key, meter, owner, REGION)
+    cli_client.transact(deployer_key, cli_client["CarbonCredits"].functions.registerCleanEnergyProducer(meter, 0))  # SOLAR
+    cli_client.smart_meter.submit_readings(deployer_key, [meter], [MeterReading(advance(cli_client, 1), 0, 0)])
+    cli_client.smart_meter.submit_readings(deployer_key, [meter], [MeterReading(advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
 
     issued = grid_cli("carbon", "issue", meter, account=8).json()["issued"]  # anyone may issue
     assert issued == [{"meter": meter, "owner": owner, "amount_wh": 10_000, "grams": 4_000, "grams_co2e_per_kwh": 400}]
