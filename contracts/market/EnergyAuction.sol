@@ -571,7 +571,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     ) private returns (int256 energyDeltaWh, int256 paymentDelta) {
         uint256 key = _placedKey(r.meter, period);
         Placed memory placed = _placed[key];
-        bool changed;
+        bool changed = false;
         if (placed.period != period) {
             if (placed.period != 0 && !placed.settled) {
                 (energyDeltaWh, paymentDelta) = _settle(r.meter, placed, moves);

@@ -187,8 +187,10 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     writer.register(dr_meters, traders[:2], REGION)
     for trader, dr_meter in zip(traders[:2], dr_meters, strict=True):
         system.demand_response.registerConsumer(trader, dr_meter, sender=trader)
-    # History for the DR baselines: HISTORY_DAYS of constant load, every interval, up to now.
-    chain.pending_timestamp = chain.pending_timestamp + HISTORY_DAYS * DAY_SECONDS
+    # History for the DR baselines: HISTORY_DAYS of constant load, every interval, up to now. Now is
+    # a day's first second, whatever the wall clock said, so that every run's periods, gates and
+    # days fall at the same steps of the machine.
+    chain.pending_timestamp = (chain.pending_timestamp // DAY_SECONDS + HISTORY_DAYS + 1) * DAY_SECONDS
     chain.mine()
     now = chain.blocks.head.timestamp
     last_interval = (now - 1 - 600) // INTERVAL_SECONDS
