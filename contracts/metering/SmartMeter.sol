@@ -117,6 +117,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 totalExportWh;
         IMeteredMarket.MeteredEnergy[] readings; // of meters with standing limits, for the reading market
         uint256 readingCount;
+        uint256 capacity; // the batch's size: the arrays are allocated at its first vault delivery
     }
 
     /// @dev A meter's standing limits for the reading market, one slot.
@@ -752,8 +753,9 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         _energyToken.mintBatch(owners, amountsWh);
     }
 
-    function _newVaultBatch(uint256 size) private pure returns (VaultBatch memory) {
-        return VaultBatch(new address[](size), new uint256[](size), 0, 0, new IMeteredMarket.MeteredEnergy[](size), 0);
+    /// @dev Empty until a reading needs it: a batch of wallet-delivered meters allocates nothing.
+    function _newVaultBatch(uint256 size) private pure returns (VaultBatch memory delivery) {
+        delivery.capacity = size;
     }
 
     /// @dev A vault-delivered reading: its export is credited, and with standing limits the reading goes
@@ -767,6 +769,10 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 importWh
     ) private view {
         if (exportWh != 0) {
+            if (delivery.owners.length == 0) {
+                delivery.owners = new address[](delivery.capacity);
+                delivery.exportWh = new uint256[](delivery.capacity);
+            }
             uint256 credits = delivery.creditCount;
             delivery.owners[credits] = owner;
             delivery.exportWh[credits] = exportWh;
@@ -776,6 +782,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         // Even a reading with no energy goes on: it settles the meter's orders of two intervals before.
         Standing memory limit = _standing[meter];
         if (limit.sellPricePerKWh == 0 && limit.buyPricePerKWh == 0) return;
+        if (delivery.readings.length == 0) delivery.readings = new IMeteredMarket.MeteredEnergy[](delivery.capacity);
         delivery.readings[delivery.readingCount++] = IMeteredMarket.MeteredEnergy(
             meter,
             owner,
