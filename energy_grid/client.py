@@ -30,6 +30,7 @@ from energy_grid.contracts import (
     EnergyGovernor,
     EnergyToken,
     EnergyTrading,
+    EnergyVault,
     GovernanceToken,
     GridManagement,
     GridOperations,
@@ -85,6 +86,7 @@ class GridClient:
     smart_meter: SmartMeter
     energy_token: EnergyToken
     payment_token: PaymentToken
+    vault: EnergyVault  # the balances the auctions trade
     trading: EnergyTrading  # EnergyTrading, also listed as Settlement (one contract)
     auction: EnergyAuction  # the quarter-hourly EnergyAuction
     auctions: dict[str, EnergyAuction]  # every auction by manifest name (EnergyAuction3600s, …)
@@ -125,6 +127,7 @@ class GridClient:
         self.smart_meter = self._typed(SmartMeter, "SmartMeter")
         self.energy_token = self._typed(EnergyToken, "EnergyToken")
         self.payment_token = self._typed(PaymentToken, "PaymentToken")
+        self.vault = self._typed(EnergyVault, "EnergyVault")
         self.trading = self._typed(EnergyTrading, "EnergyTrading")
         self.auction = self._typed(EnergyAuction, "EnergyAuction")
         self.auctions = {
@@ -241,16 +244,22 @@ class GridClient:
     # ------------------------------------------------------------------ interval auction (EnergyAuction)
 
     def approve_auction(self, trader: LocalAccount, auction: str = "EnergyAuction") -> None:
-        """Approves the auction for both tokens (bids escrow PaymentToken, asks EnergyToken)."""
-        self._approve_both_tokens(trader, self.auctions[auction].address)
+        """Lets the auction take the trader's escrow: approves it as a market in the EnergyVault (where
+        escrow comes from and claims go), and allows the vault both tokens without limit, so that an
+        order the vault balance falls short of pulls the rest from the wallet."""
+        self._approve_both_tokens(trader, self.vault.address)
+        if not self.vault.is_market_approved(trader.address, self.auctions[auction].address):
+            self.vault.approve_market(trader, self.auctions[auction].address)
 
     def clear_auction(self, sender: LocalAccount, period: int, auction: str = "EnergyAuction") -> Any:
-        """clear(period) once the gate has closed; anyone may. Returns the MarketCleared event's fields."""
+        """clear(period) from its clearing time on (`grid.auction.clearing_time(period)`); anyone may.
+        Returns the MarketCleared event's fields."""
         receipt = self.transact(sender, self[auction].functions.clear(period))
         return self.auctions[auction].event(receipt, "MarketCleared")
 
     def claim_auction_order(self, sender: LocalAccount, order_id: int, auction: str = "EnergyAuction") -> Any:
-        """claim(orderId): pays the order's fill, proceeds and refund to its trader; anyone may call."""
+        """claim(orderId): pays the order's fill, proceeds and refund into its trader's vault balance;
+        anyone may call."""
         receipt = self.transact(sender, self[auction].functions.claim(order_id))
         return self.auctions[auction].event(receipt, "OrderClaimed")
 

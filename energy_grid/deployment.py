@@ -14,6 +14,10 @@ Who holds what after `deploy_system` (tests/test_deployment.py checks it from th
 - Contracts hold what they call: SmartMeter mints and retires EnergyToken (METER_ROLE),
   GridManagement pauses its shutdown targets (PAUSER_ROLE), GridOperations declares emergencies
   (EMERGENCY_RESPONDER_ROLE).
+- EnergyVault holds the internal balances the auctions trade. The timelock administers it: it registers
+  (and closes) its markets, here the auctions, which move only the balances of accounts that approved
+  them. SmartMeter needs no role there: it mints vault-delivered energy to the vault and credits it to
+  the meter's owner.
 - `operators` register meters and void transactions (OPERATOR_ROLE on SmartMeter and
   EnergyTrading), `gateways` submit meter batches (GATEWAY_ROLE): day-to-day work that cannot wait
   a vote. The timelock grants and revokes them.
@@ -115,6 +119,7 @@ NOT_GOVERNED = frozenset({"PaymentToken", "Settlement", "DemandPrograms", "Gover
 class System:
     energy_token: Any
     payment_token: Any
+    energy_vault: Any
     smart_meter: Any
     energy_trading: Any
     grid_management: Any
@@ -141,6 +146,7 @@ class System:
         return {
             "EnergyToken": self.energy_token,
             "PaymentToken": self.payment_token,
+            "EnergyVault": self.energy_vault,
             "SmartMeter": self.smart_meter,
             "EnergyTrading": self.energy_trading,
             # Settlement is EnergyTrading's base contract: the same address, listed by its own name too.
@@ -316,23 +322,26 @@ class _Deployment:
         self.fee_recipient = self.settings.fee_recipient or (self.deployer if self.keep else timelock)
         return token, timelock, governor
 
-    def metering(self) -> tuple[Any, Any, Any]:
-        """EnergyToken, the PaymentToken (a MockStablecoin unless one is given) and SmartMeter, which
-        mints and retires EnergyToken; operators register meters, gateways submit their batches."""
+    def metering(self) -> tuple[Any, Any, Any, Any]:
+        """EnergyToken, the PaymentToken (a MockStablecoin unless one is given), the EnergyVault of
+        both, and SmartMeter, which mints and retires EnergyToken; operators register meters, gateways
+        submit their batches."""
         project, tx, s = self.project, self.tx, self.settings
         energy_token = project.EnergyToken.deploy(self.deployer, **tx)
         payment_token = s.payment_token if s.payment_token is not None else project.MockStablecoin.deploy(self.deployer, **tx)
+        vault = project.EnergyVault.deploy(self.deployer, energy_token, payment_token, **tx)
         smart_meter = project.SmartMeter.deploy(self.deployer, energy_token, **tx)
         energy_token.grantRole(energy_token.METER_ROLE(), smart_meter, **tx)
         for account in (*self.dev, *s.operators):
             smart_meter.grantRole(smart_meter.OPERATOR_ROLE(), account, **tx)
         for account in (*self.dev, *s.gateways):
             smart_meter.grantRole(smart_meter.GATEWAY_ROLE(), account, **tx)
-        return energy_token, payment_token, smart_meter
+        return energy_token, payment_token, vault, smart_meter
 
-    def markets(self, energy_token: Any, payment_token: Any) -> tuple[Any, tuple[Any, ...]]:
+    def markets(self, energy_token: Any, payment_token: Any, vault: Any, smart_meter: Any) -> tuple[Any, tuple[Any, ...]]:
         """The order book and one interval auction per period length, with the same tokens, fee
-        recipient and fee rate."""
+        recipient and fee rate. The auctions trade vault balances (each is a registered market of the
+        vault); the first is the reading market, where the meters' standing orders trade."""
         project, tx, s = self.project, self.tx, self.settings
         # The constructor grants the deployer DEFAULT_ADMIN, OPERATOR and PAUSER roles.
         energy_trading = project.EnergyTrading.deploy(
@@ -343,8 +352,8 @@ class _Deployment:
         auctions = tuple(
             project.EnergyAuction.deploy(
                 self.deployer,
-                energy_token,
-                payment_token,
+                vault,
+                smart_meter if index == 0 else ZERO_ADDRESS,
                 self.fee_recipient,
                 s.grid_fee_bps,
                 period_seconds,
@@ -352,8 +361,11 @@ class _Deployment:
                 *s.auction_price_grid,
                 **tx,
             )
-            for period_seconds in s.auction_periods_seconds
+            for index, period_seconds in enumerate(s.auction_periods_seconds)
         )
+        for auction in auctions:
+            vault.registerMarket(auction, **tx)
+        smart_meter.setVault(vault, auctions[0], **tx)
         return energy_trading, auctions
 
     def grid(self, payment_token: Any, shutdown_targets: list[Any]) -> tuple[Any, Any]:
@@ -435,8 +447,8 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     """
     steps = _Deployment(project, deployer, settings or DeploymentSettings())
     governance_token, timelock, governor = steps.governance_contracts()
-    energy_token, payment_token, smart_meter = steps.metering()
-    energy_trading, auctions = steps.markets(energy_token, payment_token)
+    energy_token, payment_token, vault, smart_meter = steps.metering()
+    energy_trading, auctions = steps.markets(energy_token, payment_token, vault, smart_meter)
     grid, operations = steps.grid(payment_token, [energy_trading, smart_meter, *auctions])
     price_oracle, weather_oracle, grid_oracle, price_discovery = steps.oracles(payment_token)
     demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(
@@ -445,6 +457,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     system = System(
         energy_token,
         payment_token,
+        vault,
         smart_meter,
         energy_trading,
         grid,

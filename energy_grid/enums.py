@@ -39,6 +39,17 @@ class LongSide(IntEnum):
     ASKS = 2
 
 
+class SkipReason(IntEnum):
+    """IMeteredMarket.SkipReason: why a reading's standing orders were not placed (wholly or on one side)."""
+
+    NOT_APPROVED = 0  # the owner has not approved the market in the vault
+    MARKET_CLOSED = 1  # the interval's market is past its reading deadline or cleared
+    PRICE_OFF_GRID = 2  # a sell limit above the grid's top or a buy limit below its bottom
+    TICK_FULL = 3  # the tick's side would pass MAX_TICK_VOLUME_WH
+    ALREADY_PLACED = 4  # an earlier reading of the interval placed that side
+    NOTHING_FREE = 5  # a bid found no free payment balance
+
+
 class EnergyType(IntEnum):
     """IGridManagement.EnergyType (also an energy asset's type)."""
 
@@ -147,6 +158,7 @@ SOLIDITY_ENUMS: dict[str, type[IntEnum]] = {
     "IEnergyTrading.OrderStatus": OrderStatus,
     "ISettlement.TransactionStatus": TransactionStatus,
     "IEnergyAuction.LongSide": LongSide,
+    "IMeteredMarket.SkipReason": SkipReason,
     "IGridManagement.EnergyType": EnergyType,
     "IGridOperations.LoadStatus": LoadStatus,
     "IGridOperations.StabilityLevel": StabilityLevel,
@@ -174,6 +186,7 @@ __all__ = [
     "OrderType",
     "ParticipationStatus",
     "ProgramType",
+    "SkipReason",
     "StabilityLevel",
     "TransactionStatus",
     "TriggerCondition",

@@ -1,9 +1,13 @@
-"""The keeper: matches crossing orders, settles what is due, clears closed auctions and claims.
+"""The keeper: matches crossing orders, settles what is due, clears auctions, settles the meters'
+standing orders and claims.
 
 Each round it reads the events since the last round (energy_grid.order_book), then, in bounded
 batches: matches the open book's crossing orders by price-time priority (`matchOrders`), settles
 the pending transactions whose settlement window has passed (`settleTransactions`, up to 50 per
-transaction), clears every EnergyAuction market whose gate has closed (`clear`) and claims the
+transaction), clears every EnergyAuction market with orders once its clearing time has come
+(`clear`; the auction says when: gate closure, or for the reading market the period's end plus the
+reading deadline), settles the standing orders placed in the cleared markets that no later reading
+settled yet (SmartMeter's `settleStandingOrders`, up to 100 meters per transaction) and claims the
 orders of the cleared markets (`claim`) for the traders it serves.
 
 Keepers race each other (and traders, and the operator): before each transaction the keeper
@@ -33,6 +37,7 @@ from energy_grid.errors import ContractRevertError
 from energy_grid.order_book import OrderBook, plan_matches
 
 MAX_SETTLEMENT_BATCH = 50  # Settlement.MAX_SETTLEMENT_BATCH
+MAX_STANDING_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE: meters per settleStandingOrders
 LOG_CHUNK_BLOCKS = 10_000  # blocks per eth_getLogs request (public nodes cap the range)
 PENDING = 0  # ISettlement.TransactionStatus.PENDING
 # Rejections that mean another keeper, a trader or the operator acted first, or time moved on.
@@ -54,6 +59,7 @@ class KeeperReport:
     settled: int = 0  # transactions this keeper settled
     markets_cleared: int = 0
     orders_claimed: int = 0
+    standing_settled: int = 0  # meters' standing orders of a market paid out (MeteredOrdersSettled)
     skipped: int = 0  # actions someone else took first (dry run or a lost race)
     transactions: int = 0
     gas_used: int = 0
@@ -94,6 +100,10 @@ class Keeper:
         self.book = OrderBook()
         self.report = report or KeeperReport()
         self.auctions = [name for name in client.contracts if name.startswith("EnergyAuction")]
+        reading_market = client.smart_meter.reading_market().lower()
+        # The auction SmartMeter's readings place standing orders in (None: standing orders are off).
+        self.reading_market = next((n for n in self.auctions if client[n].address.lower() == reading_market), None)
+        self._meter_owners: dict[str, str] = {}
         watched = ["EnergyTrading", *self.auctions]
         self._events: dict[bytes, tuple[str, Any]] = {}
         for name in watched:
@@ -106,6 +116,14 @@ class Keeper:
 
     def serves(self, *accounts: str) -> bool:
         return self.traders is None or any(Web3.to_checksum_address(a) in self.traders for a in accounts)
+
+    def serves_meter(self, meter: str) -> bool:
+        """Whether the keeper serves the meter's owner (whose vault balance its standing orders trade)."""
+        if self.traders is None:
+            return True
+        if meter not in self._meter_owners:
+            self._meter_owners[meter] = self.client.smart_meter.get_meter(meter).owner
+        return self.serves(self._meter_owners[meter])
 
     # -------------------------------------------------------------------- events
 
@@ -134,6 +152,7 @@ class Keeper:
         self._settle(now_s, done)
         self._clear(now_s, done, stop)
         self.sync()
+        self._settle_standing(done, stop)
         self._claim(done, stop)
         self.report.rounds += 1
         return done
@@ -179,19 +198,16 @@ class Keeper:
             done.actions += settled
 
     def _clear(self, now_s: int, done: _Round, stop: threading.Event | None) -> None:
-        markets = sorted(
-            {
-                (ref.auction, ref.period)
-                for ref in self.book.auction_orders.values()
-                if (ref.auction, ref.period) not in self.book.cleared_markets and self.serves(ref.trader)
-            }
-        )
+        book = self.book
+        firm = {(ref.auction, ref.period) for ref in book.auction_orders.values() if self.serves(ref.trader)}
+        standing = {market for market, meters in book.unsettled_meters.items() if any(self.serves_meter(m) for m in meters)}
+        markets = sorted((firm | standing) - book.cleared_markets)
         sent = 0
         for auction, period in markets:
             if stop is not None and stop.is_set():
                 return
             functions = self.client[auction].functions
-            if int(functions.gateClosureTime(period).call()) > now_s:
+            if int(functions.clearingTime(period).call()) > now_s:
                 continue
             if sent == self.max_batch:
                 done.full = True
@@ -200,6 +216,32 @@ class Keeper:
             if self._send(f"{auction}.clear({period})", functions.clear(period)):
                 self.report.markets_cleared += 1
                 done.actions += 1
+
+    def _settle_standing(self, done: _Round, stop: threading.Event | None) -> None:
+        """Settles the standing orders of the reading market's cleared markets that no reading settled:
+        batches of up to min(max_batch, MAX_STANDING_BATCH) meters, at most max_batch batches a round."""
+        auction = self.reading_market
+        if auction is None:
+            return
+        book = self.book
+        due_markets = sorted(market for market in book.unsettled_meters if market[0] == auction and market in book.cleared_markets)
+        meters = sorted({m for market in due_markets for m in book.unsettled_meters[market] if self.serves_meter(m)})
+        size = min(self.max_batch, MAX_STANDING_BATCH)
+        batches = [meters[start : start + size] for start in range(0, len(meters), size)]
+        done.full |= len(batches) > self.max_batch
+        settled_event = self.client[auction].events.MeteredOrdersSettled()
+        for batch in batches[: self.max_batch]:
+            if stop is not None and stop.is_set():
+                return
+            call = self.client["SmartMeter"].functions.settleStandingOrders(batch)
+            receipt = self._send(f"settleStandingOrders({len(batch)} meters)", call)
+            if receipt:
+                settled = len(settled_event.process_receipt(receipt, errors=DISCARD))
+                self.report.standing_settled += settled
+                done.actions += settled
+            # Settled, or settled by a reading meanwhile, or failed (in the report): not tried again.
+            for period in {period for _, period in due_markets}:
+                book.settled_standing(auction, period, batch)
 
     def _claim(self, done: _Round, stop: threading.Event | None) -> None:
         book = self.book

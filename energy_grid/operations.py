@@ -37,6 +37,14 @@ def approve_market(system: Any, traders: list[Any]) -> None:
     approve_both_tokens(system, system.energy_trading, traders)
 
 
+def approve_vault_market(system: Any, market: Any, traders: list[Any]) -> None:
+    """Each trader lets the vault pull both tokens (so an order from an empty vault balance pulls its
+    escrow from the wallet) and approves `market`, an auction, in the vault."""
+    for trader in traders:
+        approve_both_tokens(system, system.energy_vault, [trader])
+        system.energy_vault.setMarketApproval(market, True, sender=trader)
+
+
 def approve_both_tokens(system: Any, market: Any, traders: list[Any]) -> None:
     """Each trader approves `market` (the order book or an auction, which escrow both) for both tokens."""
     for trader in traders:

@@ -4,9 +4,10 @@ matching rule.
 Every order can be rebuilt off-chain from OrderCreated, OrdersMatched, OrderTaken, OrderCancelled
 and ExpiredOrderReleased (IEnergyMarket); pending transactions from the fills less
 TransactionSettled and TransactionVoided (ISettlement); auction markets from OrderSubmitted,
-MarketCleared and OrderClaimed (IEnergyAuction). Events may arrive in any order within a
-transaction (a crossing order's fills are logged around its creation), so fills are kept apart
-from the orders they fill.
+MarketCleared and OrderClaimed (IEnergyAuction), and the meters' standing orders waiting for
+settlement from MeteredOrdersPlaced less MeteredOrdersSettled (IMeteredMarket). Events may arrive
+in any order within a transaction (a crossing order's fills are logged around its creation), so
+fills are kept apart from the orders they fill.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class OrderBook:
     auction_orders: dict[tuple[str, int], AuctionOrderRef] = field(default_factory=dict)
     cleared_markets: set[tuple[str, int]] = field(default_factory=set)  # (auction, period)
     claimed: set[tuple[str, int]] = field(default_factory=set)  # (auction, order id)
+    # (auction, period) -> meters whose standing orders there are placed and not yet settled
+    unsettled_meters: dict[tuple[str, int], set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def apply(self, contract: str, event: str, args: dict[str, Any]) -> None:
         """Applies one event of `contract` (its manifest name); events the book does not need are ignored."""
@@ -157,6 +160,22 @@ class OrderBook:
     def _order_claimed(self, contract: str, a: dict[str, Any]) -> None:
         self.claimed.add((contract, int(a["orderId"])))
 
+    def _metered_orders_placed(self, contract: str, a: dict[str, Any]) -> None:
+        self.unsettled_meters[(contract, int(a["period"]))].add(str(a["meter"]))
+
+    def _metered_orders_settled(self, contract: str, a: dict[str, Any]) -> None:
+        self.settled_standing(contract, int(a["period"]), [str(a["meter"])])
+
+    def settled_standing(self, auction: str, period: int, meters: Iterable[str]) -> None:
+        """The meters' standing orders of the market are settled (or no longer to be tried)."""
+        market = (auction, period)
+        waiting = self.unsettled_meters.get(market)
+        if waiting is None:
+            return
+        waiting.difference_update(meters)
+        if not waiting:
+            del self.unsettled_meters[market]
+
 
 # Event name -> OrderBook method applying it.
 _HANDLERS = {
@@ -170,6 +189,8 @@ _HANDLERS = {
     "OrderSubmitted": "_order_submitted",
     "MarketCleared": "_market_cleared",
     "OrderClaimed": "_order_claimed",
+    "MeteredOrdersPlaced": "_metered_orders_placed",
+    "MeteredOrdersSettled": "_metered_orders_settled",
 }
 
 def escrow_amount(order_type: int, amount_wh: int, price_per_kwh: int) -> int:

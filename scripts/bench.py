@@ -32,6 +32,7 @@ from energy_grid.bench.demand_response import bench_demand_response
 from energy_grid.bench.signed_orders import bench_signed_orders
 from energy_grid.bench.signed_readings import bench_signed_readings
 from energy_grid.bench.simulation import add_to_report, bench_simulation
+from energy_grid.bench.standing_orders import bench_standing_orders
 from energy_grid.client import GridClient
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
 from energy_grid.manifest import build_manifest
@@ -80,6 +81,7 @@ def cli() -> None:
     bench_auction(
         report,
         system.energy_auction,
+        system.energy_vault,
         system.smart_meter,
         system.energy_token,
         system.payment_token,
@@ -89,6 +91,16 @@ def cli() -> None:
         buyer=dev[7],
         seller=dev[8],
         crowd=dev[9],  # sends 1,000 orders in bulk: an account the node holds
+    )
+    # The reading market's standing orders: fresh meters and owners; the operator is the gateway and keeper.
+    bench_standing_orders(
+        report,
+        system.energy_auction,
+        system.smart_meter,
+        system.energy_vault,
+        system.payment_token,
+        operator,
+        chain,
     )
     # Relayed, signed by their traders and meters; the newcomer never sends a transaction itself.
     bench_signed_orders(

@@ -421,16 +421,25 @@ AUCTION_TICK_SIZE_PER_KWH = 1_000  # 0.001 per kWh
 AUCTION_MAX_PRICE_PER_KWH = 305_000  # 0.305 per kWh: 256 ticks
 AUCTION_TRADER_ENERGY_WH = 50_000_000  # metered into each auction trader's wallet
 AUCTION_TRADER_CASH_WHOLE_UNITS = 1_000_000
+AUCTION_NO_METER_REGISTRY = "0x" + "00" * 20  # the auction's meter registry: none, firm orders only
 
 
 @pytest.fixture(scope="module")
-def auction(project, admin, energy_token, stablecoin, fee_recipient):
-    """A bare EnergyAuction on the module's EnergyToken and MockStablecoin: 900 s periods, gate
-    closure 300 s, a 256-tick grid from 0.05 to 0.305 per kWh, grid fee AUCTION_FEE_BPS."""
-    return project.EnergyAuction.deploy(
+def vault(project, admin, energy_token, stablecoin):
+    """The EnergyVault of the module's EnergyToken and MockStablecoin: the auction's escrow, claims and
+    fees are balances in it."""
+    return project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def auction(project, admin, vault, fee_recipient):
+    """A bare EnergyAuction on `vault`, registered there as a market: 900 s periods, gate closure
+    300 s, a 256-tick grid from 0.05 to 0.305 per kWh, grid fee AUCTION_FEE_BPS. No meter registry
+    (firm orders only, no standing orders), so a market clears from its gate closure."""
+    deployed = project.EnergyAuction.deploy(
         admin,
-        energy_token,
-        stablecoin,
+        vault,
+        AUCTION_NO_METER_REGISTRY,
         fee_recipient,
         AUCTION_FEE_BPS,
         AUCTION_PERIOD_SECONDS,
@@ -440,6 +449,8 @@ def auction(project, admin, energy_token, stablecoin, fee_recipient):
         AUCTION_MAX_PRICE_PER_KWH,
         sender=admin,
     )
+    vault.registerMarket(deployed, sender=admin)
+    return deployed
 
 
 @pytest.fixture(scope="module")
@@ -449,16 +460,24 @@ def auction_traders(accounts):
 
 
 @pytest.fixture(scope="module")
-def funded_auction(auction, smart_meter, energy_token, stablecoin, admin, auction_traders, accounts, chain):
+def funded_auction(auction, vault, smart_meter, energy_token, stablecoin, admin, auction_traders, accounts, chain):
     """`auction` with every auction trader holding AUCTION_TRADER_ENERGY_WH of metered EnergyToken
-    and AUCTION_TRADER_CASH_WHOLE_UNITS stablecoin, both approved to the auction without limit.
+    and AUCTION_TRADER_CASH_WHOLE_UNITS stablecoin as vault balances, and the auction approved as a
+    market of those balances (vault.setMarketApproval).
 
-    The energy is metered (meter_energy_to)."""
+    The traders deposit everything their wallets hold of both tokens (the energy is metered,
+    meter_energy_to): escrow is then taken from, and claims and refunds paid into, vault balances
+    only, and a test reads one balance per account and token (`vault.balancesOf`), with the vault's
+    token balances holding all of it. The vault keeps an unlimited allowance of both tokens, so an
+    escrow the vault balance falls short of is pulled from the wallet (the tests of that path
+    withdraw to the wallet first)."""
     meter_energy_to(auction_traders, AUCTION_TRADER_ENERGY_WH, smart_meter, admin, accounts, chain)
     for trader in auction_traders:
         stablecoin.addConsumerBalance(trader, AUCTION_TRADER_CASH_WHOLE_UNITS, sender=admin)
-        energy_token.approve(auction, 2**256 - 1, sender=trader)
-        stablecoin.approve(auction, 2**256 - 1, sender=trader)
+        for token in (energy_token, stablecoin):
+            token.approve(vault, 2**256 - 1, sender=trader)
+            vault.deposit(token, token.balanceOf(trader), sender=trader)
+        vault.setMarketApproval(auction, True, sender=trader)
     return auction
 
 

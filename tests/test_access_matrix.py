@@ -19,16 +19,21 @@ Governance contracts added to the System later are covered as soon as they appea
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_abi import decode, encode
 from eth_account import Account
 from eth_utils import keccak
+from ethpm_types import ContractType
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.deployment import deploy_system, fund_local_accounts, role_names, setup_local_roles
+
+from support.helpers import DEFAULT_ADMIN_ROLE, reverts
 
 DAY = 86_400
 MAX_UINT = 2**256 - 1
@@ -58,6 +63,15 @@ PUBLIC: dict[str, str] = {
     "EnergyTrading.withdrawOwed": "pays the caller only what a refused payout credited to it (NothingOwed otherwise)",
     "Settlement.withdrawOwed": "the same function, listed under Settlement's name too",
     "SmartMeter.submitSignedReadings": "any relayer: each reading's meter signature (EIP-712, nonce, deadline) is the authorization",
+    "SmartMeter.settleStandingOrders": "keepers settle the meters' cleared standing orders; fills go to the meters' owners only",
+    "EnergyVault.deposit": "the caller's own tokens into its own vault balance",
+    "EnergyVault.depositWithPermit": "as deposit, after the caller's own EIP-2612 permit",
+    "EnergyVault.withdraw": "the caller's own vault balance",
+    "EnergyVault.setMarketApproval": "the caller's own approval of a registered market",
+    "EnergyVault.approveMarketBySig": "any relayer: the account's EIP-712 signature (nonce, deadline) is the authorization",
+    "EnergyVault.creditArrived": (
+        "credits only tokens that reached the vault beyond its reserve in the same transaction (NotArrived otherwise)"
+    ),
     **{f"GovernanceToken.{k}": v for k, v in _ERC20.items()},
     "GovernanceToken.delegate": "ERC20Votes: the caller's own voting power",
     "GovernanceToken.delegateBySig": "ERC20Votes: the holder's signature is the authorization",
@@ -134,6 +148,8 @@ ACCESS_ERRORS = {
     "NotProgramOperator",
     "NotOrderTrader",
     "NotMeterOwner",
+    "NotMarket",  # EnergyVault: only a registered market moves balances (take, give, settleBatch, retireEnergy)
+    "NotMeterRegistry",  # EnergyAuction.recordMetered: only the meter registry reports metered energy
     "MeterUnknown",  # SmartMeter.submitReading: the caller is not a registered meter
     "NotAssetController",
     "NotAuthorizedMaintainer",
@@ -174,6 +190,9 @@ ARGS: dict[str, Callable[[dict, str, str], list]] = {
     "EnergyTrading.cancelOrder(uint256)": lambda o, a, b: [o["order"]],
     "Settlement.cancelOrder(uint256)": lambda o, a, b: [o["order"]],
     "SmartMeter.redeemConsumption(address,uint256)": lambda o, a, b: [o["meter"], 1],
+    "SmartMeter.setVaultDelivery(address,bool)": lambda o, a, b: [o["meter"], True],
+    "SmartMeter.setStandingOrder(address,uint256,uint256,uint256,uint256)": lambda o, a, b: [o["meter"], 1, 1, 1, 1],
+    "SmartMeter.removeStandingOrder(address)": lambda o, a, b: [o["meter"]],
     "DemandResponse.cancelEvent(uint256)": lambda o, a, b: [o["event"]],
     "DemandResponse.rejectParticipation(uint256,address,bytes32)": lambda o, a, b: [o["event"], b, b"\0" * 32],
     "DemandPrograms.cancelProgram(uint256)": lambda o, a, b: [o["program"]],
@@ -200,11 +219,16 @@ def matrix(project, admin, stranger, other, chain):
     return system, _objects(system, admin, system.smart_meter, chain)
 
 
+BUILD = Path(__file__).resolve().parent.parent / ".build" / "__local__.json"
+
+
 def _abis(project: Any, system: Any) -> dict[str, tuple[Any, list[Any]]]:
-    """name -> (deployed contract, its ABI); Settlement is EnergyTrading's address with its own ABI."""
+    """name -> (deployed contract, its ABI); Settlement is EnergyTrading's address with its own ABI,
+    read from the build (ape's project lookup of the abstract Settlement fails in some fresh checkouts)."""
+    settlement = ContractType.model_validate(json.loads(BUILD.read_text())["contractTypes"]["Settlement"])
     out = {}
     for name, contract in system.contracts().items():
-        ctype = project.Settlement.contract_type if name == "Settlement" else contract.contract_type
+        ctype = settlement if name == "Settlement" else contract.contract_type
         out[name] = (contract, list(ctype.abi))
     return out
 
@@ -316,3 +340,15 @@ def test_public_and_argument_lists_name_existing_functions(matrix, project):
     assert sorted(set(ARGS) - signatures) == []
     # A function is either public or gets object arguments because it is restricted: never both.
     assert sorted(k for k in ARGS if k.split("(")[0] in PUBLIC) == []
+
+
+def test_the_vaults_markets_are_registered_and_closed_by_its_admin_only(matrix, stranger):
+    """EnergyVault's one role is DEFAULT_ADMIN_ROLE, handed over to the timelock: registering a market
+    (one whose approved accounts' balances it may move) and closing one need it."""
+    system, _ = matrix
+    vault = system.energy_vault
+    assert role_names(vault) == {DEFAULT_ADMIN_ROLE: "DEFAULT_ADMIN_ROLE"}
+    assert vault.hasRole(DEFAULT_ADMIN_ROLE, system.timelock)
+    for admin_only in (vault.registerMarket, vault.closeMarket):
+        with reverts(vault.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+            admin_only(system.energy_auction, sender=stranger)

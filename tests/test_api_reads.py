@@ -198,10 +198,12 @@ def test_auction_orders_and_clearings_with_ids_above_int64(reads, reads_grid):
     ask = reads_grid.auction.submit_ask(seller, period, 1_000, 150_000)
     bid = reads_grid.auction.submit_bid(buyer, period, 600, 240_000)
     assert ask >= 2**63 and bid >= 2**63
-    gate = reads_grid["EnergyAuction"].functions.gateClosureTime(period).call()
-    reads_grid.mine_block_at(max(gate, now_s(reads_grid) + 1))
+    clears_at = reads_grid.auction.clearing_time(period)  # the reading market: the period's end plus its reading deadline
+    reads_grid.mine_block_at(max(clears_at, now_s(reads_grid) + 1))
     cleared = reads_grid.clear_auction(keeper, period)
+    held = reads_grid.vault.balances(BUYER_ADDRESS)
     reads_grid.claim_auction_order(keeper, bid)
+    assert reads_grid.vault.balances(BUYER_ADDRESS).energy_wh == held.energy_wh + cleared["volumeWh"]  # claims pay into the vault
     synced(app)
 
     orders = http.get("/api/v1/auction/orders", params={"trader": BUYER_ADDRESS}).json()["items"]

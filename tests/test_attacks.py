@@ -12,8 +12,11 @@
      SELL taken, payment pulled), cancelOrder and releaseExpiredOrder (BUY escrow refunded),
      settleTransaction, settleTransactions (seller paid), voidTransaction (buyer refunded),
      withdrawFees; inner: the same nine functions.
-   - EnergyAuction: outer submitBid, claim of a bid (refund), claim of an ask (proceeds),
-     withdrawFees; inner submitBid, submitAsk, claim, withdrawFees.
+   - EnergyAuction: outer submitBid (its EnergyVault, on the hostile token, pulls the buyer's escrow
+     from the wallet: the one PaymentToken transfer an auction call makes); inner submitBid,
+     submitAsk, claim, withdrawFees. Claims and the fee withdrawal credit vault balances and transfer
+     nothing, so they have no outer case; the vault's own lock (a second market's take from inside
+     the pull) is in test_energy_auction.py and test_energy_vault.py.
    - DemandResponse: outer startEvent (budget pulled), cancelEvent (refund), claimReward,
      distributeRewards; inner the same four.
    - DemandPrograms: outer createDemandProgram, cancelProgram, claimReward, distributeRewards; inner
@@ -82,10 +85,10 @@ from energy_grid.signed_orders import sign_cancel, sign_order
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.asset_helpers import mint, new_meter
-from support.auction_helpers import close_gate, open_period
+from support.auction_helpers import open_period
 from support.bulk_helpers import Bulk
 from support.helpers import ZERO_ADDRESS, log, reverts, role
-from support.market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order, token_balances
+from support.market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order, token_balances, vault_balances
 
 MAX_UINT = 2**256 - 1
 MIN_PRICE = AUCTION_MIN_PRICE_PER_KWH
@@ -128,14 +131,16 @@ GUARDED: dict[str, tuple[str, ...]] = {
     "EnergyAssetNFT": ("mintAsset", "transferFrom", "safeTransferFrom"),
 }
 
-# Value-moving functions that move only EnergyToken or an NFT (no transfer hook, no PaymentToken):
-# attacked as inner calls only, or through HostileReceiver.
+# Value-moving functions that transfer no PaymentToken (they move only EnergyToken, an NFT or vault
+# balances: no transfer hook to call back from): attacked as inner calls only, or through HostileReceiver.
 # Settlement pushes its payouts with trySafeTransfer: a payout the token refuses is owed to its
 # party (withdrawOwed) instead of blocking the other party.
 DEFERRING = {"EnergyTrading.settleTransaction", "EnergyTrading.settleTransactions", "EnergyTrading.voidTransaction"}
 
 ENERGY_ONLY = {
-    "EnergyAuction.submitAsk": "escrows EnergyToken, which has no transfer hook",
+    "EnergyAuction.submitAsk": "escrows EnergyToken (the vault pulls it), which has no transfer hook",
+    "EnergyAuction.claim": "credits vault balances (IEnergyVault.give): no token moves",
+    "EnergyAuction.withdrawFees": "credits the fee recipient's vault balance (IEnergyVault.give): no token moves",
     "EnergyAssetShares.split": "takes the NFT with transferFrom; its shares' mint callback is attacked with HostileReceiver",
     "EnergyAssetShares.recombine": "returns the NFT with transferFrom (no callback), burns shares",
     "EnergyAssetNFT.mintAsset": "_mint: no receiver callback (test_mint_and_recombine_make_no_callback)",
@@ -170,10 +175,15 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
     "EnergyAuction": _ROLES
     | _PAUSE
     | {
-        "clear": "computes the clearing price and books fees; tokens move at claim",
+        "clear": "computes the clearing price and books fees; vault balances move at claim",
         "setGridFee": "a parameter",
         "setFeeRecipient": "a parameter",
         "setPriceGrid": "a parameter",
+        "setReadingDeadline": "a parameter",
+        "recordMetered": (
+            "the meter registry's report only (NotMeterRegistry for anyone else, a token included): its standing"
+            " orders move vault balances (settleBatch) and burn retired energy, never a token transfer (test_standing_orders.py)"
+        ),
     },
     "DemandResponse": _ROLES
     | {
@@ -255,6 +265,7 @@ class Scene:
     # once, when the scene is built: every test reverts to it, so each case uses it afresh.
     triggers: dict[str, Callable[[], tuple[Callable[[], Any], Any]]]
     inner: dict[str, bytes] = field(default_factory=dict)
+    vault: Any = None  # the EnergyVault whose balances the contract moves, if any
 
 
 def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_token, chain) -> Scene:
@@ -370,11 +381,15 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
 
 
 def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_token, chain) -> Scene:
+    """An auction on an EnergyVault of EnergyToken and the hostile token. The buyer keeps its money in
+    its wallet, with an allowance to the vault: each bid's escrow is pulled from there (a transfer of
+    the hostile token) while the auction is inside submitBid. Claims and fees only credit vault balances."""
     token = project.ReentrantToken.deploy(sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
     auction = project.EnergyAuction.deploy(
         admin,
-        energy_token,
-        token,
+        vault,
+        ZERO_ADDRESS,  # no meter registry: firm orders, cleared at the gate
         fee_recipient,
         AUCTION_FEE_BPS,
         AUCTION_PERIOD_SECONDS,
@@ -384,49 +399,31 @@ def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
         AUCTION_MAX_PRICE_PER_KWH,
         sender=admin,
     )
-    energy_token.approve(auction, MAX_UINT, sender=seller)
-    token.approve(auction, MAX_UINT, sender=buyer)
+    vault.registerMarket(auction, sender=admin)
+    for trader in (seller, buyer):
+        vault.setMarketApproval(auction, True, sender=trader)
+    energy_token.approve(vault, MAX_UINT, sender=seller)
+    token.approve(vault, MAX_UINT, sender=buyer)
     token.mint(buyer, 10**15, sender=buyer)
-
-    def crossed() -> tuple[int, int]:
-        period = open_period(chain)
-        ask = auction.submitAsk(period, 1_000, MIN_PRICE, sender=seller).return_value
-        bid = auction.submitBid(period, 1_000, MIN_PRICE, sender=buyer).return_value
-        close_gate(chain, period)
-        auction.clear(period, sender=keeper)
-        return bid, ask
+    assert vault.balancesOf(buyer) == (0, 0)  # so every bid's escrow is pulled
 
     def submit():
         period = open_period(chain)
         return (lambda: auction.submitBid(period, 1_000, MIN_PRICE, sender=buyer)), None
-
-    def claim_refund():
-        period = open_period(chain)
-        bid = auction.submitBid(period, 1_000, MIN_PRICE, sender=buyer).return_value  # no ask: all refunded
-        close_gate(chain, period)
-        auction.clear(period, sender=keeper)
-        return (lambda: auction.claim(bid, sender=keeper)), None
-
-    def claim_proceeds():
-        _, ask = crossed()
-        return (lambda: auction.claim(ask, sender=keeper)), None
-
-    def withdraw():
-        crossed()
-        return (lambda: auction.withdrawFees(sender=fee_recipient)), None
 
     period = open_period(chain)
     return Scene(
         auction,
         token,
         [seller, buyer, keeper, fee_recipient],
-        {"submitBid": submit, "claim": claim_refund, "claim:ask": claim_proceeds, "withdrawFees": withdraw},
+        {"submitBid": submit},
         {
             "submitBid": auction.submitBid.encode_input(period, 1_000, MIN_PRICE),
             "submitAsk": auction.submitAsk.encode_input(period, 1_000, MIN_PRICE),
             "claim": auction.claim.encode_input(1),
             "withdrawFees": auction.withdrawFees.encode_input(),
         },
+        vault,
     )
 
 
@@ -647,7 +644,7 @@ def attack_scenes(
 # Built without a chain, for parametrize: (contract, outer, inner) for every pair.
 TRIGGERS = {
     "EnergyTrading": GUARDED["EnergyTrading"],
-    "EnergyAuction": ("submitBid", "claim", "claim:ask", "withdrawFees"),
+    "EnergyAuction": ("submitBid",),
     "DemandResponse": GUARDED["DemandResponse"],
     "DemandPrograms": GUARDED["DemandPrograms"],
     "EnergyAssetShares": ("depositRevenue", "claimRevenue"),
@@ -657,9 +654,13 @@ CASES = [(name, outer, inner) for name, outers in TRIGGERS.items() for outer in 
 
 
 def _balances(scene: Scene, energy_token) -> list[tuple[int, ...]]:
-    """(PaymentToken, EnergyToken) balance of the contract and of each actor, in one batch."""
+    """(PaymentToken, EnergyToken) balance of the contract and of each actor, in one batch; on a vault,
+    the vault's token balances first and the vault balances of the contract and the actors last."""
     holders = [scene.contract.address, *(actor.address for actor in scene.actors)]
-    return token_balances([scene.token.address, energy_token.address], holders)
+    if scene.vault is None:
+        return token_balances([scene.token.address, energy_token.address], holders)
+    tokens = token_balances([scene.token.address, energy_token.address], [scene.vault.address, *holders])
+    return tokens + vault_balances(scene.vault.address, holders)
 
 
 # ----------------------------------------------------------------------------- 1. hostile PaymentToken

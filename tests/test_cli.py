@@ -33,6 +33,7 @@ from energy_grid.accounts import (
 from energy_grid.anvil import anvil_node, free_port
 from energy_grid.cli import chain_commands, cli
 from energy_grid.client import GridClient, MeterReading, anvil_account
+from energy_grid.contracts.structs import StandingOrder
 from energy_grid.demand_response import interval_readings
 from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
@@ -108,7 +109,7 @@ def grid_cli(cli_manifest, cli_rpc_url) -> Callable[..., CliRun]:
 
 
 @pytest.fixture
-def operator():
+def deployer_key():
     """The deployer (dev account 0): SmartMeter operator and gateway, grid operator of REGION."""
     return anvil_account(0)
 
@@ -138,7 +139,8 @@ def test_every_command_has_help():
         "deploy", "status", "orders place", "orders cancel", "orders list", "orders book", "match", "settle",
         "meters register", "meters submit", "meters ingest", "meters history", "grid status", "grid load",
         "grid emergency", "dr start", "dr verify", "dr claim", "carbon issue", "carbon retire", "assets mint",
-        "assets split", "assets deposit", "assets claim",
+        "assets split", "assets deposit", "assets claim", "vault deposit", "vault withdraw", "vault balance",
+        "standing set", "standing show", "standing clear",
     } <= paths  # fmt: skip
     runner = CliRunner(mix_stderr=False)
     for path in [(), *(tuple(p.split()) for p in sorted(paths))]:
@@ -276,9 +278,9 @@ def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accoun
 # ------------------------------------------------------------------ orders, match, settle
 
 
-def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, operator, accounts):
+def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, deployer_key, accounts):
     seller, buyer = accounts[1].address, accounts[2].address
-    export_energy(cli_client, operator, Account.create().address, seller, 10_000)
+    export_energy(cli_client, deployer_key, Account.create().address, seller, 10_000)
     energy_token, trading = cli_system.energy_token, cli_system.energy_trading
     seller_energy = energy_token.balanceOf(seller)
 
@@ -319,9 +321,9 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     assert grid_cli("orders", "list", "--open", account=1).json()["orders"] == []
 
 
-def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, operator, accounts):
+def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, deployer_key, accounts):
     seller, buyer = accounts[3].address, accounts[4].address
-    export_energy(cli_client, operator, Account.create().address, seller, 5_000)
+    export_energy(cli_client, deployer_key, Account.create().address, seller, 5_000)
     trading, energy_token = cli_system.energy_trading, cli_system.energy_token
     # A directed offer never crosses on arrival: matching it is the keeper's job.
     offer = grid_cli("orders", "place", "--side", "sell", "--amount-wh", "400", "--price", "0.2", "--counterparty", buyer, account=3).json()
@@ -366,6 +368,94 @@ def test_a_rejection_is_one_line_exit_1_and_moves_nothing(cli_client, cli_system
     assert cli_system.energy_trading.orderCount() == orders_before
 
 
+# ------------------------------------------------------------------ vault and standing orders
+
+
+def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, deployer_key, accounts):
+    trader, payee = accounts[6].address, accounts[7].address
+    vault = cli_client.vault
+    export_energy(cli_client, deployer_key, Account.create().address, trader, 3_000)
+    held, wallet = vault.balances(trader), cli_client.payment_token.balance_of(trader)
+    wallet_wh = cli_client.energy_token.balance_of(trader)
+
+    cash = grid_cli("vault", "deposit", "--payment", "2.5", account=6).json()
+    assert (cash["token"], cash["amount"], cash["approved"]) == ("PaymentToken", 2_500_000, True)
+    assert (cash["energy_wh"], cash["payment"]) == (held.energy_wh, held.payment + 2_500_000) == vault.balances(trader)
+    assert cli_client.payment_token.balance_of(trader) == wallet - 2_500_000
+    again = grid_cli("vault", "deposit", "--payment", "0.5", account=6).json()
+    assert again["approved"] is False  # the allowance given first covers it
+    energy = grid_cli("vault", "deposit", "--amount-kwh", "1.5", "--permit", account=6).json()
+    assert (energy["token"], energy["amount"], energy["approved"]) == ("EnergyToken", 1_500, False)
+    assert energy["energy_wh"] == held.energy_wh + 1_500
+    assert cli_client.energy_token.allowance(trader, vault.address) == 0  # a permit, used up: no standing approval
+
+    payee_wallet = cli_client.payment_token.balance_of(payee)
+    out = grid_cli("vault", "withdraw", "--payment", "1", "--to", payee, account=6).json()
+    assert (out["to"], out["amount"], out["payment"]) == (payee, 1_000_000, held.payment + 2_000_000)
+    assert cli_client.payment_token.balance_of(payee) == payee_wallet + 1_000_000
+    grid_cli("vault", "withdraw", "--amount-wh", "500", account=6)
+    assert vault.balances(trader) == (held.energy_wh + 1_000, held.payment + 2_000_000)
+
+    shown = grid_cli("vault", "balance", "--address", trader).json()  # a read: no account needed
+    assert (shown["energy_wh"], shown["payment"]) == tuple(vault.balances(trader))
+    assert shown["wallet_energy_wh"] == cli_client.energy_token.balance_of(trader) == wallet_wh - 1_500 + 500
+    assert shown["approved_markets"] == []
+    table = grid_cli("vault", "balance", account=6, json_output=False).stdout
+    assert "1.000 kWh" in table and "mUSD" in table
+
+    assert "Missing the amount" in grid_cli("vault", "deposit", account=6, expect=2).stderr
+    both = grid_cli("vault", "withdraw", "--payment", "1", "--amount-kwh", "1", account=6, expect=2)
+    assert "Give one amount" in both.stderr
+    short = grid_cli("vault", "withdraw", "--payment", "1000", account=6, expect=1)
+    assert "withdraw rejected: InsufficientPayment(" in short.stderr and short.stdout == ""
+
+
+def test_standing_set_show_settle_and_clear(grid_cli, cli_client, deployer_key, accounts):
+    """A household's standing limits set from the command line trade its meter's next reading; the
+    keeper settles them once the reading market may clear, and `standing show` tells the story."""
+    owner = accounts[5].address
+    meter = Account.create().address
+    grid_cli("meters", "register", meter, "--owner", owner, "--region", str(REGION),
+             "--consumption-register-wh", "0", "--production-register-wh", "0", account=0)  # fmt: skip
+    assert "Give --sell-price, --buy-price or both" in grid_cli("standing", "set", meter, account=5, expect=2).stderr
+    assert "--buy-cap-kwh needs --buy-price" in grid_cli("standing", "set", meter, "--sell-price", "0.08",
+                                                          "--buy-cap-kwh", "1", account=5, expect=2).stderr  # fmt: skip
+
+    limits = grid_cli("standing", "set", meter, "--sell-price", "0.08", "--sell-cap-kwh", "0.8",
+                      "--buy-price", "0.1", "--buy-cap-kwh", "0.5", account=5).json()  # fmt: skip
+    assert (limits["sell_price_per_kwh"], limits["sell_cap_wh"], limits["buy_price_per_kwh"], limits["buy_cap_wh"]) == (
+        80_000, 800, 100_000, 500,
+    )  # fmt: skip
+    assert (limits["owner"], limits["vault_delivery"], limits["market_approved"], limits["approved"]) == (owner, True, True, True)
+    assert limits["reading_market"] == cli_client.auction.address
+    assert cli_client.vault.is_market_approved(owner, cli_client.auction.address)
+    not_owner = grid_cli("standing", "set", meter, "--sell-price", "0.09", account=6, expect=1)
+    assert "setStandingOrder rejected: NotMeterOwner(" in not_owner.stderr
+    grid_cli("vault", "deposit", "--payment", "1", account=5)
+
+    # The interval's last second: 1 kWh exported and 0.4 kWh imported.
+    period = cli_client.auction.current_period() + 1
+    read_at = (period + 1) * INTERVAL_SECONDS - 1
+    cli_client.mine_block_at(read_at)
+    grid_cli("meters", "submit", "--meter", meter, "--consumption-register-wh", "400", "--production-register-wh", "1000",
+             "--timestamp", str(read_at), account=0)  # fmt: skip
+    shown = grid_cli("standing", "show", meter).json()
+    assert shown["placed"] == [{
+        "period": period, "settled": False, "ask_wh": 800, "ask_price_per_kwh": 80_000, "bid_wh": 400, "bid_price_per_kwh": 100_000,
+    }]  # fmt: skip
+    table = grid_cli("standing", "show", meter, json_output=False).stdout
+    assert "0.800 kWh" in table and "0.080000 mUSD/kWh" in table
+
+    cli_client.mine_block_at(cli_client.auction.clearing_time(period))
+    keeper = grid_cli("keeper", "--once", account=8).json()
+    assert (keeper["markets_cleared"], keeper["standing_settled"], keeper["failures"]) == (1, 1, [])
+    assert grid_cli("standing", "show", meter).json()["placed"][0]["settled"] is True
+
+    cleared = grid_cli("standing", "clear", meter, account=5).json()
+    assert (cleared["sell_price_per_kwh"], cleared["buy_price_per_kwh"], cleared["vault_delivery"]) == (0, 0, True)
+    assert cli_client.smart_meter.standing_order(meter) == StandingOrder(0, 0, 0, 0)
+
+
 # ------------------------------------------------------------------ grid
 
 
@@ -393,7 +483,7 @@ def test_grid_load_emergency_and_status(grid_cli, cli_system):
 # ------------------------------------------------------------------ demand response
 
 
-def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, operator, accounts):
+def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, deployer_key, accounts):
     """Two households' meters with five usual evenings (2.0 kW and 1.8 kW); during the event one
     cuts to 0.5 kW, the other does not. The first is paid 2.0 per kW for 1.5 kW, the second refused."""
     households = [accounts[5].address, accounts[6].address]
@@ -403,8 +493,8 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
     event_day = now // DAY_SECONDS + 6
     window_start = event_day * DAY_SECONDS + 18 * 3_600
     for household, meter in zip(households, meters, strict=True):
-        cli_client.smart_meter.register_meter(operator, meter, household, REGION)
-        cli_client.demand_response.register_consumer(operator, household, meter)
+        cli_client.smart_meter.register_meter(deployer_key, meter, household, REGION)
+        cli_client.demand_response.register_consumer(deployer_key, household, meter)
     registers: dict[str, int] = dict.fromkeys(meters, 0)
 
     def evenings(days: list[int], wh: tuple[int, int]) -> tuple[list[str], list[MeterReading]]:
@@ -415,17 +505,18 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
     cli_client.mine_block_at(window_start - 120)
     first = MeterReading(now + 1, 0, 0)
     usual_meters, usual = evenings(list(range(event_day - 5, event_day)), usual_wh)
-    cli_client.smart_meter.submit_readings(operator, [*meters, *usual_meters], [first, first, *usual])
-    cli_client.transact(operator, cli_client["PaymentToken"].functions.addConsumerBalance(operator.address, LOCAL_FAUCET_WHOLE_UNITS))
-    operator_cash = cli_client.payment_token.balance_of(operator.address)
+    cli_client.smart_meter.submit_readings(deployer_key, [*meters, *usual_meters], [first, first, *usual])
+    faucet = cli_client["PaymentToken"].functions.addConsumerBalance(deployer_key.address, LOCAL_FAUCET_WHOLE_UNITS)
+    cli_client.transact(deployer_key, faucet)
+    operator_cash = cli_client.payment_token.balance_of(deployer_key.address)
 
     event = grid_cli("dr", "start", "--target-kw", "5", "--reward-per-kw", "2.0", "--duration-minutes", "60", account=0).json()
     assert (event["start_time"], event["end_time"], event["status"]) == (window_start, window_start + 3_600, "Active")
-    assert event["budget"] == 5 * 2_000_000 == operator_cash - cli_client.payment_token.balance_of(operator.address)
+    assert event["budget"] == 5 * 2_000_000 == operator_cash - cli_client.payment_token.balance_of(deployer_key.address)
     event_id = str(event["event_id"])
 
     cli_client.mine_block_at(window_start + 3_600 + 300)
-    cli_client.smart_meter.submit_readings(operator, *evenings([event_day], event_wh))
+    cli_client.smart_meter.submit_readings(deployer_key, *evenings([event_day], event_wh))
     verified = grid_cli("dr", "verify", event_id, "--consumer", households[0], account=0).json()["verified"]
     assert verified == [
         {"consumer": households[0], "baseline_w": 2_000, "actual_w": 500, "reduction_w": 1_500, "reward": 3_000_000}
@@ -447,13 +538,13 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, op
 # ------------------------------------------------------------------ carbon credits and assets
 
 
-def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, operator, accounts):
+def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, deployer_key, accounts):
     owner, investor = accounts[5].address, accounts[2].address
     meter = Account.create().address
-    cli_client.smart_meter.register_meter(operator, meter, owner, REGION)
-    cli_client.transact(operator, cli_client["CarbonCredits"].functions.registerCleanEnergyProducer(meter, 0))  # SOLAR
-    cli_client.smart_meter.submit_readings(operator, [meter], [MeterReading(advance(cli_client, 1), 0, 0)])
-    cli_client.smart_meter.submit_readings(operator, [meter], [MeterReading(advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
+    cli_client.smart_meter.register_meter(deployer_key, meter, owner, REGION)
+    cli_client.transact(deployer_key, cli_client["CarbonCredits"].functions.registerCleanEnergyProducer(meter, 0))  # SOLAR
+    cli_client.smart_meter.submit_readings(deployer_key, [meter], [MeterReading(advance(cli_client, 1), 0, 0)])
+    cli_client.smart_meter.submit_readings(deployer_key, [meter], [MeterReading(advance(cli_client, INTERVAL_SECONDS), 0, 10_000)])
 
     issued = grid_cli("carbon", "issue", meter, account=8).json()["issued"]  # anyone may issue
     assert issued == [{"meter": meter, "owner": owner, "amount_wh": 10_000, "grams": 4_000, "grams_co2e_per_kwh": 400}]

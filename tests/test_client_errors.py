@@ -252,7 +252,7 @@ def abi_structs() -> dict[str, list[dict]]:
 
     def walk(item: dict) -> None:
         if item["type"].startswith("tuple"):
-            name = item["internalType"].removeprefix("struct ").rstrip("[]")
+            name = re.sub(r"(\[\d*\])+$", "", item["internalType"].removeprefix("struct "))  # T[], T[2]
             structs.setdefault(name, item["components"])
             for component in item["components"]:
                 walk(component)

@@ -108,6 +108,15 @@ def test_deploy_wires_roles(system, admin):
     assert (auction.minPrice(), auction.tickSize(), auction.maxPrice()) == DEFAULT_AUCTION_PRICE_GRID
     assert auction.tickCount() == 256
     assert auction.hasRole(auction.DEFAULT_ADMIN_ROLE(), admin)
+    # The vault holds both tokens' internal balances; the auction is its market and the meters' reading
+    # market, where vault-delivered readings place their standing orders.
+    vault = system.energy_vault
+    assert (vault.energyToken(), vault.paymentToken()) == (token.address, system.payment_token.address)
+    assert vault.hasRole(vault.DEFAULT_ADMIN_ROLE(), admin)
+    assert vault.marketInfo(auction) == (True, 0, False)
+    assert vault.marketInfo(market) == (False, 0, False)  # the order book trades wallets, not the vault
+    assert (auction.vault(), auction.meterRegistry()) == (vault.address, meter.address)
+    assert (meter.vault(), meter.readingMarket()) == (vault.address, auction.address)
 
 
 def test_local_roles_make_the_deployer_an_operator(system, admin):
@@ -147,6 +156,7 @@ def test_manifest_round_trip(system, chain, tmp_path):
     assert set(manifest["contracts"]) == {
         "EnergyToken",
         "PaymentToken",
+        "EnergyVault",
         "SmartMeter",
         "EnergyTrading",
         "Settlement",
@@ -184,6 +194,12 @@ def test_several_auction_periods_deploy_side_by_side(project, admin):
     assert (contracts["EnergyAuction"], contracts["EnergyAuction3600s"]) == system.energy_auctions
     shutdown = system.grid_management.getShutdownTargets()
     assert shutdown[2:] == [auction.address for auction in system.energy_auctions]
+    # Both trade vault balances; only the first is the meters' reading market.
+    first, hourly = system.energy_auctions
+    vault, meter = system.energy_vault, system.smart_meter
+    assert [vault.marketInfo(auction) for auction in system.energy_auctions] == [(True, 0, False), (True, 1, False)]
+    assert (first.meterRegistry(), hourly.meterRegistry()) == (meter.address, ZERO_ADDRESS)
+    assert meter.readingMarket() == first.address
 
 
 def test_the_guardians_shutdown_pauses_the_auction_too(system, admin):
@@ -265,6 +281,7 @@ def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(),
             "EMERGENCY_RESPONDER_ROLE": a(system.grid_operations),
         },
         "EnergyAssetShares": {"DEFAULT_ADMIN_ROLE": admin, "PAUSER_ROLE": a(guardian)},
+        "EnergyVault": {"DEFAULT_ADMIN_ROLE": admin},  # registers and closes markets
         "DemandPrograms": {},
         "GovernanceToken": {},
         "EnergyGovernor": {},

@@ -29,7 +29,7 @@ from conftest import (
     ORACLE_HEARTBEAT_SECONDS,
 )
 
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE, ZERO_ADDRESS
 
 from support.auction_helpers import close_gate, open_period
 from support.bulk_helpers import Bulk, fresh_addresses
@@ -211,13 +211,25 @@ def test_the_largest_order_at_the_price_cap_with_the_largest_fee(project, admin,
 
 
 def _auction(project, admin, energy_token, cash, fee_recipient, grid, fee_bps=50):
-    return project.EnergyAuction.deploy(
-        admin, energy_token, cash, fee_recipient, fee_bps, AUCTION_PERIOD_SECONDS, AUCTION_GATE_CLOSURE_SECONDS, *grid, sender=admin
+    """An EnergyAuction of firm orders only (no meter registry) on a fresh EnergyVault of
+    `energy_token` and `cash`, registered there as a market; returns the auction and the vault."""
+    vault = project.EnergyVault.deploy(admin, energy_token, cash, sender=admin)
+    auction = project.EnergyAuction.deploy(
+        admin, vault, ZERO_ADDRESS, fee_recipient, fee_bps, AUCTION_PERIOD_SECONDS, AUCTION_GATE_CLOSURE_SECONDS, *grid, sender=admin
     )
+    vault.registerMarket(auction, sender=admin)
+    return auction, vault
+
+
+def _join(vault, auction, trader, token, amount: int) -> None:
+    """The trader deposits `amount` of `token` into the vault and approves the auction as a market of its balance."""
+    token.approve(vault, amount, sender=trader)
+    vault.deposit(token, amount, sender=trader)
+    vault.setMarketApproval(auction, True, sender=trader)
 
 
 def _clear_and_claim(auction, chain, keeper, period, orders):
-    close_gate(chain, period)
+    close_gate(chain, period)  # no meter registry: the market clears at its gate closure
     auction.clear(period, sender=keeper)
     for order in orders:
         auction.claim(order, sender=keeper)
@@ -228,19 +240,21 @@ def test_auction_one_wh_at_one_unit_per_kwh(project, admin, energy_token, fee_re
     to the fee recipient, and the auction keeps nothing."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)
-    auction = _auction(project, admin, energy_token, cash, fee_recipient, (1, 1, 256))
+    auction, vault = _auction(project, admin, energy_token, cash, fee_recipient, (1, 1, 256))
     mint_energy(energy_token, admin, [seller], 1)
     cash.mint(buyer, 1, sender=buyer)
-    energy_token.approve(auction, MAX_UINT, sender=seller)
-    cash.approve(auction, MAX_UINT, sender=buyer)
+    _join(vault, auction, seller, energy_token, 1)
+    _join(vault, auction, buyer, cash, 1)
     period = open_period(chain)
     ask = auction.submitAsk(period, 1, 1, sender=seller).return_value
     bid = auction.submitBid(period, 1, 1, sender=buyer).return_value
-    energy_before = energy_token.balanceOf(buyer)
     _clear_and_claim(auction, chain, keeper, period, [bid, ask])
     assert auction.getMarket(period).clearingPricePerKWh == 1
-    assert energy_token.balanceOf(buyer) == energy_before + 1
     auction.withdrawFees(sender=fee_recipient)
+    balances = [vault.balancesOf(a) for a in (buyer, seller, fee_recipient, auction)]
+    assert balances == [(1, 0), (0, 0), (0, 1), (0, 0)]
+    assert vault.reserves() == (1, 1) == (energy_token.balanceOf(vault), cash.balanceOf(vault))
+    vault.withdraw(cash, 1, fee_recipient, sender=fee_recipient)
     assert (cash.balanceOf(buyer), cash.balanceOf(seller), cash.balanceOf(fee_recipient)) == (0, 0, 1)
     assert cash.balanceOf(auction) == 0 and energy_token.balanceOf(auction) == 0
 
@@ -252,23 +266,26 @@ def test_auction_largest_order_at_the_largest_price(project, admin, energy_token
     cash = project.ReentrantToken.deploy(sender=admin)
     tick = 10**21
     grid = (AUCTION_MAX_PRICE_PER_KWH - 255 * tick, tick, AUCTION_MAX_PRICE_PER_KWH)
-    auction = _auction(project, admin, energy_token, cash, fee_recipient, grid, MAX_FEE_BPS)
+    auction, vault = _auction(project, admin, energy_token, cash, fee_recipient, grid, MAX_FEE_BPS)
     mint_energy(energy_token, admin, [seller], AUCTION_MAX_ORDER_WH)
     escrow = cost_ceil(AUCTION_MAX_ORDER_WH, AUCTION_MAX_PRICE_PER_KWH)
     cash.mint(buyer, escrow, sender=buyer)
-    energy_token.approve(auction, MAX_UINT, sender=seller)
-    cash.approve(auction, MAX_UINT, sender=buyer)
+    _join(vault, auction, seller, energy_token, AUCTION_MAX_ORDER_WH)
+    _join(vault, auction, buyer, cash, escrow)
     period = open_period(chain)
     ask = auction.submitAsk(period, AUCTION_MAX_ORDER_WH, AUCTION_MAX_PRICE_PER_KWH, sender=seller).return_value
     bid = auction.submitBid(period, AUCTION_MAX_ORDER_WH, AUCTION_MAX_PRICE_PER_KWH, sender=buyer).return_value
-    energy_before = energy_token.balanceOf(buyer)
     _clear_and_claim(auction, chain, keeper, period, [bid, ask])
     auction.withdrawFees(sender=fee_recipient)
     gross = AUCTION_MAX_ORDER_WH * AUCTION_MAX_PRICE_PER_KWH // 1_000
     fee = gross * MAX_FEE_BPS // 10_000
     assert escrow == gross == 10**33
+    balances = [vault.balancesOf(a) for a in (seller, fee_recipient, buyer, auction)]
+    assert balances == [(0, gross - fee), (0, fee), (AUCTION_MAX_ORDER_WH, 0), (0, 0)]
+    assert vault.reserves() == (AUCTION_MAX_ORDER_WH, escrow) == (energy_token.balanceOf(vault), cash.balanceOf(vault))
+    vault.withdraw(cash, gross - fee, seller, sender=seller)
+    vault.withdraw(cash, fee, fee_recipient, sender=fee_recipient)
     assert (cash.balanceOf(seller), cash.balanceOf(fee_recipient), cash.balanceOf(buyer)) == (gross - fee, fee, 0)
-    assert energy_token.balanceOf(buyer) == energy_before + AUCTION_MAX_ORDER_WH
     assert cash.balanceOf(auction) == 0 and energy_token.balanceOf(auction) == 0
 
 

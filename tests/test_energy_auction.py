@@ -4,11 +4,20 @@ Submission and escrow, the gate closing at its exact second, clearing (each tie 
 book), rationing at the marginal level, claims, fees and their snapshot, pause, admin, and the
 back-run that the continuous book allowed, replayed in the auction. Every custom error is asserted
 with all of its arguments and every event with all of its fields.
+
+The auction moves no token: escrow is taken from the trader's EnergyVault balance (a shortfall pulled
+from the wallet through the vault's allowance), and claims, refunds and fees are paid into vault
+balances. The conftest traders hold everything in the vault, so balances are read there
+(`holdings`); the vault side of an order (its approvals, registration, the pull and the vault's own
+lock against a re-entrant token) is asserted here too. The standing orders of a meter registry are in
+tests/test_standing_orders.py; here the auction has none (meter registry zero), except where the
+clearing time with a registry is shown.
 """
 
 from __future__ import annotations
 
 import pytest
+from eth_utils import keccak, to_checksum_address, to_hex
 
 from support.auction_helpers import (
     ASKS,
@@ -24,6 +33,7 @@ from support.auction_helpers import (
     close_gate,
     cost_ceil,
     gate_closure_time,
+    holdings,
     level_money,
     open_period,
     order_id,
@@ -38,10 +48,11 @@ WEEK = 7 * 86_400
 MAX_ORDER_WH = 10**12
 MAX_PRICE_PER_KWH = 10**24
 MAX_UINT = 2**256 - 1
+REENTRANT_CALL_SELECTOR = to_hex(keccak(text="ReentrancyGuardReentrantCall()")[:4])
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _deployed_first(funded_auction, auction_traders, keeper, fee_recipient, stranger, other, admin):
+def _deployed_first(funded_auction, vault, auction_traders, keeper, fee_recipient, stranger, other, admin):
     """Deploy and fund the auction, and name the accounts, before any test's own state (ape isolation)."""
 
 
@@ -64,18 +75,18 @@ def transfer(token, sender, receiver, value):
     return log(token.Transfer, **{"from": sender.address, "to": receiver.address, "value": value})
 
 
-def holdings(tokens, accounts):
-    """(energy, cash) of each account."""
+def wallets(tokens, accounts):
+    """(energy, cash) token balance of each account or contract: the traders' wallets, the vault's reserves."""
     energy, cash = tokens
     return [(energy.balanceOf(x), cash.balanceOf(x)) for x in accounts]
 
 
-def deploy_args(admin, energy_token, stablecoin, fee_recipient, /, **changes):
+def deploy_args(admin, vault, fee_recipient, /, **changes):
     """The conftest auction's constructor arguments, with `changes` by name."""
     args = {
         "admin": admin,
-        "energy": energy_token,
-        "payment": stablecoin,
+        "vault": vault,
+        "registry": ZERO_ADDRESS,
         "recipient": fee_recipient,
         "fee_bps": FEE_BPS,
         "period": PERIOD_SECONDS,
@@ -91,8 +102,13 @@ def deploy_args(admin, energy_token, stablecoin, fee_recipient, /, **changes):
 # ----------------------------------------------------------------------------- deployment and completeness
 
 
-def test_deployment_parameters_constants_and_size(a, energy_token, stablecoin, fee_recipient, admin, chain):
+def test_deployment_parameters_constants_and_size(a, vault, energy_token, stablecoin, fee_recipient, admin, chain):
     assert (a.energyToken(), a.paymentToken(), a.feeRecipient()) == (energy_token.address, stablecoin.address, fee_recipient.address)
+    # The tokens are the vault's; the auction is its registered market, with no meter registry.
+    assert (a.vault(), a.meterRegistry()) == (vault.address, ZERO_ADDRESS)
+    assert (vault.energyToken(), vault.paymentToken()) == (energy_token.address, stablecoin.address)
+    assert vault.marketInfo(a) == (True, 0, False)
+    assert a.readingDeadline() == PERIOD_SECONDS  # the default: a period's length
     assert (a.gridFeeBps(), a.accruedFees()) == (FEE_BPS, 0)
     assert (a.periodLength(), a.gateClosure()) == (PERIOD_SECONDS, GATE_SECONDS)
     assert (a.minPrice(), a.tickSize(), a.maxPrice(), a.tickCount()) == (MIN_PRICE, TICK_SIZE, MAX_PRICE, 256)
@@ -111,8 +127,10 @@ def test_deployment_parameters_constants_and_size(a, energy_token, stablecoin, f
 
 
 def test_every_function_error_and_event_is_exercised(auction):
-    # RoleAdminChanged cannot happen: nothing calls OpenZeppelin's internal _setRoleAdmin.
-    assert unexercised_abi_items("EnergyAuction", ["test_energy_auction.py"], ("function", "event", "error"), {"RoleAdminChanged"}) == []
+    # RoleAdminChanged cannot happen: nothing calls OpenZeppelin's internal _setRoleAdmin. The
+    # standing orders (recordMetered and what it emits and raises) are tested in test_standing_orders.py.
+    modules = ["test_energy_auction.py", "test_standing_orders.py"]
+    assert unexercised_abi_items("EnergyAuction", modules, ("function", "event", "error"), {"RoleAdminChanged"}) == []
 
 
 def test_access_control_surface(a, admin, other, stranger):
@@ -135,15 +153,16 @@ def test_access_control_surface(a, admin, other, stranger):
     assert not a.hasRole(PAUSER_ROLE, stranger)
 
 
-@pytest.mark.parametrize("field", ["admin", "energy", "payment"])
-def test_constructor_rejects_zero_addresses(project, auction, admin, energy_token, stablecoin, fee_recipient, field):
+@pytest.mark.parametrize("field", ["admin", "vault"])
+def test_constructor_rejects_zero_addresses(project, auction, admin, vault, fee_recipient, field):
+    """The meter registry may be zero (an auction of firm orders, as the conftest one); the vault may not."""
     with deploy_reverts(auction.ZeroAddress):
-        project.EnergyAuction.deploy(*deploy_args(admin, energy_token, stablecoin, fee_recipient, **{field: ZERO_ADDRESS}), sender=admin)
+        project.EnergyAuction.deploy(*deploy_args(admin, vault, fee_recipient, **{field: ZERO_ADDRESS}), sender=admin)
 
 
-def test_constructor_rejects_bad_parameters(project, auction, admin, energy_token, stablecoin, fee_recipient):
+def test_constructor_rejects_bad_parameters(project, auction, admin, vault, fee_recipient):
     def deploy(**changes):
-        return project.EnergyAuction.deploy(*deploy_args(admin, energy_token, stablecoin, fee_recipient, **changes), sender=admin)
+        return project.EnergyAuction.deploy(*deploy_args(admin, vault, fee_recipient, **changes), sender=admin)
 
     with deploy_reverts(auction.InvalidFeeRecipient, ZERO_ADDRESS):
         deploy(recipient=ZERO_ADDRESS)
@@ -204,8 +223,12 @@ def test_a_grid_change_applies_only_to_markets_without_orders(a, admin, alice, b
 # ----------------------------------------------------------------------------- submission
 
 
-def test_submit_bid_escrows_payment_and_records_the_order(a, alice, stablecoin, energy_token, period):
-    before = stablecoin.balanceOf(alice)
+def test_submit_bid_escrows_payment_and_records_the_order(a, vault, alice, stablecoin, energy_token, period):
+    """The escrow moves from the bidder's vault balance to the auction's: no token moves, so the
+    auction's event is the only log."""
+    before = holdings(vault, [alice, a])
+    assert before[1] == (0, 0)
+    tokens_before = wallets((energy_token, stablecoin), [alice, vault, a])
     tx = a.submitBid(period, 1_001, price(150), sender=alice)
     escrow = cost_ceil(1_001, price(150))
     oid = order_id(period, True, 1)
@@ -222,10 +245,9 @@ def test_submit_bid_escrows_payment_and_records_the_order(a, alice, stablecoin, 
             limitPricePerKWh=price(150),
             escrow=escrow,
         ),
-        transfer(stablecoin, alice, a, escrow),
     )
-    assert stablecoin.balanceOf(alice) == before - escrow and stablecoin.balanceOf(a) == escrow
-    assert energy_token.balanceOf(a) == 0
+    assert holdings(vault, [alice, a]) == [(before[0][0], before[0][1] - escrow), (0, escrow)]
+    assert wallets((energy_token, stablecoin), [alice, vault, a]) == tokens_before
     assert a.getOrder(oid) == (alice.address, period, True, 1_001, price(150), 150, 0, False)
     second = a.submitBid(period, 500, price(150), sender=alice).return_value
     assert second == order_id(period, True, 2)
@@ -243,8 +265,9 @@ def test_submit_bid_escrows_payment_and_records_the_order(a, alice, stablecoin, 
     )
 
 
-def test_submit_ask_escrows_energy(a, bob, energy_token, stablecoin, period):
-    before = energy_token.balanceOf(bob)
+def test_submit_ask_escrows_energy(a, vault, bob, energy_token, stablecoin, period):
+    before = holdings(vault, [bob])[0]
+    tokens_before = wallets((energy_token, stablecoin), [bob, vault, a])
     submit(a, bob, period, True, 100, 3)  # a bid first: sequence numbers are shared by both sides
     tx = a.submitAsk(period, 2_500, MAX_PRICE, sender=bob)
     oid = order_id(period, False, 2)
@@ -261,18 +284,139 @@ def test_submit_ask_escrows_energy(a, bob, energy_token, stablecoin, period):
             limitPricePerKWh=MAX_PRICE,
             escrow=2_500,
         ),
-        transfer(energy_token, bob, a, 2_500),
     )
-    assert energy_token.balanceOf(bob) == before - 2_500 and energy_token.balanceOf(a) == 2_500
+    bid_escrow = cost_ceil(100, price(3))
+    assert holdings(vault, [bob, a]) == [(before[0] - 2_500, before[1] - bid_escrow), (2_500, bid_escrow)]
+    assert wallets((energy_token, stablecoin), [bob, vault, a]) == tokens_before
     assert a.getOrder(oid) == (bob.address, period, False, 2_500, MAX_PRICE, N_TICKS - 1, 0, False)
     assert a.getTickVolumes(period)[1][N_TICKS - 1] == 2_500
-    assert stablecoin.balanceOf(a) == cost_ceil(100, price(3))
 
 
-def test_bad_submissions_revert_and_move_nothing(a, alice, energy_token, stablecoin, chain, period):
+def test_a_shortfall_of_the_vault_balance_is_pulled_from_the_wallet(a, vault, alice, energy_token, stablecoin, period):
+    """The vault takes what the trader's balance holds and pulls the rest from the wallet through the
+    allowance the trader gave the vault: the vault's Deposited log and the token's transfer to it."""
+    energy, cash = vault.balancesOf(alice)
+    vault.withdraw(stablecoin, cash - 100, alice, sender=alice)  # 100 left in the vault
+    vault.withdraw(energy_token, energy - 1_000, alice, sender=alice)  # 1,000 Wh left
+    wallet, reserves = wallets((energy_token, stablecoin), [alice])[0], vault.reserves()
+    escrow = cost_ceil(1_001, price(150))
+    tx = a.submitBid(period, 1_001, price(150), sender=alice)
+    bid = order_id(period, True, 1)
+    assert_logs(
+        tx,
+        log(
+            a.OrderSubmitted,
+            orderId=bid,
+            period=period,
+            trader=alice.address,
+            isBid=True,
+            amountWh=1_001,
+            limitPricePerKWh=price(150),
+            escrow=escrow,
+        ),
+        log(vault.Deposited, account=alice.address, token=stablecoin.address, amount=escrow - 100),
+        transfer(stablecoin, alice, vault, escrow - 100),
+    )
+    tx = a.submitAsk(period, 2_500, MAX_PRICE, sender=alice)
+    assert_logs(
+        tx,
+        log(
+            a.OrderSubmitted,
+            orderId=order_id(period, False, 2),
+            period=period,
+            trader=alice.address,
+            isBid=False,
+            amountWh=2_500,
+            limitPricePerKWh=MAX_PRICE,
+            escrow=2_500,
+        ),
+        log(vault.Deposited, account=alice.address, token=energy_token.address, amount=1_500),
+        transfer(energy_token, alice, vault, 1_500),
+    )
+    assert holdings(vault, [alice, a]) == [(0, 0), (2_500, escrow)]
+    assert wallets((energy_token, stablecoin), [alice])[0] == (wallet[0] - 1_500, wallet[1] - (escrow - 100))
+    assert vault.reserves() == (reserves[0] + 1_500, reserves[1] + escrow - 100)
+    assert wallets((energy_token, stablecoin), [vault])[0] == vault.reserves()
+    # Without the allowance the pull fails in the token, and the order with it.
+    stablecoin.approve(vault, 0, sender=alice)
+    with reverts(stablecoin.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=escrow):
+        a.submitBid(period, 1_001, price(150), sender=alice)
+    assert a.getMarket(period).orderCount == 2 and holdings(vault, [alice])[0] == (0, 0)
+
+
+def test_a_trader_who_has_not_approved_the_auction_is_refused(a, vault, admin, alice, stranger, energy_token, stablecoin, period):
+    """Only an account that approved this market in the vault has its balance taken (the vault checks
+    it before any pull); an approval can be withdrawn and given again."""
+    stablecoin.addConsumerBalance(stranger, 1_000, sender=admin)
+    for token in (energy_token, stablecoin):
+        token.approve(vault, MAX_UINT, sender=stranger)  # an allowance is not an approval of the market
+    assert not vault.isMarketApproved(stranger, a)
+    with reverts(vault.MarketNotApproved, account=stranger.address, market=a.address):
+        a.submitBid(period, 1_000, MIN_PRICE, sender=stranger)
+    tx = vault.setMarketApproval(a, False, sender=alice)
+    assert_logs(tx, log(vault.MarketApprovalSet, account=alice.address, market=a.address, approved=False))
+    before = holdings(vault, [alice, a])
+    with reverts(vault.MarketNotApproved, account=alice.address, market=a.address):
+        a.submitBid(period, 1_000, MIN_PRICE, sender=alice)
+    with reverts(vault.MarketNotApproved, account=alice.address, market=a.address):
+        a.submitAsk(period, 1_000, MIN_PRICE, sender=alice)
+    assert holdings(vault, [alice, a]) == before and a.getMarket(period).orderCount == 0
+    vault.setMarketApproval(a, True, sender=alice)
+    a.submitAsk(period, 1_000, MIN_PRICE, sender=alice)
+    assert holdings(vault, [alice, a]) == [(before[0][0] - 1_000, before[0][1]), (1_000, 0)]
+
+
+def test_an_auction_the_vault_has_not_registered_is_refused(project, admin, vault, fee_recipient, alice, chain):
+    """An auction is a market of the vault only once the vault's admin registered it: before, no
+    escrow can be taken for it, nor can anyone approve it."""
+    unregistered = project.EnergyAuction.deploy(*deploy_args(admin, vault, fee_recipient), sender=admin)
+    period = open_period(chain)
+    before = holdings(vault, [alice])
+    with reverts(vault.NotMarket, caller=unregistered.address):
+        vault.setMarketApproval(unregistered, True, sender=alice)
+    with reverts(vault.NotMarket, caller=unregistered.address):
+        unregistered.submitBid(period, 1_000, MIN_PRICE, sender=alice)
+    with reverts(vault.NotMarket, caller=unregistered.address):
+        unregistered.submitAsk(period, 1_000, MIN_PRICE, sender=alice)
+    assert unregistered.getMarket(period).orderCount == 0 and holdings(vault, [alice]) == before
+    vault.registerMarket(unregistered, sender=admin)
+    vault.setMarketApproval(unregistered, True, sender=alice)
+    unregistered.submitBid(period, 1_000, MIN_PRICE, sender=alice)
+    escrow = cost_ceil(1_000, MIN_PRICE)
+    assert holdings(vault, [alice, unregistered]) == [(before[0][0], before[0][1] - escrow), (0, escrow)]
+
+
+def test_a_market_the_vault_closed_takes_no_escrow_but_pays_out(a, vault, admin, alice, bob, keeper, fee_recipient, chain, period):
+    """The vault's admin closing the auction as a market stops new escrow; clearing, claims and the
+    fee withdrawal still pay out of the auction's vault balance, as under a pause."""
+    bid = submit(a, alice, period, True, 1_000, 150)
+    ask = submit(a, bob, period, False, 1_000, 100)
+    tx = vault.closeMarket(a, sender=admin)
+    assert_logs(tx, log(vault.MarketClosedForIntake, market=a.address))
+    with reverts(vault.MarketClosed, market=a.address):
+        a.submitBid(period, 1_000, MIN_PRICE, sender=alice)
+    with reverts(vault.MarketClosed, market=a.address):
+        a.submitAsk(period, 1_000, MIN_PRICE, sender=bob)
+    before = holdings(vault, [alice, bob, fee_recipient])
+    close_gate(chain, period)
+    a.clear(period, sender=keeper)
+    a.claim(bid, sender=keeper)
+    a.claim(ask, sender=keeper)
+    fees = a.accruedFees()
+    a.withdrawFees(sender=fee_recipient)
+    bid_out, ask_out = a.getOrderOutcome(bid), a.getOrderOutcome(ask)
+    assert holdings(vault, [alice, bob, fee_recipient, a]) == [
+        (before[0][0] + 1_000, before[0][1] + bid_out.refund),
+        (before[1][0], before[1][1] + ask_out.payment - ask_out.fee),
+        (before[2][0], before[2][1] + fees),
+        (0, 0),
+    ]
+
+
+def test_bad_submissions_revert_and_move_nothing(a, vault, alice, energy_token, stablecoin, chain, period):
     now = chain.pending_timestamp
     chain.pending_timestamp = now  # reverted calls mine nothing: every check below runs at `now`
-    before = holdings((energy_token, stablecoin), [alice, a])
+    before = holdings(vault, [alice, a]), wallets((energy_token, stablecoin), [alice, vault])
     for amount in (0, MAX_ORDER_WH + 1):
         with reverts(a.AmountOutOfRange, amountWh=amount, maxAmountWh=MAX_ORDER_WH):
             a.submitBid(period, amount, MIN_PRICE, sender=alice)
@@ -294,7 +438,7 @@ def test_bad_submissions_revert_and_move_nothing(a, alice, energy_token, stablec
         a.submitBid(past, 1_000, MIN_PRICE, sender=alice)
     with reverts(a.GateClosed, period=0, gateClosureTime=0):
         a.submitBid(0, 1_000, MIN_PRICE, sender=alice)
-    assert holdings((energy_token, stablecoin), [alice, a]) == before
+    assert (holdings(vault, [alice, a]), wallets((energy_token, stablecoin), [alice, vault])) == before
     assert a.getMarket(period).orderCount == 0
     a.submitAsk(furthest, 1_000, MIN_PRICE, sender=alice)  # the furthest itself is open
     assert a.getMarket(furthest).orderCount == 1
@@ -302,7 +446,7 @@ def test_bad_submissions_revert_and_move_nothing(a, alice, energy_token, stablec
 
 def test_gate_closes_at_its_exact_second(a, alice, bob, keeper, chain, period):
     closes_at = period * PERIOD_SECONDS - GATE_SECONDS
-    assert a.gateClosureTime(period) == closes_at
+    assert a.gateClosureTime(period) == a.clearingTime(period) == closes_at  # no meter registry: clears at the gate
     chain.pending_timestamp = closes_at - 1
     with reverts(a.GateNotClosed, period=period, gateClosureTime=closes_at):
         a.clear(period, sender=keeper)  # the market does not clear the second before
@@ -318,23 +462,81 @@ def test_gate_closes_at_its_exact_second(a, alice, bob, keeper, chain, period):
 
 
 def test_gate_closure_time_saturates(a):
-    assert a.gateClosureTime(0) == 0
-    assert a.gateClosureTime(1) == PERIOD_SECONDS - GATE_SECONDS
-    assert a.gateClosureTime(MAX_UINT) == MAX_UINT - GATE_SECONDS
+    assert a.gateClosureTime(0) == a.clearingTime(0) == 0
+    assert a.gateClosureTime(1) == a.clearingTime(1) == PERIOD_SECONDS - GATE_SECONDS
+    assert a.gateClosureTime(MAX_UINT) == a.clearingTime(MAX_UINT) == MAX_UINT - GATE_SECONDS
+
+
+def test_with_a_meter_registry_a_market_clears_after_its_reading_deadline(
+    project, a, admin, vault, fee_recipient, alice, keeper, stranger, chain, period
+):
+    """With a meter registry (here a plain account: no reading is sent) a market waits for its
+    interval's readings: it clears from (period + 1) * length + readingDeadline, and GateNotClosed
+    names that time. Firm orders still close at the gate. The deadline is the admin's, at most a
+    period's length; it moves nothing in an auction without a registry."""
+    metered = project.EnergyAuction.deploy(*deploy_args(admin, vault, fee_recipient, registry=stranger), sender=admin)
+    vault.registerMarket(metered, sender=admin)
+    vault.setMarketApproval(metered, True, sender=alice)
+    assert (metered.meterRegistry(), metered.readingDeadline()) == (stranger.address, PERIOD_SECONDS)
+    assert metered.clearingTime(period) == (period + 1) * PERIOD_SECONDS + PERIOD_SECONDS
+    assert metered.gateClosureTime(period) == gate_closure_time(period)
+    assert metered.clearingTime(MAX_UINT) == MAX_UINT  # saturates
+    with reverts(metered.InvalidReadingDeadline, deadlineSeconds=PERIOD_SECONDS + 1, maxSeconds=PERIOD_SECONDS):
+        metered.setReadingDeadline(PERIOD_SECONDS + 1, sender=admin)
+    with reverts(metered.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        metered.setReadingDeadline(60, sender=stranger)
+    tx = metered.setReadingDeadline(60, sender=admin)
+    assert_logs(tx, log(metered.ReadingDeadlineUpdated, previousSeconds=PERIOD_SECONDS, newSeconds=60))
+    clears_at = (period + 1) * PERIOD_SECONDS + 60
+    assert (metered.readingDeadline(), metered.clearingTime(period)) == (60, clears_at)
+    # A firm-order auction's markets clear at the gate whatever its deadline.
+    a.setReadingDeadline(60, sender=admin)
+    assert a.clearingTime(period) == a.gateClosureTime(period)
+    bid = metered.submitBid(period, 1_000, MIN_PRICE, sender=alice).return_value
+    chain.pending_timestamp = gate_closure_time(period)
+    with reverts(metered.GateClosed, period=period, gateClosureTime=gate_closure_time(period)):
+        metered.submitBid(period, 1_000, MIN_PRICE, sender=alice)
+    chain.pending_timestamp = clears_at - 1
+    with reverts(metered.GateNotClosed, period=period, gateClosureTime=clears_at):
+        metered.clear(period, sender=keeper)  # the gate has closed, the interval's readings may still come
+    chain.pending_timestamp = clears_at
+    metered.clear(period, sender=keeper)
+    assert metered.getMarket(period).cleared
+    metered.claim(bid, sender=keeper)
+    assert metered.getOrderOutcome(bid).refund == cost_ceil(1_000, MIN_PRICE)
+    # The full range: a deadline of zero clears at the period's end.
+    tx = metered.setReadingDeadline(0, sender=admin)
+    assert_logs(tx, log(metered.ReadingDeadlineUpdated, previousSeconds=60, newSeconds=0))
+    assert metered.clearingTime(period + 1) == (period + 2) * PERIOD_SECONDS
+    metered.setReadingDeadline(PERIOD_SECONDS, sender=admin)
+    assert metered.readingDeadline() == PERIOD_SECONDS
+
+
+def on_own_vault(project, admin, energy_token, cash, fee_recipient, traders):
+    """A vault of EnergyToken and `cash` with an auction of firm orders registered in it, approved by
+    `traders` both as their market and with an unlimited `cash` allowance: their escrow is pulled
+    from their wallets."""
+    own_vault = project.EnergyVault.deploy(admin, energy_token, cash, sender=admin)
+    auction = project.EnergyAuction.deploy(*deploy_args(admin, own_vault, fee_recipient), sender=admin)
+    own_vault.registerMarket(auction, sender=admin)
+    for trader in traders:
+        own_vault.setMarketApproval(auction, True, sender=trader)
+        cash.approve(own_vault, MAX_UINT, sender=trader)
+    return own_vault, auction
 
 
 def test_tick_volume_is_bounded(project, admin, energy_token, fee_recipient, alice, chain):
     """1 TWh per side of a tick: running totals fit their 40 bits. A mintable token pays for it."""
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed here: a plain mintable ERC-20
-    big = project.EnergyAuction.deploy(*deploy_args(admin, energy_token, cash, fee_recipient), sender=admin)
+    cash_vault, big = on_own_vault(project, admin, energy_token, cash, fee_recipient, [alice])
     cash.mint(alice, 10**20, sender=alice)
-    cash.approve(big, MAX_UINT, sender=alice)
     period = open_period(chain)
     big.submitBid(period, MAX_ORDER_WH - 5, MIN_PRICE, sender=alice)
-    before = cash.balanceOf(alice)
+    before = cash.balanceOf(alice), cash_vault.balancesOf(big)
     with reverts(big.TickVolumeTooLarge, period=period, tick=0, volumeWh=MAX_ORDER_WH + 1, maxVolumeWh=MAX_ORDER_WH):
         big.submitBid(period, 6, MIN_PRICE, sender=alice)
-    assert cash.balanceOf(alice) == before
+    escrow = cost_ceil(MAX_ORDER_WH - 5, MIN_PRICE)  # pulled from the wallet
+    assert (cash.balanceOf(alice), cash_vault.balancesOf(big)) == before == (10**20 - escrow, (0, escrow))
     big.submitBid(period, 5, MIN_PRICE, sender=alice)  # exactly the bound
     big.submitBid(period, MAX_ORDER_WH, MIN_PRICE + TICK_SIZE, sender=alice)  # another tick is another level
     assert list(big.getTickVolumes(period)[0][:2]) == [MAX_ORDER_WH, MAX_ORDER_WH]
@@ -437,31 +639,29 @@ def test_long_bids_fill_best_first_then_share_the_marginal_level(a, auction_trad
 
 
 def test_no_crossing_clears_with_volume_zero_and_refunds_everything(
-    a, auction_traders, alice, bob, keeper, chain, energy_token, stablecoin, period
+    a, vault, auction_traders, alice, bob, keeper, chain, energy_token, stablecoin, period
 ):
-    before = holdings((energy_token, stablecoin), [alice, bob])
+    before = holdings(vault, [alice, bob])
+    tokens_before = wallets((energy_token, stablecoin), [alice, bob, vault])
     bid = submit(a, alice, period, True, 1_000, 10)
     ask = submit(a, bob, period, False, 1_000, 20)
     _, m = cleared(a, chain, keeper, period)
     assert (m.volumeWh, m.longSide, m.cleared) == (0, NONE, True)
     assert a.getOrderOutcome(bid) == (0, 0, 0, cost_ceil(1_000, price(10)), False)
     assert a.getOrderOutcome(ask) == (0, 0, 0, 1_000, False)
+    # Refunds are credited to the vault balances the escrow came from: the auction's event only.
     tx = a.claim(bid, sender=keeper)
     assert_logs(
         tx,
         log(
             a.OrderClaimed, orderId=bid, trader=alice.address, isBid=True, filledWh=0, payment=0, fee=0, refund=cost_ceil(1_000, price(10))
         ),
-        transfer(stablecoin, a, alice, cost_ceil(1_000, price(10))),
     )
     tx = a.claim(ask, sender=keeper)
-    assert_logs(
-        tx,
-        log(a.OrderClaimed, orderId=ask, trader=bob.address, isBid=False, filledWh=0, payment=0, fee=0, refund=1_000),
-        transfer(energy_token, a, bob, 1_000),
-    )
-    assert holdings((energy_token, stablecoin), [alice, bob]) == before
-    assert (energy_token.balanceOf(a), stablecoin.balanceOf(a), a.accruedFees()) == (0, 0, 0)
+    assert_logs(tx, log(a.OrderClaimed, orderId=ask, trader=bob.address, isBid=False, filledWh=0, payment=0, fee=0, refund=1_000))
+    assert holdings(vault, [alice, bob, a]) == [*before, (0, 0)]
+    assert a.accruedFees() == 0
+    assert wallets((energy_token, stablecoin), [alice, bob, vault]) == tokens_before
 
 
 def test_an_empty_market_clears_at_the_grid_midpoint(a, keeper, chain, period):
@@ -501,9 +701,12 @@ def test_clear_errors(a, alice, keeper, chain, period):
 # ----------------------------------------------------------------------------- claims and money
 
 
-def test_claims_pay_the_uniform_price_fee_and_refunds(a, alice, bob, carol, keeper, fee_recipient, chain, energy_token, stablecoin, period):
+def test_claims_pay_the_uniform_price_fee_and_refunds(
+    a, vault, alice, bob, carol, keeper, fee_recipient, chain, energy_token, stablecoin, period
+):
     """Bob asks 1,000 @ tick 100 and Carol 999 @ 102; Alice bids 2,500 @ 150. The asks are short:
-    the price is the midpoint of 102..150, tick 126, and both asks fill in full."""
+    the price is the midpoint of 102..150, tick 126, and both asks fill in full. Claims and the fee
+    withdrawal credit vault balances: no token moves, the vault's token balances stay put."""
     bid = submit(a, alice, period, True, 2_500, 150)
     ask = submit(a, bob, period, False, 1_000, 100)
     ask2 = submit(a, carol, period, False, 999, 102)
@@ -520,23 +723,22 @@ def test_claims_pay_the_uniform_price_fee_and_refunds(a, alice, bob, carol, keep
     assert pay == cost_ceil(1_999, p) and gross == 1_000 * p // 1_000 and fee == gross * FEE_BPS // 10_000
     assert a.accruedFees() == pay - gross - gross2 + fee + fee2  # fees and rounding, accrued at clearing
     escrow = cost_ceil(2_500, price(150))
-    alice_before, bob_before = holdings((energy_token, stablecoin), [alice, bob])
+    assert holdings(vault, [a])[0] == (1_999, escrow)  # the asks' energy and the bid's escrow
+    alice_before, bob_before, fees_before = holdings(vault, [alice, bob, fee_recipient])
+    tokens_before = wallets((energy_token, stablecoin), [alice, bob, fee_recipient, vault])
 
-    tx = a.claim(bid, sender=keeper)  # a keeper claims for Alice: the value goes to Alice
+    tx = a.claim(bid, sender=keeper)  # a keeper claims for Alice: the value goes to Alice's vault balance
     assert_logs(
         tx,
         log(a.OrderClaimed, orderId=bid, trader=alice.address, isBid=True, filledWh=1_999, payment=pay, fee=0, refund=escrow - pay),
-        transfer(energy_token, a, alice, 1_999),
-        transfer(stablecoin, a, alice, escrow - pay),
     )
-    assert holdings((energy_token, stablecoin), [alice])[0] == (alice_before[0] + 1_999, alice_before[1] + escrow - pay)
+    assert holdings(vault, [alice])[0] == (alice_before[0] + 1_999, alice_before[1] + escrow - pay)
     tx = a.claim(ask, sender=bob)
     assert_logs(
         tx,
         log(a.OrderClaimed, orderId=ask, trader=bob.address, isBid=False, filledWh=1_000, payment=gross, fee=fee, refund=0),
-        transfer(stablecoin, a, bob, gross - fee),
     )
-    assert holdings((energy_token, stablecoin), [bob])[0] == (bob_before[0], bob_before[1] + gross - fee)
+    assert holdings(vault, [bob])[0] == (bob_before[0], bob_before[1] + gross - fee)
     assert a.getOrderOutcome(ask) == (1_000, gross, fee, 0, True)
     assert a.getOrder(ask).claimed
     with reverts(a.AlreadyClaimed, orderId=ask):
@@ -546,13 +748,14 @@ def test_claims_pay_the_uniform_price_fee_and_refunds(a, alice, bob, carol, keep
     with reverts(a.NotFeeRecipient, caller=keeper.address, feeRecipient=fee_recipient.address):
         a.withdrawFees(sender=keeper)
     accrued = a.accruedFees()
-    tx = a.withdrawFees(sender=fee_recipient)
-    assert_logs(
-        tx, log(a.FeesWithdrawn, feeRecipient=fee_recipient.address, amount=accrued), transfer(stablecoin, a, fee_recipient, accrued)
-    )
+    assert holdings(vault, [a])[0] == (0, accrued)  # what is left is the fees
+    tx = a.withdrawFees(sender=fee_recipient)  # credited to the recipient's vault balance
+    assert_logs(tx, log(a.FeesWithdrawn, feeRecipient=fee_recipient.address, amount=accrued))
+    assert holdings(vault, [fee_recipient])[0] == (fees_before[0], fees_before[1] + accrued)
     with reverts(a.NoFeesAccrued):
         a.withdrawFees(sender=fee_recipient)
-    assert (energy_token.balanceOf(a), stablecoin.balanceOf(a), a.accruedFees()) == (0, 0, 0)
+    assert holdings(vault, [a])[0] == (0, 0) and a.accruedFees() == 0
+    assert wallets((energy_token, stablecoin), [alice, bob, fee_recipient, vault]) == tokens_before
 
 
 def test_unknown_orders(a, alice, keeper, period):
@@ -585,7 +788,7 @@ def test_fee_rate_is_fixed_when_a_market_opens(a, admin, alice, bob, keeper, cha
     assert a.getMarket(period + 1).feeBps == 200 and a.getOrderOutcome(later_ask).fee == gross * 200 // 10_000
 
 
-def test_fee_recipient_change(a, admin, fee_recipient, stranger, alice, bob, keeper, chain, stablecoin, period):
+def test_fee_recipient_change(a, vault, admin, fee_recipient, stranger, alice, bob, keeper, chain, stablecoin, period):
     submit(a, alice, period, True, 10_000, 200)
     submit(a, bob, period, False, 10_000, 100)
     close_gate(chain, period)
@@ -599,8 +802,11 @@ def test_fee_recipient_change(a, admin, fee_recipient, stranger, alice, bob, kee
     assert accrued > 0
     with reverts(a.NotFeeRecipient, caller=fee_recipient.address, feeRecipient=stranger.address):
         a.withdrawFees(sender=fee_recipient)
-    a.withdrawFees(sender=stranger)  # fees accrued before the change go to the new recipient
-    assert stablecoin.balanceOf(stranger) == accrued
+    wallet, (held_wh, held) = stablecoin.balanceOf(stranger), holdings(vault, [a])[0]
+    a.withdrawFees(sender=stranger)  # fees accrued before the change go to the new recipient, in the vault
+    # The auction keeps the unclaimed orders' escrow; only the fees left it.
+    assert holdings(vault, [stranger, fee_recipient, a]) == [(0, accrued), (0, 0), (held_wh, held - accrued)]
+    assert stablecoin.balanceOf(stranger) == wallet
 
 
 def test_admin_functions_refuse_strangers(a, stranger):
@@ -647,44 +853,102 @@ def test_pause_stops_submission_but_never_clearing_or_claims(
     assert submit(a, alice, period + 3, True, 1_000, 0) >> 64 == period + 3
 
 
-def test_token_reentry_is_refused(project, admin, energy_token, fee_recipient, alice, keeper, chain):
+def innermost_refusal(chain, sender, contract, data) -> str:
+    """The contract whose lock refused `sender`'s call of `contract` with `data`, replayed with the
+    node's call tracer: the innermost call that reverted with ReentrancyGuardReentrantCall (the
+    auction and the vault share the error, so its data alone does not tell them apart)."""
+    call = {"from": sender.address, "to": contract.address, "data": to_hex(data), "gas": hex(10_000_000)}
+    tree = chain.provider.make_request("debug_traceCall", [call, "latest", {"tracer": "callTracer"}])
+    frames, refused = [tree], []
+    while frames:
+        frame = frames.pop()
+        if frame.get("error") and frame.get("output") == REENTRANT_CALL_SELECTOR:
+            refused.append((frame.get("depth", 0), frame["to"]))
+        frames += [dict(c, depth=frame.get("depth", 0) + 1) for c in frame.get("calls", ())]
+    assert refused, f"no call was refused by a lock: {tree.get('error')}"
+    return to_checksum_address(max(refused)[1])
+
+
+@pytest.mark.parametrize("inner", ["submitBid", "submitAsk", "claim", "withdrawFees"])
+def test_a_reentrant_token_inside_the_vault_pull_finds_the_auction_locked(
+    project, admin, energy_token, fee_recipient, alice, keeper, chain, inner
+):
+    """The auction moves no token itself; its vault pulls an escrow shortfall from the trader's wallet.
+    A payment token that calls back into the auction from inside that pull meets the auction's guard
+    (submitBid, submitAsk, claim and withdrawFees share it), and nothing moves."""
     cash = project.ReentrantToken.deploy(sender=admin)
-    hostile = project.EnergyAuction.deploy(*deploy_args(admin, energy_token, cash, fee_recipient), sender=admin)
+    cash_vault, hostile = on_own_vault(project, admin, energy_token, cash, fee_recipient, [alice])
     cash.mint(alice, 10**12, sender=alice)
-    cash.approve(hostile, MAX_UINT, sender=alice)
     period = open_period(chain)
     first = hostile.submitBid(period, 1_000, MIN_PRICE, sender=alice).return_value
-    second = hostile.submitBid(period, 1_000, MIN_PRICE, sender=alice).return_value
     close_gate(chain, period)
-    hostile.clear(period, sender=keeper)
-    # The refund transfer of the first claim calls claim(second) from inside it.
-    cash.arm(hostile, hostile.claim.encode_input(second), sender=alice)
+    hostile.clear(period, sender=keeper)  # `first` can be claimed now (a refund: nothing crossed)
+    later = open_period(chain)
+    payloads = {
+        "submitBid": hostile.submitBid.encode_input(later, 1_000, MIN_PRICE),
+        "submitAsk": hostile.submitAsk.encode_input(later, 1_000, MIN_PRICE),
+        "claim": hostile.claim.encode_input(first),
+        "withdrawFees": hostile.withdrawFees.encode_input(),
+    }
+    before = wallets((energy_token, cash), [alice, cash_vault]), holdings(cash_vault, [alice, hostile])
+    cash.arm(hostile, payloads[inner], sender=alice)
+    outer = hostile.submitBid.encode_input(later, 2_000, MIN_PRICE)
+    assert innermost_refusal(chain, alice, hostile, outer) == hostile.address
     with reverts(hostile.ReentrancyGuardReentrantCall):
-        hostile.claim(first, sender=keeper)
-    assert cash.balanceOf(hostile) == 2 * cost_ceil(1_000, MIN_PRICE)
-    assert not hostile.getOrder(first).claimed and not hostile.getOrder(second).claimed
+        hostile.submitBid(later, 2_000, MIN_PRICE, sender=alice)
+    assert (wallets((energy_token, cash), [alice, cash_vault]), holdings(cash_vault, [alice, hostile])) == before
+    assert before[1] == [(0, 0), (0, cost_ceil(1_000, MIN_PRICE))]  # the first bid's escrow, pulled unarmed
+    assert not hostile.getOrder(first).claimed and hostile.getMarket(later).orderCount == 0
 
 
-def test_a_token_that_returns_false_is_refused(project, admin, energy_token, fee_recipient, alice, keeper, chain):
-    """SafeERC20: a payment token whose transfer returns false does not count as paid."""
-    cash = project.FailingToken.deploy(sender=admin)
-    odd = project.EnergyAuction.deploy(*deploy_args(admin, energy_token, cash, fee_recipient), sender=admin)
+def test_a_reentrant_token_inside_the_vault_pull_finds_the_vault_locked(project, admin, energy_token, fee_recipient, alice, chain):
+    """The vault's own lock: from inside one auction's pull the token bids in a second auction of the
+    same vault, which is not locked itself, and that auction's take meets the vault's guard."""
+    cash = project.ReentrantToken.deploy(sender=admin)
+    cash_vault, hostile = on_own_vault(project, admin, energy_token, cash, fee_recipient, [alice])
+    second = project.EnergyAuction.deploy(*deploy_args(admin, cash_vault, fee_recipient), sender=admin)
+    cash_vault.registerMarket(second, sender=admin)
     cash.mint(alice, 10**12, sender=alice)
-    cash.approve(odd, MAX_UINT, sender=alice)
     period = open_period(chain)
-    bid = odd.submitBid(period, 1_000, MIN_PRICE, sender=alice).return_value
+    before = wallets((energy_token, cash), [alice, cash_vault]), holdings(cash_vault, [alice, hostile, second])
+    cash.arm(second, second.submitBid.encode_input(period, 1_000, MIN_PRICE), sender=alice)
+    outer = hostile.submitBid.encode_input(period, 1_000, MIN_PRICE)
+    assert innermost_refusal(chain, alice, hostile, outer) == cash_vault.address
+    with reverts(hostile.ReentrancyGuardReentrantCall):
+        hostile.submitBid(period, 1_000, MIN_PRICE, sender=alice)
+    assert (wallets((energy_token, cash), [alice, cash_vault]), holdings(cash_vault, [alice, hostile, second])) == before
+    assert hostile.getMarket(period).orderCount == second.getMarket(period).orderCount == 0
+    # Unarmed, the same bid goes through: the pull, then the escrow in the auction's balance.
+    cash.arm(ZERO_ADDRESS, b"", sender=alice)
+    hostile.submitBid(period, 1_000, MIN_PRICE, sender=alice)
+    assert holdings(cash_vault, [alice, hostile]) == [(0, 0), (0, cost_ceil(1_000, MIN_PRICE))]
+
+
+def test_claims_do_not_depend_on_the_payment_token(project, admin, energy_token, fee_recipient, alice, keeper, chain):
+    """A claim only credits the trader's vault balance, so a payment token whose transfers return
+    false cannot hold it up. The withdrawal from the vault is the transfer, and the vault's SafeERC20
+    refuses the false return there, leaving the balance in the vault."""
+    cash = project.FailingToken.deploy(sender=admin)
+    cash_vault, odd = on_own_vault(project, admin, energy_token, cash, fee_recipient, [alice])
+    cash.mint(alice, 10**12, sender=alice)
+    period = open_period(chain)
+    bid = odd.submitBid(period, 1_000, MIN_PRICE, sender=alice).return_value  # pulled with transferFrom, which works
     close_gate(chain, period)
     odd.clear(period, sender=keeper)
     cash.setMode(1, sender=alice)  # ReturnFalse
-    with reverts(odd.SafeERC20FailedOperation, token=cash.address):
-        odd.claim(bid, sender=keeper)
-    assert not odd.getOrder(bid).claimed and cash.balanceOf(odd) == cost_ceil(1_000, MIN_PRICE)
+    refund = cost_ceil(1_000, MIN_PRICE)
+    tx = odd.claim(bid, sender=keeper)
+    assert_logs(tx, log(odd.OrderClaimed, orderId=bid, trader=alice.address, isBid=True, filledWh=0, payment=0, fee=0, refund=refund))
+    assert odd.getOrder(bid).claimed and holdings(cash_vault, [alice, odd]) == [(0, refund), (0, 0)]
+    with reverts(cash_vault.SafeERC20FailedOperation, token=cash.address):
+        cash_vault.withdraw(cash, refund, alice, sender=alice)
+    assert holdings(cash_vault, [alice])[0] == (0, refund) and cash.balanceOf(cash_vault) == refund
 
 
 # ----------------------------------------------------------------------------- the back-run
 
 
-def test_the_back_run_gains_nothing_in_the_auction(a, alice, bob, carol, keeper, chain, energy_token, stablecoin, period):
+def test_the_back_run_gains_nothing_in_the_auction(a, vault, alice, bob, carol, keeper, chain, period):
     """The continuous book's back-run: a SELL at 0.10 rests, a BUY at 0.25 arrives, and an
     attacker adds a SELL at 0.25 and a BUY at 0.10 to sell to the buyer at 0.25 and buy the resting
     energy at 0.10. In the auction everyone trades at one price: the buyer and the honest seller trade
@@ -692,7 +956,7 @@ def test_the_back_run_gains_nothing_in_the_auction(a, alice, bob, carol, keeper,
     ends exactly where it started."""
     seller, buyer, attacker = alice, bob, carol
     t_010, t_025 = (100_000 - MIN_PRICE) // TICK_SIZE, (250_000 - MIN_PRICE) // TICK_SIZE
-    before = holdings((energy_token, stablecoin), [seller, buyer, attacker])
+    before = holdings(vault, [seller, buyer, attacker])
     sell = submit(a, seller, period, False, 1_000, t_010)
     buy = submit(a, buyer, period, True, 1_000, t_025)
     attack_sell = submit(a, attacker, period, False, 1_000, t_025)
@@ -704,7 +968,7 @@ def test_the_back_run_gains_nothing_in_the_auction(a, alice, bob, carol, keeper,
     assert fills(a, [sell, buy, attack_sell, attack_buy]) == [1_000, 1_000, 0, 0]
     for oid in (sell, buy, attack_sell, attack_buy):
         a.claim(oid, sender=keeper)
-    after = holdings((energy_token, stablecoin), [seller, buyer, attacker])
+    after = holdings(vault, [seller, buyer, attacker])
     paid = cost_ceil(1_000, 175_000)
     assert after[2] == before[2]  # the attacker: no profit, no loss
     assert after[1] == (before[1][0] + 1_000, before[1][1] - paid)  # the buyer pays the uniform price, not 0.25

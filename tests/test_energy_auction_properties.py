@@ -5,9 +5,10 @@ text) on random books, ties, empty sides, one order and all orders at one tick a
 - every order's payment, gross, fee and refund follow the per-level running totals of the rules
   (recomputed here from the reference's fills), and the accrued fees are the market's surplus;
 - claims in random order, with conservation after every one: for each token the traders', the fee
-  recipient's and the auction's balances add up to what they held before, and the auction holds
-  exactly what it still owes plus the accrued fees; after every claim and the fee withdrawal it
-  holds nothing.
+  recipient's and the auction's EnergyVault balances add up to what they held before, and the
+  auction's balance is exactly what it still owes plus the accrued fees; after every claim and the
+  fee withdrawal it holds nothing. No token moves meanwhile: the vault's token balances stay its
+  reserves, and the traders' wallets are untouched.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from energy_grid.auction import AuctionOrder, clear_market, price_of
 
 from support.auction_helpers import FEE_BPS, N_TICKS, close_gate, cost_ceil, level_money, open_period, price, submit
-from support.market_helpers import token_balances
+from support.market_helpers import token_balances, vault_balances
 
 N_TRADERS = 6
 # Round amounts make equal curves (ties) likely; odd ones make the rounding bite.
@@ -57,13 +58,18 @@ class Expected:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _deployed_first(funded_auction, auction_traders, keeper, fee_recipient, admin):
+def _deployed_first(funded_auction, vault, auction_traders, keeper, fee_recipient, admin):
     """Deploy and fund the auction, and name the accounts, before any test's own state (ape isolation)."""
 
 
-def balances(tokens: tuple[Any, Any], holders: list[str]) -> list[tuple[int, ...]]:
-    """(energy, cash) of each holder, in one JSON-RPC batch."""
-    return token_balances([token.address for token in tokens], holders)
+def balances(vault: Any, holders: list[str]) -> list[tuple[int, int]]:
+    """(energy, cash) vault balance of each holder, in one JSON-RPC batch."""
+    return vault_balances(vault.address, holders)
+
+
+def tokens_held(tokens: tuple[Any, Any], vault: Any, holders: list[str]) -> list[tuple[int, ...]]:
+    """(energy, cash) token balance of the vault and of each holder, in one JSON-RPC batch."""
+    return token_balances([token.address for token in tokens], [vault.address, *holders])
 
 
 def expected_outcomes(book: list[AuctionOrder], fills: dict[int, int], tick: int) -> dict[int, Expected]:
@@ -99,22 +105,24 @@ def expected_outcomes(book: list[AuctionOrder], fills: dict[int, int], tick: int
 @example(book=[(0, True, 300, 104), (1, True, 700, 104), (2, False, 1_000, 100), (3, False, 999, 100)], claim_seed=2)
 @example(book=[(0, False, 1, 0), (1, True, 1, 255)], claim_seed=3)
 def test_contract_clears_as_the_reference_and_conserves_value(
-    funded_auction, auction_traders, keeper, fee_recipient, energy_token, stablecoin, book, claim_seed
+    funded_auction, vault, auction_traders, keeper, fee_recipient, energy_token, stablecoin, book, claim_seed
 ):
     auction = funded_auction
     # Not `chain.isolate()`: it swallows exceptions, failed assertions included (ape 0.8.51).
     snapshot = ape.chain.snapshot()
     try:
-        run(auction, auction_traders, keeper, fee_recipient, (energy_token, stablecoin), book, claim_seed)
+        run(auction, vault, auction_traders, keeper, fee_recipient, (energy_token, stablecoin), book, claim_seed)
     finally:
         ape.chain.restore(snapshot)
 
 
-def run(auction, traders, keeper, fee_recipient, tokens, book, claim_seed) -> None:
+def run(auction, vault, traders, keeper, fee_recipient, tokens, book, claim_seed) -> None:
     chain = ape.chain
     holders = [t.address for t in traders] + [fee_recipient.address, auction.address]
-    start = balances(tokens, holders)
+    start = balances(vault, holders)
     totals = (sum(b[0] for b in start), sum(b[1] for b in start))
+    wallets = tokens_held(tokens, vault, holders)
+    assert wallets[0] == tuple(vault.reserves())  # the vault's tokens are its balances
 
     period = open_period(chain)
     reference_book = []
@@ -157,13 +165,14 @@ def run(auction, traders, keeper, fee_recipient, tokens, book, claim_seed) -> No
     for order_id in claim_order:
         auction.claim(order_id, sender=keeper)
         del pending[order_id]
-        now = balances(tokens, holders)
+        now = balances(vault, holders)
         assert (sum(b[0] for b in now), sum(b[1] for b in now)) == totals
         owed_energy = sum(e.filled_wh if e.is_bid else e.refund for e in pending.values())
         owed_cash = sum(e.refund if e.is_bid else e.payment - e.fee for e in pending.values())
         assert now[-1] == (owed_energy, owed_cash + accrued)
     if accrued:
         auction.withdrawFees(sender=fee_recipient)
-    final = balances(tokens, holders)
+    final = balances(vault, holders)
     assert final[-1] == (0, 0)
     assert (sum(b[0] for b in final), sum(b[1] for b in final)) == totals
+    assert tokens_held(tokens, vault, holders) == wallets  # only vault balances moved, never a token

@@ -1,6 +1,8 @@
 """The keeper (energy_grid.keeper) on its own anvil: one pass matches a book with crossing orders
 exactly as price-time priority says (checked against an independent expectation) and settles
-it; closed auctions are cleared and claimed; two keepers in two processes share one book
+it; auctions are cleared once their clearing time has come and claimed into the traders' vault
+balances; the meters' standing orders of a cleared reading market are settled in bounded batches,
+each meter once, as the reference rule fills them; two keepers in two processes share one book
 without failing on each other or doing anything twice."""
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from energy_grid.auction import AuctionOrder, clear_market
 from energy_grid.client import BUY, SELL, GridClient, MeterReading, anvil_account
-from energy_grid.keeper import run_keeper
+from energy_grid.keeper import Keeper, run_keeper
 from energy_grid.order_book import BookOrder, plan_matches
 from energy_grid.units import ZERO_ADDRESS
 
@@ -58,7 +61,8 @@ def now_s(client: GridClient) -> int:
 
 
 def fresh_traders(client: GridClient, tag: str, count: int, energy_wh: int = 20_000) -> list[LocalAccount]:
-    """New accounts with gas, 10,000 stablecoin, `energy_wh` metered EnergyToken, both markets approved."""
+    """New accounts with gas, 10,000 stablecoin, `energy_wh` metered EnergyToken, both markets
+    approved (the auction as a market of their vault balances, which pull escrow from the wallets)."""
     traders = [Account.from_key(keccak(text=f"{tag}-trader-{i}")) for i in range(count)]
     devices = [Account.from_key(keccak(text=f"{tag}-meter-{i}")).address for i in range(count)]
     for trader, device in zip(traders, devices, strict=True):
@@ -177,9 +181,11 @@ def open_auction(
     return period, orders
 
 
-def close_gates(client: GridClient, *periods: int) -> None:
-    gate = max(client["EnergyAuction"].functions.gateClosureTime(p).call() for p in periods)
-    client.mine_block_at(max(gate, now_s(client) + 1))
+def reach_clearing_time(client: GridClient, *periods: int) -> None:
+    """The chain's clock at the latest of the markets' clearing times (for the reading market: each
+    period's end plus the reading deadline, as the auction tells)."""
+    clears_at = max(client.auction.clearing_time(p) for p in periods)
+    client.mine_block_at(max(clears_at, now_s(client) + 1))
 
 
 def order_claimed(client: GridClient, order_id: int) -> bool:
@@ -256,9 +262,13 @@ def test_closed_auctions_are_cleared_and_claimed_for_the_traders_served(keeper_c
     start_block = client.w3.eth.block_number
     period, orders = open_auction(client, traders[:3], traders[3:])
     preview = client.preview_auction(period)
+    client.mine_block_at(client.auction.gate_closure_time(period))
     early = run_keeper(client, anvil_account(8), once=True, from_block=start_block)
-    assert (early.markets_cleared, early.orders_claimed, early.failures) == (0, 0, [])  # the gate is open
-    close_gates(client, period)
+    # The gate has closed, but the reading market clears only after the period's readings are in.
+    assert (early.markets_cleared, early.orders_claimed, early.failures) == (0, 0, [])
+    assert client.auction.clearing_time(period) == (period + 1) * 900 + client.auction.reading_deadline_s()
+    reach_clearing_time(client, period)
+    held_before = [client.vault.balances(t.address) for t in traders]
 
     mine = run_keeper(client, anvil_account(8), once=True, traders=[traders[3].address], from_block=start_block)
     assert (mine.markets_cleared, mine.orders_claimed, mine.failures) == (1, 1, [])
@@ -271,6 +281,13 @@ def test_closed_auctions_are_cleared_and_claimed_for_the_traders_served(keeper_c
     claims = client["EnergyAuction"].events.OrderClaimed().get_logs(from_block=start_block)
     assert sorted(int(e.args.orderId) for e in claims) == sorted(orders)
     assert {int(e.args.orderId): int(e.args.filledWh) for e in claims} == preview.fills_wh
+    # Each claim was paid into its trader's vault balance: a bid its energy and unused escrow, an ask
+    # its proceeds after the fee and its unsold energy.
+    by_trader = {e.args.trader: e.args for e in claims}
+    for trader, before in zip(traders, held_before, strict=True):
+        c = by_trader[trader.address]
+        energy_wh, payment = (c.filledWh, c.refund) if c.isBid else (c.refund, c.payment - c.fee)
+        assert client.vault.balances(trader.address) == (before.energy_wh + energy_wh, before.payment + payment)
 
 
 def keeper_process(node: AnvilNode, manifest, account: LocalAccount, from_block: int) -> subprocess.Popen[str]:
@@ -299,7 +316,7 @@ def test_two_keepers_at_once_never_fail_on_each_other(keeper_client, keeper_node
     auction_orders = [o for p in periods for o in [*client.auction.orders(p)]]
     expected = expected_matches(client, orders, now_s(client) + 1)
     assert len(expected) >= 10
-    close_gates(client, *periods)
+    reach_clearing_time(client, *periods)
 
     keepers = [keeper_process(keeper_node, keeper_manifest, anvil_account(i), start_block) for i in (8, 9)]
     try:
@@ -335,3 +352,101 @@ def test_two_keepers_at_once_never_fail_on_each_other(keeper_client, keeper_node
     assert sum(r["settled"] for r in reports) == len(transaction_ids_since(client, start_block))
     assert sum(r["markets_cleared"] for r in reports) == 2
     assert sum(r["orders_claimed"] for r in reports) == len(auction_orders)
+
+
+# ------------------------------------------------------------------------------------ standing orders
+
+# (export Wh, sell limit) of three households and (import Wh, buy limit) of three more, one interval.
+# On the deployment's grid (0.05 + k x 0.001): D = 1,100 Wh up to 0.080, S = 900 Wh from 0.060, so
+# 900 Wh trade anywhere from 0.060 to 0.080 (the midpoint, 0.070); bids are long and ration.
+STANDING_SELLERS = [(500, 60_000), (400, 60_000), (300, 90_000)]
+STANDING_BUYERS = [(600, 100_000), (500, 80_000), (400, 55_000)]
+STANDING_DEPOSIT = 1_000_000  # payment base units each buyer deposits (1 mUSD)
+
+
+def standing_households(client: GridClient, tag: str) -> tuple[list[LocalAccount], list[str]]:
+    """Six households with a meter each (registered at registers 0): the auction approved in the
+    vault, the buyers' STANDING_DEPOSIT deposited, each meter's standing limits set."""
+    households = [Account.from_key(keccak(text=f"{tag}-household-{i}")) for i in range(6)]
+    meters = [Account.from_key(keccak(text=f"{tag}-household-meter-{i}")).address for i in range(6)]
+    for i, (household, meter) in enumerate(zip(households, meters, strict=True)):
+        client.w3.provider.make_request("anvil_setBalance", [household.address, hex(10**20)])
+        client.smart_meter.register_meter(operator(), meter, household.address, 1, 0, 0)
+        client.approve_auction(household)
+        if i < 3:
+            client.smart_meter.set_standing_order(household, meter, sell_price_per_kwh=STANDING_SELLERS[i][1])
+        else:
+            client.payment_token.add_consumer_balance(operator(), household.address, 1)
+            client.vault.deposit(household, client.payment_token.address, STANDING_DEPOSIT)
+            client.smart_meter.set_standing_order(household, meter, buy_price_per_kwh=STANDING_BUYERS[i - 3][1])
+    return households, meters
+
+
+def test_standing_orders_are_settled_after_clearing_in_bounded_batches(keeper_client):
+    """One gateway batch at the end of an interval places the households' export as asks and their
+    import as bids in the reading market. Before the clearing time the keeper leaves it alone; then
+    a keeper serving one household clears it and settles only that meter, and another, at two
+    meters a batch and two batches a round, settles the other five over two rounds, each once. The
+    fills are the reference rule's over the placements in arrival order, and the vault balances
+    show them: unsold energy back to the sellers with their proceeds, the buyers' unused lock back."""
+    client = keeper_client
+    households, meters = standing_households(client, "standing")
+    start_block = client.w3.eth.block_number
+    period = client.auction.current_period() + 1
+    read_at = (period + 1) * 900 - 1  # the interval's last second
+    client.mine_block_at(read_at)
+    flows = [(0, wh) for wh, _ in STANDING_SELLERS] + [(wh, 0) for wh, _ in STANDING_BUYERS]
+    client.smart_meter.submit_readings(operator(), meters, [MeterReading(read_at, imp, exp) for imp, exp in flows])
+    placed = client["EnergyAuction"].events.MeteredOrdersPlaced().get_logs(from_block=start_block)
+    assert sorted(e.args.meter for e in placed) == sorted(meters)
+    held_after_placing = [client.vault.balances(h.address) for h in households]
+
+    early = run_keeper(client, anvil_account(8), once=True, from_block=start_block)
+    assert (early.markets_cleared, early.standing_settled, early.failures) == (0, 0, [])
+
+    reach_clearing_time(client, period)
+    one = run_keeper(client, anvil_account(8), once=True, traders=[households[3].address], from_block=start_block)
+    assert (one.markets_cleared, one.standing_settled, one.failures) == (1, 1, [])
+    keeper = Keeper(client, anvil_account(9), max_batch=2, from_block=start_block)
+    first = keeper.run_round()
+    assert first.full and (keeper.report.markets_cleared, keeper.report.standing_settled) == (0, 4)
+    second = keeper.run_round()
+    assert not second.full and keeper.report.standing_settled == 5
+    transactions = keeper.report.transactions
+    keeper.run_round()  # nothing left
+    assert (keeper.report.transactions, keeper.report.failures) == (transactions, [])
+    assert keeper.report.transactions == 3  # ceil(5 / 2) settlement batches
+
+    settled = client["EnergyAuction"].events.MeteredOrdersSettled().get_logs(from_block=start_block)
+    assert Counter(e.args.meter for e in settled) == Counter(meters)
+    assert {int(e.args.period) for e in settled} == {period}
+
+    grid = client.auction.grid(period)
+    arrivals = sorted(placed, key=lambda e: (e.blockNumber, e.logIndex))
+
+    def as_order(i: int, placement) -> AuctionOrder:  # each household placed one side
+        a = placement.args
+        is_bid = a.bidWh > 0
+        limit = a.bidPricePerKWh if is_bid else a.askPricePerKWh
+        return AuctionOrder(i, is_bid, a.bidWh if is_bid else a.askWh, (limit - grid.min_price_per_kwh) // grid.tick_size_per_kwh)
+
+    orders = [as_order(i, e) for i, e in enumerate(arrivals)]
+    reference = clear_market(orders, grid.tick_count)
+    market = client.auction.get_market(period)
+    assert (market.cleared, market.volume_wh, market.clearing_tick) == (True, reference.volume_wh, reference.tick)
+    assert market.clearing_price_per_kwh == 70_000 and reference.volume_wh == 900
+    by_meter = {e.args.meter: e.args for e in settled}
+    for i, event in enumerate(arrivals):
+        outcome = by_meter[event.args.meter]
+        assert (outcome.soldWh if event.args.askWh else outcome.boughtWh) == reference.fills_wh[i]
+
+    for i, (household, meter) in enumerate(zip(households, meters, strict=True)):
+        outcome, before = by_meter[meter], held_after_placing[i]
+        if i < 3:  # the export was in the market; what did not sell came back, with the proceeds
+            assert client.vault.balances(household.address) == (
+                STANDING_SELLERS[i][0] - outcome.soldWh, before.payment + outcome.proceeds
+            )
+        else:  # the lock was in the market; what was not paid came back, and the energy was retired
+            lock = -(-STANDING_BUYERS[i - 3][0] * STANDING_BUYERS[i - 3][1] // 1_000)
+            assert before == (0, STANDING_DEPOSIT - lock)
+            assert client.vault.balances(household.address) == (0, STANDING_DEPOSIT - outcome.paid)

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import pytest
 
-from support.auction_helpers import MIN_PRICE, close_gate, cost_ceil, open_period, price, submit
+from support.auction_helpers import MIN_PRICE, close_gate, cost_ceil, holdings, open_period, price, submit
 from support.helpers import assert_logs, log, reverts
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _deployed_first(funded_auction, auction_traders, keeper, fee_recipient, stranger, admin):
+def _deployed_first(funded_auction, vault, auction_traders, keeper, fee_recipient, stranger, admin):
     """Deploy and fund the auction, and name the accounts, before any test's own state (ape isolation)."""
 
 
 def test_a_paused_auction_still_clears_and_pays_out_every_order(
-    a, admin, auction_traders, keeper, stranger, fee_recipient, chain, energy_token, stablecoin
+    a, vault, admin, auction_traders, keeper, stranger, fee_recipient, chain, energy_token
 ):
+    """Claims and the fee withdrawal credit vault balances (the traders' and the recipient's), out of
+    the auction's: paused, it ends with an empty vault balance."""
     alice, bob = auction_traders[:2]
     period = open_period(chain)
     bid = submit(a, alice, period, True, 2_000, 150)
     ask = submit(a, bob, period, False, 1_000, 100)
-    energy_before, cash_before = energy_token.balanceOf(alice), stablecoin.balanceOf(bob)
+    alice_before, bob_before, fees_before = holdings(vault, [alice, bob, fee_recipient])
     a.pause(sender=admin)
     close_gate(chain, period)
     tx = a.clear(period, sender=stranger)
@@ -36,19 +38,20 @@ def test_a_paused_auction_still_clears_and_pays_out_every_order(
     a.claim(ask, sender=keeper)
     bid_out, ask_out = a.getOrderOutcome(bid), a.getOrderOutcome(ask)
     assert bid_out.claimed and ask_out.claimed
-    assert energy_token.balanceOf(alice) == energy_before + 1_000
-    assert stablecoin.balanceOf(bob) == cash_before + ask_out.payment - ask_out.fee
     assert bid_out.refund == cost_ceil(2_000, price(150)) - bid_out.payment
+    assert holdings(vault, [alice])[0] == (alice_before[0] + 1_000, alice_before[1] + bid_out.refund)
+    assert holdings(vault, [bob])[0] == (bob_before[0], bob_before[1] + ask_out.payment - ask_out.fee)
     fees = bid_out.payment - ask_out.payment + ask_out.fee
     tx = a.withdrawFees(sender=fee_recipient)
-    assert_logs(
-        tx,
-        log(a.FeesWithdrawn, feeRecipient=fee_recipient.address, amount=fees),
-        log(stablecoin.Transfer, **{"from": a.address, "to": fee_recipient.address, "value": fees}),
-    )
-    # Nothing of the market is left in the contract.
-    assert (energy_token.balanceOf(a), stablecoin.balanceOf(a)) == (0, 0)
+    assert_logs(tx, log(a.FeesWithdrawn, feeRecipient=fee_recipient.address, amount=fees))
+    assert holdings(vault, [fee_recipient])[0] == (fees_before[0], fees_before[1] + fees)
+    # Nothing of the market is left in the auction's vault balance.
+    assert holdings(vault, [a])[0] == (0, 0)
     assert a.paused()
+    # And the vault, which the auction's pause does not reach, pays the bought energy out to the wallet.
+    wallet = energy_token.balanceOf(alice)
+    vault.withdraw(energy_token, 1_000, alice, sender=alice)
+    assert energy_token.balanceOf(alice) == wallet + 1_000
 
 
 def test_a_paused_auction_refuses_new_bids_and_asks_only(a, admin, auction_traders, keeper, chain):

@@ -21,7 +21,7 @@ def reason(text: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def gm(grid_management, grid_operations):
+def emergency_gm(grid_management, grid_operations):
     """GridManagement with conftest's grid_operator (NORTH) and other_region_operator (SOUTH)."""
     return grid_management
 
@@ -37,83 +37,83 @@ def south(other_region_operator):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _deployed_first(gm, north, south, admin, stranger):
+def _deployed_first(emergency_gm, north, south, admin, stranger):
     """Deploy and name the accounts before any test's own state (ape isolation)."""
 
 
-def in_emergency(gm) -> tuple[bool, bool, bool]:
-    return gm.isRegionInEmergency(NORTH), gm.isRegionInEmergency(SOUTH), gm.getGridStatus().emergencyMode
+def in_emergency(emergency_gm) -> tuple[bool, bool, bool]:
+    return emergency_gm.isRegionInEmergency(NORTH), emergency_gm.isRegionInEmergency(SOUTH), emergency_gm.getGridStatus().emergencyMode
 
 
-def test_another_region_cannot_switch_an_emergency_off(gm, north, south):
-    tx = gm.toggleEmergencyMode(NORTH, True, sender=north)
-    assert tx.events == [log(gm.EmergencyModeChanged, regionId=NORTH, active=True, changedBy=north.address)]
-    assert in_emergency(gm) == (True, False, True)
-    assert gm.getDynamicPrice() == 3 * BASE_PRICE
-    with reverts(gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
-        gm.toggleEmergencyMode(NORTH, False, sender=south)
-    assert in_emergency(gm) == (True, False, True)
-    assert gm.getDynamicPrice() == 3 * BASE_PRICE
+def test_another_region_cannot_switch_an_emergency_off(emergency_gm, north, south):
+    tx = emergency_gm.toggleEmergencyMode(NORTH, True, sender=north)
+    assert tx.events == [log(emergency_gm.EmergencyModeChanged, regionId=NORTH, active=True, changedBy=north.address)]
+    assert in_emergency(emergency_gm) == (True, False, True)
+    assert emergency_gm.getDynamicPrice() == 3 * BASE_PRICE
+    with reverts(emergency_gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
+        emergency_gm.toggleEmergencyMode(NORTH, False, sender=south)
+    assert in_emergency(emergency_gm) == (True, False, True)
+    assert emergency_gm.getDynamicPrice() == 3 * BASE_PRICE
 
 
-def test_another_region_cannot_switch_an_emergency_on(gm, south):
-    with reverts(gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
-        gm.toggleEmergencyMode(NORTH, True, sender=south)
-    with reverts(gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
-        gm.implementEmergencyProtocol(NORTH, EMERGENCY, reason("FEEDER_FAULT"), sender=south)
-    assert in_emergency(gm) == (False, False, False)
-    assert gm.emergencyCount() == 0
+def test_another_region_cannot_switch_an_emergency_on(emergency_gm, south):
+    with reverts(emergency_gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
+        emergency_gm.toggleEmergencyMode(NORTH, True, sender=south)
+    with reverts(emergency_gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
+        emergency_gm.implementEmergencyProtocol(NORTH, EMERGENCY, reason("FEEDER_FAULT"), sender=south)
+    assert in_emergency(emergency_gm) == (False, False, False)
+    assert emergency_gm.emergencyCount() == 0
 
 
-def test_grid_stays_in_emergency_while_any_region_is(gm, north, south):
-    gm.toggleEmergencyMode(NORTH, True, sender=north)
-    tx = gm.implementEmergencyProtocol(SOUTH, EMERGENCY, reason("FEEDER_FAULT"), sender=south)
-    assert tx.events.filter(gm.EmergencyModeChanged) == [
-        log(gm.EmergencyModeChanged, regionId=SOUTH, active=True, changedBy=south.address)
+def test_grid_stays_in_emergency_while_any_region_is(emergency_gm, north, south):
+    emergency_gm.toggleEmergencyMode(NORTH, True, sender=north)
+    tx = emergency_gm.implementEmergencyProtocol(SOUTH, EMERGENCY, reason("FEEDER_FAULT"), sender=south)
+    assert tx.events.filter(emergency_gm.EmergencyModeChanged) == [
+        log(emergency_gm.EmergencyModeChanged, regionId=SOUTH, active=True, changedBy=south.address)
     ]
-    gm.toggleEmergencyMode(NORTH, False, sender=north)
-    assert in_emergency(gm) == (False, True, True)
-    assert gm.getCurrentGridStatus().emergencyMode
-    assert gm.getDynamicPrice() == 3 * BASE_PRICE
-    gm.toggleEmergencyMode(SOUTH, False, sender=south)
-    assert in_emergency(gm) == (False, False, False)
-    assert gm.getDynamicPrice() == BASE_PRICE
+    emergency_gm.toggleEmergencyMode(NORTH, False, sender=north)
+    assert in_emergency(emergency_gm) == (False, True, True)
+    assert emergency_gm.getCurrentGridStatus().emergencyMode
+    assert emergency_gm.getDynamicPrice() == 3 * BASE_PRICE
+    emergency_gm.toggleEmergencyMode(SOUTH, False, sender=south)
+    assert in_emergency(emergency_gm) == (False, False, False)
+    assert emergency_gm.getDynamicPrice() == BASE_PRICE
 
 
-def test_switching_to_the_current_state_is_refused(gm, north):
-    with reverts(gm.EmergencyModeUnchanged, regionId=NORTH, active=False):
-        gm.toggleEmergencyMode(NORTH, False, sender=north)
-    gm.toggleEmergencyMode(NORTH, True, sender=north)
-    with reverts(gm.EmergencyModeUnchanged, regionId=NORTH, active=True):
-        gm.toggleEmergencyMode(NORTH, True, sender=north)
+def test_switching_to_the_current_state_is_refused(emergency_gm, north):
+    with reverts(emergency_gm.EmergencyModeUnchanged, regionId=NORTH, active=False):
+        emergency_gm.toggleEmergencyMode(NORTH, False, sender=north)
+    emergency_gm.toggleEmergencyMode(NORTH, True, sender=north)
+    with reverts(emergency_gm.EmergencyModeUnchanged, regionId=NORTH, active=True):
+        emergency_gm.toggleEmergencyMode(NORTH, True, sender=north)
 
 
-def test_admin_only_switches_off(gm, admin, north, stranger):
-    with reverts(gm.Unauthorized, account=admin.address):
-        gm.toggleEmergencyMode(NORTH, True, sender=admin)
-    gm.toggleEmergencyMode(NORTH, True, sender=north)
-    with reverts(gm.Unauthorized, account=stranger.address):
-        gm.toggleEmergencyMode(NORTH, False, sender=stranger)
-    tx = gm.toggleEmergencyMode(NORTH, False, sender=admin)
-    assert tx.events == [log(gm.EmergencyModeChanged, regionId=NORTH, active=False, changedBy=admin.address)]
-    assert in_emergency(gm) == (False, False, False)
+def test_admin_only_switches_off(emergency_gm, admin, north, stranger):
+    with reverts(emergency_gm.Unauthorized, account=admin.address):
+        emergency_gm.toggleEmergencyMode(NORTH, True, sender=admin)
+    emergency_gm.toggleEmergencyMode(NORTH, True, sender=north)
+    with reverts(emergency_gm.Unauthorized, account=stranger.address):
+        emergency_gm.toggleEmergencyMode(NORTH, False, sender=stranger)
+    tx = emergency_gm.toggleEmergencyMode(NORTH, False, sender=admin)
+    assert tx.events == [log(emergency_gm.EmergencyModeChanged, regionId=NORTH, active=False, changedBy=admin.address)]
+    assert in_emergency(emergency_gm) == (False, False, False)
 
 
-def test_suspended_operator_cannot_switch_its_region(gm, admin, north):
-    gm.toggleEmergencyMode(NORTH, True, sender=north)
-    gm.setOperatorAuthorization(north, False, sender=admin)
-    with reverts(gm.Unauthorized, account=north.address):
-        gm.toggleEmergencyMode(NORTH, False, sender=north)
-    assert gm.isRegionInEmergency(NORTH)
+def test_suspended_operator_cannot_switch_its_region(emergency_gm, admin, north):
+    emergency_gm.toggleEmergencyMode(NORTH, True, sender=north)
+    emergency_gm.setOperatorAuthorization(north, False, sender=admin)
+    with reverts(emergency_gm.Unauthorized, account=north.address):
+        emergency_gm.toggleEmergencyMode(NORTH, False, sender=north)
+    assert emergency_gm.isRegionInEmergency(NORTH)
 
 
-def test_stability_emergency_is_the_reporting_region_only(gm, grid_operations, north, south):
+def test_stability_emergency_is_the_reporting_region_only(emergency_gm, grid_operations, north, south):
     """GridOperations declares for the region its operator reported; only that region clears it."""
     grid_operations.reportStabilityMetrics(NORTH, 47_000, VOLTAGE_NOMINAL_PER_MILLE, 0, sender=north)
-    assert in_emergency(gm) == (True, False, True)
-    with reverts(gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
-        gm.toggleEmergencyMode(NORTH, False, sender=south)
+    assert in_emergency(emergency_gm) == (True, False, True)
+    with reverts(emergency_gm.OperatorNotInRegion, operator=south.address, operatorRegionId=SOUTH, regionId=NORTH):
+        emergency_gm.toggleEmergencyMode(NORTH, False, sender=south)
     grid_operations.reportStabilityMetrics(NORTH, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE, 0, sender=north)
-    assert gm.isRegionInEmergency(NORTH)  # a normal report does not end it: an operator decides
-    gm.toggleEmergencyMode(NORTH, False, sender=north)
-    assert in_emergency(gm) == (False, False, False)
+    assert emergency_gm.isRegionInEmergency(NORTH)  # a normal report does not end it: an operator decides
+    emergency_gm.toggleEmergencyMode(NORTH, False, sender=north)
+    assert in_emergency(emergency_gm) == (False, False, False)

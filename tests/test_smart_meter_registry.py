@@ -152,7 +152,7 @@ def test_register_without_registers(smart_meter, admin, owner, meter_device):
             productionRegisterWh=0,
         )
     )
-    assert smart_meter.getMeter(meter_device) == (owner.address, REGION, True, True, 0)
+    assert smart_meter.getMeter(meter_device) == (owner.address, REGION, True, True, 0, False)
     assert smart_meter.getLatestReading(meter_device) == EMPTY_READING
     assert smart_meter.getLatestReading(sender=meter_device) == EMPTY_READING
     assert smart_meter.getMeteredEnergy(meter_device) == (0, 0, 0)
@@ -169,7 +169,7 @@ def test_first_reading_only_sets_baseline(smart_meter, energy_token, meter, mete
     )
     assert energy_token.balanceOf(owner) == 0
     assert energy_token.totalSupply() == 0
-    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, False, ts)
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, False, ts, False)
     assert smart_meter.getLatestReading(meter) == (ts, 1_000, 5_000, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
     assert smart_meter.getMeteredEnergy(meter) == (0, 0, 0)
     assert smart_meter.getIntervalEnergy(meter, interval_of(ts)) == (0, 0)
@@ -197,7 +197,7 @@ def test_register_with_registers(smart_meter, energy_token, admin, owner, meter_
             productionRegisterWh=5_000,
         )
     )
-    assert smart_meter.getMeter(meter_device) == (owner.address, REGION, True, False, registered_at)
+    assert smart_meter.getMeter(meter_device) == (owner.address, REGION, True, False, registered_at, False)
     # The registration registers stand as the latest reading (no frequency or voltage was measured).
     assert smart_meter.getLatestReading(meter_device) == (registered_at, 1_000, 5_000, 0, 0)
     assert smart_meter.getMeteredEnergy(meter_device) == (0, 0, 0)
@@ -287,7 +287,7 @@ def test_unknown_meter_views_revert(smart_meter, stranger):
 def test_deactivate_and_reactivate(smart_meter, admin, owner, meter, meter_device, reading):
     tx = smart_meter.deactivateMeter(meter, sender=admin)
     assert_logs(tx, log(smart_meter.MeterDeactivated, meter=meter))
-    assert smart_meter.getMeter(meter) == (owner.address, REGION, False, True, 0)
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, False, True, 0, False)
 
     with reverts(smart_meter.MeterInactive, meter=meter):
         smart_meter.deactivateMeter(meter, sender=admin)
@@ -298,7 +298,7 @@ def test_deactivate_and_reactivate(smart_meter, admin, owner, meter, meter_devic
 
     tx = smart_meter.reactivateMeter(meter, sender=admin)
     assert_logs(tx, log(smart_meter.MeterReactivated, meter=meter))
-    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, True, 0)
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, True, 0, False)
     with reverts(smart_meter.MeterAlreadyActive, meter=meter):
         smart_meter.reactivateMeter(meter, sender=admin)
     smart_meter.submitReading(reading(10, 20), sender=meter_device)
@@ -333,7 +333,7 @@ def test_reactivation_rebaselines_so_suspended_energy_is_not_minted(
     )
     assert energy_token.balanceOf(owner) == 1_000
     assert smart_meter.getMeteredEnergy(meter) == (100, 1_000, 0)
-    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, False, ts)
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, False, ts, False)
     assert smart_meter.getIntervalEnergy(meter, interval_of(ts)) == (0, 0)
 
     # Counting resumes from the new baseline.

@@ -33,7 +33,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from support.system_machine import PARAMETERS, SystemMachine, build_world, coverage_table, env_int, run_settings_summary
 
 MIN_ACTIONS = 2_000
-BOUNDED_EXAMPLES = 56
+BOUNDED_EXAMPLES = 62
 STEPS_PER_EXAMPLE = 50
 FUZZ_DEFAULT_ACTIONS = 50_000
 FUZZ_DEFAULT_SEEDS = 4

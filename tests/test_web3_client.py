@@ -212,18 +212,33 @@ def test_the_demand_response_example_runs_on_the_manifest_alone(client, system, 
 
 
 def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, system, accounts):
-    """examples/auction.py against this chain's manifest: three asks and three bids clear at one
-    price and every order's fill equals the Python reference rule's. By hand (default grid:
-    0.05 + k x 0.001 per kWh): 1,200 Wh trade anywhere from 0.18 to 0.20, the midpoint 0.19; asks
-    are long, so the 0.15 ask fills in full and the 0.18 ask gets the remaining 200 Wh."""
+    """examples/auction.py against this chain's manifest: three asks and three bids, escrowed from
+    vault deposits, clear at one price once the reading market's clearing time has come, and every
+    order's fill equals the Python reference rule's. By hand (default grid: 0.05 + k x 0.001 per
+    kWh): 1,200 Wh trade anywhere from 0.18 to 0.20, the midpoint 0.19; asks are long, so the 0.15 ask
+    fills in full and the 0.18 ask gets the remaining 200 Wh. The claims are read from the vault
+    balances: a bid gets its energy and what its escrow did not pay, an ask its proceeds after the
+    0.5 % fee and its unsold energy."""
     fund_local_accounts(system, accounts[0], list(accounts)[1:7])
     spec = importlib.util.spec_from_file_location("auction_example", EXAMPLES / "auction.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
+    seller = accounts[1].address
+    wallet_before = client.payment_token.balance_of(seller)
     outcome = example.run(client)
-    filled = [filled for filled, _ in outcome.values()]
-    assert filled == [1_000, 200, 0, 700, 500, 0]
-    assert all(filled == reference for filled, reference in outcome.values())
+    claims = list(outcome.values())
+    assert [c.filled_wh for c in claims] == [1_000, 200, 0, 700, 500, 0]
+    assert all(c.filled_wh == c.reference_wh for c in claims)
+    price = 190_000
+    gross = [1_000 * price // 1_000, 200 * price // 1_000, 0]
+    proceeds = [g - g * 50 // 10_000 for g in gross]
+    escrow = [-(-wh * limit // 1_000) for wh, limit in example.BIDS]
+    paid = [-(-wh * price // 1_000) for wh in (700, 500, 0)]
+    assert [(c.energy_wh, c.payment) for c in claims] == [
+        (0, proceeds[0]), (600, proceeds[1]), (600, 0),  # asks: unsold energy, proceeds
+        (700, escrow[0] - paid[0]), (500, escrow[1] - paid[1]), (0, escrow[2]),  # bids: energy, unused escrow
+    ]
+    assert client.payment_token.balance_of(seller) == wallet_before + proceeds[0]  # withdrawn from the vault
     period = next(iter(outcome)) >> 64
     market = client["EnergyAuction"].functions.getMarket(period).call()
     assert (market.cleared, market.clearingPricePerKWh, market.volumeWh) == (True, 190_000, 1_200)
@@ -237,6 +252,7 @@ def test_the_client_has_one_typed_attribute_per_contract(client):
         "SmartMeter": client.smart_meter,
         "EnergyToken": client.energy_token,
         "PaymentToken": client.payment_token,
+        "EnergyVault": client.vault,
         "EnergyTrading": client.trading,
         "EnergyAuction": client.auction,
         "GridManagement": client.grid_management,

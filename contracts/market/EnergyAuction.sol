@@ -2,18 +2,21 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyAuction} from "./IEnergyAuction.sol";
+import {IMeteredMarket} from "./IMeteredMarket.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
+import {MemoryArrays} from "../utils/MemoryArrays.sol";
 import {GridFees} from "./GridFees.sol";
 
 /// @title EnergyAuction
 /// @notice One uniform-price double auction per delivery period: firm, escrowed bids and asks on a
-/// bounded price grid; `clear(period)` by anyone after gate closure at the volume-maximizing price;
-/// claims in O(1). Everyone trading in a period trades at one price, so arriving first or racing
-/// another order gains nothing.
+/// bounded price grid, and the meters' standing orders placed by their readings after the interval;
+/// `clear(period)` by anyone at the volume-maximizing price; claims in O(1), standing orders settled by
+/// the meter's later readings. Everyone trading in a period trades at one price, so arriving first or
+/// racing another order gains nothing. Escrow and payouts are EnergyVault balances.
 /// @dev Nothing loops over orders. Each tick of a market keeps its bid and ask volume in one slot,
 /// and a 256-bit occupancy bitmap per side lets `clear` read only occupied ticks. An order is one
 /// slot and stores the volume of its side and tick submitted before it (C(i-1)), which with the
@@ -21,8 +24,6 @@ import {GridFees} from "./GridFees.sol";
 /// carries its period and side, so a claim finds its market without storing them.
 // slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
-    using SafeERC20 for IERC20;
-
     /// @notice Pauses new bids and asks (the guardian); only the admin resumes. Clearing, claims and the
     /// fee withdrawal never pause: a pause stops new money coming in, never the way out of escrow.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
@@ -83,6 +84,40 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         bool claimed;
     }
 
+    /// @dev The orders one reading (or the readings of one interval) placed for a meter: one of the
+    /// meter's two slots, by the period's parity. Settling marks it instead of deleting it, so that the
+    /// next placement rewrites a used slot rather than creating one.
+    struct Placed {
+        uint32 period; // 0 = never used
+        bool settled;
+        uint8 askTick;
+        uint40 askWh;
+        uint40 askBeforeWh; // C(i-1)
+        uint8 bidTick;
+        uint40 bidWh;
+        uint40 bidBeforeWh;
+    }
+
+    /// @dev One reading's net moves in the vault, gathered for one settleBatch call.
+    struct VaultMoves {
+        address[] accounts;
+        int256[] energyDeltasWh;
+        int256[] paymentDeltas;
+        uint256 count;
+        uint256 retiredWh;
+    }
+
+    /// @dev What the standing bids of one batch have locked of each owner's free balance so far: an
+    /// owner with several meters in a batch is read once from the vault. An open-addressing table in
+    /// memory, at most half full, keyed by the owner's address (whose low bits are as good as random).
+    struct BatchLocks {
+        address[] owners; // 0 = an empty place
+        uint256[] locked;
+        uint256 mask; // places - 1, a power of two minus one
+    }
+
+    IEnergyVault private immutable _vault;
+    address private immutable _meterRegistry;
     IERC20 private immutable _energyToken;
     uint256 private immutable _periodLength;
     uint256 private immutable _gateClosure;
@@ -96,6 +131,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     uint40 private _feeCutAt;
     uint80 private _minPricePerKWh;
     uint80 private _tickSizePerKWh;
+    uint32 private _readingDeadlineSeconds;
     /// @dev Grid fees and the buyers' rounding surplus of cleared markets, plus one: the slot never
     /// returns to zero, so accruing at clearing rewrites it (5,000 gas) instead of creating it (22,100).
     uint256 private _accruedFeesPlusOne = 1;
@@ -106,11 +142,14 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     mapping(uint256 period => uint256) private _askTicks;
     mapping(uint256 periodAndTick => TickVolumes) private _ticks;
     mapping(uint256 orderId => Order) private _orders;
+    mapping(uint256 meterAndParity => Placed) private _placed;
 
+    /// @param meterRegistry_ The SmartMeter whose readings place standing orders; zero for an auction of
+    /// firm orders only.
     constructor(
         address admin,
-        IERC20 energyToken_,
-        IERC20 paymentToken_,
+        IEnergyVault vault_,
+        address meterRegistry_,
         address feeRecipient_,
         uint256 gridFeeBps_,
         uint256 periodLengthSeconds,
@@ -118,17 +157,20 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint256 minPricePerKWh,
         uint256 tickSizePerKWh,
         uint256 maxPricePerKWh
-    ) GridFees(paymentToken_, feeRecipient_, gridFeeBps_) {
-        if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
-            revert ZeroAddress();
-        }
+    ) GridFees(_paymentTokenOf(vault_), feeRecipient_, gridFeeBps_) {
+        if (admin == address(0)) revert ZeroAddress();
         if (periodLengthSeconds == 0 || periodLengthSeconds > MAX_PERIOD_LENGTH) {
             revert InvalidPeriodLength(periodLengthSeconds, MAX_PERIOD_LENGTH);
         }
         if (gateClosureSeconds > MAX_GATE_CLOSURE) revert InvalidGateClosure(gateClosureSeconds, MAX_GATE_CLOSURE);
-        _energyToken = energyToken_;
+        _vault = vault_;
+        // slither-disable-next-line missing-zero-check: zero is a market without standing orders (no meter registry reports to it)
+        _meterRegistry = meterRegistry_;
+        _energyToken = IERC20(vault_.energyToken());
         _gridFeeBps = uint16(gridFeeBps_);
         _periodLength = periodLengthSeconds;
+        // Readings of an interval are sent when it ends; a period's length is the most they may take.
+        _readingDeadlineSeconds = uint32(Math.min(periodLengthSeconds, type(uint32).max));
         _gateClosure = gateClosureSeconds;
         _setPriceGrid(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -141,33 +183,36 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
         external
         whenNotPaused
-        nonReentrant
+        nonReentrantCompact
         returns (uint256 orderId)
     {
         uint256 escrow;
         (orderId, escrow) = _submit(period, amountWh, limitPricePerKWh, true);
-        _paymentToken.safeTransferFrom(msg.sender, address(this), escrow);
+        _vault.take(msg.sender, 0, escrow);
     }
 
     /// @inheritdoc IEnergyAuction
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
         external
         whenNotPaused
-        nonReentrant
+        nonReentrantCompact
         returns (uint256 orderId)
     {
         (orderId,) = _submit(period, amountWh, limitPricePerKWh, false);
-        _energyToken.safeTransferFrom(msg.sender, address(this), amountWh);
+        _vault.take(msg.sender, amountWh, 0);
     }
 
     /// @inheritdoc IEnergyAuction
     function clear(uint256 period) external {
-        {
-            uint256 closesAt = _gateClosureTime(period);
-            if (block.timestamp < closesAt) revert GateNotClosed(period, closesAt);
-        }
+        uint256 clearsAt = _clearingTime(period);
+        if (block.timestamp < clearsAt) revert GateNotClosed(period, clearsAt);
+        if (_clearings[period].cleared) revert MarketAlreadyCleared(period);
+        _clear(period);
+    }
+
+    /// @dev Clears a market that may clear and has not.
+    function _clear(uint256 period) private {
         Clearing memory result = _clearings[period];
-        if (result.cleared) revert MarketAlreadyCleared(period);
         Market memory market = _markets[period];
         if (market.tickCount == 0) {
             // No order came: fix the current grid and fee so that the market reports a price on it.
@@ -209,7 +254,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     }
 
     /// @inheritdoc IEnergyAuction
-    function claim(uint256 orderId) external nonReentrant {
+    function claim(uint256 orderId) external nonReentrantCompact {
         Order memory order = _orders[orderId];
         if (order.trader == address(0)) revert OrderUnknown(orderId);
         if (order.claimed) revert AlreadyClaimed(orderId);
@@ -220,14 +265,39 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         bool isBid = orderId & BID_FLAG != 0;
         OrderOutcome memory out = _outcome(period, isBid, order, c);
         emit OrderClaimed(orderId, order.trader, isBid, out.filledWh, out.payment, out.fee, out.refund);
-        if (isBid) {
-            if (out.filledWh != 0) _energyToken.safeTransfer(order.trader, out.filledWh);
-            if (out.refund != 0) _paymentToken.safeTransfer(order.trader, out.refund);
-        } else {
-            uint256 proceeds = out.payment - out.fee;
-            if (proceeds != 0) _paymentToken.safeTransfer(order.trader, proceeds);
-            if (out.refund != 0) _energyToken.safeTransfer(order.trader, out.refund);
+        (uint256 energyWh, uint256 payment) = isBid ? (out.filledWh, out.refund) : (out.refund, out.payment - out.fee);
+        if (energyWh != 0 || payment != 0) _vault.give(order.trader, energyWh, payment);
+    }
+
+    // ----------------------------------------------------------------------------- standing orders
+
+    /// @inheritdoc IMeteredMarket
+    function recordMetered(MeteredEnergy[] calldata readings) external {
+        if (msg.sender != _meterRegistry) revert NotMeterRegistry(msg.sender);
+        uint256 count = readings.length;
+        address[] memory owners = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            owners[i] = readings[i].owner;
         }
+        (uint256[] memory free, bool[] memory approved) = _vault.paymentsFor(address(this), owners);
+        VaultMoves memory moves = _newMoves(count);
+        BatchLocks memory locks = _newLocks(count);
+        for (uint256 i; i < count; ++i) {
+            MeteredEnergy memory metered = readings[i];
+            (int256 energyDeltaWh, int256 paymentDelta) = metered.timestamp == 0
+                ? _settleDue(metered.meter, moves)
+                : _recordOne(metered, metered.timestamp / _periodLength, free[i], approved[i], moves, locks);
+            _addMove(moves, metered.owner, energyDeltaWh, paymentDelta);
+        }
+        _applyMoves(moves);
+    }
+
+    /// @inheritdoc IMeteredMarket
+    function setReadingDeadline(uint256 deadlineSeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (deadlineSeconds > _periodLength) revert InvalidReadingDeadline(deadlineSeconds, _periodLength);
+        uint256 previousSeconds = _readingDeadlineSeconds;
+        _readingDeadlineSeconds = uint32(deadlineSeconds);
+        emit ReadingDeadlineUpdated(previousSeconds, deadlineSeconds);
     }
 
     // ----------------------------------------------------------------------------- admin
@@ -359,6 +429,35 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         out.claimed = order.claimed;
     }
 
+    /// @inheritdoc IMeteredMarket
+    function getMeteredOrders(address meter) external view returns (MeteredOrders[2] memory orders) {
+        for (uint256 parity; parity < 2; ++parity) {
+            Placed memory p = _placed[_placedKey(meter, parity)];
+            orders[parity] =
+                MeteredOrders(p.period, p.settled, p.askWh, p.askTick, p.askBeforeWh, p.bidWh, p.bidTick, p.bidBeforeWh);
+        }
+    }
+
+    /// @inheritdoc IMeteredMarket
+    function readingDeadline() external view returns (uint256) {
+        return _readingDeadlineSeconds;
+    }
+
+    /// @inheritdoc IMeteredMarket
+    function clearingTime(uint256 period) external view returns (uint256) {
+        return _clearingTime(period);
+    }
+
+    /// @inheritdoc IMeteredMarket
+    function vault() external view returns (address) {
+        return address(_vault);
+    }
+
+    /// @inheritdoc IMeteredMarket
+    function meterRegistry() external view returns (address) {
+        return _meterRegistry;
+    }
+
     /// @inheritdoc IEnergyAuction
     function energyToken() external view returns (address) {
         return address(_energyToken);
@@ -379,6 +478,11 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     function _storeGridFee(uint256 previousBps, uint256 newBps) internal override {
         _gridFeeBps = uint16(newBps);
         if (newBps < previousBps) _feeCutAt = uint40(block.timestamp);
+    }
+
+    /// @dev Fees are the auction's vault balance: the recipient is credited there.
+    function _payFees(address recipient, uint256 amount) internal override {
+        _vault.give(recipient, 0, amount);
     }
 
     function _feesAccrued() internal view override returns (uint256) {
@@ -408,23 +512,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint256 maxPeriod = (block.timestamp + MAX_LEAD_TIME + _gateClosure) / _periodLength;
         if (period > maxPeriod) revert PeriodTooFarAhead(period, maxPeriod);
 
-        Market memory market = _markets[period];
-        if (market.tickCount == 0) {
-            market = _currentGrid(market);
-            // The result's slot exists from the first order on, so that `clear` rewrites it instead of
-            // creating it; it holds the market's fee rate from then on.
-            Clearing storage result = _clearings[period];
-            result.tickSizePerKWh = market.tickSizePerKWh;
-            result.feeBps = _gridFeeBps;
-        } else if (!isBid && _feeCutAt + MAX_LEAD_TIME >= closesAt) {
-            // The fee was cut after the market could open: this seller pays at most the fee in force now.
-            Clearing storage result = _clearings[period];
-            uint16 feeBps = _gridFeeBps;
-            if (feeBps < result.feeBps) result.feeBps = feeBps;
-        }
+        Market memory market = _openMarket(period, isBid, closesAt);
         uint256 tick = _tickOf(limitPricePerKWh, market);
 
-        uint256 beforeWh = _addToTick(period, tick, amountWh, isBid);
+        uint256 beforeWh = _addOrderToTick(period, tick, amountWh, isBid);
 
         if (isBid) market.bidVolumeWh += uint48(amountWh);
         uint256 sequence = ++market.orderCount;
@@ -441,13 +532,295 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         emit OrderSubmitted(orderId, period, msg.sender, isBid, amountWh, limitPricePerKWh, escrow);
     }
 
-    /// @dev Adds an order's volume to its side of its tick (marking the tick occupied if it was not);
-    /// returns the side's volume there before it, the order's C(i-1).
-    function _addToTick(uint256 period, uint256 tick, uint256 amountWh, bool isBid) private returns (uint256 beforeWh) {
+    /// @dev The market of `period` with its grid fixed (at its first order) and its fee rate lowered for
+    /// an ask if the fee was cut after the market could open; the caller writes the market back.
+    function _openMarket(uint256 period, bool isBid, uint256 closesAt) private returns (Market memory market) {
+        market = _markets[period];
+        if (market.tickCount == 0) {
+            market = _currentGrid(market);
+            // The result's slot exists from the first order on, so that `clear` rewrites it instead of
+            // creating it; it holds the market's fee rate from then on.
+            Clearing storage result = _clearings[period];
+            result.tickSizePerKWh = market.tickSizePerKWh;
+            result.feeBps = _gridFeeBps;
+        } else if (!isBid && _feeCutAt + MAX_LEAD_TIME >= closesAt) {
+            // The fee was cut after the market could open: this seller pays at most the fee in force now.
+            Clearing storage result = _clearings[period];
+            uint16 feeBps = _gridFeeBps;
+            if (feeBps < result.feeBps) result.feeBps = feeBps;
+        }
+    }
+
+    /// @dev One accepted reading as its placement needs it.
+    struct Reading {
+        MeteredEnergy metered;
+        uint256 period;
+        uint256 freePayment; // the owner's free vault balance when the batch began
+        BatchLocks locks; // what the batch's earlier bids locked of it
+    }
+
+    /// @dev Settles the meter's slot for an earlier interval if it is still open, then places the
+    /// reading's export and import at the standing limits; returns the owner's net vault moves.
+    function _recordOne(
+        MeteredEnergy memory r,
+        uint256 period,
+        uint256 freePayment,
+        bool approved,
+        VaultMoves memory moves,
+        BatchLocks memory locks
+    ) private returns (int256 energyDeltaWh, int256 paymentDelta) {
+        uint256 key = _placedKey(r.meter, period);
+        Placed memory placed = _placed[key];
+        bool changed = false;
+        if (placed.period != period) {
+            if (placed.period != 0 && !placed.settled) {
+                (energyDeltaWh, paymentDelta) = _settle(r.meter, placed, moves);
+                changed = true;
+            }
+            placed = Placed(uint32(period), true, 0, 0, 0, 0, 0, 0);
+        }
+        if (r.exportWh == 0 && r.importWh == 0) {
+            // Nothing to place: the reading only settled.
+        } else if (!approved) {
+            emit MeteredOrderSkipped(r.meter, period, SkipReason.NOT_APPROVED);
+        } else if (block.timestamp >= _meteredClearingTime(period) || _clearings[period].cleared) {
+            emit MeteredOrderSkipped(r.meter, period, SkipReason.MARKET_CLOSED);
+        } else {
+            (uint256 askWh, uint256 escrow) = _placeStanding(Reading(r, period, freePayment, locks), placed);
+            energyDeltaWh -= int256(askWh);
+            paymentDelta -= int256(escrow);
+            changed = true;
+        }
+        // A settled slot says so (rewritten, not deleted, so that the next placement is a cheap rewrite).
+        if (changed) _placed[key] = placed;
+    }
+
+    /// @dev Places what the reading metered on each side the limits trade (see IMeteredMarket for the
+    /// rounding of limits and the cut of bids); updates `placed`; returns the Wh offered and bid and
+    /// the payment the bid locks.
+    function _placeStanding(Reading memory r, Placed memory placed) private returns (uint256 askWh, uint256 escrow) {
+        MeteredEnergy memory m = r.metered;
+        Market memory market = _openMarket(r.period, m.sellPricePerKWh == 0, _gateClosureTime(r.period));
+        uint256 askTick = 0;
+        uint256 bidTick = 0;
+        uint256 bidWh = 0;
+        if (m.sellPricePerKWh != 0 && m.exportWh != 0) (askWh, askTick) = _placeAsk(r, market, placed);
+        if (m.buyPricePerKWh != 0 && m.importWh != 0) (bidWh, bidTick, escrow) = _placeBid(r, market, placed);
+        _markets[r.period] = market;
+        if (askWh != 0 || bidWh != 0) {
+            placed.settled = false;
+            emit MeteredOrdersPlaced(
+                m.meter,
+                r.period,
+                askWh,
+                uint256(market.minPricePerKWh) + askTick * market.tickSizePerKWh,
+                bidWh,
+                uint256(market.minPricePerKWh) + bidTick * market.tickSizePerKWh
+            );
+        }
+    }
+
+    function _placeAsk(Reading memory r, Market memory market, Placed memory placed)
+        private
+        returns (uint256 askWh, uint256 tick)
+    {
+        MeteredEnergy memory m = r.metered;
+        askWh = m.sellCapWh != 0 && m.sellCapWh < m.exportWh ? m.sellCapWh : m.exportWh;
+        bool onGrid;
+        (onGrid, tick) = _standingTick(market, m.sellPricePerKWh, true);
+        askWh = onGrid ? _placeSide(r, market, tick, askWh, false, placed) : _skip(r, SkipReason.PRICE_OFF_GRID);
+    }
+
+    /// @dev A bid is cut to what the owner's free balance covers, less what its other meters' bids of
+    /// the same batch locked.
+    function _placeBid(Reading memory r, Market memory market, Placed memory placed)
+        private
+        returns (uint256 bidWh, uint256 tick, uint256 escrow)
+    {
+        MeteredEnergy memory m = r.metered;
+        bool onGrid;
+        (onGrid, tick) = _standingTick(market, m.buyPricePerKWh, false);
+        if (!onGrid) return (_skip(r, SkipReason.PRICE_OFF_GRID), tick, 0);
+        bidWh = m.buyCapWh != 0 && m.buyCapWh < m.importWh ? m.buyCapWh : m.importWh;
+        uint256 pricePerKWh = uint256(market.minPricePerKWh) + tick * market.tickSizePerKWh;
+        uint256 lock = _lockOf(r.locks, m.owner);
+        uint256 spent = r.locks.locked[lock];
+        uint256 affordableWh = r.freePayment > spent ? (r.freePayment - spent) * WH_PER_KWH / pricePerKWh : 0;
+        if (affordableWh < bidWh) bidWh = affordableWh;
+        if (bidWh == 0) return (_skip(r, SkipReason.NOTHING_FREE), tick, 0);
+        bidWh = _placeSide(r, market, tick, bidWh, true, placed);
+        escrow = _ceilMilli(bidWh * pricePerKWh);
+        r.locks.locked[lock] = spent + escrow;
+    }
+
+    /// @dev Adds `amountWh` to one side of a meter's slot, joining the tick's queue; an interval's side
+    /// is placed once (a later reading of it leaves its energy unplaced). Returns what was placed.
+    function _placeSide(
+        Reading memory r,
+        Market memory market,
+        uint256 tick,
+        uint256 amountWh,
+        bool isBid,
+        Placed memory placed
+    ) private returns (uint256) {
+        if ((isBid ? placed.bidWh : placed.askWh) != 0) return _skip(r, SkipReason.ALREADY_PLACED);
+        (uint256 beforeWh, uint256 afterWh) = _addToTick(r.period, tick, amountWh, isBid);
+        // Within the tick's bound, every volume of the slot fits its 40 bits.
+        if (afterWh > MAX_TICK_VOLUME_WH) return _skip(r, SkipReason.TICK_FULL);
+        if (isBid) {
+            market.bidVolumeWh += uint48(amountWh);
+            (placed.bidTick, placed.bidWh, placed.bidBeforeWh) = (uint8(tick), uint40(amountWh), uint40(beforeWh));
+        } else {
+            (placed.askTick, placed.askWh, placed.askBeforeWh) = (uint8(tick), uint40(amountWh), uint40(beforeWh));
+        }
+        return amountWh;
+    }
+
+    /// @dev Settles both of the meter's slots where their markets may clear and they are not settled yet.
+    function _settleDue(address meter, VaultMoves memory moves)
+        private
+        returns (int256 energyDeltaWh, int256 paymentDelta)
+    {
+        for (uint256 parity; parity < 2; ++parity) {
+            uint256 key = _placedKey(meter, parity);
+            Placed memory placed = _placed[key];
+            if (placed.period == 0 || placed.settled || block.timestamp < _meteredClearingTime(placed.period)) continue;
+            _placed[key].settled = true;
+            (int256 e, int256 p) = _settle(meter, placed, moves);
+            energyDeltaWh += e;
+            paymentDelta += p;
+        }
+    }
+
+    /// @dev Pays out a placed slot of a market that may clear (clearing it first if nobody has): the
+    /// ask's proceeds and unsold energy, the bid's unused lock; the energy bought is retired. Returns
+    /// the owner's moves; the caller marks or rewrites the slot.
+    function _settle(address meter, Placed memory placed, VaultMoves memory moves)
+        private
+        returns (int256 energyDeltaWh, int256 paymentDelta)
+    {
+        uint256 period = placed.period;
+        Clearing memory c = _clearings[period];
+        if (!c.cleared) {
+            _clear(period);
+            c = _clearings[period];
+        }
+        // slither-disable-next-line uninitialized-local: a side without an order settles as zeros (a memory struct starts zeroed)
+        OrderOutcome memory ask;
+        // slither-disable-next-line uninitialized-local: a side without an order settles as zeros, as the ask's does
+        OrderOutcome memory bid;
+        if (placed.askWh != 0) {
+            ask = _outcome(period, false, Order(meter, placed.askWh, placed.askBeforeWh, placed.askTick, false), c);
+            energyDeltaWh = int256(ask.refund);
+            paymentDelta = int256(ask.payment - ask.fee);
+        }
+        if (placed.bidWh != 0) {
+            bid = _outcome(period, true, Order(meter, placed.bidWh, placed.bidBeforeWh, placed.bidTick, false), c);
+            paymentDelta += int256(bid.refund);
+            moves.retiredWh += bid.filledWh;
+        }
+        emit MeteredOrdersSettled(meter, period, ask.filledWh, ask.payment - ask.fee, bid.filledWh, bid.payment);
+    }
+
+    function _skip(Reading memory r, SkipReason reason) private returns (uint256) {
+        emit MeteredOrderSkipped(r.metered.meter, r.period, reason);
+        return 0;
+    }
+
+    /// @dev A standing limit's tick on the market's grid, rounded to the owner's advantage (a sell limit
+    /// up, a buy limit down); false if it lies beyond the grid on the side that trades nothing.
+    function _standingTick(Market memory market, uint256 pricePerKWh, bool isSell)
+        private
+        pure
+        returns (bool onGrid, uint256 tick)
+    {
+        uint256 minPricePerKWh = market.minPricePerKWh;
+        uint256 stepPerKWh = market.tickSizePerKWh;
+        uint256 top = uint256(market.tickCount) - 1;
+        if (isSell) {
+            if (pricePerKWh <= minPricePerKWh) return (true, 0);
+            tick = (pricePerKWh - minPricePerKWh + stepPerKWh - 1) / stepPerKWh;
+            return (tick <= top, tick);
+        }
+        if (pricePerKWh < minPricePerKWh) return (false, 0);
+        tick = (pricePerKWh - minPricePerKWh) / stepPerKWh;
+        return (true, tick > top ? top : tick);
+    }
+
+    function _newMoves(uint256 size) private pure returns (VaultMoves memory) {
+        return VaultMoves(new address[](size), new int256[](size), new int256[](size), 0, 0);
+    }
+
+    function _addMove(VaultMoves memory moves, address account, int256 energyDeltaWh, int256 paymentDelta)
+        private
+        pure
+    {
+        if (energyDeltaWh == 0 && paymentDelta == 0) return;
+        uint256 n = moves.count;
+        moves.accounts[n] = account;
+        moves.energyDeltasWh[n] = energyDeltaWh;
+        moves.paymentDeltas[n] = paymentDelta;
+        moves.count = n + 1;
+    }
+
+    /// @dev One vault call for a batch's moves, one more to retire the energy bought.
+    function _applyMoves(VaultMoves memory moves) private {
+        uint256 n = moves.count;
+        if (n != 0) {
+            MemoryArrays.shorten(moves.accounts, n);
+            MemoryArrays.shorten(moves.energyDeltasWh, n);
+            MemoryArrays.shorten(moves.paymentDeltas, n);
+            _vault.settleBatch(moves.accounts, moves.energyDeltasWh, moves.paymentDeltas);
+        }
+        if (moves.retiredWh != 0) _vault.retireEnergy(moves.retiredWh);
+    }
+
+    /// @dev A table with at least twice as many places as the batch has readings.
+    function _newLocks(uint256 readings) private pure returns (BatchLocks memory) {
+        uint256 places = 2;
+        while (places < 2 * readings) places <<= 1;
+        return BatchLocks(new address[](places), new uint256[](places), places - 1);
+    }
+
+    /// @dev `owner`'s place in the batch's locks, taken (at 0) if it has none. The table is at most half
+    /// full, so the probe ends at an empty place within a few steps.
+    function _lockOf(BatchLocks memory locks, address owner) private pure returns (uint256 i) {
+        address[] memory owners = locks.owners;
+        uint256 mask = locks.mask;
+        for (i = uint256(uint160(owner)) & mask; owners[i] != owner; i = (i + 1) & mask) {
+            if (owners[i] == address(0)) {
+                owners[i] = owner;
+                break;
+            }
+        }
+    }
+
+    /// @dev A meter's slot for `period`: by the period's parity.
+    function _placedKey(address meter, uint256 period) private pure returns (uint256) {
+        return (uint256(uint160(meter)) << 1) | (period & 1);
+    }
+
+    /// @dev `_addToTick` for a firm order: above the bound it reverts.
+    function _addOrderToTick(uint256 period, uint256 tick, uint256 amountWh, bool isBid)
+        private
+        returns (uint256 beforeWh)
+    {
+        uint256 afterWh;
+        (beforeWh, afterWh) = _addToTick(period, tick, amountWh, isBid);
+        if (afterWh > MAX_TICK_VOLUME_WH) revert TickVolumeTooLarge(period, tick, afterWh, MAX_TICK_VOLUME_WH);
+    }
+
+    /// @dev Adds an order's volume to its side of its tick (marking the tick occupied if it was not),
+    /// unless that would pass MAX_TICK_VOLUME_WH; returns the side's volume there before it (the order's
+    /// C(i-1)) and with it (above the bound: nothing was added).
+    function _addToTick(uint256 period, uint256 tick, uint256 amountWh, bool isBid)
+        private
+        returns (uint256 beforeWh, uint256 afterWh)
+    {
         TickVolumes storage level = _ticks[_tickKey(period, tick)];
         beforeWh = isBid ? level.bidWh : level.askWh;
-        uint256 afterWh = beforeWh + amountWh;
-        if (afterWh > MAX_TICK_VOLUME_WH) revert TickVolumeTooLarge(period, tick, afterWh, MAX_TICK_VOLUME_WH);
+        afterWh = beforeWh + amountWh;
+        if (afterWh > MAX_TICK_VOLUME_WH) return (beforeWh, afterWh);
         if (isBid) {
             level.bidWh = uint64(afterWh);
             if (beforeWh == 0) _bidTicks[period] |= 1 << tick;
@@ -510,6 +883,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         Walk memory asks =
             _walk(period, clearingTick == 255 ? askBits : askBits & ((1 << (clearingTick + 1)) - 1), false, result);
         Walk memory bids = _walk(period, (bidBits >> clearingTick) << clearingTick, true, result);
+        // slither-disable-next-line costly-loop: one warm write per market cleared, at most one per reading of a metered batch
         _accruedFeesPlusOne += bids.value - asks.value;
         if (!asks.isLong && !bids.isLong) return marginal;
         marginal = asks.isLong ? asks : bids;
@@ -645,6 +1019,25 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     function _gateClosureTime(uint256 period) private view returns (uint256) {
         return Math.saturatingSub(Math.saturatingMul(period, _periodLength), _gateClosure);
+    }
+
+    /// @dev With standing orders, a market waits for its interval's readings: its end plus the deadline.
+    function _clearingTime(uint256 period) private view returns (uint256) {
+        if (_meterRegistry == address(0)) return _gateClosureTime(period);
+        return Math.saturatingAdd(Math.saturatingMul(Math.saturatingAdd(period, 1), _periodLength), _readingDeadlineSeconds);
+    }
+
+    /// @dev `_clearingTime` of a period a reading measured (a reading's time / the period length): the
+    /// sum cannot overflow, so the reading path skips the saturating arithmetic.
+    function _meteredClearingTime(uint256 period) private view returns (uint256) {
+        unchecked {
+            return (period + 1) * _periodLength + _readingDeadlineSeconds;
+        }
+    }
+
+    function _paymentTokenOf(IEnergyVault vault_) private view returns (IERC20) {
+        if (address(vault_) == address(0)) revert ZeroAddress();
+        return IERC20(vault_.paymentToken());
     }
 
     /// @dev A tick's whole slot (`_ticks[_tickKey(period, tick)]`): bid volume in the low 64 bits, ask

@@ -43,7 +43,7 @@ abstract contract GridFees is AccessControl, ReentrancyLock, IGridFees {
         if (amount == 0) revert NoFeesAccrued();
         _clearFeesAccrued();
         emit FeesWithdrawn(recipient, amount);
-        _paymentToken.safeTransfer(recipient, amount);
+        _payFees(recipient, amount);
     }
 
     /// @inheritdoc IGridFees
@@ -88,6 +88,12 @@ abstract contract GridFees is AccessControl, ReentrancyLock, IGridFees {
 
     /// @dev Sets the accrued fees to zero (they are being withdrawn).
     function _clearFeesAccrued() internal virtual;
+
+    /// @dev Pays withdrawn fees to the recipient: by default a PaymentToken transfer; a market on the
+    /// vault credits the recipient's vault balance instead.
+    function _payFees(address recipient, uint256 amount) internal virtual {
+        _paymentToken.safeTransfer(recipient, amount);
+    }
 
     function _checkGridFee(uint256 feeBps) private pure {
         if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);

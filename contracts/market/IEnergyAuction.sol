@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
 import {IGridFees} from "./IGridFees.sol";
 import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
+import {IMeteredMarket} from "./IMeteredMarket.sol";
 
 /// @title IEnergyAuction
 /// @notice A uniform-price double auction per delivery period. Bids and asks for a period are firm
@@ -35,9 +36,13 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// - Fee rate: a market takes the grid fee in force at its first order, and an ask submitted later under
 ///   a lower fee lowers it to that fee; a raise never reaches a market opened before it. So no seller
 ///   pays a rate above the one in force when they submitted.
+/// - Balances: escrow is taken from, and claims paid into, the trader's EnergyVault balance (the trader
+///   approves this market in the vault once); a shortfall is pulled from the wallet if the vault has an allowance.
+/// - Standing orders (IMeteredMarket) join the same markets after their interval, until the reading
+///   deadline; a market with standing orders enabled clears from its end plus that deadline.
 /// - Pause: stops new bids and asks only. Clearing, claims and the fee withdrawal stay open, so a
 ///   pause never holds an order's escrow.
-interface IEnergyAuction is IReentrancyLock, IGridFees {
+interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// @notice The side of a cleared market that offered more than was traded at the clearing price.
     enum LongSide {
         NONE, // both sides traded everything at or better than the price (or nothing traded)
@@ -186,9 +191,9 @@ interface IEnergyAuction is IReentrancyLock, IGridFees {
     /// @param volumeWh The side's volume at that tick with the order, Wh.
     /// @param maxVolumeWh MAX_TICK_VOLUME_WH, Wh.
     error TickVolumeTooLarge(uint256 period, uint256 tick, uint256 volumeWh, uint256 maxVolumeWh);
-    /// @notice The period's gate closes at `gateClosureTime`; the market clears from then on.
+    /// @notice The market of `period` clears from `gateClosureTime` on (see clearingTime).
     /// @param period The delivery period given.
-    /// @param gateClosureTime When its gate closes, unix seconds.
+    /// @param gateClosureTime When it may clear, unix seconds.
     error GateNotClosed(uint256 period, uint256 gateClosureTime);
     /// @notice The market was cleared already.
     /// @param period The delivery period given.
@@ -211,7 +216,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees {
     /// @return orderId period << 64 | the order's sequence number in the market.
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
 
-    /// @notice Clears the market of `period` (anyone, once, from its gate closure on, paused or not):
+    /// @notice Clears the market of `period` (anyone, once, from its clearingTime on, paused or not):
     /// fixes its price, volume and rationing, and accrues its fees and rounding surplus. A market
     /// without orders clears too, with volume 0.
     function clear(uint256 period) external;
@@ -271,9 +276,9 @@ interface IEnergyAuction is IReentrancyLock, IGridFees {
     /// @notice What the order gets (or got) from its market's clearing.
     function getOrderOutcome(uint256 orderId) external view returns (OrderOutcome memory);
 
-    /// @notice The EnergyToken (Wh) that asks escrow and bids buy.
+    /// @notice The EnergyToken (Wh) that asks escrow and bids buy, in the vault.
     function energyToken() external view returns (address);
 
-    /// @notice The PaymentToken that bids escrow and sellers are paid in.
+    /// @notice The PaymentToken that bids escrow and sellers are paid in, in the vault.
     function paymentToken() external view returns (address);
 }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISmartMeter} from "./ISmartMeter.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {BatchTooLarge, EmptyBatch, InvalidHistoryPage, MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
 
 /// @title ISmartMeterRegistry
@@ -15,6 +16,15 @@ interface ISmartMeterRegistry is ISmartMeter {
         bool active; // false while the operator has it deactivated
         bool awaitingBaseline; // its next reading sets the baseline and counts no energy
         uint256 lastReadingAt; // unix s of the latest accepted reading or registration baseline, 0 = none
+        bool vaultDelivery; // its export is credited to the owner's vault balance and its readings place standing orders
+    }
+
+    /// @notice A meter's standing limits in the reading market (0 price: that side is off; 0 cap: no cap).
+    struct StandingOrder {
+        uint256 sellPricePerKWh; // lowest price its metered export sells at, PaymentToken base units per kWh
+        uint256 sellCapWh; // most export sold per interval
+        uint256 buyPricePerKWh; // highest price its metered import is bought at
+        uint256 buyCapWh; // most import bought per interval
     }
 
     /// @notice One 900-second load-profile interval of a meter.
@@ -57,6 +67,34 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice The operator suspended a meter: its readings are rejected.
     /// @param meter The meter's address.
     event MeterDeactivated(address indexed meter);
+    /// @notice The vault that vault-delivered energy is credited in, and the market its readings place standing orders in, were set.
+    /// @param vault The EnergyVault.
+    /// @param readingMarket The market told of every vault-delivered reading (zero: none).
+    event VaultSet(address indexed vault, address readingMarket);
+    /// @notice `owner` chose where `meter`'s export goes: its vault balance (`enabled`) or its wallet.
+    /// @param meter The meter.
+    /// @param owner Its owner.
+    /// @param enabled True: into the vault, and readings place the meter's standing orders.
+    event VaultDeliverySet(address indexed meter, address indexed owner, bool enabled);
+    /// @notice `owner` set `meter`'s standing limits in the reading market; its readings place orders at them.
+    /// @param meter The meter.
+    /// @param owner Its owner, whose vault balance trades.
+    /// @param sellPricePerKWh Lowest price to sell export at (0: no selling).
+    /// @param sellCapWh Most export to sell per interval, Wh (0: all of it).
+    /// @param buyPricePerKWh Highest price to buy import at (0: no buying).
+    /// @param buyCapWh Most import to buy per interval, Wh (0: all of it).
+    event StandingOrderSet(
+        address indexed meter,
+        address indexed owner,
+        uint256 sellPricePerKWh,
+        uint256 sellCapWh,
+        uint256 buyPricePerKWh,
+        uint256 buyCapWh
+    );
+    /// @notice `owner` removed `meter`'s standing limits: its readings place nothing from now on.
+    /// @param meter The meter.
+    /// @param owner Its owner.
+    event StandingOrderRemoved(address indexed meter, address indexed owner);
     /// @notice The operator restored a meter: its next reading sets a new baseline.
     /// @param meter The meter's address.
     event MeterReactivated(address indexed meter);
@@ -68,8 +106,9 @@ interface ISmartMeterRegistry is ISmartMeter {
     event MeterBaselineSet(
         address indexed meter, uint256 timestamp, uint256 consumptionRegisterWh, uint256 productionRegisterWh
     );
-    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner. Frequency and
-    /// voltage are kept in the load profile (getIntervalHistory), not repeated here.
+    /// @notice A reading was accepted; `productionWh` was minted to the meter's owner (with vault delivery:
+    /// to the vault, credited to the owner there). Frequency and voltage are kept in the load profile
+    /// (getIntervalHistory), not repeated here.
     /// @param meter The meter's address.
     /// @param timestamp The reading's time, unix s.
     /// @param consumptionWh Import register increase since the previous reading.
@@ -98,6 +137,17 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice `meter` is registered already.
     /// @param meter The meter's address.
     error MeterAlreadyRegistered(address meter);
+    /// @notice `vault` keeps the balances of another EnergyToken than this registry mints.
+    /// @param vault The vault given.
+    error VaultTokenMismatch(address vault);
+    /// @notice No vault is set, so no meter's energy can be delivered into one.
+    error VaultNotSet();
+    /// @notice No reading market is set: standing orders have nowhere to trade.
+    error NoReadingMarket();
+    /// @notice A standing limit above what its field holds.
+    /// @param value The price (PaymentToken base units per kWh) or cap (Wh) given.
+    /// @param maxValue The largest allowed.
+    error StandingOrderOutOfRange(uint256 value, uint256 maxValue);
     /// @notice `meter` is active already.
     /// @param meter The meter's address.
     error MeterAlreadyActive(address meter);
@@ -267,6 +317,54 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// Open during a pause.
     /// @param newNonce The nonce the meter's next signed reading must carry.
     function invalidateNonces(uint256 newNonce) external;
+
+    /// @notice Sets the vault that vault-delivered energy is minted into and the market whose standing
+    /// orders readings place (zero: none). DEFAULT_ADMIN_ROLE only.
+    /// @param vault_ An EnergyVault of this registry's EnergyToken.
+    /// @param readingMarket_ The market to tell of vault-delivered readings, or zero.
+    function setVault(IEnergyVault vault_, address readingMarket_) external;
+
+    /// @notice Chooses where `meter`'s export goes (its owner only): into the owner's vault balance, where
+    /// it is tradable at once and the meter's standing orders trade it, or, as by default, to the wallet.
+    /// @param meter The caller's meter.
+    /// @param enabled True for the vault.
+    function setVaultDelivery(address meter, bool enabled) external;
+
+    /// @notice Sets `meter`'s standing limits in the reading market (its owner only), from its next reading
+    /// on: each reading then offers the interval's export at `sellPricePerKWh` or more and bids for its import
+    /// at `buyPricePerKWh` or less. Turns vault delivery on, where the orders trade.
+    /// @param meter The caller's meter.
+    /// @param sellPricePerKWh Lowest price to sell export at, PaymentToken base units per kWh (0: no selling).
+    /// @param sellCapWh Most export to sell per interval, Wh (0: all of it).
+    /// @param buyPricePerKWh Highest price to buy import at, PaymentToken base units per kWh (0: no buying).
+    /// @param buyCapWh Most import to buy per interval, Wh (0: all of it).
+    function setStandingOrder(
+        address meter,
+        uint256 sellPricePerKWh,
+        uint256 sellCapWh,
+        uint256 buyPricePerKWh,
+        uint256 buyCapWh
+    ) external;
+
+    /// @notice Removes `meter`'s standing limits (its owner only); orders already placed stay in their markets.
+    /// @param meter The caller's meter.
+    function removeStandingOrder(address meter) external;
+
+    /// @notice Settles the meters' placed standing orders whose markets may clear (anyone; up to
+    /// MAX_BATCH_SIZE meters): a keeper's batch after the last readings, or an owner who wants a fill
+    /// before the meter's next-but-one reading settles it.
+    /// @param meters The meters.
+    function settleStandingOrders(address[] calldata meters) external;
+
+    /// @notice `meter`'s standing limits.
+    /// @param meter The meter.
+    function getStandingOrder(address meter) external view returns (StandingOrder memory);
+
+    /// @notice The vault that vault-delivered energy is minted into.
+    function vault() external view returns (IEnergyVault);
+
+    /// @notice The market that vault-delivered readings place standing orders in (zero: none).
+    function readingMarket() external view returns (address);
 
     /// @notice Burns `amountWh` of the caller's EnergyToken against `meter`'s metered, unredeemed consumption.
     function redeemConsumption(address meter, uint256 amountWh) external;

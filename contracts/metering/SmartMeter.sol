@@ -6,6 +6,8 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IEnergyToken} from "../tokens/IEnergyToken.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
+import {IMeteredMarket} from "../market/IMeteredMarket.sol";
 import {ISmartMeter} from "./ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
@@ -88,8 +90,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         // Signed readings accepted plus the skips of invalidateNonces: at most MAX_READING_NONCE plus
         // one per accepted reading, each of which strictly raises lastReadingAt, so it fits 40 bits.
         uint40 nonce;
-        bool active;
-        bool awaitingBaseline; // next reading only sets the baseline
+        uint8 flags; // ACTIVE | AWAITING_BASELINE (next reading only sets the baseline) | VAULT_DELIVERY
     }
 
     /// @dev Cold data: written at registration, baselines and redemptions. Energy before a baseline
@@ -107,6 +108,26 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint32 maxAgeSeconds; // MAX_READING_AGE_FLOOR_SECONDS..MAX_READING_AGE_CEILING_SECONDS
     }
 
+    /// @dev The accepted readings of a batch whose energy goes into the vault: credited in one call, and
+    /// handed on to the reading market in one more.
+    struct VaultBatch {
+        address[] owners; // credited in the vault
+        uint256[] exportWh;
+        uint256 creditCount;
+        uint256 totalExportWh;
+        IMeteredMarket.MeteredEnergy[] readings; // of meters with standing limits, for the reading market
+        uint256 readingCount;
+        uint256 capacity; // the batch's size: the arrays are allocated at its first vault delivery
+    }
+
+    /// @dev A meter's standing limits for the reading market, one slot.
+    struct Standing {
+        uint96 sellPricePerKWh; // 0 = no selling
+        uint96 buyPricePerKWh; // 0 = no buying
+        uint32 sellCapWh; // 0 = no cap
+        uint32 buyCapWh;
+    }
+
     /// @dev The mints of a batch, sent to the token in one call instead of one per reading.
     struct MintBatch {
         address[] owners;
@@ -114,10 +135,17 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 count;
     }
 
+    uint8 private constant ACTIVE = 1;
+    uint8 private constant AWAITING_BASELINE = 2;
+    uint8 private constant VAULT_DELIVERY = 4;
+
     IEnergyToken private immutable _energyToken;
+    IEnergyVault private _vault;
+    IMeteredMarket private _readingMarket;
     ReadingLimits private _readingLimits = ReadingLimits(60, uint32(DEFAULT_MAX_READING_AGE_SECONDS));
     mapping(address meter => Meter) private _meters;
     mapping(address meter => Account) private _accounts;
+    mapping(address meter => Standing) private _standing;
     mapping(address meter => mapping(uint256 slot => ProfileEntry)) private _profiles;
 
     constructor(address admin, IEnergyToken energyToken_) EIP712("SmartMeter", "1") {
@@ -131,7 +159,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     /// @inheritdoc ISmartMeterRegistry
     function registerMeter(address meter, address owner, uint32 regionId) external onlyRole(OPERATOR_ROLE) {
         _register(meter, owner, regionId);
-        _meters[meter].awaitingBaseline = true;
+        _meters[meter].flags = ACTIVE | AWAITING_BASELINE;
         emit MeterRegistered(meter, owner, regionId, 0, 0);
     }
 
@@ -159,17 +187,16 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     /// @inheritdoc ISmartMeterRegistry
     function deactivateMeter(address meter) external onlyRole(OPERATOR_ROLE) {
         Meter storage m = _knownMeter(meter);
-        if (!m.active) revert MeterInactive(meter);
-        m.active = false;
+        if (m.flags & ACTIVE == 0) revert MeterInactive(meter);
+        m.flags &= ~ACTIVE;
         emit MeterDeactivated(meter);
     }
 
     /// @inheritdoc ISmartMeterRegistry
     function reactivateMeter(address meter) external onlyRole(OPERATOR_ROLE) {
         Meter storage m = _knownMeter(meter);
-        if (m.active) revert MeterAlreadyActive(meter);
-        m.active = true;
-        m.awaitingBaseline = true;
+        if (m.flags & ACTIVE != 0) revert MeterAlreadyActive(meter);
+        m.flags |= ACTIVE | AWAITING_BASELINE;
         emit MeterReactivated(meter);
     }
 
@@ -196,6 +223,68 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     }
 
     /// @inheritdoc ISmartMeterRegistry
+    function setVault(IEnergyVault vault_, address readingMarket_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(vault_) == address(0)) revert ZeroAddress();
+        if (vault_.energyToken() != address(_energyToken)) revert VaultTokenMismatch(address(vault_));
+        _vault = vault_;
+        _readingMarket = IMeteredMarket(readingMarket_);
+        emit VaultSet(address(vault_), readingMarket_);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function setVaultDelivery(address meter, bool enabled) external {
+        Meter storage m = _ownMeter(meter);
+        if (enabled && address(_vault) == address(0)) revert VaultNotSet();
+        m.flags = enabled ? m.flags | VAULT_DELIVERY : m.flags & ~VAULT_DELIVERY;
+        emit VaultDeliverySet(meter, msg.sender, enabled);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function setStandingOrder(
+        address meter,
+        uint256 sellPricePerKWh,
+        uint256 sellCapWh,
+        uint256 buyPricePerKWh,
+        uint256 buyCapWh
+    ) external {
+        Meter storage m = _ownMeter(meter);
+        if (address(_readingMarket) == address(0)) revert NoReadingMarket();
+        _checkLimit(sellPricePerKWh, type(uint96).max);
+        _checkLimit(buyPricePerKWh, type(uint96).max);
+        _checkLimit(sellCapWh, type(uint32).max);
+        _checkLimit(buyCapWh, type(uint32).max);
+        _standing[meter] = Standing(uint96(sellPricePerKWh), uint96(buyPricePerKWh), uint32(sellCapWh), uint32(buyCapWh));
+        // Standing orders trade the energy in the vault: the meter delivers there from now on.
+        if (m.flags & VAULT_DELIVERY == 0) {
+            m.flags |= VAULT_DELIVERY;
+            emit VaultDeliverySet(meter, msg.sender, true);
+        }
+        emit StandingOrderSet(meter, msg.sender, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function removeStandingOrder(address meter) external {
+        _ownMeter(meter);
+        delete _standing[meter];
+        emit StandingOrderRemoved(meter, msg.sender);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function settleStandingOrders(address[] calldata meters) external {
+        uint256 size = meters.length;
+        _checkBatchSize(size);
+        IMeteredMarket market = _readingMarket;
+        if (address(market) == address(0)) revert NoReadingMarket();
+        IMeteredMarket.MeteredEnergy[] memory entries = new IMeteredMarket.MeteredEnergy[](size);
+        for (uint256 i; i < size; ++i) {
+            address meter = meters[i];
+            entries[i].meter = meter;
+            entries[i].owner = _knownMeter(meter).owner;
+        }
+        market.recordMetered(entries);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
@@ -210,8 +299,14 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     /// @inheritdoc ISmartMeter
     function submitReading(MeterReading calldata reading) external whenNotPaused {
         Meter memory m = _meters[msg.sender];
-        uint256 producedWh = _acceptReading(msg.sender, m, reading, _readingLimits);
-        if (producedWh != 0) _energyToken.mint(m.owner, producedWh);
+        (uint256 consumedWh, uint256 producedWh) = _acceptReading(msg.sender, m, reading, _readingLimits);
+        if (m.flags & VAULT_DELIVERY != 0) {
+            VaultBatch memory delivery = _newVaultBatch(1);
+            _addDelivery(delivery, msg.sender, m.owner, reading.timestamp, producedWh, consumedWh);
+            _deliver(delivery);
+        } else if (producedWh != 0) {
+            _energyToken.mint(m.owner, producedWh);
+        }
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -225,12 +320,14 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (size != readings.length) revert BatchLengthMismatch(size, readings.length);
         ReadingLimits memory limits = _readingLimits;
         MintBatch memory batch = _newMintBatch(size);
+        VaultBatch memory delivery = _newVaultBatch(size);
         for (uint256 i; i < size; ++i) {
             address meter = meters[i];
             Meter memory m = _meters[meter];
-            _addMint(batch, m.owner, _acceptReading(meter, m, readings[i], limits));
+            _route(batch, delivery, meter, m, readings[i], limits);
         }
         _mint(batch);
+        _deliver(delivery);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -239,18 +336,20 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         _checkBatchSize(size);
         ReadingLimits memory limits = _readingLimits;
         MintBatch memory batch = _newMintBatch(size);
+        VaultBatch memory delivery = _newVaultBatch(size);
         for (uint256 i; i < size; ++i) {
             SignedReading calldata signed = signedReadings[i];
             address meter = signed.meter;
             Meter memory m = _meters[meter];
             _checkSignedReading(signed, m.nonce);
-            _addMint(batch, m.owner, _acceptReading(meter, m, signed.reading, limits));
+            _route(batch, delivery, meter, m, signed.reading, limits);
             // The record's slot was just rewritten, so this write is warm. Cannot overflow: see Meter.nonce.
             unchecked {
                 _meters[meter].nonce = m.nonce + 1;
             }
         }
         _mint(batch);
+        _deliver(delivery);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -279,20 +378,34 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         _energyToken.retire(msg.sender, amountWh);
     }
 
-    /// @dev Validates and records one reading; returns the Wh its owner is to be minted.
+    /// @dev Accepts one reading of a batch and routes its energy: minted to the owner's wallet, or
+    /// (the owner's choice) into its vault balance and on to the reading market.
+    function _route(
+        MintBatch memory batch,
+        VaultBatch memory delivery,
+        address meter,
+        Meter memory m,
+        MeterReading calldata reading,
+        ReadingLimits memory limits
+    ) private {
+        (uint256 consumedWh, uint256 producedWh) = _acceptReading(meter, m, reading, limits);
+        if (m.flags & VAULT_DELIVERY != 0) _addDelivery(delivery, meter, m.owner, reading.timestamp, producedWh, consumedWh);
+        else _addMint(batch, m.owner, producedWh);
+    }
+
+    /// @dev Validates and records one reading; returns the Wh it counts (none for a baseline).
     function _acceptReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
         private
-        returns (uint256)
+        returns (uint256 consumedWh, uint256 producedWh)
     {
         _validateReading(meter, m, reading, limits);
-        (uint256 consumedWh, uint256 producedWh) = _recordInProfile(meter, m, reading);
+        (consumedWh, producedWh) = _recordInProfile(meter, m, reading);
         Meter storage stored = _meters[meter];
         // Fits: not after block.timestamp. Only the changed fields are written: copying `m` back
         // would read and write the slot once per field.
         stored.lastReadingAt = uint40(reading.timestamp);
-        if (m.awaitingBaseline) stored.awaitingBaseline = false;
+        if (m.flags & AWAITING_BASELINE != 0) stored.flags = m.flags & ~AWAITING_BASELINE;
         emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
-        return producedWh;
     }
 
     /// @dev The reading's time must lie in (previous reading + rate limit, block time] and be no
@@ -303,7 +416,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         view
     {
         if (m.owner == address(0)) revert MeterUnknown(meter);
-        if (!m.active) revert MeterInactive(meter);
+        if (m.flags & ACTIVE == 0) revert MeterInactive(meter);
         uint256 timestamp = reading.timestamp;
         if (timestamp > block.timestamp) revert ReadingInFuture(meter, timestamp, block.timestamp);
         if (timestamp <= m.lastReadingAt) revert ReadingNotAfterPrevious(meter, timestamp, m.lastReadingAt);
@@ -350,7 +463,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             consumedWh = reading.consumption - previousConsumptionWh;
             producedWh = reading.production - previousProductionWh;
         }
-        if (m.awaitingBaseline) {
+        if (m.flags & AWAITING_BASELINE != 0) {
             Account storage account = _accounts[meter];
             // Both sums stay below MAX_REGISTER_WH, so uint64 cannot overflow.
             account.uncountedConsumptionWh += uint64(consumedWh);
@@ -410,7 +523,15 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     /// @inheritdoc ISmartMeterRegistry
     function getMeter(address meter) external view returns (MeterInfo memory) {
         Meter storage m = _knownMeter(meter);
-        return MeterInfo(m.owner, _accounts[meter].regionId, m.active, m.awaitingBaseline, m.lastReadingAt);
+        uint8 flags = m.flags;
+        return MeterInfo(
+            m.owner,
+            _accounts[meter].regionId,
+            flags & ACTIVE != 0,
+            flags & AWAITING_BASELINE != 0,
+            m.lastReadingAt,
+            flags & VAULT_DELIVERY != 0
+        );
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -519,6 +640,22 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         return _domainSeparatorV4();
     }
 
+    /// @inheritdoc ISmartMeterRegistry
+    function vault() external view returns (IEnergyVault) {
+        return _vault;
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function readingMarket() external view returns (address) {
+        return address(_readingMarket);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function getStandingOrder(address meter) external view returns (StandingOrder memory) {
+        Standing memory limit = _standing[meter];
+        return StandingOrder(limit.sellPricePerKWh, limit.sellCapWh, limit.buyPricePerKWh, limit.buyCapWh);
+    }
+
     /// @notice The EnergyToken this meter registry mints.
     function energyToken() external view returns (IEnergyToken) {
         return _energyToken;
@@ -532,7 +669,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         Meter storage m = _meters[meter];
         if (m.owner != address(0)) revert MeterAlreadyRegistered(meter);
         m.owner = owner;
-        m.active = true;
+        m.flags = ACTIVE;
         _accounts[meter].regionId = regionId;
     }
 
@@ -614,6 +751,80 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         MemoryArrays.shorten(owners, count);
         MemoryArrays.shorten(amountsWh, count);
         _energyToken.mintBatch(owners, amountsWh);
+    }
+
+    /// @dev Empty until a reading needs it: a batch of wallet-delivered meters allocates nothing.
+    function _newVaultBatch(uint256 size) private pure returns (VaultBatch memory delivery) {
+        delivery.capacity = size;
+    }
+
+    /// @dev A vault-delivered reading: its export is credited, and with standing limits the reading goes
+    /// on to the reading market (with no energy too: it settles what is due).
+    function _addDelivery(
+        VaultBatch memory delivery,
+        address meter,
+        address owner,
+        uint256 timestamp,
+        uint256 exportWh,
+        uint256 importWh
+    ) private view {
+        if (exportWh != 0) {
+            if (delivery.owners.length == 0) {
+                delivery.owners = new address[](delivery.capacity);
+                delivery.exportWh = new uint256[](delivery.capacity);
+            }
+            uint256 credits = delivery.creditCount;
+            delivery.owners[credits] = owner;
+            delivery.exportWh[credits] = exportWh;
+            delivery.creditCount = credits + 1;
+            delivery.totalExportWh += exportWh;
+        }
+        // Even a reading with no energy goes on: it settles the meter's orders of two intervals before.
+        Standing memory limit = _standing[meter];
+        if (limit.sellPricePerKWh == 0 && limit.buyPricePerKWh == 0) return;
+        if (delivery.readings.length == 0) delivery.readings = new IMeteredMarket.MeteredEnergy[](delivery.capacity);
+        delivery.readings[delivery.readingCount++] = IMeteredMarket.MeteredEnergy(
+            meter,
+            owner,
+            timestamp,
+            exportWh,
+            importWh,
+            limit.sellPricePerKWh,
+            limit.sellCapWh,
+            limit.buyPricePerKWh,
+            limit.buyCapWh
+        );
+    }
+
+    /// @dev Mints the batch's export into the vault, credits it to the owners there, and hands the
+    /// readings of meters with standing limits to the reading market, which places their orders.
+    function _deliver(VaultBatch memory delivery) private {
+        uint256 credits = delivery.creditCount;
+        if (credits != 0) {
+            address[] memory owners = delivery.owners;
+            uint256[] memory amountsWh = delivery.exportWh;
+            MemoryArrays.shorten(owners, credits);
+            MemoryArrays.shorten(amountsWh, credits);
+            IEnergyVault vault_ = _vault;
+            _energyToken.mint(address(vault_), delivery.totalExportWh);
+            vault_.creditArrived(address(_energyToken), owners, amountsWh);
+        }
+        uint256 count = delivery.readingCount;
+        if (count == 0) return;
+        IMeteredMarket.MeteredEnergy[] memory readings = new IMeteredMarket.MeteredEnergy[](count);
+        for (uint256 i; i < count; ++i) {
+            readings[i] = delivery.readings[i];
+        }
+        _readingMarket.recordMetered(readings);
+    }
+
+    function _ownMeter(address meter) private view returns (Meter storage m) {
+        m = _knownMeter(meter);
+        if (m.owner != msg.sender) revert NotMeterOwner(meter, msg.sender);
+    }
+
+    function _checkLimit(uint256 value, uint256 maxValue) private pure {
+        if (value > maxValue) revert StandingOrderOutOfRange(value, maxValue);
     }
 
     function _knownMeter(address meter) private view returns (Meter storage m) {

@@ -14,7 +14,7 @@ contract MockMeterRegistry {
 
     /// @notice Registers or changes `meter`.
     function setMeter(address meter, address owner, uint32 regionId, bool active) external {
-        _meters[meter] = ISmartMeterRegistry.MeterInfo(owner, regionId, active, false, block.timestamp);
+        _meters[meter] = ISmartMeterRegistry.MeterInfo(owner, regionId, active, false, block.timestamp, false);
     }
 
     /// @notice Sets the production counted for `meter`.

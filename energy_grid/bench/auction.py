@@ -1,42 +1,51 @@
 """Gas of EnergyAuction's operations against their budgets: submit steady and first, clear
 with 64 occupied ticks, clear and claim with 10 and with 1,000 orders over the same ticks.
 
+Escrow and payouts are EnergyVault balances: no ERC-20 moves in a submission or a claim. The vault
+keeps an account's energy, payment and market approvals in one slot, so a market's move from or to
+an account is a call to the vault (cold account 2,600) that reads the market's registration (2,100)
+and rewrites two slots: the account's balance and the market's own.
+
 Storage costs behind the budgets (EIP-2929/2200): a fresh slot (zero to non-zero) costs 22,100, a
 cold slot rewritten 5,000 (2,100 + 2,900), a cold read 2,100, a warm read 100; every transaction
-pays 21,000 plus calldata. An ERC-20 transfer between two existing holders costs about 15,000
-inside a call (cold token account 2,600, two balances rewritten, the event); transferFrom adds the
-allowance check.
+pays 21,000 plus calldata.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from energy_grid.bench.core import GasReport
+from energy_grid.bench.core import GasReport, within_scale
 from energy_grid.demand_response import send_bulk
 from energy_grid.enums import LongSide
 from energy_grid.operations import meter_energy_with
-from energy_grid.units import MAX_UINT256
 
 # Budgets, each from the storage it must write:
-# submit, steady (the order's tick already holds orders of its side): 21,000 + the pause/grid slot
-# 2,100 + the market slot rewritten 5,000 + the tick slot rewritten 5,000 + one fresh order slot
-# 22,100 + transferFrom ~20,000 + event ~2,500 + execution: ~80,000. The budget set for it.
-BUDGET_SUBMIT = 85_000
+# submit from the vault, steady (the order's tick already holds orders of its side, the trader's vault
+# balance covers the escrow): 21,000 + calldata ~550 + the pause/fee slot 2,100 + the market slot
+# rewritten 5,000 + the tick slot rewritten 5,000 + one fresh order slot 22,100 (written field by
+# field: +400) + OrderSubmitted ~2,900 + the vault's take: the call to a cold account 2,700, the
+# market's registration read 2,100, the trader's balance and the market's rewritten 10,000 (+100,
+# written twice): ~73,900 before execution (the auction's and the vault's, ~9,500). Held to 70,000;
+# the goal is 60,000.
+BUDGET_SUBMIT = 70_000
 # clear: 21,000 + the market, result, bitmap and global slots (~10,000) + the result rewritten 2,900 +
 # per occupied tick one cold slot read (2,100) and a scan step, + a walk over each side's levels at or
 # better than the price (warm reads) + the fees slot 5,000. With 64 occupied ticks: the budget set for it.
 # Its cost grows with occupied ticks, never with orders: nothing in it loops over orders.
 BUDGET_CLEAR_64_TICKS = 300_000
-# claim: 21,000 + the order slot read and rewritten 5,000 + the result slot 2,100 (+ 2,100 for the
-# marginal tick's slot) + two transfers to existing holders ~30,000 + event ~2,800: ~63,000. No shared
-# slot is written: fees and rounding accrue at clearing. The budget set for it.
-BUDGET_CLAIM = 70_000
-# withdrawFees: 21,000 + the recipient/fees slot 5,000 + a transfer to an existing holder ~15,000 + event.
+# claim into the vault: 21,000 + calldata ~250 + the order slot read and rewritten 5,000 + the result
+# slot 2,100 (+ 2,100 for the marginal tick's slot) + OrderClaimed ~2,800 + the vault's give: the call
+# to a cold account 2,700, the market's registration read 2,100, the market's balance and the
+# trader's rewritten 10,000 (+100, written twice): ~46,000 before execution (~6,600). No shared
+# auction slot is written: fees and rounding accrue at clearing.
+BUDGET_CLAIM = 45_000
+# withdrawFees into the recipient's vault balance: 21,000 + the recipient slot 2,100 + the fees slot
+# rewritten 5,000 + FeesWithdrawn + the vault's give (the call 2,700, the registration 2,100, two
+# balances rewritten 10,000).
 BUDGET_WITHDRAW_FEES = 50_000
 # An admin setting: the role check 2,100 + one slot rewritten 5,000 + event, 21,000 base.
 BUDGET_ADMIN_SETTING = 40_000
-SCALE_TOLERANCE = 0.05
 
 ORDERS_SMALL = 10
 ORDERS_LARGE = 1_000
@@ -48,23 +57,37 @@ LONG_SIDE_ASKS = int(LongSide.ASKS)  # the asks outweigh the bids at the clearin
 
 
 def _fund_participants(
-    auction: Any, smart_meter: Any, energy_token: Any, payment_token: Any, admin: Any, chain: Any, participants: list[Any]
+    auction: Any,
+    vault: Any,
+    smart_meter: Any,
+    energy_token: Any,
+    payment_token: Any,
+    admin: Any,
+    chain: Any,
+    participants: list[Any],
 ) -> None:
-    """Metered energy and faucet money for each participant, both approved to the auction."""
+    """Metered energy and faucet money for each participant, both deposited into the vault, where
+    the participant approves the auction: its orders then take from its vault balance."""
     meter_energy_with(smart_meter, admin, chain, participants, METERED_WH)
+    cash = CASH_WHOLE_UNITS * 10 ** int(payment_token.decimals())
     for account in participants:
         payment_token.addConsumerBalance(account, CASH_WHOLE_UNITS, sender=admin)
-        payment_token.approve(auction, MAX_UINT256, sender=account)
-        energy_token.approve(auction, MAX_UINT256, sender=account)
+        for token, amount in ((energy_token, METERED_WH), (payment_token, cash)):
+            token.approve(vault, amount, sender=account)
+            vault.deposit(token, amount, sender=account)
+        vault.setMarketApproval(auction, True, sender=account)
 
 
-def _close_gate(auction: Any, chain: Any, period: int) -> None:
-    chain.pending_timestamp = max(chain.pending_timestamp, int(auction.gateClosureTime(period)))
+def _clearing_time(auction: Any, chain: Any, period: int) -> None:
+    """Moves the chain to when the market of `period` may clear (the reading market waits for its
+    interval's readings: its end plus the reading deadline)."""
+    chain.pending_timestamp = max(chain.pending_timestamp, int(auction.clearingTime(period)))
 
 
 def bench_auction(
     report: GasReport,
     auction: Any,
+    vault: Any,
     smart_meter: Any,
     energy_token: Any,
     payment_token: Any,
@@ -75,20 +98,23 @@ def bench_auction(
     seller: Any,
     crowd: Any,
 ) -> dict[str, int]:
-    """EnergyAuction's state-changing operations against their budgets: submitBid / submitAsk steady
-    and first, clear with 64 occupied ticks (a bid and an ask at each: the costliest shape of 64),
-    clear and claims with ORDERS_SMALL and ORDERS_LARGE orders over the same ticks (within 5 %),
-    withdrawFees and the admin settings (each put back as it was).
+    """EnergyAuction's state-changing operations against their budgets: submitBid / submitAsk from
+    the vault, steady and first, clear with 64 occupied ticks (a bid and an ask at each: the costliest
+    shape of 64), clear and claims with ORDERS_SMALL and ORDERS_LARGE orders over the same ticks
+    (within 5 %), withdrawFees and the admin settings (each put back as it was).
 
-    `admin`: EnergyAuction's DEFAULT_ADMIN and PAUSER, SmartMeter's OPERATOR and GATEWAY, and the
-    payment token's faucet operator (MockStablecoin.addConsumerBalance); `fee_recipient`: the
-    auction's. `buyer`, `seller`: accounts whose orders are measured; `crowd`: an account the node
-    holds unlocked (anvil's dev accounts), which sends the other orders in bulk. Each gets metered
-    energy and faucet money here and approves the auction; their claims credit balances that exist.
-    The markets used are the next periods whose gates are open. Returns the main figures.
+    `vault`: the EnergyVault the auction is a registered market of. `admin`: EnergyAuction's
+    DEFAULT_ADMIN and PAUSER, SmartMeter's OPERATOR and GATEWAY, and the payment token's faucet
+    operator (MockStablecoin.addConsumerBalance); `fee_recipient`: the auction's. `buyer`, `seller`:
+    accounts whose orders are measured; `crowd`: an account the node holds unlocked (anvil's dev
+    accounts), which sends the other orders in bulk. Each gets metered energy and faucet money here,
+    deposits both into the vault and approves the auction there, so every measured order takes its
+    escrow from a vault balance that covers it, and claims credit balances that exist. The markets
+    used are the next periods whose gates are open; they clear at the auction's clearing time (for
+    the reading market, after its interval's readings). Returns the main figures.
     About 1,200 transactions, most in bulk: ~30 s on a plain anvil.
     """
-    _fund_participants(auction, smart_meter, energy_token, payment_token, admin, chain, [buyer, seller, crowd])
+    _fund_participants(auction, vault, smart_meter, energy_token, payment_token, admin, chain, [buyer, seller, crowd])
 
     min_price, tick_size = int(auction.minPrice()), int(auction.tickSize())
 
@@ -108,9 +134,9 @@ def bench_auction(
         "submitBid (steady)",
         steady_bid,
         BUDGET_SUBMIT,
-        f"first of a market: {first_bid:,}; first at its tick: {new_tick_bid:,}",
+        f"from the vault; first of a market: {first_bid:,}; first at its tick: {new_tick_bid:,}",
     )
-    report.add("submitAsk (steady)", steady_ask, BUDGET_SUBMIT, f"first ask of the market: {first_ask:,}")
+    report.add("submitAsk (steady)", steady_ask, BUDGET_SUBMIT, f"from the vault; first ask of the market: {first_ask:,}")
 
     # 64 occupied ticks, a bid and an ask at each: every level is read, the scan stops at 128 changes.
     wide = [(wide_market, 777, price(FIRST_TICK + i)) for i in range(OCCUPIED_TICKS)]
@@ -119,8 +145,8 @@ def bench_auction(
 
     # The same 10 ticks with 10 and with 1,000 orders and the same volume per tick: bids of 1,000 Wh a
     # tick on ticks 105..109, asks of 1,200 Wh a tick on 100..104. The asks are long: the level at 104
-    # shares 200 Wh, so the seller's ask there is rationed (a partial fill: two transfers) and the
-    # buyer's bid at 109 fills at a lower price (its refund: two transfers).
+    # shares 200 Wh, so the seller's ask there is rationed (a partial fill: proceeds and unsold energy
+    # credited) and the buyer's bid at 109 fills at a lower price (energy and the refund credited).
     bid_ticks = range(FIRST_TICK + 5, FIRST_TICK + 10)
     ask_ticks = range(FIRST_TICK, FIRST_TICK + 5)
     per_level = ORDERS_LARGE // 10
@@ -135,7 +161,7 @@ def bench_auction(
     large_bid = auction.submitBid(large_market, 10, price(bid_ticks[-1]), sender=buyer).return_value
     large_ask = auction.submitAsk(large_market, 12, price(ask_ticks[-1]), sender=seller).return_value
 
-    _close_gate(auction, chain, large_market)
+    _clearing_time(auction, chain, large_market)
     auction.clear(submit_market, sender=crowd)  # accrues the first fees: later clears rewrite the slot
     cleared_wide = auction.clear(wide_market, sender=crowd).gas_used
     report.add(f"clear ({OCCUPIED_TICKS} occupied ticks, bid and ask at each)", cleared_wide, BUDGET_CLEAR_64_TICKS)
@@ -155,7 +181,7 @@ def bench_auction(
         figures[f"claim{name.title()}Small"], figures[f"claim{name.title()}Large"] = claim_small, claim_large
 
     # The wide market's long side shares its marginal level: an order there reads that tick's slot too
-    # and, partly filled, gets two transfers. The crowd sent one bid per tick from FIRST_TICK up
+    # and, partly filled, is credited both tokens. The crowd sent one bid per tick from FIRST_TICK up
     # (sequence numbers 1..64), then one ask per tick (65..128).
     wide_result = auction.getMarket(wide_market)
     asks_long = int(wide_result.longSide) == LONG_SIDE_ASKS
@@ -164,14 +190,20 @@ def bench_auction(
     marginal_claim = auction.claim(marginal_order, sender=crowd).gas_used
     report.add(f"claim {'ask' if asks_long else 'bid'} (rationed at the marginal level)", marginal_claim, BUDGET_CLAIM)
 
-    _bench_fees_and_settings(report, auction, payment_token, admin, fee_recipient)
+    _bench_fees_and_settings(report, auction, vault, payment_token, admin, fee_recipient)
     figures.update({"submitBid": steady_bid, "submitAsk": steady_ask})
     return figures
 
 
-def _bench_fees_and_settings(report: GasReport, auction: Any, payment_token: Any, admin: Any, fee_recipient: Any) -> None:
-    """withdrawFees, then each admin setting put back as it was, pause and unpause."""
-    payment_token.addConsumerBalance(fee_recipient, 1, sender=admin)  # an existing holder, as in steady state
+def _bench_fees_and_settings(
+    report: GasReport, auction: Any, vault: Any, payment_token: Any, admin: Any, fee_recipient: Any
+) -> None:
+    """withdrawFees (into the recipient's vault balance), then each admin setting put back as it
+    was, pause and unpause."""
+    # The recipient's vault balance exists, as in steady state.
+    payment_token.addConsumerBalance(fee_recipient, 1, sender=admin)
+    payment_token.approve(vault, 1, sender=fee_recipient)
+    vault.deposit(payment_token, 1, sender=fee_recipient)
     report.add("withdrawFees", auction.withdrawFees(sender=fee_recipient).gas_used, BUDGET_WITHDRAW_FEES)
     grid = (int(auction.minPrice()), int(auction.tickSize()), int(auction.maxPrice()))
     report.add("setPriceGrid", auction.setPriceGrid(*grid, sender=admin).gas_used, BUDGET_ADMIN_SETTING)
@@ -184,12 +216,4 @@ def _bench_fees_and_settings(report: GasReport, auction: Any, payment_token: Any
 
 def _within(report: GasReport, operation: str, small: int, large: int, budget: int, note: str) -> None:
     """Reports `operation` at ORDERS_SMALL and ORDERS_LARGE orders; raises if they differ by more than 5 %."""
-    report.add(f"{operation} ({ORDERS_SMALL} orders)", small, budget, note)
-    report.add(
-        f"{operation} ({ORDERS_LARGE:,} orders)",
-        large,
-        min(budget, int(small * (1 + SCALE_TOLERANCE))),
-        f"{(large - small) / small:+.2%} vs {ORDERS_SMALL} orders (budget: within 5 %)",
-    )
-    if abs(large - small) > SCALE_TOLERANCE * small:
-        raise AssertionError(f"{operation} depends on the number of orders: {small:,} vs {large:,}")
+    within_scale(report, operation, "orders", (ORDERS_SMALL, small), (ORDERS_LARGE, large), budget, note)

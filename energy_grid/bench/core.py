@@ -67,6 +67,32 @@ class GasReport:
         )
 
 
+SCALE_TOLERANCE = 0.05  # an operation that must not grow with the orders it spans: within 5 %
+
+
+def within_scale(
+    report: GasReport,
+    operation: str,
+    unit: str,
+    small: tuple[int, int],
+    large: tuple[int, int],
+    budget: int,
+    note: str,
+) -> None:
+    """Reports `operation` at a small and a large count of `unit` (each `(count, gas)`): the small
+    against `budget`, the large against the small plus SCALE_TOLERANCE; raises if they differ by more."""
+    (small_count, small_gas), (large_count, large_gas) = small, large
+    report.add(f"{operation} ({small_count:,} {unit})", small_gas, budget, note)
+    report.add(
+        f"{operation} ({large_count:,} {unit})",
+        large_gas,
+        min(budget, int(small_gas * (1 + SCALE_TOLERANCE))),
+        f"{(large_gas - small_gas) / small_gas:+.2%} vs {small_count:,} {unit} (budget: within 5 %)",
+    )
+    if abs(large_gas - small_gas) > SCALE_TOLERANCE * small_gas:
+        raise AssertionError(f"{operation} depends on the number of {unit}: {small_gas:,} vs {large_gas:,}")
+
+
 BUDGET_SUBMIT_READING = 95_000
 BUDGET_BATCHED_PER_READING_AT_100 = 45_000
 BUDGETED_BATCH_SIZE = 100  # the gateway batch whose per-reading cost is held to budget

@@ -66,8 +66,8 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "keeper": LazyCommand(
         "energy_grid.cli.keeper_commands",
         "keeper",
-        "Match crossing orders by price-time priority, settle what is due, clear auctions whose gate has closed "
-        "and claim their orders, in bounded batches.",
+        "Match crossing orders by price-time priority, settle what is due, clear auctions whose clearing time has "
+        "come, settle the meters' standing orders there and claim their orders, in bounded batches.",
     ),
     "match": LazyCommand(
         "energy_grid.cli.market_commands",
@@ -100,10 +100,20 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Simulate a community day on the deployment: meters, oracles, the interval auction, the keeper, demand "
         "response and carbon credits, 15 minutes at a time.",
     ),
+    "standing": LazyCommand(
+        "energy_grid.cli.standing_commands",
+        "standing",
+        "A meter's standing limits: each reading sells its export and buys its import in the interval auction.",
+    ),
     "status": LazyCommand(
         "energy_grid.cli.chain_commands",
         "status",
         "The chain, the deployed contracts (and which are paused), the grid, and your balances.",
+    ),
+    "vault": LazyCommand(
+        "energy_grid.cli.vault_commands",
+        "vault",
+        "Deposit into, withdraw from and read the EnergyVault balances the interval auctions trade.",
     ),
 }
 

@@ -1,4 +1,5 @@
-"""`keeper`: match, settle, clear auctions and claim, once or until stopped (energy_grid.keeper)."""
+"""`keeper`: match, settle, clear auctions, settle standing orders and claim, once or until stopped
+(energy_grid.keeper)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from energy_grid.keeper import KeeperReport, run_keeper
 @click.option("--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
               help="Seconds between rounds that found nothing more to do.")
 @click.option("--max-batch", type=click.IntRange(1, 200), default=20, show_default=True,
-              help="Most matches, settlements, clears and claims per round.")
+              help="Most matches, settlements, clears, standing-order batches and claims per round.")
 @click.option("--trader", "traders", type=ADDRESS, multiple=True,
               help="Serve only this account's orders, transactions and markets (repeat for several).")
 @click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
@@ -24,9 +25,10 @@ from energy_grid.keeper import KeeperReport, run_keeper
 def keeper(
     session: Session, once: bool, poll_interval_s: float, max_batch: int, traders: tuple[str, ...], from_block: int
 ) -> None:
-    """Match crossing orders by price-time priority, settle what is due, clear auctions whose gate
-    has closed and claim their orders, in bounded batches. Work another keeper did first is
-    skipped, not an error. Exits 1 if anything failed for another reason."""
+    """Match crossing orders by price-time priority, settle what is due, clear auctions whose clearing
+    time has come, settle the meters' standing orders there and claim their orders, in bounded
+    batches. Work another keeper did first is skipped, not an error. Exits 1 if anything failed for
+    another reason."""
     report: KeeperReport = run_keeper(
         session.client,
         session.signer,

@@ -32,12 +32,14 @@ from energy_grid.contracts.oracles import (
 )
 from energy_grid.contracts.smart_meter import SmartMeter
 from energy_grid.contracts.tokens import ERC20, EnergyToken, PaymentToken
+from energy_grid.contracts.vault import EnergyVault
 
 # The class of each manifest name (EnergyAuction<N>s, further auctions, are EnergyAuctions too).
 CONTRACT_CLASSES: dict[str, type[ContractClient]] = {
     "SmartMeter": SmartMeter,
     "EnergyToken": EnergyToken,
     "PaymentToken": PaymentToken,
+    "EnergyVault": EnergyVault,
     "EnergyTrading": EnergyTrading,
     "Settlement": EnergyTrading,
     "EnergyAuction": EnergyAuction,
@@ -70,6 +72,7 @@ __all__ = [
     "EnergyGovernor",
     "EnergyToken",
     "EnergyTrading",
+    "EnergyVault",
     "GovernanceToken",
     "GridManagement",
     "GridOperations",

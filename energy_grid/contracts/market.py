@@ -1,5 +1,6 @@
 """The two markets: EnergyTrading (continuous order book and settlement,
-IEnergyTrading) and EnergyAuction (a uniform-price auction per delivery period)."""
+IEnergyTrading) and EnergyAuction (a uniform-price auction per delivery period, trading EnergyVault
+balances)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,32 @@ from energy_grid.contracts.base import (
 from energy_grid.contracts.structs import (
     AuctionOrderInfo,
     MarketInfo,
+    MeteredOrders,
     Order,
     OrderInfo,
     OrderOutcome,
     TransactionInfo,
 )
 from energy_grid.enums import LongSide, OrderType
+from energy_grid.errors import ContractRevertError
 from energy_grid.signed_orders import Signature, SignedOrder
 from energy_grid.units import ZERO_ADDRESS
 
+# Rejections of an auction order that mean the escrow could not come out of the vault, and what to do.
+ESCROW_SHORT = (
+    "the escrow is more than {trader}'s EnergyVault balance, and the wallet cannot make up the rest (the "
+    "vault's allowance or the wallet's balance is short): deposit into the vault first (grid.vault.deposit), "
+    "or allow the vault the token so that it pulls the shortfall (grid.approve_auction(trader) does both approvals)."
+)
+ESCROW_HINTS = {
+    "MarketNotApproved": (
+        "{trader} has not approved this auction ({auction}) in the EnergyVault, so it cannot take the order's "
+        "escrow from the vault balance: approve it once with grid.vault.approve_market(trader, {auction}) "
+        "(or grid.approve_auction(trader))."
+    ),
+    "ERC20InsufficientAllowance": ESCROW_SHORT,
+    "ERC20InsufficientBalance": ESCROW_SHORT,
+}
 
 
 class PlacedOrder(NamedTuple):
@@ -216,25 +234,28 @@ class ClearedMarket(NamedTuple):
 
 
 class EnergyAuction(ContractClient):
-    """One market per delivery period: firm escrowed bids and asks, cleared once after gate closure."""
+    """One market per delivery period: firm escrowed bids and asks, cleared once from its clearing
+    time. Escrow comes out of the trader's EnergyVault balance (the trader approved the auction
+    there) and claims are paid into it; a meter's standing orders join the reading market's markets."""
 
     def submit_bid(self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
-        """Escrows ceil(amount × limit / 1000) PaymentToken; returns the order id."""
+        """Escrows ceil(amount × limit / 1000) PaymentToken from the vault balance; returns the order id."""
         return self._submit(trader, "submitBid", period, amount_wh, limit_price_per_kwh)
 
     def submit_ask(self, trader: LocalAccount, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
-        """Escrows `amount_wh` EnergyToken; returns the order id."""
+        """Escrows `amount_wh` EnergyToken from the vault balance; returns the order id."""
         return self._submit(trader, "submitAsk", period, amount_wh, limit_price_per_kwh)
 
     def clear(self, sender: LocalAccount, period: int) -> ClearedMarket:
-        """Clears the period once its gate has closed; anyone may."""
+        """Clears the period from its clearing time on (`clearing_time`); anyone may."""
         return decode_event(ClearedMarket, self.event(self._send(sender, "clear", period), "MarketCleared"))
 
     def claim(self, sender: LocalAccount, order_id: int) -> ClaimedOrder:
-        """Pays an order's fill, proceeds and refund to its trader; anyone may, once."""
+        """Pays an order's fill, proceeds and refund into its trader's vault balance; anyone may, once."""
         return decode_event(ClaimedOrder, self.event(self._send(sender, "claim", order_id), "OrderClaimed"))
 
     def withdraw_fees(self, fee_recipient: LocalAccount) -> int:
+        """Credits the accrued fees to the recipient's vault balance; returns the amount."""
         return int(self.event(self._send(fee_recipient, "withdrawFees"), "FeesWithdrawn")["amount"])
 
     # ----------------------------------------------------------------- reads
@@ -246,8 +267,29 @@ class EnergyAuction(ContractClient):
         return self._int("currentPeriod")
 
     def gate_closure_time(self, period: int) -> int:
-        """Unix seconds from which the period takes no orders and may be cleared."""
+        """Unix seconds from which the period takes no firm orders."""
         return self._int("gateClosureTime", period)
+
+    def clearing_time(self, period: int) -> int:
+        """Unix seconds from which the period may be cleared: its gate closure, or for the reading
+        market the period's end plus the reading deadline (its meters' readings come after it)."""
+        return self._int("clearingTime", period)
+
+    def reading_deadline_s(self) -> int:
+        """Seconds after a period's end that its readings may still place standing orders."""
+        return self._int("readingDeadline")
+
+    def vault(self) -> str:
+        """The EnergyVault whose balances the auction trades."""
+        return str(self._call("vault"))
+
+    def meter_registry(self) -> str:
+        """The SmartMeter whose readings place standing orders here (the zero address: none)."""
+        return str(self._call("meterRegistry"))
+
+    def metered_orders(self, meter: str) -> list[MeteredOrders]:
+        """The meter's two interval slots (even periods first): the standing orders its last readings placed."""
+        return decode_structs(MeteredOrders, self._call("getMeteredOrders", meter))
 
     def get_market(self, period: int) -> MarketInfo:
         return decode_struct(MarketInfo, self._call("getMarket", period))
@@ -286,4 +328,12 @@ class EnergyAuction(ContractClient):
     def _submit(self, trader: LocalAccount, function: str, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
         require_amount("amount_wh", amount_wh)
         require_amount("limit_price_per_kwh", limit_price_per_kwh)
-        return self._id(self._send(trader, function, period, amount_wh, limit_price_per_kwh), "OrderSubmitted", "orderId")
+        try:
+            receipt = self._send(trader, function, period, amount_wh, limit_price_per_kwh)
+        except ContractRevertError as rejected:
+            hint = ESCROW_HINTS.get(rejected.error_name)
+            if hint is None:
+                raise
+            notice = hint.format(trader=trader.address, auction=self.address)
+            raise ContractRevertError(rejected.contract, rejected.function, rejected.error_name, rejected.arguments, notice) from None
+        return self._id(receipt, "OrderSubmitted", "orderId")

@@ -1,4 +1,5 @@
-"""SmartMeter: the meter registry, readings (single, gateway batches, device-signed) and history."""
+"""SmartMeter: the meter registry, readings (single, gateway batches, device-signed), history, and
+the meters' standing orders in the reading market (the auction its readings place orders in)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,26 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from energy_grid.contracts.base import (
     ContractClient,
+    decode_event,
     decode_struct,
     decode_structs,
     require,
     require_amount,
 )
-from energy_grid.contracts.structs import IntervalRecord, MeterInfo, MeterReading
+from energy_grid.contracts.structs import IntervalRecord, MeterInfo, MeterReading, StandingOrder
+from energy_grid.errors import ManifestError
 from energy_grid.signed_readings import SignedReading
+from energy_grid.units import ZERO_ADDRESS
+
+# What a standing limit's field holds (SmartMeter stores prices in 96 bits, caps in 32).
+MAX_STANDING_PRICE_PER_KWH = 2**96 - 1
+MAX_STANDING_CAP_WH = 2**32 - 1
 
 
 class MeteredEnergy(NamedTuple):
@@ -30,6 +40,18 @@ class MeteredEnergy(NamedTuple):
 class IntervalEnergy(NamedTuple):
     consumption_wh: int
     production_wh: int
+
+
+class SettledStandingOrder(NamedTuple):
+    """A meter's standing orders of one interval paid into its owner's vault balance
+    (IMeteredMarket.MeteredOrdersSettled)."""
+
+    meter: str
+    period: int
+    sold_wh: int
+    proceeds: int  # PaymentToken base units, after the grid fee
+    bought_wh: int  # retired against the consumption it was bid for
+    paid: int  # PaymentToken base units
 
 
 class SmartMeter(ContractClient):
@@ -98,6 +120,86 @@ class SmartMeter(ContractClient):
         """Burns the owner's EnergyToken against energy the meter imported and nobody redeemed."""
         require_amount("amount_wh", amount_wh)
         return self._send(owner, "redeemConsumption", meter, amount_wh)
+
+    # ----------------------------------------------------------------- standing orders (reading market)
+
+    def set_standing_order(
+        self,
+        owner: LocalAccount,
+        meter: str,
+        *,
+        sell_price_per_kwh: int = 0,
+        sell_cap_wh: int = 0,
+        buy_price_per_kwh: int = 0,
+        buy_cap_wh: int = 0,
+    ) -> TxReceipt:
+        """The owner's standing limits for `meter`: from its next reading on, each reading offers the
+        interval's export at `sell_price_per_kwh` or more and bids for its import at `buy_price_per_kwh`
+        or less in the reading market, from the owner's vault balance (a price of 0 leaves that side
+        out; a cap of 0 trades all of it). Turns the meter's vault delivery on. The owner also
+        approves the reading market in the vault, or the readings place nothing."""
+        limits = {
+            "sell_price_per_kwh": (sell_price_per_kwh, MAX_STANDING_PRICE_PER_KWH),
+            "sell_cap_wh": (sell_cap_wh, MAX_STANDING_CAP_WH),
+            "buy_price_per_kwh": (buy_price_per_kwh, MAX_STANDING_PRICE_PER_KWH),
+            "buy_cap_wh": (buy_cap_wh, MAX_STANDING_CAP_WH),
+        }
+        for name, (value, most) in limits.items():
+            require(
+                isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most,
+                f"set_standing_order: {name} must be an integer from 0 to {most:,}, not {value!r}",
+            )
+        require(
+            sell_price_per_kwh > 0 or buy_price_per_kwh > 0,
+            "set_standing_order: give a sell or a buy price (a price of 0 leaves that side out); "
+            "remove_standing_order removes both",
+        )
+        require(sell_cap_wh == 0 or sell_price_per_kwh > 0, "set_standing_order: a sell cap needs a sell price")
+        require(buy_cap_wh == 0 or buy_price_per_kwh > 0, "set_standing_order: a buy cap needs a buy price")
+        return self._send(owner, "setStandingOrder", meter, sell_price_per_kwh, sell_cap_wh, buy_price_per_kwh, buy_cap_wh)
+
+    def remove_standing_order(self, owner: LocalAccount, meter: str) -> TxReceipt:
+        """The meter's readings place nothing from now on; orders already placed still settle."""
+        return self._send(owner, "removeStandingOrder", meter)
+
+    def standing_order(self, meter: str) -> StandingOrder:
+        """The meter's standing limits (all 0: none)."""
+        return decode_struct(StandingOrder, self._call("getStandingOrder", meter))
+
+    def set_vault_delivery(self, owner: LocalAccount, meter: str, enabled: bool) -> TxReceipt:
+        """Where the meter's export goes: the owner's vault balance (`enabled`) or its wallet."""
+        return self._send(owner, "setVaultDelivery", meter, enabled)
+
+    def settle_standing_orders(self, sender: LocalAccount, meters: Sequence[str]) -> list[SettledStandingOrder]:
+        """Pays the meters' placed standing orders whose markets may clear into their owners' vault
+        balances (anyone may; up to MAX_BATCH_SIZE meters, a market not yet cleared is cleared on the
+        way). Returns what was settled; a meter with nothing due is passed over."""
+        require(
+            0 < len(meters) <= self.max_batch_size(),
+            f"settle_standing_orders: {len(meters)} meters, not 1-{self.max_batch_size()}",
+        )
+        market = self._reading_market_contract()
+        receipt = self._send(sender, "settleStandingOrders", list(meters))
+        logs = market.events.MeteredOrdersSettled().process_receipt(receipt, errors=DISCARD)
+        return [
+            decode_event(SettledStandingOrder, log["args"]) for log in logs if log["address"].lower() == market.address.lower()
+        ]
+
+    def reading_market(self) -> str:
+        """The auction the meters' readings place standing orders in (the zero address: none)."""
+        return str(self._call("readingMarket"))
+
+    def vault(self) -> str:
+        """The EnergyVault that vault-delivered export is credited in."""
+        return str(self._call("vault"))
+
+    def _reading_market_contract(self) -> Contract:
+        address = self.reading_market()
+        require(address.lower() != ZERO_ADDRESS, "SmartMeter has no reading market: standing orders have nowhere to trade")
+        for contract in self.transactor.contracts.values():
+            if contract.address.lower() == address.lower():
+                return contract
+        raise ManifestError(f"SmartMeter's reading market {address} is not in the manifest.")
 
     # ----------------------------------------------------------------- reads
 

@@ -259,6 +259,38 @@ class MeterInfo:
     active: bool
     awaiting_baseline: bool
     last_reading_at: int
+    vault_delivery: bool  # its export is credited to the owner's vault balance, not minted to the wallet
+
+
+@dataclass(frozen=True)
+class MeteredEnergy:
+    """IMeteredMarket.MeteredEnergy: what one accepted reading metered, as the registry reports it to
+    the reading market (timestamp 0: a settlement entry)."""
+
+    meter: str
+    owner: str
+    timestamp: int
+    export_wh: int
+    import_wh: int
+    sell_price_per_kwh: int
+    sell_cap_wh: int
+    buy_price_per_kwh: int
+    buy_cap_wh: int
+
+
+@dataclass(frozen=True)
+class MeteredOrders:
+    """IMeteredMarket.MeteredOrders: a meter's placed standing orders of one interval (period 0: the
+    slot was never used)."""
+
+    period: int
+    settled: bool
+    ask_wh: int
+    ask_tick: int
+    ask_before_wh: int
+    bid_wh: int
+    bid_tick: int
+    bid_before_wh: int
 
 
 @dataclass(frozen=True)
@@ -522,6 +554,17 @@ class StabilityResponse:
 
 
 @dataclass(frozen=True)
+class StandingOrder:
+    """ISmartMeterRegistry.StandingOrder: a meter's standing limits in the reading market (0 price:
+    that side is off; 0 cap: no cap)."""
+
+    sell_price_per_kwh: int
+    sell_cap_wh: int
+    buy_price_per_kwh: int
+    buy_cap_wh: int
+
+
+@dataclass(frozen=True)
 class StorageInfo:
     """IGridManagement.StorageInfo."""
 
@@ -583,6 +626,8 @@ SOLIDITY_STRUCTS: dict[str, type] = {
     "IEnergyAssetNFT.MaintenanceRecord": MaintenanceRecord,
     "IEnergyAuction.MarketInfo": MarketInfo,
     "ISmartMeterRegistry.MeterInfo": MeterInfo,
+    "IMeteredMarket.MeteredEnergy": MeteredEnergy,
+    "IMeteredMarket.MeteredOrders": MeteredOrders,
     "ISmartMeter.MeterReading": MeterReading,
     "IGridManagement.Metrics": Metrics,
     "IGridManagement.OperatorInfo": OperatorInfo,
@@ -603,6 +648,7 @@ SOLIDITY_STRUCTS: dict[str, type] = {
     "ISmartMeterRegistry.SignedReading": SignedReading,
     "IGridOperations.StabilityMetrics": StabilityMetrics,
     "IGridOperations.StabilityResponse": StabilityResponse,
+    "ISmartMeterRegistry.StandingOrder": StandingOrder,
     "IGridManagement.StorageInfo": StorageInfo,
     "ISettlement.TransactionInfo": TransactionInfo,
     "IWeatherOracle.WeatherData": WeatherData,

@@ -4,12 +4,12 @@ Local chains only: household and meter keys are derived from the run's seed and 
 resumed run finds the same accounts, and another run on the same chain gets fresh ones). They
 hold test money on a test chain and nothing else.
 
-Pricing: every interval each agent prices around the reference price of the pricing library
-(`energy_grid.pricing.dynamic_price` of the community's load against the transformer rating):
-sellers a little below it, buyers a little above, by a seeded random share of `spread_bps`, then
-snapped to the auction's price grid (asks down, bids up) — so asks and bids cross and the auction
-finds one price between them. Each draw has its own random stream keyed by (seed, interval,
-household): a resumed run prices exactly as an uninterrupted one.
+Pricing: each household sets its standing limits once, around the community's base price (the
+pricing library's price at no load): a sell limit a little below it for its export, a buy limit a
+little above for its import, by a seeded random share of `spread_bps` each, snapped to the auction's
+price grid (sell limits down, buy limits up) — so limits cross and every interval's market finds one
+price between them. Each household's draw has its own random stream keyed by (seed, household): a
+resumed run sets the same limits.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from eth_utils import keccak
 from energy_grid.units import BPS
 
 # Keys of the random streams, so that pricing and demand-response membership never share one.
-PRICE_STREAM = 1
 DR_STREAM = 2
+STANDING_STREAM = 3
 
 
 def derived_account(seed: int, day_start_s: int, role: str, index: int) -> LocalAccount:
@@ -55,16 +55,22 @@ class PriceGrid:
         return min(max(price_per_kwh, self.min_price_per_kwh), self.max_price_per_kwh)
 
 
-def limit_price_per_kwh(
-    seed: int, interval: int, household_id: int, reference_per_kwh: int, spread_bps: int, is_bid: bool, grid: PriceGrid
-) -> int:
-    """A household's limit for the interval: up to `spread_bps` above the reference for a bid,
-    below it for an ask, on the grid."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PRICE_STREAM, interval, household_id)))
-    share = float(rng.uniform(0.0, 1.0)) * spread_bps / BPS
-    if is_bid:
-        return grid.snap_up(reference_per_kwh * (1 + share))
-    return grid.snap_down(reference_per_kwh * (1 - share))
+@dataclass(frozen=True)
+class StandingLimits:
+    """A household's standing order: sell export at `sell_per_kwh` or more, buy import at `buy_per_kwh` or less."""
+
+    sell_per_kwh: int
+    buy_per_kwh: int
+
+
+def standing_limits(seed: int, household_id: int, reference_per_kwh: int, spread_bps: int, grid: PriceGrid) -> StandingLimits:
+    """A household's limits: up to `spread_bps` below the reference to sell, above it to buy, on the grid."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STANDING_STREAM, household_id)))
+    sell_share, buy_share = (float(x) * spread_bps / BPS for x in rng.uniform(0.0, 1.0, size=2))
+    return StandingLimits(
+        sell_per_kwh=grid.snap_down(reference_per_kwh * (1 - sell_share)),
+        buy_per_kwh=grid.snap_up(reference_per_kwh * (1 + buy_share)),
+    )
 
 
 def demand_response_members(seed: int, households: int, share: float) -> tuple[int, ...]:
@@ -75,4 +81,4 @@ def demand_response_members(seed: int, households: int, share: float) -> tuple[i
     return tuple(sorted(int(i) for i in chosen))
 
 
-__all__ = ["PriceGrid", "demand_response_members", "derived_account", "limit_price_per_kwh"]
+__all__ = ["PriceGrid", "StandingLimits", "demand_response_members", "derived_account", "standing_limits"]

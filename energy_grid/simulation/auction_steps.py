@@ -1,67 +1,49 @@
-"""The interval auction on chain: who traded, clearing and claiming, buyers redeeming their purchases.
+"""The interval auction on chain, driven by the meters: the households' standing orders, the keeper's
+clearing once a market's readings are in, and the settlement of what the last readings left open.
 """
 
 from __future__ import annotations
 
 from energy_grid.sender import prepare
+from energy_grid.simulation.agents import standing_limits
 from energy_grid.simulation.run_state import (
-    GAS_CLAIM,
-    GAS_REDEEM,
-    OrderRecord,
+    GAS_CLEAR,
+    GAS_SETTLE_BATCH,
+    GAS_STANDING_ORDER,
+    READINGS_PER_BATCH,
     RunState,
-    int_topic,
 )
 
 
 class AuctionSteps(RunState):
-    """The interval auction on chain: who traded, clearing and claiming, buyers redeeming their purchases."""
+    """The interval auction on chain, driven by the meters (see the module docstring)."""
 
     def _cleared(self, period: int) -> bool:
         return bool(self.auction.functions.getMarket(period).call().cleared)
 
-    def _traders(self, period: int) -> set[str]:
-        logs = self._logs(self.order_submitted, [self.order_submitted.topic, None, int_topic(period)])
-        return {self.order_submitted.decode(log)["trader"] for log in logs}
+    def _clear(self, period: int, check: bool) -> None:
+        """The keeper clears the market of `period` (its clearing time has come)."""
+        if not check or not self._cleared(period):
+            self.sender.send(self.actors.keeper, prepare(self.auction, "clear", period), gas=GAS_CLEAR, actor="keeper")
 
-    def _orders_on_chain(self, period: int) -> list[OrderRecord]:
-        logs = self._logs(self.order_submitted, [self.order_submitted.topic, None, int_topic(period)])
-        orders = []
-        for log in logs:
-            event = self.order_submitted.decode(log)
-            household = self.household_of.get(event["trader"])
-            if household is not None:
-                orders.append(OrderRecord(int(event["orderId"]), household, bool(event["isBid"])))
-        return orders
+    def _set_standing_orders(self) -> None:
+        """Each household's standing limits for its meter, once (skipped where the chain has them):
+        from then on each of its readings places the interval's export and import in the auction."""
+        a = self.actors
+        limits = [
+            standing_limits(self.config.seed, i, self.base_price_per_kwh, self.config.price_spread_bps, self.price_grid)
+            for i in range(len(a.households))
+        ]
+        on_chain = self.sender.read([prepare(self.meter_registry, "getStandingOrder", m) for m in a.meters])
+        for household, meter, limit, current in zip(a.households, a.meters, limits, on_chain, strict=True):
+            if (int(current[0]), int(current[2])) != (limit.sell_per_kwh, limit.buy_per_kwh):
+                call = prepare(self.meter_registry, "setStandingOrder", meter, limit.sell_per_kwh, 0, limit.buy_per_kwh, 0)
+                self.sender.send(household, call, gas=GAS_STANDING_ORDER, actor="households")
 
-    def _claim_market(self, period: int, check: bool) -> list[OrderRecord]:
-        orders = self.pending_orders.pop(period, [])
-        if check or period not in self.periods_sent_in_full:
-            orders = self._orders_on_chain(period)
-            infos = self.sender.read([prepare(self.auction, "getOrder", o.order_id) for o in orders])
-            orders = [o for o, info in zip(orders, infos, strict=True) if not info[7]]  # OrderInfo.claimed
-        for order in orders:
-            call = prepare(self.auction, "claim", order.order_id)
-            self.sender.send(self.actors.keeper, call, gas=GAS_CLAIM, actor="keeper")
-        return orders
-
-    def _redeem(self, household: int, amount_wh: int) -> None:
-        call = prepare(self.meter_registry, "redeemConsumption", self.actors.meters[household], amount_wh)
-        self.sender.send(self.actors.households[household], call, gas=GAS_REDEEM, actor="households")
-
-    def _redeem_all(self) -> None:
-        """Check mode: each buyer redeems what it bought and has not redeemed yet (from chain)."""
-        bought = self._bought_by_household()
-        metered = self.sender.read([prepare(self.meter_registry, "getMeteredEnergy", m) for m in self.actors.meters])
-        for household, figures in enumerate(metered):
-            redeemed = int(figures[2])
-            if bought.get(household, 0) > redeemed:
-                self._redeem(household, bought[household] - redeemed)
-
-    def _bought_by_household(self) -> dict[int, int]:
-        bought: dict[int, int] = {}
-        for log in self._logs(self.order_claimed, [self.order_claimed.topic]):
-            claim = self.order_claimed.decode(log)
-            household = self.household_of.get(claim["trader"])
-            if household is not None and claim["isBid"]:
-                bought[household] = bought.get(household, 0) + int(claim["filledWh"])
-        return bought
+    def _settle_all(self) -> None:
+        """The keeper settles every meter's cleared orders that no later reading settled (the last two
+        intervals'), in bounded batches; a batch finds nothing due where a resumed run settled it."""
+        meters = self.actors.meters
+        for start in range(0, len(meters), READINGS_PER_BATCH):
+            call = prepare(self.meter_registry, "settleStandingOrders", meters[start : start + READINGS_PER_BATCH])
+            self.sender.send(self.actors.keeper, call, gas=GAS_SETTLE_BATCH, actor="keeper")

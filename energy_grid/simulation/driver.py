@@ -12,34 +12,38 @@ dev 2, keeper = dev 3) and as households whose keys it derives from the seed.
 One run:
 1. Set-up (each action skipped when the chain shows it done): roles for the gateway and the
    oracle reporter (GridOracle's and WeatherOracle's only reporter, so its reports make the
-   quorum), households funded and approved to the auction, one meter each (registered with zero
-   registers), PV meters registered as clean (SOLAR) producers, a seeded share of
-   households registered for demand response.
+   quorum), households funded, their money deposited in the vault and the auction approved there,
+   one meter each (registered with zero registers), PV meters registered as clean (SOLAR)
+   producers, a seeded share of households registered for demand response.
 2. The chain's day D (chain_time.py) and BASELINE_DAYS days of the model before it, uploaded as
-   backdated gateway batches once the chain stands at D; they do not trade. They are meter
-   history (demand response's baselines): the model steps them on a copper plate, without a
-   power flow, so their readings carry nominal voltage.
+   backdated gateway batches once the chain stands at D; they do not trade (their export is minted
+   to the households' wallets). They are meter history (demand response's baselines): the model
+   steps them on a copper plate, without a power flow, so their readings carry nominal voltage.
+   Then each household sets its standing order once (agents.py: a sell and a buy limit around the
+   base price), which also delivers its meter's energy into the vault from then on.
 3. Each simulated interval i, all blocks at its end T = D + 900 (i + 1) (anvil allows blocks of equal
    time; each flush is one or more blocks, so a transaction that needs another's effect comes in a
    later flush):
-   A. meters report (gateway batches; SmartMeter mints each export to its owner); the operator
-      reports the power flow (GridManagement.updateGridStatus) and the reporter the grid state and
-      weather (GridOracle, WeatherOracle); the keeper clears the market whose gate closed (period
-      of interval i + 1); when the transformer loading of interval i reaches the trigger and no
-      event runs, the operator starts a demand-response event: its window opens at T (a block on
-      an interval boundary) and covers intervals i + 1 .. i + 8, where the model steps the
-      registered households with `dr_consumption_factor`;
-   B. agents trade interval i's metered energy in the auction whose gate is open (period of
-      interval i + 2): exporters ask their export, importers bid for their import, priced around
-      the reference price (agents.py); the keeper claims every order of the market cleared in A,
-      verifies the participants of an event whose window ended at T with their meters' own
-      figures (previewReduction → verifyReduction; below the minimum reduction: skipped and
-      counted), and, at each full hour, issues carbon credits for every clean meter with counted
-      production (hourly: each hour's clean export earns its credits within the hour, the
-      granularity of hourly-matched certificates, at a quarter of the transactions per interval);
-   C. buyers redeem what they bought against their metered import (a bought Wh retires an
-      imported Wh); the keeper pays the verified rewards (distributeRewards, bounded batches).
-4. After the last interval: the last open market is cleared and claimed, its buyers redeem.
+   A. meters report (gateway batches): SmartMeter credits each export to its owner's vault balance
+      and places the interval's export as an ask and its import as a bid, at the household's
+      standing limits, in the market of interval i; each meter's reading also settles its orders
+      of interval i - 2 into the vault (the energy a bid bought is retired against the import it
+      was bid for). The operator reports the power flow (GridManagement.updateGridStatus) and the
+      reporter the grid state and weather (GridOracle, WeatherOracle); the keeper clears the market
+      of interval i - 1, whose readings are in (its clearing time is T); when the transformer
+      loading of interval i reaches the trigger and no event runs, the operator starts a
+      demand-response event: its window opens at T (a block on an interval boundary) and covers
+      intervals i + 1 .. i + 8, where the model steps the registered households with
+      `dr_consumption_factor`;
+   B. the households send nothing; the keeper verifies the participants of an event whose window
+      ended at T with their meters' own figures (previewReduction → verifyReduction; below the
+      minimum reduction: skipped and counted), and, at each full hour, issues carbon credits for
+      every clean meter with counted production (hourly: each hour's clean export earns its
+      credits within the hour, the granularity of hourly-matched certificates, at a quarter of the
+      transactions per interval);
+   C. the keeper pays the verified rewards (distributeRewards, bounded batches).
+4. After the last interval: its market clears once its reading deadline has passed, and the keeper
+   settles the orders of the last two intervals (settleStandingOrders, bounded batches).
 5. The audit (ledger.py) reads every figure from the chain and checks that energy and money
    balance to the unit; `SimulationImbalance` if not.
 
@@ -50,8 +54,8 @@ run_state.py; this module builds the run and drives it.
 Restart: every step above is idempotent against the chain. The run file (next to the manifest)
 records the run's parameters and D; a run started again with the same parameters on the same
 chain steps the model from the start without sending (cheap), finds where the chain stands
-(meters' latest readings, orders per trader and period, cleared markets, claimed orders, events
-and verifications, redemptions against purchases) and sends only what is missing, so a run
+(meters' latest readings, deposits, approvals and standing orders, cleared markets, events and
+verifications) and sends only what is missing, so a run
 killed at any point, node or process, ends with the same totals as an uninterrupted one.
 """
 
@@ -64,7 +68,6 @@ from typing import Any
 from web3 import Web3
 
 from energy_grid.client import GridClient, GridError, anvil_account
-from energy_grid.events import EventDecoder
 from energy_grid.sender import TransactionSender
 from energy_grid.simulation.agents import (
     PriceGrid,
@@ -84,7 +87,6 @@ from energy_grid.simulation.run_state import (
     SITE_UTC_OFFSET_MINUTES,
     Actors,
     DemandEvent,
-    OrderRecord,
     ProgressCallback,
     RunRecord,
     SimulationConfig,
@@ -120,18 +122,14 @@ class SimulationRun(SetUpSteps, IntervalSteps):
         self.household_of = {account.address: i for i, account in enumerate(self.actors.households)}
         c = client.contracts
         self.auction, self.meter_registry, self.dr = c["EnergyAuction"], c["SmartMeter"], c["DemandResponse"]
+        self.vault = c["EnergyVault"]
         grid = self.auction.functions
         self.price_grid = PriceGrid(int(grid.minPrice().call()), int(grid.tickSize().call()), int(grid.maxPrice().call()))
         self.base_price_per_kwh = int(c["GridManagement"].functions.basePrice().call())
         high_percent = int(c["GridOperations"].functions.HIGH_LOAD_MIN_PERCENT().call())
         self.dr_trigger_per_mille = config.dr_trigger_per_mille or high_percent * 10
-        self.order_submitted = EventDecoder(self.auction, "OrderSubmitted")
-        self.order_claimed = EventDecoder(self.auction, "OrderClaimed")
         self.events: list[DemandEvent] = []
         self.series: list[IntervalFigures] = []
-        # Orders by period, from the receipts of this process, for periods it submitted in full.
-        self.pending_orders: dict[int, list[OrderRecord]] = {}
-        self.periods_sent_in_full: set[int] = set()
         self.pv_households: list[int] = []
         self.last_result: IntervalResult | None = None
 
@@ -147,7 +145,8 @@ class SimulationRun(SetUpSteps, IntervalSteps):
                 if block is not None and hex_0x(block["hash"]) == known.anchor_hash:
                     return known
         day_start_s = plan_day_start(int(latest["timestamp"]), BASELINE_DAYS, SITE_UTC_OFFSET_MINUTES)
-        record = RunRecord(self.config.run_key(), day_start_s, int(latest["number"]), hex_0x(latest["hash"]), smart_meter)
+        fees = int(self.client["EnergyAuction"].functions.accruedFees().call(block_identifier=int(latest["number"])))
+        record = RunRecord(self.config.run_key(), day_start_s, int(latest["number"]), hex_0x(latest["hash"]), smart_meter, fees)
         if self.run_file is not None:
             record.save(self.run_file)
         return record
@@ -184,6 +183,8 @@ class SimulationRun(SetUpSteps, IntervalSteps):
             baseline = [model.step(power_flow=False) for _ in range(self.calendar.baseline_intervals)]
             self.progress(0, total, "baseline days")
             self._upload_baseline(baseline)
+            self._set_standing_orders()
+            self.sender.flush(max(self.calendar.day_start_s, self._now()))
             resume_from = self._resume_interval()
             for i in range(total):
                 result = model.step(self._consumption_factors(i))
@@ -194,7 +195,7 @@ class SimulationRun(SetUpSteps, IntervalSteps):
                     continue
                 self._step(i, result, check=i < resume_from + 2)
                 self.progress(i + 1, total, result.local_start.strftime("%H:%M"))
-            self._close(total, check=resume_from >= total)
+            self._close(total)
         finally:
             self.sender.rpc("evm_setAutomine", [True])
         self.progress(config.interval_count, config.interval_count, "audit")

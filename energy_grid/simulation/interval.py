@@ -1,5 +1,6 @@
-"""One simulated interval on chain, in three flushes: meters and oracles report, agents trade and
-the keeper works, buyers redeem and rewards are paid; then the run's close and its carbon credits.
+"""One simulated interval on chain, in three flushes: meters and oracles report (the readings place
+the households' standing orders) and the keeper clears the previous interval's market, the keeper
+verifies and credits, rewards are paid; then the run's close and its carbon credits.
 """
 
 from __future__ import annotations
@@ -8,28 +9,23 @@ from typing import Any
 
 from energy_grid.pricing import dynamic_price
 from energy_grid.sender import prepare
-from energy_grid.simulation.agents import limit_price_per_kwh
 from energy_grid.simulation.auction_steps import AuctionSteps
 from energy_grid.simulation.baseline import BaselineSteps
 from energy_grid.simulation.demand_events import DemandResponseSteps
 from energy_grid.simulation.ledger import IntervalFigures
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
-    GAS_CLEAR,
     GAS_GRID_STATUS,
     GAS_ISSUE_CREDITS,
     GAS_ORACLE,
-    GAS_ORDER,
     INTERVALS_PER_HOUR,
-    ORDER_LEAD_INTERVALS,
     REGION_ID,
-    OrderRecord,
     reading_args,
 )
 
 
 class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
-    """One simulated interval on chain, in three flushes: meters and oracles report, agents trade and"""
+    """One simulated interval on chain, in three flushes (see the module docstring)."""
 
     def _step(self, i: int, result: IntervalResult, check: bool) -> None:
         at = self.calendar.step_time_s(i)
@@ -69,33 +65,16 @@ class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
         if not check or int(c["GridManagement"].functions.getCurrentGridStatus().call().updatedAt) < at:
             call = prepare(c["GridManagement"], "updateGridStatus", grid.generation_w, grid.load_w, grid.frequency_millihz, voltage)
             sender.send(a.operator, call, gas=GAS_GRID_STATUS, actor="operator")
-        period = self.calendar.period_of(i + 1)
-        if i + 1 >= ORDER_LEAD_INTERVALS and (not check or not self._cleared(period)):
-            sender.send(a.keeper, prepare(self.auction, "clear", period), gas=GAS_CLEAR, actor="keeper")
+        if i >= 1:
+            # The previous interval's readings are all in: its market's clearing time is now.
+            self._clear(self.calendar.period_of(i - 1), check)
         for event in self.events:
             if event.decided_at == i and (not check or self._find_event(event) == 0):
                 self._start_event(event)
 
     def _phase_trade(self, i: int, result: IntervalResult, check: bool) -> None:
-        a, sender = self.actors, self.sender
-        period = self.calendar.period_of(i + ORDER_LEAD_INTERVALS)
-        done = self._traders(period) if check else set()
-        if not check:
-            self.periods_sent_in_full.add(period)
-        reference = dynamic_price(self.base_price_per_kwh, result.grid.load_w, result.grid.transformer_rating_va)
-        for hh in result.households:
-            household = a.households[hh.household_id]
-            if household.address in done:
-                continue
-            for is_bid, amount_wh in ((True, hh.import_wh), (False, hh.export_wh)):
-                if amount_wh <= 0:
-                    continue
-                price = limit_price_per_kwh(
-                    self.config.seed, i, hh.household_id, reference, self.config.price_spread_bps, is_bid, self.price_grid
-                )
-                call = prepare(self.auction, "submitBid" if is_bid else "submitAsk", period, amount_wh, price)
-                sender.send(household, call, gas=GAS_ORDER, actor="households")
-        self._claim_market(self.calendar.period_of(i + 1), check)
+        """The households trade without a transaction (their readings placed their standing orders);
+        the keeper verifies an event that ended and, each full hour, issues carbon credits."""
         for event in self.events:
             if event.last_interval == i:
                 self._verify_event(event)
@@ -103,37 +82,19 @@ class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
             self._issue_credits()
 
     def _phase_settle(self, i: int, receipts: list[dict[str, Any]], check: bool) -> None:
-        for record in self.order_submitted.in_receipts(receipts):
-            household = self.household_of.get(record["trader"])
-            if household is not None:
-                order = OrderRecord(int(record["orderId"]), household, bool(record["isBid"]))
-                self.pending_orders.setdefault(int(record["period"]), []).append(order)
-        if check:
-            self._redeem_all()
-        else:
-            bought: dict[int, int] = {}
-            for claim in self.order_claimed.in_receipts(receipts):
-                household = self.household_of.get(claim["trader"])
-                if household is not None and claim["isBid"] and claim["filledWh"] > 0:
-                    bought[household] = bought.get(household, 0) + int(claim["filledWh"])
-            for household, amount_wh in sorted(bought.items()):
-                self._redeem(household, amount_wh)
         for event in self.events:
             if event.last_interval == i:
                 self._distribute(event)
 
-    def _close(self, total: int, check: bool) -> None:
-        """After the last interval: clear and claim the last market traded, its buyers redeem."""
+    def _close(self, total: int) -> None:
+        """After the last interval: its market clears once its reading deadline has passed (the end of
+        the interval after it), then the keeper settles what the last readings left open."""
         at = self.calendar.step_time_s(total)
-        period = self.calendar.period_of(total + 1)
-        if not self._cleared(period):
-            self.sender.send(self.actors.keeper, prepare(self.auction, "clear", period), gas=GAS_CLEAR, actor="keeper")
+        # Checked even on a fresh close: a run killed after its close is resumed from its last interval.
+        self._clear(self.calendar.period_of(total - 1), check=True)
         self.sender.flush(max(at, self._now()))
-        self._claim_market(period, check=True)
+        self._settle_all()
         self.sender.flush(max(at, self._now()))
-        self._redeem_all()
-        self.sender.flush(max(at, self._now()))
-
 
     # ------------------------------------------------------------------ carbon credits
 

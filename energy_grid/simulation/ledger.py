@@ -1,15 +1,20 @@
 """The audit of a run: every figure read back from the chain, and the balances it must satisfy.
 
 Energy (Wh, exact):
-- the meters' export registers on chain = EnergyToken minted to the households (SmartMeter mints
-  each accepted increase), and both registers = the model's;
-- Σ bid fills = Σ ask fills = the volume of the markets cleared (OrderClaimed, MarketCleared);
-- Σ redeemed against metered import (ConsumptionRedeemed) = Σ bought;
-- each household's EnergyToken balance = minted − sold + bought − redeemed.
+- the meters' export registers on chain = EnergyToken minted: to the households' wallets in the
+  baseline days, into the vault (credited to their balances) on the simulated day; both registers
+  = the model's;
+- every standing order placed was settled (MeteredOrdersPlaced, MeteredOrdersSettled);
+- Σ bought = Σ sold = the volume of the run's markets (MarketCleared), and the energy bought was
+  retired (the vault's EnergyRetired);
+- each household's wallet holds what was minted to it, and its vault balance = export credited
+  there − sold.
 Money (PaymentToken base units, exact):
-- what buyers paid = sellers' proceeds + grid fees + the auction's rounding surplus (below one unit
-  per price level of a market: 0 ≤ surplus < 2 per market);
-- each household's balance = faucet − paid for bids + proceeds of asks + demand-response rewards.
+- what buyers paid − what sellers got = the grid fees and the buyers' rounding surplus the auction
+  accrued in the run, which is what the auction holds in the vault once everything is settled;
+- each household's vault balance = deposited − paid + proceeds, and its wallet = faucet − deposited
+  + demand-response rewards;
+- the vault's reserves are what it holds of each token.
 
 Figures come from the chain's events and balances, not from the driver's bookkeeping; the
 model's own figures (consumption, PV) fill in what no contract records.
@@ -33,7 +38,6 @@ if TYPE_CHECKING:
     from energy_grid.simulation.driver import SimulationRun
 
 WH_PER_KWH = 1_000
-PRICE_LEVELS_PER_MARKET = 2  # the rounding surplus is below one unit per level: one bid level, one ask level traded at a price
 
 
 class SimulationImbalance(GridError):
@@ -82,6 +86,9 @@ class SimulationResult:
     checks: list[BalanceCheck]
     seconds: float
     households_failing: list[str] = field(default_factory=list)
+    # The simulated day alone: from its first interval's blocks on (no set-up, no baseline upload).
+    day_gas_by_actor: dict[str, int] = field(default_factory=dict)
+    day_transactions_by_actor: dict[str, int] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -99,6 +106,8 @@ class SimulationResult:
             "figures": self.figures,
             "gasByActor": self.gas_by_actor,
             "transactionsByActor": self.transactions_by_actor,
+            "simulatedDayGasByActor": self.day_gas_by_actor,
+            "simulatedDayTransactionsByActor": self.day_transactions_by_actor,
             "checks": [asdict(c) | {"ok": c.ok} for c in self.checks],
             "seconds": round(self.seconds, 1),
             "series": [asdict(s) for s in self.series],
@@ -109,8 +118,12 @@ class _Flows:
     """Per household (by index), what moved, in Wh or PaymentToken base units."""
 
     def __init__(self, households: int) -> None:
-        self.minted, self.funded, self.redeemed, self.rewards = ([0] * households for _ in range(4))
-        self.sold, self.bought, self.paid, self.proceeds, self.fees = ([0] * households for _ in range(5))
+        self.minted, self.funded, self.deposited, self.rewards = ([0] * households for _ in range(4))
+        self.sold, self.bought, self.paid, self.proceeds = ([0] * households for _ in range(4))
+        self.placed: set[tuple[str, int]] = set()  # (meter, period) of every placement
+        self.settled: set[tuple[str, int]] = set()
+        self.retired_wh = 0
+        self.minted_to_vault_wh = 0
         self.import_registers: list[int] = []
         self.export_registers: list[int] = []
 
@@ -143,8 +156,8 @@ class _Auditor:
         flows = self._flows()
         cleared, series = self._markets()
         event_ids, verified = self._demand_response()
-        checks, failing, surplus = self._checks(flows, cleared)
-        figures = self._figures(flows, cleared, series, surplus) | {
+        checks, failing, kept = self._checks(flows, cleared)
+        figures = self._figures(flows, cleared, series, kept) | {
             "dr_events": len(event_ids),
             "dr_participants_verified": len(verified),
             # Every registered household is measured after each event; who was not verified showed
@@ -156,7 +169,7 @@ class _Auditor:
         credits = self._logs("CarbonCredits", "CarbonCreditsIssued", [self._topics(self.meters)])
         figures["carbon_credits_grams"] = sum(int(x["grams"]) for x in credits)
         figures["carbon_credited_wh"] = sum(int(x["amountWh"]) for x in credits)
-        gas, transactions = self._gas_by_actor()
+        gas, transactions, day_gas, day_transactions = self._gas_by_actor()
         result = SimulationResult(
             config=run.config.run_key(),
             day_start_s=run.calendar.day_start_s,
@@ -165,6 +178,8 @@ class _Auditor:
             gas_by_actor=gas,
             transactions_by_actor=transactions,
             checks=checks,
+            day_gas_by_actor=day_gas,
+            day_transactions_by_actor=day_transactions,
             seconds=_elapsed(run),
             households_failing=failing,
         )
@@ -178,36 +193,44 @@ class _Auditor:
         n = len(self.households)
         household_topics = self._topics(self.households)
         zero_topic = self._topics([ZERO_ADDRESS])[0]
+        vault = self.client["EnergyVault"].address
         flows = _Flows(n)
-        for t in self._logs("EnergyToken", "Transfer", [zero_topic, household_topics]):
-            flows.minted[self.index[t["to"]]] += int(t["value"])
+        for t in self._logs("EnergyToken", "Transfer", [zero_topic, [*household_topics, *self._topics([vault])]]):
+            if t["to"] == vault:
+                flows.minted_to_vault_wh += int(t["value"])
+            else:
+                flows.minted[self.index[t["to"]]] += int(t["value"])
         for t in self._logs("PaymentToken", "Transfer", [zero_topic, household_topics]):
             flows.funded[self.index[t["to"]]] += int(t["value"])
+        payment_topic = self._topics([self.client["PaymentToken"].address])[0]
+        for d in self._logs("EnergyVault", "Deposited", [household_topics, payment_topic]):
+            flows.deposited[self.index[d["account"]]] += int(d["amount"])
+        auction_topic = self._topics([self.client["EnergyAuction"].address])[0]
+        flows.retired_wh = sum(int(r["amountWh"]) for r in self._logs("EnergyVault", "EnergyRetired", [auction_topic]))
         meter = self.client["SmartMeter"]
         latest = self.run.sender.read([prepare(meter, "getLatestReading", m, signature="getLatestReading(address)") for m in self.meters])
         flows.import_registers = [int(r[1]) for r in latest]
         flows.export_registers = [int(r[2]) for r in latest]
-        for claim in self._logs("EnergyAuction", "OrderClaimed", [None, household_topics]):
-            h = self.index[claim["trader"]]
-            if claim["isBid"]:
-                flows.bought[h] += int(claim["filledWh"])
-                flows.paid[h] += int(claim["payment"])
-            else:
-                flows.sold[h] += int(claim["filledWh"])
-                flows.proceeds[h] += int(claim["payment"]) - int(claim["fee"])
-                flows.fees[h] += int(claim["fee"])
         meter_index = {m: i for i, m in enumerate(self.meters)}
-        for r in self._logs("SmartMeter", "ConsumptionRedeemed", [self._topics(self.meters)]):
-            flows.redeemed[meter_index[r["meter"]]] += int(r["amountWh"])
+        meter_topics = [self._topics(self.meters)]
+        for p in self._logs("EnergyAuction", "MeteredOrdersPlaced", meter_topics):
+            flows.placed.add((p["meter"], int(p["period"])))
+        for r in self._logs("EnergyAuction", "MeteredOrdersSettled", meter_topics):
+            h = meter_index[r["meter"]]
+            flows.settled.add((r["meter"], int(r["period"])))
+            flows.sold[h] += int(r["soldWh"])
+            flows.proceeds[h] += int(r["proceeds"])
+            flows.bought[h] += int(r["boughtWh"])
+            flows.paid[h] += int(r["paid"])
         for r in self._logs("DemandResponse", "RewardPaid", [None, household_topics]):
             flows.rewards[self.index[r["consumer"]]] += int(r["amount"])
         return flows
 
     def _markets(self) -> tuple[list[dict[str, Any]], list[IntervalFigures]]:
-        """The run's cleared markets (period of interval i + 2 traded interval i's energy) and the
-        interval series with each interval's market."""
+        """The run's cleared markets (the period of interval i traded interval i's metered energy)
+        and the interval series with each interval's market."""
         run = self.run
-        period_of_interval = {run.calendar.period_of(i + 2): i for i in range(len(run.series))}
+        period_of_interval = {run.calendar.period_of(i): i for i in range(len(run.series))}
         cleared = [m for m in self._logs("EnergyAuction", "MarketCleared", []) if int(m["period"]) in period_of_interval]
         traded_by_interval = {period_of_interval[int(m["period"])]: m for m in cleared}
         return cleared, [_with_market(s, traded_by_interval.get(s.interval)) for s in run.series]
@@ -220,45 +243,60 @@ class _Auditor:
         return event_ids, [v for v in verified if int(v["eventId"]) in event_ids]
 
     def _checks(self, flows: _Flows, cleared: list[dict[str, Any]]) -> tuple[list[BalanceCheck], list[str], int]:
-        """The balances (module docstring), the households whose token balances do not add up, and
-        the auction's rounding surplus."""
+        """The balances (module docstring), the households whose balances do not add up, and what
+        the auction kept of the buyers' payments (fees and rounding)."""
         c = self.client.contracts
+        auction, vault = c["EnergyAuction"], c["EnergyVault"]
         last = self._last_registers()
-        markets_with_volume = [m for m in cleared if int(m["volumeWh"]) > 0]
-        surplus = sum(flows.paid) - sum(flows.proceeds) - sum(flows.fees)
-        surplus_ok = 0 <= surplus < PRICE_LEVELS_PER_MARKET * max(1, len(markets_with_volume))
+        kept = sum(flows.paid) - sum(flows.proceeds)
+        accrued = int(auction.functions.accruedFees().call())
+        accrued_in_run = accrued - self.run.record.auction_fees_at_start
+        auction_cash = int(vault.functions.balancesOf(auction.address).call()[1])
+        reserves = vault.functions.reserves().call()
+        held = self.run.sender.read([prepare(c[token], "balanceOf", vault.address) for token in ("EnergyToken", "PaymentToken")])
+        minted = sum(flows.minted) + flows.minted_to_vault_wh
         checks = [
-            BalanceCheck("export registers on chain = EnergyToken minted (Wh)", sum(flows.export_registers), sum(flows.minted)),
+            BalanceCheck("export registers on chain = EnergyToken minted (Wh)", sum(flows.export_registers), minted),
             BalanceCheck("export registers on chain = model (Wh)", sum(flows.export_registers), sum(e for _, e in last)),
             BalanceCheck("import registers on chain = model (Wh)", sum(flows.import_registers), sum(i for i, _ in last)),
-            BalanceCheck("bid fills = ask fills (Wh)", sum(flows.bought), sum(flows.sold)),
-            BalanceCheck("ask fills = markets' cleared volume (Wh)", sum(flows.sold), sum(int(m["volumeWh"]) for m in cleared)),
-            BalanceCheck("redeemed = bought (Wh)", sum(flows.redeemed), sum(flows.bought)),
-            BalanceCheck(
-                "paid by buyers = proceeds + fees + rounding surplus", sum(flows.paid), sum(flows.proceeds) + sum(flows.fees) + surplus
-            ),
-            BalanceCheck("rounding surplus below one unit per price level", int(surplus_ok), 1),
+            BalanceCheck("standing orders placed and not settled", len(flows.placed - flows.settled), 0),
+            BalanceCheck("bought = sold (Wh)", sum(flows.bought), sum(flows.sold)),
+            BalanceCheck("sold = markets' cleared volume (Wh)", sum(flows.sold), sum(int(m["volumeWh"]) for m in cleared)),
+            BalanceCheck("energy retired = bought (Wh)", flows.retired_wh, sum(flows.bought)),
+            BalanceCheck("paid by buyers - proceeds = fees and rounding accrued in the run", kept, accrued_in_run),
+            BalanceCheck("the auction's vault balance = its accrued fees", auction_cash, accrued),
+            BalanceCheck("vault energy reserve = EnergyToken it holds (Wh)", int(reserves[0]), int(held[0])),
+            BalanceCheck("vault payment reserve = PaymentToken it holds", int(reserves[1]), int(held[1])),
         ]
         failing: list[str] = []
-        # One JSON-RPC batch for every household's two balances.
-        balances = self.run.sender.read(
+        # One JSON-RPC batch for every household's wallet and vault balances.
+        wallets = self.run.sender.read(
             [prepare(c[token], "balanceOf", a) for token in ("EnergyToken", "PaymentToken") for a in self.households]
         )
-        energy_balances, cash_balances = balances[: len(self.households)], balances[len(self.households) :]
+        in_vault = self.run.sender.read([prepare(vault, "balancesOf", a) for a in self.households])
+        n = len(self.households)
         f = flows
-        for h in range(len(self.households)):
-            if energy_balances[h] != f.minted[h] - f.sold[h] + f.bought[h] - f.redeemed[h]:
-                failing.append(f"household {h}: EnergyToken {energy_balances[h]} != minted - sold + bought - redeemed")
-            if cash_balances[h] != f.funded[h] - f.paid[h] + f.proceeds[h] + f.rewards[h]:
+        for h in range(n):
+            energy_wh, cash = wallets[h], wallets[n + h]
+            vault_wh, vault_cash = (int(x) for x in in_vault[h])
+            credited_wh = f.export_registers[h] - f.minted[h]
+            if energy_wh != f.minted[h]:
+                failing.append(f"household {h}: EnergyToken {energy_wh} != minted to its wallet {f.minted[h]}")
+            if vault_wh != credited_wh - f.sold[h]:
+                failing.append(f"household {h}: vault energy {vault_wh} != credited {credited_wh} - sold {f.sold[h]}")
+            if vault_cash != f.deposited[h] - f.paid[h] + f.proceeds[h]:
                 failing.append(
-                    f"household {h}: PaymentToken {cash_balances[h]} != faucet {f.funded[h]} - paid {f.paid[h]}"
-                    f" + proceeds {f.proceeds[h]} + rewards {f.rewards[h]}"
+                    f"household {h}: vault payment {vault_cash} != deposited {f.deposited[h]} - paid {f.paid[h]} + proceeds {f.proceeds[h]}"
                 )
-        checks.append(BalanceCheck("households whose token balances do not add up", len(failing), 0))
-        return checks, failing, surplus
+            if cash != f.funded[h] - f.deposited[h] + f.rewards[h]:
+                failing.append(
+                    f"household {h}: PaymentToken {cash} != faucet {f.funded[h]} - deposited {f.deposited[h]} + rewards {f.rewards[h]}"
+                )
+        checks.append(BalanceCheck("households whose balances do not add up", len(failing), 0))
+        return checks, failing, kept
 
     def _figures(
-        self, flows: _Flows, cleared: list[dict[str, Any]], series: list[IntervalFigures], surplus: int
+        self, flows: _Flows, cleared: list[dict[str, Any]], series: list[IntervalFigures], kept: int
     ) -> dict[str, int | float]:
         """The energy and market figures of the summary."""
         baseline_end = self.baseline[-1].households
@@ -275,7 +313,7 @@ class _Auditor:
             "exported_wh": sum(flows.export_registers) - sum(h.export_register_wh for h in baseline_end),
             "imported_wh": sum(flows.import_registers) - sum(h.import_register_wh for h in baseline_end),
             "traded_p2p_wh": traded_wh,
-            "redeemed_wh": sum(flows.redeemed),
+            "retired_wh": flows.retired_wh,
             "self_sufficiency": round(1 - imported_outside / consumed, 4) if consumed else 0.0,
             "p2p_share_of_consumption": round(traded_wh / consumed, 4) if consumed else 0.0,
             "average_price_per_kwh": round(volume_money / traded_wh) if traded_wh else 0,
@@ -284,8 +322,7 @@ class _Auditor:
             "markets_with_trades": len(markets_with_volume),
             "paid_by_buyers": sum(flows.paid),
             "proceeds_to_sellers": sum(flows.proceeds),
-            "grid_fees": sum(flows.fees),
-            "rounding_surplus": surplus,
+            "fees_and_rounding": kept,
             "peak_transformer_loading_per_mille": max((s.transformer_loading_per_mille for s in series), default=0),
         }
 
@@ -294,24 +331,49 @@ class _Auditor:
         last = self.run.last_result or self.baseline[-1]
         return [(h.import_register_wh, h.export_register_wh) for h in last.households]
 
-    def _gas_by_actor(self) -> tuple[dict[str, int], dict[str, int]]:
-        """Gas used on chain since the run began, by actor (every block's receipts)."""
+    def _gas_by_actor(self) -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
+        """Gas used on chain and transactions sent since the run began, by actor (every block's
+        receipts), and the same from the simulated day's first block on."""
         a = self.run.actors
         actor_of = {a.operator.address.lower(): "operator", a.gateway.address.lower(): "gateway"}
         actor_of |= {a.oracle.address.lower(): "oracles", a.keeper.address.lower(): "keeper"}
         actor_of |= {h.lower(): "households" for h in self.households}
         latest = int(self.run.w3.eth.block_number)
-        blocks = [hex(b) for b in range(self.run.record.anchor_block + 1, latest + 1)]
+        first = self.run.record.anchor_block + 1
+        day_first = self._first_block_at(self.run.calendar.step_time_s(0), first, latest)
         gas: dict[str, int] = defaultdict(int)
         count: dict[str, int] = defaultdict(int)
-        for receipts in self.run.sender.rpc_batch([("eth_getBlockReceipts", [b]) for b in blocks]):
+        day_gas: dict[str, int] = defaultdict(int)
+        day_count: dict[str, int] = defaultdict(int)
+        numbers = range(first, latest + 1)
+        batches = self.run.sender.rpc_batch([("eth_getBlockReceipts", [hex(b)]) for b in numbers])
+        for number, receipts in zip(numbers, batches, strict=True):
             for receipt in receipts or []:
                 actor = actor_of.get(str(receipt["from"]).lower())
                 if actor is not None:
-                    gas[actor] += int(receipt["gasUsed"], 16)
+                    used = int(receipt["gasUsed"], 16)
+                    gas[actor] += used
                     count[actor] += 1
+                    if number >= day_first:
+                        day_gas[actor] += used
+                        day_count[actor] += 1
         order = ("households", "gateway", "operator", "oracles", "keeper")
-        return {k: gas[k] for k in order}, {k: count[k] for k in order}
+
+        def by_actor(table: dict[str, int]) -> dict[str, int]:
+            return {k: table[k] for k in order}
+
+        return by_actor(gas), by_actor(count), by_actor(day_gas), by_actor(day_count)
+
+    def _first_block_at(self, timestamp: int, low: int, high: int) -> int:
+        """The first block in [low, high] whose time is `timestamp` or later (high + 1 if none): block
+        times never decrease, so a binary search over headers."""
+        while low <= high:
+            middle = (low + high) // 2
+            if int(self.run.w3.eth.get_block(middle)["timestamp"]) >= timestamp:
+                high = middle - 1
+            else:
+                low = middle + 1
+        return low
 
 
 def _with_market(figures: IntervalFigures, market: dict[str, Any] | None) -> IntervalFigures:

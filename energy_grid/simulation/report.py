@@ -42,7 +42,7 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
         ("average clearing price /kWh", money("average_price_per_kwh")),
         ("peak clearing price /kWh", money("peak_price_per_kwh")),
         ("markets cleared (with trades)", f"{f['markets_cleared']} ({f['markets_with_trades']})"),
-        ("paid by buyers / grid fees", f"{money('paid_by_buyers')} / {money('grid_fees')}"),
+        ("paid by buyers / grid fees and rounding", f"{money('paid_by_buyers')} / {money('fees_and_rounding')}"),
         ("peak transformer loading", f"{int(f['peak_transformer_loading_per_mille']) / 10:.1f} %"),
         ("demand-response events", str(f["dr_events"])),
         ("DR participants paid (skipped)", f"{f['dr_participants_verified']} ({f['dr_participants_skipped']})"),
@@ -53,6 +53,10 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
     for actor, gas in result.gas_by_actor.items():
         count = result.transactions_by_actor.get(actor, 0)
         rows.append((f"gas: {actor}", f"{gas:,} ({count:,} tx)"))
+    household_intervals = int(f["households"]) * int(f["intervals"])
+    if result.day_gas_by_actor and household_intervals:
+        day_gas = sum(result.day_gas_by_actor.values())
+        rows.append(("gas per household-interval, simulated day", f"{day_gas // household_intervals:,}"))
     rows.append(("balances (energy and money)", "checked: all balance" if result.balanced else "NOT BALANCED"))
     rows.append(("wall time", f"{result.seconds:.1f} s"))
     return rows

@@ -39,7 +39,6 @@ HOUSEHOLD_ETH = 100 * WEI_PER_ETH  # gas money on a local chain
 MIN_ETH = 10 * WEI_PER_ETH
 READINGS_PER_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE
 INTERVALS_PER_HOUR = 4
-ORDER_LEAD_INTERVALS = 2  # the first period whose gate (300 s before it) is open at an interval's end
 
 # Gas limits (no per-transaction estimate; unused gas is not charged). Each is well above what
 # the operation measured on anvil; the sender names an out-of-gas failure as such.
@@ -48,10 +47,10 @@ GAS_PER_READING = 100_000
 GAS_ORACLE = 300_000
 GAS_GRID_STATUS = 150_000
 GAS_CLEAR = 2_000_000
-GAS_ORDER = 300_000
-GAS_CLAIM = 200_000
-GAS_REDEEM = 200_000
+GAS_SETTLE_BATCH = 10_000_000  # settleStandingOrders of READINGS_PER_BATCH meters
 GAS_APPROVE = 100_000
+GAS_DEPOSIT = 150_000
+GAS_STANDING_ORDER = 150_000
 GAS_FAUCET = 150_000
 GAS_REGISTER = 400_000
 GAS_START_EVENT = 500_000
@@ -78,8 +77,8 @@ class SimulationConfig:
     dr_duration_seconds: int = 7_200
     dr_reward_per_kw: int = 500_000  # PaymentToken base units per kW of verified reduction
     dr_target_kw_per_member: int = 1  # the event's target (and so its budget) per registered household
-    price_spread_bps: int = 500  # agents price up to 5 % around the reference price
-    funding_whole_units: int = 10_000  # MockStablecoin each household (and the operator) gets once
+    price_spread_bps: int = 500  # standing limits lie up to 5 % around the base price
+    funding_whole_units: int = 10_000  # MockStablecoin each household (and the operator) gets once; households deposit it in the vault
 
     @property
     def interval_count(self) -> int:
@@ -104,6 +103,7 @@ class RunRecord:
     anchor_block: int  # the latest block when the run started: its audit reads from here
     anchor_hash: str  # that block's hash: another chain (a fresh anvil) does not have it
     smart_meter: str
+    auction_fees_at_start: int  # the auction's accrued fees then: the run's own are what it adds
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,13 +139,6 @@ class DemandEvent:
     skipped: list[int] = field(default_factory=list)  # below the minimum reduction
 
 
-@dataclass
-class OrderRecord:
-    order_id: int
-    household: int
-    is_bid: bool
-
-
 def reading_args(timestamp: int, import_wh: int, export_wh: int, voltage_per_mille: int) -> tuple[int, ...]:
     return (timestamp, import_wh, export_wh, FREQUENCY_NOMINAL_MILLIHZ, voltage_per_mille)
 
@@ -176,17 +169,14 @@ class RunState:
     members: tuple[int, ...]
     household_of: dict[str, int]
     auction: Contract
+    vault: Contract
     meter_registry: Contract
     dr: Contract
     price_grid: PriceGrid
     base_price_per_kwh: int
     dr_trigger_per_mille: int
-    order_submitted: EventDecoder
-    order_claimed: EventDecoder
     events: list[DemandEvent]
     series: list[IntervalFigures]
-    pending_orders: dict[int, list[OrderRecord]]
-    periods_sent_in_full: set[int]
     pv_households: list[int]
     last_result: IntervalResult | None
 

@@ -1,4 +1,5 @@
-"""Set-up: roles, gas money, stablecoin, meters, approvals and demand-response members.
+"""Set-up: roles, gas money, stablecoin deposited in the vault, meters, the auction approved in the
+vault, and demand-response members. (The households' standing orders follow the baseline upload.)
 
 Each step checks the chain first, so a resumed run sends only what is missing.
 """
@@ -13,6 +14,7 @@ from energy_grid.sender import prepare
 from energy_grid.simulation.run_state import (
     BASELINE_DAYS,
     GAS_APPROVE,
+    GAS_DEPOSIT,
     GAS_FAUCET,
     GAS_REGISTER,
     GAS_ROLE,
@@ -21,11 +23,11 @@ from energy_grid.simulation.run_state import (
     REGION_ID,
     RunState,
 )
-from energy_grid.units import MAX_UINT256, ZERO_ADDRESS
+from energy_grid.units import ZERO_ADDRESS
 
 
 class SetUpSteps(RunState):
-    """Set-up: roles, gas money, stablecoin, meters, approvals and demand-response members."""
+    """Set-up: roles, gas money, deposits, meters, approvals and demand-response members."""
 
     def _set_up(self) -> None:
         """Roles, gas money, stablecoin, meters, approvals and DR members: each step checks the
@@ -36,8 +38,8 @@ class SetUpSteps(RunState):
         self._grant_roles()
         self._fund_accounts()
         self._register_meters()
-        self._approve_auction()
         self.sender.flush()  # set-up: any time will do
+        self._deposit_and_approve()  # needs the faucet's money
         self._register_dr_members()  # needs the meters registered
         self.sender.flush()
 
@@ -75,14 +77,22 @@ class SetUpSteps(RunState):
                 call = prepare(meter_c, "registerMeter", meter, household.address, REGION_ID, 0, 0, signature=signature)
                 self.sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
 
-    def _approve_auction(self) -> None:
-        c, households, sender = self.client.contracts, self.actors.households, self.sender
-        for name in ("EnergyToken", "PaymentToken"):
-            allowances = sender.read([prepare(c[name], "allowance", h.address, self.auction.address) for h in households])
-            for household, allowance in zip(households, allowances, strict=True):
-                if allowance < MAX_UINT256 // 2:
-                    call = prepare(c[name], "approve", self.auction.address, MAX_UINT256)
-                    sender.send(household, call, gas=GAS_APPROVE, actor="households")
+    def _deposit_and_approve(self) -> None:
+        """Each household deposits its faucet money in the vault (its standing bids lock from there)
+        and approves the auction as a market of the vault."""
+        c, households, sender, vault = self.client.contracts, self.actors.households, self.sender, self.vault
+        payment = c["PaymentToken"]
+        funding = self.config.funding_whole_units * 10 ** int(payment.functions.decimals().call())
+        balances = sender.read([prepare(vault, "balancesOf", h.address) for h in households])
+        approved = sender.read([prepare(vault, "isMarketApproved", h.address, self.auction.address) for h in households])
+        for household, (_energy_wh, deposited), market_approved in zip(households, balances, approved, strict=True):
+            if deposited == 0:
+                sender.send(household, prepare(payment, "approve", vault.address, funding), gas=GAS_APPROVE, actor="households")
+                call = prepare(vault, "deposit", payment.address, funding)
+                sender.send(household, call, gas=GAS_DEPOSIT, actor="households")
+            if not market_approved:
+                call = prepare(vault, "setMarketApproval", self.auction.address, True)
+                sender.send(household, call, gas=GAS_APPROVE, actor="households")
 
     def _register_dr_members(self) -> None:
         a = self.actors

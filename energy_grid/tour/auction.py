@@ -14,7 +14,7 @@ from eth_account import Account
 
 from energy_grid.auction import AuctionOrder, clear_market, curves, price_of
 from energy_grid.deployment import LOCAL_OPERATOR_REGION
-from energy_grid.operations import approve_both_tokens
+from energy_grid.operations import approve_vault_market
 from energy_grid.report import heading, print_table
 from energy_grid.tour.steps import money
 from energy_grid.units import INTERVAL_SECONDS, format_kwh
@@ -26,12 +26,12 @@ FAUCET_WHOLE_UNITS = 100
 
 
 def neighbours(chain: Any, funder: Any, system: Any, count: int) -> list[Any]:
-    """Fresh local accounts with gas money and faucet stablecoin, each approving the auction."""
+    """Fresh local accounts with gas money and faucet stablecoin, each approving the auction in the vault."""
     accounts = [chain.account_manager.test_accounts.generate_test_account() for _ in range(count)]
     for account in accounts:
         funder.transfer(account, GAS_FUNDING_WEI)
         system.payment_token.addConsumerBalance(account, FAUCET_WHOLE_UNITS, sender=funder)
-    approve_both_tokens(system, system.energy_auction, accounts)
+    approve_vault_market(system, system.energy_auction, accounts)
     return accounts
 
 
@@ -78,14 +78,15 @@ def run_auction(system: Any, operator: Any, chain: Any) -> None:
         names[order_id] = f"buyer {i + 1}"
         submitted.append(AuctionOrder(order_id, True, amount_wh, tick))
 
-    chain.pending_timestamp = gate  # the gate's exact second: submissions end, clearing may start
+    # The reading market clears once its interval's readings are in: the period's end plus the deadline.
+    chain.pending_timestamp = auction.clearingTime(period)
     auction.clear(period, sender=operator)  # anyone may
     market = auction.getMarket(period)
     reference = clear_market(submitted, market.tickCount)
     print_curves(submitted, market, min_price, tick_size)
 
     for order in submitted:
-        auction.claim(order.order_id, sender=operator)  # a keeper claims for everyone; value goes to the traders
+        auction.claim(order.order_id, sender=operator)  # a keeper claims for everyone: into the traders' vault balances
     rows, agree = [], (reference.tick, reference.volume_wh) == (market.clearingTick, market.volumeWh)
     for order in submitted:
         outcome = auction.getOrderOutcome(order.order_id)

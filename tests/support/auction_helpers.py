@@ -1,5 +1,6 @@
-"""Shared by the EnergyAuction test modules: the conftest auction's parameters, order ids, time moves
-and the money rules written out in Python (from IEnergyAuction's NatSpec)."""
+"""Shared by the EnergyAuction test modules: the conftest auction's parameters, order ids, time moves,
+the vault balances its money lives in, and the money rules written out in Python (from
+IEnergyAuction's NatSpec)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from conftest import (
     AUCTION_PERIOD_SECONDS,
     AUCTION_TICK_SIZE_PER_KWH,
 )
+
+from support.market_helpers import vault_balances
 
 PERIOD_SECONDS = AUCTION_PERIOD_SECONDS
 GATE_SECONDS = AUCTION_GATE_CLOSURE_SECONDS
@@ -56,6 +59,12 @@ def submit(auction: Any, trader: Any, period: int, is_bid: bool, amount_wh: int,
     """Submits a bid or ask at a tick; returns its order id."""
     send = auction.submitBid if is_bid else auction.submitAsk
     return send(period, amount_wh, price(tick), sender=trader).return_value
+
+
+def holdings(vault: Any, accounts: list[Any]) -> list[tuple[int, int]]:
+    """(energy Wh, payment) vault balance of each account or contract, in one batch: the auction's
+    escrow, what its claims pay and the fees it pays out are all balances in its EnergyVault."""
+    return vault_balances(vault.address, [a if isinstance(a, str) else a.address for a in accounts])
 
 
 def level_money(filled_before_wh: int, filled_after_wh: int, price_per_kwh: int, fee_bps: int) -> tuple[int, int, int]:

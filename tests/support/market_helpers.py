@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import ape
 from ape.exceptions import CustomError
+from eth_utils import keccak
 from hexbytes import HexBytes
 
 from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
@@ -29,6 +30,7 @@ MAX_FEE_BPS = 1_000
 MAX_SETTLEMENT_WINDOW = 7 * 86_400
 MAX_SETTLEMENT_BATCH = 50
 BALANCE_OF_SELECTOR = "0x70a08231"  # balanceOf(address)
+BALANCES_OF_SELECTOR = "0x" + keccak(text="balancesOf(address)")[:4].hex()  # IEnergyVault.balancesOf(address)
 PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
 
 
@@ -102,6 +104,19 @@ def token_balances(tokens: Sequence[str], holders: Sequence[str]) -> list[tuple[
     ]
     values = iter(int(response["result"], 16) for response in ape.chain.provider.web3.provider.make_batch_request(requests))
     return [tuple(next(values) for _ in tokens) for _ in holders]
+
+
+def vault_balances(vault: str, holders: Sequence[str]) -> list[tuple[int, int]]:
+    """Each holder's (energy Wh, payment) balance in the EnergyVault at `vault`, in one JSON-RPC
+    batch of raw eth_calls, as token_balances reads wallets."""
+    requests = [
+        ("eth_call", [{"to": vault, "data": BALANCES_OF_SELECTOR + holder[2:].lower().rjust(64, "0")}, "latest"]) for holder in holders
+    ]
+    rows = []
+    for response in ape.chain.provider.web3.provider.make_batch_request(requests):
+        data = bytes.fromhex(response["result"][2:])
+        rows.append((int.from_bytes(data[:32], "big"), int.from_bytes(data[32:64], "big")))
+    return rows
 
 
 def signed_order(market, trader, amount_wh, price, order_type, expiry, deadline, *, counterparty=None, nonce=None):

@@ -170,11 +170,15 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     setup_local_roles(system, admin)
     fund_local_accounts(system, admin, [*traders, stranger])
     system.payment_token.addConsumerBalance(admin, 10_000, sender=admin)
-    spenders = (system.energy_trading, system.energy_auction, system.energy_asset_shares, system.demand_response)
+    # The auction takes no token itself: its escrow comes from vault balances, and the vault pulls a
+    # shortfall from the wallet with its allowance. Funds stay in the wallets (the order book and the
+    # other contracts spend them there); claims then build vault balances that later orders spend first.
+    spenders = (system.energy_trading, system.energy_vault, system.energy_asset_shares, system.demand_response)
     for account in (*traders, admin, stranger):
         for spender in spenders:
             system.energy_token.approve(spender, MAX_UINT, sender=account)
             system.payment_token.approve(spender, MAX_UINT, sender=account)
+        system.energy_vault.setMarketApproval(system.energy_auction, True, sender=account)
     meter = system.smart_meter
     dr_meters = [Account.from_key(bytes([0x5E] * 31 + [i + 1])).address for i in range(2)]
     writer = MeterWriter(meter, admin)
@@ -183,8 +187,10 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     writer.register(dr_meters, traders[:2], REGION)
     for trader, dr_meter in zip(traders[:2], dr_meters, strict=True):
         system.demand_response.registerConsumer(trader, dr_meter, sender=trader)
-    # History for the DR baselines: HISTORY_DAYS of constant load, every interval, up to now.
-    chain.pending_timestamp = chain.pending_timestamp + HISTORY_DAYS * DAY_SECONDS
+    # History for the DR baselines: HISTORY_DAYS of constant load, every interval, up to now. Now is
+    # a day's first second, whatever the wall clock said, so that every run's periods, gates and
+    # days fall at the same steps of the machine.
+    chain.pending_timestamp = (chain.pending_timestamp // DAY_SECONDS + HISTORY_DAYS + 1) * DAY_SECONDS
     chain.mine()
     now = chain.blocks.head.timestamp
     last_interval = (now - 1 - 600) // INTERVAL_SECONDS
@@ -216,6 +222,7 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
         "meter": meter,
         "trading": system.energy_trading,
         "auction": system.energy_auction,
+        "vault": system.energy_vault,
         "grid": system.grid_management,
         "dr": system.demand_response,
         "carbon": system.carbon_credits,
@@ -325,6 +332,10 @@ class SystemMachine(RuleBasedStateMachine):
         self.flow_asks: set[int] = set()  # asks market_step placed, which it then fills
         self.auction_orders: dict[int, AuctionOrder] = {}
         self.cleared_periods: set[int] = set()
+        # The deployed auction is the meters' reading market: a market clears its reading deadline
+        # after its period ends, not at its gate (IMeteredMarket.clearingTime).
+        assert w.node.call(w.c["auction"], "meterRegistry").lower() == w.c["meter"].address.lower()
+        self.auction_reading_deadline = int(w.node.call(w.c["auction"], "readingDeadline"))
         self.dr_events: dict[int, int] = {}  # eventId -> endTime
         self.dr_claimed = 0
         # (eventId, consumer) pairs: joined; verification tried (or rejected); verified; paid.
@@ -599,9 +610,13 @@ class SystemMachine(RuleBasedStateMachine):
     def _gate_closes(period: int) -> int:
         return period * AUCTION_PERIOD_SECONDS - AUCTION_GATE_SECONDS
 
+    def _clears_at(self, period: int) -> int:
+        """When the market may clear: the period's end plus the reading deadline."""
+        return (period + 1) * AUCTION_PERIOD_SECONDS + self.auction_reading_deadline
+
     @rule(ahead=st.sampled_from((-2, -1, 0, 1, 2)))
     def auction_clear(self, ahead: int) -> None:
-        """Anyone clears: mostly the earliest period with orders, after waiting for its gate to close."""
+        """Anyone clears: mostly the earliest period with orders, after waiting for its clearing time."""
         periods = self._auction_periods(cleared=False)
         if periods and ahead < 1:
             self._clear(periods[0])
@@ -609,7 +624,7 @@ class SystemMachine(RuleBasedStateMachine):
             self._clear((self.now + 1) // AUCTION_PERIOD_SECONDS + ahead)
 
     def _clear(self, period: int) -> None:
-        self.wait_until(self._gate_closes(period))
+        self.wait_until(self._clears_at(period))
         if self.send("auction", "clear", (period,), self.world.stranger).ok:
             self.cleared_periods.add(period)
 
@@ -929,7 +944,8 @@ class SystemMachine(RuleBasedStateMachine):
         reads += [(("shares", h), c["shares"], "balanceOf", (h, w.asset_id)) for h in sorted(self.holders["shares"])]
         for token in ("energy", "payment"):
             reads.append(((token, "@trading"), c[token], "balanceOf", (c["trading"].address,)))
-            reads.append(((token, "@auction"), c[token], "balanceOf", (c["auction"].address,)))
+        reads.append((("vault", "@auction"), c["vault"], "balancesOf", (c["auction"].address,)))
+        reads.append((("vault", "reserves"), c["vault"], "reserves", ()))
         reads.append((("payment", "@dr"), c["payment"], "balanceOf", (c["dr"].address,)))
         reads.append((("payment", "@shares"), c["payment"], "balanceOf", (c["shares"].address,)))
         reads += [(("orders", t), c["trading"], "getTraderOrders", (t, 0, ORDER_PAGE)) for t in (*w.traders, w.stranger)]
@@ -963,6 +979,7 @@ class SystemMachine(RuleBasedStateMachine):
         self._check_token_supplies(got)
         self._check_trading_escrow(got)
         self._check_auction_escrow(got)
+        self._check_vault_reserves(got)
         self._check_demand_response(got)
         self._check_one_reward_per_reduction(got)
         self._check_carbon_credits(got)
@@ -971,7 +988,7 @@ class SystemMachine(RuleBasedStateMachine):
     def _check_token_supplies(self, got: dict[Any, Any]) -> None:
         """Total supply of every token = sum of balances of every account that ever held it."""
         for token in ("energy", "payment", "carbon", "shares"):
-            total = sum(v for (t, h), v in got.items() if t == token and h not in ("supply", "@trading", "@auction", "@dr", "@shares"))
+            total = sum(v for (t, h), v in got.items() if t == token and h not in ("supply", "@trading", "@dr", "@shares"))
             assert got[(token, "supply")] == total, f"{token}: supply {got[(token, 'supply')]} != balances {total}"
 
     def _check_trading_escrow(self, got: dict[Any, Any]) -> None:
@@ -1011,7 +1028,7 @@ class SystemMachine(RuleBasedStateMachine):
         assert got[("payment", "@trading")] == payment_escrow, f"trading payment {got[('payment', '@trading')]} != {payment_escrow}"
 
     def _check_auction_escrow(self, got: dict[Any, Any]) -> None:
-        """Auction escrow = unclaimed orders' value + accrued fees (and rounding surplus)."""
+        """Auction escrow (its vault balance) = unclaimed orders' value + accrued fees (and rounding surplus)."""
         a_energy, a_payment = 0, got[("auction", "fees")]
         for order_id, o in self.auction_orders.items():
             if o.claimed:
@@ -1031,8 +1048,17 @@ class SystemMachine(RuleBasedStateMachine):
                 assert filled + refund == o.amount_wh and fee <= payment
                 a_energy += refund
                 a_payment += payment - fee
-        assert got[("energy", "@auction")] == a_energy, f"auction energy {got[('energy', '@auction')]} != {a_energy}"
-        assert got[("payment", "@auction")] == a_payment, f"auction payment {got[('payment', '@auction')]} != {a_payment}"
+        held_energy, held_payment = got[("vault", "@auction")]
+        assert held_energy == a_energy, f"auction energy {held_energy} != {a_energy}"
+        assert held_payment == a_payment, f"auction payment {held_payment} != {a_payment}"
+
+    def _check_vault_reserves(self, got: dict[Any, Any]) -> None:
+        """The vault holds of each token exactly its reserve, the sum of its balances (nothing here sends
+        it a token outside a deposit or a pull)."""
+        vault = self.world.c["vault"].address
+        for token, reserve in zip(("energy", "payment"), got[("vault", "reserves")], strict=True):
+            held = got.get((token, vault), 0)
+            assert held == reserve, f"vault {token}: holds {held}, reserve {reserve}"
 
     def _check_demand_response(self, got: dict[Any, Any]) -> None:
         """Demand response: paid ≤ reserved ≤ budget; the contract holds what is neither paid nor refunded."""

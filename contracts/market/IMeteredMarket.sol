@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IMeteredMarket
+/// @notice Standing orders driven by the meter: the ex-post interval market. A meter's owner sets once,
+/// in the meter registry, a sell limit for its metered export and a buy limit for its metered import
+/// (each with an optional cap per interval); every reading the registry accepts then places that
+/// interval's export as an ask and its import as a bid, at those limits, in this market's market of the
+/// interval measured.
+/// The market clears once its reading deadline has passed, and each meter's fill is settled into its
+/// owner's vault balance without a transaction of the owner's: the meter's next-but-one reading settles
+/// it, or anyone's settlement batch through the registry (an entry with timestamp 0).
+/// @dev Units: energy in Wh, prices in PaymentToken base units per kWh, times in unix seconds.
+/// - Only meters whose energy the registry delivers into the vault trade this way: the export is already
+///   in the owner's vault balance when it is placed; a bid locks ceil(Wh * limit / 1000) of the owner's free
+///   payment balance and is cut to what that balance covers.
+/// - A limit that is not a tick of the market's grid is rounded to the owner's advantage: a sell limit up,
+///   a buy limit down; a sell limit above the grid or a buy limit below it places nothing.
+/// - The orders of one meter and interval sit in one of two slots of the meter (by the period's parity),
+///   so placing an interval settles the one two periods before it, which has cleared by then (the
+///   reading deadline is at most one period); that market is cleared on the spot if nobody cleared it yet.
+/// - Energy a standing bid buys is retired at settlement: it was bought for metered consumption that has
+///   already happened. Proceeds, refunds and unsold energy go to the owner's free vault balance.
+/// - Rationing is the auction's own (running totals in arrival order), so a standing order fills exactly
+///   as a firm order of the same size, limit and arrival would.
+interface IMeteredMarket {
+    /// @notice Why a reading's standing orders were not placed (wholly or on one side).
+    enum SkipReason {
+        NOT_APPROVED, // the owner has not approved this market in the vault
+        MARKET_CLOSED, // the market of the interval is past its reading deadline or cleared
+        PRICE_OFF_GRID, // a sell limit above the grid's top or a buy limit below its bottom
+        TICK_FULL, // the tick's side would pass MAX_TICK_VOLUME_WH
+        ALREADY_PLACED, // a later reading of an interval whose side an earlier reading placed
+        NOTHING_FREE // a bid found no free payment balance
+    }
+
+    /// @notice What one accepted reading metered, as the meter registry reports it.
+    struct MeteredEnergy {
+        address meter;
+        address owner;
+        uint256 timestamp; // the reading's time: its market is the period the time falls in
+        uint256 exportWh; // export the reading added, already credited to the owner's vault balance
+        uint256 importWh; // import the reading added
+        uint256 sellPricePerKWh; // the meter's standing limits when the reading came (0 price: that side is off)
+        uint256 sellCapWh; // 0: no cap
+        uint256 buyPricePerKWh;
+        uint256 buyCapWh;
+    }
+
+    /// @notice A meter's placed orders for one interval.
+    struct MeteredOrders {
+        uint256 period; // 0 = the slot was never used
+        bool settled;
+        uint256 askWh;
+        uint256 askTick;
+        uint256 askBeforeWh; // C(i-1) at its tick
+        uint256 bidWh;
+        uint256 bidTick;
+        uint256 bidBeforeWh;
+    }
+
+    /// @notice Only the meter registry reports metered energy; `caller` is not it.
+    /// @param caller The account that called.
+    error NotMeterRegistry(address caller);
+
+    /// @notice A reading deadline above the period length: the orders of an interval must have cleared
+    /// when the meter's next-but-one reading comes.
+    /// @param deadlineSeconds The deadline given, seconds after a period's end.
+    /// @param maxSeconds The period length, seconds.
+    error InvalidReadingDeadline(uint256 deadlineSeconds, uint256 maxSeconds);
+
+    /// @notice A reading of `meter` placed its interval's export and import in the market of `period`.
+    /// @param meter The meter.
+    /// @param period The market (the interval measured).
+    /// @param askWh Export offered, Wh (0: none).
+    /// @param askPricePerKWh The ask's limit on the market's grid.
+    /// @param bidWh Import bid for, Wh (0: none).
+    /// @param bidPricePerKWh The bid's limit on the market's grid; the bid locked ceil(bidWh * price / 1000).
+    event MeteredOrdersPlaced(
+        address indexed meter,
+        uint256 indexed period,
+        uint256 askWh,
+        uint256 askPricePerKWh,
+        uint256 bidWh,
+        uint256 bidPricePerKWh
+    );
+
+    /// @notice `meter`'s orders in the market of `period` were settled into its owner's vault balance.
+    /// @param meter The meter.
+    /// @param period The market.
+    /// @param soldWh Export sold, Wh (the rest of the ask went back to the owner).
+    /// @param proceeds What the sale paid the owner after the grid fee, PaymentToken base units.
+    /// @param boughtWh Import bought, Wh, retired against the consumption it was bid for.
+    /// @param paid What the purchase cost, PaymentToken base units (the rest of the lock went back).
+    event MeteredOrdersSettled(
+        address indexed meter, uint256 indexed period, uint256 soldWh, uint256 proceeds, uint256 boughtWh, uint256 paid
+    );
+
+    /// @notice A reading's standing orders were not placed, wholly or on one side.
+    /// @param meter The meter.
+    /// @param period The market.
+    /// @param reason Why.
+    event MeteredOrderSkipped(address indexed meter, uint256 indexed period, SkipReason reason);
+
+    /// @notice The reading deadline changed.
+    /// @param previousSeconds The deadline before, seconds after a period's end.
+    /// @param newSeconds The deadline now.
+    event ReadingDeadlineUpdated(uint256 previousSeconds, uint256 newSeconds);
+
+    /// @notice Places the standing orders of a batch of accepted readings (the meter registry only). An
+    /// entry with timestamp 0 places nothing: it settles the meter's slots whose markets may clear.
+    /// @param readings What each reading metered, for whom.
+    function recordMetered(MeteredEnergy[] calldata readings) external;
+
+    /// @notice Sets how long after a period's end its readings may still arrive before it clears (admin).
+    /// @param deadlineSeconds Seconds after the period's end, at most the period length.
+    function setReadingDeadline(uint256 deadlineSeconds) external;
+
+    /// @notice `meter`'s two interval slots: the orders its last readings placed, settled or not.
+    /// @param meter The meter.
+    /// @return orders The slots: even periods first, odd second.
+    function getMeteredOrders(address meter) external view returns (MeteredOrders[2] memory orders);
+
+    /// @notice Seconds after a period's end that its readings may still arrive.
+    /// @return The deadline.
+    function readingDeadline() external view returns (uint256);
+
+    /// @notice When the market of `period` may clear: its gate closure, or with standing orders enabled
+    /// its end plus the reading deadline.
+    /// @param period The delivery period.
+    /// @return The time, unix seconds.
+    function clearingTime(uint256 period) external view returns (uint256);
+
+    /// @notice The vault whose balances this market moves.
+    /// @return The vault.
+    function vault() external view returns (address);
+
+    /// @notice The meter registry that reports metered energy (zero: no standing orders).
+    /// @return The registry.
+    function meterRegistry() external view returns (address);
+}

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {IEnergyVault} from "./IEnergyVault.sol";
+import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
+import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
+
+/// @title EnergyVault
+/// @notice Internal balances of EnergyToken and the payment token for every account and market of a
+/// deployment: trading, settling and paying rewards move numbers here instead of tokens.
+/// @dev An account's two balances and its market approvals share one slot, and a market's registration
+/// shares the slot of the market's own balance, so a market's move from or to an account reads and
+/// writes one slot of the account and one of the market. Approvals are bits: each registered market has
+/// a place (0..MAX_MARKETS-1) that is never given to another market, so an approval can never pass to a
+/// contract the account did not approve.
+// slither-disable-next-line unimplemented-functions: nonces is implemented below, overriding IEnergyVault and Nonces at once
+contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVault {
+    using SafeERC20 for IERC20;
+
+    /// @notice Most markets a vault registers in its life (one approval bit each).
+    uint256 public constant MAX_MARKETS = 24;
+    /// @notice Largest reserve of either token, so that no balance can exceed its 112 bits.
+    uint256 public constant MAX_RESERVE = type(uint112).max;
+    /// @notice EIP-712 type of a signed market approval.
+    bytes32 public constant MARKET_APPROVAL_TYPEHASH =
+        keccak256("MarketApproval(address account,address market,uint256 nonce,uint256 deadline)");
+
+    /// @dev One slot per account (and per market).
+    struct Balance {
+        uint112 energyWh;
+        uint112 payment; // payment token base units
+        uint24 approvals; // bit i: the market at place i may move this balance
+        uint8 registration; // a market's: its place + 1 (0 = not a market), CLOSED once closed
+    }
+
+    uint8 private constant CLOSED = 0x80;
+
+    IERC20 private immutable _energyToken;
+    IERC20 private immutable _paymentToken;
+
+    // Both reserves in one slot: a batch that credits or retires reads and writes it once.
+    uint128 private _energyReserveWh;
+    uint128 private _paymentReserve;
+    uint8 private _marketCount;
+
+    mapping(address account => Balance) private _balances;
+
+    constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_) EIP712("EnergyVault", "1") {
+        if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
+            revert ZeroAddress();
+        }
+        _energyToken = energyToken_;
+        _paymentToken = paymentToken_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------- accounts
+
+    /// @inheritdoc IEnergyVault
+    function deposit(address token, uint256 amount) external nonReentrant {
+        _deposit(token, amount);
+    }
+
+    /// @inheritdoc IEnergyVault
+    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and the function is nonReentrant
+    function depositWithPermit(address token, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+    {
+        _isEnergy(token);
+        // A permit front-run by someone who saw it in the mempool has already set the allowance: go on
+        // if it is there (OpenZeppelin's advice for permit consumers); the transfer fails if it is not.
+        try IERC20Permit(token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        _deposit(token, amount);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function withdraw(address token, uint256 amount, address to) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        if (to == address(0)) revert ZeroAddress();
+        bool isEnergy = _isEnergy(token);
+        Balance storage balance = _balances[msg.sender];
+        if (isEnergy) {
+            uint256 heldWh = balance.energyWh;
+            if (amount > heldWh) revert InsufficientEnergy(msg.sender, heldWh, amount);
+            unchecked {
+                balance.energyWh = uint112(heldWh - amount);
+                _energyReserveWh -= uint128(amount);
+            }
+        } else {
+            uint256 held = balance.payment;
+            if (amount > held) revert InsufficientPayment(msg.sender, held, amount);
+            unchecked {
+                balance.payment = uint112(held - amount);
+                _paymentReserve -= uint128(amount);
+            }
+        }
+        emit Withdrawn(msg.sender, token, amount, to);
+        IERC20(token).safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function setMarketApproval(address market, bool approved) external {
+        _setApproval(msg.sender, market, approved);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function approveMarketBySig(address account, address market, uint256 deadline, bytes calldata signature)
+        external
+    {
+        if (block.timestamp > deadline) revert ApprovalExpired(deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(MARKET_APPROVAL_TYPEHASH, account, market, _useNonce(account), deadline))
+        );
+        if (!SignatureChecker.isValidSignatureNow(account, digest, signature)) revert InvalidApprovalSignature(account);
+        _setApproval(account, market, true);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function creditArrived(address token, address[] calldata accounts, uint256[] calldata amounts) external {
+        uint256 count = accounts.length;
+        if (count != amounts.length) revert BatchLengthMismatch(count, amounts.length);
+        bool isEnergy = _isEnergy(token);
+        uint256 total = 0;
+        for (uint256 i; i < count; ++i) {
+            uint256 amount = amounts[i];
+            total += amount;
+            // Each credit is at most the total, which is checked against the reserve bound below, so
+            // no balance can pass 112 bits once the batch succeeds.
+            Balance storage balance = _balances[accounts[i]];
+            if (isEnergy) balance.energyWh += uint112(amount);
+            else balance.payment += uint112(amount);
+        }
+        uint256 reserve = isEnergy ? _energyReserveWh : _paymentReserve;
+        uint256 arrived = IERC20(token).balanceOf(address(this)) - reserve;
+        if (total > arrived) revert NotArrived(token, arrived, total);
+        _raiseReserve(token, isEnergy, reserve + total);
+        emit ArrivedCredited(token, total, count);
+    }
+
+    // ----------------------------------------------------------------------------- markets
+
+    /// @inheritdoc IEnergyVault
+    function take(address account, uint256 energyWh, uint256 payment) external nonReentrant {
+        Balance memory market = _balances[msg.sender];
+        (uint256 bit, bool closed) = _marketBit(msg.sender, market);
+        if (closed) revert MarketClosed(msg.sender);
+        Balance memory from = _balances[account];
+        if (from.approvals & bit == 0) revert MarketNotApproved(account, msg.sender);
+        if (energyWh > from.energyWh) {
+            _pull(_energyToken, true, account, energyWh - from.energyWh);
+            from.energyWh = uint112(energyWh);
+        }
+        if (payment > from.payment) {
+            _pull(_paymentToken, false, account, payment - from.payment);
+            from.payment = uint112(payment);
+        }
+        unchecked {
+            from.energyWh -= uint112(energyWh);
+            from.payment -= uint112(payment);
+        }
+        _balances[account] = from;
+        // Within the reserve bound: every balance is part of the reserve.
+        market.energyWh += uint112(energyWh);
+        market.payment += uint112(payment);
+        _balances[msg.sender] = market;
+    }
+
+    /// @inheritdoc IEnergyVault
+    function give(address account, uint256 energyWh, uint256 payment) external {
+        Balance memory from = _balances[msg.sender];
+        _marketBit(msg.sender, from);
+        if (energyWh > from.energyWh) revert InsufficientEnergy(msg.sender, from.energyWh, energyWh);
+        if (payment > from.payment) revert InsufficientPayment(msg.sender, from.payment, payment);
+        unchecked {
+            from.energyWh -= uint112(energyWh);
+            from.payment -= uint112(payment);
+        }
+        _balances[msg.sender] = from;
+        Balance memory to = _balances[account];
+        to.energyWh += uint112(energyWh);
+        to.payment += uint112(payment);
+        _balances[account] = to;
+    }
+
+    /// @inheritdoc IEnergyVault
+    function settleBatch(address[] calldata accounts, int256[] calldata energyDeltasWh, int256[] calldata paymentDeltas)
+        external
+    {
+        uint256 count = accounts.length;
+        if (energyDeltasWh.length != count) revert BatchLengthMismatch(count, energyDeltasWh.length);
+        if (paymentDeltas.length != count) revert BatchLengthMismatch(count, paymentDeltas.length);
+        (uint256 bit, bool closed) = _marketBit(msg.sender, _balances[msg.sender]);
+        // The market's side of the batch, netted first: taking is checked per account, paying out
+        // against the market's balance at the end, read then so that an entry naming the market
+        // itself (written to that balance in the loop) nets out instead of being overwritten.
+        int256 marketEnergyWh = 0;
+        int256 marketPayment = 0;
+        for (uint256 i; i < count; ++i) {
+            address account = accounts[i];
+            int256 energyDeltaWh = energyDeltasWh[i];
+            int256 paymentDelta = paymentDeltas[i];
+            Balance memory balance = _balances[account];
+            if ((energyDeltaWh < 0 || paymentDelta < 0) && (closed || balance.approvals & bit == 0)) {
+                if (closed) revert MarketClosed(msg.sender);
+                revert MarketNotApproved(account, msg.sender);
+            }
+            balance.energyWh = uint112(_applyDelta(account, true, balance.energyWh, energyDeltaWh));
+            balance.payment = uint112(_applyDelta(account, false, balance.payment, paymentDelta));
+            _balances[account] = balance;
+            marketEnergyWh -= energyDeltaWh;
+            marketPayment -= paymentDelta;
+        }
+        Balance memory market = _balances[msg.sender];
+        uint256 heldWh = market.energyWh;
+        uint256 held = market.payment;
+        // A net payout (a negative net) is what the batch asks of the market's balance.
+        if (-marketEnergyWh > int256(heldWh)) revert InsufficientEnergy(msg.sender, heldWh, uint256(-marketEnergyWh));
+        if (-marketPayment > int256(held)) revert InsufficientPayment(msg.sender, held, uint256(-marketPayment));
+        market.energyWh = uint112(uint256(int256(heldWh) + marketEnergyWh));
+        market.payment = uint112(uint256(int256(held) + marketPayment));
+        _balances[msg.sender] = market;
+    }
+
+    /// @inheritdoc IEnergyVault
+    function retireEnergy(uint256 amountWh) external {
+        Balance storage market = _balances[msg.sender];
+        _marketBit(msg.sender, market);
+        if (amountWh == 0) return;
+        uint256 heldWh = market.energyWh;
+        if (amountWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, amountWh);
+        unchecked {
+            market.energyWh = uint112(heldWh - amountWh);
+            _energyReserveWh -= uint128(amountWh);
+        }
+        emit EnergyRetired(msg.sender, amountWh);
+        ERC20Burnable(address(_energyToken)).burn(amountWh);
+    }
+
+    // ----------------------------------------------------------------------------- admin
+
+    /// @inheritdoc IEnergyVault
+    function registerMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (market == address(0)) revert ZeroAddress();
+        Balance storage registered = _balances[market];
+        if (registered.registration != 0) revert MarketAlreadyRegistered(market);
+        uint256 place = _marketCount;
+        if (place == MAX_MARKETS) revert TooManyMarkets(MAX_MARKETS);
+        _marketCount = uint8(place + 1);
+        registered.registration = uint8(place + 1);
+        emit MarketRegistered(market, place);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function closeMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        Balance storage m = _balances[market];
+        uint8 registration = m.registration;
+        if (registration == 0) revert NotMarket(market);
+        if (registration & CLOSED != 0) revert MarketClosed(market);
+        m.registration = registration | CLOSED;
+        emit MarketClosedForIntake(market);
+    }
+
+    // ----------------------------------------------------------------------------- views
+
+    /// @inheritdoc IEnergyVault
+    function balanceOf(address token, address account) external view returns (uint256) {
+        Balance memory balance = _balances[account];
+        return _isEnergy(token) ? balance.energyWh : balance.payment;
+    }
+
+    /// @inheritdoc IEnergyVault
+    function balancesOf(address account) external view returns (uint256 energyWh, uint256 payment) {
+        Balance memory balance = _balances[account];
+        return (balance.energyWh, balance.payment);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function paymentsFor(address market, address[] calldata accounts)
+        external
+        view
+        returns (uint256[] memory payments, bool[] memory approved)
+    {
+        uint256 bit = _openBitOrZero(_balances[market].registration);
+        uint256 count = accounts.length;
+        payments = new uint256[](count);
+        approved = new bool[](count);
+        for (uint256 i; i < count; ++i) {
+            Balance memory balance = _balances[accounts[i]];
+            payments[i] = balance.payment;
+            approved[i] = balance.approvals & bit != 0;
+        }
+    }
+
+    /// @inheritdoc IEnergyVault
+    function isMarketApproved(address account, address market) external view returns (bool) {
+        return _balances[account].approvals & _openBitOrZero(_balances[market].registration) != 0;
+    }
+
+    /// @inheritdoc IEnergyVault
+    function marketInfo(address market) external view returns (bool registered, uint256 index, bool closed) {
+        uint256 registration = _balances[market].registration;
+        registered = registration != 0;
+        index = registered ? (registration & ~uint256(CLOSED)) - 1 : 0;
+        closed = registration & CLOSED != 0;
+    }
+
+    /// @inheritdoc IEnergyVault
+    function reserves() external view returns (uint256 energyWh, uint256 payment) {
+        return (_energyReserveWh, _paymentReserve);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function nonces(address account) public view override(IEnergyVault, Nonces) returns (uint256) {
+        return super.nonces(account);
+    }
+
+    /// @notice The EIP-712 domain separator of signed market approvals.
+    /// @return The separator.
+    // slither-disable-next-line naming-convention: the name EIP-2612 made the convention
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IEnergyVault
+    function energyToken() external view returns (address) {
+        return address(_energyToken);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function paymentToken() external view returns (address) {
+        return address(_paymentToken);
+    }
+
+    // ----------------------------------------------------------------------------- internals
+
+    function _deposit(address token, uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        bool isEnergy = _isEnergy(token);
+        _raiseReserve(token, isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
+        Balance storage balance = _balances[msg.sender];
+        if (isEnergy) balance.energyWh += uint112(amount);
+        else balance.payment += uint112(amount);
+        emit Deposited(msg.sender, token, amount);
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @dev Pulls `amount` of a shortfall from the account's wallet into the reserve (the caller credits it).
+    function _pull(IERC20 token, bool isEnergy, address account, uint256 amount) private {
+        _raiseReserve(address(token), isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
+        emit Deposited(account, address(token), amount);
+        // slither-disable-next-line arbitrary-send-erc20: only from an account that approved the calling registered market (take checks it) and allowed the vault the token
+        token.safeTransferFrom(account, address(this), amount);
+    }
+
+    function _raiseReserve(address token, bool isEnergy, uint256 reserve) private {
+        if (reserve > MAX_RESERVE) revert ReserveTooLarge(token, reserve, MAX_RESERVE);
+        if (isEnergy) _energyReserveWh = uint128(reserve);
+        else _paymentReserve = uint128(reserve);
+    }
+
+    function _setApproval(address account, address market, bool approved) private {
+        (uint256 bit,) = _marketBit(market, _balances[market]);
+        Balance storage balance = _balances[account];
+        balance.approvals = uint24(approved ? balance.approvals | bit : balance.approvals & ~bit);
+        emit MarketApprovalSet(account, market, approved);
+    }
+
+    /// @dev A balance after a signed move: below zero is a shortfall of the account.
+    function _applyDelta(address account, bool isEnergy, uint256 held, int256 delta) private view returns (uint256) {
+        if (delta >= 0) {
+            uint256 balance = held + uint256(delta);
+            // Only a batch that pays out more than the reserve could pass it; it is refused before any cast.
+            if (balance > MAX_RESERVE) revert ReserveTooLarge(isEnergy ? address(_energyToken) : address(_paymentToken), balance, MAX_RESERVE);
+            return balance;
+        }
+        uint256 needed = uint256(-delta);
+        if (needed > held) {
+            if (isEnergy) revert InsufficientEnergy(account, held, needed);
+            revert InsufficientPayment(account, held, needed);
+        }
+        unchecked {
+            return held - needed;
+        }
+    }
+
+    /// @dev The approval bit of a registered market, from its balance slot, and whether it is closed.
+    function _marketBit(address market, Balance memory slot) private pure returns (uint256 bit, bool closed) {
+        uint256 registration = slot.registration;
+        if (registration == 0) revert NotMarket(market);
+        return (1 << ((registration & ~uint256(CLOSED)) - 1), registration & CLOSED != 0);
+    }
+
+    /// @dev The approval bit of an open market; 0 for anything else.
+    function _openBitOrZero(uint256 registration) private pure returns (uint256) {
+        if (registration == 0 || registration & CLOSED != 0) return 0;
+        return 1 << (registration - 1);
+    }
+
+    function _isEnergy(address token) private view returns (bool) {
+        if (token == address(_energyToken)) return true;
+        if (token != address(_paymentToken)) revert UnsupportedToken(token);
+        return false;
+    }
+}

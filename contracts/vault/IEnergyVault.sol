@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
+
+/// @title IEnergyVault
+/// @notice Internal balances of the grid's two tokens, EnergyToken (Wh) and the payment token: an
+/// account deposits once and the markets (the order book, the interval auctions, reward and revenue
+/// pools) then move numbers in the vault instead of tokens, and the account withdraws what it holds at
+/// any time. What an account has committed to a market (an open order, a standing order's lock) is held
+/// in that market's own balance in the vault until the market pays it out.
+/// @dev Units: energy in Wh (EnergyToken base units), payment in the payment token's base units.
+/// - A market is a contract the admin (governance) registered; it moves an account's balance into its
+///   own only after the account approved it (`setMarketApproval`, or a signature relayed by anyone with
+///   `approveMarketBySig`), and pays out of its own balance to anyone. A closed market takes nothing
+///   more but still pays out what it holds, so closing one never traps an order's escrow.
+/// - Per token, the balances of all accounts and markets add up to the vault's reserve, and the reserve
+///   is what the vault holds of the token (`reserves()`); tokens sent to the vault without a deposit are
+///   outside the reserve until `creditArrived` books them, in the transaction that sent them.
+/// - Market moves emit no event of their own: each market emits its domain's event (an order placed,
+///   a fill settled), which names the amounts.
+interface IEnergyVault is IReentrancyLock {
+    /// @notice `account` holds `availableWh` Wh but `neededWh` were asked for.
+    /// @param account The account debited.
+    /// @param availableWh Its energy balance in the vault.
+    /// @param neededWh The energy asked for.
+    error InsufficientEnergy(address account, uint256 availableWh, uint256 neededWh);
+
+    /// @notice `account` holds `available` of the payment token but `needed` were asked for.
+    /// @param account The account debited.
+    /// @param available Its payment balance in the vault, in base units.
+    /// @param needed The payment asked for, in base units.
+    error InsufficientPayment(address account, uint256 available, uint256 needed);
+
+    /// @notice `token` is neither the vault's EnergyToken nor its payment token.
+    /// @param token The token given.
+    error UnsupportedToken(address token);
+
+    /// @notice The vault's reserve of `token` would exceed `maxReserve`, the most one balance can hold.
+    /// @param token The token.
+    /// @param reserve The reserve it would reach.
+    /// @param maxReserve The largest reserve allowed.
+    error ReserveTooLarge(address token, uint256 reserve, uint256 maxReserve);
+
+    /// @notice `amount` of `token` is to be credited but only `arrived` reached the vault outside its reserve.
+    /// @param token The token.
+    /// @param arrived What the vault holds beyond its reserve.
+    /// @param amount What was to be credited.
+    error NotArrived(address token, uint256 arrived, uint256 amount);
+
+    /// @notice `caller` is not a market registered with the vault.
+    /// @param caller The account that called.
+    error NotMarket(address caller);
+
+    /// @notice `market` is closed: it pays out what it holds but takes no more.
+    /// @param market The market.
+    error MarketClosed(address market);
+
+    /// @notice `market` is registered already.
+    /// @param market The market.
+    error MarketAlreadyRegistered(address market);
+
+    /// @notice Every one of the `maxMarkets` market places has been used.
+    /// @param maxMarkets The most markets a vault registers in its life.
+    error TooManyMarkets(uint256 maxMarkets);
+
+    /// @notice `account` has not approved `market` to move its balance.
+    /// @param account The account.
+    /// @param market The market that tried.
+    error MarketNotApproved(address account, address market);
+
+    /// @notice A market approval signed to be valid until `deadline`, relayed after it.
+    /// @param deadline The signature's deadline, unix seconds.
+    error ApprovalExpired(uint256 deadline);
+
+    /// @notice The signature is not `account`'s approval of the market at its current nonce.
+    /// @param account The account named as signer.
+    error InvalidApprovalSignature(address account);
+
+    /// @notice A batch whose account and amount lists differ in length.
+    /// @param accounts Entries in the account list.
+    /// @param amounts Entries in an amount list.
+    error BatchLengthMismatch(uint256 accounts, uint256 amounts);
+
+    /// @notice `account` deposited `amount` of `token`.
+    /// @param account The account credited.
+    /// @param token The token.
+    /// @param amount The amount, in the token's base units.
+    event Deposited(address indexed account, address indexed token, uint256 amount);
+
+    /// @notice `account` withdrew `amount` of `token` to `to`.
+    /// @param account The account debited.
+    /// @param token The token.
+    /// @param amount The amount, in the token's base units.
+    /// @param to The address the tokens were sent to.
+    event Withdrawn(address indexed account, address indexed token, uint256 amount, address to);
+
+    /// @notice Tokens that had reached the vault were credited to `count` accounts, `amount` in all.
+    /// @param token The token.
+    /// @param amount The total credited, in the token's base units.
+    /// @param count The number of entries credited.
+    event ArrivedCredited(address indexed token, uint256 amount, uint256 count);
+
+    /// @notice `account` approved `market` to move its balance, or withdrew the approval.
+    /// @param account The account.
+    /// @param market The market.
+    /// @param approved Whether the market may now move the account's balance.
+    event MarketApprovalSet(address indexed account, address indexed market, bool approved);
+
+    /// @notice `market` was registered at place `index`.
+    /// @param market The market contract.
+    /// @param index Its place, 0 to MAX_MARKETS - 1, never reused.
+    event MarketRegistered(address indexed market, uint256 index);
+
+    /// @notice `market` was closed: it takes nothing more.
+    /// @param market The market contract.
+    event MarketClosedForIntake(address indexed market);
+
+    /// @notice A market burned `amountWh` of the energy it held: energy bought against metered consumption.
+    /// @param market The market.
+    /// @param amountWh The energy retired, in Wh.
+    event EnergyRetired(address indexed market, uint256 amountWh);
+
+    /// @notice Moves `amount` of `token` from the caller's wallet into its vault balance (ERC-20 allowance needed).
+    /// @param token EnergyToken or the payment token.
+    /// @param amount The amount, in the token's base units.
+    function deposit(address token, uint256 amount) external;
+
+    /// @notice `deposit` after an EIP-2612 permit of the vault for `amount`: one transaction, no separate approval.
+    /// @param token EnergyToken or the payment token (it must support EIP-2612).
+    /// @param amount The amount, in the token's base units.
+    /// @param deadline The permit's deadline, unix seconds.
+    /// @param v The permit signature's v.
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
+    function depositWithPermit(address token, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external;
+
+    /// @notice Sends `amount` of `token` from the caller's vault balance to `to`.
+    /// @param token EnergyToken or the payment token.
+    /// @param amount The amount, in the token's base units.
+    /// @param to The address to send the tokens to.
+    function withdraw(address token, uint256 amount, address to) external;
+
+    /// @notice Allows `market` to move the caller's balance (or withdraws that permission).
+    /// @param market A registered market.
+    /// @param approved Whether it may.
+    function setMarketApproval(address market, bool approved) external;
+
+    /// @notice Approves `market` for `account` with the account's EIP-712 signature of
+    /// MarketApproval(account, market, nonce, deadline); anyone may relay it (a market does, with the
+    /// account's first order).
+    /// @param account The approving account (an EOA, or a contract wallet answering ERC-1271).
+    /// @param market A registered market.
+    /// @param deadline The signature's deadline, unix seconds.
+    /// @param signature The signature.
+    function approveMarketBySig(address account, address market, uint256 deadline, bytes calldata signature)
+        external;
+
+    /// @notice Credits tokens that reached the vault outside its reserve (a mint or a transfer to the
+    /// vault in the same transaction) to `accounts`.
+    /// @param token EnergyToken or the payment token.
+    /// @param accounts The accounts to credit (repeats allowed).
+    /// @param amounts What each is credited, in the token's base units.
+    function creditArrived(address token, address[] calldata accounts, uint256[] calldata amounts) external;
+
+    /// @notice A market moves `energyWh` and `payment` from `account` into its own balance. A shortfall
+    /// is pulled from the account's wallet if it allowed the vault enough of the token.
+    /// @param account An account that approved the calling market.
+    /// @param energyWh Energy to take, in Wh.
+    /// @param payment Payment to take, in base units.
+    function take(address account, uint256 energyWh, uint256 payment) external;
+
+    /// @notice A market pays `energyWh` and `payment` out of its own balance to `account`.
+    /// @param account The account credited.
+    /// @param energyWh Energy to give, in Wh.
+    /// @param payment Payment to give, in base units.
+    function give(address account, uint256 energyWh, uint256 payment) external;
+
+    /// @notice A market's net moves with many accounts at once: a positive entry pays the account out
+    /// of the market's balance, a negative one takes from the account (which must have approved the
+    /// market; nothing is pulled from wallets here).
+    /// @param accounts The accounts (repeats allowed).
+    /// @param energyDeltasWh Energy to each account (+) or from it (-), in Wh.
+    /// @param paymentDeltas Payment to each account (+) or from it (-), in base units.
+    function settleBatch(address[] calldata accounts, int256[] calldata energyDeltasWh, int256[] calldata paymentDeltas)
+        external;
+
+    /// @notice A market burns `amountWh` of the energy it holds (energy bought against metered
+    /// consumption, so used up).
+    /// @param amountWh The energy to retire, in Wh.
+    function retireEnergy(uint256 amountWh) external;
+
+    /// @notice Registers `market` (admin): it may then move the balances of accounts that approve it.
+    /// @param market The market contract.
+    function registerMarket(address market) external;
+
+    /// @notice Closes `market` (admin): it takes nothing more, and still pays out what it holds.
+    /// @param market A registered market.
+    function closeMarket(address market) external;
+
+    /// @notice What `account` holds of `token` in the vault.
+    /// @param token EnergyToken or the payment token.
+    /// @param account The account (or market).
+    /// @return The balance, in the token's base units.
+    function balanceOf(address token, address account) external view returns (uint256);
+
+    /// @notice Both balances of `account`.
+    /// @param account The account (or market).
+    /// @return energyWh Its energy, in Wh.
+    /// @return payment Its payment balance, in base units.
+    function balancesOf(address account) external view returns (uint256 energyWh, uint256 payment);
+
+    /// @notice The payment balances of `accounts` and whether each approved `market` (one call for a
+    /// market's batch).
+    /// @param market The market asking.
+    /// @param accounts The accounts.
+    /// @return payments Each account's payment balance, in base units.
+    /// @return approved Whether each approved the market (and the market is registered and open).
+    function paymentsFor(address market, address[] calldata accounts)
+        external
+        view
+        returns (uint256[] memory payments, bool[] memory approved);
+
+    /// @notice Whether `account` allows `market` to move its balance (and the market is registered and open).
+    /// @param account The account.
+    /// @param market The market.
+    /// @return Whether the market may take from the account now.
+    function isMarketApproved(address account, address market) external view returns (bool);
+
+    /// @notice A market's registration.
+    /// @param market The contract asked about.
+    /// @return registered Whether it was ever registered.
+    /// @return index Its place (meaningful only when registered).
+    /// @return closed Whether it was closed.
+    function marketInfo(address market) external view returns (bool registered, uint256 index, bool closed);
+
+    /// @notice What the vault's balances add up to, per token.
+    /// @return energyWh The energy reserve, in Wh.
+    /// @return payment The payment reserve, in base units.
+    function reserves() external view returns (uint256 energyWh, uint256 payment);
+
+    /// @notice The account's next market-approval nonce.
+    /// @param account The account.
+    /// @return The nonce its next signed approval must carry.
+    function nonces(address account) external view returns (uint256);
+
+    /// @notice The EnergyToken address.
+    /// @return The token.
+    function energyToken() external view returns (address);
+
+    /// @notice The payment token address.
+    /// @return The token.
+    function paymentToken() external view returns (address);
+}

@@ -1,0 +1,134 @@
+"""EnergyVault: the internal balances of EnergyToken (Wh) and the PaymentToken that the interval
+auctions trade. An account deposits once, approves each market it trades in, and withdraws what it
+holds at any time; the auctions take escrow from these balances and pay claims into them."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from energy_grid.contracts.base import ContractClient, require, require_amount
+from energy_grid.errors import InvalidInputError
+from energy_grid.signed_orders import sign_permit
+from energy_grid.units import ZERO_ADDRESS
+
+PERMIT_LIFETIME_S = 3_600  # a permit signed here is relayed at once; an hour covers a slow block
+
+
+class VaultBalances(NamedTuple):
+    """What an account (or a market) holds in the vault."""
+
+    energy_wh: int
+    payment: int  # PaymentToken base units
+
+
+class MarketRegistration(NamedTuple):
+    registered: bool
+    place: int  # its place among the vault's markets, never reused (meaningful only when registered)
+    closed: bool  # a closed market pays out what it holds but takes nothing more
+
+
+class EnergyVault(ContractClient):
+    """Amounts in the token's base units (Wh for EnergyToken). `token` is the address of the vault's
+    EnergyToken or its PaymentToken (`energy_token` / `payment_token`)."""
+
+    _tokens: tuple[str, str] | None = None
+
+    # ----------------------------------------------------------------- the account's balance
+
+    def deposit(self, account: LocalAccount, token: str, amount: int) -> TxReceipt:
+        """Moves `amount` of `token` from the wallet into the vault balance; the account allowed the
+        vault the token first (ERC20.approve(account, vault, amount))."""
+        self._require_token("deposit", token)
+        require_amount("amount", amount)
+        return self._send(account, "deposit", token, amount)
+
+    def deposit_with_permit(self, account: LocalAccount, token: str, amount: int, deadline_s: int | None = None) -> TxReceipt:
+        """`deposit` without a separate approval: the account signs an ERC-2612 permit of the vault for
+        `amount` here and the vault uses it in the same transaction. `deadline_s` defaults to an hour
+        after the latest block."""
+        self._require_token("deposit_with_permit", token)
+        require_amount("amount", amount)
+        permit_token = self._token_contract(token)
+        if deadline_s is None:
+            deadline_s = int(self.w3.eth.get_block("latest")["timestamp"]) + PERMIT_LIFETIME_S
+        name = str(self.transactor.call(permit_token.functions.eip712Domain())[1])
+        nonce = int(self.transactor.call(permit_token.functions.nonces(account.address)))
+        _, _, v, r, s = sign_permit(
+            name, permit_token.address, account.address, self.address, amount, nonce, deadline_s, account.key, self.w3.eth.chain_id
+        )
+        return self._send(account, "depositWithPermit", token, amount, deadline_s, v, r, s)
+
+    def withdraw(self, account: LocalAccount, token: str, amount: int, to: str | None = None) -> TxReceipt:
+        """Sends `amount` of `token` from the vault balance to `to` (the account's own wallet by default)."""
+        self._require_token("withdraw", token)
+        require_amount("amount", amount)
+        recipient = account.address if to is None else to
+        require(recipient.lower() != ZERO_ADDRESS, "withdraw: the tokens cannot go to the zero address")
+        return self._send(account, "withdraw", token, amount, recipient)
+
+    def balances(self, account: str) -> VaultBalances:
+        energy_wh, payment = self._call("balancesOf", account)
+        return VaultBalances(int(energy_wh), int(payment))
+
+    def balance_of(self, token: str, account: str) -> int:
+        self._require_token("balance_of", token)
+        return self._int("balanceOf", token, account)
+
+    # ----------------------------------------------------------------- markets
+
+    def approve_market(self, account: LocalAccount, market: str, approved: bool = True) -> TxReceipt:
+        """Lets `market` (an auction) take the account's escrow from its vault balance, or with
+        `approved=False` stops it; a market the vault does not know is refused before sending."""
+        registration = self.market_registration(market)
+        require(registration.registered, f"approve_market: {market} is not a market registered with the vault {self.address}")
+        require(not (approved and registration.closed), f"approve_market: the market {market} is closed: it takes no more orders")
+        return self._send(account, "setMarketApproval", market, approved)
+
+    def is_market_approved(self, account: str, market: str) -> bool:
+        """Whether `market` may take from the account's balance now (approved, registered and open)."""
+        return bool(self._call("isMarketApproved", account, market))
+
+    def market_registration(self, market: str) -> MarketRegistration:
+        registered, index, closed = self._call("marketInfo", market)
+        return MarketRegistration(bool(registered), int(index), bool(closed))
+
+    # ----------------------------------------------------------------- the vault
+
+    @property
+    def energy_token(self) -> str:
+        return self._token_addresses()[0]
+
+    @property
+    def payment_token(self) -> str:
+        return self._token_addresses()[1]
+
+    def reserves(self) -> VaultBalances:
+        """What all balances add up to, per token: what the vault holds."""
+        energy_wh, payment = self._call("reserves")
+        return VaultBalances(int(energy_wh), int(payment))
+
+    def _token_addresses(self) -> tuple[str, str]:
+        if self._tokens is None:
+            self._tokens = (str(self._call("energyToken")), str(self._call("paymentToken")))
+        return self._tokens
+
+    def _require_token(self, function: str, token: str) -> None:
+        require(
+            isinstance(token, str) and token.lower() in {t.lower() for t in self._token_addresses()},
+            f"{function}: {token} is neither the vault's EnergyToken ({self.energy_token}) "
+            f"nor its PaymentToken ({self.payment_token})",
+        )
+
+    def _token_contract(self, token: str) -> Contract:
+        """The token as the manifest describes it (its ABI has the permit functions)."""
+        for contract in self.transactor.contracts.values():
+            if contract.address.lower() == token.lower():
+                return contract
+        raise InvalidInputError(f"The token {token} is not in the manifest: its permit cannot be signed here.")
+
+
+__all__ = ["EnergyVault", "MarketRegistration", "VaultBalances"]

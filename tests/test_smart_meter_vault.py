@@ -1,0 +1,410 @@
+"""SmartMeter and the EnergyVault: the admin's setVault, a meter owner's choice of vault delivery, the
+readings it delivers into the vault (the export minted to the vault and credited to the owner there,
+beside meters whose export is still minted to their owners' wallets), and the owner's standing limits.
+
+The reading market here is a plain account registered with the vault: readings of meters with standing
+limits call its recordMetered, so none is sent here (tests/test_standing_orders.py sends them to a real
+EnergyAuction); setting and removing the limits, and settleStandingOrders' refusals, need no market
+contract. Every custom error is asserted with all of its arguments and every event with all of its
+fields; the meters' fixtures (`meter`, `submit`, `baseline`) are in conftest.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from energy_grid.signed_readings import sign_reading
+from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, log, reverts
+from support.meter_helpers import MAX_BATCH_SIZE, REGION, accepted, minted
+
+MAX_PRICE = 2**96 - 1  # a standing limit's price field: uint96, PaymentToken base units per kWh
+MAX_CAP_WH = 2**32 - 1  # a standing limit's cap field: uint32 Wh per interval
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _accounts_before_isolation(admin, owner, other, stranger, meter_device, meter_device_2, accounts):
+    """Resolves the session-scoped account fixtures before ape's per-test isolation (no rebasing)."""
+
+
+@pytest.fixture(scope="module")
+def reading_market(accounts):
+    """A plain account registered as a market of the vault, named as SmartMeter's reading market."""
+    return accounts[6]
+
+
+@pytest.fixture(scope="module")
+def vault(project, admin, energy_token, stablecoin, reading_market):
+    v = project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+    v.registerMarket(reading_market, sender=admin)
+    return v
+
+
+@pytest.fixture(scope="module")
+def foreign_vault(project, admin, stablecoin):
+    """A vault of another EnergyToken than the one SmartMeter mints."""
+    other_token = project.EnergyToken.deploy(admin, sender=admin)
+    return project.EnergyVault.deploy(admin, other_token, stablecoin, sender=admin)
+
+
+@pytest.fixture
+def wired(smart_meter, vault, reading_market, admin):
+    """SmartMeter delivers into `vault` and names `reading_market`."""
+    smart_meter.setVault(vault, reading_market, sender=admin)
+    return vault
+
+
+@pytest.fixture
+def registered(smart_meter, admin, owner, other, meter_device, meter_device_2, chain):
+    """meter_device (owner's) and meter_device_2 (other's) registered with registers at 0 Wh, so their first
+    readings count energy; returns the registration time."""
+    smart_meter.registerMeter(meter_device, owner, REGION, 0, 0, sender=admin)
+    tx = smart_meter.registerMeter(meter_device_2, other, REGION, 0, 0, sender=admin)
+    return tx.timestamp
+
+
+def delivery_set(smart_meter, meter, owner, enabled):
+    return log(smart_meter.VaultDeliverySet, meter=meter, owner=owner, enabled=enabled)
+
+
+def credited(vault, token, amount, count):
+    return log(vault.ArrivedCredited, token=token.address, amount=amount, count=count)
+
+
+def standing_set(smart_meter, meter, owner, sell_price, sell_cap, buy_price, buy_cap):
+    return log(
+        smart_meter.StandingOrderSet,
+        meter=meter,
+        owner=owner,
+        sellPricePerKWh=sell_price,
+        sellCapWh=sell_cap,
+        buyPricePerKWh=buy_price,
+        buyCapWh=buy_cap,
+    )
+
+
+def reading_at(ts, consumption, production):
+    return (ts, consumption, production, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+
+
+# ----------------------------------------------------------------------------- setVault
+
+
+def test_no_vault_until_the_admin_sets_one(smart_meter):
+    assert smart_meter.vault() == ZERO_ADDRESS
+    assert smart_meter.readingMarket() == ZERO_ADDRESS
+
+
+def test_set_vault(smart_meter, vault, reading_market, admin):
+    tx = smart_meter.setVault(vault, reading_market, sender=admin)
+    assert_logs(tx, log(smart_meter.VaultSet, vault=vault.address, readingMarket=reading_market.address))
+    assert smart_meter.vault() == vault.address
+    assert smart_meter.readingMarket() == reading_market.address
+    # Set again, without a reading market: vault delivery only, no standing orders.
+    tx = smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
+    assert_logs(tx, log(smart_meter.VaultSet, vault=vault.address, readingMarket=ZERO_ADDRESS))
+    assert (smart_meter.vault(), smart_meter.readingMarket()) == (vault.address, ZERO_ADDRESS)
+
+
+def test_set_vault_is_admin_only(smart_meter, vault, reading_market, admin, owner, stranger):
+    for caller in (stranger, owner):
+        with reverts(smart_meter.AccessControlUnauthorizedAccount, account=caller.address, neededRole=DEFAULT_ADMIN_ROLE):
+            smart_meter.setVault(vault, reading_market, sender=caller)
+    assert smart_meter.vault() == ZERO_ADDRESS
+
+
+def test_set_vault_rejects_zero_address(smart_meter, reading_market, admin):
+    with reverts(smart_meter.ZeroAddress):
+        smart_meter.setVault(ZERO_ADDRESS, reading_market, sender=admin)
+
+
+def test_set_vault_rejects_a_vault_of_another_energy_token(smart_meter, foreign_vault, reading_market, admin):
+    with reverts(smart_meter.VaultTokenMismatch, vault=foreign_vault.address):
+        smart_meter.setVault(foreign_vault, reading_market, sender=admin)
+    assert smart_meter.vault() == ZERO_ADDRESS
+
+
+# ----------------------------------------------------------------------------- setVaultDelivery
+
+
+def test_vault_delivery_needs_a_vault(smart_meter, meter, owner):
+    with reverts(smart_meter.VaultNotSet):
+        smart_meter.setVaultDelivery(meter, True, sender=owner)
+    # Choosing the wallet needs none: it is the default.
+    tx = smart_meter.setVaultDelivery(meter, False, sender=owner)
+    assert_logs(tx, delivery_set(smart_meter, meter, owner.address, False))
+    assert not smart_meter.getMeter(meter).vaultDelivery
+
+
+def test_set_vault_delivery(smart_meter, wired, meter, owner):
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, True, 0, False)
+    tx = smart_meter.setVaultDelivery(meter, True, sender=owner)
+    assert_logs(tx, delivery_set(smart_meter, meter, owner.address, True))
+    # The flag sits beside active and awaiting-baseline, which it leaves alone.
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, True, 0, True)
+    tx = smart_meter.setVaultDelivery(meter, False, sender=owner)
+    assert_logs(tx, delivery_set(smart_meter, meter, owner.address, False))
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, True, 0, False)
+
+
+def test_vault_delivery_survives_deactivation(smart_meter, wired, meter, owner, admin):
+    smart_meter.setVaultDelivery(meter, True, sender=owner)
+    smart_meter.deactivateMeter(meter, sender=admin)
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, False, True, 0, True)
+    smart_meter.reactivateMeter(meter, sender=admin)
+    assert smart_meter.getMeter(meter) == (owner.address, REGION, True, True, 0, True)
+
+
+def test_set_vault_delivery_is_the_owners_only(smart_meter, wired, meter, admin, other, stranger):
+    for caller in (other, stranger, admin):
+        with reverts(smart_meter.NotMeterOwner, meter=meter, caller=caller.address):
+            smart_meter.setVaultDelivery(meter, True, sender=caller)
+    assert not smart_meter.getMeter(meter).vaultDelivery
+
+
+def test_set_vault_delivery_of_an_unknown_meter(smart_meter, wired, stranger):
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.setVaultDelivery(stranger, True, sender=stranger)
+
+
+# ----------------------------------------------------------------------------- vault-delivered readings
+
+
+def test_a_vault_delivered_reading_credits_the_owner_in_the_vault(
+    smart_meter, energy_token, wired, meter, meter_device, owner, submit, baseline
+):
+    """The export is minted to the vault and credited to the owner's vault balance, not to the wallet."""
+    vault = wired
+    smart_meter.setVaultDelivery(meter, True, sender=owner)
+    supply = energy_token.totalSupply()
+    tx = submit(meter_device, baseline + 900, 1_500, 5_800)
+    assert_logs(
+        tx,
+        accepted(smart_meter, meter, baseline + 900, 500, 800),
+        minted(energy_token, vault.address, 800),
+        credited(vault, energy_token, 800, 1),
+    )
+    assert vault.balancesOf(owner) == (800, 0)
+    assert vault.balanceOf(energy_token, owner) == 800
+    assert vault.reserves() == (800, 0)
+    assert energy_token.balanceOf(vault) == 800
+    assert energy_token.balanceOf(owner) == 0
+    assert energy_token.totalSupply() == supply + 800
+    assert smart_meter.getMeteredEnergy(meter) == (500, 800, 0)
+
+
+def test_a_vault_delivered_reading_without_export_credits_nothing(
+    smart_meter, energy_token, wired, meter, meter_device, owner, submit, baseline
+):
+    """Import alone, and no standing limits: nothing is minted, credited or handed to the market."""
+    vault = wired
+    smart_meter.setVaultDelivery(meter, True, sender=owner)
+    tx = submit(meter_device, baseline + 900, 1_500, 5_000)
+    assert_logs(tx, accepted(smart_meter, meter, baseline + 900, 500, 0))
+    assert vault.balancesOf(owner) == (0, 0)
+    assert vault.reserves() == (0, 0)
+
+
+def test_the_baseline_of_a_vault_delivered_meter_credits_nothing(smart_meter, wired, meter, meter_device, owner, submit, chain):
+    smart_meter.setVaultDelivery(meter, True, sender=owner)
+    tx = submit(meter_device, chain.pending_timestamp, 1_000, 5_000)
+    assert_logs(
+        tx,
+        log(smart_meter.MeterBaselineSet, meter=meter, timestamp=tx.timestamp, consumptionRegisterWh=1_000, productionRegisterWh=5_000),
+        accepted(smart_meter, meter, tx.timestamp, 0, 0),
+    )
+    assert wired.reserves() == (0, 0)
+
+
+def test_a_gateway_batch_routes_each_meter_its_own_way(
+    smart_meter, energy_token, wired, registered, admin, owner, other, meter_device, meter_device_2, chain
+):
+    """In one batch, owner's vault-delivered meter is credited in the vault and other's meter is still
+    minted to other's wallet; a second batch credits both owners when both deliver into the vault."""
+    vault = wired
+    smart_meter.setVaultDelivery(meter_device, True, sender=owner)
+    meters = [meter_device.address, meter_device_2.address]
+    supply = energy_token.totalSupply()
+    ts = registered + 60
+    chain.pending_timestamp = ts
+    tx = smart_meter.submitReadings(meters, [reading_at(ts, 100, 1_000), reading_at(ts, 50, 700)], sender=admin)
+    assert_logs(
+        tx,
+        accepted(smart_meter, meter_device.address, ts, 100, 1_000),
+        accepted(smart_meter, meter_device_2.address, ts, 50, 700),
+        minted(energy_token, other.address, 700),
+        minted(energy_token, vault.address, 1_000),
+        credited(vault, energy_token, 1_000, 1),
+    )
+    assert vault.balancesOf(owner) == (1_000, 0)
+    assert vault.balancesOf(other) == (0, 0)
+    assert (energy_token.balanceOf(owner), energy_token.balanceOf(other)) == (0, 700)
+    assert energy_token.totalSupply() == supply + 1_700
+
+    smart_meter.setVaultDelivery(meter_device_2, True, sender=other)
+    ts += 60
+    chain.pending_timestamp = ts
+    tx = smart_meter.submitReadings(meters, [reading_at(ts, 100, 1_300), reading_at(ts, 50, 900)], sender=admin)
+    assert_logs(
+        tx,
+        accepted(smart_meter, meter_device.address, ts, 0, 300),
+        accepted(smart_meter, meter_device_2.address, ts, 0, 200),
+        minted(energy_token, vault.address, 500),
+        credited(vault, energy_token, 500, 2),
+    )
+    assert vault.balancesOf(owner) == (1_300, 0)
+    assert vault.balancesOf(other) == (200, 0)
+    assert vault.reserves() == (1_500, 0)
+    assert energy_token.balanceOf(vault) == 1_500
+    assert energy_token.balanceOf(other) == 700
+
+
+def test_signed_readings_are_routed_as_a_gateways_are(
+    smart_meter, energy_token, wired, registered, owner, other, stranger, meter_device, meter_device_2, chain
+):
+    vault = wired
+    chain_id = chain.chain_id
+    smart_meter.setVaultDelivery(meter_device, True, sender=owner)
+    ts = registered + 60
+    entries = [
+        sign_reading(meter_device.private_key, chain_id, smart_meter.address, 0, ts + 3_600, reading_at(ts, 10, 400)),
+        sign_reading(meter_device_2.private_key, chain_id, smart_meter.address, 0, ts + 3_600, reading_at(ts, 20, 300)),
+    ]
+    chain.pending_timestamp = ts
+    tx = smart_meter.submitSignedReadings([e.as_tuple() for e in entries], sender=stranger)
+    assert_logs(
+        tx,
+        accepted(smart_meter, meter_device.address, ts, 10, 400),
+        accepted(smart_meter, meter_device_2.address, ts, 20, 300),
+        minted(energy_token, other.address, 300),
+        minted(energy_token, vault.address, 400),
+        credited(vault, energy_token, 400, 1),
+    )
+    assert vault.balancesOf(owner) == (400, 0)
+    assert (energy_token.balanceOf(owner), energy_token.balanceOf(other)) == (0, 300)
+
+
+def test_back_to_the_wallet(smart_meter, energy_token, wired, meter, meter_device, owner, submit, baseline):
+    """Vault delivery switched off again: the next export is minted to the owner's wallet."""
+    smart_meter.setVaultDelivery(meter, True, sender=owner)
+    smart_meter.setVaultDelivery(meter, False, sender=owner)
+    tx = submit(meter_device, baseline + 900, 1_500, 5_800)
+    assert_logs(tx, accepted(smart_meter, meter, baseline + 900, 500, 800), minted(energy_token, owner.address, 800))
+    assert wired.reserves() == (0, 0)
+    assert energy_token.balanceOf(owner) == 800
+
+
+# ----------------------------------------------------------------------------- standing orders
+
+
+def test_no_standing_limits_by_default(smart_meter, meter):
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+
+
+def test_set_standing_order_switches_vault_delivery_on(smart_meter, wired, meter, owner):
+    tx = smart_meter.setStandingOrder(meter, 180_000, 2_000, 120_000, 0, sender=owner)
+    assert_logs(
+        tx,
+        delivery_set(smart_meter, meter, owner.address, True),
+        standing_set(smart_meter, meter, owner.address, 180_000, 2_000, 120_000, 0),
+    )
+    assert [event.event_name for event in tx.events] == ["VaultDeliverySet", "StandingOrderSet"]  # delivery first
+    assert smart_meter.getStandingOrder(meter) == (180_000, 2_000, 120_000, 0)
+    assert smart_meter.getMeter(meter).vaultDelivery
+    # Changed while delivery is on already: only the limits' event.
+    tx = smart_meter.setStandingOrder(meter, 0, 0, 150_000, 500, sender=owner)
+    assert_logs(tx, standing_set(smart_meter, meter, owner.address, 0, 0, 150_000, 500))
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 150_000, 500)
+
+
+def test_standing_limits_up_to_their_fields(smart_meter, wired, meter, owner):
+    tx = smart_meter.setStandingOrder(meter, MAX_PRICE, MAX_CAP_WH, MAX_PRICE, MAX_CAP_WH, sender=owner)
+    assert_logs(
+        tx,
+        delivery_set(smart_meter, meter, owner.address, True),
+        standing_set(smart_meter, meter, owner.address, MAX_PRICE, MAX_CAP_WH, MAX_PRICE, MAX_CAP_WH),
+    )
+    assert smart_meter.getStandingOrder(meter) == (MAX_PRICE, MAX_CAP_WH, MAX_PRICE, MAX_CAP_WH)
+
+
+@pytest.mark.parametrize(
+    ("limits", "value", "max_value"),
+    [
+        ((MAX_PRICE + 1, 0, 0, 0), MAX_PRICE + 1, MAX_PRICE),
+        ((0, MAX_CAP_WH + 1, 0, 0), MAX_CAP_WH + 1, MAX_CAP_WH),
+        ((0, 0, MAX_PRICE + 1, 0), MAX_PRICE + 1, MAX_PRICE),
+        ((0, 0, 0, MAX_CAP_WH + 1), MAX_CAP_WH + 1, MAX_CAP_WH),
+    ],
+    ids=["sell price", "sell cap", "buy price", "buy cap"],
+)
+def test_standing_limit_out_of_range(smart_meter, wired, meter, owner, limits, value, max_value):
+    with reverts(smart_meter.StandingOrderOutOfRange, value=value, maxValue=max_value):
+        smart_meter.setStandingOrder(meter, *limits, sender=owner)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+    assert not smart_meter.getMeter(meter).vaultDelivery
+
+
+def test_standing_orders_need_a_reading_market(smart_meter, vault, meter, owner, admin):
+    with reverts(smart_meter.NoReadingMarket):  # no vault, so no market either
+        smart_meter.setStandingOrder(meter, 180_000, 0, 0, 0, sender=owner)
+    smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
+    with reverts(smart_meter.NoReadingMarket):
+        smart_meter.setStandingOrder(meter, 180_000, 0, 0, 0, sender=owner)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+
+
+def test_standing_orders_are_the_owners_only(smart_meter, wired, meter, owner, admin, other, stranger):
+    smart_meter.setStandingOrder(meter, 180_000, 0, 0, 0, sender=owner)
+    for caller in (other, stranger, admin):
+        with reverts(smart_meter.NotMeterOwner, meter=meter, caller=caller.address):
+            smart_meter.setStandingOrder(meter, 1, 0, 0, 0, sender=caller)
+        with reverts(smart_meter.NotMeterOwner, meter=meter, caller=caller.address):
+            smart_meter.removeStandingOrder(meter, sender=caller)
+    assert smart_meter.getStandingOrder(meter) == (180_000, 0, 0, 0)
+
+
+def test_standing_orders_of_an_unknown_meter(smart_meter, wired, stranger):
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.setStandingOrder(stranger, 1, 0, 0, 0, sender=stranger)
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.removeStandingOrder(stranger, sender=stranger)
+
+
+def test_remove_standing_order(smart_meter, wired, meter, owner):
+    smart_meter.setStandingOrder(meter, 180_000, 2_000, 120_000, 1_000, sender=owner)
+    tx = smart_meter.removeStandingOrder(meter, sender=owner)
+    assert_logs(tx, log(smart_meter.StandingOrderRemoved, meter=meter, owner=owner.address))
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+    # The energy keeps going into the vault until the owner chooses the wallet again.
+    assert smart_meter.getMeter(meter).vaultDelivery
+
+
+def test_a_reading_after_the_limits_were_removed_is_only_credited(
+    smart_meter, energy_token, wired, meter, meter_device, owner, submit, baseline
+):
+    """Without limits the reading market is not called (here it is an account, which would fail the call)."""
+    smart_meter.setStandingOrder(meter, 180_000, 0, 0, 0, sender=owner)
+    smart_meter.removeStandingOrder(meter, sender=owner)
+    tx = submit(meter_device, baseline + 900, 1_500, 5_800)
+    assert_logs(
+        tx,
+        accepted(smart_meter, meter, baseline + 900, 500, 800),
+        minted(energy_token, wired.address, 800),
+        credited(wired, energy_token, 800, 1),
+    )
+    assert wired.balancesOf(owner) == (800, 0)
+
+
+def test_settle_standing_orders_refusals(smart_meter, vault, meter, admin, reading_market, stranger):
+    """Refused before the market is called: without a market, for an empty or too large batch, for an
+    unknown meter."""
+    with reverts(smart_meter.NoReadingMarket):
+        smart_meter.settleStandingOrders([meter], sender=stranger)
+    smart_meter.setVault(vault, reading_market, sender=admin)
+    with reverts(smart_meter.EmptyBatch):
+        smart_meter.settleStandingOrders([], sender=stranger)
+    with reverts(smart_meter.BatchTooLarge, size=MAX_BATCH_SIZE + 1, maxSize=MAX_BATCH_SIZE):
+        smart_meter.settleStandingOrders([meter] * (MAX_BATCH_SIZE + 1), sender=stranger)
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.settleStandingOrders([meter, stranger.address], sender=stranger)

@@ -1,0 +1,389 @@
+"""Standing orders driven by the meter: the ex-post interval market of EnergyAuction with SmartMeter and
+EnergyVault, end to end on real contracts.
+
+A household sets its limits once in SmartMeter; each gateway batch then credits the metered export to
+the owner's vault balance and places it as an ask, and the metered import as a bid, in the market of the
+interval measured. Covered: placement at the limits (rounded to the owner's advantage, capped, cut to the
+free balance), every skip reason, clearing after the reading deadline, settlement by the meter's
+next-but-one reading, by a settlement batch and with in-line clearing, the energy bought retired, firm
+orders beside standing ones, exact rationing by arrival, and the vault's books after each step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from support.auction_helpers import ASKS, cost_ceil
+from support.helpers import assert_logs, log, reverts
+
+PERIOD = 900
+GATE = 300
+MIN_PRICE, TICK, MAX_PRICE = 50_000, 1_000, 305_000
+FEE_BPS = 50
+REGION = 1
+FREQUENCY, VOLTAGE = 50_000, 1_000
+CASH = 1_000_000  # payment base units each household deposits (1 unit of a 6-decimal token)
+# SkipReason
+NOT_APPROVED, MARKET_CLOSED, PRICE_OFF_GRID, TICK_FULL, ALREADY_PLACED, NOTHING_FREE = range(6)
+
+
+def tick_of(price: int) -> int:
+    return (price - MIN_PRICE) // TICK
+
+
+def gross(filled_wh: int, price: int) -> int:
+    return filled_wh * price // 1_000
+
+
+@pytest.fixture(scope="module")
+def vault(project, admin, energy_token, stablecoin):
+    return project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def auction(project, admin, vault, smart_meter, fee_recipient):
+    """The reading market: 900 s periods, gate 300 s before, the conftest grid, a 0.5 % fee."""
+    auction = project.EnergyAuction.deploy(
+        admin, vault, smart_meter, fee_recipient, FEE_BPS, PERIOD, GATE, MIN_PRICE, TICK, MAX_PRICE, sender=admin
+    )
+    vault.registerMarket(auction, sender=admin)
+    smart_meter.setVault(vault, auction, sender=admin)
+    return auction
+
+
+@dataclass
+class Community:
+    """Households with one meter each, read in gateway batches."""
+
+    smart_meter: Any
+    gateway: Any
+    chain: Any
+    owners: list[Any]
+    meters: list[str]
+
+    def registers(self, meter: str) -> list[int]:
+        """The meter's import and export registers on chain (its latest reading)."""
+        latest = self.smart_meter.getLatestReading(meter)
+        return [latest.consumption, latest.production]
+
+    def read(self, period: int, import_wh: list[int], export_wh: list[int], which: list[int] | None = None) -> Any:
+        """One batch at the last second of `period`: household i adds import_wh[i] and export_wh[i]."""
+        which = list(range(len(self.meters))) if which is None else which
+        ts = (period + 1) * PERIOD - 1
+        self.chain.pending_timestamp = max(self.chain.pending_timestamp, ts)
+        readings = []
+        for k, i in enumerate(which):
+            importing, exporting = self.registers(self.meters[i])
+            readings.append((ts, importing + import_wh[k], exporting + export_wh[k], FREQUENCY, VOLTAGE))
+        return self.smart_meter.submitReadings([self.meters[i] for i in which], readings, sender=self.gateway)
+
+
+@pytest.fixture(scope="module")
+def households(accounts):
+    return [accounts[i] for i in (1, 2, 3, 4)]
+
+
+@pytest.fixture(scope="module")
+def community(smart_meter, auction, vault, stablecoin, households, admin, accounts, chain):
+    """Four households, each with a registered meter (baseline at registration), CASH deposited in the
+    vault and the auction approved there."""
+    meters = [accounts.generate_test_account().address for _ in households]
+    for meter, owner in zip(meters, households, strict=True):
+        smart_meter.registerMeter(meter, owner, REGION, 0, 0, sender=admin)
+        stablecoin.addConsumerBalance(owner, 1, sender=admin)
+        stablecoin.approve(vault, CASH, sender=owner)
+        vault.deposit(stablecoin, CASH, sender=owner)
+        vault.setMarketApproval(auction, True, sender=owner)
+    return Community(smart_meter, admin, chain, list(households), meters)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _deployed_first(community, fee_recipient, stranger):
+    """Deploy and set up the community before any test's own state (ape isolation)."""
+
+
+@pytest.fixture
+def period(chain, community):
+    """A period that begins after every meter's registration baseline."""
+    return chain.pending_timestamp // PERIOD + 1
+
+
+def set_limits(smart_meter, community, i, sell=0, sell_cap=0, buy=0, buy_cap=0):
+    return smart_meter.setStandingOrder(community.meters[i], sell, sell_cap, buy, buy_cap, sender=community.owners[i])
+
+
+def books_balance(vault, energy_token, stablecoin, holders):
+    """Per token, the vault's balances of `holders` (accounts and markets) add up to its reserve, and the
+    reserve is what it holds of the token."""
+    energy = sum(vault.balancesOf(h)[0] for h in holders)
+    cash = sum(vault.balancesOf(h)[1] for h in holders)
+    assert (energy, cash) == vault.reserves()
+    assert vault.reserves() == (energy_token.balanceOf(vault), stablecoin.balanceOf(vault))
+
+
+@pytest.fixture
+def all_holders(households, auction, fee_recipient):
+    return [*households, auction, fee_recipient]
+
+
+def test_a_reading_places_export_as_ask_and_import_as_bid(
+    smart_meter, auction, vault, energy_token, stablecoin, community, period, all_holders
+):
+    set_limits(smart_meter, community, 0, sell=80_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    tx = community.read(period, [0, 600, 0, 0], [1_000, 0, 0, 0], which=[0, 1, 2, 3])
+    meters = community.meters
+    placed = [e for e in tx.events if e.event_name == auction.MeteredOrdersPlaced.name]
+    assert [dict(e.event_arguments) for e in placed] == [
+        {"meter": meters[0], "period": period, "askWh": 1_000, "askPricePerKWh": 80_000, "bidWh": 0, "bidPricePerKWh": MIN_PRICE},
+        {"meter": meters[1], "period": period, "askWh": 0, "askPricePerKWh": MIN_PRICE, "bidWh": 600, "bidPricePerKWh": 100_000},
+    ]
+    # The seller's export went straight to the market; the buyer's lock left its free balance.
+    assert vault.balancesOf(community.owners[0]) == (0, CASH)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH - cost_ceil(600, 100_000))
+    assert vault.balancesOf(auction) == (1_000, cost_ceil(600, 100_000))
+    assert energy_token.balanceOf(community.owners[0]) == 0
+    bids, asks = auction.getTickVolumes(period)
+    assert (bids[tick_of(100_000)], asks[tick_of(80_000)]) == (600, 1_000)
+    orders = auction.getMeteredOrders(meters[0])
+    assert orders[period % 2] == (period, False, 1_000, tick_of(80_000), 0, 0, 0, 0)
+    books_balance(vault, energy_token, stablecoin, all_holders)
+
+
+def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the_unit(
+    smart_meter, auction, vault, energy_token, stablecoin, community, period, fee_recipient, admin, chain, all_holders
+):
+    set_limits(smart_meter, community, 0, sell=80_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 600, 0, 0], [1_000, 0, 0, 0])
+    clears_at = (period + 1) * PERIOD + PERIOD
+    assert auction.clearingTime(period) == clears_at and auction.readingDeadline() == PERIOD
+    chain.pending_timestamp = clears_at - 1
+    with reverts(auction.GateNotClosed, period=period, gateClosureTime=clears_at):
+        auction.clear(period, sender=admin)
+    chain.pending_timestamp = clears_at
+    auction.clear(period, sender=admin)
+    market = auction.getMarket(period)
+    # D = 600 up to tick 50, S = 1000 from tick 30: the range 30..50 trades 600; midpoint tick 40.
+    assert (market.clearingPricePerKWh, market.volumeWh, market.longSide) == (90_000, 600, ASKS)
+    supply = energy_token.totalSupply()
+    tx = smart_meter.settleStandingOrders(community.meters[:2], sender=admin)
+    fee = gross(600, 90_000) * FEE_BPS // 10_000
+    assert_logs(
+        tx,
+        log(
+            auction.MeteredOrdersSettled,
+            meter=community.meters[0],
+            period=period,
+            soldWh=600,
+            proceeds=gross(600, 90_000) - fee,
+            boughtWh=0,
+            paid=0,
+        ),
+        log(
+            auction.MeteredOrdersSettled,
+            meter=community.meters[1],
+            period=period,
+            soldWh=0,
+            proceeds=0,
+            boughtWh=600,
+            paid=cost_ceil(600, 90_000),
+        ),
+        log(vault.EnergyRetired, market=auction.address, amountWh=600),
+        log(energy_token.Transfer, **{"from": vault.address, "to": "0x" + "00" * 20, "value": 600}),
+    )
+    assert vault.balancesOf(community.owners[0]) == (400, CASH + gross(600, 90_000) - fee)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH - cost_ceil(600, 90_000))
+    # The bought energy was used up: retired, not credited.
+    assert energy_token.totalSupply() == supply - 600
+    assert vault.balancesOf(auction) == (0, auction.accruedFees())
+    assert auction.accruedFees() == fee + cost_ceil(600, 90_000) - gross(600, 90_000)
+    auction.withdrawFees(sender=fee_recipient)
+    assert vault.balancesOf(auction) == (0, 0)
+    books_balance(vault, energy_token, stablecoin, all_holders)
+    # Settled once: a second batch finds nothing due.
+    assert not [
+        e for e in smart_meter.settleStandingOrders(community.meters[:2], sender=admin).events if e.event_name == "MeteredOrdersSettled"
+    ]
+
+
+def test_the_meters_next_but_one_reading_settles_and_clears_in_line(
+    smart_meter, auction, vault, community, period, energy_token, stablecoin, all_holders
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=70_000)
+    community.read(period, [0, 500, 0, 0], [500, 0, 0, 0])
+    community.read(period + 1, [0, 0, 0, 0], [0, 0, 0, 0])
+    assert not auction.getMarket(period).cleared
+    # Nobody cleared `period`: the reading of period + 2 clears it, then settles both meters.
+    tx = community.read(period + 2, [0, 0, 0, 0], [0, 0, 0, 0])
+    names = [e.event_name for e in tx.events]
+    assert names.count("MarketCleared") == 1 and names.count("MeteredOrdersSettled") == 2
+    market = auction.getMarket(period)
+    assert market.cleared and market.volumeWh == 500 and market.longSide == 0
+    assert vault.balancesOf(community.owners[1])[0] == 0  # bought energy retired
+    books_balance(vault, energy_token, stablecoin, all_holders)
+
+
+def test_unapproved_owner_keeps_its_energy_free(smart_meter, auction, vault, community, period):
+    set_limits(smart_meter, community, 2, sell=60_000)
+    vault.setMarketApproval(auction, False, sender=community.owners[2])
+    tx = community.read(period, [0], [700], which=[2])
+    assert_logs(
+        tx,
+        *[e for e in tx.events if e.event_name in ("ReadingAccepted", "ArrivedCredited", "Transfer")],
+        log(auction.MeteredOrderSkipped, meter=community.meters[2], period=period, reason=NOT_APPROVED),
+    )
+    assert vault.balancesOf(community.owners[2]) == (700, CASH)
+
+
+def test_limits_round_to_the_owners_advantage_and_caps_apply(smart_meter, auction, vault, community, period):
+    set_limits(smart_meter, community, 0, sell=80_500, sell_cap=300)  # rounds up to 81_000
+    set_limits(smart_meter, community, 1, buy=99_999, buy_cap=250)  # rounds down to 99_000
+    set_limits(smart_meter, community, 2, sell=10)  # below the grid: sells at its bottom
+    set_limits(smart_meter, community, 3, buy=10**9)  # above the grid: bids at its top
+    tx = community.read(period, [0, 400, 0, 100], [1_000, 0, 50, 0])
+    placed = {e.meter: (e.askWh, e.askPricePerKWh, e.bidWh, e.bidPricePerKWh) for e in tx.events if e.event_name == "MeteredOrdersPlaced"}
+    m = community.meters
+    assert placed[m[0]][:2] == (300, 81_000)
+    assert placed[m[1]][2:] == (250, 99_000)
+    assert placed[m[2]][:2] == (50, MIN_PRICE)
+    assert placed[m[3]][2:] == (100, MAX_PRICE)
+    # The uncapped remainder of the export stays free in the seller's balance.
+    assert vault.balancesOf(community.owners[0])[0] == 700
+
+
+def test_limits_beyond_the_grid_on_the_side_that_trades_nothing_are_skipped(smart_meter, auction, community, period):
+    set_limits(smart_meter, community, 0, sell=MAX_PRICE + 1)
+    set_limits(smart_meter, community, 1, buy=MIN_PRICE - 1)
+    tx = community.read(period, [0, 300], [300, 0], which=[0, 1])
+    skipped = [(e.meter, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert skipped == [(community.meters[0], PRICE_OFF_GRID), (community.meters[1], PRICE_OFF_GRID)]
+
+
+def test_a_bid_is_cut_to_the_free_balance_across_the_owners_meters(
+    smart_meter, auction, vault, stablecoin, community, period, admin, accounts
+):
+    owner = community.owners[0]
+    second = accounts.generate_test_account().address
+    smart_meter.registerMeter(second, owner, REGION, 0, 0, sender=admin)
+    community.meters.append(second)
+    community.owners.append(owner)
+    try:
+        vault.withdraw(stablecoin, CASH - 50_000, owner, sender=owner)  # 50_000 left: 500 Wh at 0.1
+        set_limits(smart_meter, community, 0, buy=100_000)
+        set_limits(smart_meter, community, 4, buy=100_000)
+        tx = community.read(period, [400, 400], [0, 0], which=[0, 4])
+        placed = [(e.meter, e.bidWh) for e in tx.events if e.event_name == "MeteredOrdersPlaced"]
+        assert placed == [(community.meters[0], 400), (second, 100)]
+        assert vault.balancesOf(owner)[1] == 0
+        # Nothing free: the next interval's bid is skipped.
+        tx = community.read(period + 1, [100], [0], which=[0])
+        assert [(e.meter, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"] == [(community.meters[0], NOTHING_FREE)]
+    finally:
+        community.meters.pop()
+        community.owners.pop()
+
+
+def test_a_second_reading_of_an_interval_leaves_a_placed_side_alone(smart_meter, vault, community, period, chain, admin):
+    set_limits(smart_meter, community, 1, sell=60_000)
+    meter = community.meters[1]
+    registers = community.registers(meter)
+    first, last = period * PERIOD + 100, (period + 1) * PERIOD - 1
+    chain.pending_timestamp = first
+    registers[1] += 10
+    smart_meter.submitReadings([meter], [(first, *registers, FREQUENCY, VOLTAGE)], sender=admin)
+    chain.pending_timestamp = last
+    registers[1] += 20
+    tx = smart_meter.submitReadings([meter], [(last, *registers, FREQUENCY, VOLTAGE)], sender=admin)
+    assert [(e.meter, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"] == [(meter, ALREADY_PLACED)]
+    # The second reading's export stays free in the owner's balance.
+    assert vault.balancesOf(community.owners[1])[0] == 20
+
+
+def test_a_reading_after_its_markets_deadline_places_nothing(smart_meter, auction, vault, community, period, chain):
+    set_limits(smart_meter, community, 2, sell=60_000)
+    chain.pending_timestamp = auction.clearingTime(period)
+    tx = community.read(period, [0], [100], which=[2])
+    assert [(e.meter, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"] == [(community.meters[2], MARKET_CLOSED)]
+    assert vault.balancesOf(community.owners[2])[0] == 100
+
+
+def test_firm_orders_trade_beside_standing_ones(
+    smart_meter, auction, vault, energy_token, stablecoin, community, households, chain, admin, all_holders
+):
+    period = chain.pending_timestamp // PERIOD + 2
+    buyer = households[3]
+    # A firm ex-ante bid before the gate closes, paid from the vault.
+    bid_id = auction.submitBid(period, 400, 90_000, sender=buyer).return_value
+    set_limits(smart_meter, community, 0, sell=60_000)
+    community.read(period, [0, 0, 0, 0], [1_000, 0, 0, 0])
+    chain.pending_timestamp = auction.clearingTime(period)
+    auction.clear(period, sender=admin)
+    market = auction.getMarket(period)
+    assert (market.volumeWh, market.longSide) == (400, ASKS)
+    auction.claim(bid_id, sender=admin)
+    smart_meter.settleStandingOrders([community.meters[0]], sender=admin)
+    price = market.clearingPricePerKWh
+    assert vault.balancesOf(buyer) == (400, CASH - cost_ceil(400, price))
+    seller = vault.balancesOf(households[0])
+    assert seller[0] == 600 and seller[1] == CASH + gross(400, price) - gross(400, price) * FEE_BPS // 10_000
+    assert vault.balancesOf(auction) == (0, auction.accruedFees())
+    books_balance(vault, energy_token, stablecoin, all_holders)
+
+
+def test_rationing_at_the_marginal_tick_follows_arrival_exactly(smart_meter, auction, vault, community, period, chain, admin):
+    # Three sellers at one tick, one buyer short of them: the sellers share L of T by running totals.
+    for i in range(3):
+        set_limits(smart_meter, community, i, sell=70_000)
+    set_limits(smart_meter, community, 3, buy=70_000)
+    exports = [333, 333, 334]
+    community.read(period, [0, 0, 0, 500], [*exports, 0])
+    chain.pending_timestamp = auction.clearingTime(period)
+    auction.clear(period, sender=admin)
+    market = auction.getMarket(period)
+    assert (market.volumeWh, market.longSide, market.rationedWh, market.marginalLevelWh) == (500, ASKS, 500, 1_000)
+    tx = smart_meter.settleStandingOrders(community.meters, sender=admin)
+    sold = {e.meter: e.soldWh for e in tx.events if e.event_name == "MeteredOrdersSettled"}
+    running = [0, 333, 666, 1_000]
+    expected = [running[k + 1] * 500 // 1_000 - running[k] * 500 // 1_000 for k in range(3)]
+    assert [sold[community.meters[k]] for k in range(3)] == expected
+    assert sum(expected) == 500
+
+
+def test_removing_limits_stops_placing_but_placed_orders_still_settle(smart_meter, auction, vault, community, period, chain, admin):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    community.read(period, [0], [200], which=[0])
+    tx = smart_meter.removeStandingOrder(community.meters[0], sender=community.owners[0])
+    assert_logs(tx, log(smart_meter.StandingOrderRemoved, meter=community.meters[0], owner=community.owners[0].address))
+    tx = community.read(period + 1, [0], [300], which=[0])
+    assert not [e for e in tx.events if e.event_name.startswith("Metered")]
+    assert vault.balancesOf(community.owners[0])[0] == 300
+    chain.pending_timestamp = auction.clearingTime(period)
+    tx = smart_meter.settleStandingOrders([community.meters[0]], sender=admin)
+    # Nobody bid: the market clears in line with no volume and the ask's energy comes back.
+    assert vault.balancesOf(community.owners[0])[0] == 500
+    assert [e.event_name for e in tx.events if e.event_name in ("MarketCleared", "MeteredOrdersSettled")] == [
+        "MarketCleared",
+        "MeteredOrdersSettled",
+    ]
+
+
+def test_only_the_meter_registry_reports_metered_energy(auction, community, stranger):
+    entry = (community.meters[0], community.owners[0], 1, 1, 0, 60_000, 0, 0, 0)
+    with reverts(auction.NotMeterRegistry, caller=stranger.address):
+        auction.recordMetered([entry], sender=stranger)
+
+
+def test_reading_deadline_is_bounded_and_admin_only(auction, vault, smart_meter, admin, stranger):
+    with reverts(auction.InvalidReadingDeadline, deadlineSeconds=PERIOD + 1, maxSeconds=PERIOD):
+        auction.setReadingDeadline(PERIOD + 1, sender=admin)
+    tx = auction.setReadingDeadline(60, sender=admin)
+    assert_logs(tx, log(auction.ReadingDeadlineUpdated, previousSeconds=PERIOD, newSeconds=60))
+    with reverts(auction.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=b"\x00" * 32):
+        auction.setReadingDeadline(60, sender=stranger)
+    assert auction.clearingTime(10) == 11 * PERIOD + 60
+    assert (auction.vault(), auction.meterRegistry()) == (vault.address, smart_meter.address)

@@ -1,0 +1,226 @@
+"""The typed client's EnergyVault (grid.vault) and standing orders (grid.smart_meter), with plain
+web3.py against a deployment's manifest: deposits (with an allowance or a permit), withdrawals,
+market approvals and what an auction order without them is told; a meter's standing limits, and
+the settlement of its orders once the reading market may clear. Input the contracts would refuse
+is refused before anything is sent."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from energy_grid.client import GridClient, MeterReading
+from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, SettledStandingOrder
+from energy_grid.contracts.structs import StandingOrder
+from energy_grid.contracts.vault import VaultBalances
+from energy_grid.deployment import deploy_system, fund_local_accounts
+from energy_grid.errors import ContractRevertError, InvalidInputError
+from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.units import ZERO_ADDRESS
+
+CASH = 2_000_000  # payment base units (2 mUSD)
+REGION = 1
+FEE_BPS = 50  # the deployment's grid fee
+
+
+@pytest.fixture(scope="module")
+def system(project, admin, accounts):
+    system = deploy_system(project, admin)
+    fund_local_accounts(system, admin, list(accounts)[1:7])
+    return system
+
+
+@pytest.fixture
+def client(system, chain, networks, tmp_path) -> GridClient:
+    path = write_manifest(build_manifest(chain.chain_id, system.contracts()), tmp_path)
+    return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(path))
+
+
+def signer(account) -> Account:
+    return Account.from_key(account.private_key)
+
+
+def now_s(client: GridClient) -> int:
+    return int(client.w3.eth.get_block("latest")["timestamp"])
+
+
+# ------------------------------------------------------------------------------- the vault
+
+
+def test_deposit_withdraw_and_balances(client, accounts):
+    trader = signer(accounts[1])
+    vault, cash = client.vault, client.payment_token
+    assert (vault.energy_token, vault.payment_token) == (client.energy_token.address, cash.address)
+    wallet = cash.balance_of(trader.address)
+    held = vault.balances(trader.address)
+
+    cash.approve(trader, vault.address, CASH)
+    vault.deposit(trader, cash.address, CASH)
+    assert vault.balances(trader.address) == VaultBalances(held.energy_wh, held.payment + CASH)
+    assert vault.balance_of(cash.address, trader.address) == held.payment + CASH
+    assert cash.balance_of(trader.address) == wallet - CASH
+
+    other = accounts[2].address
+    other_wallet = cash.balance_of(other)
+    vault.withdraw(trader, cash.address, 500_000, to=other)
+    vault.withdraw(trader, cash.address, 250_000)  # to its own wallet
+    assert vault.balances(trader.address).payment == held.payment + CASH - 750_000
+    assert (cash.balance_of(other), cash.balance_of(trader.address)) == (other_wallet + 500_000, wallet - CASH + 250_000)
+    assert vault.reserves().payment == cash.balance_of(vault.address)
+
+    with pytest.raises(ContractRevertError) as short:
+        vault.withdraw(trader, cash.address, 10 * CASH)
+    assert short.value.error_name == "InsufficientPayment"
+
+
+def test_deposit_with_a_permit_needs_no_approval(client, accounts):
+    trader = signer(accounts[3])
+    vault, cash = client.vault, client.payment_token
+    assert cash.allowance(trader.address, vault.address) == 0
+    held = vault.balances(trader.address).payment
+    nonce = client.w3.eth.get_transaction_count(trader.address)
+
+    vault.deposit_with_permit(trader, cash.address, CASH)
+
+    assert client.w3.eth.get_transaction_count(trader.address) == nonce + 1  # one transaction
+    assert vault.balances(trader.address).payment == held + CASH
+    assert cash.allowance(trader.address, vault.address) == 0  # the permit was used up
+
+
+def test_input_the_vault_would_refuse_is_refused_before_sending(client, accounts):
+    trader = signer(accounts[4])
+    vault = client.vault
+    nonce = client.w3.eth.get_transaction_count(trader.address)
+    refusals = [
+        (lambda: vault.deposit(trader, client.trading.address, 1), "neither the vault's EnergyToken"),
+        (lambda: vault.deposit(trader, client.payment_token.address, 0), "amount must be a positive integer"),
+        (lambda: vault.deposit_with_permit(trader, client.energy_token.address, -5), "amount must be a positive integer"),
+        (lambda: vault.withdraw(trader, client.payment_token.address, 1, to=ZERO_ADDRESS), "cannot go to the zero address"),
+        (lambda: vault.balance_of(client.trading.address, trader.address), "neither the vault's EnergyToken"),
+        (lambda: vault.approve_market(trader, client.trading.address), "not a market registered with the vault"),
+    ]
+    for refuse, message in refusals:
+        with pytest.raises(InvalidInputError, match=message):
+            refuse()
+    assert client.w3.eth.get_transaction_count(trader.address) == nonce
+
+
+def test_market_approval_and_what_an_auction_order_without_it_is_told(client, accounts):
+    buyer = signer(accounts[5])
+    vault, auction = client.vault, client.auction
+    period = auction.current_period() + 2
+    assert vault.market_registration(auction.address).registered
+    assert not vault.is_market_approved(buyer.address, auction.address)
+
+    with pytest.raises(ContractRevertError) as unapproved:
+        auction.submit_bid(buyer, period, 1_000, 100_000)
+    assert unapproved.value.error_name == "MarketNotApproved"
+    message = str(unapproved.value)
+    assert message.startswith(f"submitBid rejected: MarketNotApproved(account={buyer.address.lower()}")
+    assert f"{buyer.address} has not approved this auction ({auction.address}) in the EnergyVault" in message
+    assert "grid.vault.approve_market" in message
+
+    vault.approve_market(buyer, auction.address)
+    assert vault.is_market_approved(buyer.address, auction.address)
+    # Approved, but nothing in the vault and no allowance for the vault to pull the escrow from the wallet.
+    with pytest.raises(ContractRevertError) as short:
+        auction.submit_bid(buyer, period, 1_000, 100_000)
+    assert short.value.error_name == "ERC20InsufficientAllowance"
+    assert "the escrow is more than" in str(short.value) and "deposit into the vault first" in str(short.value)
+
+    client.vault.deposit_with_permit(buyer, client.payment_token.address, 100_000)
+    order_id = auction.submit_bid(buyer, period, 1_000, 100_000)
+    assert auction.get_order(order_id).trader == buyer.address
+    assert vault.balances(buyer.address).payment == 0  # the whole deposit is the bid's escrow
+    assert vault.balances(auction.address).payment >= 100_000
+
+    vault.approve_market(buyer, auction.address, approved=False)
+    assert not vault.is_market_approved(buyer.address, auction.address)
+
+
+# ------------------------------------------------------------------------------- standing orders
+
+
+def test_standing_limits_are_set_read_and_removed(client, accounts):
+    owner, operator = signer(accounts[1]), signer(accounts[0])
+    meter = Account.create().address
+    client.smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
+    assert client.smart_meter.standing_order(meter) == StandingOrder(0, 0, 0, 0)
+    assert client.smart_meter.reading_market() == client.auction.address
+
+    client.smart_meter.set_standing_order(owner, meter, sell_price_per_kwh=80_000, sell_cap_wh=2_000, buy_price_per_kwh=120_000)
+    assert client.smart_meter.standing_order(meter) == StandingOrder(80_000, 2_000, 120_000, 0)
+    assert client.smart_meter.get_meter(meter).vault_delivery  # standing orders trade the vault's energy
+
+    client.smart_meter.remove_standing_order(owner, meter)
+    assert client.smart_meter.standing_order(meter) == StandingOrder(0, 0, 0, 0)
+    client.smart_meter.set_vault_delivery(owner, meter, False)
+    assert not client.smart_meter.get_meter(meter).vault_delivery
+
+    stranger = signer(accounts[2])
+    with pytest.raises(ContractRevertError) as not_owner:
+        client.smart_meter.set_standing_order(stranger, meter, sell_price_per_kwh=80_000)
+    assert not_owner.value.error_name == "NotMeterOwner"
+
+
+def test_standing_input_is_refused_before_sending(client, accounts):
+    owner = signer(accounts[1])
+    meter = Account.create().address
+    nonce = client.w3.eth.get_transaction_count(owner.address)
+    set_limits = client.smart_meter.set_standing_order
+    refusals = [
+        (lambda: set_limits(owner, meter), "give a sell or a buy price"),
+        (lambda: set_limits(owner, meter, sell_price_per_kwh=-1), "sell_price_per_kwh must be an integer from 0"),
+        (lambda: set_limits(owner, meter, buy_price_per_kwh=2**96), "buy_price_per_kwh must be an integer from 0"),
+        (lambda: set_limits(owner, meter, sell_price_per_kwh=1, sell_cap_wh=MAX_STANDING_CAP_WH + 1), "sell_cap_wh must be"),
+        (lambda: set_limits(owner, meter, sell_price_per_kwh=1, buy_cap_wh=5), "a buy cap needs a buy price"),
+        (lambda: client.smart_meter.settle_standing_orders(owner, []), "0 meters, not 1-100"),
+        (lambda: client.smart_meter.settle_standing_orders(owner, [meter] * 101), "101 meters, not 1-100"),
+    ]
+    for refuse, message in refusals:
+        with pytest.raises(InvalidInputError, match=message):
+            refuse()
+    assert client.w3.eth.get_transaction_count(owner.address) == nonce
+
+
+def test_settle_standing_orders_pays_the_fills_into_the_vault(client, accounts):
+    """A seller's export of 1,000 Wh at 0.08 or more and a buyer's import of 600 Wh at 0.10 or less,
+    read at the end of one interval: 600 Wh trade anywhere from 0.08 to 0.10, at the midpoint 0.09.
+    Settled by anyone's batch once the market may clear (cleared on the way), into the vault."""
+    operator, seller, buyer, keeper = (signer(accounts[i]) for i in (0, 1, 2, 6))
+    smart_meter, vault, auction = client.smart_meter, client.vault, client.auction
+    meters = [Account.create().address, Account.create().address]
+    for meter, owner in zip(meters, (seller, buyer), strict=True):
+        smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
+        client.approve_auction(owner)
+    vault.deposit(buyer, client.payment_token.address, CASH)
+    smart_meter.set_standing_order(seller, meters[0], sell_price_per_kwh=80_000)
+    smart_meter.set_standing_order(buyer, meters[1], buy_price_per_kwh=100_000)
+    held = [vault.balances(o.address) for o in (seller, buyer)]
+
+    period = auction.current_period() + 1
+    read_at = (period + 1) * 900 - 1
+    client.mine_block_at(read_at)
+    smart_meter.submit_readings(operator, meters, [MeterReading(read_at, 0, 1_000), MeterReading(read_at, 600, 0)])
+    placed = auction.metered_orders(meters[0])[period % 2]
+    assert (placed.period, placed.settled, placed.ask_wh) == (period, False, 1_000)
+
+    client.mine_block_at(auction.clearing_time(period) - 1)
+    assert smart_meter.settle_standing_orders(keeper, meters) == []  # not due yet: nothing settles
+    client.mine_block_at(auction.clearing_time(period))
+    settled = smart_meter.settle_standing_orders(keeper, meters)
+
+    gross = 600 * 90_000 // 1_000
+    proceeds = gross - gross * FEE_BPS // 10_000
+    paid = -(-600 * 90_000 // 1_000)
+    assert settled == [
+        SettledStandingOrder(meters[0], period, 600, proceeds, 0, 0),
+        SettledStandingOrder(meters[1], period, 0, 0, 600, paid),
+    ]
+    market = auction.get_market(period)
+    assert (market.cleared, market.clearing_price_per_kwh, market.volume_wh) == (True, 90_000, 600)
+    assert auction.metered_orders(meters[0])[period % 2].settled
+    assert vault.balances(seller.address) == (held[0].energy_wh + 400, held[0].payment + proceeds)  # unsold back
+    assert vault.balances(buyer.address) == (held[1].energy_wh, held[1].payment - paid)  # bought energy retired
+    assert smart_meter.settle_standing_orders(keeper, meters) == []  # each settles once
