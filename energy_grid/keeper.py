@@ -103,8 +103,12 @@ class Keeper:
         reading_market = client.smart_meter.reading_market().lower()
         # The auction SmartMeter's readings place standing orders in (None: standing orders are off).
         self.reading_market = next((n for n in self.auctions if client[n].address.lower() == reading_market), None)
+        if self.reading_market is not None:
+            period_length_s = int(client[self.reading_market].functions.periodLength().call())
+            self.book.reading_market = (self.reading_market, period_length_s)
         self._meter_owners: dict[str, str] = {}
-        watched = ["EnergyTrading", *self.auctions]
+        # SmartMeter's readings tell which meters' standing orders may wait for settlement.
+        watched = ["EnergyTrading", *self.auctions, *(["SmartMeter"] if self.reading_market else [])]
         self._events: dict[bytes, tuple[str, Any]] = {}
         for name in watched:
             contract = client[name]
@@ -225,7 +229,11 @@ class Keeper:
             return
         book = self.book
         due_markets = sorted(market for market in book.unsettled_meters if market[0] == auction and market in book.cleared_markets)
-        meters = sorted({m for market in due_markets for m in book.unsettled_meters[market] if self.serves_meter(m)})
+        due_periods = {period for _, period in due_markets}
+        candidates = sorted({m for market in due_markets for m in book.unsettled_meters[market] if self.serves_meter(m)})
+        meters = [m for m in candidates if self._has_unsettled(auction, m, due_periods)]
+        for period in due_periods:
+            book.settled_standing(auction, period, set(candidates) - set(meters))
         size = min(self.max_batch, MAX_STANDING_BATCH)
         batches = [meters[start : start + size] for start in range(0, len(meters), size)]
         done.full |= len(batches) > self.max_batch
@@ -240,8 +248,14 @@ class Keeper:
                 self.report.standing_settled += settled
                 done.actions += settled
             # Settled, or settled by a reading meanwhile, or failed (in the report): not tried again.
-            for period in {period for _, period in due_markets}:
+            for period in due_periods:
                 book.settled_standing(auction, period, batch)
+
+    def _has_unsettled(self, auction: str, meter: str, periods: set[int]) -> bool:
+        """Whether the meter's slots in the auction hold unsettled orders of one of `periods` (a reading
+        with energy may have placed nothing: no limits, or skipped)."""
+        slots = self.client[auction].functions.getMeteredOrders(meter).call()
+        return any(int(slot[0]) in periods and not slot[1] for slot in slots)
 
     def _claim(self, done: _Round, stop: threading.Event | None) -> None:
         book = self.book

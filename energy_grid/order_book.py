@@ -4,8 +4,10 @@ matching rule.
 Every order can be rebuilt off-chain from OrderCreated, OrdersMatched, OrderTaken, OrderCancelled
 and ExpiredOrderReleased (IEnergyMarket); pending transactions from the fills less
 TransactionSettled and TransactionVoided (ISettlement); auction markets from OrderSubmitted,
-MarketCleared and OrderClaimed (IEnergyAuction), and the meters' standing orders waiting for
-settlement from MeteredOrdersPlaced less MeteredOrdersSettled (IMeteredMarket). Events may arrive
+MarketCleared and OrderClaimed (IEnergyAuction), and the meters' standing orders that may wait for
+settlement from SmartMeter's readings with energy (ReadingAccepted) less MeteredOrdersSettled
+(IMeteredMarket): a placement emits nothing of its own, so every such reading is a candidate, which
+the keeper checks against the meter's slots in the auction before it settles. Events may arrive
 in any order within a transaction (a crossing order's fills are logged around its creation), so
 fills are kept apart from the orders they fill.
 """
@@ -99,8 +101,11 @@ class OrderBook:
     auction_orders: dict[tuple[str, int], AuctionOrderRef] = field(default_factory=dict)
     cleared_markets: set[tuple[str, int]] = field(default_factory=set)  # (auction, period)
     claimed: set[tuple[str, int]] = field(default_factory=set)  # (auction, order id)
-    # (auction, period) -> meters whose standing orders there are placed and not yet settled
+    # (auction, period) -> meters whose standing orders there may be placed and are not settled yet
     unsettled_meters: dict[tuple[str, int], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # The auction SmartMeter's readings place standing orders in, and its period length, seconds
+    # (None: standing orders are off, readings are ignored).
+    reading_market: tuple[str, int] | None = None
 
     def apply(self, contract: str, event: str, args: dict[str, Any]) -> None:
         """Applies one event of `contract` (its manifest name); events the book does not need are ignored."""
@@ -160,8 +165,12 @@ class OrderBook:
     def _order_claimed(self, contract: str, a: dict[str, Any]) -> None:
         self.claimed.add((contract, int(a["orderId"])))
 
-    def _metered_orders_placed(self, contract: str, a: dict[str, Any]) -> None:
-        self.unsettled_meters[(contract, int(a["period"]))].add(str(a["meter"]))
+    # -------------------------------------------------------------------- SmartMeter
+    def _reading_accepted(self, contract: str, a: dict[str, Any]) -> None:
+        if self.reading_market is None or (int(a["consumptionWh"]) == 0 and int(a["productionWh"]) == 0):
+            return
+        auction, period_length_s = self.reading_market
+        self.unsettled_meters[(auction, int(a["timestamp"]) // period_length_s)].add(str(a["meter"]))
 
     def _metered_orders_settled(self, contract: str, a: dict[str, Any]) -> None:
         self.settled_standing(contract, int(a["period"]), [str(a["meter"])])
@@ -189,7 +198,7 @@ _HANDLERS = {
     "OrderSubmitted": "_order_submitted",
     "MarketCleared": "_market_cleared",
     "OrderClaimed": "_order_claimed",
-    "MeteredOrdersPlaced": "_metered_orders_placed",
+    "ReadingAccepted": "_reading_accepted",
     "MeteredOrdersSettled": "_metered_orders_settled",
 }
 

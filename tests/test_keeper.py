@@ -397,8 +397,9 @@ def test_standing_orders_are_settled_after_clearing_in_bounded_batches(keeper_cl
     client.mine_block_at(read_at)
     flows = [(0, wh) for wh, _ in STANDING_SELLERS] + [(wh, 0) for wh, _ in STANDING_BUYERS]
     client.smart_meter.submit_readings(operator(), meters, [MeterReading(read_at, imp, exp) for imp, exp in flows])
-    placed = client["EnergyAuction"].events.MeteredOrdersPlaced().get_logs(from_block=start_block)
-    assert sorted(e.args.meter for e in placed) == sorted(meters)
+    # A placement emits nothing: the meters' slots in the auction show the orders.
+    placed = {m: client.auction.metered_orders(m)[period % 2] for m in meters}
+    assert all(slot.period == period and not slot.settled for slot in placed.values())
     held_after_placing = [client.vault.balances(h.address) for h in households]
 
     early = run_keeper(client, anvil_account(8), once=True, from_block=start_block)
@@ -422,23 +423,23 @@ def test_standing_orders_are_settled_after_clearing_in_bounded_batches(keeper_cl
     assert {int(e.args.period) for e in settled} == {period}
 
     grid = client.auction.grid(period)
-    arrivals = sorted(placed, key=lambda e: (e.blockNumber, e.logIndex))
+    arrivals = meters  # one batch: the auction placed the readings in the batch's order
 
-    def as_order(i: int, placement) -> AuctionOrder:  # each household placed one side
-        a = placement.args
-        is_bid = a.bidWh > 0
-        limit = a.bidPricePerKWh if is_bid else a.askPricePerKWh
-        return AuctionOrder(i, is_bid, a.bidWh if is_bid else a.askWh, (limit - grid.min_price_per_kwh) // grid.tick_size_per_kwh)
+    def as_order(i: int, meter: str) -> AuctionOrder:  # each household placed one side
+        slot = placed[meter]
+        is_bid = slot.bid_wh > 0
+        return AuctionOrder(i, is_bid, slot.bid_wh if is_bid else slot.ask_wh, slot.bid_tick if is_bid else slot.ask_tick)
 
-    orders = [as_order(i, e) for i, e in enumerate(arrivals)]
+    orders = [as_order(i, m) for i, m in enumerate(arrivals)]
     reference = clear_market(orders, grid.tick_count)
     market = client.auction.get_market(period)
     assert (market.cleared, market.volume_wh, market.clearing_tick) == (True, reference.volume_wh, reference.tick)
     assert market.clearing_price_per_kwh == 70_000 and reference.volume_wh == 900
     by_meter = {e.args.meter: e.args for e in settled}
-    for i, event in enumerate(arrivals):
-        outcome = by_meter[event.args.meter]
-        assert (outcome.soldWh if event.args.askWh else outcome.boughtWh) == reference.fills_wh[i]
+    for i, meter in enumerate(arrivals):
+        outcome = by_meter[meter]
+        assert (outcome.askWh, outcome.bidWh) == (placed[meter].ask_wh, placed[meter].bid_wh)
+        assert (outcome.soldWh if outcome.askWh else outcome.boughtWh) == reference.fills_wh[i]
 
     for i, (household, meter) in enumerate(zip(households, meters, strict=True)):
         outcome, before = by_meter[meter], held_after_placing[i]

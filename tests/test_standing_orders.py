@@ -115,6 +115,14 @@ def set_limits(smart_meter, community, i, sell=0, sell_cap=0, buy=0, buy_cap=0):
     return smart_meter.setStandingOrder(community.meters[i], sell, sell_cap, buy, buy_cap, sender=community.owners[i])
 
 
+def placed_of(auction, meter: str, period: int) -> tuple[int, int, int, int]:
+    """The meter's placed orders of `period` as (askWh, ask price, bidWh, bid price): one event per
+    standing order is its settlement, so a placement is read from the meter's slot."""
+    slot = auction.getMeteredOrders(meter)[period % 2]
+    assert slot.period == period
+    return (slot.askWh, MIN_PRICE + slot.askTick * TICK, slot.bidWh, MIN_PRICE + slot.bidTick * TICK)
+
+
 def books_balance(vault, energy_token, stablecoin, holders):
     """Per token, the vault's balances of `holders` (accounts and markets) add up to its reserve, and the
     reserve is what it holds of the token."""
@@ -136,11 +144,11 @@ def test_a_reading_places_export_as_ask_and_import_as_bid(
     set_limits(smart_meter, community, 1, buy=100_000)
     tx = community.read(period, [0, 600, 0, 0], [1_000, 0, 0, 0], which=[0, 1, 2, 3])
     meters = community.meters
-    placed = [e for e in tx.events if e.event_name == auction.MeteredOrdersPlaced.name]
-    assert [dict(e.event_arguments) for e in placed] == [
-        {"meter": meters[0], "period": period, "askWh": 1_000, "askPricePerKWh": 80_000, "bidWh": 0, "bidPricePerKWh": MIN_PRICE},
-        {"meter": meters[1], "period": period, "askWh": 0, "askPricePerKWh": MIN_PRICE, "bidWh": 600, "bidPricePerKWh": 100_000},
-    ]
+    # A placement emits nothing (the settlement is a standing order's one event): the slots tell.
+    assert not [e for e in tx.events if e.event_name.startswith("MeteredOrder")]
+    assert placed_of(auction, meters[0], period) == (1_000, 80_000, 0, MIN_PRICE)
+    assert placed_of(auction, meters[1], period) == (0, MIN_PRICE, 600, 100_000)
+    assert auction.getMeteredOrders(meters[2])[period % 2].period == 0
     # The seller's export went straight to the market; the buyer's lock left its free balance.
     assert vault.balancesOf(community.owners[0]) == (0, CASH)
     assert vault.balancesOf(community.owners[1]) == (0, CASH - cost_ceil(600, 100_000))
@@ -178,8 +186,10 @@ def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the
             auction.MeteredOrdersSettled,
             meter=community.meters[0],
             period=period,
+            askWh=1_000,
             soldWh=600,
             proceeds=gross(600, 90_000) - fee,
+            bidWh=0,
             boughtWh=0,
             paid=0,
         ),
@@ -187,8 +197,10 @@ def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the
             auction.MeteredOrdersSettled,
             meter=community.meters[1],
             period=period,
+            askWh=0,
             soldWh=0,
             proceeds=0,
+            bidWh=600,
             boughtWh=600,
             paid=cost_ceil(600, 90_000),
         ),
@@ -245,9 +257,9 @@ def test_limits_round_to_the_owners_advantage_and_caps_apply(smart_meter, auctio
     set_limits(smart_meter, community, 1, buy=99_999, buy_cap=250)  # rounds down to 99_000
     set_limits(smart_meter, community, 2, sell=10)  # below the grid: sells at its bottom
     set_limits(smart_meter, community, 3, buy=10**9)  # above the grid: bids at its top
-    tx = community.read(period, [0, 400, 0, 100], [1_000, 0, 50, 0])
-    placed = {e.meter: (e.askWh, e.askPricePerKWh, e.bidWh, e.bidPricePerKWh) for e in tx.events if e.event_name == "MeteredOrdersPlaced"}
+    community.read(period, [0, 400, 0, 100], [1_000, 0, 50, 0])
     m = community.meters
+    placed = {meter: placed_of(auction, meter, period) for meter in m}
     assert placed[m[0]][:2] == (300, 81_000)
     assert placed[m[1]][2:] == (250, 99_000)
     assert placed[m[2]][:2] == (50, MIN_PRICE)
@@ -276,9 +288,8 @@ def test_a_bid_is_cut_to_the_free_balance_across_the_owners_meters(
         vault.withdraw(stablecoin, CASH - 50_000, owner, sender=owner)  # 50_000 left: 500 Wh at 0.1
         set_limits(smart_meter, community, 0, buy=100_000)
         set_limits(smart_meter, community, 4, buy=100_000)
-        tx = community.read(period, [400, 400], [0, 0], which=[0, 4])
-        placed = [(e.meter, e.bidWh) for e in tx.events if e.event_name == "MeteredOrdersPlaced"]
-        assert placed == [(community.meters[0], 400), (second, 100)]
+        community.read(period, [400, 400], [0, 0], which=[0, 4])
+        assert [placed_of(auction, meter, period)[2] for meter in (community.meters[0], second)] == [400, 100]
         assert vault.balancesOf(owner)[1] == 0
         # Nothing free: the next interval's bid is skipped.
         tx = community.read(period + 1, [100], [0], which=[0])

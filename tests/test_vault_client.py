@@ -215,8 +215,8 @@ def test_settle_standing_orders_pays_the_fills_into_the_vault(client, accounts):
     proceeds = gross - gross * FEE_BPS // 10_000
     paid = -(-600 * 90_000 // 1_000)
     assert settled == [
-        SettledStandingOrder(meters[0], period, 600, proceeds, 0, 0),
-        SettledStandingOrder(meters[1], period, 0, 0, 600, paid),
+        SettledStandingOrder(meters[0], period, 1_000, 600, proceeds, 0, 0, 0),
+        SettledStandingOrder(meters[1], period, 0, 0, 0, 600, 600, paid),
     ]
     market = auction.get_market(period)
     assert (market.cleared, market.clearing_price_per_kwh, market.volume_wh) == (True, 90_000, 600)

@@ -8,7 +8,6 @@ import {IEnergyAuction} from "./IEnergyAuction.sol";
 import {IMeteredMarket} from "./IMeteredMarket.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
-import {MemoryArrays} from "../utils/MemoryArrays.sol";
 import {GridFees} from "./GridFees.sol";
 
 /// @title EnergyAuction
@@ -98,12 +97,12 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint40 bidBeforeWh;
     }
 
-    /// @dev One reading's net moves in the vault, gathered for one settleBatch call.
+    /// @dev A batch's net moves in the vault, one entry per reading (zero where it moved nothing),
+    /// for one settleBatch call.
     struct VaultMoves {
         address[] accounts;
         int256[] energyDeltasWh;
         int256[] paymentDeltas;
-        uint256 count;
         uint256 retiredWh;
     }
 
@@ -280,16 +279,16 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             owners[i] = readings[i].owner;
         }
         (uint256[] memory free, bool[] memory approved) = _vault.paymentsFor(address(this), owners);
-        VaultMoves memory moves = _newMoves(count);
+        VaultMoves memory moves = VaultMoves(owners, new int256[](count), new int256[](count), 0);
         BatchLocks memory locks = _newLocks(count);
         for (uint256 i; i < count; ++i) {
-            MeteredEnergy memory metered = readings[i];
-            (int256 energyDeltaWh, int256 paymentDelta) = metered.timestamp == 0
+            MeteredEnergy calldata metered = readings[i];
+            (moves.energyDeltasWh[i], moves.paymentDeltas[i]) = metered.timestamp == 0
                 ? _settleDue(metered.meter, moves)
-                : _recordOne(metered, metered.timestamp / _periodLength, free[i], approved[i], moves, locks);
-            _addMove(moves, metered.owner, energyDeltaWh, paymentDelta);
+                : _recordOne(metered, Reading(metered.timestamp / _periodLength, free[i], locks), approved[i], moves);
         }
-        _applyMoves(moves);
+        _vault.settleBatch(moves.accounts, moves.energyDeltasWh, moves.paymentDeltas);
+        if (moves.retiredWh != 0) _vault.retireEnergy(moves.retiredWh);
     }
 
     /// @inheritdoc IMeteredMarket
@@ -551,9 +550,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         }
     }
 
-    /// @dev One accepted reading as its placement needs it.
+    /// @dev What a reading's placement needs beside the reading itself.
     struct Reading {
-        MeteredEnergy metered;
         uint256 period;
         uint256 freePayment; // the owner's free vault balance when the batch began
         BatchLocks locks; // what the batch's earlier bids locked of it
@@ -561,32 +559,29 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     /// @dev Settles the meter's slot for an earlier interval if it is still open, then places the
     /// reading's export and import at the standing limits; returns the owner's net vault moves.
-    function _recordOne(
-        MeteredEnergy memory r,
-        uint256 period,
-        uint256 freePayment,
-        bool approved,
-        VaultMoves memory moves,
-        BatchLocks memory locks
-    ) private returns (int256 energyDeltaWh, int256 paymentDelta) {
-        uint256 key = _placedKey(r.meter, period);
+    function _recordOne(MeteredEnergy calldata m, Reading memory r, bool approved, VaultMoves memory moves)
+        private
+        returns (int256 energyDeltaWh, int256 paymentDelta)
+    {
+        uint256 period = r.period;
+        uint256 key = _placedKey(m.meter, period);
         Placed memory placed = _placed[key];
         bool changed = false;
         if (placed.period != period) {
             if (placed.period != 0 && !placed.settled) {
-                (energyDeltaWh, paymentDelta) = _settle(r.meter, placed, moves);
+                (energyDeltaWh, paymentDelta) = _settle(m.meter, placed, moves);
                 changed = true;
             }
             placed = Placed(uint32(period), true, 0, 0, 0, 0, 0, 0);
         }
-        if (r.exportWh == 0 && r.importWh == 0) {
+        if (m.exportWh == 0 && m.importWh == 0) {
             // Nothing to place: the reading only settled.
         } else if (!approved) {
-            emit MeteredOrderSkipped(r.meter, period, SkipReason.NOT_APPROVED);
+            emit MeteredOrderSkipped(m.meter, period, SkipReason.NOT_APPROVED);
         } else if (block.timestamp >= _meteredClearingTime(period) || _clearings[period].cleared) {
-            emit MeteredOrderSkipped(r.meter, period, SkipReason.MARKET_CLOSED);
+            emit MeteredOrderSkipped(m.meter, period, SkipReason.MARKET_CLOSED);
         } else {
-            (uint256 askWh, uint256 escrow) = _placeStanding(Reading(r, period, freePayment, locks), placed);
+            (uint256 askWh, uint256 escrow) = _placeStanding(m, r, placed);
             energyDeltaWh -= int256(askWh);
             paymentDelta -= int256(escrow);
             changed = true;
@@ -598,57 +593,43 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// @dev Places what the reading metered on each side the limits trade (see IMeteredMarket for the
     /// rounding of limits and the cut of bids); updates `placed`; returns the Wh offered and bid and
     /// the payment the bid locks.
-    function _placeStanding(Reading memory r, Placed memory placed) private returns (uint256 askWh, uint256 escrow) {
-        MeteredEnergy memory m = r.metered;
+    function _placeStanding(MeteredEnergy calldata m, Reading memory r, Placed memory placed)
+        private
+        returns (uint256 askWh, uint256 escrow)
+    {
         Market memory market = _openMarket(r.period, m.sellPricePerKWh == 0, _gateClosureTime(r.period));
-        uint256 askTick = 0;
-        uint256 bidTick = 0;
         uint256 bidWh = 0;
-        if (m.sellPricePerKWh != 0 && m.exportWh != 0) (askWh, askTick) = _placeAsk(r, market, placed);
-        if (m.buyPricePerKWh != 0 && m.importWh != 0) (bidWh, bidTick, escrow) = _placeBid(r, market, placed);
+        if (m.sellPricePerKWh != 0 && m.exportWh != 0) askWh = _placeAsk(m, r, market, placed);
+        if (m.buyPricePerKWh != 0 && m.importWh != 0) (bidWh, escrow) = _placeBid(m, r, market, placed);
         _markets[r.period] = market;
-        if (askWh != 0 || bidWh != 0) {
-            placed.settled = false;
-            emit MeteredOrdersPlaced(
-                m.meter,
-                r.period,
-                askWh,
-                uint256(market.minPricePerKWh) + askTick * market.tickSizePerKWh,
-                bidWh,
-                uint256(market.minPricePerKWh) + bidTick * market.tickSizePerKWh
-            );
-        }
+        if (askWh != 0 || bidWh != 0) placed.settled = false;
     }
 
-    function _placeAsk(Reading memory r, Market memory market, Placed memory placed)
+    function _placeAsk(MeteredEnergy calldata m, Reading memory r, Market memory market, Placed memory placed)
         private
-        returns (uint256 askWh, uint256 tick)
+        returns (uint256 askWh)
     {
-        MeteredEnergy memory m = r.metered;
         askWh = m.sellCapWh != 0 && m.sellCapWh < m.exportWh ? m.sellCapWh : m.exportWh;
-        bool onGrid;
-        (onGrid, tick) = _standingTick(market, m.sellPricePerKWh, true);
-        askWh = onGrid ? _placeSide(r, market, tick, askWh, false, placed) : _skip(r, SkipReason.PRICE_OFF_GRID);
+        (bool onGrid, uint256 tick) = _standingTick(market, m.sellPricePerKWh, true);
+        askWh = onGrid ? _placeSide(m, r, market, tick, askWh, false, placed) : _skip(m, r, SkipReason.PRICE_OFF_GRID);
     }
 
     /// @dev A bid is cut to what the owner's free balance covers, less what its other meters' bids of
     /// the same batch locked.
-    function _placeBid(Reading memory r, Market memory market, Placed memory placed)
+    function _placeBid(MeteredEnergy calldata m, Reading memory r, Market memory market, Placed memory placed)
         private
-        returns (uint256 bidWh, uint256 tick, uint256 escrow)
+        returns (uint256 bidWh, uint256 escrow)
     {
-        MeteredEnergy memory m = r.metered;
-        bool onGrid;
-        (onGrid, tick) = _standingTick(market, m.buyPricePerKWh, false);
-        if (!onGrid) return (_skip(r, SkipReason.PRICE_OFF_GRID), tick, 0);
+        (bool onGrid, uint256 tick) = _standingTick(market, m.buyPricePerKWh, false);
+        if (!onGrid) return (_skip(m, r, SkipReason.PRICE_OFF_GRID), 0);
         bidWh = m.buyCapWh != 0 && m.buyCapWh < m.importWh ? m.buyCapWh : m.importWh;
         uint256 pricePerKWh = uint256(market.minPricePerKWh) + tick * market.tickSizePerKWh;
         uint256 lock = _lockOf(r.locks, m.owner);
         uint256 spent = r.locks.locked[lock];
         uint256 affordableWh = r.freePayment > spent ? (r.freePayment - spent) * WH_PER_KWH / pricePerKWh : 0;
         if (affordableWh < bidWh) bidWh = affordableWh;
-        if (bidWh == 0) return (_skip(r, SkipReason.NOTHING_FREE), tick, 0);
-        bidWh = _placeSide(r, market, tick, bidWh, true, placed);
+        if (bidWh == 0) return (_skip(m, r, SkipReason.NOTHING_FREE), 0);
+        bidWh = _placeSide(m, r, market, tick, bidWh, true, placed);
         escrow = _ceilMilli(bidWh * pricePerKWh);
         r.locks.locked[lock] = spent + escrow;
     }
@@ -656,6 +637,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// @dev Adds `amountWh` to one side of a meter's slot, joining the tick's queue; an interval's side
     /// is placed once (a later reading of it leaves its energy unplaced). Returns what was placed.
     function _placeSide(
+        MeteredEnergy calldata m,
         Reading memory r,
         Market memory market,
         uint256 tick,
@@ -663,10 +645,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         bool isBid,
         Placed memory placed
     ) private returns (uint256) {
-        if ((isBid ? placed.bidWh : placed.askWh) != 0) return _skip(r, SkipReason.ALREADY_PLACED);
+        if ((isBid ? placed.bidWh : placed.askWh) != 0) return _skip(m, r, SkipReason.ALREADY_PLACED);
         (uint256 beforeWh, uint256 afterWh) = _addToTick(r.period, tick, amountWh, isBid);
         // Within the tick's bound, every volume of the slot fits its 40 bits.
-        if (afterWh > MAX_TICK_VOLUME_WH) return _skip(r, SkipReason.TICK_FULL);
+        if (afterWh > MAX_TICK_VOLUME_WH) return _skip(m, r, SkipReason.TICK_FULL);
         if (isBid) {
             market.bidVolumeWh += uint48(amountWh);
             (placed.bidTick, placed.bidWh, placed.bidBeforeWh) = (uint8(tick), uint40(amountWh), uint40(beforeWh));
@@ -719,11 +701,13 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             paymentDelta += int256(bid.refund);
             moves.retiredWh += bid.filledWh;
         }
-        emit MeteredOrdersSettled(meter, period, ask.filledWh, ask.payment - ask.fee, bid.filledWh, bid.payment);
+        emit MeteredOrdersSettled(
+            meter, period, placed.askWh, ask.filledWh, ask.payment - ask.fee, placed.bidWh, bid.filledWh, bid.payment
+        );
     }
 
-    function _skip(Reading memory r, SkipReason reason) private returns (uint256) {
-        emit MeteredOrderSkipped(r.metered.meter, r.period, reason);
+    function _skip(MeteredEnergy calldata m, Reading memory r, SkipReason reason) private returns (uint256) {
+        emit MeteredOrderSkipped(m.meter, r.period, reason);
         return 0;
     }
 
@@ -745,34 +729,6 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (pricePerKWh < minPricePerKWh) return (false, 0);
         tick = (pricePerKWh - minPricePerKWh) / stepPerKWh;
         return (true, tick > top ? top : tick);
-    }
-
-    function _newMoves(uint256 size) private pure returns (VaultMoves memory) {
-        return VaultMoves(new address[](size), new int256[](size), new int256[](size), 0, 0);
-    }
-
-    function _addMove(VaultMoves memory moves, address account, int256 energyDeltaWh, int256 paymentDelta)
-        private
-        pure
-    {
-        if (energyDeltaWh == 0 && paymentDelta == 0) return;
-        uint256 n = moves.count;
-        moves.accounts[n] = account;
-        moves.energyDeltasWh[n] = energyDeltaWh;
-        moves.paymentDeltas[n] = paymentDelta;
-        moves.count = n + 1;
-    }
-
-    /// @dev One vault call for a batch's moves, one more to retire the energy bought.
-    function _applyMoves(VaultMoves memory moves) private {
-        uint256 n = moves.count;
-        if (n != 0) {
-            MemoryArrays.shorten(moves.accounts, n);
-            MemoryArrays.shorten(moves.energyDeltasWh, n);
-            MemoryArrays.shorten(moves.paymentDeltas, n);
-            _vault.settleBatch(moves.accounts, moves.energyDeltasWh, moves.paymentDeltas);
-        }
-        if (moves.retiredWh != 0) _vault.retireEnergy(moves.retiredWh);
     }
 
     /// @dev A table with at least twice as many places as the batch has readings.

@@ -69,31 +69,26 @@ interface IMeteredMarket {
     /// @param maxSeconds The period length, seconds.
     error InvalidReadingDeadline(uint256 deadlineSeconds, uint256 maxSeconds);
 
-    /// @notice A reading of `meter` placed its interval's export and import in the market of `period`.
+    /// @notice `meter`'s orders in the market of `period` were settled into its owner's vault balance.
+    /// This is the one event of a standing order: what a reading placed stays readable in
+    /// `getMeteredOrders` until the meter's slot for that parity is reused two intervals later.
     /// @param meter The meter.
     /// @param period The market (the interval measured).
-    /// @param askWh Export offered, Wh (0: none).
-    /// @param askPricePerKWh The ask's limit on the market's grid.
-    /// @param bidWh Import bid for, Wh (0: none).
-    /// @param bidPricePerKWh The bid's limit on the market's grid; the bid locked ceil(bidWh * price / 1000).
-    event MeteredOrdersPlaced(
-        address indexed meter,
-        uint256 indexed period,
-        uint256 askWh,
-        uint256 askPricePerKWh,
-        uint256 bidWh,
-        uint256 bidPricePerKWh
-    );
-
-    /// @notice `meter`'s orders in the market of `period` were settled into its owner's vault balance.
-    /// @param meter The meter.
-    /// @param period The market.
+    /// @param askWh Export offered, Wh (0: no ask).
     /// @param soldWh Export sold, Wh (the rest of the ask went back to the owner).
     /// @param proceeds What the sale paid the owner after the grid fee, PaymentToken base units.
+    /// @param bidWh Import bid for, Wh (0: no bid).
     /// @param boughtWh Import bought, Wh, retired against the consumption it was bid for.
     /// @param paid What the purchase cost, PaymentToken base units (the rest of the lock went back).
     event MeteredOrdersSettled(
-        address indexed meter, uint256 indexed period, uint256 soldWh, uint256 proceeds, uint256 boughtWh, uint256 paid
+        address indexed meter,
+        uint256 period,
+        uint256 askWh,
+        uint256 soldWh,
+        uint256 proceeds,
+        uint256 bidWh,
+        uint256 boughtWh,
+        uint256 paid
     );
 
     /// @notice A reading's standing orders were not placed, wholly or on one side.

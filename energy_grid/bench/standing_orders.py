@@ -33,7 +33,7 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MIL
 # Per reading: the meter's standing limits read (2,100; a vault-delivered meter reads them too) and
 # handed to the market as a 9-word entry (encoded, copied, decoded); the meter's order slot of the
 # period's parity read and rewritten (5,000), its tick's and the market's slots rewritten warm; the
-# orders placed and those of two intervals before settled, an event each (~2,500 each); the
+# orders of two intervals before settled, with the one event a standing order has (~2,900); the
 # owner's free payment read from the vault (a cold read for an importer: its balance is not
 # credited) and its net move in the batch's one settleBatch (an importer's balance rewritten:
 # 2,900). The export is credited to the owner's vault balance instead of minted to its wallet (a
@@ -50,7 +50,7 @@ BUDGET_STANDING_PER_READING = BUDGET_BATCHED_PER_READING_AT_100 + BUDGET_STANDIN
 # calldata (~400), its record read for the owner (2,100) and a 9-word entry to the market (~1,300);
 # both of its order slots read (4,200), the due one rewritten as settled (2,900), the outcome of its
 # ask or bid (~9,000 of execution: the market's result is warm, the marginal tick read once a
-# batch), MeteredOrdersSettled (~2,500); the owner's balance read by the market's paymentsFor call
+# batch), MeteredOrdersSettled (~2,900); the owner's balance read by the market's paymentsFor call
 # (2,100 + ~900) and rewritten in the batch's one settleBatch (2,900 + ~2,000). ~30,300, and the
 # batch's calls, the market's balance and the retirement shared by 100: 32,000.
 BUDGET_SETTLE_STANDING_PER_METER = 32_000

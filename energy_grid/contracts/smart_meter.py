@@ -48,8 +48,10 @@ class SettledStandingOrder(NamedTuple):
 
     meter: str
     period: int
+    ask_wh: int  # export offered (0: no ask)
     sold_wh: int
     proceeds: int  # PaymentToken base units, after the grid fee
+    bid_wh: int  # import bid for (0: no bid)
     bought_wh: int  # retired against the consumption it was bid for
     paid: int  # PaymentToken base units
 

@@ -4,7 +4,9 @@ Energy (Wh, exact):
 - the meters' export registers on chain = EnergyToken minted: to the households' wallets in the
   baseline days, into the vault (credited to their balances) on the simulated day; both registers
   = the model's;
-- every standing order placed was settled (MeteredOrdersPlaced, MeteredOrdersSettled);
+- every standing order placed was settled: no meter's slot in the auction (`getMeteredOrders`) holds
+  unsettled orders at the end (a slot is settled before it is reused), and each settlement
+  (MeteredOrdersSettled) sold and bought at most what it placed;
 - Σ bought = Σ sold = the volume of the run's markets (MarketCleared), and the energy bought was
   retired (the vault's EnergyRetired);
 - each household's wallet holds what was minted to it, and its vault balance = export credited
@@ -120,8 +122,8 @@ class _Flows:
     def __init__(self, households: int) -> None:
         self.minted, self.funded, self.deposited, self.rewards = ([0] * households for _ in range(4))
         self.sold, self.bought, self.paid, self.proceeds = ([0] * households for _ in range(4))
-        self.placed: set[tuple[str, int]] = set()  # (meter, period) of every placement
-        self.settled: set[tuple[str, int]] = set()
+        self.unsettled_slots = 0  # meters' slots holding orders not settled at the end
+        self.overfilled = 0  # settlements that sold or bought more than they placed
         self.retired_wh = 0
         self.minted_to_vault_wh = 0
         self.import_registers: list[int] = []
@@ -213,11 +215,12 @@ class _Auditor:
         flows.export_registers = [int(r[2]) for r in latest]
         meter_index = {m: i for i, m in enumerate(self.meters)}
         meter_topics = [self._topics(self.meters)]
-        for p in self._logs("EnergyAuction", "MeteredOrdersPlaced", meter_topics):
-            flows.placed.add((p["meter"], int(p["period"])))
+        auction = self.client["EnergyAuction"]
+        slots = self.run.sender.read([prepare(auction, "getMeteredOrders", m) for m in self.meters])
+        flows.unsettled_slots = sum(1 for pair in slots for slot in pair if int(slot[0]) != 0 and not slot[1])
         for r in self._logs("EnergyAuction", "MeteredOrdersSettled", meter_topics):
             h = meter_index[r["meter"]]
-            flows.settled.add((r["meter"], int(r["period"])))
+            flows.overfilled += int(r["soldWh"]) > int(r["askWh"]) or int(r["boughtWh"]) > int(r["bidWh"])
             flows.sold[h] += int(r["soldWh"])
             flows.proceeds[h] += int(r["proceeds"])
             flows.bought[h] += int(r["boughtWh"])
@@ -259,7 +262,8 @@ class _Auditor:
             BalanceCheck("export registers on chain = EnergyToken minted (Wh)", sum(flows.export_registers), minted),
             BalanceCheck("export registers on chain = model (Wh)", sum(flows.export_registers), sum(e for _, e in last)),
             BalanceCheck("import registers on chain = model (Wh)", sum(flows.import_registers), sum(i for i, _ in last)),
-            BalanceCheck("standing orders placed and not settled", len(flows.placed - flows.settled), 0),
+            BalanceCheck("standing orders placed and not settled", flows.unsettled_slots, 0),
+            BalanceCheck("standing settlements that filled more than they placed", flows.overfilled, 0),
             BalanceCheck("bought = sold (Wh)", sum(flows.bought), sum(flows.sold)),
             BalanceCheck("sold = markets' cleared volume (Wh)", sum(flows.sold), sum(int(m["volumeWh"]) for m in cleared)),
             BalanceCheck("energy retired = bought (Wh)", flows.retired_wh, sum(flows.bought)),
