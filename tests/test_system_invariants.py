@@ -81,8 +81,17 @@ def test_system_invariants_hold(fuzz_world):
                   ("trading.voidTransaction",), ("auction.submitBid",), ("auction.submitAsk",), ("auction.clear",),
                   ("auction.claim",), ("dr.startEvent",), ("dr.joinEvent",), ("dr.verifyReduction",),
                   ("dr.claimReward", "dr.distributeRewards"), ("shares.depositRevenue",), ("shares.claimRevenue",),
-                  ("carbon.issueCarbonCredits",), ("meter.submitReading", "meter.submitReadings"), parameter_changes):
+                  ("carbon.issueCarbonCredits",), ("meter.submitReading", "meter.submitReadings"), parameter_changes,
+                  ("vault.deposit",), ("vault.withdraw",), ("vault.setMarketApproval",), ("meter.setStandingOrder",),
+                  ("meter.removeStandingOrder",), ("meter.settleStandingOrders",)):
         assert any(fuzz_world.outcomes[f"{name}:ok"] for name in stage), stage
+    # The standing-order world: orders placed (a bid cut to the free balance among them), settled both
+    # ways, markets with standing orders conserved, and the refusals the machine provokes.
+    print(f"milestones: {dict(fuzz_world.milestones)}")
+    for milestone in ("standing orders placed", "standing bid cut to the free balance", "standing orders settled by a reading",
+                      "standing orders settled by a batch", "markets conserved with standing orders", "over-withdrawal refused",
+                      "unapproved order refused", "early clearing refused"):
+        assert fuzz_world.milestones[milestone], milestone
 
 
 def test_coverage_table_marks_functions_without_success():
