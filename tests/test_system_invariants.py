@@ -1,11 +1,18 @@
 """Stateful invariants over the whole deployed system.
 
 A hypothesis RuleBasedStateMachine (tests/support/system_machine.py) drives meters, the order book,
-settlement, the auction, demand response, carbon credits, asset revenue, pauses and parameter
-changes, and after every step checks: every token's total supply equals the balances of every
-account that ever held it; EnergyTrading's escrow equals open orders' remainders plus pending
-transactions plus accrued fees, to the unit; no order is over-filled; the auction's escrow equals
-its unclaimed orders' value plus fees; demand-response rewards paid stay within budgets, and a
+settlement, the auction, the vault (deposits, withdrawals, market approvals), households' standing
+orders (limits set, changed and removed; gateway readings that place and settle them; clearing
+after the reading deadline; settlement batches), demand response, carbon credits, asset revenue,
+pauses and parameter changes, and after every step checks: every token's total supply equals the
+balances of every account that ever held it; the vault's balances add up to its reserve per token,
+which is what it holds; EnergyTrading's escrow equals open orders' remainders plus pending
+transactions plus accrued fees, to the unit; no order is over-filled; the auction's vault balance is
+what came in less what claims, settlements and fee withdrawals paid out; each reading places what
+the limits, caps and free balance allow and settles the meter's interval two before; a paid-out
+market conserves energy (bought = sold = cleared) and money (payments - proceeds = fees accrued);
+nothing is claimed, settled or cleared twice; a step whose calls all reverted moved nothing;
+demand-response rewards paid stay within budgets, and a
 meter's rewarded windows never overlap nor exceed the reduction it measured; carbon
 credits issued equal the credited clean Wh × factor (rounded down); asset revenue claimed stays
 within revenue deposited.
