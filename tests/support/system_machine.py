@@ -823,7 +823,7 @@ class SystemMachine(RuleBasedStateMachine):
             assert out.error == ("InsufficientEnergy" if energy else "InsufficientPayment"), out.error
             w.milestones["over-withdrawal refused"] += 1
 
-    @rule(who=st.integers(0, 4), approve=st.sampled_from((True, True, False)), registered=st.integers(0, 9))
+    @rule(who=st.integers(0, 4), approve=st.sampled_from((True, True, True, False)), registered=st.integers(0, 9))
     def market_approval(self, who: int, approve: bool, registered: int) -> None:
         """An account approves the auction in the vault, or revokes it; registered 0: a contract that is
         no market, which the vault refuses."""
@@ -855,26 +855,25 @@ class SystemMachine(RuleBasedStateMachine):
 
     @rule(
         k=st.integers(0, 2),
-        sell=st.sampled_from((0, 60_000, 60_000, 128_500, 10**9, 2**96)),
-        sell_cap=st.sampled_from((0, 0, 300, 2**32)),
-        buy=st.sampled_from((0, 250_000, 250_000, 99_999, 10, 2**96)),
-        buy_cap=st.sampled_from((0, 0, 500, 2**32)),
+        sell=st.sampled_from((0, 60_000, 60_000, 128_500, 10**9)),
+        sell_cap=st.sampled_from((0, 0, 300)),
+        buy=st.sampled_from((0, 250_000, 250_000, 99_999, 10)),
+        buy_cap=st.sampled_from((0, 0, 500)),
         by_owner=st.integers(0, 9),
-        remove=st.integers(0, 4),
+        change=st.integers(0, 7),
     )
-    def standing_limits(self, k: int, sell: int, sell_cap: int, buy: int, buy_cap: int, by_owner: int, remove: int) -> None:
-        """A household's owner sets or changes its limits (off the grid now and then, out of range, or by
-        someone else: refused), or (remove 0) removes them."""
+    def standing_limits(self, k: int, sell: int, sell_cap: int, buy: int, buy_cap: int, by_owner: int, change: int) -> None:
+        """A household's owner sets or changes its limits (off the grid now and then; by someone else:
+        refused); change 0: removes them; 1 and 2: a price or a cap out of range, refused."""
         w = self.world
         meter = w.households[k]
         sender = self.household_owner[meter] if by_owner else w.traders[2]  # traders[2] owns no household
-        if not remove:
+        if not change:
             out = self.send("meter", "removeStandingOrder", (meter,), sender, expect_ok=bool(by_owner))
             limits = (0, 0, 0, 0)
         else:
-            limits = (sell, sell_cap, buy, buy_cap)
-            in_range = max(sell, buy) < 2**96 and max(sell_cap, buy_cap) < 2**32
-            out = self.send("meter", "setStandingOrder", (meter, *limits), sender, expect_ok=bool(by_owner) and in_range)
+            limits = (2**96 if change == 1 else sell, sell_cap, buy, 2**32 if change == 2 else buy_cap)
+            out = self.send("meter", "setStandingOrder", (meter, *limits), sender, expect_ok=bool(by_owner) and change > 2)
         if out.ok:
             self.standing[meter] = limits
         else:
@@ -888,16 +887,19 @@ class SystemMachine(RuleBasedStateMachine):
         back=st.integers(0, 3),
     )
     def household_readings(self, mask: int, export: int, imported: int, jump: int, back: int) -> None:
-        """The gateway reads some households `jump` intervals on (back 0: at the last second of the
-        interval before, whose market still takes readings until its deadline)."""
+        """The gateway reads some households `jump` intervals on; back 1: at the last second of the
+        interval before, whose market still takes readings until its deadline; back 2: of the interval
+        two before, whose market takes none."""
         meters = [h for k, h in enumerate(self.world.households) if mask >> k & 1]
-        self._read_households(meters, export, imported, jump, back == 0)
+        self._read_households(meters, export, imported, jump, back if back < 3 else 0)
 
-    def _read_households(self, meters: list[str], export: int, imported: int, jump: int, back: bool) -> None:
-        """One gateway batch: each meter adds `export` and `imported` Wh (the first meter a third of them,
-        so that the sides differ). Predicts what each reading places (the limits rounded to the owner's
-        advantage, the caps, a bid cut to what the owner's free balance covers, the skips) and which
-        earlier intervals it settles (a meter's slot of the same parity), then books what it placed."""
+    def _read_households(self, meters: list[str], export: int, imported: int, jump: int, back: int = 0) -> None:
+        """One gateway batch, `jump` intervals on (back n: timed at the last second of the n-th interval
+        before the current one, if the meters' last readings allow): each meter adds `export` and
+        `imported` Wh (the first meter a third of them, so that the sides differ). Predicts what each
+        reading places (the limits rounded to the owner's advantage, the caps, a bid cut to what the
+        owner's free balance covers, the skips) and which earlier intervals it settles (a meter's slot
+        of the same parity), then books what it placed."""
         w = self.world
         earliest = max(self.household_last[m] for m in meters) + self.min_reading_interval
         if earliest - self.now < 2 * 3_600:  # else the rate limit refuses the batch, as it should
@@ -905,8 +907,8 @@ class SystemMachine(RuleBasedStateMachine):
             self.wait_until(max(earliest, period * AUCTION_PERIOD_SECONDS if jump else 0))
         block_ts = self.now + 1
         ts = block_ts
-        if back and (block_ts // AUCTION_PERIOD_SECONDS) * AUCTION_PERIOD_SECONDS - 1 >= earliest:
-            ts = (block_ts // AUCTION_PERIOD_SECONDS) * AUCTION_PERIOD_SECONDS - 1
+        if back and (block_ts // AUCTION_PERIOD_SECONDS - back + 1) * AUCTION_PERIOD_SECONDS - 1 >= earliest:
+            ts = (block_ts // AUCTION_PERIOD_SECONDS - back + 1) * AUCTION_PERIOD_SECONDS - 1
         period = ts // AUCTION_PERIOD_SECONDS
         amounts = [(export // 3, imported // 3) if i == 0 else (export, imported) for i in range(len(meters))]
         readings = []
@@ -927,7 +929,9 @@ class SystemMachine(RuleBasedStateMachine):
             self.household_last[m] = ts
         assert set(self.settled_now) == due, f"reading of period {period} settled {self.settled_now}, due {due}"
         w.milestones["standing orders settled by a reading"] += len(due)
-        for m, (ask_wh, ask_tick, bid_wh, bid_tick) in placed.items():
+        w.milestones["readings after their market closed"] += period + 1 < block_ts // AUCTION_PERIOD_SECONDS
+        for m, (ask_wh, ask_tick, bid_wh, bid_tick, cut) in placed.items():
+            w.milestones["standing bid cut to the free balance"] += cut
             slot = self.slots.setdefault((m, period), StandingSlot(self.household_owner[m]))
             if ask_wh:
                 slot.ask_wh, slot.ask_tick = ask_wh, ask_tick
@@ -940,9 +944,9 @@ class SystemMachine(RuleBasedStateMachine):
 
     def _expected_placements(
         self, meters: list[str], amounts: list[tuple[int, int]], period: int, block_ts: int, free: dict[str, int]
-    ) -> dict[str, tuple[int, int, int, int]]:
-        """Per meter, the (ask Wh, ask tick, bid Wh, bid tick) its reading places, as IMeteredMarket
-        specifies; meters that place nothing are left out."""
+    ) -> dict[str, tuple[int, int, int, int, bool]]:
+        """Per meter, the (ask Wh, ask tick, bid Wh, bid tick, whether the bid was cut to the free
+        balance) its reading places, as IMeteredMarket specifies; meters that place nothing are left out."""
         market_open = block_ts < self._clears_at(period) and period not in self.cleared_periods
         spent: Counter = Counter()  # what the batch's bids locked of each owner's free balance
         placed = {}
@@ -952,7 +956,7 @@ class SystemMachine(RuleBasedStateMachine):
             if not (sell or buy) or not (export or imported) or not self.approved[owner] or not market_open:
                 continue
             slot = self.slots.get((m, period))
-            ask_wh, ask_tick, bid_wh, bid_tick = 0, 0, 0, 0
+            ask_wh, ask_tick, bid_wh, bid_tick, cut = 0, 0, 0, 0, False
             tick = sell_tick(sell)
             if sell and export and tick is not None and not (slot and slot.ask_wh):
                 ask_wh, ask_tick = min(export, sell_cap or export), tick
@@ -964,9 +968,9 @@ class SystemMachine(RuleBasedStateMachine):
                 if affordable and not (slot and slot.bid_wh):
                     bid_wh, bid_tick = affordable, tick
                     spent[owner] += ceil_cost(affordable, tick_price(tick))
-                    self.world.milestones["standing bid cut to the free balance"] += affordable < wanted
+                    cut = affordable < wanted
             if ask_wh or bid_wh:
-                placed[m] = (ask_wh, ask_tick, bid_wh, bid_tick)
+                placed[m] = (ask_wh, ask_tick, bid_wh, bid_tick, cut)
         return placed
 
     @rule(picks=st.lists(st.integers(0, 3), min_size=0, max_size=4), who=st.integers(0, 10), wait=st.booleans())
@@ -1020,7 +1024,7 @@ class SystemMachine(RuleBasedStateMachine):
         w = self.world
         unsettled = sorted((p, m) for (m, p), s in self.slots.items() if not s.settled)
         if not unsettled:
-            self._read_households(list(w.households), export, imported, 1, False)
+            self._read_households(list(w.households), export, imported, 1)
             return
         period = unsettled[0][0]
         meters = sorted({m for p, m in unsettled if p == period})
@@ -1028,7 +1032,7 @@ class SystemMachine(RuleBasedStateMachine):
             current = (self.now + 1) // AUCTION_PERIOD_SECONDS
             target = max(current, period + 2)
             target += (target - period) % 2  # the same parity: the meter's slot of `period`
-            self._read_households(meters, export, imported, target - current, False)
+            self._read_households(meters, export, imported, target - current)
         elif how == 2 and period not in self.cleared_periods:
             self.wait_until(self._clears_at(period))
             self.send("auction", "clear", (period,), w.stranger, expect_ok=True)
