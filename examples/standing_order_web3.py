@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from eth_account import Account
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -100,7 +99,7 @@ def run(w3: Web3, manifest: dict[str, Any]) -> Fill:
     period_length = market.functions.periodLength().call()
 
     # Two fresh meters (registers from 0 at registration), one per household.
-    meters = [Account.create().address for _ in range(2)]
+    meters = [w3.eth.account.create().address for _ in range(2)]
     register = meter.get_function_by_signature("registerMeter(address,address,uint32,uint256,uint256)")
     for address, owner in zip(meters, (seller, buyer), strict=True):
         chain.send(register(address, owner, REGION, 0, 0), operator)

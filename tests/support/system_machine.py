@@ -732,7 +732,7 @@ class SystemMachine(RuleBasedStateMachine):
         if self.send("auction", "claim", (order_id,), order.trader).ok:
             order.claimed = True
 
-    # ----------------------------------------------------------------------------- the vault
+    # ----------------------------------------------------------------------------- the auction's books
 
     def _observe_auction(self, out: Outcome) -> None:
         """Books what a successful transaction moved through the auction: escrows in; claims,
@@ -795,6 +795,8 @@ class SystemMachine(RuleBasedStateMachine):
             assert word(log["data"], 0) == self.fees_accrued, "fees withdrawn are not the fees accrued"
             self.auction_flow[1] -= self.fees_accrued
             self.fees_accrued = 0
+
+    # ----------------------------------------------------------------------------- the vault
 
     def _account(self, who: int) -> str:
         w = self.world
@@ -1457,14 +1459,14 @@ class SystemMachine(RuleBasedStateMachine):
         assert held_payment == self.auction_flow[1], f"auction payment {held_payment} != {self.auction_flow[1]}"
 
     def _check_vault_reserves(self, got: dict[Any, Any]) -> None:
-        """The vault holds of each token exactly its reserve, the sum of its balances (nothing here sends
-        it a token outside a deposit or a pull)."""
+        """The vault holds of each token exactly its reserve (nothing here sends it a token outside a
+        deposit or a pull), and the balances of every account and market add up to the reserve, none
+        past what a balance holds (so none wrapped below zero either)."""
         vault = self.world.c["vault"].address
         balances = [got[("vault balance", a)] for a in self.vault_holders]
         for i, (token, reserve) in enumerate(zip(("energy", "payment"), got[("vault", "reserves")], strict=True)):
             held = got.get((token, vault), 0)
             assert held == reserve, f"vault {token}: holds {held}, reserve {reserve}"
-            # Every account's and market's balance adds up to the reserve; none passes what a balance holds.
             total = sum(b[i] for b in balances)
             assert total == reserve, f"vault {token}: balances add up to {total}, reserve {reserve}"
             assert reserve <= MAX_VAULT_BALANCE
@@ -1546,13 +1548,13 @@ class SystemMachine(RuleBasedStateMachine):
         one transaction are checked together (their accrual is one number)."""
         open_periods = {o.period for o in self.auction_orders.values() if not o.claimed}
         open_periods |= {p for (_, p), s in self.slots.items() if not s.settled}
+        standing = {p for (_, p) in self.slots}
         pending = []
         for periods, surplus in self.clear_groups:
             if open_periods.intersection(periods):
                 pending.append((periods, surplus))
                 continue
             margin = 0
-            standing = {p for (_, p) in self.slots}
             for period in periods:
                 fills = self.fills.get(period, MarketFills())
                 volume = self.market_volume[period]
