@@ -1,11 +1,18 @@
 """Stateful invariants over the whole deployed system.
 
 A hypothesis RuleBasedStateMachine (tests/support/system_machine.py) drives meters, the order book,
-settlement, the auction, demand response, carbon credits, asset revenue, pauses and parameter
-changes, and after every step checks: every token's total supply equals the balances of every
-account that ever held it; EnergyTrading's escrow equals open orders' remainders plus pending
-transactions plus accrued fees, to the unit; no order is over-filled; the auction's escrow equals
-its unclaimed orders' value plus fees; demand-response rewards paid stay within budgets, and a
+settlement, the auction, the vault (deposits, withdrawals, market approvals), households' standing
+orders (limits set, changed and removed; gateway readings that place and settle them; clearing
+after the reading deadline; settlement batches), demand response, carbon credits, asset revenue,
+pauses and parameter changes, and after every step checks: every token's total supply equals the
+balances of every account that ever held it; the vault's balances add up to its reserve per token,
+which is what it holds; EnergyTrading's escrow equals open orders' remainders plus pending
+transactions plus accrued fees, to the unit; no order is over-filled; the auction's vault balance is
+what came in less what claims, settlements and fee withdrawals paid out; each reading places what
+the limits, caps and free balance allow and settles the meter's interval two before; a paid-out
+market conserves energy (bought = sold = cleared) and money (payments - proceeds = fees accrued);
+nothing is claimed, settled or cleared twice; a step whose calls all reverted moved nothing;
+demand-response rewards paid stay within budgets, and a
 meter's rewarded windows never overlap nor exceed the reduction it measured; carbon
 credits issued equal the credited clean Wh × factor (rounded down); asset revenue claimed stays
 within revenue deposited.
@@ -81,8 +88,17 @@ def test_system_invariants_hold(fuzz_world):
                   ("trading.voidTransaction",), ("auction.submitBid",), ("auction.submitAsk",), ("auction.clear",),
                   ("auction.claim",), ("dr.startEvent",), ("dr.joinEvent",), ("dr.verifyReduction",),
                   ("dr.claimReward", "dr.distributeRewards"), ("shares.depositRevenue",), ("shares.claimRevenue",),
-                  ("carbon.issueCarbonCredits",), ("meter.submitReading", "meter.submitReadings"), parameter_changes):
+                  ("carbon.issueCarbonCredits",), ("meter.submitReading", "meter.submitReadings"), parameter_changes,
+                  ("vault.deposit",), ("vault.withdraw",), ("vault.setMarketApproval",), ("meter.setStandingOrder",),
+                  ("meter.removeStandingOrder",), ("meter.settleStandingOrders",)):
         assert any(fuzz_world.outcomes[f"{name}:ok"] for name in stage), stage
+    # The standing-order world: orders placed (a bid cut to the free balance among them), settled both
+    # ways, markets with standing orders conserved, and the refusals the machine provokes.
+    print(f"milestones: {dict(fuzz_world.milestones)}")
+    for milestone in ("standing orders placed", "standing bid cut to the free balance", "standing orders settled by a reading",
+                      "standing orders settled by a batch", "markets conserved with standing orders", "over-withdrawal refused",
+                      "unapproved order refused", "early clearing refused"):
+        assert fuzz_world.milestones[milestone], milestone
 
 
 def test_coverage_table_marks_functions_without_success():

@@ -244,6 +244,44 @@ def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, sys
     assert (market.cleared, market.clearingPricePerKWh, market.volumeWh) == (True, 190_000, 1_200)
 
 
+def test_the_standing_order_example_prints_the_fill_the_chain_records(system, chain, networks, accounts, capsys):
+    """examples/standing_order_web3.py (web3.py and the manifest alone) against this chain: the seller's
+    2,000 Wh ask at 0.08 and the buyer's 1,500 Wh bid at 0.20 cross on ticks 30 to 150 with 1,500 Wh, so
+    the market clears 1,500 Wh at the midpoint, 0.14 per kWh; the seller nets the 210,000 gross less the
+    0.5 % fee and keeps its 500 unsold Wh, the buyer pays 210,000 out of its 300,000 lock and its energy is
+    retired. Every number the script prints is what the chain records."""
+    fund_local_accounts(system, accounts[0], [accounts[2]])
+    spec = importlib.util.spec_from_file_location("standing_order_example", EXAMPLES / "standing_order_web3.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    vault, market = system.energy_vault, system.energy_auction
+    seller, buyer = accounts[1].address, accounts[2].address
+    assert system.smart_meter.readingMarket() == market.address
+    before = [vault.balancesOf(seller), vault.balancesOf(buyer)]
+    start = chain.blocks.head.number
+
+    fill = example.run(Web3(Web3.HTTPProvider(networks.provider.uri)), build_manifest(chain.chain_id, system.contracts()))
+    printed = capsys.readouterr().out.splitlines()
+
+    info = market.getMarket(fill.period)
+    assert (info.cleared, info.clearingPricePerKWh, info.volumeWh) == (True, 140_000, 1_500)
+    settled = {log.meter: log for log in market.MeteredOrdersSettled.range(start, chain.blocks.head.number + 1)}
+    sold, bought = settled[fill.seller.meter], settled[fill.buyer.meter]
+    gross = 1_500 * 140_000 // 1_000
+    assert (sold.period, sold.soldWh, sold.proceeds, sold.boughtWh) == (fill.period, 1_500, gross - gross * 50 // 10_000, 0)
+    assert (bought.period, bought.boughtWh, bought.paid, bought.soldWh) == (fill.period, 1_500, -(-1_500 * 140_000 // 1_000), 0)
+    after = [vault.balancesOf(seller), vault.balancesOf(buyer)]
+    assert after[0] == (before[0][0] + 500, before[0][1] + sold.proceeds)
+    assert after[1] == (before[1][0], before[1][1] + example.DEPOSIT - bought.paid)
+    assert printed == [
+        f"interval {fill.period}: cleared at {info.clearingPricePerKWh} per kWh, {info.volumeWh} Wh traded",
+        f"seller meter {sold.meter}: sold {sold.soldWh} Wh for {sold.proceeds} after the grid fee",
+        f"buyer meter {bought.meter}: bought {bought.boughtWh} Wh for {bought.paid}",
+        f"seller vault balance: {after[0][0]} Wh, {after[0][1]} payment",
+        f"buyer vault balance: {after[1][0]} Wh, {after[1][1]} payment",
+    ]
+
+
 # ------------------------------------------------------------------------------- the typed classes
 
 

@@ -92,6 +92,15 @@ AUCTION_LEVELS = (-40, 0, 10, 10, 60, 127, 128)
 PRICES = (150_000, 190_000, 200_000, 210_000, 250_000)  # per kWh: a few levels, so orders cross
 AMOUNTS = (1, 999, 10_000, 250_000)
 
+# Households: meters the gateway reads, with standing orders in the reading market (the auction).
+# Owners: traders 0, 1, 0 (two meters of one owner share its free balance within a batch).
+HOUSEHOLD_OWNERS = (0, 1, 0)
+HOUSEHOLD_DEPOSIT = 1_000_000  # payment base units each trader deposits at setup: bids of a few kWh
+# (sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh) as set at setup: a seller, a buyer, both.
+HOUSEHOLD_STANDING = ((60_000, 0, 0, 0), (0, 0, 250_000, 0), (100_500, 300, 199_999, 0))
+AUCTION_TICKS = 256
+MAX_VAULT_BALANCE = 2**112 - 1  # EnergyVault.MAX_RESERVE: one balance and one reserve fit it
+
 
 def ceil_cost(amount_wh: int, price_per_kwh: int) -> int:
     return -(-amount_wh * price_per_kwh // 1_000)
@@ -149,10 +158,13 @@ class SystemWorld:
     holders: dict[str, set[str]]  # token name -> every account that ever held it
     dr_registers: dict[str, int]
     dr_written_interval: int  # the DR meters' last written interval
+    households: list[str]  # meters read by the gateway, with standing orders; owners by HOUSEHOLD_OWNERS
+    household_read_at: dict[str, int]  # each household meter's registration baseline, unix s
     functions: dict[str, list[str]]  # contract name -> its state-changing functions (the coverage table's rows)
     actions: int = 0
     outcomes: Counter = field(default_factory=Counter)  # "contract.function:ok" or ":<custom error>" -> count
     seconds: float = 0.0
+    milestones: Counter = field(default_factory=Counter)  # what the standing-order world reached (the bounded test asks)
 
     def restore(self) -> None:
         """Back to the world as built. Its snapshot predates the test runner's per-test one, which the
@@ -214,6 +226,14 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     shares.safeTransferFrom(traders[0], traders[1], asset_id, 300, b"", sender=traders[0])
     shares.safeTransferFrom(traders[0], traders[2], asset_id, 200, b"", sender=traders[0])
     system.energy_trading.setSettlementWindow(SETTLEMENT_WINDOW_SECONDS, sender=admin)
+    # Households: a meter each (two for traders[0]) with standing orders, and a deposit for their bids.
+    households = [Account.from_key(bytes([0x5F] * 31 + [i + 1])).address for i in range(len(HOUSEHOLD_OWNERS))]
+    for household, owner, limits in zip(households, HOUSEHOLD_OWNERS, HOUSEHOLD_STANDING, strict=True):
+        meter.registerMeter(household, traders[owner], REGION, 0, 0, sender=admin)
+        meter.setStandingOrder(household, *limits, sender=traders[owner])
+    for trader in traders:
+        system.energy_vault.deposit(system.payment_token, HOUSEHOLD_DEPOSIT, sender=trader)
+    household_read_at = {h: int(meter.getMeter(h).lastReadingAt) for h in households}
     chain.mine()
 
     contracts = {
@@ -255,6 +275,8 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
         functions=functions,
         dr_registers=dict(writer.registers_wh),
         dr_written_interval=last_interval,
+        households=households,
+        household_read_at=household_read_at,
     )
     return world
 
@@ -288,6 +310,11 @@ EVENT_JOINED = topic("EventJoined(uint256,address,uint256)")
 REWARD_PAID = topic("RewardPaid(uint256,address,uint256)")
 REVENUE_CLAIMED = topic("RevenueClaimed(uint256,address,uint256)")
 CREDITS_ISSUED = topic("CarbonCreditsIssued(address,address,uint256,uint256,uint256)")
+MARKET_CLEARED = topic("MarketCleared(uint256,uint256,uint256,uint256,uint8,uint256,uint256,uint256,uint256)")
+AUCTION_CLAIMED = topic("OrderClaimed(uint256,address,bool,uint256,uint256,uint256,uint256)")
+METERED_SETTLED = topic("MeteredOrdersSettled(address,uint256,uint256,uint256,uint256,uint256)")
+FEES_WITHDRAWN = topic("FeesWithdrawn(address,uint256)")
+ENERGY_RETIRED = topic("EnergyRetired(address,uint256)")
 
 
 @dataclass
@@ -311,6 +338,46 @@ class AuctionOrder:
     amount_wh: int
     limit: int
     claimed: bool = False
+
+
+@dataclass
+class StandingSlot:
+    """A household meter's standing orders placed in one market (one interval)."""
+
+    owner: str
+    ask_wh: int = 0
+    ask_tick: int = 0
+    bid_wh: int = 0
+    bid_tick: int = 0
+    lock: int = 0  # payment the bid took from the owner's free balance
+    settled: bool = False
+
+
+@dataclass
+class MarketFills:
+    """What a market's claims and settlements paid out: energy bought and sold, money paid and netted."""
+
+    bought_wh: int = 0
+    sold_wh: int = 0
+    paid: int = 0
+    proceeds: int = 0  # what sellers got after the fee
+
+
+def sell_tick(price_per_kwh: int) -> int | None:
+    """A sell limit's tick, rounded up (to the seller's advantage); None above the grid."""
+    tick = 0 if price_per_kwh <= AUCTION_MIN_PRICE else -(-(price_per_kwh - AUCTION_MIN_PRICE) // AUCTION_TICK_SIZE)
+    return tick if tick < AUCTION_TICKS else None
+
+
+def buy_tick(price_per_kwh: int) -> int | None:
+    """A buy limit's tick, rounded down (to the buyer's advantage); None below the grid."""
+    if price_per_kwh < AUCTION_MIN_PRICE:
+        return None
+    return min((price_per_kwh - AUCTION_MIN_PRICE) // AUCTION_TICK_SIZE, AUCTION_TICKS - 1)
+
+
+def tick_price(tick: int) -> int:
+    return AUCTION_MIN_PRICE + tick * AUCTION_TICK_SIZE
 
 
 # ----------------------------------------------------------------------------- the machine
@@ -356,6 +423,31 @@ class SystemMachine(RuleBasedStateMachine):
         self.settlement_window = SETTLEMENT_WINDOW_SECONDS
         self.redeemed = {d: 0 for d in w.devices}
         self.tx_matched_at: dict[int, int] = {}
+        self._init_standing_world()
+
+    def _init_standing_world(self) -> None:
+        """The model of the vault, the households' standing orders and the auction's flows."""
+        w = self.world
+        self.standing = {h: HOUSEHOLD_STANDING[k] for k, h in enumerate(w.households)}
+        self.household_owner = {h: w.traders[HOUSEHOLD_OWNERS[k]] for k, h in enumerate(w.households)}
+        self.household_registers = {h: [0, 0] for h in w.households}  # import, export
+        self.household_last = dict(w.household_read_at)
+        self.approved = {a: True for a in (*w.traders, w.admin, w.stranger)}  # of the auction, in the vault
+        self.slots: dict[tuple[str, int], StandingSlot] = {}  # (meter, period)
+        # The auction's vault balance is what came in (escrows, asks, locks) less what went out (claims,
+        # settlements, retirements, fee withdrawals), from its snapshot value on.
+        base = w.node.calls([(w.c["vault"], "balancesOf", (w.c["auction"].address,)), (w.c["auction"], "accruedFees", ())])
+        self.auction_flow = list(base[0])
+        self.fees_accrued = base[1]
+        self.market_volume: dict[int, int] = {}  # cleared period -> volume traded
+        self.fills: dict[int, MarketFills] = {}
+        self.claimed_orders: set[int] = set()
+        # Markets cleared in one transaction and what the accrued fees grew by in it.
+        self.clear_groups: list[tuple[tuple[int, ...], int]] = []
+        self.vault_holders = sorted({w.admin, *w.traders, w.stranger, *(c.address for c in w.c.values())})
+        self.values_before: dict[Any, Any] | None = None  # the last check's balances
+        self.step_moved = False  # a transaction of this step succeeded
+        self.settled_now: list[tuple[str, int]] = []  # standing orders the last transaction settled
 
     def wait_until(self, timestamp: int) -> None:
         """Time passes until the next block can be at `timestamp` (a device waiting for its slot, a
@@ -384,6 +476,8 @@ class SystemMachine(RuleBasedStateMachine):
         self.now += 1
         if out.ok:
             self._collect_holders(out)
+            self._observe_auction(out)
+            self.step_moved = True
 
     def _collect_holders(self, out: Outcome) -> None:
         c = self.world.c
@@ -637,6 +731,316 @@ class SystemMachine(RuleBasedStateMachine):
         order = self.auction_orders[order_id]
         if self.send("auction", "claim", (order_id,), order.trader).ok:
             order.claimed = True
+
+    # ----------------------------------------------------------------------------- the auction's books
+
+    def _observe_auction(self, out: Outcome) -> None:
+        """Books what a successful transaction moved through the auction: escrows in; claims,
+        standing settlements (with the energy they retired) and fee withdrawals out; the markets it
+        cleared and what their clearing accrued. Nothing is claimed, settled or cleared twice."""
+        w, auction = self.world, self.world.c["auction"]
+        cleared = []
+        for log in out.events(auction, MARKET_CLEARED):
+            period = topic_int(log, 1)
+            assert period not in self.market_volume, f"market {period} cleared twice"
+            self.market_volume[period] = word(log["data"], 2)
+            self.cleared_periods.add(period)
+            cleared.append(period)
+        if cleared:
+            fees = w.node.call(auction, "accruedFees")
+            assert fees >= self.fees_accrued, f"clearing {cleared} lowered the accrued fees"
+            self.clear_groups.append((tuple(cleared), fees - self.fees_accrued))
+            self.fees_accrued = fees
+        for log in out.events(auction, AUCTION_SUBMITTED):
+            is_bid, amount, limit, escrow = (word(log["data"], i) for i in range(4))
+            assert escrow == (ceil_cost(amount, limit) if is_bid else amount), f"order {topic_int(log, 1)}: escrow {escrow}"
+            self.auction_flow[1 if is_bid else 0] += escrow
+        for log in out.events(auction, AUCTION_CLAIMED):
+            order_id = topic_int(log, 1)
+            assert order_id not in self.claimed_orders, f"order {order_id} claimed twice"
+            self.claimed_orders.add(order_id)
+            is_bid, filled, payment, fee, refund = (word(log["data"], i) for i in range(5))
+            fills = self.fills.setdefault(order_id >> 64, MarketFills())
+            if is_bid:
+                fills.bought_wh += filled
+                fills.paid += payment
+                self.auction_flow[0] -= filled
+                self.auction_flow[1] -= refund
+            else:
+                fills.sold_wh += filled
+                fills.proceeds += payment - fee
+                self.auction_flow[0] -= refund
+                self.auction_flow[1] -= payment - fee
+        retired = 0
+        for log in out.events(auction, METERED_SETTLED):
+            key = (topic_address(log, 1), topic_int(log, 2))
+            slot = self.slots.get(key)
+            assert slot is not None and (slot.ask_wh or slot.bid_wh), f"standing orders {key} settled, none placed"
+            assert not slot.settled, f"standing orders {key} settled twice"
+            slot.settled = True
+            sold, proceeds, bought, paid = (word(log["data"], i) for i in range(4))
+            assert sold <= slot.ask_wh and bought <= slot.bid_wh and paid <= slot.lock, (key, slot, sold, bought, paid)
+            fills = self.fills.setdefault(key[1], MarketFills())
+            fills.sold_wh += sold
+            fills.proceeds += proceeds
+            fills.bought_wh += bought
+            fills.paid += paid
+            self.auction_flow[0] -= slot.ask_wh - sold + bought  # unsold energy back, bought energy retired
+            self.auction_flow[1] -= proceeds + slot.lock - paid
+            retired += bought
+            self.settled_now.append(key)
+        retired_logged = sum(word(log["data"], 0) for log in out.events(w.c["vault"], ENERGY_RETIRED))
+        assert retired_logged == retired, f"retired {retired_logged} Wh, standing bids bought {retired}"
+        for log in out.events(auction, FEES_WITHDRAWN):
+            assert word(log["data"], 0) == self.fees_accrued, "fees withdrawn are not the fees accrued"
+            self.auction_flow[1] -= self.fees_accrued
+            self.fees_accrued = 0
+
+    # ----------------------------------------------------------------------------- the vault
+
+    def _account(self, who: int) -> str:
+        w = self.world
+        return (*w.traders, w.stranger)[who]
+
+    @rule(who=st.integers(0, 3), energy=st.booleans(), amount=st.sampled_from((1, 50_000, HOUSEHOLD_DEPOSIT, 10**30)))
+    def vault_deposit(self, who: int, energy: bool, amount: int) -> None:
+        """A trader (or the stranger) deposits from its wallet; 10**30 is more than any wallet holds."""
+        w = self.world
+        account, token = self._account(who), w.c["energy" if energy else "payment"]
+        wallet = w.node.call(token, "balanceOf", account)
+        out = self.send("vault", "deposit", (token.address, amount), account, expect_ok=amount <= wallet)
+        assert out.ok == (amount <= wallet), f"deposit of {amount} from a wallet of {wallet}: {out.error}"
+
+    @rule(who=st.integers(0, 3), energy=st.booleans(), share=st.sampled_from((1, 2, 10, 0)), to_other=st.booleans())
+    def vault_withdraw(self, who: int, energy: bool, share: int, to_other: bool) -> None:
+        """All, half or a tenth of a balance, to the wallet or to another address; share 0: one unit
+        more than the balance, which the vault refuses."""
+        w = self.world
+        account, token = self._account(who), w.c["energy" if energy else "payment"]
+        held = w.node.call(w.c["vault"], "balancesOf", account)[0 if energy else 1]
+        amount = held + 1 if share == 0 or held == 0 else max(held // share, 1)
+        to = w.stranger if to_other else account
+        out = self.send("vault", "withdraw", (token.address, amount, to), account, expect_ok=amount <= held)
+        if amount > held:
+            assert out.error == ("InsufficientEnergy" if energy else "InsufficientPayment"), out.error
+            w.milestones["over-withdrawal refused"] += 1
+
+    @rule(who=st.integers(0, 4), approve=st.sampled_from((True, True, True, False)), registered=st.integers(0, 9))
+    def market_approval(self, who: int, approve: bool, registered: int) -> None:
+        """An account approves the auction in the vault, or revokes it; registered 0: a contract that is
+        no market, which the vault refuses."""
+        w = self.world
+        account = (*w.traders, w.admin, w.stranger)[who]
+        market = w.c["auction"] if registered else w.c["carbon"]
+        out = self.send("vault", "setMarketApproval", (market.address, approve), account, expect_ok=bool(registered))
+        if registered:
+            self.approved[account] = approve
+        else:
+            assert out.error == "NotMarket", out.error
+
+    @rule(who=st.integers(0, 2), is_bid=st.booleans())
+    def unapproved_order(self, who: int, is_bid: bool) -> None:
+        """A trader that revoked the auction's approval orders, and the vault refuses the auction's take;
+        a trader still approving it revokes first (a step of its own)."""
+        w = self.world
+        trader = w.traders[who]
+        if self.approved[trader]:
+            self.market_approval(who, False, 1)
+            return
+        period = (self.now + 1) // AUCTION_PERIOD_SECONDS + 2
+        paused = w.node.call(w.c["auction"], "paused")
+        out = self.send("auction", "submitBid" if is_bid else "submitAsk", (period, 1_000, tick_price(AUCTION_MID_TICK)), trader)
+        assert out.error == ("EnforcedPause" if paused else "MarketNotApproved"), out.error
+        w.milestones["unapproved order refused"] += not paused
+
+    # ----------------------------------------------------------------------------- standing orders
+
+    @rule(
+        k=st.integers(0, 2),
+        sell=st.sampled_from((0, 60_000, 60_000, 128_500, 10**9)),
+        sell_cap=st.sampled_from((0, 0, 300)),
+        buy=st.sampled_from((0, 250_000, 250_000, 99_999, 10)),
+        buy_cap=st.sampled_from((0, 0, 500)),
+        by_owner=st.integers(0, 9),
+        change=st.integers(0, 7),
+    )
+    def standing_limits(self, k: int, sell: int, sell_cap: int, buy: int, buy_cap: int, by_owner: int, change: int) -> None:
+        """A household's owner sets or changes its limits (off the grid now and then; by someone else:
+        refused); change 0: removes them; 1 and 2: a price or a cap out of range, refused."""
+        w = self.world
+        meter = w.households[k]
+        sender = self.household_owner[meter] if by_owner else w.traders[2]  # traders[2] owns no household
+        if not change:
+            out = self.send("meter", "removeStandingOrder", (meter,), sender, expect_ok=bool(by_owner))
+            limits = (0, 0, 0, 0)
+        else:
+            limits = (2**96 if change == 1 else sell, sell_cap, buy, 2**32 if change == 2 else buy_cap)
+            out = self.send("meter", "setStandingOrder", (meter, *limits), sender, expect_ok=bool(by_owner) and change > 2)
+        if out.ok:
+            self.standing[meter] = limits
+        else:
+            assert out.error == ("StandingOrderOutOfRange" if by_owner else "NotMeterOwner"), out.error
+
+    @rule(
+        mask=st.integers(1, 7),
+        export=st.sampled_from((0, 400, 20_000)),
+        imported=st.sampled_from((0, 300, 40_000)),
+        jump=st.sampled_from((0, 1, 1, 2)),
+        back=st.integers(0, 3),
+    )
+    def household_readings(self, mask: int, export: int, imported: int, jump: int, back: int) -> None:
+        """The gateway reads some households `jump` intervals on; back 1: at the last second of the
+        interval before, whose market still takes readings until its deadline; back 2: of the interval
+        two before, whose market takes none."""
+        meters = [h for k, h in enumerate(self.world.households) if mask >> k & 1]
+        self._read_households(meters, export, imported, jump, back if back < 3 else 0)
+
+    def _read_households(self, meters: list[str], export: int, imported: int, jump: int, back: int = 0) -> None:
+        """One gateway batch, `jump` intervals on (back n: timed at the last second of the n-th interval
+        before the current one, if the meters' last readings allow): each meter adds `export` and
+        `imported` Wh (the first meter a third of them, so that the sides differ). Predicts what each
+        reading places (the limits rounded to the owner's advantage, the caps, a bid cut to what the
+        owner's free balance covers, the skips) and which earlier intervals it settles (a meter's slot
+        of the same parity), then books what it placed."""
+        w = self.world
+        earliest = max(self.household_last[m] for m in meters) + self.min_reading_interval
+        if earliest - self.now < 2 * 3_600:  # else the rate limit refuses the batch, as it should
+            period = (self.now + 1) // AUCTION_PERIOD_SECONDS + jump
+            self.wait_until(max(earliest, period * AUCTION_PERIOD_SECONDS if jump else 0))
+        block_ts = self.now + 1
+        ts = block_ts
+        if back and (block_ts // AUCTION_PERIOD_SECONDS - back + 1) * AUCTION_PERIOD_SECONDS - 1 >= earliest:
+            ts = (block_ts // AUCTION_PERIOD_SECONDS - back + 1) * AUCTION_PERIOD_SECONDS - 1
+        period = ts // AUCTION_PERIOD_SECONDS
+        amounts = [(export // 3, imported // 3) if i == 0 else (export, imported) for i in range(len(meters))]
+        readings = []
+        for m, (e, i) in zip(meters, amounts, strict=True):
+            cons, prod = self.household_registers[m]
+            readings.append((ts, cons + i, prod + e, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE))
+        owners = sorted({self.household_owner[m] for m in meters})
+        free = dict(zip(owners, (b[1] for b in w.node.calls([(w.c["vault"], "balancesOf", (o,)) for o in owners])), strict=True))
+        placed = self._expected_placements(meters, amounts, period, block_ts, free)
+        trading = {m for m in meters if self.standing[m][0] or self.standing[m][2]}
+        due = {(m, p) for (m, p), s in self.slots.items() if m in trading and not s.settled and p % 2 == period % 2 and p != period}
+        self.settled_now = []
+        out = self.send("meter", "submitReadings", (meters, readings), w.admin)
+        if not out.ok:
+            return
+        for m, r in zip(meters, readings, strict=True):
+            self.household_registers[m] = [r[1], r[2]]
+            self.household_last[m] = ts
+        assert set(self.settled_now) == due, f"reading of period {period} settled {self.settled_now}, due {due}"
+        w.milestones["standing orders settled by a reading"] += len(due)
+        w.milestones["readings after their market closed"] += period + 1 < block_ts // AUCTION_PERIOD_SECONDS
+        for m, (ask_wh, ask_tick, bid_wh, bid_tick, cut) in placed.items():
+            w.milestones["standing bid cut to the free balance"] += cut
+            slot = self.slots.setdefault((m, period), StandingSlot(self.household_owner[m]))
+            if ask_wh:
+                slot.ask_wh, slot.ask_tick = ask_wh, ask_tick
+                self.auction_flow[0] += ask_wh
+            if bid_wh:
+                lock = ceil_cost(bid_wh, tick_price(bid_tick))
+                slot.bid_wh, slot.bid_tick, slot.lock = bid_wh, bid_tick, lock
+                self.auction_flow[1] += lock
+            w.milestones["standing orders placed"] += 1
+
+    def _expected_placements(
+        self, meters: list[str], amounts: list[tuple[int, int]], period: int, block_ts: int, free: dict[str, int]
+    ) -> dict[str, tuple[int, int, int, int, bool]]:
+        """Per meter, the (ask Wh, ask tick, bid Wh, bid tick, whether the bid was cut to the free
+        balance) its reading places, as IMeteredMarket specifies; meters that place nothing are left out."""
+        market_open = block_ts < self._clears_at(period) and period not in self.cleared_periods
+        spent: Counter = Counter()  # what the batch's bids locked of each owner's free balance
+        placed = {}
+        for m, (export, imported) in zip(meters, amounts, strict=True):
+            sell, sell_cap, buy, buy_cap = self.standing[m]
+            owner = self.household_owner[m]
+            if not (sell or buy) or not (export or imported) or not self.approved[owner] or not market_open:
+                continue
+            slot = self.slots.get((m, period))
+            ask_wh, ask_tick, bid_wh, bid_tick, cut = 0, 0, 0, 0, False
+            tick = sell_tick(sell)
+            if sell and export and tick is not None and not (slot and slot.ask_wh):
+                ask_wh, ask_tick = min(export, sell_cap or export), tick
+            tick = buy_tick(buy)
+            if buy and imported and tick is not None:
+                wanted = min(imported, buy_cap or imported)
+                left = free[owner] - spent[owner]
+                affordable = min(wanted, left * 1_000 // tick_price(tick) if left > 0 else 0)
+                if affordable and not (slot and slot.bid_wh):
+                    bid_wh, bid_tick = affordable, tick
+                    spent[owner] += ceil_cost(affordable, tick_price(tick))
+                    cut = affordable < wanted
+            if ask_wh or bid_wh:
+                placed[m] = (ask_wh, ask_tick, bid_wh, bid_tick, cut)
+        return placed
+
+    @rule(picks=st.lists(st.integers(0, 3), min_size=0, max_size=4), who=st.integers(0, 10), wait=st.booleans())
+    def settle_standing(self, picks: list[int], who: int, wait: bool) -> None:
+        """Anyone settles households' standing orders whose markets may clear (3: an address that is
+        no meter; no pick: an empty batch)."""
+        w = self.world
+        meters = [(*w.households, w.stranger)[p] for p in picks]
+        open_slots = [p for (m, p), s in self.slots.items() if m in meters and not s.settled]
+        if wait and open_slots:
+            self.wait_until(self._clears_at(min(open_slots)))
+        self._settle_households(meters, self.actor(who))
+
+    def _settle_households(self, meters: list[str], sender: str) -> None:
+        w = self.world
+        due = {key for key, s in self.slots.items() if key[0] in meters and not s.settled and self._clears_at(key[1]) <= self.now + 1}
+        self.settled_now = []
+        expected_error = "EmptyBatch" if not meters else "MeterUnknown" if w.stranger in meters else None
+        out = self.send("meter", "settleStandingOrders", (meters,), sender, expect_ok=expected_error is None)
+        if out.ok:
+            assert set(self.settled_now) == due, f"settled {self.settled_now}, due {due}"
+            w.milestones["standing orders settled by a batch"] += len(due)
+        else:
+            assert out.error == expected_error, out.error
+
+    @rule(early=st.integers(0, 3), pick=st.integers(0, 10**6))
+    def standing_clear(self, early: int, pick: int) -> None:
+        """Anyone clears a market households placed in, at its clearing time (the period's end plus the
+        reading deadline); early 0: a second before it, which the market refuses."""
+        w = self.world
+        periods = sorted({p for (_, p) in self.slots if p not in self.cleared_periods}) or [(self.now + 1) // AUCTION_PERIOD_SECONDS]
+        period = self.pick(periods, pick)
+        clears_at = self._clears_at(period)
+        if early == 0 and self.now + 1 < clears_at:
+            self.wait_until(clears_at - 1)
+            out = self.send("auction", "clear", (period,), w.stranger)
+            assert out.error == "GateNotClosed", out.error
+            w.milestones["early clearing refused"] += 1
+            return
+        self.wait_until(clears_at)
+        cleared = period in self.cleared_periods
+        out = self.send("auction", "clear", (period,), w.stranger, expect_ok=not cleared)
+        assert out.ok or out.error == "MarketAlreadyCleared", out.error
+
+    @rule(how=st.integers(0, 2), export=st.sampled_from((400, 20_000)), imported=st.sampled_from((300, 40_000)))
+    def standing_step(self, how: int, export: int, imported: int) -> None:
+        """The households' interval market one transaction a step: the earliest unsettled interval, once
+        its market may clear, is settled (how 0: by the meters' next-but-one reading; 1: a settlement
+        batch by anyone; 2: its market cleared first, then a batch); else every household's next reading
+        places its export and import."""
+        w = self.world
+        unsettled = sorted((p, m) for (m, p), s in self.slots.items() if not s.settled)
+        if not unsettled:
+            self._read_households(list(w.households), export, imported, 1)
+            return
+        period = unsettled[0][0]
+        meters = sorted({m for p, m in unsettled if p == period})
+        if how == 0:
+            current = (self.now + 1) // AUCTION_PERIOD_SECONDS
+            target = max(current, period + 2)
+            target += (target - period) % 2  # the same parity: the meter's slot of `period`
+            self._read_households(meters, export, imported, target - current)
+        elif how == 2 and period not in self.cleared_periods:
+            self.wait_until(self._clears_at(period))
+            self.send("auction", "clear", (period,), w.stranger, expect_ok=True)
+        else:
+            self.wait_until(self._clears_at(period))
+            self._settle_households(meters, w.stranger)
 
     # ----------------------------------------------------------------------------- demand response
 
@@ -970,6 +1374,11 @@ class SystemMachine(RuleBasedStateMachine):
             reads.append((("metered", meter), c["meter"], "getMeteredEnergy", (meter,)))
         reads.append((("retired", "carbon"), c["carbon"], "totalRetired", ()))
         reads.append((("revenue", "info"), c["shares"], "getRevenue", (w.asset_id,)))
+        reads += [(("vault balance", a), c["vault"], "balancesOf", (a,)) for a in self.vault_holders]
+        reads += [(("approved", a), c["vault"], "isMarketApproved", (a, c["auction"].address)) for a in sorted(self.approved)]
+        for meter in w.households:
+            reads.append((("standing", meter), c["meter"], "getStandingOrder", (meter,)))
+            reads.append((("metered orders", meter), c["auction"], "getMeteredOrders", (meter,)))
         return reads
 
     def _check(self, got: dict[Any, Any]) -> None:
@@ -984,6 +1393,9 @@ class SystemMachine(RuleBasedStateMachine):
         self._check_one_reward_per_reduction(got)
         self._check_carbon_credits(got)
         self._check_asset_revenue(got)
+        self._check_standing_orders(got)
+        self._check_market_conservation()
+        self._check_reverts_moved_nothing(got)
 
     def _check_token_supplies(self, got: dict[Any, Any]) -> None:
         """Total supply of every token = sum of balances of every account that ever held it."""
@@ -1028,37 +1440,36 @@ class SystemMachine(RuleBasedStateMachine):
         assert got[("payment", "@trading")] == payment_escrow, f"trading payment {got[('payment', '@trading')]} != {payment_escrow}"
 
     def _check_auction_escrow(self, got: dict[Any, Any]) -> None:
-        """Auction escrow (its vault balance) = unclaimed orders' value + accrued fees (and rounding surplus)."""
-        a_energy, a_payment = 0, got[("auction", "fees")]
+        """The auction's vault balance is what came in (firm escrows, standing asks and bid locks) less
+        what went out (claims, standing settlements and the energy they retired, fee withdrawals), and
+        its accrued fees are what its clearings accrued less what was withdrawn. An unclaimed order of a
+        cleared market is owed exactly the rest of its escrow."""
         for order_id, o in self.auction_orders.items():
-            if o.claimed:
-                continue
-            if o.period not in self.cleared_periods:
-                a_energy += 0 if o.is_bid else o.amount_wh
-                a_payment += ceil_cost(o.amount_wh, o.limit) if o.is_bid else 0
+            if o.claimed or o.period not in self.cleared_periods:
                 continue
             filled, payment, fee, refund, claimed = got[("aorder", order_id)]
             assert not claimed
             if o.is_bid:
-                # Its payment became the asks' proceeds and the fees at clearing: it is owed its refund only.
-                assert payment + refund == ceil_cost(o.amount_wh, o.limit)
-                a_energy += filled
-                a_payment += refund
+                assert payment + refund == ceil_cost(o.amount_wh, o.limit), f"order {order_id}: {got[('aorder', order_id)]}"
             else:
-                assert filled + refund == o.amount_wh and fee <= payment
-                a_energy += refund
-                a_payment += payment - fee
+                assert filled + refund == o.amount_wh and fee <= payment, f"order {order_id}: {got[('aorder', order_id)]}"
+        assert got[("auction", "fees")] == self.fees_accrued, f"auction fees {got[('auction', 'fees')]} != {self.fees_accrued}"
         held_energy, held_payment = got[("vault", "@auction")]
-        assert held_energy == a_energy, f"auction energy {held_energy} != {a_energy}"
-        assert held_payment == a_payment, f"auction payment {held_payment} != {a_payment}"
+        assert held_energy == self.auction_flow[0], f"auction energy {held_energy} != {self.auction_flow[0]}"
+        assert held_payment == self.auction_flow[1], f"auction payment {held_payment} != {self.auction_flow[1]}"
 
     def _check_vault_reserves(self, got: dict[Any, Any]) -> None:
-        """The vault holds of each token exactly its reserve, the sum of its balances (nothing here sends
-        it a token outside a deposit or a pull)."""
+        """The vault holds of each token exactly its reserve (nothing here sends it a token outside a
+        deposit or a pull), and the balances of every account and market add up to the reserve, none
+        past what a balance holds (so none wrapped below zero either)."""
         vault = self.world.c["vault"].address
-        for token, reserve in zip(("energy", "payment"), got[("vault", "reserves")], strict=True):
+        balances = [got[("vault balance", a)] for a in self.vault_holders]
+        for i, (token, reserve) in enumerate(zip(("energy", "payment"), got[("vault", "reserves")], strict=True)):
             held = got.get((token, vault), 0)
             assert held == reserve, f"vault {token}: holds {held}, reserve {reserve}"
+            total = sum(b[i] for b in balances)
+            assert total == reserve, f"vault {token}: balances add up to {total}, reserve {reserve}"
+            assert reserve <= MAX_VAULT_BALANCE
 
     def _check_demand_response(self, got: dict[Any, Any]) -> None:
         """Demand response: paid ≤ reserved ≤ budget; the contract holds what is neither paid nor refunded."""
@@ -1114,6 +1525,53 @@ class SystemMachine(RuleBasedStateMachine):
         assert (deposited, claimed) == (self.revenue_deposited, self.revenue_claimed)
         assert claimed <= deposited
         assert got[("payment", "@shares")] == deposited - claimed
+
+    def _check_standing_orders(self, got: dict[Any, Any]) -> None:
+        """Approvals and standing limits are what the model set; each household's two interval slots
+        hold exactly the orders the model placed there, settled when the model saw them settled."""
+        for account, approved in self.approved.items():
+            assert got[("approved", account)] == approved, f"{account}: approval {got[('approved', account)]}, model {approved}"
+        for meter in self.world.households:
+            assert tuple(got[("standing", meter)]) == self.standing[meter], f"{meter}: limits {got[('standing', meter)]}"
+            for period, settled, ask_wh, ask_tick, _ask_before, bid_wh, bid_tick, _bid_before in got[("metered orders", meter)]:
+                slot = self.slots.get((meter, period))
+                if slot is None:
+                    assert ask_wh == bid_wh == 0, f"{meter}: orders in period {period} the model did not place"
+                    continue
+                expected = (slot.ask_wh, slot.ask_tick, slot.bid_wh, slot.bid_tick, slot.settled)
+                assert (ask_wh, ask_tick, bid_wh, bid_tick, settled) == expected, f"{meter}, period {period}: {expected} expected"
+
+    def _check_market_conservation(self) -> None:
+        """Once every order of a market is paid out (cleared, firm orders claimed, standing orders
+        settled): energy bought = energy sold = the volume it cleared, and what buyers paid less what
+        sellers netted is what its clearing accrued (grid fees and rounding surplus). Markets cleared in
+        one transaction are checked together (their accrual is one number)."""
+        open_periods = {o.period for o in self.auction_orders.values() if not o.claimed}
+        open_periods |= {p for (_, p), s in self.slots.items() if not s.settled}
+        standing = {p for (_, p) in self.slots}
+        pending = []
+        for periods, surplus in self.clear_groups:
+            if open_periods.intersection(periods):
+                pending.append((periods, surplus))
+                continue
+            margin = 0
+            for period in periods:
+                fills = self.fills.get(period, MarketFills())
+                volume = self.market_volume[period]
+                assert fills.bought_wh == fills.sold_wh == volume, f"market {period}: {fills}, cleared {volume}"
+                margin += fills.paid - fills.proceeds
+                self.world.milestones["markets conserved" + (" with standing orders" if period in standing else "")] += 1
+            assert margin == surplus, f"markets {periods}: paid - proceeds {margin}, fees accrued {surplus}"
+        self.clear_groups = pending
+
+    def _check_reverts_moved_nothing(self, got: dict[Any, Any]) -> None:
+        """A step whose transactions all reverted (or that sent none) moved no token and no vault balance."""
+        values = {k: v for k, v in got.items() if k[0] in ("energy", "payment", "carbon", "shares", "vault balance", "vault")}
+        if self.values_before is not None and not self.step_moved:
+            moved = {k for k, v in self.values_before.items() if values.get(k) != v}
+            assert not moved, f"a step without a successful transaction moved {sorted(moved, key=str)}"
+        self.values_before = values
+        self.step_moved = False
 
 
 def run_settings_summary(world: SystemWorld) -> str:
