@@ -312,7 +312,7 @@ REVENUE_CLAIMED = topic("RevenueClaimed(uint256,address,uint256)")
 CREDITS_ISSUED = topic("CarbonCreditsIssued(address,address,uint256,uint256,uint256)")
 MARKET_CLEARED = topic("MarketCleared(uint256,uint256,uint256,uint256,uint8,uint256,uint256,uint256,uint256)")
 AUCTION_CLAIMED = topic("OrderClaimed(uint256,address,bool,uint256,uint256,uint256,uint256)")
-METERED_SETTLED = topic("MeteredOrdersSettled(address,uint256,uint256,uint256,uint256,uint256)")
+METERED_SETTLED = topic("MeteredOrdersSettled(address,uint256,uint256,uint256,uint256,uint256,uint256,uint256)")
 FEES_WITHDRAWN = topic("FeesWithdrawn(address,uint256)")
 ENERGY_RETIRED = topic("EnergyRetired(address,uint256)")
 
@@ -773,12 +773,13 @@ class SystemMachine(RuleBasedStateMachine):
                 self.auction_flow[1] -= payment - fee
         retired = 0
         for log in out.events(auction, METERED_SETTLED):
-            key = (topic_address(log, 1), topic_int(log, 2))
+            key = (topic_address(log, 1), word(log["data"], 0))
             slot = self.slots.get(key)
             assert slot is not None and (slot.ask_wh or slot.bid_wh), f"standing orders {key} settled, none placed"
             assert not slot.settled, f"standing orders {key} settled twice"
             slot.settled = True
-            sold, proceeds, bought, paid = (word(log["data"], i) for i in range(4))
+            ask_wh, sold, proceeds, bid_wh, bought, paid = (word(log["data"], i) for i in range(1, 7))
+            assert (ask_wh, bid_wh) == (slot.ask_wh, slot.bid_wh), f"standing orders {key} settled other amounts"
             assert sold <= slot.ask_wh and bought <= slot.bid_wh and paid <= slot.lock, (key, slot, sold, bought, paid)
             fills = self.fills.setdefault(key[1], MarketFills())
             fills.sold_wh += sold
