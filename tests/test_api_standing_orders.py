@@ -181,11 +181,12 @@ def test_refused_signatures_and_limits_get_their_4xx_and_nothing_is_sent(
     sent = relayer.nonce
 
     body = signed_limits(http, seller_meter, buyer, sellPricePerKWh=SELL_PRICE)  # not the owner's key
-    problem(http.post(f"{API}/meters/{seller_meter}/standing-order", json=body), 403, "InvalidStandingOrderSignature")
+    refused = problem(http.post(f"{API}/meters/{seller_meter}/standing-order", json=body), 403, "InvalidStandingOrderSignature")
+    assert "not the meter owner's" in refused["message"] and refused["details"] == {"meter": seller_meter, "owner": seller.address}
     past = chain.pending_timestamp - 1
     body = signed_limits(http, seller_meter, seller, sellPricePerKWh=SELL_PRICE, deadline=past)
     expired = problem(http.post(f"{API}/meters/{seller_meter}/standing-order", json=body), 400, "StandingOrderSignatureExpired")
-    assert expired["details"] == {"meter": seller_meter, "deadline": past}
+    assert expired["details"] == {"meter": seller_meter, "deadline": past} and "deadline has passed" in expired["message"]
     stranger = accounts.generate_test_account().address
     problem(http.post(f"{API}/meters/{stranger}/standing-order/typed-data", json={"sellPricePerKWh": 1}), 404, "MeterUnknown")
     problem(http.get(f"{API}/meters/{stranger}/standing-order"), 404, "MeterUnknown")
