@@ -63,6 +63,9 @@ PUBLIC: dict[str, str] = {
     "EnergyTrading.withdrawOwed": "pays the caller only what a refused payout credited to it (NothingOwed otherwise)",
     "Settlement.withdrawOwed": "the same function, listed under Settlement's name too",
     "SmartMeter.submitSignedReadings": "any relayer: each reading's meter signature (EIP-712, nonce, deadline) is the authorization",
+    "SmartMeter.setStandingOrderBySig": (
+        "any relayer: the meter owner's EIP-712 signature (nonce, deadline) is the authorization"
+    ),
     "SmartMeter.settleStandingOrders": "keepers settle the meters' cleared standing orders; fills go to the meters' owners only",
     "EnergyVault.deposit": "the caller's own tokens into its own vault balance",
     "EnergyVault.depositWithPermit": "as deposit, after the caller's own EIP-2612 permit",

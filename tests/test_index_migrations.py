@@ -19,6 +19,7 @@ from energy_grid.index.models import Base, DemandEventStarted, EmergencyModeChan
 from energy_grid.index.store import MIGRATIONS_DIR
 
 FIRST, DR_REGION, EMERGENCY_REGION = "0001", "0002_dr_event_region", "0003_emergency_region"
+METERED_ORDERS = "0004_metered_orders_settled"
 TX_HASH = "0x" + "ab" * 32
 OPERATOR = "0x" + "11" * 20
 MODEL_TABLES = set(Base.metadata.tables)
@@ -61,7 +62,7 @@ def tables(index: EventIndex) -> set[str]:
 
 def test_each_revision_builds_only_what_it_added(index):
     index.upgrade(FIRST)
-    assert tables(index) == MODEL_TABLES
+    assert tables(index) == MODEL_TABLES - {"metered_orders_settled"}
     assert "region_id" not in columns(index, "dr_event_started")
     assert "region_id" not in columns(index, "grid_emergency_mode_changed")
     assert indexes(index, "grid_emergency_mode_changed") == set()
@@ -74,6 +75,11 @@ def test_each_revision_builds_only_what_it_added(index):
     index.upgrade(EMERGENCY_REGION)
     assert "region_id" in columns(index, "grid_emergency_mode_changed")
     assert indexes(index, "grid_emergency_mode_changed") == {"ix_grid_emergency_mode_changed_region_id"}
+    assert "metered_orders_settled" not in tables(index)
+
+    index.upgrade(METERED_ORDERS)
+    assert tables(index) == MODEL_TABLES
+    assert indexes(index, "metered_orders_settled") == {"ix_metered_orders_settled_meter"}
 
 
 def test_the_newest_revision_is_the_models_schema(index):
@@ -146,7 +152,7 @@ def test_every_revision_can_be_taken_back(index):
 def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
     """The models grow a column and a table marked with a new revision: the revisions before it
     build what they did, the new one adds both, and taking it back removes them."""
-    later = "0004_tariffs"
+    later = "0005_tariffs"
     metadata = sa.MetaData()
     for table in Base.metadata.sorted_tables:
         table.to_metadata(metadata)
@@ -158,16 +164,16 @@ def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_d
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "versions" / f"{later}.py").write_text(
-        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {EMERGENCY_REGION!r}\n"
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {METERED_ORDERS!r}\n"
         "upgrade, downgrade = build.steps(revision)\n"
     )
     monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
 
-    index.upgrade(EMERGENCY_REGION)
+    index.upgrade(METERED_ORDERS)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     index.upgrade()
     assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
     assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
-    index.downgrade(EMERGENCY_REGION)
+    index.downgrade(METERED_ORDERS)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     assert differences(index) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from energy_grid.signed_readings import sign_reading
+from energy_grid.signed_vault import STANDING_ORDER_TYPEHASH, StandingLimits, sign_standing_order
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, log, reverts
@@ -408,3 +409,79 @@ def test_settle_standing_orders_refusals(smart_meter, vault, meter, admin, readi
         smart_meter.settleStandingOrders([meter] * (MAX_BATCH_SIZE + 1), sender=stranger)
     with reverts(smart_meter.MeterUnknown, meter=stranger.address):
         smart_meter.settleStandingOrders([meter, stranger.address], sender=stranger)
+
+
+# ----------------------------------------------------------------------------- relayed standing orders
+
+
+def signed_limits(smart_meter, chain, signer, limits, nonce=0, deadline=None):
+    """setStandingOrderBySig's arguments: `limits` signed by `signer` at `nonce`, valid an hour by default."""
+    deadline = chain.pending_timestamp + 3_600 if deadline is None else deadline
+    signature = sign_standing_order(limits, nonce, deadline, signer.private_key, smart_meter.address, chain.chain_id)
+    return (*limits.args(), deadline, signature)
+
+
+def test_standing_order_typehash_matches_the_client(smart_meter):
+    assert bytes(smart_meter.STANDING_ORDER_TYPEHASH()) == STANDING_ORDER_TYPEHASH
+
+
+def test_a_relayer_sets_and_removes_the_owners_signed_limits(smart_meter, wired, meter, owner, stranger, chain):
+    limits = StandingLimits(meter, 180_000, 2_000, 120_000, 0)
+    tx = smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, limits), sender=stranger)
+    assert_logs(
+        tx,
+        delivery_set(smart_meter, meter, owner.address, True),
+        standing_set(smart_meter, meter, owner.address, 180_000, 2_000, 120_000, 0),
+    )
+    assert smart_meter.getStandingOrder(meter) == (180_000, 2_000, 120_000, 0)
+    assert smart_meter.standingOrderNonces(owner) == 1
+    # Both prices 0: removed, at the next nonce.
+    tx = smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(meter), 1), sender=stranger)
+    assert_logs(tx, log(smart_meter.StandingOrderRemoved, meter=meter, owner=owner.address))
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+    assert smart_meter.standingOrderNonces(owner) == 2
+
+
+def test_a_signed_standing_order_is_used_once(smart_meter, wired, meter, owner, stranger, chain):
+    args = signed_limits(smart_meter, chain, owner, StandingLimits(meter, 180_000))
+    smart_meter.setStandingOrderBySig(*args, sender=stranger)
+    smart_meter.removeStandingOrder(meter, sender=owner)
+    with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+        smart_meter.setStandingOrderBySig(*args, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+    assert smart_meter.standingOrderNonces(owner) == 1
+
+
+def test_an_expired_standing_order_signature(smart_meter, wired, meter, owner, stranger, chain):
+    deadline = chain.pending_timestamp - 1
+    args = signed_limits(smart_meter, chain, owner, StandingLimits(meter, 180_000), deadline=deadline)
+    with reverts(smart_meter.StandingOrderSignatureExpired, meter=meter, deadline=deadline):
+        smart_meter.setStandingOrderBySig(*args, sender=stranger)
+    assert smart_meter.standingOrderNonces(owner) == 0
+
+
+def test_standing_limits_signed_by_another_than_the_owner(smart_meter, wired, meter, owner, other, stranger, chain):
+    limits = StandingLimits(meter, 180_000)
+    for signer in (other, stranger):
+        with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+            smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, signer, limits), sender=stranger)
+    # Signed by the owner, then altered: the limits are part of what is signed.
+    *_, deadline, signature = signed_limits(smart_meter, chain, owner, limits)
+    with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+        smart_meter.setStandingOrderBySig(meter, 1, 0, 0, 0, deadline, signature, sender=stranger)
+    with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+        smart_meter.setStandingOrderBySig(meter, 180_000, 0, 0, 0, deadline, b"\x01" * 65, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+
+
+def test_signed_standing_limits_are_checked_as_the_owners_own(smart_meter, vault, meter, owner, stranger, admin, chain):
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(stranger.address, 1)), sender=stranger)
+    with reverts(smart_meter.NoReadingMarket):
+        smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(meter, 1)), sender=stranger)
+    smart_meter.setVault(vault, stranger, sender=admin)
+    with reverts(smart_meter.StandingOrderOutOfRange, value=MAX_PRICE + 1, maxValue=MAX_PRICE):
+        smart_meter.setStandingOrderBySig(
+            *signed_limits(smart_meter, chain, owner, StandingLimits(meter, MAX_PRICE + 1)), sender=stranger
+        )
+    assert smart_meter.standingOrderNonces(owner) == 0

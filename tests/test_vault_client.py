@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from energy_grid.client import GridClient, MeterReading
@@ -17,6 +18,7 @@ from energy_grid.contracts.vault import VaultBalances
 from energy_grid.deployment import deploy_system, fund_local_accounts
 from energy_grid.errors import ContractRevertError, InvalidInputError
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.signed_vault import StandingLimits
 from energy_grid.units import ZERO_ADDRESS
 
 CASH = 2_000_000  # payment base units (2 mUSD)
@@ -162,6 +164,40 @@ def test_standing_limits_are_set_read_and_removed(client, accounts):
     with pytest.raises(ContractRevertError) as not_owner:
         client.smart_meter.set_standing_order(stranger, meter, sell_price_per_kwh=80_000)
     assert not_owner.value.error_name == "NotMeterOwner"
+
+
+def test_signed_approval_and_standing_limits_are_relayed(client, accounts):
+    """The owner signs in its wallet (the typed data a wallet signs), a relayer holding nothing of it sends."""
+    owner, relayer, operator = signer(accounts[3]), signer(accounts[4]), signer(accounts[0])
+    meter = Account.create().address
+    client.smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
+    deadline = now_s(client) + 3_600
+
+    approval = client.vault.market_approval_typed_data(owner.address, client.auction.address, deadline)
+    assert approval["message"]["nonce"] == client.vault.nonce(owner.address) == 0
+    client.vault.approve_market_by_sig(relayer, owner.address, client.auction.address, deadline, wallet_signature(owner, approval))
+    assert client.vault.is_market_approved(owner.address, client.auction.address)
+
+    limits = StandingLimits(meter, sell_price_per_kwh=80_000, sell_cap_wh=500)
+    typed = client.smart_meter.standing_order_typed_data(limits, deadline)
+    client.smart_meter.set_standing_order_by_sig(relayer, limits, deadline, wallet_signature(owner, typed))
+    assert client.smart_meter.standing_order(meter) == StandingOrder(80_000, 500, 0, 0)
+    assert client.smart_meter.standing_order_nonce(owner.address) == 1
+    with pytest.raises(ContractRevertError) as replayed:
+        client.smart_meter.set_standing_order_by_sig(relayer, limits, deadline, wallet_signature(owner, typed))
+    assert replayed.value.error_name == "InvalidStandingOrderSignature"
+
+    cleared = StandingLimits(meter)
+    client.smart_meter.set_standing_order_by_sig(
+        relayer, cleared, deadline, wallet_signature(owner, client.smart_meter.standing_order_typed_data(cleared, deadline))
+    )
+    assert client.smart_meter.standing_order(meter) == StandingOrder(0, 0, 0, 0)
+    with pytest.raises(InvalidInputError, match="a buy cap needs a buy price"):
+        client.smart_meter.standing_order_typed_data(StandingLimits(meter, buy_cap_wh=5), deadline)
+
+
+def wallet_signature(account, typed: dict) -> bytes:
+    return bytes(Account.sign_message(encode_typed_data(full_message=typed), account.key).signature)
 
 
 def test_standing_input_is_refused_before_sending(client, accounts):

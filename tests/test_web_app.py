@@ -37,6 +37,8 @@ from support.web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_ses
 
 REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
 SELLER_INDEX, BUYER_INDEX, KEEPER_INDEX = 1, 2, 8
+STANDING_SELLER_INDEX, STANDING_BUYER_INDEX = 5, 6  # households whose meters trade through standing limits
+STANDING_CASH = 1_000_000  # PaymentToken base units the buying household deposits in the vault
 # Room for the follower's poll, a relayed transaction and the page's own poll interval.
 UI_TIMEOUT_MS = 30_000
 VIEWS = {"landing": "/", "prosumer": "/prosumer", "trading": "/trading", "operator": "/operator", "analytics": "/analytics"}
@@ -290,3 +292,73 @@ def test_a_wallet_on_another_chain_is_told_to_switch(web_browser, web_base_url, 
         assert wrong.signed == [] and wrong.console_errors == []
     finally:
         wrong.context.close()
+
+
+def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, api_system, admin, accounts, chain):
+    """A household sets its sell limit from the prosumer view (market approval and limits signed in
+    the wallet, relayed); the gateway's readings place its export against another household's
+    standing bid, the test clears and settles, and the view shows the interval's fill and the vault."""
+    smart_meter, vault, auction, stablecoin = (
+        api_system.smart_meter,
+        api_system.energy_vault,
+        api_system.energy_auction,
+        api_system.payment_token,
+    )
+    household, neighbour = anvil_account(STANDING_SELLER_INDEX), accounts[STANDING_BUYER_INDEX]
+    household_meter, neighbour_meter = (accounts.generate_test_account().address for _ in range(2))
+    smart_meter.registerMeter(household_meter, household.address, REGION, 0, 0, sender=admin)
+    smart_meter.registerMeter(neighbour_meter, neighbour, REGION, 0, 0, sender=admin)
+    stablecoin.approve(vault, STANDING_CASH, sender=neighbour)
+    vault.deposit(stablecoin, STANDING_CASH, sender=neighbour)
+    vault.setMarketApproval(auction, True, sender=neighbour)
+    smart_meter.setStandingOrder(neighbour_meter, 0, 0, 100_000, 0, sender=neighbour)
+
+    session = web_sessions(STANDING_SELLER_INDEX)
+    page = session.open("/prosumer")
+    _connect(page, household.address)
+    row = page.get_by_test_id("standing-row")
+    expect(row).to_have_attribute("data-active", "false")  # the meter is indexed, with no limits
+    page.get_by_label("Sell price per kWh").fill("0.08")
+    page.get_by_test_id("save-standing").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("saved")
+    assert smart_meter.getStandingOrder(household_meter) == (80_000, 0, 0, 0)
+    assert vault.isMarketApproved(household.address, auction)
+    assert [signed["primaryType"] for signed in session.signed] == ["MarketApproval", "StandingOrder"]
+    expect(row).to_have_attribute("data-active", "true")
+    symbol, decimals = stablecoin.symbol(), stablecoin.decimals()
+    expect(row.get_by_test_id("standing-sell")).to_have_text(f"{format_money(80_000, decimals, symbol)}/kWh")
+
+    # The gateway reads both meters at the interval's end; the test clears the market and settles.
+    period = chain.pending_timestamp // 900 + 1
+    ts = (period + 1) * 900 - 1
+    chain.pending_timestamp = ts
+    smart_meter.submitReadings(
+        [household_meter, neighbour_meter], [(ts, 0, 1_000, 50_000, 1_000), (ts, 600, 0, 50_000, 1_000)], sender=admin
+    )
+    expect(page.get_by_test_id("vault-locked-energy")).to_have_text(format_kwh(1_000))
+    chain.pending_timestamp = auction.clearingTime(period)
+    auction.clear(period, sender=admin)
+    tx = smart_meter.settleStandingOrders([household_meter, neighbour_meter], sender=admin)
+    fill = next(e for e in tx.events if e.event_name == "MeteredOrdersSettled" and e.meter == household_meter)
+    assert fill.soldWh == 600
+
+    shown = page.get_by_test_id("standing-fill")
+    expect(shown).to_have_count(1)
+    expect(shown.first).to_have_attribute("data-period", str(period))
+    expect(shown.first.get_by_test_id("fill-offered")).to_have_text(format_kwh(1_000))
+    expect(shown.first.get_by_test_id("fill-sold")).to_have_text(format_kwh(600))
+    expect(shown.first.get_by_test_id("fill-proceeds")).to_have_text(format_money(fill.proceeds, decimals, symbol))
+    expect(shown.first.get_by_test_id("fill-bought")).to_have_text(format_kwh(0))
+    # The interval in the browser's local time: the period's start.
+    start = page.evaluate(f"() => new Date({period * 900 * 1000}).toLocaleString(undefined, {{ dateStyle: 'short', timeStyle: 'medium' }})")
+    expect(shown.first.get_by_test_id("fill-interval")).to_contain_text(start)
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(fill.proceeds, decimals, symbol))
+    expect(page.get_by_test_id("vault-free-energy")).to_have_text(format_kwh(400))
+    expect(page.get_by_test_id("vault-locked-energy")).to_have_text(format_kwh(0))
+    session.screenshot(page, "prosumer-standing")
+
+    # Cleared from the view, signed again.
+    page.get_by_test_id("clear-standing").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("cleared")
+    expect(row).to_have_attribute("data-active", "false")
+    assert smart_meter.getStandingOrder(household_meter) == (0, 0, 0, 0)

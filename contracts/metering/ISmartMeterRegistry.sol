@@ -148,6 +148,16 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param value The price (PaymentToken base units per kWh) or cap (Wh) given.
     /// @param maxValue The largest allowed.
     error StandingOrderOutOfRange(uint256 value, uint256 maxValue);
+    /// @notice The signed standing limits' deadline has passed.
+    /// @param meter The meter named in the signed limits.
+    /// @param deadline The signature's deadline, unix s.
+    error StandingOrderSignatureExpired(address meter, uint256 deadline);
+    /// @notice The signature is not the meter owner's of these limits at the owner's current
+    /// standing-order nonce: another key signed, other limits, another chain or contract, or a
+    /// signature used already (its nonce is spent).
+    /// @param meter The meter named in the signed limits.
+    /// @param owner The meter's owner, who must sign.
+    error InvalidStandingOrderSignature(address meter, address owner);
     /// @notice `meter` is active already.
     /// @param meter The meter's address.
     error MeterAlreadyActive(address meter);
@@ -345,6 +355,33 @@ interface ISmartMeterRegistry is ISmartMeter {
         uint256 buyPricePerKWh,
         uint256 buyCapWh
     ) external;
+
+    /// @notice Sets `meter`'s standing limits as setStandingOrder does, signed by the meter's owner
+    /// (EIP-712 `StandingOrder(address meter,uint256 sellPricePerKWh,uint256 sellCapWh,uint256
+    /// buyPricePerKWh,uint256 buyCapWh,uint256 nonce,uint256 deadline)` over the domain `SmartMeter`,
+    /// version `1`), and relayed by anyone, so a household sets its limits without paying gas. Both
+    /// prices 0 remove the limits as removeStandingOrder does. Each signature is used once: it carries
+    /// standingOrderNonces(owner), which every call raises. The owner may be a contract wallet (ERC-1271).
+    /// @param meter The meter.
+    /// @param sellPricePerKWh Lowest price to sell export at (0: no selling).
+    /// @param sellCapWh Most export to sell per interval, Wh (0: all of it).
+    /// @param buyPricePerKWh Highest price to buy import at (0: no buying).
+    /// @param buyCapWh Most import to buy per interval, Wh (0: all of it).
+    /// @param deadline Unix s after which the signature is void.
+    /// @param signature The owner's signature.
+    function setStandingOrderBySig(
+        address meter,
+        uint256 sellPricePerKWh,
+        uint256 sellCapWh,
+        uint256 buyPricePerKWh,
+        uint256 buyCapWh,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice The nonce `owner`'s next signed standing limits (setStandingOrderBySig) must carry.
+    /// @param owner A meter owner.
+    function standingOrderNonces(address owner) external view returns (uint256);
 
     /// @notice Removes `meter`'s standing limits (its owner only); orders already placed stay in their markets.
     /// @param meter The caller's meter.

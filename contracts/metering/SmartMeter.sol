@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IEnergyToken} from "../tokens/IEnergyToken.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {IMeteredMarket} from "../market/IMeteredMarket.sol";
@@ -68,6 +69,11 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     /// @notice EIP-712 type of the reading inside a SignedReading (ISmartMeter.MeterReading).
     bytes32 public constant METER_READING_TYPEHASH = keccak256(
         "MeterReading(uint256 timestamp,uint256 consumption,uint256 production,uint256 gridFrequency,uint256 voltage)"
+    );
+    /// @notice EIP-712 type of an owner's signed standing limits (setStandingOrderBySig); all-zero
+    /// prices remove them.
+    bytes32 public constant STANDING_ORDER_TYPEHASH = keccak256(
+        "StandingOrder(address meter,uint256 sellPricePerKWh,uint256 sellCapWh,uint256 buyPricePerKWh,uint256 buyCapWh,uint256 nonce,uint256 deadline)"
     );
     /// @notice Highest nonce invalidateNonces sets: far more signed readings than a meter signs in
     /// its life, and low enough that the 40-bit nonce never wraps.
@@ -147,6 +153,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     mapping(address meter => Account) private _accounts;
     mapping(address meter => Standing) private _standing;
     mapping(address meter => mapping(uint256 slot => ProfileEntry)) private _profiles;
+    mapping(address owner => uint256) private _standingOrderNonces;
 
     constructor(address admin, IEnergyToken energyToken_) EIP712("SmartMeter", "1") {
         if (admin == address(0) || address(energyToken_) == address(0)) revert ZeroAddress();
@@ -247,26 +254,50 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 buyPricePerKWh,
         uint256 buyCapWh
     ) external {
-        Meter storage m = _ownMeter(meter);
-        if (address(_readingMarket) == address(0)) revert NoReadingMarket();
-        _checkLimit(sellPricePerKWh, type(uint96).max);
-        _checkLimit(buyPricePerKWh, type(uint96).max);
-        _checkLimit(sellCapWh, type(uint32).max);
-        _checkLimit(buyCapWh, type(uint32).max);
-        _standing[meter] = Standing(uint96(sellPricePerKWh), uint96(buyPricePerKWh), uint32(sellCapWh), uint32(buyCapWh));
-        // Standing orders trade the energy in the vault: the meter delivers there from now on.
-        if (m.flags & VAULT_DELIVERY == 0) {
-            m.flags |= VAULT_DELIVERY;
-            emit VaultDeliverySet(meter, msg.sender, true);
+        _setStanding(meter, _ownMeter(meter), msg.sender, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function setStandingOrderBySig(
+        address meter,
+        uint256 sellPricePerKWh,
+        uint256 sellCapWh,
+        uint256 buyPricePerKWh,
+        uint256 buyCapWh,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) revert StandingOrderSignatureExpired(meter, deadline);
+        Meter storage m = _knownMeter(meter);
+        address owner = m.owner;
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    STANDING_ORDER_TYPEHASH,
+                    meter,
+                    sellPricePerKWh,
+                    sellCapWh,
+                    buyPricePerKWh,
+                    buyCapWh,
+                    _standingOrderNonces[owner]++,
+                    deadline
+                )
+            )
+        );
+        if (!SignatureChecker.isValidSignatureNow(owner, digest, signature)) {
+            revert InvalidStandingOrderSignature(meter, owner);
         }
-        emit StandingOrderSet(meter, msg.sender, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+        if (sellPricePerKWh == 0 && buyPricePerKWh == 0) {
+            _removeStanding(meter, owner);
+        } else {
+            _setStanding(meter, m, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+        }
     }
 
     /// @inheritdoc ISmartMeterRegistry
     function removeStandingOrder(address meter) external {
         _ownMeter(meter);
-        delete _standing[meter];
-        emit StandingOrderRemoved(meter, msg.sender);
+        _removeStanding(meter, msg.sender);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -641,6 +672,11 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     }
 
     /// @inheritdoc ISmartMeterRegistry
+    function standingOrderNonces(address owner) external view returns (uint256) {
+        return _standingOrderNonces[owner];
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
     function vault() external view returns (IEnergyVault) {
         return _vault;
     }
@@ -816,6 +852,34 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             readings[i] = delivery.readings[i];
         }
         _readingMarket.recordMetered(readings);
+    }
+
+    function _setStanding(
+        address meter,
+        Meter storage m,
+        address owner,
+        uint256 sellPricePerKWh,
+        uint256 sellCapWh,
+        uint256 buyPricePerKWh,
+        uint256 buyCapWh
+    ) private {
+        if (address(_readingMarket) == address(0)) revert NoReadingMarket();
+        _checkLimit(sellPricePerKWh, type(uint96).max);
+        _checkLimit(buyPricePerKWh, type(uint96).max);
+        _checkLimit(sellCapWh, type(uint32).max);
+        _checkLimit(buyCapWh, type(uint32).max);
+        _standing[meter] = Standing(uint96(sellPricePerKWh), uint96(buyPricePerKWh), uint32(sellCapWh), uint32(buyCapWh));
+        // Standing orders trade the energy in the vault: the meter delivers there from now on.
+        if (m.flags & VAULT_DELIVERY == 0) {
+            m.flags |= VAULT_DELIVERY;
+            emit VaultDeliverySet(meter, owner, true);
+        }
+        emit StandingOrderSet(meter, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+    }
+
+    function _removeStanding(address meter, address owner) private {
+        delete _standing[meter];
+        emit StandingOrderRemoved(meter, owner);
     }
 
     function _ownMeter(address meter) private view returns (Meter storage m) {

@@ -188,6 +188,13 @@ def meter_consumption(address: str, db: Db, from_s: FromS = None, to_s: ToS = No
     return _meter_energy(db, address, "consumption", from_s, to_s)
 
 
+@router.get(
+    "/meters/{address}/standing-fills", tags=["meters"], summary="A meter's standing orders settled per interval, the latest first"
+)
+def meter_standing_fills(address: str, db: Db, paging: Page) -> dict[str, Any]:
+    return queries.standing_fills(db, _known_meter(db, address), paging)
+
+
 # ---------------------------------------------------------------- auction and demand response
 
 

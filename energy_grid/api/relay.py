@@ -58,6 +58,8 @@ FORBIDDEN_ERRORS = frozenset(
     {
         "InvalidSigner",
         "InvalidReadingSignature",
+        "InvalidStandingOrderSignature",
+        "InvalidApprovalSignature",
         "NotOrderTrader",
         "NotMeterOwner",
         "NotCounterparty",

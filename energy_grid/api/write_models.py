@@ -128,6 +128,41 @@ class RelayReading(Request):
     signature: SignatureHex
 
 
+class MarketApprovalDraft(Request):
+    """What an account wants to sign: its approval of a market in the vault (by default the reading
+    market, where its meters' standing orders trade)."""
+
+    account: Address
+    market: Address | None = None
+    deadline: Uint256 | None = None  # unix s; default the chain's time + an hour
+
+
+class RelayMarketApproval(Request):
+    account: Address
+    market: Address
+    deadline: Uint256
+    signature: SignatureHex
+
+
+class StandingLimitsIn(Request):
+    """A meter's standing limits (SmartMeter's fields: prices in 96 bits, caps in 32). A price of 0
+    leaves that side out, a cap of 0 trades all of it; both prices 0 clear the limits."""
+
+    sellPricePerKWh: Annotated[int, Field(ge=0, le=2**96 - 1)] = 0  # PaymentToken base units per kWh
+    sellCapWh: Uint32 = 0
+    buyPricePerKWh: Annotated[int, Field(ge=0, le=2**96 - 1)] = 0
+    buyCapWh: Uint32 = 0
+
+
+class StandingOrderDraft(StandingLimitsIn):
+    deadline: Uint256 | None = None  # unix s; default the chain's time + an hour
+
+
+class RelayStandingOrder(StandingLimitsIn):
+    deadline: Uint256
+    signature: SignatureHex
+
+
 ActionName = Literal["GENERATION_UP", "GENERATION_DOWN", "LOAD_SHEDDING", "STORAGE_DISPATCH"]
 PriorityName = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
 # The contract ranks 1 (most urgent) .. 10; the names are points on that scale.
@@ -172,14 +207,19 @@ __all__ = [
     "DemandResponseRequest",
     "EmergencyRequest",
     "LoadRequest",
+    "MarketApprovalDraft",
     "OrderDraft",
     "OrderMessage",
     "PermitIn",
     "ReadingIn",
     "RelayCancel",
+    "RelayMarketApproval",
     "RelayOrder",
     "RelayReading",
+    "RelayStandingOrder",
     "SignatureHex",
+    "StandingLimitsIn",
+    "StandingOrderDraft",
     "checksum_address",
     "parse_signature",
     "split_signature",

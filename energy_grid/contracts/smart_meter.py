@@ -4,7 +4,7 @@ the meters' standing orders in the reading market (the auction its readings plac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
@@ -22,6 +22,7 @@ from energy_grid.contracts.base import (
 from energy_grid.contracts.structs import IntervalRecord, MeterInfo, MeterReading, StandingOrder
 from energy_grid.errors import ManifestError
 from energy_grid.signed_readings import SignedReading
+from energy_grid.signed_vault import StandingLimits, standing_order_typed_data
 from energy_grid.units import ZERO_ADDRESS
 
 # What a standing limit's field holds (SmartMeter stores prices in 96 bits, caps in 32).
@@ -54,6 +55,22 @@ class SettledStandingOrder(NamedTuple):
     bid_wh: int  # import bid for (0: no bid)
     bought_wh: int  # retired against the consumption it was bid for
     paid: int  # PaymentToken base units
+
+
+def _check_limits(function: str, limits: StandingLimits) -> None:
+    fields = {
+        "sell_price_per_kwh": (limits.sell_price_per_kwh, MAX_STANDING_PRICE_PER_KWH),
+        "sell_cap_wh": (limits.sell_cap_wh, MAX_STANDING_CAP_WH),
+        "buy_price_per_kwh": (limits.buy_price_per_kwh, MAX_STANDING_PRICE_PER_KWH),
+        "buy_cap_wh": (limits.buy_cap_wh, MAX_STANDING_CAP_WH),
+    }
+    for name, (value, most) in fields.items():
+        require(
+            isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most,
+            f"{function}: {name} must be an integer from 0 to {most:,}, not {value!r}",
+        )
+    require(limits.sell_cap_wh == 0 or limits.sell_price_per_kwh > 0, f"{function}: a sell cap needs a sell price")
+    require(limits.buy_cap_wh == 0 or limits.buy_price_per_kwh > 0, f"{function}: a buy cap needs a buy price")
 
 
 class SmartMeter(ContractClient):
@@ -140,25 +157,30 @@ class SmartMeter(ContractClient):
         or less in the reading market, from the owner's vault balance (a price of 0 leaves that side
         out; a cap of 0 trades all of it). Turns the meter's vault delivery on. The owner also
         approves the reading market in the vault, or the readings place nothing."""
-        limits = {
-            "sell_price_per_kwh": (sell_price_per_kwh, MAX_STANDING_PRICE_PER_KWH),
-            "sell_cap_wh": (sell_cap_wh, MAX_STANDING_CAP_WH),
-            "buy_price_per_kwh": (buy_price_per_kwh, MAX_STANDING_PRICE_PER_KWH),
-            "buy_cap_wh": (buy_cap_wh, MAX_STANDING_CAP_WH),
-        }
-        for name, (value, most) in limits.items():
-            require(
-                isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most,
-                f"set_standing_order: {name} must be an integer from 0 to {most:,}, not {value!r}",
-            )
+        _check_limits("set_standing_order", StandingLimits(meter, sell_price_per_kwh, sell_cap_wh, buy_price_per_kwh, buy_cap_wh))
         require(
             sell_price_per_kwh > 0 or buy_price_per_kwh > 0,
             "set_standing_order: give a sell or a buy price (a price of 0 leaves that side out); "
             "remove_standing_order removes both",
         )
-        require(sell_cap_wh == 0 or sell_price_per_kwh > 0, "set_standing_order: a sell cap needs a sell price")
-        require(buy_cap_wh == 0 or buy_price_per_kwh > 0, "set_standing_order: a buy cap needs a buy price")
         return self._send(owner, "setStandingOrder", meter, sell_price_per_kwh, sell_cap_wh, buy_price_per_kwh, buy_cap_wh)
+
+    def standing_order_nonce(self, owner: str) -> int:
+        """The nonce `owner`'s next signed standing limits must carry."""
+        return self._int("standingOrderNonces", owner)
+
+    def standing_order_typed_data(self, limits: StandingLimits, deadline_s: int, nonce: int | None = None) -> dict[str, Any]:
+        """The EIP-712 typed data the meter's owner signs for `set_standing_order_by_sig` (by default at
+        the owner's current nonce)."""
+        _check_limits("standing_order_typed_data", limits)
+        if nonce is None:
+            nonce = self.standing_order_nonce(self.get_meter(limits.meter).owner)
+        return standing_order_typed_data(limits, nonce, deadline_s, self.address, int(self.w3.eth.chain_id))
+
+    def set_standing_order_by_sig(self, relayer: LocalAccount, limits: StandingLimits, deadline_s: int, signature: bytes) -> TxReceipt:
+        """Relays the owner's signed standing limits (both prices 0: removes them); `relayer` pays the gas."""
+        _check_limits("set_standing_order_by_sig", limits)
+        return self._send(relayer, "setStandingOrderBySig", *limits.args(), deadline_s, signature)
 
     def remove_standing_order(self, owner: LocalAccount, meter: str) -> TxReceipt:
         """The meter's readings place nothing from now on; orders already placed still settle."""

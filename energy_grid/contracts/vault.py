@@ -4,7 +4,7 @@ holds at any time; the auctions take escrow from these balances and pay claims i
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
@@ -13,6 +13,7 @@ from web3.types import TxReceipt
 from energy_grid.contracts.base import ContractClient, require, require_amount
 from energy_grid.errors import InvalidInputError
 from energy_grid.signed_orders import sign_permit
+from energy_grid.signed_vault import market_approval_typed_data
 from energy_grid.units import ZERO_ADDRESS
 
 PERMIT_LIFETIME_S = 3_600  # a permit signed here is relayed at once; an hour covers a slow block
@@ -87,6 +88,18 @@ class EnergyVault(ContractClient):
         require(registration.registered, f"approve_market: {market} is not a market registered with the vault {self.address}")
         require(not (approved and registration.closed), f"approve_market: the market {market} is closed: it takes no more orders")
         return self._send(account, "setMarketApproval", market, approved)
+
+    def nonce(self, account: str) -> int:
+        """The nonce `account`'s next signed market approval must carry."""
+        return self._int("nonces", account)
+
+    def market_approval_typed_data(self, account: str, market: str, deadline_s: int) -> dict[str, Any]:
+        """The EIP-712 typed data `account` signs for `approve_market_by_sig`, at its current nonce."""
+        return market_approval_typed_data(account, market, self.nonce(account), deadline_s, self.address, int(self.w3.eth.chain_id))
+
+    def approve_market_by_sig(self, relayer: LocalAccount, account: str, market: str, deadline_s: int, signature: bytes) -> TxReceipt:
+        """Relays `account`'s signed approval of `market`; `relayer` pays the gas."""
+        return self._send(relayer, "approveMarketBySig", account, market, deadline_s, signature)
 
     def is_market_approved(self, account: str, market: str) -> bool:
         """Whether `market` may take from the account's balance now (approved, registered and open)."""

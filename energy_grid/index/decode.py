@@ -154,6 +154,13 @@ EVENTS: dict[tuple[str, str], RowOf] = {
             "payment": "payment", "fee": "fee", "refund": "refund",
         },
     ),
+    ("EnergyAuction", "MeteredOrdersSettled"): RowOf(
+        m.MeteredOrdersSettled,
+        {
+            "meter": "meter", "period": "period", "ask_wh": "askWh", "sold_wh": "soldWh", "proceeds": "proceeds",
+            "bid_wh": "bidWh", "bought_wh": "boughtWh", "paid": "paid",
+        },
+    ),
     ("DemandResponse", "EventStarted"): RowOf(
         m.DemandEventStarted,
         {

@@ -30,6 +30,7 @@ ADDED_IN = "added_in"
 # (none on chain) is stored as NULL.
 ADDRESS = "address"
 ZERO_IS_NULL = "zero is null"
+METERED_ORDERS_REVISION = "0004_metered_orders_settled"
 
 
 def added_in(revision: str) -> dict[str, str]:
@@ -264,6 +265,24 @@ class AuctionOrderClaimed(EventRow):
     payment: Mapped[int] = uint256()
     fee: Mapped[int] = uint256()
     refund: Mapped[int] = uint256()
+
+
+class MeteredOrdersSettled(EventRow):
+    """A meter's standing orders of one interval settled (IMeteredMarket.MeteredOrdersSettled)."""
+
+    __tablename__ = "metered_orders_settled"
+    meter: Mapped[str] = address(index=True)
+    period: Mapped[int] = int64()
+    ask_wh: Mapped[int] = uint256()
+    sold_wh: Mapped[int] = uint256()
+    proceeds: Mapped[int] = uint256()
+    bid_wh: Mapped[int] = uint256()
+    bought_wh: Mapped[int] = uint256()
+    paid: Mapped[int] = uint256()
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_one_row_per_log(cls.__tablename__), {"info": added_in(METERED_ORDERS_REVISION)})
 
 
 # ---------------------------------------------------------------- DemandResponse

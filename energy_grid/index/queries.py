@@ -378,6 +378,43 @@ def _auction_order_json(submitted: m.AuctionOrderSubmitted, claim: m.AuctionOrde
     }
 
 
+def open_auction_escrow(session: Session, trader: str) -> tuple[int, int]:
+    """What `trader`'s auction orders not yet claimed hold in escrow: (Wh of its asks, PaymentToken
+    of its bids), as far as the index has followed the chain."""
+    o, c = m.AuctionOrderSubmitted, m.AuctionOrderClaimed
+    unclaimed = select(o.is_bid, o.escrow).outerjoin(c, c.order_id == o.order_id).where(o.trader == trader, c.id.is_(None))
+    energy_wh = payment = 0
+    for is_bid, escrow in session.execute(unclaimed):
+        if is_bid:
+            payment += int(escrow)
+        else:
+            energy_wh += int(escrow)
+    return energy_wh, payment
+
+
+def standing_fills(session: Session, meter: str, page: PageRequest) -> dict[str, Any]:
+    """`meter`'s standing orders settled per interval, the latest interval first."""
+    s = m.MeteredOrdersSettled
+    query = select(s).where(s.meter == meter).order_by(s.period.desc(), s.id.desc())
+
+    def item(row: Any) -> dict[str, Any]:
+        fill: m.MeteredOrdersSettled = row[0]
+        return {
+            "meter": fill.meter,
+            "period": fill.period,
+            "askWh": fill.ask_wh,
+            "soldWh": fill.sold_wh,
+            "proceeds": fill.proceeds,
+            "bidWh": fill.bid_wh,
+            "boughtWh": fill.bought_wh,
+            "paid": fill.paid,
+            "settledAt": fill.timestamp_s,
+            "txHash": fill.tx_hash,
+        }
+
+    return _listing(session, query, page, item)
+
+
 def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:
     s, e, j, v = m.DemandEventStarted, m.DemandEventEnded, m.DemandEventJoined, m.DemandReductionVerified
     participants = select(func.count(j.id)).where(j.event_id == s.event_id).scalar_subquery()

@@ -1,0 +1,201 @@
+"""The vault and standing-order routes: what a household signs in its wallet for the vault and its
+meters' standing limits, relayed by the service, and what it holds there, live from the chain.
+
+    GET  /vault/{address}                              free and locked vault balances
+    POST /vault/market-approval/typed-data             the EIP-712 market approval to sign
+    POST /vault/market-approval                        relays it (EnergyVault.approveMarketBySig)
+    GET  /meters/{address}/standing-order              the meter's standing limits
+    POST /meters/{address}/standing-order/typed-data   the owner's EIP-712 standing limits to sign
+    POST /meters/{address}/standing-order              relays them (SmartMeter.setStandingOrderBySig)
+
+Deposits and withdrawals are not relayed: EnergyVault.depositWithPermit uses the permit of its
+caller and withdraw pays out of its caller's balance, so only the account's own wallet can send
+them; the vault has no function that takes a deposit or a withdrawal signed by another account.
+The settled standing orders of a meter are an index read (`GET /meters/{address}/standing-fills`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from energy_grid.api.problems import ApiProblem
+from energy_grid.api.relay import HTTP_CONFLICT, answering, client_of, path_address, relay_of, settings_of, tx_hash_of
+from energy_grid.api.write_models import (
+    MarketApprovalDraft,
+    RelayMarketApproval,
+    RelayStandingOrder,
+    StandingLimitsIn,
+    StandingOrderDraft,
+    split_signature,
+)
+from energy_grid.api.write_routes import DEFAULT_SIGNATURE_WINDOW_S, bind, chain_time, reader_of, token_info
+from energy_grid.client import GridClient
+from energy_grid.index import queries
+from energy_grid.index.queries import PageRequest
+from energy_grid.sender import prepare
+from energy_grid.signed_vault import StandingLimits, market_approval_typed_data, signature_bytes, standing_order_typed_data
+
+# The meters whose placed standing orders one balance read looks at: a household's, in one batch.
+MAX_METERS = 100
+WH_PER_KWH = 1000
+
+router = APIRouter(tags=["vault and standing orders"])
+
+
+def _limits(meter: str, body: StandingLimitsIn) -> StandingLimits:
+    return StandingLimits(meter, body.sellPricePerKWh, body.sellCapWh, body.buyPricePerKWh, body.buyCapWh)
+
+
+def _limits_json(limits: StandingLimits) -> dict[str, int]:
+    return {
+        "sellPricePerKWh": limits.sell_price_per_kwh,
+        "sellCapWh": limits.sell_cap_wh,
+        "buyPricePerKWh": limits.buy_price_per_kwh,
+        "buyCapWh": limits.buy_cap_wh,
+    }
+
+
+def _deadline(client: GridClient, deadline: int | None) -> int:
+    return deadline if deadline is not None else chain_time(client) + DEFAULT_SIGNATURE_WINDOW_S
+
+
+def _reading_market(client: GridClient) -> str:
+    market = client.smart_meter.reading_market()
+    if int(market, 16) == 0:
+        raise ApiProblem(HTTP_CONFLICT, "NoReadingMarket", "This grid has no reading market: standing orders have nowhere to trade.")
+    return market
+
+
+# ---------------------------------------------------------------------------------- the vault
+
+
+@router.get("/vault/{address}", summary="An account's vault balances: free, and locked in auction and standing orders")
+def vault_balances(request: Request, address: str) -> dict[str, Any]:
+    holder = path_address(address)
+    client = client_of(request)
+    with request.app.state.index.session() as db:
+        listing = queries.meters(db, PageRequest(MAX_METERS, 0), holder)
+        auction_energy_wh, auction_payment = queries.open_auction_escrow(db, holder)
+    meters = [item["meter"] for item in listing["items"]]
+    with answering():
+        _, symbol, decimals = token_info(request, "PaymentToken")
+        vault, auction = client["EnergyVault"], client["EnergyAuction"]
+        # One JSON-RPC batch: the prosumer view polls this route.
+        (free_energy_wh, free_payment), approved, min_price, tick_size, *slots = reader_of(request).read(
+            [
+                prepare(vault, "balancesOf", holder),
+                prepare(vault, "isMarketApproved", holder, auction.address),
+                prepare(auction, "minPrice"),
+                prepare(auction, "tickSize"),
+                *(prepare(auction, "getMeteredOrders", meter) for meter in meters),
+            ]
+        )
+    # Placed and not yet settled: an ask holds its Wh, a bid what it costs at its tick (rounded up,
+    # as the auction locks it).
+    standing_energy_wh = standing_payment = 0
+    for period, settled, ask_wh, _, _, bid_wh, bid_tick, _ in (slot for pair in slots for slot in pair):
+        if period == 0 or settled:
+            continue
+        standing_energy_wh += ask_wh
+        standing_payment += -(-bid_wh * (min_price + bid_tick * tick_size) // WH_PER_KWH)
+    return {
+        "address": holder,
+        "freeEnergyWh": int(free_energy_wh),
+        "freePayment": int(free_payment),
+        "lockedEnergyWh": auction_energy_wh + standing_energy_wh,
+        "lockedPayment": auction_payment + standing_payment,
+        "locked": {
+            "auctionOrders": {"energyWh": auction_energy_wh, "payment": auction_payment},
+            "standingOrders": {"energyWh": standing_energy_wh, "payment": standing_payment},
+        },
+        "readingMarket": str(auction.address),
+        "readingMarketApproved": bool(approved),
+        "paymentSymbol": symbol,
+        "paymentDecimals": decimals,
+    }
+
+
+@router.post("/vault/market-approval/typed-data", summary="The EIP-712 market approval for the account's wallet to sign")
+def market_approval_typed_data_route(request: Request, draft: MarketApprovalDraft) -> dict[str, Any]:
+    client = client_of(request)
+    with answering():
+        market = draft.market or _reading_market(client)
+        # Refused now (an unknown or closed market) means refused when relayed: not offered to sign.
+        rejection = relay_of(request).check(draft.account, bind(client.vault.contract.functions.setMarketApproval, market, True))
+        if rejection is not None:
+            raise rejection
+        nonce = client.vault.nonce(draft.account)
+        deadline = _deadline(client, draft.deadline)
+    typed = market_approval_typed_data(draft.account, market, nonce, deadline, client.vault.address, client.chain_id)
+    return {"account": draft.account, "market": market, "nonce": nonce, "deadline": deadline, "typedData": typed}
+
+
+@router.post("/vault/market-approval", summary="Relays a market approval the account signed")
+async def relay_market_approval(request: Request, body: RelayMarketApproval) -> dict[str, Any]:
+    client = client_of(request)
+    signature = signature_bytes(split_signature(body.signature))
+    with answering():
+        call = bind(client.vault.contract.functions.approveMarketBySig, body.account, body.market, body.deadline, signature)
+        receipt = await relay_of(request).send_async(settings_of(request).relayer, call)
+    return {"account": body.account, "market": body.market, "approved": True, "txHash": tx_hash_of(receipt)}
+
+
+# ---------------------------------------------------------------------------------- standing orders
+
+
+@router.get("/meters/{address}/standing-order", summary="A meter's standing limits in the reading market, live from the chain")
+def standing_order(request: Request, address: str) -> dict[str, Any]:
+    meter = path_address(address)
+    client = client_of(request)
+    with answering():
+        info = client.smart_meter.get_meter(meter)  # MeterUnknown: 404
+        limits = client.smart_meter.standing_order(meter)
+        market = client.smart_meter.reading_market()
+        approved = int(market, 16) != 0 and client.vault.is_market_approved(info.owner, market)
+    current = StandingLimits(meter, limits.sell_price_per_kwh, limits.sell_cap_wh, limits.buy_price_per_kwh, limits.buy_cap_wh)
+    return {
+        "meter": meter,
+        "owner": info.owner,
+        **_limits_json(current),
+        "active": not current.removes,
+        "vaultDelivery": info.vault_delivery,
+        "readingMarket": market,
+        "readingMarketApproved": approved,
+    }
+
+
+@router.post("/meters/{address}/standing-order/typed-data", summary="The meter owner's standing limits to sign (both prices 0 clear them)")
+def standing_order_typed_data_route(request: Request, address: str, draft: StandingOrderDraft) -> dict[str, Any]:
+    meter = path_address(address)
+    client = client_of(request)
+    limits = _limits(meter, draft)
+    with answering():
+        owner = client.smart_meter.get_meter(meter).owner  # MeterUnknown: 404
+        functions = client.smart_meter.contract.functions
+        # As the owner would send it: what it refuses (no reading market, a limit out of range), the
+        # relayed signature would be refused for too.
+        trial = bind(functions.removeStandingOrder, meter) if limits.removes else bind(functions.setStandingOrder, *limits.args())
+        rejection = relay_of(request).check(owner, trial)
+        if rejection is not None:
+            raise rejection
+        nonce = client.smart_meter.standing_order_nonce(owner)
+        deadline = _deadline(client, draft.deadline)
+    typed = standing_order_typed_data(limits, nonce, deadline, client.smart_meter.address, client.chain_id)
+    return {"meter": meter, "owner": owner, **_limits_json(limits), "nonce": nonce, "deadline": deadline, "typedData": typed}
+
+
+@router.post("/meters/{address}/standing-order", summary="Relays the standing limits the meter's owner signed")
+async def relay_standing_order(request: Request, address: str, body: RelayStandingOrder) -> dict[str, Any]:
+    meter = path_address(address)
+    client = client_of(request)
+    limits = _limits(meter, body)
+    signature = signature_bytes(split_signature(body.signature))
+    with answering():
+        call = bind(client.smart_meter.contract.functions.setStandingOrderBySig, *limits.args(), body.deadline, signature)
+        receipt = await relay_of(request).send_async(settings_of(request).relayer, call)
+    return {"meter": meter, **_limits_json(limits), "cleared": limits.removes, "txHash": tx_hash_of(receipt)}
+
+
+__all__ = ["router"]
