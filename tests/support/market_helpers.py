@@ -76,21 +76,25 @@ def transfer(token, sender, receiver, value):
     return log(token.Transfer, **{"from": sender.address, "to": receiver.address, "value": value})
 
 
-def held(market, token, *accounts) -> int:
-    """What `market` must hold of `token` for settled trades: accrued fees plus what it owes."""
-    return market.accruedFees() + sum(market.owed(token, a) for a in accounts)
-
-
 class Wallets:
-    """EnergyToken and stablecoin balances of some accounts and the market, to diff."""
+    """Vault balances (energy Wh, payment) of some accounts and the market, to diff: every escrow,
+    refund, payout and fee of the book moves these, never a wallet."""
 
-    def __init__(self, market, energy_token, stablecoin, *accounts):
-        self.tokens = (energy_token.address, stablecoin.address)
+    def __init__(self, market, vault, *accounts):
+        self.vault = vault.address
         self.addresses = [a.address for a in accounts] + [market.address]
 
     def read(self) -> dict[str, tuple[int, int]]:
-        """Every balance in one batch (token_balances)."""
-        return dict(zip(self.addresses, token_balances(self.tokens, self.addresses), strict=True))
+        """Every balance in one batch (vault_balances)."""
+        return dict(zip(self.addresses, vault_balances(self.vault, self.addresses), strict=True))
+
+
+def assert_vault_backed(vault, energy_token, stablecoin) -> None:
+    """The vault's invariant, per token: the balances add up to the reserve (checked by the vault
+    on every move) and the reserve is exactly what the vault holds of the token."""
+    energy_reserve, payment_reserve = vault.reserves()
+    assert energy_token.balanceOf(vault) == energy_reserve
+    assert stablecoin.balanceOf(vault) == payment_reserve
 
 
 def token_balances(tokens: Sequence[str], holders: Sequence[str]) -> list[tuple[int, ...]]:
