@@ -33,13 +33,19 @@ def meter_energy_with(meter: Any, gateway: Any, chain: Any, holders: list[Any], 
 
 
 def approve_market(system: Any, traders: list[Any]) -> None:
-    """Each trader approves EnergyTrading, once, for both tokens."""
-    approve_both_tokens(system, system.energy_trading, traders)
+    """Each trader trades on the order book from the vault: approves EnergyTrading in the vault, lets the
+    vault pull both tokens, and deposits everything its wallet holds of both."""
+    approve_vault_market(system, system.energy_trading, traders)
+    for trader in traders:
+        for token in (system.energy_token, system.payment_token):
+            held = int(token.balanceOf(trader))
+            if held:
+                system.energy_vault.deposit(token, held, sender=trader)
 
 
 def approve_vault_market(system: Any, market: Any, traders: list[Any]) -> None:
     """Each trader lets the vault pull both tokens (so an order from an empty vault balance pulls its
-    escrow from the wallet) and approves `market`, an auction, in the vault."""
+    escrow from the wallet) and approves `market` (the order book or an auction) in the vault."""
     for trader in traders:
         approve_both_tokens(system, system.energy_vault, [trader])
         system.energy_vault.setMarketApproval(market, True, sender=trader)

@@ -153,12 +153,35 @@ def sign_permit(
     return value, deadline, sig.v, sig.r, sig.s
 
 
+MARKET_APPROVAL_TYPE = [
+    {"name": "account", "type": "address"},
+    {"name": "market", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+def sign_market_approval(account: str, market: str, nonce: int, deadline: int, key: Any, vault_address: str, chain_id: int) -> bytes:
+    """`account`'s EIP-712 MarketApproval of `market` for the EnergyVault at `vault_address` (domain
+    "EnergyVault", version "1"), at the account's vault nonce (`vault.nonces(account)`): what a
+    relayer submits with IEnergyVault.approveMarketBySig before an account's first relayed order."""
+    typed = typed_data(
+        signing_domain("EnergyVault", "1", chain_id, vault_address),
+        "MarketApproval",
+        MARKET_APPROVAL_TYPE,
+        {"account": account, "market": market, "nonce": nonce, "deadline": deadline},
+    )
+    sig = sign_typed_data(typed, key)
+    return sig.r + sig.s + bytes([sig.v])
+
+
 # EIP712_DOMAIN, SECP256K1_N, Signature and type_string are energy_grid.eip712's, named here too.
 __all__ = [
     "CANCEL_ORDER_TYPE",
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
     "EIP712_DOMAIN",
+    "MARKET_APPROVAL_TYPE",
     "ORDER_TYPE",
     "PERMIT_DOMAIN_VERSION",
     "PERMIT_TYPE",
@@ -171,6 +194,7 @@ __all__ = [
     "permit_typed_data",
     "recover_order_signer",
     "sign_cancel",
+    "sign_market_approval",
     "sign_order",
     "sign_permit",
     "type_string",

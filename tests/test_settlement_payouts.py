@@ -27,7 +27,6 @@ from support.market_helpers import (
     create,
     crossing,
     market_logs,
-    transfer,
 )
 
 
@@ -54,11 +53,8 @@ def test_settle_pays_energy_payment_fee_and_refund(m, trade, seller, buyer, keep
             buyerRefund=50_000,
         )
     ]
-    assert tx.events.filter(energy_token.Transfer) == [transfer(energy_token, m, buyer, 1_000)]
-    assert tx.events.filter(stablecoin.Transfer) == [
-        transfer(stablecoin, m, seller, 199_000),
-        transfer(stablecoin, m, buyer, 50_000),  # the price improvement, back in the buyer's wallet
-    ]
+    assert tx.events.filter(energy_token.Transfer) == []  # vault balances moved, no token
+    assert tx.events.filter(stablecoin.Transfer) == []  # vault balances moved, no token
     after = wallets.read()
     assert after[buyer.address] == (before[buyer.address][0] + 1_000, before[buyer.address][1] + 50_000)
     assert after[seller.address] == (before[seller.address][0], before[seller.address][1] + 199_000)
@@ -106,8 +102,8 @@ def test_settlement_window_lets_the_operator_void(m, admin, seller, buyer, keepe
             returnedPayment=250_000,  # payment incl. what would have been fee, plus the refund
         )
     ]
-    assert tx.events.filter(energy_token.Transfer) == [transfer(energy_token, m, seller, 1_000)]
-    assert tx.events.filter(stablecoin.Transfer) == [transfer(stablecoin, m, buyer, 250_000)]
+    assert tx.events.filter(energy_token.Transfer) == []  # vault balances moved, no token
+    assert tx.events.filter(stablecoin.Transfer) == []  # vault balances moved, no token
     after = wallets.read()
     assert after[seller.address] == (before[seller.address][0] + 1_000, before[seller.address][1])
     assert after[buyer.address] == (before[buyer.address][0], before[buyer.address][1] + 250_000)

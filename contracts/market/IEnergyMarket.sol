@@ -168,18 +168,6 @@ interface IEnergyMarket is IEnergyTrading {
     /// @notice A directed order naming the zero address or its own trader.
     /// @param counterparty The counterparty named.
     error InvalidCounterparty(address counterparty);
-    /// @notice The trader (or taker) holds less EnergyToken, in its vault balance and wallet
-    /// together, than the order or fill locks.
-    /// @param account Whose escrow it is.
-    /// @param requiredWh Wh to lock.
-    /// @param availableWh Wh the account holds: vault balance plus wallet.
-    error InsufficientEnergyBalance(address account, uint256 requiredWh, uint256 availableWh);
-    /// @notice The trader (or taker) holds less PaymentToken, in its vault balance and wallet
-    /// together, than the order or fill locks.
-    /// @param account Whose escrow it is.
-    /// @param required PaymentToken to lock.
-    /// @param available PaymentToken the account holds: vault balance plus wallet.
-    error InsufficientPaymentBalance(address account, uint256 required, uint256 available);
     /// @notice The order is FILLED or CANCELLED.
     /// @param orderId The order.
     /// @param status Its status.
@@ -273,13 +261,6 @@ interface IEnergyMarket is IEnergyTrading {
     /// valid signature, refused so that each message has one signature (EIP-2).
     /// @param s The signature's s.
     error MalleableSignature(bytes32 s);
-    /// @notice The trader's permit could not be applied (invalid, expired, or already used by
-    /// someone who submitted it first) and the allowance it would have set is not there.
-    /// @param trader The order's trader.
-    /// @param token The escrow token.
-    /// @param allowance The trader's allowance to the EnergyVault.
-    /// @param required What the order must escrow.
-    error PermitNotApplied(address trader, address token, uint256 allowance, uint256 required);
 
     /// @notice Like createOrder, but only `counterparty` may trade against it.
     /// A directed order is a bilateral offer: it never enters the price-level index and never

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyTrading} from "./IEnergyTrading.sol";
 import {ISettlement} from "./ISettlement.sol";
@@ -63,10 +62,8 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     uint40 private _transactionCount;
     uint16 private _gridFeeBps;
     uint24 private _settlementWindowSeconds;
-    // 160 bits, what the slot has room for. One fee is below 2^107 (2^48 Wh at the 2^72 price cap,
-    // 10 %), so the SafeCast in _settle could only revert after more than 2^53 of the largest
-    // settlements without a withdrawal: trillions of full blocks. uint256 would cost every
-    // settlement a second slot (and 20,000 gas for the first fee after each withdrawal).
+    // 160 bits, what the slot has room for: the fees are part of the market's vault balance, which
+    // the vault bounds to 112 bits (IEnergyVault.MAX_RESERVE), so the sum never reaches the field's end.
     uint160 private _accruedFees;
     mapping(uint256 transactionId => TransactionRecord) private _transactions;
 
@@ -258,7 +255,7 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         _transactions[transactionId].status = TransactionStatus.SETTLED;
         TransactionInfo memory p = _payout(transactionId, t);
         // slither-disable-next-line costly-loop: one warm write per transaction of a batch bounded by MAX_SETTLEMENT_BATCH
-        if (p.fee != 0) _accruedFees = SafeCast.toUint160(_accruedFees + p.fee);
+        if (p.fee != 0) _accruedFees = uint160(_accruedFees + p.fee);
         emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.buyerRefund);
         _credit(p.buyer, t.amountWh, p.buyerRefund);
         _credit(p.seller, 0, p.payment - p.fee);

@@ -157,3 +157,17 @@ def reverts_from_reference(error, **inputs):
         args = [inputs[ipt.name] for ipt in error.abi.inputs]
         assert set(inputs) == {ipt.name for ipt in error.abi.inputs}
         assert HexBytes(raised.revert_message) == error_data(error, *args)
+
+
+def book_on_own_vault(project, admin, energy_token, cash, fee_recipient, fee_bps, traders, min_order_wh=1):
+    """A vault of EnergyToken and `cash` with an EnergyTrading registered in it, approved by `traders`
+    as their market and with unlimited allowances of both tokens for the vault: escrow the vault
+    balance falls short of is pulled from their wallets; refunds and payouts are vault credits."""
+    own_vault = project.EnergyVault.deploy(admin, energy_token, cash, sender=admin)
+    market = project.EnergyTrading.deploy(admin, own_vault, fee_recipient, fee_bps, min_order_wh, sender=admin)
+    own_vault.registerMarket(market, sender=admin)
+    for trader in traders:
+        own_vault.setMarketApproval(market, True, sender=trader)
+        for token in (energy_token, cash):
+            token.approve(own_vault, 2**256 - 1, sender=trader)
+    return own_vault, market
