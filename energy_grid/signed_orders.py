@@ -161,17 +161,21 @@ MARKET_APPROVAL_TYPE = [
 ]
 
 
-def sign_market_approval(account: str, market: str, nonce: int, deadline: int, key: Any, vault_address: str, chain_id: int) -> bytes:
+def market_approval_typed_data(account: str, market: str, nonce: int, deadline: int, vault_address: str, chain_id: int) -> dict[str, Any]:
     """`account`'s EIP-712 MarketApproval of `market` for the EnergyVault at `vault_address` (domain
-    "EnergyVault", version "1"), at the account's vault nonce (`vault.nonces(account)`): what a
-    relayer submits with IEnergyVault.approveMarketBySig before an account's first relayed order."""
-    typed = typed_data(
+    "EnergyVault", version "1"), at the account's vault nonce (`vault.nonces(account)`)."""
+    return typed_data(
         signing_domain("EnergyVault", "1", chain_id, vault_address),
         "MarketApproval",
         MARKET_APPROVAL_TYPE,
         {"account": account, "market": market, "nonce": nonce, "deadline": deadline},
     )
-    sig = sign_typed_data(typed, key)
+
+
+def sign_market_approval(account: str, market: str, nonce: int, deadline: int, key: Any, vault_address: str, chain_id: int) -> bytes:
+    """The 65-byte signature (r, s, v) of market_approval_typed_data: what a relayer submits with
+    IEnergyVault.approveMarketBySig before an account's first relayed order."""
+    sig = sign_typed_data(market_approval_typed_data(account, market, nonce, deadline, vault_address, chain_id), key)
     return sig.r + sig.s + bytes([sig.v])
 
 
@@ -189,6 +193,7 @@ __all__ = [
     "Signature",
     "SignedOrder",
     "cancel_typed_data",
+    "market_approval_typed_data",
     "market_domain",
     "order_typed_data",
     "permit_typed_data",

@@ -167,7 +167,8 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
     | _PAUSE
     | {
         "matchOrders": (
-            "books a trade between escrowed orders; vault balances move at settlement (test_settlement_reentrancy.py calls it back from a pull)"
+            "books a trade between escrowed orders; vault balances move at settlement"
+            " (test_settlement_reentrancy.py calls it back from a pull)"
         ),
         "settleTransaction": "credits vault balances only (IEnergyVault.give), calling nothing but the vault: no lock",
         "settleTransactions": "credits vault balances only (IEnergyVault.give), calling nothing but the vault: no lock",

@@ -197,7 +197,8 @@ def newcomer(accounts, smart_meter, admin, chain, energy_token, vault, m, keeper
     meter_energy_to([account], 10_000, smart_meter, admin, accounts, chain)
     assert energy_token.allowance(account, vault) == 0
     deadline = chain.pending_timestamp + SIGNATURE_WINDOW
-    approval = sign_market_approval(account.address, m.address, vault.nonces(account), deadline, account.private_key, vault.address, chain.chain_id)
+    nonce = vault.nonces(account)
+    approval = sign_market_approval(account.address, m.address, nonce, deadline, account.private_key, vault.address, chain.chain_id)
     vault.approveMarketBySig(account, m, deadline, approval, sender=keeper)
     return account
 
@@ -232,7 +233,9 @@ def test_a_first_order_needs_no_approval_transaction_with_a_permit(m, vault, new
     assert vault.balancesOf(newcomer) == (0, 0)  # the shortfall went straight into the market's escrow
 
 
-def test_a_first_relayed_order_needs_the_market_approved_in_the_vault(m, vault, keeper, accounts, smart_meter, admin, energy_token, chain, expiry):
+def test_a_first_relayed_order_needs_the_market_approved_in_the_vault(
+    m, vault, keeper, accounts, smart_meter, admin, energy_token, chain, expiry
+):
     account = accounts.generate_test_account()
     meter_energy_to([account], 1_000, smart_meter, admin, accounts, chain)
     deadline = chain.pending_timestamp + SIGNATURE_WINDOW

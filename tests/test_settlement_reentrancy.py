@@ -81,7 +81,7 @@ def test_reentry_from_the_vaults_pull_is_refused(hostile, traders, keeper, reent
 
 def test_a_call_back_into_matching_is_harmless(hostile, traders, keeper):
     """matchOrders moves no value, so it has no guard; called from inside a pull it only books."""
-    own_vault, market, token, trade, expiry = hostile
+    _, market, token, trade, expiry = hostile
     seller, buyer = traders[0], traders[1]
     sell_id = create(market, seller, 500, 200_000, SELL, expiry, counterparty=buyer)  # directed: rests
     buy_id = create(market, buyer, 500, 200_000, BUY, expiry, counterparty=seller)

@@ -14,7 +14,7 @@ from typing import Any
 from energy_grid.bench.core import ASK_LEVEL, BID_LEVEL, GasReport
 from energy_grid.deployment import fund_local_accounts
 from energy_grid.enums import OrderType
-from energy_grid.operations import BUY, SELL, approve_market, meter_energy
+from energy_grid.operations import BUY, SELL, approve_market, deposit_to_vault, meter_energy
 from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_market_approval, sign_order, sign_permit
 
 # Budgets:
@@ -51,6 +51,7 @@ def bench_signed_orders(report: GasReport, system: Any, operator: Any, chain: An
     fund_local_accounts(system, operator, [trader, newcomer])
     meter_energy(system, operator, chain, [trader, newcomer], METERED_WH)
     approve_market(system, [trader])
+    deposit_to_vault(system, [trader], METERED_WH, 0)  # its orders escrow from the vault
     chain_id = chain.chain_id
     expiry = chain.pending_timestamp + 30 * 86_400
     deadline = chain.pending_timestamp + 86_400
