@@ -114,7 +114,9 @@ def test_deploy_wires_roles(system, admin):
     assert (vault.energyToken(), vault.paymentToken()) == (token.address, system.payment_token.address)
     assert vault.hasRole(vault.DEFAULT_ADMIN_ROLE(), admin)
     assert vault.marketInfo(auction) == (True, 0, False)
-    assert vault.marketInfo(market) == (False, 0, False)  # the order book trades wallets, not the vault
+    # The order book trades vault balances too, registered after the auctions.
+    assert vault.marketInfo(market) == (True, len(system.energy_auctions), False)
+    assert market.vault() == vault.address
     assert (auction.vault(), auction.meterRegistry()) == (vault.address, meter.address)
     assert (meter.vault(), meter.readingMarket()) == (vault.address, auction.address)
 
@@ -198,6 +200,7 @@ def test_several_auction_periods_deploy_side_by_side(project, admin):
     first, hourly = system.energy_auctions
     vault, meter = system.energy_vault, system.smart_meter
     assert [vault.marketInfo(auction) for auction in system.energy_auctions] == [(True, 0, False), (True, 1, False)]
+    assert vault.marketInfo(system.energy_trading) == (True, 2, False)  # the book, after the auctions
     assert (first.meterRegistry(), hourly.meterRegistry()) == (meter.address, ZERO_ADDRESS)
     assert meter.readingMarket() == first.address
 

@@ -190,19 +190,37 @@ def order_typed_data_route(request: Request, draft: OrderDraft) -> dict[str, Any
             }
         # The escrow comes from the vault balance; the vault pulls what it falls short of from the wallet.
         token = client.energy_token if side == OrderType.SELL else client.payment_token
+        token_name = "EnergyToken" if side == OrderType.SELL else "PaymentToken"
         held = vault.balances(draft.trader)
         shortfall = escrow_amount(side, draft.amountWh, draft.pricePerKWh) - (
             held.energy_wh if side == OrderType.SELL else held.payment
         )
+        wallet = token.balance_of(draft.trader)
+        if rejection is not None and shortfall > wallet:
+            # Refused for a missing approval, which the trader's signatures would supply: the vault's
+            # pull would still fail, so say now what the relayed order would meet.
+            raise ContractRevertError(
+                token_name,
+                "createOrder",
+                "ERC20InsufficientBalance",
+                {"sender": draft.trader, "balance": wallet, "needed": shortfall},
+                "the escrow is more than the trader's EnergyVault balance and wallet hold together",
+            )
         permit = None
         if shortfall > 0 and token.allowance(draft.trader, vault.address) < shortfall:
-            token_name = token_info(request, "EnergyToken" if side == OrderType.SELL else "PaymentToken")[0]
             permit_nonce = int(client.transactor.call(token.contract.functions.nonces(draft.trader)))
             permit = {
                 "value": shortfall,
                 "deadline": deadline,
                 "typedData": permit_typed_data(
-                    token_name, token.address, client.chain_id, draft.trader, vault.address, shortfall, permit_nonce, deadline
+                    token_info(request, token_name)[0],
+                    token.address,
+                    client.chain_id,
+                    draft.trader,
+                    vault.address,
+                    shortfall,
+                    permit_nonce,
+                    deadline,
                 ),
             }
     return {
@@ -227,8 +245,14 @@ async def relay_order(request: Request, body: RelayOrder) -> dict[str, Any]:
         permit_signature = split_signature(body.permit.signature)
         permits.append((body.permit.value, body.permit.deadline, *permit_signature.args()))
     with answering():
-        if body.marketApproval is not None:
-            # A first order: the trader's approval of the book in the vault goes first.
+        call = bind(client.trading.contract.functions.createOrderBySig, order.as_tuple(), *signature.args(), permits)
+        if body.marketApproval is not None and not client.vault.is_market_approved(order.trader, client.trading.address):
+            # A first order: the trader's approval of the book in the vault goes first. Nothing is sent
+            # unless both would pass: the order is tried first (its signature, nonce and deadline are
+            # checked before its escrow, so only the missing approval may refuse it), then the approval.
+            rejection = relay_of(request).check(relayer.address, call)
+            if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name == "MarketNotApproved"):
+                raise rejection
             approve = bind(
                 client.vault.contract.functions.approveMarketBySig,
                 order.trader,
@@ -236,8 +260,10 @@ async def relay_order(request: Request, body: RelayOrder) -> dict[str, Any]:
                 body.marketApproval.deadline,
                 bytes.fromhex(body.marketApproval.signature.removeprefix("0x")),
             )
+            rejection = relay_of(request).check(relayer.address, approve)
+            if rejection is not None:
+                raise rejection
             await relay_of(request).send_async(relayer, approve)
-        call = bind(client.trading.contract.functions.createOrderBySig, order.as_tuple(), *signature.args(), permits)
         receipt = await relay_of(request).send_async(relayer, call)
         created = client.trading.event(receipt, "OrderCreated")
         # An order that reached the book's crossing bounds keeps its fills; the rest is cancelled at once.
