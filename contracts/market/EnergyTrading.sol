@@ -429,6 +429,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function getEnergyBalance(address account) external view returns (uint256 amountWh) {
+        // slither-disable-next-line unused-return: only the energy balance is asked for
         (uint256 vaultWh,) = _vault.balancesOf(account);
         return vaultWh + _escrowedEnergy(account);
     }

@@ -229,6 +229,7 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         returns (TradeTerms memory);
 
     /// @dev Pays out of the market's vault balance: the one call site of IEnergyVault.give.
+    // slither-disable-next-line calls-loop: the vault is set at deploy, and settleTransactions' loop is bounded by MAX_SETTLEMENT_BATCH
     function _credit(address account, uint256 energyWh, uint256 payment) internal {
         _vault.give(account, energyWh, payment);
     }
@@ -268,7 +269,6 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     function _knownTransaction(uint256 transactionId) private view returns (TransactionRecord memory t) {
         t = _transactions[transactionId];
-        // slither-disable-next-line incorrect-equality: a zero match time marks a transaction id never recorded
         if (t.matchedAt == 0) revert TransactionUnknown(transactionId);
     }
 
