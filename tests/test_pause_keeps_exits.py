@@ -11,7 +11,7 @@ import pytest
 from energy_grid.signed_orders import sign_cancel, sign_order
 
 from support.helpers import reverts
-from support.market_helpers import BUY, PRICE, SELL, SETTLED, VOIDED, create, relay, signed_order
+from support.market_helpers import BUY, PRICE, SELL, SETTLED, VOIDED, assert_vault_backed, create, relay, signed_order
 
 WINDOW = 600
 
@@ -68,6 +68,7 @@ def test_every_exit_stays_open_while_the_market_is_paused(
     assert m.paused()
     # Nothing is left in the market: every unit went back or was paid out during the pause.
     assert vault.balancesOf(m) == (0, 0)
+    assert_vault_backed(vault, energy_token, stablecoin)
 
 
 def test_a_trade_past_its_window_settles_during_a_pause(m, vault, admin, seller, buyer, keeper, energy_token, chain, expiry):
