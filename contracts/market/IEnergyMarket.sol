@@ -282,7 +282,7 @@ interface IEnergyMarket is IEnergyTrading {
     /// empty or one entry, is the trader's ERC-2612 permit of the escrow token for the vault,
     /// applied first so that the vault can pull what the vault balance falls short of from the
     /// wallet without an approval transaction; a permit that fails (someone submitted it first,
-    /// ...) is ignored when the allowance is there anyway.
+    /// ...) is passed over, and the vault's pull then needs the allowance to be there.
     function createOrderBySig(
         SignedOrder calldata order,
         uint8 v,
@@ -351,8 +351,8 @@ interface IEnergyMarket is IEnergyTrading {
     /// @param newNonce The nonce the caller's next signed message must carry, above the current one.
     function invalidateNonces(uint256 newNonce) external;
 
-    /// @notice Energy `account` owns: its EnergyToken wallet balance, its vault balance and the Wh
-    /// escrowed in its open SELL orders.
+    /// @notice Energy `account` holds within the market's reach: its EnergyVault balance plus the Wh
+    /// escrowed in its open SELL orders (its wallet is not counted).
     /// @dev Walks the account's order list (one storage read per order): a view for off-chain callers.
     function getEnergyBalance(address account) external view returns (uint256 amountWh);
 

@@ -108,6 +108,7 @@ interface ISettlement is IReentrancyLock, IGridFees {
     /// @param windowSeconds The window asked for, seconds.
     /// @param maxSeconds MAX_SETTLEMENT_WINDOW, seconds.
     error SettlementWindowTooLong(uint256 windowSeconds, uint256 maxSeconds);
+
     /// @notice Settles up to MAX_SETTLEMENT_BATCH transactions (anyone may call). A transaction
     /// that is no longer pending is passed over with TransactionSkipped: keepers race each other
     /// and the operator, and one lost race must not undo the rest of the batch. An unknown id or
