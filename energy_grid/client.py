@@ -190,8 +190,13 @@ class GridClient:
     # ------------------------------------------------------------------ trading
 
     def approve_market(self, trader: LocalAccount) -> None:
-        """Approves EnergyTrading, the one contract a trader approves, for both tokens."""
-        self._approve_both_tokens(trader, self.trading.address)
+        """Lets the order book take the trader's escrow: approves EnergyTrading as a market in the
+        EnergyVault (where escrow comes from and refunds and payouts go), and allows the vault both
+        tokens without limit, so that an order the vault balance falls short of pulls the rest from
+        the wallet."""
+        self._approve_both_tokens(trader, self.vault.address)
+        if not self.vault.is_market_approved(trader.address, self.trading.address):
+            self.vault.approve_market(trader, self.trading.address)
 
     def _approve_both_tokens(self, trader: LocalAccount, spender: str) -> None:
         """An unlimited allowance of EnergyToken and PaymentToken for a market that escrows both."""

@@ -338,14 +338,15 @@ class _Deployment:
             smart_meter.grantRole(smart_meter.GATEWAY_ROLE(), account, **tx)
         return energy_token, payment_token, vault, smart_meter
 
-    def markets(self, energy_token: Any, payment_token: Any, vault: Any, smart_meter: Any) -> tuple[Any, tuple[Any, ...]]:
+    def markets(self, vault: Any, smart_meter: Any) -> tuple[Any, tuple[Any, ...]]:
         """The order book and one interval auction per period length, with the same tokens, fee
-        recipient and fee rate. The auctions trade vault balances (each is a registered market of the
-        vault); the first is the reading market, where the meters' standing orders trade."""
+        recipient and fee rate. Every market trades vault balances (each is a registered market of the
+        vault: the auctions first, then the book); the first auction is the reading market, where the
+        meters' standing orders trade."""
         project, tx, s = self.project, self.tx, self.settings
         # The constructor grants the deployer DEFAULT_ADMIN, OPERATOR and PAUSER roles.
         energy_trading = project.EnergyTrading.deploy(
-            self.deployer, energy_token, payment_token, self.fee_recipient, s.grid_fee_bps, s.min_order_amount_wh, **tx
+            self.deployer, vault, self.fee_recipient, s.grid_fee_bps, s.min_order_amount_wh, **tx
         )
         for account in s.operators:
             energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
@@ -363,8 +364,8 @@ class _Deployment:
             )
             for index, period_seconds in enumerate(s.auction_periods_seconds)
         )
-        for auction in auctions:
-            vault.registerMarket(auction, **tx)
+        for market in (*auctions, energy_trading):
+            vault.registerMarket(market, **tx)
         smart_meter.setVault(vault, auctions[0], **tx)
         return energy_trading, auctions
 
@@ -448,7 +449,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     steps = _Deployment(project, deployer, settings or DeploymentSettings())
     governance_token, timelock, governor = steps.governance_contracts()
     energy_token, payment_token, vault, smart_meter = steps.metering()
-    energy_trading, auctions = steps.markets(energy_token, payment_token, vault, smart_meter)
+    energy_trading, auctions = steps.markets(vault, smart_meter)
     grid, operations = steps.grid(payment_token, [energy_trading, smart_meter, *auctions])
     price_oracle, weather_oracle, grid_oracle, price_discovery = steps.oracles(payment_token)
     demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(

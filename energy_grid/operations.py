@@ -33,13 +33,24 @@ def meter_energy_with(meter: Any, gateway: Any, chain: Any, holders: list[Any], 
 
 
 def approve_market(system: Any, traders: list[Any]) -> None:
-    """Each trader approves EnergyTrading, once, for both tokens."""
-    approve_both_tokens(system, system.energy_trading, traders)
+    """Each trader approves EnergyTrading in the vault and lets the vault pull both tokens: an order's
+    escrow comes from the vault balance, a shortfall from the wallet."""
+    approve_vault_market(system, system.energy_trading, traders)
+
+
+def deposit_to_vault(system: Any, traders: list[Any], energy_wh: int, payment: int) -> None:
+    """Each trader (who allowed the vault both tokens) deposits up to `energy_wh` EnergyToken and up to
+    `payment` PaymentToken base units of what its wallet holds."""
+    for trader in traders:
+        for token, most in ((system.energy_token, energy_wh), (system.payment_token, payment)):
+            amount = min(most, int(token.balanceOf(trader)))
+            if amount:
+                system.energy_vault.deposit(token, amount, sender=trader)
 
 
 def approve_vault_market(system: Any, market: Any, traders: list[Any]) -> None:
     """Each trader lets the vault pull both tokens (so an order from an empty vault balance pulls its
-    escrow from the wallet) and approves `market`, an auction, in the vault."""
+    escrow from the wallet) and approves `market` (the order book or an auction) in the vault."""
     for trader in traders:
         approve_both_tokens(system, system.energy_vault, [trader])
         system.energy_vault.setMarketApproval(market, True, sender=trader)

@@ -153,12 +153,39 @@ def sign_permit(
     return value, deadline, sig.v, sig.r, sig.s
 
 
+MARKET_APPROVAL_TYPE = [
+    {"name": "account", "type": "address"},
+    {"name": "market", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+def market_approval_typed_data(account: str, market: str, nonce: int, deadline: int, vault_address: str, chain_id: int) -> dict[str, Any]:
+    """`account`'s EIP-712 MarketApproval of `market` for the EnergyVault at `vault_address` (domain
+    "EnergyVault", version "1"), at the account's vault nonce (`vault.nonces(account)`)."""
+    return typed_data(
+        signing_domain("EnergyVault", "1", chain_id, vault_address),
+        "MarketApproval",
+        MARKET_APPROVAL_TYPE,
+        {"account": account, "market": market, "nonce": nonce, "deadline": deadline},
+    )
+
+
+def sign_market_approval(account: str, market: str, nonce: int, deadline: int, key: Any, vault_address: str, chain_id: int) -> bytes:
+    """The 65-byte signature (r, s, v) of market_approval_typed_data: what a relayer submits with
+    IEnergyVault.approveMarketBySig before an account's first relayed order."""
+    sig = sign_typed_data(market_approval_typed_data(account, market, nonce, deadline, vault_address, chain_id), key)
+    return sig.r + sig.s + bytes([sig.v])
+
+
 # EIP712_DOMAIN, SECP256K1_N, Signature and type_string are energy_grid.eip712's, named here too.
 __all__ = [
     "CANCEL_ORDER_TYPE",
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
     "EIP712_DOMAIN",
+    "MARKET_APPROVAL_TYPE",
     "ORDER_TYPE",
     "PERMIT_DOMAIN_VERSION",
     "PERMIT_TYPE",
@@ -166,11 +193,13 @@ __all__ = [
     "Signature",
     "SignedOrder",
     "cancel_typed_data",
+    "market_approval_typed_data",
     "market_domain",
     "order_typed_data",
     "permit_typed_data",
     "recover_order_signer",
     "sign_cancel",
+    "sign_market_approval",
     "sign_order",
     "sign_permit",
     "type_string",

@@ -1,5 +1,7 @@
 """Plain web3.py, no ape: a sell order, a buy order that crosses it on arrival, a taker fill, a
-directed offer matched by a keeper, a cancel, settlement.
+directed offer matched by a keeper, a cancel, settlement. The book escrows from EnergyVault balances:
+`approve_market` approves it in the vault and lets the vault pull what a balance falls short of from
+the wallet; refunds and payouts are credited in the vault, withdrawn with `grid.vault.withdraw`.
 
     make node && make deploy     # then:
     .venv/bin/python examples/submit_reading.py    # gives dev account 1 some EnergyToken
@@ -41,6 +43,10 @@ def main() -> None:
         grid.trading.settle_transaction(keeper, transaction_id)
         info = grid["EnergyTrading"].functions.getTransaction(transaction_id).call()
         print(f"Transaction {transaction_id} settled: {info[4]} Wh at {info[5]} per kWh, paid {info[6]}, fee {info[7]}")
+
+    for name, account in (("seller", seller), ("buyer", buyer)):
+        held = grid.vault.balances(account.address)
+        print(f"The {name}'s vault balance: {held.energy_wh} Wh, {held.payment} payment base units")
 
     try:  # a second settlement is refused, and the client says why
         grid.trading.settle_transaction(keeper, matched)

@@ -21,6 +21,7 @@ from energy_grid.bench.auction import bench_auction
 from energy_grid.bench.carbon import bench_carbon_credits
 from energy_grid.bench.core import (
     GasReport,
+    bench_code_size,
     bench_grid_management,
     bench_grid_operations,
     bench_market,
@@ -49,6 +50,7 @@ def cli() -> None:
     system = deploy_system(project, operator)
     setup_local_roles(system, operator)
     report = GasReport()
+    bench_code_size(report, system, chain)
     bench_meter(report, system, operator, chain, device=dev[8])
     bench_market(report, system, operator, chain, traders=[dev[i] for i in range(1, 6)])
     bench_grid_management(report, system, operator, chain, participants=[dev[i] for i in range(6, 10)])

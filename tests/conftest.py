@@ -154,11 +154,12 @@ def traders(owner, other, accounts):
 
 
 @pytest.fixture(scope="module")
-def market(project, admin, energy_token, stablecoin, fee_recipient):
-    """A bare EnergyTrading (Settlement on the same address), grid fee MARKET_FEE_BPS."""
-    return project.EnergyTrading.deploy(
-        admin, energy_token, stablecoin, fee_recipient, MARKET_FEE_BPS, MARKET_MIN_ORDER_WH, sender=admin
-    )
+def market(project, admin, vault, fee_recipient):
+    """A bare EnergyTrading (Settlement on the same address) on `vault`, registered there as a
+    market, grid fee MARKET_FEE_BPS."""
+    deployed = project.EnergyTrading.deploy(admin, vault, fee_recipient, MARKET_FEE_BPS, MARKET_MIN_ORDER_WH, sender=admin)
+    vault.registerMarket(deployed, sender=admin)
+    return deployed
 
 
 def meter_energy_to(holders, amount_wh, smart_meter, admin, accounts, chain) -> None:
@@ -178,17 +179,24 @@ def meter_energy_to(holders, amount_wh, smart_meter, admin, accounts, chain) -> 
 
 
 @pytest.fixture(scope="module")
-def funded_market(market, smart_meter, energy_token, stablecoin, admin, traders, accounts, chain):
+def funded_market(market, vault, smart_meter, energy_token, stablecoin, admin, traders, accounts, chain):
     """`market` with every trader holding TRADER_ENERGY_WH of metered EnergyToken and
-    TRADER_CASH_WHOLE_UNITS stablecoin, both approved to the market without limit; the energy
-    is metered (meter_energy_to).
+    TRADER_CASH_WHOLE_UNITS stablecoin as vault balances, and the market approved in the vault
+    (setMarketApproval); the energy is metered (meter_energy_to).
+
+    The traders deposit everything their wallets hold: escrow is then taken from, and refunds and
+    payouts credited to, vault balances only (`Wallets` reads them). The vault keeps an unlimited
+    allowance of both tokens, so an escrow the vault balance falls short of is pulled from the
+    wallet (the tests of that path withdraw to the wallet first).
     """
     meter_energy_to(traders, TRADER_ENERGY_WH, smart_meter, admin, accounts, chain)
     for trader in traders:
         assert energy_token.balanceOf(trader) == TRADER_ENERGY_WH
         stablecoin.addConsumerBalance(trader, TRADER_CASH_WHOLE_UNITS, sender=admin)
-        energy_token.approve(market, 2**256 - 1, sender=trader)
-        stablecoin.approve(market, 2**256 - 1, sender=trader)
+        for token in (energy_token, stablecoin):
+            token.approve(vault, 2**256 - 1, sender=trader)
+            vault.deposit(token, token.balanceOf(trader), sender=trader)
+        vault.setMarketApproval(market, True, sender=trader)
     return market
 
 
@@ -800,10 +808,10 @@ def metered(meter, meter_device, baseline, submit):
 
 
 @pytest.fixture
-def wallets(m, energy_token, stablecoin, traders, keeper, fee_recipient, stranger, admin):
-    """EnergyToken and stablecoin balances of the traders, keeper, fee recipient, stranger, admin and
+def wallets(m, vault, traders, keeper, fee_recipient, stranger, admin):
+    """Vault balances (energy Wh, payment) of the traders, keeper, fee recipient, stranger, admin and
     the market, to diff."""
-    return Wallets(m, energy_token, stablecoin, *traders, keeper, fee_recipient, stranger, admin)
+    return Wallets(m, vault, *traders, keeper, fee_recipient, stranger, admin)
 
 
 @pytest.fixture

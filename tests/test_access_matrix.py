@@ -60,8 +60,6 @@ PUBLIC: dict[str, str] = {
     ),
     "EnergyTrading.cancelOrderBySig": "any relayer: the trader's EIP-712 signature is the authorization",
     "EnergyTrading.invalidateNonces": "raises the caller's own signed-message nonce (NonceNotRaised for a lower one)",
-    "EnergyTrading.withdrawOwed": "pays the caller only what a refused payout credited to it (NothingOwed otherwise)",
-    "Settlement.withdrawOwed": "the same function, listed under Settlement's name too",
     "SmartMeter.submitSignedReadings": "any relayer: each reading's meter signature (EIP-712, nonce, deadline) is the authorization",
     "SmartMeter.setStandingOrderBySig": (
         "any relayer: the meter owner's EIP-712 signature (nonce, deadline) is the authorization"
@@ -97,9 +95,9 @@ PUBLIC: dict[str, str] = {
     "GridTimelock.onERC721Received": "the timelock is the treasury: it accepts tokens",
     "GridTimelock.onERC1155Received": "the timelock is the treasury: it accepts tokens",
     "GridTimelock.onERC1155BatchReceived": "the timelock is the treasury: it accepts tokens",
-    "EnergyTrading.createOrder": "any trader; escrow pulled from the caller",
-    "EnergyTrading.createDirectedOrder": "any trader; escrow pulled from the caller",
-    "EnergyTrading.fillOrder": "any taker; pays from the caller",
+    "EnergyTrading.createOrder": "any trader who approved the book in the vault; escrow taken from the caller's vault balance",
+    "EnergyTrading.createDirectedOrder": "any trader who approved the book in the vault; escrow taken from the caller's vault balance",
+    "EnergyTrading.fillOrder": "any taker who approved the book in the vault; pays from the caller's vault balance",
     "EnergyTrading.matchOrders": "keepers match crossing orders; books only what both traders escrowed",
     "EnergyTrading.settleTransaction": "keepers settle; pays the trade's parties only",
     "EnergyTrading.settleTransactions": "keepers settle; pays the trades' parties only",
@@ -171,8 +169,9 @@ def _objects(system: Any, admin: Any, smart_meter: Any, chain: Any) -> dict[str,
     market, dr, dp = system.energy_trading, system.demand_response, system.demand_programs
     nft, shares, ops, cash = system.energy_asset_nft, system.energy_asset_shares, system.grid_operations, system.payment_token
     fund_local_accounts(system, admin, [admin])
-    for spender in (market, dr, dp):
+    for spender in (system.energy_vault, dr, dp):
         cash.approve(spender, MAX_UINT, sender=admin)
+    system.energy_vault.setMarketApproval(market, True, sender=admin)
     order = market.createOrder(1_000, 100_000, chain.pending_timestamp + DAY, 0, sender=admin).return_value
     event = dr.startEvent(1, 1, 1, 3_600, sender=admin).return_value
     program = dp.createDemandProgram("Peak", 0, 1, 1, 1, 900, sender=admin).return_value

@@ -3,8 +3,9 @@
 The service is `energy-grid serve` in a process of its own, as a user runs it, so the test's HTTP
 client does not share its interpreter.
 
-Two hundred fresh traders each sign one BUY order with an ERC-2612 permit (a wallet's first order:
-no approval transaction, no gas of their own); the relayer sends them one at a time while the reads
+Two hundred fresh traders each sign one BUY order with their approval of the book in the
+EnergyVault and an ERC-2612 permit of the vault (a wallet's first order: no approval transaction,
+no gas of their own); the relayer sends them one at a time while the reads
 run alongside. Every request must answer 2xx and every order must be on chain exactly once, under
 its signer. The p50 / p99 latency of each kind is printed (run with -s) and written to
 reports/api-load.json; nothing is asserted about speed (`make bench` measures speed).
@@ -31,7 +32,7 @@ from energy_grid.anvil import free_port
 from energy_grid.client import GridClient, anvil_account
 from energy_grid.enums import OrderType
 from energy_grid.sender import TransactionSender, prepare
-from energy_grid.signed_orders import SignedOrder, sign_order, sign_permit
+from energy_grid.signed_orders import SignedOrder, sign_market_approval, sign_order, sign_permit
 
 TRADERS = 200
 SEEDED = 5  # of them, relayed before the load
@@ -94,16 +95,19 @@ def load_traders(api_system, api_manifest, networks):
     return traders
 
 
-def order_body(trader, market: str, payment, chain_id: int, expiry: int, deadline: int) -> dict:
-    """What a wallet sends for its first BUY: the order and a permit of its escrow, both signed."""
+def order_body(trader, market: str, vault: str, payment, chain_id: int, expiry: int, deadline: int) -> dict:
+    """What a wallet sends for its first BUY: the order, its approval of the book in the vault and a
+    permit of its escrow for the vault, all signed."""
     order = SignedOrder(trader.address, AMOUNT_WH, PRICE, expiry, int(OrderType.BUY), 0, deadline)
     signature = sign_order(order, trader.key, market, chain_id)
-    permit = sign_permit(payment.name(), payment.address, trader.address, market, COST, 0, deadline, trader.key, chain_id)
+    permit = sign_permit(payment.name(), payment.address, trader.address, vault, COST, 0, deadline, trader.key, chain_id)
     value, permit_deadline, v, r, s = permit
+    approval = sign_market_approval(trader.address, market, 0, deadline, trader.key, vault, chain_id)
     return {
         "order": order.message(),
         "signature": "0x" + (signature.r + signature.s + bytes([signature.v])).hex(),
         "permit": {"value": value, "deadline": permit_deadline, "signature": "0x" + (r + s + bytes([v])).hex()},
+        "marketApproval": {"deadline": deadline, "signature": "0x" + approval.hex()},
     }
 
 
@@ -142,7 +146,8 @@ def test_1000_reads_and_200_relayed_orders_at_once(load_service, load_traders, a
     market, payment = api_system.energy_trading, api_system.payment_token
     head = chain.blocks.head
     expiry, deadline = head.timestamp + 24 * HOUR_S, head.timestamp + HOUR_S
-    bodies = [order_body(t, market.address, payment, chain.chain_id, expiry, deadline) for t in load_traders]
+    vault = api_system.energy_vault.address
+    bodies = [order_body(t, market.address, vault, payment, chain.chain_id, expiry, deadline) for t in load_traders]
     first_block = head.number + 1
 
     async def run() -> tuple[list[int], list[tuple[str, str, int, float, dict]]]:

@@ -84,6 +84,9 @@ def signed_body(api, trader, side: str, amount_wh: int, chain, signer=None, **ex
     assert answer.status_code == 200, answer.json()
     offer = answer.json()
     body = {"order": offer["order"], "signature": sign_typed(signer or trader, offer["typedData"]), "permit": None}
+    if offer["marketApproval"] is not None:
+        approval = offer["marketApproval"]
+        body["marketApproval"] = {"deadline": approval["deadline"], "signature": sign_typed(signer or trader, approval["typedData"])}
     if offer["permit"] is not None:
         permit = offer["permit"]
         permit_signature = sign_typed(signer or trader, permit["typedData"])
@@ -119,10 +122,11 @@ def problem(answer, status: int, error: str) -> dict:
 
 
 def test_a_relayed_order_is_the_signers_and_the_relayer_pays_only_gas(api, api_system, writes_buyer, writes_relayer, chain):
-    market, payment = api_system.energy_trading, api_system.payment_token
-    payment.approve(market, MAX_UINT256, sender=writes_buyer)
+    market, payment, vault = api_system.energy_trading, api_system.payment_token, api_system.energy_vault
+    payment.approve(vault, MAX_UINT256, sender=writes_buyer)
+    vault.setMarketApproval(market, True, sender=writes_buyer)
     offer = api.post("/api/v1/orders/typed-data", json=draft(writes_buyer, "BUY", 4_000, chain)).json()
-    assert offer["permit"] is None  # approved already
+    assert offer["permit"] is None and offer["marketApproval"] is None  # approved already
     assert offer["order"] | {"deadline": 0} == {
         "trader": writes_buyer.address,
         "amountWh": 4_000,
@@ -155,22 +159,39 @@ def test_a_relayed_order_is_the_signers_and_the_relayer_pays_only_gas(api, api_s
     order = market.getOrderInfo(relayed["orderId"])
     assert (order.trader, order.amount, order.price, int(order.status)) == (writes_buyer.address, 4_000, PRICE, OrderStatus.ACTIVE)
     assert receipt["from"] == writes_relayer.address
-    assert payment.balanceOf(writes_buyer) == buyer_cash - 4_000 * PRICE // 1000  # the escrow is the signer's
+    # The escrow is the signer's: no vault deposit, so the vault pulled it from the wallet.
+    assert payment.balanceOf(writes_buyer) == buyer_cash - 4_000 * PRICE // 1000
+    assert vault.balancesOf(market) == (0, 4_000 * PRICE // 1000)
     assert (api_system.energy_token.balanceOf(writes_relayer), payment.balanceOf(writes_relayer)) == relayer_tokens
     assert writes_relayer.balance == relayer_eth - receipt["gasUsed"] * receipt["effectiveGasPrice"]
     assert (market.nonces(writes_buyer), market.nonces(writes_relayer)) == (1, 0)
 
 
 def test_a_first_order_needs_no_approval_the_permit_comes_along(api, api_system, writes_seller, chain):
-    market, energy = api_system.energy_trading, api_system.energy_token
-    assert energy.allowance(writes_seller, market) == 0
+    """A first order: the trader signs its approval of the book in the vault and a permit of the vault,
+    and the relayer submits the approval, then the order with the permit."""
+    market, energy, vault = api_system.energy_trading, api_system.energy_token, api_system.energy_vault
+    assert energy.allowance(writes_seller, vault) == 0 and not vault.isMarketApproved(writes_seller, market)
     offer = api.post("/api/v1/orders/typed-data", json=draft(writes_seller, "SELL", 3_000, chain)).json()
+    approval = offer["marketApproval"]
+    assert approval["typedData"]["domain"] == {
+        "name": "EnergyVault",
+        "version": "1",
+        "chainId": chain.chain_id,
+        "verifyingContract": vault.address,
+    }
+    assert approval["typedData"]["message"] == {
+        "account": writes_seller.address,
+        "market": market.address,
+        "nonce": 0,
+        "deadline": approval["deadline"],
+    }
     permit = offer["permit"]
     assert permit["value"] == 3_000
     assert permit["typedData"]["domain"]["verifyingContract"] == energy.address
     assert permit["typedData"]["message"] == {
         "owner": writes_seller.address,
-        "spender": market.address,
+        "spender": vault.address,
         "value": 3_000,
         "nonce": 0,
         "deadline": permit["deadline"],
@@ -179,6 +200,7 @@ def test_a_first_order_needs_no_approval_the_permit_comes_along(api, api_system,
         "order": offer["order"],
         "signature": sign_typed(writes_seller, offer["typedData"]),
         "permit": {"value": 3_000, "deadline": permit["deadline"], "signature": sign_typed(writes_seller, permit["typedData"])},
+        "marketApproval": {"deadline": approval["deadline"], "signature": sign_typed(writes_seller, approval["typedData"])},
     }
     before = energy.balanceOf(writes_seller)
     answer = api.post("/api/v1/orders", json=body)
@@ -187,10 +209,11 @@ def test_a_first_order_needs_no_approval_the_permit_comes_along(api, api_system,
     assert (order.trader, int(order.orderType)) == (writes_seller.address, 1)
     assert energy.balanceOf(writes_seller) == before - 3_000
     assert energy.nonces(writes_seller) == 1  # the permit was used
+    assert vault.isMarketApproved(writes_seller, market) and vault.nonces(writes_seller) == 1
 
 
 def test_a_signed_cancellation_returns_the_escrow(api, api_system, writes_seller, chain):
-    market, energy = api_system.energy_trading, api_system.energy_token
+    market, energy, vault = api_system.energy_trading, api_system.energy_token, api_system.energy_vault
     before = energy.balanceOf(writes_seller)
     order_id = api.post("/api/v1/orders", json=signed_body(api, writes_seller, "SELL", 2_000, chain)).json()["orderId"]
     offer = api.post(f"/api/v1/orders/{order_id}/cancel/typed-data").json()
@@ -203,7 +226,9 @@ def test_a_signed_cancellation_returns_the_escrow(api, api_system, writes_seller
     assert answer.status_code == 200, answer.json()
     assert answer.json() == {"orderId": order_id, "txHash": answer.json()["txHash"], "status": "CANCELLED"}
     assert int(market.getOrderInfo(order_id).status) == OrderStatus.CANCELLED
-    assert energy.balanceOf(writes_seller) == before
+    # Pulled from the wallet, refunded into the vault balance.
+    assert energy.balanceOf(writes_seller) == before - 2_000
+    assert vault.balanceOf(energy, writes_seller) == 2_000
     # Cancelling again: the order is closed, said before the wallet is asked.
     problem(api.post(f"/api/v1/orders/{order_id}/cancel/typed-data"), 409, "OrderNotActive")
 
@@ -308,8 +333,8 @@ def test_an_order_the_trader_cannot_pay_is_refused_before_signing(api, api_syste
     cash = api_system.payment_token.balanceOf(writes_buyer)
     too_much_wh = (cash // PRICE + 1) * 1000
     answer = api.post("/api/v1/orders/typed-data", json=draft(writes_buyer, "BUY", too_much_wh, chain))
-    refused = problem(answer, 400, "InsufficientPaymentBalance")
-    assert refused["details"] == {"account": writes_buyer.address, "required": too_much_wh * PRICE // 1000, "available": cash}
+    refused = problem(answer, 400, "ERC20InsufficientBalance")
+    assert refused["details"] == {"sender": writes_buyer.address, "balance": cash, "needed": too_much_wh * PRICE // 1000}
     expired = draft(writes_buyer, "BUY", 1_000, chain) | {"expiry": chain.blocks.head.timestamp}
     assert problem(api.post("/api/v1/orders/typed-data", json=expired), 400, "ExpiryNotInFuture")["details"]["expiry"] == expired["expiry"]
     assert ledger.read() == before
@@ -377,6 +402,9 @@ def test_config_and_accounts_read_the_chain(api, api_system, api_manifest, write
         "paymentSymbol": api_system.payment_token.symbol(),
         "paymentDecimals": 6,
         "marketNonce": api_system.energy_trading.nonces(writes_buyer),
+        "vaultEnergyWh": 0,
+        "vaultPayment": 0,
+        "bookApprovedInVault": False,
         "ethBalanceWei": str(writes_buyer.balance),
     }
 

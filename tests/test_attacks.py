@@ -8,10 +8,11 @@
    `GUARDED` lists every function that moves value (the inner call); the test runs the whole cross
    product outer x inner:
 
-   - EnergyTrading: outer createOrder (BUY escrow pulled), createDirectedOrder (BUY), fillOrder (a
-     SELL taken, payment pulled), cancelOrder and releaseExpiredOrder (BUY escrow refunded),
-     settleTransaction, settleTransactions (seller paid), voidTransaction (buyer refunded),
-     withdrawFees; inner: the same nine functions.
+   - EnergyTrading: outer createOrder (its EnergyVault, on the hostile token, pulls the BUY escrow
+     from the wallet), createDirectedOrder (BUY), fillOrder (a SELL taken, payment pulled),
+     createOrderBySig (BUY); inner: every locked function of the book. Refunds, settlement, voids
+     and the fee withdrawal credit vault balances and transfer nothing, so they have no outer case
+     (and settlement and voids, which call nothing but the vault, need no lock).
    - EnergyAuction: outer submitBid (its EnergyVault, on the hostile token, pulls the buyer's escrow
      from the wallet: the one PaymentToken transfer an auction call makes); inner submitBid,
      submitAsk, claim, withdrawFees. Claims and the fee withdrawal credit vault balances and transfer
@@ -28,8 +29,7 @@
    reward payouts of DemandResponse and DemandPrograms send with `trySafeTransfer`, which swallows
    the inner revert: there the refusal surfaces as RewardDistributionFailed from a participant's
    own claim, and as a RewardPaymentDeferred log from a batch, which then pays no one and moves
-   nothing (`REFUSED_PAYOUT` says, in one place, what each payout function reports). Settlement's
-   payouts are deferred instead (`DEFERRING`): the refused payout is owed, the rest goes through.
+   nothing (`REFUSED_PAYOUT` says, in one place, what each payout function reports).
    A control test per outer call arms a harmless reentry (the token's own `decimals()`) and checks
    it ran, so no outer call in the list could pass without a hostile transfer inside it.
 
@@ -81,14 +81,24 @@ from conftest import (
 from eth_account import Account
 
 from energy_grid.demand_response import MeterWriter, verify_from_meter
-from energy_grid.signed_orders import sign_cancel, sign_order
+from energy_grid.signed_orders import sign_order
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.asset_helpers import mint, new_meter
 from support.auction_helpers import open_period
 from support.bulk_helpers import Bulk
-from support.helpers import ZERO_ADDRESS, log, reverts, role
-from support.market_helpers import BUY, SELL, cost_ceil, create, crossing, relay, signed_order, token_balances, vault_balances
+from support.helpers import ZERO_ADDRESS, log, reverts
+from support.market_helpers import (
+    BUY,
+    SELL,
+    book_on_own_vault,
+    cost_ceil,
+    create,
+    relay,
+    signed_order,
+    token_balances,
+    vault_balances,
+)
 
 MAX_UINT = 2**256 - 1
 MIN_PRICE = AUCTION_MIN_PRICE_PER_KWH
@@ -112,11 +122,7 @@ GUARDED: dict[str, tuple[str, ...]] = {
         "fillOrder",
         "cancelOrder",
         "releaseExpiredOrder",
-        "settleTransaction",
-        "settleTransactions",
-        "voidTransaction",
         "withdrawFees",
-        "withdrawOwed",
         "createOrderBySig",
         "cancelOrderBySig",
     ),
@@ -133,11 +139,11 @@ GUARDED: dict[str, tuple[str, ...]] = {
 
 # Value-moving functions that transfer no PaymentToken (they move only EnergyToken, an NFT or vault
 # balances: no transfer hook to call back from): attacked as inner calls only, or through HostileReceiver.
-# Settlement pushes its payouts with trySafeTransfer: a payout the token refuses is owed to its
-# party (withdrawOwed) instead of blocking the other party.
-DEFERRING = {"EnergyTrading.settleTransaction", "EnergyTrading.settleTransactions", "EnergyTrading.voidTransaction"}
-
 ENERGY_ONLY = {
+    "EnergyTrading.cancelOrder": "refunds into the trader's vault balance (IEnergyVault.give): no token moves",
+    "EnergyTrading.cancelOrderBySig": "refunds into the trader's vault balance (IEnergyVault.give): no token moves",
+    "EnergyTrading.releaseExpiredOrder": "refunds into the trader's vault balance (IEnergyVault.give): no token moves",
+    "EnergyTrading.withdrawFees": "credits the fee recipient's vault balance (IEnergyVault.give): no token moves",
     "EnergyAuction.submitAsk": "escrows EnergyToken (the vault pulls it), which has no transfer hook",
     "EnergyAuction.claim": "credits vault balances (IEnergyVault.give): no token moves",
     "EnergyAuction.withdrawFees": "credits the fee recipient's vault balance (IEnergyVault.give): no token moves",
@@ -161,8 +167,12 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
     | _PAUSE
     | {
         "matchOrders": (
-            "books a trade between escrowed orders; tokens move at settlement (test_settlement_reentrancy.py calls it back from a transfer)"
+            "books a trade between escrowed orders; vault balances move at settlement"
+            " (test_settlement_reentrancy.py calls it back from a pull)"
         ),
+        "settleTransaction": "credits vault balances only (IEnergyVault.give), calling nothing but the vault: no lock",
+        "settleTransactions": "credits vault balances only (IEnergyVault.give), calling nothing but the vault: no lock",
+        "voidTransaction": "credits vault balances only (IEnergyVault.give), calling nothing but the vault: no lock",
         "pruneLevel": "unlinks dead queue entries",
         "invalidateNonces": "raises the caller's signed-message nonce",
         "setGridFee": "a parameter",
@@ -269,75 +279,24 @@ class Scene:
 
 
 def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_token, chain) -> Scene:
+    """The book on an EnergyVault of EnergyToken and the hostile token. The buyer keeps its money in its
+    wallet, with an allowance to the vault: each BUY escrow is pulled from there (a transfer of the
+    hostile token) while the book is inside the call. Refunds, payouts and fees credit vault balances."""
     token = project.ReentrantToken.deploy(sender=admin)
-    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, MARKET_FEE_BPS, 1, sender=admin)
-    energy_token.approve(market, MAX_UINT, sender=seller)
-    token.approve(market, MAX_UINT, sender=buyer)
+    vault, market = book_on_own_vault(project, admin, energy_token, token, fee_recipient, MARKET_FEE_BPS, [seller, buyer])
     token.mint(buyer, 10**15, sender=buyer)
-    # The inner voidTransaction must get past onlyRole to meet the guard.
-    market.grantRole(role("OPERATOR_ROLE"), token, sender=admin)
 
     def expiry() -> int:
         return chain.pending_timestamp + 3_600
-
-    def trade() -> int:
-        e = expiry()
-        create(market, seller, 1_000, 200_000, SELL, e)
-        _, (tx_id,) = crossing(market, buyer, 1_000, 200_000, BUY, e)
-        return tx_id
-
-    def bid(e: int | None = None) -> int:
-        return create(market, buyer, 1_000, 100_000, BUY, e or expiry())
 
     def fill():
         ask = create(market, seller, 1_000, 200_000, SELL, expiry())
         return (lambda: market.fillOrder(ask, 500, sender=buyer)), None
 
-    def cancel():
-        order = bid()
-        return (lambda: market.cancelOrder(order, sender=buyer)), None
-
-    def release():
-        order = bid(chain.pending_timestamp + 60)
-        chain.pending_timestamp += 120
-        return (lambda: market.releaseExpiredOrder(order, sender=keeper)), None
-
-    booked = trade()  # settled, alone or in a batch, by the settlement cases
-
-    def settle_one():
-        return (lambda: market.settleTransaction(booked, sender=keeper)), None
-
-    def settle_batch():
-        return (lambda: market.settleTransactions([booked], sender=keeper)), None
-
-    def void():
-        market.setSettlementWindow(3_600, sender=admin)
-        tx_id = trade()
-        return (lambda: market.voidTransaction(tx_id, sender=admin)), None
-
-    market.settleTransaction(trade(), sender=keeper)  # fees accrued, for the withdrawFees cases
-
-    def withdraw():
-        return (lambda: market.withdrawFees(sender=fee_recipient)), None
-
     def create_by_sig():
         order = signed_order(market, buyer, 1_000, 100_000, BUY, expiry(), expiry())
         signature = sign_order(order, buyer.private_key, market.address, chain.chain_id)
         return (lambda: relay(market, order, signature, keeper)), None
-
-    def cancel_by_sig():
-        order_id = bid()
-        nonce, deadline = int(market.nonces(buyer)), expiry()
-        signature = sign_cancel(order_id, nonce, deadline, buyer.private_key, market.address, chain.chain_id)
-        return (lambda: market.cancelOrderBySig(order_id, nonce, deadline, *signature.args(), sender=keeper)), None
-
-    def withdraw_owed():
-        tx_id = trade()
-        token.arm(market, market.withdrawFees.encode_input(), sender=keeper)  # refused: the seller's payout is owed
-        market.settleTransaction(tx_id, sender=keeper)
-        token.arm(ZERO_ADDRESS, b"", sender=keeper)
-        assert market.owed(token, seller) > 0
-        return (lambda: market.withdrawOwed(token, sender=seller)), None
 
     far = chain.pending_timestamp + 30 * DAY_SECONDS
     return Scene(
@@ -351,15 +310,7 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
                 None,
             ),
             "fillOrder": fill,
-            "cancelOrder": cancel,
-            "releaseExpiredOrder": release,
-            "settleTransaction": settle_one,
-            "settleTransactions": settle_batch,
-            "voidTransaction": void,
-            "withdrawFees": withdraw,
-            "withdrawOwed": withdraw_owed,
             "createOrderBySig": create_by_sig,
-            "cancelOrderBySig": cancel_by_sig,
         },
         {
             "createOrder": market.createOrder.encode_input(1_000, 100_000, far, BUY),
@@ -367,16 +318,13 @@ def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
             "fillOrder": market.fillOrder.encode_input(1, 1),
             "cancelOrder": market.cancelOrder.encode_input(1),
             "releaseExpiredOrder": market.releaseExpiredOrder.encode_input(1),
-            "settleTransaction": market.settleTransaction.encode_input(1),
-            "settleTransactions": market.settleTransactions.encode_input([1]),
-            "voidTransaction": market.voidTransaction.encode_input(1),
             "withdrawFees": market.withdrawFees.encode_input(),
-            "withdrawOwed": market.withdrawOwed.encode_input(token),
             "createOrderBySig": market.createOrderBySig.encode_input(
                 (ZERO_ADDRESS, 1, 1, far, BUY, ZERO_ADDRESS, 0, far), 27, b"\x00" * 32, b"\x00" * 32, []
             ),
             "cancelOrderBySig": market.cancelOrderBySig.encode_input(1, 0, far, 27, b"\x00" * 32, b"\x00" * 32),
         },
+        vault,
     )
 
 
@@ -643,7 +591,7 @@ def attack_scenes(
 
 # Built without a chain, for parametrize: (contract, outer, inner) for every pair.
 TRIGGERS = {
-    "EnergyTrading": GUARDED["EnergyTrading"],
+    "EnergyTrading": ("createOrder", "createDirectedOrder", "fillOrder", "createOrderBySig"),
     "EnergyAuction": ("submitBid",),
     "DemandResponse": GUARDED["DemandResponse"],
     "DemandPrograms": GUARDED["DemandPrograms"],
@@ -672,17 +620,6 @@ def test_payment_token_reentry_is_refused(attack_scenes, energy_token, keeper, c
     go, expected = scene.triggers[outer]()
     before = _balances(scene, energy_token)
     Bulk(chain).send(keeper, scene.token, "arm", scene.contract, scene.inner[inner])
-    if f"{name}.{outer}" in DEFERRING:
-        # The refused reentry makes the hostile token refuse the payout: it is owed, not lost, and
-        # the rest of the settlement (the energy leg) goes through.
-        tx = go()
-        deferred = tx.events.filter(scene.contract.PayoutDeferred)
-        assert deferred and {d.token for d in deferred} == {scene.token.address}
-        for account in {d.account for d in deferred}:
-            owed = sum(d.amount for d in deferred if d.account == account)
-            assert scene.contract.owed(scene.token, account) == owed
-        assert [b[0] for b in _balances(scene, energy_token)] == [b[0] for b in before]
-        return
     outcome, inputs = expected if expected else (scene.contract.ReentrancyGuardReentrantCall, {})
     if isinstance(outcome, type):  # an error class: the outer call reverts with it
         with reverts(outcome, **inputs):

@@ -65,19 +65,18 @@ def test_the_bounds(m):
     assert m.MAX_DEAD_ENTRIES_PER_CALL() == MAX_DEAD_ENTRIES_PER_CALL
 
 
-def test_the_minimum_order_is_set_at_deploy_within_bounds(project, admin, energy_token, stablecoin, fee_recipient, seller, chain):
-    market = project.EnergyTrading.deploy(
-        admin, energy_token, stablecoin, fee_recipient, FEE_BPS, DEFAULT_MIN_ORDER_AMOUNT_WH, sender=admin
-    )
+def test_the_minimum_order_is_set_at_deploy_within_bounds(project, admin, vault, fee_recipient, seller, chain):
+    market = project.EnergyTrading.deploy(admin, vault, fee_recipient, FEE_BPS, DEFAULT_MIN_ORDER_AMOUNT_WH, sender=admin)
     assert market.minOrderAmount() == DEFAULT_MIN_ORDER_AMOUNT_WH == 100
-    energy_token.approve(market, 2**256 - 1, sender=seller)
+    vault.registerMarket(market, sender=admin)
+    vault.setMarketApproval(market, True, sender=seller)
     expiry_at = chain.pending_timestamp + 3_600
     with reverts(market.AmountBelowMinimum, amountWh=1, minAmountWh=DEFAULT_MIN_ORDER_AMOUNT_WH):
         market.createOrder(1, PRICE, expiry_at, SELL, sender=seller)
     assert market.createOrder(DEFAULT_MIN_ORDER_AMOUNT_WH, PRICE, expiry_at, SELL, sender=seller).return_value == 1
     for bad in (0, MAX_ORDER_AMOUNT_WH + 1):
         with deploy_reverts(market.MinOrderAmountOutOfRange, bad, MAX_ORDER_AMOUNT_WH):
-            project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, FEE_BPS, bad, sender=admin)
+            project.EnergyTrading.deploy(admin, vault, fee_recipient, FEE_BPS, bad, sender=admin)
 
 
 def test_dust_inside_the_best_ask_no_longer_makes_a_large_buy_revert(m, bulk, seller, buyer, carol, wallets, expiry):

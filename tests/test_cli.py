@@ -286,8 +286,8 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
 
     sell = grid_cli("orders", "place", "--side", "sell", "--amount-kwh", "2", "--price", "0.22", account=1).json()
     assert (sell["side"], sell["amount_wh"], sell["price_per_kwh"], sell["transaction_ids"]) == ("SELL", 2_000, 220_000, [])
-    assert sell["approved"] is True
-    assert energy_token.balanceOf(seller) == seller_energy - 2_000  # escrowed
+    assert sell["approved"] is True  # the book approved in the vault, the vault allowed the energy token
+    assert energy_token.balanceOf(seller) == seller_energy - 2_000  # no vault deposit: pulled from the wallet
     crossing = grid_cli("orders", "place", "--side", "buy", "--amount-kwh", "1.5", "--price", "0.25", account=2).json()
     assert len(crossing["transaction_ids"]) == 1  # traded at once against the resting sell
 
@@ -308,28 +308,29 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     assert {o["status"] for o in listed["orders"]} == {"FILLED"}
 
     advance(cli_client, int(trading.settlementWindow()) + 1)
-    buyer_energy = energy_token.balanceOf(buyer)
+    buyer_energy = cli_client.vault.balances(buyer).energy_wh
     transaction_ids = [*crossing["transaction_ids"], matched["transaction_id"]]
     settled = grid_cli("settle", *map(str, transaction_ids), account=8).json()
     assert [t["status"] for t in settled["transactions"]] == ["SETTLED", "SETTLED"]
-    assert energy_token.balanceOf(buyer) == buyer_energy + 1_800
+    assert cli_client.vault.balances(buyer).energy_wh == buyer_energy + 1_800  # credited in the vault
     assert [trading.getTransaction(i).status for i in transaction_ids] == [1, 1]
 
     cancelled = grid_cli("orders", "cancel", str(sell["order_id"]), account=1).json()
     assert (cancelled["status"], cancelled["filled_wh"], cancelled["escrow"]) == ("CANCELLED", 1_500, 0)
-    assert energy_token.balanceOf(seller) == seller_energy - 1_500 - 300
+    assert energy_token.balanceOf(seller) == seller_energy - 2_000 - 300
+    assert cli_client.vault.balances(seller).energy_wh == 500  # the unsold rest, refunded into the vault
     assert grid_cli("orders", "list", "--open", account=1).json()["orders"] == []
 
 
 def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, deployer_key, accounts):
     seller, buyer = accounts[3].address, accounts[4].address
     export_energy(cli_client, deployer_key, Account.create().address, seller, 5_000)
-    trading, energy_token = cli_system.energy_trading, cli_system.energy_token
+    trading = cli_system.energy_trading
     # A directed offer never crosses on arrival: matching it is the keeper's job.
     offer = grid_cli("orders", "place", "--side", "sell", "--amount-wh", "400", "--price", "0.2", "--counterparty", buyer, account=3).json()
     bid = grid_cli("orders", "place", "--side", "buy", "--amount-wh", "400", "--price", "0.2", account=4).json()
 
-    buyer_energy = energy_token.balanceOf(buyer)
+    buyer_energy = cli_client.vault.balances(buyer).energy_wh
     first = grid_cli("keeper", "--once", account=8).json()
     assert (first["rounds"], first["matched"], first["failures"]) == (1, 1, [])
     assert trading.getOrderInfo(offer["order_id"]).filledAmount == 400
@@ -342,7 +343,7 @@ def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, depl
     second = grid_cli("keeper", "--once", account=8).json()
     assert second["matched"] == 0 and second["failures"] == []
     assert first["settled"] + second["settled"] == 1
-    assert energy_token.balanceOf(buyer) == buyer_energy + 400
+    assert cli_client.vault.balances(buyer).energy_wh == buyer_energy + 400  # credited in the vault
     table = grid_cli("keeper", "--once", account=8, json_output=False).stdout
     assert "settled" in table
 

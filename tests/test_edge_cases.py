@@ -34,7 +34,7 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MIL
 from support.auction_helpers import close_gate, open_period
 from support.bulk_helpers import Bulk, fresh_addresses
 from support.helpers import reverts, role
-from support.market_helpers import BUY, SELL, cost_ceil, create, crossing, reverts_from_reference
+from support.market_helpers import BUY, SELL, book_on_own_vault, cost_ceil, create, crossing, reverts_from_reference
 from support.oracle_helpers import mine_at
 
 GAS_LIMIT = 8_000_000
@@ -69,10 +69,13 @@ def mint_energy(energy_token, admin, holders, amount_wh: int) -> None:
 
 
 @pytest.fixture
-def mock_band(project, admin, weather_oracle, grid_oracle, reporters, market, energy_token, traders, chain):
+def mock_band(project, admin, weather_oracle, grid_oracle, reporters, market, vault, energy_token, traders, chain):
     """The market's price band on a PriceDiscovery whose base price is a Chainlink-style MockPriceFeed;
-    weather and grid data fresh; the seller (traders[0]) holds 10 kWh. Returns (market, discovery, feed, now)."""
+    weather and grid data fresh; the seller (traders[0]) holds 10 kWh in its wallet, approved the book
+    in the vault and allowed the vault its energy. Returns (market, discovery, feed, now)."""
     mint_energy(energy_token, admin, [traders[0]], 10_000)
+    energy_token.approve(vault, MAX_UINT, sender=traders[0])
+    vault.setMarketApproval(market, True, sender=traders[0])
     feed = project.MockPriceFeed.deploy(sender=admin)
     discovery = project.PriceDiscovery.deploy(
         admin, feed, weather_oracle, grid_oracle, 0, *(3 * [ORACLE_HEARTBEAT_SECONDS]), sender=admin
@@ -171,18 +174,15 @@ def test_one_wh_at_one_unit_per_kwh(project, admin, energy_token, fee_recipient,
     (a fee of 0.5 % of 1 rounds to 0), and the market keeps nothing."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed: a mintable ERC-20
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, 50, 1, sender=admin)
+    own_vault, market = book_on_own_vault(project, admin, energy_token, cash, fee_recipient, 50, [seller, buyer])
     mint_energy(energy_token, admin, [seller], 1)
     cash.mint(buyer, 1, sender=buyer)
-    energy_token.approve(market, MAX_UINT, sender=seller)
-    cash.approve(market, MAX_UINT, sender=buyer)
     expiry = chain.pending_timestamp + 3_600
-    energy_before = energy_token.balanceOf(buyer)
     create(market, seller, 1, 1, SELL, expiry)
     _, (trade,) = crossing(market, buyer, 1, 1, BUY, expiry)
     market.settleTransaction(trade, sender=keeper)
-    assert (cash.balanceOf(buyer), cash.balanceOf(seller), cash.balanceOf(market)) == (0, 1, 0)
-    assert energy_token.balanceOf(buyer) == energy_before + 1
+    assert cash.balanceOf(buyer) == 0  # its unit was pulled into the vault
+    assert (own_vault.balancesOf(buyer), own_vault.balancesOf(seller), own_vault.balancesOf(market)) == ((1, 0), (0, 1), (0, 0))
     assert market.accruedFees() == 0
 
 
@@ -191,23 +191,21 @@ def test_the_largest_order_at_the_price_cap_with_the_largest_fee(project, admin,
     accounted for, the fee withdrawn whole."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, MAX_FEE_BPS, 1, sender=admin)
+    own_vault, market = book_on_own_vault(project, admin, energy_token, cash, fee_recipient, MAX_FEE_BPS, [seller, buyer])
     mint_energy(energy_token, admin, [seller], MAX_ORDER_AMOUNT_WH)
     escrow = cost_ceil(MAX_ORDER_AMOUNT_WH, PRICE_CAP_PER_KWH)
     cash.mint(buyer, escrow, sender=buyer)
-    energy_token.approve(market, MAX_UINT, sender=seller)
-    cash.approve(market, MAX_UINT, sender=buyer)
     expiry = chain.pending_timestamp + 3_600
     create(market, seller, MAX_ORDER_AMOUNT_WH, PRICE_CAP_PER_KWH, SELL, expiry)
     _, (trade,) = crossing(market, buyer, MAX_ORDER_AMOUNT_WH, PRICE_CAP_PER_KWH, BUY, expiry)
     market.settleTransaction(trade, sender=keeper)
     fee = escrow * MAX_FEE_BPS // 10_000
-    assert escrow > 2**109
-    assert (cash.balanceOf(seller), cash.balanceOf(buyer), cash.balanceOf(market)) == (escrow - fee, 0, fee)
-    assert market.accruedFees() == fee
+    assert escrow > 2**109  # within the vault's 112-bit reserve
+    assert (own_vault.balancesOf(seller), own_vault.balancesOf(buyer)) == ((0, escrow - fee), (MAX_ORDER_AMOUNT_WH, 0))
+    assert own_vault.balancesOf(market) == (0, fee) and market.accruedFees() == fee
     market.withdrawFees(sender=fee_recipient)
-    assert cash.balanceOf(fee_recipient) == fee and cash.balanceOf(market) == 0
-    assert energy_token.balanceOf(market) == 0
+    assert own_vault.balancesOf(fee_recipient) == (0, fee) and own_vault.balancesOf(market) == (0, 0)
+    assert cash.balanceOf(own_vault) == escrow
 
 
 def _auction(project, admin, energy_token, cash, fee_recipient, grid, fee_bps=50):
@@ -340,7 +338,7 @@ def test_mint_batch_at_the_smart_meters_batch_size(energy_token, smart_meter, ad
     assert [energy_token.balanceOf(h) for h in holders] == [1] * size
 
 
-def test_settle_transactions_at_the_largest_batch(market, energy_token, stablecoin, admin, keeper, fee_recipient, chain):
+def test_settle_transactions_at_the_largest_batch(market, vault, energy_token, stablecoin, admin, keeper, fee_recipient, chain):
     """MAX_SETTLEMENT_BATCH trades, each between a seller who has never held the stablecoin and a
     buyer who has never held EnergyToken, each with a price-improvement refund: the worst case."""
     size = market.MAX_SETTLEMENT_BATCH()
@@ -353,9 +351,11 @@ def test_settle_transactions_at_the_largest_batch(market, energy_token, stableco
     first_block = chain.blocks.head.number + 1
     with bulk.impersonating(sellers + buyers):
         for seller, buyer in zip(sellers, buyers, strict=True):
-            bulk.send(seller, energy_token, "approve", market, MAX_UINT)
+            bulk.send(seller, energy_token, "approve", vault, MAX_UINT)
+            bulk.send(seller, vault, "setMarketApproval", market, True)
             bulk.send(admin, stablecoin, "addConsumerBalance", buyer, 1)
-            bulk.send(buyer, stablecoin, "approve", market, MAX_UINT)
+            bulk.send(buyer, stablecoin, "approve", vault, MAX_UINT)
+            bulk.send(buyer, vault, "setMarketApproval", market, True)
             bulk.send(seller, market, "createOrder", 1_000, 200_000, expiry, SELL)
             bulk.send(buyer, market, "createOrder", 1_000, 250_000, expiry, BUY)
     last_block = chain.blocks.head.number
@@ -367,9 +367,10 @@ def test_settle_transactions_at_the_largest_batch(market, energy_token, stableco
     tx = market.settleTransactions(trades, sender=keeper)
     measured(f"EnergyTrading.settleTransactions x{size} (fresh parties, refunds)", tx)
     fee = 200_000 * 50 // 10_000
-    assert [stablecoin.balanceOf(s) for s in sellers] == [200_000 - fee] * size
-    assert [energy_token.balanceOf(b) for b in buyers] == [1_000] * size
-    assert stablecoin.balanceOf(market) == market.accruedFees() == fee * size
+    # Credited in the vault: proceeds to the sellers, energy and the price improvement to the buyers.
+    assert [vault.balancesOf(s) for s in sellers] == [(0, 200_000 - fee)] * size
+    assert [vault.balancesOf(b) for b in buyers] == [(1_000, 50_000)] * size
+    assert vault.balancesOf(market) == (0, market.accruedFees()) == (0, fee * size)
 
 
 def test_auction_clear_with_every_tick_occupied(funded_auction, auction_traders, keeper, chain):
@@ -391,10 +392,10 @@ def test_auction_clear_with_every_tick_occupied(funded_auction, auction_traders,
     assert market.cleared and market.volumeWh == 128_000  # D(p) = S(p) between ticks 127 and 128
 
 
-def test_emergency_shutdown_with_the_most_targets(project, grid_management, admin, energy_token, stablecoin, fee_recipient):
+def test_emergency_shutdown_with_the_most_targets(project, grid_management, admin, vault, fee_recipient):
     """MAX_SHUTDOWN_TARGETS pausable contracts, each paused by the guardian's one call."""
     size = grid_management.MAX_SHUTDOWN_TARGETS()
-    targets = [project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 50, 1, sender=admin) for _ in range(size)]
+    targets = [project.EnergyTrading.deploy(admin, vault, fee_recipient, 50, 1, sender=admin) for _ in range(size)]
     for target in targets:
         target.grantRole(target.PAUSER_ROLE(), grid_management, sender=admin)
     grid_management.setShutdownTargets(targets, sender=admin)

@@ -24,6 +24,7 @@ from support.market_helpers import (
     PRICE,
     PRICE_CAP_PER_KWH,
     SELL,
+    book_on_own_vault,
     cost_ceil,
     create,
     market_logs,
@@ -294,14 +295,13 @@ def test_an_order_that_would_cross_its_own_trader_reverts(m, seller, buyer, wall
     assert m.getOrderInfo(tx.return_value).filledAmount == 500
 
 
-def test_levels_far_apart_across_the_bitmap_are_found_in_price_order(project, admin, energy_token, fee_recipient, traders):
+def test_levels_far_apart_across_the_bitmap_are_found_in_price_order(project, admin, vault, energy_token, fee_recipient, traders):
     """Levels in different words at every height of the bitmap, crossed by one order; a payment token
-    that anyone can mint pays for prices up to the cap."""
+    that anyone can mint pays for prices up to the cap (on a vault of its own, pulled from wallets)."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed here: a plain mintable ERC-20
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, 0, 1, sender=admin)
-    energy_token.approve(market, 2**256 - 1, sender=seller)
-    cash.approve(market, 2**256 - 1, sender=buyer)
+    _, market = book_on_own_vault(project, admin, energy_token, cash, fee_recipient, 0, [seller, buyer])
+    vault.withdraw(energy_token, 1_000, seller, sender=seller)
     cash.mint(buyer, 10**30, sender=buyer)
     expiry = ape.chain.pending_timestamp + 3_600
     prices = [1, 255, 256, 257, 65_535, 65_536, 2**40 + 7, 2**64 - 1, 2**64, PRICE_CAP_PER_KWH - 1, PRICE_CAP_PER_KWH]

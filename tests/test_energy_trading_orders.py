@@ -45,7 +45,7 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 # ----------------------------------------------------------------------------- wiring
 
 
-def test_constants_and_wiring(market, admin, energy_token, stablecoin, fee_recipient):
+def test_constants_and_wiring(market, admin, vault, energy_token, stablecoin, fee_recipient):
     assert market.OPERATOR_ROLE() == OPERATOR_ROLE
     assert market.PAUSER_ROLE() == PAUSER_ROLE
     assert market.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
@@ -60,6 +60,7 @@ def test_constants_and_wiring(market, admin, energy_token, stablecoin, fee_recip
         assert market.hasRole(role, admin)
     assert market.energyToken() == energy_token.address
     assert market.paymentToken() == stablecoin.address
+    assert market.vault() == vault.address
     assert market.feeRecipient() == fee_recipient.address
     assert market.gridFeeBps() == FEE_BPS
     assert market.settlementWindow() == 0
@@ -75,22 +76,21 @@ def test_constants_and_wiring(market, admin, energy_token, stablecoin, fee_recip
 @pytest.mark.parametrize(
     ("args", "error", "error_args"),
     [
-        (lambda a, e, s, f: (ZERO_ADDRESS, e, s, f, 0, 1), lambda c: c.ZeroAddress, ()),
-        (lambda a, e, s, f: (a, ZERO_ADDRESS, s, f, 0, 1), lambda c: c.ZeroAddress, ()),
-        (lambda a, e, s, f: (a, e, ZERO_ADDRESS, f, 0, 1), lambda c: c.ZeroAddress, ()),
-        (lambda a, e, s, f: (a, e, s, ZERO_ADDRESS, 0, 1), lambda c: c.InvalidFeeRecipient, (ZERO_ADDRESS,)),
-        (lambda a, e, s, f: (a, e, s, f, 1_001, 1), lambda c: c.FeeTooHigh, (1_001, 1_000)),
+        (lambda a, v, f: (ZERO_ADDRESS, v, f, 0, 1), lambda c: c.ZeroAddress, ()),
+        (lambda a, v, f: (a, ZERO_ADDRESS, f, 0, 1), lambda c: c.ZeroAddress, ()),
+        (lambda a, v, f: (a, v, ZERO_ADDRESS, 0, 1), lambda c: c.InvalidFeeRecipient, (ZERO_ADDRESS,)),
+        (lambda a, v, f: (a, v, f, 1_001, 1), lambda c: c.FeeTooHigh, (1_001, 1_000)),
     ],
-    ids=["admin", "energyToken", "paymentToken", "feeRecipient", "feeBps"],
+    ids=["admin", "vault", "feeRecipient", "feeBps"],
 )
-def test_constructor_rejects_bad_arguments(project, admin, energy_token, stablecoin, fee_recipient, args, error, error_args):
+def test_constructor_rejects_bad_arguments(project, admin, vault, fee_recipient, args, error, error_args):
     container = project.EnergyTrading
     with deploy_reverts(error(container), *error_args):
-        container.deploy(*args(admin, energy_token, stablecoin, fee_recipient), sender=admin)
+        container.deploy(*args(admin, vault, fee_recipient), sender=admin)
 
 
-def test_constructor_accepts_the_maximum_fee(project, admin, energy_token, stablecoin, fee_recipient):
-    market = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, 1_000, 1, sender=admin)
+def test_constructor_accepts_the_maximum_fee(project, admin, vault, fee_recipient):
+    market = project.EnergyTrading.deploy(admin, vault, fee_recipient, 1_000, 1, sender=admin)
     assert market.gridFeeBps() == 1_000
 
 
@@ -144,9 +144,7 @@ def test_create_sell_order_escrows_its_energy(m, seller, energy_token, wallets, 
             counterparty=ZERO_ADDRESS,
         )
     ]
-    assert tx.events.filter(energy_token.Transfer) == [
-        log(energy_token.Transfer, **{"from": seller.address, "to": m.address, "value": 2_500})
-    ]
+    assert tx.events.filter(energy_token.Transfer) == []  # a vault move, no token transfer
     after = wallets.read()
     assert after[seller.address][0] == before[seller.address][0] - 2_500
     assert after[m.address][0] == before[m.address][0] + 2_500
@@ -241,24 +239,39 @@ def test_create_order_at_the_bounds(m, admin, seller, chain):
     assert m.orderCount() == 2
 
 
-def test_nobody_sells_energy_or_spends_money_they_do_not_have(m, seller, stranger, energy_token, stablecoin, wallets, expiry):
-    energy_token.approve(m, 2**256 - 1, sender=stranger)
-    stablecoin.approve(m, 2**256 - 1, sender=stranger)
+def test_nobody_sells_energy_or_spends_money_they_do_not_have(m, vault, seller, stranger, energy_token, stablecoin, wallets, expiry):
+    """The escrow comes from the vault balance, a shortfall from the wallet: an account with neither
+    meets the token's own error, raised in the vault's pull."""
+    for token in (energy_token, stablecoin):
+        token.approve(vault, 2**256 - 1, sender=stranger)
+    vault.setMarketApproval(m, True, sender=stranger)
     before = wallets.read()
-    with reverts(m.InsufficientEnergyBalance, account=stranger.address, requiredWh=1_000, availableWh=0):
+    with reverts(energy_token.ERC20InsufficientBalance, sender=stranger.address, balance=0, needed=1_000):
         m.createOrder(1_000, PRICE, expiry, SELL, sender=stranger)
-    with reverts(m.InsufficientPaymentBalance, account=stranger.address, required=200_000, available=0):
+    with reverts(stablecoin.ERC20InsufficientBalance, sender=stranger.address, balance=0, needed=200_000):
         m.createOrder(1_000, PRICE, expiry, BUY, sender=stranger)
-    have = energy_token.balanceOf(seller)
-    with reverts(m.InsufficientEnergyBalance, account=seller.address, requiredWh=have + 1, availableWh=have):
+    have = vault.balanceOf(energy_token, seller)
+    assert energy_token.balanceOf(seller) == 0  # everything is in the vault
+    with reverts(energy_token.ERC20InsufficientBalance, sender=seller.address, balance=0, needed=1):
         m.createOrder(have + 1, PRICE, expiry, SELL, sender=seller)
     assert wallets.read() == before
 
 
-def test_create_order_needs_an_approval(m, seller, stranger, energy_token, expiry):
-    energy_token.transfer(stranger, 1_000, sender=seller)
-    with reverts(energy_token.ERC20InsufficientAllowance, spender=m.address, allowance=0, needed=1_000):
+def test_create_order_needs_the_market_approved_in_the_vault(m, vault, seller, stranger, energy_token, wallets, expiry):
+    vault.withdraw(energy_token, 1_000, stranger, sender=seller)
+    energy_token.approve(vault, 1_000, sender=stranger)
+    vault.deposit(energy_token, 1_000, sender=stranger)
+    before = wallets.read()
+    with reverts(vault.MarketNotApproved, account=stranger.address, market=m.address):
         m.createOrder(1_000, PRICE, expiry, SELL, sender=stranger)
+    vault.setMarketApproval(m, True, sender=stranger)
+    # More than the vault balance and no allowance left for the vault to pull the shortfall.
+    vault.withdraw(energy_token, 500, stranger, sender=stranger)
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=500):
+        m.createOrder(1_000, PRICE, expiry, SELL, sender=stranger)
+    assert wallets.read() == before | {stranger.address: (500, 0)}
+    create(m, stranger, 500, PRICE, SELL, expiry)
+    assert vault.balancesOf(stranger) == (0, 0)
 
 
 # ----------------------------------------------------------------------------- cancel and expiry
@@ -279,29 +292,29 @@ def test_cancel_order_refunds_its_escrow(m, seller, wallets, expiry, order_type,
     assert m.escrowedEnergyOf(seller) == 0
 
 
-def test_cancel_partly_filled_buy_refunds_the_unspent_escrow(m, seller, buyer, stablecoin, expiry):
+def test_cancel_partly_filled_buy_refunds_the_unspent_escrow(m, vault, seller, buyer, stablecoin, expiry):
     buy_id = create(m, buyer, 1_000, 300_000, BUY, expiry)  # escrow 300,000
     create(m, seller, 400, 250_000, SELL, expiry)  # crosses at once: 400 Wh at the resting buy's 300,000
     assert m.getOrderInfo(buy_id).escrow == 180_000
-    cash = stablecoin.balanceOf(buyer)
+    cash = vault.balanceOf(stablecoin, buyer)
     tx = m.cancelOrder(buy_id, sender=buyer)
     assert market_logs(tx, m) == [
         log(m.OrderCancelled, orderId=buy_id, trader=buyer.address, unfilledWh=600, refundedEscrow=180_000)
     ]
-    assert stablecoin.balanceOf(buyer) == cash + 180_000
+    assert vault.balanceOf(stablecoin, buyer) == cash + 180_000
     info = m.getOrderInfo(buy_id)
     assert (info.status, info.filledAmount, info.escrow) == (CANCELLED, 400, 0)
 
 
-def test_cancel_partly_filled_sell_refunds_the_unsold_energy(m, seller, buyer, energy_token, expiry):
+def test_cancel_partly_filled_sell_refunds_the_unsold_energy(m, vault, seller, buyer, energy_token, expiry):
     sell_id = create(m, seller, 1_000, PRICE, SELL, expiry)
     create(m, buyer, 300, PRICE, BUY, expiry)  # crosses at once
-    energy = energy_token.balanceOf(seller)
+    energy = vault.balanceOf(energy_token, seller)
     tx = m.cancelOrder(sell_id, sender=seller)
     assert market_logs(tx, m) == [
         log(m.OrderCancelled, orderId=sell_id, trader=seller.address, unfilledWh=700, refundedEscrow=700)
     ]
-    assert energy_token.balanceOf(seller) == energy + 700
+    assert vault.balanceOf(energy_token, seller) == energy + 700
 
 
 def test_cancel_order_rejections(m, seller, buyer, wallets, expiry):
@@ -323,13 +336,13 @@ def test_cancel_order_rejections(m, seller, buyer, wallets, expiry):
         m.cancelOrder(other_id, sender=seller)
 
 
-def test_trader_may_cancel_an_expired_order(m, seller, chain, energy_token):
+def test_trader_may_cancel_an_expired_order(m, vault, seller, chain, energy_token):
     expiry = chain.pending_timestamp + 100
     order_id = create(m, seller, 1_000, PRICE, SELL, expiry)
     chain.pending_timestamp = expiry + 50
-    energy = energy_token.balanceOf(seller)
+    energy = vault.balanceOf(energy_token, seller)
     m.cancelOrder(order_id, sender=seller)
-    assert energy_token.balanceOf(seller) == energy + 1_000
+    assert vault.balanceOf(energy_token, seller) == energy + 1_000
 
 
 @pytest.mark.parametrize(("order_type", "escrow"), [(SELL, 1_000), (BUY, 200_000)], ids=["sell", "buy"])
@@ -433,13 +446,13 @@ def test_getters_reject_unknown_orders(m):
         m.getTransaction(1)
 
 
-def test_energy_balance_counts_energy_in_open_sell_orders(m, seller, buyer, energy_token, expiry):
-    start = energy_token.balanceOf(seller)
+def test_energy_balance_counts_energy_in_open_sell_orders(m, vault, seller, buyer, energy_token, expiry):
+    start = vault.balanceOf(energy_token, seller)
     assert m.getEnergyBalance(seller) == start
     create(m, seller, 3_000, PRICE, SELL, expiry)
     b = create(m, seller, 2_000, PRICE, SELL, expiry)
     create(m, seller, 1_000, PRICE // 2, BUY, expiry)  # a BUY escrows money, not energy
-    assert energy_token.balanceOf(seller) == start - 5_000
+    assert vault.balanceOf(energy_token, seller) == start - 5_000
     assert m.escrowedEnergyOf(seller) == 5_000
     assert m.getEnergyBalance(seller) == start
     create(m, buyer, 1_200, PRICE, BUY, expiry)  # crosses `a` (the earlier ask) at once: 1,200 Wh sold
@@ -448,7 +461,7 @@ def test_energy_balance_counts_energy_in_open_sell_orders(m, seller, buyer, ener
     m.cancelOrder(b, sender=seller)
     assert m.escrowedEnergyOf(seller) == 1_800
     assert m.getEnergyBalance(seller) == start - 1_200
-    assert energy_token.balanceOf(seller) == start - 3_000
+    assert vault.balanceOf(energy_token, seller) == start - 3_000
 
 
 # ----------------------------------------------------------------------------- admin and pause

@@ -17,6 +17,7 @@ from energy_grid.signed_orders import (
     ORDER_TYPE,
     recover_order_signer,
     sign_cancel,
+    sign_market_approval,
     sign_order,
     sign_permit,
     type_string,
@@ -114,7 +115,7 @@ def test_a_relayed_order_crosses_like_a_direct_one_and_a_directed_one_rests(m, s
 
 
 def test_bad_signatures_are_rejected_naming_their_inputs_and_move_nothing(
-    m, project, admin, seller, buyer, keeper, energy_token, stablecoin, fee_recipient, wallets, chain, expiry
+    m, project, admin, vault, seller, buyer, keeper, energy_token, stablecoin, fee_recipient, wallets, chain, expiry
 ):
     chain_id = chain.chain_id
     deadline = chain.pending_timestamp + SIGNATURE_WINDOW
@@ -125,7 +126,7 @@ def test_bad_signatures_are_rejected_naming_their_inputs_and_move_nothing(
     other_chain = sign_order(order, seller.private_key, m.address, chain_id + 1)
     with reverts(m.InvalidSigner, trader=seller.address, signer=recover_order_signer(order, other_chain, m.address, chain_id)):
         relay(m, order, other_chain, keeper)
-    twin = project.EnergyTrading.deploy(admin, energy_token, stablecoin, fee_recipient, FEE_BPS, 1, sender=admin)
+    twin = project.EnergyTrading.deploy(admin, vault, fee_recipient, FEE_BPS, 1, sender=admin)
     other_market = sign_order(order, seller.private_key, twin.address, chain_id)
     with reverts(m.InvalidSigner, trader=seller.address, signer=recover_order_signer(order, other_market, m.address, chain_id)):
         relay(m, order, other_market, keeper)
@@ -188,20 +189,27 @@ def test_a_relayed_cancellation_returns_the_escrow_to_the_trader(m, seller, buye
 
 
 @pytest.fixture
-def newcomer(accounts, smart_meter, admin, chain, energy_token, m):
-    """A prosumer with metered energy who has never sent a transaction: no approval, no gas money."""
+def newcomer(accounts, smart_meter, admin, chain, energy_token, vault, m, keeper):
+    """A prosumer with metered energy in its wallet who has never sent a transaction: no approval,
+    no gas money. A relayer has submitted its signed approval of the market in the vault
+    (approveMarketBySig), as it does before a trader's first relayed order."""
     account = accounts.generate_test_account()
     meter_energy_to([account], 10_000, smart_meter, admin, accounts, chain)
-    assert energy_token.allowance(account, m) == 0
+    assert energy_token.allowance(account, vault) == 0
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    nonce = vault.nonces(account)
+    approval = sign_market_approval(account.address, m.address, nonce, deadline, account.private_key, vault.address, chain.chain_id)
+    vault.approveMarketBySig(account, m, deadline, approval, sender=keeper)
     return account
 
 
-def newcomer_permit(energy_token, newcomer, m, value, deadline, chain):
+def newcomer_permit(energy_token, newcomer, vault, value, deadline, chain):
+    """The newcomer's permit of `value` EnergyToken for the vault, which pulls the order's escrow."""
     return sign_permit(
         energy_token.name(),
         energy_token.address,
         newcomer.address,
-        m.address,
+        vault.address,
         value,
         int(energy_token.nonces(newcomer)),
         deadline,
@@ -210,39 +218,54 @@ def newcomer_permit(energy_token, newcomer, m, value, deadline, chain):
     )
 
 
-def test_a_first_order_needs_no_approval_transaction_with_a_permit(m, newcomer, keeper, energy_token, chain, expiry):
+def test_a_first_order_needs_no_approval_transaction_with_a_permit(m, vault, newcomer, keeper, energy_token, chain, expiry):
     deadline = chain.pending_timestamp + SIGNATURE_WINDOW
     order = signed_order(m, newcomer, 4_000, PRICE, SELL, expiry, deadline)
     signature = sign_order(order, newcomer.private_key, m.address, chain.chain_id)
-    with reverts(energy_token.ERC20InsufficientAllowance, spender=m.address, allowance=0, needed=4_000):
-        relay(m, order, signature, keeper)  # no permit, no allowance: the token's own error
-    permit = newcomer_permit(energy_token, newcomer, m, 4_000, deadline, chain)
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=4_000):
+        relay(m, order, signature, keeper)  # no permit, no allowance: the token's own error, in the vault's pull
+    permit = newcomer_permit(energy_token, newcomer, vault, 4_000, deadline, chain)
     tx = relay(m, order, signature, keeper, [permit])
     assert m.getOrder(tx.return_value).trader == newcomer.address
     assert energy_token.balanceOf(newcomer) == 6_000
-    assert energy_token.allowance(newcomer, m) == 0
+    assert energy_token.allowance(newcomer, vault) == 0
     assert energy_token.nonces(newcomer) == 1
+    assert vault.balancesOf(newcomer) == (0, 0)  # the shortfall went straight into the market's escrow
 
 
-def test_a_front_run_permit_does_not_fail_the_order(m, newcomer, keeper, stranger, energy_token, chain, expiry):
+def test_a_first_relayed_order_needs_the_market_approved_in_the_vault(
+    m, vault, keeper, accounts, smart_meter, admin, energy_token, chain, expiry
+):
+    account = accounts.generate_test_account()
+    meter_energy_to([account], 1_000, smart_meter, admin, accounts, chain)
     deadline = chain.pending_timestamp + SIGNATURE_WINDOW
-    permit = newcomer_permit(energy_token, newcomer, m, 10_000, deadline, chain)
+    order = signed_order(m, account, 1_000, PRICE, SELL, expiry, deadline)
+    permit = newcomer_permit(energy_token, account, vault, 1_000, deadline, chain)
+    with reverts(vault.MarketNotApproved, account=account.address, market=m.address):
+        relay(m, order, sign_order(order, account.private_key, m.address, chain.chain_id), keeper, [permit])
+    assert m.nonces(account) == 0
+
+
+def test_a_front_run_permit_does_not_fail_the_order(m, vault, newcomer, keeper, stranger, energy_token, chain, expiry):
+    deadline = chain.pending_timestamp + SIGNATURE_WINDOW
+    permit = newcomer_permit(energy_token, newcomer, vault, 10_000, deadline, chain)
     value, permit_deadline, v, r, s = permit
-    energy_token.permit(newcomer, m, value, permit_deadline, v, r, s, sender=stranger)  # someone submits it first
+    energy_token.permit(newcomer, vault, value, permit_deadline, v, r, s, sender=stranger)  # someone submits it first
     order = signed_order(m, newcomer, 4_000, PRICE, SELL, expiry, deadline)
     tx = relay(m, order, sign_order(order, newcomer.private_key, m.address, chain.chain_id), keeper, [permit])
     assert m.getOrder(tx.return_value).trader == newcomer.address
-    assert energy_token.allowance(newcomer, m) == 6_000
+    assert energy_token.allowance(newcomer, vault) == 6_000
 
 
-def test_a_failed_permit_without_the_allowance_is_rejected(m, newcomer, keeper, energy_token, wallets, chain, expiry):
+def test_a_failed_permit_without_the_allowance_is_rejected(m, vault, newcomer, keeper, energy_token, chain, expiry):
     deadline = chain.pending_timestamp + SIGNATURE_WINDOW
-    permit = newcomer_permit(energy_token, newcomer, m, 4_000, deadline, chain)
+    permit = newcomer_permit(energy_token, newcomer, vault, 4_000, deadline, chain)
     value, permit_deadline, v, r, s = permit
     wrong = (value + 1, permit_deadline, v, r, s)  # not what was signed: the token refuses it
     order = signed_order(m, newcomer, 4_000, PRICE, SELL, expiry, deadline)
     before = energy_token.balanceOf(newcomer)
-    with reverts(m.PermitNotApplied, trader=newcomer.address, token=energy_token.address, allowance=0, required=4_000):
+    # The refused permit is passed over; the vault's pull then meets the missing allowance.
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=4_000):
         relay(m, order, sign_order(order, newcomer.private_key, m.address, chain.chain_id), keeper, [wrong])
     assert energy_token.balanceOf(newcomer) == before
     assert m.nonces(newcomer) == 0

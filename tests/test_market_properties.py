@@ -83,7 +83,7 @@ class BuyFills:
 class Model:
     market: Any
     node: Node  # raw JSON-RPC for the batched reads
-    reader: tuple[Contract, Contract, Contract]  # (energy, cash, market)
+    reader: tuple[Contract, Contract, Contract, Contract]  # (energy, cash, vault, market)
     traders: list
     holders: list[str]
     totals: tuple[int, int] = (0, 0)
@@ -93,21 +93,25 @@ class Model:
     now: int = 0  # the time of the last step
 
     def read(self) -> tuple[list[tuple[int, int]], int, dict[int, tuple]]:
-        """Balances of the holders, accrued fees and every order, in one JSON-RPC batch."""
-        energy, cash, market = self.reader
-        reads = [(token, "balanceOf", (holder,)) for token in (energy, cash) for holder in self.holders]
+        """Vault balances of the holders, accrued fees and every order, in one JSON-RPC batch; the
+        vault's invariant (its reserves are what it holds of each token) is checked on the way."""
+        energy, cash, vault, market = self.reader
+        reads = [(vault, "balancesOf", (holder,)) for holder in self.holders]
+        reads += [(energy, "balanceOf", (vault.address,)), (cash, "balanceOf", (vault.address,)), (vault, "reserves", ())]
         reads.append((market, "accruedFees", ()))
         reads += [(market, "getTraderOrders", (trader.address, 0, 100)) for trader in self.traders]
         reads.append((market, "bestPrices", ()))
         results = self.node.calls(reads)
         n = len(self.holders)
-        balances = list(zip(results[:n], results[n : 2 * n], strict=True))
+        balances = [tuple(b) for b in results[:n]]
+        assert (results[n], results[n + 1]) == tuple(results[n + 2])
+        results = results[:n] + results[n + 3 :]
         book = {}
-        for orders, cursor in results[2 * n + 1 : -1]:
+        for orders, cursor in results[n + 1 : -1]:
             assert cursor == 0
             book.update({o[ID]: checksummed(o) for o in orders})
         self.best_prices = tuple(results[-1])
-        return balances, results[2 * n], book
+        return balances, results[n], book
 
     def record(self, transaction_id: int, buy_price: int) -> None:
         t = self.market.getTransaction(transaction_id)
@@ -228,11 +232,12 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 
 
 @pytest.fixture
-def model(funded_market, traders, fee_recipient, energy_token, stablecoin):
+def model(funded_market, vault, traders, fee_recipient, energy_token, stablecoin):
     node = Node(Rpc(ape.chain.provider.uri), ErrorBook([]))
     reader = (
         Contract.of("EnergyToken", energy_token),
         Contract.of("PaymentToken", stablecoin),
+        Contract.of("EnergyVault", vault),
         Contract.of("EnergyTrading", funded_market),
     )
     holders = [t.address for t in traders] + [fee_recipient.address, funded_market.address]

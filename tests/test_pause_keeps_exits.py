@@ -11,7 +11,7 @@ import pytest
 from energy_grid.signed_orders import sign_cancel, sign_order
 
 from support.helpers import reverts
-from support.market_helpers import BUY, PRICE, SELL, SETTLED, VOIDED, create, relay, signed_order
+from support.market_helpers import BUY, PRICE, SELL, SETTLED, VOIDED, assert_vault_backed, create, relay, signed_order
 
 WINDOW = 600
 
@@ -22,7 +22,7 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 
 
 def test_every_exit_stays_open_while_the_market_is_paused(
-    m, admin, seller, buyer, carol, dave, keeper, fee_recipient, energy_token, stablecoin, chain
+    m, vault, admin, seller, buyer, carol, dave, keeper, fee_recipient, energy_token, stablecoin, chain
 ):
     m.setSettlementWindow(WINDOW, sender=admin)
     now = chain.pending_timestamp
@@ -67,14 +67,15 @@ def test_every_exit_stays_open_while_the_market_is_paused(
     m.withdrawFees(sender=fee_recipient)
     assert m.paused()
     # Nothing is left in the market: every unit went back or was paid out during the pause.
-    assert (energy_token.balanceOf(m), stablecoin.balanceOf(m)) == (0, 0)
+    assert vault.balancesOf(m) == (0, 0)
+    assert_vault_backed(vault, energy_token, stablecoin)
 
 
-def test_a_trade_past_its_window_settles_during_a_pause(m, admin, seller, buyer, keeper, energy_token, chain, expiry):
+def test_a_trade_past_its_window_settles_during_a_pause(m, vault, admin, seller, buyer, keeper, energy_token, chain, expiry):
     create(m, seller, 1_000, PRICE, SELL, expiry)
     trade = m.createOrder(1_000, PRICE, expiry, BUY, sender=buyer).events.filter(m.OrdersMatched)[0].transactionId
     m.pause(sender=admin)
-    energy = energy_token.balanceOf(buyer)
+    energy = vault.balanceOf(energy_token, buyer)
     tx = m.settleTransactions([trade], sender=keeper)
     assert [e.transactionId for e in tx.events.filter(m.TransactionSettled)] == [trade]
-    assert energy_token.balanceOf(buyer) == energy + 1_000
+    assert vault.balanceOf(energy_token, buyer) == energy + 1_000

@@ -20,14 +20,14 @@ from support.market_helpers import (
     FEE_BPS,
     MAX_FEE_BPS,
     OPERATOR_ROLE,
-    PENDING,
     PRICE_CAP_PER_KWH,
     SELL,
+    assert_vault_backed,
+    book_on_own_vault,
     cost_ceil,
     create,
     crossing,
     market_logs,
-    transfer,
 )
 
 
@@ -39,16 +39,16 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 # ----------------------------------------------------------------------------- fees
 
 
-def test_fee_rounds_down_at_one_unit(m, admin, seller, buyer, keeper, stablecoin, expiry):
+def test_fee_rounds_down_at_one_unit(m, vault, admin, seller, buyer, keeper, stablecoin, expiry):
     # 1 Wh at 1 unit per kWh costs 0.001 units: the buyer's escrow and payment round up to 1 unit,
     # the fee (0.5 % of 1 unit) rounds down to 0, so the seller gets the whole unit.
     create(m, seller, 1, 1, SELL, expiry)
     _, (trade,) = crossing(m, buyer, 1, 1, BUY, expiry)
     t = m.getTransaction(trade)
     assert (t.payment, t.fee, t.buyerRefund) == (1, 0, 0)
-    cash = stablecoin.balanceOf(seller)
+    cash = vault.balanceOf(stablecoin, seller)
     m.settleTransaction(trade, sender=keeper)
-    assert stablecoin.balanceOf(seller) == cash + 1
+    assert vault.balanceOf(stablecoin, seller) == cash + 1
     assert m.accruedFees() == 0
     # At the 10 % cap a fee appears from a payment of 10 units on: floor(9 * 0.1) = 0, floor(10 * 0.1) = 1.
     m.setGridFee(MAX_FEE_BPS, sender=admin)
@@ -61,15 +61,14 @@ def test_fee_rounds_down_at_one_unit(m, admin, seller, buyer, keeper, stablecoin
 
 
 @pytest.mark.parametrize("fee_bps", [1, FEE_BPS, 999, MAX_FEE_BPS])
-def test_fee_is_exact_at_large_values(project, admin, energy_token, fee_recipient, traders, keeper, chain, fee_bps):
+def test_fee_is_exact_at_large_values(project, admin, vault, energy_token, fee_recipient, traders, keeper, chain, fee_bps):
     """A payment token with a mint for anyone lets payments reach ~10^25 base units (12 MWh at the
-    price cap, 2^72 - 1 per kWh)."""
+    price cap, 2^72 - 1 per kWh), on a vault of its own that pulls the escrow from the wallets."""
     seller, buyer = traders[0], traders[1]
     cash = project.ReentrantToken.deploy(sender=admin)  # never armed here: a plain mintable ERC-20
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, fee_bps, 1, sender=admin)
-    energy_token.approve(market, 2**256 - 1, sender=seller)
-    cash.approve(market, 2**256 - 1, sender=buyer)
+    own_vault, market = book_on_own_vault(project, admin, energy_token, cash, fee_recipient, fee_bps, [seller, buyer])
     amount_wh, price = 12_345_679, PRICE_CAP_PER_KWH
+    vault.withdraw(energy_token, amount_wh, seller, sender=seller)
     escrow = cost_ceil(amount_wh, price)
     cash.mint(buyer, escrow, sender=buyer)
     expiry = chain.pending_timestamp + 3_600
@@ -90,87 +89,28 @@ def test_fee_is_exact_at_large_values(project, admin, energy_token, fee_recipien
         )
     ]
     assert escrow > 10**25
-    assert cash.balanceOf(seller) == escrow - fee
+    assert own_vault.balancesOf(seller) == (0, escrow - fee)
+    assert own_vault.balancesOf(buyer) == (amount_wh, 0)
     assert cash.balanceOf(buyer) == 0
-    assert cash.balanceOf(market) == market.accruedFees() == fee
+    assert own_vault.balancesOf(market) == (0, fee) and market.accruedFees() == fee
     market.withdrawFees(sender=fee_recipient)
-    assert cash.balanceOf(fee_recipient) == fee
-    assert cash.balanceOf(market) == 0
+    assert own_vault.balancesOf(fee_recipient) == (0, fee)
+    assert own_vault.balancesOf(market) == (0, 0)
+    assert cash.balanceOf(own_vault) == escrow
 
 
-@pytest.fixture
-def fee_heavy_market(project, admin, energy_token, fee_recipient, traders, keeper, chain, funded_market):
-    """A market at the 10 % fee cap paid in a token anyone can mint, and `settle()`, which records
-    and settles one 1,000 Wh trade at 0.20 (fee 20,000), and `set_accrued(total)`, which writes the
-    accrued-fees field in storage and mints what backs it to the market."""
-    seller, buyer = traders[0], traders[1]
-    cash = project.BlacklistToken.deploy(sender=admin)  # mintable by anyone; nobody frozen here
-    market = project.EnergyTrading.deploy(admin, energy_token, cash, fee_recipient, MAX_FEE_BPS, 1, sender=admin)
-    energy_token.approve(market, 2**256 - 1, sender=seller)
-    cash.approve(market, 2**256 - 1, sender=buyer)
-    cash.mint(buyer, 10**12, sender=buyer)
-    expiry = chain.pending_timestamp + 3_600
-
-    def trade():
-        create(market, seller, 1_000, 200_000, SELL, expiry)
-        return crossing(market, buyer, 1_000, 200_000, BUY, expiry)[1][0]
-
-    def storage():
-        return [int.from_bytes(chain.provider.get_storage(market.address, s), "big") for s in range(8)]
-
-    # Where the field sits, read off the one slot the first fee changes (the layout packs it).
-    first = trade()
-    before = storage()
-    market.settleTransaction(first, sender=keeper)
-    changed = [(s, new - old) for s, (old, new) in enumerate(zip(before, storage(), strict=True)) if old != new]
-    assert len(changed) == 1
-    slot, delta = changed[0]
-    offset = (delta // 20_000).bit_length() - 1
-    assert delta == 20_000 << offset
-
-    def set_accrued(total):
-        value = storage()[slot] - (market.accruedFees() << offset) + (total << offset)
-        cash.mint(market, total - market.accruedFees(), sender=buyer)
-        chain.provider.set_storage(market.address, slot, value.to_bytes(32, "big"))
-        assert market.accruedFees() == total
-
-    return market, cash, trade, set_accrued
-
-
-def test_accrued_fees_pass_2_128_base_units(fee_heavy_market, keeper, fee_recipient):
-    """Review finding: fees accrued as uint128(fee), so once they passed 2^128 every settlement with
-    a fee reverted. One payment is below 2^111 (2^48 Wh at the 2^72 - 1 price cap), so it takes
-    ~2.6 million of the largest settlements at 10 % to get there: the test writes a total just
-    below 2^128 into storage instead, backed by tokens minted to the market."""
-    market, cash, trade, set_accrued = fee_heavy_market
-    near = 2**128 - 1
-    set_accrued(near)
-    tx = market.settleTransaction(trade(), sender=keeper)
-    assert tx.events.filter(market.TransactionSettled)[0].fee == 20_000
-    assert market.accruedFees() == near + 20_000 > 2**128
-    assert cash.balanceOf(market) == market.accruedFees()
-    tx = market.withdrawFees(sender=fee_recipient)
-    assert tx.return_value == near + 20_000
-    assert cash.balanceOf(fee_recipient) == near + 20_000
-    assert cash.balanceOf(market) == market.accruedFees() == 0
-
-
-def test_accrued_fees_beyond_the_field_revert_instead_of_truncating(fee_heavy_market, keeper, fee_recipient):
-    """2^160 is out of reach (over 2^53 of the largest settlements without a withdrawal); should it
-    be reached, settling reverts and moves nothing rather than losing fees, and withdrawing the
-    fees makes room again."""
-    market, cash, trade, set_accrued = fee_heavy_market
-    top = 2**160 - 1 - 19_999
-    set_accrued(top)
-    pending = trade()
-    held = cash.balanceOf(market)
-    with reverts(market.SafeCastOverflowedUintDowncast, bits=160, value=top + 20_000):
-        market.settleTransaction(pending, sender=keeper)
-    assert cash.balanceOf(market) == held
-    assert market.getTransaction(pending).status == PENDING
-    market.withdrawFees(sender=fee_recipient)
-    market.settleTransaction(pending, sender=keeper)
-    assert market.accruedFees() == 20_000
+def test_accrued_fees_are_the_markets_vault_balance(m, vault, trade, keeper, fee_recipient, stablecoin, energy_token):
+    """The fees accrue in the market's vault balance (bounded by the vault's 112-bit reserve, far
+    inside the 160-bit field) and the withdrawal credits the recipient's vault balance."""
+    market_before = vault.balancesOf(m)
+    m.settleTransaction(trade, sender=keeper)
+    assert vault.balancesOf(m) == (market_before[0] - 1_000, market_before[1] - 249_000)
+    assert m.accruedFees() == 1_000
+    tx = m.withdrawFees(sender=fee_recipient)
+    assert tx.return_value == 1_000
+    assert vault.balanceOf(stablecoin, fee_recipient) == 1_000
+    assert vault.balancesOf(m) == (market_before[0] - 1_000, market_before[1] - 250_000)
+    assert_vault_backed(vault, energy_token, stablecoin)
 
 
 def test_fee_is_fixed_when_the_trade_is_recorded(m, admin, trade, seller, buyer, keeper, expiry):
@@ -189,22 +129,22 @@ def test_fee_is_fixed_when_the_trade_is_recorded(m, admin, trade, seller, buyer,
     assert m.gridFeeBps() == 0
 
 
-def test_fee_recipient_pulls_accrued_fees(m, admin, trade, keeper, fee_recipient, stranger, stablecoin):
+def test_fee_recipient_pulls_accrued_fees(m, vault, admin, trade, keeper, fee_recipient, stranger, stablecoin):
     m.settleTransaction(trade, sender=keeper)
     with reverts(m.NotFeeRecipient, caller=stranger.address, feeRecipient=fee_recipient.address):
         m.withdrawFees(sender=stranger)
     m.pause(sender=admin)  # fees already earned stay withdrawable during a pause
-    cash = stablecoin.balanceOf(fee_recipient)
+    cash = vault.balanceOf(stablecoin, fee_recipient)
     tx = m.withdrawFees(sender=fee_recipient)
     assert market_logs(tx, m) == [log(m.FeesWithdrawn, feeRecipient=fee_recipient.address, amount=1_000)]
-    assert tx.events.filter(stablecoin.Transfer) == [transfer(stablecoin, m, fee_recipient, 1_000)]
-    assert stablecoin.balanceOf(fee_recipient) == cash + 1_000
+    assert tx.events.filter(stablecoin.Transfer) == []  # vault balances moved, no token
+    assert vault.balanceOf(stablecoin, fee_recipient) == cash + 1_000
     assert m.accruedFees() == 0
     with reverts(m.NoFeesAccrued):
         m.withdrawFees(sender=fee_recipient)
 
 
-def test_fee_recipient_can_be_replaced(m, admin, trade, keeper, fee_recipient, stranger, stablecoin):
+def test_fee_recipient_can_be_replaced(m, vault, admin, trade, keeper, fee_recipient, stranger, stablecoin):
     m.settleTransaction(trade, sender=keeper)
     with reverts(m.InvalidFeeRecipient, feeRecipient=ZERO_ADDRESS):
         m.setFeeRecipient(ZERO_ADDRESS, sender=admin)
@@ -214,7 +154,7 @@ def test_fee_recipient_can_be_replaced(m, admin, trade, keeper, fee_recipient, s
     with reverts(m.NotFeeRecipient, caller=fee_recipient.address, feeRecipient=stranger.address):
         m.withdrawFees(sender=fee_recipient)
     m.withdrawFees(sender=stranger)  # fees accrued before the change go to the new recipient
-    assert stablecoin.balanceOf(stranger) == 1_000
+    assert vault.balanceOf(stablecoin, stranger) == 1_000
 
 
 @pytest.mark.parametrize(
@@ -235,27 +175,27 @@ def test_settlement_roles_reject_stranger(market, stranger, call, role):
 # ----------------------------------------------------------------------------- rounding of BUY escrow
 
 
-def test_many_tiny_fills_never_take_more_than_the_escrow(m, buyer, dave, keeper, stablecoin, expiry):
+def test_many_tiny_fills_never_take_more_than_the_escrow(m, vault, buyer, dave, keeper, stablecoin, expiry):
     # 3 Wh at 333 per kWh cost 0.999 units: the escrow is 1 unit. Rounding each 1 Wh fill up on
     # its own would charge 3 units; the carried remainder charges 1, 0, 0.
-    cash = stablecoin.balanceOf(buyer)
+    cash = vault.balanceOf(stablecoin, buyer)
     buy_id = create(m, buyer, 3, 333, BUY, expiry)
-    assert stablecoin.balanceOf(buyer) == cash - 1
+    assert vault.balanceOf(stablecoin, buyer) == cash - 1
     trades = [m.fillOrder(buy_id, 1, sender=dave).events.filter(m.OrderTaken)[0].transactionId for _ in range(3)]
     assert [m.getTransaction(t).payment for t in trades] == [1, 0, 0]
     assert [m.getTransaction(t).buyerRefund for t in trades] == [0, 0, 0]
-    dave_cash = stablecoin.balanceOf(dave)
+    dave_cash = vault.balanceOf(stablecoin, dave)
     m.settleTransactions(trades, sender=keeper)
-    assert stablecoin.balanceOf(dave) == dave_cash + 1
-    assert stablecoin.balanceOf(buyer) == cash - 1
+    assert vault.balanceOf(stablecoin, dave) == dave_cash + 1
+    assert vault.balanceOf(stablecoin, buyer) == cash - 1
 
 
-def test_escrow_dust_goes_back_with_the_last_fill(m, seller, buyer, keeper, stablecoin, expiry):
+def test_escrow_dust_goes_back_with_the_last_fill(m, vault, seller, buyer, keeper, stablecoin, expiry):
     # Seven 1 Wh asks rest at 999; a bid for 7 Wh at 1,001 escrows ceil(7.007) = 8 units.
     asks = [create(m, seller, 1, 999, SELL, expiry) for _ in range(7)]
-    cash = stablecoin.balanceOf(buyer)
+    cash = vault.balanceOf(stablecoin, buyer)
     buy_id, trades = crossing(m, buyer, 7, 1_001, BUY, expiry)  # takes all seven at once, oldest first
-    assert stablecoin.balanceOf(buyer) == cash - 8
+    assert vault.balanceOf(stablecoin, buyer) == cash - 8
     assert [m.getTransaction(t).sellOrderId for t in trades] == asks
     infos = [m.getTransaction(t) for t in trades]
     # Energy cost 7 * 0.999 = 6.993 units: payments 1 each (ceil 0.999, 1.998, ...), improvement
@@ -264,16 +204,16 @@ def test_escrow_dust_goes_back_with_the_last_fill(m, seller, buyer, keeper, stab
     assert [t.buyerRefund for t in infos] == [0] * 6 + [1]
     assert m.getOrderInfo(buy_id).escrow == 0
     m.settleTransactions(trades, sender=keeper)
-    assert stablecoin.balanceOf(buyer) == cash - 7
+    assert vault.balanceOf(stablecoin, buyer) == cash - 7
 
 
-def test_partial_fill_payments_add_up_exactly(m, seller, buyer, carol, dave, keeper, stablecoin, expiry):
+def test_partial_fill_payments_add_up_exactly(m, vault, seller, buyer, carol, dave, keeper, stablecoin, expiry):
     asks = [
         (create(m, seller, 333, 333_331, SELL, expiry), 333, 333_331),
         (create(m, carol, 333, 300_001, SELL, expiry), 333, 300_001),
         (create(m, dave, 400, 333_333, SELL, expiry), 334, 333_333),
     ]
-    cash = stablecoin.balanceOf(buyer)
+    cash = vault.balanceOf(stablecoin, buyer)
     buy_price = 333_337
     _buy_id, trades = crossing(m, buyer, 1_000, buy_price, BUY, expiry)  # takes all three at once
     escrow = cost_ceil(1_000, buy_price)
@@ -288,4 +228,4 @@ def test_partial_fill_payments_add_up_exactly(m, seller, buyer, carol, dave, kee
     assert sum(t.buyerRefund for t in infos) == escrow - -(-cost_milli // 1_000)
     assert sum(t.buyerRefund for t in infos) >= improvement_milli // 1_000
     m.settleTransactions(trades, sender=keeper)
-    assert stablecoin.balanceOf(buyer) == cash - -(-cost_milli // 1_000)
+    assert vault.balanceOf(stablecoin, buyer) == cash - -(-cost_milli // 1_000)

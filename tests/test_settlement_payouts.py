@@ -24,10 +24,10 @@ from support.market_helpers import (
     SELL,
     SETTLED,
     VOIDED,
+    assert_vault_backed,
     create,
     crossing,
     market_logs,
-    transfer,
 )
 
 
@@ -39,7 +39,7 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 # ----------------------------------------------------------------------------- settleTransaction
 
 
-def test_settle_pays_energy_payment_fee_and_refund(m, trade, seller, buyer, keeper, energy_token, stablecoin, wallets):
+def test_settle_pays_energy_payment_fee_and_refund(m, vault, trade, seller, buyer, keeper, energy_token, stablecoin, wallets):
     before = wallets.read()
     tx = m.settleTransaction(trade, sender=keeper)
     assert market_logs(tx, m) == [
@@ -54,11 +54,8 @@ def test_settle_pays_energy_payment_fee_and_refund(m, trade, seller, buyer, keep
             buyerRefund=50_000,
         )
     ]
-    assert tx.events.filter(energy_token.Transfer) == [transfer(energy_token, m, buyer, 1_000)]
-    assert tx.events.filter(stablecoin.Transfer) == [
-        transfer(stablecoin, m, seller, 199_000),
-        transfer(stablecoin, m, buyer, 50_000),  # the price improvement, back in the buyer's wallet
-    ]
+    assert tx.events.filter(energy_token.Transfer) == []  # vault balances moved, no token
+    assert tx.events.filter(stablecoin.Transfer) == []  # vault balances moved, no token
     after = wallets.read()
     assert after[buyer.address] == (before[buyer.address][0] + 1_000, before[buyer.address][1] + 50_000)
     assert after[seller.address] == (before[seller.address][0], before[seller.address][1] + 199_000)
@@ -67,6 +64,7 @@ def test_settle_pays_energy_payment_fee_and_refund(m, trade, seller, buyer, keep
     # Buyer paid (escrow 250,000 less 50,000 back) = seller received + fee, to the unit.
     assert 250_000 - 50_000 == 199_000 + 1_000
     assert m.getTransaction(trade).status == SETTLED
+    assert_vault_backed(vault, energy_token, stablecoin)
 
 
 def test_settle_rejections(m, admin, trade, keeper, wallets):
@@ -106,8 +104,8 @@ def test_settlement_window_lets_the_operator_void(m, admin, seller, buyer, keepe
             returnedPayment=250_000,  # payment incl. what would have been fee, plus the refund
         )
     ]
-    assert tx.events.filter(energy_token.Transfer) == [transfer(energy_token, m, seller, 1_000)]
-    assert tx.events.filter(stablecoin.Transfer) == [transfer(stablecoin, m, buyer, 250_000)]
+    assert tx.events.filter(energy_token.Transfer) == []  # vault balances moved, no token
+    assert tx.events.filter(stablecoin.Transfer) == []  # vault balances moved, no token
     after = wallets.read()
     assert after[seller.address] == (before[seller.address][0] + 1_000, before[seller.address][1])
     assert after[buyer.address] == (before[buyer.address][0], before[buyer.address][1] + 250_000)
@@ -184,7 +182,7 @@ def test_void_of_taker_trades_returns_each_side_to_its_owner(m, admin, seller, b
 # ----------------------------------------------------------------------------- batch
 
 
-def test_settle_transactions_in_a_batch(m, seller, buyer, carol, keeper, wallets, expiry):
+def test_settle_transactions_in_a_batch(m, vault, seller, buyer, carol, keeper, energy_token, stablecoin, wallets, expiry):
     sell_id = create(m, seller, 3_000, 200_000, SELL, expiry)
     trades = [m.fillOrder(sell_id, 1_000, sender=taker).events.filter(m.OrderTaken)[0].transactionId for taker in (buyer, carol, buyer)]
     before = wallets.read()
@@ -206,7 +204,9 @@ def test_settle_transactions_in_a_batch(m, seller, buyer, carol, keeper, wallets
     assert after[seller.address][1] == before[seller.address][1] + 3 * 199_000
     assert after[buyer.address][0] == before[buyer.address][0] + 2_000
     assert after[carol.address][0] == before[carol.address][0] + 1_000
+    assert after[m.address] == (before[m.address][0] - 3_000, before[m.address][1] - 3 * 199_000)  # the fees stay
     assert [m.getTransaction(t).status for t in trades] == [SETTLED] * 3
+    assert_vault_backed(vault, energy_token, stablecoin)
 
 
 def test_batch_rejections_leave_everything_pending(m, admin, seller, buyer, keeper, chain, wallets, expiry):

@@ -1,8 +1,10 @@
-"""Settlement: reentrancy from a hostile payment token.
+"""Settlement and the book: reentrancy from a hostile payment token.
 
-Settlement is an abstract base of EnergyTrading (one address). Every custom error is asserted
-with all of its arguments and every settlement event with all of its fields (support/helpers.py); the
-pending `trade` and `wallets` fixtures are in conftest.py, shared helpers in support/market_helpers.py.
+The book moves no token itself: escrow, refunds and payouts are EnergyVault balances, and the only
+token transfer an order can cause is the vault pulling an escrow shortfall from the trader's wallet.
+A token that calls back into the book from inside that pull meets the book's lock. Every custom
+error is asserted with all of its arguments (support/helpers.py); shared helpers are in
+support/market_helpers.py.
 """
 
 from __future__ import annotations
@@ -10,16 +12,15 @@ from __future__ import annotations
 import pytest
 
 from support.helpers import (
-    ZERO_ADDRESS,
     log,
     reverts,
 )
 from support.market_helpers import (
     BUY,
-    FEE_BPS,
     FILLED,
     SELL,
     SETTLED,
+    book_on_own_vault,
     create,
     crossing,
 )
@@ -34,58 +35,34 @@ def _deployed_first(funded_market, keeper, fee_recipient, stranger, admin):
 
 
 @pytest.fixture
-def hostile(project, admin, energy_token, fee_recipient, traders, keeper, chain):
-    """A market whose payment token calls back into the market from inside its transfers."""
+def hostile(project, admin, vault, energy_token, fee_recipient, traders, chain):
+    """A market on a vault whose payment token calls back into the market from inside its transfers,
+    with a pending trade; the buyer's escrow is pulled from its wallet."""
     seller, buyer = traders[0], traders[1]
     token = project.ReentrantToken.deploy(sender=admin)
-    market = project.EnergyTrading.deploy(admin, energy_token, token, fee_recipient, FEE_BPS, 1, sender=admin)
-    energy_token.approve(market, 2**256 - 1, sender=seller)
-    token.approve(market, 2**256 - 1, sender=buyer)
+    own_vault, market = book_on_own_vault(project, admin, energy_token, token, fee_recipient, 50, [seller, buyer])
+    vault.withdraw(energy_token, 10_000, seller, sender=seller)
     token.mint(buyer, 10**12, sender=buyer)
     expiry = chain.pending_timestamp + 3_600
     create(market, seller, 1_000, 200_000, SELL, expiry)
     _, (trade,) = crossing(market, buyer, 1_000, 250_000, BUY, expiry)
-    return market, token, trade, expiry
+    return own_vault, market, token, trade, expiry
 
 
-def test_reentrant_settlement_is_refused(hostile, traders, keeper, energy_token):
-    market, token, trade, _ = hostile
+def test_settlement_moves_no_token(hostile, traders, keeper):
+    """Armed, the token would call back on its next transfer: a settlement makes none."""
+    own_vault, market, token, trade, _ = hostile
     seller, buyer = traders[0], traders[1]
-    balances = (token.balanceOf(market), token.balanceOf(seller), token.balanceOf(buyer))
-    # While paying the seller, the token tries to settle the same trade again (a double payout).
-    # The lock refuses the call back; the token's transfer fails with it, so both payment legs
-    # wait in the market for their owners instead of blocking the buyer's energy.
     token.arm(market, market.settleTransaction.encode_input(trade), sender=keeper)
     tx = market.settleTransaction(trade, sender=keeper)
     assert tx.events.filter(token.ReentryExecuted) == []
-    assert tx.events.filter(market.PayoutDeferred) == [
-        log(market.PayoutDeferred, token=token.address, account=seller.address, amount=199_000),
-        log(market.PayoutDeferred, token=token.address, account=buyer.address, amount=50_000),
-    ]
-    assert (token.balanceOf(market), token.balanceOf(seller), token.balanceOf(buyer)) == balances
     assert market.getTransaction(trade).status == SETTLED
-    token.arm(ZERO_ADDRESS, b"", sender=keeper)
-    market.withdrawOwed(token, sender=seller)
-    market.withdrawOwed(token, sender=buyer)
-    assert token.balanceOf(seller) == balances[1] + 199_000
-    assert token.balanceOf(buyer) == balances[2] + 50_000
-    assert token.balanceOf(market) == market.accruedFees() == 1_000
-
-
-def test_reentry_from_withdraw_owed_is_refused(hostile, traders, keeper):
-    market, token, trade, _ = hostile
-    seller = traders[0]
-    token.arm(market, market.settleTransaction.encode_input(trade), sender=keeper)
-    market.settleTransaction(trade, sender=keeper)  # the seller's proceeds wait (above)
-    token.arm(market, market.withdrawOwed.encode_input(token), sender=keeper)
-    with reverts(market.ReentrancyGuardReentrantCall):
-        market.withdrawOwed(token, sender=seller)  # a second withdrawal from inside the first
-    assert market.owed(token, seller) == 199_000
+    assert (own_vault.balancesOf(seller), own_vault.balancesOf(buyer)) == ((0, 199_000), (1_000, 50_000))
 
 
 @pytest.mark.parametrize("reentry", ["cancelOrder", "withdrawFees", "fillOrder", "createOrder"])
-def test_reentry_from_an_escrow_transfer_is_refused(hostile, traders, keeper, reentry):
-    market, token, _, expiry = hostile
+def test_reentry_from_the_vaults_pull_is_refused(hostile, traders, keeper, reentry):
+    own_vault, market, token, _, expiry = hostile
     buyer = traders[1]
     bid = create(market, buyer, 1_000, 100_000, BUY, expiry)
     calls = {
@@ -95,19 +72,21 @@ def test_reentry_from_an_escrow_transfer_is_refused(hostile, traders, keeper, re
         "createOrder": lambda: market.createOrder.encode_input(1_000, 100_000, expiry, BUY),
     }
     token.arm(market, calls[reentry](), sender=keeper)
+    before = own_vault.balancesOf(market)
     with reverts(market.ReentrancyGuardReentrantCall):
-        market.cancelOrder(bid, sender=buyer)  # the refund transfer calls back
+        market.createOrder(1_000, 100_000, expiry, BUY, sender=buyer)  # the vault's pull calls back
     assert market.getOrderInfo(bid).escrow == 100_000
+    assert own_vault.balancesOf(market) == before
 
 
-def test_a_call_back_into_matching_is_harmless(hostile, traders, keeper, energy_token):
-    """matchOrders moves no tokens, so it has no guard; called from inside a transfer it only books."""
-    market, token, trade, expiry = hostile
+def test_a_call_back_into_matching_is_harmless(hostile, traders, keeper):
+    """matchOrders moves no value, so it has no guard; called from inside a pull it only books."""
+    _, market, token, trade, expiry = hostile
     seller, buyer = traders[0], traders[1]
     sell_id = create(market, seller, 500, 200_000, SELL, expiry, counterparty=buyer)  # directed: rests
-    buy_id = create(market, buyer, 500, 200_000, BUY, expiry)
+    buy_id = create(market, buyer, 500, 200_000, BUY, expiry, counterparty=seller)
     token.arm(market, market.matchOrders.encode_input(buy_id, sell_id), sender=keeper)
-    tx = market.settleTransaction(trade, sender=keeper)
+    tx = market.createOrder(1_000, 100_000, expiry, BUY, sender=buyer)  # pulls its escrow: the call back
     assert tx.events.filter(token.ReentryExecuted) == [log(token.ReentryExecuted, target=market.address)]
     assert market.transactionCount() == trade + 1
     assert market.getOrderInfo(buy_id).status == FILLED

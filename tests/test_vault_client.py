@@ -11,7 +11,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from energy_grid.client import GridClient, MeterReading
+from energy_grid.client import BUY, GridClient, MeterReading
 from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, SettledStandingOrder
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.contracts.vault import VaultBalances
@@ -100,7 +100,7 @@ def test_input_the_vault_would_refuse_is_refused_before_sending(client, accounts
         (lambda: vault.deposit_with_permit(trader, client.energy_token.address, -5), "amount must be a positive integer"),
         (lambda: vault.withdraw(trader, client.payment_token.address, 1, to=ZERO_ADDRESS), "cannot go to the zero address"),
         (lambda: vault.balance_of(client.trading.address, trader.address), "neither the vault's EnergyToken"),
-        (lambda: vault.approve_market(trader, client.trading.address), "not a market registered with the vault"),
+        (lambda: vault.approve_market(trader, client.payment_token.address), "not a market registered with the vault"),
     ]
     for refuse, message in refusals:
         with pytest.raises(InvalidInputError, match=message):
@@ -139,6 +139,26 @@ def test_market_approval_and_what_an_auction_order_without_it_is_told(client, ac
 
     vault.approve_market(buyer, auction.address, approved=False)
     assert not vault.is_market_approved(buyer.address, auction.address)
+
+
+def test_what_a_book_order_without_the_vault_approvals_is_told(client, accounts):
+    """The order book escrows from the vault too: an order before the approvals says what to call."""
+    buyer = signer(accounts[6])  # funded by the module's system, never approved anything
+    book = client.trading
+    expiry = client.w3.eth.get_block("latest")["timestamp"] + 3_600
+    with pytest.raises(ContractRevertError) as unapproved:
+        book.place_order(buyer, 1_000, 100_000, expiry, BUY)
+    assert unapproved.value.error_name == "MarketNotApproved"
+    assert f"{buyer.address} has not approved the order book ({book.address}) in the EnergyVault" in str(unapproved.value)
+    client.vault.approve_market(buyer, book.address)
+    with pytest.raises(ContractRevertError) as short:
+        book.place_order(buyer, 1_000, 100_000, expiry, BUY)
+    assert short.value.error_name == "ERC20InsufficientAllowance"
+    assert "grid.approve_market(trader) does both approvals" in str(short.value)
+    client.approve_market(buyer)  # the vault's allowance too: the escrow is pulled from the wallet
+    placed = book.place_order(buyer, 1_000, 100_000, expiry, BUY)
+    assert book.get_order_info(placed.order_id).escrow == 100_000
+    assert client.vault.balances(book.address).payment == 100_000
 
 
 # ------------------------------------------------------------------------------- standing orders

@@ -101,9 +101,13 @@ def test_trades_through_the_seed_function_names(client, system, accounts):
     for transaction_id in (*crossing.transaction_ids, taken, matched):
         client.trading.settle_transaction(keeper, transaction_id)
 
-    assert client.energy_token.balance_of(buyer.address) - energy_before == 3_000
-    # 3 kWh at the resting SELL's 0.22: the crossing BUY's higher limit came back as price improvement.
-    assert cash_before - client.payment_token.balance_of(buyer.address) == 3 * PRICE_PER_KWH
+    # The escrow was pulled from the wallet (no vault deposit); refunds and payouts are vault credits.
+    bought = client.vault.balances(buyer.address)
+    assert bought.energy_wh == 3_000
+    # 3 kWh at the resting SELL's 0.22: the crossing BUY's higher limit came back as price improvement,
+    # and the cancelled spare's escrow too.
+    assert cash_before - client.payment_token.balance_of(buyer.address) - bought.payment == 3 * PRICE_PER_KWH
+    assert client.energy_token.balance_of(buyer.address) == energy_before
 
 
 def test_bad_trade_is_explained_and_moves_nothing(client, system, accounts):
@@ -330,8 +334,7 @@ def test_typed_reads_of_a_meter_and_a_trade(client, system, accounts):
     assert client.energy_token.balance_of(seller.address) == 2_000
 
     for trader in (seller, buyer):
-        client.energy_token.approve(trader, client.trading.address)
-        client.payment_token.approve(trader, client.trading.address)
+        client.approve_market(trader)
     expiry = now + 7_200
     sell = client.trading.create_order(seller, 1_500, PRICE_PER_KWH, expiry, OrderType.SELL)
     placed = client.trading.place_order(buyer, 1_000, PRICE_PER_KWH, expiry, OrderType.BUY)

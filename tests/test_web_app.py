@@ -159,9 +159,16 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     seller, buyer = anvil_account(SELLER_INDEX), anvil_account(BUYER_INDEX)
     export_energy(web_client, anvil_account(0), Account.create().address, seller.address, 5_000)
     energy_token, stablecoin = api_system.energy_token, api_system.payment_token
-    seller_payment_before = stablecoin.balanceOf(seller.address)
+    vault = api_system.energy_vault
+
+    def held(account) -> tuple[int, int]:
+        """Energy and payment in the wallet and the EnergyVault together (the dashboard's balances)."""
+        vault_wh, vault_payment = vault.balancesOf(account)
+        return energy_token.balanceOf(account) + vault_wh, stablecoin.balanceOf(account) + vault_payment
+
+    seller_payment_before = held(seller.address)[1]
     seller_energy_before = energy_token.balanceOf(seller.address)  # the 5 kWh just metered
-    buyer_energy_before = energy_token.balanceOf(buyer.address)
+    buyer_energy_before = held(buyer.address)[0]
 
     # Trader A sells 2 kWh at 0.22 from the trading view, signing in the wallet.
     a = web_sessions(SELLER_INDEX)
@@ -174,7 +181,7 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     expect(trading_a.get_by_test_id("my-order")).to_have_count(1)
     assert any(signed["primaryType"] == "Order" for signed in a.signed)
     a.screenshot(trading_a, "trading-seller")
-    # The order is A's on chain, not the relayer's: A's energy is escrowed.
+    # The order is A's on chain, not the relayer's: A's energy is escrowed (pulled into the vault).
     assert energy_token.balanceOf(seller.address) == seller_energy_before - 2_000
 
     # Trader B, in another browser, buys 1.5 kWh at up to 0.25: it crosses A's ask.
@@ -190,7 +197,7 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     second = run_keeper(web_client, keeper, once=True)
     assert first.failures == [] and second.failures == []
     assert first.settled + second.settled == 1
-    assert energy_token.balanceOf(buyer.address) == buyer_energy_before + 1_500
+    assert held(buyer.address)[0] == buyer_energy_before + 1_500  # credited in the vault
 
     trades_b = trading_b.get_by_test_id("recent-trade")
     expect(trades_b).to_have_count(1)
@@ -204,11 +211,11 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     expect(trade).to_have_count(1)
     expect(trade.first.get_by_test_id("trade-amount")).to_have_text(format_kwh(1_500))
     expect(trade.first.get_by_test_id("trade-settled")).to_have_text("settled")
-    seller_payment = stablecoin.balanceOf(seller.address)
-    assert seller_payment > seller_payment_before  # paid, less the grid fee
+    seller_payment = held(seller.address)[1]
+    assert seller_payment > seller_payment_before  # paid into the vault, less the grid fee
     symbol, decimals = stablecoin.symbol(), stablecoin.decimals()
     expect(dashboard.get_by_test_id("payment-balance")).to_have_text(format_money(seller_payment, decimals, symbol))
-    expect(dashboard.get_by_test_id("energy-balance")).to_have_text(format_kwh(energy_token.balanceOf(seller.address)))
+    expect(dashboard.get_by_test_id("energy-balance")).to_have_text(format_kwh(held(seller.address)[0]))
     expect(dashboard.get_by_test_id("meter-row")).to_have_count(1)
     expect(dashboard.get_by_test_id("produced-today")).to_have_text(format_kwh(5_000))  # metered in the last 24 h
     expect(dashboard.get_by_test_id("order-row").first.get_by_test_id("order-status")).to_have_text("ACTIVE")  # 0.5 kWh left

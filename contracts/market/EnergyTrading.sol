@@ -3,8 +3,6 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IEnergyMarket} from "./IEnergyMarket.sol";
 import {IEnergyTrading} from "./IEnergyTrading.sol";
@@ -12,6 +10,7 @@ import {IReferencePrice} from "../oracles/IPriceDiscovery.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
 import {PriceLevels} from "./PriceLevels.sol";
 import {Settlement} from "./Settlement.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {InvalidPageSize, OrderUnknown, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @dev An order's id, 1 .. orderCount (0 = none): a type of its own so that an order id and a
@@ -35,8 +34,9 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 }
 
 /// @title EnergyTrading
-/// @notice Peer-to-peer energy order book, continuous: orders escrow their value when created (a
-/// SELL locks its EnergyToken (Wh), a BUY locks ceil(amount * price / 1000) PaymentToken), and a
+/// @notice Peer-to-peer energy order book, continuous, on EnergyVault balances: orders escrow their
+/// value when created (a SELL locks its EnergyToken (Wh), a BUY locks ceil(amount * price / 1000)
+/// PaymentToken, each moved from the trader's vault balance into the market's), and a
 /// new undirected order trades at once with the resting undirected orders it crosses, best price
 /// first and in arrival order within a price, each fill at the resting order's price (a crossing
 /// buyer keeps its price improvement: it comes back at settlement). Only what is left rests, so no
@@ -54,9 +54,12 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 /// reference price (PriceDiscovery) ± a share of it; trades execute at the orders' prices.
 /// A trader may also sign an order or a cancellation (EIP-712) for any relayer to submit
 /// (createOrderBySig, cancelOrderBySig): the order and its escrow are the signer's, and an
-/// ERC-2612 permit passed along replaces the approval transaction.
-/// Traders approve only this contract, for both tokens. The tokens must be plain ERC-20s (no fee
-/// on transfer, no rebasing).
+/// ERC-2612 permit of the vault passed along lets the vault pull a shortfall from the wallet.
+/// A trader approves this market once in the vault (setMarketApproval, or approveMarketBySig that
+/// anyone relays, before the trader's first relayed order); an escrow the trader's vault balance
+/// falls short of is pulled from the wallet when the trader allowed the vault the token. Refunds,
+/// payouts and fees are vault credits. The tokens must be plain ERC-20s (no fee on transfer, no
+/// rebasing).
 /// @dev Resting undirected orders sit in a FIFO queue per price and side (a linked list through
 /// the orders), and the occupied prices in a hierarchical bitmap (PriceLevels), so the best
 /// opposite level is found without a loop over orders; the best bid and ask are cached so a
@@ -67,8 +70,6 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 /// Every loop is bounded by a constant. A trader's orders form a linked list walked backwards by a
 /// view. An order is two storage slots.
 contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
-    using SafeERC20 for IERC20;
-
     /// @notice Largest order: 281 TWh (uint48).
     uint256 public constant MAX_ORDER_AMOUNT_WH = type(uint48).max;
     /// @notice Highest maximum price the admin can set (uint72, 4.7e21), PaymentToken base units per
@@ -97,6 +98,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     );
     /// @dev EIP-712 type hash of a signed cancellation (cancelOrderBySig).
     bytes32 private constant CANCEL_ORDER_TYPEHASH = keccak256("CancelOrder(uint256 orderId,uint256 nonce,uint256 deadline)");
+
+    /// @dev Half the secp256k1 curve order: a larger s is the malleable twin of a valid signature.
+    uint256 private constant SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     string private constant DOMAIN_NAME = "EnergyTrading";
     string private constant DOMAIN_VERSION = "1";
@@ -157,13 +161,12 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @param minOrderAmountWh_ The smallest order and partial fill (setMinOrderAmount's bounds).
     constructor(
         address admin,
-        IERC20 energyToken_,
-        IERC20 paymentToken_,
+        IEnergyVault vault_,
         address feeRecipient_,
         uint256 gridFeeBps_,
         uint256 minOrderAmountWh_
     )
-        Settlement(admin, energyToken_, paymentToken_, feeRecipient_, gridFeeBps_)
+        Settlement(admin, vault_, feeRecipient_, gridFeeBps_)
         EIP712(DOMAIN_NAME, DOMAIN_VERSION)
     {
         _checkMinOrderAmount(minOrderAmountWh_);
@@ -208,12 +211,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             IERC20 token = _escrowToken(energy);
             // A permit someone submitted first fails here but has set the allowance: go on when it is there.
             try IERC20Permit(address(token)).permit(
-                order.trader, address(this), permit[0].value, permit[0].deadline, permit[0].v, permit[0].r, permit[0].s
-            ) {} catch {
-                uint256 required = _escrowAmount(energy, order.amountWh, order.pricePerKWh);
-                uint256 allowance = token.allowance(order.trader, address(this));
-                if (allowance < required) revert PermitNotApplied(order.trader, address(token), allowance, required);
-            }
+                order.trader, address(_vault), permit[0].value, permit[0].deadline, permit[0].v, permit[0].r, permit[0].s
+            ) {} catch {}
         }
         return OrderId.unwrap(
             _createOrder(order.trader, order.amountWh, order.pricePerKWh, order.expiry, order.orderType, order.counterparty)
@@ -308,7 +307,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         }
         _takers[transactionId] = msg.sender;
         emit OrderTaken(TransactionId.unwrap(transactionId), orderId, msg.sender, amountWh, o.pricePerKWh);
-        _pull(msg.sender, !takesSell, _escrowAmount(!takesSell, amountWh, o.pricePerKWh));
+        _take(msg.sender, !takesSell, _escrowAmount(!takesSell, amountWh, o.pricePerKWh));
         return TransactionId.unwrap(transactionId);
     }
 
@@ -430,7 +429,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function getEnergyBalance(address account) external view returns (uint256 amountWh) {
-        return _energy().balanceOf(account) + _escrowedEnergy(account);
+        // slither-disable-next-line unused-return: only the energy balance is asked for
+        (uint256 vaultWh,) = _vault.balancesOf(account);
+        return vaultWh + _escrowedEnergy(account);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -540,7 +541,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             escrow -= refund;
             emit OrderCancelled(OrderId.unwrap(id), trader, o.amountWh - o.filledWh, refund);
         }
-        _pull(trader, energy, escrow);
+        _take(trader, energy, escrow);
     }
 
     /// @dev Writes a new order's two slots whole. Solidity's field-by-field copy reads and masks
@@ -579,11 +580,11 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         TraderAccount storage account = _traders[trader];
         uint256 currentNonce = account.nonce;
         if (nonce != currentNonce) revert InvalidNonce(trader, nonce, currentNonce);
-        (address signer, ECDSA.RecoverError error, bytes32 errorArg) =
-            ECDSA.tryRecover(_hashTypedDataV4(structHash), v, r, s);
-        if (error == ECDSA.RecoverError.InvalidSignatureS) revert MalleableSignature(errorArg);
+        // EIP-2, as ECDSA.tryRecover checks it: s in the lower half of the curve order.
+        if (uint256(s) > SECP256K1_HALF_ORDER) revert MalleableSignature(s);
+        address signer = ecrecover(_hashTypedDataV4(structHash), v, r, s);
         // A signature that recovers to no address yields signer 0, which must not pass for trader 0.
-        if (error != ECDSA.RecoverError.NoError || signer != trader) revert InvalidSigner(trader, signer);
+        if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
         account.nonce = uint216(currentNonce + 1);
     }
 
@@ -856,21 +857,19 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 refund = _escrowLeft(o);
         if (byTrader) emit OrderCancelled(orderId, caller, unfilledWh, refund);
         else emit ExpiredOrderReleased(orderId, o.trader, caller, unfilledWh, refund);
-        if (refund != 0) _escrowToken(o.orderType == OrderType.SELL).safeTransfer(o.trader, refund);
+        if (refund != 0) {
+            bool energy = o.orderType == OrderType.SELL;
+            _credit(o.trader, energy ? refund : 0, energy ? 0 : refund);
+        }
     }
 
-    /// @dev Takes `amount` of `from`'s EnergyToken (`energy`) or PaymentToken into escrow. The
-    /// balance is read only when the transfer fails, to name the shortfall; any other failure
-    /// reverts with the token's own error.
-    function _pull(address from, bool energy, uint256 amount) private {
-        IERC20 token = _escrowToken(energy);
-        if (token.trySafeTransferFrom(from, address(this), amount)) return;
-        uint256 available = token.balanceOf(from);
-        if (available < amount) {
-            if (energy) revert InsufficientEnergyBalance(from, amount, available);
-            revert InsufficientPaymentBalance(from, amount, available);
-        }
-        token.safeTransferFrom(from, address(this), amount);
+    /// @dev Moves `amount` of `account`'s EnergyToken (`energy`) or PaymentToken from its vault
+    /// balance into the market's: the one call site of IEnergyVault.take. The vault pulls a
+    /// shortfall from the wallet when the account allowed it the token; otherwise the vault's or
+    /// the token's own error says what is missing (the market not approved, the balance, the allowance).
+    function _take(address account, bool energy, uint256 amount) private {
+        if (amount == 0) return;
+        _vault.take(account, energy ? amount : 0, energy ? 0 : amount);
     }
 
     function _orderInfo(OrderId id, StoredOrder memory o) private view returns (OrderInfo memory info) {
@@ -887,6 +886,13 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         if (o.status == OrderStatus.ACTIVE) info.escrow = _escrowLeft(o);
     }
 
+    /// @dev The trader and limit price of one side of a transaction: its order's, or the taker's (no price).
+    function _sideOf(uint256 transactionId, OrderId id) private view returns (address trader, uint256 pricePerKWh) {
+        if (id == NO_ORDER) return (_takers[TransactionId.wrap(transactionId)], 0);
+        StoredOrder storage o = _orders[id];
+        return (o.trader, o.pricePerKWh);
+    }
+
     /// @inheritdoc Settlement
     function _tradeTerms(uint256 transactionId, TransactionRecord memory t)
         internal
@@ -896,21 +902,13 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     {
         OrderId buyId = OrderId.wrap(t.buyOrderId);
         OrderId sellId = OrderId.wrap(t.sellOrderId);
-        if (buyId == NO_ORDER) {
-            // A taker bought from a SELL order at its price.
-            StoredOrder storage taken = _orders[sellId];
-            uint256 sellPricePerKWh = taken.pricePerKWh;
-            return TradeTerms(_takers[TransactionId.wrap(transactionId)], taken.trader, sellPricePerKWh, sellPricePerKWh);
-        }
-        StoredOrder storage buy = _orders[buyId];
-        uint256 buyPricePerKWh = buy.pricePerKWh;
-        if (sellId == NO_ORDER) {
-            // A taker sold into a BUY order at its price.
-            return TradeTerms(buy.trader, _takers[TransactionId.wrap(transactionId)], buyPricePerKWh, buyPricePerKWh);
-        }
-        StoredOrder storage sell = _orders[sellId];
-        return TradeTerms(
-            buy.trader, sell.trader, _tradePrice(buyId, buyPricePerKWh, sellId, sell.pricePerKWh), buyPricePerKWh
-        );
+        // A taker's side has no order (id 0): the taker record names it, and it trades at the
+        // taken order's price.
+        (terms.buyer, terms.buyPricePerKWh) = _sideOf(transactionId, buyId);
+        uint256 sellPricePerKWh;
+        (terms.seller, sellPricePerKWh) = _sideOf(transactionId, sellId);
+        if (buyId == NO_ORDER) terms.buyPricePerKWh = sellPricePerKWh;
+        else if (sellId == NO_ORDER) sellPricePerKWh = terms.buyPricePerKWh;
+        terms.pricePerKWh = _tradePrice(buyId, terms.buyPricePerKWh, sellId, sellPricePerKWh);
     }
 }

@@ -3,7 +3,6 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IGridFees} from "./IGridFees.sol";
 import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient} from "../utils/GridErrors.sol";
 import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
@@ -16,8 +15,6 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// reached through four hooks; the recipient, read only here, lives in this contract. Inherit it
 /// before Pausable so that its slot does not split the market's packed slot.
 abstract contract GridFees is AccessControl, ReentrancyLock, IGridFees {
-    using SafeERC20 for IERC20;
-
     /// @notice Highest grid fee: 10 %.
     uint256 public constant MAX_FEE_BPS = 1_000;
 
@@ -39,7 +36,6 @@ abstract contract GridFees is AccessControl, ReentrancyLock, IGridFees {
         address recipient = _feeRecipient;
         if (msg.sender != recipient) revert NotFeeRecipient(msg.sender, recipient);
         amount = _feesAccrued();
-        // slither-disable-next-line incorrect-equality: nothing accrued is nothing to pay; the amount is the market's own count, not a balance read
         if (amount == 0) revert NoFeesAccrued();
         _clearFeesAccrued();
         emit FeesWithdrawn(recipient, amount);
@@ -89,11 +85,9 @@ abstract contract GridFees is AccessControl, ReentrancyLock, IGridFees {
     /// @dev Sets the accrued fees to zero (they are being withdrawn).
     function _clearFeesAccrued() internal virtual;
 
-    /// @dev Pays withdrawn fees to the recipient: by default a PaymentToken transfer; a market on the
-    /// vault credits the recipient's vault balance instead.
-    function _payFees(address recipient, uint256 amount) internal virtual {
-        _paymentToken.safeTransfer(recipient, amount);
-    }
+    /// @dev Pays withdrawn fees to the recipient: the markets hold them in their EnergyVault balance and
+    /// credit the recipient's vault balance.
+    function _payFees(address recipient, uint256 amount) internal virtual;
 
     function _checkGridFee(uint256 feeBps) private pure {
         if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);

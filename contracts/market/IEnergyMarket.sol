@@ -45,7 +45,8 @@ interface IEnergyMarket is IEnergyTrading {
     }
 
     /// @notice An ERC-2612 permit of the order's escrow token (EnergyToken for a SELL, PaymentToken
-    /// for a BUY), signed by the trader for this contract as spender.
+    /// for a BUY), signed by the trader for the EnergyVault as spender: the vault pulls from the
+    /// wallet what the trader's vault balance falls short of.
     struct PermitSignature {
         uint256 value; // the allowance it sets
         uint256 deadline; // the permit's own deadline, unix s
@@ -167,16 +168,6 @@ interface IEnergyMarket is IEnergyTrading {
     /// @notice A directed order naming the zero address or its own trader.
     /// @param counterparty The counterparty named.
     error InvalidCounterparty(address counterparty);
-    /// @notice The trader (or taker) holds less EnergyToken than the order or fill locks.
-    /// @param account Whose escrow it is.
-    /// @param requiredWh Wh to lock.
-    /// @param availableWh Wh the account holds.
-    error InsufficientEnergyBalance(address account, uint256 requiredWh, uint256 availableWh);
-    /// @notice The trader (or taker) holds less PaymentToken than the order or fill locks.
-    /// @param account Whose escrow it is.
-    /// @param required PaymentToken to lock.
-    /// @param available PaymentToken the account holds.
-    error InsufficientPaymentBalance(address account, uint256 required, uint256 available);
     /// @notice The order is FILLED or CANCELLED.
     /// @param orderId The order.
     /// @param status Its status.
@@ -270,13 +261,6 @@ interface IEnergyMarket is IEnergyTrading {
     /// valid signature, refused so that each message has one signature (EIP-2).
     /// @param s The signature's s.
     error MalleableSignature(bytes32 s);
-    /// @notice The trader's permit could not be applied (invalid, expired, or already used by
-    /// someone who submitted it first) and the allowance it would have set is not there.
-    /// @param trader The order's trader.
-    /// @param token The escrow token.
-    /// @param allowance The trader's allowance to this contract.
-    /// @param required What the order must escrow.
-    error PermitNotApplied(address trader, address token, uint256 allowance, uint256 required);
 
     /// @notice Like createOrder, but only `counterparty` may trade against it.
     /// A directed order is a bilateral offer: it never enters the price-level index and never
@@ -291,12 +275,14 @@ interface IEnergyMarket is IEnergyTrading {
 
     /// @notice Creates `order` for its trader, who signed it (EIP-712 `Order`, signature v, r, s);
     /// anyone may submit it. The order and its escrow are the trader's: the escrow comes from the
-    /// trader's balance under the trader's allowance, the relayer pays only gas. Consumes the
-    /// trader's nonce. Undirected (counterparty 0) it trades at once like createOrder; directed,
-    /// it rests like createDirectedOrder. `permit`, empty or one entry, is the trader's ERC-2612
-    /// permit of the escrow token, applied first so that a first order needs no approval
-    /// transaction; a permit that fails (someone submitted it first, ...) is ignored when the
-    /// allowance is there anyway.
+    /// trader's vault balance (the trader must have approved this market in the vault: a relayer
+    /// submits the trader's signed IEnergyVault.approveMarketBySig first for a trader's first
+    /// order), the relayer pays only gas. Consumes the trader's nonce. Undirected (counterparty 0)
+    /// it trades at once like createOrder; directed, it rests like createDirectedOrder. `permit`,
+    /// empty or one entry, is the trader's ERC-2612 permit of the escrow token for the vault,
+    /// applied first so that the vault can pull what the vault balance falls short of from the
+    /// wallet without an approval transaction; a permit that fails (someone submitted it first,
+    /// ...) is passed over, and the vault's pull then needs the allowance to be there.
     function createOrderBySig(
         SignedOrder calldata order,
         uint8 v,
@@ -365,7 +351,8 @@ interface IEnergyMarket is IEnergyTrading {
     /// @param newNonce The nonce the caller's next signed message must carry, above the current one.
     function invalidateNonces(uint256 newNonce) external;
 
-    /// @notice Energy `account` owns: its EnergyToken balance plus Wh escrowed in its open SELL orders.
+    /// @notice Energy `account` holds within the market's reach: its EnergyVault balance plus the Wh
+    /// escrowed in its open SELL orders (its wallet is not counted).
     /// @dev Walks the account's order list (one storage read per order): a view for off-chain callers.
     function getEnergyBalance(address account) external view returns (uint256 amountWh);
 

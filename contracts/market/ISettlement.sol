@@ -11,9 +11,9 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// the grid fee to the seller, the buyer's price improvement back to the buyer) or voided by the
 /// grid operator inside the settlement window (energy back to the seller, everything the buyer
 /// paid back to the buyer). `settleTransaction(uint256)` itself is declared in IEnergyTrading.
-/// Payouts are pushed; one that the token refuses (an account its issuer froze, say) is credited
-/// to its owner instead (PayoutDeferred), who withdraws it with withdrawOwed: the rest of the
-/// settlement or void goes through, so nobody's frozen account locks another party's value.
+/// Escrow and payouts are EnergyVault balances (`vault()`): an order locks its value from its
+/// trader's vault balance into the market's, and every payout credits a vault balance, which no
+/// token can refuse, so nobody's account frozen by a token's issuer locks another party's value.
 /// @dev Rounding, all in PaymentToken base units:
 /// - a BUY order escrows ceil(amountWh * price / 1000);
 /// - the payment of a fill is the increase of ceil(C / 1000), C = sum over the order's fills of
@@ -84,17 +84,6 @@ interface ISettlement is IReentrancyLock, IGridFees {
     /// @param transactionId The transaction passed over.
     /// @param status Its status: SETTLED or VOIDED.
     event TransactionSkipped(uint256 indexed transactionId, TransactionStatus status);
-    /// @notice `token` refused a payout to `account` (a frozen account, say): it is credited to
-    /// `account`, to withdraw with withdrawOwed.
-    /// @param token The EnergyToken or the PaymentToken.
-    /// @param account Whom the payout was for.
-    /// @param amount The amount credited, in `token` units.
-    event PayoutDeferred(address indexed token, address indexed account, uint256 amount);
-    /// @notice `account` withdrew everything it was owed in `token`.
-    /// @param token The token withdrawn.
-    /// @param account Who withdrew, and received it.
-    /// @param amount The amount withdrawn, in `token` units.
-    event OwedWithdrawn(address indexed token, address indexed account, uint256 amount);
     /// @notice The admin changed the settlement window; it applies to pending transactions too.
     /// @param previousSeconds The window before, seconds.
     /// @param newSeconds The window from now on, seconds.
@@ -119,10 +108,6 @@ interface ISettlement is IReentrancyLock, IGridFees {
     /// @param windowSeconds The window asked for, seconds.
     /// @param maxSeconds MAX_SETTLEMENT_WINDOW, seconds.
     error SettlementWindowTooLong(uint256 windowSeconds, uint256 maxSeconds);
-    /// @notice `account` is owed nothing in `token`.
-    /// @param token The token asked for.
-    /// @param account The caller.
-    error NothingOwed(address token, address account);
 
     /// @notice Settles up to MAX_SETTLEMENT_BATCH transactions (anyone may call). A transaction
     /// that is no longer pending is passed over with TransactionSkipped: keepers race each other
@@ -138,20 +123,13 @@ interface ISettlement is IReentrancyLock, IGridFees {
     /// @param transactionId The transaction to void.
     function voidTransaction(uint256 transactionId) external;
 
-    /// @notice Sends the caller everything it is owed in `token`: payouts its account could not
-    /// receive when they were due. Only to the caller itself: an account frozen by the token's
-    /// issuer cannot redirect its funds elsewhere. Open during a pause.
-    /// @param token The EnergyToken or the PaymentToken.
-    /// @return amount The amount withdrawn, in `token` units.
-    function withdrawOwed(address token) external returns (uint256 amount);
-
     /// @notice Sets the settlement window, applied to pending transactions too. DEFAULT_ADMIN_ROLE only.
     /// @param windowSeconds The window, seconds, at most MAX_SETTLEMENT_WINDOW; 0 = final at once.
     function setSettlementWindow(uint256 windowSeconds) external;
 
     /// @notice Stops new orders and trading (createOrder, createDirectedOrder, createOrderBySig,
     /// matchOrders, fillOrder). Every exit stays open: cancel, expiry release, settlement, void,
-    /// the fee and owed withdrawals and nonce invalidation, so a pause never holds anyone's value.
+    /// the fee withdrawal and nonce invalidation, so a pause never holds anyone's value.
     /// PAUSER_ROLE only.
     function pause() external;
 
@@ -168,15 +146,12 @@ interface ISettlement is IReentrancyLock, IGridFees {
     /// @notice Seconds after a match during which the operator may void it and nobody may settle it.
     function settlementWindow() external view returns (uint256 windowSeconds);
 
-    /// @notice What `account` can withdraw of `token` with withdrawOwed.
-    /// @param token The token.
-    /// @param account The account.
-    /// @return amount The amount owed, in `token` units.
-    function owed(address token, address account) external view returns (uint256 amount);
+    /// @notice The EnergyVault that holds the market's escrow and every trader's balances.
+    function vault() external view returns (address);
 
-    /// @notice The EnergyToken (Wh) that SELL orders escrow.
+    /// @notice The EnergyToken (Wh) that SELL orders escrow, in the vault.
     function energyToken() external view returns (address);
 
-    /// @notice The PaymentToken that BUY orders escrow and sellers are paid in.
+    /// @notice The PaymentToken that BUY orders escrow and sellers are paid in, in the vault.
     function paymentToken() external view returns (address);
 }

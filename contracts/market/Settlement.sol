@@ -2,32 +2,30 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyTrading} from "./IEnergyTrading.sol";
 import {ISettlement} from "./ISettlement.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
 import {BatchTooLarge, EmptyBatch, ZeroAddress} from "../utils/GridErrors.sol";
 import {GridFees} from "./GridFees.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 
 /// @title Settlement
 /// @notice The transaction ledger behind EnergyTrading: a match or taker fill records a
-/// transaction, and the escrow it moved stays in this contract until the transaction is settled
-/// (energy to the buyer, payment minus the grid fee to the seller, price improvement back to the
-/// buyer) or voided by the grid operator inside the settlement window (everything back).
-/// Grid fees accrue here and the fee recipient withdraws them (pull: one storage update per
-/// settlement instead of a third token transfer). A payout the token refuses (an account its
-/// issuer froze) is credited to its owner to withdraw later, so one party's frozen account never
-/// locks the other party's value.
-/// @dev Abstract: EnergyTrading inherits it, so all escrow sits in one contract and matching only
-/// books. A transaction record is one storage slot; buyer, seller and prices are read from the
-/// orders it references through `_tradeTerms`. What the contract holds of each token is, to the
-/// unit: the escrow left in open orders, what pending transactions will pay out, the accrued fees
-/// (PaymentToken) and what it owes (`owed`).
+/// transaction, and the escrow it moved stays in the market's EnergyVault balance until the
+/// transaction is settled (energy to the buyer, payment minus the grid fee to the seller, price
+/// improvement back to the buyer) or voided by the grid operator inside the settlement window
+/// (everything back). Every payout is a credit to a vault balance, never a token transfer: no
+/// token can refuse it, so one party's account frozen by a token's issuer never locks the other
+/// party's value (the frozen account only cannot withdraw from the vault until it is unfrozen).
+/// Grid fees accrue in the market's vault balance and the fee recipient withdraws them into its
+/// own vault balance (pull: one storage update per settlement instead of a third credit).
+/// @dev Abstract: EnergyTrading inherits it, so all escrow sits in one vault balance and matching
+/// only books. A transaction record is one storage slot; buyer, seller and prices are read from
+/// the orders it references through `_tradeTerms`. What the market holds in the vault of each
+/// token is, to the unit: the escrow left in open orders, what pending transactions will pay out
+/// and the accrued fees (payment token).
 abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading {
-    using SafeERC20 for IERC20;
-
     /// @notice Voids transactions inside the settlement window (the grid operator).
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Pauses trading (emergency shutdown: the guardian, GridManagement); only the admin resumes.
@@ -58,25 +56,25 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         uint256 buyPricePerKWh; // the BUY order's limit (= trade price for a taker's BUY)
     }
 
+    IEnergyVault internal immutable _vault;
     IERC20 private immutable _energyToken;
     // These share a slot with Pausable's flag: matching reads it once, settlement reads it once and writes it once.
     uint40 private _transactionCount;
     uint16 private _gridFeeBps;
     uint24 private _settlementWindowSeconds;
-    // 160 bits, what the slot has room for. One fee is below 2^107 (2^48 Wh at the 2^72 price cap,
-    // 10 %), so the SafeCast in _settle could only revert after more than 2^53 of the largest
-    // settlements without a withdrawal: trillions of full blocks. uint256 would cost every
-    // settlement a second slot (and 20,000 gas for the first fee after each withdrawal).
+    // 160 bits, what the slot has room for: the fees are part of the market's vault balance, which
+    // the vault bounds to 112 bits (IEnergyVault.MAX_RESERVE), so the sum never reaches the field's end.
     uint160 private _accruedFees;
     mapping(uint256 transactionId => TransactionRecord) private _transactions;
-    mapping(address token => mapping(address account => uint256)) private _owed;
-    constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_, address feeRecipient_, uint256 gridFeeBps_)
-        GridFees(paymentToken_, feeRecipient_, gridFeeBps_)
+
+    /// @param vault_ The EnergyVault whose balances the market escrows and pays out; it must
+    /// register the market (IEnergyVault.registerMarket) before the first order.
+    constructor(address admin, IEnergyVault vault_, address feeRecipient_, uint256 gridFeeBps_)
+        GridFees(_paymentTokenOf(vault_), feeRecipient_, gridFeeBps_)
     {
-        if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
-            revert ZeroAddress();
-        }
-        _energyToken = energyToken_;
+        if (admin == address(0)) revert ZeroAddress();
+        _vault = vault_;
+        _energyToken = IERC20(vault_.energyToken());
         _gridFeeBps = uint16(gridFeeBps_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, admin);
@@ -88,12 +86,13 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     /// @inheritdoc IEnergyTrading
     // Open during a pause, like every exit: a trade past its window is final, and a pause that
     // governance takes days to lift must not hold its value.
-    function settleTransaction(uint256 transactionId) external nonReentrantCompact {
+    // No lock: a settlement only credits vault balances (the vault, set at deploy, calls no token).
+    function settleTransaction(uint256 transactionId) external {
         _settle(transactionId, _settlementWindowSeconds, false);
     }
 
     /// @inheritdoc ISettlement
-    function settleTransactions(uint256[] calldata transactionIds) external nonReentrantCompact {
+    function settleTransactions(uint256[] calldata transactionIds) external {
         uint256 size = transactionIds.length;
         if (size == 0) revert EmptyBatch();
         if (size > MAX_SETTLEMENT_BATCH) revert BatchTooLarge(size, MAX_SETTLEMENT_BATCH);
@@ -104,7 +103,7 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     }
 
     /// @inheritdoc ISettlement
-    function voidTransaction(uint256 transactionId) external onlyRole(OPERATOR_ROLE) nonReentrantCompact {
+    function voidTransaction(uint256 transactionId) external onlyRole(OPERATOR_ROLE) {
         TransactionRecord memory t = _knownTransaction(transactionId);
         _checkPending(transactionId, t.status);
         uint256 windowEnd = uint256(t.matchedAt) + _settlementWindowSeconds;
@@ -113,17 +112,8 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         TransactionInfo memory p = _payout(transactionId, t);
         uint256 returnedPayment = p.payment + p.buyerRefund;
         emit TransactionVoided(transactionId, msg.sender, p.buyer, p.seller, t.amountWh, returnedPayment);
-        _push(_energyToken, p.seller, t.amountWh);
-        _push(_paymentToken, p.buyer, returnedPayment);
-    }
-
-    /// @inheritdoc ISettlement
-    function withdrawOwed(address token) external nonReentrantCompact returns (uint256 amount) {
-        amount = _owed[token][msg.sender];
-        if (amount == 0) revert NothingOwed(token, msg.sender);
-        delete _owed[token][msg.sender];
-        emit OwedWithdrawn(token, msg.sender, amount);
-        IERC20(token).safeTransfer(msg.sender, amount);
+        _credit(p.seller, t.amountWh, 0);
+        _credit(p.buyer, 0, returnedPayment);
     }
 
     // ----------------------------------------------------------------------------- admin
@@ -171,8 +161,8 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     }
 
     /// @inheritdoc ISettlement
-    function owed(address token, address account) external view returns (uint256 amount) {
-        return _owed[token][account];
+    function vault() external view returns (address) {
+        return address(_vault);
     }
 
     /// @inheritdoc ISettlement
@@ -203,6 +193,11 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         _accruedFees = 0;
     }
 
+    /// @dev The fees are part of the market's vault balance: the recipient is credited there.
+    function _payFees(address recipient, uint256 amount) internal override {
+        _credit(recipient, 0, amount);
+    }
+
     /// @dev Records a trade for settlement and returns its id; the caller has moved the escrow in its books.
     function _recordTransaction(
         uint256 buyOrderId,
@@ -213,17 +208,17 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         bool releasesDust
     ) internal returns (uint256 transactionId) {
         transactionId = ++_transactionCount;
-        _transactions[transactionId] = TransactionRecord({
-            buyOrderId: uint40(buyOrderId),
-            sellOrderId: uint40(sellOrderId),
-            amountWh: uint48(amountWh),
-            matchedAt: uint40(block.timestamp),
-            feeBps: _gridFeeBps,
-            paymentCarry: uint16(paymentCarry),
-            refundCarry: uint16(refundCarry),
-            releasesDust: releasesDust,
-            status: TransactionStatus.PENDING
-        });
+        // The record's slot written whole, fields from the low bits up in TransactionRecord's order
+        // (status PENDING is 0): Solidity's field-by-field write of a struct is long code. Every
+        // value is in its field's range: ids below 2^40, amountWh below 2^48, carries below 1,000.
+        uint256 word = buyOrderId | (sellOrderId << 40) | (amountWh << 80) | (block.timestamp << 128)
+            | (uint256(_gridFeeBps) << 168) | (paymentCarry << 184) | (refundCarry << 200)
+            | (releasesDust ? 1 << 216 : 0);
+        TransactionRecord storage record = _transactions[transactionId];
+        // slither-disable-next-line assembly: writes a new transaction's slot whole
+        assembly ("memory-safe") {
+            sstore(record.slot, word)
+        }
     }
 
     /// @dev Buyer, seller and prices of a recorded trade, from the orders (or taker) it references.
@@ -233,24 +228,18 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         virtual
         returns (TradeTerms memory);
 
+    /// @dev Pays out of the market's vault balance: the one call site of IEnergyVault.give.
+    // slither-disable-next-line calls-loop: the vault is set at deploy, and settleTransactions' loop is bounded by MAX_SETTLEMENT_BATCH
+    function _credit(address account, uint256 energyWh, uint256 payment) internal {
+        _vault.give(account, energyWh, payment);
+    }
+
     function _energy() internal view returns (IERC20) {
         return _energyToken;
     }
 
     function _payment() internal view returns (IERC20) {
         return _paymentToken;
-    }
-
-    /// @dev Pays `amount` of `token` to `account`, or, when the token refuses (an account its issuer
-    /// froze, a token that returns false), credits it to `account` for withdrawOwed, so that a
-    /// payout one party cannot receive never blocks the others. Nobody can force the credit by
-    /// sending too little gas: a transfer that runs out of gas leaves 1/64 of what it was given,
-    /// which pays for the credit (a fresh slot: 22,100 gas) only if it was given over 1.3 million.
-    function _push(IERC20 token, address account, uint256 amount) internal {
-        // slither-disable-next-line incorrect-equality: a zero payout has nothing to push; amount is computed, not a balance read
-        if (amount == 0 || token.trySafeTransfer(account, amount)) return;
-        _owed[address(token)][account] += amount;
-        emit PayoutDeferred(address(token), account, amount);
     }
 
     /// @dev `skipClosed` (batches): a transaction someone else settled or voided first is reported
@@ -267,16 +256,19 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         _transactions[transactionId].status = TransactionStatus.SETTLED;
         TransactionInfo memory p = _payout(transactionId, t);
         // slither-disable-next-line costly-loop: one warm write per transaction of a batch bounded by MAX_SETTLEMENT_BATCH
-        if (p.fee != 0) _accruedFees = SafeCast.toUint160(_accruedFees + p.fee);
+        if (p.fee != 0) _accruedFees = uint160(_accruedFees + p.fee);
         emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.buyerRefund);
-        _push(_energyToken, p.buyer, t.amountWh);
-        _push(_paymentToken, p.seller, p.payment - p.fee);
-        _push(_paymentToken, p.buyer, p.buyerRefund);
+        _credit(p.buyer, t.amountWh, p.buyerRefund);
+        _credit(p.seller, 0, p.payment - p.fee);
+    }
+
+    function _paymentTokenOf(IEnergyVault vault_) private view returns (IERC20) {
+        if (address(vault_) == address(0)) revert ZeroAddress();
+        return IERC20(vault_.paymentToken());
     }
 
     function _knownTransaction(uint256 transactionId) private view returns (TransactionRecord memory t) {
         t = _transactions[transactionId];
-        // slither-disable-next-line incorrect-equality: a zero match time marks a transaction id never recorded
         if (t.matchedAt == 0) revert TransactionUnknown(transactionId);
     }
 

@@ -87,9 +87,17 @@ class OrderMessage(Request):
 
 
 class PermitIn(Request):
-    """The trader's ERC-2612 permit of the escrow token to the market, as /orders/typed-data offered it."""
+    """The trader's ERC-2612 permit of the escrow token to the EnergyVault, as /orders/typed-data offered it."""
 
     value: Uint256
+    deadline: Uint256
+    signature: SignatureHex
+
+
+class MarketApprovalIn(Request):
+    """The trader's signed approval of the order book in the EnergyVault (IEnergyVault.approveMarketBySig),
+    as /orders/typed-data offered it: relayed before the trader's first order."""
+
     deadline: Uint256
     signature: SignatureHex
 
@@ -98,6 +106,7 @@ class RelayOrder(Request):
     order: OrderMessage
     signature: SignatureHex
     permit: PermitIn | None = None
+    marketApproval: MarketApprovalIn | None = None
 
 
 class CancelDraft(Request):

@@ -1,7 +1,10 @@
 """The write and live routes: relay what a wallet or a meter signed, and what a wallet needs first.
 
-    POST /orders/typed-data        the EIP-712 order (and a permit, when the allowance is short) to sign
-    POST /orders                   relays the signed order: it is the signer's on chain, the relayer pays gas
+    POST /orders/typed-data        the EIP-712 order to sign (with the trader's approval of the book in the
+                                   EnergyVault when it is missing, and a permit of the vault when the vault
+                                   balance falls short and the vault's allowance cannot make it up)
+    POST /orders                   relays the signed approval (if any), then the signed order: it is the
+                                   signer's on chain, escrowed from its vault balance; the relayer pays gas
     POST /orders/{id}/cancel/...   the same for a cancellation
     POST /meters/reading           relays a meter-signed reading
     GET  /accounts/{address}, /config   live from the chain
@@ -29,7 +32,7 @@ from energy_grid.api.relay import (
     settings_of,
     tx_hash_of,
 )
-from energy_grid.api.typed_data import cancel_typed_data, order_typed_data, permit_typed_data
+from energy_grid.api.typed_data import cancel_typed_data, market_approval_typed_data, order_typed_data, permit_typed_data
 from energy_grid.api.write_models import (
     CancelDraft,
     OrderDraft,
@@ -49,8 +52,9 @@ from energy_grid.units import ZERO_ADDRESS
 HTTP_CREATED = 201
 # A wallet user reads and confirms before signing: an hour of chain time to submit.
 DEFAULT_SIGNATURE_WINDOW_S = 3600
-# The refusal a draft order gets only because its escrow is not approved yet: the permit covers it.
-ALLOWANCE_ERRORS = frozenset({"ERC20InsufficientAllowance"})
+# The refusals a draft order gets only because its escrow is not approved yet: the signed market
+# approval and the permit of the vault, relayed with the order, cover them.
+ALLOWANCE_ERRORS = frozenset({"ERC20InsufficientAllowance", "MarketNotApproved"})
 
 OrderId = Annotated[int, Path(ge=0, le=2**256 - 1, description="The order's id on EnergyTrading")]
 
@@ -117,11 +121,13 @@ def account(request: Request, address: str) -> dict[str, Any]:
         _, symbol, decimals = token_info(request, "PaymentToken")
         # One JSON-RPC batch: the dashboards poll this route.
         reader = reader_of(request)
-        energy_wh, payment, nonce = reader.read(
+        energy_wh, payment, nonce, vault_balances, book_approved = reader.read(
             [
                 prepare(client["EnergyToken"], "balanceOf", holder),
                 prepare(client["PaymentToken"], "balanceOf", holder),
                 prepare(client["EnergyTrading"], "nonces", holder),
+                prepare(client["EnergyVault"], "balancesOf", holder),
+                prepare(client["EnergyVault"], "isMarketApproved", holder, client["EnergyTrading"].address),
             ]
         )
         eth_wei = reader.rpc("eth_getBalance", [holder, "latest"])
@@ -132,6 +138,10 @@ def account(request: Request, address: str) -> dict[str, Any]:
         "paymentSymbol": symbol,
         "paymentDecimals": decimals,
         "marketNonce": int(nonce),
+        # Where the book takes escrow from and credits refunds and payouts to.
+        "vaultEnergyWh": int(vault_balances[0]),
+        "vaultPayment": int(vault_balances[1]),
+        "bookApprovedInVault": bool(book_approved),
         "ethBalanceWei": str(int(str(eth_wei), 16)),
     }
 
@@ -168,20 +178,57 @@ def order_typed_data_route(request: Request, draft: OrderDraft) -> dict[str, Any
             counterparty=counterparty,
         )
         message = order.message()
-        token = client.energy_token if side == OrderType.SELL else client.payment_token
-        required = escrow_amount(side, draft.amountWh, draft.pricePerKWh)
-        permit = None
-        if token.allowance(draft.trader, market.address) < required:
-            token_name = token_info(request, "EnergyToken" if side == OrderType.SELL else "PaymentToken")[0]
-            permit_nonce = int(client.transactor.call(token.contract.functions.nonces(draft.trader)))
-            permit = {
-                "value": required,
+        vault = client.vault
+        approval = None
+        if not vault.is_market_approved(draft.trader, market.address):
+            approval_nonce = int(client.transactor.call(vault.contract.functions.nonces(draft.trader)))
+            approval = {
                 "deadline": deadline,
-                "typedData": permit_typed_data(
-                    token_name, token.address, client.chain_id, draft.trader, market.address, required, permit_nonce, deadline
+                "typedData": market_approval_typed_data(
+                    draft.trader, market.address, approval_nonce, deadline, vault.address, client.chain_id
                 ),
             }
-    return {"order": message, "typedData": order_typed_data(message, market.address, client.chain_id), "permit": permit}
+        # The escrow comes from the vault balance; the vault pulls what it falls short of from the wallet.
+        token = client.energy_token if side == OrderType.SELL else client.payment_token
+        token_name = "EnergyToken" if side == OrderType.SELL else "PaymentToken"
+        held = vault.balances(draft.trader)
+        shortfall = escrow_amount(side, draft.amountWh, draft.pricePerKWh) - (
+            held.energy_wh if side == OrderType.SELL else held.payment
+        )
+        wallet = token.balance_of(draft.trader)
+        if rejection is not None and shortfall > wallet:
+            # Refused for a missing approval, which the trader's signatures would supply: the vault's
+            # pull would still fail, so say now what the relayed order would meet.
+            raise ContractRevertError(
+                token_name,
+                "createOrder",
+                "ERC20InsufficientBalance",
+                {"sender": draft.trader, "balance": wallet, "needed": shortfall},
+                "the escrow is more than the trader's EnergyVault balance and wallet hold together",
+            )
+        permit = None
+        if shortfall > 0 and token.allowance(draft.trader, vault.address) < shortfall:
+            permit_nonce = int(client.transactor.call(token.contract.functions.nonces(draft.trader)))
+            permit = {
+                "value": shortfall,
+                "deadline": deadline,
+                "typedData": permit_typed_data(
+                    token_info(request, token_name)[0],
+                    token.address,
+                    client.chain_id,
+                    draft.trader,
+                    vault.address,
+                    shortfall,
+                    permit_nonce,
+                    deadline,
+                ),
+            }
+    return {
+        "order": message,
+        "typedData": order_typed_data(message, market.address, client.chain_id),
+        "permit": permit,
+        "marketApproval": approval,
+    }
 
 
 @router.post("/orders", status_code=HTTP_CREATED, summary="Relays an order the trader signed: it is the trader's on chain")
@@ -199,6 +246,24 @@ async def relay_order(request: Request, body: RelayOrder) -> dict[str, Any]:
         permits.append((body.permit.value, body.permit.deadline, *permit_signature.args()))
     with answering():
         call = bind(client.trading.contract.functions.createOrderBySig, order.as_tuple(), *signature.args(), permits)
+        if body.marketApproval is not None and not client.vault.is_market_approved(order.trader, client.trading.address):
+            # A first order: the trader's approval of the book in the vault goes first. Nothing is sent
+            # unless both would pass: the order is tried first (its signature, nonce and deadline are
+            # checked before its escrow, so only the missing approval may refuse it), then the approval.
+            rejection = relay_of(request).check(relayer.address, call)
+            if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name == "MarketNotApproved"):
+                raise rejection
+            approve = bind(
+                client.vault.contract.functions.approveMarketBySig,
+                order.trader,
+                client.trading.address,
+                body.marketApproval.deadline,
+                bytes.fromhex(body.marketApproval.signature.removeprefix("0x")),
+            )
+            rejection = relay_of(request).check(relayer.address, approve)
+            if rejection is not None:
+                raise rejection
+            await relay_of(request).send_async(relayer, approve)
         receipt = await relay_of(request).send_async(relayer, call)
         created = client.trading.event(receipt, "OrderCreated")
         # An order that reached the book's crossing bounds keeps its fills; the rest is cancelled at once.

@@ -73,6 +73,7 @@ MARKET = (
     row("matchOrders (full), directed orders", "matchOrders (full)", note="{n:matchOrders (full)}"),
     row("settleTransaction", note="{n:settleTransaction}"),
     row("matchOrders + settleTransaction"),
+    row("largest deployed contract (bytes)", note="{n:largest deployed contract (bytes)}"),
 )
 
 GRID = (

@@ -14,20 +14,20 @@ from typing import Any
 from energy_grid.bench.core import ASK_LEVEL, BID_LEVEL, GasReport
 from energy_grid.deployment import fund_local_accounts
 from energy_grid.enums import OrderType
-from energy_grid.operations import BUY, SELL, approve_market, meter_energy
-from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_order, sign_permit
+from energy_grid.operations import BUY, SELL, approve_market, deposit_to_vault, meter_energy
+from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_market_approval, sign_order, sign_permit
 
 # Budgets:
-# relayed createOrder SELL, steady: the budget set for it. Measured with the optimizer at 600 runs:
-# 122,639, over it. The direct createOrder SELL it extends measures 113,956 (115,632 before relayed orders
-# existed); the signature adds 8,683, traced opcode by opcode: calldata 2,256 (trader, nonce,
-# deadline, v, r, s and the empty permit list), ecrecover 3,100, ABI decoding, EIP-712 hashing and
-# checks 3,027, the nonce 300 (it shares the trader's account slot with the latest order id).
-BUDGET_RELAYED_CREATE = 115_000
-# relayed create with a permit, the trader's first order: the steady figure (~123,000) + the
-# trader's account slot created (+17,100) + the permit's signature check and hashing (~5,000) and
-# calldata (~2,500) + the token's nonce slot created (22,100) and the allowance slot set and spent
-# (22,100, partly refunded when it returns to 0): ~180,000. Measured 172,476.
+# relayed createOrder SELL, steady, from the vault: the direct createOrder SELL it extends plus the
+# signature (~8,700 traced opcode by opcode before the vault: calldata 2,256 for trader, nonce,
+# deadline, v, r, s and the empty permit list, ecrecover 3,100, ABI decoding, EIP-712 hashing and
+# checks 3,027, the nonce 300: it shares the trader's account slot with the latest order id).
+BUDGET_RELAYED_CREATE = 105_000
+# relayed create with a permit of the vault, the trader's first order (its market approval relayed
+# before, approveMarketBySig): the steady figure + the trader's account slot created (+17,100) + the
+# permit's signature check and hashing (~5,000) and calldata (~2,500) + the token's nonce slot created
+# (22,100) and the allowance slot set and spent (22,100, partly refunded when it returns to 0) + the
+# vault's pull of the escrow from the wallet (a token transfer into the vault): ~180,000.
 BUDGET_RELAYED_CREATE_WITH_PERMIT = 180_000
 # relayed cancelOrder: cancelOrder's 60,000 budget plus the signature (~6,000) and the nonce in
 # the trader's account slot, cold (5,000). Measured 62,759 (direct cancelOrder: 49,647).
@@ -40,9 +40,10 @@ def bench_signed_orders(report: GasReport, system: Any, operator: Any, chain: An
     """Relayed createOrder (SELL, steady), relayed createOrder with a permit (the trader's first
     order: no approval transaction before it) and relayed cancelOrder, each beside the direct call.
 
-    `traders`: three accounts with keys (ape test accounts): a trader who approves the market
-    once (its direct and relayed orders are compared), a trader who never sends a transaction (its
-    first order comes with a permit), and the relayer. Levels: ASK_LEVEL and BID_LEVEL, as in
+    `traders`: three accounts with keys (ape test accounts): a trader who trades from the vault (its
+    direct and relayed orders are compared), a trader who never sends a transaction (the relayer
+    submits its signed market approval in the vault, then its first order with a permit of the vault),
+    and the relayer. Levels: ASK_LEVEL and BID_LEVEL, as in
     bench_market (a first order opens each level if bench_market has not). Returns the figures.
     """
     trader, newcomer, relayer = traders
@@ -50,6 +51,7 @@ def bench_signed_orders(report: GasReport, system: Any, operator: Any, chain: An
     fund_local_accounts(system, operator, [trader, newcomer])
     meter_energy(system, operator, chain, [trader, newcomer], METERED_WH)
     approve_market(system, [trader])
+    deposit_to_vault(system, [trader], METERED_WH, 0)  # its orders escrow from the vault
     chain_id = chain.chain_id
     expiry = chain.pending_timestamp + 30 * 86_400
     deadline = chain.pending_timestamp + 86_400
@@ -69,12 +71,18 @@ def bench_signed_orders(report: GasReport, system: Any, operator: Any, chain: An
     relayed_create = tx.gas_used
     report.add("createOrderBySig SELL (relayed, steady)", relayed_create, BUDGET_RELAYED_CREATE, f"direct createOrder SELL: {direct:,}")
 
-    # The newcomer's first order: metered energy, no approval, no transaction of its own.
+    # The newcomer's first order: metered energy in its wallet, no transaction of its own. Its market
+    # approval in the vault is relayed first (approveMarketBySig), then the order with a permit of the vault.
+    vault = system.energy_vault
+    approval = sign_market_approval(
+        newcomer.address, market.address, int(vault.nonces(newcomer)), deadline, newcomer.private_key, vault.address, chain_id
+    )
+    vault.approveMarketBySig(newcomer, market, deadline, approval, sender=relayer)
     permit = sign_permit(
         energy_token.name(),
         energy_token.address,
         newcomer.address,
-        market.address,
+        vault.address,
         ORDER_WH,
         int(energy_token.nonces(newcomer)),
         deadline,

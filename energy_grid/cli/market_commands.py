@@ -40,7 +40,8 @@ def orders() -> None:
 @click.option("--counterparty", type=ADDRESS, default=None,
               help="A directed offer only this address may trade (it never crosses on arrival).")
 @click.option("--approve/--no-approve", default=True, show_default=True,
-              help="Approve EnergyTrading for the escrow token first when the allowance is short.")
+              help="Approve EnergyTrading in the vault first when it is not, and allow the vault the escrow token"
+                   " when the vault balance falls short (the vault then pulls the rest from your wallet).")
 @pass_session
 def place(
     session: Session,
@@ -53,7 +54,10 @@ def place(
     counterparty: str | None,
     approve: bool,
 ) -> None:
-    """Create an order; it escrows at once and trades with the resting orders it crosses."""
+    """Create an order; it escrows at once and trades with the resting orders it crosses.
+
+    The escrow comes from your EnergyVault balance (`vault deposit`); what it falls short of is pulled
+    from your wallet. Refunds and payouts are credited to your vault balance (`vault withdraw`)."""
     amount = energy_wh(amount_kwh, amount_wh)
     price_per_kwh = to_base_units(price, session.payment_decimals(), session.payment_symbol())
     expiry_s = expiry if expiry is not None else session.latest_timestamp() + expires_in
@@ -62,8 +66,7 @@ def place(
     signer = session.signer
     approved = False
     if approve:
-        token = "EnergyToken" if order_type == SELL else "PaymentToken"
-        approved = session.ensure_allowance(token, client["EnergyTrading"].address, escrow_amount(order_type, amount, price_per_kwh))
+        approved = _prepare_escrow(session, order_type, escrow_amount(order_type, amount, price_per_kwh))
     cancelled_wh = 0
     if counterparty is None:
         placed = client.trading.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
@@ -211,6 +214,24 @@ def settle(session: Session, transaction_ids: tuple[int, ...]) -> None:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _prepare_escrow(session: Session, order_type: int, escrow: int) -> bool:
+    """Makes the escrow takeable: the book approved in the vault, and, when the vault balance falls
+    short of `escrow`, the vault allowed to pull the shortfall from the wallet. True when it sent
+    a transaction. A wallet that cannot make up the shortfall is the book's refusal to explain."""
+    client, signer = session.client, session.signer
+    trading = client["EnergyTrading"].address
+    sent = False
+    if not client.vault.is_market_approved(signer.address, trading):
+        client.vault.approve_market(signer, trading)
+        sent = True
+    held = client.vault.balances(signer.address)
+    shortfall = escrow - (held.energy_wh if order_type == SELL else held.payment)
+    if shortfall > 0:
+        token = "EnergyToken" if order_type == SELL else "PaymentToken"
+        sent = session.ensure_allowance(token, client.vault.address, shortfall) or sent
+    return sent
 
 
 def _order_info(session: Session, order_id: int) -> dict[str, Any]:

@@ -41,6 +41,21 @@ ESCROW_SHORT = (
     "vault's allowance or the wallet's balance is short): deposit into the vault first (grid.vault.deposit), "
     "or allow the vault the token so that it pulls the shortfall (grid.approve_auction(trader) does both approvals)."
 )
+# The same for an order of the book.
+BOOK_ESCROW_SHORT = (
+    "the escrow is more than {trader}'s EnergyVault balance, and the wallet cannot make up the rest (the "
+    "vault's allowance or the wallet's balance is short): deposit into the vault first (grid.vault.deposit), "
+    "or allow the vault the token so that it pulls the shortfall (grid.approve_market(trader) does both approvals)."
+)
+BOOK_ESCROW_HINTS = {
+    "MarketNotApproved": (
+        "{trader} has not approved the order book ({market}) in the EnergyVault, so it cannot take the order's "
+        "escrow from the vault balance: approve it once with grid.vault.approve_market(trader, {market}) "
+        "(or grid.approve_market(trader))."
+    ),
+    "ERC20InsufficientAllowance": BOOK_ESCROW_SHORT,
+    "ERC20InsufficientBalance": BOOK_ESCROW_SHORT,
+}
 ESCROW_HINTS = {
     "MarketNotApproved": (
         "{trader} has not approved this auction ({auction}) in the EnergyVault, so it cannot take the order's "
@@ -75,14 +90,27 @@ class OrderPage(NamedTuple):
 
 
 class EnergyTrading(ContractClient):
-    """Orders are Wh at PaymentToken base units per kWh; a trader approves this one contract."""
+    """Orders are Wh at PaymentToken base units per kWh, escrowed from the trader's EnergyVault balance:
+    a trader approves this market once in the vault (grid.approve_market); refunds, payouts and fees
+    are vault credits."""
+
+    def _escrowed(self, sender: LocalAccount, trader: str, function: str, *args: object) -> TxReceipt:
+        """Sends an escrow-taking call of `trader`'s; a refusal of the vault or token says in words what to do."""
+        try:
+            return self._send(sender, function, *args)
+        except ContractRevertError as rejected:
+            hint = BOOK_ESCROW_HINTS.get(rejected.error_name)
+            if hint is None:
+                raise
+            notice = hint.format(trader=trader, market=self.address)
+            raise ContractRevertError(rejected.contract, rejected.function, rejected.error_name, rejected.arguments, notice) from None
 
     # ----------------------------------------------------------------- orders
 
     def place_order(self, trader: LocalAccount, amount_wh: int, price_per_kwh: int, expiry: int, side: int) -> PlacedOrder:
         """createOrder: escrows at once and trades with the resting orders it crosses (best price
         first, each at the resting order's price); returns the order id and those fills."""
-        receipt = self._send(trader, "createOrder", *self._order_args(amount_wh, price_per_kwh, expiry, side))
+        receipt = self._escrowed(trader, trader.address, "createOrder", *self._order_args(amount_wh, price_per_kwh, expiry, side))
         cancelled = self.events(receipt, "OrderCancelled")
         cancelled_wh = int(cancelled[0]["unfilledWh"]) if cancelled else 0
         return PlacedOrder(self._id(receipt, "OrderCreated", "orderId"), self.fills(receipt), cancelled_wh)
@@ -96,14 +124,17 @@ class EnergyTrading(ContractClient):
     ) -> int:
         """An offer only `counterparty` may trade (fill_order or match_orders); never crosses on arrival."""
         args = self._order_args(amount_wh, price_per_kwh, expiry, side)
-        receipt = self._send(trader, "createDirectedOrder", *args, counterparty)
+        receipt = self._escrowed(trader, trader.address, "createDirectedOrder", *args, counterparty)
         return self._id(receipt, "OrderCreated", "orderId")
 
     def create_order_by_sig(
         self, relayer: LocalAccount, order: SignedOrder, signature: Signature, permit: Sequence[tuple[int, int, int, bytes, bytes]] = ()
     ) -> int:
-        """Relays a trader's EIP-712 signed order (energy_grid.signed_orders); the relayer pays gas only."""
-        receipt = self._send(relayer, "createOrderBySig", order.as_tuple(), *signature.args(), list(permit))
+        """Relays a trader's EIP-712 signed order (energy_grid.signed_orders); the relayer pays gas only.
+        The trader must have approved this market in the vault: for a first order, relay its signed
+        approval first (IEnergyVault.approveMarketBySig, energy_grid.signed_orders.sign_market_approval);
+        `permit` is a permit of the escrow token for the vault."""
+        receipt = self._escrowed(relayer, order.trader, "createOrderBySig", order.as_tuple(), *signature.args(), list(permit))
         return self._id(receipt, "OrderCreated", "orderId")
 
     def cancel_order(self, trader: LocalAccount, order_id: int) -> TxReceipt:
@@ -116,7 +147,7 @@ class EnergyTrading(ContractClient):
     def fill_order(self, taker: LocalAccount, order_id: int, amount_wh: int) -> int:
         """Takes `amount_wh` of a resting order at its price; returns the transaction id."""
         require_amount("amount_wh", amount_wh)
-        return self._id(self._send(taker, "fillOrder", order_id, amount_wh), "OrderTaken", "transactionId")
+        return self._id(self._escrowed(taker, taker.address, "fillOrder", order_id, amount_wh), "OrderTaken", "transactionId")
 
     def release_expired_order(self, sender: LocalAccount, order_id: int) -> TxReceipt:
         """Returns an expired order's escrow to its trader; anyone may."""
@@ -141,11 +172,6 @@ class EnergyTrading(ContractClient):
 
     def void_transaction(self, operator: LocalAccount, transaction_id: int) -> TxReceipt:
         return self._send(operator, "voidTransaction", transaction_id)
-
-    def withdraw_owed(self, account: LocalAccount, token: str) -> int:
-        """Collects a payout a token refused earlier (PayoutDeferred); returns the amount."""
-        receipt = self._send(account, "withdrawOwed", token)
-        return int(self.event(receipt, "OwedWithdrawn")["amount"])
 
     def withdraw_fees(self, fee_recipient: LocalAccount) -> int:
         return int(self.event(self._send(fee_recipient, "withdrawFees"), "FeesWithdrawn")["amount"])

@@ -125,8 +125,8 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
     arrival (best price first, at the sellers' prices), one cancel, settlement by a keeper."""
     heading("Market")
     label = dict(zip((t.address for t in traders), names, strict=True))
-    approve_market(system, traders)
-    before = wallet_balances(system, traders)
+    approve_market(system, traders)  # the book in the vault; escrow pulled from the wallets
+    before = holdings(system, traders)
     desk = MarketDesk(system.energy_trading, label, expiry=chain.pending_timestamp + 4 * 3600)
     order_ids = trade_the_morning(desk, traders)
     system.energy_trading.settleTransactions(desk.trades, sender=keeper)
@@ -135,10 +135,16 @@ def run_market(system: Any, keeper: Any, chain: Any, traders: list[Any], names: 
     print_balance_changes(system, desk, traders, before)
 
 
-def wallet_balances(system: Any, traders: list[Any]) -> dict[str, tuple[int, int]]:
-    """Each trader's EnergyToken (Wh) and payment token balances."""
-    energy, cash = system.energy_token, system.payment_token
-    return {t.address: (energy.balanceOf(t), cash.balanceOf(t)) for t in traders}
+def holdings(system: Any, traders: list[Any]) -> dict[str, tuple[int, int]]:
+    """Each trader's EnergyToken (Wh) and payment token, wallet and EnergyVault balance together: the
+    book escrows from the vault balance (pulling a shortfall from the wallet) and credits refunds
+    and payouts to it."""
+    energy, cash, vault = system.energy_token, system.payment_token, system.energy_vault
+    rows = {}
+    for t in traders:
+        vault_wh, vault_payment = vault.balancesOf(t)
+        rows[t.address] = (energy.balanceOf(t) + vault_wh, cash.balanceOf(t) + vault_payment)
+    return rows
 
 
 def trade_the_morning(desk: MarketDesk, traders: list[Any]) -> list[int]:
@@ -202,10 +208,10 @@ def print_trades(desk: MarketDesk) -> None:
 
 
 def print_balance_changes(system: Any, desk: MarketDesk, traders: list[Any], before: dict[str, tuple[int, int]]) -> None:
-    after = wallet_balances(system, traders)
+    after = holdings(system, traders)
     print_table(
-        "Balances: change through the market",
-        ["trader", "EnergyToken in wallet", "of which in open orders", "mUSD in wallet"],
+        "Balances (wallet and vault): change through the market",
+        ["trader", "EnergyToken", "of which in open orders", "mUSD"],
         [
             (
                 desk.label[t.address],

@@ -76,21 +76,25 @@ def transfer(token, sender, receiver, value):
     return log(token.Transfer, **{"from": sender.address, "to": receiver.address, "value": value})
 
 
-def held(market, token, *accounts) -> int:
-    """What `market` must hold of `token` for settled trades: accrued fees plus what it owes."""
-    return market.accruedFees() + sum(market.owed(token, a) for a in accounts)
-
-
 class Wallets:
-    """EnergyToken and stablecoin balances of some accounts and the market, to diff."""
+    """Vault balances (energy Wh, payment) of some accounts and the market, to diff: every escrow,
+    refund, payout and fee of the book moves these, never a wallet."""
 
-    def __init__(self, market, energy_token, stablecoin, *accounts):
-        self.tokens = (energy_token.address, stablecoin.address)
+    def __init__(self, market, vault, *accounts):
+        self.vault = vault.address
         self.addresses = [a.address for a in accounts] + [market.address]
 
     def read(self) -> dict[str, tuple[int, int]]:
-        """Every balance in one batch (token_balances)."""
-        return dict(zip(self.addresses, token_balances(self.tokens, self.addresses), strict=True))
+        """Every balance in one batch (vault_balances)."""
+        return dict(zip(self.addresses, vault_balances(self.vault, self.addresses), strict=True))
+
+
+def assert_vault_backed(vault, energy_token, stablecoin) -> None:
+    """The vault's invariant, per token: the balances add up to the reserve (checked by the vault
+    on every move) and the reserve is exactly what the vault holds of the token."""
+    energy_reserve, payment_reserve = vault.reserves()
+    assert energy_token.balanceOf(vault) == energy_reserve
+    assert stablecoin.balanceOf(vault) == payment_reserve
 
 
 def token_balances(tokens: Sequence[str], holders: Sequence[str]) -> list[tuple[int, ...]]:
@@ -153,3 +157,17 @@ def reverts_from_reference(error, **inputs):
         args = [inputs[ipt.name] for ipt in error.abi.inputs]
         assert set(inputs) == {ipt.name for ipt in error.abi.inputs}
         assert HexBytes(raised.revert_message) == error_data(error, *args)
+
+
+def book_on_own_vault(project, admin, energy_token, cash, fee_recipient, fee_bps, traders, min_order_wh=1):
+    """A vault of EnergyToken and `cash` with an EnergyTrading registered in it, approved by `traders`
+    as their market and with unlimited allowances of both tokens for the vault: escrow the vault
+    balance falls short of is pulled from their wallets; refunds and payouts are vault credits."""
+    own_vault = project.EnergyVault.deploy(admin, energy_token, cash, sender=admin)
+    market = project.EnergyTrading.deploy(admin, own_vault, fee_recipient, fee_bps, min_order_wh, sender=admin)
+    own_vault.registerMarket(market, sender=admin)
+    for trader in traders:
+        own_vault.setMarketApproval(market, True, sender=trader)
+        for token in (energy_token, cash):
+            token.approve(own_vault, 2**256 - 1, sender=trader)
+    return own_vault, market

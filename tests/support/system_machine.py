@@ -182,15 +182,16 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     setup_local_roles(system, admin)
     fund_local_accounts(system, admin, [*traders, stranger])
     system.payment_token.addConsumerBalance(admin, 10_000, sender=admin)
-    # The auction takes no token itself: its escrow comes from vault balances, and the vault pulls a
-    # shortfall from the wallet with its allowance. Funds stay in the wallets (the order book and the
-    # other contracts spend them there); claims then build vault balances that later orders spend first.
-    spenders = (system.energy_trading, system.energy_vault, system.energy_asset_shares, system.demand_response)
+    # The markets take no token themselves: their escrow comes from vault balances, and the vault pulls
+    # a shortfall from the wallet with its allowance. Funds stay in the wallets (the other contracts
+    # spend them there); claims and the book's payouts then build vault balances that later orders spend first.
+    spenders = (system.energy_vault, system.energy_asset_shares, system.demand_response)
     for account in (*traders, admin, stranger):
         for spender in spenders:
             system.energy_token.approve(spender, MAX_UINT, sender=account)
             system.payment_token.approve(spender, MAX_UINT, sender=account)
         system.energy_vault.setMarketApproval(system.energy_auction, True, sender=account)
+        system.energy_vault.setMarketApproval(system.energy_trading, True, sender=account)
     meter = system.smart_meter
     dr_meters = [Account.from_key(bytes([0x5E] * 31 + [i + 1])).address for i in range(2)]
     writer = MeterWriter(meter, admin)
@@ -664,12 +665,6 @@ class SystemMachine(RuleBasedStateMachine):
     @rule(market=st.sampled_from(("trading", "auction")), by_recipient=st.integers(0, 9))
     def withdraw_fees(self, market: str, by_recipient: int) -> None:
         self.send(market, "withdrawFees", (), self.world.admin if by_recipient else self.world.stranger)
-
-    @rule(token=st.sampled_from(("energy", "payment")), who=st.integers(0, 3))
-    def withdraw_owed(self, token: str, who: int) -> None:
-        """A payout a token refused at settlement is credited and withdrawn later (these tokens refuse none)."""
-        w = self.world
-        self.send("trading", "withdrawOwed", (w.c[token].address,), (*w.traders, w.stranger)[who])
 
     # ----------------------------------------------------------------------------- auction
 
@@ -1347,8 +1342,7 @@ class SystemMachine(RuleBasedStateMachine):
             reads += [((token, h), c[token], "balanceOf", (h,)) for h in sorted(self.holders[token])]
         reads.append((("shares", "supply"), c["shares"], "totalShares", (w.asset_id,)))
         reads += [(("shares", h), c["shares"], "balanceOf", (h, w.asset_id)) for h in sorted(self.holders["shares"])]
-        for token in ("energy", "payment"):
-            reads.append(((token, "@trading"), c[token], "balanceOf", (c["trading"].address,)))
+        reads.append((("vault", "@trading"), c["vault"], "balancesOf", (c["trading"].address,)))
         reads.append((("vault", "@auction"), c["vault"], "balancesOf", (c["auction"].address,)))
         reads.append((("vault", "reserves"), c["vault"], "reserves", ()))
         reads.append((("payment", "@dr"), c["payment"], "balanceOf", (c["dr"].address,)))
@@ -1356,8 +1350,6 @@ class SystemMachine(RuleBasedStateMachine):
         reads += [(("orders", t), c["trading"], "getTraderOrders", (t, 0, ORDER_PAGE)) for t in (*w.traders, w.stranger)]
         reads += [(("tx", i), c["trading"], "getTransaction", (i,)) for i in sorted(self.pending_txs)]
         reads.append((("trading", "fees"), c["trading"], "accruedFees", ()))
-        for token in ("energy", "payment"):  # payouts a token refused, credited to withdraw later
-            reads += [((f"owed {token}", t), c["trading"], "owed", (c[token].address, t)) for t in (*w.traders, w.stranger)]
         reads.append((("trading", "txCount"), c["trading"], "transactionCount", ()))
         reads.append((("auction", "fees"), c["auction"], "accruedFees", ()))
         reads += [
@@ -1405,7 +1397,7 @@ class SystemMachine(RuleBasedStateMachine):
             assert got[(token, "supply")] == total, f"{token}: supply {got[(token, 'supply')]} != balances {total}"
 
     def _check_trading_escrow(self, got: dict[Any, Any]) -> None:
-        """EnergyTrading's escrow = open orders' remainders + pending transactions + accrued fees + owed payouts."""
+        """EnergyTrading's escrow (its vault balance) = open orders' remainders + pending transactions + accrued fees."""
         w = self.world
         energy_escrow, payment_escrow = 0, 0
         seen = 0
@@ -1435,10 +1427,9 @@ class SystemMachine(RuleBasedStateMachine):
             energy_escrow += info[4]
             payment_escrow += info[6] + info[8]
         payment_escrow += got[("trading", "fees")]
-        energy_escrow += sum(v for (kind, _), v in got.items() if kind == "owed energy")
-        payment_escrow += sum(v for (kind, _), v in got.items() if kind == "owed payment")
-        assert got[("energy", "@trading")] == energy_escrow, f"trading energy {got[('energy', '@trading')]} != {energy_escrow}"
-        assert got[("payment", "@trading")] == payment_escrow, f"trading payment {got[('payment', '@trading')]} != {payment_escrow}"
+        held_energy, held_payment = got[("vault", "@trading")]
+        assert held_energy == energy_escrow, f"trading energy {held_energy} != {energy_escrow}"
+        assert held_payment == payment_escrow, f"trading payment {held_payment} != {payment_escrow}"
 
     def _check_auction_escrow(self, got: dict[Any, Any]) -> None:
         """The auction's vault balance is what came in (firm escrows, standing asks and bid locks) less

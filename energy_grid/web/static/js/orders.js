@@ -8,14 +8,21 @@ export async function placeOrder({ side, amountWh, pricePerKWh, expiry }) {
     method: "POST",
     body: { trader: wallet.account, side, amountWh, pricePerKWh, expiry, counterparty: null },
   });
+  let marketApproval = null;
+  if (built.marketApproval) {
+    // A first order: the trader approves the book in the EnergyVault, relayed before the order.
+    const approvalSignature = await signTypedData(built.marketApproval.typedData);
+    marketApproval = { deadline: built.marketApproval.deadline, signature: approvalSignature };
+  }
   let permit = null;
   if (built.permit) {
-    // The escrow token's allowance to the market is short: an EIP-2612 permit in the same relay.
+    // The vault balance falls short and the vault's allowance cannot make it up: an EIP-2612 permit
+    // of the vault in the same relay, so the vault pulls the rest from the wallet.
     const permitSignature = await signTypedData(built.permit.typedData);
     permit = { value: built.permit.value, deadline: built.permit.deadline, signature: permitSignature };
   }
   const signature = await signTypedData(built.typedData);
-  return api("/orders", { method: "POST", body: { order: built.order, signature, permit } });
+  return api("/orders", { method: "POST", body: { order: built.order, signature, permit, marketApproval } });
 }
 
 export async function cancelOrder(orderId) {

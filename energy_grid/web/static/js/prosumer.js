@@ -133,7 +133,9 @@ const view = live(async () => {
     api(`/trades${query({ trader: me, limit: 50 })}`),
     api(`/auction/orders${query({ trader: me, limit: 50 })}`),
   ]);
-  $('[data-testid="energy-balance"]').textContent = formatKWh(account.energyBalanceWh);
+  // What the account holds outside its open orders: its wallet and its EnergyVault balance, where the
+  // book and the auctions take escrow from and credit refunds and payouts to.
+  $('[data-testid="energy-balance"]').textContent = formatKWh(account.energyBalanceWh + account.vaultEnergyWh);
   $('[data-testid="payment-balance"]').textContent = formatUnitsOf(account);
   $('[data-testid="produced-today"]').textContent = formatKWh(meters.reduce((s, m) => s + m.productionWh, 0));
   $('[data-testid="consumed-today"]').textContent = formatKWh(meters.reduce((s, m) => s + m.consumptionWh, 0));
@@ -160,7 +162,8 @@ const view = live(async () => {
 });
 
 function formatUnitsOf(account) {
-  return formatMoney(account.paymentBalance, { paymentDecimals: account.paymentDecimals, paymentSymbol: account.paymentSymbol });
+  const held = account.paymentBalance + account.vaultPayment;
+  return formatMoney(held, { paymentDecimals: account.paymentDecimals, paymentSymbol: account.paymentSymbol });
 }
 
 // A blank field is 0: no selling or buying at a blank price, no cap at a blank cap.
