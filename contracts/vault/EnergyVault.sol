@@ -74,7 +74,6 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @inheritdoc IEnergyVault
-    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and the function is nonReentrant
     function depositWithPermit(address token, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
         nonReentrant
@@ -83,7 +82,6 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @inheritdoc IEnergyVault
-    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and the function is nonReentrant
     function depositWithPermitFor(
         address account,
         address token,
@@ -355,6 +353,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     // ----------------------------------------------------------------------------- internals
 
+    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and both callers are nonReentrant
     function _permitAndDeposit(
         address account,
         address token,
@@ -380,7 +379,6 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         if (isEnergy) balance.energyWh += uint112(amount);
         else balance.payment += uint112(amount);
         emit Deposited(account, token, amount);
-        // slither-disable-next-line arbitrary-send-erc20: from the caller itself, or from an account whose permit (or allowance) of the vault covers it, and only into that account's own balance
         IERC20(token).safeTransferFrom(account, address(this), amount);
     }
 
