@@ -20,6 +20,8 @@ and the recipient it signed. The settled standing orders of a meter are an index
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -61,6 +63,7 @@ from energy_grid.signed_vault import (
     standing_order_typed_data,
     withdrawal_typed_data,
 )
+from energy_grid.units import format_kwh, format_money
 
 # The meters whose placed standing orders one balance read looks at: a household's, in one batch.
 MAX_METERS = 100
@@ -175,16 +178,21 @@ def _vault_token(client: GridClient, token: str) -> str:
     return client.vault.payment_token if token == "payment" else token
 
 
-def _wallet_problem(client: GridClient, account: str, token: str, amount: int) -> ApiProblem | None:
+def _wallet_problem(request: Request, account: str, token: str, amount: int) -> ApiProblem | None:
     """What a deposit of `amount` would fail on in the account's wallet (the permit not counted)."""
-    wallet = client.energy_token if token == client.energy_token.address else client.payment_token
-    held = wallet.balance_of(account)
+    client = client_of(request)
+    if token == client.energy_token.address:
+        held = client.energy_token.balance_of(account)
+        shown: Callable[[int], str] = format_kwh
+    else:
+        held = client.payment_token.balance_of(account)
+        _, symbol, decimals = token_info(request, "PaymentToken")
+        shown = partial(format_money, decimals=decimals, symbol=symbol)
     if held >= amount:
         return None
-    message = f"The wallet holds {held} of this token (base units), less than the {amount} to deposit."
-    return ApiProblem(
-        HTTP_BAD_REQUEST, "InsufficientWalletBalance", message, {"account": account, "token": token, "held": held, "amount": amount}
-    )
+    message = f"The wallet holds {shown(held)}, less than the {shown(amount)} to deposit."
+    details = {"account": account, "token": token, "held": held, "amount": amount}
+    return ApiProblem(HTTP_BAD_REQUEST, "InsufficientWalletBalance", message, details)
 
 
 @router.post("/vault/deposit/typed-data", summary="The token's ERC-2612 permit of the vault for the account's wallet to sign")
@@ -197,7 +205,7 @@ def deposit_typed_data_route(request: Request, draft: VaultDepositDraft) -> dict
         rejection = relay_of(request).check(draft.account, bind(client.vault.contract.functions.deposit, token, draft.amount))
         if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name in ALLOWANCE_ERRORS):
             raise rejection
-        short = _wallet_problem(client, draft.account, token, draft.amount)
+        short = _wallet_problem(request, draft.account, token, draft.amount)
         if short is not None:
             raise short
         deadline = _deadline(client, draft.deadline)
