@@ -615,6 +615,29 @@ def test_withdrawal_signature_of_someone_else_or_altered_is_refused(
     assert_books_balance()
 
 
+def test_a_contract_wallet_withdraws_by_its_erc1271_signature(project, vault, stablecoin, ann, ben, stranger, chain, assert_books_balance):
+    """A smart-contract account (ERC-1271) cannot send permits, but holds a balance credited to it and
+    withdraws it with a signature its owner key makes and the wallet vouches for."""
+    wallet = project.ContractWallet.deploy(ann, sender=ann)
+    stablecoin.transfer(vault, 4 * UNIT, sender=ann)
+    vault.creditArrived(stablecoin, [wallet], [4 * UNIT], sender=ann)
+    deadline = chain.pending_timestamp + 3_600
+    forged = sign_withdrawal(vault, wallet.address, stablecoin, UNIT, ben, deadline, chain.chain_id, signer=ben)
+    with reverts(vault.InvalidWithdrawalSignature, account=wallet.address):
+        vault.withdrawBySig(wallet, stablecoin, UNIT, ben, deadline, forged, sender=stranger)
+    signature = sign_withdrawal(vault, wallet.address, stablecoin, UNIT, ben, deadline, chain.chain_id, signer=ann)
+    ben_cash = stablecoin.balanceOf(ben)
+    tx = vault.withdrawBySig(wallet, stablecoin, UNIT, ben, deadline, signature, sender=stranger)
+    assert_logs(
+        tx,
+        log(vault.Withdrawn, account=wallet.address, token=stablecoin.address, amount=UNIT, to=ben.address),
+        transfer(stablecoin, vault, ben, UNIT),
+    )
+    assert stablecoin.balanceOf(ben) == ben_cash + UNIT
+    assert vault.balancesOf(wallet) == (0, 3 * UNIT) and vault.nonces(wallet) == 1
+    assert_books_balance(wallet)
+
+
 def test_withdrawal_by_signature_refuses_what_withdraw_refuses(
     vault, energy_token, stablecoin, foreign_token, funded, ann, stranger, chain
 ):
