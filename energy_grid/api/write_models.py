@@ -144,12 +144,14 @@ class RelayMarketApproval(Request):
     signature: SignatureHex
 
 
+VAULT_TOKEN_NAMES = ("energy", "payment")
+
+
 def parse_vault_token(value: str) -> str:
-    """ "energy", "payment" or a token's address (checksummed); the route resolves the names."""
+    """One of the vault's tokens by name (VAULT_TOKEN_NAMES; the route resolves it) or an address, checksummed."""
     return value if value in VAULT_TOKEN_NAMES else checksum_address(value)
 
 
-VAULT_TOKEN_NAMES = ("energy", "payment")
 VaultToken = Annotated[str, AfterValidator(parse_vault_token)]
 
 

@@ -164,7 +164,8 @@ class EnergyVault(ContractClient):
     def _require_token(self, function: str, token: str) -> None:
         require(
             isinstance(token, str) and token.lower() in {t.lower() for t in self._token_addresses()},
-            f"{function}: {token} is neither the vault's EnergyToken ({self.energy_token}) nor its PaymentToken ({self.payment_token})",
+            f"{function}: {token} is neither the vault's EnergyToken ({self.energy_token}) "
+            f"nor its PaymentToken ({self.payment_token})",
         )
 
     def _token_contract(self, token: str) -> Contract:
