@@ -1088,9 +1088,9 @@ def test_credit_lists_of_different_lengths(vault, energy_token, energy_minter, a
 # ----------------------------------------------------------------------------- hostile tokens
 
 
-def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, ann, market_a):
-    """A payment token that calls back into the vault from inside a transfer (withdraw's, and take's
-    pull) meets ReentrancyGuardReentrantCall, and nothing moves."""
+def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, ann, stranger, market_a, chain):
+    """A payment token that calls back into the vault from inside a transfer (withdraw's, a relayed
+    withdrawal's or deposit's, and take's pull) meets ReentrancyGuardReentrantCall, and nothing moves."""
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
     vault.registerMarket(market_a, sender=admin)
@@ -1103,6 +1103,13 @@ def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, 
         vault.withdraw(token, 1_000, ann, sender=ann)
     with reverts(vault.ReentrancyGuardReentrantCall):
         vault.take(ann, 0, 4_001, sender=market_a)
+    deadline = chain.pending_timestamp + 3_600
+    signature = sign_withdrawal(vault, ann, token, 1_000, ann, deadline, chain.chain_id)
+    with reverts(vault.ReentrancyGuardReentrantCall):
+        vault.withdrawBySig(ann, token, 1_000, ann, deadline, signature, sender=stranger)
+    # The token has no permit: the vault goes on to the allowance ann gave, and the transfer calls back.
+    with reverts(vault.ReentrancyGuardReentrantCall):
+        vault.depositWithPermitFor(ann, token, 1_000, deadline, 27, b"\x01" * 32, b"\x01" * 32, sender=stranger)
     assert (vault.balancesOf(ann), vault.balancesOf(market_a)) == ((0, 4_000), (0, 0))
     assert vault.reserves() == (0, 4_000) and token.balanceOf(vault) == 4_000
 
