@@ -68,6 +68,8 @@ PUBLIC: dict[str, str] = {
     "EnergyVault.deposit": "the caller's own tokens into its own vault balance",
     "EnergyVault.depositWithPermit": "as deposit, after the caller's own EIP-2612 permit",
     "EnergyVault.withdraw": "the caller's own vault balance",
+    "EnergyVault.depositWithPermitFor": "any relayer: the account's EIP-2612 permit of the vault, into its own balance",
+    "EnergyVault.withdrawBySig": "any relayer: the account's EIP-712 withdrawal signature (nonce, deadline) is the authorization",
     "EnergyVault.setMarketApproval": "the caller's own approval of a registered market",
     "EnergyVault.approveMarketBySig": "any relayer: the account's EIP-712 signature (nonce, deadline) is the authorization",
     "EnergyVault.creditArrived": (

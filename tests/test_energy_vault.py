@@ -1,6 +1,7 @@
 """EnergyVault: internal balances of EnergyToken (Wh) and the payment token for accounts and markets.
 
-Deposits (plain and with an EIP-2612 permit) and withdrawals of each token; market registration,
+Deposits (plain and with an EIP-2612 permit, sent by the account or relayed by anyone for it) and
+withdrawals of each token (sent by the account, or its EIP-712 signature relayed); market registration,
 closing and its access control; market approvals, set directly or by an EIP-712 signature relayed by
 anyone; the market moves take (pulling a shortfall from the wallet), give, settleBatch and
 retireEnergy; creditArrived for tokens minted or sent to the vault; the reserve bound; and hostile
@@ -41,6 +42,14 @@ DEPOSIT_PAY = 50 * UNIT
 APPROVAL_TYPES = [
     {"name": "account", "type": "address"},
     {"name": "market", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+WITHDRAWAL_TYPES = [
+    {"name": "account", "type": "address"},
+    {"name": "token", "type": "address"},
+    {"name": "amount", "type": "uint256"},
+    {"name": "to", "type": "address"},
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
 ]
@@ -179,6 +188,25 @@ def sign_approval(vault, account, market, deadline, chain_id, nonce=None, signer
     return bytes(Account.sign_message(message, (signer or account).private_key).signature)
 
 
+def sign_withdrawal(vault, account, token, amount, to, deadline, chain_id, nonce=None, signer=None) -> bytes:
+    """`account`'s signed withdrawal at its current vault nonce (or `nonce`), signed by `signer`
+    (default: the account)."""
+    nonce = vault.nonces(account) if nonce is None else nonce
+    typed = typed_approval(vault, account, account, nonce, deadline, chain_id)
+    typed["types"] = {"EIP712Domain": typed["types"]["EIP712Domain"], "Withdrawal": WITHDRAWAL_TYPES}
+    typed["primaryType"] = "Withdrawal"
+    typed["message"] = {
+        "account": address(account),
+        "token": address(token),
+        "amount": amount,
+        "to": address(to),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+    message = encode_typed_data(full_message=typed)
+    return bytes(Account.sign_message(message, (signer or account).private_key).signature)
+
+
 def market_address(i: int) -> str:
     """An address with no code, registered as a filler market."""
     return to_checksum_address((0xA000 + i).to_bytes(20, "big"))
@@ -192,6 +220,9 @@ def test_deployment_wires_tokens_admin_and_domain(vault, energy_token, stablecoi
     assert vault.hasRole(DEFAULT_ADMIN_ROLE, admin) and vault.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
     assert (vault.MAX_MARKETS(), vault.MAX_RESERVE()) == (MAX_MARKETS, MAX_RESERVE)
     assert vault.MARKET_APPROVAL_TYPEHASH() == keccak(text="MarketApproval(address account,address market,uint256 nonce,uint256 deadline)")
+    assert vault.WITHDRAWAL_TYPEHASH() == keccak(
+        text="Withdrawal(address account,address token,uint256 amount,address to,uint256 nonce,uint256 deadline)"
+    )
     # The domain the vault hashes approvals under is the one a wallet builds from its name and version.
     signable = encode_typed_data(full_message=typed_approval(vault, admin, market_a, 0, 0, chain.chain_id))
     assert vault.DOMAIN_SEPARATOR() == signable.header
@@ -435,6 +466,201 @@ def test_deposit_with_a_bad_permit_fails_on_the_allowance(vault, energy_token, a
     with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
         vault.depositWithPermit(energy_token, 1_000, deadline, v, r, s, sender=ann)
     assert vault.reserves() == (0, 0)
+
+
+# ----------------------------------------------------------------------------- relayed deposits and withdrawals
+
+
+@pytest.mark.parametrize("kind", ["energy", "payment"])
+def test_deposit_with_permit_relayed_for_the_account(vault, tokens, ann, stranger, kind, chain, assert_books_balance):
+    """A relayer sends ann's permit: ann's tokens move into ann's balance, the relayer's are untouched."""
+    token = tokens[kind]
+    amount = 2_468 if kind == "energy" else 7 * UNIT
+    nonce, wallet, relayer_wallet = token.nonces(ann), token.balanceOf(ann), token.balanceOf(stranger)
+    deadline = chain.pending_timestamp + 3_600
+    v, r, s, _ = sign_permit(token, ann, vault, amount, nonce, deadline, chain.chain_id)
+    tx = vault.depositWithPermitFor(ann, token, amount, deadline, v, r, s, sender=stranger)
+    assert_logs(
+        tx,
+        log(token.Approval, owner=ann.address, spender=vault.address, value=amount),
+        deposited(vault, ann, token, amount),
+        transfer(token, ann, vault, amount),
+    )
+    assert token.nonces(ann) == nonce + 1 and token.allowance(ann, vault) == 0
+    assert (token.balanceOf(ann), token.balanceOf(stranger)) == (wallet - amount, relayer_wallet)
+    assert vault.balanceOf(token, ann) == amount and vault.balancesOf(stranger) == (0, 0)
+    # Replayed: the permit's nonce is used and no allowance is left, so nothing more moves.
+    with reverts(token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=amount):
+        vault.depositWithPermitFor(ann, token, amount, deadline, v, r, s, sender=stranger)
+    assert vault.balanceOf(token, ann) == amount
+    assert_books_balance()
+
+
+def test_deposit_with_permit_for_survives_a_front_run_permit(vault, stablecoin, ann, ben, stranger, chain, assert_books_balance):
+    """The permit was used before the relayed deposit (front-run): the allowance it set carries the deposit."""
+    deadline = chain.pending_timestamp + 3_600
+    v, r, s, _ = sign_permit(stablecoin, ann, vault, 3 * UNIT, stablecoin.nonces(ann), deadline, chain.chain_id)
+    stablecoin.permit(ann, vault, 3 * UNIT, deadline, v, r, s, sender=ben)
+    tx = vault.depositWithPermitFor(ann, stablecoin, 3 * UNIT, deadline, v, r, s, sender=stranger)
+    assert_logs(tx, deposited(vault, ann, stablecoin, 3 * UNIT), transfer(stablecoin, ann, vault, 3 * UNIT))
+    assert vault.balanceOf(stablecoin, ann) == 3 * UNIT and stablecoin.allowance(ann, vault) == 0
+    assert_books_balance()
+
+
+def test_deposit_with_permit_for_refuses_what_the_account_did_not_permit(vault, energy_token, foreign_token, ann, ben, stranger, chain):
+    """An expired permit, one signed by another key, or one for another amount or account sets no
+    allowance, so the transfer is refused; bad input is refused before the permit."""
+    expired = chain.pending_timestamp - 1
+    v, r, s, _ = sign_permit(energy_token, ann, vault, 1_000, energy_token.nonces(ann), expired, chain.chain_id)
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
+        vault.depositWithPermitFor(ann, energy_token, 1_000, expired, v, r, s, sender=stranger)
+    deadline = chain.pending_timestamp + 3_600
+    v, r, s, _ = sign_permit(energy_token, ann, vault, 1_000, energy_token.nonces(ann), deadline, chain.chain_id, signer=ben)
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
+        vault.depositWithPermitFor(ann, energy_token, 1_000, deadline, v, r, s, sender=stranger)
+    v, r, s, _ = sign_permit(energy_token, ann, vault, 1_000, energy_token.nonces(ann), deadline, chain.chain_id)
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_001):
+        vault.depositWithPermitFor(ann, energy_token, 1_001, deadline, v, r, s, sender=stranger)
+    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
+        vault.depositWithPermitFor(ben, energy_token, 1_000, deadline, v, r, s, sender=stranger)
+    with reverts(vault.UnsupportedToken, token=foreign_token.address):
+        vault.depositWithPermitFor(ann, foreign_token, 1_000, deadline, v, r, s, sender=stranger)
+    v0, r0, s0, _ = sign_permit(energy_token, ann, vault, 0, energy_token.nonces(ann), deadline, chain.chain_id)
+    with reverts(vault.ZeroAmount):
+        vault.depositWithPermitFor(ann, energy_token, 0, deadline, v0, r0, s0, sender=stranger)
+    assert vault.reserves() == (0, 0) and energy_token.nonces(ann) == 0
+
+
+@pytest.mark.parametrize("kind", ["energy", "payment"])
+def test_withdrawal_by_signature_relayed_by_anyone(vault, tokens, funded, ann, ben, stranger, kind, chain, assert_books_balance):
+    token = tokens[kind]
+    amount = DEPOSIT_WH // 4 if kind == "energy" else DEPOSIT_PAY // 4
+    deadline = chain.pending_timestamp + 3_600
+    nonce, ben_wallet = vault.nonces(ann), token.balanceOf(ben)
+    signature = sign_withdrawal(vault, ann, token, amount, ben, deadline, chain.chain_id)
+    tx = vault.withdrawBySig(ann, token, amount, ben, deadline, signature, sender=stranger)
+    assert_logs(
+        tx,
+        log(vault.Withdrawn, account=ann.address, token=token.address, amount=amount, to=ben.address),
+        transfer(token, vault, ben, amount),
+    )
+    assert vault.balanceOf(token, ann) == amount * 3 and token.balanceOf(ben) == ben_wallet + amount
+    assert vault.nonces(ann) == nonce + 1
+    # Replayed: its nonce is used.
+    with reverts(vault.InvalidWithdrawalSignature, account=ann.address):
+        vault.withdrawBySig(ann, token, amount, ben, deadline, signature, sender=stranger)
+    assert vault.balanceOf(token, ann) == amount * 3 and vault.nonces(ann) == nonce + 1
+    assert_books_balance()
+
+
+def test_withdrawal_and_market_approval_signatures_share_the_nonce(vault, energy_token, funded, ann, market_b, stranger, chain):
+    """A signed approval and a signed withdrawal at the same nonce: the first relayed uses it up."""
+    deadline = chain.pending_timestamp + 3_600
+    withdrawal = sign_withdrawal(vault, ann, energy_token, 100, ann, deadline, chain.chain_id)
+    approval = sign_approval(vault, ann, market_b, deadline, chain.chain_id)
+    vault.approveMarketBySig(ann, market_b, deadline, approval, sender=stranger)
+    with reverts(vault.InvalidWithdrawalSignature, account=ann.address):
+        vault.withdrawBySig(ann, energy_token, 100, ann, deadline, withdrawal, sender=stranger)
+    vault.withdrawBySig(
+        ann,
+        energy_token,
+        100,
+        ann,
+        deadline,
+        sign_withdrawal(vault, ann, energy_token, 100, ann, deadline, chain.chain_id),
+        sender=stranger,
+    )
+    assert vault.nonces(ann) == 2 and vault.balanceOf(energy_token, ann) == DEPOSIT_WH - 100
+
+
+def test_withdrawal_signature_is_valid_until_its_deadline_second(vault, stablecoin, funded, ann, stranger, chain):
+    deadline = chain.pending_timestamp + 60
+    signature = sign_withdrawal(vault, ann, stablecoin, UNIT, ann, deadline, chain.chain_id)
+    chain.pending_timestamp = deadline + 1
+    with reverts(vault.WithdrawalExpired, deadline=deadline):
+        vault.withdrawBySig(ann, stablecoin, UNIT, ann, deadline, signature, sender=stranger)
+    assert vault.nonces(ann) == 0 and vault.balanceOf(stablecoin, ann) == DEPOSIT_PAY
+    deadline = chain.pending_timestamp + 60
+    signature = sign_withdrawal(vault, ann, stablecoin, UNIT, ann, deadline, chain.chain_id)
+    chain.pending_timestamp = deadline
+    vault.withdrawBySig(ann, stablecoin, UNIT, ann, deadline, signature, sender=stranger)
+    assert vault.balanceOf(stablecoin, ann) == DEPOSIT_PAY - UNIT
+
+
+def test_withdrawal_signature_of_someone_else_or_altered_is_refused(
+    vault, energy_token, stablecoin, funded, ann, ben, stranger, chain, assert_books_balance
+):
+    deadline = chain.pending_timestamp + 3_600
+    forged = sign_withdrawal(vault, ann, energy_token, 500, ben, deadline, chain.chain_id, signer=ben)
+    with reverts(vault.InvalidWithdrawalSignature, account=ann.address):
+        vault.withdrawBySig(ann, energy_token, 500, ben, deadline, forged, sender=stranger)
+    signature = sign_withdrawal(vault, ann, energy_token, 500, ann, deadline, chain.chain_id)
+    # Signed for 500 Wh to ann: no other amount, recipient, token, deadline nor account.
+    altered = [
+        (ann, energy_token, 501, ann, deadline),
+        (ann, energy_token, 500, stranger, deadline),
+        (ann, stablecoin, 500, ann, deadline),
+        (ann, energy_token, 500, ann, deadline + 1),
+    ]
+    for account, token, amount, to, until in altered:
+        with reverts(vault.InvalidWithdrawalSignature, account=ann.address):
+            vault.withdrawBySig(account, token, amount, to, until, signature, sender=stranger)
+    with reverts(vault.InvalidWithdrawalSignature, account=ben.address):
+        vault.withdrawBySig(ben, energy_token, 500, ann, deadline, signature, sender=stranger)
+    with reverts(vault.InvalidWithdrawalSignature, account=ann.address):
+        vault.withdrawBySig(ann, energy_token, 500, ann, deadline, b"\x01" * 65, sender=stranger)
+    assert vault.nonces(ann) == 0 and vault.balancesOf(ann) == (DEPOSIT_WH, DEPOSIT_PAY)
+    vault.withdrawBySig(ann, energy_token, 500, ann, deadline, signature, sender=stranger)
+    assert vault.balancesOf(ann) == (DEPOSIT_WH - 500, DEPOSIT_PAY)
+    assert_books_balance()
+
+
+def test_a_contract_wallet_withdraws_by_its_erc1271_signature(project, vault, stablecoin, ann, ben, stranger, chain, assert_books_balance):
+    """A smart-contract account (ERC-1271) cannot send permits, but holds a balance credited to it and
+    withdraws it with a signature its owner key makes and the wallet vouches for."""
+    wallet = project.ContractWallet.deploy(ann, sender=ann)
+    stablecoin.transfer(vault, 4 * UNIT, sender=ann)
+    vault.creditArrived(stablecoin, [wallet], [4 * UNIT], sender=ann)
+    deadline = chain.pending_timestamp + 3_600
+    forged = sign_withdrawal(vault, wallet.address, stablecoin, UNIT, ben, deadline, chain.chain_id, signer=ben)
+    with reverts(vault.InvalidWithdrawalSignature, account=wallet.address):
+        vault.withdrawBySig(wallet, stablecoin, UNIT, ben, deadline, forged, sender=stranger)
+    signature = sign_withdrawal(vault, wallet.address, stablecoin, UNIT, ben, deadline, chain.chain_id, signer=ann)
+    ben_cash = stablecoin.balanceOf(ben)
+    tx = vault.withdrawBySig(wallet, stablecoin, UNIT, ben, deadline, signature, sender=stranger)
+    assert_logs(
+        tx,
+        log(vault.Withdrawn, account=wallet.address, token=stablecoin.address, amount=UNIT, to=ben.address),
+        transfer(stablecoin, vault, ben, UNIT),
+    )
+    assert stablecoin.balanceOf(ben) == ben_cash + UNIT
+    assert vault.balancesOf(wallet) == (0, 3 * UNIT) and vault.nonces(wallet) == 1
+    assert_books_balance(wallet)
+
+
+def test_withdrawal_by_signature_refuses_what_withdraw_refuses(
+    vault, energy_token, stablecoin, foreign_token, funded, ann, stranger, chain
+):
+    """A valid signature of a withdrawal the account could not send itself moves nothing."""
+    deadline = chain.pending_timestamp + 3_600
+    cases = [
+        (
+            (energy_token, DEPOSIT_WH + 1, ann),
+            (vault.InsufficientEnergy, {"account": ann.address, "availableWh": DEPOSIT_WH, "neededWh": DEPOSIT_WH + 1}),
+        ),
+        (
+            (stablecoin, DEPOSIT_PAY + 1, ann),
+            (vault.InsufficientPayment, {"account": ann.address, "available": DEPOSIT_PAY, "needed": DEPOSIT_PAY + 1}),
+        ),
+        ((stablecoin, 1, ZERO_ADDRESS), (vault.ZeroAddress, {})),
+        ((stablecoin, 0, ann), (vault.ZeroAmount, {})),
+        ((foreign_token, 1, ann), (vault.UnsupportedToken, {"token": foreign_token.address})),
+    ]
+    for (token, amount, to), (error, arguments) in cases:
+        signature = sign_withdrawal(vault, ann, token, amount, to, deadline, chain.chain_id)
+        with reverts(error, **arguments):
+            vault.withdrawBySig(ann, token, amount, to, deadline, signature, sender=stranger)
+    assert vault.nonces(ann) == 0 and vault.balancesOf(ann) == (DEPOSIT_WH, DEPOSIT_PAY)
 
 
 def test_reserve_is_bounded_on_every_way_in(vault, energy_token, energy_minter, ann, ben, market_a, assert_books_balance):
@@ -862,9 +1088,9 @@ def test_credit_lists_of_different_lengths(vault, energy_token, energy_minter, a
 # ----------------------------------------------------------------------------- hostile tokens
 
 
-def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, ann, market_a):
-    """A payment token that calls back into the vault from inside a transfer (withdraw's, and take's
-    pull) meets ReentrancyGuardReentrantCall, and nothing moves."""
+def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, ann, stranger, market_a, chain):
+    """A payment token that calls back into the vault from inside a transfer (withdraw's, a relayed
+    withdrawal's or deposit's, and take's pull) meets ReentrancyGuardReentrantCall, and nothing moves."""
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
     vault.registerMarket(market_a, sender=admin)
@@ -877,6 +1103,13 @@ def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, 
         vault.withdraw(token, 1_000, ann, sender=ann)
     with reverts(vault.ReentrancyGuardReentrantCall):
         vault.take(ann, 0, 4_001, sender=market_a)
+    deadline = chain.pending_timestamp + 3_600
+    signature = sign_withdrawal(vault, ann, token, 1_000, ann, deadline, chain.chain_id)
+    with reverts(vault.ReentrancyGuardReentrantCall):
+        vault.withdrawBySig(ann, token, 1_000, ann, deadline, signature, sender=stranger)
+    # The token has no permit: the vault goes on to the allowance ann gave, and the transfer calls back.
+    with reverts(vault.ReentrancyGuardReentrantCall):
+        vault.depositWithPermitFor(ann, token, 1_000, deadline, 27, b"\x01" * 32, b"\x01" * 32, sender=stranger)
     assert (vault.balancesOf(ann), vault.balancesOf(market_a)) == ((0, 4_000), (0, 0))
     assert vault.reserves() == (0, 4_000) and token.balanceOf(vault) == 4_000
 

@@ -16,6 +16,7 @@ from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, SettledStandi
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.contracts.vault import VaultBalances
 from energy_grid.deployment import deploy_system, fund_local_accounts
+from energy_grid.eip712 import sign_typed_data
 from energy_grid.errors import ContractRevertError, InvalidInputError
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.signed_vault import StandingLimits
@@ -280,3 +281,30 @@ def test_settle_standing_orders_pays_the_fills_into_the_vault(client, accounts):
     assert vault.balances(seller.address) == (held[0].energy_wh + 400, held[0].payment + proceeds)  # unsold back
     assert vault.balances(buyer.address) == (held[1].energy_wh, held[1].payment - paid)  # bought energy retired
     assert smart_meter.settle_standing_orders(keeper, meters) == []  # each settles once
+
+
+def test_signed_deposit_and_withdrawal_are_relayed(client, accounts):
+    """The account signs its permit and its withdrawal in its wallet; a relayer holding nothing of it sends both."""
+    owner, relayer = signer(accounts[5]), signer(accounts[6])
+    vault, cash = client.vault, client.payment_token
+    wallet, held = cash.balance_of(owner.address), vault.balances(owner.address)
+    deadline = now_s(client) + 3_600
+
+    permit = vault.deposit_permit_typed_data(owner.address, cash.address, CASH, deadline)
+    assert permit["message"]["spender"] == vault.address and permit["domain"]["verifyingContract"] == cash.address
+    vault.deposit_with_permit_for(relayer, owner.address, cash.address, CASH, deadline, sign_typed_data(permit, owner.key))
+    assert vault.balances(owner.address) == VaultBalances(held.energy_wh, held.payment + CASH)
+    assert cash.balance_of(owner.address) == wallet - CASH
+
+    nonce = vault.nonce(owner.address)
+    withdrawal = vault.withdrawal_typed_data(owner.address, cash.address, CASH // 2, owner.address, deadline)
+    assert withdrawal["message"]["nonce"] == nonce and withdrawal["primaryType"] == "Withdrawal"
+    signature = wallet_signature(owner, withdrawal)
+    vault.withdraw_by_sig(relayer, owner.address, cash.address, CASH // 2, owner.address, deadline, signature)
+    assert vault.balances(owner.address).payment == held.payment + CASH // 2
+    assert cash.balance_of(owner.address) == wallet - CASH // 2 and vault.nonce(owner.address) == nonce + 1
+    with pytest.raises(ContractRevertError) as replayed:
+        vault.withdraw_by_sig(relayer, owner.address, cash.address, CASH // 2, owner.address, deadline, signature)
+    assert replayed.value.error_name == "InvalidWithdrawalSignature"
+    with pytest.raises(InvalidInputError, match="cannot go to the zero address"):
+        vault.withdraw_by_sig(relayer, owner.address, cash.address, 1, ZERO_ADDRESS, deadline, signature)

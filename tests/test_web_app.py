@@ -38,6 +38,7 @@ from support.web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_ses
 REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
 SELLER_INDEX, BUYER_INDEX, KEEPER_INDEX = 1, 2, 8
 STANDING_SELLER_INDEX, STANDING_BUYER_INDEX = 5, 6  # households whose meters trade through standing limits
+VAULT_HOUSEHOLD_INDEX = 7  # a household that moves money between its wallet and the vault from the prosumer view
 STANDING_CASH = 1_000_000  # PaymentToken base units the buying household deposits in the vault
 # Room for the follower's poll, a relayed transaction and the page's own poll interval.
 UI_TIMEOUT_MS = 30_000
@@ -369,3 +370,39 @@ def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, a
     expect(page.get_by_test_id("notice")).to_contain_text("cleared")
     expect(row).to_have_attribute("data-active", "false")
     assert smart_meter.getStandingOrder(household_meter) == (0, 0, 0, 0)
+
+
+def test_vault_deposit_and_withdrawal_from_the_prosumer_view(web_sessions, api_system):
+    """A household deposits money into its vault balance and withdraws part of it from the prosumer
+    view: the deposit signed as the token's permit, the withdrawal as the vault's Withdrawal, both
+    relayed; a deposit its wallet cannot cover is refused in words before the wallet is asked."""
+    vault, stablecoin = api_system.energy_vault, api_system.payment_token
+    household = anvil_account(VAULT_HOUSEHOLD_INDEX)
+    wallet = stablecoin.balanceOf(household.address)
+    symbol, decimals = stablecoin.symbol(), stablecoin.decimals()
+    session = web_sessions(VAULT_HOUSEHOLD_INDEX)
+    page = session.open("/prosumer")
+    _connect(page, household.address)
+
+    page.get_by_test_id("vault-token").select_option("payment")
+    page.get_by_test_id("vault-amount").fill("2.5")
+    page.get_by_test_id("vault-deposit").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Deposited")
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(2_500_000, decimals, symbol))
+    assert vault.balancesOf(household.address) == (0, 2_500_000)
+
+    page.get_by_test_id("vault-amount").fill("1")
+    page.get_by_test_id("vault-withdraw").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Withdrew")
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(1_500_000, decimals, symbol))
+    assert stablecoin.balanceOf(household.address) == wallet - 1_500_000
+    assert [signed["primaryType"] for signed in session.signed] == ["Permit", "Withdrawal"]
+    session.screenshot(page, "prosumer-vault")
+
+    # The household metered no energy: its wallet cannot cover a deposit, and the wallet is not asked.
+    session.expected_errors.append("status of 400")
+    page.get_by_test_id("vault-token").select_option("energy")
+    page.get_by_test_id("vault-amount").fill("5")
+    page.get_by_test_id("vault-deposit").click()
+    expect(page.get_by_test_id("error")).to_contain_text(f"less than the {format_kwh(5_000)} to deposit")
+    assert len(session.signed) == 2 and vault.balancesOf(household.address) == (0, 1_500_000)

@@ -32,6 +32,10 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     /// @notice EIP-712 type of a signed market approval.
     bytes32 public constant MARKET_APPROVAL_TYPEHASH =
         keccak256("MarketApproval(address account,address market,uint256 nonce,uint256 deadline)");
+    /// @notice EIP-712 type of a signed withdrawal.
+    bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256(
+        "Withdrawal(address account,address token,uint256 amount,address to,uint256 nonce,uint256 deadline)"
+    );
 
     /// @dev One slot per account (and per market).
     struct Balance {
@@ -66,45 +70,52 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     /// @inheritdoc IEnergyVault
     function deposit(address token, uint256 amount) external nonReentrant {
-        _deposit(token, amount);
+        _deposit(msg.sender, token, amount);
     }
 
     /// @inheritdoc IEnergyVault
-    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and the function is nonReentrant
     function depositWithPermit(address token, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
         nonReentrant
     {
-        _isEnergy(token);
-        // A permit front-run by someone who saw it in the mempool has already set the allowance: go on
-        // if it is there (OpenZeppelin's advice for permit consumers); the transfer fails if it is not.
-        try IERC20Permit(token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
-        _deposit(token, amount);
+        _permitAndDeposit(msg.sender, token, amount, deadline, v, r, s);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function depositWithPermitFor(
+        address account,
+        address token,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant {
+        _permitAndDeposit(account, token, amount, deadline, v, r, s);
     }
 
     /// @inheritdoc IEnergyVault
     function withdraw(address token, uint256 amount, address to) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        if (to == address(0)) revert ZeroAddress();
-        bool isEnergy = _isEnergy(token);
-        Balance storage balance = _balances[msg.sender];
-        if (isEnergy) {
-            uint256 heldWh = balance.energyWh;
-            if (amount > heldWh) revert InsufficientEnergy(msg.sender, heldWh, amount);
-            unchecked {
-                balance.energyWh = uint112(heldWh - amount);
-                _energyReserveWh -= uint128(amount);
-            }
-        } else {
-            uint256 held = balance.payment;
-            if (amount > held) revert InsufficientPayment(msg.sender, held, amount);
-            unchecked {
-                balance.payment = uint112(held - amount);
-                _paymentReserve -= uint128(amount);
-            }
+        _withdraw(msg.sender, token, amount, to);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function withdrawBySig(
+        address account,
+        address token,
+        uint256 amount,
+        address to,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant {
+        if (block.timestamp > deadline) revert WithdrawalExpired(deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(WITHDRAWAL_TYPEHASH, account, token, amount, to, _useNonce(account), deadline))
+        );
+        if (!SignatureChecker.isValidSignatureNow(account, digest, signature)) {
+            revert InvalidWithdrawalSignature(account);
         }
-        emit Withdrawn(msg.sender, token, amount, to);
-        IERC20(token).safeTransfer(to, amount);
+        _withdraw(account, token, amount, to);
     }
 
     /// @inheritdoc IEnergyVault
@@ -323,7 +334,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         return super.nonces(account);
     }
 
-    /// @notice The EIP-712 domain separator of signed market approvals.
+    /// @notice The EIP-712 domain separator of signed market approvals and withdrawals.
     /// @return The separator.
     // slither-disable-next-line naming-convention: the name EIP-2612 made the convention
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
@@ -342,15 +353,57 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     // ----------------------------------------------------------------------------- internals
 
-    function _deposit(address token, uint256 amount) private {
+    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and both callers are nonReentrant
+    function _permitAndDeposit(
+        address account,
+        address token,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) private {
+        _isEnergy(token);
+        // A permit front-run by someone who saw it in the mempool has already set the allowance: go on
+        // if it is there (OpenZeppelin's advice for permit consumers); the transfer fails if it is not.
+        try IERC20Permit(token).permit(account, address(this), amount, deadline, v, r, s) {} catch {}
+        _deposit(account, token, amount);
+    }
+
+    /// @dev Pulls only from `account`: its own call, or its permit (or allowance) of the vault.
+    function _deposit(address account, address token, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
         bool isEnergy = _isEnergy(token);
         _raiseReserve(token, isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
-        Balance storage balance = _balances[msg.sender];
+        Balance storage balance = _balances[account];
         if (isEnergy) balance.energyWh += uint112(amount);
         else balance.payment += uint112(amount);
-        emit Deposited(msg.sender, token, amount);
-        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        emit Deposited(account, token, amount);
+        IERC20(token).safeTransferFrom(account, address(this), amount);
+    }
+
+    function _withdraw(address account, address token, uint256 amount, address to) private {
+        if (amount == 0) revert ZeroAmount();
+        if (to == address(0)) revert ZeroAddress();
+        bool isEnergy = _isEnergy(token);
+        Balance storage balance = _balances[account];
+        if (isEnergy) {
+            uint256 heldWh = balance.energyWh;
+            if (amount > heldWh) revert InsufficientEnergy(account, heldWh, amount);
+            unchecked {
+                balance.energyWh = uint112(heldWh - amount);
+                _energyReserveWh -= uint128(amount);
+            }
+        } else {
+            uint256 held = balance.payment;
+            if (amount > held) revert InsufficientPayment(account, held, amount);
+            unchecked {
+                balance.payment = uint112(held - amount);
+                _paymentReserve -= uint128(amount);
+            }
+        }
+        emit Withdrawn(account, token, amount, to);
+        IERC20(token).safeTransfer(to, amount);
     }
 
     /// @dev Pulls `amount` of a shortfall from the account's wallet into the reserve (the caller credits it).

@@ -10,6 +10,9 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// any time. What an account has committed to a market (an open order, a standing order's lock) is held
 /// in that market's own balance in the vault until the market pays it out.
 /// @dev Units: energy in Wh (EnergyToken base units), payment in the payment token's base units.
+/// - Anyone may relay an account's deposit (`depositWithPermitFor`, with the account's EIP-2612 permit)
+///   and withdrawal (`withdrawBySig`, with its EIP-712 signature): the tokens move only between the
+///   account's wallet, its vault balance and the recipient it signed.
 /// - A market is a contract the admin (governance) registered; it moves an account's balance into its
 ///   own only after the account approved it (`setMarketApproval`, or a signature relayed by anyone with
 ///   `approveMarketBySig`), and pays out of its own balance to anyone. A closed market takes nothing
@@ -77,6 +80,15 @@ interface IEnergyVault is IReentrancyLock {
     /// @param account The account named as signer.
     error InvalidApprovalSignature(address account);
 
+    /// @notice A withdrawal signed to be valid until `deadline` was relayed after it: the deadline has passed.
+    /// @param deadline The signature's deadline, unix seconds.
+    error WithdrawalExpired(uint256 deadline);
+
+    /// @notice The signature is not `account`'s withdrawal of this token, amount and recipient at its current
+    /// nonce (signed by another key, for other values, or used already).
+    /// @param account The account named as signer.
+    error InvalidWithdrawalSignature(address account);
+
     /// @notice A batch whose account and amount lists differ in length.
     /// @param accounts Entries in the account list.
     /// @param amounts Entries in an amount list.
@@ -136,11 +148,48 @@ interface IEnergyVault is IReentrancyLock {
     function depositWithPermit(address token, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external;
 
+    /// @notice `deposit` for `account`, sent by anyone (a relayer): the token's EIP-2612 permit that `account`
+    /// signed for the vault and `amount` is applied, then `amount` moves from its wallet into its vault balance.
+    /// A permit already used (front-run) still lets the deposit through while the allowance it set is there.
+    /// @param account The account whose tokens move and whose balance is credited (the permit's owner).
+    /// @param token EnergyToken or the payment token (it must support EIP-2612).
+    /// @param amount The amount, in the token's base units (the permit's value).
+    /// @param deadline The permit's deadline, unix seconds.
+    /// @param v The permit signature's v.
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
+    function depositWithPermitFor(
+        address account,
+        address token,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external;
+
     /// @notice Sends `amount` of `token` from the caller's vault balance to `to`.
     /// @param token EnergyToken or the payment token.
     /// @param amount The amount, in the token's base units.
     /// @param to The address to send the tokens to.
     function withdraw(address token, uint256 amount, address to) external;
+
+    /// @notice `withdraw` for `account`, sent by anyone (a relayer), with the account's EIP-712 signature of
+    /// Withdrawal(account, token, amount, to, nonce, deadline); the nonce is the one market approvals use.
+    /// @param account The account debited (an EOA, or a contract wallet answering ERC-1271).
+    /// @param token EnergyToken or the payment token.
+    /// @param amount The amount, in the token's base units.
+    /// @param to The address to send the tokens to.
+    /// @param deadline The signature's deadline, unix seconds.
+    /// @param signature The signature.
+    function withdrawBySig(
+        address account,
+        address token,
+        uint256 amount,
+        address to,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
 
     /// @notice Allows `market` to move the caller's balance (or withdraws that permission).
     /// @param market A registered market.
@@ -240,9 +289,9 @@ interface IEnergyVault is IReentrancyLock {
     /// @return payment The payment reserve, in base units.
     function reserves() external view returns (uint256 energyWh, uint256 payment);
 
-    /// @notice The account's next market-approval nonce.
+    /// @notice The account's next nonce for signed vault messages (market approvals and withdrawals share it).
     /// @param account The account.
-    /// @return The nonce its next signed approval must carry.
+    /// @return The nonce its next signed approval or withdrawal must carry.
     function nonces(address account) external view returns (uint256);
 
     /// @notice The EnergyToken address.

@@ -60,6 +60,7 @@ FORBIDDEN_ERRORS = frozenset(
         "InvalidReadingSignature",
         "InvalidStandingOrderSignature",
         "InvalidApprovalSignature",
+        "InvalidWithdrawalSignature",
         "NotOrderTrader",
         "NotMeterOwner",
         "NotCounterparty",

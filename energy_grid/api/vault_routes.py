@@ -4,38 +4,66 @@ meters' standing limits, relayed by the service, and what it holds there, live f
     GET  /vault/{address}                              free and locked vault balances
     POST /vault/market-approval/typed-data             the EIP-712 market approval to sign
     POST /vault/market-approval                        relays it (EnergyVault.approveMarketBySig)
+    POST /vault/deposit/typed-data                     the token's ERC-2612 permit of the vault to sign
+    POST /vault/deposit                                relays it (EnergyVault.depositWithPermitFor)
+    POST /vault/withdrawal/typed-data                  the EIP-712 withdrawal to sign
+    POST /vault/withdrawal                             relays it (EnergyVault.withdrawBySig)
     GET  /meters/{address}/standing-order              the meter's standing limits
     POST /meters/{address}/standing-order/typed-data   the owner's EIP-712 standing limits to sign
     POST /meters/{address}/standing-order              relays them (SmartMeter.setStandingOrderBySig)
 
-Deposits and withdrawals are not relayed: EnergyVault.depositWithPermit uses the permit of its
-caller and withdraw pays out of its caller's balance, so only the account's own wallet can send
-them; the vault has no function that takes a deposit or a withdrawal signed by another account.
-The settled standing orders of a meter are an index read (`GET /meters/{address}/standing-fills`).
+A deposit is signed as the token's permit of the vault for the amount and a withdrawal as the
+vault's `Withdrawal` message; both move tokens only between the account's wallet, its vault balance
+and the recipient it signed. The settled standing orders of a meter are an index read
+(`GET /meters/{address}/standing-fills`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from energy_grid.api.problems import ApiProblem
-from energy_grid.api.relay import HTTP_CONFLICT, answering, client_of, path_address, relay_of, settings_of, tx_hash_of
+from energy_grid.api.relay import (
+    HTTP_BAD_REQUEST,
+    HTTP_CONFLICT,
+    HTTP_FORBIDDEN,
+    answering,
+    client_of,
+    path_address,
+    relay_of,
+    settings_of,
+    tx_hash_of,
+)
 from energy_grid.api.write_models import (
     MarketApprovalDraft,
     RelayMarketApproval,
     RelayStandingOrder,
+    RelayVaultDeposit,
+    RelayVaultWithdrawal,
     StandingLimitsIn,
     StandingOrderDraft,
+    VaultDepositDraft,
+    VaultWithdrawalDraft,
     split_signature,
 )
-from energy_grid.api.write_routes import DEFAULT_SIGNATURE_WINDOW_S, bind, chain_time, reader_of, token_info
+from energy_grid.api.write_routes import ALLOWANCE_ERRORS, DEFAULT_SIGNATURE_WINDOW_S, bind, chain_time, reader_of, token_info
 from energy_grid.client import GridClient
+from energy_grid.errors import ContractRevertError
 from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
 from energy_grid.sender import prepare
-from energy_grid.signed_vault import StandingLimits, market_approval_typed_data, signature_bytes, standing_order_typed_data
+from energy_grid.signed_vault import (
+    StandingLimits,
+    market_approval_typed_data,
+    signature_bytes,
+    standing_order_typed_data,
+    withdrawal_typed_data,
+)
+from energy_grid.units import format_kwh, format_money
 
 # The meters whose placed standing orders one balance read looks at: a household's, in one batch.
 MAX_METERS = 100
@@ -140,6 +168,112 @@ async def relay_market_approval(request: Request, body: RelayMarketApproval) -> 
         call = bind(client.vault.contract.functions.approveMarketBySig, body.account, body.market, body.deadline, signature)
         receipt = await relay_of(request).send_async(settings_of(request).relayer, call)
     return {"account": body.account, "market": body.market, "approved": True, "txHash": tx_hash_of(receipt)}
+
+
+def _vault_token(client: GridClient, token: str) -> str:
+    """The token's address: "energy" and "payment" name the vault's two; an address is passed on (the
+    vault refuses one that is neither, UnsupportedToken)."""
+    if token == "energy":
+        return client.vault.energy_token
+    return client.vault.payment_token if token == "payment" else token
+
+
+def _wallet_problem(request: Request, account: str, token: str, amount: int) -> ApiProblem | None:
+    """What a deposit of `amount` would fail on in the account's wallet (the permit not counted)."""
+    client = client_of(request)
+    if token == client.energy_token.address:
+        held = client.energy_token.balance_of(account)
+        shown: Callable[[int], str] = format_kwh
+    else:
+        held = client.payment_token.balance_of(account)
+        _, symbol, decimals = token_info(request, "PaymentToken")
+        shown = partial(format_money, decimals=decimals, symbol=symbol)
+    if held >= amount:
+        return None
+    message = f"The wallet holds {shown(held)}, less than the {shown(amount)} to deposit."
+    details = {"account": account, "token": token, "held": held, "amount": amount}
+    return ApiProblem(HTTP_BAD_REQUEST, "InsufficientWalletBalance", message, details)
+
+
+@router.post("/vault/deposit/typed-data", summary="The token's ERC-2612 permit of the vault for the account's wallet to sign")
+def deposit_typed_data_route(request: Request, draft: VaultDepositDraft) -> dict[str, Any]:
+    client = client_of(request)
+    with answering():
+        token = _vault_token(client, draft.token)
+        # As the account would deposit itself: a token or amount the vault refuses is not offered to
+        # sign; the allowance the permit sets is all it may lack.
+        rejection = relay_of(request).check(draft.account, bind(client.vault.contract.functions.deposit, token, draft.amount))
+        if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name in ALLOWANCE_ERRORS):
+            raise rejection
+        short = _wallet_problem(request, draft.account, token, draft.amount)
+        if short is not None:
+            raise short
+        deadline = _deadline(client, draft.deadline)
+        typed = client.vault.deposit_permit_typed_data(draft.account, token, draft.amount, deadline)
+    nonce = typed["message"]["nonce"]
+    return {"account": draft.account, "token": token, "amount": draft.amount, "nonce": nonce, "deadline": deadline, "typedData": typed}
+
+
+@router.post("/vault/deposit", summary="Relays a deposit: the account's signed permit, then its tokens into its vault balance")
+async def relay_deposit(request: Request, body: RelayVaultDeposit) -> dict[str, Any]:
+    client = client_of(request)
+    signature = split_signature(body.signature)
+    with answering():
+        token = _vault_token(client, body.token)
+        call = bind(
+            client.vault.contract.functions.depositWithPermitFor, body.account, token, body.amount, body.deadline, *signature.args()
+        )
+        try:
+            receipt = await relay_of(request).send_async(settings_of(request).relayer, call)
+        except ContractRevertError as err:
+            # The vault goes on without a permit it cannot use (one used already still left its
+            # allowance): what the token then refuses is the permit or the wallet.
+            if err.error_name not in ALLOWANCE_ERRORS:
+                raise
+            if body.deadline < chain_time(client):
+                message = "The permit's deadline has passed: sign the deposit again."
+                raise ApiProblem(HTTP_BAD_REQUEST, "PermitExpired", message, {"account": body.account, "deadline": body.deadline}) from None
+            message = (
+                "The permit does not allow this deposit: it was signed by another key, for another token, amount or "
+                "deadline, or used already. Sign the deposit again."
+            )
+            raise ApiProblem(HTTP_FORBIDDEN, "InvalidPermit", message, {"account": body.account, "token": token}) from None
+    return {"account": body.account, "token": token, "amount": body.amount, "txHash": tx_hash_of(receipt)}
+
+
+@router.post("/vault/withdrawal/typed-data", summary="The EIP-712 withdrawal for the account's wallet to sign")
+def withdrawal_typed_data_route(request: Request, draft: VaultWithdrawalDraft) -> dict[str, Any]:
+    client = client_of(request)
+    to = draft.to or draft.account
+    with answering():
+        token = _vault_token(client, draft.token)
+        # Refused now (more than the balance, a zero amount or recipient) means refused when relayed.
+        rejection = relay_of(request).check(draft.account, bind(client.vault.contract.functions.withdraw, token, draft.amount, to))
+        if rejection is not None:
+            raise rejection
+        nonce = client.vault.nonce(draft.account)
+        deadline = _deadline(client, draft.deadline)
+    typed = withdrawal_typed_data(draft.account, token, draft.amount, to, nonce, deadline, client.vault.address, client.chain_id)
+    return {
+        "account": draft.account,
+        "token": token,
+        "amount": draft.amount,
+        "to": to,
+        "nonce": nonce,
+        "deadline": deadline,
+        "typedData": typed,
+    }
+
+
+@router.post("/vault/withdrawal", summary="Relays a withdrawal the account signed")
+async def relay_withdrawal(request: Request, body: RelayVaultWithdrawal) -> dict[str, Any]:
+    client = client_of(request)
+    signature = signature_bytes(split_signature(body.signature))
+    with answering():
+        token = _vault_token(client, body.token)
+        call = bind(client.vault.contract.functions.withdrawBySig, body.account, token, body.amount, body.to, body.deadline, signature)
+        receipt = await relay_of(request).send_async(settings_of(request).relayer, call)
+    return {"account": body.account, "token": token, "amount": body.amount, "to": body.to, "txHash": tx_hash_of(receipt)}
 
 
 # ---------------------------------------------------------------------------------- standing orders

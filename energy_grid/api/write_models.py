@@ -153,6 +153,51 @@ class RelayMarketApproval(Request):
     signature: SignatureHex
 
 
+VAULT_TOKEN_NAMES = ("energy", "payment")
+
+
+def parse_vault_token(value: str) -> str:
+    """One of the vault's tokens by name (VAULT_TOKEN_NAMES; the route resolves it) or an address, checksummed."""
+    return value if value in VAULT_TOKEN_NAMES else checksum_address(value)
+
+
+VaultToken = Annotated[str, AfterValidator(parse_vault_token)]
+
+
+class VaultDepositDraft(Request):
+    """A deposit from the account's wallet into its vault balance, to be signed as the token's permit."""
+
+    account: Address
+    token: VaultToken
+    amount: Uint256  # the token's base units (Wh for energy)
+    deadline: Uint256 | None = None  # unix s; default the chain's time + an hour
+
+
+class RelayVaultDeposit(Request):
+    account: Address
+    token: VaultToken
+    amount: Uint256
+    deadline: Uint256
+    signature: SignatureHex  # the account's ERC-2612 permit of the vault, as /vault/deposit/typed-data offered it
+
+
+class VaultWithdrawalDraft(Request):
+    account: Address
+    token: VaultToken
+    amount: Uint256
+    to: Address | None = None  # default the account itself
+    deadline: Uint256 | None = None  # unix s; default the chain's time + an hour
+
+
+class RelayVaultWithdrawal(Request):
+    account: Address
+    token: VaultToken
+    amount: Uint256
+    to: Address
+    deadline: Uint256
+    signature: SignatureHex
+
+
 class StandingLimitsIn(Request):
     """A meter's standing limits (SmartMeter's fields: prices in 96 bits, caps in 32). A price of 0
     leaves that side out, a cap of 0 trades all of it; both prices 0 clear the limits."""
@@ -226,9 +271,13 @@ __all__ = [
     "RelayOrder",
     "RelayReading",
     "RelayStandingOrder",
+    "RelayVaultDeposit",
+    "RelayVaultWithdrawal",
     "SignatureHex",
     "StandingLimitsIn",
     "StandingOrderDraft",
+    "VaultDepositDraft",
+    "VaultWithdrawalDraft",
     "checksum_address",
     "parse_signature",
     "split_signature",

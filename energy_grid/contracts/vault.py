@@ -1,6 +1,7 @@
 """EnergyVault: the internal balances of EnergyToken (Wh) and the PaymentToken that the interval
 auctions trade. An account deposits once, approves each market it trades in, and withdraws what it
-holds at any time; the auctions take escrow from these balances and pay claims into them."""
+holds at any time; the auctions take escrow from these balances and pay claims into them. A relayer
+deposits for an account with the account's signed permit and withdraws with its signed withdrawal."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from web3.types import TxReceipt
 
 from energy_grid.contracts.base import ContractClient, require, require_amount
 from energy_grid.errors import InvalidInputError
-from energy_grid.signed_orders import sign_permit
-from energy_grid.signed_vault import market_approval_typed_data
+from energy_grid.eip712 import Signature, sign_typed_data
+from energy_grid.signed_vault import deposit_permit_typed_data, market_approval_typed_data, withdrawal_typed_data
 from energy_grid.units import ZERO_ADDRESS
 
 PERMIT_LIFETIME_S = 3_600  # a permit signed here is relayed at once; an hour covers a slow block
@@ -38,6 +39,10 @@ class EnergyVault(ContractClient):
 
     _tokens: tuple[str, str] | None = None
 
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
     # ----------------------------------------------------------------- the account's balance
 
     def deposit(self, account: LocalAccount, token: str, amount: int) -> TxReceipt:
@@ -53,15 +58,42 @@ class EnergyVault(ContractClient):
         after the latest block."""
         self._require_token("deposit_with_permit", token)
         require_amount("amount", amount)
-        permit_token = self._token_contract(token)
         if deadline_s is None:
             deadline_s = int(self.w3.eth.get_block("latest")["timestamp"]) + PERMIT_LIFETIME_S
+        signature = sign_typed_data(self.deposit_permit_typed_data(account.address, token, amount, deadline_s), account.key)
+        return self._send(account, "depositWithPermit", token, amount, deadline_s, *signature.args())
+
+    def deposit_permit_typed_data(self, account: str, token: str, amount: int, deadline_s: int) -> dict[str, Any]:
+        """The ERC-2612 permit of the vault for `amount` of `token` that `account` signs so that anyone
+        can deposit it for the account (`deposit_with_permit_for`), at the token's current permit nonce."""
+        self._require_token("deposit_permit_typed_data", token)
+        permit_token = self._token_contract(token)
         name = str(self.transactor.call(permit_token.functions.eip712Domain())[1])
-        nonce = int(self.transactor.call(permit_token.functions.nonces(account.address)))
-        _, _, v, r, s = sign_permit(
-            name, permit_token.address, account.address, self.address, amount, nonce, deadline_s, account.key, self.w3.eth.chain_id
-        )
-        return self._send(account, "depositWithPermit", token, amount, deadline_s, v, r, s)
+        nonce = int(self.transactor.call(permit_token.functions.nonces(account)))
+        return deposit_permit_typed_data(name, permit_token.address, account, amount, nonce, deadline_s, self.address, self.chain_id)
+
+    def deposit_with_permit_for(
+        self, relayer: LocalAccount, account: str, token: str, amount: int, deadline_s: int, signature: Signature
+    ) -> TxReceipt:
+        """Relays `account`'s signed permit (`deposit_permit_typed_data`): `amount` of `token` moves from
+        its wallet into its vault balance; `relayer` pays the gas."""
+        self._require_token("deposit_with_permit_for", token)
+        require_amount("amount", amount)
+        return self._send(relayer, "depositWithPermitFor", account, token, amount, deadline_s, *signature.args())
+
+    def withdrawal_typed_data(self, account: str, token: str, amount: int, to: str, deadline_s: int) -> dict[str, Any]:
+        """The EIP-712 withdrawal `account` signs for `withdraw_by_sig`, at its current vault nonce."""
+        self._require_token("withdrawal_typed_data", token)
+        return withdrawal_typed_data(account, token, amount, to, self.nonce(account), deadline_s, self.address, self.chain_id)
+
+    def withdraw_by_sig(
+        self, relayer: LocalAccount, account: str, token: str, amount: int, to: str, deadline_s: int, signature: bytes
+    ) -> TxReceipt:
+        """Relays `account`'s signed withdrawal (`withdrawal_typed_data`); `relayer` pays the gas."""
+        self._require_token("withdraw_by_sig", token)
+        require_amount("amount", amount)
+        require(to.lower() != ZERO_ADDRESS, "withdraw_by_sig: the tokens cannot go to the zero address")
+        return self._send(relayer, "withdrawBySig", account, token, amount, to, deadline_s, signature)
 
     def withdraw(self, account: LocalAccount, token: str, amount: int, to: str | None = None) -> TxReceipt:
         """Sends `amount` of `token` from the vault balance to `to` (the account's own wallet by default)."""
@@ -90,12 +122,12 @@ class EnergyVault(ContractClient):
         return self._send(account, "setMarketApproval", market, approved)
 
     def nonce(self, account: str) -> int:
-        """The nonce `account`'s next signed market approval must carry."""
+        """The nonce `account`'s next signed market approval or withdrawal must carry (they share it)."""
         return self._int("nonces", account)
 
     def market_approval_typed_data(self, account: str, market: str, deadline_s: int) -> dict[str, Any]:
         """The EIP-712 typed data `account` signs for `approve_market_by_sig`, at its current nonce."""
-        return market_approval_typed_data(account, market, self.nonce(account), deadline_s, self.address, int(self.w3.eth.chain_id))
+        return market_approval_typed_data(account, market, self.nonce(account), deadline_s, self.address, self.chain_id)
 
     def approve_market_by_sig(self, relayer: LocalAccount, account: str, market: str, deadline_s: int, signature: bytes) -> TxReceipt:
         """Relays `account`'s signed approval of `market`; `relayer` pays the gas."""

@@ -1,10 +1,10 @@
 // Prosumer dashboard: my meters' production and consumption over the last 24 hours of chain time
 // (a day that has only just begun on the chain would show a night's worth), my balances (wallet and
-// vault), my meters' standing limits and their fills, orders and trades.
+// vault, with deposits and withdrawals), my meters' standing limits and their fills, orders and trades.
 import { $, ENERGY_DECIMALS, api, connectWallet, fillRows, formatClock, formatKWh, formatMoney, formatPrice, formatTime, h, live,
   parseUnits, query, requireWallet, runAction, shortAddress, showMessage, startPage, wallet } from "./common.js";
 import { cancelOrder } from "./orders.js";
-import { setStandingOrder } from "./standing.js";
+import { depositToVault, setStandingOrder, withdrawFromVault } from "./standing.js";
 
 const cfg = await startPage();
 $("#connect-hint-button").addEventListener("click", connectWallet);
@@ -208,6 +208,37 @@ $('[data-testid="clear-standing"]').addEventListener("click", (event) => {
     if (!meter) throw new Error("No meter to clear standing orders for.");
     await setStandingOrder(meter, { sellPricePerKWh: 0, sellCapWh: 0, buyPricePerKWh: 0, buyCapWh: 0 });
     showMessage(`Standing orders of meter ${shortAddress(meter)} cleared: its readings place nothing from now on.`);
+    view.refreshNow();
+  });
+});
+
+// The vault form's token and amount in base units (kWh to Wh for energy).
+function readVaultMove() {
+  if (!cfg) throw new Error("The service's configuration is not loaded yet.");
+  const data = new FormData($("#vault-form"));
+  const token = data.get("token");
+  const energy = token === "energy";
+  const amount = readAmount(data, "amount", energy ? ENERGY_DECIMALS : cfg.paymentDecimals, "Amount");
+  if (!amount) throw new Error("Give the amount to move.");
+  const shown = energy ? formatKWh(amount) : formatMoney(amount, cfg);
+  return { token, amount, shown };
+}
+
+$("#vault-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  runAction($('[data-testid="vault-deposit"]'), async () => {
+    const { token, amount, shown } = readVaultMove();
+    await depositToVault(token, amount);
+    showMessage(`Deposited ${shown} into your vault balance.`);
+    view.refreshNow();
+  });
+});
+
+$('[data-testid="vault-withdraw"]').addEventListener("click", (event) => {
+  runAction(event.currentTarget, async () => {
+    const { token, amount, shown } = readVaultMove();
+    await withdrawFromVault(token, amount);
+    showMessage(`Withdrew ${shown} from your vault balance to your wallet.`);
     view.refreshNow();
   });
 });

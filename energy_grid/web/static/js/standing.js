@@ -1,5 +1,6 @@
-// Standing limits and the vault's market approval: the API builds the EIP-712 typed data, the
-// wallet signs it, the API relays it (the relayer pays gas; the limits are the meter owner's).
+// Standing limits, the vault's market approval, deposits and withdrawals: the API builds the typed
+// data (EIP-712; a deposit is the token's EIP-2612 permit of the vault), the wallet signs it, the API
+// relays it (the relayer pays gas; the limits and the balances are the account's own).
 import { api, requireWallet, signTypedData, wallet } from "./common.js";
 
 // The reading market may move the account's vault balance: without it the readings place nothing.
@@ -26,5 +27,27 @@ export async function setStandingOrder(meter, limits) {
   return api(`/meters/${meter}/standing-order`, {
     method: "POST",
     body: { sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh, deadline, signature },
+  });
+}
+
+// token: "energy" or "payment"; amount in the token's base units (Wh for energy).
+export async function depositToVault(token, amount) {
+  requireWallet();
+  const built = await api("/vault/deposit/typed-data", { method: "POST", body: { account: wallet.account, token, amount } });
+  const signature = await signTypedData(built.typedData);
+  return api("/vault/deposit", {
+    method: "POST",
+    body: { account: built.account, token: built.token, amount: built.amount, deadline: built.deadline, signature },
+  });
+}
+
+// Back to the account's own wallet.
+export async function withdrawFromVault(token, amount) {
+  requireWallet();
+  const built = await api("/vault/withdrawal/typed-data", { method: "POST", body: { account: wallet.account, token, amount } });
+  const signature = await signTypedData(built.typedData);
+  return api("/vault/withdrawal", {
+    method: "POST",
+    body: { account: built.account, token: built.token, amount: built.amount, to: built.to, deadline: built.deadline, signature },
   });
 }
