@@ -28,6 +28,7 @@ Who holds what after `deploy_system` (tests/test_deployment.py checks it from th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
@@ -180,6 +181,20 @@ class System:
         return tuple(contract for name, contract in self.contracts().items() if name not in NOT_GOVERNED)
 
 
+def list_project_sources(project: Any) -> None:
+    """Makes ape see every Solidity source of the project. Call it before asking ape for a contract.
+
+    ape lists at most 500 files under the contracts folder when it looks for a project's sources,
+    and the dependency cache it unpacks there (`contracts/.cache`: the OpenZeppelin package with its
+    prebuilt artifacts, over 400 files) fills most of them: past the 500th file of the walk,
+    `project.<Name>` fails for whichever of our sources came last (the walk's order differs from
+    one checkout to another). Our own sources, listed in full, are what ape should have found.
+    """
+    folder = Path(project.contracts_folder)
+    sources = sorted(p for p in folder.rglob("*.sol") if ".cache" not in p.relative_to(folder).parts)
+    project.sources.__dict__["_all_files"] = sources  # the cached listing (a cached_property)
+
+
 def auction_name(index: int, period_seconds: int) -> str:
     """The manifest's name of an auction: "EnergyAuction" for the first, "EnergyAuction3600s" … after."""
     return "EnergyAuction" if index == 0 else f"EnergyAuction{period_seconds}s"
@@ -215,9 +230,7 @@ def create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(bytes([0xC0 + len(payload)]) + payload)[12:])
 
 
-def deploy_governance(
-    project: Any, deployer: Any, settings: GovernanceSettings, token_recipient: Any
-) -> tuple[Any, Any, Any]:
+def deploy_governance(project: Any, deployer: Any, settings: GovernanceSettings, token_recipient: Any) -> tuple[Any, Any, Any]:
     """GovernanceToken, GridTimelock, EnergyGovernor. The timelock is born with the governor as its
     only proposer and canceller, execution open to anyone and no admin but itself: the governor's
     address is computed before it exists, so no account ever holds a role on the timelock."""
@@ -226,9 +239,7 @@ def deploy_governance(
     governor_address = create_address(deployer.address, deployer.nonce + 1)
     # Open execution: what runs was voted and waited out already; anyone executing it cannot change
     # it, and no executor key can then stall a decided change.
-    timelock = project.GridTimelock.deploy(
-        settings.timelock_delay_seconds, [governor_address], [ZERO_ADDRESS], ZERO_ADDRESS, **tx
-    )
+    timelock = project.GridTimelock.deploy(settings.timelock_delay_seconds, [governor_address], [ZERO_ADDRESS], ZERO_ADDRESS, **tx)
     governor = project.EnergyGovernor.deploy(
         token,
         timelock,
@@ -345,9 +356,7 @@ class _Deployment:
         meters' standing orders trade."""
         project, tx, s = self.project, self.tx, self.settings
         # The constructor grants the deployer DEFAULT_ADMIN, OPERATOR and PAUSER roles.
-        energy_trading = project.EnergyTrading.deploy(
-            self.deployer, vault, self.fee_recipient, s.grid_fee_bps, s.min_order_amount_wh, **tx
-        )
+        energy_trading = project.EnergyTrading.deploy(self.deployer, vault, self.fee_recipient, s.grid_fee_bps, s.min_order_amount_wh, **tx)
         for account in s.operators:
             energy_trading.grantRole(energy_trading.OPERATOR_ROLE(), account, **tx)
         auctions = tuple(
@@ -374,9 +383,7 @@ class _Deployment:
         submissions and clearing; auction claims stay open) and metering, and GridOperations, whose
         CRITICAL stability report declares an emergency there."""
         project, tx = self.project, self.tx
-        grid = project.GridManagement.deploy(
-            self.deployer, payment_token, self.fee_recipient, self.settings.base_price_per_kwh, **tx
-        )
+        grid = project.GridManagement.deploy(self.deployer, payment_token, self.fee_recipient, self.settings.base_price_per_kwh, **tx)
         grid.grantRole(grid.GUARDIAN_ROLE(), self.guardian, **tx)
         for target in shutdown_targets:
             target.grantRole(target.PAUSER_ROLE(), grid, **tx)
@@ -418,9 +425,7 @@ class _Deployment:
         # Programs write DemandResponse's once-only record of rewarded intervals: a meter's reduction
         # earns one reward across events and programs.
         demand_response.grantRole(demand_response.REDUCTION_RECORDER_ROLE(), demand_programs, **tx)
-        carbon_credits = project.CarbonCredits.deploy(
-            self.deployer, smart_meter, grid, self.settings.avoided_emission_grams_per_kwh, **tx
-        )
+        carbon_credits = project.CarbonCredits.deploy(self.deployer, smart_meter, grid, self.settings.avoided_emission_grams_per_kwh, **tx)
         asset_nft = project.EnergyAssetNFT.deploy(self.deployer, smart_meter, grid, **tx)
         asset_shares = project.EnergyAssetShares.deploy(self.deployer, asset_nft, payment_token, **tx)
         asset_nft.setSharesContract(asset_shares, **tx)  # once: split locks assets in this contract
@@ -452,9 +457,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     energy_trading, auctions = steps.markets(vault, smart_meter)
     grid, operations = steps.grid(payment_token, [energy_trading, smart_meter, *auctions])
     price_oracle, weather_oracle, grid_oracle, price_discovery = steps.oracles(payment_token)
-    demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(
-        smart_meter, payment_token, grid
-    )
+    demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(smart_meter, payment_token, grid)
     system = System(
         energy_token,
         payment_token,

@@ -35,8 +35,10 @@ from energy_grid.bench.signed_readings import bench_signed_readings
 from energy_grid.bench.simulation import add_to_report, bench_simulation
 from energy_grid.bench.standing_orders import bench_standing_orders
 from energy_grid.client import GridClient
-from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, setup_local_roles
+from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, list_project_sources, setup_local_roles
 from energy_grid.manifest import build_manifest
+
+list_project_sources(project)
 
 OUTPUT = Path("benchmarks/gas.json")
 GAS_DOC = Path("docs/gas.md")
@@ -105,9 +107,7 @@ def cli() -> None:
         chain,
     )
     # Relayed, signed by their traders and meters; the newcomer never sends a transaction itself.
-    bench_signed_orders(
-        report, system, operator, chain, traders=[dev[1], accounts.test_accounts.generate_test_account(), dev[4]]
-    )
+    bench_signed_orders(report, system, operator, chain, traders=[dev[1], accounts.test_accounts.generate_test_account(), dev[4]])
     bench_signed_readings(report, system.smart_meter, operator, relayer=dev[9], chain=chain)
     # Last: it moves the chain 8 days on.
     bench_demand_response(

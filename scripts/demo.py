@@ -33,7 +33,7 @@ from web3 import Web3
 
 from energy_grid.anvil import start_anvil
 from energy_grid.client import GridClient
-from energy_grid.deployment import DeploymentSettings, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.deployment import DeploymentSettings, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
 from energy_grid.manifest import build_manifest, manifest_path, write_manifest
 from energy_grid.report import console, heading, print_table
 from energy_grid.simulation.driver import (
@@ -43,6 +43,8 @@ from energy_grid.simulation.driver import (
     run_simulation,
 )
 from energy_grid.simulation.report import summary_rows, write_report
+
+list_project_sources(project)
 
 
 def deploy(rpc_url: str) -> Path:

@@ -36,10 +36,13 @@ from energy_grid.deployment import (
     deploy_system,
     fund_local_accounts,
     is_local_chain,
+    list_project_sources,
     resolve_keep_deployer_admin,
     setup_local_roles,
 )
 from energy_grid.manifest import DEPLOYMENTS_DIR, build_manifest, write_manifest
+
+list_project_sources(project)
 
 
 @click.command(cls=ConnectedProviderCommand)

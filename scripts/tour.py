@@ -13,7 +13,7 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
-from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
 from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.report import heading
 from energy_grid.tour.auction import run_auction
@@ -30,6 +30,8 @@ from energy_grid.tour.steps import (
     run_morning,
     run_price_discovery,
 )
+
+list_project_sources(project)
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import ape
 import ape_ethereum.provider
 import ape_test.accounts
 import pytest
@@ -30,10 +31,12 @@ from web3._utils.http_session_manager import HTTPSessionManager
 
 from energy_grid.api import ServiceSettings
 from energy_grid.client import anvil_account
-from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.deployment import deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
 from energy_grid.jsonrpc import KeptAliveConnection
 from energy_grid.manifest import build_manifest, write_manifest
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+list_project_sources(ape.project)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -867,6 +870,7 @@ def api_manifest(api_system, api_start_block, chain, tmp_path_factory):
 def api_settings(api_manifest, networks, tmp_path_factory):
     """Builds ServiceSettings for the module's system: a new SQLite index per call, the deployer
     (region 1's grid operator, a demand-response operator) behind API_OPERATOR_TOKEN."""
+
     def build(**overrides):
         database = tmp_path_factory.mktemp("index") / "index.sqlite"
         values = {
