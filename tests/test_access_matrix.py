@@ -19,16 +19,13 @@ Governance contracts added to the System later are covered as soon as they appea
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_abi import decode, encode
 from eth_account import Account
 from eth_utils import keccak
-from ethpm_types import ContractType
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from energy_grid.deployment import deploy_system, fund_local_accounts, role_names, setup_local_roles
@@ -223,13 +220,9 @@ def matrix(project, admin, stranger, other, chain):
     return system, _objects(system, admin, system.smart_meter, chain)
 
 
-BUILD = Path(__file__).resolve().parent.parent / ".build" / "__local__.json"
-
-
 def _abis(project: Any, system: Any) -> dict[str, tuple[Any, list[Any]]]:
-    """name -> (deployed contract, its ABI); Settlement is EnergyTrading's address with its own ABI,
-    read from the build (ape's project lookup of the abstract Settlement fails in some fresh checkouts)."""
-    settlement = ContractType.model_validate(json.loads(BUILD.read_text())["contractTypes"]["Settlement"])
+    """name -> (deployed contract, its ABI); Settlement is EnergyTrading's address with its own ABI."""
+    settlement = project.Settlement.contract_type
     out = {}
     for name, contract in system.contracts().items():
         ctype = settlement if name == "Settlement" else contract.contract_type
