@@ -7,12 +7,12 @@ orders from the event index; every refusal a 4xx naming it, with nothing sent.
 from __future__ import annotations
 
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+
+from support.service_helpers import ok, problem, sign_typed
 
 API = "/api/v1"
 PERIOD = 900  # the deployment's quarter-hourly reading market
@@ -48,24 +48,6 @@ def standing_api(api_settings):
     app = create_app(api_settings(follow=False))
     with TestClient(app) as http:
         yield http, app
-
-
-def sign_typed(account, typed: dict) -> str:
-    """What a wallet returns for eth_signTypedData_v4: r ‖ s ‖ v as 0x-hex."""
-    return "0x" + bytes(Account.sign_message(encode_typed_data(full_message=typed), account.private_key).signature).hex()
-
-
-def ok(answer, status: int = 200) -> dict:
-    assert answer.status_code == status, answer.json()
-    return answer.json()
-
-
-def problem(answer, status: int, error: str) -> dict:
-    assert answer.status_code == status, answer.json()
-    body = answer.json()
-    assert body["error"] == error, body
-    assert set(body) == {"error", "message", "details"} and body["message"]
-    return body
 
 
 def signed_limits(http, meter: str, signer, **limits) -> dict:

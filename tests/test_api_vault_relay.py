@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import meter_energy_to
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
+
+from support.service_helpers import ok, problem, sign_typed
 
 API = "/api/v1"
 CASH = 3_000_000  # PaymentToken base units deposited
@@ -35,24 +35,6 @@ def _vault_household_energy(api_system, vault_household, admin, accounts, chain)
 def vault_api(api_settings):
     with TestClient(create_app(api_settings(follow=False))) as http:
         yield http
-
-
-def sign_typed(account, typed: dict) -> str:
-    """What a wallet returns for eth_signTypedData_v4: r ‖ s ‖ v as 0x-hex."""
-    return "0x" + bytes(Account.sign_message(encode_typed_data(full_message=typed), account.private_key).signature).hex()
-
-
-def ok(answer) -> dict:
-    assert answer.status_code == 200, answer.json()
-    return answer.json()
-
-
-def problem(answer, status: int, error: str) -> dict:
-    assert answer.status_code == status, answer.json()
-    body = answer.json()
-    assert body["error"] == error, body
-    assert set(body) == {"error", "message", "details"} and body["message"]
-    return body
 
 
 def signed(http, kind: str, signer, **draft) -> dict:

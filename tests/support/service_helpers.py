@@ -1,5 +1,5 @@
 """The API service on a free port, in a thread of the test process, for tests that talk HTTP to it
-(the load test, the browser tests)."""
+(the load test, the browser tests), and what the API tests read its answers with."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from eth_account import Account
+from eth_account.messages import encode_typed_data
 from fastapi import FastAPI
 
 from energy_grid.anvil import free_port
@@ -33,3 +35,23 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=STARTUP_TIMEOUT_S)
+
+
+def sign_typed(account, typed: dict) -> str:
+    """`account`'s signature of EIP-712 typed data, as a wallet gives it (0x hex)."""
+    return "0x" + bytes(Account.sign_message(encode_typed_data(full_message=typed), account.private_key).signature).hex()
+
+
+def ok(answer, status: int = 200) -> dict:
+    """The JSON body of an answer that must have `status`."""
+    assert answer.status_code == status, answer.json()
+    return answer.json()
+
+
+def problem(answer, status: int, error: str) -> dict:
+    """The body of a refusal in the documented problem shape, with `status` and `error`."""
+    assert answer.status_code == status, answer.json()
+    body = answer.json()
+    assert body["error"] == error, body
+    assert set(body) == {"error", "message", "details"} and body["message"]
+    return body
