@@ -508,20 +508,20 @@ def test_deposit_with_permit_for_survives_a_front_run_permit(vault, stablecoin, 
 
 
 def test_deposit_with_permit_for_refuses_what_the_account_did_not_permit(vault, energy_token, foreign_token, ann, ben, stranger, chain):
-    """An expired permit, one signed by another key, or one for another amount or account sets no
-    allowance, so the transfer is refused; bad input is refused before the permit."""
+    """An expired permit, one signed by another key, or one for another amount or account is neither
+    applied nor the account's last permit: the relayed deposit is refused; bad input is refused first."""
     expired = chain.pending_timestamp - 1
     v, r, s, _ = sign_permit(energy_token, ann, vault, 1_000, energy_token.nonces(ann), expired, chain.chain_id)
-    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
+    with reverts(vault.PermitNotApplied, account=ann.address):
         vault.depositWithPermitFor(ann, energy_token, 1_000, expired, v, r, s, sender=stranger)
     deadline = chain.pending_timestamp + 3_600
     v, r, s, _ = sign_permit(energy_token, ann, vault, 1_000, energy_token.nonces(ann), deadline, chain.chain_id, signer=ben)
-    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
+    with reverts(vault.PermitNotApplied, account=ann.address):
         vault.depositWithPermitFor(ann, energy_token, 1_000, deadline, v, r, s, sender=stranger)
     v, r, s, _ = sign_permit(energy_token, ann, vault, 1_000, energy_token.nonces(ann), deadline, chain.chain_id)
-    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_001):
+    with reverts(vault.PermitNotApplied, account=ann.address):
         vault.depositWithPermitFor(ann, energy_token, 1_001, deadline, v, r, s, sender=stranger)
-    with reverts(energy_token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=1_000):
+    with reverts(vault.PermitNotApplied, account=ben.address):
         vault.depositWithPermitFor(ben, energy_token, 1_000, deadline, v, r, s, sender=stranger)
     with reverts(vault.UnsupportedToken, token=foreign_token.address):
         vault.depositWithPermitFor(ann, foreign_token, 1_000, deadline, v, r, s, sender=stranger)
@@ -529,6 +529,31 @@ def test_deposit_with_permit_for_refuses_what_the_account_did_not_permit(vault, 
     with reverts(vault.ZeroAmount):
         vault.depositWithPermitFor(ann, energy_token, 0, deadline, v0, r0, s0, sender=stranger)
     assert vault.reserves() == (0, 0) and energy_token.nonces(ann) == 0
+
+
+def test_a_relayer_cannot_deposit_an_allowance_the_account_gave_for_something_else(
+    vault, stablecoin, ann, ben, stranger, chain, assert_books_balance
+):
+    """ann allows the vault a standing amount (for a market's pull) and once used a permit of another
+    amount: neither lets a relayer move ann's tokens into the vault; ann's own deposit still uses it."""
+    stablecoin.approve(vault, 5 * UNIT, sender=ann)
+    deadline = chain.pending_timestamp + 3_600
+    v, r, s, _ = sign_permit(stablecoin, ann, vault, 2 * UNIT, stablecoin.nonces(ann), deadline, chain.chain_id)
+    stablecoin.permit(ann, vault, 2 * UNIT, deadline, v, r, s, sender=ben)
+    stablecoin.approve(vault, 5 * UNIT, sender=ann)
+    wallet = stablecoin.balanceOf(ann)
+    for amount in (5 * UNIT, 3 * UNIT):
+        with reverts(vault.PermitNotApplied, account=ann.address):
+            vault.depositWithPermitFor(ann, stablecoin, amount, deadline, v, r, s, sender=stranger)
+    with reverts(vault.PermitNotApplied, account=ann.address):
+        vault.depositWithPermitFor(ann, stablecoin, 2 * UNIT, deadline, 27, b"\x01" * 32, b"\x01" * 32, sender=stranger)
+    assert stablecoin.balanceOf(ann) == wallet and vault.balancesOf(ann) == (0, 0)
+    # The permit was for 2 units: that deposit goes through on it (front-run), from the allowance.
+    vault.depositWithPermitFor(ann, stablecoin, 2 * UNIT, deadline, v, r, s, sender=stranger)
+    assert vault.balanceOf(stablecoin, ann) == 2 * UNIT and stablecoin.allowance(ann, vault) == 3 * UNIT
+    vault.depositWithPermit(stablecoin, 3 * UNIT, deadline, 27, b"\x01" * 32, b"\x01" * 32, sender=ann)
+    assert vault.balanceOf(stablecoin, ann) == 5 * UNIT
+    assert_books_balance()
 
 
 @pytest.mark.parametrize("kind", ["energy", "payment"])
@@ -1107,8 +1132,11 @@ def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, 
     signature = sign_withdrawal(vault, ann, token, 1_000, ann, deadline, chain.chain_id)
     with reverts(vault.ReentrancyGuardReentrantCall):
         vault.withdrawBySig(ann, token, 1_000, ann, deadline, signature, sender=stranger)
-    # The token has no permit: the vault goes on to the allowance ann gave, and the transfer calls back.
+    # The token has no permit: ann's own deposit goes on to the allowance ann gave, and the transfer
+    # calls back; a relayer has no permit of ann's to show, so it is refused before any transfer.
     with reverts(vault.ReentrancyGuardReentrantCall):
+        vault.depositWithPermit(token, 1_000, deadline, 27, b"\x01" * 32, b"\x01" * 32, sender=ann)
+    with reverts(vault.PermitNotApplied, account=ann.address):
         vault.depositWithPermitFor(ann, token, 1_000, deadline, 27, b"\x01" * 32, b"\x01" * 32, sender=stranger)
     assert (vault.balancesOf(ann), vault.balancesOf(market_a)) == ((0, 4_000), (0, 0))
     assert vault.reserves() == (0, 4_000) and token.balanceOf(vault) == 4_000

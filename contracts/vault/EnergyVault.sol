@@ -7,6 +7,8 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {IEnergyVault} from "./IEnergyVault.sol";
@@ -36,6 +38,10 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256(
         "Withdrawal(address account,address token,uint256 amount,address to,uint256 nonce,uint256 deadline)"
     );
+
+    /// @dev EIP-2612's permit type, to recognise an account's permit that someone applied before its relayed deposit.
+    bytes32 private constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
     /// @dev One slot per account (and per market).
     struct Balance {
@@ -91,7 +97,16 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         bytes32 r,
         bytes32 s
     ) external nonReentrant {
-        _permitAndDeposit(account, token, amount, deadline, v, r, s);
+        _isEnergy(token);
+        try IERC20Permit(token).permit(account, address(this), amount, deadline, v, r, s) {}
+        catch {
+            // Someone applied the permit first (front-run): the allowance it set carries the deposit. Any
+            // other allowance the account gave the vault (for a market's pull) is not the relayer's to use.
+            if (!_wasLastPermit(account, IERC20Permit(token), amount, deadline, v, r, s)) {
+                revert PermitNotApplied(account);
+            }
+        }
+        _deposit(account, token, amount);
     }
 
     /// @inheritdoc IEnergyVault
@@ -368,6 +383,35 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         // if it is there (OpenZeppelin's advice for permit consumers); the transfer fails if it is not.
         try IERC20Permit(token).permit(account, address(this), amount, deadline, v, r, s) {} catch {}
         _deposit(account, token, amount);
+    }
+
+    /// @dev Whether (v, r, s) is `account`'s permit of the vault for `amount` and `deadline` at the token's
+    /// last used nonce, with the deadline not passed: the permit was applied, just not by this call.
+    function _wasLastPermit(
+        address account,
+        IERC20Permit token,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) private view returns (bool) {
+        if (block.timestamp > deadline) return false;
+        // A token without EIP-2612 answers neither call: then no permit was ever applied.
+        try token.nonces(account) returns (uint256 nonce) {
+            if (nonce == 0) return false;
+            bytes32 structHash =
+                keccak256(abi.encode(PERMIT_TYPEHASH, account, address(this), amount, nonce - 1, deadline));
+            try token.DOMAIN_SEPARATOR() returns (bytes32 domainSeparator) {
+                (address signer, ECDSA.RecoverError failure,) =
+                    ECDSA.tryRecover(MessageHashUtils.toTypedDataHash(domainSeparator, structHash), v, r, s);
+                return failure == ECDSA.RecoverError.NoError && signer == account;
+            } catch {
+                return false;
+            }
+        } catch {
+            return false;
+        }
     }
 
     /// @dev Pulls only from `account`: its own call, or its permit (or allowance) of the vault.

@@ -89,6 +89,12 @@ interface IEnergyVault is IReentrancyLock {
     /// @param account The account named as signer.
     error InvalidWithdrawalSignature(address account);
 
+    /// @notice A relayed deposit whose permit was neither applied in the call nor the one `account` signed
+    /// for this deposit and someone else applied first: a relayer moves an account's tokens only on its
+    /// permit of that very deposit, never on an allowance the account gave the vault for something else.
+    /// @param account The account the deposit was for.
+    error PermitNotApplied(address account);
+
     /// @notice A batch whose account and amount lists differ in length.
     /// @param accounts Entries in the account list.
     /// @param amounts Entries in an amount list.
@@ -150,7 +156,8 @@ interface IEnergyVault is IReentrancyLock {
 
     /// @notice `deposit` for `account`, sent by anyone (a relayer): the token's EIP-2612 permit that `account`
     /// signed for the vault and `amount` is applied, then `amount` moves from its wallet into its vault balance.
-    /// A permit already used (front-run) still lets the deposit through while the allowance it set is there.
+    /// A permit already used (front-run) still lets the deposit through, as long as it was this deposit's permit
+    /// (the token's last permit nonce of `account`, for the vault, `amount` and `deadline`, not expired).
     /// @param account The account whose tokens move and whose balance is credited (the permit's owner).
     /// @param token EnergyToken or the payment token (it must support EIP-2612).
     /// @param amount The amount, in the token's base units (the permit's value).

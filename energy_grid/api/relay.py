@@ -61,6 +61,7 @@ FORBIDDEN_ERRORS = frozenset(
         "InvalidStandingOrderSignature",
         "InvalidApprovalSignature",
         "InvalidWithdrawalSignature",
+        "PermitNotApplied",
         "NotOrderTrader",
         "NotMeterOwner",
         "NotCounterparty",

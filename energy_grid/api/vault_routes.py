@@ -226,9 +226,9 @@ async def relay_deposit(request: Request, body: RelayVaultDeposit) -> dict[str, 
         try:
             receipt = await relay_of(request).send_async(settings_of(request).relayer, call)
         except ContractRevertError as err:
-            # The vault goes on without a permit it cannot use (one used already still left its
-            # allowance): what the token then refuses is the permit or the wallet.
-            if err.error_name not in ALLOWANCE_ERRORS:
+            # The vault refuses a permit that is neither applied now nor the account's last one (a
+            # front-run permit left its allowance): the permit is at fault, or its deadline.
+            if err.error_name not in ALLOWANCE_ERRORS | {"PermitNotApplied"}:
                 raise
             if body.deadline < chain_time(client):
                 message = "The permit's deadline has passed: sign the deposit again."
