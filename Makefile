@@ -106,10 +106,11 @@ serve: setup
 
 # The bench runs on its own anvil (anvil's default dev accounts are ape's test accounts):
 # ape-foundry's embedded one traces every step of every transaction and keeps it in memory,
-# and the 1,000-participant demand-response case would need over 12 GB there.
+# and the 1,000-participant demand-response case would need over 12 GB there. --prune-history: the
+# past states it keeps stay in memory instead of gigabytes left on disk.
 BENCH_PORT ?= 8547
 bench: compile
-	anvil --host 127.0.0.1 --port $(BENCH_PORT) --silent & anvil_pid=$$!; \
+	anvil --host 127.0.0.1 --port $(BENCH_PORT) --silent --prune-history 500 & anvil_pid=$$!; \
 	trap "kill $$anvil_pid" EXIT; \
 	until (exec 3<>/dev/tcp/127.0.0.1/$(BENCH_PORT)) 2>/dev/null; do sleep 0.1; done; \
 	APE_FOUNDRY_HOST=http://127.0.0.1:$(BENCH_PORT) ape run bench --network ethereum:local:foundry

@@ -29,6 +29,7 @@ from eth_utils import to_checksum_address, to_hex
 from web3._utils.http import DEFAULT_HTTP_TIMEOUT
 from web3._utils.http_session_manager import HTTPSessionManager
 
+from energy_grid import anvil
 from energy_grid.api import ServiceSettings
 from energy_grid.client import anvil_account
 from energy_grid.deployment import deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
@@ -510,6 +511,7 @@ def bob(auction_traders):
 
 # --- test speed fixtures ---
 
+
 # The long end-to-end modules: each starts nodes, browsers, compilers or other processes of its own,
 # or drives a whole system through a scenario. They carry the `slow` marker (`make test-fast`
 # deselects it; `make test` runs everything).
@@ -573,6 +575,7 @@ def pytest_configure(config):
         _quiet_revert_traces()
     _find_bubbled_errors_in_the_call_tree()
     _post_json_rpc_over_kept_alive_connections()
+    _keep_chain_states_in_memory()
 
 
 def _derive_test_accounts_once() -> None:
@@ -670,6 +673,19 @@ def _ask_the_node_only_what_can_change() -> None:
         logger.info(f"Confirmed {receipt.txn_hash} (total fees paid = {receipt.total_fees_paid})")
 
     ape_ethereum.provider._post_send_transaction = confirmed
+
+
+def _keep_chain_states_in_memory() -> None:
+    """ape-foundry's anvil writes the state of every block older than its last few to disk under
+    ~/.foundry/anvil/tmp and leaves it there: gigabytes a session (the state machine alone, 8 GB),
+    written while the tests wait. No test reads a state that old, so anvil keeps the recent ones in
+    memory and none on disk."""
+    build_command = FoundryProvider.build_command
+
+    def build_without_disk_states(self):
+        return [*build_command(self), "--prune-history", str(anvil.IN_MEMORY_STATES)]
+
+    FoundryProvider.build_command = build_without_disk_states
 
 
 def _remember_per_provider(name: str, keep: Callable[[Any], bool] = lambda answer: True) -> None:
