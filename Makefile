@@ -110,7 +110,7 @@ serve: setup
 # past states it keeps stay in memory instead of gigabytes left on disk.
 BENCH_PORT ?= 8547
 bench: compile
-	anvil --host 127.0.0.1 --port $(BENCH_PORT) --silent --prune-history 500 & anvil_pid=$$!; \
+	anvil --host 127.0.0.1 --port $(BENCH_PORT) --silent --prune-history 64 & anvil_pid=$$!; \
 	trap "kill $$anvil_pid" EXIT; \
 	until (exec 3<>/dev/tcp/127.0.0.1/$(BENCH_PORT)) 2>/dev/null; do sleep 0.1; done; \
 	APE_FOUNDRY_HOST=http://127.0.0.1:$(BENCH_PORT) ape run bench --network ethereum:local:foundry

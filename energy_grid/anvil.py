@@ -28,7 +28,7 @@ LOCAL_HOST = "127.0.0.1"
 DEFAULT_CHAIN_ID = 31337
 # Past block states kept for reads at older blocks, in memory only: by default anvil writes older
 # ones to ~/.foundry/anvil/tmp and leaves them there (about a gigabyte per 100-household day).
-IN_MEMORY_STATES = 500
+IN_MEMORY_STATES = 64
 
 
 def free_port() -> int:
