@@ -798,8 +798,16 @@ def test_a_claimed_place_is_rewritten_by_the_next_order_and_its_old_id_is_told_a
     assert tx.return_value == order_id(later, True, alice) and place_of(tx.return_value) == place_of(bid)
     assert_logs(  # the place held a claimed order: nothing to claim in line
         tx,
-        log(a.OrderSubmitted, orderId=tx.return_value, period=later, trader=alice.address, isBid=True, amountWh=700,
-            limitPricePerKWh=price(40), escrow=cost_ceil(700, price(40))),
+        log(
+            a.OrderSubmitted,
+            orderId=tx.return_value,
+            period=later,
+            trader=alice.address,
+            isBid=True,
+            amountWh=700,
+            limitPricePerKWh=price(40),
+            escrow=cost_ceil(700, price(40)),
+        ),
     )
     assert a.getOrder(tx.return_value) == (alice.address, later, True, 700, price(40), 40, 0, False)
     with reverts(a.OrderSlotReused, orderId=bid, placePeriod=later):
@@ -825,20 +833,52 @@ def test_a_later_order_claims_the_earlier_one_in_line(a, vault, alice, bob, keep
     assert place_of(new_bid) == place_of(bid)
     assert_logs(
         tx,
-        log(a.OrderClaimed, orderId=bid, trader=alice.address, isBid=True, filledWh=600, payment=bid_outcome.payment,
-            fee=0, refund=bid_outcome.refund),
-        log(a.OrderSubmitted, orderId=new_bid, period=later, trader=alice.address, isBid=True, amountWh=500,
-            limitPricePerKWh=price(30), escrow=escrow),
+        log(
+            a.OrderClaimed,
+            orderId=bid,
+            trader=alice.address,
+            isBid=True,
+            filledWh=600,
+            payment=bid_outcome.payment,
+            fee=0,
+            refund=bid_outcome.refund,
+        ),
+        log(
+            a.OrderSubmitted,
+            orderId=new_bid,
+            period=later,
+            trader=alice.address,
+            isBid=True,
+            amountWh=500,
+            limitPricePerKWh=price(30),
+            escrow=escrow,
+        ),
     )
     assert bid_outcome.payment == cost_ceil(600, p) and bid_outcome.payment + bid_outcome.refund == cost_ceil(1_000, price(150))
     tx = a.submitAsk(later, 100, price(200), sender=bob)  # Bob's ask: proceeds in, 100 Wh escrowed
     proceeds = ask_outcome.payment - ask_outcome.fee
     assert_logs(
         tx,
-        log(a.OrderClaimed, orderId=ask, trader=bob.address, isBid=False, filledWh=600, payment=ask_outcome.payment,
-            fee=ask_outcome.fee, refund=0),
-        log(a.OrderSubmitted, orderId=tx.return_value, period=later, trader=bob.address, isBid=False, amountWh=100,
-            limitPricePerKWh=price(200), escrow=100),
+        log(
+            a.OrderClaimed,
+            orderId=ask,
+            trader=bob.address,
+            isBid=False,
+            filledWh=600,
+            payment=ask_outcome.payment,
+            fee=ask_outcome.fee,
+            refund=0,
+        ),
+        log(
+            a.OrderSubmitted,
+            orderId=tx.return_value,
+            period=later,
+            trader=bob.address,
+            isBid=False,
+            amountWh=100,
+            limitPricePerKWh=price(200),
+            escrow=100,
+        ),
     )
     (alice_wh, alice_cash), (bob_wh, bob_cash), (auction_wh, auction_cash) = before
     assert holdings(vault, [alice, bob, a]) == [
@@ -883,8 +923,9 @@ def test_a_trader_with_every_probed_place_live_takes_a_one_off_place(a, alice, b
     tx = a.claim(extra, sender=keeper)
     assert_logs(
         tx,
-        log(a.OrderClaimed, orderId=extra, trader=alice.address, isBid=True, filledWh=0, payment=0, fee=0,
-            refund=cost_ceil(100, price(150))),
+        log(
+            a.OrderClaimed, orderId=extra, trader=alice.address, isBid=True, filledWh=0, payment=0, fee=0, refund=cost_ceil(100, price(150))
+        ),
     )
     with reverts(a.AlreadyClaimed, orderId=extra):
         a.claim(extra, sender=keeper)

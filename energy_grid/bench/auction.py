@@ -14,6 +14,7 @@ pays 21,000 plus calldata.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from web3 import Web3
@@ -138,6 +139,69 @@ def bench_auction(
     def price(tick: int) -> int:
         return min_price + tick * tick_size
 
+    period, submissions = _bench_submissions(report, auction, chain, price, buyer, seller, crowd)
+    wide_market, small_market, large_market = period, period + 1, period + 2
+
+    # 64 occupied ticks, a bid and an ask at each: every level is read, the scan stops at 128 changes.
+    wide = [(wide_market, 777, price(FIRST_TICK + i)) for i in range(OCCUPIED_TICKS)]
+    wide_bids = _order_ids(auction, send_bulk(auction, "submitBid", wide, crowd))
+    wide_asks = _order_ids(auction, send_bulk(auction, "submitAsk", [(m, 555, p) for m, _, p in wide], crowd))
+
+    # The same 10 ticks with 10 and with 1,000 orders and the same volume per tick: bids of 1,000 Wh a
+    # tick on ticks 105..109, asks of 1,200 Wh a tick on 100..104. The asks are long: the level at 104
+    # shares 200 Wh, so the seller's ask there is rationed (a partial fill: proceeds and unsold energy
+    # credited) and the buyer's bid at 109 fills at a lower price (energy and the refund credited).
+    bid_ticks = range(FIRST_TICK + 5, FIRST_TICK + 10)
+    ask_ticks = range(FIRST_TICK, FIRST_TICK + 5)
+    per_level = ORDERS_LARGE // 10
+    send_bulk(auction, "submitBid", [(small_market, 1_000, price(t)) for t in bid_ticks[:-1]], crowd)
+    send_bulk(auction, "submitAsk", [(small_market, 1_200, price(t)) for t in ask_ticks[:-1]], crowd)
+    small_bid = auction.submitBid(small_market, 1_000, price(bid_ticks[-1]), sender=buyer).return_value
+    small_ask = auction.submitAsk(small_market, 1_200, price(ask_ticks[-1]), sender=seller).return_value
+    large_bids = [(large_market, 10, price(t)) for t in bid_ticks for _ in range(per_level)][:-1]
+    large_asks = [(large_market, 12, price(t)) for t in ask_ticks for _ in range(per_level)][:-1]
+    send_bulk(auction, "submitBid", large_bids, crowd)
+    send_bulk(auction, "submitAsk", large_asks, crowd)
+    large_bid = auction.submitBid(large_market, 10, price(bid_ticks[-1]), sender=buyer).return_value
+    large_ask = auction.submitAsk(large_market, 12, price(ask_ticks[-1]), sender=seller).return_value
+
+    _clearing_time(auction, chain, large_market)
+    cleared_wide = auction.clear(wide_market, sender=crowd).gas_used
+    report.add(f"clear ({OCCUPIED_TICKS} occupied ticks, bid and ask at each)", cleared_wide, BUDGET_CLEAR_64_TICKS)
+    clear_small = auction.clear(small_market, sender=crowd).gas_used
+    clear_large = auction.clear(large_market, sender=crowd).gas_used
+    _within(report, "clear", clear_small, clear_large, BUDGET_CLEAR_64_TICKS, "10 occupied ticks")
+
+    figures = {"clearWide": cleared_wide, "clearSmall": clear_small, "clearLarge": clear_large}
+    claims = (
+        ("bid", small_bid, large_bid, "fills at a lower price: energy and refund"),
+        ("ask", small_ask, large_ask, "rationed at the marginal level: proceeds and unsold energy"),
+    )
+    for name, small_id, large_id, note in claims:
+        claim_small = auction.claim(small_id, sender=crowd).gas_used
+        claim_large = auction.claim(large_id, sender=crowd).gas_used
+        _within(report, f"claim {name}", claim_small, claim_large, BUDGET_CLAIM, note)
+        figures[f"claim{name.title()}Small"], figures[f"claim{name.title()}Large"] = claim_small, claim_large
+
+    # The wide market's long side shares its marginal level: an order there, partly filled, is
+    # credited both tokens. The crowd sent one bid per tick from FIRST_TICK up, then one ask per tick.
+    wide_result = auction.getMarket(wide_market)
+    asks_long = int(wide_result.longSide) == LONG_SIDE_ASKS
+    marginal_order = (wide_asks if asks_long else wide_bids)[int(wide_result.marginalTick) - FIRST_TICK]
+    marginal_claim = auction.claim(marginal_order, sender=crowd).gas_used
+    report.add(f"claim {'ask' if asks_long else 'bid'} (rationed at the marginal level)", marginal_claim, BUDGET_CLAIM)
+
+    _bench_fees_and_settings(report, auction, vault, payment_token, admin, fee_recipient)
+    figures.update(submissions)
+    return figures
+
+
+def _bench_submissions(
+    report: GasReport, auction: Any, chain: Any, price: Callable[[int], int], buyer: Any, seller: Any, crowd: Any
+) -> tuple[int, dict[str, int]]:
+    """submitBid / submitAsk of `buyer` and `seller` in their second day, steady and claiming their
+    earlier order in line, with what a first order of a place, a tick and a market cost; returns the
+    next period no order has touched (its gate open) and the steady figures."""
     # A trader's second day: its orders of four earlier markets, crossing the crowd's; three claimed,
     # one left for its next order in that place to claim in line. Each order takes place period % 16.
     warm = int(auction.currentPeriod()) + 2
@@ -196,66 +260,10 @@ def bench_auction(
         "its place held an ask of a cleared market: claimed (proceeds) and rewritten; no claim transaction",
     )
 
-    period = first_market + 1
-    wide_market, small_market, large_market = period, period + 1, period + 2
-
-    # 64 occupied ticks, a bid and an ask at each: every level is read, the scan stops at 128 changes.
-    wide = [(wide_market, 777, price(FIRST_TICK + i)) for i in range(OCCUPIED_TICKS)]
-    wide_bids = _order_ids(auction, send_bulk(auction, "submitBid", wide, crowd))
-    wide_asks = _order_ids(auction, send_bulk(auction, "submitAsk", [(m, 555, p) for m, _, p in wide], crowd))
-
-    # The same 10 ticks with 10 and with 1,000 orders and the same volume per tick: bids of 1,000 Wh a
-    # tick on ticks 105..109, asks of 1,200 Wh a tick on 100..104. The asks are long: the level at 104
-    # shares 200 Wh, so the seller's ask there is rationed (a partial fill: proceeds and unsold energy
-    # credited) and the buyer's bid at 109 fills at a lower price (energy and the refund credited).
-    bid_ticks = range(FIRST_TICK + 5, FIRST_TICK + 10)
-    ask_ticks = range(FIRST_TICK, FIRST_TICK + 5)
-    per_level = ORDERS_LARGE // 10
-    send_bulk(auction, "submitBid", [(small_market, 1_000, price(t)) for t in bid_ticks[:-1]], crowd)
-    send_bulk(auction, "submitAsk", [(small_market, 1_200, price(t)) for t in ask_ticks[:-1]], crowd)
-    small_bid = auction.submitBid(small_market, 1_000, price(bid_ticks[-1]), sender=buyer).return_value
-    small_ask = auction.submitAsk(small_market, 1_200, price(ask_ticks[-1]), sender=seller).return_value
-    large_bids = [(large_market, 10, price(t)) for t in bid_ticks for _ in range(per_level)][:-1]
-    large_asks = [(large_market, 12, price(t)) for t in ask_ticks for _ in range(per_level)][:-1]
-    send_bulk(auction, "submitBid", large_bids, crowd)
-    send_bulk(auction, "submitAsk", large_asks, crowd)
-    large_bid = auction.submitBid(large_market, 10, price(bid_ticks[-1]), sender=buyer).return_value
-    large_ask = auction.submitAsk(large_market, 12, price(ask_ticks[-1]), sender=seller).return_value
-
-    _clearing_time(auction, chain, large_market)
-    cleared_wide = auction.clear(wide_market, sender=crowd).gas_used
-    report.add(f"clear ({OCCUPIED_TICKS} occupied ticks, bid and ask at each)", cleared_wide, BUDGET_CLEAR_64_TICKS)
-    clear_small = auction.clear(small_market, sender=crowd).gas_used
-    clear_large = auction.clear(large_market, sender=crowd).gas_used
-    _within(report, "clear", clear_small, clear_large, BUDGET_CLEAR_64_TICKS, "10 occupied ticks")
-
-    figures = {"clearWide": cleared_wide, "clearSmall": clear_small, "clearLarge": clear_large}
-    claims = (
-        ("bid", small_bid, large_bid, "fills at a lower price: energy and refund"),
-        ("ask", small_ask, large_ask, "rationed at the marginal level: proceeds and unsold energy"),
-    )
-    for name, small_id, large_id, note in claims:
-        claim_small = auction.claim(small_id, sender=crowd).gas_used
-        claim_large = auction.claim(large_id, sender=crowd).gas_used
-        _within(report, f"claim {name}", claim_small, claim_large, BUDGET_CLAIM, note)
-        figures[f"claim{name.title()}Small"], figures[f"claim{name.title()}Large"] = claim_small, claim_large
-
-    # The wide market's long side shares its marginal level: an order there, partly filled, is
-    # credited both tokens. The crowd sent one bid per tick from FIRST_TICK up, then one ask per tick.
-    wide_result = auction.getMarket(wide_market)
-    asks_long = int(wide_result.longSide) == LONG_SIDE_ASKS
-    marginal_order = (wide_asks if asks_long else wide_bids)[int(wide_result.marginalTick) - FIRST_TICK]
-    marginal_claim = auction.claim(marginal_order, sender=crowd).gas_used
-    report.add(f"claim {'ask' if asks_long else 'bid'} (rationed at the marginal level)", marginal_claim, BUDGET_CLAIM)
-
-    _bench_fees_and_settings(report, auction, vault, payment_token, admin, fee_recipient)
-    figures.update({"submitBid": steady_bid, "submitAsk": steady_ask})
-    return figures
+    return first_market + 1, {"submitBid": steady_bid, "submitAsk": steady_ask}
 
 
-def _bench_fees_and_settings(
-    report: GasReport, auction: Any, vault: Any, payment_token: Any, admin: Any, fee_recipient: Any
-) -> None:
+def _bench_fees_and_settings(report: GasReport, auction: Any, vault: Any, payment_token: Any, admin: Any, fee_recipient: Any) -> None:
     """withdrawFees (into the recipient's vault balance), then each admin setting put back as it
     was, pause and unpause."""
     # The recipient's vault balance exists, as in steady state.
