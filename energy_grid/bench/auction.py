@@ -39,12 +39,14 @@ BUDGET_SUBMIT = 70_000
 # better than the price (warm reads) + the fees slot 5,000. With 64 occupied ticks: the budget set for it.
 # Its cost grows with occupied ticks, never with orders: nothing in it loops over orders.
 BUDGET_CLEAR_64_TICKS = 300_000
-# claim into the vault: 21,000 + calldata ~500 (the id carries the trader's address) + the order's
+# claim into the vault: 21,000 + calldata ~490 (the id carries the trader's address) + the order's
 # place read and rewritten 5,000 + the result slot 2,100 (it holds the marginal level's L and T too)
-# + OrderClaimed ~2,800 + the vault's give: the call to a cold account 2,600, the market's balance
-# (with its registration) read and rewritten 5,000, the trader's read and rewritten 5,000: ~44,000
-# before execution. No shared auction slot is written: fees and rounding accrue at clearing. Most
-# claims need no transaction: the trader's next order in the same place claims it in line.
+# + OrderClaimed 2,780 + the vault's give ~16,900 as measured (the call to a cold account 2,600, the
+# market's balance with its registration and the trader's each read and rewritten 10,000, the vault
+# writing each balance field by field ~1,300, its execution ~3,000): ~48,300 before the auction
+# executes anything, so the budget is out of reach while a vault move costs that. No shared auction
+# slot is written: fees and rounding accrue at clearing. Most claims need no transaction: the
+# trader's next order in the same place claims it in line.
 BUDGET_CLAIM = 45_000
 # withdrawFees into the recipient's vault balance: 21,000 + the recipient slot 2,100 + the fees slot
 # rewritten 5,000 + FeesWithdrawn + the vault's give (the call 2,700, the registration 2,100, two
