@@ -48,6 +48,7 @@ ALREADY_DONE = frozenset(
         "TransactionNotPending",
         "MarketAlreadyCleared",
         "AlreadyClaimed",
+        "OrderSlotReused",  # the trader's next order in its place claimed it in line first
     }
 )
 

@@ -28,6 +28,7 @@ from support.auction_helpers import (
     MIN_PRICE,
     N_TICKS,
     NONE,
+    ORDER_SLOTS,
     PERIOD_SECONDS,
     TICK_SIZE,
     close_gate,
@@ -37,6 +38,7 @@ from support.auction_helpers import (
     level_money,
     open_period,
     order_id,
+    order_period,
     price,
     submit,
 )
@@ -231,7 +233,7 @@ def test_submit_bid_escrows_payment_and_records_the_order(a, vault, alice, stabl
     tokens_before = wallets((energy_token, stablecoin), [alice, vault, a])
     tx = a.submitBid(period, 1_001, price(150), sender=alice)
     escrow = cost_ceil(1_001, price(150))
-    oid = order_id(period, True, 1)
+    oid = order_id(period, True, alice)
     assert tx.return_value == oid
     assert_logs(
         tx,
@@ -250,7 +252,7 @@ def test_submit_bid_escrows_payment_and_records_the_order(a, vault, alice, stabl
     assert wallets((energy_token, stablecoin), [alice, vault, a]) == tokens_before
     assert a.getOrder(oid) == (alice.address, period, True, 1_001, price(150), 150, 0, False)
     second = a.submitBid(period, 500, price(150), sender=alice).return_value
-    assert second == order_id(period, True, 2)
+    assert second == order_id(period, True, alice, (period + 1) % ORDER_SLOTS)  # its first place is taken
     assert a.getOrder(second).volumeBeforeWh == 1_001  # C(i-1): the level's volume before it
     bids, asks = a.getTickVolumes(period)
     assert len(bids) == len(asks) == N_TICKS
@@ -268,9 +270,9 @@ def test_submit_bid_escrows_payment_and_records_the_order(a, vault, alice, stabl
 def test_submit_ask_escrows_energy(a, vault, bob, energy_token, stablecoin, period):
     before = holdings(vault, [bob])[0]
     tokens_before = wallets((energy_token, stablecoin), [bob, vault, a])
-    submit(a, bob, period, True, 100, 3)  # a bid first: sequence numbers are shared by both sides
+    submit(a, bob, period, True, 100, 3)  # a bid first: each side has its own places
     tx = a.submitAsk(period, 2_500, MAX_PRICE, sender=bob)
-    oid = order_id(period, False, 2)
+    oid = order_id(period, False, bob)
     assert tx.return_value == oid
     assert_logs(
         tx,
@@ -301,7 +303,7 @@ def test_a_shortfall_of_the_vault_balance_is_pulled_from_the_wallet(a, vault, al
     wallet, reserves = wallets((energy_token, stablecoin), [alice])[0], vault.reserves()
     escrow = cost_ceil(1_001, price(150))
     tx = a.submitBid(period, 1_001, price(150), sender=alice)
-    bid = order_id(period, True, 1)
+    bid = order_id(period, True, alice)
     assert_logs(
         tx,
         log(
@@ -322,7 +324,7 @@ def test_a_shortfall_of_the_vault_balance_is_pulled_from_the_wallet(a, vault, al
         tx,
         log(
             a.OrderSubmitted,
-            orderId=order_id(period, False, 2),
+            orderId=order_id(period, False, alice),
             period=period,
             trader=alice.address,
             isBid=False,
@@ -760,13 +762,173 @@ def test_claims_pay_the_uniform_price_fee_and_refunds(
 
 def test_unknown_orders(a, alice, keeper, period):
     ask = submit(a, alice, period, False, 1_000, 10)
-    for unknown in (0, ask + 1, ask | (1 << 63), order_id(period + 1, False, 1)):
+    for unknown in (0, ask + 1, ask | (1 << 63), order_id(period + 1, False, alice), order_id(period, False, alice, ORDER_SLOTS + 2)):
         with reverts(a.OrderUnknown, orderId=unknown):
             a.claim(unknown, sender=keeper)
         with reverts(a.OrderUnknown, orderId=unknown):
             a.getOrder(unknown)
         with reverts(a.OrderUnknown, orderId=unknown):
             a.getOrderOutcome(unknown)
+
+
+# ----------------------------------------------------------------------------- reusable order places
+
+
+def place_of(order: int) -> int:
+    return (order >> 160) & ((1 << 31) - 1)
+
+
+def crossed_market(a, chain, keeper, alice, bob, period):
+    """Alice bids 1,000 @ tick 150 and Bob asks 600 @ tick 100 in `period`, which then clears: the ask
+    sells in full, the bid buys 600 and is refunded the rest. Returns (bid, ask, clearing price)."""
+    bid = submit(a, alice, period, True, 1_000, 150)
+    ask = submit(a, bob, period, False, 600, 100)
+    _, m = cleared(a, chain, keeper, period)
+    return bid, ask, m.clearingPricePerKWh
+
+
+def test_a_claimed_place_is_rewritten_by_the_next_order_and_its_old_id_is_told_apart(a, alice, bob, keeper, chain, period):
+    """An order takes its trader's place period % 16; once claimed, the trader's order of the market
+    16 periods on rewrites it, and the old id names a place that moved on."""
+    bid, _, _ = crossed_market(a, chain, keeper, alice, bob, period)
+    assert bid == order_id(period, True, alice) and place_of(bid) == period % ORDER_SLOTS
+    a.claim(bid, sender=keeper)
+    later = period + ORDER_SLOTS
+    tx = a.submitBid(later, 700, price(40), sender=alice)
+    assert tx.return_value == order_id(later, True, alice) and place_of(tx.return_value) == place_of(bid)
+    assert_logs(  # the place held a claimed order: nothing to claim in line
+        tx,
+        log(
+            a.OrderSubmitted,
+            orderId=tx.return_value,
+            period=later,
+            trader=alice.address,
+            isBid=True,
+            amountWh=700,
+            limitPricePerKWh=price(40),
+            escrow=cost_ceil(700, price(40)),
+        ),
+    )
+    assert a.getOrder(tx.return_value) == (alice.address, later, True, 700, price(40), 40, 0, False)
+    with reverts(a.OrderSlotReused, orderId=bid, placePeriod=later):
+        a.claim(bid, sender=keeper)
+    with reverts(a.OrderSlotReused, orderId=bid, placePeriod=later):
+        a.getOrder(bid)
+    with reverts(a.OrderSlotReused, orderId=bid, placePeriod=later):
+        a.getOrderOutcome(bid)
+
+
+def test_a_later_order_claims_the_earlier_one_in_line(a, vault, alice, bob, keeper, chain, period):
+    """A place whose order's market cleared unclaimed is claimed in line by the trader's next order
+    there: the claim's event, its payout credited and the new escrow taken in the same transaction,
+    exactly as a claim and a submission one after the other; the old id is then spent."""
+    bid, ask, p = crossed_market(a, chain, keeper, alice, bob, period)
+    bid_outcome, ask_outcome = a.getOrderOutcome(bid), a.getOrderOutcome(ask)
+    assert (bid_outcome.filledWh, ask_outcome.filledWh) == (600, 600)
+    before = holdings(vault, [alice, bob, a])
+    later = period + ORDER_SLOTS
+    escrow = cost_ceil(500, price(30))
+    tx = a.submitBid(later, 500, price(30), sender=alice)
+    new_bid = tx.return_value
+    assert place_of(new_bid) == place_of(bid)
+    assert_logs(
+        tx,
+        log(
+            a.OrderClaimed,
+            orderId=bid,
+            trader=alice.address,
+            isBid=True,
+            filledWh=600,
+            payment=bid_outcome.payment,
+            fee=0,
+            refund=bid_outcome.refund,
+        ),
+        log(
+            a.OrderSubmitted,
+            orderId=new_bid,
+            period=later,
+            trader=alice.address,
+            isBid=True,
+            amountWh=500,
+            limitPricePerKWh=price(30),
+            escrow=escrow,
+        ),
+    )
+    assert bid_outcome.payment == cost_ceil(600, p) and bid_outcome.payment + bid_outcome.refund == cost_ceil(1_000, price(150))
+    tx = a.submitAsk(later, 100, price(200), sender=bob)  # Bob's ask: proceeds in, 100 Wh escrowed
+    proceeds = ask_outcome.payment - ask_outcome.fee
+    assert_logs(
+        tx,
+        log(
+            a.OrderClaimed,
+            orderId=ask,
+            trader=bob.address,
+            isBid=False,
+            filledWh=600,
+            payment=ask_outcome.payment,
+            fee=ask_outcome.fee,
+            refund=0,
+        ),
+        log(
+            a.OrderSubmitted,
+            orderId=tx.return_value,
+            period=later,
+            trader=bob.address,
+            isBid=False,
+            amountWh=100,
+            limitPricePerKWh=price(200),
+            escrow=100,
+        ),
+    )
+    (alice_wh, alice_cash), (bob_wh, bob_cash), (auction_wh, auction_cash) = before
+    assert holdings(vault, [alice, bob, a]) == [
+        (alice_wh + 600, alice_cash + bid_outcome.refund - escrow),
+        (bob_wh - 100, bob_cash + proceeds),
+        (auction_wh - 600 + 100, auction_cash - bid_outcome.refund - proceeds + escrow),
+    ]
+    for spent, later_order in ((bid, new_bid), (ask, tx.return_value)):
+        with reverts(a.OrderSlotReused, orderId=spent, placePeriod=later):
+            a.claim(spent, sender=keeper)
+        assert not a.getOrder(later_order).claimed
+
+
+def test_a_live_place_is_skipped_and_no_order_clears_a_market_in_line(a, alice, bob, keeper, chain, period):
+    """A place is live while its order is unclaimed and its market uncleared, even once the market
+    may clear: the next order takes the next place, and nobody's submission pays for a clearing."""
+    first = submit(a, alice, period, True, 1_000, 150)
+    submit(a, bob, period, False, 600, 100)
+    second = submit(a, alice, period, True, 1_000, 150)  # the same market: the next place
+    assert place_of(second) == (period + 1) % ORDER_SLOTS
+    close_gate(chain, period)  # the market may clear; nobody has
+    later = submit(a, alice, period + ORDER_SLOTS, True, 100, 10)
+    assert place_of(later) == (period + 2) % ORDER_SLOTS
+    assert not a.getMarket(period).cleared and not a.getOrder(first).claimed
+    a.clear(period, sender=keeper)
+    a.claim(first, sender=keeper)
+    with reverts(a.AlreadyClaimed, orderId=first):
+        a.claim(first, sender=keeper)
+
+
+def test_a_trader_with_every_probed_place_live_takes_a_one_off_place(a, alice, bob, keeper, chain, period):
+    """Four places are probed from period % 16, wrapping after 15; with all four live, the order takes
+    a place of its own market, 16 + its sequence number there: a trader's open orders are not capped."""
+    market = period + (14 - period) % ORDER_SLOTS  # places 14, 15, 0, 1
+    ids = [submit(a, alice, market, True, 100, 150) for _ in range(4)]
+    assert [place_of(i) for i in ids] == [14, 15, 0, 1]
+    submit(a, bob, market, False, 50, 200)  # the market's fifth order, above every bid: nothing trades
+    extra = submit(a, alice, market, True, 100, 150)  # its sixth
+    assert extra == order_id(market, True, alice, ORDER_SLOTS + 6)
+    assert a.getOrder(extra) == (alice.address, market, True, 100, price(150), 150, 400, False)
+    cleared(a, chain, keeper, market)
+    tx = a.claim(extra, sender=keeper)
+    assert_logs(
+        tx,
+        log(
+            a.OrderClaimed, orderId=extra, trader=alice.address, isBid=True, filledWh=0, payment=0, fee=0, refund=cost_ceil(100, price(150))
+        ),
+    )
+    with reverts(a.AlreadyClaimed, orderId=extra):
+        a.claim(extra, sender=keeper)
 
 
 def test_fee_rate_is_fixed_when_a_market_opens(a, admin, alice, bob, keeper, chain, period):
@@ -850,7 +1012,7 @@ def test_pause_stops_submission_but_never_clearing_or_claims(
     assert_logs(tx, log(a.Unpaused, account=admin.address))
     with reverts(a.ExpectedPause):
         a.unpause(sender=admin)
-    assert submit(a, alice, period + 3, True, 1_000, 0) >> 64 == period + 3
+    assert order_period(submit(a, alice, period + 3, True, 1_000, 0)) == period + 3
 
 
 def innermost_refusal(chain, sender, contract, data) -> str:

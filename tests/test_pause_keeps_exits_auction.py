@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.auction_helpers import MIN_PRICE, close_gate, cost_ceil, holdings, open_period, price, submit
+from support.auction_helpers import MIN_PRICE, close_gate, cost_ceil, holdings, open_period, order_period, price, submit
 from support.helpers import assert_logs, log, reverts
 
 
@@ -67,4 +67,4 @@ def test_a_paused_auction_refuses_new_bids_and_asks_only(a, admin, auction_trade
     assert a.getMarket(period).cleared and a.getMarket(period).orderCount == 0
     a.unpause(sender=admin)
     later = open_period(chain)
-    assert submit(a, alice, later, True, 1_000, 0) >> 64 == later
+    assert order_period(submit(a, alice, later, True, 1_000, 0)) == later

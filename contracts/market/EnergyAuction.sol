@@ -19,8 +19,21 @@ import {GridFees} from "./GridFees.sol";
 /// @dev Nothing loops over orders. Each tick of a market keeps its bid and ask volume in one slot,
 /// and a 256-bit occupancy bitmap per side lets `clear` read only occupied ticks. An order is one
 /// slot and stores the volume of its side and tick submitted before it (C(i-1)), which with the
-/// marginal level's L and T gives its rationed fill without looking at any other order. The order id
-/// carries its period and side, so a claim finds its market without storing them.
+/// marginal level's L and T (kept in the market's result slot) gives its rationed fill without
+/// looking at any other order or tick.
+/// Order slots are the trader's own and reused: each trader has ORDER_SLOTS places per side, and an
+/// order takes the place `period % ORDER_SLOTS`, or one of the next SLOT_PROBES - 1 if that holds a
+/// live order (unclaimed, its market not cleared). A place whose order was claimed is rewritten
+/// (5,000 gas) instead of created (22,100); one whose order's market has cleared is claimed in line
+/// first, its payout credited just before the new escrow is taken, so a trader who orders again in
+/// a later market is paid what is due without a claim of its own. A market that may clear but has
+/// not keeps its orders' places live: a submission never pays for a whole market's clearing (that
+/// grows with the market's occupied ticks), which the keeper or any reading does.
+/// When every probed place is live (a trader with many open orders), the order takes a one-off place
+/// of its market, keyed by its sequence number there, as every order did before places were
+/// reused: no cap on open orders, and at most SLOT_PROBES reads spent looking. The order id carries
+/// the period, the side, the place and the trader (see IEnergyAuction), and the place stores the
+/// period: an id whose place has moved on to a later order is told apart (OrderSlotReused).
 // slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// @notice Pauses new bids and asks (the guardian); only the admin resumes. Clearing, claims and the
@@ -44,43 +57,57 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     uint256 private constant WH_PER_KWH = 1_000;
     uint256 private constant BPS = 10_000;
-    uint256 private constant BID_FLAG = 1 << 63;
+    /// @dev An order id: period << 192 | 1 << 191 for a bid | place << 160 | trader. The place field
+    /// has 31 bits: one-off places are ORDER_SLOTS + the market's sequence number (below 2^32, and no
+    /// market takes 2^31 orders within its lead time).
+    uint256 private constant PERIOD_SHIFT = 192;
+    uint256 private constant BID_BIT = 1 << 191;
+    uint256 private constant PLACE_SHIFT = 160;
+    uint256 private constant PLACE_MASK = (1 << 31) - 1;
+    /// @dev Reusable places per trader and side: a trader who orders each market up to ORDER_SLOTS - 2
+    /// periods ahead (an order stays live until its market may clear) finds its place free every time.
+    uint256 private constant ORDER_SLOTS = 16;
+    /// @dev Places an order looks at before it takes a one-off place: a trader's several orders of
+    /// one market and side take the next places.
+    uint256 private constant SLOT_PROBES = 4;
 
     /// @dev A market's slot written by every submission.
     struct Market {
-        uint32 orderCount; // sequence numbers 1..orderCount
+        uint32 orderCount; // firm orders submitted: sequence numbers 1..orderCount
         uint16 tickCount; // 0 = no grid fixed yet (no order, not cleared)
         uint80 minPricePerKWh; // the grid the market started with
         uint80 tickSizePerKWh;
         uint48 bidVolumeWh; // all bids: D at the lowest tick, where the clearing scan starts
     }
 
-    /// @dev A market's result, written once by `clear`: everything a claim needs but the marginal level.
+    /// @dev A market's result, written once by `clear`: everything a claim needs beside its order.
     struct Clearing {
-        bool cleared;
+        bool opened; // from the first order on, so that `clear` rewrites the slot instead of creating it
         uint8 clearingTick;
         uint8 marginalTick;
         LongSide longSide;
         uint16 feeBps; // the market's fee rate: the fee at its first order, lowered by later asks
-        uint80 clearingPricePerKWh;
-        uint80 tickSizePerKWh; // copied so that a bid's claim finds its limit price in this slot
+        uint80 clearingPricePerKWh; // 0 until cleared (every grid price is above 0)
         uint48 volumeWh; // at most 256 ticks x MAX_TICK_VOLUME_WH < 2^48
+        uint40 rationedWh; // L: what the long side's marginal level trades (< MAX_TICK_VOLUME_WH < 2^40)
+        uint40 marginalLevelWh; // T: that level's volume
     }
 
     /// @dev One tick of one market.
     struct TickVolumes {
         uint64 bidWh;
         uint64 askWh;
-        uint64 rationedWh; // L, written by `clear` at the long side's marginal tick only
     }
 
-    /// @dev One slot per order; its period and side are in its id.
+    /// @dev One trader's place for orders of one side (see the contract's notes); the trader, side
+    /// and place are in the order id.
     struct Order {
-        address trader;
+        uint64 period; // the order's market; 0 = a place never used
         uint40 amountWh;
         uint40 volumeBeforeWh; // C(i-1)
         uint8 tick;
         bool claimed;
+        uint80 limitPricePerKWh; // so that a bid's claim finds its escrow without the market's grid
     }
 
     /// @dev The orders one reading (or the readings of one interval) placed for a meter: one of the
@@ -140,7 +167,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     mapping(uint256 period => uint256) private _bidTicks;
     mapping(uint256 period => uint256) private _askTicks;
     mapping(uint256 periodAndTick => TickVolumes) private _ticks;
-    mapping(uint256 orderId => Order) private _orders;
+    mapping(uint256 place => Order) private _orders;
     mapping(uint256 meterAndParity => Placed) private _placed;
 
     /// @param meterRegistry_ The SmartMeter whose readings place standing orders; zero for an auction of
@@ -179,33 +206,20 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     // ----------------------------------------------------------------------------- trading
 
     /// @inheritdoc IEnergyAuction
-    function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
-        external
-        whenNotPaused
-        nonReentrantCompact
-        returns (uint256 orderId)
-    {
-        uint256 escrow;
-        (orderId, escrow) = _submit(period, amountWh, limitPricePerKWh, true);
-        _vault.take(msg.sender, 0, escrow);
+    function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId) {
+        return _submit(period, amountWh, limitPricePerKWh, true);
     }
 
     /// @inheritdoc IEnergyAuction
-    function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
-        external
-        whenNotPaused
-        nonReentrantCompact
-        returns (uint256 orderId)
-    {
-        (orderId,) = _submit(period, amountWh, limitPricePerKWh, false);
-        _vault.take(msg.sender, amountWh, 0);
+    function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId) {
+        return _submit(period, amountWh, limitPricePerKWh, false);
     }
 
     /// @inheritdoc IEnergyAuction
     function clear(uint256 period) external {
         uint256 clearsAt = _clearingTime(period);
         if (block.timestamp < clearsAt) revert GateNotClosed(period, clearsAt);
-        if (_clearings[period].cleared) revert MarketAlreadyCleared(period);
+        if (_clearings[period].clearingPricePerKWh != 0) revert MarketAlreadyCleared(period);
         _clear(period);
     }
 
@@ -227,14 +241,15 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
                 _bestRange(period, market.tickCount, market.bidVolumeWh, bidBits, askBits);
             uint256 clearingTick = low + (high - low) / 2;
             result = Clearing({
-                cleared: true,
+                opened: true,
                 clearingTick: uint8(clearingTick),
                 marginalTick: 0,
                 longSide: LongSide.NONE,
                 feeBps: result.feeBps,
                 clearingPricePerKWh: uint80(market.minPricePerKWh + clearingTick * market.tickSizePerKWh),
-                tickSizePerKWh: market.tickSizePerKWh,
-                volumeWh: uint48(tradedWh)
+                volumeWh: uint48(tradedWh),
+                rationedWh: 0,
+                marginalLevelWh: 0
             });
             marginal = _walkSides(period, bidBits, askBits, result);
         }
@@ -254,18 +269,11 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     /// @inheritdoc IEnergyAuction
     function claim(uint256 orderId) external nonReentrantCompact {
-        Order memory order = _orders[orderId];
-        if (order.trader == address(0)) revert OrderUnknown(orderId);
+        (Order memory order, uint256 place, Clearing memory c) = _clearedOrder(orderId);
         if (order.claimed) revert AlreadyClaimed(orderId);
-        uint256 period = orderId >> 64;
-        Clearing memory c = _clearings[period];
-        if (!c.cleared) revert MarketNotCleared(period);
-        _orders[orderId].claimed = true;
-        bool isBid = orderId & BID_FLAG != 0;
-        OrderOutcome memory out = _outcome(period, isBid, order, c);
-        emit OrderClaimed(orderId, order.trader, isBid, out.filledWh, out.payment, out.fee, out.refund);
-        (uint256 energyWh, uint256 payment) = isBid ? (out.filledWh, out.refund) : (out.refund, out.payment - out.fee);
-        if (energyWh != 0 || payment != 0) _vault.give(order.trader, energyWh, payment);
+        _orders[place].claimed = true;
+        (uint256 energyWh, uint256 payment) = _payOut(orderId, order, c);
+        if (energyWh != 0 || payment != 0) _move(IEnergyVault.give.selector, address(uint160(orderId)), energyWh, payment);
     }
 
     // ----------------------------------------------------------------------------- standing orders
@@ -362,25 +370,25 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     }
 
     /// @inheritdoc IEnergyAuction
-    function getMarket(uint256 period) external view returns (MarketInfo memory info) {
+    function getMarket(uint256 period) external view returns (MarketInfo memory) {
         Market memory market = _markets[period];
         Clearing memory c = _clearings[period];
-        info.cleared = c.cleared;
-        info.orderCount = market.orderCount;
-        info.tickCount = market.tickCount;
-        info.minPricePerKWh = market.minPricePerKWh;
-        info.tickSizePerKWh = market.tickSizePerKWh;
-        info.clearingTick = c.clearingTick;
-        info.clearingPricePerKWh = c.clearingPricePerKWh;
-        info.volumeWh = c.volumeWh;
-        info.feeBps = c.feeBps;
-        info.longSide = c.longSide;
-        info.marginalTick = c.marginalTick;
-        if (c.longSide != LongSide.NONE) {
-            TickVolumes memory level = _ticks[_tickKey(period, c.marginalTick)];
-            info.rationedWh = level.rationedWh;
-            info.marginalLevelWh = c.longSide == LongSide.BIDS ? level.bidWh : level.askWh;
-        }
+        // The marginal level's L and T are 0 unless a side is long.
+        return MarketInfo(
+            c.clearingPricePerKWh != 0,
+            market.orderCount,
+            market.tickCount,
+            market.minPricePerKWh,
+            market.tickSizePerKWh,
+            c.clearingTick,
+            c.clearingPricePerKWh,
+            c.volumeWh,
+            c.feeBps,
+            c.longSide,
+            c.marginalTick,
+            c.rationedWh,
+            c.marginalLevelWh
+        );
     }
 
     /// @inheritdoc IEnergyAuction
@@ -403,15 +411,13 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     /// @inheritdoc IEnergyAuction
     function getOrder(uint256 orderId) external view returns (OrderInfo memory) {
-        Order memory order = _knownOrder(orderId);
-        uint256 period = orderId >> 64;
-        Market memory market = _markets[period];
+        (Order memory order,) = _knownOrder(orderId);
         return OrderInfo({
-            trader: order.trader,
-            period: period,
-            isBid: orderId & BID_FLAG != 0,
+            trader: address(uint160(orderId)),
+            period: order.period,
+            isBid: orderId & BID_BIT != 0,
             amountWh: order.amountWh,
-            limitPricePerKWh: uint256(market.minPricePerKWh) + uint256(order.tick) * market.tickSizePerKWh,
+            limitPricePerKWh: order.limitPricePerKWh,
             tick: order.tick,
             volumeBeforeWh: order.volumeBeforeWh,
             claimed: order.claimed
@@ -420,11 +426,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     /// @inheritdoc IEnergyAuction
     function getOrderOutcome(uint256 orderId) external view returns (OrderOutcome memory out) {
-        Order memory order = _knownOrder(orderId);
-        uint256 period = orderId >> 64;
-        Clearing memory c = _clearings[period];
-        if (!c.cleared) revert MarketNotCleared(period);
-        out = _outcome(period, orderId & BID_FLAG != 0, order, c);
+        (Order memory order,, Clearing memory c) = _clearedOrder(orderId);
+        out = _outcome(orderId & BID_BIT != 0, order, c);
         out.claimed = order.claimed;
     }
 
@@ -481,7 +484,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     /// @dev Fees are the auction's vault balance: the recipient is credited there.
     function _payFees(address recipient, uint256 amount) internal override {
-        _vault.give(recipient, 0, amount);
+        _move(IEnergyVault.give.selector, recipient, 0, amount);
     }
 
     function _feesAccrued() internal view override returns (uint256) {
@@ -501,34 +504,83 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint256 value; // bids: what buyers pay; asks: what sellers get after fees
     }
 
+    /// @dev Places the order and makes its vault moves: its escrow taken, net of what settling the
+    /// trader's earlier order in its place paid out. Both submissions' guards, written once.
     function _submit(uint256 period, uint256 amountWh, uint256 limitPricePerKWh, bool isBid)
         private
-        returns (uint256 orderId, uint256 escrow)
+        whenNotPaused
+        nonReentrantCompact
+        returns (uint256 orderId)
     {
         if (amountWh == 0 || amountWh > MAX_ORDER_WH) revert AmountOutOfRange(amountWh, MAX_ORDER_WH);
-        uint256 closesAt = _gateClosureTime(period);
-        if (block.timestamp >= closesAt) revert GateClosed(period, closesAt);
-        uint256 maxPeriod = (block.timestamp + MAX_LEAD_TIME + _gateClosure) / _periodLength;
-        if (period > maxPeriod) revert PeriodTooFarAhead(period, maxPeriod);
+        Order memory order;
+        uint256 sequence;
+        {
+            uint256 closesAt = _gateClosureTime(period);
+            if (block.timestamp >= closesAt) revert GateClosed(period, closesAt);
+            uint256 maxPeriod = (block.timestamp + MAX_LEAD_TIME + _gateClosure) / _periodLength;
+            if (period > maxPeriod) revert PeriodTooFarAhead(period, maxPeriod);
 
-        Market memory market = _openMarket(period, isBid, closesAt);
-        uint256 tick = _tickOf(limitPricePerKWh, market);
-
-        uint256 beforeWh = _addOrderToTick(period, tick, amountWh, isBid);
-
-        if (isBid) market.bidVolumeWh += uint48(amountWh);
-        uint256 sequence = ++market.orderCount;
-        _markets[period] = market;
-        orderId = (period << 64) | (isBid ? BID_FLAG : 0) | sequence;
-        _orders[orderId] = Order({
-            trader: msg.sender,
-            amountWh: uint40(amountWh),
-            volumeBeforeWh: uint40(beforeWh),
-            tick: uint8(tick),
-            claimed: false
-        });
-        escrow = isBid ? _ceilMilli(amountWh * limitPricePerKWh) : amountWh;
+            Market memory market = _openMarket(period, isBid, closesAt);
+            uint256 tick = _tickOf(limitPricePerKWh, market);
+            uint256 beforeWh = _addOrderToTick(period, tick, amountWh, isBid);
+            if (isBid) market.bidVolumeWh += uint48(amountWh);
+            sequence = ++market.orderCount;
+            _markets[period] = market;
+            order = Order(uint64(period), uint40(amountWh), uint40(beforeWh), uint8(tick), false, uint80(limitPricePerKWh));
+        }
+        uint256 giveWh;
+        uint256 givePayment;
+        (orderId, giveWh, givePayment) = _place(period, isBid, sequence, order);
+        uint256 escrow = isBid ? _ceilMilli(amountWh * limitPricePerKWh) : amountWh;
         emit OrderSubmitted(orderId, period, msg.sender, isBid, amountWh, limitPricePerKWh, escrow);
+        // What the settled order paid first, so that it may fund the escrow; then the escrow in full,
+        // so that the vault's checks (the trader's approval, this market open, a shortfall pulled from
+        // the wallet) hold for every order as they did. The second call finds every slot warm.
+        if (giveWh != 0 || givePayment != 0) _move(IEnergyVault.give.selector, msg.sender, giveWh, givePayment);
+        (uint256 takeWh, uint256 takePayment) = isBid ? (uint256(0), escrow) : (escrow, uint256(0));
+        _move(IEnergyVault.take.selector, msg.sender, takeWh, takePayment);
+    }
+
+    /// @dev Stores the order in the sender's first free place of its side from `period % ORDER_SLOTS`
+    /// (claiming the order there in line if its market has cleared), or in a one-off place after
+    /// SLOT_PROBES live ones. Returns its id and what the claimed order pays the sender. The time
+    /// check first: a live order of an open market costs no read of its result.
+    function _place(uint256 period, bool isBid, uint256 sequence, Order memory order)
+        private
+        returns (uint256 orderId, uint256 energyWh, uint256 payment)
+    {
+        uint256 owner = uint256(uint160(msg.sender)) | (isBid ? BID_BIT : 0);
+        uint256 start = period % ORDER_SLOTS;
+        for (uint256 probe; probe < SLOT_PROBES; ++probe) {
+            uint256 place = owner | (((start + probe) % ORDER_SLOTS) << PLACE_SHIFT);
+            Order memory held = _orders[place];
+            bool free = held.period == 0 || held.claimed;
+            if (!free && block.timestamp >= _clearingTime(held.period)) {
+                Clearing memory c = _clearings[held.period];
+                if (c.clearingPricePerKWh != 0) {
+                    (energyWh, payment) = _payOut((uint256(held.period) << PERIOD_SHIFT) | place, held, c);
+                    free = true;
+                }
+            }
+            if (free) {
+                _orders[place] = order;
+                return ((period << PERIOD_SHIFT) | place, energyWh, payment);
+            }
+        }
+        orderId = (period << PERIOD_SHIFT) | owner | ((ORDER_SLOTS + sequence) << PLACE_SHIFT);
+        _orders[orderId] = order;
+    }
+
+    /// @dev What a claim of the order pays its trader (energy, payment), and its event.
+    function _payOut(uint256 orderId, Order memory order, Clearing memory c)
+        private
+        returns (uint256 energyWh, uint256 payment)
+    {
+        bool isBid = orderId & BID_BIT != 0;
+        OrderOutcome memory out = _outcome(isBid, order, c);
+        emit OrderClaimed(orderId, address(uint160(orderId)), isBid, out.filledWh, out.payment, out.fee, out.refund);
+        return isBid ? (out.filledWh, out.refund) : (out.refund, out.payment - out.fee);
     }
 
     /// @dev The market of `period` with its grid fixed (at its first order) and its fee rate lowered for
@@ -540,7 +592,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             // The result's slot exists from the first order on, so that `clear` rewrites it instead of
             // creating it; it holds the market's fee rate from then on.
             Clearing storage result = _clearings[period];
-            result.tickSizePerKWh = market.tickSizePerKWh;
+            result.opened = true;
             result.feeBps = _gridFeeBps;
         } else if (!isBid && _feeCutAt + MAX_LEAD_TIME >= closesAt) {
             // The fee was cut after the market could open: this seller pays at most the fee in force now.
@@ -578,7 +630,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             // Nothing to place: the reading only settled.
         } else if (!approved) {
             emit MeteredOrderSkipped(m.meter, period, SkipReason.NOT_APPROVED);
-        } else if (block.timestamp >= _meteredClearingTime(period) || _clearings[period].cleared) {
+        } else if (block.timestamp >= _meteredClearingTime(period) || _clearings[period].clearingPricePerKWh != 0) {
             emit MeteredOrderSkipped(m.meter, period, SkipReason.MARKET_CLOSED);
         } else {
             (uint256 askWh, uint256 escrow) = _placeStanding(m, r, placed);
@@ -683,7 +735,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     {
         uint256 period = placed.period;
         Clearing memory c = _clearings[period];
-        if (!c.cleared) {
+        if (c.clearingPricePerKWh == 0) {
             _clear(period);
             c = _clearings[period];
         }
@@ -692,12 +744,19 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         // slither-disable-next-line uninitialized-local: a side without an order settles as zeros, as the ask's does
         OrderOutcome memory bid;
         if (placed.askWh != 0) {
-            ask = _outcome(period, false, Order(meter, placed.askWh, placed.askBeforeWh, placed.askTick, false), c);
+            ask = _outcome(false, Order(uint64(period), placed.askWh, placed.askBeforeWh, placed.askTick, false, 0), c);
             energyDeltaWh = int256(ask.refund);
             paymentDelta = int256(ask.payment - ask.fee);
         }
         if (placed.bidWh != 0) {
-            bid = _outcome(period, true, Order(meter, placed.bidWh, placed.bidBeforeWh, placed.bidTick, false), c);
+            // A standing bid's limit is its tick of the market's grid.
+            Market storage market = _markets[period];
+            uint256 limitPricePerKWh = uint256(market.minPricePerKWh) + uint256(placed.bidTick) * market.tickSizePerKWh;
+            bid = _outcome(
+                true,
+                Order(uint64(period), placed.bidWh, placed.bidBeforeWh, placed.bidTick, false, uint80(limitPricePerKWh)),
+                c
+            );
             paymentDelta += int256(bid.refund);
             moves.retiredWh += bid.filledWh;
         }
@@ -845,7 +904,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         marginal = asks.isLong ? asks : bids;
         result.longSide = asks.isLong ? LongSide.ASKS : LongSide.BIDS;
         result.marginalTick = uint8(marginal.tick);
-        _ticks[_tickKey(period, marginal.tick)].rationedWh = uint64(marginal.rationedWh);
+        result.rationedWh = uint40(marginal.rationedWh);
+        result.marginalLevelWh = uint40(marginal.levelWh);
     }
 
     /// @dev Walks one side's levels at or better than the clearing price (`bits`), best first, until the
@@ -887,21 +947,14 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// ceil(F1 * P / 1000) - ceil(F0 * P / 1000) (never above ceil(fill * P / 1000), so within its
     /// escrow), an ask grosses G1 - G0 with G = floor(F * P / 1000) and pays the fee
     /// floor(G1 * feeBps / 10_000) - floor(G0 * feeBps / 10_000).
-    function _outcome(uint256 period, bool isBid, Order memory order, Clearing memory c)
-        private
-        view
-        returns (OrderOutcome memory out)
-    {
-        (uint256 beforeWh, uint256 afterWh) = _runningFills(period, isBid, order, c);
+    function _outcome(bool isBid, Order memory order, Clearing memory c) private pure returns (OrderOutcome memory out) {
+        (uint256 beforeWh, uint256 afterWh) = _runningFills(isBid, order, c);
         uint256 pricePerKWh = c.clearingPricePerKWh;
         unchecked {
             out.filledWh = afterWh - beforeWh;
             if (isBid) {
-                uint256 limitPricePerKWh = order.tick >= c.clearingTick
-                    ? pricePerKWh + uint256(order.tick - c.clearingTick) * c.tickSizePerKWh
-                    : pricePerKWh - uint256(c.clearingTick - order.tick) * c.tickSizePerKWh;
                 out.payment = _ceilMilli(afterWh * pricePerKWh) - _ceilMilli(beforeWh * pricePerKWh);
-                out.refund = _ceilMilli(uint256(order.amountWh) * limitPricePerKWh) - out.payment;
+                out.refund = _ceilMilli(uint256(order.amountWh) * order.limitPricePerKWh) - out.payment;
             } else {
                 // slither-disable-next-line divide-before-multiply: fees are differences of rounded running totals, so a level rounds once
                 uint256 grossBefore = beforeWh * pricePerKWh / WH_PER_KWH;
@@ -914,12 +967,11 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     }
 
     /// @dev The order's level's filled volume before it and up to and including it (equal: no fill),
-    /// from its own slot, the result and (at the marginal tick only) that tick's slot. Orders better
-    /// than the marginal level, or on the short side, fill in full; the marginal level's orders share
-    /// L of its T: floor(C * L / T) at running total C.
-    function _runningFills(uint256 period, bool isBid, Order memory order, Clearing memory c)
+    /// from its own slot and the result. Orders better than the marginal level, or on the short side,
+    /// fill in full; the marginal level's orders share L of its T: floor(C * L / T) at running total C.
+    function _runningFills(bool isBid, Order memory order, Clearing memory c)
         private
-        view
+        pure
         returns (uint256 beforeWh, uint256 afterWh)
     {
         uint256 tick = order.tick;
@@ -930,9 +982,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (tick != c.marginalTick) {
             return (isBid ? tick > c.marginalTick : tick < c.marginalTick) ? (beforeWh, afterWh) : (0, 0);
         }
-        TickVolumes memory level = _ticks[_tickKey(period, tick)];
-        uint256 levelWh = isBid ? level.bidWh : level.askWh;
-        uint256 rationedWh = level.rationedWh;
+        uint256 rationedWh = c.rationedWh;
+        uint256 levelWh = c.marginalLevelWh;
         unchecked {
             return (beforeWh * rationedWh / levelWh, afterWh * rationedWh / levelWh);
         }
@@ -968,9 +1019,24 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         return (pricePerKWh - minPricePerKWh) / stepPerKWh;
     }
 
-    function _knownOrder(uint256 orderId) private view returns (Order memory order) {
-        order = _orders[orderId];
-        if (order.trader == address(0)) revert OrderUnknown(orderId);
+    /// @dev The order of `orderId` and its place: a reusable place (the id without its period) or a
+    /// one-off one (the id itself).
+    function _knownOrder(uint256 orderId) private view returns (Order memory order, uint256 place) {
+        place = (orderId >> PLACE_SHIFT) & PLACE_MASK < ORDER_SLOTS ? orderId & ((1 << PERIOD_SHIFT) - 1) : orderId;
+        order = _orders[place];
+        if (order.period == 0) revert OrderUnknown(orderId);
+        if (order.period != orderId >> PERIOD_SHIFT) revert OrderSlotReused(orderId, order.period);
+    }
+
+    /// @dev `_knownOrder` of a cleared market, with its result.
+    function _clearedOrder(uint256 orderId)
+        private
+        view
+        returns (Order memory order, uint256 place, Clearing memory c)
+    {
+        (order, place) = _knownOrder(orderId);
+        c = _clearings[order.period];
+        if (c.clearingPricePerKWh == 0) revert MarketNotCleared(order.period);
     }
 
     function _gateClosureTime(uint256 period) private view returns (uint256) {
@@ -1042,6 +1108,26 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             // Positions of the highest bit of each nibble value 0..15, one byte each.
             // slither-disable-next-line too-many-digits: a 32-byte lookup table, one byte per nibble value
             index := or(index, byte(shr(index, bits), 0x0000010102020202030303030303030300000000000000000000000000000000))
+        }
+    }
+
+    /// @dev `IEnergyVault.give` or `take` (`selector`) of `account`'s energy and payment: one shared call
+    /// site for the contract's four vault moves (the vault is a contract: the constructor called it).
+    /// A revert in the vault comes through as it is.
+    function _move(bytes4 selector, address account, uint256 energyWh, uint256 payment) private {
+        IEnergyVault vault_ = _vault;
+        // slither-disable-next-line assembly: one encoding of the vault's three-word moves instead of four
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            // An address converted from an id may carry the id's upper bits here: cleaned.
+            mstore(add(ptr, 0x04), and(account, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(ptr, 0x24), energyWh)
+            mstore(add(ptr, 0x44), payment)
+            if iszero(call(gas(), vault_, 0, ptr, 0x64, 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
         }
     }
 

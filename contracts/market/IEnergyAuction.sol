@@ -40,6 +40,13 @@ import {IMeteredMarket} from "./IMeteredMarket.sol";
 ///   approves this market in the vault once); a shortfall is pulled from the wallet if the vault has an allowance.
 /// - Standing orders (IMeteredMarket) join the same markets after their interval, until the reading
 ///   deadline; a market with standing orders enabled clears from its end plus that deadline.
+/// - Order ids: period << 192 | 1 << 191 for a bid | place << 160 | trader. Each trader has 16
+///   reusable places per side; an order takes place `period % 16` or one of the next three (mod 16)
+///   if that holds a live order, else a one-off place of its market (16 + its sequence number there).
+///   A place is live while its order is unclaimed and its market not cleared. Taking a place whose
+///   order's market has cleared claims that order in line first (its OrderClaimed is emitted and its
+///   payout credited before the new escrow is taken), so a trader who keeps ordering is paid without
+///   claims of its own; the old id then names a place that moved on (OrderSlotReused).
 /// - Pause: stops new bids and asks only. Clearing, claims and the fee withdrawal stay open, so a
 ///   pause never holds an order's escrow.
 interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
@@ -53,7 +60,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// @notice A market's state: its grid, its orders and, once cleared, its result.
     struct MarketInfo {
         bool cleared;
-        uint256 orderCount; // orders submitted; sequence numbers run from 1 to this
+        uint256 orderCount; // orders submitted (firm orders; a one-off place is 16 + its sequence number, 1 to this)
         uint256 tickCount; // ticks of the market's grid (0 = no order and not cleared: the current grid applies)
         uint256 minPricePerKWh; // the market's grid: tick k is minPricePerKWh + k * tickSizePerKWh
         uint256 tickSizePerKWh;
@@ -89,7 +96,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     }
 
     /// @notice An order was submitted and its escrow taken: `escrow` PaymentToken for a bid, Wh for an ask.
-    /// @param orderId period << 64 | 1 << 63 for a bid | the order's sequence number in the market (from 1).
+    /// @param orderId period << 192 | 1 << 191 for a bid | the trader's place << 160 | trader (see Order ids).
     /// @param period The delivery period the order trades in.
     /// @param trader The caller, who escrowed and gets the payout.
     /// @param isBid True for a bid (buy), false for an ask (sell).
@@ -204,16 +211,23 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// @notice The order was claimed already.
     /// @param orderId The order given.
     error AlreadyClaimed(uint256 orderId);
+    /// @notice The id's place holds the trader's order of another period: the order was claimed in line
+    /// when a later order took its place (see its OrderClaimed event), or never existed.
+    /// @param orderId The order given.
+    /// @param placePeriod The period of the order the place holds now.
+    error OrderSlotReused(uint256 orderId, uint256 placePeriod);
 
     /// @notice Submits a firm bid for `period`: buys up to `amountWh` at `limitPricePerKWh` or less, and
     /// escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken. Open while
     /// block.timestamp < gateClosureTime(period) <= block.timestamp + MAX_LEAD_TIME.
-    /// @return orderId period << 64 | 1 << 63 | the order's sequence number in the market.
+    /// Claims in line the sender's earlier bid in the place it takes, if that one's market has cleared.
+    /// @return orderId period << 192 | 1 << 191 | place << 160 | the sender (see Order ids).
     function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
 
     /// @notice Submits a firm ask for `period`: sells up to `amountWh` at `limitPricePerKWh` or more, and
     /// escrows amountWh EnergyToken. Same window as submitBid.
-    /// @return orderId period << 64 | the order's sequence number in the market.
+    /// Claims in line the sender's earlier ask in the place it takes, if that one's market has cleared.
+    /// @return orderId period << 192 | place << 160 | the sender (see Order ids).
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
 
     /// @notice Clears the market of `period` (anyone, once, from its clearingTime on, paused or not):
@@ -223,6 +237,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
 
     /// @notice Pays out an order of a cleared market to its trader (anyone may call, once): a bid gets its
     /// energy and its unused escrow back, an ask its proceeds minus the grid fee and its unsold energy.
+    /// Not needed for an order its trader's later order claimed in line.
     function claim(uint256 orderId) external;
 
     /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.

@@ -128,7 +128,13 @@ AUCTION = (
         "submitBid / submitAsk",
         "submitBid (steady)",
         "submitAsk (steady)",
-        note="the tick already holds orders of that side; {n:submitBid (steady)}",
+        note="the trader's place holds a claimed order, the tick orders of that side; {n:submitBid (steady)}",
+    ),
+    row(
+        "submitBid / submitAsk claiming the trader's earlier order in line",
+        "submitBid claiming the trader's earlier bid in line",
+        "submitAsk claiming the trader's earlier ask in line",
+        note="its place held an order of a cleared market: claimed and rewritten, no claim transaction",
     ),
     row(
         "clear, 64 occupied ticks (a bid and an ask at each)",

@@ -234,7 +234,7 @@ class GridDataUpdated(RegionReport):
 
 class AuctionOrderSubmitted(EventRow):
     __tablename__ = "auction_order_submitted"
-    order_id: Mapped[int] = uint256(index=True)  # period << 64 | sequence: above 2^63
+    order_id: Mapped[int] = uint256(index=True)  # period << 192 | side << 191 | place << 160 | trader: above 2^63
     period: Mapped[int] = int64()
     trader: Mapped[str] = address(index=True)
     is_bid: Mapped[bool] = mapped_column(Boolean)
@@ -258,7 +258,7 @@ class AuctionMarketCleared(EventRow):
 
 class AuctionOrderClaimed(EventRow):
     __tablename__ = "auction_order_claimed"
-    order_id: Mapped[int] = uint256(index=True)  # period << 64 | sequence: above 2^63
+    order_id: Mapped[int] = uint256(index=True)  # period << 192 | side << 191 | place << 160 | trader: above 2^63
     trader: Mapped[str] = address()
     is_bid: Mapped[bool] = mapped_column(Boolean)
     filled_wh: Mapped[int] = uint256()

@@ -364,7 +364,7 @@ def auction_orders(session: Session, page: PageRequest, trader: str | None, peri
 
 def _auction_order_json(submitted: m.AuctionOrderSubmitted, claim: m.AuctionOrderClaimed | None) -> dict[str, Any]:
     return {
-        # period << 64 | sequence: beyond JavaScript's exact integers, so a decimal string.
+        # period << 192 | side << 191 | place << 160 | trader: beyond JavaScript's exact integers, so a decimal string.
         "orderId": str(submitted.order_id),
         "period": submitted.period,
         "side": "BUY" if submitted.is_bid else "SELL",

@@ -24,7 +24,8 @@ TICK_SIZE = AUCTION_TICK_SIZE_PER_KWH
 MAX_PRICE = AUCTION_MAX_PRICE_PER_KWH
 N_TICKS = (MAX_PRICE - MIN_PRICE) // TICK_SIZE + 1
 FEE_BPS = AUCTION_FEE_BPS
-BID_FLAG = 1 << 63
+BID_BIT = 1 << 191
+ORDER_SLOTS = 16  # a trader's reusable places per side: an order takes place period % 16, or a later one
 NONE, BIDS, ASKS = 0, 1, 2  # IEnergyAuction.LongSide
 
 
@@ -37,8 +38,16 @@ def cost_ceil(amount_wh: int, price_per_kwh: int) -> int:
     return -(-amount_wh * price_per_kwh // 1_000)
 
 
-def order_id(period: int, is_bid: bool, sequence: int) -> int:
-    return (period << 64) | (BID_FLAG if is_bid else 0) | sequence
+def order_id(period: int, is_bid: bool, trader: Any, place: int | None = None) -> int:
+    """period << 192 | 1 << 191 for a bid | place << 160 | trader; the place is period % ORDER_SLOTS
+    unless given (a trader's next order of the same market and side takes the next place)."""
+    place = period % ORDER_SLOTS if place is None else place
+    address = trader if isinstance(trader, str) else trader.address
+    return (period << 192) | (BID_BIT if is_bid else 0) | (place << 160) | int(address, 16)
+
+
+def order_period(order_id: int) -> int:
+    return order_id >> 192
 
 
 def open_period(chain: Any, ahead: int = 2) -> int:

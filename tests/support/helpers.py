@@ -51,6 +51,11 @@ def _decoded(raised: Any, error: Any) -> Any:
     if isinstance(raised, CustomError):
         return raised
     message = raised.revert_message or ""
+    # ape strips the message, and with it trailing data bytes that read as whitespace (0x09-0x0d,
+    # 0x1c-0x20: an argument ending in 0x1f): the provider's own error keeps them.
+    provider_message = str(getattr(raised, "base_err", None) or "").removeprefix("execution reverted: ")
+    if provider_message != message and provider_message.strip() == message.strip():
+        message = provider_message
     match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", message, re.DOTALL)
     if match:
         selector, body = match.groups()

@@ -754,8 +754,10 @@ class SystemMachine(RuleBasedStateMachine):
             order_id = topic_int(log, 1)
             assert order_id not in self.claimed_orders, f"order {order_id} claimed twice"
             self.claimed_orders.add(order_id)
+            if order_id in self.auction_orders:  # a claim, or the trader's next order claiming it in line
+                self.auction_orders[order_id].claimed = True
             is_bid, filled, payment, fee, refund = (word(log["data"], i) for i in range(5))
-            fills = self.fills.setdefault(order_id >> 64, MarketFills())
+            fills = self.fills.setdefault(order_id >> 192, MarketFills())  # the id's period
             if is_bid:
                 fills.bought_wh += filled
                 fills.paid += payment
