@@ -15,7 +15,7 @@ from eth_account import Account
 from energy_grid.demand_response import MeterWriter, baseline_intervals, verify_from_meter, window_intervals
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
-from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
+from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items, vault_credit_logs
 
 REGION = 1
 TARGET_KW = 1_000
@@ -542,14 +542,6 @@ def test_baseline_is_averaged_before_rounding(dr, grid_operator, writer, owner, 
 # ----------------------------------------------------------------------------- payouts
 
 
-def credit_logs(vault, token, payer, total, count):
-    """The logs of `total` sent by `payer` to the vault and credited there to `count` accounts."""
-    return (
-        log(token.Transfer, **{"from": payer.address, "to": vault.address, "value": total}),
-        log(vault.ArrivedCredited, token=token.address, amount=total, count=count),
-    )
-
-
 def test_claim_reward_credits_the_vault(dr, vault, stablecoin, owner, other, stranger, meters, ended):
     event_id, _, _ = ended
     verify_from_meter(dr, event_id, owner, stranger)
@@ -563,7 +555,7 @@ def test_claim_reward_credits_the_vault(dr, vault, stablecoin, owner, other, str
     assert_logs(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
-        *credit_logs(vault, stablecoin, dr, REWARD, 1),
+        *vault_credit_logs(vault, stablecoin, dr, REWARD, 1),
     )
     assert vault.balanceOf(stablecoin, owner) == credited + REWARD
     assert vault.reserves()[1] == reserve + REWARD
@@ -597,7 +589,7 @@ def test_distribute_pays_unclaimed_then_completes_and_refunds(
     assert_logs(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=REWARD),
-        *credit_logs(vault, stablecoin, dr, REWARD, 1),
+        *vault_credit_logs(vault, stablecoin, dr, REWARD, 1),
     )
     assert vault.balanceOf(stablecoin, other) == REWARD
     assert dr.getParticipation(event_id, other).status == REWARDED
@@ -662,7 +654,7 @@ def test_distribution_is_batched(dr, vault, stablecoin, smart_meter, grid_operat
     assert_logs(
         tx,
         *(log(dr.RewardPaid, eventId=event_id, consumer=c, amount=REWARD) for c in consumers[:50]),
-        *credit_logs(vault, stablecoin, dr, 50 * REWARD, 50),
+        *vault_credit_logs(vault, stablecoin, dr, 50 * REWARD, 50),
     )
     assert dr.getEventBudget(event_id).distributionCursor == 50
     assert [vault.balanceOf(stablecoin, c) for c in consumers] == 50 * [REWARD] + [0]
@@ -714,7 +706,7 @@ def test_budget_exhaustion(dr, vault, stablecoin, grid_operator, writer, owner, 
         log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=10_000),
         log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=5_000),
         log(dr.RewardPaid, eventId=event_id, consumer=third.address, amount=0),
-        *credit_logs(vault, stablecoin, dr, 15_000, 2),
+        *vault_credit_logs(vault, stablecoin, dr, 15_000, 2),
         log(dr.EventCompleted, eventId=event_id, refund=0),
         log(stablecoin.Transfer, **{"from": dr.address, "to": grid_operator.address, "value": 0}),
     )
@@ -821,7 +813,7 @@ def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
         log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=REWARD),
-        *credit_logs(vault, token, dr, 2 * REWARD, 2),
+        *vault_credit_logs(vault, token, dr, 2 * REWARD, 2),
         log(dr.EventCompleted, eventId=event_id, refund=refund),
         log(token.Transfer, **{"from": dr.address, "to": admin.address, "value": refund}),
     )
@@ -847,7 +839,7 @@ def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
     assert_logs(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
-        *credit_logs(vault, token, dr, REWARD, 1),
+        *vault_credit_logs(vault, token, dr, REWARD, 1),
     )
     assert dr.distributeRewards(event_id, sender=keeper).return_value == 1  # other; completes
     assert dr.getEvent(event_id).status == COMPLETED
