@@ -15,7 +15,16 @@ from eth_account import Account
 from energy_grid.demand_response import MeterWriter, baseline_intervals, verify_from_meter, window_intervals
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
-from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items, vault_credit_logs
+from support.helpers import (
+    DEFAULT_ADMIN_ROLE,
+    ZERO_ADDRESS,
+    assert_logs,
+    deploy_reverts,
+    log,
+    reverts,
+    unexercised_abi_items,
+    vault_credit_logs,
+)
 
 REGION = 1
 TARGET_KW = 1_000

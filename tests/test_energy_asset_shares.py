@@ -21,7 +21,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support.asset_helpers import MAGNITUDE, MAX_REVENUE, MAX_SHARES, mint, new_meter
-from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items, vault_credit_logs
+from support.helpers import (
+    DEFAULT_ADMIN_ROLE,
+    ZERO_ADDRESS,
+    assert_logs,
+    deploy_reverts,
+    log,
+    reverts,
+    role,
+    unexercised_abi_items,
+    vault_credit_logs,
+)
 
 PAUSER_ROLE = role("PAUSER_ROLE")
 CASH = 1_000_000  # whole stablecoin units topped up per account (× 10^6 base units)
