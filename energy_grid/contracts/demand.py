@@ -153,6 +153,8 @@ class DemandPrograms(ContractClient):
         return self._send(operator, "reportReduction", program_id, participant, actual_reduction_mw)
 
     def claim_reward(self, participant: LocalAccount, program_id: int) -> int:
+        """Credits the participant's reward to its EnergyVault balance; returns the amount,
+        PaymentToken base units."""
         receipt = self._send(participant, "claimReward", program_id)
         return sum(int(e["amount"]) for e in self.events(receipt, "RewardPaid"))
 
