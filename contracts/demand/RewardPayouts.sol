@@ -121,7 +121,7 @@ abstract contract RewardPayouts {
     {
         accounts = new address[](end - start);
         amounts = new uint256[](end - start);
-        uint256 credits;
+        uint256 credits = 0;
         for (uint256 i = start; i < end; ++i) {
             address account = pool.verified[i];
             (IDemandResponse.ParticipationStatus previous, uint256 amount) = _moveStatus(
