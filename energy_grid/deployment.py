@@ -17,7 +17,8 @@ Who holds what after `deploy_system` (tests/test_deployment.py checks it from th
 - EnergyVault holds the internal balances the auctions trade. The timelock administers it: it registers
   (and closes) its markets, here the auctions, which move only the balances of accounts that approved
   them. SmartMeter needs no role there: it mints vault-delivered energy to the vault and credits it to
-  the meter's owner.
+  the meter's owner; neither do DemandResponse, DemandPrograms and EnergyAssetShares, which send
+  rewards and revenue to the vault and credit them to the recipients in the same transaction.
 - `operators` register meters and void transactions (OPERATOR_ROLE on SmartMeter and
   EnergyTrading), `gateways` submit meter batches (GATEWAY_ROLE): day-to-day work that cannot wait
   a vote. The timelock grants and revokes them.
@@ -415,11 +416,13 @@ class _Deployment:
         )
         return price_oracle, weather_oracle, grid_oracle, price_discovery
 
-    def programs_and_assets(self, smart_meter: Any, payment_token: Any, grid: Any) -> tuple[Any, Any, Any, Any, Any]:
+    def programs_and_assets(self, smart_meter: Any, vault: Any, grid: Any) -> tuple[Any, Any, Any, Any, Any]:
         """Demand response and its programs, carbon credits and energy assets: they read the meters
-        and GridManagement's operators and need no role on either."""
+        and GridManagement's operators and need no role on either. Rewards and asset revenue are paid
+        in the vault's payment token and credited to vault balances (no market registration: a credit
+        of tokens sent in the same transaction needs none), so the vault comes first."""
         project, tx = self.project, self.tx
-        demand_response = project.DemandResponse.deploy(self.deployer, smart_meter, payment_token, grid, **tx)
+        demand_response = project.DemandResponse.deploy(self.deployer, smart_meter, vault, grid, **tx)
         # Programs share DemandResponse's registered operators and consumers and its settings.
         demand_programs = project.DemandPrograms.deploy(demand_response, **tx)
         # Programs write DemandResponse's once-only record of rewarded intervals: a meter's reduction
@@ -427,7 +430,7 @@ class _Deployment:
         demand_response.grantRole(demand_response.REDUCTION_RECORDER_ROLE(), demand_programs, **tx)
         carbon_credits = project.CarbonCredits.deploy(self.deployer, smart_meter, grid, self.settings.avoided_emission_grams_per_kwh, **tx)
         asset_nft = project.EnergyAssetNFT.deploy(self.deployer, smart_meter, grid, **tx)
-        asset_shares = project.EnergyAssetShares.deploy(self.deployer, asset_nft, payment_token, **tx)
+        asset_shares = project.EnergyAssetShares.deploy(self.deployer, asset_nft, vault, **tx)
         asset_nft.setSharesContract(asset_shares, **tx)  # once: split locks assets in this contract
         return demand_response, demand_programs, carbon_credits, asset_nft, asset_shares
 
@@ -457,7 +460,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     energy_trading, auctions = steps.markets(vault, smart_meter)
     grid, operations = steps.grid(payment_token, [energy_trading, smart_meter, *auctions])
     price_oracle, weather_oracle, grid_oracle, price_discovery = steps.oracles(payment_token)
-    demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(smart_meter, payment_token, grid)
+    demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(smart_meter, vault, grid)
     system = System(
         energy_token,
         payment_token,

@@ -116,6 +116,7 @@ def cli() -> None:
         system.smart_meter,
         system.payment_token,
         system.grid_management,
+        system.energy_vault,
         admin=operator,
         operator=dev[5],  # not yet a demand-response grid operator: its registration is measured
         chain=chain,

@@ -397,10 +397,10 @@ def asset_nft(project, admin, smart_meter, grid_management, grid_operations):
 
 
 @pytest.fixture(scope="module")
-def asset_shares(project, admin, asset_nft, stablecoin):
-    """EnergyAssetShares paying revenue in the stablecoin, linked into `asset_nft` (the deploy step:
-    the admin calls setSharesContract once)."""
-    shares = project.EnergyAssetShares.deploy(admin, asset_nft, stablecoin, sender=admin)
+def asset_shares(project, admin, asset_nft, vault):
+    """EnergyAssetShares crediting revenue claims in `vault` (paid in its stablecoin), linked into
+    `asset_nft` (the deploy step: the admin calls setSharesContract once)."""
+    shares = project.EnergyAssetShares.deploy(admin, asset_nft, vault, sender=admin)
     asset_nft.setSharesContract(shares, sender=admin)
     return shares
 
@@ -409,14 +409,15 @@ def asset_shares(project, admin, asset_nft, stablecoin):
 
 
 @pytest.fixture(scope="module")
-def demand_response(project, admin, smart_meter, stablecoin, grid_management):
-    """DemandResponse on the module's SmartMeter, MockStablecoin and GridManagement; `admin` is its admin."""
-    return project.DemandResponse.deploy(admin, smart_meter, stablecoin, grid_management, sender=admin)
+def demand_response(project, admin, smart_meter, vault, grid_management):
+    """DemandResponse on the module's SmartMeter, EnergyVault (rewards credited there, in its
+    MockStablecoin) and GridManagement; `admin` is its admin."""
+    return project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
 
 
 @pytest.fixture(scope="module")
 def demand_programs(project, admin, demand_response):
-    """DemandPrograms reading registrations, SmartMeter, token and GridManagement from `demand_response`,
+    """DemandPrograms reading registrations, SmartMeter, vault and GridManagement from `demand_response`,
     writing its once-only record of rewarded intervals (REDUCTION_RECORDER_ROLE)."""
     programs = project.DemandPrograms.deploy(demand_response, sender=admin)
     demand_response.grantRole(demand_response.REDUCTION_RECORDER_ROLE(), programs, sender=admin)

@@ -26,10 +26,11 @@
      claimRevenue.
 
    Each reentrant call must be refused with ReentrancyGuardReentrantCall, with nothing moved. The
-   reward payouts of DemandResponse and DemandPrograms send with `trySafeTransfer`, which swallows
-   the inner revert: there the refusal surfaces as RewardDistributionFailed from a participant's
-   own claim, and as a RewardPaymentDeferred log from a batch, which then pays no one and moves
-   nothing (`REFUSED_PAYOUT` says, in one place, what each payout function reports).
+   reward payouts of DemandResponse and DemandPrograms send to the vault with `trySafeTransfer`,
+   which swallows the inner revert: there the refusal surfaces as RewardDistributionFailed, naming
+   the participant from its own claim and no one from a batch (`REFUSED_PAYOUT` says, in one place,
+   what each payout function reports). Rewards and revenue are credited in each scene's vault, whose
+   balances are checked too.
    A control test per outer call arms a harmless reentry (the token's own `decimals()`) and checks
    it ran, so no outer call in the list could pass without a hostile transfer inside it.
 
@@ -375,22 +376,24 @@ def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
     )
 
 
-# What each reward payout reports when the hostile token refuses it: they send with
-# `trySafeTransfer`, which swallows the inner ReentrancyGuardReentrantCall. A participant's own
-# claim then reverts with the contract's error (it learns why); a batch skips the participant and
-# logs the deferral (its reward stays reserved and claimable), so one refusal blocks no one else.
-# The inputs are the refused reward's.
+# What each reward payout reports when the hostile token refuses the transfer to the vault: they
+# send with `trySafeTransfer`, which swallows the inner ReentrancyGuardReentrantCall, and revert
+# with the contract's error, the reward staying reserved. A participant's own claim names it; a
+# batch, which credits all its participants with one transfer, names no one.
 REFUSED_PAYOUT = {
-    "DemandResponse.claimReward": "RewardDistributionFailed",
-    "DemandResponse.distributeRewards": "RewardPaymentDeferred",
-    "DemandPrograms.claimReward": "RewardDistributionFailed",
-    "DemandPrograms.distributeRewards": "RewardPaymentDeferred",
+    "DemandResponse.claimReward": ("RewardDistributionFailed", True),
+    "DemandResponse.distributeRewards": ("RewardDistributionFailed", False),
+    "DemandPrograms.claimReward": ("RewardDistributionFailed", True),
+    "DemandPrograms.distributeRewards": ("RewardDistributionFailed", False),
 }
 
 
 def _refused_payout(contract: Any, function: str, inputs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The (error or event, inputs) an outer payout call expects, per REFUSED_PAYOUT."""
-    return getattr(contract, REFUSED_PAYOUT[f"{contract.contract_type.name}.{function}"]), inputs
+    """The (error, inputs) an outer payout call expects, per REFUSED_PAYOUT; `inputs` are the
+    refused reward's, its account field is the zero address for a batch."""
+    error, names_account = REFUSED_PAYOUT[f"{contract.contract_type.name}.{function}"]
+    account_field = next(key for key in inputs if key in ("consumer", "participant"))
+    return getattr(contract, error), inputs if names_account else {**inputs, account_field: ZERO_ADDRESS}
 
 
 def _jump_to_interval(chain) -> None:
@@ -398,9 +401,10 @@ def _jump_to_interval(chain) -> None:
     chain.pending_timestamp = (chain.pending_timestamp + HISTORY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100
 
 
-def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, chain) -> Scene:
+def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
     # Only GridManagement's operators of REGION start its events.
     grid_management.registerOperator("Attack Grid Co", REGION, 100, sender=admin)
@@ -461,12 +465,14 @@ def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, ch
             "claimReward": dr.claimReward.encode_input(1),
             "distributeRewards": dr.distributeRewards.encode_input(1),
         },
+        vault,
     )
 
 
-def _dp_scene(project, admin, operator, participant, keeper, smart_meter, grid_management, chain) -> Scene:
+def _dp_scene(project, admin, operator, participant, keeper, smart_meter, grid_management, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     dp = project.DemandPrograms.deploy(dr, sender=admin)
     dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)
     dr.registerGridOperator(operator, sender=admin)
@@ -525,13 +531,15 @@ def _dp_scene(project, admin, operator, participant, keeper, smart_meter, grid_m
             "claimReward": dp.claimReward.encode_input(1),
             "distributeRewards": dp.distributeRewards.encode_input(1),
         },
+        vault,
     )
 
 
-def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, chain) -> Scene:
+def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
     nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
-    shares = project.EnergyAssetShares.deploy(admin, nft, token, sender=admin)
+    shares = project.EnergyAssetShares.deploy(admin, nft, vault, sender=admin)
     nft.setSharesContract(shares, sender=admin)
     token_id, _, _ = mint(nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
     nft.setApprovalForAll(shares, True, sender=owner)
@@ -557,6 +565,7 @@ def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_manage
             "depositRevenue": shares.depositRevenue.encode_input(token_id, 1),
             "claimRevenue": shares.claimRevenue.encode_input(token_id),
         },
+        vault,
     )
 
 
@@ -577,15 +586,15 @@ def attack_scenes(
     accounts,
     chain,
 ) -> dict[str, Scene]:
-    """Every PaymentToken-moving contract deployed on its own ReentrantToken. `owner` sells (metered
+    """Every PaymentToken-moving contract deployed on its own ReentrantToken (and its own vault of it). `owner` sells (metered
     EnergyToken), `other` buys, `grid_operator` operates region 1 (grid_operations verified it)."""
     meter_energy_to([owner], 10_000_000, smart_meter, admin, accounts, chain)
     return {
         "EnergyTrading": _trading_scene(project, admin, owner, other, keeper, fee_recipient, energy_token, chain),
         "EnergyAuction": _auction_scene(project, admin, owner, other, keeper, fee_recipient, energy_token, chain),
-        "DemandResponse": _dr_scene(project, admin, owner, keeper, smart_meter, grid_management, chain),
-        "DemandPrograms": _dp_scene(project, admin, grid_operator, owner, keeper, smart_meter, grid_management, chain),
-        "EnergyAssetShares": _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, chain),
+        "DemandResponse": _dr_scene(project, admin, owner, keeper, smart_meter, grid_management, energy_token, chain),
+        "DemandPrograms": _dp_scene(project, admin, grid_operator, owner, keeper, smart_meter, grid_management, energy_token, chain),
+        "EnergyAssetShares": _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, energy_token, chain),
     }
 
 
@@ -620,14 +629,9 @@ def test_payment_token_reentry_is_refused(attack_scenes, energy_token, keeper, c
     go, expected = scene.triggers[outer]()
     before = _balances(scene, energy_token)
     Bulk(chain).send(keeper, scene.token, "arm", scene.contract, scene.inner[inner])
-    outcome, inputs = expected if expected else (scene.contract.ReentrancyGuardReentrantCall, {})
-    if isinstance(outcome, type):  # an error class: the outer call reverts with it
-        with reverts(outcome, **inputs):
-            go()
-    else:  # an event: the outer call goes through and logs the refused payout, which stays owed
-        tx = go()
-        assert tx.events.filter(outcome) == [log(outcome, **inputs)]
-        assert tx.return_value == 0  # nobody paid
+    error, inputs = expected if expected else (scene.contract.ReentrancyGuardReentrantCall, {})
+    with reverts(error, **inputs):
+        go()
     assert _balances(scene, energy_token) == before
 
 
@@ -769,7 +773,7 @@ def test_split_callback_reentry_is_refused(receiver_assets, asset_nft, asset_sha
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["safeTransferFrom", "safeBatchTransferFrom"])
-def test_claim_from_inside_a_share_receipt_is_exact(receiver_assets, asset_shares, stablecoin, owner, admin, batch):
+def test_claim_from_inside_a_share_receipt_is_exact(receiver_assets, asset_shares, vault, stablecoin, owner, admin, batch):
     """Share transfers are not guarded: revenue moves with corrections in _update, before the
     callback, so a receiver claiming mid-transfer gets exactly what its earlier shares earned."""
     hostile, mine, _ = receiver_assets
@@ -783,7 +787,7 @@ def test_claim_from_inside_a_share_receipt_is_exact(receiver_assets, asset_share
         tx = asset_shares.safeTransferFrom(owner, hostile, mine, 3, b"", sender=owner)
     claimed = tx.events.filter(asset_shares.RevenueClaimed)
     assert [(e.account, e.amount) for e in claimed] == [(hostile.address, 200)]
-    assert stablecoin.balanceOf(hostile) == 200
+    assert vault.balanceOf(stablecoin, hostile) == 200
     assert asset_shares.claimableRevenue(mine, hostile) == 0
     assert asset_shares.claimableRevenue(mine, owner) == 800
     assert asset_shares.balanceOf(hostile, mine) == 5

@@ -526,9 +526,11 @@ def test_demand_response_start_verify_claim(grid_cli, cli_client, cli_system, de
     assert "verifyReduction rejected: InsufficientReduction(" in refused.stderr
 
     cash_before = cli_client.payment_token.balance_of(households[0])
+    vault_before = cli_client.vault.balances(households[0]).payment
     claimed = grid_cli("dr", "claim", event_id, account=5).json()
-    assert claimed["paid"] == [{"consumer": households[0], "amount": 3_000_000}]
-    assert cli_client.payment_token.balance_of(households[0]) == cash_before + 3_000_000
+    assert claimed["paid"] == [{"consumer": households[0], "amount": 3_000_000, "vault_balance": vault_before + 3_000_000}]
+    assert cli_client.vault.balances(households[0]).payment == vault_before + 3_000_000
+    assert cli_client.payment_token.balance_of(households[0]) == cash_before  # credited in the vault
 
     cli_client.mine_block_at(cli_client.event_budget(int(event_id)).verificationDeadline + 1)
     completed = grid_cli("dr", "claim", event_id, "--distribute", account=8).json()
@@ -568,9 +570,11 @@ def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, deplo
     deposit = grid_cli("assets", "deposit", token_id, "--amount", "12.5", account=2).json()
     assert deposit["deposited"] == deposit["total_deposited"] == 12_500_000
     cash_before = cli_client.payment_token.balance_of(owner)
+    vault_before = cli_client.vault.balances(owner).payment
     claimed = grid_cli("assets", "claim", token_id, account=5).json()
-    assert (claimed["account"], claimed["amount"]) == (owner, 12_500_000)
-    assert cli_client.payment_token.balance_of(owner) == cash_before + 12_500_000
+    assert (claimed["account"], claimed["amount"], claimed["vault_balance"]) == (owner, 12_500_000, vault_before + 12_500_000)
+    assert cli_client.vault.balances(owner).payment == vault_before + 12_500_000
+    assert cli_client.payment_token.balance_of(owner) == cash_before  # credited in the vault
     nothing = grid_cli("assets", "claim", token_id, account=5, expect=1)
     assert f"claimRevenue rejected: NothingToClaim(tokenId={token_id}" in nothing.stderr
 

@@ -10,7 +10,7 @@ from eth_account import Account
 from energy_grid.demand_response import MeterWriter
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
-from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
+from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items, vault_credit_logs
 
 REGION, OTHER_REGION = 1, 2  # conftest's grid_operator and other_region_operator regions
 NAME = "Evening peak shaving"
@@ -210,7 +210,9 @@ def test_cancel_program(dp, stablecoin, grid_operator, owner, meters, chain):
 # ----------------------------------------------------------------------------- reporting and payouts
 
 
-def test_report_checked_against_meter_and_paid(dp, stablecoin, grid_operator, owner, other, stranger, keeper, writer, meters, chain):
+def test_report_checked_against_meter_and_paid(
+    dp, vault, stablecoin, grid_operator, owner, other, stranger, keeper, writer, meters, chain
+):
     program_id, start, end, _ = create(dp, grid_operator, chain)
     dp.joinProgram(program_id, 1, sender=owner)  # commits 1 MW, achieves 2
     dp.joinProgram(program_id, 5, sender=other)  # commits 5 MW, achieves 2
@@ -260,17 +262,28 @@ def test_report_checked_against_meter_and_paid(dp, stablecoin, grid_operator, ow
         dp.claimReward(program_id, sender=stranger)
     with reverts(dp.ProgramNotFound, programId=program_id + 1):
         dp.claimReward(program_id + 1, sender=owner)
+    wallets = [stablecoin.balanceOf(a) for a in (owner, other)]
+    credited = [vault.balanceOf(stablecoin, a) for a in (owner, other)]
     tx = dp.claimReward(program_id, sender=owner)
     assert tx.return_value == RATE_PER_MW
     assert_logs(
         tx,
         log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
-        log(stablecoin.Transfer, **{"from": dp.address, "to": owner.address, "value": RATE_PER_MW}),
+        *vault_credit_logs(vault, stablecoin, dp, RATE_PER_MW, 1),
     )
+    assert vault.balanceOf(stablecoin, owner) == credited[0] + RATE_PER_MW
     with reverts(dp.RewardAlreadyClaimed, programId=program_id, participant=owner.address):
         dp.claimReward(program_id, sender=owner)
 
-    assert dp.distributeRewards(program_id, sender=keeper).return_value == 1  # other; owner claimed
+    tx = dp.distributeRewards(program_id, sender=keeper)
+    assert tx.return_value == 1  # other; owner claimed
+    assert_logs(
+        tx,
+        log(dp.RewardPaid, programId=program_id, participant=other.address, amount=2 * RATE_PER_MW),
+        *vault_credit_logs(vault, stablecoin, dp, 2 * RATE_PER_MW, 1),
+    )
+    assert vault.balanceOf(stablecoin, other) == credited[1] + 2 * RATE_PER_MW
+    assert [stablecoin.balanceOf(a) for a in (owner, other)] == wallets  # paid in the vault, not to wallets
     assert dp.getParticipant(program_id, other).status == REWARDED
     with reverts(dp.NothingToDistribute, programId=program_id):
         dp.distributeRewards(program_id, sender=keeper)
@@ -323,28 +336,32 @@ def test_report_needs_a_reading_in_the_last_interval(dp, grid_operator, owner, w
 
 
 @pytest.fixture
-def token_programs(project, admin, smart_meter, grid_management, grid_operations, grid_operator):
-    """A DemandResponse + DemandPrograms pair on a test token of kind `name`, grid_operator funded."""
+def token_programs(project, admin, smart_meter, grid_management, grid_operations, energy_token, grid_operator):
+    """A DemandResponse + DemandPrograms pair whose vault pays in a test token of kind `name`,
+    grid_operator funded. Returns (token, dr, dp, vault)."""
 
     def build(name):
         kinds = {"failing": project.FailingToken, "reentrant": project.ReentrantToken, "blacklist": project.BlacklistToken}
         token = kinds[name].deploy(sender=admin)
-        dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
+        vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+        dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
         dp = project.DemandPrograms.deploy(dr, sender=admin)
         dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)
         dr.registerGridOperator(grid_operator, sender=admin)
-        token.mint(grid_operator, BUDGET, sender=admin)
+        token.mint(grid_operator, 2 * BUDGET, sender=admin)
         token.approve(dp, MAX_UINT, sender=grid_operator)
-        return token, dr, dp
+        return token, dr, dp, vault
 
     return build
 
 
-@pytest.mark.parametrize("mode", [1, 2])
-def test_failed_transfer_reverts_a_claim_and_is_deferred_by_a_batch(
+@pytest.mark.parametrize("mode", [1, 2])  # transfers return false / revert
+def test_refused_transfer_to_the_vault_reverts_claims_and_batches(
     token_programs, admin, grid_operator, owner, keeper, writer, chain, mode
 ):
-    token, dr, dp = token_programs("failing")
+    """RewardDistributionFailed: the token refuses to move rewards to the vault. Nothing changes: the
+    claim and the batch revert, the reward stays reserved and the batch's cursor where it was."""
+    token, dr, dp, vault = token_programs("failing")
     meter = Account.create().address
     writer.register([meter], [owner.address], REGION)
     dr.registerConsumer(owner, meter, sender=owner)
@@ -355,77 +372,86 @@ def test_failed_transfer_reverts_a_claim_and_is_deferred_by_a_batch(
     token.setMode(mode, sender=admin)
     with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
         dp.claimReward(program_id, sender=owner)
-    tx = dp.distributeRewards(program_id, sender=keeper)
-    assert tx.return_value == 0
-    assert_logs(tx, log(dp.RewardPaymentDeferred, programId=program_id, participant=owner.address, amount=RATE_PER_MW))
-    assert dp.getParticipant(program_id, owner).status == VERIFIED
-    assert dp.getProgramBudget(program_id).paid == 0 and dp.getProgramBudget(program_id).reserved == RATE_PER_MW
-    assert token.balanceOf(owner) == 0 and token.balanceOf(dp) == BUDGET
-    with reverts(dp.NothingToDistribute, programId=program_id):  # the batch moved past it: it claims
+    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=ZERO_ADDRESS, amount=RATE_PER_MW):
         dp.distributeRewards(program_id, sender=keeper)
+    assert dp.getParticipant(program_id, owner).status == VERIFIED
+    budget = dp.getProgramBudget(program_id)
+    assert (budget.reserved, budget.paid, budget.distributionCursor) == (RATE_PER_MW, 0, 0)
+    assert token.balanceOf(dp) == BUDGET and vault.balanceOf(token, owner) == 0
     token.setMode(0, sender=admin)
-    assert dp.claimReward(program_id, sender=owner).return_value == RATE_PER_MW
-    assert token.balanceOf(owner) == RATE_PER_MW and token.balanceOf(dp) == BUDGET - RATE_PER_MW
+    assert dp.distributeRewards(program_id, sender=keeper).return_value == 1  # the same batch, now paid
+    assert vault.balanceOf(token, owner) == RATE_PER_MW and token.balanceOf(vault) == RATE_PER_MW
+    assert token.balanceOf(dp) == BUDGET - RATE_PER_MW
 
 
-def test_batch_defers_a_frozen_participant_and_still_completes(token_programs, admin, grid_operator, owner, other, keeper, writer, chain):
-    """Review finding: a participant the token refuses (a USDC-style frozen account) is skipped by
-    the batch with its books untouched; the others are paid, the program completes, the operator
-    gets back exactly budget - reserved, and the frozen participant claims later."""
-    token, dr, dp = token_programs("blacklist")
+def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
+    token_programs, admin, grid_operator, owner, other, keeper, writer, chain
+):
+    """A participant the token refuses (a USDC-style frozen account) cannot refuse a vault credit:
+    the batch pays it with the others, the program completes and the operator's wallet gets back
+    budget - reserved. Only the token refusing the vault itself stops payouts, with nothing paid."""
+    token, dr, dp, vault = token_programs("blacklist")
     owned = {owner.address: Account.create().address, other.address: Account.create().address}
     writer.register(owned.values(), owned.keys(), REGION)
     for consumer, meter in owned.items():
         dr.registerConsumer(consumer, meter, sender=grid_operator)
-    program_id, start, end, _ = create(dp, grid_operator, chain)
-    dp.joinProgram(program_id, 1, sender=owner)
-    dp.joinProgram(program_id, 2, sender=other)
-    finish(chain, writer, owned.values(), start, end, window_wh=0)
-    dp.reportReduction(program_id, owner, 1, sender=grid_operator)  # first on the distribution list
-    dp.reportReduction(program_id, other, 2, sender=grid_operator)
-    token.freeze(owner, sender=admin)
 
-    deadline = end + DAY_SECONDS
+    def reported_program():
+        program_id, start, end, _ = create(dp, grid_operator, chain)
+        dp.joinProgram(program_id, 1, sender=owner)
+        dp.joinProgram(program_id, 2, sender=other)
+        finish(chain, writer, owned.values(), start, end, window_wh=0)
+        dp.reportReduction(program_id, owner, 1, sender=grid_operator)
+        dp.reportReduction(program_id, other, 2, sender=grid_operator)
+        return program_id, end + DAY_SECONDS
+
+    program_id, deadline = reported_program()
+    token.freeze(owner, sender=admin)
     chain.pending_timestamp = deadline + 1
     operator_balance = token.balanceOf(grid_operator)
-    refund = BUDGET - 3 * RATE_PER_MW  # owner's deferred reward stays reserved
+    refund = BUDGET - 3 * RATE_PER_MW
     tx = dp.distributeRewards(program_id, sender=keeper)
-    assert tx.return_value == 1
+    assert tx.return_value == 2
     assert_logs(
         tx,
-        log(dp.RewardPaymentDeferred, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
+        log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
         log(dp.RewardPaid, programId=program_id, participant=other.address, amount=2 * RATE_PER_MW),
-        log(token.Transfer, **{"from": dp.address, "to": other.address, "value": 2 * RATE_PER_MW}),
+        *vault_credit_logs(vault, token, dp, 3 * RATE_PER_MW, 2),
         log(dp.ProgramCompleted, programId=program_id, refund=refund),
         log(token.Transfer, **{"from": dp.address, "to": grid_operator.address, "value": refund}),
     )
     assert dp.getProgram(program_id).status == COMPLETED
-    assert dp.getProgramBudget(program_id) == (BUDGET, 3 * RATE_PER_MW, 2 * RATE_PER_MW, refund, deadline, 2, 2)
-    assert dp.getParticipant(program_id, owner).status == VERIFIED
-    assert dp.getParticipant(program_id, other).status == REWARDED
+    assert dp.getProgramBudget(program_id) == (BUDGET, 3 * RATE_PER_MW, 3 * RATE_PER_MW, refund, deadline, 2, 2)
+    assert (vault.balanceOf(token, owner), vault.balanceOf(token, other)) == (RATE_PER_MW, 2 * RATE_PER_MW)
     assert token.balanceOf(grid_operator) == operator_balance + refund
-    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(dp)) == (0, 2 * RATE_PER_MW, RATE_PER_MW)
+    assert (token.balanceOf(dp), token.balanceOf(vault)) == (0, 3 * RATE_PER_MW)
 
+    # The vault frozen: claims and batches revert, nothing moves; once it is unfrozen they pay.
+    token.unfreeze(owner, sender=admin)
+    program_id, deadline = reported_program()
+    token.freeze(vault, sender=admin)
     with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
         dp.claimReward(program_id, sender=owner)
-    token.unfreeze(owner, sender=admin)
-    tx = dp.claimReward(program_id, sender=owner)  # the program is Completed: claims still work
-    assert tx.return_value == RATE_PER_MW
+    chain.pending_timestamp = deadline + 1
+    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=ZERO_ADDRESS, amount=3 * RATE_PER_MW):
+        dp.distributeRewards(program_id, sender=keeper)  # would also complete the program: it stays Active
+    assert dp.getProgram(program_id).status == ACTIVE and token.balanceOf(dp) == BUDGET
+    token.unfreeze(vault, sender=admin)
+    tx = dp.claimReward(program_id, sender=owner)
     assert_logs(
         tx,
         log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
-        log(token.Transfer, **{"from": dp.address, "to": owner.address, "value": RATE_PER_MW}),
+        *vault_credit_logs(vault, token, dp, RATE_PER_MW, 1),
     )
-    assert dp.getParticipant(program_id, owner).status == REWARDED
-    assert dp.getProgramBudget(program_id) == (BUDGET, 3 * RATE_PER_MW, 3 * RATE_PER_MW, refund, deadline, 2, 2)
-    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(dp)) == (RATE_PER_MW, 2 * RATE_PER_MW, 0)
-    assert token.balanceOf(grid_operator) == operator_balance + refund
+    assert dp.distributeRewards(program_id, sender=keeper).return_value == 1  # other; completes
+    assert dp.getProgram(program_id).status == COMPLETED
+    assert (vault.balanceOf(token, owner), vault.balanceOf(token, other)) == (2 * RATE_PER_MW, 4 * RATE_PER_MW)
     with reverts(dp.RewardAlreadyClaimed, programId=program_id, participant=owner.address):
         dp.claimReward(program_id, sender=owner)
 
 
 def test_failed_refund_reverts(token_programs, admin, grid_operator, chain):
-    token, _, dp = token_programs("failing")
+    token, _, dp, _ = token_programs("failing")
     program_id, _, _, _ = create(dp, grid_operator, chain)
     token.setMode(1, sender=admin)
     with reverts(dp.SafeERC20FailedOperation, token=token.address):
@@ -434,7 +460,7 @@ def test_failed_refund_reverts(token_programs, admin, grid_operator, chain):
 
 
 def test_token_reentry_is_refused(token_programs, admin, grid_operator, chain):
-    token, _, dp = token_programs("reentrant")
+    token, _, dp, _ = token_programs("reentrant")
     program_id, _, _, _ = create(dp, grid_operator, chain)
     token.arm(dp, dp.claimReward.encode_input(program_id), sender=admin)
     with reverts(dp.ReentrancyGuardReentrantCall):

@@ -15,7 +15,16 @@ from eth_account import Account
 from energy_grid.demand_response import MeterWriter, baseline_intervals, verify_from_meter, window_intervals
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
-from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
+from support.helpers import (
+    DEFAULT_ADMIN_ROLE,
+    ZERO_ADDRESS,
+    assert_logs,
+    deploy_reverts,
+    log,
+    reverts,
+    unexercised_abi_items,
+    vault_credit_logs,
+)
 
 REGION = 1
 TARGET_KW = 1_000
@@ -115,10 +124,11 @@ def expected_record(event_id, consumer, start, end, pid, status, baseline=0, act
 # ----------------------------------------------------------------------------- deployment and completeness
 
 
-def test_constants_wiring_and_size(demand_response, smart_meter, stablecoin, grid_management, admin, chain):
+def test_constants_wiring_and_size(demand_response, smart_meter, vault, stablecoin, grid_management, admin, chain):
     dr = demand_response
     assert dr.smartMeter() == smart_meter.address
-    assert dr.paymentToken() == stablecoin.address
+    assert dr.vault() == vault.address
+    assert dr.paymentToken() == stablecoin.address == vault.paymentToken()
     assert dr.gridManagement() == grid_management.address
     assert dr.hasRole(DEFAULT_ADMIN_ROLE, admin)
     assert dr.DEFAULT_MINIMUM_REDUCTION_W() == dr.minimumReductionW() == 100
@@ -159,12 +169,12 @@ def test_access_control_surface(demand_response, admin, other, stranger):
     assert not dr.hasRole(DEFAULT_ADMIN_ROLE, stranger)
 
 
-@pytest.mark.parametrize("position, dependency", [(0, "admin"), (1, "smartMeter"), (2, "paymentToken"), (3, "gridManagement")])
+@pytest.mark.parametrize("position, dependency", [(0, "admin"), (1, "smartMeter"), (2, "vault"), (3, "gridManagement")])
 def test_constructor_rejects_zero_addresses(
-    project, demand_response, admin, smart_meter, stablecoin, grid_management, position, dependency
+    project, demand_response, admin, smart_meter, vault, grid_management, position, dependency
 ):
     """NotInitialized: an instance cannot exist without its dependencies."""
-    args = [admin, smart_meter, stablecoin, grid_management]
+    args = [admin, smart_meter, vault, grid_management]
     args[position] = ZERO_ADDRESS
     with deploy_reverts(demand_response.NotInitialized, dependency):
         project.DemandResponse.deploy(*args, sender=admin)
@@ -541,27 +551,29 @@ def test_baseline_is_averaged_before_rounding(dr, grid_operator, writer, owner, 
 # ----------------------------------------------------------------------------- payouts
 
 
-def test_claim_reward(dr, stablecoin, owner, other, stranger, meters, ended):
+def test_claim_reward_credits_the_vault(dr, vault, stablecoin, owner, other, stranger, meters, ended):
     event_id, _, _ = ended
     verify_from_meter(dr, event_id, owner, stranger)
     with reverts(dr.ParticipationNotVerified, eventId=event_id, consumer=other.address):
         dr.claimReward(event_id, sender=other)
     with reverts(dr.EventNotFound, eventId=event_id + 1):
         dr.claimReward(event_id + 1, sender=owner)
-    balance = stablecoin.balanceOf(owner)
+    wallet, credited, reserve = stablecoin.balanceOf(owner), vault.balanceOf(stablecoin, owner), vault.reserves()[1]
     tx = dr.claimReward(event_id, sender=owner)
     assert tx.return_value == REWARD
     assert_logs(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
-        log(stablecoin.Transfer, **{"from": dr.address, "to": owner.address, "value": REWARD}),
+        *vault_credit_logs(vault, stablecoin, dr, REWARD, 1),
     )
-    assert stablecoin.balanceOf(owner) == balance + REWARD
+    assert vault.balanceOf(stablecoin, owner) == credited + REWARD
+    assert vault.reserves()[1] == reserve + REWARD
+    assert stablecoin.balanceOf(owner) == wallet  # paid in the vault, not to the wallet
     assert dr.getParticipation(event_id, owner).status == REWARDED
     assert dr.getEventBudget(event_id).paid == REWARD
     with reverts(dr.RewardAlreadyClaimed, eventId=event_id, consumer=owner.address):
         dr.claimReward(event_id, sender=owner)
-    assert stablecoin.balanceOf(owner) == balance + REWARD
+    assert vault.balanceOf(stablecoin, owner) == credited + REWARD
 
 
 def test_pending_participant_cannot_claim(dr, grid_operator, owner, meters, chain):
@@ -572,7 +584,7 @@ def test_pending_participant_cannot_claim(dr, grid_operator, owner, meters, chai
 
 
 def test_distribute_pays_unclaimed_then_completes_and_refunds(
-    dr, stablecoin, grid_operator, owner, other, stranger, keeper, meters, ended, chain
+    dr, vault, stablecoin, grid_operator, owner, other, stranger, keeper, meters, ended, chain
 ):
     event_id, _start, end = ended
     operator_balance = stablecoin.balanceOf(grid_operator)
@@ -586,8 +598,9 @@ def test_distribute_pays_unclaimed_then_completes_and_refunds(
     assert_logs(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=REWARD),
-        log(stablecoin.Transfer, **{"from": dr.address, "to": other.address, "value": REWARD}),
+        *vault_credit_logs(vault, stablecoin, dr, REWARD, 1),
     )
+    assert vault.balanceOf(stablecoin, other) == REWARD
     assert dr.getParticipation(event_id, other).status == REWARDED
     assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, 2 * REWARD, 0, end + DAY_SECONDS, 2, 2)
     with reverts(dr.NothingToDistribute, eventId=event_id):
@@ -633,8 +646,9 @@ def test_event_without_participants_refunds_all_after_deadline(dr, stablecoin, g
     assert stablecoin.balanceOf(grid_operator) == balance
 
 
-def test_distribution_is_batched(dr, stablecoin, smart_meter, grid_operator, writer, stranger, keeper, accounts, chain):
-    """51 verified participants: the first call pays 50, the second 1."""
+def test_distribution_is_batched(dr, vault, stablecoin, smart_meter, grid_operator, writer, stranger, keeper, accounts, chain):
+    """51 verified participants: the first call pays 50 with one transfer to the vault and one credit
+    of all 50, the second 1."""
     consumers = [Account.create().address for _ in range(51)]
     devices = [Account.create().address for _ in consumers]
     writer.register(devices, consumers, REGION)
@@ -644,15 +658,22 @@ def test_distribution_is_batched(dr, stablecoin, smart_meter, grid_operator, wri
     for consumer in consumers:
         verify_from_meter(dr, event_id, consumer, stranger)
     assert dr.getEventBudget(event_id).verifiedParticipants == 51
-    assert dr.distributeRewards(event_id, sender=keeper).return_value == 50
+    tx = dr.distributeRewards(event_id, sender=keeper)
+    assert tx.return_value == 50
+    assert_logs(
+        tx,
+        *(log(dr.RewardPaid, eventId=event_id, consumer=c, amount=REWARD) for c in consumers[:50]),
+        *vault_credit_logs(vault, stablecoin, dr, 50 * REWARD, 50),
+    )
     assert dr.getEventBudget(event_id).distributionCursor == 50
-    assert stablecoin.balanceOf(consumers[49]) == REWARD and stablecoin.balanceOf(consumers[50]) == 0
+    assert [vault.balanceOf(stablecoin, c) for c in consumers] == 50 * [REWARD] + [0]
     assert dr.distributeRewards(event_id, sender=keeper).return_value == 1
-    assert stablecoin.balanceOf(consumers[50]) == REWARD
+    assert vault.balanceOf(stablecoin, consumers[50]) == REWARD
+    assert all(stablecoin.balanceOf(c) == 0 for c in consumers)
     assert dr.getEventBudget(event_id).paid == 51 * REWARD
 
 
-def test_budget_exhaustion(dr, stablecoin, grid_operator, writer, owner, other, stranger, keeper, meters, chain):
+def test_budget_exhaustion(dr, vault, stablecoin, grid_operator, writer, owner, other, stranger, keeper, meters, chain):
     """Budget 1.5 rewards (target 3 kW × rate 5,000 = 15,000; each 1,000 W reduction earns 10,000 at
     rate 10,000): first full, second the 5,000 left, third 0 with its reduction recorded (the design
     choice: a zero reward, not a revert). Never more than the budget leaves the contract."""
@@ -688,8 +709,19 @@ def test_budget_exhaustion(dr, stablecoin, grid_operator, writer, owner, other, 
     balance = stablecoin.balanceOf(grid_operator)
     tx = dr.distributeRewards(event_id, sender=keeper)
     assert tx.return_value == 3
+    # The 0 reward is paid (Rewarded, logged) without a credit: two entries reach the vault.
+    assert_logs(
+        tx,
+        log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=10_000),
+        log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=5_000),
+        log(dr.RewardPaid, eventId=event_id, consumer=third.address, amount=0),
+        *vault_credit_logs(vault, stablecoin, dr, 15_000, 2),
+        log(dr.EventCompleted, eventId=event_id, refund=0),
+        log(stablecoin.Transfer, **{"from": dr.address, "to": grid_operator.address, "value": 0}),
+    )
+    assert dr.getParticipation(event_id, third.address).status == REWARDED
     assert dr.getEventBudget(event_id) == (15_000, 15_000, 15_000, 0, end + DAY_SECONDS, 3, 3)
-    assert stablecoin.balanceOf(third.address) == 0
+    assert [vault.balanceOf(stablecoin, c) for c in (owner, other, third.address)] == [10_000, 5_000, 0]
     assert stablecoin.balanceOf(grid_operator) == balance  # nothing left to refund
     assert stablecoin.balanceOf(dr) == 0
 
@@ -704,14 +736,25 @@ def test_reward_arithmetic_at_one_unit(dr, grid_operator, writer, owner, strange
     assert dr.getParticipation(event_id, owner).rewardAmount == rate * reduction // 1_000 == reward
 
 
-def test_reward_arithmetic_at_the_largest_values(project, admin, smart_meter, grid_management, writer, owner, stranger, chain):
-    """target uint64 max × rate uint128 max: the budget and the reward cannot overflow."""
-    token = project.FailingToken.deploy(sender=admin)
-    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
+def dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token, budget=BUDGET):
+    """A DemandResponse whose vault pays in `token` (a test token): admin is its grid operator,
+    holds `budget` of the token and has approved it. Returns (dr, vault)."""
+    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
-    target, rate = 2**64 - 1, 2**128 - 1
-    token.mint(admin, target * rate, sender=admin)
+    token.mint(admin, budget, sender=admin)
     token.approve(dr, MAX_UINT, sender=admin)
+    return dr, vault
+
+
+def test_reward_arithmetic_at_the_largest_values(
+    project, admin, smart_meter, grid_management, energy_token, writer, owner, stranger, chain
+):
+    """target uint64 max × rate uint128 max: the budget and the reward cannot overflow. A reward
+    beyond what the vault holds of a token (2^112 - 1) stays reserved: its credit reverts there."""
+    token = project.FailingToken.deploy(sender=admin)
+    target, rate = 2**64 - 1, 2**128 - 1
+    dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token, target * rate)
     meter = Account.create().address
     writer.register([meter], [owner.address], REGION)
     dr.registerConsumer(owner, meter, sender=owner)
@@ -719,19 +762,21 @@ def test_reward_arithmetic_at_the_largest_values(project, admin, smart_meter, gr
     assert dr.getEventBudget(event_id).budget == target * rate
     verify_from_meter(dr, event_id, owner, stranger)
     assert dr.getParticipation(event_id, owner).rewardAmount == rate  # 1,000 W = 1 kW
-    dr.claimReward(event_id, sender=owner)
-    assert token.balanceOf(owner) == rate
+    max_reserve = vault.MAX_RESERVE()
+    with reverts(vault.ReserveTooLarge, token=token.address, reserve=rate, maxReserve=max_reserve):
+        dr.claimReward(event_id, sender=owner)
+    assert dr.getParticipation(event_id, owner).status == VERIFIED
+    assert token.balanceOf(dr) == target * rate and vault.balanceOf(token, owner) == 0
 
 
 @pytest.mark.parametrize("mode", [1, 2])  # transfers return false / revert
-def test_failed_reward_transfer_reverts_a_claim_and_is_deferred_by_a_batch(
-    project, admin, smart_meter, grid_management, writer, owner, stranger, keeper, chain, mode
+def test_refused_transfer_to_the_vault_reverts_claims_and_batches(
+    project, admin, smart_meter, grid_management, energy_token, writer, owner, stranger, keeper, chain, mode
 ):
+    """RewardDistributionFailed: the token refuses to move rewards to the vault. Nothing changes: the
+    claim and the batch revert, the reward stays reserved and the batch's cursor where it was."""
     token = project.FailingToken.deploy(sender=admin)
-    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
-    dr.registerGridOperator(admin, sender=admin)
-    token.mint(admin, BUDGET, sender=admin)
-    token.approve(dr, MAX_UINT, sender=admin)
+    dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
     meter = Account.create().address
     writer.register([meter], [owner.address], REGION)
     dr.registerConsumer(owner, meter, sender=owner)
@@ -740,84 +785,82 @@ def test_failed_reward_transfer_reverts_a_claim_and_is_deferred_by_a_batch(
     token.setMode(mode, sender=admin)
     with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=owner.address, amount=REWARD):
         dr.claimReward(event_id, sender=owner)
-    tx = dr.distributeRewards(event_id, sender=keeper)
-    assert tx.return_value == 0
-    assert_logs(tx, log(dr.RewardPaymentDeferred, eventId=event_id, consumer=owner.address, amount=REWARD))
-    assert dr.getParticipation(event_id, owner).status == VERIFIED
-    assert dr.getEventBudget(event_id).paid == 0 and dr.getEventBudget(event_id).reserved == REWARD
-    assert token.balanceOf(owner) == 0 and token.balanceOf(dr) == BUDGET
-    with reverts(dr.NothingToDistribute, eventId=event_id):  # the batch moved past it: it claims
+    with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=ZERO_ADDRESS, amount=REWARD):
         dr.distributeRewards(event_id, sender=keeper)
+    assert dr.getParticipation(event_id, owner).status == VERIFIED
+    budget = dr.getEventBudget(event_id)
+    assert (budget.reserved, budget.paid, budget.distributionCursor) == (REWARD, 0, 0)
+    assert token.balanceOf(dr) == BUDGET and vault.balanceOf(token, owner) == 0
     token.setMode(0, sender=admin)
-    dr.claimReward(event_id, sender=owner)
-    assert token.balanceOf(owner) == REWARD
+    assert dr.distributeRewards(event_id, sender=keeper).return_value == 1  # the same batch, now paid
+    assert vault.balanceOf(token, owner) == REWARD and token.balanceOf(vault) == REWARD
 
 
-def test_batch_defers_a_frozen_participant_and_still_completes(
-    project, admin, smart_meter, grid_management, writer, owner, other, stranger, keeper, chain
+def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
+    project, admin, smart_meter, grid_management, energy_token, writer, owner, other, stranger, keeper, chain
 ):
-    """Review finding: one recipient the token refuses (a USDC-style frozen account) no longer
-    blocks the batch. Its payout is skipped with its books untouched (Verified, reward still
-    reserved), the others are paid, the event completes and the operator gets back exactly
-    budget - reserved; the deferred reward stays in the contract until its owner claims it."""
+    """A recipient the token refuses (a USDC-style frozen account) cannot refuse a vault credit: the
+    batch pays it with the others, the event completes and the operator's wallet gets back budget -
+    reserved. Only the token refusing the vault itself stops payouts, all of them, with nothing paid."""
     token = project.BlacklistToken.deploy(sender=admin)
-    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
-    dr.registerGridOperator(admin, sender=admin)
-    token.mint(admin, BUDGET, sender=admin)
-    token.approve(dr, MAX_UINT, sender=admin)
+    dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token, 2 * BUDGET)
     owned = {owner.address: Account.create().address, other.address: Account.create().address}
     writer.register(owned.values(), owned.keys(), REGION)
     for consumer, meter in owned.items():
         dr.registerConsumer(consumer, meter, sender=admin)
-    event_id, _, end = run_event(dr, admin, chain, writer, owned.values())
-    verify_from_meter(dr, event_id, owner, stranger)  # first on the distribution list
+    event_id, _, end = run_event(dr, admin, chain, writer, owned.values(), duration=INTERVAL_SECONDS)
+    verify_from_meter(dr, event_id, owner, stranger)
     verify_from_meter(dr, event_id, other, stranger)
     token.freeze(owner, sender=admin)
 
     deadline = end + DAY_SECONDS
     chain.pending_timestamp = deadline + 1
-    refund = BUDGET - 2 * REWARD  # the deferred reward stays reserved: not refunded
+    refund = BUDGET - 2 * REWARD
     tx = dr.distributeRewards(event_id, sender=keeper)
-    assert tx.return_value == 1
+    assert tx.return_value == 2
     assert_logs(
         tx,
-        log(dr.RewardPaymentDeferred, eventId=event_id, consumer=owner.address, amount=REWARD),
+        log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
         log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=REWARD),
-        log(token.Transfer, **{"from": dr.address, "to": other.address, "value": REWARD}),
+        *vault_credit_logs(vault, token, dr, 2 * REWARD, 2),
         log(dr.EventCompleted, eventId=event_id, refund=refund),
         log(token.Transfer, **{"from": dr.address, "to": admin.address, "value": refund}),
     )
     assert dr.getEvent(event_id).status == COMPLETED
-    assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, REWARD, refund, deadline, 2, 2)
-    assert dr.getParticipation(event_id, owner).status == VERIFIED
-    assert dr.getParticipation(event_id, other).status == REWARDED
-    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(admin), token.balanceOf(dr)) == (0, REWARD, refund, REWARD)
+    assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, 2 * REWARD, refund, deadline, 2, 2)
+    assert (vault.balanceOf(token, owner), vault.balanceOf(token, other)) == (REWARD, REWARD)
+    assert (token.balanceOf(admin), token.balanceOf(dr), token.balanceOf(vault)) == (BUDGET + refund, 0, 2 * REWARD)
 
-    # Still frozen: its own claim tells it why, and moves nothing.
+    # The vault frozen: claims and batches revert, nothing moves; once it is unfrozen they pay.
+    token.unfreeze(owner, sender=admin)
+    event_id, _, end = run_event(dr, admin, chain, writer, owned.values(), duration=INTERVAL_SECONDS)
+    verify_from_meter(dr, event_id, owner, stranger)
+    verify_from_meter(dr, event_id, other, stranger)
+    token.freeze(vault, sender=admin)
     with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=owner.address, amount=REWARD):
         dr.claimReward(event_id, sender=owner)
-    token.unfreeze(owner, sender=admin)
-    tx = dr.claimReward(event_id, sender=owner)  # the event is Completed: claims still work
-    assert tx.return_value == REWARD
+    chain.pending_timestamp = end + DAY_SECONDS + 1
+    with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=ZERO_ADDRESS, amount=2 * REWARD):
+        dr.distributeRewards(event_id, sender=keeper)  # would also complete the event: it stays Active
+    assert dr.getEvent(event_id).status == ACTIVE and token.balanceOf(dr) == BUDGET
+    token.unfreeze(vault, sender=admin)
+    tx = dr.claimReward(event_id, sender=owner)
     assert_logs(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
-        log(token.Transfer, **{"from": dr.address, "to": owner.address, "value": REWARD}),
+        *vault_credit_logs(vault, token, dr, REWARD, 1),
     )
-    assert dr.getParticipation(event_id, owner).status == REWARDED
-    assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, 2 * REWARD, refund, deadline, 2, 2)
-    assert (token.balanceOf(owner), token.balanceOf(other), token.balanceOf(admin), token.balanceOf(dr)) == (REWARD, REWARD, refund, 0)
+    assert dr.distributeRewards(event_id, sender=keeper).return_value == 1  # other; completes
+    assert dr.getEvent(event_id).status == COMPLETED
+    assert (vault.balanceOf(token, owner), vault.balanceOf(token, other)) == (2 * REWARD, 2 * REWARD)
     with reverts(dr.RewardAlreadyClaimed, eventId=event_id, consumer=owner.address):
         dr.claimReward(event_id, sender=owner)
 
 
-def test_failed_refund_reverts(project, admin, smart_meter, grid_management, chain):
-    """Refunds to the operator use safeTransfer: a token returning false reverts the cancel."""
+def test_failed_refund_reverts(project, admin, smart_meter, grid_management, energy_token, chain):
+    """Refunds go to the operator's wallet with safeTransfer: a token returning false reverts the cancel."""
     token = project.FailingToken.deploy(sender=admin)
-    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
-    dr.registerGridOperator(admin, sender=admin)
-    token.mint(admin, BUDGET, sender=admin)
-    token.approve(dr, MAX_UINT, sender=admin)
+    dr, _ = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
     event_id, _, _, _ = start_event(dr, admin, chain)
     token.setMode(1, sender=admin)
     with reverts(dr.SafeERC20FailedOperation, token=token.address):
@@ -825,12 +868,9 @@ def test_failed_refund_reverts(project, admin, smart_meter, grid_management, cha
     assert dr.getEvent(event_id).status == ACTIVE and token.balanceOf(dr) == BUDGET
 
 
-def test_token_reentry_is_refused(project, admin, smart_meter, grid_management, chain):
+def test_token_reentry_is_refused(project, admin, smart_meter, grid_management, energy_token, chain):
     token = project.ReentrantToken.deploy(sender=admin)
-    dr = project.DemandResponse.deploy(admin, smart_meter, token, grid_management, sender=admin)
-    dr.registerGridOperator(admin, sender=admin)
-    token.mint(admin, BUDGET, sender=admin)
-    token.approve(dr, MAX_UINT, sender=admin)
+    dr, _ = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
     event_id, _, _, _ = start_event(dr, admin, chain)
     token.arm(dr, dr.claimReward.encode_input(event_id), sender=admin)
     with reverts(dr.ReentrancyGuardReentrantCall):

@@ -548,9 +548,9 @@ def test_an_asset_enters_the_shares_contract_only_by_split(nft, asset_shares, as
 # ----------------------------------------------------------------------------- wiring the shares contract
 
 
-def test_shares_contract_is_linked_once_by_the_admin(project, admin, smart_meter, grid_management, stablecoin, asset_shares, stranger):
+def test_shares_contract_is_linked_once_by_the_admin(project, admin, smart_meter, grid_management, vault, asset_shares, stranger):
     fresh = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
-    shares = project.EnergyAssetShares.deploy(admin, fresh, stablecoin, sender=admin)
+    shares = project.EnergyAssetShares.deploy(admin, fresh, vault, sender=admin)
     with reverts(fresh.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
         fresh.setSharesContract(shares, sender=stranger)
     with reverts(fresh.ZeroAddress):

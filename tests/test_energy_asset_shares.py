@@ -1,9 +1,10 @@
 """EnergyAssetShares: fractional ownership of EnergyAssetNFT assets as ERC-1155 shares, and revenue
-claimable pro rata by whoever held the shares when it was deposited.
+claimable pro rata by whoever held the shares when it was deposited, credited to the claimants'
+EnergyVault balances.
 
 The accounting identity checked throughout, exact in magnified units (MAGNITUDE = 2^64):
     deposited × MAGNITUDE == Σ_accounts (claimed + claimable) × MAGNITUDE + Σ fractions + carried remainder
-and the contract's PaymentToken balance == deposited − claimed. Every custom error is asserted with all
+and the contract's PaymentToken balance == deposited − claimed, every claim credited in the vault. Every custom error is asserted with all
 of its arguments and every event with all of its fields (helpers.reverts / helpers.log).
 """
 
@@ -20,7 +21,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support.asset_helpers import MAGNITUDE, MAX_REVENUE, MAX_SHARES, mint, new_meter
-from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
+from support.helpers import (
+    DEFAULT_ADMIN_ROLE,
+    ZERO_ADDRESS,
+    assert_logs,
+    deploy_reverts,
+    log,
+    reverts,
+    role,
+    unexercised_abi_items,
+    vault_credit_logs,
+)
 
 PAUSER_ROLE = role("PAUSER_ROLE")
 CASH = 1_000_000  # whole stablecoin units topped up per account (× 10^6 base units)
@@ -97,12 +108,13 @@ def assert_no_dust_lost(shares, token_id, accounts) -> dict:
 # ----------------------------------------------------------------------------- wiring, surface, completeness
 
 
-def test_constants_and_wiring(shares, nft, stablecoin, admin):
+def test_constants_and_wiring(shares, nft, vault, stablecoin, admin):
     assert shares.MAGNITUDE() == MAGNITUDE
     assert shares.MAX_SHARES() == MAX_SHARES
     assert shares.MAX_REVENUE_PER_ASSET() == MAX_REVENUE
     assert shares.assetNft() == nft.address
-    assert shares.paymentToken() == stablecoin.address
+    assert shares.vault() == vault.address
+    assert shares.paymentToken() == stablecoin.address == vault.paymentToken()
     assert nft.sharesContract() == shares.address
     assert shares.hasRole(DEFAULT_ADMIN_ROLE, admin)
     assert shares.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
@@ -136,8 +148,8 @@ def test_every_function_error_and_event_is_exercised(shares):
 
 
 @pytest.mark.parametrize("which", [0, 1, 2])
-def test_constructor_rejects_zero_addresses(project, admin, nft, stablecoin, which):
-    args = [admin, nft, stablecoin]
+def test_constructor_rejects_zero_addresses(project, admin, nft, vault, which):
+    args = [admin, nft, vault]
     args[which] = ZERO_ADDRESS
     with deploy_reverts(project.EnergyAssetShares.ZeroAddress):
         project.EnergyAssetShares.deploy(*args, sender=admin)
@@ -190,9 +202,9 @@ def test_split_bounds_and_permissions(shares, nft, asset, owner, stranger):
         shares.split(asset, 1, sender=owner)
 
 
-def test_split_needs_the_nft_to_link_this_contract(project, admin, smart_meter, grid_management, stablecoin, grid_operator, owner, chain):
+def test_split_needs_the_nft_to_link_this_contract(project, admin, smart_meter, grid_management, vault, grid_operator, owner, chain):
     fresh_nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
-    fresh_shares = project.EnergyAssetShares.deploy(admin, fresh_nft, stablecoin, sender=admin)
+    fresh_shares = project.EnergyAssetShares.deploy(admin, fresh_nft, vault, sender=admin)
     token_id, _, _ = mint(fresh_nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
     fresh_nft.approve(fresh_shares, token_id, sender=owner)
     with reverts(fresh_shares.SharesContractNotLinked, linkedSharesContract=ZERO_ADDRESS):
@@ -280,7 +292,7 @@ def test_deposit_rules(shares, stablecoin, asset, split_asset, payer, other):
     }
 
 
-def test_revenue_follows_the_holders_at_deposit_time(shares, stablecoin, split_asset, payer, owner, other):
+def test_revenue_follows_the_holders_at_deposit_time(shares, vault, stablecoin, split_asset, payer, owner, other):
     """A holds 100 %, revenue r1; A sends half to B; revenue r2: A gets r1 + r2/2, B gets r2/2."""
     token_id, r1, r2 = split_asset, 1_000_000, 3_000_000
     shares.depositRevenue(token_id, r1, sender=payer)
@@ -291,16 +303,18 @@ def test_revenue_follows_the_holders_at_deposit_time(shares, stablecoin, split_a
     assert shares.claimableRevenue(token_id, owner) == r1 + r2 // 2
     assert shares.claimableRevenue(token_id, other) == r2 // 2
 
-    balance = stablecoin.balanceOf(owner)
+    wallet, credited = stablecoin.balanceOf(owner), vault.balanceOf(stablecoin, owner)
     tx = shares.claimRevenue(token_id, sender=owner)
     assert tx.return_value == r1 + r2 // 2
     assert_logs(
         tx,
-        log(stablecoin.Transfer, **{"from": shares.address, "to": owner.address, "value": r1 + r2 // 2}),
         log(shares.RevenueClaimed, tokenId=token_id, account=owner.address, amount=r1 + r2 // 2),
+        *vault_credit_logs(vault, stablecoin, shares, r1 + r2 // 2, 1),
     )
-    assert stablecoin.balanceOf(owner) == balance + r1 + r2 // 2
+    assert vault.balanceOf(stablecoin, owner) == credited + r1 + r2 // 2
+    assert stablecoin.balanceOf(owner) == wallet  # credited in the vault, not paid to the wallet
     assert shares.claimRevenue(token_id, sender=other).return_value == r2 // 2
+    assert vault.balanceOf(stablecoin, other) == r2 // 2
     assert stablecoin.balanceOf(shares) == 0
 
     # A double claim pays nothing more.
@@ -399,23 +413,61 @@ def test_claim_pays_whole_units_and_keeps_the_fraction(shares, nft, split_asset,
 
 
 @pytest.fixture
-def big(project, admin, smart_meter, grid_management, grid_operator, owner, chain):
-    """A second NFT/shares pair paying in a token anyone may mint (ReentrantToken, unarmed), so
-    deposits can reach MAX_REVENUE_PER_ASSET. Returns (nft, shares, token, tokenId) with the asset
-    owned by `owner` and `owner` holding MAX_REVENUE + 10 tokens approved to the shares contract."""
-    big_nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
-    token = project.ReentrantToken.deploy(sender=admin)
-    big_shares = project.EnergyAssetShares.deploy(admin, big_nft, token, sender=admin)
-    big_nft.setSharesContract(big_shares, sender=admin)
-    token_id, _, _ = mint(big_nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
-    token.mint(owner, MAX_REVENUE + 10, sender=owner)
-    token.approve(big_shares, 2**256 - 1, sender=owner)
-    big_nft.setApprovalForAll(big_shares, True, sender=owner)
-    return big_nft, big_shares, token, token_id
+def token_pair(project, admin, smart_meter, grid_management, energy_token, grid_operator, owner, chain):
+    """Builds a second NFT/shares pair whose vault pays in a test token anyone may mint (`kind`).
+    Returns (nft, shares, token, tokenId, vault) with the asset owned by `owner` and `owner`
+    holding `funds` tokens approved to the shares contract."""
+
+    def build(kind, funds):
+        pair_nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
+        token = kind.deploy(sender=admin)
+        pair_vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+        pair_shares = project.EnergyAssetShares.deploy(admin, pair_nft, pair_vault, sender=admin)
+        pair_nft.setSharesContract(pair_shares, sender=admin)
+        token_id, _, _ = mint(pair_nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
+        token.mint(owner, funds, sender=owner)
+        token.approve(pair_shares, 2**256 - 1, sender=owner)
+        pair_nft.setApprovalForAll(pair_shares, True, sender=owner)
+        return pair_nft, pair_shares, token, token_id, pair_vault
+
+    return build
+
+
+@pytest.fixture
+def big(project, token_pair):
+    """A pair paying in ReentrantToken (unarmed), so deposits can reach MAX_REVENUE_PER_ASSET."""
+    return token_pair(project.ReentrantToken, MAX_REVENUE + 10)
+
+
+def test_a_frozen_holder_is_credited_a_frozen_vault_stops_claims(project, token_pair, admin, owner, other):
+    """A claim is a vault credit, which a holder the token refuses (a USDC-style frozen account)
+    still receives; only the token refusing the vault stops claims, moving nothing."""
+    _, pair_shares, token, token_id, pair_vault = token_pair(project.BlacklistToken, 1_000)
+    pair_shares.split(token_id, 10, sender=owner)
+    pair_shares.safeTransferFrom(owner, other, token_id, 5, b"", sender=owner)
+    pair_shares.depositRevenue(token_id, 1_000, sender=owner)
+    token.freeze(other, sender=admin)
+    tx = pair_shares.claimRevenue(token_id, sender=other)
+    assert_logs(
+        tx,
+        log(pair_shares.RevenueClaimed, tokenId=token_id, account=other.address, amount=500),
+        *vault_credit_logs(pair_vault, token, pair_shares, 500, 1),
+    )
+    assert pair_vault.balanceOf(token, other) == 500
+    token.freeze(pair_vault, sender=admin)
+    with reverts(token.FrozenAccount, account=pair_vault.address):
+        pair_shares.claimRevenue(token_id, sender=owner)
+    assert pair_shares.claimableRevenue(token_id, owner) == 500
+    assert (token.balanceOf(pair_shares), pair_vault.balanceOf(token, owner)) == (500, 0)
+    token.unfreeze(pair_vault, sender=admin)
+    assert pair_shares.claimRevenue(token_id, sender=owner).return_value == 500
+    assert (token.balanceOf(pair_shares), pair_vault.balanceOf(token, owner)) == (0, 500)
 
 
 def test_largest_deposit_over_the_largest_share_count(big, owner, other):
-    _, big_shares, token, token_id = big
+    """The largest revenue over the largest share count. A claim beyond what the vault can hold of
+    a token (MAX_RESERVE, 2^112 - 1, below MAX_REVENUE_PER_ASSET) reverts there and stays claimable."""
+    _, big_shares, token, token_id, big_vault = big
     big_shares.split(token_id, MAX_SHARES, sender=owner)
     big_shares.safeTransferFrom(owner, other, token_id, 1, b"", sender=owner)
     big_shares.depositRevenue(token_id, MAX_REVENUE - 1, sender=owner)
@@ -433,16 +485,21 @@ def test_largest_deposit_over_the_largest_share_count(big, owner, other):
     assert big_shares.claimableRevenue(token_id, other) == expected_other
     book = assert_no_dust_lost(big_shares, token_id, (owner, other))
     assert book["deposited"] == MAX_REVENUE
-    assert big_shares.claimRevenue(token_id, sender=owner).return_value == expected_owner
     assert big_shares.claimRevenue(token_id, sender=other).return_value == expected_other
-    assert token.balanceOf(big_shares) == MAX_REVENUE - expected_owner - expected_other
+    assert big_vault.balanceOf(token, other) == expected_other
+    max_reserve = big_vault.MAX_RESERVE()
+    assert expected_owner > max_reserve
+    with reverts(big_vault.ReserveTooLarge, token=token.address, reserve=expected_other + expected_owner, maxReserve=max_reserve):
+        big_shares.claimRevenue(token_id, sender=owner)
+    assert big_shares.claimableRevenue(token_id, owner) == expected_owner
+    assert token.balanceOf(big_shares) == MAX_REVENUE - expected_other
     assert_no_dust_lost(big_shares, token_id, (owner, other))
 
 
 def test_accumulator_survives_the_worst_split_sequence(big, owner, other):
     """The largest accumulator (all revenue over one share) times the largest share count of a later
     split still fits the corrections."""
-    _, big_shares, token, token_id = big
+    _, big_shares, token, token_id, big_vault = big
     big_shares.split(token_id, 1, sender=owner)
     big_shares.depositRevenue(token_id, MAX_REVENUE, sender=owner)
     assert big_shares.getRevenue(token_id).magnifiedRevenuePerShare == MAX_REVENUE * MAGNITUDE
@@ -451,17 +508,21 @@ def test_accumulator_survives_the_worst_split_sequence(big, owner, other):
     big_shares.safeTransferFrom(owner, other, token_id, MAX_SHARES // 2, b"", sender=owner)
     assert big_shares.claimableRevenue(token_id, owner) == MAX_REVENUE
     assert big_shares.claimableRevenue(token_id, other) == 0
-    assert big_shares.claimRevenue(token_id, sender=owner).return_value == MAX_REVENUE
+    # More than the vault can hold of a token: the claim reverts there and stays claimable.
+    max_reserve = big_vault.MAX_RESERVE()
+    with reverts(big_vault.ReserveTooLarge, token=token.address, reserve=MAX_REVENUE, maxReserve=max_reserve):
+        big_shares.claimRevenue(token_id, sender=owner)
     with reverts(big_shares.NothingToClaim, tokenId=token_id, account=other.address):
         big_shares.claimRevenue(token_id, sender=other)
     big_shares.safeTransferFrom(other, owner, token_id, MAX_SHARES // 2, b"", sender=other)
     big_shares.recombine(token_id, sender=owner)
-    assert token.balanceOf(big_shares) == 0
+    assert big_shares.claimableRevenue(token_id, owner) == MAX_REVENUE
+    assert token.balanceOf(big_shares) == MAX_REVENUE
     assert_no_dust_lost(big_shares, token_id, (owner, other))
 
 
 def test_a_reentrant_payment_token_cannot_claim_mid_deposit(big, owner):
-    _, big_shares, token, token_id = big
+    _, big_shares, token, token_id, _ = big
     big_shares.split(token_id, 10, sender=owner)
     big_shares.depositRevenue(token_id, 1_000, sender=owner)
     payload = keccak(text="claimRevenue(uint256)")[:4] + encode(["uint256"], [token_id])
@@ -476,9 +537,12 @@ def test_a_reentrant_payment_token_cannot_claim_mid_deposit(big, owner):
 
 
 def test_claim_cost_does_not_depend_on_the_number_of_holders(
-    shares, nft, stablecoin, grid_operator, smart_meter, admin, chain, payer, owner, other, accounts
+    shares, nft, vault, stablecoin, grid_operator, smart_meter, admin, chain, payer, owner, other, accounts
 ):
-    stablecoin.addConsumerBalance(other, 1, sender=admin)  # the claimer's balance slot exists in both runs
+    # The claimer's vault balance exists in both runs.
+    stablecoin.addConsumerBalance(other, 1, sender=admin)
+    stablecoin.approve(vault, 1, sender=other)
+    vault.deposit(stablecoin, 1, sender=other)
 
     def claim_gas(holder_count: int) -> int:
         token_id, _, _ = mint(nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
@@ -573,13 +637,14 @@ def property_setup(nft, shares, asset, owner, other, third_holder, accounts, pay
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(share_count=st.sampled_from([1, 3, 7, 100, 997]), steps=ops)
-def test_random_transfers_lose_no_revenue(property_setup, payer, stablecoin, share_count, steps):
+def test_random_transfers_lose_no_revenue(property_setup, payer, vault, stablecoin, share_count, steps):
     """Σ claims + Σ claimable (+ fractions and the carried remainder) == deposits, to the unit, and each
     account's revenue is within (deposits + 1) × shares magnified units of its exact pro-rata share."""
     nft, shares, token_id, holders = property_setup
     # Not `chain.isolate()`: it swallows exceptions, failed assertions included (ape 0.8.51).
     snapshot = ape.chain.snapshot()
     try:
+        credited = [vault.balanceOf(stablecoin, h) for h in holders]
         split(nft, shares, holders[0], token_id, share_count)
         balances = [share_count, 0, 0, 0]
         exact = [Fraction(0)] * HOLDERS
@@ -609,6 +674,7 @@ def test_random_transfers_lose_no_revenue(property_setup, payer, stablecoin, sha
         book = assert_no_dust_lost(shares, token_id, holders)
         assert book["claimed"] == sum(paid)
         assert stablecoin.balanceOf(shares) == book["deposited"] - book["claimed"]
+        assert [vault.balanceOf(stablecoin, h) - c for h, c in zip(holders, credited, strict=True)] == paid
         for i, holder in enumerate(holders):
             claimed, claimable, fraction = shares.getRevenueAccount(token_id, holder)
             assert claimed == paid[i]

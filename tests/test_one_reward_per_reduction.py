@@ -95,7 +95,7 @@ def measured_reduction_wh(dr, event_id, consumer, start, end):
     return max(baseline_w - actual_w, 0) * (end - start) // 3_600
 
 
-def test_two_overlapping_events_pay_one_reduction_once(demand_response, stablecoin, operators, household, owner,
+def test_two_overlapping_events_pay_one_reduction_once(demand_response, vault, stablecoin, operators, household, owner,
                                                        writer, chain):
     dr = demand_response
     first_operator, second_operator, _ = operators
@@ -119,9 +119,9 @@ def test_two_overlapping_events_pay_one_reduction_once(demand_response, stableco
         dr.verifyReduction(second, owner, *figures, sender=owner)
 
     # One reward paid, the second event's whole budget back to its operator.
-    balance = stablecoin.balanceOf(owner)
+    balance = vault.balanceOf(stablecoin, owner)
     dr.claimReward(first, sender=owner)
-    assert stablecoin.balanceOf(owner) - balance == RATE_PER_KW * REDUCTION_W // 1_000
+    assert vault.balanceOf(stablecoin, owner) - balance == RATE_PER_KW * REDUCTION_W // 1_000
     chain.pending_timestamp = end + int(dr.verificationPeriod()) + 1
     refunded = stablecoin.balanceOf(second_operator)
     dr.distributeRewards(second, sender=second_operator)

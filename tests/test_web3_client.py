@@ -201,7 +201,8 @@ def test_describe_revert_names_unknown_selectors(system):
 def test_the_demand_response_example_runs_on_the_manifest_alone(client, system, accounts):
     """The issue's walk-through is examples/demand_response.py, run here against this chain's
     manifest: the household whose meter shows a cut is paid reward-per-kW x the verified
-    reduction, the other nothing, and the operator gets the unspent budget back."""
+    reduction into its vault balance, the other nothing, and the operator gets the unspent budget
+    back in its wallet."""
     setup_local_roles(system, accounts[0])  # the deployer: a demand-response grid operator
     spec = importlib.util.spec_from_file_location("demand_response_example", EXAMPLES / "demand_response.py")
     example = importlib.util.module_from_spec(spec)

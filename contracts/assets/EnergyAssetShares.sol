@@ -10,12 +10,19 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IEnergyAssetNFT} from "./IEnergyAssetNFT.sol";
 import {IEnergyAssetShares} from "./IEnergyAssetShares.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {ZeroAddress} from "../utils/GridErrors.sol";
 import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title EnergyAssetShares
 /// @notice Fractional ownership of EnergyAssetNFT assets as ERC-1155 shares (token id = asset id) with
-/// pro-rata revenue claims that follow the shareholding at deposit time. See IEnergyAssetShares.
+/// pro-rata revenue claims that follow the shareholding at deposit time, paid into the claimants'
+/// EnergyVault balances. See IEnergyAssetShares.
+/// @dev A claim sends the payment tokens to the vault and credits them to the claimant there
+/// (`IEnergyVault.creditArrived`) in the same call, which needs no vault market registration: the
+/// vault checks that what arrived outside its reserve covers the credit. Deposits stay pulls from the
+/// depositor's wallet (taking them from its vault balance would make this contract a vault market
+/// that every depositor approves).
 // slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, IEnergyAssetShares {
     using SafeERC20 for IERC20;
@@ -44,6 +51,7 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, 
     }
 
     IEnergyAssetNFT private immutable _assetNft;
+    IEnergyVault private immutable _vault;
     IERC20 private immutable _paymentToken;
     mapping(uint256 tokenId => SplitState) private _splits;
     mapping(uint256 tokenId => uint256) private _magnifiedRevenuePerShare;
@@ -52,12 +60,13 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, 
     mapping(uint256 tokenId => mapping(address account => int256)) private _corrections;
     mapping(uint256 tokenId => mapping(address account => uint256)) private _claimed;
 
-    constructor(address admin, IEnergyAssetNFT assetNft_, IERC20 paymentToken_) ERC1155("") {
-        if (admin == address(0) || address(assetNft_) == address(0) || address(paymentToken_) == address(0)) {
+    constructor(address admin, IEnergyAssetNFT assetNft_, IEnergyVault vault_) ERC1155("") {
+        if (admin == address(0) || address(assetNft_) == address(0) || address(vault_) == address(0)) {
             revert ZeroAddress();
         }
         _assetNft = assetNft_;
-        _paymentToken = paymentToken_;
+        _vault = vault_;
+        _paymentToken = IERC20(vault_.paymentToken());
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -135,8 +144,13 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, 
         if (amount == 0) revert NothingToClaim(tokenId, msg.sender);
         _claimed[tokenId][msg.sender] = claimed + amount;
         _totalClaimed[tokenId] += amount;
-        _paymentToken.safeTransfer(msg.sender, amount);
         emit RevenueClaimed(tokenId, msg.sender, amount);
+        address[] memory accounts = new address[](1);
+        uint256[] memory amounts = new uint256[](1);
+        (accounts[0], amounts[0]) = (msg.sender, amount);
+        IERC20 token = _paymentToken;
+        token.safeTransfer(address(_vault), amount);
+        _vault.creditArrived(address(token), accounts, amounts);
     }
 
     /// @dev Moves accrued revenue with the shares: a sender's correction rises and a receiver's falls by
@@ -216,6 +230,11 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, 
     /// @inheritdoc IEnergyAssetShares
     function paymentToken() external view returns (address) {
         return address(_paymentToken);
+    }
+
+    /// @inheritdoc IEnergyAssetShares
+    function vault() external view returns (address) {
+        return address(_vault);
     }
 
     /// @notice The shares' metadata is the asset's own (EnergyAssetNFT.tokenURI): a share is a fraction

@@ -10,7 +10,9 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// the asset's token id. The owner splits an asset (the NFT is locked here, the owner receives the
 /// shares); the holder of every share recombines it (burns them, gets the NFT back). Revenue in
 /// PaymentToken deposited for a split asset is claimable pro rata by whoever held shares when it was
-/// deposited, even after the shares moved on.
+/// deposited, even after the shares moved on; a claim credits it to the claimant's EnergyVault balance
+/// (the vault's payment token is PaymentToken), where the markets spend it and from which it is
+/// withdrawn.
 ///
 /// Revenue accounting (a cumulative revenue-per-share accumulator, "magnified" by MAGNITUDE): each
 /// deposit adds (amount × MAGNITUDE + carried remainder) / totalShares to the accumulator and carries
@@ -58,9 +60,9 @@ interface IEnergyAssetShares is IERC1155, IReentrancyLock {
     event RevenueDeposited(
         uint256 indexed tokenId, address indexed depositor, uint256 amount, uint256 magnifiedRevenuePerShare
     );
-    /// @notice `account` claimed `amount` of revenue of `tokenId`.
+    /// @notice `account` claimed `amount` of revenue of `tokenId`, credited to its EnergyVault balance.
     /// @param tokenId The asset.
-    /// @param account The caller, who received it.
+    /// @param account The caller, credited in the vault.
     /// @param amount Whole units paid, PaymentToken base units.
     event RevenueClaimed(uint256 indexed tokenId, address indexed account, uint256 amount);
 
@@ -120,7 +122,8 @@ interface IEnergyAssetShares is IERC1155, IReentrancyLock {
     /// `tokenId`, for its current shareholders pro rata. Anyone.
     function depositRevenue(uint256 tokenId, uint256 amount) external;
 
-    /// @notice Pays the caller the whole units of `tokenId` revenue it accrued and has not claimed.
+    /// @notice Credits the caller's EnergyVault balance with the whole units of `tokenId` revenue it
+    /// accrued and has not claimed.
     function claimRevenue(uint256 tokenId) external returns (uint256 amount);
 
     /// @notice Stops split and revenue deposits (emergency shutdown); recombination, transfers and
@@ -150,5 +153,9 @@ interface IEnergyAssetShares is IERC1155, IReentrancyLock {
 
     function assetNft() external view returns (address);
 
+    /// @notice The token revenue is deposited and paid in: the vault's payment token.
     function paymentToken() external view returns (address);
+
+    /// @notice The EnergyVault claims are credited in.
+    function vault() external view returns (address);
 }

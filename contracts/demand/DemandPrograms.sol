@@ -7,6 +7,7 @@ import {IDemandPrograms} from "./IDemandPrograms.sol";
 import {IDemandResponse} from "./IDemandResponse.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {MeterBaseline} from "./MeterBaseline.sol";
 import {RewardPool} from "./RewardPool.sol";
 import {RewardPayouts} from "./RewardPayouts.sol";
@@ -16,8 +17,8 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// @title DemandPrograms
 /// @notice Demand-response programs, run beside DemandResponse's events. A separate contract from
 /// DemandResponse so both stay well under the 24,576-byte code limit; it reads grid operator and
-/// consumer registration, SmartMeter, the payment token, GridManagement and the verification
-/// period from DemandResponse, and shares its measurement (MeterBaseline), budget accounting
+/// consumer registration, SmartMeter, the EnergyVault rewards are credited in, GridManagement and
+/// the verification period from DemandResponse, and shares its measurement (MeterBaseline), budget accounting
 /// (RewardPool), payouts (RewardPayouts) and DemandResponse's once-only record of rewarded
 /// intervals, which it writes through REDUCTION_RECORDER_ROLE.
 contract DemandPrograms is ReentrancyLock, RewardPayouts, IDemandPrograms {
@@ -67,17 +68,17 @@ contract DemandPrograms is ReentrancyLock, RewardPayouts, IDemandPrograms {
     mapping(uint256 programId => Program) private _programs;
     mapping(uint256 programId => mapping(address participant => Participant)) private _participants;
 
-    constructor(IDemandResponse demandResponse_) RewardPayouts(_paymentTokenOf(demandResponse_)) {
+    constructor(IDemandResponse demandResponse_) RewardPayouts(_vaultOf(demandResponse_)) {
         _demandResponse = demandResponse_;
         _smartMeter = demandResponse_.smartMeter();
         _gridManagement = demandResponse_.gridManagement();
     }
 
-    /// @dev Runs before the constructor's body (it gives RewardPayouts its token), so the zero
+    /// @dev Runs before the constructor's body (it gives RewardPayouts its vault), so the zero
     /// check is here.
-    function _paymentTokenOf(IDemandResponse demandResponse_) private view returns (IERC20) {
+    function _vaultOf(IDemandResponse demandResponse_) private view returns (IEnergyVault) {
         if (address(demandResponse_) == address(0)) revert NotInitialized("demandResponse");
-        return demandResponse_.paymentToken();
+        return demandResponse_.vault();
     }
 
     /// @inheritdoc IDemandPrograms
@@ -236,10 +237,9 @@ contract DemandPrograms is ReentrancyLock, RewardPayouts, IDemandPrograms {
         return p.gridOperator;
     }
 
-    /// @dev RewardPayouts' payout events, under this contract's parameter names.
-    function _emitPayout(bool paid, uint256 programId, address participant, uint256 amount) internal override {
-        if (paid) emit RewardPaid(programId, participant, amount);
-        else emit RewardPaymentDeferred(programId, participant, amount);
+    /// @dev RewardPayouts' payout event, under this contract's parameter names.
+    function _emitPaid(uint256 programId, address participant, uint256 amount) internal override {
+        emit RewardPaid(programId, participant, amount);
     }
 
     /// @dev RewardPayouts' payout errors, under this contract's parameter names.

@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IDemandResponse} from "./IDemandResponse.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {MeterBaseline} from "./MeterBaseline.sol";
 import {RewardPool} from "./RewardPool.sol";
@@ -16,8 +17,9 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// @title DemandResponse
 /// @notice Demand-response events, with every reduction checked against the consumer's
 /// SmartMeter load profile (see IDemandResponse and MeterBaseline for the measurement). Rewards
-/// come out of a budget the operator pays in when it starts the event; an event never pays out
-/// more than that budget, and what is left returns to the operator (paid out by RewardPayouts).
+/// come out of a budget the operator pays in from its wallet when it starts the event and are
+/// credited to the consumers' EnergyVault balances; an event never pays out more than that budget,
+/// and what is left returns to the operator's wallet (paid out by RewardPayouts).
 /// @dev No `initialize`: the constructor takes every dependency at deployment and a zero address
 /// reverts NotInitialized, so no instance can exist uninitialized.
 contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemandResponse {
@@ -93,12 +95,11 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
     constructor(
         address admin,
         ISmartMeterRegistry smartMeter_,
-        IERC20 paymentToken_,
+        IEnergyVault vault_,
         IGridManagement gridManagement_
-    ) RewardPayouts(paymentToken_) {
+    ) RewardPayouts(vault_) {
         if (admin == address(0)) revert NotInitialized("admin");
         if (address(smartMeter_) == address(0)) revert NotInitialized("smartMeter");
-        if (address(paymentToken_) == address(0)) revert NotInitialized("paymentToken");
         if (address(gridManagement_) == address(0)) revert NotInitialized("gridManagement");
         _smartMeter = smartMeter_;
         _gridManagement = gridManagement_;
@@ -340,10 +341,9 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         return e.gridOperator;
     }
 
-    /// @dev RewardPayouts' payout events, under this contract's parameter names.
-    function _emitPayout(bool paid, uint256 eventId, address consumer, uint256 amount) internal override {
-        if (paid) emit RewardPaid(eventId, consumer, amount);
-        else emit RewardPaymentDeferred(eventId, consumer, amount);
+    /// @dev RewardPayouts' payout event, under this contract's parameter names.
+    function _emitPaid(uint256 eventId, address consumer, uint256 amount) internal override {
+        emit RewardPaid(eventId, consumer, amount);
     }
 
     /// @dev RewardPayouts' payout errors, under this contract's parameter names.
@@ -471,6 +471,11 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
     /// @inheritdoc IDemandResponse
     function paymentToken() external view returns (IERC20) {
         return _paymentToken;
+    }
+
+    /// @inheritdoc IDemandResponse
+    function vault() external view returns (IEnergyVault) {
+        return _vault;
     }
 
     /// @inheritdoc IDemandResponse

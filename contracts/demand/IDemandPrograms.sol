@@ -12,7 +12,9 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// budget (targetReductionMW × incentiveRatePerMW) in; consumers registered in DemandResponse
 /// whose meter is in that region commit a reduction; after the window the operator reports each
 /// participant's reduction, which the participant's meter must show (same window and baseline as
-/// DemandResponse events, MeterBaseline); rewards are paid from the budget like events'.
+/// DemandResponse events, MeterBaseline); rewards are paid from the budget into the participants'
+/// EnergyVault balances like events' (DemandResponse's vault), and what is left returns to the
+/// operator's wallet.
 ///
 /// Statuses reuse DemandResponse's: a program is Active, Completed or Cancelled; a participant is
 /// Pending (joined), Verified (reduction reported and checked) or Rewarded (paid).
@@ -107,24 +109,17 @@ interface IDemandPrograms is IReentrancyLock {
         uint256 meteredReductionW,
         uint256 rewardAmount
     );
-    /// @notice `amount` was paid to `participant` (by its claim or a distribution batch).
+    /// @notice `amount` was credited to `participant`'s EnergyVault balance (by its claim or a distribution batch).
     /// @param programId The program.
     /// @param participant The participant paid (Rewarded from now on).
-    /// @param amount The reward transferred, PaymentToken base units (0 when its reward was capped to 0).
+    /// @param amount The reward credited, PaymentToken base units (0 when its reward was capped to 0).
     event RewardPaid(uint256 indexed programId, address indexed participant, uint256 amount);
-    /// @notice A distribution batch skipped `participant` because the token refused the transfer (a
-    /// frozen account, a failing token); its books are as before the attempt: it stays Verified
-    /// and its reward stays reserved for it to claim, even after the program completes.
-    /// @param programId The program.
-    /// @param participant The participant not paid.
-    /// @param amount The reward the token refused to transfer, PaymentToken base units.
-    event RewardPaymentDeferred(uint256 indexed programId, address indexed participant, uint256 amount);
-    /// @notice The operator cancelled the program before its window; the whole budget went back.
+    /// @notice The operator cancelled the program before its window; the whole budget went back to its wallet.
     /// @param programId The program (Cancelled from now on).
     /// @param refund The budget returned to the operator, PaymentToken base units.
     event ProgramCancelled(uint256 indexed programId, uint256 refund);
-    /// @notice Every reported participant was visited by a distribution (paid, or deferred and
-    /// left to claim) and reporting is over; the unreserved budget went back to the operator.
+    /// @notice Every reported participant was paid (by a distribution or its own claim) and
+    /// reporting is over; the unreserved budget went back to the operator's wallet.
     /// @param programId The program (Completed from now on).
     /// @param refund budget − reserved, PaymentToken base units, returned to the operator.
     event ProgramCompleted(uint256 indexed programId, uint256 refund);
@@ -193,11 +188,11 @@ interface IDemandPrograms is IReentrancyLock {
     /// @param claimedReductionW The reduction reported, W (actualReductionMW × W_PER_MW).
     /// @param meteredReductionW The reduction the meter shows, W (0 when usage did not fall).
     error InvalidMeterReading(address meter, uint256 claimedReductionW, uint256 meteredReductionW);
-    /// @notice The token refused to transfer `participant`'s reward on its claim (a distribution
-    /// batch skips it instead, see RewardPaymentDeferred); nothing changed.
+    /// @notice The token refused the transfer of rewards to the EnergyVault (a frozen vault, a
+    /// failing token), so they could not be credited; nothing changed, the rewards stay reserved.
     /// @param programId The program.
-    /// @param participant The participant claiming.
-    /// @param amount The reward refused, PaymentToken base units.
+    /// @param participant The participant claiming, or the zero address for a distribution batch.
+    /// @param amount The reward refused (a batch's total), PaymentToken base units.
     error RewardDistributionFailed(uint256 programId, address participant, uint256 amount);
     /// @notice `participant` has no reported, unpaid reduction in `programId`.
     /// @param programId The program.
@@ -239,23 +234,25 @@ interface IDemandPrograms is IReentrancyLock {
     /// overlapping or preceding one an event or program already rewarded (ReductionAlreadyRewarded).
     function reportReduction(uint256 programId, address participant, uint64 actualReductionMW) external;
 
-    /// @notice Pays up to MAX_DISTRIBUTION_BATCH reported, unpaid participants; a participant whose
-    /// transfer the token refuses is skipped (RewardPaymentDeferred) and keeps its reserved reward
-    /// to claim. After the verification deadline, once everyone has been visited, completes the
-    /// program and refunds the unreserved budget. Anyone may call, after the window.
+    /// @notice Credits up to MAX_DISTRIBUTION_BATCH reported, unpaid participants' rewards to their
+    /// EnergyVault balances, with one token transfer to the vault for the batch (RewardDistributionFailed,
+    /// paying no one, when the token refuses it). After the verification deadline, once everyone has
+    /// been visited, completes the program and refunds the unreserved budget to the operator's
+    /// wallet. Anyone may call, after the window.
     function distributeRewards(uint256 programId) external returns (uint256 paidParticipants);
 
-    /// @notice Pays the caller's reported reward for `programId`, also after the program completed
-    /// (a reward a batch deferred); reverts RewardDistributionFailed when the token refuses it.
+    /// @notice Credits the caller's reported reward for `programId` to its EnergyVault balance;
+    /// reverts RewardDistributionFailed when the token refuses the transfer to the vault.
     function claimReward(uint256 programId) external returns (uint256 amount);
 
-    /// @notice Cancels `programId` before its window starts and refunds the budget. Its operator only.
+    /// @notice Cancels `programId` before its window starts and refunds the budget to the
+    /// operator's wallet. Its operator only.
     function cancelProgram(uint256 programId) external;
 
     function getProgram(uint256 programId) external view returns (DemandProgram memory);
     function getProgramBudget(uint256 programId) external view returns (ProgramBudget memory);
     function getParticipant(uint256 programId, address participant) external view returns (ProgramParticipant memory);
     function programCount() external view returns (uint256);
-    /// @notice The DemandResponse whose registrations, SmartMeter, token and verification period programs use.
+    /// @notice The DemandResponse whose registrations, SmartMeter, vault, token and verification period programs use.
     function demandResponse() external view returns (IDemandResponse);
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
 import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
@@ -11,8 +12,9 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// @notice Demand-response events: a registered grid operator starts an event with a
 /// target and a reward per kW and pays the whole budget in up front; consumers' reductions are
 /// measured from their SmartMeter load profile (nobody's figures are trusted) and paid from the
-/// budget, pull-based or in bounded batches; what is left returns to the operator. A batch skips
-/// a participant the token refuses to pay (a frozen account), which claims its reward later.
+/// budget into their EnergyVault balances, pull-based or in bounded batches; what is left returns to
+/// the operator's wallet. A vault credit cannot be refused by its recipient, so no participant (a
+/// frozen account) can hold up a batch.
 ///
 /// Measurement (MeterBaseline): the event window starts at the first 900 s interval boundary at or
 /// after the block that started the event and lasts its duration rounded up to whole intervals.
@@ -71,7 +73,7 @@ interface IDemandResponse is IReentrancyLock {
     struct EventBudget {
         uint256 budget; // targetReductionKW × rewardPerKW, pulled from the operator at the start
         uint256 reserved; // granted to verified participants, paid or not
-        uint256 paid; // transferred to participants
+        uint256 paid; // credited to participants in the vault
         uint256 refunded; // returned to the operator (cancel or completion)
         uint256 verificationDeadline; // last second verifyReduction is accepted
         uint256 verifiedParticipants; // length of the distribution list
@@ -150,24 +152,17 @@ interface IDemandResponse is IReentrancyLock {
         uint256 reductionW,
         uint256 rewardAmount
     );
-    /// @notice `amount` was paid to `consumer` (by its claim or a distribution batch).
+    /// @notice `amount` was credited to `consumer`'s EnergyVault balance (by its claim or a distribution batch).
     /// @param eventId The event.
     /// @param consumer The consumer paid (Rewarded from now on).
-    /// @param amount The reward transferred, PaymentToken base units (0 when its reward was capped to 0).
+    /// @param amount The reward credited, PaymentToken base units (0 when its reward was capped to 0).
     event RewardPaid(uint256 indexed eventId, address indexed consumer, uint256 amount);
-    /// @notice A distribution batch skipped `consumer` because the token refused the transfer (a
-    /// frozen account, a failing token); its books are as before the attempt: it stays Verified
-    /// and its reward stays reserved for it to claim, even after the event completes.
-    /// @param eventId The event.
-    /// @param consumer The consumer not paid.
-    /// @param amount The reward the token refused to transfer, PaymentToken base units.
-    event RewardPaymentDeferred(uint256 indexed eventId, address indexed consumer, uint256 amount);
-    /// @notice The operator cancelled the event before its window; the whole budget went back.
+    /// @notice The operator cancelled the event before its window; the whole budget went back to its wallet.
     /// @param eventId The event (Cancelled from now on).
     /// @param refund The budget returned to the operator, PaymentToken base units.
     event EventCancelled(uint256 indexed eventId, uint256 refund);
-    /// @notice Every verified participant was visited by a distribution (paid, or deferred and
-    /// left to claim) and verification is over; the unreserved budget went back to the operator.
+    /// @notice Every verified participant was paid (by a distribution or its own claim) and
+    /// verification is over; the unreserved budget went back to the operator's wallet.
     /// @param eventId The event (Completed from now on).
     /// @param refund budget − reserved, PaymentToken base units, returned to the operator.
     event EventCompleted(uint256 indexed eventId, uint256 refund);
@@ -250,11 +245,11 @@ interface IDemandResponse is IReentrancyLock {
         uint256 meterReadingStart,
         uint256 meterReadingEnd
     );
-    /// @notice The token refused to transfer `consumer`'s reward on its claim (a distribution batch
-    /// skips it instead, see RewardPaymentDeferred); nothing changed.
+    /// @notice The token refused the transfer of rewards to the EnergyVault (a frozen vault, a
+    /// failing token), so they could not be credited; nothing changed, the rewards stay reserved.
     /// @param eventId The event.
-    /// @param consumer The consumer claiming.
-    /// @param amount The reward refused, PaymentToken base units.
+    /// @param consumer The consumer claiming, or the zero address for a distribution batch.
+    /// @param amount The reward refused (a batch's total), PaymentToken base units.
     error RewardDistributionFailed(uint256 eventId, address consumer, uint256 amount);
     /// @notice `consumer` has no verified, unpaid participation in `eventId`.
     /// @param eventId The event.
@@ -342,18 +337,20 @@ interface IDemandResponse is IReentrancyLock {
         uint256 meterReadingEnd
     ) external returns (uint256 participationId);
 
-    /// @notice Pays up to MAX_DISTRIBUTION_BATCH verified, unpaid participants; call again while
-    /// some remain. A participant whose transfer the token refuses is skipped
-    /// (RewardPaymentDeferred) and keeps its reserved reward to claim. After the verification
-    /// deadline, once everyone has been visited, completes the event and refunds the unreserved
-    /// budget. Anyone may call, after the window.
+    /// @notice Credits up to MAX_DISTRIBUTION_BATCH verified, unpaid participants' rewards to their
+    /// EnergyVault balances, with one token transfer to the vault for the batch; call again while
+    /// some remain. When the token refuses that transfer, the call reverts RewardDistributionFailed
+    /// and pays no one. After the verification deadline, once everyone has been visited, completes
+    /// the event and refunds the unreserved budget to the operator's wallet. Anyone may call, after
+    /// the window.
     function distributeRewards(uint256 eventId) external returns (uint256 paidParticipants);
 
-    /// @notice Pays the caller's verified reward for `eventId`, also after the event completed (a
-    /// reward a batch deferred); reverts RewardDistributionFailed when the token refuses it.
+    /// @notice Credits the caller's verified reward for `eventId` to its EnergyVault balance; reverts
+    /// RewardDistributionFailed when the token refuses the transfer to the vault.
     function claimReward(uint256 eventId) external returns (uint256 amount);
 
-    /// @notice Cancels `eventId` before its window starts and refunds the whole budget. Its operator only.
+    /// @notice Cancels `eventId` before its window starts and refunds the whole budget to the
+    /// operator's wallet. Its operator only.
     function cancelEvent(uint256 eventId) external;
 
     /// @notice Records that `meter`'s intervals `firstInterval`..`lastInterval` earned a reward for
@@ -394,8 +391,10 @@ interface IDemandResponse is IReentrancyLock {
     function verificationPeriod() external view returns (uint256);
     /// @notice The SmartMeter whose load profile measures every reduction.
     function smartMeter() external view returns (ISmartMeterRegistry);
-    /// @notice The token budgets and rewards are paid in.
+    /// @notice The token budgets and rewards are paid in: the vault's payment token.
     function paymentToken() external view returns (IERC20);
+    /// @notice The EnergyVault rewards are credited in.
+    function vault() external view returns (IEnergyVault);
     /// @notice The GridManagement whose operators run demand programs in their regions.
     function gridManagement() external view returns (IGridManagement);
 }

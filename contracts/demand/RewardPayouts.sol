@@ -5,14 +5,30 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IDemandResponse} from "./IDemandResponse.sol";
 import {RewardPool} from "./RewardPool.sol";
+import {IEnergyVault} from "../vault/IEnergyVault.sol";
+import {MemoryArrays} from "../utils/MemoryArrays.sol";
+import {NotInitialized} from "../utils/GridErrors.sol";
 
 /// @title RewardPayouts
 /// @notice How a demand-response budget pays out, for DemandResponse's events and DemandPrograms'
 /// programs alike: a verified participant claims its reserved reward, anyone pays the verified in
-/// bounded batches, a batch skips (defers) a participant the token refuses so that it cannot hold up
-/// the others, and once everyone has been visited after the verification deadline the event or
-/// program completes and its operator gets back what no participant was granted; cancelling before
-/// the window refunds the whole budget. Each event or program (`id`) has one RewardPool.
+/// bounded batches, and once everyone has been visited after the verification deadline the event
+/// or program completes and its operator gets back what no participant was granted; cancelling
+/// before the window refunds the whole budget. Each event or program (`id`) has one RewardPool.
+///
+/// Rewards are paid into the participants' EnergyVault balances, where the markets spend them:
+/// this contract sends the payment tokens to the vault and credits them there
+/// (`IEnergyVault.creditArrived`) in the same call; a batch sends its total once and credits all
+/// its participants at once. A credit cannot be refused by its recipient, so no participant (a
+/// frozen account) can hold up a batch; only the token refusing the transfer to the vault (a frozen
+/// vault, a failing token) stops a payout, and then nothing is paid and the rewards stay reserved
+/// for a later claim or batch. Crediting needs no vault market registration: the vault checks that
+/// what arrived outside its reserve covers the credits.
+///
+/// The operator's refund goes back where its budget came from, its wallet: budgets are pulled from
+/// the operator's wallet (paying them from its vault balance would make this contract a vault
+/// market every operator approves), and only the operator's own refund depends on its wallet
+/// accepting the token.
 /// @dev The inheriting contract keeps its own participant records and declares its own errors and
 /// events (same signatures for both contracts, different parameter names in their ABIs), so it
 /// reaches them through the hooks at the end. It checks that a distribution's event or program is
@@ -25,24 +41,26 @@ abstract contract RewardPayouts {
     enum PayoutFailure {
         NotVerified, // ParticipationNotVerified(id, account)
         AlreadyClaimed, // RewardAlreadyClaimed(id, account)
-        TransferRefused, // RewardDistributionFailed(id, account, value = amount)
+        TransferRefused, // RewardDistributionFailed(id, account or 0 for a batch, value = amount)
         WindowNotEnded, // EventWindowNotEnded / ProgramWindowNotEnded(id, value = endTime)
         NothingToDistribute // NothingToDistribute(id)
     }
 
-    /// @dev The token budgets are paid in and rewards paid out in.
+    /// @dev The vault rewards are credited in.
+    IEnergyVault internal immutable _vault;
+    /// @dev The vault's payment token: budgets are paid in and rewards paid out in it.
     IERC20 internal immutable _paymentToken;
     mapping(uint256 id => RewardPool.Pool) internal _pools;
-    /// @dev Payouts counted within one transaction (only differences are read).
-    uint256 private transient _paidCount;
 
-    constructor(IERC20 paymentToken_) {
-        _paymentToken = paymentToken_;
+    constructor(IEnergyVault vault_) {
+        if (address(vault_) == address(0)) revert NotInitialized("vault");
+        _vault = vault_;
+        _paymentToken = IERC20(vault_.paymentToken());
     }
 
-    /// @dev Pays the caller's verified, unpaid reward in `id`. Reverts with the not-found error for
-    /// an unknown `id`, NotVerified, AlreadyClaimed, or TransferRefused when the token refuses (the
-    /// reward then stays reserved and claimable).
+    /// @dev Credits the caller's verified, unpaid reward in `id` to its vault balance. Reverts with
+    /// the not-found error for an unknown `id`, NotVerified, AlreadyClaimed, or TransferRefused when
+    /// the token refuses the transfer to the vault (the reward then stays reserved and claimable).
     function _claimReward(uint256 id) internal returns (uint256 amount) {
         IDemandResponse.ParticipationStatus previous;
         (previous, amount) = _moveStatus(
@@ -55,66 +73,88 @@ abstract contract RewardPayouts {
             bool paid = previous == IDemandResponse.ParticipationStatus.Rewarded;
             _revertPayout(paid ? PayoutFailure.AlreadyClaimed : PayoutFailure.NotVerified, id, msg.sender, 0);
         }
-        // The revert undoes the status change too.
-        if (!_transferReward(id, msg.sender, amount)) {
-            _revertPayout(PayoutFailure.TransferRefused, id, msg.sender, amount);
+        _pools[id].paid += amount;
+        _emitPaid(id, msg.sender, amount);
+        if (amount != 0) {
+            address[] memory accounts = new address[](1);
+            uint256[] memory amounts = new uint256[](1);
+            (accounts[0], amounts[0]) = (msg.sender, amount);
+            // The revert undoes the status change too.
+            if (!_creditInVault(accounts, amounts, amount)) {
+                _revertPayout(PayoutFailure.TransferRefused, id, msg.sender, amount);
+            }
         }
     }
 
-    /// @dev Once `id`'s window has ended (WindowNotEnded before `endTime`), pays the next batch of
-    /// its verified participants; after `verificationDeadline`, once all have been visited,
-    /// completes `id` and refunds the unreserved budget. Reverts NothingToDistribute when it can do
-    /// neither.
+    /// @dev Once `id`'s window has ended (WindowNotEnded before `endTime`), credits the next batch
+    /// of its verified participants in the vault, all or none (TransferRefused, naming no account,
+    /// with the batch's total); after `verificationDeadline`, once all have been visited, completes
+    /// `id` and refunds the unreserved budget. Reverts NothingToDistribute when it can do neither.
     function _distributeRewards(uint256 id, uint256 endTime, uint256 verificationDeadline)
         internal
         returns (uint256 paidParticipants)
     {
         if (block.timestamp < endTime) _revertPayout(PayoutFailure.WindowNotEnded, id, address(0), endTime);
         RewardPool.Pool storage pool = _pools[id];
-        uint256 paidBefore = _paidCount;
-        (uint256 visited, bool allVisited) = pool.distribute(id, _payOrDefer);
-        paidParticipants = _paidCount - paidBefore;
+        (uint256 start, uint256 end, bool allVisited) = pool.nextBatch();
+        (address[] memory accounts, uint256[] memory amounts, uint256 total, uint256 paid) = _payBatch(id, pool, start, end);
+        paidParticipants = paid;
+        if (total != 0) {
+            pool.paid += total;
+            if (!_creditInVault(accounts, amounts, total)) {
+                _revertPayout(PayoutFailure.TransferRefused, id, address(0), total);
+            }
+        }
         if (allVisited && block.timestamp > verificationDeadline) {
             _closeAndRefund(id, IDemandResponse.EventStatus.Completed);
-        } else if (visited == 0) {
+        } else if (end == start) {
             _revertPayout(PayoutFailure.NothingToDistribute, id, address(0), 0);
         }
     }
 
-    /// @dev Completes or cancels `id` and sends its operator everything not reserved for participants.
+    /// @dev Marks the unpaid among positions `start`..`end` of `id`'s list Rewarded and emits their
+    /// payouts; returns the credits they need (rewards capped to 0 are paid without one), their
+    /// total, and how many participants were paid.
+    function _payBatch(uint256 id, RewardPool.Pool storage pool, uint256 start, uint256 end)
+        private
+        returns (address[] memory accounts, uint256[] memory amounts, uint256 total, uint256 paidParticipants)
+    {
+        accounts = new address[](end - start);
+        amounts = new uint256[](end - start);
+        uint256 credits = 0;
+        for (uint256 i = start; i < end; ++i) {
+            address account = pool.verified[i];
+            (IDemandResponse.ParticipationStatus previous, uint256 amount) = _moveStatus(
+                id, account, IDemandResponse.ParticipationStatus.Verified, IDemandResponse.ParticipationStatus.Rewarded
+            );
+            // Anything but Verified was paid by its own claim already.
+            if (previous != IDemandResponse.ParticipationStatus.Verified) continue;
+            ++paidParticipants;
+            _emitPaid(id, account, amount);
+            if (amount == 0) continue;
+            (accounts[credits], amounts[credits]) = (account, amount);
+            ++credits;
+            total += amount;
+        }
+        MemoryArrays.shorten(accounts, credits);
+        MemoryArrays.shorten(amounts, credits);
+    }
+
+    /// @dev Completes or cancels `id` and sends its operator's wallet everything not reserved for
+    /// participants.
     function _closeAndRefund(uint256 id, IDemandResponse.EventStatus status) internal {
         uint256 refund = _pools[id].refundUnreserved();
         address operator = _closeRecord(id, status, refund);
         _paymentToken.safeTransfer(operator, refund);
     }
 
-    /// @dev A batch's payout: a recipient the token refuses is put back to Verified and left to
-    /// claim, so that it cannot hold up the others, the completion and the operator's refund.
-    // slither-disable-next-line dead-code: RewardPool.distribute calls it through a function pointer, which Slither does not follow
-    function _payOrDefer(uint256 id, address account) private {
-        (IDemandResponse.ParticipationStatus previous, uint256 amount) = _moveStatus(
-            id, account, IDemandResponse.ParticipationStatus.Verified, IDemandResponse.ParticipationStatus.Rewarded
-        );
-        // Anything but Verified: paid by its claim already, or never verified.
-        if (previous == IDemandResponse.ParticipationStatus.Verified && !_transferReward(id, account, amount)) {
-            _moveStatus(
-                id, account, IDemandResponse.ParticipationStatus.Rewarded, IDemandResponse.ParticipationStatus.Verified
-            );
-            _emitPayout(false, id, account, amount);
-        }
-    }
-
-    /// @dev Books `amount` as paid and transfers it; when the token refuses (a frozen account, a
-    /// failing token) it un-books it and returns false, never reverting for one recipient.
-    function _transferReward(uint256 id, address account, uint256 amount) private returns (bool) {
-        RewardPool.Pool storage pool = _pools[id];
-        pool.paid += amount;
-        if (amount != 0 && !_paymentToken.trySafeTransfer(account, amount)) {
-            pool.paid -= amount;
-            return false;
-        }
-        _paidCount += 1;
-        _emitPayout(true, id, account, amount);
+    /// @dev Sends `total` (the sum of `amounts`) to the vault and credits `amounts[i]` to
+    /// `accounts[i]` there, in this transaction as the vault requires; false, with nothing moved,
+    /// when the token refuses the transfer.
+    function _creditInVault(address[] memory accounts, uint256[] memory amounts, uint256 total) private returns (bool) {
+        IERC20 token = _paymentToken;
+        if (!token.trySafeTransfer(address(_vault), total)) return false;
+        _vault.creditArrived(address(token), accounts, amounts);
         return true;
     }
 
@@ -136,8 +176,8 @@ abstract contract RewardPayouts {
         virtual
         returns (address operator);
 
-    /// @dev Emits RewardPaid (`paid`) or RewardPaymentDeferred.
-    function _emitPayout(bool paid, uint256 id, address account, uint256 amount) internal virtual;
+    /// @dev Emits RewardPaid.
+    function _emitPaid(uint256 id, address account, uint256 amount) internal virtual;
 
     /// @dev Reverts with the inheriting contract's error for `failure`; `value` is the reward
     /// (TransferRefused) or the window's end (WindowNotEnded).

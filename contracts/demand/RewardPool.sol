@@ -6,9 +6,9 @@ pragma solidity ^0.8.28;
 /// and DemandPrograms: the budget is paid in up front, every verified participant's reward is
 /// reserved from it (capped by what is left, so budget = reserved + left and nothing is ever
 /// promised twice), and rewards are paid by claim or in bounded batches that walk the list of
-/// verified participants with a cursor. A payout the token refuses in a batch is skipped, its
-/// reward still reserved: completion refunds only budget − reserved, so the contract keeps exactly
-/// what deferred participants can still claim.
+/// verified participants with a cursor. A batch pays everyone it visits or nothing (the vault
+/// credit of its total cannot be refused by one recipient), so once every participant has been
+/// visited all reserved rewards are paid and completion refunds exactly budget − reserved.
 library RewardPool {
     /// @notice Most participants one distribution call visits.
     uint256 internal constant MAX_DISTRIBUTION_BATCH = 50;
@@ -16,7 +16,7 @@ library RewardPool {
     struct Pool {
         uint256 budget; // paid in at creation
         uint256 reserved; // granted to verified participants, paid or not
-        uint256 paid; // transferred to participants
+        uint256 paid; // credited to participants in the vault
         uint256 refunded; // returned to the operator
         uint256 cursor; // next `verified` position a distribution visits
         address[] verified; // in order of verification
@@ -30,21 +30,15 @@ library RewardPool {
         pool.verified.push(account);
     }
 
-    /// @dev Visits the next batch of verified participants; `payOne(id, account)` pays one that is
-    /// still unpaid (a claim may have paid it) or defers it when the token refuses, never reverting
-    /// for one recipient. Returns how many it visited and whether none remain.
-    function distribute(Pool storage pool, uint256 id, function(uint256, address) internal payOne)
-        internal
-        returns (uint256 visited, bool allVisited)
-    {
-        uint256 cursor = pool.cursor;
+    /// @dev Moves the cursor past the next batch of verified participants, positions `start` to
+    /// `end` (exclusive) of `verified`, which the caller pays (a claim may have paid some); whether
+    /// none remain after them.
+    function nextBatch(Pool storage pool) internal returns (uint256 start, uint256 end, bool allVisited) {
+        start = pool.cursor;
         uint256 length = pool.verified.length;
-        uint256 end = length - cursor > MAX_DISTRIBUTION_BATCH ? cursor + MAX_DISTRIBUTION_BATCH : length;
+        end = length - start > MAX_DISTRIBUTION_BATCH ? start + MAX_DISTRIBUTION_BATCH : length;
         pool.cursor = end;
-        for (uint256 i = cursor; i < end; ++i) {
-            payOne(id, pool.verified[i]);
-        }
-        return (end - cursor, end == length);
+        allVisited = end == length;
     }
 
     /// @dev Books the refund of everything not reserved (the whole budget when nobody was verified).

@@ -39,10 +39,12 @@ BUDGET_SHARE_TRANSFER = 115_000
 # asset's first deposit pays 2 × 17,100 more for the fresh accumulator and ledger slots.
 BUDGET_DEPOSIT_REVENUE = 65_000
 # claimRevenue (steady): accumulator, balance and correction read (6,300), the account's claimed
-# amount and the asset's total claimed rewritten (10,000), the ERC-20 transfer (both balances
-# rewritten), event; nothing depends on the number of holders. Measured 57,300; an account's first
-# claim of an asset pays 2 × 17,100 more for fresh slots (91,500).
-BUDGET_CLAIM_REVENUE = 65_000
+# amount and the asset's total claimed rewritten (10,000), the ERC-20 transfer to the vault (both
+# balances rewritten), the vault credit (a call to the cold vault, the token balance read back, the
+# reserve and the claimant's vault balance rewritten, its event), event; nothing depends on the
+# number of holders. Measured 76,400; an account's first claim of an asset pays 2 × 17,100 more for
+# fresh slots (110,600), and 17,100 more again when its vault balance is fresh.
+BUDGET_CLAIM_REVENUE = 85_000
 # recombine: the burn (balance zeroed, correction rewritten), the NFT's transfer back (owner,
 # balances, the controller comparison calling managerOf), the split record deleted (refunds), events.
 # Measured 59,100 after refunds.

@@ -186,7 +186,7 @@ PROGRAMS = (
     row(
         "distributeRewards",
         "distributeRewards (batch of 50)",
-        note="a batch of 50 payments; the last call, paying 9, completing and refunding: "
+        note="a batch of 50 payments into fresh vault balances; the last call, paying 9, completing and refunding: "
         "{g:distributeRewards (pays 9, completes, refunds)}",
     ),
     row("registerCleanEnergyProducer", note="2 fresh slots"),

@@ -162,13 +162,20 @@ def assets_deposit(session: Session, token_id: int, amount: Decimal) -> None:
 @click.argument("token_id", type=click.IntRange(min=1))
 @pass_session
 def assets_claim(session: Session, token_id: int) -> None:
-    """Claim the revenue your shares of an asset accrued."""
+    """Claim the revenue your shares of an asset accrued, into your EnergyVault balance (where the
+    markets spend it; `vault withdraw` takes it to your wallet)."""
     shares = session.client["EnergyAssetShares"]
     receipt = session.transact(shares.functions.claimRevenue(token_id))
     (event,) = shares.events.RevenueClaimed().process_receipt(receipt, errors=DISCARD)
-    result = {"token_id": token_id, "account": event["args"]["account"], "amount": int(event["args"]["amount"])}
-    decimals, symbol = session.token_info("PaymentToken")
-    table = record_table(result, {"amount": money_fmt(decimals, symbol)}, title=f"Revenue of asset {token_id} claimed")
+    account = event["args"]["account"]
+    result = {
+        "token_id": token_id,
+        "account": account,
+        "amount": int(event["args"]["amount"]),
+        "vault_balance": session.client.vault.balances(account).payment,
+    }
+    money = money_fmt(*session.token_info("PaymentToken"))
+    table = record_table(result, {"amount": money, "vault_balance": money}, title=f"Revenue of asset {token_id} claimed into the vault")
     emit(session.json_output, result, table)
 
 

@@ -171,19 +171,29 @@ def dr_verify(session: Session, event_id: int, consumers: tuple[str, ...]) -> No
               help="Pay a batch of every verified participant instead (anyone may; completes the event after verification).")
 @pass_session
 def dr_claim(session: Session, event_id: int, distribute: bool) -> None:
-    """Claim your verified reward, or distribute rewards to all verified participants in a batch."""
+    """Claim your verified reward, or distribute rewards to all verified participants in a batch.
+    Rewards are credited to the participants' EnergyVault balances (where the markets spend them;
+    `vault withdraw` takes them to a wallet)."""
     client = session.client
     pay = client.demand_response.distribute_rewards if distribute else client.claim_reward
     receipt = pay(session.signer, event_id)
     paid = client["DemandResponse"].events.RewardPaid().process_receipt(receipt, errors=DISCARD)
-    rows = [{"consumer": e["args"]["consumer"], "amount": int(e["args"]["amount"])} for e in paid]
-    decimals, symbol = session.token_info("PaymentToken")
-    columns = [Column("consumer", "consumer", justify="left"), Column("amount", "paid", money_fmt(decimals, symbol))]
+    rows = [
+        {"consumer": e["args"]["consumer"], "amount": int(e["args"]["amount"]),
+         "vault_balance": client.vault.balances(e["args"]["consumer"]).payment}
+        for e in paid
+    ]
+    money = money_fmt(*session.token_info("PaymentToken"))
+    columns = [
+        Column("consumer", "consumer", justify="left"),
+        Column("amount", "credited", money),
+        Column("vault_balance", "vault balance", money),
+    ]
     event = _event(session, event_id)
     emit(
         session.json_output,
         {"event_id": event_id, "paid": rows, "event": event},
-        rows_table(rows, columns, title=f"Event {event_id} rewards paid"),
+        rows_table(rows, columns, title=f"Event {event_id} rewards credited in the vault"),
         record_table(event, _event_formats(session), title=f"Event {event_id}"),
     )
 

@@ -103,7 +103,8 @@ class EnergyAssetShares(ContractClient):
         return self._send(depositor, "depositRevenue", token_id, amount)
 
     def claim_revenue(self, holder: LocalAccount, token_id: int) -> int:
-        """Returns the amount paid, PaymentToken base units."""
+        """Credits the holder's accrued revenue to its EnergyVault balance; returns the amount,
+        PaymentToken base units."""
         receipt = self._send(holder, "claimRevenue", token_id)
         return sum(int(e["amount"]) for e in self.events(receipt, "RevenueClaimed"))
 

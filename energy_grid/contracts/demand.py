@@ -76,16 +76,17 @@ class DemandResponse(ContractClient):
         return self._id(receipt, "ReductionVerified", "participationId")
 
     def claim_reward(self, consumer: LocalAccount, event_id: int) -> int:
-        """Returns the amount paid, PaymentToken base units (0 when the token refused the payment
-        and the contract deferred it: RewardPaymentDeferred)."""
+        """Credits the consumer's reward to its EnergyVault balance; returns the amount, PaymentToken
+        base units."""
         return self._paid(self._send(consumer, "claimReward", event_id))
 
     def _paid(self, receipt: TxReceipt) -> int:
         return sum(int(e["amount"]) for e in self.events(receipt, "RewardPaid"))
 
     def distribute_rewards(self, sender: LocalAccount, event_id: int) -> TxReceipt:
-        """Pays verified participants in a bounded batch; after verification closes, completes the
-        event and refunds the unspent budget. Anyone may."""
+        """Credits verified participants' rewards to their EnergyVault balances in a bounded batch;
+        after verification closes, completes the event and refunds the unspent budget to the
+        operator's wallet. Anyone may."""
         return self._send(sender, "distributeRewards", event_id)
 
     def cancel_event(self, operator: LocalAccount, event_id: int) -> TxReceipt:
@@ -152,6 +153,8 @@ class DemandPrograms(ContractClient):
         return self._send(operator, "reportReduction", program_id, participant, actual_reduction_mw)
 
     def claim_reward(self, participant: LocalAccount, program_id: int) -> int:
+        """Credits the participant's reward to its EnergyVault balance; returns the amount,
+        PaymentToken base units."""
         receipt = self._send(participant, "claimReward", program_id)
         return sum(int(e["amount"]) for e in self.events(receipt, "RewardPaid"))
 

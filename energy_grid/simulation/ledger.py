@@ -14,8 +14,10 @@ Energy (Wh, exact):
 Money (PaymentToken base units, exact):
 - what buyers paid − what sellers got = the grid fees and the buyers' rounding surplus the auction
   accrued in the run, which is what the auction holds in the vault once everything is settled;
-- each household's vault balance = deposited − paid + proceeds, and its wallet = faucet − deposited
-  + demand-response rewards;
+- demand-response rewards are credited to the households' vault balances: what DemandResponse sent
+  the vault = the rewards it paid them;
+- each household's vault balance = deposited − paid + proceeds + rewards, and its wallet = faucet −
+  deposited;
 - the vault's reserves are what it holds of each token.
 
 Figures come from the chain's events and balances, not from the driver's bookkeeping; the
@@ -121,6 +123,7 @@ class _Flows:
 
     def __init__(self, households: int) -> None:
         self.minted, self.funded, self.deposited, self.rewards = ([0] * households for _ in range(4))
+        self.rewards_sent_to_vault = 0  # PaymentToken DemandResponse sent the vault to credit rewards
         self.sold, self.bought, self.paid, self.proceeds = ([0] * households for _ in range(4))
         self.unsettled_slots = 0  # meters' slots holding orders not settled at the end
         self.overfilled = 0  # settlements that sold or bought more than they placed
@@ -227,6 +230,8 @@ class _Auditor:
             flows.paid[h] += int(r["paid"])
         for r in self._logs("DemandResponse", "RewardPaid", [None, household_topics]):
             flows.rewards[self.index[r["consumer"]]] += int(r["amount"])
+        dr_topic, vault_topic = self._topics([self.client["DemandResponse"].address, vault])
+        flows.rewards_sent_to_vault = sum(int(t["value"]) for t in self._logs("PaymentToken", "Transfer", [dr_topic, vault_topic]))
         return flows
 
     def _markets(self) -> tuple[list[dict[str, Any]], list[IntervalFigures]]:
@@ -269,6 +274,7 @@ class _Auditor:
             BalanceCheck("energy retired = bought (Wh)", flows.retired_wh, sum(flows.bought)),
             BalanceCheck("paid by buyers - proceeds = fees and rounding accrued in the run", kept, accrued_in_run),
             BalanceCheck("the auction's vault balance = its accrued fees", auction_cash, accrued),
+            BalanceCheck("rewards sent to the vault = rewards paid", flows.rewards_sent_to_vault, sum(flows.rewards)),
             BalanceCheck("vault energy reserve = EnergyToken it holds (Wh)", int(reserves[0]), int(held[0])),
             BalanceCheck("vault payment reserve = PaymentToken it holds", int(reserves[1]), int(held[1])),
         ]
@@ -288,14 +294,13 @@ class _Auditor:
                 failing.append(f"household {h}: EnergyToken {energy_wh} != minted to its wallet {f.minted[h]}")
             if vault_wh != credited_wh - f.sold[h]:
                 failing.append(f"household {h}: vault energy {vault_wh} != credited {credited_wh} - sold {f.sold[h]}")
-            if vault_cash != f.deposited[h] - f.paid[h] + f.proceeds[h]:
+            if vault_cash != f.deposited[h] - f.paid[h] + f.proceeds[h] + f.rewards[h]:
                 failing.append(
-                    f"household {h}: vault payment {vault_cash} != deposited {f.deposited[h]} - paid {f.paid[h]} + proceeds {f.proceeds[h]}"
+                    f"household {h}: vault payment {vault_cash} != deposited {f.deposited[h]} - paid {f.paid[h]}"
+                    f" + proceeds {f.proceeds[h]} + rewards {f.rewards[h]}"
                 )
-            if cash != f.funded[h] - f.deposited[h] + f.rewards[h]:
-                failing.append(
-                    f"household {h}: PaymentToken {cash} != faucet {f.funded[h]} - deposited {f.deposited[h]} + rewards {f.rewards[h]}"
-                )
+            if cash != f.funded[h] - f.deposited[h]:
+                failing.append(f"household {h}: PaymentToken {cash} != faucet {f.funded[h]} - deposited {f.deposited[h]}")
         checks.append(BalanceCheck("households whose balances do not add up", len(failing), 0))
         return checks, failing, kept
 

@@ -445,8 +445,8 @@ def run_energy_assets(
 ) -> None:
     """The operator mints an inspected PV array as an NFT; its owner splits it into shares, sells
     some, and revenue `payer` deposits twice is claimed pro rata by whoever held the shares at each
-    deposit."""
-    nft, shares, cash = system.energy_asset_nft, system.energy_asset_shares, system.payment_token
+    deposit, into their EnergyVault balances."""
+    nft, shares, cash, vault = system.energy_asset_nft, system.energy_asset_shares, system.payment_token, system.energy_vault
     heading("Energy assets: an NFT per production asset, split into shares")
     meter_info = system.smart_meter.getMeter(device)
     token_id = nft.mintAsset(
@@ -484,20 +484,20 @@ def run_energy_assets(
 
     rows = []
     for holder in holders:
-        before = cash.balanceOf(holder)
+        before = vault.balanceOf(cash, holder)
         shares.claimRevenue(token_id, sender=holder)
         _, _, fraction = shares.getRevenueAccount(token_id, holder)
         rows.append(
             (
                 names[holder.address],
                 shares.balanceOf(holder, token_id),
-                money(cash.balanceOf(holder) - before),
+                money(vault.balanceOf(cash, holder) - before),
                 f"{fraction / 2**64:.6f} unit",
             )
         )
     print_table(
         f"claimRevenue after deposits of {money(deposits[0])} (split 500/300/200) and {money(deposits[1])} (500/100/400)",
-        ["holder", "shares now", "claimed", "fraction kept for later"],
+        ["holder", "shares now", "credited in the vault", "fraction kept for later"],
         rows,
     )
     ledger = shares.getRevenue(token_id)
@@ -518,10 +518,11 @@ EVENT_STATUS = ("active", "completed", "cancelled")  # IDemandResponse.EventStat
 
 def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[Any], names: list[str]) -> None:
     """An evening event on metered data: one household cuts its load and is paid for the cut the
-    meter shows, the other does not and gets nothing; the operator gets the unspent budget back.
+    meter shows (into its EnergyVault balance), the other does not and gets nothing; the operator
+    gets the unspent budget back in its wallet.
 
     Moves the chain six days on: the baseline is the same hour on the five days before the event."""
-    dr, cash = system.demand_response, system.payment_token
+    dr, cash, vault = system.demand_response, system.payment_token, system.energy_vault
     heading(f"Demand response: an event {DR_HOUR}:00-{DR_HOUR + 1}:00 UTC, baseline from the 5 days before")
     writer = MeterWriter(system.smart_meter, operator)
     meters = [Account.create().address for _ in consumers]
@@ -560,16 +561,19 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
         rows,
     )
 
-    before = {c.address: cash.balanceOf(c) for c in consumers}
+    before = {c.address: vault.balanceOf(cash, c) for c in consumers}
     chain.pending_timestamp = dr.getEventBudget(event_id).verificationDeadline + 1
     dr.distributeRewards(event_id, sender=operator)  # anyone may; pays and completes the event
     budget = dr.getEventBudget(event_id)
     print_table(
-        "distributeRewards: paid from the budget; the rest back to the operator",
+        "distributeRewards: paid from the budget into vault balances; the rest back to the operator's wallet",
         ["", "amount"],
         [
             (f"budget ({DR_TARGET_KW} kW x {money(DR_REWARD_PER_KW)})", money(budget.budget)),
-            *((f"paid to {name}", money(cash.balanceOf(c) - before[c.address])) for c, name in zip(consumers, names, strict=True)),
+            *(
+                (f"credited to {name} in the vault", money(vault.balanceOf(cash, c) - before[c.address]))
+                for c, name in zip(consumers, names, strict=True)
+            ),
             ("refunded to the operator", money(cash.balanceOf(operator) - operator_before)),
         ],
     )

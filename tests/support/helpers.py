@@ -101,6 +101,15 @@ def log(event: Any, **fields: Any) -> Any:
     return event(**fields)
 
 
+def vault_credit_logs(vault: Any, token: Any, payer: Any, total: int, count: int) -> tuple[Any, Any]:
+    """The logs of `total` sent by `payer` to `vault` and credited there to `count` accounts (one
+    transfer and one creditArrived)."""
+    return (
+        log(token.Transfer, **{"from": address(payer), "to": vault.address, "value": total}),
+        log(vault.ArrivedCredited, token=token.address, amount=total, count=count),
+    )
+
+
 def address(account: Any) -> str:
     return account if isinstance(account, str) else account.address
 

@@ -310,6 +310,8 @@ DR_EVENT_STARTED = topic("EventStarted(uint256,address,uint32,uint256,uint256,ui
 EVENT_JOINED = topic("EventJoined(uint256,address,uint256)")
 REWARD_PAID = topic("RewardPaid(uint256,address,uint256)")
 REVENUE_CLAIMED = topic("RevenueClaimed(uint256,address,uint256)")
+ARRIVED_CREDITED = topic("ArrivedCredited(address,uint256,uint256)")
+TRANSFER = topic("Transfer(address,address,uint256)")
 CREDITS_ISSUED = topic("CarbonCreditsIssued(address,address,uint256,uint256,uint256)")
 MARKET_CLEARED = topic("MarketCleared(uint256,uint256,uint256,uint256,uint8,uint256,uint256,uint256,uint256)")
 AUCTION_CLAIMED = topic("OrderClaimed(uint256,address,bool,uint256,uint256,uint256,uint256)")
@@ -1117,21 +1119,56 @@ class SystemMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.dr_events)
     @rule(pick=st.integers(0, 10**6), who=st.integers(0, 2))
     def dr_claim(self, pick: int, who: int) -> None:
+        before = self._vault_payments()
         out = self.send("dr", "claimReward", (self.pick(self.dr_events, pick),), self.world.traders[who])
-        self._record_rewards(out)
+        self._record_rewards(out, before)
 
-    def _record_rewards(self, out: Outcome) -> None:
+    def _record_rewards(self, out: Outcome, before: dict[str, int]) -> None:
+        paid = []
         for log in out.events(self.world.c["dr"], REWARD_PAID):
             self.dr_claimed += word(log["data"], 0)
             self.dr_paid.add((topic_int(log, 1), topic_address(log, 2)))
+            paid.append((topic_address(log, 2), word(log["data"], 0)))
+        self._check_vault_credits(out, "dr", paid, before)
+
+    def _vault_payments(self) -> dict[str, int]:
+        """The PaymentToken balance in the vault of every account that claims rewards or revenue (they
+        are credited there)."""
+        w = self.world
+        holders = (*w.traders, w.admin, w.stranger)
+        balances = w.node.calls([(w.c["vault"], "balancesOf", (h,)) for h in holders])
+        return {h: int(b[1]) for h, b in zip(holders, balances, strict=True)}
+
+    def _check_vault_credits(self, out: Outcome, payer: str, paid: list[tuple[str, int]], before: dict[str, int]) -> None:
+        """The payouts `paid` (account, amount) of one transaction reached the vault as one transfer
+        from `payer` credited at once (none when nothing was owed), and raised exactly the payees'
+        vault balances."""
+        w = self.world
+        credits = out.events(w.c["vault"], ARRIVED_CREDITED)
+        owed = [amount for _, amount in paid if amount]
+        if owed:
+            assert len(credits) == 1 and topic_address(credits[0], 1) == w.c["payment"].address, credits
+            assert (word(credits[0]["data"], 0), word(credits[0]["data"], 1)) == (sum(owed), len(owed))
+            arrived = [
+                log for log in out.events(w.c["payment"], TRANSFER)
+                if (topic_address(log, 1), topic_address(log, 2)) == (w.c[payer].address, w.c["vault"].address)
+            ]
+            assert [word(log["data"], 0) for log in arrived] == [sum(owed)]
+        else:
+            assert credits == []
+        expected = dict(before)
+        for account, amount in paid:
+            expected[account] += amount
+        assert self._vault_payments() == expected, f"{payer} payouts {paid}: vault balances moved otherwise"
 
     @precondition(lambda self: self.dr_events)
     @rule(pick=st.integers(0, 10**6), distribute=st.booleans())
     def dr_close(self, pick: int, distribute: bool) -> None:
         """The operator cancels an event not started yet, or anyone pays out verified rewards in a batch."""
         event_id = self.pick(self.dr_events, pick)
+        before = self._vault_payments()
         out = self.send("dr", "distributeRewards" if distribute else "cancelEvent", (event_id,), self.world.admin)
-        self._record_rewards(out)
+        self._record_rewards(out, before)
 
     # ----------------------------------------------------------------------------- carbon credits
 
@@ -1170,9 +1207,13 @@ class SystemMachine(RuleBasedStateMachine):
         claimable = w.node.calls([(w.c["shares"], "claimableRevenue", (w.asset_id, t)) for t in w.traders])
         ready = [t for t, amount in zip(w.traders, claimable, strict=True) if amount > 0]
         claimer = ready[who % len(ready)] if ready and who < 4 else self.actor(who)
+        before = self._vault_payments()
         out = self.send("shares", "claimRevenue", (w.asset_id,), claimer)
+        paid = []
         for log in out.events(self.world.c["shares"], REVENUE_CLAIMED):
             self.revenue_claimed += word(log["data"], 0)
+            paid.append((topic_address(log, 2), word(log["data"], 0)))
+        self._check_vault_credits(out, "shares", paid, before)
 
     @rule(a=st.integers(0, 2), b=st.integers(0, 3), amount=st.sampled_from((1, 50, 10_000)))
     def transfer_shares(self, a: int, b: int, amount: int) -> None:
@@ -1454,8 +1495,9 @@ class SystemMachine(RuleBasedStateMachine):
 
     def _check_vault_reserves(self, got: dict[Any, Any]) -> None:
         """The vault holds of each token exactly its reserve (nothing here sends it a token outside a
-        deposit or a pull), and the balances of every account and market add up to the reserve, none
-        past what a balance holds (so none wrapped below zero either)."""
+        deposit, a pull, or a reward or revenue payout credited in the same transaction), and the
+        balances of every account and market add up to the reserve, none past what a balance holds
+        (so none wrapped below zero either)."""
         vault = self.world.c["vault"].address
         balances = [got[("vault balance", a)] for a in self.vault_holders]
         for i, (token, reserve) in enumerate(zip(("energy", "payment"), got[("vault", "reserves")], strict=True)):
