@@ -26,8 +26,10 @@ POLL_SECONDS = 0.05
 LOCAL_HOST = "127.0.0.1"
 # Anvil's default 30M-gas blocks; the simulation mines several per step when needed.
 DEFAULT_CHAIN_ID = 31337
-# Past block states kept for reads at older blocks, in memory only: by default anvil writes older
-# ones to ~/.foundry/anvil/tmp and leaves them there (about a gigabyte per 100-household day).
+# By default anvil keeps past block states for reads at older blocks and writes the older ones to
+# ~/.foundry/anvil/tmp, where they stay (about a gigabyte per 100-household day). A node started
+# here keeps none (nothing reads them, and a larger state is copied for every block); the test
+# suite's nodes keep this many, in memory.
 IN_MEMORY_STATES = 64
 
 
@@ -84,7 +86,7 @@ def start_anvil(
     cache folder under ~/.foundry, where a killed anvil leaves its on-disk states behind."""
     port = port or free_port()
     command = [anvil_binary(), "--host", LOCAL_HOST, "--port", str(port), "--chain-id", str(chain_id), "--silent"]
-    command += ["--prune-history", str(IN_MEMORY_STATES)]
+    command += ["--prune-history"]
     if cache_dir is not None:
         command += ["--cache-path", str(cache_dir)]
     if state_file is not None:
