@@ -39,8 +39,8 @@ from support.oracle_helpers import mine_at
 
 GAS_LIMIT = 8_000_000
 MAX_UINT = 2**256 - 1
-MAX_ORDER_AMOUNT_WH = 2**48 - 1  # EnergyTrading
-PRICE_CAP_PER_KWH = 2**72 - 1  # EnergyTrading
+MAX_ORDER_AMOUNT_WH = 2**40 - 1  # EnergyTrading
+PRICE_CAP_PER_KWH = 2**64 - 1  # EnergyTrading
 MAX_FEE_BPS = 1_000
 AUCTION_MAX_ORDER_WH = 10**12
 AUCTION_MAX_PRICE_PER_KWH = 10**24

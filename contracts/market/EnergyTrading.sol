@@ -14,9 +14,10 @@ import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {InvalidPageSize, OrderUnknown, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @dev An order's id, 1 .. orderCount (0 = none): a type of its own so that an order id and a
-/// transaction id cannot be passed for each other. 40 bits, so that the links between orders pack
-/// into the orders' slots; the ABI keeps uint256 and `_orderId` converts.
-type OrderId is uint40;
+/// transaction id cannot be passed for each other. 32 bits, so that the link between the orders of
+/// a price level packs into the order's one slot (4.3 billion orders, each costing its creator
+/// ~90,000 gas: out of reach); the ABI keeps uint256 and `_orderId` converts.
+type OrderId is uint32;
 
 /// @dev A transaction's id in Settlement's ledger.
 type TransactionId is uint256;
@@ -67,20 +68,25 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 /// matchOrders, fillOrder, expiry) stay in their queue as dead entries and are unlinked when a
 /// crossing order passes them (at most MAX_DEAD_ENTRIES_PER_CALL per order, one storage read
 /// each: each cost its creator a whole order) or by pruneLevel.
-/// Every loop is bounded by a constant. A trader's orders form a linked list walked backwards by a
-/// view. An order is two storage slots.
+/// Every loop is bounded by a constant. An order is one storage slot, packed by hand (StoredOrder
+/// shows the fields): a new order writes one fresh slot. It names its trader by a 32-bit trader
+/// index, given at the trader's first order (the trader's account slot holds it beside the
+/// signed-message nonce; one slot per index holds the address back); amounts are 40 bits, prices
+/// 64 and expiries 32 to make room. Orders are not linked per trader (that link would cost every
+/// order a write): getTraderOrders reads order ids downwards, and the event index serves the list.
 contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
-    /// @notice Largest order: 281 TWh (uint48).
-    uint256 public constant MAX_ORDER_AMOUNT_WH = type(uint48).max;
-    /// @notice Highest maximum price the admin can set (uint72, 4.7e21), PaymentToken base units per
-    /// kWh: 4,722 whole units per kWh of an 18-decimals token, over a thousand times a retail
-    /// price and above every wholesale scarcity cap (a few units per kWh). 72 bits keep the price
-    /// index at nine bitmap heights.
-    uint256 public constant PRICE_CAP_PER_KWH = type(uint72).max;
+    /// @notice Largest order: 1.1 TWh (uint40), a year of a large power station's output.
+    uint256 public constant MAX_ORDER_AMOUNT_WH = type(uint40).max;
+    /// @notice Highest maximum price the admin can set (uint64, 1.8e19), PaymentToken base units per
+    /// kWh: 18 whole units per kWh of an 18-decimals token, some fifty times a retail price and
+    /// above every wholesale scarcity cap (a few units per kWh). 64 bits let an order fit one slot.
+    uint256 public constant PRICE_CAP_PER_KWH = type(uint64).max;
     /// @notice Longest an order can live.
     uint256 public constant MAX_ORDER_LIFETIME = 365 days;
     /// @notice Most orders in one getTraderOrders page.
     uint256 public constant MAX_PAGE_SIZE = 100;
+    /// @notice Most order ids one getTraderOrders call looks at (one storage read each).
+    uint256 public constant MAX_ORDERS_SCANNED = 1_000;
     /// @notice Widest price band: ±100 % of the reference price.
     uint256 public constant MAX_PRICE_BAND_BPS = 10_000;
     /// @notice Most resting orders one new order trades with. A fill costs ~37,000 gas, emptying a
@@ -105,21 +111,20 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     string private constant DOMAIN_NAME = "EnergyTrading";
     string private constant DOMAIN_VERSION = "1";
 
-    /// @dev Two slots. Slot 0 is all that settlement reads.
+    /// @dev An order as read from its one slot (_order) and written back whole (_store): the
+    /// fields from the low bits up, with their widths in bits. Unpacked into whole words in memory:
+    /// masking each field on every use would be longer code.
     struct StoredOrder {
-        // slot 0
-        address trader; // 0 = no such order
-        uint96 pricePerKWh; // limit price
-        // slot 1
-        uint48 amountWh;
-        uint48 filledWh;
-        uint40 expiry; // unix s; tradable while block.timestamp < expiry
-        OrderId previousOrderId; // the trader's previous order; none = 0
-        uint16 paymentCarry; // BUY: sum of fillWh * tradePrice, mod 1000 (see OrderMath)
-        OrderType orderType;
-        OrderStatus status;
-        bool directed; // only _counterparties[orderId] may trade against it
-        OrderId nextInLevel; // the next order in its price level's queue; 0 = last
+        uint256 traderIndex; // 32; 0 = no such order
+        uint256 pricePerKWh; // 64; limit price
+        uint256 amountWh; // 40
+        uint256 filledWh; // 40
+        uint256 expiry; // 32; unix s (until 2106); tradable while block.timestamp < expiry
+        OrderId nextInLevel; // 32; the next order in its price level's queue; 0 = last
+        uint256 paymentCarry; // 10; BUY: sum of fillWh * tradePrice, mod 1000 (see OrderMath)
+        OrderType orderType; // 1
+        OrderStatus status; // 2
+        bool directed; // 1; only _counterparties[orderId] may trade against it
     }
 
     /// @dev A price level's FIFO queue of resting orders (dead entries included).
@@ -132,16 +137,17 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// read once per order.
     struct MarketState {
         bool ordersPaused; // mirrors Pausable's flag
-        uint40 orderCount;
+        OrderId orderCount;
+        uint32 traderCount; // trader indexes given so far (a trader's first order gives one)
         uint48 minOrderAmountWh;
-        uint72 maxPricePerKWh;
+        uint64 maxPricePerKWh;
         uint16 priceBandBps; // 0 = off
     }
 
-    /// @dev One slot per trader, written by each of their orders: the signed-message nonce rides
-    /// along for free.
+    /// @dev One slot per trader: read by each of their orders, written by their first and by each
+    /// signed message.
     struct TraderAccount {
-        OrderId latestOrderId; // the head of the trader's order list; 0 = none
+        uint32 index; // 0 = none yet; _traderAddresses holds the address back
         uint216 nonce; // the next signed message's
     }
 
@@ -151,8 +157,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     // Read only while the price band is on.
     IReferencePrice private _referencePrice;
     uint32 private _priceBandRegionId;
-    mapping(OrderId => StoredOrder) private _orders;
+    mapping(OrderId => uint256 packedOrder) private _orders;
     mapping(address trader => TraderAccount) private _traders;
+    mapping(uint256 traderIndex => address) private _traderAddresses;
     mapping(OrderId => address) private _counterparties;
     mapping(TransactionId => address) private _takers;
     mapping(uint256 levelKey => PriceLevel) private _levels;
@@ -170,7 +177,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         EIP712(DOMAIN_NAME, DOMAIN_VERSION)
     {
         _checkMinOrderAmount(minOrderAmountWh_);
-        _state = MarketState(false, 0, uint48(minOrderAmountWh_), type(uint72).max, 0);
+        _state = MarketState(false, NO_ORDER, 0, uint48(minOrderAmountWh_), uint64(PRICE_CAP_PER_KWH), 0);
     }
 
     // ----------------------------------------------------------------------------- orders
@@ -230,7 +237,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         nonReentrantCompact
     {
         OrderId id = _orderId(orderId);
-        address trader = _knownOrder(id).trader;
+        address trader = _traderAddresses[_knownOrder(id).traderIndex];
         _useSignature(trader, nonce, deadline, keccak256(abi.encode(CANCEL_ORDER_TYPEHASH, orderId, nonce, deadline)), v, r, s);
         _close(id, trader, true);
     }
@@ -249,14 +256,14 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         if (id == NO_ORDER) revert EmptyPriceLevel(orderType, pricePerKWh);
         OrderId previousId = NO_ORDER;
         for (uint256 visited; id != NO_ORDER && visited < MAX_DEAD_ENTRIES_PER_CALL; ++visited) {
-            StoredOrder storage o = _orders[id];
-            OrderId nextId = o.nextInLevel;
-            if (_isLive(o.status, o.expiry)) {
+            uint256 word = _orders[id];
+            OrderId nextId = _nextOf(word);
+            if (_isLiveWord(word)) {
                 previousId = id;
             } else {
                 ++removedEntries;
                 if (previousId == NO_ORDER) level.headOrderId = nextId;
-                else _orders[previousId].nextInLevel = nextId;
+                else _link(previousId, nextId);
                 if (nextId == NO_ORDER) level.tailOrderId = previousId;
             }
             id = nextId;
@@ -277,10 +284,10 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         OrderId sellId = _orderId(sellOrderId);
         StoredOrder memory buy = _tradableOrder(buyId, OrderType.BUY, true);
         StoredOrder memory sell = _tradableOrder(sellId, OrderType.SELL, true);
-        if (buy.trader == sell.trader) revert SelfTrade(buy.trader);
+        if (buy.traderIndex == sell.traderIndex) revert SelfTrade(_traderAddresses[buy.traderIndex]);
         if (buy.pricePerKWh < sell.pricePerKWh) revert PricesDoNotCross(buy.pricePerKWh, sell.pricePerKWh);
-        if (buy.directed) _checkCounterparty(buyId, sell.trader);
-        if (sell.directed) _checkCounterparty(sellId, buy.trader);
+        if (buy.directed) _checkCounterparty(buyId, _traderAddresses[sell.traderIndex]);
+        if (sell.directed) _checkCounterparty(sellId, _traderAddresses[buy.traderIndex]);
         uint256 buyLeftWh = buy.amountWh - buy.filledWh;
         uint256 sellLeftWh = sell.amountWh - sell.filledWh;
         return TransactionId.unwrap(_match(buyId, buy, sellId, sell, buyLeftWh < sellLeftWh ? buyLeftWh : sellLeftWh));
@@ -290,7 +297,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     function fillOrder(uint256 orderId, uint256 amountWh) external whenNotPaused nonReentrantCompact returns (uint256) {
         OrderId id = _orderId(orderId);
         StoredOrder memory o = _tradableOrder(id, OrderType.BUY, false);
-        if (o.trader == msg.sender) revert SelfTrade(msg.sender);
+        if (_traderAddresses[o.traderIndex] == msg.sender) revert SelfTrade(msg.sender);
         if (o.directed) _checkCounterparty(id, msg.sender);
         if (amountWh == 0) revert ZeroAmount();
         uint256 remainingWh = o.amountWh - o.filledWh;
@@ -327,7 +334,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             revert MaxPriceOutOfRange(pricePerKWh, PRICE_CAP_PER_KWH);
         }
         uint256 previousPricePerKWh = _state.maxPricePerKWh;
-        _state.maxPricePerKWh = uint72(pricePerKWh);
+        _state.maxPricePerKWh = uint64(pricePerKWh);
         emit MaxPriceUpdated(previousPricePerKWh, pricePerKWh);
     }
 
@@ -349,7 +356,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @inheritdoc IEnergyMarket
     function getOrder(uint256 orderId) external view returns (Order memory) {
         StoredOrder memory o = _knownOrder(_orderId(orderId));
-        return Order(o.trader, o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.status);
+        return Order(_traderAddresses[o.traderIndex], o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.status);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -365,24 +372,26 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         returns (OrderInfo[] memory orders, uint256 nextCursor)
     {
         if (limit == 0 || limit > MAX_PAGE_SIZE) revert InvalidPageSize(limit, MAX_PAGE_SIZE);
-        OrderId id = _traders[trader].latestOrderId;
-        if (cursor != 0) {
-            id = _orderId(cursor);
-            if (_orders[id].trader != trader) revert InvalidCursor(trader, cursor);
-        }
+        uint256 newest = OrderId.unwrap(_state.orderCount);
+        if (cursor > newest) revert InvalidCursor(trader, cursor);
+        uint256 id = cursor == 0 ? newest : cursor;
+        uint256 index = _traders[trader].index;
+        // A trader without an index has no order: nothing to look at.
+        uint256 last = index == 0 || id <= MAX_ORDERS_SCANNED ? 0 : id - MAX_ORDERS_SCANNED;
+        if (index == 0) id = 0;
         OrderInfo[] memory page = new OrderInfo[](limit);
         uint256 count;
-        while (id != NO_ORDER && count < limit) {
-            StoredOrder memory o = _order(id);
-            page[count++] = _orderInfo(id, o);
-            id = o.previousOrderId;
+        for (; id > last && count < limit; --id) {
+            OrderId orderId_ = OrderId.wrap(uint32(id));
+            StoredOrder memory o = _order(orderId_);
+            if (o.traderIndex == index) page[count++] = _orderInfo(orderId_, o);
         }
         // Trim the page to what was found.
         // slither-disable-next-line assembly: trims the page to the orders found, in place
         assembly ("memory-safe") {
             mstore(page, count)
         }
-        return (page, OrderId.unwrap(id));
+        return (page, id);
     }
 
     /// @notice The EIP-712 domain (ERC-5267): name "EnergyTrading", version "1", this chain and contract.
@@ -406,11 +415,6 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     }
 
     /// @inheritdoc IEnergyMarket
-    function latestOrderOf(address trader) external view returns (uint256) {
-        return OrderId.unwrap(_traders[trader].latestOrderId);
-    }
-
-    /// @inheritdoc IEnergyMarket
     function nonces(address trader) external view returns (uint256) {
         return _traders[trader].nonce;
     }
@@ -429,19 +433,12 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function getEnergyBalance(address account) external view returns (uint256 amountWh) {
-        // slither-disable-next-line unused-return: only the energy balance is asked for
-        (uint256 vaultWh,) = _vault.balancesOf(account);
-        return vaultWh + _escrowedEnergy(account);
-    }
-
-    /// @inheritdoc IEnergyMarket
-    function escrowedEnergyOf(address account) external view returns (uint256 amountWh) {
-        return _escrowedEnergy(account);
+        return _vault.balanceOf(address(_energy()), account);
     }
 
     /// @inheritdoc IEnergyMarket
     function orderCount() external view returns (uint256) {
-        return _state.orderCount;
+        return OrderId.unwrap(_state.orderCount);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -481,7 +478,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function nextInLevel(uint256 orderId) external view returns (uint256) {
-        return OrderId.unwrap(_orders[_orderId(orderId)].nextInLevel);
+        return OrderId.unwrap(_nextOf(_orders[_orderId(orderId)]));
     }
 
     // ----------------------------------------------------------------------------- internals
@@ -510,25 +507,31 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 latestExpiry = block.timestamp + MAX_ORDER_LIFETIME;
         if (expiry > latestExpiry) revert ExpiryTooFar(expiry, latestExpiry);
 
-        id = OrderId.wrap(state.orderCount + 1);
-        _state.orderCount = OrderId.unwrap(id);
-        bool directed = counterparty != address(0);
+        id = OrderId.wrap(OrderId.unwrap(state.orderCount) + 1);
+        _state.orderCount = id;
         TraderAccount storage account = _traders[trader];
+        uint256 traderIndex = account.index;
+        if (traderIndex == 0) {
+            // The trader's first order: the next index, and the address back from it.
+            traderIndex = state.traderCount + 1;
+            _state.traderCount = uint32(traderIndex);
+            account.index = uint32(traderIndex);
+            _traderAddresses[traderIndex] = trader;
+        }
+        bool directed = counterparty != address(0);
         StoredOrder memory o = StoredOrder({
-            trader: trader,
-            pricePerKWh: uint96(pricePerKWh),
-            amountWh: uint48(amountWh),
+            traderIndex: traderIndex,
+            pricePerKWh: pricePerKWh,
+            amountWh: amountWh,
             filledWh: 0,
-            expiry: uint40(expiry),
-            previousOrderId: account.latestOrderId,
+            expiry: expiry,
+            nextInLevel: NO_ORDER,
             paymentCarry: 0,
             orderType: orderType,
             status: OrderStatus.ACTIVE,
-            directed: directed,
-            nextInLevel: NO_ORDER
+            directed: directed
         });
-        _storeNewOrder(id, o);
-        account.latestOrderId = id;
+        _store(id, o);
         emit OrderCreated(OrderId.unwrap(id), trader, orderType, amountWh, pricePerKWh, expiry, counterparty);
         bool energy = orderType == OrderType.SELL;
         uint256 escrow = _escrowAmount(energy, amountWh, pricePerKWh);
@@ -536,7 +539,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             _counterparties[id] = counterparty;
         } else if (_trade(id, o)) {
             // Stopped at a crossing bound: the fills stand, the rest is cancelled before its escrow is taken.
-            _orders[id].status = OrderStatus.CANCELLED;
+            o.status = OrderStatus.CANCELLED;
+            _store(id, o);
             uint256 refund = _escrowLeft(o);
             escrow -= refund;
             emit OrderCancelled(OrderId.unwrap(id), trader, o.amountWh - o.filledWh, refund);
@@ -544,25 +548,46 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         _take(trader, energy, escrow);
     }
 
-    /// @dev Writes a new order's two slots whole. Solidity's field-by-field copy reads and masks
-    /// each slot once per field; on the hottest path of the contract the packed words are written
-    /// directly (the layout of StoredOrder, fields from the low bits up; a new order's filledWh,
-    /// paymentCarry, status (ACTIVE) and nextInLevel are 0). getOrderInfo reads every field back in
-    /// the tests.
-    function _storeNewOrder(OrderId id, StoredOrder memory o) private {
-        uint256 word0 = uint256(uint160(o.trader)) | (uint256(o.pricePerKWh) << 160);
-        uint256 word1 = uint256(o.amountWh) | (uint256(o.expiry) << 96)
-            | (uint256(OrderId.unwrap(o.previousOrderId)) << 136) | (uint256(o.orderType) << 192)
-            | (o.directed ? 1 << 208 : 0);
-        StoredOrder storage stored = _orders[id];
-        // slither-disable-next-line assembly: writes a new order's two slots whole instead of field by field
-        assembly ("memory-safe") {
-            sstore(stored.slot, word0)
-            sstore(add(stored.slot, 1), word1)
-        }
+    /// @dev Writes an order's slot whole from its fields (the layout of StoredOrder, from the low
+    /// bits up; every field is within its width: amounts below 2^40, prices below 2^64, expiries
+    /// below 2^32 (MAX_ORDER_LIFETIME ahead), carries below 1,000). One SSTORE, no read: every
+    /// write of an order goes through here with the whole order in memory.
+    function _store(OrderId id, StoredOrder memory o) private {
+        _orders[id] = o.traderIndex | (o.pricePerKWh << 32) | (o.amountWh << 96) | (o.filledWh << 136)
+            | (o.expiry << 176) | (uint256(OrderId.unwrap(o.nextInLevel)) << 208) | (o.paymentCarry << 240)
+            | (uint256(o.orderType) << 250) | (uint256(o.status) << 251) | (o.directed ? 1 << 253 : 0);
     }
 
+    /// @dev The one read of an order's slot into its fields.
+    function _order(OrderId id) private view returns (StoredOrder memory o) {
+        uint256 word = _orders[id];
+        o.traderIndex = uint32(word);
+        o.pricePerKWh = uint64(word >> 32);
+        o.amountWh = uint40(word >> 96);
+        o.filledWh = uint40(word >> 136);
+        o.expiry = uint32(word >> 176);
+        o.nextInLevel = _nextOf(word);
+        o.paymentCarry = (word >> 240) & 0x3ff;
+        o.orderType = OrderType((word >> 250) & 1);
+        o.status = OrderStatus((word >> 251) & 3);
+        o.directed = (word >> 253) & 1 != 0;
+    }
 
+    /// @dev The queue link of a packed order.
+    function _nextOf(uint256 word) private pure returns (OrderId) {
+        return OrderId.wrap(uint32(word >> 208));
+    }
+
+    /// @dev Whether a packed order can still trade (_isLive): a dead queue entry costs one read.
+    function _isLiveWord(uint256 word) private view returns (bool) {
+        return _isLive(OrderStatus((word >> 251) & 3), uint32(word >> 176));
+    }
+
+    /// @dev Points the queue link of order `id` at `nextId`, the rest of its slot unchanged.
+    function _link(OrderId id, OrderId nextId) private {
+        uint256 word = _orders[id];
+        _orders[id] = (word & ~(uint256(type(uint32).max) << 208)) | (uint256(OrderId.unwrap(nextId)) << 208);
+    }
 
     /// @dev Accepts `trader`'s signature (v, r, s) of the EIP-712 struct `structHash` carrying `nonce`
     /// and `deadline`, and consumes the nonce. The domain binds it to this chain and contract: a
@@ -608,14 +633,14 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
                 OrderId headId = _levels[key].headOrderId;
                 OrderId restingId = headId;
                 while (restingId != NO_ORDER && remainingWh != 0) {
-                    // A dead entry costs one slot read (status, expiry and link share slot 1).
-                    StoredOrder storage entry = _orders[restingId];
-                    if (!_isLive(entry.status, entry.expiry)) {
+                    // A dead entry costs one slot read.
+                    uint256 entry = _orders[restingId];
+                    if (!_isLiveWord(entry)) {
                         if (++deadEntries > MAX_DEAD_ENTRIES_PER_CALL) {
                             stopped = true;
                             break;
                         }
-                        restingId = entry.nextInLevel;
+                        restingId = _nextOf(entry);
                         continue;
                     }
                     if (fills == MAX_FILLS_PER_ORDER) {
@@ -623,7 +648,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
                         break;
                     }
                     StoredOrder memory r = _order(restingId);
-                    if (r.trader == o.trader) revert SelfTrade(o.trader);
+                    if (r.traderIndex == o.traderIndex) revert SelfTrade(_traderAddresses[o.traderIndex]);
                     ++fills;
                     (remainingWh, restingId) = _fillResting(id, o, restingId, r, remainingWh);
                 }
@@ -650,7 +675,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             level.headOrderId = id;
             PriceLevels.insert(_levelBitmap, uint256(o.orderType), limitPerKWh);
         } else {
-            _orders[tailId].nextInLevel = id;
+            _link(tailId, id);
         }
         level.tailOrderId = id;
         uint256 bestPerKWh = _bestPerKWh[uint256(o.orderType)];
@@ -740,18 +765,13 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @dev An external order id as an OrderId; one above the id range names no order.
     function _orderId(uint256 orderId) private pure returns (OrderId) {
-        if (orderId > type(uint40).max) revert OrderUnknown(orderId);
-        return OrderId.wrap(uint40(orderId));
+        if (orderId > type(uint32).max) revert OrderUnknown(orderId);
+        return OrderId.wrap(uint32(orderId));
     }
 
     function _knownOrder(OrderId id) private view returns (StoredOrder memory o) {
         o = _order(id);
-        if (o.trader == address(0)) revert OrderUnknown(OrderId.unwrap(id));
-    }
-
-    /// @dev The one copy of an order into memory (kept out of line: the copy is long code).
-    function _order(OrderId id) private view returns (StoredOrder memory) {
-        return _orders[id];
+        if (o.traderIndex == 0) revert OrderUnknown(OrderId.unwrap(id));
     }
 
     function _checkActive(OrderId id, OrderStatus status) private pure {
@@ -787,16 +807,6 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         return energy ? _energy() : _payment();
     }
 
-    /// @dev Unfilled Wh of `trader`'s ACTIVE SELL orders: a walk of the trader's order list (views only).
-    function _escrowedEnergy(address trader) private view returns (uint256 amountWh) {
-        OrderId id = _traders[trader].latestOrderId;
-        while (id != NO_ORDER) {
-            StoredOrder storage o = _orders[id];
-            if (o.orderType == OrderType.SELL && o.status == OrderStatus.ACTIVE) amountWh += o.amountWh - o.filledWh;
-            id = o.previousOrderId;
-        }
-    }
-
     /// @dev Pausable's hooks also set the copy of the flag that createOrder reads.
     function _pause() internal override {
         super._pause();
@@ -811,10 +821,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @dev Books `amountWh` of a SELL order as sold: its escrowed energy now backs the transaction.
     function _fillSell(OrderId id, StoredOrder memory sell, uint256 amountWh) private {
         uint256 filledWh = sell.filledWh + amountWh;
-        sell.filledWh = uint48(filledWh);
-        StoredOrder storage stored = _orders[id];
-        stored.filledWh = uint48(filledWh);
-        if (filledWh == sell.amountWh) stored.status = OrderStatus.FILLED;
+        sell.filledWh = filledWh;
+        if (filledWh == sell.amountWh) sell.status = OrderStatus.FILLED;
+        _store(id, sell);
     }
 
     /// @dev Books `amountWh` of a BUY order as bought at `pricePerKWh` and records the transaction
@@ -827,17 +836,15 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 refundCarry = OrderMath.refundCarry(buy.filledWh, buy.pricePerKWh, carry);
         uint256 filledWh = buy.filledWh + amountWh;
         uint256 carryAfter = OrderMath.nextCarry(carry, amountWh, pricePerKWh);
-        buy.filledWh = uint48(filledWh);
-        buy.paymentCarry = uint16(carryAfter);
-        StoredOrder storage stored = _orders[buyId];
-        stored.filledWh = uint48(filledWh);
-        stored.paymentCarry = uint16(carryAfter);
+        buy.filledWh = filledWh;
+        buy.paymentCarry = carryAfter;
         bool releasesDust = false;
         if (filledWh == buy.amountWh) {
-            stored.status = OrderStatus.FILLED;
+            buy.status = OrderStatus.FILLED;
             // What is left of a filled order's escrow is 0 or 1 unit (OrderMath).
             releasesDust = _escrowLeft(buy) != 0;
         }
+        _store(buyId, buy);
         return TransactionId.wrap(
             _recordTransaction(OrderId.unwrap(buyId), OrderId.unwrap(sellId), amountWh, carry, refundCarry, releasesDust)
         );
@@ -849,17 +856,19 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     function _close(OrderId id, address caller, bool byTrader) private {
         StoredOrder memory o = _knownOrder(id);
         uint256 orderId = OrderId.unwrap(id);
-        if (byTrader && o.trader != caller) revert NotOrderTrader(orderId, caller);
+        address trader = _traderAddresses[o.traderIndex];
+        if (byTrader && trader != caller) revert NotOrderTrader(orderId, caller);
         _checkActive(id, o.status);
         if (!byTrader && block.timestamp < o.expiry) revert OrderNotExpired(orderId, o.expiry);
-        _orders[id].status = OrderStatus.CANCELLED;
+        o.status = OrderStatus.CANCELLED;
+        _store(id, o);
         uint256 unfilledWh = o.amountWh - o.filledWh;
         uint256 refund = _escrowLeft(o);
         if (byTrader) emit OrderCancelled(orderId, caller, unfilledWh, refund);
-        else emit ExpiredOrderReleased(orderId, o.trader, caller, unfilledWh, refund);
+        else emit ExpiredOrderReleased(orderId, trader, caller, unfilledWh, refund);
         if (refund != 0) {
             bool energy = o.orderType == OrderType.SELL;
-            _credit(o.trader, energy ? refund : 0, energy ? 0 : refund);
+            _credit(trader, energy ? refund : 0, energy ? 0 : refund);
         }
     }
 
@@ -874,7 +883,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     function _orderInfo(OrderId id, StoredOrder memory o) private view returns (OrderInfo memory info) {
         info.orderId = OrderId.unwrap(id);
-        info.trader = o.trader;
+        info.trader = _traderAddresses[o.traderIndex];
         info.amount = o.amountWh;
         info.filledAmount = o.filledWh;
         info.price = o.pricePerKWh;
@@ -882,15 +891,14 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         info.orderType = o.orderType;
         info.status = o.status;
         if (o.directed) info.counterparty = _counterparties[id];
-        info.previousOrderId = OrderId.unwrap(o.previousOrderId);
         if (o.status == OrderStatus.ACTIVE) info.escrow = _escrowLeft(o);
     }
 
     /// @dev The trader and limit price of one side of a transaction: its order's, or the taker's (no price).
     function _sideOf(uint256 transactionId, OrderId id) private view returns (address trader, uint256 pricePerKWh) {
         if (id == NO_ORDER) return (_takers[TransactionId.wrap(transactionId)], 0);
-        StoredOrder storage o = _orders[id];
-        return (o.trader, o.pricePerKWh);
+        uint256 word = _orders[id];
+        return (_traderAddresses[uint32(word)], uint64(word >> 32));
     }
 
     /// @inheritdoc Settlement
@@ -900,8 +908,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         override
         returns (TradeTerms memory terms)
     {
-        OrderId buyId = OrderId.wrap(t.buyOrderId);
-        OrderId sellId = OrderId.wrap(t.sellOrderId);
+        OrderId buyId = OrderId.wrap(uint32(t.buyOrderId));
+        OrderId sellId = OrderId.wrap(uint32(t.sellOrderId));
         // A taker's side has no order (id 0): the taker record names it, and it trades at the
         // taken order's price.
         (terms.buyer, terms.buyPricePerKWh) = _sideOf(transactionId, buyId);
