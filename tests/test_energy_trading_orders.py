@@ -191,12 +191,15 @@ def test_order_ids_run_over_all_traders(m, seller, buyer, expiry):
     assert [m.getOrder(i).trader for i in (first, other, second)] == [seller.address, buyer.address, seller.address]
 
 
+TOO_LARGE_WH = MAX_ORDER_AMOUNT_WH + 1
+
+
 @pytest.mark.parametrize(
     ("amount", "price", "expiry_offset", "error", "inputs"),
     [
         (0, PRICE, 3_600, lambda m: m.ZeroAmount, {}),
         (99, PRICE, 3_600, lambda m: m.AmountBelowMinimum, {"amountWh": 99, "minAmountWh": 100}),
-        (MAX_ORDER_AMOUNT_WH + 1, PRICE, 3_600, lambda m: m.AmountAboveMaximum, {"amountWh": MAX_ORDER_AMOUNT_WH + 1, "maxAmountWh": MAX_ORDER_AMOUNT_WH}),
+        (TOO_LARGE_WH, PRICE, 3_600, lambda m: m.AmountAboveMaximum, {"amountWh": TOO_LARGE_WH, "maxAmountWh": MAX_ORDER_AMOUNT_WH}),
         (1_000, 0, 3_600, lambda m: m.ZeroPrice, {}),
         (1_000, 500_001, 3_600, lambda m: m.PriceAboveMaximum, {"pricePerKWh": 500_001, "maxPricePerKWh": 500_000}),
         (1_000, PRICE, 0, lambda m: m.ExpiryNotInFuture, {"expiry": "now", "blockTimestamp": "now"}),
