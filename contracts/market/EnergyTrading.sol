@@ -120,11 +120,13 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 amountWh; // 40
         uint256 filledWh; // 40
         uint256 expiry; // 32; unix s (until 2106); tradable while block.timestamp < expiry
-        OrderId nextInLevel; // 32; the next order in its price level's queue; 0 = last
+        // 32, one field for both (a directed order never rests in a level):
+        OrderId nextInLevel; // undirected: the next order in its price level's queue; 0 = last
+        uint256 counterpartyIndex; // directed: the trader index of the only account it trades with
         uint256 paymentCarry; // 10; BUY: sum of fillWh * tradePrice, mod 1000 (see OrderMath)
         OrderType orderType; // 1
         OrderStatus status; // 2
-        bool directed; // 1; only _counterparties[orderId] may trade against it
+        bool directed; // 1
     }
 
     /// @dev A price level's FIFO queue of resting orders (dead entries included).
@@ -160,7 +162,6 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     mapping(OrderId => uint256 packedOrder) private _orders;
     mapping(address trader => TraderAccount) private _traders;
     mapping(uint256 traderIndex => address) private _traderAddresses;
-    mapping(OrderId => address) private _counterparties;
     mapping(TransactionId => address) private _takers;
     mapping(uint256 levelKey => PriceLevel) private _levels;
     mapping(uint256 wordKey => uint256) private _levelBitmap;
@@ -286,8 +287,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         StoredOrder memory sell = _tradableOrder(sellId, OrderType.SELL, true);
         if (buy.traderIndex == sell.traderIndex) revert SelfTrade(_traderAddresses[buy.traderIndex]);
         if (buy.pricePerKWh < sell.pricePerKWh) revert PricesDoNotCross(buy.pricePerKWh, sell.pricePerKWh);
-        if (buy.directed) _checkCounterparty(buyId, _traderAddresses[sell.traderIndex]);
-        if (sell.directed) _checkCounterparty(sellId, _traderAddresses[buy.traderIndex]);
+        if (buy.directed) _checkCounterparty(buyId, buy, sell.traderIndex);
+        if (sell.directed) _checkCounterparty(sellId, sell, buy.traderIndex);
         uint256 buyLeftWh = buy.amountWh - buy.filledWh;
         uint256 sellLeftWh = sell.amountWh - sell.filledWh;
         return TransactionId.unwrap(_match(buyId, buy, sellId, sell, buyLeftWh < sellLeftWh ? buyLeftWh : sellLeftWh));
@@ -298,7 +299,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         OrderId id = _orderId(orderId);
         StoredOrder memory o = _tradableOrder(id, OrderType.BUY, false);
         if (_traderAddresses[o.traderIndex] == msg.sender) revert SelfTrade(msg.sender);
-        if (o.directed) _checkCounterparty(id, msg.sender);
+        if (o.directed) _checkCounterparty(id, o, _traders[msg.sender].index);
         if (amountWh == 0) revert ZeroAmount();
         uint256 remainingWh = o.amountWh - o.filledWh;
         if (amountWh > remainingWh) revert FillExceedsRemaining(orderId, amountWh, remainingWh);
@@ -478,7 +479,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function nextInLevel(uint256 orderId) external view returns (uint256) {
-        return OrderId.unwrap(_nextOf(_orders[_orderId(orderId)]));
+        return OrderId.unwrap(_order(_orderId(orderId)).nextInLevel);
     }
 
     // ----------------------------------------------------------------------------- internals
@@ -509,23 +510,15 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
         id = OrderId.wrap(OrderId.unwrap(state.orderCount) + 1);
         _state.orderCount = id;
-        TraderAccount storage account = _traders[trader];
-        uint256 traderIndex = account.index;
-        if (traderIndex == 0) {
-            // The trader's first order: the next index, and the address back from it.
-            traderIndex = state.traderCount + 1;
-            _state.traderCount = uint32(traderIndex);
-            account.index = uint32(traderIndex);
-            _traderAddresses[traderIndex] = trader;
-        }
         bool directed = counterparty != address(0);
         StoredOrder memory o = StoredOrder({
-            traderIndex: traderIndex,
+            traderIndex: _traderIndex(trader),
             pricePerKWh: pricePerKWh,
             amountWh: amountWh,
             filledWh: 0,
             expiry: expiry,
             nextInLevel: NO_ORDER,
+            counterpartyIndex: directed ? _traderIndex(counterparty) : 0,
             paymentCarry: 0,
             orderType: orderType,
             status: OrderStatus.ACTIVE,
@@ -535,9 +528,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         emit OrderCreated(OrderId.unwrap(id), trader, orderType, amountWh, pricePerKWh, expiry, counterparty);
         bool energy = orderType == OrderType.SELL;
         uint256 escrow = _escrowAmount(energy, amountWh, pricePerKWh);
-        if (directed) {
-            _counterparties[id] = counterparty;
-        } else if (_trade(id, o)) {
+        if (!directed && _trade(id, o)) {
             // Stopped at a crossing bound: the fills stand, the rest is cancelled before its escrow is taken.
             o.status = OrderStatus.CANCELLED;
             _store(id, o);
@@ -554,7 +545,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// write of an order goes through here with the whole order in memory.
     function _store(OrderId id, StoredOrder memory o) private {
         _orders[id] = o.traderIndex | (o.pricePerKWh << 32) | (o.amountWh << 96) | (o.filledWh << 136)
-            | (o.expiry << 176) | (uint256(OrderId.unwrap(o.nextInLevel)) << 208) | (o.paymentCarry << 240)
+            | (o.expiry << 176) | ((o.directed ? o.counterpartyIndex : OrderId.unwrap(o.nextInLevel)) << 208)
+            | (o.paymentCarry << 240)
             | (uint256(o.orderType) << 250) | (uint256(o.status) << 251) | (o.directed ? 1 << 253 : 0);
     }
 
@@ -566,11 +558,12 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         o.amountWh = uint40(word >> 96);
         o.filledWh = uint40(word >> 136);
         o.expiry = uint32(word >> 176);
-        o.nextInLevel = _nextOf(word);
         o.paymentCarry = (word >> 240) & 0x3ff;
         o.orderType = OrderType((word >> 250) & 1);
         o.status = OrderStatus((word >> 251) & 3);
         o.directed = (word >> 253) & 1 != 0;
+        if (o.directed) o.counterpartyIndex = uint32(word >> 208);
+        else o.nextInLevel = _nextOf(word);
     }
 
     /// @dev The queue link of a packed order.
@@ -759,8 +752,25 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         }
     }
 
-    function _checkCounterparty(OrderId id, address account) private view {
-        if (_counterparties[id] != account) revert NotCounterparty(OrderId.unwrap(id), account);
+    /// @dev Rejects a trade of the directed order `o` with the trader of index `traderIndex` (0 = an
+    /// account that never traded here, so not its counterparty either).
+    function _checkCounterparty(OrderId id, StoredOrder memory o, uint256 traderIndex) private view {
+        if (traderIndex != o.counterpartyIndex) {
+            revert NotCounterparty(OrderId.unwrap(id), traderIndex == 0 ? msg.sender : _traderAddresses[traderIndex]);
+        }
+    }
+
+    /// @dev `account`'s trader index, given now if it has none: the next index, and the address
+    /// back from it. Its first order gives a trader one, and so does a directed order naming it.
+    function _traderIndex(address account) private returns (uint256 index) {
+        TraderAccount storage traderAccount = _traders[account];
+        index = traderAccount.index;
+        if (index == 0) {
+            index = _state.traderCount + 1;
+            _state.traderCount = uint32(index);
+            traderAccount.index = uint32(index);
+            _traderAddresses[index] = account;
+        }
     }
 
     /// @dev An external order id as an OrderId; one above the id range names no order.
@@ -890,7 +900,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         info.expiry = o.expiry;
         info.orderType = o.orderType;
         info.status = o.status;
-        if (o.directed) info.counterparty = _counterparties[id];
+        if (o.directed) info.counterparty = _traderAddresses[o.counterpartyIndex];
         if (o.status == OrderStatus.ACTIVE) info.escrow = _escrowLeft(o);
     }
 
