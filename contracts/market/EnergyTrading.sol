@@ -70,10 +70,14 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 /// each: each cost its creator a whole order) or by pruneLevel.
 /// Every loop is bounded by a constant. An order is one storage slot, packed by hand (StoredOrder
 /// shows the fields): a new order writes one fresh slot. It names its trader by a 32-bit trader
-/// index, given at the trader's first order (the trader's account slot holds it beside the
-/// signed-message nonce; one slot per index holds the address back); amounts are 40 bits, prices
-/// 64 and expiries 32 to make room. Orders are not linked per trader (that link would cost every
-/// order a write): getTraderOrders reads order ids downwards, and the event index serves the list.
+/// index, given at the trader's first order (or when a directed order or a signed message first
+/// names it): the low 31 bits of its address, so that the one slot of that index, holding the
+/// address back beside the signed-message nonce, also finds the index from the address (a first
+/// order writes one slot for its trader, not two). An account whose own index another account took
+/// first (a chance of one in 2^31 per pair, or an address ground to take it) gets the next index
+/// from 2^31 up instead, kept in one more slot. Amounts are 40 bits, prices 64 and expiries 32 to
+/// make room. Orders are not linked per trader (that link would cost every order a write):
+/// getTraderOrders reads order ids downwards, and the event index serves the list.
 contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @notice Largest order: 1.1 TWh (uint40), a year of a large power station's output.
     uint256 public constant MAX_ORDER_AMOUNT_WH = type(uint40).max;
@@ -98,6 +102,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// Skipping one reads one storage slot (~2,400 gas), so 1,024 cost ~2.5 million gas, while each
     /// cost whoever left it an order and a cancellation (~130,000 gas).
     uint256 public constant MAX_DEAD_ENTRIES_PER_CALL = 1_024;
+    /// @dev The first trader index given in sequence, to an account whose own index is taken: own
+    /// indexes (the low 31 bits of an address) are all below it.
+    uint256 private constant FIRST_ASSIGNED_INDEX = 1 << 31;
     /// @dev EIP-712 type hash of a signed order (createOrderBySig).
     bytes32 private constant ORDER_TYPEHASH = keccak256(
         "Order(address trader,uint256 amountWh,uint256 pricePerKWh,uint256 expiry,uint8 orderType,address counterparty,uint256 nonce,uint256 deadline)"
@@ -140,17 +147,10 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     struct MarketState {
         bool ordersPaused; // mirrors Pausable's flag
         OrderId orderCount;
-        uint32 traderCount; // trader indexes given so far (a trader's first order gives one)
+        uint32 lastAssignedIndex; // the last trader index given from 2^31 up (see _traderIndex)
         uint48 minOrderAmountWh;
         uint64 maxPricePerKWh;
         uint16 priceBandBps; // 0 = off
-    }
-
-    /// @dev One slot per trader: read by each of their orders, written by their first and by each
-    /// signed message.
-    struct TraderAccount {
-        uint32 index; // 0 = none yet; _traderAddresses holds the address back
-        uint216 nonce; // the next signed message's
     }
 
     MarketState private _state;
@@ -160,8 +160,12 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     IReferencePrice private _referencePrice;
     uint32 private _priceBandRegionId;
     mapping(OrderId => uint256 packedOrder) private _orders;
-    mapping(address trader => TraderAccount) private _traders;
-    mapping(uint256 traderIndex => address) private _traderAddresses;
+    // One slot per trader, by trader index: the address (low 160 bits) and the next signed
+    // message's nonce (the 96 bits above). Read by each of the trader's orders, written by the
+    // first and by each signed message.
+    mapping(uint256 traderIndex => uint256 packedTrader) private _traderSlots;
+    // Only for an account whose own index (_ownIndex) another account holds: its given index.
+    mapping(address account => uint256 traderIndex) private _assignedIndexes;
     mapping(TransactionId => address) private _takers;
     mapping(uint256 levelKey => PriceLevel) private _levels;
     mapping(uint256 wordKey => uint256) private _levelBitmap;
@@ -178,7 +182,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         EIP712(DOMAIN_NAME, DOMAIN_VERSION)
     {
         _checkMinOrderAmount(minOrderAmountWh_);
-        _state = MarketState(false, NO_ORDER, 0, uint48(minOrderAmountWh_), uint64(PRICE_CAP_PER_KWH), 0);
+        _state = MarketState(
+            false, NO_ORDER, uint32(FIRST_ASSIGNED_INDEX - 1), uint48(minOrderAmountWh_), uint64(PRICE_CAP_PER_KWH), 0
+        );
     }
 
     // ----------------------------------------------------------------------------- orders
@@ -213,7 +219,16 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         bytes32 s,
         PermitSignature[] calldata permit
     ) external nonReentrantCompact returns (uint256) {
-        _useSignature(order.trader, order.nonce, order.deadline, keccak256(abi.encode(ORDER_TYPEHASH, order)), v, r, s);
+        _useSignature(
+            _traderIndex(order.trader),
+            order.trader,
+            order.nonce,
+            order.deadline,
+            keccak256(abi.encode(ORDER_TYPEHASH, order)),
+            v,
+            r,
+            s
+        );
         bool energy = order.orderType == OrderType.SELL;
         if (permit.length != 0) {
             IERC20 token = _escrowToken(energy);
@@ -238,8 +253,11 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         nonReentrantCompact
     {
         OrderId id = _orderId(orderId);
-        address trader = _traderAddresses[_knownOrder(id).traderIndex];
-        _useSignature(trader, nonce, deadline, keccak256(abi.encode(CANCEL_ORDER_TYPEHASH, orderId, nonce, deadline)), v, r, s);
+        uint256 traderIndex = _knownOrder(id).traderIndex;
+        address trader = _traderAt(traderIndex);
+        _useSignature(
+            traderIndex, trader, nonce, deadline, keccak256(abi.encode(CANCEL_ORDER_TYPEHASH, orderId, nonce, deadline)), v, r, s
+        );
         _close(id, trader, true);
     }
 
@@ -285,7 +303,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         OrderId sellId = _orderId(sellOrderId);
         StoredOrder memory buy = _tradableOrder(buyId, OrderType.BUY, true);
         StoredOrder memory sell = _tradableOrder(sellId, OrderType.SELL, true);
-        if (buy.traderIndex == sell.traderIndex) revert SelfTrade(_traderAddresses[buy.traderIndex]);
+        if (buy.traderIndex == sell.traderIndex) revert SelfTrade(_traderAt(buy.traderIndex));
         if (buy.pricePerKWh < sell.pricePerKWh) revert PricesDoNotCross(buy.pricePerKWh, sell.pricePerKWh);
         if (buy.directed) _checkCounterparty(buyId, buy, sell.traderIndex);
         if (sell.directed) _checkCounterparty(sellId, sell, buy.traderIndex);
@@ -298,8 +316,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     function fillOrder(uint256 orderId, uint256 amountWh) external whenNotPaused nonReentrantCompact returns (uint256) {
         OrderId id = _orderId(orderId);
         StoredOrder memory o = _tradableOrder(id, OrderType.BUY, false);
-        if (_traderAddresses[o.traderIndex] == msg.sender) revert SelfTrade(msg.sender);
-        if (o.directed) _checkCounterparty(id, o, _traders[msg.sender].index);
+        if (_traderAt(o.traderIndex) == msg.sender) revert SelfTrade(msg.sender);
+        if (o.directed) _checkCounterparty(id, o, _indexOf(msg.sender));
         if (amountWh == 0) revert ZeroAmount();
         uint256 remainingWh = o.amountWh - o.filledWh;
         if (amountWh > remainingWh) revert FillExceedsRemaining(orderId, amountWh, remainingWh);
@@ -357,7 +375,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @inheritdoc IEnergyMarket
     function getOrder(uint256 orderId) external view returns (Order memory) {
         StoredOrder memory o = _knownOrder(_orderId(orderId));
-        return Order(_traderAddresses[o.traderIndex], o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.status);
+        return Order(_traderAt(o.traderIndex), o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.status);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -376,7 +394,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 newest = OrderId.unwrap(_state.orderCount);
         if (cursor > newest) revert InvalidCursor(trader, cursor);
         uint256 id = cursor == 0 ? newest : cursor;
-        uint256 index = _traders[trader].index;
+        uint256 index = _indexOf(trader);
         // A trader without an index has no order: nothing to look at.
         uint256 last = index == 0 || id <= MAX_ORDERS_SCANNED ? 0 : id - MAX_ORDERS_SCANNED;
         if (index == 0) id = 0;
@@ -417,18 +435,19 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function nonces(address trader) external view returns (uint256) {
-        return _traders[trader].nonce;
+        uint256 index = _indexOf(trader);
+        return index == 0 ? 0 : _traderSlots[index] >> 160;
     }
 
     /// @inheritdoc IEnergyMarket
     function invalidateNonces(uint256 newNonce) external {
-        TraderAccount storage account = _traders[msg.sender];
-        uint256 currentNonce = account.nonce;
-        // The cap keeps every nonce far inside its 216 bits, so consuming one never wraps.
+        uint256 index = _traderIndex(msg.sender);
+        uint256 currentNonce = _traderSlots[index] >> 160;
+        // The cap keeps every nonce far inside its 96 bits, so consuming one never wraps.
         if (newNonce <= currentNonce || newNonce > type(uint64).max) {
             revert NonceNotRaised(msg.sender, newNonce, currentNonce);
         }
-        account.nonce = uint216(newNonce);
+        _traderSlots[index] = uint160(msg.sender) | (newNonce << 160);
         emit NoncesInvalidated(msg.sender, currentNonce, newNonce);
     }
 
@@ -586,6 +605,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// and `deadline`, and consumes the nonce. The domain binds it to this chain and contract: a
     /// signature made for another recovers to another address.
     function _useSignature(
+        uint256 traderIndex,
         address trader,
         uint256 nonce,
         uint256 deadline,
@@ -595,15 +615,15 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         bytes32 s
     ) private {
         if (block.timestamp >= deadline) revert SignatureExpired(deadline, block.timestamp);
-        TraderAccount storage account = _traders[trader];
-        uint256 currentNonce = account.nonce;
+        uint256 word = _traderSlots[traderIndex];
+        uint256 currentNonce = word >> 160;
         if (nonce != currentNonce) revert InvalidNonce(trader, nonce, currentNonce);
         // EIP-2, as ECDSA.tryRecover checks it: s in the lower half of the curve order.
         if (uint256(s) > SECP256K1_HALF_ORDER) revert MalleableSignature(s);
         address signer = ecrecover(_hashTypedDataV4(structHash), v, r, s);
         // A signature that recovers to no address yields signer 0, which must not pass for trader 0.
         if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
-        account.nonce = uint216(currentNonce + 1);
+        _traderSlots[traderIndex] = word + (1 << 160);
     }
 
     /// @dev Crosses a new undirected order with the opposite side of the index, best level first,
@@ -641,7 +661,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
                         break;
                     }
                     StoredOrder memory r = _order(restingId);
-                    if (r.traderIndex == o.traderIndex) revert SelfTrade(_traderAddresses[o.traderIndex]);
+                    if (r.traderIndex == o.traderIndex) revert SelfTrade(_traderAt(o.traderIndex));
                     ++fills;
                     (remainingWh, restingId) = _fillResting(id, o, restingId, r, remainingWh);
                 }
@@ -756,21 +776,47 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// account that never traded here, so not its counterparty either).
     function _checkCounterparty(OrderId id, StoredOrder memory o, uint256 traderIndex) private view {
         if (traderIndex != o.counterpartyIndex) {
-            revert NotCounterparty(OrderId.unwrap(id), traderIndex == 0 ? msg.sender : _traderAddresses[traderIndex]);
+            revert NotCounterparty(OrderId.unwrap(id), traderIndex == 0 ? msg.sender : _traderAt(traderIndex));
         }
     }
 
-    /// @dev `account`'s trader index, given now if it has none: the next index, and the address
-    /// back from it. Its first order gives a trader one, and so does a directed order naming it.
+    /// @dev `account`'s trader index, given now if it has none: its own index when no account holds
+    /// that yet, else the next from FIRST_ASSIGNED_INDEX up. Its first order gives a trader one, and
+    /// so does a directed order naming it or a signed message.
     function _traderIndex(address account) private returns (uint256 index) {
-        TraderAccount storage traderAccount = _traders[account];
-        index = traderAccount.index;
-        if (index == 0) {
-            index = _state.traderCount + 1;
-            _state.traderCount = uint32(index);
-            traderAccount.index = uint32(index);
-            _traderAddresses[index] = account;
+        index = _indexOf(account);
+        if (index != 0) return index;
+        index = _ownIndex(account);
+        if (index == 0 || _traderSlots[index] != 0) {
+            // Checked: past 2^32 - 1 (2^31 accounts given an index this way) it reverts.
+            index = _state.lastAssignedIndex + 1;
+            _state.lastAssignedIndex = uint32(index);
+            _assignedIndexes[account] = index;
         }
+        _traderSlots[index] = uint160(account);
+    }
+
+    /// @dev `account`'s trader index; 0 = none yet. An account whose own index's slot is empty has
+    /// none: an index is given in sequence only once that slot is held by another account.
+    function _indexOf(address account) private view returns (uint256 index) {
+        index = _ownIndex(account);
+        if (index != 0) {
+            address holder = _traderAt(index);
+            if (holder == account) return index;
+            if (holder == address(0)) return 0;
+        }
+        return _assignedIndexes[account];
+    }
+
+    /// @dev The index an account holds unless another account took it first: the low 31 bits of
+    /// its address (0 = none: such an account is given one in sequence).
+    function _ownIndex(address account) private pure returns (uint256) {
+        return uint160(account) & (FIRST_ASSIGNED_INDEX - 1);
+    }
+
+    /// @dev The account of a trader index; 0 = none.
+    function _traderAt(uint256 traderIndex) private view returns (address) {
+        return address(uint160(_traderSlots[traderIndex]));
     }
 
     /// @dev An external order id as an OrderId; one above the id range names no order.
@@ -866,7 +912,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     function _close(OrderId id, address caller, bool byTrader) private {
         StoredOrder memory o = _knownOrder(id);
         uint256 orderId = OrderId.unwrap(id);
-        address trader = _traderAddresses[o.traderIndex];
+        address trader = _traderAt(o.traderIndex);
         if (byTrader && trader != caller) revert NotOrderTrader(orderId, caller);
         _checkActive(id, o.status);
         if (!byTrader && block.timestamp < o.expiry) revert OrderNotExpired(orderId, o.expiry);
@@ -893,14 +939,14 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     function _orderInfo(OrderId id, StoredOrder memory o) private view returns (OrderInfo memory info) {
         info.orderId = OrderId.unwrap(id);
-        info.trader = _traderAddresses[o.traderIndex];
+        info.trader = _traderAt(o.traderIndex);
         info.amount = o.amountWh;
         info.filledAmount = o.filledWh;
         info.price = o.pricePerKWh;
         info.expiry = o.expiry;
         info.orderType = o.orderType;
         info.status = o.status;
-        if (o.directed) info.counterparty = _traderAddresses[o.counterpartyIndex];
+        if (o.directed) info.counterparty = _traderAt(o.counterpartyIndex);
         if (o.status == OrderStatus.ACTIVE) info.escrow = _escrowLeft(o);
     }
 
@@ -908,7 +954,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     function _sideOf(uint256 transactionId, OrderId id) private view returns (address trader, uint256 pricePerKWh) {
         if (id == NO_ORDER) return (_takers[TransactionId.wrap(transactionId)], 0);
         uint256 word = _orders[id];
-        return (_traderAddresses[uint32(word)], uint64(word >> 32));
+        return (_traderAt(uint32(word)), uint64(word >> 32));
     }
 
     /// @inheritdoc Settlement

@@ -226,12 +226,12 @@ def bench_market(report: GasReport, system: Any, operator: Any, chain: Any, trad
     escrow from their EnergyVault balances (steady state: deposited before, the book approved):
     - createOrder, 95,000, steady (the trader has ordered before: its trader index exists): a
       non-crossing order joining a level that holds orders. The order's one fresh slot (22,100),
-      the trader's account slot read (its index) and the global slot rewritten, the escrow's vault
+      the trader's slot read (its index) and the global slot rewritten, the escrow's vault
       call (`take`: the market's and the trader's balance slots rewritten, ~13,700 with the call),
       21,000 intrinsic, then the best-price slot read (2,100), the level's queue rewritten (5,000)
-      and the link in the level's last order rewritten (5,000): ~86,300 measured. A trader's
-      first order also writes its account slot and the slot that maps its index back to its
-      address (two fresh slots): reported beside. Opening a new level adds the queue slot (22,100
+      and the link in the level's last order rewritten (5,000): ~86,600 measured. A trader's
+      first order also writes its trader slot (fresh; the index is the low bits of its address,
+      so that one slot maps both ways): reported beside. Opening a new level adds the queue slot (22,100
       instead of 5,000) and a bitmap word (up to 22,100 per height whose word was empty):
       reported beside, not held to a budget.
     - cancelOrder, 60,000: the order's slot read and rewritten, its trader's address looked up
