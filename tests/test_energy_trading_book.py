@@ -304,7 +304,7 @@ def test_levels_far_apart_across_the_bitmap_are_found_in_price_order(project, ad
     vault.withdraw(energy_token, 1_000, seller, sender=seller)
     cash.mint(buyer, 10**30, sender=buyer)
     expiry = ape.chain.pending_timestamp + 3_600
-    prices = [1, 255, 256, 257, 65_535, 65_536, 2**40 + 7, 2**64 - 1, 2**64, PRICE_CAP_PER_KWH - 1, PRICE_CAP_PER_KWH]
+    prices = [1, 255, 256, 257, 65_535, 65_536, 2**40 + 7, 2**56 - 1, 2**56, PRICE_CAP_PER_KWH - 1, PRICE_CAP_PER_KWH]
     asks = {p: create(market, seller, 1, p, SELL, expiry) for p in reversed(prices)}
     assert tuple(market.bestPrices()) == (0, 1)
     assert [market.nextPriceLevel(SELL, p + 1) for p in prices] == [*prices[1:], 0]

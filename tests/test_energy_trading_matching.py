@@ -9,7 +9,9 @@ are in support/market_helpers.py, the market's fixtures in conftest.py.
 from __future__ import annotations
 
 import pytest
+from eth_utils import to_checksum_address
 
+from support.bulk_helpers import Bulk
 from support.helpers import (
     ZERO_ADDRESS,
     log,
@@ -266,6 +268,24 @@ def test_directed_buy_trades_only_with_its_counterparty(m, seller, buyer, carol,
         m.fillOrder(buy_id, 1_000, sender=carol)
     seller_ask = create(m, seller, 1_000, PRICE, SELL, expiry)
     assert matched(m, buy_id, seller_ask, keeper) == 1
+
+
+def test_accounts_sharing_the_low_bits_of_their_address_get_trader_indexes_of_their_own(m, seller, chain, expiry):
+    """A trader index is the low 31 bits of the address unless another account holds that index
+    (or it is 0): then the account is given one in sequence. A directed order naming an account
+    gives it its index; each account's address and nonce stay its own."""
+    # Own index 7 twice, and an address whose low 31 bits are 0.
+    suffixes = (("aa", "00000007"), ("bb", "00000007"), ("cc", "80000000"))
+    first, second, zero_bits = (to_checksum_address(f"0x{prefix * 16}{low}") for prefix, low in suffixes)
+    ids = [create(m, seller, 1_000, PRICE, SELL, expiry, counterparty=account) for account in (first, second, zero_bits)]
+    assert [m.getOrderInfo(order_id).counterparty for order_id in ids] == [first, second, zero_bits]
+    bulk = Bulk(chain)
+    bulk.set_balance([first, second, zero_bits], 10**18)
+    with bulk.impersonating([first, second, zero_bits]):
+        for account, nonce in ((second, 5), (zero_bits, 9), (first, 3)):
+            bulk.send(account, m, "invalidateNonces", nonce)
+    assert [m.nonces(account) for account in (first, second, zero_bits)] == [3, 5, 9]
+    assert [m.getOrderInfo(order_id).counterparty for order_id in ids] == [first, second, zero_bits]
 
 
 def test_create_directed_order_rejects_invalid_counterparty(m, seller, expiry):

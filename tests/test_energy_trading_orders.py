@@ -25,6 +25,7 @@ from support.market_helpers import (
     FILLED,
     MAX_ORDER_AMOUNT_WH,
     MAX_ORDER_LIFETIME,
+    MAX_ORDERS_SCANNED,
     MAX_PAGE_SIZE,
     OPERATOR_ROLE,
     PAUSER_ROLE,
@@ -152,12 +153,10 @@ def test_create_sell_order_escrows_its_energy(m, seller, energy_token, wallets, 
 
     assert tuple(m.getOrder(1)) == (seller.address, 2_500, PRICE, expiry, SELL, ACTIVE)
     info = m.getOrderInfo(1)
-    assert tuple(info) == (1, seller.address, 2_500, 0, PRICE, expiry, SELL, ACTIVE, ZERO_ADDRESS, 0, 2_500)
+    assert tuple(info) == (1, seller.address, 2_500, 0, PRICE, expiry, SELL, ACTIVE, ZERO_ADDRESS, 2_500)
     assert m.orderCount() == 1
-    assert m.latestOrderOf(seller) == 1
-    assert m.escrowedEnergyOf(seller) == 2_500
-    # Escrowed energy is still the seller's: the energy balance counts it.
-    assert m.getEnergyBalance(seller) == before[seller.address][0]
+    # The energy balance is what the vault holds for the seller: the escrow has left it.
+    assert m.getEnergyBalance(seller) == after[seller.address][0]
 
 
 def test_create_buy_order_escrows_payment_rounded_up(m, buyer, stablecoin, wallets, expiry):
@@ -181,18 +180,18 @@ def test_create_buy_order_escrows_payment_rounded_up(m, buyer, stablecoin, walle
     assert after[m.address][1] == before[m.address][1] + 1_000
     assert after[buyer.address][0] == before[buyer.address][0]
     assert m.getOrderInfo(1).escrow == 1_000
-    assert m.escrowedEnergyOf(buyer) == 0
 
 
-def test_order_ids_link_each_traders_previous_order(m, seller, buyer, expiry):
+def test_order_ids_run_over_all_traders(m, seller, buyer, expiry):
     first = create(m, seller, 1_000, PRICE, SELL, expiry)
-    create(m, buyer, 1_000, PRICE, BUY, expiry)
-    second = create(m, seller, 1_000, PRICE, BUY, expiry)
-    assert (first, second) == (1, 3)
-    assert m.getOrderInfo(second).previousOrderId == first
-    assert m.getOrderInfo(first).previousOrderId == 0
-    assert m.latestOrderOf(seller) == second
-    assert m.latestOrderOf(buyer) == 2
+    other = create(m, buyer, 1_000, PRICE // 2, BUY, expiry)
+    second = create(m, seller, 1_000, PRICE // 2, BUY, expiry)
+    assert (first, other, second) == (1, 2, 3)
+    # Each order names its own trader (the trader's index, given at the first order, resolves back).
+    assert [m.getOrder(i).trader for i in (first, other, second)] == [seller.address, buyer.address, seller.address]
+
+
+TOO_LARGE_WH = MAX_ORDER_AMOUNT_WH + 1
 
 
 @pytest.mark.parametrize(
@@ -200,7 +199,7 @@ def test_order_ids_link_each_traders_previous_order(m, seller, buyer, expiry):
     [
         (0, PRICE, 3_600, lambda m: m.ZeroAmount, {}),
         (99, PRICE, 3_600, lambda m: m.AmountBelowMinimum, {"amountWh": 99, "minAmountWh": 100}),
-        (2**48, PRICE, 3_600, lambda m: m.AmountAboveMaximum, {"amountWh": 2**48, "maxAmountWh": MAX_ORDER_AMOUNT_WH}),
+        (TOO_LARGE_WH, PRICE, 3_600, lambda m: m.AmountAboveMaximum, {"amountWh": TOO_LARGE_WH, "maxAmountWh": MAX_ORDER_AMOUNT_WH}),
         (1_000, 0, 3_600, lambda m: m.ZeroPrice, {}),
         (1_000, 500_001, 3_600, lambda m: m.PriceAboveMaximum, {"pricePerKWh": 500_001, "maxPricePerKWh": 500_000}),
         (1_000, PRICE, 0, lambda m: m.ExpiryNotInFuture, {"expiry": "now", "blockTimestamp": "now"}),
@@ -289,7 +288,6 @@ def test_cancel_order_refunds_its_escrow(m, seller, wallets, expiry, order_type,
     info = m.getOrderInfo(order_id)
     assert (info.status, info.escrow, info.filledAmount) == (CANCELLED, 0, 0)
     assert m.getOrder(order_id).status == CANCELLED
-    assert m.escrowedEnergyOf(seller) == 0
 
 
 def test_cancel_partly_filled_buy_refunds_the_unspent_escrow(m, vault, seller, buyer, stablecoin, expiry):
@@ -433,8 +431,25 @@ def test_trader_orders_are_paged_newest_first(m, seller, buyer, stranger, expiry
         m.getTraderOrders(seller, 0, 0)
     with reverts(m.InvalidPageSize, limit=MAX_PAGE_SIZE + 1, maxLimit=MAX_PAGE_SIZE):
         m.getTraderOrders(seller, 0, MAX_PAGE_SIZE + 1)
-    with reverts(m.InvalidCursor, trader=seller.address, cursor=2):
-        m.getTraderOrders(seller, 2, 10)  # order 2 is the buyer's
+    # A cursor that is another trader's order is a place to look from like any other.
+    orders, cursor = m.getTraderOrders(seller, mine[1] + 1, 10)
+    assert ([o[0] for o in orders], cursor) == ([mine[1], mine[0]], 0)
+    newest = m.orderCount()
+    with reverts(m.InvalidCursor, trader=seller.address, cursor=newest + 1):
+        m.getTraderOrders(seller, newest + 1, 10)
+
+
+def test_trader_orders_look_at_a_bounded_number_of_order_ids(m, seller, buyer, expiry):
+    scanned = m.MAX_ORDERS_SCANNED()
+    assert scanned == MAX_ORDERS_SCANNED
+    # The seller's order, then more of the buyer's than one call looks at.
+    mine = create(m, seller, 1_000, PRICE, SELL, expiry)
+    for _ in range(scanned):
+        create(m, buyer, 1_000, PRICE // 2, BUY, expiry)
+    orders, cursor = m.getTraderOrders(seller, 0, 10)
+    assert (list(orders), cursor) == ([], mine)  # not reached yet: go on from there
+    orders, cursor = m.getTraderOrders(seller, cursor, 10)
+    assert ([o[0] for o in orders], cursor) == ([mine], 0)
 
 
 def test_getters_reject_unknown_orders(m):
@@ -446,22 +461,17 @@ def test_getters_reject_unknown_orders(m):
         m.getTransaction(1)
 
 
-def test_energy_balance_counts_energy_in_open_sell_orders(m, vault, seller, buyer, energy_token, expiry):
+def test_energy_balance_is_the_vault_balance_escrow_left_out(m, vault, seller, buyer, energy_token, expiry):
     start = vault.balanceOf(energy_token, seller)
     assert m.getEnergyBalance(seller) == start
-    create(m, seller, 3_000, PRICE, SELL, expiry)
+    a = create(m, seller, 3_000, PRICE, SELL, expiry)
     b = create(m, seller, 2_000, PRICE, SELL, expiry)
     create(m, seller, 1_000, PRICE // 2, BUY, expiry)  # a BUY escrows money, not energy
-    assert vault.balanceOf(energy_token, seller) == start - 5_000
-    assert m.escrowedEnergyOf(seller) == 5_000
-    assert m.getEnergyBalance(seller) == start
+    assert m.getEnergyBalance(seller) == vault.balanceOf(energy_token, seller) == start - 5_000
     create(m, buyer, 1_200, PRICE, BUY, expiry)  # crosses `a` (the earlier ask) at once: 1,200 Wh sold
-    assert m.escrowedEnergyOf(seller) == 3_800
-    assert m.getEnergyBalance(seller) == start - 1_200
+    assert (m.getOrderInfo(a).escrow, m.getOrderInfo(b).escrow) == (1_800, 2_000)
     m.cancelOrder(b, sender=seller)
-    assert m.escrowedEnergyOf(seller) == 1_800
-    assert m.getEnergyBalance(seller) == start - 1_200
-    assert vault.balanceOf(energy_token, seller) == start - 3_000
+    assert m.getEnergyBalance(seller) == vault.balanceOf(energy_token, seller) == start - 3_000
 
 
 # ----------------------------------------------------------------------------- admin and pause
@@ -476,12 +486,12 @@ def test_admin_sets_order_bounds(m, admin):
     assert m.maxPrice() == 1_000_000
     with reverts(m.MinOrderAmountOutOfRange, amountWh=0, maxAmountWh=MAX_ORDER_AMOUNT_WH):
         m.setMinOrderAmount(0, sender=admin)
-    with reverts(m.MinOrderAmountOutOfRange, amountWh=2**48, maxAmountWh=MAX_ORDER_AMOUNT_WH):
-        m.setMinOrderAmount(2**48, sender=admin)
+    with reverts(m.MinOrderAmountOutOfRange, amountWh=MAX_ORDER_AMOUNT_WH + 1, maxAmountWh=MAX_ORDER_AMOUNT_WH):
+        m.setMinOrderAmount(MAX_ORDER_AMOUNT_WH + 1, sender=admin)
     with reverts(m.MaxPriceOutOfRange, pricePerKWh=0, priceCapPerKWh=PRICE_CAP_PER_KWH):
         m.setMaxPrice(0, sender=admin)
-    with reverts(m.MaxPriceOutOfRange, pricePerKWh=2**72, priceCapPerKWh=PRICE_CAP_PER_KWH):
-        m.setMaxPrice(2**72, sender=admin)
+    with reverts(m.MaxPriceOutOfRange, pricePerKWh=PRICE_CAP_PER_KWH + 1, priceCapPerKWh=PRICE_CAP_PER_KWH):
+        m.setMaxPrice(PRICE_CAP_PER_KWH + 1, sender=admin)
     m.setMinOrderAmount(MAX_ORDER_AMOUNT_WH, sender=admin)
     m.setMaxPrice(PRICE_CAP_PER_KWH, sender=admin)
     assert (m.minOrderAmount(), m.maxPrice()) == (MAX_ORDER_AMOUNT_WH, PRICE_CAP_PER_KWH)

@@ -90,8 +90,8 @@ def test_a_relayed_order_is_the_signers_not_the_relayers(m, seller, keeper, ener
     assert after[m.address][0] == before[m.address][0] + 2_000
     assert tx.events.filter(m.EIP712DomainChanged) == []  # the domain is fixed for the contract's life
     assert m.getOrder(order_id).trader == seller.address
-    assert m.latestOrderOf(seller) == order_id
-    assert m.latestOrderOf(keeper) == 0
+    assert [o[0] for o in m.getTraderOrders(seller, 0, 10)[0]] == [order_id]  # OrderInfo.orderId
+    assert list(m.getTraderOrders(keeper, 0, 10)[0]) == []
     assert (m.nonces(seller), m.nonces(keeper)) == (1, 0)
     # Only the signer may cancel it: the relayer is not its trader.
     with reverts(m.NotOrderTrader, orderId=order_id, caller=keeper.address):

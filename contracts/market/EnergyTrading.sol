@@ -14,9 +14,10 @@ import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {InvalidPageSize, OrderUnknown, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @dev An order's id, 1 .. orderCount (0 = none): a type of its own so that an order id and a
-/// transaction id cannot be passed for each other. 40 bits, so that the links between orders pack
-/// into the orders' slots; the ABI keeps uint256 and `_orderId` converts.
-type OrderId is uint40;
+/// transaction id cannot be passed for each other. 32 bits, so that the link between the orders of
+/// a price level packs into the order's one slot (4.3 billion orders, each costing its creator
+/// ~90,000 gas: out of reach); the ABI keeps uint256 and `_orderId` converts.
+type OrderId is uint32;
 
 /// @dev A transaction's id in Settlement's ledger.
 type TransactionId is uint256;
@@ -67,20 +68,29 @@ function _orderIdDiffers(OrderId a, OrderId b) pure returns (bool) {
 /// matchOrders, fillOrder, expiry) stay in their queue as dead entries and are unlinked when a
 /// crossing order passes them (at most MAX_DEAD_ENTRIES_PER_CALL per order, one storage read
 /// each: each cost its creator a whole order) or by pruneLevel.
-/// Every loop is bounded by a constant. A trader's orders form a linked list walked backwards by a
-/// view. An order is two storage slots.
+/// Every loop is bounded by a constant. An order is one storage slot, packed by hand (StoredOrder
+/// shows the fields): a new order writes one fresh slot. It names its trader by a 32-bit trader
+/// index, given at the trader's first order (or when a directed order or a signed message first
+/// names it): the low 31 bits of its address, so that the one slot of that index, holding the
+/// address back beside the signed-message nonce, also finds the index from the address (a first
+/// order writes one slot for its trader, not two). An account whose own index another account took
+/// first (a chance of one in 2^31 per pair, or an address ground to take it) gets the next index
+/// from 2^31 up instead, kept in one more slot. Amounts are 40 bits, prices 64 and expiries 32 to
+/// make room. Orders are not linked per trader (that link would cost every order a write):
+/// getTraderOrders reads order ids downwards, and the event index serves the list.
 contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
-    /// @notice Largest order: 281 TWh (uint48).
-    uint256 public constant MAX_ORDER_AMOUNT_WH = type(uint48).max;
-    /// @notice Highest maximum price the admin can set (uint72, 4.7e21), PaymentToken base units per
-    /// kWh: 4,722 whole units per kWh of an 18-decimals token, over a thousand times a retail
-    /// price and above every wholesale scarcity cap (a few units per kWh). 72 bits keep the price
-    /// index at nine bitmap heights.
-    uint256 public constant PRICE_CAP_PER_KWH = type(uint72).max;
+    /// @notice Largest order: 1.1 TWh (uint40), a year of a large power station's output.
+    uint256 public constant MAX_ORDER_AMOUNT_WH = type(uint40).max;
+    /// @notice Highest maximum price the admin can set (uint64, 1.8e19), PaymentToken base units per
+    /// kWh: 18 whole units per kWh of an 18-decimals token, some fifty times a retail price and
+    /// above every wholesale scarcity cap (a few units per kWh). 64 bits let an order fit one slot.
+    uint256 public constant PRICE_CAP_PER_KWH = type(uint64).max;
     /// @notice Longest an order can live.
     uint256 public constant MAX_ORDER_LIFETIME = 365 days;
     /// @notice Most orders in one getTraderOrders page.
     uint256 public constant MAX_PAGE_SIZE = 100;
+    /// @notice Most order ids one getTraderOrders call looks at (one storage read each).
+    uint256 public constant MAX_ORDERS_SCANNED = 1_000;
     /// @notice Widest price band: ±100 % of the reference price.
     uint256 public constant MAX_PRICE_BAND_BPS = 10_000;
     /// @notice Most resting orders one new order trades with. A fill costs ~37,000 gas, emptying a
@@ -92,6 +102,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// Skipping one reads one storage slot (~2,400 gas), so 1,024 cost ~2.5 million gas, while each
     /// cost whoever left it an order and a cancellation (~130,000 gas).
     uint256 public constant MAX_DEAD_ENTRIES_PER_CALL = 1_024;
+    /// @dev The first trader index given in sequence, to an account whose own index is taken: own
+    /// indexes (the low 31 bits of an address) are all below it.
+    uint256 private constant FIRST_ASSIGNED_INDEX = 1 << 31;
     /// @dev EIP-712 type hash of a signed order (createOrderBySig).
     bytes32 private constant ORDER_TYPEHASH = keccak256(
         "Order(address trader,uint256 amountWh,uint256 pricePerKWh,uint256 expiry,uint8 orderType,address counterparty,uint256 nonce,uint256 deadline)"
@@ -105,21 +118,22 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     string private constant DOMAIN_NAME = "EnergyTrading";
     string private constant DOMAIN_VERSION = "1";
 
-    /// @dev Two slots. Slot 0 is all that settlement reads.
+    /// @dev An order as read from its one slot (_order) and written back whole (_store): the
+    /// fields from the low bits up, with their widths in bits. Unpacked into whole words in memory:
+    /// masking each field on every use would be longer code.
     struct StoredOrder {
-        // slot 0
-        address trader; // 0 = no such order
-        uint96 pricePerKWh; // limit price
-        // slot 1
-        uint48 amountWh;
-        uint48 filledWh;
-        uint40 expiry; // unix s; tradable while block.timestamp < expiry
-        OrderId previousOrderId; // the trader's previous order; none = 0
-        uint16 paymentCarry; // BUY: sum of fillWh * tradePrice, mod 1000 (see OrderMath)
-        OrderType orderType;
-        OrderStatus status;
-        bool directed; // only _counterparties[orderId] may trade against it
-        OrderId nextInLevel; // the next order in its price level's queue; 0 = last
+        uint256 traderIndex; // 32; 0 = no such order
+        uint256 pricePerKWh; // 64; limit price
+        uint256 amountWh; // 40
+        uint256 filledWh; // 40
+        uint256 expiry; // 32; unix s (until 2106); tradable while block.timestamp < expiry
+        // 32, one field for both (a directed order never rests in a level):
+        OrderId nextInLevel; // undirected: the next order in its price level's queue; 0 = last
+        uint256 counterpartyIndex; // directed: the trader index of the only account it trades with
+        uint256 paymentCarry; // 10; BUY: sum of fillWh * tradePrice, mod 1000 (see OrderMath)
+        OrderType orderType; // 1
+        OrderStatus status; // 2
+        bool directed; // 1
     }
 
     /// @dev A price level's FIFO queue of resting orders (dead entries included).
@@ -132,17 +146,11 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// read once per order.
     struct MarketState {
         bool ordersPaused; // mirrors Pausable's flag
-        uint40 orderCount;
+        OrderId orderCount;
+        uint32 lastAssignedIndex; // the last trader index given from 2^31 up (see _traderIndex)
         uint48 minOrderAmountWh;
-        uint72 maxPricePerKWh;
+        uint64 maxPricePerKWh;
         uint16 priceBandBps; // 0 = off
-    }
-
-    /// @dev One slot per trader, written by each of their orders: the signed-message nonce rides
-    /// along for free.
-    struct TraderAccount {
-        OrderId latestOrderId; // the head of the trader's order list; 0 = none
-        uint216 nonce; // the next signed message's
     }
 
     MarketState private _state;
@@ -151,9 +159,13 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     // Read only while the price band is on.
     IReferencePrice private _referencePrice;
     uint32 private _priceBandRegionId;
-    mapping(OrderId => StoredOrder) private _orders;
-    mapping(address trader => TraderAccount) private _traders;
-    mapping(OrderId => address) private _counterparties;
+    mapping(OrderId => uint256 packedOrder) private _orders;
+    // One slot per trader, by trader index: the address (low 160 bits) and the next signed
+    // message's nonce (the 96 bits above). Read by each of the trader's orders, written by the
+    // first and by each signed message.
+    mapping(uint256 traderIndex => uint256 packedTrader) private _traderSlots;
+    // Only for an account whose own index (_ownIndex) another account holds: its given index.
+    mapping(address account => uint256 traderIndex) private _assignedIndexes;
     mapping(TransactionId => address) private _takers;
     mapping(uint256 levelKey => PriceLevel) private _levels;
     mapping(uint256 wordKey => uint256) private _levelBitmap;
@@ -170,7 +182,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         EIP712(DOMAIN_NAME, DOMAIN_VERSION)
     {
         _checkMinOrderAmount(minOrderAmountWh_);
-        _state = MarketState(false, 0, uint48(minOrderAmountWh_), type(uint72).max, 0);
+        _state = MarketState(
+            false, NO_ORDER, uint32(FIRST_ASSIGNED_INDEX - 1), uint48(minOrderAmountWh_), uint64(PRICE_CAP_PER_KWH), 0
+        );
     }
 
     // ----------------------------------------------------------------------------- orders
@@ -205,7 +219,16 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         bytes32 s,
         PermitSignature[] calldata permit
     ) external nonReentrantCompact returns (uint256) {
-        _useSignature(order.trader, order.nonce, order.deadline, keccak256(abi.encode(ORDER_TYPEHASH, order)), v, r, s);
+        _useSignature(
+            _traderIndex(order.trader),
+            order.trader,
+            order.nonce,
+            order.deadline,
+            keccak256(abi.encode(ORDER_TYPEHASH, order)),
+            v,
+            r,
+            s
+        );
         bool energy = order.orderType == OrderType.SELL;
         if (permit.length != 0) {
             IERC20 token = _escrowToken(energy);
@@ -230,8 +253,11 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         nonReentrantCompact
     {
         OrderId id = _orderId(orderId);
-        address trader = _knownOrder(id).trader;
-        _useSignature(trader, nonce, deadline, keccak256(abi.encode(CANCEL_ORDER_TYPEHASH, orderId, nonce, deadline)), v, r, s);
+        uint256 traderIndex = _knownOrder(id).traderIndex;
+        address trader = _traderAt(traderIndex);
+        _useSignature(
+            traderIndex, trader, nonce, deadline, keccak256(abi.encode(CANCEL_ORDER_TYPEHASH, orderId, nonce, deadline)), v, r, s
+        );
         _close(id, trader, true);
     }
 
@@ -249,14 +275,14 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         if (id == NO_ORDER) revert EmptyPriceLevel(orderType, pricePerKWh);
         OrderId previousId = NO_ORDER;
         for (uint256 visited; id != NO_ORDER && visited < MAX_DEAD_ENTRIES_PER_CALL; ++visited) {
-            StoredOrder storage o = _orders[id];
-            OrderId nextId = o.nextInLevel;
-            if (_isLive(o.status, o.expiry)) {
+            uint256 word = _orders[id];
+            OrderId nextId = _nextOf(word);
+            if (_isLiveWord(word)) {
                 previousId = id;
             } else {
                 ++removedEntries;
                 if (previousId == NO_ORDER) level.headOrderId = nextId;
-                else _orders[previousId].nextInLevel = nextId;
+                else _link(previousId, nextId);
                 if (nextId == NO_ORDER) level.tailOrderId = previousId;
             }
             id = nextId;
@@ -277,10 +303,10 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         OrderId sellId = _orderId(sellOrderId);
         StoredOrder memory buy = _tradableOrder(buyId, OrderType.BUY, true);
         StoredOrder memory sell = _tradableOrder(sellId, OrderType.SELL, true);
-        if (buy.trader == sell.trader) revert SelfTrade(buy.trader);
+        if (buy.traderIndex == sell.traderIndex) revert SelfTrade(_traderAt(buy.traderIndex));
         if (buy.pricePerKWh < sell.pricePerKWh) revert PricesDoNotCross(buy.pricePerKWh, sell.pricePerKWh);
-        if (buy.directed) _checkCounterparty(buyId, sell.trader);
-        if (sell.directed) _checkCounterparty(sellId, buy.trader);
+        if (buy.directed) _checkCounterparty(buyId, buy, sell.traderIndex);
+        if (sell.directed) _checkCounterparty(sellId, sell, buy.traderIndex);
         uint256 buyLeftWh = buy.amountWh - buy.filledWh;
         uint256 sellLeftWh = sell.amountWh - sell.filledWh;
         return TransactionId.unwrap(_match(buyId, buy, sellId, sell, buyLeftWh < sellLeftWh ? buyLeftWh : sellLeftWh));
@@ -290,8 +316,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     function fillOrder(uint256 orderId, uint256 amountWh) external whenNotPaused nonReentrantCompact returns (uint256) {
         OrderId id = _orderId(orderId);
         StoredOrder memory o = _tradableOrder(id, OrderType.BUY, false);
-        if (o.trader == msg.sender) revert SelfTrade(msg.sender);
-        if (o.directed) _checkCounterparty(id, msg.sender);
+        if (_traderAt(o.traderIndex) == msg.sender) revert SelfTrade(msg.sender);
+        if (o.directed) _checkCounterparty(id, o, _indexOf(msg.sender));
         if (amountWh == 0) revert ZeroAmount();
         uint256 remainingWh = o.amountWh - o.filledWh;
         if (amountWh > remainingWh) revert FillExceedsRemaining(orderId, amountWh, remainingWh);
@@ -327,7 +353,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             revert MaxPriceOutOfRange(pricePerKWh, PRICE_CAP_PER_KWH);
         }
         uint256 previousPricePerKWh = _state.maxPricePerKWh;
-        _state.maxPricePerKWh = uint72(pricePerKWh);
+        _state.maxPricePerKWh = uint64(pricePerKWh);
         emit MaxPriceUpdated(previousPricePerKWh, pricePerKWh);
     }
 
@@ -349,7 +375,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @inheritdoc IEnergyMarket
     function getOrder(uint256 orderId) external view returns (Order memory) {
         StoredOrder memory o = _knownOrder(_orderId(orderId));
-        return Order(o.trader, o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.status);
+        return Order(_traderAt(o.traderIndex), o.amountWh, o.pricePerKWh, o.expiry, o.orderType, o.status);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -365,24 +391,26 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         returns (OrderInfo[] memory orders, uint256 nextCursor)
     {
         if (limit == 0 || limit > MAX_PAGE_SIZE) revert InvalidPageSize(limit, MAX_PAGE_SIZE);
-        OrderId id = _traders[trader].latestOrderId;
-        if (cursor != 0) {
-            id = _orderId(cursor);
-            if (_orders[id].trader != trader) revert InvalidCursor(trader, cursor);
-        }
+        uint256 newest = OrderId.unwrap(_state.orderCount);
+        if (cursor > newest) revert InvalidCursor(trader, cursor);
+        uint256 id = cursor == 0 ? newest : cursor;
+        uint256 index = _indexOf(trader);
+        // A trader without an index has no order: nothing to look at.
+        uint256 last = index == 0 || id <= MAX_ORDERS_SCANNED ? 0 : id - MAX_ORDERS_SCANNED;
+        if (index == 0) id = 0;
         OrderInfo[] memory page = new OrderInfo[](limit);
         uint256 count;
-        while (id != NO_ORDER && count < limit) {
-            StoredOrder memory o = _order(id);
-            page[count++] = _orderInfo(id, o);
-            id = o.previousOrderId;
+        for (; id > last && count < limit; --id) {
+            OrderId orderId_ = OrderId.wrap(uint32(id));
+            StoredOrder memory o = _order(orderId_);
+            if (o.traderIndex == index) page[count++] = _orderInfo(orderId_, o);
         }
         // Trim the page to what was found.
         // slither-disable-next-line assembly: trims the page to the orders found, in place
         assembly ("memory-safe") {
             mstore(page, count)
         }
-        return (page, OrderId.unwrap(id));
+        return (page, id);
     }
 
     /// @notice The EIP-712 domain (ERC-5267): name "EnergyTrading", version "1", this chain and contract.
@@ -406,42 +434,31 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     }
 
     /// @inheritdoc IEnergyMarket
-    function latestOrderOf(address trader) external view returns (uint256) {
-        return OrderId.unwrap(_traders[trader].latestOrderId);
-    }
-
-    /// @inheritdoc IEnergyMarket
     function nonces(address trader) external view returns (uint256) {
-        return _traders[trader].nonce;
+        uint256 index = _indexOf(trader);
+        return index == 0 ? 0 : _traderSlots[index] >> 160;
     }
 
     /// @inheritdoc IEnergyMarket
     function invalidateNonces(uint256 newNonce) external {
-        TraderAccount storage account = _traders[msg.sender];
-        uint256 currentNonce = account.nonce;
-        // The cap keeps every nonce far inside its 216 bits, so consuming one never wraps.
+        uint256 index = _traderIndex(msg.sender);
+        uint256 currentNonce = _traderSlots[index] >> 160;
+        // The cap keeps every nonce far inside its 96 bits, so consuming one never wraps.
         if (newNonce <= currentNonce || newNonce > type(uint64).max) {
             revert NonceNotRaised(msg.sender, newNonce, currentNonce);
         }
-        account.nonce = uint216(newNonce);
+        _traderSlots[index] = uint160(msg.sender) | (newNonce << 160);
         emit NoncesInvalidated(msg.sender, currentNonce, newNonce);
     }
 
     /// @inheritdoc IEnergyMarket
     function getEnergyBalance(address account) external view returns (uint256 amountWh) {
-        // slither-disable-next-line unused-return: only the energy balance is asked for
-        (uint256 vaultWh,) = _vault.balancesOf(account);
-        return vaultWh + _escrowedEnergy(account);
-    }
-
-    /// @inheritdoc IEnergyMarket
-    function escrowedEnergyOf(address account) external view returns (uint256 amountWh) {
-        return _escrowedEnergy(account);
+        return _vault.balanceOf(address(_energy()), account);
     }
 
     /// @inheritdoc IEnergyMarket
     function orderCount() external view returns (uint256) {
-        return _state.orderCount;
+        return OrderId.unwrap(_state.orderCount);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -481,7 +498,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @inheritdoc IEnergyMarket
     function nextInLevel(uint256 orderId) external view returns (uint256) {
-        return OrderId.unwrap(_orders[_orderId(orderId)].nextInLevel);
+        return OrderId.unwrap(_order(_orderId(orderId)).nextInLevel);
     }
 
     // ----------------------------------------------------------------------------- internals
@@ -510,33 +527,30 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 latestExpiry = block.timestamp + MAX_ORDER_LIFETIME;
         if (expiry > latestExpiry) revert ExpiryTooFar(expiry, latestExpiry);
 
-        id = OrderId.wrap(state.orderCount + 1);
-        _state.orderCount = OrderId.unwrap(id);
+        id = OrderId.wrap(OrderId.unwrap(state.orderCount) + 1);
+        _state.orderCount = id;
         bool directed = counterparty != address(0);
-        TraderAccount storage account = _traders[trader];
         StoredOrder memory o = StoredOrder({
-            trader: trader,
-            pricePerKWh: uint96(pricePerKWh),
-            amountWh: uint48(amountWh),
+            traderIndex: _traderIndex(trader),
+            pricePerKWh: pricePerKWh,
+            amountWh: amountWh,
             filledWh: 0,
-            expiry: uint40(expiry),
-            previousOrderId: account.latestOrderId,
+            expiry: expiry,
+            nextInLevel: NO_ORDER,
+            counterpartyIndex: directed ? _traderIndex(counterparty) : 0,
             paymentCarry: 0,
             orderType: orderType,
             status: OrderStatus.ACTIVE,
-            directed: directed,
-            nextInLevel: NO_ORDER
+            directed: directed
         });
-        _storeNewOrder(id, o);
-        account.latestOrderId = id;
+        _store(id, o);
         emit OrderCreated(OrderId.unwrap(id), trader, orderType, amountWh, pricePerKWh, expiry, counterparty);
         bool energy = orderType == OrderType.SELL;
         uint256 escrow = _escrowAmount(energy, amountWh, pricePerKWh);
-        if (directed) {
-            _counterparties[id] = counterparty;
-        } else if (_trade(id, o)) {
+        if (!directed && _trade(id, o)) {
             // Stopped at a crossing bound: the fills stand, the rest is cancelled before its escrow is taken.
-            _orders[id].status = OrderStatus.CANCELLED;
+            o.status = OrderStatus.CANCELLED;
+            _store(id, o);
             uint256 refund = _escrowLeft(o);
             escrow -= refund;
             emit OrderCancelled(OrderId.unwrap(id), trader, o.amountWh - o.filledWh, refund);
@@ -544,30 +558,54 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         _take(trader, energy, escrow);
     }
 
-    /// @dev Writes a new order's two slots whole. Solidity's field-by-field copy reads and masks
-    /// each slot once per field; on the hottest path of the contract the packed words are written
-    /// directly (the layout of StoredOrder, fields from the low bits up; a new order's filledWh,
-    /// paymentCarry, status (ACTIVE) and nextInLevel are 0). getOrderInfo reads every field back in
-    /// the tests.
-    function _storeNewOrder(OrderId id, StoredOrder memory o) private {
-        uint256 word0 = uint256(uint160(o.trader)) | (uint256(o.pricePerKWh) << 160);
-        uint256 word1 = uint256(o.amountWh) | (uint256(o.expiry) << 96)
-            | (uint256(OrderId.unwrap(o.previousOrderId)) << 136) | (uint256(o.orderType) << 192)
-            | (o.directed ? 1 << 208 : 0);
-        StoredOrder storage stored = _orders[id];
-        // slither-disable-next-line assembly: writes a new order's two slots whole instead of field by field
-        assembly ("memory-safe") {
-            sstore(stored.slot, word0)
-            sstore(add(stored.slot, 1), word1)
-        }
+    /// @dev Writes an order's slot whole from its fields (the layout of StoredOrder, from the low
+    /// bits up; every field is within its width: amounts below 2^40, prices below 2^64, expiries
+    /// below 2^32 (MAX_ORDER_LIFETIME ahead), carries below 1,000). One SSTORE, no read: every
+    /// write of an order goes through here with the whole order in memory.
+    function _store(OrderId id, StoredOrder memory o) private {
+        _orders[id] = o.traderIndex | (o.pricePerKWh << 32) | (o.amountWh << 96) | (o.filledWh << 136)
+            | (o.expiry << 176) | ((o.directed ? o.counterpartyIndex : OrderId.unwrap(o.nextInLevel)) << 208)
+            | (o.paymentCarry << 240)
+            | (uint256(o.orderType) << 250) | (uint256(o.status) << 251) | (o.directed ? 1 << 253 : 0);
     }
 
+    /// @dev The one read of an order's slot into its fields.
+    function _order(OrderId id) private view returns (StoredOrder memory o) {
+        uint256 word = _orders[id];
+        o.traderIndex = uint32(word);
+        o.pricePerKWh = uint64(word >> 32);
+        o.amountWh = uint40(word >> 96);
+        o.filledWh = uint40(word >> 136);
+        o.expiry = uint32(word >> 176);
+        o.paymentCarry = (word >> 240) & 0x3ff;
+        o.orderType = OrderType((word >> 250) & 1);
+        o.status = OrderStatus((word >> 251) & 3);
+        o.directed = (word >> 253) & 1 != 0;
+        if (o.directed) o.counterpartyIndex = uint32(word >> 208);
+        else o.nextInLevel = _nextOf(word);
+    }
 
+    /// @dev The queue link of a packed order.
+    function _nextOf(uint256 word) private pure returns (OrderId) {
+        return OrderId.wrap(uint32(word >> 208));
+    }
+
+    /// @dev Whether a packed order can still trade (_isLive): a dead queue entry costs one read.
+    function _isLiveWord(uint256 word) private view returns (bool) {
+        return _isLive(OrderStatus((word >> 251) & 3), uint32(word >> 176));
+    }
+
+    /// @dev Points the queue link of order `id` at `nextId`, the rest of its slot unchanged.
+    function _link(OrderId id, OrderId nextId) private {
+        uint256 word = _orders[id];
+        _orders[id] = (word & ~(uint256(type(uint32).max) << 208)) | (uint256(OrderId.unwrap(nextId)) << 208);
+    }
 
     /// @dev Accepts `trader`'s signature (v, r, s) of the EIP-712 struct `structHash` carrying `nonce`
     /// and `deadline`, and consumes the nonce. The domain binds it to this chain and contract: a
     /// signature made for another recovers to another address.
     function _useSignature(
+        uint256 traderIndex,
         address trader,
         uint256 nonce,
         uint256 deadline,
@@ -577,15 +615,15 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         bytes32 s
     ) private {
         if (block.timestamp >= deadline) revert SignatureExpired(deadline, block.timestamp);
-        TraderAccount storage account = _traders[trader];
-        uint256 currentNonce = account.nonce;
+        uint256 word = _traderSlots[traderIndex];
+        uint256 currentNonce = word >> 160;
         if (nonce != currentNonce) revert InvalidNonce(trader, nonce, currentNonce);
         // EIP-2, as ECDSA.tryRecover checks it: s in the lower half of the curve order.
         if (uint256(s) > SECP256K1_HALF_ORDER) revert MalleableSignature(s);
         address signer = ecrecover(_hashTypedDataV4(structHash), v, r, s);
         // A signature that recovers to no address yields signer 0, which must not pass for trader 0.
         if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
-        account.nonce = uint216(currentNonce + 1);
+        _traderSlots[traderIndex] = word + (1 << 160);
     }
 
     /// @dev Crosses a new undirected order with the opposite side of the index, best level first,
@@ -608,14 +646,14 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
                 OrderId headId = _levels[key].headOrderId;
                 OrderId restingId = headId;
                 while (restingId != NO_ORDER && remainingWh != 0) {
-                    // A dead entry costs one slot read (status, expiry and link share slot 1).
-                    StoredOrder storage entry = _orders[restingId];
-                    if (!_isLive(entry.status, entry.expiry)) {
+                    // A dead entry costs one slot read.
+                    uint256 entry = _orders[restingId];
+                    if (!_isLiveWord(entry)) {
                         if (++deadEntries > MAX_DEAD_ENTRIES_PER_CALL) {
                             stopped = true;
                             break;
                         }
-                        restingId = entry.nextInLevel;
+                        restingId = _nextOf(entry);
                         continue;
                     }
                     if (fills == MAX_FILLS_PER_ORDER) {
@@ -623,7 +661,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
                         break;
                     }
                     StoredOrder memory r = _order(restingId);
-                    if (r.trader == o.trader) revert SelfTrade(o.trader);
+                    if (r.traderIndex == o.traderIndex) revert SelfTrade(_traderAt(o.traderIndex));
                     ++fills;
                     (remainingWh, restingId) = _fillResting(id, o, restingId, r, remainingWh);
                 }
@@ -650,7 +688,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
             level.headOrderId = id;
             PriceLevels.insert(_levelBitmap, uint256(o.orderType), limitPerKWh);
         } else {
-            _orders[tailId].nextInLevel = id;
+            _link(tailId, id);
         }
         level.tailOrderId = id;
         uint256 bestPerKWh = _bestPerKWh[uint256(o.orderType)];
@@ -734,24 +772,62 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         }
     }
 
-    function _checkCounterparty(OrderId id, address account) private view {
-        if (_counterparties[id] != account) revert NotCounterparty(OrderId.unwrap(id), account);
+    /// @dev Rejects a trade of the directed order `o` with the trader of index `traderIndex` (0 = an
+    /// account that never traded here, so not its counterparty either).
+    function _checkCounterparty(OrderId id, StoredOrder memory o, uint256 traderIndex) private view {
+        if (traderIndex != o.counterpartyIndex) {
+            revert NotCounterparty(OrderId.unwrap(id), traderIndex == 0 ? msg.sender : _traderAt(traderIndex));
+        }
+    }
+
+    /// @dev `account`'s trader index, given now if it has none: its own index when no account holds
+    /// that yet, else the next from FIRST_ASSIGNED_INDEX up. Its first order gives a trader one, and
+    /// so does a directed order naming it or a signed message.
+    function _traderIndex(address account) private returns (uint256 index) {
+        index = _indexOf(account);
+        if (index != 0) return index;
+        index = _ownIndex(account);
+        if (index == 0 || _traderSlots[index] != 0) {
+            // Checked: past 2^32 - 1 (2^31 accounts given an index this way) it reverts.
+            index = _state.lastAssignedIndex + 1;
+            _state.lastAssignedIndex = uint32(index);
+            _assignedIndexes[account] = index;
+        }
+        _traderSlots[index] = uint160(account);
+    }
+
+    /// @dev `account`'s trader index; 0 = none yet. An account whose own index's slot is empty has
+    /// none: an index is given in sequence only once that slot is held by another account.
+    function _indexOf(address account) private view returns (uint256 index) {
+        index = _ownIndex(account);
+        if (index != 0) {
+            address holder = _traderAt(index);
+            if (holder == account) return index;
+            if (holder == address(0)) return 0;
+        }
+        return _assignedIndexes[account];
+    }
+
+    /// @dev The index an account holds unless another account took it first: the low 31 bits of
+    /// its address (0 = none: such an account is given one in sequence).
+    function _ownIndex(address account) private pure returns (uint256) {
+        return uint160(account) & (FIRST_ASSIGNED_INDEX - 1);
+    }
+
+    /// @dev The account of a trader index; 0 = none.
+    function _traderAt(uint256 traderIndex) private view returns (address) {
+        return address(uint160(_traderSlots[traderIndex]));
     }
 
     /// @dev An external order id as an OrderId; one above the id range names no order.
     function _orderId(uint256 orderId) private pure returns (OrderId) {
-        if (orderId > type(uint40).max) revert OrderUnknown(orderId);
-        return OrderId.wrap(uint40(orderId));
+        if (orderId > type(uint32).max) revert OrderUnknown(orderId);
+        return OrderId.wrap(uint32(orderId));
     }
 
     function _knownOrder(OrderId id) private view returns (StoredOrder memory o) {
         o = _order(id);
-        if (o.trader == address(0)) revert OrderUnknown(OrderId.unwrap(id));
-    }
-
-    /// @dev The one copy of an order into memory (kept out of line: the copy is long code).
-    function _order(OrderId id) private view returns (StoredOrder memory) {
-        return _orders[id];
+        if (o.traderIndex == 0) revert OrderUnknown(OrderId.unwrap(id));
     }
 
     function _checkActive(OrderId id, OrderStatus status) private pure {
@@ -787,16 +863,6 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         return energy ? _energy() : _payment();
     }
 
-    /// @dev Unfilled Wh of `trader`'s ACTIVE SELL orders: a walk of the trader's order list (views only).
-    function _escrowedEnergy(address trader) private view returns (uint256 amountWh) {
-        OrderId id = _traders[trader].latestOrderId;
-        while (id != NO_ORDER) {
-            StoredOrder storage o = _orders[id];
-            if (o.orderType == OrderType.SELL && o.status == OrderStatus.ACTIVE) amountWh += o.amountWh - o.filledWh;
-            id = o.previousOrderId;
-        }
-    }
-
     /// @dev Pausable's hooks also set the copy of the flag that createOrder reads.
     function _pause() internal override {
         super._pause();
@@ -811,10 +877,9 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     /// @dev Books `amountWh` of a SELL order as sold: its escrowed energy now backs the transaction.
     function _fillSell(OrderId id, StoredOrder memory sell, uint256 amountWh) private {
         uint256 filledWh = sell.filledWh + amountWh;
-        sell.filledWh = uint48(filledWh);
-        StoredOrder storage stored = _orders[id];
-        stored.filledWh = uint48(filledWh);
-        if (filledWh == sell.amountWh) stored.status = OrderStatus.FILLED;
+        sell.filledWh = filledWh;
+        if (filledWh == sell.amountWh) sell.status = OrderStatus.FILLED;
+        _store(id, sell);
     }
 
     /// @dev Books `amountWh` of a BUY order as bought at `pricePerKWh` and records the transaction
@@ -827,17 +892,15 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         uint256 refundCarry = OrderMath.refundCarry(buy.filledWh, buy.pricePerKWh, carry);
         uint256 filledWh = buy.filledWh + amountWh;
         uint256 carryAfter = OrderMath.nextCarry(carry, amountWh, pricePerKWh);
-        buy.filledWh = uint48(filledWh);
-        buy.paymentCarry = uint16(carryAfter);
-        StoredOrder storage stored = _orders[buyId];
-        stored.filledWh = uint48(filledWh);
-        stored.paymentCarry = uint16(carryAfter);
+        buy.filledWh = filledWh;
+        buy.paymentCarry = carryAfter;
         bool releasesDust = false;
         if (filledWh == buy.amountWh) {
-            stored.status = OrderStatus.FILLED;
+            buy.status = OrderStatus.FILLED;
             // What is left of a filled order's escrow is 0 or 1 unit (OrderMath).
             releasesDust = _escrowLeft(buy) != 0;
         }
+        _store(buyId, buy);
         return TransactionId.wrap(
             _recordTransaction(OrderId.unwrap(buyId), OrderId.unwrap(sellId), amountWh, carry, refundCarry, releasesDust)
         );
@@ -849,17 +912,19 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     function _close(OrderId id, address caller, bool byTrader) private {
         StoredOrder memory o = _knownOrder(id);
         uint256 orderId = OrderId.unwrap(id);
-        if (byTrader && o.trader != caller) revert NotOrderTrader(orderId, caller);
+        address trader = _traderAt(o.traderIndex);
+        if (byTrader && trader != caller) revert NotOrderTrader(orderId, caller);
         _checkActive(id, o.status);
         if (!byTrader && block.timestamp < o.expiry) revert OrderNotExpired(orderId, o.expiry);
-        _orders[id].status = OrderStatus.CANCELLED;
+        o.status = OrderStatus.CANCELLED;
+        _store(id, o);
         uint256 unfilledWh = o.amountWh - o.filledWh;
         uint256 refund = _escrowLeft(o);
         if (byTrader) emit OrderCancelled(orderId, caller, unfilledWh, refund);
-        else emit ExpiredOrderReleased(orderId, o.trader, caller, unfilledWh, refund);
+        else emit ExpiredOrderReleased(orderId, trader, caller, unfilledWh, refund);
         if (refund != 0) {
             bool energy = o.orderType == OrderType.SELL;
-            _credit(o.trader, energy ? refund : 0, energy ? 0 : refund);
+            _credit(trader, energy ? refund : 0, energy ? 0 : refund);
         }
     }
 
@@ -874,23 +939,22 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     function _orderInfo(OrderId id, StoredOrder memory o) private view returns (OrderInfo memory info) {
         info.orderId = OrderId.unwrap(id);
-        info.trader = o.trader;
+        info.trader = _traderAt(o.traderIndex);
         info.amount = o.amountWh;
         info.filledAmount = o.filledWh;
         info.price = o.pricePerKWh;
         info.expiry = o.expiry;
         info.orderType = o.orderType;
         info.status = o.status;
-        if (o.directed) info.counterparty = _counterparties[id];
-        info.previousOrderId = OrderId.unwrap(o.previousOrderId);
+        if (o.directed) info.counterparty = _traderAt(o.counterpartyIndex);
         if (o.status == OrderStatus.ACTIVE) info.escrow = _escrowLeft(o);
     }
 
     /// @dev The trader and limit price of one side of a transaction: its order's, or the taker's (no price).
     function _sideOf(uint256 transactionId, OrderId id) private view returns (address trader, uint256 pricePerKWh) {
         if (id == NO_ORDER) return (_takers[TransactionId.wrap(transactionId)], 0);
-        StoredOrder storage o = _orders[id];
-        return (o.trader, o.pricePerKWh);
+        uint256 word = _orders[id];
+        return (_traderAt(uint32(word)), uint64(word >> 32));
     }
 
     /// @inheritdoc Settlement
@@ -900,8 +964,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         override
         returns (TradeTerms memory terms)
     {
-        OrderId buyId = OrderId.wrap(t.buyOrderId);
-        OrderId sellId = OrderId.wrap(t.sellOrderId);
+        OrderId buyId = OrderId.wrap(uint32(t.buyOrderId));
+        OrderId sellId = OrderId.wrap(uint32(t.sellOrderId));
         // A taker's side has no order (id 0): the taker record names it, and it trades at the
         // taken order's price.
         (terms.buyer, terms.buyPricePerKWh) = _sideOf(transactionId, buyId);

@@ -28,7 +28,6 @@ interface IEnergyMarket is IEnergyTrading {
         OrderType orderType;
         OrderStatus status;
         address counterparty; // the only address that may trade against it; 0 = anyone
-        uint256 previousOrderId; // the trader's previous order (paging link); 0 = none
         uint256 escrow; // value still locked: Wh for a SELL, PaymentToken for a BUY; 0 once closed
     }
 
@@ -208,7 +207,7 @@ interface IEnergyMarket is IEnergyTrading {
     /// @param amountWh The fill asked for.
     /// @param minAmountWh The minimum.
     error FillBelowMinimum(uint256 amountWh, uint256 minAmountWh);
-    /// @notice A paging cursor that is not one of `trader`'s orders.
+    /// @notice A paging cursor above the newest order id.
     /// @param trader Whose orders were asked for.
     /// @param cursor The cursor given.
     error InvalidCursor(address trader, uint256 cursor);
@@ -327,19 +326,21 @@ interface IEnergyMarket is IEnergyTrading {
     /// @notice The order in IEnergyTrading's Order shape.
     function getOrder(uint256 orderId) external view returns (Order memory);
 
-    /// @notice The order with fill state, counterparty, paging link and locked escrow.
+    /// @notice The order with fill state, counterparty and locked escrow.
     function getOrderInfo(uint256 orderId) external view returns (OrderInfo memory);
 
-    /// @notice `trader`'s orders, newest first: up to `limit` from `cursor` (0 = from the newest).
+    /// @notice `trader`'s orders, newest first: up to `limit` of them among the
+    /// MAX_ORDERS_SCANNED order ids from `cursor` down (0 = from the newest order), so a page may
+    /// hold fewer than `limit` orders and still have a next one.
+    /// @dev Orders do not link a trader's orders (that would cost every order a storage write):
+    /// the view reads order ids downwards. The event index (OrderCreated is indexed by trader)
+    /// serves the same list without the scan.
     /// @return orders The page.
-    /// @return nextCursor Pass it to get the next page; 0 when there is none.
+    /// @return nextCursor The order id to go on from; 0 when every order has been looked at.
     function getTraderOrders(address trader, uint256 cursor, uint256 limit)
         external
         view
         returns (OrderInfo[] memory orders, uint256 nextCursor);
-
-    /// @notice `trader`'s newest order id; 0 = none.
-    function latestOrderOf(address trader) external view returns (uint256);
 
     /// @notice The nonce `trader`'s next signed message must carry (0 for a new trader).
     function nonces(address trader) external view returns (uint256);
@@ -351,14 +352,9 @@ interface IEnergyMarket is IEnergyTrading {
     /// @param newNonce The nonce the caller's next signed message must carry, above the current one.
     function invalidateNonces(uint256 newNonce) external;
 
-    /// @notice Energy `account` holds within the market's reach: its EnergyVault balance plus the Wh
-    /// escrowed in its open SELL orders (its wallet is not counted).
-    /// @dev Walks the account's order list (one storage read per order): a view for off-chain callers.
+    /// @notice Energy `account` holds in the EnergyVault, free to trade or withdraw (Wh escrowed
+    /// in its open SELL orders shows in their getOrderInfo().escrow; its wallet is not counted).
     function getEnergyBalance(address account) external view returns (uint256 amountWh);
-
-    /// @notice Wh escrowed in `account`'s open SELL orders.
-    /// @dev Walks the account's order list, like getEnergyBalance.
-    function escrowedEnergyOf(address account) external view returns (uint256 amountWh);
 
     /// @notice Orders created so far; order ids run from 1 to this.
     function orderCount() external view returns (uint256);

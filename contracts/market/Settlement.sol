@@ -58,13 +58,14 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     IEnergyVault internal immutable _vault;
     IERC20 private immutable _energyToken;
-    // These share a slot with Pausable's flag: matching reads it once, settlement reads it once and writes it once.
+    // These share a slot with Pausable's flag: matching reads it once and writes it once.
     uint40 private _transactionCount;
     uint16 private _gridFeeBps;
-    uint24 private _settlementWindowSeconds;
-    // 160 bits, what the slot has room for: the fees are part of the market's vault balance, which
-    // the vault bounds to 112 bits (IEnergyVault.MAX_RESERVE), so the sum never reaches the field's end.
+    // These share the next slot: settlement reads it once and writes it once. 160 bits: the fees
+    // are part of the market's vault balance, which the vault bounds to 112 bits
+    // (IEnergyVault.MAX_RESERVE), so the sum never reaches the field's end.
     uint160 private _accruedFees;
+    uint24 private _settlementWindowSeconds;
     mapping(uint256 transactionId => TransactionRecord) private _transactions;
 
     /// @param vault_ The EnergyVault whose balances the market escrows and pays out; it must
@@ -112,8 +113,7 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         TransactionInfo memory p = _payout(transactionId, t);
         uint256 returnedPayment = p.payment + p.buyerRefund;
         emit TransactionVoided(transactionId, msg.sender, p.buyer, p.seller, t.amountWh, returnedPayment);
-        _credit(p.seller, t.amountWh, 0);
-        _credit(p.buyer, 0, returnedPayment);
+        _creditBoth(p.seller, t.amountWh, 0, p.buyer, returnedPayment);
     }
 
     // ----------------------------------------------------------------------------- admin
@@ -234,6 +234,25 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         _vault.give(account, energyWh, payment);
     }
 
+    /// @dev Pays `energyWh` and `payment` to `account` and `otherPayment` to `other` out of the
+    /// market's vault balance in one vault call (IEnergyVault.settleBatch: the market's balance
+    /// read and written once): the two parties of a transaction.
+    // slither-disable-next-line calls-loop: the vault is set at deploy, and settleTransactions' loop is bounded by MAX_SETTLEMENT_BATCH
+    function _creditBoth(address account, uint256 energyWh, uint256 payment, address other, uint256 otherPayment)
+        private
+    {
+        address[] memory accounts = new address[](2);
+        int256[] memory energyDeltasWh = new int256[](2);
+        int256[] memory paymentDeltas = new int256[](2);
+        accounts[0] = account;
+        accounts[1] = other;
+        // Every amount is a part of the market's vault balance (below 2^112): the casts are exact.
+        energyDeltasWh[0] = int256(energyWh);
+        paymentDeltas[0] = int256(payment);
+        paymentDeltas[1] = int256(otherPayment);
+        _vault.settleBatch(accounts, energyDeltasWh, paymentDeltas);
+    }
+
     function _energy() internal view returns (IERC20) {
         return _energyToken;
     }
@@ -258,8 +277,7 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         // slither-disable-next-line costly-loop: one warm write per transaction of a batch bounded by MAX_SETTLEMENT_BATCH
         if (p.fee != 0) _accruedFees = uint160(_accruedFees + p.fee);
         emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.buyerRefund);
-        _credit(p.buyer, t.amountWh, p.buyerRefund);
-        _credit(p.seller, 0, p.payment - p.fee);
+        _creditBoth(p.buyer, t.amountWh, p.buyerRefund, p.seller, p.payment - p.fee);
     }
 
     function _paymentTokenOf(IEnergyVault vault_) private view returns (IERC20) {

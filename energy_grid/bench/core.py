@@ -224,23 +224,36 @@ def bench_market(report: GasReport, system: Any, operator: Any, chain: Any, trad
 
     Budgets (a fresh slot 22,100 gas, a rewritten one 2,900 plus the 2,100 cold read); the traders
     escrow from their EnergyVault balances (steady state: deposited before, the book approved):
-    - createOrder, 95,000, steady: a non-crossing order joining a level that holds orders. The
-      order's two fresh slots (44,200), the trader's list head and the global slot rewritten, the
-      escrow's vault call (`take`: the market's and the trader's balance slots rewritten, ~13,700
-      with the call), 21,000 intrinsic, then the best-price slot read (2,100), the level's queue
-      rewritten (5,000) and the link from the level's last order rewritten (5,000): ~111,500
-      measured, over the budget, which only one fresh slot per order could meet. Opening a new level
-      adds the queue slot (22,100 instead of 5,000) and a bitmap word (up to 22,100 per height
-      whose word was empty): reported beside, not held to a budget.
-    - cancelOrder, 60,000: the order's two slots read, its status rewritten, the escrow credited
-      back in the vault; its queue entry stays (dead) until a crossing order or pruneLevel unlinks it.
+    - createOrder, 95,000, steady (the trader has ordered before: its trader index exists): a
+      non-crossing order joining a level that holds orders. The order's one fresh slot (22,100),
+      the trader's slot read (its index) and the global slot rewritten, the escrow's vault
+      call (`take`: the market's and the trader's balance slots rewritten, ~13,700 with the call),
+      21,000 intrinsic, then the best-price slot read (2,100), the level's queue rewritten (5,000)
+      and the link in the level's last order rewritten (5,000): ~86,600 measured. A trader's
+      first order also writes its trader slot (fresh; the index is the low bits of its address,
+      so that one slot maps both ways): reported beside. Opening a new level adds the queue slot (22,100
+      instead of 5,000) and a bitmap word (up to 22,100 per height whose word was empty):
+      reported beside, not held to a budget.
+    - cancelOrder, 60,000: the order's slot read and rewritten, its trader's address looked up
+      from the index, the escrow credited back in the vault; its queue entry stays (dead) until a
+      crossing order or pruneLevel unlinks it.
     - per extra fill of a crossing createOrder, 30,000: (crossing CROSSING_FILLS orders - crossing
-      1) / (CROSSING_FILLS - 1). A fill reads the resting order's two slots (4,200), rewrites one
-      (2,900), records a transaction in a fresh slot (22,100) and emits OrdersMatched (~2,400);
-      the new order's own slots are warm by then: ~37,000 measured.
-    - matchOrders 100,000, settleTransaction 90,000, their sum 125,000: a match records one
-      transaction and rewrites both orders; a settlement credits the buyer and the seller in the
-      vault (two vault calls, ~19,000).
+      1) / (CROSSING_FILLS - 1). A fill reads and rewrites the resting order's one slot (5,000),
+      records a transaction in a fresh slot (22,100) and emits OrdersMatched (~2,400); the new
+      order's own slot is warm by then: ~29,600 of storage and log, ~34,500 measured with the
+      walk's execution (~4,900). Over the budget: it holds only if a fill's record needs no fresh
+      slot of its own.
+    - matchOrders 100,000, settleTransaction 90,000, their sum 125,000. A match (~69,100) reads
+      and rewrites both orders (10,000; a directed order names its counterparty by trader index
+      in its own slot, so checking it reads nothing more), bumps the transaction count in the
+      slot the pause flag is read from (5,000) and records the transaction in a fresh slot
+      (22,100). A settlement (~73,500) reads the record and rewrites its status (5,000), reads
+      the settlement window and adds the fee in one slot (5,000), reads both orders (prices and
+      trader indexes, 4,200) and the two traders' addresses (4,200), and pays both parties in one
+      vault call (settleBatch: the market's, the buyer's and the seller's balance slots rewritten,
+      ~24,500 with the call). Their sum (~142,600) is over the budget: a record that named the
+      traders and both prices besides the two order ids (which getTransaction returns) would
+      save the order reads but does not fit one slot, and a second slot costs a match 22,100.
     """
     seller, buyer, first_seller, first_buyer, crowd = traders
     market = system.energy_trading

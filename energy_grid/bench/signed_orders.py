@@ -1,10 +1,10 @@
 """Gas of EnergyTrading's relayed (EIP-712 signed) orders against their budgets, under
 the conditions of bench_market's `createOrder SELL`: steady state (the trader has ordered before,
-so their account slot exists), a non-crossing SELL joining a level that already holds orders.
+so their trader slot exists), a non-crossing SELL joining a level that already holds orders.
 
 A relayed order pays what a direct one does, plus the signature: its calldata, the EIP-712 hash
-and ecrecover, and the nonce, which shares the trader's account slot with their latest order id
-(written by every order anyway: ~200 more, no extra slot).
+and ecrecover, and the nonce, which shares the trader's slot with their address (read by every
+order anyway: the nonce's write, ~2,900, is what it adds).
 """
 
 from __future__ import annotations
@@ -21,16 +21,17 @@ from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_market_appr
 # relayed createOrder SELL, steady, from the vault: the direct createOrder SELL it extends plus the
 # signature (~8,700 traced opcode by opcode before the vault: calldata 2,256 for trader, nonce,
 # deadline, v, r, s and the empty permit list, ecrecover 3,100, ABI decoding, EIP-712 hashing and
-# checks 3,027, the nonce 300: it shares the trader's account slot with the latest order id).
+# checks 3,027, the nonce's write 2,900: it shares the trader's slot, which every order reads).
 BUDGET_RELAYED_CREATE = 105_000
 # relayed create with a permit of the vault, the trader's first order (its market approval relayed
-# before, approveMarketBySig): the steady figure + the trader's account slot created (+17,100) + the
+# before, approveMarketBySig): the steady figure + the trader's slot created (+17,100: its index is
+# the low bits of its address, so the one slot holding its address and nonce maps both ways) + the
 # permit's signature check and hashing (~5,000) and calldata (~2,500) + the token's nonce slot created
 # (22,100) and the allowance slot set and spent (22,100, partly refunded when it returns to 0) + the
-# vault's pull of the escrow from the wallet (a token transfer into the vault): ~180,000.
+# vault's pull of the escrow from the wallet (a token transfer into the vault): ~171,800 measured.
 BUDGET_RELAYED_CREATE_WITH_PERMIT = 180_000
 # relayed cancelOrder: cancelOrder's 60,000 budget plus the signature (~6,000) and the nonce in
-# the trader's account slot, cold (5,000). Measured 62,759 (direct cancelOrder: 49,647).
+# the trader's slot, cold (5,000). Measured 62,759 (direct cancelOrder: 49,647).
 BUDGET_RELAYED_CANCEL = 70_000
 METERED_WH = 5_000_000
 ORDER_WH = 1_000

@@ -118,7 +118,7 @@ def status(session: Session, address: str | None) -> None:
                 balances,
                 {
                     "energy_wh": kwh_fmt,
-                    "escrowed_energy_wh": kwh_fmt,
+                    "vault_energy_wh": kwh_fmt,
                     "payment": money_fmt(decimals, symbol),
                     "carbon_credits_grams": lambda g: f"{int(g):,} g CO2e",
                     "native_wei": lambda wei: f"{int(wei) / 10**18:,.6f} ETH",
@@ -146,7 +146,7 @@ def _balances(session: Session, address: str) -> dict[str, Any]:
         "address": address,
         "native_wei": int(session.w3.eth.get_balance(address)),  # type: ignore[arg-type]
         "energy_wh": client.energy_token.balance_of(address),
-        "escrowed_energy_wh": int(client["EnergyTrading"].functions.escrowedEnergyOf(address).call()),
+        "vault_energy_wh": int(client["EnergyTrading"].functions.getEnergyBalance(address).call()),
         "payment": client.payment_token.balance_of(address),
         "carbon_credits_grams": int(client["CarbonCredits"].functions.balanceOf(address).call()),
     }

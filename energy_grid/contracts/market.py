@@ -186,7 +186,8 @@ class EnergyTrading(ContractClient):
         return decode_struct(OrderInfo, self._call("getOrderInfo", order_id))
 
     def trader_orders(self, trader: str, cursor: int = 0, limit: int = 50) -> OrderPage:
-        """A trader's orders, newest first, a page at a time."""
+        """A trader's orders, newest first, a page at a time: a page looks at MAX_ORDERS_SCANNED
+        order ids, so it may hold fewer than `limit` orders before the last (next_cursor 0)."""
         orders, next_cursor = self._call("getTraderOrders", trader, cursor, limit)
         return OrderPage(decode_structs(OrderInfo, orders), int(next_cursor))
 
@@ -194,7 +195,7 @@ class EnergyTrading(ContractClient):
         return decode_struct(TransactionInfo, self._call("getTransaction", transaction_id))
 
     def energy_balance_wh(self, account: str) -> int:
-        """Wallet plus energy escrowed in open SELL orders."""
+        """The account's energy in the EnergyVault (free to trade or withdraw)."""
         return self._int("getEnergyBalance", account)
 
     def best_prices(self) -> BestPrices:

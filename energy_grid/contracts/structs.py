@@ -356,7 +356,6 @@ class OrderInfo:
     order_type: OrderType
     status: OrderStatus
     counterparty: str
-    previous_order_id: int
     escrow: int
 
 

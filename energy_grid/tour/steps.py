@@ -16,6 +16,7 @@ from eth_account import Account
 
 from energy_grid.demand_response import MeterWriter, verify_from_meter, window_intervals
 from energy_grid.deployment import LOCAL_OPERATOR_REGION
+from energy_grid.enums import OrderStatus
 from energy_grid.operations import BUY, SELL, approve_market
 from energy_grid.pricing import dynamic_price
 from energy_grid.report import heading, print_table
@@ -207,6 +208,13 @@ def print_trades(desk: MarketDesk) -> None:
     )
 
 
+def escrowed_energy(market: Any, trader: Any) -> int:
+    """Wh escrowed in the trader's open SELL orders (the tour's traders place a few orders: one page)."""
+    orders, _ = market.getTraderOrders(trader, 0, 100)
+    # OrderInfo fields 6, 7 and 9: orderType, status, escrow.
+    return sum(o[9] for o in orders if o[6] == SELL and o[7] == OrderStatus.ACTIVE)
+
+
 def print_balance_changes(system: Any, desk: MarketDesk, traders: list[Any], before: dict[str, tuple[int, int]]) -> None:
     after = holdings(system, traders)
     print_table(
@@ -216,7 +224,7 @@ def print_balance_changes(system: Any, desk: MarketDesk, traders: list[Any], bef
             (
                 desk.label[t.address],
                 format_kwh(after[t.address][0] - before[t.address][0]),
-                format_kwh(desk.market.escrowedEnergyOf(t)),
+                format_kwh(escrowed_energy(desk.market, t)),
                 money(after[t.address][1] - before[t.address][1]),
             )
             for t in traders

@@ -1448,7 +1448,7 @@ class SystemMachine(RuleBasedStateMachine):
             page, next_cursor = got[("orders", trader)]
             assert next_cursor == 0, "more orders than one page: raise the page or shorten examples"
             for info in page:
-                (order_id, owner, amount, filled, _price, _expiry, side, status, _cp, _prev, escrow) = info
+                (order_id, owner, amount, filled, _price, _expiry, side, status, _cp, escrow) = info
                 seen += 1
                 model = self.orders[order_id]
                 assert (owner.lower(), side, amount) == (model.trader.lower(), model.side, model.amount_wh), (info, model)
