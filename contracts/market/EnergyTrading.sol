@@ -211,7 +211,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     }
 
     /// @inheritdoc IEnergyMarket
-    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events: the permit call goes to the market's own escrow token (set at deploy) and the function is nonReentrantCompact
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-events: the permit call goes to the market's own escrow token (set at deploy) and the function is nonReentrantCompact
     function createOrderBySig(
         SignedOrder calldata order,
         uint8 v,

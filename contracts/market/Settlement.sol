@@ -229,7 +229,6 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         returns (TradeTerms memory);
 
     /// @dev Pays out of the market's vault balance: the one call site of IEnergyVault.give.
-    // slither-disable-next-line calls-loop: the vault is set at deploy, and settleTransactions' loop is bounded by MAX_SETTLEMENT_BATCH
     function _credit(address account, uint256 energyWh, uint256 payment) internal {
         _vault.give(account, energyWh, payment);
     }
