@@ -7,7 +7,6 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
@@ -88,6 +87,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @inheritdoc IEnergyVault
+    // slither-disable-next-line reentrancy-benign: the permit and the checks go to one of the vault's two tokens (checked first, set at deploy) and the function is nonReentrant
     function depositWithPermitFor(
         address account,
         address token,
@@ -368,7 +368,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     // ----------------------------------------------------------------------------- internals
 
-    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and both callers are nonReentrant
+    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and its caller is nonReentrant
     function _permitAndDeposit(
         address account,
         address token,
@@ -403,9 +403,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             bytes32 structHash =
                 keccak256(abi.encode(PERMIT_TYPEHASH, account, address(this), amount, nonce - 1, deadline));
             try token.DOMAIN_SEPARATOR() returns (bytes32 domainSeparator) {
-                (address signer, ECDSA.RecoverError failure,) =
-                    ECDSA.tryRecover(MessageHashUtils.toTypedDataHash(domainSeparator, structHash), v, r, s);
-                return failure == ECDSA.RecoverError.NoError && signer == account;
+                bytes32 digest = MessageHashUtils.toTypedDataHash(domainSeparator, structHash);
+                return SignatureChecker.isValidSignatureNow(account, digest, abi.encodePacked(r, s, v));
             } catch {
                 return false;
             }
