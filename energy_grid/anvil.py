@@ -27,9 +27,9 @@ LOCAL_HOST = "127.0.0.1"
 # Anvil's default 30M-gas blocks; the simulation mines several per step when needed.
 DEFAULT_CHAIN_ID = 31337
 # By default anvil keeps past block states for reads at older blocks and writes the older ones to
-# ~/.foundry/anvil/tmp, where they stay (about a gigabyte per 100-household day). A node started
-# here keeps none (nothing reads them, and a larger state is copied for every block); the test
-# suite's nodes keep this many, in memory.
+# ~/.foundry/anvil/tmp, where they stay (about a gigabyte per 100-household day). The nodes started
+# here and the test suite's keep this many, in memory only: enough for a reader pinned to a block
+# that others have since mined past (the keeper), none on disk.
 IN_MEMORY_STATES = 64
 
 
@@ -86,7 +86,7 @@ def start_anvil(
     cache folder under ~/.foundry, where a killed anvil leaves its on-disk states behind."""
     port = port or free_port()
     command = [anvil_binary(), "--host", LOCAL_HOST, "--port", str(port), "--chain-id", str(chain_id), "--silent"]
-    command += ["--prune-history"]
+    command += ["--prune-history", str(IN_MEMORY_STATES)]
     if cache_dir is not None:
         command += ["--cache-path", str(cache_dir)]
     if state_file is not None:
