@@ -87,7 +87,6 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @inheritdoc IEnergyVault
-    // slither-disable-next-line reentrancy-benign: the permit and the checks go to one of the vault's two tokens (checked first, set at deploy) and the function is nonReentrant
     function depositWithPermitFor(
         address account,
         address token,
@@ -97,16 +96,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         bytes32 r,
         bytes32 s
     ) external nonReentrant {
-        _isEnergy(token);
-        try IERC20Permit(token).permit(account, address(this), amount, deadline, v, r, s) {}
-        catch {
-            // Someone applied the permit first (front-run): the allowance it set carries the deposit. Any
-            // other allowance the account gave the vault (for a market's pull) is not the relayer's to use.
-            if (!_wasLastPermit(account, IERC20Permit(token), amount, deadline, v, r, s)) {
-                revert PermitNotApplied(account);
-            }
-        }
-        _deposit(account, token, amount);
+        _permitAndDeposit(account, token, amount, deadline, v, r, s);
     }
 
     /// @inheritdoc IEnergyVault
@@ -368,7 +358,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     // ----------------------------------------------------------------------------- internals
 
-    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and its caller is nonReentrant
+    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and both callers are nonReentrant
     function _permitAndDeposit(
         address account,
         address token,
@@ -379,9 +369,16 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         bytes32 s
     ) private {
         _isEnergy(token);
-        // A permit front-run by someone who saw it in the mempool has already set the allowance: go on
-        // if it is there (OpenZeppelin's advice for permit consumers); the transfer fails if it is not.
-        try IERC20Permit(token).permit(account, address(this), amount, deadline, v, r, s) {} catch {}
+        try IERC20Permit(token).permit(account, address(this), amount, deadline, v, r, s) {}
+        catch {
+            // A permit front-run by someone who saw it in the mempool has already set the allowance: go on
+            // (OpenZeppelin's advice for permit consumers; the transfer fails if it is not there). For a
+            // relayer only on the account's own permit of this deposit: any other allowance the account gave
+            // the vault (for a market's pull) is not the relayer's to use.
+            if (account != msg.sender && !_wasLastPermit(account, IERC20Permit(token), amount, deadline, v, r, s)) {
+                revert PermitNotApplied(account);
+            }
+        }
         _deposit(account, token, amount);
     }
 
