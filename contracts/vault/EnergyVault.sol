@@ -42,15 +42,15 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     bytes32 private constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
-    /// @dev One slot per account (and per market).
-    struct Balance {
-        uint112 energyWh;
-        uint112 payment; // payment token base units
-        uint24 approvals; // bit i: the market at place i may move this balance
-        uint8 registration; // a market's: its place + 1 (0 = not a market), CLOSED once closed
-    }
-
-    uint8 private constant CLOSED = 0x80;
+    // One slot per account (and per market), read and written as one word: the energy balance in the
+    // low 112 bits, the payment balance in the next 112 (payment token base units), the approval bits in
+    // the next 24 (bit i: the market at place i may move this balance), and in the top 8 bits a market's
+    // registration: its place + 1 (0 = not a market), with CLOSED set once closed.
+    uint256 private constant AMOUNT_MASK = type(uint112).max;
+    uint256 private constant PAYMENT_SHIFT = 112;
+    uint256 private constant APPROVALS_SHIFT = 224;
+    uint256 private constant REGISTRATION_SHIFT = 248;
+    uint256 private constant CLOSED = 0x80;
 
     IERC20 private immutable _energyToken;
     IERC20 private immutable _paymentToken;
@@ -60,7 +60,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     uint128 private _paymentReserve;
     uint8 private _marketCount;
 
-    mapping(address account => Balance) private _balances;
+    mapping(address account => uint256 word) private _balances;
 
     constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_) EIP712("EnergyVault", "1") {
         if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
@@ -150,10 +150,10 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             uint256 amount = amounts[i];
             total += amount;
             // Each credit is at most the total, which is checked against the reserve bound below, so
-            // no balance can pass 112 bits once the batch succeeds.
-            Balance storage balance = _balances[accounts[i]];
-            if (isEnergy) balance.energyWh += uint112(amount);
-            else balance.payment += uint112(amount);
+            // no balance can pass 112 bits (into its neighbour) once the batch succeeds.
+            unchecked {
+                _balances[accounts[i]] += isEnergy ? amount : amount << PAYMENT_SHIFT;
+            }
         }
         uint256 reserve = isEnergy ? _energyReserveWh : _paymentReserve;
         uint256 arrived = IERC20(token).balanceOf(address(this)) - reserve;
@@ -166,45 +166,45 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     /// @inheritdoc IEnergyVault
     function take(address account, uint256 energyWh, uint256 payment) external nonReentrant {
-        Balance memory market = _balances[msg.sender];
+        uint256 market = _balances[msg.sender];
         (uint256 bit, bool closed) = _marketBit(msg.sender, market);
         if (closed) revert MarketClosed(msg.sender);
-        Balance memory from = _balances[account];
-        if (from.approvals & bit == 0) revert MarketNotApproved(account, msg.sender);
-        if (energyWh > from.energyWh) {
-            _pull(_energyToken, true, account, energyWh - from.energyWh);
-            from.energyWh = uint112(energyWh);
+        uint256 from = _balances[account];
+        if ((from >> APPROVALS_SHIFT) & bit == 0) revert MarketNotApproved(account, msg.sender);
+        // A shortfall pulled from the wallet is credited first; the reserve bound keeps each amount
+        // within its 112 bits.
+        uint256 heldWh = from & AMOUNT_MASK;
+        if (energyWh > heldWh) {
+            _pull(_energyToken, true, account, energyWh - heldWh);
+            from += energyWh - heldWh;
         }
-        if (payment > from.payment) {
-            _pull(_paymentToken, false, account, payment - from.payment);
-            from.payment = uint112(payment);
+        uint256 held = (from >> PAYMENT_SHIFT) & AMOUNT_MASK;
+        if (payment > held) {
+            _pull(_paymentToken, false, account, payment - held);
+            from += (payment - held) << PAYMENT_SHIFT;
         }
         unchecked {
-            from.energyWh -= uint112(energyWh);
-            from.payment -= uint112(payment);
+            uint256 moved = energyWh + (payment << PAYMENT_SHIFT);
+            _balances[account] = from - moved;
+            // Within the reserve bound: every balance is part of the reserve.
+            _balances[msg.sender] = market + moved;
         }
-        _balances[account] = from;
-        // Within the reserve bound: every balance is part of the reserve.
-        market.energyWh += uint112(energyWh);
-        market.payment += uint112(payment);
-        _balances[msg.sender] = market;
     }
 
     /// @inheritdoc IEnergyVault
     function give(address account, uint256 energyWh, uint256 payment) external {
-        Balance memory from = _balances[msg.sender];
-        _marketBit(msg.sender, from);
-        if (energyWh > from.energyWh) revert InsufficientEnergy(msg.sender, from.energyWh, energyWh);
-        if (payment > from.payment) revert InsufficientPayment(msg.sender, from.payment, payment);
+        uint256 market = _balances[msg.sender];
+        _marketBit(msg.sender, market);
+        uint256 heldWh = market & AMOUNT_MASK;
+        if (energyWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, energyWh);
+        uint256 held = (market >> PAYMENT_SHIFT) & AMOUNT_MASK;
+        if (payment > held) revert InsufficientPayment(msg.sender, held, payment);
         unchecked {
-            from.energyWh -= uint112(energyWh);
-            from.payment -= uint112(payment);
+            uint256 moved = energyWh + (payment << PAYMENT_SHIFT);
+            _balances[msg.sender] = market - moved;
+            // Read after the market's write: a market giving to itself nets out.
+            _balances[account] += moved;
         }
-        _balances[msg.sender] = from;
-        Balance memory to = _balances[account];
-        to.energyWh += uint112(energyWh);
-        to.payment += uint112(payment);
-        _balances[account] = to;
     }
 
     /// @inheritdoc IEnergyVault
@@ -224,37 +224,39 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             address account = accounts[i];
             int256 energyDeltaWh = energyDeltasWh[i];
             int256 paymentDelta = paymentDeltas[i];
-            Balance memory balance = _balances[account];
-            if ((energyDeltaWh < 0 || paymentDelta < 0) && (closed || balance.approvals & bit == 0)) {
+            uint256 balance = _balances[account];
+            if ((energyDeltaWh < 0 || paymentDelta < 0) && (closed || (balance >> APPROVALS_SHIFT) & bit == 0)) {
                 if (closed) revert MarketClosed(msg.sender);
                 revert MarketNotApproved(account, msg.sender);
             }
-            balance.energyWh = uint112(_applyDelta(account, true, balance.energyWh, energyDeltaWh));
-            balance.payment = uint112(_applyDelta(account, false, balance.payment, paymentDelta));
-            _balances[account] = balance;
+            _balances[account] = _withAmounts(
+                balance,
+                _applyDelta(account, true, balance & AMOUNT_MASK, energyDeltaWh),
+                _applyDelta(account, false, (balance >> PAYMENT_SHIFT) & AMOUNT_MASK, paymentDelta)
+            );
             marketEnergyWh -= energyDeltaWh;
             marketPayment -= paymentDelta;
         }
-        Balance memory market = _balances[msg.sender];
-        uint256 heldWh = market.energyWh;
-        uint256 held = market.payment;
+        uint256 market = _balances[msg.sender];
+        uint256 heldWh = market & AMOUNT_MASK;
+        uint256 held = (market >> PAYMENT_SHIFT) & AMOUNT_MASK;
         // A net payout (a negative net) is what the batch asks of the market's balance.
         if (-marketEnergyWh > int256(heldWh)) revert InsufficientEnergy(msg.sender, heldWh, uint256(-marketEnergyWh));
         if (-marketPayment > int256(held)) revert InsufficientPayment(msg.sender, held, uint256(-marketPayment));
-        market.energyWh = uint112(uint256(int256(heldWh) + marketEnergyWh));
-        market.payment = uint112(uint256(int256(held) + marketPayment));
-        _balances[msg.sender] = market;
+        _balances[msg.sender] = _withAmounts(
+            market, uint256(int256(heldWh) + marketEnergyWh), uint256(int256(held) + marketPayment)
+        );
     }
 
     /// @inheritdoc IEnergyVault
     function retireEnergy(uint256 amountWh) external {
-        Balance storage market = _balances[msg.sender];
+        uint256 market = _balances[msg.sender];
         _marketBit(msg.sender, market);
         if (amountWh == 0) return;
-        uint256 heldWh = market.energyWh;
+        uint256 heldWh = market & AMOUNT_MASK;
         if (amountWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, amountWh);
         unchecked {
-            market.energyWh = uint112(heldWh - amountWh);
+            _balances[msg.sender] = market - amountWh;
             _energyReserveWh -= uint128(amountWh);
         }
         emit EnergyRetired(msg.sender, amountWh);
@@ -266,22 +268,22 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     /// @inheritdoc IEnergyVault
     function registerMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (market == address(0)) revert ZeroAddress();
-        Balance storage registered = _balances[market];
-        if (registered.registration != 0) revert MarketAlreadyRegistered(market);
+        uint256 word = _balances[market];
+        if (word >> REGISTRATION_SHIFT != 0) revert MarketAlreadyRegistered(market);
         uint256 place = _marketCount;
         if (place == MAX_MARKETS) revert TooManyMarkets(MAX_MARKETS);
         _marketCount = uint8(place + 1);
-        registered.registration = uint8(place + 1);
+        _balances[market] = word | ((place + 1) << REGISTRATION_SHIFT);
         emit MarketRegistered(market, place);
     }
 
     /// @inheritdoc IEnergyVault
     function closeMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        Balance storage m = _balances[market];
-        uint8 registration = m.registration;
+        uint256 word = _balances[market];
+        uint256 registration = word >> REGISTRATION_SHIFT;
         if (registration == 0) revert NotMarket(market);
         if (registration & CLOSED != 0) revert MarketClosed(market);
-        m.registration = registration | CLOSED;
+        _balances[market] = word | (CLOSED << REGISTRATION_SHIFT);
         emit MarketClosedForIntake(market);
     }
 
@@ -289,14 +291,14 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     /// @inheritdoc IEnergyVault
     function balanceOf(address token, address account) external view returns (uint256) {
-        Balance memory balance = _balances[account];
-        return _isEnergy(token) ? balance.energyWh : balance.payment;
+        uint256 word = _balances[account];
+        return _isEnergy(token) ? word & AMOUNT_MASK : (word >> PAYMENT_SHIFT) & AMOUNT_MASK;
     }
 
     /// @inheritdoc IEnergyVault
     function balancesOf(address account) external view returns (uint256 energyWh, uint256 payment) {
-        Balance memory balance = _balances[account];
-        return (balance.energyWh, balance.payment);
+        uint256 word = _balances[account];
+        return (word & AMOUNT_MASK, (word >> PAYMENT_SHIFT) & AMOUNT_MASK);
     }
 
     /// @inheritdoc IEnergyVault
@@ -305,27 +307,27 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         view
         returns (uint256[] memory payments, bool[] memory approved)
     {
-        uint256 bit = _openBitOrZero(_balances[market].registration);
+        uint256 bit = _openBitOrZero(_balances[market] >> REGISTRATION_SHIFT);
         uint256 count = accounts.length;
         payments = new uint256[](count);
         approved = new bool[](count);
         for (uint256 i; i < count; ++i) {
-            Balance memory balance = _balances[accounts[i]];
-            payments[i] = balance.payment;
-            approved[i] = balance.approvals & bit != 0;
+            uint256 word = _balances[accounts[i]];
+            payments[i] = (word >> PAYMENT_SHIFT) & AMOUNT_MASK;
+            approved[i] = (word >> APPROVALS_SHIFT) & bit != 0;
         }
     }
 
     /// @inheritdoc IEnergyVault
     function isMarketApproved(address account, address market) external view returns (bool) {
-        return _balances[account].approvals & _openBitOrZero(_balances[market].registration) != 0;
+        return (_balances[account] >> APPROVALS_SHIFT) & _openBitOrZero(_balances[market] >> REGISTRATION_SHIFT) != 0;
     }
 
     /// @inheritdoc IEnergyVault
     function marketInfo(address market) external view returns (bool registered, uint256 index, bool closed) {
-        uint256 registration = _balances[market].registration;
+        uint256 registration = _balances[market] >> REGISTRATION_SHIFT;
         registered = registration != 0;
-        index = registered ? (registration & ~uint256(CLOSED)) - 1 : 0;
+        index = registered ? (registration & ~CLOSED) - 1 : 0;
         closed = registration & CLOSED != 0;
     }
 
@@ -415,9 +417,10 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         if (amount == 0) revert ZeroAmount();
         bool isEnergy = _isEnergy(token);
         _raiseReserve(token, isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
-        Balance storage balance = _balances[account];
-        if (isEnergy) balance.energyWh += uint112(amount);
-        else balance.payment += uint112(amount);
+        // Within the reserve bound just checked: the amount cannot pass its 112 bits.
+        unchecked {
+            _balances[account] += isEnergy ? amount : amount << PAYMENT_SHIFT;
+        }
         emit Deposited(account, token, amount);
         IERC20(token).safeTransferFrom(account, address(this), amount);
     }
@@ -426,19 +429,19 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         if (amount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
         bool isEnergy = _isEnergy(token);
-        Balance storage balance = _balances[account];
+        uint256 word = _balances[account];
         if (isEnergy) {
-            uint256 heldWh = balance.energyWh;
+            uint256 heldWh = word & AMOUNT_MASK;
             if (amount > heldWh) revert InsufficientEnergy(account, heldWh, amount);
             unchecked {
-                balance.energyWh = uint112(heldWh - amount);
+                _balances[account] = word - amount;
                 _energyReserveWh -= uint128(amount);
             }
         } else {
-            uint256 held = balance.payment;
+            uint256 held = (word >> PAYMENT_SHIFT) & AMOUNT_MASK;
             if (amount > held) revert InsufficientPayment(account, held, amount);
             unchecked {
-                balance.payment = uint112(held - amount);
+                _balances[account] = word - (amount << PAYMENT_SHIFT);
                 _paymentReserve -= uint128(amount);
             }
         }
@@ -462,8 +465,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     function _setApproval(address account, address market, bool approved) private {
         (uint256 bit,) = _marketBit(market, _balances[market]);
-        Balance storage balance = _balances[account];
-        balance.approvals = uint24(approved ? balance.approvals | bit : balance.approvals & ~bit);
+        uint256 word = _balances[account];
+        _balances[account] = approved ? word | (bit << APPROVALS_SHIFT) : word & ~(bit << APPROVALS_SHIFT);
         emit MarketApprovalSet(account, market, approved);
     }
 
@@ -486,10 +489,15 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @dev The approval bit of a registered market, from its balance slot, and whether it is closed.
-    function _marketBit(address market, Balance memory slot) private pure returns (uint256 bit, bool closed) {
-        uint256 registration = slot.registration;
+    function _marketBit(address market, uint256 word) private pure returns (uint256 bit, bool closed) {
+        uint256 registration = word >> REGISTRATION_SHIFT;
         if (registration == 0) revert NotMarket(market);
-        return (1 << ((registration & ~uint256(CLOSED)) - 1), registration & CLOSED != 0);
+        return (1 << ((registration & ~CLOSED) - 1), registration & CLOSED != 0);
+    }
+
+    /// @dev `word` with its energy and payment balances replaced (each within 112 bits).
+    function _withAmounts(uint256 word, uint256 energyWh, uint256 payment) private pure returns (uint256) {
+        return (word >> APPROVALS_SHIFT << APPROVALS_SHIFT) | energyWh | (payment << PAYMENT_SHIFT);
     }
 
     /// @dev The approval bit of an open market; 0 for anything else.
