@@ -8,7 +8,8 @@ transaction), clears every EnergyAuction market with orders once its clearing ti
 (`clear`; the auction says when: gate closure, or for the reading market the period's end plus the
 reading deadline), settles the standing orders placed in the cleared markets that no later reading
 settled yet (SmartMeter's `settleStandingOrders`, up to 100 meters per transaction) and claims the
-orders of the cleared markets (`claim`) for the traders it serves.
+orders of the cleared markets for the traders it serves (`claimBatch`, up to 100 orders per
+transaction).
 
 Keepers race each other (and traders, and the operator): before each transaction the keeper
 checks the state with a dry run, and a rejection that means someone else did it already
@@ -38,6 +39,7 @@ from energy_grid.order_book import OrderBook, plan_matches
 
 MAX_SETTLEMENT_BATCH = 50  # Settlement.MAX_SETTLEMENT_BATCH
 MAX_STANDING_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE: meters per settleStandingOrders
+MAX_CLAIM_BATCH = 100  # EnergyAuction.MAX_CLAIM_BATCH: orders per claimBatch
 LOG_CHUNK_BLOCKS = 10_000  # blocks per eth_getLogs request (public nodes cap the range)
 PENDING = 0  # ISettlement.TransactionStatus.PENDING
 # Rejections that mean another keeper, a trader or the operator acted first, or time moved on.
@@ -260,20 +262,30 @@ class Keeper:
 
     def _claim(self, done: _Round, stop: threading.Event | None) -> None:
         book = self.book
-        claims = [
-            ref
-            for key, ref in sorted(book.auction_orders.items())
-            if (ref.auction, ref.period) in book.cleared_markets and key not in book.claimed and self.serves(ref.trader)
-        ]
-        done.full |= len(claims) > self.max_batch
-        for ref in claims[: self.max_batch]:
+        size = min(self.max_batch, MAX_CLAIM_BATCH)
+        batches: list[tuple[str, list[int]]] = []
+        for auction in self.auctions:
+            orders = [
+                ref.order_id
+                for key, ref in sorted(book.auction_orders.items())
+                if ref.auction == auction
+                and (auction, ref.period) in book.cleared_markets
+                and key not in book.claimed
+                and self.serves(ref.trader)
+            ]
+            batches += [(auction, orders[start : start + size]) for start in range(0, len(orders), size)]
+        done.full |= len(batches) > self.max_batch
+        for auction, batch in batches[: self.max_batch]:
             if stop is not None and stop.is_set():
                 return
-            if self._send(f"{ref.auction}.claim({ref.order_id})", self.client[ref.auction].functions.claim(ref.order_id)):
-                self.report.orders_claimed += 1
-                done.actions += 1
+            # claimBatch skips an order someone claimed meanwhile (its trader's next order, in line).
+            receipt = self._send(f"{auction}.claimBatch({len(batch)} orders)", self.client[auction].functions.claimBatch(batch))
+            if receipt:
+                claimed = len(self.client[auction].events.OrderClaimed().process_receipt(receipt, errors=DISCARD))
+                self.report.orders_claimed += claimed
+                done.actions += claimed
             # Claimed, or claimed by someone else, or failed (in the report): not tried again.
-            book.claimed.add((ref.auction, ref.order_id))
+            book.claimed.update((auction, order_id) for order_id in batch)
 
     # -------------------------------------------------------------------- sending
 

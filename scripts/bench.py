@@ -17,7 +17,7 @@ from web3 import Web3
 
 from energy_grid.bench import gas_tables
 from energy_grid.bench.assets import bench_energy_assets
-from energy_grid.bench.auction import bench_auction
+from energy_grid.bench.auction import CLAIM_BATCH, bench_auction
 from energy_grid.bench.carbon import bench_carbon_credits
 from energy_grid.bench.core import (
     GasReport,
@@ -95,6 +95,7 @@ def cli() -> None:
         buyer=dev[7],
         seller=dev[8],
         crowd=dev[9],  # sends 1,000 orders in bulk: an account the node holds
+        batch_traders=[accounts.test_accounts.generate_test_account() for _ in range(CLAIM_BATCH)],
     )
     # The reading market's standing orders: fresh meters and owners; the operator is the gateway and keeper.
     bench_standing_orders(

@@ -760,6 +760,63 @@ def test_claims_pay_the_uniform_price_fee_and_refunds(
     assert wallets((energy_token, stablecoin), [alice, bob, fee_recipient, vault]) == tokens_before
 
 
+def test_a_claim_batch_pays_each_order_as_its_own_claim_and_skips_what_was_claimed(
+    a, vault, alice, bob, carol, keeper, chain, period
+):
+    """claimBatch pays each order exactly what its own claim would, into each trader's vault balance;
+    an order claimed before (by a claim, or in line by its trader's next order in its place) is
+    skipped, not refused, so a keeper's batch survives a race."""
+    bid = submit(a, alice, period, True, 1_000, 150)
+    ask = submit(a, bob, period, False, 600, 100)
+    ask2 = submit(a, carol, period, False, 300, 101)
+    early = submit(a, carol, period + 1, False, 100, 100)
+    with reverts(a.MarketNotCleared, period=period):
+        a.claimBatch([bid, ask], sender=keeper)
+    cleared(a, chain, keeper, period)
+    outcomes = {order: a.getOrderOutcome(order) for order in (bid, ask, ask2)}
+    a.claim(ask2, sender=carol)  # claimed before the batch: skipped
+    before = holdings(vault, [alice, bob, carol])
+    tx = a.claimBatch([bid, ask, ask2], sender=keeper)
+    assert_logs(
+        tx,
+        *(
+            log(
+                a.OrderClaimed,
+                orderId=order,
+                trader=trader.address,
+                isBid=is_bid,
+                filledWh=o.filledWh,
+                payment=o.payment,
+                fee=o.fee,
+                refund=o.refund,
+            )
+            for order, trader, is_bid, o in ((bid, alice, True, outcomes[bid]), (ask, bob, False, outcomes[ask]))
+        ),
+    )
+    o_bid, o_ask = outcomes[bid], outcomes[ask]
+    assert holdings(vault, [alice, bob, carol]) == [
+        (before[0][0] + o_bid.filledWh, before[0][1] + o_bid.refund),
+        (before[1][0] + o_ask.refund, before[1][1] + o_ask.payment - o_ask.fee),
+        before[2],
+    ]
+    assert a.getOrder(bid).claimed and a.getOrder(ask).claimed
+    assert not a.claimBatch([bid, ask], sender=keeper).events  # everything claimed already: nothing paid
+    # A place reused by the trader's next order (which claimed it in line) is skipped too.
+    later = submit(a, alice, period + ORDER_SLOTS, True, 100, 10)
+    assert place_of(later) == place_of(bid)
+    assert not a.claimBatch([bid], sender=keeper).events
+    # Anything else refuses the whole batch, as a claim would.
+    with reverts(a.MarketNotCleared, period=period + 1):
+        a.claimBatch([ask, early], sender=keeper)
+    with reverts(a.OrderUnknown, orderId=early + 1):
+        a.claimBatch([early + 1], sender=keeper)
+    with reverts(a.EmptyBatch):
+        a.claimBatch([], sender=keeper)
+    too_many = a.MAX_CLAIM_BATCH() + 1
+    with reverts(a.BatchTooLarge, size=too_many, maxSize=too_many - 1):
+        a.claimBatch([bid] * too_many, sender=keeper)
+
+
 def test_unknown_orders(a, alice, keeper, period):
     ask = submit(a, alice, period, False, 1_000, 10)
     for unknown in (0, ask + 1, ask | (1 << 63), order_id(period + 1, False, alice), order_id(period, False, alice, ORDER_SLOTS + 2)):

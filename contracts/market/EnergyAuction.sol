@@ -7,7 +7,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyAuction} from "./IEnergyAuction.sol";
 import {IMeteredMarket} from "./IMeteredMarket.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
-import {OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
+import {BatchTooLarge, EmptyBatch, OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
 import {GridFees} from "./GridFees.sol";
 
 /// @title EnergyAuction
@@ -54,6 +54,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     uint256 public constant MAX_TICK_VOLUME_WH = 1e12;
     /// @notice Highest price a grid may reach (fits the 80-bit price fields: 10^6 whole units of an 18-decimal token).
     uint256 public constant MAX_PRICE_PER_KWH = 1e24;
+    /// @notice Most orders one claimBatch pays out.
+    uint256 public constant MAX_CLAIM_BATCH = 100;
 
     uint256 private constant WH_PER_KWH = 1_000;
     uint256 private constant BPS = 10_000;
@@ -269,11 +271,19 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     /// @inheritdoc IEnergyAuction
     function claim(uint256 orderId) external nonReentrantCompact {
-        (Order memory order, uint256 place, Clearing memory c) = _clearedOrder(orderId);
-        if (order.claimed) revert AlreadyClaimed(orderId);
-        _orders[place].claimed = true;
-        (uint256 energyWh, uint256 payment) = _payOut(orderId, order, c);
-        if (energyWh != 0 || payment != 0) _move(IEnergyVault.give.selector, address(uint160(orderId)), energyWh, payment);
+        _claim(orderId, true);
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function claimBatch(uint256[] calldata orderIds) external nonReentrantCompact {
+        uint256 count = orderIds.length;
+        if (count == 0) revert EmptyBatch();
+        if (count > MAX_CLAIM_BATCH) revert BatchTooLarge(count, MAX_CLAIM_BATCH);
+        // After the first move the vault and the auction's balance there are warm: each further
+        // claim costs about its own place, its event and the trader's balance.
+        for (uint256 i; i < count; ++i) {
+            _claim(orderIds[i], false);
+        }
     }
 
     // ----------------------------------------------------------------------------- standing orders
@@ -1022,10 +1032,34 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// @dev The order of `orderId` and its place: a reusable place (the id without its period) or a
     /// one-off one (the id itself).
     function _knownOrder(uint256 orderId) private view returns (Order memory order, uint256 place) {
-        place = (orderId >> PLACE_SHIFT) & PLACE_MASK < ORDER_SLOTS ? orderId & ((1 << PERIOD_SHIFT) - 1) : orderId;
-        order = _orders[place];
+        (order, place) = _orderAt(orderId);
         if (order.period == 0) revert OrderUnknown(orderId);
         if (order.period != orderId >> PERIOD_SHIFT) revert OrderSlotReused(orderId, order.period);
+    }
+
+    /// @dev The place an id names and what it holds now (a reusable place may hold a later order).
+    function _orderAt(uint256 orderId) private view returns (Order memory order, uint256 place) {
+        place = (orderId >> PLACE_SHIFT) & PLACE_MASK < ORDER_SLOTS ? orderId & ((1 << PERIOD_SHIFT) - 1) : orderId;
+        order = _orders[place];
+    }
+
+    /// @dev Pays out an order of a cleared market into its trader's vault balance. An order claimed
+    /// before (by a claim, or in line when its trader's next order reused its place) reverts when
+    /// `strict`, else is skipped: a batch does not fail on a claim that won a race with it.
+    function _claim(uint256 orderId, bool strict) private {
+        (Order memory order, uint256 place) = _orderAt(orderId);
+        if (order.period == 0) revert OrderUnknown(orderId);
+        bool reused = order.period != orderId >> PERIOD_SHIFT;
+        if (reused || order.claimed) {
+            if (!strict) return;
+            if (reused) revert OrderSlotReused(orderId, order.period);
+            revert AlreadyClaimed(orderId);
+        }
+        Clearing memory c = _clearings[order.period];
+        if (c.clearingPricePerKWh == 0) revert MarketNotCleared(order.period);
+        _orders[place].claimed = true;
+        (uint256 energyWh, uint256 payment) = _payOut(orderId, order, c);
+        if (energyWh != 0 || payment != 0) _move(IEnergyVault.give.selector, address(uint160(orderId)), energyWh, payment);
     }
 
     /// @dev `_knownOrder` of a cleared market, with its result.

@@ -240,6 +240,13 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// Not needed for an order its trader's later order claimed in line.
     function claim(uint256 orderId) external;
 
+    /// @notice Claims several orders of cleared markets at once (a keeper's round, or a trader's orders
+    /// of several markets): each paid out as by `claim`, with one vault move for the batch. An order
+    /// claimed before (by a claim, a batch, or in line by its trader's next order in its place) is
+    /// skipped, so that a batch does not fail on a claim that won a race with it.
+    /// @param orderIds 1 to MAX_CLAIM_BATCH ids from submitBid / submitAsk.
+    function claimBatch(uint256[] calldata orderIds) external;
+
     /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.
     function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh) external;
 

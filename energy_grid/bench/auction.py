@@ -48,6 +48,12 @@ BUDGET_CLEAR_64_TICKS = 300_000
 # slot is written: fees and rounding accrue at clearing. Most claims need no transaction: the
 # trader's next order in the same place claims it in line.
 BUDGET_CLAIM = 45_000
+# claimBatch, per order of a batch of CLAIM_BATCH orders of as many traders (a keeper's round): per
+# order its place read and rewritten 5,000, OrderClaimed 2,780, the trader's vault balance read and
+# rewritten 5,000, a warm call into the vault ~1,500 and the auction's execution ~3,000: ~17,300; the
+# transaction, the market's result and the auction's own vault balance shared. The same budget as a
+# lone claim: it is what a claim costs when a transaction is needed.
+CLAIM_BATCH = 10
 # withdrawFees into the recipient's vault balance: 21,000 + the recipient slot 2,100 + the fees slot
 # rewritten 5,000 + FeesWithdrawn + the vault's give (the call 2,700, the registration 2,100, two
 # balances rewritten 10,000).
@@ -62,6 +68,7 @@ OCCUPIED_TICKS = 64
 FIRST_TICK = 100  # the books sit around the grid's tick 100
 METERED_WH = 10_000_000  # metered into each participant before the bench
 CASH_WHOLE_UNITS = 1_000_000  # MockStablecoin faucet top-up per participant
+TRADER_WEI = 10**18  # gas money for the batch's traders
 LONG_SIDE_ASKS = int(LongSide.ASKS)  # the asks outweigh the bids at the clearing price
 
 
@@ -117,6 +124,7 @@ def bench_auction(
     buyer: Any,
     seller: Any,
     crowd: Any,
+    batch_traders: list[Any],
 ) -> dict[str, int]:
     """EnergyAuction's state-changing operations against their budgets: submitBid / submitAsk from
     the vault, steady and first, clear with 64 occupied ticks (a bid and an ask at each: the costliest
@@ -127,14 +135,19 @@ def bench_auction(
     DEFAULT_ADMIN and PAUSER, SmartMeter's OPERATOR and GATEWAY, and the payment token's faucet
     operator (MockStablecoin.addConsumerBalance); `fee_recipient`: the auction's. `buyer`, `seller`:
     accounts whose orders are measured; `crowd`: an account the node holds unlocked (anvil's dev
-    accounts), which sends the other orders in bulk. Each gets metered energy and faucet money here,
+    accounts), which sends the other orders in bulk; `batch_traders`: CLAIM_BATCH fresh accounts whose
+    bids one claimBatch pays out (given gas money here). Each gets metered energy and faucet money here,
     deposits both into the vault and approves the auction there, so every measured order takes its
     escrow from a vault balance that covers it, and claims credit balances that exist. The markets
     used are the next periods whose gates are open; they clear at the auction's clearing time (for
     the reading market, after its interval's readings). Returns the main figures.
     About 1,200 transactions, most in bulk: ~30 s on a plain anvil.
     """
-    _fund_participants(auction, vault, smart_meter, energy_token, payment_token, admin, chain, [buyer, seller, crowd])
+    for trader in batch_traders:
+        admin.transfer(trader, TRADER_WEI)
+    _fund_participants(
+        auction, vault, smart_meter, energy_token, payment_token, admin, chain, [buyer, seller, crowd, *batch_traders]
+    )
 
     min_price, tick_size = int(auction.minPrice()), int(auction.tickSize())
 
@@ -142,7 +155,7 @@ def bench_auction(
         return min_price + tick * tick_size
 
     period, submissions = _bench_submissions(report, auction, chain, price, buyer, seller, crowd)
-    wide_market, small_market, large_market = period, period + 1, period + 2
+    wide_market, small_market, large_market, batch_market = period, period + 1, period + 2, period + 3
 
     # 64 occupied ticks, a bid and an ask at each: every level is read, the scan stops at 128 changes.
     wide = [(wide_market, 777, price(FIRST_TICK + i)) for i in range(OCCUPIED_TICKS)]
@@ -167,7 +180,11 @@ def bench_auction(
     large_bid = auction.submitBid(large_market, 10, price(bid_ticks[-1]), sender=buyer).return_value
     large_ask = auction.submitAsk(large_market, 12, price(ask_ticks[-1]), sender=seller).return_value
 
-    _clearing_time(auction, chain, large_market)
+    # The batch: each trader's bid crosses the crowd's ask; one claim transaction pays them all.
+    batch_bids = [auction.submitBid(batch_market, 100, price(FIRST_TICK + 5), sender=t).return_value for t in batch_traders]
+    auction.submitAsk(batch_market, 100 * CLAIM_BATCH, price(FIRST_TICK), sender=crowd)
+
+    _clearing_time(auction, chain, batch_market)
     cleared_wide = auction.clear(wide_market, sender=crowd).gas_used
     report.add(f"clear ({OCCUPIED_TICKS} occupied ticks, bid and ask at each)", cleared_wide, BUDGET_CLEAR_64_TICKS)
     clear_small = auction.clear(small_market, sender=crowd).gas_used
@@ -192,6 +209,16 @@ def bench_auction(
     marginal_order = (wide_asks if asks_long else wide_bids)[int(wide_result.marginalTick) - FIRST_TICK]
     marginal_claim = auction.claim(marginal_order, sender=crowd).gas_used
     report.add(f"claim {'ask' if asks_long else 'bid'} (rationed at the marginal level)", marginal_claim, BUDGET_CLAIM)
+
+    auction.clear(batch_market, sender=crowd)
+    batch = auction.claimBatch(batch_bids, sender=crowd).gas_used
+    report.add(
+        f"claimBatch of {CLAIM_BATCH} traders' bids, per order",
+        batch // CLAIM_BATCH,
+        BUDGET_CLAIM,
+        f"a keeper's round; the whole transaction: {batch:,}",
+    )
+    figures["claimBatchPerOrder"] = batch // CLAIM_BATCH
 
     _bench_fees_and_settings(report, auction, vault, payment_token, admin, fee_recipient)
     figures.update(submissions)
