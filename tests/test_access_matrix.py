@@ -129,6 +129,7 @@ PUBLIC: dict[str, str] = {
     "EnergyAuction.submitAsk": "any trader; escrow pulled from the caller",
     "EnergyAuction.clear": "keepers clear a period once its gate has closed",
     "EnergyAuction.claim": "anyone settles an order; tokens go to its trader only",
+    "EnergyAuction.claimBatch": "anyone settles orders, a keeper a round of them; each pays its own trader only",
 }
 
 # Errors that mean "the caller may not do this". Each must name the caller, except
