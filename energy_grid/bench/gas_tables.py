@@ -155,6 +155,11 @@ AUCTION = (
         "claim ask (1,000 orders)",
         note="rationed at the marginal level: proceeds and unsold energy",
     ),
+    row(
+        "claimBatch of 10 traders' orders, per order",
+        "claimBatch of 10 traders' bids, per order",
+        note="a keeper's round: the transaction, the call and the auction's balance shared; {n:claimBatch of 10 traders' bids, per order}",
+    ),
     row("withdrawFees"),
 )
 
