@@ -720,10 +720,16 @@ class SystemMachine(RuleBasedStateMachine):
             self.cleared_periods.add(period)
 
     @precondition(lambda self: self.auction_orders)
-    @rule(pick=st.integers(0, 10**6))
-    def auction_claim(self, pick: int) -> None:
-        """Its trader claims: mostly an order of a cleared market not claimed yet."""
+    @rule(pick=st.integers(0, 10**6), batch=st.sampled_from((0, 0, 1, 3)))
+    def auction_claim(self, pick: int, batch: int = 0) -> None:
+        """Its trader claims: mostly an order of a cleared market not claimed yet. Or a keeper claims
+        `batch` orders at once (claimBatch; an order claimed before is skipped): each OrderClaimed
+        event books its claim."""
         claimable = [i for i, o in self.auction_orders.items() if o.period in self.cleared_periods and not o.claimed]
+        if batch:
+            orders = [self.pick(claimable or self.auction_orders, pick + k) for k in range(batch)]
+            self.send("auction", "claimBatch", (orders,), self.world.stranger)
+            return
         order_id = self.pick(claimable or self.auction_orders, pick)
         order = self.auction_orders[order_id]
         if self.send("auction", "claim", (order_id,), order.trader).ok:
