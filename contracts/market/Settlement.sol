@@ -300,7 +300,8 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     /// of two) are laid out by hand: Solidity's array allocation and generic encoder cost each
     /// settlement ~1,000 gas and the contract their code. Every amount is a part of the market's
     /// vault balance (below 2^112): as int256 it is the same word. A revert of the vault is passed on.
-    // slither-disable-next-line calls-loop: the vault is set at deploy, and settleTransactions' loop is bounded by MAX_SETTLEMENT_BATCH
+    /// In settleTransactions' loop it is one call per transaction, bounded by MAX_SETTLEMENT_BATCH;
+    /// the vault is set at deploy.
     function _creditBoth(address account, uint256 energyWh, uint256 payment, address other, uint256 otherPayment)
         private
     {
