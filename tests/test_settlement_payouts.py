@@ -24,6 +24,7 @@ from support.market_helpers import (
     SELL,
     SETTLED,
     VOIDED,
+    ZERO_ADDRESS,
     assert_vault_backed,
     create,
     crossing,
@@ -179,6 +180,51 @@ def test_void_of_taker_trades_returns_each_side_to_its_owner(m, admin, seller, b
     assert m.getOrderInfo(buy_id).escrow == 100_000
 
 
+# ----------------------------------------------------------------------------- record slots
+
+
+def test_a_settled_transactions_slot_is_reused_and_a_voided_ones_kept(m, admin, seller, buyer, carol, keeper, chain, expiry):
+    """The next transaction rewrites a settled transaction's record slot (id = generation << 32 |
+    slot); the settled id then reads as SETTLED only and is still refused as not pending. A
+    voided record keeps its slot."""
+    m.setSettlementWindow(600, sender=admin)
+    sell_id = create(m, seller, 5_000, 200_000, SELL, expiry)
+
+    def take(taker) -> int:
+        return m.fillOrder(sell_id, 1_000, sender=taker).events.filter(m.OrderTaken)[0].transactionId
+
+    first, voided = take(buyer), take(buyer)
+    assert (first >> 32, voided >> 32) == (0, 0)  # fresh slots: the transactions' numbers
+    m.voidTransaction(voided, sender=admin)
+    chain.pending_timestamp += 600
+    m.settleTransaction(first, sender=keeper)
+    assert (m.getTransaction(first).status, m.getTransaction(first).amountWh) == (SETTLED, 1_000)  # still readable
+
+    reused = take(carol)
+    assert reused == (1 << 32) | first  # the settled slot, its second transaction
+    assert m.transactionCount() == (first & 0xFFFFFFFF) + 2
+    info = m.getTransaction(reused)
+    assert (info.status, info.buyer, info.seller, info.amountWh) == (PENDING, carol.address, seller.address, 1_000)
+    old = m.getTransaction(first)
+    assert (old.status, old.buyer, old.buyOrderId, old.sellOrderId, old.amountWh, old.matchedAt) == (SETTLED, ZERO_ADDRESS, 0, 0, 0, 0)
+    with reverts(m.TransactionNotPending, transactionId=first, status=SETTLED):
+        m.settleTransaction(first, sender=keeper)
+    with reverts(m.TransactionNotPending, transactionId=first, status=SETTLED):
+        m.voidTransaction(first, sender=admin)
+    with reverts(m.TransactionUnknown, transactionId=(2 << 32) | first):  # a generation the slot has not reached
+        m.getTransaction((2 << 32) | first)
+    chain.pending_timestamp += 600
+    tx = m.settleTransactions([first, reused], sender=keeper)
+    assert [e.transactionId for e in tx.events.filter(m.TransactionSkipped)] == [first]
+    assert [e.transactionId for e in tx.events.filter(m.TransactionSettled)] == [reused]
+
+    # The voided slot stays out of the free list: with the reused slot settled again, the next
+    # transaction takes it (third generation), and the one after a fresh slot (its number).
+    assert take(buyer) == (2 << 32) | first
+    assert take(buyer) == m.transactionCount()
+    assert m.getTransaction(voided).status == VOIDED
+
+
 # ----------------------------------------------------------------------------- batch
 
 
@@ -224,7 +270,7 @@ def test_batch_rejections_leave_everything_pending(m, admin, seller, buyer, keep
     with reverts(m.BatchTooLarge, size=MAX_SETTLEMENT_BATCH + 1, maxSize=MAX_SETTLEMENT_BATCH):
         m.settleTransactions([first] * (MAX_SETTLEMENT_BATCH + 1), sender=keeper)
     # An unknown id and an id inside its window are the keeper's mistakes, which it can see before
-    # sending (transactionCount, matchedAt + settlementWindow): the whole batch reverts.
+    # sending (getTransaction: matchedAt + settlementWindow): the whole batch reverts.
     chain.pending_timestamp = first_at + 600
     with reverts(m.TransactionUnknown, transactionId=99):
         m.settleTransactions([first, 99], sender=keeper)

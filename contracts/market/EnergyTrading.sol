@@ -166,7 +166,8 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
     mapping(uint256 traderIndex => uint256 packedTrader) private _traderSlots;
     // Only for an account whose own index (_ownIndex) another account holds: its given index.
     mapping(address account => uint256 traderIndex) private _assignedIndexes;
-    mapping(TransactionId => address) private _takers;
+    // By record slot (the low 32 bits of a transaction id): a reused slot rewrites its entry.
+    mapping(uint256 recordSlot => address taker) private _takers;
     mapping(uint256 levelKey => PriceLevel) private _levels;
     mapping(uint256 wordKey => uint256) private _levelBitmap;
 
@@ -331,7 +332,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
         } else {
             transactionId = _fillBuy(id, NO_ORDER, o, amountWh, o.pricePerKWh);
         }
-        _takers[transactionId] = msg.sender;
+        _takers[uint32(TransactionId.unwrap(transactionId))] = msg.sender;
         emit OrderTaken(TransactionId.unwrap(transactionId), orderId, msg.sender, amountWh, o.pricePerKWh);
         _take(msg.sender, !takesSell, _escrowAmount(!takesSell, amountWh, o.pricePerKWh));
         return TransactionId.unwrap(transactionId);
@@ -952,7 +953,7 @@ contract EnergyTrading is Settlement, EIP712, IEnergyMarket {
 
     /// @dev The trader and limit price of one side of a transaction: its order's, or the taker's (no price).
     function _sideOf(uint256 transactionId, OrderId id) private view returns (address trader, uint256 pricePerKWh) {
-        if (id == NO_ORDER) return (_takers[TransactionId.wrap(transactionId)], 0);
+        if (id == NO_ORDER) return (_takers[uint32(transactionId)], 0);
         uint256 word = _orders[id];
         return (_traderAt(uint32(word)), uint64(word >> 32));
     }

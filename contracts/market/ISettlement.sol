@@ -113,7 +113,7 @@ interface ISettlement is IReentrancyLock, IGridFees {
     /// that is no longer pending is passed over with TransactionSkipped: keepers race each other
     /// and the operator, and one lost race must not undo the rest of the batch. An unknown id or
     /// one still inside its window reverts the whole batch with the errors of settleTransaction:
-    /// the keeper can see both before sending (transactionCount, matchedAt + settlementWindow), so
+    /// the keeper can see both before sending (getTransaction: matchedAt + settlementWindow), so
     /// either is a bug in the keeper that a skip would hide.
     /// @param transactionIds The transactions to settle, in order; duplicates settle once.
     function settleTransactions(uint256[] calldata transactionIds) external;
@@ -136,11 +136,17 @@ interface ISettlement is IReentrancyLock, IGridFees {
     /// @notice Resumes trading. DEFAULT_ADMIN_ROLE only: a guardian can stop the market, not restart it.
     function unpause() external;
 
-    /// @notice A recorded transaction with its parties and what settling it pays.
+    /// @notice A recorded transaction with its parties and what settling it pays. A settled
+    /// transaction stays readable until a later transaction reuses its record's slot; from then on
+    /// only its status (SETTLED) is returned, every other field 0: its TransactionSettled event
+    /// keeps the rest.
     /// @param transactionId The transaction.
     function getTransaction(uint256 transactionId) external view returns (TransactionInfo memory);
 
-    /// @notice Transactions recorded so far; transaction ids run from 1 to this.
+    /// @notice Transactions recorded so far. A transaction's id is `generation << 32 | slot`: its
+    /// record's slot (1 .. this) and how many transactions that slot held before it (a settled
+    /// transaction's slot is reused), so the ids of a new market run 1, 2, 3, ... until the first
+    /// reuse and always stay below 2^53.
     function transactionCount() external view returns (uint256);
 
     /// @notice Seconds after a match during which the operator may void it and nobody may settle it.

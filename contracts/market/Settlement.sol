@@ -22,7 +22,11 @@ import {IEnergyVault} from "../vault/IEnergyVault.sol";
 /// own vault balance (pull: one storage update per settlement instead of a third credit).
 /// @dev Abstract: EnergyTrading inherits it, so all escrow sits in one vault balance and matching
 /// only books. A transaction record is one storage slot; buyer, seller and prices are read from
-/// the orders it references through `_tradeTerms`. What the market holds in the vault of each
+/// the orders it references through `_tradeTerms`. Settling a transaction puts its slot on a free
+/// list (LIFO, linked through the records, its head in the slot matching and settlement both
+/// write anyway) and the next transaction recorded rewrites that slot: a market writes a fresh
+/// slot only while more transactions are pending than ever before, so a match or fill costs a
+/// rewrite (5,000 gas) instead of a fresh slot (22,100). Voided records keep their slots. What the market holds in the vault of each
 /// token is, to the unit: the escrow left in open orders, what pending transactions will pay out
 /// and the accrued fees (payment token).
 abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading {
@@ -34,18 +38,26 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     uint256 public constant MAX_SETTLEMENT_WINDOW = 7 days;
     /// @notice Most transactions in one settleTransactions call.
     uint256 public constant MAX_SETTLEMENT_BATCH = 50;
+    /// @dev The generation at which a record slot is no longer freed: transaction ids
+    /// (generation << 32 | slot) stay below 2^53, exact as a JSON number.
+    uint256 private constant LAST_GENERATION = (1 << 21) - 1;
 
-    /// @dev One slot per transaction.
+    /// @dev A transaction's record, one slot. A record slot is reused: once its transaction is
+    /// settled the slot joins a free list (through nextFreeSlot) and the next transaction recorded
+    /// rewrites it (5,000 gas instead of a fresh slot's 22,100); the slot's generation tells its
+    /// transactions apart (transaction id = generation << 32 | slot).
     struct TransactionRecord {
-        uint40 buyOrderId; // 0 = a taker bought with fillOrder (buyer in the taker record)
-        uint40 sellOrderId; // 0 = a taker sold with fillOrder
-        uint48 amountWh;
-        uint40 matchedAt; // unix s; 0 = no such transaction
+        uint32 buyOrderId; // 0 = a taker bought with fillOrder (buyer in the taker record)
+        uint32 sellOrderId; // 0 = a taker sold with fillOrder
+        uint40 amountWh;
+        uint32 matchedAt; // unix s (until 2106); 0 = the slot never held a transaction
         uint16 feeBps; // grid fee when recorded
         uint16 paymentCarry; // the BUY order's C mod 1000 before this fill (see OrderMath)
         uint16 refundCarry; // the BUY order's D mod 1000 before this fill
         bool releasesDust; // this fill filled the BUY order and returns its last escrow unit
         TransactionStatus status;
+        uint32 nextFreeSlot; // SETTLED: the next slot of the free list; 0 = the last
+        uint24 generation; // how many transactions this slot held before this one
     }
 
     /// @dev Who trades at which prices, read from the orders a transaction references.
@@ -58,15 +70,19 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     IEnergyVault internal immutable _vault;
     IERC20 private immutable _energyToken;
-    // These share a slot with Pausable's flag: matching reads it once and writes it once.
-    uint40 private _transactionCount;
-    uint16 private _gridFeeBps;
-    // These share the next slot: settlement reads it once and writes it once. 160 bits: the fees
+    // One slot that matching and settlement each read once and write once: the fees (112 bits: they
     // are part of the market's vault balance, which the vault bounds to 112 bits
-    // (IEnergyVault.MAX_RESERVE), so the sum never reaches the field's end.
-    uint160 private _accruedFees;
+    // (IEnergyVault.MAX_RESERVE), so the sum fits), the window, the count, the rate, the free
+    // list's head and the trading pause flag (mirroring Pausable's, so that matching reads no
+    // other slot). _accruedFees comes first: it does not fit beside the fee recipient and
+    // Pausable's flag, so it opens the slot the rest joins.
+    uint112 private _accruedFees;
     uint24 private _settlementWindowSeconds;
-    mapping(uint256 transactionId => TransactionRecord) private _transactions;
+    uint32 private _transactionCount;
+    uint16 private _gridFeeBps;
+    uint32 private _freeRecordSlot; // a settled transaction's slot, the head of the free list; 0 = none
+    bool private _tradingPaused;
+    mapping(uint256 recordSlot => TransactionRecord) private _transactions;
 
     /// @param vault_ The EnergyVault whose balances the market escrows and pays out; it must
     /// register the market (IEnergyVault.registerMarket) before the first order.
@@ -105,11 +121,13 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     /// @inheritdoc ISettlement
     function voidTransaction(uint256 transactionId) external onlyRole(OPERATOR_ROLE) {
-        TransactionRecord memory t = _knownTransaction(transactionId);
+        (uint256 slot, TransactionRecord memory t) = _knownTransaction(transactionId);
         _checkPending(transactionId, t.status);
         uint256 windowEnd = uint256(t.matchedAt) + _settlementWindowSeconds;
         if (block.timestamp >= windowEnd) revert SettlementWindowClosed(transactionId, windowEnd);
-        _transactions[transactionId].status = TransactionStatus.VOIDED;
+        // A voided record keeps its slot (voids are rare): only settled slots are reused, so a
+        // transaction whose slot holds a later one was settled.
+        _transactions[slot].status = TransactionStatus.VOIDED;
         TransactionInfo memory p = _payout(transactionId, t);
         uint256 returnedPayment = p.payment + p.buyerRefund;
         emit TransactionVoided(transactionId, msg.sender, p.buyer, p.seller, t.amountWh, returnedPayment);
@@ -126,6 +144,11 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         emit SettlementWindowUpdated(previousSeconds, windowSeconds);
     }
 
+    /// @notice Whether trading is paused (Pausable's flag, read from the slot matching reads anyway).
+    function paused() public view override returns (bool) {
+        return _tradingPaused;
+    }
+
     /// @inheritdoc ISettlement
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
@@ -140,7 +163,13 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     /// @inheritdoc ISettlement
     function getTransaction(uint256 transactionId) external view returns (TransactionInfo memory info) {
-        TransactionRecord memory t = _knownTransaction(transactionId);
+        (, TransactionRecord memory t) = _knownTransaction(transactionId);
+        // A settled transaction whose slot a later one reuses: only its status is left here (its
+        // TransactionSettled event keeps the rest).
+        if (t.matchedAt == 0) {
+            info.status = TransactionStatus.SETTLED;
+            return info;
+        }
         info = _payout(transactionId, t);
         info.buyOrderId = t.buyOrderId;
         info.sellOrderId = t.sellOrderId;
@@ -177,6 +206,17 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     // ----------------------------------------------------------------------------- internals
 
+    /// @dev Pausable's hooks also set the copy of the flag that paused() reads.
+    function _pause() internal virtual override {
+        super._pause();
+        _tradingPaused = true;
+    }
+
+    function _unpause() internal virtual override {
+        super._unpause();
+        _tradingPaused = false;
+    }
+
     function _gridFee() internal view override returns (uint256) {
         return _gridFeeBps;
     }
@@ -207,18 +247,39 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         uint256 refundCarry,
         bool releasesDust
     ) internal returns (uint256 transactionId) {
-        transactionId = ++_transactionCount;
         // The record's slot written whole, fields from the low bits up in TransactionRecord's order
-        // (status PENDING is 0): Solidity's field-by-field write of a struct is long code. Every
-        // value is in its field's range: ids below 2^40, amountWh below 2^48, carries below 1,000.
-        uint256 word = buyOrderId | (sellOrderId << 40) | (amountWh << 80) | (block.timestamp << 128)
-            | (uint256(_gridFeeBps) << 168) | (paymentCarry << 184) | (refundCarry << 200)
-            | (releasesDust ? 1 << 216 : 0);
-        TransactionRecord storage record = _transactions[transactionId];
-        // slither-disable-next-line assembly: writes a new transaction's slot whole
+        // (status PENDING is 0, nextFreeSlot 0): Solidity's field-by-field write of a struct is long
+        // code. Every value is in its field's range: order ids below 2^32, amountWh below 2^40,
+        // block.timestamp below 2^32 (until 2106), carries below 1,000, generation at most LAST_GENERATION.
+        uint256 word = buyOrderId | (sellOrderId << 32) | (amountWh << 64) | (block.timestamp << 104)
+            | (uint256(_gridFeeBps) << 136) | (paymentCarry << 152) | (refundCarry << 168)
+            | (releasesDust ? 1 << 184 : 0);
+        (uint256 slot, uint256 generation) = _takeRecordSlot();
+        transactionId = (generation << 32) | slot;
+        word |= generation << 232;
+        TransactionRecord storage record = _transactions[slot];
+        // slither-disable-next-line assembly: writes a new transaction's slot whole (the freed record's fields all replaced)
         assembly ("memory-safe") {
             sstore(record.slot, word)
         }
+    }
+
+    /// @dev Counts a new transaction and gives it a slot: the free list's head (the slot's next
+    /// generation), else a slot never used: the transaction's number, which no other fresh slot took.
+    function _takeRecordSlot() private returns (uint256 slot, uint256 generation) {
+        // Checked: past 2^32 - 1 transactions (each a match costing ~50,000 gas: out of reach) it reverts.
+        uint256 count = _transactionCount + 1;
+        _transactionCount = uint32(count);
+        slot = _freeRecordSlot;
+        if (slot == 0) return (count, 0);
+        TransactionRecord storage freed = _transactions[slot];
+        uint256 word;
+        // slither-disable-next-line assembly: reads the freed record's link and generation in one read instead of two
+        assembly ("memory-safe") {
+            word := sload(freed.slot)
+        }
+        _freeRecordSlot = uint32(word >> 200);
+        generation = (word >> 232) + 1;
     }
 
     /// @dev Buyer, seller and prices of a recorded trade, from the orders (or taker) it references.
@@ -235,21 +296,40 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     /// @dev Pays `energyWh` and `payment` to `account` and `otherPayment` to `other` out of the
     /// market's vault balance in one vault call (IEnergyVault.settleBatch: the market's balance
-    /// read and written once): the two parties of a transaction.
-    // slither-disable-next-line calls-loop: the vault is set at deploy, and settleTransactions' loop is bounded by MAX_SETTLEMENT_BATCH
+    /// read and written once): the two parties of a transaction. The call's arguments (three arrays
+    /// of two) are laid out by hand: Solidity's array allocation and generic encoder cost each
+    /// settlement ~1,000 gas and the contract their code. Every amount is a part of the market's
+    /// vault balance (below 2^112): as int256 it is the same word. A revert of the vault is passed on.
+    /// In settleTransactions' loop it is one call per transaction, bounded by MAX_SETTLEMENT_BATCH;
+    /// the vault is set at deploy.
     function _creditBoth(address account, uint256 energyWh, uint256 payment, address other, uint256 otherPayment)
         private
     {
-        address[] memory accounts = new address[](2);
-        int256[] memory energyDeltasWh = new int256[](2);
-        int256[] memory paymentDeltas = new int256[](2);
-        accounts[0] = account;
-        accounts[1] = other;
-        // Every amount is a part of the market's vault balance (below 2^112): the casts are exact.
-        energyDeltasWh[0] = int256(energyWh);
-        paymentDeltas[0] = int256(payment);
-        paymentDeltas[1] = int256(otherPayment);
-        _vault.settleBatch(accounts, energyDeltasWh, paymentDeltas);
+        IEnergyVault vault_ = _vault;
+        bytes4 selector = IEnergyVault.settleBatch.selector;
+        // slither-disable-next-line assembly: settleBatch's arguments written in place (see above)
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, selector)
+            let a := add(p, 4)
+            // Heads: each array's offset; then [length, first, second] three times.
+            mstore(a, 0x60)
+            mstore(add(a, 0x20), 0xc0)
+            mstore(add(a, 0x40), 0x120)
+            mstore(add(a, 0x60), 2)
+            mstore(add(a, 0x80), account)
+            mstore(add(a, 0xa0), other)
+            mstore(add(a, 0xc0), 2)
+            mstore(add(a, 0xe0), energyWh)
+            mstore(add(a, 0x100), 0)
+            mstore(add(a, 0x120), 2)
+            mstore(add(a, 0x140), payment)
+            mstore(add(a, 0x160), otherPayment)
+            if iszero(call(gas(), vault_, 0, p, 0x184, 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+        }
     }
 
     function _energy() internal view returns (IERC20) {
@@ -263,7 +343,7 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     /// @dev `skipClosed` (batches): a transaction someone else settled or voided first is reported
     /// and passed over instead of reverting the batch (ISettlement.settleTransactions says why).
     function _settle(uint256 transactionId, uint256 windowSeconds, bool skipClosed) private {
-        TransactionRecord memory t = _knownTransaction(transactionId);
+        (uint256 slot, TransactionRecord memory t) = _knownTransaction(transactionId);
         if (skipClosed && t.status != TransactionStatus.PENDING) {
             emit TransactionSkipped(transactionId, t.status);
             return;
@@ -271,10 +351,22 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         _checkPending(transactionId, t.status);
         uint256 settleableAt = uint256(t.matchedAt) + windowSeconds;
         if (block.timestamp < settleableAt) revert SettlementWindowOpen(transactionId, settleableAt);
-        _transactions[transactionId].status = TransactionStatus.SETTLED;
+        // The record stays readable until a later transaction takes its slot from the free list.
+        uint256 nextFreeSlot = 0;
+        if (t.generation != LAST_GENERATION) {
+            nextFreeSlot = _freeRecordSlot;
+            // slither-disable-next-line costly-loop: one warm write per transaction of a batch bounded by MAX_SETTLEMENT_BATCH
+            _freeRecordSlot = uint32(slot);
+        }
+        TransactionRecord storage record = _transactions[slot];
+        uint256 settledBits = (uint256(TransactionStatus.SETTLED) << 192) | (nextFreeSlot << 200);
+        // slither-disable-next-line assembly: sets status and free-list link in one write (both 0 while PENDING) instead of two field updates
+        assembly ("memory-safe") {
+            sstore(record.slot, or(sload(record.slot), settledBits))
+        }
         TransactionInfo memory p = _payout(transactionId, t);
         // slither-disable-next-line costly-loop: one warm write per transaction of a batch bounded by MAX_SETTLEMENT_BATCH
-        if (p.fee != 0) _accruedFees = uint160(_accruedFees + p.fee);
+        if (p.fee != 0) _accruedFees = uint112(_accruedFees + p.fee);
         emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.buyerRefund);
         _creditBoth(p.buyer, t.amountWh, p.buyerRefund, p.seller, p.payment - p.fee);
     }
@@ -284,9 +376,22 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         return IERC20(vault_.paymentToken());
     }
 
-    function _knownTransaction(uint256 transactionId) private view returns (TransactionRecord memory t) {
-        t = _transactions[transactionId];
-        if (t.matchedAt == 0) revert TransactionUnknown(transactionId);
+    /// @dev A transaction's slot and record: unknown when the slot never held it (or not yet), and
+    /// with matchedAt 0 and status SETTLED when a later transaction reuses the slot (only settled
+    /// slots are reused).
+    function _knownTransaction(uint256 transactionId)
+        private
+        view
+        returns (uint256 slot, TransactionRecord memory t)
+    {
+        slot = uint32(transactionId);
+        t = _transactions[slot];
+        uint256 generation = transactionId >> 32;
+        if (t.matchedAt == 0 || generation > t.generation) revert TransactionUnknown(transactionId);
+        if (generation < t.generation) {
+            t.matchedAt = 0;
+            t.status = TransactionStatus.SETTLED;
+        }
     }
 
     function _checkPending(uint256 transactionId, TransactionStatus status) private pure {

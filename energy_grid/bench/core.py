@@ -239,21 +239,25 @@ def bench_market(report: GasReport, system: Any, operator: Any, chain: Any, trad
       crossing order or pruneLevel unlinks it.
     - per extra fill of a crossing createOrder, 30,000: (crossing CROSSING_FILLS orders - crossing
       1) / (CROSSING_FILLS - 1). A fill reads and rewrites the resting order's one slot (5,000),
-      records a transaction in a fresh slot (22,100) and emits OrdersMatched (~2,400); the new
-      order's own slot is warm by then: ~29,600 of storage and log, ~34,500 measured with the
-      walk's execution (~4,900). Over the budget: it holds only if a fill's record needs no fresh
-      slot of its own.
-    - matchOrders 100,000, settleTransaction 90,000, their sum 125,000. A match (~69,100) reads
+      records a transaction in a slot that a settled transaction freed (read for its free-list
+      link 2,100, rewritten 2,900) and emits OrdersMatched (~2,400); the new order's own slot and
+      the global settlement slot are warm by then: ~12,400 of storage and log, ~17,900 measured
+      with the walk's execution. Steady state: earlier transactions have settled, so the free
+      list holds slots (a market writes a fresh record slot, 22,100, only while more
+      transactions are pending than ever before: the first-time figure of a match shows it).
+    - matchOrders 100,000, settleTransaction 90,000, their sum 125,000. A match (~52,400) reads
       and rewrites both orders (10,000; a directed order names its counterparty by trader index
-      in its own slot, so checking it reads nothing more), bumps the transaction count in the
-      slot the pause flag is read from (5,000) and records the transaction in a fresh slot
-      (22,100). A settlement (~73,500) reads the record and rewrites its status (5,000), reads
-      the settlement window and adds the fee in one slot (5,000), reads both orders (prices and
-      trader indexes, 4,200) and the two traders' addresses (4,200), and pays both parties in one
-      vault call (settleBatch: the market's, the buyer's and the seller's balance slots rewritten,
-      ~24,500 with the call). Their sum (~142,600) is over the budget: a record that named the
-      traders and both prices besides the two order ids (which getTransaction returns) would
-      save the order reads but does not fit one slot, and a second slot costs a match 22,100.
+      in its own slot, so checking it reads nothing more), reads the global settlement slot (the
+      pause flag, 2,100) and rewrites it with the transaction count and the free list's new head
+      (2,900), and records the transaction in the slot at the list's head (read 2,100, rewritten
+      2,900). A settlement (~72,500) reads the record and rewrites its status and free-list link
+      (5,000), reads the settlement window and rewrites the fees and the list's head in the
+      global slot (5,000), reads both orders (prices and trader indexes, 4,200) and the two
+      traders' addresses (4,200), and pays both parties in one vault call (settleBatch, its
+      arguments laid out by hand: the market's, the buyer's and the seller's balance slots
+      rewritten, ~22,500 with the call). Their sum is ~124,900: within the budget by little, as
+      every slot left is read for a reason (a record that named the traders and both prices
+      besides the two order ids would save the order reads but does not fit one slot).
     """
     seller, buyer, first_seller, first_buyer, crowd = traders
     market = system.energy_trading
