@@ -56,6 +56,7 @@ BUDGET_RECOMBINE = 70_000
 HOLDER_COUNT_TOLERANCE = 0.05
 
 REVENUE = 1_000_000  # PaymentToken base units per deposit (1.0 of a 6-decimal token)
+DEPOSITS = 7  # revenue deposits the bench makes
 SHARES = 1_000_000
 
 
@@ -65,6 +66,7 @@ def bench_energy_assets(
     asset_shares: Any,
     smart_meter: Any,
     payment_token: Any,
+    vault: Any,
     operator: Any,
     chain: Any,
     participants: list[Any],
@@ -76,11 +78,14 @@ def bench_energy_assets(
 
     `operator`: an authorized GridManagement operator of `region_id` that also holds SmartMeter's
     OPERATOR_ROLE (the local deployer). `participants`: at least three accounts, each holding at least
-    3 × REVENUE of `payment_token` (`fund_local_accounts`): the asset owner, a second shareholder (the
-    claimer) and the revenue payer. The 1,000-holder case sends ~1,000 share transfers (~35 s on anvil).
+    DEPOSITS × REVENUE of `payment_token` (`fund_local_accounts`): the asset owner, a second shareholder
+    (the claimer) and the revenue payer, which pays from its `vault` balance (`asset_shares` is a
+    registered market of it). The 1,000-holder case sends ~1,000 share transfers (~35 s on anvil).
     """
     owner, holder, payer = participants[0], participants[1], participants[2]
-    payment_token.approve(asset_shares, 2**256 - 1, sender=payer)
+    payment_token.approve(vault, DEPOSITS * REVENUE, sender=payer)
+    vault.deposit(payment_token, DEPOSITS * REVENUE, sender=payer)
+    vault.setMarketApproval(asset_shares, True, sender=payer)
     asset_nft.setApprovalForAll(asset_shares, True, sender=owner)
 
     def new_asset() -> tuple[int, Any]:
