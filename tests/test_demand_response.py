@@ -771,7 +771,9 @@ def test_a_token_refusing_a_pull_stops_the_start(project, admin, smart_meter, gr
 
 
 @pytest.mark.parametrize("mode", [1, 2])  # transfers return false / revert
-def test_payouts_move_no_token(project, admin, smart_meter, grid_management, energy_token, writer, owner, other, stranger, keeper, chain, mode):
+def test_payouts_move_no_token(
+    project, admin, smart_meter, grid_management, energy_token, writer, owner, other, stranger, keeper, chain, mode
+):
     """Claims, batches and refunds move vault balances only: a token refusing every transfer once the
     budget is in cannot stop them (there is no payout failure left to report)."""
     token = project.FailingToken.deploy(sender=admin)

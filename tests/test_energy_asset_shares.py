@@ -309,7 +309,7 @@ def test_a_deposit_pulls_a_shortfall_from_the_wallet(shares, vault, stablecoin, 
     tx = shares.depositRevenue(token_id, 1_000, sender=other)
     assert_logs(
         tx,
-        log(shares.RevenueDeposited, tokenId=token_id, depositor=other.address, amount=1_000, magnifiedRevenuePerShare=1_000 * MAGNITUDE // 100),
+        log(shares.RevenueDeposited, tokenId=token_id, depositor=other.address, amount=1_000, magnifiedRevenuePerShare=10 * MAGNITUDE),
         log(vault.Deposited, account=other.address, token=stablecoin.address, amount=600),
         log(stablecoin.Transfer, **{"from": other.address, "to": vault.address, "value": 600}),
     )
