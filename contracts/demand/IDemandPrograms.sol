@@ -204,8 +204,8 @@ interface IDemandPrograms is IReentrancyLock {
 
     /// @notice Creates a program in `regionId` and pulls its budget, targetReductionMW ×
     /// incentiveRatePerMW, from the caller's wallet (which approved this contract) into this
-    /// contract's EnergyVault balance; the caller is a grid operator registered in DemandResponse and an
-    /// authorized GridManagement operator of `regionId`. `programType` is 0..2 (ProgramType). Window
+    /// contract's EnergyVault balance; the caller is a grid operator registered in DemandResponse
+    /// and an authorized GridManagement operator of `regionId`. `programType` is 0..2 (ProgramType). Window
     /// as DemandResponse events: next 900 s boundary, `durationSeconds` (1..86,400) rounded up to
     /// whole intervals. Reports are accepted for DemandResponse's verification period after it.
     function createDemandProgram(

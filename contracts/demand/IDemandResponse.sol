@@ -293,8 +293,9 @@ interface IDemandResponse is IReentrancyLock {
 
     /// @notice Starts an event in `regionId` and pulls its budget, targetReductionKW × rewardPerKW,
     /// from the caller's wallet (a registered grid operator that GridManagement authorizes for
-    /// `regionId`, who must have approved this contract) into this contract's EnergyVault balance. The window starts at the next 900 s boundary (now when the
-    /// block is on one) and lasts `durationSeconds` (1..86,400) rounded up to whole intervals.
+    /// `regionId`, who must have approved this contract) into this contract's EnergyVault balance.
+    /// The window starts at the next 900 s boundary (now when the block is on one) and lasts
+    /// `durationSeconds` (1..86,400) rounded up to whole intervals.
     function startEvent(uint32 regionId, uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
         external
         returns (uint256 eventId);

@@ -23,7 +23,9 @@ import {NotInitialized} from "../utils/GridErrors.sol";
 /// this contract's vault balance to the participants' and no token: no recipient (a frozen account)
 /// and no token state (a frozen vault) can hold up a payout, and a pool never pays more than its
 /// budget, which its vault balance holds until it is paid or refunded. The operator's refund is a
-/// `give` too, to its vault balance, from which it withdraws.
+/// `give` too, to its vault balance, from which it withdraws. The vault's admin registers the
+/// contract as a market at deployment; until then funding works but every payout reverts in the
+/// vault (NotMarket), the budgets waiting in the contract's vault balance.
 /// @dev The inheriting contract keeps its own participant records and declares its own errors and
 /// events (same signatures for both contracts, different parameter names in their ABIs), so it
 /// reaches them through the hooks at the end. It checks that a distribution's event or program is
