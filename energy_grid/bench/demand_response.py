@@ -46,7 +46,7 @@ BUDGET_VERIFY = 240_000
 # Measured 54,200 (88,800 when a claim sent the reward to the vault and credited it with creditArrived).
 BUDGET_CLAIM = 80_000
 # per participant: its list entry and participation read, status 5,000, a fresh vault balance 22,100,
-# RewardPaid, memory and calldata; once per batch one settleBatch. Measured {DISTRIBUTE_50} for 50 fresh vault balances.
+# RewardPaid, memory and calldata; once per batch one settleBatch. Measured 1,904,000 for 50 fresh vault balances.
 BUDGET_DISTRIBUTE_50 = 2_100_000
 # 9 fresh vault balances (~30,000 each) + one settleBatch + completion: status, refunded, the refund's give
 BUDGET_DISTRIBUTE_TAIL = 400_000
