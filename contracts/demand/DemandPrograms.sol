@@ -111,7 +111,7 @@ contract DemandPrograms is ReentrancyLock, RewardPayouts, IDemandPrograms {
         p.verificationDeadline = uint40(endTime + _demandResponse.verificationPeriod());
         p.name = name;
         _emitCreated(programId, p, budget);
-        _fund(programId, msg.sender, budget);
+        _fund(programId, budget);
     }
 
     /// @dev Emits from storage: the creation's own locals leave no stack for ten event fields.

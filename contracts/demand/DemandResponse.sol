@@ -157,7 +157,7 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
             regionId: regionId
         });
         emit EventStarted(eventId, msg.sender, regionId, targetReductionKW, rewardPerKW, startTime, endTime, budget);
-        _fund(eventId, msg.sender, budget);
+        _fund(eventId, budget);
     }
 
     /// @inheritdoc IDemandResponse

@@ -54,14 +54,14 @@ abstract contract RewardPayouts {
         _paymentToken = IERC20(vault_.paymentToken());
     }
 
-    /// @dev Books `budget` as `id`'s and moves it from `operator`'s wallet (which approved this
-    /// contract) to this contract's vault balance.
-    function _fund(uint256 id, address operator, uint256 budget) internal {
+    /// @dev Books `budget` as `id`'s and moves it from the caller's wallet (the operator, which
+    /// approved this contract) to this contract's vault balance.
+    function _fund(uint256 id, uint256 budget) internal {
         // A budget past 128 bits is past the vault's MAX_RESERVE too: creditArrived reverts, and
         // with it this write.
         _pools[id].budget = uint128(budget);
         IERC20 token = _paymentToken;
-        token.safeTransferFrom(operator, address(_vault), budget);
+        token.safeTransferFrom(msg.sender, address(_vault), budget);
         address[] memory accounts = new address[](1);
         uint256[] memory amounts = new uint256[](1);
         (accounts[0], amounts[0]) = (address(this), budget);
