@@ -576,6 +576,20 @@ def test_claim_reward_credits_the_vault(dr, vault, stablecoin, owner, other, str
     assert vault.balanceOf(stablecoin, owner) == credited + REWARD
 
 
+def test_a_closed_vault_market_still_pays_out(dr, vault, stablecoin, admin, owner, other, stranger, keeper, meters, ended, chain):
+    """Closing DemandResponse's vault market never traps a budget: claims, batches and the refund still pay."""
+    event_id, _, end = ended
+    verify_from_meter(dr, event_id, owner, stranger)
+    verify_from_meter(dr, event_id, other, stranger)
+    vault.closeMarket(dr, sender=admin)
+    assert vault.marketInfo(dr)[2]  # closed
+    assert dr.claimReward(event_id, sender=owner).return_value == REWARD
+    chain.pending_timestamp = end + DAY_SECONDS + 1
+    assert dr.distributeRewards(event_id, sender=keeper).return_value == 1
+    assert dr.getEvent(event_id).status == COMPLETED
+    assert vault.balanceOf(stablecoin, dr) == 0
+
+
 def test_pending_participant_cannot_claim(dr, grid_operator, owner, meters, chain):
     event_id, _, _, _ = start_event(dr, grid_operator, chain)
     dr.joinEvent(event_id, sender=owner)

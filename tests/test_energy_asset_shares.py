@@ -317,6 +317,17 @@ def test_a_deposit_pulls_a_shortfall_from_the_wallet(shares, vault, stablecoin, 
     assert vault.balanceOf(stablecoin, shares) == 1_000
 
 
+def test_a_closed_shares_market_takes_no_deposit_and_still_pays_claims(shares, vault, stablecoin, split_asset, payer, owner, admin):
+    """Closing the shares contract's vault market stops deposits; revenue already in is still claimed."""
+    token_id = split_asset
+    shares.depositRevenue(token_id, 1_000, sender=payer)
+    vault.closeMarket(shares, sender=admin)
+    with reverts(vault.MarketClosed, market=shares.address):
+        shares.depositRevenue(token_id, 1, sender=payer)
+    assert shares.claimRevenue(token_id, sender=owner).return_value == 1_000
+    assert vault.balanceOf(stablecoin, shares) == 0
+
+
 def test_revenue_follows_the_holders_at_deposit_time(shares, vault, stablecoin, split_asset, payer, owner, other):
     """A holds 100 %, revenue r1; A sends half to B; revenue r2: A gets r1 + r2/2, B gets r2/2."""
     token_id, r1, r2 = split_asset, 1_000_000, 3_000_000
