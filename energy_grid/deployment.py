@@ -14,11 +14,12 @@ Who holds what after `deploy_system` (tests/test_deployment.py checks it from th
 - Contracts hold what they call: SmartMeter mints and retires EnergyToken (METER_ROLE),
   GridManagement pauses its shutdown targets (PAUSER_ROLE), GridOperations declares emergencies
   (EMERGENCY_RESPONDER_ROLE).
-- EnergyVault holds the internal balances the auctions trade. The timelock administers it: it registers
-  (and closes) its markets, here the auctions, which move only the balances of accounts that approved
-  them. SmartMeter needs no role there: it mints vault-delivered energy to the vault and credits it to
-  the meter's owner; neither do DemandResponse, DemandPrograms and EnergyAssetShares, which send
-  rewards and revenue to the vault and credit them to the recipients in the same transaction.
+- EnergyVault holds the internal balances the markets trade. The timelock administers it: it registers
+  (and closes) its markets, here the auctions, the order book, DemandResponse, DemandPrograms and
+  EnergyAssetShares, which move only the balances of accounts that approved them and pay out of
+  their own: the demand contracts hold the reward budgets and the shares contract the deposited
+  revenue in their vault balances, and pay claims from there. SmartMeter needs no role there: it
+  mints vault-delivered energy to the vault and credits it to the meter's owner.
 - `operators` register meters and void transactions (OPERATOR_ROLE on SmartMeter and
   EnergyTrading), `gateways` submit meter batches (GATEWAY_ROLE): day-to-day work that cannot wait
   a vote. The timelock grants and revokes them.
@@ -419,8 +420,9 @@ class _Deployment:
     def programs_and_assets(self, smart_meter: Any, vault: Any, grid: Any) -> tuple[Any, Any, Any, Any, Any]:
         """Demand response and its programs, carbon credits and energy assets: they read the meters
         and GridManagement's operators and need no role on either. Rewards and asset revenue are paid
-        in the vault's payment token and credited to vault balances (no market registration: a credit
-        of tokens sent in the same transaction needs none), so the vault comes first."""
+        in the vault's payment token: DemandResponse, DemandPrograms and EnergyAssetShares are
+        registered vault markets that hold budgets and revenue in their own vault balances and pay
+        claims from there, so the vault comes first."""
         project, tx = self.project, self.tx
         demand_response = project.DemandResponse.deploy(self.deployer, smart_meter, vault, grid, **tx)
         # Programs share DemandResponse's registered operators and consumers and its settings.
@@ -432,6 +434,8 @@ class _Deployment:
         asset_nft = project.EnergyAssetNFT.deploy(self.deployer, smart_meter, grid, **tx)
         asset_shares = project.EnergyAssetShares.deploy(self.deployer, asset_nft, vault, **tx)
         asset_nft.setSharesContract(asset_shares, **tx)  # once: split locks assets in this contract
+        for market in (demand_response, demand_programs, asset_shares):
+            vault.registerMarket(market, **tx)
         return demand_response, demand_programs, carbon_credits, asset_nft, asset_shares
 
     def pause_powers(self, pausables: tuple[Any, ...]) -> None:

@@ -69,8 +69,8 @@ def run(grid: GridClient) -> tuple[list[int], int]:
     event_id = grid.start_event(operator, REGION, TARGET_KW, REWARD_PER_KW, DURATION_SECONDS)  # the operator's region
     event = grid.get_event(event_id)
     print(f"Event {event_id}: target {TARGET_KW} kW, {REWARD_PER_KW} per kW, window {event.startTime}-{event.endTime}")
-    operator_before = grid.payment_token.balance_of(operator.address)
-    # Rewards are credited to the households' EnergyVault balances, the refund goes to the operator's wallet.
+    operator_before = grid.vault.balances(operator.address).payment
+    # Rewards are paid into the households' EnergyVault balances, the refund into the operator's.
     paid_before = [grid.vault.balances(h.address).payment for h in households]
 
     grid.mine_block_at(event.endTime + 300)
@@ -92,13 +92,13 @@ def run(grid: GridClient) -> tuple[list[int], int]:
     grid.demand_response.distribute_rewards(operator, event_id)
     budget = grid.event_budget(event_id)
     paid = [grid.vault.balances(h.address).payment - before for h, before in zip(households, paid_before, strict=True)]
-    refund = grid.payment_token.balance_of(operator.address) - operator_before
+    refund = grid.vault.balances(operator.address).payment - operator_before
     reduction_w = USUAL_WH[0] * 4 - EVENT_WH[0] * 4  # Wh in one hour = average W
     assert paid == [REWARD_PER_KW * reduction_w // 1000, 0], paid
     assert refund == budget.budget - paid[0] == budget.refunded
     for name, amount in zip(names, paid, strict=True):
         print(f"{name} was paid {amount} into its vault balance")
-    print(f"The operator got {refund} of its {budget.budget} budget back; the event is completed.")
+    print(f"The operator got {refund} of its {budget.budget} budget back in its vault balance; the event is completed.")
     return paid, refund
 
 

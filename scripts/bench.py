@@ -77,6 +77,7 @@ def cli() -> None:
         system.energy_asset_shares,
         system.smart_meter,
         system.payment_token,
+        system.energy_vault,
         operator,
         chain,
         participants=[dev[i] for i in range(1, 4)],

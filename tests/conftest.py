@@ -398,10 +398,12 @@ def asset_nft(project, admin, smart_meter, grid_management, grid_operations):
 
 @pytest.fixture(scope="module")
 def asset_shares(project, admin, asset_nft, vault):
-    """EnergyAssetShares crediting revenue claims in `vault` (paid in its stablecoin), linked into
-    `asset_nft` (the deploy step: the admin calls setSharesContract once)."""
+    """EnergyAssetShares, a registered market of `vault` holding deposited revenue there (in its
+    stablecoin), linked into `asset_nft` (the deploy steps: the admin calls setSharesContract once and
+    registers it with the vault)."""
     shares = project.EnergyAssetShares.deploy(admin, asset_nft, vault, sender=admin)
     asset_nft.setSharesContract(shares, sender=admin)
+    vault.registerMarket(shares, sender=admin)
     return shares
 
 
@@ -410,17 +412,21 @@ def asset_shares(project, admin, asset_nft, vault):
 
 @pytest.fixture(scope="module")
 def demand_response(project, admin, smart_meter, vault, grid_management):
-    """DemandResponse on the module's SmartMeter, EnergyVault (rewards credited there, in its
-    MockStablecoin) and GridManagement; `admin` is its admin."""
-    return project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
+    """DemandResponse on the module's SmartMeter, EnergyVault (a registered market there, holding the
+    budgets and paying rewards in its MockStablecoin) and GridManagement; `admin` is its admin."""
+    dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
+    vault.registerMarket(dr, sender=admin)
+    return dr
 
 
 @pytest.fixture(scope="module")
-def demand_programs(project, admin, demand_response):
+def demand_programs(project, admin, demand_response, vault):
     """DemandPrograms reading registrations, SmartMeter, vault and GridManagement from `demand_response`,
-    writing its once-only record of rewarded intervals (REDUCTION_RECORDER_ROLE)."""
+    writing its once-only record of rewarded intervals (REDUCTION_RECORDER_ROLE), a registered market
+    of the vault."""
     programs = project.DemandPrograms.deploy(demand_response, sender=admin)
     demand_response.grantRole(demand_response.REDUCTION_RECORDER_ROLE(), programs, sender=admin)
+    vault.registerMarket(programs, sender=admin)
     return programs
 
 

@@ -18,19 +18,16 @@
      submitAsk, claim, withdrawFees. Claims and the fee withdrawal credit vault balances and transfer
      nothing, so they have no outer case; the vault's own lock (a second market's take from inside
      the pull) is in test_energy_auction.py and test_energy_vault.py.
-   - DemandResponse: outer startEvent (budget pulled), cancelEvent (refund), claimReward,
-     distributeRewards; inner the same four.
-   - DemandPrograms: outer createDemandProgram, cancelProgram, claimReward, distributeRewards; inner
-     the same four.
-   - EnergyAssetShares: outer depositRevenue, claimRevenue; inner split, recombine, depositRevenue,
-     claimRevenue.
+   - DemandResponse: outer startEvent (the budget pulled into the vault: the one PaymentToken
+     transfer of an event); inner startEvent, cancelEvent, claimReward, distributeRewards. Refunds,
+     claims and batches move vault balances and transfer nothing, so they have no outer case.
+   - DemandPrograms: outer createDemandProgram; inner createDemandProgram, cancelProgram,
+     claimReward, distributeRewards (the same reasoning).
+   - EnergyAssetShares: outer depositRevenue (its vault pulls a shortfall from the depositor's
+     wallet); inner split, recombine, depositRevenue, claimRevenue. Claims move vault balances only.
 
-   Each reentrant call must be refused with ReentrancyGuardReentrantCall, with nothing moved. The
-   reward payouts of DemandResponse and DemandPrograms send to the vault with `trySafeTransfer`,
-   which swallows the inner revert: there the refusal surfaces as RewardDistributionFailed, naming
-   the participant from its own claim and no one from a batch (`REFUSED_PAYOUT` says, in one place,
-   what each payout function reports). Rewards and revenue are credited in each scene's vault, whose
-   balances are checked too.
+   Each reentrant call must be refused with ReentrancyGuardReentrantCall, with nothing moved: each
+   scene's vault balances are checked too.
    A control test per outer call arms a harmless reentry (the token's own `decimals()`) and checks
    it ran, so no outer call in the list could pass without a hostile transfer inside it.
 
@@ -79,9 +76,7 @@ from conftest import (
     MARKET_FEE_BPS,
     meter_energy_to,
 )
-from eth_account import Account
 
-from energy_grid.demand_response import MeterWriter, verify_from_meter
 from energy_grid.signed_orders import sign_order
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
@@ -103,12 +98,11 @@ from support.market_helpers import (
 
 MAX_UINT = 2**256 - 1
 MIN_PRICE = AUCTION_MIN_PRICE_PER_KWH
-HISTORY_SECONDS = 6 * DAY_SECONDS  # room for the 5 baseline days of a reduction
+HISTORY_SECONDS = 6 * DAY_SECONDS  # an event starts on a later interval than the last one
 REGION = 1  # conftest grid_operator's region
-# DemandResponse: a 1,000 kW target at 0.01 per kW; the consumer's load falls from 2,000 W to 1,000 W.
+# DemandResponse: a 1,000 kW target at 0.01 per kW.
 DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION = 1_000, 10_000, 3_600
-DR_REWARD = DR_RATE_PER_KW * 1_000 // 1_000
-# DemandPrograms: 10 MW at 1 unit per MW over one interval; the participant commits 1 MW.
+# DemandPrograms: 10 MW at 1 unit per MW over one interval.
 DP_TARGET_MW, DP_RATE_PER_MW = 10, 1_000_000
 
 
@@ -148,6 +142,13 @@ ENERGY_ONLY = {
     "EnergyAuction.submitAsk": "escrows EnergyToken (the vault pulls it), which has no transfer hook",
     "EnergyAuction.claim": "credits vault balances (IEnergyVault.give): no token moves",
     "EnergyAuction.withdrawFees": "credits the fee recipient's vault balance (IEnergyVault.give): no token moves",
+    "DemandResponse.cancelEvent": "refunds into the operator's vault balance (IEnergyVault.give): no token moves",
+    "DemandResponse.claimReward": "pays into the consumer's vault balance (IEnergyVault.give): no token moves",
+    "DemandResponse.distributeRewards": "pays vault balances (IEnergyVault.settleBatch, give): no token moves",
+    "DemandPrograms.cancelProgram": "refunds into the operator's vault balance (IEnergyVault.give): no token moves",
+    "DemandPrograms.claimReward": "pays into the participant's vault balance (IEnergyVault.give): no token moves",
+    "DemandPrograms.distributeRewards": "pays vault balances (IEnergyVault.settleBatch, give): no token moves",
+    "EnergyAssetShares.claimRevenue": "pays into the holder's vault balance (IEnergyVault.give): no token moves",
     "EnergyAssetShares.split": "takes the NFT with transferFrom; its shares' mint callback is attacked with HostileReceiver",
     "EnergyAssetShares.recombine": "returns the NFT with transferFrom (no callback), burns shares",
     "EnergyAssetNFT.mintAsset": "_mint: no receiver callback (test_mint_and_recombine_make_no_callback)",
@@ -271,7 +272,7 @@ class Scene:
     actors: list[Any]
     # outer name ("function" or "function:variant") -> prepare(); prepare() runs unarmed and returns
     # (go, expected): go() makes the outer call; expected is None (ReentrancyGuardReentrantCall) or
-    # (error, inputs) when the contract reports the refused transfer itself (see `REFUSED_PAYOUT`).
+    # (error, inputs) when the contract reports the refused transfer itself.
     # State that takes many transactions to reach (a booked trade, a verified reward) is prepared
     # once, when the scene is built: every test reverts to it, so each case uses it afresh.
     triggers: dict[str, Callable[[], tuple[Callable[[], Any], Any]]]
@@ -376,89 +377,32 @@ def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
     )
 
 
-# What each reward payout reports when the hostile token refuses the transfer to the vault: they
-# send with `trySafeTransfer`, which swallows the inner ReentrancyGuardReentrantCall, and revert
-# with the contract's error, the reward staying reserved. A participant's own claim names it; a
-# batch, which credits all its participants with one transfer, names no one.
-REFUSED_PAYOUT = {
-    "DemandResponse.claimReward": ("RewardDistributionFailed", True),
-    "DemandResponse.distributeRewards": ("RewardDistributionFailed", False),
-    "DemandPrograms.claimReward": ("RewardDistributionFailed", True),
-    "DemandPrograms.distributeRewards": ("RewardDistributionFailed", False),
-}
-
-
-def _refused_payout(contract: Any, function: str, inputs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The (error, inputs) an outer payout call expects, per REFUSED_PAYOUT; `inputs` are the
-    refused reward's, its account field is the zero address for a batch."""
-    error, names_account = REFUSED_PAYOUT[f"{contract.contract_type.name}.{function}"]
-    account_field = next(key for key in inputs if key in ("consumer", "participant"))
-    return getattr(contract, error), inputs if names_account else {**inputs, account_field: ZERO_ADDRESS}
-
-
 def _jump_to_interval(chain) -> None:
-    """HISTORY_SECONDS ahead, 100 s into an interval: room for the baseline days."""
+    """HISTORY_SECONDS ahead, 100 s into an interval."""
     chain.pending_timestamp = (chain.pending_timestamp + HISTORY_SECONDS) // INTERVAL_SECONDS * INTERVAL_SECONDS + 100
 
 
-def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, energy_token, chain) -> Scene:
+def _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
+    vault.registerMarket(dr, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
     # Only GridManagement's operators of REGION start its events.
     grid_management.registerOperator("Attack Grid Co", REGION, 100, sender=admin)
     grid_management.verifyOperator(admin, sender=admin)
-    # The longest verification period: the reward verified below must stay before its deadline
-    # while the DemandPrograms scene, built next, jumps HISTORY_SECONDS ahead.
-    dr.setVerificationPeriod(dr.MAX_VERIFICATION_PERIOD(), sender=admin)
     token.mint(admin, 10**15, sender=admin)
     token.approve(dr, MAX_UINT, sender=admin)
-    writer = MeterWriter(smart_meter, admin)
 
-    def start() -> tuple[int, int, int]:
+    def start():
         _jump_to_interval(chain)
-        event_id = dr.startEvent(REGION, DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin).return_value
-        event = dr.getEvent(event_id)
-        return event_id, event.startTime, event.endTime
-
-    def verified() -> int:
-        meter = Account.create().address
-        writer.register([meter], [consumer.address], REGION)
-        dr.registerConsumer(consumer, meter, sender=consumer)
-        event_id, start_time, end_time = start()
-        chain.pending_timestamp = end_time
-        writer.write_event_days([meter], start_time, end_time, 500, 250)  # 2,000 W down to 1,000 W
-        verify_from_meter(dr, event_id, consumer, keeper)
-        return event_id
-
-    def cancel():
-        event_id, _, _ = start()
-        return (lambda: dr.cancelEvent(event_id, sender=admin)), None
-
-    # One verified reward, claimed or distributed by the payout cases (each reverts to it unpaid,
-    # before its verification deadline).
-    rewarded = verified()
-    refused = {"eventId": rewarded, "consumer": consumer.address, "amount": DR_REWARD}
-
-    def claim():
-        return (lambda: dr.claimReward(rewarded, sender=consumer)), _refused_payout(dr, "claimReward", refused)
-
-    def distribute():
-        # Before the deadline, distributeRewards only pays (after it, it also completes the event).
-        assert chain.pending_timestamp <= dr.getEventBudget(rewarded).verificationDeadline
-        return (lambda: dr.distributeRewards(rewarded, sender=keeper)), _refused_payout(dr, "distributeRewards", refused)
+        return (lambda: dr.startEvent(REGION, DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin)), None
 
     return Scene(
         dr,
         token,
-        [admin, consumer, keeper],
-        {
-            "startEvent": lambda: ((lambda: dr.startEvent(REGION, DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION, sender=admin)), None),
-            "cancelEvent": cancel,
-            "claimReward": claim,
-            "distributeRewards": distribute,
-        },
+        [admin],
+        {"startEvent": start},
         {
             "startEvent": dr.startEvent.encode_input(REGION, DR_TARGET_KW, DR_RATE_PER_KW, DR_DURATION),
             "cancelEvent": dr.cancelEvent.encode_input(1),
@@ -469,62 +413,24 @@ def _dr_scene(project, admin, consumer, keeper, smart_meter, grid_management, en
     )
 
 
-def _dp_scene(project, admin, operator, participant, keeper, smart_meter, grid_management, energy_token, chain) -> Scene:
+def _dp_scene(project, admin, operator, smart_meter, grid_management, energy_token) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
     vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     dp = project.DemandPrograms.deploy(dr, sender=admin)
     dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)
+    for market in (dr, dp):
+        vault.registerMarket(market, sender=admin)
     dr.registerGridOperator(operator, sender=admin)
     token.mint(operator, 10**15, sender=operator)
     token.approve(dp, MAX_UINT, sender=operator)
-    writer = MeterWriter(smart_meter, admin)
     args = ("Evening peak shaving", 0, REGION, DP_TARGET_MW, DP_RATE_PER_MW, INTERVAL_SECONDS)
-
-    def start() -> tuple[int, int, int]:
-        _jump_to_interval(chain)
-        program_id = dp.createDemandProgram(*args, sender=operator).return_value
-        program = dp.getProgram(program_id)
-        return program_id, program.startTime, program.endTime
-
-    def reported() -> int:
-        meter = Account.create().address
-        writer.register([meter], [participant.address], REGION)
-        dr.registerConsumer(participant, meter, sender=operator)
-        program_id, start_time, end_time = start()
-        dp.joinProgram(program_id, 1, sender=participant)
-        chain.pending_timestamp = end_time
-        writer.write_event_days([meter], start_time, end_time, 500_000, 0)  # 2 MW down to 0
-        dp.reportReduction(program_id, participant, 1, sender=operator)
-        return program_id
-
-    def cancel():
-        program_id, _, _ = start()
-        return (lambda: dp.cancelProgram(program_id, sender=operator)), None
-
-    # One reported reduction, its reward claimed or distributed by the payout cases (each reverts
-    # to it unpaid, before its verification deadline).
-    rewarded = reported()
-    refused = {"programId": rewarded, "participant": participant.address, "amount": DP_RATE_PER_MW}
-
-    def claim():
-        return (lambda: dp.claimReward(rewarded, sender=participant)), _refused_payout(dp, "claimReward", refused)
-
-    def distribute():
-        # Before the deadline, distributeRewards only pays (after it, it also completes the program).
-        assert chain.pending_timestamp <= dp.getProgramBudget(rewarded).verificationDeadline
-        return (lambda: dp.distributeRewards(rewarded, sender=keeper)), _refused_payout(dp, "distributeRewards", refused)
 
     return Scene(
         dp,
         token,
-        [operator, participant, keeper],
-        {
-            "createDemandProgram": lambda: ((lambda: dp.createDemandProgram(*args, sender=operator)), None),
-            "cancelProgram": cancel,
-            "claimReward": claim,
-            "distributeRewards": distribute,
-        },
+        [operator],
+        {"createDemandProgram": lambda: ((lambda: dp.createDemandProgram(*args, sender=operator)), None)},
         {
             "createDemandProgram": dp.createDemandProgram.encode_input(*args),
             "cancelProgram": dp.cancelProgram.encode_input(1),
@@ -541,24 +447,20 @@ def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_manage
     nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
     shares = project.EnergyAssetShares.deploy(admin, nft, vault, sender=admin)
     nft.setSharesContract(shares, sender=admin)
+    vault.registerMarket(shares, sender=admin)
     token_id, _, _ = mint(nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
     nft.setApprovalForAll(shares, True, sender=owner)
     shares.split(token_id, 10, sender=owner)
+    # The depositor holds nothing in the vault: its deposits are pulled from its wallet.
     token.mint(owner, 10**15, sender=owner)
-    token.approve(shares, MAX_UINT, sender=owner)
-
-    def claim():
-        shares.depositRevenue(token_id, 1_000, sender=owner)
-        return (lambda: shares.claimRevenue(token_id, sender=owner)), None
+    token.approve(vault, MAX_UINT, sender=owner)
+    vault.setMarketApproval(shares, True, sender=owner)
 
     return Scene(
         shares,
         token,
         [owner],
-        {
-            "depositRevenue": lambda: ((lambda: shares.depositRevenue(token_id, 1_000, sender=owner)), None),
-            "claimRevenue": claim,
-        },
+        {"depositRevenue": lambda: ((lambda: shares.depositRevenue(token_id, 1_000, sender=owner)), None)},
         {
             "split": shares.split.encode_input(token_id, 10),
             "recombine": shares.recombine.encode_input(token_id),
@@ -592,8 +494,8 @@ def attack_scenes(
     return {
         "EnergyTrading": _trading_scene(project, admin, owner, other, keeper, fee_recipient, energy_token, chain),
         "EnergyAuction": _auction_scene(project, admin, owner, other, keeper, fee_recipient, energy_token, chain),
-        "DemandResponse": _dr_scene(project, admin, owner, keeper, smart_meter, grid_management, energy_token, chain),
-        "DemandPrograms": _dp_scene(project, admin, grid_operator, owner, keeper, smart_meter, grid_management, energy_token, chain),
+        "DemandResponse": _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain),
+        "DemandPrograms": _dp_scene(project, admin, grid_operator, smart_meter, grid_management, energy_token),
         "EnergyAssetShares": _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, energy_token, chain),
     }
 
@@ -602,9 +504,9 @@ def attack_scenes(
 TRIGGERS = {
     "EnergyTrading": ("createOrder", "createDirectedOrder", "fillOrder", "createOrderBySig"),
     "EnergyAuction": ("submitBid",),
-    "DemandResponse": GUARDED["DemandResponse"],
-    "DemandPrograms": GUARDED["DemandPrograms"],
-    "EnergyAssetShares": ("depositRevenue", "claimRevenue"),
+    "DemandResponse": ("startEvent",),
+    "DemandPrograms": ("createDemandProgram",),
+    "EnergyAssetShares": ("depositRevenue",),
 }
 INNER = {name: GUARDED[name] for name in TRIGGERS}
 CASES = [(name, outer, inner) for name, outers in TRIGGERS.items() for outer in outers for inner in INNER[name]]
@@ -713,7 +615,7 @@ def test_consume_energy_reentry_is_harmless(hostile_grid, owner, fee_recipient):
 
 
 @pytest.fixture(scope="module")
-def receiver_assets(project, admin, owner, grid_operator, smart_meter, grid_management, asset_nft, asset_shares, stablecoin, chain):
+def receiver_assets(project, admin, owner, grid_operator, smart_meter, grid_management, asset_nft, asset_shares, stablecoin, vault, chain):
     """A HostileReceiver; an asset of `owner`'s and one of the receiver's, both minted by grid_operator."""
     hostile = project.HostileReceiver.deploy(sender=admin)
     mine, _, _ = mint(asset_nft, grid_operator, owner, new_meter(smart_meter, admin, owner), chain)
@@ -721,7 +623,8 @@ def receiver_assets(project, admin, owner, grid_operator, smart_meter, grid_mana
     asset_nft.setApprovalForAll(asset_shares, True, sender=owner)
     hostile.execute(asset_nft, asset_nft.setApprovalForAll.encode_input(asset_shares, True), sender=admin)
     stablecoin.addConsumerBalance(owner, 1_000, sender=admin)
-    stablecoin.approve(asset_shares, MAX_UINT, sender=owner)
+    stablecoin.approve(vault, MAX_UINT, sender=owner)  # deposits of revenue are pulled from its wallet
+    vault.setMarketApproval(asset_shares, True, sender=owner)
     return hostile, mine, theirs
 
 

@@ -569,6 +569,9 @@ def test_carbon_credits_and_asset_shares(grid_cli, cli_client, cli_system, deplo
     assert (split["shares"], split["total_shares"], split["manager"]) == (100, 100, owner)
     deposit = grid_cli("assets", "deposit", token_id, "--amount", "12.5", account=2).json()
     assert deposit["deposited"] == deposit["total_deposited"] == 12_500_000
+    # Taken through the vault: the command approved the shares contract as the investor's vault market.
+    assert cli_client.vault.is_market_approved(investor, cli_system.energy_asset_shares.address)
+    assert cli_client.vault.balances(cli_system.energy_asset_shares.address).payment == 12_500_000
     cash_before = cli_client.payment_token.balance_of(owner)
     vault_before = cli_client.vault.balances(owner).payment
     claimed = grid_cli("assets", "claim", token_id, account=5).json()

@@ -10,7 +10,7 @@ from eth_account import Account
 from energy_grid.demand_response import MeterWriter
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
-from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items, vault_credit_logs
+from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items, vault_funding_logs
 
 REGION, OTHER_REGION = 1, 2  # conftest's grid_operator and other_region_operator regions
 NAME = "Evening peak shaving"
@@ -103,7 +103,7 @@ def test_constructor_rejects_zero_address(project, demand_programs, admin):
 # ----------------------------------------------------------------------------- creation
 
 
-def test_create_program(dp, stablecoin, grid_operator, chain):
+def test_create_program(dp, vault, stablecoin, grid_operator, chain):
     balance = stablecoin.balanceOf(grid_operator)
     program_id, start, end, tx = create(dp, grid_operator, chain, duration=3_600)
     assert program_id == dp.programCount() == 1
@@ -113,12 +113,14 @@ def test_create_program(dp, stablecoin, grid_operator, chain):
         log(dp.DemandProgramCreated, programId=1, gridOperator=grid_operator.address, regionId=REGION,
             programType=PEAK_SHAVING, name=NAME, targetReductionMW=TARGET_MW, incentiveRatePerMW=RATE_PER_MW,
             startTime=start, endTime=end, budget=BUDGET),
-        log(stablecoin.Transfer, **{"from": grid_operator.address, "to": dp.address, "value": BUDGET}),
+        *vault_funding_logs(vault, stablecoin, grid_operator, BUDGET),
     )
     assert dp.getProgram(1) == (1, NAME, PEAK_SHAVING, REGION, grid_operator.address, TARGET_MW, RATE_PER_MW,
                                 start, end, ACTIVE, 0, 0, 0)
     assert dp.getProgramBudget(1) == (BUDGET, 0, 0, 0, end + DAY_SECONDS, 0, 0)
     assert stablecoin.balanceOf(grid_operator) == balance - BUDGET
+    # Held in DemandPrograms' own vault balance.
+    assert (vault.balanceOf(stablecoin, dp), stablecoin.balanceOf(dp)) == (BUDGET, 0)
 
 
 @pytest.mark.parametrize("program_type", [LOAD_SHIFTING, EMERGENCY_RESPONSE])
@@ -185,20 +187,17 @@ def test_join_program(dp, grid_operator, owner, other, stranger, keeper, meters,
         dp.joinProgram(program_id, 1, sender=other)
 
 
-def test_cancel_program(dp, stablecoin, grid_operator, owner, meters, chain):
-    balance = stablecoin.balanceOf(grid_operator)
+def test_cancel_program(dp, vault, stablecoin, grid_operator, owner, meters, chain):
+    held = vault.balanceOf(stablecoin, grid_operator)
     program_id, start, _, _ = create(dp, grid_operator, chain)
     with reverts(dp.NotProgramOperator, programId=program_id, account=owner.address):
         dp.cancelProgram(program_id, sender=owner)
     tx = dp.cancelProgram(program_id, sender=grid_operator)
-    assert_logs(
-        tx,
-        log(dp.ProgramCancelled, programId=program_id, refund=BUDGET),
-        log(stablecoin.Transfer, **{"from": dp.address, "to": grid_operator.address, "value": BUDGET}),
-    )
+    assert_logs(tx, log(dp.ProgramCancelled, programId=program_id, refund=BUDGET))  # a vault move, no token
     assert dp.getProgram(program_id).status == CANCELLED
     assert dp.getProgramBudget(program_id).refunded == BUDGET
-    assert stablecoin.balanceOf(grid_operator) == balance
+    assert vault.balanceOf(stablecoin, grid_operator) == held + BUDGET
+    assert vault.balanceOf(stablecoin, dp) == 0
     with reverts(dp.ProgramNotActive, programId=program_id, status=CANCELLED):
         dp.joinProgram(program_id, 1, sender=owner)
     program_id, start, _, _ = create(dp, grid_operator, chain)
@@ -266,22 +265,15 @@ def test_report_checked_against_meter_and_paid(
     credited = [vault.balanceOf(stablecoin, a) for a in (owner, other)]
     tx = dp.claimReward(program_id, sender=owner)
     assert tx.return_value == RATE_PER_MW
-    assert_logs(
-        tx,
-        log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
-        *vault_credit_logs(vault, stablecoin, dp, RATE_PER_MW, 1),
-    )
+    assert_logs(tx, log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW))
     assert vault.balanceOf(stablecoin, owner) == credited[0] + RATE_PER_MW
+    assert vault.balanceOf(stablecoin, dp) == BUDGET - RATE_PER_MW
     with reverts(dp.RewardAlreadyClaimed, programId=program_id, participant=owner.address):
         dp.claimReward(program_id, sender=owner)
 
     tx = dp.distributeRewards(program_id, sender=keeper)
     assert tx.return_value == 1  # other; owner claimed
-    assert_logs(
-        tx,
-        log(dp.RewardPaid, programId=program_id, participant=other.address, amount=2 * RATE_PER_MW),
-        *vault_credit_logs(vault, stablecoin, dp, 2 * RATE_PER_MW, 1),
-    )
+    assert_logs(tx, log(dp.RewardPaid, programId=program_id, participant=other.address, amount=2 * RATE_PER_MW))
     assert vault.balanceOf(stablecoin, other) == credited[1] + 2 * RATE_PER_MW
     assert [stablecoin.balanceOf(a) for a in (owner, other)] == wallets  # paid in the vault, not to wallets
     assert dp.getParticipant(program_id, other).status == REWARDED
@@ -291,18 +283,14 @@ def test_report_checked_against_meter_and_paid(
     chain.pending_timestamp = deadline + 1
     with reverts(dp.ProgramExpired, programId=program_id, deadline=deadline):
         dp.reportReduction(program_id, owner, 1, sender=grid_operator)
-    balance = stablecoin.balanceOf(grid_operator)
+    balance = vault.balanceOf(stablecoin, grid_operator)
     refund = BUDGET - 3 * RATE_PER_MW
     tx = dp.distributeRewards(program_id, sender=keeper)
-    assert_logs(
-        tx,
-        log(dp.ProgramCompleted, programId=program_id, refund=refund),
-        log(stablecoin.Transfer, **{"from": dp.address, "to": grid_operator.address, "value": refund}),
-    )
-    assert stablecoin.balanceOf(grid_operator) == balance + refund
+    assert_logs(tx, log(dp.ProgramCompleted, programId=program_id, refund=refund))
+    assert vault.balanceOf(stablecoin, grid_operator) == balance + refund
     assert dp.getProgramBudget(program_id) == (BUDGET, 3 * RATE_PER_MW, 3 * RATE_PER_MW, refund, deadline, 2, 2)
     assert dp.getProgram(program_id).status == COMPLETED
-    assert stablecoin.balanceOf(dp) == 0
+    assert vault.balanceOf(stablecoin, dp) == 0
     with reverts(dp.ProgramNotActive, programId=program_id, status=COMPLETED):
         dp.distributeRewards(program_id, sender=keeper)
 
@@ -337,8 +325,8 @@ def test_report_needs_a_reading_in_the_last_interval(dp, grid_operator, owner, w
 
 @pytest.fixture
 def token_programs(project, admin, smart_meter, grid_management, grid_operations, energy_token, grid_operator):
-    """A DemandResponse + DemandPrograms pair whose vault pays in a test token of kind `name`,
-    grid_operator funded. Returns (token, dr, dp, vault)."""
+    """A DemandResponse + DemandPrograms pair whose vault pays in a test token of kind `name` (both
+    registered markets there), grid_operator funded. Returns (token, dr, dp, vault)."""
 
     def build(name):
         kinds = {"failing": project.FailingToken, "reentrant": project.ReentrantToken, "blacklist": project.BlacklistToken}
@@ -347,6 +335,8 @@ def token_programs(project, admin, smart_meter, grid_management, grid_operations
         dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
         dp = project.DemandPrograms.deploy(dr, sender=admin)
         dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)
+        for market in (dr, dp):
+            vault.registerMarket(market, sender=admin)
         dr.registerGridOperator(grid_operator, sender=admin)
         token.mint(grid_operator, 2 * BUDGET, sender=admin)
         token.approve(dp, MAX_UINT, sender=grid_operator)
@@ -356,11 +346,9 @@ def token_programs(project, admin, smart_meter, grid_management, grid_operations
 
 
 @pytest.mark.parametrize("mode", [1, 2])  # transfers return false / revert
-def test_refused_transfer_to_the_vault_reverts_claims_and_batches(
-    token_programs, admin, grid_operator, owner, keeper, writer, chain, mode
-):
-    """RewardDistributionFailed: the token refuses to move rewards to the vault. Nothing changes: the
-    claim and the batch revert, the reward stays reserved and the batch's cursor where it was."""
+def test_payouts_move_no_token(token_programs, admin, grid_operator, owner, keeper, writer, chain, mode):
+    """Claims, batches and refunds move vault balances only: a token refusing every transfer once the
+    budget is in cannot stop them (there is no payout failure left to report)."""
     token, dr, dp, vault = token_programs("failing")
     meter = Account.create().address
     writer.register([meter], [owner.address], REGION)
@@ -370,26 +358,21 @@ def test_refused_transfer_to_the_vault_reverts_claims_and_batches(
     finish(chain, writer, [meter], start, end, window_wh=0)
     dp.reportReduction(program_id, owner, 1, sender=grid_operator)
     token.setMode(mode, sender=admin)
-    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
-        dp.claimReward(program_id, sender=owner)
-    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=ZERO_ADDRESS, amount=RATE_PER_MW):
-        dp.distributeRewards(program_id, sender=keeper)
-    assert dp.getParticipant(program_id, owner).status == VERIFIED
-    budget = dp.getProgramBudget(program_id)
-    assert (budget.reserved, budget.paid, budget.distributionCursor) == (RATE_PER_MW, 0, 0)
-    assert token.balanceOf(dp) == BUDGET and vault.balanceOf(token, owner) == 0
-    token.setMode(0, sender=admin)
-    assert dp.distributeRewards(program_id, sender=keeper).return_value == 1  # the same batch, now paid
-    assert vault.balanceOf(token, owner) == RATE_PER_MW and token.balanceOf(vault) == RATE_PER_MW
-    assert token.balanceOf(dp) == BUDGET - RATE_PER_MW
+    assert dp.claimReward(program_id, sender=owner).return_value == RATE_PER_MW
+    chain.pending_timestamp = end + DAY_SECONDS + 1
+    assert dp.distributeRewards(program_id, sender=keeper).return_value == 0  # completes, refunds
+    assert dp.getProgram(program_id).status == COMPLETED
+    refund = BUDGET - RATE_PER_MW
+    assert [vault.balanceOf(token, a) for a in (owner, grid_operator, dp)] == [RATE_PER_MW, refund, 0]
+    assert token.balanceOf(vault) == BUDGET and token.balanceOf(dp) == 0
 
 
-def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
+def test_frozen_accounts_and_a_frozen_vault_cannot_hold_up_payouts(
     token_programs, admin, grid_operator, owner, other, keeper, writer, chain
 ):
-    """A participant the token refuses (a USDC-style frozen account) cannot refuse a vault credit:
-    the batch pays it with the others, the program completes and the operator's wallet gets back
-    budget - reserved. Only the token refusing the vault itself stops payouts, with nothing paid."""
+    """A participant the token refuses (a USDC-style frozen account), and even the vault frozen, cannot
+    hold up a batch or a claim: payouts move vault balances, and the operator's refund (budget -
+    reserved) lands in its vault balance."""
     token, dr, dp, vault = token_programs("blacklist")
     owned = {owner.address: Account.create().address, other.address: Account.create().address}
     writer.register(owned.values(), owned.keys(), REGION)
@@ -407,8 +390,8 @@ def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
 
     program_id, deadline = reported_program()
     token.freeze(owner, sender=admin)
+    token.freeze(vault, sender=admin)
     chain.pending_timestamp = deadline + 1
-    operator_balance = token.balanceOf(grid_operator)
     refund = BUDGET - 3 * RATE_PER_MW
     tx = dp.distributeRewards(program_id, sender=keeper)
     assert tx.return_value == 2
@@ -416,53 +399,38 @@ def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
         tx,
         log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
         log(dp.RewardPaid, programId=program_id, participant=other.address, amount=2 * RATE_PER_MW),
-        *vault_credit_logs(vault, token, dp, 3 * RATE_PER_MW, 2),
         log(dp.ProgramCompleted, programId=program_id, refund=refund),
-        log(token.Transfer, **{"from": dp.address, "to": grid_operator.address, "value": refund}),
     )
     assert dp.getProgram(program_id).status == COMPLETED
     assert dp.getProgramBudget(program_id) == (BUDGET, 3 * RATE_PER_MW, 3 * RATE_PER_MW, refund, deadline, 2, 2)
-    assert (vault.balanceOf(token, owner), vault.balanceOf(token, other)) == (RATE_PER_MW, 2 * RATE_PER_MW)
-    assert token.balanceOf(grid_operator) == operator_balance + refund
-    assert (token.balanceOf(dp), token.balanceOf(vault)) == (0, 3 * RATE_PER_MW)
+    assert [vault.balanceOf(token, a) for a in (owner, other, grid_operator, dp)] == [RATE_PER_MW, 2 * RATE_PER_MW, refund, 0]
+    assert (token.balanceOf(dp), token.balanceOf(vault)) == (0, BUDGET)
 
-    # The vault frozen: claims and batches revert, nothing moves; once it is unfrozen they pay.
-    token.unfreeze(owner, sender=admin)
+    # A claim too, with the vault frozen after the budget came in.
+    token.unfreeze(vault, sender=admin)
     program_id, deadline = reported_program()
     token.freeze(vault, sender=admin)
-    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=owner.address, amount=RATE_PER_MW):
-        dp.claimReward(program_id, sender=owner)
-    chain.pending_timestamp = deadline + 1
-    with reverts(dp.RewardDistributionFailed, programId=program_id, participant=ZERO_ADDRESS, amount=3 * RATE_PER_MW):
-        dp.distributeRewards(program_id, sender=keeper)  # would also complete the program: it stays Active
-    assert dp.getProgram(program_id).status == ACTIVE and token.balanceOf(dp) == BUDGET
-    token.unfreeze(vault, sender=admin)
     tx = dp.claimReward(program_id, sender=owner)
-    assert_logs(
-        tx,
-        log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW),
-        *vault_credit_logs(vault, token, dp, RATE_PER_MW, 1),
-    )
-    assert dp.distributeRewards(program_id, sender=keeper).return_value == 1  # other; completes
-    assert dp.getProgram(program_id).status == COMPLETED
-    assert (vault.balanceOf(token, owner), vault.balanceOf(token, other)) == (2 * RATE_PER_MW, 4 * RATE_PER_MW)
+    assert_logs(tx, log(dp.RewardPaid, programId=program_id, participant=owner.address, amount=RATE_PER_MW))
+    assert vault.balanceOf(token, owner) == 2 * RATE_PER_MW
     with reverts(dp.RewardAlreadyClaimed, programId=program_id, participant=owner.address):
         dp.claimReward(program_id, sender=owner)
 
 
-def test_failed_refund_reverts(token_programs, admin, grid_operator, chain):
-    token, _, dp, _ = token_programs("failing")
-    program_id, _, _, _ = create(dp, grid_operator, chain)
-    token.setMode(1, sender=admin)
+def test_a_token_refusing_a_pull_stops_the_creation(token_programs, admin, grid_operator, chain):
+    """The budget's pull from the operator's wallet is the program's only token transfer: a token
+    whose transferFrom returns false makes the creation revert SafeERC20FailedOperation."""
+    token, _, dp, vault = token_programs("failing")
+    token.setMode(3, sender=admin)
     with reverts(dp.SafeERC20FailedOperation, token=token.address):
-        dp.cancelProgram(program_id, sender=grid_operator)
-    assert token.balanceOf(dp) == BUDGET
+        create(dp, grid_operator, chain)
+    assert dp.programCount() == 0 and vault.balanceOf(token, dp) == 0
 
 
 def test_token_reentry_is_refused(token_programs, admin, grid_operator, chain):
-    token, _, dp, _ = token_programs("reentrant")
-    program_id, _, _, _ = create(dp, grid_operator, chain)
-    token.arm(dp, dp.claimReward.encode_input(program_id), sender=admin)
+    """The budget's pull is the one token call: a token calling back into DemandPrograms from it is refused."""
+    token, _, dp, vault = token_programs("reentrant")
+    token.arm(dp, dp.cancelProgram.encode_input(1), sender=admin)
     with reverts(dp.ReentrancyGuardReentrantCall):
-        dp.cancelProgram(program_id, sender=grid_operator)
-    assert token.balanceOf(dp) == BUDGET
+        create(dp, grid_operator, chain)
+    assert dp.programCount() == 0 and token.balanceOf(vault) == 0

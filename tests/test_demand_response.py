@@ -23,7 +23,7 @@ from support.helpers import (
     log,
     reverts,
     unexercised_abi_items,
-    vault_credit_logs,
+    vault_funding_logs,
 )
 
 REGION = 1
@@ -224,7 +224,7 @@ def test_register_consumer(dr, smart_meter, writer, owner, other, stranger, grid
 
 
 @pytest.mark.parametrize("offset, duration, intervals", [(100, 3_600, 4), (0, 3_600, 4), (899, 1, 1), (1, 901, 2), (450, DAY_SECONDS, 96)])
-def test_start_event_pulls_budget_and_sets_window(dr, stablecoin, grid_operator, chain, offset, duration, intervals):
+def test_start_event_pulls_budget_and_sets_window(dr, vault, stablecoin, grid_operator, chain, offset, duration, intervals):
     balance = stablecoin.balanceOf(grid_operator)
     event_id, start, end, tx = start_event(dr, grid_operator, chain, duration=duration, offset=offset)
     block_time = chain.provider.get_block(tx.block_number).timestamp
@@ -245,12 +245,13 @@ def test_start_event_pulls_budget_and_sets_window(dr, stablecoin, grid_operator,
             endTime=end,
             budget=BUDGET,
         ),
-        log(stablecoin.Transfer, **{"from": grid_operator.address, "to": dr.address, "value": BUDGET}),
+        *vault_funding_logs(vault, stablecoin, grid_operator, BUDGET),
     )
     assert dr.getEvent(1) == (1, grid_operator.address, TARGET_KW, RATE_PER_KW, start, end, ACTIVE, 0, 0, REGION)
     assert dr.getEventBudget(1) == (BUDGET, 0, 0, 0, end + DAY_SECONDS, 0, 0)
     assert stablecoin.balanceOf(grid_operator) == balance - BUDGET
-    assert stablecoin.balanceOf(dr) == BUDGET
+    # The budget is held in DemandResponse's own vault balance, none in its wallet.
+    assert (vault.balanceOf(stablecoin, dr), stablecoin.balanceOf(dr)) == (BUDGET, 0)
 
 
 def test_start_event_errors_move_nothing(dr, stablecoin, grid_operator, stranger, chain):
@@ -275,22 +276,22 @@ def test_start_event_errors_move_nothing(dr, stablecoin, grid_operator, stranger
         dr.getEventBudget(0)
 
 
-def test_cancel_before_window_refunds_everything(dr, stablecoin, grid_operator, owner, other, meters, chain):
-    balance = stablecoin.balanceOf(grid_operator)
+def test_cancel_before_window_refunds_everything(dr, vault, stablecoin, grid_operator, owner, other, meters, chain):
+    balance, held = stablecoin.balanceOf(grid_operator), vault.balanceOf(stablecoin, grid_operator)
     event_id, _start, end, _ = start_event(dr, grid_operator, chain)
     dr.joinEvent(event_id, sender=owner)
     with reverts(dr.NotEventOperator, eventId=event_id, account=owner.address):
         dr.cancelEvent(event_id, sender=owner)
+    reserve = vault.reserves()[1]
     tx = dr.cancelEvent(event_id, sender=grid_operator)
-    assert_logs(
-        tx,
-        log(dr.EventCancelled, eventId=event_id, refund=BUDGET),
-        log(stablecoin.Transfer, **{"from": dr.address, "to": grid_operator.address, "value": BUDGET}),
-    )
+    # The refund moves vault balances, no token: only the cancellation is logged.
+    assert_logs(tx, log(dr.EventCancelled, eventId=event_id, refund=BUDGET))
     assert dr.getEvent(event_id).status == CANCELLED
     assert dr.getEventBudget(event_id) == (BUDGET, 0, 0, BUDGET, end + DAY_SECONDS, 0, 0)
-    assert stablecoin.balanceOf(grid_operator) == balance
-    assert stablecoin.balanceOf(dr) == 0
+    assert stablecoin.balanceOf(grid_operator) == balance - BUDGET
+    assert vault.balanceOf(stablecoin, grid_operator) == held + BUDGET
+    assert vault.balanceOf(stablecoin, dr) == 0
+    assert vault.reserves()[1] == reserve
     with reverts(dr.EventNotActive, eventId=event_id, status=CANCELLED):
         dr.cancelEvent(event_id, sender=grid_operator)
     with reverts(dr.EventNotActive, eventId=event_id, status=CANCELLED):
@@ -358,11 +359,11 @@ def test_rejected_consumer_cannot_be_verified(dr, grid_operator, writer, owner, 
 # ----------------------------------------------------------------------------- verification
 
 
-def test_preview_and_verify_pay_rate_times_reduction(dr, stablecoin, grid_operator, owner, other, stranger, meters, ended, chain):
+def test_preview_and_verify_pay_rate_times_reduction(dr, vault, stablecoin, grid_operator, owner, other, stranger, meters, ended, chain):
     event_id, start, end = ended
     first, last = start // INTERVAL_SECONDS, end // INTERVAL_SECONDS - 1
     assert dr.previewReduction(event_id, owner) == (2_000, 1_000, first, last)
-    balance = stablecoin.balanceOf(dr)
+    balance = vault.balanceOf(stablecoin, dr)
 
     tx = dr.verifyReduction(event_id, owner, 2_000, 1_000, first, last, sender=stranger)  # anyone may submit
     assert tx.return_value == 1
@@ -386,7 +387,7 @@ def test_preview_and_verify_pay_rate_times_reduction(dr, stablecoin, grid_operat
     assert dr.getEvent(event_id).totalParticipants == 1
     assert dr.getEvent(event_id).totalReductionAchieved == REDUCTION_W
     assert dr.getEventBudget(event_id) == (BUDGET, REWARD, 0, 0, end + DAY_SECONDS, 1, 0)
-    assert stablecoin.balanceOf(dr) == balance  # reserved, not paid
+    assert vault.balanceOf(stablecoin, dr) == balance  # reserved, not paid
 
     with reverts(dr.AlreadyParticipating, eventId=event_id, consumer=owner.address):
         dr.verifyReduction(event_id, owner, 2_000, 1_000, first, last, sender=stranger)
@@ -559,21 +560,34 @@ def test_claim_reward_credits_the_vault(dr, vault, stablecoin, owner, other, str
     with reverts(dr.EventNotFound, eventId=event_id + 1):
         dr.claimReward(event_id + 1, sender=owner)
     wallet, credited, reserve = stablecoin.balanceOf(owner), vault.balanceOf(stablecoin, owner), vault.reserves()[1]
+    held = vault.balanceOf(stablecoin, dr)
     tx = dr.claimReward(event_id, sender=owner)
     assert tx.return_value == REWARD
-    assert_logs(
-        tx,
-        log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
-        *vault_credit_logs(vault, stablecoin, dr, REWARD, 1),
-    )
+    # One vault move from DemandResponse's balance to the consumer's: no token moves, the vault logs nothing.
+    assert_logs(tx, log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD))
     assert vault.balanceOf(stablecoin, owner) == credited + REWARD
-    assert vault.reserves()[1] == reserve + REWARD
+    assert vault.balanceOf(stablecoin, dr) == held - REWARD
+    assert vault.reserves()[1] == reserve
     assert stablecoin.balanceOf(owner) == wallet  # paid in the vault, not to the wallet
     assert dr.getParticipation(event_id, owner).status == REWARDED
     assert dr.getEventBudget(event_id).paid == REWARD
     with reverts(dr.RewardAlreadyClaimed, eventId=event_id, consumer=owner.address):
         dr.claimReward(event_id, sender=owner)
     assert vault.balanceOf(stablecoin, owner) == credited + REWARD
+
+
+def test_a_closed_vault_market_still_pays_out(dr, vault, stablecoin, admin, owner, other, stranger, keeper, meters, ended, chain):
+    """Closing DemandResponse's vault market never traps a budget: claims, batches and the refund still pay."""
+    event_id, _, end = ended
+    verify_from_meter(dr, event_id, owner, stranger)
+    verify_from_meter(dr, event_id, other, stranger)
+    vault.closeMarket(dr, sender=admin)
+    assert vault.marketInfo(dr)[2]  # closed
+    assert dr.claimReward(event_id, sender=owner).return_value == REWARD
+    chain.pending_timestamp = end + DAY_SECONDS + 1
+    assert dr.distributeRewards(event_id, sender=keeper).return_value == 1
+    assert dr.getEvent(event_id).status == COMPLETED
+    assert vault.balanceOf(stablecoin, dr) == 0
 
 
 def test_pending_participant_cannot_claim(dr, grid_operator, owner, meters, chain):
@@ -587,7 +601,7 @@ def test_distribute_pays_unclaimed_then_completes_and_refunds(
     dr, vault, stablecoin, grid_operator, owner, other, stranger, keeper, meters, ended, chain
 ):
     event_id, _start, end = ended
-    operator_balance = stablecoin.balanceOf(grid_operator)
+    operator_balance = vault.balanceOf(stablecoin, grid_operator)
     with reverts(dr.NothingToDistribute, eventId=event_id):
         dr.distributeRewards(event_id, sender=keeper)
     verify_from_meter(dr, event_id, owner, stranger)
@@ -595,11 +609,7 @@ def test_distribute_pays_unclaimed_then_completes_and_refunds(
     dr.claimReward(event_id, sender=owner)
     tx = dr.distributeRewards(event_id, sender=keeper)
     assert tx.return_value == 1  # owner was paid by its claim and is skipped
-    assert_logs(
-        tx,
-        log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=REWARD),
-        *vault_credit_logs(vault, stablecoin, dr, REWARD, 1),
-    )
+    assert_logs(tx, log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=REWARD))
     assert vault.balanceOf(stablecoin, other) == REWARD
     assert dr.getParticipation(event_id, other).status == REWARDED
     assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, 2 * REWARD, 0, end + DAY_SECONDS, 2, 2)
@@ -610,15 +620,11 @@ def test_distribute_pays_unclaimed_then_completes_and_refunds(
     refund = BUDGET - 2 * REWARD
     tx = dr.distributeRewards(event_id, sender=keeper)
     assert tx.return_value == 0
-    assert_logs(
-        tx,
-        log(dr.EventCompleted, eventId=event_id, refund=refund),
-        log(stablecoin.Transfer, **{"from": dr.address, "to": grid_operator.address, "value": refund}),
-    )
+    assert_logs(tx, log(dr.EventCompleted, eventId=event_id, refund=refund))
     assert dr.getEvent(event_id).status == COMPLETED
     assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, 2 * REWARD, refund, end + DAY_SECONDS, 2, 2)
-    assert stablecoin.balanceOf(grid_operator) == operator_balance + refund
-    assert stablecoin.balanceOf(dr) == 0
+    assert vault.balanceOf(stablecoin, grid_operator) == operator_balance + refund
+    assert vault.balanceOf(stablecoin, dr) == 0
     with reverts(dr.EventNotActive, eventId=event_id, status=COMPLETED):
         dr.distributeRewards(event_id, sender=keeper)
     with reverts(dr.EventNotActive, eventId=event_id, status=COMPLETED):
@@ -633,22 +639,19 @@ def test_distribute_before_window_end_and_unknown_event(dr, grid_operator, keepe
         dr.distributeRewards(event_id + 1, sender=keeper)
 
 
-def test_event_without_participants_refunds_all_after_deadline(dr, stablecoin, grid_operator, keeper, chain):
-    balance = stablecoin.balanceOf(grid_operator)
+def test_event_without_participants_refunds_all_after_deadline(dr, vault, stablecoin, grid_operator, keeper, chain):
+    held = vault.balanceOf(stablecoin, grid_operator)
     event_id, _, end, _ = start_event(dr, grid_operator, chain)
     chain.pending_timestamp = end + DAY_SECONDS + 1
     tx = dr.distributeRewards(event_id, sender=keeper)
-    assert_logs(
-        tx,
-        log(dr.EventCompleted, eventId=event_id, refund=BUDGET),
-        log(stablecoin.Transfer, **{"from": dr.address, "to": grid_operator.address, "value": BUDGET}),
-    )
-    assert stablecoin.balanceOf(grid_operator) == balance
+    assert_logs(tx, log(dr.EventCompleted, eventId=event_id, refund=BUDGET))
+    assert vault.balanceOf(stablecoin, grid_operator) == held + BUDGET
+    assert vault.balanceOf(stablecoin, dr) == 0
 
 
 def test_distribution_is_batched(dr, vault, stablecoin, smart_meter, grid_operator, writer, stranger, keeper, accounts, chain):
-    """51 verified participants: the first call pays 50 with one transfer to the vault and one credit
-    of all 50, the second 1."""
+    """51 verified participants: the first call pays 50 in one vault batch out of DemandResponse's
+    vault balance, the second 1."""
     consumers = [Account.create().address for _ in range(51)]
     devices = [Account.create().address for _ in consumers]
     writer.register(devices, consumers, REGION)
@@ -663,7 +666,6 @@ def test_distribution_is_batched(dr, vault, stablecoin, smart_meter, grid_operat
     assert_logs(
         tx,
         *(log(dr.RewardPaid, eventId=event_id, consumer=c, amount=REWARD) for c in consumers[:50]),
-        *vault_credit_logs(vault, stablecoin, dr, 50 * REWARD, 50),
     )
     assert dr.getEventBudget(event_id).distributionCursor == 50
     assert [vault.balanceOf(stablecoin, c) for c in consumers] == 50 * [REWARD] + [0]
@@ -671,6 +673,7 @@ def test_distribution_is_batched(dr, vault, stablecoin, smart_meter, grid_operat
     assert vault.balanceOf(stablecoin, consumers[50]) == REWARD
     assert all(stablecoin.balanceOf(c) == 0 for c in consumers)
     assert dr.getEventBudget(event_id).paid == 51 * REWARD
+    assert vault.balanceOf(stablecoin, dr) == BUDGET - 51 * REWARD
 
 
 def test_budget_exhaustion(dr, vault, stablecoin, grid_operator, writer, owner, other, stranger, keeper, meters, chain):
@@ -706,24 +709,22 @@ def test_budget_exhaustion(dr, vault, stablecoin, grid_operator, writer, owner, 
     assert dr.getEvent(event_id).totalReductionAchieved == 6_000
     assert dr.getEventBudget(event_id).reserved == 15_000
     chain.pending_timestamp = end + DAY_SECONDS + 1
-    balance = stablecoin.balanceOf(grid_operator)
+    balance = vault.balanceOf(stablecoin, grid_operator)
     tx = dr.distributeRewards(event_id, sender=keeper)
     assert tx.return_value == 3
-    # The 0 reward is paid (Rewarded, logged) without a credit: two entries reach the vault.
+    # The 0 reward is paid (Rewarded, logged) without a vault entry.
     assert_logs(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=10_000),
         log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=5_000),
         log(dr.RewardPaid, eventId=event_id, consumer=third.address, amount=0),
-        *vault_credit_logs(vault, stablecoin, dr, 15_000, 2),
         log(dr.EventCompleted, eventId=event_id, refund=0),
-        log(stablecoin.Transfer, **{"from": dr.address, "to": grid_operator.address, "value": 0}),
     )
     assert dr.getParticipation(event_id, third.address).status == REWARDED
     assert dr.getEventBudget(event_id) == (15_000, 15_000, 15_000, 0, end + DAY_SECONDS, 3, 3)
     assert [vault.balanceOf(stablecoin, c) for c in (owner, other, third.address)] == [10_000, 5_000, 0]
-    assert stablecoin.balanceOf(grid_operator) == balance  # nothing left to refund
-    assert stablecoin.balanceOf(dr) == 0
+    assert vault.balanceOf(stablecoin, grid_operator) == balance  # nothing left to refund
+    assert vault.balanceOf(stablecoin, dr) == 0
 
 
 @pytest.mark.parametrize("rate, window_wh, reward", [(1, 250, 1), (1, 0, 2), (1, 251, 0), (3, 0, 6)])
@@ -737,10 +738,11 @@ def test_reward_arithmetic_at_one_unit(dr, grid_operator, writer, owner, strange
 
 
 def dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token, budget=BUDGET):
-    """A DemandResponse whose vault pays in `token` (a test token): admin is its grid operator,
-    holds `budget` of the token and has approved it. Returns (dr, vault)."""
+    """A DemandResponse whose vault pays in `token` (a test token) and has it registered as a market:
+    admin is its grid operator, holds `budget` of the token and has approved it. Returns (dr, vault)."""
     vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
+    vault.registerMarket(dr, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
     token.mint(admin, budget, sender=admin)
     token.approve(dr, MAX_UINT, sender=admin)
@@ -750,58 +752,69 @@ def dr_paying_in(project, admin, smart_meter, grid_management, energy_token, tok
 def test_reward_arithmetic_at_the_largest_values(
     project, admin, smart_meter, grid_management, energy_token, writer, owner, stranger, chain
 ):
-    """target uint64 max × rate uint128 max: the budget and the reward cannot overflow. A reward
-    beyond what the vault holds of a token (2^112 - 1) stays reserved: its credit reverts there."""
+    """target uint64 max × rate uint128 max: the budget cannot overflow, and is refused at the start as
+    more than a vault balance holds (2^112 - 1). The largest budget a vault holds pays its reward."""
     token = project.FailingToken.deploy(sender=admin)
     target, rate = 2**64 - 1, 2**128 - 1
     dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token, target * rate)
+    max_reserve = vault.MAX_RESERVE()
+    with reverts(vault.ReserveTooLarge, token=token.address, reserve=target * rate, maxReserve=max_reserve):
+        dr.startEvent(REGION, target, rate, DURATION, sender=admin)
+    assert dr.eventCount() == 0 and token.balanceOf(admin) == target * rate
     meter = Account.create().address
     writer.register([meter], [owner.address], REGION)
     dr.registerConsumer(owner, meter, sender=owner)
+    rate = max_reserve // target
     event_id, _, _ = run_event(dr, admin, chain, writer, [meter], target=target, rate=rate)
-    assert dr.getEventBudget(event_id).budget == target * rate
+    assert dr.getEventBudget(event_id).budget == target * rate == vault.balanceOf(token, dr)
     verify_from_meter(dr, event_id, owner, stranger)
     assert dr.getParticipation(event_id, owner).rewardAmount == rate  # 1,000 W = 1 kW
-    max_reserve = vault.MAX_RESERVE()
-    with reverts(vault.ReserveTooLarge, token=token.address, reserve=rate, maxReserve=max_reserve):
-        dr.claimReward(event_id, sender=owner)
-    assert dr.getParticipation(event_id, owner).status == VERIFIED
-    assert token.balanceOf(dr) == target * rate and vault.balanceOf(token, owner) == 0
+    assert dr.claimReward(event_id, sender=owner).return_value == rate
+    assert vault.balanceOf(token, owner) == rate
+
+
+def test_a_token_refusing_a_pull_stops_the_start(project, admin, smart_meter, grid_management, energy_token, chain):
+    """The budget's pull from the operator's wallet is the event's only token transfer: a token whose
+    transferFrom returns false makes the start revert SafeERC20FailedOperation, with nothing booked."""
+    token = project.FailingToken.deploy(sender=admin)
+    dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
+    token.setMode(3, sender=admin)
+    with reverts(dr.SafeERC20FailedOperation, token=token.address):
+        start_event(dr, admin, chain)
+    assert dr.eventCount() == 0 and vault.balanceOf(token, dr) == 0
 
 
 @pytest.mark.parametrize("mode", [1, 2])  # transfers return false / revert
-def test_refused_transfer_to_the_vault_reverts_claims_and_batches(
-    project, admin, smart_meter, grid_management, energy_token, writer, owner, stranger, keeper, chain, mode
+def test_payouts_move_no_token(
+    project, admin, smart_meter, grid_management, energy_token, writer, owner, other, stranger, keeper, chain, mode
 ):
-    """RewardDistributionFailed: the token refuses to move rewards to the vault. Nothing changes: the
-    claim and the batch revert, the reward stays reserved and the batch's cursor where it was."""
+    """Claims, batches and refunds move vault balances only: a token refusing every transfer once the
+    budget is in cannot stop them (there is no payout failure left to report)."""
     token = project.FailingToken.deploy(sender=admin)
     dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
-    meter = Account.create().address
-    writer.register([meter], [owner.address], REGION)
-    dr.registerConsumer(owner, meter, sender=owner)
-    event_id, _, _ = run_event(dr, admin, chain, writer, [meter])
+    owned = {owner.address: Account.create().address, other.address: Account.create().address}
+    writer.register(owned.values(), owned.keys(), REGION)
+    for consumer, meter in owned.items():
+        dr.registerConsumer(consumer, meter, sender=admin)
+    event_id, _, end = run_event(dr, admin, chain, writer, owned.values())
     verify_from_meter(dr, event_id, owner, stranger)
+    verify_from_meter(dr, event_id, other, stranger)
     token.setMode(mode, sender=admin)
-    with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=owner.address, amount=REWARD):
-        dr.claimReward(event_id, sender=owner)
-    with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=ZERO_ADDRESS, amount=REWARD):
-        dr.distributeRewards(event_id, sender=keeper)
-    assert dr.getParticipation(event_id, owner).status == VERIFIED
-    budget = dr.getEventBudget(event_id)
-    assert (budget.reserved, budget.paid, budget.distributionCursor) == (REWARD, 0, 0)
-    assert token.balanceOf(dr) == BUDGET and vault.balanceOf(token, owner) == 0
-    token.setMode(0, sender=admin)
-    assert dr.distributeRewards(event_id, sender=keeper).return_value == 1  # the same batch, now paid
-    assert vault.balanceOf(token, owner) == REWARD and token.balanceOf(vault) == REWARD
+    assert dr.claimReward(event_id, sender=owner).return_value == REWARD
+    chain.pending_timestamp = end + DAY_SECONDS + 1
+    assert dr.distributeRewards(event_id, sender=keeper).return_value == 1  # other; completes, refunds
+    assert dr.getEvent(event_id).status == COMPLETED
+    refund = BUDGET - 2 * REWARD
+    assert [vault.balanceOf(token, a) for a in (owner, other, admin, dr)] == [REWARD, REWARD, refund, 0]
+    assert token.balanceOf(vault) == BUDGET and token.balanceOf(dr) == 0
 
 
-def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
+def test_frozen_accounts_and_a_frozen_vault_cannot_hold_up_payouts(
     project, admin, smart_meter, grid_management, energy_token, writer, owner, other, stranger, keeper, chain
 ):
-    """A recipient the token refuses (a USDC-style frozen account) cannot refuse a vault credit: the
-    batch pays it with the others, the event completes and the operator's wallet gets back budget -
-    reserved. Only the token refusing the vault itself stops payouts, all of them, with nothing paid."""
+    """A recipient the token refuses (a USDC-style frozen account), and even the vault frozen, cannot
+    hold up a batch or a claim: payouts move vault balances, and the operator's refund lands in its
+    vault balance (budget - reserved)."""
     token = project.BlacklistToken.deploy(sender=admin)
     dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token, 2 * BUDGET)
     owned = {owner.address: Account.create().address, other.address: Account.create().address}
@@ -812,6 +825,7 @@ def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
     verify_from_meter(dr, event_id, owner, stranger)
     verify_from_meter(dr, event_id, other, stranger)
     token.freeze(owner, sender=admin)
+    token.freeze(vault, sender=admin)
 
     deadline = end + DAY_SECONDS
     chain.pending_timestamp = deadline + 1
@@ -822,60 +836,33 @@ def test_frozen_participant_cannot_block_a_batch_a_frozen_vault_stops_payouts(
         tx,
         log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
         log(dr.RewardPaid, eventId=event_id, consumer=other.address, amount=REWARD),
-        *vault_credit_logs(vault, token, dr, 2 * REWARD, 2),
         log(dr.EventCompleted, eventId=event_id, refund=refund),
-        log(token.Transfer, **{"from": dr.address, "to": admin.address, "value": refund}),
     )
     assert dr.getEvent(event_id).status == COMPLETED
     assert dr.getEventBudget(event_id) == (BUDGET, 2 * REWARD, 2 * REWARD, refund, deadline, 2, 2)
-    assert (vault.balanceOf(token, owner), vault.balanceOf(token, other)) == (REWARD, REWARD)
-    assert (token.balanceOf(admin), token.balanceOf(dr), token.balanceOf(vault)) == (BUDGET + refund, 0, 2 * REWARD)
+    assert [vault.balanceOf(token, a) for a in (owner, other, admin, dr)] == [REWARD, REWARD, refund, 0]
+    assert (token.balanceOf(admin), token.balanceOf(vault)) == (BUDGET, BUDGET)
 
-    # The vault frozen: claims and batches revert, nothing moves; once it is unfrozen they pay.
-    token.unfreeze(owner, sender=admin)
-    event_id, _, end = run_event(dr, admin, chain, writer, owned.values(), duration=INTERVAL_SECONDS)
-    verify_from_meter(dr, event_id, owner, stranger)
-    verify_from_meter(dr, event_id, other, stranger)
-    token.freeze(vault, sender=admin)
-    with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=owner.address, amount=REWARD):
-        dr.claimReward(event_id, sender=owner)
-    chain.pending_timestamp = end + DAY_SECONDS + 1
-    with reverts(dr.RewardDistributionFailed, eventId=event_id, consumer=ZERO_ADDRESS, amount=2 * REWARD):
-        dr.distributeRewards(event_id, sender=keeper)  # would also complete the event: it stays Active
-    assert dr.getEvent(event_id).status == ACTIVE and token.balanceOf(dr) == BUDGET
+    # A claim too, with the vault still frozen.
     token.unfreeze(vault, sender=admin)
+    event_id, _, _ = run_event(dr, admin, chain, writer, owned.values(), duration=INTERVAL_SECONDS)
+    verify_from_meter(dr, event_id, owner, stranger)
+    token.freeze(vault, sender=admin)
     tx = dr.claimReward(event_id, sender=owner)
-    assert_logs(
-        tx,
-        log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD),
-        *vault_credit_logs(vault, token, dr, REWARD, 1),
-    )
-    assert dr.distributeRewards(event_id, sender=keeper).return_value == 1  # other; completes
-    assert dr.getEvent(event_id).status == COMPLETED
-    assert (vault.balanceOf(token, owner), vault.balanceOf(token, other)) == (2 * REWARD, 2 * REWARD)
+    assert_logs(tx, log(dr.RewardPaid, eventId=event_id, consumer=owner.address, amount=REWARD))
+    assert vault.balanceOf(token, owner) == 2 * REWARD
     with reverts(dr.RewardAlreadyClaimed, eventId=event_id, consumer=owner.address):
         dr.claimReward(event_id, sender=owner)
 
 
-def test_failed_refund_reverts(project, admin, smart_meter, grid_management, energy_token, chain):
-    """Refunds go to the operator's wallet with safeTransfer: a token returning false reverts the cancel."""
-    token = project.FailingToken.deploy(sender=admin)
-    dr, _ = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
-    event_id, _, _, _ = start_event(dr, admin, chain)
-    token.setMode(1, sender=admin)
-    with reverts(dr.SafeERC20FailedOperation, token=token.address):
-        dr.cancelEvent(event_id, sender=admin)
-    assert dr.getEvent(event_id).status == ACTIVE and token.balanceOf(dr) == BUDGET
-
-
 def test_token_reentry_is_refused(project, admin, smart_meter, grid_management, energy_token, chain):
+    """The budget's pull is the one token call: a token calling back into DemandResponse from it is refused."""
     token = project.ReentrantToken.deploy(sender=admin)
-    dr, _ = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
-    event_id, _, _, _ = start_event(dr, admin, chain)
-    token.arm(dr, dr.claimReward.encode_input(event_id), sender=admin)
+    dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
+    token.arm(dr, dr.cancelEvent.encode_input(1), sender=admin)
     with reverts(dr.ReentrancyGuardReentrantCall):
-        dr.cancelEvent(event_id, sender=admin)
-    assert token.balanceOf(dr) == BUDGET
+        start_event(dr, admin, chain)
+    assert dr.eventCount() == 0 and token.balanceOf(vault) == 0
 
 
 # ----------------------------------------------------------------------------- admin and views

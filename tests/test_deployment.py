@@ -116,6 +116,11 @@ def test_deploy_wires_roles(system, admin):
     assert vault.marketInfo(auction) == (True, 0, False)
     # The order book trades vault balances too, registered after the auctions.
     assert vault.marketInfo(market) == (True, len(system.energy_auctions), False)
+    # Then the reward and revenue contracts, which hold budgets and revenue in their vault balances.
+    places = len(system.energy_auctions) + 1
+    payers = (system.demand_response, system.demand_programs, system.energy_asset_shares)
+    assert [vault.marketInfo(c) for c in payers] == [(True, places + i, False) for i in range(3)]
+    assert places + 3 <= vault.MAX_MARKETS()
     assert market.vault() == vault.address
     assert (auction.vault(), auction.meterRegistry()) == (vault.address, meter.address)
     assert (meter.vault(), meter.readingMarket()) == (vault.address, auction.address)

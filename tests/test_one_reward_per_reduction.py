@@ -16,7 +16,7 @@ from eth_account import Account
 from energy_grid.demand_response import MeterWriter, verify_from_meter
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
-from support.helpers import assert_logs, log, reverts
+from support.helpers import assert_logs, log, reverts, vault_funding_logs
 
 REGION, OTHER_REGION = 1, 2  # conftest's grid_operator and other_region_operator regions
 TARGET_KW = 1_000
@@ -123,9 +123,9 @@ def test_two_overlapping_events_pay_one_reduction_once(demand_response, vault, s
     dr.claimReward(first, sender=owner)
     assert vault.balanceOf(stablecoin, owner) - balance == RATE_PER_KW * REDUCTION_W // 1_000
     chain.pending_timestamp = end + int(dr.verificationPeriod()) + 1
-    refunded = stablecoin.balanceOf(second_operator)
+    refunded = vault.balanceOf(stablecoin, second_operator)
     dr.distributeRewards(second, sender=second_operator)
-    assert stablecoin.balanceOf(second_operator) - refunded == TARGET_KW * RATE_PER_KW
+    assert vault.balanceOf(stablecoin, second_operator) - refunded == TARGET_KW * RATE_PER_KW  # into its vault balance
     assert dr.rewardedReductionWh(household) <= measured
 
 
@@ -233,7 +233,7 @@ def test_other_region_event_cannot_pay_a_household(demand_response, operators, h
     assert dr.getEventBudget(event_id).reserved == 0
 
 
-def test_event_started_carries_its_region(demand_response, stablecoin, operators, chain):
+def test_event_started_carries_its_region(demand_response, vault, stablecoin, operators, chain):
     dr = demand_response
     operator = operators[2]
     move_to_next_window(chain)
@@ -245,7 +245,7 @@ def test_event_started_carries_its_region(demand_response, stablecoin, operators
         log(dr.EventStarted, eventId=tx.return_value, gridOperator=operator.address, regionId=OTHER_REGION,
             targetReductionKW=TARGET_KW, rewardPerKW=RATE_PER_KW, startTime=event.startTime, endTime=event.endTime,
             budget=TARGET_KW * RATE_PER_KW),
-        log(stablecoin.Transfer, **{"from": operator.address, "to": dr.address, "value": TARGET_KW * RATE_PER_KW}),
+        *vault_funding_logs(vault, stablecoin, operator, TARGET_KW * RATE_PER_KW),
     )
 
 

@@ -40,21 +40,18 @@ def test_every_named_function_exists(project):
 
 
 DEMAND_RESPONSE_DOC = SPECIFICATION_DOC.parent / "demand-response.md"
-DEMAND_RESPONSE_TESTS = ("test_demand_response.py", "test_demand_programs.py")
+DEMAND_RESPONSE_TESTS = "test_demand_response.py"
 
 
 def test_every_specification_error_of_demand_response_is_raised_by_a_test(project):
     """004's errors, as docs/demand-response.md#errors maps them, are custom errors of DemandResponse
-    and each is asserted as a revert by a test (RewardDistributionFailed by events and programs)."""
+    and each is asserted as a revert by a test of DemandResponse."""
     text = DEMAND_RESPONSE_DOC.read_text()
     paragraph = text.split("## Errors", 1)[1].split("besides them", 1)[0]
     named = re.findall(r"`(\w+)`", paragraph)
-    assert len(named) == 10, named
+    assert len(named) == 9, named
     errors = {item.name for item in project.DemandResponse.contract_type.abi if item.type == "error"}
     assert sorted(set(named) - errors) == []
-    tests = Path(__file__).resolve().parent
-    for module in DEMAND_RESPONSE_TESTS:
-        source = (tests / module).read_text()
-        expected = named if module == "test_demand_response.py" else ["RewardDistributionFailed"]
-        unraised = [name for name in expected if not re.search(rf"reverts\(\s*\w+\.{name}\b", source)]
-        assert unraised == [], f"{module}: {unraised}"
+    source = (Path(__file__).resolve().parent / DEMAND_RESPONSE_TESTS).read_text()
+    unraised = [name for name in named if not re.search(rf"reverts\(\s*\w+\.{name}\b", source)]
+    assert unraised == [], f"{DEMAND_RESPONSE_TESTS}: {unraised}"

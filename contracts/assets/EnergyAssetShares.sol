@@ -4,7 +4,6 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -18,14 +17,13 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// @notice Fractional ownership of EnergyAssetNFT assets as ERC-1155 shares (token id = asset id) with
 /// pro-rata revenue claims that follow the shareholding at deposit time, paid into the claimants'
 /// EnergyVault balances. See IEnergyAssetShares.
-/// @dev A claim sends the payment tokens to the vault and credits them to the claimant there
-/// (`IEnergyVault.creditArrived`) in the same call, which needs no vault market registration: the
-/// vault checks that what arrived outside its reserve covers the credit. Deposits stay pulls from the
-/// depositor's wallet (taking them from its vault balance would make this contract a vault market
-/// that every depositor approves).
+/// @dev A registered EnergyVault market: a deposit moves the revenue from the depositor's vault
+/// balance into this contract's (`IEnergyVault.take`; the depositor approved this market, and a
+/// shortfall is pulled from its wallet when it allowed the vault the token), and a claim pays it
+/// on with one `IEnergyVault.give`: revenue moves as vault balances, never as a token transfer per
+/// claim, and this contract's vault balance is always deposited − claimed.
 // slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, IEnergyAssetShares {
-    using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
     /// @notice Pauses split and deposits (emergency shutdown: the guardian, GridManagement); only the admin resumes.
@@ -35,10 +33,12 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, 
     uint256 public constant MAGNITUDE = 2 ** 64;
     /// @notice Most shares per split: 10^18, an 18-decimal "1.0" (< 2^60).
     uint256 public constant MAX_SHARES = 1e18;
-    /// @notice Most revenue deposited per asset over its life (< 2^128 base units: 3.4 × 10^20 whole
-    /// units of an 18-decimal token). With MAGNITUDE 2^64 the accumulator stays below 2^193 even with
-    /// a single share, and accumulator × MAX_SHARES below 2^253: every product fits int256.
-    uint256 public constant MAX_REVENUE_PER_ASSET = type(uint128).max;
+    /// @notice Most revenue deposited per asset over its life: the most one vault balance holds
+    /// (EnergyVault.MAX_RESERVE, 2^112 − 1 base units: 5.2 × 10^15 whole units of an 18-decimal
+    /// token), so no claim can exceed what the vault can credit. With MAGNITUDE 2^64 the accumulator
+    /// stays below 2^177 even with a single share, and accumulator × MAX_SHARES below 2^237: every
+    /// product fits int256.
+    uint256 public constant MAX_REVENUE_PER_ASSET = type(uint112).max;
 
     struct SplitState {
         address manager; // controller of the split asset; 0 = not split
@@ -128,13 +128,13 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, 
         Ledger memory ledger = _ledgers[tokenId];
         uint256 remaining = MAX_REVENUE_PER_ASSET - ledger.totalDeposited;
         if (amount > remaining) revert RevenueLimitExceeded(tokenId, amount, remaining);
-        // Cannot overflow: amount < 2^128, so magnified < 2^192 + 2^64.
+        // Cannot overflow: amount < 2^112, so magnified < 2^176 + 2^64.
         uint256 magnified = amount * MAGNITUDE + ledger.carriedRemainder;
         uint256 perShare = _magnifiedRevenuePerShare[tokenId] + magnified / shares;
         _magnifiedRevenuePerShare[tokenId] = perShare;
         _ledgers[tokenId] = Ledger(uint128(ledger.totalDeposited + amount), uint64(magnified % shares));
-        _paymentToken.safeTransferFrom(msg.sender, address(this), amount);
         emit RevenueDeposited(tokenId, msg.sender, amount, perShare);
+        _vault.take(msg.sender, 0, amount);
     }
 
     /// @inheritdoc IEnergyAssetShares
@@ -145,12 +145,7 @@ contract EnergyAssetShares is ERC1155, AccessControl, Pausable, ReentrancyLock, 
         _claimed[tokenId][msg.sender] = claimed + amount;
         _totalClaimed[tokenId] += amount;
         emit RevenueClaimed(tokenId, msg.sender, amount);
-        address[] memory accounts = new address[](1);
-        uint256[] memory amounts = new uint256[](1);
-        (accounts[0], amounts[0]) = (msg.sender, amount);
-        IERC20 token = _paymentToken;
-        token.safeTransfer(address(_vault), amount);
-        _vault.creditArrived(address(token), accounts, amounts);
+        _vault.give(msg.sender, 0, amount);
     }
 
     /// @dev Moves accrued revenue with the shares: a sender's correction rises and a receiver's falls by

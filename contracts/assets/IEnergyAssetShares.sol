@@ -12,7 +12,8 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// PaymentToken deposited for a split asset is claimable pro rata by whoever held shares when it was
 /// deposited, even after the shares moved on; a claim credits it to the claimant's EnergyVault balance
 /// (the vault's payment token is PaymentToken), where the markets spend it and from which it is
-/// withdrawn.
+/// withdrawn. Revenue is deposited from the depositor's vault balance (this contract is a registered
+/// vault market the depositor approves) and held in this contract's vault balance until claimed.
 ///
 /// Revenue accounting (a cumulative revenue-per-share accumulator, "magnified" by MAGNITUDE): each
 /// deposit adds (amount × MAGNITUDE + carried remainder) / totalShares to the accumulator and carries
@@ -118,12 +119,14 @@ interface IEnergyAssetShares is IERC1155, IReentrancyLock {
     /// holder of all shares.
     function setManager(uint256 tokenId, address newManager) external;
 
-    /// @notice Pulls `amount` PaymentToken from the caller (approve first) as revenue of split asset
-    /// `tokenId`, for its current shareholders pro rata. Anyone.
+    /// @notice Moves `amount` PaymentToken from the caller's EnergyVault balance into this contract's
+    /// as revenue of split asset `tokenId`, for its current shareholders pro rata. Anyone who approved
+    /// this contract as a vault market (`IEnergyVault.setMarketApproval`); a shortfall of the vault
+    /// balance is pulled from the caller's wallet if it allowed the vault the token.
     function depositRevenue(uint256 tokenId, uint256 amount) external;
 
-    /// @notice Credits the caller's EnergyVault balance with the whole units of `tokenId` revenue it
-    /// accrued and has not claimed.
+    /// @notice Pays the whole units of `tokenId` revenue the caller accrued and has not claimed from
+    /// this contract's EnergyVault balance into the caller's (`IEnergyVault.give`: no token moves).
     function claimRevenue(uint256 tokenId) external returns (uint256 amount);
 
     /// @notice Stops split and revenue deposits (emergency shutdown); recombination, transfers and

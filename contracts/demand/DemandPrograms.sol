@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IDemandPrograms} from "./IDemandPrograms.sol";
 import {IDemandResponse} from "./IDemandResponse.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
@@ -22,7 +21,6 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// (RewardPool), payouts (RewardPayouts) and DemandResponse's once-only record of rewarded
 /// intervals, which it writes through REDUCTION_RECORDER_ROLE.
 contract DemandPrograms is ReentrancyLock, RewardPayouts, IDemandPrograms {
-    using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
 
     /// @notice Longest program name.
@@ -112,9 +110,8 @@ contract DemandPrograms is ReentrancyLock, RewardPayouts, IDemandPrograms {
         p.endTime = uint40(endTime);
         p.verificationDeadline = uint40(endTime + _demandResponse.verificationPeriod());
         p.name = name;
-        _pools[programId].budget = budget;
         _emitCreated(programId, p, budget);
-        _paymentToken.safeTransferFrom(msg.sender, address(this), budget);
+        _fund(programId, budget);
     }
 
     /// @dev Emits from storage: the creation's own locals leave no stack for ten event fields.
@@ -250,7 +247,6 @@ contract DemandPrograms is ReentrancyLock, RewardPayouts, IDemandPrograms {
     {
         if (failure == PayoutFailure.NotVerified) revert ParticipationNotVerified(programId, participant);
         if (failure == PayoutFailure.AlreadyClaimed) revert RewardAlreadyClaimed(programId, participant);
-        if (failure == PayoutFailure.TransferRefused) revert RewardDistributionFailed(programId, participant, value);
         if (failure == PayoutFailure.WindowNotEnded) revert ProgramWindowNotEnded(programId, value);
         revert NothingToDistribute(programId);
     }

@@ -3,7 +3,6 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IDemandResponse} from "./IDemandResponse.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
@@ -17,13 +16,13 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// @title DemandResponse
 /// @notice Demand-response events, with every reduction checked against the consumer's
 /// SmartMeter load profile (see IDemandResponse and MeterBaseline for the measurement). Rewards
-/// come out of a budget the operator pays in from its wallet when it starts the event and are
-/// credited to the consumers' EnergyVault balances; an event never pays out more than that budget,
-/// and what is left returns to the operator's wallet (paid out by RewardPayouts).
+/// come out of a budget the operator pays in from its wallet when it starts the event, held in
+/// this contract's EnergyVault balance (it is a registered vault market) and paid to the
+/// consumers' vault balances; an event never pays out more than that budget, and what is left
+/// returns to the operator's vault balance (paid out by RewardPayouts).
 /// @dev No `initialize`: the constructor takes every dependency at deployment and a zero address
 /// reverts NotInitialized, so no instance can exist uninitialized.
 contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemandResponse {
-    using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
 
     /// @notice Smallest reduction that earns a reward at deployment, W.
@@ -157,9 +156,8 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
             totalReductionW: 0,
             regionId: regionId
         });
-        _pools[eventId].budget = budget;
         emit EventStarted(eventId, msg.sender, regionId, targetReductionKW, rewardPerKW, startTime, endTime, budget);
-        _paymentToken.safeTransferFrom(msg.sender, address(this), budget);
+        _fund(eventId, budget);
     }
 
     /// @inheritdoc IDemandResponse
@@ -350,7 +348,6 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
     function _revertPayout(PayoutFailure failure, uint256 eventId, address consumer, uint256 value) internal pure override {
         if (failure == PayoutFailure.NotVerified) revert ParticipationNotVerified(eventId, consumer);
         if (failure == PayoutFailure.AlreadyClaimed) revert RewardAlreadyClaimed(eventId, consumer);
-        if (failure == PayoutFailure.TransferRefused) revert RewardDistributionFailed(eventId, consumer, value);
         if (failure == PayoutFailure.WindowNotEnded) revert EventWindowNotEnded(eventId, value);
         revert NothingToDistribute(eventId);
     }

@@ -12,9 +12,10 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// budget (targetReductionMW × incentiveRatePerMW) in; consumers registered in DemandResponse
 /// whose meter is in that region commit a reduction; after the window the operator reports each
 /// participant's reduction, which the participant's meter must show (same window and baseline as
-/// DemandResponse events, MeterBaseline); rewards are paid from the budget into the participants'
-/// EnergyVault balances like events' (DemandResponse's vault), and what is left returns to the
-/// operator's wallet.
+/// DemandResponse events, MeterBaseline); rewards are paid from the budget, which this contract
+/// holds in its own EnergyVault balance (DemandResponse's vault; it is a registered vault market),
+/// into the participants' vault balances like events', and what is left returns to the operator's
+/// vault balance.
 ///
 /// Statuses reuse DemandResponse's: a program is Active, Completed or Cancelled; a participant is
 /// Pending (joined), Verified (reduction reported and checked) or Rewarded (paid).
@@ -114,12 +115,12 @@ interface IDemandPrograms is IReentrancyLock {
     /// @param participant The participant paid (Rewarded from now on).
     /// @param amount The reward credited, PaymentToken base units (0 when its reward was capped to 0).
     event RewardPaid(uint256 indexed programId, address indexed participant, uint256 amount);
-    /// @notice The operator cancelled the program before its window; the whole budget went back to its wallet.
+    /// @notice The operator cancelled the program before its window; the whole budget went back to its vault balance.
     /// @param programId The program (Cancelled from now on).
     /// @param refund The budget returned to the operator, PaymentToken base units.
     event ProgramCancelled(uint256 indexed programId, uint256 refund);
     /// @notice Every reported participant was paid (by a distribution or its own claim) and
-    /// reporting is over; the unreserved budget went back to the operator's wallet.
+    /// reporting is over; the unreserved budget went back to the operator's vault balance.
     /// @param programId The program (Completed from now on).
     /// @param refund budget − reserved, PaymentToken base units, returned to the operator.
     event ProgramCompleted(uint256 indexed programId, uint256 refund);
@@ -188,12 +189,6 @@ interface IDemandPrograms is IReentrancyLock {
     /// @param claimedReductionW The reduction reported, W (actualReductionMW × W_PER_MW).
     /// @param meteredReductionW The reduction the meter shows, W (0 when usage did not fall).
     error InvalidMeterReading(address meter, uint256 claimedReductionW, uint256 meteredReductionW);
-    /// @notice The token refused the transfer of rewards to the EnergyVault (a frozen vault, a
-    /// failing token), so they could not be credited; nothing changed, the rewards stay reserved.
-    /// @param programId The program.
-    /// @param participant The participant claiming, or the zero address for a distribution batch.
-    /// @param amount The reward refused (a batch's total), PaymentToken base units.
-    error RewardDistributionFailed(uint256 programId, address participant, uint256 amount);
     /// @notice `participant` has no reported, unpaid reduction in `programId`.
     /// @param programId The program.
     /// @param participant The caller.
@@ -208,8 +203,9 @@ interface IDemandPrograms is IReentrancyLock {
     error NothingToDistribute(uint256 programId);
 
     /// @notice Creates a program in `regionId` and pulls its budget, targetReductionMW ×
-    /// incentiveRatePerMW, from the caller: a grid operator registered in DemandResponse and an
-    /// authorized GridManagement operator of `regionId`. `programType` is 0..2 (ProgramType). Window
+    /// incentiveRatePerMW, from the caller's wallet (which approved this contract) into this
+    /// contract's EnergyVault balance; the caller is a grid operator registered in DemandResponse
+    /// and an authorized GridManagement operator of `regionId`. `programType` is 0..2 (ProgramType). Window
     /// as DemandResponse events: next 900 s boundary, `durationSeconds` (1..86,400) rounded up to
     /// whole intervals. Reports are accepted for DemandResponse's verification period after it.
     function createDemandProgram(
@@ -234,19 +230,18 @@ interface IDemandPrograms is IReentrancyLock {
     /// overlapping or preceding one an event or program already rewarded (ReductionAlreadyRewarded).
     function reportReduction(uint256 programId, address participant, uint64 actualReductionMW) external;
 
-    /// @notice Credits up to MAX_DISTRIBUTION_BATCH reported, unpaid participants' rewards to their
-    /// EnergyVault balances, with one token transfer to the vault for the batch (RewardDistributionFailed,
-    /// paying no one, when the token refuses it). After the verification deadline, once everyone has
-    /// been visited, completes the program and refunds the unreserved budget to the operator's
-    /// wallet. Anyone may call, after the window.
+    /// @notice Pays up to MAX_DISTRIBUTION_BATCH reported, unpaid participants' rewards from this
+    /// contract's EnergyVault balance into theirs, in one vault batch that moves no token. After the
+    /// verification deadline, once everyone has been visited, completes the program and refunds the
+    /// unreserved budget to the operator's vault balance. Anyone may call, after the window.
     function distributeRewards(uint256 programId) external returns (uint256 paidParticipants);
 
-    /// @notice Credits the caller's reported reward for `programId` to its EnergyVault balance;
-    /// reverts RewardDistributionFailed when the token refuses the transfer to the vault.
+    /// @notice Pays the caller's reported reward for `programId` from this contract's EnergyVault
+    /// balance into the caller's (`IEnergyVault.give`: no token moves).
     function claimReward(uint256 programId) external returns (uint256 amount);
 
     /// @notice Cancels `programId` before its window starts and refunds the budget to the
-    /// operator's wallet. Its operator only.
+    /// operator's EnergyVault balance. Its operator only.
     function cancelProgram(uint256 programId) external;
 
     function getProgram(uint256 programId) external view returns (DemandProgram memory);

@@ -13,8 +13,9 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 /// target and a reward per kW and pays the whole budget in up front; consumers' reductions are
 /// measured from their SmartMeter load profile (nobody's figures are trusted) and paid from the
 /// budget into their EnergyVault balances, pull-based or in bounded batches; what is left returns to
-/// the operator's wallet. A vault credit cannot be refused by its recipient, so no participant (a
-/// frozen account) can hold up a batch.
+/// the operator's vault balance. The contract is a registered vault market holding every budget in
+/// its own vault balance, so a payout moves vault balances and no token: no participant (a frozen
+/// account) and no token state can hold up a claim or a batch.
 ///
 /// Measurement (MeterBaseline): the event window starts at the first 900 s interval boundary at or
 /// after the block that started the event and lasts its duration rounded up to whole intervals.
@@ -36,8 +37,7 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 ///
 /// Its errors: NotInitialized (a constructor given a zero address: a contract cannot exist
 /// uninitialized), GridOperatorNotRegistered, ConsumerNotRegistered, EventNotFound, EventNotActive,
-/// EventExpired, AlreadyParticipating, InsufficientReduction, RewardDistributionFailed,
-/// InvalidMeterReading.
+/// EventExpired, AlreadyParticipating, InsufficientReduction, InvalidMeterReading.
 interface IDemandResponse is IReentrancyLock {
     /// @notice Where an event stands: running, ended, or called off.
     enum EventStatus {
@@ -73,7 +73,7 @@ interface IDemandResponse is IReentrancyLock {
     struct EventBudget {
         uint256 budget; // targetReductionKW × rewardPerKW, pulled from the operator at the start
         uint256 reserved; // granted to verified participants, paid or not
-        uint256 paid; // credited to participants in the vault
+        uint256 paid; // paid into participants' vault balances
         uint256 refunded; // returned to the operator (cancel or completion)
         uint256 verificationDeadline; // last second verifyReduction is accepted
         uint256 verifiedParticipants; // length of the distribution list
@@ -157,12 +157,12 @@ interface IDemandResponse is IReentrancyLock {
     /// @param consumer The consumer paid (Rewarded from now on).
     /// @param amount The reward credited, PaymentToken base units (0 when its reward was capped to 0).
     event RewardPaid(uint256 indexed eventId, address indexed consumer, uint256 amount);
-    /// @notice The operator cancelled the event before its window; the whole budget went back to its wallet.
+    /// @notice The operator cancelled the event before its window; the whole budget went back to its vault balance.
     /// @param eventId The event (Cancelled from now on).
     /// @param refund The budget returned to the operator, PaymentToken base units.
     event EventCancelled(uint256 indexed eventId, uint256 refund);
     /// @notice Every verified participant was paid (by a distribution or its own claim) and
-    /// verification is over; the unreserved budget went back to the operator's wallet.
+    /// verification is over; the unreserved budget went back to the operator's vault balance.
     /// @param eventId The event (Completed from now on).
     /// @param refund budget − reserved, PaymentToken base units, returned to the operator.
     event EventCompleted(uint256 indexed eventId, uint256 refund);
@@ -245,12 +245,6 @@ interface IDemandResponse is IReentrancyLock {
         uint256 meterReadingStart,
         uint256 meterReadingEnd
     );
-    /// @notice The token refused the transfer of rewards to the EnergyVault (a frozen vault, a
-    /// failing token), so they could not be credited; nothing changed, the rewards stay reserved.
-    /// @param eventId The event.
-    /// @param consumer The consumer claiming, or the zero address for a distribution batch.
-    /// @param amount The reward refused (a batch's total), PaymentToken base units.
-    error RewardDistributionFailed(uint256 eventId, address consumer, uint256 amount);
     /// @notice `consumer` has no verified, unpaid participation in `eventId`.
     /// @param eventId The event.
     /// @param consumer The caller.
@@ -298,9 +292,10 @@ interface IDemandResponse is IReentrancyLock {
     function registerConsumer(address consumer, address meter) external;
 
     /// @notice Starts an event in `regionId` and pulls its budget, targetReductionKW × rewardPerKW,
-    /// from the caller (a registered grid operator that GridManagement authorizes for `regionId`,
-    /// who must have approved it). The window starts at the next 900 s boundary (now when the
-    /// block is on one) and lasts `durationSeconds` (1..86,400) rounded up to whole intervals.
+    /// from the caller's wallet (a registered grid operator that GridManagement authorizes for
+    /// `regionId`, who must have approved this contract) into this contract's EnergyVault balance.
+    /// The window starts at the next 900 s boundary (now when the block is on one) and lasts
+    /// `durationSeconds` (1..86,400) rounded up to whole intervals.
     function startEvent(uint32 regionId, uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
         external
         returns (uint256 eventId);
@@ -337,20 +332,19 @@ interface IDemandResponse is IReentrancyLock {
         uint256 meterReadingEnd
     ) external returns (uint256 participationId);
 
-    /// @notice Credits up to MAX_DISTRIBUTION_BATCH verified, unpaid participants' rewards to their
-    /// EnergyVault balances, with one token transfer to the vault for the batch; call again while
-    /// some remain. When the token refuses that transfer, the call reverts RewardDistributionFailed
-    /// and pays no one. After the verification deadline, once everyone has been visited, completes
-    /// the event and refunds the unreserved budget to the operator's wallet. Anyone may call, after
-    /// the window.
+    /// @notice Pays up to MAX_DISTRIBUTION_BATCH verified, unpaid participants' rewards from this
+    /// contract's EnergyVault balance into theirs, in one vault batch that moves no token; call again
+    /// while some remain. After the verification deadline, once everyone has been visited, completes
+    /// the event and refunds the unreserved budget to the operator's vault balance. Anyone may call,
+    /// after the window.
     function distributeRewards(uint256 eventId) external returns (uint256 paidParticipants);
 
-    /// @notice Credits the caller's verified reward for `eventId` to its EnergyVault balance; reverts
-    /// RewardDistributionFailed when the token refuses the transfer to the vault.
+    /// @notice Pays the caller's verified reward for `eventId` from this contract's EnergyVault
+    /// balance into the caller's (`IEnergyVault.give`: no token moves).
     function claimReward(uint256 eventId) external returns (uint256 amount);
 
     /// @notice Cancels `eventId` before its window starts and refunds the whole budget to the
-    /// operator's wallet. Its operator only.
+    /// operator's EnergyVault balance. Its operator only.
     function cancelEvent(uint256 eventId) external;
 
     /// @notice Records that `meter`'s intervals `firstInterval`..`lastInterval` earned a reward for

@@ -16,19 +16,16 @@ import {NotInitialized} from "../utils/GridErrors.sol";
 /// or program completes and its operator gets back what no participant was granted; cancelling
 /// before the window refunds the whole budget. Each event or program (`id`) has one RewardPool.
 ///
-/// Rewards are paid into the participants' EnergyVault balances, where the markets spend them:
-/// this contract sends the payment tokens to the vault and credits them there
-/// (`IEnergyVault.creditArrived`) in the same call; a batch sends its total once and credits all
-/// its participants at once. A credit cannot be refused by its recipient, so no participant (a
-/// frozen account) can hold up a batch; only the token refusing the transfer to the vault (a frozen
-/// vault, a failing token) stops a payout, and then nothing is paid and the rewards stay reserved
-/// for a later claim or batch. Crediting needs no vault market registration: the vault checks that
-/// what arrived outside its reserve covers the credits.
-///
-/// The operator's refund goes back where its budget came from, its wallet: budgets are pulled from
-/// the operator's wallet (paying them from its vault balance would make this contract a vault
-/// market every operator approves), and only the operator's own refund depends on its wallet
-/// accepting the token.
+/// The contract is a registered EnergyVault market and holds every budget in its own vault
+/// balance: funding sends the budget from the operator's wallet to the vault and credits it to this
+/// contract there (`IEnergyVault.creditArrived`), the one token transfer of a budget's life. A claim
+/// then pays with one `IEnergyVault.give` and a batch with one `settleBatch`, moving numbers from
+/// this contract's vault balance to the participants' and no token: no recipient (a frozen account)
+/// and no token state (a frozen vault) can hold up a payout, and a pool never pays more than its
+/// budget, which its vault balance holds until it is paid or refunded. The operator's refund is a
+/// `give` too, to its vault balance, from which it withdraws. The vault's admin registers the
+/// contract as a market at deployment; until then funding works but every payout reverts in the
+/// vault (NotMarket), the budgets waiting in the contract's vault balance.
 /// @dev The inheriting contract keeps its own participant records and declares its own errors and
 /// events (same signatures for both contracts, different parameter names in their ABIs), so it
 /// reaches them through the hooks at the end. It checks that a distribution's event or program is
@@ -41,12 +38,11 @@ abstract contract RewardPayouts {
     enum PayoutFailure {
         NotVerified, // ParticipationNotVerified(id, account)
         AlreadyClaimed, // RewardAlreadyClaimed(id, account)
-        TransferRefused, // RewardDistributionFailed(id, account or 0 for a batch, value = amount)
         WindowNotEnded, // EventWindowNotEnded / ProgramWindowNotEnded(id, value = endTime)
         NothingToDistribute // NothingToDistribute(id)
     }
 
-    /// @dev The vault rewards are credited in.
+    /// @dev The vault that holds the budgets and the participants' rewards.
     IEnergyVault internal immutable _vault;
     /// @dev The vault's payment token: budgets are paid in and rewards paid out in it.
     IERC20 internal immutable _paymentToken;
@@ -58,9 +54,22 @@ abstract contract RewardPayouts {
         _paymentToken = IERC20(vault_.paymentToken());
     }
 
-    /// @dev Credits the caller's verified, unpaid reward in `id` to its vault balance. Reverts with
-    /// the not-found error for an unknown `id`, NotVerified, AlreadyClaimed, or TransferRefused when
-    /// the token refuses the transfer to the vault (the reward then stays reserved and claimable).
+    /// @dev Books `budget` as `id`'s and moves it from the caller's wallet (the operator, which
+    /// approved this contract) to this contract's vault balance.
+    function _fund(uint256 id, uint256 budget) internal {
+        // A budget past 128 bits is past the vault's MAX_RESERVE too: creditArrived reverts, and
+        // with it this write.
+        _pools[id].budget = uint128(budget);
+        IERC20 token = _paymentToken;
+        token.safeTransferFrom(msg.sender, address(_vault), budget);
+        address[] memory accounts = new address[](1);
+        uint256[] memory amounts = new uint256[](1);
+        (accounts[0], amounts[0]) = (address(this), budget);
+        _vault.creditArrived(address(token), accounts, amounts);
+    }
+
+    /// @dev Pays the caller's verified, unpaid reward in `id` into its vault balance. Reverts with
+    /// the not-found error for an unknown `id`, NotVerified or AlreadyClaimed.
     function _claimReward(uint256 id) internal returns (uint256 amount) {
         IDemandResponse.ParticipationStatus previous;
         (previous, amount) = _moveStatus(
@@ -73,23 +82,17 @@ abstract contract RewardPayouts {
             bool paid = previous == IDemandResponse.ParticipationStatus.Rewarded;
             _revertPayout(paid ? PayoutFailure.AlreadyClaimed : PayoutFailure.NotVerified, id, msg.sender, 0);
         }
-        _pools[id].paid += amount;
         _emitPaid(id, msg.sender, amount);
         if (amount != 0) {
-            address[] memory accounts = new address[](1);
-            uint256[] memory amounts = new uint256[](1);
-            (accounts[0], amounts[0]) = (msg.sender, amount);
-            // The revert undoes the status change too.
-            if (!_creditInVault(accounts, amounts, amount)) {
-                _revertPayout(PayoutFailure.TransferRefused, id, msg.sender, amount);
-            }
+            _pools[id].paid += uint128(amount); // part of the budget
+            _vault.give(msg.sender, 0, amount);
         }
     }
 
-    /// @dev Once `id`'s window has ended (WindowNotEnded before `endTime`), credits the next batch
-    /// of its verified participants in the vault, all or none (TransferRefused, naming no account,
-    /// with the batch's total); after `verificationDeadline`, once all have been visited, completes
-    /// `id` and refunds the unreserved budget. Reverts NothingToDistribute when it can do neither.
+    /// @dev Once `id`'s window has ended (WindowNotEnded before `endTime`), pays the next batch of
+    /// its verified participants in the vault; after `verificationDeadline`, once all have been
+    /// visited, completes `id` and refunds the unreserved budget. Reverts NothingToDistribute when
+    /// it can do neither.
     function _distributeRewards(uint256 id, uint256 endTime, uint256 verificationDeadline)
         internal
         returns (uint256 paidParticipants)
@@ -97,13 +100,12 @@ abstract contract RewardPayouts {
         if (block.timestamp < endTime) _revertPayout(PayoutFailure.WindowNotEnded, id, address(0), endTime);
         RewardPool.Pool storage pool = _pools[id];
         (uint256 start, uint256 end, bool allVisited) = pool.nextBatch();
-        (address[] memory accounts, uint256[] memory amounts, uint256 total, uint256 paid) = _payBatch(id, pool, start, end);
+        (address[] memory accounts, int256[] memory amounts, uint256 total, uint256 paid) = _payBatch(id, pool, start, end);
         paidParticipants = paid;
         if (total != 0) {
-            pool.paid += total;
-            if (!_creditInVault(accounts, amounts, total)) {
-                _revertPayout(PayoutFailure.TransferRefused, id, address(0), total);
-            }
+            pool.paid += uint128(total); // part of the budget
+            // No energy moves: the energy deltas are the zeros of a fresh array.
+            _vault.settleBatch(accounts, new int256[](accounts.length), amounts);
         }
         if (allVisited && block.timestamp > verificationDeadline) {
             _closeAndRefund(id, IDemandResponse.EventStatus.Completed);
@@ -113,15 +115,15 @@ abstract contract RewardPayouts {
     }
 
     /// @dev Marks the unpaid among positions `start`..`end` of `id`'s list Rewarded and emits their
-    /// payouts; returns the credits they need (rewards capped to 0 are paid without one), their
+    /// payouts; returns the payments they need (rewards capped to 0 are paid without one), their
     /// total, and how many participants were paid.
     function _payBatch(uint256 id, RewardPool.Pool storage pool, uint256 start, uint256 end)
         private
-        returns (address[] memory accounts, uint256[] memory amounts, uint256 total, uint256 paidParticipants)
+        returns (address[] memory accounts, int256[] memory amounts, uint256 total, uint256 paidParticipants)
     {
         accounts = new address[](end - start);
-        amounts = new uint256[](end - start);
-        uint256 credits = 0;
+        amounts = new int256[](end - start);
+        uint256 payments = 0;
         for (uint256 i = start; i < end; ++i) {
             address account = pool.verified[i];
             (IDemandResponse.ParticipationStatus previous, uint256 amount) = _moveStatus(
@@ -132,30 +134,21 @@ abstract contract RewardPayouts {
             ++paidParticipants;
             _emitPaid(id, account, amount);
             if (amount == 0) continue;
-            (accounts[credits], amounts[credits]) = (account, amount);
-            ++credits;
+            // A reward is at most its pool's budget, uint64 × uint128: it fits int256.
+            (accounts[payments], amounts[payments]) = (account, int256(amount));
+            ++payments;
             total += amount;
         }
-        MemoryArrays.shorten(accounts, credits);
-        MemoryArrays.shorten(amounts, credits);
+        MemoryArrays.shorten(accounts, payments);
+        MemoryArrays.shorten(amounts, payments);
     }
 
-    /// @dev Completes or cancels `id` and sends its operator's wallet everything not reserved for
-    /// participants.
+    /// @dev Completes or cancels `id` and pays its operator's vault balance everything not reserved
+    /// for participants.
     function _closeAndRefund(uint256 id, IDemandResponse.EventStatus status) internal {
         uint256 refund = _pools[id].refundUnreserved();
         address operator = _closeRecord(id, status, refund);
-        _paymentToken.safeTransfer(operator, refund);
-    }
-
-    /// @dev Sends `total` (the sum of `amounts`) to the vault and credits `amounts[i]` to
-    /// `accounts[i]` there, in this transaction as the vault requires; false, with nothing moved,
-    /// when the token refuses the transfer.
-    function _creditInVault(address[] memory accounts, uint256[] memory amounts, uint256 total) private returns (bool) {
-        IERC20 token = _paymentToken;
-        if (!token.trySafeTransfer(address(_vault), total)) return false;
-        _vault.creditArrived(address(token), accounts, amounts);
-        return true;
+        if (refund != 0) _vault.give(operator, 0, refund);
     }
 
     // ----------------------------------------------------------------------------- hooks
@@ -179,8 +172,8 @@ abstract contract RewardPayouts {
     /// @dev Emits RewardPaid.
     function _emitPaid(uint256 id, address account, uint256 amount) internal virtual;
 
-    /// @dev Reverts with the inheriting contract's error for `failure`; `value` is the reward
-    /// (TransferRefused) or the window's end (WindowNotEnded).
+    /// @dev Reverts with the inheriting contract's error for `failure`; `value` is the window's end
+    /// (WindowNotEnded).
     function _revertPayout(PayoutFailure failure, uint256 id, address account, uint256 value) internal pure virtual;
 
     /// @dev Reverts with the inheriting contract's not-found error unless event or program `id` exists.

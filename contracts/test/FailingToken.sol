@@ -4,13 +4,15 @@ pragma solidity ^0.8.28;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @title FailingToken
-/// @notice Test-only ERC-20 whose plain transfers (not transferFrom) can be made to fail: to
-/// return false without moving anything, or to revert. Exercises RewardDistributionFailed.
+/// @notice Test-only ERC-20 whose plain transfers can be made to fail, to return false without
+/// moving anything or to revert, and whose transferFrom can be made to return false: a payer
+/// whose token refuses a payout or a pull.
 contract FailingToken is ERC20 {
     enum Mode {
         Normal,
         ReturnFalse,
-        Revert
+        Revert,
+        PullsReturnFalse
     }
 
     Mode private _mode;
@@ -29,7 +31,7 @@ contract FailingToken is ERC20 {
         _mint(to, amount);
     }
 
-    /// @notice 0 normal, 1 transfers return false, 2 transfers revert.
+    /// @notice 0 normal, 1 transfers return false, 2 transfers revert, 3 transferFrom returns false.
     function setMode(Mode mode) external {
         _mode = mode;
     }
@@ -38,5 +40,10 @@ contract FailingToken is ERC20 {
         if (_mode == Mode.ReturnFalse) return false;
         if (_mode == Mode.Revert) revert TransfersDisabled();
         return super.transfer(to, value);
+    }
+
+    function transferFrom(address from, address to, uint256 value) public override returns (bool) {
+        if (_mode == Mode.PullsReturnFalse) return false;
+        return super.transferFrom(from, to, value);
     }
 }

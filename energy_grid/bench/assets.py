@@ -34,18 +34,19 @@ BUDGET_SPLIT = 150_000  # measured 132,100
 # corrections (5,000 + 22,100) written, the accumulator read, calldata of safeTransferFrom, event.
 # Measured 104,500; to an existing holder (no fresh slot) 53,200.
 BUDGET_SHARE_TRANSFER = 115_000
-# depositRevenue (steady): accumulator and ledger rewritten (2 × 5,000), the split read, the ERC-20
-# pull (both balances rewritten; an unlimited allowance is not written), event. Measured 58,000; an
-# asset's first deposit pays 2 × 17,100 more for the fresh accumulator and ledger slots.
+# depositRevenue (steady): accumulator and ledger rewritten (2 × 5,000), the split read, event, and the
+# revenue taken from the payer's vault balance into the shares contract's (`take`: the cold vault call,
+# both balance slots rewritten, ~13,000, where an ERC-20 pull cost ~17,000). Measured 55,800; an asset's
+# first deposit pays 2 × 17,100 more for the fresh accumulator and ledger slots. A payer short in the
+# vault pays the rest from its wallet through the vault's pull (the token transfer, the reserve, an event).
 BUDGET_DEPOSIT_REVENUE = 65_000
 # claimRevenue (steady): accumulator, balance and correction read (6,300), the account's claimed
-# amount and the asset's total claimed rewritten (10,000), the ERC-20 transfer to the vault (both
-# balances rewritten), the vault credit (a call to the cold vault, the token balance read back, the
-# reserve and the claimant's vault balance rewritten, its event), event; nothing depends on the
-# number of holders. Measured 76,400; an account's first claim of an asset pays 2 × 17,100 more for
-# fresh slots (110,600), and 17,100 more again when its vault balance is fresh. Held to the 65,000
-# of a wallet payout: a credit that moves no token (the shares contract a vault market paying with
-# `give`) would meet it; the token transfer to the vault and creditArrived do not.
+# amount and the asset's total claimed rewritten (10,000), event, and one `give` from the shares
+# contract's vault balance to the claimant's (the cold vault call, both balance slots rewritten,
+# ~13,000; no token moves); nothing depends on the number of holders. Measured 58,700 (76,400 when
+# a claim sent the revenue to the vault and credited it with creditArrived); an account's first
+# claim of an asset pays 2 × 17,100 more for fresh slots, and 17,100 more again when its vault
+# balance is fresh.
 BUDGET_CLAIM_REVENUE = 65_000
 # recombine: the burn (balance zeroed, correction rewritten), the NFT's transfer back (owner,
 # balances, the controller comparison calling managerOf), the split record deleted (refunds), events.
@@ -56,6 +57,7 @@ BUDGET_RECOMBINE = 70_000
 HOLDER_COUNT_TOLERANCE = 0.05
 
 REVENUE = 1_000_000  # PaymentToken base units per deposit (1.0 of a 6-decimal token)
+DEPOSITS = 7  # revenue deposits the bench makes
 SHARES = 1_000_000
 
 
@@ -65,6 +67,7 @@ def bench_energy_assets(
     asset_shares: Any,
     smart_meter: Any,
     payment_token: Any,
+    vault: Any,
     operator: Any,
     chain: Any,
     participants: list[Any],
@@ -76,11 +79,14 @@ def bench_energy_assets(
 
     `operator`: an authorized GridManagement operator of `region_id` that also holds SmartMeter's
     OPERATOR_ROLE (the local deployer). `participants`: at least three accounts, each holding at least
-    3 × REVENUE of `payment_token` (`fund_local_accounts`): the asset owner, a second shareholder (the
-    claimer) and the revenue payer. The 1,000-holder case sends ~1,000 share transfers (~35 s on anvil).
+    DEPOSITS × REVENUE of `payment_token` (`fund_local_accounts`): the asset owner, a second shareholder
+    (the claimer) and the revenue payer, which pays from its `vault` balance (`asset_shares` is a
+    registered market of it). The 1,000-holder case sends ~1,000 share transfers (~35 s on anvil).
     """
     owner, holder, payer = participants[0], participants[1], participants[2]
-    payment_token.approve(asset_shares, 2**256 - 1, sender=payer)
+    payment_token.approve(vault, DEPOSITS * REVENUE, sender=payer)
+    vault.deposit(payment_token, DEPOSITS * REVENUE, sender=payer)
+    vault.setMarketApproval(asset_shares, True, sender=payer)
     asset_nft.setApprovalForAll(asset_shares, True, sender=owner)
 
     def new_asset() -> tuple[int, Any]:

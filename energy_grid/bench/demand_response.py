@@ -4,10 +4,12 @@ number of participants (10 vs 1,000 verified in one event).
 Storage costs behind the budgets (EIP-2929/2200): a fresh slot (zero to non-zero) costs 22,100, a
 cold slot rewritten 5,000, a cold read 2,100, a call to a cold contract 2,600; every transaction
 pays 21,000 plus calldata. An ERC-20 transfer to an account already holding the token costs about
-30,000 (two balances, the event), to an empty one about 47,000. Rewards are paid into EnergyVault
-balances: one transfer to the vault and one `creditArrived` call per claim or batch, which costs a
-call to the cold vault (2,600), the token balance read back (~3,000), the reserve rewritten (5,000),
-each credited balance (5,000 rewritten, 22,100 fresh) and the vault's event.
+30,000 (two balances, the event), to an empty one about 47,000. DemandResponse is a registered
+EnergyVault market holding the budgets in its own vault balance: a budget's one token transfer (the
+operator's wallet to the vault, booked to DemandResponse with `creditArrived`) is at the start, and
+every payout and refund is a vault move (`give`, a batch's `settleBatch`): a call to the cold vault
+(2,600), DemandResponse's balance slot and each payee's rewritten (5,000 each, 22,100 fresh), no token
+and no vault event.
 """
 
 from __future__ import annotations
@@ -24,25 +26,30 @@ from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 BUDGET_REGISTER_GRID_OPERATOR = 55_000  # 21,000 + role check 2,100 + one fresh slot 22,100 + event
 BUDGET_REGISTER_CONSUMER = 65_000  # 21,000 + getMeter call into SmartMeter (~7,000) + one fresh slot + event
 # 21,000 + GridManagement.operatorStatus (~7,000) + counter 5,000 + 3 fresh event slots + budget slot (88,400)
-# + transferFrom (~35,000) + event
+# + transferFrom to the vault (~30,000) + the credit to DemandResponse's vault balance (~17,000: the vault
+# call, the token balance read back, reserve and balance rewritten, its event) + event. Measured 169,500.
 BUDGET_START_EVENT = 190_000
 BUDGET_JOIN_EVENT = (
     130_000  # participation slot, the consumer's list (length + element), the id counter: 4 fresh slots (88,400) + 21,000 + event
 )
 BUDGET_REJECT = 40_000  # the participation slot rewritten
-BUDGET_CANCEL = 85_000  # status rewritten (5,000), refunded a fresh slot (22,100), transfer back to the operator (~30,000), event
+# status rewritten (5,000), the refund in the budget's slot (read anyway: 2,900), its `give` to the operator's vault
+# balance (the vault call, DemandResponse's balance 5,000, the operator's 22,100 on its first refund), event.
+# Measured 73,300 on the operator's first refund, 56,200 once it holds a vault balance.
+BUDGET_CANCEL = 85_000
 # steady: 7 SmartMeter calls (1 history + 6 range sums, each a cold ring slot), 2 fresh participation
 # slots, 2 list pushes, counters, the meter's once-only record (a fresh slot on its first reward)
 BUDGET_VERIFY = 240_000
-# status and paid rewritten, the transfer to the vault (~30,000), the credit of an existing vault
-# balance (~17,000 with the vault call, the reserve and the event). Measured 88,800. Held to the
-# 80,000 of a wallet payout: budgets held in the vault and paid with `give` (the demand contracts
-# vault markets) would move no token at a claim and meet it; the transfer and creditArrived do not.
+# The participation's two slots read and its status rewritten, `paid` rewritten (it shares its slot with
+# `reserved`, so a pool's first claim writes no fresh slot), RewardPaid, one `give` from DemandResponse's
+# vault balance to the claimant's existing one (the cold vault call and two balances rewritten, ~13,000).
+# Measured 54,200 (88,800 when a claim sent the reward to the vault and credited it with creditArrived).
 BUDGET_CLAIM = 80_000
-# per participant: status 5,000, a fresh vault balance 22,100, RewardPaid, memory; once per batch the
-# transfer to the vault and the credit call. Measured 1,864,600 for 50 fresh vault balances.
+# per participant: its list entry and participation read, status 5,000, a fresh vault balance 22,100,
+# RewardPaid, memory and calldata; once per batch one settleBatch. Measured 1,904,000 for 50 fresh vault balances.
 BUDGET_DISTRIBUTE_50 = 2_100_000
-BUDGET_DISTRIBUTE_TAIL = 400_000  # 9 fresh vault balances (~30,000 each) + one credit + completion: status, refunded, refund transfer
+# 9 fresh vault balances (~30,000 each) + one settleBatch + completion: status, refunded, the refund's give
+BUDGET_DISTRIBUTE_TAIL = 400_000
 BUDGET_ADMIN_SETTING = 40_000  # one slot rewritten + event
 CLAIM_SCALE_TOLERANCE = 0.05
 

@@ -145,11 +145,17 @@ def assets_split(session: Session, token_id: int, share_count: int) -> None:
 @click.option("--amount", type=DECIMAL, required=True, help="Revenue to pay in, PaymentToken (e.g. 12.5).")
 @pass_session
 def assets_deposit(session: Session, token_id: int, amount: Decimal) -> None:
-    """Pay revenue in for a split asset's shareholders, pro rata (anyone may)."""
-    client = session.client
+    """Pay revenue in for a split asset's shareholders, pro rata (anyone may), from your EnergyVault
+    balance; what it falls short of is pulled from your wallet."""
+    client, signer = session.client, session.signer
     shares = client["EnergyAssetShares"]
     amount_base = to_base_units(amount, session.payment_decimals(), session.payment_symbol())
-    session.ensure_allowance("PaymentToken", shares.address, amount_base)
+    # The shares contract is a vault market: it takes the revenue from the vault balance it was approved for.
+    if not client.vault.is_market_approved(signer.address, shares.address):
+        client.vault.approve_market(signer, shares.address)
+    shortfall = amount_base - client.vault.balances(signer.address).payment
+    if shortfall > 0:
+        session.ensure_allowance("PaymentToken", client.vault.address, shortfall)
     session.transact(shares.functions.depositRevenue(token_id, amount_base))
     revenue = shares.functions.getRevenue(token_id).call()
     result = {"token_id": token_id, "deposited": amount_base, **record(revenue)}

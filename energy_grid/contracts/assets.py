@@ -98,12 +98,14 @@ class EnergyAssetShares(ContractClient):
         return self._send(holder, "recombine", token_id)
 
     def deposit_revenue(self, depositor: LocalAccount, token_id: int, amount: int) -> TxReceipt:
-        """Pays revenue in (PaymentToken, approved first), claimable pro rata by today's holders."""
+        """Pays revenue in from the depositor's EnergyVault balance (the shares contract approved as
+        its vault market first; a shortfall is pulled from its wallet if it allowed the vault the
+        PaymentToken), claimable pro rata by today's holders."""
         require_amount("amount", amount)
         return self._send(depositor, "depositRevenue", token_id, amount)
 
     def claim_revenue(self, holder: LocalAccount, token_id: int) -> int:
-        """Credits the holder's accrued revenue to its EnergyVault balance; returns the amount,
+        """Pays the holder's accrued revenue into its EnergyVault balance; returns the amount,
         PaymentToken base units."""
         receipt = self._send(holder, "claimRevenue", token_id)
         return sum(int(e["amount"]) for e in self.events(receipt, "RevenueClaimed"))

@@ -84,9 +84,9 @@ class DemandResponse(ContractClient):
         return sum(int(e["amount"]) for e in self.events(receipt, "RewardPaid"))
 
     def distribute_rewards(self, sender: LocalAccount, event_id: int) -> TxReceipt:
-        """Credits verified participants' rewards to their EnergyVault balances in a bounded batch;
+        """Pays verified participants' rewards into their EnergyVault balances in a bounded batch;
         after verification closes, completes the event and refunds the unspent budget to the
-        operator's wallet. Anyone may."""
+        operator's vault balance. Anyone may."""
         return self._send(sender, "distributeRewards", event_id)
 
     def cancel_event(self, operator: LocalAccount, event_id: int) -> TxReceipt:

@@ -14,8 +14,10 @@ Energy (Wh, exact):
 Money (PaymentToken base units, exact):
 - what buyers paid − what sellers got = the grid fees and the buyers' rounding surplus the auction
   accrued in the run, which is what the auction holds in the vault once everything is settled;
-- demand-response rewards are credited to the households' vault balances: what DemandResponse sent
-  the vault = the rewards it paid them;
+- demand-response rewards are paid into the households' vault balances out of DemandResponse's own
+  (a vault market holding the events' budgets): the run's events' budgets booked as paid = the
+  rewards paid to the households, and DemandResponse's vault balance = what its events' budgets hold
+  still (budget − paid − refunded, over every event);
 - each household's vault balance = deposited − paid + proceeds + rewards, and its wallet = faucet −
   deposited;
 - the vault's reserves are what it holds of each token.
@@ -123,7 +125,9 @@ class _Flows:
 
     def __init__(self, households: int) -> None:
         self.minted, self.funded, self.deposited, self.rewards = ([0] * households for _ in range(4))
-        self.rewards_sent_to_vault = 0  # PaymentToken DemandResponse sent the vault to credit rewards
+        self.rewards_from_budgets = 0  # paid out of the run's events' budgets (getEventBudget)
+        self.dr_in_vault = 0  # DemandResponse's own vault balance
+        self.dr_budgets_held = 0  # every event's budget − paid − refunded
         self.sold, self.bought, self.paid, self.proceeds = ([0] * households for _ in range(4))
         self.unsettled_slots = 0  # meters' slots holding orders not settled at the end
         self.overfilled = 0  # settlements that sold or bought more than they placed
@@ -230,9 +234,19 @@ class _Auditor:
             flows.paid[h] += int(r["paid"])
         for r in self._logs("DemandResponse", "RewardPaid", [None, household_topics]):
             flows.rewards[self.index[r["consumer"]]] += int(r["amount"])
-        dr_topic, vault_topic = self._topics([self.client["DemandResponse"].address, vault])
-        flows.rewards_sent_to_vault = sum(int(t["value"]) for t in self._logs("PaymentToken", "Transfer", [dr_topic, vault_topic]))
+        self._budgets(flows)
         return flows
+
+    def _budgets(self, flows: _Flows) -> None:
+        """What DemandResponse's budgets paid in the run and what it holds for them in the vault."""
+        dr, vault = self.client["DemandResponse"], self.client["EnergyVault"]
+        run_events, _ = self._demand_response()
+        event_count = int(dr.functions.eventCount().call())
+        budgets = self.run.sender.read([prepare(dr, "getEventBudget", e) for e in range(1, event_count + 1)])
+        # EventBudget: budget, reserved, paid, refunded, ...
+        flows.rewards_from_budgets = sum(int(b[2]) for e, b in enumerate(budgets, start=1) if e in run_events)
+        flows.dr_budgets_held = sum(int(b[0]) - int(b[2]) - int(b[3]) for b in budgets)
+        flows.dr_in_vault = int(vault.functions.balancesOf(dr.address).call()[1])
 
     def _markets(self) -> tuple[list[dict[str, Any]], list[IntervalFigures]]:
         """The run's cleared markets (the period of interval i traded interval i's metered energy)
@@ -274,7 +288,8 @@ class _Auditor:
             BalanceCheck("energy retired = bought (Wh)", flows.retired_wh, sum(flows.bought)),
             BalanceCheck("paid by buyers - proceeds = fees and rounding accrued in the run", kept, accrued_in_run),
             BalanceCheck("the auction's vault balance = its accrued fees", auction_cash, accrued),
-            BalanceCheck("rewards sent to the vault = rewards paid", flows.rewards_sent_to_vault, sum(flows.rewards)),
+            BalanceCheck("rewards paid from the events' budgets = rewards paid", flows.rewards_from_budgets, sum(flows.rewards)),
+            BalanceCheck("DemandResponse's vault balance = its budgets unpaid", flows.dr_in_vault, flows.dr_budgets_held),
             BalanceCheck("vault energy reserve = EnergyToken it holds (Wh)", int(reserves[0]), int(held[0])),
             BalanceCheck("vault payment reserve = PaymentToken it holds", int(reserves[1]), int(held[1])),
         ]

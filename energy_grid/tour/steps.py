@@ -484,7 +484,9 @@ def run_energy_assets(
     names = {owner.address: "owner", first_buyer.address: "first buyer", second_buyer.address: "second buyer"}
 
     deposits = (100_000_000, 50_000_001)  # 100 mUSD, then 50.000001 mUSD: not divisible by 1,000 shares
-    cash.approve(shares, sum(deposits), sender=payer)
+    # The payer pays from its wallet through the vault: the shares contract takes revenue as a vault market.
+    cash.approve(vault, sum(deposits), sender=payer)
+    vault.setMarketApproval(shares, True, sender=payer)
     shares.depositRevenue(token_id, deposits[0], sender=payer)
     # The first buyer sells 200 of its 300 shares on: the first deposit stays theirs.
     shares.safeTransferFrom(first_buyer, second_buyer, token_id, 200, b"", sender=first_buyer)
@@ -527,7 +529,7 @@ EVENT_STATUS = ("active", "completed", "cancelled")  # IDemandResponse.EventStat
 def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[Any], names: list[str]) -> None:
     """An evening event on metered data: one household cuts its load and is paid for the cut the
     meter shows (into its EnergyVault balance), the other does not and gets nothing; the operator
-    gets the unspent budget back in its wallet.
+    gets the unspent budget back in its vault balance.
 
     Moves the chain six days on: the baseline is the same hour on the five days before the event."""
     dr, cash, vault = system.demand_response, system.payment_token, system.energy_vault
@@ -550,7 +552,7 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
     cash.approve(dr, DR_TARGET_KW * DR_REWARD_PER_KW, sender=operator)
     # The operator's GridManagement region, where the meters are: only its meters take part.
     event_id = dr.startEvent(LOCAL_OPERATOR_REGION, DR_TARGET_KW, DR_REWARD_PER_KW, DR_DURATION_SECONDS, sender=operator).return_value
-    operator_before = cash.balanceOf(operator)
+    operator_before = vault.balanceOf(cash, operator)
     event = dr.getEvent(event_id)
     chain.pending_timestamp = event.endTime + 300
     writer.write(meters, window_intervals(event.startTime, event.endTime), lambda m, _i: event_wh[m])
@@ -574,7 +576,7 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
     dr.distributeRewards(event_id, sender=operator)  # anyone may; pays and completes the event
     budget = dr.getEventBudget(event_id)
     print_table(
-        "distributeRewards: paid from the budget into vault balances; the rest back to the operator's wallet",
+        "distributeRewards: paid from the budget into vault balances; the rest back to the operator's",
         ["", "amount"],
         [
             (f"budget ({DR_TARGET_KW} kW x {money(DR_REWARD_PER_KW)})", money(budget.budget)),
@@ -582,7 +584,7 @@ def run_demand_response(system: Any, operator: Any, chain: Any, consumers: list[
                 (f"credited to {name} in the vault", money(vault.balanceOf(cash, c) - before[c.address]))
                 for c, name in zip(consumers, names, strict=True)
             ),
-            ("refunded to the operator", money(cash.balanceOf(operator) - operator_before)),
+            ("refunded to the operator in the vault", money(vault.balanceOf(cash, operator) - operator_before)),
         ],
     )
     status = EVENT_STATUS[dr.getEvent(event_id).status]

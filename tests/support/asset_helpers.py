@@ -17,7 +17,7 @@ CAPACITY_W = 5_000  # a 5 kW rooftop PV array
 MAX_CAPACITY_W = 25 * 10**9
 MAGNITUDE = 2**64
 MAX_SHARES = 10**18
-MAX_REVENUE = 2**128 - 1
+MAX_REVENUE = 2**112 - 1  # EnergyVault.MAX_RESERVE: what one vault balance holds
 
 
 TYPE_NAMES = ["Solar", "Wind", "Hydro", "Nuclear", "Geothermal", "Biomass", "Natural gas"]

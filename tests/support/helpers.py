@@ -101,12 +101,12 @@ def log(event: Any, **fields: Any) -> Any:
     return event(**fields)
 
 
-def vault_credit_logs(vault: Any, token: Any, payer: Any, total: int, count: int) -> tuple[Any, Any]:
-    """The logs of `total` sent by `payer` to `vault` and credited there to `count` accounts (one
-    transfer and one creditArrived)."""
+def vault_funding_logs(vault: Any, token: Any, payer: Any, amount: int) -> tuple[Any, Any]:
+    """The logs of `amount` sent from `payer`'s wallet to `vault` and credited there to one balance
+    (a market funding its own: one transfer and one creditArrived)."""
     return (
-        log(token.Transfer, **{"from": address(payer), "to": vault.address, "value": total}),
-        log(vault.ArrivedCredited, token=token.address, amount=total, count=count),
+        log(token.Transfer, **{"from": address(payer), "to": vault.address, "value": amount}),
+        log(vault.ArrivedCredited, token=token.address, amount=amount, count=1),
     )
 
 

@@ -182,16 +182,17 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     setup_local_roles(system, admin)
     fund_local_accounts(system, admin, [*traders, stranger])
     system.payment_token.addConsumerBalance(admin, 10_000, sender=admin)
-    # The markets take no token themselves: their escrow comes from vault balances, and the vault pulls
-    # a shortfall from the wallet with its allowance. Funds stay in the wallets (the other contracts
-    # spend them there); claims and the book's payouts then build vault balances that later orders spend first.
-    spenders = (system.energy_vault, system.energy_asset_shares, system.demand_response)
+    # The markets take no token themselves: their escrow (and the shares' revenue deposits) comes from
+    # vault balances, and the vault pulls a shortfall from the wallet with its allowance. Funds stay in
+    # the wallets (DemandResponse pulls event budgets from there); claims, rewards and the book's payouts
+    # then build vault balances that later orders and deposits spend first.
+    spenders = (system.energy_vault, system.demand_response)
     for account in (*traders, admin, stranger):
         for spender in spenders:
             system.energy_token.approve(spender, MAX_UINT, sender=account)
             system.payment_token.approve(spender, MAX_UINT, sender=account)
-        system.energy_vault.setMarketApproval(system.energy_auction, True, sender=account)
-        system.energy_vault.setMarketApproval(system.energy_trading, True, sender=account)
+        for market in (system.energy_auction, system.energy_trading, system.energy_asset_shares):
+            system.energy_vault.setMarketApproval(market, True, sender=account)
     meter = system.smart_meter
     dr_meters = [Account.from_key(bytes([0x5E] * 31 + [i + 1])).address for i in range(2)]
     writer = MeterWriter(meter, admin)
@@ -311,6 +312,7 @@ EVENT_JOINED = topic("EventJoined(uint256,address,uint256)")
 REWARD_PAID = topic("RewardPaid(uint256,address,uint256)")
 REVENUE_CLAIMED = topic("RevenueClaimed(uint256,address,uint256)")
 ARRIVED_CREDITED = topic("ArrivedCredited(address,uint256,uint256)")
+DR_CLOSED = (topic("EventCompleted(uint256,uint256)"), topic("EventCancelled(uint256,uint256)"))
 TRANSFER = topic("Transfer(address,address,uint256)")
 CREDITS_ISSUED = topic("CarbonCreditsIssued(address,address,uint256,uint256,uint256)")
 MARKET_CLEARED = topic("MarketCleared(uint256,uint256,uint256,uint256,uint8,uint256,uint256,uint256,uint256)")
@@ -1138,33 +1140,27 @@ class SystemMachine(RuleBasedStateMachine):
         self._check_vault_credits(out, "dr", paid, before)
 
     def _vault_payments(self) -> dict[str, int]:
-        """The PaymentToken balance in the vault of every account that claims rewards or revenue (they
-        are credited there)."""
+        """The PaymentToken balance in the vault of every account that claims rewards or revenue or
+        gets a budget back (they are paid there), and of the paying contracts."""
         w = self.world
-        holders = (*w.traders, w.admin, w.stranger)
+        holders = (*w.traders, w.admin, w.stranger, w.c["dr"].address, w.c["shares"].address)
         balances = w.node.calls([(w.c["vault"], "balancesOf", (h,)) for h in holders])
         return {h: int(b[1]) for h, b in zip(holders, balances, strict=True)}
 
     def _check_vault_credits(self, out: Outcome, payer: str, paid: list[tuple[str, int]], before: dict[str, int]) -> None:
-        """The payouts `paid` (account, amount) of one transaction reached the vault as one transfer
-        from `payer` credited at once (none when nothing was owed), and raised exactly the payees'
-        vault balances."""
+        """The payouts `paid` (account, amount) of one transaction, and a DR event's refund to its
+        operator, moved from `payer`'s vault balance to the payees' and nothing else: no token
+        transfer, no credit of arrived tokens."""
         w = self.world
-        credits = out.events(w.c["vault"], ARRIVED_CREDITED)
-        owed = [amount for _, amount in paid if amount]
-        if owed:
-            assert len(credits) == 1 and topic_address(credits[0], 1) == w.c["payment"].address, credits
-            assert (word(credits[0]["data"], 0), word(credits[0]["data"], 1)) == (sum(owed), len(owed))
-            arrived = [
-                log for log in out.events(w.c["payment"], TRANSFER)
-                if (topic_address(log, 1), topic_address(log, 2)) == (w.c[payer].address, w.c["vault"].address)
-            ]
-            assert [word(log["data"], 0) for log in arrived] == [sum(owed)]
-        else:
-            assert credits == []
+        assert out.events(w.c["vault"], ARRIVED_CREDITED) == [] and out.events(w.c["payment"], TRANSFER) == []
         expected = dict(before)
         for account, amount in paid:
             expected[account] += amount
+            expected[w.c[payer].address] -= amount
+        for closed in DR_CLOSED if payer == "dr" else ():
+            for log in out.events(w.c["dr"], closed):
+                expected[w.admin] += word(log["data"], 0)  # the machine's events are all the admin's
+                expected[w.c["dr"].address] -= word(log["data"], 0)
         assert self._vault_payments() == expected, f"{payer} payouts {paid}: vault balances moved otherwise"
 
     @precondition(lambda self: self.dr_events)
@@ -1501,7 +1497,7 @@ class SystemMachine(RuleBasedStateMachine):
 
     def _check_vault_reserves(self, got: dict[Any, Any]) -> None:
         """The vault holds of each token exactly its reserve (nothing here sends it a token outside a
-        deposit, a pull, or a reward or revenue payout credited in the same transaction), and the
+        deposit, a pull, or an event budget credited to DemandResponse in the same transaction), and the
         balances of every account and market add up to the reserve, none past what a balance holds
         (so none wrapped below zero either)."""
         vault = self.world.c["vault"].address
@@ -1514,7 +1510,7 @@ class SystemMachine(RuleBasedStateMachine):
             assert reserve <= MAX_VAULT_BALANCE
 
     def _check_demand_response(self, got: dict[Any, Any]) -> None:
-        """Demand response: paid ≤ reserved ≤ budget; the contract holds what is neither paid nor refunded."""
+        """Demand response: paid ≤ reserved ≤ budget; the contract's vault balance holds what is neither paid nor refunded."""
         dr_held, dr_paid = 0, 0
         for event_id in self.dr_events:
             budget, reserved, paid, refunded, *_ = got[("dr", event_id)]
@@ -1522,7 +1518,8 @@ class SystemMachine(RuleBasedStateMachine):
             dr_held += budget - paid - refunded
             dr_paid += paid
         assert dr_paid == self.dr_claimed
-        assert got[("payment", "@dr")] == dr_held
+        # Budgets are held in DemandResponse's vault balance, no token in its wallet.
+        assert (got[("vault balance", self.world.c["dr"].address)][1], got[("payment", "@dr")]) == (dr_held, 0)
 
     def _check_one_reward_per_reduction(self, got: dict[Any, Any]) -> None:
         """Each DR meter's rewarded windows (its consumer's verified or paid participations) never
@@ -1562,11 +1559,11 @@ class SystemMachine(RuleBasedStateMachine):
         assert got[("carbon", "supply")] + got[("retired", "carbon")] == issued_total
 
     def _check_asset_revenue(self, got: dict[Any, Any]) -> None:
-        """Asset revenue: claimed ≤ deposited; the shares contract holds the difference."""
+        """Asset revenue: claimed ≤ deposited; the shares contract's vault balance holds the difference."""
         deposited, claimed, _per_share, _carried = got[("revenue", "info")]
         assert (deposited, claimed) == (self.revenue_deposited, self.revenue_claimed)
         assert claimed <= deposited
-        assert got[("payment", "@shares")] == deposited - claimed
+        assert (got[("vault balance", self.world.c["shares"].address)][1], got[("payment", "@shares")]) == (deposited - claimed, 0)
 
     def _check_standing_orders(self, got: dict[Any, Any]) -> None:
         """Approvals and standing limits are what the model set; each household's two interval slots
