@@ -301,21 +301,31 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (msg.sender != _meterRegistry) revert NotMeterRegistry(msg.sender);
         uint256 count = entries.length / ENTRY_WORDS;
         address[] memory owners = new address[](count);
-        for (uint256 i; i < count; ++i) {
-            owners[i] = address(uint160(entries[i * ENTRY_WORDS + 1]));
+        // Indices below the entries' length.
+        unchecked {
+            for (uint256 i; i < count; ++i) {
+                owners[i] = address(uint160(entries[i * ENTRY_WORDS + 1]));
+            }
         }
         (uint256[] memory free, bool[] memory approved) = _vault.paymentsFor(address(this), owners);
         int256[] memory energyDeltasWh = new int256[](count);
         int256[] memory paymentDeltas = new int256[](count);
         MeteredBatch memory b;
         b.locks = _newLocks(count);
-        for (uint256 i; i < count; ++i) {
-            uint256 at = i * ENTRY_WORDS;
+        for (uint256 i; i < count;) {
+            uint256 at;
+            unchecked {
+                at = i * ENTRY_WORDS;
+            }
+            uint256 meterAndEnergy = entries[at];
             uint256 ownerAndTime = entries[at + 1];
-            (b.meter, b.owner, b.freePayment) = (address(uint160(entries[at])), address(uint160(ownerAndTime)), free[i]);
+            (b.meter, b.owner, b.freePayment) = (address(uint160(meterAndEnergy)), address(uint160(ownerAndTime)), free[i]);
             (energyDeltasWh[i], paymentDeltas[i]) = ownerAndTime >> 160 == 0
                 ? _settleDue(b)
-                : _recordOne(entries[at] >> 160, (ownerAndTime >> 160) / _periodLength, entries[at + 2], approved[i], b);
+                : _recordOne(meterAndEnergy >> 160, (ownerAndTime >> 160) / _periodLength, entries[at + 2], approved[i], b);
+            unchecked {
+                ++i;
+            }
         }
         if (b.marketPeriod != 0) _markets[b.marketPeriod] = b.market;
         _vault.settleBatch(owners, energyDeltasWh, paymentDeltas);
@@ -658,8 +668,11 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             _skip(b, SkipReason.MARKET_CLOSED);
         } else {
             (uint256 askWh, uint256 escrow) = _placeStanding(uint40(energy), uint40(energy >> 40), limits, b);
-            energyDeltaWh -= int256(askWh);
-            paymentDelta -= int256(escrow);
+            // An ask is 40 bits, an escrow below 2^200: the deltas stay far from the int256 bounds.
+            unchecked {
+                energyDeltaWh -= int256(askWh);
+                paymentDelta -= int256(escrow);
+            }
             changed = true;
         }
         // A settled slot says so (rewritten, not deleted, so that the next placement is a cheap rewrite).
@@ -720,16 +733,19 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         (bool onGrid, uint256 tick) = _standingTick(market, limitPricePerKWh, false);
         if (!onGrid) return (_skip(b, SkipReason.PRICE_OFF_GRID), 0);
         bidWh = capWh != 0 && capWh < importWh ? capWh : importWh;
-        uint256 pricePerKWh = uint256(market.minPricePerKWh) + tick * market.tickSizePerKWh;
         uint256 lock = _lockOf(b.locks, b.owner);
         uint256 spent = b.locks.locked[lock];
         uint256 freePayment = b.freePayment;
-        uint256 affordableWh = freePayment > spent ? (freePayment - spent) * WH_PER_KWH / pricePerKWh : 0;
-        if (affordableWh < bidWh) bidWh = affordableWh;
-        if (bidWh == 0) return (_skip(b, SkipReason.NOTHING_FREE), 0);
-        bidWh = _placeSide(b, tick, bidWh, true);
-        escrow = _ceilMilli(bidWh * pricePerKWh);
-        b.locks.locked[lock] = spent + escrow;
+        // Grid prices fit 80 bits, balances 112, bids 40: nothing here comes near 2^256.
+        unchecked {
+            uint256 pricePerKWh = uint256(market.minPricePerKWh) + tick * market.tickSizePerKWh;
+            uint256 affordableWh = freePayment > spent ? (freePayment - spent) * WH_PER_KWH / pricePerKWh : 0;
+            if (affordableWh < bidWh) bidWh = affordableWh;
+            if (bidWh == 0) return (_skip(b, SkipReason.NOTHING_FREE), 0);
+            bidWh = _placeSide(b, tick, bidWh, true);
+            escrow = _ceilMilli(bidWh * pricePerKWh);
+            b.locks.locked[lock] = spent + escrow;
+        }
     }
 
     /// @dev Adds `amountWh` to one side of a meter's slot, joining the tick's queue; an interval's side
@@ -741,7 +757,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         (uint256 beforeWh, uint256 afterWh) = _addToTick(b.period, tick, amountWh, isBid);
         // Within the tick's bound, every volume of the slot fits its 40 bits.
         if (afterWh > MAX_TICK_VOLUME_WH) return _skip(b, SkipReason.TICK_FULL);
-        if (isBid) b.market.bidVolumeWh += uint48(amountWh);
+        // A market's bids stay below 256 ticks of MAX_TICK_VOLUME_WH, under 2^48.
+        unchecked {
+            if (isBid) b.market.bidVolumeWh += uint48(amountWh);
+        }
         b.placed |= (tick | (amountWh << 8) | (beforeWh << 48)) << shift;
         return amountWh;
     }
@@ -778,22 +797,25 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         OrderOutcome memory bid;
         Order memory order = _placedOrder(placed, period, PLACED_ASK_SHIFT);
         uint256 askWh = order.amountWh;
-        if (askWh != 0) {
-            ask = _outcome(false, order, c);
-            energyDeltaWh = int256(ask.refund);
-            paymentDelta = int256(ask.payment - ask.fee);
+        // Fills, payments and refunds of 40-bit orders at 80-bit prices: far below 2^255.
+        unchecked {
+            if (askWh != 0) {
+                ask = _outcome(false, order, c);
+                energyDeltaWh = int256(ask.refund);
+                paymentDelta = int256(ask.payment - ask.fee);
+            }
+            order = _placedOrder(placed, period, PLACED_BID_SHIFT);
+            if (order.amountWh != 0) {
+                // A standing bid's limit is its tick of the market's grid.
+                order.limitPricePerKWh = uint80(b.clearedMinPricePerKWh + uint256(order.tick) * b.clearedTickSizePerKWh);
+                bid = _outcome(true, order, c);
+                paymentDelta += int256(bid.refund);
+                b.retiredWh += bid.filledWh;
+            }
+            emit MeteredOrdersSettled(
+                b.meter, period, askWh, ask.filledWh, ask.payment - ask.fee, order.amountWh, bid.filledWh, bid.payment
+            );
         }
-        order = _placedOrder(placed, period, PLACED_BID_SHIFT);
-        if (order.amountWh != 0) {
-            // A standing bid's limit is its tick of the market's grid.
-            order.limitPricePerKWh = uint80(b.clearedMinPricePerKWh + uint256(order.tick) * b.clearedTickSizePerKWh);
-            bid = _outcome(true, order, c);
-            paymentDelta += int256(bid.refund);
-            b.retiredWh += bid.filledWh;
-        }
-        emit MeteredOrdersSettled(
-            b.meter, period, askWh, ask.filledWh, ask.payment - ask.fee, order.amountWh, bid.filledWh, bid.payment
-        );
     }
 
     /// @dev One side of a placed slot (at `shift`: tick, Wh, C(i-1)) as an order of `period`.
@@ -816,15 +838,18 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     {
         uint256 minPricePerKWh = market.minPricePerKWh;
         uint256 stepPerKWh = market.tickSizePerKWh;
-        uint256 top = uint256(market.tickCount) - 1;
-        if (isSell) {
-            if (pricePerKWh <= minPricePerKWh) return (true, 0);
-            tick = (pricePerKWh - minPricePerKWh + stepPerKWh - 1) / stepPerKWh;
-            return (tick <= top, tick);
+        // A market's grid has at least one tick and a step above 0; limits are below 2^96.
+        unchecked {
+            uint256 top = uint256(market.tickCount) - 1;
+            if (isSell) {
+                if (pricePerKWh <= minPricePerKWh) return (true, 0);
+                tick = (pricePerKWh - minPricePerKWh + stepPerKWh - 1) / stepPerKWh;
+                return (tick <= top, tick);
+            }
+            if (pricePerKWh < minPricePerKWh) return (false, 0);
+            tick = (pricePerKWh - minPricePerKWh) / stepPerKWh;
+            return (true, tick > top ? top : tick);
         }
-        if (pricePerKWh < minPricePerKWh) return (false, 0);
-        tick = (pricePerKWh - minPricePerKWh) / stepPerKWh;
-        return (true, tick > top ? top : tick);
     }
 
     /// @dev A table with at least twice as many places as the batch has readings.
@@ -888,16 +913,30 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         private
         returns (uint256 beforeWh, uint256 afterWh)
     {
-        TickVolumes storage level = _ticks[_tickKey(period, tick)];
-        beforeWh = isBid ? level.bidWh : level.askWh;
-        afterWh = beforeWh + amountWh;
+        // The slot as one word (see `_tickWord`): one read and one write for either side.
+        uint256 shift = isBid ? 0 : 64;
+        uint256 slot;
+        uint256 word;
+        // slither-disable-next-line assembly: the packed TickVolumes slot read as one word, on every order's path
+        assembly ("memory-safe") {
+            mstore(0x00, or(shl(8, period), tick))
+            mstore(0x20, _ticks.slot)
+            slot := keccak256(0x00, 0x40)
+            word := sload(slot)
+        }
+        beforeWh = uint64(word >> shift);
+        // Both below 2^64: an amount is at most MAX_ORDER_WH, a side at most MAX_TICK_VOLUME_WH.
+        unchecked {
+            afterWh = beforeWh + amountWh;
+        }
         if (afterWh > MAX_TICK_VOLUME_WH) return (beforeWh, afterWh);
-        if (isBid) {
-            level.bidWh = uint64(afterWh);
-            if (beforeWh == 0) _bidTicks[period] |= 1 << tick;
-        } else {
-            level.askWh = uint64(afterWh);
-            if (beforeWh == 0) _askTicks[period] |= 1 << tick;
+        // slither-disable-next-line assembly: the side's new volume written into the same word
+        assembly ("memory-safe") {
+            sstore(slot, add(word, shl(shift, amountWh)))
+        }
+        if (beforeWh == 0) {
+            if (isBid) _bidTicks[period] |= 1 << tick;
+            else _askTicks[period] |= 1 << tick;
         }
     }
 

@@ -825,11 +825,14 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (delivery.entries.length == 0) delivery.entries = new uint256[](delivery.capacity * METERED_ENTRY_WORDS);
         uint256 at = delivery.entryWords;
         uint256[] memory entries = delivery.entries;
-        // Interval energy fits 40 bits (the load profile checked it) and a reading's time 40.
-        entries[at] = uint160(meter) | (exportWh << 160) | (importWh << 200);
-        entries[at + 1] = uint160(owner) | (timestamp << 160);
-        entries[at + 2] = limits;
-        delivery.entryWords = at + METERED_ENTRY_WORDS;
+        // Interval energy fits 40 bits (the load profile checked it) and a reading's time 40; `at`
+        // stays below the batch's size times METERED_ENTRY_WORDS.
+        unchecked {
+            entries[at] = uint160(meter) | (exportWh << 160) | (importWh << 200);
+            entries[at + 1] = uint160(owner) | (timestamp << 160);
+            entries[at + 2] = limits;
+            delivery.entryWords = at + METERED_ENTRY_WORDS;
+        }
     }
 
     /// @dev The meter's Standing slot as one word: IMeteredMarket's limits word has its layout.
