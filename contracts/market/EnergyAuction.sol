@@ -790,31 +790,42 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             (b.clearedPeriod, b.clearing, b.clearedMinPricePerKWh, b.clearedTickSizePerKWh) =
                 (period, _clearings[period], market.minPricePerKWh, market.tickSizePerKWh);
         }
+        // What the outcomes below allocate is dead once the event is out: the memory is handed back, so
+        // that a batch's memory (whose cost grows with its square) does not grow with its readings.
+        uint256 freeMemory;
+        // slither-disable-next-line assembly: reads the free memory pointer, restored below
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
         Clearing memory c = b.clearing;
-        // slither-disable-next-line uninitialized-local: a side without an order settles as zeros (a memory struct starts zeroed)
-        OrderOutcome memory ask;
-        // slither-disable-next-line uninitialized-local: a side without an order settles as zeros, as the ask's does
-        OrderOutcome memory bid;
         Order memory order = _placedOrder(placed, period, PLACED_ASK_SHIFT);
         uint256 askWh = order.amountWh;
+        uint256 soldWh;
+        uint256 proceeds;
         // Fills, payments and refunds of 40-bit orders at 80-bit prices: far below 2^255.
         unchecked {
             if (askWh != 0) {
-                ask = _outcome(false, order, c);
+                OrderOutcome memory ask = _outcome(false, order, c);
+                (soldWh, proceeds) = (ask.filledWh, ask.payment - ask.fee);
                 energyDeltaWh = int256(ask.refund);
-                paymentDelta = int256(ask.payment - ask.fee);
+                paymentDelta = int256(proceeds);
             }
             order = _placedOrder(placed, period, PLACED_BID_SHIFT);
+            uint256 boughtWh;
+            uint256 paid;
             if (order.amountWh != 0) {
                 // A standing bid's limit is its tick of the market's grid.
                 order.limitPricePerKWh = uint80(b.clearedMinPricePerKWh + uint256(order.tick) * b.clearedTickSizePerKWh);
-                bid = _outcome(true, order, c);
+                OrderOutcome memory bid = _outcome(true, order, c);
+                (boughtWh, paid) = (bid.filledWh, bid.payment);
                 paymentDelta += int256(bid.refund);
-                b.retiredWh += bid.filledWh;
+                b.retiredWh += boughtWh;
             }
-            emit MeteredOrdersSettled(
-                b.meter, period, askWh, ask.filledWh, ask.payment - ask.fee, order.amountWh, bid.filledWh, bid.payment
-            );
+            emit MeteredOrdersSettled(b.meter, period, askWh, soldWh, proceeds, order.amountWh, boughtWh, paid);
+        }
+        // slither-disable-next-line assembly: nothing allocated since the pointer was read is used again
+        assembly ("memory-safe") {
+            mstore(0x40, freeMemory)
         }
     }
 
