@@ -118,7 +118,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     /// @dev The orders one reading (or the readings of one interval) placed for a meter: one of the
     /// meter's two slots, by the period's parity. Settling marks it instead of deleting it, so that the
-    /// next placement rewrites a used slot rather than creating one.
+    /// next placement rewrites a used slot rather than creating one. The reading path handles the slot
+    /// as one word (PLACED_SETTLED, PLACED_ASK_SHIFT, PLACED_BID_SHIFT follow this layout).
     struct Placed {
         uint32 period; // 0 = never used
         bool settled;
