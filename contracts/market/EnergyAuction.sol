@@ -308,29 +308,92 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
                 owners[i] = address(uint160(entries[i * ENTRY_WORDS + 1]));
             }
         }
-        (uint256[] memory free, bool[] memory approved) = _vault.paymentsFor(address(this), owners);
+        (uint256[] memory free, bool[] memory approved) = _paymentsFor(owners);
         int256[] memory energyDeltasWh = new int256[](count);
         int256[] memory paymentDeltas = new int256[](count);
         MeteredBatch memory b;
         b.locks = _newLocks(count);
         for (uint256 i; i < count;) {
-            uint256 at;
-            unchecked {
-                at = i * ENTRY_WORDS;
+            uint256 meterAndEnergy;
+            uint256 ownerAndTime;
+            uint256 limits;
+            uint256 freePayment;
+            bool isApproved;
+            // slither-disable-next-line assembly: entry i's three words and the vault's answer for its owner, without bounds checks: count is the entries' length / 3 and the vault answers one per owner
+            assembly ("memory-safe") {
+                let entry := add(entries.offset, mul(i, 0x60))
+                meterAndEnergy := calldataload(entry)
+                ownerAndTime := calldataload(add(entry, 0x20))
+                limits := calldataload(add(entry, 0x40))
+                let at := shl(5, add(i, 1))
+                freePayment := mload(add(free, at))
+                isApproved := mload(add(approved, at))
             }
-            uint256 meterAndEnergy = entries[at];
-            uint256 ownerAndTime = entries[at + 1];
-            (b.meter, b.owner, b.freePayment) = (address(uint160(meterAndEnergy)), address(uint160(ownerAndTime)), free[i]);
-            (energyDeltasWh[i], paymentDeltas[i]) = ownerAndTime >> 160 == 0
+            (b.meter, b.owner, b.freePayment) = (address(uint160(meterAndEnergy)), address(uint160(ownerAndTime)), freePayment);
+            (int256 energyDeltaWh, int256 paymentDelta) = ownerAndTime >> 160 == 0
                 ? _settleDue(b)
-                : _recordOne(meterAndEnergy >> 160, (ownerAndTime >> 160) / _periodLength, entries[at + 2], approved[i], b);
+                : _recordOne(meterAndEnergy >> 160, (ownerAndTime >> 160) / _periodLength, limits, isApproved, b);
+            // slither-disable-next-line assembly: entry i of the two delta arrays, allocated with count entries
+            assembly ("memory-safe") {
+                let at := shl(5, add(i, 1))
+                mstore(add(energyDeltasWh, at), energyDeltaWh)
+                mstore(add(paymentDeltas, at), paymentDelta)
+            }
             unchecked {
                 ++i;
             }
         }
         if (b.marketPeriod != 0) _markets[b.marketPeriod] = b.market;
-        _vault.settleBatch(owners, energyDeltasWh, paymentDeltas);
+        _settleBatch(owners, energyDeltasWh, paymentDeltas);
         if (b.retiredWh != 0) _vault.retireEnergy(b.retiredWh);
+    }
+
+    /// @dev `IEnergyVault.paymentsFor(this, owners)`, its calldata and result copied as whole arrays
+    /// (the ABI's layout of a static array is a memory array's) instead of encoded entry by entry.
+    function _paymentsFor(address[] memory owners) private view returns (uint256[] memory free, bool[] memory approved) {
+        IEnergyVault vault_ = _vault;
+        bytes4 selector = IEnergyVault.paymentsFor.selector;
+        // slither-disable-next-line assembly: the batch's arrays copied whole into the call and out of its result
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := mul(add(mload(owners), 1), 0x20)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), address())
+            mstore(add(ptr, 0x24), 0x40)
+            mcopy(add(ptr, 0x44), owners, size)
+            if iszero(staticcall(gas(), vault_, ptr, add(0x44, size), 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            // The vault's result: two offsets, then each array as its length and entries; it stays
+            // where it is copied, the arrays pointing into it.
+            returndatacopy(ptr, 0, returndatasize())
+            free := add(ptr, mload(ptr))
+            approved := add(ptr, mload(add(ptr, 0x20)))
+            mstore(0x40, add(ptr, returndatasize()))
+        }
+    }
+
+    /// @dev `IEnergyVault.settleBatch` of three arrays of one length, each copied whole into the call.
+    function _settleBatch(address[] memory owners, int256[] memory energyDeltasWh, int256[] memory paymentDeltas) private {
+        IEnergyVault vault_ = _vault;
+        bytes4 selector = IEnergyVault.settleBatch.selector;
+        // slither-disable-next-line assembly: the batch's arrays copied whole into the call
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := mul(add(mload(owners), 1), 0x20)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), 0x60)
+            mstore(add(ptr, 0x24), add(0x60, size))
+            mstore(add(ptr, 0x44), add(0x60, mul(size, 2)))
+            mcopy(add(ptr, 0x64), owners, size)
+            mcopy(add(add(ptr, 0x64), size), energyDeltasWh, size)
+            mcopy(add(add(ptr, 0x64), mul(size, 2)), paymentDeltas, size)
+            if iszero(call(gas(), vault_, 0, ptr, add(0x64, mul(size, 3)), 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+        }
     }
 
     /// @inheritdoc IMeteredMarket
