@@ -303,9 +303,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint256 count = entries.length / ENTRY_WORDS;
         address[] memory owners = new address[](count);
         // Indices below the entries' length.
-        unchecked {
-            for (uint256 i; i < count; ++i) {
-                owners[i] = address(uint160(entries[i * ENTRY_WORDS + 1]));
+        // slither-disable-next-line assembly: each entry's owner word into the array of count owners, without bounds checks
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
+                mstore(add(owners, shl(5, add(i, 1))), and(calldataload(add(entries.offset, add(mul(i, 0x60), 0x20))), 0xffffffffffffffffffffffffffffffffffffffff))
             }
         }
         (uint256[] memory free, bool[] memory approved) = _paymentsFor(owners);
@@ -1301,7 +1302,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         }
     }
 
+    /// @dev Callers pass Wh times a grid price: below 2^120, far from overflowing.
     function _ceilMilli(uint256 milli) private pure returns (uint256) {
-        return (milli + WH_PER_KWH - 1) / WH_PER_KWH;
+        unchecked {
+            return (milli + WH_PER_KWH - 1) / WH_PER_KWH;
+        }
     }
 }

@@ -315,7 +315,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             entries[i * METERED_ENTRY_WORDS] = uint160(meter);
             entries[i * METERED_ENTRY_WORDS + 1] = uint160(_knownMeter(meter).owner);
         }
-        market.recordMetered(entries);
+        _recordMetered(market, entries);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -862,7 +862,25 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (words == 0) return;
         uint256[] memory entries = delivery.entries;
         MemoryArrays.shorten(entries, words);
-        _readingMarket.recordMetered(entries);
+        _recordMetered(_readingMarket, entries);
+    }
+
+    /// @dev `market.recordMetered(entries)`, the array copied whole into the call instead of encoded
+    /// word by word. A revert in the market comes through as it is.
+    function _recordMetered(IMeteredMarket market, uint256[] memory entries) private {
+        bytes4 selector = IMeteredMarket.recordMetered.selector;
+        // slither-disable-next-line assembly: the entries' length and words copied whole after the selector and offset
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := shl(5, add(mload(entries), 1))
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), 0x20)
+            mcopy(add(ptr, 0x24), entries, size)
+            if iszero(call(gas(), market, 0, ptr, add(0x24, size), 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+        }
     }
 
     function _setStanding(
