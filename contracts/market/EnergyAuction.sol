@@ -302,11 +302,12 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (msg.sender != _meterRegistry) revert NotMeterRegistry(msg.sender);
         uint256 count = entries.length / ENTRY_WORDS;
         address[] memory owners = new address[](count);
-        // Indices below the entries' length.
-        // slither-disable-next-line assembly: each entry's owner word into the array of count owners, without bounds checks
+        // Each entry's second word holds its owner; count is the entries' length / 3, so no read passes it.
+        // slither-disable-next-line assembly: the owners copied out of the entries without a bounds check each
         assembly ("memory-safe") {
             for { let i := 0 } lt(i, count) { i := add(i, 1) } {
-                mstore(add(owners, shl(5, add(i, 1))), and(calldataload(add(entries.offset, add(mul(i, 0x60), 0x20))), 0xffffffffffffffffffffffffffffffffffffffff))
+                let ownerAndTime := calldataload(add(entries.offset, add(mul(i, 0x60), 0x20)))
+                mstore(add(owners, shl(5, add(i, 1))), and(ownerAndTime, 0xffffffffffffffffffffffffffffffffffffffff))
             }
         }
         (uint256[] memory free, bool[] memory approved) = _paymentsFor(owners);
@@ -320,7 +321,9 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             uint256 limits;
             uint256 freePayment;
             bool isApproved;
-            // slither-disable-next-line assembly: entry i's three words and the vault's answer for its owner, without bounds checks: count is the entries' length / 3 and the vault answers one per owner
+            // Entry i's three words and the vault's answer for its owner, read without bounds checks: count
+            // is the entries' length / 3, and the vault answers one entry per owner.
+            // slither-disable-next-line assembly: reads within the entries and the vault's two arrays
             assembly ("memory-safe") {
                 let entry := add(entries.offset, mul(i, 0x60))
                 meterAndEnergy := calldataload(entry)
@@ -334,7 +337,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             (int256 energyDeltaWh, int256 paymentDelta) = ownerAndTime >> 160 == 0
                 ? _settleDue(b)
                 : _recordOne(meterAndEnergy >> 160, (ownerAndTime >> 160) / _periodLength, limits, isApproved, b);
-            // slither-disable-next-line assembly: entry i of the two delta arrays, allocated with count entries
+            // slither-disable-next-line assembly: entry i of the two delta arrays, each of count entries
             assembly ("memory-safe") {
                 let at := shl(5, add(i, 1))
                 mstore(add(energyDeltasWh, at), energyDeltaWh)

@@ -42,9 +42,9 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MIL
 # written once) and, for a new period, its result, two bitmap slots and one slot per occupied tick
 # (all fresh, 20,000-22,100 each: ~2,200 a reading at ten ticks), the mint to the vault and the calls
 # to the vault and the market, the energy bought retired (a burn).
-# As measured (debug_traceCall of the batch): the market's own ~18,300 a reading (slot 5,100, event
-# 2,900, ticks 2,900, ~7,400 of execution), its two vault calls ~5,800 (paymentsFor 2,100,
-# settleBatch 3,700), the registry's entries ~1,000 and vault delivery's own extra ~1,600.
+# As measured (debug_traceCall of the batch): the market's own ~16,800 a reading (slot 5,100, event
+# 2,900, ticks 2,900, ~5,900 of execution), its two vault calls ~5,800 (paymentsFor 2,100,
+# settleBatch 3,700), the registry's entries ~500 and vault delivery's own extra ~1,600.
 # Held to 25,000; the goal is 12,000, which needs the per-meter slot and the event gone.
 BUDGET_STANDING_EXTRA_PER_READING = 25_000
 # A steady reading delivered to the vault: the wallet delivery's budget (the credit replaces the
