@@ -185,8 +185,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     mapping(uint256 period => Clearing) private _clearings;
     mapping(uint256 period => uint256) private _bidTicks;
     mapping(uint256 period => uint256) private _askTicks;
+    // slither-disable-next-line uninitialized-state: written as whole words in assembly (_addToTick), read by _tickWord
     mapping(uint256 periodAndTick => TickVolumes) private _ticks;
     mapping(uint256 place => Order) private _orders;
+    // slither-disable-next-line uninitialized-state: written as whole words in assembly (_setPlacedWord)
     mapping(uint256 meterAndParity => Placed) private _placed;
 
     /// @param meterRegistry_ The SmartMeter whose readings place standing orders; zero for an auction of
@@ -323,7 +325,6 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             bool isApproved;
             // Entry i's three words and the vault's answer for its owner, read without bounds checks: count
             // is the entries' length / 3, and the vault answers one entry per owner.
-            // slither-disable-next-line assembly: reads within the entries and the vault's two arrays
             assembly ("memory-safe") {
                 let entry := add(entries.offset, mul(i, 0x60))
                 meterAndEnergy := calldataload(entry)
@@ -337,7 +338,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             (int256 energyDeltaWh, int256 paymentDelta) = ownerAndTime >> 160 == 0
                 ? _settleDue(b)
                 : _recordOne(meterAndEnergy >> 160, (ownerAndTime >> 160) / _periodLength, limits, isApproved, b);
-            // slither-disable-next-line assembly: entry i of the two delta arrays, each of count entries
+            // Entry i of the two delta arrays, each of count entries.
             assembly ("memory-safe") {
                 let at := shl(5, add(i, 1))
                 mstore(add(energyDeltasWh, at), energyDeltaWh)
@@ -891,7 +892,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             }
             emit MeteredOrdersSettled(b.meter, period, askWh, soldWh, proceeds, order.amountWh, boughtWh, paid);
         }
-        // slither-disable-next-line assembly: nothing allocated since the pointer was read is used again
+        // Nothing allocated since the pointer was read is used again.
         assembly ("memory-safe") {
             mstore(0x40, freeMemory)
         }
@@ -1009,7 +1010,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             afterWh = beforeWh + amountWh;
         }
         if (afterWh > MAX_TICK_VOLUME_WH) return (beforeWh, afterWh);
-        // slither-disable-next-line assembly: the side's new volume written into the same word
+        // The side's new volume, written into the same word.
         assembly ("memory-safe") {
             sstore(slot, add(word, shl(shift, amountWh)))
         }
