@@ -866,11 +866,13 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     }
 
     /// @dev `market.recordMetered(entries)`, the array copied whole into the call instead of encoded
-    /// word by word. A revert in the market comes through as it is.
+    /// word by word. A revert in the market comes through as it is; a market without code reverts, as
+    /// a high-level call to it would.
     function _recordMetered(IMeteredMarket market, uint256[] memory entries) private {
         bytes4 selector = IMeteredMarket.recordMetered.selector;
         // slither-disable-next-line assembly: the entries' length and words copied whole after the selector and offset
         assembly ("memory-safe") {
+            if iszero(extcodesize(market)) { revert(0, 0) }
             let ptr := mload(0x40)
             let size := shl(5, add(mload(entries), 1))
             mstore(ptr, selector)
