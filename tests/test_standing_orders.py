@@ -384,9 +384,10 @@ def test_removing_limits_stops_placing_but_placed_orders_still_settle(smart_mete
 
 
 def test_only_the_meter_registry_reports_metered_energy(auction, community, stranger):
-    entry = (community.meters[0], community.owners[0], 1, 1, 0, 60_000, 0, 0, 0)
+    # One reading's three words (IMeteredMarket.recordMetered): 1 Wh exported at time 1, a sell limit.
+    entry = [int(community.meters[0], 16) | 1 << 160, int(community.owners[0].address, 16) | 1 << 160, 60_000]
     with reverts(auction.NotMeterRegistry, caller=stranger.address):
-        auction.recordMetered([entry], sender=stranger)
+        auction.recordMetered(entry, sender=stranger)
 
 
 def test_reading_deadline_is_bounded_and_admin_only(auction, vault, smart_meter, admin, stranger):

@@ -72,6 +72,12 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// @dev Places an order looks at before it takes a one-off place: a trader's several orders of
     /// one market and side take the next places.
     uint256 private constant SLOT_PROBES = 4;
+    /// @dev Words per entry of recordMetered (see IMeteredMarket).
+    uint256 private constant ENTRY_WORDS = 3;
+    /// @dev Placed as one word: `settled` and where each side's tick, Wh and C(i-1) begin.
+    uint256 private constant PLACED_SETTLED = 1 << 32;
+    uint256 private constant PLACED_ASK_SHIFT = 40;
+    uint256 private constant PLACED_BID_SHIFT = 128;
 
     /// @dev A market's slot written by every submission.
     struct Market {
@@ -114,7 +120,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
 
     /// @dev The orders one reading (or the readings of one interval) placed for a meter: one of the
     /// meter's two slots, by the period's parity. Settling marks it instead of deleting it, so that the
-    /// next placement rewrites a used slot rather than creating one.
+    /// next placement rewrites a used slot rather than creating one. The reading path handles the slot
+    /// as one word (PLACED_SETTLED, PLACED_ASK_SHIFT, PLACED_BID_SHIFT follow this layout).
     struct Placed {
         uint32 period; // 0 = never used
         bool settled;
@@ -126,12 +133,24 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint40 bidBeforeWh;
     }
 
-    /// @dev A batch's net moves in the vault, one entry per reading (zero where it moved nothing),
-    /// for one settleBatch call.
-    struct VaultMoves {
-        address[] accounts;
-        int256[] energyDeltasWh;
-        int256[] paymentDeltas;
+    /// @dev What a batch of metered entries carries from one reading to the next: the reading at hand,
+    /// the one market its readings place in (read and written once a batch), the last market whose
+    /// orders it settled (its result read once), the bids' locks and the energy bought.
+    struct MeteredBatch {
+        address meter;
+        address owner;
+        uint256 period;
+        uint256 freePayment; // the owner's free vault balance when the batch began
+        uint256 placed; // the meter's slot for `period` as it will be written (see Placed)
+        uint256 marketPeriod; // 0 = no market placed in yet
+        Market market;
+        bool marketOpen; // `marketPeriod` still takes its interval's readings
+        bool feeChecked; // a cut of the fee has been applied to `marketPeriod` for its asks
+        uint256 clearedPeriod; // 0 = no market settled yet
+        Clearing clearing;
+        uint256 clearedMinPricePerKWh; // the settled market's grid: a standing bid's limit is its tick
+        uint256 clearedTickSizePerKWh;
+        BatchLocks locks;
         uint256 retiredWh;
     }
 
@@ -168,8 +187,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     mapping(uint256 period => Clearing) private _clearings;
     mapping(uint256 period => uint256) private _bidTicks;
     mapping(uint256 period => uint256) private _askTicks;
+    // slither-disable-next-line uninitialized-state: written as whole words in assembly (_addToTick), read by _tickWord
     mapping(uint256 periodAndTick => TickVolumes) private _ticks;
     mapping(uint256 place => Order) private _orders;
+    // slither-disable-next-line uninitialized-state: written as whole words in assembly (_setPlacedWord)
     mapping(uint256 meterAndParity => Placed) private _placed;
 
     /// @param meterRegistry_ The SmartMeter whose readings place standing orders; zero for an auction of
@@ -289,24 +310,105 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     // ----------------------------------------------------------------------------- standing orders
 
     /// @inheritdoc IMeteredMarket
-    function recordMetered(MeteredEnergy[] calldata readings) external {
+    function recordMetered(uint256[] calldata entries) external {
         if (msg.sender != _meterRegistry) revert NotMeterRegistry(msg.sender);
-        uint256 count = readings.length;
+        uint256 count = entries.length / ENTRY_WORDS;
         address[] memory owners = new address[](count);
-        for (uint256 i; i < count; ++i) {
-            owners[i] = readings[i].owner;
+        // Each entry's second word holds its owner; count is the entries' length / 3, so no read passes it.
+        // slither-disable-next-line assembly: the owners copied out of the entries without a bounds check each
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
+                let ownerAndTime := calldataload(add(entries.offset, add(mul(i, 0x60), 0x20)))
+                mstore(add(owners, shl(5, add(i, 1))), and(ownerAndTime, 0xffffffffffffffffffffffffffffffffffffffff))
+            }
         }
-        (uint256[] memory free, bool[] memory approved) = _vault.paymentsFor(address(this), owners);
-        VaultMoves memory moves = VaultMoves(owners, new int256[](count), new int256[](count), 0);
-        BatchLocks memory locks = _newLocks(count);
-        for (uint256 i; i < count; ++i) {
-            MeteredEnergy calldata metered = readings[i];
-            (moves.energyDeltasWh[i], moves.paymentDeltas[i]) = metered.timestamp == 0
-                ? _settleDue(metered.meter, moves)
-                : _recordOne(metered, Reading(metered.timestamp / _periodLength, free[i], locks), approved[i], moves);
+        (uint256[] memory free, bool[] memory approved) = _paymentsFor(owners);
+        int256[] memory energyDeltasWh = new int256[](count);
+        int256[] memory paymentDeltas = new int256[](count);
+        MeteredBatch memory b;
+        b.locks = _newLocks(count);
+        for (uint256 i; i < count;) {
+            uint256 meterAndEnergy;
+            uint256 ownerAndTime;
+            uint256 limits;
+            uint256 freePayment;
+            bool isApproved;
+            // Entry i's three words and the vault's answer for its owner, read without bounds checks: count
+            // is the entries' length / 3, and the vault answers one entry per owner.
+            assembly ("memory-safe") {
+                let entry := add(entries.offset, mul(i, 0x60))
+                meterAndEnergy := calldataload(entry)
+                ownerAndTime := calldataload(add(entry, 0x20))
+                limits := calldataload(add(entry, 0x40))
+                let at := shl(5, add(i, 1))
+                freePayment := mload(add(free, at))
+                isApproved := mload(add(approved, at))
+            }
+            (b.meter, b.owner, b.freePayment) = (address(uint160(meterAndEnergy)), address(uint160(ownerAndTime)), freePayment);
+            (int256 energyDeltaWh, int256 paymentDelta) = ownerAndTime >> 160 == 0
+                ? _settleDue(b)
+                : _recordOne(meterAndEnergy >> 160, (ownerAndTime >> 160) / _periodLength, limits, isApproved, b);
+            // Entry i of the two delta arrays, each of count entries.
+            assembly ("memory-safe") {
+                let at := shl(5, add(i, 1))
+                mstore(add(energyDeltasWh, at), energyDeltaWh)
+                mstore(add(paymentDeltas, at), paymentDelta)
+            }
+            unchecked {
+                ++i;
+            }
         }
-        _vault.settleBatch(moves.accounts, moves.energyDeltasWh, moves.paymentDeltas);
-        if (moves.retiredWh != 0) _vault.retireEnergy(moves.retiredWh);
+        if (b.marketPeriod != 0) _markets[b.marketPeriod] = b.market;
+        _settleBatch(owners, energyDeltasWh, paymentDeltas);
+        if (b.retiredWh != 0) _vault.retireEnergy(b.retiredWh);
+    }
+
+    /// @dev `IEnergyVault.paymentsFor(this, owners)`, its calldata and result copied as whole arrays
+    /// (the ABI's layout of a static array is a memory array's) instead of encoded entry by entry.
+    function _paymentsFor(address[] memory owners) private view returns (uint256[] memory free, bool[] memory approved) {
+        IEnergyVault vault_ = _vault;
+        bytes4 selector = IEnergyVault.paymentsFor.selector;
+        // slither-disable-next-line assembly: the batch's arrays copied whole into the call and out of its result
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := mul(add(mload(owners), 1), 0x20)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), address())
+            mstore(add(ptr, 0x24), 0x40)
+            mcopy(add(ptr, 0x44), owners, size)
+            if iszero(staticcall(gas(), vault_, ptr, add(0x44, size), 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            // The vault's result: two offsets, then each array as its length and entries; it stays
+            // where it is copied, the arrays pointing into it.
+            returndatacopy(ptr, 0, returndatasize())
+            free := add(ptr, mload(ptr))
+            approved := add(ptr, mload(add(ptr, 0x20)))
+            mstore(0x40, add(ptr, returndatasize()))
+        }
+    }
+
+    /// @dev `IEnergyVault.settleBatch` of three arrays of one length, each copied whole into the call.
+    function _settleBatch(address[] memory owners, int256[] memory energyDeltasWh, int256[] memory paymentDeltas) private {
+        IEnergyVault vault_ = _vault;
+        bytes4 selector = IEnergyVault.settleBatch.selector;
+        // slither-disable-next-line assembly: the batch's arrays copied whole into the call
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := mul(add(mload(owners), 1), 0x20)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), 0x60)
+            mstore(add(ptr, 0x24), add(0x60, size))
+            mstore(add(ptr, 0x44), add(0x60, mul(size, 2)))
+            mcopy(add(ptr, 0x64), owners, size)
+            mcopy(add(add(ptr, 0x64), size), energyDeltasWh, size)
+            mcopy(add(add(ptr, 0x64), mul(size, 2)), paymentDeltas, size)
+            if iszero(call(gas(), vault_, 0, ptr, add(0x64, mul(size, 3)), 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+        }
     }
 
     /// @inheritdoc IMeteredMarket
@@ -604,133 +706,153 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             Clearing storage result = _clearings[period];
             result.opened = true;
             result.feeBps = _gridFeeBps;
-        } else if (!isBid && _feeCutAt + MAX_LEAD_TIME >= closesAt) {
-            // The fee was cut after the market could open: this seller pays at most the fee in force now.
-            Clearing storage result = _clearings[period];
-            uint16 feeBps = _gridFeeBps;
-            if (feeBps < result.feeBps) result.feeBps = feeBps;
+        } else if (!isBid) {
+            _cutMarketFee(period, closesAt);
         }
     }
 
-    /// @dev What a reading's placement needs beside the reading itself.
-    struct Reading {
-        uint256 period;
-        uint256 freePayment; // the owner's free vault balance when the batch began
-        BatchLocks locks; // what the batch's earlier bids locked of it
+    /// @dev If the fee was cut after the market of `period` (gate closing at `closesAt`) could open, its
+    /// sellers pay at most the fee in force now.
+    function _cutMarketFee(uint256 period, uint256 closesAt) private {
+        if (_feeCutAt + MAX_LEAD_TIME < closesAt) return;
+        Clearing storage result = _clearings[period];
+        uint16 feeBps = _gridFeeBps;
+        if (feeBps < result.feeBps) result.feeBps = feeBps;
     }
 
     /// @dev Settles the meter's slot for an earlier interval if it is still open, then places the
-    /// reading's export and import at the standing limits; returns the owner's net vault moves.
-    function _recordOne(MeteredEnergy calldata m, Reading memory r, bool approved, VaultMoves memory moves)
+    /// reading's export and import (`energy`: export Wh, import Wh << 40) at the standing `limits` (the
+    /// registry's packed word, see IMeteredMarket); returns the owner's net vault moves.
+    function _recordOne(uint256 energy, uint256 period, uint256 limits, bool approved, MeteredBatch memory b)
         private
         returns (int256 energyDeltaWh, int256 paymentDelta)
     {
-        uint256 period = r.period;
-        uint256 key = _placedKey(m.meter, period);
-        Placed memory placed = _placed[key];
+        b.period = period;
+        uint256 key = _placedKey(b.meter, period);
+        uint256 placed = _placedWord(key);
         bool changed = false;
-        if (placed.period != period) {
-            if (placed.period != 0 && !placed.settled) {
-                (energyDeltaWh, paymentDelta) = _settle(m.meter, placed, moves);
+        if (uint32(placed) != period) {
+            if (uint32(placed) != 0 && placed & PLACED_SETTLED == 0) {
+                (energyDeltaWh, paymentDelta) = _settle(placed, b);
                 changed = true;
             }
-            placed = Placed(uint32(period), true, 0, 0, 0, 0, 0, 0);
+            placed = period | PLACED_SETTLED;
         }
-        if (m.exportWh == 0 && m.importWh == 0) {
+        b.placed = placed;
+        if (energy == 0) {
             // Nothing to place: the reading only settled.
         } else if (!approved) {
-            emit MeteredOrderSkipped(m.meter, period, SkipReason.NOT_APPROVED);
-        } else if (block.timestamp >= _meteredClearingTime(period) || _clearings[period].clearingPricePerKWh != 0) {
-            emit MeteredOrderSkipped(m.meter, period, SkipReason.MARKET_CLOSED);
+            _skip(b, SkipReason.NOT_APPROVED);
+        } else if (!_meteredMarketOpen(b)) {
+            _skip(b, SkipReason.MARKET_CLOSED);
         } else {
-            (uint256 askWh, uint256 escrow) = _placeStanding(m, r, placed);
-            energyDeltaWh -= int256(askWh);
-            paymentDelta -= int256(escrow);
+            (uint256 askWh, uint256 escrow) = _placeStanding(uint40(energy), uint40(energy >> 40), limits, b);
+            // An ask is 40 bits, an escrow below 2^200: the deltas stay far from the int256 bounds.
+            unchecked {
+                energyDeltaWh -= int256(askWh);
+                paymentDelta -= int256(escrow);
+            }
             changed = true;
         }
         // A settled slot says so (rewritten, not deleted, so that the next placement is a cheap rewrite).
-        if (changed) _placed[key] = placed;
+        if (changed) _setPlacedWord(key, b.placed);
+    }
+
+    /// @dev Whether the market of `b.period` still takes its readings; the batch's market becomes that
+    /// one (the previous one written back), opened with the current grid at its first order.
+    function _meteredMarketOpen(MeteredBatch memory b) private returns (bool) {
+        uint256 period = b.period;
+        if (period == b.marketPeriod) return b.marketOpen;
+        if (b.marketPeriod != 0) _markets[b.marketPeriod] = b.market;
+        b.marketPeriod = period;
+        b.feeChecked = false;
+        b.marketOpen = block.timestamp < _meteredClearingTime(period) && _clearings[period].clearingPricePerKWh == 0;
+        if (b.marketOpen) b.market = _openMarket(period, true, 0);
+        else b.marketPeriod = 0;
+        return b.marketOpen;
     }
 
     /// @dev Places what the reading metered on each side the limits trade (see IMeteredMarket for the
-    /// rounding of limits and the cut of bids); updates `placed`; returns the Wh offered and bid and
-    /// the payment the bid locks.
-    function _placeStanding(MeteredEnergy calldata m, Reading memory r, Placed memory placed)
+    /// rounding of limits and the cut of bids); updates `b.placed`; returns the Wh offered and the
+    /// payment the bid locks.
+    function _placeStanding(uint256 exportWh, uint256 importWh, uint256 limits, MeteredBatch memory b)
         private
         returns (uint256 askWh, uint256 escrow)
     {
-        Market memory market = _openMarket(r.period, m.sellPricePerKWh == 0, _gateClosureTime(r.period));
+        uint256 sellPricePerKWh = uint96(limits);
+        uint256 buyPricePerKWh = uint96(limits >> 96);
         uint256 bidWh = 0;
-        if (m.sellPricePerKWh != 0 && m.exportWh != 0) askWh = _placeAsk(m, r, market, placed);
-        if (m.buyPricePerKWh != 0 && m.importWh != 0) (bidWh, escrow) = _placeBid(m, r, market, placed);
-        _markets[r.period] = market;
-        if (askWh != 0 || bidWh != 0) placed.settled = false;
+        if (sellPricePerKWh != 0) {
+            if (!b.feeChecked) {
+                b.feeChecked = true;
+                _cutMarketFee(b.period, _gateClosureTime(b.period));
+            }
+            if (exportWh != 0) askWh = _placeAsk(exportWh, sellPricePerKWh, uint32(limits >> 192), b);
+        }
+        if (buyPricePerKWh != 0 && importWh != 0) (bidWh, escrow) = _placeBid(importWh, buyPricePerKWh, limits >> 224, b);
+        if (askWh != 0 || bidWh != 0) b.placed &= ~PLACED_SETTLED;
     }
 
-    function _placeAsk(MeteredEnergy calldata m, Reading memory r, Market memory market, Placed memory placed)
+    function _placeAsk(uint256 exportWh, uint256 pricePerKWh, uint256 capWh, MeteredBatch memory b)
         private
         returns (uint256 askWh)
     {
-        askWh = m.sellCapWh != 0 && m.sellCapWh < m.exportWh ? m.sellCapWh : m.exportWh;
-        (bool onGrid, uint256 tick) = _standingTick(market, m.sellPricePerKWh, true);
-        askWh = onGrid ? _placeSide(m, r, market, tick, askWh, false, placed) : _skip(m, r, SkipReason.PRICE_OFF_GRID);
+        askWh = capWh != 0 && capWh < exportWh ? capWh : exportWh;
+        (bool onGrid, uint256 tick) = _standingTick(b.market, pricePerKWh, true);
+        askWh = onGrid ? _placeSide(b, tick, askWh, false) : _skip(b, SkipReason.PRICE_OFF_GRID);
     }
 
     /// @dev A bid is cut to what the owner's free balance covers, less what its other meters' bids of
     /// the same batch locked.
-    function _placeBid(MeteredEnergy calldata m, Reading memory r, Market memory market, Placed memory placed)
+    function _placeBid(uint256 importWh, uint256 limitPricePerKWh, uint256 capWh, MeteredBatch memory b)
         private
         returns (uint256 bidWh, uint256 escrow)
     {
-        (bool onGrid, uint256 tick) = _standingTick(market, m.buyPricePerKWh, false);
-        if (!onGrid) return (_skip(m, r, SkipReason.PRICE_OFF_GRID), 0);
-        bidWh = m.buyCapWh != 0 && m.buyCapWh < m.importWh ? m.buyCapWh : m.importWh;
-        uint256 pricePerKWh = uint256(market.minPricePerKWh) + tick * market.tickSizePerKWh;
-        uint256 lock = _lockOf(r.locks, m.owner);
-        uint256 spent = r.locks.locked[lock];
-        uint256 affordableWh = r.freePayment > spent ? (r.freePayment - spent) * WH_PER_KWH / pricePerKWh : 0;
-        if (affordableWh < bidWh) bidWh = affordableWh;
-        if (bidWh == 0) return (_skip(m, r, SkipReason.NOTHING_FREE), 0);
-        bidWh = _placeSide(m, r, market, tick, bidWh, true, placed);
-        escrow = _ceilMilli(bidWh * pricePerKWh);
-        r.locks.locked[lock] = spent + escrow;
+        Market memory market = b.market;
+        (bool onGrid, uint256 tick) = _standingTick(market, limitPricePerKWh, false);
+        if (!onGrid) return (_skip(b, SkipReason.PRICE_OFF_GRID), 0);
+        bidWh = capWh != 0 && capWh < importWh ? capWh : importWh;
+        uint256 lock = _lockOf(b.locks, b.owner);
+        uint256 spent = b.locks.locked[lock];
+        uint256 freePayment = b.freePayment;
+        // Grid prices fit 80 bits, balances 112, bids 40: nothing here comes near 2^256.
+        unchecked {
+            uint256 pricePerKWh = uint256(market.minPricePerKWh) + tick * market.tickSizePerKWh;
+            uint256 affordableWh = freePayment > spent ? (freePayment - spent) * WH_PER_KWH / pricePerKWh : 0;
+            if (affordableWh < bidWh) bidWh = affordableWh;
+            if (bidWh == 0) return (_skip(b, SkipReason.NOTHING_FREE), 0);
+            bidWh = _placeSide(b, tick, bidWh, true);
+            escrow = _ceilMilli(bidWh * pricePerKWh);
+            b.locks.locked[lock] = spent + escrow;
+        }
     }
 
     /// @dev Adds `amountWh` to one side of a meter's slot, joining the tick's queue; an interval's side
     /// is placed once (a later reading of it leaves its energy unplaced). Returns what was placed.
-    function _placeSide(
-        MeteredEnergy calldata m,
-        Reading memory r,
-        Market memory market,
-        uint256 tick,
-        uint256 amountWh,
-        bool isBid,
-        Placed memory placed
-    ) private returns (uint256) {
-        if ((isBid ? placed.bidWh : placed.askWh) != 0) return _skip(m, r, SkipReason.ALREADY_PLACED);
-        (uint256 beforeWh, uint256 afterWh) = _addToTick(r.period, tick, amountWh, isBid);
+    function _placeSide(MeteredBatch memory b, uint256 tick, uint256 amountWh, bool isBid) private returns (uint256) {
+        // A side's fields: tick (8 bits), Wh (40), C(i-1) (40), the bid's above the ask's.
+        uint256 shift = isBid ? PLACED_BID_SHIFT : PLACED_ASK_SHIFT;
+        if (uint40(b.placed >> (shift + 8)) != 0) return _skip(b, SkipReason.ALREADY_PLACED);
+        (uint256 beforeWh, uint256 afterWh) = _addToTick(b.period, tick, amountWh, isBid);
         // Within the tick's bound, every volume of the slot fits its 40 bits.
-        if (afterWh > MAX_TICK_VOLUME_WH) return _skip(m, r, SkipReason.TICK_FULL);
-        if (isBid) {
-            market.bidVolumeWh += uint48(amountWh);
-            (placed.bidTick, placed.bidWh, placed.bidBeforeWh) = (uint8(tick), uint40(amountWh), uint40(beforeWh));
-        } else {
-            (placed.askTick, placed.askWh, placed.askBeforeWh) = (uint8(tick), uint40(amountWh), uint40(beforeWh));
+        if (afterWh > MAX_TICK_VOLUME_WH) return _skip(b, SkipReason.TICK_FULL);
+        // A market's bids stay below 256 ticks of MAX_TICK_VOLUME_WH, under 2^48.
+        unchecked {
+            if (isBid) b.market.bidVolumeWh += uint48(amountWh);
         }
+        b.placed |= (tick | (amountWh << 8) | (beforeWh << 48)) << shift;
         return amountWh;
     }
 
     /// @dev Settles both of the meter's slots where their markets may clear and they are not settled yet.
-    function _settleDue(address meter, VaultMoves memory moves)
-        private
-        returns (int256 energyDeltaWh, int256 paymentDelta)
-    {
+    function _settleDue(MeteredBatch memory b) private returns (int256 energyDeltaWh, int256 paymentDelta) {
         for (uint256 parity; parity < 2; ++parity) {
-            uint256 key = _placedKey(meter, parity);
-            Placed memory placed = _placed[key];
-            if (placed.period == 0 || placed.settled || block.timestamp < _meteredClearingTime(placed.period)) continue;
-            _placed[key].settled = true;
-            (int256 e, int256 p) = _settle(meter, placed, moves);
+            uint256 key = _placedKey(b.meter, parity);
+            uint256 placed = _placedWord(key);
+            uint256 period = uint32(placed);
+            if (period == 0 || placed & PLACED_SETTLED != 0 || block.timestamp < _meteredClearingTime(period)) continue;
+            _setPlacedWord(key, placed | PLACED_SETTLED);
+            (int256 e, int256 p) = _settle(placed, b);
             energyDeltaWh += e;
             paymentDelta += p;
         }
@@ -739,44 +861,61 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// @dev Pays out a placed slot of a market that may clear (clearing it first if nobody has): the
     /// ask's proceeds and unsold energy, the bid's unused lock; the energy bought is retired. Returns
     /// the owner's moves; the caller marks or rewrites the slot.
-    function _settle(address meter, Placed memory placed, VaultMoves memory moves)
-        private
-        returns (int256 energyDeltaWh, int256 paymentDelta)
-    {
-        uint256 period = placed.period;
-        Clearing memory c = _clearings[period];
-        if (c.clearingPricePerKWh == 0) {
-            _clear(period);
-            c = _clearings[period];
-        }
-        // slither-disable-next-line uninitialized-local: a side without an order settles as zeros (a memory struct starts zeroed)
-        OrderOutcome memory ask;
-        // slither-disable-next-line uninitialized-local: a side without an order settles as zeros, as the ask's does
-        OrderOutcome memory bid;
-        if (placed.askWh != 0) {
-            ask = _outcome(false, Order(uint64(period), placed.askWh, placed.askBeforeWh, placed.askTick, false, 0), c);
-            energyDeltaWh = int256(ask.refund);
-            paymentDelta = int256(ask.payment - ask.fee);
-        }
-        if (placed.bidWh != 0) {
-            // A standing bid's limit is its tick of the market's grid.
+    function _settle(uint256 placed, MeteredBatch memory b) private returns (int256 energyDeltaWh, int256 paymentDelta) {
+        uint256 period = uint32(placed);
+        if (period != b.clearedPeriod) {
+            if (_clearings[period].clearingPricePerKWh == 0) _clear(period);
             Market storage market = _markets[period];
-            uint256 limitPricePerKWh = uint256(market.minPricePerKWh) + uint256(placed.bidTick) * market.tickSizePerKWh;
-            bid = _outcome(
-                true,
-                Order(uint64(period), placed.bidWh, placed.bidBeforeWh, placed.bidTick, false, uint80(limitPricePerKWh)),
-                c
-            );
-            paymentDelta += int256(bid.refund);
-            moves.retiredWh += bid.filledWh;
+            (b.clearedPeriod, b.clearing, b.clearedMinPricePerKWh, b.clearedTickSizePerKWh) =
+                (period, _clearings[period], market.minPricePerKWh, market.tickSizePerKWh);
         }
-        emit MeteredOrdersSettled(
-            meter, period, placed.askWh, ask.filledWh, ask.payment - ask.fee, placed.bidWh, bid.filledWh, bid.payment
-        );
+        // What the outcomes below allocate is dead once the event is out: the memory is handed back, so
+        // that a batch's memory (whose cost grows with its square) does not grow with its readings.
+        uint256 freeMemory;
+        // slither-disable-next-line assembly: reads the free memory pointer, restored below
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
+        Clearing memory c = b.clearing;
+        Order memory order = _placedOrder(placed, period, PLACED_ASK_SHIFT);
+        uint256 askWh = order.amountWh;
+        uint256 soldWh;
+        uint256 proceeds;
+        // Fills, payments and refunds of 40-bit orders at 80-bit prices: far below 2^255.
+        unchecked {
+            if (askWh != 0) {
+                OrderOutcome memory ask = _outcome(false, order, c);
+                (soldWh, proceeds) = (ask.filledWh, ask.payment - ask.fee);
+                energyDeltaWh = int256(ask.refund);
+                paymentDelta = int256(proceeds);
+            }
+            order = _placedOrder(placed, period, PLACED_BID_SHIFT);
+            uint256 boughtWh;
+            uint256 paid;
+            if (order.amountWh != 0) {
+                // A standing bid's limit is its tick of the market's grid.
+                order.limitPricePerKWh = uint80(b.clearedMinPricePerKWh + uint256(order.tick) * b.clearedTickSizePerKWh);
+                OrderOutcome memory bid = _outcome(true, order, c);
+                (boughtWh, paid) = (bid.filledWh, bid.payment);
+                paymentDelta += int256(bid.refund);
+                b.retiredWh += boughtWh;
+            }
+            emit MeteredOrdersSettled(b.meter, period, askWh, soldWh, proceeds, order.amountWh, boughtWh, paid);
+        }
+        // Nothing allocated since the pointer was read is used again.
+        assembly ("memory-safe") {
+            mstore(0x40, freeMemory)
+        }
     }
 
-    function _skip(MeteredEnergy calldata m, Reading memory r, SkipReason reason) private returns (uint256) {
-        emit MeteredOrderSkipped(m.meter, r.period, reason);
+    /// @dev One side of a placed slot (at `shift`: tick, Wh, C(i-1)) as an order of `period`.
+    function _placedOrder(uint256 placed, uint256 period, uint256 shift) private pure returns (Order memory) {
+        uint256 side = placed >> shift;
+        return Order(uint64(period), uint40(side >> 8), uint40(side >> 48), uint8(side), false, 0);
+    }
+
+    function _skip(MeteredBatch memory b, SkipReason reason) private returns (uint256) {
+        emit MeteredOrderSkipped(b.meter, b.period, reason);
         return 0;
     }
 
@@ -789,15 +928,18 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     {
         uint256 minPricePerKWh = market.minPricePerKWh;
         uint256 stepPerKWh = market.tickSizePerKWh;
-        uint256 top = uint256(market.tickCount) - 1;
-        if (isSell) {
-            if (pricePerKWh <= minPricePerKWh) return (true, 0);
-            tick = (pricePerKWh - minPricePerKWh + stepPerKWh - 1) / stepPerKWh;
-            return (tick <= top, tick);
+        // A market's grid has at least one tick and a step above 0; limits are below 2^96.
+        unchecked {
+            uint256 top = uint256(market.tickCount) - 1;
+            if (isSell) {
+                if (pricePerKWh <= minPricePerKWh) return (true, 0);
+                tick = (pricePerKWh - minPricePerKWh + stepPerKWh - 1) / stepPerKWh;
+                return (tick <= top, tick);
+            }
+            if (pricePerKWh < minPricePerKWh) return (false, 0);
+            tick = (pricePerKWh - minPricePerKWh) / stepPerKWh;
+            return (true, tick > top ? top : tick);
         }
-        if (pricePerKWh < minPricePerKWh) return (false, 0);
-        tick = (pricePerKWh - minPricePerKWh) / stepPerKWh;
-        return (true, tick > top ? top : tick);
     }
 
     /// @dev A table with at least twice as many places as the batch has readings.
@@ -817,6 +959,25 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
                 owners[i] = owner;
                 break;
             }
+        }
+    }
+
+    /// @dev A placed slot as one word (see Placed): one read, without unpacking every field.
+    function _placedWord(uint256 key) private view returns (uint256 word) {
+        // slither-disable-next-line assembly: the packed Placed slot as one word, on the reading hot path
+        assembly ("memory-safe") {
+            mstore(0x00, key)
+            mstore(0x20, _placed.slot)
+            word := sload(keccak256(0x00, 0x40))
+        }
+    }
+
+    function _setPlacedWord(uint256 key, uint256 word) private {
+        // slither-disable-next-line assembly: writes the packed Placed slot as one word
+        assembly ("memory-safe") {
+            mstore(0x00, key)
+            mstore(0x20, _placed.slot)
+            sstore(keccak256(0x00, 0x40), word)
         }
     }
 
@@ -842,16 +1003,30 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         private
         returns (uint256 beforeWh, uint256 afterWh)
     {
-        TickVolumes storage level = _ticks[_tickKey(period, tick)];
-        beforeWh = isBid ? level.bidWh : level.askWh;
-        afterWh = beforeWh + amountWh;
+        // The slot as one word (see `_tickWord`): one read and one write for either side.
+        uint256 shift = isBid ? 0 : 64;
+        uint256 slot;
+        uint256 word;
+        // slither-disable-next-line assembly: the packed TickVolumes slot read as one word, on every order's path
+        assembly ("memory-safe") {
+            mstore(0x00, or(shl(8, period), tick))
+            mstore(0x20, _ticks.slot)
+            slot := keccak256(0x00, 0x40)
+            word := sload(slot)
+        }
+        beforeWh = uint64(word >> shift);
+        // Both below 2^64: an amount is at most MAX_ORDER_WH, a side at most MAX_TICK_VOLUME_WH.
+        unchecked {
+            afterWh = beforeWh + amountWh;
+        }
         if (afterWh > MAX_TICK_VOLUME_WH) return (beforeWh, afterWh);
-        if (isBid) {
-            level.bidWh = uint64(afterWh);
-            if (beforeWh == 0) _bidTicks[period] |= 1 << tick;
-        } else {
-            level.askWh = uint64(afterWh);
-            if (beforeWh == 0) _askTicks[period] |= 1 << tick;
+        // The side's new volume, written into the same word.
+        assembly ("memory-safe") {
+            sstore(slot, add(word, shl(shift, amountWh)))
+        }
+        if (beforeWh == 0) {
+            if (isBid) _bidTicks[period] |= 1 << tick;
+            else _askTicks[period] |= 1 << tick;
         }
     }
 
@@ -1165,7 +1340,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         }
     }
 
+    /// @dev Callers pass Wh times a grid price: below 2^120, far from overflowing.
     function _ceilMilli(uint256 milli) private pure returns (uint256) {
-        return (milli + WH_PER_KWH - 1) / WH_PER_KWH;
+        unchecked {
+            return (milli + WH_PER_KWH - 1) / WH_PER_KWH;
+        }
     }
 }

@@ -34,19 +34,6 @@ interface IMeteredMarket {
         NOTHING_FREE // a bid found no free payment balance
     }
 
-    /// @notice What one accepted reading metered, as the meter registry reports it.
-    struct MeteredEnergy {
-        address meter;
-        address owner;
-        uint256 timestamp; // the reading's time: its market is the period the time falls in
-        uint256 exportWh; // export the reading added, already credited to the owner's vault balance
-        uint256 importWh; // import the reading added
-        uint256 sellPricePerKWh; // the meter's standing limits when the reading came (0 price: that side is off)
-        uint256 sellCapWh; // 0: no cap
-        uint256 buyPricePerKWh;
-        uint256 buyCapWh;
-    }
-
     /// @notice A meter's placed orders for one interval.
     struct MeteredOrders {
         uint256 period; // 0 = the slot was never used
@@ -104,8 +91,15 @@ interface IMeteredMarket {
 
     /// @notice Places the standing orders of a batch of accepted readings (the meter registry only). An
     /// entry with timestamp 0 places nothing: it settles the meter's slots whose markets may clear.
-    /// @param readings What each reading metered, for whom.
-    function recordMetered(MeteredEnergy[] calldata readings) external;
+    /// @dev Three words per reading, packed so that the registry hands each one on without re-encoding it:
+    /// - meter (bits 0-159) | export the reading added, Wh, already credited to the owner's vault balance
+    ///   (160-199) | import the reading added, Wh (200-239);
+    /// - owner (0-159) | the reading's time (160-): its market is the period the time falls in;
+    /// - the meter's standing limits when the reading came, as the registry stores them: sell limit per
+    ///   kWh (0-95; 0: no selling) | buy limit per kWh (96-191; 0: no buying) | sell cap, Wh (192-223;
+    ///   0: none) | buy cap, Wh (224-255).
+    /// @param entries The readings, three words each.
+    function recordMetered(uint256[] calldata entries) external;
 
     /// @notice Sets how long after a period's end its readings may still arrive before it clears (admin).
     /// @param deadlineSeconds Seconds after the period's end, at most the period length.

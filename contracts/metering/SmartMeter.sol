@@ -121,8 +121,8 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256[] exportWh;
         uint256 creditCount;
         uint256 totalExportWh;
-        IMeteredMarket.MeteredEnergy[] readings; // of meters with standing limits, for the reading market
-        uint256 readingCount;
+        uint256[] entries; // of meters with standing limits, for the reading market (IMeteredMarket.recordMetered)
+        uint256 entryWords;
         uint256 capacity; // the batch's size: the arrays are allocated at its first vault delivery
     }
 
@@ -144,6 +144,8 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     uint8 private constant ACTIVE = 1;
     uint8 private constant AWAITING_BASELINE = 2;
     uint8 private constant VAULT_DELIVERY = 4;
+    /// @dev Words per reading handed to the reading market (IMeteredMarket.recordMetered).
+    uint256 private constant METERED_ENTRY_WORDS = 3;
 
     IEnergyToken private immutable _energyToken;
     IEnergyVault private _vault;
@@ -306,13 +308,14 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         _checkBatchSize(size);
         IMeteredMarket market = _readingMarket;
         if (address(market) == address(0)) revert NoReadingMarket();
-        IMeteredMarket.MeteredEnergy[] memory entries = new IMeteredMarket.MeteredEnergy[](size);
+        // Settlement entries: timestamp 0, no energy, no limits.
+        uint256[] memory entries = new uint256[](size * METERED_ENTRY_WORDS);
         for (uint256 i; i < size; ++i) {
             address meter = meters[i];
-            entries[i].meter = meter;
-            entries[i].owner = _knownMeter(meter).owner;
+            entries[i * METERED_ENTRY_WORDS] = uint160(meter);
+            entries[i * METERED_ENTRY_WORDS + 1] = uint160(_knownMeter(meter).owner);
         }
-        market.recordMetered(entries);
+        _recordMetered(market, entries);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -816,20 +819,30 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             delivery.totalExportWh += exportWh;
         }
         // Even a reading with no energy goes on: it settles the meter's orders of two intervals before.
-        Standing memory limit = _standing[meter];
-        if (limit.sellPricePerKWh == 0 && limit.buyPricePerKWh == 0) return;
-        if (delivery.readings.length == 0) delivery.readings = new IMeteredMarket.MeteredEnergy[](delivery.capacity);
-        delivery.readings[delivery.readingCount++] = IMeteredMarket.MeteredEnergy(
-            meter,
-            owner,
-            timestamp,
-            exportWh,
-            importWh,
-            limit.sellPricePerKWh,
-            limit.sellCapWh,
-            limit.buyPricePerKWh,
-            limit.buyCapWh
-        );
+        uint256 limits = _standingWord(meter);
+        // No selling and no buying: both prices (the low 192 bits) are 0.
+        if (uint192(limits) == 0) return;
+        if (delivery.entries.length == 0) delivery.entries = new uint256[](delivery.capacity * METERED_ENTRY_WORDS);
+        uint256 at = delivery.entryWords;
+        uint256[] memory entries = delivery.entries;
+        // Interval energy fits 40 bits (the load profile checked it) and a reading's time 40; `at`
+        // stays below the batch's size times METERED_ENTRY_WORDS.
+        unchecked {
+            entries[at] = uint160(meter) | (exportWh << 160) | (importWh << 200);
+            entries[at + 1] = uint160(owner) | (timestamp << 160);
+            entries[at + 2] = limits;
+            delivery.entryWords = at + METERED_ENTRY_WORDS;
+        }
+    }
+
+    /// @dev The meter's Standing slot as one word: IMeteredMarket's limits word has its layout.
+    function _standingWord(address meter) private view returns (uint256 word) {
+        // slither-disable-next-line assembly: the packed Standing slot handed on as it is stored
+        assembly ("memory-safe") {
+            mstore(0x00, meter)
+            mstore(0x20, _standing.slot)
+            word := sload(keccak256(0x00, 0x40))
+        }
     }
 
     /// @dev Mints the batch's export into the vault, credits it to the owners there, and hands the
@@ -845,13 +858,31 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             _energyToken.mint(address(vault_), delivery.totalExportWh);
             vault_.creditArrived(address(_energyToken), owners, amountsWh);
         }
-        uint256 count = delivery.readingCount;
-        if (count == 0) return;
-        IMeteredMarket.MeteredEnergy[] memory readings = new IMeteredMarket.MeteredEnergy[](count);
-        for (uint256 i; i < count; ++i) {
-            readings[i] = delivery.readings[i];
+        uint256 words = delivery.entryWords;
+        if (words == 0) return;
+        uint256[] memory entries = delivery.entries;
+        MemoryArrays.shorten(entries, words);
+        _recordMetered(_readingMarket, entries);
+    }
+
+    /// @dev `market.recordMetered(entries)`, the array copied whole into the call instead of encoded
+    /// word by word. A revert in the market comes through as it is; a market without code reverts, as
+    /// a high-level call to it would.
+    function _recordMetered(IMeteredMarket market, uint256[] memory entries) private {
+        bytes4 selector = IMeteredMarket.recordMetered.selector;
+        // slither-disable-next-line assembly: the entries' length and words copied whole after the selector and offset
+        assembly ("memory-safe") {
+            if iszero(extcodesize(market)) { revert(0, 0) }
+            let ptr := mload(0x40)
+            let size := shl(5, add(mload(entries), 1))
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), 0x20)
+            mcopy(add(ptr, 0x24), entries, size)
+            if iszero(call(gas(), market, 0, ptr, add(0x24, size), 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
         }
-        _readingMarket.recordMetered(readings);
     }
 
     function _setStanding(

@@ -31,28 +31,33 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MIL
 # Budgets, each from the storage it must write:
 # A standing reading's extra over the same reading delivered to the wallet, in a batch of 100.
 # Per reading: the meter's standing limits read (2,100; a vault-delivered meter reads them too) and
-# handed to the market as a 9-word entry (encoded, copied, decoded); the meter's order slot of the
-# period's parity read and rewritten (5,000), its tick's and the market's slots rewritten warm; the
-# orders of two intervals before settled, with the one event a standing order has (~2,900); the
+# handed to the market as they are stored, in a 3-word entry with the meter, owner, time and energy;
+# the meter's order slot of the period's parity read and rewritten as one word (5,000), its tick's
+# slot rewritten warm (one word for both sides); the orders of two intervals before settled from the
+# result of their market (read once a batch), with the one event a standing order has (~2,900); the
 # owner's free payment read from the vault (a cold read for an importer: its balance is not
 # credited) and its net move in the batch's one settleBatch (an importer's balance rewritten:
 # 2,900). The export is credited to the owner's vault balance instead of minted to its wallet (a
-# rewrite either way). Per batch, shared by its readings: the market of a new period (its market,
-# result and two bitmap slots and one slot per occupied tick: all fresh, 22,100 each), the mint to
-# the vault and the calls to the vault and the market, the energy bought retired (a burn).
-# Held to 25,000; the goal is 12,000.
+# rewrite either way). Per batch, shared by its readings: the market of the interval (read and
+# written once) and, for a new period, its result, two bitmap slots and one slot per occupied tick
+# (all fresh, 20,000-22,100 each: ~2,200 a reading at ten ticks), the mint to the vault and the calls
+# to the vault and the market, the energy bought retired (a burn).
+# As measured (debug_traceCall of the batch): the market's own ~16,800 a reading (slot 5,100, event
+# 2,900, ticks 2,900, ~5,900 of execution), its two vault calls ~5,800 (paymentsFor 2,100,
+# settleBatch 3,700), the registry's entries ~500 and vault delivery's own extra ~1,600.
+# Held to 25,000; the goal is 12,000, which needs the per-meter slot and the event gone.
 BUDGET_STANDING_EXTRA_PER_READING = 25_000
 # A steady reading delivered to the vault: the wallet delivery's budget (the credit replaces the
 # mint); with standing orders, that plus their extra.
 BUDGET_VAULT_PER_READING = BUDGET_BATCHED_PER_READING_AT_100
 BUDGET_STANDING_PER_READING = BUDGET_BATCHED_PER_READING_AT_100 + BUDGET_STANDING_EXTRA_PER_READING
 # settleStandingOrders, per meter in a batch of 100 with one interval due: the meter's address in
-# calldata (~400), its record read for the owner (2,100) and a 9-word entry to the market (~1,300);
-# both of its order slots read (4,200), the due one rewritten as settled (2,900), the outcome of its
-# ask or bid (~9,000 of execution: the market's result is warm, the marginal tick read once a
-# batch), MeteredOrdersSettled (~2,900); the owner's balance read by the market's paymentsFor call
-# (2,100 + ~900) and rewritten in the batch's one settleBatch (2,900 + ~2,000). ~30,300, and the
-# batch's calls, the market's balance and the retirement shared by 100: 32,000.
+# calldata (~400), its record read for the owner (2,100) and a 3-word entry to the market; both of
+# its order slots read (4,200), the due one rewritten as settled (2,900), the outcome of its ask or
+# bid (the market's result and grid read once a batch), MeteredOrdersSettled (~2,900); the owner's
+# balance read by the market's paymentsFor call (2,100 + ~900) and rewritten in the batch's one
+# settleBatch (2,900 + ~2,000). ~28,000, and the batch's calls, the market's balance and the
+# retirement shared by 100: 32,000.
 BUDGET_SETTLE_STANDING_PER_METER = 32_000
 
 HOUSEHOLDS = BUDGETED_BATCH_SIZE  # the gateway batch measured

@@ -263,22 +263,6 @@ class MeterInfo:
 
 
 @dataclass(frozen=True)
-class MeteredEnergy:
-    """IMeteredMarket.MeteredEnergy: what one accepted reading metered, as the registry reports it to
-    the reading market (timestamp 0: a settlement entry)."""
-
-    meter: str
-    owner: str
-    timestamp: int
-    export_wh: int
-    import_wh: int
-    sell_price_per_kwh: int
-    sell_cap_wh: int
-    buy_price_per_kwh: int
-    buy_cap_wh: int
-
-
-@dataclass(frozen=True)
 class MeteredOrders:
     """IMeteredMarket.MeteredOrders: a meter's placed standing orders of one interval (period 0: the
     slot was never used)."""
@@ -625,7 +609,6 @@ SOLIDITY_STRUCTS: dict[str, type] = {
     "IEnergyAssetNFT.MaintenanceRecord": MaintenanceRecord,
     "IEnergyAuction.MarketInfo": MarketInfo,
     "ISmartMeterRegistry.MeterInfo": MeterInfo,
-    "IMeteredMarket.MeteredEnergy": MeteredEnergy,
     "IMeteredMarket.MeteredOrders": MeteredOrders,
     "ISmartMeter.MeterReading": MeterReading,
     "IGridManagement.Metrics": Metrics,
