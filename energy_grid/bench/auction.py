@@ -218,7 +218,7 @@ def bench_auction(
         f"claimBatch of {CLAIM_BATCH} traders' bids, per order",
         batch // CLAIM_BATCH,
         BUDGET_CLAIM,
-        f"a keeper's round; the whole transaction: {batch:,}",
+        f"the whole transaction: {batch:,}",
     )
     figures["claimBatchPerOrder"] = batch // CLAIM_BATCH
 

@@ -696,10 +696,10 @@ BUDGET_LARGEST_CONTRACT_BYTES = 22_000
 def bench_code_size(report: GasReport, system: Any, chain: Any) -> None:
     """The largest runtime code of the deployed contracts (in bytes, in the gas column), named in the note."""
     sizes = {name: len(chain.provider.get_code(c.address)) for name, c in system.contracts().items()}
-    largest = max(sizes, key=lambda name: sizes[name])
+    largest, runner_up = sorted(sizes, key=lambda name: sizes[name], reverse=True)[:2]
     report.add(
         "largest deployed contract (bytes)",
         sizes[largest],
         BUDGET_LARGEST_CONTRACT_BYTES,
-        f"{largest}; EnergyTrading: {sizes['EnergyTrading']:,}",
+        f"{largest}; the next, {runner_up}: {sizes[runner_up]:,}",
     )

@@ -158,7 +158,10 @@ AUCTION = (
     row(
         "claimBatch of 10 traders' orders, per order",
         "claimBatch of 10 traders' bids, per order",
-        note="a keeper's round: the transaction, the call and the auction's balance shared; {n:claimBatch of 10 traders' bids, per order}",
+        note=(
+            "a keeper's round: the transaction, the call and the auction's vault balance shared; "
+            "{n:claimBatch of 10 traders' bids, per order}"
+        ),
     ),
     row("withdrawFees"),
 )
