@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import http.client
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import requests
 
@@ -62,3 +63,33 @@ class KeptAliveConnection:
 
 
 __all__ = ["KeptAliveConnection"]
+
+
+class JsonRpcError(RuntimeError):
+    """A request of a batch the node answered with a JSON-RPC error."""
+
+    def __init__(self, method: str, error: Any) -> None:
+        message = error.get("message", error) if isinstance(error, dict) else error
+        super().__init__(f"{method} failed: {message}")
+
+
+def call_batch(
+    post: Callable[[list[dict[str, Any]]], Any],
+    ids: Iterator[int],
+    requests_: Sequence[tuple[str, list[Any]]],
+    chunk: int,
+) -> list[Any]:
+    """The results of `requests_` (method, params) in order, `chunk` to a round trip through `post`
+    (which sends one JSON-RPC batch and returns the node's decoded replies, in any order); raises
+    JsonRpcError on the first error."""
+    results: list[Any] = []
+    for start in range(0, len(requests_), chunk):
+        sent = [(next(ids), method, params) for method, params in requests_[start : start + chunk]]
+        payload = [{"jsonrpc": "2.0", "id": id_, "method": method, "params": params} for id_, method, params in sent]
+        by_id = {reply["id"]: reply for reply in post(payload)}
+        for id_, method, _ in sent:
+            reply = by_id[id_]
+            if "error" in reply:
+                raise JsonRpcError(method, reply["error"])
+            results.append(reply["result"])
+    return results

@@ -47,7 +47,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from energy_grid.client import GridClient, GridError
-from energy_grid.jsonrpc import KeptAliveConnection
+from energy_grid.jsonrpc import JsonRpcError, KeptAliveConnection, call_batch
 
 GWEI = 10**9
 # Fee cap: base fee × this, at least MIN_MAX_FEE_PER_GAS; a step's burst of full blocks raises
@@ -193,20 +193,10 @@ class TransactionSender:
 
     def rpc_batch(self, requests_: list[tuple[str, list[Any]]]) -> list[Any]:
         """Results in order; a JSON-RPC error raises GridError with the node's message."""
-        results: list[Any] = []
-        for start in range(0, len(requests_), RPC_BATCH_SIZE):
-            chunk = requests_[start : start + RPC_BATCH_SIZE]
-            payload = [
-                {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
-                for method, params in chunk
-            ]
-            by_id = {item["id"]: item for item in self._post(payload)}
-            for request in payload:
-                item = by_id[request["id"]]
-                if "error" in item:
-                    raise GridError(f"{request['method']} failed: {item['error'].get('message', item['error'])}")
-                results.append(item["result"])
-        return results
+        try:
+            return call_batch(self._post, self._ids, requests_, RPC_BATCH_SIZE)
+        except JsonRpcError as error:
+            raise GridError(str(error)) from error
 
     def _post(self, payload: list[dict[str, Any]]) -> Any:
         endpoint = self._endpoint

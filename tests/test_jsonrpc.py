@@ -4,6 +4,7 @@ a node that is down, slow or failing surfaces as requests' exceptions."""
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import threading
 import time
@@ -13,7 +14,7 @@ import pytest
 import requests
 
 from energy_grid.anvil import free_port
-from energy_grid.jsonrpc import KeptAliveConnection
+from energy_grid.jsonrpc import JsonRpcError, KeptAliveConnection, call_batch
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -83,3 +84,24 @@ def test_failures_are_requests_exceptions(server):
         KeptAliveConnection(f"http://127.0.0.1:{free_port()}", timeout=5.0).post(b"{}")
     with pytest.raises(ValueError, match="http://"):
         KeptAliveConnection("https://example.org", timeout=5.0)
+
+
+def test_a_batch_answers_in_request_order_in_chunks_and_stops_at_the_first_error():
+    """call_batch sends `chunk` requests a round trip, pairs replies by id whatever their order, and
+    raises naming the method the node refused."""
+    posted: list[list[dict]] = []
+
+    def post(payload: list[dict]) -> list[dict]:
+        posted.append(payload)
+        replies = [
+            {"id": r["id"], "error": {"message": "nope"}} if r["method"] == "bad" else {"id": r["id"], "result": r["params"][0] * 2}
+            for r in payload
+        ]
+        return replies[::-1]  # a node may answer a batch in any order
+
+    ids = itertools.count(7)
+    assert call_batch(post, ids, [("double", [n]) for n in range(5)], 2) == [0, 2, 4, 6, 8]
+    assert [len(p) for p in posted] == [2, 2, 1]
+    assert [r["id"] for p in posted for r in p] == list(range(7, 12))
+    with pytest.raises(JsonRpcError, match="bad failed: nope"):
+        call_batch(post, ids, [("double", [1]), ("bad", [2]), ("double", [3])], 5)

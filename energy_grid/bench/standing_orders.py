@@ -25,7 +25,7 @@ from eth_account import Account
 
 from energy_grid.bench.auction import BUDGET_CLEAR_64_TICKS
 from energy_grid.bench.core import BUDGET_BATCHED_PER_READING_AT_100, BUDGETED_BATCH_SIZE, GasReport, within_scale
-from energy_grid.jsonrpc import KeptAliveConnection
+from energy_grid.jsonrpc import KeptAliveConnection, call_batch
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 # Budgets, each from the storage it must write:
@@ -117,19 +117,10 @@ class _Node:
 
     def batch(self, requests: Sequence[tuple[str, list[Any]]]) -> list[Any]:
         """The results in order; raises on the first JSON-RPC error."""
-        results: list[Any] = []
-        for start in range(0, len(requests), RPC_BATCH_SIZE):
-            payload = [
-                {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
-                for method, params in requests[start : start + RPC_BATCH_SIZE]
-            ]
-            replies = {reply["id"]: reply for reply in json.loads(self._connection.post(json.dumps(payload).encode()))}
-            for request in payload:
-                reply = replies[request["id"]]
-                if "error" in reply:
-                    raise RuntimeError(f"{request['method']} failed: {reply['error']}")
-                results.append(reply["result"])
-        return results
+        return call_batch(self._post, self._ids, requests, RPC_BATCH_SIZE)
+
+    def _post(self, payload: list[dict[str, Any]]) -> Any:
+        return json.loads(self._connection.post(json.dumps(payload).encode()))
 
     def send_all(self, contract: Any, method: str, calls: Sequence[tuple[str, Sequence[Any]]], gas: int) -> None:
         """`contract.method(*args)` from each `(sender, args)` (a sender the node holds unlocked or
