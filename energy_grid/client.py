@@ -268,13 +268,6 @@ class GridClient:
         receipt = self.transact(sender, self[auction].functions.claim(order_id))
         return self.auctions[auction].event(receipt, "OrderClaimed")
 
-    def claim_auction_orders(self, sender: LocalAccount, order_ids: list[int], auction: str = "EnergyAuction") -> list[Any]:
-        """claimBatch(orderIds): up to MAX_CLAIM_BATCH orders of cleared markets in one transaction,
-        each paid into its trader's vault balance; orders claimed before are skipped. Returns the
-        OrderClaimed events' fields of the orders it paid."""
-        receipt = self.transact(sender, self[auction].functions.claimBatch(order_ids))
-        return self.auctions[auction].events(receipt, "OrderClaimed")
-
     def preview_auction(self, period: int, auction: str = "EnergyAuction") -> Clearing:
         """What clearing the market now would give: the reference rule over its orders so far."""
         market = self.auctions[auction]

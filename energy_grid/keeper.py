@@ -263,17 +263,13 @@ class Keeper:
     def _claim(self, done: _Round, stop: threading.Event | None) -> None:
         book = self.book
         size = min(self.max_batch, MAX_CLAIM_BATCH)
-        batches: list[tuple[str, list[int]]] = []
-        for auction in self.auctions:
-            orders = [
-                ref.order_id
-                for key, ref in sorted(book.auction_orders.items())
-                if ref.auction == auction
-                and (auction, ref.period) in book.cleared_markets
-                and key not in book.claimed
-                and self.serves(ref.trader)
-            ]
-            batches += [(auction, orders[start : start + size]) for start in range(0, len(orders), size)]
+        by_auction: dict[str, list[int]] = {}
+        for key, ref in sorted(book.auction_orders.items()):
+            if (ref.auction, ref.period) in book.cleared_markets and key not in book.claimed and self.serves(ref.trader):
+                by_auction.setdefault(ref.auction, []).append(ref.order_id)
+        batches = [
+            (auction, orders[start : start + size]) for auction, orders in by_auction.items() for start in range(0, len(orders), size)
+        ]
         done.full |= len(batches) > self.max_batch
         for auction, batch in batches[: self.max_batch]:
             if stop is not None and stop.is_set():
