@@ -16,7 +16,11 @@ limit (unused gas is not charged, so a generous one costs nothing but block spac
 Two ways to get the queue mined:
 - `manual_mining=True` (anvil only: local chains, it sets block times): automine is switched off
   and `flush(timestamp)` mines blocks at `timestamp` (anvil allows blocks of equal time) until the
-  pool is empty, so one step's transactions share one block time. Within a block a sender's
+  pool is empty, so one step's transactions share one block time. Blocks hold up to
+  MANUAL_BLOCK_GAS_LIMIT gas meanwhile: anvil rebuilds its whole state trie for every block it
+  mines, so a 1,000-household run in 30-million-gas blocks spends most of its time there (its
+  baseline upload alone: 661 s in 2,400 blocks, 54 s in a few). `release()` gives the node back
+  its automine and block gas limit. Within a block a sender's
   transactions run in nonce order; transactions of different senders that depend on each other
   belong in different flushes.
 - `manual_mining=False`: the node mines as it does (any network); `flush` waits for the receipts.
@@ -58,6 +62,10 @@ RECEIPT_POLL_SECONDS = 0.05
 RECEIPT_TIMEOUT_SECONDS = 120.0
 MAX_BLOCKS_PER_FLUSH = 10_000  # a guard: a transaction that never fits must not loop forever
 RPC_BATCH_SIZE = 500
+MANUAL_BLOCK_GAS_LIMIT = 10_000_000_000  # while mining by hand: a 1,000-household interval is ~70 Mgas
+# Below the 2 MB request body a node's HTTP server (anvil's among them) accepts: a batch of large
+# transactions (a gateway's 100 readings is ~40 kB of hex) is split by size, not only by count.
+MAX_RPC_BODY_BYTES = 1_000_000
 EIP1559_TYPE = b"\x02"  # EIP-2718's type byte of a dynamic-fee transaction
 
 
@@ -177,8 +185,20 @@ class TransactionSender:
         self.gas_by_actor: dict[str, int] = defaultdict(int)
         self.transactions_by_actor: dict[str, int] = defaultdict(int)
         self.blocks_mined = 0
+        self._node_block_gas_limit = 0
         if manual_mining:
             self.rpc("evm_setAutomine", [False])
+            self._node_block_gas_limit = int(self.w3.eth.get_block("latest")["gasLimit"])
+            if self._node_block_gas_limit < MANUAL_BLOCK_GAS_LIMIT:
+                self.rpc("evm_setBlockGasLimit", [hex(MANUAL_BLOCK_GAS_LIMIT)])
+            self._block_gas_limit = max(self._node_block_gas_limit, MANUAL_BLOCK_GAS_LIMIT)
+
+    def release(self) -> None:
+        """After manual mining: the node mines on its own again, in blocks of its own gas limit."""
+        if self.manual_mining:
+            self.rpc("evm_setAutomine", [True])
+            if self._node_block_gas_limit < MANUAL_BLOCK_GAS_LIMIT:
+                self.rpc("evm_setBlockGasLimit", [hex(self._node_block_gas_limit)])
 
     # ------------------------------------------------------------------ JSON-RPC
 
@@ -191,10 +211,10 @@ class TransactionSender:
         (result,) = self.rpc_batch([(method, params or [])])
         return result
 
-    def rpc_batch(self, requests_: list[tuple[str, list[Any]]]) -> list[Any]:
-        """Results in order; a JSON-RPC error raises GridError with the node's message."""
+    def rpc_batch(self, requests_: list[tuple[str, list[Any]]], chunk: int = RPC_BATCH_SIZE) -> list[Any]:
+        """Results in order, `chunk` requests a POST; a JSON-RPC error raises GridError with the node's message."""
         try:
-            return call_batch(self._post, self._ids, requests_, RPC_BATCH_SIZE)
+            return call_batch(self._post, self._ids, requests_, chunk)
         except JsonRpcError as error:
             raise GridError(str(error)) from error
 
@@ -289,7 +309,9 @@ class TransactionSender:
         return receipts
 
     def _send_raw(self, queue: list[tuple[str, SentTransaction]]) -> None:
-        self.rpc_batch([("eth_sendRawTransaction", [raw]) for raw, _ in queue])
+        largest = max(len(raw) for raw, _ in queue)
+        chunk = max(1, min(RPC_BATCH_SIZE, MAX_RPC_BODY_BYTES // largest))
+        self.rpc_batch([("eth_sendRawTransaction", [raw]) for raw, _ in queue], chunk)
 
     def _blocks(self, queue: list[tuple[str, SentTransaction]]) -> list[list[tuple[str, SentTransaction]]]:
         if not self._block_gas_limit:

@@ -32,7 +32,7 @@ from energy_grid.bench.core import (
 from energy_grid.bench.demand_response import bench_demand_response
 from energy_grid.bench.signed_orders import bench_signed_orders
 from energy_grid.bench.signed_readings import bench_signed_readings
-from energy_grid.bench.simulation import add_to_report, bench_simulation
+from energy_grid.bench.simulation import SCALE_HOUSEHOLDS, add_scale_to_report, add_to_report, bench_simulation
 from energy_grid.bench.standing_orders import bench_standing_orders
 from energy_grid.client import GridClient
 from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, list_project_sources, setup_local_roles
@@ -127,6 +127,8 @@ def cli() -> None:
     # Throughput (not gas): a 100-household day of the simulation on a fresh deployment.
     simulation = bench_simulation(simulation_client(operator))
     add_to_report(report, simulation)
+    # And at scale: a 1,000-household day, also on a deployment of its own.
+    add_scale_to_report(report, bench_simulation(simulation_client(operator), households=SCALE_HOUSEHOLDS))
     report.print()
     report.write(OUTPUT)
     GAS_DOC.write_text(gas_tables.update(GAS_DOC.read_text(), gas_tables.load(OUTPUT)))

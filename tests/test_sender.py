@@ -1,8 +1,12 @@
-"""The bulk sender's own signing (energy_grid.sender.DynamicFeeTransaction): byte for byte the
-transaction eth-account signs from the same fields. The sender on a chain runs in every simulation
-test (tests/test_simulation_run.py)."""
+"""The bulk sender: its own signing (energy_grid.sender.DynamicFeeTransaction) is byte for byte the
+transaction eth-account signs from the same fields, and mining by hand it sends large batches and
+gives the node back as it found it. The sender on a chain runs in every simulation test
+(tests/test_simulation_run.py)."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -10,8 +14,11 @@ from eth_keys.datatypes import PrivateKey
 from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from web3 import Web3
 
-from energy_grid.sender import DynamicFeeTransaction
+from energy_grid.anvil import start_anvil
+from energy_grid.client import anvil_account
+from energy_grid.sender import MANUAL_BLOCK_GAS_LIMIT, DynamicFeeTransaction, TransactionSender, prepare
 
 UINT64 = st.integers(0, 2**64 - 1)
 UINT256 = st.integers(0, 2**256 - 1)
@@ -56,3 +63,32 @@ def test_a_different_key_signs_a_different_transaction():
     assert first[0] != second[0] and first[1] != second[1]
     with pytest.raises(ValueError):
         DynamicFeeTransaction(31337, 0, 0, 10**9, 50_000, "0xnot-hex", "0x").signed_with(PrivateKey(b"\x01" * 32))
+
+
+SINK_ABI = [{"type": "function", "name": "take", "stateMutability": "nonpayable", "inputs": [{"name": "data", "type": "bytes"}], "outputs": []}]
+
+
+def test_mining_by_hand_sends_large_batches_in_large_blocks_and_gives_the_node_back() -> None:
+    node = start_anvil()
+    try:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        node_gas_limit = int(w3.eth.get_block("latest")["gasLimit"])
+        client: Any = SimpleNamespace(w3=w3)  # the sender reads only the client's web3
+        sender = TransactionSender(client)
+        # 40 transactions of 40 kB calldata each: 3.2 MB of hex, over the 2 MB request body anvil
+        # accepts, and 40 million gas, over a 30-million block.
+        sink = w3.eth.contract(address=anvil_account(9).address, abi=SINK_ABI)
+        for _ in range(40):
+            sender.send(anvil_account(1), prepare(sink, "take", bytes(40_000)), gas=1_000_000, actor="sender")
+        receipts = sender.flush()
+        assert [int(r["status"], 16) for r in receipts] == [1] * 40
+        (block_number,) = {int(r["blockNumber"], 16) for r in receipts}
+        assert int(w3.eth.get_block(block_number)["gasLimit"]) == MANUAL_BLOCK_GAS_LIMIT > node_gas_limit
+        assert sender.gas_by_actor["sender"] == sum(int(r["gasUsed"], 16) for r in receipts)
+
+        sender.release()
+        assert w3.provider.make_request("anvil_getAutomine", [])["result"] is True  # type: ignore[arg-type]
+        w3.eth.send_transaction({"from": anvil_account(2).address, "to": anvil_account(3).address, "value": 1})
+        assert int(w3.eth.get_block("latest")["gasLimit"]) == node_gas_limit
+    finally:
+        node.stop()

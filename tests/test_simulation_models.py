@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from energy_grid.simulation import (
+    FEEDER_BUS_STRIDE,
     NETWORKS,
     Battery,
     BatterySpec,
@@ -439,10 +440,50 @@ def test_households_sit_on_load_buses_round_robin(
         )  # the MV bus
 
 
+def test_a_larger_community_fills_one_feeder_after_another() -> None:
+    model = CommunityModel(CommunityConfig(households=70, households_per_feeder=30))
+    grid = model.grid
+    assert grid.feeders == 3 and grid.transformer_rating_va == 3 * grid.feeder_rating_va == 300_000
+    feeder_of = [bus // FEEDER_BUS_STRIDE for bus in model.household_buses]
+    assert feeder_of == [0] * 30 + [1] * 30 + [2] * 10
+    one = LowVoltageGrid()
+    # Within a feeder, the same buses as a community of its own.
+    assert [bus % FEEDER_BUS_STRIDE for bus in model.household_buses[30:60]] == list(one.assign_buses(30))
+    assert set(grid.lv_buses) == {f * FEEDER_BUS_STRIDE + bus for f in range(3) for bus in one.lv_buses}
+    with pytest.raises(ValueError, match="do not fit"):
+        grid.assign_buses(91, 30)
+    with pytest.raises(ValueError, match="at least one feeder"):
+        LowVoltageGrid(feeders=0)
+    with pytest.raises(ValueError, match="at least one household"):
+        CommunityConfig(households_per_feeder=0)
+    with pytest.raises(ValueError, match="not load buses"):
+        grid.solve({3 * FEEDER_BUS_STRIDE + one.load_buses[0]: BusLoad(1.0, 0.0, 1.0)})  # no fourth feeder
+
+
+def test_feeders_are_solved_each_on_its_own_and_added_up() -> None:
+    grid, one = LowVoltageGrid(feeders=2), LowVoltageGrid()
+    heavy, light = uniform_loads(one, 8_000.0, 8_000.0, 0.0), uniform_loads(one, -2_000.0, 500.0, 2_500.0)
+    both = {**heavy, **{FEEDER_BUS_STRIDE + bus: load for bus, load in light.items()}}
+    for run in (LowVoltageGrid.solve, LowVoltageGrid.copper_plate):
+        state, first, second = run(grid, both), run(one, heavy), run(one, light)
+        # The worst transformer, every bus's own voltage, the power and the losses summed.
+        assert state.transformer_loading_percent == first.transformer_loading_percent
+        assert state.transformer_rating_va == 200_000
+        assert state.bus_voltage_per_mille == {
+            **first.bus_voltage_per_mille,
+            **{FEEDER_BUS_STRIDE + bus: v for bus, v in second.bus_voltage_per_mille.items()},
+        }
+        assert state.voltage_min_per_mille == first.voltage_min_per_mille
+        assert state.voltage_max_per_mille == second.voltage_max_per_mille
+        assert state.grid_import_w == pytest.approx(first.grid_import_w + second.grid_import_w, abs=1)
+        assert state.losses_w == pytest.approx(first.losses_w + second.losses_w, abs=1)
+        assert (state.load_w, state.generation_w) == (first.load_w + second.load_w, first.generation_w + second.generation_w)
+
+
 @pytest.mark.parametrize("network", sorted(NETWORKS))
 def test_every_offered_network_carries_a_community(network: str) -> None:
     grid = LowVoltageGrid(network)
-    buses = grid.assign_buses(100)
+    buses = grid.assign_buses(100)  # all on its one feeder
     assert set(buses) == set(grid.load_buses) and set(grid.load_buses) <= set(grid.lv_buses)
     loads = {
         bus: BusLoad(consumption_w=1_500.0, generation_w=0.0, net_active_w=1_500.0) for bus in buses

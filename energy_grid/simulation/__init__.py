@@ -7,7 +7,14 @@ them: Wh, W, per mille of nominal voltage, mHz, m°C, mm/s, bps.
 """
 
 from energy_grid.simulation.battery import Battery, BatteryFlow, BatterySpec
-from energy_grid.simulation.grid import NETWORKS, BusLoad, GridState, LowVoltageGrid, sum_by_bus
+from energy_grid.simulation.grid import (
+    FEEDER_BUS_STRIDE,
+    NETWORKS,
+    BusLoad,
+    GridState,
+    LowVoltageGrid,
+    sum_by_bus,
+)
 from energy_grid.simulation.households import (
     EvSpec,
     HouseholdDraw,
@@ -37,6 +44,7 @@ from energy_grid.simulation.weather import (
 )
 
 __all__ = [
+    "FEEDER_BUS_STRIDE",
     "NETWORKS",
     "Battery",
     "BatteryFlow",

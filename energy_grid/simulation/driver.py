@@ -197,7 +197,7 @@ class SimulationRun(SetUpSteps, IntervalSteps):
                 self.progress(i + 1, total, result.local_start.strftime("%H:%M"))
             self._close(total)
         finally:
-            self.sender.rpc("evm_setAutomine", [True])
+            self.sender.release()
         self.progress(config.interval_count, config.interval_count, "audit")
         return audit(self, baseline, model)
 

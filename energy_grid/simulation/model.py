@@ -28,7 +28,13 @@ import numpy as np
 import numpy.typing as npt
 
 from energy_grid.simulation.battery import Battery
-from energy_grid.simulation.grid import DEFAULT_NETWORK, GridState, LowVoltageGrid, sum_by_bus
+from energy_grid.simulation.grid import (
+    DEFAULT_HOUSEHOLDS_PER_FEEDER,
+    DEFAULT_NETWORK,
+    GridState,
+    LowVoltageGrid,
+    sum_by_bus,
+)
 from energy_grid.simulation.households import (
     HouseholdDraw,
     HouseholdSpec,
@@ -67,11 +73,14 @@ class CommunityConfig:
     seed: int = 0
     calendar_year: int = 2025  # weekdays and H0 seasons; the TMY is a typical year, any fits
     network: str = DEFAULT_NETWORK
+    households_per_feeder: int = DEFAULT_HOUSEHOLDS_PER_FEEDER  # one transformer and its network each
     draw: HouseholdDraw = field(default_factory=HouseholdDraw)
 
     def __post_init__(self) -> None:
         if self.households < 1:
             raise ValueError(f"a community needs at least one household, got {self.households}")
+        if self.households_per_feeder < 1:
+            raise ValueError(f"a feeder needs at least one household, got {self.households_per_feeder}")
         check_window(self.start_day_of_year, self.days)
 
 
@@ -144,11 +153,14 @@ class CommunityModel:
         self, config: CommunityConfig = CommunityConfig(), grid: LowVoltageGrid | None = None
     ) -> None:
         self.config = config
-        self.grid = grid if grid is not None else LowVoltageGrid(config.network)
+        per_feeder = config.households_per_feeder
+        if grid is None:
+            grid = LowVoltageGrid(config.network, feeders=-(-config.households // per_feeder))
+        self.grid = grid
         self.households: tuple[HouseholdSpec, ...] = draw_households(
             config.households, config.seed, config.draw
         )
-        self.household_buses: tuple[int, ...] = self.grid.assign_buses(config.households)
+        self.household_buses: tuple[int, ...] = self.grid.assign_buses(config.households, per_feeder)
         self.weather: WeatherWindow = weather_window(
             load_typical_year(), config.calendar_year, config.start_day_of_year, config.days
         )
