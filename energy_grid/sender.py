@@ -199,6 +199,9 @@ class TransactionSender:
             self.rpc("evm_setAutomine", [True])
             if self._node_block_gas_limit < MANUAL_BLOCK_GAS_LIMIT:
                 self.rpc("evm_setBlockGasLimit", [hex(self._node_block_gas_limit)])
+                # An empty block: until one is mined, the latest block still shows the large limit,
+                # and a client sizing its gas by it (ape's `gas_limit: max`) would be refused.
+                self.rpc("evm_mine")
 
     # ------------------------------------------------------------------ JSON-RPC
 

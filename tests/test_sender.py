@@ -88,6 +88,7 @@ def test_mining_by_hand_sends_large_batches_in_large_blocks_and_gives_the_node_b
 
         sender.release()
         assert w3.provider.make_request("anvil_getAutomine", [])["result"] is True  # type: ignore[arg-type]
+        assert int(w3.eth.get_block("latest")["gasLimit"]) == node_gas_limit  # a client sizing gas by it is not refused
         w3.eth.send_transaction({"from": anvil_account(2).address, "to": anvil_account(3).address, "value": 1})
         assert int(w3.eth.get_block("latest")["gasLimit"]) == node_gas_limit
     finally:
