@@ -65,7 +65,9 @@ def test_a_different_key_signs_a_different_transaction():
         DynamicFeeTransaction(31337, 0, 0, 10**9, 50_000, "0xnot-hex", "0x").signed_with(PrivateKey(b"\x01" * 32))
 
 
-SINK_ABI = [{"type": "function", "name": "take", "stateMutability": "nonpayable", "inputs": [{"name": "data", "type": "bytes"}], "outputs": []}]
+SINK_ABI = [
+    {"type": "function", "name": "take", "stateMutability": "nonpayable", "inputs": [{"name": "data", "type": "bytes"}], "outputs": []}
+]
 
 
 def test_mining_by_hand_sends_large_batches_in_large_blocks_and_gives_the_node_back() -> None:

@@ -220,7 +220,21 @@ PROGRAMS = (
     ),
 )
 
-TABLES: dict[str, tuple[Row, ...]] = {"market": MARKET, "grid": GRID, "auction": AUCTION, "programs": PROGRAMS}
+DAY_100 = "simulation: 100 households x 96 intervals, gas per household-interval"
+DAY_1000 = "simulation: 1,000 households x 1 day, wall seconds"
+SIMULATION = (
+    row("100 households x 1 day, gas per household-interval", DAY_100, note=f"{{n:{DAY_100}}}"),
+    row("the same, the simulated day alone", f"{DAY_100}, simulated day only", note=f"{{n:{DAY_100}, simulated day only}}"),
+    row("1,000 households x 1 day, wall seconds (not gas)", DAY_1000, note=f"{{n:{DAY_1000}}}"),
+)
+
+TABLES: dict[str, tuple[Row, ...]] = {
+    "market": MARKET,
+    "grid": GRID,
+    "auction": AUCTION,
+    "programs": PROGRAMS,
+    "simulation": SIMULATION,
+}
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:
