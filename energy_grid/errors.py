@@ -13,16 +13,19 @@ Library code raises these and never exits: a command line catches `GridError` an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 # Solidity's own revert payloads: require(cond, "text") and assert / arithmetic panics.
 ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
 PANIC_SELECTOR = bytes.fromhex("4e487b71")
+# NatSpec's way to name a parameter in prose: `orderId`.
+_NATSPEC_CODE = re.compile(r"`([^`]*)`")
 
 
 class GridError(Exception):
@@ -125,8 +128,29 @@ def decode_error(abi: Iterable[Mapping[str, Any]], data: str, userdoc: Mapping[s
             continue
         arguments = {i["name"]: value for i, value in zip(item["inputs"], values, strict=True)}
         notices = (userdoc or {}).get("errors", {}).get(signature, [])
-        return DecodedError(item["name"], arguments, notices[0].get("notice") if notices else None)
+        notice = notices[0].get("notice") if notices else None
+        words = {i["name"]: argument_text(i["type"], value) for i, value in zip(item["inputs"], values, strict=True)}
+        return DecodedError(item["name"], arguments, fill_notice(notice, words) if notice else None)
     return None
+
+
+def argument_text(abi_type: str, value: Any) -> str:
+    """An error argument as a reader writes it: addresses checksummed, integers plainly, bytes in hex."""
+    if abi_type == "address":
+        return to_checksum_address(value)
+    if abi_type == "bool":
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+def fill_notice(notice: str, words: Mapping[str, str]) -> str:
+    """The @notice as a sentence for the user: each `parameter` it names replaced by the argument's
+    text from `words`; a quoted name the error does not carry (a constant, another function) keeps
+    its word without the backticks."""
+    filled = _NATSPEC_CODE.sub(lambda quoted: words.get(quoted.group(1), quoted.group(1)), notice)
+    return filled.replace("`", "")
 
 
 def describe_builtin_revert(data: str) -> str | None:
@@ -163,4 +187,5 @@ __all__ = [
     "decode_error",
     "describe_builtin_revert",
     "describe_revert",
+    "fill_notice",
 ]

@@ -32,6 +32,8 @@ from energy_grid.errors import (
     NodeUnreachableError,
     TransactionRevertedError,
     describe_builtin_revert,
+    describe_revert,
+    fill_notice,
 )
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 
@@ -120,6 +122,56 @@ def test_an_error_bubbling_up_from_another_contract_is_named_from_its_abi(errors
     assert isinstance(err, ContractRevertError)
     assert (err.function, err.error_name) == ("orderCount", "ERC20InsufficientBalance")
     assert err.arguments == {"sender": holder.lower(), "balance": 5, "needed": 7}
+
+
+def test_the_notice_reads_with_the_arguments_values(errors_client, accounts):
+    """NatSpec quotes a parameter as `orderId`: the user reads the value the contract reverted with."""
+    missing_order = errors_client.trading.order_count() + 999_999
+    with pytest.raises(ContractRevertError) as rejected:
+        errors_client.trading.get_order(missing_order)
+    assert rejected.value.error_name == "OrderUnknown"
+    assert rejected.value.notice == f"No order has id {missing_order}."
+    assert "`" not in str(rejected.value)
+    stranger = Account.create().address.lower()
+    with pytest.raises(ContractRevertError) as unknown_meter:
+        errors_client.smart_meter.deactivate_meter(key_of(accounts[0]), Web3.to_checksum_address(stranger))
+    assert unknown_meter.value.error_name == "MeterUnknown"
+    assert unknown_meter.value.notice == f"No meter is registered at {Web3.to_checksum_address(stranger)}."
+
+
+def test_no_error_text_of_the_system_shows_a_backtick(errors_client):
+    """Every custom error of every deployed contract, as the client words it: no NatSpec quoting left."""
+    described = 0
+    for contract in errors_client.contracts.values():
+        userdoc = errors_client.userdocs[contract.address.lower()]
+        for item in contract.abi:
+            if item["type"] != "error" or not item["inputs"]:
+                continue
+            types = [i["type"] for i in item["inputs"]]
+            selector = Web3.keccak(text=f"{item['name']}({','.join(types)})")[:4]
+            text = describe_revert(list(contract.abi), "0x" + (selector + encode(types, [zero_of(t) for t in types])).hex(), userdoc)
+            assert text.startswith(item["name"]) and "`" not in text, text
+            described += 1
+    assert described > 50
+
+
+def zero_of(abi_type: str) -> object:
+    if abi_type.endswith("[]"):
+        return []
+    if abi_type == "address":
+        return "0x" + "00" * 20
+    if abi_type == "bool":
+        return False
+    if abi_type == "string":
+        return ""
+    if abi_type.startswith("bytes"):
+        return b"" if abi_type == "bytes" else b"\0" * int(abi_type[5:])
+    return 0
+
+
+def test_a_quoted_name_the_error_does_not_carry_keeps_its_word():
+    notice = "A cursor above `recordCount` of `tokenId`; see `getMaintenanceRecords`.`"
+    assert fill_notice(notice, {"tokenId": "7"}) == "A cursor above recordCount of 7; see getMaintenanceRecords."
 
 
 # ------------------------------------------------------------------------------- TransactionRevertedError
