@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import sqlalchemy
 from eth_account import Account
 from fastapi.testclient import TestClient
 
@@ -15,6 +16,7 @@ from energy_grid.demand_response import interval_readings
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, grid_reports, meter_energy, now_s, trade
+from support.service_helpers import problem
 
 SELLER_ADDRESS, BUYER_ADDRESS = anvil_account(SELLER).address, anvil_account(BUYER).address
 
@@ -283,3 +285,25 @@ def test_demand_response_event_counts_verified_reductions_and_rewards(reads, rea
 def test_numbers_beyond_the_index_get_422(reads, path):
     answer = reads[0].get(path)
     assert answer.status_code == 422 and answer.json()["error"] == "InvalidRequest", answer.json()
+
+
+def test_what_the_framework_refuses_has_the_problem_shape(reads):
+    http, _ = reads
+    for path in ("/api/v1/no-such-route", "/no/such/page", "/static/no-such-file.js"):
+        assert path in problem(http.get(path), 404, "RouteNotFound")["message"]
+    refused = http.post("/api/v1/trades")
+    assert problem(refused, 405, "MethodNotAllowed")["message"] == "/api/v1/trades takes GET, not POST."
+    assert refused.headers["allow"] == "GET"
+    assert problem(http.get("/api/v1/orders", params={"offset": -1}), 422, "InvalidRequest")["details"]["errors"]
+    problem(http.post("/api/v1/orders", content=b"{not json", headers={"Content-Type": "application/json"}), 400, "MalformedJson")
+
+
+def test_an_unexpected_failure_is_a_500_with_the_problem_shape(api_settings):
+    """The index loses a table under the service: the read fails in a way no route expected."""
+    settings = api_settings(follow=False)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as http:
+        assert http.get("/api/v1/trades").status_code == 200
+        with sqlalchemy.create_engine(settings.database_url).begin() as connection:
+            connection.exec_driver_sql("DROP TABLE trading_fill")
+        failed = problem(http.get("/api/v1/trades"), 500, "InternalError")
+    assert failed["details"] == {} and "trading_fill" not in failed["message"]
