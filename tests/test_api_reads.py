@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -307,3 +308,18 @@ def test_an_unexpected_failure_is_a_500_with_the_problem_shape(api_settings):
             connection.exec_driver_sql("DROP TABLE trading_fill")
         failed = problem(http.get("/api/v1/trades"), 500, "InternalError")
     assert failed["details"] == {} and "trading_fill" not in failed["message"]
+
+
+def test_the_docs_page_loads_only_the_services_own_files(reads):
+    http, _ = reads
+    page = http.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "http://" not in page.text and "https://" not in page.text
+    assets = sorted(re.findall(r'(?:src|href)="([^"]+)"', page.text))
+    assert assets == [f"/vendor/swagger-ui/{name}" for name in ("favicon.png", "swagger-ui-bundle.js", "swagger-ui.css")]
+    script, style = http.get("/vendor/swagger-ui/swagger-ui-bundle.js"), http.get("/vendor/swagger-ui/swagger-ui.css")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript") and "SwaggerUIBundle" in script.text
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css") and ".swagger-ui" in style.text
+    assert http.get("/vendor/swagger-ui/favicon.png").headers["content-type"] == "image/png"
+    assert "/api/v1/trades" in http.get("/openapi.json").json()["paths"]
+    problem(http.get("/redoc"), 404, "RouteNotFound")  # ReDoc would load from a CDN: there is none

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from conftest import API_OPERATOR_TOKEN
 from eth_account import Account
-from playwright.sync_api import Browser, Page, expect
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, Route, expect
 from web3 import Web3
 
 from energy_grid.api.app import create_app
@@ -29,10 +32,10 @@ from energy_grid.deployment import fund_local_accounts
 from energy_grid.keeper import run_keeper
 from energy_grid.manifest import read_manifest
 from energy_grid.units import format_kwh, format_money
-from energy_grid.web import chart_js_file
+from energy_grid.web import VENDOR_FILES, mount_web, vendor_file
 
 from support.index_helpers import advance, export_energy
-from support.service_helpers import serve_in_thread
+from support.service_helpers import problem, serve_in_thread
 from support.web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_session
 
 REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
@@ -132,9 +135,36 @@ def test_service_serves_the_pages_and_chart_js(web_base_url):
     assert aimed.status_code == 200 and 'id="app-header"' in aimed.text and "[project]" not in aimed.text
 
 
-def test_chart_js_missing_is_reported(tmp_path):
-    assert chart_js_file([tmp_path]) is None
-    assert chart_js_file() is not None  # `make setup` installed it (npm ci)
+def test_a_vendor_file_not_installed_is_a_problem_not_a_crash(tmp_path):
+    assert all(vendor_file(file) is not None for file in VENDOR_FILES.values())  # `make setup` installed them (npm ci)
+    app = FastAPI()
+    mount_web(app, vendor_roots=[tmp_path])  # a checkout where npm never ran
+    with TestClient(app) as http:
+        for url_path, file in VENDOR_FILES.items():
+            assert vendor_file(file, [tmp_path]) is None
+            assert "npm ci" in problem(http.get(url_path), 503, file.missing_error)["message"]
+
+
+def test_the_api_docs_render_with_every_other_site_unreachable(web_sessions, web_base_url):
+    """Swagger UI at /docs as a browser offline sees it: any request off the service's host fails."""
+    service_host = urlsplit(web_base_url).netloc
+    blocked: list[str] = []
+
+    def local_only(route: Route) -> None:
+        if urlsplit(route.request.url).netloc == service_host:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    session = web_sessions(None)
+    session.context.route("**/*", local_only)
+    page = session.open("/docs")
+    expect(page.locator(".information-container .title")).to_contain_text("Energy Grid API")
+    expect(page.locator('.opblock-summary-path[data-path="/api/v1/orders/{order_id}"]')).to_be_visible()
+    expect(page.locator('.opblock-summary-path[data-path="/api/v1/trades"]')).to_be_visible()
+    session.screenshot(page, "docs")
+    assert blocked == []
 
 
 def test_views_render_without_errors(web_sessions):

@@ -48,6 +48,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         version="1",
         summary="Peer-to-peer energy trading, metering and grid operation on the energy grid contracts.",
         lifespan=lifespan,
+        # FastAPI's own docs pages load Swagger UI and ReDoc from a CDN: mount_web serves /docs
+        # from node_modules instead, and there is no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.client = client

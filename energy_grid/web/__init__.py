@@ -1,21 +1,46 @@
 """The web app: four views (prosumer, trading, grid operator, analytics) served by the API service.
 
 Plain HTML, ES modules and CSS from `static/`, nothing to build; the pages talk only to the API's
-routes under /api/v1 and sign in the browser's wallet (EIP-1193). Chart.js comes from the
-project's node_modules (pinned in package.json, installed by `npm ci`).
+routes under /api/v1 and sign in the browser's wallet (EIP-1193). Chart.js, and Swagger UI for the
+API's docs at /docs, come from the project's node_modules (pinned in package.json, installed by
+`npm ci`): nothing loads from another site, so the pages and the docs work offline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
-CHART_JS = Path("node_modules") / "chart.js" / "dist" / "chart.umd.min.js"
+NODE_MODULES = Path("node_modules")
+
+
+@dataclass(frozen=True)
+class VendorFile:
+    """A file of an npm package the pages load, and the problem's name when it is not installed."""
+
+    path: Path  # under node_modules
+    media_type: str
+    missing_error: str
+    package: str
+
+
+# By URL path: what the pages and the docs load from node_modules.
+VENDOR_FILES = {
+    "/vendor/chart.js": VendorFile(Path("chart.js/dist/chart.umd.min.js"), "text/javascript", "ChartJsMissing", "Chart.js"),
+    "/vendor/swagger-ui/swagger-ui-bundle.js": VendorFile(
+        Path("swagger-ui-dist/swagger-ui-bundle.js"), "text/javascript", "SwaggerUiMissing", "Swagger UI"
+    ),
+    "/vendor/swagger-ui/swagger-ui.css": VendorFile(Path("swagger-ui-dist/swagger-ui.css"), "text/css", "SwaggerUiMissing", "Swagger UI"),
+    "/vendor/swagger-ui/favicon.png": VendorFile(Path("swagger-ui-dist/favicon-32x32.png"), "image/png", "SwaggerUiMissing", "Swagger UI"),
+}
+DOCS_URL = "/docs"
 # The views, by URL path: each is one HTML page in static/.
 VIEWS = {
     "/": "index.html",
@@ -26,12 +51,12 @@ VIEWS = {
 }
 
 
-def chart_js_file(search_roots: list[Path] | None = None) -> Path | None:
-    """Chart.js from the first of `search_roots` that has it: by default the project checkout this
-    package sits in (an editable install), then the working directory (`make serve` runs there)."""
+def vendor_file(file: VendorFile, search_roots: list[Path] | None = None) -> Path | None:
+    """`file` from the first of `search_roots` that has it installed: by default the project checkout
+    this package sits in (an editable install), then the working directory (`make serve` runs there)."""
     roots = search_roots if search_roots is not None else [Path(__file__).resolve().parents[2], Path.cwd()]
     for root in roots:
-        candidate = root / CHART_JS
+        candidate = root / NODE_MODULES / file.path
         if candidate.is_file():
             return candidate
     return None
@@ -51,19 +76,38 @@ def _view(file_name: str) -> Callable[[], Awaitable[FileResponse]]:
     return view
 
 
-def mount_web(app: FastAPI) -> None:
-    """Serves the web app on `app`: the views at /, /prosumer, /trading, /operator, /analytics,
-    their scripts and styles under /static, Chart.js at /vendor/chart.js."""
-    for url_path, file_name in VIEWS.items():
-        app.add_api_route(url_path, _view(file_name), methods=["GET"], include_in_schema=False, name=f"view:{file_name}")
-
-    async def chart_js() -> Response:
-        found = chart_js_file()
+def _vendor(file: VendorFile, search_roots: list[Path] | None) -> Callable[[], Awaitable[Response]]:
+    async def vendor() -> Response:
+        found = vendor_file(file, search_roots)
         if found is None:
             # The API's problem shape (energy_grid.api.problems, which imports this module first).
-            message = "Chart.js is not installed: run `npm ci` (or `make setup`) in the project."
-            return JSONResponse(status_code=503, content={"error": "ChartJsMissing", "message": message, "details": {}})
-        return FileResponse(found, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+            message = f"{file.package} is not installed: run `npm ci` (or `make setup`) in the project."
+            return JSONResponse(status_code=503, content={"error": file.missing_error, "message": message, "details": {}})
+        return FileResponse(found, media_type=file.media_type, headers={"Cache-Control": "public, max-age=86400"})
 
-    app.add_api_route("/vendor/chart.js", chart_js, methods=["GET"], include_in_schema=False)
+    return vendor
+
+
+def mount_web(app: FastAPI, vendor_roots: list[Path] | None = None) -> None:
+    """Serves the web app on `app`: the views at /, /prosumer, /trading, /operator, /analytics,
+    their scripts and styles under /static, the npm packages' files under /vendor (looked for in
+    `vendor_roots`, by default as `vendor_file` says), and the API's docs at /docs: Swagger UI on
+    the app's OpenAPI, from those local files (create the app with `docs_url=None`)."""
+    for url_path, file_name in VIEWS.items():
+        app.add_api_route(url_path, _view(file_name), methods=["GET"], include_in_schema=False, name=f"view:{file_name}")
+    for url_path, file in VENDOR_FILES.items():
+        app.add_api_route(url_path, _vendor(file, vendor_roots), methods=["GET"], include_in_schema=False)
+
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title}: docs",
+            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger-ui/favicon.png",
+            # Swagger UI would otherwise ask validator.swagger.io for a badge.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    app.add_api_route(DOCS_URL, docs, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
