@@ -129,7 +129,7 @@ def decode_error(abi: Iterable[Mapping[str, Any]], data: str, userdoc: Mapping[s
         arguments = {i["name"]: value for i, value in zip(item["inputs"], values, strict=True)}
         notices = (userdoc or {}).get("errors", {}).get(signature, [])
         notice = notices[0].get("notice") if notices else None
-        words = {i["name"]: argument_text(i["type"], value) for i, value in zip(item["inputs"], values, strict=True)}
+        words = {i["name"]: argument_text(i["type"], arguments[i["name"]]) for i in item["inputs"]}
         return DecodedError(item["name"], arguments, fill_notice(notice, words) if notice else None)
     return None
 
