@@ -161,6 +161,33 @@ def test_usage_errors_exit_2_before_touching_the_node(grid_cli):
     assert "--keystore or --dev-account, not both" in both.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (("orders", "place", "--side", "sell", "--amount-kwh", "0", "--price", "0.2"), "--amount-kwh", "must be more than 0"),
+        (("orders", "place", "--side", "sell", "--amount-kwh", "-1", "--price", "0.2"), "--amount-kwh", "must be more than 0"),
+        (("orders", "place", "--side", "sell", "--amount-wh", "0", "--price", "0.2"), "--amount-wh", "not in the range x>=1"),
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1", "--price", "0"), "--price", "must be more than 0"),
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1", "--price", "0.0000001"), "--price", "more decimals"),
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1"), "--price", "Missing option"),
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1", "--price", "0.2", "--counterparty", "0xabc"),
+         "--counterparty", "is not an address"),
+        (("vault", "deposit", "--payment", "0"), "--payment", "must be more than 0"),
+        (("vault", "withdraw", "--amount-kwh", "0.0001"), "--amount-kwh", "more decimals"),
+        (("standing", "set", "0x" + "11" * 20, "--sell-price", "0"), "--sell-price", "must be more than 0"),
+        (("assets", "deposit", "1", "--amount", "-2"), "--amount", "must be more than 0"),
+    ],
+)
+def test_every_usage_error_exits_2_naming_its_option(grid_cli, cli_client, args, option, message):
+    """A value out of range, a bad address or a missing option is the user's to fix (exit 2, the
+    option named), and sends nothing; only the chain's refusal exits 1."""
+    block = cli_client.w3.eth.block_number
+    refused = grid_cli(*args, account=1, expect=2)
+    assert f"'{option}'" in refused.stderr and message in refused.stderr, refused.stderr
+    assert refused.stdout == ""
+    assert cli_client.w3.eth.block_number == block
+
+
 # ------------------------------------------------------------------ status
 
 
@@ -320,6 +347,27 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     assert energy_token.balanceOf(seller) == seller_energy - 2_000 - 300
     assert cli_client.vault.balances(seller).energy_wh == 500  # the unsold rest, refunded into the vault
     assert grid_cli("orders", "list", "--open", account=1).json()["orders"] == []
+
+
+def test_an_order_past_its_expiry_lists_as_expired(grid_cli, cli_client, cli_system, accounts):
+    """The order stays ACTIVE on chain until released or cancelled; by the chain's clock it no longer
+    trades, and `orders list` says so (as the API's `expired` flag does)."""
+    buyer = accounts[9].address
+    placed = grid_cli("orders", "place", "--side", "buy", "--amount-wh", "250", "--price", "0.05",
+                      "--expires-in", "600", account=9).json()  # fmt: skip
+
+    def listed() -> dict[str, Any]:
+        (row,) = [o for o in grid_cli("orders", "list", "--trader", buyer).json()["orders"] if o["order_id"] == placed["order_id"]]
+        return row
+
+    assert listed()["status"] == "ACTIVE"
+    advance(cli_client, 600)  # the latest block's time reaches the expiry
+    assert cli_system.energy_trading.getOrderInfo(placed["order_id"]).status == 0  # still ACTIVE on chain
+    assert listed()["status"] == "EXPIRED"
+    assert placed["order_id"] not in [o["order_id"] for o in grid_cli("orders", "list", "--open", account=9).json()["orders"]]
+    table = grid_cli("orders", "list", "--trader", buyer, json_output=False).stdout
+    (line,) = [line for line in table.splitlines() if f" {placed['order_id']} " in line]
+    assert "EXPIRED" in line and "ACTIVE" not in line
 
 
 def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, deployer_key, accounts):

@@ -59,10 +59,10 @@ def set_limits(
     client.smart_meter.set_standing_order(
         signer,
         meter,
-        sell_price_per_kwh=to_base_units(sell_price, decimals, symbol) if sell_price else 0,
-        sell_cap_wh=kwh_to_wh(sell_cap_kwh) if sell_cap_kwh is not None else 0,
-        buy_price_per_kwh=to_base_units(buy_price, decimals, symbol) if buy_price else 0,
-        buy_cap_wh=kwh_to_wh(buy_cap_kwh) if buy_cap_kwh is not None else 0,
+        sell_price_per_kwh=to_base_units(sell_price, decimals, symbol, "--sell-price") if sell_price else 0,
+        sell_cap_wh=kwh_to_wh(sell_cap_kwh, "--sell-cap-kwh") if sell_cap_kwh is not None else 0,
+        buy_price_per_kwh=to_base_units(buy_price, decimals, symbol, "--buy-price") if buy_price else 0,
+        buy_cap_wh=kwh_to_wh(buy_cap_kwh, "--buy-cap-kwh") if buy_cap_kwh is not None else 0,
     )
     result = {**_limits(session, meter), "approved": approved}
     note = None
