@@ -62,7 +62,8 @@ def carbon_retire(
     """Burn your credits as an offset, recorded with a beneficiary and a reason."""
     if (amount_grams is None) == (amount_tonnes is None):
         raise click.UsageError("Give the amount once: --amount-grams or --amount-tonnes.")
-    grams = amount_grams if amount_grams is not None else scaled_integer(amount_tonnes or Decimal(0), GRAMS_PER_TONNE, "t", "--amount-tonnes")
+    tonnes = amount_tonnes or Decimal(0)
+    grams = amount_grams if amount_grams is not None else scaled_integer(tonnes, GRAMS_PER_TONNE, "t", "--amount-tonnes")
     signer = session.signer
     credits = session.client["CarbonCredits"]
     receipt = session.transact(credits.functions.retire(grams, beneficiary or signer.address, reason))
