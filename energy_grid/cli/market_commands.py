@@ -88,7 +88,7 @@ def place(
         "approved": approved,
     }
     # An order that reached the book's crossing bounds kept its fills; the rest was not placed.
-    note = f"{kwh_fmt(cancelled_wh)} not placed (crossing bound reached): place it again." if cancelled_wh else None
+    note = f"{kwh_fmt.text(cancelled_wh)} not placed (crossing bound reached): place it again." if cancelled_wh else None
     emit(
         session.json_output,
         result,
