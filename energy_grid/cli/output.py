@@ -28,7 +28,7 @@ Formatter = Callable[[Any], str]
 _IDENTIFIER_SUFFIXES = ("id", "number", "sequence", "interval")
 
 
-# The unit a key's suffix names (the JSON's integers), longest first; a field or column shown raw
+# The unit a key's suffix names (the JSON's integers), the more specific suffix first; a field or column shown raw
 # is labelled with it.
 _KEY_UNITS = (
     ("_grams_co2e_per_kwh", "g CO2e/kWh"),
