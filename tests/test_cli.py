@@ -14,7 +14,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from energy_grid.accounts import (
 )
 from energy_grid.anvil import anvil_node, free_port
 from energy_grid.cli import chain_commands, cli
+from energy_grid.cli.output import kwh_fmt, labelled, per_kw_fmt, price_fmt, split_unit, time_fmt
 from energy_grid.client import GridClient, MeterReading, anvil_account
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.demand_response import interval_readings
@@ -121,6 +123,34 @@ def foreign_chain_rpc_url() -> Iterator[str]:
         yield node.url
 
 
+def table_rows(text: str, title: str) -> list[list[str]]:
+    """The cells of the table under `title` in a command's table output, its header row first
+    (a record table's rows are [field, value])."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == title) + 1
+    rows: list[list[str]] = []
+    for line in lines[start:]:
+        if not line.startswith(("┃", "│", "┏", "┌", "┡", "├")):
+            break
+        if line.startswith(("┃", "│")):
+            rows.append([cell.strip() for cell in line.replace("┃", "│").strip("│").split("│")])
+    return rows
+
+
+def record_fields(text: str, title: str) -> dict[str, str]:
+    return {field: value for field, value in table_rows(text, title)}
+
+
+# Units a table's header names; a value that repeats one would be a second place to state it.
+UNIT_WORDS = ("kWh", "Wh", "mUSD", "UTC", "ETH", "CO2e", "W")
+
+
+def assert_values_are_bare(rows: list[list[str]]) -> None:
+    for row in rows:
+        for cell in row:
+            assert not any(cell.endswith(f" {unit}") or f" {unit}/" in cell for unit in UNIT_WORDS), row
+
+
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     context = click.Context(group)
     for name in group.list_commands(context):
@@ -161,6 +191,50 @@ def test_usage_errors_exit_2_before_touching_the_node(grid_cli):
     assert "--keystore or --dev-account, not both" in both.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (("orders", "place", "--side", "sell", "--amount-kwh", "0", "--price", "0.2"), "--amount-kwh", "must be more than 0"),
+        (("orders", "place", "--side", "sell", "--amount-kwh", "-1", "--price", "0.2"), "--amount-kwh", "must be more than 0"),
+        (("orders", "place", "--side", "sell", "--amount-wh", "0", "--price", "0.2"), "--amount-wh", "not in the range x>=1"),
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1", "--price", "0"), "--price", "must be more than 0"),
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1", "--price", "0.0000001"), "--price", "more decimals"),
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1"), "--price", "Missing option"),
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1", "--price", "0.2", "--counterparty", "0xabc"),
+         "--counterparty", "is not an address"),
+        (("vault", "deposit", "--payment", "0"), "--payment", "must be more than 0"),
+        (("vault", "withdraw", "--amount-kwh", "0.0001"), "--amount-kwh", "more decimals"),
+        (("standing", "set", "0x" + "11" * 20, "--sell-price", "0"), "--sell-price", "must be more than 0"),
+        (("assets", "deposit", "1", "--amount", "-2"), "--amount", "must be more than 0"),
+    ],
+)
+def test_every_usage_error_exits_2_naming_its_option(grid_cli, cli_client, args, option, message):
+    """A value out of range, a bad address or a missing option is the user's to fix (exit 2, the
+    option named), and sends nothing; only the chain's refusal exits 1."""
+    block = cli_client.w3.eth.block_number
+    refused = grid_cli(*args, account=1, expect=2)
+    assert f"'{option}'" in refused.stderr and message in refused.stderr, refused.stderr
+    assert refused.stdout == ""
+    assert cli_client.w3.eth.block_number == block
+
+
+def test_a_label_names_the_unit_its_values_are_shown_in():
+    """The unit a key names (the JSON's integers) labels a raw value; a formatter that shows another
+    unit (Wh as kWh, unix seconds as UTC) relabels it."""
+    assert split_unit("amount_wh") == ("amount", "Wh")
+    assert split_unit("grams_co2e_per_kwh") == ("grams_co2e_per_kwh", None)
+    assert split_unit("base_price_per_kwh") == ("base_price", "base units/kWh")
+    assert labelled("amount", "amount_wh", kwh_fmt) == "amount (kWh)"
+    assert labelled("amount", "amount_wh", str) == "amount (Wh)"
+    assert labelled("expiry", "expiry_s", time_fmt) == "expiry (UTC)"
+    assert labelled("window", "settlement_window_s", str) == "window (s)"
+    assert labelled("status", "status", str) == "status"
+    assert labelled("reward", "reward_per_kw", per_kw_fmt(6, "mUSD")) == "reward (mUSD/kW)"
+    assert (kwh_fmt(1_500), price_fmt(6, "mUSD")(220_000), time_fmt(0), replace(kwh_fmt, zero="all")(0)) == (
+        "1.500", "0.220000", "-", "all",
+    )  # fmt: skip
+
+
 # ------------------------------------------------------------------ status
 
 
@@ -182,6 +256,20 @@ def test_status_shows_the_chain_contracts_grid_and_balances(grid_cli, cli_system
     assert balances["address"] == accounts[1].address
     assert balances["payment"] == cli_system.payment_token.balanceOf(accounts[1]) == LOCAL_FAUCET_WHOLE_UNITS * 10**6
     assert balances["energy_wh"] == cli_system.energy_token.balanceOf(accounts[1])
+
+    table = grid_cli("status", account=1, json_output=False).stdout
+    chain_fields, grid_fields = record_fields(table, "Chain"), record_fields(table, "Grid")
+    assert chain_fields["block timestamp (UTC)"] == datetime.fromtimestamp(status["chain"]["block_timestamp_s"], UTC).strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+    assert grid_fields["base price (mUSD/kWh)"] == f"{grid.basePricePerKWh / 10**6:,.6f}"
+    assert grid_fields["total capacity (W)"] == f"{grid.totalCapacityW:,}"
+    shown = record_fields(table, "Balances")
+    assert shown["energy (kWh)"] == f"{balances['energy_wh'] / 1_000:,.3f}"
+    assert shown["payment (mUSD)"] == f"{balances['payment'] / 10**6:,.6f}"
+    assert shown["carbon credits (g CO2e)"] == f"{balances['carbon_credits_grams']:,}"
+    assert shown["native (ETH)"] == f"{balances['native_wei'] / 10**18:,.6f}"
+    assert_values_are_bare([*chain_fields.items(), *grid_fields.items(), *shown.items()])
 
     # Reading needs no account; --address picks whose balances.
     assert grid_cli("status").json()["balances"] is None
@@ -294,7 +382,8 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     book = grid_cli("orders", "book").json()
     assert book == {"bids": [], "asks": [{"price_per_kwh": 220_000, "amount_wh": 500, "orders": 1}]}
     table = grid_cli("orders", "book", json_output=False).stdout
-    assert "0.220000 mUSD/kWh" in table and "0.500 kWh" in table
+    asks = table_rows(table, "Asks (sell)")
+    assert asks == [["price (mUSD/kWh)", "volume (kWh)", "orders"], ["0.220000", "0.500", "1"]]
 
     # A directed offer never crosses on arrival; a keeper matches it with the buyer's bid.
     offer = grid_cli("orders", "place", "--side", "sell", "--amount-wh", "300", "--price", "0.2", "--counterparty", buyer, account=1).json()
@@ -320,6 +409,30 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     assert energy_token.balanceOf(seller) == seller_energy - 2_000 - 300
     assert cli_client.vault.balances(seller).energy_wh == 500  # the unsold rest, refunded into the vault
     assert grid_cli("orders", "list", "--open", account=1).json()["orders"] == []
+
+
+def test_an_order_past_its_expiry_lists_as_expired(grid_cli, cli_client, cli_system, accounts):
+    """The order stays ACTIVE on chain until released or cancelled; by the chain's clock it no longer
+    trades, and `orders list` says so (as the API's `expired` flag does)."""
+    buyer = accounts[9].address
+    placed = grid_cli("orders", "place", "--side", "buy", "--amount-wh", "250", "--price", "0.05",
+                      "--expires-in", "600", account=9).json()  # fmt: skip
+
+    def listed() -> dict[str, Any]:
+        (row,) = [o for o in grid_cli("orders", "list", "--trader", buyer).json()["orders"] if o["order_id"] == placed["order_id"]]
+        return row
+
+    assert listed()["status"] == "ACTIVE"
+    advance(cli_client, 600)  # the latest block's time reaches the expiry
+    assert cli_system.energy_trading.getOrderInfo(placed["order_id"]).status == 0  # still ACTIVE on chain
+    assert listed()["status"] == "EXPIRED"
+    assert placed["order_id"] not in [o["order_id"] for o in grid_cli("orders", "list", "--open", account=9).json()["orders"]]
+    table = grid_cli("orders", "list", "--trader", buyer, json_output=False).stdout
+    header, *rows = table_rows(table, f"Orders of {buyer}")
+    assert header == ["order", "side", "amount (kWh)", "filled (kWh)", "price (mUSD/kWh)", "expiry (UTC)", "status"]
+    (row,) = [row for row in rows if row[0] == str(placed["order_id"])]
+    assert row[1:5] + row[6:] == ["BUY", "0.250", "0.000", "0.050000", "EXPIRED"]
+    assert row[5] == datetime.fromtimestamp(placed["expiry_s"], UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_keeper_once_matches_then_settles(grid_cli, cli_client, cli_system, deployer_key, accounts):
@@ -402,7 +515,11 @@ def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, deployer_key, 
     assert shown["wallet_energy_wh"] == cli_client.energy_token.balance_of(trader) == wallet_wh - 1_500 + 500
     assert shown["approved_markets"] == []
     table = grid_cli("vault", "balance", account=6, json_output=False).stdout
-    assert "1.000 kWh" in table and "mUSD" in table
+    fields = record_fields(table, f"Vault balance of {trader}")
+    assert fields["energy (kWh)"] == f"{shown['energy_wh'] / 1_000:,.3f}"
+    assert fields["payment (mUSD)"] == f"{shown['payment'] / 10**6:,.6f}"
+    assert fields["wallet energy (kWh)"] == f"{shown['wallet_energy_wh'] / 1_000:,.3f}"
+    assert_values_are_bare(list(fields.items()))
 
     assert "Missing the amount" in grid_cli("vault", "deposit", account=6, expect=2).stderr
     both = grid_cli("vault", "withdraw", "--payment", "1", "--amount-kwh", "1", account=6, expect=2)
@@ -445,7 +562,10 @@ def test_standing_set_show_settle_and_clear(grid_cli, cli_client, deployer_key, 
         "period": period, "settled": False, "ask_wh": 800, "ask_price_per_kwh": 80_000, "bid_wh": 400, "bid_price_per_kwh": 100_000,
     }]  # fmt: skip
     table = grid_cli("standing", "show", meter, json_output=False).stdout
-    assert "0.800 kWh" in table and "0.080000 mUSD/kWh" in table
+    assert table_rows(table, "Placed by its last readings") == [
+        ["period", "settled", "offered (kWh)", "at (mUSD/kWh)", "bid for (kWh)", "at (mUSD/kWh)"],
+        [str(period), "no", "0.800", "0.080000", "0.400", "0.100000"],
+    ]
 
     cli_client.mine_block_at(cli_client.auction.clearing_time(period))
     keeper = grid_cli("keeper", "--once", account=8).json()

@@ -62,7 +62,8 @@ def carbon_retire(
     """Burn your credits as an offset, recorded with a beneficiary and a reason."""
     if (amount_grams is None) == (amount_tonnes is None):
         raise click.UsageError("Give the amount once: --amount-grams or --amount-tonnes.")
-    grams = amount_grams if amount_grams is not None else scaled_integer(amount_tonnes or Decimal(0), GRAMS_PER_TONNE, "t")
+    tonnes = amount_tonnes or Decimal(0)
+    grams = amount_grams if amount_grams is not None else scaled_integer(tonnes, GRAMS_PER_TONNE, "t", "--amount-tonnes")
     signer = session.signer
     credits = session.client["CarbonCredits"]
     receipt = session.transact(credits.functions.retire(grams, beneficiary or signer.address, reason))
@@ -105,7 +106,7 @@ def assets_mint(
 ) -> None:
     """Mint an asset NFT after inspection (an authorized grid operator of the region)."""
     nft = session.client["EnergyAssetNFT"]
-    capacity_w = scaled_integer(capacity_kw, 1_000, "kW")
+    capacity_w = scaled_integer(capacity_kw, 1_000, "kW", "--capacity-kw")
     commissioned = commissioned_at if commissioned_at is not None else session.latest_timestamp()
     call = nft.functions.mintAsset(owner, ENERGY_TYPES.index(asset_type), capacity_w, region_id, commissioned, meter)
     receipt = session.transact(call)
@@ -149,7 +150,7 @@ def assets_deposit(session: Session, token_id: int, amount: Decimal) -> None:
     balance; what it falls short of is pulled from your wallet."""
     client, signer = session.client, session.signer
     shares = client["EnergyAssetShares"]
-    amount_base = to_base_units(amount, session.payment_decimals(), session.payment_symbol())
+    amount_base = to_base_units(amount, session.payment_decimals(), session.payment_symbol(), "--amount")
     # The shares contract is a vault market: it takes the revenue from the vault balance it was approved for.
     if not client.vault.is_market_approved(signer.address, shares.address):
         client.vault.approve_market(signer, shares.address)

@@ -12,7 +12,18 @@ from typing import Any
 
 import click
 
-from energy_grid.cli.output import Column, emit, kwh_fmt, money_fmt, price_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.output import (
+    Column,
+    emit,
+    ether_fmt,
+    grams_fmt,
+    kwh_fmt,
+    money_fmt,
+    price_fmt,
+    record_table,
+    rows_table,
+    time_fmt,
+)
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.records import record
 from energy_grid.cli.session import CliError, Session, pass_session
@@ -101,7 +112,7 @@ def status(session: Session, address: str | None) -> None:
     balances = _balances(session, address) if address is not None else None
 
     decimals, symbol = session.token_info("PaymentToken")
-    money = price_fmt(decimals, symbol)
+    price = price_fmt(decimals, symbol)
     tables = [
         record_table(chain, {"block_timestamp_s": time_fmt}, title="Chain"),
         rows_table(
@@ -110,7 +121,7 @@ def status(session: Session, address: str | None) -> None:
              Column("paused", "paused", _paused_fmt)],
             title="Contracts",
         ),
-        record_table(grid, {"base_price_per_kwh": money, "dynamic_price_per_kwh": money}, title="Grid"),
+        record_table(grid, {"base_price_per_kwh": price, "dynamic_price_per_kwh": price}, title="Grid"),
     ]
     if balances is not None:
         tables.append(
@@ -120,8 +131,8 @@ def status(session: Session, address: str | None) -> None:
                     "energy_wh": kwh_fmt,
                     "vault_energy_wh": kwh_fmt,
                     "payment": money_fmt(decimals, symbol),
-                    "carbon_credits_grams": lambda g: f"{int(g):,} g CO2e",
-                    "native_wei": lambda wei: f"{int(wei) / 10**18:,.6f} ETH",
+                    "carbon_credits_grams": grams_fmt,
+                    "native_wei": ether_fmt,
                 },
                 title="Balances",
             )

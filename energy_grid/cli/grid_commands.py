@@ -8,7 +8,7 @@ from typing import Any
 import click
 from web3.logs import DISCARD
 
-from energy_grid.cli.output import Column, emit, money_fmt, price_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.output import Column, emit, money_fmt, per_kw_fmt, price_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS, DECIMAL, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
@@ -125,7 +125,7 @@ def dr_start(session: Session, target_kw: int, reward_per_kw: Decimal, duration_
     """Start an event in your region (a registered DR grid operator that GridManagement authorizes
     there); its budget, target × reward, is paid in now. The window starts at the next 15-minute
     boundary; only meters of the region take part, each interval rewarded once across all events."""
-    reward = to_base_units(reward_per_kw, session.payment_decimals(), session.payment_symbol())
+    reward = to_base_units(reward_per_kw, session.payment_decimals(), session.payment_symbol(), "--reward-per-kw")
     if region_id is None:
         region_id = session.client.grid_management.operator_status(session.signer.address)[1]
     event_id = session.client.start_event(session.signer, region_id, target_kw, reward, duration_minutes * 60)
@@ -157,9 +157,9 @@ def dr_verify(session: Session, event_id: int, consumers: tuple[str, ...]) -> No
     decimals, symbol = session.token_info("PaymentToken")
     columns = [
         Column("consumer", "consumer", justify="left"),
-        Column("baseline_w", "baseline W"),
-        Column("actual_w", "actual W"),
-        Column("reduction_w", "reduction W"),
+        Column("baseline_w", "baseline"),
+        Column("actual_w", "actual"),
+        Column("reduction_w", "reduction"),
         Column("reward", "reward", money_fmt(decimals, symbol)),
     ]
     emit(session.json_output, {"event_id": event_id, "verified": rows}, rows_table(rows, columns, title=f"Event {event_id} verified"))
@@ -210,7 +210,7 @@ def _event_formats(session: Session) -> dict[str, Any]:
     decimals, symbol = session.token_info("PaymentToken")
     money = money_fmt(decimals, symbol)
     return {
-        "reward_per_kw": money,
+        "reward_per_kw": per_kw_fmt(decimals, symbol),
         "start_time": time_fmt,
         "end_time": time_fmt,
         "budget": money,

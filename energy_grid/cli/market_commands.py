@@ -17,6 +17,7 @@ from energy_grid.order_book import escrow_amount
 
 SIDES = {"buy": BUY, "sell": SELL}
 ORDER_STATUSES = tuple(status.name for status in OrderStatus)  # ACTIVE, FILLED, CANCELLED
+EXPIRED = "EXPIRED"  # an ACTIVE order past its expiry: it trades no more, its escrow awaits release or cancel
 TRANSACTION_STATUSES = tuple(status.name for status in TransactionStatus)  # PENDING, SETTLED, VOIDED
 DEFAULT_EXPIRY_S = 3_600
 MAX_BOOK_LEVELS = 50  # one view call per level and per order: a screenful, not the whole index
@@ -59,7 +60,7 @@ def place(
     The escrow comes from your EnergyVault balance (`vault deposit`); what it falls short of is pulled
     from your wallet. Refunds and payouts are credited to your vault balance (`vault withdraw`)."""
     amount = energy_wh(amount_kwh, amount_wh)
-    price_per_kwh = to_base_units(price, session.payment_decimals(), session.payment_symbol())
+    price_per_kwh = to_base_units(price, session.payment_decimals(), session.payment_symbol(), "--price")
     expiry_s = expiry if expiry is not None else session.latest_timestamp() + expires_in
     order_type = SIDES[side]
     client = session.client
@@ -87,7 +88,7 @@ def place(
         "approved": approved,
     }
     # An order that reached the book's crossing bounds kept its fills; the rest was not placed.
-    note = f"{kwh_fmt(cancelled_wh)} not placed (crossing bound reached): place it again." if cancelled_wh else None
+    note = f"{kwh_fmt.text(cancelled_wh)} not placed (crossing bound reached): place it again." if cancelled_wh else None
     emit(
         session.json_output,
         result,
@@ -120,15 +121,17 @@ def invalidate_nonces(session: Session, new_nonce: int) -> None:
 
 @orders.command("list")
 @click.option("--trader", type=ADDRESS, default=None, help="Whose orders; default the signing account's.")
-@click.option("--open", "open_only", is_flag=True, help="Only orders still active.")
+@click.option("--open", "open_only", is_flag=True, help="Only orders still active (not filled, cancelled or expired).")
 @click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True, help="Orders per page, newest first.")
 @click.option("--cursor", type=click.IntRange(min=0), default=0, help="Page from this order id (the previous page's next cursor).")
 @pass_session
 def list_orders(session: Session, trader: str | None, open_only: bool, limit: int, cursor: int) -> None:
-    """A trader's orders, newest first."""
+    """A trader's orders, newest first; an active order past its expiry (by the latest block's time)
+    shows as EXPIRED."""
     address = session.address_or_signer(trader, "--trader")
     page, next_cursor = session.call(session.client["EnergyTrading"].functions.getTraderOrders(address, cursor, limit))
-    rows = [_order_row(info) for info in page]
+    now_s = session.latest_timestamp()
+    rows = [_order_row(info, now_s) for info in page]
     if open_only:
         rows = [row for row in rows if row["status"] == "ACTIVE"]
     decimals, symbol = session.token_info("PaymentToken")
@@ -235,10 +238,20 @@ def _prepare_escrow(session: Session, order_type: int, escrow: int) -> bool:
 
 
 def _order_info(session: Session, order_id: int) -> dict[str, Any]:
-    return _order_row(session.call(session.client["EnergyTrading"].functions.getOrderInfo(order_id)))
+    info = session.call(session.client["EnergyTrading"].functions.getOrderInfo(order_id))
+    return _order_row(info, session.latest_timestamp())
 
 
-def _order_row(info: Any) -> dict[str, Any]:
+def _is_live(expiry_s: int, now_s: int) -> bool:
+    """An order trades while the block's time is before its expiry (the contract's rule, and the
+    API's `expired` flag against the index head's time)."""
+    return expiry_s > now_s
+
+
+def _order_row(info: Any, now_s: int) -> dict[str, Any]:
+    status = ORDER_STATUSES[int(info.status)]
+    if status == OrderStatus.ACTIVE.name and not _is_live(int(info.expiry), now_s):
+        status = EXPIRED
     return {
         "order_id": int(info.orderId),
         "trader": info.trader,
@@ -247,7 +260,7 @@ def _order_row(info: Any) -> dict[str, Any]:
         "filled_wh": int(info.filledAmount),
         "price_per_kwh": int(info.price),
         "expiry_s": int(info.expiry),
-        "status": ORDER_STATUSES[int(info.status)],
+        "status": status,
         "counterparty": None if int(info.counterparty, 16) == 0 else info.counterparty,
         "escrow": int(info.escrow),
     }
@@ -294,7 +307,7 @@ def _levels(session: Session, order_type: int, best_price: int, depth: int, now_
         volume_wh, count, order_id, visited = 0, 0, int(head), 0
         while order_id and visited < MAX_ORDERS_PER_LEVEL:
             info = trading.getOrderInfo(order_id).call()
-            if int(info.status) == 0 and int(info.expiry) > now_s:
+            if int(info.status) == OrderStatus.ACTIVE and _is_live(int(info.expiry), now_s):
                 volume_wh += int(info.amount) - int(info.filledAmount)
                 count += 1
             order_id = int(trading.nextInLevel(order_id).call())

@@ -163,8 +163,8 @@ def history(
         Column("production_wh", "exported", kwh_fmt),
         Column("consumption_register_wh", "import register", kwh_fmt),
         Column("production_register_wh", "export register", kwh_fmt),
-        Column("grid_frequency_millihz", "mHz"),
-        Column("voltage_per_mille", "voltage ‰"),
+        Column("grid_frequency_millihz", "frequency"),
+        Column("voltage_per_mille", "voltage"),
     ]
     emit(
         session.json_output,

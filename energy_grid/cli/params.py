@@ -17,7 +17,8 @@ WH_PER_KWH = 1_000
 
 
 class DecimalParam(click.ParamType):
-    """A non-negative decimal number, exact."""
+    """A positive decimal number, exact: every amount, price and capacity the contracts take is more
+    than 0, and a zero is the user's slip to name (exit 2), not a transaction for the chain to refuse."""
 
     name = "decimal"
 
@@ -28,8 +29,10 @@ class DecimalParam(click.ParamType):
             number = Decimal(str(value).replace("_", "").replace(",", ""))
         except InvalidOperation:
             self.fail(f"{value!r} is not a number.", param, ctx)
-        if not number.is_finite() or number < 0:
-            self.fail(f"{value!r} is not a non-negative number.", param, ctx)
+        if not number.is_finite():
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        if number <= 0:
+            self.fail(f"{value!r}: must be more than 0.", param, ctx)
         return number
 
 
@@ -49,21 +52,21 @@ DECIMAL = DecimalParam()
 ADDRESS = AddressParam()
 
 
-def scaled_integer(value: Decimal, scale: int, what: str) -> int:
-    """`value` × `scale` as an exact integer; a UsageError (exit 2) when it is not one."""
+def scaled_integer(value: Decimal, scale: int, what: str, option: str) -> int:
+    """`value` × `scale` as an exact integer; a usage error naming `option` (exit 2) when it is not one."""
     scaled = value * scale
     if scaled != scaled.to_integral_value():
-        raise click.BadParameter(f"{value} {what} has more decimals than the contract's unit carries.")
+        raise click.BadParameter(f"{value:f} {what} has more decimals than the contract's unit carries.", param_hint=f"'{option}'")
     return int(scaled)
 
 
-def kwh_to_wh(amount_kwh: Decimal) -> int:
-    return scaled_integer(amount_kwh, WH_PER_KWH, "kWh")
+def kwh_to_wh(amount_kwh: Decimal, option: str = "--amount-kwh") -> int:
+    return scaled_integer(amount_kwh, WH_PER_KWH, "kWh", option)
 
 
-def to_base_units(amount: Decimal, decimals: int, symbol: str) -> int:
+def to_base_units(amount: Decimal, decimals: int, symbol: str, option: str) -> int:
     """Whole token units (e.g. 0.21) to base units (210,000 at 6 decimals), exact."""
-    return scaled_integer(amount, 10**decimals, symbol or "token units")
+    return scaled_integer(amount, 10**decimals, symbol or "token units", option)
 
 
 def energy_wh(amount_kwh: Decimal | None, amount_wh: int | None) -> int:

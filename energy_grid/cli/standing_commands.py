@@ -4,6 +4,7 @@ buy limit, from the owner's vault balance."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -59,10 +60,10 @@ def set_limits(
     client.smart_meter.set_standing_order(
         signer,
         meter,
-        sell_price_per_kwh=to_base_units(sell_price, decimals, symbol) if sell_price else 0,
-        sell_cap_wh=kwh_to_wh(sell_cap_kwh) if sell_cap_kwh is not None else 0,
-        buy_price_per_kwh=to_base_units(buy_price, decimals, symbol) if buy_price else 0,
-        buy_cap_wh=kwh_to_wh(buy_cap_kwh) if buy_cap_kwh is not None else 0,
+        sell_price_per_kwh=to_base_units(sell_price, decimals, symbol, "--sell-price") if sell_price else 0,
+        sell_cap_wh=kwh_to_wh(sell_cap_kwh, "--sell-cap-kwh") if sell_cap_kwh is not None else 0,
+        buy_price_per_kwh=to_base_units(buy_price, decimals, symbol, "--buy-price") if buy_price else 0,
+        buy_cap_wh=kwh_to_wh(buy_cap_kwh, "--buy-cap-kwh") if buy_cap_kwh is not None else 0,
     )
     result = {**_limits(session, meter), "approved": approved}
     note = None
@@ -101,9 +102,9 @@ def show(session: Session, meter: str) -> None:
         Column("period", "period"),
         Column("settled", "settled", lambda s: "yes" if s else "no"),
         Column("ask_wh", "offered", kwh_fmt),
-        Column("ask_price_per_kwh", "at", lambda p: at_price(p) if p is not None else "-"),
+        Column("ask_price_per_kwh", "at", at_price),
         Column("bid_wh", "bid for", kwh_fmt),
-        Column("bid_price_per_kwh", "at", lambda p: at_price(p) if p is not None else "-"),
+        Column("bid_price_per_kwh", "at", at_price),
     ]
     scalars = {key: value for key, value in result.items() if key != "placed"}
     emit(
@@ -149,7 +150,6 @@ def _tick_price(market: MarketInfo, tick: int) -> int:
 
 def _formats(session: Session) -> dict[str, Any]:
     decimals, symbol = session.token_info("PaymentToken")
-    price = price_fmt(decimals, symbol)
-    limit = lambda value: price(value) if value else "off"  # noqa: E731 - a price of 0 leaves the side out
-    cap = lambda value: kwh_fmt(value) if value else "all"  # noqa: E731 - a cap of 0 trades everything
+    limit = replace(price_fmt(decimals, symbol), zero="off")  # a price of 0 leaves the side out
+    cap = replace(kwh_fmt, zero="all")  # a cap of 0 trades everything
     return {"sell_price_per_kwh": limit, "buy_price_per_kwh": limit, "sell_cap_wh": cap, "buy_cap_wh": cap}

@@ -41,16 +41,10 @@ def token_amount(session: Session, amount_kwh: Decimal | None, amount_wh: int | 
     if payment is not None:
         if amount_kwh is not None or amount_wh is not None:
             raise click.UsageError("Give one amount: energy (--amount-kwh, --amount-wh) or money (--payment).")
-        amount = to_base_units(payment, session.payment_decimals(), session.payment_symbol())
-        if amount == 0:
-            raise click.BadParameter("must be more than 0.", param_hint="--payment")
-        return PAYMENT, amount
+        return PAYMENT, to_base_units(payment, session.payment_decimals(), session.payment_symbol(), "--payment")
     if amount_kwh is None and amount_wh is None:
         raise click.UsageError("Missing the amount: energy (--amount-kwh 1.5, --amount-wh 1500) or money (--payment 2.5).")
-    amount = energy_wh(amount_kwh, amount_wh)
-    if amount == 0:
-        raise click.BadParameter("must be more than 0.", param_hint="--amount-kwh")
-    return ENERGY, amount
+    return ENERGY, energy_wh(amount_kwh, amount_wh)
 
 
 @vault.command("deposit")
