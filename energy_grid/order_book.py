@@ -56,12 +56,17 @@ def may_trade(buy: BookOrder, sell: BookOrder) -> bool:
     )
 
 
+def is_live(expiry_s: int, now_s: int) -> bool:
+    """An order trades while the block's time is before its expiry (EnergyTrading's rule)."""
+    return expiry_s > now_s
+
+
 def plan_matches(orders: Iterable[tuple[BookOrder, int]], now_s: int) -> list[PlannedMatch]:
     """Price-time priority over open orders given with what each has left: bids best first (highest
     price, then oldest: order ids grow with time), each taking the asks it may trade with best first
     (lowest price, then oldest) until it is filled; each match trades as much as both have left at
     the earlier order's price. Orders expired at `now_s` take no part."""
-    live = [(order, left) for order, left in orders if left > 0 and order.expiry_s > now_s]
+    live = [(order, left) for order, left in orders if left > 0 and is_live(order.expiry_s, now_s)]
     bids = sorted((o for o, _ in live if o.is_buy), key=lambda o: (-o.price_per_kwh, o.order_id))
     asks = sorted((o for o, _ in live if not o.is_buy), key=lambda o: (o.price_per_kwh, o.order_id))
     left_wh = {order.order_id: left for order, left in live}

@@ -13,7 +13,7 @@ from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.client import BUY, SELL
 from energy_grid.enums import OrderStatus, OrderType, TransactionStatus
-from energy_grid.order_book import escrow_amount
+from energy_grid.order_book import escrow_amount, is_live
 
 SIDES = {"buy": BUY, "sell": SELL}
 ORDER_STATUSES = tuple(status.name for status in OrderStatus)  # ACTIVE, FILLED, CANCELLED
@@ -242,15 +242,9 @@ def _order_info(session: Session, order_id: int) -> dict[str, Any]:
     return _order_row(info, session.latest_timestamp())
 
 
-def _is_live(expiry_s: int, now_s: int) -> bool:
-    """An order trades while the block's time is before its expiry (the contract's rule, and the
-    API's `expired` flag against the index head's time)."""
-    return expiry_s > now_s
-
-
 def _order_row(info: Any, now_s: int) -> dict[str, Any]:
     status = ORDER_STATUSES[int(info.status)]
-    if status == OrderStatus.ACTIVE.name and not _is_live(int(info.expiry), now_s):
+    if status == OrderStatus.ACTIVE.name and not is_live(int(info.expiry), now_s):
         status = EXPIRED
     return {
         "order_id": int(info.orderId),
@@ -307,7 +301,7 @@ def _levels(session: Session, order_type: int, best_price: int, depth: int, now_
         volume_wh, count, order_id, visited = 0, 0, int(head), 0
         while order_id and visited < MAX_ORDERS_PER_LEVEL:
             info = trading.getOrderInfo(order_id).call()
-            if int(info.status) == OrderStatus.ACTIVE and _is_live(int(info.expiry), now_s):
+            if int(info.status) == OrderStatus.ACTIVE and is_live(int(info.expiry), now_s):
                 volume_wh += int(info.amount) - int(info.filledAmount)
                 count += 1
             order_id = int(trading.nextInLevel(order_id).call())

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from energy_grid.enums import LoadStatus
 from energy_grid.index import models as m
 from energy_grid.index.types import Uint256
+from energy_grid.order_book import is_live
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 SIDES = ("BUY", "SELL")
@@ -107,7 +108,7 @@ def _order_json(row: Any, head: Head) -> dict[str, Any]:
         "remainingWh": o.amount_wh - filled_wh,
         "pricePerKWh": o.price_per_kwh,
         "expiry": o.expiry_s,
-        "expired": head.timestamp_s is not None and o.expiry_s <= head.timestamp_s,
+        "expired": head.timestamp_s is not None and not is_live(o.expiry_s, head.timestamp_s),
         "counterparty": o.counterparty,
         "status": status,
         "createdAt": o.timestamp_s,
