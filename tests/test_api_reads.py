@@ -166,12 +166,39 @@ def test_grid_status_series_and_index_status(reads, reads_grid):
     assert http.get("/api/v1/grid/supply", params={"regionId": 2}).json()["points"] == []
 
     index_status = http.get("/api/v1/index/status").json()
-    assert index_status == {"chainId": reads_grid.chain_id, "headBlock": indexed, "indexedBlock": indexed, "lagBlocks": 0}
+    assert index_status == {
+        "chainId": reads_grid.chain_id, "headBlock": indexed, "indexedBlock": indexed, "lagBlocks": 0,
+        "caughtUp": True, "progress": 1.0, "message": "in step with the chain",
+    }
     reads_grid.mine_block_at(now_s(reads_grid) + 1)
     assert http.get("/api/v1/index/status").json()["lagBlocks"] == 1
 
     for empty in ("/api/v1/auction/clearings", "/api/v1/auction/orders", "/api/v1/demand-response/events"):
         assert http.get(empty).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+
+
+def test_health_says_indexing_and_how_far_until_the_index_has_caught_up(reads, reads_grid):
+    http, app = reads
+    meter_energy(reads_grid, produced_wh=1_000)
+    app.state.follower.range_blocks = 1  # one block a step: the catch-up can be watched half way
+    head = reads_grid.w3.eth.block_number
+    start = app.state.follower.start_block
+    before = http.get("/api/v1/health").json()
+    assert before["status"] == "indexing" and before["message"] == f"indexing: block {start} of {head}"
+    assert before["index"]["caughtUp"] is False and before["index"]["progress"] == 0
+
+    for _ in range((head - start + 1) // 2):
+        app.state.follower.step()
+    halfway = http.get("/api/v1/health").json()
+    indexed = halfway["index"]["indexedBlock"]
+    assert halfway["status"] == "indexing" and halfway["message"] == f"indexing: block {indexed} of {head}"
+    assert halfway["index"]["progress"] == pytest.approx((indexed - start + 1) / (head - start + 1))
+    assert 0 < halfway["index"]["progress"] < 1
+
+    synced(app)
+    after = http.get("/api/v1/health").json()
+    assert after == {"status": "ok", "message": "in step with the chain", "index": http.get("/api/v1/index/status").json()}
+    assert after["index"]["progress"] == 1.0
 
 
 def test_the_background_follower_catches_up_with_the_head(api_settings, reads_grid):

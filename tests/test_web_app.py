@@ -167,6 +167,29 @@ def test_the_api_docs_render_with_every_other_site_unreachable(web_sessions, web
     assert blocked == []
 
 
+def test_every_view_says_how_far_the_index_is_until_it_has_caught_up(web_browser, api_settings, chain, request):
+    """A service whose index has not followed the chain yet (its follower started by hand): each
+    view shows "indexing: block X of Y" and a progress bar, which go once the index has caught up."""
+    app = create_app(api_settings(follow=False))
+    with serve_in_thread(app) as base_url:
+        session = wallet_session(web_browser, base_url, None, chain.chain_id, SCREENSHOTS / request.node.name)
+        try:
+            for path in ("/", "/prosumer", "/trading", "/operator", "/analytics"):
+                page = session.open(path)
+                banner = page.get_by_test_id("index-progress")
+                expect(banner).to_contain_text(f"indexing: block {app.state.follower.start_block} of ")
+                expect(banner.locator("progress")).to_have_attribute("value", "0")
+                page.close()
+            page = session.open("/operator")
+            expect(page.get_by_test_id("index-progress")).to_be_visible()
+            session.screenshot(page, "operator-indexing")
+            app.state.follower.run_once()
+            expect(page.get_by_test_id("index-progress")).to_have_count(0)
+        finally:
+            session.context.close()
+        assert session.console_errors == []
+
+
 def test_views_render_without_errors(web_sessions):
     """Every view opens in a browser with no wallet, shows its header and logs no console error
     (the fixture checks the console)."""

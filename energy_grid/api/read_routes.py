@@ -24,6 +24,7 @@ DEFAULT_PAGE = 50
 DEFAULT_SERIES = 500
 MAX_BUCKETS = 2_000
 MAX_BUCKET_SECONDS = 366 * 86_400
+CAUGHT_UP_LAG_BLOCKS = 2  # the follower polls: a block or two behind a live chain is in step
 HTTP_BAD_REQUEST, HTTP_NOT_FOUND, HTTP_UNPROCESSABLE = 400, 404, 422
 
 # The index keeps ids, times and periods in 64-bit columns: a larger number is refused (422) before
@@ -257,4 +258,31 @@ def index_status(request: Request) -> dict[str, Any]:
         head = follower.head_block
     indexed = index.indexed_block()
     lag = None if head is None else head - (-1 if indexed is None else indexed)
-    return {"chainId": client.chain_id, "headBlock": head, "indexedBlock": indexed, "lagBlocks": lag}
+    caught_up = lag is not None and lag <= CAUGHT_UP_LAG_BLOCKS
+    # From the deployment's first block: what is left of the catch-up, for a progress bar.
+    start = follower.start_block
+    done = 0 if indexed is None else indexed - start + 1
+    total = None if head is None else max(head - start + 1, 1)
+    if head is None:
+        message = "the node does not answer"
+    elif caught_up:
+        message = "in step with the chain"
+    else:
+        message = f"indexing: block {start if indexed is None else indexed} of {head}"
+    return {
+        "chainId": client.chain_id,
+        "headBlock": head,
+        "indexedBlock": indexed,
+        "lagBlocks": lag,
+        "caughtUp": caught_up,
+        "progress": 1.0 if caught_up or total is None else min(max(done / total, 0.0), 1.0),
+        "message": message,
+    }
+
+
+@router.get("/health", tags=["index"], summary="Whether the service answers from an index in step with the chain")
+def health(request: Request) -> dict[str, Any]:
+    """`ok` once the index has caught up with the chain; until then `indexing`, and every read
+    answers from the blocks indexed so far."""
+    index = index_status(request)
+    return {"status": "ok" if index["caughtUp"] else "indexing", "message": index["message"], "index": index}

@@ -350,6 +350,7 @@ export function live(refresh) {
     }
     running = true;
     try {
+      await showIndexProgress();
       await refresh();
       if (stamp) stamp.textContent = `updated ${new Date().toLocaleTimeString()}`;
     } catch (err) {
@@ -375,6 +376,25 @@ export function live(refresh) {
   onWalletChange(() => tick());
   tick();
   return { refreshNow: tick };
+}
+
+// Until the index has caught up with the chain every view answers from the blocks indexed so far,
+// so an empty table may only mean "not yet": a bar under the header says how far it is.
+async function showIndexProgress() {
+  const status = await api("/index/status");
+  let banner = $("#index-progress");
+  if (status.caughtUp) {
+    if (banner) banner.remove();
+    return;
+  }
+  if (!banner) {
+    banner = h("div", { id: "index-progress", class: "index-progress", role: "status", dataset: { testid: "index-progress" } });
+    $("#app-header").after(banner);
+  }
+  banner.replaceChildren(
+    h("span", {}, `${status.message}: the views show what is indexed so far`),
+    h("progress", { max: "1", value: String(status.progress) }),
+  );
 }
 
 // The chain's time (the indexed head's), for expiries and ranges: the chain can run ahead of the
