@@ -419,6 +419,12 @@ def test_operator_routes_need_the_token(api, api_system, admin):
     problem(api.post("/api/v1/grid/load", json=body, headers={"Authorization": "Bearer wrong"}), 401, "Unauthorized")
     problem(api.post("/api/v1/grid/load", json=body, headers={"Authorization": API_OPERATOR_TOKEN}), 401, "Unauthorized")
     problem(api.post("/api/v1/grid/emergency", json={"regionId": 1, "active": True}), 401, "Unauthorized")
+    # The token alone can be checked, with nothing sent.
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        refused = api.get("/api/v1/operator/token", headers=headers)
+        assert refused.status_code == 200 and refused.json() == {"accepted": False, "operator": None}
+    accepted = api.get("/api/v1/operator/token", headers=AUTH)
+    assert accepted.status_code == 200 and accepted.json() == {"accepted": True, "operator": admin.address}
     assert admin.nonce == operator_nonce  # the operator sent nothing
     assert api_system.grid_management.getGridStatus().emergencyMode is False
 
@@ -428,6 +434,7 @@ def test_operator_routes_answer_503_when_not_configured(api_settings):
         with TestClient(create_app(api_settings(follow=False, **overrides))) as client:
             answer = client.post("/api/v1/grid/load", json={"regionId": 1, "capacityMW": 100, "demandMW": 50}, headers=AUTH)
             problem(answer, 503, "OperatorNotConfigured")
+            problem(client.get("/api/v1/operator/token", headers=AUTH), 503, "OperatorNotConfigured")
             assert client.get("/api/v1/config").json()["operatorRoutes"] is False
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, Depends, Request
 
-from energy_grid.api.auth import operator_account
+from energy_grid.api.auth import HTTP_UNAUTHORIZED, operator_account
 from energy_grid.api.problems import ApiProblem
 from energy_grid.api.relay import answering, client_of, relay_of, tx_hash_of
 from energy_grid.api.write_models import (
@@ -31,6 +31,19 @@ ALLOWANCE_ERRORS = frozenset({"ERC20InsufficientAllowance"})
 
 router = APIRouter(tags=["grid operator (bearer token)"])
 Operator = Depends(operator_account)
+
+
+@router.get("/operator/token", summary="Whether the request's bearer token is the operator token, and whose key it uses")
+def operator_token_check(request: Request) -> dict[str, Any]:
+    """Checks a token without sending anything, answering 200 either way (a wrong token is what this
+    asks about, not a refusal): the web app asks before it calls a token usable."""
+    try:
+        operator = operator_account(request)
+    except ApiProblem as problem:
+        if problem.status != HTTP_UNAUTHORIZED:
+            raise
+        return {"accepted": False, "operator": None}
+    return {"accepted": True, "operator": operator.address}
 
 
 @router.post("/grid/balance", status_code=HTTP_CREATED, summary="Initiates a balancing action in a region")

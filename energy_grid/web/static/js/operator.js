@@ -15,14 +15,32 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY) || "";
 }
 
+// "unchecked" until the service has said whether the stored token is its operator token.
+let tokenState = "unchecked";
+
 function renderControls() {
   const enabled = Boolean(cfg && cfg.operatorRoutes);
-  const hasToken = Boolean(token());
+  const usable = enabled && Boolean(token()) && tokenState === "accepted";
   $("#operator-routes-note").textContent = enabled
     ? "Actions are signed by the service's operator key; the token proves you may ask for them."
     : "The service runs without an operator key: the operator actions are disabled.";
-  $("#token-state").textContent = hasToken ? "token set" : "no token";
-  for (const button of document.querySelectorAll(".operator-action")) button.disabled = !(enabled && hasToken);
+  const states = { accepted: "token accepted", refused: "token refused: not this service's operator token", unchecked: "checking the token…" };
+  $("#token-state").textContent = token() || tokenState === "refused" ? states[tokenState] : "no token";
+  for (const button of document.querySelectorAll(".operator-action")) button.disabled = !usable;
+}
+
+// Asks the service whether the stored token is its operator token; a refused one is forgotten.
+async function checkToken() {
+  if (!token() || !(cfg && cfg.operatorRoutes)) {
+    renderControls();
+    return;
+  }
+  tokenState = "unchecked";
+  renderControls();
+  const check = await api("/operator/token", { token: token() });
+  tokenState = check.accepted ? "accepted" : "refused";
+  if (!check.accepted) sessionStorage.removeItem(TOKEN_KEY);
+  renderControls();
 }
 
 $("#token-form").addEventListener("submit", (event) => {
@@ -30,13 +48,14 @@ $("#token-form").addEventListener("submit", (event) => {
   const value = $("#operator-token").value.trim();
   if (value) sessionStorage.setItem(TOKEN_KEY, value);
   $("#operator-token").value = "";
-  renderControls();
+  runAction(null, checkToken);
 });
 $("#forget-token").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
+  tokenState = "unchecked";
   renderControls();
 });
-renderControls();
+await runAction(null, checkToken);
 
 function loadCell(load) {
   if (!load) return [h("td", {}, h("span", { class: "status-badge load-none", dataset: { testid: "region-status" } }, "no report")), h("td", {}, "—")];

@@ -55,7 +55,8 @@ const view = live(async () => {
   fillRows($('[data-testid="clearings-table"] tbody'), clearings.items, (c) => h("tr", { dataset: { testid: "clearing", period: c.period } },
     h("td", { class: "num" }, c.period),
     h("td", {}, formatTime(c.timestamp)),
-    h("td", { class: "num" }, formatPrice(c.clearingPricePerKWh, cfg)),
+    // A market that cleared nothing has a price on chain but no trade at it.
+    h("td", { class: "num" }, BigInt(c.volumeWh) === 0n ? "no trade" : formatPrice(c.clearingPricePerKWh, cfg)),
     h("td", { class: "num" }, formatKWh(c.volumeWh))), "No auction cleared yet.");
   const mine = wallet.account ? (await api(`/orders${query({ trader: wallet.account, status: "ACTIVE", limit: 50 })}`)).items : [];
   fillRows($('[data-testid="my-orders-table"] tbody'), mine, (o) => h("tr", { dataset: { testid: "my-order", orderId: o.orderId } },
