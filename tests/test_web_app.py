@@ -291,6 +291,12 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     )
     points = _chart_points(analytics)
     assert points["price"][0] >= 1 and points["volume"][0] >= 1 and points["energy"][0] >= 1
+    # Only finished buckets: the last one ends by the chart's right edge (the chain's time).
+    last_end, right_edge = analytics.evaluate(
+        "() => { const chart = window.energyGridCharts.energy; const data = chart.data.datasets[1].data;"
+        " return [data[data.length - 1].x + 900, chart.options.scales.x.max]; }"
+    )
+    assert last_end <= right_edge < last_end + 900
     a.screenshot(analytics, "analytics")
 
 

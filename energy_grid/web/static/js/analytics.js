@@ -88,7 +88,9 @@ const view = live(async () => {
   const point = (p) => ({ x: p.timestamp, y: scale(p.pricePerKWh, cfg.paymentDecimals) });
   charts.price.data.datasets[0].data = prices.points.filter((p) => p.source === "trade").map(point);
   charts.price.data.datasets[1].data = prices.points.filter((p) => p.source === "auction").map(point);
-  const buckets = energy.buckets;
+  // A bucket still in progress has only some of its readings (a meter reports at an interval's end):
+  // drawn, it would drop to zero at the right edge.
+  const buckets = energy.buckets.filter((b) => b.start + bucketSeconds <= to);
   charts.volume.data.labels = buckets.map((b) => formatClock(b.start));
   charts.volume.data.datasets[0].data = buckets.map((b) => b.tradedWh / 1000);
   charts.energy.data.datasets[0].data = buckets.map((b) => ({ x: b.start, y: b.productionWh / 1000 }));
