@@ -32,13 +32,15 @@ help:
 setup: $(STAMP_PY) $(STAMP_NPM) $(SOLC_BIN)
 
 $(STAMP_PY): requirements.lock pyproject.toml
+	@echo "==> the pinned Python packages into $(VENV) (first run on a new machine: several minutes)"
 	test -x $(VENV)/bin/python || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -r requirements.lock
 	# The energy_grid package itself, editable (its dependencies are the lock's, installed above).
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(STAMP_NPM): package-lock.json
+	@echo "==> npm ci: solc, anvil, OpenZeppelin, Chart.js, Swagger UI"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -52,6 +54,7 @@ SOURCES := $(shell find contracts -name '*.sol' -not -path 'contracts/.cache/*')
 BUILD_STAMP := .build/.compiled
 
 $(BUILD_STAMP): $(SOURCES) ape-config.yaml | setup
+	@echo "==> compiling the contracts (about 40 s)"
 	ape compile --force
 	touch $@
 
