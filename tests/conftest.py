@@ -309,7 +309,7 @@ def grid_operations(project, admin, grid_management, grid_operator, other_region
 
 ORACLE_HEARTBEAT_SECONDS = 3_600
 PRICE_DECIMALS = 6  # MockStablecoin's: answers are its base units per kWh
-PRICE_DESCRIPTION = "EnergyToken kWh / mUSD"
+PRICE_DESCRIPTION = "EnergyToken kWh / MOCKUSD"
 PRICE_MAX_DEVIATION_BPS = 2_000  # a fresh latest answer may move by 20 % per submission
 ORACLE_MIN_QUORUM = 0  # more than half of the reporters: two of the three
 ORACLE_REGION = 7

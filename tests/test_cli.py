@@ -142,7 +142,7 @@ def record_fields(text: str, title: str) -> dict[str, str]:
 
 
 # Units a table's header names; a value that repeats one would be a second place to state it.
-UNIT_WORDS = ("kWh", "Wh", "mUSD", "UTC", "ETH", "CO2e", "W")
+UNIT_WORDS = ("kWh", "Wh", "MOCKUSD", "UTC", "ETH", "CO2e", "W")
 
 
 def assert_values_are_bare(rows: list[list[str]]) -> None:
@@ -229,8 +229,8 @@ def test_a_label_names_the_unit_its_values_are_shown_in():
     assert labelled("expiry", "expiry_s", time_fmt) == "expiry (UTC)"
     assert labelled("window", "settlement_window_s", str) == "window (s)"
     assert labelled("status", "status", str) == "status"
-    assert labelled("reward", "reward_per_kw", per_kw_fmt(6, "mUSD")) == "reward (mUSD/kW)"
-    assert (kwh_fmt(1_500), price_fmt(6, "mUSD")(220_000), time_fmt(0), replace(kwh_fmt, zero="all")(0)) == (
+    assert labelled("reward", "reward_per_kw", per_kw_fmt(6, "MOCKUSD")) == "reward (MOCKUSD/kW)"
+    assert (kwh_fmt(1_500), price_fmt(6, "MOCKUSD")(220_000), time_fmt(0), replace(kwh_fmt, zero="all")(0)) == (
         "1.500", "0.220000", "-", "all",
     )  # fmt: skip
 
@@ -262,11 +262,11 @@ def test_status_shows_the_chain_contracts_grid_and_balances(grid_cli, cli_system
     assert chain_fields["block timestamp (UTC)"] == datetime.fromtimestamp(status["chain"]["block_timestamp_s"], UTC).strftime(
         "%Y-%m-%d %H:%M:%S"
     )
-    assert grid_fields["base price (mUSD/kWh)"] == f"{grid.basePricePerKWh / 10**6:,.6f}"
+    assert grid_fields["base price (MOCKUSD/kWh)"] == f"{grid.basePricePerKWh / 10**6:,.6f}"
     assert grid_fields["total capacity (W)"] == f"{grid.totalCapacityW:,}"
     shown = record_fields(table, "Balances")
     assert shown["energy (kWh)"] == f"{balances['energy_wh'] / 1_000:,.3f}"
-    assert shown["payment (mUSD)"] == f"{balances['payment'] / 10**6:,.6f}"
+    assert shown["payment (MOCKUSD)"] == f"{balances['payment'] / 10**6:,.6f}"
     assert shown["carbon credits (g CO2e)"] == f"{balances['carbon_credits_grams']:,}"
     assert shown["native (ETH)"] == f"{balances['native_wei'] / 10**18:,.6f}"
     assert_values_are_bare([*chain_fields.items(), *grid_fields.items(), *shown.items()])
@@ -383,7 +383,7 @@ def test_orders_trade_match_settle_and_cancel(grid_cli, cli_client, cli_system, 
     assert book == {"bids": [], "asks": [{"price_per_kwh": 220_000, "amount_wh": 500, "orders": 1}]}
     table = grid_cli("orders", "book", json_output=False).stdout
     asks = table_rows(table, "Asks (sell)")
-    assert asks == [["price (mUSD/kWh)", "volume (kWh)", "orders"], ["0.220000", "0.500", "1"]]
+    assert asks == [["price (MOCKUSD/kWh)", "volume (kWh)", "orders"], ["0.220000", "0.500", "1"]]
 
     # A directed offer never crosses on arrival; a keeper matches it with the buyer's bid.
     offer = grid_cli("orders", "place", "--side", "sell", "--amount-wh", "300", "--price", "0.2", "--counterparty", buyer, account=1).json()
@@ -429,7 +429,7 @@ def test_an_order_past_its_expiry_lists_as_expired(grid_cli, cli_client, cli_sys
     assert placed["order_id"] not in [o["order_id"] for o in grid_cli("orders", "list", "--open", account=9).json()["orders"]]
     table = grid_cli("orders", "list", "--trader", buyer, json_output=False).stdout
     header, *rows = table_rows(table, f"Orders of {buyer}")
-    assert header == ["order", "side", "amount (kWh)", "filled (kWh)", "price (mUSD/kWh)", "expiry (UTC)", "status"]
+    assert header == ["order", "side", "amount (kWh)", "filled (kWh)", "price (MOCKUSD/kWh)", "expiry (UTC)", "status"]
     (row,) = [row for row in rows if row[0] == str(placed["order_id"])]
     assert row[1:5] + row[6:] == ["BUY", "0.250", "0.000", "0.050000", "EXPIRED"]
     assert row[5] == datetime.fromtimestamp(placed["expiry_s"], UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -517,7 +517,7 @@ def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, deployer_key, 
     table = grid_cli("vault", "balance", account=6, json_output=False).stdout
     fields = record_fields(table, f"Vault balance of {trader}")
     assert fields["energy (kWh)"] == f"{shown['energy_wh'] / 1_000:,.3f}"
-    assert fields["payment (mUSD)"] == f"{shown['payment'] / 10**6:,.6f}"
+    assert fields["payment (MOCKUSD)"] == f"{shown['payment'] / 10**6:,.6f}"
     assert fields["wallet energy (kWh)"] == f"{shown['wallet_energy_wh'] / 1_000:,.3f}"
     assert_values_are_bare(list(fields.items()))
 
@@ -563,7 +563,7 @@ def test_standing_set_show_settle_and_clear(grid_cli, cli_client, deployer_key, 
     }]  # fmt: skip
     table = grid_cli("standing", "show", meter, json_output=False).stdout
     assert table_rows(table, "Placed by its last readings") == [
-        ["period", "settled", "offered (kWh)", "at (mUSD/kWh)", "bid for (kWh)", "at (mUSD/kWh)"],
+        ["period", "settled", "offered (kWh)", "at (MOCKUSD/kWh)", "bid for (kWh)", "at (MOCKUSD/kWh)"],
         [str(period), "no", "0.800", "0.080000", "0.400", "0.100000"],
     ]
 

@@ -28,7 +28,7 @@ from support.helpers import (
 
 REGION = 1
 TARGET_KW = 1_000
-RATE_PER_KW = 10_000  # 0.01 mUSD per kW reduced
+RATE_PER_KW = 10_000  # 0.01 MOCKUSD per kW reduced
 BUDGET = TARGET_KW * RATE_PER_KW
 DURATION = 3_600  # 4 intervals
 BASELINE_WH = 500  # per interval on each baseline day: 2,000 Wh per hour, 2,000 W

@@ -69,7 +69,7 @@ def test_deploy_wires_roles(system, admin):
     assert grid.hasRole(grid.EMERGENCY_RESPONDER_ROLE(), operations)
     price_oracle, weather_oracle, grid_oracle = system.oracles()
     assert price_oracle.decimals() == system.payment_token.decimals()
-    assert price_oracle.description() == "EnergyToken kWh / mUSD"
+    assert price_oracle.description() == "EnergyToken kWh / MOCKUSD"
     assert price_oracle.maxDeviation() == DEFAULT_MAX_PRICE_DEVIATION_BPS
     for oracle in system.oracles():
         assert oracle.heartbeat() == DEFAULT_ORACLE_HEARTBEAT_SECONDS

@@ -16,7 +16,7 @@ from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
 from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts, role, unexercised_abi_items
 
 NO_PRICE_LIMIT = 2**256 - 1  # consumeEnergy's maxPricePerKWh where the price is not what a test is about
-BASE_PRICE = 200_000  # conftest GRID_BASE_PRICE_PER_KWH: 0.20 per kWh in mUSD base units (6 decimals)
+BASE_PRICE = 200_000  # conftest GRID_BASE_PRICE_PER_KWH: 0.20 per kWh in MOCKUSD base units (6 decimals)
 GUARDIAN_ROLE = role("GUARDIAN_ROLE")
 EMERGENCY_RESPONDER_ROLE = role("EMERGENCY_RESPONDER_ROLE")
 PAUSER_ROLE = role("PAUSER_ROLE")

@@ -361,7 +361,7 @@ def test_two_keepers_at_once_never_fail_on_each_other(keeper_client, keeper_node
 # 900 Wh trade anywhere from 0.060 to 0.080 (the midpoint, 0.070); bids are long and ration.
 STANDING_SELLERS = [(500, 60_000), (400, 60_000), (300, 90_000)]
 STANDING_BUYERS = [(600, 100_000), (500, 80_000), (400, 55_000)]
-STANDING_DEPOSIT = 1_000_000  # payment base units each buyer deposits (1 mUSD)
+STANDING_DEPOSIT = 1_000_000  # payment base units each buyer deposits (1 MOCKUSD)
 
 
 def standing_households(client: GridClient, tag: str) -> tuple[list[LocalAccount], list[str]]:

@@ -42,7 +42,7 @@ def _accounts_before_isolation(admin, owner, other, stranger, stablecoin):
 
 def test_metadata_and_roles(stablecoin, admin, stranger):
     assert stablecoin.name() == NAME
-    assert stablecoin.symbol() == "mUSD"
+    assert stablecoin.symbol() == "MOCKUSD"
     assert stablecoin.decimals() == 6
     assert stablecoin.totalSupply() == 0
     assert stablecoin.MIN_TOP_UP() == MIN_TOP_UP
@@ -136,7 +136,7 @@ def test_top_up_to_zero_address(stablecoin, admin):
 
 def test_transfers_in_base_units(stablecoin, admin, owner, other):
     stablecoin.addConsumerBalance(owner, 10, sender=admin)
-    tx = stablecoin.transfer(other, 2_500_000, sender=owner)  # 2.5 mUSD
+    tx = stablecoin.transfer(other, 2_500_000, sender=owner)  # 2.5 MOCKUSD
     assert tx.events == [log(stablecoin.Transfer, **{"from": owner.address, "to": other.address, "value": 2_500_000})]
     assert stablecoin.balanceOf(owner) == 7_500_000
     with reverts(stablecoin.ERC20InsufficientBalance, sender=other.address, balance=2_500_000, needed=2_500_001):

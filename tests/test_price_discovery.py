@@ -28,7 +28,7 @@ MIN_TIME_FACTOR, MAX_TIME_FACTOR = 1_000, 30_000
 DEFAULT_TIME_FACTORS = [8_000] * 7 + [10_000] * 10 + [13_000] * 4 + [10_000] * 3
 REGION = ORACLE_REGION
 HOUR, DAY = 3_600, 86_400
-BASE = 250_000  # 0.25 mUSD per kWh
+BASE = 250_000  # 0.25 MOCKUSD per kWh
 
 
 def model_price(base, demand_w, supply_w, irradiance, wind_mm_s, frequency, voltage, time_factor) -> dict[str, int]:

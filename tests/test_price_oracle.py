@@ -34,7 +34,7 @@ PUBLISHED_ABI = ROOT / "node_modules/@chainlink/contracts/abi/v0.8/AggregatorV3I
 HEARTBEAT = ORACLE_HEARTBEAT_SECONDS
 MAX_ANSWER = 2**127 - 1
 MAX_DEVIATION_BPS = 100_000
-PRICE = 250_000  # 0.25 mUSD per kWh
+PRICE = 250_000  # 0.25 MOCKUSD per kWh
 
 
 @pytest.fixture(scope="module", autouse=True)

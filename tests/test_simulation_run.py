@@ -100,8 +100,13 @@ def test_report_is_written(sim_result, tmp_path):
     assert len(summary["series"]) == 96 and all(c["ok"] for c in summary["checks"])
     assert set(summary["gasByActor"]) == {"households", "gateway", "operator", "oracles", "keeper"}
     assert all(gas > 0 for gas in summary["gasByActor"].values())
+    assert summary["payment"] == {"symbol": "MOCKUSD", "decimals": 6}  # the deployment's stablecoin
     rows = dict(summary_rows(sim_result))
     assert rows["balances (energy and money)"] == "checked: all balance"
+    # Every money figure names its currency.
+    assert rows["average clearing price"].endswith(" MOCKUSD/kWh") and rows["peak clearing price"].endswith(" MOCKUSD/kWh")
+    assert rows["paid by buyers / grid fees and rounding"].count(" MOCKUSD") == 2
+    assert rows["DR rewards paid"].endswith(" MOCKUSD")
 
 
 def test_same_seed_gives_the_same_figures(sim_result, sim_deployment, tmp_path):

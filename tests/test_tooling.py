@@ -20,7 +20,7 @@ def test_grid_clock():
 def test_formats_are_exact():
     assert kwh(1) == kwh(1000) / 1000
     assert format_kwh(29_458) == "29.458 kWh"
-    assert format_money(3_880_500, 6, "mUSD") == "3.880500 mUSD"
+    assert format_money(3_880_500, 6, "MOCKUSD") == "3.880500 MOCKUSD"
 
 
 def test_pv_produces_only_in_daylight():

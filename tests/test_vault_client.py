@@ -22,7 +22,7 @@ from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.signed_vault import StandingLimits
 from energy_grid.units import ZERO_ADDRESS
 
-CASH = 2_000_000  # payment base units (2 mUSD)
+CASH = 2_000_000  # payment base units (2 MOCKUSD)
 REGION = 1
 FEE_BPS = 50  # the deployment's grid fee
 

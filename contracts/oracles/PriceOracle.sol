@@ -71,7 +71,7 @@ contract PriceOracle is OracleReporters, IPriceOracle {
     /// @param admin Holds DEFAULT_ADMIN_ROLE: reporters, heartbeat, minimum quorum, maximum deviation.
     /// @param heartbeatSeconds A report older than this is stale (MIN_HEARTBEAT_SECONDS..MAX_HEARTBEAT_SECONDS).
     /// @param decimals_ The PaymentToken's decimals: answers are its base units per kWh.
-    /// @param description_ What the feed measures, e.g. "EnergyToken kWh / mUSD".
+    /// @param description_ What the feed measures, e.g. "EnergyToken kWh / MOCKUSD".
     /// @param maxDeviationBps The largest step from a fresh latest answer (MIN_DEVIATION_BPS..MAX_DEVIATION_BPS).
     /// @param minQuorum_ The fewest fresh reports a round needs, 0..MAX_REPORTERS (0 = more than half
     /// of the reporters, which the quorum never goes below; a single-reporter deployment may say 1).

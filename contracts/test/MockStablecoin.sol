@@ -26,7 +26,7 @@ contract MockStablecoin is ERC20, ERC20Permit, AccessControl {
     /// @param amountWholeUnits The amount minted, whole tokens (× 10^6 base units).
     event ConsumerBalanceAdded(address indexed consumer, address indexed operator, uint256 amountWholeUnits);
 
-    constructor(address admin) ERC20("Mock USD Stablecoin", "mUSD") ERC20Permit("Mock USD Stablecoin") {
+    constructor(address admin) ERC20("Mock USD Stablecoin", "MOCKUSD") ERC20Permit("Mock USD Stablecoin") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, admin);
     }

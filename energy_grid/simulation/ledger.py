@@ -91,6 +91,8 @@ class SimulationResult:
     transactions_by_actor: dict[str, int]
     checks: list[BalanceCheck]
     seconds: float
+    payment_symbol: str  # PaymentToken's: every money figure is in its base units
+    payment_decimals: int
     households_failing: list[str] = field(default_factory=list)
     # The simulated day alone: from its first interval's blocks on (no set-up, no baseline upload).
     day_gas_by_actor: dict[str, int] = field(default_factory=dict)
@@ -116,6 +118,7 @@ class SimulationResult:
             "simulatedDayTransactionsByActor": self.day_transactions_by_actor,
             "checks": [asdict(c) | {"ok": c.ok} for c in self.checks],
             "seconds": round(self.seconds, 1),
+            "payment": {"symbol": self.payment_symbol, "decimals": self.payment_decimals},
             "series": [asdict(s) for s in self.series],
         }
 
@@ -179,6 +182,7 @@ class _Auditor:
         figures["carbon_credits_grams"] = sum(int(x["grams"]) for x in credits)
         figures["carbon_credited_wh"] = sum(int(x["amountWh"]) for x in credits)
         gas, transactions, day_gas, day_transactions = self._gas_by_actor()
+        payment = self.client["PaymentToken"].functions
         result = SimulationResult(
             config=run.config.run_key(),
             day_start_s=run.calendar.day_start_s,
@@ -190,6 +194,8 @@ class _Auditor:
             day_gas_by_actor=day_gas,
             day_transactions_by_actor=day_transactions,
             seconds=_elapsed(run),
+            payment_symbol=str(payment.symbol().call()),
+            payment_decimals=int(payment.decimals().call()),
             households_failing=failing,
         )
         if not result.balanced:

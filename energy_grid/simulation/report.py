@@ -17,7 +17,6 @@ import matplotlib.pyplot as plt
 from energy_grid.simulation.ledger import SimulationResult
 from energy_grid.units import format_kwh, format_money
 
-PAYMENT_DECIMALS = 6  # MockStablecoin
 GRAMS_PER_KG = 1_000
 W_PER_WH_PER_INTERVAL = 4  # mean W over 15 minutes from its Wh
 HIGH_LOADING_PER_MILLE = 800  # GridOperations' HIGH threshold, drawn on the loading plot
@@ -29,7 +28,7 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
     f = result.figures
 
     def money(key: str) -> str:
-        return format_money(int(f[key]), PAYMENT_DECIMALS)
+        return format_money(int(f[key]), result.payment_decimals, result.payment_symbol)
 
     rows = [
         ("households / intervals", f"{f['households']} / {f['intervals']}"),
@@ -39,8 +38,8 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
         ("imported through meters", format_kwh(int(f["imported_wh"]))),
         ("traded peer to peer", format_kwh(int(f["traded_p2p_wh"]))),
         ("self-sufficiency", f"{float(f['self_sufficiency']):.1%}"),
-        ("average clearing price /kWh", money("average_price_per_kwh")),
-        ("peak clearing price /kWh", money("peak_price_per_kwh")),
+        ("average clearing price", f"{money('average_price_per_kwh')}/kWh"),
+        ("peak clearing price", f"{money('peak_price_per_kwh')}/kWh"),
         ("markets cleared (with trades)", f"{f['markets_cleared']} ({f['markets_with_trades']})"),
         ("paid by buyers / grid fees and rounding", f"{money('paid_by_buyers')} / {money('fees_and_rounding')}"),
         ("peak transformer loading", f"{int(f['peak_transformer_loading_per_mille']) / 10:.1f} %"),
@@ -100,10 +99,11 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
     axes.legend()
     save(figure, "load_pv.png")
 
-    figure, axes = plot("price.png", "Auction clearing price of each interval's energy", "per kWh")
-    traded = [(h, s.clearing_price_per_kwh / 10**PAYMENT_DECIMALS) for h, s in zip(hours, series, strict=True) if s.clearing_price_per_kwh]
+    unit = 10**result.payment_decimals
+    figure, axes = plot("price.png", "Auction clearing price of each interval's energy", f"{result.payment_symbol} per kWh")
+    traded = [(h, s.clearing_price_per_kwh / unit) for h, s in zip(hours, series, strict=True) if s.clearing_price_per_kwh]
     axes.plot([h for h, _ in traded], [p for _, p in traded], "o-", markersize=3, label="clearing price")
-    axes.plot(hours, [s.reference_price_per_kwh / 10**PAYMENT_DECIMALS for s in series], alpha=0.6, label="reference price")
+    axes.plot(hours, [s.reference_price_per_kwh / unit for s in series], alpha=0.6, label="reference price")
     axes.legend()
     save(figure, "price.png")
 

@@ -90,7 +90,7 @@ def print_meter_day(system: Any, community: list[Prosumer], devices: list[str], 
 
 def money(amount: int) -> str:
     """An amount of the tour's MockStablecoin (6 decimals), in whole units."""
-    return format_money(amount, 6, "mUSD")
+    return format_money(amount, 6, "MOCKUSD")
 
 
 @dataclass
@@ -152,7 +152,7 @@ def trade_the_morning(desk: MarketDesk, traders: list[Any]) -> list[int]:
     """Two sells and a spare rest; two buys cross them on arrival; the spare is withdrawn.
     Returns the order ids in the order placed."""
     alice, bob, carol, dave = traders
-    # Prices in mUSD base units (6 decimals) per kWh: 0.21 = 210_000.
+    # Prices in MOCKUSD base units (6 decimals) per kWh: 0.21 = 210_000.
     alice_sell = desk.order(alice, SELL, 12_000, 210_000)
     bob_sell = desk.order(bob, SELL, 20_000, 195_000)
     bob_spare = desk.order(bob, SELL, 5_000, 260_000)
@@ -219,7 +219,7 @@ def print_balance_changes(system: Any, desk: MarketDesk, traders: list[Any], bef
     after = holdings(system, traders)
     print_table(
         "Balances (wallet and vault): change through the market",
-        ["trader", "EnergyToken", "of which in open orders", "mUSD"],
+        ["trader", "EnergyToken", "of which in open orders", "MOCKUSD"],
         [
             (
                 desk.label[t.address],
@@ -483,7 +483,7 @@ def run_energy_assets(
     holders = [owner, first_buyer, second_buyer]
     names = {owner.address: "owner", first_buyer.address: "first buyer", second_buyer.address: "second buyer"}
 
-    deposits = (100_000_000, 50_000_001)  # 100 mUSD, then 50.000001 mUSD: not divisible by 1,000 shares
+    deposits = (100_000_000, 50_000_001)  # 100 MOCKUSD, then 50.000001 MOCKUSD: not divisible by 1,000 shares
     # The payer pays from its wallet through the vault: the shares contract takes revenue as a vault market.
     cash.approve(vault, sum(deposits), sender=payer)
     vault.setMarketApproval(shares, True, sender=payer)
@@ -522,7 +522,7 @@ def run_energy_assets(
 DR_HOUR = 18  # the evening peak the event covers, UTC
 DR_DURATION_SECONDS = 3_600
 DR_TARGET_KW = 5
-DR_REWARD_PER_KW = 2_000_000  # 2 mUSD per kW of verified reduction
+DR_REWARD_PER_KW = 2_000_000  # 2 MOCKUSD per kW of verified reduction
 EVENT_STATUS = ("active", "completed", "cancelled")  # IDemandResponse.EventStatus
 
 

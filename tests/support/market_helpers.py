@@ -32,7 +32,7 @@ MAX_SETTLEMENT_WINDOW = 7 * 86_400
 MAX_SETTLEMENT_BATCH = 50
 BALANCE_OF_SELECTOR = "0x70a08231"  # balanceOf(address)
 BALANCES_OF_SELECTOR = "0x" + keccak(text="balancesOf(address)")[:4].hex()  # IEnergyVault.balancesOf(address)
-PRICE = 200_000  # 0.20 mUSD per kWh (6 decimals)
+PRICE = 200_000  # 0.20 MOCKUSD per kWh (6 decimals)
 
 
 def market_logs(tx, market):
