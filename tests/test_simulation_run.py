@@ -4,8 +4,8 @@ the figures are plausible, demand response pays, carbon credits are issued, and 
 gives the same figures.
 
 8 households for a whole day, demand-response trigger lowered to 10 % loading (a community of 8
-on a 100 kVA transformer never reaches the real 80 %): the first event starts when midday PV
-export loads the transformer past it."""
+on a 100 kVA transformer never reaches the real 80 %): the operator plans the day's event on the
+peak its forecast from the baseline days shows, the evening's."""
 
 from __future__ import annotations
 
@@ -85,6 +85,15 @@ def test_demand_response_pays_and_carbon_credits_issue(sim_result):
     assert f["dr_participants_verified"] >= 1 and f["dr_reduction_w"] > 0 and f["dr_rewards_paid"] > 0
     during = [s for s in sim_result.series if s.demand_response]
     assert len(during) == f["dr_events"] * 8  # 2 h windows
+    # Planned ahead from the forecast, the window covers the peak the day would have had without it,
+    # and lowers it.
+    window = [s.interval for s in during]
+    peak_without = max(sim_result.series, key=lambda s: s.transformer_loading_without_dr_per_mille)
+    assert window == list(range(window[0], window[0] + 8)) and window[0] <= peak_without.interval <= window[-1]
+    assert f["peak_transformer_loading_per_mille"] < f["peak_transformer_loading_without_dr_per_mille"]
+    assert f["peak_transformer_loading_without_dr_per_mille"] == peak_without.transformer_loading_without_dr_per_mille
+    outside = [s for s in sim_result.series if s.interval < window[0]]
+    assert all(s.transformer_loading_per_mille == s.transformer_loading_without_dr_per_mille for s in outside)
     # Every PV meter is a clean producer from the simulated day on, and only PV households export.
     assert f["carbon_credited_wh"] == f["exported_wh"] > 0
     assert 0 < f["exported_wh"] * AVOIDED_GRAMS_PER_KWH // 1000 - f["carbon_credits_grams"] < SIM_CONFIG.households
@@ -103,6 +112,9 @@ def test_report_is_written(sim_result, tmp_path):
     assert summary["payment"] == {"symbol": "MOCKUSD", "decimals": 6}  # the deployment's stablecoin
     rows = dict(summary_rows(sim_result))
     assert rows["balances (energy and money)"] == "checked: all balance"
+    f = sim_result.figures
+    with_dr, without_dr = f["peak_transformer_loading_per_mille"] / 10, f["peak_transformer_loading_without_dr_per_mille"] / 10
+    assert rows["peak transformer loading (without DR)"] == f"{with_dr:.1f} % ({without_dr:.1f} %)"
     # Every money figure names its currency.
     assert rows["average clearing price"].endswith(" MOCKUSD/kWh") and rows["peak clearing price"].endswith(" MOCKUSD/kWh")
     assert rows["paid by buyers / grid fees and rounding"].count(" MOCKUSD") == 2

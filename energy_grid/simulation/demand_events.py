@@ -1,8 +1,10 @@
-"""Demand response: deciding on events from the model's transformer loading, then starting,
+"""Demand response: planning events from a forecast of the transformer loading, then starting,
 verifying and paying them on chain.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from energy_grid.client import GridError
 from energy_grid.sender import prepare
@@ -16,26 +18,48 @@ from energy_grid.simulation.run_state import (
     DemandEvent,
     RunState,
 )
+from energy_grid.units import INTERVALS_PER_DAY
+
+
+def forecast_loading_per_mille(baseline: Sequence[IntervalResult]) -> list[int]:
+    """Each interval of the day's forecast transformer loading: the highest the baseline days (whole
+    days, from midnight) saw at that time of day. A planner's cautious forecast: the mean of five
+    days smooths away the evening peak (the cars come home at a different time each day)."""
+    days = len(baseline) // INTERVALS_PER_DAY
+    if days == 0:
+        raise ValueError("a forecast needs at least one whole baseline day")
+    return [
+        max(baseline[day * INTERVALS_PER_DAY + k].grid.transformer_loading_per_mille for day in range(days))
+        for k in range(INTERVALS_PER_DAY)
+    ]
 
 
 class DemandResponseSteps(RunState):
-    """Demand response: deciding on events from the model's transformer loading, then starting,"""
+    """Demand response: planning events from a forecast of the transformer loading, then starting,
+    verifying and paying them on chain."""
 
     def _consumption_factors(self, interval: int) -> dict[int, float]:
         if any(e.first_interval <= interval <= e.last_interval for e in self.events):
             return {i: self.config.dr_consumption_factor for i in self.members}
         return {}
 
-    def _decide_demand_response(self, interval: int, result: IntervalResult) -> None:
-        if not self.members or result.grid.transformer_loading_per_mille < self.dr_trigger_per_mille:
+    def _plan_demand_response(self, baseline: Sequence[IntervalResult]) -> None:
+        """Plans the events ahead, as a utility announces them: in each simulated day, where the
+        forecast loading (forecast_loading_per_mille) peaks at the trigger or above, an event whose
+        window is centred on the peak (within the run, started at least an interval ahead)."""
+        if not self.members:
             return
-        if any(e.last_interval > interval for e in self.events):  # one is running
-            return
-        last = interval + self.config.dr_intervals
-        if last >= self.config.interval_count:  # its window would outlast the run: it could not be verified
-            return
-        self.events.append(DemandEvent(interval, interval + 1, last))
-
+        forecast = forecast_loading_per_mille(baseline)
+        length, count = self.config.dr_intervals, self.config.interval_count
+        for day_start in range(0, count, INTERVALS_PER_DAY):
+            span = min(INTERVALS_PER_DAY, count - day_start)  # the day's intervals in the run
+            if span <= length:  # no window fits after the day's first interval
+                continue
+            peak = max(range(1, span), key=lambda k: forecast[k])
+            if forecast[peak] < self.dr_trigger_per_mille:
+                continue
+            first = day_start + min(max(1, peak - length // 2), span - length)
+            self.events.append(DemandEvent(first - 1, first, first + length - 1))
 
     # ------------------------------------------------------------------ on chain
 

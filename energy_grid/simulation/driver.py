@@ -30,11 +30,11 @@ One run:
       of interval i - 2 into the vault (the energy a bid bought is retired against the import it
       was bid for). The operator reports the power flow (GridManagement.updateGridStatus) and the
       reporter the grid state and weather (GridOracle, WeatherOracle); the keeper clears the market
-      of interval i - 1, whose readings are in (its clearing time is T); when the transformer
-      loading of interval i reaches the trigger and no event runs, the operator starts a
-      demand-response event: its window opens at T (a block on an interval boundary) and covers
-      intervals i + 1 .. i + 8, where the model steps the registered households with
-      `dr_consumption_factor`;
+      of interval i - 1, whose readings are in (its clearing time is T); when an event planned
+      before the day (demand_events.py: centred on the peak of a forecast from the baseline days,
+      where that reaches the trigger) opens at interval i + 1, the operator starts it: its window
+      opens at T (a block on an interval boundary) and covers intervals i + 1 .. i + 8, where the
+      model steps the registered households with `dr_consumption_factor`;
    B. the households send nothing; the keeper verifies the participants of an event whose window
       ended at T with their meters' own figures (previewReduction → verifyReduction; below the
       minimum reduction: skipped and counted), and, at each full hour, issues carbon credits for
@@ -129,6 +129,7 @@ class SimulationRun(SetUpSteps, IntervalSteps):
         high_percent = int(c["GridOperations"].functions.HIGH_LOAD_MIN_PERCENT().call())
         self.dr_trigger_per_mille = config.dr_trigger_per_mille or high_percent * 10
         self.events: list[DemandEvent] = []
+        self.loading_without_dr: list[int] | None = None
         self.series: list[IntervalFigures] = []
         self.pv_households: list[int] = []
         self.last_result: IntervalResult | None = None
@@ -167,20 +168,22 @@ class SimulationRun(SetUpSteps, IntervalSteps):
 
     def run(self) -> SimulationResult:
         config = self.config
-        model = CommunityModel(
-            CommunityConfig(
-                households=config.households,
-                start_day_of_year=config.start_day_of_year - BASELINE_DAYS,
-                days=config.days + BASELINE_DAYS,
-                seed=config.seed,
-            )
+        community = CommunityConfig(
+            households=config.households,
+            start_day_of_year=config.start_day_of_year - BASELINE_DAYS,
+            days=config.days + BASELINE_DAYS,
+            seed=config.seed,
         )
+        model = CommunityModel(community)
         self.pv_households = [spec.household_id for spec in model.households if spec.pv is not None]
         try:
             total = config.interval_count
             self.progress(0, total, "set-up")
             self._set_up()
             baseline = [model.step(power_flow=False) for _ in range(self.calendar.baseline_intervals)]
+            self._plan_demand_response(baseline)
+            if self.events:
+                self.loading_without_dr = self._loading_without_demand_response(community, len(baseline))
             self.progress(0, total, "baseline days")
             self._upload_baseline(baseline)
             self._set_standing_orders()
@@ -189,7 +192,6 @@ class SimulationRun(SetUpSteps, IntervalSteps):
             for i in range(total):
                 result = model.step(self._consumption_factors(i))
                 self.last_result = result
-                self._decide_demand_response(i, result)
                 self.series.append(self._figures(i, result))
                 if i < resume_from:
                     continue
@@ -200,6 +202,14 @@ class SimulationRun(SetUpSteps, IntervalSteps):
             self.sender.release()
         self.progress(config.interval_count, config.interval_count, "audit")
         return audit(self, baseline, model)
+
+    def _loading_without_demand_response(self, community: CommunityConfig, baseline_intervals: int) -> list[int]:
+        """The simulated days' transformer loading had no event been called: the same seed's model,
+        stepped without the registered households' cuts (the summary's peak is measured against it)."""
+        model = CommunityModel(community)
+        for _ in range(baseline_intervals):
+            model.step(power_flow=False)
+        return [model.step().grid.transformer_loading_per_mille for _ in range(self.config.interval_count)]
 
     def _resume_interval(self) -> int:
         """The first interval to check against the chain: the last one whose readings are all on

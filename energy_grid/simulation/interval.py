@@ -118,6 +118,9 @@ class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
             import_wh=result.import_wh,
             export_wh=result.export_wh,
             transformer_loading_per_mille=grid.transformer_loading_per_mille,
+            transformer_loading_without_dr_per_mille=(
+                grid.transformer_loading_per_mille if self.loading_without_dr is None else self.loading_without_dr[i]
+            ),
             voltage_min_per_mille=grid.voltage_min_per_mille,
             reference_price_per_kwh=dynamic_price(self.base_price_per_kwh, grid.load_w, grid.transformer_rating_va),
             demand_response=bool(self._consumption_factors(i)),

@@ -61,6 +61,7 @@ class IntervalFigures:
     import_wh: int
     export_wh: int
     transformer_loading_per_mille: int
+    transformer_loading_without_dr_per_mille: int  # the same model had no event been called
     voltage_min_per_mille: int
     reference_price_per_kwh: int
     demand_response: bool  # registered households were answering an event
@@ -354,6 +355,9 @@ class _Auditor:
             "proceeds_to_sellers": sum(flows.proceeds),
             "fees_and_rounding": kept,
             "peak_transformer_loading_per_mille": max((s.transformer_loading_per_mille for s in series), default=0),
+            "peak_transformer_loading_without_dr_per_mille": max(
+                (s.transformer_loading_without_dr_per_mille for s in series), default=0
+            ),
         }
 
     def _last_registers(self) -> list[tuple[int, int]]:

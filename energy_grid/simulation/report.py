@@ -42,7 +42,11 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
         ("peak clearing price", f"{money('peak_price_per_kwh')}/kWh"),
         ("markets cleared (with trades)", f"{f['markets_cleared']} ({f['markets_with_trades']})"),
         ("paid by buyers / grid fees and rounding", f"{money('paid_by_buyers')} / {money('fees_and_rounding')}"),
-        ("peak transformer loading", f"{int(f['peak_transformer_loading_per_mille']) / 10:.1f} %"),
+        (
+            "peak transformer loading (without DR)",
+            f"{int(f['peak_transformer_loading_per_mille']) / 10:.1f} % "
+            f"({int(f['peak_transformer_loading_without_dr_per_mille']) / 10:.1f} %)",
+        ),
         ("demand-response events", str(f["dr_events"])),
         ("DR participants paid (skipped)", f"{f['dr_participants_verified']} ({f['dr_participants_skipped']})"),
         ("DR reduction verified", f"{int(f['dr_reduction_w']):,} W"),
@@ -109,6 +113,9 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
 
     figure, axes = plot("transformer_loading.png", "Transformer loading", "% of rating")
     axes.plot(hours, [s.transformer_loading_per_mille / 10 for s in series], label="loading")
+    if any(s.demand_response for s in series):
+        without = [s.transformer_loading_without_dr_per_mille / 10 for s in series]
+        axes.plot(hours, without, linestyle=":", color="grey", label="without the DR event (same seed)")
     axes.axhline(HIGH_LOADING_PER_MILLE / 10, color="red", linestyle="--", label="HIGH (80 %)")
     axes.legend()
     save(figure, "transformer_loading.png")

@@ -129,9 +129,9 @@ class Actors:
 
 @dataclass
 class DemandEvent:
-    """A demand-response event the driver decided on (pure model: a resumed run decides the same)."""
+    """A demand-response event the driver planned from its forecast (pure model: a resumed run plans the same)."""
 
-    decided_at: int  # the interval whose loading triggered it; the event starts at its step
+    decided_at: int  # the interval in whose step it is started on chain: the one before its window
     first_interval: int
     last_interval: int
     event_id: int = 0  # known once found on chain
@@ -176,6 +176,7 @@ class RunState:
     base_price_per_kwh: int
     dr_trigger_per_mille: int
     events: list[DemandEvent]
+    loading_without_dr: list[int] | None  # per simulated interval, when an event was planned
     series: list[IntervalFigures]
     pv_households: list[int]
     last_result: IntervalResult | None
