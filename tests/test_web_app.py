@@ -204,6 +204,8 @@ def test_views_render_without_errors(web_sessions):
             expect(page.get_by_test_id("deployment")).to_contain_text("Indexed block")
         if view == "analytics":
             expect(page.get_by_test_id("price-chart")).to_be_visible()
+            # The canvas is in the page before the module script that draws on it has run.
+            page.wait_for_function("() => window.energyGridCharts !== undefined", timeout=UI_TIMEOUT_MS)
             assert page.evaluate("() => Object.keys(window.energyGridCharts).length") == 4
         visitor.screenshot(page, view)
         page.close()
