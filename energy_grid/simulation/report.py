@@ -47,6 +47,7 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
             f"{int(f['peak_transformer_loading_per_mille']) / 10:.1f} % "
             f"({int(f['peak_transformer_loading_without_dr_per_mille']) / 10:.1f} %)",
         ),
+        ("load reports to GridOperations (HIGH or above)", f"{f['load_reports']} ({f['load_reports_high']})"),
         ("demand-response events", str(f["dr_events"])),
         ("DR participants paid (skipped)", f"{f['dr_participants_verified']} ({f['dr_participants_skipped']})"),
         ("DR reduction verified", f"{int(f['dr_reduction_w']):,} W"),
