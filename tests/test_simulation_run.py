@@ -9,16 +9,17 @@ peak its forecast from the baseline days shows, the evening's."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
 from energy_grid.client import GridClient, anvil_account
-from energy_grid.simulation.driver import SimulationConfig, run_simulation
+from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_simulation
 from energy_grid.simulation.grid import LowVoltageGrid
 from energy_grid.simulation.ledger import SimulationResult
-from energy_grid.simulation.report import PLOTS, summary_rows, write_report
+from energy_grid.simulation.report import PLOTS, summary_rows, write_report, zone_hours, zone_label
 from energy_grid.simulation.run_state import REGION_ID
 from energy_grid.units import INTERVAL_SECONDS
 
@@ -150,6 +151,7 @@ def test_report_is_written(sim_result, tmp_path):
     assert set(summary["gasByActor"]) == {"households", "gateway", "operator", "oracles", "keeper"}
     assert all(gas > 0 for gas in summary["gasByActor"].values())
     assert summary["payment"] == {"symbol": "MOCKUSD", "decimals": 6}  # the deployment's stablecoin
+    assert summary["utcOffsetMinutes"] == SITE_UTC_OFFSET_MINUTES  # the deployment's zone, the plots' clock
     rows = dict(summary_rows(sim_result))
     assert rows["balances (energy and money)"] == "checked: all balance"
     f = sim_result.figures
@@ -166,3 +168,13 @@ def test_same_seed_gives_the_same_figures(sim_result, sim_deployment, tmp_path):
     again, _ = simulate(sim_deployment, tmp_path, "again")
     assert again.day_start_s != 0
     assert again.totals() == sim_result.totals()
+
+
+def test_the_plots_read_the_day_on_the_deployment_s_clock(sim_result):
+    """The simulated day starts at the site's local midnight; on a deployment in the same zone its
+    intervals read 00:00, 00:15, ...; in another zone the same instants shift by the difference."""
+    assert zone_label(sim_result.utc_offset_minutes) == "UTC−05:00"
+    assert [zone_hours(sim_result, i) for i in (0, 1, 95)] == [0.0, 0.25, 23.75]
+    in_utc = dataclasses.replace(sim_result, utc_offset_minutes=0)
+    assert zone_label(0) == "UTC" and zone_hours(in_utc, 0) == 5.0
+    assert zone_label(330) == "UTC+05:30"

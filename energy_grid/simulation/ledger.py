@@ -98,6 +98,8 @@ class SimulationResult:
     seconds: float
     payment_symbol: str  # PaymentToken's: every money figure is in its base units
     payment_decimals: int
+    # The deployment's zone (PriceDiscovery's UTC offset): the plots' clock, as in every view.
+    utc_offset_minutes: int = 0
     households_failing: list[str] = field(default_factory=list)
     # The simulated day alone: from its first interval's blocks on (no set-up, no baseline upload).
     day_gas_by_actor: dict[str, int] = field(default_factory=dict)
@@ -124,6 +126,7 @@ class SimulationResult:
             "checks": [asdict(c) | {"ok": c.ok} for c in self.checks],
             "seconds": round(self.seconds, 1),
             "payment": {"symbol": self.payment_symbol, "decimals": self.payment_decimals},
+            "utcOffsetMinutes": self.utc_offset_minutes,
             "series": [asdict(s) for s in self.series],
         }
 
@@ -213,6 +216,7 @@ class _Auditor:
             day_transactions_by_actor=day_transactions,
             seconds=_elapsed(run),
             payment_symbol=str(payment.symbol().call()),
+            utc_offset_minutes=int(self.client["PriceDiscovery"].functions.utcOffsetMinutes().call()),
             payment_decimals=int(payment.decimals().call()),
             households_failing=failing,
         )
