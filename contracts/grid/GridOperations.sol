@@ -18,8 +18,9 @@ import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAu
 /// kW values fit in 32 bits (MAX_POWER_KW), so a load report, a region's capacity and a region's
 /// latest stability metrics take one storage slot each.
 contract GridOperations is AccessControl, IGridOperations {
-    /// @notice Largest capacity, demand, generation or target in kW: 4 TW, above the installed
-    /// generating capacity of any one grid; kW resolves a community feeder's load. Fits 32 bits.
+    /// @notice Largest capacity, demand, generation or target in kW: 4 TW, more than any one grid
+    /// region generates, within the 32 bits a load report stores. kW resolves a community feeder's
+    /// load (a 100 kVA feeder peaks near 90 kW), which whole MW would report as 0.
     uint256 public constant MAX_POWER_KW = 4_000_000_000;
     /// @notice Load reports kept per region: one day of 15-minute reports.
     uint256 public constant LOAD_HISTORY_CAPACITY = 96;
