@@ -11,7 +11,9 @@ export function setTimeRange(chart, from, to) {
   const x = chart.options.scales.x;
   x.min = from - (secondsIntoZoneDay(from) % 3_600);
   x.max = to;
-  x.ticks.stepSize = 3_600 * Math.max(1, Math.ceil((to - from) / 3_600 / 8));
+  // At most 8 steps over the whole axis (from its aligned start): more and Chart.js respaces the
+  // ticks off the hours.
+  x.ticks.stepSize = 3_600 * Math.max(1, Math.ceil((to - x.min) / 3_600 / 8));
 }
 
 // A note under a chart that has nothing to draw in the range.

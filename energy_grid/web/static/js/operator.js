@@ -9,7 +9,7 @@ const TOKEN_KEY = "energy-grid.operator-token";
 const PRIORITIES = [["CRITICAL", "Critical"], ["HIGH", "High"], ["MEDIUM", "Medium"], ["LOW", "Low"]];
 const HIGH_LOAD_PERCENT = 80; // IGridOperations.getLoadStatus: HIGH from 80 %
 const DAY_SECONDS = 86_400;
-const MAX_LOAD_REPORTS = 1_000; // a day of quarter-hourly reports is 96
+const MAX_LOAD_REPORTS = 500; // the API's largest page; a day of quarter-hourly reports is 96
 
 const cfg = await startPage();
 if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
