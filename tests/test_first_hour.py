@@ -24,7 +24,7 @@ from energy_grid.anvil import AnvilNode
 from energy_grid.api.app import create_app
 from energy_grid.cli.serve_commands import build_service_settings
 from energy_grid.simulation.agents import derived_account
-from energy_grid.simulation.driver import SimulationConfig, run_file_for, run_simulation
+from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_file_for, run_simulation
 from energy_grid.simulation.ledger import SimulationResult
 from energy_grid.simulation.run_state import RunRecord
 
@@ -116,6 +116,9 @@ def test_the_simulated_day_tells_its_story_within_30_s_of_serving(simulated, bro
             # The event's span on the chart covers the intervals the simulation ran it in.
             planned = [simulated.record.day_start_s + s.interval * INTERVAL_S for s in series if s.demand_response]
             assert planned and event[0]["x"] <= planned[0] and event[1]["x"] >= planned[-1] + INTERVAL_S
+            # Ticks on the zone's whole hours (the axis ends at the chain's time, wherever that falls).
+            ticks = page.evaluate("() => window.energyGridCharts.loading.scales.x.ticks.map((t) => t.value)")
+            assert len(ticks) > 2 and all((t + SITE_UTC_OFFSET_MINUTES * 60) % 3_600 == 0 for t in ticks[:-1])
             operator.screenshot(page, "operator")
 
             page = prosumer.open("/prosumer")
