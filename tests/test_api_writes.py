@@ -393,6 +393,7 @@ def test_config_and_accounts_read_the_chain(api, api_system, api_manifest, write
         "paymentSymbol": api_system.payment_token.symbol(),
         "paymentDecimals": 6,
         "energyDecimals": api_system.energy_token.decimals(),
+        "utcOffsetMinutes": api_system.price_discovery.utcOffsetMinutes(),
         "operatorRoutes": True,
     }
     assert api.get(f"/api/v1/accounts/{writes_buyer.address}").json() == {

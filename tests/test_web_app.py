@@ -211,6 +211,25 @@ def test_views_render_without_errors(web_sessions):
         page.close()
 
 
+def test_every_view_shows_times_in_the_deployments_zone(web_sessions, api_system, admin):
+    """Times follow the deployment's UTC offset, not the browser's zone, and every view names it."""
+    discovery = api_system.price_discovery
+    discovery.setUtcOffset(-300, sender=admin)
+    try:
+        visitor = web_sessions(None)
+        page = visitor.open("/analytics")
+        expect(page.get_by_test_id("zone")).to_have_text("times in UTC−05:00")
+        page.wait_for_function("() => window.energyGridCharts !== undefined", timeout=UI_TIMEOUT_MS)
+        titles = page.evaluate("() => Object.values(window.energyGridCharts).map((c) => c.options.scales.x.title.text)")
+        assert titles and all(title.endswith("(UTC−05:00)") for title in titles)
+        # 12:00 UTC is 07:00 at UTC−05:00, whatever zone the browser is in.
+        clock = page.evaluate("() => window.energyGridCharts.energy.options.scales.x.ticks.callback(43_200)")
+        assert clock.lstrip("0").startswith("7:00"), clock
+        page.close()
+    finally:
+        discovery.setUtcOffset(0, sender=admin)
+
+
 def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions, web_client, api_system):
     seller, buyer = anvil_account(SELLER_INDEX), anvil_account(BUYER_INDEX)
     export_energy(web_client, anvil_account(0), Account.create().address, seller.address, 5_000)

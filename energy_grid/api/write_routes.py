@@ -109,6 +109,8 @@ def config(request: Request) -> dict[str, Any]:
         "paymentSymbol": payment_symbol,
         "paymentDecimals": payment_decimals,
         "energyDecimals": energy_decimals,
+        # The zone every view shows times in (settable by governance, so read live).
+        "utcOffsetMinutes": client.price_discovery.utc_offset_minutes(),
         "operatorRoutes": operator_routes_enabled(settings_of(request)),
     }
 

@@ -117,6 +117,10 @@ class PriceDiscovery(ContractClient):
     def max_age_s(self, source: int) -> int:
         return self._int("maxAge", int(require_enum(DataSource, source)))
 
+    def utc_offset_minutes(self) -> int:
+        """The deployment's zone: local time − UTC, minutes (its tariff hours and every shown time)."""
+        return self._int("utcOffsetMinutes")
+
     def time_factors_bps(self) -> list[int]:
         """The 24 local hours' time factors."""
         return [int(v) for v in self._call("getTimeFactors")]

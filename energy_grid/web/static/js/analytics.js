@@ -1,59 +1,13 @@
 // Analytics: price over time (trades and auction clearings), traded volume, production against
 // consumption, whole-grid demand and supply. Chart.js 4 (the UMD build at /vendor/chart.js).
+import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, api, chainNow, formatClock, live, query, showMessage, startPage } from "./common.js";
 
 const cfg = await startPage();
-const Chart = window.Chart;
 const COLORS = { trade: "#1f6feb", auction: "#8e44ad", traded: "#0f9d58", production: "#f2a900", consumption: "#d32f2f", demand: "#d32f2f", supply: "#2e7d32" };
 
-function timeAxis() {
-  return { type: "linear", ticks: { callback: (value) => formatClock(value), maxTicksLimit: 9 } };
-}
-
-// Every time chart spans the range asked for, with ticks on whole hours.
-function setTimeRange(chart, from, to) {
-  const x = chart.options.scales.x;
-  x.min = from - (from % 3_600);
-  x.max = to;
-  x.ticks.stepSize = 3_600 * Math.max(1, Math.ceil((to - from) / 3_600 / 8));
-}
-
-// A note under a chart that has nothing to draw in the range.
-function markEmpty(chart) {
-  const empty = chart.data.datasets.every((d) => d.data.length === 0);
-  const box = chart.canvas.closest(".panel");
-  let note = box.querySelector(".chart-empty");
-  if (!note) {
-    note = document.createElement("p");
-    note.className = "muted chart-empty";
-    note.textContent = "Nothing recorded in this range yet.";
-    box.append(note);
-  }
-  note.hidden = !empty;
-}
-
-function lineChart(canvas, datasets, yTitle, options = {}) {
-  return new Chart(canvas, {
-    type: options.type || "line",
-    data: { labels: options.labels || [], datasets },
-    options: {
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: false,
-      parsing: options.type === "bar" ? undefined : false,
-      interaction: { mode: "nearest", intersect: false },
-      scales: { x: options.type === "bar" ? { ticks: { maxTicksLimit: 12 } } : timeAxis(), y: { title: { display: true, text: yTitle }, beginAtZero: options.beginAtZero ?? false } },
-      plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: (items) => (items.length && options.type !== "bar" ? new Date(items[0].parsed.x * 1000).toLocaleString() : undefined) } } },
-    },
-  });
-}
-
-function dataset(label, color, extra = {}) {
-  return { label, data: [], borderColor: color, backgroundColor: color, pointRadius: 2, borderWidth: 2, ...extra };
-}
-
 let charts = null;
-if (!Chart) {
+if (!window.Chart) {
   showMessage("Chart.js did not load: the service could not find it (run `npm ci` in the project).", "error");
 } else if (cfg) {
   const symbol = cfg.paymentSymbol;

@@ -53,10 +53,15 @@ export async function api(path, { method = "GET", body, token } = {}) {
 let configPromise = null;
 export function config() {
   if (!configPromise) {
-    configPromise = api("/config").catch((err) => {
-      configPromise = null; // try again on the next refresh
-      throw err;
-    });
+    configPromise = api("/config")
+      .then((cfg) => {
+        utcOffsetMinutes = Number(cfg.utcOffsetMinutes ?? 0);
+        return cfg;
+      })
+      .catch((err) => {
+        configPromise = null; // try again on the next refresh
+        throw err;
+      });
   }
   return configPromise;
 }
@@ -112,13 +117,38 @@ export function formatPrice(pricePerKWh, cfg) {
   return pricePerKWh === null || pricePerKWh === undefined ? "—" : `${formatUnits(pricePerKWh, cfg.paymentDecimals)} ${cfg.paymentSymbol}/kWh`;
 }
 
+// ------------------------------------------------------------------ times
+
+// Every time is shown in one zone, the deployment's configured UTC offset (its time-of-use
+// tariff's), not the browser's: the same day reads the same in every view, chart and plot.
+let utcOffsetMinutes = 0;
+
+// The zone's name: "UTC", "UTC−05:00", "UTC+05:30".
+export function zoneLabel() {
+  if (utcOffsetMinutes === 0) return "UTC";
+  const minutes = Math.abs(utcOffsetMinutes);
+  const hhmm = `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+  return `UTC${utcOffsetMinutes < 0 ? "−" : "+"}${hhmm}`;
+}
+
+// Seconds since the zone's midnight of `timestampS`, for aligning chart ticks to its hours.
+export function secondsIntoZoneDay(timestampS) {
+  const local = Number(timestampS) + utcOffsetMinutes * 60;
+  return ((local % 86_400) + 86_400) % 86_400;
+}
+
+// A wall-clock reading in the zone: the instant shifted by the offset, formatted as UTC.
+function zoned(timestampS, options) {
+  return new Date((Number(timestampS) + utcOffsetMinutes * 60) * 1000).toLocaleString(undefined, { ...options, timeZone: "UTC" });
+}
+
 export function formatTime(timestampS) {
   if (!timestampS) return "—";
-  return new Date(Number(timestampS) * 1000).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+  return zoned(timestampS, { dateStyle: "short", timeStyle: "medium" });
 }
 
 export function formatClock(timestampS) {
-  return new Date(Number(timestampS) * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  return zoned(timestampS, { hour: "2-digit", minute: "2-digit" });
 }
 
 export function shortAddress(address) {
@@ -325,6 +355,7 @@ function renderHeader() {
     h("nav", { "aria-label": "Views" },
       h("ul", {}, VIEWS.map(([path, label]) =>
         h("li", {}, h("a", { href: path, "aria-current": here === path ? "page" : null, dataset: { testid: `nav-${path.slice(1)}` } }, label))))),
+    h("span", { class: "zone muted", title: "Every time on these pages is in the deployment's zone", id: "zone", dataset: { testid: "zone" } }),
     h("div", { class: "wallet" },
       h("span", { id: "wallet-status", class: "wallet-status", "aria-live": "polite" }),
       h("button", { id: "wallet-button", type: "button", dataset: { testid: "wallet-button" }, onclick: () => (wallet.account ? null : connectWallet()) }, "Connect wallet")),
@@ -416,7 +447,10 @@ export async function startPage() {
   renderHeader();
   await restoreWallet();
   try {
-    return await config();
+    const cfg = await config();
+    const zone = $("#zone");
+    if (zone) zone.textContent = `times in ${zoneLabel()}`;
+    return cfg;
   } catch (err) {
     showError(err);
     return null;

@@ -1,11 +1,15 @@
 // Grid operator: grid status, load by region with its status colours, oracle data, demand-response
 // events; with the operator token: report load, start a demand-response event, balancing, emergency.
-import { $, api, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, parseUnits,
-  runAction, showMessage, startPage } from "./common.js";
+import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
+import { $, api, chainNow, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, parseUnits,
+  query, runAction, showMessage, startPage } from "./common.js";
 
 const TOKEN_KEY = "energy-grid.operator-token";
 // Balancing priority by name (the API maps it onto the contract's 1 = most urgent .. 10).
 const PRIORITIES = [["CRITICAL", "Critical"], ["HIGH", "High"], ["MEDIUM", "Medium"], ["LOW", "Low"]];
+const HIGH_LOAD_PERCENT = 80; // IGridOperations.getLoadStatus: HIGH from 80 %
+const DAY_SECONDS = 86_400;
+const MAX_LOAD_REPORTS = 1_000; // a day of quarter-hourly reports is 96
 
 const cfg = await startPage();
 if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
@@ -73,8 +77,8 @@ function regionRow(r) {
   return h("tr", { dataset: { testid: `region-${r.regionId}`, status: load ? load.status : "NONE" } },
     h("td", { class: "num" }, r.regionId),
     ...loadCell(load),
-    h("td", { class: "num" }, load ? `${load.demandMW} MW` : "—"),
-    h("td", { class: "num" }, load ? `${load.capacityMW} MW` : "—"),
+    h("td", { class: "num" }, load ? `${load.demandKW} kW` : "—"),
+    h("td", { class: "num" }, load ? `${load.capacityKW} kW` : "—"),
     h("td", { class: "num" }, oracle ? formatPowerW(oracle.supplyW) : "—"),
     h("td", { class: "num" }, oracle ? formatPowerW(oracle.demandW) : "—"),
     h("td", { class: "num" }, oracle ? formatFrequency(oracle.frequencyMilliHz) : "—"),
@@ -93,8 +97,52 @@ function showEmergencyToggle() {
   $("#emergency-toggle").dataset.next = String(!active);
 }
 
+// The day's load of one region: its reports as a line against the HIGH threshold, with the
+// region's demand-response events as shaded spans, so a peak and the event meant to cut it show together.
+const loading = window.Chart
+  ? lineChart($("#loading-chart"), [
+    dataset("Load (% of capacity)", "#1f6feb"),
+    dataset(`HIGH (${HIGH_LOAD_PERCENT} %)`, "#d32f2f", { pointRadius: 0, borderDash: [6, 4], borderWidth: 1 }),
+    dataset("Demand-response event", "rgba(46, 125, 50, 0.5)", { pointRadius: 0, borderWidth: 0, fill: "origin", backgroundColor: "rgba(46, 125, 50, 0.15)" }),
+  ], "% of capacity", { beginAtZero: true })
+  : null;
+// For the browser tests and the curious: the chart instance.
+if (loading) window.energyGridCharts = { loading };
+
+function chartRegion(reported) {
+  const select = $("#loading-region");
+  const chosen = Number(select.value);
+  const ids = reported.map((r) => r.regionId);
+  if (select.options.length !== ids.length || ids.some((id, i) => Number(select.options[i].value) !== id)) {
+    select.replaceChildren(...ids.map((id) => h("option", { value: id }, `region ${id}`)));
+    if (ids.includes(chosen)) select.value = String(chosen);
+  }
+  return select.value === "" ? null : Number(select.value);
+}
+
+async function drawLoading(reported, events) {
+  if (!loading) return;
+  const regionId = chartRegion(reported);
+  const to = await chainNow();
+  const from = to - DAY_SECONDS;
+  const answer = regionId === null ? { points: [] } : await api(`/grid/loads${query({ regionId, from, to, limit: MAX_LOAD_REPORTS })}`);
+  const [load, high, dr] = loading.data.datasets;
+  load.data = answer.points.map((p) => ({ x: p.reportedAt, y: Number(p.loadPercentage) }));
+  high.data = load.data.length ? [{ x: from, y: HIGH_LOAD_PERCENT }, { x: to, y: HIGH_LOAD_PERCENT }] : [];
+  dr.data = events
+    .filter((e) => e.regionId === regionId && Number(e.endTime) > from && Number(e.startTime) < to)
+    .flatMap((e) => [{ x: Number(e.startTime), y: 100 }, { x: Number(e.endTime), y: 100 }, { x: Number(e.endTime), y: null }]);
+  loading.options.scales.y.suggestedMax = 100;
+  setTimeRange(loading, from, to);
+  markEmpty(loading);
+  loading.update("none");
+}
+
+$("#loading-region").addEventListener("change", () => view.refreshNow());
+
 const view = live(async () => {
   const [status, events] = await Promise.all([api("/grid/status"), api("/demand-response/events?limit=50")]);
+  await drawLoading((status.regions || []).filter((r) => r.load), events.items);
   $('[data-testid="status-block"]').textContent = status.blockNumber ?? "—";
   const emergency = $('[data-testid="emergency-state"]');
   emergency.textContent = status.emergencyMode ? "EMERGENCY" : "normal";
@@ -142,7 +190,7 @@ function integer(value, name) {
 
 operatorForm("#load-form", (a) => `Load reported for region ${a.regionId}: ${a.loadPercentage} % (${a.status}).`, (v) =>
   api("/grid/load", { method: "POST", token: token(), body: {
-    regionId: integer(v.regionId, "Region"), capacityMW: integer(v.capacityMW, "Capacity"), demandMW: integer(v.demandMW, "Demand") } }));
+    regionId: integer(v.regionId, "Region"), capacityKW: integer(v.capacityKW, "Capacity"), demandKW: integer(v.demandKW, "Demand") } }));
 
 // No region field: the API starts the event in the operator's own region, the only one it may use.
 operatorForm("#dr-form", (a) => `Demand-response event #${a.eventId} started in region ${a.regionId}.`, (v) => {
@@ -155,7 +203,7 @@ operatorForm("#dr-form", (a) => `Demand-response event #${a.eventId} started in 
 
 operatorForm("#balance-form", (a) => `Balancing action #${a.actionId} requested.`, (v) =>
   api("/grid/balance", { method: "POST", token: token(), body: {
-    regionId: integer(v.regionId, "Region"), actionType: v.actionType, targetMW: integer(v.targetMW, "Target"), priority: v.priority } }));
+    regionId: integer(v.regionId, "Region"), actionType: v.actionType, targetKW: integer(v.targetKW, "Target"), priority: v.priority } }));
 
 $("#emergency-toggle").addEventListener("click", (event) => {
   const button = event.currentTarget;
