@@ -226,13 +226,14 @@ const view = live(async () => {
   const status = await api("/grid/status");
   const to = Number(status.timestamp);
   const from = Math.max(0, to - DAY_S);
-  const [account, vault, meters, orders, fills, auctionOrders] = await Promise.all([
+  const [account, vault, meters, orders, fills, auctionOrders, index] = await Promise.all([
     api(`/accounts/${me}`),
     api(`/vault/${me}`),
     meterRows(me, from),
     api(`/orders${query({ trader: me, limit: 50 })}`),
     api(`/accounts/${me}/fills${query({ limit: FILLS_PER_DAY })}`),
     api(`/auction/orders${query({ trader: me, limit: 50 })}`),
+    api("/index/status"),
   ]);
   showBalances(account, vault);
   const today = fills.items.filter((f) => f.time >= from);
@@ -248,7 +249,11 @@ const view = live(async () => {
     h("td", { class: "num" }, formatKWh(m.production.productionWh)),
     h("td", { class: "num" }, formatKWh(m.consumption.consumptionWh)),
     h("td", {}, formatTime(m.registeredAt))), "No meters registered to this account.");
-  fillRows($('[data-testid="trades-table"] tbody'), fills.items.slice(0, TRADES_SHOWN), tradeRow, "No trades yet.");
+  // Until the index has caught up, no fill found may only mean "not indexed yet": no "No trades yet".
+  const indexing = !index.caughtUp && fills.items.length === 0;
+  $('[data-testid="trades-indexing"]').hidden = !indexing;
+  if (indexing) $('[data-testid="trades-table"] tbody').replaceChildren();
+  else fillRows($('[data-testid="trades-table"] tbody'), fills.items.slice(0, TRADES_SHOWN), tradeRow, "No trades yet.");
   const standing = await standingOf(meters);
   fillMeterChoice(meters);
   fillRows($('[data-testid="standing-table"] tbody'), standing, standingRow, "No meters registered to this account.");
