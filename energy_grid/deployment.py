@@ -53,7 +53,7 @@ DEFAULT_BASE_PRICE_PER_KWH = 200_000  # 0.20 per kWh in a 6-decimal PaymentToken
 # On a local chain the deployer operates this region, so scripts can act at once.
 LOCAL_OPERATOR_REGION = 1
 LOCAL_OPERATOR_NAME = "Local grid operator"
-LOCAL_OPERATOR_CAPACITY_MW = 1_000
+LOCAL_OPERATOR_CAPACITY_KW = 1_000_000  # 1 GW
 # Oracles: a report older than the heartbeat is stale; a price more than this far from the latest
 # answer is refused (day-ahead prices move by tens of percent from one hour to the next).
 DEFAULT_ORACLE_HEARTBEAT_SECONDS = 3_600
@@ -500,7 +500,7 @@ def setup_local_roles(system: System, deployer: Any) -> None:
         # ape's ContractInstance shadows a method named `delegate`.
         system.governance_token.invoke_transaction("delegate", deployer, sender=deployer)
     grid = system.grid_management
-    grid.registerOperator(LOCAL_OPERATOR_NAME, LOCAL_OPERATOR_REGION, LOCAL_OPERATOR_CAPACITY_MW, sender=deployer)
+    grid.registerOperator(LOCAL_OPERATOR_NAME, LOCAL_OPERATOR_REGION, LOCAL_OPERATOR_CAPACITY_KW, sender=deployer)
     grid.verifyOperator(deployer, sender=deployer)
     system.demand_response.registerGridOperator(deployer, sender=deployer)
     for oracle in system.oracles():

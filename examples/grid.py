@@ -17,6 +17,7 @@ RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 REGION = 1  # the local deployer operates region 1
 REGION_CAPACITY_MW = 100
 MW = 1_000_000  # W
+KW_PER_MW = 1_000  # GridOperations carries power in kW
 WIND, SOLAR = 1, 0  # IGridManagement.EnergyType
 
 
@@ -39,7 +40,7 @@ def main() -> None:
     for demand_mw in (50, 85, 97):
         grid.grid_management.report_production(wind_farm, demand_mw * MW * 6 // 10)
         grid.grid_management.report_production(solar_park, demand_mw * MW * 4 // 10)
-        grid.grid_operations.report_load(operator, REGION, REGION_CAPACITY_MW, demand_mw)
+        grid.grid_operations.report_load(operator, REGION, REGION_CAPACITY_MW * KW_PER_MW, demand_mw * KW_PER_MW)
         status = grid.grid_status()
         price = grid.grid_management.dynamic_price_per_kwh()
         assert price == dynamic_price(base, status.currentLoadW, status.totalCapacityW)

@@ -240,7 +240,7 @@ def expiry(chain):
 GRID_BASE_PRICE_PER_KWH = 200_000  # 0.20 per kWh (6-decimal payment token)
 GRID_OPS_REGION = 1
 GRID_OPS_OTHER_REGION = 2
-GRID_OPERATOR_CAPACITY_MW = 500
+GRID_OPERATOR_CAPACITY_KW = 500
 
 
 @pytest.fixture(scope="session")
@@ -299,7 +299,7 @@ def grid_operations(project, admin, grid_management, grid_operator, other_region
         (grid_operator, GRID_OPS_REGION, "North Grid Co"),
         (other_region_operator, GRID_OPS_OTHER_REGION, "South Grid Co"),
     ):
-        grid_management.registerOperator(name, region, GRID_OPERATOR_CAPACITY_MW, sender=operator)
+        grid_management.registerOperator(name, region, GRID_OPERATOR_CAPACITY_KW, sender=operator)
         grid_management.verifyOperator(operator, sender=admin)
     return operations
 

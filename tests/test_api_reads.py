@@ -16,7 +16,7 @@ from energy_grid.client import SELL, GridClient, MeterReading, anvil_account
 from energy_grid.demand_response import interval_readings
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
-from support.index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, grid_reports, meter_energy, now_s, trade
+from support.index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, advance, grid_reports, meter_energy, now_s, trade
 from support.service_helpers import problem
 
 SELLER_ADDRESS, BUYER_ADDRESS = anvil_account(SELLER).address, anvil_account(BUYER).address
@@ -144,7 +144,7 @@ def test_grid_status_series_and_index_status(reads, reads_grid):
     http, app = reads
     before = http.get("/api/v1/grid/status").json()
     assert before["regions"] == [] and before["supplyW"] is None and before["blockNumber"] is None
-    grid_reports(reads_grid, demand_mw=96)
+    grid_reports(reads_grid, demand_kw=96)
     reads_grid.grid_management.toggle_emergency_mode(anvil_account(DEPLOYER), 1, True)
     indexed = synced(app)
 
@@ -154,8 +154,8 @@ def test_grid_status_series_and_index_status(reads, reads_grid):
     assert measured == (9_000_000, 8_000_000, 50_010, 1_002)
     [region] = status["regions"]
     assert region["regionId"] == 1 and region["emergencyMode"] is True  # the grid is in emergency while a region is
-    assert {k: region["load"][k] for k in ("capacityMW", "demandMW", "loadPercentage", "status")} == {
-        "capacityMW": 100, "demandMW": 96, "loadPercentage": 96, "status": "CRITICAL",
+    assert {k: region["load"][k] for k in ("capacityKW", "demandKW", "loadPercentage", "status")} == {
+        "capacityKW": 100, "demandKW": 96, "loadPercentage": 96, "status": "CRITICAL",
     }
     assert region["oracle"]["supplyW"] == 7_000_000 and region["oracle"]["demandW"] == 6_500_000
 
@@ -175,6 +175,41 @@ def test_grid_status_series_and_index_status(reads, reads_grid):
 
     for empty in ("/api/v1/auction/clearings", "/api/v1/auction/orders", "/api/v1/demand-response/events"):
         assert http.get(empty).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+
+
+def test_grid_loads_are_the_load_reports_oldest_first(reads, reads_grid):
+    """A 100 kVA community feeder's day: 90 kW of 100 kW reads back 90 % HIGH, in kW, and the
+    series follows the others' conventions (window, newest `limit` oldest first, problems)."""
+    http, app = reads
+    operator, operations = anvil_account(DEPLOYER), reads_grid.grid_operations
+    times = []
+    for demand_kw in (30, 90, 96):
+        operations.report_load(operator, 1, 100, demand_kw)
+        times.append(now_s(reads_grid))
+        advance(reads_grid, INTERVAL_SECONDS)
+    indexed = synced(app)
+
+    loads = http.get("/api/v1/grid/loads", params={"regionId": 1}).json()
+    assert loads["regionId"] == 1
+    assert [(p["sequence"], p["demandKW"], p["loadPercentage"], p["status"]) for p in loads["points"]] == [
+        (0, 30, 30, "LOW"), (1, 90, 90, "HIGH"), (2, 96, 96, "CRITICAL"),
+    ]  # fmt: skip
+    feeder = loads["points"][1]
+    assert set(feeder) == {"regionId", "sequence", "capacityKW", "demandKW", "loadPercentage", "status", "reportedAt", "blockNumber"}
+    assert (feeder["regionId"], feeder["capacityKW"], feeder["reportedAt"]) == (1, 100, times[1])
+    assert 0 < feeder["blockNumber"] <= indexed
+    on_chain = operations.current_load(1)
+    assert (on_chain.demand_kw, on_chain.load_percentage) == (96, 96)
+
+    assert http.get("/api/v1/grid/loads").json() == {"regionId": None, "points": loads["points"]}  # every region
+    newest = http.get("/api/v1/grid/loads", params={"limit": 2}).json()["points"]
+    assert [p["sequence"] for p in newest] == [1, 2]
+    window = http.get("/api/v1/grid/loads", params={"from": times[1], "to": times[1]}).json()["points"]
+    assert [p["sequence"] for p in window] == [1]
+    assert http.get("/api/v1/grid/loads", params={"regionId": 2}).json()["points"] == []
+    problem(http.get("/api/v1/grid/loads", params={"from": times[2], "to": times[0]}), 400, "InvalidRange")
+    problem(http.get("/api/v1/grid/loads", params={"limit": 501}), 400, "PageTooLarge")
+    problem(http.get("/api/v1/grid/loads", params={"regionId": -1}), 422, "InvalidRequest")
 
 
 def test_health_says_indexing_and_how_far_until_the_index_has_caught_up(reads, reads_grid):

@@ -414,7 +414,7 @@ def test_config_and_accounts_read_the_chain(api, api_system, api_manifest, write
 
 
 def test_operator_routes_need_the_token(api, api_system, admin):
-    body = {"regionId": 1, "capacityMW": 100, "demandMW": 50}
+    body = {"regionId": 1, "capacityKW": 100, "demandKW": 50}
     operator_nonce = admin.nonce
     problem(api.post("/api/v1/grid/load", json=body), 401, "Unauthorized")
     problem(api.post("/api/v1/grid/load", json=body, headers={"Authorization": "Bearer wrong"}), 401, "Unauthorized")
@@ -433,7 +433,7 @@ def test_operator_routes_need_the_token(api, api_system, admin):
 def test_operator_routes_answer_503_when_not_configured(api_settings):
     for overrides in ({"operator": None}, {"operator_token": None}):
         with TestClient(create_app(api_settings(follow=False, **overrides))) as client:
-            answer = client.post("/api/v1/grid/load", json={"regionId": 1, "capacityMW": 100, "demandMW": 50}, headers=AUTH)
+            answer = client.post("/api/v1/grid/load", json={"regionId": 1, "capacityKW": 100, "demandKW": 50}, headers=AUTH)
             problem(answer, 503, "OperatorNotConfigured")
             problem(client.get("/api/v1/operator/token", headers=AUTH), 503, "OperatorNotConfigured")
             assert client.get("/api/v1/config").json()["operatorRoutes"] is False
@@ -441,12 +441,18 @@ def test_operator_routes_answer_503_when_not_configured(api_settings):
 
 def test_a_load_report_and_the_emergency_state(api, api_system, admin):
     operations, management = api_system.grid_operations, api_system.grid_management
-    answer = api.post("/api/v1/grid/load", json={"regionId": 1, "capacityMW": 100, "demandMW": 96}, headers=AUTH)
+    # A 100 kVA community feeder peaking at 90 kW: kW carry it, 90 % is HIGH.
+    feeder = api.post("/api/v1/grid/load", json={"regionId": 1, "capacityKW": 100, "demandKW": 90}, headers=AUTH)
+    assert feeder.status_code == 201, feeder.json()
+    assert (feeder.json()["loadPercentage"], feeder.json()["status"]) == (90, "HIGH")
+    load = operations.getCurrentLoad(1)
+    assert (load.capacityKW, load.demandKW, load.loadPercentage, int(load.status)) == (100, 90, 90, LoadStatus.HIGH)
+    answer = api.post("/api/v1/grid/load", json={"regionId": 1, "capacityKW": 100, "demandKW": 96}, headers=AUTH)
     assert answer.status_code == 201, answer.json()
     assert answer.json() == {"regionId": 1, "loadPercentage": 96, "status": "CRITICAL", "txHash": answer.json()["txHash"]}
     assert int(operations.getCurrentLoad(1).status) == LoadStatus.CRITICAL
     # Region 7 has no operator: the contract says whose it is not.
-    answer = api.post("/api/v1/grid/load", json={"regionId": 7, "capacityMW": 100, "demandMW": 96}, headers=AUTH)
+    answer = api.post("/api/v1/grid/load", json={"regionId": 7, "capacityKW": 100, "demandKW": 96}, headers=AUTH)
     refused = problem(answer, 403, "OperatorNotInRegion")
     assert refused["details"] == {"operator": admin.address, "operatorRegionId": 1, "regionId": 7}
 
@@ -468,15 +474,15 @@ def test_a_load_report_and_the_emergency_state(api, api_system, admin):
 def test_a_balancing_action(api, api_system, admin):
     operations = api_system.grid_operations
     operations.setRegionCapacity(1, 500, 300, 100, sender=admin)
-    body = {"regionId": 1, "actionType": "GENERATION_UP", "targetMW": 40, "priority": "HIGH"}
+    body = {"regionId": 1, "actionType": "GENERATION_UP", "targetKW": 40, "priority": "HIGH"}
     answer = api.post("/api/v1/grid/balance", json=body, headers=AUTH)
     assert answer.status_code == 201, answer.json()
     action = operations.getBalancingAction(answer.json()["actionId"])
-    assert (action.regionId, int(action.actionType), action.targetMW, action.priority) == (1, ActionType.GENERATION_UP, 40, 3)
+    assert (action.regionId, int(action.actionType), action.targetKW, action.priority) == (1, ActionType.GENERATION_UP, 40, 3)
     # More than the uncommitted reserve: the contract's error, nothing committed.
-    answer = api.post("/api/v1/grid/balance", json=body | {"targetMW": 1_000, "priority": 2}, headers=AUTH)
+    answer = api.post("/api/v1/grid/balance", json=body | {"targetKW": 1_000, "priority": 2}, headers=AUTH)
     refused = problem(answer, 400, "InsufficientReserve")
-    assert refused["details"] == {"regionId": 1, "targetMW": 1_000, "availableMW": 60}
+    assert refused["details"] == {"regionId": 1, "targetKW": 1_000, "availableKW": 60}
     problem(api.post("/api/v1/grid/balance", json=body | {"actionType": "NONE"}, headers=AUTH), 422, "InvalidRequest")
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def record_fields(text: str, title: str) -> dict[str, str]:
 
 
 # Units a table's header names; a value that repeats one would be a second place to state it.
-UNIT_WORDS = ("kWh", "Wh", "MOCKUSD", "UTC", "ETH", "CO2e", "W")
+UNIT_WORDS = ("kWh", "Wh", "MOCKUSD", "UTC", "ETH", "CO2e", "kW", "W")
 
 
 def assert_values_are_bare(rows: list[list[str]]) -> None:
@@ -206,6 +207,14 @@ def test_usage_errors_exit_2_before_touching_the_node(grid_cli):
         (("vault", "withdraw", "--amount-kwh", "0.0001"), "--amount-kwh", "more decimals"),
         (("standing", "set", "0x" + "11" * 20, "--sell-price", "0"), "--sell-price", "must be more than 0"),
         (("assets", "deposit", "1", "--amount", "-2"), "--amount", "must be more than 0"),
+        (("grid", "load", "--region", "1", "--capacity-mw", "0.1001", "--demand-mw", "0.09"), "--capacity-mw",
+         "'0.1001' MW has more than three decimals: the grid carries whole kW"),
+        (("grid", "load", "--region", "1", "--capacity-mw", "0.100", "--demand-mw", "-0.090"), "--demand-mw",
+         "power in MW cannot be negative"),
+        (("grid", "load", "--region", "1", "--capacity-mw", "0.0004", "--demand-mw", "0"), "--capacity-mw", "more than three decimals"),
+        (("grid", "load", "--region", "1", "--capacity-mw", "0", "--demand-mw", "0"), "--capacity-mw", "must be at least 0.001 MW"),
+        (("grid", "load", "--region", "1", "--capacity-mw", "0,100", "--demand-mw", "0.090"), "--capacity-mw",
+         "is not a number of MW"),
     ],
 )
 def test_every_usage_error_exits_2_naming_its_option(grid_cli, cli_client, args, option, message):
@@ -263,7 +272,8 @@ def test_status_shows_the_chain_contracts_grid_and_balances(grid_cli, cli_system
         "%Y-%m-%d %H:%M:%S"
     )
     assert grid_fields["base price (MOCKUSD/kWh)"] == f"{grid.basePricePerKWh / 10**6:,.6f}"
-    assert grid_fields["total capacity (W)"] == f"{grid.totalCapacityW:,}"
+    assert grid_fields["total capacity (kW)"] == f"{Decimal(grid.totalCapacityW) / 1_000:,.3f}"
+    assert grid_fields["current load (kW)"] == f"{Decimal(grid.currentLoadW) / 1_000:,.3f}"
     shown = record_fields(table, "Balances")
     assert shown["energy (kWh)"] == f"{balances['energy_wh'] / 1_000:,.3f}"
     assert shown["payment (MOCKUSD)"] == f"{balances['payment'] / 10**6:,.6f}"
@@ -582,7 +592,7 @@ def test_standing_set_show_settle_and_clear(grid_cli, cli_client, deployer_key, 
 
 def test_grid_load_emergency_and_status(grid_cli, cli_system):
     load = grid_cli("grid", "load", "--region", str(REGION), "--capacity-mw", "100", "--demand-mw", "85", account=0).json()
-    assert (load["status"], load["load_percentage"], load["demand_mw"]) == ("HIGH", 85, 85)
+    assert (load["status"], load["load_percentage"], load["demand_kw"]) == ("HIGH", 85, 85_000)
     base = cli_system.grid_management.basePrice()
 
     on = grid_cli("grid", "emergency", "on", "--region", str(REGION), account=0).json()
@@ -598,7 +608,22 @@ def test_grid_load_emergency_and_status(grid_cli, cli_system):
 
     refused = grid_cli("grid", "load", "--region", str(REGION), "--capacity-mw", "100", "--demand-mw", "1", account=4, expect=1)
     assert "reportLoad rejected: " in refused.stderr and refused.stdout == ""
-    assert cli_system.grid_operations.getCurrentLoad(REGION).demandMW == 85
+    assert cli_system.grid_operations.getCurrentLoad(REGION).demandKW == 85_000
+
+
+def test_grid_load_takes_mw_to_the_kw_a_feeder_needs(grid_cli, cli_system):
+    """A 100 kVA community feeder at 90 kW: MW with three decimals reach the chain as whole kW, and
+    the table shows kW, the unit once in each label."""
+    load = grid_cli("grid", "load", "--region", str(REGION), "--capacity-mw", "0.100", "--demand-mw", "0.090", account=0).json()
+    assert (load["capacity_kw"], load["demand_kw"], load["load_percentage"], load["status"]) == (100, 90, 90, "HIGH")
+    on_chain = cli_system.grid_operations.getCurrentLoad(REGION)
+    assert (on_chain.capacityKW, on_chain.demandKW, on_chain.loadPercentage) == (100, 90, 90)
+
+    table = grid_cli("grid", "load", "--region", str(REGION), "--capacity-mw", "1.5", "--demand-mw", "0.001", account=0,
+                     json_output=False).stdout
+    fields = record_fields(table, f"Load of region {REGION}")
+    assert (fields["capacity (kW)"], fields["demand (kW)"], fields["status"]) == ("1,500", "1", "LOW")
+    assert_values_are_bare(table_rows(table, f"Load of region {REGION}"))
 
 
 # ------------------------------------------------------------------ demand response

@@ -38,7 +38,7 @@ def follow(index: EventIndex, grid: GridClient, **options) -> Follower:
 def test_indexes_orders_trades_settlements_readings_and_grid_reports(index_grid, new_index):
     meter, reading_times = meter_energy(index_grid, produced_wh=5_000, consumed_wh=300)
     done = trade(index_grid, sell_wh=2_000, buy_wh=1_500)
-    grid_reports(index_grid, demand_mw=97)
+    grid_reports(index_grid, demand_kw=97)
     index = new_index()
 
     indexed = follow(index, index_grid).run_once()
@@ -186,7 +186,7 @@ def postgres_url(postgres_server):
 def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_index, postgres_url):
     meter, times = meter_energy(index_grid, produced_wh=3_000, consumed_wh=100)
     trade(index_grid, sell_wh=1_200, buy_wh=1_000)
-    grid_reports(index_grid, demand_mw=50)
+    grid_reports(index_grid, demand_kw=50)
     postgres = EventIndex(postgres_url)
     postgres.upgrade()
     postgres.upgrade()  # a second upgrade is a no-op

@@ -627,7 +627,7 @@ def test_operator_registration_verification_and_authorization(grid, admin, other
     with reverts(grid.OperatorNotFound, operator=other.address):
         grid.getOperator(other)
     tx = grid.registerOperator("South Energy", 2, 750, sender=other)
-    assert tx.events == [log(grid.OperatorRegistered, operator=other.address, regionId=2, name="South Energy", capacityMW=750)]
+    assert tx.events == [log(grid.OperatorRegistered, operator=other.address, regionId=2, name="South Energy", capacityKW=750)]
     assert grid.getOperator(other) == ("South Energy", 2, 750, False, False, tx.timestamp)
     assert grid.operatorStatus(other) == (False, 2)
     with reverts(grid.OperatorNotVerified, operator=other.address):

@@ -21,7 +21,7 @@ OTHER_REGION = 2  # conftest GRID_OPS_OTHER_REGION: other_region_operator's
 BASE_PRICE_PER_KWH = 200_000  # conftest GRID_BASE_PRICE_PER_KWH
 EMERGENCY_RESPONDER_ROLE = role("EMERGENCY_RESPONDER_ROLE")
 
-MAX_POWER_MW = 10_000_000
+MAX_POWER_KW = 4_000_000_000
 HISTORY_CAPACITY = 96
 MAX_PRIORITY = 10
 REASON_STABILITY_CRITICAL = b"STABILITY_CRITICAL".ljust(32, b"\0")
@@ -81,8 +81,8 @@ def load_reported(go, operator, sequence, capacity, demand, percentage, status, 
         regionId=region,
         operator=operator.address,
         sequence=sequence,
-        capacityMW=capacity,
-        demandMW=demand,
+        capacityKW=capacity,
+        demandKW=demand,
         loadPercentage=percentage,
         status=status,
     )
@@ -107,7 +107,7 @@ def fired(go, response_id, trigger, action, target, priority, severity, region=R
         regionId=region,
         triggerCondition=trigger,
         actionType=action,
-        targetAdjustmentMW=target,
+        targetAdjustmentKW=target,
         priority=priority,
         severity=severity,
     )
@@ -187,13 +187,13 @@ def suspended(accounts, gm, go, admin):
 
 @pytest.fixture
 def with_capacity(go, op):
-    """REGION: 1,000 MW maximum, 600 MW generating, 300 MW reserve."""
+    """REGION: 1,000 kW maximum, 600 kW generating, 300 kW reserve."""
     go.setRegionCapacity(REGION, 1_000, 600, 300, sender=op)
 
 
 @pytest.fixture
 def with_load(go, op):
-    """REGION's latest load: 700 MW of 1,000 MW."""
+    """REGION's latest load: 700 kW of 1,000 kW."""
     go.reportLoad(REGION, 1_000, 700, sender=op)
 
 
@@ -207,7 +207,7 @@ def balancing(go, op, with_capacity, with_load):
 
 
 def test_constants_and_wiring(go, gm, admin, op, other_op):
-    assert go.MAX_POWER_MW() == MAX_POWER_MW
+    assert go.MAX_POWER_KW() == MAX_POWER_KW
     assert go.LOAD_HISTORY_CAPACITY() == HISTORY_CAPACITY
     assert go.MAX_HISTORY_PAGE() == HISTORY_CAPACITY
     assert go.LOW_LOAD_MAX_PERCENT() == 30
@@ -301,7 +301,7 @@ ADMIN_MAY = {"removeAutomatedResponse", "cancelBalancingAction"}
 
 @pytest.fixture
 def pending_in_region(go, op, balancing):
-    """Action 1 (GENERATION_UP 10 MW, pending) and a configured UNDER_FREQUENCY response in REGION."""
+    """Action 1 (GENERATION_UP 10 kW, pending) and a configured UNDER_FREQUENCY response in REGION."""
     go.initiateBalancingAction(REGION, Action.GENERATION_UP, 10, 1, sender=op)
     go.configureAutomatedResponse(Trigger.UNDER_FREQUENCY, Action.GENERATION_UP, 10, 1, sender=op)
 
@@ -341,7 +341,7 @@ def test_configure_applies_to_the_callers_own_region(go, op, other_op, pending_i
             triggerCondition=Trigger.UNDER_FREQUENCY,
             operator=other_op.address,
             actionType=Action.LOAD_SHEDDING,
-            targetAdjustmentMW=30,
+            targetAdjustmentKW=30,
             priority=3,
         ),
     )
@@ -400,8 +400,8 @@ def test_report_load_stores_and_emits(go, op, other_op):
     assert_logs(tx, load_reported(go, op, 0, 1_000, 700, 70, Load.NORMAL))
     assert fields(go.getCurrentLoad(REGION)) == {
         "sequence": 0,
-        "capacityMW": 1_000,
-        "demandMW": 700,
+        "capacityKW": 1_000,
+        "demandKW": 700,
         "loadPercentage": 70,
         "status": Load.NORMAL,
         "reportedAt": tx.timestamp,
@@ -418,11 +418,20 @@ def test_report_load_stores_and_emits(go, op, other_op):
     tx = go.reportLoad(OTHER_REGION, 50, 10, sender=other_op)
     assert_logs(tx, load_reported(go, other_op, 0, 50, 10, 20, Load.LOW, region=OTHER_REGION))
     assert go.loadReportCount(REGION) == 2
-    assert go.getCurrentLoad(REGION).demandMW == 790
+    assert go.getCurrentLoad(REGION).demandKW == 790
+
+
+def test_a_community_feeder_reports_its_load_in_kw(go, op):
+    """A 100 kVA feeder peaking at 90 kW: below 1 MW, its load still reads 90 %, HIGH."""
+    tx = go.reportLoad(REGION, 100, 90, sender=op)
+    assert_logs(tx, load_reported(go, op, 0, 100, 90, 90, Load.HIGH))
+    current = go.getCurrentLoad(REGION)
+    assert (current.capacityKW, current.demandKW, current.loadPercentage, current.status) == (100, 90, 90, Load.HIGH)
+    assert not go.isCriticalLoad(REGION)
 
 
 @pytest.mark.parametrize(
-    ("capacity_mw", "demand_mw", "percentage", "status"),
+    ("capacity_kw", "demand_kw", "percentage", "status"),
     [
         (100, 0, 0, Load.LOW),
         (100, 30, 30, Load.LOW),
@@ -442,17 +451,17 @@ def test_report_load_stores_and_emits(go, op, other_op):
         (3, 1, 33, Load.NORMAL),
         # Demand may exceed capacity.
         (1_000, 1_500, 150, Load.CRITICAL),
-        (1, MAX_POWER_MW, MAX_POWER_MW * 100, Load.CRITICAL),
-        (MAX_POWER_MW, MAX_POWER_MW, 100, Load.CRITICAL),
+        (1, MAX_POWER_KW, MAX_POWER_KW * 100, Load.CRITICAL),
+        (MAX_POWER_KW, MAX_POWER_KW, 100, Load.CRITICAL),
     ],
 )
-def test_load_status_edges_through_reports(go, op, capacity_mw, demand_mw, percentage, status):
-    tx = go.reportLoad(REGION, capacity_mw, demand_mw, sender=op)
-    assert_logs(tx, load_reported(go, op, 0, capacity_mw, demand_mw, percentage, status))
+def test_load_status_edges_through_reports(go, op, capacity_kw, demand_kw, percentage, status):
+    tx = go.reportLoad(REGION, capacity_kw, demand_kw, sender=op)
+    assert_logs(tx, load_reported(go, op, 0, capacity_kw, demand_kw, percentage, status))
     current = go.getCurrentLoad(REGION)
-    assert (current.capacityMW, current.demandMW, current.loadPercentage, current.status) == (
-        capacity_mw,
-        demand_mw,
+    assert (current.capacityKW, current.demandKW, current.loadPercentage, current.status) == (
+        capacity_kw,
+        demand_kw,
         percentage,
         status,
     )
@@ -477,20 +486,20 @@ def test_get_load_status(go, percentage, status):
 
 
 @pytest.mark.parametrize(
-    ("capacity_mw", "demand_mw", "error", "args"),
+    ("capacity_kw", "demand_kw", "error", "args"),
     [
-        (0, 0, lambda c: c.CapacityOutOfRange, {"capacityMW": 0, "maxMW": MAX_POWER_MW}),
-        (MAX_POWER_MW + 1, 1, lambda c: c.CapacityOutOfRange, {"capacityMW": MAX_POWER_MW + 1, "maxMW": MAX_POWER_MW}),
-        (1_000, MAX_POWER_MW + 1, lambda c: c.PowerOutOfRange, {"valueMW": MAX_POWER_MW + 1, "maxMW": MAX_POWER_MW}),
-        (2**256 - 1, 1, lambda c: c.CapacityOutOfRange, {"capacityMW": 2**256 - 1, "maxMW": MAX_POWER_MW}),
+        (0, 0, lambda c: c.CapacityOutOfRange, {"capacityKW": 0, "maxKW": MAX_POWER_KW}),
+        (MAX_POWER_KW + 1, 1, lambda c: c.CapacityOutOfRange, {"capacityKW": MAX_POWER_KW + 1, "maxKW": MAX_POWER_KW}),
+        (1_000, MAX_POWER_KW + 1, lambda c: c.PowerOutOfRange, {"valueKW": MAX_POWER_KW + 1, "maxKW": MAX_POWER_KW}),
+        (2**256 - 1, 1, lambda c: c.CapacityOutOfRange, {"capacityKW": 2**256 - 1, "maxKW": MAX_POWER_KW}),
     ],
     ids=["zero capacity", "capacity above max", "demand above max", "capacity 2^256-1"],
 )
-def test_report_load_rejects_bad_input(go, op, with_load, capacity_mw, demand_mw, error, args):
+def test_report_load_rejects_bad_input(go, op, with_load, capacity_kw, demand_kw, error, args):
     with reverts(error(go), **args):
-        go.reportLoad(REGION, capacity_mw, demand_mw, sender=op)
+        go.reportLoad(REGION, capacity_kw, demand_kw, sender=op)
     assert go.loadReportCount(REGION) == 1
-    assert go.getCurrentLoad(REGION).demandMW == 700
+    assert go.getCurrentLoad(REGION).demandKW == 700
 
 
 def test_unreported_region(go):
@@ -511,8 +520,8 @@ def test_load_history_pages(go, op, chain):
     expected = [
         {
             "sequence": i,
-            "capacityMW": cap,
-            "demandMW": demand,
+            "capacityKW": cap,
+            "demandKW": demand,
             "loadPercentage": demand * 100 // cap,
             "status": go.getLoadStatus(demand * 100 // cap),
             "reportedAt": ts,
@@ -538,18 +547,18 @@ def test_load_history_ring_wraps(go, op, other_op):
         go.reportLoad(REGION, 1_000, i, sender=op)
         if i == HISTORY_CAPACITY - 1:
             # Full, not yet wrapped: report 0 is still there.
-            assert go.getLoadHistory(REGION, 0, 1)[0].demandMW == 0
+            assert go.getLoadHistory(REGION, 0, 1)[0].demandKW == 0
     assert go.loadReportCount(REGION) == total
     oldest = total - HISTORY_CAPACITY
     with reverts(go.LoadHistoryOutOfRange, regionId=REGION, fromSequence=oldest - 1, oldestSequence=oldest, reportCount=total):
         go.getLoadHistory(REGION, oldest - 1, 1)
     page = go.getLoadHistory(REGION, oldest, HISTORY_CAPACITY)
     assert [r.sequence for r in page] == list(range(oldest, total))
-    assert [r.demandMW for r in page] == list(range(oldest, total))
+    assert [r.demandKW for r in page] == list(range(oldest, total))
     assert go.getCurrentLoad(REGION).sequence == total - 1
-    assert go.getCurrentLoad(REGION).demandMW == total - 1
+    assert go.getCurrentLoad(REGION).demandKW == total - 1
     # The other region's ring is untouched.
-    assert [r.demandMW for r in go.getLoadHistory(OTHER_REGION, 0, 5)] == [1]
+    assert [r.demandKW for r in go.getLoadHistory(OTHER_REGION, 0, 5)] == [1]
 
 
 # ----------------------------------------------------------------------------- stability grading
@@ -741,7 +750,7 @@ def configured(go, operator, trigger, action, target, priority, region=REGION):
         triggerCondition=trigger,
         operator=operator.address,
         actionType=action,
-        targetAdjustmentMW=target,
+        targetAdjustmentKW=target,
         priority=priority,
     )
 
@@ -754,18 +763,18 @@ def test_configure_and_reconfigure_automated_response(go, op, chain):
     assert fields(go.getAutomatedResponse(REGION, Trigger.UNDER_FREQUENCY)) == {
         "triggerCondition": Trigger.UNDER_FREQUENCY,
         "actionType": Action.GENERATION_UP,
-        "targetAdjustmentMW": 50,
+        "targetAdjustmentKW": 50,
         "priority": 2,
         "configuredBy": op.address,
         "configuredAt": tx.timestamp,
     }
     # Reconfiguring replaces it.
-    tx = go.configureAutomatedResponse(Trigger.UNDER_FREQUENCY, Action.STORAGE_DISPATCH, MAX_POWER_MW, MAX_PRIORITY, sender=op)
-    assert_logs(tx, configured(go, op, Trigger.UNDER_FREQUENCY, Action.STORAGE_DISPATCH, MAX_POWER_MW, MAX_PRIORITY))
+    tx = go.configureAutomatedResponse(Trigger.UNDER_FREQUENCY, Action.STORAGE_DISPATCH, MAX_POWER_KW, MAX_PRIORITY, sender=op)
+    assert_logs(tx, configured(go, op, Trigger.UNDER_FREQUENCY, Action.STORAGE_DISPATCH, MAX_POWER_KW, MAX_PRIORITY))
     assert fields(go.getAutomatedResponse(REGION, Trigger.UNDER_FREQUENCY)) == {
         "triggerCondition": Trigger.UNDER_FREQUENCY,
         "actionType": Action.STORAGE_DISPATCH,
-        "targetAdjustmentMW": MAX_POWER_MW,
+        "targetAdjustmentKW": MAX_POWER_KW,
         "priority": MAX_PRIORITY,
         "configuredBy": op.address,
         "configuredAt": tx.timestamp,
@@ -786,8 +795,8 @@ def test_configure_and_reconfigure_automated_response(go, op, chain):
         ((255, 1, 10, 1), lambda c: c.InvalidTriggerCondition, {"triggerCondition": 255}),
         ((1, 0, 10, 1), lambda c: c.InvalidActionType, {"actionType": 0}),
         ((1, 5, 10, 1), lambda c: c.InvalidActionType, {"actionType": 5}),
-        ((1, 1, 0, 1), lambda c: c.TargetOutOfRange, {"targetMW": 0, "maxMW": MAX_POWER_MW}),
-        ((1, 1, MAX_POWER_MW + 1, 1), lambda c: c.TargetOutOfRange, {"targetMW": MAX_POWER_MW + 1, "maxMW": MAX_POWER_MW}),
+        ((1, 1, 0, 1), lambda c: c.TargetOutOfRange, {"targetKW": 0, "maxKW": MAX_POWER_KW}),
+        ((1, 1, MAX_POWER_KW + 1, 1), lambda c: c.TargetOutOfRange, {"targetKW": MAX_POWER_KW + 1, "maxKW": MAX_POWER_KW}),
         ((1, 1, 10, 0), lambda c: c.PriorityOutOfRange, {"priority": 0, "maxPriority": MAX_PRIORITY}),
         ((1, 1, 10, 11), lambda c: c.PriorityOutOfRange, {"priority": 11, "maxPriority": MAX_PRIORITY}),
     ],
@@ -834,7 +843,7 @@ def test_remove_automated_response(go, op, admin, other_op):
         tx,
         log(go.AutomatedResponseRemoved, regionId=OTHER_REGION, triggerCondition=Trigger.OVER_VOLTAGE, removedBy=admin.address),
     )
-    assert go.getAutomatedResponse(REGION, Trigger.OVER_VOLTAGE).targetAdjustmentMW == 20
+    assert go.getAutomatedResponse(REGION, Trigger.OVER_VOLTAGE).targetAdjustmentKW == 20
 
 
 def test_automated_response_fires_inside_a_report(go, op):
@@ -851,7 +860,7 @@ def test_automated_response_fires_inside_a_report(go, op):
         "automated": True,
         "triggerCondition": Trigger.UNDER_FREQUENCY,
         "actionType": Action.GENERATION_UP,
-        "targetAdjustmentMW": 50,
+        "targetAdjustmentKW": 50,
         "priority": 2,
         "severity": Level.ALERT,
         "frequencyMilliHz": 49_499,
@@ -949,7 +958,7 @@ def test_trigger_stability_response(go, gm, op):
         "automated": False,
         "triggerCondition": Trigger.NONE,
         "actionType": Action.NONE,
-        "targetAdjustmentMW": 0,
+        "targetAdjustmentKW": 0,
         "priority": 0,
         "severity": Level.ALERT,
         "frequencyMilliHz": 49_200,
@@ -1008,14 +1017,14 @@ def test_unknown_stability_response(go, op):
 # ----------------------------------------------------------------------------- region capacity
 
 
-def capacity_set(go, operator, max_mw, current_mw, reserve_mw, region=REGION):
+def capacity_set(go, operator, max_kw, current_kw, reserve_kw, region=REGION):
     return log(
         go.RegionCapacitySet,
         regionId=region,
         operator=operator.address,
-        maxGenerationMW=max_mw,
-        currentGenerationMW=current_mw,
-        reserveCapacityMW=reserve_mw,
+        maxGenerationKW=max_kw,
+        currentGenerationKW=current_kw,
+        reserveCapacityKW=reserve_kw,
     )
 
 
@@ -1025,32 +1034,32 @@ def test_set_region_capacity(go, op, other_op):
     tx = go.setRegionCapacity(REGION, 1_000, 600, 300, sender=op)
     assert_logs(tx, capacity_set(go, op, 1_000, 600, 300))
     assert capacity(go) == {
-        "maxGenerationMW": 1_000,
-        "currentGenerationMW": 600,
-        "reserveCapacityMW": 300,
-        "committedReserveMW": 0,
-        "committedGenerationDownMW": 0,
-        "committedLoadSheddingMW": 0,
+        "maxGenerationKW": 1_000,
+        "currentGenerationKW": 600,
+        "reserveCapacityKW": 300,
+        "committedReserveKW": 0,
+        "committedGenerationDownKW": 0,
+        "committedLoadSheddingKW": 0,
         "updatedAt": tx.timestamp,
     }
     with reverts(go.RegionCapacityNotSet, regionId=OTHER_REGION):
         go.getRegionCapacity(OTHER_REGION)
     # Edges: current = max with no reserve; reserve = all the headroom; the largest maximum.
-    for max_mw, current_mw, reserve_mw in ((1_000, 1_000, 0), (1_000, 0, 1_000), (MAX_POWER_MW, 1, MAX_POWER_MW - 1), (1, 0, 0)):
-        tx = go.setRegionCapacity(REGION, max_mw, current_mw, reserve_mw, sender=op)
-        assert_logs(tx, capacity_set(go, op, max_mw, current_mw, reserve_mw))
+    for max_kw, current_kw, reserve_kw in ((1_000, 1_000, 0), (1_000, 0, 1_000), (MAX_POWER_KW, 1, MAX_POWER_KW - 1), (1, 0, 0)):
+        tx = go.setRegionCapacity(REGION, max_kw, current_kw, reserve_kw, sender=op)
+        assert_logs(tx, capacity_set(go, op, max_kw, current_kw, reserve_kw))
         c = capacity(go)
-        assert (c["maxGenerationMW"], c["currentGenerationMW"], c["reserveCapacityMW"]) == (max_mw, current_mw, reserve_mw)
+        assert (c["maxGenerationKW"], c["currentGenerationKW"], c["reserveCapacityKW"]) == (max_kw, current_kw, reserve_kw)
 
 
 @pytest.mark.parametrize(
     ("args", "error", "error_args"),
     [
-        ((0, 0, 0), lambda c: c.CapacityOutOfRange, {"capacityMW": 0, "maxMW": MAX_POWER_MW}),
-        ((MAX_POWER_MW + 1, 0, 0), lambda c: c.CapacityOutOfRange, {"capacityMW": MAX_POWER_MW + 1, "maxMW": MAX_POWER_MW}),
-        ((1_000, 1_001, 0), lambda c: c.GenerationExceedsMaximum, {"currentGenerationMW": 1_001, "maxGenerationMW": 1_000}),
-        ((1_000, 600, 401), lambda c: c.ReserveExceedsHeadroom, {"reserveCapacityMW": 401, "headroomMW": 400}),
-        ((1_000, 1_000, 1), lambda c: c.ReserveExceedsHeadroom, {"reserveCapacityMW": 1, "headroomMW": 0}),
+        ((0, 0, 0), lambda c: c.CapacityOutOfRange, {"capacityKW": 0, "maxKW": MAX_POWER_KW}),
+        ((MAX_POWER_KW + 1, 0, 0), lambda c: c.CapacityOutOfRange, {"capacityKW": MAX_POWER_KW + 1, "maxKW": MAX_POWER_KW}),
+        ((1_000, 1_001, 0), lambda c: c.GenerationExceedsMaximum, {"currentGenerationKW": 1_001, "maxGenerationKW": 1_000}),
+        ((1_000, 600, 401), lambda c: c.ReserveExceedsHeadroom, {"reserveCapacityKW": 401, "headroomKW": 400}),
+        ((1_000, 1_000, 1), lambda c: c.ReserveExceedsHeadroom, {"reserveCapacityKW": 1, "headroomKW": 0}),
     ],
 )
 def test_set_region_capacity_rejects_bad_input(go, op, with_capacity, args, error, error_args):
@@ -1063,14 +1072,14 @@ def test_set_region_capacity_rejects_bad_input(go, op, with_capacity, args, erro
 def test_set_region_capacity_keeps_pending_commitments_covered(go, op, balancing):
     go.initiateBalancingAction(REGION, Action.GENERATION_UP, 100, 1, sender=op)
     go.initiateBalancingAction(REGION, Action.GENERATION_DOWN, 50, 1, sender=op)
-    with reverts(go.ReserveBelowCommitted, regionId=REGION, reserveCapacityMW=99, committedMW=100):
+    with reverts(go.ReserveBelowCommitted, regionId=REGION, reserveCapacityKW=99, committedKW=100):
         go.setRegionCapacity(REGION, 1_000, 600, 99, sender=op)
-    with reverts(go.GenerationBelowCommitted, regionId=REGION, currentGenerationMW=49, committedMW=50):
+    with reverts(go.GenerationBelowCommitted, regionId=REGION, currentGenerationKW=49, committedKW=50):
         go.setRegionCapacity(REGION, 1_000, 49, 100, sender=op)
     tx = go.setRegionCapacity(REGION, 800, 50, 100, sender=op)  # exactly the commitments
     assert_logs(tx, capacity_set(go, op, 800, 50, 100))
     c = capacity(go)
-    assert (c["committedReserveMW"], c["committedGenerationDownMW"]) == (100, 50)
+    assert (c["committedReserveKW"], c["committedGenerationDownKW"]) == (100, 50)
 
 
 # ----------------------------------------------------------------------------- balancing actions
@@ -1083,13 +1092,13 @@ def initiated(go, operator, action_id, action, target, priority, region=REGION):
         regionId=region,
         operator=operator.address,
         actionType=action,
-        targetMW=target,
+        targetKW=target,
         priority=priority,
     )
 
 
 def available(go, region=REGION) -> dict:
-    return {a: go.getAvailableBalancingMW(region, a) for a in (1, 2, 3, 4)}
+    return {a: go.getAvailableBalancingKW(region, a) for a in (1, 2, 3, 4)}
 
 
 def test_initiate_balancing_action(go, op, balancing):
@@ -1106,7 +1115,7 @@ def test_initiate_balancing_action(go, op, balancing):
         "regionId": REGION,
         "actionType": Action.GENERATION_UP,
         "status": Status.PENDING,
-        "targetMW": 100,
+        "targetKW": 100,
         "priority": 3,
         "initiatedBy": op.address,
         "initiatedAt": tx.timestamp,
@@ -1123,24 +1132,24 @@ def test_initiate_balancing_action(go, op, balancing):
     assert_logs(tx, initiated(go, op, 4, Action.LOAD_SHEDDING, 700, 2))
     assert go.balancingActionCount() == 4
     c = capacity(go)
-    assert (c["committedReserveMW"], c["committedGenerationDownMW"], c["committedLoadSheddingMW"]) == (300, 600, 700)
+    assert (c["committedReserveKW"], c["committedGenerationDownKW"], c["committedLoadSheddingKW"]) == (300, 600, 700)
     # Initiating moves no capacity, only commits it.
-    assert (c["currentGenerationMW"], c["reserveCapacityMW"]) == (600, 300)
+    assert (c["currentGenerationKW"], c["reserveCapacityKW"]) == (600, 300)
     assert available(go) == dict.fromkeys((1, 2, 3, 4), 0)
 
-    with reverts(go.InsufficientReserve, regionId=REGION, targetMW=1, availableMW=0):
+    with reverts(go.InsufficientReserve, regionId=REGION, targetKW=1, availableKW=0):
         go.initiateBalancingAction(REGION, Action.GENERATION_UP, 1, 1, sender=op)
-    with reverts(go.InsufficientReserve, regionId=REGION, targetMW=1, availableMW=0):
+    with reverts(go.InsufficientReserve, regionId=REGION, targetKW=1, availableKW=0):
         go.initiateBalancingAction(REGION, Action.STORAGE_DISPATCH, 1, 1, sender=op)
-    with reverts(go.InsufficientGeneration, regionId=REGION, targetMW=1, availableMW=0):
+    with reverts(go.InsufficientGeneration, regionId=REGION, targetKW=1, availableKW=0):
         go.initiateBalancingAction(REGION, Action.GENERATION_DOWN, 1, 1, sender=op)
-    with reverts(go.InsufficientSheddableLoad, regionId=REGION, targetMW=1, availableMW=0):
+    with reverts(go.InsufficientSheddableLoad, regionId=REGION, targetKW=1, availableKW=0):
         go.initiateBalancingAction(REGION, Action.LOAD_SHEDDING, 1, 1, sender=op)
     assert go.balancingActionCount() == 4
 
 
 @pytest.mark.parametrize(
-    ("action", "available_mw", "error"),
+    ("action", "available_kw", "error"),
     [
         (Action.GENERATION_UP, 300, lambda c: c.InsufficientReserve),
         (Action.STORAGE_DISPATCH, 300, lambda c: c.InsufficientReserve),
@@ -1148,12 +1157,12 @@ def test_initiate_balancing_action(go, op, balancing):
         (Action.LOAD_SHEDDING, 700, lambda c: c.InsufficientSheddableLoad),
     ],
 )
-def test_initiate_up_to_what_is_available(go, op, balancing, action, available_mw, error):
-    with reverts(error(go), regionId=REGION, targetMW=available_mw + 1, availableMW=available_mw):
-        go.initiateBalancingAction(REGION, action, available_mw + 1, 1, sender=op)
-    tx = go.initiateBalancingAction(REGION, action, available_mw, 1, sender=op)
-    assert_logs(tx, initiated(go, op, 1, action, available_mw, 1))
-    assert go.getAvailableBalancingMW(REGION, action) == 0
+def test_initiate_up_to_what_is_available(go, op, balancing, action, available_kw, error):
+    with reverts(error(go), regionId=REGION, targetKW=available_kw + 1, availableKW=available_kw):
+        go.initiateBalancingAction(REGION, action, available_kw + 1, 1, sender=op)
+    tx = go.initiateBalancingAction(REGION, action, available_kw, 1, sender=op)
+    assert_logs(tx, initiated(go, op, 1, action, available_kw, 1))
+    assert go.getAvailableBalancingKW(REGION, action) == 0
 
 
 @pytest.mark.parametrize(
@@ -1161,8 +1170,8 @@ def test_initiate_up_to_what_is_available(go, op, balancing, action, available_m
     [
         ((0, 10, 1), lambda c: c.InvalidActionType, {"actionType": 0}),
         ((5, 10, 1), lambda c: c.InvalidActionType, {"actionType": 5}),
-        ((1, 0, 1), lambda c: c.TargetOutOfRange, {"targetMW": 0, "maxMW": MAX_POWER_MW}),
-        ((1, MAX_POWER_MW + 1, 1), lambda c: c.TargetOutOfRange, {"targetMW": MAX_POWER_MW + 1, "maxMW": MAX_POWER_MW}),
+        ((1, 0, 1), lambda c: c.TargetOutOfRange, {"targetKW": 0, "maxKW": MAX_POWER_KW}),
+        ((1, MAX_POWER_KW + 1, 1), lambda c: c.TargetOutOfRange, {"targetKW": MAX_POWER_KW + 1, "maxKW": MAX_POWER_KW}),
         ((1, 10, 0), lambda c: c.PriorityOutOfRange, {"priority": 0, "maxPriority": MAX_PRIORITY}),
         ((1, 10, 11), lambda c: c.PriorityOutOfRange, {"priority": 11, "maxPriority": MAX_PRIORITY}),
     ],
@@ -1177,40 +1186,40 @@ def test_balancing_needs_capacity_and_load_shedding_a_load_report(go, op):
     for action in (1, 2, 3, 4):
         with reverts(go.RegionCapacityNotSet, regionId=REGION):
             go.initiateBalancingAction(REGION, action, 1, 1, sender=op)
-        assert go.getAvailableBalancingMW(REGION, action) == 0
+        assert go.getAvailableBalancingKW(REGION, action) == 0
     go.setRegionCapacity(REGION, 1_000, 500, 100, sender=op)
     with reverts(go.LoadNotReported, regionId=REGION):
         go.initiateBalancingAction(REGION, Action.LOAD_SHEDDING, 1, 1, sender=op)
-    assert go.getAvailableBalancingMW(REGION, Action.LOAD_SHEDDING) == 0
+    assert go.getAvailableBalancingKW(REGION, Action.LOAD_SHEDDING) == 0
     go.reportLoad(REGION, 1_000, 40, sender=op)
-    assert go.getAvailableBalancingMW(REGION, Action.LOAD_SHEDDING) == 40
+    assert go.getAvailableBalancingKW(REGION, Action.LOAD_SHEDDING) == 40
 
 
 @pytest.mark.parametrize("action", [0, 5])
 def test_available_balancing_rejects_invalid_action_type(go, action):
     with reverts(go.InvalidActionType, actionType=action):
-        go.getAvailableBalancingMW(REGION, action)
+        go.getAvailableBalancingKW(REGION, action)
 
 
 def test_sheddable_load_follows_the_latest_demand(go, op, balancing):
     go.initiateBalancingAction(REGION, Action.LOAD_SHEDDING, 500, 1, sender=op)
-    assert go.getAvailableBalancingMW(REGION, Action.LOAD_SHEDDING) == 200
+    assert go.getAvailableBalancingKW(REGION, Action.LOAD_SHEDDING) == 200
     go.reportLoad(REGION, 1_000, 400, sender=op)  # demand fell below what is being shed
-    assert go.getAvailableBalancingMW(REGION, Action.LOAD_SHEDDING) == 0
-    with reverts(go.InsufficientSheddableLoad, regionId=REGION, targetMW=1, availableMW=0):
+    assert go.getAvailableBalancingKW(REGION, Action.LOAD_SHEDDING) == 0
+    with reverts(go.InsufficientSheddableLoad, regionId=REGION, targetKW=1, availableKW=0):
         go.initiateBalancingAction(REGION, Action.LOAD_SHEDDING, 1, 1, sender=op)
     go.reportLoad(REGION, 1_000, 900, sender=op)
-    assert go.getAvailableBalancingMW(REGION, Action.LOAD_SHEDDING) == 400
+    assert go.getAvailableBalancingKW(REGION, Action.LOAD_SHEDDING) == 400
 
 
-def completed(go, operator, action_id, current_mw, reserve_mw, region=REGION):
+def completed(go, operator, action_id, current_kw, reserve_kw, region=REGION):
     return log(
         go.BalancingActionCompleted,
         actionId=action_id,
         regionId=region,
         operator=operator.address,
-        currentGenerationMW=current_mw,
-        reserveCapacityMW=reserve_mw,
+        currentGenerationKW=current_kw,
+        reserveCapacityKW=reserve_kw,
     )
 
 
@@ -1229,19 +1238,19 @@ def test_complete_balancing_action(go, op, balancing, action, target, current_af
     tx = go.completeBalancingAction(1, sender=op)
     assert_logs(tx, completed(go, op, 1, current_after, reserve_after))
     assert capacity(go) == {
-        "maxGenerationMW": 1_000,
-        "currentGenerationMW": current_after,
-        "reserveCapacityMW": reserve_after,
-        "committedReserveMW": 0,
-        "committedGenerationDownMW": 0,
-        "committedLoadSheddingMW": 0,
+        "maxGenerationKW": 1_000,
+        "currentGenerationKW": current_after,
+        "reserveCapacityKW": reserve_after,
+        "committedReserveKW": 0,
+        "committedGenerationDownKW": 0,
+        "committedLoadSheddingKW": 0,
         "updatedAt": tx.timestamp,
     }
     assert fields(go.getBalancingAction(1)) == {
         "regionId": REGION,
         "actionType": action,
         "status": Status.COMPLETED,
-        "targetMW": target,
+        "targetKW": target,
         "priority": 5,
         "initiatedBy": op.address,
         "initiatedAt": initiated_at,
@@ -1258,16 +1267,16 @@ def test_complete_applies_only_its_own_commitment(go, op, balancing):
     go.initiateBalancingAction(REGION, Action.GENERATION_UP, 100, 1, sender=op)
     go.initiateBalancingAction(REGION, Action.STORAGE_DISPATCH, 150, 1, sender=op)
     go.initiateBalancingAction(REGION, Action.GENERATION_DOWN, 200, 1, sender=op)
-    go.completeBalancingAction(2, sender=op)  # storage: 150 MW from reserve into generation
+    go.completeBalancingAction(2, sender=op)  # storage: 150 kW from reserve into generation
     c = capacity(go)
-    assert (c["currentGenerationMW"], c["reserveCapacityMW"]) == (750, 150)
-    assert (c["committedReserveMW"], c["committedGenerationDownMW"]) == (100, 200)
+    assert (c["currentGenerationKW"], c["reserveCapacityKW"]) == (750, 150)
+    assert (c["committedReserveKW"], c["committedGenerationDownKW"]) == (100, 200)
     go.completeBalancingAction(3, sender=op)
     go.completeBalancingAction(1, sender=op)
     c = capacity(go)
-    assert (c["currentGenerationMW"], c["reserveCapacityMW"]) == (650, 250)
-    assert (c["committedReserveMW"], c["committedGenerationDownMW"]) == (0, 0)
-    assert c["currentGenerationMW"] + c["reserveCapacityMW"] <= c["maxGenerationMW"]
+    assert (c["currentGenerationKW"], c["reserveCapacityKW"]) == (650, 250)
+    assert (c["committedReserveKW"], c["committedGenerationDownKW"]) == (0, 0)
+    assert c["currentGenerationKW"] + c["reserveCapacityKW"] <= c["maxGenerationKW"]
 
 
 def test_complete_and_cancel_unknown_actions(go, op, admin, balancing):
@@ -1290,15 +1299,15 @@ def test_cancel_balancing_action(go, op, balancing):
     tx = go.cancelBalancingAction(2, sender=op)
     assert_logs(tx, cancelled(go, op, 2))
     c = capacity(go)
-    assert (c["currentGenerationMW"], c["reserveCapacityMW"]) == (600, 300)  # nothing applied
-    assert (c["committedGenerationDownMW"], c["committedLoadSheddingMW"]) == (100, 0)  # only its own released
+    assert (c["currentGenerationKW"], c["reserveCapacityKW"]) == (600, 300)  # nothing applied
+    assert (c["committedGenerationDownKW"], c["committedLoadSheddingKW"]) == (100, 0)  # only its own released
     action = go.getBalancingAction(2)
     assert (action.status, action.closedBy, action.closedAt) == (Status.CANCELLED, op.address, tx.timestamp)
     with reverts(go.BalancingActionNotPending, actionId=2, status=Status.CANCELLED):
         go.cancelBalancingAction(2, sender=op)
     with reverts(go.BalancingActionNotPending, actionId=2, status=Status.CANCELLED):
         go.completeBalancingAction(2, sender=op)
-    assert go.getAvailableBalancingMW(REGION, Action.LOAD_SHEDDING) == 700
+    assert go.getAvailableBalancingKW(REGION, Action.LOAD_SHEDDING) == 700
 
 
 def test_admin_may_remove_responses_and_cancel_actions(go, op, admin, balancing):
@@ -1307,7 +1316,7 @@ def test_admin_may_remove_responses_and_cancel_actions(go, op, admin, balancing)
     go.configureAutomatedResponse(Trigger.UNDER_FREQUENCY, Action.GENERATION_UP, 10, 1, sender=op)
     tx = go.cancelBalancingAction(1, sender=admin)
     assert_logs(tx, cancelled(go, admin, 1))
-    assert capacity(go)["committedReserveMW"] == 0
+    assert capacity(go)["committedReserveKW"] == 0
     assert go.getBalancingAction(1).closedBy == admin.address
     tx = go.removeAutomatedResponse(REGION, Trigger.UNDER_FREQUENCY, sender=admin)
     assert_logs(

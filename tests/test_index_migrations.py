@@ -1,7 +1,7 @@
 """The index's migrations, on SQLite and PostgreSQL: each revision builds what it added (read from
 the models), the newest one leaves the database exactly as the models describe it, a database
-indexed at the first revision keeps its rows when it is upgraded, and every revision can be taken
-back."""
+indexed at the first revision keeps its rows when it is upgraded (load reports converted from MW
+to kW), and every revision can be taken back."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from alembic.migration import MigrationContext
 
 from energy_grid.index import EventIndex, queries, store
 from energy_grid.index.migrations import build
-from energy_grid.index.models import Base, DemandEventStarted, EmergencyModeChanged, added_in
+from energy_grid.index.models import Base, DemandEventStarted, EmergencyModeChanged, LoadReported, added_in
 from energy_grid.index.store import MIGRATIONS_DIR
 
 FIRST, DR_REGION, EMERGENCY_REGION = "0001", "0002_dr_event_region", "0003_emergency_region"
 METERED_ORDERS = "0004_metered_orders_settled"
+GRID_POWER_KW = "0005_grid_power_kw"
 TX_HASH = "0x" + "ab" * 32
 OPERATOR = "0x" + "11" * 20
 MODEL_TABLES = set(Base.metadata.tables)
@@ -80,6 +81,11 @@ def test_each_revision_builds_only_what_it_added(index):
     index.upgrade(METERED_ORDERS)
     assert tables(index) == MODEL_TABLES
     assert indexes(index, "metered_orders_settled") == {"ix_metered_orders_settled_meter"}
+    assert {"capacity_mw", "demand_mw"} <= columns(index, "grid_load_reported")
+
+    index.upgrade(GRID_POWER_KW)
+    load_columns = columns(index, "grid_load_reported")
+    assert {"capacity_kw", "demand_kw"} <= load_columns and not {"capacity_mw", "demand_mw"} & load_columns
 
 
 def test_the_newest_revision_is_the_models_schema(index):
@@ -111,6 +117,18 @@ def test_upgrades_an_index_built_at_the_first_revision_keeping_its_rows(index):
             budget=150,
         )
         _insert(connection, "grid_emergency_mode_changed", log_index=1, active=True, changed_by=OPERATOR)
+        _insert(
+            connection,
+            "grid_load_reported",
+            log_index=2,
+            region_id=1,
+            operator=OPERATOR,
+            sequence=1,
+            capacity_mw=100,
+            demand_mw=96,
+            load_percentage=96,
+            status=3,
+        )
 
     index.upgrade()
 
@@ -120,10 +138,14 @@ def test_upgrades_an_index_built_at_the_first_revision_keeping_its_rows(index):
         assert (started.event_id, started.region_id, started.budget) == (7, 0, 150)
         emergency = session.scalars(sa.select(EmergencyModeChanged)).one()
         assert (emergency.region_id, emergency.active) == (0, True)
+        # The load reported in MW reads the same power in kW.
+        load = session.scalars(sa.select(LoadReported)).one()
+        assert (load.capacity_kw, load.demand_kw, load.load_percentage) == (100_000, 96_000, 96)
+        assert queries.grid_loads(session, 1, None, None, 10)["points"][0]["capacityKW"] == 100_000
         # The read routes see the rows indexed before: region 0 is the grid-wide switch.
         assert queries.demand_events(session, queries.PageRequest(10, 0))["items"][0]["regionId"] == 0
         status = queries.grid_status(session)
-        assert status["emergencyMode"] is True and status["regions"][0]["regionId"] == 0
+        assert status["emergencyMode"] is True and [row["regionId"] for row in status["regions"]] == [0, 1]
     # Rows indexed after the upgrade carry their region.
     with index.sessions.begin() as session:
         session.add(
@@ -132,11 +154,21 @@ def test_upgrades_an_index_built_at_the_first_revision_keeping_its_rows(index):
             )
         )
     with index.session() as session:
-        assert [row["regionId"] for row in queries.grid_status(session)["regions"]] == [0, 3]
+        assert [row["regionId"] for row in queries.grid_status(session)["regions"]] == [0, 1, 3]
 
 
 def test_every_revision_can_be_taken_back(index):
     index.upgrade()
+    with index.sessions.begin() as session:  # a 100 kVA feeder at 90 kW, and a 2.5 MW one
+        for log_index, (capacity_kw, demand_kw) in enumerate(((100, 90), (2_500, 2_499))):
+            row = {"block_number": 1, "log_index": log_index, "tx_hash": TX_HASH, "timestamp_s": 1_000, "region_id": 1}
+            load = {"capacity_kw": capacity_kw, "demand_kw": demand_kw, "load_percentage": 90, "status": 2}
+            session.add(LoadReported(**row, **load, operator=OPERATOR, sequence=log_index + 1))
+    index.downgrade(METERED_ORDERS)
+    # Back in whole MW, rounded down as the contracts reported before kW.
+    with index.engine.connect() as connection:
+        loads = connection.execute(sa.text("SELECT capacity_mw, demand_mw FROM grid_load_reported ORDER BY log_index")).all()
+    assert [tuple(int(value) for value in row) for row in loads] == [(0, 0), (2, 2)]
     index.downgrade(DR_REGION)
     assert "region_id" not in columns(index, "grid_emergency_mode_changed")
     assert "region_id" in columns(index, "dr_event_started")
@@ -152,7 +184,7 @@ def test_every_revision_can_be_taken_back(index):
 def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
     """The models grow a column and a table marked with a new revision: the revisions before it
     build what they did, the new one adds both, and taking it back removes them."""
-    later = "0005_tariffs"
+    later = "0006_tariffs"
     metadata = sa.MetaData()
     for table in Base.metadata.sorted_tables:
         table.to_metadata(metadata)
@@ -164,16 +196,16 @@ def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_d
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "versions" / f"{later}.py").write_text(
-        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {METERED_ORDERS!r}\n"
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {GRID_POWER_KW!r}\n"
         "upgrade, downgrade = build.steps(revision)\n"
     )
     monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
 
-    index.upgrade(METERED_ORDERS)
+    index.upgrade(GRID_POWER_KW)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     index.upgrade()
     assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
     assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
-    index.downgrade(METERED_ORDERS)
+    index.downgrade(GRID_POWER_KW)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     assert differences(index) == []

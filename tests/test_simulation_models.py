@@ -36,6 +36,7 @@ from energy_grid.simulation import (
     split_interval,
     weather_window,
 )
+from energy_grid.simulation.grid import LOAD_POWER_FACTOR
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVALS_PER_DAY
 
 HOURS_PER_INTERVAL = 0.25
@@ -384,6 +385,15 @@ def test_transformer_loading_rises_with_load_and_voltages_follow(grid: LowVoltag
     # 8 buses × 8 kW = 64 kW (+ reactive) through a 100 kVA transformer.
     assert 600 < heavy.transformer_loading_per_mille < 800
     assert grid.transformer_rating_va == 100_000
+    # The apparent power the loading stands for: at least the active power through the transformer.
+    for state in (idle, light, heavy, export):
+        assert state.transformer_apparent_va == round(state.transformer_loading_percent * 1_000)
+        assert state.transformer_apparent_va >= abs(state.grid_import_w)
+        assert state.transformer_rating_kva == 100
+    assert heavy.transformer_apparent_kva == round(heavy.transformer_loading_percent)
+    # 8 × 8 kW at cos φ 0.95 plus the cables' losses, within a few per cent (the loading reads the
+    # current at rated voltage; the busbar sags).
+    assert heavy.transformer_apparent_va == pytest.approx(heavy.grid_import_w / LOAD_POWER_FACTOR, rel=0.05)
 
     assert light.voltage_min_per_mille < idle.voltage_min_per_mille
     assert heavy.voltage_min_per_mille < light.voltage_min_per_mille
@@ -412,6 +422,8 @@ def test_a_copper_plate_carries_the_net_power_at_nominal_voltage(grid: LowVoltag
         assert (plate.load_w, plate.generation_w) == (solved.load_w, solved.generation_w)
         # Without the cables' losses and voltage drop, within a few per cent of the power flow's loading.
         assert plate.transformer_loading_percent == pytest.approx(solved.transformer_loading_percent, rel=0.06)
+        net_w = sum(load.net_active_w for load in loads.values())
+        assert plate.transformer_apparent_va == round(math.hypot(net_w, sum(load.reactive_var for load in loads.values())))
     with pytest.raises(ValueError, match="not load buses"):
         grid.copper_plate({grid.lv_buses[0] + 10_000: BusLoad(0.0, 0.0, 0.0)})
 
@@ -469,6 +481,7 @@ def test_feeders_are_solved_each_on_its_own_and_added_up() -> None:
         # The worst transformer, every bus's own voltage, the power and the losses summed.
         assert state.transformer_loading_percent == first.transformer_loading_percent
         assert state.transformer_rating_va == 200_000
+        assert state.transformer_apparent_va == pytest.approx(first.transformer_apparent_va + second.transformer_apparent_va, abs=1)
         assert state.bus_voltage_per_mille == {
             **first.bus_voltage_per_mille,
             **{FEEDER_BUS_STRIDE + bus: v for bus, v in second.bus_voltage_per_mille.items()},

@@ -6,7 +6,10 @@ its readings differently).
 - Node: the simulation process is killed mid-step (transactions mined, waiting in the pool, or
   unsent), then the node — persisting its state every second, as `make node` does every 5 — is
   SIGKILLed after its next dump; a node restarted from that dump and the simulation resume.
-- Process: the simulation process alone is killed (node alive, its pool holding what was sent)."""
+- Process: the simulation process alone is killed (node alive, its pool holding what was sent).
+
+Either way each interval's load report to GridOperations is on chain once: none sent twice, none
+skipped."""
 
 from __future__ import annotations
 
@@ -16,7 +19,10 @@ import sys
 
 import pytest
 
+from energy_grid.client import GridClient
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
+from energy_grid.simulation.run_state import REGION_ID
+from energy_grid.units import INTERVAL_SECONDS
 
 from support.anvil_node import state_dump_begun_after
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from, web3_of
@@ -40,12 +46,23 @@ def uninterrupted(restart_deployment, tmp_path_factory):
     directory = tmp_path_factory.mktemp("uninterrupted")
     node = node_from(state, directory, "node")
     try:
-        result = run_simulation(client_of(node, manifest), RESTART_CONFIG, run_file=directory / "run.json")
+        client = client_of(node, manifest)
+        result = run_simulation(client, RESTART_CONFIG, run_file=directory / "run.json")
+        assert_one_load_report_per_interval(client, result.day_start_s)
     finally:
         node.stop()
     assert result.figures["dr_events"] == 1 and result.figures["dr_rewards_paid"] > 0
     assert result.figures["traded_p2p_wh"] > 0 and result.figures["carbon_credits_grams"] > 0
     return result
+
+
+def assert_one_load_report_per_interval(client: GridClient, day_start_s: int) -> None:
+    """The region's load reports (the deployment had none): one at each simulated interval's end."""
+    operations = client["GridOperations"].functions
+    count = int(operations.loadReportCount(REGION_ID).call())
+    reports = operations.getLoadHistory(REGION_ID, 0, count).call() if count else []
+    reported_at = [int(r.reportedAt) for r in reports]
+    assert reported_at == [day_start_s + (i + 1) * INTERVAL_SECONDS for i in range(RESTART_CONFIG.interval_count)]
 
 
 def start_simulation(url: str, manifest, run_file) -> subprocess.Popen[str]:
@@ -95,7 +112,9 @@ def test_node_killed_mid_run_then_restarted_ends_with_the_same_figures(restart_d
     node = node_from(tmp_path / "persisted.json", tmp_path, "restarted")
     try:
         day_start_s = killed_run_day(run_file, node)
-        resumed = run_simulation(client_of(node, manifest), RESTART_CONFIG, run_file=run_file)
+        client = client_of(node, manifest)
+        resumed = run_simulation(client, RESTART_CONFIG, run_file=run_file)
+        assert_one_load_report_per_interval(client, day_start_s)
     finally:
         node.stop()
     assert resumed.day_start_s == day_start_s and resumed.balanced
@@ -119,7 +138,9 @@ def test_simulation_process_killed_then_resumed_ends_with_the_same_figures(resta
         resumed = run_simulation(client, RESTART_CONFIG, run_file=run_file)
         assert resumed.day_start_s == day_start_s  # the same run (chain day, households) continued
         assert resumed.totals() == uninterrupted.totals()
+        assert_one_load_report_per_interval(client, day_start_s)
         # Run again: everything is on chain already, nothing is sent, the figures stay.
         assert run_simulation(client, RESTART_CONFIG, run_file=run_file).totals() == uninterrupted.totals()
+        assert_one_load_report_per_interval(client, day_start_s)
     finally:
         node.stop()

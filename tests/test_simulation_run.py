@@ -9,13 +9,19 @@ peak its forecast from the baseline days shows, the evening's."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from typing import Any
 
 import pytest
 
-from energy_grid.simulation.driver import SimulationConfig, run_simulation
+from energy_grid.client import GridClient, anvil_account
+from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_simulation
+from energy_grid.simulation.grid import LowVoltageGrid
 from energy_grid.simulation.ledger import SimulationResult
-from energy_grid.simulation.report import PLOTS, summary_rows, write_report
+from energy_grid.simulation.report import PLOTS, summary_rows, write_report, zone_hours, zone_label
+from energy_grid.simulation.run_state import REGION_ID
+from energy_grid.units import INTERVAL_SECONDS
 
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
 
@@ -29,18 +35,32 @@ def sim_deployment(project, accounts, chain, tmp_path_factory):
     return deploy_to_state_file(project, accounts, chain, tmp_path_factory.mktemp("sim_run"))
 
 
-def simulate(deployment, directory, name: str) -> SimulationResult:
+def simulate(deployment, directory, name: str) -> tuple[SimulationResult, list[Any]]:
+    """The run's result and the region's load reports in GridOperations after it."""
     state, manifest = deployment
     node = node_from(state, directory, name)
     try:
-        return run_simulation(client_of(node, manifest), SIM_CONFIG, run_file=directory / f"{name}.run.json")
+        client = client_of(node, manifest)
+        result = run_simulation(client, SIM_CONFIG, run_file=directory / f"{name}.run.json")
+        return result, load_reports(client)
     finally:
         node.stop()
 
 
+def load_reports(client: GridClient) -> list[Any]:
+    operations = client["GridOperations"].functions
+    count = int(operations.loadReportCount(REGION_ID).call())
+    return list(operations.getLoadHistory(REGION_ID, 0, count).call()) if count else []
+
+
 @pytest.fixture(scope="module")
-def sim_result(sim_deployment, tmp_path_factory):
+def sim_run(sim_deployment, tmp_path_factory):
     return simulate(sim_deployment, tmp_path_factory.mktemp("sim_first"), "first")
+
+
+@pytest.fixture(scope="module")
+def sim_result(sim_run):
+    return sim_run[0]
 
 
 def test_energy_and_money_balance_on_chain(sim_result):
@@ -99,6 +119,27 @@ def test_demand_response_pays_and_carbon_credits_issue(sim_result):
     assert 0 < f["exported_wh"] * AVOIDED_GRAMS_PER_KWH // 1000 - f["carbon_credits_grams"] < SIM_CONFIG.households
 
 
+def test_the_operator_reports_each_interval_s_transformer_load(sim_run):
+    result, reports = sim_run
+    # The deployment had none: one report a simulated interval, in order, at the interval's end.
+    assert [int(r.sequence) for r in reports] == list(range(96)) and result.figures["load_reports"] == 96
+    capacity_kva = LowVoltageGrid().transformer_rating_va // 1_000  # 8 households: one 100 kVA feeder
+    operator = anvil_account(0).address
+    for report, interval in zip(reports, result.series, strict=True):
+        capacity_kw, demand_kw = int(report[1]), int(report[2])  # by position: the names carry the unit
+        assert (capacity_kw, demand_kw) == (capacity_kva, interval.transformer_apparent_kva), interval
+        assert int(report.reportedAt) == result.day_start_s + (interval.interval + 1) * INTERVAL_SECONDS
+        assert report.reportedBy == operator
+        # One transformer: the region's load percentage is its loading, to the rounding.
+        assert abs(int(report.loadPercentage) * 10 - interval.transformer_loading_per_mille) <= 5, interval
+    demands = [int(r[2]) for r in reports]
+    assert min(demands) < max(demands)  # the day's load, not a constant
+    high = [r for r in reports if int(r.loadPercentage) >= 80]
+    assert result.figures["load_reports_high"] == len(high)
+    audited = {"load reports = simulated intervals", "load reports = the model's transformers (kVA)"}
+    assert audited <= {c.name for c in result.checks if c.ok}
+
+
 def test_report_is_written(sim_result, tmp_path):
     paths = write_report(sim_result, tmp_path / "report")
     assert sorted(p.name for p in paths) == sorted(["summary.json", *PLOTS])
@@ -110,6 +151,7 @@ def test_report_is_written(sim_result, tmp_path):
     assert set(summary["gasByActor"]) == {"households", "gateway", "operator", "oracles", "keeper"}
     assert all(gas > 0 for gas in summary["gasByActor"].values())
     assert summary["payment"] == {"symbol": "MOCKUSD", "decimals": 6}  # the deployment's stablecoin
+    assert summary["utcOffsetMinutes"] == SITE_UTC_OFFSET_MINUTES  # the deployment's zone, the plots' clock
     rows = dict(summary_rows(sim_result))
     assert rows["balances (energy and money)"] == "checked: all balance"
     f = sim_result.figures
@@ -119,9 +161,20 @@ def test_report_is_written(sim_result, tmp_path):
     assert rows["average clearing price"].endswith(" MOCKUSD/kWh") and rows["peak clearing price"].endswith(" MOCKUSD/kWh")
     assert rows["paid by buyers / grid fees and rounding"].count(" MOCKUSD") == 2
     assert rows["DR rewards paid"].endswith(" MOCKUSD")
+    assert rows["load reports to GridOperations (HIGH or above)"] == f"{f['load_reports']} ({f['load_reports_high']})"
 
 
 def test_same_seed_gives_the_same_figures(sim_result, sim_deployment, tmp_path):
-    again = simulate(sim_deployment, tmp_path, "again")
+    again, _ = simulate(sim_deployment, tmp_path, "again")
     assert again.day_start_s != 0
     assert again.totals() == sim_result.totals()
+
+
+def test_the_plots_read_the_day_on_the_deployment_s_clock(sim_result):
+    """The simulated day starts at the site's local midnight; on a deployment in the same zone its
+    intervals read 00:00, 00:15, ...; in another zone the same instants shift by the difference."""
+    assert zone_label(sim_result.utc_offset_minutes) == "UTC−05:00"
+    assert [zone_hours(sim_result, i) for i in (0, 1, 95)] == [0.0, 0.25, 23.75]
+    in_utc = dataclasses.replace(sim_result, utc_offset_minutes=0)
+    assert zone_label(0) == "UTC" and zone_hours(in_utc, 0) == 5.0
+    assert zone_label(330) == "UTC+05:30"

@@ -122,7 +122,8 @@ def test_bad_trade_is_explained_and_moves_nothing(client, system, accounts):
     assert client.payment_token.balance_of(buyer.address) == cash_before
 
 
-MW = 1_000_000
+MW = 1_000_000  # W
+KW_PER_MW = 1_000  # GridOperations' power is kW
 
 
 def test_drives_a_region_through_load_levels_and_an_emergency(client, system, accounts):
@@ -139,7 +140,7 @@ def test_drives_a_region_through_load_levels_and_an_emergency(client, system, ac
     for demand_mw, load_status in ((50, "NORMAL"), (85, "HIGH"), (97, "CRITICAL")):
         client.grid_management.report_production(wind_farm, demand_mw * MW * 6 // 10)
         client.grid_management.report_production(solar_park, demand_mw * MW * 4 // 10)
-        client.grid_operations.report_load(operator, LOCAL_OPERATOR_REGION, 100, demand_mw)
+        client.grid_operations.report_load(operator, LOCAL_OPERATOR_REGION, 100 * KW_PER_MW, demand_mw * KW_PER_MW)
         assert client.grid_operations.load_status(LOCAL_OPERATOR_REGION).name == load_status
         status = client.grid_status()
         assert (status.currentLoadW, status.totalCapacityW) == (demand_mw * MW, 100 * MW)
@@ -366,7 +367,7 @@ def test_typed_grid_and_oracle_reads(client, system, accounts):
     assert producer.energy_type is EnergyType.WIND and producer.verified is True
     client.grid_operations.report_load(operator, LOCAL_OPERATOR_REGION, 100, 85)
     load = client.grid_operations.current_load(LOCAL_OPERATOR_REGION)
-    assert (load.capacity_mw, load.demand_mw, load.status) == (100, 85, LoadStatus.HIGH)
+    assert (load.capacity_kw, load.demand_kw, load.status) == (100, 85, LoadStatus.HIGH)
     assert client.grid_operations.stability_level(49_000, 1_000) is StabilityLevel.ALERT
     round_id = client.price_oracle.submit_price(operator, 240_000)
     assert client.price_oracle.latest_round()[:2] == (round_id, 240_000)

@@ -102,7 +102,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
 
     struct Operator {
         uint32 regionId;
-        uint32 capacityMW;
+        uint32 capacityKW;
         uint40 registeredAt; // 0 = not registered
         bool verified;
         bool authorized;
@@ -442,17 +442,17 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     // ----------------------------------------------------------------------------- operators
 
     /// @inheritdoc IGridManagement
-    function registerOperator(string calldata name, uint32 regionId, uint256 capacityMW) external {
+    function registerOperator(string calldata name, uint32 regionId, uint256 capacityKW) external {
         uint256 nameBytes = bytes(name).length;
         if (nameBytes == 0 || nameBytes > MAX_NAME_BYTES) revert InvalidOperatorName(nameBytes);
-        _checkRange(capacityMW, type(uint32).max);
+        _checkRange(capacityKW, type(uint32).max);
         Operator storage o = _operators[msg.sender];
         if (o.registeredAt != 0) revert AlreadyRegistered(msg.sender);
         o.regionId = regionId;
-        o.capacityMW = uint32(capacityMW);
+        o.capacityKW = uint32(capacityKW);
         o.registeredAt = uint40(block.timestamp);
         _operatorNames[msg.sender] = name;
-        emit OperatorRegistered(msg.sender, regionId, name, capacityMW);
+        emit OperatorRegistered(msg.sender, regionId, name, capacityKW);
     }
 
     /// @inheritdoc IGridManagement
@@ -486,7 +486,7 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     /// @inheritdoc IGridManagement
     function getOperator(address operator) external view returns (OperatorInfo memory) {
         Operator memory o = _knownOperator(operator);
-        return OperatorInfo(_operatorNames[operator], o.regionId, o.capacityMW, o.verified, o.authorized, o.registeredAt);
+        return OperatorInfo(_operatorNames[operator], o.regionId, o.capacityKW, o.verified, o.authorized, o.registeredAt);
     }
 
     /// @inheritdoc IGridManagement

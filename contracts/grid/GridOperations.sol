@@ -15,12 +15,13 @@ import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAu
 /// automated responses and cancel pending balancing actions, in any region (to clear what a
 /// suspended operator left behind). A CRITICAL stability level declares an emergency in
 /// GridManagement, so this contract must hold GridManagement's EMERGENCY_RESPONDER_ROLE.
-/// MW values fit in 24 bits (MAX_POWER_MW), so a load report, a region's capacity and a region's
+/// kW values fit in 32 bits (MAX_POWER_KW), so a load report, a region's capacity and a region's
 /// latest stability metrics take one storage slot each.
 contract GridOperations is AccessControl, IGridOperations {
-    /// @notice Largest capacity, demand, generation or target in MW: 10 TW, above the world's
-    /// installed generating capacity; fits the 24-bit fields of a load report.
-    uint256 public constant MAX_POWER_MW = 10_000_000;
+    /// @notice Largest capacity, demand, generation or target in kW: 4 TW, more than any one grid
+    /// region generates, within the 32 bits a load report stores. kW resolves a community feeder's
+    /// load (a 100 kVA feeder peaks near 90 kW), which whole MW would report as 0.
+    uint256 public constant MAX_POWER_KW = 4_000_000_000;
     /// @notice Load reports kept per region: one day of 15-minute reports.
     uint256 public constant LOAD_HISTORY_CAPACITY = 96;
     /// @notice Most reports in one getLoadHistory page.
@@ -57,11 +58,11 @@ contract GridOperations is AccessControl, IGridOperations {
     /// @notice Emergency reason of a manual CRITICAL stability response.
     bytes32 public constant REASON_MANUAL_CRITICAL_RESPONSE = "MANUAL_CRITICAL_RESPONSE";
 
-    /// @dev One load report: one slot.
+    /// @dev One load report: one slot, so its time is 32 bits.
     struct LoadEntry {
-        uint24 capacityMW; // ≤ MAX_POWER_MW
-        uint24 demandMW; // ≤ MAX_POWER_MW
-        uint40 reportedAt; // unix s
+        uint32 capacityKW; // ≤ MAX_POWER_KW
+        uint32 demandKW; // ≤ MAX_POWER_KW
+        uint32 reportedAt; // unix s (until 2106)
         address reportedBy; // the operator
     }
 
@@ -78,7 +79,7 @@ contract GridOperations is AccessControl, IGridOperations {
     struct ResponseConfig {
         ActionType actionType; // NONE = not configured
         uint8 priority; // 1 .. MAX_PRIORITY
-        uint24 targetAdjustmentMW; // ≤ MAX_POWER_MW
+        uint32 targetAdjustmentKW; // ≤ MAX_POWER_KW
         uint40 configuredAt; // unix s
         address configuredBy; // the operator
     }
@@ -92,7 +93,7 @@ contract GridOperations is AccessControl, IGridOperations {
         ActionType actionType; // NONE for a manual response
         StabilityLevel severity;
         // --- second slot
-        uint24 targetAdjustmentMW; // 0 for a manual response
+        uint32 targetAdjustmentKW; // 0 for a manual response
         uint8 priority; // 0 for a manual response
         uint16 frequencyMilliHz;
         uint16 voltagePerMille;
@@ -100,12 +101,12 @@ contract GridOperations is AccessControl, IGridOperations {
 
     /// @dev A region's capacity and commitments: one slot, read and written by every balancing call.
     struct StoredCapacity {
-        uint24 maxGenerationMW; // 0 = never set
-        uint24 currentGenerationMW; // ≤ maxGenerationMW
-        uint24 reserveCapacityMW; // ≤ maxGenerationMW - currentGenerationMW, ≥ committedReserveMW
-        uint24 committedReserveMW; // pending GENERATION_UP and STORAGE_DISPATCH
-        uint24 committedGenerationDownMW; // pending GENERATION_DOWN, ≤ currentGenerationMW
-        uint24 committedLoadSheddingMW; // pending LOAD_SHEDDING, ≤ MAX_POWER_MW
+        uint32 maxGenerationKW; // 0 = never set
+        uint32 currentGenerationKW; // ≤ maxGenerationKW
+        uint32 reserveCapacityKW; // ≤ maxGenerationKW - currentGenerationKW, ≥ committedReserveKW
+        uint32 committedReserveKW; // pending GENERATION_UP and STORAGE_DISPATCH
+        uint32 committedGenerationDownKW; // pending GENERATION_DOWN, ≤ currentGenerationKW
+        uint32 committedLoadSheddingKW; // pending LOAD_SHEDDING, ≤ MAX_POWER_KW
         uint40 updatedAt; // unix s
     }
 
@@ -114,8 +115,8 @@ contract GridOperations is AccessControl, IGridOperations {
         address initiatedBy; // 0 = no such action
         uint40 initiatedAt; // unix s
         uint32 regionId;
-        uint24 targetMW; // ≤ MAX_POWER_MW
         // --- second slot
+        uint32 targetKW; // ≤ MAX_POWER_KW
         ActionType actionType;
         uint8 priority; // 1 .. MAX_PRIORITY
         ActionStatus status;
@@ -143,17 +144,17 @@ contract GridOperations is AccessControl, IGridOperations {
     // ----------------------------------------------------------------------------- load monitoring
 
     /// @inheritdoc IGridOperations
-    function reportLoad(uint32 regionId, uint256 capacityMW, uint256 demandMW) external {
+    function reportLoad(uint32 regionId, uint256 capacityKW, uint256 demandKW) external {
         _checkOperator(regionId);
-        if (capacityMW == 0 || capacityMW > MAX_POWER_MW) revert CapacityOutOfRange(capacityMW, MAX_POWER_MW);
-        if (demandMW > MAX_POWER_MW) revert PowerOutOfRange(demandMW, MAX_POWER_MW);
+        if (capacityKW == 0 || capacityKW > MAX_POWER_KW) revert CapacityOutOfRange(capacityKW, MAX_POWER_KW);
+        if (demandKW > MAX_POWER_KW) revert PowerOutOfRange(demandKW, MAX_POWER_KW);
         uint256 sequence = _loadReportCount[regionId];
         _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY] =
-            LoadEntry(uint24(capacityMW), uint24(demandMW), uint40(block.timestamp), msg.sender);
+            LoadEntry(uint32(capacityKW), uint32(demandKW), uint32(block.timestamp), msg.sender);
         _loadReportCount[regionId] = sequence + 1;
-        uint256 loadPercentage = demandMW * 100 / capacityMW;
+        uint256 loadPercentage = demandKW * 100 / capacityKW;
         emit LoadReported(
-            regionId, msg.sender, sequence, capacityMW, demandMW, loadPercentage, getLoadStatus(loadPercentage)
+            regionId, msg.sender, sequence, capacityKW, demandKW, loadPercentage, getLoadStatus(loadPercentage)
         );
     }
 
@@ -283,17 +284,17 @@ contract GridOperations is AccessControl, IGridOperations {
     function configureAutomatedResponse(
         uint8 triggerCondition,
         uint8 actionType,
-        uint256 targetAdjustmentMW,
+        uint256 targetAdjustmentKW,
         uint8 priority
     ) external {
         uint32 regionId = _operatorRegion();
         TriggerCondition trigger = _triggerCondition(triggerCondition);
         ActionType action = _actionType(actionType);
-        _checkTarget(targetAdjustmentMW);
+        _checkTarget(targetAdjustmentKW);
         _checkPriority(priority);
         _responses[regionId][trigger] =
-            ResponseConfig(action, priority, uint24(targetAdjustmentMW), uint40(block.timestamp), msg.sender);
-        emit AutomatedResponseConfigured(regionId, trigger, msg.sender, action, targetAdjustmentMW, priority);
+            ResponseConfig(action, priority, uint32(targetAdjustmentKW), uint40(block.timestamp), msg.sender);
+        emit AutomatedResponseConfigured(regionId, trigger, msg.sender, action, targetAdjustmentKW, priority);
     }
 
     /// @inheritdoc IGridOperations
@@ -353,7 +354,7 @@ contract GridOperations is AccessControl, IGridOperations {
         TriggerCondition trigger = _triggerCondition(triggerCondition);
         ResponseConfig memory c = _responses[regionId][trigger];
         if (c.actionType == ActionType.NONE) revert AutomatedResponseNotConfigured(regionId, triggerCondition);
-        return AutomatedResponse(trigger, c.actionType, c.targetAdjustmentMW, c.priority, c.configuredBy, c.configuredAt);
+        return AutomatedResponse(trigger, c.actionType, c.targetAdjustmentKW, c.priority, c.configuredBy, c.configuredAt);
     }
 
     /// @inheritdoc IGridOperations
@@ -365,7 +366,7 @@ contract GridOperations is AccessControl, IGridOperations {
             r.triggerCondition != TriggerCondition.NONE,
             r.triggerCondition,
             r.actionType,
-            r.targetAdjustmentMW,
+            r.targetAdjustmentKW,
             r.priority,
             r.severity,
             r.frequencyMilliHz,
@@ -385,99 +386,99 @@ contract GridOperations is AccessControl, IGridOperations {
     /// @inheritdoc IGridOperations
     function setRegionCapacity(
         uint32 regionId,
-        uint256 maxGenerationMW,
-        uint256 currentGenerationMW,
-        uint256 reserveCapacityMW
+        uint256 maxGenerationKW,
+        uint256 currentGenerationKW,
+        uint256 reserveCapacityKW
     ) external {
         _checkOperator(regionId);
-        if (maxGenerationMW == 0 || maxGenerationMW > MAX_POWER_MW) {
-            revert CapacityOutOfRange(maxGenerationMW, MAX_POWER_MW);
+        if (maxGenerationKW == 0 || maxGenerationKW > MAX_POWER_KW) {
+            revert CapacityOutOfRange(maxGenerationKW, MAX_POWER_KW);
         }
-        if (currentGenerationMW > maxGenerationMW) {
-            revert GenerationExceedsMaximum(currentGenerationMW, maxGenerationMW);
+        if (currentGenerationKW > maxGenerationKW) {
+            revert GenerationExceedsMaximum(currentGenerationKW, maxGenerationKW);
         }
-        uint256 headroomMW = maxGenerationMW - currentGenerationMW;
-        if (reserveCapacityMW > headroomMW) revert ReserveExceedsHeadroom(reserveCapacityMW, headroomMW);
+        uint256 headroomKW = maxGenerationKW - currentGenerationKW;
+        if (reserveCapacityKW > headroomKW) revert ReserveExceedsHeadroom(reserveCapacityKW, headroomKW);
         StoredCapacity memory c = _capacities[regionId];
-        if (reserveCapacityMW < c.committedReserveMW) {
-            revert ReserveBelowCommitted(regionId, reserveCapacityMW, c.committedReserveMW);
+        if (reserveCapacityKW < c.committedReserveKW) {
+            revert ReserveBelowCommitted(regionId, reserveCapacityKW, c.committedReserveKW);
         }
-        if (currentGenerationMW < c.committedGenerationDownMW) {
-            revert GenerationBelowCommitted(regionId, currentGenerationMW, c.committedGenerationDownMW);
+        if (currentGenerationKW < c.committedGenerationDownKW) {
+            revert GenerationBelowCommitted(regionId, currentGenerationKW, c.committedGenerationDownKW);
         }
-        c.maxGenerationMW = uint24(maxGenerationMW);
-        c.currentGenerationMW = uint24(currentGenerationMW);
-        c.reserveCapacityMW = uint24(reserveCapacityMW);
+        c.maxGenerationKW = uint32(maxGenerationKW);
+        c.currentGenerationKW = uint32(currentGenerationKW);
+        c.reserveCapacityKW = uint32(reserveCapacityKW);
         c.updatedAt = uint40(block.timestamp);
         _capacities[regionId] = c;
-        emit RegionCapacitySet(regionId, msg.sender, maxGenerationMW, currentGenerationMW, reserveCapacityMW);
+        emit RegionCapacitySet(regionId, msg.sender, maxGenerationKW, currentGenerationKW, reserveCapacityKW);
     }
 
     /// @inheritdoc IGridOperations
-    function initiateBalancingAction(uint32 regionId, uint8 actionType, uint256 targetMW, uint8 priority)
+    function initiateBalancingAction(uint32 regionId, uint8 actionType, uint256 targetKW, uint8 priority)
         external
         returns (uint256 actionId)
     {
         _checkOperator(regionId);
         ActionType action = _actionType(actionType);
-        _checkTarget(targetMW);
+        _checkTarget(targetKW);
         _checkPriority(priority);
         StoredCapacity memory c = _capacities[regionId];
-        if (c.maxGenerationMW == 0) revert RegionCapacityNotSet(regionId);
+        if (c.maxGenerationKW == 0) revert RegionCapacityNotSet(regionId);
         if (action == ActionType.LOAD_SHEDDING && _loadReportCount[regionId] == 0) revert LoadNotReported(regionId);
-        uint256 availableMW = _available(regionId, c, action);
-        if (targetMW > availableMW) {
-            if (action == ActionType.GENERATION_DOWN) revert InsufficientGeneration(regionId, targetMW, availableMW);
-            if (action == ActionType.LOAD_SHEDDING) revert InsufficientSheddableLoad(regionId, targetMW, availableMW);
-            revert InsufficientReserve(regionId, targetMW, availableMW);
+        uint256 availableKW = _available(regionId, c, action);
+        if (targetKW > availableKW) {
+            if (action == ActionType.GENERATION_DOWN) revert InsufficientGeneration(regionId, targetKW, availableKW);
+            if (action == ActionType.LOAD_SHEDDING) revert InsufficientSheddableLoad(regionId, targetKW, availableKW);
+            revert InsufficientReserve(regionId, targetKW, availableKW);
         }
         // Cannot overflow 24 bits: each commitment stays within a 24-bit amount (reserve, generation, demand).
-        if (action == ActionType.GENERATION_DOWN) c.committedGenerationDownMW += uint24(targetMW);
-        else if (action == ActionType.LOAD_SHEDDING) c.committedLoadSheddingMW += uint24(targetMW);
-        else c.committedReserveMW += uint24(targetMW);
+        if (action == ActionType.GENERATION_DOWN) c.committedGenerationDownKW += uint32(targetKW);
+        else if (action == ActionType.LOAD_SHEDDING) c.committedLoadSheddingKW += uint32(targetKW);
+        else c.committedReserveKW += uint32(targetKW);
         _capacities[regionId] = c;
         actionId = ++_balancingActionCount;
         _actions[actionId] = StoredAction({
             initiatedBy: msg.sender,
             initiatedAt: uint40(block.timestamp),
             regionId: regionId,
-            targetMW: uint24(targetMW),
+            targetKW: uint32(targetKW),
             actionType: action,
             priority: priority,
             status: ActionStatus.PENDING,
             closedAt: 0,
             closedBy: address(0)
         });
-        emit BalancingActionInitiated(actionId, regionId, msg.sender, action, targetMW, priority);
+        emit BalancingActionInitiated(actionId, regionId, msg.sender, action, targetKW, priority);
     }
 
     /// @inheritdoc IGridOperations
     function completeBalancingAction(uint256 actionId) external {
         StoredAction storage a = _pendingAction(actionId, false);
         uint32 regionId = a.regionId;
-        uint24 targetMW = a.targetMW;
+        uint32 targetKW = a.targetKW;
         ActionType action = a.actionType;
-        StoredCapacity memory c = _release(regionId, action, targetMW);
+        StoredCapacity memory c = _release(regionId, action, targetKW);
         // Cannot underflow or exceed the maximum: commitments never exceed what they draw on, and
-        // moving MW between reserve and generation keeps their sum.
+        // moving kW between reserve and generation keeps their sum.
         if (action == ActionType.GENERATION_DOWN) {
-            c.currentGenerationMW -= targetMW;
-            c.reserveCapacityMW += targetMW;
+            c.currentGenerationKW -= targetKW;
+            c.reserveCapacityKW += targetKW;
         } else if (action != ActionType.LOAD_SHEDDING) {
-            c.reserveCapacityMW -= targetMW;
-            c.currentGenerationMW += targetMW;
+            c.reserveCapacityKW -= targetKW;
+            c.currentGenerationKW += targetKW;
         }
         c.updatedAt = uint40(block.timestamp);
         _capacities[regionId] = c;
         _close(a, ActionStatus.COMPLETED);
-        emit BalancingActionCompleted(actionId, regionId, msg.sender, c.currentGenerationMW, c.reserveCapacityMW);
+        emit BalancingActionCompleted(actionId, regionId, msg.sender, c.currentGenerationKW, c.reserveCapacityKW);
     }
 
     /// @inheritdoc IGridOperations
     function cancelBalancingAction(uint256 actionId) external {
         StoredAction storage a = _pendingAction(actionId, true);
         uint32 regionId = a.regionId;
-        _capacities[regionId] = _release(regionId, a.actionType, a.targetMW);
+        _capacities[regionId] = _release(regionId, a.actionType, a.targetKW);
         _close(a, ActionStatus.CANCELLED);
         emit BalancingActionCancelled(actionId, regionId, msg.sender);
     }
@@ -486,23 +487,23 @@ contract GridOperations is AccessControl, IGridOperations {
     function getRegionCapacity(uint32 regionId) external view returns (RegionCapacity memory) {
         StoredCapacity memory c = _capacities[regionId];
         // slither-disable-next-line incorrect-equality: zero marks a region whose capacity was never set (setting it requires > 0)
-        if (c.maxGenerationMW == 0) revert RegionCapacityNotSet(regionId);
+        if (c.maxGenerationKW == 0) revert RegionCapacityNotSet(regionId);
         return RegionCapacity(
-            c.maxGenerationMW,
-            c.currentGenerationMW,
-            c.reserveCapacityMW,
-            c.committedReserveMW,
-            c.committedGenerationDownMW,
-            c.committedLoadSheddingMW,
+            c.maxGenerationKW,
+            c.currentGenerationKW,
+            c.reserveCapacityKW,
+            c.committedReserveKW,
+            c.committedGenerationDownKW,
+            c.committedLoadSheddingKW,
             c.updatedAt
         );
     }
 
     /// @inheritdoc IGridOperations
-    function getAvailableBalancingMW(uint32 regionId, uint8 actionType) external view returns (uint256) {
+    function getAvailableBalancingKW(uint32 regionId, uint8 actionType) external view returns (uint256) {
         ActionType action = _actionType(actionType);
         StoredCapacity memory c = _capacities[regionId];
-        if (c.maxGenerationMW == 0) return 0;
+        if (c.maxGenerationKW == 0) return 0;
         return _available(regionId, c, action);
     }
 
@@ -511,7 +512,7 @@ contract GridOperations is AccessControl, IGridOperations {
         StoredAction memory a = _actions[actionId];
         if (a.initiatedBy == address(0)) revert BalancingActionNotFound(actionId);
         return BalancingAction(
-            a.regionId, a.actionType, a.status, a.targetMW, a.priority, a.initiatedBy, a.initiatedAt, a.closedBy, a.closedAt
+            a.regionId, a.actionType, a.status, a.targetKW, a.priority, a.initiatedBy, a.initiatedAt, a.closedBy, a.closedAt
         );
     }
 
@@ -554,8 +555,8 @@ contract GridOperations is AccessControl, IGridOperations {
         }
     }
 
-    function _checkTarget(uint256 targetMW) private pure {
-        if (targetMW == 0 || targetMW > MAX_POWER_MW) revert TargetOutOfRange(targetMW, MAX_POWER_MW);
+    function _checkTarget(uint256 targetKW) private pure {
+        if (targetKW == 0 || targetKW > MAX_POWER_KW) revert TargetOutOfRange(targetKW, MAX_POWER_KW);
     }
 
     function _checkPriority(uint8 priority) private pure {
@@ -590,9 +591,9 @@ contract GridOperations is AccessControl, IGridOperations {
 
     function _loadReport(uint32 regionId, uint256 sequence) private view returns (LoadReport memory) {
         LoadEntry memory e = _loadHistory[regionId][sequence % LOAD_HISTORY_CAPACITY];
-        uint256 loadPercentage = uint256(e.demandMW) * 100 / e.capacityMW;
+        uint256 loadPercentage = uint256(e.demandKW) * 100 / e.capacityKW;
         return LoadReport(
-            sequence, e.capacityMW, e.demandMW, loadPercentage, getLoadStatus(loadPercentage), e.reportedAt, e.reportedBy
+            sequence, e.capacityKW, e.demandKW, loadPercentage, getLoadStatus(loadPercentage), e.reportedAt, e.reportedBy
         );
     }
 
@@ -608,7 +609,7 @@ contract GridOperations is AccessControl, IGridOperations {
         if (c.actionType == ActionType.NONE) return;
         uint256 responseId = _recordResponse(regionId, trigger, c, level, frequencyMilliHz, voltagePerMille);
         emit AutomatedResponseFired(
-            responseId, regionId, trigger, c.actionType, c.targetAdjustmentMW, c.priority, level
+            responseId, regionId, trigger, c.actionType, c.targetAdjustmentKW, c.priority, level
         );
     }
 
@@ -628,24 +629,24 @@ contract GridOperations is AccessControl, IGridOperations {
             triggerCondition: trigger,
             actionType: c.actionType,
             severity: severity,
-            targetAdjustmentMW: c.targetAdjustmentMW,
+            targetAdjustmentKW: c.targetAdjustmentKW,
             priority: c.priority,
             frequencyMilliHz: uint16(frequencyMilliHz),
             voltagePerMille: uint16(voltagePerMille)
         });
     }
 
-    /// @dev The most MW a new `action` may target in a region with capacity `c`.
+    /// @dev The most kW a new `action` may target in a region with capacity `c`.
     function _available(uint32 regionId, StoredCapacity memory c, ActionType action) private view returns (uint256) {
-        if (action == ActionType.GENERATION_DOWN) return c.currentGenerationMW - c.committedGenerationDownMW;
+        if (action == ActionType.GENERATION_DOWN) return c.currentGenerationKW - c.committedGenerationDownKW;
         if (action == ActionType.LOAD_SHEDDING) {
             uint256 count = _loadReportCount[regionId];
             if (count == 0) return 0;
-            uint256 demandMW = _loadHistory[regionId][(count - 1) % LOAD_HISTORY_CAPACITY].demandMW;
+            uint256 demandKW = _loadHistory[regionId][(count - 1) % LOAD_HISTORY_CAPACITY].demandKW;
             // Demand may have fallen below what is being shed since the shedding was initiated.
-            return demandMW > c.committedLoadSheddingMW ? demandMW - c.committedLoadSheddingMW : 0;
+            return demandKW > c.committedLoadSheddingKW ? demandKW - c.committedLoadSheddingKW : 0;
         }
-        return c.reserveCapacityMW - c.committedReserveMW;
+        return c.reserveCapacityKW - c.committedReserveKW;
     }
 
     /// @dev A pending action the caller may close: an operator of its region, or (`adminMay`) the admin.
@@ -658,15 +659,15 @@ contract GridOperations is AccessControl, IGridOperations {
     }
 
     /// @dev `regionId`'s capacity with an action's commitment released (not yet stored).
-    function _release(uint32 regionId, ActionType action, uint24 targetMW)
+    function _release(uint32 regionId, ActionType action, uint32 targetKW)
         private
         view
         returns (StoredCapacity memory c)
     {
         c = _capacities[regionId];
-        if (action == ActionType.GENERATION_DOWN) c.committedGenerationDownMW -= targetMW;
-        else if (action == ActionType.LOAD_SHEDDING) c.committedLoadSheddingMW -= targetMW;
-        else c.committedReserveMW -= targetMW;
+        if (action == ActionType.GENERATION_DOWN) c.committedGenerationDownKW -= targetKW;
+        else if (action == ActionType.LOAD_SHEDDING) c.committedLoadSheddingKW -= targetKW;
+        else c.committedReserveKW -= targetKW;
     }
 
     function _close(StoredAction storage a, ActionStatus status) private {

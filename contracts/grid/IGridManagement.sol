@@ -7,7 +7,8 @@ import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBo
 /// @notice The smart grid (producers, consumers, storage, dynamic price, emergency mode, metrics),
 /// its grid operators (registration, verification, authorization), the grid status and emergency
 /// protocol they run, and the guardian's emergency shutdown.
-/// Units: power in W, energy in Wh, price in PaymentToken base units per kWh, ratios in bps.
+/// Units: power in W (an operator's capacity in kW, as GridOperations), energy in Wh, price in
+/// PaymentToken base units per kWh, ratios in bps.
 ///
 /// The grid's error codes map to these errors:
 /// u100 err-owner-only and u102 err-unauthorized: Unauthorized, OperatorNotInRegion (operator
@@ -94,7 +95,7 @@ interface IGridManagement {
     struct OperatorInfo {
         string name;
         uint32 regionId; // the region it operates
-        uint256 capacityMW; // capacity it operates
+        uint256 capacityKW; // capacity it operates
         bool verified; // the admin verified it
         bool authorized; // allowed to act now (verification authorizes; the admin may suspend)
         uint256 registeredAt; // unix s
@@ -215,8 +216,8 @@ interface IGridManagement {
     /// @param operator The caller, now a registered, unverified operator.
     /// @param regionId The region it operates.
     /// @param name Its name, 1 to MAX_NAME_BYTES bytes.
-    /// @param capacityMW The capacity it operates, MW.
-    event OperatorRegistered(address indexed operator, uint32 indexed regionId, string name, uint256 capacityMW);
+    /// @param capacityKW The capacity it operates, kW.
+    event OperatorRegistered(address indexed operator, uint32 indexed regionId, string name, uint256 capacityKW);
     /// @notice The admin verified `operator`, which authorizes it.
     /// @param operator The operator verified.
     event OperatorVerified(address indexed operator);
@@ -308,7 +309,7 @@ interface IGridManagement {
     error InsufficientGridSupply(uint256 requiredW, uint256 availableW);
     /// @notice A capacity, rate or limit of zero or above `maxValue`.
     /// @param value The value given: W for a producer capacity or a rate, Wh for a storage capacity
-    /// or a daily consumption limit, MW for an operator capacity.
+    /// or a daily consumption limit, kW for an operator capacity.
     /// @param maxValue The highest allowed, same unit: MAX_POWER_W, MAX_ENERGY_WH or type(uint32).max.
     error CapacityOutOfRange(uint256 value, uint256 maxValue);
     /// @notice A producer reported more output than its capacity.
@@ -465,7 +466,7 @@ interface IGridManagement {
     // ----------------------------------------------------------------------------- operators
 
     /// @notice Registers the caller as a grid operator of `regionId`; the admin must verify it before it acts.
-    function registerOperator(string calldata name, uint32 regionId, uint256 capacityMW) external;
+    function registerOperator(string calldata name, uint32 regionId, uint256 capacityKW) external;
 
     /// @notice Verifies and so authorizes `operator`. DEFAULT_ADMIN_ROLE only.
     function verifyOperator(address operator) external;

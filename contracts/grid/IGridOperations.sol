@@ -6,7 +6,7 @@ import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAu
 /// @title IGridOperations
 /// @notice Load monitoring, stability maintenance and balancing coordination, per grid
 /// region, run by the verified grid operators of GridManagement for their own region.
-/// Units: power in MW, frequency in mHz (50 Hz = 50,000), voltage in per-mille of nominal
+/// Units: power in kW, frequency in mHz (50 Hz = 50,000), voltage in per-mille of nominal
 /// (1000 = 100 %), phase angle in millidegrees, time in unix seconds.
 ///
 /// Enum-like inputs arrive as uint8 and are checked with a custom error (an out-of-range enum
@@ -65,9 +65,9 @@ interface IGridOperations {
     /// @notice One load report of a region: its load at the time, against the capacity available.
     struct LoadReport {
         uint256 sequence; // the region's report number, from 0
-        uint256 capacityMW; // capacity available when reported
-        uint256 demandMW; // demand when reported; may exceed the capacity
-        uint256 loadPercentage; // demandMW × 100 / capacityMW, rounded down
+        uint256 capacityKW; // capacity available when reported
+        uint256 demandKW; // demand when reported; may exceed the capacity
+        uint256 loadPercentage; // demandKW × 100 / capacityKW, rounded down
         LoadStatus status; // getLoadStatus(loadPercentage)
         uint256 reportedAt; // unix s
         address reportedBy; // the operator
@@ -87,7 +87,7 @@ interface IGridOperations {
     struct AutomatedResponse {
         TriggerCondition triggerCondition;
         ActionType actionType; // the balancing action it calls for
-        uint256 targetAdjustmentMW; // how much
+        uint256 targetAdjustmentKW; // how much
         uint8 priority; // 1 (most urgent) .. 10
         address configuredBy; // the region's operator
         uint256 configuredAt; // unix s
@@ -99,7 +99,7 @@ interface IGridOperations {
         bool automated; // fired by a configured trigger inside reportStabilityMetrics
         TriggerCondition triggerCondition; // automated: the trigger that fired; manual: NONE
         ActionType actionType; // automated: the configured action; manual: NONE
-        uint256 targetAdjustmentMW; // automated: the configured adjustment; manual: 0
+        uint256 targetAdjustmentKW; // automated: the configured adjustment; manual: 0
         uint8 priority; // automated: the configured priority; manual: 0
         StabilityLevel severity; // automated: the report's level; manual: the operator's severity
         uint256 frequencyMilliHz; // observed: the report's (automated) or the operator's (manual)
@@ -110,12 +110,12 @@ interface IGridOperations {
 
     /// @notice A region's generation capacity and what pending balancing actions have committed of it.
     struct RegionCapacity {
-        uint256 maxGenerationMW;
-        uint256 currentGenerationMW; // ≤ maxGenerationMW
-        uint256 reserveCapacityMW; // ≤ maxGenerationMW - currentGenerationMW
-        uint256 committedReserveMW; // pending GENERATION_UP and STORAGE_DISPATCH targets, ≤ reserve
-        uint256 committedGenerationDownMW; // pending GENERATION_DOWN targets, ≤ current generation
-        uint256 committedLoadSheddingMW; // pending LOAD_SHEDDING targets
+        uint256 maxGenerationKW;
+        uint256 currentGenerationKW; // ≤ maxGenerationKW
+        uint256 reserveCapacityKW; // ≤ maxGenerationKW - currentGenerationKW
+        uint256 committedReserveKW; // pending GENERATION_UP and STORAGE_DISPATCH targets, ≤ reserve
+        uint256 committedGenerationDownKW; // pending GENERATION_DOWN targets, ≤ current generation
+        uint256 committedLoadSheddingKW; // pending LOAD_SHEDDING targets
         uint256 updatedAt; // unix s of the latest setRegionCapacity or completed action
     }
 
@@ -124,7 +124,7 @@ interface IGridOperations {
         uint32 regionId;
         ActionType actionType;
         ActionStatus status;
-        uint256 targetMW;
+        uint256 targetKW;
         uint8 priority; // 1 (most urgent) .. 10
         address initiatedBy;
         uint256 initiatedAt; // unix s
@@ -138,16 +138,16 @@ interface IGridOperations {
     /// @param regionId The region reported.
     /// @param operator The reporting operator of the region.
     /// @param sequence The report's number in the region, from 0.
-    /// @param capacityMW The capacity available, MW.
-    /// @param demandMW The demand, MW; may exceed the capacity.
-    /// @param loadPercentage demandMW × 100 / capacityMW, rounded down, percent.
+    /// @param capacityKW The capacity available, kW.
+    /// @param demandKW The demand, kW; may exceed the capacity.
+    /// @param loadPercentage demandKW × 100 / capacityKW, rounded down, percent.
     /// @param status getLoadStatus(loadPercentage).
     event LoadReported(
         uint32 indexed regionId,
         address indexed operator,
         uint256 sequence,
-        uint256 capacityMW,
-        uint256 demandMW,
+        uint256 capacityKW,
+        uint256 demandKW,
         uint256 loadPercentage,
         LoadStatus status
     );
@@ -172,14 +172,14 @@ interface IGridOperations {
     /// @param triggerCondition The breach that fires the response.
     /// @param operator The configuring operator.
     /// @param actionType The balancing action the response calls for.
-    /// @param targetAdjustmentMW How much that action should adjust, MW.
+    /// @param targetAdjustmentKW How much that action should adjust, kW.
     /// @param priority 1 (most urgent) .. 10.
     event AutomatedResponseConfigured(
         uint32 indexed regionId,
         TriggerCondition indexed triggerCondition,
         address indexed operator,
         ActionType actionType,
-        uint256 targetAdjustmentMW,
+        uint256 targetAdjustmentKW,
         uint8 priority
     );
     /// @notice `removedBy` (the region's operator or the admin) removed `regionId`'s automated
@@ -196,7 +196,7 @@ interface IGridOperations {
     /// @param regionId The region reported.
     /// @param triggerCondition The breached trigger.
     /// @param actionType The configured balancing action (recorded, not initiated).
-    /// @param targetAdjustmentMW The configured adjustment, MW.
+    /// @param targetAdjustmentKW The configured adjustment, kW.
     /// @param priority The configured priority, 1 (most urgent) .. 10.
     /// @param severity The report's stability level.
     event AutomatedResponseFired(
@@ -204,7 +204,7 @@ interface IGridOperations {
         uint32 indexed regionId,
         TriggerCondition indexed triggerCondition,
         ActionType actionType,
-        uint256 targetAdjustmentMW,
+        uint256 targetAdjustmentKW,
         uint8 priority,
         StabilityLevel severity
     );
@@ -228,44 +228,44 @@ interface IGridOperations {
     /// @notice `operator` set `regionId`'s generation capacity.
     /// @param regionId The operator's region.
     /// @param operator The setting operator.
-    /// @param maxGenerationMW The most generation the region has, MW.
-    /// @param currentGenerationMW The generation running now, MW.
-    /// @param reserveCapacityMW The reserve balancing may dispatch, MW.
+    /// @param maxGenerationKW The most generation the region has, kW.
+    /// @param currentGenerationKW The generation running now, kW.
+    /// @param reserveCapacityKW The reserve balancing may dispatch, kW.
     event RegionCapacitySet(
         uint32 indexed regionId,
         address indexed operator,
-        uint256 maxGenerationMW,
-        uint256 currentGenerationMW,
-        uint256 reserveCapacityMW
+        uint256 maxGenerationKW,
+        uint256 currentGenerationKW,
+        uint256 reserveCapacityKW
     );
-    /// @notice `operator` initiated balancing action `actionId`, committing `targetMW`.
+    /// @notice `operator` initiated balancing action `actionId`, committing `targetKW`.
     /// @param actionId The action's id, from 1.
     /// @param regionId The operator's region.
     /// @param operator The initiating operator.
     /// @param actionType What the action does.
-    /// @param targetMW The MW it commits and moves on completion.
+    /// @param targetKW The kW it commits and moves on completion.
     /// @param priority 1 (most urgent) .. 10.
     event BalancingActionInitiated(
         uint256 indexed actionId,
         uint32 indexed regionId,
         address indexed operator,
         ActionType actionType,
-        uint256 targetMW,
+        uint256 targetKW,
         uint8 priority
     );
     /// @notice `operator` completed balancing action `actionId`; the region's generation and
-    /// reserve are now `currentGenerationMW` and `reserveCapacityMW`.
+    /// reserve are now `currentGenerationKW` and `reserveCapacityKW`.
     /// @param actionId The action completed.
     /// @param regionId The action's region.
     /// @param operator The completing operator of that region.
-    /// @param currentGenerationMW The region's generation after the action, MW.
-    /// @param reserveCapacityMW The region's reserve after the action, MW.
+    /// @param currentGenerationKW The region's generation after the action, kW.
+    /// @param reserveCapacityKW The region's reserve after the action, kW.
     event BalancingActionCompleted(
         uint256 indexed actionId,
         uint32 indexed regionId,
         address indexed operator,
-        uint256 currentGenerationMW,
-        uint256 reserveCapacityMW
+        uint256 currentGenerationKW,
+        uint256 reserveCapacityKW
     );
     /// @notice `cancelledBy` (the region's operator or the admin) cancelled balancing action
     /// `actionId`; its commitment is released.
@@ -281,14 +281,14 @@ interface IGridOperations {
     /// @param operatorRegionId The region GridManagement lists it in.
     /// @param regionId The region named, or the balancing action's region.
     error OperatorNotInRegion(address operator, uint32 operatorRegionId, uint32 regionId);
-    /// @notice A capacity (a load report's, or a region's maximum generation) of zero or above `maxMW`.
-    /// @param capacityMW The capacity given, MW.
-    /// @param maxMW MAX_POWER_MW.
-    error CapacityOutOfRange(uint256 capacityMW, uint256 maxMW);
-    /// @notice A load report's demand above `maxMW`.
-    /// @param valueMW The demand given, MW.
-    /// @param maxMW MAX_POWER_MW.
-    error PowerOutOfRange(uint256 valueMW, uint256 maxMW);
+    /// @notice A capacity (a load report's, or a region's maximum generation) of zero or above `maxKW`.
+    /// @param capacityKW The capacity given, kW.
+    /// @param maxKW MAX_POWER_KW.
+    error CapacityOutOfRange(uint256 capacityKW, uint256 maxKW);
+    /// @notice A load report's demand above `maxKW`.
+    /// @param valueKW The demand given, kW.
+    /// @param maxKW MAX_POWER_KW.
+    error PowerOutOfRange(uint256 valueKW, uint256 maxKW);
     /// @notice `regionId` has no load report.
     /// @param regionId The region asked about, or of a LOAD_SHEDDING action.
     error LoadNotReported(uint32 regionId);
@@ -314,10 +314,10 @@ interface IGridOperations {
     /// @param priority The priority given.
     /// @param maxPriority MAX_PRIORITY (10).
     error PriorityOutOfRange(uint256 priority, uint256 maxPriority);
-    /// @notice A balancing target or automated adjustment of zero or above `maxMW`.
-    /// @param targetMW The value given, MW.
-    /// @param maxMW MAX_POWER_MW.
-    error TargetOutOfRange(uint256 targetMW, uint256 maxMW);
+    /// @notice A balancing target or automated adjustment of zero or above `maxKW`.
+    /// @param targetKW The value given, kW.
+    /// @param maxKW MAX_POWER_KW.
+    error TargetOutOfRange(uint256 targetKW, uint256 maxKW);
     /// @notice `regionId` has no automated response to `triggerCondition`.
     /// @param regionId The region named.
     /// @param triggerCondition The trigger condition named.
@@ -326,41 +326,41 @@ interface IGridOperations {
     /// @param responseId The id asked for.
     error StabilityResponseNotFound(uint256 responseId);
     /// @notice Current generation above the maximum.
-    /// @param currentGenerationMW The current generation given, MW.
-    /// @param maxGenerationMW The maximum given, MW.
-    error GenerationExceedsMaximum(uint256 currentGenerationMW, uint256 maxGenerationMW);
+    /// @param currentGenerationKW The current generation given, kW.
+    /// @param maxGenerationKW The maximum given, kW.
+    error GenerationExceedsMaximum(uint256 currentGenerationKW, uint256 maxGenerationKW);
     /// @notice A reserve above the headroom left by current generation (maximum - current).
-    /// @param reserveCapacityMW The reserve given, MW.
-    /// @param headroomMW The maximum less the current generation given, MW.
-    error ReserveExceedsHeadroom(uint256 reserveCapacityMW, uint256 headroomMW);
+    /// @param reserveCapacityKW The reserve given, kW.
+    /// @param headroomKW The maximum less the current generation given, kW.
+    error ReserveExceedsHeadroom(uint256 reserveCapacityKW, uint256 headroomKW);
     /// @notice A reserve below what pending GENERATION_UP and STORAGE_DISPATCH actions committed of it.
     /// @param regionId The region.
-    /// @param reserveCapacityMW The reserve given, MW.
-    /// @param committedMW What pending actions committed of the reserve, MW.
-    error ReserveBelowCommitted(uint32 regionId, uint256 reserveCapacityMW, uint256 committedMW);
+    /// @param reserveCapacityKW The reserve given, kW.
+    /// @param committedKW What pending actions committed of the reserve, kW.
+    error ReserveBelowCommitted(uint32 regionId, uint256 reserveCapacityKW, uint256 committedKW);
     /// @notice A current generation below what pending GENERATION_DOWN actions committed of it.
     /// @param regionId The region.
-    /// @param currentGenerationMW The current generation given, MW.
-    /// @param committedMW What pending GENERATION_DOWN actions committed, MW.
-    error GenerationBelowCommitted(uint32 regionId, uint256 currentGenerationMW, uint256 committedMW);
+    /// @param currentGenerationKW The current generation given, kW.
+    /// @param committedKW What pending GENERATION_DOWN actions committed, kW.
+    error GenerationBelowCommitted(uint32 regionId, uint256 currentGenerationKW, uint256 committedKW);
     /// @notice `regionId`'s capacity was never set (setRegionCapacity).
     /// @param regionId The region.
     error RegionCapacityNotSet(uint32 regionId);
     /// @notice GENERATION_UP or STORAGE_DISPATCH above the reserve not committed to pending actions.
     /// @param regionId The region.
-    /// @param targetMW The target given, MW.
-    /// @param availableMW The reserve less its pending commitments, MW.
-    error InsufficientReserve(uint32 regionId, uint256 targetMW, uint256 availableMW);
+    /// @param targetKW The target given, kW.
+    /// @param availableKW The reserve less its pending commitments, kW.
+    error InsufficientReserve(uint32 regionId, uint256 targetKW, uint256 availableKW);
     /// @notice GENERATION_DOWN above the current generation not committed to pending actions.
     /// @param regionId The region.
-    /// @param targetMW The target given, MW.
-    /// @param availableMW The current generation less pending GENERATION_DOWN targets, MW.
-    error InsufficientGeneration(uint32 regionId, uint256 targetMW, uint256 availableMW);
+    /// @param targetKW The target given, kW.
+    /// @param availableKW The current generation less pending GENERATION_DOWN targets, kW.
+    error InsufficientGeneration(uint32 regionId, uint256 targetKW, uint256 availableKW);
     /// @notice LOAD_SHEDDING above the latest reported demand not committed to pending shedding.
     /// @param regionId The region.
-    /// @param targetMW The target given, MW.
-    /// @param availableMW The latest reported demand less pending LOAD_SHEDDING targets (at least 0), MW.
-    error InsufficientSheddableLoad(uint32 regionId, uint256 targetMW, uint256 availableMW);
+    /// @param targetKW The target given, kW.
+    /// @param availableKW The latest reported demand less pending LOAD_SHEDDING targets (at least 0), kW.
+    error InsufficientSheddableLoad(uint32 regionId, uint256 targetKW, uint256 availableKW);
     /// @notice No balancing action was initiated under `actionId`.
     /// @param actionId The id asked for.
     error BalancingActionNotFound(uint256 actionId);
@@ -373,7 +373,7 @@ interface IGridOperations {
 
     /// @notice Reports `regionId`'s capacity (> 0) and demand: stores it as the latest load and
     /// appends it to the region's history ring. The caller's region's operators only.
-    function reportLoad(uint32 regionId, uint256 capacityMW, uint256 demandMW) external;
+    function reportLoad(uint32 regionId, uint256 capacityKW, uint256 demandKW) external;
 
     /// @notice `regionId`'s latest load report; LoadNotReported without one.
     function getCurrentLoad(uint32 regionId) external view returns (LoadReport memory);
@@ -417,12 +417,12 @@ interface IGridOperations {
     ) external returns (uint256 responseId);
 
     /// @notice Sets the caller's region's response to `triggerCondition` (replacing any): the
-    /// balancing action `actionType` of `targetAdjustmentMW` at `priority` (1 .. 10). Operators
+    /// balancing action `actionType` of `targetAdjustmentKW` at `priority` (1 .. 10). Operators
     /// only, for the region GridManagement lists them in.
     function configureAutomatedResponse(
         uint8 triggerCondition,
         uint8 actionType,
-        uint256 targetAdjustmentMW,
+        uint256 targetAdjustmentKW,
         uint8 priority
     ) external;
 
@@ -454,9 +454,9 @@ interface IGridOperations {
     /// neither below what pending actions committed. The region's operators only.
     function setRegionCapacity(
         uint32 regionId,
-        uint256 maxGenerationMW,
-        uint256 currentGenerationMW,
-        uint256 reserveCapacityMW
+        uint256 maxGenerationKW,
+        uint256 currentGenerationKW,
+        uint256 reserveCapacityKW
     ) external;
 
     /// @notice Initiates a balancing action and commits its target: GENERATION_UP and
@@ -464,7 +464,7 @@ interface IGridOperations {
     /// generation, LOAD_SHEDDING from the latest reported demand not already being shed. Needs the
     /// region's capacity set, and a load report for LOAD_SHEDDING. Returns its id (from 1). The
     /// region's operators only.
-    function initiateBalancingAction(uint32 regionId, uint8 actionType, uint256 targetMW, uint8 priority)
+    function initiateBalancingAction(uint32 regionId, uint8 actionType, uint256 targetKW, uint8 priority)
         external
         returns (uint256 actionId);
 
@@ -481,8 +481,8 @@ interface IGridOperations {
     /// @notice `regionId`'s capacity and commitments; RegionCapacityNotSet before setRegionCapacity.
     function getRegionCapacity(uint32 regionId) external view returns (RegionCapacity memory);
 
-    /// @notice The most MW an action of `actionType` may target in `regionId` now (0 without capacity or load).
-    function getAvailableBalancingMW(uint32 regionId, uint8 actionType) external view returns (uint256 availableMW);
+    /// @notice The most kW an action of `actionType` may target in `regionId` now (0 without capacity or load).
+    function getAvailableBalancingKW(uint32 regionId, uint8 actionType) external view returns (uint256 availableKW);
 
     function getBalancingAction(uint256 actionId) external view returns (BalancingAction memory);
 

@@ -52,7 +52,7 @@ def balance(request: Request, body: BalancingRequest, operator: LocalAccount = O
     operations = client.grid_operations
     with answering():
         call = operations.contract.functions.initiateBalancingAction(
-            body.regionId, int(ActionType[body.actionType]), body.targetMW, body.priority_level()
+            body.regionId, int(ActionType[body.actionType]), body.targetKW, body.priority_level()
         )
         receipt = relay_of(request).send(operator, call)
         initiated = operations.event(receipt, "BalancingActionInitiated")
@@ -64,7 +64,7 @@ def report_load(request: Request, body: LoadRequest, operator: LocalAccount = Op
     client = client_of(request)
     operations = client.grid_operations
     with answering():
-        call = operations.contract.functions.reportLoad(body.regionId, body.capacityMW, body.demandMW)
+        call = operations.contract.functions.reportLoad(body.regionId, body.capacityKW, body.demandKW)
         receipt = relay_of(request).send(operator, call)
         reported = operations.event(receipt, "LoadReported")
     return {

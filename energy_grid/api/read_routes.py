@@ -160,6 +160,15 @@ def grid_supply(
     return _grid_series(db, "supply", limit, region_id, from_s, to_s)
 
 
+@router.get("/grid/loads", tags=["grid"], summary="Load reports over time (kW), a region's or every region's")
+def grid_loads(
+    db: Db, limit: SeriesLimit, region_id: RegionId = None, from_s: FromS = None, to_s: ToS = None
+) -> dict[str, Any]:
+    """GridOperations' load reports in the window, oldest first: the newest `limit` of them."""
+    _window(from_s, to_s)
+    return queries.grid_loads(db, region_id, from_s, to_s, limit)
+
+
 # ---------------------------------------------------------------- meters
 
 

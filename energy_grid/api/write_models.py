@@ -1,5 +1,5 @@
 """The request bodies of the write and operator routes, field for field as the API's JSON names them
-(the contracts' units in every name: Wh, per kWh, MW, kW, mHz, per mille, unix seconds).
+(the contracts' units in every name: Wh, per kWh, kW, mHz, per mille, unix seconds).
 
 Addresses are checked (422 `InvalidAddress`; any case, but a mixed-case one must carry a valid
 EIP-55 checksum) and checksummed; signatures are 65 bytes of 0x-hex (422 `InvalidSignature`);
@@ -226,7 +226,7 @@ PRIORITY_LEVELS: dict[str, int] = {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 5, "LOW":
 class BalancingRequest(Request):
     regionId: Uint32
     actionType: ActionName
-    targetMW: Uint256
+    targetKW: Uint256
     priority: PriorityName | Annotated[int, Field(ge=0, le=255)] = "MEDIUM"  # a name, or 1 .. 10 as the contract takes it
 
     def priority_level(self) -> int:
@@ -235,8 +235,8 @@ class BalancingRequest(Request):
 
 class LoadRequest(Request):
     regionId: Uint32
-    capacityMW: Uint256
-    demandMW: Uint256
+    capacityKW: Uint256
+    demandKW: Uint256
 
 
 class EmergencyRequest(Request):

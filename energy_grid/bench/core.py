@@ -514,8 +514,8 @@ def bench_grid_operations(report: GasReport, grid_operations: Any, operator: Any
     steady = go.setRegionCapacity(region_id, 1_000, 600, 350, **tx).gas_used
     report.add("setRegionCapacity", steady, BUDGET_SET_REGION_CAPACITY, f"first time: {first:,}")
 
-    def initiate(action_type: int, target_mw: int) -> Any:
-        return go.initiateBalancingAction(region_id, action_type, target_mw, 1, **tx)
+    def initiate(action_type: int, target_kw: int) -> Any:
+        return go.initiateBalancingAction(region_id, action_type, target_kw, 1, **tx)
 
     first = initiate(generation_up, 10)
     steady = initiate(generation_up, 10)
@@ -671,7 +671,7 @@ def bench_settings(report: GasReport, system: Any, admin: Any, participant: Any)
         "setFeeRecipient (GridManagement)": (grid.setFeeRecipient(admin, **tx), BUDGET_SETTING),
         "setShutdownTargets (2)": (grid.setShutdownTargets([market, system.smart_meter], **tx), BUDGET_LIST_SETTING),
     }
-    ops.configureAutomatedResponse(2, 2, 5, 3, **tx)  # over-frequency: generation down 5 MW
+    ops.configureAutomatedResponse(2, 2, 5, 3, **tx)  # over-frequency: generation down 5 kW
     measured["removeAutomatedResponse"] = (ops.removeAutomatedResponse(1, 2, **tx), BUDGET_SETTING)
     newcomer = Account.create().address
     measured["addReporter"] = (price_oracle.addReporter(newcomer, **tx), BUDGET_LIST_SETTING)

@@ -19,6 +19,7 @@ from energy_grid.cli.output import (
     grams_fmt,
     kwh_fmt,
     money_fmt,
+    power_formats,
     price_fmt,
     record_table,
     rows_table,
@@ -121,7 +122,7 @@ def status(session: Session, address: str | None) -> None:
              Column("paused", "paused", _paused_fmt)],
             title="Contracts",
         ),
-        record_table(grid, {"base_price_per_kwh": price, "dynamic_price_per_kwh": price}, title="Grid"),
+        record_table(grid, {**power_formats(grid), "base_price_per_kwh": price, "dynamic_price_per_kwh": price}, title="Grid"),
     ]
     if balances is not None:
         tables.append(

@@ -8,8 +8,8 @@ from typing import Any
 import click
 from web3.logs import DISCARD
 
-from energy_grid.cli.output import Column, emit, money_fmt, per_kw_fmt, price_fmt, record_table, rows_table, time_fmt
-from energy_grid.cli.params import ADDRESS, DECIMAL, to_base_units
+from energy_grid.cli.output import Column, emit, money_fmt, per_kw_fmt, power_formats, price_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.params import ADDRESS, DECIMAL, MegawattsParam, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.client import LOAD_STATUSES, GridError
@@ -36,8 +36,8 @@ def grid_status(session: Session, region_id: int | None) -> None:
     decimals, symbol = session.token_info("PaymentToken")
     price = price_fmt(decimals, symbol)
     tables = [
-        record_table(status, {"base_price_per_kwh": price, "dynamic_price_per_kwh": price}, title="Grid"),
-        record_table(reported, {"updated_at": time_fmt}, title="Reported by operators"),
+        record_table(status, {**power_formats(status), "base_price_per_kwh": price, "dynamic_price_per_kwh": price}, title="Grid"),
+        record_table(reported, {**power_formats(reported), "updated_at": time_fmt}, title="Reported by operators"),
     ]
     if load is not None:
         tables.append(record_table(load, {"reported_at": time_fmt}, title=f"Load of region {region_id}"))
@@ -46,12 +46,15 @@ def grid_status(session: Session, region_id: int | None) -> None:
 
 @grid.command("load")
 @click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), required=True, help="Your region.")
-@click.option("--capacity-mw", type=click.IntRange(min=1), required=True, help="Capacity available, MW.")
-@click.option("--demand-mw", type=click.IntRange(min=0), required=True, help="Demand, MW.")
+@click.option("--capacity-mw", "capacity_kw", type=MegawattsParam(minimum_kw=1), required=True,
+              help="Capacity available, MW to three decimals (0.100 is 100 kW).")
+@click.option("--demand-mw", "demand_kw", type=MegawattsParam(), required=True,
+              help="Demand, MW to three decimals (0.090 is 90 kW).")
 @pass_session
-def grid_load(session: Session, region_id: int, capacity_mw: int, demand_mw: int) -> None:
-    """Report a region's load (a verified grid operator of the region only); shows the status it gives."""
-    session.client.grid_operations.report_load(session.signer, region_id, capacity_mw, demand_mw)
+def grid_load(session: Session, region_id: int, capacity_kw: int, demand_kw: int) -> None:
+    """Report a region's load (a verified grid operator of the region only); shows the status it gives.
+    Power is given in MW to the grid's kW resolution, at most three decimals, and shown in kW."""
+    session.client.grid_operations.report_load(session.signer, region_id, capacity_kw, demand_kw)
     load = _load_report(session, region_id)
     emit(session.json_output, load, record_table(load or {}, {"reported_at": time_fmt}, title=f"Load of region {region_id}"))
 

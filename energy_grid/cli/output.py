@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -24,6 +25,7 @@ from rich.table import Table
 from energy_grid.units import format_money, kwh
 
 Formatter = Callable[[Any], str]
+WATTS_PER_KW = 1_000
 # Numbers that name something rather than measure it: shown without thousands separators.
 _IDENTIFIER_SUFFIXES = ("id", "number", "sequence", "interval")
 
@@ -159,6 +161,15 @@ grams_fmt = Unit("g CO2e", lambda amount_grams: f"{int(amount_grams):,}")
 # Unix seconds as a UTC date and time; 0 is "never".
 time_fmt = Unit("UTC", lambda timestamp_s: datetime.fromtimestamp(int(timestamp_s), UTC).strftime("%Y-%m-%d %H:%M:%S"), zero="-")
 ether_fmt = Unit("ETH", lambda amount_wei: f"{int(amount_wei) / 10**18:,.6f}")
+
+
+# Power the contracts carry in W, shown in kW (the grid's operators report kW).
+kw_fmt = Unit("kW", lambda power_w: f"{Decimal(int(power_w)) / WATTS_PER_KW:,.3f}")
+
+
+def power_formats(record: Mapping[str, Any]) -> dict[str, Formatter]:
+    """kW for every W figure of `record`."""
+    return {key: kw_fmt for key in record if split_unit(key)[1] == "W"}
 
 
 def money_fmt(decimals: int, symbol: str) -> Unit:

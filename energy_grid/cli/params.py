@@ -3,6 +3,10 @@
 `--amount-kwh 1.5` is 1,500 Wh and `--price 0.21` is 210,000 base units of a 6-decimal
 PaymentToken per kWh: parsed as Decimal, never float, and refused when the value has more
 precision than the contract's unit can carry (1.2345 kWh is not a whole number of Wh).
+
+Power follows one rule: an option the specification names in MW (`grid load --capacity-mw`) keeps
+its name and takes MW to the contracts' kW resolution, at most three decimals (0.090 is 90 kW);
+every other power option is named and given in kW (`dr start --target-kw`, `assets mint --capacity-kw`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import click
 from web3 import Web3
 
 WH_PER_KWH = 1_000
+KW_PER_MW = 1_000
+UINT256_MAX = 2**256 - 1
 
 
 class DecimalParam(click.ParamType):
@@ -46,6 +52,37 @@ class AddressParam(click.ParamType):
         if not Web3.is_address(text.lower()):
             self.fail(f"{value!r} is not an address (0x and 40 hex digits).", param, ctx)
         return str(Web3.to_checksum_address(text.lower()))
+
+
+class MegawattsParam(click.ParamType):
+    """Power in MW, exact to the kW the contracts carry (at most three decimals), returned in kW; at
+    least `minimum_kw`. A negative, a fourth decimal or a thousands comma (0,090 would be 90 MW to
+    one reader and 0.09 MW to another) is the user's slip to name (exit 2)."""
+
+    name = "mw"
+
+    def __init__(self, minimum_kw: int = 0) -> None:
+        self.minimum_kw = minimum_kw
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            number = Decimal(str(value).replace("_", ""))
+        except InvalidOperation:
+            self.fail(f"{value!r} is not a number of MW (e.g. 0.090 for 90 kW).", param, ctx)
+        if not number.is_finite():
+            self.fail(f"{value!r} is not a number of MW (e.g. 0.090 for 90 kW).", param, ctx)
+        if number < 0:
+            self.fail(f"{value!r}: power in MW cannot be negative.", param, ctx)
+        power_kw = number * KW_PER_MW
+        if power_kw != power_kw.to_integral_value():
+            self.fail(f"{value!r} MW has more than three decimals: the grid carries whole kW (0.001 MW).", param, ctx)
+        if power_kw < self.minimum_kw:
+            self.fail(f"{value!r}: must be at least {Decimal(self.minimum_kw) / KW_PER_MW:f} MW.", param, ctx)
+        if power_kw > UINT256_MAX:
+            self.fail(f"{value!r} MW is beyond any grid.", param, ctx)
+        return int(power_kw)
 
 
 DECIMAL = DecimalParam()

@@ -73,9 +73,9 @@ class GridManagement(ContractClient):
 
     # ----------------------------------------------------------------- operators
 
-    def register_operator(self, operator: LocalAccount, name: str, region_id: int, capacity_mw: int) -> TxReceipt:
+    def register_operator(self, operator: LocalAccount, name: str, region_id: int, capacity_kw: int) -> TxReceipt:
         require(0 < len(name.encode()) <= 64, "register_operator: the name must be 1-64 bytes")
-        return self._send(operator, "registerOperator", name, region_id, capacity_mw)
+        return self._send(operator, "registerOperator", name, region_id, capacity_kw)
 
     def verify_operator(self, admin: LocalAccount, operator: str) -> TxReceipt:
         return self._send(admin, "verifyOperator", operator)
@@ -169,11 +169,11 @@ class GridManagement(ContractClient):
 
 
 class GridOperations(ContractClient):
-    """Run by GridManagement's verified, authorized operators, each for its own region; MW."""
+    """Run by GridManagement's verified, authorized operators, each for its own region; power in kW."""
 
-    def report_load(self, operator: LocalAccount, region_id: int, capacity_mw: int, demand_mw: int) -> TxReceipt:
-        require_amount("capacity_mw", capacity_mw)
-        return self._send(operator, "reportLoad", region_id, capacity_mw, demand_mw)
+    def report_load(self, operator: LocalAccount, region_id: int, capacity_kw: int, demand_kw: int) -> TxReceipt:
+        require_amount("capacity_kw", capacity_kw)
+        return self._send(operator, "reportLoad", region_id, capacity_kw, demand_kw)
 
     def report_stability(
         self, operator: LocalAccount, region_id: int, frequency_millihz: int, voltage_per_mille: int, phase_angle_millideg: int = 0
@@ -182,15 +182,15 @@ class GridOperations(ContractClient):
         return self._send(operator, "reportStabilityMetrics", region_id, frequency_millihz, voltage_per_mille, phase_angle_millideg)
 
     def set_region_capacity(
-        self, operator: LocalAccount, region_id: int, max_generation_mw: int, current_generation_mw: int, reserve_capacity_mw: int
+        self, operator: LocalAccount, region_id: int, max_generation_kw: int, current_generation_kw: int, reserve_capacity_kw: int
     ) -> TxReceipt:
         fn = "setRegionCapacity"
-        return self._send(operator, fn, region_id, max_generation_mw, current_generation_mw, reserve_capacity_mw)
+        return self._send(operator, fn, region_id, max_generation_kw, current_generation_kw, reserve_capacity_kw)
 
-    def initiate_balancing_action(self, operator: LocalAccount, region_id: int, action_type: int, target_mw: int, priority: int) -> int:
+    def initiate_balancing_action(self, operator: LocalAccount, region_id: int, action_type: int, target_kw: int, priority: int) -> int:
         action = int(require_enum(ActionType, action_type))
         require(action != ActionType.NONE, "initiate_balancing_action: NONE is no action")
-        receipt = self._send(operator, "initiateBalancingAction", region_id, action, target_mw, priority)
+        receipt = self._send(operator, "initiateBalancingAction", region_id, action, target_kw, priority)
         return self._id(receipt, "BalancingActionInitiated", "actionId")
 
     def complete_balancing_action(self, operator: LocalAccount, action_id: int) -> TxReceipt:
@@ -200,12 +200,12 @@ class GridOperations(ContractClient):
         return self._send(operator, "cancelBalancingAction", action_id)
 
     def configure_automated_response(
-        self, operator: LocalAccount, trigger: int, action_type: int, target_adjustment_mw: int, priority: int
+        self, operator: LocalAccount, trigger: int, action_type: int, target_adjustment_kw: int, priority: int
     ) -> TxReceipt:
         condition = int(require_enum(TriggerCondition, trigger))
         action = int(require_enum(ActionType, action_type))
         require(condition != TriggerCondition.NONE and action != ActionType.NONE, "configure_automated_response: NONE is no input")
-        return self._send(operator, "configureAutomatedResponse", condition, action, target_adjustment_mw, priority)
+        return self._send(operator, "configureAutomatedResponse", condition, action, target_adjustment_kw, priority)
 
     def trigger_stability_response(
         self, operator: LocalAccount, region_id: int, frequency_millihz: int, voltage_per_mille: int, severity: int

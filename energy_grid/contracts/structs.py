@@ -62,7 +62,7 @@ class AutomatedResponse:
 
     trigger_condition: TriggerCondition
     action_type: ActionType
-    target_adjustment_mw: int
+    target_adjustment_kw: int
     priority: int
     configured_by: str
     configured_at: int
@@ -75,7 +75,7 @@ class BalancingAction:
     region_id: int
     action_type: ActionType
     status: ActionStatus
-    target_mw: int
+    target_kw: int
     priority: int
     initiated_by: str
     initiated_at: int
@@ -212,8 +212,8 @@ class LoadReport:
     """IGridOperations.LoadReport."""
 
     sequence: int
-    capacity_mw: int
-    demand_mw: int
+    capacity_kw: int
+    demand_kw: int
     load_percentage: int
     status: LoadStatus
     reported_at: int
@@ -309,7 +309,7 @@ class OperatorInfo:
 
     name: str
     region_id: int
-    capacity_mw: int
+    capacity_kw: int
     verified: bool
     authorized: bool
     registered_at: int
@@ -450,12 +450,12 @@ class ProgramParticipant:
 class RegionCapacity:
     """IGridOperations.RegionCapacity."""
 
-    max_generation_mw: int
-    current_generation_mw: int
-    reserve_capacity_mw: int
-    committed_reserve_mw: int
-    committed_generation_down_mw: int
-    committed_load_shedding_mw: int
+    max_generation_kw: int
+    current_generation_kw: int
+    reserve_capacity_kw: int
+    committed_reserve_kw: int
+    committed_generation_down_kw: int
+    committed_load_shedding_kw: int
     updated_at: int
 
 
@@ -527,7 +527,7 @@ class StabilityResponse:
     automated: bool
     trigger_condition: TriggerCondition
     action_type: ActionType
-    target_adjustment_mw: int
+    target_adjustment_kw: int
     priority: int
     severity: StabilityLevel
     frequency_millihz: int

@@ -121,8 +121,8 @@ EVENTS: dict[tuple[str, str], RowOf] = {
     ("GridOperations", "LoadReported"): RowOf(
         m.LoadReported,
         {
-            "region_id": "regionId", "operator": "operator", "sequence": "sequence", "capacity_mw": "capacityMW",
-            "demand_mw": "demandMW", "load_percentage": "loadPercentage", "status": "status",
+            "region_id": "regionId", "operator": "operator", "sequence": "sequence", "capacity_kw": "capacityKW",
+            "demand_kw": "demandKW", "load_percentage": "loadPercentage", "status": "status",
         },
     ),
     ("GridOracle", "GridDataUpdated"): RowOf(

@@ -8,7 +8,8 @@ range never duplicates a row), transaction hash and the block's timestamp (unix 
 
 The models are the schema's one description: the migrations build each revision's tables and
 columns from them (migrations/build.py), so a table or column added after the first revision is
-marked with the revision that added it (`info=added_in(...)`).
+marked with the revision that added it (`info=added_in(...)`), and a column a later revision renamed
+with that revision and its former name (`info=renamed_in(...)`).
 """
 
 from __future__ import annotations
@@ -30,12 +31,20 @@ ADDED_IN = "added_in"
 # (none on chain) is stored as NULL.
 ADDRESS = "address"
 ZERO_IS_NULL = "zero is null"
+# A column's `info` key: (the revision that renamed it, its name before).
+RENAMED_IN = "renamed_in"
 METERED_ORDERS_REVISION = "0004_metered_orders_settled"
+GRID_POWER_KW_REVISION = "0005_grid_power_kw"
 
 
 def added_in(revision: str) -> dict[str, str]:
     """The `info` of a table or column a later migration revision added."""
     return {ADDED_IN: revision}
+
+
+def renamed_in(revision: str, former_name: str) -> dict[str, tuple[str, str]]:
+    """The `info` of a column `revision` renamed: the revisions before it build it as `former_name`."""
+    return {RENAMED_IN: (revision, former_name)}
 
 
 # The column kinds (nullable where the annotation says `| None`).
@@ -212,8 +221,9 @@ class LoadReported(RegionReport):
     __tablename__ = "grid_load_reported"
     operator: Mapped[str] = address()
     sequence: Mapped[int] = uint256()
-    capacity_mw: Mapped[int] = uint256()
-    demand_mw: Mapped[int] = uint256()
+    # kW; rows indexed before the grid reported kW carried MW and were converted (× 1,000).
+    capacity_kw: Mapped[int] = mapped_column(Uint256, info=renamed_in(GRID_POWER_KW_REVISION, "capacity_mw"))
+    demand_kw: Mapped[int] = mapped_column(Uint256, info=renamed_in(GRID_POWER_KW_REVISION, "demand_mw"))
     load_percentage: Mapped[int] = uint256()
     status: Mapped[int] = mapped_column(SmallInteger)  # LoadStatus
 

@@ -215,8 +215,8 @@ def grid_status(session: Session) -> dict[str, Any]:
                 "load": None
                 if load is None
                 else {
-                    "capacityMW": load.capacity_mw,
-                    "demandMW": load.demand_mw,
+                    "capacityKW": load.capacity_kw,
+                    "demandKW": load.demand_kw,
                     "loadPercentage": load.load_percentage,
                     "status": LoadStatus(load.status).name,
                     "reportedAt": load.timestamp_s,
@@ -266,6 +266,30 @@ def grid_series(
     key = "supplyW" if quantity == "supply" else "demandW"
     points = [{"timestamp": r.timestamp_s, key: int(r.value), "blockNumber": r.block_number} for r in reversed(rows)]
     return {"regionId": region_id, "points": points}
+
+
+def grid_loads(session: Session, region_id: int | None, from_s: int | None, to_s: int | None, limit: int) -> dict[str, Any]:
+    """A region's (or every region's) load reports (GridOperations' LoadReported), oldest first:
+    the newest `limit` of the window."""
+    load = m.LoadReported
+    query = select(load).where(*_in_window(load.timestamp_s, from_s, to_s))
+    if region_id is not None:
+        query = query.where(load.region_id == region_id)
+    rows = session.scalars(query.order_by(load.id.desc()).limit(limit)).all()
+    return {"regionId": region_id, "points": [_load_json(row) for row in reversed(rows)]}
+
+
+def _load_json(load: m.LoadReported) -> dict[str, Any]:
+    return {
+        "regionId": load.region_id,
+        "sequence": load.sequence,
+        "capacityKW": load.capacity_kw,
+        "demandKW": load.demand_kw,
+        "loadPercentage": load.load_percentage,
+        "status": LoadStatus(load.status).name,
+        "reportedAt": load.timestamp_s,
+        "blockNumber": load.block_number,
+    }
 
 
 # ---------------------------------------------------------------- meters

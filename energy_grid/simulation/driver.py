@@ -28,9 +28,11 @@ One run:
       and places the interval's export as an ask and its import as a bid, at the household's
       standing limits, in the market of interval i; each meter's reading also settles its orders
       of interval i - 2 into the vault (the energy a bid bought is retired against the import it
-      was bid for). The operator reports the power flow (GridManagement.updateGridStatus) and the
-      reporter the grid state and weather (GridOracle, WeatherOracle); the keeper clears the market
-      of interval i - 1, whose readings are in (its clearing time is T); when an event planned
+      was bid for). The operator reports the power flow (GridManagement.updateGridStatus) and its
+      transformers' load (GridOperations.reportLoad: their summed rating and apparent power, kVA
+      taken as kW; the baseline days report none, a report being stamped with its block's time),
+      and the reporter the grid state and weather (GridOracle, WeatherOracle); the keeper clears
+      the market of interval i - 1, whose readings are in (its clearing time is T); when an event planned
       before the day (demand_events.py: centred on the peak of a forecast from the baseline days,
       where that reaches the trigger) opens at interval i + 1, the operator starts it: its window
       opens at T (a block on an interval boundary) and covers intervals i + 1 .. i + 8, where the
@@ -54,8 +56,8 @@ run_state.py; this module builds the run and drives it.
 Restart: every step above is idempotent against the chain. The run file (next to the manifest)
 records the run's parameters and D; a run started again with the same parameters on the same
 chain steps the model from the start without sending (cheap), finds where the chain stands
-(meters' latest readings, deposits, approvals and standing orders, cleared markets, events and
-verifications) and sends only what is missing, so a run
+(meters' latest readings, deposits, approvals and standing orders, the latest grid and load
+reports, cleared markets, events and verifications) and sends only what is missing, so a run
 killed at any point, node or process, ends with the same totals as an uninterrupted one.
 """
 

@@ -12,9 +12,10 @@ Each interval a bus's load is the net active power of its households' meters (im
 mean over the interval; negative = the bus feeds the grid) and a reactive power for their
 consumption at cos φ = 0.95 inductive (PV inverters and batteries run at unity power factor).
 
-Units out: W; voltage in per mille of nominal (1000 = 100 %); transformer loading
-in per cent (pandapower's own figure) and per mille. Frequency is not a result of a power flow:
-the MV grid behind the transformer is a slack that holds it, so the state reports nominal
+Units out: W; voltage in per mille of nominal (1000 = 100 %); transformer loading in per cent
+(pandapower's own figure) and per mille; the transformers' rating and apparent power in VA (and in
+whole kVA, as the operator reports them to GridOperations). Frequency is not a result of a power
+flow: the MV grid behind the transformer is a slack that holds it, so the state reports nominal
 50,000 mHz, always.
 """
 
@@ -32,6 +33,7 @@ import pandapower.networks as pn
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 WATTS_PER_MEGAWATT = 1_000_000
+VA_PER_KVA = 1_000
 LOAD_POWER_FACTOR = 0.95
 REACTIVE_PER_ACTIVE = math.tan(math.acos(LOAD_POWER_FACTOR))  # var per W of consumption
 LV_MAX_KV = 1.0  # buses at or below this nominal voltage are the low-voltage side
@@ -81,6 +83,9 @@ class GridState:
     transformer_loading_percent: float  # the most loaded transformer's (pandapower's: apparent power / rating, worse side)
     transformer_loading_per_mille: int
     transformer_rating_va: int  # the transformers' ratings, summed
+    # The transformers' apparent power, summed: each one's loading × its rating, i.e. the current
+    # of its more loaded side at rated voltage (what pandapower's loading measures), VA.
+    transformer_apparent_va: int
     bus_voltage_per_mille: Mapping[int, int]  # every low-voltage bus, by bus id (see LowVoltageGrid)
     voltage_min_per_mille: int  # over the low-voltage buses
     voltage_max_per_mille: int
@@ -89,6 +94,19 @@ class GridState:
     load_w: int  # the households' consumption, summed (behind the meters: gross, not net)
     generation_w: int  # their PV production, summed
     frequency_millihz: int = FREQUENCY_NOMINAL_MILLIHZ  # nominal: an LV power flow has no frequency
+
+    @property
+    def transformer_rating_kva(self) -> int:
+        return _kva(self.transformer_rating_va)
+
+    @property
+    def transformer_apparent_kva(self) -> int:
+        return _kva(self.transformer_apparent_va)
+
+
+def _kva(va: int) -> int:
+    """VA in whole kVA, halves rounded up (apparent power is never negative)."""
+    return (va + VA_PER_KVA // 2) // VA_PER_KVA
 
 
 @dataclass(frozen=True)
@@ -229,6 +247,7 @@ class LowVoltageGrid:
             transformer_loading_percent=loading_percent,
             transformer_loading_per_mille=round(loading_percent * 10),
             transformer_rating_va=self.transformer_rating_va,
+            transformer_apparent_va=round(sum(flow.loading_percent for flow in flows) * self.feeder_rating_va / 100),
             bus_voltage_per_mille=voltages,
             voltage_min_per_mille=min(voltages.values()),
             voltage_max_per_mille=max(voltages.values()),

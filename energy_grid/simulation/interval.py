@@ -1,6 +1,7 @@
-"""One simulated interval on chain, in three flushes: meters and oracles report (the readings place
-the households' standing orders) and the keeper clears the previous interval's market, the keeper
-verifies and credits, rewards are paid; then the run's close and its carbon credits.
+"""One simulated interval on chain, in three flushes: meters, oracles and the operator report (the
+readings place the households' standing orders) and the keeper clears the previous interval's
+market, the keeper verifies and credits, rewards are paid; then the run's close and its carbon
+credits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
     GAS_GRID_STATUS,
     GAS_ISSUE_CREDITS,
+    GAS_LOAD_REPORT,
     GAS_ORACLE,
     INTERVALS_PER_HOUR,
     REGION_ID,
@@ -65,12 +67,24 @@ class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
         if not check or int(c["GridManagement"].functions.getCurrentGridStatus().call().updatedAt) < at:
             call = prepare(c["GridManagement"], "updateGridStatus", grid.generation_w, grid.load_w, grid.frequency_millihz, voltage)
             sender.send(a.operator, call, gas=GAS_GRID_STATUS, actor="operator")
+        if not check or self._load_reported_at() < at:
+            # The transformers' apparent power against their rating, so that the region's load
+            # percentage is the feeders' loading (with one feeder, the transformer's own).
+            call = prepare(c["GridOperations"], "reportLoad", REGION_ID, grid.transformer_rating_kva, grid.transformer_apparent_kva)
+            sender.send(a.operator, call, gas=GAS_LOAD_REPORT, actor="operator")
         if i >= 1:
             # The previous interval's readings are all in: its market's clearing time is now.
             self._clear(self.calendar.period_of(i - 1), check)
         for event in self.events:
             if event.decided_at == i and (not check or self._find_event(event) == 0):
                 self._start_event(event)
+
+    def _load_reported_at(self) -> int:
+        """When the region's latest load report was made (0 before its first)."""
+        operations = self.client.contracts["GridOperations"].functions
+        if int(operations.loadReportCount(REGION_ID).call()) == 0:
+            return 0
+        return int(operations.getCurrentLoad(REGION_ID).call().reportedAt)
 
     def _phase_trade(self, i: int, result: IntervalResult, check: bool) -> None:
         """The households trade without a transaction (their readings placed their standing orders);
@@ -121,6 +135,7 @@ class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
             transformer_loading_without_dr_per_mille=(
                 grid.transformer_loading_per_mille if self.loading_without_dr is None else self.loading_without_dr[i]
             ),
+            transformer_apparent_kva=grid.transformer_apparent_kva,
             voltage_min_per_mille=grid.voltage_min_per_mille,
             reference_price_per_kwh=dynamic_price(self.base_price_per_kwh, grid.load_w, grid.transformer_rating_va),
             demand_response=bool(self._consumption_factors(i)),

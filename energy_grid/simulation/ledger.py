@@ -21,6 +21,8 @@ Money (PaymentToken base units, exact):
 - each household's vault balance = deposited − paid + proceeds + rewards, and its wallet = faucet −
   deposited;
 - the vault's reserves are what it holds of each token.
+Grid: one load report of the operator's in GridOperations per simulated interval, in order, each
+the model's transformers' rating (capacity) and apparent power (demand), kVA taken as kW.
 
 Figures come from the chain's events and balances, not from the driver's bookkeeping; the
 model's own figures (consumption, PV) fill in what no contract records.
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from energy_grid.simulation.driver import SimulationRun
 
 WH_PER_KWH = 1_000
+LOAD_STATUS_HIGH = 2  # IGridOperations.LoadStatus.HIGH (CRITICAL above it)
 
 
 class SimulationImbalance(GridError):
@@ -62,6 +65,7 @@ class IntervalFigures:
     export_wh: int
     transformer_loading_per_mille: int
     transformer_loading_without_dr_per_mille: int  # the same model had no event been called
+    transformer_apparent_kva: int  # the transformers' apparent power: the demand the operator reports
     voltage_min_per_mille: int
     reference_price_per_kwh: int
     demand_response: bool  # registered households were answering an event
@@ -94,6 +98,8 @@ class SimulationResult:
     seconds: float
     payment_symbol: str  # PaymentToken's: every money figure is in its base units
     payment_decimals: int
+    # The deployment's zone (PriceDiscovery's UTC offset): the plots' clock, as in every view.
+    utc_offset_minutes: int = 0
     households_failing: list[str] = field(default_factory=list)
     # The simulated day alone: from its first interval's blocks on (no set-up, no baseline upload).
     day_gas_by_actor: dict[str, int] = field(default_factory=dict)
@@ -120,8 +126,18 @@ class SimulationResult:
             "checks": [asdict(c) | {"ok": c.ok} for c in self.checks],
             "seconds": round(self.seconds, 1),
             "payment": {"symbol": self.payment_symbol, "decimals": self.payment_decimals},
+            "utcOffsetMinutes": self.utc_offset_minutes,
             "series": [asdict(s) for s in self.series],
         }
+
+
+@dataclass(frozen=True)
+class _LoadReport:
+    """One of the operator's load reports to GridOperations (kW)."""
+
+    capacity_kw: int
+    demand_kw: int
+    status: int  # IGridOperations.LoadStatus
 
 
 class _Flows:
@@ -169,7 +185,9 @@ class _Auditor:
         flows = self._flows()
         cleared, series = self._markets()
         event_ids, verified = self._demand_response()
+        load_reports = self._load_reports()
         checks, failing, kept = self._checks(flows, cleared)
+        checks += self._load_report_checks(load_reports, series)
         figures = self._figures(flows, cleared, series, kept) | {
             "dr_events": len(event_ids),
             "dr_participants_verified": len(verified),
@@ -178,6 +196,8 @@ class _Auditor:
             "dr_participants_skipped": len(event_ids) * len(run.members) - len(verified),
             "dr_reduction_w": sum(int(v["reductionW"]) for v in verified),
             "dr_rewards_paid": sum(flows.rewards),
+            "load_reports": len(load_reports),
+            "load_reports_high": sum(1 for report in load_reports if report.status >= LOAD_STATUS_HIGH),
         }
         credits = self._logs("CarbonCredits", "CarbonCreditsIssued", [self._topics(self.meters)])
         figures["carbon_credits_grams"] = sum(int(x["grams"]) for x in credits)
@@ -196,6 +216,7 @@ class _Auditor:
             day_transactions_by_actor=day_transactions,
             seconds=_elapsed(run),
             payment_symbol=str(payment.symbol().call()),
+            utc_offset_minutes=int(self.client["PriceDiscovery"].functions.utcOffsetMinutes().call()),
             payment_decimals=int(payment.decimals().call()),
             households_failing=failing,
         )
@@ -270,6 +291,29 @@ class _Auditor:
         event_ids = {int(e["eventId"]) for e in self._logs("DemandResponse", "EventStarted", [None, operator_topic])}
         verified = self._logs("DemandResponse", "ReductionVerified", [None, self._topics(self.households)])
         return event_ids, [v for v in verified if int(v["eventId"]) in event_ids]
+
+    def _load_reports(self) -> list[_LoadReport]:
+        """The operator's load reports in the run, in order (GridOperations takes an operator's
+        reports for its own region only)."""
+        operator_topic = self._topics([self.run.actors.operator.address])[0]
+        reports = []
+        for log in self._logs("GridOperations", "LoadReported", [None, operator_topic]):
+            # By position, as the event declares them: the names carry the power unit.
+            _region, _operator, _sequence, capacity, demand, _percentage, status = log.values()
+            reports.append(_LoadReport(int(capacity), int(demand), int(status)))
+        return reports
+
+    def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> list[BalanceCheck]:
+        """One load report per simulated interval, in order, each the model's transformers: their
+        rating as the capacity and their apparent power as the demand (kVA taken as kW)."""
+        rating_kva = (self.run.last_result or self.baseline[-1]).grid.transformer_rating_kva
+        expected = [(rating_kva, s.transformer_apparent_kva) for s in series]
+        reported = [(r.capacity_kw, r.demand_kw) for r in reports]
+        matching = sum(1 for r, e in zip(reported, expected, strict=False) if r == e)
+        return [
+            BalanceCheck("load reports = simulated intervals", len(reports), len(series)),
+            BalanceCheck("load reports = the model's transformers (kVA)", matching, len(series)),
+        ]
 
     def _checks(self, flows: _Flows, cleared: list[dict[str, Any]]) -> tuple[list[BalanceCheck], list[str], int]:
         """The balances (module docstring), the households whose balances do not add up, and what

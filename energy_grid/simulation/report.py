@@ -13,14 +13,31 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on a server or in CI
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from energy_grid.simulation.ledger import SimulationResult
-from energy_grid.units import format_kwh, format_money
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, format_kwh, format_money
 
 GRAMS_PER_KG = 1_000
 W_PER_WH_PER_INTERVAL = 4  # mean W over 15 minutes from its Wh
 HIGH_LOADING_PER_MILLE = 800  # GridOperations' HIGH threshold, drawn on the loading plot
+HOURS_PER_TICK = 3
 PLOTS = ("load_pv.png", "price.png", "transformer_loading.png", "traded_volume.png")
+
+
+def zone_label(utc_offset_minutes: int) -> str:
+    """The zone's name as the web views write it: "UTC", "UTC−05:00", "UTC+05:30"."""
+    if utc_offset_minutes == 0:
+        return "UTC"
+    hours, minutes = divmod(abs(utc_offset_minutes), 60)
+    return f"UTC{'−' if utc_offset_minutes < 0 else '+'}{hours:02d}:{minutes:02d}"
+
+
+def zone_hours(result: SimulationResult, interval: int) -> float:
+    """An interval's start as hours since the deployment-zone midnight before the simulated day."""
+    offset_s = result.utc_offset_minutes * 60
+    local_midnight = (result.day_start_s + offset_s) // DAY_SECONDS * DAY_SECONDS
+    return (result.day_start_s + offset_s + interval * INTERVAL_SECONDS - local_midnight) / 3_600
 
 
 def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
@@ -47,6 +64,7 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
             f"{int(f['peak_transformer_loading_per_mille']) / 10:.1f} % "
             f"({int(f['peak_transformer_loading_without_dr_per_mille']) / 10:.1f} %)",
         ),
+        ("load reports to GridOperations (HIGH or above)", f"{f['load_reports']} ({f['load_reports_high']})"),
         ("demand-response events", str(f["dr_events"])),
         ("DR participants paid (skipped)", f"{f['dr_participants_verified']} ({f['dr_participants_skipped']})"),
         ("DR reduction verified", f"{int(f['dr_reduction_w']):,} W"),
@@ -71,13 +89,15 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
     summary = directory / "summary.json"
     summary.write_text(json.dumps(result.as_json(), indent=2) + "\n")
     series = result.series
-    hours = [s.interval / 4 for s in series]
+    hours = [zone_hours(result, s.interval) for s in series]
     paths = [summary]
 
     def plot(name: str, title: str, ylabel: str) -> tuple[plt.Figure, plt.Axes]:
         figure, axes = plt.subplots(figsize=(9, 4))
         axes.set_title(title)
-        axes.set_xlabel("hours from the first simulated local midnight (UTC−5)")
+        axes.set_xlabel(f"time of day, {zone_label(result.utc_offset_minutes)} (the deployment's zone)")
+        axes.xaxis.set_major_locator(MultipleLocator(HOURS_PER_TICK))
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda hour, _: f"{int(hour) % 24:02d}:00"))
         axes.set_ylabel(ylabel)
         axes.grid(alpha=0.3)
         return figure, axes
@@ -126,4 +146,4 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
     return paths
 
 
-__all__ = ["PLOTS", "summary_rows", "write_report"]
+__all__ = ["PLOTS", "summary_rows", "write_report", "zone_hours", "zone_label"]

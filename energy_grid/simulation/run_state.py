@@ -46,6 +46,7 @@ GAS_READINGS_BASE = 200_000
 GAS_PER_READING = 100_000
 GAS_ORACLE = 300_000
 GAS_GRID_STATUS = 150_000
+GAS_LOAD_REPORT = 120_000  # 76,341 measured for a region's first report (fresh counter and history slot)
 GAS_CLEAR = 2_000_000
 GAS_SETTLE_BATCH = 10_000_000  # settleStandingOrders of READINGS_PER_BATCH meters
 GAS_APPROVE = 100_000

@@ -240,6 +240,7 @@ LOAD_STATUS = ("low", "normal", "high", "critical")
 STABILITY_LEVEL = ("normal", "alert", "emergency", "critical")
 REGION_CAPACITY_MW = 100
 MW = 1_000_000  # W
+KW_PER_MW = 1_000  # GridOperations carries power in kW
 
 
 def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region_id: int) -> None:
@@ -258,7 +259,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
         # Producers follow demand (60 % wind, 40 % solar); the operator reports the region's load.
         grid.reportProduction(demand_mw * MW * 6 // 10, sender=wind_farm)
         grid.reportProduction(demand_mw * MW * 4 // 10, sender=solar_park)
-        ops.reportLoad(region_id, REGION_CAPACITY_MW, demand_mw, sender=operator)
+        ops.reportLoad(region_id, REGION_CAPACITY_MW * KW_PER_MW, demand_mw * KW_PER_MW, sender=operator)
         load = ops.getCurrentLoad(region_id)
         status = grid.getGridStatus()
         rows.append(
@@ -279,7 +280,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
     )
 
     heading("Stability: an automated response, then a critical report")
-    ops.configureAutomatedResponse(UNDER_FREQUENCY, GENERATION_UP, 10, 1, sender=operator)
+    ops.configureAutomatedResponse(UNDER_FREQUENCY, GENERATION_UP, 10 * KW_PER_MW, 1, sender=operator)
     stability_rows = []
     for frequency_millihz in (50_020, 49_350, 47_800):
         price_before = grid.getDynamicPrice()
@@ -287,7 +288,7 @@ def run_grid(system: Any, operator: Any, wind_farm: Any, solar_park: Any, region
         fired = tx.events.filter(ops.AutomatedResponseFired)
         level = ops.getStabilityMetrics(region_id).level
         response = (
-            f"#{fired[0].responseId}: generation up {fired[0].targetAdjustmentMW} MW" if fired else "-"
+            f"#{fired[0].responseId}: generation up {fired[0].targetAdjustmentKW:,} kW" if fired else "-"
         )
         stability_rows.append(
             (

@@ -74,11 +74,11 @@ def trade(grid: GridClient, sell_wh: int, buy_wh: int, settle: bool = True) -> T
     return Trade(sell_id, placed.order_id, transaction_id, min(sell_wh, buy_wh))
 
 
-def grid_reports(grid: GridClient, demand_mw: int) -> None:
+def grid_reports(grid: GridClient, demand_kw: int) -> None:
     """The operator's whole-grid status, region 1's load and GridOracle data."""
     operator = anvil_account(DEPLOYER)
     grid.grid_management.update_grid_status(operator, 9_000_000, 8_000_000, 50_010, 1_002)
-    grid.grid_operations.report_load(operator, REGION, 100, demand_mw)
+    grid.grid_operations.report_load(operator, REGION, 100, demand_kw)
     grid.grid_oracle.submit_grid_data(operator, REGION, 49_990, 998, 7_000_000, 6_500_000)
 
 

@@ -6,11 +6,11 @@ an earlier one, so the database at every revision is the one it was, whatever th
 
 Only additions are read from the models. A revision that changes or drops what an earlier one made
 (a new type, a rename, a dropped column) writes its operations by hand, and the earlier revisions
-still build from the models: a dropped or renamed column then needs its former definition kept for
-them (say, marked with the revision that removed it, which this module would leave out from that
-revision on; no revision has needed it yet). The migration tests step through every revision on
-both databases and compare the newest with the models, so a change that breaks an earlier
-revision fails there.
+still build from the models: a renamed column is marked with the revision that renamed it and its
+former name (`models.renamed_in`), under which the revisions before it build it (a renamed column
+carries no index; one would need its index renamed too). A dropped column would need its former
+definition kept the same way. The migration tests step through every revision on both databases
+and compare the newest with the models, so a change that breaks an earlier revision fails there.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from alembic import op
 from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint
 
-from energy_grid.index.models import ADDED_IN, Base
+from energy_grid.index.models import ADDED_IN, RENAMED_IN, Base
 
 FIRST_REVISION = "0001"
 
@@ -32,11 +32,19 @@ def _revision_of(item: Table | Column[object], table: Table | None = None) -> st
     return FIRST_REVISION if table is None else _revision_of(table)
 
 
-def _detached(column: Column[object]) -> Column[object]:
-    """The column alone: its indexes are made as the revision's own (named) indexes."""
+def _number(revision: str) -> int:
+    return int(revision[:4])
+
+
+def _detached(column: Column[object], revision: str) -> Column[object]:
+    """The column alone, named as it was at `revision`: its indexes are made as the revision's own
+    (named) indexes."""
     copy = column._copy()
     copy.index = None
     copy.unique = None
+    renamed = column.info.get(RENAMED_IN)
+    if renamed is not None and _number(revision) < _number(renamed[0]):
+        copy.name = copy.key = renamed[1]
     return copy
 
 
@@ -74,7 +82,7 @@ def tables_added(revision: str) -> MetaData:
             Index(_name(index), *(column.name for column in index.columns), unique=bool(index.unique))
             for index in _indexes_over(table, columns, all_of=True)
         ]
-        Table(table.name, metadata, *(_detached(column) for column in columns), *unique, *indexes)
+        Table(table.name, metadata, *(_detached(column, revision) for column in columns), *unique, *indexes)
     return metadata
 
 
@@ -96,7 +104,7 @@ def add(revision: str) -> None:
     for table, columns in _tables_extended(revision):
         with op.batch_alter_table(table.name) as batch_op:
             for column in columns:
-                batch_op.add_column(_detached(column))
+                batch_op.add_column(_detached(column, revision))
             for index in _indexes_over(table, columns, all_of=False):
                 batch_op.create_index(_name(index), [column.name for column in index.columns], unique=bool(index.unique))
 
