@@ -284,6 +284,55 @@ def test_auction_orders_and_clearings_with_ids_above_int64(reads, reads_grid):
     assert cleared["volumeWh"] == 600
 
 
+def test_an_accounts_fills_merge_the_book_and_the_auction_newest_first(reads, reads_grid):
+    """A seller's book trades (settled and pending) and its claimed auction ask in one list: the auction's
+    at the clearing price from its period's start; an ask not yet claimed is not a fill yet; the book's
+    open SELL shows as energy locked in the vault route."""
+    http, app = reads
+    meter_energy(reads_grid, produced_wh=10_000)
+    settled = trade(reads_grid, sell_wh=1_000, buy_wh=1_000)
+    pending = trade(reads_grid, sell_wh=3_000, buy_wh=500, settle=False)
+    seller, buyer, keeper = anvil_account(SELLER), anvil_account(BUYER), anvil_account(DEPLOYER)
+    reads_grid.approve_auction(seller)
+    reads_grid.approve_auction(buyer)
+    period = reads_grid["EnergyAuction"].functions.currentPeriod().call() + 2
+    ask = reads_grid.auction.submit_ask(seller, period, 1_000, 150_000)
+    reads_grid.auction.submit_bid(buyer, period, 600, 240_000)
+    reads_grid.auction.submit_ask(seller, period + 1, 700, 150_000)  # never claimed
+    reads_grid.mine_block_at(max(reads_grid.auction.clearing_time(period), now_s(reads_grid) + 1))
+    cleared = reads_grid.clear_auction(keeper, period)
+    reads_grid.claim_auction_order(keeper, ask)
+    synced(app)
+
+    fills = http.get(f"/api/v1/accounts/{SELLER_ADDRESS.lower()}/fills").json()
+    assert fills["account"] == SELLER_ADDRESS and fills["limit"] == 50
+    shown = [(f["market"], f["side"], f["amountWh"], f["pricePerKWh"], f["id"], f["status"]) for f in fills["items"]]
+    assert shown == [
+        ("auction", "SELL", 600, cleared["clearingPricePerKWh"], str(ask), "settled"),
+        ("book", "SELL", 500, PRICE_PER_KWH, str(pending.transaction_id), "pending"),
+        ("book", "SELL", 1_000, PRICE_PER_KWH, str(settled.transaction_id), "settled"),
+    ]
+    auction_fill, pending_fill, settled_fill = fills["items"]
+    assert (auction_fill["time"], auction_fill["period"]) == (period * INTERVAL_SECONDS, period)
+    claim = reads_grid["EnergyAuction"].events.OrderClaimed().get_logs(from_block=0)[-1].args
+    assert auction_fill["value"] == claim.payment - claim.fee and claim.filledWh == 600
+    [trade_row] = [t for t in http.get("/api/v1/trades", params={"trader": SELLER_ADDRESS}).json()["items"] if t["settled"]]
+    assert settled_fill["value"] == trade_row["payment"] - trade_row["fee"] and settled_fill["time"] == trade_row["timestamp"]
+    assert pending_fill["value"] == 500 * PRICE_PER_KWH // 1_000
+    # The buyer took the other side of both trades: the newest first.
+    bought = http.get(f"/api/v1/accounts/{BUYER_ADDRESS}/fills", params={"limit": 1}).json()["items"]
+    assert [(f["market"], f["side"], f["id"]) for f in bought] == [("book", "BUY", str(pending.transaction_id))]  # its bid is unclaimed
+    assert http.get(f"/api/v1/accounts/{anvil_account(7).address}/fills").json()["items"] == []
+    assert problem(http.get("/api/v1/accounts/0x12/fills"), 422, "InvalidAddress")
+    assert problem(http.get(f"/api/v1/accounts/{SELLER_ADDRESS}/fills", params={"limit": 501}), 400, "PageTooLarge")
+
+    # The pending trade's SELL still escrows the 2,500 Wh not yet sold, and the unclaimed ask its 700 Wh.
+    held = http.get(f"/api/v1/vault/{SELLER_ADDRESS}").json()
+    assert held["locked"]["bookOrders"] == {"energyWh": 2_500, "payment": 0}
+    assert held["locked"]["auctionOrders"]["energyWh"] == 700
+    assert held["lockedEnergyWh"] == 2_500 + 700
+
+
 def test_demand_response_event_ends_with_its_window(reads, reads_grid):
     http, app = reads
     operator = anvil_account(DEPLOYER)

@@ -145,8 +145,22 @@ def test_signed_limits_place_the_households_orders_and_the_fill_is_listed(
     held = ok(http.get(f"{API}/vault/{seller.address}"))
     assert (held["freeEnergyWh"], held["freePayment"], held["lockedEnergyWh"]) == (EXPORT_WH - fill.soldWh, fill.proceeds, 0)
     held = ok(http.get(f"{API}/vault/{buyer.address}"))
-    assert held["locked"] == {"auctionOrders": {"energyWh": 0, "payment": firm_escrow}, "standingOrders": {"energyWh": 0, "payment": 0}}
+    assert held["locked"] == {
+        "bookOrders": {"energyWh": 0, "payment": 0},
+        "auctionOrders": {"energyWh": 0, "payment": firm_escrow},
+        "standingOrders": {"energyWh": 0, "payment": 0},
+    }
     assert held["freePayment"] == CASH - settled[buyer_meter].paid - firm_escrow
+
+    # Each household's fills: the interval's standing orders at the market's clearing price, from its start.
+    price = auction.getMarket(period).clearingPricePerKWh
+    sides = ((seller, seller_meter, "SELL", fill.soldWh, fill.proceeds), (buyer, buyer_meter, "BUY", IMPORT_WH, settled[buyer_meter].paid))
+    for household, meter, side, amount_wh, value in sides:
+        [mine] = ok(http.get(f"{API}/accounts/{household.address}/fills"))["items"]
+        assert {k: mine[k] for k in ("market", "side", "time", "amountWh", "pricePerKWh", "value", "id", "period", "meter", "status")} == {
+            "market": "standing", "side": side, "time": period * PERIOD, "amountWh": amount_wh, "pricePerKWh": price,
+            "value": value, "id": meter, "period": period, "meter": meter, "status": "settled",
+        }  # fmt: skip
 
     # Cleared through the relay too: both prices 0.
     cleared = ok(http.post(f"{API}/meters/{seller_meter}/standing-order", json=signed_limits(http, seller_meter, seller)))

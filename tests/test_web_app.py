@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from web3 import Web3
 
 from energy_grid.api.app import create_app
-from energy_grid.client import GridClient, anvil_account
+from energy_grid.client import SELL, GridClient, anvil_account
 from energy_grid.deployment import fund_local_accounts
 from energy_grid.keeper import run_keeper
 from energy_grid.manifest import read_manifest
@@ -42,6 +42,7 @@ REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles
 SELLER_INDEX, BUYER_INDEX, KEEPER_INDEX = 1, 2, 8
 STANDING_SELLER_INDEX, STANDING_BUYER_INDEX = 5, 6  # households whose meters trade through standing limits
 VAULT_HOUSEHOLD_INDEX = 7  # a household that moves money between its wallet and the vault from the prosumer view
+AUCTION_SELLER_INDEX, AUCTION_BUYER_INDEX = 4, 3  # a household that sells in the interval auction, and its buyer
 STANDING_CASH = 1_000_000  # PaymentToken base units the buying household deposits in the vault
 # Room for the follower's poll, a relayed transaction and the page's own poll interval.
 UI_TIMEOUT_MS = 30_000
@@ -117,6 +118,22 @@ def _chart_points(page: Page) -> dict[str, list[int]]:
         "() => Object.fromEntries(Object.entries(window.energyGridCharts || {}).map(([name, chart]) =>"
         " [name, chart.data.datasets.map((d) => d.data.filter((p) => (typeof p === 'number' ? p : p.y) > 0).length)]))"
     )
+
+
+def _shown_time(page: Page, timestamp_s: int) -> str:
+    """A time as the page's own formatter shows it (the deployment's zone)."""
+    return page.evaluate("async (t) => (await import('/static/js/common.js')).formatTime(t)", timestamp_s)
+
+
+def _short(full: str) -> str:
+    return f"{full[:6]}…{full[-4:]}"
+
+
+def _household_points(page: Page) -> list[int]:
+    """The prosumer chart's points above 0 per dataset: produced, consumed, sold, bought."""
+    page.wait_for_function("() => window.energyGridCharts && window.energyGridCharts.household.data.datasets[0].data.length > 0",
+                           timeout=UI_TIMEOUT_MS)  # fmt: skip
+    return _chart_points(page)["household"]
 
 
 def test_service_serves_the_pages_and_chart_js(web_base_url):
@@ -286,6 +303,8 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     expect(trade).to_have_count(1)
     expect(trade.first.get_by_test_id("trade-amount")).to_have_text(format_kwh(1_500))
     expect(trade.first.get_by_test_id("trade-settled")).to_have_text("settled")
+    expect(trade.first.get_by_test_id("trade-market")).to_have_text("order book")
+    expect(trade.first.get_by_test_id("trade-side")).to_have_text("sold")
     seller_payment = held(seller.address)[1]
     assert seller_payment > seller_payment_before  # paid into the vault, less the grid fee
     symbol, decimals = stablecoin.symbol(), stablecoin.decimals()
@@ -294,6 +313,8 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     expect(dashboard.get_by_test_id("meter-row")).to_have_count(1)
     expect(dashboard.get_by_test_id("produced-today")).to_have_text(format_kwh(5_000))  # metered in the last 24 h
     expect(dashboard.get_by_test_id("order-row").first.get_by_test_id("order-status")).to_have_text("ACTIVE")  # 0.5 kWh left
+    expect(dashboard.get_by_test_id("vault-locked-energy")).to_have_text(format_kwh(500))  # escrowed by the book
+    expect(dashboard.get_by_test_id("locked-energy-detail")).to_have_text(f"in book {format_kwh(500)}")
     a.screenshot(dashboard, "prosumer")
 
     # A cancels the rest of the order from the dashboard, signing the cancellation.
@@ -396,6 +417,7 @@ def test_a_market_that_cleared_nothing_shows_no_trade_not_a_price(web_sessions, 
     cells = page.locator(f'[data-testid="clearing"][data-period="{period}"] td')
     expect(cells.nth(2)).to_have_text("no trade")
     expect(cells.nth(3)).to_have_text(format_kwh(0))
+    expect(cells.nth(0)).to_contain_text(_shown_time(page, period * 900))  # the interval, not the period's number
 
 
 def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, api_system, admin, accounts, chain):
@@ -453,12 +475,25 @@ def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, a
     expect(shown.first.get_by_test_id("fill-sold")).to_have_text(format_kwh(600))
     expect(shown.first.get_by_test_id("fill-proceeds")).to_have_text(format_money(fill.proceeds, decimals, symbol))
     expect(shown.first.get_by_test_id("fill-bought")).to_have_text(format_kwh(0))
-    # The interval in the browser's local time: the period's start.
-    start = page.evaluate(f"() => new Date({period * 900 * 1000}).toLocaleString(undefined, {{ dateStyle: 'short', timeStyle: 'medium' }})")
+    # The interval in the deployment's zone: the period's start.
+    start = _shown_time(page, period * 900)
     expect(shown.first.get_by_test_id("fill-interval")).to_contain_text(start)
+    # The same fill in My trades: sold through the standing order, at the interval's start, the meter short.
+    traded = page.locator('[data-testid="trade-row"][data-market="standing"]')
+    expect(traded).to_have_count(1)
+    expect(traded.get_by_test_id("trade-time")).to_have_text(start)
+    expect(traded.get_by_test_id("trade-side")).to_have_text("sold")
+    expect(traded.get_by_test_id("trade-amount")).to_have_text(format_kwh(600))
+    expect(traded.get_by_test_id("trade-value")).to_have_text(format_money(fill.proceeds, decimals, symbol))
+    expect(traded.get_by_test_id("trade-id")).to_have_text(_short(household_meter))
+    expect(traded.get_by_test_id("trade-id")).to_have_attribute("title", household_meter)
+    expect(page.get_by_test_id("sold-today")).to_have_text(format_kwh(600))
+    produced, _, sold, _ = _household_points(page)
+    assert produced >= 1 and sold == 1
     expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(fill.proceeds, decimals, symbol))
     expect(page.get_by_test_id("vault-free-energy")).to_have_text(format_kwh(400))
     expect(page.get_by_test_id("vault-locked-energy")).to_have_text(format_kwh(0))
+    expect(page.get_by_test_id("energy-total")).to_have_text(format_kwh(400))
     session.screenshot(page, "prosumer-standing")
 
     # Cleared from the view, signed again.
@@ -502,3 +537,63 @@ def test_vault_deposit_and_withdrawal_from_the_prosumer_view(web_sessions, api_s
     page.get_by_test_id("vault-deposit").click()
     expect(page.get_by_test_id("error")).to_contain_text(f"less than the {format_kwh(5_000)} to deposit")
     assert len(session.signed) == 2 and vault.balancesOf(household.address) == (0, 1_500_000)
+
+
+def test_auction_fills_show_in_my_trades_with_local_times_and_short_ids(web_sessions, web_client, web_base_url, api_system):
+    """A household sells in the interval auction and leaves an ask in the book: its prosumer view lists
+    the claimed auction fill among its trades at the interval's start (never the raw period), the
+    37-digit order id short with the whole in its title and copied on a click, the chart draws the
+    metered export and the sale, and the balances split free, locked (in the book) and total."""
+    household, buyer, operator = anvil_account(AUCTION_SELLER_INDEX), anvil_account(AUCTION_BUYER_INDEX), anvil_account(0)
+    energy_token, vault = api_system.energy_token, api_system.energy_vault
+    export_energy(web_client, operator, Account.create().address, household.address, 3_000)
+    web_client.approve_auction(household)
+    web_client.approve_auction(buyer)
+    web_client.approve_market(household)
+    period = web_client["EnergyAuction"].functions.currentPeriod().call() + 2
+    ask = web_client.auction.submit_ask(household, period, 1_000, 150_000)
+    web_client.auction.submit_bid(buyer, period, 600, 240_000)
+    web_client.trading.create_order(household, 500, 300_000, advance(web_client, 1) + 86_400, SELL)
+    web_client.mine_block_at(max(web_client.auction.clearing_time(period), advance(web_client, 1) + 1))
+    cleared = web_client.clear_auction(operator, period)
+    web_client.claim_auction_order(operator, ask)
+    assert cleared["volumeWh"] == 600
+
+    session = web_sessions(AUCTION_SELLER_INDEX)
+    session.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_base_url)
+    page = session.open("/prosumer")
+    _connect(page, household.address)
+    fill = page.locator('[data-testid="trade-row"][data-market="auction"]')
+    expect(fill).to_have_count(1)
+    start = _shown_time(page, period * 900)
+    expect(fill.get_by_test_id("trade-time")).to_have_text(start)
+    expect(fill.get_by_test_id("trade-market")).to_have_text("auction")
+    expect(fill.get_by_test_id("trade-side")).to_have_text("sold")
+    expect(fill.get_by_test_id("trade-amount")).to_have_text(format_kwh(600))
+    symbol, decimals = api_system.payment_token.symbol(), api_system.payment_token.decimals()
+    expect(fill.get_by_test_id("trade-price")).to_have_text(f"{format_money(cleared['clearingPricePerKWh'], decimals, symbol)}/kWh")
+    order_id = fill.get_by_test_id("trade-id")
+    expect(order_id).to_have_text(_short(str(ask)))
+    expect(order_id).to_have_attribute("title", str(ask))
+    order_id.click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Copied")
+    assert page.evaluate("() => navigator.clipboard.readText()") == str(ask)
+
+    # The auction orders table: the interval as a time, the id short; no raw period anywhere.
+    auction_row = page.locator(f'[data-testid="auction-order-row"][data-period="{period}"]')
+    expect(auction_row.get_by_test_id("auction-interval")).to_contain_text(start)
+    expect(auction_row.get_by_test_id("auction-order-id")).to_have_attribute("title", str(ask))
+    assert str(period) not in page.locator("main").inner_text()
+
+    # Free, locked (the book's ask escrows its 0.5 kWh) and total, in kWh.
+    wallet_wh = energy_token.balanceOf(household.address)
+    vault_free_wh = vault.balancesOf(household.address)[0]
+    expect(page.get_by_test_id("energy-wallet")).to_have_text(format_kwh(wallet_wh))
+    expect(page.get_by_test_id("energy-balance")).to_have_text(format_kwh(wallet_wh + vault_free_wh))
+    expect(page.get_by_test_id("vault-locked-energy")).to_have_text(format_kwh(500))
+    expect(page.get_by_test_id("energy-total")).to_have_text(format_kwh(wallet_wh + vault_free_wh + 500))
+    assert wallet_wh + vault_free_wh + 500 == 3_000 - 600  # what it metered, less what it sold
+
+    produced, _, sold, _ = _household_points(page)
+    assert produced == 1 and sold == 1
+    session.screenshot(page, "prosumer-auction")

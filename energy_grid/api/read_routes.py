@@ -121,6 +121,15 @@ def list_trades(db: Db, paging: Page, trader: str | None = None, from_s: FromS =
     return queries.trades(db, paging, _address(trader, "trader"), from_s, to_s)
 
 
+@router.get(
+    "/accounts/{address}/fills", tags=["trading"], summary="An account's fills: book, auction and standing orders, newest first"
+)
+def account_fills(address: str, db: Db, limit: Annotated[int, Query(ge=1)] = DEFAULT_PAGE) -> dict[str, Any]:
+    account = _address(address, "address")
+    assert account is not None
+    return queries.account_fills(db, account, _limit(limit))
+
+
 # ---------------------------------------------------------------- grid
 
 

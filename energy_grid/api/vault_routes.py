@@ -1,7 +1,7 @@
 """The vault and standing-order routes: what a household signs in its wallet for the vault and its
 meters' standing limits, relayed by the service, and what it holds there, live from the chain.
 
-    GET  /vault/{address}                              free and locked vault balances
+    GET  /vault/{address}                              free and locked vault balances (book, auction, standing orders)
     POST /vault/market-approval/typed-data             the EIP-712 market approval to sign
     POST /vault/market-approval                        relays it (EnergyVault.approveMarketBySig)
     POST /vault/deposit/typed-data                     the token's ERC-2612 permit of the vault to sign
@@ -51,7 +51,7 @@ from energy_grid.api.write_models import (
     split_signature,
 )
 from energy_grid.api.write_routes import ALLOWANCE_ERRORS, DEFAULT_SIGNATURE_WINDOW_S, bind, chain_time, reader_of, token_info
-from energy_grid.client import GridClient
+from energy_grid.client import SELL, GridClient
 from energy_grid.errors import ContractRevertError
 from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
@@ -67,6 +67,9 @@ from energy_grid.units import format_kwh, format_money
 
 # The meters whose placed standing orders one balance read looks at: a household's, in one batch.
 MAX_METERS = 100
+# The open book orders whose escrow one balance read adds up (the newest), in the same batch.
+MAX_BOOK_ORDERS = 100
+BOOK_ORDER_TYPE, BOOK_ESCROW = 6, 9  # IEnergyMarket.OrderInfo's fields
 WH_PER_KWH = 1000
 
 router = APIRouter(tags=["vault and standing orders"])
@@ -99,27 +102,35 @@ def _reading_market(client: GridClient) -> str:
 # ---------------------------------------------------------------------------------- the vault
 
 
-@router.get("/vault/{address}", summary="An account's vault balances: free, and locked in auction and standing orders")
+@router.get("/vault/{address}", summary="An account's vault balances: free, and locked in book, auction and standing orders")
 def vault_balances(request: Request, address: str) -> dict[str, Any]:
     holder = path_address(address)
     client = client_of(request)
     with request.app.state.index.session() as db:
         listing = queries.meters(db, PageRequest(MAX_METERS, 0), holder)
         auction_energy_wh, auction_payment = queries.open_auction_escrow(db, holder)
+        open_orders = queries.orders(db, PageRequest(MAX_BOOK_ORDERS, 0), holder, "ACTIVE", None)
     meters = [item["meter"] for item in listing["items"]]
+    book_orders = [item["orderId"] for item in open_orders["items"]]
     with answering():
         _, symbol, decimals = token_info(request, "PaymentToken")
-        vault, auction = client["EnergyVault"], client["EnergyAuction"]
+        vault, auction, book = client["EnergyVault"], client["EnergyAuction"], client["EnergyTrading"]
         # One JSON-RPC batch: the prosumer view polls this route.
-        (free_energy_wh, free_payment), approved, min_price, tick_size, *slots = reader_of(request).read(
+        (free_energy_wh, free_payment), approved, min_price, tick_size, *rest = reader_of(request).read(
             [
                 prepare(vault, "balancesOf", holder),
                 prepare(vault, "isMarketApproved", holder, auction.address),
                 prepare(auction, "minPrice"),
                 prepare(auction, "tickSize"),
+                *(prepare(book, "getOrderInfo", order_id) for order_id in book_orders),
                 *(prepare(auction, "getMeteredOrders", meter) for meter in meters),
             ]
         )
+    infos, slots = rest[: len(book_orders)], rest[len(book_orders) :]
+    # The chain's word on what each open book order still escrows (0 once closed): a SELL its Wh, a BUY
+    # the PaymentToken for its rest.
+    book_energy_wh = sum(int(info[BOOK_ESCROW]) for info in infos if info[BOOK_ORDER_TYPE] == SELL)
+    book_payment = sum(int(info[BOOK_ESCROW]) for info in infos if info[BOOK_ORDER_TYPE] != SELL)
     # Placed and not yet settled: an ask holds its Wh, a bid what it costs at its tick (rounded up,
     # as the auction locks it).
     standing_energy_wh = standing_payment = 0
@@ -132,9 +143,10 @@ def vault_balances(request: Request, address: str) -> dict[str, Any]:
         "address": holder,
         "freeEnergyWh": int(free_energy_wh),
         "freePayment": int(free_payment),
-        "lockedEnergyWh": auction_energy_wh + standing_energy_wh,
-        "lockedPayment": auction_payment + standing_payment,
+        "lockedEnergyWh": book_energy_wh + auction_energy_wh + standing_energy_wh,
+        "lockedPayment": book_payment + auction_payment + standing_payment,
         "locked": {
+            "bookOrders": {"energyWh": book_energy_wh, "payment": book_payment},
             "auctionOrders": {"energyWh": auction_energy_wh, "payment": auction_payment},
             "standingOrders": {"energyWh": standing_energy_wh, "payment": standing_payment},
         },

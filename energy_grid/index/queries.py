@@ -22,6 +22,7 @@ from energy_grid.order_book import is_live
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 SIDES = ("BUY", "SELL")
+WH_PER_KWH = 1_000
 
 
 @dataclass(frozen=True)
@@ -438,6 +439,106 @@ def standing_fills(session: Session, meter: str, page: PageRequest) -> dict[str,
         }
 
     return _listing(session, query, page, item)
+
+
+def account_fills(session: Session, account: str, limit: int) -> dict[str, Any]:
+    """Every fill of `account`, the latest first: its order-book trades, its claimed auction orders
+    that traded and its meters' settled standing orders, each as the side it took. A fill's time is
+    the trade's (book) or the start of the interval it delivers in (auction, standing orders). Each
+    source answers its own newest `limit` rows, so the merge is the newest `limit` of all three."""
+    fills = [*_book_fills(session, account, limit), *_auction_fills(session, account, limit), *_standing_fills(session, account, limit)]
+    fills.sort(key=lambda fill: (fill["time"], fill["blockNumber"], fill["logIndex"]), reverse=True)
+    return {"account": account, "items": fills[:limit], "limit": limit}
+
+
+def _fill_json(market: str, side: str, time_s: int, amount_wh: int, price_per_kwh: int | None, value: int | None,
+               reference: str, row: m.EventRow, status: str = "settled", period: int | None = None,
+               meter: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """One fill in /accounts/{address}/fills: `value` is what the account paid (BUY) or received
+    after the grid fee (SELL), in PaymentToken base units; `id` names what traded, as a string: the
+    book's transaction id, the auction order's id (above JavaScript's exact integers) or the meter."""
+    return {
+        "market": market,
+        "side": side,
+        "time": time_s,
+        "amountWh": amount_wh,
+        "pricePerKWh": price_per_kwh,
+        "value": value,
+        "id": reference,
+        "status": status,
+        "period": period,
+        "meter": meter,
+        "txHash": row.tx_hash,
+        "blockNumber": row.block_number,
+        "logIndex": row.log_index,
+    }
+
+
+def _book_fills(session: Session, account: str, limit: int) -> list[dict[str, Any]]:
+    f, s = m.Fill, m.SettlementRow
+    query = (
+        select(f, s)
+        .outerjoin(s, s.transaction_id == f.transaction_id)
+        .where(or_(f.buyer == account, f.seller == account))
+        .order_by(*_newest_first(f))
+        .limit(limit)
+    )
+    out = []
+    for fill, settlement in session.execute(query):
+        status = "pending" if settlement is None else settlement.status.lower()
+        for side, mine in (("BUY", fill.buyer == account), ("SELL", fill.seller == account)):
+            if not mine:
+                continue
+            value: int | None = None  # voided: nothing moved
+            if settlement is not None and status == "settled":
+                payment, fee = settlement.payment or 0, settlement.fee or 0
+                value = payment if side == "BUY" else payment - fee
+            elif status == "pending":  # what it will cost, before the fee
+                value = fill.amount_wh * fill.price_per_kwh // WH_PER_KWH
+            out.append(_fill_json("book", side, fill.timestamp_s, fill.amount_wh, fill.price_per_kwh, value,
+                                  str(fill.transaction_id), fill, status=status))  # fmt: skip
+    return out
+
+
+def _auction_fills(session: Session, account: str, limit: int) -> list[dict[str, Any]]:
+    """Claimed auction orders that traded: only a claim says how much of an order filled."""
+    o, c, k = m.AuctionOrderSubmitted, m.AuctionOrderClaimed, m.AuctionMarketCleared
+    query = (
+        select(c, o.period, k.clearing_price_per_kwh)
+        .join(o, o.order_id == c.order_id)
+        .outerjoin(k, k.period == o.period)
+        .where(o.trader == account, c.filled_wh > 0)
+        .order_by(o.period.desc(), c.id.desc())
+        .limit(limit)
+    )
+    out = []
+    for claim, period, price in session.execute(query):
+        side = "BUY" if claim.is_bid else "SELL"
+        value = claim.payment if claim.is_bid else claim.payment - claim.fee
+        out.append(_fill_json("auction", side, period * INTERVAL_SECONDS, claim.filled_wh, price, value,
+                              str(claim.order_id), claim, period=period))  # fmt: skip
+    return out
+
+
+def _standing_fills(session: Session, account: str, limit: int) -> list[dict[str, Any]]:
+    """The account's meters' standing orders that traded, at the market's clearing price."""
+    s, k = m.MeteredOrdersSettled, m.AuctionMarketCleared
+    mine = select(m.MeterRegistered.meter).where(m.MeterRegistered.owner == account)
+    query = (
+        select(s, k.clearing_price_per_kwh)
+        .outerjoin(k, k.period == s.period)
+        .where(s.meter.in_(mine), or_(s.sold_wh > 0, s.bought_wh > 0))
+        .order_by(s.period.desc(), s.id.desc())
+        .limit(limit)
+    )
+    out = []
+    for settled, price in session.execute(query):
+        start = settled.period * INTERVAL_SECONDS
+        for side, amount_wh, value in (("SELL", settled.sold_wh, settled.proceeds), ("BUY", settled.bought_wh, settled.paid)):
+            if amount_wh:
+                out.append(_fill_json("standing", side, start, amount_wh, price, value, settled.meter, settled,
+                                      period=settled.period, meter=settled.meter))  # fmt: skip
+    return out
 
 
 def demand_events(session: Session, page: PageRequest) -> dict[str, Any]:

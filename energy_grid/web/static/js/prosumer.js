@@ -1,6 +1,8 @@
-// Prosumer dashboard: my meters' production and consumption over the last 24 hours of chain time
-// (a day that has only just begun on the chain would show a night's worth), my balances (wallet and
-// vault, with deposits and withdrawals), my meters' standing limits and their fills, orders and trades.
+// Prosumer dashboard: my balances (wallet and vault, free and locked in orders, with deposits and
+// withdrawals), my meters' production and consumption and my trades over the last 24 hours of chain
+// time (a day that has only just begun on the chain would show a night's worth), every fill of mine
+// in the book, the auction and my meters' standing orders, my standing limits, orders and auction orders.
+import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, ENERGY_DECIMALS, api, connectWallet, fillRows, formatClock, formatKWh, formatMoney, formatPrice, formatTime, h, live,
   parseUnits, query, requireWallet, runAction, shortAddress, showMessage, startPage, wallet } from "./common.js";
 import { cancelOrder } from "./orders.js";
@@ -11,8 +13,51 @@ $("#connect-hint-button").addEventListener("click", connectWallet);
 if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
 
 const DAY_S = 86400;
-const INTERVAL_S = 900; // a standing order's market: one metering interval
+const INTERVAL_S = 900; // a metering interval, the quarter-hourly auction's period
 const FILLS_PER_METER = 20;
+const TRADES_SHOWN = 50;
+// Enough fills for a day of intervals: a sale and a purchase per interval, besides the book's trades.
+const FILLS_PER_DAY = 300;
+const MARKETS = { book: "order book", auction: "auction", standing: "standing order" };
+const COLORS = { produced: "#f2a900", consumed: "#d32f2f", sold: "#0f9d58", bought: "#1f6feb" };
+
+let household = null;
+if (!window.Chart) {
+  showMessage("Chart.js did not load: the service could not find it (run `npm ci` in the project).", "error");
+} else if (cfg) {
+  const traded = { stepped: "after", pointRadius: 0, borderDash: [5, 3] }; // an interval's fills from its start
+  household = lineChart($("#household-chart"), [
+    dataset("Produced (kWh)", COLORS.produced, { pointRadius: 0 }),
+    dataset("Consumed (kWh)", COLORS.consumed, { pointRadius: 0 }),
+    dataset("Sold (kWh)", COLORS.sold, traded),
+    dataset("Bought (kWh)", COLORS.bought, traded),
+  ], "kWh per 15 min", { beginAtZero: true });
+  // For the browser tests and the curious: the chart instance.
+  window.energyGridCharts = { household };
+}
+
+// A long id (an auction order's 37 digits, an address) shown short, the whole in its title; a click
+// copies the whole.
+function idCell(full, testid) {
+  if (full === null || full === undefined) return h("td", {}, "—");
+  const text = String(full);
+  const short = text.length > 12 ? `${text.slice(0, 6)}…${text.slice(-4)}` : text;
+  return h("td", {}, h("button", {
+    type: "button", class: "short-id", title: text, "aria-label": `Copy ${text}`, dataset: { testid: testid || "short-id", full: text },
+    onclick: () => copyText(text),
+  }, short));
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    showMessage(`Copied ${text} to the clipboard.`);
+  } catch {
+    showMessage(`The browser did not let the page copy: ${text}`, "error");
+  }
+}
+
+const sum = (values) => values.reduce((total, value) => total + BigInt(value ?? 0), 0n);
 
 // Each meter's standing limits (live) and its latest settled intervals (indexed).
 async function standingOf(meters) {
@@ -28,7 +73,7 @@ async function standingOf(meters) {
 function standingRow(s) {
   const l = s.limits;
   return h("tr", { dataset: { testid: "standing-row", meter: s.meter, active: String(l.active) } },
-    h("td", { title: s.meter }, shortAddress(s.meter)),
+    idCell(s.meter),
     h("td", { class: "num", dataset: { testid: "standing-sell" } }, l.sellPricePerKWh ? formatPrice(l.sellPricePerKWh, cfg) : "no selling"),
     h("td", { class: "num" }, l.sellPricePerKWh ? (l.sellCapWh ? formatKWh(l.sellCapWh) : "all") : "—"),
     h("td", { class: "num", dataset: { testid: "standing-buy" } }, l.buyPricePerKWh ? formatPrice(l.buyPricePerKWh, cfg) : "no buying"),
@@ -37,11 +82,15 @@ function standingRow(s) {
       : l.readingMarketApproved ? "active" : "market not approved: save again to approve"));
 }
 
+function intervalText(start) {
+  return `${formatTime(start)} – ${formatClock(start + INTERVAL_S)}`;
+}
+
 function fillRow(f) {
   const start = f.period * INTERVAL_S;
   return h("tr", { dataset: { testid: "standing-fill", meter: f.meter, period: f.period } },
-    h("td", { dataset: { testid: "fill-interval" } }, `${formatTime(start)} – ${formatClock(start + INTERVAL_S)}`),
-    h("td", { title: f.meter }, shortAddress(f.meter)),
+    h("td", { dataset: { testid: "fill-interval" } }, intervalText(start)),
+    idCell(f.meter),
     h("td", { class: "num", dataset: { testid: "fill-offered" } }, formatKWh(f.askWh)),
     h("td", { class: "num", dataset: { testid: "fill-sold" } }, formatKWh(f.soldWh)),
     h("td", { class: "num", dataset: { testid: "fill-proceeds" } }, formatMoney(f.proceeds, cfg)),
@@ -58,15 +107,15 @@ function fillMeterChoice(meters) {
   if (meters.some((m) => m.meter === chosen)) select.value = chosen;
 }
 
-async function meterRows(me) {
-  const [listing, status] = await Promise.all([api(`/meters${query({ owner: me, limit: 100 })}`), api("/grid/status")]);
-  const since = { from: Math.max(0, Number(status.timestamp) - DAY_S) };
+// My meters with their production and consumption per interval over the last 24 hours of chain time.
+async function meterRows(me, from) {
+  const listing = await api(`/meters${query({ owner: me, limit: 100 })}`);
   return Promise.all(listing.items.map(async (m) => {
     const [production, consumption] = await Promise.all([
-      api(`/meters/${m.meter}/production${query(since)}`),
-      api(`/meters/${m.meter}/consumption${query(since)}`),
+      api(`/meters/${m.meter}/production${query({ from })}`),
+      api(`/meters/${m.meter}/consumption${query({ from })}`),
     ]);
-    return { ...m, productionWh: production.productionWh, consumptionWh: consumption.consumptionWh };
+    return { ...m, production, consumption };
   }));
 }
 
@@ -74,7 +123,7 @@ function orderRow(o, refresh) {
   // Only the trader's own wallet can sign the cancellation.
   const cancellable = o.status === "ACTIVE" && wallet.account && wallet.account.toLowerCase() === o.trader.toLowerCase();
   return h("tr", { dataset: { testid: "order-row", orderId: o.orderId, status: o.status } },
-    h("td", { class: "num" }, `#${o.orderId}`),
+    idCell(o.orderId, "order-id"),
     h("td", { class: `side-${o.side}` }, o.side),
     h("td", { class: "num" }, formatKWh(o.amountWh)),
     h("td", { class: "num" }, formatKWh(o.filledWh)),
@@ -91,29 +140,78 @@ function orderRow(o, refresh) {
       : ""));
 }
 
-function tradeRow(t, me) {
-  const selling = t.seller && t.seller.toLowerCase() === me.toLowerCase();
-  return h("tr", { dataset: { testid: "trade-row", transactionId: t.transactionId, settled: String(Boolean(t.settled)) } },
-    h("td", { class: "num" }, `#${t.transactionId}`),
-    h("td", { class: selling ? "side-SELL" : "side-BUY" }, selling ? "SELL" : "BUY"),
-    h("td", { class: "num", dataset: { testid: "trade-amount" } }, formatKWh(t.amountWh)),
-    h("td", { class: "num" }, formatPrice(t.pricePerKWh, cfg)),
-    h("td", { class: "num" }, formatMoney(t.payment, cfg)),
-    h("td", { class: "num" }, formatMoney(t.fee, cfg)),
-    h("td", { title: selling ? t.buyer : t.seller }, shortAddress(selling ? t.buyer : t.seller)),
-    h("td", { dataset: { testid: "trade-settled" } }, t.settled ? "settled" : "pending"),
-    h("td", {}, formatTime(t.timestamp)));
+// One fill of mine: a book trade at its time, an auction order or a standing order at the start of
+// the interval it delivered in.
+function tradeRow(f) {
+  const sold = f.side === "SELL";
+  return h("tr", { dataset: { testid: "trade-row", market: f.market, side: f.side, time: f.time, status: f.status } },
+    h("td", { dataset: { testid: "trade-time" }, title: f.market === "book" ? null : `interval ${intervalText(f.time)}` }, formatTime(f.time)),
+    h("td", { dataset: { testid: "trade-market" } }, MARKETS[f.market] || f.market),
+    h("td", { class: sold ? "side-SELL" : "side-BUY", dataset: { testid: "trade-side" } }, sold ? "sold" : "bought"),
+    h("td", { class: "num", dataset: { testid: "trade-amount" } }, formatKWh(f.amountWh)),
+    h("td", { class: "num", dataset: { testid: "trade-price" } }, formatPrice(f.pricePerKWh, cfg)),
+    h("td", { class: "num", dataset: { testid: "trade-value" } }, formatMoney(f.value, cfg)),
+    idCell(f.id, "trade-id"),
+    h("td", { dataset: { testid: "trade-settled" } }, f.status));
 }
 
 function auctionRow(o) {
-  return h("tr", { dataset: { testid: "auction-order-row" } },
-    h("td", { class: "num" }, `#${o.orderId}`),
-    h("td", { class: "num" }, o.period),
+  const start = o.period * INTERVAL_S;
+  return h("tr", { dataset: { testid: "auction-order-row", period: o.period } },
+    idCell(o.orderId, "auction-order-id"),
+    h("td", { dataset: { testid: "auction-interval" } }, intervalText(start)),
     h("td", { class: `side-${o.side}` }, o.side),
     h("td", { class: "num" }, formatKWh(o.amountWh)),
     h("td", { class: "num" }, formatPrice(o.limitPricePerKWh, cfg)),
     h("td", { class: "num" }, formatKWh(o.filledWh)),
     h("td", {}, o.claimed ? "yes" : "no"));
+}
+
+// Wallet, vault free, free together, locked in orders (with where) and the total, for one token.
+function showBalance(token, walletAmount, vaultFree, locked, format) {
+  const free = sum([walletAmount, vaultFree]);
+  const lockedTotal = sum(Object.values(locked));
+  const where = [["book", locked.book], ["auction", locked.auction], ["standing orders", locked.standing]]
+    .filter(([, amount]) => BigInt(amount ?? 0) > 0n).map(([name, amount]) => `${name} ${format(amount)}`);
+  $(`[data-testid="${token}-wallet"]`).textContent = format(walletAmount);
+  $(`[data-testid="vault-free-${token}"]`).textContent = format(vaultFree);
+  $(`[data-testid="${token}-balance"]`).textContent = format(free);
+  $(`[data-testid="vault-locked-${token}"]`).textContent = format(lockedTotal);
+  $(`[data-testid="locked-${token}-detail"]`).textContent = where.length ? `in ${where.join(" · ")}` : "";
+  $(`[data-testid="${token}-total"]`).textContent = format(free + lockedTotal);
+}
+
+function showBalances(account, vault) {
+  const units = { paymentDecimals: vault.paymentDecimals, paymentSymbol: vault.paymentSymbol };
+  const { bookOrders: book, auctionOrders: auction, standingOrders: standing } = vault.locked;
+  showBalance("energy", account.energyBalanceWh, vault.freeEnergyWh,
+    { book: book.energyWh, auction: auction.energyWh, standing: standing.energyWh }, formatKWh);
+  showBalance("payment", account.paymentBalance, vault.freePayment,
+    { book: book.payment, auction: auction.payment, standing: standing.payment }, (amount) => formatMoney(amount, units));
+}
+
+// Per finished interval of the window: my meters' production and consumption and my fills, in kWh.
+function drawHousehold(meters, fills, from, to) {
+  if (!household) return;
+  const perInterval = new Map();
+  const first = from - (from % INTERVAL_S) + INTERVAL_S;
+  for (let start = first; start + INTERVAL_S <= to; start += INTERVAL_S) {
+    perInterval.set(start, { produced: 0, consumed: 0, sold: 0, bought: 0 });
+  }
+  const add = (timestamp, key, wh) => {
+    const slot = perInterval.get(timestamp - (timestamp % INTERVAL_S));
+    if (slot) slot[key] += Number(wh) / 1000;
+  };
+  for (const m of meters) {
+    for (const i of m.production.intervals) add(i.timestamp, "produced", i.productionWh);
+    for (const i of m.consumption.intervals) add(i.timestamp, "consumed", i.consumptionWh);
+  }
+  for (const f of fills) add(f.time, f.side === "SELL" ? "sold" : "bought", f.amountWh);
+  const series = (key) => [...perInterval].map(([x, slot]) => ({ x, y: slot[key] }));
+  ["produced", "consumed", "sold", "bought"].forEach((key, i) => { household.data.datasets[i].data = series(key); });
+  setTimeRange(household, from, to);
+  markEmpty(household);
+  household.update("none");
 }
 
 const view = live(async () => {
@@ -125,46 +223,45 @@ const view = live(async () => {
     return;
   }
   $("#account-label").textContent = `Account ${me}`;
-  const [account, vault, meters, orders, trades, auctionOrders] = await Promise.all([
+  const status = await api("/grid/status");
+  const to = Number(status.timestamp);
+  const from = Math.max(0, to - DAY_S);
+  const [account, vault, meters, orders, fills, auctionOrders, index] = await Promise.all([
     api(`/accounts/${me}`),
     api(`/vault/${me}`),
-    meterRows(me),
+    meterRows(me, from),
     api(`/orders${query({ trader: me, limit: 50 })}`),
-    api(`/trades${query({ trader: me, limit: 50 })}`),
+    api(`/accounts/${me}/fills${query({ limit: FILLS_PER_DAY })}`),
     api(`/auction/orders${query({ trader: me, limit: 50 })}`),
+    api("/index/status"),
   ]);
-  // What the account holds outside its open orders: its wallet and its EnergyVault balance, where the
-  // book and the auctions take escrow from and credit refunds and payouts to.
-  $('[data-testid="energy-balance"]').textContent = formatKWh(account.energyBalanceWh + account.vaultEnergyWh);
-  $('[data-testid="payment-balance"]').textContent = formatUnitsOf(account);
-  $('[data-testid="produced-today"]').textContent = formatKWh(meters.reduce((s, m) => s + m.productionWh, 0));
-  $('[data-testid="consumed-today"]').textContent = formatKWh(meters.reduce((s, m) => s + m.consumptionWh, 0));
+  showBalances(account, vault);
+  const today = fills.items.filter((f) => f.time >= from);
+  $('[data-testid="produced-today"]').textContent = formatKWh(sum(meters.map((m) => m.production.productionWh)));
+  $('[data-testid="consumed-today"]').textContent = formatKWh(sum(meters.map((m) => m.consumption.consumptionWh)));
+  $('[data-testid="sold-today"]').textContent = formatKWh(sum(today.filter((f) => f.side === "SELL").map((f) => f.amountWh)));
+  $('[data-testid="bought-today"]').textContent = formatKWh(sum(today.filter((f) => f.side === "BUY").map((f) => f.amountWh)));
+  drawHousehold(meters, today, from, to);
   fillRows($('[data-testid="meters-table"] tbody'), meters, (m) => h("tr", { dataset: { testid: "meter-row" } },
-    h("td", { title: m.meter }, shortAddress(m.meter)),
+    idCell(m.meter),
     h("td", { class: "num" }, m.regionId),
     h("td", {}, m.active ? "yes" : "no"),
-    h("td", { class: "num" }, formatKWh(m.productionWh)),
-    h("td", { class: "num" }, formatKWh(m.consumptionWh)),
+    h("td", { class: "num" }, formatKWh(m.production.productionWh)),
+    h("td", { class: "num" }, formatKWh(m.consumption.consumptionWh)),
     h("td", {}, formatTime(m.registeredAt))), "No meters registered to this account.");
-  const vaultUnits = { paymentDecimals: vault.paymentDecimals, paymentSymbol: vault.paymentSymbol };
-  $('[data-testid="vault-free-energy"]').textContent = formatKWh(vault.freeEnergyWh);
-  $('[data-testid="vault-free-payment"]').textContent = formatMoney(vault.freePayment, vaultUnits);
-  $('[data-testid="vault-locked-energy"]').textContent = formatKWh(vault.lockedEnergyWh);
-  $('[data-testid="vault-locked-payment"]').textContent = formatMoney(vault.lockedPayment, vaultUnits);
+  // Until the index has caught up, no fill found may only mean "not indexed yet": no "No trades yet".
+  const indexing = !index.caughtUp && fills.items.length === 0;
+  $('[data-testid="trades-indexing"]').hidden = !indexing;
+  if (indexing) $('[data-testid="trades-table"] tbody').replaceChildren();
+  else fillRows($('[data-testid="trades-table"] tbody'), fills.items.slice(0, TRADES_SHOWN), tradeRow, "No trades yet.");
   const standing = await standingOf(meters);
   fillMeterChoice(meters);
   fillRows($('[data-testid="standing-table"] tbody'), standing, standingRow, "No meters registered to this account.");
-  const fills = standing.flatMap((s) => s.fills).sort((a, b) => b.period - a.period);
-  fillRows($('[data-testid="standing-fills-table"] tbody'), fills, fillRow, "No standing order settled yet.");
+  const standingFills = standing.flatMap((s) => s.fills).sort((a, b) => b.period - a.period);
+  fillRows($('[data-testid="standing-fills-table"] tbody'), standingFills, fillRow, "No standing order settled yet.");
   fillRows($('[data-testid="orders-table"] tbody'), orders.items, (o) => orderRow(o, view.refreshNow), "No orders yet.");
-  fillRows($('[data-testid="trades-table"] tbody'), trades.items, (t) => tradeRow(t, me), "No trades yet.");
   fillRows($('[data-testid="auction-orders-table"] tbody'), auctionOrders.items, auctionRow, "No auction orders.");
 });
-
-function formatUnitsOf(account) {
-  const held = account.paymentBalance + account.vaultPayment;
-  return formatMoney(held, { paymentDecimals: account.paymentDecimals, paymentSymbol: account.paymentSymbol });
-}
 
 // A blank field is 0: no selling or buying at a blank price, no cap at a blank cap.
 function readAmount(data, name, decimals, label) {

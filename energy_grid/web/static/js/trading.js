@@ -1,5 +1,5 @@
 // Trading: the order book by price level, signed order placement and cancellation, recent trades.
-import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatKWh, formatPrice, formatTime, formatUnits, h, live, parseUnits, query,
+import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatClock, formatKWh, formatPrice, formatTime, formatUnits, h, live, parseUnits, query,
   requireWallet, runAction, shortAddress, showMessage, startPage, wallet } from "./common.js";
 import { cancelOrder, placeOrder } from "./orders.js";
 
@@ -53,7 +53,8 @@ const view = live(async () => {
     h("td", {}, t.settled ? "settled" : "pending"),
     h("td", {}, formatTime(t.timestamp))), "No trades yet.");
   fillRows($('[data-testid="clearings-table"] tbody'), clearings.items, (c) => h("tr", { dataset: { testid: "clearing", period: c.period } },
-    h("td", { class: "num" }, c.period),
+    // The delivery interval, from the period's start (the quarter-hourly auction: 900 s periods).
+    h("td", { dataset: { testid: "clearing-interval" } }, `${formatTime(c.period * 900)} – ${formatClock((c.period + 1) * 900)}`),
     h("td", {}, formatTime(c.timestamp)),
     // A market that cleared nothing has a price on chain but no trade at it.
     h("td", { class: "num" }, BigInt(c.volumeWh) === 0n ? "no trade" : formatPrice(c.clearingPricePerKWh, cfg)),
