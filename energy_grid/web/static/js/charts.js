@@ -2,18 +2,34 @@
 // deployment's zone, ticks on its whole hours, a note when a chart has nothing to draw.
 import { formatClock, formatTime, secondsIntoZoneDay, zoneLabel } from "./common.js";
 
-export function timeAxis() {
-  return { type: "linear", title: { display: true, text: `time (${zoneLabel()})` }, ticks: { callback: (value) => formatClock(value), maxTicksLimit: 9 } };
+const HOUR_S = 3_600;
+const TICK_HOURS = [1, 2, 3, 4, 6, 8, 12, 24]; // divisors of a day: every tick lands on the same clock hours each day
+const MAX_TICKS = 9;
+
+// Ticks of our own on the zone's clock (00:00, 04:00, …): Chart.js spaces a linear axis evenly
+// between its ends, which puts them off the hours whenever the ends are.
+function clockTicks(axis) {
+  const hours = TICK_HOURS.find((h) => (axis.max - axis.min) / (h * HOUR_S) < MAX_TICKS) ?? 24;
+  const step = hours * HOUR_S;
+  const values = [];
+  for (let t = axis.min + ((step - (secondsIntoZoneDay(axis.min) % step)) % step); t <= axis.max; t += step) values.push(t);
+  axis.ticks = values.map((value) => ({ value }));
 }
 
-// Every time chart spans the range asked for, with ticks on whole hours.
+export function timeAxis() {
+  return {
+    type: "linear",
+    title: { display: true, text: `time (${zoneLabel()})` },
+    afterBuildTicks: clockTicks,
+    ticks: { callback: (value) => formatClock(value) },
+  };
+}
+
+// Every time chart spans the range asked for.
 export function setTimeRange(chart, from, to) {
   const x = chart.options.scales.x;
-  x.min = from - (secondsIntoZoneDay(from) % 3_600);
+  x.min = from;
   x.max = to;
-  // At most 8 steps over the whole axis (from its aligned start): more and Chart.js respaces the
-  // ticks off the hours.
-  x.ticks.stepSize = 3_600 * Math.max(1, Math.ceil((to - x.min) / 3_600 / 8));
 }
 
 // A note under a chart that has nothing to draw in the range.
