@@ -28,7 +28,7 @@ BUDGET_SCALE_SECONDS = 600
 # Gas per household-interval on the simulated day alone (every actor; no set-up, no baseline upload):
 # a gateway reading with its standing orders (~80,000 today, most of it the meter's fresh load-profile
 # slot, its record and the standing orders' slot, events and vault moves) and the interval's shared
-# work spread over 100 households (oracles, grid status, the keeper's clearing: ~3,000).
+# work spread over 100 households (oracles, grid status and load report, the keeper's clearing: ~3,600).
 BUDGET_DAY_GAS_PER_HOUSEHOLD_INTERVAL = 100_000
 
 
