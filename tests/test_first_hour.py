@@ -11,6 +11,7 @@ the service (`make serve`: the same settings `energy-grid serve` builds, on a fr
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,7 +119,7 @@ def test_the_simulated_day_tells_its_story_within_30_s_of_serving(simulated, bro
             assert planned and event[0]["x"] <= planned[0] and event[1]["x"] >= planned[-1] + INTERVAL_S
             # Ticks on the zone's whole hours, the same hours each day.
             ticks = page.evaluate("() => window.energyGridCharts.loading.scales.x.ticks.map((t) => t.value)")
-            steps = {later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False)}
+            steps = {later - earlier for earlier, later in itertools.pairwise(ticks)}
             assert len(ticks) > 2 and len(steps) == 1
             step = steps.pop()
             assert step % 3_600 == 0 and all((t + SITE_UTC_OFFSET_MINUTES * 60) % step == 0 for t in ticks)
