@@ -16,10 +16,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 
 from energy_grid.anvil import AnvilNode
 from energy_grid.api.app import create_app
@@ -31,7 +30,7 @@ from energy_grid.simulation.run_state import RunRecord
 
 from support.service_helpers import serve_in_thread
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
-from support.web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_session
+from support.web_helpers import SCREENSHOTS, chromium, wallet_session
 
 FIRST_HOUR = SimulationConfig()  # what `make simulate` runs: 30 households, one day, seed 0
 ANSWER_WITHIN_S = 30  # from the service's first answer to everything shown
@@ -68,23 +67,6 @@ def browser() -> Iterator[Browser]:
         yield opened
 
 
-def offline(session: WalletSession) -> list[str]:
-    """Every request off the service's host fails, as on a machine with no network; returns the
-    list the refused addresses are collected in."""
-    service_host = urlsplit(session.base_url).netloc
-    blocked: list[str] = []
-
-    def local_only(route: Route) -> None:
-        if urlsplit(route.request.url).netloc == service_host:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort("internetdisconnected")
-
-    session.context.route("**/*", local_only)
-    return blocked
-
-
 def chart_data(page: Page, chart: str) -> list[list[dict[str, float | None]]]:
     return page.evaluate(f"() => window.energyGridCharts.{chart}.data.datasets.map((d) => d.data)")
 
@@ -100,7 +82,7 @@ def test_the_simulated_day_tells_its_story_within_30_s_of_serving(simulated, bro
         expect.set_options(timeout=ANSWER_WITHIN_S * 1000)
         operator = wallet_session(browser, base_url, None, 31337, screenshots)
         prosumer = wallet_session(browser, base_url, household, 31337, screenshots)
-        blocked = [offline(operator), offline(prosumer)]
+        blocked = [operator.go_offline(), prosumer.go_offline()]
         try:
             page = operator.open("/operator")
             # The region's load over the day: the evening peak above HIGH, the event on it.

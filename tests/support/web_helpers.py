@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "reports" / "browser"
@@ -110,6 +111,22 @@ class WalletSession:
         page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
         page.goto(f"{self.base_url}{path}")
         return page
+
+    def go_offline(self) -> list[str]:
+        """Every request off the service's host fails from now on, as on a machine with no network;
+        returns the list the refused addresses are collected in."""
+        service_host = urlsplit(self.base_url).netloc
+        blocked: list[str] = []
+
+        def local_only(route: Route) -> None:
+            if urlsplit(route.request.url).netloc == service_host:
+                route.continue_()
+            else:
+                blocked.append(route.request.url)
+                route.abort("internetdisconnected")
+
+        self.context.route("**/*", local_only)
+        return blocked
 
     def screenshot(self, page: Page, view: str) -> Path:
         target = self.screenshot_dir / f"{view}.png"
