@@ -110,6 +110,8 @@ class WalletSession:
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
         page.goto(f"{self.base_url}{path}")
+        # A view of the app (it has the app's header) is usable once its script has wired it.
+        page.wait_for_function("() => !document.getElementById('app-header') || document.documentElement.dataset.ready === 'true'")
         return page
 
     def go_offline(self) -> list[str]:

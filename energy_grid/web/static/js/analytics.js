@@ -1,7 +1,7 @@
 // Analytics: price over time (trades and auction clearings), traded volume, production against
 // consumption, whole-grid demand and supply. Chart.js 4 (the UMD build at /vendor/chart.js).
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
-import { $, api, chainNow, formatClock, live, query, showMessage, startPage } from "./common.js";
+import { $, api, chainNow, formatClock, live, query, pageReady, showMessage, startPage } from "./common.js";
 
 const cfg = await startPage();
 const COLORS = { trade: "#1f6feb", auction: "#8e44ad", traded: "#0f9d58", production: "#f2a900", consumption: "#d32f2f", demand: "#d32f2f", supply: "#2e7d32" };
@@ -59,3 +59,5 @@ const view = live(async () => {
 });
 
 $("#range").addEventListener("change", () => view.refreshNow());
+
+pageReady();

@@ -457,6 +457,12 @@ export async function startPage() {
   }
 }
 
+// Each view calls this last, once its forms and buttons listen: a browser test interacts only
+// after it (a form submitted before would reload the page natively).
+export function pageReady() {
+  document.documentElement.dataset.ready = "true";
+}
+
 // A disabled button while `action` runs, then a refresh; errors shown in words.
 export async function runAction(button, action) {
   if (button) button.disabled = true;

@@ -1,5 +1,5 @@
 // The landing page: the four views and what the service runs against.
-import { api, h, live, startPage } from "./common.js";
+import { api, h, live, pageReady, startPage } from "./common.js";
 
 const cfg = await startPage();
 
@@ -14,3 +14,5 @@ live(async () => {
   ];
   document.getElementById("deployment").replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 });
+
+pageReady();

@@ -2,7 +2,7 @@
 // events; with the operator token: report load, start a demand-response event, balancing, emergency.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, api, chainNow, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, parseUnits,
-  query, runAction, showMessage, startPage } from "./common.js";
+  query, runAction, pageReady, showMessage, startPage } from "./common.js";
 
 const TOKEN_KEY = "energy-grid.operator-token";
 // Balancing priority by name (the API maps it onto the contract's 1 = most urgent .. 10).
@@ -217,3 +217,5 @@ $("#emergency-toggle").addEventListener("click", (event) => {
 });
 
 $("#emergency-region").addEventListener("input", showEmergencyToggle);
+
+pageReady();

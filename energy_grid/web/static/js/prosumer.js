@@ -4,7 +4,7 @@
 // in the book, the auction and my meters' standing orders, my standing limits, orders and auction orders.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, ENERGY_DECIMALS, api, connectWallet, fillRows, formatClock, formatKWh, formatMoney, formatPrice, formatTime, h, live,
-  parseUnits, query, requireWallet, runAction, shortAddress, showMessage, startPage, wallet } from "./common.js";
+  parseUnits, query, requireWallet, runAction, shortAddress, showMessage, pageReady, startPage, wallet } from "./common.js";
 import { cancelOrder } from "./orders.js";
 import { depositToVault, setStandingOrder, withdrawFromVault } from "./standing.js";
 
@@ -339,3 +339,5 @@ $('[data-testid="vault-withdraw"]').addEventListener("click", (event) => {
     view.refreshNow();
   });
 });
+
+pageReady();

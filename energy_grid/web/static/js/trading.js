@@ -1,6 +1,6 @@
 // Trading: the order book by price level, signed order placement and cancellation, recent trades.
 import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatClock, formatKWh, formatPrice, formatTime, formatUnits, h, live, parseUnits, query,
-  requireWallet, runAction, shortAddress, showMessage, startPage, wallet } from "./common.js";
+  requireWallet, runAction, shortAddress, showMessage, pageReady, startPage, wallet } from "./common.js";
 import { cancelOrder, placeOrder } from "./orders.js";
 
 const cfg = await startPage();
@@ -91,3 +91,5 @@ $("#order-form").addEventListener("submit", (event) => {
     view.refreshNow();
   });
 });
+
+pageReady();
