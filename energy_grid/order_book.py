@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from energy_grid.enums import OrderType
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.units import WH_PER_KWH, ZERO_ADDRESS
 
 BUY, SELL = int(OrderType.BUY), int(OrderType.SELL)
 
@@ -210,4 +210,4 @@ _HANDLERS = {
 def escrow_amount(order_type: int, amount_wh: int, price_per_kwh: int) -> int:
     """What an order locks (EnergyTrading._escrowAmount): Wh of EnergyToken for a SELL, the cost
     in PaymentToken rounded up for a BUY."""
-    return amount_wh if order_type == SELL else -(-amount_wh * price_per_kwh // 1000)
+    return amount_wh if order_type == SELL else -(-amount_wh * price_per_kwh // WH_PER_KWH)

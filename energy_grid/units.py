@@ -15,6 +15,7 @@ FREQUENCY_NOMINAL_MILLIHZ = 50_000
 VOLTAGE_NOMINAL_PER_MILLE = 1_000
 BPS = 10_000
 ENERGY_TOKEN_DECIMALS = 3  # 1 unit = 1 Wh
+WH_PER_KWH = 1_000  # prices are per kWh, amounts in Wh
 ZERO_ADDRESS = "0x" + "00" * 20  # no account: an order open to anyone, a role not yet granted
 MAX_UINT256 = 2**256 - 1  # an unlimited allowance, a price limit that never binds
 

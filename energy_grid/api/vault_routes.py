@@ -52,6 +52,8 @@ from energy_grid.api.write_models import (
 )
 from energy_grid.api.write_routes import ALLOWANCE_ERRORS, DEFAULT_SIGNATURE_WINDOW_S, bind, chain_time, reader_of, token_info
 from energy_grid.client import SELL, GridClient
+from energy_grid.contracts.base import decode_struct
+from energy_grid.contracts.structs import OrderInfo
 from energy_grid.errors import ContractRevertError
 from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
@@ -63,14 +65,12 @@ from energy_grid.signed_vault import (
     standing_order_typed_data,
     withdrawal_typed_data,
 )
-from energy_grid.units import format_kwh, format_money
+from energy_grid.units import WH_PER_KWH, format_kwh, format_money
 
 # The meters whose placed standing orders one balance read looks at: a household's, in one batch.
 MAX_METERS = 100
 # The open book orders whose escrow one balance read adds up (the newest), in the same batch.
 MAX_BOOK_ORDERS = 100
-BOOK_ORDER_TYPE, BOOK_ESCROW = 6, 9  # IEnergyMarket.OrderInfo's fields
-WH_PER_KWH = 1000
 
 router = APIRouter(tags=["vault and standing orders"])
 
@@ -126,11 +126,11 @@ def vault_balances(request: Request, address: str) -> dict[str, Any]:
                 *(prepare(auction, "getMeteredOrders", meter) for meter in meters),
             ]
         )
-    infos, slots = rest[: len(book_orders)], rest[len(book_orders) :]
+    infos, slots = [decode_struct(OrderInfo, raw) for raw in rest[: len(book_orders)]], rest[len(book_orders) :]
     # The chain's word on what each open book order still escrows (0 once closed): a SELL its Wh, a BUY
     # the PaymentToken for its rest.
-    book_energy_wh = sum(int(info[BOOK_ESCROW]) for info in infos if info[BOOK_ORDER_TYPE] == SELL)
-    book_payment = sum(int(info[BOOK_ESCROW]) for info in infos if info[BOOK_ORDER_TYPE] != SELL)
+    book_energy_wh = sum(info.escrow for info in infos if info.order_type == SELL)
+    book_payment = sum(info.escrow for info in infos if info.order_type != SELL)
     # Placed and not yet settled: an ask holds its Wh, a bid what it costs at its tick (rounded up,
     # as the auction locks it).
     standing_energy_wh = standing_payment = 0

@@ -17,9 +17,9 @@ from typing import Any
 import click
 from web3 import Web3
 
-WH_PER_KWH = 1_000
+from energy_grid.units import MAX_UINT256, WH_PER_KWH
+
 KW_PER_MW = 1_000
-UINT256_MAX = 2**256 - 1
 
 
 class DecimalParam(click.ParamType):
@@ -80,7 +80,7 @@ class MegawattsParam(click.ParamType):
             self.fail(f"{value!r} MW has more than three decimals: the grid carries whole kW (0.001 MW).", param, ctx)
         if power_kw < self.minimum_kw:
             self.fail(f"{value!r}: must be at least {Decimal(self.minimum_kw) / KW_PER_MW:f} MW.", param, ctx)
-        if power_kw > UINT256_MAX:
+        if power_kw > MAX_UINT256:
             self.fail(f"{value!r} MW is beyond any grid.", param, ctx)
         return int(power_kw)
 

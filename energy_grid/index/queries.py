@@ -19,10 +19,9 @@ from energy_grid.enums import LoadStatus
 from energy_grid.index import models as m
 from energy_grid.index.types import Uint256
 from energy_grid.order_book import is_live
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, WH_PER_KWH
 
 SIDES = ("BUY", "SELL")
-WH_PER_KWH = 1_000
 
 
 @dataclass(frozen=True)

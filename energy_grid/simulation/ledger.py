@@ -45,7 +45,6 @@ from energy_grid.units import ZERO_ADDRESS
 if TYPE_CHECKING:
     from energy_grid.simulation.driver import SimulationRun
 
-WH_PER_KWH = 1_000
 LOAD_STATUS_HIGH = 2  # IGridOperations.LoadStatus.HIGH (CRITICAL above it)
 
 

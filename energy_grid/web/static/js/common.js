@@ -432,12 +432,16 @@ async function showIndexProgress() {
 // wall clock (a local node whose time was advanced).
 export async function chainNow() {
   try {
-    const status = await api("/grid/status");
-    if (status && status.timestamp) return Math.max(Number(status.timestamp), Math.floor(Date.now() / 1000));
+    return chainTimeOf(await api("/grid/status"));
   } catch {
-    // the wall clock will do
+    return chainTimeOf(null); // the wall clock will do
   }
-  return Math.floor(Date.now() / 1000);
+}
+
+// The same, from a /grid/status answer a view has already fetched.
+export function chainTimeOf(status) {
+  const wallClock = Math.floor(Date.now() / 1000);
+  return status && status.timestamp ? Math.max(Number(status.timestamp), wallClock) : wallClock;
 }
 
 // ------------------------------------------------------------------ start

@@ -1,7 +1,7 @@
 // Grid operator: grid status, load by region with its status colours, oracle data, demand-response
 // events; with the operator token: report load, start a demand-response event, balancing, emergency.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
-import { $, api, chainNow, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, parseUnits,
+import { $, api, chainTimeOf, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, parseUnits,
   query, runAction, pageReady, showMessage, startPage } from "./common.js";
 
 const TOKEN_KEY = "energy-grid.operator-token";
@@ -120,10 +120,10 @@ function chartRegion(reported) {
   return select.value === "" ? null : Number(select.value);
 }
 
-async function drawLoading(reported, events) {
+async function drawLoading(status, events) {
   if (!loading) return;
-  const regionId = chartRegion(reported);
-  const to = await chainNow();
+  const regionId = chartRegion((status.regions || []).filter((r) => r.load));
+  const to = chainTimeOf(status);
   const from = to - DAY_SECONDS;
   const answer = regionId === null ? { points: [] } : await api(`/grid/loads${query({ regionId, from, to, limit: MAX_LOAD_REPORTS })}`);
   const [load, high, dr] = loading.data.datasets;
@@ -142,7 +142,7 @@ $("#loading-region").addEventListener("change", () => view.refreshNow());
 
 const view = live(async () => {
   const [status, events] = await Promise.all([api("/grid/status"), api("/demand-response/events?limit=50")]);
-  await drawLoading((status.regions || []).filter((r) => r.load), events.items);
+  await drawLoading(status, events.items);
   $('[data-testid="status-block"]').textContent = status.blockNumber ?? "—";
   const emergency = $('[data-testid="emergency-state"]');
   emergency.textContent = status.emergencyMode ? "EMERGENCY" : "normal";

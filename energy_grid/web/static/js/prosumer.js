@@ -41,7 +41,7 @@ if (!window.Chart) {
 function idCell(full, testid) {
   if (full === null || full === undefined) return h("td", {}, "—");
   const text = String(full);
-  const short = text.length > 12 ? `${text.slice(0, 6)}…${text.slice(-4)}` : text;
+  const short = text.length > 12 ? shortAddress(text) : text;
   return h("td", {}, h("button", {
     type: "button", class: "short-id", title: text, "aria-label": `Copy ${text}`, dataset: { testid: testid || "short-id", full: text },
     onclick: () => copyText(text),
