@@ -1,23 +1,37 @@
 """Reentrancy attacks on every function that moves value.
 
-1. A hostile PaymentToken (contracts/test/ReentrantToken.sol: once armed, its next transfer calls a
-   target with a payload from inside the transfer) is the payment token of a fresh copy of every
-   contract that holds or moves PaymentToken: EnergyTrading (and its base Settlement), EnergyAuction,
-   DemandResponse, DemandPrograms, EnergyAssetShares and GridManagement. For each contract,
-   `PAYMENT_TRIGGERS` prepares every call that transfers PaymentToken (the outer call) and
-   `GUARDED` lists every function that moves value (the inner call); the test runs the whole cross
-   product outer x inner:
+1. The grid on a hook token. A hostile payment token (contracts/test/ReentrantToken.sol: once armed, its
+   next transfer calls a target with a payload from inside the transfer, as an ERC-777 hook would) is the
+   payment token of one EnergyVault shared by EnergyTrading (and its base Settlement), EnergyAuction (the
+   reading market of a SmartMeter with standing orders) and EnergyAssetShares, as in a deployment
+   (`grid`). `GRID_OUTERS` lists every call that transfers the token from inside a vault call: the
+   markets' orders and revenue deposits whose shortfall the vault pulls from the wallet (EnergyVault.take)
+   and the vault's own deposits and withdrawals. `GRID_REFUSED` lists every value-moving call an account
+   can make from inside such a transfer, across contracts: the book's orders, fills, cancellations,
+   settlements and voids, the auction's orders, claims and fee withdrawal, SmartMeter's readings (the
+   token's own, a gateway's, a relayed signed one) and standing-order settlement, the vault's deposits,
+   withdrawals, approvals and market entries. Each is set up so that it goes through when the token makes
+   it outside a vault call (the token holds vault balances, its own orders and meters, the markets' fee
+   recipient's place, the book's operator role and a gateway's, or relays the attacker's signatures), and
+   a control test proves it does. The matrix runs every outer call with every inner call armed: the
+   reentry must be refused with ReentrancyGuardReentrantCall (the vault's lock, or the inner contract's
+   own) and nothing may move: every token balance of the vault and the accounts, every vault balance, the
+   reserves, the attacker's vault nonce and approvals are compared. `GRID_HARMLESS` are the inner calls
+   that reach no vault balance (a match, a clearing, a redemption of metered consumption): they run inside,
+   and the vault's balances must still add up to its reserves, which are what it holds.
 
-   - EnergyTrading: outer createOrder (its EnergyVault, on the hostile token, pulls the BUY escrow
-     from the wallet), createDirectedOrder (BUY), fillOrder (a SELL taken, payment pulled),
-     createOrderBySig (BUY); inner: every locked function of the book. Refunds, settlement, voids
-     and the fee withdrawal credit vault balances and transfer nothing, so they have no outer case
-     (and settlement and voids, which call nothing but the vault, need no lock).
-   - EnergyAuction: outer submitBid (its EnergyVault, on the hostile token, pulls the buyer's escrow
-     from the wallet: the one PaymentToken transfer an auction call makes); inner submitBid,
-     submitAsk, claim, withdrawFees. Claims and the fee withdrawal credit vault balances and transfer
-     nothing, so they have no outer case; the vault's own lock (a second market's take from inside
-     the pull) is in test_energy_auction.py and test_energy_vault.py.
+   Two tests play the attack end to end: the attacker, holding ATTACKER_VAULT in the vault and
+   ATTACKER_WALLET in its wallet, sends a BUY of both; from inside the pull of the wallet's part its hook
+   (a) settles the trade the attacker bought in, (b) relays its own meter's signed reading, whose standing
+   bid locks its whole free balance. The reentry must be refused; then the attacker cancels, settles and
+   withdraws all it can and must end with no more than it brought, every token's vault balances adding up
+   to the reserve the vault holds, and the victim withdrawing its deposit.
+
+2. The other contracts that hold or move PaymentToken, each on its own ReentrantToken and vault:
+   DemandResponse, DemandPrograms and EnergyAssetShares. For each, `TRIGGERS` names (and the scene prepares) every
+   call that transfers PaymentToken (the outer call) and `GUARDED` lists every function that moves value
+   (the inner call); the test runs the cross product:
+
    - DemandResponse: outer startEvent (the budget pulled into the vault: the one PaymentToken
      transfer of an event); inner startEvent, cancelEvent, claimReward, distributeRewards. Refunds,
      claims and batches move vault balances and transfer nothing, so they have no outer case.
@@ -31,7 +45,7 @@
    A control test per outer call arms a harmless reentry (the token's own `decimals()`) and checks
    it ran, so no outer call in the list could pass without a hostile transfer inside it.
 
-   The scenes are deployed once per module (`attack_scenes`), and so is the state that takes many
+   The scenes are deployed once per module (`attack_scenes`, `grid`), and so is the state that takes many
    transactions to reach (a booked trade, accrued fees, a verified reward): ape reverts the chain
    after every test, so each case starts from the same prepared scene.
 
@@ -40,7 +54,7 @@
    itself a registered consumer, buy energy from inside a consumer's payment and checks every
    balance and counter afterwards.
 
-2. A hostile contract account (contracts/test/HostileReceiver.sol: an ERC-721 and ERC-1155 receiver
+3. A hostile contract account (contracts/test/HostileReceiver.sol: an ERC-721 and ERC-1155 receiver
    that calls a target from inside its next callback) against EnergyAssetNFT and EnergyAssetShares:
    safeTransferFrom of an asset (callback: forward the asset, split it), split (the shares' mint
    callback: split, recombine, depositRevenue, claimRevenue), the shares' safeTransferFrom and
@@ -49,18 +63,20 @@
 
 How nothing is forgotten: `test_every_function_is_classified` reads each contract's ABI and fails
 if a state-changing function is neither in `GUARDED` (value-moving: attacked above) nor in
-`NO_VALUE_MOVED` (with the reason it moves no token), if a listed name is not in the ABI any more,
-or if a value-moving function that transfers PaymentToken has no outer trigger (`ENERGY_ONLY` names
-those that move only EnergyToken or an NFT, which have no transfer hooks).
+`NO_VALUE_MOVED` (with the reason it moves no value), if a listed name is not in the ABI any more,
+if a value-moving function of the vault, the book, the auction or SmartMeter is no inner call of the
+grid matrix, or if a value-moving function that transfers PaymentToken has no outer call (`NO_OUTER`
+names those that transfer none, each with why).
 
 Relied on and not repeated: test_settlement_reentrancy.py (settlement reentry, and matchOrders called back from
-inside a transfer, which is harmless: it books without moving tokens), test_energy_auction.py,
-test_demand_response.py, test_demand_programs.py, test_energy_asset_shares.py (one reentry each).
+inside a transfer), test_energy_auction.py, test_energy_vault.py, test_demand_response.py,
+test_demand_programs.py, test_energy_asset_shares.py (one reentry each).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,28 +92,31 @@ from conftest import (
     MARKET_FEE_BPS,
     meter_energy_to,
 )
+from eth_account import Account
+from eth_utils import keccak
 
-from energy_grid.signed_orders import sign_order
+from energy_grid.signed_orders import sign_cancel, sign_order
+from energy_grid.signed_readings import sign_reading
+from energy_grid.signed_vault import sign_market_approval, sign_withdrawal
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.asset_helpers import mint, new_meter
-from support.auction_helpers import open_period
+from support.auction_helpers import order_id
 from support.bulk_helpers import Bulk
-from support.helpers import ZERO_ADDRESS, log, reverts
+from support.helpers import log, reverts, sign_permit
 from support.market_helpers import (
+    ACTIVE,
     BUY,
     SELL,
-    book_on_own_vault,
     cost_ceil,
     create,
-    relay,
+    crossing,
     signed_order,
     token_balances,
     vault_balances,
 )
 
 MAX_UINT = 2**256 - 1
-MIN_PRICE = AUCTION_MIN_PRICE_PER_KWH
 HISTORY_SECONDS = 6 * DAY_SECONDS  # an event starts on a later interval than the last one
 REGION = 1  # conftest grid_operator's region
 # DemandResponse: a 1,000 kW target at 0.01 per kW.
@@ -120,8 +139,24 @@ GUARDED: dict[str, tuple[str, ...]] = {
         "withdrawFees",
         "createOrderBySig",
         "cancelOrderBySig",
+        "settleTransaction",
+        "settleTransactions",
+        "voidTransaction",
     ),
     "EnergyAuction": ("submitBid", "submitAsk", "claim", "claimBatch", "withdrawFees"),
+    "SmartMeter": ("submitReading", "submitReadings", "submitSignedReadings", "settleStandingOrders", "redeemConsumption"),
+    "EnergyVault": (
+        "deposit",
+        "depositWithPermit",
+        "depositWithPermitFor",
+        "withdraw",
+        "withdrawBySig",
+        "creditArrived",
+        "take",
+        "give",
+        "settleBatch",
+        "retireEnergy",
+    ),
     "DemandResponse": ("startEvent", "cancelEvent", "claimReward", "distributeRewards"),
     "DemandPrograms": ("createDemandProgram", "cancelProgram", "claimReward", "distributeRewards"),
     "EnergyAssetShares": ("split", "recombine", "depositRevenue", "claimRevenue"),
@@ -131,18 +166,35 @@ GUARDED: dict[str, tuple[str, ...]] = {
     # receiver tests); mintAsset uses _mint, no callback.
     "EnergyAssetNFT": ("mintAsset", "transferFrom", "safeTransferFrom"),
 }
+# The contracts of the grid matrix: each of their value-moving functions must be one of its inner calls.
+GRID_CONTRACTS = ("EnergyTrading", "EnergyAuction", "SmartMeter", "EnergyVault")
 
-# Value-moving functions that transfer no PaymentToken (they move only EnergyToken, an NFT or vault
-# balances: no transfer hook to call back from): attacked as inner calls only, or through HostileReceiver.
-ENERGY_ONLY = {
-    "EnergyTrading.cancelOrder": "refunds into the trader's vault balance (IEnergyVault.give): no token moves",
-    "EnergyTrading.cancelOrderBySig": "refunds into the trader's vault balance (IEnergyVault.give): no token moves",
-    "EnergyTrading.releaseExpiredOrder": "refunds into the trader's vault balance (IEnergyVault.give): no token moves",
-    "EnergyTrading.withdrawFees": "credits the fee recipient's vault balance (IEnergyVault.give): no token moves",
+_GIVES = "credits vault balances (IEnergyVault.give or settleBatch): no token moves"
+_METERED = "mints or burns EnergyToken, which has no transfer hook, and credits or moves vault balances: no PaymentToken moves"
+# Value-moving functions that transfer no PaymentToken themselves (they move only EnergyToken, an NFT or
+# vault balances: no transfer hook to call back from): attacked as inner calls only, or through HostileReceiver.
+NO_OUTER = {
+    "EnergyTrading.cancelOrder": _GIVES,
+    "EnergyTrading.cancelOrderBySig": _GIVES,
+    "EnergyTrading.releaseExpiredOrder": _GIVES,
+    "EnergyTrading.withdrawFees": _GIVES,
+    "EnergyTrading.settleTransaction": _GIVES,
+    "EnergyTrading.settleTransactions": _GIVES,
+    "EnergyTrading.voidTransaction": _GIVES,
     "EnergyAuction.submitAsk": "escrows EnergyToken (the vault pulls it), which has no transfer hook",
-    "EnergyAuction.claim": "credits vault balances (IEnergyVault.give): no token moves",
-    "EnergyAuction.claimBatch": "credits vault balances (IEnergyVault.give per order): no token moves",
-    "EnergyAuction.withdrawFees": "credits the fee recipient's vault balance (IEnergyVault.give): no token moves",
+    "EnergyAuction.claim": _GIVES,
+    "EnergyAuction.claimBatch": _GIVES,
+    "EnergyAuction.withdrawFees": _GIVES,
+    "SmartMeter.submitReading": _METERED,
+    "SmartMeter.submitReadings": _METERED,
+    "SmartMeter.submitSignedReadings": _METERED,
+    "SmartMeter.settleStandingOrders": _METERED,
+    "SmartMeter.redeemConsumption": "burns the owner's EnergyToken: no vault, no PaymentToken",
+    "EnergyVault.creditArrived": "books tokens another call transferred: transfers none itself",
+    "EnergyVault.give": _GIVES,
+    "EnergyVault.settleBatch": _GIVES,
+    "EnergyVault.retireEnergy": "burns the market's EnergyToken: no PaymentToken moves",
+    "EnergyVault.take": "the markets' pull from the wallet: its outer calls are the markets' calls that reach it (GRID_OUTERS)",
     "DemandResponse.cancelEvent": "refunds into the operator's vault balance (IEnergyVault.give): no token moves",
     "DemandResponse.claimReward": "pays into the consumer's vault balance (IEnergyVault.give): no token moves",
     "DemandResponse.distributeRewards": "pays vault balances (IEnergyVault.settleBatch, give): no token moves",
@@ -164,18 +216,14 @@ _ROLES = {
 }
 _PAUSE = {"pause": "a flag", "unpause": "a flag"}
 
-# State-changing functions that transfer no token, each with why.
+# State-changing functions that move no value, each with why.
 NO_VALUE_MOVED: dict[str, dict[str, str]] = {
     "EnergyTrading": _ROLES
     | _PAUSE
     | {
         "matchOrders": (
-            "books a trade between escrowed orders; vault balances move at settlement"
-            " (test_settlement_reentrancy.py calls it back from a pull)"
+            "books a trade between escrowed orders; vault balances move at settlement (a harmless inner call of the grid matrix)"
         ),
-        "settleTransaction": "credits vault balances only (IEnergyVault.give), calling nothing but the vault: no lock",
-        "settleTransactions": "credits vault balances only (IEnergyVault.give), calling nothing but the vault: no lock",
-        "voidTransaction": "credits vault balances only (IEnergyVault.give), calling nothing but the vault: no lock",
         "pruneLevel": "unlinks dead queue entries",
         "invalidateNonces": "raises the caller's signed-message nonce",
         "setGridFee": "a parameter",
@@ -188,15 +236,37 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
     "EnergyAuction": _ROLES
     | _PAUSE
     | {
-        "clear": "computes the clearing price and books fees; vault balances move at claim",
+        "clear": "computes the clearing price and books fees; vault balances move at claim (a harmless inner call of the grid matrix)",
         "setGridFee": "a parameter",
         "setFeeRecipient": "a parameter",
         "setPriceGrid": "a parameter",
         "setReadingDeadline": "a parameter",
         "recordMetered": (
-            "the meter registry's report only (NotMeterRegistry for anyone else, a token included): its standing"
-            " orders move vault balances (settleBatch) and burn retired energy, never a token transfer (test_standing_orders.py)"
+            "the meter registry's report only (NotMeterRegistry for anyone else, a token included): the standing"
+            " orders it places and settles are attacked through SmartMeter's readings and settlements"
         ),
+    },
+    "SmartMeter": _ROLES
+    | _PAUSE
+    | {
+        "registerMeter": "a registration",
+        "deactivateMeter": "a flag",
+        "reactivateMeter": "a flag",
+        "setMinReadingInterval": "a parameter",
+        "setMaxReadingAge": "a parameter",
+        "setVault": "a parameter",
+        "setVaultDelivery": "the owner's choice of where export goes",
+        "setStandingOrder": "the owner's limits; orders are placed by readings",
+        "setStandingOrderBySig": "the owner's limits; orders are placed by readings",
+        "removeStandingOrder": "the owner's limits",
+        "invalidateNonces": "raises the meter's signed-reading nonce",
+    },
+    "EnergyVault": _ROLES
+    | {
+        "setMarketApproval": "an approval bit beside the balances (an inner call of the grid matrix too)",
+        "approveMarketBySig": "an approval bit beside the balances (an inner call of the grid matrix too)",
+        "registerMarket": "a registration",
+        "closeMarket": "a flag",
     },
     "DemandResponse": _ROLES
     | {
@@ -261,9 +331,559 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
 }
 
 
-# ----------------------------------------------------------------------------- scenes
+# ----------------------------------------------------------------------------- 1. the grid on a hook token
+
+# The hook token is the payment token of one EnergyVault that the order book, the auction (the reading
+# market of a SmartMeter with standing orders) and EnergyAssetShares share, as in a deployment.
+# The outer calls: every call that transfers the hook token from inside a vault call, a market's pull of a
+# shortfall from the wallet (EnergyVault.take) or the vault's own deposit or withdrawal.
+GRID_OUTERS = (
+    "EnergyTrading.createOrder",
+    "EnergyTrading.createDirectedOrder",
+    "EnergyTrading.fillOrder",
+    "EnergyTrading.createOrderBySig",
+    "EnergyAuction.submitBid",
+    "EnergyAssetShares.depositRevenue",
+    "EnergyVault.deposit",
+    "EnergyVault.depositWithPermit",
+    "EnergyVault.depositWithPermitFor",
+    "EnergyVault.withdraw",
+    "EnergyVault.withdrawBySig",
+)
+# The inner calls that reach a vault balance: each is set up to go through when the token makes it outside
+# a vault call (the token holds vault balances, its own orders and meter, the markets' fee recipient's
+# place, the book's operator role and a gateway's, or relays a signature of the attacker's), and from
+# inside one the vault's lock refuses it.
+GRID_REFUSED = (
+    "EnergyTrading.createOrder",
+    "EnergyTrading.createDirectedOrder",
+    "EnergyTrading.fillOrder",
+    "EnergyTrading.cancelOrder",
+    "EnergyTrading.releaseExpiredOrder",
+    "EnergyTrading.withdrawFees",
+    "EnergyTrading.createOrderBySig",
+    "EnergyTrading.cancelOrderBySig",
+    "EnergyTrading.settleTransaction",
+    "EnergyTrading.settleTransactions",
+    "EnergyTrading.voidTransaction",
+    "EnergyAuction.submitBid",
+    "EnergyAuction.submitAsk",
+    "EnergyAuction.claim",
+    "EnergyAuction.claimBatch",
+    "EnergyAuction.withdrawFees",
+    "EnergyAssetShares.depositRevenue",
+    "SmartMeter.submitReading",
+    "SmartMeter.submitReadings",
+    "SmartMeter.submitSignedReadings",
+    "SmartMeter.settleStandingOrders",
+    "EnergyVault.deposit",
+    "EnergyVault.depositWithPermit",
+    "EnergyVault.depositWithPermitFor",
+    "EnergyVault.withdraw",
+    "EnergyVault.withdrawBySig",
+    "EnergyVault.setMarketApproval",
+    "EnergyVault.approveMarketBySig",
+    "EnergyVault.give",
+    "EnergyVault.take",
+    "EnergyVault.settleBatch",
+    "EnergyVault.creditArrived",
+    "EnergyVault.retireEnergy",
+)
+# The vault's entries for markets (and creditors): the token, which is neither, is refused outside a vault
+# call too, with this error; an attacker reaches them only through a market's call, attacked above.
+GRID_MARKETS_ONLY = {
+    "EnergyVault.give": "NotMarket",
+    "EnergyVault.take": "NotMarket",
+    "EnergyVault.settleBatch": "NotMarket",
+    "EnergyVault.retireEnergy": "NotMarket",
+    "EnergyVault.creditArrived": "NotCreditor",
+}
+# Inner calls that reach no vault balance, with the event each emits: they run from inside a vault call,
+# and the vault's books must still add up.
+GRID_HARMLESS = {
+    "EnergyTrading.matchOrders": "OrdersMatched",
+    "EnergyAuction.clear": "MarketCleared",
+    "SmartMeter.redeemConsumption": "ConsumptionRedeemed",
+}
+
+# The attacker: ATTACKER_VAULT of the hook token in the vault and ATTACKER_WALLET in its wallet, so each
+# outer call of ATTACKER_SPEND makes the vault pull the rest from the wallet.
+ATTACKER_VAULT, ATTACKER_WALLET = 1_000_000, 100_000
+ATTACKER_SPEND = ATTACKER_VAULT + ATTACKER_WALLET
+BID_PRICE = 250_000  # the attacker's BUY and bid limit, per kWh: ATTACKER_SPEND buys 4,400 Wh
+SPEND_WH = ATTACKER_SPEND * 1_000 // BID_PRICE
+ASK_PRICE = 300_000  # the seller's resting asks: above BID_PRICE, so the attacker's BUY crosses none
+VICTIM_DEPOSIT = 5_000_000
+METERED_WH = 10_000_000  # metered into the seller's, the attacker's and the counterparty's wallets
+SETTLEMENT_WINDOW = 3_600
+FAR = 30 * DAY_SECONDS  # expiries and deadlines, from now
+GAS = 12_000_000
+FREQUENCY, VOLTAGE = 50_000, 1_000
+LOCK_ERROR = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 
 
+@dataclass
+class Grid:
+    """The grid on a hook token, what each outer and inner call sends, and the reads that check it."""
+
+    chain: Any
+    token: Any
+    energy: Any
+    vault: Any
+    book: Any
+    auction: Any
+    meter: Any
+    shares: Any
+    attacker: Any
+    victim: Any
+    seller: Any
+    keeper: Any
+    holders: list[str]  # every account and contract with a vault balance
+    outers: dict[str, tuple[str, Any, bytes]]  # name -> (sender, target, calldata)
+    inners: dict[str, tuple[Any, bytes]]  # name -> (target, calldata), sent by the token
+    attacker_meter: str
+    pending_buy: int  # the trade the attacker buys in, past its window
+    events: dict[bytes, str] = field(default_factory=dict)  # topic -> event name, of every contract above
+
+    def send(self, sender: str, target: Any, data: bytes) -> tuple[dict[str, Any], bytes | None]:
+        """One transaction with a fixed gas limit (no estimate: a reverting call is mined like any other):
+        its receipt, and its revert data from the node's call tracer when it reverted."""
+        rpc = self.chain.provider.web3.provider
+        tx = {"from": sender, "to": target.address, "data": "0x" + bytes(data).hex(), "gas": hex(GAS)}
+        receipt = rpc.make_request("eth_sendTransactionSync", [tx])["result"]
+        assert int(receipt["gasUsed"], 16) < GAS, "out of gas"
+        if int(receipt["status"], 16) == 1:
+            return receipt, None
+        trace = rpc.make_request("debug_traceTransaction", [receipt["transactionHash"], {"tracer": "callTracer"}])["result"]
+        return receipt, bytes.fromhex(trace.get("output", "0x")[2:])
+
+    def arm(self, target: Any, data: bytes) -> None:
+        _, reverted = self.send(self.keeper.address, self.token, self.token.arm.encode_input(target, data))
+        assert reverted is None
+
+    @contextmanager
+    def case(self) -> Iterator[None]:
+        """One case of a matrix: the chain goes back to where the case started."""
+        rpc = self.chain.provider.web3.provider
+        snapshot = rpc.make_request("evm_snapshot", [])["result"]
+        try:
+            yield
+        finally:
+            assert rpc.make_request("evm_revert", [snapshot])["result"] is True
+
+    def event_names(self, receipt: dict[str, Any]) -> list[str]:
+        return [self.events.get(bytes.fromhex(entry["topics"][0][2:]), "?") for entry in receipt["logs"] if entry["topics"]]
+
+    def state(self) -> tuple[list[str], list[str]]:
+        """In one batch of reads: every token balance of the vault and the holders; and the vault's side,
+        every holder's vault balances, the reserves, the attacker's vault nonce and the attacker's and the
+        token's market approvals."""
+        token_reads = [(asset, asset.balanceOf.encode_input(h)) for asset in (self.token, self.energy) for h in (self.vault, *self.holders)]
+        vault_reads = [(self.vault, self.vault.balancesOf.encode_input(h)) for h in self.holders]
+        vault_reads += [(self.vault, self.vault.reserves.encode_input()), (self.vault, self.vault.nonces.encode_input(self.attacker))]
+        markets = (self.book, self.auction, self.shares)
+        vault_reads += [(self.vault, self.vault.isMarketApproved.encode_input(a, m)) for a in (self.attacker, self.token) for m in markets]
+        reads = token_reads + vault_reads
+        requests = [("eth_call", [{"to": c.address, "data": "0x" + bytes(d).hex()}, "latest"]) for c, d in reads]
+        raw = [r["result"] for r in self.chain.provider.web3.provider.make_batch_request(requests)]
+        return raw[: len(token_reads)], raw[len(token_reads) :]
+
+    def books_problems(self) -> list[str]:
+        """Per token, the holders' vault balances add up to the reserve, which is what the vault holds."""
+        held = token_balances([self.energy.address, self.token.address], [self.vault.address])[0]
+        balances = vault_balances(self.vault.address, self.holders)
+        sums = (sum(b[0] for b in balances), sum(b[1] for b in balances))
+        reserves = tuple(self.vault.reserves())
+        problems = []
+        for i, name in enumerate(("energy", "payment")):
+            if not sums[i] == reserves[i] == held[i]:
+                problems.append(f"{name}: vault balances add up to {sums[i]}, reserve {reserves[i]}, the vault holds {held[i]}")
+        return problems
+
+
+def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token, smart_meter, grid_management) -> Grid:
+    """Builds the grid on a hook token and the state each inner call needs: a trade of the attacker's past its
+    window and one within it, a cleared auction with claims and fees, the book's fees, a seller's standing ask
+    due for settlement, an expired order, a directed pair to match; the token's own vault balances, orders and
+    meters; and the attacker's signed messages. The seller, a verified grid operator, mints the shared asset."""
+    attacker, victim, seller, counterparty, keeper = actors
+    meter_energy_to([seller, attacker, counterparty], METERED_WH, smart_meter, admin, accounts, chain)
+    start = chain.pending_timestamp
+    token = project.ReentrantToken.deploy(sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    meter = project.SmartMeter.deploy(admin, energy_token, sender=admin)
+    energy_token.grantRole(energy_token.METER_ROLE(), meter, sender=admin)
+    for who in (admin, token):
+        meter.grantRole(meter.GATEWAY_ROLE(), who, sender=admin)
+    meter.grantRole(meter.OPERATOR_ROLE(), admin, sender=admin)
+    # The token is the markets' fee recipient and the book's operator: withdrawFees and voidTransaction go
+    # through when it calls them.
+    book = project.EnergyTrading.deploy(admin, vault, token, MARKET_FEE_BPS, 1, sender=admin)
+    book.grantRole(book.OPERATOR_ROLE(), token, sender=admin)
+    book.setSettlementWindow(SETTLEMENT_WINDOW, sender=admin)
+    auction = project.EnergyAuction.deploy(
+        admin,
+        vault,
+        meter,
+        token,
+        AUCTION_FEE_BPS,
+        AUCTION_PERIOD_SECONDS,
+        AUCTION_GATE_CLOSURE_SECONDS,
+        AUCTION_MIN_PRICE_PER_KWH,
+        AUCTION_TICK_SIZE_PER_KWH,
+        AUCTION_MAX_PRICE_PER_KWH,
+        sender=admin,
+    )
+    nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
+    shares = project.EnergyAssetShares.deploy(admin, nft, vault, sender=admin)
+    nft.setSharesContract(shares, sender=admin)
+    for market in (book, auction, shares):
+        vault.registerMarket(market, sender=admin)
+    meter.setVault(vault, auction, sender=admin)
+    asset_id, _, _ = mint(nft, seller, seller, new_meter(smart_meter, admin, seller), chain)
+    nft.setApprovalForAll(shares, True, sender=seller)
+    shares.split(asset_id, 10, sender=seller)
+
+    victim.balance = 10**18
+    for account in (attacker, victim, seller, counterparty, keeper):
+        for asset in (token, energy_token):
+            asset.approve(vault, MAX_UINT, sender=account)
+        for market in (book, auction, shares):
+            vault.setMarketApproval(market, True, sender=account)
+    token.mint(victim, VICTIM_DEPOSIT, sender=victim)
+    vault.deposit(token, VICTIM_DEPOSIT, sender=victim)
+    token.mint(counterparty, 10**12, sender=counterparty)
+    vault.deposit(token, 10**10, sender=counterparty)
+    vault.deposit(energy_token, METERED_WH // 2, sender=seller)
+
+    # Meters: the attacker's, buying standing; the seller's, selling standing; one whose device is the token
+    # (the seller's, selling standing); one the token owns (delivering to the wallet: consumption to redeem).
+    attacker_meter, seller_meter, token_meter = Account.create(), Account.create().address, Account.create().address
+    for address, owner in ((attacker_meter.address, attacker), (seller_meter, seller), (token.address, seller), (token_meter, token)):
+        meter.registerMeter(address, owner, REGION, 0, 0, sender=admin)
+    meter.setStandingOrder(attacker_meter.address, 0, 0, BID_PRICE, 0, sender=attacker)
+    for address in (seller_meter, token.address):
+        meter.setStandingOrder(address, 60_000, 0, 0, 0, sender=seller)
+
+    # The book: the counterparty's trade (settled later: the book's fees), the attacker's BUY from the
+    # seller, the attacker's resting SELL, an order that expires, the seller's resting asks.
+    expiry = start + FAR
+    create(book, seller, 1_000, 200_000, SELL, expiry)
+    fees_trade = crossing(book, counterparty, 1_000, 200_000, BUY, expiry)[1][0]
+    token.mint(attacker, ATTACKER_SPEND + 200_000, sender=attacker)
+    vault.deposit(token, ATTACKER_VAULT + 200_000, sender=attacker)
+    create(book, seller, 1_000, 200_000, SELL, expiry)
+    pending_buy = crossing(book, attacker, 1_000, 200_000, BUY, expiry)[1][0]
+    attacker_sell = create(book, attacker, 1_000, ASK_PRICE, SELL, expiry)
+    expiring = create(book, seller, 1_000, ASK_PRICE, SELL, start + 120)
+    resting_ask = create(book, seller, 20_000, ASK_PRICE, SELL, expiry)
+
+    # The auction: a market the counterparty and the seller trade in, cleared later.
+    cleared_period = start // AUCTION_PERIOD_SECONDS + 2
+    auction.submitBid(cleared_period, 2_000, 200_000, sender=counterparty)
+    auction.submitAsk(cleared_period, 2_000, 100_000, sender=seller)
+    bid, ask = order_id(cleared_period, True, counterparty), order_id(cleared_period, False, seller)
+
+    # A reading a minute later: the seller's meter places a standing ask, the token's meter mints to it.
+    chain.pending_timestamp = start + 61
+    standing_period = (start + 61) // AUCTION_PERIOD_SECONDS
+    meter.submitReadings(
+        [seller_meter, token_meter],
+        [(start + 61, 0, 3_000, FREQUENCY, VOLTAGE), (start + 61, 1_000, 2_000, FREQUENCY, VOLTAGE)],
+        sender=admin,
+    )
+
+    # An hour on: the book's trades past their window, both markets past their clearing time.
+    now = start + SETTLEMENT_WINDOW + 1
+    chain.pending_timestamp = now
+    auction.clear(cleared_period, sender=keeper)
+    book.settleTransaction(fees_trade, sender=keeper)
+    create(book, seller, 1_000, 200_000, SELL, now + FAR)
+    voidable = crossing(book, counterparty, 1_000, 200_000, BUY, now + FAR)[1][0]
+    directed_buy = create(book, counterparty, 1_000, 200_000, BUY, now + FAR, seller)
+    directed_sell = create(book, seller, 1_000, 200_000, SELL, now + FAR, counterparty)
+
+    # The token's own account: hook tokens and energy in the vault, the markets approved, a resting BUY.
+    bulk = Bulk(chain)
+    bulk.set_balance([token], 10**18)
+    with bulk.impersonating([token]):
+        bulk.send(token, token, "mint", token, 10**12)
+        for asset in (token, energy_token):
+            bulk.send(token, asset, "approve", vault, MAX_UINT)
+        bulk.send(token, vault, "deposit", token, 10**10)
+        bulk.send(token, vault, "deposit", energy_token, 1_000)
+        for market in (book, auction, shares):
+            bulk.send(token, vault, "setMarketApproval", market, True)
+        bulk.send(token, book, "createOrder", 1_000, 100_000, now + FAR, BUY)
+    token_order = book.orderCount()
+
+    # The attacker's signed messages, at its nonces now.
+    deadline = now + FAR
+    chain_id = chain.chain_id
+    key = attacker.private_key
+    open_period = now // AUCTION_PERIOD_SECONDS + 2
+    own_reading = sign_reading(attacker_meter.key, chain_id, meter.address, 0, deadline, (now, 5_000, 0, FREQUENCY, VOLTAGE))
+    book_nonce, vault_nonce = book.nonces(attacker), vault.nonces(attacker)
+    buy_order = signed_order(book, attacker, SPEND_WH, BID_PRICE, BUY, now + FAR, deadline)
+    small_order = signed_order(book, attacker, 1_000, 100_000, BUY, now + FAR, deadline)
+    cancel = sign_cancel(attacker_sell, book_nonce, deadline, key, book.address, chain_id)
+    withdrawal, small_withdrawal = (
+        sign_withdrawal(attacker.address, token.address, amount, attacker.address, vault_nonce, deadline, key, vault.address, chain_id)
+        for amount in (ATTACKER_WALLET, 1_000)
+    )
+    approval = sign_market_approval(attacker.address, book.address, vault_nonce, deadline, key, vault.address, chain_id)
+    permit = sign_permit(energy_token, attacker, vault, 100, energy_token.nonces(attacker), deadline, chain_id)[:3]
+
+    outers: dict[str, tuple[str, Any, bytes]] = {
+        "EnergyTrading.createOrder": (attacker, book, book.createOrder.encode_input(SPEND_WH, BID_PRICE, deadline, BUY)),
+        "EnergyTrading.createDirectedOrder": (
+            attacker,
+            book,
+            book.createDirectedOrder.encode_input(SPEND_WH, BID_PRICE, deadline, BUY, seller),
+        ),
+        # 3,600 Wh at ASK_PRICE: 1,080,000, of which 80,000 from the wallet.
+        "EnergyTrading.fillOrder": (attacker, book, book.fillOrder.encode_input(resting_ask, 3_600)),
+        "EnergyTrading.createOrderBySig": (
+            keeper,
+            book,
+            book.createOrderBySig.encode_input(buy_order.as_tuple(), *sign_order(buy_order, key, book.address, chain_id).args(), []),
+        ),
+        "EnergyAuction.submitBid": (attacker, auction, auction.submitBid.encode_input(open_period, SPEND_WH, BID_PRICE)),
+        "EnergyAssetShares.depositRevenue": (attacker, shares, shares.depositRevenue.encode_input(asset_id, ATTACKER_SPEND)),
+        "EnergyVault.deposit": (attacker, vault, vault.deposit.encode_input(token, ATTACKER_WALLET)),
+        # The hook token has no permit: the account's own call goes on to the deposit.
+        "EnergyVault.depositWithPermit": (
+            attacker,
+            vault,
+            vault.depositWithPermit.encode_input(token, ATTACKER_WALLET, deadline, 27, b"\x00" * 32, b"\x00" * 32),
+        ),
+        "EnergyVault.depositWithPermitFor": (
+            attacker,
+            vault,
+            vault.depositWithPermitFor.encode_input(attacker, token, ATTACKER_WALLET, deadline, 27, b"\x00" * 32, b"\x00" * 32),
+        ),
+        "EnergyVault.withdraw": (attacker, vault, vault.withdraw.encode_input(token, ATTACKER_WALLET, attacker)),
+        "EnergyVault.withdrawBySig": (
+            keeper,
+            vault,
+            vault.withdrawBySig.encode_input(attacker, token, ATTACKER_WALLET, attacker, deadline, withdrawal),
+        ),
+    }
+    later_period = open_period + 1
+    inners: dict[str, tuple[Any, bytes]] = {
+        "EnergyTrading.createOrder": (book, book.createOrder.encode_input(1_000, 100_000, deadline, BUY)),
+        "EnergyTrading.createDirectedOrder": (book, book.createDirectedOrder.encode_input(1_000, 100_000, deadline, BUY, seller)),
+        "EnergyTrading.fillOrder": (book, book.fillOrder.encode_input(resting_ask, 1_000)),
+        "EnergyTrading.cancelOrder": (book, book.cancelOrder.encode_input(token_order)),
+        "EnergyTrading.releaseExpiredOrder": (book, book.releaseExpiredOrder.encode_input(expiring)),
+        "EnergyTrading.withdrawFees": (book, book.withdrawFees.encode_input()),
+        "EnergyTrading.createOrderBySig": (
+            book,
+            book.createOrderBySig.encode_input(small_order.as_tuple(), *sign_order(small_order, key, book.address, chain_id).args(), []),
+        ),
+        "EnergyTrading.cancelOrderBySig": (book, book.cancelOrderBySig.encode_input(attacker_sell, book_nonce, deadline, *cancel.args())),
+        "EnergyTrading.settleTransaction": (book, book.settleTransaction.encode_input(pending_buy)),
+        "EnergyTrading.settleTransactions": (book, book.settleTransactions.encode_input([pending_buy])),
+        "EnergyTrading.voidTransaction": (book, book.voidTransaction.encode_input(voidable)),
+        "EnergyTrading.matchOrders": (book, book.matchOrders.encode_input(directed_buy, directed_sell)),
+        "EnergyAuction.submitBid": (auction, auction.submitBid.encode_input(later_period, 1_000, 200_000)),
+        "EnergyAuction.submitAsk": (auction, auction.submitAsk.encode_input(later_period, 500, 100_000)),
+        "EnergyAuction.claim": (auction, auction.claim.encode_input(bid)),
+        "EnergyAuction.claimBatch": (auction, auction.claimBatch.encode_input([bid, ask])),
+        "EnergyAuction.withdrawFees": (auction, auction.withdrawFees.encode_input()),
+        "EnergyAuction.clear": (auction, auction.clear.encode_input(standing_period)),
+        "EnergyAssetShares.depositRevenue": (shares, shares.depositRevenue.encode_input(asset_id, 1_000)),
+        "SmartMeter.submitReading": (meter, meter.submitReading.encode_input((now, 0, 2_000, FREQUENCY, VOLTAGE))),
+        "SmartMeter.submitReadings": (meter, meter.submitReadings.encode_input([seller_meter], [(now, 0, 4_000, FREQUENCY, VOLTAGE)])),
+        "SmartMeter.submitSignedReadings": (meter, meter.submitSignedReadings.encode_input([own_reading.as_tuple()])),
+        "SmartMeter.settleStandingOrders": (meter, meter.settleStandingOrders.encode_input([seller_meter])),
+        "SmartMeter.redeemConsumption": (meter, meter.redeemConsumption.encode_input(token_meter, 500)),
+        "EnergyVault.deposit": (vault, vault.deposit.encode_input(token, 1_000)),
+        "EnergyVault.depositWithPermit": (
+            vault,
+            vault.depositWithPermit.encode_input(token, 1_000, deadline, 27, b"\x00" * 32, b"\x00" * 32),
+        ),
+        "EnergyVault.depositWithPermitFor": (
+            vault,
+            vault.depositWithPermitFor.encode_input(attacker, energy_token, 100, deadline, *permit),
+        ),
+        "EnergyVault.withdraw": (vault, vault.withdraw.encode_input(token, 1_000, token)),
+        "EnergyVault.withdrawBySig": (
+            vault,
+            vault.withdrawBySig.encode_input(attacker, token, 1_000, attacker, deadline, small_withdrawal),
+        ),
+        "EnergyVault.setMarketApproval": (vault, vault.setMarketApproval.encode_input(auction, False)),
+        "EnergyVault.approveMarketBySig": (vault, vault.approveMarketBySig.encode_input(attacker, book, deadline, approval)),
+        "EnergyVault.give": (vault, vault.give.encode_input(attacker, 0, 1)),
+        "EnergyVault.take": (vault, vault.take.encode_input(attacker, 0, 1)),
+        "EnergyVault.settleBatch": (vault, vault.settleBatch.encode_input([attacker], [0], [1])),
+        "EnergyVault.creditArrived": (vault, vault.creditArrived.encode_input(token, [attacker], [1])),
+        "EnergyVault.retireEnergy": (vault, vault.retireEnergy.encode_input(1)),
+    }
+    assert tuple(outers) == GRID_OUTERS and set(inners) == set(GRID_REFUSED) | set(GRID_HARMLESS)
+    contracts = (token, energy_token, vault, book, auction, meter, shares)
+    events = {keccak(text=i.selector): i.name for c in contracts for i in c.contract_type.abi if i.type == "event"}
+    holders = [a.address for a in (*actors, admin, token, book, auction, shares)]
+    grid = Grid(
+        chain, token, energy_token, vault, book, auction, meter, shares, attacker, victim, seller, keeper, holders,
+        {name: (sender.address, target, data) for name, (sender, target, data) in outers.items()},
+        inners, attacker_meter.address, pending_buy, events,
+    )
+    assert grid.books_problems() == []
+    assert vault.balancesOf(attacker)[1] == ATTACKER_VAULT and token.balanceOf(attacker) == ATTACKER_WALLET
+    return grid
+
+
+@pytest.fixture(scope="module")
+def grid(project, chain, accounts, admin, owner, other, keeper, grid_operator, energy_token, smart_meter, grid_management, grid_operations):
+    """The grid on a hook token: `owner` attacks, a fresh account is the victim holding VICTIM_DEPOSIT,
+    `grid_operator` sells (it also minted the shared asset), `other` trades with both."""
+    victim = accounts.generate_test_account()
+    return _grid(project, chain, accounts, admin, (owner, victim, grid_operator, other, keeper), energy_token, smart_meter, grid_management)
+
+
+@pytest.mark.parametrize("outer", GRID_OUTERS)
+def test_hook_reentry_into_the_grid_is_refused(grid, outer):
+    """The hook, armed with each inner call in turn, fires inside the outer call's transfer: the vault's lock
+    (or the inner contract's own) refuses it, the outer call reverts with it and nothing moves. One case per
+    inner call, each from the same prepared grid."""
+    problems = []
+    for inner in GRID_REFUSED:
+        with grid.case():
+            before = grid.state()
+            grid.arm(*grid.inners[inner])
+            _, reverted = grid.send(*grid.outers[outer])
+            if reverted != LOCK_ERROR:
+                problems.append(f"{inner}: {'went through' if reverted is None else 'reverted ' + reverted.hex()}")
+            elif grid.state() != before:
+                problems.append(f"{inner}: refused, but balances moved")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("outer", GRID_OUTERS)
+def test_hook_reentry_that_reaches_no_vault_runs_and_the_books_hold(grid, outer):
+    problems = []
+    for inner, event in GRID_HARMLESS.items():
+        with grid.case():
+            grid.arm(*grid.inners[inner])
+            receipt, reverted = grid.send(*grid.outers[outer])
+            if reverted is not None:
+                problems.append(f"{inner}: reverted {reverted.hex()}")
+                continue
+            names = grid.event_names(receipt)
+            if "ReentryExecuted" not in names or event not in names:
+                problems.append(f"{inner}: logged {names}")
+            problems += [f"{inner}: {p}" for p in grid.books_problems()]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("outer", GRID_OUTERS)
+def test_every_grid_outer_transfers_the_hook_token_inside_a_vault_call(grid, outer):
+    """Control: a harmless reentry (the token's own decimals()) runs inside each outer call, which succeeds."""
+    grid.arm(grid.token, grid.token.decimals.encode_input())
+    receipt, reverted = grid.send(*grid.outers[outer])
+    assert reverted is None, reverted.hex()
+    assert grid.event_names(receipt).count("ReentryExecuted") == 1
+
+
+def test_every_grid_inner_goes_through_outside_a_vault_call(grid):
+    """Control: fired by a plain transfer (no vault call around it), each inner call succeeds and moves the
+    vault's side (a balance, the reserves, an approval, a nonce) when it reaches the vault, and leaves it
+    as it was when it is harmless; a market's entry of the vault refuses the token as no market."""
+    problems = []
+    for inner in [*GRID_REFUSED, *GRID_HARMLESS]:
+        with grid.case():
+            _, vault_before = grid.state()
+            grid.arm(*grid.inners[inner])
+            receipt, reverted = grid.send(grid.keeper.address, grid.token, grid.token.transfer.encode_input(grid.keeper, 0))
+            if inner in GRID_MARKETS_ONLY:
+                error = keccak(text=getattr(grid.vault, GRID_MARKETS_ONLY[inner]).abi.selector)[:4]
+                if reverted is None or reverted[:4] != error:
+                    problems.append(f"{inner}: {'went through' if reverted is None else 'reverted ' + reverted.hex()}")
+                continue
+            if reverted is not None:
+                problems.append(f"{inner}: reverted {reverted.hex()}")
+                continue
+            names = grid.event_names(receipt)
+            moved = grid.state()[1] != vault_before
+            if "ReentryExecuted" not in names:
+                problems.append(f"{inner}: did not run")
+            elif inner in GRID_HARMLESS and (GRID_HARMLESS[inner] not in names or moved):
+                problems.append(f"{inner}: logged {names}, moved the vault: {moved}")
+            elif inner not in GRID_HARMLESS and not moved:
+                problems.append(f"{inner}: moved nothing in the vault")
+    assert not problems, "\n".join(problems)
+
+
+# ----------------------------------------------------------------------------- the attack, end to end
+
+
+def _attack(grid: Grid, inner: str) -> str | None:
+    """The attacker's BUY of ATTACKER_SPEND (the vault pulls ATTACKER_WALLET from its wallet) with the hook
+    armed with `inner`: the error it reverted with, or None when it went through."""
+    grid.arm(*grid.inners[inner])
+    _, reverted = grid.send(*grid.outers["EnergyTrading.createOrder"])
+    if reverted is None:
+        return None
+    errors = {keccak(text=e.selector)[:4]: e.name for e in grid.vault.contract_type.abi if e.type == "error"}
+    return errors.get(reverted[:4], reverted.hex())
+
+
+def _drain(grid: Grid) -> tuple[int, int]:
+    """Everything the attacker can take out afterwards: its open orders cancelled, its standing orders
+    settled once their market may clear, then all of its vault balances withdrawn. Its wallet then."""
+    attacker, book = grid.attacker, grid.book
+    orders, _ = book.getTraderOrders(attacker, 0, 100)
+    for order_id_, *_, status, _, _ in orders:  # OrderInfo: (orderId, ..., status, counterparty, escrow)
+        if status == ACTIVE:
+            book.cancelOrder(order_id_, sender=attacker)
+    slots = [s for s in grid.auction.getMeteredOrders(grid.attacker_meter) if s.period and not s.settled]
+    if slots:
+        grid.chain.pending_timestamp = max(grid.auction.clearingTime(s.period) for s in slots)
+        grid.meter.settleStandingOrders([grid.attacker_meter], sender=attacker)
+    energy_wh, payment = grid.vault.balancesOf(attacker)
+    for asset, amount in ((grid.energy, energy_wh), (grid.token, payment)):
+        if amount:
+            grid.vault.withdraw(asset, amount, attacker, sender=attacker)
+    return grid.energy.balanceOf(attacker), grid.token.balanceOf(attacker)
+
+
+def _attack_problems(grid: Grid, inner: str) -> list[str]:
+    """What a correct vault must give: the reentry refused, and after the attacker took out all it could, at
+    most what it brought (ATTACKER_SPEND, and the energy it holds and bought), with every token's balances
+    adding up to the reserve the vault holds; the victim withdraws its deposit."""
+    energy_before = grid.energy.balanceOf(grid.attacker) + grid.vault.balancesOf(grid.attacker)[0] + 1_000  # its resting SELL
+    refused = _attack(grid, inner)
+    problems = [] if refused == "ReentrancyGuardReentrantCall" else [f"the reentry was not refused: {refused or 'it went through'}"]
+    energy_wh, payment = _drain(grid)
+    bought_wh = 1_000  # the trade it bought in, once settled
+    if payment > ATTACKER_SPEND:
+        problems.append(f"the attacker brought {ATTACKER_SPEND} and withdrew {payment}")
+    if energy_wh > energy_before + bought_wh:
+        problems.append(f"the attacker held {energy_before} Wh, bought {bought_wh} Wh and withdrew {energy_wh} Wh")
+    problems += grid.books_problems()
+    grid.vault.withdraw(grid.token, VICTIM_DEPOSIT, grid.victim, sender=grid.victim)
+    return problems
+
+
+def test_a_settlement_inside_a_wallet_pull_is_refused_and_pays_nobody_twice(grid):
+    """The hook settles the trade the attacker bought in from inside the pull of its BUY's escrow. Without
+    the lock the settlement's payouts are written over by the pull's write-back of the balances it read
+    before: the seller is paid out of a market balance that is then restored."""
+    problems = _attack_problems(grid, "EnergyTrading.settleTransaction")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_relayed_reading_inside_a_wallet_pull_cannot_spend_the_attackers_balance_twice(grid):
+    """The hook relays the attacker's own meter reading, whose standing bid locks the attacker's whole free
+    balance, from inside the pull of its BUY's escrow. Without the lock the pull's write-back restores the
+    locked balance: the BUY's escrow and the bid's lock both come back to the attacker, who withdraws
+    2,100,000 having brought 1,100,000, and other accounts' deposits are no longer all backed."""
+    problems = _attack_problems(grid, "SmartMeter.submitSignedReadings")
+    assert not problems, "\n".join(problems)
+
+
+# ----------------------------------------------------------------------------- 2. the other contracts on a hostile PaymentToken
 @dataclass
 class Scene:
     """A contract on a hostile PaymentToken: how to prepare each outer call, and the inner calls."""
@@ -279,104 +899,6 @@ class Scene:
     triggers: dict[str, Callable[[], tuple[Callable[[], Any], Any]]]
     inner: dict[str, bytes] = field(default_factory=dict)
     vault: Any = None  # the EnergyVault whose balances the contract moves, if any
-
-
-def _trading_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_token, chain) -> Scene:
-    """The book on an EnergyVault of EnergyToken and the hostile token. The buyer keeps its money in its
-    wallet, with an allowance to the vault: each BUY escrow is pulled from there (a transfer of the
-    hostile token) while the book is inside the call. Refunds, payouts and fees credit vault balances."""
-    token = project.ReentrantToken.deploy(sender=admin)
-    vault, market = book_on_own_vault(project, admin, energy_token, token, fee_recipient, MARKET_FEE_BPS, [seller, buyer])
-    token.mint(buyer, 10**15, sender=buyer)
-
-    def expiry() -> int:
-        return chain.pending_timestamp + 3_600
-
-    def fill():
-        ask = create(market, seller, 1_000, 200_000, SELL, expiry())
-        return (lambda: market.fillOrder(ask, 500, sender=buyer)), None
-
-    def create_by_sig():
-        order = signed_order(market, buyer, 1_000, 100_000, BUY, expiry(), expiry())
-        signature = sign_order(order, buyer.private_key, market.address, chain.chain_id)
-        return (lambda: relay(market, order, signature, keeper)), None
-
-    far = chain.pending_timestamp + 30 * DAY_SECONDS
-    return Scene(
-        market,
-        token,
-        [seller, buyer, keeper, fee_recipient, admin],
-        {
-            "createOrder": lambda: ((lambda: market.createOrder(1_000, 100_000, expiry(), BUY, sender=buyer)), None),
-            "createDirectedOrder": lambda: (
-                (lambda: market.createDirectedOrder(1_000, 100_000, expiry(), BUY, seller, sender=buyer)),
-                None,
-            ),
-            "fillOrder": fill,
-            "createOrderBySig": create_by_sig,
-        },
-        {
-            "createOrder": market.createOrder.encode_input(1_000, 100_000, far, BUY),
-            "createDirectedOrder": market.createDirectedOrder.encode_input(1_000, 100_000, far, BUY, seller),
-            "fillOrder": market.fillOrder.encode_input(1, 1),
-            "cancelOrder": market.cancelOrder.encode_input(1),
-            "releaseExpiredOrder": market.releaseExpiredOrder.encode_input(1),
-            "withdrawFees": market.withdrawFees.encode_input(),
-            "createOrderBySig": market.createOrderBySig.encode_input(
-                (ZERO_ADDRESS, 1, 1, far, BUY, ZERO_ADDRESS, 0, far), 27, b"\x00" * 32, b"\x00" * 32, []
-            ),
-            "cancelOrderBySig": market.cancelOrderBySig.encode_input(1, 0, far, 27, b"\x00" * 32, b"\x00" * 32),
-        },
-        vault,
-    )
-
-
-def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_token, chain) -> Scene:
-    """An auction on an EnergyVault of EnergyToken and the hostile token. The buyer keeps its money in
-    its wallet, with an allowance to the vault: each bid's escrow is pulled from there (a transfer of
-    the hostile token) while the auction is inside submitBid. Claims and fees only credit vault balances."""
-    token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
-    auction = project.EnergyAuction.deploy(
-        admin,
-        vault,
-        ZERO_ADDRESS,  # no meter registry: firm orders, cleared at the gate
-        fee_recipient,
-        AUCTION_FEE_BPS,
-        AUCTION_PERIOD_SECONDS,
-        AUCTION_GATE_CLOSURE_SECONDS,
-        AUCTION_MIN_PRICE_PER_KWH,
-        AUCTION_TICK_SIZE_PER_KWH,
-        AUCTION_MAX_PRICE_PER_KWH,
-        sender=admin,
-    )
-    vault.registerMarket(auction, sender=admin)
-    for trader in (seller, buyer):
-        vault.setMarketApproval(auction, True, sender=trader)
-    energy_token.approve(vault, MAX_UINT, sender=seller)
-    token.approve(vault, MAX_UINT, sender=buyer)
-    token.mint(buyer, 10**15, sender=buyer)
-    assert vault.balancesOf(buyer) == (0, 0)  # so every bid's escrow is pulled
-
-    def submit():
-        period = open_period(chain)
-        return (lambda: auction.submitBid(period, 1_000, MIN_PRICE, sender=buyer)), None
-
-    period = open_period(chain)
-    return Scene(
-        auction,
-        token,
-        [seller, buyer, keeper, fee_recipient],
-        {"submitBid": submit},
-        {
-            "submitBid": auction.submitBid.encode_input(period, 1_000, MIN_PRICE),
-            "submitAsk": auction.submitAsk.encode_input(period, 1_000, MIN_PRICE),
-            "claim": auction.claim.encode_input(1),
-            "claimBatch": auction.claimBatch.encode_input([1]),
-            "withdrawFees": auction.withdrawFees.encode_input(),
-        },
-        vault,
-    )
 
 
 def _jump_to_interval(chain) -> None:
@@ -474,28 +996,10 @@ def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_manage
 
 
 @pytest.fixture(scope="module")
-def attack_scenes(
-    project,
-    admin,
-    owner,
-    other,
-    keeper,
-    fee_recipient,
-    stranger,
-    grid_operator,
-    energy_token,
-    smart_meter,
-    grid_management,
-    grid_operations,
-    accounts,
-    chain,
-) -> dict[str, Scene]:
-    """Every PaymentToken-moving contract deployed on its own ReentrantToken (and its own vault of it). `owner` sells (metered
-    EnergyToken), `other` buys, `grid_operator` operates region 1 (grid_operations verified it)."""
-    meter_energy_to([owner], 10_000_000, smart_meter, admin, accounts, chain)
+def attack_scenes(project, chain, admin, owner, grid_operator, energy_token, smart_meter, grid_management, grid_operations):
+    """Every other PaymentToken-moving contract deployed on its own ReentrantToken (and its own vault of
+    it). `grid_operator` operates region 1 (grid_operations verified it); `owner` splits an asset."""
     return {
-        "EnergyTrading": _trading_scene(project, admin, owner, other, keeper, fee_recipient, energy_token, chain),
-        "EnergyAuction": _auction_scene(project, admin, owner, other, keeper, fee_recipient, energy_token, chain),
         "DemandResponse": _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain),
         "DemandPrograms": _dp_scene(project, admin, grid_operator, smart_meter, grid_management, energy_token),
         "EnergyAssetShares": _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, energy_token, chain),
@@ -504,8 +1008,6 @@ def attack_scenes(
 
 # Built without a chain, for parametrize: (contract, outer, inner) for every pair.
 TRIGGERS = {
-    "EnergyTrading": ("createOrder", "createDirectedOrder", "fillOrder", "createOrderBySig"),
-    "EnergyAuction": ("submitBid",),
     "DemandResponse": ("startEvent",),
     "DemandPrograms": ("createDemandProgram",),
     "EnergyAssetShares": ("depositRevenue",),
@@ -522,9 +1024,6 @@ def _balances(scene: Scene, energy_token) -> list[tuple[int, ...]]:
         return token_balances([scene.token.address, energy_token.address], holders)
     tokens = token_balances([scene.token.address, energy_token.address], [scene.vault.address, *holders])
     return tokens + vault_balances(scene.vault.address, holders)
-
-
-# ----------------------------------------------------------------------------- 1. hostile PaymentToken
 
 
 @pytest.mark.parametrize(("name", "outer", "inner"), CASES, ids=[f"{c}.{o}<-{i}" for c, o, i in CASES])
@@ -555,8 +1054,11 @@ def test_every_trigger_transfers_the_hostile_token(attack_scenes, keeper, chain,
 
 
 def test_every_function_is_classified(project):
-    """Each attacked contract's ABI, function by function: value-moving (attacked) or not (reason)."""
+    """Each attacked contract's ABI, function by function: value-moving (attacked) or not (reason); every
+    value-moving function of the grid's contracts an inner call of its matrix; every one that transfers
+    PaymentToken an outer call."""
     problems = []
+    grid_inners = {*GRID_REFUSED, *GRID_HARMLESS}
     for name, guarded in GUARDED.items():
         abi = getattr(project, name).contract_type.abi
         changing = {i.name for i in abi if i.type == "function" and i.stateMutability in ("nonpayable", "payable")}
@@ -564,10 +1066,16 @@ def test_every_function_is_classified(project):
         problems += [f"{name}.{f}: not classified" for f in sorted(changing - listed)]
         problems += [f"{name}.{f}: listed but not in the ABI" for f in sorted(listed - changing)]
         problems += [f"{name}.{f}: listed twice" for f in sorted(set(guarded) & set(NO_VALUE_MOVED[name]))]
-        triggered = {t.split(":")[0] for t in TRIGGERS.get(name, ())}
+        outers = {o.split(".")[1] for o in GRID_OUTERS if o.startswith(f"{name}.")} | set(TRIGGERS.get(name, ()))
         for f in guarded:
-            if f not in triggered and f"{name}.{f}" not in ENERGY_ONLY and name != "GridManagement":
-                problems.append(f"{name}.{f}: moves PaymentToken but no outer trigger")
+            if name in GRID_CONTRACTS and f"{name}.{f}" not in grid_inners:
+                problems.append(f"{name}.{f}: moves value but is no inner call of the grid matrix")
+            if f not in outers and f"{name}.{f}" not in NO_OUTER and name != "GridManagement":
+                problems.append(f"{name}.{f}: moves PaymentToken but no outer call")
+    for call in sorted({*GRID_OUTERS, *grid_inners}):
+        name, f = call.split(".")
+        if f not in {i.name for i in getattr(project, name).contract_type.abi if i.type == "function"}:
+            problems.append(f"{call}: in the grid matrix but not in the ABI")
     assert problems == []
 
 
@@ -613,7 +1121,7 @@ def test_consume_energy_reentry_is_harmless(hostile_grid, owner, fee_recipient):
     assert token.balanceOf(grid) == 0
 
 
-# ----------------------------------------------------------------------------- 2. hostile ERC-721 / ERC-1155 receiver
+# ----------------------------------------------------------------------------- 3. hostile ERC-721 / ERC-1155 receiver
 
 
 @pytest.fixture(scope="module")
