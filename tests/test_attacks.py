@@ -83,7 +83,7 @@ from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 from support.asset_helpers import mint, new_meter
 from support.auction_helpers import open_period
 from support.bulk_helpers import Bulk
-from support.helpers import ZERO_ADDRESS, log, reverts
+from support.helpers import NO_FREEZE_QUERY, ZERO_ADDRESS, log, reverts
 from support.market_helpers import (
     BUY,
     SELL,
@@ -336,7 +336,7 @@ def _auction_scene(project, admin, seller, buyer, keeper, fee_recipient, energy_
     its wallet, with an allowance to the vault: each bid's escrow is pulled from there (a transfer of
     the hostile token) while the auction is inside submitBid. Claims and fees only credit vault balances."""
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     auction = project.EnergyAuction.deploy(
         admin,
         vault,
@@ -386,7 +386,7 @@ def _jump_to_interval(chain) -> None:
 
 def _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     vault.registerMarket(dr, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
@@ -417,7 +417,7 @@ def _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain)
 
 def _dp_scene(project, admin, operator, smart_meter, grid_management, energy_token) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     dp = project.DemandPrograms.deploy(dr, sender=admin)
     dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)
@@ -445,7 +445,7 @@ def _dp_scene(project, admin, operator, smart_meter, grid_management, energy_tok
 
 def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
     shares = project.EnergyAssetShares.deploy(admin, nft, vault, sender=admin)
     nft.setSharesContract(shares, sender=admin)
