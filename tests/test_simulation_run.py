@@ -148,7 +148,7 @@ def test_demand_response_pays_and_carbon_credits_issue(sim_result):
 
 
 def test_the_operator_reports_each_interval_s_transformer_load(sim_run):
-    result, reports = sim_run
+    result, reports, _ = sim_run
     # The deployment had none: one report a simulated interval, in order, at the interval's end.
     assert [int(r.sequence) for r in reports] == list(range(96)) and result.figures["load_reports"] == 96
     capacity_kva = LowVoltageGrid().transformer_rating_va // 1_000  # 8 households: one 100 kVA feeder
