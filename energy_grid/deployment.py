@@ -29,6 +29,7 @@ Who holds what after `deploy_system` (tests/test_deployment.py checks it from th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,16 @@ def renounce_all_roles(contract: Any, account: Any) -> None:
             contract.renounceRole(role, account, sender=account)
 
 
+def frozen_query_selector(signature: str | None) -> bytes:
+    """The 4-byte selector of a payment token's freeze query ("isBlacklisted(address)"), or zero bytes
+    for a token without one (what EnergyVault's constructor takes)."""
+    if not signature:
+        return bytes(4)
+    if not re.fullmatch(r"[A-Za-z_]\w*\(address\)", signature):
+        raise ValueError(f"A freeze query is a view of one address, like 'isBlacklisted(address)': not {signature!r}.")
+    return keccak(text=signature)[:4]
+
+
 @dataclass(frozen=True)
 class DeploymentSettings:
     """What a deployment may choose; every default is the local development system's.
@@ -284,12 +295,16 @@ class DeploymentSettings:
     the timelock otherwise (a treasury that only proposals spend).
 
     Without `payment_token` a MockStablecoin is deployed (local chains only; it stays the
-    deployer's faucet, a stand-in for an external currency the grid does not govern). The oracles
+    deployer's faucet, a stand-in for an external currency the grid does not govern). A payment
+    token whose issuer can freeze accounts names its query in `payment_frozen_query`, a view taking
+    an address and answering a bool (USDC: "isBlacklisted(address)"): the vault then refuses to
+    withdraw or debit what a frozen account holds. The oracles
     start without reporters (the admin adds them), each asking `oracle_min_quorum` fresh reports or
     more than half of its reporters, whichever is more, before it writes a value.
     """
 
     payment_token: Any | None = None
+    payment_frozen_query: str | None = None
     fee_recipient: Any | None = None
     grid_fee_bps: int = DEFAULT_GRID_FEE_BPS
     min_order_amount_wh: int = DEFAULT_MIN_ORDER_AMOUNT_WH
@@ -342,9 +357,13 @@ class _Deployment:
         project, tx, s = self.project, self.tx, self.settings
         energy_token = project.EnergyToken.deploy(self.deployer, **tx)
         payment_token = s.payment_token if s.payment_token is not None else project.MockStablecoin.deploy(self.deployer, **tx)
-        vault = project.EnergyVault.deploy(self.deployer, energy_token, payment_token, **tx)
+        vault = project.EnergyVault.deploy(
+            self.deployer, energy_token, payment_token, frozen_query_selector(s.payment_frozen_query), **tx
+        )
         smart_meter = project.SmartMeter.deploy(self.deployer, energy_token, **tx)
         energy_token.grantRole(energy_token.METER_ROLE(), smart_meter, **tx)
+        # The meter registry mints metered export into the vault and books it to the owners.
+        vault.grantRole(vault.CREDITOR_ROLE(), smart_meter, **tx)
         for account in (*self.dev, *s.operators):
             smart_meter.grantRole(smart_meter.OPERATOR_ROLE(), account, **tx)
         for account in (*self.dev, *s.gateways):

@@ -61,6 +61,12 @@ list_project_sources(project)
     help="Folder the manifest <chainId>.json is written to.",
 )
 @click.option("--payment-token", default=None, help="ERC-20 settlement currency; a MockStablecoin is deployed if omitted.")
+@click.option(
+    "--payment-frozen-query",
+    default=None,
+    help="The payment token's view telling whether its issuer froze an account, e.g. 'isBlacklisted(address)' "
+    "for USDC: the vault refuses withdrawals and debits of frozen accounts. Omit for a token without a freeze list.",
+)
 @click.option("--fee-recipient", default=None, help="Receives grid fees; the deployer if omitted.")
 @click.option(
     "--guardian",
@@ -155,6 +161,7 @@ def cli(
     autosign: bool,
     manifest_dir: Path,
     payment_token: str | None,
+    payment_frozen_query: str | None,
     fee_recipient: str | None,
     guardian: str | None,
     min_order_wh: int,
@@ -216,6 +223,7 @@ def cli(
         deployer,
         DeploymentSettings(
             payment_token=token,
+            payment_frozen_query=payment_frozen_query,
             fee_recipient=fee_recipient,
             guardian=guardian,
             min_order_amount_wh=min_order_wh,

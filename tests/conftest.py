@@ -447,7 +447,7 @@ AUCTION_NO_METER_REGISTRY = "0x" + "00" * 20  # the auction's meter registry: no
 def vault(project, admin, energy_token, stablecoin):
     """The EnergyVault of the module's EnergyToken and MockStablecoin: the auction's escrow, claims and
     fees are balances in it."""
-    return project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+    return project.EnergyVault.deploy(admin, energy_token, stablecoin, NO_FREEZE_QUERY, sender=admin)
 
 
 @pytest.fixture(scope="module")
@@ -795,6 +795,7 @@ def _post_json_rpc_over_kept_alive_connections() -> None:
 # --- code health fixtures (shared by the split SmartMeter, EnergyTrading and Settlement modules) ---
 # test_energy_asset_nft.py defines a `meter` of its own, which takes precedence there.
 
+from support.helpers import NO_FREEZE_QUERY  # noqa: E402
 from support.market_helpers import BUY, SELL, Wallets, create, crossing  # noqa: E402
 from support.meter_helpers import REGION, next_interval_start  # noqa: E402
 

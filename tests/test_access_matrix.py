@@ -69,9 +69,7 @@ PUBLIC: dict[str, str] = {
     "EnergyVault.withdrawBySig": "any relayer: the account's EIP-712 withdrawal signature (nonce, deadline) is the authorization",
     "EnergyVault.setMarketApproval": "the caller's own approval of a registered market",
     "EnergyVault.approveMarketBySig": "any relayer: the account's EIP-712 signature (nonce, deadline) is the authorization",
-    "EnergyVault.creditArrived": (
-        "credits only tokens that reached the vault beyond its reserve in the same transaction (NotArrived otherwise)"
-    ),
+    "EnergyVault.invalidateNonces": "the caller's own nonce for signed approvals and withdrawals",
     **{f"GovernanceToken.{k}": v for k, v in _ERC20.items()},
     "GovernanceToken.delegate": "ERC20Votes: the caller's own voting power",
     "GovernanceToken.delegateBySig": "ERC20Votes: the holder's signature is the authorization",
@@ -150,6 +148,7 @@ ACCESS_ERRORS = {
     "NotOrderTrader",
     "NotMeterOwner",
     "NotMarket",  # EnergyVault: only a registered market moves balances (take, give, settleBatch, retireEnergy)
+    "NotCreditor",  # EnergyVault.creditArrived: only a registered market or a CREDITOR_ROLE holder books arrivals
     "NotMeterRegistry",  # EnergyAuction.recordMetered: only the meter registry reports metered energy
     "MeterUnknown",  # SmartMeter.submitReading: the caller is not a registered meter
     "NotAssetController",
@@ -341,11 +340,13 @@ def test_public_and_argument_lists_name_existing_functions(matrix, project):
 
 
 def test_the_vaults_markets_are_registered_and_closed_by_its_admin_only(matrix, stranger):
-    """EnergyVault's one role is DEFAULT_ADMIN_ROLE, handed over to the timelock: registering a market
-    (one whose approved accounts' balances it may move) and closing one need it."""
+    """EnergyVault's admin role is handed over to the timelock: registering a market (one whose approved
+    accounts' balances it may move) and closing one need it; CREDITOR_ROLE (the meter registry's)
+    books tokens that reached the vault."""
     system, _ = matrix
     vault = system.energy_vault
-    assert role_names(vault) == {DEFAULT_ADMIN_ROLE: "DEFAULT_ADMIN_ROLE"}
+    assert role_names(vault) == {DEFAULT_ADMIN_ROLE: "DEFAULT_ADMIN_ROLE", vault.CREDITOR_ROLE(): "CREDITOR_ROLE"}
+    assert vault.hasRole(vault.CREDITOR_ROLE(), system.smart_meter)
     assert vault.hasRole(DEFAULT_ADMIN_ROLE, system.timelock)
     for admin_only in (vault.registerMarket, vault.closeMarket):
         with reverts(vault.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):

@@ -103,7 +103,7 @@ from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 from support.asset_helpers import mint, new_meter
 from support.auction_helpers import order_id
 from support.bulk_helpers import Bulk
-from support.helpers import log, reverts, sign_permit
+from support.helpers import NO_FREEZE_QUERY, ZERO_ADDRESS, log, reverts, sign_permit
 from support.market_helpers import (
     ACTIVE,
     BUY,
@@ -267,6 +267,7 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
         "approveMarketBySig": "an approval bit beside the balances (an inner call of the grid matrix too)",
         "registerMarket": "a registration",
         "closeMarket": "a flag",
+        "invalidateNonces": "raises the caller's signed-message nonce",
     },
     "DemandResponse": _ROLES
     | {
@@ -510,9 +511,11 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
     meter_energy_to([seller, attacker, counterparty], METERED_WH, smart_meter, admin, accounts, chain)
     start = chain.pending_timestamp
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     meter = project.SmartMeter.deploy(admin, energy_token, sender=admin)
     energy_token.grantRole(energy_token.METER_ROLE(), meter, sender=admin)
+    # The meter mints vault-delivered export into the vault and books it to the owners there.
+    vault.grantRole(vault.CREDITOR_ROLE(), meter, sender=admin)
     for who in (admin, token):
         meter.grantRole(meter.GATEWAY_ROLE(), who, sender=admin)
     meter.grantRole(meter.OPERATOR_ROLE(), admin, sender=admin)
@@ -825,6 +828,8 @@ def _attack(grid: Grid, inner: str) -> str | None:
     _, reverted = grid.send(*grid.outers["EnergyTrading.createOrder"])
     if reverted is None:
         return None
+    # The revert left the token armed: disarmed, so that the attacker's withdrawals afterwards run plain.
+    grid.send(grid.keeper.address, grid.token, grid.token.arm.encode_input(ZERO_ADDRESS, b""))
     errors = {keccak(text=e.selector)[:4]: e.name for e in grid.vault.contract_type.abi if e.type == "error"}
     return errors.get(reverted[:4], reverted.hex())
 
@@ -908,7 +913,7 @@ def _jump_to_interval(chain) -> None:
 
 def _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     vault.registerMarket(dr, sender=admin)
     dr.registerGridOperator(admin, sender=admin)
@@ -939,7 +944,7 @@ def _dr_scene(project, admin, smart_meter, grid_management, energy_token, chain)
 
 def _dp_scene(project, admin, operator, smart_meter, grid_management, energy_token) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     dp = project.DemandPrograms.deploy(dr, sender=admin)
     dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)
@@ -967,7 +972,7 @@ def _dp_scene(project, admin, operator, smart_meter, grid_management, energy_tok
 
 def _shares_scene(project, admin, owner, grid_operator, smart_meter, grid_management, energy_token, chain) -> Scene:
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
     shares = project.EnergyAssetShares.deploy(admin, nft, vault, sender=admin)
     nft.setSharesContract(shares, sender=admin)

@@ -10,7 +10,16 @@ from eth_account import Account
 from energy_grid.demand_response import MeterWriter
 from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
-from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items, vault_funding_logs
+from support.helpers import (
+    NO_FREEZE_QUERY,
+    ZERO_ADDRESS,
+    assert_logs,
+    deploy_reverts,
+    log,
+    reverts,
+    unexercised_abi_items,
+    vault_funding_logs,
+)
 
 REGION, OTHER_REGION = 1, 2  # conftest's grid_operator and other_region_operator regions
 NAME = "Evening peak shaving"
@@ -113,7 +122,7 @@ def test_create_program(dp, vault, stablecoin, grid_operator, chain):
         log(dp.DemandProgramCreated, programId=1, gridOperator=grid_operator.address, regionId=REGION,
             programType=PEAK_SHAVING, name=NAME, targetReductionMW=TARGET_MW, incentiveRatePerMW=RATE_PER_MW,
             startTime=start, endTime=end, budget=BUDGET),
-        *vault_funding_logs(vault, stablecoin, grid_operator, BUDGET),
+        *vault_funding_logs(vault, stablecoin, grid_operator, dp, BUDGET),
     )
     assert dp.getProgram(1) == (1, NAME, PEAK_SHAVING, REGION, grid_operator.address, TARGET_MW, RATE_PER_MW,
                                 start, end, ACTIVE, 0, 0, 0)
@@ -331,7 +340,7 @@ def token_programs(project, admin, smart_meter, grid_management, grid_operations
     def build(name):
         kinds = {"failing": project.FailingToken, "reentrant": project.ReentrantToken, "blacklist": project.BlacklistToken}
         token = kinds[name].deploy(sender=admin)
-        vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+        vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
         dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
         dp = project.DemandPrograms.deploy(dr, sender=admin)
         dr.grantRole(dr.REDUCTION_RECORDER_ROLE(), dp, sender=admin)

@@ -17,6 +17,7 @@ from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.helpers import (
     DEFAULT_ADMIN_ROLE,
+    NO_FREEZE_QUERY,
     ZERO_ADDRESS,
     assert_logs,
     deploy_reverts,
@@ -245,7 +246,7 @@ def test_start_event_pulls_budget_and_sets_window(dr, vault, stablecoin, grid_op
             endTime=end,
             budget=BUDGET,
         ),
-        *vault_funding_logs(vault, stablecoin, grid_operator, BUDGET),
+        *vault_funding_logs(vault, stablecoin, grid_operator, dr, BUDGET),
     )
     assert dr.getEvent(1) == (1, grid_operator.address, TARGET_KW, RATE_PER_KW, start, end, ACTIVE, 0, 0, REGION)
     assert dr.getEventBudget(1) == (BUDGET, 0, 0, 0, end + DAY_SECONDS, 0, 0)
@@ -740,7 +741,7 @@ def test_reward_arithmetic_at_one_unit(dr, grid_operator, writer, owner, strange
 def dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token, budget=BUDGET):
     """A DemandResponse whose vault pays in `token` (a test token) and has it registered as a market:
     admin is its grid operator, holds `budget` of the token and has approved it. Returns (dr, vault)."""
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     dr = project.DemandResponse.deploy(admin, smart_meter, vault, grid_management, sender=admin)
     vault.registerMarket(dr, sender=admin)
     dr.registerGridOperator(admin, sender=admin)

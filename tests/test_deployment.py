@@ -298,7 +298,8 @@ def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(),
             "EMERGENCY_RESPONDER_ROLE": a(system.grid_operations),
         },
         "EnergyAssetShares": {"DEFAULT_ADMIN_ROLE": admin, "PAUSER_ROLE": a(guardian)},
-        "EnergyVault": {"DEFAULT_ADMIN_ROLE": admin},  # registers and closes markets
+        # registers and closes markets; the meter registry books the export it mints into the vault
+        "EnergyVault": {"DEFAULT_ADMIN_ROLE": admin, "CREDITOR_ROLE": a(system.smart_meter)},
         "DemandPrograms": {},
         "GovernanceToken": {},
         "EnergyGovernor": {},

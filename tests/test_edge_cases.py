@@ -33,7 +33,7 @@ from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MIL
 
 from support.auction_helpers import close_gate, open_period
 from support.bulk_helpers import Bulk, fresh_addresses
-from support.helpers import reverts, role
+from support.helpers import NO_FREEZE_QUERY, reverts, role
 from support.market_helpers import BUY, SELL, book_on_own_vault, cost_ceil, create, crossing, reverts_from_reference
 from support.oracle_helpers import mine_at
 
@@ -211,7 +211,7 @@ def test_the_largest_order_at_the_price_cap_with_the_largest_fee(project, admin,
 def _auction(project, admin, energy_token, cash, fee_recipient, grid, fee_bps=50):
     """An EnergyAuction of firm orders only (no meter registry) on a fresh EnergyVault of
     `energy_token` and `cash`, registered there as a market; returns the auction and the vault."""
-    vault = project.EnergyVault.deploy(admin, energy_token, cash, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, cash, NO_FREEZE_QUERY, sender=admin)
     auction = project.EnergyAuction.deploy(
         admin, vault, ZERO_ADDRESS, fee_recipient, fee_bps, AUCTION_PERIOD_SECONDS, AUCTION_GATE_CLOSURE_SECONDS, *grid, sender=admin
     )

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from support.asset_helpers import MAGNITUDE, MAX_REVENUE, MAX_SHARES, mint, new_meter
 from support.helpers import (
     DEFAULT_ADMIN_ROLE,
+    NO_FREEZE_QUERY,
     ZERO_ADDRESS,
     assert_logs,
     deploy_reverts,
@@ -456,7 +457,7 @@ def token_pair(project, admin, smart_meter, grid_management, energy_token, grid_
     def build(kind, funds):
         pair_nft = project.EnergyAssetNFT.deploy(admin, smart_meter, grid_management, sender=admin)
         token = kind.deploy(sender=admin)
-        pair_vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+        pair_vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
         pair_shares = project.EnergyAssetShares.deploy(admin, pair_nft, pair_vault, sender=admin)
         pair_nft.setSharesContract(pair_shares, sender=admin)
         pair_vault.registerMarket(pair_shares, sender=admin)

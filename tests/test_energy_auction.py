@@ -42,7 +42,17 @@ from support.auction_helpers import (
     price,
     submit,
 )
-from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role, unexercised_abi_items
+from support.helpers import (
+    DEFAULT_ADMIN_ROLE,
+    NO_FREEZE_QUERY,
+    ZERO_ADDRESS,
+    assert_logs,
+    deploy_reverts,
+    log,
+    reverts,
+    role,
+    unexercised_abi_items,
+)
 
 PAUSER_ROLE = role("PAUSER_ROLE")
 MAX_FEE_BPS = 1_000
@@ -355,8 +365,13 @@ def test_a_trader_who_has_not_approved_the_auction_is_refused(a, vault, admin, a
     assert not vault.isMarketApproved(stranger, a)
     with reverts(vault.MarketNotApproved, account=stranger.address, market=a.address):
         a.submitBid(period, 1_000, MIN_PRICE, sender=stranger)
+    nonce = vault.nonces(alice)
     tx = vault.setMarketApproval(a, False, sender=alice)
-    assert_logs(tx, log(vault.MarketApprovalSet, account=alice.address, market=a.address, approved=False))
+    assert_logs(
+        tx,
+        log(vault.NoncesInvalidated, account=alice.address, previousNonce=nonce, newNonce=nonce + 1),
+        log(vault.MarketApprovalSet, account=alice.address, market=a.address, approved=False),
+    )
     before = holdings(vault, [alice, a])
     with reverts(vault.MarketNotApproved, account=alice.address, market=a.address):
         a.submitBid(period, 1_000, MIN_PRICE, sender=alice)
@@ -518,7 +533,7 @@ def on_own_vault(project, admin, energy_token, cash, fee_recipient, traders):
     """A vault of EnergyToken and `cash` with an auction of firm orders registered in it, approved by
     `traders` both as their market and with an unlimited `cash` allowance: their escrow is pulled
     from their wallets."""
-    own_vault = project.EnergyVault.deploy(admin, energy_token, cash, sender=admin)
+    own_vault = project.EnergyVault.deploy(admin, energy_token, cash, NO_FREEZE_QUERY, sender=admin)
     auction = project.EnergyAuction.deploy(*deploy_args(admin, own_vault, fee_recipient), sender=admin)
     own_vault.registerMarket(auction, sender=admin)
     for trader in traders:

@@ -21,6 +21,7 @@ from eth_utils import keccak, to_checksum_address
 
 from support.helpers import (
     DEFAULT_ADMIN_ROLE,
+    NO_FREEZE_QUERY,
     ZERO_ADDRESS,
     address,
     assert_logs,
@@ -89,7 +90,7 @@ def market_b(accounts):
 
 @pytest.fixture(scope="module")
 def vault(project, admin, energy_token, stablecoin, market_a, market_b):
-    v = project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+    v = project.EnergyVault.deploy(admin, energy_token, stablecoin, NO_FREEZE_QUERY, sender=admin)
     v.registerMarket(market_a, sender=admin)
     v.registerMarket(market_b, sender=admin)
     return v
@@ -236,14 +237,13 @@ def test_deployment_wires_tokens_admin_and_domain(vault, energy_token, stablecoi
 def test_constructor_rejects_zero_addresses(project, vault, admin, energy_token, stablecoin, field):
     args = {"admin": admin.address, "energy": energy_token.address, "payment": stablecoin.address} | {field: ZERO_ADDRESS}
     with deploy_reverts(vault.ZeroAddress):
-        project.EnergyVault.deploy(*args.values(), sender=admin)
+        project.EnergyVault.deploy(*args.values(), NO_FREEZE_QUERY, sender=admin)
 
 
 def test_every_function_event_and_error_is_exercised(vault):
     unreachable = {
         "RoleAdminChanged",  # nothing calls OpenZeppelin's internal _setRoleAdmin
         "EIP712DomainChanged",  # the domain is fixed at deployment
-        "InvalidAccountNonce",  # Nonces' checked use: the vault uses _useNonce, which cannot fail
         "InvalidShortString",  # EIP712's long-name fallback: "EnergyVault" and "1" are short strings
         "StringTooLong",
     }
@@ -413,7 +413,7 @@ def test_unsupported_token_is_refused(vault, foreign_token, admin, ann, market_a
         vault.depositWithPermit(foreign_token, 1, deadline, v, r, s, sender=ann)
     foreign_token.transfer(vault, 5, sender=ann)  # sent to the vault, still not its token
     with reverts(vault.UnsupportedToken, token=foreign_token.address):
-        vault.creditArrived(foreign_token, [ann], [5], sender=ann)
+        vault.creditArrived(foreign_token, [ann], [5], sender=market_a)
     assert foreign_token.balanceOf(ann) == 10 * UNIT - 5
 
 
@@ -489,8 +489,8 @@ def test_deposit_with_permit_relayed_for_the_account(vault, tokens, ann, strange
     assert token.nonces(ann) == nonce + 1 and token.allowance(ann, vault) == 0
     assert (token.balanceOf(ann), token.balanceOf(stranger)) == (wallet - amount, relayer_wallet)
     assert vault.balanceOf(token, ann) == amount and vault.balancesOf(stranger) == (0, 0)
-    # Replayed: the permit's nonce is used and no allowance is left, so nothing more moves.
-    with reverts(token.ERC20InsufficientAllowance, spender=vault.address, allowance=0, needed=amount):
+    # Replayed: the permit has paid for its deposit, so nothing more moves.
+    with reverts(vault.PermitAlreadyUsed, account=ann.address, nonce=nonce):
         vault.depositWithPermitFor(ann, token, amount, deadline, v, r, s, sender=stranger)
     assert vault.balanceOf(token, ann) == amount
     assert_books_balance()
@@ -581,6 +581,7 @@ def test_withdrawal_by_signature_relayed_by_anyone(vault, tokens, funded, ann, b
 def test_withdrawal_and_market_approval_signatures_share_the_nonce(vault, energy_token, funded, ann, market_b, stranger, chain):
     """A signed approval and a signed withdrawal at the same nonce: the first relayed uses it up."""
     deadline = chain.pending_timestamp + 3_600
+    nonce = vault.nonces(ann)
     withdrawal = sign_withdrawal(vault, ann, energy_token, 100, ann, deadline, chain.chain_id)
     approval = sign_approval(vault, ann, market_b, deadline, chain.chain_id)
     vault.approveMarketBySig(ann, market_b, deadline, approval, sender=stranger)
@@ -595,16 +596,17 @@ def test_withdrawal_and_market_approval_signatures_share_the_nonce(vault, energy
         sign_withdrawal(vault, ann, energy_token, 100, ann, deadline, chain.chain_id),
         sender=stranger,
     )
-    assert vault.nonces(ann) == 2 and vault.balanceOf(energy_token, ann) == DEPOSIT_WH - 100
+    assert vault.nonces(ann) == nonce + 2 and vault.balanceOf(energy_token, ann) == DEPOSIT_WH - 100
 
 
 def test_withdrawal_signature_is_valid_until_its_deadline_second(vault, stablecoin, funded, ann, stranger, chain):
     deadline = chain.pending_timestamp + 60
+    nonce = vault.nonces(ann)
     signature = sign_withdrawal(vault, ann, stablecoin, UNIT, ann, deadline, chain.chain_id)
     chain.pending_timestamp = deadline + 1
     with reverts(vault.WithdrawalExpired, deadline=deadline):
         vault.withdrawBySig(ann, stablecoin, UNIT, ann, deadline, signature, sender=stranger)
-    assert vault.nonces(ann) == 0 and vault.balanceOf(stablecoin, ann) == DEPOSIT_PAY
+    assert vault.nonces(ann) == nonce and vault.balanceOf(stablecoin, ann) == DEPOSIT_PAY
     deadline = chain.pending_timestamp + 60
     signature = sign_withdrawal(vault, ann, stablecoin, UNIT, ann, deadline, chain.chain_id)
     chain.pending_timestamp = deadline
@@ -616,6 +618,7 @@ def test_withdrawal_signature_of_someone_else_or_altered_is_refused(
     vault, energy_token, stablecoin, funded, ann, ben, stranger, chain, assert_books_balance
 ):
     deadline = chain.pending_timestamp + 3_600
+    nonce = vault.nonces(ann)
     forged = sign_withdrawal(vault, ann, energy_token, 500, ben, deadline, chain.chain_id, signer=ben)
     with reverts(vault.InvalidWithdrawalSignature, account=ann.address):
         vault.withdrawBySig(ann, energy_token, 500, ben, deadline, forged, sender=stranger)
@@ -634,18 +637,20 @@ def test_withdrawal_signature_of_someone_else_or_altered_is_refused(
         vault.withdrawBySig(ben, energy_token, 500, ann, deadline, signature, sender=stranger)
     with reverts(vault.InvalidWithdrawalSignature, account=ann.address):
         vault.withdrawBySig(ann, energy_token, 500, ann, deadline, b"\x01" * 65, sender=stranger)
-    assert vault.nonces(ann) == 0 and vault.balancesOf(ann) == (DEPOSIT_WH, DEPOSIT_PAY)
+    assert vault.nonces(ann) == nonce and vault.balancesOf(ann) == (DEPOSIT_WH, DEPOSIT_PAY)
     vault.withdrawBySig(ann, energy_token, 500, ann, deadline, signature, sender=stranger)
     assert vault.balancesOf(ann) == (DEPOSIT_WH - 500, DEPOSIT_PAY)
     assert_books_balance()
 
 
-def test_a_contract_wallet_withdraws_by_its_erc1271_signature(project, vault, stablecoin, ann, ben, stranger, chain, assert_books_balance):
+def test_a_contract_wallet_withdraws_by_its_erc1271_signature(
+    project, vault, stablecoin, ann, ben, stranger, market_a, chain, assert_books_balance
+):
     """A smart-contract account (ERC-1271) cannot send permits, but holds a balance credited to it and
     withdraws it with a signature its owner key makes and the wallet vouches for."""
     wallet = project.ContractWallet.deploy(ann, sender=ann)
     stablecoin.transfer(vault, 4 * UNIT, sender=ann)
-    vault.creditArrived(stablecoin, [wallet], [4 * UNIT], sender=ann)
+    vault.creditArrived(stablecoin, [wallet], [4 * UNIT], sender=market_a)
     deadline = chain.pending_timestamp + 3_600
     forged = sign_withdrawal(vault, wallet.address, stablecoin, UNIT, ben, deadline, chain.chain_id, signer=ben)
     with reverts(vault.InvalidWithdrawalSignature, account=wallet.address):
@@ -668,6 +673,7 @@ def test_withdrawal_by_signature_refuses_what_withdraw_refuses(
 ):
     """A valid signature of a withdrawal the account could not send itself moves nothing."""
     deadline = chain.pending_timestamp + 3_600
+    nonce = vault.nonces(ann)
     cases = [
         (
             (energy_token, DEPOSIT_WH + 1, ann),
@@ -685,7 +691,7 @@ def test_withdrawal_by_signature_refuses_what_withdraw_refuses(
         signature = sign_withdrawal(vault, ann, token, amount, to, deadline, chain.chain_id)
         with reverts(error, **arguments):
             vault.withdrawBySig(ann, token, amount, to, deadline, signature, sender=stranger)
-    assert vault.nonces(ann) == 0 and vault.balancesOf(ann) == (DEPOSIT_WH, DEPOSIT_PAY)
+    assert vault.nonces(ann) == nonce and vault.balancesOf(ann) == (DEPOSIT_WH, DEPOSIT_PAY)
 
 
 def test_reserve_is_bounded_on_every_way_in(vault, energy_token, energy_minter, ann, ben, market_a, assert_books_balance):
@@ -703,14 +709,14 @@ def test_reserve_is_bounded_on_every_way_in(vault, energy_token, energy_minter, 
         vault.take(ann, MAX_RESERVE + 1, 0, sender=market_a)
     energy_token.mint(vault, 1, sender=energy_minter)
     with reverts(vault.ReserveTooLarge, token=energy_token.address, reserve=MAX_RESERVE + 1, maxReserve=MAX_RESERVE):
-        vault.creditArrived(energy_token, [ben], [1], sender=ben)
+        vault.creditArrived(energy_token, [ben], [1], sender=market_a)
     vault.take(ann, MAX_RESERVE, 0, sender=market_a)
     with reverts(vault.ReserveTooLarge, token=energy_token.address, reserve=MAX_RESERVE + 1, maxReserve=MAX_RESERVE):
         vault.settleBatch([ben, ben], [MAX_RESERVE, 1], [0, 0], sender=market_a)
     vault.settleBatch([ben], [MAX_RESERVE], [0], sender=market_a)
     assert vault.balanceOf(energy_token, ben) == MAX_RESERVE
     vault.withdraw(energy_token, 1, ben, sender=ben)  # room again: the arrived token is credited now
-    vault.creditArrived(energy_token, [ben], [1], sender=ben)
+    vault.creditArrived(energy_token, [ben], [1], sender=market_a)
     assert vault.reserves() == (MAX_RESERVE, 0)
     assert_books_balance()
 
@@ -719,14 +725,23 @@ def test_reserve_is_bounded_on_every_way_in(vault, energy_token, energy_minter, 
 
 
 def test_set_market_approval_and_withdraw_it(vault, ann, market_a, market_b):
+    """Each direct change spends the account's nonce (a signed approval not yet relayed cannot undo it)."""
     assert not vault.isMarketApproved(ann, market_a)
     tx = vault.setMarketApproval(market_a, True, sender=ann)
-    assert_logs(tx, log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=True))
+    assert_logs(
+        tx,
+        log(vault.NoncesInvalidated, account=ann.address, previousNonce=0, newNonce=1),
+        log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=True),
+    )
     assert vault.isMarketApproved(ann, market_a)
     assert not vault.isMarketApproved(ann, market_b)  # each market its own bit
     vault.setMarketApproval(market_b, True, sender=ann)
     tx = vault.setMarketApproval(market_a, False, sender=ann)
-    assert_logs(tx, log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=False))
+    assert_logs(
+        tx,
+        log(vault.NoncesInvalidated, account=ann.address, previousNonce=2, newNonce=3),
+        log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=False),
+    )
     assert not vault.isMarketApproved(ann, market_a)
     assert vault.isMarketApproved(ann, market_b)
 
@@ -742,7 +757,11 @@ def test_a_closed_market_is_not_approved_and_approval_can_still_be_withdrawn(vau
     vault.closeMarket(market_a, sender=admin)
     assert not vault.isMarketApproved(ann, market_a)
     tx = vault.setMarketApproval(market_a, False, sender=ann)
-    assert_logs(tx, log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=False))
+    assert_logs(
+        tx,
+        log(vault.NoncesInvalidated, account=ann.address, previousNonce=1, newNonce=2),
+        log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=False),
+    )
 
 
 def test_payments_for_a_markets_batch(vault, funded, admin, ann, ben, stranger, market_a, market_b):
@@ -806,7 +825,7 @@ def test_approval_signature_of_someone_else_or_replayed_is_refused(vault, ann, b
     with reverts(vault.InvalidApprovalSignature, account=ann.address):
         vault.approveMarketBySig(ann, market_a, deadline, signature, sender=stranger)
     assert not vault.isMarketApproved(ann, market_a)
-    assert vault.nonces(ann) == 1
+    assert vault.nonces(ann) == 2  # the signed approval's, then the direct change's
 
 
 def test_approval_signature_for_an_unregistered_market_is_refused(vault, ann, stranger, chain):
@@ -1063,11 +1082,15 @@ def test_retire_by_a_non_market_is_refused(vault, funded, ann):
 # ----------------------------------------------------------------------------- creditArrived
 
 
-def test_credit_minted_energy_to_accounts(vault, energy_token, funded, energy_minter, ann, ben, stranger, assert_books_balance):
+def test_credit_minted_energy_to_accounts(vault, energy_token, funded, energy_minter, ann, ben, stranger, market_a, assert_books_balance):
     reserves = vault.reserves()
     energy_token.mint(vault, 900, sender=energy_minter)
-    tx = vault.creditArrived(energy_token, [ann, stranger, ann], [200, 650, 50], sender=stranger)
-    assert_logs(tx, log(vault.ArrivedCredited, token=energy_token.address, amount=900, count=3))
+    tx = vault.creditArrived(energy_token, [ann, stranger, ann], [200, 650, 50], sender=market_a)
+    assert_logs(
+        tx,
+        log(vault.ArrivedCredited, token=energy_token.address, creditor=market_a.address,
+            accounts=[ann.address, stranger.address, ann.address], amounts=[200, 650, 50]),
+    )
     assert vault.balanceOf(energy_token, ann) == DEPOSIT_WH + 250
     assert vault.balanceOf(energy_token, stranger) == 650
     assert vault.balanceOf(energy_token, ben) == DEPOSIT_WH
@@ -1075,39 +1098,44 @@ def test_credit_minted_energy_to_accounts(vault, energy_token, funded, energy_mi
     assert_books_balance()
 
 
-def test_credit_transferred_payment(vault, stablecoin, funded, ann, ben, assert_books_balance):
+def test_credit_transferred_payment(vault, stablecoin, funded, ann, ben, market_a, assert_books_balance):
     stablecoin.transfer(vault, 3 * UNIT, sender=ann)
-    tx = vault.creditArrived(stablecoin, [ben], [3 * UNIT], sender=ann)
-    assert_logs(tx, log(vault.ArrivedCredited, token=stablecoin.address, amount=3 * UNIT, count=1))
+    tx = vault.creditArrived(stablecoin, [ben], [3 * UNIT], sender=market_a)
+    assert_logs(
+        tx,
+        log(vault.ArrivedCredited, token=stablecoin.address, creditor=market_a.address, accounts=[ben.address], amounts=[3 * UNIT]),
+    )
     assert vault.balanceOf(stablecoin, ben) == DEPOSIT_PAY + 3 * UNIT
     assert_books_balance()
 
 
-def test_credit_more_than_arrived_is_refused(vault, energy_token, stablecoin, funded, energy_minter, ann, ben, assert_books_balance):
+def test_credit_more_than_arrived_is_refused(
+    vault, energy_token, stablecoin, funded, energy_minter, ann, ben, market_a, assert_books_balance
+):
     # Deposits are in the reserve: nothing has arrived outside it.
     with reverts(vault.NotArrived, token=energy_token.address, arrived=0, amount=1):
-        vault.creditArrived(energy_token, [ann], [1], sender=ann)
+        vault.creditArrived(energy_token, [ann], [1], sender=market_a)
     with reverts(vault.NotArrived, token=stablecoin.address, arrived=0, amount=1):
-        vault.creditArrived(stablecoin, [ann], [1], sender=ann)
+        vault.creditArrived(stablecoin, [ann], [1], sender=market_a)
     energy_token.mint(vault, 500, sender=energy_minter)
     with reverts(vault.NotArrived, token=energy_token.address, arrived=500, amount=501):
-        vault.creditArrived(energy_token, [ann, ben], [250, 251], sender=ann)
-    vault.creditArrived(energy_token, [ann], [300], sender=ann)
+        vault.creditArrived(energy_token, [ann, ben], [250, 251], sender=market_a)
+    vault.creditArrived(energy_token, [ann], [300], sender=market_a)
     # What was credited is in the reserve now: only the rest can still be.
     with reverts(vault.NotArrived, token=energy_token.address, arrived=200, amount=300):
-        vault.creditArrived(energy_token, [ben], [300], sender=ben)
-    vault.creditArrived(energy_token, [ben], [200], sender=ben)
+        vault.creditArrived(energy_token, [ben], [300], sender=market_a)
+    vault.creditArrived(energy_token, [ben], [200], sender=market_a)
     assert vault.balancesOf(ann)[0] == DEPOSIT_WH + 300
     assert vault.balancesOf(ben)[0] == DEPOSIT_WH + 200
     assert_books_balance()
 
 
-def test_credit_lists_of_different_lengths(vault, energy_token, energy_minter, ann, ben):
+def test_credit_lists_of_different_lengths(vault, energy_token, energy_minter, ann, ben, market_a):
     energy_token.mint(vault, 10, sender=energy_minter)
     with reverts(vault.BatchLengthMismatch, accounts=2, amounts=1):
-        vault.creditArrived(energy_token, [ann, ben], [10], sender=ann)
+        vault.creditArrived(energy_token, [ann, ben], [10], sender=market_a)
     with reverts(vault.BatchLengthMismatch, accounts=1, amounts=2):
-        vault.creditArrived(energy_token, [ann], [5, 5], sender=ann)
+        vault.creditArrived(energy_token, [ann], [5, 5], sender=market_a)
 
 
 # ----------------------------------------------------------------------------- hostile tokens
@@ -1117,7 +1145,7 @@ def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, 
     """A payment token that calls back into the vault from inside a transfer (withdraw's, a relayed
     withdrawal's or deposit's, and take's pull) meets ReentrancyGuardReentrantCall, and nothing moves."""
     token = project.ReentrantToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     vault.registerMarket(market_a, sender=admin)
     token.mint(ann, 10_000, sender=ann)
     token.approve(vault, MAX_UINT, sender=ann)
@@ -1144,7 +1172,7 @@ def test_a_reentrant_token_finds_the_vault_locked(project, admin, energy_token, 
 
 def test_a_token_whose_transfer_returns_false_fails_the_withdrawal(project, admin, energy_token, ann):
     token = project.FailingToken.deploy(sender=admin)
-    vault = project.EnergyVault.deploy(admin, energy_token, token, sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
     token.mint(ann, 1_000, sender=ann)
     token.approve(vault, 1_000, sender=ann)
     vault.deposit(token, 1_000, sender=ann)
@@ -1153,3 +1181,219 @@ def test_a_token_whose_transfer_returns_false_fails_the_withdrawal(project, admi
         vault.withdraw(token, 400, ann, sender=ann)
     assert vault.balancesOf(ann) == (0, 1_000)
     assert vault.reserves() == (0, 1_000) and token.balanceOf(vault) == 1_000
+
+
+# ----------------------------------------------------------------------------- safeguards
+
+
+def test_a_token_callback_cannot_undo_a_market_move_inside_take(project, admin, energy_token, ann, market_a):
+    """take reads the account's and the market's words, pulls a shortfall from the wallet, then writes
+    the words back. A payment token that, from inside that pull, has a second market settle the same
+    account must find the vault locked: otherwise the write-back would erase the second market's
+    debit and the balances would add up to more than the vault holds."""
+    token = project.ReentrantToken.deploy(sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
+    vault.registerMarket(market_a, sender=admin)
+    vault.registerMarket(token, sender=admin)  # the token is a market too: its settleBatch is a real one
+    token.mint(ann, 10_000, sender=ann)
+    token.approve(vault, MAX_UINT, sender=ann)
+    vault.deposit(token, 1_000, sender=ann)
+    vault.setMarketApproval(market_a, True, sender=ann)
+    vault.setMarketApproval(token, True, sender=ann)
+    token.arm(vault, vault.settleBatch.encode_input([ann], [0], [-1_000]), sender=ann)
+    with reverts(vault.ReentrancyGuardReentrantCall):
+        vault.take(ann, 0, 1_500, sender=market_a)
+    assert (vault.balancesOf(ann), vault.balancesOf(market_a), vault.balancesOf(token)) == ((0, 1_000), (0, 0), (0, 0))
+    assert vault.reserves() == (0, 1_000) and token.balanceOf(vault) == 1_000
+
+
+@pytest.mark.parametrize("inner", ["give", "settleBatch", "creditArrived", "retireEnergy", "setMarketApproval", "approveMarketBySig"])
+def test_every_balance_writer_is_locked_inside_a_token_transfer(project, admin, energy_token, ann, market_a, chain, inner):
+    """Each vault entry that writes a balance word, called from inside the wallet pull of a take by a
+    registered market (the token itself), meets the lock before anything else."""
+    token = project.ReentrantToken.deploy(sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
+    vault.registerMarket(market_a, sender=admin)
+    vault.registerMarket(token, sender=admin)
+    token.mint(ann, 10_000, sender=ann)
+    token.approve(vault, MAX_UINT, sender=ann)
+    vault.setMarketApproval(market_a, True, sender=ann)
+    deadline = chain.pending_timestamp + 3_600
+    payloads = {
+        "give": vault.give.encode_input(ann, 0, 1),
+        "settleBatch": vault.settleBatch.encode_input([ann], [0], [1]),
+        "creditArrived": vault.creditArrived.encode_input(token, [ann], [1]),
+        "retireEnergy": vault.retireEnergy.encode_input(0),
+        "setMarketApproval": vault.setMarketApproval.encode_input(market_a, True),
+        "approveMarketBySig": vault.approveMarketBySig.encode_input(
+            ann, token, deadline, sign_approval(vault, ann, token, deadline, chain.chain_id, nonce=vault.nonces(ann))
+        ),
+    }
+    token.arm(vault, payloads[inner], sender=ann)
+    with reverts(vault.ReentrancyGuardReentrantCall):
+        vault.take(ann, 0, 500, sender=market_a)
+    assert vault.balancesOf(ann) == (0, 0) and vault.reserves() == (0, 0)
+
+
+def test_market_moves_are_recorded_by_the_vault(vault, energy_token, stablecoin, funded, ann, ben, market_a):
+    """take and give name the market, the account and both signed deltas; settleBatch names every entry."""
+    tx = vault.take(ann, 300, 2 * UNIT, sender=market_a)
+    assert_logs(tx, log(vault.MarketMoved, market=market_a.address, account=ann.address, energyDeltaWh=-300, paymentDelta=-2 * UNIT))
+    tx = vault.give(ben, 100, UNIT, sender=market_a)
+    assert_logs(tx, log(vault.MarketMoved, market=market_a.address, account=ben.address, energyDeltaWh=100, paymentDelta=UNIT))
+    tx = vault.settleBatch([ann, ben], [50, -20], [0, UNIT], sender=market_a)
+    assert_logs(
+        tx,
+        log(vault.MarketBatchSettled, market=market_a.address, accounts=[ann.address, ben.address],
+            energyDeltasWh=[50, -20], paymentDeltas=[0, UNIT]),
+    )
+
+
+def test_arrived_tokens_are_booked_only_by_markets_and_creditors(
+    vault, energy_token, energy_minter, admin, ann, stranger, market_a, assert_books_balance
+):
+    """A plain transfer to the vault is not a deposit: anyone else booking it would take it."""
+    energy_token.mint(vault, 30, sender=energy_minter)
+    with reverts(vault.NotCreditor, caller=stranger.address):
+        vault.creditArrived(energy_token, [stranger], [30], sender=stranger)
+    tx = vault.creditArrived(energy_token, [ann], [10], sender=market_a)
+    assert_logs(tx, log(vault.ArrivedCredited, token=energy_token.address, creditor=market_a.address, accounts=[ann.address], amounts=[10]))
+    with reverts(vault.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=DEFAULT_ADMIN_ROLE):
+        vault.grantRole(vault.CREDITOR_ROLE(), stranger, sender=stranger)
+    vault.grantRole(vault.CREDITOR_ROLE(), energy_minter, sender=admin)
+    vault.creditArrived(energy_token, [ann], [20], sender=energy_minter)
+    assert vault.balancesOf(ann) == (30, 0)
+    assert_books_balance()
+
+
+@pytest.fixture
+def frozen_setup(project, admin, energy_token, energy_minter, ann, ben, market_a):
+    """A vault whose payment token is a USDC-style stablecoin with a freeze list, asked through its
+    isFrozen(address) view; ann holds both tokens in it and approves market_a."""
+    token = project.BlacklistToken.deploy(sender=admin)
+    query = keccak(text="isFrozen(address)")[:4]
+    vault = project.EnergyVault.deploy(admin, energy_token, token, query, sender=admin)
+    vault.registerMarket(market_a, sender=admin)
+    token.mint(ann, 1_000, sender=ann)
+    token.approve(vault, 1_000, sender=ann)
+    vault.deposit(token, 1_000, sender=ann)
+    energy_token.mint(ann, 500, sender=energy_minter)
+    deposit(vault, energy_token, ann, 500)
+    vault.setMarketApproval(market_a, True, sender=ann)
+    return vault, token, query
+
+
+def test_a_frozen_account_cannot_withdraw_to_a_clean_address(frozen_setup, energy_token, admin, ann, ben, stranger, chain):
+    """The token sees vault -> clean address and lets it through: the vault keeps the freeze itself."""
+    vault, token, query = frozen_setup
+    assert vault.frozenQuery() == query and not vault.isFrozen(ann)
+    token.freeze(ann, sender=admin)
+    assert vault.isFrozen(ann)
+    with reverts(vault.AccountFrozen, account=ann.address):
+        vault.withdraw(token, 400, ben, sender=ann)
+    with reverts(vault.AccountFrozen, account=ann.address):
+        vault.withdraw(energy_token, 100, ben, sender=ann)
+    deadline = chain.pending_timestamp + 3_600
+    signature = sign_withdrawal(vault, ann, token, 400, ben, deadline, chain.chain_id)
+    with reverts(vault.AccountFrozen, account=ann.address):
+        vault.withdrawBySig(ann, token, 400, ben, deadline, signature, sender=stranger)
+    assert token.balanceOf(ben) == 0 and vault.balancesOf(ann) == (500, 1_000)
+    token.unfreeze(ann, sender=admin)
+    vault.withdraw(token, 400, ben, sender=ann)
+    assert token.balanceOf(ben) == 400
+
+
+def test_a_frozen_account_is_credited_but_no_market_debits_it(frozen_setup, admin, ann, ben, market_a):
+    """A frozen account blocks nobody: payouts reach it; but its balance does not leave through a market."""
+    vault, token, _ = frozen_setup
+    vault.take(ann, 100, 300, sender=market_a)
+    token.freeze(ann, sender=admin)
+    vault.give(ann, 50, 100, sender=market_a)
+    vault.settleBatch([ann], [10], [10], sender=market_a)
+    with reverts(vault.AccountFrozen, account=ann.address):
+        vault.take(ann, 0, 1, sender=market_a)
+    with reverts(vault.AccountFrozen, account=ann.address):
+        vault.settleBatch([ann], [0], [-1], sender=market_a)
+    # A market's batch asks first and skips the frozen account instead of failing on it.
+    assert vault.paymentsFor(market_a, [ann]) == ([810], [False])
+    assert vault.balancesOf(ann) == (460, 810)
+
+
+def test_a_freeze_query_the_token_does_not_answer_fails_the_deployment(project, admin, energy_token, stablecoin):
+    query = keccak(text="isBlacklisted(address)")[:4]  # MockStablecoin keeps no freeze list
+    with deploy_reverts(project.EnergyVault.FrozenQueryFailed, stablecoin.address, admin.address):
+        project.EnergyVault.deploy(admin, energy_token, stablecoin, query, sender=admin)
+
+
+def test_a_fee_on_transfer_token_is_refused_at_deposit(project, admin, energy_token, ann):
+    """A token that delivers less than it was asked to move would leave the reserve unbacked."""
+    token = project.FailingToken.deploy(sender=admin)
+    vault = project.EnergyVault.deploy(admin, energy_token, token, NO_FREEZE_QUERY, sender=admin)
+    token.mint(ann, 10_000, sender=ann)
+    token.approve(vault, MAX_UINT, sender=ann)
+    token.setMode(4, sender=admin)  # keeps 1 % of every transfer
+    with reverts(vault.TransferShort, token=token.address, received=990, amount=1_000):
+        vault.deposit(token, 1_000, sender=ann)
+    assert vault.reserves() == (0, 0) and token.balanceOf(vault) == 0
+
+
+def test_a_permit_pays_for_one_deposit_only(vault, stablecoin, ann, stranger, chain, assert_books_balance):
+    """A relayer holding one permit cannot use it again on the allowance the account gave the vault
+    for something else."""
+    stablecoin.approve(vault, MAX_UINT, sender=ann)  # a standing allowance, for a market's pulls
+    deadline = chain.pending_timestamp + 3_600
+    nonce = stablecoin.nonces(ann)
+    v, r, s, _ = sign_permit(stablecoin, ann, vault, 2, nonce, deadline, chain.chain_id)
+    vault.depositWithPermitFor(ann, stablecoin, 2, deadline, v, r, s, sender=stranger)
+    stablecoin.approve(vault, MAX_UINT, sender=ann)  # the permit overwrote it; the account sets it again
+    with reverts(vault.PermitAlreadyUsed, account=ann.address, nonce=nonce):
+        vault.depositWithPermitFor(ann, stablecoin, 2, deadline, v, r, s, sender=stranger)
+    with reverts(vault.PermitAlreadyUsed, account=ann.address, nonce=nonce):
+        vault.depositWithPermit(stablecoin, 2, deadline, v, r, s, sender=ann)
+    assert vault.balancesOf(ann) == (0, 2)
+    assert_books_balance()
+
+
+def test_a_front_run_permit_still_pays_for_one_deposit_only(vault, stablecoin, ann, stranger, chain):
+    deadline = chain.pending_timestamp + 3_600
+    nonce = stablecoin.nonces(ann)
+    v, r, s, _ = sign_permit(stablecoin, ann, vault, 2 * UNIT, nonce, deadline, chain.chain_id)
+    stablecoin.permit(ann, vault, 2 * UNIT, deadline, v, r, s, sender=stranger)  # seen in the mempool
+    vault.depositWithPermitFor(ann, stablecoin, 2 * UNIT, deadline, v, r, s, sender=stranger)
+    stablecoin.approve(vault, MAX_UINT, sender=ann)
+    with reverts(vault.PermitAlreadyUsed, account=ann.address, nonce=nonce):
+        vault.depositWithPermitFor(ann, stablecoin, 2 * UNIT, deadline, v, r, s, sender=stranger)
+    assert vault.balancesOf(ann) == (0, 2 * UNIT)
+
+
+def test_a_direct_approval_change_voids_a_signed_approval_not_yet_relayed(vault, ann, stranger, market_a, chain):
+    """Withdrawing an approval directly must not be undone by relaying an older signed approval."""
+    deadline = chain.pending_timestamp + 3_600
+    signature = sign_approval(vault, ann, market_a, deadline, chain.chain_id)
+    tx = vault.setMarketApproval(market_a, False, sender=ann)
+    assert_logs(
+        tx,
+        log(vault.NoncesInvalidated, account=ann.address, previousNonce=0, newNonce=1),
+        log(vault.MarketApprovalSet, account=ann.address, market=market_a.address, approved=False),
+    )
+    with reverts(vault.InvalidApprovalSignature, account=ann.address):
+        vault.approveMarketBySig(ann, market_a, deadline, signature, sender=stranger)
+    assert not vault.isMarketApproved(ann, market_a)
+
+
+def test_invalidated_nonces_void_signed_withdrawals_and_approvals(vault, stablecoin, funded, ann, ben, stranger, market_b, chain):
+    deadline = chain.pending_timestamp + 3_600
+    nonce = vault.nonces(ann)
+    withdrawal = sign_withdrawal(vault, ann, stablecoin, UNIT, ben, deadline, chain.chain_id)
+    approval = sign_approval(vault, ann, market_b, deadline, chain.chain_id, nonce=nonce + 1)
+    tx = vault.invalidateNonces(nonce + 2, sender=ann)
+    assert_logs(tx, log(vault.NoncesInvalidated, account=ann.address, previousNonce=nonce, newNonce=nonce + 2))
+    with reverts(vault.InvalidWithdrawalSignature, account=ann.address):
+        vault.withdrawBySig(ann, stablecoin, UNIT, ben, deadline, withdrawal, sender=stranger)
+    with reverts(vault.InvalidApprovalSignature, account=ann.address):
+        vault.approveMarketBySig(ann, market_b, deadline, approval, sender=stranger)
+    for refused in (nonce + 2, nonce, nonce + 2 + 2**32):
+        with reverts(vault.NonceNotRaised, account=ann.address, newNonce=refused, currentNonce=nonce + 2):
+            vault.invalidateNonces(refused, sender=ann)
+    vault.invalidateNonces(nonce + 2 + vault.MAX_NONCE_SKIP(), sender=ann)
+    assert vault.nonces(ann) == nonce + 2 + 2**32 - 1

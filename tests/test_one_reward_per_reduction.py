@@ -245,7 +245,7 @@ def test_event_started_carries_its_region(demand_response, vault, stablecoin, op
         log(dr.EventStarted, eventId=tx.return_value, gridOperator=operator.address, regionId=OTHER_REGION,
             targetReductionKW=TARGET_KW, rewardPerKW=RATE_PER_KW, startTime=event.startTime, endTime=event.endTime,
             budget=TARGET_KW * RATE_PER_KW),
-        *vault_funding_logs(vault, stablecoin, operator, TARGET_KW * RATE_PER_KW),
+        *vault_funding_logs(vault, stablecoin, operator, dr, TARGET_KW * RATE_PER_KW),
     )
 
 

@@ -22,6 +22,7 @@ from energy_grid.simulation.ledger import SimulationResult
 from energy_grid.simulation.report import PLOTS, summary_rows, write_report, zone_hours, zone_label
 from energy_grid.simulation.run_state import REGION_ID
 from energy_grid.units import INTERVAL_SECONDS
+from energy_grid.vault_balances import rebuild_vault_balances
 
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
 
@@ -35,16 +36,32 @@ def sim_deployment(project, accounts, chain, tmp_path_factory):
     return deploy_to_state_file(project, accounts, chain, tmp_path_factory.mktemp("sim_run"))
 
 
-def simulate(deployment, directory, name: str) -> tuple[SimulationResult, list[Any]]:
-    """The run's result and the region's load reports in GridOperations after it."""
+def simulate(deployment, directory, name: str) -> tuple[SimulationResult, list[Any], VaultBooks]:
+    """The run's result, the region's load reports in GridOperations after it, and the vault's books."""
     state, manifest = deployment
     node = node_from(state, directory, name)
     try:
         client = client_of(node, manifest)
         result = run_simulation(client, SIM_CONFIG, run_file=directory / f"{name}.run.json")
-        return result, load_reports(client)
+        return result, load_reports(client), vault_books(client)
     finally:
         node.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class VaultBooks:
+    """Every balance the vault's events name, rebuilt from them and as the vault answers, and its reserves."""
+
+    rebuilt: dict[str, tuple[int, int]]
+    answered: dict[str, tuple[int, int]]
+    reserves: tuple[int, int]
+
+
+def vault_books(client: GridClient) -> VaultBooks:
+    vault = client["EnergyVault"]
+    rebuilt = {account: (b.energy_wh, b.payment) for account, b in rebuild_vault_balances(client.w3, vault).items()}
+    answered = {account: tuple(vault.functions.balancesOf(account).call()) for account in rebuilt}
+    return VaultBooks(rebuilt, answered, tuple(vault.functions.reserves().call()))
 
 
 def load_reports(client: GridClient) -> list[Any]:
@@ -61,6 +78,17 @@ def sim_run(sim_deployment, tmp_path_factory):
 @pytest.fixture(scope="module")
 def sim_result(sim_run):
     return sim_run[0]
+
+
+def test_every_vault_balance_rebuilds_from_the_vault_s_events_alone(sim_run):
+    """An index that reads only the vault's events (no market's) finds every balance the vault holds
+    after a simulated day: households, markets, the fee recipient, the reward pools."""
+    books = sim_run[2]
+    assert len(books.rebuilt) > SIM_CONFIG.households
+    assert books.rebuilt == books.answered
+    totals = tuple(sum(balance[i] for balance in books.answered.values()) for i in (0, 1))
+    assert totals == books.reserves
+    assert books.reserves[1] > 0 and all(min(balance) >= 0 for balance in books.rebuilt.values())
 
 
 def test_energy_and_money_balance_on_chain(sim_result):
@@ -120,7 +148,7 @@ def test_demand_response_pays_and_carbon_credits_issue(sim_result):
 
 
 def test_the_operator_reports_each_interval_s_transformer_load(sim_run):
-    result, reports = sim_run
+    result, reports, _ = sim_run
     # The deployment had none: one report a simulated interval, in order, at the interval's end.
     assert [int(r.sequence) for r in reports] == list(range(96)) and result.figures["load_reports"] == 96
     capacity_kva = LowVoltageGrid().transformer_rating_va // 1_000  # 8 households: one 100 kVA feeder
@@ -165,7 +193,7 @@ def test_report_is_written(sim_result, tmp_path):
 
 
 def test_same_seed_gives_the_same_figures(sim_result, sim_deployment, tmp_path):
-    again, _ = simulate(sim_deployment, tmp_path, "again")
+    again, _, _ = simulate(sim_deployment, tmp_path, "again")
     assert again.day_start_s != 0
     assert again.totals() == sim_result.totals()
 

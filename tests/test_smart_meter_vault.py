@@ -17,7 +17,7 @@ from energy_grid.signed_readings import sign_reading
 from energy_grid.signed_vault import STANDING_ORDER_TYPEHASH, StandingLimits, sign_standing_order
 from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
-from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, log, reverts
+from support.helpers import DEFAULT_ADMIN_ROLE, NO_FREEZE_QUERY, ZERO_ADDRESS, assert_logs, log, reverts
 from support.meter_helpers import MAX_BATCH_SIZE, REGION, accepted, minted
 
 MAX_PRICE = 2**96 - 1  # a standing limit's price field: uint96, PaymentToken base units per kWh
@@ -36,9 +36,10 @@ def reading_market(accounts):
 
 
 @pytest.fixture(scope="module")
-def vault(project, admin, energy_token, stablecoin, reading_market):
-    v = project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+def vault(project, admin, energy_token, stablecoin, reading_market, smart_meter):
+    v = project.EnergyVault.deploy(admin, energy_token, stablecoin, NO_FREEZE_QUERY, sender=admin)
     v.registerMarket(reading_market, sender=admin)
+    v.grantRole(v.CREDITOR_ROLE(), smart_meter, sender=admin)
     return v
 
 
@@ -46,7 +47,7 @@ def vault(project, admin, energy_token, stablecoin, reading_market):
 def foreign_vault(project, admin, stablecoin):
     """A vault of another EnergyToken than the one SmartMeter mints."""
     other_token = project.EnergyToken.deploy(admin, sender=admin)
-    return project.EnergyVault.deploy(admin, other_token, stablecoin, sender=admin)
+    return project.EnergyVault.deploy(admin, other_token, stablecoin, NO_FREEZE_QUERY, sender=admin)
 
 
 @pytest.fixture
@@ -69,8 +70,15 @@ def delivery_set(smart_meter, meter, owner, enabled):
     return log(smart_meter.VaultDeliverySet, meter=meter, owner=owner, enabled=enabled)
 
 
-def credited(vault, token, amount, count):
-    return log(vault.ArrivedCredited, token=token.address, amount=amount, count=count)
+def credited(vault, token, creditor, credits):
+    """SmartMeter's credit of export it minted into the vault: (owner, Wh) per reading that exported."""
+    return log(
+        vault.ArrivedCredited,
+        token=token.address,
+        creditor=creditor.address,
+        accounts=[owner.address for owner, _ in credits],
+        amounts=[amount for _, amount in credits],
+    )
 
 
 def standing_set(smart_meter, meter, owner, sell_price, sell_cap, buy_price, buy_cap):
@@ -184,7 +192,7 @@ def test_a_vault_delivered_reading_credits_the_owner_in_the_vault(
         tx,
         accepted(smart_meter, meter, baseline + 900, 500, 800),
         minted(energy_token, vault.address, 800),
-        credited(vault, energy_token, 800, 1),
+        credited(vault, energy_token, smart_meter, [(owner, 800)]),
     )
     assert vault.balancesOf(owner) == (800, 0)
     assert vault.balanceOf(energy_token, owner) == 800
@@ -236,7 +244,7 @@ def test_a_gateway_batch_routes_each_meter_its_own_way(
         accepted(smart_meter, meter_device_2.address, ts, 50, 700),
         minted(energy_token, other.address, 700),
         minted(energy_token, vault.address, 1_000),
-        credited(vault, energy_token, 1_000, 1),
+        credited(vault, energy_token, smart_meter, [(owner, 1_000)]),
     )
     assert vault.balancesOf(owner) == (1_000, 0)
     assert vault.balancesOf(other) == (0, 0)
@@ -252,7 +260,7 @@ def test_a_gateway_batch_routes_each_meter_its_own_way(
         accepted(smart_meter, meter_device.address, ts, 0, 300),
         accepted(smart_meter, meter_device_2.address, ts, 0, 200),
         minted(energy_token, vault.address, 500),
-        credited(vault, energy_token, 500, 2),
+        credited(vault, energy_token, smart_meter, [(owner, 300), (other, 200)]),
     )
     assert vault.balancesOf(owner) == (1_300, 0)
     assert vault.balancesOf(other) == (200, 0)
@@ -280,7 +288,7 @@ def test_signed_readings_are_routed_as_a_gateways_are(
         accepted(smart_meter, meter_device_2.address, ts, 20, 300),
         minted(energy_token, other.address, 300),
         minted(energy_token, vault.address, 400),
-        credited(vault, energy_token, 400, 1),
+        credited(vault, energy_token, smart_meter, [(owner, 400)]),
     )
     assert vault.balancesOf(owner) == (400, 0)
     assert (energy_token.balanceOf(owner), energy_token.balanceOf(other)) == (0, 300)
@@ -392,7 +400,7 @@ def test_a_reading_after_the_limits_were_removed_is_only_credited(
         tx,
         accepted(smart_meter, meter, baseline + 900, 500, 800),
         minted(energy_token, wired.address, 800),
-        credited(wired, energy_token, 800, 1),
+        credited(wired, energy_token, smart_meter, [(owner, 800)]),
     )
     assert wired.balancesOf(owner) == (800, 0)
 

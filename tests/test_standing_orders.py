@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from support.auction_helpers import ASKS, cost_ceil
-from support.helpers import assert_logs, log, reverts
+from support.helpers import NO_FREEZE_QUERY, assert_logs, log, reverts
 
 PERIOD = 900
 GATE = 300
@@ -39,8 +39,10 @@ def gross(filled_wh: int, price: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def vault(project, admin, energy_token, stablecoin):
-    return project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+def vault(project, admin, energy_token, stablecoin, smart_meter):
+    v = project.EnergyVault.deploy(admin, energy_token, stablecoin, NO_FREEZE_QUERY, sender=admin)
+    v.grantRole(v.CREDITOR_ROLE(), smart_meter, sender=admin)
+    return v
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,15 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 /// @title FailingToken
 /// @notice Test-only ERC-20 whose plain transfers can be made to fail, to return false without
 /// moving anything or to revert, and whose transferFrom can be made to return false: a payer
-/// whose token refuses a payout or a pull.
+/// whose token refuses a payout or a pull; or made to keep a fee of 1 % of every transfer (burned), as
+/// fee-on-transfer tokens do.
 contract FailingToken is ERC20 {
     enum Mode {
         Normal,
         ReturnFalse,
         Revert,
-        PullsReturnFalse
+        PullsReturnFalse,
+        KeepsFee
     }
 
     Mode private _mode;
@@ -31,7 +33,8 @@ contract FailingToken is ERC20 {
         _mint(to, amount);
     }
 
-    /// @notice 0 normal, 1 transfers return false, 2 transfers revert, 3 transferFrom returns false.
+    /// @notice 0 normal, 1 transfers return false, 2 transfers revert, 3 transferFrom returns false,
+    /// 4 every transfer delivers 1 % less than its value.
     function setMode(Mode mode) external {
         _mode = mode;
     }
@@ -45,5 +48,12 @@ contract FailingToken is ERC20 {
     function transferFrom(address from, address to, uint256 value) public override returns (bool) {
         if (_mode == Mode.PullsReturnFalse) return false;
         return super.transferFrom(from, to, value);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (_mode != Mode.KeepsFee || from == address(0) || to == address(0)) return super._update(from, to, value);
+        uint256 fee = value / 100;
+        super._update(from, to, value - fee);
+        super._update(from, address(0), fee);
     }
 }

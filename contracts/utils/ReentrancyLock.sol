@@ -16,7 +16,7 @@ interface IReentrancyLock {
 /// @dev OpenZeppelin ReentrancyGuardTransient's behaviour and error, held in transient storage
 /// (EIP-1153: cleared after each transaction, 100 gas a read or write). Declared with the
 /// `transient` keyword because OpenZeppelin's inline-assembly `tstore` makes solc 0.8.28 warn.
-/// Two forms of the same lock, one state: `nonReentrant` writes the check into each guarded
+/// Three forms of the same lock, one state: `nonReentrant` writes the check into each guarded
 /// function (cheapest in gas: no jump to a shared check), `nonReentrantCompact` calls one shared
 /// copy of it (about 20 gas more a call, and some 30 bytes less code a guarded function), for a
 /// contract near the 24,576-byte code-size limit such as the order book.
@@ -29,6 +29,14 @@ abstract contract ReentrancyLock is IReentrancyLock {
         _entered = 1;
         _;
         _entered = 0;
+    }
+
+    /// @dev Only the check: for a function that calls out of the contract not at all, or only after its
+    /// last read and write, so nothing can enter while it runs, but that must not run inside a locked
+    /// one (whose words it would change under it). One transient read instead of a read and two writes.
+    modifier whenUnlocked() {
+        if (_entered != 0) revert ReentrancyGuardReentrantCall();
+        _;
     }
 
     /// @dev `nonReentrant` with the check in one shared function: less code, a jump more per call.

@@ -9,7 +9,6 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {IEnergyVault} from "./IEnergyVault.sol";
 import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
@@ -22,8 +21,12 @@ import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 /// writes one slot of the account and one of the market. Approvals are bits: each registered market has
 /// a place (0..MAX_MARKETS-1) that is never given to another market, so an approval can never pass to a
 /// contract the account did not approve.
-// slither-disable-next-line unimplemented-functions: nonces is implemented below, overriding IEnergyVault and Nonces at once
-contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVault {
+/// Every function that writes a balance is under the one lock. `take` reads both words, then may call
+/// the token (the wallet pull) before writing them back: without the lock, a token that calls back
+/// from inside that transfer could settle, credit or lock a balance that the write-back then undoes.
+/// The functions that call out (take, deposits, withdrawals) hold the lock; those that call nothing
+/// before their last write (give, settleBatch, creditArrived, retireEnergy, approvals) only check it.
+contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
     using SafeERC20 for IERC20;
 
     /// @notice Most markets a vault registers in its life (one approval bit each).
@@ -33,6 +36,12 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     /// @notice EIP-712 type of a signed market approval.
     bytes32 public constant MARKET_APPROVAL_TYPEHASH =
         keccak256("MarketApproval(address account,address market,uint256 nonce,uint256 deadline)");
+    /// @notice Books tokens that reached the vault (creditArrived) besides the registered markets: the meter
+    /// registry, which mints metered export into the vault.
+    bytes32 public constant CREDITOR_ROLE = keccak256("CREDITOR_ROLE");
+    /// @notice Most nonces one invalidateNonces call skips: far more signed messages than an account signs,
+    /// and low enough that a nonce never nears the top of its range.
+    uint256 public constant MAX_NONCE_SKIP = type(uint32).max;
     /// @notice EIP-712 type of a signed withdrawal.
     bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256(
         "Withdrawal(address account,address token,uint256 amount,address to,uint256 nonce,uint256 deadline)"
@@ -54,6 +63,9 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
 
     IERC20 private immutable _energyToken;
     IERC20 private immutable _paymentToken;
+    /// @dev The payment token's freeze query, set with the token at deployment (zero: none), so that no
+    /// call reads it from storage.
+    bytes4 private immutable _frozenQuery;
 
     // Both reserves in one slot: a batch that credits or retires reads and writes it once.
     uint128 private _energyReserveWh;
@@ -61,14 +73,26 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     uint8 private _marketCount;
 
     mapping(address account => uint256 word) private _balances;
+    /// @dev The next nonce of each account's signed approvals and withdrawals.
+    mapping(address account => uint256) private _nonces;
+    /// @dev Per account and token, the token's permit nonce after the last permit that paid for a deposit:
+    /// a permit whose nonce lies below it has been used.
+    mapping(address account => mapping(address token => uint256)) private _permitsSpent;
 
-    constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_) EIP712("EnergyVault", "1") {
+    /// @param frozenQuery_ The payment token's view that answers whether its issuer froze an account (for
+    /// example `isBlacklisted(address)`'s selector), or zero for a token without a freeze list. It is asked
+    /// once here, so a selector the token does not answer fails the deployment.
+    constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_, bytes4 frozenQuery_)
+        EIP712("EnergyVault", "1")
+    {
         if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
             revert ZeroAddress();
         }
         _energyToken = energyToken_;
         _paymentToken = paymentToken_;
+        _frozenQuery = frozenQuery_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _isFrozen(admin);
     }
 
     // ----------------------------------------------------------------------------- accounts
@@ -124,13 +148,26 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @inheritdoc IEnergyVault
-    function setMarketApproval(address market, bool approved) external {
+    function setMarketApproval(address market, bool approved) external whenUnlocked {
+        uint256 nonce = _useNonce(msg.sender);
+        emit NoncesInvalidated(msg.sender, nonce, nonce + 1);
         _setApproval(msg.sender, market, approved);
+    }
+
+    /// @inheritdoc IEnergyVault
+    function invalidateNonces(uint256 newNonce) external {
+        uint256 currentNonce = _nonces[msg.sender];
+        if (newNonce <= currentNonce || newNonce - currentNonce > MAX_NONCE_SKIP) {
+            revert NonceNotRaised(msg.sender, newNonce, currentNonce);
+        }
+        _nonces[msg.sender] = newNonce;
+        emit NoncesInvalidated(msg.sender, currentNonce, newNonce);
     }
 
     /// @inheritdoc IEnergyVault
     function approveMarketBySig(address account, address market, uint256 deadline, bytes calldata signature)
         external
+        whenUnlocked
     {
         if (block.timestamp > deadline) revert ApprovalExpired(deadline);
         bytes32 digest = _hashTypedDataV4(
@@ -141,7 +178,15 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @inheritdoc IEnergyVault
-    function creditArrived(address token, address[] calldata accounts, uint256[] calldata amounts) external {
+    function creditArrived(address token, address[] calldata accounts, uint256[] calldata amounts)
+        external
+        whenUnlocked
+    {
+        // Tokens sent to the vault by a plain transfer would go to whoever booked them first: only the
+        // contracts that send tokens and book them in one transaction may book.
+        if (_balances[msg.sender] >> REGISTRATION_SHIFT == 0 && !hasRole(CREDITOR_ROLE, msg.sender)) {
+            revert NotCreditor(msg.sender);
+        }
         uint256 count = accounts.length;
         if (count != amounts.length) revert BatchLengthMismatch(count, amounts.length);
         bool isEnergy = _isEnergy(token);
@@ -159,7 +204,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         uint256 arrived = IERC20(token).balanceOf(address(this)) - reserve;
         if (total > arrived) revert NotArrived(token, arrived, total);
         _raiseReserve(token, isEnergy, reserve + total);
-        emit ArrivedCredited(token, total, count);
+        emit ArrivedCredited(token, msg.sender, accounts, amounts);
     }
 
     // ----------------------------------------------------------------------------- markets
@@ -171,6 +216,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         if (closed) revert MarketClosed(msg.sender);
         uint256 from = _balances[account];
         if ((from >> APPROVALS_SHIFT) & bit == 0) revert MarketNotApproved(account, msg.sender);
+        if (_isFrozen(account)) revert AccountFrozen(account);
         // A shortfall pulled from the wallet is credited first; the reserve bound keeps each amount
         // within its 112 bits.
         uint256 heldWh = from & AMOUNT_MASK;
@@ -189,10 +235,12 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             // Within the reserve bound: every balance is part of the reserve.
             _balances[msg.sender] = market + moved;
         }
+        // Each amount is within its 112 bits (checked above against the balance or the reserve).
+        emit MarketMoved(msg.sender, account, -int256(energyWh), -int256(payment));
     }
 
     /// @inheritdoc IEnergyVault
-    function give(address account, uint256 energyWh, uint256 payment) external {
+    function give(address account, uint256 energyWh, uint256 payment) external whenUnlocked {
         uint256 market = _balances[msg.sender];
         _marketBit(msg.sender, market);
         uint256 heldWh = market & AMOUNT_MASK;
@@ -205,11 +253,13 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             // Read after the market's write: a market giving to itself nets out.
             _balances[account] += moved;
         }
+        emit MarketMoved(msg.sender, account, int256(energyWh), int256(payment));
     }
 
     /// @inheritdoc IEnergyVault
     function settleBatch(address[] calldata accounts, int256[] calldata energyDeltasWh, int256[] calldata paymentDeltas)
         external
+        whenUnlocked
     {
         uint256 count = accounts.length;
         if (energyDeltasWh.length != count) revert BatchLengthMismatch(count, energyDeltasWh.length);
@@ -225,9 +275,10 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             int256 energyDeltaWh = energyDeltasWh[i];
             int256 paymentDelta = paymentDeltas[i];
             uint256 balance = _balances[account];
-            if ((energyDeltaWh < 0 || paymentDelta < 0) && (closed || (balance >> APPROVALS_SHIFT) & bit == 0)) {
+            if (energyDeltaWh < 0 || paymentDelta < 0) {
                 if (closed) revert MarketClosed(msg.sender);
-                revert MarketNotApproved(account, msg.sender);
+                if ((balance >> APPROVALS_SHIFT) & bit == 0) revert MarketNotApproved(account, msg.sender);
+                if (_isFrozen(account)) revert AccountFrozen(account);
             }
             _balances[account] = _withAmounts(
                 balance,
@@ -246,10 +297,11 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         _balances[msg.sender] = _withAmounts(
             market, uint256(int256(heldWh) + marketEnergyWh), uint256(int256(held) + marketPayment)
         );
+        emit MarketBatchSettled(msg.sender, accounts, energyDeltasWh, paymentDeltas);
     }
 
     /// @inheritdoc IEnergyVault
-    function retireEnergy(uint256 amountWh) external {
+    function retireEnergy(uint256 amountWh) external whenUnlocked {
         uint256 market = _balances[msg.sender];
         _marketBit(msg.sender, market);
         if (amountWh == 0) return;
@@ -312,9 +364,11 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         payments = new uint256[](count);
         approved = new bool[](count);
         for (uint256 i; i < count; ++i) {
-            uint256 word = _balances[accounts[i]];
+            address account = accounts[i];
+            uint256 word = _balances[account];
             payments[i] = (word >> PAYMENT_SHIFT) & AMOUNT_MASK;
-            approved[i] = (word >> APPROVALS_SHIFT) & bit != 0;
+            // A frozen account may not be debited: a market's batch skips it instead of failing on it.
+            approved[i] = (word >> APPROVALS_SHIFT) & bit != 0 && !_isFrozen(account);
         }
     }
 
@@ -337,8 +391,18 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     }
 
     /// @inheritdoc IEnergyVault
-    function nonces(address account) public view override(IEnergyVault, Nonces) returns (uint256) {
-        return super.nonces(account);
+    function nonces(address account) external view returns (uint256) {
+        return _nonces[account];
+    }
+
+    /// @inheritdoc IEnergyVault
+    function frozenQuery() external view returns (bytes4) {
+        return _frozenQuery;
+    }
+
+    /// @inheritdoc IEnergyVault
+    function isFrozen(address account) external view returns (bool) {
+        return _isFrozen(account);
     }
 
     /// @notice The EIP-712 domain separator of signed market approvals and withdrawals.
@@ -371,17 +435,29 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
         bytes32 s
     ) private {
         _isEnergy(token);
-        try IERC20Permit(token).permit(account, address(this), amount, deadline, v, r, s) {}
+        IERC20Permit permitToken = IERC20Permit(token);
+        bool isThisPermit = true;
+        try permitToken.permit(account, address(this), amount, deadline, v, r, s) {}
         catch {
             // A permit front-run by someone who saw it in the mempool has already set the allowance: go on
             // (OpenZeppelin's advice for permit consumers; the transfer fails if it is not there). For a
             // relayer only on the account's own permit of this deposit: any other allowance the account gave
             // the vault (for a market's pull) is not the relayer's to use.
-            if (account != msg.sender && !_wasLastPermit(account, IERC20Permit(token), amount, deadline, v, r, s)) {
-                revert PermitNotApplied(account);
-            }
+            isThisPermit = _wasLastPermit(account, permitToken, amount, deadline, v, r, s);
+            if (!isThisPermit && account != msg.sender) revert PermitNotApplied(account);
         }
+        // The permit pays for this deposit and no other: without the mark, a relayer could send the same
+        // permit again and again, each time moving the amount on whatever allowance the account has left.
+        if (isThisPermit) _spendPermit(account, permitToken);
         _deposit(account, token, amount);
+    }
+
+    /// @dev Marks the token's last permit of `account` (the one just applied, or recognised) as paid for.
+    function _spendPermit(address account, IERC20Permit token) private {
+        uint256 nonce = token.nonces(account);
+        mapping(address token => uint256) storage spent = _permitsSpent[account];
+        if (spent[address(token)] >= nonce) revert PermitAlreadyUsed(account, nonce - 1);
+        spent[address(token)] = nonce;
     }
 
     /// @dev Whether (v, r, s) is `account`'s permit of the vault for `amount` and `deadline` at the token's
@@ -422,12 +498,14 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
             _balances[account] += isEnergy ? amount : amount << PAYMENT_SHIFT;
         }
         emit Deposited(account, token, amount);
-        IERC20(token).safeTransferFrom(account, address(this), amount);
+        _transferIn(IERC20(token), account, amount);
     }
 
     function _withdraw(address account, address token, uint256 amount, address to) private {
         if (amount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
+        // The token would let vault -> `to` through: the freeze is the vault's to keep.
+        if (_isFrozen(account)) revert AccountFrozen(account);
         bool isEnergy = _isEnergy(token);
         uint256 word = _balances[account];
         if (isEnergy) {
@@ -453,8 +531,35 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, Nonces, IEnergyVa
     function _pull(IERC20 token, bool isEnergy, address account, uint256 amount) private {
         _raiseReserve(address(token), isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
         emit Deposited(account, address(token), amount);
-        // slither-disable-next-line arbitrary-send-erc20: only from an account that approved the calling registered market (take checks it) and allowed the vault the token
+        _transferIn(token, account, amount);
+    }
+
+    /// @dev Moves `amount` from `account`'s wallet into the vault, whose reserve already counts it, and
+    /// checks that all of it arrived: a token keeping a fee would leave the reserve unbacked.
+    function _transferIn(IERC20 token, address account, uint256 amount) private {
+        // slither-disable-next-line arbitrary-send-erc20: only from the caller, its permit, or an account that approved the calling registered market (take checks it) and allowed the vault the token
         token.safeTransferFrom(account, address(this), amount);
+        uint256 reserve = token == _energyToken ? _energyReserveWh : _paymentReserve;
+        uint256 held = token.balanceOf(address(this));
+        if (held < reserve) revert TransferShort(address(token), amount - (reserve - held), amount);
+    }
+
+    /// @dev Spends `account`'s nonce for signed approvals and withdrawals; returns the one spent.
+    function _useNonce(address account) private returns (uint256 nonce) {
+        nonce = _nonces[account];
+        // Below the top of its range: invalidateNonces raises it by at most MAX_NONCE_SKIP at a time.
+        unchecked {
+            _nonces[account] = nonce + 1;
+        }
+    }
+
+    /// @dev Whether the payment token's freeze query reports `account` frozen; false without a query.
+    function _isFrozen(address account) private view returns (bool) {
+        bytes4 query = _frozenQuery;
+        if (query == bytes4(0)) return false;
+        (bool ok, bytes memory answer) = address(_paymentToken).staticcall(abi.encodeWithSelector(query, account));
+        if (!ok || answer.length != 32) revert FrozenQueryFailed(address(_paymentToken), account);
+        return abi.decode(answer, (bool));
     }
 
     function _raiseReserve(address token, bool isEnergy, uint256 reserve) private {

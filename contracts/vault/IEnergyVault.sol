@@ -19,9 +19,19 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 ///   more but still pays out what it holds, so closing one never traps an order's escrow.
 /// - Per token, the balances of all accounts and markets add up to the vault's reserve, and the reserve
 ///   is what the vault holds of the token (`reserves()`); tokens sent to the vault without a deposit are
-///   outside the reserve until `creditArrived` books them, in the transaction that sent them.
-/// - Market moves emit no event of their own: each market emits its domain's event (an order placed,
-///   a fill settled), which names the amounts.
+///   outside the reserve until a creditor (a registered market, or an account with the creditor role
+///   such as the meter registry) books them with `creditArrived`, in the transaction that sent them.
+/// - Every change of a balance emits a vault event naming the account whose balance changed and the
+///   token (or both of the vault's two tokens, as signed deltas): Deposited, Withdrawn, MarketMoved,
+///   MarketBatchSettled, ArrivedCredited and EnergyRetired. Replaying them from the vault's deployment
+///   gives every account's and every market's balances, with no other contract's events.
+/// - Every entry that changes a balance holds one lock (ReentrancyGuardReentrantCall): a token that
+///   calls back from inside a transfer cannot reach any balance until the outer call is done.
+/// - Supported tokens are plain ERC-20s: what a transfer moves is what it says. A fee-on-transfer token
+///   is refused at deposit (the vault would hold less than it credited); a rebasing token is not
+///   supported (a balance that shrinks on its own leaves the reserve unbacked). A payment token with an
+///   issuer's freeze list (a stablecoin's blacklist) is supported through `frozenQuery()`: an account
+///   it reports frozen is still credited, but cannot withdraw or be debited.
 interface IEnergyVault is IReentrancyLock {
     /// @notice `account` holds `availableWh` Wh but `neededWh` were asked for.
     /// @param account The account debited.
@@ -95,6 +105,39 @@ interface IEnergyVault is IReentrancyLock {
     /// @param account The account the deposit was for.
     error PermitNotApplied(address account);
 
+    /// @notice The payment token reports `account` frozen (its issuer's freeze list): it is still credited,
+    /// but nothing leaves its balance, by withdrawal or by a market, until the issuer unfreezes it.
+    /// @param account The frozen account.
+    error AccountFrozen(address account);
+
+    /// @notice The payment token did not answer the vault's freeze query (`frozenQuery()`) for `account`.
+    /// @param token The payment token.
+    /// @param account The account asked about.
+    error FrozenQueryFailed(address token, address account);
+
+    /// @notice `amount` of `token` was to arrive but the vault's holding grew by `received` only: a token
+    /// that keeps a fee on transfers, which the vault does not support.
+    /// @param token The token.
+    /// @param received What the vault's holding grew by beyond its reserve.
+    /// @param amount What the deposit credited.
+    error TransferShort(address token, uint256 received, uint256 amount);
+
+    /// @notice The permit that authorized a deposit for `account` (its token nonce `nonce`) has paid for one
+    /// deposit already: a permit authorizes one deposit of its value.
+    /// @param account The account.
+    /// @param nonce The permit's nonce at the token.
+    error PermitAlreadyUsed(address account, uint256 nonce);
+
+    /// @notice `invalidateNonces` must raise the nonce, by at most MAX_NONCE_SKIP: `newNonce` does not.
+    /// @param account The account.
+    /// @param newNonce The nonce asked for.
+    /// @param currentNonce The account's nonce now.
+    error NonceNotRaised(address account, uint256 newNonce, uint256 currentNonce);
+
+    /// @notice `caller` may not book arrived tokens: it is neither a registered market nor a creditor.
+    /// @param caller The account that called.
+    error NotCreditor(address caller);
+
     /// @notice A batch whose account and amount lists differ in length.
     /// @param accounts Entries in the account list.
     /// @param amounts Entries in an amount list.
@@ -113,11 +156,36 @@ interface IEnergyVault is IReentrancyLock {
     /// @param to The address the tokens were sent to.
     event Withdrawn(address indexed account, address indexed token, uint256 amount, address to);
 
-    /// @notice Tokens that had reached the vault were credited to `count` accounts, `amount` in all.
+    /// @notice Tokens that had reached the vault were credited to `accounts` by `creditor`.
     /// @param token The token.
-    /// @param amount The total credited, in the token's base units.
-    /// @param count The number of entries credited.
-    event ArrivedCredited(address indexed token, uint256 amount, uint256 count);
+    /// @param creditor The market or creditor that booked them.
+    /// @param accounts The accounts credited (repeats allowed).
+    /// @param amounts What each was credited, in the token's base units.
+    event ArrivedCredited(address indexed token, address indexed creditor, address[] accounts, uint256[] amounts);
+
+    /// @notice `market` moved `account`'s balances (`take` or `give`); the market's own balances moved by the
+    /// opposite amounts.
+    /// @param market The market.
+    /// @param account The account.
+    /// @param energyDeltaWh What the account's energy balance changed by, in Wh (negative: taken).
+    /// @param paymentDelta What the account's payment balance changed by, in base units (negative: taken).
+    event MarketMoved(address indexed market, address indexed account, int256 energyDeltaWh, int256 paymentDelta);
+
+    /// @notice `market` settled a batch: each account's balances changed by its deltas, and the market's own
+    /// by the opposite of their sums.
+    /// @param market The market.
+    /// @param accounts The accounts (repeats allowed).
+    /// @param energyDeltasWh What each account's energy balance changed by, in Wh.
+    /// @param paymentDeltas What each account's payment balance changed by, in base units.
+    event MarketBatchSettled(
+        address indexed market, address[] accounts, int256[] energyDeltasWh, int256[] paymentDeltas
+    );
+
+    /// @notice `account` voided its signed approvals and withdrawals with nonces below `newNonce`.
+    /// @param account The account.
+    /// @param previousNonce Its nonce before.
+    /// @param newNonce Its nonce now.
+    event NoncesInvalidated(address indexed account, uint256 previousNonce, uint256 newNonce);
 
     /// @notice `account` approved `market` to move its balance, or withdrew the approval.
     /// @param account The account.
@@ -198,10 +266,16 @@ interface IEnergyVault is IReentrancyLock {
         bytes calldata signature
     ) external;
 
-    /// @notice Allows `market` to move the caller's balance (or withdraws that permission).
+    /// @notice Allows `market` to move the caller's balance (or withdraws that permission). A direct change
+    /// spends the caller's nonce, so a signed approval or withdrawal not yet relayed cannot undo it.
     /// @param market A registered market.
     /// @param approved Whether it may.
     function setMarketApproval(address market, bool approved) external;
+
+    /// @notice Voids the caller's signed approvals and withdrawals not yet relayed: its nonce becomes
+    /// `newNonce` (higher than now, by at most MAX_NONCE_SKIP).
+    /// @param newNonce The nonce its next signed message must carry.
+    function invalidateNonces(uint256 newNonce) external;
 
     /// @notice Approves `market` for `account` with the account's EIP-712 signature of
     /// MarketApproval(account, market, nonce, deadline); anyone may relay it (a market does, with the
@@ -214,7 +288,8 @@ interface IEnergyVault is IReentrancyLock {
         external;
 
     /// @notice Credits tokens that reached the vault outside its reserve (a mint or a transfer to the
-    /// vault in the same transaction) to `accounts`.
+    /// vault in the same transaction) to `accounts`. Only a registered market or an account with the
+    /// creditor role books them: tokens anyone else sends to the vault stay outside the reserve.
     /// @param token EnergyToken or the payment token.
     /// @param accounts The accounts to credit (repeats allowed).
     /// @param amounts What each is credited, in the token's base units.
@@ -272,7 +347,8 @@ interface IEnergyVault is IReentrancyLock {
     /// @param market The market asking.
     /// @param accounts The accounts.
     /// @return payments Each account's payment balance, in base units.
-    /// @return approved Whether each approved the market (and the market is registered and open).
+    /// @return approved Whether each approved the market (and the market is registered and open, and the
+    /// account is not frozen).
     function paymentsFor(address market, address[] calldata accounts)
         external
         view
@@ -300,6 +376,16 @@ interface IEnergyVault is IReentrancyLock {
     /// @param account The account.
     /// @return The nonce its next signed approval or withdrawal must carry.
     function nonces(address account) external view returns (uint256);
+
+    /// @notice The selector the vault calls on the payment token, with an account, to learn whether the
+    /// token's issuer froze it (for example `isBlacklisted(address)`); zero for a token without a freeze list.
+    /// @return The selector.
+    function frozenQuery() external view returns (bytes4);
+
+    /// @notice Whether the payment token reports `account` frozen (always false without a freeze query).
+    /// @param account The account.
+    /// @return Whether nothing may leave its balance now.
+    function isFrozen(address account) external view returns (bool);
 
     /// @notice The EnergyToken address.
     /// @return The token.

@@ -62,6 +62,8 @@ FORBIDDEN_ERRORS = frozenset(
         "InvalidApprovalSignature",
         "InvalidWithdrawalSignature",
         "PermitNotApplied",
+        "PermitAlreadyUsed",
+        "AccountFrozen",
         "NotOrderTrader",
         "NotMeterOwner",
         "NotCounterparty",

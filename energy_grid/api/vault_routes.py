@@ -240,7 +240,7 @@ async def relay_deposit(request: Request, body: RelayVaultDeposit) -> dict[str, 
         except ContractRevertError as err:
             # The vault refuses a permit that is neither applied now nor the account's last one (a
             # front-run permit left its allowance): the permit is at fault, or its deadline.
-            if err.error_name not in ALLOWANCE_ERRORS | {"PermitNotApplied"}:
+            if err.error_name not in ALLOWANCE_ERRORS | {"PermitNotApplied", "PermitAlreadyUsed"}:
                 raise
             if body.deadline < chain_time(client):
                 message = "The permit's deadline has passed: sign the deposit again."

@@ -15,7 +15,7 @@ from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnerg
 from energy_grid.signed_orders import SignedOrder
 from energy_grid.units import ZERO_ADDRESS
 
-from support.helpers import error_data, log, role
+from support.helpers import NO_FREEZE_QUERY, error_data, log, role
 
 ACTIVE, FILLED, CANCELLED = 0, 1, 2  # IEnergyTrading.OrderStatus
 PENDING, SETTLED, VOIDED = 0, 1, 2  # ISettlement.TransactionStatus
@@ -164,7 +164,7 @@ def book_on_own_vault(project, admin, energy_token, cash, fee_recipient, fee_bps
     """A vault of EnergyToken and `cash` with an EnergyTrading registered in it, approved by `traders`
     as their market and with unlimited allowances of both tokens for the vault: escrow the vault
     balance falls short of is pulled from their wallets; refunds and payouts are vault credits."""
-    own_vault = project.EnergyVault.deploy(admin, energy_token, cash, sender=admin)
+    own_vault = project.EnergyVault.deploy(admin, energy_token, cash, NO_FREEZE_QUERY, sender=admin)
     market = project.EnergyTrading.deploy(admin, own_vault, fee_recipient, fee_bps, min_order_wh, sender=admin)
     own_vault.registerMarket(market, sender=admin)
     for trader in traders:
