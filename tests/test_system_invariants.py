@@ -17,11 +17,18 @@ meter's rewarded windows never overlap nor exceed the reduction it measured; car
 credits issued equal the credited clean Wh × factor (rounded down); asset revenue claimed stays
 within revenue deposited.
 
-`make test` runs a bounded, derandomized machine (at least MIN_ACTIONS actions); `make fuzz` runs
-`test_fuzz_system`: FUZZ_ACTIONS actions in all (default 50,000), split evenly over FUZZ_SEEDS random
-seeds (default 4, each printed before it runs), or over the seeds FUZZ_SEED lists (comma-separated)
-to replay them.
-Every run ends with the coverage table (`system_machine.coverage_table`).
+The same machine runs on two worlds: the payment token a MockStablecoin, or the hook token
+(ReentrantToken), whose own rules arm it with a value-moving call before a call that transfers it from
+inside a vault call: every such reentry must be refused with ReentrancyGuardReentrantCall, and the
+invariants hold after every step as in the other world.
+
+`make test` runs a bounded, derandomized machine on each world (at least MIN_ACTIONS actions, and
+HOOK_MIN_ACTIONS with the hook token); `make fuzz` runs `test_fuzz_system`: FUZZ_ACTIONS actions in all
+(default 50,000), split evenly over FUZZ_SEEDS random seeds (default 4, each printed with its world
+before it runs), or over the seeds FUZZ_SEED lists (comma-separated) to replay them. A seed's world
+is its parity: odd seeds run with the hook token, and the random seeds alternate (the second, the
+fourth, ... are odd), so any run of two seeds or more fuzzes both worlds.
+Every run ends with the coverage table (`system_machine.coverage_table`) of each world it ran.
 """
 
 from __future__ import annotations
@@ -37,20 +44,55 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
 
-from support.system_machine import PARAMETERS, SystemMachine, build_world, coverage_table, env_int, run_settings_summary
+from support.system_machine import (
+    PARAMETERS,
+    REENTRY_INNERS,
+    HookTokenMachine,
+    SystemMachine,
+    SystemWorld,
+    build_world,
+    coverage_table,
+    env_int,
+    run_settings_summary,
+)
 
 MIN_ACTIONS = 2_000
 BOUNDED_EXAMPLES = 62
+# The hook token's bounded run: fewer examples (the other world already walks every flow); what it adds is
+# the reentries, refused in most of their kinds.
+HOOK_BOUNDED_EXAMPLES = 12
+HOOK_MIN_ACTIONS = 500
+HOOK_MIN_REFUSED_KINDS = len(REENTRY_INNERS) // 2
 STEPS_PER_EXAMPLE = 50
 FUZZ_DEFAULT_ACTIONS = 50_000
 FUZZ_DEFAULT_SEEDS = 4
 FUZZ_CHUNK_EXAMPLES = 20
 
 
+class Worlds:
+    """The deployed, seeded worlds, one at a time: the chain holds one world, built from the chain as the
+    module found it (its snapshot) when first asked for, so each world is the same whichever ran before."""
+
+    def __init__(self, project, chain, accounts) -> None:
+        self.project, self.chain, self.accounts = project, chain, accounts
+        self.rpc = chain.provider.web3.provider
+        self.start = self.rpc.make_request("evm_snapshot", [])["result"]
+        self.built: dict[bool, SystemWorld] = {}
+
+    def get(self, hook_token: bool) -> SystemWorld:
+        if hook_token not in self.built:
+            if self.built:
+                assert self.rpc.make_request("evm_revert", [self.start])["result"] is True
+                self.start = self.rpc.make_request("evm_snapshot", [])["result"]
+                self.built.clear()
+            self.built[hook_token] = build_world(self.project, self.chain, self.accounts, hook_token)
+        return self.built[hook_token]
+
+
 @pytest.fixture(scope="module")
-def fuzz_world(project, chain, accounts):
-    """The deployed, seeded system every example restores (one deployment per module)."""
-    return build_world(project, chain, accounts)
+def worlds(project, chain, accounts):
+    """Every example restores its world's snapshot (one deployment per world, built when first asked for)."""
+    return Worlds(project, chain, accounts)
 
 
 def machine_settings(examples: int, derandomize: bool) -> settings:
@@ -67,11 +109,12 @@ def machine_settings(examples: int, derandomize: bool) -> settings:
 
 
 def machine_class(world):
-    return type("BoundSystemMachine", (SystemMachine,), {"world": world})
+    return type("BoundSystemMachine", (HookTokenMachine if world.hook_token else SystemMachine,), {"world": world})
 
 
-def test_system_invariants_hold(fuzz_world):
+def test_system_invariants_hold(worlds):
     """Bounded and derandomized: the same steps every run."""
+    fuzz_world = worlds.get(hook_token=False)
     run_state_machine_as_test(machine_class(fuzz_world), settings=machine_settings(BOUNDED_EXAMPLES, True))
     summary = run_settings_summary(fuzz_world)
     print(f"\nsystem invariants: {summary}")
@@ -101,6 +144,24 @@ def test_system_invariants_hold(fuzz_world):
         assert fuzz_world.milestones[milestone], milestone
 
 
+def test_system_invariants_hold_with_a_hook_token(worlds):
+    """Bounded and derandomized, the payment token a hook token: its reentries into value-moving calls from
+    inside a vault transfer are refused (each such step then moved nothing), and every invariant holds."""
+    world = worlds.get(hook_token=True)
+    run_state_machine_as_test(machine_class(world), settings=machine_settings(HOOK_BOUNDED_EXAMPLES, True))
+    summary = run_settings_summary(world)
+    print(f"\nsystem invariants with a hook token: {summary}")
+    print(coverage_table(world))
+    print(f"milestones: {dict(world.milestones)}")
+    assert world.actions >= HOOK_MIN_ACTIONS, summary
+    refused = {kind for kind in REENTRY_INNERS if world.milestones[f"reentry refused: {kind}"]}
+    assert len(refused) >= HOOK_MIN_REFUSED_KINDS, sorted(refused)
+    assert world.outcomes["payment.arm:ok"] >= 2 * world.milestones["reentries refused"] > 0
+    for stage in (("trading.settleTransaction", "trading.settleTransactions"), ("auction.claim",), ("meter.submitReadings",),
+                  ("vault.deposit",), ("vault.withdraw",)):
+        assert any(world.outcomes[f"{name}:ok"] for name in stage), stage
+
+
 def test_coverage_table_marks_functions_without_success():
     world = SimpleNamespace(
         functions={"auction": ["claim", "clear", "submitBid"], "dr": ["joinEvent"]},
@@ -114,25 +175,39 @@ def test_coverage_table_marks_functions_without_success():
 
 
 def fuzz_seeds() -> list[int]:
-    """The seeds FUZZ_SEED lists (comma-separated), else FUZZ_SEEDS random ones."""
+    """The seeds FUZZ_SEED lists (comma-separated), else FUZZ_SEEDS random ones, every second one odd."""
     listed = os.environ.get("FUZZ_SEED", "")
     if listed.strip():
         return [int(seed) for seed in listed.split(",") if seed.strip()]
     rng = random.SystemRandom()
-    return [rng.randrange(2**32) for _ in range(env_int("FUZZ_SEEDS", FUZZ_DEFAULT_SEEDS) or 1)]
+    return [rng.randrange(2**31) * 2 + i % 2 for i in range(env_int("FUZZ_SEEDS", FUZZ_DEFAULT_SEEDS) or 1)]
+
+
+def uses_hook_token(seed: int) -> bool:
+    """A seed's world: odd seeds run with the hook token as payment token."""
+    return seed % 2 == 1
+
+
+def world_name(hook_token: bool) -> str:
+    return "hook token" if hook_token else "MockStablecoin"
 
 
 @pytest.mark.skipif(env_int("FUZZ_ACTIONS") is None, reason="make fuzz sets FUZZ_ACTIONS")
-def test_fuzz_system(fuzz_world):
+def test_fuzz_system(worlds):
     """`make fuzz`: FUZZ_ACTIONS actions split over the seeds; each seed runs chunks of examples
-    (seed, seed + 1, ...) until its share is done, so a seed replays alone with the same share."""
+    (seed, seed + 1, ...) on its world until its share is done, so a seed replays alone with the same
+    share. The MockStablecoin world's seeds run first, then the hook token's (each world is built once)."""
     target = env_int("FUZZ_ACTIONS", FUZZ_DEFAULT_ACTIONS) or FUZZ_DEFAULT_ACTIONS
     seeds = fuzz_seeds()
     share = -(-target // len(seeds))
-    print(f"\nfuzz: {target} actions, {share} per seed, FUZZ_SEED={','.join(map(str, seeds))}", flush=True)
+    listed = ", ".join(f"{seed} ({world_name(uses_hook_token(seed))})" for seed in seeds)
+    print(f"\nfuzz: {target} actions, {share} per seed, FUZZ_SEED={','.join(map(str, seeds))}: {listed}", flush=True)
     started = time.monotonic()
+    ran: dict[bool, SystemWorld] = {}
     try:
-        for seed in seeds:
+        for seed in sorted(seeds, key=uses_hook_token):
+            fuzz_world = ran[uses_hook_token(seed)] = worlds.get(uses_hook_token(seed))
+            print(f"fuzz: seed {seed} ({world_name(uses_hook_token(seed))})", flush=True)
             seed_started, first_action = time.monotonic(), fuzz_world.actions
             chunk = 0
             while fuzz_world.actions - first_action < share:
@@ -153,5 +228,9 @@ def test_fuzz_system(fuzz_world):
             done = fuzz_world.actions - first_action
             print(f"fuzz: seed {seed} done: {done} actions in {time.monotonic() - seed_started:.0f} s", flush=True)
     finally:
-        print(f"fuzz: FUZZ_SEED={','.join(map(str, seeds))}: {run_settings_summary(fuzz_world)} in {time.monotonic() - started:.0f} s")
-        print(coverage_table(fuzz_world))
+        print(f"fuzz: FUZZ_SEED={','.join(map(str, seeds))} in {time.monotonic() - started:.0f} s")
+        for hook_token, world in ran.items():
+            print(f"fuzz: {world_name(hook_token)}: {run_settings_summary(world)}")
+            print(coverage_table(world))
+            if hook_token:
+                print(f"fuzz: hook token milestones: {dict(world.milestones)}")

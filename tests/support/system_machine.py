@@ -18,6 +18,15 @@ Every transaction that moves value is its own step (its own rule, or one stage o
 rule), so the invariants are checked in every intermediate state: an auction cleared but not
 claimed, a trade matched but not settled, a reduction verified but not paid.
 
+The hook token: `build_world(..., hook_token=True)` deploys the same system with a hostile payment
+token (contracts/test/ReentrantToken.sol: once armed, its next transfer calls a target from inside the
+transfer, as an ERC-777 hook would), and `HookTokenMachine` drives it: SystemMachine's rules and its
+`reentry_*` rules, which arm the token with a value-moving call (a settlement, a claim, a relayed
+signed reading, withdrawal, approval or deposit, a signed order, a standing-order settlement, a reward
+payout) and then send a call that transfers the token from inside a vault call (a deposit, a
+withdrawal, a market's pull of a shortfall from the wallet): a reentry that would move vault state on
+its own must be refused with ReentrancyGuardReentrantCall, and the step then moved nothing.
+
 To extend:
 - a rule: a method with `@rule(...)` (and `@precondition` when it needs model state) that sends at
   most one value-moving transaction through `self.send(...)` (which counts the action, records its
@@ -35,6 +44,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +53,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from energy_grid.demand_response import MeterWriter
-from energy_grid.deployment import deploy_system, fund_local_accounts, setup_local_roles
-from energy_grid.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS, DeploymentSettings, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.enums import OrderType
+from energy_grid.signed_orders import SignedOrder, sign_order, sign_permit
+from energy_grid.signed_readings import sign_reading
+from energy_grid.signed_vault import sign_market_approval, sign_withdrawal
+from energy_grid.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE, ZERO_ADDRESS
 
 from support.fuzz_rpc import (
     TRANSFER_SINGLE_TOPIC,
@@ -100,6 +114,42 @@ HOUSEHOLD_DEPOSIT = 1_000_000  # payment base units each trader deposits at setu
 HOUSEHOLD_STANDING = ((60_000, 0, 0, 0), (0, 0, 250_000, 0), (100_500, 300, 199_999, 0))
 AUCTION_TICKS = 256
 MAX_VAULT_BALANCE = 2**112 - 1  # EnergyVault.MAX_RESERVE: one balance and one reserve fit it
+# The hook token's world: each account's wallet, as the MockStablecoin faucet tops it up (6 decimals).
+HOOK_TOKEN_FAUCET = LOCAL_FAUCET_WHOLE_UNITS * 10**6
+# The value-moving calls the hook token makes from inside a transfer, and the calls whose transfer it is
+# inside: deposits and withdrawals (the vault's own transfer), bids, BUY orders and revenue deposits
+# larger than the trader's vault balance (the vault pulls the rest from the wallet).
+REENTRY_INNERS = (
+    "settle",
+    "settle_batch",
+    "release",
+    "claim",
+    "claim_batch",
+    "settle_standing",
+    "relay_reading",
+    "withdraw_by_sig",
+    "order_by_sig",
+    "approve_by_sig",
+    "deposit_for",
+    "distribute",
+)
+# The vault's functions that write a balance, an approval or a nonce: a call that reaches one moves vault state.
+VAULT_WRITES = (
+    "deposit",
+    "depositWithPermit",
+    "depositWithPermitFor",
+    "withdraw",
+    "withdrawBySig",
+    "setMarketApproval",
+    "approveMarketBySig",
+    "creditArrived",
+    "take",
+    "give",
+    "settleBatch",
+    "retireEnergy",
+)
+SIGNATURE_LIFETIME = DAY_SECONDS
+PICK = st.integers(0, 10**6)
 
 
 def ceil_cost(amount_wh: int, price_per_kwh: int) -> int:
@@ -161,6 +211,9 @@ class SystemWorld:
     households: list[str]  # meters read by the gateway, with standing orders; owners by HOUSEHOLD_OWNERS
     household_read_at: dict[str, int]  # each household meter's registration baseline, unix s
     functions: dict[str, list[str]]  # contract name -> its state-changing functions (the coverage table's rows)
+    hook_token: bool = False  # the payment token is ReentrantToken (the reentry rules run)
+    keys: dict[str, Any] = field(default_factory=dict)  # the traders' and households' private keys, by address
+    chain_id: int = 0
     actions: int = 0
     outcomes: Counter = field(default_factory=Counter)  # "contract.function:ok" or ":<custom error>" -> count
     seconds: float = 0.0
@@ -176,12 +229,12 @@ class SystemWorld:
         rpc.request("evm_setNextBlockTimestamp", [self.start_timestamp + 1])
 
 
-def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
+def build_world(project: Any, chain: Any, accounts: Any, hook_token: bool = False) -> SystemWorld:
+    """The deployed, seeded system; with `hook_token`, its payment token is ReentrantToken, each account's
+    wallet minted as the MockStablecoin faucet would top it up."""
     admin, traders, devices, stranger = accounts[0], [accounts[i] for i in (1, 2, 3)], [accounts[i] for i in (4, 5, 6)], accounts[9]
-    system = deploy_system(project, admin)
+    system = _deploy_and_fund(project, admin, [*traders, stranger], hook_token)
     setup_local_roles(system, admin)
-    fund_local_accounts(system, admin, [*traders, stranger])
-    system.payment_token.addConsumerBalance(admin, 10_000, sender=admin)
     # The markets take no token themselves: their escrow (and the shares' revenue deposits) comes from
     # vault balances, and the vault pulls a shortfall from the wallet with its allowance. Funds stay in
     # the wallets (DemandResponse pulls event budgets from there); claims, rewards and the book's payouts
@@ -229,7 +282,8 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
     shares.safeTransferFrom(traders[0], traders[2], asset_id, 200, b"", sender=traders[0])
     system.energy_trading.setSettlementWindow(SETTLEMENT_WINDOW_SECONDS, sender=admin)
     # Households: a meter each (two for traders[0]) with standing orders, and a deposit for their bids.
-    households = [Account.from_key(bytes([0x5F] * 31 + [i + 1])).address for i in range(len(HOUSEHOLD_OWNERS))]
+    household_keys = [bytes([0x5F] * 31 + [i + 1]) for i in range(len(HOUSEHOLD_OWNERS))]
+    households = [Account.from_key(key).address for key in household_keys]
     for household, owner, limits in zip(households, HOUSEHOLD_OWNERS, HOUSEHOLD_STANDING, strict=True):
         meter.registerMeter(household, traders[owner], REGION, 0, 0, sender=admin)
         meter.setStandingOrder(household, *limits, sender=traders[owner])
@@ -279,8 +333,24 @@ def build_world(project: Any, chain: Any, accounts: Any) -> SystemWorld:
         dr_written_interval=last_interval,
         households=households,
         household_read_at=household_read_at,
+        hook_token=hook_token,
+        keys={**{t.address: t.private_key for t in traders}, **dict(zip(households, household_keys, strict=True))},
+        chain_id=chain.chain_id,
     )
     return world
+
+
+def _deploy_and_fund(project: Any, admin: Any, accounts: list[Any], hook_token: bool) -> Any:
+    """The system, and the payment token in the accounts' and the admin's wallets."""
+    if not hook_token:
+        system = deploy_system(project, admin)
+        fund_local_accounts(system, admin, accounts)
+        system.payment_token.addConsumerBalance(admin, 10_000, sender=admin)
+        return system
+    system = deploy_system(project, admin, DeploymentSettings(payment_token=project.ReentrantToken.deploy(sender=admin)))
+    for account in (*accounts, admin):
+        system.payment_token.mint(account, HOOK_TOKEN_FAUCET, sender=admin)
+    return system
 
 
 def _holders_from_history(rpc: Rpc, c: dict[str, Contract]) -> dict[str, set[str]]:
@@ -320,6 +390,7 @@ AUCTION_CLAIMED = topic("OrderClaimed(uint256,address,bool,uint256,uint256,uint2
 METERED_SETTLED = topic("MeteredOrdersSettled(address,uint256,uint256,uint256,uint256,uint256,uint256,uint256)")
 FEES_WITHDRAWN = topic("FeesWithdrawn(address,uint256)")
 ENERGY_RETIRED = topic("EnergyRetired(address,uint256)")
+REENTRY_EXECUTED = topic("ReentryExecuted(address)")
 
 
 @dataclass
@@ -463,17 +534,19 @@ class SystemMachine(RuleBasedStateMachine):
 
     # ----------------------------------------------------------------------------- plumbing
 
-    def send(self, target: str, fn: str, args: tuple[Any, ...], sender: str, expect_ok: bool = False) -> Outcome:
+    def send(self, target: str, fn: str, args: tuple[Any, ...], sender: str, expect_ok: bool = False, moves: bool = True) -> Outcome:
+        """Sends one transaction; `moves` False for one that moves no token or vault balance (arming the hook
+        token), so that a step whose other calls all reverted is still checked to have moved nothing."""
         started = time.perf_counter()
         w = self.world
         out = w.node.transact(w.c[target], fn, args, sender)
-        self._record(target, fn, out)
+        self._record(target, fn, out, moves)
         if expect_ok:
             assert out.ok, f"{target}.{fn}{args} from {sender}: the model expected success, got {out.error}"
         w.seconds += time.perf_counter() - started
         return out
 
-    def _record(self, target: str, fn: str, out: Outcome) -> None:
+    def _record(self, target: str, fn: str, out: Outcome, moves: bool = True) -> None:
         """Counts a sent transaction (reverted or not, it took a block) and collects new token holders."""
         w = self.world
         w.actions += 1
@@ -482,7 +555,7 @@ class SystemMachine(RuleBasedStateMachine):
         if out.ok:
             self._collect_holders(out)
             self._observe_auction(out)
-            self.step_moved = True
+            self.step_moved = self.step_moved or moves
 
     def _collect_holders(self, out: Outcome) -> None:
         c = self.world.c
@@ -1611,6 +1684,186 @@ class SystemMachine(RuleBasedStateMachine):
             assert not moved, f"a step without a successful transaction moved {sorted(moved, key=str)}"
         self.values_before = values
         self.step_moved = False
+
+
+class HookTokenMachine(SystemMachine):
+    """SystemMachine with the hook token's rules, for its world (`build_world(..., hook_token=True)`): one
+    rule per outer call, so that a good share of steps are reentries. A class of its own, so that the
+    MockStablecoin world's derandomized run draws the same rules, and so the same steps, as before."""
+
+
+    @rule(inner=st.sampled_from(REENTRY_INNERS), who=st.integers(0, 2), pick=PICK)
+    def reentry_in_deposit(self, inner: str, who: int, pick: int) -> None:
+        self._reentry(inner, "deposit", who, pick)
+
+    @rule(inner=st.sampled_from(REENTRY_INNERS), who=st.integers(0, 2), pick=PICK)
+    def reentry_in_withdrawal(self, inner: str, who: int, pick: int) -> None:
+        self._reentry(inner, "withdraw", who, pick)
+
+    @rule(inner=st.sampled_from(REENTRY_INNERS), who=st.integers(0, 2), pick=PICK)
+    def reentry_in_bid(self, inner: str, who: int, pick: int) -> None:
+        self._reentry(inner, "bid", who, pick)
+
+    @rule(inner=st.sampled_from(REENTRY_INNERS), who=st.integers(0, 2), pick=PICK)
+    def reentry_in_buy(self, inner: str, who: int, pick: int) -> None:
+        self._reentry(inner, "buy", who, pick)
+
+    @rule(inner=st.sampled_from(REENTRY_INNERS), who=st.integers(0, 2), pick=PICK)
+    def reentry_in_revenue_deposit(self, inner: str, who: int, pick: int) -> None:
+        self._reentry(inner, "revenue", who, pick)
+
+    def _reentry(self, first_kind: str, outer: str, who: int, pick: int) -> None:
+        """The hook token armed with a value-moving call (`first_kind`, picked from the model; the next kind in
+        REENTRY_INNERS when the model has nothing for it yet), then a trader's call that transfers the token
+        from inside a vault call (`outer`). Both are first traced on their own: a reentry that would move
+        vault state on its own, inside an outer call that would succeed on its own, must be refused with
+        ReentrancyGuardReentrantCall; none may run inside the transfer. The token is disarmed afterwards (a
+        refused call leaves it armed)."""
+        w = self.world
+        start = REENTRY_INNERS.index(first_kind)
+        calls = ((kind, self._reentry_call(kind, pick)) for kind in REENTRY_INNERS[start:] + REENTRY_INNERS[:start])
+        kind, inner = next(((kind, call) for kind, call in calls if call is not None), (first_kind, None))
+        if inner is None:
+            return
+        target, fn, args = inner
+        inner_error, reaches_vault = self._trace(target, fn, args, w.c["payment"].address)
+        if inner_error is None and not reaches_vault:
+            return  # it would run without touching a vault balance (a batch of settled ids): nothing to refuse
+        trader = w.traders[who]
+        outer_target, outer_fn, outer_args = self._reentry_outer(outer, trader)
+        outer_error, _ = self._trace(outer_target, outer_fn, outer_args, trader)
+        self.send("payment", "arm", (w.c[target].address, bytes.fromhex(w.c[target].calldata(fn, *args)[2:])), w.stranger, moves=False)
+        out = self.send(outer_target, outer_fn, outer_args, trader)
+        ran = bool(out.ok and out.events(w.c["payment"], REENTRY_EXECUTED))
+        assert not ran, f"{target}.{fn}{args} ran inside {outer_target}.{outer_fn}'s transfer of the hook token"
+        if out.ok:
+            self._book_reentry_outer(outer, outer_args, trader, out)  # it transferred nothing: the hook did not fire
+        elif inner_error is None and outer_error is None:
+            assert out.error == "ReentrancyGuardReentrantCall", f"{target}.{fn} inside {outer_target}.{outer_fn}: {out.error}"
+            w.milestones["reentries refused"] += 1
+            w.milestones[f"reentry refused: {kind}"] += 1
+        else:
+            w.milestones["reentries of a call that fails on its own"] += 1
+        self.send("payment", "arm", (ZERO_ADDRESS, b""), w.stranger, moves=False)
+
+    def _trace(self, target: str, fn: str, args: tuple[Any, ...], sender: str) -> tuple[str | None, bool]:
+        """`target.fn(*args)` from `sender`, run on the latest state without a transaction: the custom error
+        it reverts with (None: it succeeds), and whether it reaches a vault function that writes."""
+        w = self.world
+        tx = {"from": sender, "to": w.c[target].address, "data": w.c[target].calldata(fn, *args), "gas": Node.GAS_LIMIT}
+        trace = w.node.rpc.request("debug_traceCall", [tx, "latest", {"tracer": "callTracer"}])
+        if trace.get("error"):
+            return w.node.errors.name(trace.get("output")), False
+        vault = w.c["vault"]
+        writes = {"0x" + vault.method(m, arity).selector.hex() for (m, arity) in vault.methods if m in VAULT_WRITES}
+        frames, reaches = [trace], False
+        while frames:
+            frame = frames.pop()
+            frames += frame.get("calls", [])
+            to_vault = frame.get("to", "").lower() == vault.address.lower()
+            reaches |= to_vault and frame.get("input", "")[:10] in writes and not frame.get("error")
+        return None, reaches
+
+    def _reentry_call(self, kind: str, pick: int) -> tuple[str, str, tuple[Any, ...]] | None:
+        """The value-moving call the hook token makes: one a keeper or relayer can make for anyone (a
+        settlement, a claim, a payout), or a trader's or a household meter's signed message relayed."""
+        w, node = self.world, self.world.node
+        claimable = [i for i, o in self.auction_orders.items() if o.period in self.cleared_periods and not o.claimed]
+        trader = self.pick(w.traders, pick)
+        deadline = self.now + SIGNATURE_LIFETIME
+        calls: dict[str, Callable[[], tuple[str, str, tuple[Any, ...]]]] = {
+            "settle": lambda: ("trading", "settleTransaction", (self._settleable(pick),)),
+            # One pending transaction at least (a batch of settled ones only skips them).
+            "settle_batch": lambda: ("trading", "settleTransactions", ([self._settleable(pick), self.pick(self.all_txs, -pick)],)),
+            "release": lambda: ("trading", "releaseExpiredOrder", (self._expired(pick),)),
+            "claim": lambda: ("auction", "claim", (self.pick(claimable or self.auction_orders, pick),)),
+            "claim_batch": lambda: ("auction", "claimBatch", ([self.pick(claimable, pick), self.pick(self.auction_orders, pick + 1)],)),
+            "settle_standing": lambda: ("meter", "settleStandingOrders", (list(w.households),)),
+            "relay_reading": lambda: self._relayed_reading(pick),
+            "distribute": lambda: ("dr", "distributeRewards", (self.pick(self.dr_events, pick),)),
+        }
+        # What each needs from the model first: something to settle, release, claim or pay out.
+        needs = {"settle": self.all_txs, "settle_batch": self.pending_txs, "release": self.orders, "claim": self.auction_orders,
+                 "claim_batch": claimable, "distribute": self.dr_events}
+        if kind in calls:
+            return calls[kind]() if needs.get(kind, True) else None
+        key, vault = w.keys[trader], w.c["vault"].address
+        if kind == "withdraw_by_sig":
+            amount = max(node.call(w.c["vault"], "balancesOf", trader)[1] // 2, 1)
+            nonce = node.call(w.c["vault"], "nonces", trader)
+            payment = w.c["payment"].address
+            signature = sign_withdrawal(trader, payment, amount, trader, nonce, deadline, key, vault, w.chain_id)
+            return "vault", "withdrawBySig", (trader, payment, amount, trader, deadline, signature)
+        if kind == "approve_by_sig":
+            auction = w.c["auction"].address
+            signature = sign_market_approval(trader, auction, node.call(w.c["vault"], "nonces", trader), deadline, key, vault, w.chain_id)
+            return "vault", "approveMarketBySig", (trader, auction, deadline, signature)
+        if kind == "order_by_sig":
+            nonce = node.call(w.c["trading"], "nonces", trader)
+            order = SignedOrder(trader, 1_000, PRICES[1], self.now + 3_600, OrderType.BUY, nonce=nonce, deadline=deadline)
+            return "trading", "createOrderBySig", (order.as_tuple(), *sign_order(order, key, w.c["trading"].address, w.chain_id).args(), [])
+        # deposit_for: the trader's EnergyToken permit of the vault, relayed.
+        energy = w.c["energy"]
+        nonce, name = node.call(energy, "nonces", trader), node.call(energy, "name")
+        _, _, v, r, s = sign_permit(name, energy.address, trader, vault, 1_000, nonce, deadline, key, w.chain_id)
+        return "vault", "depositWithPermitFor", (trader, energy.address, 1_000, deadline, v, r, s)
+
+    def _settleable(self, pick: int) -> int:
+        """A pending transaction (else any), its settlement window waited out (by the latest block already,
+        which the call is traced on)."""
+        tx_id = self.pick(self.pending_txs or self.all_txs, pick)
+        self.wait_until(self.tx_matched_at[tx_id] + self.settlement_window + 2)
+        return tx_id
+
+    def _expired(self, pick: int) -> int:
+        """An open order past its expiry, or one within the hour waited out (else any order)."""
+        soon = [i for i, o in self.orders.items() if o.open() and o.expiry <= self.now + 3_600] or list(self.orders)
+        order_id = self.pick(soon, pick)
+        if self.orders[order_id].open():
+            self.wait_until(self.orders[order_id].expiry + 2)
+        return order_id
+
+    def _relayed_reading(self, pick: int) -> tuple[str, str, tuple[Any, ...]]:
+        """A household meter's signed reading (its next import and export), relayed: its standing bid locks
+        the owner's free balance, its ask takes the export, and it settles the slot two intervals before."""
+        w = self.world
+        meter = self.pick(w.households, pick)
+        self.wait_until(self.household_last[meter] + self.min_reading_interval + 2)
+        consumption, production = self.household_registers[meter]
+        reading = (self.now, consumption + 40_000, production + 400, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
+        nonce = w.node.call(w.c["meter"], "nonces", meter)
+        signed = sign_reading(w.keys[meter], w.chain_id, w.c["meter"].address, nonce, self.now + SIGNATURE_LIFETIME, reading)
+        return "meter", "submitSignedReadings", ([signed.as_tuple()],)
+
+    def _reentry_outer(self, outer: str, trader: str) -> tuple[str, str, tuple[Any, ...]]:
+        """A trader's call that transfers the hook token from inside a vault call: a deposit, a withdrawal of
+        half its balance, or a bid, BUY or revenue deposit larger than its vault balance (the vault pulls the
+        rest from its wallet)."""
+        w = self.world
+        payment = w.c["payment"].address
+        held = w.node.call(w.c["vault"], "balancesOf", trader)[1]
+        if outer == "withdraw" and held:
+            return "vault", "withdraw", (payment, max(held // 2, 1), trader)
+        if outer == "bid":
+            price = tick_price(AUCTION_MID_TICK)
+            return "auction", "submitBid", ((self.now + 1) // AUCTION_PERIOD_SECONDS + 2, held * 1_000 // price + 1_000, price)
+        if outer == "buy":
+            return "trading", "createOrder", (held * 1_000 // PRICES[0] + 1_000, PRICES[0], self.now + 3_600, BUY)
+        if outer == "revenue":
+            return "shares", "depositRevenue", (w.asset_id, held + 1_000_003)
+        return "vault", "deposit", (payment, 50_000)
+
+    def _book_reentry_outer(self, outer: str, args: tuple[Any, ...], trader: str, out: Outcome) -> None:
+        """What a reentry step's outer call did when it went through without a transfer, booked as its own
+        rule books it."""
+        if outer == "buy":
+            self._record_market_logs(out)
+        elif outer == "bid":
+            period, amount, limit = args
+            for log in out.events(self.world.c["auction"], AUCTION_SUBMITTED):
+                self.auction_orders[topic_int(log, 1)] = AuctionOrder(trader, period, True, amount, limit)
+        elif outer == "revenue":
+            self.revenue_deposited += args[1]
 
 
 def run_settings_summary(world: SystemWorld) -> str:
