@@ -192,6 +192,16 @@ def world_name(hook_token: bool) -> str:
     return "hook token" if hook_token else "MockStablecoin"
 
 
+def test_random_fuzz_seeds_alternate_between_the_worlds(monkeypatch):
+    """Random seeds: the first, third, ... run with the MockStablecoin, the second, fourth, ... with the hook
+    token; listed seeds keep their own world (their parity), so a replay runs where the seed ran."""
+    monkeypatch.delenv("FUZZ_SEED", raising=False)
+    monkeypatch.setenv("FUZZ_SEEDS", "5")
+    assert [uses_hook_token(seed) for seed in fuzz_seeds()] == [False, True, False, True, False]
+    monkeypatch.setenv("FUZZ_SEED", "7,10")
+    assert [(seed, uses_hook_token(seed)) for seed in fuzz_seeds()] == [(7, True), (10, False)]
+
+
 @pytest.mark.skipif(env_int("FUZZ_ACTIONS") is None, reason="make fuzz sets FUZZ_ACTIONS")
 def test_fuzz_system(worlds):
     """`make fuzz`: FUZZ_ACTIONS actions split over the seeds; each seed runs chunks of examples
