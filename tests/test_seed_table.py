@@ -49,9 +49,40 @@ def test_every_specification_error_of_demand_response_is_raised_by_a_test(projec
     text = DEMAND_RESPONSE_DOC.read_text()
     paragraph = text.split("## Errors", 1)[1].split("besides them", 1)[0]
     named = re.findall(r"`(\w+)`", paragraph)
-    assert len(named) == 9, named
+    assert len(named) == 10, named
     errors = {item.name for item in project.DemandResponse.contract_type.abi if item.type == "error"}
     assert sorted(set(named) - errors) == []
     source = (Path(__file__).resolve().parent / DEMAND_RESPONSE_TESTS).read_text()
     unraised = [name for name in named if not re.search(rf"reverts\(\s*\w+\.{name}\b", source)]
     assert unraised == [], f"{DEMAND_RESPONSE_TESTS}: {unraised}"
+
+
+# 004's error handling names these ten errors.
+SEED_004_ERRORS = {
+    "NotInitialized",
+    "GridOperatorNotRegistered",
+    "ConsumerNotRegistered",
+    "EventNotFound",
+    "EventNotActive",
+    "EventExpired",
+    "AlreadyParticipating",
+    "InsufficientReduction",
+    "RewardDistributionFailed",
+    "InvalidMeterReading",
+}
+
+
+def test_every_error_of_seed_004_has_a_custom_error(project):
+    """The 004 error table of docs/specification.md maps each of the seed's errors to custom errors,
+    `Contract.Error`, each in its contract's ABI."""
+    section = SPECIFICATION_DOC.read_text().split("| seed 004 | custom errors |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \|$", section, re.MULTILINE)
+    assert {name for name, _ in rows} == SEED_004_ERRORS and len(rows) == len(SEED_004_ERRORS)
+    missing = []
+    for name, carried_by in rows:
+        targets = re.findall(r"`(\w+)\.(\w+)`", carried_by)
+        assert targets, f"{name}: no `Contract.Error` in {carried_by!r}"
+        for contract, error in targets:
+            if error not in {item.name for item in getattr(project, contract).contract_type.abi if item.type == "error"}:
+                missing.append(f"{name}: {contract}.{error}")
+    assert missing == []

@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
-import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, RewardDistributionFailed, ZeroAddress} from "../utils/GridErrors.sol";
 import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title IDemandResponse
@@ -37,7 +37,8 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 ///
 /// Its errors: NotInitialized (a constructor given a zero address: a contract cannot exist
 /// uninitialized), GridOperatorNotRegistered, ConsumerNotRegistered, EventNotFound, EventNotActive,
-/// EventExpired, AlreadyParticipating, InsufficientReduction, InvalidMeterReading.
+/// EventExpired, AlreadyParticipating, InsufficientReduction, InvalidMeterReading,
+/// RewardDistributionFailed (the payment token refused the budget's pull without an error of its own).
 interface IDemandResponse is IReentrancyLock {
     /// @notice Where an event stands: running, ended, or called off.
     enum EventStatus {

@@ -12,7 +12,8 @@ contract FailingToken is ERC20 {
         Normal,
         ReturnFalse,
         Revert,
-        PullsReturnFalse
+        PullsReturnFalse,
+        PullsRevertSilently
     }
 
     Mode private _mode;
@@ -31,7 +32,8 @@ contract FailingToken is ERC20 {
         _mint(to, amount);
     }
 
-    /// @notice 0 normal, 1 transfers return false, 2 transfers revert, 3 transferFrom returns false.
+    /// @notice 0 normal, 1 transfers return false, 2 transfers revert, 3 transferFrom returns false,
+    /// 4 transferFrom reverts with no error data.
     function setMode(Mode mode) external {
         _mode = mode;
     }
@@ -44,6 +46,8 @@ contract FailingToken is ERC20 {
 
     function transferFrom(address from, address to, uint256 value) public override returns (bool) {
         if (_mode == Mode.PullsReturnFalse) return false;
+        // slither-disable-next-line reason-less-revert: a token that refuses without saying why
+        if (_mode == Mode.PullsRevertSilently) revert();
         return super.transferFrom(from, to, value);
     }
 }
