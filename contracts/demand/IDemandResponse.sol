@@ -301,6 +301,14 @@ interface IDemandResponse is IReentrancyLock {
         external
         returns (uint256 eventId);
 
+    /// @notice startEvent in the caller's own region, the one GridManagement lists it in: the
+    /// specification's form, which names no region. The same checks, budget and window (from the
+    /// next 900 s boundary, now when the block is on one); a caller GridManagement does not
+    /// authorize is refused with OperatorNotAuthorizedForRegion naming the region it lists (0 for none).
+    function startEvent(uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
+        external
+        returns (uint256 eventId);
+
     /// @notice Opts the calling registered consumer, whose meter is in the event's region, into
     /// `eventId` (Pending) before its window ends.
     function joinEvent(uint256 eventId) external;
