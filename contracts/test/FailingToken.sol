@@ -46,7 +46,7 @@ contract FailingToken is ERC20 {
 
     function transferFrom(address from, address to, uint256 value) public override returns (bool) {
         if (_mode == Mode.PullsReturnFalse) return false;
-        // slither-disable-next-line reason-less-revert: a token that refuses without saying why
+        // A token that refuses without saying why: no error data at all.
         if (_mode == Mode.PullsRevertSilently) revert();
         return super.transferFrom(from, to, value);
     }
