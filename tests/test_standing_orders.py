@@ -399,3 +399,45 @@ def test_reading_deadline_is_bounded_and_admin_only(auction, vault, smart_meter,
         auction.setReadingDeadline(60, sender=stranger)
     assert auction.clearingTime(10) == 11 * PERIOD + 60
     assert (auction.vault(), auction.meterRegistry()) == (vault.address, smart_meter.address)
+
+
+# ----------------------------------------------------------------------------- boundaries
+
+
+def test_a_standing_sell_limit_at_the_grids_top_tick_is_placed(smart_meter, auction, community, period):
+    # A limit exactly at the top tick, and one just below it that rounds up to it: both are on the grid.
+    set_limits(smart_meter, community, 0, sell=MAX_PRICE)
+    set_limits(smart_meter, community, 1, sell=MAX_PRICE - 1)
+    tx = community.read(period, [0, 0], [100, 40], which=[0, 1])
+    assert not [e for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert placed_of(auction, community.meters[0], period) == (100, MAX_PRICE, 0, MIN_PRICE)
+    assert placed_of(auction, community.meters[1], period) == (40, MAX_PRICE, 0, MIN_PRICE)
+    assert auction.getTickVolumes(period)[1][tick_of(MAX_PRICE)] == 140
+
+
+def test_a_standing_bids_lock_rounds_up_when_the_escrow_is_not_whole(smart_meter, auction, vault, community, period, admin):
+    # A grid whose prices end in 001: 333 Wh at 100_001 per kWh cost 33_300.333, locked as 33_301.
+    auction.setPriceGrid(MIN_PRICE + 1, TICK, MAX_PRICE + 1, sender=admin)
+    set_limits(smart_meter, community, 1, buy=100_001)
+    community.read(period, [333], [0], which=[1])
+    assert placed_of(auction, community.meters[1], period)[2] == 333
+    assert cost_ceil(333, 100_001) == 33_301
+    assert vault.balancesOf(community.owners[1]) == (0, CASH - 33_301)
+    assert vault.balancesOf(auction) == (0, 33_301)
+
+
+def test_a_tick_fills_to_its_bound_and_one_wh_over_is_skipped_as_tick_full(smart_meter, auction, vault, community, period):
+    bound = auction.MAX_TICK_VOLUME_WH()
+    for i in range(3):
+        set_limits(smart_meter, community, i, sell=60_000)
+    # The first two asks fill the tick exactly to its bound; the third would pass it by 1 Wh.
+    tx = community.read(period, [0, 0, 0], [bound - 1, 1, 1], which=[0, 1, 2])
+    skipped = [(e.meter, e.period, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert skipped == [(community.meters[2], period, TICK_FULL)]
+    assert placed_of(auction, community.meters[0], period)[0] == bound - 1
+    assert placed_of(auction, community.meters[1], period)[:2] == (1, 60_000)
+    assert placed_of(auction, community.meters[2], period)[0] == 0
+    assert auction.getTickVolumes(period)[1][tick_of(60_000)] == bound
+    # The skipped export stays free in its owner's balance.
+    assert vault.balancesOf(community.owners[2]) == (1, CASH)
+    assert vault.balancesOf(auction)[0] == bound
