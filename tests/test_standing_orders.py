@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from support.auction_helpers import ASKS, cost_ceil
-from support.helpers import assert_logs, log, reverts
+from support.helpers import ZERO_ADDRESS, assert_logs, log, reverts
 
 PERIOD = 900
 GATE = 300
@@ -441,3 +441,24 @@ def test_a_tick_fills_to_its_bound_and_one_wh_over_is_skipped_as_tick_full(smart
     # The skipped export stays free in its owner's balance.
     assert vault.balancesOf(community.owners[2]) == (1, CASH)
     assert vault.balancesOf(auction)[0] == bound
+
+
+# ----------------------------------------------------------------------------- a batch never fails on one meter's limits
+
+
+def test_readings_of_meters_with_limits_are_credited_when_the_reading_market_is_unset(
+    smart_meter, auction, vault, community, period, admin, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
+    # The whole gateway batch goes through: the limits have no market to trade in, so the export stays free.
+    tx = community.read(period, [0, 500, 0, 0], [700, 0, 0, 0])
+    assert [e.event_name for e in tx.events].count("ReadingAccepted") == 4
+    assert not [e for e in tx.events if e.event_name.startswith("Metered")]
+    assert vault.balancesOf(community.owners[0]) == (700, CASH)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH)
+    assert auction.getMeteredOrders(community.meters[0])[period % 2].period == 0
+    with reverts(smart_meter.NoReadingMarket):
+        smart_meter.settleStandingOrders(community.meters[:1], sender=stranger)
+

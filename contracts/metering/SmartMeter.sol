@@ -860,9 +860,13 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         }
         uint256 words = delivery.entryWords;
         if (words == 0) return;
+        IMeteredMarket market = _readingMarket;
+        // Without a reading market the limits have nowhere to trade: the readings stay credited and
+        // place nothing, so that no meter's limits can stop the batch.
+        if (address(market) == address(0)) return;
         uint256[] memory entries = delivery.entries;
         MemoryArrays.shorten(entries, words);
-        _recordMetered(_readingMarket, entries);
+        _recordMetered(market, entries);
     }
 
     /// @dev `market.recordMetered(entries)`, the array copied whole into the call instead of encoded
