@@ -27,7 +27,7 @@ REGION = 1
 FREQUENCY, VOLTAGE = 50_000, 1_000
 CASH = 1_000_000  # payment base units each household deposits (1 unit of a 6-decimal token)
 # SkipReason
-NOT_APPROVED, MARKET_CLOSED, PRICE_OFF_GRID, TICK_FULL, ALREADY_PLACED, NOTHING_FREE = range(6)
+NOT_APPROVED, MARKET_CLOSED, PRICE_OFF_GRID, TICK_FULL, ALREADY_PLACED, NOTHING_FREE, PAUSED = range(7)
 
 
 def tick_of(price: int) -> int:
@@ -462,3 +462,39 @@ def test_readings_of_meters_with_limits_are_credited_when_the_reading_market_is_
     with reverts(smart_meter.NoReadingMarket):
         smart_meter.settleStandingOrders(community.meters[:1], sender=stranger)
 
+
+# ----------------------------------------------------------------------------- pause
+
+
+def test_a_paused_auction_skips_standing_placement_and_keeps_energy_free(smart_meter, auction, vault, community, period, admin):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    auction.pause(sender=admin)
+    tx = community.read(period, [0, 500], [700, 0], which=[0, 1])
+    skipped = [(e.meter, e.period, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert skipped == [(community.meters[0], period, PAUSED), (community.meters[1], period, PAUSED)]
+    # Nothing offered and nothing locked: both balances are free.
+    assert vault.balancesOf(community.owners[0]) == (700, CASH)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH)
+    assert vault.balancesOf(auction) == (0, 0)
+    assert auction.getTickVolumes(period) == ([0] * 256, [0] * 256)
+
+
+def test_a_paused_auction_still_settles_standing_orders_placed_before(
+    smart_meter, auction, vault, community, period, chain, admin, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 500], [700, 0], which=[0, 1])
+    auction.pause(sender=admin)
+    # The meters' next-but-one reading settles the paused market's earlier interval and places nothing.
+    tx = community.read(period + 2, [0, 300], [200, 0], which=[0, 1])
+    settled = [(e.meter, e.period, e.soldWh, e.boughtWh) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    assert settled == [(community.meters[0], period, 500, 0), (community.meters[1], period, 0, 500)]
+    skipped = [(e.meter, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert skipped == [(community.meters[0], PAUSED), (community.meters[1], PAUSED)]
+    assert vault.balancesOf(community.owners[0])[0] == 200 + 200  # unsold of period, all of period + 2
+    assert vault.balancesOf(auction)[0] == 0
+    chain.pending_timestamp = auction.clearingTime(period + 2)
+    tx = smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
+    assert not [e for e in tx.events if e.event_name == "MeteredOrdersSettled"]

@@ -36,8 +36,9 @@ import {GridFees} from "./GridFees.sol";
 /// period: an id whose place has moved on to a later order is told apart (OrderSlotReused).
 // slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
-    /// @notice Pauses new bids and asks (the guardian); only the admin resumes. Clearing, claims and the
-    /// fee withdrawal never pause: a pause stops new money coming in, never the way out of escrow.
+    /// @notice Pauses new bids and asks, the readings' standing ones included (the guardian); only the
+    /// admin resumes. Clearing, claims, the settlement of placed standing orders and the fee withdrawal
+    /// never pause: a pause stops new money coming in, never the way out of escrow.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Most ticks a price grid may have: one 256-bit occupancy word per side.
     uint256 public constant MAX_TICKS = 256;
@@ -152,6 +153,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint256 clearedTickSizePerKWh;
         BatchLocks locks;
         uint256 retiredWh;
+        bool paused; // read once a batch: a paused market places nothing, and still settles
     }
 
     /// @dev What the standing bids of one batch have locked of each owner's free balance so far: an
@@ -327,6 +329,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         int256[] memory paymentDeltas = new int256[](count);
         MeteredBatch memory b;
         b.locks = _newLocks(count);
+        b.paused = paused();
         for (uint256 i; i < count;) {
             uint256 meterAndEnergy;
             uint256 ownerAndTime;
@@ -741,6 +744,8 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         b.placed = placed;
         if (energy == 0) {
             // Nothing to place: the reading only settled.
+        } else if (b.paused) {
+            _skip(b, SkipReason.PAUSED);
         } else if (!approved) {
             _skip(b, SkipReason.NOT_APPROVED);
         } else if (!_meteredMarketOpen(b)) {

@@ -31,7 +31,8 @@ interface IMeteredMarket {
         PRICE_OFF_GRID, // a sell limit above the grid's top or a buy limit below its bottom
         TICK_FULL, // the tick's side would pass MAX_TICK_VOLUME_WH
         ALREADY_PLACED, // a later reading of an interval whose side an earlier reading placed
-        NOTHING_FREE // a bid found no free payment balance
+        NOTHING_FREE, // a bid found no free payment balance
+        PAUSED // the market is paused: it takes no new orders, standing ones included
     }
 
     /// @notice A meter's placed orders for one interval.
