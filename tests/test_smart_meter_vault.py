@@ -449,7 +449,8 @@ def test_a_signed_standing_order_is_used_once(smart_meter, wired, meter, owner, 
     with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
         smart_meter.setStandingOrderBySig(*args, sender=stranger)
     assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
-    assert smart_meter.standingOrderNonces(owner) == 1
+    # The relayed signature spent nonce 0, the owner's own removal nonce 1.
+    assert smart_meter.standingOrderNonces(owner) == 2
 
 
 def test_an_expired_standing_order_signature(smart_meter, wired, meter, owner, stranger, chain):
@@ -471,6 +472,68 @@ def test_standing_limits_signed_by_another_than_the_owner(smart_meter, wired, me
         smart_meter.setStandingOrderBySig(meter, 1, 0, 0, 0, deadline, signature, sender=stranger)
     with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
         smart_meter.setStandingOrderBySig(meter, 180_000, 0, 0, 0, deadline, b"\x01" * 65, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+
+
+def test_a_direct_change_of_limits_voids_the_owners_earlier_signatures(smart_meter, wired, meter, owner, stranger, chain):
+    """A signature the owner gave a relayer before changing or removing the limits itself cannot bring
+    the superseded limits back."""
+    superseded = signed_limits(smart_meter, chain, owner, StandingLimits(meter, 180_000, 2_000))
+    smart_meter.setStandingOrder(meter, 150_000, 0, 0, 0, sender=owner)
+    assert smart_meter.standingOrderNonces(owner) == 1
+    with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+        smart_meter.setStandingOrderBySig(*superseded, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (150_000, 0, 0, 0)
+    # Removed directly: a signature at the nonce before the removal is void too.
+    superseded = signed_limits(smart_meter, chain, owner, StandingLimits(meter, 180_000), nonce=1)
+    smart_meter.removeStandingOrder(meter, sender=owner)
+    assert smart_meter.standingOrderNonces(owner) == 2
+    with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+        smart_meter.setStandingOrderBySig(*superseded, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+
+
+def test_invalidate_standing_order_nonces_voids_signatures_not_yet_relayed(smart_meter, wired, meter, owner, stranger, chain):
+    unrelayed = [signed_limits(smart_meter, chain, owner, StandingLimits(meter, 180_000 + n), nonce=n) for n in range(3)]
+    tx = smart_meter.invalidateStandingOrderNonces(3, sender=owner)
+    assert_logs(tx, log(smart_meter.StandingOrderNoncesInvalidated, owner=owner.address, previousNonce=0, newNonce=3))
+    assert smart_meter.standingOrderNonces(owner) == 3
+    for args in unrelayed:
+        with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+            smart_meter.setStandingOrderBySig(*args, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+    # The owner's next signature carries the new nonce.
+    smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(meter, 190_000), nonce=3), sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (190_000, 0, 0, 0)
+    assert smart_meter.standingOrderNonces(owner) == 4
+
+
+def test_standing_order_nonces_only_go_up_to_their_bound(smart_meter, owner, stranger):
+    most = smart_meter.MAX_STANDING_ORDER_NONCE()
+    assert most == 2**32 - 1
+    for new_nonce in (0, most + 1):
+        with reverts(smart_meter.StandingOrderNonceNotRaised, owner=owner.address, newNonce=new_nonce, currentNonce=0):
+            smart_meter.invalidateStandingOrderNonces(new_nonce, sender=owner)
+    smart_meter.invalidateStandingOrderNonces(5, sender=owner)
+    with reverts(smart_meter.StandingOrderNonceNotRaised, owner=owner.address, newNonce=5, currentNonce=5):
+        smart_meter.invalidateStandingOrderNonces(5, sender=owner)
+    tx = smart_meter.invalidateStandingOrderNonces(most, sender=owner)
+    assert_logs(tx, log(smart_meter.StandingOrderNoncesInvalidated, owner=owner.address, previousNonce=5, newNonce=most))
+    # Each account raises its own nonce only: the owner's is left alone by anyone else's call.
+    smart_meter.invalidateStandingOrderNonces(1, sender=stranger)
+    assert (smart_meter.standingOrderNonces(owner), smart_meter.standingOrderNonces(stranger)) == (most, 1)
+
+
+def test_all_zero_prices_remove_the_limits_directly_as_when_signed(smart_meter, wired, meter, owner, stranger, chain):
+    smart_meter.setStandingOrder(meter, 180_000, 2_000, 120_000, 1_000, sender=owner)
+    # Caps without a price trade nothing: the limits are removed, with the one event of a removal.
+    tx = smart_meter.setStandingOrder(meter, 0, 2_000, 0, 1_000, sender=owner)
+    assert_logs(tx, log(smart_meter.StandingOrderRemoved, meter=meter, owner=owner.address))
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+    smart_meter.setStandingOrder(meter, 180_000, 2_000, 120_000, 1_000, sender=owner)
+    nonce = smart_meter.standingOrderNonces(owner)
+    tx = smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(meter), nonce), sender=stranger)
+    assert_logs(tx, log(smart_meter.StandingOrderRemoved, meter=meter, owner=owner.address))
     assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
 
 

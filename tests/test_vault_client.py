@@ -12,7 +12,7 @@ from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from energy_grid.client import BUY, GridClient, MeterReading
-from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, SettledStandingOrder
+from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, MAX_STANDING_ORDER_NONCE, SettledStandingOrder
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.contracts.vault import VaultBalances
 from energy_grid.deployment import deploy_system, fund_local_accounts
@@ -215,6 +215,29 @@ def test_signed_approval_and_standing_limits_are_relayed(client, accounts):
     assert client.smart_meter.standing_order(meter) == StandingOrder(0, 0, 0, 0)
     with pytest.raises(InvalidInputError, match="a buy cap needs a buy price"):
         client.smart_meter.standing_order_typed_data(StandingLimits(meter, buy_cap_wh=5), deadline)
+
+
+def test_an_owner_voids_its_unrelayed_standing_limits_through_the_client(client, accounts):
+    owner, relayer, operator = signer(accounts[5]), signer(accounts[4]), signer(accounts[0])
+    meter = Account.create().address
+    client.smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
+    deadline = now_s(client) + 3_600
+    limits = StandingLimits(meter, sell_price_per_kwh=80_000)
+    nonce = client.smart_meter.standing_order_nonce(owner.address)
+    unrelayed = wallet_signature(owner, client.smart_meter.standing_order_typed_data(limits, deadline))
+    client.smart_meter.invalidate_standing_order_nonces(owner, nonce + 2)
+    assert client.smart_meter.standing_order_nonce(owner.address) == nonce + 2
+    with pytest.raises(ContractRevertError) as voided:
+        client.smart_meter.set_standing_order_by_sig(relayer, limits, deadline, unrelayed)
+    assert voided.value.error_name == "InvalidStandingOrderSignature"
+    with pytest.raises(ContractRevertError) as lowered:
+        client.smart_meter.invalidate_standing_order_nonces(owner, nonce + 1)
+    assert lowered.value.error_name == "StandingOrderNonceNotRaised"
+    sent = client.w3.eth.get_transaction_count(owner.address)
+    for refused in (0, MAX_STANDING_ORDER_NONCE + 1, True):
+        with pytest.raises(InvalidInputError, match="new_nonce must be an integer from 1 to 4,294,967,295"):
+            client.smart_meter.invalidate_standing_order_nonces(owner, refused)
+    assert client.w3.eth.get_transaction_count(owner.address) == sent
 
 
 def wallet_signature(account, typed: dict) -> bytes:

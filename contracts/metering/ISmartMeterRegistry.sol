@@ -133,6 +133,12 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param previousNonce The nonce before.
     /// @param newNonce The nonce now: the meter's next signed reading must carry it.
     event ReadingNoncesInvalidated(address indexed meter, uint256 previousNonce, uint256 newNonce);
+    /// @notice `owner` raised its standing-order nonce: standing limits it signed with a lower nonce and
+    /// nobody relayed yet can no longer be relayed.
+    /// @param owner The meter owner (or any account), which called.
+    /// @param previousNonce The nonce before.
+    /// @param newNonce The nonce now: the owner's next signed standing limits must carry it.
+    event StandingOrderNoncesInvalidated(address indexed owner, uint256 previousNonce, uint256 newNonce);
 
     /// @notice `meter` is registered already.
     /// @param meter The meter's address.
@@ -275,6 +281,12 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param newNonce The nonce asked for.
     /// @param currentNonce nonces(meter).
     error ReadingNonceNotRaised(address meter, uint256 newNonce, uint256 currentNonce);
+    /// @notice invalidateStandingOrderNonces was given a nonce that does not raise the caller's (lowering
+    /// it would revive signed limits already used or voided), or one above MAX_STANDING_ORDER_NONCE.
+    /// @param owner The account, which called.
+    /// @param newNonce The nonce asked for.
+    /// @param currentNonce standingOrderNonces(owner).
+    error StandingOrderNonceNotRaised(address owner, uint256 newNonce, uint256 currentNonce);
 
     /// @notice Registers `meter`; its first reading sets the baseline. OPERATOR_ROLE only.
     /// @param meter The meter's address (its device key's address, which signs its readings).
@@ -342,7 +354,10 @@ interface ISmartMeterRegistry is ISmartMeter {
 
     /// @notice Sets `meter`'s standing limits in the reading market (its owner only), from its next reading
     /// on: each reading then offers the interval's export at `sellPricePerKWh` or more and bids for its import
-    /// at `buyPricePerKWh` or less. Turns vault delivery on, where the orders trade.
+    /// at `buyPricePerKWh` or less. Turns vault delivery on, where the orders trade. Both prices 0 remove
+    /// the limits (whatever the caps), as removeStandingOrder does, with its one event. Spends the owner's
+    /// standing-order nonce: limits the owner signed before and nobody relayed yet are void, so a
+    /// relayer cannot bring superseded limits back.
     /// @param meter The caller's meter.
     /// @param sellPricePerKWh Lowest price to sell export at, PaymentToken base units per kWh (0: no selling).
     /// @param sellCapWh Most export to sell per interval, Wh (0: all of it).
@@ -361,7 +376,8 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// buyPricePerKWh,uint256 buyCapWh,uint256 nonce,uint256 deadline)` over the domain `SmartMeter`,
     /// version `1`), and relayed by anyone, so a household sets its limits without paying gas. Both
     /// prices 0 remove the limits as removeStandingOrder does. Each signature is used once: it carries
-    /// standingOrderNonces(owner), which every call raises. The owner may be a contract wallet (ERC-1271).
+    /// standingOrderNonces(owner), which every call raises, as do the owner's own setStandingOrder,
+    /// removeStandingOrder and invalidateStandingOrderNonces. The owner may be a contract wallet (ERC-1271).
     /// @param meter The meter.
     /// @param sellPricePerKWh Lowest price to sell export at (0: no selling).
     /// @param sellCapWh Most export to sell per interval, Wh (0: all of it).
@@ -383,9 +399,17 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param owner A meter owner.
     function standingOrderNonces(address owner) external view returns (uint256);
 
-    /// @notice Removes `meter`'s standing limits (its owner only); orders already placed stay in their markets.
+    /// @notice Removes `meter`'s standing limits (its owner only); orders already placed stay in their
+    /// markets. Spends the owner's standing-order nonce, as setStandingOrder does.
     /// @param meter The caller's meter.
     function removeStandingOrder(address meter) external;
+
+    /// @notice Raises the caller's standing-order nonce to `newNonce`, so that standing limits it signed
+    /// with a lower nonce and handed to a relayer can no longer be relayed (every one of its meters').
+    /// StandingOrderNonceNotRaised for a nonce not above standingOrderNonces(caller) or above
+    /// MAX_STANDING_ORDER_NONCE.
+    /// @param newNonce The nonce the caller's next signed standing limits must carry.
+    function invalidateStandingOrderNonces(uint256 newNonce) external;
 
     /// @notice Settles the meters' placed standing orders whose markets may clear (anyone; up to
     /// MAX_BATCH_SIZE meters): a keeper's batch after the last readings, or an owner who wants a fill

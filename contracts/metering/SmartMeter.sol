@@ -78,6 +78,9 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     /// @notice Highest nonce invalidateNonces sets: far more signed readings than a meter signs in
     /// its life, and low enough that the 40-bit nonce never wraps.
     uint256 public constant MAX_READING_NONCE = type(uint32).max;
+    /// @notice Highest nonce invalidateStandingOrderNonces sets: far more signed standing limits than an
+    /// owner signs in its life, and far from the nonce's own bound.
+    uint256 public constant MAX_STANDING_ORDER_NONCE = type(uint32).max;
     /// @notice Largest register value (uint56 in the profile): 72 PWh, beyond any meter's life.
     uint256 public constant MAX_REGISTER_WH = type(uint56).max;
     /// @notice Highest interval the load profile can hold (uint32), year 124,000 and later.
@@ -256,7 +259,10 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 buyPricePerKWh,
         uint256 buyCapWh
     ) external {
-        _setStanding(meter, _ownMeter(meter), msg.sender, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+        Meter storage m = _ownMeter(meter);
+        // A change the owner makes itself supersedes every signature it gave before.
+        ++_standingOrderNonces[msg.sender];
+        _applyStanding(meter, m, msg.sender, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -289,17 +295,24 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (!SignatureChecker.isValidSignatureNow(owner, digest, signature)) {
             revert InvalidStandingOrderSignature(meter, owner);
         }
-        if (sellPricePerKWh == 0 && buyPricePerKWh == 0) {
-            _removeStanding(meter, owner);
-        } else {
-            _setStanding(meter, m, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
-        }
+        _applyStanding(meter, m, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
     }
 
     /// @inheritdoc ISmartMeterRegistry
     function removeStandingOrder(address meter) external {
         _ownMeter(meter);
+        ++_standingOrderNonces[msg.sender];
         _removeStanding(meter, msg.sender);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function invalidateStandingOrderNonces(uint256 newNonce) external {
+        uint256 currentNonce = _standingOrderNonces[msg.sender];
+        if (newNonce <= currentNonce || newNonce > MAX_STANDING_ORDER_NONCE) {
+            revert StandingOrderNonceNotRaised(msg.sender, newNonce, currentNonce);
+        }
+        _standingOrderNonces[msg.sender] = newNonce;
+        emit StandingOrderNoncesInvalidated(msg.sender, currentNonce, newNonce);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -889,6 +902,25 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         }
     }
 
+    /// @dev The one rule of both forms: limits in range, then both prices 0 remove them (caps without a
+    /// price trade nothing) and anything else sets them.
+    function _applyStanding(
+        address meter,
+        Meter storage m,
+        address owner,
+        uint256 sellPricePerKWh,
+        uint256 sellCapWh,
+        uint256 buyPricePerKWh,
+        uint256 buyCapWh
+    ) private {
+        _checkLimit(sellPricePerKWh, type(uint96).max);
+        _checkLimit(buyPricePerKWh, type(uint96).max);
+        _checkLimit(sellCapWh, type(uint32).max);
+        _checkLimit(buyCapWh, type(uint32).max);
+        if (sellPricePerKWh == 0 && buyPricePerKWh == 0) _removeStanding(meter, owner);
+        else _setStanding(meter, m, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+    }
+
     function _setStanding(
         address meter,
         Meter storage m,
@@ -899,10 +931,6 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 buyCapWh
     ) private {
         if (address(_readingMarket) == address(0)) revert NoReadingMarket();
-        _checkLimit(sellPricePerKWh, type(uint96).max);
-        _checkLimit(buyPricePerKWh, type(uint96).max);
-        _checkLimit(sellCapWh, type(uint32).max);
-        _checkLimit(buyCapWh, type(uint32).max);
         _standing[meter] = Standing(uint96(sellPricePerKWh), uint96(buyPricePerKWh), uint32(sellCapWh), uint32(buyCapWh));
         // Standing orders trade the energy in the vault: the meter delivers there from now on.
         if (m.flags & VAULT_DELIVERY == 0) {

@@ -28,6 +28,8 @@ from energy_grid.units import ZERO_ADDRESS
 # What a standing limit's field holds (SmartMeter stores prices in 96 bits, caps in 32).
 MAX_STANDING_PRICE_PER_KWH = 2**96 - 1
 MAX_STANDING_CAP_WH = 2**32 - 1
+# The highest standing-order nonce invalidate_standing_order_nonces may set (SmartMeter.MAX_STANDING_ORDER_NONCE).
+MAX_STANDING_ORDER_NONCE = 2**32 - 1
 
 
 class MeteredEnergy(NamedTuple):
@@ -156,7 +158,8 @@ class SmartMeter(ContractClient):
         interval's export at `sell_price_per_kwh` or more and bids for its import at `buy_price_per_kwh`
         or less in the reading market, from the owner's vault balance (a price of 0 leaves that side
         out; a cap of 0 trades all of it). Turns the meter's vault delivery on. The owner also
-        approves the reading market in the vault, or the readings place nothing."""
+        approves the reading market in the vault, or the readings place nothing. Spends the owner's
+        standing-order nonce: limits it signed before and no relayer sent yet are void."""
         _check_limits("set_standing_order", StandingLimits(meter, sell_price_per_kwh, sell_cap_wh, buy_price_per_kwh, buy_cap_wh))
         require(
             sell_price_per_kwh > 0 or buy_price_per_kwh > 0,
@@ -183,8 +186,20 @@ class SmartMeter(ContractClient):
         return self._send(relayer, "setStandingOrderBySig", *limits.args(), deadline_s, signature)
 
     def remove_standing_order(self, owner: LocalAccount, meter: str) -> TxReceipt:
-        """The meter's readings place nothing from now on; orders already placed still settle."""
+        """The meter's readings place nothing from now on; orders already placed still settle. Like
+        set_standing_order, spends the owner's standing-order nonce: limits it signed before are void."""
         return self._send(owner, "removeStandingOrder", meter)
+
+    def invalidate_standing_order_nonces(self, owner: LocalAccount, new_nonce: int) -> TxReceipt:
+        """Raises the owner's standing-order nonce to `new_nonce`: standing limits it signed with a lower
+        nonce and no relayer sent yet are void, for every one of its meters (StandingOrderNonceNotRaised
+        unless it goes up)."""
+        require(
+            isinstance(new_nonce, int) and not isinstance(new_nonce, bool) and 0 < new_nonce <= MAX_STANDING_ORDER_NONCE,
+            f"invalidate_standing_order_nonces: new_nonce must be an integer from 1 to {MAX_STANDING_ORDER_NONCE:,} "
+            f"above the current nonce, not {new_nonce!r}",
+        )
+        return self._send(owner, "invalidateStandingOrderNonces", new_nonce)
 
     def standing_order(self, meter: str) -> StandingOrder:
         """The meter's standing limits (all 0: none)."""
@@ -272,4 +287,4 @@ class SmartMeter(ContractClient):
         return self._int("maxReadingAge")
 
     def _int_sig(self, signature: str, *args: object) -> int:
-        return int(self._call(signature.split("(")[0], *args, signature=signature))
+        return int(self._call(signature.split("(", maxsplit=1)[0], *args, signature=signature))
