@@ -153,7 +153,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint256 clearedTickSizePerKWh;
         BatchLocks locks;
         uint256 retiredWh;
-        bool paused; // read once a batch: a paused market places nothing, and still settles
+        bool paused; // read with `marketOpen`: a paused market places nothing, and still settles
     }
 
     /// @dev What the standing bids of one batch have locked of each owner's free balance so far: an
@@ -329,7 +329,6 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         int256[] memory paymentDeltas = new int256[](count);
         MeteredBatch memory b;
         b.locks = _newLocks(count);
-        b.paused = paused();
         for (uint256 i; i < count;) {
             uint256 meterAndEnergy;
             uint256 ownerAndTime;
@@ -744,12 +743,10 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         b.placed = placed;
         if (energy == 0) {
             // Nothing to place: the reading only settled.
-        } else if (b.paused) {
-            _skip(b, SkipReason.PAUSED);
         } else if (!approved) {
             _skip(b, SkipReason.NOT_APPROVED);
         } else if (!_meteredMarketOpen(b)) {
-            _skip(b, SkipReason.MARKET_CLOSED);
+            _skip(b, b.paused ? SkipReason.PAUSED : SkipReason.MARKET_CLOSED);
         } else {
             (uint256 askWh, uint256 escrow) = _placeStanding(uint40(energy), uint40(energy >> 40), limits, b);
             // An ask is 40 bits, an escrow below 2^200: the deltas stay far from the int256 bounds.
@@ -763,15 +760,18 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (changed) _setPlacedWord(key, b.placed);
     }
 
-    /// @dev Whether the market of `b.period` still takes its readings; the batch's market becomes that
-    /// one (the previous one written back), opened with the current grid at its first order.
+    /// @dev Whether the market of `b.period` takes its readings now: not while the auction is paused
+    /// (`b.paused`), nor past the period's reading deadline or clearing. The batch's market becomes
+    /// that one (the previous one written back), opened with the current grid at its first order.
     function _meteredMarketOpen(MeteredBatch memory b) private returns (bool) {
         uint256 period = b.period;
         if (period == b.marketPeriod) return b.marketOpen;
         if (b.marketPeriod != 0) _markets[b.marketPeriod] = b.market;
         b.marketPeriod = period;
         b.feeChecked = false;
-        b.marketOpen = block.timestamp < _meteredClearingTime(period) && _clearings[period].clearingPricePerKWh == 0;
+        // Read with the market, once a batch: the flag shares its slot with the fee, read here anyway.
+        b.paused = paused();
+        b.marketOpen = !b.paused && block.timestamp < _meteredClearingTime(period) && _clearings[period].clearingPricePerKWh == 0;
         if (b.marketOpen) b.market = _openMarket(period, true, 0);
         else b.marketPeriod = 0;
         return b.marketOpen;
