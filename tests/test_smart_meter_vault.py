@@ -2,10 +2,10 @@
 readings it delivers into the vault (the export minted to the vault and credited to the owner there,
 beside meters whose export is still minted to their owners' wallets), and the owner's standing limits.
 
-The reading market here is a plain account registered with the vault: readings of meters with standing
-limits call its recordMetered, so none is sent here (tests/test_standing_orders.py sends them to a real
-EnergyAuction); setting and removing the limits, and settleStandingOrders' refusals, need no market
-contract. Every custom error is asserted with all of its arguments and every event with all of its
+The reading market here is an EnergyAuction of the vault and this registry that no test reads into
+(tests/test_standing_orders.py trades in it): setVault checks a market's vault and registry, the list of
+reading markets used and its bound, setting and removing the limits and their nonces, and
+settleStandingOrders' refusals. Every custom error is asserted with all of its arguments and every event with all of its
 fields; the meters' fixtures (`meter`, `submit`, `baseline`) are in conftest.py.
 """
 
@@ -29,17 +29,24 @@ def _accounts_before_isolation(admin, owner, other, stranger, meter_device, mete
     """Resolves the session-scoped account fixtures before ape's per-test isolation (no rebasing)."""
 
 
-@pytest.fixture(scope="module")
-def reading_market(accounts):
-    """A plain account registered as a market of the vault, named as SmartMeter's reading market."""
-    return accounts[6]
+def deploy_auction(project, admin, vault, meter_registry, fee_recipient):
+    """An EnergyAuction of `vault` whose standing orders `meter_registry` reports (900 s periods)."""
+    return project.EnergyAuction.deploy(
+        admin, vault, meter_registry, fee_recipient, 50, 900, 300, 50_000, 1_000, 305_000, sender=admin
+    )
 
 
 @pytest.fixture(scope="module")
-def vault(project, admin, energy_token, stablecoin, reading_market):
-    v = project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
-    v.registerMarket(reading_market, sender=admin)
-    return v
+def vault(project, admin, energy_token, stablecoin):
+    return project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+
+
+@pytest.fixture(scope="module")
+def reading_market(project, admin, vault, smart_meter, fee_recipient):
+    """An EnergyAuction of the vault and this registry, registered as a market of the vault."""
+    market = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    vault.registerMarket(market, sender=admin)
+    return market
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +131,47 @@ def test_set_vault_rejects_a_vault_of_another_energy_token(smart_meter, foreign_
     with reverts(smart_meter.VaultTokenMismatch, vault=foreign_vault.address):
         smart_meter.setVault(foreign_vault, reading_market, sender=admin)
     assert smart_meter.vault() == ZERO_ADDRESS
+
+
+def test_set_vault_refuses_a_reading_market_of_another_vault_or_registry(
+    project, smart_meter, vault, reading_market, energy_token, stablecoin, admin, fee_recipient, stranger
+):
+    """A market must move this vault's balances and take this registry's readings, or the readings of
+    meters with standing limits would fail the gateway's whole batch there."""
+    twin_vault = project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
+    of_another_vault = deploy_auction(project, admin, twin_vault, smart_meter, fee_recipient)
+    of_no_registry = deploy_auction(project, admin, vault, ZERO_ADDRESS, fee_recipient)
+    of_another_registry = deploy_auction(project, admin, vault, stranger, fee_recipient)
+    # An account without code, and a contract that answers neither question.
+    for market in (of_another_vault, of_no_registry, of_another_registry, stranger, energy_token):
+        with reverts(smart_meter.ReadingMarketMismatch, readingMarket=market.address):
+            smart_meter.setVault(vault, market, sender=admin)
+    assert (smart_meter.vault(), smart_meter.readingMarket()) == (ZERO_ADDRESS, ZERO_ADDRESS)
+    assert smart_meter.readingMarkets() == []
+    # The market of the other vault is that vault's.
+    with reverts(smart_meter.ReadingMarketMismatch, readingMarket=reading_market.address):
+        smart_meter.setVault(twin_vault, reading_market, sender=admin)
+    smart_meter.setVault(twin_vault, of_another_vault, sender=admin)
+    assert smart_meter.readingMarkets() == [of_another_vault.address]
+
+
+def test_the_reading_markets_used_are_listed_up_to_their_bound(project, smart_meter, vault, reading_market, admin, fee_recipient):
+    most = smart_meter.MAX_READING_MARKETS()
+    assert most == 8
+    markets = [reading_market, *(deploy_auction(project, admin, vault, smart_meter, fee_recipient) for _ in range(most - 1))]
+    for market in markets:
+        smart_meter.setVault(vault, market, sender=admin)
+    # Named again, or none named: the list stays as it is.
+    smart_meter.setVault(vault, markets[0], sender=admin)
+    smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
+    assert smart_meter.readingMarkets() == [m.address for m in markets]
+    extra = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    with reverts(smart_meter.TooManyReadingMarkets, maxReadingMarkets=most):
+        smart_meter.setVault(vault, extra, sender=admin)
+    assert smart_meter.readingMarket() == ZERO_ADDRESS
+    # A market of the list can be named again when the list is full.
+    smart_meter.setVault(vault, markets[3], sender=admin)
+    assert smart_meter.readingMarket() == markets[3].address
 
 
 # ----------------------------------------------------------------------------- setVaultDelivery
@@ -382,9 +430,9 @@ def test_remove_standing_order(smart_meter, wired, meter, owner):
 
 
 def test_a_reading_after_the_limits_were_removed_is_only_credited(
-    smart_meter, energy_token, wired, meter, meter_device, owner, submit, baseline
+    smart_meter, energy_token, wired, reading_market, meter, meter_device, owner, submit, baseline
 ):
-    """Without limits the reading market is not called (here it is an account, which would fail the call)."""
+    """Without limits the reading market is not told of the reading: it holds nothing of the meter."""
     smart_meter.setStandingOrder(meter, 180_000, 0, 0, 0, sender=owner)
     smart_meter.removeStandingOrder(meter, sender=owner)
     tx = submit(meter_device, baseline + 900, 1_500, 5_800)
@@ -395,6 +443,7 @@ def test_a_reading_after_the_limits_were_removed_is_only_credited(
         credited(wired, energy_token, 800, 1),
     )
     assert wired.balancesOf(owner) == (800, 0)
+    assert [o.period for o in reading_market.getMeteredOrders(meter)] == [0, 0]
 
 
 def test_settle_standing_orders_refusals(smart_meter, vault, meter, admin, reading_market, stranger):
@@ -409,6 +458,30 @@ def test_settle_standing_orders_refusals(smart_meter, vault, meter, admin, readi
         smart_meter.settleStandingOrders([meter] * (MAX_BATCH_SIZE + 1), sender=stranger)
     with reverts(smart_meter.MeterUnknown, meter=stranger.address):
         smart_meter.settleStandingOrders([meter, stranger.address], sender=stranger)
+
+
+def test_settling_in_a_reading_market_never_used_is_refused(
+    project, smart_meter, vault, meter, admin, reading_market, fee_recipient, stranger
+):
+    """settleStandingOrdersIn takes only a market this registry has named; its batch is checked as
+    settleStandingOrders' is."""
+    unused = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    for market in (reading_market.address, ZERO_ADDRESS):
+        with reverts(smart_meter.UnknownReadingMarket, readingMarket=market):
+            smart_meter.settleStandingOrdersIn(market, [meter], sender=stranger)
+    smart_meter.setVault(vault, reading_market, sender=admin)
+    with reverts(smart_meter.UnknownReadingMarket, readingMarket=unused.address):
+        smart_meter.settleStandingOrdersIn(unused, [meter], sender=stranger)
+    with reverts(smart_meter.EmptyBatch):
+        smart_meter.settleStandingOrdersIn(reading_market, [], sender=stranger)
+    with reverts(smart_meter.BatchTooLarge, size=MAX_BATCH_SIZE + 1, maxSize=MAX_BATCH_SIZE):
+        smart_meter.settleStandingOrdersIn(reading_market, [meter] * (MAX_BATCH_SIZE + 1), sender=stranger)
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.settleStandingOrdersIn(reading_market, [meter, stranger.address], sender=stranger)
+    # A market no longer named still settles: nothing is due here, so nothing happens.
+    smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
+    tx = smart_meter.settleStandingOrdersIn(reading_market, [meter], sender=stranger)
+    assert not [e for e in tx.events if e.event_name == "MeteredOrdersSettled"]
 
 
 # ----------------------------------------------------------------------------- relayed standing orders
@@ -537,12 +610,14 @@ def test_all_zero_prices_remove_the_limits_directly_as_when_signed(smart_meter, 
     assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
 
 
-def test_signed_standing_limits_are_checked_as_the_owners_own(smart_meter, vault, meter, owner, stranger, admin, chain):
+def test_signed_standing_limits_are_checked_as_the_owners_own(
+    smart_meter, vault, reading_market, meter, owner, stranger, admin, chain
+):
     with reverts(smart_meter.MeterUnknown, meter=stranger.address):
         smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(stranger.address, 1)), sender=stranger)
     with reverts(smart_meter.NoReadingMarket):
         smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(meter, 1)), sender=stranger)
-    smart_meter.setVault(vault, stranger, sender=admin)
+    smart_meter.setVault(vault, reading_market, sender=admin)
     with reverts(smart_meter.StandingOrderOutOfRange, value=MAX_PRICE + 1, maxValue=MAX_PRICE):
         smart_meter.setStandingOrderBySig(
             *signed_limits(smart_meter, chain, owner, StandingLimits(meter, MAX_PRICE + 1)), sender=stranger

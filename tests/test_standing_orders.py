@@ -498,3 +498,122 @@ def test_a_paused_auction_still_settles_standing_orders_placed_before(
     chain.pending_timestamp = auction.clearingTime(period + 2)
     tx = smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
     assert not [e for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+
+
+# ----------------------------------------------------------------------------- a new reading market
+
+
+@pytest.fixture
+def next_auction(project, admin, vault, smart_meter, fee_recipient, community):
+    """A second reading market of the same vault and registry, registered in the vault and approved by
+    every household."""
+    market = project.EnergyAuction.deploy(
+        admin, vault, smart_meter, fee_recipient, FEE_BPS, PERIOD, GATE, MIN_PRICE, TICK, MAX_PRICE, sender=admin
+    )
+    vault.registerMarket(market, sender=admin)
+    for owner in community.owners:
+        vault.setMarketApproval(market, True, sender=owner)
+    return market
+
+
+def test_standing_orders_left_in_a_retired_reading_market_still_settle(
+    smart_meter, auction, next_auction, vault, energy_token, stablecoin, community, period, chain, admin, stranger, all_holders
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    smart_meter.setVault(vault, next_auction, sender=admin)
+    assert smart_meter.readingMarkets() == [auction.address, next_auction.address]
+    meters = community.meters[:2]
+    chain.pending_timestamp = auction.clearingTime(period)
+    # The market now named holds nothing of the meters: its settlement finds nothing.
+    tx = smart_meter.settleStandingOrders(meters, sender=stranger)
+    assert not [e for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    # The retired market settles them, cleared on the way, as it would have before the switch.
+    tx = smart_meter.settleStandingOrdersIn(auction, meters, sender=stranger)
+    price = auction.getMarket(period).clearingPricePerKWh
+    settled = [(e.contract_address, e.meter, e.period, e.soldWh, e.boughtWh) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    assert settled == [(auction.address, meters[0], period, 600, 0), (auction.address, meters[1], period, 0, 600)]
+    fee = gross(600, price) * FEE_BPS // 10_000
+    assert vault.balancesOf(community.owners[0]) == (400, CASH + gross(600, price) - fee)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH - cost_ceil(600, price))
+    assert vault.balancesOf(auction) == (0, auction.accruedFees())
+    books_balance(vault, energy_token, stablecoin, [*all_holders, next_auction])
+    # The import bought in the retired market still counts against redemption.
+    assert auction.coveredConsumptionWh(meters[1]) == 600
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meters[1], amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meters[1], 1, sender=community.owners[1])
+    # Readings from now on place in the new market.
+    community.read(period + 2, [0, 0], [300, 0], which=[0, 1])
+    assert placed_of(next_auction, meters[0], period + 2)[0] == 300
+
+
+# ----------------------------------------------------------------------------- redemption
+
+
+def give_wallet_energy(community, vault, energy_token, i, period, amount_wh):
+    """Household i exports `amount_wh` in `period` (no sell limit: it stays in its vault balance) and
+    withdraws it to its wallet, so that it holds EnergyToken to redeem."""
+    community.read(period, [0], [amount_wh], which=[i])
+    vault.withdraw(energy_token, amount_wh, community.owners[i], sender=community.owners[i])
+
+
+def test_import_a_standing_bid_bought_cannot_be_redeemed_again(
+    smart_meter, auction, vault, energy_token, community, period, chain, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    chain.pending_timestamp = auction.clearingTime(period)
+    smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
+    meter, owner = community.meters[1], community.owners[1]
+    give_wallet_energy(community, vault, energy_token, 1, period + 2, 500)
+    # The 600 Wh metered were bought and retired at settlement: none is left to redeem.
+    assert smart_meter.getMeteredEnergy(meter) == (600, 500, 0)
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meter, 1, sender=owner)
+    assert auction.coveredConsumptionWh(meter) == 600
+    assert energy_token.balanceOf(owner) == 500
+
+
+def test_import_a_standing_bid_holds_is_redeemable_only_once_it_settles_unbought(
+    smart_meter, auction, vault, energy_token, community, period, chain, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    # 400 Wh offered against a bid of 600: 200 Wh of the bid will not be bought.
+    community.read(period, [0, 600], [400, 0], which=[0, 1])
+    meter, owner = community.meters[1], community.owners[1]
+    give_wallet_energy(community, vault, energy_token, 1, period + 1, 500)
+    # While the bid stands, the import it bids for is not redeemable.
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meter, 1, sender=owner)
+    assert auction.coveredConsumptionWh(meter) == 600
+    chain.pending_timestamp = auction.clearingTime(period)
+    smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
+    assert auction.coveredConsumptionWh(meter) == 400
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=201, redeemableWh=200):
+        smart_meter.redeemConsumption(meter, 201, sender=owner)
+    tx = smart_meter.redeemConsumption(meter, 200, sender=owner)
+    assert_logs(
+        tx,
+        log(smart_meter.ConsumptionRedeemed, meter=meter, owner=owner.address, amountWh=200),
+        log(energy_token.Transfer, **{"from": owner.address, "to": "0x" + "00" * 20, "value": 200}),
+    )
+    assert smart_meter.getMeteredEnergy(meter) == (600, 500, 200)
+
+
+def test_the_ledger_of_retired_import_outlives_the_reuse_of_the_meters_slot(smart_meter, auction, community, period, chain, stranger):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    meter = community.meters[1]
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    # Two intervals on, the slot of `period` is settled (600 bought) and reused for a bid of 300.
+    community.read(period + 2, [0, 300], [0, 0], which=[0, 1])
+    assert placed_of(auction, meter, period + 2)[2] == 300
+    assert auction.coveredConsumptionWh(meter) == 600 + 300
+    # Nobody sells in period + 2: the bid settles unbought and only the 600 stay covered.
+    chain.pending_timestamp = auction.clearingTime(period + 2)
+    smart_meter.settleStandingOrders([meter], sender=stranger)
+    assert auction.coveredConsumptionWh(meter) == 600
+    assert smart_meter.getMeteredEnergy(meter)[0] == 900

@@ -306,6 +306,53 @@ def test_settle_standing_orders_pays_the_fills_into_the_vault(client, accounts):
     assert smart_meter.settle_standing_orders(keeper, meters) == []  # each settles once
 
 
+def test_orders_left_in_a_former_reading_market_settle_through_the_client(client, system, project, accounts):
+    """The admin names a new auction the reading market (one the manifest does not list) while a
+    seller's ask and a buyer's bid wait in the first: settle_standing_orders_in settles them there, and
+    the import bought there still counts against redemption."""
+    operator, seller, buyer, keeper = (signer(accounts[i]) for i in (0, 2, 3, 6))
+    smart_meter, vault, auction = client.smart_meter, client.vault, client.auction
+    meters = [Account.create().address, Account.create().address]
+    for meter, owner in zip(meters, (seller, buyer), strict=True):
+        smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
+        client.approve_auction(owner)
+    vault.deposit(buyer, client.payment_token.address, CASH)
+    smart_meter.set_standing_order(seller, meters[0], sell_price_per_kwh=80_000)
+    smart_meter.set_standing_order(buyer, meters[1], buy_price_per_kwh=100_000)
+    period = auction.current_period() + 1
+    read_at = (period + 1) * 900 - 1
+    client.mine_block_at(read_at)
+    smart_meter.submit_readings(operator, meters, [MeterReading(read_at, 0, 1_000), MeterReading(read_at, 600, 0)])
+    assert auction.covered_consumption_wh(meters[1]) == 600  # bid for, not yet settled
+
+    market = system.energy_auction
+    successor = project.EnergyAuction.deploy(
+        accounts[0], system.energy_vault, system.smart_meter, accounts[0], FEE_BPS, 900, market.gateClosure(),
+        market.minPrice(), market.tickSize(), market.maxPrice(), sender=accounts[0],
+    )
+    system.energy_vault.registerMarket(successor, sender=accounts[0])
+    system.smart_meter.setVault(system.energy_vault, successor, sender=accounts[0])
+    assert smart_meter.reading_markets() == [auction.address, successor.address]
+    assert smart_meter.reading_market() == successor.address
+
+    client.mine_block_at(auction.clearing_time(period))
+    assert smart_meter.settle_standing_orders_in(keeper, successor.address, meters) == []  # nothing of theirs there
+    settled = smart_meter.settle_standing_orders_in(keeper, auction.address, meters)
+    gross = 600 * 90_000 // 1_000
+    assert settled == [
+        SettledStandingOrder(meters[0], period, 1_000, 600, gross - gross * FEE_BPS // 10_000, 0, 0, 0),
+        SettledStandingOrder(meters[1], period, 0, 0, 0, 600, 600, -(-600 * 90_000 // 1_000)),
+    ]
+    assert auction.covered_consumption_wh(meters[1]) == 600  # bought and retired
+    assert smart_meter.settle_standing_orders_in(keeper, auction.address, meters) == []  # each settles once
+    sent = client.w3.eth.get_transaction_count(keeper.address)
+    with pytest.raises(InvalidInputError, match="is not one of SmartMeter's reading markets"):
+        smart_meter.settle_standing_orders_in(keeper, client.trading.address, meters)
+    with pytest.raises(InvalidInputError, match="0 meters, not 1-100"):
+        smart_meter.settle_standing_orders_in(keeper, auction.address, [])
+    assert client.w3.eth.get_transaction_count(keeper.address) == sent
+
+
 def test_signed_deposit_and_withdrawal_are_relayed(client, accounts):
     """The account signs its permit and its withdrawal in its wallet; a relayer holding nothing of it sends both."""
     owner, relayer = signer(accounts[5]), signer(accounts[6])

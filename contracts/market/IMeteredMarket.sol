@@ -111,6 +111,15 @@ interface IMeteredMarket {
     /// @return orders The slots: even periods first, odd second.
     function getMeteredOrders(address meter) external view returns (MeteredOrders[2] memory orders);
 
+    /// @notice Import of `meter` that this market's standing bids bought (retired at their settlement)
+    /// or still bid for (placed, not settled): consumption the meter registry must not redeem again.
+    /// @dev Kept per meter slot in bits its settlement rewrites anyway, up to 2^47 - 1 Wh (140 TWh) a
+    /// slot; a slot that reached it stops counting, and the view then answers type(uint256).max (all
+    /// of the meter's consumption covered), never less than the truth.
+    /// @param meter The meter.
+    /// @return coveredWh Wh bought or bid for.
+    function coveredConsumptionWh(address meter) external view returns (uint256 coveredWh);
+
     /// @notice Seconds after a period's end that its readings may still arrive.
     /// @return The deadline.
     function readingDeadline() external view returns (uint256);

@@ -150,6 +150,17 @@ interface ISmartMeterRegistry is ISmartMeter {
     error VaultNotSet();
     /// @notice No reading market is set: standing orders have nowhere to trade.
     error NoReadingMarket();
+    /// @notice The reading market does not answer to this registry and the vault named with it: its
+    /// vault() or meterRegistry() differs (or it has no such views, or no code).
+    /// @param readingMarket The market given.
+    error ReadingMarketMismatch(address readingMarket);
+    /// @notice The registry has named MAX_READING_MARKETS reading markets already; it can name one of
+    /// them again, or none, but no new one.
+    /// @param maxReadingMarkets MAX_READING_MARKETS.
+    error TooManyReadingMarkets(uint256 maxReadingMarkets);
+    /// @notice The registry never named this reading market: it holds no standing orders of its meters.
+    /// @param readingMarket The market given.
+    error UnknownReadingMarket(address readingMarket);
     /// @notice A standing limit above what its field holds.
     /// @param value The price (PaymentToken base units per kWh) or cap (Wh) given.
     /// @param maxValue The largest allowed.
@@ -341,7 +352,10 @@ interface ISmartMeterRegistry is ISmartMeter {
     function invalidateNonces(uint256 newNonce) external;
 
     /// @notice Sets the vault that vault-delivered energy is minted into and the market whose standing
-    /// orders readings place (zero: none). DEFAULT_ADMIN_ROLE only.
+    /// orders readings place (zero: none, and readings place nothing). DEFAULT_ADMIN_ROLE only. The
+    /// market must move this vault's balances and take this registry's readings (ReadingMarketMismatch);
+    /// each market named joins readingMarkets(), at most MAX_READING_MARKETS of them, so that orders
+    /// left in a market named before still settle (settleStandingOrdersIn).
     /// @param vault_ An EnergyVault of this registry's EnergyToken.
     /// @param readingMarket_ The market to tell of vault-delivered readings, or zero.
     function setVault(IEnergyVault vault_, address readingMarket_) external;
@@ -417,6 +431,13 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param meters The meters.
     function settleStandingOrders(address[] calldata meters) external;
 
+    /// @notice Settles the meters' standing orders in `readingMarket_`, one of readingMarkets(): the
+    /// orders a market held when another was named in its place are settled there (anyone; up to
+    /// MAX_BATCH_SIZE meters), as settleStandingOrders settles them in the current one.
+    /// @param readingMarket_ A reading market the registry has named, now or before.
+    /// @param meters The meters.
+    function settleStandingOrdersIn(address readingMarket_, address[] calldata meters) external;
+
     /// @notice `meter`'s standing limits.
     /// @param meter The meter.
     function getStandingOrder(address meter) external view returns (StandingOrder memory);
@@ -427,7 +448,13 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice The market that vault-delivered readings place standing orders in (zero: none).
     function readingMarket() external view returns (address);
 
-    /// @notice Burns `amountWh` of the caller's EnergyToken against `meter`'s metered, unredeemed consumption.
+    /// @notice Every reading market the registry has named, the current one included, in the order named.
+    function readingMarkets() external view returns (address[] memory);
+
+    /// @notice Burns `amountWh` of the caller's EnergyToken against `meter`'s metered, unredeemed
+    /// consumption (its owner only). Import that the meter's standing bids bought (retired at their
+    /// settlement) or still bid for, in any market of readingMarkets(), is covered already and not
+    /// redeemable: RedemptionExceedsConsumption names what is.
     function redeemConsumption(address meter, uint256 amountWh) external;
 
     /// @notice Stops readings and so minting (emergency shutdown). Registers are cumulative, so the
