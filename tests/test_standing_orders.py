@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from eth_abi import encode
+from eth_utils import keccak
 
 from support.auction_helpers import ASKS, cost_ceil
 from support.helpers import ZERO_ADDRESS, assert_logs, log, reverts
@@ -617,3 +619,41 @@ def test_the_ledger_of_retired_import_outlives_the_reuse_of_the_meters_slot(smar
     smart_meter.settleStandingOrders([meter], sender=stranger)
     assert auction.coveredConsumptionWh(meter) == 600
     assert smart_meter.getMeteredEnergy(meter)[0] == 900
+
+
+LEDGER_SHIFT, LEDGER_MAX_WH = 209, 2**47 - 1  # a placed slot's ledger of retired import: bits 209-255
+
+
+def placed_storage_slot(auction, chain, meter: str, period: int) -> int:
+    """The storage slot of the meter's placed word for `period`'s parity, found by trying the mapping's
+    possible declaration slots against the word a placement of `period` just wrote."""
+    key = int(meter, 16) << 1 | period % 2
+    for declared in range(64):
+        slot = int.from_bytes(keccak(encode(["uint256", "uint256"], [key, declared])), "big")
+        word = int(chain.provider.make_request("eth_getStorageAt", [auction.address, hex(slot), "latest"]), 16)
+        if word and word & (2**32 - 1) == period:
+            return slot
+    raise AssertionError("no placed slot of the meter holds the period")
+
+
+def test_a_full_ledger_of_retired_import_covers_all_of_the_meters_consumption(
+    smart_meter, auction, vault, energy_token, community, period, chain, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    meter = community.meters[1]
+    # A meter that has bought nearly 2^47 Wh in this slot's intervals (140 TWh): 100 Wh of room left.
+    slot = placed_storage_slot(auction, chain, meter, period)
+    word = int(chain.provider.make_request("eth_getStorageAt", [auction.address, hex(slot), "latest"]), 16)
+    nearly_full = word | (LEDGER_MAX_WH - 100) << LEDGER_SHIFT
+    chain.provider.make_request("anvil_setStorageAt", [auction.address, hex(slot), f"0x{nearly_full:064x}"])
+    assert auction.coveredConsumptionWh(meter) == LEDGER_MAX_WH - 100 + 600
+    chain.pending_timestamp = auction.clearingTime(period)
+    tx = smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
+    assert [e.boughtWh for e in tx.events if e.event_name == "MeteredOrdersSettled"] == [0, 600]
+    # The ledger stopped at its bound instead of wrapping: the meter's consumption all reads as covered.
+    assert auction.coveredConsumptionWh(meter) == 2**256 - 1
+    give_wallet_energy(community, vault, energy_token, 1, period + 2, 500)
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meter, 1, sender=community.owners[1])
