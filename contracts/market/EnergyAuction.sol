@@ -187,6 +187,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// Wh the meter's standing bids of this parity bought over every interval (209-255), which a new
     /// interval in the slot carries on. Settling marks the slot instead of deleting it, so that the
     /// next placement rewrites a used slot rather than creating one.
+    // slither-disable-next-line uninitialized-state: written as whole words in assembly (_setPlacedWord)
     mapping(uint256 meterAndParity => uint256) private _placed;
 
     /// @param meterRegistry_ The SmartMeter whose readings place standing orders; zero for an auction of
