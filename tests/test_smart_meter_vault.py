@@ -140,10 +140,13 @@ def test_set_vault_refuses_a_reading_market_of_another_vault_or_registry(
     meters with standing limits would fail the gateway's whole batch there."""
     twin_vault = project.EnergyVault.deploy(admin, energy_token, stablecoin, sender=admin)
     of_another_vault = deploy_auction(project, admin, twin_vault, smart_meter, fee_recipient)
+    twin_vault.registerMarket(of_another_vault, sender=admin)
     of_no_registry = deploy_auction(project, admin, vault, ZERO_ADDRESS, fee_recipient)
     of_another_registry = deploy_auction(project, admin, vault, stranger, fee_recipient)
+    # Of this vault and registry, but the vault has not registered it: it could not settle there.
+    unregistered = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
     # An account without code, and a contract that answers neither question.
-    for market in (of_another_vault, of_no_registry, of_another_registry, stranger, energy_token):
+    for market in (of_another_vault, of_no_registry, of_another_registry, unregistered, stranger, energy_token):
         with reverts(smart_meter.ReadingMarketMismatch, readingMarket=market.address):
             smart_meter.setVault(vault, market, sender=admin)
     assert (smart_meter.vault(), smart_meter.readingMarket()) == (ZERO_ADDRESS, ZERO_ADDRESS)
@@ -155,17 +158,23 @@ def test_set_vault_refuses_a_reading_market_of_another_vault_or_registry(
     assert smart_meter.readingMarkets() == [of_another_vault.address]
 
 
+def registered_auction(project, admin, vault, smart_meter, fee_recipient):
+    market = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    vault.registerMarket(market, sender=admin)
+    return market
+
+
 def test_the_reading_markets_used_are_listed_up_to_their_bound(project, smart_meter, vault, reading_market, admin, fee_recipient):
     most = smart_meter.MAX_READING_MARKETS()
     assert most == 8
-    markets = [reading_market, *(deploy_auction(project, admin, vault, smart_meter, fee_recipient) for _ in range(most - 1))]
+    markets = [reading_market, *(registered_auction(project, admin, vault, smart_meter, fee_recipient) for _ in range(most - 1))]
     for market in markets:
         smart_meter.setVault(vault, market, sender=admin)
     # Named again, or none named: the list stays as it is.
     smart_meter.setVault(vault, markets[0], sender=admin)
     smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
     assert smart_meter.readingMarkets() == [m.address for m in markets]
-    extra = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    extra = registered_auction(project, admin, vault, smart_meter, fee_recipient)
     with reverts(smart_meter.TooManyReadingMarkets, maxReadingMarkets=most):
         smart_meter.setVault(vault, extra, sender=admin)
     assert smart_meter.readingMarket() == ZERO_ADDRESS

@@ -151,7 +151,8 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice No reading market is set: standing orders have nowhere to trade.
     error NoReadingMarket();
     /// @notice The reading market does not answer to this registry and the vault named with it: its
-    /// vault() or meterRegistry() differs (or it has no such views, or no code).
+    /// vault() or meterRegistry() differs (or it has no such views, or no code), or the vault has not
+    /// registered it as a market.
     /// @param readingMarket The market given.
     error ReadingMarketMismatch(address readingMarket);
     /// @notice The registry has named MAX_READING_MARKETS reading markets already; it can name one of
@@ -353,7 +354,8 @@ interface ISmartMeterRegistry is ISmartMeter {
 
     /// @notice Sets the vault that vault-delivered energy is minted into and the market whose standing
     /// orders readings place (zero: none, and readings place nothing). DEFAULT_ADMIN_ROLE only. The
-    /// market must move this vault's balances and take this registry's readings (ReadingMarketMismatch);
+    /// market must move this vault's balances, as a market the vault registered, and take this
+    /// registry's readings (ReadingMarketMismatch);
     /// each market named joins readingMarkets(), at most MAX_READING_MARKETS of them, so that orders
     /// left in a market named before still settle (settleStandingOrdersIn).
     /// @param vault_ An EnergyVault of this registry's EnergyToken.

@@ -251,6 +251,10 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
             if (!_answers(readingMarket_, IMeteredMarket.meterRegistry.selector, address(this))) {
                 revert ReadingMarketMismatch(readingMarket_);
             }
+            // So would one the vault does not let settle: only its registered markets move balances.
+            // slither-disable-next-line unused-return: only whether the vault registered the market matters here
+            (bool registered,,) = vault_.marketInfo(readingMarket_);
+            if (!registered) revert ReadingMarketMismatch(readingMarket_);
             _rememberReadingMarket(readingMarket_);
         }
         _vault = vault_;
