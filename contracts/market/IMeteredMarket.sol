@@ -20,7 +20,9 @@ pragma solidity ^0.8.28;
 ///   so placing an interval settles the one two periods before it, which has cleared by then (the
 ///   reading deadline is at most one period); that market is cleared on the spot if nobody cleared it yet.
 /// - Energy a standing bid buys is retired at settlement: it was bought for metered consumption that has
-///   already happened. Proceeds, refunds and unsold energy go to the owner's free vault balance.
+///   already happened, so the registry does not redeem it again (coveredConsumptionWh). Proceeds, refunds
+///   and unsold energy go to the owner's free vault balance.
+/// - While the market is paused, readings place nothing (SkipReason.PAUSED) and settle as ever.
 /// - Rationing is the auction's own (running totals in arrival order), so a standing order fills exactly
 ///   as a firm order of the same size, limit and arrival would.
 interface IMeteredMarket {
