@@ -111,27 +111,26 @@ serve: setup
 # ape-foundry's embedded one traces every step of every transaction and keeps it in memory,
 # and the 1,000-participant demand-response case would need over 12 GB there. --prune-history: the
 # past states it keeps stay in memory instead of gigabytes left on disk.
-BENCH_PORT ?= 8547
+# `python -m energy_grid.anvil` starts that anvil on a free port (on BENCH_PORT when set, refusing it
+# when another process listens there: the bench never runs on a chain it did not start), points ape
+# at it through APE_FOUNDRY_HOST, and stops it when the command ends.
+BENCH_PORT ?=
 bench: compile
-	anvil --host 127.0.0.1 --port $(BENCH_PORT) --silent --prune-history 64 & anvil_pid=$$!; \
-	trap "kill $$anvil_pid" EXIT; \
-	until (exec 3<>/dev/tcp/127.0.0.1/$(BENCH_PORT)) 2>/dev/null; do sleep 0.1; done; \
-	APE_FOUNDRY_HOST=http://127.0.0.1:$(BENCH_PORT) ape run bench --network ethereum:local:foundry
+	python -m energy_grid.anvil --port "$(BENCH_PORT)" --port-name BENCH_PORT --prune-history 64 -- \
+	ape run bench --network ethereum:local:foundry
 
 # The system state machine (tests/test_system_invariants.py) on its own anvil, as the bench: the
 # embedded one keeps every step of every transaction in memory, and by default anvil writes each
 # older block's state to disk (one block per action: tens of GB for 50,000); --prune-history keeps
-# the last 256 states in memory only.
+# the last 256 states in memory only. The port: as the bench's (FUZZ_PORT, else a free one).
 # FUZZ_ACTIONS are split evenly over FUZZ_SEEDS random seeds, each printed before it runs;
 # FUZZ_SEED=s[,s2,...] runs those seeds instead (a failing seed replays alone with the share it had).
-FUZZ_PORT ?= 8548
+FUZZ_PORT ?=
 FUZZ_ACTIONS ?= 50000
 FUZZ_SEEDS ?= 4
 fuzz: compile
-	anvil --host 127.0.0.1 --port $(FUZZ_PORT) --silent --prune-history 256 & anvil_pid=$$!; \
-	trap "kill $$anvil_pid" EXIT; \
-	until (exec 3<>/dev/tcp/127.0.0.1/$(FUZZ_PORT)) 2>/dev/null; do sleep 0.1; done; \
-	APE_FOUNDRY_HOST=http://127.0.0.1:$(FUZZ_PORT) FUZZ_ACTIONS=$(FUZZ_ACTIONS) FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_SEED=$(FUZZ_SEED) \
+	FUZZ_ACTIONS=$(FUZZ_ACTIONS) FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_SEED=$(FUZZ_SEED) \
+	python -m energy_grid.anvil --port "$(FUZZ_PORT)" --port-name FUZZ_PORT --prune-history 256 -- \
 	ape test tests/test_system_invariants.py -k test_fuzz_system -q -s -p no:cacheprovider
 
 clean:

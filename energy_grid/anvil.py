@@ -4,15 +4,25 @@ ape-foundry's own embedded anvil runs with `--steps-tracing` (every step of ever
 in memory: gigabytes over a simulated day of tens of thousands of transactions), so the demo and
 the tests that need a node of their own (another chain id, a node to kill) start anvil themselves
 and point ape and web3 at it.
+
+A node is never shared with a process that did not start it: a port someone else listens on is
+refused (PortInUseError), and the node counts as started only once the anvil process started here
+holds the listening socket and answers, so a stranger's node on the same port is never mistaken for
+it. `python -m energy_grid.anvil -- COMMAND` runs COMMAND against a node of its own (`make bench`,
+`make fuzz`).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +41,59 @@ DEFAULT_CHAIN_ID = 31337
 # here and the test suite's keep this many, in memory only: enough for a reader pinned to a block
 # that others have since mined past (the keeper), none on disk.
 IN_MEMORY_STATES = 64
+# A port picked free can be taken by another process before anvil binds it: so many picks are tried.
+FREE_PORT_ATTEMPTS = 3
+# Linux lists listening TCP sockets here (state 0A), each with its inode.
+PROC_TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+TCP_LISTEN_STATE = "0A"
+
+
+class PortInUseError(GridError):
+    """Another process listens on the port asked for: no node was started there."""
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOCAL_HOST, 0))
         return int(s.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a listener could bind LOCAL_HOST:`port` now (a socket in TIME_WAIT does not hold it,
+    as it holds no anvil off either)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((LOCAL_HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _listens_on(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds a socket listening on `port`, from Linux's /proc; None where
+    there is no /proc to tell."""
+    if not PROC_TCP_TABLES[0].exists():
+        return None
+    inodes = set()
+    for table in PROC_TCP_TABLES:
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == TCP_LISTEN_STATE and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False  # the process is gone
+    for descriptor in descriptors:
+        try:
+            if os.readlink(descriptor) in inodes:
+                return True
+        except OSError:
+            continue  # closed meanwhile
+    return False
 
 
 def anvil_binary() -> str:
@@ -76,17 +133,44 @@ def start_anvil(
     port: int | None = None,
     state_file: Path | None = None,
     state_interval_seconds: int | None = None,
-    chain_id: int = DEFAULT_CHAIN_ID,
+    chain_id: int | None = DEFAULT_CHAIN_ID,
     extra_args: tuple[str, ...] = (),
     log_file: Path | None = None,
     cache_dir: Path | None = None,
+    in_memory_states: int = IN_MEMORY_STATES,
 ) -> AnvilNode:
-    """Starts anvil and waits until it answers. With `state_file` it loads the state there (if
-    any) and dumps to it on exit and every `state_interval_seconds`. `cache_dir` replaces anvil's
-    cache folder under ~/.foundry, where a killed anvil leaves its on-disk states behind."""
-    port = port or free_port()
-    command = [anvil_binary(), "--host", LOCAL_HOST, "--port", str(port), "--chain-id", str(chain_id), "--silent"]
-    command += ["--prune-history", str(IN_MEMORY_STATES)]
+    """Starts anvil on `port` (a free one when None) and waits until it answers. With `state_file`
+    it loads the state there (if any) and dumps to it on exit and every `state_interval_seconds`.
+    `cache_dir` replaces anvil's cache folder under ~/.foundry, where a killed anvil leaves its
+    on-disk states behind. `chain_id` None leaves anvil's default (31337). Raises PortInUseError
+    when another process listens on `port`, GridError when anvil exits or does not answer."""
+    attempts_left = FREE_PORT_ATTEMPTS
+    while True:
+        chosen = port if port is not None else free_port()
+        try:
+            return _start_anvil(chosen, state_file, state_interval_seconds, chain_id, extra_args, log_file, cache_dir, in_memory_states)
+        except PortInUseError:
+            attempts_left -= 1
+            if port is not None or attempts_left == 0:
+                raise
+
+
+def _start_anvil(
+    port: int,
+    state_file: Path | None,
+    state_interval_seconds: int | None,
+    chain_id: int | None,
+    extra_args: tuple[str, ...],
+    log_file: Path | None,
+    cache_dir: Path | None,
+    in_memory_states: int,
+) -> AnvilNode:
+    if not port_is_free(port):
+        raise PortInUseError(f"port {port} on {LOCAL_HOST} is in use by another process: no anvil was started there")
+    command = [anvil_binary(), "--host", LOCAL_HOST, "--port", str(port)]
+    if chain_id is not None:
+        command += ["--chain-id", str(chain_id)]
+    command += ["--silent", "--prune-history", str(in_memory_states)]
     if cache_dir is not None:
         command += ["--cache-path", str(cache_dir)]
     if state_file is not None:
@@ -99,16 +183,34 @@ def start_anvil(
     else:
         output = subprocess.DEVNULL  # type: ignore[assignment]
     node = AnvilNode(subprocess.Popen([*command, *extra_args], stdout=output, stderr=subprocess.STDOUT), port)
+    try:
+        _wait_until_answering(node)
+    except BaseException:
+        node.stop(kill=True)
+        raise
+    return node
+
+
+def _wait_until_answering(node: AnvilNode) -> None:
+    """Returns once `node`'s own process listens on its port and answers there. Where /proc cannot
+    tell who listens, an answer while the process runs counts: the port was free just before."""
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while True:
-        try:
-            requests.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
-            return node
-        except requests.ConnectionError:
-            if node.process.poll() is not None or time.monotonic() > deadline:
-                node.stop(kill=True)
-                raise GridError(f"anvil did not start on port {port}") from None
-            time.sleep(POLL_SECONDS)
+        status = node.process.poll()
+        if status is not None:
+            if not port_is_free(node.port):
+                raise PortInUseError(f"port {node.port} on {LOCAL_HOST} was taken by another process before anvil could listen there")
+            raise GridError(f"anvil exited with status {status} before it answered on port {node.port}")
+        if time.monotonic() > deadline:
+            raise GridError(f"anvil did not answer on port {node.port} within {START_TIMEOUT_SECONDS:g} s")
+        if _listens_on(node.process.pid, node.port) is not False:
+            try:
+                requests.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+                if node.process.poll() is None:
+                    return
+            except requests.ConnectionError:
+                pass
+        time.sleep(POLL_SECONDS)
 
 
 @contextmanager
@@ -121,4 +223,58 @@ def anvil_node(**kwargs: object) -> Iterator[AnvilNode]:
         node.stop()
 
 
-__all__ = ["AnvilNode", "anvil_binary", "anvil_node", "free_port", "start_anvil"]
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m energy_grid.anvil [--port N] [--port-name NAME] [--prune-history N] -- COMMAND...`:
+    starts anvil on 127.0.0.1 (on port N, else a free one), runs COMMAND with APE_FOUNDRY_HOST set
+    to it, stops anvil when COMMAND ends and exits with COMMAND's status. A port another process
+    listens on is refused with one sentence (naming NAME, the setting the port came from)."""
+    parser = argparse.ArgumentParser(prog="python -m energy_grid.anvil", description=main.__doc__)
+    parser.add_argument("--port", default="", help="the port; empty or absent: a free one")
+    parser.add_argument("--port-name", default="--port", help="the setting the port came from, for messages (BENCH_PORT)")
+    parser.add_argument("--prune-history", type=int, default=IN_MEMORY_STATES, help="past states anvil keeps, in memory")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given after --")
+    port: int | None = None
+    if args.port.strip():
+        if not args.port.strip().isdigit() or not 0 < int(args.port) < 2**16:
+            parser.error(f"{args.port_name}={args.port} is not a TCP port (1-65535)")
+        port = int(args.port)
+    # make and the shell stop children with SIGTERM: unwind so that anvil is stopped too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        node = start_anvil(port=port, chain_id=None, in_memory_states=args.prune_history)
+    except PortInUseError as err:
+        if port is None:
+            print(f"{err}", file=sys.stderr)
+            return 1
+        print(
+            f"{args.port_name}={port}: {LOCAL_HOST}:{port} is in use by another process, so no anvil was started there; "
+            f"unset {args.port_name} to use a free port, or choose another",
+            file=sys.stderr,
+        )
+        return 1
+    except GridError as err:
+        print(f"{err}", file=sys.stderr)
+        return 1
+    child = subprocess.Popen(command, env={**os.environ, "APE_FOUNDRY_HOST": node.url})
+    try:
+        try:
+            status = child.wait()
+        except KeyboardInterrupt:
+            status = child.wait()  # the terminal interrupted the command too: it ends in its own way
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            child.wait()
+        node.stop()
+    return status if status >= 0 else 128 - status
+
+
+__all__ = ["AnvilNode", "PortInUseError", "anvil_binary", "anvil_node", "free_port", "port_is_free", "start_anvil"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

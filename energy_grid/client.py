@@ -221,10 +221,11 @@ class GridClient:
     # ------------------------------------------------------------------ demand response
 
     def start_event(
-        self, operator: LocalAccount, region_id: int, target_reduction_kw: int, reward_per_kw: int, duration_seconds: int
+        self, operator: LocalAccount, region_id: int | None, target_reduction_kw: int, reward_per_kw: int, duration_seconds: int
     ) -> int:
         """Approves the event's whole budget (target x reward) and starts it in `region_id` (the
-        operator's GridManagement region); returns the event id."""
+        operator's GridManagement region; None: whichever region GridManagement lists it in);
+        returns the event id."""
         self.payment_token.approve(operator, self.demand_response.address, target_reduction_kw * reward_per_kw)
         return self.demand_response.start_event(operator, region_id, target_reduction_kw, reward_per_kw, duration_seconds)
 

@@ -48,6 +48,7 @@ class SkipReason(IntEnum):
     TICK_FULL = 3  # the tick's side would pass MAX_TICK_VOLUME_WH
     ALREADY_PLACED = 4  # an earlier reading of the interval placed that side
     NOTHING_FREE = 5  # a bid found no free payment balance
+    PAUSED = 6  # the market is paused: it takes no new orders, standing ones included
 
 
 class EnergyType(IntEnum):

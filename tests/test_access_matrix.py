@@ -62,6 +62,12 @@ PUBLIC: dict[str, str] = {
         "any relayer: the meter owner's EIP-712 signature (nonce, deadline) is the authorization"
     ),
     "SmartMeter.settleStandingOrders": "keepers settle the meters' cleared standing orders; fills go to the meters' owners only",
+    "SmartMeter.settleStandingOrdersIn": (
+        "keepers settle the meters' standing orders in a reading market the registry named; fills go to the meters' owners only"
+    ),
+    "SmartMeter.invalidateStandingOrderNonces": (
+        "raises the caller's own standing-order nonce (StandingOrderNonceNotRaised for a lower one)"
+    ),
     "EnergyVault.deposit": "the caller's own tokens into its own vault balance",
     "EnergyVault.depositWithPermit": "as deposit, after the caller's own EIP-2612 permit",
     "EnergyVault.withdraw": "the caller's own vault balance",

@@ -426,12 +426,13 @@ def test_frozen_accounts_and_a_frozen_vault_cannot_hold_up_payouts(
         dp.claimReward(program_id, sender=owner)
 
 
-def test_a_token_refusing_a_pull_stops_the_creation(token_programs, admin, grid_operator, chain):
+@pytest.mark.parametrize("mode", [3, 4])  # transferFrom returns false / reverts with no error
+def test_a_token_refusing_a_pull_silently_stops_the_creation(token_programs, admin, grid_operator, chain, mode):
     """The budget's pull from the operator's wallet is the program's only token transfer: a token
-    whose transferFrom returns false makes the creation revert SafeERC20FailedOperation."""
+    that refuses it without an error of its own makes the creation revert RewardDistributionFailed."""
     token, _, dp, vault = token_programs("failing")
-    token.setMode(3, sender=admin)
-    with reverts(dp.SafeERC20FailedOperation, token=token.address):
+    token.setMode(mode, sender=admin)
+    with reverts(dp.RewardDistributionFailed, token=token.address, payer=grid_operator.address, amount=BUDGET):
         create(dp, grid_operator, chain)
     assert dp.programCount() == 0 and vault.balanceOf(token, dp) == 0
 

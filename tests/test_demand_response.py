@@ -774,13 +774,15 @@ def test_reward_arithmetic_at_the_largest_values(
     assert vault.balanceOf(token, owner) == rate
 
 
-def test_a_token_refusing_a_pull_stops_the_start(project, admin, smart_meter, grid_management, energy_token, chain):
-    """The budget's pull from the operator's wallet is the event's only token transfer: a token whose
-    transferFrom returns false makes the start revert SafeERC20FailedOperation, with nothing booked."""
+@pytest.mark.parametrize("mode", [3, 4])  # transferFrom returns false / reverts with no error
+def test_a_token_refusing_a_pull_silently_stops_the_start(project, admin, smart_meter, grid_management, energy_token, chain, mode):
+    """The budget's pull from the operator's wallet is the event's only token transfer: a token that
+    refuses it without an error of its own makes the start revert RewardDistributionFailed (the
+    specification's failed token transfer), with nothing booked."""
     token = project.FailingToken.deploy(sender=admin)
     dr, vault = dr_paying_in(project, admin, smart_meter, grid_management, energy_token, token)
-    token.setMode(3, sender=admin)
-    with reverts(dr.SafeERC20FailedOperation, token=token.address):
+    token.setMode(mode, sender=admin)
+    with reverts(dr.RewardDistributionFailed, token=token.address, payer=admin.address, amount=BUDGET):
         start_event(dr, admin, chain)
     assert dr.eventCount() == 0 and vault.balanceOf(token, dr) == 0
 

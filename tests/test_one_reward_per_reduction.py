@@ -266,3 +266,55 @@ def test_only_the_recorder_role_writes_the_record(demand_response, demand_progra
             dr.recordRewardedReduction(household, first, last, 1, sender=stranger)
     dr.recordRewardedReduction(household, 14, 20, 500, sender=stranger)
     assert (dr.rewardedThroughInterval(household), dr.rewardedReductionWh(household)) == (20, 1_500)
+
+
+# ----------------------------------------------------------------------------- the seed's form
+# 004's start_event(target_reduction_kw, reward_per_kw, duration_seconds) names no region:
+# startEvent(targetReductionKW, rewardPerKW, durationSeconds) starts the event in the calling
+# operator's own GridManagement region, its window as the regional form's (from the next interval
+# boundary, now when the block is on one).
+
+
+def test_the_seeds_start_event_runs_in_the_callers_own_region(demand_response, vault, stablecoin, operators, chain):
+    dr = demand_response
+    for operator, region in ((operators[0], REGION), (operators[2], OTHER_REGION)):
+        move_to_next_window(chain)
+        start = (chain.pending_timestamp // INTERVAL_SECONDS + 1) * INTERVAL_SECONDS
+        tx = dr.startEvent(TARGET_KW, RATE_PER_KW, DURATION, sender=operator)
+        event = dr.getEvent(tx.return_value)
+        assert (event.regionId, event.gridOperator) == (region, operator.address)
+        assert (event.startTime, event.endTime) == (start, start + DURATION)
+        assert_logs(
+            tx,
+            log(dr.EventStarted, eventId=tx.return_value, gridOperator=operator.address, regionId=region,
+                targetReductionKW=TARGET_KW, rewardPerKW=RATE_PER_KW, startTime=start, endTime=start + DURATION,
+                budget=TARGET_KW * RATE_PER_KW),
+            *vault_funding_logs(vault, stablecoin, operator, TARGET_KW * RATE_PER_KW),
+        )
+    assert dr.eventCount() == 2
+
+
+def test_the_seeds_start_event_refuses_as_the_regional_form(demand_response, stablecoin, operators, admin, stranger,
+                                                            grid_management):
+    dr = demand_response
+    grid_operator = operators[0]
+    with reverts(dr.GridOperatorNotRegistered, account=stranger.address):
+        dr.startEvent(TARGET_KW, RATE_PER_KW, DURATION, sender=stranger)
+    # Registered here but no GridManagement operator: it has no region (0 there).
+    dr.registerGridOperator(stranger, sender=admin)
+    with reverts(dr.OperatorNotAuthorizedForRegion, operator=stranger.address, regionId=0):
+        dr.startEvent(TARGET_KW, RATE_PER_KW, DURATION, sender=stranger)
+    with reverts(dr.ZeroEventParameter):
+        dr.startEvent(0, RATE_PER_KW, DURATION, sender=grid_operator)
+    with reverts(dr.ZeroEventParameter):
+        dr.startEvent(TARGET_KW, 0, DURATION, sender=grid_operator)
+    max_duration = dr.MAX_DURATION_SECONDS()
+    with reverts(dr.DurationOutOfRange, durationSeconds=max_duration + 1, maxSeconds=max_duration):
+        dr.startEvent(TARGET_KW, RATE_PER_KW, max_duration + 1, sender=grid_operator)
+    balance = stablecoin.balanceOf(grid_operator)
+    # Suspended by GridManagement's admin: its region is still listed, its authorization gone.
+    grid_management.setOperatorAuthorization(grid_operator, False, sender=admin)
+    with reverts(dr.OperatorNotAuthorizedForRegion, operator=grid_operator.address, regionId=REGION):
+        dr.startEvent(TARGET_KW, RATE_PER_KW, DURATION, sender=grid_operator)
+    assert dr.eventCount() == 0
+    assert stablecoin.balanceOf(grid_operator) == balance

@@ -117,3 +117,46 @@ def test_stability_emergency_is_the_reporting_region_only(emergency_gm, grid_ope
     assert emergency_gm.isRegionInEmergency(NORTH)  # a normal report does not end it: an operator decides
     emergency_gm.toggleEmergencyMode(NORTH, False, sender=north)
     assert in_emergency(emergency_gm) == (False, False, False)
+
+
+# ----------------------------------------------------------------------------- the seed's form
+# 000's toggle-emergency-mode takes no arguments: toggleEmergencyMode() flips the calling operator's
+# own region, the one GridManagement lists it in.
+
+
+def test_the_seeds_toggle_flips_the_callers_own_region(emergency_gm, north, south):
+    tx = emergency_gm.toggleEmergencyMode(sender=north)
+    assert tx.return_value is True
+    assert tx.events == [log(emergency_gm.EmergencyModeChanged, regionId=NORTH, active=True, changedBy=north.address)]
+    assert in_emergency(emergency_gm) == (True, False, True)
+    assert emergency_gm.getDynamicPrice() == 3 * BASE_PRICE
+    tx = emergency_gm.toggleEmergencyMode(sender=south)
+    assert tx.return_value is True
+    assert tx.events == [log(emergency_gm.EmergencyModeChanged, regionId=SOUTH, active=True, changedBy=south.address)]
+    assert in_emergency(emergency_gm) == (True, True, True)
+    tx = emergency_gm.toggleEmergencyMode(sender=north)
+    assert tx.return_value is False
+    assert tx.events == [log(emergency_gm.EmergencyModeChanged, regionId=NORTH, active=False, changedBy=north.address)]
+    assert in_emergency(emergency_gm) == (False, True, True)
+    emergency_gm.toggleEmergencyMode(sender=south)
+    assert in_emergency(emergency_gm) == (False, False, False)
+    assert emergency_gm.getDynamicPrice() == BASE_PRICE
+
+
+def test_the_seeds_toggle_ends_a_declared_emergency(emergency_gm, north):
+    emergency_gm.implementEmergencyProtocol(NORTH, EMERGENCY, reason("FEEDER_FAULT"), sender=north)
+    tx = emergency_gm.toggleEmergencyMode(sender=north)
+    assert tx.return_value is False
+    assert in_emergency(emergency_gm) == (False, False, False)
+
+
+def test_the_seeds_toggle_is_for_authorized_operators_only(emergency_gm, admin, north, stranger):
+    """The admin has no region of its own: it switches a region off with the regional form."""
+    for account in (stranger, admin):
+        with reverts(emergency_gm.Unauthorized, account=account.address):
+            emergency_gm.toggleEmergencyMode(sender=account)
+    emergency_gm.toggleEmergencyMode(sender=north)
+    emergency_gm.setOperatorAuthorization(north, False, sender=admin)
+    with reverts(emergency_gm.Unauthorized, account=north.address):
+        emergency_gm.toggleEmergencyMode(sender=north)
+    assert in_emergency(emergency_gm) == (True, False, True)

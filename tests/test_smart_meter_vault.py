@@ -2,10 +2,10 @@
 readings it delivers into the vault (the export minted to the vault and credited to the owner there,
 beside meters whose export is still minted to their owners' wallets), and the owner's standing limits.
 
-The reading market here is a plain account registered with the vault: readings of meters with standing
-limits call its recordMetered, so none is sent here (tests/test_standing_orders.py sends them to a real
-EnergyAuction); setting and removing the limits, and settleStandingOrders' refusals, need no market
-contract. Every custom error is asserted with all of its arguments and every event with all of its
+The reading market here is an EnergyAuction of the vault and this registry that no test reads into
+(tests/test_standing_orders.py trades in it): setVault checks a market's vault and registry, the list of
+reading markets used and its bound, setting and removing the limits and their nonces, and
+settleStandingOrders' refusals. Every custom error is asserted with all of its arguments and every event with all of its
 fields; the meters' fixtures (`meter`, `submit`, `baseline`) are in conftest.py.
 """
 
@@ -29,18 +29,26 @@ def _accounts_before_isolation(admin, owner, other, stranger, meter_device, mete
     """Resolves the session-scoped account fixtures before ape's per-test isolation (no rebasing)."""
 
 
-@pytest.fixture(scope="module")
-def reading_market(accounts):
-    """A plain account registered as a market of the vault, named as SmartMeter's reading market."""
-    return accounts[6]
+def deploy_auction(project, admin, vault, meter_registry, fee_recipient):
+    """An EnergyAuction of `vault` whose standing orders `meter_registry` reports (900 s periods)."""
+    return project.EnergyAuction.deploy(
+        admin, vault, meter_registry, fee_recipient, 50, 900, 300, 50_000, 1_000, 305_000, sender=admin
+    )
 
 
 @pytest.fixture(scope="module")
-def vault(project, admin, energy_token, stablecoin, reading_market, smart_meter):
+def vault(project, admin, energy_token, stablecoin, smart_meter):
     v = project.EnergyVault.deploy(admin, energy_token, stablecoin, NO_FREEZE_QUERY, sender=admin)
-    v.registerMarket(reading_market, sender=admin)
     v.grantRole(v.CREDITOR_ROLE(), smart_meter, sender=admin)
     return v
+
+
+@pytest.fixture(scope="module")
+def reading_market(project, admin, vault, smart_meter, fee_recipient):
+    """An EnergyAuction of the vault and this registry, registered as a market of the vault."""
+    market = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    vault.registerMarket(market, sender=admin)
+    return market
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +140,56 @@ def test_set_vault_rejects_a_vault_of_another_energy_token(smart_meter, foreign_
     with reverts(smart_meter.VaultTokenMismatch, vault=foreign_vault.address):
         smart_meter.setVault(foreign_vault, reading_market, sender=admin)
     assert smart_meter.vault() == ZERO_ADDRESS
+
+
+def test_set_vault_refuses_a_reading_market_of_another_vault_or_registry(
+    project, smart_meter, vault, reading_market, energy_token, stablecoin, admin, fee_recipient, stranger
+):
+    """A market must move this vault's balances and take this registry's readings, or the readings of
+    meters with standing limits would fail the gateway's whole batch there."""
+    twin_vault = project.EnergyVault.deploy(admin, energy_token, stablecoin, NO_FREEZE_QUERY, sender=admin)
+    of_another_vault = deploy_auction(project, admin, twin_vault, smart_meter, fee_recipient)
+    twin_vault.registerMarket(of_another_vault, sender=admin)
+    of_no_registry = deploy_auction(project, admin, vault, ZERO_ADDRESS, fee_recipient)
+    of_another_registry = deploy_auction(project, admin, vault, stranger, fee_recipient)
+    # Of this vault and registry, but the vault has not registered it: it could not settle there.
+    unregistered = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    # An account without code, and a contract that answers neither question.
+    for market in (of_another_vault, of_no_registry, of_another_registry, unregistered, stranger, energy_token):
+        with reverts(smart_meter.ReadingMarketMismatch, readingMarket=market.address):
+            smart_meter.setVault(vault, market, sender=admin)
+    assert (smart_meter.vault(), smart_meter.readingMarket()) == (ZERO_ADDRESS, ZERO_ADDRESS)
+    assert smart_meter.readingMarkets() == []
+    # The market of the other vault is that vault's.
+    with reverts(smart_meter.ReadingMarketMismatch, readingMarket=reading_market.address):
+        smart_meter.setVault(twin_vault, reading_market, sender=admin)
+    smart_meter.setVault(twin_vault, of_another_vault, sender=admin)
+    assert smart_meter.readingMarkets() == [of_another_vault.address]
+
+
+def registered_auction(project, admin, vault, smart_meter, fee_recipient):
+    market = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    vault.registerMarket(market, sender=admin)
+    return market
+
+
+def test_the_reading_markets_used_are_listed_up_to_their_bound(project, smart_meter, vault, reading_market, admin, fee_recipient):
+    most = smart_meter.MAX_READING_MARKETS()
+    assert most == 8
+    markets = [reading_market, *(registered_auction(project, admin, vault, smart_meter, fee_recipient) for _ in range(most - 1))]
+    for market in markets:
+        smart_meter.setVault(vault, market, sender=admin)
+    # Named again, or none named: the list stays as it is.
+    smart_meter.setVault(vault, markets[0], sender=admin)
+    smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
+    assert smart_meter.readingMarkets() == [m.address for m in markets]
+    extra = registered_auction(project, admin, vault, smart_meter, fee_recipient)
+    with reverts(smart_meter.TooManyReadingMarkets, maxReadingMarkets=most):
+        smart_meter.setVault(vault, extra, sender=admin)
+    assert smart_meter.readingMarket() == ZERO_ADDRESS
+    # A market of the list can be named again when the list is full.
+    smart_meter.setVault(vault, markets[3], sender=admin)
+    assert smart_meter.readingMarket() == markets[3].address
 
 
 # ----------------------------------------------------------------------------- setVaultDelivery
@@ -390,9 +448,9 @@ def test_remove_standing_order(smart_meter, wired, meter, owner):
 
 
 def test_a_reading_after_the_limits_were_removed_is_only_credited(
-    smart_meter, energy_token, wired, meter, meter_device, owner, submit, baseline
+    smart_meter, energy_token, wired, reading_market, meter, meter_device, owner, submit, baseline
 ):
-    """Without limits the reading market is not called (here it is an account, which would fail the call)."""
+    """Without limits the reading market is not told of the reading: it holds nothing of the meter."""
     smart_meter.setStandingOrder(meter, 180_000, 0, 0, 0, sender=owner)
     smart_meter.removeStandingOrder(meter, sender=owner)
     tx = submit(meter_device, baseline + 900, 1_500, 5_800)
@@ -403,6 +461,7 @@ def test_a_reading_after_the_limits_were_removed_is_only_credited(
         credited(wired, energy_token, smart_meter, [(owner, 800)]),
     )
     assert wired.balancesOf(owner) == (800, 0)
+    assert [o.period for o in reading_market.getMeteredOrders(meter)] == [0, 0]
 
 
 def test_settle_standing_orders_refusals(smart_meter, vault, meter, admin, reading_market, stranger):
@@ -417,6 +476,30 @@ def test_settle_standing_orders_refusals(smart_meter, vault, meter, admin, readi
         smart_meter.settleStandingOrders([meter] * (MAX_BATCH_SIZE + 1), sender=stranger)
     with reverts(smart_meter.MeterUnknown, meter=stranger.address):
         smart_meter.settleStandingOrders([meter, stranger.address], sender=stranger)
+
+
+def test_settling_in_a_reading_market_never_used_is_refused(
+    project, smart_meter, vault, meter, admin, reading_market, fee_recipient, stranger
+):
+    """settleStandingOrdersIn takes only a market this registry has named; its batch is checked as
+    settleStandingOrders' is."""
+    unused = deploy_auction(project, admin, vault, smart_meter, fee_recipient)
+    for market in (reading_market.address, ZERO_ADDRESS):
+        with reverts(smart_meter.UnknownReadingMarket, readingMarket=market):
+            smart_meter.settleStandingOrdersIn(market, [meter], sender=stranger)
+    smart_meter.setVault(vault, reading_market, sender=admin)
+    with reverts(smart_meter.UnknownReadingMarket, readingMarket=unused.address):
+        smart_meter.settleStandingOrdersIn(unused, [meter], sender=stranger)
+    with reverts(smart_meter.EmptyBatch):
+        smart_meter.settleStandingOrdersIn(reading_market, [], sender=stranger)
+    with reverts(smart_meter.BatchTooLarge, size=MAX_BATCH_SIZE + 1, maxSize=MAX_BATCH_SIZE):
+        smart_meter.settleStandingOrdersIn(reading_market, [meter] * (MAX_BATCH_SIZE + 1), sender=stranger)
+    with reverts(smart_meter.MeterUnknown, meter=stranger.address):
+        smart_meter.settleStandingOrdersIn(reading_market, [meter, stranger.address], sender=stranger)
+    # A market no longer named still settles: nothing is due here, so nothing happens.
+    smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
+    tx = smart_meter.settleStandingOrdersIn(reading_market, [meter], sender=stranger)
+    assert not [e for e in tx.events if e.event_name == "MeteredOrdersSettled"]
 
 
 # ----------------------------------------------------------------------------- relayed standing orders
@@ -457,7 +540,8 @@ def test_a_signed_standing_order_is_used_once(smart_meter, wired, meter, owner, 
     with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
         smart_meter.setStandingOrderBySig(*args, sender=stranger)
     assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
-    assert smart_meter.standingOrderNonces(owner) == 1
+    # The relayed signature spent nonce 0, the owner's own removal nonce 1.
+    assert smart_meter.standingOrderNonces(owner) == 2
 
 
 def test_an_expired_standing_order_signature(smart_meter, wired, meter, owner, stranger, chain):
@@ -482,12 +566,76 @@ def test_standing_limits_signed_by_another_than_the_owner(smart_meter, wired, me
     assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
 
 
-def test_signed_standing_limits_are_checked_as_the_owners_own(smart_meter, vault, meter, owner, stranger, admin, chain):
+def test_a_direct_change_of_limits_voids_the_owners_earlier_signatures(smart_meter, wired, meter, owner, stranger, chain):
+    """A signature the owner gave a relayer before changing or removing the limits itself cannot bring
+    the superseded limits back."""
+    superseded = signed_limits(smart_meter, chain, owner, StandingLimits(meter, 180_000, 2_000))
+    smart_meter.setStandingOrder(meter, 150_000, 0, 0, 0, sender=owner)
+    assert smart_meter.standingOrderNonces(owner) == 1
+    with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+        smart_meter.setStandingOrderBySig(*superseded, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (150_000, 0, 0, 0)
+    # Removed directly: a signature at the nonce before the removal is void too.
+    superseded = signed_limits(smart_meter, chain, owner, StandingLimits(meter, 180_000), nonce=1)
+    smart_meter.removeStandingOrder(meter, sender=owner)
+    assert smart_meter.standingOrderNonces(owner) == 2
+    with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+        smart_meter.setStandingOrderBySig(*superseded, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+
+
+def test_invalidate_standing_order_nonces_voids_signatures_not_yet_relayed(smart_meter, wired, meter, owner, stranger, chain):
+    unrelayed = [signed_limits(smart_meter, chain, owner, StandingLimits(meter, 180_000 + n), nonce=n) for n in range(3)]
+    tx = smart_meter.invalidateStandingOrderNonces(3, sender=owner)
+    assert_logs(tx, log(smart_meter.StandingOrderNoncesInvalidated, owner=owner.address, previousNonce=0, newNonce=3))
+    assert smart_meter.standingOrderNonces(owner) == 3
+    for args in unrelayed:
+        with reverts(smart_meter.InvalidStandingOrderSignature, meter=meter, owner=owner.address):
+            smart_meter.setStandingOrderBySig(*args, sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+    # The owner's next signature carries the new nonce.
+    smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(meter, 190_000), nonce=3), sender=stranger)
+    assert smart_meter.getStandingOrder(meter) == (190_000, 0, 0, 0)
+    assert smart_meter.standingOrderNonces(owner) == 4
+
+
+def test_standing_order_nonces_only_go_up_to_their_bound(smart_meter, owner, stranger):
+    most = smart_meter.MAX_STANDING_ORDER_NONCE()
+    assert most == 2**32 - 1
+    for new_nonce in (0, most + 1):
+        with reverts(smart_meter.StandingOrderNonceNotRaised, owner=owner.address, newNonce=new_nonce, currentNonce=0):
+            smart_meter.invalidateStandingOrderNonces(new_nonce, sender=owner)
+    smart_meter.invalidateStandingOrderNonces(5, sender=owner)
+    with reverts(smart_meter.StandingOrderNonceNotRaised, owner=owner.address, newNonce=5, currentNonce=5):
+        smart_meter.invalidateStandingOrderNonces(5, sender=owner)
+    tx = smart_meter.invalidateStandingOrderNonces(most, sender=owner)
+    assert_logs(tx, log(smart_meter.StandingOrderNoncesInvalidated, owner=owner.address, previousNonce=5, newNonce=most))
+    # Each account raises its own nonce only: the owner's is left alone by anyone else's call.
+    smart_meter.invalidateStandingOrderNonces(1, sender=stranger)
+    assert (smart_meter.standingOrderNonces(owner), smart_meter.standingOrderNonces(stranger)) == (most, 1)
+
+
+def test_all_zero_prices_remove_the_limits_directly_as_when_signed(smart_meter, wired, meter, owner, stranger, chain):
+    smart_meter.setStandingOrder(meter, 180_000, 2_000, 120_000, 1_000, sender=owner)
+    # Caps without a price trade nothing: the limits are removed, with the one event of a removal.
+    tx = smart_meter.setStandingOrder(meter, 0, 2_000, 0, 1_000, sender=owner)
+    assert_logs(tx, log(smart_meter.StandingOrderRemoved, meter=meter, owner=owner.address))
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+    smart_meter.setStandingOrder(meter, 180_000, 2_000, 120_000, 1_000, sender=owner)
+    nonce = smart_meter.standingOrderNonces(owner)
+    tx = smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(meter), nonce), sender=stranger)
+    assert_logs(tx, log(smart_meter.StandingOrderRemoved, meter=meter, owner=owner.address))
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+
+
+def test_signed_standing_limits_are_checked_as_the_owners_own(
+    smart_meter, vault, reading_market, meter, owner, stranger, admin, chain
+):
     with reverts(smart_meter.MeterUnknown, meter=stranger.address):
         smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(stranger.address, 1)), sender=stranger)
     with reverts(smart_meter.NoReadingMarket):
         smart_meter.setStandingOrderBySig(*signed_limits(smart_meter, chain, owner, StandingLimits(meter, 1)), sender=stranger)
-    smart_meter.setVault(vault, stranger, sender=admin)
+    smart_meter.setVault(vault, reading_market, sender=admin)
     with reverts(smart_meter.StandingOrderOutOfRange, value=MAX_PRICE + 1, maxValue=MAX_PRICE):
         smart_meter.setStandingOrderBySig(
             *signed_limits(smart_meter, chain, owner, StandingLimits(meter, MAX_PRICE + 1)), sender=stranger

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from eth_abi import encode
+from eth_utils import keccak
 
 from support.auction_helpers import ASKS, cost_ceil
-from support.helpers import NO_FREEZE_QUERY, assert_logs, log, reverts
+from support.helpers import NO_FREEZE_QUERY, ZERO_ADDRESS, assert_logs, log, reverts
 
 PERIOD = 900
 GATE = 300
@@ -27,7 +29,7 @@ REGION = 1
 FREQUENCY, VOLTAGE = 50_000, 1_000
 CASH = 1_000_000  # payment base units each household deposits (1 unit of a 6-decimal token)
 # SkipReason
-NOT_APPROVED, MARKET_CLOSED, PRICE_OFF_GRID, TICK_FULL, ALREADY_PLACED, NOTHING_FREE = range(6)
+NOT_APPROVED, MARKET_CLOSED, PRICE_OFF_GRID, TICK_FULL, ALREADY_PLACED, NOTHING_FREE, PAUSED = range(7)
 
 
 def tick_of(price: int) -> int:
@@ -401,3 +403,259 @@ def test_reading_deadline_is_bounded_and_admin_only(auction, vault, smart_meter,
         auction.setReadingDeadline(60, sender=stranger)
     assert auction.clearingTime(10) == 11 * PERIOD + 60
     assert (auction.vault(), auction.meterRegistry()) == (vault.address, smart_meter.address)
+
+
+# ----------------------------------------------------------------------------- boundaries
+
+
+def test_a_standing_sell_limit_at_the_grids_top_tick_is_placed(smart_meter, auction, community, period):
+    # A limit exactly at the top tick, and one just below it that rounds up to it: both are on the grid.
+    set_limits(smart_meter, community, 0, sell=MAX_PRICE)
+    set_limits(smart_meter, community, 1, sell=MAX_PRICE - 1)
+    tx = community.read(period, [0, 0], [100, 40], which=[0, 1])
+    assert not [e for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert placed_of(auction, community.meters[0], period) == (100, MAX_PRICE, 0, MIN_PRICE)
+    assert placed_of(auction, community.meters[1], period) == (40, MAX_PRICE, 0, MIN_PRICE)
+    assert auction.getTickVolumes(period)[1][tick_of(MAX_PRICE)] == 140
+
+
+def test_a_standing_bids_lock_rounds_up_when_the_escrow_is_not_whole(smart_meter, auction, vault, community, period, admin):
+    # A grid whose prices end in 001: 333 Wh at 100_001 per kWh cost 33_300.333, locked as 33_301.
+    auction.setPriceGrid(MIN_PRICE + 1, TICK, MAX_PRICE + 1, sender=admin)
+    set_limits(smart_meter, community, 1, buy=100_001)
+    community.read(period, [333], [0], which=[1])
+    assert placed_of(auction, community.meters[1], period)[2] == 333
+    assert cost_ceil(333, 100_001) == 33_301
+    assert vault.balancesOf(community.owners[1]) == (0, CASH - 33_301)
+    assert vault.balancesOf(auction) == (0, 33_301)
+
+
+def test_a_tick_fills_to_its_bound_and_one_wh_over_is_skipped_as_tick_full(smart_meter, auction, vault, community, period):
+    bound = auction.MAX_TICK_VOLUME_WH()
+    for i in range(3):
+        set_limits(smart_meter, community, i, sell=60_000)
+    # The first two asks fill the tick exactly to its bound; the third would pass it by 1 Wh.
+    tx = community.read(period, [0, 0, 0], [bound - 1, 1, 1], which=[0, 1, 2])
+    skipped = [(e.meter, e.period, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert skipped == [(community.meters[2], period, TICK_FULL)]
+    assert placed_of(auction, community.meters[0], period)[0] == bound - 1
+    assert placed_of(auction, community.meters[1], period)[:2] == (1, 60_000)
+    assert placed_of(auction, community.meters[2], period)[0] == 0
+    assert auction.getTickVolumes(period)[1][tick_of(60_000)] == bound
+    # The skipped export stays free in its owner's balance.
+    assert vault.balancesOf(community.owners[2]) == (1, CASH)
+    assert vault.balancesOf(auction)[0] == bound
+
+
+# ----------------------------------------------------------------------------- a batch never fails on one meter's limits
+
+
+def test_readings_of_meters_with_limits_are_credited_when_the_reading_market_is_unset(
+    smart_meter, auction, vault, community, period, admin, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    smart_meter.setVault(vault, ZERO_ADDRESS, sender=admin)
+    # The whole gateway batch goes through: the limits have no market to trade in, so the export stays free.
+    tx = community.read(period, [0, 500, 0, 0], [700, 0, 0, 0])
+    assert [e.event_name for e in tx.events].count("ReadingAccepted") == 4
+    assert not [e for e in tx.events if e.event_name.startswith("Metered")]
+    assert vault.balancesOf(community.owners[0]) == (700, CASH)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH)
+    assert auction.getMeteredOrders(community.meters[0])[period % 2].period == 0
+    with reverts(smart_meter.NoReadingMarket):
+        smart_meter.settleStandingOrders(community.meters[:1], sender=stranger)
+
+
+# ----------------------------------------------------------------------------- pause
+
+
+def test_a_paused_auction_skips_standing_placement_and_keeps_energy_free(smart_meter, auction, vault, community, period, admin):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    auction.pause(sender=admin)
+    tx = community.read(period, [0, 500], [700, 0], which=[0, 1])
+    skipped = [(e.meter, e.period, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert skipped == [(community.meters[0], period, PAUSED), (community.meters[1], period, PAUSED)]
+    # Nothing offered and nothing locked: both balances are free.
+    assert vault.balancesOf(community.owners[0]) == (700, CASH)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH)
+    assert vault.balancesOf(auction) == (0, 0)
+    assert auction.getTickVolumes(period) == ([0] * 256, [0] * 256)
+
+
+def test_a_paused_auction_still_settles_standing_orders_placed_before(
+    smart_meter, auction, vault, community, period, chain, admin, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 500], [700, 0], which=[0, 1])
+    auction.pause(sender=admin)
+    # The meters' next-but-one reading settles the paused market's earlier interval and places nothing.
+    tx = community.read(period + 2, [0, 300], [200, 0], which=[0, 1])
+    settled = [(e.meter, e.period, e.soldWh, e.boughtWh) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    assert settled == [(community.meters[0], period, 500, 0), (community.meters[1], period, 0, 500)]
+    skipped = [(e.meter, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"]
+    assert skipped == [(community.meters[0], PAUSED), (community.meters[1], PAUSED)]
+    assert vault.balancesOf(community.owners[0])[0] == 200 + 200  # unsold of period, all of period + 2
+    assert vault.balancesOf(auction)[0] == 0
+    chain.pending_timestamp = auction.clearingTime(period + 2)
+    tx = smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
+    assert not [e for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+
+
+# ----------------------------------------------------------------------------- a new reading market
+
+
+@pytest.fixture
+def next_auction(project, admin, vault, smart_meter, fee_recipient, community):
+    """A second reading market of the same vault and registry, registered in the vault and approved by
+    every household."""
+    market = project.EnergyAuction.deploy(
+        admin, vault, smart_meter, fee_recipient, FEE_BPS, PERIOD, GATE, MIN_PRICE, TICK, MAX_PRICE, sender=admin
+    )
+    vault.registerMarket(market, sender=admin)
+    for owner in community.owners:
+        vault.setMarketApproval(market, True, sender=owner)
+    return market
+
+
+def test_standing_orders_left_in_a_retired_reading_market_still_settle(
+    smart_meter, auction, next_auction, vault, energy_token, stablecoin, community, period, chain, admin, stranger, all_holders
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    smart_meter.setVault(vault, next_auction, sender=admin)
+    assert smart_meter.readingMarkets() == [auction.address, next_auction.address]
+    meters = community.meters[:2]
+    chain.pending_timestamp = auction.clearingTime(period)
+    # The market now named holds nothing of the meters: its settlement finds nothing.
+    tx = smart_meter.settleStandingOrders(meters, sender=stranger)
+    assert not [e for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    # The retired market settles them, cleared on the way, as it would have before the switch.
+    tx = smart_meter.settleStandingOrdersIn(auction, meters, sender=stranger)
+    price = auction.getMarket(period).clearingPricePerKWh
+    settled = [(e.contract_address, e.meter, e.period, e.soldWh, e.boughtWh) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    assert settled == [(auction.address, meters[0], period, 600, 0), (auction.address, meters[1], period, 0, 600)]
+    fee = gross(600, price) * FEE_BPS // 10_000
+    assert vault.balancesOf(community.owners[0]) == (400, CASH + gross(600, price) - fee)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH - cost_ceil(600, price))
+    assert vault.balancesOf(auction) == (0, auction.accruedFees())
+    books_balance(vault, energy_token, stablecoin, [*all_holders, next_auction])
+    # The import bought in the retired market still counts against redemption.
+    assert auction.coveredConsumptionWh(meters[1]) == 600
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meters[1], amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meters[1], 1, sender=community.owners[1])
+    # Readings from now on place in the new market.
+    community.read(period + 2, [0, 0], [300, 0], which=[0, 1])
+    assert placed_of(next_auction, meters[0], period + 2)[0] == 300
+
+
+# ----------------------------------------------------------------------------- redemption
+
+
+def give_wallet_energy(community, vault, energy_token, i, period, amount_wh):
+    """Household i exports `amount_wh` in `period` (no sell limit: it stays in its vault balance) and
+    withdraws it to its wallet, so that it holds EnergyToken to redeem."""
+    community.read(period, [0], [amount_wh], which=[i])
+    vault.withdraw(energy_token, amount_wh, community.owners[i], sender=community.owners[i])
+
+
+def test_import_a_standing_bid_bought_cannot_be_redeemed_again(
+    smart_meter, auction, vault, energy_token, community, period, chain, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    chain.pending_timestamp = auction.clearingTime(period)
+    smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
+    meter, owner = community.meters[1], community.owners[1]
+    give_wallet_energy(community, vault, energy_token, 1, period + 2, 500)
+    # The 600 Wh metered were bought and retired at settlement: none is left to redeem.
+    assert smart_meter.getMeteredEnergy(meter) == (600, 500, 0)
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meter, 1, sender=owner)
+    assert auction.coveredConsumptionWh(meter) == 600
+    assert energy_token.balanceOf(owner) == 500
+
+
+def test_import_a_standing_bid_holds_is_redeemable_only_once_it_settles_unbought(
+    smart_meter, auction, vault, energy_token, community, period, chain, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    # 400 Wh offered against a bid of 600: 200 Wh of the bid will not be bought.
+    community.read(period, [0, 600], [400, 0], which=[0, 1])
+    meter, owner = community.meters[1], community.owners[1]
+    give_wallet_energy(community, vault, energy_token, 1, period + 1, 500)
+    # While the bid stands, the import it bids for is not redeemable.
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meter, 1, sender=owner)
+    assert auction.coveredConsumptionWh(meter) == 600
+    chain.pending_timestamp = auction.clearingTime(period)
+    smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
+    assert auction.coveredConsumptionWh(meter) == 400
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=201, redeemableWh=200):
+        smart_meter.redeemConsumption(meter, 201, sender=owner)
+    tx = smart_meter.redeemConsumption(meter, 200, sender=owner)
+    assert_logs(
+        tx,
+        log(smart_meter.ConsumptionRedeemed, meter=meter, owner=owner.address, amountWh=200),
+        log(energy_token.Transfer, **{"from": owner.address, "to": "0x" + "00" * 20, "value": 200}),
+    )
+    assert smart_meter.getMeteredEnergy(meter) == (600, 500, 200)
+
+
+def test_the_ledger_of_retired_import_outlives_the_reuse_of_the_meters_slot(smart_meter, auction, community, period, chain, stranger):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    meter = community.meters[1]
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    # Two intervals on, the slot of `period` is settled (600 bought) and reused for a bid of 300.
+    community.read(period + 2, [0, 300], [0, 0], which=[0, 1])
+    assert placed_of(auction, meter, period + 2)[2] == 300
+    assert auction.coveredConsumptionWh(meter) == 600 + 300
+    # Nobody sells in period + 2: the bid settles unbought and only the 600 stay covered.
+    chain.pending_timestamp = auction.clearingTime(period + 2)
+    smart_meter.settleStandingOrders([meter], sender=stranger)
+    assert auction.coveredConsumptionWh(meter) == 600
+    assert smart_meter.getMeteredEnergy(meter)[0] == 900
+
+
+LEDGER_SHIFT, LEDGER_MAX_WH = 209, 2**47 - 1  # a placed slot's ledger of retired import: bits 209-255
+
+
+def placed_storage_slot(auction, chain, meter: str, period: int) -> int:
+    """The storage slot of the meter's placed word for `period`'s parity, found by trying the mapping's
+    possible declaration slots against the word a placement of `period` just wrote."""
+    key = int(meter, 16) << 1 | period % 2
+    for declared in range(64):
+        slot = int.from_bytes(keccak(encode(["uint256", "uint256"], [key, declared])), "big")
+        word = int(chain.provider.make_request("eth_getStorageAt", [auction.address, hex(slot), "latest"]), 16)
+        if word and word & (2**32 - 1) == period:
+            return slot
+    raise AssertionError("no placed slot of the meter holds the period")
+
+
+def test_a_full_ledger_of_retired_import_covers_all_of_the_meters_consumption(
+    smart_meter, auction, vault, energy_token, community, period, chain, stranger
+):
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    meter = community.meters[1]
+    # A meter that has bought nearly 2^47 Wh in this slot's intervals (140 TWh): 100 Wh of room left.
+    slot = placed_storage_slot(auction, chain, meter, period)
+    word = int(chain.provider.make_request("eth_getStorageAt", [auction.address, hex(slot), "latest"]), 16)
+    nearly_full = word | (LEDGER_MAX_WH - 100) << LEDGER_SHIFT
+    chain.provider.make_request("anvil_setStorageAt", [auction.address, hex(slot), f"0x{nearly_full:064x}"])
+    assert auction.coveredConsumptionWh(meter) == LEDGER_MAX_WH - 100 + 600
+    chain.pending_timestamp = auction.clearingTime(period)
+    tx = smart_meter.settleStandingOrders(community.meters[:2], sender=stranger)
+    assert [e.boughtWh for e in tx.events if e.event_name == "MeteredOrdersSettled"] == [0, 600]
+    # The ledger stopped at its bound instead of wrapping: the meter's consumption all reads as covered.
+    assert auction.coveredConsumptionWh(meter) == 2**256 - 1
+    give_wallet_energy(community, vault, energy_token, 1, period + 2, 500)
+    with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=1, redeemableWh=0):
+        smart_meter.redeemConsumption(meter, 1, sender=community.owners[1])

@@ -12,7 +12,7 @@ from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from energy_grid.client import BUY, GridClient, MeterReading
-from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, SettledStandingOrder
+from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, MAX_STANDING_ORDER_NONCE, SettledStandingOrder
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.contracts.vault import VaultBalances
 from energy_grid.deployment import deploy_system, fund_local_accounts
@@ -217,6 +217,29 @@ def test_signed_approval_and_standing_limits_are_relayed(client, accounts):
         client.smart_meter.standing_order_typed_data(StandingLimits(meter, buy_cap_wh=5), deadline)
 
 
+def test_an_owner_voids_its_unrelayed_standing_limits_through_the_client(client, accounts):
+    owner, relayer, operator = signer(accounts[5]), signer(accounts[4]), signer(accounts[0])
+    meter = Account.create().address
+    client.smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
+    deadline = now_s(client) + 3_600
+    limits = StandingLimits(meter, sell_price_per_kwh=80_000)
+    nonce = client.smart_meter.standing_order_nonce(owner.address)
+    unrelayed = wallet_signature(owner, client.smart_meter.standing_order_typed_data(limits, deadline))
+    client.smart_meter.invalidate_standing_order_nonces(owner, nonce + 2)
+    assert client.smart_meter.standing_order_nonce(owner.address) == nonce + 2
+    with pytest.raises(ContractRevertError) as voided:
+        client.smart_meter.set_standing_order_by_sig(relayer, limits, deadline, unrelayed)
+    assert voided.value.error_name == "InvalidStandingOrderSignature"
+    with pytest.raises(ContractRevertError) as lowered:
+        client.smart_meter.invalidate_standing_order_nonces(owner, nonce + 1)
+    assert lowered.value.error_name == "StandingOrderNonceNotRaised"
+    sent = client.w3.eth.get_transaction_count(owner.address)
+    for refused in (0, MAX_STANDING_ORDER_NONCE + 1, True):
+        with pytest.raises(InvalidInputError, match="new_nonce must be an integer from 1 to 4,294,967,295"):
+            client.smart_meter.invalidate_standing_order_nonces(owner, refused)
+    assert client.w3.eth.get_transaction_count(owner.address) == sent
+
+
 def wallet_signature(account, typed: dict) -> bytes:
     return bytes(Account.sign_message(encode_typed_data(full_message=typed), account.key).signature)
 
@@ -281,6 +304,53 @@ def test_settle_standing_orders_pays_the_fills_into_the_vault(client, accounts):
     assert vault.balances(seller.address) == (held[0].energy_wh + 400, held[0].payment + proceeds)  # unsold back
     assert vault.balances(buyer.address) == (held[1].energy_wh, held[1].payment - paid)  # bought energy retired
     assert smart_meter.settle_standing_orders(keeper, meters) == []  # each settles once
+
+
+def test_orders_left_in_a_former_reading_market_settle_through_the_client(client, system, project, accounts):
+    """The admin names a new auction the reading market (one the manifest does not list) while a
+    seller's ask and a buyer's bid wait in the first: settle_standing_orders_in settles them there, and
+    the import bought there still counts against redemption."""
+    operator, seller, buyer, keeper = (signer(accounts[i]) for i in (0, 2, 3, 6))
+    smart_meter, vault, auction = client.smart_meter, client.vault, client.auction
+    meters = [Account.create().address, Account.create().address]
+    for meter, owner in zip(meters, (seller, buyer), strict=True):
+        smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
+        client.approve_auction(owner)
+    vault.deposit(buyer, client.payment_token.address, CASH)
+    smart_meter.set_standing_order(seller, meters[0], sell_price_per_kwh=80_000)
+    smart_meter.set_standing_order(buyer, meters[1], buy_price_per_kwh=100_000)
+    period = auction.current_period() + 1
+    read_at = (period + 1) * 900 - 1
+    client.mine_block_at(read_at)
+    smart_meter.submit_readings(operator, meters, [MeterReading(read_at, 0, 1_000), MeterReading(read_at, 600, 0)])
+    assert auction.covered_consumption_wh(meters[1]) == 600  # bid for, not yet settled
+
+    market = system.energy_auction
+    successor = project.EnergyAuction.deploy(
+        accounts[0], system.energy_vault, system.smart_meter, accounts[0], FEE_BPS, 900, market.gateClosure(),
+        market.minPrice(), market.tickSize(), market.maxPrice(), sender=accounts[0],
+    )
+    system.energy_vault.registerMarket(successor, sender=accounts[0])
+    system.smart_meter.setVault(system.energy_vault, successor, sender=accounts[0])
+    assert smart_meter.reading_markets() == [auction.address, successor.address]
+    assert smart_meter.reading_market() == successor.address
+
+    client.mine_block_at(auction.clearing_time(period))
+    assert smart_meter.settle_standing_orders_in(keeper, successor.address, meters) == []  # nothing of theirs there
+    settled = smart_meter.settle_standing_orders_in(keeper, auction.address, meters)
+    gross = 600 * 90_000 // 1_000
+    assert settled == [
+        SettledStandingOrder(meters[0], period, 1_000, 600, gross - gross * FEE_BPS // 10_000, 0, 0, 0),
+        SettledStandingOrder(meters[1], period, 0, 0, 0, 600, 600, -(-600 * 90_000 // 1_000)),
+    ]
+    assert auction.covered_consumption_wh(meters[1]) == 600  # bought and retired
+    assert smart_meter.settle_standing_orders_in(keeper, auction.address, meters) == []  # each settles once
+    sent = client.w3.eth.get_transaction_count(keeper.address)
+    with pytest.raises(InvalidInputError, match="is not one of SmartMeter's reading markets"):
+        smart_meter.settle_standing_orders_in(keeper, client.trading.address, meters)
+    with pytest.raises(InvalidInputError, match="0 meters, not 1-100"):
+        smart_meter.settle_standing_orders_in(keeper, auction.address, [])
+    assert client.w3.eth.get_transaction_count(keeper.address) == sent
 
 
 def test_signed_deposit_and_withdrawal_are_relayed(client, accounts):

@@ -153,6 +153,23 @@ def test_drives_a_region_through_load_levels_and_an_emergency(client, system, ac
     assert client.grid_management.dynamic_price_per_kwh() == 3 * base
 
 
+def test_the_seeds_forms_without_a_region_act_on_the_operators_own(client, system, accounts):
+    """000's toggle-emergency-mode and 004's start_event name no region: the client's forms without
+    one act on the region GridManagement lists the operator in (the deployer's LOCAL_OPERATOR_REGION)."""
+    setup_local_roles(system, accounts[0])
+    fund_local_accounts(system, accounts[0], [accounts[0]])
+    operator, stranger = signer(accounts[0]), signer(accounts[5])
+    gm = client.grid_management
+    assert gm.toggle_own_emergency_mode(operator) is True
+    assert gm.is_region_in_emergency(LOCAL_OPERATOR_REGION) and client.grid_status().emergencyMode
+    assert gm.toggle_own_emergency_mode(operator) is False
+    assert not gm.is_region_in_emergency(LOCAL_OPERATOR_REGION)
+    with pytest.raises(GridError, match=f"Unauthorized\\(account={stranger.address.lower()}\\)"):
+        gm.toggle_own_emergency_mode(stranger)
+    event = client.demand_response.get_event(client.start_event(operator, None, 10, 1_000, 3_600))
+    assert (event.region_id, event.grid_operator, event.target_reduction_kw) == (LOCAL_OPERATOR_REGION, operator.address, 10)
+
+
 def test_bad_grid_input_is_explained(client, system, accounts):
     setup_local_roles(system, accounts[0])
     with pytest.raises(GridError) as rejected:

@@ -133,8 +133,30 @@ contract DemandResponse is AccessControl, ReentrancyLock, RewardPayouts, IDemand
         nonReentrant
         returns (uint256 eventId)
     {
+        return _startEvent(false, regionId, targetReductionKW, rewardPerKW, durationSeconds);
+    }
+
+    /// @inheritdoc IDemandResponse
+    function startEvent(uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
+        external
+        nonReentrant
+        returns (uint256 eventId)
+    {
+        return _startEvent(true, 0, targetReductionKW, rewardPerKW, durationSeconds);
+    }
+
+    /// @dev Both forms of startEvent: in `regionId`, or with `inOwnRegion` in the one GridManagement
+    /// lists the caller in (one read of it either way).
+    function _startEvent(
+        bool inOwnRegion,
+        uint32 regionId,
+        uint64 targetReductionKW,
+        uint128 rewardPerKW,
+        uint256 durationSeconds
+    ) private returns (uint256 eventId) {
         _requireGridOperator(msg.sender);
         (bool authorized, uint32 operatorRegionId) = _gridManagement.operatorStatus(msg.sender);
+        if (inOwnRegion) regionId = operatorRegionId;
         if (!authorized || operatorRegionId != regionId) revert OperatorNotAuthorizedForRegion(msg.sender, regionId);
         if (targetReductionKW == 0 || rewardPerKW == 0) revert ZeroEventParameter();
         if (durationSeconds == 0 || durationSeconds > MAX_DURATION_SECONDS) {

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IDemandResponse} from "./IDemandResponse.sol";
-import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized} from "../utils/GridErrors.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, NotInitialized, RewardDistributionFailed} from "../utils/GridErrors.sol";
 import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title IDemandPrograms

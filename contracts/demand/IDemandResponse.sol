@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
-import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, ZeroAddress} from "../utils/GridErrors.sol";
+import {ConsumerNotRegistered, DurationOutOfRange, GridOperatorNotRegistered, InvalidPageLimit, NotInitialized, RewardDistributionFailed, ZeroAddress} from "../utils/GridErrors.sol";
 import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 
 /// @title IDemandResponse
@@ -37,7 +37,8 @@ import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
 ///
 /// Its errors: NotInitialized (a constructor given a zero address: a contract cannot exist
 /// uninitialized), GridOperatorNotRegistered, ConsumerNotRegistered, EventNotFound, EventNotActive,
-/// EventExpired, AlreadyParticipating, InsufficientReduction, InvalidMeterReading.
+/// EventExpired, AlreadyParticipating, InsufficientReduction, InvalidMeterReading,
+/// RewardDistributionFailed (the payment token refused the budget's pull without an error of its own).
 interface IDemandResponse is IReentrancyLock {
     /// @notice Where an event stands: running, ended, or called off.
     enum EventStatus {
@@ -297,6 +298,14 @@ interface IDemandResponse is IReentrancyLock {
     /// The window starts at the next 900 s boundary (now when the block is on one) and lasts
     /// `durationSeconds` (1..86,400) rounded up to whole intervals.
     function startEvent(uint32 regionId, uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
+        external
+        returns (uint256 eventId);
+
+    /// @notice startEvent in the caller's own region, the one GridManagement lists it in: the
+    /// specification's form, which names no region. The same checks, budget and window (from the
+    /// next 900 s boundary, now when the block is on one); a caller GridManagement does not
+    /// authorize is refused with OperatorNotAuthorizedForRegion naming the region it lists (0 for none).
+    function startEvent(uint64 targetReductionKW, uint128 rewardPerKW, uint256 durationSeconds)
         external
         returns (uint256 eventId);
 

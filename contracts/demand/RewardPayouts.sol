@@ -2,12 +2,11 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IDemandResponse} from "./IDemandResponse.sol";
 import {RewardPool} from "./RewardPool.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {MemoryArrays} from "../utils/MemoryArrays.sol";
-import {NotInitialized} from "../utils/GridErrors.sol";
+import {NotInitialized, RewardDistributionFailed} from "../utils/GridErrors.sol";
 
 /// @title RewardPayouts
 /// @notice How a demand-response budget pays out, for DemandResponse's events and DemandPrograms'
@@ -18,7 +17,8 @@ import {NotInitialized} from "../utils/GridErrors.sol";
 ///
 /// The contract is a registered EnergyVault market and holds every budget in its own vault
 /// balance: funding sends the budget from the operator's wallet to the vault and credits it to this
-/// contract there (`IEnergyVault.creditArrived`), the one token transfer of a budget's life. A claim
+/// contract there (`IEnergyVault.creditArrived`), the one token transfer of a budget's life and the
+/// one place a reward can meet a failed token transfer (RewardDistributionFailed). A claim
 /// then pays with one `IEnergyVault.give` and a batch with one `settleBatch`, moving numbers from
 /// this contract's vault balance to the participants' and no token: no recipient (a frozen account)
 /// and no token state (a frozen vault) can hold up a payout, and a pool never pays more than its
@@ -31,7 +31,6 @@ import {NotInitialized} from "../utils/GridErrors.sol";
 /// reaches them through the hooks at the end. It checks that a distribution's event or program is
 /// active before calling in, and guards the calling functions against reentry.
 abstract contract RewardPayouts {
-    using SafeERC20 for IERC20;
     using RewardPool for RewardPool.Pool;
 
     /// @dev Why a payout reverts; the hook turns it into the inheriting contract's error.
@@ -61,11 +60,33 @@ abstract contract RewardPayouts {
         // with it this write.
         _pools[id].budget = uint128(budget);
         IERC20 token = _paymentToken;
-        token.safeTransferFrom(msg.sender, address(_vault), budget);
+        _pullBudget(token, budget);
         address[] memory accounts = new address[](1);
         uint256[] memory amounts = new uint256[](1);
         (accounts[0], amounts[0]) = (address(this), budget);
         _vault.creditArrived(address(token), accounts, amounts);
+    }
+
+    /// @dev Moves `budget` of `token` from the caller's wallet to the vault. The token's own error
+    /// (an allowance or a balance too small) comes through as it is, so that the operator learns
+    /// what to fix; a refusal without one, false returned or a revert with no data, reverts
+    /// RewardDistributionFailed. A token that returns nothing succeeds by not reverting, as
+    /// SafeERC20 has it; whether the budget really arrived, creditArrived checks.
+    function _pullBudget(IERC20 token, uint256 budget) private {
+        // slither-disable-next-line low-level-calls: the token's answer is read here to tell its own errors from a silent refusal
+        (bool success, bytes memory returned) =
+            address(token).call(abi.encodeCall(IERC20.transferFrom, (msg.sender, address(_vault), budget)));
+        if (!success && returned.length != 0) {
+            // slither-disable-next-line assembly: rethrows the token's own error data as it is
+            assembly ("memory-safe") {
+                revert(add(returned, 0x20), mload(returned))
+            }
+        }
+        bool accepted = success
+            && (returned.length == 0
+                    ? address(token).code.length != 0
+                    : returned.length >= 32 && abi.decode(returned, (uint256)) == 1);
+        if (!accepted) revert RewardDistributionFailed(address(token), msg.sender, budget);
     }
 
     /// @dev Pays the caller's verified, unpaid reward in `id` into its vault balance. Reverts with

@@ -377,6 +377,14 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     }
 
     /// @inheritdoc IGridManagement
+    function toggleEmergencyMode() external returns (bool active) {
+        _checkOperator(msg.sender);
+        uint32 regionId = _operators[msg.sender].regionId;
+        active = !_regionEmergency[regionId];
+        _setEmergencyMode(regionId, active);
+    }
+
+    /// @inheritdoc IGridManagement
     function isRegionInEmergency(uint32 regionId) external view returns (bool) {
         return _regionEmergency[regionId];
     }

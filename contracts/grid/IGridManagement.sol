@@ -453,6 +453,12 @@ interface IGridManagement {
     /// only; the admin may switch it off too.
     function toggleEmergencyMode(uint32 regionId, bool active) external;
 
+    /// @notice Switches the calling operator's own region's emergency mode (the region it registered
+    /// for) to the other state, and returns the new one: the specification's form, which names no
+    /// region. Authorized operators only (the admin, which has no region, uses the regional form).
+    /// @return active True when the region's emergency mode is on from now on.
+    function toggleEmergencyMode() external returns (bool active);
+
     /// @notice Whether `regionId` is in emergency mode.
     function isRegionInEmergency(uint32 regionId) external view returns (bool);
 

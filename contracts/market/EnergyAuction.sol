@@ -36,8 +36,9 @@ import {GridFees} from "./GridFees.sol";
 /// period: an id whose place has moved on to a later order is told apart (OrderSlotReused).
 // slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
-    /// @notice Pauses new bids and asks (the guardian); only the admin resumes. Clearing, claims and the
-    /// fee withdrawal never pause: a pause stops new money coming in, never the way out of escrow.
+    /// @notice Pauses new bids and asks, the readings' standing ones included (the guardian); only the
+    /// admin resumes. Clearing, claims, the settlement of placed standing orders and the fee withdrawal
+    /// never pause: a pause stops new money coming in, never the way out of escrow.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Most ticks a price grid may have: one 256-bit occupancy word per side.
     uint256 public constant MAX_TICKS = 256;
@@ -74,10 +75,14 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     uint256 private constant SLOT_PROBES = 4;
     /// @dev Words per entry of recordMetered (see IMeteredMarket).
     uint256 private constant ENTRY_WORDS = 3;
-    /// @dev Placed as one word: `settled` and where each side's tick, Wh and C(i-1) begin.
+    /// @dev A placed slot's word (see `_placed`): `settled`, where each side's tick (8 bits), Wh (40)
+    /// and C(i-1) (40) begin, and where the meter's ledger of retired import begins (47 bits).
     uint256 private constant PLACED_SETTLED = 1 << 32;
-    uint256 private constant PLACED_ASK_SHIFT = 40;
-    uint256 private constant PLACED_BID_SHIFT = 128;
+    uint256 private constant PLACED_ASK_SHIFT = 33;
+    uint256 private constant PLACED_BID_SHIFT = 121;
+    uint256 private constant PLACED_RETIRED_SHIFT = 209;
+    /// @dev The ledger's bound: a slot that reaches it stops counting (see coveredConsumptionWh).
+    uint256 private constant PLACED_RETIRED_MAX = (1 << 47) - 1;
 
     /// @dev A market's slot written by every submission.
     struct Market {
@@ -118,21 +123,6 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint80 limitPricePerKWh; // so that a bid's claim finds its escrow without the market's grid
     }
 
-    /// @dev The orders one reading (or the readings of one interval) placed for a meter: one of the
-    /// meter's two slots, by the period's parity. Settling marks it instead of deleting it, so that the
-    /// next placement rewrites a used slot rather than creating one. The reading path handles the slot
-    /// as one word (PLACED_SETTLED, PLACED_ASK_SHIFT, PLACED_BID_SHIFT follow this layout).
-    struct Placed {
-        uint32 period; // 0 = never used
-        bool settled;
-        uint8 askTick;
-        uint40 askWh;
-        uint40 askBeforeWh; // C(i-1)
-        uint8 bidTick;
-        uint40 bidWh;
-        uint40 bidBeforeWh;
-    }
-
     /// @dev What a batch of metered entries carries from one reading to the next: the reading at hand,
     /// the one market its readings place in (read and written once a batch), the last market whose
     /// orders it settled (its result read once), the bids' locks and the energy bought.
@@ -141,7 +131,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         address owner;
         uint256 period;
         uint256 freePayment; // the owner's free vault balance when the batch began
-        uint256 placed; // the meter's slot for `period` as it will be written (see Placed)
+        uint256 placed; // the meter's slot for `period` as it will be written (see `_placed`)
         uint256 marketPeriod; // 0 = no market placed in yet
         Market market;
         bool marketOpen; // `marketPeriod` still takes its interval's readings
@@ -152,6 +142,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         uint256 clearedTickSizePerKWh;
         BatchLocks locks;
         uint256 retiredWh;
+        bool paused; // read with `marketOpen`: a paused market places nothing, and still settles
     }
 
     /// @dev What the standing bids of one batch have locked of each owner's free balance so far: an
@@ -190,8 +181,14 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     // slither-disable-next-line uninitialized-state: written as whole words in assembly (_addToTick), read by _tickWord
     mapping(uint256 periodAndTick => TickVolumes) private _ticks;
     mapping(uint256 place => Order) private _orders;
+    /// @dev The orders one reading (or the readings of one interval) placed for a meter: one of the
+    /// meter's two slots, by the period's parity, one word: the period (bits 0-31; 0 = never used),
+    /// settled (bit 32), the ask's tick, Wh and C(i-1) (bits 33-120), the bid's (121-208), and the
+    /// Wh the meter's standing bids of this parity bought over every interval (209-255), which a new
+    /// interval in the slot carries on. Settling marks the slot instead of deleting it, so that the
+    /// next placement rewrites a used slot rather than creating one.
     // slither-disable-next-line uninitialized-state: written as whole words in assembly (_setPlacedWord)
-    mapping(uint256 meterAndParity => Placed) private _placed;
+    mapping(uint256 meterAndParity => uint256) private _placed;
 
     /// @param meterRegistry_ The SmartMeter whose readings place standing orders; zero for an auction of
     /// firm orders only.
@@ -546,9 +543,32 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     /// @inheritdoc IMeteredMarket
     function getMeteredOrders(address meter) external view returns (MeteredOrders[2] memory orders) {
         for (uint256 parity; parity < 2; ++parity) {
-            Placed memory p = _placed[_placedKey(meter, parity)];
-            orders[parity] =
-                MeteredOrders(p.period, p.settled, p.askWh, p.askTick, p.askBeforeWh, p.bidWh, p.bidTick, p.bidBeforeWh);
+            uint256 placed = _placed[_placedKey(meter, parity)];
+            Order memory ask = _placedOrder(placed, uint32(placed), PLACED_ASK_SHIFT);
+            Order memory bid = _placedOrder(placed, uint32(placed), PLACED_BID_SHIFT);
+            orders[parity] = MeteredOrders(
+                ask.period,
+                placed & PLACED_SETTLED != 0,
+                ask.amountWh,
+                ask.tick,
+                ask.volumeBeforeWh,
+                bid.amountWh,
+                bid.tick,
+                bid.volumeBeforeWh
+            );
+        }
+    }
+
+    /// @inheritdoc IMeteredMarket
+    function coveredConsumptionWh(address meter) external view returns (uint256 coveredWh) {
+        for (uint256 parity; parity < 2; ++parity) {
+            uint256 placed = _placed[_placedKey(meter, parity)];
+            uint256 retiredWh = placed >> PLACED_RETIRED_SHIFT;
+            // A full ledger stopped counting: all of the meter's consumption reads as covered.
+            if (retiredWh == PLACED_RETIRED_MAX) return type(uint256).max;
+            coveredWh += retiredWh;
+            // A bid not yet settled may still buy all it bid for.
+            if (placed & PLACED_SETTLED == 0) coveredWh += _placedOrder(placed, 0, PLACED_BID_SHIFT).amountWh;
         }
     }
 
@@ -733,10 +753,11 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         bool changed = false;
         if (uint32(placed) != period) {
             if (uint32(placed) != 0 && placed & PLACED_SETTLED == 0) {
-                (energyDeltaWh, paymentDelta) = _settle(placed, b);
+                (energyDeltaWh, paymentDelta, placed) = _settle(placed, b);
                 changed = true;
             }
-            placed = period | PLACED_SETTLED;
+            // The new interval starts with no orders; the ledger of retired import stays.
+            placed = ((placed >> PLACED_RETIRED_SHIFT) << PLACED_RETIRED_SHIFT) | period | PLACED_SETTLED;
         }
         b.placed = placed;
         if (energy == 0) {
@@ -744,7 +765,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         } else if (!approved) {
             _skip(b, SkipReason.NOT_APPROVED);
         } else if (!_meteredMarketOpen(b)) {
-            _skip(b, SkipReason.MARKET_CLOSED);
+            _skip(b, b.paused ? SkipReason.PAUSED : SkipReason.MARKET_CLOSED);
         } else {
             (uint256 askWh, uint256 escrow) = _placeStanding(uint40(energy), uint40(energy >> 40), limits, b);
             // An ask is 40 bits, an escrow below 2^200: the deltas stay far from the int256 bounds.
@@ -758,15 +779,18 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         if (changed) _setPlacedWord(key, b.placed);
     }
 
-    /// @dev Whether the market of `b.period` still takes its readings; the batch's market becomes that
-    /// one (the previous one written back), opened with the current grid at its first order.
+    /// @dev Whether the market of `b.period` takes its readings now: not while the auction is paused
+    /// (`b.paused`), nor past the period's reading deadline or clearing. The batch's market becomes
+    /// that one (the previous one written back), opened with the current grid at its first order.
     function _meteredMarketOpen(MeteredBatch memory b) private returns (bool) {
         uint256 period = b.period;
         if (period == b.marketPeriod) return b.marketOpen;
         if (b.marketPeriod != 0) _markets[b.marketPeriod] = b.market;
         b.marketPeriod = period;
         b.feeChecked = false;
-        b.marketOpen = block.timestamp < _meteredClearingTime(period) && _clearings[period].clearingPricePerKWh == 0;
+        // Read with the market, once a batch: the flag shares its slot with the fee, read here anyway.
+        b.paused = paused();
+        b.marketOpen = !b.paused && block.timestamp < _meteredClearingTime(period) && _clearings[period].clearingPricePerKWh == 0;
         if (b.marketOpen) b.market = _openMarket(period, true, 0);
         else b.marketPeriod = 0;
         return b.marketOpen;
@@ -851,17 +875,22 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
             uint256 placed = _placedWord(key);
             uint256 period = uint32(placed);
             if (period == 0 || placed & PLACED_SETTLED != 0 || block.timestamp < _meteredClearingTime(period)) continue;
-            _setPlacedWord(key, placed | PLACED_SETTLED);
-            (int256 e, int256 p) = _settle(placed, b);
+            (int256 e, int256 p, uint256 settled) = _settle(placed, b);
+            _setPlacedWord(key, settled);
             energyDeltaWh += e;
             paymentDelta += p;
         }
     }
 
     /// @dev Pays out a placed slot of a market that may clear (clearing it first if nobody has): the
-    /// ask's proceeds and unsold energy, the bid's unused lock; the energy bought is retired. Returns
-    /// the owner's moves; the caller marks or rewrites the slot.
-    function _settle(uint256 placed, MeteredBatch memory b) private returns (int256 energyDeltaWh, int256 paymentDelta) {
+    /// ask's proceeds and unsold energy, the bid's unused lock; the energy bought is retired and added
+    /// to the slot's ledger (which stops at PLACED_RETIRED_MAX). Returns the owner's moves and the
+    /// slot's word settled, which the caller writes or carries on.
+    function _settle(uint256 placed, MeteredBatch memory b)
+        private
+        returns (int256 energyDeltaWh, int256 paymentDelta, uint256 settled)
+    {
+        settled = placed | PLACED_SETTLED;
         uint256 period = uint32(placed);
         if (period != b.clearedPeriod) {
             if (_clearings[period].clearingPricePerKWh == 0) _clear(period);
@@ -899,6 +928,9 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
                 (boughtWh, paid) = (bid.filledWh, bid.payment);
                 paymentDelta += int256(bid.refund);
                 b.retiredWh += boughtWh;
+                uint256 ledgerWh = (settled >> PLACED_RETIRED_SHIFT) + boughtWh;
+                if (ledgerWh > PLACED_RETIRED_MAX) ledgerWh = PLACED_RETIRED_MAX;
+                settled = (settled & ((1 << PLACED_RETIRED_SHIFT) - 1)) | (ledgerWh << PLACED_RETIRED_SHIFT);
             }
             emit MeteredOrdersSettled(b.meter, period, askWh, soldWh, proceeds, order.amountWh, boughtWh, paid);
         }
@@ -962,9 +994,9 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
         }
     }
 
-    /// @dev A placed slot as one word (see Placed): one read, without unpacking every field.
+    /// @dev A placed slot (`_placed[key]`), read and written in assembly on the reading hot path.
     function _placedWord(uint256 key) private view returns (uint256 word) {
-        // slither-disable-next-line assembly: the packed Placed slot as one word, on the reading hot path
+        // slither-disable-next-line assembly: the placed slot's word, read on the reading hot path
         assembly ("memory-safe") {
             mstore(0x00, key)
             mstore(0x20, _placed.slot)
@@ -973,7 +1005,7 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     }
 
     function _setPlacedWord(uint256 key, uint256 word) private {
-        // slither-disable-next-line assembly: writes the packed Placed slot as one word
+        // slither-disable-next-line assembly: the placed slot's word, written on the reading hot path
         assembly ("memory-safe") {
             mstore(0x00, key)
             mstore(0x20, _placed.slot)

@@ -250,8 +250,9 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.
     function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh) external;
 
-    /// @notice Stops new bids and asks; clearing, claims and the fee withdrawal stay open, so no escrow
-    /// waits for the pause to end. PAUSER_ROLE only.
+    /// @notice Stops new bids and asks, firm and standing (readings skip placement with PAUSED and the
+    /// energy stays in the owner's balance); clearing, claims, the settlement of standing orders placed
+    /// before and the fee withdrawal stay open, so no escrow waits for the pause to end. PAUSER_ROLE only.
     function pause() external;
 
     /// @notice Resumes bids and asks. DEFAULT_ADMIN_ROLE only.

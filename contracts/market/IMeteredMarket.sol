@@ -20,7 +20,9 @@ pragma solidity ^0.8.28;
 ///   so placing an interval settles the one two periods before it, which has cleared by then (the
 ///   reading deadline is at most one period); that market is cleared on the spot if nobody cleared it yet.
 /// - Energy a standing bid buys is retired at settlement: it was bought for metered consumption that has
-///   already happened. Proceeds, refunds and unsold energy go to the owner's free vault balance.
+///   already happened, so the registry does not redeem it again (coveredConsumptionWh). Proceeds, refunds
+///   and unsold energy go to the owner's free vault balance.
+/// - While the market is paused, readings place nothing (SkipReason.PAUSED) and settle as ever.
 /// - Rationing is the auction's own (running totals in arrival order), so a standing order fills exactly
 ///   as a firm order of the same size, limit and arrival would.
 interface IMeteredMarket {
@@ -31,7 +33,8 @@ interface IMeteredMarket {
         PRICE_OFF_GRID, // a sell limit above the grid's top or a buy limit below its bottom
         TICK_FULL, // the tick's side would pass MAX_TICK_VOLUME_WH
         ALREADY_PLACED, // a later reading of an interval whose side an earlier reading placed
-        NOTHING_FREE // a bid found no free payment balance
+        NOTHING_FREE, // a bid found no free payment balance
+        PAUSED // the market is paused: it takes no new orders, standing ones included
     }
 
     /// @notice A meter's placed orders for one interval.
@@ -109,6 +112,15 @@ interface IMeteredMarket {
     /// @param meter The meter.
     /// @return orders The slots: even periods first, odd second.
     function getMeteredOrders(address meter) external view returns (MeteredOrders[2] memory orders);
+
+    /// @notice Import of `meter` that this market's standing bids bought (retired at their settlement)
+    /// or still bid for (placed, not settled): consumption the meter registry must not redeem again.
+    /// @dev Kept per meter slot in bits its settlement rewrites anyway, up to 2^47 - 1 Wh (140 TWh) a
+    /// slot; a slot that reached it stops counting, and the view then answers type(uint256).max (all
+    /// of the meter's consumption covered), never less than the truth.
+    /// @param meter The meter.
+    /// @return coveredWh Wh bought or bid for.
+    function coveredConsumptionWh(address meter) external view returns (uint256 coveredWh);
 
     /// @notice Seconds after a period's end that its readings may still arrive.
     /// @return The deadline.

@@ -133,6 +133,12 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param previousNonce The nonce before.
     /// @param newNonce The nonce now: the meter's next signed reading must carry it.
     event ReadingNoncesInvalidated(address indexed meter, uint256 previousNonce, uint256 newNonce);
+    /// @notice `owner` raised its standing-order nonce: standing limits it signed with a lower nonce and
+    /// nobody relayed yet can no longer be relayed.
+    /// @param owner The meter owner (or any account), which called.
+    /// @param previousNonce The nonce before.
+    /// @param newNonce The nonce now: the owner's next signed standing limits must carry it.
+    event StandingOrderNoncesInvalidated(address indexed owner, uint256 previousNonce, uint256 newNonce);
 
     /// @notice `meter` is registered already.
     /// @param meter The meter's address.
@@ -144,6 +150,18 @@ interface ISmartMeterRegistry is ISmartMeter {
     error VaultNotSet();
     /// @notice No reading market is set: standing orders have nowhere to trade.
     error NoReadingMarket();
+    /// @notice The reading market does not answer to this registry and the vault named with it: its
+    /// vault() or meterRegistry() differs (or it has no such views, or no code), or the vault has not
+    /// registered it as a market.
+    /// @param readingMarket The market given.
+    error ReadingMarketMismatch(address readingMarket);
+    /// @notice The registry has named MAX_READING_MARKETS reading markets already; it can name one of
+    /// them again, or none, but no new one.
+    /// @param maxReadingMarkets MAX_READING_MARKETS.
+    error TooManyReadingMarkets(uint256 maxReadingMarkets);
+    /// @notice The registry never named this reading market: it holds no standing orders of its meters.
+    /// @param readingMarket The market given.
+    error UnknownReadingMarket(address readingMarket);
     /// @notice A standing limit above what its field holds.
     /// @param value The price (PaymentToken base units per kWh) or cap (Wh) given.
     /// @param maxValue The largest allowed.
@@ -275,6 +293,12 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param newNonce The nonce asked for.
     /// @param currentNonce nonces(meter).
     error ReadingNonceNotRaised(address meter, uint256 newNonce, uint256 currentNonce);
+    /// @notice invalidateStandingOrderNonces was given a nonce that does not raise the caller's (lowering
+    /// it would revive signed limits already used or voided), or one above MAX_STANDING_ORDER_NONCE.
+    /// @param owner The account, which called.
+    /// @param newNonce The nonce asked for.
+    /// @param currentNonce standingOrderNonces(owner).
+    error StandingOrderNonceNotRaised(address owner, uint256 newNonce, uint256 currentNonce);
 
     /// @notice Registers `meter`; its first reading sets the baseline. OPERATOR_ROLE only.
     /// @param meter The meter's address (its device key's address, which signs its readings).
@@ -329,7 +353,11 @@ interface ISmartMeterRegistry is ISmartMeter {
     function invalidateNonces(uint256 newNonce) external;
 
     /// @notice Sets the vault that vault-delivered energy is minted into and the market whose standing
-    /// orders readings place (zero: none). DEFAULT_ADMIN_ROLE only.
+    /// orders readings place (zero: none, and readings place nothing). DEFAULT_ADMIN_ROLE only. The
+    /// market must move this vault's balances, as a market the vault registered, and take this
+    /// registry's readings (ReadingMarketMismatch);
+    /// each market named joins readingMarkets(), at most MAX_READING_MARKETS of them, so that orders
+    /// left in a market named before still settle (settleStandingOrdersIn).
     /// @param vault_ An EnergyVault of this registry's EnergyToken.
     /// @param readingMarket_ The market to tell of vault-delivered readings, or zero.
     function setVault(IEnergyVault vault_, address readingMarket_) external;
@@ -342,7 +370,10 @@ interface ISmartMeterRegistry is ISmartMeter {
 
     /// @notice Sets `meter`'s standing limits in the reading market (its owner only), from its next reading
     /// on: each reading then offers the interval's export at `sellPricePerKWh` or more and bids for its import
-    /// at `buyPricePerKWh` or less. Turns vault delivery on, where the orders trade.
+    /// at `buyPricePerKWh` or less. Turns vault delivery on, where the orders trade. Both prices 0 remove
+    /// the limits (whatever the caps), as removeStandingOrder does, with its one event. Spends the owner's
+    /// standing-order nonce: limits the owner signed before and nobody relayed yet are void, so a
+    /// relayer cannot bring superseded limits back.
     /// @param meter The caller's meter.
     /// @param sellPricePerKWh Lowest price to sell export at, PaymentToken base units per kWh (0: no selling).
     /// @param sellCapWh Most export to sell per interval, Wh (0: all of it).
@@ -361,7 +392,8 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// buyPricePerKWh,uint256 buyCapWh,uint256 nonce,uint256 deadline)` over the domain `SmartMeter`,
     /// version `1`), and relayed by anyone, so a household sets its limits without paying gas. Both
     /// prices 0 remove the limits as removeStandingOrder does. Each signature is used once: it carries
-    /// standingOrderNonces(owner), which every call raises. The owner may be a contract wallet (ERC-1271).
+    /// standingOrderNonces(owner), which every call raises, as do the owner's own setStandingOrder,
+    /// removeStandingOrder and invalidateStandingOrderNonces. The owner may be a contract wallet (ERC-1271).
     /// @param meter The meter.
     /// @param sellPricePerKWh Lowest price to sell export at (0: no selling).
     /// @param sellCapWh Most export to sell per interval, Wh (0: all of it).
@@ -383,15 +415,30 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param owner A meter owner.
     function standingOrderNonces(address owner) external view returns (uint256);
 
-    /// @notice Removes `meter`'s standing limits (its owner only); orders already placed stay in their markets.
+    /// @notice Removes `meter`'s standing limits (its owner only); orders already placed stay in their
+    /// markets. Spends the owner's standing-order nonce, as setStandingOrder does.
     /// @param meter The caller's meter.
     function removeStandingOrder(address meter) external;
+
+    /// @notice Raises the caller's standing-order nonce to `newNonce`, so that standing limits it signed
+    /// with a lower nonce and handed to a relayer can no longer be relayed (every one of its meters').
+    /// StandingOrderNonceNotRaised for a nonce not above standingOrderNonces(caller) or above
+    /// MAX_STANDING_ORDER_NONCE.
+    /// @param newNonce The nonce the caller's next signed standing limits must carry.
+    function invalidateStandingOrderNonces(uint256 newNonce) external;
 
     /// @notice Settles the meters' placed standing orders whose markets may clear (anyone; up to
     /// MAX_BATCH_SIZE meters): a keeper's batch after the last readings, or an owner who wants a fill
     /// before the meter's next-but-one reading settles it.
     /// @param meters The meters.
     function settleStandingOrders(address[] calldata meters) external;
+
+    /// @notice Settles the meters' standing orders in `readingMarket_`, one of readingMarkets(): the
+    /// orders a market held when another was named in its place are settled there (anyone; up to
+    /// MAX_BATCH_SIZE meters), as settleStandingOrders settles them in the current one.
+    /// @param readingMarket_ A reading market the registry has named, now or before.
+    /// @param meters The meters.
+    function settleStandingOrdersIn(address readingMarket_, address[] calldata meters) external;
 
     /// @notice `meter`'s standing limits.
     /// @param meter The meter.
@@ -403,7 +450,13 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice The market that vault-delivered readings place standing orders in (zero: none).
     function readingMarket() external view returns (address);
 
-    /// @notice Burns `amountWh` of the caller's EnergyToken against `meter`'s metered, unredeemed consumption.
+    /// @notice Every reading market the registry has named, the current one included, in the order named.
+    function readingMarkets() external view returns (address[] memory);
+
+    /// @notice Burns `amountWh` of the caller's EnergyToken against `meter`'s metered, unredeemed
+    /// consumption (its owner only). Import that the meter's standing bids bought (retired at their
+    /// settlement) or still bid for, in any market of readingMarkets(), is covered already and not
+    /// redeemable: RedemptionExceedsConsumption names what is.
     function redeemConsumption(address meter, uint256 amountWh) external;
 
     /// @notice Stops readings and so minting (emergency shutdown). Registers are cumulative, so the

@@ -78,6 +78,12 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     /// @notice Highest nonce invalidateNonces sets: far more signed readings than a meter signs in
     /// its life, and low enough that the 40-bit nonce never wraps.
     uint256 public constant MAX_READING_NONCE = type(uint32).max;
+    /// @notice Highest nonce invalidateStandingOrderNonces sets: far more signed standing limits than an
+    /// owner signs in its life, and far from the nonce's own bound.
+    uint256 public constant MAX_STANDING_ORDER_NONCE = type(uint32).max;
+    /// @notice Most reading markets the registry names in its life: each one's standing orders stay
+    /// settleable (settleStandingOrdersIn) and its retired import counts at every redemption.
+    uint256 public constant MAX_READING_MARKETS = 8;
     /// @notice Largest register value (uint56 in the profile): 72 PWh, beyond any meter's life.
     uint256 public constant MAX_REGISTER_WH = type(uint56).max;
     /// @notice Highest interval the load profile can hold (uint32), year 124,000 and later.
@@ -156,6 +162,8 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     mapping(address meter => Standing) private _standing;
     mapping(address meter => mapping(uint256 slot => ProfileEntry)) private _profiles;
     mapping(address owner => uint256) private _standingOrderNonces;
+    /// @dev Every reading market ever named, in order: at most MAX_READING_MARKETS.
+    address[] private _readingMarkets;
 
     constructor(address admin, IEnergyToken energyToken_) EIP712("SmartMeter", "1") {
         if (admin == address(0) || address(energyToken_) == address(0)) revert ZeroAddress();
@@ -235,6 +243,20 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     function setVault(IEnergyVault vault_, address readingMarket_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (address(vault_) == address(0)) revert ZeroAddress();
         if (vault_.energyToken() != address(_energyToken)) revert VaultTokenMismatch(address(vault_));
+        if (readingMarket_ != address(0)) {
+            // A market of another vault or registry would fail every batch with a meter's limits in it.
+            if (!_answers(readingMarket_, IMeteredMarket.vault.selector, address(vault_))) {
+                revert ReadingMarketMismatch(readingMarket_);
+            }
+            if (!_answers(readingMarket_, IMeteredMarket.meterRegistry.selector, address(this))) {
+                revert ReadingMarketMismatch(readingMarket_);
+            }
+            // So would one the vault does not let settle: only its registered markets move balances.
+            // slither-disable-next-line unused-return: only whether the vault registered the market matters here
+            (bool registered,,) = vault_.marketInfo(readingMarket_);
+            if (!registered) revert ReadingMarketMismatch(readingMarket_);
+            _rememberReadingMarket(readingMarket_);
+        }
         _vault = vault_;
         _readingMarket = IMeteredMarket(readingMarket_);
         emit VaultSet(address(vault_), readingMarket_);
@@ -256,7 +278,10 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 buyPricePerKWh,
         uint256 buyCapWh
     ) external {
-        _setStanding(meter, _ownMeter(meter), msg.sender, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+        Meter storage m = _ownMeter(meter);
+        // A change the owner makes itself supersedes every signature it gave before.
+        ++_standingOrderNonces[msg.sender];
+        _applyStanding(meter, m, msg.sender, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -289,25 +314,44 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (!SignatureChecker.isValidSignatureNow(owner, digest, signature)) {
             revert InvalidStandingOrderSignature(meter, owner);
         }
-        if (sellPricePerKWh == 0 && buyPricePerKWh == 0) {
-            _removeStanding(meter, owner);
-        } else {
-            _setStanding(meter, m, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
-        }
+        _applyStanding(meter, m, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
     }
 
     /// @inheritdoc ISmartMeterRegistry
     function removeStandingOrder(address meter) external {
         _ownMeter(meter);
+        ++_standingOrderNonces[msg.sender];
         _removeStanding(meter, msg.sender);
     }
 
     /// @inheritdoc ISmartMeterRegistry
+    function invalidateStandingOrderNonces(uint256 newNonce) external {
+        uint256 currentNonce = _standingOrderNonces[msg.sender];
+        if (newNonce <= currentNonce || newNonce > MAX_STANDING_ORDER_NONCE) {
+            revert StandingOrderNonceNotRaised(msg.sender, newNonce, currentNonce);
+        }
+        _standingOrderNonces[msg.sender] = newNonce;
+        emit StandingOrderNoncesInvalidated(msg.sender, currentNonce, newNonce);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
     function settleStandingOrders(address[] calldata meters) external {
-        uint256 size = meters.length;
-        _checkBatchSize(size);
+        _checkBatchSize(meters.length);
         IMeteredMarket market = _readingMarket;
         if (address(market) == address(0)) revert NoReadingMarket();
+        _settleIn(market, meters);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function settleStandingOrdersIn(address readingMarket_, address[] calldata meters) external {
+        _checkBatchSize(meters.length);
+        if (!_isReadingMarket(readingMarket_)) revert UnknownReadingMarket(readingMarket_);
+        _settleIn(IMeteredMarket(readingMarket_), meters);
+    }
+
+    /// @dev Hands `market` one settlement entry per meter (a batch of checked size).
+    function _settleIn(IMeteredMarket market, address[] calldata meters) private {
+        uint256 size = meters.length;
         // Settlement entries: timestamp 0, no energy, no limits.
         uint256[] memory entries = new uint256[](size * METERED_ENTRY_WORDS);
         for (uint256 i; i < size; ++i) {
@@ -404,7 +448,7 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         if (amountWh == 0) revert ZeroRedemption();
         (uint256 consumedWh,,) = getMeteredEnergy(meter);
         Account storage account = _accounts[meter];
-        uint256 redeemableWh = consumedWh - account.redeemedConsumptionWh;
+        uint256 redeemableWh = _unredeemedWh(meter, consumedWh - account.redeemedConsumptionWh);
         if (amountWh > redeemableWh) revert RedemptionExceedsConsumption(meter, amountWh, redeemableWh);
         // Cannot overflow: amountWh <= consumed <= MAX_REGISTER_WH < 2^64.
         account.redeemedConsumptionWh += uint64(amountWh);
@@ -690,6 +734,11 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     }
 
     /// @inheritdoc ISmartMeterRegistry
+    function readingMarkets() external view returns (address[] memory) {
+        return _readingMarkets;
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
     function getStandingOrder(address meter) external view returns (StandingOrder memory) {
         Standing memory limit = _standing[meter];
         return StandingOrder(limit.sellPricePerKWh, limit.sellCapWh, limit.buyPricePerKWh, limit.buyCapWh);
@@ -860,9 +909,13 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         }
         uint256 words = delivery.entryWords;
         if (words == 0) return;
+        IMeteredMarket market = _readingMarket;
+        // Without a reading market the limits have nowhere to trade: the readings stay credited and
+        // place nothing, so that no meter's limits can stop the batch.
+        if (address(market) == address(0)) return;
         uint256[] memory entries = delivery.entries;
         MemoryArrays.shorten(entries, words);
-        _recordMetered(_readingMarket, entries);
+        _recordMetered(market, entries);
     }
 
     /// @dev `market.recordMetered(entries)`, the array copied whole into the call instead of encoded
@@ -885,6 +938,25 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         }
     }
 
+    /// @dev The one rule of both forms: limits in range, then both prices 0 remove them (caps without a
+    /// price trade nothing) and anything else sets them.
+    function _applyStanding(
+        address meter,
+        Meter storage m,
+        address owner,
+        uint256 sellPricePerKWh,
+        uint256 sellCapWh,
+        uint256 buyPricePerKWh,
+        uint256 buyCapWh
+    ) private {
+        _checkLimit(sellPricePerKWh, type(uint96).max);
+        _checkLimit(buyPricePerKWh, type(uint96).max);
+        _checkLimit(sellCapWh, type(uint32).max);
+        _checkLimit(buyCapWh, type(uint32).max);
+        if (sellPricePerKWh == 0 && buyPricePerKWh == 0) _removeStanding(meter, owner);
+        else _setStanding(meter, m, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
+    }
+
     function _setStanding(
         address meter,
         Meter storage m,
@@ -895,10 +967,6 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
         uint256 buyCapWh
     ) private {
         if (address(_readingMarket) == address(0)) revert NoReadingMarket();
-        _checkLimit(sellPricePerKWh, type(uint96).max);
-        _checkLimit(buyPricePerKWh, type(uint96).max);
-        _checkLimit(sellCapWh, type(uint32).max);
-        _checkLimit(buyCapWh, type(uint32).max);
         _standing[meter] = Standing(uint96(sellPricePerKWh), uint96(buyPricePerKWh), uint32(sellCapWh), uint32(buyCapWh));
         // Standing orders trade the energy in the vault: the meter delivers there from now on.
         if (m.flags & VAULT_DELIVERY == 0) {
@@ -911,6 +979,43 @@ contract SmartMeter is AccessControl, Pausable, EIP712, ISmartMeterRegistry {
     function _removeStanding(address meter, address owner) private {
         delete _standing[meter];
         emit StandingOrderRemoved(meter, owner);
+    }
+
+    /// @dev What is left of `leftWh` (metered import not redeemed) once the import that standing bids
+    /// in any reading market ever named bought (retired) or still bid for is taken out: the same
+    /// consumption is never covered twice.
+    function _unredeemedWh(address meter, uint256 leftWh) private view returns (uint256) {
+        uint256 count = _readingMarkets.length;
+        for (uint256 i; i < count; ++i) {
+            // slither-disable-next-line calls-loop: at most MAX_READING_MARKETS markets, each named by the admin and checked then
+            uint256 coveredWh = IMeteredMarket(_readingMarkets[i]).coveredConsumptionWh(meter);
+            if (coveredWh >= leftWh) return 0;
+            leftWh -= coveredWh;
+        }
+        return leftWh;
+    }
+
+    /// @dev Adds `market` to the reading markets named, unless it is there already.
+    function _rememberReadingMarket(address market) private {
+        if (_isReadingMarket(market)) return;
+        if (_readingMarkets.length == MAX_READING_MARKETS) revert TooManyReadingMarkets(MAX_READING_MARKETS);
+        _readingMarkets.push(market);
+    }
+
+    function _isReadingMarket(address market) private view returns (bool) {
+        uint256 count = _readingMarkets.length;
+        for (uint256 i; i < count; ++i) {
+            if (_readingMarkets[i] == market) return true;
+        }
+        return false;
+    }
+
+    /// @dev Whether `target` answers the argument-less view `selector` with `expected`: false for an
+    /// account without code, a call that reverts or an answer that is not one word.
+    function _answers(address target, bytes4 selector, address expected) private view returns (bool) {
+        // slither-disable-next-line low-level-calls: a market that does not implement the view must read as a mismatch, not revert without a reason
+        (bool ok, bytes memory answer) = target.staticcall(abi.encodeWithSelector(selector));
+        return ok && answer.length == 32 && abi.decode(answer, (uint256)) == uint256(uint160(expected));
     }
 
     function _ownMeter(address meter) private view returns (Meter storage m) {

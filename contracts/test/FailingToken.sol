@@ -14,6 +14,7 @@ contract FailingToken is ERC20 {
         ReturnFalse,
         Revert,
         PullsReturnFalse,
+        PullsRevertSilently,
         KeepsFee
     }
 
@@ -34,7 +35,7 @@ contract FailingToken is ERC20 {
     }
 
     /// @notice 0 normal, 1 transfers return false, 2 transfers revert, 3 transferFrom returns false,
-    /// 4 every transfer delivers 1 % less than its value.
+    /// 4 transferFrom reverts with no error data, 5 every transfer delivers 1 % less than its value.
     function setMode(Mode mode) external {
         _mode = mode;
     }
@@ -47,6 +48,8 @@ contract FailingToken is ERC20 {
 
     function transferFrom(address from, address to, uint256 value) public override returns (bool) {
         if (_mode == Mode.PullsReturnFalse) return false;
+        // A token that refuses without saying why: no error data at all.
+        if (_mode == Mode.PullsRevertSilently) revert();
         return super.transferFrom(from, to, value);
     }
 

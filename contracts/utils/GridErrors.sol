@@ -94,6 +94,14 @@ error GridOperatorNotRegistered(address account);
 /// @param consumer The account checked.
 error ConsumerNotRegistered(address consumer);
 
+/// @notice The payment token refused to move a reward budget without an error of its own: it
+/// returned false, or reverted with no data. Nothing was booked. (A token's own error, such as an
+/// allowance or a balance too small, comes through as it is.)
+/// @param token The payment token.
+/// @param payer The account the budget was to come from: the operator starting the event or program.
+/// @param amount The budget, in the token's base units.
+error RewardDistributionFailed(address token, address payer, uint256 amount);
+
 /// @notice A duration outside 1..`maxSeconds`.
 /// @param durationSeconds The duration given, in seconds.
 /// @param maxSeconds The longest duration allowed, in seconds.

@@ -97,9 +97,10 @@ def start_demand_response(request: Request, body: DemandResponseRequest, operato
     relay = relay_of(request)
     budget = body.targetReductionKW * body.rewardPerKW
     with answering(), relay.exclusive():
-        # An account that is no operator has region 0 here, and startEvent refuses it (403).
-        region = body.regionId if body.regionId is not None else client.grid_management.operator_status(operator.address)[1]
-        call = demand.contract.functions.startEvent(region, body.targetReductionKW, body.rewardPerKW, body.durationSeconds)
+        # Without a region, the contract's form without one: the operator's own GridManagement region
+        # (an account GridManagement does not authorize is refused, 403).
+        event_args = (body.targetReductionKW, body.rewardPerKW, body.durationSeconds)
+        call = demand.contract.functions.startEvent(*event_args if body.regionId is None else (body.regionId, *event_args))
         # Every other refusal first (role, zero parameters, duration): the approval is sent only for
         # an event that would then start.
         rejection = relay.check(operator.address, call)

@@ -129,8 +129,7 @@ def dr_start(session: Session, target_kw: int, reward_per_kw: Decimal, duration_
     there); its budget, target × reward, is paid in now. The window starts at the next 15-minute
     boundary; only meters of the region take part, each interval rewarded once across all events."""
     reward = to_base_units(reward_per_kw, session.payment_decimals(), session.payment_symbol(), "--reward-per-kw")
-    if region_id is None:
-        region_id = session.client.grid_management.operator_status(session.signer.address)[1]
+    # Without --region, the contract's form without a region: the signer's own GridManagement region.
     event_id = session.client.start_event(session.signer, region_id, target_kw, reward, duration_minutes * 60)
     event = _event(session, event_id)
     emit(session.json_output, event, record_table(event, _event_formats(session), title=f"Event {event_id} started"))

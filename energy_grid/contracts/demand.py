@@ -51,14 +51,19 @@ class DemandResponse(ContractClient):
         return self._send(signer, "registerConsumer", consumer, meter)
 
     def start_event(
-        self, operator: LocalAccount, region_id: int, target_reduction_kw: int, reward_per_kw: int, duration_s: int
+        self, operator: LocalAccount, region_id: int | None, target_reduction_kw: int, reward_per_kw: int, duration_s: int
     ) -> int:
-        """Starts an event in `region_id`, the operator's GridManagement region (the operator
-        approved target × reward PaymentToken first); returns its id."""
+        """Starts an event in `region_id`, the operator's GridManagement region, or with None in
+        whichever region GridManagement lists the operator in (the specification's form, without a
+        region); the operator approved target × reward PaymentToken first. Returns its id."""
         require_amount("target_reduction_kw", target_reduction_kw)
         require_amount("reward_per_kw", reward_per_kw)
         require_amount("duration_s", duration_s)
-        receipt = self._send(operator, "startEvent", region_id, target_reduction_kw, reward_per_kw, duration_s)
+        args: tuple[int, ...] = (target_reduction_kw, reward_per_kw, duration_s)
+        if region_id is None:
+            receipt = self._send(operator, "startEvent", *args, signature="startEvent(uint64,uint128,uint256)")
+        else:
+            receipt = self._send(operator, "startEvent", region_id, *args, signature="startEvent(uint32,uint64,uint128,uint256)")
         return self._id(receipt, "EventStarted", "eventId")
 
     def join_event(self, consumer: LocalAccount, event_id: int) -> int:

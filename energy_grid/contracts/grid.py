@@ -82,7 +82,13 @@ class GridManagement(ContractClient):
 
     def toggle_emergency_mode(self, operator: LocalAccount, region_id: int, active: bool) -> TxReceipt:
         """Switches the region's emergency mode on or off: the region's operators; the admin only off."""
-        return self._send(operator, "toggleEmergencyMode", region_id, active)
+        return self._send(operator, "toggleEmergencyMode", region_id, active, signature="toggleEmergencyMode(uint32,bool)")
+
+    def toggle_own_emergency_mode(self, operator: LocalAccount) -> bool:
+        """Flips the emergency mode of the operator's own region (the specification's form, without a
+        region); returns the new state, True for on."""
+        receipt = self._send(operator, "toggleEmergencyMode", signature="toggleEmergencyMode()")
+        return bool(self.event(receipt, "EmergencyModeChanged")["active"])
 
     def update_grid_status(
         self, operator: LocalAccount, supply_w: int, demand_w: int, frequency_millihz: int, voltage_per_mille: int

@@ -33,7 +33,6 @@ from energy_grid.contracts.structs import (
 from energy_grid.enums import LongSide, OrderType
 from energy_grid.errors import ContractRevertError
 from energy_grid.signed_orders import Signature, SignedOrder
-from energy_grid.units import ZERO_ADDRESS
 
 # Rejections of an auction order that mean the escrow could not come out of the vault, and what to do.
 ESCROW_SHORT = (
@@ -317,6 +316,12 @@ class EnergyAuction(ContractClient):
     def metered_orders(self, meter: str) -> list[MeteredOrders]:
         """The meter's two interval slots (even periods first): the standing orders its last readings placed."""
         return decode_structs(MeteredOrders, self._call("getMeteredOrders", meter))
+
+    def covered_consumption_wh(self, meter: str) -> int:
+        """Import of the meter that this auction's standing bids bought (retired) or still bid for: the
+        meter's consumption SmartMeter does not let its owner redeem again (2**256 - 1: the meter's
+        ledger here is full, and all of its consumption counts as covered)."""
+        return self._int("coveredConsumptionWh", meter)
 
     def get_market(self, period: int) -> MarketInfo:
         return decode_struct(MarketInfo, self._call("getMarket", period))

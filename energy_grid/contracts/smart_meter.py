@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
@@ -28,6 +29,8 @@ from energy_grid.units import ZERO_ADDRESS
 # What a standing limit's field holds (SmartMeter stores prices in 96 bits, caps in 32).
 MAX_STANDING_PRICE_PER_KWH = 2**96 - 1
 MAX_STANDING_CAP_WH = 2**32 - 1
+# The highest standing-order nonce invalidate_standing_order_nonces may set (SmartMeter.MAX_STANDING_ORDER_NONCE).
+MAX_STANDING_ORDER_NONCE = 2**32 - 1
 
 
 class MeteredEnergy(NamedTuple):
@@ -55,6 +58,12 @@ class SettledStandingOrder(NamedTuple):
     bid_wh: int  # import bid for (0: no bid)
     bought_wh: int  # retired against the consumption it was bid for
     paid: int  # PaymentToken base units
+
+
+def _settled_orders(market: Contract, receipt: TxReceipt) -> list[SettledStandingOrder]:
+    """The MeteredOrdersSettled events `market` emitted in the receipt."""
+    logs = market.events.MeteredOrdersSettled().process_receipt(receipt, errors=DISCARD)
+    return [decode_event(SettledStandingOrder, log["args"]) for log in logs if log["address"].lower() == market.address.lower()]
 
 
 def _check_limits(function: str, limits: StandingLimits) -> None:
@@ -156,7 +165,8 @@ class SmartMeter(ContractClient):
         interval's export at `sell_price_per_kwh` or more and bids for its import at `buy_price_per_kwh`
         or less in the reading market, from the owner's vault balance (a price of 0 leaves that side
         out; a cap of 0 trades all of it). Turns the meter's vault delivery on. The owner also
-        approves the reading market in the vault, or the readings place nothing."""
+        approves the reading market in the vault, or the readings place nothing. Spends the owner's
+        standing-order nonce: limits it signed before and no relayer sent yet are void."""
         _check_limits("set_standing_order", StandingLimits(meter, sell_price_per_kwh, sell_cap_wh, buy_price_per_kwh, buy_cap_wh))
         require(
             sell_price_per_kwh > 0 or buy_price_per_kwh > 0,
@@ -183,8 +193,20 @@ class SmartMeter(ContractClient):
         return self._send(relayer, "setStandingOrderBySig", *limits.args(), deadline_s, signature)
 
     def remove_standing_order(self, owner: LocalAccount, meter: str) -> TxReceipt:
-        """The meter's readings place nothing from now on; orders already placed still settle."""
+        """The meter's readings place nothing from now on; orders already placed still settle. Like
+        set_standing_order, spends the owner's standing-order nonce: limits it signed before are void."""
         return self._send(owner, "removeStandingOrder", meter)
+
+    def invalidate_standing_order_nonces(self, owner: LocalAccount, new_nonce: int) -> TxReceipt:
+        """Raises the owner's standing-order nonce to `new_nonce`: standing limits it signed with a lower
+        nonce and no relayer sent yet are void, for every one of its meters (StandingOrderNonceNotRaised
+        unless it goes up)."""
+        require(
+            isinstance(new_nonce, int) and not isinstance(new_nonce, bool) and 0 < new_nonce <= MAX_STANDING_ORDER_NONCE,
+            f"invalidate_standing_order_nonces: new_nonce must be an integer from 1 to {MAX_STANDING_ORDER_NONCE:,} "
+            f"above the current nonce, not {new_nonce!r}",
+        )
+        return self._send(owner, "invalidateStandingOrderNonces", new_nonce)
 
     def standing_order(self, meter: str) -> StandingOrder:
         """The meter's standing limits (all 0: none)."""
@@ -204,14 +226,33 @@ class SmartMeter(ContractClient):
         )
         market = self._reading_market_contract()
         receipt = self._send(sender, "settleStandingOrders", list(meters))
-        logs = market.events.MeteredOrdersSettled().process_receipt(receipt, errors=DISCARD)
-        return [
-            decode_event(SettledStandingOrder, log["args"]) for log in logs if log["address"].lower() == market.address.lower()
-        ]
+        return _settled_orders(market, receipt)
+
+    def settle_standing_orders_in(self, sender: LocalAccount, reading_market: str, meters: Sequence[str]) -> list[SettledStandingOrder]:
+        """Settles the meters' standing orders in `reading_market`, a market SmartMeter named now or
+        before (reading_markets()): the orders a market held when another was named in its place settle
+        there, by anyone, as settle_standing_orders settles those of the current one. Returns what was
+        settled; a meter with nothing due there is passed over."""
+        require(
+            0 < len(meters) <= self.max_batch_size(),
+            f"settle_standing_orders_in: {len(meters)} meters, not 1-{self.max_batch_size()}",
+        )
+        named = self.reading_markets()
+        require(
+            reading_market.lower() in {m.lower() for m in named},
+            f"settle_standing_orders_in: {reading_market} is not one of SmartMeter's reading markets ({', '.join(named) or 'none'})",
+        )
+        market = self._metered_market_contract(reading_market)
+        receipt = self._send(sender, "settleStandingOrdersIn", market.address, list(meters))
+        return _settled_orders(market, receipt)
 
     def reading_market(self) -> str:
         """The auction the meters' readings place standing orders in (the zero address: none)."""
         return str(self._call("readingMarket"))
+
+    def reading_markets(self) -> list[str]:
+        """Every reading market SmartMeter has named, the current one included, in the order named."""
+        return [str(address) for address in self._call("readingMarkets")]
 
     def vault(self) -> str:
         """The EnergyVault that vault-delivered export is credited in."""
@@ -224,6 +265,17 @@ class SmartMeter(ContractClient):
             if contract.address.lower() == address.lower():
                 return contract
         raise ManifestError(f"SmartMeter's reading market {address} is not in the manifest.")
+
+    def _metered_market_contract(self, address: str) -> Contract:
+        """The reading market at `address`: the manifest's contract there, or (a market named before and
+        since left out of the manifest) that address with the ABI of a reading market the manifest has."""
+        for contract in self.transactor.contracts.values():
+            if contract.address.lower() == address.lower():
+                return contract
+        for contract in self.transactor.contracts.values():
+            if any(item.get("name") == "MeteredOrdersSettled" for item in contract.abi):
+                return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=contract.abi)
+        raise ManifestError(f"The manifest has no reading market whose events would read {address}'s settlement.")
 
     # ----------------------------------------------------------------- reads
 
@@ -272,4 +324,4 @@ class SmartMeter(ContractClient):
         return self._int("maxReadingAge")
 
     def _int_sig(self, signature: str, *args: object) -> int:
-        return int(self._call(signature.split("(")[0], *args, signature=signature))
+        return int(self._call(signature.split("(", maxsplit=1)[0], *args, signature=signature))

@@ -69,7 +69,15 @@ class DemandResponseSteps(RunState):
         budget = target_kw * self.config.dr_reward_per_kw
         self.sender.send(a.operator, prepare(c["PaymentToken"], "approve", self.dr.address, budget), gas=GAS_APPROVE, actor="operator")
         # The operator runs REGION_ID in GridManagement, where every household's meter is.
-        call = prepare(self.dr, "startEvent", REGION_ID, target_kw, self.config.dr_reward_per_kw, self.config.dr_duration_seconds)
+        call = prepare(
+            self.dr,
+            "startEvent",
+            REGION_ID,
+            target_kw,
+            self.config.dr_reward_per_kw,
+            self.config.dr_duration_seconds,
+            signature="startEvent(uint32,uint64,uint128,uint256)",
+        )
         self.sender.send(a.operator, call, gas=GAS_START_EVENT, actor="operator")
 
     def _find_event(self, event: DemandEvent) -> int:

@@ -958,7 +958,8 @@ class SystemMachine(RuleBasedStateMachine):
             limits = (2**96 if change == 1 else sell, sell_cap, buy, 2**32 if change == 2 else buy_cap)
             out = self.send("meter", "setStandingOrder", (meter, *limits), sender, expect_ok=bool(by_owner) and change > 2)
         if out.ok:
-            self.standing[meter] = limits
+            # Both prices 0 remove the limits, caps and all.
+            self.standing[meter] = limits if limits[0] or limits[2] else (0, 0, 0, 0)
         else:
             assert out.error == ("StandingOrderOutOfRange" if by_owner else "NotMeterOwner"), out.error
 
