@@ -144,7 +144,14 @@ GUARDED: dict[str, tuple[str, ...]] = {
         "voidTransaction",
     ),
     "EnergyAuction": ("submitBid", "submitAsk", "claim", "claimBatch", "withdrawFees"),
-    "SmartMeter": ("submitReading", "submitReadings", "submitSignedReadings", "settleStandingOrders", "redeemConsumption"),
+    "SmartMeter": (
+        "submitReading",
+        "submitReadings",
+        "submitSignedReadings",
+        "settleStandingOrders",
+        "settleStandingOrdersIn",
+        "redeemConsumption",
+    ),
     "EnergyVault": (
         "deposit",
         "depositWithPermit",
@@ -189,6 +196,7 @@ NO_OUTER = {
     "SmartMeter.submitReadings": _METERED,
     "SmartMeter.submitSignedReadings": _METERED,
     "SmartMeter.settleStandingOrders": _METERED,
+    "SmartMeter.settleStandingOrdersIn": _METERED,
     "SmartMeter.redeemConsumption": "burns the owner's EnergyToken: no vault, no PaymentToken",
     "EnergyVault.creditArrived": "books tokens another call transferred: transfers none itself",
     "EnergyVault.give": _GIVES,
@@ -260,6 +268,7 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
         "setStandingOrderBySig": "the owner's limits; orders are placed by readings",
         "removeStandingOrder": "the owner's limits",
         "invalidateNonces": "raises the meter's signed-reading nonce",
+        "invalidateStandingOrderNonces": "raises the owner's signed-limits nonce",
     },
     "EnergyVault": _ROLES
     | {
@@ -377,6 +386,7 @@ GRID_REFUSED = (
     "SmartMeter.submitReadings",
     "SmartMeter.submitSignedReadings",
     "SmartMeter.settleStandingOrders",
+    "SmartMeter.settleStandingOrdersIn",
     "EnergyVault.deposit",
     "EnergyVault.depositWithPermit",
     "EnergyVault.depositWithPermitFor",
@@ -700,6 +710,7 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
         "SmartMeter.submitReadings": (meter, meter.submitReadings.encode_input([seller_meter], [(now, 0, 4_000, FREQUENCY, VOLTAGE)])),
         "SmartMeter.submitSignedReadings": (meter, meter.submitSignedReadings.encode_input([own_reading.as_tuple()])),
         "SmartMeter.settleStandingOrders": (meter, meter.settleStandingOrders.encode_input([seller_meter])),
+        "SmartMeter.settleStandingOrdersIn": (meter, meter.settleStandingOrdersIn.encode_input(auction, [seller_meter])),
         "SmartMeter.redeemConsumption": (meter, meter.redeemConsumption.encode_input(token_meter, 500)),
         "EnergyVault.deposit": (vault, vault.deposit.encode_input(token, 1_000)),
         "EnergyVault.depositWithPermit": (

@@ -126,6 +126,7 @@ REENTRY_INNERS = (
     "claim",
     "claim_batch",
     "settle_standing",
+    "settle_standing_in",
     "relay_reading",
     "withdraw_by_sig",
     "order_by_sig",
@@ -1780,6 +1781,7 @@ class HookTokenMachine(SystemMachine):
             "claim": lambda: ("auction", "claim", (self.pick(claimable or self.auction_orders, pick),)),
             "claim_batch": lambda: ("auction", "claimBatch", ([self.pick(claimable, pick), self.pick(self.auction_orders, pick + 1)],)),
             "settle_standing": lambda: ("meter", "settleStandingOrders", (list(w.households),)),
+            "settle_standing_in": lambda: ("meter", "settleStandingOrdersIn", (w.c["auction"].address, list(w.households))),
             "relay_reading": lambda: self._relayed_reading(pick),
             "distribute": lambda: ("dr", "distributeRewards", (self.pick(self.dr_events, pick),)),
         }
