@@ -1001,8 +1001,10 @@ class SystemMachine(RuleBasedStateMachine):
             cons, prod = self.household_registers[m]
             readings.append((ts, cons + i, prod + e, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE))
         owners = sorted({self.household_owner[m] for m in meters})
-        free = dict(zip(owners, (b[1] for b in w.node.calls([(w.c["vault"], "balancesOf", (o,)) for o in owners])), strict=True))
-        placed = self._expected_placements(meters, amounts, period, block_ts, free)
+        *balances, paused = w.node.calls([*((w.c["vault"], "balancesOf", (o,)) for o in owners), (w.c["auction"], "paused", ())])
+        free = dict(zip(owners, (b[1] for b in balances), strict=True))
+        placed = self._expected_placements(meters, amounts, period, block_ts, free, paused)
+        w.milestones["readings while the auction is paused"] += paused
         trading = {m for m in meters if self.standing[m][0] or self.standing[m][2]}
         due = {(m, p) for (m, p), s in self.slots.items() if m in trading and not s.settled and p % 2 == period % 2 and p != period}
         self.settled_now = []
@@ -1028,11 +1030,12 @@ class SystemMachine(RuleBasedStateMachine):
             w.milestones["standing orders placed"] += 1
 
     def _expected_placements(
-        self, meters: list[str], amounts: list[tuple[int, int]], period: int, block_ts: int, free: dict[str, int]
+        self, meters: list[str], amounts: list[tuple[int, int]], period: int, block_ts: int, free: dict[str, int], paused: bool
     ) -> dict[str, tuple[int, int, int, int, bool]]:
         """Per meter, the (ask Wh, ask tick, bid Wh, bid tick, whether the bid was cut to the free
-        balance) its reading places, as IMeteredMarket specifies; meters that place nothing are left out."""
-        market_open = block_ts < self._clears_at(period) and period not in self.cleared_periods
+        balance) its reading places, as IMeteredMarket specifies (a paused auction places nothing); meters
+        that place nothing are left out."""
+        market_open = not paused and block_ts < self._clears_at(period) and period not in self.cleared_periods
         spent: Counter = Counter()  # what the batch's bids locked of each owner's free balance
         placed = {}
         for m, (export, imported) in zip(meters, amounts, strict=True):
