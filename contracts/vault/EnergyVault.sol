@@ -543,7 +543,6 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
     /// @dev Moves `amount` from `account`'s wallet into the vault, whose reserve already counts it, and
     /// checks that all of it arrived: a token keeping a fee would leave the reserve unbacked.
     function _transferIn(IERC20 token, address account, uint256 amount) private {
-        // slither-disable-next-line arbitrary-send-erc20: only from the caller, its permit, or an account that approved the calling registered market (take checks it) and allowed the vault the token
         token.safeTransferFrom(account, address(this), amount);
         uint256 reserve = token == _energyToken ? _energyReserveWh : _paymentReserve;
         uint256 held = token.balanceOf(address(this));
@@ -563,6 +562,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
     function _isFrozen(address account) private view returns (bool) {
         bytes4 query = _frozenQuery;
         if (query == bytes4(0)) return false;
+        // slither-disable-next-line calls-loop,low-level-calls: a view of the immutable payment token, asked per account of a market's bounded batch; a failed query must say so, not revert without a reason
         (bool ok, bytes memory answer) = address(_paymentToken).staticcall(abi.encodeWithSelector(query, account));
         if (!ok || answer.length != 32) revert FrozenQueryFailed(address(_paymentToken), account);
         return abi.decode(answer, (bool));
