@@ -111,12 +111,12 @@ serve: setup
 # ape-foundry's embedded one traces every step of every transaction and keeps it in memory,
 # and the 1,000-participant demand-response case would need over 12 GB there. --prune-history: the
 # past states it keeps stay in memory instead of gigabytes left on disk.
-# `python -m energy_grid.anvil` starts that anvil on a free port (on BENCH_PORT when set, refusing it
+# `python -m energy_grid.cli.own_anvil` starts that anvil on a free port (on BENCH_PORT when set, refusing it
 # when another process listens there: the bench never runs on a chain it did not start), points ape
 # at it through APE_FOUNDRY_HOST, and stops it when the command ends.
 BENCH_PORT ?=
 bench: compile
-	python -m energy_grid.anvil --port "$(BENCH_PORT)" --port-name BENCH_PORT --prune-history 64 -- \
+	python -m energy_grid.cli.own_anvil --port "$(BENCH_PORT)" --port-name BENCH_PORT --prune-history 64 -- \
 	ape run bench --network ethereum:local:foundry
 
 # The system state machine (tests/test_system_invariants.py) on its own anvil, as the bench: the
@@ -130,7 +130,7 @@ FUZZ_ACTIONS ?= 50000
 FUZZ_SEEDS ?= 4
 fuzz: compile
 	FUZZ_ACTIONS=$(FUZZ_ACTIONS) FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_SEED=$(FUZZ_SEED) \
-	python -m energy_grid.anvil --port "$(FUZZ_PORT)" --port-name FUZZ_PORT --prune-history 256 -- \
+	python -m energy_grid.cli.own_anvil --port "$(FUZZ_PORT)" --port-name FUZZ_PORT --prune-history 256 -- \
 	ape test tests/test_system_invariants.py -k test_fuzz_system -q -s -p no:cacheprovider
 
 clean:

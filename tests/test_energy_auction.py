@@ -1109,7 +1109,8 @@ def test_a_reentrant_token_inside_the_vault_pull_finds_the_auction_locked(
 ):
     """The auction moves no token itself; its vault pulls an escrow shortfall from the trader's wallet.
     A payment token that calls back into the auction from inside that pull meets the auction's guard
-    (submitBid, submitAsk, claim and withdrawFees share it), and nothing moves."""
+    (submitBid, submitAsk and withdrawFees share it) or, for a claim (whose one call out is the vault's
+    give), the vault's own lock; and nothing moves."""
     cash = project.ReentrantToken.deploy(sender=admin)
     cash_vault, hostile = on_own_vault(project, admin, energy_token, cash, fee_recipient, [alice])
     cash.mint(alice, 10**12, sender=alice)
@@ -1127,7 +1128,8 @@ def test_a_reentrant_token_inside_the_vault_pull_finds_the_auction_locked(
     before = wallets((energy_token, cash), [alice, cash_vault]), holdings(cash_vault, [alice, hostile])
     cash.arm(hostile, payloads[inner], sender=alice)
     outer = hostile.submitBid.encode_input(later, 2_000, MIN_PRICE)
-    assert innermost_refusal(chain, alice, hostile, outer) == hostile.address
+    refused_by = cash_vault if inner == "claim" else hostile
+    assert innermost_refusal(chain, alice, hostile, outer) == refused_by.address
     with reverts(hostile.ReentrancyGuardReentrantCall):
         hostile.submitBid(later, 2_000, MIN_PRICE, sender=alice)
     assert (wallets((energy_token, cash), [alice, cash_vault]), holdings(cash_vault, [alice, hostile])) == before

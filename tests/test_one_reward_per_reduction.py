@@ -289,7 +289,7 @@ def test_the_seeds_start_event_runs_in_the_callers_own_region(demand_response, v
             log(dr.EventStarted, eventId=tx.return_value, gridOperator=operator.address, regionId=region,
                 targetReductionKW=TARGET_KW, rewardPerKW=RATE_PER_KW, startTime=start, endTime=start + DURATION,
                 budget=TARGET_KW * RATE_PER_KW),
-            *vault_funding_logs(vault, stablecoin, operator, TARGET_KW * RATE_PER_KW),
+            *vault_funding_logs(vault, stablecoin, operator, dr, TARGET_KW * RATE_PER_KW),
         )
     assert dr.eventCount() == 2
 

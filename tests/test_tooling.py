@@ -84,7 +84,7 @@ def test_gas_report_flags_figures_over_budget(tmp_path):
 
 
 # ----------------------------------------------------------------------------- a node of one's own
-# `make bench` and `make fuzz` run on an anvil they start themselves (python -m energy_grid.anvil):
+# `make bench` and `make fuzz` run on an anvil they start themselves (python -m energy_grid.cli.own_anvil):
 # on a port someone else holds they refuse, rather than run against that process's chain.
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -142,7 +142,7 @@ def listening_on(ports: tuple[int, ...]) -> Iterator[set[int]]:
 
 def own_node(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "energy_grid.anvil", *args],
+        [sys.executable, "-m", "energy_grid.cli.own_anvil", *args],
         check=False,
         cwd=REPOSITORY,
         capture_output=True,

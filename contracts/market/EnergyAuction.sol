@@ -288,12 +288,14 @@ contract EnergyAuction is GridFees, Pausable, IEnergyAuction {
     }
 
     /// @inheritdoc IEnergyAuction
-    function claim(uint256 orderId) external nonReentrantCompact {
+    /// @dev No lock of the auction's own: a claim's one call out is the vault's give, which calls nothing
+    /// and does not run inside a vault transfer (the vault's lock), so nothing can enter a claim.
+    function claim(uint256 orderId) external {
         _claim(orderId, true);
     }
 
     /// @inheritdoc IEnergyAuction
-    function claimBatch(uint256[] calldata orderIds) external nonReentrantCompact {
+    function claimBatch(uint256[] calldata orderIds) external {
         uint256 count = orderIds.length;
         if (count == 0) revert EmptyBatch();
         if (count > MAX_CLAIM_BATCH) revert BatchTooLarge(count, MAX_CLAIM_BATCH);

@@ -10,6 +10,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IEnergyVault} from "./IEnergyVault.sol";
+import {CalldataLog} from "../utils/CalldataLog.sol";
 import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
@@ -204,7 +205,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
         uint256 arrived = IERC20(token).balanceOf(address(this)) - reserve;
         if (total > arrived) revert NotArrived(token, arrived, total);
         _raiseReserve(token, isEnergy, reserve + total);
-        emit ArrivedCredited(token, msg.sender, accounts, amounts);
+        // emit ArrivedCredited(msg.sender, token, accounts, amounts): its data is this call's arguments.
+        CalldataLog.logArguments(ArrivedCredited.selector, bytes32(uint256(uint160(msg.sender))));
     }
 
     // ----------------------------------------------------------------------------- markets
@@ -265,6 +267,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
         if (energyDeltasWh.length != count) revert BatchLengthMismatch(count, energyDeltasWh.length);
         if (paymentDeltas.length != count) revert BatchLengthMismatch(count, paymentDeltas.length);
         (uint256 bit, bool closed) = _marketBit(msg.sender, _balances[msg.sender]);
+        bool freezes = _frozenQuery != bytes4(0);
         // The market's side of the batch, netted first: taking is checked per account, paying out
         // against the market's balance at the end, read then so that an entry naming the market
         // itself (written to that balance in the loop) nets out instead of being overwritten.
@@ -278,7 +281,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
             if (energyDeltaWh < 0 || paymentDelta < 0) {
                 if (closed) revert MarketClosed(msg.sender);
                 if ((balance >> APPROVALS_SHIFT) & bit == 0) revert MarketNotApproved(account, msg.sender);
-                if (_isFrozen(account)) revert AccountFrozen(account);
+                if (freezes && _isFrozen(account)) revert AccountFrozen(account);
             }
             _balances[account] = _withAmounts(
                 balance,
@@ -297,7 +300,9 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
         _balances[msg.sender] = _withAmounts(
             market, uint256(int256(heldWh) + marketEnergyWh), uint256(int256(held) + marketPayment)
         );
-        emit MarketBatchSettled(msg.sender, accounts, energyDeltasWh, paymentDeltas);
+        // emit MarketBatchSettled(msg.sender, accounts, energyDeltasWh, paymentDeltas): its data is this
+        // call's arguments.
+        CalldataLog.logArguments(MarketBatchSettled.selector, bytes32(uint256(uint160(msg.sender))));
     }
 
     /// @inheritdoc IEnergyVault
@@ -363,12 +368,13 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
         uint256 count = accounts.length;
         payments = new uint256[](count);
         approved = new bool[](count);
+        bool freezes = _frozenQuery != bytes4(0);
         for (uint256 i; i < count; ++i) {
             address account = accounts[i];
             uint256 word = _balances[account];
             payments[i] = (word >> PAYMENT_SHIFT) & AMOUNT_MASK;
             // A frozen account may not be debited: a market's batch skips it instead of failing on it.
-            approved[i] = (word >> APPROVALS_SHIFT) & bit != 0 && !_isFrozen(account);
+            approved[i] = (word >> APPROVALS_SHIFT) & bit != 0 && !(freezes && _isFrozen(account));
         }
     }
 
@@ -537,7 +543,6 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
     /// @dev Moves `amount` from `account`'s wallet into the vault, whose reserve already counts it, and
     /// checks that all of it arrived: a token keeping a fee would leave the reserve unbacked.
     function _transferIn(IERC20 token, address account, uint256 amount) private {
-        // slither-disable-next-line arbitrary-send-erc20: only from the caller, its permit, or an account that approved the calling registered market (take checks it) and allowed the vault the token
         token.safeTransferFrom(account, address(this), amount);
         uint256 reserve = token == _energyToken ? _energyReserveWh : _paymentReserve;
         uint256 held = token.balanceOf(address(this));
@@ -557,6 +562,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, EIP712, IEnergyVault {
     function _isFrozen(address account) private view returns (bool) {
         bytes4 query = _frozenQuery;
         if (query == bytes4(0)) return false;
+        // slither-disable-next-line calls-loop,low-level-calls: a view of the immutable payment token, asked per account of a market's bounded batch; a failed query must say so, not revert without a reason
         (bool ok, bytes memory answer) = address(_paymentToken).staticcall(abi.encodeWithSelector(query, account));
         if (!ok || answer.length != 32) revert FrozenQueryFailed(address(_paymentToken), account);
         return abi.decode(answer, (bool));

@@ -157,11 +157,11 @@ interface IEnergyVault is IReentrancyLock {
     event Withdrawn(address indexed account, address indexed token, uint256 amount, address to);
 
     /// @notice Tokens that had reached the vault were credited to `accounts` by `creditor`.
-    /// @param token The token.
     /// @param creditor The market or creditor that booked them.
+    /// @param token The token.
     /// @param accounts The accounts credited (repeats allowed).
     /// @param amounts What each was credited, in the token's base units.
-    event ArrivedCredited(address indexed token, address indexed creditor, address[] accounts, uint256[] amounts);
+    event ArrivedCredited(address indexed creditor, address token, address[] accounts, uint256[] amounts);
 
     /// @notice `market` moved `account`'s balances (`take` or `give`); the market's own balances moved by the
     /// opposite amounts.

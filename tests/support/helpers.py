@@ -86,7 +86,7 @@ def deploy_reverts(error: Any, *args: Any) -> Iterator[Any]:
 
 # EnergyVault's record of every market's balance moves. A market's own event names the same amounts,
 # so a test of a market's logs leaves these out unless it names one of them; the vault's tests and
-# the balance rebuild from the vault's events (test_vault_events.py) check them all.
+# the balance rebuild from the vault's events after a simulated day (test_simulation_run.py) check them all.
 VAULT_MOVE_EVENTS = frozenset({"MarketMoved", "MarketBatchSettled"})
 
 
