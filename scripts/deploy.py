@@ -67,7 +67,11 @@ list_project_sources(project)
     help="The payment token's view telling whether its issuer froze an account, e.g. 'isBlacklisted(address)' "
     "for USDC: the vault refuses withdrawals and debits of frozen accounts. Omit for a token without a freeze list.",
 )
-@click.option("--fee-recipient", default=None, help="Receives grid fees; the deployer if omitted.")
+@click.option(
+    "--fee-recipient",
+    default=None,
+    help="Receives grid fees; if omitted, the deployer while it keeps its roles (local chains), else the timelock.",
+)
 @click.option(
     "--guardian",
     default=None,
