@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyAuction} from "./IEnergyAuction.sol";
-import {IMeteredMarket} from "./IMeteredMarket.sol";
+import {IMeteredMarket} from "../metering/IMeteredMarket.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {BatchTooLarge, EmptyBatch, OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
 import {GridFees} from "./GridFees.sol";

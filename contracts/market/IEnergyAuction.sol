@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {FeeTooHigh, InvalidFeeRecipient, NoFeesAccrued, NotFeeRecipient, OrderUnknown, ZeroAddress} from "../utils/GridErrors.sol";
 import {IGridFees} from "./IGridFees.sol";
 import {IReentrancyLock} from "../utils/ReentrancyLock.sol";
-import {IMeteredMarket} from "./IMeteredMarket.sol";
+import {IMeteredMarket} from "../metering/IMeteredMarket.sol";
 
 /// @title IEnergyAuction
 /// @notice A uniform-price double auction per delivery period. Bids and asks for a period are firm

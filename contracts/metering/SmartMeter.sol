@@ -8,7 +8,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IEnergyToken} from "../tokens/IEnergyToken.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
-import {IMeteredMarket} from "../market/IMeteredMarket.sol";
+import {IMeteredMarket} from "./IMeteredMarket.sol";
 import {ISmartMeter} from "./ISmartMeter.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
