@@ -39,11 +39,12 @@ class VaultBalance:
 def rebuild_vault_balances(w3: Web3, vault: Contract, from_block: int = 0) -> dict[str, VaultBalance]:
     """Every account's and market's balances after the latest block, from the vault's events since
     `from_block` (its deployment block, or earlier)."""
-    decoders = {name: EventDecoder(vault, name) for name in EVENTS}
-    query: Any = {"address": vault.address, "fromBlock": hex(from_block), "toBlock": "latest"}
-    logs = w3.eth.get_logs(query)
+    decoders = [EventDecoder(vault, name) for name in EVENTS]
+    # Raw logs (hex strings), as the decoder reads them.
+    query = {"address": vault.address, "fromBlock": hex(from_block), "toBlock": "latest"}
+    logs = w3.provider.make_request("eth_getLogs", [query])["result"]  # type: ignore[arg-type]
     energy_token = str(vault.functions.energyToken().call()).lower()
-    return replay_vault_events(decoders.values(), logs, energy_token)
+    return replay_vault_events(decoders, logs, energy_token)
 
 
 def replay_vault_events(
@@ -59,8 +60,7 @@ def replay_vault_events(
         else:
             balances[account].add(0, amount)
 
-    for raw in logs:
-        log = {key: _hex_or_value(value) for key, value in dict(raw).items()}
+    for log in logs:
         decoder = next((d for d in known if d.matches(log)), None)
         if decoder is None:
             continue
@@ -85,11 +85,3 @@ def replay_vault_events(
             balances[event["market"]].add(-int(event["amountWh"]), 0)
     return dict(balances)
 
-
-def _hex_or_value(value: Any) -> Any:
-    """A log field as the raw-log decoder reads it: bytes as 0x-hex, lists of bytes likewise."""
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, list):
-        return [_hex_or_value(item) for item in value]
-    return value

@@ -264,19 +264,27 @@ def test_standing_input_is_refused_before_sending(client, accounts):
     assert client.w3.eth.get_transaction_count(owner.address) == nonce
 
 
+def standing_pair(client, operator, seller, buyer) -> list[str]:
+    """Two fresh meters, the seller's selling at 0.08 or more and the buyer's buying at 0.10 or less,
+    both owners approving the auction and the buyer holding CASH in the vault."""
+    smart_meter = client.smart_meter
+    meters = [Account.create().address, Account.create().address]
+    for meter, owner in zip(meters, (seller, buyer), strict=True):
+        smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
+        client.approve_auction(owner)
+    client.vault.deposit(buyer, client.payment_token.address, CASH)
+    smart_meter.set_standing_order(seller, meters[0], sell_price_per_kwh=80_000)
+    smart_meter.set_standing_order(buyer, meters[1], buy_price_per_kwh=100_000)
+    return meters
+
+
 def test_settle_standing_orders_pays_the_fills_into_the_vault(client, accounts):
     """A seller's export of 1,000 Wh at 0.08 or more and a buyer's import of 600 Wh at 0.10 or less,
     read at the end of one interval: 600 Wh trade anywhere from 0.08 to 0.10, at the midpoint 0.09.
     Settled by anyone's batch once the market may clear (cleared on the way), into the vault."""
     operator, seller, buyer, keeper = (signer(accounts[i]) for i in (0, 1, 2, 6))
     smart_meter, vault, auction = client.smart_meter, client.vault, client.auction
-    meters = [Account.create().address, Account.create().address]
-    for meter, owner in zip(meters, (seller, buyer), strict=True):
-        smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
-        client.approve_auction(owner)
-    vault.deposit(buyer, client.payment_token.address, CASH)
-    smart_meter.set_standing_order(seller, meters[0], sell_price_per_kwh=80_000)
-    smart_meter.set_standing_order(buyer, meters[1], buy_price_per_kwh=100_000)
+    meters = standing_pair(client, operator, seller, buyer)
     held = [vault.balances(o.address) for o in (seller, buyer)]
 
     period = auction.current_period() + 1
@@ -311,14 +319,8 @@ def test_orders_left_in_a_former_reading_market_settle_through_the_client(client
     seller's ask and a buyer's bid wait in the first: settle_standing_orders_in settles them there, and
     the import bought there still counts against redemption."""
     operator, seller, buyer, keeper = (signer(accounts[i]) for i in (0, 2, 3, 6))
-    smart_meter, vault, auction = client.smart_meter, client.vault, client.auction
-    meters = [Account.create().address, Account.create().address]
-    for meter, owner in zip(meters, (seller, buyer), strict=True):
-        smart_meter.register_meter(operator, meter, owner.address, REGION, 0, 0)
-        client.approve_auction(owner)
-    vault.deposit(buyer, client.payment_token.address, CASH)
-    smart_meter.set_standing_order(seller, meters[0], sell_price_per_kwh=80_000)
-    smart_meter.set_standing_order(buyer, meters[1], buy_price_per_kwh=100_000)
+    smart_meter, auction = client.smart_meter, client.auction
+    meters = standing_pair(client, operator, seller, buyer)
     period = auction.current_period() + 1
     read_at = (period + 1) * 900 - 1
     client.mine_block_at(read_at)
