@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from energy_grid.api import read_routes, vault_routes, write_routes
 from energy_grid.api.problems import install_problem_handlers
 from energy_grid.api.relay import Relay
+from energy_grid.api.services.trading import read_token_info
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.client import GridClient
 from energy_grid.index import EventIndex, Follower
@@ -21,9 +22,10 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
-    """The service for the deployment `settings` names. Routes find what they share on `app.state`:
-    `settings`, `client` (GridClient), `index` (EventIndex), `follower` (Follower), `relay` (every
-    write, one at a time) and `batch_reader` (the live account reads)."""
+    """The service for the deployment `settings` names. What the routes share is put on `app.state`
+    once, here, and handed to each route by the dependencies of `deps`: `settings`, `client`
+    (GridClient), `index` (EventIndex), `follower` (Follower), `relay` (every write, one at a time),
+    `batch_reader` (the live account reads) and `token_info`."""
     client = GridClient.from_manifest(settings.manifest_file, settings.rpc_url)
     index = EventIndex(settings.database_url)
     follower = Follower(
@@ -59,7 +61,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.state.follower = follower
     app.state.relay = Relay(client)
     app.state.batch_reader = TransactionSender(client, manual_mining=False)
-    app.state.token_info = write_routes.read_token_info(client)
+    app.state.token_info = read_token_info(client)
     install_problem_handlers(app)
     app.include_router(read_routes.router, prefix=API_PREFIX)
     app.include_router(write_routes.router, prefix=API_PREFIX)

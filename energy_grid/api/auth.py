@@ -1,7 +1,7 @@
 """The operator routes' guard: a bearer token, compared in constant time, and the operator key.
 
     @router.post("/grid/load")
-    def report_load(body: LoadReport, operator: LocalAccount = Depends(operator_account)) -> ...
+    def report_load(body: LoadReport, operator: Operator) -> ...      # deps.Operator
 
 Not configured (no operator key or no token in the settings) answers 503 `OperatorNotConfigured`
 whatever the request carries; a missing or wrong token answers 401 `Unauthorized`.
@@ -10,15 +10,13 @@ whatever the request carries; a missing or wrong token answers 401 `Unauthorized
 from __future__ import annotations
 
 import hmac
+from http import HTTPStatus
 
 from eth_account.signers.local import LocalAccount
-from fastapi import Request
 
 from energy_grid.api.problems import ApiProblem
 from energy_grid.api.settings import ServiceSettings
 
-HTTP_UNAUTHORIZED = 401
-HTTP_UNAVAILABLE = 503
 BEARER = "bearer"
 
 
@@ -31,20 +29,19 @@ def token_matches(presented: str, expected: str) -> bool:
     return hmac.compare_digest(presented.encode(), expected.encode())
 
 
-def operator_account(request: Request) -> LocalAccount:
-    """FastAPI dependency: the operator's account, once the request's bearer token checks out."""
-    settings: ServiceSettings = request.app.state.settings
+def authorize_operator(settings: ServiceSettings, authorization: str) -> LocalAccount:
+    """The operator's account, once the `Authorization` header's bearer token checks out."""
     if settings.operator is None or not settings.operator_token:
         raise ApiProblem(
-            HTTP_UNAVAILABLE,
+            HTTPStatus.SERVICE_UNAVAILABLE,
             "OperatorNotConfigured",
             "This service has no operator key or token: start it with ENERGY_GRID_OPERATOR_KEY (or an operator "
             "keystore) and ENERGY_GRID_OPERATOR_TOKEN.",
         )
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != BEARER or not token_matches(token.strip(), settings.operator_token):
-        raise ApiProblem(HTTP_UNAUTHORIZED, "Unauthorized", "The operator routes need `Authorization: Bearer <token>`.")
+        raise ApiProblem(HTTPStatus.UNAUTHORIZED, "Unauthorized", "The operator routes need `Authorization: Bearer <token>`.")
     return settings.operator
 
 
-__all__ = ["operator_account", "operator_routes_enabled", "token_matches"]
+__all__ = ["authorize_operator", "operator_routes_enabled", "token_matches"]

@@ -3,19 +3,19 @@ except the node's head in /index/status."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 from web3 import Web3
 
+from energy_grid.api import schemas
+from energy_grid.api.deps import Client, Db, Index, IndexFollower
 from energy_grid.api.problems import ApiProblem
-from energy_grid.index import EventIndex, queries
+from energy_grid.api.services.index import index_status as index_progress
+from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
-
-log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -24,8 +24,6 @@ DEFAULT_PAGE = 50
 DEFAULT_SERIES = 500
 MAX_BUCKETS = 2_000
 MAX_BUCKET_SECONDS = 366 * 86_400
-CAUGHT_UP_LAG_BLOCKS = 2  # the follower polls: a block or two behind a live chain is in step
-HTTP_BAD_REQUEST, HTTP_NOT_FOUND, HTTP_UNPROCESSABLE = 400, 404, 422
 
 # The index keeps ids, times and periods in 64-bit columns: a larger number is refused (422) before
 # it reaches the database, whose driver would fail on it.
@@ -38,18 +36,9 @@ OrderIdPath = Annotated[int, Path(ge=0, le=INT64_MAX, description="The order's i
 Period = Annotated[int | None, Query(ge=0, le=INT64_MAX)]
 
 
-def _session(request: Request) -> Iterator[Session]:
-    index: EventIndex = request.app.state.index
-    with index.session() as session:
-        yield session
-
-
-Db = Annotated[Session, Depends(_session)]
-
-
 def _limit(limit: int) -> int:
     if limit > MAX_PAGE:
-        raise ApiProblem(HTTP_BAD_REQUEST, "PageTooLarge", f"limit may be at most {MAX_PAGE}.", {"limit": limit, "max": MAX_PAGE})
+        raise ApiProblem(HTTPStatus.BAD_REQUEST, "PageTooLarge", f"limit may be at most {MAX_PAGE}.", {"limit": limit, "max": MAX_PAGE})
     return limit
 
 
@@ -69,13 +58,13 @@ def _address(value: str | None, name: str) -> str | None:
     if value is None:
         return None
     if not Web3.is_address(value):
-        raise ApiProblem(HTTP_UNPROCESSABLE, "InvalidAddress", f"{name} is not an address: {value!r}.", {name: value})
+        raise ApiProblem(HTTPStatus.UNPROCESSABLE_ENTITY, "InvalidAddress", f"{name} is not an address: {value!r}.", {name: value})
     return Web3.to_checksum_address(value)
 
 
 def _window(from_s: int | None, to_s: int | None) -> None:
     if from_s is not None and to_s is not None and from_s > to_s:
-        raise ApiProblem(HTTP_BAD_REQUEST, "InvalidRange", "from is after to.", {"from": from_s, "to": to_s})
+        raise ApiProblem(HTTPStatus.BAD_REQUEST, "InvalidRange", "from is after to.", {"from": from_s, "to": to_s})
 
 
 def _window_or_today(db: Session, from_s: int | None, to_s: int | None) -> tuple[int, int]:
@@ -92,11 +81,12 @@ def _window_or_today(db: Session, from_s: int | None, to_s: int | None) -> tuple
 
 
 @router.get("/orders/{order_id}", tags=["trading"], summary="One order: its fill and status")
-def get_order(order_id: OrderIdPath, db: Db) -> dict[str, Any]:
+def get_order(order_id: OrderIdPath, db: Db) -> schemas.OrderOut:
     found = queries.order(db, order_id)
     if found is None:
-        raise ApiProblem(HTTP_NOT_FOUND, "OrderUnknown", f"No order {order_id} on the market (or not indexed yet).", {"orderId": order_id})
-    return found
+        message = f"No order {order_id} on the market (or not indexed yet)."
+        raise ApiProblem(HTTPStatus.NOT_FOUND, "OrderUnknown", message, {"orderId": order_id})
+    return schemas.OrderOut.model_validate(found)
 
 
 @router.get("/orders", tags=["trading"], summary="Orders, newest first")
@@ -106,36 +96,36 @@ def list_orders(
     trader: str | None = None,
     status: Literal["ACTIVE", "FILLED", "CANCELLED"] | None = None,
     side: Literal["BUY", "SELL"] | None = None,
-) -> dict[str, Any]:
-    return queries.orders(db, paging, _address(trader, "trader"), status, side)
+) -> schemas.Page[schemas.OrderOut]:
+    return schemas.Page[schemas.OrderOut].model_validate(queries.orders(db, paging, _address(trader, "trader"), status, side))
 
 
 @router.get("/orderbook", tags=["trading"], summary="Open orders' remaining Wh per price level")
-def order_book(db: Db, depth: SeriesLimit) -> dict[str, Any]:
-    return queries.order_book(db, depth)
+def order_book(db: Db, depth: SeriesLimit) -> schemas.OrderBookOut:
+    return schemas.OrderBookOut.model_validate(queries.order_book(db, depth))
 
 
 @router.get("/trades", tags=["trading"], summary="Trades (matches and takes), newest first")
-def list_trades(db: Db, paging: Page, trader: str | None = None, from_s: FromS = None, to_s: ToS = None) -> dict[str, Any]:
+def list_trades(db: Db, paging: Page, trader: str | None = None, from_s: FromS = None, to_s: ToS = None) -> schemas.Page[schemas.TradeOut]:
     _window(from_s, to_s)
-    return queries.trades(db, paging, _address(trader, "trader"), from_s, to_s)
+    return schemas.Page[schemas.TradeOut].model_validate(queries.trades(db, paging, _address(trader, "trader"), from_s, to_s))
 
 
 @router.get(
     "/accounts/{address}/fills", tags=["trading"], summary="An account's fills: book, auction and standing orders, newest first"
 )
-def account_fills(address: str, db: Db, limit: Annotated[int, Query(ge=1)] = DEFAULT_PAGE) -> dict[str, Any]:
+def account_fills(address: str, db: Db, limit: Annotated[int, Query(ge=1)] = DEFAULT_PAGE) -> schemas.AccountFillsOut:
     account = _address(address, "address")
     assert account is not None
-    return queries.account_fills(db, account, _limit(limit))
+    return schemas.AccountFillsOut.model_validate(queries.account_fills(db, account, _limit(limit)))
 
 
 # ---------------------------------------------------------------- grid
 
 
 @router.get("/grid/status", tags=["grid"], summary="The grid's latest status, emergency state and load per region")
-def grid_status(db: Db) -> dict[str, Any]:
-    return queries.grid_status(db)
+def grid_status(db: Db) -> schemas.GridStatusOut:
+    return schemas.GridStatusOut.model_validate(queries.grid_status(db))
 
 
 def _grid_series(
@@ -149,46 +139,46 @@ def _grid_series(
 @router.get("/grid/demand", tags=["grid"], summary="Demand over time (W), the whole grid's or a region's")
 def grid_demand(
     db: Db, limit: SeriesLimit, region_id: RegionId = None, from_s: FromS = None, to_s: ToS = None
-) -> dict[str, Any]:
-    return _grid_series(db, "demand", limit, region_id, from_s, to_s)
+) -> schemas.DemandSeriesOut:
+    return schemas.DemandSeriesOut.model_validate(_grid_series(db, "demand", limit, region_id, from_s, to_s))
 
 
 @router.get("/grid/supply", tags=["grid"], summary="Supply over time (W), the whole grid's or a region's")
 def grid_supply(
     db: Db, limit: SeriesLimit, region_id: RegionId = None, from_s: FromS = None, to_s: ToS = None
-) -> dict[str, Any]:
-    return _grid_series(db, "supply", limit, region_id, from_s, to_s)
+) -> schemas.SupplySeriesOut:
+    return schemas.SupplySeriesOut.model_validate(_grid_series(db, "supply", limit, region_id, from_s, to_s))
 
 
 @router.get("/grid/loads", tags=["grid"], summary="Load reports over time (kW), a region's or every region's")
 def grid_loads(
     db: Db, limit: SeriesLimit, region_id: RegionId = None, from_s: FromS = None, to_s: ToS = None
-) -> dict[str, Any]:
+) -> schemas.LoadSeriesOut:
     """GridOperations' load reports in the window, oldest first: the newest `limit` of them."""
     _window(from_s, to_s)
-    return queries.grid_loads(db, region_id, from_s, to_s, limit)
+    return schemas.LoadSeriesOut.model_validate(queries.grid_loads(db, region_id, from_s, to_s, limit))
 
 
 # ---------------------------------------------------------------- meters
 
 
 @router.get("/meters", tags=["meters"], summary="Registered meters")
-def list_meters(db: Db, paging: Page, owner: str | None = None) -> dict[str, Any]:
-    return queries.meters(db, paging, _address(owner, "owner"))
+def list_meters(db: Db, paging: Page, owner: str | None = None) -> schemas.Page[schemas.MeterOut]:
+    return schemas.Page[schemas.MeterOut].model_validate(queries.meters(db, paging, _address(owner, "owner")))
 
 
 def _known_meter(db: Session, address: str) -> str:
     meter = _address(address, "meter")
     assert meter is not None
     if not queries.meter_known(db, meter):
-        raise ApiProblem(HTTP_NOT_FOUND, "MeterUnknown", f"No meter {meter} is registered (or indexed yet).", {"meter": meter})
+        raise ApiProblem(HTTPStatus.NOT_FOUND, "MeterUnknown", f"No meter {meter} is registered (or indexed yet).", {"meter": meter})
     return meter
 
 
 @router.get("/meters/{address}/history", tags=["meters"], summary="A meter's accepted readings (interval energy), newest first")
-def meter_history(address: str, db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None) -> dict[str, Any]:
+def meter_history(address: str, db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None) -> schemas.Page[schemas.ReadingOut]:
     _window(from_s, to_s)
-    return queries.meter_history(db, _known_meter(db, address), paging, from_s, to_s)
+    return schemas.Page[schemas.ReadingOut].model_validate(queries.meter_history(db, _known_meter(db, address), paging, from_s, to_s))
 
 
 def _meter_energy(db: Session, address: str, quantity: str, from_s: int | None, to_s: int | None) -> dict[str, Any]:
@@ -198,48 +188,48 @@ def _meter_energy(db: Session, address: str, quantity: str, from_s: int | None, 
 
 
 @router.get("/meters/{address}/production", tags=["meters"], summary="A meter's production (Wh), default today (UTC)")
-def meter_production(address: str, db: Db, from_s: FromS = None, to_s: ToS = None) -> dict[str, Any]:
-    return _meter_energy(db, address, "production", from_s, to_s)
+def meter_production(address: str, db: Db, from_s: FromS = None, to_s: ToS = None) -> schemas.MeterProductionOut:
+    return schemas.MeterProductionOut.model_validate(_meter_energy(db, address, "production", from_s, to_s))
 
 
 @router.get("/meters/{address}/consumption", tags=["meters"], summary="A meter's consumption (Wh), default today (UTC)")
-def meter_consumption(address: str, db: Db, from_s: FromS = None, to_s: ToS = None) -> dict[str, Any]:
-    return _meter_energy(db, address, "consumption", from_s, to_s)
+def meter_consumption(address: str, db: Db, from_s: FromS = None, to_s: ToS = None) -> schemas.MeterConsumptionOut:
+    return schemas.MeterConsumptionOut.model_validate(_meter_energy(db, address, "consumption", from_s, to_s))
 
 
 @router.get(
     "/meters/{address}/standing-fills", tags=["meters"], summary="A meter's standing orders settled per interval, the latest first"
 )
-def meter_standing_fills(address: str, db: Db, paging: Page) -> dict[str, Any]:
-    return queries.standing_fills(db, _known_meter(db, address), paging)
+def meter_standing_fills(address: str, db: Db, paging: Page) -> schemas.Page[schemas.StandingFillOut]:
+    return schemas.Page[schemas.StandingFillOut].model_validate(queries.standing_fills(db, _known_meter(db, address), paging))
 
 
 # ---------------------------------------------------------------- auction and demand response
 
 
 @router.get("/auction/clearings", tags=["auction"], summary="The quarter-hourly auction's clearings, newest first")
-def auction_clearings(db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None) -> dict[str, Any]:
+def auction_clearings(db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None) -> schemas.Page[schemas.ClearingOut]:
     _window(from_s, to_s)
-    return queries.clearings(db, paging, from_s, to_s)
+    return schemas.Page[schemas.ClearingOut].model_validate(queries.clearings(db, paging, from_s, to_s))
 
 
 @router.get("/auction/orders", tags=["auction"], summary="Auction bids and asks with their outcome, newest first")
-def auction_orders(db: Db, paging: Page, trader: str | None = None, period: Period = None) -> dict[str, Any]:
-    return queries.auction_orders(db, paging, _address(trader, "trader"), period)
+def auction_orders(db: Db, paging: Page, trader: str | None = None, period: Period = None) -> schemas.Page[schemas.AuctionOrderOut]:
+    return schemas.Page[schemas.AuctionOrderOut].model_validate(queries.auction_orders(db, paging, _address(trader, "trader"), period))
 
 
 @router.get("/demand-response/events", tags=["demand response"], summary="Demand-response events, newest first")
-def demand_response_events(db: Db, paging: Page) -> dict[str, Any]:
-    return queries.demand_events(db, paging)
+def demand_response_events(db: Db, paging: Page) -> schemas.Page[schemas.DemandEventOut]:
+    return schemas.Page[schemas.DemandEventOut].model_validate(queries.demand_events(db, paging))
 
 
 # ---------------------------------------------------------------- analytics
 
 
 @router.get("/analytics/prices", tags=["analytics"], summary="Trade and auction prices over time, oldest first")
-def analytics_prices(db: Db, limit: SeriesLimit, from_s: FromS = None, to_s: ToS = None) -> dict[str, Any]:
+def analytics_prices(db: Db, limit: SeriesLimit, from_s: FromS = None, to_s: ToS = None) -> schemas.PricesOut:
     _window(from_s, to_s)
-    return queries.prices(db, from_s, to_s, limit)
+    return schemas.PricesOut.model_validate(queries.prices(db, from_s, to_s, limit))
 
 
 @router.get("/analytics/energy", tags=["analytics"], summary="Production, consumption and traded energy per time bucket")
@@ -248,59 +238,30 @@ def analytics_energy(
     from_s: FromS = None,
     to_s: ToS = None,
     bucket_seconds: Annotated[int, Query(alias="bucketSeconds", ge=1, le=MAX_BUCKET_SECONDS)] = 900,
-) -> dict[str, Any]:
+) -> schemas.EnergyOut:
     start, end = _window_or_today(db, from_s, to_s)
     buckets = (end - start) // bucket_seconds + 1
     if buckets > MAX_BUCKETS:
         raise ApiProblem(
-            HTTP_BAD_REQUEST,
+            HTTPStatus.BAD_REQUEST,
             "RangeTooLarge",
             f"{buckets} buckets of {bucket_seconds} s: at most {MAX_BUCKETS}; narrow the range or widen the buckets.",
             {"buckets": buckets, "max": MAX_BUCKETS},
         )
-    return queries.energy(db, start, end, bucket_seconds)
+    return schemas.EnergyOut.model_validate(queries.energy(db, start, end, bucket_seconds))
 
 
 # ---------------------------------------------------------------- the index itself
 
 
 @router.get("/index/status", tags=["index"], summary="How far the index has followed the chain")
-def index_status(request: Request) -> dict[str, Any]:
-    index: EventIndex = request.app.state.index
-    follower = request.app.state.follower
-    client = request.app.state.client
-    try:
-        head: int | None = int(client.w3.eth.block_number)
-    except Exception as err:  # the node may be down: answer from what the follower saw last
-        log.warning("index status: the node did not answer: %s", err)
-        head = follower.head_block
-    indexed = index.indexed_block()
-    lag = None if head is None else head - (-1 if indexed is None else indexed)
-    caught_up = lag is not None and lag <= CAUGHT_UP_LAG_BLOCKS
-    # From the deployment's first block: what is left of the catch-up, for a progress bar.
-    start = follower.start_block
-    done = 0 if indexed is None else indexed - start + 1
-    total = None if head is None else max(head - start + 1, 1)
-    if head is None:
-        message = "the node does not answer"
-    elif caught_up:
-        message = "in step with the chain"
-    else:
-        message = f"indexing: block {start if indexed is None else indexed} of {head}"
-    return {
-        "chainId": client.chain_id,
-        "headBlock": head,
-        "indexedBlock": indexed,
-        "lagBlocks": lag,
-        "caughtUp": caught_up,
-        "progress": 1.0 if caught_up or total is None else min(max(done / total, 0.0), 1.0),
-        "message": message,
-    }
+def index_status(index: Index, follower: IndexFollower, client: Client) -> schemas.IndexStatusOut:
+    return index_progress(index, follower, client)
 
 
 @router.get("/health", tags=["index"], summary="Whether the service answers from an index in step with the chain")
-def health(request: Request) -> dict[str, Any]:
+def health(index: Index, follower: IndexFollower, client: Client) -> schemas.HealthOut:
     """`ok` once the index has caught up with the chain; until then `indexing`, and every read
     answers from the blocks indexed so far."""
-    index = index_status(request)
-    return {"status": "ok" if index["caughtUp"] else "indexing", "message": index["message"], "index": index}
+    status = index_progress(index, follower, client)
+    return schemas.HealthOut(status="ok" if status.caughtUp else "indexing", message=status.message, index=status)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from enum import IntEnum
-from typing import Any, TypeVar, cast, get_args, get_origin, get_type_hints
+from typing import Any, Generic, NamedTuple, TypeVar, cast, get_args, get_origin, get_type_hints
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -26,7 +27,7 @@ from web3.exceptions import (
     Web3ValidationError,
 )
 from web3.logs import DISCARD
-from web3.types import Nonce, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt
 
 from energy_grid.errors import (
     ContractRevertError,
@@ -45,6 +46,9 @@ GAS_MARGIN = 25_000
 CONNECTION_ERRORS = (requests.exceptions.ConnectionError, ProviderConnectionError, ConnectionError)
 
 T = TypeVar("T")
+
+# Set while a write method builds its transaction instead of sending it (`ContractClient.build`).
+_BUILDING: ContextVar[bool] = ContextVar("building", default=False)
 
 
 class Transactor:
@@ -69,19 +73,29 @@ class Transactor:
         """Signs, sends and waits for `call`; raises a GridError naming the custom error on a revert."""
         return self.wait(self.send(signer, call), call.fn_name)
 
-    def send(self, signer: LocalAccount, call: ContractFunction, nonce: int | None = None) -> HexBytes:
-        """Signs and sends `call` without waiting for its receipt; pass consecutive nonces to put
-        several transactions in one block. The gas estimate runs first, so a call the current
-        state rejects raises here and is never sent."""
+    def build(self, sender: str, call: ContractFunction, nonce: int | None = None) -> TxParams:
+        """The unsigned transaction of `call` from `sender`: gas estimated (with GAS_MARGIN), fees,
+        chain id, and the sender's next nonce unless one is given. The estimate runs against the
+        latest block, so a call the current state rejects raises its GridError here."""
         try:
             if nonce is None:
-                nonce = self.w3.eth.get_transaction_count(signer.address, "pending")
-            tx = call.build_transaction({"from": signer.address, "nonce": Nonce(nonce)})
+                nonce = self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending")
+            tx = call.build_transaction({"from": sender, "nonce": Nonce(nonce)})
             tx["gas"] = int(tx["gas"]) * 3 // 2 + GAS_MARGIN
-            signed = signer.sign_transaction(cast(Any, tx))
-            return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            return tx
         except GridError:
             raise
+        except Exception as err:  # noqa: BLE001 - translated, or re-raised as is
+            raise self.translate(call, err) from None
+
+    def send(self, signer: LocalAccount, call: ContractFunction, nonce: int | None = None) -> HexBytes:
+        """Signs and sends `call` without waiting for its receipt; pass consecutive nonces to put
+        several transactions in one block. The transaction is built first (`build`), so a call the
+        current state rejects raises there and is never sent."""
+        tx = self.build(signer.address, call, nonce)
+        try:
+            signed = signer.sign_transaction(cast(Any, tx))
+            return self.w3.eth.send_raw_transaction(signed.raw_transaction)
         except Exception as err:  # noqa: BLE001 - translated, or re-raised as is
             raise self.translate(call, err) from None
 
@@ -156,7 +170,33 @@ class ContractClient:
             raise InvalidInputError(f"{name}: {err}") from None
 
     def _send(self, signer: LocalAccount, name: str, *args: Any, signature: str | None = None) -> TxReceipt:
-        return self.transactor.transact(signer, self._fn(name, *args, signature=signature))
+        call = self._fn(name, *args, signature=signature)
+        if _BUILDING.get():
+            raise _Built(call)
+        return self.transactor.transact(signer, call)
+
+    @property
+    def build(self) -> Writes[TxParams]:
+        """Every write method, returning the unsigned transaction it would send instead of sending it;
+        it takes the sender (an address, or the account) where the method takes the signer:
+
+            tx = grid.vault.build.deposit(account.address, token, amount)
+            grid.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+        """
+        return Writes(self, self.transactor.build)
+
+    @property
+    def calls(self) -> Writes[ContractFunction]:
+        """Every write method, returning the bound contract call it would send: what a dry run, or a
+        relay that signs and sends it later, takes."""
+        return Writes(self, lambda _sender, call: call)
+
+    def paused(self) -> bool | None:
+        """Whether the contract is paused; None for a contract that cannot be."""
+        abi = cast(list[dict[str, Any]], self.contract.abi)
+        if not any(item.get("type") == "function" and item.get("name") == "paused" for item in abi):
+            return None
+        return bool(self._call("paused"))
 
     def _call(self, name: str, *args: Any, signature: str | None = None) -> Any:
         return self.transactor.call(self._fn(name, *args, signature=signature))
@@ -179,9 +219,59 @@ class ContractClient:
         return int(self.event(receipt, event)[field])
 
 
+# ---------------------------------------------------------------------------------- building
+
+
+class _Built(BaseException):
+    """Carries the call a write method was about to send out of the method. A BaseException, so that
+    no handler in a method body, however broad, takes it for a failure."""
+
+    def __init__(self, call: ContractFunction) -> None:
+        super().__init__(call.fn_name)
+        self.call = call
+
+
+class _Sender(NamedTuple):
+    """Stands in for the signer when a write is built for an address: the methods read only its address."""
+
+    address: str
+
+    @property
+    def key(self) -> bytes:
+        raise InvalidInputError("This write signs with the sender's key before it sends: build it with the account, not its address.")
+
+
+class Writes(Generic[T]):
+    """A wrapper's write methods, each run up to the transaction it would send; `finish(sender, call)`
+    answers instead of sending. Their own input checks stand aside meanwhile: a built transaction is
+    judged by the contract (its estimate or a dry run gives the custom error), while the sending
+    methods refuse bad input early only to spare the round trip."""
+
+    def __init__(self, wrapper: ContractClient, finish: Callable[[str, ContractFunction], T]) -> None:
+        self._wrapper = wrapper
+        self._finish = finish
+
+    def __getattr__(self, name: str) -> Callable[..., T]:
+        method = getattr(self._wrapper, name)
+
+        def built(sender: str | LocalAccount, *args: Any, **kwargs: Any) -> T:
+            signer = _Sender(sender) if isinstance(sender, str) else sender
+            building = _BUILDING.set(True)
+            try:
+                method(signer, *args, **kwargs)
+            except _Built as captured:
+                return self._finish(signer.address, captured.call)
+            finally:
+                _BUILDING.reset(building)
+            raise InvalidInputError(f"{name} sends no transaction with these arguments")
+
+        return built
+
+
 def require(condition: bool, message: str) -> None:
-    """Refuses input before anything is sent (cheaper than a revert, and clearer)."""
-    if not condition:
+    """Refuses input before anything is sent (cheaper than a revert, and clearer); not while a write
+    is built (see `Writes`)."""
+    if not condition and not _BUILDING.get():
         raise InvalidInputError(message)
 
 

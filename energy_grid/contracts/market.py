@@ -139,6 +139,10 @@ class EnergyTrading(ContractClient):
     def cancel_order(self, trader: LocalAccount, order_id: int) -> TxReceipt:
         return self._send(trader, "cancelOrder", order_id)
 
+    def cancel_order_by_sig(self, relayer: LocalAccount, order_id: int, nonce: int, deadline_s: int, signature: Signature) -> TxReceipt:
+        """Relays the trader's EIP-712 signed cancellation (energy_grid.signed_orders); the relayer pays gas only."""
+        return self._send(relayer, "cancelOrderBySig", order_id, nonce, deadline_s, *signature.args())
+
     def match_orders(self, keeper: LocalAccount, buy_order_id: int, sell_order_id: int) -> int:
         """matchOrders; returns the transaction id."""
         return self._id(self._send(keeper, "matchOrders", buy_order_id, sell_order_id), "OrdersMatched", "transactionId")

@@ -35,6 +35,10 @@ class ERC20(ContractClient):
     def name(self) -> str:
         return str(self._call("name"))
 
+    def nonce(self, owner: str) -> int:
+        """The nonce the owner's next ERC-2612 permit must carry."""
+        return self._int("nonces", owner)
+
     def approve(self, owner: LocalAccount, spender: str, amount: int = MAX_UINT256) -> TxReceipt:
         """Lets `spender` move up to `amount` (all, by default) of the owner's tokens."""
         require(0 <= amount <= MAX_UINT256, f"approve: amount {amount} is not a uint256")

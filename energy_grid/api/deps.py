@@ -1,0 +1,119 @@
+"""What routes take from the app, as FastAPI dependencies: `create_app` puts each shared object on
+`app.state` once, and a route names the one it needs by its type.
+
+    @router.get("/orders/{order_id}")
+    def get_order(order_id: int, db: Db) -> OrderOut: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from http import HTTPStatus
+from typing import Annotated
+
+from eth_account.signers.local import LocalAccount
+from fastapi import Depends, Request
+from pydantic_core import PydanticCustomError
+from sqlalchemy.orm import Session
+
+from energy_grid.api.auth import authorize_operator
+from energy_grid.api.problems import ApiProblem
+from energy_grid.api.relay import Relay
+from energy_grid.api.settings import ServiceSettings
+from energy_grid.api.write_models import checksum_address
+from energy_grid.client import GridClient
+from energy_grid.index import EventIndex, Follower
+from energy_grid.sender import TransactionSender
+
+TokenInfo = tuple[str, str, int]  # name, symbol, decimals
+
+
+def _settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+def _client(request: Request) -> GridClient:
+    client: GridClient = request.app.state.client
+    return client
+
+
+def _index(request: Request) -> EventIndex:
+    index: EventIndex = request.app.state.index
+    return index
+
+
+def _follower(request: Request) -> Follower:
+    follower: Follower = request.app.state.follower
+    return follower
+
+
+def _relay(request: Request) -> Relay:
+    relay: Relay = request.app.state.relay
+    return relay
+
+
+def _batch_reader(request: Request) -> TransactionSender:
+    reader: TransactionSender = request.app.state.batch_reader
+    return reader
+
+
+def _token_info(request: Request) -> dict[str, TokenInfo]:
+    tokens: dict[str, TokenInfo] = request.app.state.token_info
+    return tokens
+
+
+def _relayer(settings: Settings) -> LocalAccount:
+    return settings.relayer
+
+
+def _operator(request: Request, settings: Settings) -> LocalAccount:
+    return authorize_operator(settings, request.headers.get("authorization", ""))
+
+
+def _session(index: Index) -> Iterator[Session]:
+    with index.session() as session:
+        yield session
+
+
+def _path_address(address: str) -> str:
+    """The `address` of the URL, checksummed; 422 InvalidAddress otherwise."""
+    try:
+        return checksum_address(address)
+    except PydanticCustomError as err:
+        raise ApiProblem(HTTPStatus.UNPROCESSABLE_ENTITY, "InvalidAddress", str(err), {"address": address}) from None
+
+
+Settings = Annotated[ServiceSettings, Depends(_settings)]
+Client = Annotated[GridClient, Depends(_client)]
+Index = Annotated[EventIndex, Depends(_index)]
+IndexFollower = Annotated[Follower, Depends(_follower)]
+# The app's one Relay: its lock is what keeps the service's nonces apart.
+AppRelay = Annotated[Relay, Depends(_relay)]
+# View calls in one JSON-RPC batch, for the routes the web app polls.
+BatchReader = Annotated[TransactionSender, Depends(_batch_reader)]
+# The deployment's two tokens' name, symbol and decimals, read once by create_app.
+Tokens = Annotated[dict[str, TokenInfo], Depends(_token_info)]
+# Pays the gas of what the service relays; holds no role.
+Relayer = Annotated[LocalAccount, Depends(_relayer)]
+# The operator's account, once the request's bearer token checks out (`auth.authorize_operator`).
+Operator = Annotated[LocalAccount, Depends(_operator)]
+# One database session of the event index per request.
+Db = Annotated[Session, Depends(_session)]
+# The `{address}` of the route's path, checksummed.
+PathAddress = Annotated[str, Depends(_path_address)]
+
+__all__ = [
+    "AppRelay",
+    "BatchReader",
+    "Client",
+    "Db",
+    "Index",
+    "IndexFollower",
+    "Operator",
+    "PathAddress",
+    "Relayer",
+    "Settings",
+    "TokenInfo",
+    "Tokens",
+]

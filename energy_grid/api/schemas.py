@@ -1,0 +1,533 @@
+"""The API's answers, field for field as its JSON names them: every route's 2xx body is one of
+these models, so /docs shows each response's shape. Units are in the names as in the requests
+(Wh, per kWh, kW, W, mHz, per mille, unix seconds); `payment`, `fee`, `value` and `budget` are
+PaymentToken base units. A field no model declares is refused (extra="forbid"): a body cannot grow
+past its documented shape unnoticed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Page(Answer, Generic[T]):
+    """One page of a listing, newest first, and how many items there are in all."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class TypedData(Answer):
+    """EIP-712 typed data, as `eth_signTypedData_v4` takes it."""
+
+    types: dict[str, list[dict[str, str]]]
+    primaryType: str
+    domain: dict[str, Any]
+    message: dict[str, Any]
+
+
+# ---------------------------------------------------------------- trading (index)
+
+
+class OrderOut(Answer):
+    orderId: int
+    trader: str
+    side: str  # BUY or SELL
+    amountWh: int
+    filledWh: int
+    remainingWh: int
+    pricePerKWh: int
+    expiry: int
+    expired: bool
+    counterparty: str | None
+    status: str  # ACTIVE, FILLED or CANCELLED
+    createdAt: int
+    blockNumber: int
+    txHash: str
+
+
+class PriceLevel(Answer):
+    pricePerKWh: int
+    amountWh: int
+    orders: int
+
+
+class OrderBookOut(Answer):
+    bids: list[PriceLevel]
+    asks: list[PriceLevel]
+
+
+class TradeOut(Answer):
+    transactionId: int
+    buyOrderId: int
+    sellOrderId: int
+    buyer: str
+    seller: str
+    amountWh: int
+    pricePerKWh: int
+    timestamp: int
+    blockNumber: int
+    txHash: str
+    settled: bool
+    voided: bool
+    payment: int | None
+    fee: int | None
+
+
+class FillOut(Answer):
+    market: str  # book, auction or standing
+    side: str
+    time: int
+    amountWh: int
+    pricePerKWh: int | None
+    value: int | None
+    id: str
+    status: str
+    period: int | None
+    meter: str | None
+    txHash: str
+    blockNumber: int
+    logIndex: int
+
+
+class AccountFillsOut(Answer):
+    account: str
+    items: list[FillOut]
+    limit: int
+
+
+# ---------------------------------------------------------------- grid (index)
+
+
+class RegionLoad(Answer):
+    capacityKW: int
+    demandKW: int
+    loadPercentage: int
+    status: str
+    reportedAt: int
+
+
+class RegionOracle(Answer):
+    supplyW: int
+    demandW: int
+    frequencyMilliHz: int
+    voltagePerMille: int
+    updatedAt: int
+
+
+class RegionStatus(Answer):
+    regionId: int
+    emergencyMode: bool
+    load: RegionLoad | None
+    oracle: RegionOracle | None
+
+
+class GridStatusOut(Answer):
+    blockNumber: int | None
+    timestamp: int | None
+    emergencyMode: bool
+    supplyW: int | None
+    demandW: int | None
+    frequencyMilliHz: int | None
+    voltagePerMille: int | None
+    updatedAt: int | None
+    regions: list[RegionStatus]
+
+
+class DemandPoint(Answer):
+    timestamp: int
+    demandW: int
+    blockNumber: int
+
+
+class SupplyPoint(Answer):
+    timestamp: int
+    supplyW: int
+    blockNumber: int
+
+
+class DemandSeriesOut(Answer):
+    regionId: int | None
+    points: list[DemandPoint]
+
+
+class SupplySeriesOut(Answer):
+    regionId: int | None
+    points: list[SupplyPoint]
+
+
+class LoadPoint(Answer):
+    regionId: int
+    sequence: int
+    capacityKW: int
+    demandKW: int
+    loadPercentage: int
+    status: str
+    reportedAt: int
+    blockNumber: int
+
+
+class LoadSeriesOut(Answer):
+    regionId: int | None
+    points: list[LoadPoint]
+
+
+# ---------------------------------------------------------------- meters (index)
+
+
+class MeterOut(Answer):
+    meter: str
+    owner: str
+    regionId: int
+    registeredAt: int
+    active: bool
+
+
+class ReadingOut(Answer):
+    timestamp: int
+    consumptionWh: int
+    productionWh: int
+    blockNumber: int
+    txHash: str
+
+
+class ProductionInterval(Answer):
+    timestamp: int
+    productionWh: int
+
+
+class ConsumptionInterval(Answer):
+    timestamp: int
+    consumptionWh: int
+
+
+class MeterProductionOut(Answer):
+    meter: str
+    from_s: int = Field(alias="from")
+    to: int
+    productionWh: int
+    intervals: list[ProductionInterval]
+
+
+class MeterConsumptionOut(Answer):
+    meter: str
+    from_s: int = Field(alias="from")
+    to: int
+    consumptionWh: int
+    intervals: list[ConsumptionInterval]
+
+
+class StandingFillOut(Answer):
+    meter: str
+    period: int
+    askWh: int
+    soldWh: int
+    proceeds: int
+    bidWh: int
+    boughtWh: int
+    paid: int
+    settledAt: int
+    txHash: str
+
+
+# ---------------------------------------------------------------- auction, demand response, analytics (index)
+
+
+class ClearingOut(Answer):
+    period: int
+    clearingPricePerKWh: int
+    volumeWh: int
+    timestamp: int
+    blockNumber: int
+
+
+class AuctionOrderOut(Answer):
+    orderId: str  # beyond JavaScript's exact integers, so a decimal string
+    period: int
+    side: str
+    amountWh: int
+    limitPricePerKWh: int
+    trader: str
+    filledWh: int | None
+    payment: int | None
+    claimed: bool
+    timestamp: int
+
+
+class DemandEventOut(Answer):
+    eventId: int
+    operator: str
+    regionId: int | None
+    targetReductionKW: int
+    rewardPerKW: int
+    startTime: int
+    endTime: int
+    budget: int
+    status: str
+    participants: int
+    verifiedParticipants: int
+    rewardsVerified: int
+
+
+class PricePoint(Answer):
+    timestamp: int
+    pricePerKWh: int
+    volumeWh: int
+    source: str  # trade or auction
+
+
+class PricesOut(Answer):
+    points: list[PricePoint]
+
+
+class EnergyBucket(Answer):
+    start: int
+    productionWh: int
+    consumptionWh: int
+    tradedWh: int
+
+
+class EnergyOut(Answer):
+    bucketSeconds: int
+    buckets: list[EnergyBucket]
+
+
+class IndexStatusOut(Answer):
+    chainId: int
+    headBlock: int | None
+    indexedBlock: int | None
+    lagBlocks: int | None
+    caughtUp: bool
+    progress: float
+    message: str
+
+
+class HealthOut(Answer):
+    status: str  # ok or indexing
+    message: str
+    index: IndexStatusOut
+
+
+# ---------------------------------------------------------------- live reads
+
+
+class ConfigOut(Answer):
+    chainId: int
+    contracts: dict[str, str]
+    paymentSymbol: str
+    paymentDecimals: int
+    energyDecimals: int
+    utcOffsetMinutes: int
+    operatorRoutes: bool
+
+
+class AccountOut(Answer):
+    address: str
+    energyBalanceWh: int
+    paymentBalance: int
+    paymentSymbol: str
+    paymentDecimals: int
+    marketNonce: int
+    vaultEnergyWh: int
+    vaultPayment: int
+    bookApprovedInVault: bool
+    ethBalanceWei: str  # a decimal string: beyond JavaScript's exact integers
+
+
+# ---------------------------------------------------------------- orders
+
+
+class PermitOut(Answer):
+    value: int
+    deadline: int
+    typedData: TypedData
+
+
+class MarketApprovalOut(Answer):
+    deadline: int
+    typedData: TypedData
+
+
+class OrderTypedDataOut(Answer):
+    order: dict[str, Any]  # the EIP-712 Order message, as POST /orders takes it back
+    typedData: TypedData
+    permit: PermitOut | None
+    marketApproval: MarketApprovalOut | None
+
+
+class RelayedOrderOut(Answer):
+    orderId: int
+    trader: str
+    txHash: str
+    blockNumber: int
+    relayer: str
+    cancelledWh: int
+
+
+class CancelTypedDataOut(Answer):
+    nonce: int
+    deadline: int
+    typedData: TypedData
+
+
+class RelayedCancelOut(Answer):
+    orderId: int
+    txHash: str
+    status: str
+
+
+class RelayedReadingOut(Answer):
+    meter: str
+    txHash: str
+    blockNumber: int
+
+
+# ---------------------------------------------------------------- the vault
+
+
+class EscrowOut(Answer):
+    energyWh: int
+    payment: int
+
+
+class LockedOut(Answer):
+    bookOrders: EscrowOut
+    auctionOrders: EscrowOut
+    standingOrders: EscrowOut
+
+
+class VaultBalancesOut(Answer):
+    address: str
+    freeEnergyWh: int
+    freePayment: int
+    lockedEnergyWh: int
+    lockedPayment: int
+    locked: LockedOut
+    readingMarket: str
+    readingMarketApproved: bool
+    paymentSymbol: str
+    paymentDecimals: int
+
+
+class MarketApprovalTypedDataOut(Answer):
+    account: str
+    market: str
+    nonce: int
+    deadline: int
+    typedData: TypedData
+
+
+class RelayedMarketApprovalOut(Answer):
+    account: str
+    market: str
+    approved: bool
+    txHash: str
+
+
+class DepositTypedDataOut(Answer):
+    account: str
+    token: str
+    amount: int
+    nonce: int
+    deadline: int
+    typedData: TypedData
+
+
+class RelayedDepositOut(Answer):
+    account: str
+    token: str
+    amount: int
+    txHash: str
+
+
+class WithdrawalTypedDataOut(Answer):
+    account: str
+    token: str
+    amount: int
+    to: str
+    nonce: int
+    deadline: int
+    typedData: TypedData
+
+
+class RelayedWithdrawalOut(Answer):
+    account: str
+    token: str
+    amount: int
+    to: str
+    txHash: str
+
+
+# ---------------------------------------------------------------- standing orders
+
+
+class StandingLimitsOut(Answer):
+    sellPricePerKWh: int
+    sellCapWh: int
+    buyPricePerKWh: int
+    buyCapWh: int
+
+
+class StandingOrderOut(StandingLimitsOut):
+    meter: str
+    owner: str
+    active: bool
+    vaultDelivery: bool
+    readingMarket: str
+    readingMarketApproved: bool
+
+
+class StandingOrderTypedDataOut(StandingLimitsOut):
+    meter: str
+    owner: str
+    nonce: int
+    deadline: int
+    typedData: TypedData
+
+
+class RelayedStandingOrderOut(StandingLimitsOut):
+    meter: str
+    cleared: bool
+    txHash: str
+
+
+# ---------------------------------------------------------------- the operator
+
+
+class OperatorTokenOut(Answer):
+    accepted: bool
+    operator: str | None
+
+
+class BalancingActionOut(Answer):
+    actionId: int
+    txHash: str
+
+
+class LoadReportOut(Answer):
+    regionId: int
+    loadPercentage: int
+    status: str
+    txHash: str
+
+
+class EmergencyOut(Answer):
+    regionId: int
+    emergencyMode: bool
+    txHash: str | None  # None: the region was in that state already, nothing was sent
+
+
+class DemandResponseEventOut(Answer):
+    eventId: int
+    regionId: int
+    txHash: str

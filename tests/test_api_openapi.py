@@ -1,0 +1,54 @@
+"""The OpenAPI document the service publishes: every operation's success answer is a documented
+shape, so /docs (and a client generated from /openapi.json) knows each field a route returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from energy_grid.api import create_app
+
+SUCCESS = ("200", "201")
+
+
+@pytest.fixture
+def openapi(api_settings) -> dict[str, Any]:
+    with TestClient(create_app(api_settings(follow=False))) as http:
+        answer = http.get("/openapi.json")
+        assert answer.status_code == 200
+        return answer.json()
+
+
+def resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its `$ref`s followed to the component they name."""
+    while "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/components/schemas/")
+        schema = document["components"]["schemas"][name]
+    return schema
+
+
+def test_every_success_answer_has_a_shape(openapi):
+    operations = [
+        (method.upper(), path, operation)
+        for path, methods in openapi["paths"].items()
+        for method, operation in methods.items()
+        if path.startswith("/api/v1/")
+    ]
+    assert len(operations) == 43
+    shapeless = []
+    for method, path, operation in operations:
+        answers = {status: answer for status, answer in operation["responses"].items() if status in SUCCESS}
+        assert answers, f"{method} {path} documents no success answer"
+        for status, answer in answers.items():
+            schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+            if not resolved(openapi, schema).get("properties"):
+                shapeless.append(f"{method} {path} {status}")
+    assert shapeless == []
+
+
+def test_answers_name_their_fields_as_the_json_does(openapi):
+    """A field whose Python name differs from its JSON name (`from`) is documented by its JSON name."""
+    production = resolved(openapi, {"$ref": "#/components/schemas/MeterProductionOut"})
+    assert {"meter", "from", "to", "productionWh", "intervals"} == set(production["properties"])
