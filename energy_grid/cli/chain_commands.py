@@ -28,6 +28,7 @@ from energy_grid.cli.output import (
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.records import record
 from energy_grid.cli.session import CliError, Session, pass_session
+from energy_grid.contracts.base import ContractClient
 from energy_grid.manifest import manifest_path
 
 
@@ -142,10 +143,8 @@ def status(session: Session, address: str | None) -> None:
 
 
 def _contract_row(session: Session, name: str) -> dict[str, Any]:
-    contract = session.client[name]
-    has_paused = any(item.get("name") == "paused" and item.get("type") == "function" for item in contract.abi)
-    paused = bool(contract.functions.paused().call()) if has_paused else None
-    return {"name": name, "address": contract.address, "paused": paused}
+    contract = ContractClient(session.client.transactor, session.client[name])
+    return {"name": name, "address": contract.address, "paused": contract.paused()}
 
 
 def _paused_fmt(paused: Any) -> str:
@@ -158,7 +157,7 @@ def _balances(session: Session, address: str) -> dict[str, Any]:
         "address": address,
         "native_wei": int(session.w3.eth.get_balance(address)),  # type: ignore[arg-type]
         "energy_wh": client.energy_token.balance_of(address),
-        "vault_energy_wh": int(client["EnergyTrading"].functions.getEnergyBalance(address).call()),
+        "vault_energy_wh": client.trading.energy_balance_wh(address),
         "payment": client.payment_token.balance_of(address),
-        "carbon_credits_grams": int(client["CarbonCredits"].functions.balanceOf(address).call()),
+        "carbon_credits_grams": client.carbon_credits.balance_of(address),
     }

@@ -13,7 +13,8 @@ from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.client import BUY, SELL
 from energy_grid.enums import OrderStatus, OrderType, TransactionStatus
-from energy_grid.order_book import escrow_amount, is_live
+from energy_grid.order_book import is_live
+from energy_grid.signing.drafts import escrow_needs
 
 SIDES = {"buy": BUY, "sell": SELL}
 ORDER_STATUSES = tuple(status.name for status in OrderStatus)  # ACTIVE, FILLED, CANCELLED
@@ -67,7 +68,7 @@ def place(
     signer = session.signer
     approved = False
     if approve:
-        approved = _prepare_escrow(session, order_type, escrow_amount(order_type, amount, price_per_kwh))
+        approved = _prepare_escrow(session, order_type, amount, price_per_kwh)
     cancelled_wh = 0
     if counterparty is None:
         placed = client.trading.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
@@ -219,21 +220,19 @@ def settle(session: Session, transaction_ids: tuple[int, ...]) -> None:
 # ------------------------------------------------------------------ helpers
 
 
-def _prepare_escrow(session: Session, order_type: int, escrow: int) -> bool:
+def _prepare_escrow(session: Session, order_type: int, amount_wh: int, price_per_kwh: int) -> bool:
     """Makes the escrow takeable: the book approved in the vault, and, when the vault balance falls
-    short of `escrow`, the vault allowed to pull the shortfall from the wallet. True when it sent
+    short of the escrow, the vault allowed to pull the shortfall from the wallet. True when it sent
     a transaction. A wallet that cannot make up the shortfall is the book's refusal to explain."""
     client, signer = session.client, session.signer
-    trading = client["EnergyTrading"].address
+    needs = escrow_needs(client, signer.address, OrderType(order_type), amount_wh, price_per_kwh)
     sent = False
-    if not client.vault.is_market_approved(signer.address, trading):
-        client.vault.approve_market(signer, trading)
+    if not needs.market_approved:
+        client.vault.approve_market(signer, client.trading.address)
         sent = True
-    held = client.vault.balances(signer.address)
-    shortfall = escrow - (held.energy_wh if order_type == SELL else held.payment)
-    if shortfall > 0:
-        token = "EnergyToken" if order_type == SELL else "PaymentToken"
-        sent = session.ensure_allowance(token, client.vault.address, shortfall) or sent
+    if needs.allowance_short(client, signer.address):
+        needs.token.approve(signer, client.vault.address)  # without limit
+        sent = True
     return sent
 
 

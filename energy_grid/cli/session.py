@@ -19,6 +19,7 @@ from web3 import Web3
 from energy_grid.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
 from energy_grid.cli import RPC_URL_ENV
 from energy_grid.client import GridClient, describe_revert
+from energy_grid.contracts.tokens import ERC20
 from energy_grid.manifest import manifest_path
 from energy_grid.units import MAX_UINT256
 
@@ -146,12 +147,15 @@ class Session:
     def ensure_allowance(self, token: str, spender: str, amount: int) -> bool:
         """Approves `spender` for `token` without limit when the signer's allowance is below `amount`;
         True when it sent an approval."""
-        contract = self.client[token]
-        owner = self.signer.address
-        if int(contract.functions.allowance(owner, spender).call()) >= amount:
+        wrapper = self.token(token)
+        if wrapper.allowance(self.signer.address, spender) >= amount:
             return False
-        self.transact(contract.functions.approve(spender, MAX_UINT256))
+        wrapper.approve(self.signer, spender, MAX_UINT256)
         return True
+
+    def token(self, name: str) -> ERC20:
+        """The ERC-20 of the manifest named `name` (EnergyToken, PaymentToken, …)."""
+        return ERC20(self.client.transactor, self.client[name])
 
     def latest_timestamp(self) -> int:
         """The chain's clock, not the wall clock: local chains are moved in time."""
@@ -160,8 +164,8 @@ class Session:
     def token_info(self, name: str) -> tuple[int, str]:
         """(decimals, symbol) of a token of the manifest."""
         if name not in self._token_info:
-            functions = self.client[name].functions
-            self._token_info[name] = (int(functions.decimals().call()), str(functions.symbol().call()))
+            token = self.token(name)
+            self._token_info[name] = (token.decimals(), token.symbol())
         return self._token_info[name]
 
     def payment_decimals(self) -> int:
