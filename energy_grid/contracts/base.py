@@ -255,7 +255,7 @@ class Writes(Generic[T]):
         method = getattr(self._wrapper, name)
 
         def built(sender: str | LocalAccount, *args: Any, **kwargs: Any) -> T:
-            signer = _Sender(sender) if isinstance(sender, str) else sender
+            signer = _Sender(Web3.to_checksum_address(sender)) if isinstance(sender, str) else sender
             building = _BUILDING.set(True)
             try:
                 method(signer, *args, **kwargs)
