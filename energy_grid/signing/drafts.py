@@ -48,9 +48,16 @@ def refusal(client: GridClient, sender: str, call: ContractFunction) -> GridErro
         return NodeUnreachableError(client.transactor.rpc_url, str(err))
 
 
-def only_allowance_missing(rejection: GridError | None) -> bool:
-    """Whether `rejection` is none, or one that a market approval and a permit would lift."""
-    return rejection is None or (isinstance(rejection, ContractRevertError) and rejection.error_name in ALLOWANCE_ERRORS)
+def _raise_refusal(client: GridClient, sender: str, trial: ContractFunction, *, approvals_supplied: bool = False) -> GridError | None:
+    """Raises what `trial` from `sender` would revert with now. With `approvals_supplied`, a refusal
+    only for a missing allowance or market approval, which the signatures drafted with it supply, is
+    returned instead (None: no refusal at all)."""
+    rejection = refusal(client, sender, trial)
+    if rejection is None:
+        return None
+    if approvals_supplied and isinstance(rejection, ContractRevertError) and rejection.error_name in ALLOWANCE_ERRORS:
+        return rejection
+    raise rejection
 
 
 def chain_time(client: GridClient) -> int:
@@ -140,10 +147,7 @@ def draft_order(
         trial = market.calls.create_order(trader, amount_wh, price_per_kwh, expiry, int(side))
     else:
         trial = market.calls.create_directed_order(trader, amount_wh, price_per_kwh, expiry, int(side), counterparty)
-    rejection = refusal(client, trader, trial)
-    if not only_allowance_missing(rejection):
-        assert rejection is not None
-        raise rejection
+    rejection = _raise_refusal(client, trader, trial, approvals_supplied=True)
     deadline = signature_deadline(client, deadline)
     order = SignedOrder(trader, amount_wh, price_per_kwh, expiry, side, market.nonce(trader), deadline, counterparty=counterparty)
     message = order.message()
@@ -183,12 +187,6 @@ class SignedDraft:
     typed_data: dict[str, Any]
 
 
-def _raise_refusal(client: GridClient, sender: str, trial: ContractFunction) -> None:
-    rejection = refusal(client, sender, trial)
-    if rejection is not None:
-        raise rejection
-
-
 def draft_cancel(client: GridClient, order_id: int, deadline: int | None = None) -> SignedDraft:
     """The cancellation the order's trader signs; refused (OrderUnknown, OrderNotActive) before the wallet is asked."""
     market = client.trading
@@ -216,10 +214,7 @@ def draft_deposit_permit(client: GridClient, account: str, token: str, amount: i
     is refused first; the allowance the permit sets is all the deposit may lack. (What the wallet
     holds is the caller's to check.)"""
     vault = client.vault
-    rejection = refusal(client, account, vault.calls.deposit(account, token, amount))
-    if not only_allowance_missing(rejection):
-        assert rejection is not None
-        raise rejection
+    _raise_refusal(client, account, vault.calls.deposit(account, token, amount), approvals_supplied=True)
     deadline = signature_deadline(client, deadline)
     typed = vault.deposit_permit_typed_data(account, token, amount, deadline)
     return SignedDraft(int(typed["message"]["nonce"]), deadline, typed)
@@ -271,7 +266,6 @@ __all__ = [
     "draft_standing_order",
     "draft_withdrawal",
     "escrow_needs",
-    "only_allowance_missing",
     "refusal",
     "signature_deadline",
 ]

@@ -23,8 +23,8 @@ from energy_grid.signing import drafts
 
 def read_token_info(client: GridClient) -> dict[str, TokenInfo]:
     """The deployment's two tokens' name, symbol and decimals (fixed for a deployment: read once, by create_app)."""
-    return {name: (token.name(), token.symbol(), token.decimals()) for name, token in (
-        ("EnergyToken", client.energy_token), ("PaymentToken", client.payment_token))}  # fmt: skip
+    tokens = {"EnergyToken": client.energy_token, "PaymentToken": client.payment_token}
+    return {name: (token.name(), token.symbol(), token.decimals()) for name, token in tokens.items()}
 
 
 def config(client: GridClient, tokens: dict[str, TokenInfo], settings: ServiceSettings) -> schemas.ConfigOut:
