@@ -94,7 +94,7 @@ class DemandResponse:
         does not show started."""
         for event in self.events:
             if event.decided_at == interval and (not check or self._find_event(event) == 0):
-                self._start_event(event)
+                self._start_event()
 
     def verify_ended(self, interval: int) -> None:
         """The keeper verifies the events whose window ended with `interval`."""
@@ -108,7 +108,7 @@ class DemandResponse:
             if event.last_interval == interval:
                 self._distribute(event)
 
-    def _start_event(self, event: DemandEvent) -> None:
+    def _start_event(self) -> None:
         state = self.state
         config, operator, dr = state.config, state.actors.operator, state.dr
         target_kw = config.dr_target_kw_per_member * len(state.members)

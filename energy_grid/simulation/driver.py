@@ -217,8 +217,7 @@ class SimulationRun:
 def _run_record(client: GridClient, config: SimulationConfig, run_file: Path | None) -> RunRecord:
     """The run file's record when it is this run's on this chain (same parameters, same SmartMeter,
     its anchor block still there), so that the run resumes; a new record, saved, otherwise."""
-    w3 = client.w3
-    latest = w3.eth.get_block("latest")
+    latest = client.w3.eth.get_block("latest")
     smart_meter = client["SmartMeter"].address
     if run_file is not None:
         known = RunRecord.load(run_file)

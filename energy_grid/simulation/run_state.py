@@ -1,10 +1,10 @@
-"""What every step of a simulation run shares: its settings, the run file, the actors, and the
-run's state (RunState), which the driver builds once and hands to each step object.
+"""What every step of a simulation run shares: its settings and gas limits, the run file, the
+actors, and the run's state (RunState), which the driver builds once and hands to each step object.
 
-The steps (set_up.py, baseline.py, auction_steps.py, demand_events.py, interval.py) are objects that
-each keep a reference to the one RunState and add only what their own phase needs; nothing here
-changes after the driver built it, so every attribute a step reads is set in this file's dataclass
-or in that step's own constructor.
+The step objects (set_up.py, baseline.py, auction_steps.py, demand_events.py, interval.py, and the
+meters' gateway in gateway.py) each keep a reference to the one RunState and add only what their
+own phase needs. RunState is frozen, so every attribute a step reads is set either in this file's
+dataclass, by the driver that builds it, or in that step's own constructor.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from energy_grid.sender import TransactionSender
 from energy_grid.simulation.chain_time import ChainCalendar
 from energy_grid.simulation.model import DEFAULT_START_DAY_OF_YEAR
 from energy_grid.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
+
+# ---- Settings ----
 
 BASELINE_DAYS = 5  # DemandResponse.BASELINE_DAYS: checked against the contract at set-up
 SITE_UTC_OFFSET_MINUTES = -300  # the TMY site (Greensboro, NC) on local standard time
@@ -92,6 +94,9 @@ class SimulationConfig:
         return asdict(self)
 
 
+# ---- The run file and the actors ----
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """The run file: the run's parameters and where it sits on the chain."""
@@ -117,6 +122,8 @@ class RunRecord:
 
 @dataclass
 class Actors:
+    """The accounts that sign a run's transactions, and the meters the gateway reports for."""
+
     operator: LocalAccount
     gateway: LocalAccount
     oracle: LocalAccount
@@ -126,8 +133,12 @@ class Actors:
 
 
 def hex_0x(value: Any) -> str:
+    """A block hash as "0x..." whether web3 gives bytes or text (the run file stores it as text)."""
     text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
     return "0x" + text.removeprefix("0x")
+
+
+# ---- The state every step reads ----
 
 
 @dataclass(frozen=True)
@@ -167,14 +178,11 @@ class RunState:
     def dr(self) -> Contract:
         return self.client["DemandResponse"]
 
-    def now(self) -> int:
-        """The latest block's time (unix s)."""
-        return int(self.w3.eth.get_block("latest")["timestamp"])
-
-    def flush_at(self, at_s: int) -> list[dict[str, Any]]:
-        """Mines what the sender holds in blocks at `at_s`, or at the chain's time when it is past
-        that already (a resumed run's chain may stand later than the step it repeats)."""
-        return self.sender.flush(max(at_s, self.now()))
+    def flush_at(self, at_s: int) -> None:
+        """Mines what the sender holds in blocks at `at_s`, or at the latest block's time when the
+        chain stands later already (a resumed run repeats steps the chain has passed)."""
+        now_s = int(self.w3.eth.get_block("latest")["timestamp"])
+        self.sender.flush(max(at_s, now_s))
 
     def logs(self, decoder: EventDecoder, topics: list[Any]) -> list[dict[str, Any]]:
         """The event's logs since the run began (its anchor block) matching `topics`."""
