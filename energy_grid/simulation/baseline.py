@@ -1,4 +1,9 @@
-"""The baseline days: the model's days before the simulated one, as backdated meter batches.
+"""The baseline step: the model's days before the simulated one, uploaded as backdated meter batches.
+
+DemandResponse measures a household's reduction against its meter's history, so the run gives
+every meter BASELINE_DAYS of readings before the simulated day. They are uploaded once the chain
+stands at the day's start D, and only then are the PV meters registered as clean producers, so
+that the carbon credits are the simulated days' own.
 """
 
 from __future__ import annotations
@@ -6,48 +11,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from energy_grid.sender import prepare
+from energy_grid.simulation.gateway import MeterGateway, Reading
 from energy_grid.simulation.model import IntervalResult
-from energy_grid.simulation.run_state import (
-    GAS_PER_READING,
-    GAS_READINGS_BASE,
-    GAS_REGISTER,
-    READINGS_PER_BATCH,
-    SOLAR,
-    RunState,
-    reading_args,
-)
+from energy_grid.simulation.run_state import GAS_REGISTER, SOLAR, RunState
 from energy_grid.units import INTERVAL_SECONDS
 
 
-class BaselineSteps(RunState):
-    """The baseline days: the model's days before the simulated one, as backdated meter batches."""
+class Baseline:
+    """Uploads the baseline days' readings and registers the clean producers after them."""
 
-    def _upload_baseline(self, baseline: Sequence[IntervalResult]) -> None:
+    def __init__(self, state: RunState, gateway: MeterGateway) -> None:
+        self.state = state
+        self.gateway = gateway
+
+    def upload(self, baseline: Sequence[IntervalResult]) -> None:
         """The BASELINE_DAYS before D as backdated gateway batches, once the chain stands at D;
         per meter only the readings after its latest on chain."""
-        a = self.actors
-        latest = self._latest_reading_times()
-        pending: list[tuple[str, tuple[int, ...]]] = []
+        state = self.state
+        day_start_s = state.calendar.day_start_s
+        latest = self.gateway.latest_reading_times()
+        pending: list[Reading] = []
         for k, result in enumerate(baseline):
-            timestamp = self.calendar.day_start_s + (k - len(baseline) + 1) * INTERVAL_SECONDS - 1
-            for hh in result.households:
-                if latest[hh.household_id] < timestamp:
-                    reading = reading_args(timestamp, hh.import_register_wh, hh.export_register_wh, hh.voltage_per_mille)
-                    pending.append((a.meters[hh.household_id], reading))
-        self._send_readings(pending)
-        self.sender.flush(max(self._now(), self.calendar.day_start_s))
-        # Clean producers from D on: SmartMeter's production counted before registration is never
-        # credited, so the credits are the simulated days' own.
-        carbon = self.client["CarbonCredits"]
-        registered = self.sender.read([prepare(carbon, "isCleanEnergyProducer", a.meters[i]) for i in self.pv_households])
-        for i, done in zip(self.pv_households, registered, strict=True):
+            timestamp = day_start_s + (k - len(baseline) + 1) * INTERVAL_SECONDS - 1
+            pending += [self.gateway.reading(timestamp, hh) for hh in result.households if latest[hh.household_id] < timestamp]
+        self.gateway.submit(pending)
+        state.flush_at(day_start_s)
+        self._register_clean_producers()
+        state.flush_at(day_start_s)
+
+    def _register_clean_producers(self) -> None:
+        """Each PV meter becomes a clean (SOLAR) producer from D on: SmartMeter never credits the
+        production it counted before the registration."""
+        state = self.state
+        a, carbon = state.actors, state.client["CarbonCredits"]
+        registered = state.sender.read([prepare(carbon, "isCleanEnergyProducer", a.meters[i]) for i in state.pv_households])
+        for i, done in zip(state.pv_households, registered, strict=True):
             if not done:
                 call = prepare(carbon, "registerCleanEnergyProducer", a.meters[i], SOLAR)
-                self.sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
-        self.sender.flush(max(self._now(), self.calendar.day_start_s))
-
-    def _send_readings(self, readings: list[tuple[str, tuple[int, ...]]]) -> None:
-        for start in range(0, len(readings), READINGS_PER_BATCH):
-            chunk = readings[start : start + READINGS_PER_BATCH]
-            call = prepare(self.meter_registry, "submitReadings", [meter for meter, _ in chunk], [reading for _, reading in chunk])
-            self.sender.send(self.actors.gateway, call, gas=GAS_READINGS_BASE + GAS_PER_READING * len(chunk), actor="gateway")
+                state.sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")

@@ -1,10 +1,17 @@
-"""Demand response: planning events from a forecast of the transformer loading, then starting,
-verifying and paying them on chain.
+"""The demand-response step: events planned from a forecast of the transformer loading, then
+started, verified and paid on chain.
+
+A utility announces an event ahead, so the run plans its events before the simulated day, from the
+baseline days alone (a resumed run plans the same ones). During the day this object starts each
+event in the interval before its window, has the keeper verify the registered households' meters
+once the window has ended, and pays their rewards. It keeps the planned events and the loading
+that starts one (the trigger), both set here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from energy_grid.client import GridError
 from energy_grid.sender import prepare
@@ -15,10 +22,19 @@ from energy_grid.simulation.run_state import (
     GAS_START_EVENT,
     GAS_VERIFY,
     REGION_ID,
-    DemandEvent,
     RunState,
 )
 from energy_grid.units import INTERVALS_PER_DAY
+
+
+@dataclass
+class DemandEvent:
+    """A demand-response event the driver planned from its forecast (pure model: a resumed run plans the same)."""
+
+    decided_at: int  # the interval in whose step it is started on chain: the one before its window
+    first_interval: int
+    last_interval: int
+    event_id: int = 0  # known once found on chain
 
 
 def forecast_loading_per_mille(baseline: Sequence[IntervalResult]) -> list[int]:
@@ -34,60 +50,94 @@ def forecast_loading_per_mille(baseline: Sequence[IntervalResult]) -> list[int]:
     ]
 
 
-class DemandResponseSteps(RunState):
-    """Demand response: planning events from a forecast of the transformer loading, then starting,
-    verifying and paying them on chain."""
+class DemandResponse:
+    """Plans the run's events, then starts, verifies and pays each on chain in its interval."""
 
-    def _consumption_factors(self, interval: int) -> dict[int, float]:
-        if any(e.first_interval <= interval <= e.last_interval for e in self.events):
-            return {i: self.config.dr_consumption_factor for i in self.members}
-        return {}
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+        high_percent = int(state.client["GridOperations"].functions.HIGH_LOAD_MIN_PERCENT().call())
+        # The transformer loading that calls an event: GridOperations' HIGH threshold unless the
+        # configuration names its own.
+        self.trigger_per_mille = state.config.dr_trigger_per_mille or high_percent * 10
+        self.events: list[DemandEvent] = []  # filled by plan(), before the simulated day
 
-    def _plan_demand_response(self, baseline: Sequence[IntervalResult]) -> None:
+    def plan(self, baseline: Sequence[IntervalResult]) -> None:
         """Plans the events ahead, as a utility announces them: in each simulated day, where the
         forecast loading (forecast_loading_per_mille) peaks at the trigger or above, an event whose
         window is centred on the peak (within the run, started at least an interval ahead)."""
-        if not self.members:
+        config = self.state.config
+        if not self.state.members:
             return
         forecast = forecast_loading_per_mille(baseline)
-        length, count = self.config.dr_intervals, self.config.interval_count
+        length, count = config.dr_intervals, config.interval_count
         for day_start in range(0, count, INTERVALS_PER_DAY):
             span = min(INTERVALS_PER_DAY, count - day_start)  # the day's intervals in the run
             if span <= length:  # no window fits after the day's first interval
                 continue
             peak = max(range(1, span), key=lambda k: forecast[k])
-            if forecast[peak] < self.dr_trigger_per_mille:
+            if forecast[peak] < self.trigger_per_mille:
                 continue
             first = day_start + min(max(1, peak - length // 2), span - length)
             self.events.append(DemandEvent(first - 1, first, first + length - 1))
 
-    # ------------------------------------------------------------------ on chain
+    def consumption_factors(self, interval: int) -> dict[int, float]:
+        """What each registered household consumes of its usual load in `interval`: the configured
+        factor inside an event's window, nothing to change (an empty mapping) outside."""
+        if any(e.first_interval <= interval <= e.last_interval for e in self.events):
+            return {i: self.state.config.dr_consumption_factor for i in self.state.members}
+        return {}
 
-    def _start_event(self, event: DemandEvent) -> None:
-        a, c = self.actors, self.client.contracts
-        target_kw = self.config.dr_target_kw_per_member * len(self.members)
-        budget = target_kw * self.config.dr_reward_per_kw
-        self.sender.send(a.operator, prepare(c["PaymentToken"], "approve", self.dr.address, budget), gas=GAS_APPROVE, actor="operator")
+    # ---- On chain, interval by interval ----
+
+    def start_due(self, interval: int, check: bool) -> None:
+        """The operator starts the events decided in `interval`; with `check`, only those the chain
+        does not show started."""
+        for event in self.events:
+            if event.decided_at == interval and (not check or self._find_event(event) == 0):
+                self._start_event()
+
+    def verify_ended(self, interval: int) -> None:
+        """The keeper verifies the events whose window ended with `interval`."""
+        for event in self.events:
+            if event.last_interval == interval:
+                self._verify_event(event)
+
+    def pay_ended(self, interval: int) -> None:
+        """The keeper pays the verified rewards of the events whose window ended with `interval`."""
+        for event in self.events:
+            if event.last_interval == interval:
+                self._distribute(event)
+
+    def _start_event(self) -> None:
+        state = self.state
+        config, operator, dr = state.config, state.actors.operator, state.dr
+        target_kw = config.dr_target_kw_per_member * len(state.members)
+        budget = target_kw * config.dr_reward_per_kw
+        approve = prepare(state.client["PaymentToken"], "approve", dr.address, budget)
+        state.sender.send(operator, approve, gas=GAS_APPROVE, actor="operator")
         # The operator runs REGION_ID in GridManagement, where every household's meter is.
         call = prepare(
-            self.dr,
+            dr,
             "startEvent",
             REGION_ID,
             target_kw,
-            self.config.dr_reward_per_kw,
-            self.config.dr_duration_seconds,
+            config.dr_reward_per_kw,
+            config.dr_duration_seconds,
             signature="startEvent(uint32,uint64,uint128,uint256)",
         )
-        self.sender.send(a.operator, call, gas=GAS_START_EVENT, actor="operator")
+        state.sender.send(operator, call, gas=GAS_START_EVENT, actor="operator")
 
     def _find_event(self, event: DemandEvent) -> int:
-        """The id of the operator's event whose window opens at the event's first interval, or 0."""
+        """The id of the operator's event whose window opens at the event's first interval, or 0;
+        remembered in the event once found."""
         if event.event_id:
             return event.event_id
-        start_s = self.calendar.interval_start_s(event.first_interval)
-        for event_id in range(int(self.dr.functions.eventCount().call()), 0, -1):
-            on_chain = self.dr.functions.getEvent(event_id).call()
-            if int(on_chain.startTime) == start_s and on_chain.gridOperator == self.actors.operator.address:
+        state = self.state
+        dr = state.dr.functions
+        start_s = state.calendar.interval_start_s(event.first_interval)
+        for event_id in range(int(dr.eventCount().call()), 0, -1):
+            on_chain = dr.getEvent(event_id).call()
+            if int(on_chain.startTime) == start_s and on_chain.gridOperator == state.actors.operator.address:
                 event.event_id = event_id
                 return event_id
             if int(on_chain.startTime) < start_s:
@@ -95,31 +145,35 @@ class DemandResponseSteps(RunState):
         return 0
 
     def _verify_event(self, event: DemandEvent) -> None:
+        """The keeper verifies each registered household with its meter's own figures; one whose
+        reduction is below the contract's minimum is skipped, and one verified already (a resumed
+        run) is left as it is."""
+        state = self.state
         event_id = self._find_event(event)
         if event_id == 0:
             raise GridError(f"the demand-response event of intervals {event.first_interval}..{event.last_interval} is not on chain")
-        minimum_w = int(self.dr.functions.minimumReductionW().call())
-        event.verified, event.skipped = [], []
-        consumers = [self.actors.households[i].address for i in self.members]
-        participations = self.sender.read([prepare(self.dr, "getParticipation", event_id, c) for c in consumers])
-        previews = self.sender.read([prepare(self.dr, "previewReduction", event_id, c) for c in consumers])
-        for i, consumer, participation, figures in zip(self.members, consumers, participations, previews, strict=True):
-            if int(participation[0]) != 0:  # participationId: verified already (a resumed run)
-                event.verified.append(i)
+        dr, sender = state.dr, state.sender
+        minimum_w = int(dr.functions.minimumReductionW().call())
+        consumers = [state.actors.households[i].address for i in state.members]
+        participations = sender.read([prepare(dr, "getParticipation", event_id, c) for c in consumers])
+        previews = sender.read([prepare(dr, "previewReduction", event_id, c) for c in consumers])
+        for consumer, participation, figures in zip(consumers, participations, previews, strict=True):
+            if int(participation[0]) != 0:  # participationId
                 continue
             baseline_w, actual_w = int(figures[0]), int(figures[1])
             if baseline_w < actual_w or baseline_w - actual_w < minimum_w:
-                event.skipped.append(i)
                 continue
-            call = prepare(self.dr, "verifyReduction", event_id, consumer, *figures)
-            self.sender.send(self.actors.keeper, call, gas=GAS_VERIFY, actor="keeper")
-            event.verified.append(i)
+            call = prepare(dr, "verifyReduction", event_id, consumer, *figures)
+            sender.send(state.actors.keeper, call, gas=GAS_VERIFY, actor="keeper")
 
     def _distribute(self, event: DemandEvent) -> None:
+        """The keeper pays the event's verified participants in DemandResponse's bounded batches."""
+        state = self.state
         event_id = self._find_event(event)
-        budget = self.dr.functions.getEventBudget(event_id).call()
+        dr = state.dr
+        budget = dr.functions.getEventBudget(event_id).call()
         remaining = int(budget.verifiedParticipants) - int(budget.distributionCursor)
-        batch = int(self.dr.functions.MAX_DISTRIBUTION_BATCH().call())
+        batch = int(dr.functions.MAX_DISTRIBUTION_BATCH().call())
         for _ in range(-(-remaining // batch) if remaining > 0 else 0):
-            call = prepare(self.dr, "distributeRewards", event_id)
-            self.sender.send(self.actors.keeper, call, gas=GAS_DISTRIBUTE, actor="keeper")
+            call = prepare(dr, "distributeRewards", event_id)
+            state.sender.send(state.actors.keeper, call, gas=GAS_DISTRIBUTE, actor="keeper")

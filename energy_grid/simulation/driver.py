@@ -49,9 +49,14 @@ One run:
 5. The audit (ledger.py) reads every figure from the chain and checks that energy and money
    balance to the unit; `SimulationImbalance` if not.
 
-The steps live by phase: set_up.py (1), baseline.py (2), interval.py (3 and 4) with the auction's
-steps in auction_steps.py and demand response's in demand_events.py, over the run's shared state in
-run_state.py; this module builds the run and drives it.
+The steps are objects, one per phase, each built here with what it needs: the run's state
+(run_state.py: settings, accounts, contracts, the run file's record, fixed once built), and for
+some the other steps they call. SetUp (set_up.py) is step 1; Baseline (baseline.py) step 2, with
+the auction's standing orders (Auction, auction_steps.py) and demand response's plan
+(DemandResponse, demand_events.py); Interval (interval.py) steps 3 and 4, calling the auction and
+demand response at their place; the meters' gateway (gateway.py) reads and submits the readings of
+steps 2 and 3. SimulationRun owns them all and calls them in order; the audit (ledger.py) gets the
+state and the series the run collected.
 
 Restart: every step above is idempotent against the chain. The run file (next to the manifest)
 records the run's parameters and D; a run started again with the same parameters on the same
@@ -67,38 +72,34 @@ import time
 from pathlib import Path
 from typing import Any
 
-from web3 import Web3
-
 from energy_grid.client import GridClient, GridError, anvil_account
+from energy_grid.pricing import dynamic_price
 from energy_grid.sender import TransactionSender
-from energy_grid.simulation.agents import (
-    PriceGrid,
-    demand_response_members,
-    derived_account,
-)
+from energy_grid.simulation.agents import demand_response_members, derived_account
+from energy_grid.simulation.auction_steps import Auction
+from energy_grid.simulation.baseline import Baseline
 from energy_grid.simulation.chain_time import ChainCalendar, plan_day_start
-from energy_grid.simulation.interval import IntervalSteps
+from energy_grid.simulation.demand_events import DemandResponse
+from energy_grid.simulation.gateway import MeterGateway
+from energy_grid.simulation.interval import Interval
 from energy_grid.simulation.ledger import IntervalFigures, SimulationResult, audit
-from energy_grid.simulation.model import (
-    CommunityConfig,
-    CommunityModel,
-    IntervalResult,
-)
+from energy_grid.simulation.model import CommunityConfig, CommunityModel, IntervalResult
 from energy_grid.simulation.run_state import (
     BASELINE_DAYS,
     SITE_UTC_OFFSET_MINUTES,
     Actors,
-    DemandEvent,
     ProgressCallback,
     RunRecord,
+    RunState,
     SimulationConfig,
     hex_0x,
 )
-from energy_grid.simulation.set_up import SetUpSteps
+from energy_grid.simulation.set_up import SetUp
 
 
-class SimulationRun(SetUpSteps, IntervalSteps):
-    """One run; `run()` returns the audited result. See the module docstring."""
+class SimulationRun:
+    """One run: its state and its step objects, built here; `run()` calls the steps in order and
+    returns the audited result. See the module docstring."""
 
     def __init__(
         self,
@@ -109,119 +110,143 @@ class SimulationRun(SetUpSteps, IntervalSteps):
     ) -> None:
         if config.households < 1:
             raise GridError("a community needs at least one household")
-        self.client = client
-        self.config = config
-        self.run_file = run_file
         self.progress = progress or (lambda done, total, note: None)
-        self.w3: Web3 = client.w3
-        self.sender = TransactionSender(client)
-        self.sender.drop_pending()  # a killed run may have left transactions in the pool
+        sender = TransactionSender(client)
+        sender.drop_pending()  # a killed run may have left transactions in the pool
         self.started = time.monotonic()
-        self.record = self._run_record()
-        self.calendar = ChainCalendar(self.record.day_start_s, BASELINE_DAYS)
-        self.actors = self._actors()
-        self.members = demand_response_members(config.seed, config.households, config.dr_share)
-        self.household_of = {account.address: i for i, account in enumerate(self.actors.households)}
-        c = client.contracts
-        self.auction, self.meter_registry, self.dr = c["EnergyAuction"], c["SmartMeter"], c["DemandResponse"]
-        self.vault = c["EnergyVault"]
-        grid = self.auction.functions
-        self.price_grid = PriceGrid(int(grid.minPrice().call()), int(grid.tickSize().call()), int(grid.maxPrice().call()))
-        self.base_price_per_kwh = int(c["GridManagement"].functions.basePrice().call())
-        high_percent = int(c["GridOperations"].functions.HIGH_LOAD_MIN_PERCENT().call())
-        self.dr_trigger_per_mille = config.dr_trigger_per_mille or high_percent * 10
-        self.events: list[DemandEvent] = []
-        self.loading_without_dr: list[int] | None = None
-        self.series: list[IntervalFigures] = []
-        self.pv_households: list[int] = []
-        self.last_result: IntervalResult | None = None
-
-    # ------------------------------------------------------------------ the run file and the actors
-
-    def _run_record(self) -> RunRecord:
-        latest = self.w3.eth.get_block("latest")
-        smart_meter = self.client["SmartMeter"].address
-        if self.run_file is not None:
-            known = RunRecord.load(self.run_file)
-            if known is not None and known.config == self.config.run_key() and known.smart_meter == smart_meter:
-                block = self._block_or_none(known.anchor_block)
-                if block is not None and hex_0x(block["hash"]) == known.anchor_hash:
-                    return known
-        day_start_s = plan_day_start(int(latest["timestamp"]), BASELINE_DAYS, SITE_UTC_OFFSET_MINUTES)
-        fees = int(self.client["EnergyAuction"].functions.accruedFees().call(block_identifier=int(latest["number"])))
-        record = RunRecord(self.config.run_key(), day_start_s, int(latest["number"]), hex_0x(latest["hash"]), smart_meter, fees)
-        if self.run_file is not None:
-            record.save(self.run_file)
-        return record
-
-    def _block_or_none(self, number: int) -> Any:
-        try:
-            return self.w3.eth.get_block(number)
-        except Exception:
-            return None
-
-    def _actors(self) -> Actors:
-        seed, day = self.config.seed, self.record.day_start_s
-        households = [derived_account(seed, day, "household", i) for i in range(self.config.households)]
-        meters = [str(derived_account(seed, day, "meter", i).address) for i in range(self.config.households)]
-        return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters)
-
-    # ------------------------------------------------------------------ the run
-
-    def run(self) -> SimulationResult:
-        config = self.config
-        community = CommunityConfig(
+        record = _run_record(client, config, run_file)
+        # The model's days begin BASELINE_DAYS before the simulated ones: those are the baseline.
+        self.community = CommunityConfig(
             households=config.households,
             start_day_of_year=config.start_day_of_year - BASELINE_DAYS,
             days=config.days + BASELINE_DAYS,
             seed=config.seed,
         )
-        model = CommunityModel(community)
-        self.pv_households = [spec.household_id for spec in model.households if spec.pv is not None]
+        self.model = CommunityModel(self.community)
+        self.state = RunState(
+            client=client,
+            config=config,
+            sender=sender,
+            record=record,
+            calendar=ChainCalendar(record.day_start_s, BASELINE_DAYS),
+            actors=_actors(config, record),
+            members=demand_response_members(config.seed, config.households, config.dr_share),
+            pv_households=[spec.household_id for spec in self.model.households if spec.pv is not None],
+        )
+        self.gateway = MeterGateway(self.state)
+        self.set_up = SetUp(self.state)
+        self.baseline = Baseline(self.state, self.gateway)
+        self.auction = Auction(self.state)
+        self.demand_response = DemandResponse(self.state)
+        self.interval = Interval(self.state, self.gateway, self.auction, self.demand_response)
+
+    def run(self) -> SimulationResult:
+        state = self.state
+        total = state.config.interval_count
         try:
-            total = config.interval_count
             self.progress(0, total, "set-up")
-            self._set_up()
-            baseline = [model.step(power_flow=False) for _ in range(self.calendar.baseline_intervals)]
-            self._plan_demand_response(baseline)
-            if self.events:
-                self.loading_without_dr = self._loading_without_demand_response(community, len(baseline))
+            self.set_up.run()
+            baseline = [self.model.step(power_flow=False) for _ in range(state.calendar.baseline_intervals)]
+            self.demand_response.plan(baseline)
+            loading_without_dr = self._loading_without_demand_response(len(baseline)) if self.demand_response.events else None
             self.progress(0, total, "baseline days")
-            self._upload_baseline(baseline)
-            self._set_standing_orders()
-            self.sender.flush(max(self.calendar.day_start_s, self._now()))
+            self.baseline.upload(baseline)
+            self.auction.set_standing_orders()
+            state.flush_at(state.calendar.day_start_s)
             resume_from = self._resume_interval()
+            # The model steps every interval, also those a resumed run finds on chain, so that its
+            # registers and the series are an uninterrupted run's.
+            series: list[IntervalFigures] = []
+            last = baseline[-1]
             for i in range(total):
-                result = model.step(self._consumption_factors(i))
-                self.last_result = result
-                self.series.append(self._figures(i, result))
+                last = self.model.step(self.demand_response.consumption_factors(i))
+                series.append(self._figures(i, last, loading_without_dr))
                 if i < resume_from:
                     continue
-                self._step(i, result, check=i < resume_from + 2)
-                self.progress(i + 1, total, result.local_start.strftime("%H:%M"))
-            self._close(total)
+                self.interval.step(i, last, check=i < resume_from + 2)
+                self.progress(i + 1, total, last.local_start.strftime("%H:%M"))
+            self.interval.close(total)
         finally:
-            self.sender.release()
-        self.progress(config.interval_count, config.interval_count, "audit")
-        return audit(self, baseline, model)
+            state.sender.release()
+        self.progress(total, total, "audit")
+        return audit(state, series, baseline[-1], last, self.started)
 
-    def _loading_without_demand_response(self, community: CommunityConfig, baseline_intervals: int) -> list[int]:
+    def _loading_without_demand_response(self, baseline_intervals: int) -> list[int]:
         """The simulated days' transformer loading had no event been called: the same seed's model,
         stepped without the registered households' cuts (the summary's peak is measured against it)."""
-        model = CommunityModel(community)
+        model = CommunityModel(self.community)
         for _ in range(baseline_intervals):
             model.step(power_flow=False)
-        return [model.step().grid.transformer_loading_per_mille for _ in range(self.config.interval_count)]
+        return [model.step().grid.transformer_loading_per_mille for _ in range(self.state.config.interval_count)]
 
     def _resume_interval(self) -> int:
         """The first interval to check against the chain: the last one whose readings are all on
         chain (its later flushes may be missing). Flushes follow each other and a lost block takes
         the blocks after it, so every earlier interval is complete and every later one untouched
         but for the next, which is checked too."""
-        done = min(self._latest_reading_times())
-        if done < self.calendar.reading_time_s(0):
+        calendar = self.state.calendar
+        done = min(self.gateway.latest_reading_times())
+        if done < calendar.reading_time_s(0):
             return 0
-        return self.calendar.interval_of(done)
+        return calendar.interval_of(done)
+
+    def _figures(self, i: int, result: IntervalResult, loading_without_dr: list[int] | None) -> IntervalFigures:
+        """The model's figures of simulated interval `i`; the market's are added by the audit."""
+        grid = result.grid
+        return IntervalFigures(
+            interval=i,
+            local_time=result.local_start.strftime("%Y-%m-%d %H:%M"),
+            consumption_wh=result.consumption_wh,
+            pv_wh=result.pv_wh,
+            import_wh=result.import_wh,
+            export_wh=result.export_wh,
+            transformer_loading_per_mille=grid.transformer_loading_per_mille,
+            transformer_loading_without_dr_per_mille=(
+                grid.transformer_loading_per_mille if loading_without_dr is None else loading_without_dr[i]
+            ),
+            transformer_apparent_kva=grid.transformer_apparent_kva,
+            voltage_min_per_mille=grid.voltage_min_per_mille,
+            reference_price_per_kwh=dynamic_price(self.auction.base_price_per_kwh, grid.load_w, grid.transformer_rating_va),
+            demand_response=bool(self.demand_response.consumption_factors(i)),
+        )
+
+
+# ---- The run file and the actors ----
+
+
+def _run_record(client: GridClient, config: SimulationConfig, run_file: Path | None) -> RunRecord:
+    """The run file's record when it is this run's on this chain (same parameters, same SmartMeter,
+    its anchor block still there), so that the run resumes; a new record, saved, otherwise."""
+    latest = client.w3.eth.get_block("latest")
+    smart_meter = client["SmartMeter"].address
+    if run_file is not None:
+        known = RunRecord.load(run_file)
+        if known is not None and known.config == config.run_key() and known.smart_meter == smart_meter:
+            block = _block_or_none(client, known.anchor_block)
+            if block is not None and hex_0x(block["hash"]) == known.anchor_hash:
+                return known
+    day_start_s = plan_day_start(int(latest["timestamp"]), BASELINE_DAYS, SITE_UTC_OFFSET_MINUTES)
+    fees = int(client["EnergyAuction"].functions.accruedFees().call(block_identifier=int(latest["number"])))
+    record = RunRecord(config.run_key(), day_start_s, int(latest["number"]), hex_0x(latest["hash"]), smart_meter, fees)
+    if run_file is not None:
+        record.save(run_file)
+    return record
+
+
+def _block_or_none(client: GridClient, number: int) -> Any:
+    try:
+        return client.w3.eth.get_block(number)
+    except Exception:
+        return None
+
+
+def _actors(config: SimulationConfig, record: RunRecord) -> Actors:
+    """Anvil's dev accounts for the operator, gateway, oracle reporter and keeper; the households'
+    and meters' keys derived from the seed and the day, so that a resumed run signs as the same."""
+    seed, day = config.seed, record.day_start_s
+    households = [derived_account(seed, day, "household", i) for i in range(config.households)]
+    meters = [str(derived_account(seed, day, "meter", i).address) for i in range(config.households)]
+    return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters)
 
 
 def run_simulation(

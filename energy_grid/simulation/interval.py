@@ -1,19 +1,24 @@
-"""One simulated interval on chain, in three flushes: meters, oracles and the operator report (the
-readings place the households' standing orders) and the keeper clears the previous interval's
-market, the keeper verifies and credits, rewards are paid; then the run's close and its carbon
-credits.
+"""The interval step: one simulated interval on chain, in three flushes, and the run's close.
+
+All of an interval's blocks carry its end time. The flushes follow each other because a
+transaction that needs another's effect must come in a later block:
+1. report: the meters' readings (which place the households' standing orders), the oracles' grid
+   state and weather, the operator's grid status and load report; the keeper clears the previous
+   interval's market, and the operator starts a demand-response event due to open next;
+2. trade: the keeper verifies an event whose window ended and, each full hour, issues carbon
+   credits;
+3. settle: the keeper pays the rewards of an event verified in the flush before.
+
+The auction and demand response are step objects of their own (auction_steps.py, demand_events.py);
+this object calls them at their place in the interval.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from energy_grid.pricing import dynamic_price
 from energy_grid.sender import prepare
-from energy_grid.simulation.auction_steps import AuctionSteps
-from energy_grid.simulation.baseline import BaselineSteps
-from energy_grid.simulation.demand_events import DemandResponseSteps
-from energy_grid.simulation.ledger import IntervalFigures
+from energy_grid.simulation.auction_steps import Auction
+from energy_grid.simulation.demand_events import DemandResponse
+from energy_grid.simulation.gateway import MeterGateway
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
     GAS_GRID_STATUS,
@@ -22,32 +27,49 @@ from energy_grid.simulation.run_state import (
     GAS_ORACLE,
     INTERVALS_PER_HOUR,
     REGION_ID,
-    reading_args,
+    RunState,
 )
 
 
-class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
-    """One simulated interval on chain, in three flushes (see the module docstring)."""
+class Interval:
+    """Sends one simulated interval's transactions, and closes the run after the last one."""
 
-    def _step(self, i: int, result: IntervalResult, check: bool) -> None:
-        at = self.calendar.step_time_s(i)
-        self._phase_report(i, result, at, check)
-        self.sender.flush(max(at, self._now()))
-        self._phase_trade(i, result, check)
-        receipts = self.sender.flush(max(at, self._now()))
-        self._phase_settle(i, receipts, check)
-        self.sender.flush(max(at, self._now()))
+    def __init__(self, state: RunState, gateway: MeterGateway, auction: Auction, demand_response: DemandResponse) -> None:
+        self.state = state
+        self.gateway = gateway
+        self.auction = auction
+        self.demand_response = demand_response
 
-    def _phase_report(self, i: int, result: IntervalResult, at: int, check: bool) -> None:
-        a, c, sender = self.actors, self.client.contracts, self.sender
-        reading_s = self.calendar.reading_time_s(i)
-        latest = self._latest_reading_times() if check else [0] * len(a.meters)
-        readings = [
-            (a.meters[hh.household_id], reading_args(reading_s, hh.import_register_wh, hh.export_register_wh, hh.voltage_per_mille))
-            for hh in result.households
-            if latest[hh.household_id] < reading_s
-        ]
-        self._send_readings(readings)
+    def step(self, i: int, result: IntervalResult, check: bool) -> None:
+        """Interval `i` of the simulated days, from the model's `result`. With `check` (the first
+        intervals of a resumed run), each transaction is sent only when the chain lacks its effect."""
+        at = self.state.calendar.step_time_s(i)
+        self._report(i, result, at, check)
+        self.state.flush_at(at)
+        self._trade(i)
+        self.state.flush_at(at)
+        self.demand_response.pay_ended(i)
+        self.state.flush_at(at)
+
+    def close(self, total: int) -> None:
+        """After the last interval: its market clears once its reading deadline has passed (the end of
+        the interval after it), then the keeper settles what the last readings left open."""
+        state = self.state
+        at = state.calendar.step_time_s(total)
+        # Checked even on a fresh close: a run killed after its close is resumed from its last interval.
+        self.auction.clear(state.calendar.period_of(total - 1), check=True)
+        state.flush_at(at)
+        self.auction.settle_all()
+        state.flush_at(at)
+
+    # ---- The report flush ----
+
+    def _report(self, i: int, result: IntervalResult, at: int, check: bool) -> None:
+        state = self.state
+        a, c, sender = state.actors, state.client.contracts, state.sender
+        reading_s = state.calendar.reading_time_s(i)
+        latest = self.gateway.latest_reading_times() if check else [0] * len(a.meters)
+        self.gateway.submit([self.gateway.reading(reading_s, hh) for hh in result.households if latest[hh.household_id] < reading_s])
         grid, weather = result.grid, result.weather
         voltage = grid.voltage_min_per_mille
         if not check or int(c["GridOracle"].functions.getGridData(REGION_ID).call().updatedAt) < at:
@@ -74,69 +96,30 @@ class IntervalSteps(BaselineSteps, AuctionSteps, DemandResponseSteps):
             sender.send(a.operator, call, gas=GAS_LOAD_REPORT, actor="operator")
         if i >= 1:
             # The previous interval's readings are all in: its market's clearing time is now.
-            self._clear(self.calendar.period_of(i - 1), check)
-        for event in self.events:
-            if event.decided_at == i and (not check or self._find_event(event) == 0):
-                self._start_event(event)
+            self.auction.clear(state.calendar.period_of(i - 1), check)
+        self.demand_response.start_due(i, check)
 
     def _load_reported_at(self) -> int:
         """When the region's latest load report was made (0 before its first)."""
-        operations = self.client.contracts["GridOperations"].functions
+        operations = self.state.client["GridOperations"].functions
         if int(operations.loadReportCount(REGION_ID).call()) == 0:
             return 0
         return int(operations.getCurrentLoad(REGION_ID).call().reportedAt)
 
-    def _phase_trade(self, i: int, result: IntervalResult, check: bool) -> None:
+    # ---- The trade flush and carbon credits ----
+
+    def _trade(self, i: int) -> None:
         """The households trade without a transaction (their readings placed their standing orders);
         the keeper verifies an event that ended and, each full hour, issues carbon credits."""
-        for event in self.events:
-            if event.last_interval == i:
-                self._verify_event(event)
-        if (i + 1) % INTERVALS_PER_HOUR == 0 or i + 1 == self.config.interval_count:
+        self.demand_response.verify_ended(i)
+        if (i + 1) % INTERVALS_PER_HOUR == 0 or i + 1 == self.state.config.interval_count:
             self._issue_credits()
 
-    def _phase_settle(self, i: int, receipts: list[dict[str, Any]], check: bool) -> None:
-        for event in self.events:
-            if event.last_interval == i:
-                self._distribute(event)
-
-    def _close(self, total: int) -> None:
-        """After the last interval: its market clears once its reading deadline has passed (the end of
-        the interval after it), then the keeper settles what the last readings left open."""
-        at = self.calendar.step_time_s(total)
-        # Checked even on a fresh close: a run killed after its close is resumed from its last interval.
-        self._clear(self.calendar.period_of(total - 1), check=True)
-        self.sender.flush(max(at, self._now()))
-        self._settle_all()
-        self.sender.flush(max(at, self._now()))
-
-    # ------------------------------------------------------------------ carbon credits
-
     def _issue_credits(self) -> None:
-        carbon = self.client["CarbonCredits"]
-        meters = [self.actors.meters[i] for i in self.pv_households]
-        for meter, pending_wh in zip(meters, self.sender.read([prepare(carbon, "pendingWh", m) for m in meters]), strict=True):
+        """The keeper issues the credits of every clean meter with production counted since its last issue."""
+        state = self.state
+        carbon = state.client["CarbonCredits"]
+        meters = [state.actors.meters[i] for i in state.pv_households]
+        for meter, pending_wh in zip(meters, state.sender.read([prepare(carbon, "pendingWh", m) for m in meters]), strict=True):
             if pending_wh > 0:
-                self.sender.send(self.actors.keeper, prepare(carbon, "issueCarbonCredits", meter), gas=GAS_ISSUE_CREDITS, actor="keeper")
-
-
-    # ------------------------------------------------------------------ figures
-
-    def _figures(self, i: int, result: IntervalResult) -> IntervalFigures:
-        grid = result.grid
-        return IntervalFigures(
-            interval=i,
-            local_time=result.local_start.strftime("%Y-%m-%d %H:%M"),
-            consumption_wh=result.consumption_wh,
-            pv_wh=result.pv_wh,
-            import_wh=result.import_wh,
-            export_wh=result.export_wh,
-            transformer_loading_per_mille=grid.transformer_loading_per_mille,
-            transformer_loading_without_dr_per_mille=(
-                grid.transformer_loading_per_mille if self.loading_without_dr is None else self.loading_without_dr[i]
-            ),
-            transformer_apparent_kva=grid.transformer_apparent_kva,
-            voltage_min_per_mille=grid.voltage_min_per_mille,
-            reference_price_per_kwh=dynamic_price(self.base_price_per_kwh, grid.load_w, grid.transformer_rating_va),
-            demand_response=bool(self._consumption_factors(i)),
-        )
+                state.sender.send(state.actors.keeper, prepare(carbon, "issueCarbonCredits", meter), gas=GAS_ISSUE_CREDITS, actor="keeper")

@@ -34,16 +34,14 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from energy_grid.client import GridError
 from energy_grid.events import EventDecoder, address_topic
 from energy_grid.sender import prepare
-from energy_grid.simulation.model import CommunityModel, IntervalResult
+from energy_grid.simulation.model import IntervalResult
+from energy_grid.simulation.run_state import RunState
 from energy_grid.units import ZERO_ADDRESS
-
-if TYPE_CHECKING:
-    from energy_grid.simulation.driver import SimulationRun
 
 LOAD_STATUS_HIGH = 2  # IGridOperations.LoadStatus.HIGH (CRITICAL above it)
 
@@ -156,31 +154,41 @@ class _Flows:
         self.export_registers: list[int] = []
 
 
-def audit(run: SimulationRun, baseline: Sequence[IntervalResult], model: CommunityModel) -> SimulationResult:
-    """Reads the run back from the chain and checks it; raises SimulationImbalance if it does not balance."""
-    return _Auditor(run, baseline, model).result()
+def audit(
+    state: RunState, series: list[IntervalFigures], baseline_end: IntervalResult, last: IntervalResult, started: float
+) -> SimulationResult:
+    """Reads the run back from the chain and checks it; raises SimulationImbalance if it does not balance.
+
+    `series` holds the model's figures of each simulated interval, `baseline_end` the model's last
+    baseline interval (the registers the simulated days start from), `last` its latest interval
+    (the registers the chain must show), and `started` the run's start (time.monotonic())."""
+    return _Auditor(state, series, baseline_end, last, started).result()
 
 
 class _Auditor:
-    def __init__(self, run: SimulationRun, baseline: Sequence[IntervalResult], model: CommunityModel) -> None:
-        self.run = run
-        self.client = run.client
-        self.baseline = baseline
-        self.model = model
-        self.households = [a.address for a in run.actors.households]
-        self.meters = run.actors.meters
+    def __init__(
+        self, state: RunState, series: list[IntervalFigures], baseline_end: IntervalResult, last: IntervalResult, started: float
+    ) -> None:
+        self.state = state
+        self.client = state.client
+        self.series = series
+        self.baseline_end = baseline_end
+        self.last = last
+        self.started = started
+        self.households = [a.address for a in state.actors.households]
+        self.meters = state.actors.meters
         self.index = {address: i for i, address in enumerate(self.households)}
 
     def _logs(self, contract: str, event: str, topics: list[Any]) -> list[dict[str, Any]]:
         decoder = EventDecoder(self.client[contract], event)
-        logs = self.run._logs(decoder, [decoder.topic, *topics])
+        logs = self.state.logs(decoder, [decoder.topic, *topics])
         return [decoder.decode(log) for log in logs]
 
     def _topics(self, addresses: Sequence[str]) -> list[str]:
         return [address_topic(a) for a in addresses]
 
     def result(self) -> SimulationResult:
-        run = self.run
+        state = self.state
         flows = self._flows()
         cleared, series = self._markets()
         event_ids, verified = self._demand_response()
@@ -192,7 +200,7 @@ class _Auditor:
             "dr_participants_verified": len(verified),
             # Every registered household is measured after each event; who was not verified showed
             # less than the minimum reduction.
-            "dr_participants_skipped": len(event_ids) * len(run.members) - len(verified),
+            "dr_participants_skipped": len(event_ids) * len(state.members) - len(verified),
             "dr_reduction_w": sum(int(v["reductionW"]) for v in verified),
             "dr_rewards_paid": sum(flows.rewards),
             "load_reports": len(load_reports),
@@ -204,8 +212,8 @@ class _Auditor:
         gas, transactions, day_gas, day_transactions = self._gas_by_actor()
         payment = self.client["PaymentToken"].functions
         result = SimulationResult(
-            config=run.config.run_key(),
-            day_start_s=run.calendar.day_start_s,
+            config=state.config.run_key(),
+            day_start_s=state.calendar.day_start_s,
             figures=figures,
             series=series,
             gas_by_actor=gas,
@@ -213,7 +221,7 @@ class _Auditor:
             checks=checks,
             day_gas_by_actor=day_gas,
             day_transactions_by_actor=day_transactions,
-            seconds=_elapsed(run),
+            seconds=time.monotonic() - self.started,
             payment_symbol=str(payment.symbol().call()),
             utc_offset_minutes=int(self.client["PriceDiscovery"].functions.utcOffsetMinutes().call()),
             payment_decimals=int(payment.decimals().call()),
@@ -244,13 +252,13 @@ class _Auditor:
         auction_topic = self._topics([self.client["EnergyAuction"].address])[0]
         flows.retired_wh = sum(int(r["amountWh"]) for r in self._logs("EnergyVault", "EnergyRetired", [auction_topic]))
         meter = self.client["SmartMeter"]
-        latest = self.run.sender.read([prepare(meter, "getLatestReading", m, signature="getLatestReading(address)") for m in self.meters])
+        latest = self.state.sender.read([prepare(meter, "getLatestReading", m, signature="getLatestReading(address)") for m in self.meters])
         flows.import_registers = [int(r[1]) for r in latest]
         flows.export_registers = [int(r[2]) for r in latest]
         meter_index = {m: i for i, m in enumerate(self.meters)}
         meter_topics = [self._topics(self.meters)]
         auction = self.client["EnergyAuction"]
-        slots = self.run.sender.read([prepare(auction, "getMeteredOrders", m) for m in self.meters])
+        slots = self.state.sender.read([prepare(auction, "getMeteredOrders", m) for m in self.meters])
         flows.unsettled_slots = sum(1 for pair in slots for slot in pair if int(slot[0]) != 0 and not slot[1])
         for r in self._logs("EnergyAuction", "MeteredOrdersSettled", meter_topics):
             h = meter_index[r["meter"]]
@@ -269,7 +277,7 @@ class _Auditor:
         dr, vault = self.client["DemandResponse"], self.client["EnergyVault"]
         run_events, _ = self._demand_response()
         event_count = int(dr.functions.eventCount().call())
-        budgets = self.run.sender.read([prepare(dr, "getEventBudget", e) for e in range(1, event_count + 1)])
+        budgets = self.state.sender.read([prepare(dr, "getEventBudget", e) for e in range(1, event_count + 1)])
         # EventBudget: budget, reserved, paid, refunded, ...
         flows.rewards_from_budgets = sum(int(b[2]) for e, b in enumerate(budgets, start=1) if e in run_events)
         flows.dr_budgets_held = sum(int(b[0]) - int(b[2]) - int(b[3]) for b in budgets)
@@ -278,15 +286,14 @@ class _Auditor:
     def _markets(self) -> tuple[list[dict[str, Any]], list[IntervalFigures]]:
         """The run's cleared markets (the period of interval i traded interval i's metered energy)
         and the interval series with each interval's market."""
-        run = self.run
-        period_of_interval = {run.calendar.period_of(i): i for i in range(len(run.series))}
+        period_of_interval = {self.state.calendar.period_of(i): i for i in range(len(self.series))}
         cleared = [m for m in self._logs("EnergyAuction", "MarketCleared", []) if int(m["period"]) in period_of_interval]
         traded_by_interval = {period_of_interval[int(m["period"])]: m for m in cleared}
-        return cleared, [_with_market(s, traded_by_interval.get(s.interval)) for s in run.series]
+        return cleared, [_with_market(s, traded_by_interval.get(s.interval)) for s in self.series]
 
     def _demand_response(self) -> tuple[set[int], list[dict[str, Any]]]:
         """The run's events (started by its operator) and the reductions verified in them."""
-        operator_topic = self._topics([self.run.actors.operator.address])[0]
+        operator_topic = self._topics([self.state.actors.operator.address])[0]
         event_ids = {int(e["eventId"]) for e in self._logs("DemandResponse", "EventStarted", [None, operator_topic])}
         verified = self._logs("DemandResponse", "ReductionVerified", [None, self._topics(self.households)])
         return event_ids, [v for v in verified if int(v["eventId"]) in event_ids]
@@ -294,7 +301,7 @@ class _Auditor:
     def _load_reports(self) -> list[_LoadReport]:
         """The operator's load reports in the run, in order (GridOperations takes an operator's
         reports for its own region only)."""
-        operator_topic = self._topics([self.run.actors.operator.address])[0]
+        operator_topic = self._topics([self.state.actors.operator.address])[0]
         reports = []
         for log in self._logs("GridOperations", "LoadReported", [None, operator_topic]):
             # By position, as the event declares them: the names carry the power unit.
@@ -305,7 +312,7 @@ class _Auditor:
     def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> list[BalanceCheck]:
         """One load report per simulated interval, in order, each the model's transformers: their
         rating as the capacity and their apparent power as the demand (kVA taken as kW)."""
-        rating_kva = (self.run.last_result or self.baseline[-1]).grid.transformer_rating_kva
+        rating_kva = self.last.grid.transformer_rating_kva
         expected = [(rating_kva, s.transformer_apparent_kva) for s in series]
         reported = [(r.capacity_kw, r.demand_kw) for r in reports]
         matching = sum(1 for r, e in zip(reported, expected, strict=False) if r == e)
@@ -322,10 +329,10 @@ class _Auditor:
         last = self._last_registers()
         kept = sum(flows.paid) - sum(flows.proceeds)
         accrued = int(auction.functions.accruedFees().call())
-        accrued_in_run = accrued - self.run.record.auction_fees_at_start
+        accrued_in_run = accrued - self.state.record.auction_fees_at_start
         auction_cash = int(vault.functions.balancesOf(auction.address).call()[1])
         reserves = vault.functions.reserves().call()
-        held = self.run.sender.read([prepare(c[token], "balanceOf", vault.address) for token in ("EnergyToken", "PaymentToken")])
+        held = self.state.sender.read([prepare(c[token], "balanceOf", vault.address) for token in ("EnergyToken", "PaymentToken")])
         minted = sum(flows.minted) + flows.minted_to_vault_wh
         checks = [
             BalanceCheck("export registers on chain = EnergyToken minted (Wh)", sum(flows.export_registers), minted),
@@ -345,10 +352,10 @@ class _Auditor:
         ]
         failing: list[str] = []
         # One JSON-RPC batch for every household's wallet and vault balances.
-        wallets = self.run.sender.read(
+        wallets = self.state.sender.read(
             [prepare(c[token], "balanceOf", a) for token in ("EnergyToken", "PaymentToken") for a in self.households]
         )
-        in_vault = self.run.sender.read([prepare(vault, "balancesOf", a) for a in self.households])
+        in_vault = self.state.sender.read([prepare(vault, "balancesOf", a) for a in self.households])
         n = len(self.households)
         f = flows
         for h in range(n):
@@ -373,7 +380,7 @@ class _Auditor:
         self, flows: _Flows, cleared: list[dict[str, Any]], series: list[IntervalFigures], kept: int
     ) -> dict[str, int | float]:
         """The energy and market figures of the summary."""
-        baseline_end = self.baseline[-1].households
+        baseline_end = self.baseline_end.households
         markets_with_volume = [m for m in cleared if int(m["volumeWh"]) > 0]
         consumed = sum(s.consumption_wh for s in series)
         imported_outside = sum(max(0, s.import_wh - s.export_wh) for s in series)
@@ -405,25 +412,24 @@ class _Auditor:
 
     def _last_registers(self) -> list[tuple[int, int]]:
         """The model's import and export registers after the last simulated interval."""
-        last = self.run.last_result or self.baseline[-1]
-        return [(h.import_register_wh, h.export_register_wh) for h in last.households]
+        return [(h.import_register_wh, h.export_register_wh) for h in self.last.households]
 
     def _gas_by_actor(self) -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
         """Gas used on chain and transactions sent since the run began, by actor (every block's
         receipts), and the same from the simulated day's first block on."""
-        a = self.run.actors
+        a = self.state.actors
         actor_of = {a.operator.address.lower(): "operator", a.gateway.address.lower(): "gateway"}
         actor_of |= {a.oracle.address.lower(): "oracles", a.keeper.address.lower(): "keeper"}
         actor_of |= {h.lower(): "households" for h in self.households}
-        latest = int(self.run.w3.eth.block_number)
-        first = self.run.record.anchor_block + 1
-        day_first = self._first_block_at(self.run.calendar.step_time_s(0), first, latest)
+        latest = int(self.state.w3.eth.block_number)
+        first = self.state.record.anchor_block + 1
+        day_first = self._first_block_at(self.state.calendar.step_time_s(0), first, latest)
         gas: dict[str, int] = defaultdict(int)
         count: dict[str, int] = defaultdict(int)
         day_gas: dict[str, int] = defaultdict(int)
         day_count: dict[str, int] = defaultdict(int)
         numbers = range(first, latest + 1)
-        batches = self.run.sender.rpc_batch([("eth_getBlockReceipts", [hex(b)]) for b in numbers])
+        batches = self.state.sender.rpc_batch([("eth_getBlockReceipts", [hex(b)]) for b in numbers])
         for number, receipts in zip(numbers, batches, strict=True):
             for receipt in receipts or []:
                 actor = actor_of.get(str(receipt["from"]).lower())
@@ -446,7 +452,7 @@ class _Auditor:
         times never decrease, so a binary search over headers."""
         while low <= high:
             middle = (low + high) // 2
-            if int(self.run.w3.eth.get_block(middle)["timestamp"]) >= timestamp:
+            if int(self.state.w3.eth.get_block(middle)["timestamp"]) >= timestamp:
                 high = middle - 1
             else:
                 low = middle + 1
@@ -459,10 +465,6 @@ def _with_market(figures: IntervalFigures, market: dict[str, Any] | None) -> Int
     return IntervalFigures(
         **{**asdict(figures), "traded_wh": int(market["volumeWh"]), "clearing_price_per_kwh": int(market["clearingPricePerKWh"])}
     )
-
-
-def _elapsed(run: SimulationRun) -> float:
-    return time.monotonic() - run.started
 
 
 __all__ = ["BalanceCheck", "IntervalFigures", "SimulationImbalance", "SimulationResult", "audit"]

@@ -1,11 +1,17 @@
-"""What every step of a simulation run shares: its settings, the run file, the actors, and the
-state one run carries from interval to interval (RunState, which the steps' classes extend)."""
+"""What every step of a simulation run shares: its settings and gas limits, the run file, the
+actors, and the run's state (RunState), which the driver builds once and hands to each step object.
+
+The step objects (set_up.py, baseline.py, auction_steps.py, demand_events.py, interval.py, and the
+meters' gateway in gateway.py) each keep a reference to the one RunState and add only what their
+own phase needs. RunState is frozen, so every attribute a step reads is set either in this file's
+dataclass, by the driver that builds it, or in that step's own constructor.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +22,12 @@ from web3.contract import Contract
 from energy_grid.client import GridClient
 from energy_grid.deployment import LOCAL_OPERATOR_REGION
 from energy_grid.events import EventDecoder
-from energy_grid.sender import TransactionSender, prepare
-from energy_grid.simulation.agents import PriceGrid
+from energy_grid.sender import TransactionSender
 from energy_grid.simulation.chain_time import ChainCalendar
-from energy_grid.simulation.ledger import IntervalFigures
-from energy_grid.simulation.model import (
-    DEFAULT_START_DAY_OF_YEAR,
-    IntervalResult,
-)
-from energy_grid.units import (
-    FREQUENCY_NOMINAL_MILLIHZ,
-    INTERVAL_SECONDS,
-    INTERVALS_PER_DAY,
-)
+from energy_grid.simulation.model import DEFAULT_START_DAY_OF_YEAR
+from energy_grid.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
+
+# ---- Settings ----
 
 BASELINE_DAYS = 5  # DemandResponse.BASELINE_DAYS: checked against the contract at set-up
 SITE_UTC_OFFSET_MINUTES = -300  # the TMY site (Greensboro, NC) on local standard time
@@ -95,6 +94,9 @@ class SimulationConfig:
         return asdict(self)
 
 
+# ---- The run file and the actors ----
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """The run file: the run's parameters and where it sits on the chain."""
@@ -120,6 +122,8 @@ class RunRecord:
 
 @dataclass
 class Actors:
+    """The accounts that sign a run's transactions, and the meters the gateway reports for."""
+
     operator: LocalAccount
     gateway: LocalAccount
     oracle: LocalAccount
@@ -128,70 +132,60 @@ class Actors:
     meters: list[str]  # meter device addresses, one per household (the gateway reports for them)
 
 
-@dataclass
-class DemandEvent:
-    """A demand-response event the driver planned from its forecast (pure model: a resumed run plans the same)."""
-
-    decided_at: int  # the interval in whose step it is started on chain: the one before its window
-    first_interval: int
-    last_interval: int
-    event_id: int = 0  # known once found on chain
-    verified: list[int] = field(default_factory=list)  # household ids verified
-    skipped: list[int] = field(default_factory=list)  # below the minimum reduction
-
-
-def reading_args(timestamp: int, import_wh: int, export_wh: int, voltage_per_mille: int) -> tuple[int, ...]:
-    return (timestamp, import_wh, export_wh, FREQUENCY_NOMINAL_MILLIHZ, voltage_per_mille)
-
-
 def hex_0x(value: Any) -> str:
+    """A block hash as "0x..." whether web3 gives bytes or text (the run file stores it as text)."""
     text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
     return "0x" + text.removeprefix("0x")
 
 
-def int_topic(value: int) -> str:
-    return "0x" + value.to_bytes(32, "big").hex()
+# ---- The state every step reads ----
 
 
-
+@dataclass(frozen=True)
 class RunState:
-    """The state of one run, as SimulationRun sets it up; the steps' classes read and extend it."""
+    """One run's settings, accounts and contracts, as the driver sets them up before the first step.
+
+    Frozen: a step that needs state of its own (the planned events, the auction's price grid) keeps
+    it in its own object, so a reader finds where each attribute is set in one place.
+    """
 
     client: GridClient
     config: SimulationConfig
-    run_file: Path | None
-    progress: ProgressCallback
-    w3: Web3
     sender: TransactionSender
-    started: float
     record: RunRecord
     calendar: ChainCalendar
     actors: Actors
-    members: tuple[int, ...]
-    household_of: dict[str, int]
-    auction: Contract
-    vault: Contract
-    meter_registry: Contract
-    dr: Contract
-    price_grid: PriceGrid
-    base_price_per_kwh: int
-    dr_trigger_per_mille: int
-    events: list[DemandEvent]
-    loading_without_dr: list[int] | None  # per simulated interval, when an event was planned
-    series: list[IntervalFigures]
-    pv_households: list[int]
-    last_result: IntervalResult | None
+    members: tuple[int, ...]  # the households registered for demand response
+    pv_households: list[int]  # the households with PV, whose meters are clean producers
 
-    def _now(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+    @property
+    def w3(self) -> Web3:
+        return self.client.w3
 
-    def _logs(self, decoder: EventDecoder, topics: list[Any]) -> list[dict[str, Any]]:
+    @property
+    def auction(self) -> Contract:
+        return self.client["EnergyAuction"]
+
+    @property
+    def vault(self) -> Contract:
+        return self.client["EnergyVault"]
+
+    @property
+    def meter_registry(self) -> Contract:
+        return self.client["SmartMeter"]
+
+    @property
+    def dr(self) -> Contract:
+        return self.client["DemandResponse"]
+
+    def flush_at(self, at_s: int) -> None:
+        """Mines what the sender holds in blocks at `at_s`, or at the latest block's time when the
+        chain stands later already (a resumed run repeats steps the chain has passed)."""
+        now_s = int(self.w3.eth.get_block("latest")["timestamp"])
+        self.sender.flush(max(at_s, now_s))
+
+    def logs(self, decoder: EventDecoder, topics: list[Any]) -> list[dict[str, Any]]:
+        """The event's logs since the run began (its anchor block) matching `topics`."""
         query = {"address": decoder.address, "topics": topics, "fromBlock": hex(self.record.anchor_block), "toBlock": "latest"}
         logs: list[dict[str, Any]] = self.sender.rpc("eth_getLogs", [query])
         return logs
-
-    def _latest_reading_times(self) -> list[int]:
-        """Each meter's latest reading's timestamp on chain (0 before its first)."""
-        signature = "getLatestReading(address)"
-        calls = [prepare(self.meter_registry, "getLatestReading", m, signature=signature) for m in self.actors.meters]
-        return [int(reading[0]) for reading in self.sender.read(calls)]

@@ -1,0 +1,158 @@
+"""No import cycle inside the `energy_grid` package.
+
+The graph is built from the source, without importing anything: every `import` and `from ...
+import` statement counts, at module level or inside a function, except those under `if
+TYPE_CHECKING:`, which never run. A cycle means two modules can only be read, and loaded, together;
+the test names each circle it finds by one of its shortest cycles and every module in it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = "energy_grid"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE
+
+
+def module_files() -> dict[str, Path]:
+    """Every module of the package by its dotted name (a package by its own name, not `__init__`)."""
+    modules = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def is_type_checking_block(node: ast.If) -> bool:
+    """`if TYPE_CHECKING:` or `if typing.TYPE_CHECKING:`."""
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def import_statements(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement in the tree that runs, at any depth. Of a TYPE_CHECKING block only
+    its `else:` branch runs, so only that branch is searched."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If) and is_type_checking_block(node):
+            pending.extend(node.orelse)
+        else:
+            pending.extend(ast.iter_child_nodes(node))
+
+
+def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules that `name` imports. `from a import b` names the module `a.b` when
+    there is one, and `a` otherwise (then `b` is something `a` defines)."""
+    is_package = path.name == "__init__.py"
+    targets: set[str] = set()
+    for node in import_statements(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+            continue
+        base = node.module or ""
+        if node.level:
+            # A relative import counts from the module's package (a package's own name is one).
+            package = name.split(".") if is_package else name.split(".")[:-1]
+            anchor = package[: len(package) - (node.level - 1)]
+            base = ".".join(anchor + ([base] if base else []))
+        for alias in node.names:
+            submodule = f"{base}.{alias.name}"
+            targets.add(submodule if submodule in modules else base)
+    return {target for target in targets if target in modules and target != name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = module_files()
+    return {name: imported_modules(name, path, modules) for name, path in modules.items()}
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components, iteratively (the graph may be deep)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            successor = next(successors, None)
+            if successor is not None:
+                if successor not in index:
+                    index[successor] = low[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(sorted(graph[successor]))))
+                elif successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(sorted(component))
+    return components
+
+
+def one_cycle(graph: dict[str, set[str]], component: list[str]) -> list[str]:
+    """A shortest cycle through the component's first module, staying inside the component (a
+    breadth-first search back to where it started)."""
+    start, members = component[0], set(component)
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for successor in sorted(graph[node] & members):
+                if successor == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(came_from[path[-1]])
+                    return [*reversed(path), start]
+                if successor not in came_from:
+                    came_from[successor] = node
+                    following.append(successor)
+        frontier = following
+    raise AssertionError(f"{component} is not a cycle")
+
+
+def test_the_graph_sees_every_kind_of_import() -> None:
+    """The scan follows imports inside functions and the `else:` of a TYPE_CHECKING block, and
+    skips the block itself; and it finds the package's modules."""
+    assert len(import_graph()) > 50
+    source = "import os\nif TYPE_CHECKING:\n    import energy_grid.client\nelse:\n    import energy_grid.units\n"
+    found = {alias.name for node in import_statements(ast.parse(source)) for alias in node.names}
+    assert found == {"os", "energy_grid.units"}
+    nested = "def load():\n    from energy_grid import units\n"
+    assert [node.module for node in import_statements(ast.parse(nested)) if isinstance(node, ast.ImportFrom)] == ["energy_grid"]
+
+
+def test_no_import_cycle() -> None:
+    graph = import_graph()
+    circles = [component for component in strongly_connected(graph) if len(component) > 1]
+    # Each circle by one of its shortest cycles and every module it takes in.
+    report = "\n".join(f"{' -> '.join(one_cycle(graph, c))} (all of: {', '.join(c)})" for c in circles)
+    assert not circles, f"{len(circles)} import circle(s) in {PACKAGE}:\n{report}"
