@@ -55,7 +55,7 @@ abstract contract MeterReadings is StandingDelivery {
     function submitReading(MeterReading calldata reading) external whenNotPaused {
         Meter memory m = _meters[msg.sender];
         (uint256 consumedWh, uint256 producedWh) = _acceptReading(msg.sender, m, reading, _readingLimits);
-        if (m.flags & VAULT_DELIVERY != 0) {
+        if (m.flags.vaultDelivery()) {
             VaultBatch memory delivery = _newVaultBatch(1);
             _addDelivery(delivery, msg.sender, m.owner, reading.timestamp, producedWh, consumedWh);
             _deliver(delivery);
@@ -136,7 +136,7 @@ abstract contract MeterReadings is StandingDelivery {
         ReadingLimits memory limits
     ) private {
         (uint256 consumedWh, uint256 producedWh) = _acceptReading(meter, m, reading, limits);
-        if (m.flags & VAULT_DELIVERY != 0) _addDelivery(delivery, meter, m.owner, reading.timestamp, producedWh, consumedWh);
+        if (m.flags.vaultDelivery()) _addDelivery(delivery, meter, m.owner, reading.timestamp, producedWh, consumedWh);
         else _addMint(batch, m.owner, producedWh);
     }
 
@@ -151,7 +151,7 @@ abstract contract MeterReadings is StandingDelivery {
         // Fits: not after block.timestamp. Only the changed fields are written: copying `m` back
         // would read and write the slot once per field.
         stored.lastReadingAt = uint40(reading.timestamp);
-        if (m.flags & AWAITING_BASELINE != 0) stored.flags = m.flags & ~AWAITING_BASELINE;
+        if (m.flags.awaitingBaseline()) stored.flags = m.flags.baselineSet();
         emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
     }
 
@@ -163,7 +163,7 @@ abstract contract MeterReadings is StandingDelivery {
         view
     {
         if (m.owner == address(0)) revert MeterUnknown(meter);
-        if (m.flags & ACTIVE == 0) revert MeterInactive(meter);
+        if (!m.flags.isActive()) revert MeterInactive(meter);
         uint256 timestamp = reading.timestamp;
         if (timestamp > block.timestamp) revert ReadingInFuture(meter, timestamp, block.timestamp);
         if (timestamp <= m.lastReadingAt) revert ReadingNotAfterPrevious(meter, timestamp, m.lastReadingAt);
@@ -210,7 +210,7 @@ abstract contract MeterReadings is StandingDelivery {
             consumedWh = reading.consumption - previousConsumptionWh;
             producedWh = reading.production - previousProductionWh;
         }
-        if (m.flags & AWAITING_BASELINE != 0) {
+        if (m.flags.awaitingBaseline()) {
             Account storage account = _accounts[meter];
             // Both sums stay below MAX_REGISTER_WH, so uint64 cannot overflow.
             account.uncountedConsumptionWh += uint64(consumedWh);

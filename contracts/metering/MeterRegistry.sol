@@ -6,6 +6,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyToken} from "../tokens/IEnergyToken.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
+import {MeterFlags, MeterFlagsLibrary} from "../types/MeterFlags.sol";
 import {ProfileEntry, ProfileEntryLibrary} from "../types/ProfileEntry.sol";
 import {BatchTooLarge, EmptyBatch, MeterInactive, MeterUnknown, ZeroAddress} from "../utils/GridErrors.sol";
 
@@ -17,7 +18,6 @@ import {BatchTooLarge, EmptyBatch, MeterInactive, MeterUnknown, ZeroAddress} fro
 /// (the one slot every reading reads and rewrites), its cold account, and the load profile, which a
 /// registration with known registers opens with its baseline entry. The readings, the load profile's
 /// views and vault delivery build on it.
-// slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry {
     using EnergyTime for uint256;
 
@@ -58,7 +58,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         // Signed readings accepted plus the skips of invalidateNonces: at most MAX_READING_NONCE plus
         // one per accepted reading, each of which strictly raises lastReadingAt, so it fits 40 bits.
         uint40 nonce;
-        uint8 flags; // ACTIVE | AWAITING_BASELINE (next reading only sets the baseline) | VAULT_DELIVERY
+        MeterFlags flags; // active, awaiting a baseline (the next reading only sets it), vault delivery
     }
 
     /// @dev Cold data: written at registration, baselines and redemptions. Energy before a baseline
@@ -76,10 +76,6 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         uint32 maxAgeSeconds; // MAX_READING_AGE_FLOOR_SECONDS..MAX_READING_AGE_CEILING_SECONDS
     }
 
-    uint8 internal constant ACTIVE = 1;
-    uint8 internal constant AWAITING_BASELINE = 2;
-    uint8 internal constant VAULT_DELIVERY = 4;
-
     IEnergyToken internal immutable _energyToken;
     ReadingLimits internal _readingLimits = ReadingLimits(60, uint32(DEFAULT_MAX_READING_AGE_SECONDS));
     mapping(address meter => Meter) internal _meters;
@@ -96,8 +92,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
 
     /// @inheritdoc ISmartMeterRegistry
     function registerMeter(address meter, address owner, uint32 regionId) external onlyRole(OPERATOR_ROLE) {
-        _register(meter, owner, regionId);
-        _meters[meter].flags = ACTIVE | AWAITING_BASELINE;
+        _register(meter, owner, regionId, true);
         emit MeterRegistered(meter, owner, regionId, 0, 0);
     }
 
@@ -109,7 +104,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         uint256 consumptionRegisterWh,
         uint256 productionRegisterWh
     ) external onlyRole(OPERATOR_ROLE) {
-        _register(meter, owner, regionId);
+        _register(meter, owner, regionId, false);
         _checkRegister(meter, consumptionRegisterWh);
         _checkRegister(meter, productionRegisterWh);
         _meters[meter].lastReadingAt = uint40(block.timestamp);
@@ -125,16 +120,16 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     /// @inheritdoc ISmartMeterRegistry
     function deactivateMeter(address meter) external onlyRole(OPERATOR_ROLE) {
         Meter storage m = _knownMeter(meter);
-        if (m.flags & ACTIVE == 0) revert MeterInactive(meter);
-        m.flags &= ~ACTIVE;
+        if (!m.flags.isActive()) revert MeterInactive(meter);
+        m.flags = m.flags.deactivated();
         emit MeterDeactivated(meter);
     }
 
     /// @inheritdoc ISmartMeterRegistry
     function reactivateMeter(address meter) external onlyRole(OPERATOR_ROLE) {
         Meter storage m = _knownMeter(meter);
-        if (m.flags & ACTIVE != 0) revert MeterAlreadyActive(meter);
-        m.flags |= ACTIVE | AWAITING_BASELINE;
+        if (m.flags.isActive()) revert MeterAlreadyActive(meter);
+        m.flags = m.flags.reactivated();
         emit MeterReactivated(meter);
     }
 
@@ -177,14 +172,14 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     /// @inheritdoc ISmartMeterRegistry
     function getMeter(address meter) external view returns (MeterInfo memory) {
         Meter storage m = _knownMeter(meter);
-        uint8 flags = m.flags;
+        MeterFlags flags = m.flags;
         return MeterInfo(
             m.owner,
             _accounts[meter].regionId,
-            flags & ACTIVE != 0,
-            flags & AWAITING_BASELINE != 0,
+            flags.isActive(),
+            flags.awaitingBaseline(),
             m.lastReadingAt,
-            flags & VAULT_DELIVERY != 0
+            flags.vaultDelivery()
         );
     }
 
@@ -205,13 +200,13 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
 
     // ---- Internals ----
 
-    function _register(address meter, address owner, uint32 regionId) private {
+    function _register(address meter, address owner, uint32 regionId, bool awaitingBaseline) private {
         if (meter == address(0)) revert InvalidMeterAddress();
         if (owner == address(0)) revert InvalidOwnerAddress();
         Meter storage m = _meters[meter];
         if (m.owner != address(0)) revert MeterAlreadyRegistered(meter);
         m.owner = owner;
-        m.flags = ACTIVE;
+        m.flags = MeterFlagsLibrary.registered(awaitingBaseline);
         _accounts[meter].regionId = regionId;
     }
 

@@ -16,7 +16,6 @@ import {MeterRegistry} from "./MeterRegistry.sol";
 /// (vault delivery, standing orders in the reading market and consumption redemption) and MeterReadings
 /// (readings accepted one by one, in gateway batches or signed by the meter). Here the modules meet the
 /// signing domain that both signed forms, readings and standing limits, are checked against.
-// slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract SmartMeter is MeterReadings {
     constructor(address admin, IEnergyToken energyToken_)
         MeterRegistry(admin, energyToken_)

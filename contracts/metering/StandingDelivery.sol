@@ -87,7 +87,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
     function setVaultDelivery(address meter, bool enabled) external {
         Meter storage m = _ownMeter(meter);
         if (enabled && address(_vault) == address(0)) revert VaultNotSet();
-        m.flags = enabled ? m.flags | VAULT_DELIVERY : m.flags & ~VAULT_DELIVERY;
+        m.flags = m.flags.withVaultDelivery(enabled);
         emit VaultDeliverySet(meter, msg.sender, enabled);
     }
 
@@ -325,8 +325,8 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         if (address(_readingMarket) == address(0)) revert NoReadingMarket();
         _standing[meter] = StandingLimitsLibrary.pack(sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
         // Standing orders trade the energy in the vault: the meter delivers there from now on.
-        if (m.flags & VAULT_DELIVERY == 0) {
-            m.flags |= VAULT_DELIVERY;
+        if (!m.flags.vaultDelivery()) {
+            m.flags = m.flags.withVaultDelivery(true);
             emit VaultDeliverySet(meter, owner, true);
         }
         emit StandingOrderSet(meter, owner, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
