@@ -23,7 +23,7 @@ abstract contract MeterProfile is MeterRegistry {
     /// @notice Most intervals in one getIntervalHistory page.
     uint256 public constant MAX_HISTORY_PAGE = EnergyTime.INTERVALS_PER_DAY;
 
-    // ---- The calling meter ----
+    // ----------------------------------------------------------------------------- the calling meter
 
     /// @inheritdoc ISmartMeter
     function getLatestReading() external view returns (MeterReading memory) {
@@ -40,7 +40,7 @@ abstract contract MeterProfile is MeterRegistry {
         return getDailyConsumption(msg.sender, block.timestamp.dayOf());
     }
 
-    // ---- Any meter ----
+    // ----------------------------------------------------------------------------- any meter
 
     /// @inheritdoc ISmartMeterRegistry
     function getLatestReading(address meter) public view returns (MeterReading memory) {
@@ -127,7 +127,7 @@ abstract contract MeterProfile is MeterRegistry {
         );
     }
 
-    // ---- Internals ----
+    // ----------------------------------------------------------------------------- internals
 
     function _checkHistoryPage(uint256 count) private pure {
         if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);

@@ -13,20 +13,18 @@ import {ProfileEntry, ProfileEntryLibrary} from "../types/ProfileEntry.sol";
 import {MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
 
 /// @title MeterReadings
-/// @notice Readings in, energy out. Registers are cumulative like a real meter's import and export
-/// registers, so energy is the difference between readings and a lost message loses none. Each
-/// accepted export increase is minted to the meter's owner as EnergyToken, or, with vault delivery,
-/// credited to the owner's vault balance and handed on to the reading market.
+/// @notice Readings in, energy out: each accepted reading's export increase is minted to the meter's
+/// owner as EnergyToken or, with vault delivery, credited to the owner's vault balance and handed on
+/// to the reading market.
 /// @dev Readings arrive three ways: from the meter's own address (submitReading), in batches from a
 /// GATEWAY_ROLE head-end (submitReadings), or signed by the meter's key (EIP-712) and relayed by anyone
-/// (submitSignedReadings). All three check a reading the same way and write it into its interval's slot
-/// of the load profile, so a reading writes one fresh slot at most. A batch mints in one call to the
-/// token and delivers to the vault in one more. The signed path's nonce lives in the meter's record,
-/// the slot every reading rewrites anyway.
+/// (submitSignedReadings). All three check a reading alike and write it into its interval's entry of
+/// the load profile. A batch mints in one call to the token and delivers to the vault in one more. The
+/// signed path's nonce lives in the meter's record, the slot every reading rewrites anyway.
 abstract contract MeterReadings is StandingDelivery {
     using EnergyTime for uint256;
 
-    // ---- Constants ----
+    // ----------------------------------------------------------------------------- constants
 
     /// @notice EIP-712 type of a meter-signed reading (ISmartMeterRegistry.SignedReading without v, r, s).
     bytes32 public constant SIGNED_READING_TYPEHASH = SignedReadingHash.SIGNED_READING_TYPEHASH;
@@ -49,7 +47,7 @@ abstract contract MeterReadings is StandingDelivery {
         uint256 count;
     }
 
-    // ---- Submitting readings ----
+    // ----------------------------------------------------------------------------- submitting readings
 
     /// @inheritdoc ISmartMeter
     function submitReading(MeterReading calldata reading) external whenNotPaused {
@@ -123,7 +121,7 @@ abstract contract MeterReadings is StandingDelivery {
         return _meters[meter].nonce;
     }
 
-    // ---- Accepting one reading ----
+    // ----------------------------------------------------------------------------- accepting one reading
 
     /// @dev Accepts one reading of a batch and routes its energy: minted to the owner's wallet, or
     /// (the owner's choice) into its vault balance and on to the reading market.
@@ -266,7 +264,7 @@ abstract contract MeterReadings is StandingDelivery {
         if (nonce != expectedNonce) revert InvalidReadingNonce(meter, nonce, expectedNonce);
     }
 
-    // ---- Minting a batch ----
+    // ----------------------------------------------------------------------------- minting a batch
 
     function _newMintBatch(uint256 size) private pure returns (MintBatch memory) {
         return MintBatch(new address[](size), new uint256[](size), 0);

@@ -21,7 +21,7 @@ import {BatchTooLarge, EmptyBatch, MeterInactive, MeterUnknown, ZeroAddress} fro
 abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry {
     using EnergyTime for uint256;
 
-    // ---- Roles ----
+    // ----------------------------------------------------------------------------- roles
 
     /// @notice Registers, deactivates and reactivates meters.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
@@ -30,7 +30,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     /// @notice Pauses readings, and so minting (emergency shutdown: the guardian, GridManagement); only the admin resumes.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
-    // ---- Limits ----
+    // ----------------------------------------------------------------------------- limits
 
     /// @notice Intervals kept per meter: 35 days of 900 s intervals.
     uint256 public constant PROFILE_CAPACITY = 35 * EnergyTime.INTERVALS_PER_DAY;
@@ -49,7 +49,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     /// @notice Highest interval the load profile can hold (uint32), year 124,000 and later.
     uint256 public constant MAX_INTERVAL = type(uint32).max;
 
-    // ---- Storage ----
+    // ----------------------------------------------------------------------------- storage
 
     /// @dev What every reading reads and rewrites, in one slot.
     struct Meter {
@@ -88,7 +88,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
-    // ---- Registration ----
+    // ----------------------------------------------------------------------------- registration
 
     /// @inheritdoc ISmartMeterRegistry
     function registerMeter(address meter, address owner, uint32 regionId) external onlyRole(OPERATOR_ROLE) {
@@ -133,7 +133,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         emit MeterReactivated(meter);
     }
 
-    // ---- Reading bounds and pause ----
+    // ----------------------------------------------------------------------------- reading bounds and pause
 
     /// @inheritdoc ISmartMeterRegistry
     function setMinReadingInterval(uint256 secondsBetweenReadings) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -167,7 +167,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         _unpause();
     }
 
-    // ---- Views ----
+    // ----------------------------------------------------------------------------- views
 
     /// @inheritdoc ISmartMeterRegistry
     function getMeter(address meter) external view returns (MeterInfo memory) {
@@ -198,7 +198,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         return _energyToken;
     }
 
-    // ---- Internals ----
+    // ----------------------------------------------------------------------------- internals
 
     function _register(address meter, address owner, uint32 regionId, bool awaitingBaseline) private {
         if (meter == address(0)) revert InvalidMeterAddress();

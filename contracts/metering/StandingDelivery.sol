@@ -23,7 +23,7 @@ import {ZeroAddress} from "../utils/GridErrors.sol";
 /// too: import that a reading market's standing bids bought or still bid for is taken out of what an
 /// owner may redeem, so the same consumption is never covered twice.
 abstract contract StandingDelivery is MeterProfile, EIP712 {
-    // ---- Constants ----
+    // ----------------------------------------------------------------------------- constants
 
     /// @notice EIP-712 type of an owner's signed standing limits (setStandingOrderBySig); all-zero
     /// prices remove them.
@@ -37,7 +37,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
     /// settleable (settleStandingOrdersIn) and its retired import counts at every redemption.
     uint256 public constant MAX_READING_MARKETS = 8;
 
-    // ---- Storage ----
+    // ----------------------------------------------------------------------------- storage
 
     /// @dev The accepted readings of a batch whose energy goes into the vault: credited in one call, and
     /// handed on to the reading market in one more.
@@ -58,7 +58,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
     /// @dev Every reading market ever named, in order: at most MAX_READING_MARKETS.
     address[] private _readingMarkets;
 
-    // ---- Vault and reading market ----
+    // ----------------------------------------------------------------------------- vault and reading market
 
     /// @inheritdoc ISmartMeterRegistry
     function setVault(IEnergyVault vault_, address readingMarket_) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -91,7 +91,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         emit VaultDeliverySet(meter, msg.sender, enabled);
     }
 
-    // ---- Standing limits ----
+    // ----------------------------------------------------------------------------- standing limits
 
     /// @inheritdoc ISmartMeterRegistry
     function setStandingOrder(
@@ -157,7 +157,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         emit StandingOrderNoncesInvalidated(msg.sender, currentNonce, newNonce);
     }
 
-    // ---- Settlement of meters that stopped reading ----
+    // ----------------------------------------------------------------------------- settlement of meters that stopped reading
 
     /// @inheritdoc ISmartMeterRegistry
     function settleStandingOrders(address[] calldata meters) external {
@@ -174,7 +174,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         _settleIn(IMeteredMarket(readingMarket_), meters);
     }
 
-    // ---- Consumption redemption ----
+    // ----------------------------------------------------------------------------- consumption redemption
 
     /// @inheritdoc ISmartMeterRegistry
     function redeemConsumption(address meter, uint256 amountWh) external {
@@ -191,7 +191,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         _energyToken.retire(msg.sender, amountWh);
     }
 
-    // ---- Views ----
+    // ----------------------------------------------------------------------------- views
 
     /// @inheritdoc ISmartMeterRegistry
     function standingOrderNonces(address owner) external view returns (uint256) {
@@ -219,7 +219,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         return StandingOrder(limits.sellPricePerKWh(), limits.sellCapWh(), limits.buyPricePerKWh(), limits.buyCapWh());
     }
 
-    // ---- Delivery of a batch of readings ----
+    // ----------------------------------------------------------------------------- delivery of a batch of readings
 
     /// @dev Empty until a reading needs it: a batch of wallet-delivered meters allocates nothing.
     function _newVaultBatch(uint256 size) internal pure returns (VaultBatch memory delivery) {
@@ -292,7 +292,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         MeteredEntries.record(market, entries, size);
     }
 
-    // ---- Internals ----
+    // ----------------------------------------------------------------------------- internals
 
     /// @dev The one rule of both forms: limits in range, then both prices 0 remove them (caps without a
     /// price trade nothing) and anything else sets them.
