@@ -6,18 +6,18 @@ pragma solidity ^0.8.28;
 /// productionRegisterWh (56) | gridFrequencyMilliHz (16) | voltagePerMille (16).
 type ProfileEntry is uint256;
 
-using LoadProfile for ProfileEntry global;
+using ProfileEntryLibrary for ProfileEntry global;
 
-/// @title LoadProfile
+/// @title ProfileEntryLibrary
 /// @notice Packing for ProfileEntry: the hot path of every reading reads one and writes one,
 /// so it works on the raw word instead of a memory struct.
-library LoadProfile {
+library ProfileEntryLibrary {
     uint256 private constant MASK_32 = type(uint32).max;
     uint256 private constant MASK_40 = type(uint40).max;
     uint256 private constant MASK_56 = type(uint56).max;
     uint256 private constant MASK_16 = type(uint16).max;
 
-    /// @dev Callers guarantee every field fits its width (SmartMeter checks them first).
+    /// @dev Callers guarantee every field fits its width (the meter registry checks them first).
     function pack(
         uint256 intervalIndex,
         uint256 importedWh,

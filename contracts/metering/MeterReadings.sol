@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ISmartMeter} from "./ISmartMeter.sol";
+import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
+import {SignedReadingHash} from "./SignedReadingHash.sol";
+import {StandingDelivery} from "./StandingDelivery.sol";
+import {EnergyTime} from "../utils/EnergyTime.sol";
+import {GridLimits} from "../utils/GridLimits.sol";
+import {MemoryArrays} from "../utils/MemoryArrays.sol";
+import {ProfileEntry, ProfileEntryLibrary} from "../types/ProfileEntry.sol";
+import {MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
+
+/// @title MeterReadings
+/// @notice Readings in, energy out: each accepted reading's export increase is minted to the meter's
+/// owner as EnergyToken or, with vault delivery, credited to the owner's vault balance and handed on
+/// to the reading market.
+/// @dev Readings arrive three ways: from the meter's own address (submitReading), in batches from a
+/// GATEWAY_ROLE head-end (submitReadings), or signed by the meter's key (EIP-712) and relayed by anyone
+/// (submitSignedReadings). All three check a reading alike and write it into its interval's entry of
+/// the load profile. A batch mints in one call to the token and delivers to the vault in one more. The
+/// signed path's nonce lives in the meter's record, the slot every reading rewrites anyway.
+abstract contract MeterReadings is StandingDelivery {
+    using EnergyTime for uint256;
+
+    // ----------------------------------------------------------------------------- constants
+
+    /// @notice EIP-712 type of a meter-signed reading (ISmartMeterRegistry.SignedReading without v, r, s).
+    bytes32 public constant SIGNED_READING_TYPEHASH = SignedReadingHash.SIGNED_READING_TYPEHASH;
+    /// @notice EIP-712 type of the reading inside a SignedReading (ISmartMeter.MeterReading).
+    bytes32 public constant METER_READING_TYPEHASH = SignedReadingHash.METER_READING_TYPEHASH;
+    /// @notice Highest nonce invalidateNonces sets: far more signed readings than a meter signs in
+    /// its life, and low enough that the 40-bit nonce never wraps.
+    uint256 public constant MAX_READING_NONCE = type(uint32).max;
+    /// @notice Frequency bounds of a reading, 45-65 Hz (GridLimits).
+    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
+    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
+    /// @notice Voltage bounds of a reading, 50-150 % of nominal (GridLimits).
+    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
+    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
+
+    /// @dev The mints of a batch, sent to the token in one call instead of one per reading.
+    struct MintBatch {
+        address[] owners;
+        uint256[] amountsWh;
+        uint256 count;
+    }
+
+    // ----------------------------------------------------------------------------- submitting readings
+
+    /// @inheritdoc ISmartMeter
+    function submitReading(MeterReading calldata reading) external whenNotPaused {
+        Meter memory m = _meters[msg.sender];
+        (uint256 consumedWh, uint256 producedWh) = _acceptReading(msg.sender, m, reading, _readingLimits);
+        if (m.flags.vaultDelivery()) {
+            VaultBatch memory delivery = _newVaultBatch(1);
+            _addDelivery(delivery, msg.sender, m.owner, reading.timestamp, producedWh, consumedWh);
+            _deliver(delivery);
+        } else if (producedWh != 0) {
+            _energyToken.mint(m.owner, producedWh);
+        }
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function submitReadings(address[] calldata meters, MeterReading[] calldata readings)
+        external
+        onlyRole(GATEWAY_ROLE)
+        whenNotPaused
+    {
+        uint256 size = meters.length;
+        _checkBatchSize(size);
+        if (size != readings.length) revert BatchLengthMismatch(size, readings.length);
+        ReadingLimits memory limits = _readingLimits;
+        MintBatch memory batch = _newMintBatch(size);
+        VaultBatch memory delivery = _newVaultBatch(size);
+        for (uint256 i; i < size; ++i) {
+            address meter = meters[i];
+            Meter memory m = _meters[meter];
+            _route(batch, delivery, meter, m, readings[i], limits);
+        }
+        _mint(batch);
+        _deliver(delivery);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function submitSignedReadings(SignedReading[] calldata signedReadings) external whenNotPaused {
+        uint256 size = signedReadings.length;
+        _checkBatchSize(size);
+        ReadingLimits memory limits = _readingLimits;
+        MintBatch memory batch = _newMintBatch(size);
+        VaultBatch memory delivery = _newVaultBatch(size);
+        for (uint256 i; i < size; ++i) {
+            SignedReading calldata signed = signedReadings[i];
+            address meter = signed.meter;
+            Meter memory m = _meters[meter];
+            _checkSignedReading(signed, m.nonce);
+            _route(batch, delivery, meter, m, signed.reading, limits);
+            // The record's slot was just rewritten, so this write is warm. Cannot overflow: see Meter.nonce.
+            unchecked {
+                _meters[meter].nonce = m.nonce + 1;
+            }
+        }
+        _mint(batch);
+        _deliver(delivery);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function invalidateNonces(uint256 newNonce) external {
+        Meter storage m = _knownMeter(msg.sender);
+        uint256 currentNonce = m.nonce;
+        if (newNonce <= currentNonce || newNonce > MAX_READING_NONCE) {
+            revert ReadingNonceNotRaised(msg.sender, newNonce, currentNonce);
+        }
+        m.nonce = uint40(newNonce);
+        emit ReadingNoncesInvalidated(msg.sender, currentNonce, newNonce);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function nonces(address meter) external view returns (uint256) {
+        return _meters[meter].nonce;
+    }
+
+    // ----------------------------------------------------------------------------- accepting one reading
+
+    /// @dev Accepts one reading of a batch and routes its energy: minted to the owner's wallet, or
+    /// (the owner's choice) into its vault balance and on to the reading market.
+    function _route(
+        MintBatch memory batch,
+        VaultBatch memory delivery,
+        address meter,
+        Meter memory m,
+        MeterReading calldata reading,
+        ReadingLimits memory limits
+    ) private {
+        (uint256 consumedWh, uint256 producedWh) = _acceptReading(meter, m, reading, limits);
+        if (m.flags.vaultDelivery()) _addDelivery(delivery, meter, m.owner, reading.timestamp, producedWh, consumedWh);
+        else _addMint(batch, m.owner, producedWh);
+    }
+
+    /// @dev Validates and records one reading; returns the Wh it counts (none for a baseline).
+    function _acceptReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
+        private
+        returns (uint256 consumedWh, uint256 producedWh)
+    {
+        _validateReading(meter, m, reading, limits);
+        (consumedWh, producedWh) = _recordInProfile(meter, m, reading);
+        Meter storage stored = _meters[meter];
+        // Fits: not after block.timestamp. Only the changed fields are written: copying `m` back
+        // would read and write the slot once per field.
+        stored.lastReadingAt = uint40(reading.timestamp);
+        if (m.flags.awaitingBaseline()) stored.flags = m.flags.baselineSet();
+        emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
+    }
+
+    /// @dev The reading's time must lie in (previous reading + rate limit, block time] and be no
+    /// older than the age limit: the rate limit alone compares reading times, so without the age
+    /// bound a meter could send back-dated readings back to back and place its energy at will.
+    function _validateReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
+        private
+        view
+    {
+        if (m.owner == address(0)) revert MeterUnknown(meter);
+        if (!m.flags.isActive()) revert MeterInactive(meter);
+        uint256 timestamp = reading.timestamp;
+        if (timestamp > block.timestamp) revert ReadingInFuture(meter, timestamp, block.timestamp);
+        if (timestamp <= m.lastReadingAt) revert ReadingNotAfterPrevious(meter, timestamp, m.lastReadingAt);
+        if (m.lastReadingAt != 0 && timestamp < m.lastReadingAt + limits.minIntervalSeconds) {
+            revert ReadingTooFrequent(meter, timestamp, m.lastReadingAt + limits.minIntervalSeconds);
+        }
+        uint256 ageSeconds;
+        unchecked {
+            // Not in the future, checked above.
+            ageSeconds = block.timestamp - timestamp;
+        }
+        if (ageSeconds > limits.maxAgeSeconds) {
+            revert ReadingTooOld(meter, timestamp, block.timestamp - limits.maxAgeSeconds);
+        }
+        _checkRegister(meter, reading.consumption);
+        _checkRegister(meter, reading.production);
+        if (reading.gridFrequency < MIN_FREQUENCY_MILLIHZ || reading.gridFrequency > MAX_FREQUENCY_MILLIHZ) {
+            revert FrequencyOutOfBounds(meter, reading.gridFrequency);
+        }
+        if (reading.voltage < MIN_VOLTAGE_PER_MILLE || reading.voltage > MAX_VOLTAGE_PER_MILLE) {
+            revert VoltageOutOfBounds(meter, reading.voltage);
+        }
+    }
+
+    /// @dev Writes the reading into its interval's ring slot; returns the energy it counts
+    /// (none for a baseline reading, whose increase is booked as uncounted instead).
+    function _recordInProfile(address meter, Meter memory m, MeterReading calldata reading)
+        private
+        returns (uint256 consumedWh, uint256 producedWh)
+    {
+        mapping(uint256 => ProfileEntry) storage profile = _profiles[meter];
+        ProfileEntry previous = ProfileEntry.wrap(0);
+        if (m.lastReadingAt != 0) previous = profile[_ringSlot(uint256(m.lastReadingAt).intervalOf())];
+        uint256 previousConsumptionWh = previous.consumptionRegisterWh();
+        uint256 previousProductionWh = previous.productionRegisterWh();
+        if (reading.consumption < previousConsumptionWh) {
+            revert ConsumptionRegisterDecreased(meter, reading.consumption, previousConsumptionWh);
+        }
+        if (reading.production < previousProductionWh) {
+            revert ProductionRegisterDecreased(meter, reading.production, previousProductionWh);
+        }
+        unchecked {
+            // Registers were just checked not to decrease.
+            consumedWh = reading.consumption - previousConsumptionWh;
+            producedWh = reading.production - previousProductionWh;
+        }
+        if (m.flags.awaitingBaseline()) {
+            Account storage account = _accounts[meter];
+            // Both sums stay below MAX_REGISTER_WH, so uint64 cannot overflow.
+            account.uncountedConsumptionWh += uint64(consumedWh);
+            account.uncountedProductionWh += uint64(producedWh);
+            emit MeterBaselineSet(meter, reading.timestamp, reading.consumption, reading.production);
+            (consumedWh, producedWh) = (0, 0);
+        }
+
+        bool continuesInterval = m.lastReadingAt != 0 && previous.interval() == reading.timestamp.intervalOf();
+        _storeInterval(meter, profile, continuesInterval ? previous : ProfileEntry.wrap(0), reading, consumedWh, producedWh);
+    }
+
+    /// @dev A reading in the previous reading's interval adds to that entry (`carried`); a later one
+    /// starts a new entry (`carried` is empty).
+    function _storeInterval(
+        address meter,
+        mapping(uint256 => ProfileEntry) storage profile,
+        ProfileEntry carried,
+        MeterReading calldata reading,
+        uint256 consumedWh,
+        uint256 producedWh
+    ) private {
+        uint256 interval = reading.timestamp.intervalOf();
+        consumedWh += carried.consumptionWh();
+        producedWh += carried.productionWh();
+        if (consumedWh > type(uint40).max || producedWh > type(uint40).max) {
+            revert IntervalEnergyOutOfRange(meter, interval);
+        }
+        profile[_ringSlot(interval)] = ProfileEntryLibrary.pack(
+            interval,
+            consumedWh,
+            producedWh,
+            reading.consumption,
+            reading.production,
+            reading.gridFrequency,
+            reading.voltage
+        );
+    }
+
+    /// @dev Reverts unless `signed` is signed by its meter for this chain and contract, in time and
+    /// carrying `expectedNonce`; the signature is checked before the nonce so that a replay of a
+    /// genuine signature reads as one (InvalidReadingNonce below the expected nonce).
+    function _checkSignedReading(SignedReading calldata signed, uint256 expectedNonce) private view {
+        address meter = signed.meter;
+        uint256 nonce = signed.nonce;
+        if (block.timestamp > signed.deadline) revert ReadingSignatureExpired(meter, nonce, signed.deadline);
+        bytes32 digest = _hashTypedDataV4(SignedReadingHash.structHash(signed));
+        // slither-disable-next-line unused-return: the third value repeats the s that MalleableReadingSignature names
+        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signed.v, signed.r, signed.s);
+        if (error == ECDSA.RecoverError.InvalidSignatureS) revert MalleableReadingSignature(meter, nonce, signed.s);
+        // A failed recovery yields signer 0, which must not pass for a meter of address 0.
+        if (error != ECDSA.RecoverError.NoError || signer != meter) revert InvalidReadingSignature(meter, nonce, signer);
+        if (nonce != expectedNonce) revert InvalidReadingNonce(meter, nonce, expectedNonce);
+    }
+
+    // ----------------------------------------------------------------------------- minting a batch
+
+    function _newMintBatch(uint256 size) private pure returns (MintBatch memory) {
+        return MintBatch(new address[](size), new uint256[](size), 0);
+    }
+
+    function _addMint(MintBatch memory batch, address owner, uint256 amountWh) private pure {
+        if (amountWh == 0) return;
+        uint256 count = batch.count;
+        batch.owners[count] = owner;
+        batch.amountsWh[count] = amountWh;
+        batch.count = count + 1;
+    }
+
+    function _mint(MintBatch memory batch) private {
+        uint256 count = batch.count;
+        if (count == 0) return;
+        address[] memory owners = batch.owners;
+        uint256[] memory amountsWh = batch.amountsWh;
+        // Only the readings that minted.
+        MemoryArrays.shorten(owners, count);
+        MemoryArrays.shorten(amountsWh, count);
+        _energyToken.mintBatch(owners, amountsWh);
+    }
+}

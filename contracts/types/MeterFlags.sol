@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice The status bits of a registered meter, kept in its record's last byte: active (the operator
+/// has not deactivated it), awaiting a baseline (its next reading only sets the baseline and counts
+/// no energy) and vault delivery (its export goes to the owner's vault balance and its readings place
+/// the meter's standing orders).
+type MeterFlags is uint8;
+
+using MeterFlagsLibrary for MeterFlags global;
+
+/// @title MeterFlagsLibrary
+/// @notice Named reads and changes of MeterFlags: each change returns new flags and leaves the other
+/// bits as they were.
+library MeterFlagsLibrary {
+    uint8 private constant ACTIVE = 1;
+    uint8 private constant AWAITING_BASELINE = 2;
+    uint8 private constant VAULT_DELIVERY = 4;
+
+    /// @dev A newly registered meter: active, and awaiting a baseline unless the operator gave its
+    /// registers at registration.
+    function registered(bool awaitingBaseline_) internal pure returns (MeterFlags) {
+        return MeterFlags.wrap(awaitingBaseline_ ? ACTIVE | AWAITING_BASELINE : ACTIVE);
+    }
+
+    function isActive(MeterFlags flags) internal pure returns (bool) {
+        return MeterFlags.unwrap(flags) & ACTIVE != 0;
+    }
+
+    function awaitingBaseline(MeterFlags flags) internal pure returns (bool) {
+        return MeterFlags.unwrap(flags) & AWAITING_BASELINE != 0;
+    }
+
+    function vaultDelivery(MeterFlags flags) internal pure returns (bool) {
+        return MeterFlags.unwrap(flags) & VAULT_DELIVERY != 0;
+    }
+
+    function deactivated(MeterFlags flags) internal pure returns (MeterFlags) {
+        return MeterFlags.wrap(MeterFlags.unwrap(flags) & ~ACTIVE);
+    }
+
+    /// @dev Active again, and its next reading sets a new baseline: what the meter measured while it
+    /// was deactivated is not counted.
+    function reactivated(MeterFlags flags) internal pure returns (MeterFlags) {
+        return MeterFlags.wrap(MeterFlags.unwrap(flags) | ACTIVE | AWAITING_BASELINE);
+    }
+
+    function baselineSet(MeterFlags flags) internal pure returns (MeterFlags) {
+        return MeterFlags.wrap(MeterFlags.unwrap(flags) & ~AWAITING_BASELINE);
+    }
+
+    function withVaultDelivery(MeterFlags flags, bool enabled) internal pure returns (MeterFlags) {
+        uint8 bits = MeterFlags.unwrap(flags);
+        return MeterFlags.wrap(enabled ? bits | VAULT_DELIVERY : bits & ~VAULT_DELIVERY);
+    }
+}
