@@ -6,6 +6,10 @@ import {VaultAccount, VaultAccountLibrary} from "../types/VaultAccount.sol";
 /// @title VaultAccountHarness
 /// @notice Exposes the VaultAccountLibrary to tests: each function takes and returns the raw word.
 contract VaultAccountHarness {
+    using VaultAccountLibrary for mapping(address => VaultAccount);
+
+    mapping(address account => VaultAccount) private _accounts;
+
     /// @notice VaultAccountLibrary.MAX_BALANCE.
     function maxBalance() external pure returns (uint256) {
         return VaultAccountLibrary.MAX_BALANCE;
@@ -16,7 +20,7 @@ contract VaultAccountHarness {
         return VaultAccountLibrary.MAX_PLACES;
     }
 
-    /// @notice Every field the library reads from `word`; place and approval bit only for a market's word.
+    /// @notice Every field the library reads from `word`; the place only for a market's word.
     function fields(uint256 word)
         external
         pure
@@ -35,10 +39,8 @@ contract VaultAccountHarness {
         payment = account.payment();
         isMarket = account.isMarket();
         isClosed = account.isClosed();
-        if (isMarket) {
-            place = account.place();
-            approvalBit = account.approvalBit();
-        }
+        if (isMarket) place = account.place();
+        approvalBit = account.approvalBit();
         openApprovalBit = account.openApprovalBit();
     }
 
@@ -80,5 +82,20 @@ contract VaultAccountHarness {
     /// @notice VaultAccountLibrary.withClosed.
     function withClosed(uint256 word) external pure returns (uint256) {
         return VaultAccount.unwrap(VaultAccount.wrap(word).withClosed());
+    }
+
+    /// @notice Stores `word` as `account`'s, the way the vault's mapping holds it.
+    function store(address account, uint256 word) external {
+        _accounts[account] = VaultAccount.wrap(word);
+    }
+
+    /// @notice `account`'s word, read through Solidity's own mapping access.
+    function wordOf(address account) external view returns (uint256) {
+        return VaultAccount.unwrap(_accounts[account]);
+    }
+
+    /// @notice VaultAccountLibrary.creditTokenIn on the harness's mapping.
+    function creditTokenIn(address account, bool isEnergy, uint256 amount) external {
+        _accounts.creditTokenIn(account, isEnergy, amount);
     }
 }

@@ -20,7 +20,8 @@ using VaultAccountLibrary for VaultAccount global;
 /// @notice Named reads and writes of the fields of a VaultAccount word.
 /// @dev Nothing here checks a bound: the vault keeps every balance within MAX_BALANCE (its reserve bound,
 /// which no single balance can pass) and every place below MAX_PLACES, so no field ever carries into
-/// its neighbour. The setters return a new word; the vault writes it back to storage itself.
+/// its neighbour. The setters return a new word, which the vault writes back to storage itself; only
+/// creditTokenIn, the credit in place of a batch, reads and writes the vault's mapping here.
 library VaultAccountLibrary {
     /// @dev The largest energy or payment balance a word holds.
     uint256 internal constant MAX_BALANCE = type(uint112).max;
@@ -32,6 +33,7 @@ library VaultAccountLibrary {
     uint256 private constant APPROVALS_SHIFT = 224;
     uint256 private constant REGISTRATION_SHIFT = 248;
     uint256 private constant CLOSED = 0x80;
+    uint256 private constant APPROVALS_MASK = (1 << MAX_PLACES) - 1;
 
     // ----------------------------------------------------------------------------- balances
     // The two balances sit side by side in the low 224 bits, so a move of both is one addition or one
@@ -112,12 +114,16 @@ library VaultAccountLibrary {
         return (VaultAccount.unwrap(account) >> REGISTRATION_SHIFT) & CLOSED != 0;
     }
 
-    /// @dev The market's place, 0..MAX_PLACES-1. Only for a registered market's word.
+    /// @dev The market's place, 0..MAX_PLACES-1. Only for a registered market's word: for any other it wraps
+    /// to 2^256 - 1.
     function place(VaultAccount account) internal pure returns (uint256) {
-        return ((VaultAccount.unwrap(account) >> REGISTRATION_SHIFT) & ~CLOSED) - 1;
+        unchecked {
+            return ((VaultAccount.unwrap(account) >> REGISTRATION_SHIFT) & ~CLOSED) - 1;
+        }
     }
 
-    /// @dev The market's approval bit, 1 << its place. Only for a registered market's word.
+    /// @dev The market's approval bit, 1 << its place; 0 for a word that is no market's (its place wraps to
+    /// 2^256 - 1, and a shift by that much leaves nothing).
     function approvalBit(VaultAccount account) internal pure returns (uint256) {
         return 1 << place(account);
     }
@@ -125,9 +131,11 @@ library VaultAccountLibrary {
     /// @dev The approval bit of an open market; 0 for a closed market or a word that is no market's, so
     /// that no account approves it.
     function openApprovalBit(VaultAccount account) internal pure returns (uint256) {
-        uint256 registration = VaultAccount.unwrap(account) >> REGISTRATION_SHIFT;
-        if (registration == 0 || registration & CLOSED != 0) return 0;
-        return 1 << (registration - 1);
+        // Without a branch: for no market the shift is by 2^256 - 1, and for a closed market by its place
+        // plus 128; either puts the bit outside the approval bits, and the mask drops it.
+        unchecked {
+            return (1 << ((VaultAccount.unwrap(account) >> REGISTRATION_SHIFT) - 1)) & APPROVALS_MASK;
+        }
     }
 
     /// @dev `account` registered as the open market at `marketPlace` (below MAX_PLACES). Only for a word
@@ -139,5 +147,24 @@ library VaultAccountLibrary {
     /// @dev `account` marked closed. Only for a registered market's word.
     function withClosed(VaultAccount account) internal pure returns (VaultAccount) {
         return VaultAccount.wrap(VaultAccount.unwrap(account) | (CLOSED << REGISTRATION_SHIFT));
+    }
+
+    // ----------------------------------------------------------------------------- storage
+    // creditArrived credits a whole batch, one account after another. Written as
+    // `accounts[account] = accounts[account].creditToken(...)`, Solidity hashes the key twice, once for
+    // the read and once for the write; creditTokenIn hashes it once and adds without a branch.
+
+    /// @dev Adds `amount` to one balance of `account`'s word in `accounts`, as creditToken does, in place.
+    function creditTokenIn(mapping(address => VaultAccount) storage accounts, address account, bool isEnergy, uint256 amount)
+        internal
+    {
+        // slither-disable-next-line assembly: the mapping's slot hashed as Solidity does, then one read and one write of it
+        assembly ("memory-safe") {
+            mstore(0x00, and(account, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(0x20, accounts.slot)
+            let slot := keccak256(0x00, 0x40)
+            // The payment balance sits PAYMENT_SHIFT bits up: shift the amount there unless it is energy.
+            sstore(slot, add(sload(slot), shl(mul(iszero(isEnergy), PAYMENT_SHIFT), amount)))
+        }
     }
 }

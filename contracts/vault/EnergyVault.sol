@@ -29,6 +29,7 @@ import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 /// Signed approvals, signed withdrawals and permits are checked in VaultSignatures.
 contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     using SafeERC20 for IERC20;
+    using VaultAccountLibrary for mapping(address => VaultAccount);
 
     /// @notice Most markets a vault registers in its life (one approval bit each).
     uint256 public constant MAX_MARKETS = VaultAccountLibrary.MAX_PLACES;
@@ -102,7 +103,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     /// @inheritdoc IEnergyVault
     function give(address account, uint256 energyWh, uint256 payment) external whenUnlocked {
         VaultAccount market = _accounts[msg.sender];
-        _requireMarket(msg.sender, market);
+        _marketBit(msg.sender, market);
         uint256 heldWh = market.energyWh();
         if (energyWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, energyWh);
         uint256 held = market.payment();
@@ -178,7 +179,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
             // Each credit is at most the total, which is checked against the reserve bound below, so
             // no balance can pass 112 bits (into its neighbour) once the batch succeeds.
             address account = accounts[i];
-            _accounts[account] = _accounts[account].creditToken(isEnergy, amount);
+            _accounts.creditTokenIn(account, isEnergy, amount);
         }
         uint256 reserve = isEnergy ? _energyReserveWh : _paymentReserve;
         uint256 arrived = IERC20(token).balanceOf(address(this)) - reserve;
@@ -191,7 +192,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     /// @inheritdoc IEnergyVault
     function retireEnergy(uint256 amountWh) external whenUnlocked {
         VaultAccount market = _accounts[msg.sender];
-        _requireMarket(msg.sender, market);
+        _marketBit(msg.sender, market);
         if (amountWh == 0) return;
         uint256 heldWh = market.energyWh();
         if (amountWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, amountWh);
@@ -375,15 +376,12 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     // What the market moves share: the checks on the market's own word, the signed deltas of a batch,
     // the wallet pull of a shortfall, and the reserve bound that keeps every balance within its bits.
 
-    /// @dev Reverts unless `word` is the word of a registered market (open or closed).
-    function _requireMarket(address market, VaultAccount word) private pure {
-        if (!word.isMarket()) revert NotMarket(market);
-    }
-
     /// @dev The approval bit of a registered market, from its word, and whether it is closed.
     function _marketBit(address market, VaultAccount word) private pure returns (uint256 bit, bool closed) {
-        _requireMarket(market, word);
-        return (word.approvalBit(), word.isClosed());
+        bit = word.approvalBit();
+        // Only a registered market's word has a bit (an open or a closed market's).
+        if (bit == 0) revert NotMarket(market);
+        closed = word.isClosed();
     }
 
     /// @dev A balance after a signed move: below zero is a shortfall of the account.
@@ -478,7 +476,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         bool isEnergy = _isEnergy(token);
         _raiseReserve(token, isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
         // Within the reserve bound just checked: the amount cannot pass its 112 bits.
-        _accounts[account] = _accounts[account].creditToken(isEnergy, amount);
+        _accounts.creditTokenIn(account, isEnergy, amount);
         emit Deposited(account, token, amount);
         _transferIn(IERC20(token), account, amount);
     }
