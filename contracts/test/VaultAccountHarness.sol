@@ -59,11 +59,6 @@ contract VaultAccountHarness {
         return VaultAccount.unwrap(VaultAccount.wrap(word).credit(amountWh, amount));
     }
 
-    /// @notice VaultAccountLibrary.creditToken.
-    function creditToken(uint256 word, bool isEnergy, uint256 amount) external pure returns (uint256) {
-        return VaultAccount.unwrap(VaultAccount.wrap(word).creditToken(isEnergy, amount));
-    }
-
     /// @notice VaultAccountLibrary.debit.
     function debit(uint256 word, uint256 amountWh, uint256 amount) external pure returns (uint256) {
         return VaultAccount.unwrap(VaultAccount.wrap(word).debit(amountWh, amount));

@@ -68,14 +68,6 @@ library VaultAccountLibrary {
         }
     }
 
-    /// @dev `account` with `amount` added to its energy balance if `isEnergy`, else to its payment balance.
-    /// The sum may not pass MAX_BALANCE: the caller knows it from the reserve bound.
-    function creditToken(VaultAccount account, bool isEnergy, uint256 amount) internal pure returns (VaultAccount) {
-        unchecked {
-            return VaultAccount.wrap(VaultAccount.unwrap(account) + (isEnergy ? amount : amount << PAYMENT_SHIFT));
-        }
-    }
-
     /// @dev `account` with `amountWh` taken from its energy balance and `amount` from its payment balance.
     /// Neither may exceed the balance it is taken from: the caller has checked both.
     function debit(VaultAccount account, uint256 amountWh, uint256 amount) internal pure returns (VaultAccount) {
@@ -150,11 +142,12 @@ library VaultAccountLibrary {
     }
 
     // ----------------------------------------------------------------------------- storage
-    // creditArrived credits a whole batch, one account after another. Written as
-    // `accounts[account] = accounts[account].creditToken(...)`, Solidity hashes the key twice, once for
-    // the read and once for the write; creditTokenIn hashes it once and adds without a branch.
+    // A deposit, and each entry of creditArrived's batch, credits one balance of one account in place.
+    // Written as `accounts[account] = accounts[account].credit(...)`, Solidity hashes the key twice,
+    // once for the read and once for the write; creditTokenIn hashes it once and adds without a branch.
 
-    /// @dev Adds `amount` to one balance of `account`'s word in `accounts`, as creditToken does, in place.
+    /// @dev Adds `amount` to the energy balance of `account`'s word in `accounts` if `isEnergy`, else to its
+    /// payment balance. The sum may not pass MAX_BALANCE: the caller knows it from the reserve bound.
     function creditTokenIn(mapping(address => VaultAccount) storage accounts, address account, bool isEnergy, uint256 amount)
         internal
     {

@@ -103,6 +103,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     /// @inheritdoc IEnergyVault
     function give(address account, uint256 energyWh, uint256 payment) external whenUnlocked {
         VaultAccount market = _accounts[msg.sender];
+        // Any registered market, a closed one too: closing stops a market's intake, never its payouts.
         _marketBit(msg.sender, market);
         uint256 heldWh = market.energyWh();
         if (energyWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, energyWh);
