@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {VaultAccount, VaultAccountLibrary} from "../types/VaultAccount.sol";
+
+/// @title VaultAccountHarness
+/// @notice Exposes the VaultAccountLibrary to tests: each function takes and returns the raw word.
+contract VaultAccountHarness {
+    using VaultAccountLibrary for mapping(address => VaultAccount);
+
+    mapping(address account => VaultAccount) private _accounts;
+
+    /// @notice VaultAccountLibrary.MAX_BALANCE.
+    function maxBalance() external pure returns (uint256) {
+        return VaultAccountLibrary.MAX_BALANCE;
+    }
+
+    /// @notice VaultAccountLibrary.MAX_PLACES.
+    function maxPlaces() external pure returns (uint256) {
+        return VaultAccountLibrary.MAX_PLACES;
+    }
+
+    /// @notice Every field the library reads from `word`; the place only for a market's word.
+    function fields(uint256 word)
+        external
+        pure
+        returns (
+            uint256 energyWh,
+            uint256 payment,
+            bool isMarket,
+            bool isClosed,
+            uint256 place,
+            uint256 approvalBit,
+            uint256 openApprovalBit
+        )
+    {
+        VaultAccount account = VaultAccount.wrap(word);
+        energyWh = account.energyWh();
+        payment = account.payment();
+        isMarket = account.isMarket();
+        isClosed = account.isClosed();
+        if (isMarket) place = account.place();
+        approvalBit = account.approvalBit();
+        openApprovalBit = account.openApprovalBit();
+    }
+
+    /// @notice VaultAccountLibrary.approves.
+    function approves(uint256 word, uint256 bit) external pure returns (bool) {
+        return VaultAccount.wrap(word).approves(bit);
+    }
+
+    /// @notice VaultAccountLibrary.withBalances.
+    function withBalances(uint256 word, uint256 energyWh, uint256 payment) external pure returns (uint256) {
+        return VaultAccount.unwrap(VaultAccount.wrap(word).withBalances(energyWh, payment));
+    }
+
+    /// @notice VaultAccountLibrary.credit.
+    function credit(uint256 word, uint256 amountWh, uint256 amount) external pure returns (uint256) {
+        return VaultAccount.unwrap(VaultAccount.wrap(word).credit(amountWh, amount));
+    }
+
+    /// @notice VaultAccountLibrary.debit.
+    function debit(uint256 word, uint256 amountWh, uint256 amount) external pure returns (uint256) {
+        return VaultAccount.unwrap(VaultAccount.wrap(word).debit(amountWh, amount));
+    }
+
+    /// @notice VaultAccountLibrary.withApproval.
+    function withApproval(uint256 word, uint256 bit, bool approved) external pure returns (uint256) {
+        return VaultAccount.unwrap(VaultAccount.wrap(word).withApproval(bit, approved));
+    }
+
+    /// @notice VaultAccountLibrary.withPlace.
+    function withPlace(uint256 word, uint256 place) external pure returns (uint256) {
+        return VaultAccount.unwrap(VaultAccount.wrap(word).withPlace(place));
+    }
+
+    /// @notice VaultAccountLibrary.withClosed.
+    function withClosed(uint256 word) external pure returns (uint256) {
+        return VaultAccount.unwrap(VaultAccount.wrap(word).withClosed());
+    }
+
+    /// @notice Stores `word` as `account`'s, the way the vault's mapping holds it.
+    function store(address account, uint256 word) external {
+        _accounts[account] = VaultAccount.wrap(word);
+    }
+
+    /// @notice `account`'s word, read through Solidity's own mapping access.
+    function wordOf(address account) external view returns (uint256) {
+        return VaultAccount.unwrap(_accounts[account]);
+    }
+
+    /// @notice VaultAccountLibrary.creditTokenIn on the harness's mapping.
+    function creditTokenIn(address account, bool isEnergy, uint256 amount) external {
+        _accounts.creditTokenIn(account, isEnergy, amount);
+    }
+}
