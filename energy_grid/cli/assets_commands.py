@@ -54,7 +54,8 @@ def carbon_retire(
     grams = amount_grams if amount_grams is not None else scaled_integer(tonnes, GRAMS_PER_TONNE, "t", "--amount-tonnes")
     signer = session.signer
     credits = session.client.carbon_credits
-    # The bound call, not `credits.retire`: the contract, not the library, judges the reason's length.
+    # Sent as the bound call rather than through `credits.retire`, so that the contract, not the
+    # library's own check, judges the reason's length and explains a refusal in its own words.
     receipt = session.transact(credits.calls.retire(signer, grams, beneficiary or signer.address, reason))
     retired = credits.event(receipt, "CarbonCreditsRetired")
     result = {
@@ -156,7 +157,8 @@ def assets_claim(session: Session, token_id: int) -> None:
     """Claim the revenue your shares of an asset accrued, into your EnergyVault balance (where the
     markets spend it; `vault withdraw` takes it to your wallet)."""
     client, holder = session.client, session.signer
-    amount = client.asset_shares.claim_revenue(holder, token_id)  # credited to the holder, who claims its own
+    # The contract credits the revenue to the account that claims it.
+    amount = client.asset_shares.claim_revenue(holder, token_id)
     result = {
         "token_id": token_id,
         "account": holder.address,

@@ -1,5 +1,8 @@
-"""Names the command line's options share with the session they build: here, not in the package's
-`__init__`, so that the session reads them without importing the command line back."""
+"""The node's defaults, shared by the command line's global options and the session they build.
+
+They live here rather than in the package's `__init__` so that the session reads them without
+importing the command line back; this module imports nothing, so `--help` stays light.
+"""
 
 from __future__ import annotations
 
