@@ -16,13 +16,14 @@ from eth_abi import encode
 from eth_account import Account
 from web3 import Web3
 
+from energy_grid.cli.records import record
 from energy_grid.client import GridClient, MeterReading
 from energy_grid.contracts import CONTRACT_CLASSES
 from energy_grid.contracts.base import snake_case
 from energy_grid.contracts.governance import OperationState, ProposalState
-from energy_grid.contracts.structs import SOLIDITY_STRUCTS
+from energy_grid.contracts.structs import SOLIDITY_STRUCTS, DemandResponseEvent
 from energy_grid.deployment import deploy_system, fund_local_accounts
-from energy_grid.enums import SOLIDITY_ENUMS, OrderType, TransactionStatus
+from energy_grid.enums import SOLIDITY_ENUMS, EventStatus, OrderType, TransactionStatus
 from energy_grid.errors import (
     ChainMismatchError,
     ContractRevertError,
@@ -332,6 +333,18 @@ def test_every_struct_dataclass_mirrors_its_abi_struct():
             internal = component.get("internalType", "")
             if internal.startswith("enum "):
                 assert hints[field.name] is SOLIDITY_ENUMS[internal.removeprefix("enum ")], (name, field.name)
+
+
+def test_the_command_line_prints_a_struct_under_its_abi_names():
+    """A dataclass may add the unit its ABI name lacks (`total_reduction_achieved_w`); the command line
+    keeps printing the ABI name in snake case (`total_reduction_achieved`), enums as their numbers."""
+    for name, components in abi_structs().items():
+        cls = SOLIDITY_STRUCTS[name]
+        blank = cls(**{field.name: 0 for field in dataclasses.fields(cls)})
+        assert record(blank) == {snake_case(component["name"]): 0 for component in components}, name
+    event = DemandResponseEvent(7, "0x" + "ab" * 20, 5, 2_000_000, 0, 3_600, EventStatus.Completed, 1, 1_500, 1)
+    printed = record(event)
+    assert (printed["total_reduction_achieved"], printed["status"], type(printed["status"])) == (1_500, 1, int)
 
 
 def test_every_enum_of_a_deployed_contract_has_an_int_enum():

@@ -20,6 +20,8 @@ from energy_grid.client import (
     describe_revert,
 )
 from energy_grid.contracts import CONTRACT_CLASSES
+from energy_grid.contracts.carbon import IssuedCredits
+from energy_grid.contracts.market import PriceLevel
 from energy_grid.deployment import (
     LOCAL_OPERATOR_REGION,
     deploy_system,
@@ -29,6 +31,7 @@ from energy_grid.deployment import (
 from energy_grid.enums import EnergyType, LoadStatus, OrderStatus, OrderType, StabilityLevel, TransactionStatus
 from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.pricing import dynamic_price
+from energy_grid.units import ZERO_ADDRESS
 
 PRICE_PER_KWH = 220_000
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -370,6 +373,51 @@ def test_typed_reads_of_a_meter_and_a_trade(client, system, accounts):
     assert settled.status is TransactionStatus.SETTLED
     page = client.trading.trader_orders(seller.address)
     assert [o.order_id for o in page.orders] == [sell]
+
+
+def test_the_book_index_reads_level_by_level(client, accounts):
+    """Two offers at one price queue in arrival order in their level; the index walks on to the next level."""
+    operator, seller, device = signer(accounts[0]), signer(accounts[1]), signer(accounts[8])
+    client.smart_meter.register_meter(operator, device.address, seller.address, 1, 0, 0)
+    now = client.w3.eth.get_block("latest")["timestamp"]
+    client.mine_block_at(now + 900)
+    client.smart_meter.submit_reading(device, MeterReading(now + 900, 0, 3_000))
+    client.approve_market(seller)
+    low_per_kwh, high_per_kwh = 2 * PRICE_PER_KWH, 3 * PRICE_PER_KWH
+    expiry = now + 7_200
+    first, second, third = (
+        client.trading.create_order(seller, 1_000, price_per_kwh, expiry, OrderType.SELL)
+        for price_per_kwh in (low_per_kwh, low_per_kwh, high_per_kwh)
+    )
+    assert client.trading.price_level(OrderType.SELL, low_per_kwh) == PriceLevel(first, second)
+    assert (client.trading.next_in_level(first), client.trading.next_in_level(second)) == (second, 0)
+    assert client.trading.price_level(OrderType.SELL, high_per_kwh) == PriceLevel(third, third)
+    assert client.trading.price_level(OrderType.BUY, low_per_kwh) == PriceLevel(0, 0)
+    assert client.trading.next_level_price_per_kwh(OrderType.SELL, low_per_kwh + 1) == high_per_kwh
+    assert client.trading.next_level_price_per_kwh(OrderType.SELL, high_per_kwh + 1) == 0
+
+
+def test_typed_carbon_issue_and_asset_approvals(client, system, accounts):
+    setup_local_roles(system, accounts[0])
+    operator, owner = signer(accounts[0]), signer(accounts[5])
+    meter = Account.create().address
+    client.smart_meter.register_meter(operator, meter, owner.address, LOCAL_OPERATOR_REGION)
+    client.carbon_credits.register_clean_producer(operator, meter, EnergyType.SOLAR)
+    now = client.w3.eth.get_block("latest")["timestamp"]
+    for timestamp, production_wh in ((now + 1, 0), (now + 901, 10_000)):
+        client.mine_block_at(timestamp)
+        client.smart_meter.submit_readings(operator, [meter], [MeterReading(timestamp, 0, production_wh)])
+    issued = client.carbon_credits.issue_credits(signer(accounts[8]), meter)  # anyone may issue
+    factor = client.carbon_credits.avoided_emission_grams_per_kwh()
+    assert issued == IssuedCredits(meter, owner.address, 10_000, 10 * factor, factor)
+    assert client.carbon_credits.balance_of(owner.address) == 10 * factor
+
+    nft, shares = client.asset_nft, client.asset_shares
+    token_id = nft.mint_asset(operator, owner.address, EnergyType.SOLAR, 6_500, LOCAL_OPERATOR_REGION, now, meter)
+    assert nft.get_approved(token_id) == ZERO_ADDRESS
+    nft.approve(owner, shares.address, token_id)
+    assert nft.get_approved(token_id) == shares.address
+    assert nft.is_approved_for_all(owner.address, shares.address) is False
 
 
 def test_typed_grid_and_oracle_reads(client, system, accounts):

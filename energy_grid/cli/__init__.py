@@ -21,9 +21,9 @@ from typing import Any
 
 import click
 
+from energy_grid.cli.constants import DEFAULT_RPC_URL, RPC_URL_ENV
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
-DEFAULT_RPC_URL = "http://127.0.0.1:8545"
-RPC_URL_ENV = "RPC_URL"
 
 
 class LazyCommand:

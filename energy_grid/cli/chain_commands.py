@@ -108,7 +108,7 @@ def status(session: Session, address: str | None) -> None:
         "manifest": str(session.manifest_file),
     }
     contracts = [_contract_row(session, name) for name in client.contracts]
-    grid = record(session.call(client["GridManagement"].functions.getGridStatus()))
+    grid = record(client.grid_management.grid_status())
     if address is None and session.optional_signer() is not None:
         address = session.signer.address
     balances = _balances(session, address) if address is not None else None

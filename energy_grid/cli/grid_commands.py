@@ -6,16 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 import click
-from web3.logs import DISCARD
 
 from energy_grid.cli.output import Column, emit, money_fmt, per_kw_fmt, power_formats, price_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS, DECIMAL, MegawattsParam, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
-from energy_grid.client import LOAD_STATUSES, GridError
-from energy_grid.enums import EventStatus
+from energy_grid.client import GridError
 
-EVENT_STATUSES = tuple(status.name for status in EventStatus)  # Active, Completed, Cancelled
 MAX_EVENT_DURATION_S = 86_400
 
 
@@ -29,9 +26,9 @@ def grid() -> None:
 @pass_session
 def grid_status(session: Session, region_id: int | None) -> None:
     """GridManagement's status (capacity, load, price, emergency) and what operators last reported."""
-    client = session.client
-    status = record(session.call(client["GridManagement"].functions.getGridStatus()))
-    reported = record(session.call(client["GridManagement"].functions.getCurrentGridStatus()))
+    management = session.client.grid_management
+    status = record(management.grid_status())
+    reported = record(management.reported_grid_status())
     load = _load_report(session, region_id) if region_id is not None else None
     decimals, symbol = session.token_info("PaymentToken")
     price = price_fmt(decimals, symbol)
@@ -73,26 +70,25 @@ def grid_emergency(session: Session, action: str, region_id: int | None) -> None
     """A region's emergency mode on or off (a verified operator of the region; the price triples
     while any region's is on), or the guardian's emergency shutdown, which pauses trading,
     settlement and metering at once."""
-    client = session.client
-    management = client["GridManagement"].functions
+    management = session.client.grid_management
     changed = False
     if action == "shutdown":
-        session.transact(management.emergencyShutdown())
+        management.emergency_shutdown(session.signer)
         changed = True
     else:
         if region_id is None:
             raise click.UsageError("emergency on|off needs --region.")
         wanted = action == "on"
-        if bool(management.isRegionInEmergency(region_id).call()) != wanted:
-            session.transact(management.toggleEmergencyMode(region_id, wanted))
+        if management.is_region_in_emergency(region_id) != wanted:
+            management.toggle_emergency_mode(session.signer, region_id, wanted)
             changed = True
-    status = management.getGridStatus().call()
+    status = management.grid_status()
     result = {
         "region_id": region_id,
-        "region_emergency_mode": None if region_id is None else bool(management.isRegionInEmergency(region_id).call()),
-        "emergency_mode": bool(status.emergencyMode),
-        "paused": bool(management.paused().call()),
-        "dynamic_price_per_kwh": int(status.dynamicPricePerKWh),
+        "region_emergency_mode": None if region_id is None else management.is_region_in_emergency(region_id),
+        "emergency_mode": status.emergency_mode,
+        "paused": bool(management.paused()),
+        "dynamic_price_per_kwh": status.dynamic_price_per_kwh,
         "changed": changed,
     }
     decimals, symbol = session.token_info("PaymentToken")
@@ -101,11 +97,10 @@ def grid_emergency(session: Session, action: str, region_id: int | None) -> None
 
 def _load_report(session: Session, region_id: int) -> dict[str, Any] | None:
     try:
-        report = record(session.call(session.client["GridOperations"].functions.getCurrentLoad(region_id)))
+        report = session.client.grid_operations.current_load(region_id)
     except GridError:
         return None  # LoadNotReported: the region has no report yet
-    report["status"] = LOAD_STATUSES[report["status"]]
-    return report
+    return {**record(report), "status": report.status.name}
 
 
 # ------------------------------------------------------------------ demand response
@@ -147,8 +142,7 @@ def dr_verify(session: Session, event_id: int, consumers: tuple[str, ...]) -> No
     rows = []
     for consumer in consumers or (signer.address,):
         receipt = client.verify_reduction(signer, event_id, consumer)
-        (verified,) = client["DemandResponse"].events.ReductionVerified().process_receipt(receipt, errors=DISCARD)
-        args = verified["args"]
+        args = client.demand_response.event(receipt, "ReductionVerified")
         rows.append({
             "consumer": consumer,
             "baseline_w": int(args["baselineUsageW"]),
@@ -179,11 +173,9 @@ def dr_claim(session: Session, event_id: int, distribute: bool) -> None:
     client = session.client
     pay = client.demand_response.distribute_rewards if distribute else client.claim_reward
     receipt = pay(session.signer, event_id)
-    paid = client["DemandResponse"].events.RewardPaid().process_receipt(receipt, errors=DISCARD)
     rows = [
-        {"consumer": e["args"]["consumer"], "amount": int(e["args"]["amount"]),
-         "vault_balance": client.vault.balances(e["args"]["consumer"]).payment}
-        for e in paid
+        {"consumer": paid["consumer"], "amount": int(paid["amount"]), "vault_balance": client.vault.balances(paid["consumer"]).payment}
+        for paid in client.demand_response.events(receipt, "RewardPaid")
     ]
     money = money_fmt(*session.token_info("PaymentToken"))
     columns = [
@@ -201,11 +193,10 @@ def dr_claim(session: Session, event_id: int, distribute: bool) -> None:
 
 
 def _event(session: Session, event_id: int) -> dict[str, Any]:
-    functions = session.client["DemandResponse"].functions
-    event = record(session.call(functions.getEvent(event_id)))
-    event["status"] = EVENT_STATUSES[event["status"]]
-    budget = record(session.call(functions.getEventBudget(event_id)))
-    return {**event, **{f"budget_{k}" if k != "budget" else k: v for k, v in budget.items()}}
+    demand_response = session.client.demand_response
+    event = demand_response.get_event(event_id)
+    budget = {f"budget_{k}" if k != "budget" else k: v for k, v in record(demand_response.event_budget(event_id)).items()}
+    return {**record(event), "status": event.status.name, **budget}
 
 
 def _event_formats(session: Session) -> dict[str, Any]:

@@ -12,14 +12,13 @@ from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.client import BUY, SELL
-from energy_grid.enums import OrderStatus, OrderType, TransactionStatus
+from energy_grid.contracts.structs import OrderInfo
+from energy_grid.enums import OrderStatus, OrderType
 from energy_grid.order_book import is_live
 from energy_grid.signing.drafts import escrow_needs
 
 SIDES = {"buy": BUY, "sell": SELL}
-ORDER_STATUSES = tuple(status.name for status in OrderStatus)  # ACTIVE, FILLED, CANCELLED
 EXPIRED = "EXPIRED"  # an ACTIVE order past its expiry: it trades no more, its escrow awaits release or cancel
-TRANSACTION_STATUSES = tuple(status.name for status in TransactionStatus)  # PENDING, SETTLED, VOIDED
 DEFAULT_EXPIRY_S = 3_600
 MAX_BOOK_LEVELS = 50  # one view call per level and per order: a screenful, not the whole index
 MAX_ORDERS_PER_LEVEL = 200
@@ -130,9 +129,9 @@ def list_orders(session: Session, trader: str | None, open_only: bool, limit: in
     """A trader's orders, newest first; an active order past its expiry (by the latest block's time)
     shows as EXPIRED."""
     address = session.address_or_signer(trader, "--trader")
-    page, next_cursor = session.call(session.client["EnergyTrading"].functions.getTraderOrders(address, cursor, limit))
+    page = session.client.trading.trader_orders(address, cursor, limit)
     now_s = session.latest_timestamp()
-    rows = [_order_row(info, now_s) for info in page]
+    rows = [_order_row(info, now_s) for info in page.orders]
     if open_only:
         rows = [row for row in rows if row["status"] == "ACTIVE"]
     decimals, symbol = session.token_info("PaymentToken")
@@ -145,10 +144,10 @@ def list_orders(session: Session, trader: str | None, open_only: bool, limit: in
         Column("expiry_s", "expiry", time_fmt),
         Column("status", "status", justify="left"),
     ]
-    note = f"More: --cursor {next_cursor}" if next_cursor else None
+    note = f"More: --cursor {page.next_cursor}" if page.next_cursor else None
     emit(
         session.json_output,
-        {"trader": address, "orders": rows, "next_cursor": int(next_cursor)},
+        {"trader": address, "orders": rows, "next_cursor": page.next_cursor},
         rows_table(rows, columns, title=f"Orders of {address}"),
         note=note,
     )
@@ -160,9 +159,9 @@ def list_orders(session: Session, trader: str | None, open_only: bool, limit: in
 def book(session: Session, depth: int) -> None:
     """The open book: live volume per price level, best prices first (expired and dead entries left out)."""
     now = session.latest_timestamp()
-    best_bid, best_ask = session.call(session.client["EnergyTrading"].functions.bestPrices())
-    bids = _levels(session, BUY, int(best_bid), depth, now)
-    asks = _levels(session, SELL, int(best_ask), depth, now)
+    best = session.client.trading.best_prices()
+    bids = _levels(session, BUY, best.best_bid_per_kwh, depth, now)
+    asks = _levels(session, SELL, best.best_ask_per_kwh, depth, now)
     decimals, symbol = session.token_info("PaymentToken")
     columns = [
         Column("price_per_kwh", "price", price_fmt(decimals, symbol)),
@@ -195,14 +194,13 @@ def match(session: Session, buy_order_id: int, sell_order_id: int) -> None:
 def settle(session: Session, transaction_ids: tuple[int, ...]) -> None:
     """Settle transactions whose settlement window has passed (anyone may): energy to the buyer,
     payment less the fee to the seller. Several ids go in batches of 50."""
-    client = session.client
+    trading = session.client.trading
     ids = list(transaction_ids)
     if len(ids) == 1:
-        client.trading.settle_transaction(session.signer, ids[0])
+        trading.settle_transaction(session.signer, ids[0])
     else:
         for start in range(0, len(ids), MAX_SETTLEMENT_BATCH):
-            batch = ids[start : start + MAX_SETTLEMENT_BATCH]
-            session.transact(client["Settlement"].functions.settleTransactions(batch))
+            trading.settle_transactions(session.signer, ids[start : start + MAX_SETTLEMENT_BATCH])
     rows = [_transaction(session, i) for i in ids]
     decimals, symbol = session.token_info("PaymentToken")
     money = money_fmt(decimals, symbol)
@@ -237,25 +235,24 @@ def _prepare_escrow(session: Session, order_type: int, amount_wh: int, price_per
 
 
 def _order_info(session: Session, order_id: int) -> dict[str, Any]:
-    info = session.call(session.client["EnergyTrading"].functions.getOrderInfo(order_id))
-    return _order_row(info, session.latest_timestamp())
+    return _order_row(session.client.trading.get_order_info(order_id), session.latest_timestamp())
 
 
-def _order_row(info: Any, now_s: int) -> dict[str, Any]:
-    status = ORDER_STATUSES[int(info.status)]
-    if status == OrderStatus.ACTIVE.name and not is_live(int(info.expiry), now_s):
+def _order_row(info: OrderInfo, now_s: int) -> dict[str, Any]:
+    status = info.status.name
+    if info.status == OrderStatus.ACTIVE and not is_live(info.expiry, now_s):
         status = EXPIRED
     return {
-        "order_id": int(info.orderId),
+        "order_id": info.order_id,
         "trader": info.trader,
-        "side": OrderType(int(info.orderType)).name,
-        "amount_wh": int(info.amount),
-        "filled_wh": int(info.filledAmount),
-        "price_per_kwh": int(info.price),
-        "expiry_s": int(info.expiry),
+        "side": info.order_type.name,
+        "amount_wh": info.amount_wh,
+        "filled_wh": info.filled_wh,
+        "price_per_kwh": info.price_per_kwh,
+        "expiry_s": info.expiry,
         "status": status,
         "counterparty": None if int(info.counterparty, 16) == 0 else info.counterparty,
-        "escrow": int(info.escrow),
+        "escrow": info.escrow,
     }
 
 
@@ -272,9 +269,8 @@ def _order_formats(session: Session) -> dict[str, Any]:
 
 
 def _transaction(session: Session, transaction_id: int) -> dict[str, Any]:
-    info = record(session.call(session.client["Settlement"].functions.getTransaction(transaction_id)))
-    info["status"] = TRANSACTION_STATUSES[info["status"]]
-    return {"transaction_id": transaction_id, **info}
+    transaction = session.client.trading.get_transaction(transaction_id)
+    return {"transaction_id": transaction_id, **record(transaction), "status": transaction.status.name}
 
 
 def _transaction_formats(session: Session) -> dict[str, Any]:
@@ -292,24 +288,23 @@ def _transaction_formats(session: Session) -> dict[str, Any]:
 
 def _levels(session: Session, order_type: int, best_price: int, depth: int, now_s: int) -> list[dict[str, Any]]:
     """Up to `depth` levels of one side with live volume, in priority order, from the on-chain index."""
-    trading = session.client["EnergyTrading"].functions
+    trading = session.client.trading
     levels: list[dict[str, Any]] = []
     price = best_price
     while price and len(levels) < depth:
-        head, _ = trading.priceLevel(order_type, price).call()
-        volume_wh, count, order_id, visited = 0, 0, int(head), 0
+        volume_wh, count, order_id, visited = 0, 0, trading.price_level(order_type, price).head_order_id, 0
         while order_id and visited < MAX_ORDERS_PER_LEVEL:
-            info = trading.getOrderInfo(order_id).call()
-            if int(info.status) == OrderStatus.ACTIVE and is_live(int(info.expiry), now_s):
-                volume_wh += int(info.amount) - int(info.filledAmount)
+            info = trading.get_order_info(order_id)
+            if info.status == OrderStatus.ACTIVE and is_live(info.expiry, now_s):
+                volume_wh += info.amount_wh - info.filled_wh
                 count += 1
-            order_id = int(trading.nextInLevel(order_id).call())
+            order_id = trading.next_in_level(order_id)
             visited += 1
         if volume_wh:
             levels.append({"price_per_kwh": price, "amount_wh": volume_wh, "orders": count})
         # SELL levels run upwards from the best ask, BUY levels downwards from the best bid.
         if order_type == SELL:
-            price = int(trading.nextPriceLevel(order_type, price + 1).call())
+            price = trading.next_level_price_per_kwh(order_type, price + 1)
         else:
-            price = int(trading.nextPriceLevel(order_type, price - 1).call()) if price > 1 else 0
+            price = trading.next_level_price_per_kwh(order_type, price - 1) if price > 1 else 0
     return levels

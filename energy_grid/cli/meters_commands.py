@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from web3.logs import DISCARD
 
 from energy_grid.cli.output import Column, emit, kwh_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS
@@ -43,15 +42,11 @@ def register(
     production_register_wh: int | None,
 ) -> None:
     """Register METER (its device key's address). The grid operator (OPERATOR_ROLE) only."""
-    client = session.client
+    smart_meter = session.client.smart_meter
     if (consumption_register_wh is None) != (production_register_wh is None):
         raise click.UsageError("Give both installation registers (--consumption-register-wh and --production-register-wh) or neither.")
-    if consumption_register_wh is None:
-        client.smart_meter.register_meter(session.signer, meter, owner, region_id)
-    else:
-        fn = client["SmartMeter"].get_function_by_signature("registerMeter(address,address,uint32,uint256,uint256)")
-        session.transact(fn(meter, owner, region_id, consumption_register_wh, production_register_wh))
-    info = {"meter": meter, **record(session.call(client["SmartMeter"].functions.getMeter(meter)))}
+    smart_meter.register_meter(session.signer, meter, owner, region_id, consumption_register_wh, production_register_wh)
+    info = {"meter": meter, **record(smart_meter.get_meter(meter))}
     emit(session.json_output, info, record_table(info, {"last_reading_at": time_fmt}, title=f"Meter {meter} registered"))
 
 
@@ -89,17 +84,16 @@ def submit(
         receipt = client.smart_meter.submit_reading(signer, reading)
     else:
         receipt = client.smart_meter.submit_readings(signer, [meter], [reading])
-    smart_meter = client["SmartMeter"]
-    accepted = smart_meter.events.ReadingAccepted().process_receipt(receipt, errors=DISCARD)
-    baseline = smart_meter.events.MeterBaselineSet().process_receipt(receipt, errors=DISCARD)
+    accepted = client.smart_meter.events(receipt, "ReadingAccepted")
+    baseline = client.smart_meter.events(receipt, "MeterBaselineSet")
     result = {
         "meter": meter,
         "timestamp_s": reading.timestamp,
         "consumption_register_wh": consumption_register_wh,
         "production_register_wh": production_register_wh,
         "baseline": bool(baseline),  # the first reading (or the first after reactivation) counts nothing
-        "consumption_wh": int(accepted[0]["args"]["consumptionWh"]) if accepted else 0,
-        "production_wh": int(accepted[0]["args"]["productionWh"]) if accepted else 0,
+        "consumption_wh": int(accepted[0]["consumptionWh"]) if accepted else 0,
+        "production_wh": int(accepted[0]["productionWh"]) if accepted else 0,
     }
     formats = {"timestamp_s": time_fmt, "consumption_wh": kwh_fmt, "production_wh": kwh_fmt}
     emit(session.json_output, result, record_table(result, formats, title="Reading accepted"))
@@ -144,18 +138,18 @@ def history(
     session: Session, meter: str, day: datetime | None, from_interval: int | None, count: int, show_all: bool
 ) -> None:
     """A meter's load profile: energy per 900 s interval with its registers, frequency and voltage."""
-    smart_meter = session.client["SmartMeter"].functions
+    smart_meter = session.client.smart_meter
     if day is not None and from_interval is not None:
         raise click.UsageError("Give --day or --from-interval, not both.")
     if day is not None:
         start = _utc_day_start(day.date())
         from_interval, count = start // INTERVAL_SECONDS, DAY_SECONDS // INTERVAL_SECONDS
     elif from_interval is None:
-        latest = session.call(smart_meter.getLatestReading(meter))
+        latest = smart_meter.latest_reading(meter)
         if not latest.timestamp:
             raise CliError(f"Meter {meter} has no reading yet.")
-        from_interval = max(0, int(latest.timestamp) // INTERVAL_SECONDS - count + 1)
-    records = [record(r) for r in session.call(smart_meter.getIntervalHistory(meter, from_interval, count))]
+        from_interval = max(0, latest.timestamp // INTERVAL_SECONDS - count + 1)
+    records = [record(r) for r in smart_meter.interval_history(meter, from_interval, count)]
     rows = [{"start_s": r["interval"] * INTERVAL_SECONDS, **r} for r in records if show_all or _has_reading(r)]
     columns = [
         Column("start_s", "interval start", time_fmt, justify="left"),

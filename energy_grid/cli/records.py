@@ -1,39 +1,30 @@
-"""Contract structs as JSON-ready dicts with snake_case, unit-named keys."""
+"""The contract wrappers' struct dataclasses as JSON-ready dicts, keyed as the command line prints them."""
 
 from __future__ import annotations
 
-import re
+import dataclasses
+from enum import IntEnum
 from typing import Any
 
-from hexbytes import HexBytes
-
-# Unit spellings the contracts capitalise as words; folded first so `pricePerKWh` becomes
-# `price_per_kwh` and `frequencyMilliHz` `frequency_millihz`, as the library names them in Python.
-_UNITS = (("KWh", "Kwh"), ("MilliHz", "Millihz"), ("MilliDegrees", "Millidegrees"), ("MW", "Mw"), ("KW", "Kw"))
-_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def snake(name: str) -> str:
-    for spelled, folded in _UNITS:
-        name = name.replace(spelled, folded)
-    return _BOUNDARY.sub("_", name).lower()
-
-
-def plain(value: Any) -> Any:
-    """A value JSON can carry: bytes as hex, named tuples as dicts, lists element-wise."""
-    if isinstance(value, bytes | HexBytes):
-        return "0x" + bytes(value).hex()
-    if hasattr(value, "_asdict"):
-        return record(value)
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        return int(value)  # IntEnum-like values become plain ints
-    return value
+from energy_grid.contracts.base import snake_case
 
 
 def record(struct: Any) -> dict[str, Any]:
-    """A decoded struct (web3's named tuple) with snake_case keys."""
-    return {snake(key): plain(value) for key, value in struct._asdict().items()}
+    """A struct dataclass (`energy_grid.contracts.structs`) as a dict with snake_case keys.
+
+    A field whose Python name adds the unit its ABI name lacks keeps the snake case of the ABI name
+    here (`total_reduction_achieved_w` prints as `total_reduction_achieved`), so that the command
+    line's output keeps its keys. Enums print as their numbers and bytes as hex, as JSON carries them.
+    """
+    return {
+        snake_case(field.metadata["abi"]) if "abi" in field.metadata else field.name: _plain(getattr(struct, field.name))
+        for field in dataclasses.fields(struct)
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, IntEnum):
+        return int(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return value

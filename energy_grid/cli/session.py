@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from energy_grid.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
-from energy_grid.cli import RPC_URL_ENV
+from energy_grid.cli.constants import RPC_URL_ENV
 from energy_grid.client import GridClient, describe_revert
 from energy_grid.contracts.tokens import ERC20
 from energy_grid.manifest import manifest_path
@@ -124,10 +124,6 @@ class Session:
         return str(account.address)
 
     # ------------------------------------------------------------------ reads and writes
-
-    def call(self, fn: Any) -> Any:
-        """A view call; a custom error comes back as a GridError naming it, like a rejected transaction."""
-        return self.client.transactor.call(fn)
 
     def explain_revert(self, data: str) -> str:
         """Revert data named from whichever contract of the manifest declares the error."""

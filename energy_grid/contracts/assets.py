@@ -62,6 +62,14 @@ class EnergyAssetNFT(ContractClient):
     def transfer_from(self, owner: LocalAccount, sender: str, to: str, token_id: int) -> TxReceipt:
         return self._send(owner, "transferFrom", sender, to, token_id)
 
+    def get_approved(self, token_id: int) -> str:
+        """The one account approved to move the asset NFT (the zero address: none)."""
+        return str(self._call("getApproved", token_id))
+
+    def is_approved_for_all(self, owner: str, operator: str) -> bool:
+        """Whether `operator` may move every asset NFT of `owner`."""
+        return bool(self._call("isApprovedForAll", owner, operator))
+
     def get_asset(self, token_id: int) -> AssetInfo:
         return decode_struct(AssetInfo, self._call("getAsset", token_id))
 

@@ -8,6 +8,7 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from energy_grid.contracts.base import (
+    decode_event,
     decode_struct,
     decode_structs,
     require,
@@ -24,6 +25,17 @@ class RetirementPage(NamedTuple):
     next_cursor: int  # 0 = no more
 
 
+class IssuedCredits(NamedTuple):
+    """One issue of credits (the CarbonCreditsIssued event): the meter's clean export counted since
+    the last issue, and the grams CO2e minted for it to the meter's owner at the factor then in force."""
+
+    meter: str
+    owner: str
+    amount_wh: int
+    grams: int
+    grams_co2e_per_kwh: int
+
+
 class CarbonCredits(ERC20):
     def register_clean_producer(self, operator: LocalAccount, meter: str, energy_type: int) -> TxReceipt:
         """Counts the meter's export from now on (a grid operator of its region)."""
@@ -34,9 +46,13 @@ class CarbonCredits(ERC20):
 
     def issue(self, sender: LocalAccount, meter: str) -> int:
         """Mints the credits the meter's clean export earned since the last issue, to its owner;
-        anyone may. Returns grams CO2e (0 when nothing new was exported)."""
+        anyone may. Returns grams CO2e (0 while the carried rest stays below one gram)."""
+        return self.issue_credits(sender, meter).grams
+
+    def issue_credits(self, sender: LocalAccount, meter: str) -> IssuedCredits:
+        """`issue`, returning the whole issue: the export it counted, the owner and the factor too."""
         receipt = self._send(sender, "issueCarbonCredits", meter)
-        return sum(int(e["grams"]) for e in self.events(receipt, "CarbonCreditsIssued"))
+        return decode_event(IssuedCredits, self.event(receipt, "CarbonCreditsIssued"))
 
     def retire(self, holder: LocalAccount, amount_grams: int, beneficiary: str, reason: str) -> int:
         """Burns credits as proof of offset for `beneficiary`; returns the retirement id."""

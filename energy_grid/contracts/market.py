@@ -88,6 +88,13 @@ class OrderPage(NamedTuple):
     next_cursor: int  # 0 = no more
 
 
+class PriceLevel(NamedTuple):
+    """The queue of one price level of the book's index: its first and last order id (0 = empty)."""
+
+    head_order_id: int
+    tail_order_id: int
+
+
 class EnergyTrading(ContractClient):
     """Orders are Wh at PaymentToken base units per kWh, escrowed from the trader's EnergyVault balance:
     a trader approves this market once in the vault (grid.approve_market); refunds, payouts and fees
@@ -204,6 +211,22 @@ class EnergyTrading(ContractClient):
     def best_prices(self) -> BestPrices:
         bid, ask = self._call("bestPrices")
         return BestPrices(int(bid), int(ask))
+
+    def next_level_price_per_kwh(self, side: int, from_price_per_kwh: int) -> int:
+        """The price of the book index's next level of `side` from `from_price_per_kwh` on, in priority
+        order: for SELL the lowest at or above it, for BUY the highest at or below it; 0 = none. A level
+        stays in the index until a crossing order finds only dead entries in it, so it may hold no live
+        order."""
+        return self._int("nextPriceLevel", int(require_enum(OrderType, side)), from_price_per_kwh)
+
+    def price_level(self, side: int, price_per_kwh: int) -> PriceLevel:
+        """The queue of the `side` level at `price_per_kwh`, walked with `next_in_level`."""
+        head, tail = self._call("priceLevel", int(require_enum(OrderType, side)), price_per_kwh)
+        return PriceLevel(int(head), int(tail))
+
+    def next_in_level(self, order_id: int) -> int:
+        """The order after `order_id` in its level's queue; 0 = the last, or not queued."""
+        return self._int("nextInLevel", order_id)
 
     def order_count(self) -> int:
         return self._int("orderCount")
