@@ -15,11 +15,11 @@ using TraderRecordLibrary for TraderRecord global;
 library TraderRecordLibrary {
     uint256 private constant NONCE_OFFSET = 160;
 
-    /// @notice The record of `account` whose next signed message carries `nonce`.
-    /// @param account The trader.
-    /// @param nonce Its next nonce, below 2^96 (EnergyTrading caps a raised nonce at 2^64 - 1).
-    function from(address account, uint256 nonce) internal pure returns (TraderRecord) {
-        return TraderRecord.wrap(uint256(uint160(account)) | (nonce << NONCE_OFFSET));
+    /// @notice The record of `trader` whose next signed message carries `nextNonce`.
+    /// @param trader The trader.
+    /// @param nextNonce Its next nonce, below 2^96 (EnergyTrading caps a raised nonce at 2^64 - 1).
+    function from(address trader, uint256 nextNonce) internal pure returns (TraderRecord) {
+        return TraderRecord.wrap(uint256(uint160(trader)) | (nextNonce << NONCE_OFFSET));
     }
 
     /// @notice The trader; the zero address when the index is not given to anyone.

@@ -15,11 +15,11 @@ using TransactionIdLibrary for TransactionId global;
 library TransactionIdLibrary {
     uint256 private constant GENERATION_OFFSET = 32;
 
-    /// @notice The id of the transaction in `recordSlot`'s `generation`-th use.
-    /// @param recordSlot The record slot, below 2^32.
-    /// @param generation How many transactions the slot held before, below 2^21.
-    function from(uint256 recordSlot, uint256 generation) internal pure returns (TransactionId) {
-        return TransactionId.wrap((generation << GENERATION_OFFSET) | recordSlot);
+    /// @notice The id of the transaction that `slot` holds after `slotGeneration` earlier ones.
+    /// @param slot The record slot, below 2^32.
+    /// @param slotGeneration How many transactions the slot held before, below 2^21.
+    function from(uint256 slot, uint256 slotGeneration) internal pure returns (TransactionId) {
+        return TransactionId.wrap((slotGeneration << GENERATION_OFFSET) | slot);
     }
 
     /// @notice The record slot that holds (or held) the transaction.

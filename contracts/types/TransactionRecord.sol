@@ -42,33 +42,34 @@ library TransactionRecordLibrary {
     // ---- Building ----
 
     /// @notice A PENDING record of a trade matched now (block.timestamp). Every value must fit its
-    /// field: order ids below 2^32, amountWh below 2^40, feeBps below 2^16, carries below 1,000 and
-    /// generation below 2^24 (block.timestamp fits 32 bits until 2106); nothing is checked here.
-    /// @param buyOrderId The BUY order, or NO_ORDER when a taker bought.
-    /// @param sellOrderId The SELL order, or NO_ORDER when a taker sold.
-    /// @param amountWh The energy traded, Wh.
-    /// @param feeBps The grid fee rate that applies to it.
-    /// @param paymentCarry The BUY order's payment carry before this fill.
-    /// @param refundCarry The BUY order's refund carry before this fill.
-    /// @param releasesDust Whether this fill returns the BUY order's last escrow unit.
-    /// @param generation How many transactions the record's slot held before.
+    /// field: order ids below 2^32, tradedWh below 2^40, feeRateBps below 2^16, carries below
+    /// 1,000 and slotGeneration below 2^24 (block.timestamp fits 32 bits until 2106); nothing is
+    /// checked here.
+    /// @param buyId The BUY order, or NO_ORDER when a taker bought.
+    /// @param sellId The SELL order, or NO_ORDER when a taker sold.
+    /// @param tradedWh The energy traded, Wh.
+    /// @param feeRateBps The grid fee rate that applies to it.
+    /// @param paymentCarryBefore The BUY order's payment carry before this fill.
+    /// @param refundCarryBefore The BUY order's refund carry before this fill.
+    /// @param releasesLastUnit Whether this fill returns the BUY order's last escrow unit.
+    /// @param slotGeneration How many transactions the record's slot held before.
     function pending(
-        OrderId buyOrderId,
-        OrderId sellOrderId,
-        uint256 amountWh,
-        uint256 feeBps,
-        uint256 paymentCarry,
-        uint256 refundCarry,
-        bool releasesDust,
-        uint256 generation
+        OrderId buyId,
+        OrderId sellId,
+        uint256 tradedWh,
+        uint256 feeRateBps,
+        uint256 paymentCarryBefore,
+        uint256 refundCarryBefore,
+        bool releasesLastUnit,
+        uint256 slotGeneration
     ) internal view returns (TransactionRecord) {
         // Built a few fields per statement: one expression of all of them runs out of stack. PENDING
         // is status 0 and a pending record has no free-list link: both fields stay 0.
-        uint256 word = uint256(OrderId.unwrap(buyOrderId)) | (uint256(OrderId.unwrap(sellOrderId)) << SELL_ORDER_OFFSET);
-        word |= (amountWh << AMOUNT_OFFSET) | (block.timestamp << MATCHED_AT_OFFSET) | (feeBps << FEE_OFFSET);
-        word |= (paymentCarry << PAYMENT_CARRY_OFFSET) | (refundCarry << REFUND_CARRY_OFFSET);
-        if (releasesDust) word |= 1 << RELEASES_DUST_OFFSET;
-        return TransactionRecord.wrap(word | (generation << GENERATION_OFFSET));
+        uint256 word = uint256(OrderId.unwrap(buyId)) | (uint256(OrderId.unwrap(sellId)) << SELL_ORDER_OFFSET);
+        word |= (tradedWh << AMOUNT_OFFSET) | (block.timestamp << MATCHED_AT_OFFSET) | (feeRateBps << FEE_OFFSET);
+        word |= (paymentCarryBefore << PAYMENT_CARRY_OFFSET) | (refundCarryBefore << REFUND_CARRY_OFFSET);
+        if (releasesLastUnit) word |= 1 << RELEASES_DUST_OFFSET;
+        return TransactionRecord.wrap(word | (slotGeneration << GENERATION_OFFSET));
     }
 
     /// @notice What is left to know of a settled transaction whose slot a later transaction reuses:
@@ -77,11 +78,11 @@ library TransactionRecordLibrary {
         return TransactionRecord.wrap(uint256(ISettlement.TransactionStatus.SETTLED) << STATUS_OFFSET);
     }
 
-    /// @notice `record` SETTLED, its slot linked to `nextFreeSlot` in the free list.
+    /// @notice `record` SETTLED, its slot linked to `nextSlot` in the free list.
     /// @param record The record.
-    /// @param nextFreeSlot The free list's next slot (0 = the last, or a slot not freed at all).
-    function settled(TransactionRecord record, uint256 nextFreeSlot) internal pure returns (TransactionRecord) {
-        return _withStatusAndLink(record, ISettlement.TransactionStatus.SETTLED, nextFreeSlot);
+    /// @param nextSlot The free list's next slot (0 = the last, or a slot not freed at all).
+    function settled(TransactionRecord record, uint256 nextSlot) internal pure returns (TransactionRecord) {
+        return _withStatusAndLink(record, ISettlement.TransactionStatus.SETTLED, nextSlot);
     }
 
     /// @notice `record` VOIDED (a voided slot is never reused: it has no link).

@@ -210,7 +210,12 @@ abstract contract OrderMatching is PriceLevelBook {
     // ---- Settlement's view of a trade ----
 
     /// @inheritdoc Settlement
-    function _tradeTerms(TransactionId id, TransactionRecord t) internal view override returns (TradeTerms memory terms) {
+    function _tradeTerms(TransactionId id, TransactionRecord t)
+        internal
+        view
+        override
+        returns (TradeTerms memory terms)
+    {
         OrderId buyId = t.buyOrderId();
         OrderId sellId = t.sellOrderId();
         // A taker's side has no order (id 0): the taker record names it, and it trades at the
@@ -224,7 +229,11 @@ abstract contract OrderMatching is PriceLevelBook {
     }
 
     /// @dev The trader and limit price of one side of a transaction: its order's, or the taker's (no price).
-    function _sideOf(TransactionId transactionId, OrderId id) private view returns (address trader, uint256 pricePerKWh) {
+    function _sideOf(TransactionId transactionId, OrderId id)
+        private
+        view
+        returns (address trader, uint256 pricePerKWh)
+    {
         if (id == NO_ORDER) return (_takers[transactionId.recordSlot()], 0);
         OrderRecord record = _orders[id];
         return (_traderAt(record.traderIndex()), record.pricePerKWh());
