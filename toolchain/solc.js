@@ -23,7 +23,12 @@ if (args.includes("--version")) {
   const allow = optionValue("--allow-paths");
   if (allow) includePaths.push(...allow.split(",").map((p) => path.resolve(p)));
 
+  // Sources given inline are handed to the compiler by name and read back through the import
+  // callback: the WebAssembly build copies its input onto its stack, which a whole project's
+  // sources (some 1.3 MB) overflow ("memory access out of bounds").
+  const inlineSources = new Map();
   const readImport = (importPath) => {
+    if (inlineSources.has(importPath)) return { contents: inlineSources.get(importPath) };
     for (const root of includePaths) {
       const candidate = path.isAbsolute(importPath) ? importPath : path.join(root, importPath);
       if (fs.existsSync(candidate)) return { contents: fs.readFileSync(candidate, "utf8") };
@@ -34,8 +39,13 @@ if (args.includes("--version")) {
   const chunks = [];
   process.stdin.on("data", (chunk) => chunks.push(chunk));
   process.stdin.on("end", () => {
-    const input = Buffer.concat(chunks).toString("utf8");
-    process.stdout.write(solc.compile(input, { import: readImport }));
+    const input = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    for (const [name, source] of Object.entries(input.sources || {})) {
+      if (typeof source.content !== "string") continue;
+      inlineSources.set(name, source.content);
+      input.sources[name] = { urls: [name] };
+    }
+    process.stdout.write(solc.compile(JSON.stringify(input), { import: readImport }));
   });
 } else {
   process.stderr.write("usage: solc.js --version | --standard-json [--base-path P] [--allow-paths A,B]\n");

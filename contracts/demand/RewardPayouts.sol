@@ -6,6 +6,7 @@ import {IDemandResponse} from "./IDemandResponse.sol";
 import {RewardPool} from "./RewardPool.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {MemoryArrays} from "../utils/MemoryArrays.sol";
+import {RevertData} from "../utils/RevertData.sol";
 import {NotInitialized, RewardDistributionFailed} from "../utils/GridErrors.sol";
 
 /// @title RewardPayouts
@@ -76,12 +77,7 @@ abstract contract RewardPayouts {
         // slither-disable-next-line low-level-calls: the token's answer is read here to tell its own errors from a silent refusal
         (bool success, bytes memory returned) =
             address(token).call(abi.encodeCall(IERC20.transferFrom, (msg.sender, address(_vault), budget)));
-        if (!success && returned.length != 0) {
-            // slither-disable-next-line assembly: rethrows the token's own error data as it is
-            assembly ("memory-safe") {
-                revert(add(returned, 0x20), mload(returned))
-            }
-        }
+        if (!success && returned.length != 0) RevertData.bubble(returned);
         bool accepted = success
             && (returned.length == 0
                     ? address(token).code.length != 0

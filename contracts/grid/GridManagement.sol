@@ -7,7 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IGridManagement, IPausableTarget} from "./IGridManagement.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
-import {GridLimits} from "../utils/GridLimits.sol";
+import {PublishedGridLimits} from "../utils/GridLimits.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
 import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBounds, ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
@@ -21,7 +21,7 @@ import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBo
 /// or count in the totals: anyone else could move the price a consumer pays.
 /// Emergency mode is kept per operator region; the price is the grid's own (participants belong
 /// to no region), so it is the emergency price while any region is in emergency.
-contract GridManagement is AccessControl, Pausable, IGridManagement {
+contract GridManagement is AccessControl, Pausable, PublishedGridLimits, IGridManagement {
     using SafeERC20 for IERC20;
     using EnergyTime for uint256;
 
@@ -44,11 +44,6 @@ contract GridManagement is AccessControl, Pausable, IGridManagement {
     uint256 public constant MAX_NAME_BYTES = 64;
     /// @notice Most contracts one emergency shutdown pauses.
     uint256 public constant MAX_SHUTDOWN_TARGETS = 8;
-    /// @notice Frequency and voltage bounds of a status report, GridLimits: 45-65 Hz, 50-150 % of nominal.
-    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
-    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
-    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
-    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
 
     uint256 private constant _SECONDS_PER_HOUR = 3600;
     uint256 private constant _BPS = 10_000;

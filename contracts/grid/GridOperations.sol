@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IGridManagement} from "./IGridManagement.sol";
 import {IGridOperations} from "./IGridOperations.sol";
-import {GridLimits} from "../utils/GridLimits.sol";
+import {PublishedGridLimits} from "../utils/GridLimits.sol";
 import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title GridOperations
@@ -17,7 +17,7 @@ import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAu
 /// GridManagement, so this contract must hold GridManagement's EMERGENCY_RESPONDER_ROLE.
 /// kW values fit in 32 bits (MAX_POWER_KW), so a load report, a region's capacity and a region's
 /// latest stability metrics take one storage slot each.
-contract GridOperations is AccessControl, IGridOperations {
+contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {
     /// @notice Largest capacity, demand, generation or target in kW: 4 TW, more than any one grid
     /// region generates, within the 32 bits a load report stores. kW resolves a community feeder's
     /// load (a 100 kVA feeder peaks near 90 kW), which whole MW would report as 0.
@@ -43,11 +43,6 @@ contract GridOperations is AccessControl, IGridOperations {
     uint256 public constant NORMAL_VOLTAGE_DEVIATION_PER_MILLE = 50;
     uint256 public constant ALERT_VOLTAGE_DEVIATION_PER_MILLE = 100;
     uint256 public constant EMERGENCY_VOLTAGE_DEVIATION_PER_MILLE = 150;
-    /// @notice Bounds of a report, GridLimits: 45-65 Hz, 50-150 % of nominal.
-    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
-    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
-    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
-    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
     int256 public constant MAX_PHASE_ANGLE_MILLIDEGREES = 180_000;
     /// @notice Priorities run from 1 (most urgent) to MAX_PRIORITY.
     uint256 public constant MAX_PRIORITY = 10;

@@ -9,6 +9,9 @@ import {OrderMath} from "../utils/OrderMath.sol";
 import {BatchTooLarge, EmptyBatch, ZeroAddress} from "../utils/GridErrors.sol";
 import {GridFees} from "./GridFees.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
+import {OrderId} from "../types/OrderId.sol";
+import {TransactionId, TransactionIdLibrary} from "../types/TransactionId.sol";
+import {TransactionRecord, TransactionRecordLibrary} from "../types/TransactionRecord.sol";
 
 /// @title Settlement
 /// @notice The transaction ledger behind EnergyTrading: a match or taker fill records a
@@ -21,10 +24,10 @@ import {IEnergyVault} from "../vault/IEnergyVault.sol";
 /// Grid fees accrue in the market's vault balance and the fee recipient withdraws them into its
 /// own vault balance (pull: one storage update per settlement instead of a third credit).
 /// @dev Abstract: EnergyTrading inherits it, so all escrow sits in one vault balance and matching
-/// only books. A transaction record is one storage slot; buyer, seller and prices are read from
-/// the orders it references through `_tradeTerms`. Settling a transaction puts its slot on a free
-/// list (LIFO, linked through the records, its head in the slot matching and settlement both
-/// write anyway) and the next transaction recorded rewrites that slot: a market writes a fresh
+/// only books. A transaction record is one storage slot (TransactionRecord); buyer, seller and
+/// prices are read from the orders it references through `_tradeTerms`. Settling a transaction
+/// puts its slot on a free list (LIFO, linked through the records, its head in the slot matching
+/// and settlement both write anyway) and the next transaction recorded rewrites that slot: a market writes a fresh
 /// slot only while more transactions are pending than ever before, so a match or fill costs a
 /// rewrite (5,000 gas) instead of a fresh slot (22,100). Voided records keep their slots. What the market holds in the vault of each
 /// token is, to the unit: the escrow left in open orders, what pending transactions will pay out
@@ -38,27 +41,9 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     uint256 public constant MAX_SETTLEMENT_WINDOW = 7 days;
     /// @notice Most transactions in one settleTransactions call.
     uint256 public constant MAX_SETTLEMENT_BATCH = 50;
-    /// @dev The generation at which a record slot is no longer freed: transaction ids
-    /// (generation << 32 | slot) stay below 2^53, exact as a JSON number.
+    /// @dev The generation at which a record slot is no longer freed: transaction ids (TransactionId:
+    /// the slot and its generation) stay below 2^53, exact as a JSON number.
     uint256 private constant LAST_GENERATION = (1 << 21) - 1;
-
-    /// @dev A transaction's record, one slot. A record slot is reused: once its transaction is
-    /// settled the slot joins a free list (through nextFreeSlot) and the next transaction recorded
-    /// rewrites it (5,000 gas instead of a fresh slot's 22,100); the slot's generation tells its
-    /// transactions apart (transaction id = generation << 32 | slot).
-    struct TransactionRecord {
-        uint32 buyOrderId; // 0 = a taker bought with fillOrder (buyer in the taker record)
-        uint32 sellOrderId; // 0 = a taker sold with fillOrder
-        uint40 amountWh;
-        uint32 matchedAt; // unix s (until 2106); 0 = the slot never held a transaction
-        uint16 feeBps; // grid fee when recorded
-        uint16 paymentCarry; // the BUY order's C mod 1000 before this fill (see OrderMath)
-        uint16 refundCarry; // the BUY order's D mod 1000 before this fill
-        bool releasesDust; // this fill filled the BUY order and returns its last escrow unit
-        TransactionStatus status;
-        uint32 nextFreeSlot; // SETTLED: the next slot of the free list; 0 = the last
-        uint24 generation; // how many transactions this slot held before this one
-    }
 
     /// @dev Who trades at which prices, read from the orders a transaction references.
     struct TradeTerms {
@@ -82,6 +67,9 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     uint16 private _gridFeeBps;
     uint32 private _freeRecordSlot; // a settled transaction's slot, the head of the free list; 0 = none
     bool private _tradingPaused;
+    // A record slot is reused: once its transaction is settled the slot joins the free list
+    // (through the record's nextFreeSlot) and the next transaction recorded rewrites it (5,000 gas
+    // instead of a fresh slot's 22,100); the slot's generation tells its transactions apart.
     mapping(uint256 recordSlot => TransactionRecord) private _transactions;
 
     /// @param vault_ The EnergyVault whose balances the market escrows and pays out; it must
@@ -121,17 +109,17 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     /// @inheritdoc ISettlement
     function voidTransaction(uint256 transactionId) external onlyRole(OPERATOR_ROLE) {
-        (uint256 slot, TransactionRecord memory t) = _knownTransaction(transactionId);
-        _checkPending(transactionId, t.status);
-        uint256 windowEnd = uint256(t.matchedAt) + _settlementWindowSeconds;
+        (TransactionId id, TransactionRecord t) = _knownTransaction(transactionId);
+        _checkPending(transactionId, t.status());
+        uint256 windowEnd = t.matchedAt() + _settlementWindowSeconds;
         if (block.timestamp >= windowEnd) revert SettlementWindowClosed(transactionId, windowEnd);
         // A voided record keeps its slot (voids are rare): only settled slots are reused, so a
         // transaction whose slot holds a later one was settled.
-        _transactions[slot].status = TransactionStatus.VOIDED;
-        TransactionInfo memory p = _payout(transactionId, t);
+        _transactions[id.recordSlot()] = t.voided();
+        TransactionInfo memory p = _payout(id, t);
         uint256 returnedPayment = p.payment + p.buyerRefund;
-        emit TransactionVoided(transactionId, msg.sender, p.buyer, p.seller, t.amountWh, returnedPayment);
-        _creditBoth(p.seller, t.amountWh, 0, p.buyer, returnedPayment);
+        emit TransactionVoided(transactionId, msg.sender, p.buyer, p.seller, t.amountWh(), returnedPayment);
+        _creditBoth(p.seller, t.amountWh(), 0, p.buyer, returnedPayment);
     }
 
     // ----------------------------------------------------------------------------- admin
@@ -163,20 +151,20 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     /// @inheritdoc ISettlement
     function getTransaction(uint256 transactionId) external view returns (TransactionInfo memory info) {
-        (, TransactionRecord memory t) = _knownTransaction(transactionId);
+        (TransactionId id, TransactionRecord t) = _knownTransaction(transactionId);
         // A settled transaction whose slot a later one reuses: only its status is left here (its
         // TransactionSettled event keeps the rest).
-        if (t.matchedAt == 0) {
+        if (t.matchedAt() == 0) {
             info.status = TransactionStatus.SETTLED;
             return info;
         }
-        info = _payout(transactionId, t);
-        info.buyOrderId = t.buyOrderId;
-        info.sellOrderId = t.sellOrderId;
-        info.amountWh = t.amountWh;
-        info.status = t.status;
-        info.matchedAt = t.matchedAt;
-        info.feeBps = t.feeBps;
+        info = _payout(id, t);
+        info.buyOrderId = OrderId.unwrap(t.buyOrderId());
+        info.sellOrderId = OrderId.unwrap(t.sellOrderId());
+        info.amountWh = t.amountWh();
+        info.status = t.status();
+        info.matchedAt = t.matchedAt();
+        info.feeBps = t.feeBps();
     }
 
     /// @inheritdoc ISettlement
@@ -240,28 +228,21 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     /// @dev Records a trade for settlement and returns its id; the caller has moved the escrow in its books.
     function _recordTransaction(
-        uint256 buyOrderId,
-        uint256 sellOrderId,
+        OrderId buyOrderId,
+        OrderId sellOrderId,
         uint256 amountWh,
         uint256 paymentCarry,
         uint256 refundCarry,
         bool releasesDust
-    ) internal returns (uint256 transactionId) {
-        // The record's slot written whole, fields from the low bits up in TransactionRecord's order
-        // (status PENDING is 0, nextFreeSlot 0): Solidity's field-by-field write of a struct is long
-        // code. Every value is in its field's range: order ids below 2^32, amountWh below 2^40,
-        // block.timestamp below 2^32 (until 2106), carries below 1,000, generation at most LAST_GENERATION.
-        uint256 word = buyOrderId | (sellOrderId << 32) | (amountWh << 64) | (block.timestamp << 104)
-            | (uint256(_gridFeeBps) << 136) | (paymentCarry << 152) | (refundCarry << 168)
-            | (releasesDust ? 1 << 184 : 0);
+    ) internal returns (TransactionId) {
+        uint256 feeBps = _gridFeeBps;
         (uint256 slot, uint256 generation) = _takeRecordSlot();
-        transactionId = (generation << 32) | slot;
-        word |= generation << 232;
-        TransactionRecord storage record = _transactions[slot];
-        // slither-disable-next-line assembly: writes a new transaction's slot whole (the freed record's fields all replaced)
-        assembly ("memory-safe") {
-            sstore(record.slot, word)
-        }
+        // Every value is in its field's range: order ids below 2^32, amountWh below 2^40, carries
+        // below 1,000, generation at most LAST_GENERATION. The freed record's fields are all replaced.
+        _transactions[slot] = TransactionRecordLibrary.pending(
+            buyOrderId, sellOrderId, amountWh, feeBps, paymentCarry, refundCarry, releasesDust, generation
+        );
+        return TransactionIdLibrary.from(slot, generation);
     }
 
     /// @dev Counts a new transaction and gives it a slot: the free list's head (the slot's next
@@ -272,22 +253,13 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
         _transactionCount = uint32(count);
         slot = _freeRecordSlot;
         if (slot == 0) return (count, 0);
-        TransactionRecord storage freed = _transactions[slot];
-        uint256 word;
-        // slither-disable-next-line assembly: reads the freed record's link and generation in one read instead of two
-        assembly ("memory-safe") {
-            word := sload(freed.slot)
-        }
-        _freeRecordSlot = uint32(word >> 200);
-        generation = (word >> 232) + 1;
+        TransactionRecord freed = _transactions[slot];
+        _freeRecordSlot = uint32(freed.nextFreeSlot());
+        generation = freed.generation() + 1;
     }
 
     /// @dev Buyer, seller and prices of a recorded trade, from the orders (or taker) it references.
-    function _tradeTerms(uint256 transactionId, TransactionRecord memory t)
-        internal
-        view
-        virtual
-        returns (TradeTerms memory);
+    function _tradeTerms(TransactionId id, TransactionRecord t) internal view virtual returns (TradeTerms memory);
 
     /// @dev Pays out of the market's vault balance: the one call site of IEnergyVault.give.
     function _credit(address account, uint256 energyWh, uint256 payment) internal {
@@ -343,32 +315,30 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     /// @dev `skipClosed` (batches): a transaction someone else settled or voided first is reported
     /// and passed over instead of reverting the batch (ISettlement.settleTransactions says why).
     function _settle(uint256 transactionId, uint256 windowSeconds, bool skipClosed) private {
-        (uint256 slot, TransactionRecord memory t) = _knownTransaction(transactionId);
-        if (skipClosed && t.status != TransactionStatus.PENDING) {
-            emit TransactionSkipped(transactionId, t.status);
+        (TransactionId id, TransactionRecord t) = _knownTransaction(transactionId);
+        TransactionStatus status = t.status();
+        if (skipClosed && status != TransactionStatus.PENDING) {
+            emit TransactionSkipped(transactionId, status);
             return;
         }
-        _checkPending(transactionId, t.status);
-        uint256 settleableAt = uint256(t.matchedAt) + windowSeconds;
+        _checkPending(transactionId, status);
+        uint256 settleableAt = t.matchedAt() + windowSeconds;
         if (block.timestamp < settleableAt) revert SettlementWindowOpen(transactionId, settleableAt);
         // The record stays readable until a later transaction takes its slot from the free list.
+        uint256 slot = id.recordSlot();
         uint256 nextFreeSlot = 0;
-        if (t.generation != LAST_GENERATION) {
+        if (t.generation() != LAST_GENERATION) {
             nextFreeSlot = _freeRecordSlot;
             // slither-disable-next-line costly-loop: one warm write per transaction of a batch bounded by MAX_SETTLEMENT_BATCH
             _freeRecordSlot = uint32(slot);
         }
-        TransactionRecord storage record = _transactions[slot];
-        uint256 settledBits = (uint256(TransactionStatus.SETTLED) << 192) | (nextFreeSlot << 200);
-        // slither-disable-next-line assembly: sets status and free-list link in one write (both 0 while PENDING) instead of two field updates
-        assembly ("memory-safe") {
-            sstore(record.slot, or(sload(record.slot), settledBits))
-        }
-        TransactionInfo memory p = _payout(transactionId, t);
+        _transactions[slot] = t.settled(nextFreeSlot);
+        TransactionInfo memory p = _payout(id, t);
         // slither-disable-next-line costly-loop: one warm write per transaction of a batch bounded by MAX_SETTLEMENT_BATCH
         if (p.fee != 0) _accruedFees = uint112(_accruedFees + p.fee);
-        emit TransactionSettled(transactionId, p.buyer, p.seller, t.amountWh, p.payment, p.fee, p.buyerRefund);
-        _creditBoth(p.buyer, t.amountWh, p.buyerRefund, p.seller, p.payment - p.fee);
+        uint256 amountWh = t.amountWh();
+        emit TransactionSettled(transactionId, p.buyer, p.seller, amountWh, p.payment, p.fee, p.buyerRefund);
+        _creditBoth(p.buyer, amountWh, p.buyerRefund, p.seller, p.payment - p.fee);
     }
 
     function _paymentTokenOf(IEnergyVault vault_) private view returns (IERC20) {
@@ -379,19 +349,12 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     /// @dev A transaction's slot and record: unknown when the slot never held it (or not yet), and
     /// with matchedAt 0 and status SETTLED when a later transaction reuses the slot (only settled
     /// slots are reused).
-    function _knownTransaction(uint256 transactionId)
-        private
-        view
-        returns (uint256 slot, TransactionRecord memory t)
-    {
-        slot = uint32(transactionId);
-        t = _transactions[slot];
-        uint256 generation = transactionId >> 32;
-        if (t.matchedAt == 0 || generation > t.generation) revert TransactionUnknown(transactionId);
-        if (generation < t.generation) {
-            t.matchedAt = 0;
-            t.status = TransactionStatus.SETTLED;
-        }
+    function _knownTransaction(uint256 transactionId) private view returns (TransactionId id, TransactionRecord t) {
+        id = TransactionId.wrap(transactionId);
+        t = _transactions[id.recordSlot()];
+        uint256 generation = id.generation();
+        if (t.matchedAt() == 0 || generation > t.generation()) revert TransactionUnknown(transactionId);
+        if (generation < t.generation()) t = TransactionRecordLibrary.superseded();
     }
 
     function _checkPending(uint256 transactionId, TransactionStatus status) private pure {
@@ -400,18 +363,14 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
 
     /// @dev What a transaction pays and to whom: the payout fields of its TransactionInfo (getTransaction
     /// fills in the rest from the record).
-    function _payout(uint256 transactionId, TransactionRecord memory t)
-        private
-        view
-        returns (TransactionInfo memory p)
-    {
-        TradeTerms memory terms = _tradeTerms(transactionId, t);
+    function _payout(TransactionId id, TransactionRecord t) private view returns (TransactionInfo memory p) {
+        TradeTerms memory terms = _tradeTerms(id, t);
         p.buyer = terms.buyer;
         p.seller = terms.seller;
         p.pricePerKWh = terms.pricePerKWh;
-        p.payment = OrderMath.fillPayment(t.paymentCarry, t.amountWh, terms.pricePerKWh);
-        p.fee = OrderMath.fee(p.payment, t.feeBps);
-        p.buyerRefund = OrderMath.fillRefund(t.refundCarry, t.amountWh, terms.buyPricePerKWh - terms.pricePerKWh);
-        if (t.releasesDust) ++p.buyerRefund;
+        p.payment = OrderMath.fillPayment(t.paymentCarry(), t.amountWh(), terms.pricePerKWh);
+        p.fee = OrderMath.fee(p.payment, t.feeBps());
+        p.buyerRefund = OrderMath.fillRefund(t.refundCarry(), t.amountWh(), terms.buyPricePerKWh - terms.pricePerKWh);
+        if (t.releasesDust()) ++p.buyerRefund;
     }
 }

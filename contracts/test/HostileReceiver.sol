@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
 import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
+import {RevertData} from "../utils/RevertData.sol";
 
 /// @title HostileReceiver
 /// @notice Test-only contract account that accepts ERC-721 and ERC-1155 tokens and, once armed, calls
@@ -68,10 +69,6 @@ contract HostileReceiver is IERC721Receiver, IERC1155Receiver {
     function _call(address target, bytes memory data) private returns (bytes memory returndata) {
         bool success;
         (success, returndata) = target.call(data);
-        if (!success) {
-            assembly ("memory-safe") {
-                revert(add(returndata, 0x20), mload(returndata))
-            }
-        }
+        if (!success) RevertData.bubble(returndata);
     }
 }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {RevertData} from "../utils/RevertData.sol";
 
 /// @title ReentrantToken
 /// @notice Test-only hostile ERC-20 (think ERC-777 hooks): once armed, its next transfer calls
@@ -37,11 +38,7 @@ contract ReentrantToken is ERC20 {
         if (target == address(0) || from == address(0)) return;
         _target = address(0);
         (bool success, bytes memory returndata) = target.call(_payload);
-        if (!success) {
-            assembly ("memory-safe") {
-                revert(add(returndata, 0x20), mload(returndata))
-            }
-        }
+        if (!success) RevertData.bubble(returndata);
         emit ReentryExecuted(target);
     }
 }

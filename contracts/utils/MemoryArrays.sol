@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IEnergyMarket} from "../market/IEnergyMarket.sol";
+
 /// @title MemoryArrays
 /// @notice Shortens a memory array in place: a caller allocates for the most entries it may find,
-/// fills a prefix, and hands on only that prefix (to a median, a batch mint) without copying it.
+/// fills a prefix, and hands on only that prefix (to a median, a batch mint, a page of orders)
+/// without copying it.
 /// @dev Each overload writes the new length over the array's length word; the entries past it stay
 /// in memory, unreachable, and the free-memory pointer does not move. The caller passes a length no
 /// greater than the array's (the count of entries it filled): a longer one would expose memory past
@@ -36,6 +39,16 @@ library MemoryArrays {
     /// @param array The array, shortened in place.
     /// @param length Its new length, at most its current length (the entries the caller filled).
     function shorten(address[] memory array, uint256 length) internal pure {
+        // slither-disable-next-line assembly: one write of the length word shortens the array in place
+        assembly ("memory-safe") {
+            mstore(array, length)
+        }
+    }
+
+    /// @notice Keeps the first `length` entries of `array`.
+    /// @param array The array (a page of orders), shortened in place.
+    /// @param length Its new length, at most its current length (the entries the caller filled).
+    function shorten(IEnergyMarket.OrderInfo[] memory array, uint256 length) internal pure {
         // slither-disable-next-line assembly: one write of the length word shortens the array in place
         assembly ("memory-safe") {
             mstore(array, length)

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IEnergyMarket} from "../IEnergyMarket.sol";
+import {OrderEntry} from "./OrderEntry.sol";
+import {OrderId, OrderIdLibrary} from "../../types/OrderId.sol";
+import {TraderRecord, TraderRecordLibrary} from "../../types/TraderRecord.sol";
+
+/// @title SignedOrders
+/// @notice Orders and cancellations a trader signs (EIP-712) for any relayer to submit
+/// (createOrderBySig, cancelOrderBySig): the order and its escrow are the signer's, and an ERC-2612
+/// permit of the vault passed along lets the vault pull a shortfall from the wallet. A trader
+/// approves this market once in the vault (setMarketApproval, or approveMarketBySig that anyone
+/// relays) before the trader's first relayed order.
+/// @dev Each signed message carries the trader's next nonce, kept in the trader's record beside its
+/// address (TraderRecord), which every order reads anyway: a relayed order adds one rewrite of that
+/// slot. The domain binds a signature to this chain and contract: a signature made for another
+/// recovers to another address.
+abstract contract SignedOrders is OrderEntry, EIP712 {
+    /// @dev EIP-712 type hash of a signed order (createOrderBySig).
+    bytes32 private constant ORDER_TYPEHASH = keccak256(
+        "Order(address trader,uint256 amountWh,uint256 pricePerKWh,uint256 expiry,uint8 orderType,address counterparty,uint256 nonce,uint256 deadline)"
+    );
+    /// @dev EIP-712 type hash of a signed cancellation (cancelOrderBySig).
+    bytes32 private constant CANCEL_ORDER_TYPEHASH = keccak256("CancelOrder(uint256 orderId,uint256 nonce,uint256 deadline)");
+
+    /// @dev Half the secp256k1 curve order: a larger s is the malleable twin of a valid signature.
+    uint256 private constant SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+
+    string private constant DOMAIN_NAME = "EnergyTrading";
+    string private constant DOMAIN_VERSION = "1";
+
+    constructor() EIP712(DOMAIN_NAME, DOMAIN_VERSION) {}
+
+    // ---- Signed messages ----
+
+    /// @inheritdoc IEnergyMarket
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-events: the permit call goes to the market's own escrow token (set at deploy) and the function is nonReentrantCompact
+    function createOrderBySig(
+        SignedOrder calldata order,
+        uint8 v,
+        bytes32 r,
+        bytes32 s,
+        PermitSignature[] calldata permit
+    ) external nonReentrantCompact returns (uint256) {
+        _useSignature(
+            _traderIndex(order.trader),
+            order.trader,
+            order.nonce,
+            order.deadline,
+            keccak256(abi.encode(ORDER_TYPEHASH, order)),
+            v,
+            r,
+            s
+        );
+        bool energy = order.orderType == OrderType.SELL;
+        if (permit.length != 0) {
+            IERC20 token = _escrowToken(energy);
+            // A permit someone submitted first fails here but has set the allowance: go on when it is there.
+            try IERC20Permit(address(token)).permit(
+                order.trader, address(_vault), permit[0].value, permit[0].deadline, permit[0].v, permit[0].r, permit[0].s
+            ) {} catch {}
+        }
+        return OrderId.unwrap(
+            _createOrder(order.trader, order.amountWh, order.pricePerKWh, order.expiry, order.orderType, order.counterparty)
+        );
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function cancelOrderBySig(uint256 orderId, uint256 nonce, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrantCompact
+    {
+        OrderId id = OrderIdLibrary.from(orderId);
+        uint256 traderIndex = _knownOrder(id).traderIndex;
+        address trader = _traderAt(traderIndex);
+        _useSignature(
+            traderIndex, trader, nonce, deadline, keccak256(abi.encode(CANCEL_ORDER_TYPEHASH, orderId, nonce, deadline)), v, r, s
+        );
+        _close(id, trader, true);
+    }
+
+    // ---- Nonces ----
+
+    /// @inheritdoc IEnergyMarket
+    function nonces(address trader) external view returns (uint256) {
+        uint256 index = _indexOf(trader);
+        return index == 0 ? 0 : _traderRecords[index].nonce();
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function invalidateNonces(uint256 newNonce) external {
+        uint256 index = _traderIndex(msg.sender);
+        uint256 currentNonce = _traderRecords[index].nonce();
+        // The cap keeps every nonce far inside its 96 bits, so consuming one never wraps.
+        if (newNonce <= currentNonce || newNonce > type(uint64).max) {
+            revert NonceNotRaised(msg.sender, newNonce, currentNonce);
+        }
+        _traderRecords[index] = TraderRecordLibrary.from(msg.sender, newNonce);
+        emit NoncesInvalidated(msg.sender, currentNonce, newNonce);
+    }
+
+    // ---- Domain ----
+
+    /// @notice The EIP-712 domain (ERC-5267): name "EnergyTrading", version "1", this chain and contract.
+    /// @dev Returns the constant name and version directly instead of OpenZeppelin's short-string
+    /// decoding, which this contract does not need (both are short literals): less code.
+    function eip712Domain()
+        public
+        view
+        override
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", DOMAIN_NAME, DOMAIN_VERSION, block.chainid, address(this), bytes32(0), extensions);
+    }
+
+    // ---- Internals ----
+
+    /// @dev Accepts `trader`'s signature (v, r, s) of the EIP-712 struct `structHash` carrying `nonce`
+    /// and `deadline`, and consumes the nonce.
+    function _useSignature(
+        uint256 traderIndex,
+        address trader,
+        uint256 nonce,
+        uint256 deadline,
+        bytes32 structHash,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) private {
+        if (block.timestamp >= deadline) revert SignatureExpired(deadline, block.timestamp);
+        TraderRecord record = _traderRecords[traderIndex];
+        uint256 currentNonce = record.nonce();
+        if (nonce != currentNonce) revert InvalidNonce(trader, nonce, currentNonce);
+        // EIP-2, as ECDSA.tryRecover checks it: s in the lower half of the curve order.
+        if (uint256(s) > SECP256K1_HALF_ORDER) revert MalleableSignature(s);
+        address signer = ecrecover(_hashTypedDataV4(structHash), v, r, s);
+        // A signature that recovers to no address yields signer 0, which must not pass for trader 0.
+        if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
+        _traderRecords[traderIndex] = record.withNextNonce();
+    }
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IEnergyTrading} from "../market/IEnergyTrading.sol";
+import {OrderId} from "./OrderId.sol";
+
+/// @dev An order in EnergyTrading, one storage slot. The fields from the low bits up, with their
+/// widths in bits:
+///   traderIndex   32  the trader's index (EnergyTrading's trader records); 0 = no such order
+///   pricePerKWh   64  the limit price
+///   amountWh      40
+///   filledWh      40
+///   expiry        32  unix s (until 2106); tradable while block.timestamp < expiry
+///   link          32  undirected: the next order in its price level's queue (0 = the last);
+///                     directed: the trader index of the only account it trades with (a directed
+///                     order never rests in a level, so one field serves both)
+///   paymentCarry  10  BUY: the sum of fillWh * tradePrice, mod 1000 (OrderMath)
+///   orderType      1
+///   status         2
+///   directed       1
+/// A new order writes one fresh slot, and every later write rewrites that one slot whole.
+type OrderRecord is uint256;
+
+/// @dev An order's fields unpacked into whole words in memory, as read from its record (unpack)
+/// and written back whole (pack): masking each field on every use would be longer code.
+struct StoredOrder {
+    uint256 traderIndex;
+    uint256 pricePerKWh;
+    uint256 amountWh;
+    uint256 filledWh;
+    uint256 expiry;
+    OrderId nextInLevel; // undirected orders only
+    uint256 counterpartyIndex; // directed orders only
+    uint256 paymentCarry;
+    IEnergyTrading.OrderType orderType;
+    IEnergyTrading.OrderStatus status;
+    bool directed;
+}
+
+using OrderRecordLibrary for OrderRecord global;
+using OrderRecordLibrary for StoredOrder global;
+
+/// @title OrderRecordLibrary
+/// @notice Packs an order into its record and back, and reads the fields that a walk along a price
+/// level's queue needs without unpacking the rest.
+library OrderRecordLibrary {
+    uint256 private constant PRICE_OFFSET = 32;
+    uint256 private constant AMOUNT_OFFSET = 96;
+    uint256 private constant FILLED_OFFSET = 136;
+    uint256 private constant EXPIRY_OFFSET = 176;
+    uint256 private constant LINK_OFFSET = 208;
+    uint256 private constant PAYMENT_CARRY_OFFSET = 240;
+    uint256 private constant ORDER_TYPE_OFFSET = 250;
+    uint256 private constant STATUS_OFFSET = 251;
+    uint256 private constant DIRECTED_OFFSET = 253;
+    uint256 private constant PAYMENT_CARRY_MASK = 0x3ff;
+    uint256 private constant STATUS_MASK = 3;
+    uint256 private constant LINK_MASK = uint256(type(uint32).max) << LINK_OFFSET;
+
+    // ---- Whole order ----
+
+    /// @notice The record of `o`. Every field must be within its width (amounts below 2^40, prices
+    /// below 2^64, expiries below 2^32, indexes below 2^32, the carry below 1,000): nothing is
+    /// checked here.
+    /// @param o The order's fields.
+    function pack(StoredOrder memory o) internal pure returns (OrderRecord) {
+        uint256 link = o.directed ? o.counterpartyIndex : OrderId.unwrap(o.nextInLevel);
+        return OrderRecord.wrap(
+            o.traderIndex | (o.pricePerKWh << PRICE_OFFSET) | (o.amountWh << AMOUNT_OFFSET)
+                | (o.filledWh << FILLED_OFFSET) | (o.expiry << EXPIRY_OFFSET) | (link << LINK_OFFSET)
+                | (o.paymentCarry << PAYMENT_CARRY_OFFSET) | (uint256(o.orderType) << ORDER_TYPE_OFFSET)
+                | (uint256(o.status) << STATUS_OFFSET) | (o.directed ? 1 << DIRECTED_OFFSET : 0)
+        );
+    }
+
+    /// @notice The fields of `record`; all 0 for a slot that holds no order.
+    /// @param record The order's record.
+    function unpack(OrderRecord record) internal pure returns (StoredOrder memory o) {
+        uint256 word = OrderRecord.unwrap(record);
+        o.traderIndex = uint32(word);
+        o.pricePerKWh = uint64(word >> PRICE_OFFSET);
+        o.amountWh = uint40(word >> AMOUNT_OFFSET);
+        o.filledWh = uint40(word >> FILLED_OFFSET);
+        o.expiry = uint32(word >> EXPIRY_OFFSET);
+        o.paymentCarry = (word >> PAYMENT_CARRY_OFFSET) & PAYMENT_CARRY_MASK;
+        o.orderType = IEnergyTrading.OrderType((word >> ORDER_TYPE_OFFSET) & 1);
+        o.status = IEnergyTrading.OrderStatus((word >> STATUS_OFFSET) & STATUS_MASK);
+        o.directed = (word >> DIRECTED_OFFSET) & 1 != 0;
+        // The link written out here rather than through nextInLevel: an order is unpacked on every
+        // trade, and the call would cost each one.
+        if (o.directed) o.counterpartyIndex = uint32(word >> LINK_OFFSET);
+        else o.nextInLevel = OrderId.wrap(uint32(word >> LINK_OFFSET));
+    }
+
+    // ---- Single fields ----
+
+    /// @notice The trader's index; 0 = the slot holds no order.
+    /// @param record The order's record.
+    function traderIndex(OrderRecord record) internal pure returns (uint256) {
+        return uint32(OrderRecord.unwrap(record));
+    }
+
+    /// @notice The limit price, PaymentToken base units per kWh.
+    /// @param record The order's record.
+    function pricePerKWh(OrderRecord record) internal pure returns (uint256) {
+        return uint64(OrderRecord.unwrap(record) >> PRICE_OFFSET);
+    }
+
+    /// @notice ACTIVE, FILLED or CANCELLED.
+    /// @param record The order's record.
+    function status(OrderRecord record) internal pure returns (IEnergyTrading.OrderStatus) {
+        return IEnergyTrading.OrderStatus((OrderRecord.unwrap(record) >> STATUS_OFFSET) & STATUS_MASK);
+    }
+
+    /// @notice The next order in the queue of an undirected order's price level; NO_ORDER = the last.
+    /// @param record The order's record (undirected).
+    function nextInLevel(OrderRecord record) internal pure returns (OrderId) {
+        return OrderId.wrap(uint32(OrderRecord.unwrap(record) >> LINK_OFFSET));
+    }
+
+    /// @notice Whether the order can still trade: ACTIVE and not expired. A dead queue entry is
+    /// told from its record alone, so skipping it costs one storage read.
+    /// @param record The order's record.
+    function isLive(OrderRecord record) internal view returns (bool) {
+        return status(record) == IEnergyTrading.OrderStatus.ACTIVE
+            && block.timestamp < uint32(OrderRecord.unwrap(record) >> EXPIRY_OFFSET);
+    }
+
+    /// @notice `record` with its queue link pointing at `nextId`, every other field unchanged.
+    /// @param record The order's record (undirected).
+    /// @param nextId The order that follows it in its price level's queue; NO_ORDER = none.
+    function withNextInLevel(OrderRecord record, OrderId nextId) internal pure returns (OrderRecord) {
+        return OrderRecord.wrap(
+            (OrderRecord.unwrap(record) & ~LINK_MASK) | (uint256(OrderId.unwrap(nextId)) << LINK_OFFSET)
+        );
+    }
+}
