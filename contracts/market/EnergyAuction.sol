@@ -22,7 +22,6 @@ import {StandingOrders} from "./auction/StandingOrders.sol";
 /// racing another order gains nothing. Escrow and payouts are EnergyVault balances.
 /// @dev The clearing rule is AuctionClearing's, the standing orders StandingOrders', the markets'
 /// shared state AuctionMarkets'; this contract adds firm orders, their places and their claims.
-// slither-disable-next-line missing-inheritance: pause() and paused() match IPausableTarget; inheriting it would force overrides of both
 contract EnergyAuction is StandingOrders {
     /// @notice Largest order, 1 TWh.
     uint256 public constant MAX_ORDER_WH = 1e12;

@@ -24,15 +24,15 @@ library AuctionOrderIdLibrary {
     uint256 private constant PLACE_MASK = (1 << 31) - 1;
     uint256 private constant BELOW_PERIOD = type(uint192).max;
 
-    /// @notice The id, without a period, of `trader`'s place `place` on one side: the storage key of a
+    /// @notice The id, without a period, of `trader_`'s place `place` on one side: the storage key of a
     /// reusable place, and the id of the order in it once `inPeriod` adds the period.
-    function placeOf(address trader, bool isBid, uint256 place) internal pure returns (AuctionOrderId) {
-        return AuctionOrderId.wrap(uint256(uint160(trader)) | (isBid ? BID_BIT : 0) | (place << PLACE_SHIFT));
+    function placeOf(address trader_, bool isBid_, uint256 place) internal pure returns (AuctionOrderId) {
+        return AuctionOrderId.wrap(uint256(uint160(trader_)) | (isBid_ ? BID_BIT : 0) | (place << PLACE_SHIFT));
     }
 
-    /// @notice The id of the order of `period` in a place named by `placeOf`.
-    function inPeriod(AuctionOrderId place, uint256 period) internal pure returns (AuctionOrderId) {
-        return AuctionOrderId.wrap((period << PERIOD_SHIFT) | AuctionOrderId.unwrap(place));
+    /// @notice The id of the order of `period_` in a place named by `placeOf`.
+    function inPeriod(AuctionOrderId place, uint256 period_) internal pure returns (AuctionOrderId) {
+        return AuctionOrderId.wrap((period_ << PERIOD_SHIFT) | AuctionOrderId.unwrap(place));
     }
 
     /// @notice The market the order trades in.

@@ -24,9 +24,9 @@ library MeteredSlotLibrary {
     uint256 private constant BID_WH_SHIFT = 129; // BID_SHIFT + the tick's 8 bits
     uint256 private constant RETIRED_SHIFT = 209;
 
-    /// @notice The storage key of `meter`'s slot for `period`: one per parity.
-    function key(address meter, uint256 period) internal pure returns (uint256) {
-        return (uint256(uint160(meter)) << 1) | (period & 1);
+    /// @notice The storage key of `meter`'s slot for `period_`: one per parity.
+    function key(address meter, uint256 period_) internal pure returns (uint256) {
+        return (uint256(uint160(meter)) << 1) | (period_ & 1);
     }
 
     /// @notice The interval whose orders the slot holds; 0 for a slot never used.

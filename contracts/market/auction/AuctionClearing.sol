@@ -101,7 +101,7 @@ library AuctionClearing {
             // below (volumes stay under 2^48, so every key is positive and the first segment wins).
             // `tradedWh` holds the best key until the scan ends, its volume after.
             // `volumes`: tick `start`'s word when its asks were read there, reused for its bids a step later.
-            TickVolumes volumes;
+            TickVolumes volumes = TickVolumes.wrap(0);
             if (askBits & 1 != 0) volumes = ticks[TickVolumesLibrary.key(period, 0)];
             uint256 supplyWh = volumes.askWh();
             uint256 changes = (askBits | (bidBits << 1)) & ~uint256(1);

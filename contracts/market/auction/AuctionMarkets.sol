@@ -85,7 +85,7 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         }
         if (gateClosureSeconds > MAX_GATE_CLOSURE) revert InvalidGateClosure(gateClosureSeconds, MAX_GATE_CLOSURE);
         _vault = vault_;
-        // slither-disable-next-line missing-zero-check: zero is a market without standing orders (no meter registry reports to it)
+        // Zero is a market without standing orders: no meter registry reports to it.
         _meterRegistry = meterRegistry_;
         _energyToken = IERC20(vault_.energyToken());
         _gridFeeBps = uint16(gridFeeBps_);

@@ -70,6 +70,7 @@ abstract contract StandingOrders is AuctionMarkets {
         (uint256[] memory free, bool[] memory approved) = VaultCalls.paymentsFor(_vault, owners);
         int256[] memory energyDeltasWh = new int256[](count);
         int256[] memory paymentDeltas = new int256[](count);
+        // slither-disable-next-line uninitialized-local: every field starts at zero: no market placed in or settled yet
         MeteredBatch memory b;
         b.locks = _newLocks(count);
         // The vault answers one entry per owner: every array has `count` entries.
@@ -345,8 +346,8 @@ abstract contract StandingOrders is AuctionMarkets {
         // that a batch's memory (whose cost grows with its square) does not grow with its readings.
         uint256 freeMemory = FreeMemory.pointer();
         uint256 askWh = placed.askWh();
-        uint256 soldWh;
-        uint256 proceeds;
+        uint256 soldWh = 0;
+        uint256 proceeds = 0;
         // Fills, payments and refunds of 40-bit orders at 80-bit prices: far below 2^255.
         unchecked {
             if (askWh != 0) {
@@ -356,8 +357,8 @@ abstract contract StandingOrders is AuctionMarkets {
                 paymentDelta = int256(proceeds);
             }
             uint256 bidWh = placed.bidWh();
-            uint256 boughtWh;
-            uint256 paid;
+            uint256 boughtWh = 0;
+            uint256 paid = 0;
             if (bidWh != 0) {
                 OrderOutcome memory bid = _outcomeOf(placed, true, b);
                 (boughtWh, paid) = (bid.filledWh, bid.payment);
