@@ -61,4 +61,42 @@ library MeteredEntries {
             }
         }
     }
+
+    // Each entry's words are packed as IMeteredMarket.recordMetered lays them out; the fields below are
+    // read branch-free, so that the optimizer inlines them on the reading path.
+
+    /// @notice The meter of an entry's first word.
+    function meter(uint256 meterAndEnergy) internal pure returns (address) {
+        return address(uint160(meterAndEnergy));
+    }
+
+    /// @notice The energy of an entry's first word: export Wh (low 40 bits) and import Wh above.
+    function energy(uint256 meterAndEnergy) internal pure returns (uint256) {
+        return meterAndEnergy >> 160;
+    }
+
+    /// @notice The export and import Wh of an entry's energy.
+    function exportAndImportWh(uint256 energy_) internal pure returns (uint256 exportWh, uint256 importWh) {
+        return (uint40(energy_), uint40(energy_ >> 40));
+    }
+
+    /// @notice The owner of an entry's second word.
+    function owner(uint256 ownerAndTime) internal pure returns (address) {
+        return address(uint160(ownerAndTime));
+    }
+
+    /// @notice The reading's time of an entry's second word (0: the entry only settles).
+    function time(uint256 ownerAndTime) internal pure returns (uint256) {
+        return ownerAndTime >> 160;
+    }
+
+    /// @notice The standing limits of an entry's third word: the sell and buy limits per kWh (0: none)
+    /// and the sell and buy caps, Wh (0: none).
+    function limitsOf(uint256 limits)
+        internal
+        pure
+        returns (uint256 sellPricePerKWh, uint256 buyPricePerKWh, uint256 sellCapWh, uint256 buyCapWh)
+    {
+        return (uint96(limits), uint96(limits >> 96), uint32(limits >> 192), limits >> 224);
+    }
 }

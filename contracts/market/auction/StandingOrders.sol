@@ -77,10 +77,12 @@ abstract contract StandingOrders is AuctionMarkets {
         for (uint256 i; i < count;) {
             (uint256 meterAndEnergy, uint256 ownerAndTime, uint256 limits, uint256 freePayment, bool isApproved) =
                 MeteredEntries.at(entries, free, approved, i);
-            (b.meter, b.owner, b.freePayment) = (address(uint160(meterAndEnergy)), address(uint160(ownerAndTime)), freePayment);
-            (int256 energyDeltaWh, int256 paymentDelta) = ownerAndTime >> 160 == 0
+            (b.meter, b.owner, b.freePayment) =
+                (MeteredEntries.meter(meterAndEnergy), MeteredEntries.owner(ownerAndTime), freePayment);
+            uint256 readAt = MeteredEntries.time(ownerAndTime);
+            (int256 energyDeltaWh, int256 paymentDelta) = readAt == 0
                 ? _settleDue(b)
-                : _recordOne(meterAndEnergy >> 160, (ownerAndTime >> 160) / _periodLength, limits, isApproved, b);
+                : _recordOne(MeteredEntries.energy(meterAndEnergy), readAt / _periodLength, limits, isApproved, b);
             MeteredEntries.setDeltas(energyDeltasWh, paymentDeltas, i, energyDeltaWh, paymentDelta);
             unchecked {
                 ++i;
@@ -176,7 +178,8 @@ abstract contract StandingOrders is AuctionMarkets {
         } else if (!_meteredMarketOpen(b)) {
             _skip(b, b.paused ? SkipReason.PAUSED : SkipReason.MARKET_CLOSED);
         } else {
-            (uint256 askWh, uint256 escrow) = _placeStanding(uint40(energy), uint40(energy >> 40), limits, b);
+            (uint256 exportWh, uint256 importWh) = MeteredEntries.exportAndImportWh(energy);
+            (uint256 askWh, uint256 escrow) = _placeStanding(exportWh, importWh, limits, b);
             // An ask is 40 bits, an escrow below 2^200: the deltas stay far from the int256 bounds.
             unchecked {
                 energyDeltaWh -= int256(askWh);
@@ -211,17 +214,16 @@ abstract contract StandingOrders is AuctionMarkets {
         private
         returns (uint256 askWh, uint256 escrow)
     {
-        uint256 sellPricePerKWh = uint96(limits);
-        uint256 buyPricePerKWh = uint96(limits >> 96);
+        (uint256 sellPricePerKWh, uint256 buyPricePerKWh, uint256 sellCapWh, uint256 buyCapWh) = MeteredEntries.limitsOf(limits);
         uint256 bidWh = 0;
         if (sellPricePerKWh != 0) {
             if (!b.feeChecked) {
                 b.feeChecked = true;
                 _cutMarketFee(b.period, _gateClosureTime(b.period));
             }
-            if (exportWh != 0) askWh = _placeAsk(exportWh, sellPricePerKWh, uint32(limits >> 192), b);
+            if (exportWh != 0) askWh = _placeAsk(exportWh, sellPricePerKWh, sellCapWh, b);
         }
-        if (buyPricePerKWh != 0 && importWh != 0) (bidWh, escrow) = _placeBid(importWh, buyPricePerKWh, limits >> 224, b);
+        if (buyPricePerKWh != 0 && importWh != 0) (bidWh, escrow) = _placeBid(importWh, buyPricePerKWh, buyCapWh, b);
         if (askWh != 0 || bidWh != 0) b.placed = b.placed.markUnsettled();
     }
 
