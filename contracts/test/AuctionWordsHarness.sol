@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
 import {AuctionOrderId, AuctionOrderIdLibrary} from "../types/AuctionOrderId.sol";
-import {MeteredSlot, MeteredSlotLibrary} from "../types/MeteredSlot.sol";
+import {MeteredSlot} from "../types/MeteredSlot.sol";
 import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
 import {MeteredEntries} from "../market/auction/MeteredEntries.sol";
 import {FreeMemory} from "../utils/FreeMemory.sol";

@@ -30,8 +30,9 @@ struct Clearing {
 }
 
 /// @title AuctionClearing
-/// @notice The auction's clearing rule in one place: how orders join a tick, which tick clears, how
-/// each side's levels fill, and what every order gets, to the unit.
+/// @notice The auction's clearing rule in one place: which tick clears, how each side's levels fill,
+/// and what every order gets, to the unit. Orders join their tick through TickVolumesLibrary.addTo,
+/// which records each order's C(i-1).
 /// @dev Nothing here loops over orders. Each tick of a market keeps its bid and ask volume in one
 /// word (TickVolumes), and a 256-bit occupancy bitmap per side lets clearing read only occupied
 /// ticks. An order stores the volume of its side and tick submitted before it, C(i-1), which with
