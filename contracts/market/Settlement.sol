@@ -6,6 +6,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyTrading} from "./IEnergyTrading.sol";
 import {ISettlement} from "./ISettlement.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
+import {VaultCalls} from "../vault/VaultCalls.sol";
 import {BatchTooLarge, EmptyBatch, ZeroAddress} from "../utils/GridErrors.sol";
 import {GridFees} from "./GridFees.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
@@ -277,31 +278,7 @@ abstract contract Settlement is GridFees, Pausable, ISettlement, IEnergyTrading 
     function _creditBoth(address account, uint256 energyWh, uint256 payment, address other, uint256 otherPayment)
         private
     {
-        IEnergyVault vault_ = _vault;
-        bytes4 selector = IEnergyVault.settleBatch.selector;
-        // slither-disable-next-line assembly: settleBatch's arguments written in place (see above)
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore(p, selector)
-            let a := add(p, 4)
-            // Heads: each array's offset; then [length, first, second] three times.
-            mstore(a, 0x60)
-            mstore(add(a, 0x20), 0xc0)
-            mstore(add(a, 0x40), 0x120)
-            mstore(add(a, 0x60), 2)
-            mstore(add(a, 0x80), account)
-            mstore(add(a, 0xa0), other)
-            mstore(add(a, 0xc0), 2)
-            mstore(add(a, 0xe0), energyWh)
-            mstore(add(a, 0x100), 0)
-            mstore(add(a, 0x120), 2)
-            mstore(add(a, 0x140), payment)
-            mstore(add(a, 0x160), otherPayment)
-            if iszero(call(gas(), vault_, 0, p, 0x184, 0, 0)) {
-                returndatacopy(p, 0, returndatasize())
-                revert(p, returndatasize())
-            }
-        }
+        VaultCalls.settlePair(_vault, account, energyWh, payment, other, otherPayment);
     }
 
     function _energy() internal view returns (IERC20) {

@@ -17,13 +17,20 @@ pragma solidity ^0.8.28;
 ///   (their storage types), so no product or sum reaches 2^146. The one subtraction that relies on the
 ///   proof above, in buyEscrowLeft, stays checked.
 library OrderMath {
+    // ---- Units ----
+    // The one home of the markets' units: the order book, its settlement and the auction all price
+    // energy per kWh and count it in Wh, and take fees in basis points.
+
+    /// @notice Wh in a kWh: a price per kWh times Wh is in thousandths of a payment unit.
     uint256 internal constant WH_PER_KWH = 1000;
+    /// @notice Basis points in a whole: fee rates are in basis points.
     uint256 internal constant BPS = 10_000;
 
-    /// @notice `milli` thousandths of a unit, rounded up to whole units.
+    /// @notice `milli` thousandths of a unit, rounded up to whole units. Callers pass Wh times a price
+    /// (below 2^146), far from where adding 999 could overflow.
     function ceilMilli(uint256 milli) internal pure returns (uint256) {
         unchecked {
-            return milli / WH_PER_KWH + (milli % WH_PER_KWH == 0 ? 0 : 1);
+            return (milli + WH_PER_KWH - 1) / WH_PER_KWH;
         }
     }
 

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IEnergyAuction} from "../market/IEnergyAuction.sol";
+import {AuctionClearing, Clearing, Market} from "../market/auction/AuctionClearing.sol";
+import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
+import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
+
+/// @title AuctionClearingHarness
+/// @notice Exposes the AuctionClearing library to tests: a book of orders joined in arrival order, its
+/// clearing, and every order's outcome, in one call (read with eth_call: each call starts from an
+/// empty book).
+contract AuctionClearingHarness {
+    /// @notice An order of the book: its side, Wh and tick.
+    struct BookOrder {
+        bool isBid;
+        uint256 amountWh;
+        uint256 tick;
+    }
+
+    uint256 private constant PERIOD = 1;
+
+    mapping(uint256 => TickVolumes) private _ticks;
+    mapping(uint256 => uint256) private _bidTicks;
+    mapping(uint256 => uint256) private _askTicks;
+
+    /// @notice Joins `orders` to an empty book of `tickCount` ticks in their order, clears it at fee
+    /// rate `feeBps`, and returns the result, the surplus clearing accrues and each order's outcome.
+    function clearBook(
+        uint256 tickCount,
+        uint256 minPricePerKWh,
+        uint256 tickSizePerKWh,
+        uint256 feeBps,
+        BookOrder[] calldata orders
+    ) external returns (Clearing memory result, uint256 surplus, IEnergyAuction.OrderOutcome[] memory outcomes) {
+        Market memory market = Market(0, uint16(tickCount), uint80(minPricePerKWh), uint80(tickSizePerKWh), 0);
+        AuctionOrder[] memory placed = new AuctionOrder[](orders.length);
+        for (uint256 i; i < orders.length; ++i) {
+            placed[i] = _join(orders[i], market);
+        }
+        (result, surplus) = AuctionClearing.clear(_ticks, PERIOD, market, _bidTicks[PERIOD], _askTicks[PERIOD], feeBps);
+        outcomes = new IEnergyAuction.OrderOutcome[](orders.length);
+        for (uint256 i; i < orders.length; ++i) {
+            outcomes[i] = AuctionClearing.outcome(orders[i].isBid, placed[i], result);
+        }
+    }
+
+    /// @dev Joins one order to the book as the auction does, its limit its tick's price.
+    function _join(BookOrder calldata o, Market memory market) private returns (AuctionOrder) {
+        (uint256 beforeWh, uint256 afterWh) = TickVolumesLibrary.addTo(
+            _ticks, o.isBid ? _bidTicks : _askTicks, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH
+        );
+        require(afterWh <= AuctionClearing.MAX_TICK_VOLUME_WH, "tick full");
+        if (o.isBid) market.bidVolumeWh += uint48(o.amountWh);
+        uint256 limitPricePerKWh = market.minPricePerKWh + o.tick * market.tickSizePerKWh;
+        return AuctionOrderLibrary.pack(PERIOD, o.amountWh, beforeWh, o.tick, limitPricePerKWh);
+    }
+}

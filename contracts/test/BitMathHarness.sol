@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {BitMath} from "../utils/BitMath.sol";
+
+/// @title BitMathHarness
+/// @notice Exposes the BitMath library to tests.
+contract BitMathHarness {
+    /// @notice BitMath.lowestBit.
+    function lowestBit(uint256 bits) external pure returns (uint256) {
+        return BitMath.lowestBit(bits);
+    }
+
+    /// @notice BitMath.highestBit.
+    function highestBit(uint256 bits) external pure returns (uint256) {
+        return BitMath.highestBit(bits);
+    }
+}

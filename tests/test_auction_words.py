@@ -1,0 +1,85 @@
+"""The auction's packed words through AuctionWordsHarness: the order word and the order id round-trip
+their fields at their bounds, a tick's two volumes stay apart, a meter slot keeps its ledger across
+intervals and stops it at its bound; and the metered entries and free memory helpers read and hand
+back exactly what they should."""
+
+from __future__ import annotations
+
+import pytest
+
+TRADER = "0x" + "ab" * 20
+MAX40, MAX64 = 2**40 - 1, 2**64 - 1
+LEDGER_MAX = 2**47 - 1
+
+
+@pytest.fixture(scope="module")
+def harness(project, admin):
+    return admin.deploy(project.AuctionWordsHarness)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [(1, 1, 0, 0, 1), (2**64 - 1, MAX40, MAX40, 255, 2**80 - 1), (123_456, 10**12, 999, 17, 10**24)],
+)
+def test_an_order_round_trips_its_fields(harness, fields):
+    period, amount, before, tick, limit = fields
+    word, read, claimed, claimed_after = harness.orderRoundTrip(*fields)
+    # The layout of the order's slot: period, amount, C(i-1), tick, claimed, limit from the low bits up.
+    assert word == period | amount << 64 | before << 104 | tick << 144 | limit << 160
+    assert list(read) == list(fields)
+    assert (claimed, claimed_after) == (False, True)
+
+
+@pytest.mark.parametrize(("is_bid", "place", "period"), [(True, 0, 5), (False, 15, 2**40), (True, 16 + 7, 9), (False, 2**31 - 1, 1)])
+def test_an_order_id_round_trips_and_names_its_storage(harness, is_bid, place, period):
+    order_id, read_period, read_is_bid, trader, key = harness.orderId(TRADER, is_bid, place, period)
+    assert order_id == period << 192 | int(is_bid) << 191 | place << 160 | int(TRADER, 16)
+    assert (read_period, read_is_bid, trader.lower()) == (period, is_bid, TRADER)
+    # A reusable place is stored without its period (a later order rewrites it); a one-off one under the id.
+    assert key == (order_id % 2**192 if place < 16 else order_id)
+
+
+def test_a_ticks_two_sides_stay_apart_and_occupancy_is_marked(harness, admin):
+    def add(tick, amount, is_bid, max_wh=10**12):
+        tx = harness.addToTick(3, tick, amount, is_bid, max_wh, sender=admin)
+        return tuple(tx.return_value)
+
+    assert add(4, 700, True) == (0, 700, 700, 0, 1 << 4)
+    assert add(4, 10**12, False) == (0, 10**12, 700, 10**12, 1 << 4)
+    assert add(4, 300, True) == (700, 1_000, 1_000, 10**12, 1 << 4)
+    # Past the bound nothing is added, and the caller learns what the side would have held.
+    assert add(4, 10**12, True) == (1_000, 10**12 + 1_000, 1_000, 10**12, 1 << 4)
+    assert add(4, 1, False, MAX64) == (10**12, 10**12 + 1, 1_000, 10**12 + 1, 1 << 4)
+    assert add(255, 1, False)[4] == 1 << 4 | 1 << 255
+
+
+def test_a_meter_slot_keeps_its_ledger_and_stops_it_at_the_bound(harness):
+    ledger = 5_000 << 209
+    old = ledger | 7 | 1 << 33 | 123 << 41  # an earlier interval with an ask, unsettled
+    started, placed, settled, *sides, retired = harness.meteredSlot(old, 9, (3, 400, 20), (250, MAX40, MAX40), 600)
+    assert started == ledger | 9 | 1 << 32  # a fresh interval: no orders, nothing to settle, the ledger kept
+    assert placed & (1 << 32) == 0 and placed & 0xFFFFFFFF == 9
+    assert list(sides) == [3, 400, 20, 250, MAX40, MAX40]
+    assert settled & (1 << 32) and retired == 5_600
+    assert settled % 2**209 == placed % 2**209 | 1 << 32
+    full = harness.meteredSlot((LEDGER_MAX - 10) << 209, 1, (0, 0, 0), (0, 0, 0), 600)[9]
+    assert full == LEDGER_MAX
+
+
+def test_metered_entries_are_read_with_their_owners_answer(harness):
+    owners = ["0x" + f"{n:040x}" for n in (0x10, 0x21, 0x32)]
+    entries = []
+    for i, owner in enumerate(owners):
+        entries += [0xAAAA + i | (i + 1) << 160, int(owner, 16) | (1_000 + i) << 160, 77 + i]
+    free, approved = [5, 6, 7], [True, False, True]
+    read_owners, words, energy, payment = harness.readEntries(entries + [1, 2], free, approved)  # a partial entry is ignored
+    assert [o.lower() for o in read_owners] == owners
+    for i in range(3):
+        assert list(words[5 * i : 5 * i + 5]) == entries[3 * i : 3 * i + 3] + [free[i], int(approved[i])]
+    assert (list(energy), list(payment)) == ([-1, -2, -3], [1, 2, 3])
+
+
+def test_released_memory_is_handed_back(harness):
+    before, during, after = harness.releasedAllocation(10)
+    assert during == before + 32 * 11
+    assert after == before
