@@ -5,7 +5,7 @@ import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
 import {AuctionOrderId, AuctionOrderIdLibrary} from "../types/AuctionOrderId.sol";
 import {MeteredSlot} from "../types/MeteredSlot.sol";
 import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
-import {MeteredEntries} from "../market/auction/MeteredEntries.sol";
+import {MeteredEntries} from "../metering/MeteredEntries.sol";
 import {FreeMemory} from "../utils/FreeMemory.sol";
 
 /// @title AuctionWordsHarness

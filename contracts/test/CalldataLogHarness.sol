@@ -8,6 +8,10 @@ import {CalldataLog} from "../utils/CalldataLog.sol";
 /// by Solidity, so a test can compare the two logs byte for byte.
 contract CalldataLogHarness {
     /// @notice A batch of balance changes, in the shape the vault's batch events have.
+    /// @param caller Who logged the batch.
+    /// @param accounts The accounts changed.
+    /// @param energyDeltasWh Each account's energy change, Wh.
+    /// @param amounts Each account's payment-token amount, base units.
     event Batch(address indexed caller, address[] accounts, int256[] energyDeltasWh, uint256[] amounts);
 
     /// @notice Logs `Batch` from the call's own arguments (CalldataLog.logArguments).

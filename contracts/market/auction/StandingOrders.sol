@@ -10,7 +10,7 @@ import {MeteredSlot, MeteredSlotLibrary} from "../../types/MeteredSlot.sol";
 import {TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {AuctionClearing, Clearing, Market} from "./AuctionClearing.sol";
 import {AuctionMarkets} from "./AuctionMarkets.sol";
-import {MeteredEntries} from "./MeteredEntries.sol";
+import {MeteredEntries} from "../../metering/MeteredEntries.sol";
 
 /// @title StandingOrders
 /// @notice The meters' standing orders (IMeteredMarket): each reading places what its meter exported
