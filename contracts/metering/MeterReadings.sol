@@ -7,7 +7,7 @@ import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {SignedReadingHash} from "./SignedReadingHash.sol";
 import {StandingDelivery} from "./StandingDelivery.sol";
 import {EnergyTime} from "../utils/EnergyTime.sol";
-import {GridLimits} from "../utils/GridLimits.sol";
+import {PublishedGridLimits} from "../utils/GridLimits.sol";
 import {MemoryArrays} from "../utils/MemoryArrays.sol";
 import {ProfileEntry, ProfileEntryLibrary} from "../types/ProfileEntry.sol";
 import {MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
@@ -21,7 +21,7 @@ import {MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
 /// (submitSignedReadings). All three check a reading alike and write it into its interval's entry of
 /// the load profile. A batch mints in one call to the token and delivers to the vault in one more. The
 /// signed path's nonce lives in the meter's record, the slot every reading rewrites anyway.
-abstract contract MeterReadings is StandingDelivery {
+abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     using EnergyTime for uint256;
 
     // ----------------------------------------------------------------------------- constants
@@ -33,12 +33,6 @@ abstract contract MeterReadings is StandingDelivery {
     /// @notice Highest nonce invalidateNonces sets: far more signed readings than a meter signs in
     /// its life, and low enough that the 40-bit nonce never wraps.
     uint256 public constant MAX_READING_NONCE = type(uint32).max;
-    /// @notice Frequency bounds of a reading, 45-65 Hz (GridLimits).
-    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
-    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
-    /// @notice Voltage bounds of a reading, 50-150 % of nominal (GridLimits).
-    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
-    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
 
     /// @dev The mints of a batch, sent to the token in one call instead of one per reading.
     struct MintBatch {

@@ -24,9 +24,9 @@ library MeteredEntries {
     uint256 private constant IMPORT_SHIFT = 200;
     uint256 private constant ENERGY_BITS = 40;
 
-    /// @dev Room for `count` entries, every word zero: an entry left as it is settles nothing.
-    function allocate(uint256 count) internal pure returns (uint256[] memory entries) {
-        entries = new uint256[](count * WORDS);
+    /// @dev Room for `readings` entries, every word zero: an entry left as it is settles nothing.
+    function allocate(uint256 readings) internal pure returns (uint256[] memory entries) {
+        entries = new uint256[](readings * WORDS);
     }
 
     /// @dev Writes entry `index`: an accepted reading at `timestampSeconds` that added `exportWh` and
@@ -36,8 +36,8 @@ library MeteredEntries {
     function setReading(
         uint256[] memory entries,
         uint256 index,
-        address meter,
-        address owner,
+        address meter_,
+        address owner_,
         uint256 timestampSeconds,
         uint256 exportWh,
         uint256 importWh,
@@ -45,33 +45,33 @@ library MeteredEntries {
     ) internal pure {
         // The index stays below the batch's size, so the word offset cannot overflow.
         unchecked {
-            uint256 at = index * WORDS;
-            entries[at] = uint160(meter) | (exportWh << EXPORT_SHIFT) | (importWh << IMPORT_SHIFT);
-            entries[at + 1] = uint160(owner) | (timestampSeconds << TIME_SHIFT);
-            entries[at + 2] = StandingLimits.unwrap(limits);
+            uint256 first = index * WORDS;
+            entries[first] = uint160(meter_) | (exportWh << EXPORT_SHIFT) | (importWh << IMPORT_SHIFT);
+            entries[first + 1] = uint160(owner_) | (timestampSeconds << TIME_SHIFT);
+            entries[first + 2] = StandingLimits.unwrap(limits);
         }
     }
 
     /// @dev Writes entry `index` as a settlement entry: time 0, no energy and no limits, so the market
     /// places nothing and settles the meter's slots whose markets may clear.
-    function setSettlement(uint256[] memory entries, uint256 index, address meter, address owner)
+    function setSettlement(uint256[] memory entries, uint256 index, address meter_, address owner_)
         internal
         pure
     {
         // The index stays below the batch's size, so the word offset cannot overflow.
         unchecked {
-            uint256 at = index * WORDS;
-            entries[at] = uint160(meter);
-            entries[at + 1] = uint160(owner);
+            uint256 first = index * WORDS;
+            entries[first] = uint160(meter_);
+            entries[first + 1] = uint160(owner_);
         }
     }
 
-    /// @dev `market.recordMetered` with the first `count` entries of `entries`. A revert in the market
+    /// @dev `market.recordMetered` with the first `filled` entries of `entries`. A revert in the market
     /// comes through as it is; a market without code reverts with no data, as a high-level call to it
     /// would. `entries` itself is left as it was.
-    function record(IMeteredMarket market, uint256[] memory entries, uint256 count) internal {
+    function record(IMeteredMarket market, uint256[] memory entries, uint256 filled) internal {
         bytes4 selector = IMeteredMarket.recordMetered.selector;
-        uint256 words = count * WORDS;
+        uint256 words = filled * WORDS;
         // slither-disable-next-line assembly: the entries' words copied whole after the selector, offset and length
         assembly ("memory-safe") {
             if iszero(extcodesize(market)) { revert(0, 0) }

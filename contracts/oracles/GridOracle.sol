@@ -2,20 +2,14 @@
 pragma solidity ^0.8.28;
 
 import {IGridOracle} from "./IGridOracle.sol";
-import {GridLimits} from "../utils/GridLimits.sol";
+import {PublishedGridLimits} from "../utils/GridLimits.sol";
 import {RegionalOracle} from "./RegionalOracle.sol";
 
 /// @title GridOracle
 /// @notice Grid state per region from the reporter set: the per-field median of the fresh reports
 /// (RegionalOracle). Frequency and voltage have SmartMeter's bounds; supply and demand are bounded
 /// by what a report stores. PriceDiscovery reads all four (demand and stability factors).
-contract GridOracle is RegionalOracle, IGridOracle {
-    /// @notice Frequency bounds, 45-65 Hz (GridLimits, as every grid measurement).
-    uint256 public constant MIN_FREQUENCY_MILLIHZ = GridLimits.MIN_FREQUENCY_MILLIHZ;
-    uint256 public constant MAX_FREQUENCY_MILLIHZ = GridLimits.MAX_FREQUENCY_MILLIHZ;
-    /// @notice Voltage bounds, 50-150 % of nominal (GridLimits).
-    uint256 public constant MIN_VOLTAGE_PER_MILLE = GridLimits.MIN_VOLTAGE_PER_MILLE;
-    uint256 public constant MAX_VOLTAGE_PER_MILLE = GridLimits.MAX_VOLTAGE_PER_MILLE;
+contract GridOracle is PublishedGridLimits, RegionalOracle, IGridOracle {
     /// @notice Largest supply or demand: int48's maximum, about 140.7 TW (far beyond any grid).
     uint256 public constant MAX_POWER_W = uint256(uint48(type(int48).max));
 

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Median} from "./Median.sol";
 import {MemoryArrays} from "../utils/MemoryArrays.sol";
 import {OracleReporters} from "./OracleReporters.sol";
+import {REPORT_FIELDS, RegionalReport, RegionalReportLibrary} from "../types/RegionalReport.sol";
 
 /// @title RegionalOracle
 /// @notice Four measurements per region (uint32 regionId), reported by the reporter set in rounds.
@@ -15,26 +16,13 @@ import {OracleReporters} from "./OracleReporters.sol";
 /// one reporter of two cannot pull a field away from it. Below the quorum the value stays as it was.
 /// Children name the fields, check their physical bounds (`_checkFields`, called after the caller
 /// is known to be a reporter) and emit their events.
-/// @dev One packed word per report (keyed by region and reporter) and per region value:
-/// bits 0-191 four int48 fields (field i at bit 48 * i, two's complement), bits 192-231 a uint40
-/// timestamp (reportedAt or updatedAt; 0 = none), bits 232-235 a uint4 count (for a region value,
-/// the fresh reports its medians came from; MAX_REPORTERS fits), bits 236-255 a 20-bit round (the
-/// round a report joined, or the round of the region's value), counted modulo 2^20: a report is
-/// told apart from one 2^20 rounds older only by that wrap, which takes a million quorums within a
-/// heartbeat. Children bound every field within int48.
+/// @dev One packed word per report (keyed by region and reporter) and per region value: RegionalReport.
 abstract contract RegionalOracle is OracleReporters {
     /// @dev Measurements per report.
-    uint256 internal constant FIELD_COUNT = 4;
-    uint256 private constant FIELD_BITS = 48;
-    uint256 private constant FIELD_MASK = (1 << FIELD_BITS) - 1;
-    uint256 private constant TIMESTAMP_SHIFT = FIELD_COUNT * FIELD_BITS;
-    uint256 private constant COUNT_SHIFT = TIMESTAMP_SHIFT + 40;
-    uint256 private constant COUNT_MASK = 0xf;
-    uint256 private constant ROUND_SHIFT = COUNT_SHIFT + 4;
-    uint256 private constant ROUND_MASK = (1 << 20) - 1;
+    uint256 internal constant FIELD_COUNT = REPORT_FIELDS;
 
-    mapping(uint32 regionId => mapping(address reporter => uint256 packedReport)) private _reports;
-    mapping(uint32 regionId => uint256 packedValue) private _values;
+    mapping(uint32 regionId => mapping(address reporter => RegionalReport)) private _reports;
+    mapping(uint32 regionId => RegionalReport) private _values;
 
     constructor(address admin, uint256 heartbeatSeconds, uint256 minQuorum_)
         OracleReporters(admin, heartbeatSeconds, minQuorum_)
@@ -50,10 +38,10 @@ abstract contract RegionalOracle is OracleReporters {
     {
         Roster memory roster = _rosterWith(msg.sender);
         _checkFields(fields);
-        mapping(address => uint256) storage reports = _reports[regionId];
-        uint256 value = _values[regionId];
-        uint256 round = _joinedRound(reports, roster, _round(value));
-        uint256 own = _pack(fields, block.timestamp, 0, round);
+        mapping(address => RegionalReport) storage reports = _reports[regionId];
+        RegionalReport value = _values[regionId];
+        uint256 round = _joinedRound(reports, roster, value.round());
+        RegionalReport own = RegionalReportLibrary.pack(fields, block.timestamp, 0, round);
         reports[msg.sender] = own;
 
         Reporter[] memory reporters = roster.reporters;
@@ -64,25 +52,25 @@ abstract contract RegionalOracle is OracleReporters {
         }
         for (uint256 i; i < reporters.length; ++i) {
             Reporter memory reporter = reporters[i];
-            uint256 report = reporter.account == msg.sender ? own : reports[reporter.account];
-            if (_round(report) != round || !_isFresh(_timestamp(report), reporter.addedAt, roster.heartbeatSeconds)) {
+            RegionalReport report = reporter.account == msg.sender ? own : reports[reporter.account];
+            if (report.round() != round || !_isFresh(report.timestamp(), reporter.addedAt, roster.heartbeatSeconds)) {
                 continue;
             }
             for (uint256 k; k < FIELD_COUNT; ++k) {
-                columns[k][reportCount] = _field(report, k);
+                columns[k][reportCount] = report.field(k);
             }
             ++reportCount;
         }
         if (reportCount < roster.quorum) return (false, medians, reportCount);
 
-        bool anchored = _timestamp(value) != 0;
+        bool anchored = value.timestamp() != 0;
         for (uint256 k; k < FIELD_COUNT; ++k) {
             int256[] memory column = columns[k];
             // Only the fresh reports: the median must see no empty slots.
             MemoryArrays.shorten(column, reportCount);
-            medians[k] = anchored ? Median.medianNear(column, _field(value, k)) : Median.median(column);
+            medians[k] = anchored ? Median.medianNear(column, value.field(k)) : Median.median(column);
         }
-        _values[regionId] = _pack(medians, block.timestamp, reportCount, round);
+        _values[regionId] = RegionalReportLibrary.pack(medians, block.timestamp, reportCount, round);
         written = true;
     }
 
@@ -96,65 +84,39 @@ abstract contract RegionalOracle is OracleReporters {
         view
         returns (int256[FIELD_COUNT] memory fields, uint256 reportCount, uint256 updatedAt)
     {
-        uint256 packed = _values[regionId];
+        RegionalReport value = _values[regionId];
         for (uint256 k; k < FIELD_COUNT; ++k) {
-            fields[k] = _field(packed, k);
+            fields[k] = value.field(k);
         }
-        return (fields, (packed >> COUNT_SHIFT) & COUNT_MASK, _timestamp(packed));
+        return (fields, value.count(), value.timestamp());
     }
 
     /// @dev The round the caller's report joins: the one after the value's round (`latestRound`)
     /// when the caller reported in the value's round or another reporter has a fresh report waiting
     /// there, else the value's round itself, which the report then refines. A caller with a fresh
     /// report waiting in the next round already is refused: one report per reporter per round.
-    function _joinedRound(mapping(address => uint256) storage reports, Roster memory roster, uint256 latestRound)
+    function _joinedRound(mapping(address => RegionalReport) storage reports, Roster memory roster, uint256 latestRound)
         private
         view
         returns (uint256 next)
     {
-        next = (latestRound + 1) & ROUND_MASK;
-        uint256 own = reports[msg.sender];
-        uint256 ownRound = _round(own);
-        // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
+        next = RegionalReportLibrary.nextRound(latestRound);
+        RegionalReport own = reports[msg.sender];
+        uint256 ownRound = own.round();
         if (ownRound == next) {
-            if (_isFresh(_timestamp(own), roster.callerAddedAt, roster.heartbeatSeconds)) {
+            if (_isFresh(own.timestamp(), roster.callerAddedAt, roster.heartbeatSeconds)) {
                 revert AlreadyReported(msg.sender, next);
             }
             return next;
         }
-        // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
         if (ownRound == latestRound) return next;
         Reporter[] memory reporters = roster.reporters;
         for (uint256 i; i < reporters.length; ++i) {
-            uint256 report = reports[reporters[i].account];
-            // slither-disable-next-line incorrect-equality: round ids are counters compared for identity, not balances or times
-            if (_round(report) == next && _isFresh(_timestamp(report), reporters[i].addedAt, roster.heartbeatSeconds)) {
+            RegionalReport report = reports[reporters[i].account];
+            if (report.round() == next && _isFresh(report.timestamp(), reporters[i].addedAt, roster.heartbeatSeconds)) {
                 return next;
             }
         }
         return latestRound;
-    }
-
-    function _pack(int256[FIELD_COUNT] memory fields, uint256 timestamp, uint256 count, uint256 round)
-        private
-        pure
-        returns (uint256 packed)
-    {
-        for (uint256 k; k < FIELD_COUNT; ++k) {
-            packed |= (uint256(fields[k]) & FIELD_MASK) << (FIELD_BITS * k);
-        }
-        packed |= (timestamp << TIMESTAMP_SHIFT) | (count << COUNT_SHIFT) | (round << ROUND_SHIFT);
-    }
-
-    function _field(uint256 packed, uint256 k) private pure returns (int256) {
-        return int256(int48(uint48(packed >> (FIELD_BITS * k))));
-    }
-
-    function _timestamp(uint256 packed) private pure returns (uint256) {
-        return uint40(packed >> TIMESTAMP_SHIFT);
-    }
-
-    function _round(uint256 packed) private pure returns (uint256) {
-        return packed >> ROUND_SHIFT;
     }
 }

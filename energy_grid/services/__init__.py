@@ -1,0 +1,1 @@
+"""Long-running services that drive the contracts: the keeper and meter ingestion."""
