@@ -6,7 +6,7 @@ escrows (an ERC-2612 permit signed here: one transaction, no separate approval) 
 auction as a market of its balance. After the period's end and its reading deadline (the reading
 market waits for the meters' readings of the interval), anyone clears the market at one price and
 a keeper claims every order into the traders' vault balances. Each fill is checked against the
-Python reference rule (energy_grid.auction) computed from the market's events, and each claim is
+Python reference rule (energy_grid.domain.auction) computed from the market's events, and each claim is
 read from the trader's vault balance; the first seller withdraws its proceeds to its wallet.
 
     make node && make deploy     # then:
@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 from eth_account import Account
 
-from energy_grid.client import GridClient, MeterReading, anvil_account
-from energy_grid.units import INTERVAL_SECONDS
+from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.domain.units import INTERVAL_SECONDS
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 REGION = 1

@@ -17,10 +17,10 @@ import os
 
 from eth_account import Account
 
-from energy_grid.client import GridClient, GridError, MeterReading, anvil_account
-from energy_grid.demand_response import interval_readings
-from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
+from energy_grid.chain.client import GridClient, GridError, MeterReading, anvil_account
+from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS
+from energy_grid.domain.demand_response import interval_readings
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 REGION = 1

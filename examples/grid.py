@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-from energy_grid.client import GridClient, GridError, anvil_account
-from energy_grid.pricing import dynamic_price
+from energy_grid.chain.client import GridClient, GridError, anvil_account
+from energy_grid.domain.pricing import dynamic_price
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 REGION = 1  # the local deployer operates region 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from energy_grid.client import GridClient, GridError, MeterReading, anvil_account
+from energy_grid.chain.client import GridClient, GridError, MeterReading, anvil_account
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 MIN_READING_INTERVAL_S = 60

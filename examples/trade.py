@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from energy_grid.client import BUY, SELL, GridClient, GridError, anvil_account
+from energy_grid.chain.client import BUY, SELL, GridClient, GridError, anvil_account
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 PRICE_PER_KWH = 220_000  # PaymentToken base units (6 decimals): 0.22 per kWh

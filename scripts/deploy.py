@@ -19,7 +19,8 @@ import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
-from energy_grid.deployment import (
+from energy_grid.chain.manifest import DEPLOYMENTS_DIR, build_manifest, write_manifest
+from energy_grid.deploy.system import (
     DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
     DEFAULT_AUCTION_PERIODS_SECONDS,
     DEFAULT_AUCTION_PRICE_GRID,
@@ -40,7 +41,6 @@ from energy_grid.deployment import (
     resolve_keep_deployer_admin,
     setup_local_roles,
 )
-from energy_grid.manifest import DEPLOYMENTS_DIR, build_manifest, write_manifest
 
 list_project_sources(project)
 

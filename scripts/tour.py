@@ -13,9 +13,9 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
-from energy_grid.deployment import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
-from energy_grid.manifest import build_manifest, write_manifest
-from energy_grid.report import heading
+from energy_grid.chain.manifest import build_manifest, write_manifest
+from energy_grid.cli.report import heading
+from energy_grid.deploy.system import LOCAL_OPERATOR_REGION, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
 from energy_grid.tour.auction import run_auction
 from energy_grid.tour.community import demo_community
 from energy_grid.tour.steps import (

@@ -29,13 +29,13 @@ from eth_utils import to_checksum_address, to_hex
 from web3._utils.http import DEFAULT_HTTP_TIMEOUT
 from web3._utils.http_session_manager import HTTPSessionManager
 
-from energy_grid import anvil
 from energy_grid.api import ServiceSettings
-from energy_grid.client import anvil_account
-from energy_grid.deployment import deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
-from energy_grid.jsonrpc import KeptAliveConnection
-from energy_grid.manifest import build_manifest, write_manifest
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.chain import anvil
+from energy_grid.chain.client import anvil_account
+from energy_grid.chain.jsonrpc import KeptAliveConnection
+from energy_grid.chain.manifest import build_manifest, write_manifest
+from energy_grid.deploy.system import deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 list_project_sources(ape.project)
 
@@ -773,7 +773,7 @@ def _post_json_rpc_over_kept_alive_connections() -> None:
     """web3 posts each JSON-RPC request through requests: about a millisecond and a half of Python
     per request, which the test node answers in a tenth of that, and a test module sends
     thousands. In the test process each thread posts over a kept-alive connection per node
-    instead (energy_grid.jsonrpc, as the bulk sender does); failures still surface as requests'
+    instead (energy_grid.chain.jsonrpc, as the bulk sender does); failures still surface as requests'
     exceptions."""
     connections = threading.local()
 

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from ethpm_types import ContractType, PackageManifest
 
-from energy_grid.deployment import deploy_system
-from energy_grid.manifest import abi_of, build_manifest
+from energy_grid.chain.manifest import abi_of, build_manifest
+from energy_grid.deploy.system import deploy_system
 
 SNAPSHOT = Path(__file__).resolve().parent / "data" / "abi_snapshot.json"
 BUILD = Path(__file__).resolve().parent.parent / ".build" / "__local__.json"

@@ -1,7 +1,7 @@
 """Access matrix: every state-changing function of every deployed contract, called by an account
 that holds no role, reverts for lack of access.
 
-The system is deployed with `energy_grid.deployment.deploy_system` (plus `setup_local_roles`, so the
+The system is deployed with `energy_grid.deploy.system.deploy_system` (plus `setup_local_roles`, so the
 deployer owns one object of each kind: an order, a demand-response event, a program, an asset, a split
 asset, a balancing action). The test walks `System.contracts()` (so a contract added to the System is
 covered at once) and each one's ABI; for every nonpayable or payable function it builds arguments
@@ -28,7 +28,7 @@ from eth_account import Account
 from eth_utils import keccak
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-from energy_grid.deployment import deploy_system, fund_local_accounts, role_names, setup_local_roles
+from energy_grid.deploy.system import deploy_system, fund_local_accounts, role_names, setup_local_roles
 
 from support.helpers import DEFAULT_ADMIN_ROLE, reverts
 

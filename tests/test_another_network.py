@@ -17,8 +17,8 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.anvil import anvil_node
-from energy_grid.client import GridClient, MeterReading, anvil_account
+from energy_grid.chain.anvil import anvil_node
+from energy_grid.chain.client import GridClient, MeterReading, anvil_account
 from energy_grid.contracts.base import Transactor
 
 ROOT = Path(__file__).resolve().parent.parent

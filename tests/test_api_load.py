@@ -28,11 +28,11 @@ import httpx
 import pytest
 from eth_account import Account
 
-from energy_grid.anvil import free_port
-from energy_grid.client import GridClient, anvil_account
-from energy_grid.enums import OrderType
-from energy_grid.sender import TransactionSender, prepare
-from energy_grid.signed_orders import SignedOrder, sign_market_approval, sign_order, sign_permit
+from energy_grid.chain.anvil import free_port
+from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.domain.enums import OrderType
+from energy_grid.signing.orders import SignedOrder, sign_market_approval, sign_order, sign_permit
 
 TRADERS = 200
 SEEDED = 5  # of them, relayed before the load

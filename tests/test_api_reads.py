@@ -12,9 +12,9 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
-from energy_grid.client import SELL, GridClient, MeterReading, anvil_account
-from energy_grid.demand_response import interval_readings
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.chain.client import SELL, GridClient, MeterReading, anvil_account
+from energy_grid.domain.demand_response import interval_readings
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, advance, grid_reports, meter_energy, now_s, trade
 from support.service_helpers import problem

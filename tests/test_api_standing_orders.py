@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 from support.service_helpers import ok, problem, sign_typed
 

@@ -20,14 +20,14 @@ from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
 from web3 import Web3
 
-from energy_grid.accounts import AccountError
 from energy_grid.api import create_app
+from energy_grid.chain.accounts import AccountError
+from energy_grid.chain.client import anvil_account
 from energy_grid.cli import cli
 from energy_grid.cli.serve_commands import build_service_settings
-from energy_grid.client import anvil_account
-from energy_grid.enums import ActionType, LoadStatus, OrderStatus
-from energy_grid.signed_readings import sign_reading
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.enums import ActionType, LoadStatus, OrderStatus
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.signing.readings import sign_reading
 
 PRICE = 200_000  # PaymentToken base units per kWh (0.20 with 6 decimals)
 SELLER_ENERGY_WH = 50_000

@@ -95,10 +95,10 @@ from conftest import (
 from eth_account import Account
 from eth_utils import keccak
 
-from energy_grid.signed_orders import sign_cancel, sign_order
-from energy_grid.signed_readings import sign_reading
-from energy_grid.signed_vault import sign_market_approval, sign_withdrawal
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.signing.orders import sign_cancel, sign_order
+from energy_grid.signing.readings import sign_reading
+from energy_grid.signing.vault import sign_market_approval, sign_withdrawal
 
 from support.asset_helpers import mint, new_meter
 from support.auction_helpers import order_id

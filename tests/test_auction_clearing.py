@@ -1,5 +1,5 @@
 """The AuctionClearing library through AuctionClearingHarness, against the Python reference clearing
-(energy_grid.auction): the clearing tick, the traded volume and every order's fill on hand-made
+(energy_grid.domain.auction): the clearing tick, the traded volume and every order's fill on hand-made
 books (ties, one-sided and empty books) and on random ones; and the money each order gets, to the
 unit, against the rounding rule written out here (each level rounds once, on running totals)."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from energy_grid.auction import AuctionOrder, clear_market, price_of
+from energy_grid.domain.auction import AuctionOrder, clear_market, price_of
 
 N_TICKS = 10
 MIN_PRICE, TICK_SIZE = 50_000, 1_237  # a tick size that leaves remainders at every rounding

@@ -1,4 +1,4 @@
-"""energy_grid.auction, the Python clearing rule: each tie rule and the rationing on hand-made books,
+"""energy_grid.domain.auction, the Python clearing rule: each tie rule and the rationing on hand-made books,
 and the rule's guarantees on random books. The contract is compared against it in
 test_energy_auction_properties.py."""
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from energy_grid.auction import AuctionOrder, clear_market, curves, price_of, ration
+from energy_grid.domain.auction import AuctionOrder, clear_market, curves, price_of, ration
 
 N_TICKS = 10
 

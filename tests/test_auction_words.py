@@ -72,10 +72,10 @@ def test_metered_entries_are_read_with_their_owners_answer(harness):
     for i, owner in enumerate(owners):
         entries += [0xAAAA + i | (i + 1) << 160, int(owner, 16) | (1_000 + i) << 160, 77 + i]
     free, approved = [5, 6, 7], [True, False, True]
-    read_owners, words, energy, payment = harness.readEntries(entries + [1, 2], free, approved)  # a partial entry is ignored
+    read_owners, words, energy, payment = harness.readEntries([*entries, 1, 2], free, approved)  # a partial entry is ignored
     assert [o.lower() for o in read_owners] == owners
     for i in range(3):
-        assert list(words[5 * i : 5 * i + 5]) == entries[3 * i : 3 * i + 3] + [free[i], int(approved[i])]
+        assert list(words[5 * i : 5 * i + 5]) == [*entries[3 * i:3 * i + 3], free[i], int(approved[i])]
     assert (list(energy), list(payment)) == ([-1, -2, -3], [1, 2, 3])
 
 

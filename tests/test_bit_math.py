@@ -19,7 +19,9 @@ def test_every_single_bit(harness):
         assert harness.highestBit(1 << index) == index
 
 
-@pytest.mark.parametrize(("word", "lowest", "highest"), [(0b1011_0000, 4, 7), (2**256 - 1, 0, 255), (3 << 127, 127, 128), (0xF0 << 200, 204, 207)])
+@pytest.mark.parametrize(
+    ("word", "lowest", "highest"), [(0b1011_0000, 4, 7), (2**256 - 1, 0, 255), (3 << 127, 127, 128), (0xF0 << 200, 204, 207)]
+)
 def test_words_with_several_bits(harness, word, lowest, highest):
     assert (harness.lowestBit(word), harness.highestBit(word)) == (lowest, highest)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.deployment import DEFAULT_MIN_ORDER_AMOUNT_WH
+from energy_grid.deploy.system import DEFAULT_MIN_ORDER_AMOUNT_WH
 
 from support.bulk_helpers import Bulk
 from support.helpers import deploy_reverts, log, reverts

@@ -26,21 +26,21 @@ from click.testing import CliRunner
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.accounts import (
+from energy_grid.chain.accounts import (
     AccountError,
     AccountSource,
     DevAccountRefused,
     load_account,
 )
-from energy_grid.anvil import anvil_node, free_port
+from energy_grid.chain.anvil import anvil_node, free_port
+from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.cli import chain_commands, cli
 from energy_grid.cli.output import kwh_fmt, labelled, per_kw_fmt, price_fmt, split_unit, time_fmt
-from energy_grid.client import GridClient, MeterReading, anvil_account
 from energy_grid.contracts.structs import StandingOrder
-from energy_grid.demand_response import interval_readings
-from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
-from energy_grid.manifest import build_manifest, read_manifest, write_manifest
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.domain.demand_response import interval_readings
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.index_helpers import advance, export_energy
 
@@ -337,9 +337,9 @@ def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
 
 
 def test_meters_ingest_reports_bad_rows_and_resumes(grid_cli, cli_client, accounts, tmp_path):
-    """`meters ingest` hands the file to energy_grid.ingest (tested on its own in test_ingest.py):
+    """`meters ingest` hands the file to energy_grid.services.ingest (tested on its own in test_ingest.py):
     the command prints its report, and a second run finds everything on chain already."""
-    pytest.importorskip("energy_grid.ingest")
+    pytest.importorskip("energy_grid.services.ingest")
     owner = accounts[5].address
     meters = [Account.create().address for _ in range(2)]
     for meter in meters:

@@ -16,15 +16,8 @@ from eth_abi import encode
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.cli.records import record
-from energy_grid.client import GridClient, MeterReading
-from energy_grid.contracts import CONTRACT_CLASSES
-from energy_grid.contracts.base import snake_case
-from energy_grid.contracts.governance import OperationState, ProposalState
-from energy_grid.contracts.structs import SOLIDITY_STRUCTS, DemandResponseEvent
-from energy_grid.deployment import deploy_system, fund_local_accounts
-from energy_grid.enums import SOLIDITY_ENUMS, EventStatus, OrderType, TransactionStatus
-from energy_grid.errors import (
+from energy_grid.chain.client import GridClient, MeterReading
+from energy_grid.chain.errors import (
     ChainMismatchError,
     ContractRevertError,
     GridError,
@@ -36,7 +29,14 @@ from energy_grid.errors import (
     describe_revert,
     fill_notice,
 )
-from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.cli.records import record
+from energy_grid.contracts import CONTRACT_CLASSES
+from energy_grid.contracts.base import snake_case
+from energy_grid.contracts.governance import OperationState, ProposalState
+from energy_grid.contracts.structs import SOLIDITY_STRUCTS, DemandResponseEvent
+from energy_grid.deploy.system import deploy_system, fund_local_accounts
+from energy_grid.domain.enums import SOLIDITY_ENUMS, EventStatus, OrderType, TransactionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"

@@ -8,10 +8,10 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.client import GridClient
-from energy_grid.deployment import deploy_system, fund_local_accounts
-from energy_grid.errors import ContractRevertError, InvalidInputError
-from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.errors import ContractRevertError, InvalidInputError
+from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.deploy.system import deploy_system, fund_local_accounts
 
 CASH = 1_000_000  # payment base units
 

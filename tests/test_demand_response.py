@@ -2,7 +2,7 @@
 SmartMeter load profile (baseline = same clock intervals of the 5 previous days), budgets paid in
 up front, rewards reserved at verification and paid by claim or in bounded batches.
 
-Meter history is written the cheap way (energy_grid.demand_response.MeterWriter): meters are
+Meter history is written the cheap way (energy_grid.domain.demand_response.MeterWriter): meters are
 registered, the chain moves 6 days ahead, and backdated gateway batches write one reading per
 needed interval.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from energy_grid.demand_response import MeterWriter, baseline_intervals, verify_from_meter, window_intervals
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.domain.demand_response import MeterWriter, baseline_intervals, verify_from_meter, window_intervals
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.helpers import (
     DEFAULT_ADMIN_ROLE,

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from energy_grid.deployment import (
+from energy_grid.chain.errors import ManifestError
+from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.deploy.system import (
     DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
     DEFAULT_AUCTION_PRICE_GRID,
     DEFAULT_AVOIDED_EMISSION_GRAMS_PER_KWH,
@@ -27,8 +29,6 @@ from energy_grid.deployment import (
     role_names,
     setup_local_roles,
 )
-from energy_grid.errors import ManifestError
-from energy_grid.manifest import build_manifest, read_manifest, write_manifest
 
 from support.helpers import ZERO_ADDRESS
 
@@ -372,7 +372,7 @@ def test_keep_deployer_admin_is_for_local_chains_only():
 def test_off_a_local_chain_the_deploy_refuses_to_keep_the_deployer(project, admin, stranger, monkeypatch):
     """Checked before anything is deployed; a public-network deploy also needs a guardian and uses the
     public governance settings."""
-    monkeypatch.setattr("energy_grid.deployment.LOCAL_CHAIN_IDS", frozenset())
+    monkeypatch.setattr("energy_grid.deploy.system.LOCAL_CHAIN_IDS", frozenset())
     nonce = admin.nonce
     with pytest.raises(ValueError, match="local chains only"):
         deploy_system(project, admin, DeploymentSettings(guardian=stranger, keep_deployer_admin=True))

@@ -29,7 +29,7 @@ from conftest import (
     ORACLE_HEARTBEAT_SECONDS,
 )
 
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE, ZERO_ADDRESS
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE, ZERO_ADDRESS
 
 from support.auction_helpers import close_gate, open_period
 from support.bulk_helpers import Bulk, fresh_addresses

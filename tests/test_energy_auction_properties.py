@@ -1,4 +1,4 @@
-"""EnergyAuction against the Python reference clearing (energy_grid.auction, written from the issue's
+"""EnergyAuction against the Python reference clearing (energy_grid.domain.auction, written from the issue's
 text) on random books, ties, empty sides, one order and all orders at one tick among them:
 
 - clearing tick, price and traded volume equal the reference's, and so does every order's fill;
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from energy_grid.auction import AuctionOrder, clear_market, price_of
+from energy_grid.domain.auction import AuctionOrder, clear_market, price_of
 
 from support.auction_helpers import FEE_BPS, N_TICKS, close_gate, cost_ceil, level_money, open_period, price, submit
 from support.market_helpers import token_balances, vault_balances

@@ -12,7 +12,7 @@ import pytest
 from conftest import meter_energy_to
 from hexbytes import HexBytes
 
-from energy_grid.signed_orders import (
+from energy_grid.signing.orders import (
     CANCEL_ORDER_TYPE,
     ORDER_TYPE,
     recover_order_signer,

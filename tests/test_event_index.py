@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from energy_grid.client import GridClient, anvil_account
+from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.index import EventIndex, Follower, queries
 from energy_grid.index.models import Block, Fill, LoadReported, OrderCreated, ReadingAccepted, SettlementRow
 from energy_grid.index.store import CURSOR_ROW_ID

@@ -12,7 +12,7 @@ import pytest
 
 from energy_grid.contracts.base import decode_event, snake_case
 from energy_grid.contracts.market import ClaimedOrder, ClearedMarket
-from energy_grid.enums import LongSide
+from energy_grid.domain.enums import LongSide
 
 ROOT = Path(__file__).resolve().parent.parent
 TRADER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

@@ -1,4 +1,4 @@
-"""Decoding events from raw logs (energy_grid.events): the word-by-word reading of static arguments
+"""Decoding events from raw logs (energy_grid.chain.events): the word-by-word reading of static arguments
 gives what eth-abi's decoder gives, for every static type the contracts' events use, and an event
 with a dynamic argument is still decoded."""
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
-from energy_grid.events import EventDecoder, address_topic
+from energy_grid.chain.events import EventDecoder, address_topic
 
 ADDRESS = "0x" + "5a" * 20
 STATIC = [

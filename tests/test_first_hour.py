@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from energy_grid.anvil import AnvilNode
 from energy_grid.api.app import create_app
+from energy_grid.chain.anvil import AnvilNode
 from energy_grid.cli.serve_commands import build_service_settings
 from energy_grid.simulation.agents import derived_account
 from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_file_for, run_simulation

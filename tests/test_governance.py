@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from energy_grid.deployment import GRID, LOCAL_GOVERNANCE, DeploymentSettings, deploy_system, role_names
+from energy_grid.deploy.system import GRID, LOCAL_GOVERNANCE, DeploymentSettings, deploy_system, role_names
 
 from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, role
 

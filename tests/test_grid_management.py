@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from energy_grid.pricing import dynamic_price
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
+from energy_grid.domain.pricing import dynamic_price
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
 
 from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, deploy_reverts, log, reverts, role, unexercised_abi_items
 

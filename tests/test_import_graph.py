@@ -143,10 +143,10 @@ def test_the_graph_sees_every_kind_of_import() -> None:
     """The scan follows imports inside functions and the `else:` of a TYPE_CHECKING block, and
     skips the block itself; and it finds the package's modules."""
     assert len(import_graph()) > 50
-    source = "import os\nif TYPE_CHECKING:\n    import energy_grid.client\nelse:\n    import energy_grid.units\n"
+    source = "import os\nif TYPE_CHECKING:\n    import energy_grid.chain.client\nelse:\n    import energy_grid.domain.units\n"
     found = {alias.name for node in import_statements(ast.parse(source)) for alias in node.names}
-    assert found == {"os", "energy_grid.units"}
-    nested = "def load():\n    from energy_grid import units\n"
+    assert found == {"os", "energy_grid.domain.units"}
+    nested = "def load():\n    from energy_grid.domain import units\n"
     assert [node.module for node in import_statements(ast.parse(nested)) if isinstance(node, ast.ImportFrom)] == ["energy_grid"]
 
 

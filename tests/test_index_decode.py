@@ -8,9 +8,9 @@ from dataclasses import fields
 
 import pytest
 
+from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.index import models as m
 from energy_grid.index.decode import EVENTS, LogPlace, RowOf
-from energy_grid.units import ZERO_ADDRESS
 
 AT = LogPlace(block_number=7, log_index=3, tx_hash="0x" + "ab" * 32, timestamp_s=1_000)
 TRADER = "0x" + "5a" * 20

@@ -1,4 +1,4 @@
-"""Meter ingestion (energy_grid.ingest) on its own anvil: bad rows reported by line and skipped,
+"""Meter ingestion (energy_grid.services.ingest) on its own anvil: bad rows reported by line and skipped,
 the rest on chain; a run killed mid-way, or whose node was killed, resumes and ends with every
 reading on chain exactly once."""
 
@@ -19,9 +19,9 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from energy_grid import ingest
-from energy_grid.client import GridClient, MeterReading, anvil_account
-from energy_grid.ingest import IngestError, ingest_csv, parse_timestamp, read_rows
+from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.services import ingest
+from energy_grid.services.ingest import IngestError, ingest_csv, parse_timestamp, read_rows
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, state_dump_begun_after, wait_until
 

@@ -1,4 +1,4 @@
-"""energy_grid.jsonrpc: posts over one kept-alive connection, reopened when the server closed it;
+"""energy_grid.chain.jsonrpc: posts over one kept-alive connection, reopened when the server closed it;
 a node that is down, slow or failing surfaces as requests' exceptions."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from energy_grid.anvil import free_port
-from energy_grid.jsonrpc import JsonRpcError, KeptAliveConnection, call_batch
+from energy_grid.chain.anvil import free_port
+from energy_grid.chain.jsonrpc import JsonRpcError, KeptAliveConnection, call_batch
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

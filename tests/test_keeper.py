@@ -1,4 +1,4 @@
-"""The keeper (energy_grid.keeper) on its own anvil: one pass matches a book with crossing orders
+"""The keeper (energy_grid.services.keeper) on its own anvil: one pass matches a book with crossing orders
 exactly as price-time priority says (checked against an independent expectation) and settles
 it; auctions are cleared once their clearing time has come and claimed into the traders' vault
 balances; the meters' standing orders of a cleared reading market are settled in bounded batches,
@@ -20,11 +20,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from energy_grid.auction import AuctionOrder, clear_market
-from energy_grid.client import BUY, SELL, GridClient, MeterReading, anvil_account
-from energy_grid.keeper import Keeper, run_keeper
-from energy_grid.order_book import BookOrder, plan_matches
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.domain.auction import AuctionOrder, clear_market
+from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.services.keeper import Keeper, run_keeper
+from energy_grid.services.order_book import BookOrder, plan_matches
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.signed_orders import sign_cancel, sign_order
-from energy_grid.signed_readings import sign_reading
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.signing.orders import sign_cancel, sign_order
+from energy_grid.signing.readings import sign_reading
 
 from support.helpers import log, reverts
 from support.market_helpers import BUY, PRICE, SELL, create, relay, signed_order

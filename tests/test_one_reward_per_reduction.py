@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from energy_grid.demand_response import MeterWriter, verify_from_meter
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.domain.demand_response import MeterWriter, verify_from_meter
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.helpers import assert_logs, log, reverts, vault_funding_logs
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.signed_orders import sign_cancel, sign_order
+from energy_grid.signing.orders import sign_cancel, sign_order
 
 from support.helpers import reverts
 from support.market_helpers import BUY, PRICE, SELL, SETTLED, VOIDED, assert_vault_backed, create, relay, signed_order

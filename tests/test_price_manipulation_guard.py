@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.pricing import dynamic_price
-from energy_grid.units import INTERVAL_SECONDS, interval_of
+from energy_grid.domain.pricing import dynamic_price
+from energy_grid.domain.units import INTERVAL_SECONDS, interval_of
 
 from support.helpers import log, reverts
 

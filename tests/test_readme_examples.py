@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from energy_grid.anvil import AnvilNode, anvil_node
-from energy_grid.client import anvil_account
-from energy_grid.manifest import read_manifest
+from energy_grid.chain.anvil import AnvilNode, anvil_node
+from energy_grid.chain.client import anvil_account
+from energy_grid.chain.manifest import read_manifest
 
 pytestmark = pytest.mark.slow  # a node and an ape deploy of its own
 

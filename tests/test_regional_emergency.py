@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 from support.helpers import log, reverts
 

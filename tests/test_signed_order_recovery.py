@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.signed_orders import SignedOrder, sign_order
+from energy_grid.signing.orders import SignedOrder, sign_order
 
 from support.helpers import ZERO_ADDRESS, reverts
 from support.market_helpers import PRICE, SELL, create, relay, signed_order

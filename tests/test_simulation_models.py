@@ -14,6 +14,7 @@ import random
 import numpy as np
 import pytest
 
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVALS_PER_DAY
 from energy_grid.simulation import (
     FEEDER_BUS_STRIDE,
     NETWORKS,
@@ -37,7 +38,6 @@ from energy_grid.simulation import (
     weather_window,
 )
 from energy_grid.simulation.grid import LOAD_POWER_FACTOR
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVALS_PER_DAY
 
 HOURS_PER_INTERVAL = 0.25
 

@@ -19,10 +19,10 @@ import sys
 
 import pytest
 
-from energy_grid.client import GridClient
+from energy_grid.chain.client import GridClient
+from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 from energy_grid.simulation.run_state import REGION_ID
-from energy_grid.units import INTERVAL_SECONDS
 
 from support.anvil_node import state_dump_begun_after
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from, web3_of

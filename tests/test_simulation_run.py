@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from energy_grid.client import GridClient, anvil_account
+from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.index.vault_balances import rebuild_vault_balances
 from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_simulation
 from energy_grid.simulation.grid import LowVoltageGrid
 from energy_grid.simulation.ledger import SimulationResult
 from energy_grid.simulation.report import PLOTS, summary_rows, write_report, zone_hours, zone_label
 from energy_grid.simulation.run_state import REGION_ID
-from energy_grid.units import INTERVAL_SECONDS
-from energy_grid.vault_balances import rebuild_vault_balances
 
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
 

@@ -12,20 +12,20 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from energy_grid.signed_readings import (
+from energy_grid.domain.units import (
+    DAY_SECONDS,
+    FREQUENCY_NOMINAL_MILLIHZ,
+    INTERVAL_SECONDS,
+    VOLTAGE_NOMINAL_PER_MILLE,
+    interval_of,
+)
+from energy_grid.signing.readings import (
     METER_READING_TYPEHASH,
     SIGNED_READING_TYPEHASH,
     SignedReading,
     sign_reading,
     sign_readings,
     typed_data,
-)
-from energy_grid.units import (
-    DAY_SECONDS,
-    FREQUENCY_NOMINAL_MILLIHZ,
-    INTERVAL_SECONDS,
-    VOLTAGE_NOMINAL_PER_MILLE,
-    interval_of,
 )
 
 from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, reverts

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.units import (
+from energy_grid.domain.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
     INTERVAL_SECONDS,

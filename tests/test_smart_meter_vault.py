@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-from energy_grid.signed_readings import sign_reading
-from energy_grid.signed_vault import STANDING_ORDER_TYPEHASH, StandingLimits, sign_standing_order
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.signing.readings import sign_reading
+from energy_grid.signing.vault import STANDING_ORDER_TYPEHASH, StandingLimits, sign_standing_order
 
 from support.helpers import DEFAULT_ADMIN_ROLE, NO_FREEZE_QUERY, ZERO_ADDRESS, assert_logs, log, reverts
 from support.meter_helpers import MAX_BATCH_SIZE, REGION, accepted, minted

@@ -11,16 +11,16 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from energy_grid.client import BUY, GridClient, MeterReading
+from energy_grid.chain.client import BUY, GridClient, MeterReading
+from energy_grid.chain.errors import ContractRevertError, InvalidInputError
+from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, MAX_STANDING_ORDER_NONCE, SettledStandingOrder
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.contracts.vault import VaultBalances
-from energy_grid.deployment import deploy_system, fund_local_accounts
-from energy_grid.eip712 import sign_typed_data
-from energy_grid.errors import ContractRevertError, InvalidInputError
-from energy_grid.manifest import build_manifest, read_manifest, write_manifest
-from energy_grid.signed_vault import StandingLimits
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.deploy.system import deploy_system, fund_local_accounts
+from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.signing.eip712 import sign_typed_data
+from energy_grid.signing.vault import StandingLimits
 
 CASH = 2_000_000  # payment base units (2 MOCKUSD)
 REGION = 1

@@ -11,7 +11,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from energy_grid.client import (
+from energy_grid.chain.client import (
     BUY,
     SELL,
     GridClient,
@@ -19,19 +19,19 @@ from energy_grid.client import (
     MeterReading,
     describe_revert,
 )
+from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.contracts import CONTRACT_CLASSES
 from energy_grid.contracts.carbon import IssuedCredits
 from energy_grid.contracts.market import PriceLevel
-from energy_grid.deployment import (
+from energy_grid.deploy.system import (
     LOCAL_OPERATOR_REGION,
     deploy_system,
     fund_local_accounts,
     setup_local_roles,
 )
-from energy_grid.enums import EnergyType, LoadStatus, OrderStatus, OrderType, StabilityLevel, TransactionStatus
-from energy_grid.manifest import build_manifest, read_manifest, write_manifest
-from energy_grid.pricing import dynamic_price
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.domain.enums import EnergyType, LoadStatus, OrderStatus, OrderType, StabilityLevel, TransactionStatus
+from energy_grid.domain.pricing import dynamic_price
+from energy_grid.domain.units import ZERO_ADDRESS
 
 PRICE_PER_KWH = 220_000
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -453,7 +453,7 @@ def test_a_script_using_the_client_never_imports_ape(client, tmp_path, networks)
     )
     script = f"""
 import sys
-from energy_grid.client import GridClient, anvil_account
+from energy_grid.chain.client import GridClient, anvil_account
 grid = GridClient.from_manifest({str(path)!r}, {networks.provider.uri!r})
 assert grid.energy_token.decimals() == 3
 grid.payment_token.approve(anvil_account(4), grid.trading.address, 5)

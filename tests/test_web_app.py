@@ -26,11 +26,11 @@ from playwright.sync_api import Browser, Page, expect
 from web3 import Web3
 
 from energy_grid.api.app import create_app
-from energy_grid.client import SELL, GridClient, anvil_account
-from energy_grid.deployment import fund_local_accounts
-from energy_grid.keeper import run_keeper
-from energy_grid.manifest import read_manifest
-from energy_grid.units import format_kwh, format_money
+from energy_grid.chain.client import SELL, GridClient, anvil_account
+from energy_grid.chain.manifest import read_manifest
+from energy_grid.deploy.system import fund_local_accounts
+from energy_grid.domain.units import format_kwh, format_money
+from energy_grid.services.keeper import run_keeper
 from energy_grid.web import VENDOR_FILES, mount_web, vendor_file
 
 from support.index_helpers import advance, export_energy

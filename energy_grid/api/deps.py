@@ -21,9 +21,9 @@ from energy_grid.api.problems import ApiProblem
 from energy_grid.api.relay import Relay
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.api.write_models import checksum_address
-from energy_grid.client import GridClient
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.sender import TransactionSender
 from energy_grid.index import EventIndex, Follower
-from energy_grid.sender import TransactionSender
 
 TokenInfo = tuple[str, str, int]  # name, symbol, decimals
 

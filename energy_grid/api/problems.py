@@ -23,14 +23,14 @@ from requests.exceptions import RequestException
 from starlette.exceptions import HTTPException
 from web3.exceptions import TimeExhausted, Web3RPCError
 
-from energy_grid.contracts.base import CONNECTION_ERRORS
-from energy_grid.errors import (
+from energy_grid.chain.errors import (
     ContractRevertError,
     GridError,
     InvalidInputError,
     NodeUnreachableError,
     TransactionRevertedError,
 )
+from energy_grid.contracts.base import CONNECTION_ERRORS
 
 
 class ApiProblem(Exception):

@@ -22,10 +22,10 @@ from hexbytes import HexBytes
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from energy_grid.client import GridClient
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.dry_run import dry_run
+from energy_grid.chain.errors import GridError, NodeUnreachableError, TransactionRevertedError
 from energy_grid.contracts.base import CONNECTION_ERRORS
-from energy_grid.dry_run import dry_run
-from energy_grid.errors import GridError, NodeUnreachableError, TransactionRevertedError
 from energy_grid.signing.drafts import refusal
 
 RECEIPT_TIMEOUT_S = 120

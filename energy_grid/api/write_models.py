@@ -14,8 +14,8 @@ from eth_utils import is_address, is_checksum_address, to_checksum_address
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from energy_grid.signed_orders import Signature
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.signing.orders import Signature
 
 SIGNATURE_BYTES = 65
 V_OFFSET = 27  # wallets give v as 27/28, some as 0/1 (the recovery id)

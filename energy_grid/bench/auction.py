@@ -20,9 +20,9 @@ from typing import Any
 from web3 import Web3
 
 from energy_grid.bench.core import GasReport, within_scale
-from energy_grid.demand_response import send_bulk
-from energy_grid.enums import LongSide
-from energy_grid.operations import meter_energy_with
+from energy_grid.deploy.operations import meter_energy_with
+from energy_grid.domain.demand_response import send_bulk
+from energy_grid.domain.enums import LongSide
 
 # Budgets, each from the storage it must write:
 # submit from the vault, steady (a trader whose earlier order in the same place was claimed: the

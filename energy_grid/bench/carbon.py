@@ -15,7 +15,7 @@ from typing import Any
 from eth_account import Account
 
 from energy_grid.bench.core import GasReport
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 
 SOLAR = 0  # IGridManagement.EnergyType.SOLAR
 EXPORT_PER_READING_WH = 2_500  # 1,000 g at 400 g/kWh

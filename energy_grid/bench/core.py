@@ -14,10 +14,10 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.deployment import fund_local_accounts
-from energy_grid.operations import BUY, MAX_UINT256, SELL, approve_market, deposit_to_vault, meter_energy
-from energy_grid.report import print_table
-from energy_grid.units import INTERVAL_SECONDS
+from energy_grid.cli.report import print_table
+from energy_grid.deploy.operations import BUY, MAX_UINT256, SELL, approve_market, deposit_to_vault, meter_energy
+from energy_grid.deploy.system import fund_local_accounts
+from energy_grid.domain.units import INTERVAL_SECONDS
 
 
 @dataclass(frozen=True)

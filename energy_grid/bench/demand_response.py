@@ -19,8 +19,8 @@ from typing import Any
 from eth_account import Account
 
 from energy_grid.bench.core import GasReport
-from energy_grid.demand_response import BASELINE_DAYS, MeterWriter, send_bulk, verify_from_meter
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
+from energy_grid.domain.demand_response import BASELINE_DAYS, MeterWriter, send_bulk, verify_from_meter
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 
 # Budgets, each from the storage it must write:
 BUDGET_REGISTER_GRID_OPERATOR = 55_000  # 21,000 + role check 2,100 + one fresh slot 22,100 + event

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from energy_grid.bench.core import ASK_LEVEL, BID_LEVEL, GasReport
-from energy_grid.deployment import fund_local_accounts
-from energy_grid.enums import OrderType
-from energy_grid.operations import BUY, SELL, approve_market, deposit_to_vault, meter_energy
-from energy_grid.signed_orders import SignedOrder, sign_cancel, sign_market_approval, sign_order, sign_permit
+from energy_grid.deploy.operations import BUY, SELL, approve_market, deposit_to_vault, meter_energy
+from energy_grid.deploy.system import fund_local_accounts
+from energy_grid.domain.enums import OrderType
+from energy_grid.signing.orders import SignedOrder, sign_cancel, sign_market_approval, sign_order, sign_permit
 
 # Budgets:
 # relayed createOrder SELL, steady, from the vault: the direct createOrder SELL it extends plus the

@@ -15,8 +15,8 @@ from typing import Any
 from eth_account import Account
 
 from energy_grid.bench.core import GasReport
-from energy_grid.signed_readings import sign_reading
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.signing.readings import sign_reading
 
 # Budget: a gateway batch of 100 meter-signed readings at most 55,000 gas per reading.
 # The unsigned gateway batch costs ~44,600 per reading (a fresh load-profile slot 22,100, the meter

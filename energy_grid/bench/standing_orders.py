@@ -25,8 +25,8 @@ from eth_account import Account
 
 from energy_grid.bench.auction import BUDGET_CLEAR_64_TICKS
 from energy_grid.bench.core import BUDGET_BATCHED_PER_READING_AT_100, BUDGETED_BATCH_SIZE, GasReport, within_scale
-from energy_grid.jsonrpc import KeptAliveConnection, call_batch
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.chain.jsonrpc import KeptAliveConnection, call_batch
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 # Budgets, each from the storage it must write:
 # A standing reading's extra over the same reading delivered to the wallet, in a batch of 100.

@@ -20,7 +20,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from energy_grid.client import GridError, anvil_account
+from energy_grid.chain.client import GridError, anvil_account
 
 PRIVATE_KEY_ENV = "ENERGY_GRID_PRIVATE_KEY"
 KEYSTORE_PASSWORD_ENV = "ENERGY_GRID_KEYSTORE_PASSWORD"

@@ -8,7 +8,7 @@ and point ape and web3 at it.
 A node is never shared with a process that did not start it: a port someone else listens on is
 refused (PortInUseError), and the node counts as started only once the anvil process started here
 holds the listening socket and answers, so a stranger's node on the same port is never mistaken for
-it. `python -m energy_grid.anvil -- COMMAND` runs COMMAND against a node of its own (`make bench`,
+it. `python -m energy_grid.chain.anvil -- COMMAND` runs COMMAND against a node of its own (`make bench`,
 `make fuzz`).
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from energy_grid.client import GridError
+from energy_grid.chain.client import GridError
 
 START_TIMEOUT_SECONDS = 30.0
 POLL_SECONDS = 0.05

@@ -3,7 +3,7 @@
     grid = GridClient.from_manifest("deployments/31337.json", "http://127.0.0.1:8545")
     grid.smart_meter.submit_reading(device_key, MeterReading(...))     # typed, one class per contract
 
-Every failure is an `energy_grid.errors.GridError` (re-exported here with `describe_revert`).
+Every failure is an `energy_grid.chain.errors.GridError` (re-exported here with `describe_revert`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,17 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from energy_grid.auction import Clearing, clear_market
+from energy_grid.chain.errors import (
+    ChainMismatchError,
+    ContractRevertError,
+    GridError,
+    InvalidInputError,
+    ManifestError,
+    NodeUnreachableError,
+    TransactionRevertedError,
+    describe_revert,
+)
+from energy_grid.chain.manifest import read_manifest, validate_manifest
 from energy_grid.contracts import (
     CarbonCredits,
     ContractClient,
@@ -46,19 +56,9 @@ from energy_grid.contracts import (
 from energy_grid.contracts.base import CONNECTION_ERRORS, GAS_MARGIN
 from energy_grid.contracts.market import PlacedOrder
 from energy_grid.contracts.structs import MeterReading
-from energy_grid.enums import LoadStatus, OrderType
-from energy_grid.errors import (
-    ChainMismatchError,
-    ContractRevertError,
-    GridError,
-    InvalidInputError,
-    ManifestError,
-    NodeUnreachableError,
-    TransactionRevertedError,
-    describe_revert,
-)
-from energy_grid.manifest import read_manifest, validate_manifest
-from energy_grid.units import MAX_UINT256
+from energy_grid.domain.auction import Clearing, clear_market
+from energy_grid.domain.enums import LoadStatus, OrderType
+from energy_grid.domain.units import MAX_UINT256
 
 # Anvil's public development mnemonic: its accounts exist only on local chains.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"

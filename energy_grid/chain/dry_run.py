@@ -13,8 +13,8 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-from energy_grid.client import GridClient
-from energy_grid.errors import ContractRevertError, TransactionRevertedError
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.errors import ContractRevertError, TransactionRevertedError
 
 
 def dry_run(

@@ -20,7 +20,7 @@ from eth_abi import decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3.contract import Contract
 
-from energy_grid.manifest import ADDRESS_HEX_LENGTH
+from energy_grid.chain.manifest import ADDRESS_HEX_LENGTH
 
 
 class EventDecoder:

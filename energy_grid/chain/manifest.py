@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
-from energy_grid.errors import ManifestError
+from energy_grid.chain.errors import ManifestError
 
 DEPLOYMENTS_DIR = Path("deployments")
 ADDRESS_HEX_LENGTH = 42  # "0x" and 40 hex digits

@@ -50,8 +50,8 @@ from eth_utils.abi import (
 from web3 import Web3
 from web3.contract import Contract
 
-from energy_grid.client import GridClient, GridError
-from energy_grid.jsonrpc import JsonRpcError, KeptAliveConnection, call_batch
+from energy_grid.chain.client import GridClient, GridError
+from energy_grid.chain.jsonrpc import JsonRpcError, KeptAliveConnection, call_batch
 
 GWEI = 10**9
 # Fee cap: base fee × this, at least MIN_MAX_FEE_PER_GAS; a step's burst of full blocks raises

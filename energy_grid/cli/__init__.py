@@ -212,7 +212,7 @@ def cli(
     if keystore is not None and dev_account_index is not None:
         raise click.UsageError("Choose one account: --keystore or --dev-account, not both.")
     # A command's run needs the session; `--help` and usage errors never get here.
-    from energy_grid.accounts import AccountSource  # noqa: PLC0415
+    from energy_grid.chain.accounts import AccountSource  # noqa: PLC0415
     from energy_grid.cli.session import Session  # noqa: PLC0415
 
     ctx.obj = Session(rpc_url, manifest, json_output, AccountSource(keystore, dev_account_index))

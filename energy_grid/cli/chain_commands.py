@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from energy_grid.chain.manifest import manifest_path
 from energy_grid.cli.output import (
     Column,
     emit,
@@ -29,7 +30,6 @@ from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.records import record
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.contracts.base import ContractClient
-from energy_grid.manifest import manifest_path
 
 
 def ape_executable() -> str:

@@ -7,8 +7,8 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
 from web3.exceptions import ContractCustomError, ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
 
+from energy_grid.chain.errors import GridError
 from energy_grid.cli.session import CliError, Session
-from energy_grid.errors import GridError
 
 
 def user_failure(ctx: click.Context, err: Exception) -> CliError | None:

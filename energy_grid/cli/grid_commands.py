@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
+from energy_grid.chain.client import GridError
 from energy_grid.cli.output import Column, emit, money_fmt, per_kw_fmt, power_formats, price_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS, DECIMAL, MegawattsParam, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
-from energy_grid.client import GridError
 
 MAX_EVENT_DURATION_S = 86_400
 

@@ -1,5 +1,5 @@
 """`keeper`: match, settle, clear auctions, settle standing orders and claim, once or until stopped
-(energy_grid.keeper)."""
+(energy_grid.services.keeper)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from energy_grid.cli.output import emit, record_table
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.session import Session, pass_session
-from energy_grid.keeper import KeeperReport, run_keeper
+from energy_grid.services.keeper import KeeperReport, run_keeper
 
 
 @click.command("keeper")

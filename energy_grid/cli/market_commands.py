@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
+from energy_grid.chain.client import BUY, SELL
 from energy_grid.cli.output import Column, emit, kwh_fmt, money_fmt, price_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
-from energy_grid.client import BUY, SELL
 from energy_grid.contracts.structs import OrderInfo
-from energy_grid.enums import OrderStatus, OrderType
-from energy_grid.order_book import is_live
+from energy_grid.domain.enums import OrderStatus, OrderType
+from energy_grid.services.order_book import is_live
 from energy_grid.signing.drafts import escrow_needs
 
 SIDES = {"buy": BUY, "sell": SELL}

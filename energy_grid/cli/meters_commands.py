@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
+from energy_grid.chain.client import MeterReading
 from energy_grid.cli.output import Column, emit, kwh_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.records import record
 from energy_grid.cli.session import CliError, Session, pass_session
-from energy_grid.client import MeterReading
-from energy_grid.ingest import ingest_csv
-from energy_grid.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.services.ingest import ingest_csv
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of 900 s intervals
 MAX_GATEWAY_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE

@@ -22,7 +22,7 @@ from hexbytes import HexBytes
 from rich.console import Console
 from rich.table import Table
 
-from energy_grid.units import format_money, kwh
+from energy_grid.domain.units import format_money, kwh
 
 Formatter = Callable[[Any], str]
 WATTS_PER_KW = 1_000

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from energy_grid.anvil import IN_MEMORY_STATES, LOCAL_HOST, PortInUseError, start_anvil
-from energy_grid.errors import GridError
+from energy_grid.chain.anvil import IN_MEMORY_STATES, LOCAL_HOST, PortInUseError, start_anvil
+from energy_grid.chain.errors import GridError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import click
 from web3 import Web3
 
-from energy_grid.units import MAX_UINT256, WH_PER_KWH
+from energy_grid.domain.units import MAX_UINT256, WH_PER_KWH
 
 KW_PER_MW = 1_000
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import click
 from eth_account.signers.local import LocalAccount
 
-from energy_grid.accounts import DEV_CHAIN_ID, AccountError, account_from_private_key, unlock_keystore
 from energy_grid.api.settings import ServiceSettings
+from energy_grid.chain.accounts import DEV_CHAIN_ID, AccountError, account_from_private_key, unlock_keystore
+from energy_grid.chain.client import anvil_account
 from energy_grid.cli.session import CliError, Session, pass_session
-from energy_grid.client import anvil_account
 
 RELAYER_KEY_ENV = "ENERGY_GRID_RELAYER_KEY"
 OPERATOR_KEY_ENV = "ENERGY_GRID_OPERATOR_KEY"

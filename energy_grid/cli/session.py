@@ -16,12 +16,12 @@ import click
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from energy_grid.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
+from energy_grid.chain.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
+from energy_grid.chain.client import GridClient, describe_revert
+from energy_grid.chain.manifest import manifest_path
 from energy_grid.cli.constants import RPC_URL_ENV
-from energy_grid.client import GridClient, describe_revert
 from energy_grid.contracts.tokens import ERC20
-from energy_grid.manifest import manifest_path
-from energy_grid.units import MAX_UINT256
+from energy_grid.domain.units import MAX_UINT256
 
 NODE_TIMEOUT_S = 30
 

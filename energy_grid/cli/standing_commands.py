@@ -14,7 +14,7 @@ from energy_grid.cli.output import Column, emit, kwh_fmt, price_fmt, record_tabl
 from energy_grid.cli.params import ADDRESS, DECIMAL, kwh_to_wh, to_base_units
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.contracts.structs import MarketInfo
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.domain.units import ZERO_ADDRESS
 
 
 @click.group()

@@ -1,6 +1,6 @@
 """One typed class per deployed contract, on plain web3.py and eth-account (no ape at run time).
 
-`energy_grid.client.GridClient` builds them all from a deployment manifest:
+`energy_grid.chain.client.GridClient` builds them all from a deployment manifest:
 
     grid = GridClient.from_manifest("deployments/31337.json", "http://127.0.0.1:8545")
     order_id = grid.trading.create_order(trader, 1_000, 220_000, expiry, OrderType.SELL)
@@ -8,7 +8,7 @@
 
 Writes take the signer (an eth-account LocalAccount) and return the receipt or the id their event
 gives; reads return dataclasses (`structs`) and NamedTuples with the unit in every field name;
-enums are `energy_grid.enums`; every failure is an `energy_grid.errors.GridError`.
+enums are `energy_grid.domain.enums`; every failure is an `energy_grid.chain.errors.GridError`.
 """
 
 from __future__ import annotations

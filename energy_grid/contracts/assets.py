@@ -16,7 +16,7 @@ from energy_grid.contracts.base import (
     require_enum,
 )
 from energy_grid.contracts.structs import AssetInfo, MaintenanceRecord, RevenueInfo
-from energy_grid.enums import EnergyType, MaintenanceKind
+from energy_grid.domain.enums import EnergyType, MaintenanceKind
 
 
 class MaintenancePage(NamedTuple):

@@ -29,7 +29,7 @@ from web3.exceptions import (
 from web3.logs import DISCARD
 from web3.types import Nonce, TxParams, TxReceipt
 
-from energy_grid.errors import (
+from energy_grid.chain.errors import (
     ContractRevertError,
     GridError,
     InvalidInputError,

@@ -17,7 +17,7 @@ from energy_grid.contracts.base import (
 )
 from energy_grid.contracts.structs import CleanProducerInfo, Retirement
 from energy_grid.contracts.tokens import ERC20
-from energy_grid.enums import EnergyType
+from energy_grid.domain.enums import EnergyType
 
 
 class RetirementPage(NamedTuple):

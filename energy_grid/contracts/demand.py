@@ -24,7 +24,7 @@ from energy_grid.contracts.structs import (
     ProgramBudget,
     ProgramParticipant,
 )
-from energy_grid.enums import ProgramType
+from energy_grid.domain.enums import ProgramType
 
 
 class ReductionFigures(NamedTuple):

@@ -30,7 +30,7 @@ from energy_grid.contracts.structs import (
     StabilityResponse,
     StorageInfo,
 )
-from energy_grid.enums import (
+from energy_grid.domain.enums import (
     ActionType,
     EnergyType,
     LoadStatus,

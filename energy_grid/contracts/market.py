@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from energy_grid.auction import AuctionOrder, Clearing, clear_market
+from energy_grid.domain.auction import AuctionOrder, Clearing, clear_market
 from energy_grid.contracts.base import (
     ContractClient,
     decode_event,
@@ -30,9 +30,9 @@ from energy_grid.contracts.structs import (
     OrderOutcome,
     TransactionInfo,
 )
-from energy_grid.enums import LongSide, OrderType
-from energy_grid.errors import ContractRevertError
-from energy_grid.signed_orders import Signature, SignedOrder
+from energy_grid.domain.enums import LongSide, OrderType
+from energy_grid.chain.errors import ContractRevertError
+from energy_grid.signing.orders import Signature, SignedOrder
 
 # Rejections of an auction order that mean the escrow could not come out of the vault, and what to do.
 ESCROW_SHORT = (
@@ -136,9 +136,9 @@ class EnergyTrading(ContractClient):
     def create_order_by_sig(
         self, relayer: LocalAccount, order: SignedOrder, signature: Signature, permit: Sequence[tuple[int, int, int, bytes, bytes]] = ()
     ) -> int:
-        """Relays a trader's EIP-712 signed order (energy_grid.signed_orders); the relayer pays gas only.
+        """Relays a trader's EIP-712 signed order (energy_grid.signing.orders); the relayer pays gas only.
         The trader must have approved this market in the vault: for a first order, relay its signed
-        approval first (IEnergyVault.approveMarketBySig, energy_grid.signed_orders.sign_market_approval);
+        approval first (IEnergyVault.approveMarketBySig, energy_grid.signing.orders.sign_market_approval);
         `permit` is a permit of the escrow token for the vault."""
         receipt = self._escrowed(relayer, order.trader, "createOrderBySig", order.as_tuple(), *signature.args(), list(permit))
         return self._id(receipt, "OrderCreated", "orderId")
@@ -147,7 +147,7 @@ class EnergyTrading(ContractClient):
         return self._send(trader, "cancelOrder", order_id)
 
     def cancel_order_by_sig(self, relayer: LocalAccount, order_id: int, nonce: int, deadline_s: int, signature: Signature) -> TxReceipt:
-        """Relays the trader's EIP-712 signed cancellation (energy_grid.signed_orders); the relayer pays gas only."""
+        """Relays the trader's EIP-712 signed cancellation (energy_grid.signing.orders); the relayer pays gas only."""
         return self._send(relayer, "cancelOrderBySig", order_id, nonce, deadline_s, *signature.args())
 
     def match_orders(self, keeper: LocalAccount, buy_order_id: int, sell_order_id: int) -> int:
@@ -381,7 +381,7 @@ class EnergyAuction(ContractClient):
         ]
 
     def preview(self, period: int) -> Clearing:
-        """What clearing the market now would give: the reference rule (energy_grid.auction)."""
+        """What clearing the market now would give: the reference rule (energy_grid.domain.auction)."""
         return clear_market(self.orders(period), self.grid(period).tick_count)
 
     def _submit(self, trader: LocalAccount, function: str, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:

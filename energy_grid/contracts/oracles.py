@@ -15,7 +15,7 @@ from energy_grid.contracts.base import (
     require_enum,
 )
 from energy_grid.contracts.structs import GridData, PriceFactors, WeatherData
-from energy_grid.enums import DataSource
+from energy_grid.domain.enums import DataSource
 
 
 class RoundData(NamedTuple):

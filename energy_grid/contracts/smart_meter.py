@@ -21,10 +21,10 @@ from energy_grid.contracts.base import (
     require_amount,
 )
 from energy_grid.contracts.structs import IntervalRecord, MeterInfo, MeterReading, StandingOrder
-from energy_grid.errors import ManifestError
-from energy_grid.signed_readings import SignedReading
-from energy_grid.signed_vault import StandingLimits, standing_order_typed_data
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.chain.errors import ManifestError
+from energy_grid.signing.readings import SignedReading
+from energy_grid.signing.vault import StandingLimits, standing_order_typed_data
+from energy_grid.domain.units import ZERO_ADDRESS
 
 # What a standing limit's field holds (SmartMeter stores prices in 96 bits, caps in 32).
 MAX_STANDING_PRICE_PER_KWH = 2**96 - 1
@@ -140,7 +140,7 @@ class SmartMeter(ContractClient):
         return self._send(gateway, "submitReadings", list(meters), [r.as_tuple() for r in readings])
 
     def submit_signed_readings(self, relayer: LocalAccount, entries: Sequence[SignedReading]) -> TxReceipt:
-        """Relays device-signed readings (energy_grid.signed_readings.sign_readings); anyone may."""
+        """Relays device-signed readings (energy_grid.signing.readings.sign_readings); anyone may."""
         require(0 < len(entries) <= self.max_batch_size(), f"submit_signed_readings: {len(entries)} entries")
         return self._send(relayer, "submitSignedReadings", [e.as_tuple() for e in entries])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from energy_grid.enums import (
+from energy_grid.domain.enums import (
     ActionStatus,
     ActionType,
     EnergyType,
@@ -25,8 +25,8 @@ from energy_grid.enums import (
     TransactionStatus,
     TriggerCondition,
 )
-from energy_grid.signed_orders import SignedOrder
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.signing.orders import SignedOrder
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from energy_grid.contracts.base import (
     require,
     require_amount,
 )
-from energy_grid.units import MAX_UINT256
+from energy_grid.domain.units import MAX_UINT256
 
 
 class ERC20(ContractClient):

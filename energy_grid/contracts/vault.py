@@ -12,10 +12,10 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from energy_grid.contracts.base import ContractClient, require, require_amount
-from energy_grid.errors import InvalidInputError
-from energy_grid.eip712 import Signature, sign_typed_data
-from energy_grid.signed_vault import deposit_permit_typed_data, market_approval_typed_data, withdrawal_typed_data
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.chain.errors import InvalidInputError
+from energy_grid.signing.eip712 import Signature, sign_typed_data
+from energy_grid.signing.vault import deposit_permit_typed_data, market_approval_typed_data, withdrawal_typed_data
+from energy_grid.domain.units import ZERO_ADDRESS
 
 PERMIT_LIFETIME_S = 3_600  # a permit signed here is relayed at once; an hour covers a slow block
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.enums import OrderType
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, MAX_UINT256, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.enums import OrderType
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, MAX_UINT256, VOLTAGE_NOMINAL_PER_MILLE
 
 BUY, SELL = int(OrderType.BUY), int(OrderType.SELL)  # plain ints, as ape passes them
 

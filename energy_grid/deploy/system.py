@@ -36,7 +36,7 @@ from typing import Any
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.domain.units import ZERO_ADDRESS
 
 # Chain ids of anvil / hardhat and ganache: the only chains where the deployer may stay admin.
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})

@@ -12,9 +12,9 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
-from energy_grid.events import EventDecoder
+from energy_grid.chain.events import EventDecoder
+from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.index import models as m
-from energy_grid.units import ZERO_ADDRESS
 
 
 @dataclass(frozen=True)

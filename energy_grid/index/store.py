@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, delete, event, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from energy_grid.errors import GridError
+from energy_grid.chain.errors import GridError
 from energy_grid.index.models import EVENT_TABLES, Block, Cursor, EventRow, Fill, OrderCreated
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

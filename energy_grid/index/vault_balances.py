@@ -19,7 +19,7 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
-from energy_grid.events import EventDecoder
+from energy_grid.chain.events import EventDecoder
 
 EVENTS = ("Deposited", "Withdrawn", "MarketMoved", "MarketBatchSettled", "ArrivedCredited", "EnergyRetired")
 

@@ -1,7 +1,7 @@
 """The keeper: matches crossing orders, settles what is due, clears auctions, settles the meters'
 standing orders and claims.
 
-Each round it reads the events since the last round (energy_grid.order_book), then, in bounded
+Each round it reads the events since the last round (energy_grid.services.order_book), then, in bounded
 batches: matches the open book's crossing orders by price-time priority (`matchOrders`), settles
 the pending transactions whose settlement window has passed (`settleTransactions`, up to 50 per
 transaction), clears every EnergyAuction market with orders once its clearing time has come
@@ -32,10 +32,10 @@ from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.logs import DISCARD
 
-from energy_grid.client import GridClient, GridError
-from energy_grid.dry_run import dry_run
-from energy_grid.errors import ContractRevertError
-from energy_grid.order_book import OrderBook, plan_matches
+from energy_grid.chain.client import GridClient, GridError
+from energy_grid.chain.dry_run import dry_run
+from energy_grid.chain.errors import ContractRevertError
+from energy_grid.services.order_book import OrderBook, plan_matches
 
 MAX_SETTLEMENT_BATCH = 50  # Settlement.MAX_SETTLEMENT_BATCH
 MAX_STANDING_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE: meters per settleStandingOrders

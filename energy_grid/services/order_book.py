@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from energy_grid.enums import OrderType
-from energy_grid.units import WH_PER_KWH, ZERO_ADDRESS
+from energy_grid.domain.enums import OrderType
+from energy_grid.domain.units import WH_PER_KWH, ZERO_ADDRESS
 
 BUY, SELL = int(OrderType.BUY), int(OrderType.SELL)
 

@@ -17,21 +17,21 @@ from typing import Any
 
 from web3.contract.contract import ContractFunction
 
-from energy_grid.client import GridClient
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.dry_run import dry_run
+from energy_grid.chain.errors import ContractRevertError, GridError, NodeUnreachableError
 from energy_grid.contracts.base import CONNECTION_ERRORS
 from energy_grid.contracts.tokens import ERC20
-from energy_grid.dry_run import dry_run
-from energy_grid.enums import OrderType
-from energy_grid.errors import ContractRevertError, GridError, NodeUnreachableError
-from energy_grid.order_book import escrow_amount
-from energy_grid.signed_orders import SignedOrder, cancel_typed_data, order_typed_data, permit_typed_data
-from energy_grid.signed_vault import (
+from energy_grid.domain.enums import OrderType
+from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.services.order_book import escrow_amount
+from energy_grid.signing.orders import SignedOrder, cancel_typed_data, order_typed_data, permit_typed_data
+from energy_grid.signing.vault import (
     StandingLimits,
     market_approval_typed_data,
     standing_order_typed_data,
     withdrawal_typed_data,
 )
-from energy_grid.units import ZERO_ADDRESS
 
 # A wallet user reads and confirms before signing: an hour of chain time to submit.
 DEFAULT_SIGNATURE_WINDOW_S = 3600

@@ -2,7 +2,7 @@
 signs (`eth_signTypedData_v4`), a signature over it and the address it recovers to.
 
 The messages themselves live with what signs them: the market's orders, cancellations and token
-permits in `energy_grid.signed_orders`, the meters' readings in `energy_grid.signed_readings`.
+permits in `energy_grid.signing.orders`, the meters' readings in `energy_grid.signing.readings`.
 """
 
 from __future__ import annotations

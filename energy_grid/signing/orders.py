@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from energy_grid.eip712 import (
+from energy_grid.domain.enums import OrderType
+from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.signing.eip712 import (
     EIP712_DOMAIN,
     SECP256K1_N,
     Signature,
@@ -24,8 +26,6 @@ from energy_grid.eip712 import (
     type_string,
     typed_data,
 )
-from energy_grid.enums import OrderType
-from energy_grid.units import ZERO_ADDRESS
 
 DOMAIN_NAME = "EnergyTrading"
 DOMAIN_VERSION = "1"
@@ -179,7 +179,7 @@ def sign_market_approval(account: str, market: str, nonce: int, deadline: int, k
     return sig.r + sig.s + bytes([sig.v])
 
 
-# EIP712_DOMAIN, SECP256K1_N, Signature and type_string are energy_grid.eip712's, named here too.
+# EIP712_DOMAIN, SECP256K1_N, Signature and type_string are energy_grid.signing.eip712's, named here too.
 __all__ = [
     "CANCEL_ORDER_TYPE",
     "DOMAIN_NAME",

@@ -17,8 +17,8 @@ from typing import Any
 from eth_account import Account
 from eth_utils import keccak
 
-from energy_grid.eip712 import EIP712_DOMAIN, sign_typed_data, signing_domain, type_string
-from energy_grid.eip712 import typed_data as eip712_typed_data
+from energy_grid.signing.eip712 import EIP712_DOMAIN, sign_typed_data, signing_domain, type_string
+from energy_grid.signing.eip712 import typed_data as eip712_typed_data
 
 DOMAIN_NAME = "SmartMeter"
 DOMAIN_VERSION = "1"

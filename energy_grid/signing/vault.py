@@ -18,8 +18,8 @@ from typing import Any
 
 from eth_utils import keccak
 
-from energy_grid.eip712 import Signature, sign_typed_data, signing_domain, type_string, typed_data
-from energy_grid.signed_orders import permit_typed_data
+from energy_grid.signing.eip712 import Signature, sign_typed_data, signing_domain, type_string, typed_data
+from energy_grid.signing.orders import permit_typed_data
 
 VAULT_DOMAIN_NAME = "EnergyVault"
 METER_DOMAIN_NAME = "SmartMeter"

@@ -22,7 +22,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from energy_grid.units import BPS
+from energy_grid.domain.units import BPS
 
 # Keys of the random streams, so that pricing and demand-response membership never share one.
 DR_STREAM = 2

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from energy_grid.sender import prepare
+from energy_grid.chain.sender import prepare
+from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.simulation.gateway import MeterGateway, Reading
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import GAS_REGISTER, SOLAR, RunState
-from energy_grid.units import INTERVAL_SECONDS
 
 
 class Baseline:

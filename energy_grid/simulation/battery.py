@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from energy_grid.units import INTERVAL_SECONDS
+from energy_grid.domain.units import INTERVAL_SECONDS
 
 SECONDS_PER_HOUR = 3_600
 

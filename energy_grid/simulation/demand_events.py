@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from energy_grid.client import GridError
-from energy_grid.sender import prepare
+from energy_grid.chain.client import GridError
+from energy_grid.chain.sender import prepare
+from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
     GAS_APPROVE,
@@ -24,7 +25,6 @@ from energy_grid.simulation.run_state import (
     REGION_ID,
     RunState,
 )
-from energy_grid.units import INTERVALS_PER_DAY
 
 
 @dataclass

@@ -72,9 +72,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from energy_grid.client import GridClient, GridError, anvil_account
-from energy_grid.pricing import dynamic_price
-from energy_grid.sender import TransactionSender
+from energy_grid.chain.client import GridClient, GridError, anvil_account
+from energy_grid.chain.sender import TransactionSender
+from energy_grid.domain.pricing import dynamic_price
 from energy_grid.simulation.agents import demand_response_members, derived_account
 from energy_grid.simulation.auction_steps import Auction
 from energy_grid.simulation.baseline import Baseline

@@ -7,10 +7,10 @@ driver builds once and hands to the steps that need it.
 
 from __future__ import annotations
 
-from energy_grid.sender import prepare
+from energy_grid.chain.sender import prepare
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ
 from energy_grid.simulation.model import HouseholdInterval
 from energy_grid.simulation.run_state import GAS_PER_READING, GAS_READINGS_BASE, READINGS_PER_BATCH, RunState
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ
 
 # A meter's device address and its reading as SmartMeter.submitReadings takes it.
 Reading = tuple[str, tuple[int, ...]]

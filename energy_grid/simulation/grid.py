@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import pandapower as pp
 import pandapower.networks as pn
 
-from energy_grid.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 WATTS_PER_MEGAWATT = 1_000_000
 VA_PER_KVA = 1_000

@@ -25,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 from demandlib import bdew
 
+from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.battery import BatterySpec
 from energy_grid.simulation.pv import PvSystem
 from energy_grid.simulation.weather import check_window
-from energy_grid.units import INTERVALS_PER_DAY
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -36,12 +36,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from energy_grid.client import GridError
-from energy_grid.events import EventDecoder, address_topic
-from energy_grid.sender import prepare
+from energy_grid.chain.client import GridError
+from energy_grid.chain.events import EventDecoder, address_topic
+from energy_grid.chain.sender import prepare
+from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import RunState
-from energy_grid.units import ZERO_ADDRESS
 
 LOAD_STATUS_HIGH = 2  # IGridOperations.LoadStatus.HIGH (CRITICAL above it)
 

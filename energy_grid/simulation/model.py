@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.simulation.battery import Battery
 from energy_grid.simulation.grid import (
     DEFAULT_HOUSEHOLDS_PER_FEEDER,
@@ -51,7 +52,6 @@ from energy_grid.simulation.weather import (
     load_typical_year,
     weather_window,
 )
-from energy_grid.units import INTERVAL_SECONDS
 
 FloatArray = npt.NDArray[np.float64]
 

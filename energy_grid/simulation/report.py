@@ -15,8 +15,8 @@ matplotlib.use("Agg")  # files only: no display on a server or in CI
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, format_kwh, format_money
 from energy_grid.simulation.ledger import SimulationResult
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, format_kwh, format_money
 
 GRAMS_PER_KG = 1_000
 W_PER_WH_PER_INTERVAL = 4  # mean W over 15 minutes from its Wh

@@ -19,13 +19,13 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
-from energy_grid.client import GridClient
-from energy_grid.deployment import LOCAL_OPERATOR_REGION
-from energy_grid.events import EventDecoder
-from energy_grid.sender import TransactionSender
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.events import EventDecoder
+from energy_grid.chain.sender import TransactionSender
+from energy_grid.deploy.system import LOCAL_OPERATOR_REGION
+from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.simulation.chain_time import ChainCalendar
 from energy_grid.simulation.model import DEFAULT_START_DAY_OF_YEAR
-from energy_grid.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 
 # ---- Settings ----
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from web3.exceptions import ContractCustomError
 
-from energy_grid.client import GridError
-from energy_grid.events import EventDecoder, address_topic
-from energy_grid.sender import prepare
+from energy_grid.chain.client import GridError
+from energy_grid.chain.events import EventDecoder, address_topic
+from energy_grid.chain.sender import prepare
+from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.simulation.run_state import (
     BASELINE_DAYS,
     GAS_APPROVE,
@@ -25,7 +26,6 @@ from energy_grid.simulation.run_state import (
     REGION_ID,
     RunState,
 )
-from energy_grid.units import ZERO_ADDRESS
 
 
 class SetUp:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 import pvlib
 
-from energy_grid.units import BPS, DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
+from energy_grid.domain.units import BPS, DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -2,7 +2,7 @@
 
 Twelve households with surplus PV offer it, twelve others bid for it; the gate closes, a keeper
 clears the market and claims for everyone; the result is checked against the Python reference
-rule (energy_grid.auction) and printed with the supply and demand curves.
+rule (energy_grid.domain.auction) and printed with the supply and demand curves.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.auction import AuctionOrder, clear_market, curves, price_of
-from energy_grid.deployment import LOCAL_OPERATOR_REGION
-from energy_grid.operations import approve_vault_market
-from energy_grid.report import heading, print_table
+from energy_grid.cli.report import heading, print_table
+from energy_grid.deploy.operations import approve_vault_market
+from energy_grid.deploy.system import LOCAL_OPERATOR_REGION
+from energy_grid.domain.auction import AuctionOrder, clear_market, curves, price_of
+from energy_grid.domain.units import INTERVAL_SECONDS, format_kwh
 from energy_grid.tour.steps import money
-from energy_grid.units import INTERVAL_SECONDS, format_kwh
 
 SELLERS, BUYERS = 12, 12
 SEED = 8  # the same neighbours, amounts and limits on every run
@@ -114,7 +114,7 @@ def run_auction(system: Any, operator: Any, chain: Any) -> None:
         f"volume and every fill: {'yes' if agree else 'NO'}."
     )
     if not agree:
-        raise RuntimeError("EnergyAuction and energy_grid.auction disagree")
+        raise RuntimeError("EnergyAuction and energy_grid.domain.auction disagree")
 
 
 def print_curves(orders: list[AuctionOrder], market: Any, min_price: int, tick_size: int) -> None:

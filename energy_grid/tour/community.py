@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from energy_grid.units import INTERVAL_SECONDS
+from energy_grid.domain.units import INTERVAL_SECONDS
 
 SUNRISE_HOUR = 6.0
 SUNSET_HOUR = 18.0

@@ -14,14 +14,14 @@ from typing import Any
 
 from eth_account import Account
 
-from energy_grid.demand_response import MeterWriter, verify_from_meter, window_intervals
-from energy_grid.deployment import LOCAL_OPERATOR_REGION
-from energy_grid.enums import OrderStatus
-from energy_grid.operations import BUY, SELL, approve_market
-from energy_grid.pricing import dynamic_price
-from energy_grid.report import heading, print_table
+from energy_grid.cli.report import heading, print_table
+from energy_grid.deploy.operations import BUY, SELL, approve_market
+from energy_grid.deploy.system import LOCAL_OPERATOR_REGION
+from energy_grid.domain.demand_response import MeterWriter, verify_from_meter, window_intervals
+from energy_grid.domain.enums import OrderStatus
+from energy_grid.domain.pricing import dynamic_price
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, format_kwh, format_money
 from energy_grid.tour.community import Prosumer
-from energy_grid.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, format_kwh, format_money
 
 FIRST_HOUR, LAST_HOUR = 5, 14  # the morning simulated, UTC
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from web3 import Web3
 
-from energy_grid import anvil
-from energy_grid.anvil import free_port
-from energy_grid.client import GridClient
-from energy_grid.deployment import System, deploy_system
-from energy_grid.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.chain import anvil
+from energy_grid.chain.anvil import free_port
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
+from energy_grid.deploy.system import System, deploy_system
 
 
 def wait_until(condition: Any, timeout_s: float, what: str, poll_s: float = 0.02) -> Any:

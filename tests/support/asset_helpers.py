@@ -8,7 +8,7 @@ from enum import IntEnum
 
 from eth_account import Account
 
-from energy_grid.enums import EnergyType
+from energy_grid.domain.enums import EnergyType
 
 REGION = 1  # conftest ASSET_REGION: grid_operator's
 OTHER_REGION = 2  # conftest ASSET_OTHER_REGION: other_region_operator's

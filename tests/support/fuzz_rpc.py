@@ -17,7 +17,7 @@ from typing import Any
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 
-from energy_grid.jsonrpc import KeptAliveConnection
+from energy_grid.chain.jsonrpc import KeptAliveConnection
 
 TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
 TRANSFER_SINGLE_TOPIC = keccak(text="TransferSingle(address,address,address,uint256,uint256)")
@@ -34,7 +34,7 @@ class RpcError(Exception):
 
 
 class Rpc:
-    """JSON-RPC over one kept-alive connection (energy_grid.jsonrpc), with batches: the fuzzer sends
+    """JSON-RPC over one kept-alive connection (energy_grid.chain.jsonrpc), with batches: the fuzzer sends
     thousands of small requests, and requests' own work on each cost more than the node took to
     answer it."""
 

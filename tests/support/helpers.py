@@ -21,7 +21,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from hexbytes import HexBytes
 
-from energy_grid.units import ZERO_ADDRESS  # noqa: F401 - the test modules take it from here
+from energy_grid.domain.units import ZERO_ADDRESS  # noqa: F401 - the test modules take it from here
 
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
-from energy_grid.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.index import EventIndex
 from energy_grid.index.models import EVENT_TABLES
-from energy_grid.units import INTERVAL_SECONDS
 
 PRICE_PER_KWH = 200_000
 DEPLOYER, SELLER, BUYER, DEVICE = 0, 1, 2, 3

@@ -11,9 +11,9 @@ from ape.exceptions import CustomError
 from eth_utils import keccak
 from hexbytes import HexBytes
 
-from energy_grid.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
-from energy_grid.signed_orders import SignedOrder
-from energy_grid.units import ZERO_ADDRESS
+from energy_grid.deploy.operations import BUY, SELL  # noqa: F401  (re-exported: IEnergyTrading.OrderType)
+from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.signing.orders import SignedOrder
 
 from support.helpers import NO_FREEZE_QUERY, error_data, log, role
 

@@ -3,7 +3,7 @@ starts, and the mock logs of an accepted reading and of minted and burned Wh."""
 
 from __future__ import annotations
 
-from energy_grid.units import (
+from energy_grid.domain.units import (
     DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
     INTERVAL_SECONDS,

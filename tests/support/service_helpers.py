@@ -13,7 +13,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from fastapi import FastAPI
 
-from energy_grid.anvil import free_port
+from energy_grid.chain.anvil import free_port
 
 STARTUP_TIMEOUT_S = 60
 

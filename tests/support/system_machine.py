@@ -52,13 +52,13 @@ from eth_account import Account
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from energy_grid.demand_response import MeterWriter
-from energy_grid.deployment import LOCAL_FAUCET_WHOLE_UNITS, DeploymentSettings, deploy_system, fund_local_accounts, setup_local_roles
-from energy_grid.enums import OrderType
-from energy_grid.signed_orders import SignedOrder, sign_order, sign_permit
-from energy_grid.signed_readings import sign_reading
-from energy_grid.signed_vault import sign_market_approval, sign_withdrawal
-from energy_grid.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE, ZERO_ADDRESS
+from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS, DeploymentSettings, deploy_system, fund_local_accounts, setup_local_roles
+from energy_grid.domain.demand_response import MeterWriter
+from energy_grid.domain.enums import OrderType
+from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE, ZERO_ADDRESS
+from energy_grid.signing.orders import SignedOrder, sign_order, sign_permit
+from energy_grid.signing.readings import sign_reading
+from energy_grid.signing.vault import sign_market_approval, sign_withdrawal
 
 from support.fuzz_rpc import (
     TRANSFER_SINGLE_TOPIC,

@@ -12,13 +12,13 @@ from energy_grid.api.problems import answering
 from energy_grid.api.relay import Relay, tx_hash_of
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.api.write_models import CancelDraft, OrderDraft, RelayCancel, RelayOrder, RelayReading, split_signature
-from energy_grid.client import GridClient
-from energy_grid.enums import OrderType
-from energy_grid.errors import ContractRevertError
-from energy_grid.sender import TransactionSender, prepare
-from energy_grid.signed_orders import SignedOrder
-from energy_grid.signed_readings import SignedReading
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.errors import ContractRevertError
+from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.domain.enums import OrderType
 from energy_grid.signing import drafts
+from energy_grid.signing.orders import SignedOrder
+from energy_grid.signing.readings import SignedReading
 
 
 def read_token_info(client: GridClient) -> dict[str, TokenInfo]:

@@ -26,16 +26,16 @@ from energy_grid.api.write_models import (
     VaultWithdrawalDraft,
     split_signature,
 )
-from energy_grid.client import SELL, GridClient
+from energy_grid.chain.client import SELL, GridClient
+from energy_grid.chain.errors import ContractRevertError
+from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.contracts.base import decode_struct
 from energy_grid.contracts.structs import OrderInfo
-from energy_grid.errors import ContractRevertError
+from energy_grid.domain.units import WH_PER_KWH, format_kwh, format_money
 from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
-from energy_grid.sender import TransactionSender, prepare
-from energy_grid.signed_vault import StandingLimits, signature_bytes
 from energy_grid.signing import drafts
-from energy_grid.units import WH_PER_KWH, format_kwh, format_money
+from energy_grid.signing.vault import StandingLimits, signature_bytes
 
 # The meters whose placed standing orders one balance read looks at: a household's, in one batch.
 MAX_METERS = 100
