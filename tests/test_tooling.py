@@ -218,3 +218,13 @@ def test_make_bench_and_fuzz_refuse_a_port_in_use(target, variable):
     assert result.returncode != 0
     assert f"{variable}={port}" in result.stderr and "in use" in result.stderr
     assert result.stdout == ""  # neither the bench nor the fuzz run started
+
+
+def test_anvil_is_found_in_the_projects_node_modules_without_path(monkeypatch):
+    """`make setup` installs anvil from npm; a program finds it there when PATH has none."""
+    from energy_grid.chain import anvil  # noqa: PLC0415
+
+    monkeypatch.setattr(anvil.shutil, "which", lambda _name: None)
+    found = Path(anvil.anvil_binary())
+    assert found.is_file()
+    assert found.parts[-5:] == ("node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil")

@@ -98,7 +98,7 @@ def anvil_binary() -> str:
     found = shutil.which("anvil")
     if found:
         return found
-    local = Path(__file__).resolve().parents[1] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    local = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
     if local.exists():
         return str(local)
     raise GridError("anvil not found: run `make setup` (it installs anvil from npm) or put anvil on PATH")

@@ -65,7 +65,7 @@ ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 # Chainlink's published ABI of a price feed, from the npm package `make` installs: a consumer
 # written for a Chainlink feed reads PriceOracle through it unchanged.
 CHAINLINK_AGGREGATOR_V3_ABI = (
-    Path(__file__).resolve().parent.parent
+    Path(__file__).resolve().parents[2]
     / "node_modules/@chainlink/contracts/abi/v0.8/AggregatorV3Interface.json"
 )
 LOAD_STATUSES = tuple(status.name for status in LoadStatus)  # IGridOperations.LoadStatus
