@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {BitMath} from "../utils/BitMath.sol";
+
 /// @title PriceLevels
 /// @notice The occupied price levels of one side of an order book, as a hierarchical bitmap over
 /// 72-bit prices (the idea of Uniswap v3's tick bitmap, stacked): at height 0 a 256-bit word holds
@@ -84,16 +86,8 @@ library PriceLevels {
     }
 
     /// @dev The lowest (up) or highest set bit of a non-zero word.
-    function _first(uint256 word, bool up) private pure returns (uint256 r) {
-        unchecked {
-            if (up) word &= ~word + 1;
-            for (uint256 shift = 128; shift != 0; shift >>= 1) {
-                if (word >> shift != 0) {
-                    word >>= shift;
-                    r += shift;
-                }
-            }
-        }
+    function _first(uint256 word, bool up) private pure returns (uint256) {
+        return up ? BitMath.lowestBit(word) : BitMath.highestBit(word);
     }
 
     function _key(uint256 side, uint256 height, uint256 index) private pure returns (uint256) {
