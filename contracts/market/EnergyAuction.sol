@@ -28,8 +28,8 @@ contract EnergyAuction is StandingOrders {
     /// @notice Most orders one claimBatch pays out.
     uint256 public constant MAX_CLAIM_BATCH = 100;
 
-    /// @dev Places an order looks at before it takes a one-off place: a trader's several orders of
-    /// one market and side take the next places.
+    /// @dev How many of a trader's reusable places a new order tries before it takes a one-off place.
+    /// A trader with several open orders in one market and side finds the next places free.
     uint256 private constant SLOT_PROBES = 4;
 
     constructor(
