@@ -15,17 +15,19 @@ import {AuctionMarkets} from "./auction/AuctionMarkets.sol";
 import {StandingOrders} from "./auction/StandingOrders.sol";
 
 /// @title EnergyAuction
-/// @notice One uniform-price double auction per delivery period: firm, escrowed bids and asks on a
-/// bounded price grid, and the meters' standing orders placed by their readings after the interval;
-/// `clear(period)` by anyone at the volume-maximizing price; claims in O(1), standing orders settled by
-/// the meter's later readings. Everyone trading in a period trades at one price, so arriving first or
-/// racing another order gains nothing. Escrow and payouts are EnergyVault balances.
-/// @dev The clearing rule is AuctionClearing's, the standing orders StandingOrders', the markets'
-/// shared state AuctionMarkets'; this contract adds firm orders, their places and their claims.
+/// @notice The auction runs one uniform-price double auction per delivery period. It takes firm,
+/// escrowed bids and asks on a bounded price grid, as well as the standing orders that the meters'
+/// readings place after each interval. Anyone may call `clear(period)`, which clears the market at
+/// the price that maximizes traded volume. Firm orders are claimed in O(1), and standing orders are
+/// settled by the meter's later readings. Everyone trading in a period trades at one price, so
+/// arriving first or racing another order gains nothing. Escrow and payouts are EnergyVault balances.
+/// @dev AuctionClearing holds the clearing rule, StandingOrders the standing orders and AuctionMarkets
+/// the state the markets share. This contract adds firm orders, the places that store them and their
+/// claims.
 contract EnergyAuction is StandingOrders {
-    /// @notice Largest order, 1 TWh.
+    /// @notice The largest order the auction accepts, which is 1 TWh.
     uint256 public constant MAX_ORDER_WH = 1e12;
-    /// @notice Most orders one claimBatch pays out.
+    /// @notice The most orders one claimBatch call pays out.
     uint256 public constant MAX_CLAIM_BATCH = 100;
 
     /// @dev How many of a trader's reusable places a new order tries before it takes a one-off place.
@@ -79,8 +81,9 @@ contract EnergyAuction is StandingOrders {
     }
 
     /// @inheritdoc IEnergyAuction
-    /// @dev No lock of the auction's own: a claim's one call out is the vault's give, which calls nothing
-    /// and does not run inside a vault transfer (the vault's lock), so nothing can enter a claim.
+    /// @dev The auction needs no lock of its own here. A claim's only outside call is the vault's give,
+    /// which calls nothing else and does not run inside a vault transfer (which holds the vault's lock),
+    /// so nothing can re-enter a claim.
     function claim(uint256 orderId) external {
         _claim(AuctionOrderId.wrap(orderId), true);
     }
@@ -90,8 +93,8 @@ contract EnergyAuction is StandingOrders {
         uint256 count = orderIds.length;
         if (count == 0) revert EmptyBatch();
         if (count > MAX_CLAIM_BATCH) revert BatchTooLarge(count, MAX_CLAIM_BATCH);
-        // After the first move the vault and the auction's balance there are warm: each further
-        // claim costs about its own place, its event and the trader's balance.
+        // After the first payout, the vault and the auction's balance there are warm, so each further
+        // claim costs about as much as its own place, its event and the trader's balance.
         for (uint256 i; i < count; ++i) {
             _claim(AuctionOrderId.wrap(orderIds[i]), false);
         }
@@ -163,7 +166,7 @@ contract EnergyAuction is StandingOrders {
     function getMarket(uint256 period) external view returns (MarketInfo memory) {
         Market memory market = _markets[period];
         Clearing memory c = _clearings[period];
-        // The marginal level's L and T are 0 unless a side is long.
+        // The marginal level's L and T are zero unless one side is long.
         return MarketInfo(
             c.clearingPricePerKWh != 0,
             market.orderCount,
@@ -237,8 +240,9 @@ contract EnergyAuction is StandingOrders {
 
     // ---- Firm orders ----
 
-    /// @dev Places the order and makes its vault moves: its escrow taken, net of what settling the
-    /// trader's earlier order in its place paid out. Both submissions' guards, written once.
+    /// @dev Places the order and makes its vault movements: it takes the order's escrow after paying out
+    /// what settling the trader's earlier order in the same place produced. Bids and asks both come
+    /// through here, so their guards are written once.
     function _submit(uint256 period, uint256 amountWh, uint256 limitPricePerKWh, bool isBid)
         private
         whenNotPaused
@@ -268,31 +272,33 @@ contract EnergyAuction is StandingOrders {
         (orderId, giveWh, givePayment) = _place(period, isBid, sequence, order);
         uint256 escrow = isBid ? OrderMath.ceilMilli(amountWh * limitPricePerKWh) : amountWh;
         emit OrderSubmitted(AuctionOrderId.unwrap(orderId), period, msg.sender, isBid, amountWh, limitPricePerKWh, escrow);
-        // What the settled order paid first, so that it may fund the escrow; then the escrow in full,
-        // so that the vault's checks (the trader's approval, this market open, a shortfall pulled from
-        // the wallet) hold for every order as they did. The second call finds every slot warm.
+        // The settled order's payout is given first, so that it can fund the escrow. The escrow is then
+        // taken in full, so that the vault's checks (the trader's approval, this market being open and
+        // a shortfall pulled from the wallet) apply to every order as before. The second call finds
+        // every slot warm.
         if (giveWh != 0 || givePayment != 0) VaultCalls.give(_vault, msg.sender, giveWh, givePayment);
         (uint256 takeWh, uint256 takePayment) = isBid ? (uint256(0), escrow) : (escrow, uint256(0));
         VaultCalls.take(_vault, msg.sender, takeWh, takePayment);
     }
 
     // ---- Order places ----
-    // Order slots are the trader's own and reused: each trader has REUSABLE_PLACES places per side, and
-    // an order takes the place `period % REUSABLE_PLACES`, or one of the next SLOT_PROBES - 1 if that
-    // holds a live order (unclaimed, its market not cleared). A place whose order was claimed is
-    // rewritten (5,000 gas) instead of created (22,100). One whose order's market has cleared is
-    // claimed in line first, its payout credited just before the new escrow is taken, so a trader who
-    // orders again in a later market is paid without a claim of its own. A market that may clear but
-    // has not keeps its orders' places live: a submission never pays for a whole market's clearing
-    // (that grows with the market's occupied ticks), which the keeper or any reading does.
-    // When every probed place is live, the order takes a one-off place of its market, keyed by its
-    // sequence number there: no cap on open orders, and at most SLOT_PROBES reads spent looking. The
-    // place stores its order's period, so an id whose place has moved on to a later order is told
-    // apart (OrderSlotReused).
+    // Order slots belong to their trader and are reused. Each trader has REUSABLE_PLACES places per
+    // side. An order takes the place `period % REUSABLE_PLACES`, or one of the next SLOT_PROBES - 1
+    // places if that one holds a live order, meaning one that is unclaimed and whose market has not
+    // cleared. A place whose order was claimed is rewritten (5,000 gas) instead of created (22,100).
+    // A place whose order's market has cleared is claimed in line first, and its payout is credited
+    // just before the new escrow is taken, so a trader who orders again in a later market is paid
+    // without a claim of its own. A market that may clear but has not yet cleared keeps its orders'
+    // places live, because a submission should never pay for clearing a whole market (that cost grows
+    // with the market's occupied ticks); the keeper or any reading clears it instead.
+    // When every probed place is live, the order takes a one-off place in its market, keyed by its
+    // sequence number there. That way there is no cap on open orders, and looking costs at most
+    // SLOT_PROBES reads. Each place stores its order's period, so an id whose place has moved on to a
+    // later order can be told apart (OrderSlotReused).
 
-    /// @dev Stores the order in the sender's first free place of its side, or in a one-off place.
-    /// Returns its id and what the order claimed in line pays the sender. The time check first: a live
-    /// order of an open market costs no read of its result.
+    /// @dev Stores the order in the sender's first free place on its side, or in a one-off place.
+    /// Returns the order's id and what the earlier order, claimed in line, pays the sender. The time is checked
+    /// first, so that a live order of an open market costs no read of its market's result.
     function _place(uint256 period, bool isBid, uint256 sequence, AuctionOrder order)
         private
         returns (AuctionOrderId orderId, uint256 energyWh, uint256 payment)
@@ -330,7 +336,8 @@ contract EnergyAuction is StandingOrders {
         return (pricePerKWh - minPricePerKWh) / stepPerKWh;
     }
 
-    /// @dev The order an id names; reverts if its place never held one or has moved on to a later order.
+    /// @dev Returns the order an id names. Reverts if its place never held an order or has moved on to a
+    /// later one.
     function _knownOrder(AuctionOrderId id) private view returns (AuctionOrder order) {
         order = _orders[id.storageKey()];
         if (order.period() == 0) revert OrderUnknown(AuctionOrderId.unwrap(id));
@@ -339,9 +346,10 @@ contract EnergyAuction is StandingOrders {
 
     // ---- Claims ----
 
-    /// @dev Pays out an order of a cleared market into its trader's vault balance. An order claimed
-    /// before (by a claim, or in line when its trader's next order reused its place) reverts when
-    /// `strict`, else is skipped: a batch does not fail on a claim that won a race with it.
+    /// @dev Pays out an order of a cleared market into its trader's vault balance. An order that was
+    /// claimed before, either by a claim or in line when its trader's next order reused its place,
+    /// reverts when `strict` is set and is skipped otherwise, so that a batch does not fail because
+    /// another claim won a race with it.
     function _claim(AuctionOrderId id, bool strict) private {
         uint256 key = id.storageKey();
         AuctionOrder order = _orders[key];
@@ -359,7 +367,8 @@ contract EnergyAuction is StandingOrders {
         if (energyWh != 0 || payment != 0) VaultCalls.give(_vault, id.trader(), energyWh, payment);
     }
 
-    /// @dev What a claim of the order pays its trader (energy, payment), and its event.
+    /// @dev Emits the claim's event and returns what the claim pays the order's trader, as energy and
+    /// payment.
     function _payOut(AuctionOrderId id, AuctionOrder order, Clearing memory c)
         private
         returns (uint256 energyWh, uint256 payment)

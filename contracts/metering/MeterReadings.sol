@@ -13,25 +13,25 @@ import {ProfileEntry, ProfileEntryLibrary} from "../types/ProfileEntry.sol";
 import {MeterInactive, MeterUnknown} from "../utils/GridErrors.sol";
 
 /// @title MeterReadings
-/// @notice Readings in, energy out: each accepted reading's export increase is minted to the meter's
-/// owner as EnergyToken or, with vault delivery, credited to the owner's vault balance and handed on
-/// to the reading market.
-/// @dev Readings arrive three ways: from the meter's own address (submitReading), in batches from a
+/// @notice This contract turns readings into energy. The export increase of each accepted reading is
+/// minted to the meter's owner as EnergyToken, or, when the owner chose vault delivery, credited to the
+/// owner's vault balance and handed on to the reading market.
+/// @dev Readings arrive in three ways: from the meter's own address (submitReading), in batches from a
 /// GATEWAY_ROLE head-end (submitReadings), or signed by the meter's key (EIP-712) and relayed by anyone
-/// (submitSignedReadings). All three check a reading alike and write it into its interval's entry of
-/// the load profile. A batch mints in one call to the token and delivers to the vault in one more. The
-/// signed path's nonce lives in the meter's record, the slot every reading rewrites anyway.
+/// (submitSignedReadings). All three check a reading the same way and write it into its interval's
+/// entry of the load profile. A batch mints with one call to the token and delivers to the vault with
+/// one more. The signed path's nonce lives in the meter's record, the slot every reading rewrites anyway.
 abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
     using EnergyTime for uint256;
 
     // ----------------------------------------------------------------------------- constants
 
-    /// @notice EIP-712 type of a meter-signed reading (ISmartMeterRegistry.SignedReading without v, r, s).
+    /// @notice The EIP-712 type of a meter-signed reading (ISmartMeterRegistry.SignedReading without v, r, s).
     bytes32 public constant SIGNED_READING_TYPEHASH = SignedReadingHash.SIGNED_READING_TYPEHASH;
-    /// @notice EIP-712 type of the reading inside a SignedReading (ISmartMeter.MeterReading).
+    /// @notice The EIP-712 type of the reading inside a SignedReading (ISmartMeter.MeterReading).
     bytes32 public constant METER_READING_TYPEHASH = SignedReadingHash.METER_READING_TYPEHASH;
-    /// @notice Highest nonce invalidateNonces sets: far more signed readings than a meter signs in
-    /// its life, and low enough that the 40-bit nonce never wraps.
+    /// @notice The highest nonce invalidateNonces may set. It allows far more signed readings than a meter
+    /// signs in its life, and it is low enough that the 40-bit nonce never wraps.
     uint256 public constant MAX_READING_NONCE = type(uint32).max;
 
     /// @dev The mints of a batch, sent to the token in one call instead of one per reading.
@@ -90,7 +90,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
             Meter memory m = _meters[meter];
             _checkSignedReading(signed, m.nonce);
             _route(batch, delivery, meter, m, signed.reading, limits);
-            // The record's slot was just rewritten, so this write is warm. Cannot overflow: see Meter.nonce.
+            // The record's slot was just rewritten, so this write is warm. It cannot overflow, as Meter.nonce explains.
             unchecked {
                 _meters[meter].nonce = m.nonce + 1;
             }
@@ -117,8 +117,8 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
 
     // ----------------------------------------------------------------------------- accepting one reading
 
-    /// @dev Accepts one reading of a batch and routes its energy: minted to the owner's wallet, or
-    /// (the owner's choice) into its vault balance and on to the reading market.
+    /// @dev Accepts one reading of a batch and routes its energy. The energy is minted to the owner's
+    /// wallet, or, if the owner chose so, into the owner's vault balance and on to the reading market.
     function _route(
         MintBatch memory batch,
         VaultBatch memory delivery,
@@ -132,7 +132,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         else _addMint(batch, m.owner, producedWh);
     }
 
-    /// @dev Validates and records one reading; returns the Wh it counts (none for a baseline).
+    /// @dev Validates and records one reading, and returns the Wh it counts, which is none for a baseline.
     function _acceptReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
         private
         returns (uint256 consumedWh, uint256 producedWh)
@@ -140,16 +140,16 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         _validateReading(meter, m, reading, limits);
         (consumedWh, producedWh) = _recordInProfile(meter, m, reading);
         Meter storage stored = _meters[meter];
-        // Fits: not after block.timestamp. Only the changed fields are written: copying `m` back
-        // would read and write the slot once per field.
+        // The time fits, because it is not after block.timestamp. Only the changed fields are written,
+        // because copying `m` back would read and write the slot once per field.
         stored.lastReadingAt = uint40(reading.timestamp);
         if (m.flags.awaitingBaseline()) stored.flags = m.flags.baselineSet();
         emit ReadingAccepted(meter, reading.timestamp, consumedWh, producedWh);
     }
 
-    /// @dev The reading's time must lie in (previous reading + rate limit, block time] and be no
-    /// older than the age limit: the rate limit alone compares reading times, so without the age
-    /// bound a meter could send back-dated readings back to back and place its energy at will.
+    /// @dev The reading's time must lie in (previous reading + rate limit, block time] and must be no
+    /// older than the age limit. The rate limit alone only compares reading times, so without the age
+    /// bound a meter could send back-dated readings back to back and place its energy wherever it liked.
     function _validateReading(address meter, Meter memory m, MeterReading calldata reading, ReadingLimits memory limits)
         private
         view
@@ -164,7 +164,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         }
         uint256 ageSeconds;
         unchecked {
-            // Not in the future, checked above.
+            // The reading is not in the future, as checked above, so this cannot underflow.
             ageSeconds = block.timestamp - timestamp;
         }
         if (ageSeconds > limits.maxAgeSeconds) {
@@ -180,8 +180,8 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         }
     }
 
-    /// @dev Writes the reading into its interval's ring slot; returns the energy it counts
-    /// (none for a baseline reading, whose increase is booked as uncounted instead).
+    /// @dev Writes the reading into its interval's ring slot and returns the energy it counts. A baseline
+    /// reading counts none, because its increase is booked as uncounted instead.
     function _recordInProfile(address meter, Meter memory m, MeterReading calldata reading)
         private
         returns (uint256 consumedWh, uint256 producedWh)
@@ -215,8 +215,8 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         _storeInterval(meter, profile, continuesInterval ? previous : ProfileEntry.wrap(0), reading, consumedWh, producedWh);
     }
 
-    /// @dev A reading in the previous reading's interval adds to that entry (`carried`); a later one
-    /// starts a new entry (`carried` is empty).
+    /// @dev A reading in the same interval as the previous reading adds to that entry (`carried`), and a
+    /// reading in a later interval starts a new entry (then `carried` is empty).
     function _storeInterval(
         address meter,
         mapping(uint256 => ProfileEntry) storage profile,
@@ -242,9 +242,10 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         );
     }
 
-    /// @dev Reverts unless `signed` is signed by its meter for this chain and contract, in time and
-    /// carrying `expectedNonce`; the signature is checked before the nonce so that a replay of a
-    /// genuine signature reads as one (InvalidReadingNonce below the expected nonce).
+    /// @dev Reverts unless `signed` is signed by its meter for this chain and contract, is still within its
+    /// deadline and carries `expectedNonce`. The signature is checked before the nonce, so that a replay
+    /// of a genuine signature is reported as a replay (InvalidReadingNonce with a nonce below the
+    /// expected one).
     function _checkSignedReading(SignedReading calldata signed, uint256 expectedNonce) private view {
         address meter = signed.meter;
         uint256 nonce = signed.nonce;
@@ -253,7 +254,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         // slither-disable-next-line unused-return: the third value repeats the s that MalleableReadingSignature names
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signed.v, signed.r, signed.s);
         if (error == ECDSA.RecoverError.InvalidSignatureS) revert MalleableReadingSignature(meter, nonce, signed.s);
-        // A failed recovery yields signer 0, which must not pass for a meter of address 0.
+        // A failed recovery yields the zero signer, which must not pass for a meter at the zero address.
         if (error != ECDSA.RecoverError.NoError || signer != meter) revert InvalidReadingSignature(meter, nonce, signer);
         if (nonce != expectedNonce) revert InvalidReadingNonce(meter, nonce, expectedNonce);
     }
@@ -277,7 +278,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         if (count == 0) return;
         address[] memory owners = batch.owners;
         uint256[] memory amountsWh = batch.amountsWh;
-        // Only the readings that minted.
+        // The arrays are shortened to the readings that minted.
         MemoryArrays.shorten(owners, count);
         MemoryArrays.shorten(amountsWh, count);
         _energyToken.mintBatch(owners, amountsWh);

@@ -11,9 +11,9 @@ import {ProfileEntry, ProfileEntryLibrary} from "../types/ProfileEntry.sol";
 import {BatchTooLarge, EmptyBatch, MeterInactive, MeterUnknown, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title MeterRegistry
-/// @notice Which meters exist, who owns them and whether they may read: the operator registers,
-/// deactivates and reactivates meters, the admin sets the two bounds every reading is checked against,
-/// and the guardian can pause readings.
+/// @notice This contract records which meters exist, who owns them and whether they may submit
+/// readings. The operator registers, deactivates and reactivates meters, the admin sets the two bounds
+/// that every reading is checked against, and the guardian can pause readings.
 /// @dev This module owns the storage every other part of the meter registry reads: the meter's record
 /// (the one slot every reading reads and rewrites), its cold account, and the load profile, which a
 /// registration with known registers opens with its baseline entry. The readings, the load profile's
@@ -27,42 +27,46 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Submits batches of readings for many meters (a head-end system or data concentrator).
     bytes32 public constant GATEWAY_ROLE = keccak256("GATEWAY_ROLE");
-    /// @notice Pauses readings, and so minting (emergency shutdown: the guardian, GridManagement); only the admin resumes.
+    /// @notice The guardian role (GridManagement), which pauses readings and therefore minting in an
+    /// emergency shutdown; only the admin resumes.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     // ----------------------------------------------------------------------------- limits
 
-    /// @notice Intervals kept per meter: 35 days of 900 s intervals.
+    /// @notice The number of intervals kept per meter, which is 35 days of 900 s intervals.
     uint256 public constant PROFILE_CAPACITY = 35 * EnergyTime.INTERVALS_PER_DAY;
-    /// @notice Most readings in one submitReadings call.
+    /// @notice The most readings one submitReadings call may carry.
     uint256 public constant MAX_BATCH_SIZE = 100;
-    /// @notice Shortest reading age limit: a gateway forwards each interval's reading when it closes.
+    /// @notice The shortest reading age limit, since a gateway forwards each interval's reading when the
+    /// interval closes.
     uint256 public constant MAX_READING_AGE_FLOOR_SECONDS = EnergyTime.INTERVAL_SECONDS;
-    /// @notice Longest reading age limit: the load profile's span (35 days), so every accepted
-    /// reading lands in an interval the profile still holds.
+    /// @notice The longest reading age limit. It equals the load profile's span (35 days), so every
+    /// accepted reading lands in an interval that the profile still holds.
     uint256 public constant MAX_READING_AGE_CEILING_SECONDS = PROFILE_CAPACITY * EnergyTime.INTERVAL_SECONDS;
-    /// @notice Reading age limit at deploy: a week of buffered 15-minute readings (672 per meter)
+    /// @notice The reading age limit at deployment. A week of buffered 15-minute readings (672 per meter)
     /// covers a gateway outage over a long weekend plus the repair visit.
     uint256 public constant DEFAULT_MAX_READING_AGE_SECONDS = 7 * EnergyTime.DAY_SECONDS;
-    /// @notice Largest register value (uint56 in the profile): 72 PWh, beyond any meter's life.
+    /// @notice The largest register value, stored as uint56 in the profile. At 72 PWh it is beyond
+    /// anything a meter reaches in its life.
     uint256 public constant MAX_REGISTER_WH = type(uint56).max;
-    /// @notice Highest interval the load profile can hold (uint32), year 124,000 and later.
+    /// @notice The highest interval the load profile can hold (uint32), which lies in the year 124,000 or later.
     uint256 public constant MAX_INTERVAL = type(uint32).max;
 
     // ----------------------------------------------------------------------------- storage
 
-    /// @dev What every reading reads and rewrites, in one slot.
+    /// @dev The data that every reading reads and rewrites, kept in one slot.
     struct Meter {
-        address owner; // 0 = not registered
-        uint40 lastReadingAt; // unix s; 0 = no reading and no registration baseline yet
-        // Signed readings accepted plus the skips of invalidateNonces: at most MAX_READING_NONCE plus
-        // one per accepted reading, each of which strictly raises lastReadingAt, so it fits 40 bits.
+        address owner; // The zero address means the meter is not registered.
+        uint40 lastReadingAt; // In unix seconds; zero until the first reading or a registration baseline.
+        // The number of signed readings accepted plus the nonces skipped by invalidateNonces. It is at
+        // most MAX_READING_NONCE plus one per accepted reading, and each accepted reading strictly raises
+        // lastReadingAt, so the count fits 40 bits.
         uint40 nonce;
         MeterFlags flags; // active, awaiting a baseline (the next reading only sets it), vault delivery
     }
 
-    /// @dev Cold data: written at registration, baselines and redemptions. Energy before a baseline
-    /// is "uncounted": counted = register - uncounted.
+    /// @dev Cold data, written only at registration, at baselines and at redemptions. Energy before a
+    /// baseline is "uncounted", so the counted energy is the register minus the uncounted energy.
     struct Account {
         uint64 uncountedConsumptionWh;
         uint64 uncountedProductionWh;
@@ -141,7 +145,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
             revert MinReadingIntervalTooLong(secondsBetweenReadings, EnergyTime.INTERVAL_SECONDS);
         }
         uint256 previousSeconds = _readingLimits.minIntervalSeconds;
-        // Fits: at most INTERVAL_SECONDS.
+        // The value fits 32 bits, because it is at most INTERVAL_SECONDS.
         _readingLimits.minIntervalSeconds = uint32(secondsBetweenReadings);
         emit MinReadingIntervalUpdated(previousSeconds, secondsBetweenReadings);
     }
@@ -152,7 +156,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
             revert MaxReadingAgeOutOfRange(maxAgeSeconds, MAX_READING_AGE_FLOOR_SECONDS, MAX_READING_AGE_CEILING_SECONDS);
         }
         uint256 previousSeconds = _readingLimits.maxAgeSeconds;
-        // Fits: at most 35 days.
+        // The value fits 32 bits, because it is at most 35 days.
         _readingLimits.maxAgeSeconds = uint32(maxAgeSeconds);
         emit MaxReadingAgeUpdated(previousSeconds, maxAgeSeconds);
     }
@@ -229,7 +233,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         if (size > MAX_BATCH_SIZE) revert BatchTooLarge(size, MAX_BATCH_SIZE);
     }
 
-    /// @dev The load-profile slot of `interval`: the ring wraps every PROFILE_CAPACITY intervals.
+    /// @dev Returns the load-profile slot of `interval`. The ring wraps around every PROFILE_CAPACITY intervals.
     function _ringSlot(uint256 interval) internal pure returns (uint256) {
         // slither-disable-next-line weak-prng: the ring-buffer slot of an interval in the 35-day load profile, not randomness
         return interval % PROFILE_CAPACITY;

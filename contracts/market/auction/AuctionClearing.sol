@@ -7,61 +7,62 @@ import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {BitMath} from "../../utils/BitMath.sol";
 import {OrderMath} from "../../utils/OrderMath.sol";
 
-/// @dev A market's book slot, written by every submission.
+/// @dev A market's book slot. Every submission to the market writes it.
 struct Market {
-    uint32 orderCount; // firm orders submitted: sequence numbers 1..orderCount
-    uint16 tickCount; // 0 = no grid fixed yet (no order, not cleared)
-    uint80 minPricePerKWh; // the grid the market started with
+    uint32 orderCount; // The number of firm orders submitted; their sequence numbers run from 1 to orderCount.
+    uint16 tickCount; // Zero until the market fixes its grid, which happens at its first order or at clearing.
+    uint80 minPricePerKWh; // The lowest price of the grid the market started with.
     uint80 tickSizePerKWh;
-    uint48 bidVolumeWh; // all bids: D at the lowest tick, where the clearing scan starts
+    uint48 bidVolumeWh; // The volume of all bids, which is D at the lowest tick, where the clearing scan starts.
 }
 
-/// @dev A market's result, written once by clearing: everything a claim needs beside its order.
+/// @dev A market's result, which clearing writes once. It holds everything a claim needs besides the order itself.
 struct Clearing {
-    bool opened; // from the first order on, so that clearing rewrites the slot instead of creating it
+    bool opened; // Set at the first order, so that clearing rewrites the slot instead of creating it.
     uint8 clearingTick;
     uint8 marginalTick;
     IEnergyAuction.LongSide longSide;
-    uint16 feeBps; // the market's fee rate: the fee at its first order, lowered by later asks
-    uint80 clearingPricePerKWh; // 0 until cleared (every grid price is above 0)
-    uint48 volumeWh; // at most 256 ticks x MAX_TICK_VOLUME_WH < 2^48
-    uint40 rationedWh; // L: what the long side's marginal level trades (< MAX_TICK_VOLUME_WH < 2^40)
-    uint40 marginalLevelWh; // T: that level's volume
+    uint16 feeBps; // The fee rate in force at the first order, which later asks may lower.
+    uint80 clearingPricePerKWh; // Zero until the market clears, since every grid price is above zero.
+    uint48 volumeWh; // At most 256 ticks times MAX_TICK_VOLUME_WH, which stays below 2^48.
+    uint40 rationedWh; // L, the volume the long side's marginal level trades; below MAX_TICK_VOLUME_WH < 2^40.
+    uint40 marginalLevelWh; // T, the total volume of that marginal level.
 }
 
 /// @title AuctionClearing
-/// @notice The auction's clearing rule in one place: which tick clears, how each side's levels fill,
-/// and what every order gets, to the unit. Orders join their tick through TickVolumesLibrary.addTo,
-/// which records each order's C(i-1).
+/// @notice This library keeps the auction's clearing rule in one place. It decides which tick clears,
+/// how each side's price levels fill, and exactly what every order receives, down to the last unit.
+/// Orders join their tick through TickVolumesLibrary.addTo, which records each order's C(i-1).
 /// @dev Nothing here loops over orders. Each tick of a market keeps its bid and ask volume in one
-/// word (TickVolumes), and a 256-bit occupancy bitmap per side lets clearing read only occupied
-/// ticks. An order stores the volume of its side and tick submitted before it, C(i-1), which with
-/// the marginal level's L and T (kept in the market's Clearing) gives its rationed fill without
-/// looking at any other order or tick.
+/// word (TickVolumes), and each side has a 256-bit occupancy bitmap, so clearing reads only the ticks
+/// that hold orders. Every order stores C(i-1), the volume submitted before it on its side and tick.
+/// Together with the marginal level's L and T, which the market's Clearing keeps, that number gives
+/// the order's rationed fill without looking at any other order or tick.
 library AuctionClearing {
-    /// @notice Most volume one side of one tick of a market may gather, 1 TWh: running totals fit their
-    /// 40 bits, a side's total of a market 48.
+    /// @notice The most volume one side of one tick of a market may gather, which is 1 TWh. This bound
+    /// keeps every running total within its 40 bits and each side's total for a market within 48 bits.
     uint256 internal constant MAX_TICK_VOLUME_WH = 1e12;
 
-    /// @dev One side's walk through its levels at clearing.
+    /// @dev The state of one side's walk through its price levels at clearing.
     struct Walk {
-        bool isLong; // the side offers more than is traded at the price
-        uint256 tick; // the last level reached
-        uint256 rationedWh; // what that level trades (L)
-        uint256 levelWh; // that level's volume (T)
-        uint256 value; // bids: what buyers pay; asks: what sellers get after fees
+        bool isLong; // True when the side offers more than is traded at the clearing price.
+        uint256 tick; // The last level the walk reached.
+        uint256 rationedWh; // The volume that level trades (L).
+        uint256 levelWh; // The total volume of that level (T).
+        uint256 value; // For bids, what buyers pay; for asks, what sellers receive after fees.
     }
 
     // ---- The clearing price ----
-    // For every tick p, D(p) is the bid volume with limit >= p and S(p) the ask volume with limit <= p.
-    // The clearing tick maximizes min(D, S); ties go to the ticks with the least |D - S|, then to the
-    // midpoint of what remains, rounded down. Between the ticks where D or S changes both are
-    // constant, so the scan goes segment by segment. min(D, S) is single-peaked and D - S falls, so
-    // the best ticks form one range, a union of whole segments.
+    // For every tick p, D(p) is the volume of bids whose limit is at or above p, and S(p) is the volume
+    // of asks whose limit is at or below p. The clearing tick maximizes min(D, S). When several ticks
+    // tie, the ones with the least |D - S| win, and among those the midpoint is chosen, rounded down.
+    // D and S stay constant between the ticks where either of them changes, so the scan moves from one
+    // such segment to the next. Because min(D, S) has a single peak and D - S only falls, the best
+    // ticks form one contiguous range made of whole segments.
 
-    /// @notice Clears the market of `period` on its book (`market`, the occupancy bitmaps `bidBits` and
-    /// `askBits`) at fee rate `feeBps`. Returns its result and what buyers pay beyond what sellers net
-    /// (the fees and the rounding surplus), which the auction accrues.
+    /// @notice Clears the market of `period` at fee rate `feeBps`. The book is `market` together with the
+    /// occupancy bitmaps `bidBits` and `askBits`. Returns the market's result and the surplus, which is
+    /// what buyers pay beyond what sellers net (the fees plus the rounding surplus); the auction accrues it.
     function clear(
         mapping(uint256 => TickVolumes) storage ticks,
         uint256 period,
@@ -87,8 +88,8 @@ library AuctionClearing {
         surplus = _walkSides(ticks, period, bidBits, askBits, result);
     }
 
-    /// @notice The range [low, high] of ticks with the most traded volume and, among those, the least
-    /// imbalance, and that volume; `demandWh` is D at tick 0 (all bids).
+    /// @notice Finds the range [low, high] of ticks that trade the most volume and, among those, have the
+    /// least imbalance, and returns that volume too. `demandWh` is D at tick 0, which is the volume of all bids.
     function bestRange(
         mapping(uint256 => TickVolumes) storage ticks,
         uint256 period,
@@ -98,10 +99,11 @@ library AuctionClearing {
         uint256 askBits
     ) internal view returns (uint256 low, uint256 high, uint256 tradedWh) {
         unchecked {
-            // Most volume first, then least imbalance, as one number: volume above, 2^64 - 1 - imbalance
-            // below (volumes stay under 2^48, so every key is positive and the first segment wins).
-            // `tradedWh` holds the best key until the scan ends, its volume after.
-            // `volumes`: tick `start`'s word when its asks were read there, reused for its bids a step later.
+            // Each segment gets one key that ranks the most volume first and then the least imbalance:
+            // the volume sits in the high bits and 2^64 - 1 minus the imbalance in the low 64 bits.
+            // Volumes stay below 2^48, so every key is positive and the first segment always wins.
+            // `tradedWh` holds the best key until the scan ends and the traded volume afterwards.
+            // `volumes` holds tick `start`'s word when its asks were read, so its bids reuse it a step later.
             TickVolumes volumes = TickVolumes.wrap(0);
             if (askBits & 1 != 0) volumes = ticks[TickVolumesLibrary.key(period, 0)];
             uint256 supplyWh = volumes.askWh();
@@ -134,13 +136,13 @@ library AuctionClearing {
     }
 
     // ---- Fills ----
-    // The short side's orders at or better than the price fill in full. The long side fills best
-    // limit first, level by level; the orders of the last level reached (the marginal level) share
-    // what is left, L of the level's T, on running totals in arrival order: an order at running total
-    // C fills floor(C * L / T) - floor(C(i-1) * L / T).
+    // On the short side, every order at or better than the clearing price fills in full. The long side
+    // fills level by level, best limit first. The orders of the last level reached, the marginal level,
+    // share what is left: L out of the level's T. They share it on running totals in arrival order, so
+    // an order whose running total is C fills floor(C * L / T) - floor(C(i-1) * L / T).
 
-    /// @dev Walks both sides of a market that traded, sets the long side and its marginal level in
-    /// `result`, and returns what buyers pay beyond what sellers net (0 if nothing traded).
+    /// @dev Walks both sides of a market that traded and records the long side and its marginal level in
+    /// `result`. Returns what buyers pay beyond what sellers net, or zero if nothing traded.
     function _walkSides(
         mapping(uint256 => TickVolumes) storage ticks,
         uint256 period,
@@ -163,8 +165,9 @@ library AuctionClearing {
     }
 
     /// @dev Walks one side's levels at or better than the clearing price (`bits`), best first, until the
-    /// traded volume: levels fill in full, the last one reached with what is left. Sums what each filled
-    /// level pays (bids) or nets (asks), each level rounded once, as its orders' claims will pay it.
+    /// traded volume is reached. Each level fills in full except the last one, which gets what is left.
+    /// Sums what each filled level pays (for bids) or nets (for asks), rounding once per level, exactly
+    /// as the claims of its orders will pay it.
     function _walk(
         mapping(uint256 => TickVolumes) storage ticks,
         uint256 period,
@@ -191,7 +194,7 @@ library AuctionClearing {
                     w.value += gross - gross * c.feeBps / OrderMath.BPS;
                 }
                 if (last) {
-                    // Orders left behind (part of this level or worse levels): this side is long.
+                    // If any volume is left behind, in this level or in worse ones, this side is long.
                     (w.isLong, w.tick, w.rationedWh, w.levelWh) = (filledWh < levelWh || bits != 0, tick, filledWh, levelWh);
                     return w;
                 }
@@ -202,12 +205,13 @@ library AuctionClearing {
 
     // ---- What an order gets ----
     // Within a level, fills, payments and fees are differences of running totals, so each level rounds
-    // once: with F the level's filled volume up to an order (before: F0, with it: F1) at clearing price
-    // P, a bid pays ceil(F1 * P / 1000) - ceil(F0 * P / 1000) (never above ceil(fill * P / 1000), so
-    // within its escrow), an ask grosses G1 - G0 with G = floor(F * P / 1000) and pays the fee
-    // floor(G1 * feeBps / 10_000) - floor(G0 * feeBps / 10_000).
+    // only once. Let F be the level's filled volume up to an order, with F0 the value before the order
+    // and F1 the value including it, and let P be the clearing price. A bid then pays
+    // ceil(F1 * P / 1000) - ceil(F0 * P / 1000). That is never more than ceil(fill * P / 1000), so the
+    // payment stays within the bid's escrow. An ask grosses G1 - G0, where G = floor(F * P / 1000), and
+    // pays the fee floor(G1 * feeBps / 10_000) - floor(G0 * feeBps / 10_000).
 
-    /// @notice What an order of a cleared market gets; `claimed` is left false.
+    /// @notice Computes what an order of a cleared market receives. The `claimed` field is left false.
     function outcome(bool isBid, AuctionOrder order, Clearing memory c)
         internal
         pure
@@ -231,9 +235,10 @@ library AuctionClearing {
         }
     }
 
-    /// @dev The order's level's filled volume before it and up to and including it (equal: no fill),
-    /// from its own word and the result. Orders better than the marginal level, or on the short side,
-    /// fill in full; the marginal level's orders share L of its T: floor(C * L / T) at running total C.
+    /// @dev Returns the filled volume of the order's level just before the order and up to and including
+    /// it; when the two are equal, the order did not fill. It needs only the order's own word and the
+    /// result. Orders better than the marginal level, and orders on the short side, fill in full. The
+    /// marginal level's orders share L of its T, so at running total C the level has filled floor(C * L / T).
     function _runningFills(bool isBid, AuctionOrder order, Clearing memory c)
         private
         pure

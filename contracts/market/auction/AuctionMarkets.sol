@@ -14,26 +14,31 @@ import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {AuctionClearing, Clearing, Market} from "./AuctionClearing.sol";
 
 /// @title AuctionMarkets
-/// @notice The auction's markets as firm and standing orders share them: the configuration, each
-/// market's book and result, the price grid and fee rate a market opens with, and its clearing.
-/// @dev Abstract: EnergyAuction adds firm orders and claims, StandingOrders the meters' orders.
+/// @notice This contract holds the part of the auction that firm and standing orders share: the
+/// configuration, each market's book and result, the price grid and fee rate a market opens with,
+/// and the clearing of a market.
+/// @dev It is abstract. EnergyAuction adds firm orders and their claims on top of it, and
+/// StandingOrders adds the orders that the meters' readings place.
 abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
-    /// @notice Pauses new bids and asks, the readings' standing ones included (the guardian); only the
-    /// admin resumes. Clearing, claims, the settlement of placed standing orders and the fee withdrawal
-    /// never pause: a pause stops new money coming in, never the way out of escrow.
+    /// @notice The guardian role, which pauses new bids and asks, including the standing ones that readings
+    /// place; only the admin resumes. Clearing, claims, the settlement of placed standing orders and the fee
+    /// withdrawal never pause, because a pause should stop new money coming in but never block the way
+    /// out of escrow.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    /// @notice Most ticks a price grid may have: one 256-bit occupancy word per side.
+    /// @notice The most ticks a price grid may have, since each side keeps one 256-bit occupancy word.
     uint256 public constant MAX_TICKS = 256;
-    /// @notice Longest delivery period.
+    /// @notice The longest delivery period a market may have.
     uint256 public constant MAX_PERIOD_LENGTH = 7 days;
-    /// @notice Longest gate closure.
+    /// @notice The longest gate closure the auction accepts.
     uint256 public constant MAX_GATE_CLOSURE = 7 days;
-    /// @notice Longest an order's escrow waits for its market's gate to close: markets further ahead take no orders.
+    /// @notice The longest an order's escrow may wait for its market's gate to close. Markets further
+    /// ahead than this take no orders.
     uint256 public constant MAX_LEAD_TIME = 7 days;
-    /// @notice Most volume one side of one tick of a market may gather, 1 TWh: running totals fit their
-    /// 40 bits, a side's total of a market 48.
+    /// @notice The most volume one side of one tick of a market may gather, which is 1 TWh. This bound
+    /// keeps every running total within its 40 bits and each side's total for a market within 48 bits.
     uint256 public constant MAX_TICK_VOLUME_WH = AuctionClearing.MAX_TICK_VOLUME_WH;
-    /// @notice Highest price a grid may reach (fits the 80-bit price fields: 10^6 whole units of an 18-decimal token).
+    /// @notice The highest price a grid may reach. It fits the 80-bit price fields and equals 10^6 whole
+    /// units of an 18-decimal token.
     uint256 public constant MAX_PRICE_PER_KWH = 1e24;
 
     IEnergyVault internal immutable _vault;
@@ -43,19 +48,19 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
     uint256 internal immutable _gateClosure;
 
     // ---- Storage ----
-    // The next three share a slot with the fee recipient and Pausable's flag: a submission to an open
-    // market reads the flag, the fee and when it was cut from that one slot. The price grid (read
-    // when a market opens) fills the next slot.
+    // The next three variables share a slot with the fee recipient and Pausable's flag, so a submission
+    // to an open market reads the pause flag, the fee and the time of the last fee cut from one slot.
+    // The price grid, which is read when a market opens, fills the next slot.
     uint16 internal _gridFeeBps;
     uint16 internal _tickCount;
-    /// @dev When the fee was last lowered: an ask lowers its market's rate only if that was after the
-    /// market could open, so that no other ask reads the market's result slot.
+    /// @dev The time the fee was last lowered. An ask lowers its market's rate only if that time came after
+    /// the market could open, so that other asks do not need to read the market's result slot.
     uint40 internal _feeCutAt;
     uint80 internal _minPricePerKWh;
     uint80 internal _tickSizePerKWh;
     uint32 internal _readingDeadlineSeconds;
-    /// @dev Grid fees and the buyers' rounding surplus of cleared markets, plus one: the slot never
-    /// returns to zero, so accruing at clearing rewrites it (5,000 gas) instead of creating it (22,100).
+    /// @dev The grid fees and the buyers' rounding surplus of cleared markets, plus one. Because the slot
+    /// never returns to zero, accruing at clearing rewrites it (5,000 gas) instead of creating it (22,100).
     uint256 internal _accruedFeesPlusOne = 1;
 
     mapping(uint256 period => Market) internal _markets;
@@ -65,8 +70,8 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
     mapping(uint256 periodAndTick => TickVolumes) internal _ticks;
     mapping(uint256 place => AuctionOrder) internal _orders;
 
-    /// @param meterRegistry_ The SmartMeter whose readings place standing orders; zero for an auction of
-    /// firm orders only.
+    /// @param meterRegistry_ The SmartMeter whose readings place standing orders, or zero for an auction
+    /// that takes firm orders only.
     constructor(
         address admin,
         IEnergyVault vault_,
@@ -85,12 +90,12 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         }
         if (gateClosureSeconds > MAX_GATE_CLOSURE) revert InvalidGateClosure(gateClosureSeconds, MAX_GATE_CLOSURE);
         _vault = vault_;
-        // Zero is a market without standing orders: no meter registry reports to it.
+        // A zero address means the auction has no standing orders, because no meter registry reports to it.
         _meterRegistry = meterRegistry_;
         _energyToken = IERC20(vault_.energyToken());
         _gridFeeBps = uint16(gridFeeBps_);
         _periodLength = periodLengthSeconds;
-        // Readings of an interval are sent when it ends; a period's length is the most they may take.
+        // Meters send an interval's readings when it ends, and they may take at most one period's length.
         _readingDeadlineSeconds = uint32(Math.min(periodLengthSeconds, type(uint32).max));
         _gateClosure = gateClosureSeconds;
         _setPriceGrid(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
@@ -104,13 +109,14 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         return _gridFeeBps;
     }
 
-    /// @dev A cut is stamped: an ask lowers its market's rate only if the cut came after the market could open.
+    /// @dev Records the time of a fee cut, because an ask lowers its market's rate only if the cut came
+    /// after the market could open.
     function _storeGridFee(uint256 previousBps, uint256 newBps) internal override {
         _gridFeeBps = uint16(newBps);
         if (newBps < previousBps) _feeCutAt = uint40(block.timestamp);
     }
 
-    /// @dev Fees are the auction's vault balance: the recipient is credited there.
+    /// @dev The fees are held as the auction's vault balance, so the recipient is credited in the vault.
     function _payFees(address recipient, uint256 amount) internal override {
         VaultCalls.give(_vault, recipient, 0, amount);
     }
@@ -124,11 +130,13 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
     }
 
     // ---- Markets ----
-    // A market fixes the price grid and the fee rate in force at its first order. Its result slot is
-    // written from that first order on, so that clearing rewrites it (5,000 gas) instead of creating it.
+    // A market fixes the price grid and the fee rate that are in force at its first order. Its result
+    // slot is written from that first order on, so that clearing rewrites the slot (5,000 gas) instead
+    // of creating it.
 
-    /// @dev The market of `period` with its grid fixed (at its first order) and its fee rate lowered for
-    /// an ask if the fee was cut after the market could open; the caller writes the market back.
+    /// @dev Returns the market of `period`, fixing its grid if this is its first order. For an ask, it also
+    /// lowers the market's fee rate if the fee was cut after the market could open. The caller writes the
+    /// market back to storage.
     function _openMarket(uint256 period, bool isBid, uint256 closesAt) internal returns (Market memory market) {
         market = _markets[period];
         if (market.tickCount == 0) {
@@ -141,8 +149,8 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         }
     }
 
-    /// @dev If the fee was cut after the market of `period` (gate closing at `closesAt`) could open, its
-    /// sellers pay at most the fee in force now.
+    /// @dev If the fee was cut after the market of `period` could open, its sellers pay at most the fee in
+    /// force now. The market's gate closes at `closesAt`.
     function _cutMarketFee(uint256 period, uint256 closesAt) internal {
         if (_feeCutAt + MAX_LEAD_TIME < closesAt) return;
         Clearing storage result = _clearings[period];
@@ -150,8 +158,9 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         if (feeBps < result.feeBps) result.feeBps = feeBps;
     }
 
-    /// @dev Adds an order's volume to its side of its tick unless that passes MAX_TICK_VOLUME_WH; returns
-    /// the side's volume there before it (the order's C(i-1)) and with it.
+    /// @dev Adds an order's volume to its side of its tick unless the total would pass MAX_TICK_VOLUME_WH.
+    /// Returns the side's volume at the tick before the order, which is the order's C(i-1), and the
+    /// volume including the order.
     function _addToTick(uint256 period, uint256 tick, uint256 amountWh, bool isBid)
         internal
         returns (uint256 beforeWh, uint256 afterWh)
@@ -159,13 +168,13 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         return TickVolumesLibrary.addTo(_ticks, isBid ? _bidTicks : _askTicks, period, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
     }
 
-    /// @dev Clears a market that may clear and has not: the rule is AuctionClearing's; here its result is
-    /// stored, its fees accrued and its event emitted.
+    /// @dev Clears a market that may clear and has not cleared yet. AuctionClearing holds the rule; this
+    /// function stores the result, accrues the fees and emits the event.
     function _clear(uint256 period) internal {
         uint256 feeBps = _clearings[period].feeBps;
         Market memory market = _markets[period];
         if (market.tickCount == 0) {
-            // No order came: fix the current grid and fee so that the market reports a price on it.
+            // No order came, so fix the current grid and fee now, so that the market reports a price on it.
             market = _currentGrid(market);
             _markets[period] = market;
             feeBps = _gridFeeBps;
@@ -173,7 +182,7 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         (Clearing memory result, uint256 surplus) =
             AuctionClearing.clear(_ticks, period, market, _bidTicks[period], _askTicks[period], feeBps);
         _clearings[period] = result;
-        // slither-disable-next-line costly-loop: one warm write per market cleared, at most one per reading of a metered batch
+        // slither-disable-next-line costly-loop: it is one warm write per cleared market, and at most one per reading of a metered batch
         if (surplus != 0) _accruedFeesPlusOne += surplus;
         emit MarketCleared(
             period,
@@ -202,7 +211,7 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         emit PriceGridUpdated(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
     }
 
-    /// @dev `market` with the current grid fixed in it.
+    /// @dev Returns `market` with the current price grid fixed in it.
     function _currentGrid(Market memory market) internal view returns (Market memory) {
         market.tickCount = _tickCount;
         market.minPricePerKWh = _minPricePerKWh;
@@ -216,14 +225,16 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         return Math.saturatingSub(Math.saturatingMul(period, _periodLength), _gateClosure);
     }
 
-    /// @dev With standing orders, a market waits for its interval's readings: its end plus the deadline.
+    /// @dev With standing orders, a market waits for its interval's readings, so it clears at the end of
+    /// the interval plus the reading deadline.
     function _clearingTime(uint256 period) internal view returns (uint256) {
         if (_meterRegistry == address(0)) return _gateClosureTime(period);
         return Math.saturatingAdd(Math.saturatingMul(Math.saturatingAdd(period, 1), _periodLength), _readingDeadlineSeconds);
     }
 
-    /// @dev `_clearingTime` of a period a reading measured (a reading's time / the period length): the
-    /// sum cannot overflow, so the reading path skips the saturating arithmetic.
+    /// @dev Returns `_clearingTime` for a period that a reading measured, which is the reading's time
+    /// divided by the period length. For such a period the sum cannot overflow, so the reading path
+    /// skips the saturating arithmetic.
     function _meteredClearingTime(uint256 period) internal view returns (uint256) {
         unchecked {
             return (period + 1) * _periodLength + _readingDeadlineSeconds;

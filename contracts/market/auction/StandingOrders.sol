@@ -13,51 +13,55 @@ import {AuctionMarkets} from "./AuctionMarkets.sol";
 import {MeteredEntries} from "../../metering/MeteredEntries.sol";
 
 /// @title StandingOrders
-/// @notice The meters' standing orders (IMeteredMarket): each reading places what its meter exported
-/// as an ask and what it imported as a bid, at the owner's standing limits, in the market of the
-/// interval it measured, and settles the meter's orders of an earlier interval.
-/// @dev Ex post: a standing order is placed after its interval, from the energy the meter measured,
-/// so it never offers energy that was not produced nor buys more than was consumed; the market waits
-/// for its interval's readings (the reading deadline) before it clears. A meter keeps its orders in
-/// one of two slots by the period's parity (MeteredSlot): placing an interval settles the slot's
-/// interval two periods before, which has cleared by then (clearing it on the spot if nobody has).
+/// @notice This contract implements the meters' standing orders (IMeteredMarket). Each reading places
+/// what its meter exported as an ask and what it imported as a bid, at the owner's standing limits, in
+/// the market of the interval it measured. The same reading also settles the meter's orders of an
+/// earlier interval.
+/// @dev Standing orders are placed after the fact: an order is placed once its interval is over, from
+/// the energy the meter measured, so it never offers energy that was not produced and never buys more
+/// than was consumed. For the same reason a market waits for its interval's readings (the reading
+/// deadline) before it clears. A meter keeps its orders in one of two slots, chosen by the period's
+/// parity (MeteredSlot). Placing an interval settles the interval that used the slot two periods
+/// before; that market has cleared by then, or is cleared on the spot if nobody has cleared it.
 /// Settling marks the slot instead of deleting it, so that the next placement rewrites a used slot
-/// rather than creating one. Everything a batch of readings reads more than once (its market, the
-/// last market it settled, the owners' balances) is read once and carried in a MeteredBatch.
+/// rather than creating a new one. Everything a batch of readings would read more than once (its
+/// market, the last market it settled and the owners' balances) is read once and carried in a
+/// MeteredBatch.
 abstract contract StandingOrders is AuctionMarkets {
-    /// @dev What a batch of metered entries carries from one reading to the next: the reading at hand,
-    /// the one market its readings place in (read and written once a batch), the last market whose
-    /// orders it settled (its result read once), the bids' locks and the energy bought.
+    /// @dev The state a batch of metered entries carries from one reading to the next. It holds the
+    /// reading at hand, the one market its readings place in (read and written once per batch), the last
+    /// market whose orders it settled (whose result is read once), the bids' locks and the energy bought.
     struct MeteredBatch {
         address meter;
         address owner;
         uint256 period;
-        uint256 freePayment; // the owner's free vault balance when the batch began
-        MeteredSlot placed; // the meter's slot for `period` as it will be written
-        uint256 marketPeriod; // 0 = no market placed in yet
+        uint256 freePayment; // The owner's free vault balance when the batch began.
+        MeteredSlot placed; // The meter's slot for `period`, as it will be written.
+        uint256 marketPeriod; // Zero while the batch has not placed in any market yet.
         Market market;
-        bool marketOpen; // `marketPeriod` still takes its interval's readings
-        bool feeChecked; // a cut of the fee has been applied to `marketPeriod` for its asks
-        uint256 clearedPeriod; // 0 = no market settled yet
+        bool marketOpen; // True while `marketPeriod` still takes its interval's readings.
+        bool feeChecked; // True once any fee cut has been applied to `marketPeriod` for its asks.
+        uint256 clearedPeriod; // Zero while the batch has not settled in any market yet.
         Clearing clearing;
-        uint256 clearedMinPricePerKWh; // the settled market's grid: a standing bid's limit is its tick
+        uint256 clearedMinPricePerKWh; // The settled market's grid, since a standing bid's limit is its tick.
         uint256 clearedTickSizePerKWh;
         BatchLocks locks;
         uint256 retiredWh;
-        bool paused; // read with `marketOpen`: a paused market places nothing, and still settles
+        bool paused; // Read with `marketOpen`. A paused market places nothing but still settles.
     }
 
-    /// @dev What the standing bids of one batch have locked of each owner's free balance so far: an
-    /// owner with several meters in a batch is read once from the vault. An open-addressing table in
-    /// memory, at most half full, keyed by the owner's address (whose low bits are as good as random).
+    /// @dev How much of each owner's free balance the standing bids of one batch have locked so far, so
+    /// that an owner with several meters in a batch is read from the vault only once. It is an
+    /// open-addressing table in memory, at most half full, keyed by the owner's address, whose low bits
+    /// are as good as random.
     struct BatchLocks {
-        address[] owners; // 0 = an empty place
+        address[] owners; // The zero address marks an empty place.
         uint256[] locked;
-        uint256 mask; // places - 1, a power of two minus one
+        uint256 mask; // The number of places minus one; the number of places is a power of two.
     }
 
-    /// @dev The orders one reading (or the readings of one interval) placed for a meter, by meter and
-    /// the period's parity (MeteredSlotLibrary.key).
+    /// @dev The orders that one reading, or the readings of one interval, placed for a meter. The key
+    /// combines the meter and the period's parity (MeteredSlotLibrary.key).
     mapping(uint256 meterAndParity => MeteredSlot) private _placed;
 
     // ---- Readings ----
@@ -70,10 +74,10 @@ abstract contract StandingOrders is AuctionMarkets {
         (uint256[] memory free, bool[] memory approved) = VaultCalls.paymentsFor(_vault, owners);
         int256[] memory energyDeltasWh = new int256[](count);
         int256[] memory paymentDeltas = new int256[](count);
-        // slither-disable-next-line uninitialized-local: every field starts at zero: no market placed in or settled yet
+        // slither-disable-next-line uninitialized-local: every field starts at zero, meaning no market has been placed in or settled yet
         MeteredBatch memory b;
         b.locks = _newLocks(count);
-        // The vault answers one entry per owner: every array has `count` entries.
+        // The vault answers with one entry per owner, so every array has `count` entries.
         for (uint256 i; i < count;) {
             (uint256 meterAndEnergy, uint256 ownerAndTime, uint256 limits, uint256 freePayment, bool isApproved) =
                 MeteredEntries.at(entries, free, approved, i);
@@ -119,10 +123,10 @@ abstract contract StandingOrders is AuctionMarkets {
         for (uint256 parity; parity < 2; ++parity) {
             MeteredSlot placed = _placed[MeteredSlotLibrary.key(meter, parity)];
             uint256 retiredWh = placed.retiredWh();
-            // A full ledger stopped counting: all of the meter's consumption reads as covered.
+            // A full ledger has stopped counting, so all of the meter's consumption reads as covered.
             if (retiredWh == MeteredSlotLibrary.RETIRED_MAX) return type(uint256).max;
             coveredWh += retiredWh;
-            // A bid not yet settled may still buy all it bid for.
+            // A bid that has not settled yet may still buy everything it bid for.
             if (!placed.isSettled()) coveredWh += placed.bidWh();
         }
     }
@@ -148,13 +152,15 @@ abstract contract StandingOrders is AuctionMarkets {
     }
 
     // ---- Placing ----
-    // A reading places its interval's export and import once: a later reading of the same interval
-    // leaves its energy unplaced (ALREADY_PLACED). Nothing is placed while the auction is paused or
-    // after the market's reading deadline, and what is skipped says why in MeteredOrderSkipped.
+    // A reading places its interval's export and import only once, so a later reading of the same
+    // interval leaves its energy unplaced (ALREADY_PLACED). Nothing is placed while the auction is
+    // paused or after the market's reading deadline, and every skipped order reports the reason in
+    // MeteredOrderSkipped.
 
-    /// @dev Settles the meter's slot for an earlier interval if it is still open, then places the
-    /// reading's export and import (`energy`: export Wh, import Wh << 40) at the standing `limits` (the
-    /// registry's packed word, see IMeteredMarket); returns the owner's net vault moves.
+    /// @dev Settles the meter's slot for an earlier interval if it is still open, and then places the
+    /// reading's export and import at the standing `limits`, which is the registry's packed word (see
+    /// IMeteredMarket). `energy` holds the export in Wh and the import in Wh shifted left by 40 bits.
+    /// Returns the owner's net movements in the vault.
     function _recordOne(uint256 energy, uint256 period, uint256 limits, bool approved, MeteredBatch memory b)
         private
         returns (int256 energyDeltaWh, int256 paymentDelta)
@@ -172,7 +178,7 @@ abstract contract StandingOrders is AuctionMarkets {
         }
         b.placed = placed;
         if (energy == 0) {
-            // Nothing to place: the reading only settled.
+            // There is nothing to place, so the reading only settled the earlier interval.
         } else if (!approved) {
             _skip(b, SkipReason.NOT_APPROVED);
         } else if (!_meteredMarketOpen(b)) {
@@ -180,7 +186,7 @@ abstract contract StandingOrders is AuctionMarkets {
         } else {
             (uint256 exportWh, uint256 importWh) = MeteredEntries.exportAndImportWh(energy);
             (uint256 askWh, uint256 escrow) = _placeStanding(exportWh, importWh, limits, b);
-            // An ask is 40 bits, an escrow below 2^200: the deltas stay far from the int256 bounds.
+            // An ask fits 40 bits and an escrow stays below 2^200, so the deltas stay far from the int256 bounds.
             unchecked {
                 energyDeltaWh -= int256(askWh);
                 paymentDelta -= int256(escrow);
@@ -190,16 +196,18 @@ abstract contract StandingOrders is AuctionMarkets {
         if (changed) _placed[key] = b.placed;
     }
 
-    /// @dev Whether the market of `b.period` takes its readings now: not while the auction is paused
-    /// (`b.paused`), nor past the period's reading deadline or clearing. The batch's market becomes
-    /// that one (the previous one written back), opened with the current grid at its first order.
+    /// @dev Returns whether the market of `b.period` takes readings now. It does not while the auction is
+    /// paused (`b.paused`), nor after the period's reading deadline or clearing. That market becomes the
+    /// batch's market, after the previous one is written back, and it opens with the current grid at its
+    /// first order.
     function _meteredMarketOpen(MeteredBatch memory b) private returns (bool) {
         uint256 period = b.period;
         if (period == b.marketPeriod) return b.marketOpen;
         if (b.marketPeriod != 0) _markets[b.marketPeriod] = b.market;
         b.marketPeriod = period;
         b.feeChecked = false;
-        // Read with the market, once a batch: the flag shares its slot with the fee, read here anyway.
+        // The flag is read once per batch, with the market, because it shares its slot with the fee,
+        // which is read here anyway.
         b.paused = paused();
         b.marketOpen = !b.paused && block.timestamp < _meteredClearingTime(period) && _clearings[period].clearingPricePerKWh == 0;
         if (b.marketOpen) b.market = _openMarket(period, true, 0);
@@ -207,9 +215,9 @@ abstract contract StandingOrders is AuctionMarkets {
         return b.marketOpen;
     }
 
-    /// @dev Places what the reading metered on each side the limits trade (see IMeteredMarket for the
-    /// rounding of limits and the cut of bids); updates `b.placed`; returns the Wh offered and the
-    /// payment the bid locks.
+    /// @dev Places what the reading metered on each side that the limits trade; IMeteredMarket explains
+    /// how limits are rounded and how bids are cut. Updates `b.placed` and returns the Wh offered and the
+    /// payment that the bid locks.
     function _placeStanding(uint256 exportWh, uint256 importWh, uint256 limits, MeteredBatch memory b)
         private
         returns (uint256 askWh, uint256 escrow)
@@ -236,8 +244,8 @@ abstract contract StandingOrders is AuctionMarkets {
         askWh = onGrid ? _placeSide(b, tick, askWh, false) : _skip(b, SkipReason.PRICE_OFF_GRID);
     }
 
-    /// @dev A bid is cut to what the owner's free balance covers, less what its other meters' bids of
-    /// the same batch locked.
+    /// @dev A bid is cut to what the owner's free balance covers, after subtracting what the bids of the
+    /// owner's other meters in the same batch have locked.
     function _placeBid(uint256 importWh, uint256 limitPricePerKWh, uint256 capWh, MeteredBatch memory b)
         private
         returns (uint256 bidWh, uint256 escrow)
@@ -249,7 +257,7 @@ abstract contract StandingOrders is AuctionMarkets {
         uint256 lock = _lockOf(b.locks, b.owner);
         uint256 spent = b.locks.locked[lock];
         uint256 freePayment = b.freePayment;
-        // Grid prices fit 80 bits, balances 112, bids 40: nothing here comes near 2^256.
+        // Grid prices fit 80 bits, balances 112 bits and bids 40 bits, so nothing here comes near 2^256.
         unchecked {
             uint256 pricePerKWh = uint256(market.minPricePerKWh) + tick * market.tickSizePerKWh;
             uint256 affordableWh = freePayment > spent ? (freePayment - spent) * OrderMath.WH_PER_KWH / pricePerKWh : 0;
@@ -261,16 +269,16 @@ abstract contract StandingOrders is AuctionMarkets {
         }
     }
 
-    /// @dev Adds `amountWh` to one side of a meter's slot, joining the tick's queue; an interval's side
-    /// is placed once. Returns what was placed.
+    /// @dev Adds `amountWh` to one side of a meter's slot and joins the tick's queue. Each side of an
+    /// interval is placed only once. Returns the amount placed.
     function _placeSide(MeteredBatch memory b, uint256 tick, uint256 amountWh, bool isBid) private returns (uint256) {
         if ((isBid ? b.placed.bidWh() : b.placed.askWh()) != 0) return _skip(b, SkipReason.ALREADY_PLACED);
         (uint256 beforeWh, uint256 afterWh) = TickVolumesLibrary.addTo(
             _ticks, isBid ? _bidTicks : _askTicks, b.period, tick, amountWh, isBid, MAX_TICK_VOLUME_WH
         );
-        // Within the tick's bound, every volume of the slot fits its 40 bits.
+        // As long as the tick stays within its bound, every volume in the slot fits its 40 bits.
         if (afterWh > MAX_TICK_VOLUME_WH) return _skip(b, SkipReason.TICK_FULL);
-        // A market's bids stay below 256 ticks of MAX_TICK_VOLUME_WH, under 2^48.
+        // A market's bids stay below 256 ticks of MAX_TICK_VOLUME_WH, which is under 2^48.
         unchecked {
             if (isBid) b.market.bidVolumeWh += uint48(amountWh);
         }
@@ -283,8 +291,9 @@ abstract contract StandingOrders is AuctionMarkets {
         return 0;
     }
 
-    /// @dev A standing limit's tick on the market's grid, rounded to the owner's advantage (a sell limit
-    /// up, a buy limit down); false if it lies beyond the grid on the side that trades nothing.
+    /// @dev Returns a standing limit's tick on the market's grid, rounded in the owner's favour: a sell
+    /// limit rounds up and a buy limit rounds down. Returns false if the limit lies beyond the grid on
+    /// the side where it would trade nothing.
     function _standingTick(Market memory market, uint256 pricePerKWh, bool isSell)
         private
         pure
@@ -292,7 +301,7 @@ abstract contract StandingOrders is AuctionMarkets {
     {
         uint256 minPricePerKWh = market.minPricePerKWh;
         uint256 stepPerKWh = market.tickSizePerKWh;
-        // A market's grid has at least one tick and a step above 0; limits are below 2^96.
+        // A market's grid has at least one tick and a step above zero, and limits are below 2^96.
         unchecked {
             uint256 top = uint256(market.tickCount) - 1;
             if (isSell) {
@@ -307,12 +316,13 @@ abstract contract StandingOrders is AuctionMarkets {
     }
 
     // ---- Settling ----
-    // A slot settles once its market may clear: by the meter's reading two intervals on, or by an entry
-    // without a time (anyone's settlement batch through the registry). Its orders get exactly what firm
-    // orders of the same size, tick and arrival would (AuctionClearing.outcome); the energy its bid
-    // bought is retired, as it was bought for consumption that already happened.
+    // A slot settles once its market may clear. Either the meter's reading two intervals later settles
+    // it, or an entry without a time does, which is how anyone's settlement batch arrives through the
+    // registry. Its orders get exactly what firm orders of the same size, tick and arrival would get
+    // (AuctionClearing.outcome). The energy its bid bought is retired, because it was bought for
+    // consumption that has already happened.
 
-    /// @dev Settles both of the meter's slots where their markets may clear and they are not settled yet.
+    /// @dev Settles each of the meter's two slots whose market may clear and that is not settled yet.
     function _settleDue(MeteredBatch memory b) private returns (int256 energyDeltaWh, int256 paymentDelta) {
         for (uint256 parity; parity < 2; ++parity) {
             uint256 key = MeteredSlotLibrary.key(b.meter, parity);
@@ -326,10 +336,10 @@ abstract contract StandingOrders is AuctionMarkets {
         }
     }
 
-    /// @dev Pays out a placed slot of a market that may clear (clearing it first if nobody has): the
-    /// ask's proceeds and unsold energy, the bid's unused lock; the energy bought is retired and added
-    /// to the slot's ledger. Returns the owner's moves and the slot settled, which the caller writes or
-    /// carries on.
+    /// @dev Pays out a placed slot whose market may clear, clearing the market first if nobody has. The
+    /// owner gets the ask's proceeds, its unsold energy and the bid's unused lock; the energy bought is
+    /// retired and added to the slot's ledger. Returns the owner's movements and the settled slot, which
+    /// the caller either writes or carries on.
     function _settle(MeteredSlot placed, MeteredBatch memory b)
         private
         returns (int256 energyDeltaWh, int256 paymentDelta, MeteredSlot settled)
@@ -344,13 +354,14 @@ abstract contract StandingOrders is AuctionMarkets {
                     (period, _clearings[period], market.minPricePerKWh, market.tickSizePerKWh);
             }
         }
-        // What the outcomes below allocate is dead once the event is out: the memory is handed back, so
-        // that a batch's memory (whose cost grows with its square) does not grow with its readings.
+        // The memory that the outcomes below allocate is no longer needed once the event is emitted. It is
+        // handed back so that a batch's memory, whose cost grows with its square, does not grow with the
+        // number of readings.
         uint256 freeMemory = FreeMemory.pointer();
         uint256 askWh = placed.askWh();
         uint256 soldWh = 0;
         uint256 proceeds = 0;
-        // Fills, payments and refunds of 40-bit orders at 80-bit prices: far below 2^255.
+        // Fills, payments and refunds of 40-bit orders at 80-bit prices stay far below 2^255.
         unchecked {
             if (askWh != 0) {
                 OrderOutcome memory ask = _outcomeOf(placed, false, b);
@@ -374,12 +385,13 @@ abstract contract StandingOrders is AuctionMarkets {
         FreeMemory.release(freeMemory);
     }
 
-    /// @dev What one side of a placed slot gets in its cleared market (`b.clearedPeriod`, `b.clearing`),
-    /// as a firm order of its size, tick and C(i-1) would. A standing bid's limit is its tick's price on
-    /// the market's grid; an ask's limit plays no part in its outcome.
+    /// @dev Returns what one side of a placed slot gets in its cleared market (`b.clearedPeriod` with
+    /// result `b.clearing`), which is what a firm order of the same size, tick and C(i-1) would get. A
+    /// standing bid's limit is its tick's price on the market's grid; an ask's limit plays no part in
+    /// its outcome.
     function _outcomeOf(MeteredSlot placed, bool isBid, MeteredBatch memory b) private pure returns (OrderOutcome memory) {
         (uint256 tick, uint256 amountWh, uint256 beforeWh) = isBid ? placed.bid() : placed.ask();
-        // Grid prices fit 80 bits.
+        // Grid prices fit 80 bits, so the limit price cannot overflow.
         unchecked {
             uint256 limitPricePerKWh = isBid ? b.clearedMinPricePerKWh + tick * b.clearedTickSizePerKWh : 0;
             AuctionOrder order = AuctionOrderLibrary.pack(b.clearedPeriod, amountWh, beforeWh, tick, limitPricePerKWh);
@@ -389,15 +401,16 @@ abstract contract StandingOrders is AuctionMarkets {
 
     // ---- Locks of a batch ----
 
-    /// @dev A table with at least twice as many places as the batch has readings.
+    /// @dev Creates a table with at least twice as many places as the batch has readings.
     function _newLocks(uint256 readings) private pure returns (BatchLocks memory) {
         uint256 places = 2;
         while (places < 2 * readings) places <<= 1;
         return BatchLocks(new address[](places), new uint256[](places), places - 1);
     }
 
-    /// @dev `owner`'s place in the batch's locks, taken (at 0) if it has none. The table is at most half
-    /// full, so the probe ends at an empty place within a few steps.
+    /// @dev Returns `owner`'s place in the batch's locks, taking an empty place (with a lock of zero) if
+    /// the owner has none yet. The table is at most half full, so the probe reaches an empty place within
+    /// a few steps.
     function _lockOf(BatchLocks memory locks, address owner) private pure returns (uint256 i) {
         address[] memory owners = locks.owners;
         uint256 mask = locks.mask;

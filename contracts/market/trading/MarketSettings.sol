@@ -6,14 +6,14 @@ import {IReferencePrice} from "../../oracles/IPriceDiscovery.sol";
 import {OrderStore} from "./OrderStore.sol";
 
 /// @title MarketSettings
-/// @notice The admin's bounds on new orders: the smallest order, the highest price, and an optional
-/// price band around a reference price (off by default).
-/// @dev The smallest order and the highest price sit in the market's global slot, which every new
-/// order reads anyway; the band's reference source is read only while the band is on. The band
-/// rejects new orders priced outside reference ± a share of it; trades still execute at the
-/// orders' prices.
+/// @notice This contract holds the admin's bounds on new orders: the smallest order, the highest
+/// price, and an optional price band around a reference price, which is off by default.
+/// @dev The smallest order and the highest price live in the market's global slot, which every new
+/// order reads anyway, while the band's reference source is read only while the band is on. The band
+/// rejects new orders priced outside the reference price plus or minus a share of it; trades still
+/// execute at the orders' own prices.
 abstract contract MarketSettings is OrderStore {
-    /// @notice Widest price band: ±100 % of the reference price.
+    /// @notice The widest price band allowed, which is ±100 % of the reference price.
     uint256 public constant MAX_PRICE_BAND_BPS = 10_000;
 
     IReferencePrice private _referencePrice;
@@ -71,9 +71,9 @@ abstract contract MarketSettings is OrderStore {
 
     // ---- Internals ----
 
-    /// @dev Rejects a price outside reference × (1 ± band): the lower bound rounded up, the upper
-    /// down, both inclusive. The reference source reverts with its own error when its data is
-    /// missing or stale, and order creation with it.
+    /// @dev Rejects a price outside reference × (1 ± band). The lower bound is rounded up and the upper
+    /// bound down, and both are inclusive. When its data is missing or stale, the reference source
+    /// reverts with its own error, and order creation reverts with it.
     function _checkPriceBand(uint256 pricePerKWh, uint256 bandBps) internal view {
         uint256 referencePricePerKWh = _referencePrice.getReferencePrice(_priceBandRegionId);
         uint256 minPricePerKWh = (referencePricePerKWh * (10_000 - bandBps) + 9_999) / 10_000;

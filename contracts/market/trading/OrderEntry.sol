@@ -10,17 +10,18 @@ import {NO_ORDER, OrderId, OrderIdLibrary} from "../../types/OrderId.sol";
 import {StoredOrder} from "../../types/OrderRecord.sol";
 
 /// @title OrderEntry
-/// @notice How orders enter and leave the book: a trader creates an order open to everyone or
-/// directed at one counterparty, escrowing its value (a SELL locks its EnergyToken (Wh), a BUY
-/// locks ceil(amount * price / 1000) PaymentToken, each moved from the trader's vault balance into
-/// the market's), cancels it for its unfilled escrow back, and anyone releases an expired one.
-/// @dev An undirected order trades at once with the resting orders it crosses (OrderMatching) and
-/// only what is left rests, so no two live undirected orders of different traders ever rest
-/// crossed and nobody can race to pick a crossing order's counterparty. When the crossing stops at
-/// one of its bounds, the fills stand and the rest is cancelled before its escrow is taken: the
-/// trader sends the rest again. A closed order's queue entry, if any, turns dead.
+/// @notice This contract covers how orders enter and leave the book. A trader creates an order that
+/// is open to everyone or directed at one counterparty, and its value is escrowed: a SELL locks its
+/// EnergyToken (in Wh) and a BUY locks ceil(amount * price / 1000) PaymentToken, each moved from the
+/// trader's vault balance into the market's. The trader may cancel the order to get its unfilled
+/// escrow back, and anyone may release an order that has expired.
+/// @dev An undirected order trades at once with the resting orders it crosses (OrderMatching), and
+/// only what is left rests. As a result, no two live undirected orders of different traders ever
+/// rest crossed, and nobody can race to pick a crossing order's counterparty. When the crossing stops
+/// at one of its bounds, the fills stand and the rest is cancelled before its escrow is taken, so the
+/// trader sends the rest again. When an order closes, its queue entry, if it has one, becomes dead.
 abstract contract OrderEntry is MarketSettings, OrderMatching {
-    /// @notice Longest an order can live.
+    /// @notice The longest an order can live.
     uint256 public constant MAX_ORDER_LIFETIME = 365 days;
 
     // ---- Orders ----
@@ -58,9 +59,9 @@ abstract contract OrderEntry is MarketSettings, OrderMatching {
 
     // ---- Internals ----
 
-    /// @dev Creates `trader`'s order (directed when `counterparty` is not 0), trades it at once if
-    /// undirected, and escrows its value from `trader`.
-    // slither-disable-next-line cyclomatic-complexity: the order checks and the crossing walk that every way of creating an order shares
+    /// @dev Creates `trader`'s order, which is directed when `counterparty` is not zero. An undirected
+    /// order trades at once, and the order's value is escrowed from `trader`.
+    // slither-disable-next-line cyclomatic-complexity: it holds the order checks and the crossing walk that every way of creating an order shares
     function _createOrder(
         address trader,
         uint256 amountWh,
@@ -103,7 +104,7 @@ abstract contract OrderEntry is MarketSettings, OrderMatching {
         bool energy = orderType == OrderType.SELL;
         uint256 escrow = _escrowAmount(energy, amountWh, pricePerKWh);
         if (!directed && _trade(id, o)) {
-            // Stopped at a crossing bound: the fills stand, the rest is cancelled before its escrow is taken.
+            // The crossing stopped at a bound, so the fills stand and the rest is cancelled before its escrow is taken.
             o.status = OrderStatus.CANCELLED;
             _store(id, o);
             uint256 refund = _escrowLeft(o);
@@ -113,9 +114,9 @@ abstract contract OrderEntry is MarketSettings, OrderMatching {
         _take(trader, energy, escrow);
     }
 
-    /// @dev Cancels an ACTIVE order, by its trader (`caller` is the trader: cancelOrder,
-    /// cancelOrderBySig) or, once expired, by anyone (releaseExpiredOrder), and returns its
-    /// unfilled escrow. Its queue entry, if any, turns dead.
+    /// @dev Cancels an ACTIVE order and returns its unfilled escrow. Its trader may cancel it at any time
+    /// (cancelOrder and cancelOrderBySig, where `caller` is the trader), and anyone may release it once
+    /// it has expired (releaseExpiredOrder). Its queue entry, if it has one, becomes dead.
     function _close(OrderId id, address caller, bool byTrader) internal {
         StoredOrder memory o = _knownOrder(id);
         uint256 orderId = OrderId.unwrap(id);

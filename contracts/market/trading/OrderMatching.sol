@@ -13,26 +13,28 @@ import {TransactionId} from "../../types/TransactionId.sol";
 import {TransactionRecord} from "../../types/TransactionRecord.sol";
 
 /// @title OrderMatching
-/// @notice How orders trade: a new undirected order crosses the resting orders of the other side
-/// (best price first, in arrival order within a price, each fill at the resting order's price),
-/// anyone may match a crossing BUY and SELL (matchOrders), and anyone may take an order directly,
-/// bringing the other side (fillOrder). Every trade is recorded as a transaction that Settlement
-/// pays out.
-/// @dev The trade price rule has one home, `_tradePrice`: a trade executes at the earlier order's
-/// price, so a crossing buyer keeps its price improvement (it comes back at settlement). A new
-/// order that reaches MAX_FILLS_PER_ORDER fills, or passes MAX_DEAD_ENTRIES_PER_CALL dead queue
-/// entries, stops there and tells its caller so (the rest is cancelled, never escrowed): no crowd
-/// of tiny orders, live or dead, can make a crossing order revert. A trade with a resting order of
-/// the same trader reverts with SelfTrade: no wash trades. Directed orders never rest in a level:
-/// they trade only with their named counterparty, by fillOrder or matchOrders.
+/// @notice This contract covers how orders trade. A new undirected order crosses the resting orders
+/// of the other side, best price first and in arrival order within a price, and each fill executes
+/// at the resting order's price. Anyone may match a crossing BUY and SELL (matchOrders), and anyone
+/// may take an order directly by bringing the other side (fillOrder). Every trade is recorded as a
+/// transaction that Settlement pays out.
+/// @dev The trade price rule lives in one place, `_tradePrice`: a trade executes at the earlier
+/// order's price, so a crossing buyer keeps its price improvement, which comes back at settlement. A
+/// new order that reaches MAX_FILLS_PER_ORDER fills, or passes MAX_DEAD_ENTRIES_PER_CALL dead queue
+/// entries, stops there and tells its caller so; the rest is cancelled and never escrowed. This way
+/// no crowd of tiny orders, live or dead, can make a crossing order revert. A trade with a resting
+/// order of the same trader reverts with SelfTrade, which rules out wash trades. Directed orders never
+/// rest in a level; they trade only with their named counterparty, through fillOrder or matchOrders.
 abstract contract OrderMatching is PriceLevelBook {
-    /// @notice Most resting orders one new order trades with. A fill costs ~37,000 gas, emptying a
-    /// level up to ~50,000 more (bitmap words cleared, the next level searched): 32 fills on 32
-    /// levels spread over the whole price range, after 64 dead entries, measured 3.1 million gas;
-    /// the full MAX_DEAD_ENTRIES_PER_CALL adds ~2.5 million: still far below a block.
+    /// @notice The most resting orders one new order trades with. A fill costs about 37,000 gas, and
+    /// emptying a level costs up to about 50,000 more, because bitmap words are cleared and the next
+    /// level is searched. We measured 3.1 million gas for 32 fills on 32 levels spread over the whole
+    /// price range after 64 dead entries. The full MAX_DEAD_ENTRIES_PER_CALL adds about 2.5 million,
+    /// which is still far below a block's limit.
     uint256 public constant MAX_FILLS_PER_ORDER = 32;
 
-    // By record slot (TransactionId.recordSlot): a reused slot rewrites its entry.
+    // The account that took an order through fillOrder, keyed by its transaction's record slot
+    // (TransactionId.recordSlot). When a record slot is reused, its entry here is rewritten.
     mapping(uint256 recordSlot => address taker) private _takers;
 
     // ---- Trading ----
@@ -79,12 +81,13 @@ abstract contract OrderMatching is PriceLevelBook {
 
     // ---- Crossing a new order ----
 
-    /// @dev Crosses a new undirected order with the opposite side of the index, best level first,
-    /// each level in arrival order, at the resting orders' prices; rests what is left. Resting
-    /// orders always have the lower id, so Settlement prices each fill at theirs (_tradeTerms).
-    /// Returns true when it stopped at a crossing bound with some of the order left (not rested):
-    /// what it unlinked on the way stays unlinked, so the next order goes on from there.
-    // slither-disable-next-line cyclomatic-complexity: one walk of the opposite book (price levels, their FIFO queues, dead entries); split, it would re-read the same state
+    /// @dev Crosses a new undirected order with the opposite side of the index, best level first and
+    /// each level in arrival order, at the resting orders' prices, and rests whatever is left. Resting
+    /// orders always have the lower id, so Settlement prices each fill at the resting order's price
+    /// (_tradeTerms). Returns true when the walk stopped at a crossing bound with some of the order
+    /// left over and not rested. Whatever it unlinked on the way stays unlinked, so the next order
+    /// continues from there.
+    // slither-disable-next-line cyclomatic-complexity: it is one walk of the opposite book through price levels, their FIFO queues and dead entries; split up, it would re-read the same state
     function _trade(OrderId id, StoredOrder memory o) internal returns (bool stopped) {
         bool isBuy = o.orderType == OrderType.BUY;
         OrderType restingType = isBuy ? OrderType.SELL : OrderType.BUY;
@@ -119,7 +122,7 @@ abstract contract OrderMatching is PriceLevelBook {
                     (remainingWh, restingId) = _fillResting(id, o, restingId, r, remainingWh);
                 }
                 if (restingId != NO_ORDER) {
-                    // The new order is filled inside this level.
+                    // The new order is filled completely within this level.
                     if (restingId != headId) level.headOrderId = restingId;
                     break;
                 }
@@ -136,8 +139,8 @@ abstract contract OrderMatching is PriceLevelBook {
         _rest(id, o);
     }
 
-    /// @dev Trades as much as the new order `o` (with `remainingWh` left) and the resting order `r`
-    /// both have left, at r's price; returns what `o` has left and the queue's next head.
+    /// @dev Trades as much as both the new order `o`, which has `remainingWh` left, and the resting order
+    /// `r` have left, at r's price. Returns what `o` has left and the queue's next head.
     function _fillResting(OrderId id, StoredOrder memory o, OrderId restingId, StoredOrder memory r, uint256 remainingWh)
         private
         returns (uint256, OrderId)
@@ -151,7 +154,7 @@ abstract contract OrderMatching is PriceLevelBook {
 
     // ---- Booking a trade ----
 
-    /// @dev Books a trade of `amountWh` between a BUY and a SELL at the trade price rule's price.
+    /// @dev Books a trade of `amountWh` between a BUY and a SELL at the price the trade price rule gives.
     function _match(
         OrderId buyId,
         StoredOrder memory buy,
@@ -167,8 +170,9 @@ abstract contract OrderMatching is PriceLevelBook {
         );
     }
 
-    /// @dev The trade price rule, its one home: a trade executes at the earlier order's price (the
-    /// resting order's, when a new order crosses; of two orders matched later, the older one's).
+    /// @dev The trade price rule, kept in this one place: a trade executes at the earlier order's price.
+    /// When a new order crosses, that is the resting order's price; when two orders are matched later,
+    /// it is the older order's price.
     function _tradePrice(OrderId buyId, uint256 buyPricePerKWh, OrderId sellId, uint256 sellPricePerKWh)
         private
         pure
@@ -177,7 +181,7 @@ abstract contract OrderMatching is PriceLevelBook {
         return buyId < sellId ? buyPricePerKWh : sellPricePerKWh;
     }
 
-    /// @dev Books `amountWh` of a SELL order as sold: its escrowed energy now backs the transaction.
+    /// @dev Books `amountWh` of a SELL order as sold, so that its escrowed energy now backs the transaction.
     function _fillSell(OrderId id, StoredOrder memory sell, uint256 amountWh) private {
         uint256 filledWh = sell.filledWh + amountWh;
         sell.filledWh = filledWh;
@@ -185,8 +189,8 @@ abstract contract OrderMatching is PriceLevelBook {
         _store(id, sell);
     }
 
-    /// @dev Books `amountWh` of a BUY order as bought at `pricePerKWh` and records the transaction
-    /// with the carries that fix its payment and refund (OrderMath).
+    /// @dev Books `amountWh` of a BUY order as bought at `pricePerKWh` and records the transaction with
+    /// the carries that determine its payment and refund (OrderMath).
     function _fillBuy(OrderId buyId, OrderId sellId, StoredOrder memory buy, uint256 amountWh, uint256 pricePerKWh)
         private
         returns (TransactionId)
@@ -200,7 +204,7 @@ abstract contract OrderMatching is PriceLevelBook {
         bool releasesDust = false;
         if (filledWh == buy.amountWh) {
             buy.status = OrderStatus.FILLED;
-            // What is left of a filled order's escrow is 0 or 1 unit (OrderMath).
+            // What is left of a filled order's escrow is either zero or one unit (OrderMath).
             releasesDust = _escrowLeft(buy) != 0;
         }
         _store(buyId, buy);
@@ -218,8 +222,8 @@ abstract contract OrderMatching is PriceLevelBook {
     {
         OrderId buyId = t.buyOrderId();
         OrderId sellId = t.sellOrderId();
-        // A taker's side has no order (id 0): the taker record names it, and it trades at the
-        // taken order's price.
+        // A taker's side has no order, so its id is zero. The taker record names the taker, who trades
+        // at the taken order's price.
         (terms.buyer, terms.buyPricePerKWh) = _sideOf(id, buyId);
         uint256 sellPricePerKWh;
         (terms.seller, sellPricePerKWh) = _sideOf(id, sellId);
@@ -228,7 +232,8 @@ abstract contract OrderMatching is PriceLevelBook {
         terms.pricePerKWh = _tradePrice(buyId, terms.buyPricePerKWh, sellId, sellPricePerKWh);
     }
 
-    /// @dev The trader and limit price of one side of a transaction: its order's, or the taker's (no price).
+    /// @dev Returns the trader and limit price of one side of a transaction. They come from the side's
+    /// order, or, for a taker, the taker's address with no price.
     function _sideOf(TransactionId transactionId, OrderId id)
         private
         view

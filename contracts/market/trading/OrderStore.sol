@@ -11,38 +11,39 @@ import {NO_ORDER, OrderId} from "../../types/OrderId.sol";
 import {OrderRecord, StoredOrder} from "../../types/OrderRecord.sol";
 
 /// @title OrderStore
-/// @notice The order book's records and the rules every way of trading shares: which order exists
-/// and can trade, and what it escrows.
-/// @dev An order is one storage slot (OrderRecord), read into its fields (StoredOrder) by `unpack`
-/// and written back whole by `_store`: a new order writes one fresh slot. The market's global
-/// state is one more slot (MarketState), the only one createOrder writes besides the order's
-/// when the price band is off and no new best price is set. Orders are not linked per trader
-/// (that link would cost every order a write): getTraderOrders reads order ids downwards, and the
-/// event index serves the list. Escrow moves between the trader's vault balance and the market's
-/// only through `_take` (in) and Settlement's credits (out).
+/// @notice This contract keeps the order book's records and the rules that every way of trading
+/// shares: which orders exist, which can trade, and what each one escrows.
+/// @dev An order is one storage slot (OrderRecord). `unpack` reads it into its fields (StoredOrder),
+/// and `_store` writes it back whole, so a new order writes one fresh slot. The market's global state
+/// is one more slot (MarketState). When the price band is off and no new best price is set, it is the
+/// only slot createOrder writes besides the order's own. Orders are not linked per trader, because
+/// that link would cost every order a write; instead, getTraderOrders reads order ids downwards, and
+/// the event index serves the full list. Escrow moves between the trader's vault balance and the
+/// market's only through `_take` (into the market) and Settlement's credits (out of it).
 abstract contract OrderStore is Settlement, TraderIndexes, IEnergyMarket {
-    /// @notice Largest order: 1.1 TWh (uint40), a year of a large power station's output.
+    /// @notice The largest order, which is 1.1 TWh (uint40), about a year of a large power station's output.
     uint256 public constant MAX_ORDER_AMOUNT_WH = type(uint40).max;
-    /// @notice Highest maximum price the admin can set (uint64, 1.8e19), PaymentToken base units per
-    /// kWh: 18 whole units per kWh of an 18-decimals token, some fifty times a retail price and
-    /// above every wholesale scarcity cap (a few units per kWh). 64 bits let an order fit one slot.
+    /// @notice The highest maximum price the admin can set (uint64, 1.8e19), in PaymentToken base units
+    /// per kWh. For an 18-decimals token that is 18 whole units per kWh, some fifty times a retail price
+    /// and above every wholesale scarcity cap (a few units per kWh). Keeping prices to 64 bits lets an
+    /// order fit in one slot.
     uint256 public constant PRICE_CAP_PER_KWH = type(uint64).max;
 
-    /// @dev The one global slot createOrder writes (with the price band off and no new best price):
-    /// read once per order.
+    /// @dev The one global slot that createOrder writes when the price band is off and no new best price
+    /// is set. Each order reads it once.
     struct MarketState {
-        bool ordersPaused; // mirrors Pausable's flag
+        bool ordersPaused; // A copy of Pausable's flag.
         OrderId orderCount;
-        uint32 lastAssignedIndex; // the last trader index given from 2^31 up (TraderIndexes)
+        uint32 lastAssignedIndex; // The last trader index given out in sequence from 2^31 up (TraderIndexes).
         uint48 minOrderAmountWh;
         uint64 maxPricePerKWh;
-        uint16 priceBandBps; // 0 = off
+        uint16 priceBandBps; // Zero means the price band is off.
     }
 
     MarketState internal _state;
     mapping(OrderId => OrderRecord) internal _orders;
 
-    /// @param minOrderAmountWh_ The smallest order and partial fill (setMinOrderAmount's bounds).
+    /// @param minOrderAmountWh_ The smallest order and partial fill, within setMinOrderAmount's bounds.
     constructor(uint256 minOrderAmountWh_) {
         _checkMinOrderAmount(minOrderAmountWh_);
         _state = MarketState(
@@ -72,7 +73,7 @@ abstract contract OrderStore is Settlement, TraderIndexes, IEnergyMarket {
         _orders[id] = o.pack();
     }
 
-    /// @dev The fields of an order that exists (OrderUnknown otherwise).
+    /// @dev Returns the fields of an order that exists, and reverts with OrderUnknown otherwise.
     function _knownOrder(OrderId id) internal view returns (StoredOrder memory o) {
         o = _orders[id].unpack();
         if (o.traderIndex == 0) revert OrderUnknown(OrderId.unwrap(id));
@@ -84,7 +85,8 @@ abstract contract OrderStore is Settlement, TraderIndexes, IEnergyMarket {
         if (status != OrderStatus.ACTIVE) revert OrderNotActive(OrderId.unwrap(id), status);
     }
 
-    /// @dev An order that can trade now: known, (of `orderType` when checkType,) ACTIVE and not expired.
+    /// @dev Returns an order that can trade now: it is known, ACTIVE and not expired, and when `checkType`
+    /// is set it is also of `orderType`.
     function _tradableOrder(OrderId id, OrderType orderType, bool checkType)
         internal
         view
@@ -96,8 +98,8 @@ abstract contract OrderStore is Settlement, TraderIndexes, IEnergyMarket {
         if (block.timestamp >= o.expiry) revert OrderExpired(OrderId.unwrap(id), o.expiry);
     }
 
-    /// @dev Rejects a trade of the directed order `o` with the trader of index `traderIndex` (0 = an
-    /// account that never traded here, so not its counterparty either).
+    /// @dev Rejects a trade of the directed order `o` with the trader of index `traderIndex`. An index of
+    /// zero is an account that never traded here, so it cannot be the order's counterparty either.
     function _checkCounterparty(OrderId id, StoredOrder memory o, uint256 traderIndex) internal view {
         if (traderIndex != o.counterpartyIndex) {
             revert NotCounterparty(OrderId.unwrap(id), traderIndex == 0 ? msg.sender : _traderAt(traderIndex));
@@ -112,15 +114,16 @@ abstract contract OrderStore is Settlement, TraderIndexes, IEnergyMarket {
 
     // ---- Escrow ----
 
-    /// @dev The escrow rule, its one home: what an ACTIVE order still holds (Wh for a SELL, PaymentToken for a BUY).
+    /// @dev The escrow rule, kept in this one place: what an ACTIVE order still holds, in Wh for a SELL
+    /// and in PaymentToken for a BUY.
     function _escrowLeft(StoredOrder memory o) internal pure returns (uint256) {
         return o.orderType == OrderType.SELL
             ? o.amountWh - o.filledWh
             : OrderMath.buyEscrowLeft(o.amountWh, o.filledWh, o.pricePerKWh, o.paymentCarry);
     }
 
-    /// @dev What an order or fill of `amountWh` at `pricePerKWh` escrows: the Wh themselves, or
-    /// their cost rounded up.
+    /// @dev Returns what an order or fill of `amountWh` at `pricePerKWh` escrows: the Wh themselves for a
+    /// SELL, or their cost rounded up for a BUY.
     function _escrowAmount(bool energy, uint256 amountWh, uint256 pricePerKWh) internal pure returns (uint256) {
         return energy ? amountWh : OrderMath.costCeil(amountWh, pricePerKWh);
     }
@@ -129,10 +132,11 @@ abstract contract OrderStore is Settlement, TraderIndexes, IEnergyMarket {
         return energy ? _energy() : _payment();
     }
 
-    /// @dev Moves `amount` of `account`'s EnergyToken (`energy`) or PaymentToken from its vault
-    /// balance into the market's: the one call site of IEnergyVault.take. The vault pulls a
-    /// shortfall from the wallet when the account allowed it the token; otherwise the vault's or
-    /// the token's own error says what is missing (the market not approved, the balance, the allowance).
+    /// @dev Moves `amount` of `account`'s EnergyToken (when `energy` is set) or PaymentToken from its
+    /// vault balance into the market's. This is the only place that calls IEnergyVault.take. The vault
+    /// pulls a shortfall from the wallet when the account has approved the vault for the token;
+    /// otherwise the vault's or the token's own error says what is missing, whether that is the market's
+    /// approval, the balance or the allowance.
     function _take(address account, bool energy, uint256 amount) internal {
         if (amount == 0) return;
         _vault.take(account, energy ? amount : 0, energy ? 0 : amount);
@@ -141,7 +145,8 @@ abstract contract OrderStore is Settlement, TraderIndexes, IEnergyMarket {
     // ---- Trader indexes ----
 
     /// @inheritdoc TraderIndexes
-    /// @dev Checked: past 2^32 - 1 (2^31 accounts given an index this way) it reverts.
+    /// @dev The counter is checked arithmetic, so it reverts past 2^32 - 1, after 2^31 accounts have been
+    /// given an index this way.
     function _nextAssignedIndex() internal override returns (uint256 index) {
         index = _state.lastAssignedIndex + 1;
         _state.lastAssignedIndex = uint32(index);

@@ -9,14 +9,14 @@ import {OrderId, OrderIdLibrary} from "../../types/OrderId.sol";
 import {StoredOrder} from "../../types/OrderRecord.sol";
 
 /// @title OrderViews
-/// @notice Reading orders: one order by id, and a trader's orders page by page.
-/// @dev Orders are not linked per trader, so a trader's page is found by reading order ids
-/// downwards from a cursor, at most MAX_ORDERS_SCANNED per call (one storage read each); the event
-/// index (OrderCreated is indexed by trader) serves the full list.
+/// @notice This contract lets callers read orders: one order by its id, or a trader's orders page by page.
+/// @dev Orders are not linked per trader, so a trader's page is found by reading order ids downwards
+/// from a cursor, at most MAX_ORDERS_SCANNED per call at one storage read each. The event index serves
+/// the full list, since OrderCreated is indexed by trader.
 abstract contract OrderViews is OrderStore {
-    /// @notice Most orders in one getTraderOrders page.
+    /// @notice The most orders one getTraderOrders page holds.
     uint256 public constant MAX_PAGE_SIZE = 100;
-    /// @notice Most order ids one getTraderOrders call looks at (one storage read each).
+    /// @notice The most order ids one getTraderOrders call looks at, at one storage read each.
     uint256 public constant MAX_ORDERS_SCANNED = 1_000;
 
     /// @inheritdoc IEnergyMarket
@@ -42,7 +42,7 @@ abstract contract OrderViews is OrderStore {
         if (cursor > newest) revert InvalidCursor(trader, cursor);
         uint256 id = cursor == 0 ? newest : cursor;
         uint256 index = _indexOf(trader);
-        // A trader without an index has no order: nothing to look at.
+        // A trader without an index has no orders, so there is nothing to look at.
         uint256 last = index == 0 || id <= MAX_ORDERS_SCANNED ? 0 : id - MAX_ORDERS_SCANNED;
         if (index == 0) id = 0;
         OrderInfo[] memory page = new OrderInfo[](limit);
@@ -52,7 +52,7 @@ abstract contract OrderViews is OrderStore {
             StoredOrder memory o = _orders[orderId_].unpack();
             if (o.traderIndex == index) page[count++] = _orderInfo(orderId_, o);
         }
-        // The page holds what was found.
+        // The page is shortened to the orders that were found.
         MemoryArrays.shorten(page, count);
         return (page, id);
     }

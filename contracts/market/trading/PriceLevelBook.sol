@@ -8,30 +8,33 @@ import {NO_ORDER, OrderId, OrderIdLibrary} from "../../types/OrderId.sol";
 import {OrderRecord, StoredOrder} from "../../types/OrderRecord.sol";
 
 /// @title PriceLevelBook
-/// @notice Where resting undirected orders wait: a FIFO queue per price and side, the occupied
-/// prices of each side, and the best bid and ask.
+/// @notice This contract is where resting undirected orders wait. It keeps a FIFO queue per price and
+/// side, the occupied prices of each side, and the best bid and ask.
 /// @dev A queue is a linked list through the orders' own slots (OrderRecord's link), so joining it
-/// rewrites the slot of the order before; the occupied prices sit in a hierarchical bitmap
-/// (PriceLevels), so the best opposite level is found without a loop over orders; and the best
-/// bid and ask are cached in one slot, so a non-crossing order costs one comparison. Orders that
-/// leave the book another way (cancel, matchOrders, fillOrder, expiry) stay in their queue as dead
-/// entries and are unlinked when a crossing order passes them (at most MAX_DEAD_ENTRIES_PER_CALL
-/// per order, one storage read each: each cost its creator a whole order) or by pruneLevel.
+/// rewrites the slot of the order ahead. The occupied prices sit in a hierarchical bitmap
+/// (PriceLevels), so the best opposite level is found without looping over orders. The best bid and
+/// ask are cached in one slot, so an order that does not cross costs one comparison. Orders that
+/// leave the book another way (cancel, matchOrders, fillOrder or expiry) stay in their queue as dead
+/// entries. They are unlinked either when a crossing order passes them, at most
+/// MAX_DEAD_ENTRIES_PER_CALL per order at one storage read each, or by pruneLevel. Each dead entry
+/// cost its creator a whole order, so skipping it is cheap by comparison.
 abstract contract PriceLevelBook is OrderStore {
-    /// @notice Most dead queue entries a new order skips, and most entries a pruneLevel call visits.
-    /// Skipping one reads one storage slot (~2,400 gas), so 1,024 cost ~2.5 million gas, while each
-    /// cost whoever left it an order and a cancellation (~130,000 gas).
+    /// @notice The most dead queue entries a new order skips, and the most entries one pruneLevel call
+    /// visits. Skipping an entry reads one storage slot (about 2,400 gas), so 1,024 of them cost about
+    /// 2.5 million gas, while each one cost whoever left it an order and a cancellation (about
+    /// 130,000 gas).
     uint256 public constant MAX_DEAD_ENTRIES_PER_CALL = 1_024;
 
-    /// @dev A price level's FIFO queue of resting orders (dead entries included).
+    /// @dev A price level's FIFO queue of resting orders, dead entries included.
     struct PriceLevel {
-        OrderId headOrderId; // 0 = empty level
+        OrderId headOrderId; // Zero when the level is empty.
         OrderId tailOrderId;
     }
 
-    // One slot: [BUY] the highest bid level, [SELL] the lowest ask level in the index; 0 = none.
+    // One slot holds the highest bid level at index BUY and the lowest ask level at index SELL; zero
+    // means the side has no level.
     uint72[2] internal _bestPerKWh;
-    // By side (OrderType) and price.
+    // The price levels, by side (OrderType) and price.
     mapping(uint256 pricePerKWh => PriceLevel)[2] internal _levels;
     mapping(uint256 wordKey => uint256) private _levelBitmap;
 
@@ -93,8 +96,8 @@ abstract contract PriceLevelBook is OrderStore {
 
     // ---- Internals ----
 
-    /// @dev Rests the undirected order `id` (`o`) at the tail of its price level, opening the level
-    /// (and making it the best of its side) when it is new.
+    /// @dev Rests the undirected order `id` (whose fields are `o`) at the tail of its price level. When
+    /// the level is new, this opens it and, if it is better, makes it the best of its side.
     function _rest(OrderId id, StoredOrder memory o) internal {
         OrderType side = o.orderType;
         uint256 limitPerKWh = o.pricePerKWh;
@@ -118,13 +121,13 @@ abstract contract PriceLevelBook is OrderStore {
         PriceLevels.remove(_levelBitmap, uint256(orderType), pricePerKWh);
     }
 
-    /// @dev The first occupied level of `orderType` from `pricePerKWh` on, towards worse prices
-    /// (PriceLevels.next); 0 = none.
+    /// @dev Returns the first occupied level of `orderType` at or beyond `pricePerKWh`, moving towards
+    /// worse prices (PriceLevels.next). Returns zero when there is none.
     function _nextLevel(OrderType orderType, uint256 pricePerKWh) internal view returns (uint256) {
         return PriceLevels.next(_levelBitmap, uint256(orderType), pricePerKWh);
     }
 
-    /// @dev Points the queue link of order `id` at `nextId`, the rest of its slot unchanged.
+    /// @dev Points the queue link of order `id` at `nextId` and leaves the rest of its slot unchanged.
     function _link(OrderId id, OrderId nextId) internal {
         _orders[id] = _orders[id].withNextInLevel(nextId);
     }

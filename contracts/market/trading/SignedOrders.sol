@@ -10,24 +10,25 @@ import {OrderId, OrderIdLibrary} from "../../types/OrderId.sol";
 import {TraderRecord, TraderRecordLibrary} from "../../types/TraderRecord.sol";
 
 /// @title SignedOrders
-/// @notice Orders and cancellations a trader signs (EIP-712) for any relayer to submit
-/// (createOrderBySig, cancelOrderBySig): the order and its escrow are the signer's, and an ERC-2612
-/// permit of the vault passed along lets the vault pull a shortfall from the wallet. A trader
-/// approves this market once in the vault (setMarketApproval, or approveMarketBySig that anyone
-/// relays) before the trader's first relayed order.
-/// @dev Each signed message carries the trader's next nonce, kept in the trader's record beside its
-/// address (TraderRecord), which every order reads anyway: a relayed order adds one rewrite of that
-/// slot. The domain binds a signature to this chain and contract: a signature made for another
-/// recovers to another address.
+/// @notice This contract accepts orders and cancellations that a trader signs (EIP-712) and any
+/// relayer submits (createOrderBySig and cancelOrderBySig). The order and its escrow belong to the
+/// signer. An ERC-2612 permit for the vault may be passed along, which lets the vault pull a shortfall
+/// from the signer's wallet. Before the first relayed order, the trader approves this market once in
+/// the vault, either with setMarketApproval or with approveMarketBySig, which anyone may relay.
+/// @dev Each signed message carries the trader's next nonce. The nonce is kept in the trader's record
+/// beside its address (TraderRecord), which every order reads anyway, so a relayed order costs only
+/// one extra rewrite of that slot. The domain binds a signature to this chain and this contract: a
+/// signature made for another chain or contract recovers to a different address.
 abstract contract SignedOrders is OrderEntry, EIP712 {
-    /// @dev EIP-712 type hash of a signed order (createOrderBySig).
+    /// @dev The EIP-712 type hash of a signed order (createOrderBySig).
     bytes32 private constant ORDER_TYPEHASH = keccak256(
         "Order(address trader,uint256 amountWh,uint256 pricePerKWh,uint256 expiry,uint8 orderType,address counterparty,uint256 nonce,uint256 deadline)"
     );
-    /// @dev EIP-712 type hash of a signed cancellation (cancelOrderBySig).
+    /// @dev The EIP-712 type hash of a signed cancellation (cancelOrderBySig).
     bytes32 private constant CANCEL_ORDER_TYPEHASH = keccak256("CancelOrder(uint256 orderId,uint256 nonce,uint256 deadline)");
 
-    /// @dev Half the secp256k1 curve order: a larger s is the malleable twin of a valid signature.
+    /// @dev Half the secp256k1 curve order. A signature with a larger s is the malleable twin of a valid
+    /// signature, so it is rejected.
     uint256 private constant SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     string private constant DOMAIN_NAME = "EnergyTrading";
@@ -59,7 +60,8 @@ abstract contract SignedOrders is OrderEntry, EIP712 {
         bool energy = order.orderType == OrderType.SELL;
         if (permit.length != 0) {
             IERC20 token = _escrowToken(energy);
-            // A permit someone submitted first fails here but has set the allowance: go on when it is there.
+            // If someone submitted the permit first, it fails here but has already set the allowance, so
+            // the order goes on when the allowance is in place.
             try IERC20Permit(address(token)).permit(
                 order.trader, address(_vault), permit[0].value, permit[0].deadline, permit[0].v, permit[0].r, permit[0].s
             ) {} catch {}
@@ -105,9 +107,11 @@ abstract contract SignedOrders is OrderEntry, EIP712 {
 
     // ---- Domain ----
 
-    /// @notice The EIP-712 domain (ERC-5267): name "EnergyTrading", version "1", this chain and contract.
-    /// @dev Returns the constant name and version directly instead of OpenZeppelin's short-string
-    /// decoding, which this contract does not need (both are short literals): less code.
+    /// @notice Returns the EIP-712 domain (ERC-5267): the name "EnergyTrading", the version "1", this chain
+    /// and this contract.
+    /// @dev Returns the constant name and version directly instead of going through OpenZeppelin's
+    /// short-string decoding. Both are short literals, so this contract does not need that decoding, and
+    /// leaving it out saves code.
     function eip712Domain()
         public
         view
@@ -127,8 +131,8 @@ abstract contract SignedOrders is OrderEntry, EIP712 {
 
     // ---- Internals ----
 
-    /// @dev Accepts `trader`'s signature (v, r, s) of the EIP-712 struct `structHash` carrying `nonce`
-    /// and `deadline`, and consumes the nonce.
+    /// @dev Checks `trader`'s signature (v, r, s) over the EIP-712 struct `structHash`, which carries
+    /// `nonce` and `deadline`, and consumes the nonce.
     function _useSignature(
         uint256 traderIndex,
         address trader,
@@ -143,10 +147,11 @@ abstract contract SignedOrders is OrderEntry, EIP712 {
         TraderRecord record = _traderRecords[traderIndex];
         uint256 currentNonce = record.nonce();
         if (nonce != currentNonce) revert InvalidNonce(trader, nonce, currentNonce);
-        // EIP-2, as ECDSA.tryRecover checks it: s in the lower half of the curve order.
+        // EIP-2 requires s to lie in the lower half of the curve order, as ECDSA.tryRecover checks it.
         if (uint256(s) > SECP256K1_HALF_ORDER) revert MalleableSignature(s);
         address signer = ecrecover(_hashTypedDataV4(structHash), v, r, s);
-        // A signature that recovers to no address yields signer 0, which must not pass for trader 0.
+        // A signature that recovers to no address yields the zero signer, which must not pass for a
+        // zero trader.
         if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
         _traderRecords[traderIndex] = record.withNextNonce();
     }
