@@ -34,14 +34,16 @@ import {IEnergyVault} from "../vault/IEnergyVault.sol";
 /// falls short of is pulled from the wallet when the trader allowed the vault the token. Refunds,
 /// payouts and fees are vault credits. The tokens must be plain ERC-20s (no fee on transfer, no
 /// rebasing).
-/// @dev The composition of the order book's concerns, each in market/trading/: the order and
-/// trader records and the rules they share (OrderStore over TraderIndexes), the admin's bounds on
-/// new orders (MarketSettings), the resting orders' price levels (PriceLevelBook), how orders
-/// trade (OrderMatching), how they enter and leave the book (OrderEntry), relayed signed messages
-/// (SignedOrders) and the order views (OrderViews), over the transaction ledger (Settlement).
-/// Every loop is bounded by a constant.
+/// @dev This contract puts the order book together from its concerns, each of which lives in
+/// market/trading/. OrderStore, built on TraderIndexes, keeps the order and trader records and the
+/// rules they share. MarketSettings keeps the admin's bounds on new orders, and PriceLevelBook keeps
+/// the price levels of resting orders. OrderMatching decides how orders trade, OrderEntry how they
+/// enter and leave the book, SignedOrders accepts relayed signed messages, and OrderViews shows the
+/// orders. All of them build on the transaction ledger in Settlement. Every loop is bounded by a
+/// constant.
 contract EnergyTrading is SignedOrders, OrderViews {
-    /// @param minOrderAmountWh_ The smallest order and partial fill (setMinOrderAmount's bounds).
+    /// @param minOrderAmountWh_ The smallest amount an order or a partial fill may have, within the bounds
+    /// that setMinOrderAmount enforces.
     constructor(
         address admin,
         IEnergyVault vault_,
