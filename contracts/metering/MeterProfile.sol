@@ -14,7 +14,7 @@ import {InvalidHistoryPage} from "../utils/GridErrors.sol";
 /// energy counted since the meter's baseline.
 /// @dev The load profile is kept the way a meter keeps its own, as a DLMS/COSEM "profile generic" with a
 /// 900 s capture period. It is a ring of PROFILE_CAPACITY interval entries per meter, one storage slot
-/// each, and the newest entry also holds the latest reading's registers. Daily totals are summed from
+/// each, and the ring also holds the latest reading's registers. Daily totals are summed from
 /// the ring instead of being stored, so that a reading writes at most one fresh slot. An interval that
 /// the ring no longer holds is refused rather than read as empty, and an interval in which the meter
 /// read nothing reads as zero.

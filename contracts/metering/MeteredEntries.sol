@@ -150,7 +150,8 @@ library MeteredEntries {
         return address(uint160(meterAndEnergy));
     }
 
-    /// @notice Returns the energy held in an entry's first word, with the export Wh in the low 40 bits and the import Wh above them.
+    /// @notice Returns the energy held in an entry's first word, with the export Wh in the low 40 bits
+    /// and the import Wh above them.
     function energy(uint256 meterAndEnergy) internal pure returns (uint256) {
         return meterAndEnergy >> EXPORT_SHIFT;
     }

@@ -74,7 +74,8 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
             if (!_answers(readingMarket_, IMeteredMarket.meterRegistry.selector, address(this))) {
                 revert ReadingMarketMismatch(readingMarket_);
             }
-            // So would a market the vault does not let settle, because only the vault's registered markets move balances.
+            // So would a market that the vault does not let settle, because only the vault's registered
+            // markets move balances.
             // slither-disable-next-line unused-return: only whether the vault registered the market matters here
             (bool registered,,) = vault_.marketInfo(readingMarket_);
             if (!registered) revert ReadingMarketMismatch(readingMarket_);

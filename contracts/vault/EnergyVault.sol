@@ -191,7 +191,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         uint256 arrived = IERC20(token).balanceOf(address(this)) - reserve;
         if (total > arrived) revert NotArrived(token, arrived, total);
         _raiseReserve(token, isEnergy, reserve + total);
-        // This emits ArrivedCredited(msg.sender, token, accounts, amounts), whose data is exactly this call's arguments.
+        // This emits ArrivedCredited(msg.sender, token, accounts, amounts), whose data is exactly this
+        // call's arguments.
         CalldataLog.logArguments(ArrivedCredited.selector, bytes32(uint256(uint160(msg.sender))));
     }
 
