@@ -381,7 +381,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     }
 
     // ----------------------------------------------------------------------------- internals: moves
-    // These helpers are shared by the market moves: the checks on the market's own word, the signed
+    // These internal functions serve the market moves: the checks on the market's own word, the signed
     // deltas of a batch, the wallet pull of a shortfall, and the reserve bound that keeps every balance
     // within its bits.
 
