@@ -10,27 +10,29 @@ import {RevertData} from "../utils/RevertData.sol";
 import {NotInitialized, RewardDistributionFailed} from "../utils/GridErrors.sol";
 
 /// @title RewardPayouts
-/// @notice How a demand-response budget pays out, for DemandResponse's events and DemandPrograms'
-/// programs alike: a verified participant claims its reserved reward, anyone pays the verified in
-/// bounded batches, and once everyone has been visited after the verification deadline the event
-/// or program completes and its operator gets back what no participant was granted; cancelling
-/// before the window refunds the whole budget. Each event or program (`id`) has one RewardPool.
+/// @notice This contract decides how a demand-response budget pays out, for DemandResponse's events and
+/// DemandPrograms' programs alike. A verified participant claims its reserved reward, and anyone may pay
+/// the verified participants in bounded batches. Once every participant has been visited after the
+/// verification deadline, the event or program completes and its operator gets back what no
+/// participant was granted. Cancelling before the window refunds the whole budget. Each event or
+/// program (`id`) has one RewardPool.
 ///
-/// The contract is a registered EnergyVault market and holds every budget in its own vault
-/// balance: funding sends the budget from the operator's wallet to the vault and credits it to this
-/// contract there (`IEnergyVault.creditArrived`), the one token transfer of a budget's life and the
-/// one place a reward can meet a failed token transfer (RewardDistributionFailed). A claim
-/// then pays with one `IEnergyVault.give` and a batch with one `settleBatch`, moving numbers from
-/// this contract's vault balance to the participants' and no token: no recipient (a frozen account)
-/// and no token state (a frozen vault) can hold up a payout, and a pool never pays more than its
-/// budget, which its vault balance holds until it is paid or refunded. The operator's refund is a
-/// `give` too, to its vault balance, from which it withdraws. The vault's admin registers the
-/// contract as a market at deployment; until then funding works but every payout reverts in the
-/// vault (NotMarket), the budgets waiting in the contract's vault balance.
+/// The contract is a registered EnergyVault market and holds every budget in its own vault balance.
+/// Funding sends the budget from the operator's wallet to the vault and credits it to this contract
+/// there (`IEnergyVault.creditArrived`). This is the only token transfer in a budget's life, and the
+/// only place where a reward can meet a failed token transfer (RewardDistributionFailed). A claim then
+/// pays with one `IEnergyVault.give`, and a batch with one `settleBatch`. Both move numbers from this
+/// contract's vault balance to the participants' balances and move no token, so no recipient (such as
+/// a frozen account) and no token state (such as a frozen vault) can hold up a payout. A pool never pays
+/// more than its budget, which its vault balance holds until it is paid or refunded. The operator's
+/// refund is a `give` as well, to the operator's vault balance, from which the operator withdraws. The
+/// vault's admin registers the contract as a market at deployment. Until then funding works, but every
+/// payout reverts in the vault with NotMarket, and the budgets wait in the contract's vault balance.
 /// @dev The inheriting contract keeps its own participant records and declares its own errors and
-/// events (same signatures for both contracts, different parameter names in their ABIs), so it
-/// reaches them through the hooks at the end. It checks that a distribution's event or program is
-/// active before calling in, and guards the calling functions against reentry.
+/// events. These have the same signatures in both contracts but different parameter names in their
+/// ABIs, which is why this contract reaches them through the hooks at the end. The inheriting contract
+/// checks that a distribution's event or program is active before it calls in, and it guards the
+/// calling functions against reentry.
 abstract contract RewardPayouts {
     using RewardPool for RewardPool.Pool;
 

@@ -12,15 +12,16 @@ import {OrderMath} from "../utils/OrderMath.sol";
 import {FrequencyOutOfBounds, InvalidEnergyType, InvalidSeverity, VoltageOutOfBounds, ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @title GridManagement
-/// @notice The grid's participants and price, its operators, the status and emergencies operators
-/// report, and the guardian's emergency shutdown.
-/// @dev The grid load is kept as running totals (producers' output, this interval's storage
-/// flows), so no function walks a participant list. Storage flows are energy within the current
-/// 900 s interval, counted in the load as their average power (Wh × 3600 / 900) until it ends.
-/// Capacity and flows are self-declared, so only participants an operator verified move energy
-/// or count in the totals: anyone else could move the price a consumer pays.
-/// Emergency mode is kept per operator region; the price is the grid's own (participants belong
-/// to no region), so it is the emergency price while any region is in emergency.
+/// @notice This contract keeps the grid's participants and its price, its operators, the status and
+/// the emergencies that operators report, and the guardian's emergency shutdown.
+/// @dev The grid load is kept as running totals of the producers' output and of this interval's storage
+/// flows, so that no function has to walk a list of participants. Storage flows are energy within the
+/// current 900 s interval, and they count in the load as their average power (Wh × 3600 / 900) until the
+/// interval ends. Participants declare their capacity and flows themselves, so only participants that
+/// an operator has verified move energy or count in the totals; otherwise anyone could move the price a
+/// consumer pays.
+/// Emergency mode is kept per operator region. The price, however, belongs to the whole grid, because
+/// participants belong to no region, so it is the emergency price while any region is in emergency.
 contract GridManagement is AccessControl, Pausable, PublishedGridLimits, IGridManagement {
     using SafeERC20 for IERC20;
     using EnergyTime for uint256;

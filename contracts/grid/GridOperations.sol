@@ -8,13 +8,14 @@ import {PublishedGridLimits} from "../utils/GridLimits.sol";
 import {FrequencyOutOfBounds, InvalidHistoryPage, InvalidSeverity, OperatorNotAuthorized, VoltageOutOfBounds, ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title GridOperations
-/// @notice Load monitoring, stability maintenance and balancing coordination per grid
-/// region. Operator functions may be run only by GridManagement's verified, authorized operators,
-/// and only for the region GridManagement lists them in: one `operatorStatus` call per transaction.
-/// @dev The admin (DEFAULT_ADMIN_ROLE) reports nothing and configures nothing; it may only remove
-/// automated responses and cancel pending balancing actions, in any region (to clear what a
-/// suspended operator left behind). A CRITICAL stability level declares an emergency in
-/// GridManagement, so this contract must hold GridManagement's EMERGENCY_RESPONDER_ROLE.
+/// @notice This contract monitors the load, maintains stability and coordinates balancing in each grid
+/// region. Operator functions may be run only by operators that GridManagement has verified and
+/// authorized, and only for the region that GridManagement lists them in. Checking this takes one
+/// `operatorStatus` call per transaction.
+/// @dev The admin (DEFAULT_ADMIN_ROLE) reports nothing and configures nothing. It may only remove
+/// automated responses and cancel pending balancing actions, in any region, so that it can clear what a
+/// suspended operator left behind. A CRITICAL stability level declares an emergency in GridManagement,
+/// so this contract must hold GridManagement's EMERGENCY_RESPONDER_ROLE.
 /// kW values fit in 32 bits (MAX_POWER_KW), so a load report, a region's capacity and a region's
 /// latest stability metrics take one storage slot each.
 contract GridOperations is AccessControl, PublishedGridLimits, IGridOperations {

@@ -4,18 +4,19 @@ pragma solidity ^0.8.28;
 import {BitMath} from "../utils/BitMath.sol";
 
 /// @title PriceLevels
-/// @notice The occupied price levels of one side of an order book, as a hierarchical bitmap over
-/// 72-bit prices (the idea of Uniswap v3's tick bitmap, stacked): at height 0 a 256-bit word holds
-/// one bit per price, and a bit at height h + 1 is set exactly when the word it stands for at
-/// height h is not zero. Nine heights of 8 bits cover every price below 2^72, the top height is one
-/// word. Finding the next occupied price above or below any price reads at most 2 × 9 words,
-/// however many levels or orders the book holds.
-/// @dev Words live in one mapping per book, keyed by (side, height, word index) so that both sides
-/// of a market share it. Price 0 is never a level (orders have a non-zero price), so 0 means "none".
+/// @notice This library keeps the occupied price levels of one side of an order book as a
+/// hierarchical bitmap over 72-bit prices. It stacks the idea of Uniswap v3's tick bitmap: at height 0
+/// a 256-bit word holds one bit per price, and a bit at height h + 1 is set exactly when the word it
+/// stands for at height h is not zero. Nine heights of 8 bits cover every price below 2^72, and the
+/// top height is a single word. Finding the next occupied price above or below any price therefore
+/// reads at most 2 × 9 words, however many levels or orders the book holds.
+/// @dev The words live in one mapping per book, keyed by (side, height, word index), so that both sides
+/// of a market share it. Price 0 is never a level, because orders have a non-zero price, so a result
+/// of 0 means "none".
 library PriceLevels {
-    /// @notice Bits per price: levels exist for prices 1 .. 2^72 - 1.
+    /// @notice The number of bits in a price. Levels exist for the prices 1 .. 2^72 - 1.
     uint256 internal constant PRICE_BITS = 72;
-    /// @notice Heights of the bitmap: PRICE_BITS / 8.
+    /// @notice The number of heights in the bitmap, which is PRICE_BITS / 8.
     uint256 internal constant HEIGHT = 9;
 
     /// @notice Marks `price` occupied on `side`.
@@ -25,7 +26,7 @@ library PriceLevels {
                 uint256 key = _key(side, h, price >> (8 * h + 8));
                 uint256 word = words[key];
                 words[key] = word | (1 << ((price >> (8 * h)) & 0xff));
-                // A word that already had a bit set is already marked above.
+                // A word that already had a bit set is already marked at the heights above, so the loop can stop.
                 if (word != 0) return;
             }
         }
@@ -38,14 +39,15 @@ library PriceLevels {
                 uint256 key = _key(side, h, price >> (8 * h + 8));
                 uint256 word = words[key] & ~(1 << ((price >> (8 * h)) & 0xff));
                 words[key] = word;
-                // The word still stands for other levels: the bits above stay.
+                // The word still stands for other levels, so the bits at the heights above must stay set.
                 if (word != 0) return;
             }
         }
     }
 
-    /// @notice The next occupied price on `side` in priority order from `price` on: for side 1
-    /// (asks) the lowest at or above `price`, for side 0 (bids) the highest at or below it; 0 = none.
+    /// @notice Returns the next occupied price on `side`, in priority order, starting from `price`. For
+    /// side 1 (asks) this is the lowest price at or above `price`, and for side 0 (bids) it is the
+    /// highest price at or below it. It returns 0 when there is none.
     function next(mapping(uint256 => uint256) storage words, uint256 side, uint256 price)
         internal
         view
@@ -57,7 +59,7 @@ library PriceLevels {
             price = (1 << PRICE_BITS) - 1;
         }
         unchecked {
-            // `pos` is the searched position at height h: a price shifted right by 8h bits.
+            // `pos` is the position searched at height h, which is a price shifted right by 8h bits.
             uint256 pos = price;
             uint256 h;
             while (true) {
@@ -69,7 +71,7 @@ library PriceLevels {
                     break;
                 }
                 if (++h == HEIGHT) return 0;
-                // Go on strictly beyond the word just searched, one height up.
+                // Continue one height up, strictly beyond the word that was just searched.
                 if (up) {
                     pos = (pos >> 8) + 1;
                 } else {
@@ -85,7 +87,7 @@ library PriceLevels {
         }
     }
 
-    /// @dev The lowest (up) or highest set bit of a non-zero word.
+    /// @dev Returns the lowest set bit of a non-zero word when searching up, and the highest otherwise.
     function _first(uint256 word, bool up) private pure returns (uint256) {
         return up ? BitMath.lowestBit(word) : BitMath.highestBit(word);
     }

@@ -9,18 +9,19 @@ import {ProfileEntry} from "../types/ProfileEntry.sol";
 import {InvalidHistoryPage} from "../utils/GridErrors.sol";
 
 /// @title MeterProfile
-/// @notice What a meter measured, read back from its load profile: the latest reading, the energy of
-/// an interval, a day or a range of intervals, a page of interval records, and the energy counted since
-/// the meter's baseline.
-/// @dev The load profile is kept like a meter's own (DLMS/COSEM "profile generic" with a 900 s capture
-/// period): a ring of PROFILE_CAPACITY interval entries per meter, one storage slot each, which also
-/// holds the latest reading's registers. Daily totals are summed from it, so that a reading writes one
-/// fresh slot at most. An interval the ring no longer holds is refused rather than read as empty, and
-/// an interval the meter read nothing in reads as zero.
+/// @notice This contract reads back what a meter measured from its load profile: the latest reading,
+/// the energy of one interval, of a day or of a range of intervals, a page of interval records, and the
+/// energy counted since the meter's baseline.
+/// @dev The load profile is kept the way a meter keeps its own, as a DLMS/COSEM "profile generic" with a
+/// 900 s capture period. It is a ring of PROFILE_CAPACITY interval entries per meter, one storage slot
+/// each, and the ring also holds the latest reading's registers. Daily totals are summed from
+/// the ring instead of being stored, so that a reading writes at most one fresh slot. An interval that
+/// the ring no longer holds is refused rather than read as empty, and an interval in which the meter
+/// read nothing reads as zero.
 abstract contract MeterProfile is MeterRegistry {
     using EnergyTime for uint256;
 
-    /// @notice Most intervals in one getIntervalHistory page.
+    /// @notice The largest number of intervals that one getIntervalHistory page may hold.
     uint256 public constant MAX_HISTORY_PAGE = EnergyTime.INTERVALS_PER_DAY;
 
     // ----------------------------------------------------------------------------- the calling meter
@@ -119,7 +120,7 @@ abstract contract MeterProfile is MeterRegistry {
     {
         MeterReading memory latest = getLatestReading(meter);
         Account memory account = _accounts[meter];
-        // Registers never fall below what was uncounted at a baseline, so no underflow.
+        // The registers never fall below what was left uncounted at the baseline, so this cannot underflow.
         return (
             latest.consumption - account.uncountedConsumptionWh,
             latest.production - account.uncountedProductionWh,
@@ -133,7 +134,7 @@ abstract contract MeterProfile is MeterRegistry {
         if (count == 0 || count > MAX_HISTORY_PAGE) revert InvalidHistoryPage(count, MAX_HISTORY_PAGE);
     }
 
-    /// @dev Reverts unless `interval` is still in the ring; returns the meter's latest interval.
+    /// @dev Reverts unless the ring still holds `interval`, and returns the meter's latest interval.
     function _retainedFrom(address meter, uint256 interval) private view returns (uint256 latestInterval) {
         uint256 lastReadingAt = _knownMeter(meter).lastReadingAt;
         if (interval > MAX_INTERVAL) revert IntervalOutOfRange(interval);
@@ -143,7 +144,7 @@ abstract contract MeterProfile is MeterRegistry {
         }
     }
 
-    /// @dev The ring entry for `interval`, or an empty one when the meter read nothing in it.
+    /// @dev Returns the ring entry for `interval`, or an empty entry when the meter read nothing in it.
     function _entryAt(address meter, uint256 interval, uint256 latestInterval)
         private
         view
@@ -159,7 +160,7 @@ abstract contract MeterProfile is MeterRegistry {
         return _energyInRange(meter, day.firstIntervalOfDay(), EnergyTime.INTERVALS_PER_DAY);
     }
 
-    /// @dev Sums `count` intervals from `fromInterval`; callers bound `count`.
+    /// @dev Sums the energy of `count` intervals starting at `fromInterval`. The callers bound `count`.
     function _energyInRange(address meter, uint256 fromInterval, uint256 count)
         private
         view

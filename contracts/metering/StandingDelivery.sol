@@ -13,49 +13,51 @@ import {StandingLimits, StandingLimitsLibrary} from "../types/StandingLimits.sol
 import {ZeroAddress} from "../utils/GridErrors.sol";
 
 /// @title StandingDelivery
-/// @notice Where a meter's export goes when its owner chooses the vault, and the standing orders that
-/// trade it there. With vault delivery on, an accepted reading's export is minted into the vault and
-/// credited to the owner's balance instead of the owner's wallet; with standing limits set, the reading
-/// also goes on to the reading market, which places the interval's export as an ask and its import as
-/// a bid at those limits, and settles the meter's orders of two intervals before.
-/// @dev A batch of readings gathers its vault credits and its market entries in one VaultBatch, so the
-/// whole batch makes one mint, one vault call and one market call. Consumption redemption lives here
-/// too: import that a reading market's standing bids bought or still bid for is taken out of what an
-/// owner may redeem, so the same consumption is never covered twice.
+/// @notice This contract decides where a meter's export goes when its owner chooses the vault, and it
+/// keeps the standing orders that trade the energy there. With vault delivery on, the export of an
+/// accepted reading is minted into the vault and credited to the owner's balance there instead of being
+/// sent to the owner's wallet. When the owner has also set standing limits, the reading goes on to the
+/// reading market. That market places the interval's export as an ask and its import as a bid at those
+/// limits, and it settles the meter's orders from two intervals before.
+/// @dev A batch of readings gathers its vault credits and its market entries in one VaultBatch, so that
+/// the whole batch makes one mint, one vault call and one market call. Consumption redemption lives here
+/// as well. Import that a reading market's standing bids bought, or still bid for, is taken out of what
+/// an owner may redeem, so that the same consumption is never covered twice.
 abstract contract StandingDelivery is MeterProfile, EIP712 {
     // ----------------------------------------------------------------------------- constants
 
-    /// @notice EIP-712 type of an owner's signed standing limits (setStandingOrderBySig); all-zero
-    /// prices remove them.
+    /// @notice The EIP-712 type of an owner's signed standing limits, used by setStandingOrderBySig. When
+    /// both prices are zero, the signed limits remove the standing order.
     bytes32 public constant STANDING_ORDER_TYPEHASH = keccak256(
         "StandingOrder(address meter,uint256 sellPricePerKWh,uint256 sellCapWh,uint256 buyPricePerKWh,uint256 buyCapWh,uint256 nonce,uint256 deadline)"
     );
-    /// @notice Highest nonce invalidateStandingOrderNonces sets: far more signed standing limits than an
-    /// owner signs in its life, and far from the nonce's own bound.
+    /// @notice The highest nonce invalidateStandingOrderNonces may set. It allows far more signed standing
+    /// limits than an owner signs in its life, and it stays far below the nonce's own bound.
     uint256 public constant MAX_STANDING_ORDER_NONCE = type(uint32).max;
-    /// @notice Most reading markets the registry names in its life: each one's standing orders stay
-    /// settleable (settleStandingOrdersIn) and its retired import counts at every redemption.
+    /// @notice The largest number of reading markets the registry may name in its life. The standing
+    /// orders in each of them stay settleable through settleStandingOrdersIn, and the import each of them
+    /// retired counts at every redemption, so the list has to stay short.
     uint256 public constant MAX_READING_MARKETS = 8;
 
     // ----------------------------------------------------------------------------- storage
 
-    /// @dev The accepted readings of a batch whose energy goes into the vault: credited in one call, and
-    /// handed on to the reading market in one more.
+    /// @dev The accepted readings of a batch whose energy goes into the vault. They are credited in one
+    /// call and handed on to the reading market in one more.
     struct VaultBatch {
-        address[] owners; // credited in the vault
+        address[] owners; // The owners credited in the vault.
         uint256[] exportWh;
         uint256 creditCount;
         uint256 totalExportWh;
-        uint256[] entries; // of meters with standing limits, for the reading market (MeteredEntries)
+        uint256[] entries; // The MeteredEntries of meters with standing limits, for the reading market.
         uint256 entryCount;
-        uint256 capacity; // the batch's size: the arrays are allocated at its first vault delivery
+        uint256 capacity; // The batch's size. The arrays are allocated at the batch's first vault delivery.
     }
 
     IEnergyVault private _vault;
     IMeteredMarket private _readingMarket;
     mapping(address meter => StandingLimits) private _standing;
     mapping(address owner => uint256) private _standingOrderNonces;
-    /// @dev Every reading market ever named, in order: at most MAX_READING_MARKETS.
+    /// @dev Every reading market ever named, in the order named. It holds at most MAX_READING_MARKETS.
     address[] private _readingMarkets;
 
     // ----------------------------------------------------------------------------- vault and reading market
@@ -65,14 +67,15 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         if (address(vault_) == address(0)) revert ZeroAddress();
         if (vault_.energyToken() != address(_energyToken)) revert VaultTokenMismatch(address(vault_));
         if (readingMarket_ != address(0)) {
-            // A market of another vault or registry would fail every batch with a meter's limits in it.
+            // A market that belongs to another vault or registry would fail every batch that holds a meter with limits.
             if (!_answers(readingMarket_, IMeteredMarket.vault.selector, address(vault_))) {
                 revert ReadingMarketMismatch(readingMarket_);
             }
             if (!_answers(readingMarket_, IMeteredMarket.meterRegistry.selector, address(this))) {
                 revert ReadingMarketMismatch(readingMarket_);
             }
-            // So would one the vault does not let settle: only its registered markets move balances.
+            // So would a market that the vault does not let settle, because only the vault's registered
+            // markets move balances.
             // slither-disable-next-line unused-return: only whether the vault registered the market matters here
             (bool registered,,) = vault_.marketInfo(readingMarket_);
             if (!registered) revert ReadingMarketMismatch(readingMarket_);
@@ -102,7 +105,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         uint256 buyCapWh
     ) external {
         Meter storage m = _ownMeter(meter);
-        // A change the owner makes itself supersedes every signature it gave before.
+        // A change the owner makes directly supersedes every signature the owner gave before.
         ++_standingOrderNonces[msg.sender];
         _applyStanding(meter, m, msg.sender, sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
     }
@@ -185,7 +188,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         Account storage account = _accounts[meter];
         uint256 redeemableWh = _unredeemedWh(meter, consumedWh - account.redeemedConsumptionWh);
         if (amountWh > redeemableWh) revert RedemptionExceedsConsumption(meter, amountWh, redeemableWh);
-        // Cannot overflow: amountWh <= consumed <= MAX_REGISTER_WH < 2^64.
+        // This cannot overflow, because amountWh <= consumed <= MAX_REGISTER_WH < 2^64.
         account.redeemedConsumptionWh += uint64(amountWh);
         emit ConsumptionRedeemed(meter, msg.sender, amountWh);
         _energyToken.retire(msg.sender, amountWh);
@@ -221,13 +224,15 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
 
     // ----------------------------------------------------------------------------- delivery of a batch of readings
 
-    /// @dev Empty until a reading needs it: a batch of wallet-delivered meters allocates nothing.
+    /// @dev Returns an empty batch whose arrays are allocated only when a reading needs them, so that a
+    /// batch of meters that deliver to wallets allocates nothing.
     function _newVaultBatch(uint256 size) internal pure returns (VaultBatch memory delivery) {
         delivery.capacity = size;
     }
 
-    /// @dev A vault-delivered reading: its export is credited, and with standing limits the reading goes
-    /// on to the reading market (with no energy too: it settles what is due).
+    /// @dev Adds a reading delivered to the vault. Its export is credited, and if the meter has standing
+    /// limits the reading also goes on to the reading market. It goes on even without energy, because
+    /// it then settles what is due.
     function _addDelivery(
         VaultBatch memory delivery,
         address meter,
@@ -247,13 +252,13 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
             delivery.creditCount = credits + 1;
             delivery.totalExportWh += exportWh;
         }
-        // Even a reading with no energy goes on: it settles the meter's orders of two intervals before.
+        // Even a reading with no energy goes on, because it settles the meter's orders from two intervals before.
         StandingLimits limits = _standing[meter];
         if (!limits.trades()) return;
         if (delivery.entries.length == 0) delivery.entries = MeteredEntries.allocate(delivery.capacity);
         uint256 count = delivery.entryCount;
         MeteredEntries.setReading(delivery.entries, count, meter, owner, timestamp, exportWh, importWh, limits);
-        // Cannot overflow: at most the batch's size.
+        // This cannot overflow, because the count is at most the batch's size.
         unchecked {
             delivery.entryCount = count + 1;
         }
@@ -275,13 +280,13 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         uint256 count = delivery.entryCount;
         if (count == 0) return;
         IMeteredMarket market = _readingMarket;
-        // Without a reading market the limits have nowhere to trade: the readings stay credited and
-        // place nothing, so that no meter's limits can stop the batch.
+        // Without a reading market the limits have nowhere to trade. The readings stay credited and place
+        // nothing, so that no meter's limits can stop the batch.
         if (address(market) == address(0)) return;
         MeteredEntries.record(market, delivery.entries, count);
     }
 
-    /// @dev Hands `market` one settlement entry per meter (a batch of checked size).
+    /// @dev Hands `market` one settlement entry per meter. The caller has already checked the batch's size.
     function _settleIn(IMeteredMarket market, address[] calldata meters) private {
         uint256 size = meters.length;
         uint256[] memory entries = MeteredEntries.allocate(size);
@@ -294,8 +299,9 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
 
     // ----------------------------------------------------------------------------- internals
 
-    /// @dev The one rule of both forms: limits in range, then both prices 0 remove them (caps without a
-    /// price trade nothing) and anything else sets them.
+    /// @dev Applies the rule that the direct and the signed form share. The limits must be in range. Then,
+    /// if both prices are 0, the standing order is removed, because caps without a price trade nothing;
+    /// any other limits are set.
     function _applyStanding(
         address meter,
         Meter storage m,
@@ -324,7 +330,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
     ) private {
         if (address(_readingMarket) == address(0)) revert NoReadingMarket();
         _standing[meter] = StandingLimitsLibrary.pack(sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh);
-        // Standing orders trade the energy in the vault: the meter delivers there from now on.
+        // Standing orders trade the energy held in the vault, so the meter delivers there from now on.
         if (!m.flags.vaultDelivery()) {
             m.flags = m.flags.withVaultDelivery(true);
             emit VaultDeliverySet(meter, owner, true);
@@ -341,13 +347,13 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         if (value > maxValue) revert StandingOrderOutOfRange(value, maxValue);
     }
 
-    /// @dev What is left of `leftWh` (metered import not redeemed) once the import that standing bids
-    /// in any reading market ever named bought (retired) or still bid for is taken out: the same
-    /// consumption is never covered twice.
+    /// @dev Returns what is left of `leftWh`, the metered import not yet redeemed, once the import that
+    /// standing bids in any reading market ever named bought (and retired) or still bid for is taken
+    /// out. This way the same consumption is never covered twice.
     function _unredeemedWh(address meter, uint256 leftWh) private view returns (uint256) {
         uint256 count = _readingMarkets.length;
         for (uint256 i; i < count; ++i) {
-            // slither-disable-next-line calls-loop: at most MAX_READING_MARKETS markets, each named by the admin and checked then
+            // slither-disable-next-line calls-loop: there are at most MAX_READING_MARKETS markets, each named by the admin and checked when named
             uint256 coveredWh = IMeteredMarket(_readingMarkets[i]).coveredConsumptionWh(meter);
             if (coveredWh >= leftWh) return 0;
             leftWh -= coveredWh;
@@ -355,7 +361,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         return leftWh;
     }
 
-    /// @dev Adds `market` to the reading markets named, unless it is there already.
+    /// @dev Adds `market` to the list of reading markets named, unless it is already there.
     function _rememberReadingMarket(address market) private {
         if (_isReadingMarket(market)) return;
         if (_readingMarkets.length == MAX_READING_MARKETS) revert TooManyReadingMarkets(MAX_READING_MARKETS);
@@ -370,10 +376,10 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         return false;
     }
 
-    /// @dev Whether `target` answers the argument-less view `selector` with `expected`: false for an
-    /// account without code, a call that reverts or an answer that is not one word.
+    /// @dev Returns whether `target` answers the argument-less view `selector` with `expected`. It returns
+    /// false for an account without code, for a call that reverts and for an answer that is not one word.
     function _answers(address target, bytes4 selector, address expected) private view returns (bool) {
-        // slither-disable-next-line low-level-calls: a market that does not implement the view must read as a mismatch, not revert without a reason
+        // slither-disable-next-line low-level-calls: a market that does not implement the view must count as a mismatch instead of reverting without a reason
         (bool ok, bytes memory answer) = target.staticcall(abi.encodeWithSelector(selector));
         return ok && answer.length == 32 && abi.decode(answer, (uint256)) == uint256(uint160(expected));
     }

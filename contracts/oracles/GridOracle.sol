@@ -6,9 +6,10 @@ import {PublishedGridLimits} from "../utils/GridLimits.sol";
 import {RegionalOracle} from "./RegionalOracle.sol";
 
 /// @title GridOracle
-/// @notice Grid state per region from the reporter set: the per-field median of the fresh reports
-/// (RegionalOracle). Frequency and voltage have SmartMeter's bounds; supply and demand are bounded
-/// by what a report stores. PriceDiscovery reads all four (demand and stability factors).
+/// @notice This contract publishes the grid state of each region as the reporter set reports it: the
+/// per-field median of the fresh reports, gathered as RegionalOracle describes. Frequency and voltage
+/// are held to SmartMeter's bounds, while supply and demand are bounded only by what a report can
+/// store. PriceDiscovery reads all four values to derive its demand and stability factors.
 contract GridOracle is PublishedGridLimits, RegionalOracle, IGridOracle {
     /// @notice Largest supply or demand: int48's maximum, about 140.7 TW (far beyond any grid).
     uint256 public constant MAX_POWER_W = uint256(uint48(type(int48).max));

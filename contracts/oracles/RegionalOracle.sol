@@ -7,16 +7,18 @@ import {OracleReporters} from "./OracleReporters.sol";
 import {REPORT_FIELDS, RegionalReport, RegionalReportLibrary} from "../types/RegionalReport.sol";
 
 /// @title RegionalOracle
-/// @notice Four measurements per region (uint32 regionId), reported by the reporter set in rounds.
-/// A reporter's report joins the region's round being gathered, one fresh report per reporter per
-/// round (see OracleReporters); once the round holds `quorum()` fresh reports, the region's value
-/// becomes their per-field median, stored with `updatedAt = block.timestamp`, and later reports to
-/// the same round refine it. An even count settles each field on the point between its two middle
-/// reports nearest the region's last value (the mean of the two for a region's first value), so
-/// one reporter of two cannot pull a field away from it. Below the quorum the value stays as it was.
-/// Children name the fields, check their physical bounds (`_checkFields`, called after the caller
-/// is known to be a reporter) and emit their events.
-/// @dev One packed word per report (keyed by region and reporter) and per region value: RegionalReport.
+/// @notice This contract keeps four measurements per region, identified by a uint32 regionId, which the
+/// reporter set reports in rounds. A reporter's report joins the round that the region is gathering, and
+/// each reporter counts with one fresh report per round (see OracleReporters). Once the round holds
+/// `quorum()` fresh reports, the region's value becomes their per-field median, stored with
+/// `updatedAt = block.timestamp`, and later reports to the same round refine it. With an even number of
+/// reports, each field settles on the point between its two middle reports that is nearest the
+/// region's last value, or on the mean of the two for a region's first value, so that one reporter of
+/// two cannot pull a field away from that value. Below the quorum the value stays as it was. The
+/// inheriting contracts name the fields, check their physical bounds in `_checkFields`, which is
+/// called once the caller is known to be a reporter, and emit their events.
+/// @dev Each report, keyed by region and reporter, and each region value is stored as one packed
+/// RegionalReport word, whose layout that type documents.
 abstract contract RegionalOracle is OracleReporters {
     /// @dev Measurements per report.
     uint256 internal constant FIELD_COUNT = REPORT_FIELDS;

@@ -14,47 +14,49 @@ import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
 
 /// @title EnergyVault
-/// @notice Internal balances of EnergyToken and the payment token for every account and market of a
-/// deployment: trading, settling and paying rewards move numbers here instead of tokens.
-/// @dev Each account is one VaultAccount word: its two balances and its market approvals share one slot,
-/// and a market's registration shares the slot of the market's own balances, so a market's move from or
-/// to an account reads and writes one slot of the account and one of the market. Approvals are bits:
-/// each registered market has a place (0..MAX_MARKETS-1) that is never given to another market, so an
-/// approval can never pass to a contract the account did not approve.
-/// Every function that writes a balance is under the one lock. `take` reads both words, then may call
-/// the token (the wallet pull) before writing them back: without the lock, a token that calls back
-/// from inside that transfer could settle, credit or lock a balance that the write-back then undoes.
-/// The functions that call out (take, deposits, withdrawals) hold the lock; those that call nothing
-/// before their last write (give, settleBatch, creditArrived, retireEnergy, approvals) only check it.
+/// @notice This contract keeps the internal balances of EnergyToken and of the payment token for every
+/// account and market of a deployment. Trading, settling and paying rewards change numbers here instead
+/// of moving tokens.
+/// @dev Each account is one VaultAccount word, in which its two balances and its market approvals share
+/// one slot. A market's registration shares the slot of the market's own balances. A market's move from
+/// or to an account therefore reads and writes one slot of the account and one of the market. Approvals
+/// are bits: each registered market has a place (0..MAX_MARKETS-1) that is never given to another
+/// market, so an approval can never pass to a contract the account did not approve.
+/// Every function that writes a balance is covered by the one lock. `take` reads both words and may then
+/// call the token to pull from the wallet before it writes them back. Without the lock, a token that
+/// calls back from inside that transfer could settle, credit or lock a balance that the write-back
+/// would then undo. The functions that call out (take, deposits and withdrawals) hold the lock, and the
+/// functions that call nothing before their last write (give, settleBatch, creditArrived, retireEnergy
+/// and approvals) only check that it is free.
 /// Signed approvals, signed withdrawals and permits are checked in VaultSignatures.
 contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     using SafeERC20 for IERC20;
     using VaultAccountLibrary for mapping(address => VaultAccount);
 
-    /// @notice Most markets a vault registers in its life (one approval bit each).
+    /// @notice The largest number of markets a vault may register in its life, since each takes one approval bit.
     uint256 public constant MAX_MARKETS = VaultAccountLibrary.MAX_PLACES;
-    /// @notice Largest reserve of either token, so that no balance can exceed its 112 bits.
+    /// @notice The largest reserve of either token, which ensures that no balance can exceed its 112 bits.
     uint256 public constant MAX_RESERVE = VaultAccountLibrary.MAX_BALANCE;
-    /// @notice Books tokens that reached the vault (creditArrived) besides the registered markets: the meter
-    /// registry, which mints metered export into the vault.
+    /// @notice The role that, besides the registered markets, may book tokens that reached the vault
+    /// (creditArrived). It is held by the meter registry, which mints metered export into the vault.
     bytes32 public constant CREDITOR_ROLE = keccak256("CREDITOR_ROLE");
 
     IERC20 private immutable _energyToken;
     IERC20 private immutable _paymentToken;
-    /// @dev The payment token's freeze query, set with the token at deployment (zero: none), so that no
-    /// call reads it from storage.
+    /// @dev The payment token's freeze query, or zero if there is none. It is set together with the token
+    /// at deployment, so that no call has to read it from storage.
     bytes4 private immutable _frozenQuery;
 
-    // Both reserves in one slot: a batch that credits or retires reads and writes it once.
+    // Both reserves share one slot, so that a batch that credits or retires reads and writes it only once.
     uint128 private _energyReserveWh;
     uint128 private _paymentReserve;
     uint8 private _marketCount;
 
     mapping(address account => VaultAccount) private _accounts;
 
-    /// @param frozenQuery_ The payment token's view that answers whether its issuer froze an account (for
-    /// example `isBlacklisted(address)`'s selector), or zero for a token without a freeze list. It is asked
-    /// once here, so a selector the token does not answer fails the deployment.
+    /// @param frozenQuery_ The selector of the payment token's view that answers whether its issuer froze
+    /// an account, for example `isBlacklisted(address)`, or zero for a token without a freeze list. The
+    /// query is asked once here, so that a selector the token does not answer fails the deployment.
     constructor(address admin, IERC20 energyToken_, IERC20 paymentToken_, bytes4 frozenQuery_) {
         if (admin == address(0) || address(energyToken_) == address(0) || address(paymentToken_) == address(0)) {
             revert ZeroAddress();
@@ -67,11 +69,12 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     }
 
     // ----------------------------------------------------------------------------- market moves
-    // The hot path: every order, fill, auction claim, standing-order settlement and metered reading ends
-    // in one of these. A market moves an approved account's balances into its own (take), pays out of its
-    // own (give, settleBatch), and books tokens that it or the meter registry sent in (creditArrived).
-    // Each move reads and writes the two words it changes once, and checks amounts against the balance
-    // or the reserve before it writes, so no balance can carry into its neighbour in the word.
+    // These functions are the hot path, because every order, fill, auction claim, standing-order
+    // settlement and metered reading ends in one of them. A market moves an approved account's balances
+    // into its own (take), pays out of its own (give and settleBatch), and books tokens that it or the
+    // meter registry sent in (creditArrived). Each move reads and writes the two words it changes only
+    // once. It checks the amounts against the balance or the reserve before it writes, so that no balance
+    // can carry over into its neighbour in the word.
 
     /// @inheritdoc IEnergyVault
     function take(address account, uint256 energyWh, uint256 payment) external nonReentrant {
@@ -81,7 +84,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         VaultAccount from = _accounts[account];
         if (!from.approves(bit)) revert MarketNotApproved(account, msg.sender);
         if (_isFrozen(account)) revert AccountFrozen(account);
-        // A shortfall is pulled from the wallet and credited first; the reserve bound that the pull checks
+        // A shortfall is first pulled from the wallet and credited. The reserve bound that the pull checks
         // keeps each balance within its 112 bits.
         uint256 heldWh = from.energyWh();
         if (energyWh > heldWh) {
@@ -94,23 +97,24 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
             from = from.credit(0, payment - held);
         }
         _accounts[account] = from.debit(energyWh, payment);
-        // Within the reserve bound: every balance is part of the reserve.
+        // This stays within the reserve bound, because every balance is part of the reserve.
         _accounts[msg.sender] = market.credit(energyWh, payment);
-        // Each amount is within its 112 bits (checked above against the balance or the reserve).
+        // Each amount fits in its 112 bits, as checked above against the balance or the reserve, so the casts are safe.
         emit MarketMoved(msg.sender, account, -int256(energyWh), -int256(payment));
     }
 
     /// @inheritdoc IEnergyVault
     function give(address account, uint256 energyWh, uint256 payment) external whenUnlocked {
         VaultAccount market = _accounts[msg.sender];
-        // Any registered market, a closed one too: closing stops a market's intake, never its payouts.
+        // Any registered market may pay out, even a closed one, because closing stops a market's intake but
+        // never its payouts.
         _marketBit(msg.sender, market);
         uint256 heldWh = market.energyWh();
         if (energyWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, energyWh);
         uint256 held = market.payment();
         if (payment > held) revert InsufficientPayment(msg.sender, held, payment);
         _accounts[msg.sender] = market.debit(energyWh, payment);
-        // Read after the market's write: a market giving to itself nets out.
+        // The account is read after the market's write, so that a market giving to itself nets out.
         _accounts[account] = _accounts[account].credit(energyWh, payment);
         emit MarketMoved(msg.sender, account, int256(energyWh), int256(payment));
     }
@@ -125,9 +129,10 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         if (paymentDeltas.length != count) revert BatchLengthMismatch(count, paymentDeltas.length);
         (uint256 bit, bool closed) = _marketBit(msg.sender, _accounts[msg.sender]);
         bool freezes = _frozenQuery != bytes4(0);
-        // The market's side of the batch, netted first: taking is checked per account, paying out
-        // against the market's balance at the end, read then so that an entry naming the market
-        // itself (written to that balance in the loop) nets out instead of being overwritten.
+        // The market's side of the batch is netted first. Taking is checked for each account, while paying
+        // out is checked against the market's balance at the end. That balance is read only then, so that
+        // an entry naming the market itself, which the loop writes to that balance, nets out instead of
+        // being overwritten.
         int256 marketEnergyWh = 0;
         int256 marketPayment = 0;
         for (uint256 i; i < count; ++i) {
@@ -150,13 +155,13 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         VaultAccount market = _accounts[msg.sender];
         uint256 heldWh = market.energyWh();
         uint256 held = market.payment();
-        // A net payout (a negative net) is what the batch asks of the market's balance.
+        // A net payout, which is a negative net, is what the batch asks of the market's balance.
         if (-marketEnergyWh > int256(heldWh)) revert InsufficientEnergy(msg.sender, heldWh, uint256(-marketEnergyWh));
         if (-marketPayment > int256(held)) revert InsufficientPayment(msg.sender, held, uint256(-marketPayment));
         _accounts[msg.sender] =
             market.withBalances(uint256(int256(heldWh) + marketEnergyWh), uint256(int256(held) + marketPayment));
-        // emit MarketBatchSettled(msg.sender, accounts, energyDeltasWh, paymentDeltas): its data is this
-        // call's arguments.
+        // This emits MarketBatchSettled(msg.sender, accounts, energyDeltasWh, paymentDeltas), whose data
+        // is exactly this call's arguments.
         CalldataLog.logArguments(MarketBatchSettled.selector, bytes32(uint256(uint160(msg.sender))));
     }
 
@@ -165,8 +170,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         external
         whenUnlocked
     {
-        // Tokens sent to the vault by a plain transfer would go to whoever booked them first: only the
-        // contracts that send tokens and book them in one transaction may book.
+        // Tokens sent to the vault by a plain transfer would go to whoever booked them first, so only the
+        // contracts that send tokens and book them in the same transaction may book.
         if (!_accounts[msg.sender].isMarket() && !hasRole(CREDITOR_ROLE, msg.sender)) {
             revert NotCreditor(msg.sender);
         }
@@ -177,8 +182,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         for (uint256 i; i < count; ++i) {
             uint256 amount = amounts[i];
             total += amount;
-            // Each credit is at most the total, which is checked against the reserve bound below, so
-            // no balance can pass 112 bits (into its neighbour) once the batch succeeds.
+            // Each credit is at most the total, which is checked against the reserve bound below. So once
+            // the batch succeeds, no balance can pass 112 bits and spill into its neighbour.
             address account = accounts[i];
             _accounts.creditTokenIn(account, isEnergy, amount);
         }
@@ -186,7 +191,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         uint256 arrived = IERC20(token).balanceOf(address(this)) - reserve;
         if (total > arrived) revert NotArrived(token, arrived, total);
         _raiseReserve(token, isEnergy, reserve + total);
-        // emit ArrivedCredited(msg.sender, token, accounts, amounts): its data is this call's arguments.
+        // This emits ArrivedCredited(msg.sender, token, accounts, amounts), whose data is exactly this
+        // call's arguments.
         CalldataLog.logArguments(ArrivedCredited.selector, bytes32(uint256(uint160(msg.sender))));
     }
 
@@ -198,7 +204,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         uint256 heldWh = market.energyWh();
         if (amountWh > heldWh) revert InsufficientEnergy(msg.sender, heldWh, amountWh);
         _accounts[msg.sender] = market.debit(amountWh, 0);
-        // Within the reserve: the market's balance that held the energy is part of it.
+        // This cannot underflow, because the market's balance that held the energy is part of the reserve.
         unchecked {
             _energyReserveWh -= uint128(amountWh);
         }
@@ -207,9 +213,10 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     }
 
     // ----------------------------------------------------------------------------- deposits and withdrawals
-    // An account's own way in and out, once per funding rather than once per trade. A deposit raises the
-    // reserve before the transfer and then checks that the whole amount arrived; a withdrawal lowers the
-    // balance and the reserve before the transfer out. Both hold the lock, because both call the token.
+    // These are an account's own ways in and out, used once per funding rather than once per trade. A
+    // deposit raises the reserve before the transfer and then checks that the whole amount arrived. A
+    // withdrawal lowers the balance and the reserve before the transfer out. Both hold the lock, because
+    // both call the token.
 
     /// @inheritdoc IEnergyVault
     function deposit(address token, uint256 amount) external nonReentrant {
@@ -277,8 +284,8 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     }
 
     // ----------------------------------------------------------------------------- admin
-    // Registration gives a market the next free place for life; closing it stops its intake (take, and
-    // the debits of settleBatch) while it still pays out what it holds.
+    // Registration gives a market the next free place for life. Closing a market stops its intake, that
+    // is take and the debits of settleBatch, while it still pays out what it holds.
 
     /// @inheritdoc IEnergyVault
     function registerMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -330,7 +337,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
             address account = accounts[i];
             VaultAccount word = _accounts[account];
             payments[i] = word.payment();
-            // A frozen account may not be debited: a market's batch skips it instead of failing on it.
+            // A frozen account may not be debited, so a market's batch skips it instead of failing on it.
             approved[i] = word.approves(bit) && !(freezes && _isFrozen(account));
         }
     }
@@ -374,22 +381,23 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     }
 
     // ----------------------------------------------------------------------------- internals: moves
-    // What the market moves share: the checks on the market's own word, the signed deltas of a batch,
-    // the wallet pull of a shortfall, and the reserve bound that keeps every balance within its bits.
+    // These internal functions serve the market moves: the checks on the market's own word, the signed
+    // deltas of a batch, the wallet pull of a shortfall, and the reserve bound that keeps every balance
+    // within its bits.
 
-    /// @dev The approval bit of a registered market, from its word, and whether it is closed.
+    /// @dev Returns the approval bit of a registered market, read from its word, and whether it is closed.
     function _marketBit(address market, VaultAccount word) private pure returns (uint256 bit, bool closed) {
         bit = word.approvalBit();
-        // Only a registered market's word has a bit (an open or a closed market's).
+        // Only a registered market's word has a bit, whether the market is open or closed.
         if (bit == 0) revert NotMarket(market);
         closed = word.isClosed();
     }
 
-    /// @dev A balance after a signed move: below zero is a shortfall of the account.
+    /// @dev Returns a balance after a signed move. A result below zero is a shortfall of the account and reverts.
     function _applyDelta(address account, bool isEnergy, uint256 held, int256 delta) private view returns (uint256) {
         if (delta >= 0) {
             uint256 balance = held + uint256(delta);
-            // Only a batch that pays out more than the reserve could pass it; it is refused before any cast.
+            // Only a batch that pays out more than the reserve could pass the bound, and it is refused before any cast.
             if (balance > MAX_RESERVE) revert ReserveTooLarge(isEnergy ? address(_energyToken) : address(_paymentToken), balance, MAX_RESERVE);
             return balance;
         }
@@ -403,7 +411,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         }
     }
 
-    /// @dev Pulls `amount` of a shortfall from the account's wallet into the reserve (the caller credits it).
+    /// @dev Pulls `amount` of a shortfall from the account's wallet into the reserve. The caller credits it.
     function _pull(IERC20 token, bool isEnergy, address account, uint256 amount) private {
         _raiseReserve(address(token), isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
         emit Deposited(account, address(token), amount);
@@ -411,7 +419,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     }
 
     /// @dev Moves `amount` from `account`'s wallet into the vault, whose reserve already counts it, and
-    /// checks that all of it arrived: a token keeping a fee would leave the reserve unbacked.
+    /// checks that all of it arrived, because a token that keeps a fee would leave the reserve unbacked.
     function _transferIn(IERC20 token, address account, uint256 amount) private {
         token.safeTransferFrom(account, address(this), amount);
         uint256 reserve = token == _energyToken ? _energyReserveWh : _paymentReserve;
@@ -425,11 +433,12 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         else _paymentReserve = uint128(reserve);
     }
 
-    /// @dev Whether the payment token's freeze query reports `account` frozen; false without a query.
+    /// @dev Returns whether the payment token's freeze query reports `account` as frozen, and false when
+    /// there is no query.
     function _isFrozen(address account) private view returns (bool) {
         bytes4 query = _frozenQuery;
         if (query == bytes4(0)) return false;
-        // slither-disable-next-line calls-loop,low-level-calls: a view of the immutable payment token, asked per account of a market's bounded batch; a failed query must say so, not revert without a reason
+        // slither-disable-next-line calls-loop,low-level-calls: this is a view of the immutable payment token, asked once per account of a market's bounded batch, and a failed query must say so instead of reverting without a reason
         (bool ok, bytes memory answer) = address(_paymentToken).staticcall(abi.encodeWithSelector(query, account));
         if (!ok || answer.length != 32) revert FrozenQueryFailed(address(_paymentToken), account);
         return abi.decode(answer, (bool));
@@ -443,7 +452,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
 
     // ----------------------------------------------------------------------------- internals: accounts
 
-    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens (checked first, set at deploy) and both callers are nonReentrant
+    // slither-disable-next-line reentrancy-benign: the permit call goes to one of the vault's two tokens, which is checked first and set at deployment, and both callers are nonReentrant
     function _permitAndDeposit(
         address account,
         address token,
@@ -458,25 +467,26 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         bool isThisPermit = true;
         try permitToken.permit(account, address(this), amount, deadline, v, r, s) {}
         catch {
-            // A permit front-run by someone who saw it in the mempool has already set the allowance: go on
-            // (OpenZeppelin's advice for permit consumers; the transfer fails if it is not there). For a
-            // relayer only on the account's own permit of this deposit: any other allowance the account gave
-            // the vault (for a market's pull) is not the relayer's to use.
+            // A permit front-run by someone who saw it in the mempool has already set the allowance, so the
+            // deposit goes on. This follows OpenZeppelin's advice for permit consumers, and the transfer
+            // fails if the allowance is not there. A relayer may go on only with the account's own permit
+            // for this deposit, because any other allowance the account gave the vault, for example for a
+            // market's pull, is not the relayer's to use.
             isThisPermit = _wasLastPermit(account, permitToken, amount, deadline, v, r, s);
             if (!isThisPermit && account != msg.sender) revert PermitNotApplied(account);
         }
-        // The permit pays for this deposit and no other: without the mark, a relayer could send the same
-        // permit again and again, each time moving the amount on whatever allowance the account has left.
+        // The permit pays for this deposit and no other. Without the mark, a relayer could send the same
+        // permit again and again, each time moving the amount out of whatever allowance the account has left.
         if (isThisPermit) _spendPermit(account, permitToken);
         _deposit(account, token, amount);
     }
 
-    /// @dev Pulls only from `account`: its own call, or its permit (or allowance) of the vault.
+    /// @dev Pulls only from `account`, either on its own call or through its permit (or allowance) for the vault.
     function _deposit(address account, address token, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
         bool isEnergy = _isEnergy(token);
         _raiseReserve(token, isEnergy, (isEnergy ? _energyReserveWh : _paymentReserve) + amount);
-        // Within the reserve bound just checked: the amount cannot pass its 112 bits.
+        // The reserve bound was just checked, so the amount cannot pass its 112 bits.
         _accounts.creditTokenIn(account, isEnergy, amount);
         emit Deposited(account, token, amount);
         _transferIn(IERC20(token), account, amount);
@@ -485,7 +495,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
     function _withdraw(address account, address token, uint256 amount, address to) private {
         if (amount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
-        // The token would let vault -> `to` through: the freeze is the vault's to keep.
+        // The token would let a transfer from the vault to `to` through, so the vault has to enforce the freeze itself.
         if (_isFrozen(account)) revert AccountFrozen(account);
         bool isEnergy = _isEnergy(token);
         VaultAccount word = _accounts[account];

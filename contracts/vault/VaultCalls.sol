@@ -4,34 +4,37 @@ pragma solidity ^0.8.28;
 import {IEnergyVault} from "./IEnergyVault.sol";
 
 /// @title VaultCalls
-/// @notice The markets' calls to the EnergyVault, each encoded by hand in one place: the three-word
-/// moves (give, take), the batch read of the owners' free payment balances (paymentsFor) and the
-/// batch settlement (settleBatch), whole or of two accounts.
-/// @dev The ABI lays out a static array exactly as memory holds it (its length, then its entries), so a
-/// batch's arrays are copied whole into the call with `mcopy` instead of encoded entry by entry, and
-/// the batch's result is used where it was copied. Every call goes to the market's own vault, a
-/// contract its constructor called already, so none checks the target for code. A revert in the vault
-/// comes through as it is.
+/// @notice This library holds the markets' calls to the EnergyVault, each encoded by hand in one place:
+/// the three-word moves (give and take), the batch read of the owners' free payment balances
+/// (paymentsFor), and the batch settlement (settleBatch), either for a whole batch or for two accounts.
+/// @dev The ABI lays out an array of static elements exactly as memory holds it, as its length followed
+/// by its entries. A batch's arrays are therefore copied whole into the call with `mcopy` instead of
+/// being encoded entry by entry, and the batch's result is used where it was copied. Every call goes to
+/// the market's own vault, a contract that the market's constructor has already called, so no call
+/// checks the target for code. A revert in the vault is passed on unchanged.
 library VaultCalls {
-    /// @notice `IEnergyVault.give`: credits `account` with `energyWh` and `payment` out of the caller's balance.
+    /// @notice Calls `IEnergyVault.give`, which credits `account` with `energyWh` and `payment` out of the
+    /// caller's balance.
     function give(IEnergyVault vault, address account, uint256 energyWh, uint256 payment) internal {
         _move(vault, IEnergyVault.give.selector, account, energyWh, payment);
     }
 
-    /// @notice `IEnergyVault.take`: moves `energyWh` and `payment` of `account`'s balance to the caller's.
+    /// @notice Calls `IEnergyVault.take`, which moves `energyWh` and `payment` from `account`'s balance to
+    /// the caller's.
     function take(IEnergyVault vault, address account, uint256 energyWh, uint256 payment) internal {
         _move(vault, IEnergyVault.take.selector, account, energyWh, payment);
     }
 
-    /// @notice `IEnergyVault.paymentsFor(this, owners)`: each owner's free payment balance and whether it
-    /// approved the caller. The result stays in the memory it was copied to, the two arrays pointing into it.
+    /// @notice Calls `IEnergyVault.paymentsFor(this, owners)`, which returns each owner's free payment
+    /// balance and whether the owner approved the caller. The result stays in the memory it was copied
+    /// to, and the two returned arrays point into it.
     function paymentsFor(IEnergyVault vault, address[] memory owners)
         internal
         view
         returns (uint256[] memory free, bool[] memory approved)
     {
         bytes4 selector = IEnergyVault.paymentsFor.selector;
-        // slither-disable-next-line assembly: the batch's arrays copied whole into the call and out of its result
+        // slither-disable-next-line assembly: the batch's arrays are copied whole into the call and out of its result
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             let size := mul(add(mload(owners), 1), 0x20)
@@ -43,7 +46,7 @@ library VaultCalls {
                 returndatacopy(ptr, 0, returndatasize())
                 revert(ptr, returndatasize())
             }
-            // The result: two offsets, then each array as its length and entries.
+            // The result holds two offsets, followed by each array as its length and its entries.
             returndatacopy(ptr, 0, returndatasize())
             free := add(ptr, mload(ptr))
             approved := add(ptr, mload(add(ptr, 0x20)))
@@ -51,7 +54,7 @@ library VaultCalls {
         }
     }
 
-    /// @notice `IEnergyVault.settleBatch` of three arrays of one length.
+    /// @notice Calls `IEnergyVault.settleBatch` with three arrays of the same length.
     function settleBatch(
         IEnergyVault vault,
         address[] memory owners,
@@ -59,7 +62,7 @@ library VaultCalls {
         int256[] memory paymentDeltas
     ) internal {
         bytes4 selector = IEnergyVault.settleBatch.selector;
-        // slither-disable-next-line assembly: the batch's arrays copied whole into the call
+        // slither-disable-next-line assembly: the batch's arrays are copied whole into the call
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             let size := mul(add(mload(owners), 1), 0x20)
@@ -77,18 +80,19 @@ library VaultCalls {
         }
     }
 
-    /// @notice `IEnergyVault.settleBatch` crediting two accounts: `account` with `energyWh` and `payment`,
-    /// `other` with `otherPayment` (no energy), without building the three arrays in memory first.
+    /// @notice Calls `IEnergyVault.settleBatch` to credit two accounts: `account` with `energyWh` and
+    /// `payment`, and `other` with `otherPayment` and no energy. The three arrays are written straight
+    /// into the calldata instead of being built in memory first.
     function settlePair(IEnergyVault vault, address account, uint256 energyWh, uint256 payment, address other, uint256 otherPayment)
         internal
     {
         bytes4 selector = IEnergyVault.settleBatch.selector;
-        // slither-disable-next-line assembly: settleBatch's arguments written in place
+        // slither-disable-next-line assembly: settleBatch's arguments are written in place
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore(p, selector)
             let a := add(p, 4)
-            // Heads: each array's offset; then [length, first, second] three times.
+            // The head holds each array's offset, followed by [length, first, second] three times.
             mstore(a, 0x60)
             mstore(add(a, 0x20), 0xc0)
             mstore(add(a, 0x40), 0x120)
@@ -108,13 +112,13 @@ library VaultCalls {
         }
     }
 
-    /// @dev A three-word move (`selector`: give or take), its calldata written in scratch memory.
+    /// @dev Makes a three-word move, give or take as `selector` says, with its calldata written in scratch memory.
     function _move(IEnergyVault vault, bytes4 selector, address account, uint256 energyWh, uint256 payment) private {
-        // slither-disable-next-line assembly: one encoding of the vault's three-word moves
+        // slither-disable-next-line assembly: this is the one encoding of the vault's three-word moves
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, selector)
-            // An address converted from a wider word may carry its upper bits here: cleaned.
+            // An address converted from a wider word may still carry upper bits here, so they are cleared.
             mstore(add(ptr, 0x04), and(account, 0xffffffffffffffffffffffffffffffffffffffff))
             mstore(add(ptr, 0x24), energyWh)
             mstore(add(ptr, 0x44), payment)

@@ -8,31 +8,33 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {IEnergyVault} from "./IEnergyVault.sol";
 
 /// @title VaultSignatures
-/// @notice What the vault accepts in an account's name without the account sending the transaction: its
-/// EIP-712 signed market approvals and withdrawals, and its EIP-2612 permits that pay for a relayed deposit.
-/// @dev The vault's rare paths, kept apart from its balances: nothing here reads or writes a balance. Each
-/// signed message spends the account's next nonce, so it works once and in the order signed; a permit
-/// is marked spent by the token's own nonce, so it pays for one deposit only.
+/// @notice This contract checks what the vault accepts in an account's name without the account sending
+/// the transaction: the account's EIP-712 signed market approvals and withdrawals, and its EIP-2612
+/// permits that pay for a relayed deposit.
+/// @dev These are the vault's rare paths, kept apart from its balances: nothing here reads or writes a
+/// balance. Each signed message spends the account's next nonce, so it works only once and only in the
+/// order signed. A permit is marked as spent by the token's own nonce, so it pays for one deposit only.
 abstract contract VaultSignatures is EIP712, IEnergyVault {
-    /// @notice EIP-712 type of a signed market approval.
+    /// @notice The EIP-712 type of a signed market approval.
     bytes32 public constant MARKET_APPROVAL_TYPEHASH =
         keccak256("MarketApproval(address account,address market,uint256 nonce,uint256 deadline)");
-    /// @notice Most nonces one invalidateNonces call skips: far more signed messages than an account signs,
-    /// and low enough that a nonce never nears the top of its range.
+    /// @notice The largest number of nonces one invalidateNonces call may skip. It allows far more signed
+    /// messages than an account signs, and it is low enough that a nonce never nears the top of its range.
     uint256 public constant MAX_NONCE_SKIP = type(uint32).max;
-    /// @notice EIP-712 type of a signed withdrawal.
+    /// @notice The EIP-712 type of a signed withdrawal.
     bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256(
         "Withdrawal(address account,address token,uint256 amount,address to,uint256 nonce,uint256 deadline)"
     );
 
-    /// @dev EIP-2612's permit type, to recognise an account's permit that someone applied before its relayed deposit.
+    /// @dev EIP-2612's permit type. It is used to recognise an account's permit that someone applied before
+    /// the account's relayed deposit.
     bytes32 private constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
     /// @dev The next nonce of each account's signed approvals and withdrawals.
     mapping(address account => uint256) private _nonces;
-    /// @dev Per account and token, the token's permit nonce after the last permit that paid for a deposit:
-    /// a permit whose nonce lies below it has been used.
+    /// @dev For each account and token, the token's permit nonce after the last permit that paid for a
+    /// deposit. A permit whose nonce lies below this value has been used.
     mapping(address account => mapping(address token => uint256)) private _permitsSpent;
 
     constructor() EIP712("EnergyVault", "1") {}
@@ -56,15 +58,16 @@ abstract contract VaultSignatures is EIP712, IEnergyVault {
 
     /// @notice The EIP-712 domain separator of signed market approvals and withdrawals.
     /// @return The separator.
-    // slither-disable-next-line naming-convention: the name EIP-2612 made the convention
+    // slither-disable-next-line naming-convention: EIP-2612 made this name the convention
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
 
-    /// @dev Spends `account`'s nonce for signed approvals and withdrawals; returns the one spent.
+    /// @dev Spends `account`'s nonce for signed approvals and withdrawals, and returns the nonce spent.
     function _useNonce(address account) internal returns (uint256 nonce) {
         nonce = _nonces[account];
-        // Below the top of its range: invalidateNonces raises it by at most MAX_NONCE_SKIP at a time.
+        // The nonce stays below the top of its range, because invalidateNonces raises it by at most
+        // MAX_NONCE_SKIP at a time.
         unchecked {
             _nonces[account] = nonce + 1;
         }
@@ -107,7 +110,7 @@ abstract contract VaultSignatures is EIP712, IEnergyVault {
 
     // ----------------------------------------------------------------------------- permits
 
-    /// @dev Marks the token's last permit of `account` (the one just applied, or recognised) as paid for.
+    /// @dev Marks the token's last permit of `account`, the one just applied or recognised, as paid for.
     function _spendPermit(address account, IERC20Permit token) internal {
         uint256 nonce = token.nonces(account);
         mapping(address token => uint256) storage spent = _permitsSpent[account];
@@ -115,8 +118,9 @@ abstract contract VaultSignatures is EIP712, IEnergyVault {
         spent[address(token)] = nonce;
     }
 
-    /// @dev Whether (v, r, s) is `account`'s permit of the vault for `amount` and `deadline` at the token's
-    /// last used nonce, with the deadline not passed: the permit was applied, just not by this call.
+    /// @dev Returns whether (v, r, s) is `account`'s permit for the vault over `amount` and `deadline` at
+    /// the token's last used nonce, with the deadline not yet passed. If so, the permit was applied, just
+    /// not by this call.
     function _wasLastPermit(
         address account,
         IERC20Permit token,
@@ -127,7 +131,7 @@ abstract contract VaultSignatures is EIP712, IEnergyVault {
         bytes32 s
     ) internal view returns (bool) {
         if (block.timestamp > deadline) return false;
-        // A token without EIP-2612 answers neither call: then no permit was ever applied.
+        // A token without EIP-2612 answers neither call, and then no permit was ever applied.
         try token.nonces(account) returns (uint256 nonce) {
             if (nonce == 0) return false;
             bytes32 structHash =
