@@ -45,9 +45,8 @@ contract VaultCallsHarness {
 }
 
 /// @title VaultCallRecorder
-/// @notice A stand-in vault for tests. It keeps the calldata of its last call. For each account,
-/// paymentsFor answers the account's address as its free balance, and whether that address is odd as
-/// its approval. `fail` makes every call revert with a known error.
+/// @notice A stand-in vault for tests. It keeps the calldata of its last call and answers paymentsFor
+/// from the accounts' addresses. `fail` makes every call revert with a known error.
 contract VaultCallRecorder {
     /// @notice The stand-in was told to fail.
     /// @param code A value the test set.
