@@ -7,11 +7,11 @@ import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
 import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
 
 /// @title AuctionClearingHarness
-/// @notice Exposes the AuctionClearing library to tests: a book of orders joined in arrival order, its
-/// clearing, and every order's outcome, in one call (read with eth_call: each call starts from an
-/// empty book).
+/// @notice Exposes the AuctionClearing library to tests. One call joins a book of orders in their order
+/// of arrival, clears it and returns every order's outcome. Tests read it with eth_call, so that each
+/// call starts from an empty book.
 contract AuctionClearingHarness {
-    /// @notice An order of the book: its side, Wh and tick.
+    /// @notice An order in the book, given by its side, its Wh and its tick.
     struct BookOrder {
         bool isBid;
         uint256 amountWh;
@@ -24,8 +24,9 @@ contract AuctionClearingHarness {
     mapping(uint256 => uint256) private _bidTicks;
     mapping(uint256 => uint256) private _askTicks;
 
-    /// @notice Joins `orders` to an empty book of `tickCount` ticks in their order, clears it at fee
-    /// rate `feeBps`, and returns the result, the surplus clearing accrues and each order's outcome.
+    /// @notice Joins `orders`, in the order given, to an empty book of `tickCount` ticks and clears it at
+    /// fee rate `feeBps`. Returns the clearing result, the surplus the clearing accrues and each order's
+    /// outcome.
     function clearBook(
         uint256 tickCount,
         uint256 minPricePerKWh,
@@ -45,7 +46,7 @@ contract AuctionClearingHarness {
         }
     }
 
-    /// @dev Joins one order to the book as the auction does, its limit its tick's price.
+    /// @dev Joins one order to the book as the auction does, with its tick's price as its limit.
     function _join(BookOrder calldata o, Market memory market) private returns (AuctionOrder) {
         (uint256 beforeWh, uint256 afterWh) = TickVolumesLibrary.addTo(
             _ticks, o.isBid ? _bidTicks : _askTicks, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH

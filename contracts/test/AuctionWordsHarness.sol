@@ -9,13 +9,14 @@ import {MeteredEntries} from "../metering/MeteredEntries.sol";
 import {FreeMemory} from "../utils/FreeMemory.sol";
 
 /// @title AuctionWordsHarness
-/// @notice Exposes the auction's packed words (order, order id, tick volumes, meter slot), the reading
-/// of metered entries and the free memory pointer to tests.
+/// @notice Exposes to tests the auction's packed words, which are the order, the order id, the tick
+/// volumes and the meter slot. It also exposes the reading of metered entries and the free memory
+/// pointer.
 contract AuctionWordsHarness {
     mapping(uint256 => TickVolumes) private _ticks;
     mapping(uint256 => uint256) private _occupied;
 
-    /// @notice An order packed and read back field by field, then marked claimed.
+    /// @notice Packs an order, reads it back field by field, then marks it claimed.
     function orderRoundTrip(uint256 period, uint256 amountWh, uint256 beforeWh, uint256 tick, uint256 limitPricePerKWh)
         external
         pure
@@ -28,7 +29,8 @@ contract AuctionWordsHarness {
         claimedAfter = order.markClaimed().claimed();
     }
 
-    /// @notice An id built from a place and a period, read back, and its storage key.
+    /// @notice Builds an id from a place and a period, and returns it, its fields read back and its
+    /// storage key.
     function orderId(address trader, bool isBid, uint256 place, uint256 period)
         external
         pure
@@ -39,8 +41,8 @@ contract AuctionWordsHarness {
         return (AuctionOrderId.unwrap(full), full.period(), full.isBid(), full.trader(), full.storageKey());
     }
 
-    /// @notice TickVolumesLibrary.addTo on the harness's book; returns the side's volume before and with
-    /// the amount, the tick's two volumes after, and the side's occupancy bitmap.
+    /// @notice Calls TickVolumesLibrary.addTo on the harness's book. Returns the side's volume before and
+    /// with the amount, the tick's two volumes afterwards, and the side's occupancy bitmap.
     function addToTick(uint256 period, uint256 tick, uint256 amountWh, bool isBid, uint256 maxWh)
         external
         returns (uint256[5] memory out)
@@ -50,8 +52,9 @@ contract AuctionWordsHarness {
         (out[2], out[3], out[4]) = (volumes.bidWh(), volumes.askWh(), _occupied[period]);
     }
 
-    /// @notice A meter slot started for `period` over `word`, with both sides placed and `boughtWh`
-    /// retired: the word started, placed and settled, the six side fields, and the ledger.
+    /// @notice Starts a meter slot for `period` over `word`, places both sides, then settles it and adds
+    /// `boughtWh` to its ledger. Returns the word after it was started, after it was placed and after it
+    /// was settled, then the six side fields and the ledger.
     function meteredSlot(uint256 word, uint256 period, uint256[3] memory ask, uint256[3] memory bid, uint256 boughtWh)
         external
         pure
@@ -68,7 +71,8 @@ contract AuctionWordsHarness {
         (out[2], out[9]) = (MeteredSlot.unwrap(slot), slot.retiredWh());
     }
 
-    /// @notice MeteredEntries read over a batch and a stand-in vault answer, and the two delta arrays set.
+    /// @notice Reads a batch with MeteredEntries against a stand-in answer from the vault, and fills the
+    /// two delta arrays.
     function readEntries(uint256[] calldata entries, uint256[] memory free, bool[] memory approved)
         external
         pure
@@ -98,7 +102,7 @@ contract AuctionWordsHarness {
         words[5 * i + 4] = isApproved ? 1 : 0;
     }
 
-    /// @notice The free memory pointer before and after an allocation that is released.
+    /// @notice Returns the free memory pointer before an allocation, during it, and after it is released.
     function releasedAllocation(uint256 size) external pure returns (uint256 before, uint256 during, uint256 afterRelease) {
         before = FreeMemory.pointer();
         uint256[] memory scratch = new uint256[](size);

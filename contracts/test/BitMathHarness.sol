@@ -6,12 +6,12 @@ import {BitMath} from "../utils/BitMath.sol";
 /// @title BitMathHarness
 /// @notice Exposes the BitMath library to tests.
 contract BitMathHarness {
-    /// @notice BitMath.lowestBit.
+    /// @notice Calls BitMath.lowestBit.
     function lowestBit(uint256 bits) external pure returns (uint256) {
         return BitMath.lowestBit(bits);
     }
 
-    /// @notice BitMath.highestBit.
+    /// @notice Calls BitMath.highestBit.
     function highestBit(uint256 bits) external pure returns (uint256) {
         return BitMath.highestBit(bits);
     }

@@ -5,9 +5,9 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @title BlacklistToken
-/// @notice Test-only USDC-style stablecoin: its owner (the deployer) freezes and unfreezes
-/// accounts, and every transfer from or to a frozen account reverts, as USDC's blacklist does.
-/// Anyone may mint, so balances can reach any size.
+/// @notice A USDC-style stablecoin for tests. Its owner, the deployer, freezes and unfreezes accounts,
+/// and every transfer from or to a frozen account reverts, as USDC's blacklist does. Anyone may mint,
+/// so balances can reach any size.
 contract BlacklistToken is ERC20, Ownable {
     mapping(address account => bool) private _frozen;
 
@@ -18,7 +18,7 @@ contract BlacklistToken is ERC20, Ownable {
     /// @param account The account that can move tokens again.
     event AccountUnfrozen(address indexed account);
 
-    /// @notice A transfer from or to a frozen account.
+    /// @notice A transfer was attempted from or to a frozen account.
     /// @param account The frozen account.
     error FrozenAccount(address account);
 
@@ -28,24 +28,24 @@ contract BlacklistToken is ERC20, Ownable {
         return 6;
     }
 
-    /// @notice Anyone may mint: test-only.
+    /// @notice Anyone may mint, since the token is only for tests.
     function mint(address to, uint256 amount) external {
         _mint(to, amount);
     }
 
-    /// @notice Blocks every transfer from or to `account`. Owner only.
+    /// @notice Blocks every transfer from or to `account`. Only the owner may call it.
     function freeze(address account) external onlyOwner {
         _frozen[account] = true;
         emit AccountFrozen(account);
     }
 
-    /// @notice Lets `account` move tokens again. Owner only.
+    /// @notice Lets `account` move tokens again. Only the owner may call it.
     function unfreeze(address account) external onlyOwner {
         _frozen[account] = false;
         emit AccountUnfrozen(account);
     }
 
-    /// @notice Whether transfers from or to `account` revert.
+    /// @notice Returns whether transfers from or to `account` revert.
     function isFrozen(address account) external view returns (bool) {
         return _frozen[account];
     }

@@ -5,8 +5,9 @@ import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 /// @title ContractWallet
-/// @notice Test-only ERC-1271 smart-contract wallet: a message is signed for it when its owner's key
-/// signed the message's hash, as a one-owner multisig or an account-abstraction wallet answers.
+/// @notice An ERC-1271 smart-contract wallet for tests. It accepts a message as signed when its owner's
+/// key signed the message's hash, which is how a one-owner multisig or an account-abstraction wallet
+/// answers.
 contract ContractWallet is IERC1271 {
     address private immutable _owner;
 
@@ -15,7 +16,8 @@ contract ContractWallet is IERC1271 {
         _owner = owner_;
     }
 
-    /// @notice ERC-1271: the magic value when the owner's key signed `hash`, 0xffffffff otherwise.
+    /// @notice Implements ERC-1271. Returns the magic value when the owner's key signed `hash`, and
+    /// 0xffffffff otherwise.
     /// @param hash The signed hash.
     /// @param signature The owner's signature, r ‖ s ‖ v.
     /// @return magicValue IERC1271.isValidSignature.selector when valid.

@@ -4,10 +4,10 @@ pragma solidity ^0.8.28;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @title FailingToken
-/// @notice Test-only ERC-20 whose plain transfers can be made to fail, to return false without
-/// moving anything or to revert, and whose transferFrom can be made to return false: a payer
-/// whose token refuses a payout or a pull; or made to keep a fee of 1 % of every transfer (burned), as
-/// fee-on-transfer tokens do.
+/// @notice An ERC-20 for tests that stands in for a payer whose token refuses a payout or a pull. Its
+/// plain transfers can be made to fail, either by returning false without moving anything or by
+/// reverting, and its transferFrom can be made to return false. It can also be made to keep a fee of
+/// 1 % of every transfer, which it burns, as fee-on-transfer tokens do.
 contract FailingToken is ERC20 {
     enum Mode {
         Normal,
@@ -29,13 +29,14 @@ contract FailingToken is ERC20 {
         return 6;
     }
 
-    /// @notice Anyone may mint: test-only.
+    /// @notice Anyone may mint, since the token is only for tests.
     function mint(address to, uint256 amount) external {
         _mint(to, amount);
     }
 
-    /// @notice 0 normal, 1 transfers return false, 2 transfers revert, 3 transferFrom returns false,
-    /// 4 transferFrom reverts with no error data, 5 every transfer delivers 1 % less than its value.
+    /// @notice Sets how the token misbehaves. Mode 0 is normal; in mode 1 transfers return false; in mode
+    /// 2 transfers revert; in mode 3 transferFrom returns false; in mode 4 transferFrom reverts with no
+    /// error data; in mode 5 every transfer delivers 1 % less than its value.
     function setMode(Mode mode) external {
         _mode = mode;
     }
@@ -48,7 +49,7 @@ contract FailingToken is ERC20 {
 
     function transferFrom(address from, address to, uint256 value) public override returns (bool) {
         if (_mode == Mode.PullsReturnFalse) return false;
-        // A token that refuses without saying why: no error data at all.
+        // This is a token that refuses without saying why, so the revert carries no error data at all.
         if (_mode == Mode.PullsRevertSilently) revert();
         return super.transferFrom(from, to, value);
     }

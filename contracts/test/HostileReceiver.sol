@@ -7,8 +7,8 @@ import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Re
 import {RevertData} from "../utils/RevertData.sol";
 
 /// @title HostileReceiver
-/// @notice Test-only contract account that accepts ERC-721 and ERC-1155 tokens and, once armed, calls
-/// `target` with `payload` from inside the next receiver callback, bubbling up that call's revert. It
+/// @notice A contract account for tests that accepts ERC-721 and ERC-1155 tokens. Once armed, it calls
+/// `target` with `payload` from inside the next receiver callback and passes on that call's revert. It
 /// acts as an account through `execute`, so it can own meters, assets and shares.
 contract HostileReceiver is IERC721Receiver, IERC1155Receiver {
     address private _target;
@@ -19,18 +19,18 @@ contract HostileReceiver is IERC721Receiver, IERC1155Receiver {
     /// @param target The contract it called.
     event ReentryExecuted(address indexed target);
 
-    /// @notice Makes the next receiver callback call `target` with `payload`; fires once.
+    /// @notice Makes the next receiver callback call `target` with `payload`. It fires only once.
     function arm(address target, bytes calldata payload) external {
         _target = target;
         _payload = payload;
     }
 
-    /// @notice Calls `target` with `data` as this account; anyone may: test-only.
+    /// @notice Calls `target` with `data` as this account. Anyone may call it, since it is only for tests.
     function execute(address target, bytes calldata data) external returns (bytes memory) {
         return _call(target, data);
     }
 
-    /// @notice How many receiver callbacks this contract has had.
+    /// @notice Returns how many receiver callbacks this contract has had.
     function callbacks() external view returns (uint256) {
         return _callbacks;
     }

@@ -6,10 +6,10 @@ import {MeteredEntries} from "../metering/MeteredEntries.sol";
 import {StandingLimits} from "../types/StandingLimits.sol";
 
 /// @title MeteredEntriesHarness
-/// @notice Exposes the MeteredEntries library to tests: the packing of the entries a meter registry
+/// @notice Exposes the MeteredEntries library to tests: the packing of the entries that a meter registry
 /// hands to the reading market, and the call that hands them over.
 contract MeteredEntriesHarness {
-    /// @notice A batch of one reading entry, as MeteredEntries.setReading writes it.
+    /// @notice Returns a batch of one reading entry, as MeteredEntries.setReading writes it.
     function readingEntry(
         address meter,
         address owner,
@@ -24,8 +24,8 @@ contract MeteredEntriesHarness {
         );
     }
 
-    /// @notice A batch of settlement entries, one per meter and owner, as MeteredEntries.setSettlement
-    /// writes them.
+    /// @notice Returns a batch of settlement entries, one per meter and owner, as
+    /// MeteredEntries.setSettlement writes them.
     function settlementEntries(address[] calldata meters, address[] calldata owners)
         external
         pure
@@ -37,8 +37,9 @@ contract MeteredEntriesHarness {
         }
     }
 
-    /// @notice MeteredEntries.record with the first `count` entries of `words` (three words an entry,
-    /// `count` at most a third of their number); returns `words` as memory holds them after the call.
+    /// @notice Calls MeteredEntries.record with the first `count` entries of `words`. Each entry takes
+    /// three words, so `count` is at most a third of their number. Returns `words` as memory holds them
+    /// after the call.
     function record(IMeteredMarket market, uint256[] calldata words, uint256 count)
         external
         returns (uint256[] memory entries)

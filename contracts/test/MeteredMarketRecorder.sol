@@ -2,22 +2,22 @@
 pragma solidity ^0.8.28;
 
 /// @title MeteredMarketRecorder
-/// @notice A stand-in reading market for tests: logs every recordMetered call it receives, or refuses
-/// it once told to.
+/// @notice A stand-in reading market for tests. It logs every recordMetered call it receives, or refuses
+/// the calls once it is told to.
 contract MeteredMarketRecorder {
-    /// @notice The market refuses the call, as told to (setRefusing).
+    /// @notice The market refuses the call, as setRefusing told it to.
     /// @param entryWords The number of words the call carried.
     error RecordRefused(uint256 entryWords);
 
     /// @notice A recordMetered call arrived.
-    /// @param caller Who called.
+    /// @param caller The account that called.
     /// @param entries The words it carried.
     event Recorded(address caller, uint256[] entries);
 
-    /// @notice Whether the next calls are refused.
+    /// @notice Whether the coming calls are refused.
     bool public refusing;
 
-    /// @notice Refuses (true) or logs (false) the calls from now on.
+    /// @notice From now on, refuses the calls when `refusing_` is true and logs them when it is false.
     function setRefusing(bool refusing_) external {
         refusing = refusing_;
     }

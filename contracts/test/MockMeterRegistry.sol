@@ -5,9 +5,10 @@ import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {MeterUnknown} from "../utils/GridErrors.sol";
 
 /// @title MockMeterRegistry
-/// @notice Test stand-in for the two SmartMeter views CarbonCredits reads, reporting counted
-/// production a real SmartMeter reaches only after years of readings (up to 2^56 Wh) or never
-/// (above its MAX_REGISTER_WH), so CarbonCredits' largest values and its overflow guard can be hit.
+/// @notice A stand-in for tests of the two SmartMeter views that CarbonCredits reads. It can report
+/// counted production that a real SmartMeter reaches only after years of readings, up to 2^56 Wh, or
+/// never, above its MAX_REGISTER_WH. Tests use it to reach CarbonCredits' largest values and its
+/// overflow guard.
 contract MockMeterRegistry {
     mapping(address meter => ISmartMeterRegistry.MeterInfo) private _meters;
     mapping(address meter => uint256) private _productionWh;

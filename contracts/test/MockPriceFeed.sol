@@ -4,8 +4,9 @@ pragma solidity ^0.8.28;
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
 /// @title MockPriceFeed
-/// @notice Test stand-in for a Chainlink feed whose latest round says whatever a test sets, including
-/// what PriceOracle never answers (a non-positive answer, a timestamp after the block).
+/// @notice A stand-in for tests of a Chainlink feed whose latest round says whatever a test sets. That
+/// includes values PriceOracle never passes on, such as a non-positive answer or a timestamp after the
+/// block.
 contract MockPriceFeed is AggregatorV3Interface {
     uint80 private _roundId;
     int256 private _answer;

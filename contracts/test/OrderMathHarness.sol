@@ -6,27 +6,27 @@ import {OrderMath} from "../utils/OrderMath.sol";
 /// @title OrderMathHarness
 /// @notice Exposes the OrderMath library to tests: the rounding of escrow, fill payments, refunds and fees.
 contract OrderMathHarness {
-    /// @notice OrderMath.ceilMilli.
+    /// @notice Calls OrderMath.ceilMilli.
     function ceilMilli(uint256 milli) external pure returns (uint256) {
         return OrderMath.ceilMilli(milli);
     }
 
-    /// @notice OrderMath.costCeil.
+    /// @notice Calls OrderMath.costCeil.
     function costCeil(uint256 amountWh, uint256 pricePerKWh) external pure returns (uint256) {
         return OrderMath.costCeil(amountWh, pricePerKWh);
     }
 
-    /// @notice OrderMath.fillPayment.
+    /// @notice Calls OrderMath.fillPayment.
     function fillPayment(uint256 carry, uint256 amountWh, uint256 pricePerKWh) external pure returns (uint256) {
         return OrderMath.fillPayment(carry, amountWh, pricePerKWh);
     }
 
-    /// @notice OrderMath.nextCarry.
+    /// @notice Calls OrderMath.nextCarry.
     function nextCarry(uint256 carry, uint256 amountWh, uint256 pricePerKWh) external pure returns (uint256) {
         return OrderMath.nextCarry(carry, amountWh, pricePerKWh);
     }
 
-    /// @notice OrderMath.fillRefund.
+    /// @notice Calls OrderMath.fillRefund.
     function fillRefund(uint256 refundCarryBefore, uint256 amountWh, uint256 improvementPerKWh)
         external
         pure
@@ -35,17 +35,17 @@ contract OrderMathHarness {
         return OrderMath.fillRefund(refundCarryBefore, amountWh, improvementPerKWh);
     }
 
-    /// @notice OrderMath.refundCarry.
+    /// @notice Calls OrderMath.refundCarry.
     function refundCarry(uint256 filledWh, uint256 pricePerKWh, uint256 carry) external pure returns (uint256) {
         return OrderMath.refundCarry(filledWh, pricePerKWh, carry);
     }
 
-    /// @notice OrderMath.committed.
+    /// @notice Calls OrderMath.committed.
     function committed(uint256 filledWh, uint256 pricePerKWh, uint256 carry) external pure returns (uint256) {
         return OrderMath.committed(filledWh, pricePerKWh, carry);
     }
 
-    /// @notice OrderMath.buyEscrowLeft.
+    /// @notice Calls OrderMath.buyEscrowLeft.
     function buyEscrowLeft(uint256 amountWh, uint256 filledWh, uint256 pricePerKWh, uint256 carry)
         external
         pure
@@ -54,7 +54,7 @@ contract OrderMathHarness {
         return OrderMath.buyEscrowLeft(amountWh, filledWh, pricePerKWh, carry);
     }
 
-    /// @notice OrderMath.fee.
+    /// @notice Calls OrderMath.fee.
     function fee(uint256 payment, uint256 feeBps) external pure returns (uint256) {
         return OrderMath.fee(payment, feeBps);
     }

@@ -8,17 +8,17 @@ import {PriceLevels} from "../market/PriceLevels.sol";
 contract PriceLevelsHarness {
     mapping(uint256 => uint256) private _words;
 
-    /// @notice PriceLevels.insert.
+    /// @notice Calls PriceLevels.insert.
     function insert(uint256 side, uint256 price) external {
         PriceLevels.insert(_words, side, price);
     }
 
-    /// @notice PriceLevels.remove.
+    /// @notice Calls PriceLevels.remove.
     function remove(uint256 side, uint256 price) external {
         PriceLevels.remove(_words, side, price);
     }
 
-    /// @notice PriceLevels.next.
+    /// @notice Calls PriceLevels.next.
     function next(uint256 side, uint256 price) external view returns (uint256) {
         return PriceLevels.next(_words, side, price);
     }

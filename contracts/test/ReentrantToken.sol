@@ -5,8 +5,8 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {RevertData} from "../utils/RevertData.sol";
 
 /// @title ReentrantToken
-/// @notice Test-only hostile ERC-20 (think ERC-777 hooks): once armed, its next transfer calls
-/// `target` with `payload` from inside the transfer and bubbles up that call's revert.
+/// @notice A hostile ERC-20 for tests that behaves like a token with ERC-777 hooks. Once armed, its next
+/// transfer calls `target` with `payload` from inside the transfer and passes on that call's revert.
 contract ReentrantToken is ERC20 {
     address private _target;
     bytes private _payload;
@@ -21,12 +21,12 @@ contract ReentrantToken is ERC20 {
         return 6;
     }
 
-    /// @notice Anyone may mint: test-only.
+    /// @notice Anyone may mint, since the token is only for tests.
     function mint(address to, uint256 amount) external {
         _mint(to, amount);
     }
 
-    /// @notice Makes the next transfer (not mint) call `target` with `payload`; fires once.
+    /// @notice Makes the next transfer, but not a mint, call `target` with `payload`. It fires only once.
     function arm(address target, bytes calldata payload) external {
         _target = target;
         _payload = payload;

@@ -5,16 +5,17 @@ import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
 import {SignedReadingHash} from "../metering/SignedReadingHash.sol";
 
 /// @title SignedReadingHashHarness
-/// @notice Exposes the SignedReadingHash library to tests: the EIP-712 struct hash of a meter-signed
-/// reading, alone and for a batch.
+/// @notice Exposes the SignedReadingHash library to tests: the EIP-712 struct hash of a reading signed by
+/// a meter, both for one reading and for a batch.
 contract SignedReadingHashHarness {
-    /// @notice SignedReadingHash.structHash.
+    /// @notice Calls SignedReadingHash.structHash.
     function structHash(ISmartMeterRegistry.SignedReading calldata signed) external pure returns (bytes32) {
         return SignedReadingHash.structHash(signed);
     }
 
-    /// @notice The struct hash of every reading of a batch, written into an array allocated before the
-    /// first hash: the library's scratch writes must leave memory that is already allocated alone.
+    /// @notice Returns the struct hash of every reading of a batch, written into an array that was
+    /// allocated before the first hash. This shows that the library's scratch writes leave memory that is
+    /// already allocated alone.
     function structHashes(ISmartMeterRegistry.SignedReading[] calldata signed)
         external
         pure
@@ -26,7 +27,7 @@ contract SignedReadingHashHarness {
         }
     }
 
-    /// @notice The two type hashes the library hashes with.
+    /// @notice Returns the two type hashes that the library hashes with.
     function typeHashes() external pure returns (bytes32 signedReadingTypeHash, bytes32 meterReadingTypeHash) {
         return (SignedReadingHash.SIGNED_READING_TYPEHASH, SignedReadingHash.METER_READING_TYPEHASH);
     }

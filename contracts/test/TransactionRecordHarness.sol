@@ -7,8 +7,8 @@ import {TransactionId, TransactionIdLibrary} from "../types/TransactionId.sol";
 import {TransactionRecord, TransactionRecordLibrary} from "../types/TransactionRecord.sol";
 
 /// @title TransactionRecordHarness
-/// @notice Exposes the TransactionRecord and TransactionId libraries to tests: a record built,
-/// stored in a mapping as Settlement stores it, moved out of PENDING and read field by field.
+/// @notice Exposes the TransactionRecord and TransactionId libraries to tests. A test builds a record,
+/// stores it in a mapping as Settlement does, moves it out of PENDING and reads it field by field.
 contract TransactionRecordHarness {
     /// @notice A record's fields, as the library reads them.
     struct Fields {
@@ -51,22 +51,22 @@ contract TransactionRecordHarness {
         _records[recordSlot] = _records[recordSlot].voided();
     }
 
-    /// @notice The fields of the record in `recordSlot`.
+    /// @notice Returns the fields of the record in `recordSlot`.
     function fields(uint256 recordSlot) external view returns (Fields memory) {
         return _fields(_records[recordSlot]);
     }
 
-    /// @notice The raw word of the record in `recordSlot`.
+    /// @notice Returns the raw word of the record in `recordSlot`.
     function word(uint256 recordSlot) external view returns (uint256) {
         return TransactionRecord.unwrap(_records[recordSlot]);
     }
 
-    /// @notice The fields of TransactionRecordLibrary.superseded().
+    /// @notice Returns the fields of the record that TransactionRecordLibrary.superseded() builds.
     function superseded() external pure returns (Fields memory) {
         return _fields(TransactionRecordLibrary.superseded());
     }
 
-    /// @notice A transaction id from its slot and generation, and the two read back.
+    /// @notice Builds a transaction id from its slot and generation, and returns it with the two read back.
     function transactionId(uint256 recordSlot, uint256 generation)
         external
         pure

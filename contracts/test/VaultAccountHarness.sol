@@ -4,23 +4,24 @@ pragma solidity ^0.8.28;
 import {VaultAccount, VaultAccountLibrary} from "../types/VaultAccount.sol";
 
 /// @title VaultAccountHarness
-/// @notice Exposes the VaultAccountLibrary to tests: each function takes and returns the raw word.
+/// @notice Exposes the VaultAccountLibrary to tests. Each function takes and returns the raw word.
 contract VaultAccountHarness {
     using VaultAccountLibrary for mapping(address => VaultAccount);
 
     mapping(address account => VaultAccount) private _accounts;
 
-    /// @notice VaultAccountLibrary.MAX_BALANCE.
+    /// @notice Returns VaultAccountLibrary.MAX_BALANCE.
     function maxBalance() external pure returns (uint256) {
         return VaultAccountLibrary.MAX_BALANCE;
     }
 
-    /// @notice VaultAccountLibrary.MAX_PLACES.
+    /// @notice Returns VaultAccountLibrary.MAX_PLACES.
     function maxPlaces() external pure returns (uint256) {
         return VaultAccountLibrary.MAX_PLACES;
     }
 
-    /// @notice Every field the library reads from `word`; the place only for a market's word.
+    /// @notice Returns every field the library reads from `word`. The place is read only for a market's
+    /// word.
     function fields(uint256 word)
         external
         pure
@@ -44,52 +45,52 @@ contract VaultAccountHarness {
         openApprovalBit = account.openApprovalBit();
     }
 
-    /// @notice VaultAccountLibrary.approves.
+    /// @notice Calls VaultAccountLibrary.approves.
     function approves(uint256 word, uint256 bit) external pure returns (bool) {
         return VaultAccount.wrap(word).approves(bit);
     }
 
-    /// @notice VaultAccountLibrary.withBalances.
+    /// @notice Calls VaultAccountLibrary.withBalances.
     function withBalances(uint256 word, uint256 energyWh, uint256 payment) external pure returns (uint256) {
         return VaultAccount.unwrap(VaultAccount.wrap(word).withBalances(energyWh, payment));
     }
 
-    /// @notice VaultAccountLibrary.credit.
+    /// @notice Calls VaultAccountLibrary.credit.
     function credit(uint256 word, uint256 amountWh, uint256 amount) external pure returns (uint256) {
         return VaultAccount.unwrap(VaultAccount.wrap(word).credit(amountWh, amount));
     }
 
-    /// @notice VaultAccountLibrary.debit.
+    /// @notice Calls VaultAccountLibrary.debit.
     function debit(uint256 word, uint256 amountWh, uint256 amount) external pure returns (uint256) {
         return VaultAccount.unwrap(VaultAccount.wrap(word).debit(amountWh, amount));
     }
 
-    /// @notice VaultAccountLibrary.withApproval.
+    /// @notice Calls VaultAccountLibrary.withApproval.
     function withApproval(uint256 word, uint256 bit, bool approved) external pure returns (uint256) {
         return VaultAccount.unwrap(VaultAccount.wrap(word).withApproval(bit, approved));
     }
 
-    /// @notice VaultAccountLibrary.withPlace.
+    /// @notice Calls VaultAccountLibrary.withPlace.
     function withPlace(uint256 word, uint256 place) external pure returns (uint256) {
         return VaultAccount.unwrap(VaultAccount.wrap(word).withPlace(place));
     }
 
-    /// @notice VaultAccountLibrary.withClosed.
+    /// @notice Calls VaultAccountLibrary.withClosed.
     function withClosed(uint256 word) external pure returns (uint256) {
         return VaultAccount.unwrap(VaultAccount.wrap(word).withClosed());
     }
 
-    /// @notice Stores `word` as `account`'s, the way the vault's mapping holds it.
+    /// @notice Stores `word` as `account`'s word, the way the vault's mapping holds it.
     function store(address account, uint256 word) external {
         _accounts[account] = VaultAccount.wrap(word);
     }
 
-    /// @notice `account`'s word, read through Solidity's own mapping access.
+    /// @notice Returns `account`'s word, read through Solidity's own mapping access.
     function wordOf(address account) external view returns (uint256) {
         return VaultAccount.unwrap(_accounts[account]);
     }
 
-    /// @notice VaultAccountLibrary.creditTokenIn on the harness's mapping.
+    /// @notice Calls VaultAccountLibrary.creditTokenIn on the harness's mapping.
     function creditTokenIn(address account, bool isEnergy, uint256 amount) external {
         _accounts.creditTokenIn(account, isEnergy, amount);
     }

@@ -5,7 +5,7 @@ import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {VaultCalls} from "../vault/VaultCalls.sol";
 
 /// @title VaultCallsHarness
-/// @notice Exposes the VaultCalls encoders to tests, against a stand-in vault (VaultCallRecorder) that
+/// @notice Exposes the VaultCalls encoders to tests. They call a stand-in vault, VaultCallRecorder, that
 /// keeps the calldata it receives and answers paymentsFor.
 contract VaultCallsHarness {
     IEnergyVault private immutable _vault;
@@ -15,27 +15,28 @@ contract VaultCallsHarness {
         _vault = vault_;
     }
 
-    /// @notice VaultCalls.give.
+    /// @notice Calls VaultCalls.give.
     function give(address account, uint256 energyWh, uint256 payment) external {
         VaultCalls.give(_vault, account, energyWh, payment);
     }
 
-    /// @notice VaultCalls.take.
+    /// @notice Calls VaultCalls.take.
     function take(address account, uint256 energyWh, uint256 payment) external {
         VaultCalls.take(_vault, account, energyWh, payment);
     }
 
-    /// @notice VaultCalls.settleBatch.
+    /// @notice Calls VaultCalls.settleBatch.
     function settleBatch(address[] memory owners, int256[] memory energyDeltasWh, int256[] memory paymentDeltas) external {
         VaultCalls.settleBatch(_vault, owners, energyDeltasWh, paymentDeltas);
     }
 
-    /// @notice VaultCalls.settlePair.
+    /// @notice Calls VaultCalls.settlePair.
     function settlePair(address account, uint256 energyWh, uint256 payment, address other, uint256 otherPayment) external {
         VaultCalls.settlePair(_vault, account, energyWh, payment, other, otherPayment);
     }
 
-    /// @notice VaultCalls.paymentsFor, then a later allocation, to show the result stays intact.
+    /// @notice Calls VaultCalls.paymentsFor and then allocates more memory, to show that the result stays
+    /// intact.
     function paymentsFor(address[] memory owners) external view returns (uint256[] memory free, bool[] memory approved) {
         (free, approved) = VaultCalls.paymentsFor(_vault, owners);
         uint256[] memory later = new uint256[](4);
@@ -44,9 +45,8 @@ contract VaultCallsHarness {
 }
 
 /// @title VaultCallRecorder
-/// @notice A stand-in vault: keeps the calldata of its last call; paymentsFor answers, for each account,
-/// its address as the free balance and whether that address is odd as the approval; `fail` makes every
-/// call revert with a known error.
+/// @notice A stand-in vault for tests. It keeps the calldata of its last call and answers paymentsFor
+/// from the accounts' addresses. `fail` makes every call revert with a known error.
 contract VaultCallRecorder {
     /// @notice The stand-in was told to fail.
     /// @param code A value the test set.
@@ -56,12 +56,13 @@ contract VaultCallRecorder {
     bytes public lastCall;
     uint256 private _failCode;
 
-    /// @notice Makes every later call revert with Refused(code) (0: none do).
+    /// @notice Makes every later call revert with Refused(code). A code of 0 lets every call through.
     function fail(uint256 code) external {
         _failCode = code;
     }
 
-    /// @notice See the contract's notice.
+    /// @notice Answers each account's address as its free balance, and whether that address is odd as
+    /// its approval.
     function paymentsFor(address, address[] calldata accounts)
         external
         view

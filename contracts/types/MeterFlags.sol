@@ -1,24 +1,25 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @notice The status bits of a registered meter, kept in its record's last byte: active (the operator
-/// has not deactivated it), awaiting a baseline (its next reading only sets the baseline and counts
-/// no energy) and vault delivery (its export goes to the owner's vault balance and its readings place
-/// the meter's standing orders).
+/// @notice The status bits of a registered meter, kept in the last byte of its record. There are three:
+/// - active: the operator has not deactivated the meter.
+/// - awaiting a baseline: the meter's next reading only sets the baseline and counts no energy.
+/// - vault delivery: the meter's export goes to its owner's vault balance, and its readings place the
+///   meter's standing orders.
 type MeterFlags is uint8;
 
 using MeterFlagsLibrary for MeterFlags global;
 
 /// @title MeterFlagsLibrary
-/// @notice Named reads and changes of MeterFlags: each change returns new flags and leaves the other
+/// @notice Reads and changes MeterFlags by name. Each change returns new flags and leaves the other
 /// bits as they were.
 library MeterFlagsLibrary {
     uint8 private constant ACTIVE = 1;
     uint8 private constant AWAITING_BASELINE = 2;
     uint8 private constant VAULT_DELIVERY = 4;
 
-    /// @dev A newly registered meter: active, and awaiting a baseline unless the operator gave its
-    /// registers at registration.
+    /// @dev Returns the flags of a newly registered meter. It is active, and it awaits a baseline unless
+    /// the operator gave its registers at registration.
     function registered(bool awaitingBaseline_) internal pure returns (MeterFlags) {
         return MeterFlags.wrap(awaitingBaseline_ ? ACTIVE | AWAITING_BASELINE : ACTIVE);
     }
@@ -39,8 +40,8 @@ library MeterFlagsLibrary {
         return MeterFlags.wrap(MeterFlags.unwrap(flags) & ~ACTIVE);
     }
 
-    /// @dev Active again, and its next reading sets a new baseline: what the meter measured while it
-    /// was deactivated is not counted.
+    /// @dev Marks the meter active again and makes its next reading set a new baseline, so that what the
+    /// meter measured while it was deactivated is not counted.
     function reactivated(MeterFlags flags) internal pure returns (MeterFlags) {
         return MeterFlags.wrap(MeterFlags.unwrap(flags) | ACTIVE | AWAITING_BASELINE);
     }

@@ -1,85 +1,90 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @dev One of a meter's two standing-order slots (by the parity of the period), one word: the period
-/// (bits 0-31; 0 = never used), settled (bit 32), the ask's tick, Wh and C(i-1) (bits 33-120, 8 + 40
-/// + 40 bits), the bid's (121-208), and the ledger of Wh the meter's standing bids of this parity
-/// bought over every interval (209-255), which a new interval in the slot carries on.
+/// @dev One of a meter's two standing-order slots, packed into one word. A meter has one slot for even
+/// periods and one for odd periods. The fields, from the lowest bit:
+/// - bits 0-31: the period. Zero means the slot has never been used.
+/// - bit 32: settled.
+/// - bits 33-120: the ask's tick, Wh and C(i-1), which take 8, 40 and 40 bits.
+/// - bits 121-208: the bid's tick, Wh and C(i-1), laid out the same way.
+/// - bits 209-255: the ledger, the Wh that the meter's standing bids of this parity bought over every
+///   interval. A new interval in the slot carries the ledger on.
 type MeteredSlot is uint256;
 
 using MeteredSlotLibrary for MeteredSlot global;
 
 /// @title MeteredSlotLibrary
 /// @notice Reads and writes the fields of a meter's standing-order slot.
-/// @dev Callers keep each side's volumes below 2^40 (the auction's bound on a tick) and ticks below
-/// 2^8; the ledger stops at RETIRED_MAX instead of overflowing into nothing.
+/// @dev Callers keep each side's volumes below 2^40, which is the auction's bound on a tick, and ticks
+/// below 2^8. The ledger stops at RETIRED_MAX instead of overflowing and losing its count.
 library MeteredSlotLibrary {
-    /// @notice The ledger's bound: a slot that reaches it stops counting.
+    /// @notice The ledger's upper bound. A slot whose ledger reaches it stops counting.
     uint256 internal constant RETIRED_MAX = (1 << 47) - 1;
 
     uint256 private constant SETTLED_BIT = 1 << 32;
     uint256 private constant ASK_SHIFT = 33;
     uint256 private constant BID_SHIFT = 121;
-    uint256 private constant ASK_WH_SHIFT = 41; // ASK_SHIFT + the tick's 8 bits
-    uint256 private constant BID_WH_SHIFT = 129; // BID_SHIFT + the tick's 8 bits
+    uint256 private constant ASK_WH_SHIFT = 41; // ASK_SHIFT plus the tick's 8 bits.
+    uint256 private constant BID_WH_SHIFT = 129; // BID_SHIFT plus the tick's 8 bits.
     uint256 private constant RETIRED_SHIFT = 209;
 
-    /// @notice The storage key of `meter`'s slot for `period_`: one per parity.
+    /// @notice Returns the storage key of `meter`'s slot for `period_`. Each parity has its own key.
     function key(address meter, uint256 period_) internal pure returns (uint256) {
         return (uint256(uint160(meter)) << 1) | (period_ & 1);
     }
 
-    /// @notice The interval whose orders the slot holds; 0 for a slot never used.
+    /// @notice Returns the interval whose orders the slot holds, or zero for a slot never used.
     function period(MeteredSlot slot) internal pure returns (uint256) {
         return uint32(MeteredSlot.unwrap(slot));
     }
 
-    /// @notice Whether the slot's orders have been paid out (or it placed none).
+    /// @notice Returns whether the slot's orders have been paid out. A slot that placed no orders also
+    /// counts as settled.
     function isSettled(MeteredSlot slot) internal pure returns (bool) {
         return MeteredSlot.unwrap(slot) & SETTLED_BIT != 0;
     }
 
-    /// @notice The slot marked settled.
+    /// @notice Returns the slot marked as settled.
     function markSettled(MeteredSlot slot) internal pure returns (MeteredSlot) {
         return MeteredSlot.wrap(MeteredSlot.unwrap(slot) | SETTLED_BIT);
     }
 
-    /// @notice The slot marked as holding orders to settle.
+    /// @notice Returns the slot marked as holding orders to settle.
     function markUnsettled(MeteredSlot slot) internal pure returns (MeteredSlot) {
         return MeteredSlot.wrap(MeteredSlot.unwrap(slot) & ~SETTLED_BIT);
     }
 
-    /// @notice The slot started over for `period_` with no orders (so nothing to settle): only the
-    /// ledger carries on.
+    /// @notice Returns the slot started over for `period_`. It holds no orders yet, so it is marked
+    /// settled, and only the ledger carries on from before.
     function startInterval(MeteredSlot slot, uint256 period_) internal pure returns (MeteredSlot) {
         return MeteredSlot.wrap(
             ((MeteredSlot.unwrap(slot) >> RETIRED_SHIFT) << RETIRED_SHIFT) | period_ | SETTLED_BIT
         );
     }
 
-    // Each side has its own accessors, branch-free, so that the optimizer inlines them.
+    // Each side has its own accessors without branches, so that the optimizer inlines them.
 
-    /// @notice The ask: its tick, Wh (0 = none placed) and C(i-1).
+    /// @notice Returns the ask's tick, Wh and C(i-1). The Wh is zero when no ask was placed.
     function ask(MeteredSlot slot) internal pure returns (uint256 tick, uint256 amountWh, uint256 volumeBeforeWh) {
         return _sideAt(MeteredSlot.unwrap(slot) >> ASK_SHIFT);
     }
 
-    /// @notice The bid: its tick, Wh (0 = none placed) and C(i-1).
+    /// @notice Returns the bid's tick, Wh and C(i-1). The Wh is zero when no bid was placed.
     function bid(MeteredSlot slot) internal pure returns (uint256 tick, uint256 amountWh, uint256 volumeBeforeWh) {
         return _sideAt(MeteredSlot.unwrap(slot) >> BID_SHIFT);
     }
 
-    /// @notice The ask's Wh; 0 = none placed.
+    /// @notice Returns the ask's Wh, which is zero when no ask was placed.
     function askWh(MeteredSlot slot) internal pure returns (uint256) {
         return uint40(MeteredSlot.unwrap(slot) >> ASK_WH_SHIFT);
     }
 
-    /// @notice The bid's Wh; 0 = none placed.
+    /// @notice Returns the bid's Wh, which is zero when no bid was placed.
     function bidWh(MeteredSlot slot) internal pure returns (uint256) {
         return uint40(MeteredSlot.unwrap(slot) >> BID_WH_SHIFT);
     }
 
-    /// @notice The slot with its ask, empty before, placed.
+    /// @notice Returns the slot with its ask placed. The ask must have been empty before.
     function withAsk(MeteredSlot slot, uint256 tick, uint256 amountWh, uint256 volumeBeforeWh)
         internal
         pure
@@ -88,7 +93,7 @@ library MeteredSlotLibrary {
         return MeteredSlot.wrap(MeteredSlot.unwrap(slot) | (_sideFields(tick, amountWh, volumeBeforeWh) << ASK_SHIFT));
     }
 
-    /// @notice The slot with its bid, empty before, placed.
+    /// @notice Returns the slot with its bid placed. The bid must have been empty before.
     function withBid(MeteredSlot slot, uint256 tick, uint256 amountWh, uint256 volumeBeforeWh)
         internal
         pure
@@ -97,15 +102,16 @@ library MeteredSlotLibrary {
         return MeteredSlot.wrap(MeteredSlot.unwrap(slot) | (_sideFields(tick, amountWh, volumeBeforeWh) << BID_SHIFT));
     }
 
-    /// @notice The ledger: Wh the meter's standing bids of this parity bought (RETIRED_MAX once full).
+    /// @notice Returns the ledger, the Wh that the meter's standing bids of this parity bought. It reads
+    /// RETIRED_MAX once the ledger is full.
     function retiredWh(MeteredSlot slot) internal pure returns (uint256) {
         return MeteredSlot.unwrap(slot) >> RETIRED_SHIFT;
     }
 
-    /// @notice The slot with `boughtWh` added to its ledger, which stops at RETIRED_MAX.
+    /// @notice Returns the slot with `boughtWh` added to its ledger. The ledger stops at RETIRED_MAX.
     function addRetired(MeteredSlot slot, uint256 boughtWh) internal pure returns (MeteredSlot) {
         uint256 raw = MeteredSlot.unwrap(slot);
-        // A ledger below 2^47 plus a bid's 40 bits: far from overflowing.
+        // The ledger is below 2^47 and a bid adds at most 40 bits, so the sum is far from overflowing.
         unchecked {
             uint256 ledgerWh = (raw >> RETIRED_SHIFT) + boughtWh;
             if (ledgerWh > RETIRED_MAX) ledgerWh = RETIRED_MAX;
@@ -113,7 +119,8 @@ library MeteredSlotLibrary {
         }
     }
 
-    /// @dev A side's fields from its lowest bit on: tick (8 bits), Wh (40), C(i-1) (40).
+    /// @dev Reads a side's fields. From its lowest bit, a side holds the tick in 8 bits, the Wh in 40
+    /// bits and C(i-1) in 40 bits.
     function _sideAt(uint256 fields) private pure returns (uint256 tick, uint256 amountWh, uint256 volumeBeforeWh) {
         return (uint8(fields), uint40(fields >> 8), uint40(fields >> 48));
     }

@@ -4,33 +4,34 @@ pragma solidity ^0.8.28;
 import {IEnergyTrading} from "../market/IEnergyTrading.sol";
 import {OrderId} from "./OrderId.sol";
 
-/// @dev An order in EnergyTrading, one storage slot. The fields from the low bits up, with their
-/// widths in bits:
-///   traderIndex   32  the trader's index (EnergyTrading's trader records); 0 = no such order
-///   pricePerKWh   64  the limit price
+/// @dev An order in EnergyTrading, packed into one storage slot. The fields from the low bits up, with
+/// their widths in bits:
+///   traderIndex   32  The trader's index among EnergyTrading's trader records. Zero means no order.
+///   pricePerKWh   64  The limit price.
 ///   amountWh      40
 ///   filledWh      40
-///   expiry        32  unix s (until 2106); tradable while block.timestamp < expiry
-///   link          32  undirected: the next order in its price level's queue (0 = the last);
-///                     directed: the trader index of the only account it trades with (a directed
-///                     order never rests in a level, so one field serves both)
-///   paymentCarry  10  BUY: the sum of fillWh * tradePrice, mod 1000 (OrderMath)
+///   expiry        32  Unix seconds, which fit until 2106. The order trades while block.timestamp
+///                     is below expiry.
+///   link          32  For an undirected order, the next order in its price level's queue, or zero
+///                     for the last. For a directed order, the trader index of the only account it
+///                     trades with. A directed order never rests in a level, so one field serves both.
+///   paymentCarry  10  For a BUY order, the sum of fillWh * tradePrice modulo 1000 (see OrderMath).
 ///   orderType      1
 ///   status         2
 ///   directed       1
 /// A new order writes one fresh slot, and every later write rewrites that one slot whole.
 type OrderRecord is uint256;
 
-/// @dev An order's fields unpacked into whole words in memory, as read from its record (unpack)
-/// and written back whole (pack): masking each field on every use would be longer code.
+/// @dev An order's fields unpacked into whole words in memory. `unpack` reads them from the record and
+/// `pack` writes them back whole, because masking each field on every use would take longer code.
 struct StoredOrder {
     uint256 traderIndex;
     uint256 pricePerKWh;
     uint256 amountWh;
     uint256 filledWh;
     uint256 expiry;
-    OrderId nextInLevel; // undirected orders only
-    uint256 counterpartyIndex; // directed orders only
+    OrderId nextInLevel; // Used by undirected orders only.
+    uint256 counterpartyIndex; // Used by directed orders only.
     uint256 paymentCarry;
     IEnergyTrading.OrderType orderType;
     IEnergyTrading.OrderStatus status;
@@ -41,8 +42,8 @@ using OrderRecordLibrary for OrderRecord global;
 using OrderRecordLibrary for StoredOrder global;
 
 /// @title OrderRecordLibrary
-/// @notice Packs an order into its record and back, and reads the fields that a walk along a price
-/// level's queue needs without unpacking the rest.
+/// @notice Packs an order into its record and back. It also reads the few fields that a walk along a
+/// price level's queue needs, without unpacking the rest.
 library OrderRecordLibrary {
     uint256 private constant PRICE_OFFSET = 32;
     uint256 private constant AMOUNT_OFFSET = 96;
@@ -59,8 +60,8 @@ library OrderRecordLibrary {
 
     // ---- Whole order ----
 
-    /// @notice The record of `o`. Every field must be within its width (amounts below 2^40, prices
-    /// below 2^64, expiries below 2^32, indexes below 2^32, the carry below 1,000): nothing is
+    /// @notice Returns the record of `o`. Every field must fit its width: amounts below 2^40, prices
+    /// below 2^64, expiries below 2^32, indexes below 2^32 and the carry below 1,000. Nothing is
     /// checked here.
     /// @param o The order's fields.
     function pack(StoredOrder memory o) internal pure returns (OrderRecord) {
@@ -73,7 +74,7 @@ library OrderRecordLibrary {
         );
     }
 
-    /// @notice The fields of `record`; all 0 for a slot that holds no order.
+    /// @notice Returns the fields of `record`. They are all zero for a slot that holds no order.
     /// @param record The order's record.
     function unpack(OrderRecord record) internal pure returns (StoredOrder memory o) {
         uint256 word = OrderRecord.unwrap(record);
@@ -86,49 +87,50 @@ library OrderRecordLibrary {
         o.orderType = IEnergyTrading.OrderType((word >> ORDER_TYPE_OFFSET) & 1);
         o.status = IEnergyTrading.OrderStatus((word >> STATUS_OFFSET) & STATUS_MASK);
         o.directed = (word >> DIRECTED_OFFSET) & 1 != 0;
-        // The link written out here rather than through nextInLevel: an order is unpacked on every
-        // trade, and the call would cost each one.
+        // The link is read here directly rather than through nextInLevel, because an order is unpacked
+        // on every trade and the extra call would cost each of them.
         if (o.directed) o.counterpartyIndex = uint32(word >> LINK_OFFSET);
         else o.nextInLevel = OrderId.wrap(uint32(word >> LINK_OFFSET));
     }
 
     // ---- Single fields ----
 
-    /// @notice The trader's index; 0 = the slot holds no order.
+    /// @notice Returns the trader's index, which is zero when the slot holds no order.
     /// @param record The order's record.
     function traderIndex(OrderRecord record) internal pure returns (uint256) {
         return uint32(OrderRecord.unwrap(record));
     }
 
-    /// @notice The limit price, PaymentToken base units per kWh.
+    /// @notice Returns the limit price, in PaymentToken base units per kWh.
     /// @param record The order's record.
     function pricePerKWh(OrderRecord record) internal pure returns (uint256) {
         return uint64(OrderRecord.unwrap(record) >> PRICE_OFFSET);
     }
 
-    /// @notice ACTIVE, FILLED or CANCELLED.
+    /// @notice Returns the order's status: ACTIVE, FILLED or CANCELLED.
     /// @param record The order's record.
     function status(OrderRecord record) internal pure returns (IEnergyTrading.OrderStatus) {
         return IEnergyTrading.OrderStatus((OrderRecord.unwrap(record) >> STATUS_OFFSET) & STATUS_MASK);
     }
 
-    /// @notice The next order in the queue of an undirected order's price level; NO_ORDER = the last.
+    /// @notice Returns the next order in the queue of an undirected order's price level, or NO_ORDER
+    /// when the order is the last.
     /// @param record The order's record (undirected).
     function nextInLevel(OrderRecord record) internal pure returns (OrderId) {
         return OrderId.wrap(uint32(OrderRecord.unwrap(record) >> LINK_OFFSET));
     }
 
-    /// @notice Whether the order can still trade: ACTIVE and not expired. A dead queue entry is
-    /// told from its record alone, so skipping it costs one storage read.
+    /// @notice Returns whether the order can still trade, which means it is ACTIVE and not expired. The
+    /// record alone tells whether a queue entry is dead, so skipping a dead entry costs one storage read.
     /// @param record The order's record.
     function isLive(OrderRecord record) internal view returns (bool) {
         return status(record) == IEnergyTrading.OrderStatus.ACTIVE
             && block.timestamp < uint32(OrderRecord.unwrap(record) >> EXPIRY_OFFSET);
     }
 
-    /// @notice `record` with its queue link pointing at `nextId`, every other field unchanged.
+    /// @notice Returns `record` with its queue link pointing at `nextId` and every other field unchanged.
     /// @param record The order's record (undirected).
-    /// @param nextId The order that follows it in its price level's queue; NO_ORDER = none.
+    /// @param nextId The order that follows it in its price level's queue, or NO_ORDER for none.
     function withNextInLevel(OrderRecord record, OrderId nextId) internal pure returns (OrderRecord) {
         return OrderRecord.wrap(
             (OrderRecord.unwrap(record) & ~LINK_MASK) | (uint256(OrderId.unwrap(nextId)) << LINK_OFFSET)

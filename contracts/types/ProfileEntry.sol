@@ -1,23 +1,24 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @notice One load-profile interval of a meter packed into a single storage word, low bits first:
-/// interval (32) | consumptionWh (40) | productionWh (40) | consumptionRegisterWh (56) |
-/// productionRegisterWh (56) | gridFrequencyMilliHz (16) | voltagePerMille (16).
+/// @notice One load-profile interval of a meter, packed into a single storage word. From the low bits
+/// up, the fields and their widths in bits are: interval (32), consumptionWh (40), productionWh (40),
+/// consumptionRegisterWh (56), productionRegisterWh (56), gridFrequencyMilliHz (16) and
+/// voltagePerMille (16).
 type ProfileEntry is uint256;
 
 using ProfileEntryLibrary for ProfileEntry global;
 
 /// @title ProfileEntryLibrary
-/// @notice Packing for ProfileEntry: the hot path of every reading reads one and writes one,
-/// so it works on the raw word instead of a memory struct.
+/// @notice Packs and reads a ProfileEntry. Every reading reads one entry and writes one on its hot path,
+/// so the library works on the raw word instead of a memory struct.
 library ProfileEntryLibrary {
     uint256 private constant MASK_32 = type(uint32).max;
     uint256 private constant MASK_40 = type(uint40).max;
     uint256 private constant MASK_56 = type(uint56).max;
     uint256 private constant MASK_16 = type(uint16).max;
 
-    /// @dev Callers guarantee every field fits its width (the meter registry checks them first).
+    /// @dev Callers guarantee that every field fits its width; the meter registry checks them first.
     function pack(
         uint256 intervalIndex,
         uint256 importedWh,

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @notice A meter's standing limits in the reading market packed into a single storage word, low
-/// bits first: sellPricePerKWh (96) | buyPricePerKWh (96) | sellCapWh (32) | buyCapWh (32). A price of
-/// 0 turns its side off and a cap of 0 means no cap.
+/// @notice A meter's standing limits in the reading market, packed into a single storage word. From the
+/// low bits up, the fields and their widths in bits are: sellPricePerKWh (96), buyPricePerKWh (96),
+/// sellCapWh (32) and buyCapWh (32). A price of zero turns its side off, and a cap of zero means no cap.
 /// @dev This is the layout of the limits word that IMeteredMarket.recordMetered documents, so the
 /// meter registry hands the stored word to the reading market as it is, without re-encoding it.
 type StandingLimits is uint256;
@@ -11,8 +11,8 @@ type StandingLimits is uint256;
 using StandingLimitsLibrary for StandingLimits global;
 
 /// @title StandingLimitsLibrary
-/// @notice Packing for StandingLimits: every vault-delivered reading reads the word once and passes
-/// it on, and only the owner's settings and the views take it apart.
+/// @notice Packs and reads StandingLimits. Every vault-delivered reading reads the word once and passes
+/// it on whole; only the owner's settings and the views take it apart.
 library StandingLimitsLibrary {
     uint256 private constant MASK_96 = type(uint96).max;
     uint256 private constant MASK_32 = type(uint32).max;
@@ -32,8 +32,8 @@ library StandingLimitsLibrary {
         );
     }
 
-    /// @dev Whether either side trades: both prices 0 (the low 192 bits) mean no selling and no buying,
-    /// whatever the caps say.
+    /// @dev Returns whether either side trades. When both prices, the low 192 bits, are zero, the meter
+    /// neither sells nor buys, whatever the caps say.
     function trades(StandingLimits limits) internal pure returns (bool) {
         return uint192(StandingLimits.unwrap(limits)) != 0;
     }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @dev One tick of one auction market: its bids' volume in the low 64 bits, its asks' in the next 64.
-/// Both sides share one storage slot, so that adding an order or reading a tick at clearing costs one
-/// read whichever side it wants.
+/// @dev One tick of one auction market, with its bids' volume in the low 64 bits and its asks' volume in
+/// the next 64. Both sides share one storage slot, so that adding an order or reading a tick at
+/// clearing costs one read, whichever side it needs.
 type TickVolumes is uint256;
 
 using TickVolumesLibrary for TickVolumes global;
@@ -13,37 +13,39 @@ using TickVolumesLibrary for TickVolumes global;
 library TickVolumesLibrary {
     uint256 private constant ASK_SHIFT = 64;
 
-    /// @notice The storage key of tick `tick` of the market of `period`.
+    /// @notice Returns the storage key of tick `tick` in the market of `period`.
     function key(uint256 period, uint256 tick) internal pure returns (uint256) {
         return (period << 8) | tick;
     }
 
-    /// @notice The bids' volume at the tick, Wh.
+    /// @notice Returns the bids' volume at the tick, in Wh.
     function bidWh(TickVolumes volumes) internal pure returns (uint256) {
         return uint64(TickVolumes.unwrap(volumes));
     }
 
-    /// @notice The asks' volume at the tick, Wh.
+    /// @notice Returns the asks' volume at the tick, in Wh.
     function askWh(TickVolumes volumes) internal pure returns (uint256) {
         return uint64(TickVolumes.unwrap(volumes) >> ASK_SHIFT);
     }
 
-    /// @notice One side's volume at the tick, Wh.
+    /// @notice Returns one side's volume at the tick, in Wh.
     function sideWh(TickVolumes volumes, bool isBid) internal pure returns (uint256) {
         return isBid ? bidWh(volumes) : askWh(volumes);
     }
 
-    /// @notice Whether neither side holds any volume.
+    /// @notice Returns whether neither side holds any volume.
     function isEmpty(TickVolumes volumes) internal pure returns (bool) {
         return TickVolumes.unwrap(volumes) == 0;
     }
 
-    /// @notice Adds `amountWh` to one side of tick `tick` of the market of `period` in `ticks`, and marks
-    /// the tick in that side's occupancy bitmap (`occupied`, by period) if it held none, unless the side
-    /// would then pass `maxWh`. Returns the side's volume before (the order's C(i-1)) and with it
-    /// (above `maxWh`: nothing was added). The amount and `maxWh` are below 2^63, so one side never
-    /// carries into the other.
-    /// @dev Every order's path: the tick's slot is found once for its read and its write.
+    /// @notice Adds `amountWh` to one side of tick `tick` in the market of `period` in `ticks`. If that
+    /// side held no volume at the tick, it also marks the tick in the side's occupancy bitmap, which
+    /// `occupied` keeps by period. Nothing is added if the side would then pass `maxWh`. Returns the
+    /// side's volume before, which is the order's C(i-1), and the volume with the amount added; when
+    /// that is above `maxWh`, nothing was added. The amount and `maxWh` are below 2^63, so one side
+    /// never carries into the other.
+    /// @dev Every order takes this path, so the tick's slot is computed once for both its read and its
+    /// write.
     function addTo(
         mapping(uint256 => TickVolumes) storage ticks,
         mapping(uint256 => uint256) storage occupied,
@@ -68,7 +70,7 @@ library TickVolumesLibrary {
             afterWh = beforeWh + amountWh;
         }
         if (afterWh > maxWh) return (beforeWh, afterWh);
-        // The side's new volume, written into the same word.
+        // Writes the side's new volume into the same word.
         assembly ("memory-safe") {
             sstore(slot, add(word, shl(shift, amountWh)))
         }

@@ -2,13 +2,13 @@
 pragma solidity ^0.8.28;
 
 /// @title BitMath
-/// @notice The position of the lowest or highest set bit of a 256-bit word, as used by occupancy
-/// bitmaps: the auction's ticks and the order book's price levels.
-/// @dev Both searches are branch-free: a binary search over halves of the word down to one nibble,
-/// then a 32-byte table that maps the nibble's value to its bit. A bitmap's scan calls them once per
-/// occupied entry, so a loop here would cost more than the storage it saves reading.
+/// @notice Finds the position of the lowest or highest set bit of a 256-bit word. The occupancy bitmaps
+/// of the auction's ticks and of the order book's price levels use it to find occupied entries.
+/// @dev Both searches run without branches. A binary search halves the word down to one nibble, and a
+/// 32-byte table then maps the nibble's value to its bit. A bitmap's scan calls them once per occupied
+/// entry, so a loop here would cost more than the storage reads the bitmap saves.
 library BitMath {
-    /// @notice The index of the lowest set bit of `bits`, which must not be zero.
+    /// @notice Returns the index of the lowest set bit of `bits`, which must not be zero.
     function lowestBit(uint256 bits) internal pure returns (uint256 index) {
         // slither-disable-next-line assembly: branch-free bit search on the clearing hot path
         assembly ("memory-safe") {
@@ -20,13 +20,13 @@ library BitMath {
             index := or(index, shl(4, gt(shr(index, bit), 0xffff)))
             index := or(index, shl(3, gt(shr(index, bit), 0xff)))
             index := or(index, shl(2, gt(shr(index, bit), 0xf)))
-            // The last nibble holds 1, 2, 4 or 8: positions 0, 1, 2, 3.
+            // The last nibble holds 1, 2, 4 or 8, which stand for positions 0, 1, 2 and 3.
             // slither-disable-next-line too-many-digits: a 32-byte lookup table, one byte per nibble value
             index := or(index, byte(shr(index, bit), 0x0000010002000000030000000000000000000000000000000000000000000000))
         }
     }
 
-    /// @notice The index of the highest set bit of `bits`, which must not be zero.
+    /// @notice Returns the index of the highest set bit of `bits`, which must not be zero.
     function highestBit(uint256 bits) internal pure returns (uint256 index) {
         // slither-disable-next-line assembly: branch-free bit search on the clearing hot path
         assembly ("memory-safe") {
@@ -36,7 +36,8 @@ library BitMath {
             index := or(index, shl(4, gt(shr(index, bits), 0xffff)))
             index := or(index, shl(3, gt(shr(index, bits), 0xff)))
             index := or(index, shl(2, gt(shr(index, bits), 0xf)))
-            // The position of the highest bit of each nibble value 0..15, one byte each.
+            // The table holds the position of the highest bit of each nibble value from 0 to 15, one
+            // byte each.
             // slither-disable-next-line too-many-digits: a 32-byte lookup table, one byte per nibble value
             index := or(index, byte(shr(index, bits), 0x0000010102020202030303030303030300000000000000000000000000000000))
         }

@@ -2,15 +2,16 @@
 pragma solidity ^0.8.28;
 
 /// @title CalldataLog
-/// @notice Emits an event whose non-indexed fields are the calling function's arguments, in order, by
-/// logging the arguments as they arrived instead of encoding them again.
-/// @dev The ABI encodes a function's arguments and an event's non-indexed fields alike, so the bytes after
-/// the selector are the event's data. For a batch of arrays this saves Solidity's element-by-element
-/// copy (about 500 gas an entry for three arrays): what remains is the log's own 8 gas a byte. The
-/// function must have decoded its arguments first (Solidity checks every array against the calldata's
-/// bounds), so the data decodes to exactly what the function read.
+/// @notice Emits an event whose non-indexed fields are the calling function's arguments, in order. It
+/// logs the arguments as they arrived instead of encoding them again.
+/// @dev The ABI encodes a function's arguments and an event's non-indexed fields the same way, so the
+/// bytes after the selector are already the event's data. For a batch of arrays this saves Solidity's
+/// element-by-element copy, which costs about 500 gas an entry for three arrays; what remains is the
+/// log's own 8 gas a byte. The function must have decoded its arguments first, because that is when
+/// Solidity checks every array against the calldata's bounds. The data then decodes to exactly what
+/// the function read.
 library CalldataLog {
-    /// @dev A log with two topics (the event's selector and one indexed field) over the arguments.
+    /// @dev Emits a log of the arguments with two topics: the event's selector and one indexed field.
     function logArguments(bytes32 selector, bytes32 topic1) internal {
         // slither-disable-next-line assembly: the arguments copied whole into the log
         assembly ("memory-safe") {

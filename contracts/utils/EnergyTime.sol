@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 /// @title EnergyTime
-/// @notice The grid's clock: 900-second delivery intervals (the settlement period of European
-/// markets) and UTC days, both counted from the unix epoch.
+/// @notice The grid's clock. It counts 900-second delivery intervals, the settlement period of European
+/// markets, and UTC days, both from the unix epoch.
 library EnergyTime {
     uint256 internal constant INTERVAL_SECONDS = 900;
     uint256 internal constant DAY_SECONDS = 86_400;

@@ -2,12 +2,13 @@
 pragma solidity ^0.8.28;
 
 /// @title FreeMemory
-/// @notice Hands back memory a loop's step allocated and no longer uses, so that a long loop's memory,
-/// whose cost grows with its square, does not grow with its steps.
+/// @notice Hands back the memory that one step of a loop allocated and no longer uses. The cost of memory
+/// grows with the square of its size, so a long loop should not let its memory grow with every step.
 /// @dev The caller reads the pointer before the step's allocations and releases it after the step's
-/// last use of them: nothing allocated in between may be read again, as later allocations reuse it.
+/// last use of them. Nothing allocated in between may be read again, because later allocations reuse
+/// that memory.
 library FreeMemory {
-    /// @notice The free memory pointer.
+    /// @notice Returns the free memory pointer.
     function pointer() internal pure returns (uint256 free) {
         // slither-disable-next-line assembly: reads the free memory pointer, handed back by release
         assembly ("memory-safe") {

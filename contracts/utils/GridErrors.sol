@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-// Errors that several contracts raise, declared once (as OpenZeppelin declares its token errors in
-// IERC6093). They are file-level so that each contract's ABI lists only the ones it uses.
+// Errors that several contracts raise are declared once here, as OpenZeppelin declares its token
+// errors in IERC6093. They are declared at file level so that each contract's ABI lists only the ones
+// it uses.
 
 /// @notice The zero address where a contract, a token, the admin or an account is needed.
 error ZeroAddress();
@@ -108,7 +109,8 @@ error RewardDistributionFailed(address token, address payer, uint256 amount);
 error DurationOutOfRange(uint256 durationSeconds, uint256 maxSeconds);
 
 /// @title GridErrors
-/// @notice Empty: the errors above are the file's content. The library gives the file a build
-/// artifact, without which Ape takes the file for uncompiled and rebuilds it on every project load
-/// (and, doing so, drops the interfaces that import it from its record of compiled sources).
+/// @notice This library is empty, since the errors above are the file's content. It exists to give the
+/// file a build artifact. Without one, Ape takes the file for uncompiled and rebuilds it every time the
+/// project loads, and in doing so it drops the interfaces that import the file from its record of
+/// compiled sources.
 library GridErrors {}

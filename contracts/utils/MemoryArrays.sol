@@ -4,13 +4,14 @@ pragma solidity ^0.8.28;
 import {IEnergyMarket} from "../market/IEnergyMarket.sol";
 
 /// @title MemoryArrays
-/// @notice Shortens a memory array in place: a caller allocates for the most entries it may find,
-/// fills a prefix, and hands on only that prefix (to a median, a batch mint, a page of orders)
-/// without copying it.
-/// @dev Each overload writes the new length over the array's length word; the entries past it stay
-/// in memory, unreachable, and the free-memory pointer does not move. The caller passes a length no
-/// greater than the array's (the count of entries it filled): a longer one would expose memory past
-/// the allocation. There is no check here, so that no caller's ABI gains an error it cannot raise.
+/// @notice Shortens a memory array in place. A caller allocates room for the most entries it may find,
+/// fills the first part of the array, and hands on only that part without copying it, for example to
+/// a median, a batch mint or a page of orders.
+/// @dev Each overload writes the new length over the array's length word. The entries past it stay in
+/// memory but can no longer be reached, and the free-memory pointer does not move. The caller passes a
+/// length no greater than the array's, namely the count of entries it filled; a longer one would
+/// expose memory past the allocation. There is no check here, so that no caller's ABI gains an error
+/// it cannot raise.
 library MemoryArrays {
     // Shortening in place is one write of the length word, which Solidity has no statement for; the
     // callers pass the count of entries they filled, so an array only ever loses entries.

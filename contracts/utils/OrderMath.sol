@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 /// @title OrderMath
-/// @notice Value of energy at a price per kWh, rounded so that a BUY order's fills never pay out
-/// more than it escrowed, however the order is split.
+/// @notice Computes the value of energy at a price per kWh, rounded so that a BUY order's fills never pay
+/// out more than the order escrowed, however the order is split.
 /// @dev For a BUY order of A Wh at limit price P with fills i of w_i Wh at trade price p_i <= P:
 ///   C = sum w_i * p_i (what the energy costs, in milli-units of the PaymentToken),
 ///   D = sum w_i * (P - p_i) (the buyer's price improvement, milli-units).
@@ -18,45 +18,48 @@ pragma solidity ^0.8.28;
 ///   proof above, in buyEscrowLeft, stays checked.
 library OrderMath {
     // ---- Units ----
-    // The one home of the markets' units: the order book, its settlement and the auction all price
-    // energy per kWh and count it in Wh, and take fees in basis points.
+    // The markets' units are defined here and nowhere else. The order book, its settlement and the
+    // auction all price energy per kWh, count it in Wh and take fees in basis points.
 
-    /// @notice Wh in a kWh: a price per kWh times Wh is in thousandths of a payment unit.
+    /// @notice The number of Wh in a kWh. A price per kWh times an amount in Wh is therefore in
+    /// thousandths of a payment unit.
     uint256 internal constant WH_PER_KWH = 1000;
-    /// @notice Basis points in a whole: fee rates are in basis points.
+    /// @notice The number of basis points in a whole, the unit that fee rates are given in.
     uint256 internal constant BPS = 10_000;
 
-    /// @notice `milli` thousandths of a unit, rounded up to whole units. Callers pass Wh times a price
-    /// (below 2^146), far from where adding 999 could overflow.
+    /// @notice Converts `milli` thousandths of a unit to whole units, rounding up. Callers pass Wh times
+    /// a price, which is below 2^146 and so far from where adding 999 could overflow.
     function ceilMilli(uint256 milli) internal pure returns (uint256) {
         unchecked {
             return (milli + WH_PER_KWH - 1) / WH_PER_KWH;
         }
     }
 
-    /// @notice What `amountWh` costs at `pricePerKWh`, rounded up: a BUY order's escrow, a taker's payment.
+    /// @notice Returns what `amountWh` costs at `pricePerKWh`, rounded up. This is a BUY order's escrow,
+    /// or a taker's payment.
     function costCeil(uint256 amountWh, uint256 pricePerKWh) internal pure returns (uint256) {
         unchecked {
             return ceilMilli(amountWh * pricePerKWh);
         }
     }
 
-    /// @notice The payment for a fill of `amountWh` at `pricePerKWh` after fills that left the carry C mod 1000.
+    /// @notice Returns the payment for a fill of `amountWh` at `pricePerKWh`, given the carry C mod 1000
+    /// that the earlier fills left.
     function fillPayment(uint256 carry, uint256 amountWh, uint256 pricePerKWh) internal pure returns (uint256) {
         unchecked {
             return ceilMilli(carry + amountWh * pricePerKWh) - (carry == 0 ? 0 : 1);
         }
     }
 
-    /// @notice C mod 1000 after a fill of `amountWh` at `pricePerKWh`.
+    /// @notice Returns the carry C mod 1000 after a fill of `amountWh` at `pricePerKWh`.
     function nextCarry(uint256 carry, uint256 amountWh, uint256 pricePerKWh) internal pure returns (uint256) {
         unchecked {
             return (carry + amountWh * pricePerKWh) % WH_PER_KWH;
         }
     }
 
-    /// @notice The buyer's refund for a fill of `amountWh` improved by `improvementPerKWh`, after
-    /// fills that left the refund carry D mod 1000.
+    /// @notice Returns the buyer's refund for a fill of `amountWh` whose price improved by
+    /// `improvementPerKWh`, given the refund carry D mod 1000 that the earlier fills left.
     function fillRefund(uint256 refundCarry_, uint256 amountWh, uint256 improvementPerKWh)
         internal
         pure
@@ -67,14 +70,15 @@ library OrderMath {
         }
     }
 
-    /// @notice D mod 1000 of a BUY order at limit `pricePerKWh` with `filledWh` filled and payment carry `carry`.
+    /// @notice Returns the refund carry D mod 1000 of a BUY order with limit price `pricePerKWh`,
+    /// `filledWh` filled and payment carry `carry`.
     function refundCarry(uint256 filledWh, uint256 pricePerKWh, uint256 carry) internal pure returns (uint256) {
         unchecked {
             return ((filledWh * pricePerKWh) % WH_PER_KWH + WH_PER_KWH - carry) % WH_PER_KWH;
         }
     }
 
-    /// @notice T: what a BUY order's fills have taken out of its escrow, payments plus refunds.
+    /// @notice Returns T, what a BUY order's fills have taken out of its escrow as payments plus refunds.
     function committed(uint256 filledWh, uint256 pricePerKWh, uint256 carry) internal pure returns (uint256) {
         unchecked {
             uint256 milli = filledWh * pricePerKWh;
@@ -82,7 +86,7 @@ library OrderMath {
         }
     }
 
-    /// @notice A BUY order's escrow that its fills have not taken.
+    /// @notice Returns the part of a BUY order's escrow that its fills have not taken.
     function buyEscrowLeft(uint256 amountWh, uint256 filledWh, uint256 pricePerKWh, uint256 carry)
         internal
         pure
@@ -91,7 +95,7 @@ library OrderMath {
         return costCeil(amountWh, pricePerKWh) - committed(filledWh, pricePerKWh, carry);
     }
 
-    /// @notice The grid fee on `payment`, rounded down: never above the stated rate.
+    /// @notice Returns the grid fee on `payment`, rounded down so that it is never above the stated rate.
     function fee(uint256 payment, uint256 feeBps) internal pure returns (uint256) {
         unchecked {
             return payment * feeBps / BPS;
