@@ -11,6 +11,10 @@ import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
 /// of arrival, clears it and returns every order's outcome. Tests read it with eth_call, so that each
 /// call starts from an empty book.
 contract AuctionClearingHarness {
+    /// @notice A test book put more than a tick may gather on one side of one tick.
+    /// @param volumeWh The side's volume at the tick with the order, Wh.
+    error TickFull(uint256 volumeWh);
+
     /// @notice An order in the book, given by its side, its Wh and its tick.
     struct BookOrder {
         bool isBid;
@@ -51,7 +55,7 @@ contract AuctionClearingHarness {
         (uint256 beforeWh, uint256 afterWh) = TickVolumesLibrary.addTo(
             _ticks, o.isBid ? _bidTicks : _askTicks, PERIOD, o.tick, o.amountWh, o.isBid, AuctionClearing.MAX_TICK_VOLUME_WH
         );
-        require(afterWh <= AuctionClearing.MAX_TICK_VOLUME_WH, "tick full");
+        if (afterWh > AuctionClearing.MAX_TICK_VOLUME_WH) revert TickFull(afterWh);
         if (o.isBid) market.bidVolumeWh += uint48(o.amountWh);
         uint256 limitPricePerKWh = market.minPricePerKWh + o.tick * market.tickSizePerKWh;
         return AuctionOrderLibrary.pack(PERIOD, o.amountWh, beforeWh, o.tick, limitPricePerKWh);
