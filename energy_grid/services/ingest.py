@@ -28,7 +28,7 @@ import csv
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,10 @@ from energy_grid.chain.client import GridClient, GridError, MeterReading
 from energy_grid.chain.dry_run import dry_run
 from energy_grid.chain.errors import ContractRevertError
 from energy_grid.domain.units import (
-    DAY_SECONDS,
     FREQUENCY_NOMINAL_MILLIHZ,
     VOLTAGE_NOMINAL_PER_MILLE,
 )
+from energy_grid.services.reading_rules import ChainLimits, Refusal, check_after, check_bounds, check_time
 
 REQUIRED_COLUMNS = ("meter", "timestamp", "consumption_wh", "production_wh")
 OPTIONAL_COLUMNS = ("frequency_millihz", "voltage_per_mille")
@@ -93,20 +93,6 @@ class IngestReport:
         return {**asdict(self), "rejected_count": self.rejected_count}
 
 
-@dataclass(frozen=True)
-class ChainLimits:
-    """What SmartMeter checks a reading against, read once per run."""
-
-    now_s: int  # no reading may be later (the latest block's time, or the clock if later)
-    min_interval_s: int  # minReadingInterval()
-    max_age_s: int  # maxReadingAge()
-    max_register_wh: int
-    min_frequency_millihz: int
-    max_frequency_millihz: int
-    min_voltage_per_mille: int
-    max_voltage_per_mille: int
-
-
 @dataclass
 class MeterState:
     """One meter during planning: what the chain holds and the last row that passed."""
@@ -120,10 +106,6 @@ class MeterState:
 
 
 # ------------------------------------------------------------------------------------ reading the file
-
-
-def format_time(timestamp_s: int) -> str:
-    return datetime.fromtimestamp(timestamp_s, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def parse_timestamp(text: str) -> int:
@@ -212,59 +194,28 @@ def _check_header(cells: list[str], path: Path) -> list[str]:
 # ------------------------------------------------------------------------------------ planning
 
 
-def check_row(row: CsvRow, state: MeterState, limits: ChainLimits) -> str | None:  # noqa: PLR0911 - a reason per refusal
+def check_row(row: CsvRow, state: MeterState, limits: ChainLimits) -> str | None:
     """Why SmartMeter would refuse `row` after the meter's previous row and the chain's latest
     reading, or None when it would accept it. Rows at or before the chain's latest reading are
     not refused here (the caller skips them as sent before)."""
+    refusal = _refusal(row, state, limits)
+    return refusal.message if refusal else None
+
+
+def _refusal(row: CsvRow, state: MeterState, limits: ChainLimits) -> Refusal | None:
     r = row.reading
-    for column, value in (("consumption_wh", r.consumption_wh), ("production_wh", r.production_wh)):
-        if value > limits.max_register_wh:
-            return f"{column} {value:,} Wh is beyond any meter register (at most {limits.max_register_wh:,} Wh)"
-    if not limits.min_frequency_millihz <= r.frequency_millihz <= limits.max_frequency_millihz:
-        return (
-            f"grid frequency {r.frequency_millihz:,} mHz is outside {limits.min_frequency_millihz:,}"
-            f"–{limits.max_frequency_millihz:,} mHz"
-        )
-    if not limits.min_voltage_per_mille <= r.voltage_per_mille <= limits.max_voltage_per_mille:
-        return (
-            f"voltage {r.voltage_per_mille} ‰ of nominal is outside {limits.min_voltage_per_mille}"
-            f"–{limits.max_voltage_per_mille} ‰"
-        )
+    refusal = check_bounds(r, limits)
     previous = state.previous
-    if previous is not None:
-        reason = _against_previous(r, previous.reading, f"the meter's previous row (line {previous.line})", limits)
-        if reason:
-            return reason
+    if refusal is None and previous is not None:
+        refusal = check_after(r, previous.reading, f"the meter's previous row (line {previous.line})", limits)
+    if refusal is not None:
+        return refusal
     latest = state.chain_latest
     if r.timestamp <= latest.timestamp:
         return None
     if not state.queued and latest.timestamp:
-        reason = _against_previous(r, latest, "the meter's latest reading on chain", limits)
-        if reason:
-            return reason
-    if r.timestamp > limits.now_s:
-        return f"timestamp {format_time(r.timestamp)} is in the future (chain time {format_time(limits.now_s)}); a later run takes it"
-    if r.timestamp < limits.now_s - limits.max_age_s:
-        return (
-            f"timestamp {format_time(r.timestamp)} is older than SmartMeter accepts "
-            f"({limits.max_age_s / DAY_SECONDS:g} days before chain time {format_time(limits.now_s)})"
-        )
-    return None
-
-
-def _against_previous(r: MeterReading, before: MeterReading, what: str, limits: ChainLimits) -> str | None:
-    if r.timestamp <= before.timestamp:
-        return f"timestamp {format_time(r.timestamp)} is not after {what} ({format_time(before.timestamp)}): out of order"
-    if r.timestamp < before.timestamp + limits.min_interval_s:
-        return (
-            f"timestamp {format_time(r.timestamp)} is only {r.timestamp - before.timestamp} s after {what}; "
-            f"SmartMeter takes one reading per {limits.min_interval_s} s at most"
-        )
-    if r.consumption_wh < before.consumption_wh:
-        return f"import register {r.consumption_wh:,} Wh is below {what} ({before.consumption_wh:,} Wh): registers never go backwards"
-    if r.production_wh < before.production_wh:
-        return f"export register {r.production_wh:,} Wh is below {what} ({before.production_wh:,} Wh): registers never go backwards"
-    return None
+        refusal = check_after(r, latest, "the meter's latest reading on chain", limits)
+    return refusal or check_time(r, limits)
 
 
 def plan(
