@@ -15,7 +15,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup browser compile lint test test-fast fuzz demo node deploy simulate serve bench clean
+.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve bench clean
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
@@ -72,6 +72,12 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# The MQTT tests start a real mosquitto, Debian's package: PyPI has MQTT clients but not the broker.
+# Debian installs it in /usr/sbin, off an ordinary user's PATH, so that folder is looked in too.
+broker:
+	@PATH="$$PATH:/usr/sbin" command -v mosquitto >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto; }
+
 # The modules run on pytest-xdist workers, each with its own anvil on a port of its own
 # (ape-foundry's `host: auto`); --dist loadfile keeps a module's tests, and so its module-scoped
 # deployments, in one worker, and --no-loadscope-reorder hands modules out in collection order
@@ -82,7 +88,7 @@ CORES := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 TEST_WORKERS ?= $(shell echo $$(( $(CORES) + 1 )))
 TEST_ARGS := -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-test: lint compile browser
+test: lint compile browser broker
 	ape test tests/ $(TEST_ARGS)
 
 # The inner loop: every module but the long end-to-end ones (marked slow in tests/conftest.py).

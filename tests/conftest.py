@@ -909,3 +909,16 @@ def api_settings(api_manifest, networks, tmp_path_factory):
         return ServiceSettings(**(values | overrides))
 
     return build
+
+
+# --- MQTT broker (the meters' readings on their way to the gateway service) ---
+
+from support.mosquitto import access_controlled_broker  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker(tmp_path_factory):
+    """One mosquitto for the session, started here (never one already running), with the access
+    files production uses: the gateway and two meters, each with a password of its own."""
+    with access_controlled_broker(tmp_path_factory.mktemp("mqtt")) as broker:
+        yield broker

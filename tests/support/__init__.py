@@ -9,6 +9,7 @@ anvil_node, a test's own anvil that can be killed and restarted on its state fil
 simulation_helpers, a deployed system kept as a state file for fresh anvils; index_helpers, events
 made on chain through the web3 client for the event index and its routes; service_helpers, the API
 service in a thread on a free port; web_helpers, chromium driven by Playwright with a test wallet
-in the page; fuzz_rpc and system_machine, the raw JSON-RPC layer and the hypothesis state machine
-of the system invariants; slither_scan, the one Slither pass the static analysis runs as a script.
+in the page; mosquitto, an MQTT broker the tests start with production's access files; fuzz_rpc and
+system_machine, the raw JSON-RPC layer and the hypothesis state machine of the system invariants;
+slither_scan, the one Slither pass the static analysis runs as a script.
 """

@@ -1,0 +1,118 @@
+"""Who may publish and read what on the meters' MQTT broker (mosquitto): its password and ACL files.
+
+Meter gateways publish each meter's signed readings on
+
+    energy-grid/<chainId>/meters/<meter address>/readings
+
+and the gateway service answers each reading on the meter's `accepted` or `rejected` topic beside
+it. A meter's broker user is its address in EIP-55 checksum form, the form the chain reports, and
+the topics carry the same form, so a meter can only ever speak for itself:
+
+- a meter may publish only its own `readings` and read only its own topics (`<address>/#`);
+- the gateway user may read every meter's `readings` and publish every meter's `accepted` and
+  `rejected`, and nothing else.
+
+Anything the ACL file does not grant, mosquitto refuses. The password file holds salted hashes that
+mosquitto's own `mosquitto_passwd` writes (Debian's `mosquitto` package; `make broker` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from eth_utils import is_address, is_checksum_address, is_checksum_formatted_address, to_checksum_address
+
+from energy_grid.chain.errors import GridError
+
+TOPIC_ROOT = "energy-grid"
+# Debian installs the broker in /usr/sbin, which is not on an ordinary user's PATH.
+SYSTEM_PROGRAM_DIRS = ("/usr/sbin", "/usr/bin")
+# A user name is one word of the ACL file: no spaces, and none of MQTT's topic wildcards or
+# separators, nor the `:` that separates a user from its hash in the password file.
+USER_NAME = re.compile(r"[A-Za-z0-9_.@-]+")
+
+
+class BrokerConfigError(GridError):
+    """The broker's access files cannot be written: mosquitto's tools are missing, or a user name
+    or meter address cannot appear in them."""
+
+
+def mosquitto_program(name: str) -> str:
+    """The path of one of mosquitto's programs (`mosquitto`, `mosquitto_passwd`), from PATH or
+    where Debian installs them."""
+    search_path = os.pathsep.join([os.environ.get("PATH", ""), *SYSTEM_PROGRAM_DIRS])
+    found = shutil.which(name, path=search_path)
+    if found is None:
+        raise BrokerConfigError(f"{name} is not installed: run `make broker` (it installs Debian's mosquitto package).")
+    return found
+
+
+def meter_topic(chain_id: int, meter: str, leaf: str) -> str:
+    """The topic `leaf` (`readings`, `accepted`, `rejected`) of `meter` on chain `chain_id`; the
+    address is written in checksum form."""
+    return _topic(chain_id, _meter_user(meter), leaf)
+
+
+def acl_text(chain_id: int, meters: Iterable[str], gateway_user: str) -> str:
+    """The content of a mosquitto ACL file for chain `chain_id`: one block for `gateway_user`, then
+    one per meter address (each meter's user name is its checksum address)."""
+    if chain_id <= 0:
+        raise BrokerConfigError(f"a chain id is a positive integer, not {chain_id}")
+    _check_user_name(gateway_user)
+    meter_users = sorted({_meter_user(meter) for meter in meters})
+    if gateway_user in meter_users:
+        raise BrokerConfigError(f"the gateway user {gateway_user} is also a meter's user name")
+    lines = [
+        "# The gateway service reads every meter's readings and answers on its accepted or rejected topic.",
+        f"user {gateway_user}",
+        f"topic read {_topic(chain_id, '+', 'readings')}",
+        f"topic write {_topic(chain_id, '+', 'accepted')}",
+        f"topic write {_topic(chain_id, '+', 'rejected')}",
+    ]
+    for user in meter_users:
+        lines += [
+            "",
+            "# A meter publishes its own readings only, and reads only its own topics.",
+            f"user {user}",
+            f"topic write {_topic(chain_id, user, 'readings')}",
+            f"topic read {_topic(chain_id, user, '#')}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_password_file(path: Path, users: Mapping[str, str]) -> None:
+    """Writes a new mosquitto password file at `path` (replacing any file there) holding each user
+    of `users` (user name -> password), readable by its owner only. The passwords are hashed by
+    `mosquitto_passwd -b`, which takes them on its command line: run it on a host where no other
+    user can list this one's processes."""
+    program = mosquitto_program("mosquitto_passwd")
+    for user in users:
+        _check_user_name(user)
+    path.unlink(missing_ok=True)
+    path.touch(mode=0o600)
+    for user, password in users.items():
+        done = subprocess.run([program, "-b", str(path), user, password], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise BrokerConfigError(f"mosquitto_passwd could not add {user} to {path}: {done.stderr.strip() or done.stdout.strip()}")
+
+
+def _topic(chain_id: int, meter_segment: str, leaf: str) -> str:
+    """A meter topic whose address segment and leaf may also be MQTT wildcards (`+`, `#`)."""
+    return f"{TOPIC_ROOT}/{chain_id}/meters/{meter_segment}/{leaf}"
+
+
+def _meter_user(meter: str) -> str:
+    # eth_utils takes any mix of cases for an address; a mixed-case one must carry a right checksum.
+    if not is_address(meter) or (is_checksum_formatted_address(meter) and not is_checksum_address(meter)):
+        raise BrokerConfigError(f"{meter!r} is not a meter address (or its checksum is wrong)")
+    return to_checksum_address(meter)
+
+
+def _check_user_name(user: str) -> None:
+    if not USER_NAME.fullmatch(user):
+        raise BrokerConfigError(f"{user!r} cannot be a broker user name: letters, digits and _ . @ - only")

@@ -1,0 +1,192 @@
+"""The meters' MQTT broker as production configures it, against a real mosquitto the session starts
+(`mqtt_broker`): a meter's signed reading reaches the gateway service and its answer comes back, a
+meter cannot speak for another meter, a wrong password is turned away; and the ACL file itself.
+
+The clients speak MQTT v5, where the broker answers a refused publish with a reason code in its
+PUBACK instead of dropping it silently, so a refusal is seen rather than waited for.
+"""
+
+from __future__ import annotations
+
+import queue
+import secrets
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from energy_grid.services.broker import BrokerConfigError, acl_text, meter_topic, mosquitto_program, write_password_file
+
+from support.mosquitto import MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS, Broker
+
+# Every answer the tests wait for comes from a broker on the same machine in milliseconds.
+ANSWER_TIMEOUT_SECONDS = 5.0
+QOS_AT_LEAST_ONCE = 1
+ALL_READINGS = f"energy-grid/{MQTT_CHAIN_ID}/meters/+/readings"
+
+
+@dataclass
+class Session:
+    """A connected MQTT v5 client whose network loop runs in a thread; the broker's answers and the
+    messages it delivers are queued for the test to read."""
+
+    client: Client
+    connack: queue.Queue[ReasonCode] = field(default_factory=queue.Queue)
+    pubacks: queue.Queue[tuple[int, ReasonCode]] = field(default_factory=queue.Queue)
+    subacks: queue.Queue[list[ReasonCode]] = field(default_factory=queue.Queue)
+    messages: queue.Queue[MQTTMessage] = field(default_factory=queue.Queue)
+
+    def publish(self, topic: str, payload: bytes) -> ReasonCode:
+        """Publishes at QoS 1 and returns the reason code of the broker's PUBACK."""
+        sent = self.client.publish(topic, payload, qos=QOS_AT_LEAST_ONCE)
+        mid, reason = self.pubacks.get(timeout=ANSWER_TIMEOUT_SECONDS)
+        assert mid == sent.mid
+        return reason
+
+    def subscribe(self, topic: str) -> ReasonCode:
+        """Subscribes at QoS 1 and returns the reason code of the broker's SUBACK."""
+        self.client.subscribe(topic, qos=QOS_AT_LEAST_ONCE)
+        (reason,) = self.subacks.get(timeout=ANSWER_TIMEOUT_SECONDS)
+        return reason
+
+    def next_message(self) -> MQTTMessage:
+        return self.messages.get(timeout=ANSWER_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def connected(broker: Broker, user: str, password: str) -> Iterator[Session]:
+    """A session of `user` on `broker`; the test reads whether the broker admitted it from
+    `session.connack`."""
+    client = Client(CallbackAPIVersion.VERSION2, client_id=f"{user}-{secrets.token_hex(4)}", protocol=MQTTProtocolVersion.MQTTv5)
+    session = Session(client)
+    client.username_pw_set(user, password)
+    client.on_connect = lambda _client, _userdata, _flags, reason, _properties: session.connack.put(reason)
+    client.on_publish = lambda _client, _userdata, mid, reason, _properties: session.pubacks.put((mid, reason))
+    client.on_subscribe = lambda _client, _userdata, _mid, reasons, _properties: session.subacks.put(reasons)
+    client.on_message = lambda _client, _userdata, message: session.messages.put(message)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        yield session
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@contextmanager
+def admitted(broker: Broker, user: str) -> Iterator[Session]:
+    """A session of `user` with its own password, once the broker has admitted it."""
+    with connected(broker, user, broker.passwords[user]) as session:
+        assert session.connack.get(timeout=ANSWER_TIMEOUT_SECONDS) == "Success"
+        yield session
+
+
+# ---- Through the broker ----
+
+
+def test_a_meters_reading_reaches_the_gateway_and_its_answer_the_meter(mqtt_broker):
+    meter = MQTT_METERS[0]
+    with admitted(mqtt_broker, MQTT_GATEWAY_USER) as gateway, admitted(mqtt_broker, meter) as device:
+        assert gateway.subscribe(ALL_READINGS) == "Granted QoS 1"
+        assert device.subscribe(meter_topic(MQTT_CHAIN_ID, meter, "#")) == "Granted QoS 1"
+
+        assert device.publish(meter_topic(MQTT_CHAIN_ID, meter, "readings"), b"signed reading 1") == "Success"
+        reading = gateway.next_message()
+        assert (reading.topic, reading.payload, reading.qos) == (meter_topic(MQTT_CHAIN_ID, meter, "readings"), b"signed reading 1", 1)
+        assert device.next_message().topic == reading.topic  # a meter reads its own topics, its readings too
+
+        assert gateway.publish(meter_topic(MQTT_CHAIN_ID, meter, "accepted"), b"reading 1 accepted") == "Success"
+        answer = device.next_message()
+        assert (answer.topic, answer.payload) == (meter_topic(MQTT_CHAIN_ID, meter, "accepted"), b"reading 1 accepted")
+
+
+def test_a_meter_cannot_publish_or_read_for_another_meter(mqtt_broker):
+    meter, other_meter = MQTT_METERS
+    with admitted(mqtt_broker, MQTT_GATEWAY_USER) as gateway, admitted(mqtt_broker, meter) as device:
+        assert gateway.subscribe(ALL_READINGS) == "Granted QoS 1"
+        assert device.publish(meter_topic(MQTT_CHAIN_ID, other_meter, "readings"), b"forged reading") == "Not authorized"
+        assert device.publish(meter_topic(MQTT_CHAIN_ID, meter, "accepted"), b"forged answer") == "Not authorized"
+        # The broker handles a client's publishes in order: had the forged reading been passed on,
+        # it would have reached the gateway before this one.
+        assert device.publish(meter_topic(MQTT_CHAIN_ID, meter, "readings"), b"own reading") == "Success"
+        assert gateway.next_message().payload == b"own reading"
+
+        # mosquitto grants any subscription and checks the ACL on each message it would deliver.
+        assert device.subscribe(f"energy-grid/{MQTT_CHAIN_ID}/meters/#") == "Granted QoS 1"
+        assert gateway.publish(meter_topic(MQTT_CHAIN_ID, other_meter, "accepted"), b"not for this meter") == "Success"
+        assert gateway.publish(meter_topic(MQTT_CHAIN_ID, meter, "accepted"), b"for this meter") == "Success"
+        assert device.next_message().payload == b"for this meter"
+        assert gateway.messages.empty() and device.messages.empty()
+
+
+def test_the_gateway_cannot_publish_readings(mqtt_broker):
+    with admitted(mqtt_broker, MQTT_GATEWAY_USER) as gateway:
+        assert gateway.publish(meter_topic(MQTT_CHAIN_ID, MQTT_METERS[0], "readings"), b"forged reading") == "Not authorized"
+
+
+@pytest.mark.parametrize("user", [MQTT_GATEWAY_USER, MQTT_METERS[0], "stranger"])
+def test_a_wrong_password_cannot_connect(mqtt_broker, user):
+    with connected(mqtt_broker, user, "wrong password") as session:
+        assert session.connack.get(timeout=ANSWER_TIMEOUT_SECONDS) == "Not authorized"
+
+
+# ---- The access files ----
+
+
+def test_the_password_file_holds_hashes_its_owner_alone_can_read(tmp_path):
+    path = tmp_path / "passwords"
+    path.write_text("left from before\n")
+    write_password_file(path, {"gateway": "gateway password", MQTT_METERS[0]: "meter password"})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    lines = path.read_text().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["gateway", MQTT_METERS[0]]
+    assert "password" not in path.read_text()
+
+
+def test_a_missing_mosquitto_is_named_with_the_target_that_installs_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("energy_grid.services.broker.SYSTEM_PROGRAM_DIRS", ())
+    with pytest.raises(BrokerConfigError, match=r"^mosquitto is not installed: run `make broker`"):
+        mosquitto_program("mosquitto")
+
+
+def test_acl_text_grants_each_meter_its_own_topics_and_the_gateway_all_readings():
+    first, second = "0x90f79bf6eb2c4f870365e785982e1f101e93b906", "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+    assert acl_text(5, [second, first, first], "gateway") == (
+        "# The gateway service reads every meter's readings and answers on its accepted or rejected topic.\n"
+        "user gateway\n"
+        "topic read energy-grid/5/meters/+/readings\n"
+        "topic write energy-grid/5/meters/+/accepted\n"
+        "topic write energy-grid/5/meters/+/rejected\n"
+        "\n"
+        "# A meter publishes its own readings only, and reads only its own topics.\n"
+        "user 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65\n"
+        "topic write energy-grid/5/meters/0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65/readings\n"
+        "topic read energy-grid/5/meters/0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65/#\n"
+        "\n"
+        "# A meter publishes its own readings only, and reads only its own topics.\n"
+        "user 0x90F79bf6EB2c4f870365E785982E1f101E93b906\n"
+        "topic write energy-grid/5/meters/0x90F79bf6EB2c4f870365E785982E1f101E93b906/readings\n"
+        "topic read energy-grid/5/meters/0x90F79bf6EB2c4f870365E785982E1f101E93b906/#\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("chain_id", "meter", "gateway_user"),
+    [
+        (5, "0x90f79bf6eb2c4f870365e785982e1f101e93b90", "gateway"),  # an address a digit short
+        (5, "0x90F79bf6EB2c4f870365E785982E1f101E93b907", "gateway"),  # a wrong checksum
+        (5, MQTT_METERS[0], "gate way"),
+        (5, MQTT_METERS[0], "meters/+"),
+        (5, MQTT_METERS[0], MQTT_METERS[0]),
+        (0, MQTT_METERS[0], "gateway"),
+    ],
+)
+def test_acl_text_refuses_what_would_not_be_one_user_or_one_topic(chain_id, meter, gateway_user):
+    with pytest.raises(BrokerConfigError):
+        acl_text(chain_id, [meter], gateway_user)
