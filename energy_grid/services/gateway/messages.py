@@ -26,13 +26,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from energy_grid.contracts.structs import MeterReading
 from energy_grid.services.reading_rules import ChainLimits, check_after, check_bounds, check_time
-from energy_grid.signing.eip712 import SECP256K1_N
+from energy_grid.signing.eip712 import SECP256K1_N, Signature, recover_typed_data_signer
 from energy_grid.signing.readings import SignedReading, typed_data
 
 TOPIC_ROOT = "energy-grid"
@@ -191,7 +189,7 @@ def verify_signature(signed: SignedReading, chain_id: int, smart_meter: str) -> 
         raise Rejected(MessageCode.BAD_SIGNATURE, "the signature's s is in the upper half (malleable)", signed.nonce)
     typed = typed_data(chain_id, smart_meter, signed.meter, signed.nonce, signed.deadline, signed.reading)
     try:
-        signer = Account.recover_message(encode_typed_data(full_message=typed), vrs=(signed.v, signed.r, signed.s))
+        signer = recover_typed_data_signer(typed, Signature(signed.v, signed.r, signed.s))
     except Exception as err:
         raise Rejected(MessageCode.BAD_SIGNATURE, f"no signer recovers from the signature: {err}", signed.nonce) from None
     if signer.lower() != signed.meter.lower():
