@@ -166,14 +166,27 @@ def test_acl_text_grants_each_meter_its_own_topics_and_the_gateway_all_readings(
         "\n"
         "# A meter publishes its own readings only, and reads only its own topics.\n"
         "user 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65\n"
-        "topic write energy-grid/5/meters/0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65/readings\n"
-        "topic read energy-grid/5/meters/0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65/#\n"
+        "topic write energy-grid/5/meters/0x15d34aaf54267db7d7c367839aaf71a00a2c6a65/readings\n"
+        "topic read energy-grid/5/meters/0x15d34aaf54267db7d7c367839aaf71a00a2c6a65/#\n"
         "\n"
         "# A meter publishes its own readings only, and reads only its own topics.\n"
         "user 0x90F79bf6EB2c4f870365E785982E1f101E93b906\n"
-        "topic write energy-grid/5/meters/0x90F79bf6EB2c4f870365E785982E1f101E93b906/readings\n"
-        "topic read energy-grid/5/meters/0x90F79bf6EB2c4f870365E785982E1f101E93b906/#\n"
+        "topic write energy-grid/5/meters/0x90f79bf6eb2c4f870365e785982e1f101e93b906/readings\n"
+        "topic read energy-grid/5/meters/0x90f79bf6eb2c4f870365e785982e1f101e93b906/#\n"
     )
+
+
+def test_acl_text_grants_a_fleet_user_every_meters_readings_and_answers():
+    text = acl_text(5, [MQTT_METERS[0]], "gateway", fleet_user="fleet")
+    fleet_block = text.split("\n\n")[1]
+    assert fleet_block.splitlines()[1:] == [
+        "user fleet",
+        "topic write energy-grid/5/meters/+/readings",
+        "topic read energy-grid/5/meters/+/accepted",
+        "topic read energy-grid/5/meters/+/rejected",
+    ]
+    with pytest.raises(BrokerConfigError, match="must differ"):
+        acl_text(5, [MQTT_METERS[0]], "gateway", fleet_user="gateway")
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,16 @@ Meter gateways publish each meter's signed readings on
     energy-grid/<chainId>/meters/<meter address>/readings
 
 and the gateway service answers each reading on the meter's `accepted` or `rejected` topic beside
-it. A meter's broker user is its address in EIP-55 checksum form, the form the chain reports, and
-the topics carry the same form, so a meter can only ever speak for itself:
+it. The topics carry the address in lowercase hex (one spelling, so one topic per meter); a
+meter's broker user is its address in EIP-55 checksum form, the form the chain reports. A meter
+can only ever speak for itself:
 
 - a meter may publish only its own `readings` and read only its own topics (`<address>/#`);
 - the gateway user may read every meter's `readings` and publish every meter's `accepted` and
-  `rejected`, and nothing else.
+  `rejected`, and nothing else;
+- a fleet user, when there is one, publishes readings for every meter and reads every answer: a
+  head-end system that relays many meters' signed readings, or the local virtual meters. It still
+  cannot forge a reading, since each carries its meter's own signature.
 
 Anything the ACL file does not grant, mosquitto refuses. The password file holds salted hashes that
 mosquitto's own `mosquitto_passwd` writes (Debian's `mosquitto` package; `make broker` installs it).
@@ -54,19 +58,22 @@ def mosquitto_program(name: str) -> str:
 
 def meter_topic(chain_id: int, meter: str, leaf: str) -> str:
     """The topic `leaf` (`readings`, `accepted`, `rejected`) of `meter` on chain `chain_id`; the
-    address is written in checksum form."""
-    return _topic(chain_id, _meter_user(meter), leaf)
+    address is written in lowercase hex."""
+    return _topic(chain_id, _meter_user(meter).lower(), leaf)
 
 
-def acl_text(chain_id: int, meters: Iterable[str], gateway_user: str) -> str:
-    """The content of a mosquitto ACL file for chain `chain_id`: one block for `gateway_user`, then
-    one per meter address (each meter's user name is its checksum address)."""
+def acl_text(chain_id: int, meters: Iterable[str], gateway_user: str, fleet_user: str | None = None) -> str:
+    """The content of a mosquitto ACL file for chain `chain_id`: one block for `gateway_user`, one
+    for `fleet_user` if given, then one per meter address (each meter's user name is its checksum
+    address)."""
     if chain_id <= 0:
         raise BrokerConfigError(f"a chain id is a positive integer, not {chain_id}")
-    _check_user_name(gateway_user)
+    services = [gateway_user] if fleet_user is None else [gateway_user, fleet_user]
+    for user in services:
+        _check_user_name(user)
     meter_users = sorted({_meter_user(meter) for meter in meters})
-    if gateway_user in meter_users:
-        raise BrokerConfigError(f"the gateway user {gateway_user} is also a meter's user name")
+    if len(set(services)) != len(services) or set(services) & set(meter_users):
+        raise BrokerConfigError(f"the gateway and fleet users ({', '.join(services)}) must differ from each other and every meter")
     lines = [
         "# The gateway service reads every meter's readings and answers on its accepted or rejected topic.",
         f"user {gateway_user}",
@@ -74,13 +81,22 @@ def acl_text(chain_id: int, meters: Iterable[str], gateway_user: str) -> str:
         f"topic write {_topic(chain_id, '+', 'accepted')}",
         f"topic write {_topic(chain_id, '+', 'rejected')}",
     ]
+    if fleet_user is not None:
+        lines += [
+            "",
+            "# The fleet relays every meter's signed readings and reads every answer.",
+            f"user {fleet_user}",
+            f"topic write {_topic(chain_id, '+', 'readings')}",
+            f"topic read {_topic(chain_id, '+', 'accepted')}",
+            f"topic read {_topic(chain_id, '+', 'rejected')}",
+        ]
     for user in meter_users:
         lines += [
             "",
             "# A meter publishes its own readings only, and reads only its own topics.",
             f"user {user}",
-            f"topic write {_topic(chain_id, user, 'readings')}",
-            f"topic read {_topic(chain_id, user, '#')}",
+            f"topic write {_topic(chain_id, user.lower(), 'readings')}",
+            f"topic read {_topic(chain_id, user.lower(), '#')}",
         ]
     return "\n".join(lines) + "\n"
 
