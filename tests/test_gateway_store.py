@@ -11,7 +11,7 @@ import textwrap
 
 from eth_account import Account
 
-from energy_grid.services.gateway.store import ReadingState, ReadingStore
+from energy_grid.services.gateway.store import ReadingState, ReadingStore, StoredTransaction
 from energy_grid.signing.readings import sign_reading
 
 CHAIN_ID = 31337
@@ -54,32 +54,73 @@ def test_a_redelivered_message_changes_nothing(tmp_path):
     assert store.waiting() == [reading(0)]
 
 
+def transaction(tx_nonce: int, fee: int = 10, tag: str = "aa") -> StoredTransaction:
+    return StoredTransaction(f"0x{tag}{tx_nonce:02x}{fee:04x}", tx_nonce, f"0x02{tag}", fee, 1, 5_000_000, 100 + tx_nonce)
+
+
 def test_a_reading_moves_from_accepted_to_submitted_to_on_chain(tmp_path):
     store = ReadingStore(tmp_path / "gateway.sqlite")
-    for nonce in (0, 1, 2):
+    for nonce in range(3):
         store.accept(reading(nonce, nonce), NOW + nonce)
     assert store.waiting(limit=2) == [reading(0, 0), reading(1, 1)]
-    store.mark_submitted([reading(0, 0), reading(1, 1)], "0xaa")
+    store.submit([reading(0, 0), reading(1, 1)], transaction(7))
     assert store.waiting() == [reading(2, 2)]
-    assert store.in_flight() == {"0xaa": [reading(0, 0), reading(1, 1)]}
-    assert store.mark_on_chain("0xaa", 12) == [reading(0, 0), reading(1, 1)]
+    assert store.in_flight() == {7: [reading(0, 0), reading(1, 1)]}
+    assert store.transactions(7) == [transaction(7)]
+    assert store.highest_tx_nonce() == 7
+    assert store.mark_on_chain(7, transaction(7).tx_hash, 12) == [reading(0, 0), reading(1, 1)]
     assert store.in_flight() == {}
     latest = store.latest(DEVICE.address)
     assert latest is not None
     assert (latest.signed, latest.state) == (reading(2, 2), ReadingState.ACCEPTED)
-    store.mark_submitted([reading(2, 2)], "0xbb")
-    store.mark_on_chain("0xbb", 13)
-    latest = store.latest(DEVICE.address)
-    assert latest is not None
-    assert (latest.state, latest.tx_hash, latest.block_number) == (ReadingState.ON_CHAIN, "0xbb", 13)
+    store.submit([reading(2, 2)], transaction(8))
+    store.mark_on_chain(8, transaction(8).tx_hash, 13)
+    stored = store.get(DEVICE.address, 2)
+    assert stored is not None
+    assert (stored.state, stored.tx_hash, stored.block_number) == (ReadingState.ON_CHAIN, transaction(8).tx_hash, 13)
+    assert store.counts()[ReadingState.ON_CHAIN] == 3
 
 
-def test_a_transaction_that_never_made_a_block_sends_its_readings_again(tmp_path):
+def test_a_replacement_is_kept_beside_the_transaction_it_replaces(tmp_path):
     store = ReadingStore(tmp_path / "gateway.sqlite")
     store.accept(reading(0), NOW)
-    store.mark_submitted([reading(0)], "0xaa")
-    store.reopen("0xaa")
+    store.submit([reading(0)], transaction(3, fee=10))
+    store.replace(transaction(3, fee=12))
+    assert [tx.max_fee_per_gas for tx in store.transactions(3)] == [10, 12]
+    # The first one was mined after all: the readings are answered with its hash.
+    assert store.mark_on_chain(3, transaction(3, fee=10).tx_hash, 40) == [reading(0)]
+
+
+def test_a_transaction_that_reverted_or_lost_its_nonce_sends_its_readings_again(tmp_path):
+    store = ReadingStore(tmp_path / "gateway.sqlite")
+    store.accept(reading(0), NOW)
+    store.submit([reading(0)], transaction(0))
+    assert store.reopen(0) == [reading(0)]
     assert store.waiting() == [reading(0)]
     assert store.in_flight() == {}
-    assert store.mark_on_chain("0xaa", 12) == []
+    assert store.mark_on_chain(0, transaction(0).tx_hash, 12) == []
     assert store.latest("0x" + "00" * 20) is None
+
+
+def test_a_refused_reading_leaves_the_queue_and_the_next_may_take_its_nonce(tmp_path):
+    store = ReadingStore(tmp_path / "gateway.sqlite")
+    store.accept(reading(0), NOW)
+    store.refuse(DEVICE.address, 0, "meter deactivated")
+    assert store.waiting() == []
+    assert store.latest(DEVICE.address) is None
+    assert store.counts()[ReadingState.REFUSED] == 1
+
+
+def test_readings_the_chain_lost_when_it_went_back_wait_again(tmp_path):
+    store = ReadingStore(tmp_path / "gateway.sqlite")
+    for nonce in range(3):
+        store.accept(reading(nonce, nonce), NOW)
+    store.submit([reading(0, 0), reading(1, 1)], transaction(0))
+    store.mark_on_chain(0, transaction(0).tx_hash, 50)
+    store.submit([reading(2, 2)], transaction(1))
+    assert store.on_chain_after(49) == [reading(0, 0), reading(1, 1)]
+    assert store.on_chain_after(50) == []
+    # The node came back with nonce 1 as the meter's next: readings 1 and 2 are not on chain.
+    assert store.requeue_from(DEVICE.address, 1) == 2
+    assert store.waiting() == [reading(1, 1), reading(2, 2)]
+    assert store.get(DEVICE.address, 0).state == ReadingState.ON_CHAIN

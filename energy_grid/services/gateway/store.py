@@ -1,14 +1,22 @@
 """The gateway's durable store: every reading it accepted, written to disk before the MQTT message
-is acknowledged, and what became of it on chain.
+is acknowledged, the transactions that carry them, and what became of both on chain.
 
-A reading moves through three states: ACCEPTED (checked and stored: the broker may forget the
-message), SUBMITTED (in a transaction the gateway sent, whose hash is kept) and ON_CHAIN (in a mined
-block). A gateway killed at any moment restarts from this file: an acknowledged reading is never
-lost, since it was on disk first; and it is never applied twice, since SmartMeter takes each
-meter's nonces in order once, and the gateway resends a SUBMITTED reading only after the chain
-shows that nonce still open.
+A reading moves through these states:
 
-SQLite in WAL mode with `synchronous=FULL`: a commit has reached the disk when `accept` returns.
+- ACCEPTED: checked and stored; the broker may forget the message;
+- SUBMITTED: in a transaction the gateway signed, recorded here *before* it is sent, under the
+  gateway account's nonce; a stuck transaction is replaced by another at the same nonce with a
+  higher fee, so a nonce may have several signed transactions, of which at most one is mined;
+- ON_CHAIN: in a mined block (the transaction and block are kept for the `accepted` answer);
+- REFUSED: the chain refused it after the gateway had accepted it (the operator deactivated the
+  meter meanwhile, its deadline passed while the chain was down, …); the reason is kept.
+
+A gateway killed at any moment restarts from this file: an acknowledged reading is never lost,
+since it was on disk first; a transaction is never signed twice for the same readings, since the
+signed bytes are kept and broadcast again rather than re-made; and a reading is never applied
+twice, since SmartMeter takes each meter's nonces in order, once.
+
+SQLite in WAL mode with `synchronous=FULL`: a commit has reached the disk when the call returns.
 One connection per store; the gateway's loop is its only writer.
 """
 
@@ -29,13 +37,26 @@ CREATE TABLE IF NOT EXISTS readings (
     meter TEXT NOT NULL,          -- checksummed address
     nonce INTEGER NOT NULL,
     signed TEXT NOT NULL,         -- the SignedReading as JSON, exactly as it will be submitted
-    received_at_s INTEGER NOT NULL,
+    received_at_s INTEGER NOT NULL,  -- the chain's time when the gateway accepted it
     state TEXT NOT NULL,
-    tx_hash TEXT,
+    tx_nonce INTEGER,             -- the gateway account's nonce of the transaction carrying it
+    tx_hash TEXT,                 -- the mined transaction
     block_number INTEGER,
+    reason TEXT,                  -- why the chain refused it
     PRIMARY KEY (meter, nonce)
 );
 CREATE INDEX IF NOT EXISTS readings_by_state ON readings (state, received_at_s);
+CREATE INDEX IF NOT EXISTS readings_by_tx_nonce ON readings (tx_nonce);
+CREATE TABLE IF NOT EXISTS transactions (
+    tx_hash TEXT PRIMARY KEY,
+    tx_nonce INTEGER NOT NULL,
+    raw TEXT NOT NULL,            -- the signed transaction, broadcast again after a restart
+    max_fee_per_gas INTEGER NOT NULL,
+    max_priority_fee_per_gas INTEGER NOT NULL,
+    gas_limit INTEGER NOT NULL,
+    sent_at_block INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_by_nonce ON transactions (tx_nonce);
 """
 
 
@@ -43,6 +64,7 @@ class ReadingState(StrEnum):
     ACCEPTED = "accepted"
     SUBMITTED = "submitted"
     ON_CHAIN = "on-chain"
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,19 @@ class StoredReading:
     state: ReadingState
     tx_hash: str | None
     block_number: int | None
+
+
+@dataclass(frozen=True)
+class StoredTransaction:
+    """A signed transaction of the gateway's, as sent (or about to be)."""
+
+    tx_hash: str
+    tx_nonce: int
+    raw: str
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+    gas_limit: int
+    sent_at_block: int
 
 
 def _to_json(signed: SignedReading) -> str:
@@ -83,7 +118,7 @@ def _from_json(text: str) -> SignedReading:
 
 
 class ReadingStore:
-    """The accepted readings of one gateway, in one SQLite file."""
+    """The accepted readings of one gateway and its transactions, in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, isolation_level=None)
@@ -104,69 +139,156 @@ class ReadingStore:
             raise
         self._db.execute("COMMIT")
 
+    # ------------------------------------------------------------------ readings in
+
     def accept(self, signed: SignedReading, received_at_s: int) -> bool:
         """Stores a checked reading; on disk when this returns. False when the store holds that
         meter's nonce already (the broker redelivered a message whose acknowledgement was lost):
         nothing changes then, and the message may be acknowledged again."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO readings (meter, nonce, signed, received_at_s, state) VALUES (?, ?, ?, ?, ?)",
-                (signed.meter, signed.nonce, _to_json(signed), received_at_s, ReadingState.ACCEPTED),
-            )
-            return cursor.rowcount == 1
+        return self.accept_many([signed], received_at_s) == 1
 
-    def mark_submitted(self, readings: Iterable[SignedReading], tx_hash: str) -> None:
-        """Records that `tx_hash` carries `readings`, before the transaction is sent: a gateway
-        killed between the two finds the hash and asks the chain what became of it."""
+    def accept_many(self, readings: Iterable[SignedReading], received_at_s: int) -> int:
+        """Stores checked readings in one commit (one disk flush for a burst of messages); returns
+        how many were new."""
         with self._transaction() as db:
-            db.executemany(
-                "UPDATE readings SET state = ?, tx_hash = ? WHERE meter = ? AND nonce = ?",
-                [(ReadingState.SUBMITTED, tx_hash, r.meter, r.nonce) for r in readings],
-            )
+            added = 0
+            for signed in readings:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO readings (meter, nonce, signed, received_at_s, state) VALUES (?, ?, ?, ?, ?)",
+                    (signed.meter, signed.nonce, _to_json(signed), received_at_s, ReadingState.ACCEPTED),
+                )
+                added += cursor.rowcount
+            return added
 
-    def mark_on_chain(self, tx_hash: str, block_number: int) -> list[SignedReading]:
-        """The readings `tx_hash` carried, now in `block_number`: the ones to answer `accepted` for."""
-        with self._transaction() as db:
-            rows = db.execute("SELECT signed FROM readings WHERE tx_hash = ? AND state = ?", (tx_hash, ReadingState.SUBMITTED)).fetchall()
-            db.execute(
-                "UPDATE readings SET state = ?, block_number = ? WHERE tx_hash = ? AND state = ?",
-                (ReadingState.ON_CHAIN, block_number, tx_hash, ReadingState.SUBMITTED),
-            )
-        return [_from_json(row[0]) for row in rows]
+    def get(self, meter: str, nonce: int) -> StoredReading | None:
+        row = self._db.execute(
+            "SELECT signed, received_at_s, state, tx_hash, block_number FROM readings WHERE meter = ? AND nonce = ?",
+            (meter, nonce),
+        ).fetchone()
+        return None if row is None else StoredReading(_from_json(row[0]), row[1], ReadingState(row[2]), row[3], row[4])
 
-    def reopen(self, tx_hash: str) -> None:
-        """A transaction that never made it into a block (dropped, or replaced by another at its
-        account nonce): its readings go back to ACCEPTED, to be sent again."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE readings SET state = ?, tx_hash = NULL WHERE tx_hash = ? AND state = ?",
-                (ReadingState.ACCEPTED, tx_hash, ReadingState.SUBMITTED),
-            )
+    def latest(self, meter: str) -> StoredReading | None:
+        """The meter's stored reading with the highest nonce that the chain has not refused: the
+        next message must follow it."""
+        row = self._db.execute(
+            "SELECT signed, received_at_s, state, tx_hash, block_number FROM readings WHERE meter = ? AND state != ? "
+            "ORDER BY nonce DESC LIMIT 1",
+            (meter, ReadingState.REFUSED),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredReading(_from_json(row[0]), row[1], ReadingState(row[2]), row[3], row[4])
+
+    # ------------------------------------------------------------------ readings out
 
     def waiting(self, limit: int | None = None) -> list[SignedReading]:
-        """Readings accepted and not yet in a transaction, oldest first, each meter's in nonce order."""
+        """Readings accepted and not yet in a transaction, each meter's in nonce order, meters by
+        their oldest reading."""
         rows = self._db.execute(
             "SELECT signed FROM readings WHERE state = ? ORDER BY received_at_s, meter, nonce LIMIT ?",
             (ReadingState.ACCEPTED, -1 if limit is None else limit),
         ).fetchall()
         return [_from_json(row[0]) for row in rows]
 
-    def in_flight(self) -> dict[str, list[SignedReading]]:
-        """Readings in transactions sent and not yet seen mined, by transaction hash."""
-        flights: dict[str, list[SignedReading]] = {}
-        for tx_hash, signed in self._db.execute(
-            "SELECT tx_hash, signed FROM readings WHERE state = ? ORDER BY meter, nonce", (ReadingState.SUBMITTED,)
+    def submit(self, readings: Iterable[SignedReading], tx: StoredTransaction) -> None:
+        """Records that `tx` carries `readings`, before it is sent: a gateway killed between the two
+        finds the signed bytes and broadcasts them again instead of signing anew."""
+        with self._transaction() as db:
+            self._insert_transaction(db, tx)
+            db.executemany(
+                "UPDATE readings SET state = ?, tx_nonce = ? WHERE meter = ? AND nonce = ?",
+                [(ReadingState.SUBMITTED, tx.tx_nonce, r.meter, r.nonce) for r in readings],
+            )
+
+    def replace(self, tx: StoredTransaction) -> None:
+        """Records a replacement of a stuck transaction (same nonce, higher fee) before it is sent."""
+        with self._transaction() as db:
+            self._insert_transaction(db, tx)
+
+    @staticmethod
+    def _insert_transaction(db: sqlite3.Connection, tx: StoredTransaction) -> None:
+        db.execute(
+            "INSERT INTO transactions (tx_hash, tx_nonce, raw, max_fee_per_gas, max_priority_fee_per_gas, gas_limit, sent_at_block) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (tx.tx_hash, tx.tx_nonce, tx.raw, tx.max_fee_per_gas, tx.max_priority_fee_per_gas, tx.gas_limit, tx.sent_at_block),
+        )
+
+    def in_flight(self) -> dict[int, list[SignedReading]]:
+        """Readings in transactions signed and not yet seen mined, by the account nonce."""
+        flights: dict[int, list[SignedReading]] = {}
+        for tx_nonce, signed in self._db.execute(
+            "SELECT tx_nonce, signed FROM readings WHERE state = ? ORDER BY tx_nonce, meter, nonce", (ReadingState.SUBMITTED,)
         ):
-            flights.setdefault(tx_hash, []).append(_from_json(signed))
+            flights.setdefault(tx_nonce, []).append(_from_json(signed))
         return flights
 
-    def latest(self, meter: str) -> StoredReading | None:
-        """The meter's stored reading with the highest nonce, whatever its state: the next message
-        must follow it."""
-        row = self._db.execute(
-            "SELECT signed, received_at_s, state, tx_hash, block_number FROM readings WHERE meter = ? ORDER BY nonce DESC LIMIT 1",
-            (meter,),
-        ).fetchone()
-        if row is None:
-            return None
-        return StoredReading(_from_json(row[0]), row[1], ReadingState(row[2]), row[3], row[4])
+    def transactions(self, tx_nonce: int) -> list[StoredTransaction]:
+        """The signed transactions at `tx_nonce`, the latest (highest fee) last."""
+        rows = self._db.execute(
+            "SELECT tx_hash, tx_nonce, raw, max_fee_per_gas, max_priority_fee_per_gas, gas_limit, sent_at_block "
+            "FROM transactions WHERE tx_nonce = ? ORDER BY rowid",
+            (tx_nonce,),
+        ).fetchall()
+        return [StoredTransaction(*row) for row in rows]
+
+    def highest_tx_nonce(self) -> int | None:
+        row = self._db.execute("SELECT MAX(tx_nonce) FROM transactions").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    # ------------------------------------------------------------------ what the chain did
+
+    def mark_on_chain(self, tx_nonce: int, tx_hash: str, block_number: int) -> list[SignedReading]:
+        """The readings of `tx_nonce`, mined in `tx_hash` at `block_number`: the ones to answer
+        `accepted` for."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT signed FROM readings WHERE tx_nonce = ? AND state = ?", (tx_nonce, ReadingState.SUBMITTED)).fetchall()
+            db.execute(
+                "UPDATE readings SET state = ?, tx_hash = ?, block_number = ? WHERE tx_nonce = ? AND state = ?",
+                (ReadingState.ON_CHAIN, tx_hash, block_number, tx_nonce, ReadingState.SUBMITTED),
+            )
+        return [_from_json(row[0]) for row in rows]
+
+    def reopen(self, tx_nonce: int) -> list[SignedReading]:
+        """A transaction that reverted, or whose nonce another transaction took: its readings go
+        back to ACCEPTED, to be checked and sent again."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT signed FROM readings WHERE tx_nonce = ? AND state = ?", (tx_nonce, ReadingState.SUBMITTED)).fetchall()
+            db.execute(
+                "UPDATE readings SET state = ?, tx_nonce = NULL WHERE tx_nonce = ? AND state = ?",
+                (ReadingState.ACCEPTED, tx_nonce, ReadingState.SUBMITTED),
+            )
+        return [_from_json(row[0]) for row in rows]
+
+    def refuse(self, meter: str, nonce: int, reason: str) -> None:
+        """The chain refuses this reading: it leaves the queue with its reason."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE readings SET state = ?, tx_nonce = NULL, reason = ? WHERE meter = ? AND nonce = ?",
+                (ReadingState.REFUSED, reason, meter, nonce),
+            )
+
+    def on_chain_after(self, block_number: int) -> list[SignedReading]:
+        """Readings recorded as mined in a block above `block_number`: after the chain went back
+        (a node restarted from an older state), the ones to check again."""
+        rows = self._db.execute(
+            "SELECT signed FROM readings WHERE state = ? AND block_number > ? ORDER BY meter, nonce", (ReadingState.ON_CHAIN, block_number)
+        ).fetchall()
+        return [_from_json(row[0]) for row in rows]
+
+    def requeue_from(self, meter: str, next_nonce: int) -> int:
+        """The chain's next nonce for `meter` is `next_nonce`: the meter's readings recorded as
+        mined or sent at or above it are not on chain after all and wait again. Returns how many."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE readings SET state = ?, tx_nonce = NULL, tx_hash = NULL, block_number = NULL "
+                "WHERE meter = ? AND nonce >= ? AND state IN (?, ?)",
+                (ReadingState.ACCEPTED, meter, next_nonce, ReadingState.ON_CHAIN, ReadingState.SUBMITTED),
+            )
+            return cursor.rowcount
+
+    def counts(self) -> dict[ReadingState, int]:
+        """How many readings are in each state."""
+        found = dict.fromkeys(ReadingState, 0)
+        for state, count in self._db.execute("SELECT state, COUNT(*) FROM readings GROUP BY state"):
+            found[ReadingState(state)] = int(count)
+        return found
