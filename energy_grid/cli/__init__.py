@@ -62,6 +62,11 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "dr",
         "Demand-response events: start one, verify reductions from meters, claim rewards.",
     ),
+    "gateway": LazyCommand(
+        "energy_grid.cli.gateway_commands",
+        "gateway",
+        "Relay meters' signed readings from MQTT to SmartMeter in batches, answering each on its meter's topics.",
+    ),
     "grid": LazyCommand("energy_grid.cli.grid_commands", "grid", "The grid's status and load; emergency mode."),
     "keeper": LazyCommand(
         "energy_grid.cli.keeper_commands",

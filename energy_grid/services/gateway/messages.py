@@ -60,7 +60,7 @@ class MessageCode(StrEnum):
 class Rejected(Exception):
     """A message the gateway refuses, with the code it answers and a sentence for the log."""
 
-    def __init__(self, code: StrEnum, message: str, nonce: int | None = None) -> None:
+    def __init__(self, code: str, message: str, nonce: int | None = None) -> None:
         super().__init__(message)
         self.code = str(code)
         self.message = message

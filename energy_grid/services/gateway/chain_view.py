@@ -1,0 +1,91 @@
+"""What the gateway needs to know of the chain: SmartMeter's rules, each meter's record, and when
+a reading's market clears.
+
+A meter's view is the chain's record advanced by the readings the gateway has accepted and not yet
+seen on chain, so that the next message is checked against the reading before it, wherever that
+reading is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from web3 import Web3
+from web3.exceptions import ContractCustomError
+
+from energy_grid.chain.client import GridClient
+from energy_grid.contracts.structs import MeterReading
+from energy_grid.services.gateway.messages import MeterView
+from energy_grid.services.gateway.store import ReadingStore
+from energy_grid.services.ingest import read_limits
+from energy_grid.services.reading_rules import ChainLimits
+from energy_grid.signing.readings import SignedReading
+
+
+class ChainView:
+    """SmartMeter's rules and the meters' records, read once and kept up to date by the gateway."""
+
+    def __init__(self, client: GridClient, store: ReadingStore) -> None:
+        self.client = client
+        self.store = store
+        self.smart_meter = client["SmartMeter"]
+        self.limits = read_limits(client)
+        self._meters: dict[str, MeterView] = {}
+        market = client.smart_meter.reading_market()
+        self.reading_market = None if int(market, 16) == 0 else market
+        if self.reading_market is not None:
+            metered = client.w3.eth.contract(address=Web3.to_checksum_address(market), abi=client["EnergyAuction"].abi)
+            self.period_length_s = int(metered.functions.periodLength().call())
+            self.reading_deadline_s = int(metered.functions.readingDeadline().call())
+        else:
+            self.period_length_s = 0
+            self.reading_deadline_s = 0
+
+    def limits_at(self, now_s: int) -> ChainLimits:
+        return replace(self.limits, now_s=now_s)
+
+    def meter(self, meter: str) -> MeterView:
+        """The meter's view; an unknown meter is read again each time (it may be registered since)."""
+        view = self._meters.get(meter)
+        if view is None:
+            view = self._read(meter)
+            if view.registered:
+                self._meters[meter] = view
+        return view
+
+    def advance(self, signed: SignedReading) -> None:
+        """The gateway accepted `signed`: the meter's next message must follow it."""
+        view = self.meter(signed.meter)
+        self._meters[signed.meter] = replace(view, next_nonce=signed.nonce + 1, latest=MeterReading(*signed.reading))
+
+    def forget(self, meter: str) -> None:
+        """Reads the meter's record from the chain again next time (after the chain refused one of
+        its readings, or went back in time)."""
+        self._meters.pop(meter, None)
+
+    def chain_nonces(self, meters: list[str]) -> dict[str, int]:
+        """Each meter's next nonce on chain, in one JSON-RPC batch per hundred."""
+        functions = self.smart_meter.functions
+        return {meter: int(functions.nonces(meter).call()) for meter in meters}
+
+    def clearing_time_s(self, reading_timestamp_s: int) -> int | None:
+        """When the market a reading at `reading_timestamp_s` trades in clears, after which the
+        reading no longer trades there; None without a reading market."""
+        if not self.period_length_s:
+            return None
+        period = reading_timestamp_s // self.period_length_s
+        return (period + 1) * self.period_length_s + self.reading_deadline_s
+
+    def _read(self, meter: str) -> MeterView:
+        functions = self.smart_meter.functions
+        try:
+            info = functions.getMeter(meter).call()
+        except ContractCustomError:  # MeterUnknown: the only way getMeter reverts
+            return MeterView(registered=False, active=False, next_nonce=0, latest=MeterReading(0, 0, 0, 0, 0))
+        chain_nonce = int(functions.nonces(meter).call())
+        latest = self.client.smart_meter.latest_reading(meter)
+        view = MeterView(registered=True, active=bool(info.active), next_nonce=chain_nonce, latest=latest)
+        stored = self.store.latest(meter)
+        if stored is not None and stored.signed.nonce >= chain_nonce:
+            view = replace(view, next_nonce=stored.signed.nonce + 1, latest=MeterReading(*stored.signed.reading))
+        return view

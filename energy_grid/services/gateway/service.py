@@ -1,0 +1,384 @@
+"""The gateway service: meters' signed readings from MQTT to SmartMeter, nothing lost, nothing twice.
+
+    energy-grid --keystore gateway.json gateway --broker broker.example:1883 --broker-user gateway \\
+        --store /var/lib/energy-grid/gateway.sqlite
+
+One loop, on one thread:
+1. Messages (paho-mqtt's network thread only queues them): each is parsed, its signature checked,
+   and its reading checked against the meter's view (energy_grid.services.gateway.messages);
+   a refused one is answered on the meter's `rejected` topic with its reason code; the accepted
+   ones of a burst are written to the store in one commit, and only then is every message of the
+   burst acknowledged (QoS 1, manual acknowledgement): a gateway killed before the commit gets the
+   messages again from the broker, one killed after it has them on disk.
+2. At each new block: the chain is checked for having gone back (a node restarted from an older
+   state: readings recorded as mined that the chain no longer has wait again); transactions in
+   flight are followed (mined batches answered on each meter's `accepted` topic, stuck ones
+   replaced with higher fees); waiting readings are sent in batches (energy_grid.services.gateway.
+   submitter).
+
+The MQTT session is persistent (a fixed client id, clean start off, a session that outlives a
+restart): readings published while the gateway is down wait at the broker.
+
+A partial batch waits for the burst of an interval's readings to end (no message for a block) or
+for its oldest reading to have waited `max_wait_blocks` blocks; a full batch goes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from eth_account.signers.local import LocalAccount
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from prometheus_client import Counter, Gauge, Histogram
+
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.fees import FeePolicy
+from energy_grid.services.gateway.chain_view import ChainView
+from energy_grid.services.gateway.messages import (
+    MessageCode,
+    Rejected,
+    accepted_answer,
+    answer_topic,
+    check_reading,
+    meter_of_topic,
+    parse_reading,
+    readings_subscription,
+    verify_signature,
+)
+from energy_grid.services.gateway.store import ReadingState, ReadingStore
+from energy_grid.services.gateway.submitter import BatchSubmitter, Mined, Refused
+from energy_grid.services.reading_rules import RefusalCode
+from energy_grid.services.runtime import ChainClock, ChainHead, ServiceError, ServiceMetrics
+from energy_grid.signing.readings import SignedReading
+
+log = logging.getLogger("energy_grid.gateway")
+
+SESSION_EXPIRY_S = 7 * 86_400  # readings wait at the broker this long for a gateway that is down
+RECEIVE_MAXIMUM = 1_000  # messages the broker may have unacknowledged with the gateway at once
+MAX_BURST = 2_000  # messages taken from the queue before the store's commit and the acknowledgements
+ROLLBACK_DEPTH_BLOCKS = 256  # how far back readings are checked after the chain went back
+CONNECT_TIMEOUT_S = 30.0
+HEALTHY_STEP_S = 30.0  # a loop that has not stepped for this long is stuck
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    user: str | None = None
+    password: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    store_path: Path
+    broker: BrokerSettings
+    max_wait_blocks: int = 2
+    max_in_flight: int = 8
+    stuck_after_blocks: int = 3
+    future_tolerance_s: int = 900  # a reading up to this far after the chain's clock is held, not refused
+    fee_policy: FeePolicy = field(default_factory=FeePolicy)
+    client_id: str | None = None  # default: one per account and chain
+
+
+class GatewayMetrics(ServiceMetrics):
+    def __init__(self) -> None:
+        super().__init__("gateway")
+        self.received: Counter = self.counter("readings_received", "Reading messages received.")
+        self.rejected: Counter = self.counter("readings_rejected", "Readings refused, by reason.", ["reason"])
+        self.accepted: Counter = self.counter("readings_accepted", "Readings checked and stored.")
+        self.duplicates: Counter = self.counter("readings_duplicate", "Messages of a reading already stored (redeliveries).")
+        self.submitted: Counter = self.counter("readings_submitted", "Readings sent in a transaction.")
+        self.on_chain: Counter = self.counter("readings_on_chain", "Readings in a mined block.")
+        self.late: Counter = self.counter("readings_late", "Readings mined after their market's clearing time.")
+        self.waiting: Gauge = self.gauge("readings_waiting", "Readings stored and not yet sent.")
+        self.in_flight: Gauge = self.gauge("readings_in_flight", "Readings in transactions not yet mined.")
+        self.deadline_margin: Histogram = Histogram(
+            self.name("seconds_before_deadline"),
+            "Chain seconds between a reading's block and its market's clearing time (negative: late).",
+            buckets=(-900, -60, 0, 60, 120, 300, 600, 900, 1_200, 1_800, 3_600),
+            registry=self.registry,
+        )
+        self.batch_size: Histogram = Histogram(
+            self.name("batch_readings"), "Readings per mined batch.", buckets=(1, 5, 10, 25, 50, 75, 100), registry=self.registry
+        )
+        self.connected: Gauge = self.gauge("broker_connected", "1 while the MQTT session is up.")
+
+
+class Gateway:
+    """One gateway: its store, its MQTT session and its transactions."""
+
+    def __init__(self, client: GridClient, account: LocalAccount, settings: GatewaySettings, metrics: GatewayMetrics | None = None) -> None:
+        self.client = client
+        self.settings = settings
+        self.metrics = metrics or GatewayMetrics()
+        self.chain_id = int(client.w3.eth.chain_id)
+        self.smart_meter = client["SmartMeter"].address
+        self.store = ReadingStore(settings.store_path)
+        self.view = ChainView(client, self.store)
+        self.clock = ChainClock(client.w3)
+        self.submitter = BatchSubmitter(
+            client, account, self.store, fee_policy=settings.fee_policy, stuck_after_blocks=settings.stuck_after_blocks
+        )
+        self._messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._connected = threading.Event()
+        self._head: ChainHead | None = None
+        self._arrived_at_block: dict[tuple[str, int], int] = {}
+        self._last_message_block = -1
+        self._last_step = time.monotonic()
+        client_id = settings.client_id or f"energy-grid-gateway-{self.chain_id}-{account.address.lower()}"
+        self.mqtt = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
+        if settings.broker.user is not None:
+            self.mqtt.username_pw_set(settings.broker.user, settings.broker.password)
+        self.mqtt.on_connect = self._on_connect
+        self.mqtt.on_disconnect = self._on_disconnect
+        self.mqtt.on_message = lambda _client, _userdata, message: self._messages.put(message)
+        self.mqtt.reconnect_delay_set(min_delay=1, max_delay=10)
+
+    # ------------------------------------------------------------------ MQTT
+
+    def connect(self) -> None:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        broker = self.settings.broker
+        try:
+            self.mqtt.connect(broker.host, broker.port, keepalive=30, clean_start=False, properties=properties)
+        except OSError as err:
+            raise ServiceError(
+                f"no MQTT broker answers at {broker.host}:{broker.port} ({err}); start one (make broker installs mosquitto)"
+            ) from None
+        self.mqtt.loop_start()
+        if not self._connected.wait(CONNECT_TIMEOUT_S):
+            self.mqtt.loop_stop()
+            raise ServiceError(f"the broker at {broker.host}:{broker.port} did not accept the gateway's session (user and password?)")
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any) -> None:
+        if reason_code.is_failure:
+            log.error("the broker refused the session: %s", reason_code)
+            return
+        client.subscribe(readings_subscription(self.chain_id), qos=1)
+        self.metrics.connected.set(1)
+        self._connected.set()
+        log.info("connected to the broker, subscribed to %s", readings_subscription(self.chain_id))
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any) -> None:
+        self.metrics.connected.set(0)
+        self._connected.clear()
+        log.warning("disconnected from the broker (%s): reconnecting", reason_code)
+
+    def close(self) -> None:
+        self.mqtt.disconnect()
+        self.mqtt.loop_stop()
+        self.store.close()
+
+    def _answer(self, meter: str, accepted: bool, payload: bytes) -> None:
+        self.mqtt.publish(answer_topic(self.chain_id, meter, accepted), payload, qos=1)
+
+    # ------------------------------------------------------------------ the loop
+
+    def start(self) -> None:
+        """Connects, and settles what a previous run left in flight."""
+        self._head = self.clock.head()
+        mined, requeued = self.submitter.reconcile()
+        self._record(mined, requeued)
+        self.connect()
+
+    def run(self, stop: threading.Event, poll_s: float = 0.2) -> None:
+        self.start()
+        try:
+            while not stop.is_set():
+                self.step(poll_s)
+        finally:
+            self.close()
+
+    def step(self, wait_s: float) -> None:
+        """Takes the messages that arrive within `wait_s`, then acts on the chain if a block came."""
+        self._last_step = time.monotonic()
+        try:
+            self._take_messages(wait_s)
+            head = self.clock.head()
+            if self._head is None or head.block_hash != self._head.block_hash:
+                self._on_block(head)
+        except (OSError, ConnectionError, TimeoutError) as err:
+            # The node is down or restarting: nothing is lost, the next step tries again.
+            self.metrics.errors.inc()
+            log.warning("the node did not answer (%s): trying again", err)
+            time.sleep(min(wait_s * 5, 2.0))
+
+    def _take_messages(self, wait_s: float) -> None:
+        try:
+            burst = [self._messages.get(timeout=wait_s)]
+        except queue.Empty:
+            return
+        while len(burst) < MAX_BURST:
+            try:
+                burst.append(self._messages.get_nowait())
+            except queue.Empty:
+                break
+        head = self._head or self.clock.head()
+        accepted: list[SignedReading] = []
+        for message in burst:
+            signed = self._check(message, head)
+            if signed is not None:
+                accepted.append(signed)
+        if accepted:
+            self.store.accept_many(accepted, head.timestamp_s)
+            for signed in accepted:
+                self._arrived_at_block[(signed.meter, signed.nonce)] = head.number
+        for message in burst:
+            self.mqtt.ack(message.mid, message.qos)
+        self._last_message_block = head.number
+
+    def _check(self, message: mqtt.MQTTMessage, head: ChainHead) -> SignedReading | None:
+        """The message's reading if it is new and passes every check; else None (answered if refused)."""
+        self.metrics.received.inc()
+        meter = ""
+        try:
+            meter = meter_of_topic(message.topic, self.chain_id)
+            signed = parse_reading(message.topic, bytes(message.payload), self.chain_id)
+            meter = signed.meter
+            verify_signature(signed, self.chain_id, self.smart_meter)
+            stored = self.store.get(signed.meter, signed.nonce)
+            if stored is not None and stored.signed == signed:
+                self._on_duplicate(stored.state, stored.tx_hash, stored.block_number, signed)
+                return None
+            if stored is not None and stored.state != ReadingState.REFUSED:
+                taken = f"nonce {signed.nonce} is taken by another reading of meter {signed.meter}"
+                raise Rejected(MessageCode.NONCE_USED, taken, signed.nonce)
+            limits = self.view.limits_at(head.timestamp_s + self.settings.future_tolerance_s)
+            check_reading(signed, self.view.meter(signed.meter), limits)
+        except Rejected as rejected:
+            self.metrics.rejected.labels(reason=rejected.code).inc()
+            log.info("rejected a reading of %s (nonce %s): %s: %s", meter or message.topic, rejected.nonce, rejected.code, rejected.message)
+            if meter:
+                self._answer(meter, False, rejected.answer())
+            return None
+        self.view.advance(signed)
+        self.metrics.accepted.inc()
+        return signed
+
+    def _on_duplicate(self, state: ReadingState, tx_hash: str | None, block_number: int | None, signed: SignedReading) -> None:
+        """A reading stored already: a redelivery, or a device publishing again after a restart.
+        One on chain is answered again, so the device learns where it went."""
+        self.metrics.duplicates.inc()
+        if state == ReadingState.ON_CHAIN and tx_hash is not None and block_number is not None:
+            self._answer(signed.meter, True, accepted_answer(signed.nonce, tx_hash, block_number))
+
+    def _on_block(self, head: ChainHead) -> None:
+        previous, self._head = self._head, head
+        self.metrics.observe_head(head)
+        if previous is not None and self._went_back(previous, head):
+            self._after_rollback(head)
+        followed = self.submitter.follow(head)
+        self._record(followed.mined, followed.requeued)
+        self.metrics.transactions.labels(outcome="replaced").inc(followed.replaced)
+        self.metrics.stuck.set(followed.stuck)
+        waiting = self.store.waiting()
+        oldest = min((self._arrived_at_block.get((s.meter, s.nonce), -1) for s in waiting), default=head.number)
+        quiet = self._last_message_block < head.number
+        send_partial = quiet or head.number - oldest >= self.settings.max_wait_blocks
+        sent = self.submitter.send_waiting(
+            head, send_partial=send_partial, max_in_flight=self.settings.max_in_flight, on_refused=self._refused
+        )
+        self.metrics.submitted.inc(sent)
+        counts = self.store.counts()
+        self.metrics.waiting.set(counts[ReadingState.ACCEPTED])
+        self.metrics.in_flight.set(counts[ReadingState.SUBMITTED])
+        self.metrics.processed(head.number, head.number)
+
+    def _went_back(self, previous: ChainHead, head: ChainHead) -> bool:
+        if head.number < previous.number:
+            return True
+        block = self.client.w3.eth.get_block(previous.number)
+        return bytes(block["hash"]).hex() != previous.block_hash
+
+    def _after_rollback(self, head: ChainHead) -> None:
+        """The chain went back: readings it no longer has wait again, and the transactions in
+        flight are settled against it."""
+        lost = self.store.on_chain_after(max(0, head.number - ROLLBACK_DEPTH_BLOCKS))
+        meters = sorted({signed.meter for signed in lost} | {s.meter for r in self.store.in_flight().values() for s in r})
+        requeued = 0
+        for meter, next_nonce in self.view.chain_nonces(meters).items():
+            requeued += self.store.requeue_from(meter, next_nonce)
+            self.view.forget(meter)
+        mined, back = self.submitter.reconcile()
+        self._record(mined, back)
+        log.warning("the chain went back to block %d: %d readings wait to be sent again", head.number, requeued + len(back))
+
+    def _record(self, mined: list[Mined], requeued: list[SignedReading]) -> None:
+        for batch in mined:
+            if batch.reverted:
+                self.metrics.transactions.labels(outcome="reverted").inc()
+                count = len(batch.readings)
+                log.warning("batch %s reverted in block %d: its %d readings are checked again", batch.tx_hash, batch.block_number, count)
+                for signed in batch.readings:
+                    self.view.forget(signed.meter)
+                continue
+            self.metrics.transactions.labels(outcome="mined").inc()
+            self.metrics.gas_used.inc(batch.gas_used)
+            self.metrics.batch_size.observe(len(batch.readings))
+            for signed in batch.readings:
+                self.metrics.on_chain.inc()
+                clearing_s = self.view.clearing_time_s(signed.reading[0])
+                if clearing_s is not None:
+                    margin_s = clearing_s - batch.block_timestamp_s
+                    self.metrics.deadline_margin.observe(margin_s)
+                    if margin_s < 0:
+                        self.metrics.late.inc()
+                self._arrived_at_block.pop((signed.meter, signed.nonce), None)
+                self._answer(signed.meter, True, accepted_answer(signed.nonce, batch.tx_hash, batch.block_number))
+            log.info(
+                "%d readings on chain in block %d (%s, %d gas)", len(batch.readings), batch.block_number, batch.tx_hash, batch.gas_used
+            )
+        for signed in requeued:
+            self.view.forget(signed.meter)
+
+    def _refused(self, refused: Refused) -> None:
+        signed = refused.signed
+        code = CHAIN_REFUSALS.get(refused.error_name, REFUSED_ON_CHAIN)
+        self.metrics.rejected.labels(reason=code).inc()
+        self.view.forget(signed.meter)
+        log.warning("SmartMeter refuses reading nonce %d of %s: %s", signed.nonce, signed.meter, refused.message)
+        self._answer(signed.meter, False, Rejected(code, refused.message, signed.nonce).answer())
+
+    def health(self) -> dict[str, Any]:
+        """Healthy while the broker session is up and the loop steps; the figures a dashboard shows."""
+        since_step_s = time.monotonic() - self._last_step
+        return {
+            "healthy": self._connected.is_set() and since_step_s < HEALTHY_STEP_S,
+            "broker_connected": self._connected.is_set(),
+            "chain_head": None if self._head is None else self._head.number,
+            "seconds_since_step": round(since_step_s, 1),
+        }
+
+
+# What SmartMeter's refusals of a reading the gateway had accepted are answered with: the codes of
+# the same rules where there is one.
+CHAIN_REFUSALS: dict[str, str] = {
+    "MeterUnknown": MessageCode.UNKNOWN_METER,
+    "MeterInactive": MessageCode.INACTIVE_METER,
+    "InvalidReadingNonce": MessageCode.NONCE_USED,
+    "ReadingSignatureExpired": MessageCode.EXPIRED,
+    "InvalidReadingSignature": MessageCode.BAD_SIGNATURE,
+    "MalleableReadingSignature": MessageCode.BAD_SIGNATURE,
+    "ReadingNotAfterPrevious": RefusalCode.NOT_AFTER_PREVIOUS,
+    "ReadingTooFrequent": RefusalCode.TOO_FREQUENT,
+    "ReadingTooOld": RefusalCode.TOO_OLD,
+    "ReadingInFuture": RefusalCode.IN_FUTURE,
+    "ConsumptionRegisterDecreased": RefusalCode.REGISTER_DECREASED,
+    "ProductionRegisterDecreased": RefusalCode.REGISTER_DECREASED,
+    "RegisterOutOfRange": RefusalCode.REGISTER_TOO_LARGE,
+    "FrequencyOutOfBounds": RefusalCode.FREQUENCY_OUT_OF_BOUNDS,
+    "VoltageOutOfBounds": RefusalCode.VOLTAGE_OUT_OF_BOUNDS,
+}
+# A refusal no rule above names (a paused registry, a failing vault): answered with this code.
+REFUSED_ON_CHAIN = "refused-on-chain"

@@ -1,0 +1,317 @@
+"""The gateway's transactions: readings in batches to `SmartMeter.submitSignedReadings`, each
+batch signed, written to the store, then sent; followed until mined, raised in fee when stuck,
+broadcast again after a restart.
+
+Batch size. SmartMeter takes at most MAX_BATCH_SIZE readings a call. A transaction may not ask for
+more than 16,777,216 gas (EIP-7825's cap per transaction) nor more than the block holds; the
+gateway keeps a batch under both, with room for the block's other transactions, by estimating
+each batch and halving one whose estimate (plus a margin, as state moves between estimate and
+block) passes the cap. The estimate is also a dry run: a batch SmartMeter would refuse names the
+reading it refuses (every refusal carries the meter and, for signatures, the nonce), which leaves
+the queue with its reason, and the rest goes on.
+
+Order. A meter's readings must reach the chain in nonce order, so a meter with a reading in a
+transaction not yet mined waits for it before its next reading joins a batch; a reading stamped
+after the chain's latest block waits for the chain's clock to pass it.
+
+Nonces and replacements. The account's nonces are the gateway's own: the next is one past the
+highest the chain or the store knows. A transaction not mined `stuck_after_blocks` blocks after it
+was sent is replaced at its nonce with fees raised by the fee policy; every signed version is
+kept, and whichever is mined answers for the readings. After a restart, transactions the chain
+has not mined are broadcast again from their stored bytes; one whose nonce another transaction
+took, or that reverted, puts its readings back in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
+from web3.exceptions import ContractCustomError, ContractLogicError
+
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.errors import decode_error
+from energy_grid.chain.fees import FeePolicy, Fees
+from energy_grid.chain.sender import DynamicFeeTransaction, TransactionSender, prepare
+from energy_grid.services.gateway.store import ReadingStore, StoredTransaction
+from energy_grid.services.runtime import ChainHead
+from energy_grid.signing.readings import SignedReading
+
+MAX_BATCH_SIZE = 100  # SmartMeter.MAX_BATCH_SIZE
+PER_TRANSACTION_GAS_CAP = 16_777_216  # EIP-7825: no transaction may ask for more
+BLOCK_SHARE = 2  # a batch takes at most half a block, leaving room for the keeper and the households
+BLOCK_TIMES_KEPT = 1_000
+SELECTOR_HEX_CHARS = 10  # "0x" and four bytes
+GAS_MARGIN_PERCENT = 20  # state moves between estimate and block: the limit is the estimate plus this
+
+log = logging.getLogger("energy_grid.gateway")
+
+
+def gas_cap(block_gas_limit: int) -> int:
+    """The most gas one batch may ask for in blocks of `block_gas_limit`."""
+    return min(PER_TRANSACTION_GAS_CAP, block_gas_limit // BLOCK_SHARE)
+
+
+def with_margin(estimate: int) -> int:
+    return estimate * (100 + GAS_MARGIN_PERCENT) // 100
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A reading SmartMeter refuses, found by a batch's estimate."""
+
+    signed: SignedReading
+    error_name: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Mined:
+    """A batch in a block: its readings, the transaction and block, and what it cost."""
+
+    readings: list[SignedReading]
+    tx_hash: str
+    block_number: int
+    block_timestamp_s: int
+    gas_used: int
+    reverted: bool
+
+
+@dataclass
+class Followed:
+    """What became of the transactions in flight since the last block."""
+
+    mined: list[Mined] = field(default_factory=list)
+    requeued: list[SignedReading] = field(default_factory=list)  # their nonce was taken: they wait again
+    replaced: int = 0  # stuck ones sent again with higher fees
+    stuck: int = 0  # stuck at the fee ceiling
+
+
+def plan_batch(waiting: Iterable[SignedReading], busy_meters: set[str], chain_time_s: int, size: int) -> list[SignedReading]:
+    """The next batch: waiting readings in queue order, up to `size`, leaving out meters with a
+    reading in flight (and every later reading of a meter left out) and readings stamped after
+    `chain_time_s`."""
+    batch: list[SignedReading] = []
+    held = set(busy_meters)
+    for signed in waiting:
+        if len(batch) == size:
+            break
+        if signed.meter in held:
+            continue
+        if signed.reading[0] > chain_time_s:
+            held.add(signed.meter)  # its later readings wait with it
+            continue
+        batch.append(signed)
+    return batch
+
+
+class BatchSubmitter:
+    """Sends the store's waiting readings and follows them until mined."""
+
+    def __init__(
+        self,
+        client: GridClient,
+        account: LocalAccount,
+        store: ReadingStore,
+        *,
+        fee_policy: FeePolicy | None = None,
+        stuck_after_blocks: int = 3,
+    ) -> None:
+        self.client = client
+        self.account = account
+        self.store = store
+        self.fee_policy = fee_policy or FeePolicy()
+        self.stuck_after_blocks = stuck_after_blocks
+        self.sender = TransactionSender(client, manual_mining=False)
+        self.smart_meter = client["SmartMeter"]
+        self.chain_id = self.sender.chain_id
+        self._key = PrivateKey(bytes(account.key))
+        self._next_nonce = 0
+        self._block_times: dict[int, int] = {}
+        self.batch_size = MAX_BATCH_SIZE
+
+    # ------------------------------------------------------------------ the account's nonces
+
+    def reconcile(self) -> tuple[list[Mined], list[SignedReading]]:
+        """After a start or after the chain went back: what became of every transaction the store
+        holds as sent. Returns the batches found mined and the readings put back in the queue;
+        transactions still open are broadcast again, in nonce order, and a gap in the nonces puts
+        the readings above it back in the queue (they could never be mined)."""
+        chain_nonce = self._account_nonce("latest")
+        mined: list[Mined] = []
+        requeued: list[SignedReading] = []
+        expected = chain_nonce
+        for tx_nonce in sorted(self.store.in_flight()):
+            found = self._mined(tx_nonce)
+            if found is not None:
+                mined.append(found)
+            elif tx_nonce < chain_nonce:
+                requeued += self.store.reopen(tx_nonce)
+                log.warning("transaction nonce %d was taken by another transaction: its readings wait again", tx_nonce)
+            elif tx_nonce == expected:
+                self._broadcast(self.store.transactions(tx_nonce)[-1])
+                expected += 1
+            else:
+                requeued += self.store.reopen(tx_nonce)
+                log.warning("transaction nonce %d follows a gap at %d: its readings wait again", tx_nonce, expected)
+        self._next_nonce = max(expected, self._account_nonce("pending"))
+        return mined, requeued
+
+    def _account_nonce(self, block: str) -> int:
+        return int(self.client.w3.eth.get_transaction_count(self.account.address, block))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ following what was sent
+
+    def follow(self, head: ChainHead) -> Followed:
+        """Each transaction in flight: mined, its nonce taken by another (its readings put back),
+        or still waiting (replaced with higher fees when stuck, or counted stuck at the ceiling)."""
+        followed = Followed()
+        chain_nonce: int | None = None
+        for tx_nonce in sorted(self.store.in_flight()):
+            found = self._mined(tx_nonce)
+            if found is not None:
+                followed.mined.append(found)
+                continue
+            if chain_nonce is None:
+                chain_nonce = self._account_nonce("latest")
+            if tx_nonce < chain_nonce:
+                followed.requeued += self.store.reopen(tx_nonce)
+                continue
+            latest = self.store.transactions(tx_nonce)[-1]
+            if head.number - latest.sent_at_block >= self.stuck_after_blocks:
+                if self._replace(latest, head):
+                    followed.replaced += 1
+                else:
+                    followed.stuck += 1
+        return followed
+
+    def _mined(self, tx_nonce: int) -> Mined | None:
+        transactions = self.store.transactions(tx_nonce)
+        receipts = self.sender.rpc_batch([("eth_getTransactionReceipt", [tx.tx_hash]) for tx in transactions])
+        for tx, receipt in zip(transactions, receipts, strict=True):
+            if receipt is None:
+                continue
+            block_number = int(receipt["blockNumber"], 16)
+            reverted = int(receipt["status"], 16) != 1
+            readings = self.store.reopen(tx_nonce) if reverted else self.store.mark_on_chain(tx_nonce, tx.tx_hash, block_number)
+            return Mined(readings, tx.tx_hash, block_number, self._block_time(block_number), int(receipt["gasUsed"], 16), reverted)
+        return None
+
+    def _block_time(self, block_number: int) -> int:
+        if block_number not in self._block_times:
+            if len(self._block_times) > BLOCK_TIMES_KEPT:
+                self._block_times.clear()
+            self._block_times[block_number] = int(self.client.w3.eth.get_block(block_number)["timestamp"])
+        return self._block_times[block_number]
+
+    def _replace(self, stuck: StoredTransaction, head: ChainHead) -> bool:
+        """Signs and sends `stuck` again with higher fees; False at the fee ceiling."""
+        previous = Fees(stuck.max_fee_per_gas, stuck.max_priority_fee_per_gas)
+        fees = self.fee_policy.bumped(previous, head.base_fee_per_gas, self._suggested_tip())
+        if fees is None:
+            log.warning("transaction nonce %d is stuck at the fee ceiling (%d wei per gas)", stuck.tx_nonce, stuck.max_fee_per_gas)
+            return False
+        readings = self.store.in_flight()[stuck.tx_nonce]
+        replacement = self._sign(readings, stuck.tx_nonce, stuck.gas_limit, fees, head.number)
+        self.store.replace(replacement)
+        log.info(
+            "transaction nonce %d not mined after %d blocks: replaced by %s at %d wei per gas (was %d)",
+            stuck.tx_nonce, head.number - stuck.sent_at_block, replacement.tx_hash, fees.max_fee_per_gas, stuck.max_fee_per_gas,
+        )
+        self._broadcast(replacement)
+        return True
+
+    # ------------------------------------------------------------------ sending
+
+    def send_waiting(self, head: ChainHead, *, send_partial: bool, max_in_flight: int, on_refused: Callable[[Refused], None]) -> int:
+        """Sends batches of the waiting readings until none is left or `max_in_flight`
+        transactions are in flight; a batch smaller than the batch size only when `send_partial`.
+        Returns how many readings were sent."""
+        cap = gas_cap(head.gas_limit)
+        sent = 0
+        while True:
+            in_flight = self.store.in_flight()
+            if len(in_flight) >= max_in_flight:
+                return sent
+            busy = {signed.meter for readings in in_flight.values() for signed in readings}
+            batch = plan_batch(self.store.waiting(), busy, head.timestamp_s, self.batch_size)
+            if not batch or (len(batch) < self.batch_size and not send_partial):
+                return sent
+            gas = self._sized(batch, cap, on_refused)
+            if gas is None:
+                continue  # a reading was refused, or the batch was halved: plan again
+            fees = self.fee_policy.initial(head.base_fee_per_gas, self._suggested_tip())
+            tx = self._sign(batch, self._next_nonce, gas, fees, head.number)
+            self.store.submit(batch, tx)
+            self._next_nonce += 1
+            self._broadcast(tx)
+            log.info("sent %d readings in %s (nonce %d, gas limit %d)", len(batch), tx.tx_hash, tx.tx_nonce, gas)
+            sent += len(batch)
+
+    def _sized(self, batch: list[SignedReading], cap: int, on_refused: Callable[[Refused], None]) -> int | None:
+        """The gas limit for `batch`; None when the estimate refused one of its readings (handed to
+        `on_refused` and taken out of the queue) or the batch was too large (the batch size is
+        lowered for the next plan)."""
+        call = self._call(batch)
+        try:
+            estimate = int(self.client.w3.eth.estimate_gas({"from": self.account.address, "to": call.address, "data": call.data}))
+        except (ContractCustomError, ContractLogicError) as err:
+            refused = self._culprit(batch, str(getattr(err, "data", "") or ""))
+            self.store.refuse(refused.signed.meter, refused.signed.nonce, refused.message)
+            on_refused(refused)
+            return None
+        limit = with_margin(estimate)
+        if limit > cap:
+            if len(batch) == 1:
+                raise RuntimeError(f"one reading needs {limit:,} gas, more than a batch may take ({cap:,})")
+            self.batch_size = max(1, len(batch) * cap // limit)
+            log.info(
+                "a batch of %d readings needs %d gas, over the cap of %d: batches of %d from now", len(batch), limit, cap, self.batch_size
+            )
+            return None
+        return limit
+
+    def _culprit(self, batch: list[SignedReading], data: str) -> Refused:
+        """The reading a refusal names: by its meter and nonce, else the meter's first reading in
+        the batch; the first reading of the batch when the refusal names none."""
+        decoded = decode_error(self.smart_meter.abi, data) if data.startswith("0x") and len(data) >= SELECTOR_HEX_CHARS else None
+        if decoded is None:
+            return Refused(batch[0], "unknown", f"SmartMeter refused the batch with data {data[:10] or 'none'}")
+        meter = str(decoded.arguments.get("meter", "")).lower()
+        nonce = decoded.arguments.get("nonce")
+        candidates = [s for s in batch if s.meter.lower() == meter] or batch
+        culprit = next((s for s in candidates if nonce is not None and s.nonce == nonce), candidates[0])
+        arguments = ", ".join(f"{name}={value}" for name, value in decoded.arguments.items())
+        return Refused(culprit, decoded.name, f"SmartMeter refused it: {decoded.name}({arguments})")
+
+    def _call(self, batch: list[SignedReading]) -> Any:
+        return prepare(self.smart_meter, "submitSignedReadings", [signed.as_tuple() for signed in batch])
+
+    def _sign(self, batch: list[SignedReading], tx_nonce: int, gas: int, fees: Fees, block_number: int) -> StoredTransaction:
+        call = self._call(batch)
+        transaction = DynamicFeeTransaction(
+            self.chain_id, tx_nonce, fees.max_priority_fee_per_gas, fees.max_fee_per_gas, gas, call.address, call.data
+        )
+        raw, tx_hash = transaction.signed_with(self._key)
+        return StoredTransaction(
+            "0x" + tx_hash.hex(), tx_nonce, "0x" + raw.hex(), fees.max_fee_per_gas, fees.max_priority_fee_per_gas, gas, block_number
+        )
+
+    def _broadcast(self, tx: StoredTransaction) -> None:
+        """Sends signed bytes; a node that has them already, or has mined their nonce, says so,
+        and that is no failure: the receipt tells what happened."""
+        try:
+            self.sender.rpc("eth_sendRawTransaction", [tx.raw])
+        except Exception as err:
+            text = str(err).lower()
+            if "already" in text or "nonce too low" in text or "known" in text:
+                log.debug("broadcast of %s: %s", tx.tx_hash, err)
+                return
+            raise
+
+    def _suggested_tip(self) -> int:
+        return int(self.sender.rpc("eth_maxPriorityFeePerGas"), 16)

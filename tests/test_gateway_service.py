@@ -1,0 +1,424 @@
+"""The gateway service against a real mosquitto and a real anvil: readings published over MQTT reach
+SmartMeter in batches and are answered; bad ones are refused with their reason and never hold up
+another meter's; a gateway that dies between its store and the chain sends nothing twice; batches
+stay under the gas cap; a stuck transaction is replaced with higher fees.
+
+The test drives the gateway step by step and mines each block itself (automine off), so every
+case is deterministic: a block comes exactly when the test says.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.fees import FeePolicy
+from energy_grid.services.gateway import submitter as submitter_module
+from energy_grid.services.gateway.messages import readings_topic
+from energy_grid.services.gateway.service import BrokerSettings, Gateway, GatewaySettings
+from energy_grid.services.gateway.store import ReadingState
+from energy_grid.services.gateway.submitter import MAX_BATCH_SIZE, PER_TRANSACTION_GAS_CAP, gas_cap, plan_batch
+from energy_grid.signing.readings import SignedReading, sign_reading
+
+from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
+from support.mosquitto import mosquitto_broker
+
+INTERVAL_S = 900
+STEP_WAIT_S = 0.05
+ANSWER_TIMEOUT_S = 20.0
+GWEI = 10**9
+
+
+# ------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def gateway_node(tmp_path_factory):
+    node = AnvilNode(tmp_path_factory.mktemp("gateway-node")).start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway_manifest(gateway_node, project, networks, accounts):
+    _, manifest = deploy_to_node(gateway_node, project, networks, accounts[0])
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def open_broker(tmp_path_factory):
+    """A broker of this module's own that admits anyone: the ACL is tested in test_mqtt_broker.py."""
+    with mosquitto_broker(tmp_path_factory.mktemp("gateway-broker"), allow_anonymous=True) as broker:
+        yield broker
+
+
+@dataclass
+class Device:
+    """A meter's key, publishing its own signed readings."""
+
+    key: Any
+    address: str
+    nonce: int = 0
+    consumption_wh: int = 1_000
+    production_wh: int = 0
+
+    def sign(self, client: GridClient, timestamp_s: int, *, nonce: int | None = None, consumption_wh: int | None = None) -> SignedReading:
+        reading = (timestamp_s, self.consumption_wh if consumption_wh is None else consumption_wh, self.production_wh, 50_000, 1_000)
+        chain_id = int(client.w3.eth.chain_id)
+        signed = sign_reading(
+            self.key, chain_id, client["SmartMeter"].address, self.nonce if nonce is None else nonce, timestamp_s + 7_200, reading
+        )
+        return signed
+
+
+@dataclass
+class Harness:
+    """A gateway on the module's chain and broker, stepped by the test, with the answers it sent."""
+
+    client: GridClient
+    gateway: Gateway
+    publisher: mqtt.Client
+    answers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(self, signed: SignedReading | None = None, *, topic_meter: str | None = None, payload: bytes | None = None) -> None:
+        meter = topic_meter or (signed.meter if signed else "")
+        body = payload if payload is not None else json.dumps(message_of(signed)).encode()
+        info = self.publisher.publish(readings_topic(self.gateway.chain_id, meter), body, qos=1)
+        info.wait_for_publish(5)
+
+    def take(self, count: int) -> None:
+        """Steps until the gateway has taken `count` more messages."""
+        before = self.received()
+        wait_until(lambda: self.gateway.step(STEP_WAIT_S) or self.received() >= before + count, ANSWER_TIMEOUT_S, f"{count} messages taken")
+
+    def received(self) -> float:
+        return self.gateway.metrics.registry.get_sample_value("energy_grid_gateway_readings_received_total") or 0.0
+
+    def mine(self, timestamp_s: int | None = None) -> None:
+        """A block (at `timestamp_s`), then a step of the gateway."""
+        self.client.w3.provider.make_request("evm_mine", [timestamp_s] if timestamp_s else [])  # type: ignore[arg-type]
+        self.gateway.step(STEP_WAIT_S)
+
+    def answers_for(self, meter: str, kind: str, count: int) -> list[dict[str, Any]]:
+        def found() -> list[dict[str, Any]] | None:
+            with self.lock:
+                mine = [a for topic, a in self.answers if topic.endswith(f"{meter.lower()}/{kind}")]
+            return mine if len(mine) >= count else None
+
+        return wait_until(found, ANSWER_TIMEOUT_S, f"{count} {kind} answers for {meter}")
+
+
+def message_of(signed: SignedReading | None) -> dict[str, Any]:
+    assert signed is not None
+    timestamp, consumption, production, frequency, voltage = signed.reading
+    return {
+        "meter": signed.meter.lower(),
+        "nonce": signed.nonce,
+        "deadline": str(signed.deadline),
+        "reading": {
+            "timestamp": timestamp,
+            "consumption": consumption,
+            "production": production,
+            "gridFrequency": frequency,
+            "voltage": voltage,
+        },
+        "v": signed.v,
+        "r": "0x" + signed.r.hex(),
+        "s": "0x" + signed.s.hex(),
+    }
+
+
+def chain_now(client: GridClient) -> int:
+    return int(client.w3.eth.get_block("latest")["timestamp"])
+
+
+def new_device(client: GridClient, tag: str, *, register: bool = True) -> Device:
+    account = Account.from_key(keccak(text=f"gateway-service/{tag}"))
+    device = Device(account.key, account.address)
+    if register:
+        client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        client.smart_meter.register_meter(anvil_account(0), device.address, anvil_account(5).address, region_id=1)
+        client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    return device
+
+
+@pytest.fixture
+def harness(gateway_node, gateway_manifest, open_broker, tmp_path, request) -> Iterator[Harness]:
+    client = grid_client(gateway_node, gateway_manifest)
+    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    settings = GatewaySettings(
+        store_path=tmp_path / "gateway.sqlite",
+        broker=BrokerSettings(open_broker.host, open_broker.port),
+        client_id=f"gateway-{request.node.name}",
+        max_wait_blocks=1,
+    )
+    gateway = Gateway(client, anvil_account(1), settings)
+    yield from _running(client, gateway, open_broker)
+    client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+
+
+def _running(client: GridClient, gateway: Gateway, broker: Any) -> Iterator[Harness]:
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    publisher.connect(broker.host, broker.port)
+    publisher.loop_start()
+    harness = Harness(client, gateway, publisher)
+
+    def on_answer(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        with harness.lock:
+            harness.answers.append((message.topic, json.loads(message.payload)))
+
+    publisher.on_message = on_answer
+    publisher.subscribe(f"energy-grid/{gateway.chain_id}/meters/+/accepted", qos=1)
+    publisher.subscribe(f"energy-grid/{gateway.chain_id}/meters/+/rejected", qos=1)
+    gateway.start()
+    try:
+        yield harness
+    finally:
+        gateway.close()
+        publisher.loop_stop()
+        publisher.disconnect()
+
+
+def first_readings(harness: Harness, devices: list[Device]) -> int:
+    """Each device's first reading (its baseline) on chain; returns the chain time after them."""
+    client = harness.client
+    harness.mine(chain_now(client) + INTERVAL_S)
+    at = chain_now(client)
+    for device in devices:
+        harness.publish(device.sign(client, at))
+    harness.take(len(devices))
+    harness.mine()
+    harness.mine()
+    for device in devices:
+        harness.answers_for(device.address, "accepted", 1)
+        device.nonce += 1
+    return at
+
+
+# ------------------------------------------------------------------------------------ the rules
+
+
+def test_readings_of_several_meters_go_on_chain_in_one_batch_and_are_answered(harness):
+    client = harness.client
+    devices = [new_device(client, f"batch-{i}") for i in range(3)]
+    at = first_readings(harness, devices)
+    harness.mine(at + INTERVAL_S)
+    for device in devices:
+        device.consumption_wh += 250
+        harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(3)
+    harness.mine()
+    harness.mine()
+    answers = [harness.answers_for(d.address, "accepted", 2)[-1] for d in devices]
+    assert [a["nonce"] for a in answers] == [1, 1, 1]
+    assert len({a["txHash"] for a in answers}) == 1  # one transaction carried all three
+    receipt = client.w3.eth.get_transaction_receipt(answers[0]["txHash"])
+    assert (receipt["status"], receipt["blockNumber"]) == (1, answers[0]["blockNumber"])
+    for device in devices:
+        assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+        assert client.smart_meter.latest_reading(device.address).consumption_wh == device.consumption_wh
+
+
+def test_bad_messages_are_refused_with_their_reason_and_hold_up_no_good_one(harness):
+    client = harness.client
+    good, bad = new_device(client, "good"), new_device(client, "bad")
+    stranger = new_device(client, "unregistered", register=False)
+    at = first_readings(harness, [good, bad])
+    harness.mine(at + INTERVAL_S)
+    forger = Account.from_key(keccak(text="gateway-service/forger"))
+    later = at + INTERVAL_S
+    good.consumption_wh += 100
+    chain_id, smart_meter = int(client.w3.eth.chain_id), client["SmartMeter"].address
+    forged = sign_reading(forger.key, chain_id, smart_meter, 1, later + 7_200, (later, 2_000, 0, 50_000, 1_000), meter=bad.address)
+    harness.publish(payload=b"{not json", topic_meter=bad.address)
+    harness.publish(forged)
+    harness.publish(bad.sign(client, later, nonce=0, consumption_wh=5_000))  # nonce 0 is on chain: a replay
+    harness.publish(bad.sign(client, later, nonce=3))  # skips nonce 1 and 2
+    harness.publish(bad.sign(client, later, consumption_wh=10))  # below its previous register
+    harness.publish(stranger.sign(client, later))
+    harness.publish(good.sign(client, later))
+    harness.take(7)
+    harness.mine()
+    harness.mine()
+    reasons = sorted(a["reason"] for a in harness.answers_for(bad.address, "rejected", 5))
+    assert reasons == ["bad-signature", "malformed", "nonce-ahead", "nonce-used", "register-decreased"]
+    assert [a["reason"] for a in harness.answers_for(stranger.address, "rejected", 1)] == ["unknown-meter"]
+    assert harness.answers_for(good.address, "accepted", 2)[-1]["nonce"] == 1
+    assert client["SmartMeter"].functions.nonces(bad.address).call() == 1
+    rejected = harness.gateway.metrics.registry.get_sample_value
+    assert rejected("energy_grid_gateway_readings_rejected_total", {"reason": "malformed"}) == 1.0
+
+
+def test_an_identical_message_again_is_answered_again_and_sent_once(harness):
+    client = harness.client
+    device = new_device(client, "twice")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 10
+    signed = device.sign(client, at + INTERVAL_S)
+    harness.publish(signed)
+    harness.take(1)
+    harness.mine()
+    harness.mine()
+    first = harness.answers_for(device.address, "accepted", 2)[-1]
+    harness.publish(signed)
+    harness.take(1)
+    again = harness.answers_for(device.address, "accepted", 3)[-1]
+    assert again == first
+    assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+
+
+def test_a_reading_the_chain_refuses_after_acceptance_is_answered_and_the_rest_goes_on(harness):
+    client = harness.client
+    kept, dropped = new_device(client, "kept"), new_device(client, "dropped")
+    at = first_readings(harness, [kept, dropped])
+    harness.mine(at + INTERVAL_S)
+    for device in (kept, dropped):
+        device.consumption_wh += 5
+        harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(2)
+    # The operator deactivates one meter after the gateway accepted its reading.
+    client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    client.transact(anvil_account(0), client["SmartMeter"].functions.deactivateMeter(dropped.address))
+    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    harness.mine()
+    harness.mine()
+    assert [a["reason"] for a in harness.answers_for(dropped.address, "rejected", 1)] == ["inactive-meter"]
+    assert harness.answers_for(kept.address, "accepted", 2)[-1]["nonce"] == 1
+    assert harness.gateway.store.get(dropped.address, 1).state == ReadingState.REFUSED
+
+
+# ------------------------------------------------------------------------------------ crashes
+
+
+def test_a_gateway_that_dies_between_its_store_and_the_chain_sends_nothing_twice(gateway_node, gateway_manifest, open_broker, tmp_path):
+    client = grid_client(gateway_node, gateway_manifest)
+    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    settings = GatewaySettings(
+        store_path=tmp_path / "gateway.sqlite", broker=BrokerSettings(open_broker.host, open_broker.port), client_id="gateway-dies"
+    )
+    device = new_device(client, "dies")
+    first = Gateway(client, anvil_account(1), settings)
+    runs = _running(client, first, open_broker)
+    harness = next(runs)
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 42
+    harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(1)
+
+    # The batch is signed and written to the store; the process dies before it reaches the node.
+    def die(_tx: Any) -> None:
+        raise SystemExit("killed")
+
+    first.submitter._broadcast = die  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        harness.mine()
+    (tx_nonce,) = first.store.in_flight()
+    runs.close()
+
+    second = Gateway(client, anvil_account(1), settings)
+    runs = _running(client, second, open_broker)
+    harness = next(runs)
+    try:
+        harness.mine()
+        harness.mine()
+        answer = harness.answers_for(device.address, "accepted", 1)[-1]
+        assert answer["txHash"] == second.store.transactions(tx_nonce)[0].tx_hash  # the stored bytes, not new ones
+        assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+        assert client.w3.eth.get_transaction_count(anvil_account(1).address) == tx_nonce + 1
+    finally:
+        runs.close()
+        client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------ gas and fees
+
+
+def test_batch_sizing_keeps_every_batch_under_the_cap():
+    assert gas_cap(30_000_000) == 15_000_000
+    assert gas_cap(60_000_000) == PER_TRANSACTION_GAS_CAP
+    device_a, device_b = Account.from_key("0x" + "21" * 32), Account.from_key("0x" + "22" * 32)
+
+    def signed(device: Any, nonce: int, timestamp_s: int) -> SignedReading:
+        return sign_reading(device.key, 31337, "0x" + "5e" * 20, nonce, 10**10, (timestamp_s, 1, 0, 50_000, 1_000))
+
+    queue = [signed(device_a, 0, 100), signed(device_a, 1, 1_000), signed(device_b, 0, 100), signed(device_b, 1, 5_000)]
+    # device_b's second reading is after the chain's clock; device_a is busy with one in flight.
+    assert plan_batch(queue, set(), 1_000, MAX_BATCH_SIZE) == queue[:3]
+    assert plan_batch(queue, {device_a.address}, 1_000, MAX_BATCH_SIZE) == [queue[2]]
+    assert plan_batch(queue, set(), 10_000, 2) == queue[:2]
+
+
+def test_batches_split_to_fit_a_small_block(harness):
+    client = harness.client
+    devices = [new_device(client, f"small-block-{i}") for i in range(6)]
+    at = first_readings(harness, devices)
+    harness.mine(at + INTERVAL_S)
+    for device in devices:
+        device.consumption_wh += 7
+        harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(len(devices))
+    head = harness.gateway.clock.head()
+    cap_gas = 150_000  # room for two or three signed readings, not six
+    small = replace(head, gas_limit=submitter_module.BLOCK_SHARE * cap_gas)
+    sent = harness.gateway.submitter.send_waiting(small, send_partial=True, max_in_flight=10, on_refused=lambda r: None)
+    assert sent == len(devices)
+    flights = harness.gateway.store.in_flight()
+    assert len(flights) >= 2
+    for tx_nonce in flights:
+        assert harness.gateway.store.transactions(tx_nonce)[-1].gas_limit <= gas_cap(small.gas_limit)
+    harness.mine()
+    harness.mine()
+    for device in devices:
+        assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+
+
+def test_a_stuck_transaction_is_replaced_with_higher_fees_until_mined(harness):
+    client = harness.client
+    device = new_device(client, "stuck")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 3
+    harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(1)
+    harness.mine()  # the batch is sent at the current base fee
+    (tx_nonce,) = harness.gateway.store.in_flight()
+    sent = harness.gateway.store.transactions(tx_nonce)[0]
+    # The base fee jumps far above what the transaction offers: it cannot be mined.
+    client.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(sent.max_fee_per_gas * 50)])  # type: ignore[arg-type]
+    for _ in range(harness.gateway.settings.stuck_after_blocks):
+        harness.mine()
+    versions = harness.gateway.store.transactions(tx_nonce)
+    assert len(versions) == 2
+    assert versions[1].max_fee_per_gas >= versions[0].max_fee_per_gas * 5 // 4
+    assert versions[1].max_priority_fee_per_gas > versions[0].max_priority_fee_per_gas
+    harness.mine()
+    harness.mine()
+    answer = harness.answers_for(device.address, "accepted", 2)[-1]
+    assert answer["txHash"] == versions[-1].tx_hash
+    assert harness.gateway.metrics.registry.get_sample_value("energy_grid_gateway_transactions_total", {"outcome": "replaced"}) >= 1.0
+
+
+def test_the_fee_policy_raises_both_fees_and_respects_its_ceiling():
+    policy = FeePolicy(bump_percent=25, max_fee_ceiling_per_gas=100 * GWEI)
+    fees = policy.initial(base_fee_per_gas=10 * GWEI, suggested_tip_per_gas=GWEI)
+    assert (fees.max_fee_per_gas, fees.max_priority_fee_per_gas) == (21 * GWEI, GWEI)
+    bumped = policy.bumped(fees, base_fee_per_gas=10 * GWEI, suggested_tip_per_gas=GWEI)
+    assert bumped is not None
+    assert bumped.max_priority_fee_per_gas == GWEI * 5 // 4
+    assert bumped.max_fee_per_gas == 21 * GWEI * 5 // 4
+    assert policy.bumped(fees, base_fee_per_gas=60 * GWEI, suggested_tip_per_gas=GWEI) is None  # 121 gwei > ceiling
+    with pytest.raises(ValueError, match="below 10 %"):
+        FeePolicy(bump_percent=5)
+
