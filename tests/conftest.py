@@ -919,6 +919,7 @@ from support.mosquitto import access_controlled_broker  # noqa: E402
 @pytest.fixture(scope="session")
 def mqtt_broker(tmp_path_factory):
     """One mosquitto for the session, started here (never one already running), with the access
-    files production uses: the gateway and two meters, each with a password of its own."""
+    files production uses: the gateway, the fleet (virtual meters) and two meters, each with a
+    password of its own."""
     with access_controlled_broker(tmp_path_factory.mktemp("mqtt")) as broker:
         yield broker

@@ -1,7 +1,9 @@
-"""Meters: `meters register|submit|ingest|history` (SmartMeter)."""
+"""Meters: `meters register|submit|ingest|history` (SmartMeter) and `meters emulate` (the live
+community's virtual meters, energy_grid.services.virtual_meters)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from energy_grid.cli.records import record
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 from energy_grid.services.ingest import ingest_csv
+from energy_grid.services.mqtt import BROKER_PASSWORD_ENV, DEFAULT_BROKER
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of 900 s intervals
 MAX_GATEWAY_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE
@@ -173,3 +176,52 @@ def _has_reading(row: dict[str, Any]) -> bool:
 
 def _utc_day_start(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+@meters.command("emulate")
+@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The live community's run file (`live setup`); default deployments/<chainId>.live.json.")
+@click.option("--broker", default=DEFAULT_BROKER, show_default=True, help="The MQTT broker, HOST:PORT.")
+@click.option("--broker-user", default=None, help=f"The broker user (a fleet user); its password from {BROKER_PASSWORD_ENV}.")
+@click.option("--metrics-port", type=click.IntRange(0, 65_535), default=0, show_default=True,
+              help="Port of /metrics and /health; 0 takes a free one (its URL is logged).")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Simulated days to run; default the run file's.")
+@click.option("--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+              help="Wall seconds between looks at the chain's clock.")
+@click.option("--test-keys", is_flag=True,
+              help="The meters' keys (derived from the seed) are test keys: run on a chain other than anvil's 31337 anyway.")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"], case_sensitive=False), default="INFO", show_default=True)
+@pass_session
+def emulate(
+    session: Session,
+    run_file: Path | None,
+    broker: str,
+    broker_user: str | None,
+    metrics_port: int,
+    days: int | None,
+    poll_interval_s: float,
+    test_keys: bool,
+    log_level: str,
+) -> None:
+    """The live community's households as meters: each simulated interval, once the chain's clock has
+    passed its end, every household's reading signed by its meter's key and published over MQTT for
+    the gateway. Resumes where the chain stands after a restart; runs until its last day is published
+    or SIGINT or SIGTERM."""
+    # The model's stack (numpy, pandapower) loads only for this command.
+    from energy_grid.live.community import live_run_file_for, load_community  # noqa: PLC0415
+    from energy_grid.services.mqtt import BrokerSettings  # noqa: PLC0415
+    from energy_grid.services.runtime import ServiceError, configure_logging  # noqa: PLC0415
+    from energy_grid.services.virtual_meters import serve_virtual_meters  # noqa: PLC0415
+
+    configure_logging(log_level)
+    try:
+        settings = BrokerSettings.parse(broker, broker_user, os.environ.get(BROKER_PASSWORD_ENV))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--broker") from None
+    community = load_community(session.client, run_file or live_run_file_for(session.manifest_file))
+    if days is not None:
+        community = community.with_days(days)
+    try:
+        serve_virtual_meters(session.client, community, settings, metrics_port, poll_interval_s, test_keys=test_keys)
+    except ServiceError as err:
+        raise CliError(str(err)) from None

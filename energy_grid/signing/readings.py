@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi import encode
 from eth_account import Account
+from eth_keys.datatypes import PrivateKey
 from eth_utils import keccak
 
 from energy_grid.signing.eip712 import EIP712_DOMAIN, sign_typed_data, signing_domain, type_string
@@ -46,6 +48,9 @@ METER_READING_TYPE = type_string("MeterReading", METER_READING_FIELDS)
 SIGNED_READING_TYPE = type_string("SignedReading", SIGNED_READING_FIELDS) + METER_READING_TYPE
 METER_READING_TYPEHASH = keccak(text=METER_READING_TYPE)
 SIGNED_READING_TYPEHASH = keccak(text=SIGNED_READING_TYPE)
+EIP712_DOMAIN_TYPEHASH = keccak(text=type_string("EIP712Domain", EIP712_DOMAIN))
+EIP191_STRUCTURED_PREFIX = b"\x19\x01"  # EIP-712's digest = keccak(prefix ‖ domain separator ‖ struct hash)
+ETHEREUM_V_OFFSET = 27  # eth-keys' recovery id 0/1 as the contracts' v 27/28
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,41 @@ def sign_readings(
 ) -> list[SignedReading]:
     """A device's buffered readings (in time order) signed with consecutive nonces from `first_nonce`
     (the contract's `nonces(meter)`)."""
-    return [
-        sign_reading(private_key, chain_id, smart_meter, first_nonce + i, deadline, reading)
-        for i, reading in enumerate(readings)
-    ]
+    return [sign_reading(private_key, chain_id, smart_meter, first_nonce + i, deadline, reading) for i, reading in enumerate(readings)]
+
+
+def domain_separator(chain_id: int, smart_meter: str) -> bytes:
+    """The EIP-712 domain separator of SmartMeter at `smart_meter` on chain `chain_id`."""
+    return keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [EIP712_DOMAIN_TYPEHASH, keccak(text=DOMAIN_NAME), keccak(text=DOMAIN_VERSION), chain_id, smart_meter],
+        )
+    )
+
+
+def reading_digest(separator: bytes, meter: str, nonce: int, deadline: int, reading: Reading) -> bytes:
+    """The 32 bytes a meter signs for `reading`, hashed directly: the same digest the typed data
+    of `typed_data` gives, without eth-account's generic encoder (a few microseconds instead of a
+    millisecond, for a fleet that signs a thousand readings an interval)."""
+    reading_hash = keccak(encode(["bytes32", "uint256", "uint256", "uint256", "uint256", "uint256"], [METER_READING_TYPEHASH, *reading]))
+    struct_hash = keccak(
+        encode(["bytes32", "address", "uint256", "uint256", "bytes32"], [SIGNED_READING_TYPEHASH, meter, nonce, deadline, reading_hash])
+    )
+    return keccak(EIP191_STRUCTURED_PREFIX + separator + struct_hash)
+
+
+def sign_reading_digest(key: PrivateKey, separator: bytes, nonce: int, deadline: int, reading: Reading) -> SignedReading:
+    """`sign_reading` over the digest (reading_digest) with an eth-keys key: the same signature,
+    deterministic (RFC 6979) and with a low s, as SmartMeter requires."""
+    meter = key.public_key.to_checksum_address()
+    signature = key.sign_msg_hash(reading_digest(separator, meter, nonce, deadline, reading))
+    return SignedReading(
+        meter,
+        nonce,
+        deadline,
+        (*reading,),
+        signature.v + ETHEREUM_V_OFFSET,
+        signature.r.to_bytes(32, "big"),
+        signature.s.to_bytes(32, "big"),
+    )

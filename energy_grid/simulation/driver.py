@@ -55,8 +55,9 @@ some the other steps they call. SetUp (set_up.py) is step 1; Baseline (baseline.
 the auction's standing orders (Auction, auction_steps.py) and demand response's plan
 (DemandResponse, demand_events.py); Interval (interval.py) steps 3 and 4, calling the auction and
 demand response at their place; the meters' gateway (gateway.py) reads and submits the readings of
-steps 2 and 3. SimulationRun owns them all and calls them in order; the audit (ledger.py) gets the
-state and the series the run collected.
+steps 2 and 3. SimulationRun owns them all and calls them in order (steps 1 and 2 are its
+`set_up_phase`, which the live community, energy_grid.live, calls alone); the audit (ledger.py)
+gets the state and the series the run collected.
 
 Restart: every step above is idempotent against the chain. The run file (next to the manifest)
 records the run's parameters and D; a run started again with the same parameters on the same
@@ -115,24 +116,9 @@ class SimulationRun:
         sender.drop_pending()  # a killed run may have left transactions in the pool
         self.started = time.monotonic()
         record = _run_record(client, config, run_file)
-        # The model's days begin BASELINE_DAYS before the simulated ones: those are the baseline.
-        self.community = CommunityConfig(
-            households=config.households,
-            start_day_of_year=config.start_day_of_year - BASELINE_DAYS,
-            days=config.days + BASELINE_DAYS,
-            seed=config.seed,
-        )
+        self.community = community_config(config)
         self.model = CommunityModel(self.community)
-        self.state = RunState(
-            client=client,
-            config=config,
-            sender=sender,
-            record=record,
-            calendar=ChainCalendar(record.day_start_s, BASELINE_DAYS),
-            actors=_actors(config, record),
-            members=demand_response_members(config.seed, config.households, config.dr_share),
-            pv_households=[spec.household_id for spec in self.model.households if spec.pv is not None],
-        )
+        self.state = run_state(client, config, record, sender, self.model)
         self.gateway = MeterGateway(self.state)
         self.set_up = SetUp(self.state)
         self.baseline = Baseline(self.state, self.gateway)
@@ -140,19 +126,28 @@ class SimulationRun:
         self.demand_response = DemandResponse(self.state)
         self.interval = Interval(self.state, self.gateway, self.auction, self.demand_response)
 
+    def set_up_phase(self) -> list[IntervalResult]:
+        """Steps 1 and 2 of the module docstring: the set-up, the baseline days stepped and
+        uploaded, demand response planned from them and the standing orders set; the chain then
+        stands at D. Returns the model's baseline intervals. The simulation goes on with its
+        intervals; the live community (energy_grid.live) stops here and lets the chain run."""
+        state = self.state
+        self.progress(0, state.config.interval_count, "set-up")
+        self.set_up.run()
+        baseline = [self.model.step(power_flow=False) for _ in range(state.calendar.baseline_intervals)]
+        self.demand_response.plan(baseline)
+        self.progress(0, state.config.interval_count, "baseline days")
+        self.baseline.upload(baseline)
+        self.auction.set_standing_orders()
+        state.flush_at(state.calendar.day_start_s)
+        return baseline
+
     def run(self) -> SimulationResult:
         state = self.state
         total = state.config.interval_count
         try:
-            self.progress(0, total, "set-up")
-            self.set_up.run()
-            baseline = [self.model.step(power_flow=False) for _ in range(state.calendar.baseline_intervals)]
-            self.demand_response.plan(baseline)
+            baseline = self.set_up_phase()
             loading_without_dr = self._loading_without_demand_response(len(baseline)) if self.demand_response.events else None
-            self.progress(0, total, "baseline days")
-            self.baseline.upload(baseline)
-            self.auction.set_standing_orders()
-            state.flush_at(state.calendar.day_start_s)
             resume_from = self._resume_interval()
             # The model steps every interval, also those a resumed run finds on chain, so that its
             # registers and the series are an uninterrupted run's.
@@ -192,39 +187,60 @@ class SimulationRun:
 
     def _figures(self, i: int, result: IntervalResult, loading_without_dr: list[int] | None) -> IntervalFigures:
         """The model's figures of simulated interval `i`; the market's are added by the audit."""
-        grid = result.grid
-        return IntervalFigures(
-            interval=i,
-            local_time=result.local_start.strftime("%Y-%m-%d %H:%M"),
-            consumption_wh=result.consumption_wh,
-            pv_wh=result.pv_wh,
-            import_wh=result.import_wh,
-            export_wh=result.export_wh,
-            transformer_loading_per_mille=grid.transformer_loading_per_mille,
-            transformer_loading_without_dr_per_mille=(
-                grid.transformer_loading_per_mille if loading_without_dr is None else loading_without_dr[i]
-            ),
-            transformer_apparent_kva=grid.transformer_apparent_kva,
-            voltage_min_per_mille=grid.voltage_min_per_mille,
-            reference_price_per_kwh=dynamic_price(self.auction.base_price_per_kwh, grid.load_w, grid.transformer_rating_va),
-            demand_response=bool(self.demand_response.consumption_factors(i)),
+        without_dr = None if loading_without_dr is None else loading_without_dr[i]
+        return interval_figures(
+            i, result, self.auction.base_price_per_kwh, without_dr, bool(self.demand_response.consumption_factors(i))
         )
+
+
+def interval_figures(
+    i: int, result: IntervalResult, base_price_per_kwh: int, loading_without_dr_per_mille: int | None, demand_response: bool
+) -> IntervalFigures:
+    """The model's figures of simulated interval `i` (`loading_without_dr_per_mille`: the same
+    model's transformer loading had no event been called, None when none was)."""
+    grid = result.grid
+    return IntervalFigures(
+        interval=i,
+        local_time=result.local_start.strftime("%Y-%m-%d %H:%M"),
+        consumption_wh=result.consumption_wh,
+        pv_wh=result.pv_wh,
+        import_wh=result.import_wh,
+        export_wh=result.export_wh,
+        transformer_loading_per_mille=grid.transformer_loading_per_mille,
+        transformer_loading_without_dr_per_mille=(
+            grid.transformer_loading_per_mille if loading_without_dr_per_mille is None else loading_without_dr_per_mille
+        ),
+        transformer_apparent_kva=grid.transformer_apparent_kva,
+        voltage_min_per_mille=grid.voltage_min_per_mille,
+        reference_price_per_kwh=dynamic_price(base_price_per_kwh, grid.load_w, grid.transformer_rating_va),
+        demand_response=demand_response,
+    )
 
 
 # ---- The run file and the actors ----
 
 
+def recorded_run(client: GridClient, run_file: Path, config: SimulationConfig | None = None) -> RunRecord | None:
+    """The run file's record when it belongs to this chain (same SmartMeter, its anchor block still
+    there) and, when `config` is given, to a run with those parameters; None otherwise."""
+    known = RunRecord.load(run_file)
+    if known is None or known.smart_meter != client["SmartMeter"].address:
+        return None
+    if config is not None and known.config != config.run_key():
+        return None
+    block = _block_or_none(client, known.anchor_block)
+    return known if block is not None and hex_0x(block["hash"]) == known.anchor_hash else None
+
+
 def _run_record(client: GridClient, config: SimulationConfig, run_file: Path | None) -> RunRecord:
-    """The run file's record when it is this run's on this chain (same parameters, same SmartMeter,
-    its anchor block still there), so that the run resumes; a new record, saved, otherwise."""
+    """The run file's record when it is this run's on this chain (recorded_run), so that the run
+    resumes; a new record, saved, otherwise."""
+    if run_file is not None:
+        known = recorded_run(client, run_file, config)
+        if known is not None:
+            return known
     latest = client.w3.eth.get_block("latest")
     smart_meter = client["SmartMeter"].address
-    if run_file is not None:
-        known = RunRecord.load(run_file)
-        if known is not None and known.config == config.run_key() and known.smart_meter == smart_meter:
-            block = _block_or_none(client, known.anchor_block)
-            if block is not None and hex_0x(block["hash"]) == known.anchor_hash:
-                return known
     day_start_s = plan_day_start(int(latest["timestamp"]), BASELINE_DAYS, SITE_UTC_OFFSET_MINUTES)
     fees = int(client["EnergyAuction"].functions.accruedFees().call(block_identifier=int(latest["number"])))
     record = RunRecord(config.run_key(), day_start_s, int(latest["number"]), hex_0x(latest["hash"]), smart_meter, fees)
@@ -240,7 +256,33 @@ def _block_or_none(client: GridClient, number: int) -> Any:
         return None
 
 
-def _actors(config: SimulationConfig, record: RunRecord) -> Actors:
+def community_config(config: SimulationConfig) -> CommunityConfig:
+    """The model of a run: its days begin BASELINE_DAYS before the simulated ones (the baseline)."""
+    return CommunityConfig(
+        households=config.households,
+        start_day_of_year=config.start_day_of_year - BASELINE_DAYS,
+        days=config.days + BASELINE_DAYS,
+        seed=config.seed,
+    )
+
+
+def run_state(
+    client: GridClient, config: SimulationConfig, record: RunRecord, sender: TransactionSender, model: CommunityModel
+) -> RunState:
+    """The state every step reads, for the run `record` describes on this chain."""
+    return RunState(
+        client=client,
+        config=config,
+        sender=sender,
+        record=record,
+        calendar=ChainCalendar(record.day_start_s, BASELINE_DAYS),
+        actors=run_actors(config, record),
+        members=demand_response_members(config.seed, config.households, config.dr_share),
+        pv_households=[spec.household_id for spec in model.households if spec.pv is not None],
+    )
+
+
+def run_actors(config: SimulationConfig, record: RunRecord) -> Actors:
     """Anvil's dev accounts for the operator, gateway, oracle reporter and keeper; the households'
     and meters' keys derived from the seed and the day, so that a resumed run signs as the same."""
     seed, day = config.seed, record.day_start_s
@@ -281,4 +323,16 @@ def run_file_for(manifest: Path) -> Path:
     return manifest.with_name(f"{manifest.stem}.simulation.json")
 
 
-__all__ = ["BASELINE_DAYS", "SITE_UTC_OFFSET_MINUTES", "SimulationConfig", "SimulationRun", "run_file_for", "run_simulation"]
+__all__ = [
+    "BASELINE_DAYS",
+    "SITE_UTC_OFFSET_MINUTES",
+    "SimulationConfig",
+    "SimulationRun",
+    "community_config",
+    "interval_figures",
+    "recorded_run",
+    "run_actors",
+    "run_file_for",
+    "run_simulation",
+    "run_state",
+]

@@ -95,6 +95,22 @@ def meter_of_topic(topic: str, chain_id: int) -> str:
     return match["meter"]
 
 
+def reading_message(signed: SignedReading) -> bytes:
+    """The message a meter publishes for `signed`, in the documented form (integers as JSON numbers,
+    `r` and `s` in 0x-hex), compact and in a fixed order: the same reading always gives the same bytes."""
+    reading = dict(zip(READING_FIELDS, signed.reading, strict=True))
+    message = {
+        "meter": signed.meter,
+        "nonce": signed.nonce,
+        "deadline": signed.deadline,
+        "reading": reading,
+        "v": signed.v,
+        "r": "0x" + signed.r.hex(),
+        "s": "0x" + signed.s.hex(),
+    }
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
 def accepted_answer(nonce: int, tx_hash: str, block_number: int) -> bytes:
     return json.dumps({"nonce": nonce, "txHash": tx_hash, "blockNumber": block_number}).encode()
 

@@ -1,0 +1,76 @@
+"""`live setup` and `live audit`: the live community on a local chain (energy_grid.live).
+
+    energy-grid live setup --households 30 --seed 0     # on a freshly deployed anvil, before pacing it
+    energy-grid live audit                              # once the community has come to rest
+
+The run file (default deployments/<chainId>.live.json) records the community for the virtual meters
+(`energy-grid meters emulate`) and the audit; the virtual meters' series lies beside it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from energy_grid.cli.output import Column, emit, record_table, rows_table
+from energy_grid.cli.session import Session, pass_session
+from energy_grid.live.audit import audit_community
+from energy_grid.live.community import live_run_file_for, load_community, set_up_community
+from energy_grid.simulation.report import summary_rows
+
+RUN_FILE_HELP = "The live community's run file; default deployments/<chainId>.live.json beside the manifest."
+
+
+def _run_file(session: Session, run_file: Path | None) -> Path:
+    return run_file if run_file is not None else live_run_file_for(session.manifest_file)
+
+
+@click.command("setup")
+@click.option("--households", type=click.IntRange(min=1), default=30, show_default=True, help="Households in the community.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same households and meter keys.")
+@click.option("--days", type=click.IntRange(min=1), default=1, show_default=True, help="Simulated days the community lives.")
+@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
+@pass_session
+def setup(session: Session, households: int, seed: int, days: int, run_file: Path | None) -> None:
+    """Set up the simulation's community on a freshly deployed local anvil: accounts, money, one
+    meter per household, demand-response members, the baseline days' readings and the standing
+    orders; the chain then stands at the community's first day and mines on its own again. Run
+    again with the same options, it finds the set-up done and sends nothing. Progress goes to stderr."""
+
+    def progress(done: int, total: int, note: str) -> None:
+        print(f"live set-up: {note}", file=sys.stderr, flush=True)
+
+    path = _run_file(session, run_file)
+    result = set_up_community(session.client, households, seed, path, days=days, progress=progress)
+    community = result.community
+    info = {
+        "households": community.config.households,
+        "seed": community.config.seed,
+        "days": community.config.days,
+        "day_start_s": community.day_start_s,
+        "demand_response_members": len(community.members()),
+        "transactions": result.transactions,
+        "run_file": str(path),
+    }
+    title = "Live community set up" if result.transactions else "Live community found set up: nothing sent"
+    emit(session.json_output, info, record_table(info, title=title))
+
+
+@click.command("audit")
+@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
+@pass_session
+def audit(session: Session, run_file: Path | None) -> None:
+    """Read the live community's intervals back from the chain and check that energy and money
+    balance to the unit, as the simulation's audit does. It balances once the community is at rest:
+    the gateway caught up, the keeper's clearing and settlement done. Exits 1 naming what does not
+    balance."""
+    community = load_community(session.client, _run_file(session, run_file))
+    result = audit_community(session.client, community)
+    table = rows_table(
+        [{"figure": name, "value": value} for name, value in summary_rows(result)],
+        [Column("figure", "figure", justify="left"), Column("value", "value")],
+        title="Live community audit: balanced",
+    )
+    emit(session.json_output, result.as_json(), table)

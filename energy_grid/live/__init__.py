@@ -1,0 +1,1 @@
+"""The live community: the simulation's households on a local chain that runs by itself."""
