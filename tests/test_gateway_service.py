@@ -24,9 +24,10 @@ from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.fees import FeePolicy
 from energy_grid.services.gateway import submitter as submitter_module
 from energy_grid.services.gateway.messages import readings_topic
-from energy_grid.services.gateway.service import BrokerSettings, Gateway, GatewaySettings
+from energy_grid.services.gateway.service import Gateway, GatewaySettings
 from energy_grid.services.gateway.store import ReadingState
 from energy_grid.services.gateway.submitter import MAX_BATCH_SIZE, PER_TRANSACTION_GAS_CAP, gas_cap, plan_batch
+from energy_grid.services.mqtt import BrokerSettings
 from energy_grid.signing.readings import SignedReading, sign_reading
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
@@ -153,7 +154,7 @@ def new_device(client: GridClient, tag: str, *, register: bool = True) -> Device
 
 
 @pytest.fixture
-def harness(gateway_node, gateway_manifest, open_broker, tmp_path, request) -> Iterator[Harness]:
+def gateway_harness(gateway_node, gateway_manifest, open_broker, tmp_path, request) -> Iterator[Harness]:
     client = grid_client(gateway_node, gateway_manifest)
     client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     settings = GatewaySettings(
@@ -208,7 +209,8 @@ def first_readings(harness: Harness, devices: list[Device]) -> int:
 # ------------------------------------------------------------------------------------ the rules
 
 
-def test_readings_of_several_meters_go_on_chain_in_one_batch_and_are_answered(harness):
+def test_readings_of_several_meters_go_on_chain_in_one_batch_and_are_answered(gateway_harness):
+    harness = gateway_harness
     client = harness.client
     devices = [new_device(client, f"batch-{i}") for i in range(3)]
     at = first_readings(harness, devices)
@@ -229,7 +231,8 @@ def test_readings_of_several_meters_go_on_chain_in_one_batch_and_are_answered(ha
         assert client.smart_meter.latest_reading(device.address).consumption_wh == device.consumption_wh
 
 
-def test_bad_messages_are_refused_with_their_reason_and_hold_up_no_good_one(harness):
+def test_bad_messages_are_refused_with_their_reason_and_hold_up_no_good_one(gateway_harness):
+    harness = gateway_harness
     client = harness.client
     good, bad = new_device(client, "good"), new_device(client, "bad")
     stranger = new_device(client, "unregistered", register=False)
@@ -259,7 +262,8 @@ def test_bad_messages_are_refused_with_their_reason_and_hold_up_no_good_one(harn
     assert rejected("energy_grid_gateway_readings_rejected_total", {"reason": "malformed"}) == 1.0
 
 
-def test_an_identical_message_again_is_answered_again_and_sent_once(harness):
+def test_an_identical_message_again_is_answered_again_and_sent_once(gateway_harness):
+    harness = gateway_harness
     client = harness.client
     device = new_device(client, "twice")
     at = first_readings(harness, [device])
@@ -278,7 +282,8 @@ def test_an_identical_message_again_is_answered_again_and_sent_once(harness):
     assert client["SmartMeter"].functions.nonces(device.address).call() == 2
 
 
-def test_a_reading_the_chain_refuses_after_acceptance_is_answered_and_the_rest_goes_on(harness):
+def test_a_reading_the_chain_refuses_after_acceptance_is_answered_and_the_rest_goes_on(gateway_harness):
+    harness = gateway_harness
     client = harness.client
     kept, dropped = new_device(client, "kept"), new_device(client, "dropped")
     at = first_readings(harness, [kept, dropped])
@@ -360,7 +365,8 @@ def test_batch_sizing_keeps_every_batch_under_the_cap():
     assert plan_batch(queue, set(), 10_000, 2) == queue[:2]
 
 
-def test_batches_split_to_fit_a_small_block(harness):
+def test_batches_split_to_fit_a_small_block(gateway_harness):
+    harness = gateway_harness
     client = harness.client
     devices = [new_device(client, f"small-block-{i}") for i in range(6)]
     at = first_readings(harness, devices)
@@ -384,7 +390,8 @@ def test_batches_split_to_fit_a_small_block(harness):
         assert client["SmartMeter"].functions.nonces(device.address).call() == 2
 
 
-def test_a_stuck_transaction_is_replaced_with_higher_fees_until_mined(harness):
+def test_a_stuck_transaction_is_replaced_with_higher_fees_until_mined(gateway_harness):
+    harness = gateway_harness
     client = harness.client
     device = new_device(client, "stuck")
     at = first_readings(harness, [device])

@@ -18,24 +18,15 @@ import click
 
 from energy_grid.chain.fees import GWEI, FeePolicy
 from energy_grid.cli.session import CliError, Session, pass_session
-from energy_grid.services.gateway.service import BrokerSettings, Gateway, GatewaySettings
+from energy_grid.services.gateway.service import Gateway, GatewaySettings
+from energy_grid.services.mqtt import BROKER_PASSWORD_ENV, DEFAULT_BROKER, BrokerSettings
 from energy_grid.services.runtime import MetricsServer, ServiceError, configure_logging, stop_on_signals
-
-BROKER_PASSWORD_ENV = "ENERGY_GRID_BROKER_PASSWORD"
-
-
-def parse_broker(text: str) -> tuple[str, int]:
-    """HOST:PORT, the port 1..65535."""
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 2**16:
-        raise click.BadParameter(f"{text!r} is not HOST:PORT (for example 127.0.0.1:1883)")
-    return host, int(port)
 
 
 @click.command("gateway")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The gateway's SQLite store: every accepted reading is written here before it is acknowledged.")
-@click.option("--broker", default="127.0.0.1:1883", show_default=True, help="The MQTT broker, HOST:PORT.")
+@click.option("--broker", default=DEFAULT_BROKER, show_default=True, help="The MQTT broker, HOST:PORT.")
 @click.option("--broker-user", default=None, help=f"The broker user (password from {BROKER_PASSWORD_ENV}).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port of /metrics and /health on 127.0.0.1 (0: a free one, logged).")
@@ -67,12 +58,15 @@ def gateway(
     """Take meters' signed readings from MQTT, check each, store it, and submit them in batches to
     SmartMeter; answer each reading on its meter's accepted or rejected topic. Runs until SIGINT or
     SIGTERM."""
-    host, port = parse_broker(broker)
+    try:
+        broker_settings = BrokerSettings.parse(broker, broker_user, os.environ.get(BROKER_PASSWORD_ENV))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--broker") from None
     configure_logging(log_level)
     store_path.parent.mkdir(parents=True, exist_ok=True)
     settings = GatewaySettings(
         store_path=store_path,
-        broker=BrokerSettings(host, port, broker_user, os.environ.get(BROKER_PASSWORD_ENV)),
+        broker=broker_settings,
         max_wait_blocks=max_wait_blocks,
         stuck_after_blocks=stuck_after_blocks,
         fee_policy=FeePolicy(

@@ -55,6 +55,7 @@ from energy_grid.services.gateway.messages import (
 )
 from energy_grid.services.gateway.store import ReadingState, ReadingStore
 from energy_grid.services.gateway.submitter import BatchSubmitter, Mined, Refused
+from energy_grid.services.mqtt import BrokerSettings
 from energy_grid.services.reading_rules import RefusalCode
 from energy_grid.services.runtime import ChainClock, ChainHead, ServiceError, ServiceMetrics
 from energy_grid.signing.readings import SignedReading
@@ -67,14 +68,6 @@ MAX_BURST = 2_000  # messages taken from the queue before the store's commit and
 ROLLBACK_DEPTH_BLOCKS = 256  # how far back readings are checked after the chain went back
 CONNECT_TIMEOUT_S = 30.0
 HEALTHY_STEP_S = 30.0  # a loop that has not stepped for this long is stuck
-
-
-@dataclass(frozen=True)
-class BrokerSettings:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    user: str | None = None
-    password: str | None = None
 
 
 @dataclass(frozen=True)
