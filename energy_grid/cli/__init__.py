@@ -63,11 +63,21 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Demand-response events: start one, verify reductions from meters, claim rewards.",
     ),
     "grid": LazyCommand("energy_grid.cli.grid_commands", "grid", "The grid's status and load; emergency mode."),
+    "dr-planner": LazyCommand(
+        "energy_grid.cli.reporter_commands",
+        "dr_planner",
+        "Plan each day's demand-response event from the meters' history, start it, verify and pay its participants.",
+    ),
     "keeper": LazyCommand(
         "energy_grid.cli.keeper_commands",
         "keeper",
         "Match crossing orders by price-time priority, settle what is due, clear auctions whose clearing time has "
         "come, settle the meters' standing orders there and claim their orders, in bounded batches.",
+    ),
+    "load-reporter": LazyCommand(
+        "energy_grid.cli.reporter_commands",
+        "load_reporter",
+        "Report the region's transformer load of each interval to GridOperations, from its meters' readings.",
     ),
     "match": LazyCommand(
         "energy_grid.cli.market_commands",
@@ -79,6 +89,11 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "energy_grid.cli.meters_commands",
         "meters",
         "Register meters, submit and ingest readings, read a meter's load profile.",
+    ),
+    "oracle-reporter": LazyCommand(
+        "energy_grid.cli.reporter_commands",
+        "oracle_reporter",
+        "Report the weather and the grid state to the oracles at each interval's end, from the model or a CSV export.",
     ),
     "orders": LazyCommand(
         "energy_grid.cli.market_commands", "orders", "Place, cancel and list orders; show the order book."
