@@ -66,7 +66,9 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "dr-planner": LazyCommand(
         "energy_grid.cli.reporter_commands",
         "dr_planner",
-        "Plan each day's demand-response event from the meters' history, start it, verify and pay its participants.",
+        "Plan each day's demand-response event from the meters' history, start it at its interval boundary, then verify "
+        "the participants' reductions and pay their rewards (the signer must be the region's operator, registered in "
+        "DemandResponse).",
     ),
     "keeper": LazyCommand(
         "energy_grid.cli.keeper_commands",
@@ -77,7 +79,8 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "load-reporter": LazyCommand(
         "energy_grid.cli.reporter_commands",
         "load_reporter",
-        "Report the region's transformer load of each interval to GridOperations, from its meters' readings.",
+        "Report the region's transformer load (its meters' net import) of each interval to GridOperations (the signer "
+        "must be the region's operator).",
     ),
     "match": LazyCommand(
         "energy_grid.cli.market_commands",
@@ -93,7 +96,8 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "oracle-reporter": LazyCommand(
         "energy_grid.cli.reporter_commands",
         "oracle_reporter",
-        "Report the weather and the grid state to the oracles at each interval's end, from the model or a CSV export.",
+        "Report the region's weather to WeatherOracle and its grid state to GridOracle at each interval's end (the signer "
+        "must be a reporter of both).",
     ),
     "orders": LazyCommand(
         "energy_grid.cli.market_commands", "orders", "Place, cancel and list orders; show the order book."
