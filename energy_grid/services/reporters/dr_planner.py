@@ -38,6 +38,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.logs import DISCARD
 
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder
@@ -197,7 +198,7 @@ class DemandResponsePlanner(ReportingService):
             call,
         )
         if receipt is not None:
-            started = self.dr.events.EventStarted().process_receipt(receipt)
+            started = self.dr.events.EventStarted().process_receipt(receipt, errors=DISCARD)
             for entry in started:
                 self.log.info("event %d's window: %d..%d", entry["args"]["eventId"], entry["args"]["startTime"], entry["args"]["endTime"])
 
