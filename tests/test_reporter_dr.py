@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from energy_grid.domain.demand_response import cautious_forecast, centred_window
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.services.reporters.dr_planner import DemandResponsePlanner
 from energy_grid.services.reporters.service import NotAllowedError, run_service
@@ -35,6 +36,21 @@ PEAK = range(72, 76)  # 18:00..19:00, in intervals of the (UTC) day
 WINDOW = range(68, 76)  # two hours centred on the peak's first interval
 REWARD_PER_KW = 500_000
 COMPLETED, REWARDED = 1, 2
+
+
+def test_the_forecast_takes_each_time_of_day_s_highest_and_the_window_centres_on_its_peak():
+    assert cautious_forecast([[1, 5, 2], [3, 4, 0]]) == [3, 5, 2]
+    day = [100] * INTERVALS_PER_DAY
+    day[72] = day[73] = 900
+    assert centred_window(day, INTERVALS_PER_DAY, 8, 800) == (68, 72)
+    assert centred_window(day, INTERVALS_PER_DAY, 8, 901) is None  # below the trigger
+    assert centred_window(day, 8, 8, 800) is None  # no room after the day's first interval
+    day[0] = day[1] = 2_000  # the peak at dawn: the window cannot start before interval 1
+    assert centred_window(day, INTERVALS_PER_DAY, 8, 800) == (1, 1)
+    assert centred_window(day[:10], 10, 8, 800) == (1, 1)
+    late = [0] * 10
+    late[9] = 1_000  # at the run's end: the window ends with it
+    assert centred_window(late, 10, 4, 800) == (6, 9)
 
 
 @pytest.fixture(scope="module")
