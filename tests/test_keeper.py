@@ -12,6 +12,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 
@@ -20,10 +22,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from energy_grid.chain.anvil import free_port
 from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
 from energy_grid.domain.auction import AuctionOrder, clear_market
 from energy_grid.domain.units import ZERO_ADDRESS
-from energy_grid.services.keeper import Keeper, run_keeper
+from energy_grid.services.keeper import COUNTED_ACTIONS, Keeper, KeeperMetrics, KeeperReport, run_keeper
 from energy_grid.services.order_book import BookOrder, plan_matches
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
@@ -254,6 +257,36 @@ def test_one_pass_matches_by_price_time_priority_and_settles(keeper_client):
     assert_settled_once(client, start_block)
     again = run_keeper(client, anvil_account(8), once=True, from_block=start_block)  # nothing left to do
     assert (again.matched, again.settled, again.transactions, again.failures) == (0, 0, 0, [])
+
+
+def test_the_keeper_s_figures_follow_its_work_and_are_served_while_it_runs(keeper_client):
+    client = keeper_client
+    seller, buyer = fresh_traders(client, "metrics", 2)
+    start_block = client.w3.eth.block_number
+    place(client, seller, SELL, 1_000, 180_000, to=buyer)
+    place(client, buyer, BUY, 1_000, 200_000, to=seller)
+    metrics, port, stop = KeeperMetrics(), free_port(), threading.Event()
+    pages: list[tuple[int, str]] = []
+
+    def read_pages(report: KeeperReport) -> None:
+        for path in ("metrics", "health"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=10) as answer:
+                pages.append((answer.status, answer.read().decode()))
+        stop.set()
+
+    report = run_keeper(
+        client, anvil_account(8), from_block=start_block, stop=stop, on_round=read_pages, metrics=metrics, metrics_port=port
+    )
+
+    assert report.matched >= 1 and report.transactions >= 1 and report.failures == []
+    (metrics_status, text), (health_status, health) = pages
+    assert metrics_status == 200 and health_status == 200 and json.loads(health)["healthy"] is True
+    for kind in COUNTED_ACTIONS:
+        assert f'energy_grid_keeper_actions_total{{kind="{kind}"}} {float(getattr(report, kind))}' in text
+    assert f'energy_grid_keeper_transactions_total{{outcome="mined"}} {float(report.transactions)}' in text
+    assert f"energy_grid_keeper_gas_used_total {float(report.gas_used)}" in text
+    assert "energy_grid_keeper_failures_total 0.0" in text
+    assert metrics.registry.get_sample_value("energy_grid_keeper_lag_blocks") == 0
 
 
 def test_closed_auctions_are_cleared_and_claimed_for_the_traders_served(keeper_client):

@@ -68,11 +68,24 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Relay meters' signed readings from MQTT to SmartMeter in batches, answering each on its meter's topics.",
     ),
     "grid": LazyCommand("energy_grid.cli.grid_commands", "grid", "The grid's status and load; emergency mode."),
+    "dr-planner": LazyCommand(
+        "energy_grid.cli.reporter_commands",
+        "dr_planner",
+        "Plan each day's demand-response event from the meters' history, start it at its interval boundary, then verify "
+        "the participants' reductions and pay their rewards (the signer must be the region's operator, registered in "
+        "DemandResponse).",
+    ),
     "keeper": LazyCommand(
         "energy_grid.cli.keeper_commands",
         "keeper",
         "Match crossing orders by price-time priority, settle what is due, clear auctions whose clearing time has "
         "come, settle the meters' standing orders there and claim their orders, in bounded batches.",
+    ),
+    "load-reporter": LazyCommand(
+        "energy_grid.cli.reporter_commands",
+        "load_reporter",
+        "Report the region's transformer load (its meters' net import) of each interval to GridOperations (the signer "
+        "must be the region's operator).",
     ),
     "match": LazyCommand(
         "energy_grid.cli.market_commands",
@@ -84,6 +97,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "energy_grid.cli.meters_commands",
         "meters",
         "Register meters, submit and ingest readings, read a meter's load profile.",
+    ),
+    "oracle-reporter": LazyCommand(
+        "energy_grid.cli.reporter_commands",
+        "oracle_reporter",
+        "Report the region's weather to WeatherOracle and its grid state to GridOracle at each interval's end (the signer "
+        "must be a reporter of both).",
     ),
     "orders": LazyCommand(
         "energy_grid.cli.market_commands", "orders", "Place, cancel and list orders; show the order book."

@@ -147,3 +147,28 @@ def expected_power_w(energy_wh: int, interval_count: int) -> int:
 def expected_baseline_w(daily_window_wh: Sequence[int], interval_count: int) -> int:
     """Baseline W from the window-clock energy of each baseline day, as MeterBaseline computes it."""
     return sum(daily_window_wh) * 3600 // (BASELINE_DAYS * interval_count * INTERVAL_SECONDS)
+
+
+# ------------------------------------------------------------------------------------ planning events
+
+
+def cautious_forecast(days: Sequence[Sequence[int]]) -> list[int]:
+    """Each time of day's forecast: the highest figure the past days saw at that time. A planner's
+    cautious forecast: the mean of five days smooths away the evening peak (the cars come home at a
+    different time each day)."""
+    if not days:
+        raise ValueError("a forecast needs at least one whole day")
+    return [max(day[k] for day in days) for k in range(len(days[0]))]
+
+
+def centred_window(forecast: Sequence[int], span: int, length: int, trigger: int) -> tuple[int, int] | None:
+    """Where in a day an event of `length` intervals goes: (its first interval, the peak's), centred
+    on the forecast's peak when that reaches `trigger`, within the day's first `span` intervals and
+    never in the first (an event is started in the interval before its window); None for no event."""
+    if span <= length:  # no window fits after the day's first interval
+        return None
+    peak = max(range(1, span), key=lambda k: forecast[k])
+    if forecast[peak] < trigger:
+        return None
+    return min(max(1, peak - length // 2), span - length), peak
+

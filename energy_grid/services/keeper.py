@@ -19,10 +19,11 @@ skip, not a failure. Two keepers on the same book therefore never fail on each o
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from types import FrameType
 from typing import Any, cast
 
@@ -32,10 +33,10 @@ from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.logs import DISCARD
 
-from energy_grid.chain.client import GridClient, GridError
-from energy_grid.chain.dry_run import dry_run
-from energy_grid.chain.errors import ContractRevertError
+from energy_grid.chain.client import GridClient
 from energy_grid.services.order_book import OrderBook, plan_matches
+from energy_grid.services.runtime import ChainClock, MetricsServer, ServiceMetrics
+from energy_grid.services.sending import send_checked
 
 MAX_SETTLEMENT_BATCH = 50  # Settlement.MAX_SETTLEMENT_BATCH
 MAX_STANDING_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE: meters per settleStandingOrders
@@ -53,6 +54,10 @@ ALREADY_DONE = frozenset(
         "OrderSlotReused",  # the trader's next order in its place claimed it in line first
     }
 )
+# What the keeper counts of its work, each a field of KeeperReport and a `kind` of its actions metric.
+COUNTED_ACTIONS = ("matched", "settled", "markets_cleared", "standing_settled", "orders_claimed", "skipped")
+
+log = logging.getLogger("energy_grid.keeper")
 
 
 @dataclass
@@ -288,25 +293,58 @@ class Keeper:
     def _send(self, what: str, call: Any) -> Any:
         """Dry-runs `call`, then sends it; returns the receipt, or None when it was skipped (someone
         else did it) or failed (recorded in the report)."""
-        error = dry_run(self.client, self.account, call)
-        if error is None:
-            try:
-                receipt = self.client.transact(self.account, call)
-            except (GridError, RuntimeError) as refused:
-                # Lost a race between the dry run and the block: ask again why.
-                error = dry_run(self.client, self.account, call)
-                if error is None:
-                    self.report.failures.append(f"{what}: {refused}")
-                    return None
-            else:
-                self.report.transactions += 1
-                self.report.gas_used += int(receipt["gasUsed"])
-                return receipt
-        if isinstance(error, ContractRevertError) and error.error_name in ALREADY_DONE:
+        outcome = send_checked(self.client, self.account, call)
+        if outcome.receipt is not None:
+            self.report.transactions += 1
+            self.report.gas_used += int(outcome.receipt["gasUsed"])
+            log.info("sent %s: mined in block %d, %d gas", what, outcome.receipt["blockNumber"], outcome.receipt["gasUsed"])
+            return outcome.receipt
+        if outcome.unexplained:
+            self.report.failures.append(f"{what}: {outcome.error}")
+            log.warning("failed %s: %s", what, outcome.error)
+        elif outcome.error_name in ALREADY_DONE:
             self.report.skipped += 1
+            log.info("skipped %s: done already (%s)", what, outcome.error_name)
         else:
-            self.report.failures.append(f"{what} rejected: {error}")
+            self.report.failures.append(f"{what} rejected: {outcome.error}")
+            log.warning("failed %s: %s", what, outcome.error)
         return None
+
+
+class KeeperMetrics:
+    """The keeper's figures: ServiceMetrics("keeper") (transactions, gas, lag) and its own counters,
+    `energy_grid_keeper_actions_total{kind}` (matched, settled, markets_cleared, standing_settled,
+    orders_claimed, skipped) and `energy_grid_keeper_failures_total`, fed from its report after
+    each round."""
+
+    def __init__(self) -> None:
+        self.service = ServiceMetrics("keeper")
+        self.actions = self.service.counter("actions", "What the keeper did, by kind.", ["kind"])
+        self.failures = self.service.counter("failures", "Rejections that were not a lost race.")
+        for kind in COUNTED_ACTIONS:
+            self.actions.labels(kind=kind)
+        self._seen = KeeperReport()
+
+    @property
+    def registry(self) -> Any:
+        return self.service.registry
+
+    def observe(self, report: KeeperReport) -> None:
+        """Adds what the report counts since the last call."""
+        seen = self._seen
+        for kind in COUNTED_ACTIONS:
+            added = getattr(report, kind) - getattr(seen, kind)
+            if added:
+                self.actions.labels(kind=kind).inc(added)
+        if report.transactions > seen.transactions:
+            self.service.transactions.labels(outcome="mined").inc(report.transactions - seen.transactions)
+        if report.skipped > seen.skipped:
+            self.service.transactions.labels(outcome="skipped").inc(report.skipped - seen.skipped)
+        if report.gas_used > seen.gas_used:
+            self.service.gas_used.inc(report.gas_used - seen.gas_used)
+        if len(report.failures) > len(seen.failures):
+            self.failures.inc(len(report.failures) - len(seen.failures))
+        self._seen = replace(report, failures=list(report.failures))
 
 
 def run_keeper(
@@ -320,17 +358,33 @@ def run_keeper(
     from_block: int = 0,
     stop: threading.Event | None = None,
     on_round: Callable[[KeeperReport], None] | None = None,
+    metrics: KeeperMetrics | None = None,
+    metrics_port: int | None = None,
 ) -> KeeperReport:
     """Runs keeper rounds: one with `once`, else until `stop` is set or, in the main thread,
     SIGINT or SIGTERM arrives (the transaction in flight completes first). A round that reached a
     batch bound is followed at once by the next; otherwise the keeper waits `poll_interval_s`.
-    `traders` limits the keeper to the orders, transactions and markets of those accounts."""
+    `traders` limits the keeper to the orders, transactions and markets of those accounts.
+    `metrics` gathers the keeper's figures; with `metrics_port` (0: a free one) they are served
+    on /metrics, with /health, for as long as the keeper runs."""
     keeper = Keeper(client, account, max_batch=max_batch, traders=traders, from_block=from_block)
     stop = stop or threading.Event()
+    metrics = metrics or (KeeperMetrics() if metrics_port is not None else None)
+    server = None
+    if metrics is not None and metrics_port is not None:
+        watched = metrics
+        server = MetricsServer(watched.registry, health=lambda: _health(watched, poll_interval_s), port=metrics_port).start()
+        log.info("metrics on %s/metrics, health on %s/health", server.url, server.url)
+    clock = ChainClock(client.w3)
     restore = _stop_on_signals(stop) if not once else None
     try:
         while not stop.is_set():
             done = keeper.run_round(stop)
+            if metrics is not None:
+                head = clock.head()
+                metrics.observe(keeper.report)
+                metrics.service.observe_head(head)
+                metrics.service.processed(min(keeper.next_block - 1, head.number), head.number)
             if on_round is not None:
                 on_round(keeper.report)
             if once:
@@ -340,7 +394,15 @@ def run_keeper(
     finally:
         if restore is not None:
             restore()
+        if server is not None:
+            server.stop()
     return keeper.report
+
+
+def _health(metrics: KeeperMetrics, poll_interval_s: float) -> dict[str, Any]:
+    """Healthy while rounds keep coming: a keeper stuck on a node that does not answer is not."""
+    since_s = metrics.service.seconds_since_step()
+    return {"healthy": since_s < max(60.0, 10 * poll_interval_s), "seconds_since_round": round(since_s, 1)}
 
 
 def _stop_on_signals(stop: threading.Event) -> Callable[[], None] | None:

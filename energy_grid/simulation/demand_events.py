@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from energy_grid.chain.client import GridError
 from energy_grid.chain.sender import prepare
+from energy_grid.domain.demand_response import cautious_forecast, centred_window
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
@@ -39,15 +40,10 @@ class DemandEvent:
 
 def forecast_loading_per_mille(baseline: Sequence[IntervalResult]) -> list[int]:
     """Each interval of the day's forecast transformer loading: the highest the baseline days (whole
-    days, from midnight) saw at that time of day. A planner's cautious forecast: the mean of five
-    days smooths away the evening peak (the cars come home at a different time each day)."""
+    days, from midnight) saw at that time of day (domain.demand_response.cautious_forecast)."""
     days = len(baseline) // INTERVALS_PER_DAY
-    if days == 0:
-        raise ValueError("a forecast needs at least one whole baseline day")
-    return [
-        max(baseline[day * INTERVALS_PER_DAY + k].grid.transformer_loading_per_mille for day in range(days))
-        for k in range(INTERVALS_PER_DAY)
-    ]
+    loading = [r.grid.transformer_loading_per_mille for r in baseline[: days * INTERVALS_PER_DAY]]
+    return cautious_forecast([loading[day * INTERVALS_PER_DAY : (day + 1) * INTERVALS_PER_DAY] for day in range(days)])
 
 
 class DemandResponse:
@@ -72,12 +68,10 @@ class DemandResponse:
         length, count = config.dr_intervals, config.interval_count
         for day_start in range(0, count, INTERVALS_PER_DAY):
             span = min(INTERVALS_PER_DAY, count - day_start)  # the day's intervals in the run
-            if span <= length:  # no window fits after the day's first interval
+            window = centred_window(forecast, span, length, self.trigger_per_mille)
+            if window is None:
                 continue
-            peak = max(range(1, span), key=lambda k: forecast[k])
-            if forecast[peak] < self.trigger_per_mille:
-                continue
-            first = day_start + min(max(1, peak - length // 2), span - length)
+            first = day_start + window[0]
             self.events.append(DemandEvent(first - 1, first, first + length - 1))
 
     def consumption_factors(self, interval: int) -> dict[int, float]:

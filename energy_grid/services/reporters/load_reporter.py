@@ -1,0 +1,106 @@
+"""The operator's load reporter: each region's transformer load of each interval, to
+GridOperations.reportLoad(region, capacity kW, demand kW), as the simulation's interval step
+reports the transformers' rating and apparent power.
+
+The load is what the region's meters metered in the interval that ended (region.py): the magnitude
+of their net import (import − export) divided by the interval's length, in whole kW. The meters
+measure active energy only, so reactive power, which the simulation's power flow adds, is left out;
+power fed back through the transformer loads it as much as power drawn. The capacity is the
+transformers' rating, from `--rating-kva`, else the capacity of the region's latest load report.
+
+The report of an interval is due at its end, once every active meter of the region has read to
+the interval's end, or `reading_delay_s` after it, whichever comes first (oracle_reporter.py does
+the same with the grid's state). Before sending, the reporter reads the region's latest load
+report: one stamped at or after the interval's end is that interval's (whoever sent it), so a
+restarted reporter never reports an interval twice. An interval whose report window passed while
+the reporter was down is skipped (`missed`), one in which no meter read is skipped
+(`no_readings`); without the region's operator role the service stops.
+"""
+
+from __future__ import annotations
+
+from eth_account.signers.local import LocalAccount
+
+from energy_grid.chain.client import GridClient
+from energy_grid.services.reporters.region import RegionMeters, transformer_rating_kva
+from energy_grid.services.reporters.schedule import (
+    DEFAULT_READING_DELAY_S,
+    LOOKBACK_S,
+    interval_label,
+    last_ended_interval,
+    missed_intervals,
+    report_due_s,
+)
+from energy_grid.services.reporters.service import ReportingService
+from energy_grid.services.runtime import ChainHead
+
+LOAD = "load"
+
+
+class LoadReporter(ReportingService):
+    """Reports one region's transformer load each interval, signed by the region's operator."""
+
+    def __init__(
+        self,
+        client: GridClient,
+        account: LocalAccount,
+        *,
+        region_id: int,
+        rating_kva: int | None = None,
+        reading_delay_s: int = DEFAULT_READING_DELAY_S,
+        from_block: int = 0,
+    ) -> None:
+        super().__init__("load_reporter", client, account, (LOAD,))
+        self.region_id = region_id
+        self.rating_kva = rating_kva
+        self.reading_delay_s = reading_delay_s
+        self.meters = RegionMeters(client, region_id, from_block=from_block)
+        self.last_due_s: int | None = None  # the latest interval end reported or decided
+        self._started = False
+
+    def _reported_at(self) -> int | None:
+        """When the region's latest load report was made; None before its first."""
+        operations = self.client["GridOperations"].functions
+        if int(operations.loadReportCount(self.region_id).call()) == 0:
+            return None
+        return int(operations.getCurrentLoad(self.region_id).call().reportedAt)
+
+    def run_round(self, head: ChainHead) -> None:
+        now_s = head.timestamp_s
+        interval = last_ended_interval(now_s)
+        due_s = report_due_s(interval)
+        reported_s = self._reported_at()
+        if not self._started:
+            self._started = True
+            if reported_s is not None and now_s - reported_s <= LOOKBACK_S:
+                self.last_due_s = report_due_s(last_ended_interval(reported_s))
+        if reported_s is not None and reported_s >= due_s:
+            self.last_due_s = due_s
+            return
+        if self.last_due_s is not None and self.last_due_s >= due_s:
+            return
+        self.meters.refresh()
+        _, waiting = self.meters.read_through(interval)
+        if waiting and now_s < due_s + self.reading_delay_s:
+            return
+        missed = missed_intervals(self.last_due_s, due_s)
+        if missed:
+            why = "a report is stamped with its block's time"
+            self.skip("missed", f"{missed} load report(s) due while the reporter was down: {why}", missed)
+        self.last_due_s = due_s
+        metered = self.meters.interval(interval)
+        label = interval_label(interval)
+        if not metered.meters:
+            self.skip("no_readings", f"the load of {label}: no meter of region {self.region_id} read in it")
+            return
+        rating_kva = transformer_rating_kva(self.client, self.region_id, self.rating_kva)
+        load_kw = metered.transformer_load_kw
+        call = self.client["GridOperations"].functions.reportLoad(self.region_id, rating_kva, load_kw)
+        what = (
+            f"the load of {label} for region {self.region_id}: {load_kw} kW of {rating_kva} kVA "
+            f"({len(metered.meters)} meters, net import {metered.net_import_wh} Wh)"
+        )
+        self.send(what, LOAD, call)
+
+
+__all__ = ["LoadReporter"]

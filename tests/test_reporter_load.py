@@ -1,0 +1,123 @@
+"""The load reporter (energy_grid.services.reporters.load_reporter) on a node of its own: an interval's
+load is the region's metered net import in kW against the rating, reported once; a restart after
+a gap reports only the latest interval; the rating comes from the option or the region's latest
+report, and with neither, or without the operator's role, the service stops with one sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from energy_grid.domain.units import INTERVAL_SECONDS, interval_of
+from energy_grid.services.reporters.load_reporter import LoadReporter
+from energy_grid.services.reporters.region import RatingUnknownError
+from energy_grid.services.reporters.service import NotAllowedError, run_service
+
+from support.anvil_node import AnvilNode, grid_client
+from support.reporter_helpers import (
+    REGION,
+    Registers,
+    deploy_local,
+    move_to,
+    now_s,
+    operator,
+    register_meters,
+    rpc,
+    sample,
+    stranger,
+    submit,
+)
+
+RATING_KVA = 100
+
+
+@pytest.fixture(scope="module")
+def load_node(tmp_path_factory, project, networks, accounts):
+    node = AnvilNode(tmp_path_factory.mktemp("load-node")).start()
+    manifest = deploy_local(node, project, networks, accounts[0])
+    client = grid_client(node, manifest)
+    rpc(client, "anvil_setBlockTimestampInterval", [1])
+    meters, _ = register_meters(client, "load", 3)
+    yield node, manifest, meters
+    node.stop()
+
+
+@pytest.fixture
+def load_chain(load_node):
+    node, manifest, meters = load_node
+    client = grid_client(node, manifest)
+    snapshot = rpc(client, "evm_snapshot")
+    yield client, meters
+    rpc(client, "evm_revert", [snapshot])
+
+
+def next_interval(client) -> int:
+    ended = interval_of(now_s(client))
+    move_to(client, (ended + 1) * INTERVAL_SECONDS + 10)
+    return ended
+
+
+def report_count(client) -> int:
+    return int(client["GridOperations"].functions.loadReportCount(REGION).call())
+
+
+def test_an_interval_s_net_import_is_reported_once(load_chain):
+    client, meters = load_chain
+    registers = Registers(meters)
+    ended = next_interval(client)
+    # 9,000 Wh imported and 1,500 Wh exported in a quarter hour: 30 kW net.
+    submit(client, registers.readings(ended, [4_000, 5_000, 0], [0, 0, 1_500]))
+    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA)
+
+    run_service(service, once=True)
+
+    load = client["GridOperations"].functions.getCurrentLoad(REGION).call()
+    assert (load.capacityKW, load.demandKW, load.loadPercentage) == (RATING_KVA, 30, 30)
+    assert load.reportedAt >= (ended + 1) * INTERVAL_SECONDS
+    assert sample(service.metrics, "reports_total", kind="load") == 1
+    run_service(service, once=True)
+    # Restarted without a rating: the region's latest report says 100 kVA, and it is this interval's.
+    run_service(LoadReporter(client, operator(), region_id=REGION), once=True)
+    assert report_count(client) == 1
+
+
+def test_a_restart_after_a_gap_reports_only_the_latest_interval(load_chain):
+    client, meters = load_chain
+    registers = Registers(meters)
+    ended = next_interval(client)
+    submit(client, registers.readings(ended, [1_000, 1_000, 1_000]))
+    run_service(LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA), once=True)
+
+    move_to(client, (ended + 4) * INTERVAL_SECONDS + 10)
+    submit(client, registers.readings(ended + 3, [2_500, 2_500, 2_500]))
+    restarted = LoadReporter(client, operator(), region_id=REGION)  # the rating from the chain
+    run_service(restarted, once=True)
+
+    assert report_count(client) == 2
+    load = client["GridOperations"].functions.getCurrentLoad(REGION).call()
+    assert (load.capacityKW, load.demandKW) == (RATING_KVA, 30)
+    assert sample(restarted.metrics, "skipped_total", reason="missed") == 2
+
+
+def test_the_report_waits_for_the_meters_at_most_the_delay(load_chain):
+    client, meters = load_chain
+    registers = Registers(meters[:1])
+    ended = next_interval(client)
+    submit(client, registers.readings(ended, [2_000]))
+    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA, reading_delay_s=120)
+    run_service(service, once=True)
+    assert report_count(client) == 0
+    move_to(client, (ended + 1) * INTERVAL_SECONDS + 121)
+    run_service(service, once=True)
+    assert client["GridOperations"].functions.getCurrentLoad(REGION).call().demandKW == 8
+
+
+def test_without_a_rating_or_the_operator_role_the_service_stops_with_one_sentence(load_chain):
+    client, meters = load_chain
+    ended = next_interval(client)
+    submit(client, Registers(meters).readings(ended, [100, 100, 100]))
+    with pytest.raises(RatingUnknownError, match=r"region 1 has no load report .* pass --rating-kva"):
+        run_service(LoadReporter(client, operator(), region_id=REGION), once=True)
+    with pytest.raises(NotAllowedError, match=r"may not send the load of interval .*OperatorNotAuthorized\(") as refused:
+        run_service(LoadReporter(client, stranger(), region_id=REGION, rating_kva=RATING_KVA), once=True)
+    assert "\n" not in str(refused.value)
+    assert report_count(client) == 0
