@@ -18,6 +18,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +30,8 @@ from web3.types import RPCEndpoint
 
 from energy_grid.chain.anvil import LOCAL_HOST, anvil_node, free_port, port_is_free, state_dump_begun_after
 from energy_grid.live.chain import Pace
-from energy_grid.live.ready import ReadyMarker, chain_is_ready
+from energy_grid.live.prepare import SetUpPlan, deployment_on_chain, prepare
+from energy_grid.live.ready import ReadyMarker, chain_is_ready, read_ready_marker
 from energy_grid.live.stack import (
     BROKER_PASSWORD_ENV,
     FLEET_USER,
@@ -172,6 +174,36 @@ def test_a_service_waits_for_a_ready_marker_its_chain_holds(tmp_path):
                 waiter.kill()
                 waiter.wait()
     assert started.read_text() == "started"
+
+
+def write_manifest_for(path: Path, chain_id: int, address: str) -> Path:
+    path.write_text(json.dumps({"chainId": chain_id, "contracts": {"SmartMeter": {"address": address, "abi": []}}}))
+    return path
+
+
+def test_the_set_up_step_deploys_only_where_the_manifests_contracts_are_missing_and_runs_once(tmp_path):
+    contract = "0x" + "c0" * 20
+    with anvil_node(cache_dir=tmp_path / "cache") as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        chain_id = int(w3.eth.chain_id)
+        manifest = write_manifest_for(tmp_path / "31337.json", chain_id, contract)
+        assert not deployment_on_chain(tmp_path / "missing.json", w3)
+        assert not deployment_on_chain(manifest, w3)  # a manifest of an earlier chain: no code there
+        rpc(w3, "anvil_setCode", contract, "0x6000")
+        assert deployment_on_chain(manifest, w3)
+        assert not deployment_on_chain(write_manifest_for(tmp_path / "other.json", chain_id + 1, contract), w3)
+
+        # Where the chain holds the ready marker, the step is done at once: it would fail if it
+        # tried to deploy (there is no project in tmp_path) or to set anything up.
+        rpc(w3, "evm_mine")
+        marker = ReadyMarker.at_head(w3)
+        marker.write(tmp_path / "ready.json")
+        plan = SetUpPlan(
+            rpc_url=node.url, manifest_file=tmp_path / "none.json", ready_marker=tmp_path / "ready.json",
+            state_file=tmp_path / "state.json", households=1, seed=0, project_dir=tmp_path,
+        )
+        assert prepare(plan, threading.Event()) == 0
+        assert read_ready_marker(tmp_path / "ready.json") == marker
 
 
 # ------------------------------------------------------------------------------------ the chain

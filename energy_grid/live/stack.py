@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+import requests
+
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, free_port
 from energy_grid.chain.errors import GridError
 from energy_grid.chain.manifest import manifest_path
@@ -55,6 +57,7 @@ LOG_MAX_BYTES = "10MB"
 LOG_BACKUPS = 3
 # How often `live up` asks supervisord whether everything runs, while it waits.
 UP_POLL_S = 1.0
+HEALTH_TIMEOUT_S = 2.0
 PROGRAM_RUNNING = "RUNNING"
 PROGRAM_FAILED = ("FATAL", "BACKOFF")
 
@@ -229,6 +232,10 @@ class LiveStack:
 
     def metrics_url(self, service: str) -> str:
         return f"http://{LOCAL_HOST}:{self.ports.metrics[service]}"
+
+    def health_urls(self) -> list[str]:
+        """Where each service says whether it is healthy: its /health, and the web app's API."""
+        return [f"{self.metrics_url(s.name)}/health" for s in SERVICES if s.metrics] + [f"{self.web_url}/api/v1/health"]
 
     def values(self) -> dict[str, str]:
         """What a service's `{placeholders}` stand for."""
@@ -551,15 +558,17 @@ def run_stack(stack: LiveStack, echo: Callable[[str], None] = print) -> int:
 
 
 def _announce_when_up(stack: LiveStack, process: subprocess.Popen[bytes], echo: Callable[[str], None]) -> None:
-    """Waits until the set-up is done and every service runs, then prints the summary; says so
-    once when a program keeps failing. Returns early when supervisord ends."""
+    """Waits until the set-up is done and every service runs and answers on its health URL, then
+    prints the summary; says so once when a program keeps failing. Returns early when supervisord
+    ends."""
     waiting_said = False
     failures_said: set[str] = set()
     while process.poll() is None:
         states = program_states(stack.folder) or {}
         ready = read_ready_marker(stack.folder.ready_marker) is not None
         services = [states.get(service.name) for service in SERVICES]
-        if ready and states.get(SETUP_PROGRAM) == "EXITED" and all(state == PROGRAM_RUNNING for state in services):
+        running = all(state == PROGRAM_RUNNING for state in services)
+        if ready and states.get(SETUP_PROGRAM) == "EXITED" and running and all(_answers(url) for url in stack.health_urls()):
             for line in stack.summary():
                 echo(line)
             return
@@ -572,6 +581,15 @@ def _announce_when_up(stack: LiveStack, process: subprocess.Popen[bytes], echo: 
             setup_log = stack.folder.logs / f"{SETUP_PROGRAM}.log"
             echo(f"Setting the community up on the chain (see {setup_log}); the URLs follow once every service runs.")
         time.sleep(UP_POLL_S)
+
+
+def _answers(url: str) -> bool:
+    """Whether a service answers at `url` (healthy or not: it runs)."""
+    try:
+        requests.get(url, timeout=HEALTH_TIMEOUT_S)
+    except requests.RequestException:
+        return False
+    return True
 
 
 __all__ = [
