@@ -254,14 +254,14 @@ class LiveStack:
         lines = [
             f"The live community runs ({self.community.households} households, seed {self.community.seed}, "
             f"the chain's clock at {self.pace.speed}× the wall's).",
-            f"  web app       {self.web_url}  (API docs at {self.web_url}/docs)",
-            f"  chain         {self.rpc_url}  (chain id {self.chain_id})",
-            f"  MQTT broker   {LOCAL_HOST}:{self.ports.broker}  (users and passwords in {self.folder.credentials})",
+            f"  web app         {self.web_url}  (API docs at {self.web_url}/docs; its operator token is in {self.folder.logs / 'web.log'})",
+            f"  chain           {self.rpc_url}  (chain id {self.chain_id})",
+            f"  MQTT broker     {LOCAL_HOST}:{self.ports.broker}  (users and passwords in {self.folder.credentials})",
         ]
         for service in SERVICES:
             if service.metrics:
                 url = self.metrics_url(service.name)
-                lines.append(f"  {service.name:<13} {url}/metrics  {url}/health")
+                lines.append(f"  {service.name:<15} {url}/metrics  {url}/health")
         lines.append(
             f"Logs in {self.folder.logs}; `energy-grid live status --run-dir {self.folder.root}` lists the programs; "
             "Ctrl-C stops them all."
