@@ -15,7 +15,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve bench clean
+.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve live bench clean
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
@@ -26,6 +26,7 @@ help:
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
 	@echo "make simulate the community day of make demo on the node at RPC_URL (deploys there first if needed)"
 	@echo "make serve    the API and the web app on http://127.0.0.1:8000 for the deployment at RPC_URL"
+	@echo "make live     a live community under supervisord: broker, a self-mining chain, LIVE_HOUSEHOLDS households (100), its clock LIVE_SPEED× the wall's (60); Ctrl-C stops"
 	@echo "make bench    measure gas per operation against the budgets"
 	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000) over FUZZ_SEEDS random seeds (default 4; FUZZ_SEED=n[,m] replays seeds)"
 
@@ -112,6 +113,15 @@ simulate: compile
 
 serve: setup
 	energy-grid --rpc-url $(RPC_URL) serve
+
+# The live community (energy_grid/live/): mosquitto, an anvil that mines by itself, the set-up and
+# every service under supervisord, in the foreground (Ctrl-C stops them all); its state, logs and
+# configuration in .live/, where the next run resumes (LIVE_ARGS=--fresh starts a new chain).
+LIVE_HOUSEHOLDS ?= 100
+LIVE_SPEED ?= 60
+LIVE_ARGS ?=
+live: setup compile broker
+	energy-grid live up --households $(LIVE_HOUSEHOLDS) --speed $(LIVE_SPEED) $(LIVE_ARGS)
 
 # The bench runs on its own anvil (anvil's default dev accounts are ape's test accounts):
 # ape-foundry's embedded one traces every step of every transaction and keeps it in memory,

@@ -2,80 +2,23 @@
 (`mqtt_broker`): a meter's signed reading reaches the gateway service and its answer comes back, a
 meter cannot speak for another meter, a wrong password is turned away; and the ACL file itself.
 
-The clients speak MQTT v5, where the broker answers a refused publish with a reason code in its
-PUBACK instead of dropping it silently, so a refusal is seen rather than waited for.
+The clients speak MQTT v5 (support.mosquitto.connected): a refused publish is answered with a
+reason code, so a refusal is seen rather than waited for.
 """
 
 from __future__ import annotations
 
-import queue
-import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import pytest
-from paho.mqtt.client import Client, MQTTMessage
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.reasoncodes import ReasonCode
 
 from energy_grid.services.broker import BrokerConfigError, acl_text, meter_topic, mosquitto_program, write_password_file
 
-from support.mosquitto import MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS, Broker
+from support.mosquitto import ANSWER_TIMEOUT_SECONDS, MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS, Broker, Session, connected
 
-# Every answer the tests wait for comes from a broker on the same machine in milliseconds.
-ANSWER_TIMEOUT_SECONDS = 5.0
-QOS_AT_LEAST_ONCE = 1
 ALL_READINGS = f"energy-grid/{MQTT_CHAIN_ID}/meters/+/readings"
-
-
-@dataclass
-class Session:
-    """A connected MQTT v5 client whose network loop runs in a thread; the broker's answers and the
-    messages it delivers are queued for the test to read."""
-
-    client: Client
-    connack: queue.Queue[ReasonCode] = field(default_factory=queue.Queue)
-    pubacks: queue.Queue[tuple[int, ReasonCode]] = field(default_factory=queue.Queue)
-    subacks: queue.Queue[list[ReasonCode]] = field(default_factory=queue.Queue)
-    messages: queue.Queue[MQTTMessage] = field(default_factory=queue.Queue)
-
-    def publish(self, topic: str, payload: bytes) -> ReasonCode:
-        """Publishes at QoS 1 and returns the reason code of the broker's PUBACK."""
-        sent = self.client.publish(topic, payload, qos=QOS_AT_LEAST_ONCE)
-        mid, reason = self.pubacks.get(timeout=ANSWER_TIMEOUT_SECONDS)
-        assert mid == sent.mid
-        return reason
-
-    def subscribe(self, topic: str) -> ReasonCode:
-        """Subscribes at QoS 1 and returns the reason code of the broker's SUBACK."""
-        self.client.subscribe(topic, qos=QOS_AT_LEAST_ONCE)
-        (reason,) = self.subacks.get(timeout=ANSWER_TIMEOUT_SECONDS)
-        return reason
-
-    def next_message(self) -> MQTTMessage:
-        return self.messages.get(timeout=ANSWER_TIMEOUT_SECONDS)
-
-
-@contextmanager
-def connected(broker: Broker, user: str, password: str) -> Iterator[Session]:
-    """A session of `user` on `broker`; the test reads whether the broker admitted it from
-    `session.connack`."""
-    client = Client(CallbackAPIVersion.VERSION2, client_id=f"{user}-{secrets.token_hex(4)}", protocol=MQTTProtocolVersion.MQTTv5)
-    session = Session(client)
-    client.username_pw_set(user, password)
-    client.on_connect = lambda _client, _userdata, _flags, reason, _properties: session.connack.put(reason)
-    client.on_publish = lambda _client, _userdata, mid, reason, _properties: session.pubacks.put((mid, reason))
-    client.on_subscribe = lambda _client, _userdata, _mid, reasons, _properties: session.subacks.put(reasons)
-    client.on_message = lambda _client, _userdata, message: session.messages.put(message)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        yield session
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 @contextmanager

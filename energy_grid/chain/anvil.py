@@ -14,12 +14,16 @@ it. `python -m energy_grid.chain.anvil -- COMMAND` runs COMMAND against a node o
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +44,9 @@ DEFAULT_CHAIN_ID = 31337
 IN_MEMORY_STATES = 64
 # A port picked free can be taken by another process before anvil binds it: so many picks are tried.
 FREE_PORT_ATTEMPTS = 3
+# Linux's prctl option that has the kernel signal a child when the process that started it dies.
+PR_SET_PDEATHSIG = 1
+STATE_DUMP_POLL_SECONDS = 0.05
 # Linux lists listening TCP sockets here (state 0A), each with its inode.
 PROC_TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
 TCP_LISTEN_STATE = "0A"
@@ -135,17 +142,22 @@ def start_anvil(
     log_file: Path | None = None,
     cache_dir: Path | None = None,
     in_memory_states: int = IN_MEMORY_STATES,
+    stop_with_parent: bool = False,
 ) -> AnvilNode:
     """Starts anvil on `port` (a free one when None) and waits until it answers. With `state_file`
     it loads the state there (if any) and dumps to it on exit and every `state_interval_seconds`.
     `cache_dir` replaces anvil's cache folder under ~/.foundry, where a killed anvil leaves its
-    on-disk states behind. `chain_id` None leaves anvil's default (31337). Raises PortInUseError
-    when another process listens on `port`, GridError when anvil exits or does not answer."""
+    on-disk states behind. `chain_id` None leaves anvil's default (31337). With `stop_with_parent`
+    (Linux), anvil gets SIGTERM, and so dumps its state and exits, when the process that started it
+    dies, even by SIGKILL: no orphan keeps the port. Raises PortInUseError when another process
+    listens on `port`, GridError when anvil exits or does not answer."""
     attempts_left = FREE_PORT_ATTEMPTS
     while True:
         chosen = port if port is not None else free_port()
         try:
-            return _start_anvil(chosen, state_file, state_interval_seconds, chain_id, extra_args, log_file, cache_dir, in_memory_states)
+            return _start_anvil(
+                chosen, state_file, state_interval_seconds, chain_id, extra_args, log_file, cache_dir, in_memory_states, stop_with_parent
+            )
         except PortInUseError:
             attempts_left -= 1
             if port is not None or attempts_left == 0:
@@ -161,6 +173,7 @@ def _start_anvil(
     log_file: Path | None,
     cache_dir: Path | None,
     in_memory_states: int,
+    stop_with_parent: bool,
 ) -> AnvilNode:
     if not port_is_free(port):
         raise PortInUseError(f"port {port} on {LOCAL_HOST} is in use by another process: no anvil was started there")
@@ -179,13 +192,28 @@ def _start_anvil(
         output = log_file.open("ab")
     else:
         output = subprocess.DEVNULL  # type: ignore[assignment]
-    node = AnvilNode(subprocess.Popen([*command, *extra_args], stdout=output, stderr=subprocess.STDOUT), port)
+    preexec = _terminate_when_parent_dies() if stop_with_parent and sys.platform == "linux" else None
+    # The function run between fork and exec only calls prctl, resolved before the fork: it takes no
+    # lock another thread could hold.
+    process = subprocess.Popen([*command, *extra_args], stdout=output, stderr=subprocess.STDOUT, preexec_fn=preexec)  # noqa: PLW1509
+    node = AnvilNode(process, port)
     try:
         _wait_until_answering(node)
     except BaseException:
         node.stop(kill=True)
         raise
     return node
+
+
+def _terminate_when_parent_dies() -> Callable[[], None]:
+    """A function for the child to run between fork and exec: from then on the kernel sends it
+    SIGTERM when its parent dies. Linux's prctl is looked up here, in the parent."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def arrange() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+    return arrange
 
 
 def _wait_until_answering(node: AnvilNode) -> None:
@@ -210,6 +238,36 @@ def _wait_until_answering(node: AnvilNode) -> None:
         time.sleep(POLL_SECONDS)
 
 
+def state_dump_begun_after(state_file: Path, timeout_s: float = 60.0) -> bytes:
+    """The content of the first whole periodic state dump (`--state-interval`) that anvil began
+    after this call: what a node restarted from the file at least has.
+
+    anvil writes its dump in place, and a dump being written when the call comes may hold the
+    chain of a moment before, with its accounts and its blocks read at different moments while
+    blocks were being mined (restarted from it, a node had balances its logs did not explain).
+    So: the dump in progress (or the next) is let finish, and the one after it is taken, whole.
+    Raises GridError when none comes within `timeout_s`."""
+    first = _next_whole_dump(state_file, time.time_ns(), timeout_s)
+    return _next_whole_dump(state_file, first[0], timeout_s)[1]
+
+
+def _next_whole_dump(state_file: Path, after_ns: int, timeout_s: float) -> tuple[int, bytes]:
+    """(mtime, content) of a whole dump written after `after_ns` (a torn one does not parse)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            written_ns = state_file.stat().st_mtime_ns
+            if written_ns > after_ns:
+                content = state_file.read_bytes()
+                json.loads(content)
+                if state_file.stat().st_mtime_ns == written_ns:
+                    return written_ns, content
+        except (FileNotFoundError, ValueError):
+            pass  # not written yet, or being written
+        time.sleep(STATE_DUMP_POLL_SECONDS)
+    raise GridError(f"anvil wrote no whole state dump to {state_file} within {timeout_s:g} s")
+
+
 @contextmanager
 def anvil_node(**kwargs: object) -> Iterator[AnvilNode]:
     """`start_anvil(**kwargs)`, stopped on exit whatever happens."""
@@ -220,5 +278,14 @@ def anvil_node(**kwargs: object) -> Iterator[AnvilNode]:
         node.stop()
 
 
-__all__ = ["AnvilNode", "PortInUseError", "anvil_binary", "anvil_node", "free_port", "port_is_free", "start_anvil"]
+__all__ = [
+    "AnvilNode",
+    "PortInUseError",
+    "anvil_binary",
+    "anvil_node",
+    "free_port",
+    "port_is_free",
+    "start_anvil",
+    "state_dump_begun_after",
+]
 

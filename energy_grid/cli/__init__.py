@@ -81,6 +81,11 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Match crossing orders by price-time priority, settle what is due, clear auctions whose clearing time has "
         "come, settle the meters' standing orders there and claim their orders, in bounded batches.",
     ),
+    "live": LazyCommand(
+        "energy_grid.cli.live_commands",
+        "live",
+        "The live community on this machine: a chain that mines by itself, the broker and every service under supervisord.",
+    ),
     "load-reporter": LazyCommand(
         "energy_grid.cli.reporter_commands",
         "load_reporter",

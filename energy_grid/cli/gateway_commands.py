@@ -55,9 +55,10 @@ def gateway(
     max_fee_gwei: float | None,
     log_level: str,
 ) -> None:
-    """Take meters' signed readings from MQTT, check each, store it, and submit them in batches to
-    SmartMeter; answer each reading on its meter's accepted or rejected topic. Runs until SIGINT or
-    SIGTERM."""
+    """Relay meters' signed readings from MQTT to SmartMeter in batches, answering each on its meter's topics.
+
+    Each reading is checked, stored before its message is acknowledged, and answered on the meter's
+    accepted topic once on chain or on its rejected topic with a reason. Runs until SIGINT or SIGTERM."""
     try:
         broker_settings = BrokerSettings.parse(broker, broker_user, os.environ.get(BROKER_PASSWORD_ENV))
     except ValueError as err:

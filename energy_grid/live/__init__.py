@@ -1,1 +1,2 @@
-"""The live community: the simulation's households on a local chain that runs by itself."""
+"""The live community: a local chain that mines by itself, its households set up from the simulation, and the
+services around it under a process manager."""

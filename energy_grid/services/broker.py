@@ -18,6 +18,7 @@ can only ever speak for itself:
 
 Anything the ACL file does not grant, mosquitto refuses. The password file holds salted hashes that
 mosquitto's own `mosquitto_passwd` writes (Debian's `mosquitto` package; `make broker` installs it).
+`mosquitto_config` writes the broker's own configuration around those two files.
 """
 
 from __future__ import annotations
@@ -98,6 +99,40 @@ def acl_text(chain_id: int, meters: Iterable[str], gateway_user: str, fleet_user
             f"topic write {_topic(chain_id, user.lower(), 'readings')}",
             f"topic read {_topic(chain_id, user.lower(), '#')}",
         ]
+    return "\n".join(lines) + "\n"
+
+
+def mosquitto_config(
+    host: str,
+    port: int,
+    *,
+    password_file: Path | None,
+    acl_file: Path | None,
+    allow_anonymous: bool = False,
+    persistence_dir: Path | None = None,
+    run_as_user: str | None = None,
+    autosave_interval_s: int = 5,
+) -> str:
+    """The content of a mosquitto configuration with one plain listener on `host`:`port`, its log
+    on stderr (for the process manager to keep). With `persistence_dir`, mosquitto keeps its
+    sessions and their queued QoS 1 messages there, saved every `autosave_interval_s` seconds and on
+    exit, so a restarted broker still delivers them; without it, nothing is kept. Started as root,
+    mosquitto switches to the `mosquitto` user unless `run_as_user` names the user to stay."""
+    lines = [
+        f"listener {port} {host}",
+        f"allow_anonymous {'true' if allow_anonymous else 'false'}",
+        "log_dest stderr",
+    ]
+    if persistence_dir is None:
+        lines.append("persistence false")
+    else:
+        lines += ["persistence true", f"persistence_location {persistence_dir}/", f"autosave_interval {autosave_interval_s}"]
+    if run_as_user is not None:
+        lines.append(f"user {run_as_user}")
+    if password_file is not None:
+        lines.append(f"password_file {password_file}")
+    if acl_file is not None:
+        lines.append(f"acl_file {acl_file}")
     return "\n".join(lines) + "\n"
 
 

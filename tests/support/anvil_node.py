@@ -7,7 +7,6 @@ anvil, which the session shares.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from web3 import Web3
 
 from energy_grid.chain import anvil
-from energy_grid.chain.anvil import free_port
+from energy_grid.chain.anvil import free_port, state_dump_begun_after
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.deploy.system import System, deploy_system
@@ -32,34 +31,6 @@ def wait_until(condition: Any, timeout_s: float, what: str, poll_s: float = 0.02
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
         time.sleep(poll_s)
-
-
-def state_dump_begun_after(state_file: Path, timeout_s: float = 60.0) -> bytes:
-    """The content of the first whole periodic state dump that anvil began after this call.
-
-    anvil writes its dump in place, and a dump being written when the call comes may hold the
-    chain of a moment before, with its accounts and its blocks read at different moments while
-    blocks were being mined (restarted from it, a node had balances its logs did not explain).
-    So: the dump in progress (or the next) is let finish, and the one after it is taken, whole."""
-    first = _next_whole_dump(state_file, time.time_ns(), timeout_s)
-    return _next_whole_dump(state_file, first[0], timeout_s)[1]
-
-
-def _next_whole_dump(state_file: Path, after_ns: int, timeout_s: float) -> tuple[int, bytes]:
-    """(mtime, content) of a whole dump written after `after_ns` (a torn one does not parse)."""
-
-    def whole() -> tuple[int, bytes] | None:
-        written_ns = state_file.stat().st_mtime_ns
-        if written_ns <= after_ns:
-            return None
-        content = state_file.read_bytes()
-        try:
-            json.loads(content)
-        except ValueError:
-            return None  # being written
-        return (written_ns, content) if state_file.stat().st_mtime_ns == written_ns else None
-
-    return wait_until(whole, timeout_s, "a whole state dump", poll_s=0.05)
 
 
 @dataclass
@@ -117,3 +88,6 @@ def deploy_to_node(node: AnvilNode, project: Any, networks: Any, deployer: Any) 
 
 def grid_client(node: AnvilNode, manifest: Path) -> GridClient:
     return GridClient(node.web3(), read_manifest(manifest))
+
+
+__all__ = ["AnvilNode", "deploy_to_node", "grid_client", "state_dump_begun_after", "wait_until"]

@@ -11,18 +11,26 @@ its process still runs.
 from __future__ import annotations
 
 import getpass
+import queue
 import secrets
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+
+from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, free_port
 from energy_grid.chain.client import anvil_account
-from energy_grid.services.broker import acl_text, mosquitto_program, write_password_file
+from energy_grid.services.broker import acl_text, mosquitto_config, mosquitto_program, write_password_file
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -32,6 +40,11 @@ FREE_PORT_ATTEMPTS = 3
 # What mosquitto logs once it has bound every listener, and when another process holds the port.
 RUNNING_LINE = " running"
 PORT_TAKEN_LINE = "Address already in use"
+
+# Every answer the tests wait for comes from a broker on the same machine in milliseconds.
+ANSWER_TIMEOUT_SECONDS = 5.0
+QOS_AT_LEAST_ONCE = 1
+PERSISTENT_SESSION_EXPIRY_S = 3600
 
 # The access-controlled broker's chain, meters (anvil dev accounts 3 and 4), gateway user and fleet
 # user (the virtual meters, which publish every meter's signed readings).
@@ -53,23 +66,6 @@ class BrokerStartError(RuntimeError):
     """mosquitto exited, or did not listen in time; the message names its log."""
 
 
-def broker_config(allow_anonymous: bool, password_file: Path | None, acl_file: Path | None) -> str:
-    """A mosquitto configuration but for its listener: nothing kept on disk, the log on stderr.
-    Started as root, mosquitto would switch to the `mosquitto` user and could no longer read the
-    files in the test's private folder, so it keeps the user that starts it."""
-    lines = [
-        f"allow_anonymous {'true' if allow_anonymous else 'false'}",
-        "persistence false",
-        "log_dest stderr",
-        f"user {getpass.getuser()}",
-    ]
-    if password_file is not None:
-        lines.append(f"password_file {password_file}")
-    if acl_file is not None:
-        lines.append(f"acl_file {acl_file}")
-    return "\n".join(lines) + "\n"
-
-
 @contextmanager
 def mosquitto_broker(
     work_dir: Path,
@@ -78,8 +74,12 @@ def mosquitto_broker(
     acl_file: Path | None = None,
 ) -> Iterator[Broker]:
     """A broker running in `work_dir` (its configuration and log are written there) for the
-    duration of the block. Raises BrokerConfigError when mosquitto is not installed."""
-    config = broker_config(allow_anonymous, password_file, acl_file)
+    duration of the block, keeping nothing on disk. It runs as the user that starts it: started as
+    root, mosquitto would switch to the `mosquitto` user and could no longer read the files in the
+    test's private folder. Raises BrokerConfigError when mosquitto is not installed."""
+    config = partial(
+        mosquitto_config, password_file=password_file, acl_file=acl_file, allow_anonymous=allow_anonymous, run_as_user=getpass.getuser()
+    )
     process, broker = _start(mosquitto_program("mosquitto"), work_dir, config)
     try:
         yield broker
@@ -100,15 +100,15 @@ def access_controlled_broker(work_dir: Path) -> Iterator[Broker]:
         yield replace(broker, passwords=passwords)
 
 
-def _start(program: str, work_dir: Path, config: str) -> tuple[subprocess.Popen[bytes], Broker]:
-    """Starts mosquitto with `config` after its listener line, on a free port (picked again when
-    another process took it first)."""
+def _start(program: str, work_dir: Path, config: Callable[[str, int], str]) -> tuple[subprocess.Popen[bytes], Broker]:
+    """Starts mosquitto with the configuration `config(host, port)` on a free port (picked again
+    when another process took it first)."""
     attempts_left = FREE_PORT_ATTEMPTS
     config_file = work_dir / "mosquitto.conf"
     log_file = work_dir / "mosquitto.log"
     while True:
         port = free_port()
-        config_file.write_text(f"listener {port} {LOCAL_HOST}\n{config}")
+        config_file.write_text(config(LOCAL_HOST, port))
         with log_file.open("wb") as log:
             process = subprocess.Popen([program, "-c", str(config_file)], stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -154,3 +154,77 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+# ------------------------------------------------------------------------------------ a client
+
+
+@dataclass
+class Session:
+    """A connected MQTT v5 client whose network loop runs in a thread; the broker's answers and the
+    messages it delivers are queued for the test to read. The clients speak MQTT v5, where the
+    broker answers a refused publish with a reason code in its PUBACK instead of dropping it
+    silently, so a refusal is seen rather than waited for."""
+
+    client: Client
+    connack: queue.Queue[ReasonCode] = field(default_factory=queue.Queue)
+    pubacks: queue.Queue[tuple[int, ReasonCode]] = field(default_factory=queue.Queue)
+    subacks: queue.Queue[list[ReasonCode]] = field(default_factory=queue.Queue)
+    messages: queue.Queue[MQTTMessage] = field(default_factory=queue.Queue)
+
+    def publish(self, topic: str, payload: bytes) -> ReasonCode:
+        """Publishes at QoS 1 and returns the reason code of the broker's PUBACK."""
+        sent = self.client.publish(topic, payload, qos=QOS_AT_LEAST_ONCE)
+        mid, reason = self.pubacks.get(timeout=ANSWER_TIMEOUT_SECONDS)
+        assert mid == sent.mid
+        return reason
+
+    def subscribe(self, topic: str) -> ReasonCode:
+        """Subscribes at QoS 1 and returns the reason code of the broker's SUBACK."""
+        self.client.subscribe(topic, qos=QOS_AT_LEAST_ONCE)
+        (reason,) = self.subacks.get(timeout=ANSWER_TIMEOUT_SECONDS)
+        return reason
+
+    def next_message(self) -> MQTTMessage:
+        return self.messages.get(timeout=ANSWER_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def connected(
+    broker: Broker,
+    user: str,
+    password: str,
+    client_id: str | None = None,
+    persistent: bool = False,
+    protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
+) -> Iterator[Session]:
+    """A session of `user` on `broker`; the test reads whether the broker admitted it from
+    `session.connack`. A `persistent` session (its subscriptions and the QoS 1 messages queued for
+    it) stays with the broker after the client leaves, and a client of the same `client_id` takes
+    it up again: in MQTT v5 by a session expiry interval and clean start off, in 3.1.1 by clean
+    session off."""
+    v5 = protocol == MQTTProtocolVersion.MQTTv5
+    client = Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"{user}-{secrets.token_hex(4)}",
+        protocol=protocol,
+        clean_session=None if v5 else not persistent,
+    )
+    session = Session(client)
+    client.username_pw_set(user, password)
+    client.on_connect = lambda _client, _userdata, _flags, reason, _properties: session.connack.put(reason)
+    client.on_publish = lambda _client, _userdata, mid, reason, _properties: session.pubacks.put((mid, reason))
+    client.on_subscribe = lambda _client, _userdata, _mid, reasons, _properties: session.subacks.put(reasons)
+    client.on_message = lambda _client, _userdata, message: session.messages.put(message)
+    if v5:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = PERSISTENT_SESSION_EXPIRY_S if persistent else 0
+        client.connect(broker.host, broker.port, clean_start=not persistent, properties=properties)
+    else:
+        client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        yield session
+    finally:
+        client.disconnect()
+        client.loop_stop()

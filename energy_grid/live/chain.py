@@ -1,0 +1,178 @@
+"""The live community's chain: anvil in the foreground for a process manager, mining by itself.
+
+`energy-grid live chain` starts anvil (energy_grid.chain.anvil) on its port with a state file:
+loaded when present, dumped every few seconds and when anvil stops, so the chain survives a
+restart of the machine. Until the ready marker holds (energy_grid.live.ready) anvil automines, one
+block per transaction, so the set-up can stamp its own blocks. Then the chain is paced:
+
+- interval mining, a block every `block_time_s` wall seconds (`evm_setIntervalMining`);
+- each block stamped `speed × block_time_s` seconds after the one before
+  (`anvil_setBlockTimestampInterval`), so the chain's clock runs `speed` times faster than the
+  wall's: at 60×, a 900-second market interval passes every 15 wall seconds.
+
+The pace is anvil's running configuration, not part of its state, so it is applied again each time
+the node starts on a marked state, counting on from the latest block's time. The faster clock is a
+local convenience only: a public network's clock is its own, and the services, which schedule by
+the chain's clock, run there at 1×.
+
+SIGTERM or SIGINT is passed on to anvil, which dumps its state and exits; the command exits with
+anvil's status. Should this process die without passing it on (SIGKILL), the kernel sends anvil
+SIGTERM itself, so no orphaned node keeps the port.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, AnvilNode, start_anvil
+from energy_grid.chain.errors import GridError
+from energy_grid.live.ready import chain_is_ready, not_ready_because
+
+DEFAULT_GAS_LIMIT = 30_000_000  # a block of Ethereum's main network
+DEFAULT_BLOCK_TIME_S = 1
+DEFAULT_SPEED = 60
+DEFAULT_STATE_INTERVAL_S = 5
+# How often the wall clock looks for the ready marker and for anvil's exit.
+POLL_S = 0.5
+# The node keeps the files of its cache beside its state, not under the user's ~/.foundry.
+CACHE_DIR_NAME = "anvil-cache"
+# A lock file beside the state: one chain at a time dumps to a state file.
+LOCK_FILE_NAME = "chain.lock"
+RPC_TIMEOUT_S = 10
+
+log = logging.getLogger("energy_grid.live.chain")
+
+
+class ChainInUseError(GridError):
+    """Another live chain runs on the same state file."""
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How the chain moves once the community is set up."""
+
+    block_time_s: int = DEFAULT_BLOCK_TIME_S
+    speed: int = DEFAULT_SPEED
+
+    @property
+    def timestamp_interval_s(self) -> int:
+        """The chain seconds between two blocks."""
+        return self.block_time_s * self.speed
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    port: int
+    state_file: Path
+    ready_marker: Path
+    pace: Pace = Pace()
+    gas_limit: int = DEFAULT_GAS_LIMIT
+    chain_id: int = DEFAULT_CHAIN_ID
+    state_interval_s: int = DEFAULT_STATE_INTERVAL_S
+
+
+def apply_pace(w3: Web3, pace: Pace) -> None:
+    """Interval mining every `pace.block_time_s` wall seconds, each block `pace.timestamp_interval_s`
+    chain seconds after the last. The next block is stamped from the latest one explicitly: anvil
+    restarted on a saved state counts from the wall's clock, not from its latest block, and the
+    chain's clock would jump back."""
+    latest_s = int(w3.eth.get_block("latest")["timestamp"])
+    w3.provider.make_request(RPCEndpoint("anvil_setBlockTimestampInterval"), [pace.timestamp_interval_s])
+    w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [latest_s + pace.timestamp_interval_s])
+    w3.provider.make_request(RPCEndpoint("evm_setIntervalMining"), [pace.block_time_s])
+
+
+def start_chain(settings: ChainSettings) -> AnvilNode:
+    """anvil on `settings.port` with the state file, the chain id and the block gas limit; raises
+    PortInUseError when another process listens there."""
+    settings.state_file.parent.mkdir(parents=True, exist_ok=True)
+    return start_anvil(
+        port=settings.port,
+        state_file=settings.state_file,
+        state_interval_seconds=settings.state_interval_s,
+        chain_id=settings.chain_id,
+        extra_args=("--gas-limit", str(settings.gas_limit)),
+        cache_dir=settings.state_file.parent / CACHE_DIR_NAME,
+        stop_with_parent=True,
+    )
+
+
+def run_chain(settings: ChainSettings, stop: threading.Event) -> int:
+    """Runs the chain until anvil exits or `stop` is set (then anvil is stopped gracefully, and
+    dumps its state); returns anvil's exit status, 128 + the signal when a signal ended it. Raises
+    ChainInUseError when another chain runs on the state file, PortInUseError when another process
+    listens on the port."""
+    with _state_lock(settings.state_file):
+        return _run_chain(settings, stop)
+
+
+@contextmanager
+def _state_lock(state_file: Path) -> Iterator[None]:
+    """Holds the lock of `state_file`'s folder: two nodes dumping to one file would corrupt it."""
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    with (state_file.parent / LOCK_FILE_NAME).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ChainInUseError(f"another live chain runs on {state_file}: stop it first") from None
+        yield
+
+
+def _run_chain(settings: ChainSettings, stop: threading.Event) -> int:
+    node = start_chain(settings)
+    w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
+    head = int(w3.eth.block_number)
+    log.info(
+        "anvil listens on %s: chain %d, block %d, gas limit %d, state %s (dumped every %d s)",
+        node.url, settings.chain_id, head, settings.gas_limit, settings.state_file, settings.state_interval_s,
+    )
+    paced = False
+    reason = not_ready_because(settings.ready_marker, w3)
+    if reason is not None:
+        log.info("automining until the community is set up: %s", reason)
+    while True:
+        status = node.process.poll()
+        if status is not None:
+            log.error("anvil exited by itself with status %d", status)
+            return _exit_status(status)
+        if stop.is_set():
+            node.process.send_signal(signal.SIGTERM)
+            status = node.process.wait()
+            log.info("anvil stopped with status %d after dumping its state to %s", status, settings.state_file)
+            return _exit_status(status)
+        if not paced and _ready(settings.ready_marker, w3):
+            apply_pace(w3, settings.pace)
+            paced = True
+            log.info(
+                "the community is set up: a block every %d s, each stamped %d s after the last (the chain's clock at %d× the wall's)",
+                settings.pace.block_time_s, settings.pace.timestamp_interval_s, settings.pace.speed,
+            )
+        stop.wait(POLL_S)
+
+
+def _ready(ready_marker: Path, w3: Web3) -> bool:
+    """Whether the marker holds; a moment when anvil does not answer is logged and retried."""
+    try:
+        return chain_is_ready(ready_marker, w3)
+    except requests.RequestException as err:
+        log.warning("anvil did not answer (%s): looking for the ready marker again", err)
+        return False
+
+
+def _exit_status(status: int) -> int:
+    """A process's status as a shell reports it: a signal's number above 128."""
+    return status if status >= 0 else 128 - status
+
+
+__all__ = ["ChainInUseError", "ChainSettings", "Pace", "apply_pace", "run_chain", "start_chain"]
