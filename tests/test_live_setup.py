@@ -15,6 +15,7 @@ from energy_grid.cli.live_setup import setup
 from energy_grid.cli.session import Session
 from energy_grid.live.community import LiveSetUpError, check_local_chain, load_community, set_up_community
 from energy_grid.simulation.agents import derived_account
+from energy_grid.simulation.grid import LowVoltageGrid
 from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunRecord
 
 from support.live_helpers import LIVE_HOUSEHOLDS, LIVE_SEED, set_up_node
@@ -55,6 +56,9 @@ def test_every_meter_is_registered_with_its_baseline_and_standing_order(live_set
         order = meter_registry.getStandingOrder(meter).call()
         assert order.sellPricePerKWh > 0 and order.buyPricePerKWh >= order.sellPricePerKWh
     assert client.w3.eth.get_block("latest")["timestamp"] == d
+    # The transformers' rating, from the model's grid, as the operator's first load report.
+    load = client["GridOperations"].functions.getCurrentLoad(REGION_ID).call()
+    assert (load.capacityKW, load.demandKW, load.reportedAt) == (LowVoltageGrid().transformer_rating_kva, 0, d)
 
 
 def test_the_node_mines_by_itself_again_and_the_run_file_names_the_community(live_set_up):

@@ -36,7 +36,7 @@ from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.simulation.agents import demand_response_members, derived_account
 from energy_grid.simulation.driver import SimulationRun, recorded_run
-from energy_grid.simulation.run_state import RunRecord, SimulationConfig
+from energy_grid.simulation.run_state import GAS_LOAD_REPORT, REGION_ID, RunRecord, SimulationConfig
 
 ProgressCallback = Callable[[int, int, str], None]
 LIVE_RUN_SUFFIX = "live"
@@ -129,12 +129,29 @@ def set_up_community(
     run = SimulationRun(client, config, run_file, progress)
     try:
         run.set_up_phase()
+        _report_transformer_rating(run)
     finally:
         run.state.sender.release()
     sender = run.state.sender
     return SetUpResult(
         LiveCommunity(config, run.state.record, run_file), sum(sender.transactions_by_actor.values()), sender.blocks_mined
     )
+
+
+def _report_transformer_rating(run: SimulationRun) -> None:
+    """The region's transformers' rating on chain, as the operator's first load report (no demand
+    yet): the load reporter and the demand-response planner read the rating from there."""
+    state = run.state
+    operations = state.client["GridOperations"]
+    if _load_reported(state.client):
+        return
+    call = prepare(operations, "reportLoad", REGION_ID, run.model.grid.transformer_rating_kva, 0)
+    state.sender.send(state.actors.operator, call, gas=GAS_LOAD_REPORT, actor="operator")
+    state.flush_at(state.calendar.day_start_s)
+
+
+def _load_reported(client: GridClient) -> bool:
+    return int(client["GridOperations"].functions.loadReportCount(REGION_ID).call()) != 0
 
 
 def load_community(client: GridClient, run_file: Path) -> LiveCommunity:
@@ -169,7 +186,7 @@ def set_up_complete(client: GridClient, community: LiveCommunity) -> bool:
     latest = reader.read([prepare(meter_registry, "getLatestReading", m, signature=signature) for m in meters])
     standing = reader.read([prepare(meter_registry, "getStandingOrder", m) for m in meters])
     baseline_end_s = community.day_start_s - 1
-    return all(int(reading[0]) >= baseline_end_s for reading in latest) and all(
+    return _load_reported(client) and all(int(reading[0]) >= baseline_end_s for reading in latest) and all(
         int(order[0]) != 0 or int(order[2]) != 0 for order in standing
     )
 

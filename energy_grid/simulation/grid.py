@@ -156,6 +156,10 @@ class LowVoltageGrid:
     def feeders(self) -> int:
         return len(self._nets)
 
+    @property
+    def transformer_rating_kva(self) -> int:
+        return _kva(self.transformer_rating_va)
+
     def _on_every_feeder(self, buses: Sequence[int]) -> tuple[int, ...]:
         return tuple(feeder * FEEDER_BUS_STRIDE + bus for feeder in range(self.feeders) for bus in buses)
 
