@@ -39,6 +39,8 @@ TOPIC_ROOT = "energy-grid"
 SYSTEM_PROGRAM_DIRS = ("/usr/sbin", "/usr/bin")
 # A user name is one word of the ACL file: no spaces, and none of MQTT's topic wildcards or
 # separators, nor the `:` that separates a user from its hash in the password file.
+MAX_INFLIGHT_MESSAGES = 1_000
+MAX_QUEUED_MESSAGES = 1_000_000  # a day of 10,000 meters' readings, about 300 MB at most
 USER_NAME = re.compile(r"[A-Za-z0-9_.@-]+")
 
 
@@ -122,6 +124,11 @@ def mosquitto_config(
         f"listener {port} {host}",
         f"allow_anonymous {'true' if allow_anonymous else 'false'}",
         "log_dest stderr",
+        # A community's readings of an interval arrive together: the gateway may hold many of them
+        # unacknowledged at once (mosquitto's default: 20), and while it is down the broker queues
+        # every interval's readings for its session (default: 1,000 messages, then it drops them).
+        f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
     ]
     if persistence_dir is None:
         lines.append("persistence false")

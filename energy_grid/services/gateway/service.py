@@ -16,8 +16,10 @@ One loop, on one thread:
    replaced with higher fees); waiting readings are sent in batches (energy_grid.services.gateway.
    submitter).
 
-The MQTT session is persistent (a fixed client id, clean start off, a session that outlives a
-restart): readings published while the gateway is down wait at the broker.
+The MQTT session is persistent (a fixed client id, MQTT 3.1.1's clean session off): readings
+published while the gateway is down wait at the broker, also across a broker restart with
+persistence on (Debian's mosquitto 2.0 was seen to keep a 3.1.1 session's queue through a restart
+and to lose an MQTT 5 one's).
 
 A partial batch waits for the burst of an interval's readings to end (no message for a block) or
 for its oldest reading to have waited `max_wait_blocks` blocks; a full batch goes at once.
@@ -35,8 +37,6 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from eth_account.signers.local import LocalAccount
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from prometheus_client import Counter, Gauge, Histogram
 
 from energy_grid.chain.client import GridClient
@@ -62,8 +62,6 @@ from energy_grid.signing.readings import SignedReading
 
 log = logging.getLogger("energy_grid.gateway")
 
-SESSION_EXPIRY_S = 7 * 86_400  # readings wait at the broker this long for a gateway that is down
-RECEIVE_MAXIMUM = 1_000  # messages the broker may have unacknowledged with the gateway at once
 MAX_BURST = 2_000  # messages taken from the queue before the store's commit and the acknowledgements
 ROLLBACK_DEPTH_BLOCKS = 256  # how far back readings are checked after the chain went back
 CONNECT_TIMEOUT_S = 30.0
@@ -128,7 +126,9 @@ class Gateway:
         self._last_message_block = -1
         self._last_step = time.monotonic()
         client_id = settings.client_id or f"energy-grid-gateway-{self.chain_id}-{account.address.lower()}"
-        self.mqtt = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
+        self.mqtt = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, clean_session=False, manual_ack=True
+        )
         if settings.broker.user is not None:
             self.mqtt.username_pw_set(settings.broker.user, settings.broker.password)
         self.mqtt.on_connect = self._on_connect
@@ -139,12 +139,9 @@ class Gateway:
     # ------------------------------------------------------------------ MQTT
 
     def connect(self) -> None:
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = SESSION_EXPIRY_S
-        properties.ReceiveMaximum = RECEIVE_MAXIMUM
         broker = self.settings.broker
         try:
-            self.mqtt.connect(broker.host, broker.port, keepalive=30, clean_start=False, properties=properties)
+            self.mqtt.connect(broker.host, broker.port, keepalive=30)
         except OSError as err:
             raise ServiceError(
                 f"no MQTT broker answers at {broker.host}:{broker.port} ({err}); start one (make broker installs mosquitto)"
