@@ -347,6 +347,34 @@ def test_a_gateway_that_dies_between_its_store_and_the_chain_sends_nothing_twice
         client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
 
 
+def test_readings_a_chain_lost_by_going_back_are_sent_again(gateway_harness):
+    """A node restarted from a state saved before the readings' block: the gateway sees the chain
+    go back, puts the readings it no longer holds back in the queue and sends them again, once."""
+    harness = gateway_harness
+    client = harness.client
+    device = new_device(client, "rollback")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    device.consumption_wh += 77
+    harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(1)
+    harness.mine()
+    harness.mine()
+    harness.answers_for(device.address, "accepted", 2)
+    assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+    client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    assert client["SmartMeter"].functions.nonces(device.address).call() == 1
+    harness.mine()  # the gateway sees a block that is not the one it saw at that height
+    harness.mine()
+    harness.mine()
+    again = harness.answers_for(device.address, "accepted", 3)[-1]
+    receipt = client.w3.eth.get_transaction_receipt(again["txHash"])  # on the chain as it is now
+    assert (again["nonce"], receipt["status"], receipt["blockNumber"]) == (1, 1, again["blockNumber"])
+    assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+    assert client.smart_meter.latest_reading(device.address).consumption_wh == device.consumption_wh
+
+
 # ------------------------------------------------------------------------------------ gas and fees
 
 

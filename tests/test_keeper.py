@@ -27,7 +27,7 @@ from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_
 from energy_grid.domain.auction import AuctionOrder, clear_market
 from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.services.keeper import COUNTED_ACTIONS, Keeper, KeeperMetrics, KeeperReport, run_keeper
-from energy_grid.services.order_book import BookOrder, OrderBook, plan_matches
+from energy_grid.services.order_book import BookOrder, plan_matches
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 
@@ -485,19 +485,3 @@ def test_standing_orders_are_settled_after_clearing_in_bounded_batches(keeper_cl
             assert before == (0, STANDING_DEPOSIT - lock)
             assert client.vault.balances(household.address) == (0, STANDING_DEPOSIT - outcome.paid)
 
-
-def test_only_readings_of_meters_with_standing_limits_wait_for_clearing():
-    """A meter's uploaded history, read before its owner set limits, placed no order: the keeper
-    has nothing of it to clear or settle."""
-    book = OrderBook()
-    book.reading_market = ("EnergyAuction", 900)
-    meter = "0x" + "ab" * 20
-    reading = {"meter": meter, "timestamp": 900 * 10 + 899, "consumptionWh": 120, "productionWh": 0}
-    book.apply("SmartMeter", "ReadingAccepted", reading)
-    assert dict(book.unsettled_meters) == {}
-    book.apply("SmartMeter", "StandingOrderSet", {"meter": meter, "owner": meter})
-    book.apply("SmartMeter", "ReadingAccepted", {**reading, "timestamp": 900 * 11 + 899})
-    assert dict(book.unsettled_meters) == {("EnergyAuction", 11): {meter}}
-    book.apply("SmartMeter", "StandingOrderRemoved", {"meter": meter, "owner": meter})
-    book.apply("SmartMeter", "ReadingAccepted", {**reading, "timestamp": 900 * 12 + 899})
-    assert ("EnergyAuction", 12) not in book.unsettled_meters

@@ -182,6 +182,25 @@ def test_a_restart_publishes_the_same_bytes_then_the_missed_intervals_in_order(l
     assert sorted(read_series(community.series_file)) == [0, 1, 2, 3, 4]
 
 
+def test_a_reading_no_answer_came_for_is_published_again_two_interval_ends_later(live_community, mqtt_broker):
+    client, community = live_community.client, live_community.community
+    with readings_reader(mqtt_broker) as reader, running_meters(live_community.fresh_client(), community, mqtt_broker) as meters:
+        mine_at(client, interval_end_s(community, 0))
+        first = reader.take(LIVE_HOUSEHOLDS)
+        answered, unanswered = first[0][2], first[1:]
+        reader.answer(answer_topic(MQTT_CHAIN_ID, answered.meter, True), b'{"nonce": 0, "txHash": "0x00", "blockNumber": 1}')
+        registry = meters.metrics.registry
+        assert _eventually(lambda: registry.get_sample_value("energy_grid_meters_readings_accepted_total") == 1.0)
+        mine_at(client, interval_end_s(community, 1))
+        assert {signed.nonce for _, _, signed in reader.take(LIVE_HOUSEHOLDS)} == {1}  # nothing again yet
+        mine_at(client, interval_end_s(community, 2))
+        later = reader.take(2 * LIVE_HOUSEHOLDS - 1)
+        again = {signed.meter: payload for _, payload, signed in later if signed.nonce == 0}
+        assert again == {signed.meter: payload for _, payload, signed in unanswered}  # the same bytes, the answered one left out
+        assert sorted(signed.nonce for _, _, signed in later if signed.nonce) == [2] * LIVE_HOUSEHOLDS
+        assert registry.get_sample_value("energy_grid_meters_readings_republished_total") == LIVE_HOUSEHOLDS - 1
+
+
 def test_members_cut_consumption_while_an_event_started_on_chain_covers_the_interval(live_community, mqtt_broker):
     client, community = live_community.client, live_community.community
     operator = anvil_account(0)
@@ -196,7 +215,12 @@ def test_members_cut_consumption_while_an_event_started_on_chain_covers_the_inte
         client.w3.provider.make_request("evm_setNextBlockTimestamp", [interval_end_s(community, 1)])
         client.demand_response.start_event(operator, REGION_ID, DR_TARGET_KW, DR_REWARD_PER_KW, 1_800)
         mine_at(client, interval_end_s(community, 4))
-        taken += reader.take(4 * LIVE_HOUSEHOLDS)
+        # Intervals 1-4, with earlier ones again among them: no gateway answers in this test.
+        unique = {(s.meter, s.nonce): (topic, payload, s) for topic, payload, s in taken}
+        while len(unique) < 5 * LIVE_HOUSEHOLDS:
+            topic, payload, s = reader.take(1)[0]
+            assert unique.setdefault((s.meter, s.nonce), (topic, payload, s))[1] == payload  # again: the same bytes
+    taken = list(unique.values())
     keys = [key.address for key in community.meter_keys()]
     for _, _, signed in taken:
         check_signed(signed, client, community, signed.nonce, cut[signed.nonce])

@@ -214,12 +214,17 @@ class Keeper:
         firm = {(ref.auction, ref.period) for ref in book.auction_orders.values() if self.serves(ref.trader)}
         standing = {market for market, meters in book.unsettled_meters.items() if any(self.serves_meter(m) for m in meters)}
         markets = sorted((firm | standing) - book.cleared_markets)
+        slots: dict[tuple[str, str], Any] = {}  # a meter's two order slots, read once a round
         sent = 0
         for auction, period in markets:
             if stop is not None and stop.is_set():
                 return
             functions = self.client[auction].functions
             if int(functions.clearingTime(period).call()) > now_s:
+                continue
+            if (auction, period) not in firm and not self._placed_standing(auction, period, slots):
+                # Its readings placed nothing (read before their meters had limits, or skipped).
+                book.settled_standing(auction, period, list(book.unsettled_meters[(auction, period)]))
                 continue
             if sent == self.max_batch:
                 done.full = True
@@ -228,6 +233,15 @@ class Keeper:
             if self._send(f"{auction}.clear({period})", functions.clear(period)):
                 self.report.markets_cleared += 1
                 done.actions += 1
+
+    def _placed_standing(self, auction: str, period: int, slots: dict[tuple[str, str], Any]) -> bool:
+        """Whether a meter the book names for the market holds an unsettled standing order there."""
+        for meter in self.book.unsettled_meters[(auction, period)]:
+            if (auction, meter) not in slots:
+                slots[(auction, meter)] = self.client[auction].functions.getMeteredOrders(meter).call()
+            if any(int(slot[0]) == period and not slot[1] for slot in slots[(auction, meter)]):
+                return True
+        return False
 
     def _settle_standing(self, done: _Round, stop: threading.Event | None) -> None:
         """Settles the standing orders of the reading market's cleared markets that no reading settled:

@@ -108,9 +108,6 @@ class OrderBook:
     claimed: set[tuple[str, int]] = field(default_factory=set)  # (auction, order id)
     # (auction, period) -> meters whose standing orders there may be placed and are not settled yet
     unsettled_meters: dict[tuple[str, int], set[str]] = field(default_factory=lambda: defaultdict(set))
-    # Meters with standing limits: only their readings place orders (a reading before the owner set
-    # limits, such as a meter's uploaded history, places none and needs no clearing).
-    standing_meters: set[str] = field(default_factory=set)
     # The auction SmartMeter's readings place standing orders in, and its period length, seconds
     # (None: standing orders are off, readings are ignored).
     reading_market: tuple[str, int] | None = None
@@ -174,16 +171,8 @@ class OrderBook:
         self.claimed.add((contract, int(a["orderId"])))
 
     # -------------------------------------------------------------------- SmartMeter
-    def _standing_order_set(self, contract: str, a: dict[str, Any]) -> None:
-        self.standing_meters.add(str(a["meter"]))
-
-    def _standing_order_removed(self, contract: str, a: dict[str, Any]) -> None:
-        self.standing_meters.discard(str(a["meter"]))
-
     def _reading_accepted(self, contract: str, a: dict[str, Any]) -> None:
         if self.reading_market is None or (int(a["consumptionWh"]) == 0 and int(a["productionWh"]) == 0):
-            return
-        if str(a["meter"]) not in self.standing_meters:
             return
         auction, period_length_s = self.reading_market
         self.unsettled_meters[(auction, int(a["timestamp"]) // period_length_s)].add(str(a["meter"]))
@@ -215,8 +204,6 @@ _HANDLERS = {
     "MarketCleared": "_market_cleared",
     "OrderClaimed": "_order_claimed",
     "ReadingAccepted": "_reading_accepted",
-    "StandingOrderSet": "_standing_order_set",
-    "StandingOrderRemoved": "_standing_order_removed",
     "MeteredOrdersSettled": "_metered_orders_settled",
 }
 

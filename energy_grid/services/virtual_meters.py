@@ -27,7 +27,11 @@ what the operator's planner does. An event is final for an interval once the cha
 end (a window never starts before the block that started it), so a restart sees the same cuts.
 
 The answers: the service subscribes to the meters' `accepted` and `rejected` topics, counts them,
-and logs each rejection with its reason. Each interval's model figures (the simulation's
+and logs each rejection with its reason. Like a real meter, it keeps each reading until the gateway
+answers it, and publishes a reading still unanswered REPUBLISH_AFTER_INTERVALS intervals later
+again (the same bytes): a broker that lost a message it had acknowledged (killed before saving it)
+or a gateway that never saw it loses nothing, and the gateway answers a duplicate without sending
+it twice. Each interval's model figures (the simulation's
 IntervalFigures) are appended to the series file next to the run file (energy_grid.live.series),
 for the live audit.
 
@@ -73,6 +77,7 @@ from energy_grid.simulation.run_state import REGION_ID, RunState
 # contract would take its timestamp, whatever happens to the gateway meanwhile.
 DEADLINE_MARGIN_S = 7 * DAY_SECONDS
 PUBACK_TIMEOUT_S = 10.0
+REPUBLISH_AFTER_INTERVALS = 2  # an unanswered reading is published again this many intervals later
 EVENT_CANCELLED = 2  # IDemandResponse.EventStatus.Cancelled
 SERVICE = "meters"
 
@@ -178,6 +183,11 @@ class VirtualMeters:
         self.accepted = self.metrics.counter("readings_accepted", "Readings the gateway answered as on chain.")
         self.rejected = self.metrics.counter("readings_rejected", "Readings the gateway refused, by reason.", ["reason"])
         self.interval_gauge = self.metrics.gauge("interval_published", "The latest simulated interval whose readings are published.")
+        self.republished = self.metrics.counter("readings_republished", "Readings published again for want of an answer.")
+        # (meter in lowercase, nonce) -> (topic, payload, the interval it was last published at)
+        self._unanswered: dict[tuple[str, int], tuple[str, bytes, int]] = {}
+        self._unanswered_lock = threading.Lock()
+        self.clock_interval = 0  # the simulated interval the chain's clock is in
         self.last_published = -1
         self.interval_gauge.set(self.last_published)
         # Had no event been called: the same model without the cuts, built at the first event.
@@ -190,14 +200,21 @@ class VirtualMeters:
         """Counts an answer of the gateway; logs a rejection with its reason."""
         parts = topic.split("/")
         leaf, meter = parts[-1], parts[-2] if len(parts) > 1 else "?"
+        try:
+            answer: Any = json.loads(payload)
+            nonce = answer.get("nonce")
+        except (ValueError, AttributeError):
+            answer, nonce = None, None
+        if isinstance(nonce, int):
+            with self._unanswered_lock:
+                self._unanswered.pop((meter, nonce), None)  # answered either way: the gateway decided
         if leaf == "accepted":
             self.accepted.inc()
             return
         try:
-            answer: Any = json.loads(payload)
-            reason, nonce, message = str(answer["reason"]), answer.get("nonce"), str(answer.get("message", ""))
-        except (ValueError, KeyError, TypeError):
-            reason, nonce, message = "unreadable", None, payload[:200].decode(errors="replace")
+            reason, message = str(answer["reason"]), str(answer.get("message", ""))
+        except (KeyError, TypeError):
+            reason, message = "unreadable", payload[:200].decode(errors="replace")
         self.rejected.labels(reason=reason).inc()
         log.warning("meter %s: the gateway rejected reading %s (%s): %s", meter, nonce, reason, message)
 
@@ -275,6 +292,9 @@ class VirtualMeters:
             result, factors = self.step(i, power_flow=not done_before)
             if done_before:
                 continue
+            # Chain time, not the loop's interval: readings published while catching up share a clock.
+            self.clock_interval = calendar.interval_of(head.timestamp_s)
+            self.republish_unanswered(link)
             batch = self.readings(i, result, next_nonces, len(factors))
             if not self.publish(batch, link, stop, poll_interval_s):
                 break
@@ -321,6 +341,9 @@ class VirtualMeters:
             outcome = link.publish_all(batch.messages, PUBACK_TIMEOUT_S)
             if outcome.complete:
                 self.published.inc(outcome.acknowledged)
+                with self._unanswered_lock:
+                    for topic, payload in batch.messages:
+                        self._unanswered[(topic.split("/")[3], batch.interval)] = (topic, payload, self.clock_interval)
                 log.info(
                     "interval %d (ends at chain time %d): published %d signed readings with nonce %d%s",
                     batch.interval, calendar.step_time_s(batch.interval), len(batch.messages), batch.interval,
@@ -335,6 +358,20 @@ class VirtualMeters:
             )  # fmt: skip
             stop.wait(poll_interval_s)
         return False
+
+    def republish_unanswered(self, link: MqttLink) -> None:
+        """Publishes again the readings no answer came for while the chain's clock passed
+        REPUBLISH_AFTER_INTERVALS interval ends."""
+        now = self.clock_interval
+        with self._unanswered_lock:
+            stale = {key: value for key, value in self._unanswered.items() if now - value[2] >= REPUBLISH_AFTER_INTERVALS}
+            for key, (topic, payload, _) in stale.items():
+                self._unanswered[key] = (topic, payload, now)
+        if not stale:
+            return
+        outcome = link.publish_all([(topic, payload) for topic, payload, _ in stale.values()], PUBACK_TIMEOUT_S)
+        self.republished.inc(outcome.acknowledged)
+        log.warning("no answer came for %d readings in %d intervals: published them again", len(stale), REPUBLISH_AFTER_INTERVALS)
 
     def health(self, link: MqttLink) -> dict[str, Any]:
         return {

@@ -14,6 +14,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError
 
 from energy_grid.chain.client import GridClient
+from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import MeterReading
 from energy_grid.services.gateway.messages import MeterView
 from energy_grid.services.gateway.store import ReadingStore
@@ -29,6 +30,7 @@ class ChainView:
         self.client = client
         self.store = store
         self.smart_meter = client["SmartMeter"]
+        self._reader = TransactionSender(client, manual_mining=False)
         self.limits = read_limits(client)
         self._meters: dict[str, MeterView] = {}
         market = client.smart_meter.reading_market()
@@ -64,9 +66,9 @@ class ChainView:
         self._meters.pop(meter, None)
 
     def chain_nonces(self, meters: list[str]) -> dict[str, int]:
-        """Each meter's next nonce on chain, in one JSON-RPC batch per hundred."""
-        functions = self.smart_meter.functions
-        return {meter: int(functions.nonces(meter).call()) for meter in meters}
+        """Each meter's next nonce on chain, read in JSON-RPC batches."""
+        nonces = self._reader.read([prepare(self.smart_meter, "nonces", meter) for meter in meters])
+        return {meter: int(nonce) for meter, nonce in zip(meters, nonces, strict=True)}
 
     def clearing_time_s(self, reading_timestamp_s: int) -> int | None:
         """When the market a reading at `reading_timestamp_s` trades in clears, after which the
