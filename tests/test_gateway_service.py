@@ -120,6 +120,9 @@ class Harness:
 
 
 def message_of(signed: SignedReading | None) -> dict[str, Any]:
+    """The message in the documented form, but with the meter in lowercase and the deadline as a
+    decimal string (energy_grid.services.gateway.messages.reading_message writes the other forms):
+    the gateway takes both."""
     assert signed is not None
     timestamp, consumption, production, frequency, voltage = signed.reading
     return {
