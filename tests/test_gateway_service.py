@@ -409,7 +409,8 @@ def test_batches_split_to_fit_a_small_block(gateway_harness):
     head = harness.gateway.clock.head()
     cap_gas = 150_000  # room for two or three signed readings, not six
     small = replace(head, gas_limit=submitter_module.BLOCK_SHARE * cap_gas)
-    sent = harness.gateway.submitter.send_waiting(small, send_partial=True, max_in_flight=10, on_refused=lambda r: None)
+    waiting = harness.gateway.store.waiting()
+    sent = harness.gateway.submitter.send_waiting(small, waiting, send_partial=True, max_in_flight=10, on_refused=lambda r: None)
     assert sent == len(devices)
     flights = harness.gateway.store.in_flight()
     assert len(flights) >= 2

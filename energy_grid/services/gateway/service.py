@@ -277,7 +277,7 @@ class Gateway:
         quiet = self._last_message_block < head.number
         send_partial = quiet or head.number - oldest >= self.settings.max_wait_blocks
         sent = self.submitter.send_waiting(
-            head, send_partial=send_partial, max_in_flight=self.settings.max_in_flight, on_refused=self._refused
+            head, waiting, send_partial=send_partial, max_in_flight=self.settings.max_in_flight, on_refused=self._refused
         )
         self.metrics.submitted.inc(sent)
         counts = self.store.counts()
@@ -334,6 +334,7 @@ class Gateway:
 
     def _refused(self, refused: Refused) -> None:
         signed = refused.signed
+        self._arrived_at_block.pop((signed.meter, signed.nonce), None)
         code = CHAIN_REFUSALS.get(refused.error_name, REFUSED_ON_CHAIN)
         self.metrics.rejected.labels(reason=code).inc()
         self.view.forget(signed.meter)

@@ -227,23 +227,35 @@ class BatchSubmitter:
 
     # ------------------------------------------------------------------ sending
 
-    def send_waiting(self, head: ChainHead, *, send_partial: bool, max_in_flight: int, on_refused: Callable[[Refused], None]) -> int:
-        """Sends batches of the waiting readings until none is left or `max_in_flight`
-        transactions are in flight; a batch smaller than the batch size only when `send_partial`.
-        Returns how many readings were sent."""
+    def send_waiting(
+        self,
+        head: ChainHead,
+        waiting: list[SignedReading],
+        *,
+        send_partial: bool,
+        max_in_flight: int,
+        on_refused: Callable[[Refused], None],
+    ) -> int:
+        """Sends batches of `waiting` (the store's waiting readings, read once by the caller) until
+        none is left or `max_in_flight` transactions are in flight; a batch smaller than the batch
+        size only when `send_partial`. Returns how many readings were sent."""
         cap = gas_cap(head.gas_limit)
+        in_flight = self.store.in_flight()
+        flights = len(in_flight)
+        busy = {signed.meter for readings in in_flight.values() for signed in readings}
+        queue = list(waiting)
         sent = 0
-        while True:
-            in_flight = self.store.in_flight()
-            if len(in_flight) >= max_in_flight:
-                return sent
-            busy = {signed.meter for readings in in_flight.values() for signed in readings}
-            batch = plan_batch(self.store.waiting(), busy, head.timestamp_s, self.batch_size)
+        while flights < max_in_flight:
+            batch = plan_batch(queue, busy, head.timestamp_s, self.batch_size)
             if not batch or (len(batch) < self.batch_size and not send_partial):
-                return sent
-            gas = self._sized(batch, cap, on_refused)
+                break
+            gas = self._sized(batch, cap)
+            if isinstance(gas, Refused):
+                queue.remove(gas.signed)
+                on_refused(gas)
+                continue
             if gas is None:
-                continue  # a reading was refused, or the batch was halved: plan again
+                continue  # the batch was halved: plan again
             fees = self.fee_policy.initial(head.base_fee_per_gas, self._suggested_tip())
             tx = self._sign(batch, self._next_nonce, gas, fees, head.number)
             self.store.submit(batch, tx)
@@ -251,19 +263,23 @@ class BatchSubmitter:
             self._broadcast(tx)
             log.info("sent %d readings in %s (nonce %d, gas limit %d)", len(batch), tx.tx_hash, tx.tx_nonce, gas)
             sent += len(batch)
+            flights += 1
+            busy.update(signed.meter for signed in batch)
+            sent_now = set(batch)
+            queue = [signed for signed in queue if signed not in sent_now]
+        return sent
 
-    def _sized(self, batch: list[SignedReading], cap: int, on_refused: Callable[[Refused], None]) -> int | None:
-        """The gas limit for `batch`; None when the estimate refused one of its readings (handed to
-        `on_refused` and taken out of the queue) or the batch was too large (the batch size is
-        lowered for the next plan)."""
+    def _sized(self, batch: list[SignedReading], cap: int) -> int | Refused | None:
+        """The gas limit for `batch`; the reading SmartMeter refuses (taken out of the store's queue)
+        when the estimate names one; None when the batch was too large (the batch size is lowered for
+        the next plan)."""
         call = self._call(batch)
         try:
             estimate = int(self.client.w3.eth.estimate_gas({"from": self.account.address, "to": call.address, "data": call.data}))
         except (ContractCustomError, ContractLogicError) as err:
             refused = self._culprit(batch, str(getattr(err, "data", "") or ""))
             self.store.refuse(refused.signed.meter, refused.signed.nonce, refused.message)
-            on_refused(refused)
-            return None
+            return refused
         limit = with_margin(estimate)
         if limit > cap:
             if len(batch) == 1:
