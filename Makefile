@@ -15,7 +15,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve live bench clean
+.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve live soak bench clean
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
@@ -26,6 +26,7 @@ help:
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
 	@echo "make simulate the community day of make demo on the node at RPC_URL (deploys there first if needed)"
 	@echo "make serve    the API and the web app on http://127.0.0.1:8000 for the deployment at RPC_URL"
+	@echo "make soak     the live community under load, faults and bad input, against its goals: benchmarks/soak.md (about 45 minutes)"
 	@echo "make live     a live community under supervisord: broker, a self-mining chain, LIVE_HOUSEHOLDS households (100), its clock LIVE_SPEED× the wall's (60); Ctrl-C stops"
 	@echo "make bench    measure gas per operation against the budgets"
 	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000) over FUZZ_SEEDS random seeds (default 4; FUZZ_SEED=n[,m] replays seeds)"
@@ -122,6 +123,15 @@ LIVE_SPEED ?= 60
 LIVE_ARGS ?=
 live: setup compile broker
 	energy-grid live up --households $(LIVE_HOUSEHOLDS) --speed $(LIVE_SPEED) $(LIVE_ARGS)
+
+# The soak (energy_grid/live/soak/): the live community run for real, each run on a new chain in a
+# temporary folder: 100 households for 32 intervals, the same with kill -9 of the gateway, keeper,
+# broker and chain, and 1,000 households with 1,000 bad messages among their readings. Writes
+# benchmarks/soak.json and soak.md; exits 1 when a goal does not hold. About 45 minutes; SOAK_RUNS
+# picks runs (steady,faults,thousand).
+SOAK_RUNS ?= steady,faults,thousand
+soak: setup compile broker
+	python -m energy_grid.live.soak --runs $(SOAK_RUNS)
 
 # The bench runs on its own anvil (anvil's default dev accounts are ape's test accounts):
 # ape-foundry's embedded one traces every step of every transaction and keeps it in memory,

@@ -485,3 +485,44 @@ def test_standing_orders_are_settled_after_clearing_in_bounded_batches(keeper_cl
             assert before == (0, STANDING_DEPOSIT - lock)
             assert client.vault.balances(household.address) == (0, STANDING_DEPOSIT - outcome.paid)
 
+
+
+def test_with_a_grace_the_keeper_leaves_standing_orders_to_the_next_readings_and_settles_the_rest(keeper_client):
+    """A keeper given a grace clears the reading market at its clearing time but settles none of its
+    standing orders yet: the sellers' readings two intervals on settle theirs in the same transaction. Once the
+    grace has passed, the keeper settles the buyers', who did not read again, each once."""
+    client = keeper_client
+    _, meters = standing_households(client, "grace")
+    start_block = client.w3.eth.block_number
+    period = client.auction.current_period() + 1
+    read_at = (period + 1) * 900 - 1
+    client.mine_block_at(read_at)
+    flows = [(0, wh) for wh, _ in STANDING_SELLERS] + [(wh, 0) for wh, _ in STANDING_BUYERS]
+    client.smart_meter.submit_readings(operator(), meters, [MeterReading(read_at, imp, exp) for imp, exp in flows])
+    reach_clearing_time(client, period)
+    grace_s = 1_800
+    keeper = Keeper(client, anvil_account(8), from_block=start_block, standing_grace_s=grace_s)
+    keeper.run_round()
+    assert (keeper.report.markets_cleared, keeper.report.standing_settled, keeper.report.failures) == (1, 0, [])
+
+    # The sellers read again two intervals on (no new energy): the reading reuses the slot of the
+    # cleared market's orders, and settles them on its way.
+    next_read_at = read_at + 2 * 900
+    client.mine_block_at(next_read_at)
+    client.smart_meter.submit_readings(operator(), meters[:3], [MeterReading(next_read_at, imp, exp) for imp, exp in flows[:3]])
+    keeper.run_round()
+    assert keeper.report.standing_settled == 0
+    settled = client["EnergyAuction"].events.MeteredOrdersSettled().get_logs(from_block=start_block)
+    assert sorted(e.args.meter for e in settled) == sorted(meters[:3])
+
+    client.mine_block_at(client.auction.clearing_time(period) + grace_s)
+    keeper.run_round()
+    assert (keeper.report.standing_settled, keeper.report.failures) == (3, [])
+    settled = client["EnergyAuction"].events.MeteredOrdersSettled().get_logs(from_block=start_block)
+    assert Counter(e.args.meter for e in settled) == Counter(meters)
+    assert {int(e.args.period) for e in settled} == {period}
+
+
+def test_a_negative_grace_is_refused(keeper_client):
+    with pytest.raises(ValueError, match="standing_grace_s cannot be negative"):
+        Keeper(keeper_client, anvil_account(8), standing_grace_s=-1)

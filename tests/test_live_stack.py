@@ -36,6 +36,7 @@ from energy_grid.live.stack import (
     BROKER_PASSWORD_ENV,
     FLEET_USER,
     GATEWAY_USER,
+    MONITOR_USER,
     SERVICES,
     LiveStackError,
     RunFolder,
@@ -112,21 +113,22 @@ def test_the_run_folder_starts_the_programs_in_order_on_distinct_free_ports(tmp_
     assert gateway[gateway.index("--dev-account") + 1] == "1"
 
 
-def test_the_broker_files_hold_the_gateway_and_the_fleet_and_stay_private(tmp_path):
+def test_the_broker_files_hold_the_gateway_the_fleet_and_a_monitor_and_stay_private(tmp_path):
     stack = write_run_folder(tmp_path / "run", project_dir=ROOT, pace=Pace(BLOCK_TIME_S, SPEED))
     folder = stack.folder
     for private in (folder.credentials, folder.password_file, folder.supervisord_conf):
         assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
     assert json.loads(folder.credentials.read_text()) == stack.passwords
-    assert set(stack.passwords) == {GATEWAY_USER, FLEET_USER}
-    assert len(set(stack.passwords.values())) == 2
+    assert set(stack.passwords) == {GATEWAY_USER, FLEET_USER, MONITOR_USER}
+    assert len(set(stack.passwords.values())) == 3
     users = {line.split(":")[0] for line in folder.password_file.read_text().splitlines()}
-    assert users == {GATEWAY_USER, FLEET_USER}
+    assert users == {GATEWAY_USER, FLEET_USER, MONITOR_USER}
     assert all(password not in folder.password_file.read_text() for password in stack.passwords.values())
     acl = folder.acl_file.read_text()
     chain = stack.chain_id
     assert f"user {GATEWAY_USER}\ntopic read energy-grid/{chain}/meters/+/readings" in acl
     assert f"user {FLEET_USER}\ntopic write energy-grid/{chain}/meters/+/readings" in acl
+    assert f"user {MONITOR_USER}\ntopic read energy-grid/{chain}/meters/+/#" in acl
 
 
 def test_a_resumed_run_keeps_its_community_and_fresh_starts_a_new_chain(tmp_path):

@@ -16,7 +16,16 @@ import pytest
 
 from energy_grid.services.broker import BrokerConfigError, acl_text, meter_topic, mosquitto_program, write_password_file
 
-from support.mosquitto import ANSWER_TIMEOUT_SECONDS, MQTT_CHAIN_ID, MQTT_GATEWAY_USER, MQTT_METERS, Broker, Session, connected
+from support.mosquitto import (
+    ANSWER_TIMEOUT_SECONDS,
+    MQTT_CHAIN_ID,
+    MQTT_GATEWAY_USER,
+    MQTT_METERS,
+    MQTT_MONITOR_USER,
+    Broker,
+    Session,
+    connected,
+)
 
 ALL_READINGS = f"energy-grid/{MQTT_CHAIN_ID}/meters/+/readings"
 
@@ -70,6 +79,18 @@ def test_a_meter_cannot_publish_or_read_for_another_meter(mqtt_broker):
 def test_the_gateway_cannot_publish_readings(mqtt_broker):
     with admitted(mqtt_broker, MQTT_GATEWAY_USER) as gateway:
         assert gateway.publish(meter_topic(MQTT_CHAIN_ID, MQTT_METERS[0], "readings"), b"forged reading") == "Not authorized"
+
+
+def test_a_monitor_reads_every_meters_topics_and_publishes_nothing(mqtt_broker):
+    meter = MQTT_METERS[0]
+    with admitted(mqtt_broker, MQTT_MONITOR_USER) as monitor, admitted(mqtt_broker, meter) as device:
+        assert monitor.subscribe(f"energy-grid/{MQTT_CHAIN_ID}/meters/#") == "Granted QoS 1"
+        assert monitor.publish(meter_topic(MQTT_CHAIN_ID, meter, "readings"), b"forged reading") == "Not authorized"
+        assert monitor.publish(meter_topic(MQTT_CHAIN_ID, meter, "accepted"), b"forged answer") == "Not authorized"
+        assert device.publish(meter_topic(MQTT_CHAIN_ID, meter, "readings"), b"signed reading") == "Success"
+        seen = monitor.next_message()
+        assert (seen.topic, seen.payload) == (meter_topic(MQTT_CHAIN_ID, meter, "readings"), b"signed reading")
+        assert monitor.messages.empty()
 
 
 @pytest.mark.parametrize("user", [MQTT_GATEWAY_USER, MQTT_METERS[0], "stranger"])
@@ -130,6 +151,13 @@ def test_acl_text_grants_a_fleet_user_every_meters_readings_and_answers():
     ]
     with pytest.raises(BrokerConfigError, match="must differ"):
         acl_text(5, [MQTT_METERS[0]], "gateway", fleet_user="gateway")
+
+
+def test_acl_text_grants_a_monitor_user_every_meters_topics_to_read_only():
+    text = acl_text(5, [MQTT_METERS[0]], "gateway", fleet_user="fleet", monitor_user="monitor")
+    assert text.split("\n\n")[2].splitlines()[1:] == ["user monitor", "topic read energy-grid/5/meters/+/#"]
+    with pytest.raises(BrokerConfigError, match="must differ"):
+        acl_text(5, [MQTT_METERS[0]], "gateway", monitor_user="gateway")
 
 
 @pytest.mark.parametrize(

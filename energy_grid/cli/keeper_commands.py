@@ -24,6 +24,9 @@ from energy_grid.services.runtime import ServiceError, configure_logging
               help="First block to read events from: the deployment's block on a long chain.")
 @click.option("--metrics-port", type=click.IntRange(0, 65_535), default=0, show_default=True,
               help="Serve /metrics and /health on this port (0: a free one, logged).")
+@click.option("--standing-grace", "standing_grace_s", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seconds after a market's clearing time the meters' later readings get to settle its standing "
+                   "orders (cheaper than the keeper's settlement) before the keeper settles the rest.")
 @pass_session
 def keeper(
     session: Session,
@@ -33,6 +36,7 @@ def keeper(
     traders: tuple[str, ...],
     from_block: int,
     metrics_port: int,
+    standing_grace_s: int,
 ) -> None:
     """Match crossing orders by price-time priority, settle what is due, clear auctions whose clearing
     time has come, settle the meters' standing orders there and claim their orders, in bounded
@@ -49,6 +53,7 @@ def keeper(
             traders=traders or None,
             from_block=from_block,
             metrics_port=metrics_port,
+            standing_grace_s=standing_grace_s,
         )
     except ServiceError as err:
         raise CliError(str(err)) from None

@@ -18,6 +18,8 @@ ENERGY_TOKEN_DECIMALS = 3  # 1 unit = 1 Wh
 WH_PER_KWH = 1_000  # prices are per kWh, amounts in Wh
 ZERO_ADDRESS = "0x" + "00" * 20  # no account: an order open to anyone, a role not yet granted
 MAX_UINT256 = 2**256 - 1  # an unlimited allowance, a price limit that never binds
+SECONDS_PER_HOUR = 3_600
+W_PER_KW = 1_000
 
 
 def interval_of(timestamp: int) -> int:
@@ -41,3 +43,15 @@ def format_money(amount_base_units: int, decimals: int, symbol: str = "") -> str
     value = Decimal(amount_base_units) / (Decimal(10) ** decimals)
     text = f"{value:,.{decimals}f}"
     return f"{text} {symbol}".strip()
+
+
+def interval_power_w(energy_wh: int) -> int:
+    """An interval's energy as its mean power (W from Wh: × 3,600 / 900)."""
+    return energy_wh * SECONDS_PER_HOUR // INTERVAL_SECONDS
+
+
+def transformer_load_kw(net_import_wh: int) -> int:
+    """A transformer's load in an interval from its meters' net import (import − export): the mean
+    power's magnitude in whole kW, halves up. Power fed back loads a transformer as much as power
+    drawn. The meters measure active energy only; the simulation's power flow adds reactive power."""
+    return (abs(net_import_wh) * SECONDS_PER_HOUR // INTERVAL_SECONDS + W_PER_KW // 2) // W_PER_KW

@@ -4,7 +4,8 @@ checked to balance (energy_grid.simulation.ledger), over the intervals the meter
 The virtual meters wrote the model's figures of each interval to the series file; the audit takes
 the intervals every meter has on chain (SmartMeter's nonces: one signed reading per interval from
 D on), rebuilds the model's registers through them (the demand-response cuts as the series records
-them) and hands both to the simulation's audit.
+them) and hands both to the simulation's audit, which checks the operator's load reports against
+the meters' net import (what the live load reporter reports) rather than the model's power flow.
 
 The audit balances when the community is at rest: every meter at the same interval (the gateway has
 caught up), the keeper has cleared the markets and settled the standing orders the last readings
@@ -56,7 +57,7 @@ def audit_community(client: GridClient, community: LiveCommunity) -> SimulationR
     for figures in series:
         last = model.step(cut if figures.demand_response else None, power_flow=False)
     assert baseline_end is not None and last is not None  # at least one baseline and one simulated interval
-    return audit(state, series, baseline_end, last, started)
+    return audit(state, series, baseline_end, last, started, metered_load=True)
 
 
 __all__ = ["audit_community"]

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 import requests
 
@@ -50,6 +51,7 @@ DEFAULT_HOUSEHOLDS = 100
 DEFAULT_SEED = 0
 GATEWAY_USER = "gateway"
 FLEET_USER = "fleet"  # the virtual meters, relaying every household's signed readings
+MONITOR_USER = "monitor"  # reads every meter's readings and answers (a dashboard, the soak), publishes nothing
 BROKER_PASSWORD_ENV = "ENERGY_GRID_BROKER_PASSWORD"
 PASSWORD_BYTES = 24
 PRIVATE_FILE_MODE = 0o600
@@ -90,7 +92,9 @@ class Service:
 # the operator is dev 0 (every role), the gateway dev 1, the oracle reporter dev 2, the keeper dev 3.
 SERVICES: tuple[Service, ...] = (
     Service("gateway", ("gateway", "--store", "{gateway_store}"), dev_account=1, broker_user=GATEWAY_USER),
-    Service("keeper", ("keeper",), dev_account=3),
+    # A meter's reading two intervals on settles its standing orders of a cleared market, for less gas
+    # than the keeper's settlement: the keeper settles what is still open two intervals after clearing.
+    Service("keeper", ("keeper", "--standing-grace", "1800"), dev_account=3),
     Service("oracle-reporter", ("oracle-reporter", "--source", "model"), dev_account=2),
     Service("load-reporter", ("load-reporter",), dev_account=0),
     Service("dr-planner", ("dr-planner",), dev_account=0),
@@ -310,12 +314,12 @@ def write_run_folder(
         gas_limit=gas_limit,
         chain_id=chain_id,
         ports=_free_ports([s.name for s in SERVICES if s.metrics]),
-        passwords={user: secrets.token_hex(PASSWORD_BYTES) for user in (GATEWAY_USER, FLEET_USER)},
+        passwords={user: secrets.token_hex(PASSWORD_BYTES) for user in (GATEWAY_USER, FLEET_USER, MONITOR_USER)},
     )
     _write_private(folder.credentials, json.dumps(stack.passwords, indent=2) + "\n")
     write_password_file(folder.password_file, stack.passwords)
     # No meter has an entry of its own here: the virtual meters publish through the fleet user.
-    folder.acl_file.write_text(acl_text(chain_id, (), GATEWAY_USER, fleet_user=FLEET_USER))
+    folder.acl_file.write_text(acl_text(chain_id, (), GATEWAY_USER, fleet_user=FLEET_USER, monitor_user=MONITOR_USER))
     folder.mosquitto_conf.write_text(
         mosquitto_config(
             LOCAL_HOST,
@@ -521,6 +525,16 @@ def program_states(folder: RunFolder) -> dict[str, str] | None:
     return states or None
 
 
+def program_pid(folder: RunFolder, program: str) -> int | None:
+    """The pid of the program's process as supervisord reports it; None when it runs none."""
+    done = subprocess.run(
+        [_supervisor_program("supervisorctl"), "-c", str(folder.supervisord_conf), "pid", program],
+        capture_output=True, text=True, check=False,
+    )
+    word = done.stdout.strip()
+    return int(word) if word.isdigit() and int(word) > 0 else None
+
+
 def supervisorctl(folder: RunFolder, *arguments: str) -> int:
     """Runs supervisorctl with the run folder's configuration; its output goes to ours."""
     if not folder.supervisord_conf.exists():
@@ -537,11 +551,18 @@ def _supervisor_program(name: str) -> str:
     return found
 
 
+def start_supervisord(stack: LiveStack, output: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    """supervisord in the foreground (a child of this process) on the stack's configuration; its own
+    messages go to `output`, ours when None."""
+    command = [_supervisor_program("supervisord"), "-n", "-c", str(stack.folder.supervisord_conf)]
+    return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT if output is not None else None)
+
+
 def run_stack(stack: LiveStack, echo: Callable[[str], None] = print) -> int:
     """Runs supervisord in the foreground on the stack's configuration, prints the summary once
     everything runs, and returns supervisord's exit status once it has stopped every program.
     SIGINT and SIGTERM are passed on to supervisord, which stops the programs in reverse order."""
-    process = subprocess.Popen([_supervisor_program("supervisord"), "-n", "-c", str(stack.folder.supervisord_conf)])
+    process = start_supervisord(stack)
 
     def pass_on(signum: int, frame: FrameType | None) -> None:
         if process.poll() is None:
@@ -565,10 +586,7 @@ def _announce_when_up(stack: LiveStack, process: subprocess.Popen[bytes], echo: 
     failures_said: set[str] = set()
     while process.poll() is None:
         states = program_states(stack.folder) or {}
-        ready = read_ready_marker(stack.folder.ready_marker) is not None
-        services = [states.get(service.name) for service in SERVICES]
-        running = all(state == PROGRAM_RUNNING for state in services)
-        if ready and states.get(SETUP_PROGRAM) == "EXITED" and running and all(_answers(url) for url in stack.health_urls()):
+        if stack_is_up(stack, states):
             for line in stack.summary():
                 echo(line)
             return
@@ -581,6 +599,14 @@ def _announce_when_up(stack: LiveStack, process: subprocess.Popen[bytes], echo: 
             setup_log = stack.folder.logs / f"{SETUP_PROGRAM}.log"
             echo(f"Setting the community up on the chain (see {setup_log}); the URLs follow once every service runs.")
         time.sleep(UP_POLL_S)
+
+
+def stack_is_up(stack: LiveStack, states: Mapping[str, str]) -> bool:
+    """Whether the community is set up and every service runs and answers on its health URL, given
+    the programs' `states` (program_states)."""
+    ready = read_ready_marker(stack.folder.ready_marker) is not None
+    running = all(states.get(service.name) == PROGRAM_RUNNING for service in SERVICES)
+    return ready and states.get(SETUP_PROGRAM) == "EXITED" and running and all(_answers(url) for url in stack.health_urls())
 
 
 def _answers(url: str) -> bool:
@@ -597,6 +623,7 @@ __all__ = [
     "DEFAULT_RUN_DIR",
     "FLEET_USER",
     "GATEWAY_USER",
+    "MONITOR_USER",
     "SERVICES",
     "Community",
     "LiveStack",
@@ -605,8 +632,11 @@ __all__ = [
     "RunFolder",
     "Service",
     "program_commands",
+    "program_pid",
     "program_states",
     "run_stack",
+    "stack_is_up",
+    "start_supervisord",
     "supervisorctl",
     "supervisord_config",
     "write_run_folder",

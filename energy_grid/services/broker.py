@@ -65,18 +65,20 @@ def meter_topic(chain_id: int, meter: str, leaf: str) -> str:
     return _topic(chain_id, _meter_user(meter).lower(), leaf)
 
 
-def acl_text(chain_id: int, meters: Iterable[str], gateway_user: str, fleet_user: str | None = None) -> str:
+def acl_text(
+    chain_id: int, meters: Iterable[str], gateway_user: str, fleet_user: str | None = None, monitor_user: str | None = None
+) -> str:
     """The content of a mosquitto ACL file for chain `chain_id`: one block for `gateway_user`, one
-    for `fleet_user` if given, then one per meter address (each meter's user name is its checksum
-    address)."""
+    for `fleet_user` and one for `monitor_user` if given, then one per meter address (each meter's
+    user name is its checksum address)."""
     if chain_id <= 0:
         raise BrokerConfigError(f"a chain id is a positive integer, not {chain_id}")
-    services = [gateway_user] if fleet_user is None else [gateway_user, fleet_user]
+    services = [user for user in (gateway_user, fleet_user, monitor_user) if user is not None]
     for user in services:
         _check_user_name(user)
     meter_users = sorted({_meter_user(meter) for meter in meters})
     if len(set(services)) != len(services) or set(services) & set(meter_users):
-        raise BrokerConfigError(f"the gateway and fleet users ({', '.join(services)}) must differ from each other and every meter")
+        raise BrokerConfigError(f"the service users ({', '.join(services)}) must differ from each other and every meter")
     lines = [
         "# The gateway service reads every meter's readings and answers on its accepted or rejected topic.",
         f"user {gateway_user}",
@@ -92,6 +94,13 @@ def acl_text(chain_id: int, meters: Iterable[str], gateway_user: str, fleet_user
             f"topic write {_topic(chain_id, '+', 'readings')}",
             f"topic read {_topic(chain_id, '+', 'accepted')}",
             f"topic read {_topic(chain_id, '+', 'rejected')}",
+        ]
+    if monitor_user is not None:
+        lines += [
+            "",
+            "# A monitor watches every meter's readings and answers and publishes nothing.",
+            f"user {monitor_user}",
+            f"topic read {_topic(chain_id, '+', '#')}",
         ]
     for user in meter_users:
         lines += [

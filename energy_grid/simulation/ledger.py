@@ -22,7 +22,8 @@ Money (PaymentToken base units, exact):
   deposited;
 - the vault's reserves are what it holds of each token.
 Grid: one load report of the operator's in GridOperations per simulated interval, in order, each
-the model's transformers' rating (capacity) and apparent power (demand), kVA taken as kW.
+the model's transformers' rating (capacity) and apparent power (demand), kVA taken as kW; or, for a
+load reporter that knows only the meters (the live community's), their net import as the demand.
 
 Figures come from the chain's events and balances, not from the driver's bookkeeping; the
 model's own figures (consumption, PV) fill in what no contract records.
@@ -39,7 +40,7 @@ from typing import Any
 from energy_grid.chain.client import GridError
 from energy_grid.chain.events import EventDecoder, address_topic
 from energy_grid.chain.sender import prepare
-from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.domain.units import ZERO_ADDRESS, transformer_load_kw
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import RunState
 
@@ -155,21 +156,40 @@ class _Flows:
 
 
 def audit(
-    state: RunState, series: list[IntervalFigures], baseline_end: IntervalResult, last: IntervalResult, started: float
+    state: RunState,
+    series: list[IntervalFigures],
+    baseline_end: IntervalResult,
+    last: IntervalResult,
+    started: float,
+    *,
+    metered_load: bool = False,
 ) -> SimulationResult:
     """Reads the run back from the chain and checks it; raises SimulationImbalance if it does not balance.
 
     `series` holds the model's figures of each simulated interval, `baseline_end` the model's last
     baseline interval (the registers the simulated days start from), `last` its latest interval
-    (the registers the chain must show), and `started` the run's start (time.monotonic())."""
-    return _Auditor(state, series, baseline_end, last, started).result()
+    (the registers the chain must show), and `started` the run's start (time.monotonic()).
+
+    The operator's load reports are checked against the model's transformers (apparent power, from
+    the power flow), as the simulation reports them; with `metered_load`, against the meters' net
+    import (energy_grid.domain.units.transformer_load_kw), as a load reporter that has only the
+    meters' readings reports them."""
+    return _Auditor(state, series, baseline_end, last, started, metered_load).result()
 
 
 class _Auditor:
     def __init__(
-        self, state: RunState, series: list[IntervalFigures], baseline_end: IntervalResult, last: IntervalResult, started: float
+        self,
+        state: RunState,
+        series: list[IntervalFigures],
+        baseline_end: IntervalResult,
+        last: IntervalResult,
+        started: float,
+        metered_load: bool,
     ) -> None:
         self.state = state
+        self.metered_load = metered_load
+        self._latest: int | None = None
         self.client = state.client
         self.series = series
         self.baseline_end = baseline_end
@@ -299,26 +319,38 @@ class _Auditor:
         return event_ids, [v for v in verified if int(v["eventId"]) in event_ids]
 
     def _load_reports(self) -> list[_LoadReport]:
-        """The operator's load reports in the run, in order (GridOperations takes an operator's
-        reports for its own region only)."""
+        """The operator's load reports of the simulated days, in order: from the first interval's
+        end on (a set-up may declare the transformers' rating before). GridOperations takes an
+        operator's reports for its own region only."""
         operator_topic = self._topics([self.state.actors.operator.address])[0]
+        decoder = EventDecoder(self.client["GridOperations"], "LoadReported")
+        logs = self.state.logs(decoder, [decoder.topic, None, operator_topic])
+        day_first = self._first_block_at(self.state.calendar.step_time_s(0), self.state.record.anchor_block + 1, self._latest_block())
         reports = []
-        for log in self._logs("GridOperations", "LoadReported", [None, operator_topic]):
+        for log in logs:
+            if int(log["blockNumber"], 16) < day_first:
+                continue
             # By position, as the event declares them: the names carry the power unit.
-            _region, _operator, _sequence, capacity, demand, _percentage, status = log.values()
+            _region, _operator, _sequence, capacity, demand, _percentage, status = decoder.decode(log).values()
             reports.append(_LoadReport(int(capacity), int(demand), int(status)))
         return reports
 
     def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> list[BalanceCheck]:
-        """One load report per simulated interval, in order, each the model's transformers: their
-        rating as the capacity and their apparent power as the demand (kVA taken as kW)."""
+        """One load report per simulated interval, in order, each the transformers' rating as the
+        capacity and, as the demand, their apparent power in the model (kVA taken as kW) or, with
+        `metered_load`, the meters' net import (kW)."""
         rating_kva = self.last.grid.transformer_rating_kva
-        expected = [(rating_kva, s.transformer_apparent_kva) for s in series]
+        if self.metered_load:
+            what = "the meters' net import (kW)"
+            expected = [(rating_kva, transformer_load_kw(s.import_wh - s.export_wh)) for s in series]
+        else:
+            what = "the model's transformers (kVA)"
+            expected = [(rating_kva, s.transformer_apparent_kva) for s in series]
         reported = [(r.capacity_kw, r.demand_kw) for r in reports]
         matching = sum(1 for r, e in zip(reported, expected, strict=False) if r == e)
         return [
             BalanceCheck("load reports = simulated intervals", len(reports), len(series)),
-            BalanceCheck("load reports = the model's transformers (kVA)", matching, len(series)),
+            BalanceCheck(f"load reports = {what}", matching, len(series)),
         ]
 
     def _checks(self, flows: _Flows, cleared: list[dict[str, Any]]) -> tuple[list[BalanceCheck], list[str], int]:
@@ -421,7 +453,7 @@ class _Auditor:
         actor_of = {a.operator.address.lower(): "operator", a.gateway.address.lower(): "gateway"}
         actor_of |= {a.oracle.address.lower(): "oracles", a.keeper.address.lower(): "keeper"}
         actor_of |= {h.lower(): "households" for h in self.households}
-        latest = int(self.state.w3.eth.block_number)
+        latest = self._latest_block()
         first = self.state.record.anchor_block + 1
         day_first = self._first_block_at(self.state.calendar.step_time_s(0), first, latest)
         gas: dict[str, int] = defaultdict(int)
@@ -446,6 +478,12 @@ class _Auditor:
             return {k: table[k] for k in order}
 
         return by_actor(gas), by_actor(count), by_actor(day_gas), by_actor(day_count)
+
+    def _latest_block(self) -> int:
+        """The chain's latest block, read once for the audit."""
+        if self._latest is None:
+            self._latest = int(self.state.w3.eth.block_number)
+        return self._latest
 
     def _first_block_at(self, timestamp: int, low: int, high: int) -> int:
         """The first block in [low, high] whose time is `timestamp` or later (high + 1 if none): block

@@ -52,6 +52,7 @@ MQTT_CHAIN_ID = DEFAULT_CHAIN_ID
 MQTT_METERS = (anvil_account(3).address, anvil_account(4).address)
 MQTT_GATEWAY_USER = "gateway"
 MQTT_FLEET_USER = "fleet"
+MQTT_MONITOR_USER = "monitor"
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,15 @@ def mosquitto_broker(
 
 @contextmanager
 def access_controlled_broker(work_dir: Path) -> Iterator[Broker]:
-    """A broker that admits MQTT_GATEWAY_USER, MQTT_FLEET_USER and each of MQTT_METERS (a meter's user
-    name is its address), each with a random password, under the ACL of MQTT_CHAIN_ID."""
-    passwords = {user: secrets.token_urlsafe(16) for user in (MQTT_GATEWAY_USER, MQTT_FLEET_USER, *MQTT_METERS)}
+    """A broker that admits MQTT_GATEWAY_USER, MQTT_FLEET_USER, MQTT_MONITOR_USER and each of
+    MQTT_METERS (a meter's user name is its address), each with a random password, under the ACL of
+    MQTT_CHAIN_ID."""
+    users = (MQTT_GATEWAY_USER, MQTT_FLEET_USER, MQTT_MONITOR_USER, *MQTT_METERS)
+    passwords = {user: secrets.token_urlsafe(16) for user in users}
     password_file = work_dir / "passwords"
     write_password_file(password_file, passwords)
     acl_file = work_dir / "acl"
-    acl_file.write_text(acl_text(MQTT_CHAIN_ID, MQTT_METERS, MQTT_GATEWAY_USER, MQTT_FLEET_USER))
+    acl_file.write_text(acl_text(MQTT_CHAIN_ID, MQTT_METERS, MQTT_GATEWAY_USER, MQTT_FLEET_USER, MQTT_MONITOR_USER))
     with mosquitto_broker(work_dir, password_file=password_file, acl_file=acl_file) as broker:
         yield replace(broker, passwords=passwords)
 

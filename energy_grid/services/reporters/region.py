@@ -26,11 +26,9 @@ from web3 import Web3
 from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.events import EventDecoder
 from energy_grid.chain.sender import TransactionSender, prepare
-from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.domain.units import interval_power_w, transformer_load_kw
 from energy_grid.services.reporters.schedule import LOG_CHUNK_BLOCKS, report_due_s, uint_topic
 
-SECONDS_PER_HOUR = 3_600
-W_PER_KW = 1_000
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of intervals
 MILLE = 1_000
 
@@ -76,17 +74,16 @@ class RegionInterval:
 
     @property
     def demand_w(self) -> int:
-        return power_w(self.import_wh)
+        return interval_power_w(self.import_wh)
 
     @property
     def supply_w(self) -> int:
-        return power_w(self.export_wh)
+        return interval_power_w(self.export_wh)
 
     @property
     def transformer_load_kw(self) -> int:
-        """The transformer's load: the net import's mean power, in whole kW (halves up). Power fed back
-        loads a transformer as much as power drawn, so the figure is the net import's magnitude."""
-        return (abs(self.net_import_wh) * SECONDS_PER_HOUR // INTERVAL_SECONDS + W_PER_KW // 2) // W_PER_KW
+        """The transformer's load: the net import's mean power's magnitude, in whole kW."""
+        return transformer_load_kw(self.net_import_wh)
 
     @property
     def frequency_millihz(self) -> int:
@@ -97,11 +94,6 @@ class RegionInterval:
     def voltage_per_mille(self) -> int:
         """The lowest voltage a meter saw: the grid's weakest point, as the simulation reports it."""
         return min(m.voltage_per_mille for m in self.meters)
-
-
-def power_w(energy_wh: int) -> int:
-    """An interval's energy as its mean power."""
-    return energy_wh * SECONDS_PER_HOUR // INTERVAL_SECONDS
 
 
 class RegionMeters:
@@ -179,6 +171,5 @@ __all__ = [
     "RatingUnknownError",
     "RegionInterval",
     "RegionMeters",
-    "power_w",
     "transformer_rating_kva",
 ]

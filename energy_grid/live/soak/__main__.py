@@ -1,0 +1,56 @@
+"""The soak's command line (see the package's docstring)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from energy_grid.live.soak.report import write_report
+from energy_grid.live.soak.run import RunSpec, run_soak
+from energy_grid.services.runtime import configure_logging
+
+# The runs of `make soak`, in order: steady state, the same with faults, and scale with bad input.
+RUNS = {
+    "steady": RunSpec("steady", households=100, intervals=32),
+    "faults": RunSpec("faults", households=100, intervals=32, faults=("gateway", "keeper", "broker", "chain"), seed=1),
+    "thousand": RunSpec("thousand", households=1_000, intervals=9, bad_messages=1_000, seed=2),
+}
+REPORT_JSON = Path("benchmarks/soak.json")
+REPORT_MARKDOWN = Path("benchmarks/soak.md")
+GAS_JSON = Path("benchmarks/gas.json")
+
+
+@click.command()
+@click.option("--runs", default=",".join(RUNS), show_default=True, help="The runs, comma-separated.")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the runs' folders go (kept); a temporary folder, removed after, by default.",
+)
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+def main(runs: str, work_dir: Path | None, project_dir: Path) -> None:
+    """Runs the live community's soak and writes its report; exits 1 when a goal does not hold."""
+    configure_logging("INFO")
+    names = [name.strip() for name in runs.split(",") if name.strip()]
+    unknown = [name for name in names if name not in RUNS]
+    if unknown:
+        raise click.UsageError(f"no such run: {', '.join(unknown)} (the runs: {', '.join(RUNS)})")
+    root = work_dir or Path(tempfile.mkdtemp(prefix="energy-grid-soak-"))
+    try:
+        outcomes = [run_soak(RUNS[name], root, project_dir, click.echo) for name in names]
+    finally:
+        if work_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    holds = write_report(outcomes, REPORT_JSON, REPORT_MARKDOWN, GAS_JSON)
+    click.echo(REPORT_MARKDOWN.read_text())
+    click.echo("Every goal holds." if holds else "A goal does not hold: see above.")
+    sys.exit(0 if holds else 1)
+
+
+if __name__ == "__main__":
+    main()

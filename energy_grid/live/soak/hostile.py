@@ -1,0 +1,161 @@
+"""Bad input for the soak: messages a broken or hostile device sends among the meters' own.
+
+Once a meter's reading of interval i is on chain (its accepted answer), the hostile device may
+answer it with one bad message about that meter, of one of the kinds below, each of which the
+gateway must refuse with the named reason without holding up anyone's good reading:
+
+    malformed          the meter's own message cut short                          malformed
+    wrong-topic        the meter's own message on another meter's topic           wrong-topic
+    forged             the next nonce, signed by a key that is not the meter's     bad-signature
+    replayed           nonce i again with other figures, signed by the meter      nonce-used
+    out-of-order       nonce i + 2, signed by the meter                           nonce-ahead
+    register-decreased nonce i + 1 with a lower import register, signed           register-decreased
+    expired            nonce i + 1 with a deadline already past, signed           expired
+    unknown-meter      a reading signed by a key no meter was registered with     unknown-meter
+
+The messages go out through the fleet user (which may publish on every meter's readings topic). The
+readings picked are chosen ahead from (meter, interval) pairs with a seeded generator, so a run
+sends exactly `count` bad messages when every picked reading is answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, replace
+
+from eth_keys.datatypes import PrivateKey
+
+from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.live.soak.monitor import Monitor, ReadingKey
+from energy_grid.services.gateway.messages import parse_reading, reading_message, readings_topic
+from energy_grid.services.mqtt import BrokerSettings, MqttLink
+from energy_grid.signing.readings import SignedReading, sign_reading_digest
+
+log = logging.getLogger("energy_grid.live.soak")
+
+# Each kind of bad message and the reason the gateway must answer it with.
+EXPECTED_REASON = {
+    "malformed": "malformed",
+    "wrong-topic": "wrong-topic",
+    "forged": "bad-signature",
+    "replayed": "nonce-used",
+    "out-of-order": "nonce-ahead",
+    "register-decreased": "register-decreased",
+    "expired": "expired",
+    "unknown-meter": "unknown-meter",
+}
+KINDS = tuple(EXPECTED_REASON)
+PUBLISH_TIMEOUT_S = 10.0
+CUT_BYTES = 7  # what a malformed message lacks of its end
+
+
+@dataclass(frozen=True)
+class BadMessage:
+    kind: str
+    topic: str
+    payload: bytes
+
+
+class HostileDevice:
+    """Publishes a bad message after each picked reading's accepted answer (`on_accepted`)."""
+
+    def __init__(
+        self,
+        broker: BrokerSettings,
+        chain_id: int,
+        separator: bytes,
+        meter_keys: dict[str, PrivateKey],
+        picked: set[ReadingKey],
+        seed: int,
+    ) -> None:
+        self.chain_id = chain_id
+        self.separator = separator
+        self.keys = meter_keys  # meter in lowercase -> its device key
+        self.meters = sorted(meter_keys)
+        self.picked = set(picked)
+        self.random = random.Random(seed)
+        self.sent: Counter[str] = Counter()  # kind -> messages the broker acknowledged
+        self._payloads: set[bytes] = set()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[ReadingKey | None] = queue.Queue()
+        self.monitor: Monitor | None = None
+        self.link = MqttLink(broker, "energy-grid-soak-hostile")
+        self._worker = threading.Thread(target=self._run, name="hostile-device", daemon=True)
+
+    @staticmethod
+    def pick(meters: list[str], intervals: int, count: int, seed: int) -> set[ReadingKey]:
+        """`count` (meter, interval) pairs of the first `intervals` − 1 intervals (the last one's
+        reading has no next nonce to play with), or all of them if there are fewer."""
+        pairs = [(meter, interval) for interval in range(max(intervals - 1, 0)) for meter in meters]
+        return set(random.Random(seed).sample(pairs, min(count, len(pairs))))
+
+    def start(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+        self.link.connect()
+        self._worker.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._worker.join(timeout=PUBLISH_TIMEOUT_S)
+        self.link.close()
+
+    def is_ours(self, payload: bytes) -> bool:
+        with self._lock:
+            return payload in self._payloads
+
+    def on_accepted(self, key: ReadingKey) -> None:
+        """The monitor saw a reading's first accepted answer (called on the MQTT client's thread)."""
+        if key in self.picked:
+            self._queue.put(key)
+
+    @property
+    def expected_rejections(self) -> Counter[str]:
+        return Counter({EXPECTED_REASON[kind]: n for kind, n in self.sent.items()})
+
+    def _run(self) -> None:
+        while (key := self._queue.get()) is not None:
+            assert self.monitor is not None
+            own = self.monitor.payload(key)
+            if own is None:
+                continue  # the monitor missed the meter's own message (the broker was down)
+            kind = KINDS[self.random.randrange(len(KINDS))]
+            message = self.bad_message(kind, key[0], own)
+            with self._lock:
+                self._payloads.add(message.payload)
+            outcome = self.link.publish_all([(message.topic, message.payload)], timeout_s=PUBLISH_TIMEOUT_S)
+            if outcome.complete:
+                self.sent[kind] += 1
+            else:
+                log.warning("the broker did not take a bad message (%s): not counted", kind)
+
+    def bad_message(self, kind: str, meter: str, own_payload: bytes) -> BadMessage:
+        """A bad message of `kind` about `meter`, made from the reading it published (`own_payload`)."""
+        topic = readings_topic(self.chain_id, meter)
+        own = parse_reading(topic, own_payload, self.chain_id)
+        timestamp, consumption, production, frequency, voltage = own.reading
+        later = (timestamp + INTERVAL_SECONDS, consumption, production, frequency, voltage)
+        key, stranger = self.keys[meter], PrivateKey(self.random.randbytes(32))
+        if kind == "malformed":
+            return BadMessage(kind, topic, own_payload[:-CUT_BYTES])
+        if kind == "wrong-topic":
+            other = self.meters[(self.meters.index(meter) + 1) % len(self.meters)]
+            return BadMessage(kind, readings_topic(self.chain_id, other), own_payload)
+        signed = {
+            "forged": lambda: replace(self._signed(stranger, own.nonce + 1, own.deadline, later), meter=own.meter),
+            "replayed": lambda: self._signed(key, own.nonce, own.deadline, (timestamp, consumption + 1, *own.reading[2:])),
+            "out-of-order": lambda: self._signed(key, own.nonce + 2, own.deadline, (timestamp + 2 * INTERVAL_SECONDS, *own.reading[1:])),
+            "register-decreased": lambda: self._signed(key, own.nonce + 1, own.deadline, (later[0], consumption - 1, *own.reading[2:])),
+            "expired": lambda: self._signed(key, own.nonce + 1, timestamp, later),
+            "unknown-meter": lambda: self._signed(stranger, 0, own.deadline, own.reading),
+        }[kind]()
+        return BadMessage(kind, readings_topic(self.chain_id, signed.meter), reading_message(signed))
+
+    def _signed(self, key: PrivateKey, nonce: int, deadline: int, reading: tuple[int, int, int, int, int]) -> SignedReading:
+        return sign_reading_digest(key, self.separator, nonce, deadline, reading)
+
+
+__all__ = ["EXPECTED_REASON", "KINDS", "BadMessage", "HostileDevice"]

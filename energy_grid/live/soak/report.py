@@ -1,0 +1,209 @@
+"""The soak's goals and its report: benchmarks/soak.json (every figure) and benchmarks/soak.md (the
+goals, each with its measurement and verdict).
+
+A goal holds or does not; a run that stopped early holds none of its goals. The report also puts
+the live day's gas per household-interval beside the simulation's (benchmarks/gas.json, from
+`make bench`) and the wall time from a meter's publish to its accepted answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from energy_grid.live.soak.monitor import latency_summary
+from energy_grid.live.soak.run import RunOutcome
+
+SIMULATION_GAS_OPERATION = "simulation: 100 households x 96 intervals, gas per household-interval, simulated day only"
+ON_TIME_SHARE_AT_SCALE = 0.99
+SCALE_HOUSEHOLDS = 1_000
+
+
+@dataclass(frozen=True)
+class Goal:
+    run: str
+    goal: str
+    measured: str
+    holds: bool
+
+
+def goals_of(outcome: RunOutcome) -> list[Goal]:
+    """The goals a run is held to, by what it was: faults, bad input, a thousand households, or none."""
+    spec, facts, audit = outcome.spec, outcome.facts, outcome.audit
+    name = spec.name
+    if outcome.error is not None or facts is None:
+        return [Goal(name, "the run completes", outcome.error or "no chain facts", False)]
+    goals: list[Goal] = []
+    complete = f"{facts.readings:,} of {facts.expected_readings:,} readings on chain, {facts.missing} missing, {facts.duplicated} twice"
+    goals.append(Goal(name, "0 readings lost, 0 duplicated", complete, facts.missing == 0 and facts.duplicated == 0))
+    on_time = f"{facts.readings_on_time:,} of {facts.expected_readings:,} ({facts.on_time_share:.2%})"
+    if spec.households >= SCALE_HOUSEHOLDS:
+        goal = f"≥ {ON_TIME_SHARE_AT_SCALE:.0%} of readings on chain before their market closes"
+        goals.append(Goal(name, goal, on_time, facts.on_time_share >= ON_TIME_SHARE_AT_SCALE))
+    elif not spec.faults:
+        all_on_time = facts.readings_on_time == facts.expected_readings
+        goals.append(Goal(name, "100 % of readings on chain before their market closes", on_time, all_on_time))
+    else:
+        late = sum(facts.late_by_interval.values())
+        closed = facts.skipped_by_reason.get("MARKET_CLOSED", 0)
+        goals.append(
+            Goal(
+                name,
+                "late readings counted, their standing orders skipped with a reason",
+                f"{late} late; {closed} standing orders skipped (MARKET_CLOSED)",
+                True,
+            )
+        )
+        killed = [f"{f['program']} at {f['at_s']:.0f} s (back in {f['back_running_after_s']} s)" for f in outcome.faults]
+        back = all(f["back_running_after_s"] is not None for f in outcome.faults)
+        goals.append(
+            Goal(
+                name,
+                f"kill -9 of {', '.join(spec.faults)}, {spec.fault_rounds}× each, each restarted",
+                "; ".join(killed) or "none",
+                back and len(outcome.faults) == len(spec.faults) * spec.fault_rounds,
+            )
+        )
+    cleared = int(audit.figures.get("markets_cleared", 0)) if audit else 0
+    goals.append(Goal(name, "every interval's market cleared", f"{cleared} of {spec.intervals}", cleared == spec.intervals))
+    goals.append(
+        Goal(
+            name,
+            "every standing order settled; the audit balances to the unit",
+            "balanced" if audit else f"not balanced: {outcome.audit_error}",
+            audit is not None,
+        )
+    )
+    failed = f"{facts.gateway_failed} of {facts.gateway_transactions}"
+    goals.append(Goal(name, "no gateway transaction failed", failed, facts.gateway_failed == 0))
+    if spec.bad_messages and outcome.observed is not None:
+        seen = outcome.observed.rejected_by_reason()
+        expected = outcome.bad_expected_reasons
+        sent = sum(outcome.bad_sent.values())
+        goals.append(
+            Goal(
+                name,
+                f"{spec.bad_messages:,} bad messages sent, each rejected with its reason",
+                f"{sent:,} sent; rejected {dict(sorted(seen.items()))} for {dict(sorted(expected.items()))} expected",
+                sent == spec.bad_messages and dict(seen) == dict(expected),
+            )
+        )
+        latencies = outcome.observed.latencies_s()
+        worst = max(latencies, default=float("inf"))
+        goals.append(
+            Goal(
+                name,
+                "no good reading held up: each accepted within one interval of its publish",
+                f"slowest {worst:.1f} s of {spec.interval_wall_s:g} s",
+                worst <= spec.interval_wall_s,
+            )
+        )
+    return goals
+
+
+def run_json(outcome: RunOutcome, simulation_gas: int | None) -> dict[str, Any]:
+    spec, audit = outcome.spec, outcome.audit
+    figures: dict[str, Any] = {
+        "spec": asdict(spec),
+        "setupS": outcome.setup_s,
+        "publishingS": outcome.publishing_s,
+        "restS": outcome.rest_s,
+        "error": outcome.error,
+        "chain": outcome.facts.as_json() if outcome.facts else None,
+        "gateway": outcome.gateway.as_json(),
+        "faults": outcome.faults,
+        "auditError": outcome.audit_error,
+    }
+    if outcome.observed is not None:
+        figures["publishToAccepted"] = latency_summary(outcome.observed.latencies_s())
+        figures["acceptedAgain"] = outcome.observed.accepted_again
+        figures["rejectedByReason"] = dict(sorted(outcome.observed.rejected_by_reason().items()))
+    if spec.bad_messages:
+        figures["badSent"] = dict(sorted(outcome.bad_sent.items()))
+    if audit is not None:
+        household_intervals = spec.households * spec.intervals
+        day_gas = sum(audit.day_gas_by_actor.values())
+        figures["gasPerHouseholdInterval"] = {
+            "live": day_gas // household_intervals,
+            "simulation": simulation_gas,
+            "byActor": {actor: gas // household_intervals for actor, gas in audit.day_gas_by_actor.items()},
+        }
+        figures["audit"] = {k: v for k, v in audit.figures.items() if isinstance(v, (int, float))}
+    figures["goals"] = [asdict(goal) for goal in goals_of(outcome)]
+    return figures
+
+
+def simulation_gas_per_household_interval(gas_json: Path) -> int | None:
+    """The simulation's figure from the bench's report; None when there is none."""
+    try:
+        measurements = json.loads(gas_json.read_text())["measurements"]
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+    return next((int(m["gas"]) for m in measurements if m.get("operation") == SIMULATION_GAS_OPERATION), None)
+
+
+def write_report(outcomes: list[RunOutcome], json_path: Path, markdown_path: Path, gas_json: Path) -> bool:
+    """Writes both files; whether every goal of every run holds."""
+    simulation_gas = simulation_gas_per_household_interval(gas_json)
+    runs = {outcome.spec.name: run_json(outcome, simulation_gas) for outcome in outcomes}
+    json_path.write_text(json.dumps({"runs": runs}, indent=2, default=str) + "\n")
+    markdown_path.write_text(markdown(outcomes, runs))
+    return all(goal["holds"] for run in runs.values() for goal in run["goals"])
+
+
+def markdown(outcomes: list[RunOutcome], runs: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "# Soak: the live community under load and faults",
+        "",
+        "Written by `make soak` (energy_grid/live/soak/): each run starts the whole live community on a new",
+        "chain (mosquitto, anvil mining a block a second at a 30,000,000 gas limit, every service under",
+        "supervisord), lets the virtual meters publish its intervals on the chain's clock, brings the",
+        "community to rest and audits it. Figures in soak.json.",
+        "",
+        "| run | goal | measured | holds |",
+        "|---|---|---|---|",
+    ]
+    for run in runs.values():
+        for goal in run["goals"]:
+            lines.append(f"| {goal['run']} | {goal['goal']} | {goal['measured']} | {'yes' if goal['holds'] else '**no**'} |")
+    lines += [
+        "",
+        "| run | households × intervals | speed | set-up | publish → accepted (median / p99) "
+        "| gas per household-interval (live / simulation) | gateway CPU (mean / max) | gateway memory (max) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for outcome in outcomes:
+        run = runs[outcome.spec.name]
+        spec = outcome.spec
+        latency = run.get("publishToAccepted") or {}
+        gas = run.get("gasPerHouseholdInterval") or {}
+        gateway = run["gateway"]
+        lines.append(
+            f"| {spec.name} | {spec.households:,} × {spec.intervals} | {spec.speed}× | {run['setupS']:.0f} s | "
+            f"{_s(latency.get('medianS'))} / {_s(latency.get('p99S'))} | "
+            f"{_n(gas.get('live'))} / {_n(gas.get('simulation'))} | "
+            f"{gateway.get('cpuPercentMean', '–')} % / {gateway.get('cpuPercentMax', '–')} % | {gateway.get('rssMiBMax', '–')} MiB |"
+        )
+    lines += [
+        "",
+        "Gas per household-interval counts every actor's transactions from the day's first interval on,",
+        "as the simulation's figure (`make bench`) does; soak.json splits it by actor. The live gateway",
+        "sends the readings that arrived by each block, so an interval's readings may take more than",
+        "one transaction. Publish → accepted is the wall time from the monitor seeing a meter's reading",
+        "to seeing the gateway's accepted answer, which comes once the reading's block is mined.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _s(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s"
+
+
+def _n(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+__all__ = ["Goal", "goals_of", "write_report"]

@@ -1,0 +1,124 @@
+"""The soak's own parts, without a community: each bad message the hostile device makes is refused by
+the gateway's rules with the reason the soak expects; the fault plan kills each program as often as
+asked, inside its window; the latency figures; and the goals, which a run that lost a reading or
+stopped early does not meet. (`make soak` runs the community itself; it is a benchmark, not a test.)"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from eth_keys.datatypes import PrivateKey
+
+from energy_grid.contracts.structs import MeterReading
+from energy_grid.live.soak.chain_facts import ChainFacts
+from energy_grid.live.soak.faults import FaultPlan
+from energy_grid.live.soak.hostile import EXPECTED_REASON, KINDS, HostileDevice
+from energy_grid.live.soak.monitor import latency_summary, percentile
+from energy_grid.live.soak.report import goals_of
+from energy_grid.live.soak.run import RunOutcome, RunSpec
+from energy_grid.services.gateway.messages import (
+    MeterView,
+    Rejected,
+    check_reading,
+    parse_reading,
+    reading_message,
+    readings_topic,
+    verify_signature,
+)
+from energy_grid.services.mqtt import BrokerSettings
+from energy_grid.services.reading_rules import ChainLimits
+from energy_grid.signing.readings import domain_separator, sign_reading_digest
+
+CHAIN_ID = 31337
+SMART_METER = "0x" + "5e" * 20
+KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(3)]
+METERS = [key.public_key.to_checksum_address().lower() for key in KEYS]
+READ_AT = 1_800_000_000 - 1  # an interval's last second
+NONCE = 4
+LIMITS = ChainLimits(
+    now_s=READ_AT + 120,  # a couple of blocks after the reading, as when its answer comes
+    min_interval_s=60,
+    max_age_s=7 * 86_400,
+    max_register_wh=10**12,
+    min_frequency_millihz=45_000,
+    max_frequency_millihz=65_000,
+    min_voltage_per_mille=500,
+    max_voltage_per_mille=1_500,
+)
+
+
+def hostile() -> HostileDevice:
+    keys = dict(zip(METERS, KEYS, strict=True))
+    return HostileDevice(BrokerSettings.parse("127.0.0.1:1"), CHAIN_ID, domain_separator(CHAIN_ID, SMART_METER), keys, set(), seed=7)
+
+
+def own_payload(meter: int = 0) -> bytes:
+    """Meter `meter`'s reading with NONCE, as it published it."""
+    reading = (READ_AT, 5_100, 2_050, 50_010, 1_002)
+    signed = sign_reading_digest(KEYS[meter], domain_separator(CHAIN_ID, SMART_METER), NONCE, READ_AT + 7 * 86_400, reading)
+    return reading_message(signed)
+
+
+def gateway_verdict(topic: str, payload: bytes) -> str | None:
+    """What the gateway's rules say of a message once the meter's reading with NONCE is taken: the
+    reason it is refused for, None when it would be accepted."""
+    try:
+        signed = parse_reading(topic, payload, CHAIN_ID)
+        verify_signature(signed, CHAIN_ID, SMART_METER)
+        own = parse_reading(readings_topic(CHAIN_ID, METERS[0]), own_payload(), CHAIN_ID)
+        known = signed.meter.lower() in METERS
+        view = MeterView(registered=known, active=known, next_nonce=NONCE + 1, latest=MeterReading(*own.reading))
+        check_reading(signed, view, LIMITS)
+    except Rejected as rejected:
+        return str(rejected.code)
+    return None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_bad_message_is_refused_by_the_gateways_rules_with_the_reason_expected(kind):
+    message = hostile().bad_message(kind, METERS[0], own_payload())
+    assert gateway_verdict(message.topic, message.payload) == EXPECTED_REASON[kind]
+
+
+def test_the_meters_next_reading_passes_the_same_rules():
+    reading = (READ_AT + 100, 5_200, 2_050, 50_010, 1_002)  # not before the limits' clock
+    signed = sign_reading_digest(KEYS[0], domain_separator(CHAIN_ID, SMART_METER), NONCE + 1, READ_AT + 7 * 86_400, reading)
+    assert gateway_verdict(readings_topic(CHAIN_ID, METERS[0]), reading_message(signed)) is None
+
+
+def test_bad_messages_are_picked_once_each_from_all_but_the_last_interval():
+    meters = [f"0x{i:040x}" for i in range(50)]
+    picked = HostileDevice.pick(meters, intervals=4, count=100, seed=3)
+    assert len(picked) == 100 and all(interval < 3 for _, interval in picked)
+    assert picked == HostileDevice.pick(meters, intervals=4, count=100, seed=3)
+    assert len(HostileDevice.pick(meters, intervals=2, count=100, seed=3)) == 50  # as many as there are
+
+
+def test_the_fault_plan_kills_each_program_as_often_as_asked_inside_its_window():
+    plan = FaultPlan.draw(["gateway", "keeper", "broker", "chain"], rounds=2, window_s=400.0, min_gap_s=10.0, seed=1)
+    assert sorted(f.program for f in plan.faults) == sorted(["gateway", "keeper", "broker", "chain"] * 2)
+    times = [f.at_s for f in plan.faults]
+    assert times == sorted(times) and all(0 < t <= 400.0 for t in times)
+    assert all(later - earlier >= 10.0 for earlier, later in itertools.pairwise(times))
+    assert plan.faults == FaultPlan.draw(["gateway", "keeper", "broker", "chain"], 2, 400.0, 10.0, seed=1).faults
+
+
+def test_latency_figures_take_the_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 0.5), percentile(values, 0.99), percentile([], 0.5)) == (50.0, 99.0, None)
+    assert latency_summary([0.5, 1.5, 1.0]) == {"readings": 3, "medianS": 1.0, "p99S": 1.5, "maxS": 1.5}
+
+
+def test_a_run_that_lost_a_reading_or_stopped_early_misses_its_goals():
+    spec = RunSpec("steady", households=2, intervals=3)
+    stopped = goals_of(RunOutcome(spec, error="waited 600 s for the community to come up"))
+    assert [(g.goal, g.holds) for g in stopped] == [("the run completes", False)]
+
+    facts = ChainFacts(intervals=3, meters=2, readings=5, readings_on_time=5, meters_complete=1, missing=1)
+    goals = {g.goal: g.holds for g in goals_of(RunOutcome(spec, facts=facts, audit_error="not at rest"))}
+    assert goals["0 readings lost, 0 duplicated"] is False
+    assert goals["100 % of readings on chain before their market closes"] is False
+    assert goals["every standing order settled; the audit balances to the unit"] is False
+    assert goals["no gateway transaction failed"] is True
+
