@@ -6,6 +6,7 @@ stopped early does not meet. (`make soak` runs the community itself; it is a ben
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from eth_keys.datatypes import PrivateKey
@@ -15,7 +16,7 @@ from energy_grid.live.soak.chain_facts import ChainFacts
 from energy_grid.live.soak.faults import FaultPlan
 from energy_grid.live.soak.hostile import EXPECTED_REASON, KINDS, HostileDevice
 from energy_grid.live.soak.monitor import latency_summary, percentile
-from energy_grid.live.soak.report import goals_of
+from energy_grid.live.soak.report import goals_of, write_report
 from energy_grid.live.soak.run import RunOutcome, RunSpec
 from energy_grid.services.gateway.messages import (
     MeterView,
@@ -122,3 +123,15 @@ def test_a_run_that_lost_a_reading_or_stopped_early_misses_its_goals():
     assert goals["every standing order settled; the audit balances to the unit"] is False
     assert goals["no gateway transaction failed"] is True
 
+
+
+def test_a_report_of_some_runs_keeps_the_others_of_the_last_report(tmp_path):
+    json_path, markdown_path = tmp_path / "soak.json", tmp_path / "soak.md"
+    steady = RunOutcome(RunSpec("steady", households=2, intervals=3), error="the chain did not come up")
+    assert write_report([steady], json_path, markdown_path, tmp_path / "no-gas.json") is False
+    faults = RunOutcome(RunSpec("faults", households=2, intervals=3, faults=("gateway",)), error="stopped")
+    write_report([faults], json_path, markdown_path, tmp_path / "no-gas.json")
+    runs = json.loads(json_path.read_text())["runs"]
+    assert list(runs) == ["steady", "faults"]
+    assert runs["steady"]["error"] == "the chain did not come up"
+    assert "| steady | the run completes | the chain did not come up | **no** |" in markdown_path.read_text()

@@ -145,15 +145,21 @@ def simulation_gas_per_household_interval(gas_json: Path) -> int | None:
 
 
 def write_report(outcomes: list[RunOutcome], json_path: Path, markdown_path: Path, gas_json: Path) -> bool:
-    """Writes both files; whether every goal of every run holds."""
+    """Writes both files, keeping the runs of the last report that were not run again; whether every
+    goal of this soak's runs holds."""
     simulation_gas = simulation_gas_per_household_interval(gas_json)
     runs = {outcome.spec.name: run_json(outcome, simulation_gas) for outcome in outcomes}
-    json_path.write_text(json.dumps({"runs": runs}, indent=2, default=str) + "\n")
-    markdown_path.write_text(markdown(outcomes, runs))
+    try:
+        kept = json.loads(json_path.read_text())["runs"]
+    except (FileNotFoundError, ValueError, KeyError):
+        kept = {}
+    report = {name: runs.get(name, kept.get(name)) for name in [*kept, *runs] if name in runs or name in kept}
+    json_path.write_text(json.dumps({"runs": report}, indent=2, default=str) + "\n")
+    markdown_path.write_text(markdown(report))
     return all(goal["holds"] for run in runs.values() for goal in run["goals"])
 
 
-def markdown(outcomes: list[RunOutcome], runs: dict[str, dict[str, Any]]) -> str:
+def markdown(runs: dict[str, dict[str, Any]]) -> str:
     lines = [
         "# Soak: the live community under load and faults",
         "",
@@ -174,14 +180,13 @@ def markdown(outcomes: list[RunOutcome], runs: dict[str, dict[str, Any]]) -> str
         "| gas per household-interval (live / simulation) | gateway CPU (mean / max) | gateway memory (max) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for outcome in outcomes:
-        run = runs[outcome.spec.name]
-        spec = outcome.spec
+    for name, run in runs.items():
+        spec = run["spec"]
         latency = run.get("publishToAccepted") or {}
         gas = run.get("gasPerHouseholdInterval") or {}
         gateway = run["gateway"]
         lines.append(
-            f"| {spec.name} | {spec.households:,} × {spec.intervals} | {spec.speed}× | {run['setupS']:.0f} s | "
+            f"| {name} | {spec['households']:,} × {spec['intervals']} | {spec['speed']}× | {run['setupS']:.0f} s | "
             f"{_s(latency.get('medianS'))} / {_s(latency.get('p99S'))} | "
             f"{_n(gas.get('live'))} / {_n(gas.get('simulation'))} | "
             f"{gateway.get('cpuPercentMean', '–')} % / {gateway.get('cpuPercentMax', '–')} % | {gateway.get('rssMiBMax', '–')} MiB |"
