@@ -56,6 +56,12 @@ def live() -> None:
     Local only: anvil's public dev keys sign, and the chain's clock runs faster than the wall's."""
 
 
+STATE_INTERVAL_HELP = (
+    "Seconds between the chain's state dumps: anvil rewrites its whole state each time (about 1 GB after a "
+    "1,000-household set-up), so a large community needs a longer interval; a kill -9 of the node loses what came after the last dump."
+)
+
+
 @live.command()
 @click.option("--households", type=POSITIVE, default=None, help="Households in the community (a new chain: 100).")
 @click.option("--seed", type=int, default=None, help="The simulation's seed (a new chain: 0).")
@@ -64,12 +70,21 @@ def live() -> None:
 @click.option("--gas-limit", type=POSITIVE, default=DEFAULT_GAS_LIMIT, show_default=True, help="The block gas limit.")
 @click.option("--run-dir", type=FOLDER, default=DEFAULT_RUN_DIR, show_default=True, help="The run folder: state, configuration, logs.")
 @click.option("--fresh", is_flag=True, help="Start a new chain (the run folder's chain, deployment and stores are removed); else resume.")
+@click.option("--state-interval", type=POSITIVE, default=DEFAULT_STATE_INTERVAL_S, show_default=True, help=STATE_INTERVAL_HELP)
 @click.option(
     "--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=Path("."), show_default=True,
     help="The project folder (the set-up deploys with its scripts/deploy.py).",
 )
 def up(
-    households: int | None, seed: int | None, speed: int, block_time: int, gas_limit: int, run_dir: Path, fresh: bool, project_dir: Path
+    households: int | None,
+    seed: int | None,
+    speed: int,
+    block_time: int,
+    gas_limit: int,
+    run_dir: Path,
+    fresh: bool,
+    state_interval: int,
+    project_dir: Path,
 ) -> None:
     """Run the live community: mosquitto, the chain, its set-up and every service under supervisord,
     in the foreground; the URLs are printed once everything runs, and Ctrl-C stops it all."""
@@ -78,7 +93,7 @@ def up(
     try:
         stack = write_run_folder(
             run_dir, project_dir=project_dir, households=households, seed=seed,
-            pace=Pace(block_time_s=block_time, speed=speed), gas_limit=gas_limit, fresh=fresh,
+            pace=Pace(block_time_s=block_time, speed=speed), gas_limit=gas_limit, fresh=fresh, state_interval_s=state_interval,
         )
     except GridError as err:
         raise CliError(str(err)) from None
@@ -110,7 +125,7 @@ def status(run_dir: Path) -> None:
     "--block-time", type=POSITIVE, default=DEFAULT_BLOCK_TIME_S, show_default=True, help="Wall seconds between blocks once paced."
 )
 @click.option("--speed", type=POSITIVE, default=DEFAULT_SPEED, show_default=True, help=SPEED_HELP)
-@click.option("--state-interval", type=POSITIVE, default=DEFAULT_STATE_INTERVAL_S, show_default=True, help="Seconds between state dumps.")
+@click.option("--state-interval", type=POSITIVE, default=DEFAULT_STATE_INTERVAL_S, show_default=True, help=STATE_INTERVAL_HELP)
 def chain(
     port: int, state_file: Path, ready_marker: Path, chain_id: int, gas_limit: int, block_time: int, speed: int, state_interval: int
 ) -> None:
@@ -139,12 +154,16 @@ def chain(
 @click.option("--seed", type=int, required=True, help="The simulation's seed.")
 @click.option("--state-file", type=FILE, required=True, help="The chain's state file: the marker waits until a dump holds the set-up.")
 @click.option("--ready-marker", type=FILE, required=True, help="Written once the chain is set up.")
+@click.option("--state-interval", type=POSITIVE, default=DEFAULT_STATE_INTERVAL_S, show_default=True,
+              help="The chain's seconds between state dumps: how long a dump may be waited for.")
 @click.option(
     "--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=Path("."), show_default=True,
     help="The project folder, for the deployment.",
 )
 @pass_session
-def prepare(session: Session, households: int, seed: int, state_file: Path, ready_marker: Path, project_dir: Path) -> None:
+def prepare(
+    session: Session, households: int, seed: int, state_file: Path, ready_marker: Path, state_interval: int, project_dir: Path
+) -> None:
     """Set the chain up once: deploy unless the manifest's contracts are there, `live setup`, then
     the ready marker. Nothing to do when the marker holds already; exit status 1 on a failure."""
     if session.manifest is None:
@@ -155,6 +174,7 @@ def prepare(session: Session, households: int, seed: int, state_file: Path, read
     plan = SetUpPlan(
         rpc_url=session.rpc_url, manifest_file=session.manifest, ready_marker=ready_marker, state_file=state_file,
         households=households, seed=seed, project_dir=project_dir.resolve(), dev_account=session.account_source.dev_account_index,
+        state_interval_s=state_interval,
     )
     sys.exit(run_prepare(plan, stop_on_signals()))
 

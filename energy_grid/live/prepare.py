@@ -24,6 +24,7 @@ from web3 import Web3
 from energy_grid.chain.anvil import state_dump_begun_after
 from energy_grid.chain.errors import ManifestError
 from energy_grid.chain.manifest import read_manifest
+from energy_grid.live.chain import DEFAULT_STATE_INTERVAL_S
 from energy_grid.live.ready import ReadyMarker, read_ready_marker
 from energy_grid.live.stack import energy_grid_command
 
@@ -33,6 +34,7 @@ RPC_TIMEOUT_S = 30
 # Wall seconds a failed step waits before it exits, so that a process manager that runs it again
 # at once does not spin while, say, the node restarts.
 PAUSE_AFTER_FAILURE_S = 5.0
+DUMP_WRITING_S = 60.0  # time to write a dump: seconds for a large community's gigabyte
 
 log = logging.getLogger("energy_grid.live.prepare")
 
@@ -51,6 +53,12 @@ class SetUpPlan:
     seed: int
     project_dir: Path
     dev_account: int = 0  # the operator, who registers the households' meters
+    state_interval_s: int = DEFAULT_STATE_INTERVAL_S  # the chain's: a dump is waited for that long and more
+
+    @property
+    def dump_wait_s(self) -> float:
+        """How long a whole state dump may take to come: two intervals and a minute for the writing."""
+        return 2 * self.state_interval_s + DUMP_WRITING_S
 
 
 def prepare(plan: SetUpPlan, stop: threading.Event) -> int:
@@ -86,7 +94,7 @@ def prepare(plan: SetUpPlan, stop: threading.Event) -> int:
         )
         marker = ReadyMarker.at_head(w3)
         log.info("waiting for anvil to save a state that holds block %d", marker.block_number)
-        state_dump_begun_after(plan.state_file)
+        state_dump_begun_after(plan.state_file, timeout_s=plan.dump_wait_s)
         marker.write(plan.ready_marker)
         log.info("the community is set up: wrote the ready marker %s (block %d)", plan.ready_marker, marker.block_number)
         return 0

@@ -223,6 +223,7 @@ class LiveStack:
     pace: Pace
     gas_limit: int
     chain_id: int
+    state_interval_s: int
     ports: Ports
     passwords: dict[str, str] = field(repr=False)
 
@@ -283,6 +284,7 @@ def write_run_folder(
     gas_limit: int = DEFAULT_GAS_LIMIT,
     fresh: bool = False,
     chain_id: int = DEFAULT_CHAIN_ID,
+    state_interval_s: int = DEFAULT_STATE_INTERVAL_S,
 ) -> LiveStack:
     """Writes the run folder `root` for a run of the community and returns what it holds. Without
     `fresh` the chain there (if any) resumes, and `households` and `seed` must be those it was set up
@@ -313,6 +315,7 @@ def write_run_folder(
         pace=pace or Pace(),
         gas_limit=gas_limit,
         chain_id=chain_id,
+        state_interval_s=state_interval_s,
         ports=_free_ports([s.name for s in SERVICES if s.metrics]),
         passwords={user: secrets.token_hex(PASSWORD_BYTES) for user in (GATEWAY_USER, FLEET_USER, MONITOR_USER)},
     )
@@ -397,7 +400,7 @@ def program_commands(stack: LiveStack, mosquitto: str) -> Programs:
                 "--gas-limit", str(stack.gas_limit),
                 "--block-time", str(stack.pace.block_time_s),
                 "--speed", str(stack.pace.speed),
-                "--state-interval", str(DEFAULT_STATE_INTERVAL_S),
+                "--state-interval", str(stack.state_interval_s),
             ],
             {},
         ),
@@ -408,6 +411,7 @@ def program_commands(stack: LiveStack, mosquitto: str) -> Programs:
                 "--seed", str(stack.community.seed),
                 "--state-file", str(folder.state_file),
                 "--ready-marker", str(folder.ready_marker),
+                "--state-interval", str(stack.state_interval_s),
                 "--project-dir", str(stack.project_dir),
             ],
             {},

@@ -35,7 +35,7 @@ from energy_grid.chain.errors import GridError
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.audit import audit_community
-from energy_grid.live.chain import Pace
+from energy_grid.live.chain import DEFAULT_STATE_INTERVAL_S, Pace
 from energy_grid.live.community import LiveCommunity, live_run_file_for, load_community
 from energy_grid.live.soak.chain_facts import ChainFacts, read_chain_facts
 from energy_grid.live.soak.faults import FaultInjector, FaultPlan
@@ -82,6 +82,7 @@ class RunSpec:
     fault_rounds: int = 2
     bad_messages: int = 0
     seed: int = 0
+    state_interval_s: int = DEFAULT_STATE_INTERVAL_S  # the chain's state dumps (see `live up --state-interval`)
 
     @property
     def interval_wall_s(self) -> float:
@@ -128,7 +129,13 @@ def run_soak(spec: RunSpec, root: Path, project_dir: Path, echo: Callable[[str],
     """Runs `spec` in `root` / spec.name; the outcome says what happened, `error` what stopped it."""
     outcome = RunOutcome(spec)
     stack = write_run_folder(
-        root / spec.name, project_dir=project_dir, households=spec.households, seed=spec.seed, pace=Pace(speed=spec.speed), fresh=True
+        root / spec.name,
+        project_dir=project_dir,
+        households=spec.households,
+        seed=spec.seed,
+        pace=Pace(speed=spec.speed),
+        fresh=True,
+        state_interval_s=spec.state_interval_s,
     )
     with (stack.folder.logs / "soak-supervisord.out").open("ab") as output:
         process = start_supervisord(stack, output)
