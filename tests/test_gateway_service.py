@@ -23,6 +23,7 @@ from eth_utils import keccak
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.fees import FeePolicy
 from energy_grid.services.gateway import submitter as submitter_module
+from energy_grid.services.gateway.chain_view import ChainView
 from energy_grid.services.gateway.messages import readings_topic
 from energy_grid.services.gateway.service import Gateway, GatewaySettings
 from energy_grid.services.gateway.store import ReadingState
@@ -232,6 +233,28 @@ def test_readings_of_several_meters_go_on_chain_in_one_batch_and_are_answered(ga
     for device in devices:
         assert client["SmartMeter"].functions.nonces(device.address).call() == 2
         assert client.smart_meter.latest_reading(device.address).consumption_wh == device.consumption_wh
+
+
+def test_the_records_of_meters_new_to_the_gateway_are_read_in_batches_as_one_by_one(gateway_harness):
+    """A burst's meters the gateway does not know yet are read in three JSON-RPC batches, to the same
+    records as one at a time; a burst naming a meter SmartMeter does not know leaves them all to the
+    one-by-one reads, which tell that meter apart."""
+    harness = gateway_harness
+    client = harness.client
+    devices = [new_device(client, f"prefetch-{i}") for i in range(3)]
+    first_readings(harness, devices)
+    stranger = new_device(client, "prefetch-stranger", register=False)
+    batched = ChainView(client, harness.gateway.store)
+    batched.prefetch([d.address.lower() for d in devices])
+    one_by_one = ChainView(client, harness.gateway.store)
+    assert [batched._meters[d.address] for d in devices] == [one_by_one.meter(d.address) for d in devices]
+    assert all(view.next_nonce == 1 and view.latest.timestamp > 0 for view in batched._meters.values())
+
+    with_stranger = ChainView(client, harness.gateway.store)
+    with_stranger.prefetch([devices[0].address, stranger.address])
+    assert with_stranger._meters == {}
+    assert with_stranger.meter(stranger.address).registered is False
+    assert with_stranger.meter(devices[0].address) == one_by_one.meter(devices[0].address)
 
 
 def test_bad_messages_are_refused_with_their_reason_and_hold_up_no_good_one(gateway_harness):

@@ -215,6 +215,7 @@ class Gateway:
             except queue.Empty:
                 break
         head = self._head or self.clock.head()
+        self.view.prefetch(self._meters_of(burst))
         accepted: list[SignedReading] = []
         for message in burst:
             signed = self._check(message, head)
@@ -227,6 +228,16 @@ class Gateway:
         for message in burst:
             self.mqtt.ack(message.mid, message.qos)
         self._last_message_block = head.number
+
+    def _meters_of(self, burst: list[mqtt.MQTTMessage]) -> list[str]:
+        """The meters the burst's topics name (a topic that names none is refused in `_check`)."""
+        meters = []
+        for message in burst:
+            try:
+                meters.append(meter_of_topic(message.topic, self.chain_id))
+            except Rejected:
+                continue
+        return meters
 
     def _check(self, message: mqtt.MQTTMessage, head: ChainHead) -> SignedReading | None:
         """The message's reading if it is new and passes every check; else None (answered if refused)."""
