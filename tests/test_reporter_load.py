@@ -1,7 +1,8 @@
-"""The load reporter (energy_grid.services.reporters.load_reporter) on a node of its own: an interval's
-load is the region's metered net import in kW against the rating, reported once; a restart after
-a gap reports only the latest interval; the rating comes from the option or the region's latest
-report, and with neither, or without the operator's role, the service stops with one sentence."""
+"""The load reporter (energy_grid.services.reporters.load_reporter) on a node of its own: an
+interval's load is the region's metered net import in kW against the rating, reported once, and
+again when the chain lost it by going back; a restart after a gap reports only the latest interval;
+the rating comes from the option or the region's latest report, and with neither, or without the
+operator's role, the service stops with one sentence."""
 
 from __future__ import annotations
 
@@ -78,6 +79,25 @@ def test_an_interval_s_net_import_is_reported_once(load_chain):
     # Restarted without a rating: the region's latest report says 100 kVA, and it is this interval's.
     run_service(LoadReporter(client, operator(), region_id=REGION), once=True)
     assert report_count(client) == 1
+
+
+def test_a_report_the_chain_lost_by_going_back_is_sent_again(load_chain):
+    client, meters = load_chain
+    registers = Registers(meters)
+    ended = next_interval(client)
+    submit(client, registers.readings(ended, [4_000, 5_000, 0], [0, 0, 1_500]))
+    before_report = rpc(client, "evm_snapshot")
+    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA)
+    run_service(service, once=True)
+    assert report_count(client) == 1
+    rpc(client, "evm_revert", [before_report])  # a node restarted on a state saved before the report
+    assert report_count(client) == 0
+
+    run_service(service, once=True)
+
+    assert report_count(client) == 1
+    assert client["GridOperations"].functions.getCurrentLoad(REGION).call().demandKW == 30
+    assert sample(service.metrics, "reports_total", kind="load") == 2
 
 
 def test_a_restart_after_a_gap_reports_only_the_latest_interval(load_chain):

@@ -7,6 +7,7 @@
   period the reading measured): a reading is on time when its block came before the market closed
   (the auction takes a reading's standing orders while `block.timestamp < clearingTime`). A late
   reading is still booked; its standing orders are skipped (MeteredOrderSkipped, MARKET_CLOSED).
+- The intervals' reading markets that cleared (MarketCleared).
 - The gateway's transactions in those blocks: how many, how many failed, the gas they used.
 """
 
@@ -38,6 +39,7 @@ class ChainFacts:
     duplicated: int = 0  # readings beyond one per meter and reading time
     missing: int = 0  # (meter, interval) pairs with no reading
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
+    markets_cleared: int = 0  # the intervals' reading markets cleared (EnergyAuction's MarketCleared)
     gateway_transactions: int = 0
     gateway_failed: int = 0
     gateway_gas: int = 0
@@ -63,6 +65,7 @@ class ChainFacts:
             "readingsMissing": self.missing,
             "readingsDuplicated": self.duplicated,
             "standingOrdersSkippedByReason": dict(sorted(self.skipped_by_reason.items())),
+            "marketsCleared": self.markets_cleared,
             "gatewayTransactions": self.gateway_transactions,
             "gatewayTransactionsFailed": self.gateway_failed,
             "gatewayGas": self.gateway_gas,
@@ -112,6 +115,12 @@ def read_chain_facts(client: GridClient, meters: list[str], gateway: str, day_st
             facts.readings_on_time += 1
         else:
             facts.late_by_interval[reading_times[timestamp]] += 1
+
+    cleared = EventDecoder(client["EnergyAuction"], "MarketCleared")
+    cleared_periods = {
+        int(cleared.decode(log)["period"]) for log in _logs(sender, cleared.address, [cleared.topic], facts.first_block, latest)
+    }
+    facts.markets_cleared = len(periods & cleared_periods)
 
     skipped = EventDecoder(client["EnergyAuction"], "MeteredOrderSkipped")
     for start in range(0, len(meters), TOPIC_CHUNK):

@@ -66,7 +66,7 @@ def goals_of(outcome: RunOutcome) -> list[Goal]:
                 back and len(outcome.faults) == len(spec.faults) * spec.fault_rounds,
             )
         )
-    cleared = int(audit.figures.get("markets_cleared", 0)) if audit else 0
+    cleared = facts.markets_cleared
     goals.append(Goal(name, "every interval's market cleared", f"{cleared} of {spec.intervals}", cleared == spec.intervals))
     goals.append(
         Goal(

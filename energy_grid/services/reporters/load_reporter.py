@@ -12,9 +12,11 @@ The report of an interval is due at its end, once every active meter of the regi
 the interval's end, or `reading_delay_s` after it, whichever comes first (oracle_reporter.py does
 the same with the grid's state). Before sending, the reporter reads the region's latest load
 report: one stamped at or after the interval's end is that interval's (whoever sent it), so a
-restarted reporter never reports an interval twice. An interval whose report window passed while
-the reporter was down is skipped (`missed`), one in which no meter read is skipped
-(`no_readings`); without the region's operator role the service stops.
+restarted reporter never reports an interval twice. Should the chain lose the reporter's latest
+report (a node restarted on an older state), the reporter goes by the chain and reports it again.
+An interval whose report window passed while the reporter was down is skipped (`missed`), one in
+which no meter read is skipped (`no_readings`); without the region's operator role the service
+stops.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class LoadReporter(ReportingService):
         self.reading_delay_s = reading_delay_s
         self.meters = RegionMeters(client, region_id, from_block=from_block)
         self.last_due_s: int | None = None  # the latest interval end reported or decided
+        self._sent_due_s: int | None = None  # the interval end of the latest report this reporter sent
         self._started = False
 
     def _reported_at(self) -> int | None:
@@ -74,6 +77,13 @@ class LoadReporter(ReportingService):
             self._started = True
             if reported_s is not None and now_s - reported_s <= LOOKBACK_S:
                 self.last_due_s = report_due_s(last_ended_interval(reported_s))
+        if self._sent_due_s is not None and (reported_s is None or reported_s < self._sent_due_s):
+            # The chain went back past the block of our latest report (a node restarted on an older
+            # state): what its state holds counts, and the interval is reported again when due.
+            lost = interval_label(last_ended_interval(self._sent_due_s))
+            self.log.warning("the chain lost the load report of %s: reporting from the chain's latest on", lost)
+            self.last_due_s = None if reported_s is None else report_due_s(last_ended_interval(reported_s))
+            self._sent_due_s = None
         if reported_s is not None and reported_s >= due_s:
             self.last_due_s = due_s
             return
@@ -100,7 +110,8 @@ class LoadReporter(ReportingService):
             f"the load of {label} for region {self.region_id}: {load_kw} kW of {rating_kva} kVA "
             f"({len(metered.meters)} meters, net import {metered.net_import_wh} Wh)"
         )
-        self.send(what, LOAD, call)
+        if self.send(what, LOAD, call) is not None:
+            self._sent_due_s = due_s
 
 
 __all__ = ["LoadReporter"]
