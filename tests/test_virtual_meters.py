@@ -313,8 +313,8 @@ def test_the_audit_checks_the_chain_against_the_series_and_names_what_does_not_b
         audit_community(client, community)
     message = str(imbalance.value)
     # Nobody cleared, settled or reported load in this test (the bids' money is still locked; the one
-    # load report is the set-up's, the transformers' rating): the audit says so, while the energy the
-    # series and the chain hold agrees to the Wh.
-    assert "standing orders placed and not settled" in message and "load reports = simulated intervals: 1 != 2" in message
+    # load report, the set-up's transformers' rating, comes before the day and is not the day's):
+    # the audit says so, while the energy the series and the chain hold agrees to the Wh.
+    assert "standing orders placed and not settled" in message and "load reports = simulated intervals: 0 != 2" in message
     for balanced in ("registers on chain = model", "EnergyToken minted", "bought = sold"):
         assert balanced not in message

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -50,7 +49,8 @@ def main(runs: str, work_dir: Path | None, project_dir: Path) -> None:
     holds = write_report(outcomes, REPORT_JSON, REPORT_MARKDOWN, GAS_JSON)
     click.echo(REPORT_MARKDOWN.read_text())
     click.echo("Every goal holds." if holds else "A goal does not hold: see above.")
-    sys.exit(0 if holds else 1)
+    if not holds:
+        raise click.exceptions.Exit(1)
 
 
 if __name__ == "__main__":

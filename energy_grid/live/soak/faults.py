@@ -88,10 +88,6 @@ class FaultInjector:
         self.stop_event.set()
         self._thread.join()
 
-    @property
-    def finished(self) -> bool:
-        return not self._thread.is_alive()
-
     def _run(self) -> None:
         for fault in self.plan.faults:
             wait_s = fault.at_s - (time.monotonic() - self._started)
