@@ -30,6 +30,7 @@ from typing import Any
 import psutil
 from eth_keys.datatypes import PrivateKey
 
+from energy_grid.chain.anvil import LOCAL_HOST
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.errors import GridError
 from energy_grid.chain.sender import TransactionSender, prepare
@@ -199,7 +200,7 @@ def _run(spec: RunSpec, stack: LiveStack, process: subprocess.Popen[bytes], outc
 
 def _watchers(spec: RunSpec, stack: LiveStack, client: GridClient, community: LiveCommunity) -> tuple[Monitor, HostileDevice | None]:
     """The monitor, connected, and the hostile device when the run sends bad messages."""
-    broker = f"127.0.0.1:{stack.ports.broker}"
+    broker = f"{LOCAL_HOST}:{stack.ports.broker}"
     hostile: HostileDevice | None = None
     if spec.bad_messages:
         keys = {account.address.lower(): PrivateKey(bytes(account.key)) for account in community.meter_keys()}
