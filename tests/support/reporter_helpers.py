@@ -76,6 +76,10 @@ def register_meters(client: GridClient, tag: str, count: int, region_id: int = R
     for meter, owner in zip(meters, owners, strict=True):
         rpc(client, "anvil_setBalance", [owner.address, hex(10**20)])
         client.smart_meter.register_meter(operator(), meter, owner.address, region_id, 0, 0)
+    # A meter's first reading must come SmartMeter's minimum reading interval after its registration:
+    # with the clock that far on, a reading at the end of the interval the clock is in always does
+    # (registered in an interval's last minute, it would otherwise be refused as too frequent).
+    move_to(client, now_s(client) + int(client["SmartMeter"].functions.minReadingInterval().call()))
     return meters, owners
 
 
