@@ -21,25 +21,18 @@ from energy_grid.services.gateway.messages import (
     readings_topic,
     verify_signature,
 )
-from energy_grid.services.reading_rules import ChainLimits, RefusalCode
+from energy_grid.services.reading_rules import RefusalCode
 from energy_grid.signing.eip712 import Signature
 from energy_grid.signing.readings import SignedReading, sign_reading
+
+from support.meter_helpers import sample_limits
 
 CHAIN_ID = 31337
 SMART_METER = "0x" + "5e" * 20
 DEVICE = Account.from_key("0x" + "11" * 32)
 OTHER = Account.from_key("0x" + "22" * 32)
 NOW = 1_800_000_000
-LIMITS = ChainLimits(
-    now_s=NOW,
-    min_interval_s=60,
-    max_age_s=7 * 86_400,
-    max_register_wh=10**12,
-    min_frequency_millihz=45_000,
-    max_frequency_millihz=65_000,
-    min_voltage_per_mille=500,
-    max_voltage_per_mille=1_500,
-)
+LIMITS = sample_limits(NOW)
 PREVIOUS = MeterReading(NOW - 900, 5_000, 2_000, 50_000, 1_000)
 VIEW = MeterView(registered=True, active=True, next_nonce=7, latest=PREVIOUS)
 

@@ -28,8 +28,9 @@ from energy_grid.services.gateway.messages import (
     verify_signature,
 )
 from energy_grid.services.mqtt import BrokerSettings
-from energy_grid.services.reading_rules import ChainLimits
 from energy_grid.signing.readings import domain_separator, sign_reading_digest
+
+from support.meter_helpers import sample_limits
 
 CHAIN_ID = 31337
 SMART_METER = "0x" + "5e" * 20
@@ -37,16 +38,7 @@ KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(3)]
 METERS = [key.public_key.to_checksum_address().lower() for key in KEYS]
 READ_AT = 1_800_000_000 - 1  # an interval's last second
 NONCE = 4
-LIMITS = ChainLimits(
-    now_s=READ_AT + 120,  # a couple of blocks after the reading, as when its answer comes
-    min_interval_s=60,
-    max_age_s=7 * 86_400,
-    max_register_wh=10**12,
-    min_frequency_millihz=45_000,
-    max_frequency_millihz=65_000,
-    min_voltage_per_mille=500,
-    max_voltage_per_mille=1_500,
-)
+LIMITS = sample_limits(READ_AT + 120)  # a couple of blocks after the reading, as when its answer comes
 
 
 def hostile() -> HostileDevice:

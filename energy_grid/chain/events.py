@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from eth_abi import decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
+from web3 import Web3
 from web3.contract import Contract
 
 from energy_grid.chain.manifest import ADDRESS_HEX_LENGTH
@@ -113,4 +114,16 @@ def _hex(value: Any) -> str:
     return text.removeprefix("0x")
 
 
-__all__ = ["EventDecoder", "address_topic"]
+def first_block_at(w3: Web3, timestamp: int, low: int, high: int) -> int:
+    """The first block in [low, high] whose time is `timestamp` or later (high + 1 if none), where a
+    log query of a period starts: block times never decrease, so a binary search over headers."""
+    while low <= high:
+        middle = (low + high) // 2
+        if int(w3.eth.get_block(middle)["timestamp"]) >= timestamp:
+            high = middle - 1
+        else:
+            low = middle + 1
+    return low
+
+
+__all__ = ["EventDecoder", "address_topic", "first_block_at"]

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from energy_grid.chain.client import GridError
-from energy_grid.chain.events import EventDecoder, address_topic
+from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
 from energy_grid.chain.sender import prepare
 from energy_grid.domain.units import ZERO_ADDRESS, transformer_load_kw
 from energy_grid.simulation.model import IntervalResult
@@ -190,6 +190,7 @@ class _Auditor:
         self.state = state
         self.metered_load = metered_load
         self._latest: int | None = None
+        self._day_first: int | None = None
         self.client = state.client
         self.series = series
         self.baseline_end = baseline_end
@@ -325,7 +326,7 @@ class _Auditor:
         operator_topic = self._topics([self.state.actors.operator.address])[0]
         decoder = EventDecoder(self.client["GridOperations"], "LoadReported")
         logs = self.state.logs(decoder, [decoder.topic, None, operator_topic])
-        day_first = self._first_block_at(self.state.calendar.step_time_s(0), self.state.record.anchor_block + 1, self._latest_block())
+        day_first = self._day_first_block()
         reports = []
         for log in logs:
             if int(log["blockNumber"], 16) < day_first:
@@ -455,7 +456,7 @@ class _Auditor:
         actor_of |= {h.lower(): "households" for h in self.households}
         latest = self._latest_block()
         first = self.state.record.anchor_block + 1
-        day_first = self._first_block_at(self.state.calendar.step_time_s(0), first, latest)
+        day_first = self._day_first_block()
         gas: dict[str, int] = defaultdict(int)
         count: dict[str, int] = defaultdict(int)
         day_gas: dict[str, int] = defaultdict(int)
@@ -485,16 +486,13 @@ class _Auditor:
             self._latest = int(self.state.w3.eth.block_number)
         return self._latest
 
-    def _first_block_at(self, timestamp: int, low: int, high: int) -> int:
-        """The first block in [low, high] whose time is `timestamp` or later (high + 1 if none): block
-        times never decrease, so a binary search over headers."""
-        while low <= high:
-            middle = (low + high) // 2
-            if int(self.state.w3.eth.get_block(middle)["timestamp"]) >= timestamp:
-                high = middle - 1
-            else:
-                low = middle + 1
-        return low
+    def _day_first_block(self) -> int:
+        """The simulated day's first block (the first stamped at its first interval's end or later),
+        found once for the audit."""
+        if self._day_first is None:
+            first, latest = self.state.record.anchor_block + 1, self._latest_block()
+            self._day_first = first_block_at(self.state.w3, self.state.calendar.step_time_s(0), first, latest)
+        return self._day_first
 
 
 def _with_market(figures: IntervalFigures, market: dict[str, Any] | None) -> IntervalFigures:

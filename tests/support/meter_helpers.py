@@ -12,6 +12,7 @@ from energy_grid.domain.units import (
     day_of,
     interval_of,
 )
+from energy_grid.services.reading_rules import ChainLimits
 
 from support.helpers import ZERO_ADDRESS, log, role
 
@@ -65,3 +66,18 @@ def submit_at(smart_meter, chain, device, block_ts, reading_ts, consumption, pro
     chain.pending_timestamp = block_ts
     reading = (reading_ts, consumption, production, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
     return smart_meter.submitReading(reading, sender=device)
+
+
+def sample_limits(now_s: int) -> ChainLimits:
+    """SmartMeter's rules at chain time `now_s` as a fresh deployment has them, for the gateway's
+    checks without a chain (registers capped far below the contract's bound, which no test nears)."""
+    return ChainLimits(
+        now_s=now_s,
+        min_interval_s=DEFAULT_MIN_READING_INTERVAL,
+        max_age_s=DEFAULT_MAX_READING_AGE,
+        max_register_wh=10**12,
+        min_frequency_millihz=45_000,
+        max_frequency_millihz=65_000,
+        min_voltage_per_mille=500,
+        max_voltage_per_mille=1_500,
+    )

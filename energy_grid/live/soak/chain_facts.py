@@ -17,10 +17,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from web3 import Web3
-
 from energy_grid.chain.client import GridClient
-from energy_grid.chain.events import EventDecoder, address_topic
+from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
 from energy_grid.chain.sender import TransactionSender
 from energy_grid.domain.units import INTERVAL_SECONDS
 
@@ -81,7 +79,7 @@ def read_chain_facts(client: GridClient, meters: list[str], gateway: str, day_st
     facts = ChainFacts(intervals, len(meters))
     latest = int(w3.eth.block_number)
     # The set-up's last blocks are stamped D itself: the day's own blocks come after.
-    facts.first_block = _first_block_at(w3, day_start_s + 1, latest)
+    facts.first_block = first_block_at(w3, day_start_s + 1, 0, latest)
     facts.last_block = latest
     reading_times = {day_start_s + (i + 1) * INTERVAL_SECONDS - 1: i for i in range(intervals)}
 
@@ -148,18 +146,6 @@ def _logs(sender: TransactionSender, address: str, topics: list[Any], from_block
 def _block_times(sender: TransactionSender, blocks: list[int]) -> list[int]:
     headers = sender.rpc_batch([("eth_getBlockByNumber", [hex(b), False]) for b in blocks])
     return [int(header["timestamp"], 16) for header in headers]
-
-
-def _first_block_at(w3: Web3, timestamp: int, high: int) -> int:
-    """The first block whose time is `timestamp` or later (block times never decrease)."""
-    low = 0
-    while low <= high:
-        middle = (low + high) // 2
-        if int(w3.eth.get_block(middle)["timestamp"]) >= timestamp:
-            high = middle - 1
-        else:
-            low = middle + 1
-    return low
 
 
 __all__ = ["ChainFacts", "read_chain_facts"]

@@ -41,7 +41,6 @@ class Observed:
 
     published_s: dict[ReadingKey, float] = field(default_factory=dict)
     accepted_s: dict[ReadingKey, float] = field(default_factory=dict)
-    accepted_block: dict[ReadingKey, int] = field(default_factory=dict)
     accepted_again: int = 0
     rejections: list[Rejection] = field(default_factory=list)
 
@@ -109,7 +108,6 @@ class Monitor:
             return Observed(
                 dict(self.observed.published_s),
                 dict(self.observed.accepted_s),
-                dict(self.observed.accepted_block),
                 self.observed.accepted_again,
                 list(self.observed.rejections),
             )
@@ -148,7 +146,6 @@ class Monitor:
                     seen.accepted_again += 1
                 else:
                     seen.accepted_s[(meter, nonce)] = now
-                    seen.accepted_block[(meter, nonce)] = int(body.get("blockNumber", 0))
                     accepted_now = (meter, nonce)
             elif leaf == "rejected":
                 reason = str(body.get("reason")) if isinstance(body, dict) else "unreadable"
