@@ -1,8 +1,8 @@
 """The oracle reporter (energy_grid.services.reporters.oracle_reporter) on a node of its own: with the
 model source it reports an interval's weather (the model's, at the chain's time) and grid state (as
 the region's meters metered it) once, waits for the meters' readings up to the delay, reports after
-a restart only what is missing and counts what it missed; without the reporter role it stops with
-one sentence, on the command line too."""
+a restart only what is missing and counts what it missed, and again what the chain lost by going
+back; without the reporter role it stops with one sentence, on the command line too."""
 
 from __future__ import annotations
 
@@ -101,6 +101,28 @@ def test_an_interval_is_reported_once_from_the_model_and_the_meters(oracle_chain
     run_service(service, once=True)
     run_service(reporter(client), once=True)
     assert nonce(client, oracle_reporter_account()) == before + 2
+
+
+def test_reports_the_chain_lost_by_going_back_are_sent_again(oracle_chain):
+    client, meters = oracle_chain
+    registers = Registers(meters)
+    ended = next_interval(client)
+    submit(client, registers.readings(ended, [400, 250, 0]))
+    before_reports = rpc(client, "evm_snapshot")
+    service = reporter(client)
+    before = nonce(client, oracle_reporter_account())
+    run_service(service, once=True)
+    assert nonce(client, oracle_reporter_account()) == before + 2
+    rpc(client, "evm_revert", [before_reports])  # a node restarted on a state saved before the reports
+    rpc(client, "evm_mine")
+    rpc(client, "evm_mine")  # past the height the reporter saw: the block there is another one
+
+    run_service(service, once=True)
+
+    assert nonce(client, oracle_reporter_account()) == before + 2
+    assert client["GridOracle"].functions.getGridData(REGION).call().demandW == 2_600
+    assert sample(service.metrics, "reports_total", kind="weather") == 2
+    assert sample(service.metrics, "reports_total", kind="grid") == 2
 
 
 def test_the_grid_state_waits_for_every_meter_at_most_the_delay(oracle_chain):

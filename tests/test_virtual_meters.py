@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from energy_grid.chain.client import GridClient, anvil_account
-from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, transformer_load_kw
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import LiveCommunity, LiveSetUpError
 from energy_grid.live.series import read_series
@@ -318,3 +318,38 @@ def test_the_audit_checks_the_chain_against_the_series_and_names_what_does_not_b
     assert "standing orders placed and not settled" in message and "load reports = simulated intervals: 0 != 2" in message
     for balanced in ("registers on chain = model", "EnergyToken minted", "bought = sold"):
         assert balanced not in message
+
+
+def report_load(client: GridClient, demand_kw: int) -> None:
+    """The operator's load report of the region, at the set-up's rating, in a block of its own."""
+    operations = client["GridOperations"].functions
+    capacity_kw = int(operations.getCurrentLoad(REGION_ID).call().capacityKW)
+    assert client.transact(anvil_account(0), operations.reportLoad(REGION_ID, capacity_kw, demand_kw))["status"] == 1
+
+
+def test_the_audit_checks_each_load_report_made_once_every_meter_had_read_and_counts_the_others(live_community, mqtt_broker):
+    client, community = live_community.client, live_community.community
+    with readings_reader(mqtt_broker) as reader, running_meters(live_community.fresh_client(), community, mqtt_broker):
+        mine_at(client, interval_end_s(community, 0))
+        first = [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)]
+        mine_at(client, interval_end_s(community, 1))
+        second = [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)]
+    series = read_series(community.series_file)
+    net_kw = [transformer_load_kw(series[i].import_wh - series[i].export_wh) for i in (0, 1)]
+    submit(client, first)
+    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    checked = "load reports made once every meter had read = the meters' net import (kW)"
+
+    def audit_message(interval_0_kw: int) -> str:
+        report_load(client, interval_0_kw)  # every meter's reading of interval 0 is on chain
+        submit(client, second[:1])
+        report_load(client, net_kw[1] + 7)  # early (one meter had read): counted, whatever its figure
+        submit(client, second[1:])
+        with pytest.raises(SimulationImbalance) as imbalance:  # nobody cleared or settled
+            audit_community(client, community)
+        return str(imbalance.value)
+
+    message = audit_message(net_kw[0])
+    assert "load reports = simulated intervals" not in message and checked not in message
+    client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    assert f"{checked}: 0 != 1" in audit_message(net_kw[0] + 1)

@@ -2,7 +2,8 @@
 
 `energy-grid live chain` starts anvil (energy_grid.chain.anvil) on its port with a state file:
 loaded when present, dumped every few seconds and when anvil stops, so the chain survives a
-restart of the machine. Until the ready marker holds (energy_grid.live.ready) anvil automines, one
+restart of the machine. It keeps no past block states (every service reads at the latest block),
+so its memory does not grow with each block it mines. Until the ready marker holds (energy_grid.live.ready) anvil automines, one
 block per transaction, so the set-up can stamp its own blocks. Then the chain is paced:
 
 - interval mining, a block every `block_time_s` wall seconds (`evm_setIntervalMining`);
@@ -35,7 +36,7 @@ import requests
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, AnvilNode, start_anvil
+from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, NO_PAST_STATES, AnvilNode, start_anvil
 from energy_grid.chain.errors import GridError
 from energy_grid.live.ready import chain_is_ready, not_ready_because
 
@@ -104,6 +105,7 @@ def start_chain(settings: ChainSettings) -> AnvilNode:
         chain_id=settings.chain_id,
         extra_args=("--gas-limit", str(settings.gas_limit)),
         cache_dir=settings.state_file.parent / CACHE_DIR_NAME,
+        in_memory_states=NO_PAST_STATES,
         stop_with_parent=True,
     )
 

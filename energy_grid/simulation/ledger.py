@@ -136,6 +136,7 @@ class _LoadReport:
     capacity_kw: int
     demand_kw: int
     status: int  # IGridOperations.LoadStatus
+    block: int  # the block it was reported in
 
 
 class _Flows:
@@ -215,7 +216,8 @@ class _Auditor:
         event_ids, verified = self._demand_response()
         load_reports = self._load_reports()
         checks, failing, kept = self._checks(flows, cleared)
-        checks += self._load_report_checks(load_reports, series)
+        load_checks, reported_early = self._load_report_checks(load_reports, series)
+        checks += load_checks
         figures = self._figures(flows, cleared, series, kept) | {
             "dr_events": len(event_ids),
             "dr_participants_verified": len(verified),
@@ -227,6 +229,8 @@ class _Auditor:
             "load_reports": len(load_reports),
             "load_reports_high": sum(1 for report in load_reports if report.status >= LOAD_STATUS_HIGH),
         }
+        if self.metered_load:
+            figures["load_reports_before_every_meter_read"] = reported_early
         credits = self._logs("CarbonCredits", "CarbonCreditsIssued", [self._topics(self.meters)])
         figures["carbon_credits_grams"] = sum(int(x["grams"]) for x in credits)
         figures["carbon_credited_wh"] = sum(int(x["amountWh"]) for x in credits)
@@ -333,26 +337,50 @@ class _Auditor:
                 continue
             # By position, as the event declares them: the names carry the power unit.
             _region, _operator, _sequence, capacity, demand, _percentage, status = decoder.decode(log).values()
-            reports.append(_LoadReport(int(capacity), int(demand), int(status)))
+            reports.append(_LoadReport(int(capacity), int(demand), int(status), int(log["blockNumber"], 16)))
         return reports
 
-    def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> list[BalanceCheck]:
+    def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> tuple[list[BalanceCheck], int]:
         """One load report per simulated interval, in order, each the transformers' rating as the
         capacity and, as the demand, their apparent power in the model (kVA taken as kW) or, with
-        `metered_load`, the meters' net import (kW)."""
+        `metered_load`, the meters' net import (kW). Returns the checks and, with `metered_load`, how
+        many reports were made before every meter's reading of their interval was on chain.
+
+        A load reporter that has only the meters' readings waits for them a while after the
+        interval's end, then reports from those on chain (a meter that is down must not hold up the
+        grid's figures). Such an early report, made when readings came late (after a fault), is
+        counted, not checked: the readings it was made from are those the reporter had read, which
+        the chain does not record. Every other report must equal the meters' net import exactly."""
         rating_kva = self.last.grid.transformer_rating_kva
-        if self.metered_load:
-            what = "the meters' net import (kW)"
-            expected = [(rating_kva, transformer_load_kw(s.import_wh - s.export_wh)) for s in series]
-        else:
-            what = "the model's transformers (kVA)"
+        counted = BalanceCheck("load reports = simulated intervals", len(reports), len(series))
+        if not self.metered_load:
             expected = [(rating_kva, s.transformer_apparent_kva) for s in series]
-        reported = [(r.capacity_kw, r.demand_kw) for r in reports]
-        matching = sum(1 for r, e in zip(reported, expected, strict=False) if r == e)
-        return [
-            BalanceCheck("load reports = simulated intervals", len(reports), len(series)),
-            BalanceCheck(f"load reports = {what}", matching, len(series)),
-        ]
+            matching = sum(1 for r, e in zip(reports, expected, strict=False) if (r.capacity_kw, r.demand_kw) == e)
+            return [counted, BalanceCheck("load reports = the model's transformers (kVA)", matching, len(series))], 0
+        complete = matching = 0
+        last_arrival = self._last_reading_blocks()
+        for k, (report, figures) in enumerate(zip(reports, series, strict=False)):
+            if last_arrival.get(k, report.block) >= report.block:
+                continue
+            complete += 1
+            net_kw = transformer_load_kw(figures.import_wh - figures.export_wh)
+            matching += (report.capacity_kw, report.demand_kw) == (rating_kva, net_kw)
+        what = "load reports made once every meter had read = the meters' net import (kW)"
+        return [counted, BalanceCheck(what, matching, complete)], min(len(reports), len(series)) - complete
+
+    def _last_reading_blocks(self) -> dict[int, int]:
+        """By simulated interval: the block its last meter's reading arrived in, for the intervals
+        every meter read (a reading books its energy in the interval of its timestamp)."""
+        decoder = EventDecoder(self.client["SmartMeter"], "ReadingAccepted")
+        arrivals: dict[int, dict[str, int]] = defaultdict(dict)
+        meters = set(self.meters)
+        for log in self.state.logs(decoder, [decoder.topic], from_block=self._day_first_block()):
+            reading = decoder.decode(log)
+            if reading["meter"] not in meters:
+                continue
+            interval = self.state.calendar.interval_of(int(reading["timestamp"]))
+            arrivals[interval].setdefault(reading["meter"], int(log["blockNumber"], 16))
+        return {k: max(blocks.values()) for k, blocks in arrivals.items() if len(blocks) == len(meters)}
 
     def _checks(self, flows: _Flows, cleared: list[dict[str, Any]]) -> tuple[list[BalanceCheck], list[str], int]:
         """The balances (module docstring), the households whose balances do not add up, and what

@@ -184,8 +184,9 @@ class RunState:
         now_s = int(self.w3.eth.get_block("latest")["timestamp"])
         self.sender.flush(max(at_s, now_s))
 
-    def logs(self, decoder: EventDecoder, topics: list[Any]) -> list[dict[str, Any]]:
-        """The event's logs since the run began (its anchor block) matching `topics`."""
-        query = {"address": decoder.address, "topics": topics, "fromBlock": hex(self.record.anchor_block), "toBlock": "latest"}
+    def logs(self, decoder: EventDecoder, topics: list[Any], from_block: int | None = None) -> list[dict[str, Any]]:
+        """The event's logs since the run began (its anchor block), or since `from_block`, matching `topics`."""
+        first = self.record.anchor_block if from_block is None else from_block
+        query = {"address": decoder.address, "topics": topics, "fromBlock": hex(first), "toBlock": "latest"}
         logs: list[dict[str, Any]] = self.sender.rpc("eth_getLogs", [query])
         return logs

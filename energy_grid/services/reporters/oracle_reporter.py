@@ -20,7 +20,9 @@ with their block's time, so what came due while the reporter was down and was ov
 observation is not reported (`missed`); neither is an observation older than the oracle's
 heartbeat, which the oracle would count stale at once. A report the oracle would refuse (a value
 out of bounds, a report of this reporter still waiting for the others' quorum: AlreadyReported) is
-logged and skipped (`refused`); without the reporter role the service stops.
+logged and skipped (`refused`); without the reporter role the service stops. Should the chain go
+back past blocks it saw (a node restarted on an older state), the reporter forgets what it reported
+and goes by the report events the chain still holds, so a report the chain lost is sent again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 from eth_account.signers.local import LocalAccount
+from web3.types import TxReceipt
 
 from energy_grid.chain.client import GridClient
 from energy_grid.domain.units import INTERVAL_SECONDS
@@ -139,10 +142,16 @@ class OracleReporter(ReportingService):
             for kind, (contract, event) in REPORT_EVENTS.items()
         }
         self.heartbeat_s = {kind: int(client[contract].functions.heartbeat().call()) for kind, (contract, _) in REPORT_EVENTS.items()}
+        self._latest_sent: tuple[int, bytes] | None = None  # the block of this reporter's latest report: number, hash
         # The due time of the latest observation reported (or found reported), by kind; None: not known.
         self.last_due_s: dict[str, int | None] = {}
 
     def run_round(self, head: ChainHead) -> None:
+        lost = self._block_lost_with_latest_report(head)
+        if lost is not None:
+            self.log.warning("the chain lost block %d with our latest report: reporting from the report events it holds", lost)
+            self.last_due_s.clear()
+            self._latest_sent = None
         self.source.refresh(self)
         for kind in KINDS:
             self._report(kind, head.timestamp_s)
@@ -177,7 +186,7 @@ class OracleReporter(ReportingService):
                 f"the weather of {observation.label} for region {self.region_id}: {w.irradiance_w_per_m2} W/m², "
                 f"{w.temperature_milli_celsius} m°C, {w.wind_speed_mm_per_s} mm/s wind, {w.cloud_cover_bps} bps clouds"
             )
-            self.send(what, kind, call)
+            self._sent(self.send(what, kind, call))
         elif kind == GRID and observation.grid is not None:
             g = observation.grid
             call = self.client["GridOracle"].functions.submitGridData(
@@ -187,9 +196,22 @@ class OracleReporter(ReportingService):
                 f"the grid state of {observation.label} for region {self.region_id}: {g.frequency_millihz} mHz, "
                 f"{g.voltage_per_mille} ‰ voltage, {g.supply_w} W supply, {g.demand_w} W demand"
             )
-            self.send(what, kind, call)
+            self._sent(self.send(what, kind, call))
         else:
             self.skip("no_readings", f"the {kind} of {observation.label}: no meter of region {self.region_id} read in it")
+
+    def _block_lost_with_latest_report(self, head: ChainHead) -> int | None:
+        """The number of the block of this reporter's latest report when that block is no longer the
+        chain's at its height (the chain went back past it); None otherwise."""
+        if self._latest_sent is None:
+            return None
+        number, block_hash = self._latest_sent
+        lost = head.number < number or bytes(self.client.w3.eth.get_block(number)["hash"]) != block_hash
+        return number if lost else None
+
+    def _sent(self, receipt: TxReceipt | None) -> None:
+        if receipt is not None:
+            self._latest_sent = (int(receipt["blockNumber"]), bytes(receipt["blockHash"]))
 
     def _latest_reported_due(self, kind: str, now_s: int) -> int | None:
         """The due time of the observation this reporter's latest report (within a day) covered."""
