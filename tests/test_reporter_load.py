@@ -141,3 +141,22 @@ def test_without_a_rating_or_the_operator_role_the_service_stops_with_one_senten
         run_service(LoadReporter(client, stranger(), region_id=REGION, rating_kva=RATING_KVA), once=True)
     assert "\n" not in str(refused.value)
     assert report_count(client) == 0
+
+
+def test_while_no_meter_has_read_the_report_waits_past_the_delay_until_the_next_interval_ends(load_chain):
+    client, meters = load_chain
+    registers = Registers(meters)
+    ended = next_interval(client)
+    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA, reading_delay_s=120)
+    move_to(client, (ended + 1) * INTERVAL_SECONDS + 600)  # the delay passed: the gateway or the chain is behind
+    run_service(service, once=True)
+    assert report_count(client) == 0 and sample(service.metrics, "skipped_total", reason="no_readings") == 0
+    submit(client, registers.readings(ended, [2_000, 0, 0]))  # one meter's reading arrives late
+    run_service(service, once=True)
+    assert client["GridOperations"].functions.getCurrentLoad(REGION).call().demandKW == 8
+
+    # The next interval ends before any of its readings arrived: it is counted missed, not reported.
+    move_to(client, (ended + 3) * INTERVAL_SECONDS + 10)
+    submit(client, registers.readings(ended + 2, [1_000, 1_000, 1_000]))
+    run_service(service, once=True)
+    assert report_count(client) == 2 and sample(service.metrics, "skipped_total", reason="missed") == 1

@@ -329,27 +329,32 @@ def report_load(client: GridClient, demand_kw: int) -> None:
 
 def test_the_audit_checks_each_load_report_made_once_every_meter_had_read_and_counts_the_others(live_community, mqtt_broker):
     client, community = live_community.client, live_community.community
-    with readings_reader(mqtt_broker) as reader, running_meters(live_community.fresh_client(), community, mqtt_broker):
-        mine_at(client, interval_end_s(community, 0))
-        first = [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)]
-        mine_at(client, interval_end_s(community, 1))
-        second = [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)]
-    series = read_series(community.series_file)
-    net_kw = [transformer_load_kw(series[i].import_wh - series[i].export_wh) for i in (0, 1)]
-    submit(client, first)
-    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
     checked = "load reports made once every meter had read = the meters' net import (kW)"
 
-    def audit_message(interval_0_kw: int) -> str:
-        report_load(client, interval_0_kw)  # every meter's reading of interval 0 is on chain
+    def net_kw(interval: int) -> int:
+        assert _eventually(lambda: interval in read_series(community.series_file))
+        figures = read_series(community.series_file)[interval]
+        return transformer_load_kw(figures.import_wh - figures.export_wh)
+
+    with readings_reader(mqtt_broker) as reader, running_meters(live_community.fresh_client(), community, mqtt_broker):
+        mine_at(client, interval_end_s(community, 0))
+        submit(client, [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)])
+        snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        report_load(client, net_kw(0))  # in interval 1: interval 0's, every meter's reading on chain
+        mine_at(client, interval_end_s(community, 1))
+        second = [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)]
+
+    def audit_message() -> str:
         submit(client, second[:1])
-        report_load(client, net_kw[1] + 7)  # early (one meter had read): counted, whatever its figure
+        report_load(client, net_kw(1) + 7)  # interval 1's, early (one meter had read): counted, whatever its figure
         submit(client, second[1:])
         with pytest.raises(SimulationImbalance) as imbalance:  # nobody cleared or settled
             audit_community(client, community)
         return str(imbalance.value)
 
-    message = audit_message(net_kw[0])
+    message = audit_message()
     assert "load reports = simulated intervals" not in message and checked not in message
     client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
-    assert f"{checked}: 0 != 1" in audit_message(net_kw[0] + 1)
+    report_load(client, net_kw(0) + 1)
+    mine_at(client, interval_end_s(community, 1))
+    assert f"{checked}: 0 != 1" in audit_message()

@@ -137,6 +137,7 @@ class _LoadReport:
     demand_kw: int
     status: int  # IGridOperations.LoadStatus
     block: int  # the block it was reported in
+    interval: int  # the simulated interval it reports: the latest that ended before its block
 
 
 class _Flows:
@@ -331,19 +332,22 @@ class _Auditor:
         decoder = EventDecoder(self.client["GridOperations"], "LoadReported")
         logs = self.state.logs(decoder, [decoder.topic, None, operator_topic])
         day_first = self._day_first_block()
+        logs = [log for log in logs if int(log["blockNumber"], 16) >= day_first]
+        blocks = [int(log["blockNumber"], 16) for log in logs]
+        headers = self.state.sender.rpc_batch([("eth_getBlockByNumber", [hex(b), False]) for b in blocks])
         reports = []
-        for log in logs:
-            if int(log["blockNumber"], 16) < day_first:
-                continue
+        for log, block, header in zip(logs, blocks, headers, strict=True):
             # By position, as the event declares them: the names carry the power unit.
             _region, _operator, _sequence, capacity, demand, _percentage, status = decoder.decode(log).values()
-            reports.append(_LoadReport(int(capacity), int(demand), int(status), int(log["blockNumber"], 16)))
+            interval = self.state.calendar.interval_of(int(header["timestamp"], 16)) - 1
+            reports.append(_LoadReport(int(capacity), int(demand), int(status), block, interval))
         return reports
 
     def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> tuple[list[BalanceCheck], int]:
-        """One load report per simulated interval, in order, each the transformers' rating as the
-        capacity and, as the demand, their apparent power in the model (kVA taken as kW) or, with
-        `metered_load`, the meters' net import (kW). Returns the checks and, with `metered_load`, how
+        """One load report per simulated interval (a report is the latest interval's that ended
+        before its block), each the transformers' rating as the capacity and, as the demand, their
+        apparent power in the model (kVA taken as kW) or, with `metered_load`, the meters' net
+        import (kW). Returns the checks and, with `metered_load`, how
         many reports were made before every meter's reading of their interval was on chain.
 
         A load reporter that has only the meters' readings waits for them a while after the
@@ -353,20 +357,21 @@ class _Auditor:
         the chain does not record. Every other report must equal the meters' net import exactly."""
         rating_kva = self.last.grid.transformer_rating_kva
         counted = BalanceCheck("load reports = simulated intervals", len(reports), len(series))
+        by_interval = {r.interval: r for r in reports}
+        reported = [(by_interval[s.interval], s) for s in series if s.interval in by_interval]
         if not self.metered_load:
-            expected = [(rating_kva, s.transformer_apparent_kva) for s in series]
-            matching = sum(1 for r, e in zip(reports, expected, strict=False) if (r.capacity_kw, r.demand_kw) == e)
+            matching = sum(1 for r, s in reported if (r.capacity_kw, r.demand_kw) == (rating_kva, s.transformer_apparent_kva))
             return [counted, BalanceCheck("load reports = the model's transformers (kVA)", matching, len(series))], 0
         complete = matching = 0
         last_arrival = self._last_reading_blocks()
-        for k, (report, figures) in enumerate(zip(reports, series, strict=False)):
-            if last_arrival.get(k, report.block) >= report.block:
+        for report, figures in reported:
+            if last_arrival.get(figures.interval, report.block) >= report.block:
                 continue
             complete += 1
             net_kw = transformer_load_kw(figures.import_wh - figures.export_wh)
             matching += (report.capacity_kw, report.demand_kw) == (rating_kva, net_kw)
         what = "load reports made once every meter had read = the meters' net import (kW)"
-        return [counted, BalanceCheck(what, matching, complete)], min(len(reports), len(series)) - complete
+        return [counted, BalanceCheck(what, matching, complete)], len(reported) - complete
 
     def _last_reading_blocks(self) -> dict[int, int]:
         """By simulated interval: the block its last meter's reading arrived in, for the intervals

@@ -36,7 +36,7 @@ from energy_grid.chain.errors import GridError
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.audit import audit_community
-from energy_grid.live.chain import DEFAULT_STATE_INTERVAL_S, Pace
+from energy_grid.live.chain import DEFAULT_BLOCK_TIME_S, DEFAULT_STATE_INTERVAL_S, Pace
 from energy_grid.live.community import LiveCommunity, live_run_file_for, load_community
 from energy_grid.live.soak.chain_facts import ChainFacts, read_chain_facts
 from energy_grid.live.soak.faults import FaultInjector, FaultPlan
@@ -79,6 +79,7 @@ class RunSpec:
     households: int
     intervals: int
     speed: int = 60
+    block_time_s: int = DEFAULT_BLOCK_TIME_S  # wall seconds between blocks
     faults: tuple[str, ...] = ()  # programs killed, `fault_rounds` times each
     fault_rounds: int = 2
     bad_messages: int = 0
@@ -134,7 +135,7 @@ def run_soak(spec: RunSpec, root: Path, project_dir: Path, echo: Callable[[str],
         project_dir=project_dir,
         households=spec.households,
         seed=spec.seed,
-        pace=Pace(speed=spec.speed),
+        pace=Pace(block_time_s=spec.block_time_s, speed=spec.speed),
         fresh=True,
         state_interval_s=spec.state_interval_s,
     )

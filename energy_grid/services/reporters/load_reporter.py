@@ -10,13 +10,16 @@ transformers' rating, from `--rating-kva`, else the capacity of the region's lat
 
 The report of an interval is due at its end, once every active meter of the region has read to
 the interval's end, or `reading_delay_s` after it, whichever comes first (oracle_reporter.py does
-the same with the grid's state). Before sending, the reporter reads the region's latest load
+the same with the grid's state). While no meter's reading of the interval is on chain, the gateway
+or the chain is behind (a node restarted on an older state loses readings with the blocks), not
+every meter down: the report then waits for the first readings as long as the interval is the
+latest that ended, and is counted `missed` when the next one ends first. Before sending, the reporter reads the region's latest load
 report: one stamped at or after the interval's end is that interval's (whoever sent it), so a
 restarted reporter never reports an interval twice. Should the chain lose the reporter's latest
 report (a node restarted on an older state), the reporter goes by the chain and reports it again.
-An interval whose report window passed while the reporter was down is skipped (`missed`), one in
-which no meter read is skipped (`no_readings`); without the region's operator role the service
-stops.
+An interval whose report window passed while the reporter was down is skipped (`missed`); one in
+which no meter read although every active meter has read past it (or the region has none) is
+skipped (`no_readings`); without the region's operator role the service stops.
 """
 
 from __future__ import annotations
@@ -90,13 +93,13 @@ class LoadReporter(ReportingService):
         if self.last_due_s is not None and self.last_due_s >= due_s:
             return
         self.meters.refresh()
-        _, waiting = self.meters.read_through(interval)
-        if waiting and now_s < due_s + self.reading_delay_s:
+        read, waiting = self.meters.read_through(interval)
+        if waiting and (now_s < due_s + self.reading_delay_s or not read):
             return
         missed = missed_intervals(self.last_due_s, due_s)
         if missed:
-            why = "a report is stamped with its block's time"
-            self.skip("missed", f"{missed} load report(s) due while the reporter was down: {why}", missed)
+            why = "a report is stamped with its block's time, and waits for the interval's first reading"
+            self.skip("missed", f"{missed} load report(s) due while the reporter was down or no reading was on chain: {why}", missed)
         self.last_due_s = due_s
         metered = self.meters.interval(interval)
         label = interval_label(interval)
