@@ -221,6 +221,11 @@ class TransactionSender:
         except JsonRpcError as error:
             raise GridError(str(error)) from error
 
+    def block_timestamps(self, blocks: list[int]) -> list[int]:
+        """The timestamps of `blocks`, in order, read in JSON-RPC batches."""
+        headers = self.rpc_batch([("eth_getBlockByNumber", [hex(b), False]) for b in blocks])
+        return [int(header["timestamp"], 16) for header in headers]
+
     def _post(self, payload: list[dict[str, Any]]) -> Any:
         endpoint = self._endpoint
         if not self._direct(endpoint):  # https, or a proxy in the environment: requests handles them

@@ -3,8 +3,9 @@
 `energy-grid live chain` starts anvil (energy_grid.chain.anvil) on its port with a state file:
 loaded when present, dumped every few seconds and when anvil stops, so the chain survives a
 restart of the machine. It keeps no past block states (every service reads at the latest block),
-so its memory does not grow with each block it mines. Until the ready marker holds (energy_grid.live.ready) anvil automines, one
-block per transaction, so the set-up can stamp its own blocks. Then the chain is paced:
+so its memory does not grow with each block it mines. Until the ready marker holds
+(energy_grid.live.ready) anvil automines, one block per transaction, so the set-up can stamp its
+own blocks. Then the chain is paced:
 
 - interval mining, a block every `block_time_s` wall seconds (`evm_setIntervalMining`);
 - each block stamped `speed × block_time_s` seconds after the one before

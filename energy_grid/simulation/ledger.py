@@ -330,16 +330,13 @@ class _Auditor:
         operator's reports for its own region only."""
         operator_topic = self._topics([self.state.actors.operator.address])[0]
         decoder = EventDecoder(self.client["GridOperations"], "LoadReported")
-        logs = self.state.logs(decoder, [decoder.topic, None, operator_topic])
-        day_first = self._day_first_block()
-        logs = [log for log in logs if int(log["blockNumber"], 16) >= day_first]
+        logs = self.state.logs(decoder, [decoder.topic, None, operator_topic], from_block=self._day_first_block())
         blocks = [int(log["blockNumber"], 16) for log in logs]
-        headers = self.state.sender.rpc_batch([("eth_getBlockByNumber", [hex(b), False]) for b in blocks])
         reports = []
-        for log, block, header in zip(logs, blocks, headers, strict=True):
+        for log, block, timestamp_s in zip(logs, blocks, self.state.sender.block_timestamps(blocks), strict=True):
             # By position, as the event declares them: the names carry the power unit.
             _region, _operator, _sequence, capacity, demand, _percentage, status = decoder.decode(log).values()
-            interval = self.state.calendar.interval_of(int(header["timestamp"], 16)) - 1
+            interval = self.state.calendar.interval_of(timestamp_s) - 1
             reports.append(_LoadReport(int(capacity), int(demand), int(status), block, interval))
         return reports
 
@@ -347,8 +344,8 @@ class _Auditor:
         """One load report per simulated interval (a report is the latest interval's that ended
         before its block), each the transformers' rating as the capacity and, as the demand, their
         apparent power in the model (kVA taken as kW) or, with `metered_load`, the meters' net
-        import (kW). Returns the checks and, with `metered_load`, how
-        many reports were made before every meter's reading of their interval was on chain.
+        import (kW). Returns the checks and, with `metered_load`, how many reports were made before
+        every meter's reading of their interval was on chain.
 
         A load reporter that has only the meters' readings waits for them a while after the
         interval's end, then reports from those on chain (a meter that is down must not hold up the

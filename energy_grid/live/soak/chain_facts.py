@@ -107,7 +107,7 @@ def read_chain_facts(client: GridClient, meters: list[str], gateway: str, day_st
     periods = {t // period_length_s for t in reading_times}
     closes_at = {p: int(auction.clearingTime(p).call()) for p in periods}
     blocks = sorted({block for _, block in on_chain})
-    block_time = dict(zip(blocks, _block_times(sender, blocks), strict=True))
+    block_time = dict(zip(blocks, sender.block_timestamps(blocks), strict=True))
     for timestamp, block in on_chain:
         if block_time[block] < closes_at[timestamp // period_length_s]:
             facts.readings_on_time += 1
@@ -141,11 +141,6 @@ def _logs(sender: TransactionSender, address: str, topics: list[Any], from_block
     query = {"address": address, "topics": topics, "fromBlock": hex(from_block), "toBlock": hex(to_block)}
     logs: list[dict[str, Any]] = sender.rpc("eth_getLogs", [query])
     return logs
-
-
-def _block_times(sender: TransactionSender, blocks: list[int]) -> list[int]:
-    headers = sender.rpc_batch([("eth_getBlockByNumber", [hex(b), False]) for b in blocks])
-    return [int(header["timestamp"], 16) for header in headers]
 
 
 __all__ = ["ChainFacts", "read_chain_facts"]

@@ -13,10 +13,11 @@ the interval's end, or `reading_delay_s` after it, whichever comes first (oracle
 the same with the grid's state). While no meter's reading of the interval is on chain, the gateway
 or the chain is behind (a node restarted on an older state loses readings with the blocks), not
 every meter down: the report then waits for the first readings as long as the interval is the
-latest that ended, and is counted `missed` when the next one ends first. Before sending, the reporter reads the region's latest load
-report: one stamped at or after the interval's end is that interval's (whoever sent it), so a
-restarted reporter never reports an interval twice. Should the chain lose the reporter's latest
-report (a node restarted on an older state), the reporter goes by the chain and reports it again.
+latest that ended, and is counted `missed` when the next one ends first. Before sending, the
+reporter reads the region's latest load report: one stamped at or after the interval's end is that
+interval's (whoever sent it), so a restarted reporter never reports an interval twice. Should the
+chain lose the reporter's latest report (a node restarted on an older state), the reporter goes by
+the chain and reports it again.
 An interval whose report window passed while the reporter was down is skipped (`missed`); one in
 which no meter read although every active meter has read past it (or the region has none) is
 skipped (`no_readings`); without the region's operator role the service stops.
