@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 
 import pytest
 from eth_keys.datatypes import PrivateKey
@@ -115,6 +116,31 @@ def test_a_run_that_lost_a_reading_or_stopped_early_misses_its_goals():
     assert goals["every standing order settled; the audit balances to the unit"] is False
     assert goals["no gateway transaction failed"] is True
 
+
+MARKET_GOAL = "every interval's market cleared (one without orders: all its readings late)"
+
+
+@pytest.mark.parametrize(
+    ("cleared", "without_orders", "late", "holds"),
+    [
+        (3, [], {}, True),
+        (2, [], {}, False),  # a market that took orders is not cleared
+        (2, [1], {1: 2}, True),  # interval 1's readings all came late: its market had nothing to clear
+        (2, [1], {1: 1}, False),  # one of its readings came on time, yet its market took no order
+    ],
+)
+def test_a_market_without_orders_passes_only_when_all_its_readings_came_late(cleared, without_orders, late, holds):
+    spec = RunSpec("faults", households=2, intervals=3)
+    facts = ChainFacts(
+        intervals=3,
+        meters=2,
+        markets_with_orders=3 - len(without_orders),
+        markets_cleared=cleared,
+        intervals_without_orders=without_orders,
+        late_by_interval=Counter(late),
+    )
+    goals = {g.goal: g.holds for g in goals_of(RunOutcome(spec, facts=facts, audit_error="not at rest"))}
+    assert goals[MARKET_GOAL] is holds
 
 
 def test_a_report_of_some_runs_keeps_the_others_of_the_last_report(tmp_path):

@@ -7,7 +7,11 @@
   period the reading measured): a reading is on time when its block came before the market closed
   (the auction takes a reading's standing orders while `block.timestamp < clearingTime`). A late
   reading is still booked; its standing orders are skipped (MeteredOrderSkipped, MARKET_CLOSED).
-- The intervals' reading markets that cleared (MarketCleared).
+- The intervals' reading markets, by their state (EnergyAuction.getMarket): those that took an
+  order and those of them that cleared. The state, not the MarketCleared events, because a node
+  restarted from its last state dump may hold storage a little newer than its last block: a
+  clearing can stand in the state while its block, and so its event, is gone. An interval whose
+  readings all came late has no order in its market and nothing to clear.
 - The gateway's transactions in those blocks: how many, how many failed, the gas they used.
 """
 
@@ -37,7 +41,9 @@ class ChainFacts:
     duplicated: int = 0  # readings beyond one per meter and reading time
     missing: int = 0  # (meter, interval) pairs with no reading
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
-    markets_cleared: int = 0  # the intervals' reading markets cleared (EnergyAuction's MarketCleared)
+    markets_with_orders: int = 0  # the intervals' reading markets that took an order
+    markets_cleared: int = 0  # of those, the cleared ones
+    intervals_without_orders: list[int] = field(default_factory=list)
     gateway_transactions: int = 0
     gateway_failed: int = 0
     gateway_gas: int = 0
@@ -63,7 +69,9 @@ class ChainFacts:
             "readingsMissing": self.missing,
             "readingsDuplicated": self.duplicated,
             "standingOrdersSkippedByReason": dict(sorted(self.skipped_by_reason.items())),
+            "marketsWithOrders": self.markets_with_orders,
             "marketsCleared": self.markets_cleared,
+            "intervalsWithoutOrders": self.intervals_without_orders,
             "gatewayTransactions": self.gateway_transactions,
             "gatewayTransactionsFailed": self.gateway_failed,
             "gatewayGas": self.gateway_gas,
@@ -82,13 +90,23 @@ def read_chain_facts(client: GridClient, meters: list[str], gateway: str, day_st
     facts.first_block = first_block_at(w3, day_start_s + 1, 0, latest)
     facts.last_block = latest
     reading_times = {day_start_s + (i + 1) * INTERVAL_SECONDS - 1: i for i in range(intervals)}
+    on_chain = _read_readings(facts, client, sender, meters, reading_times)
+    _read_markets(facts, client, sender, reading_times, on_chain)
+    _read_skipped(facts, client, sender, meters)
+    _read_gateway(facts, sender, gateway)
+    return facts
 
+
+def _read_readings(
+    facts: ChainFacts, client: GridClient, sender: TransactionSender, meters: list[str], reading_times: dict[int, int]
+) -> list[tuple[int, int]]:
+    """Counts each meter's readings of the reading times; returns (reading time, block) of each."""
     accepted = EventDecoder(client["SmartMeter"], "ReadingAccepted")
     by_meter: dict[str, Counter[int]] = defaultdict(Counter)
-    on_chain: list[tuple[int, int]] = []  # (reading time, block) of the day's readings
+    on_chain: list[tuple[int, int]] = []
     for start in range(0, len(meters), TOPIC_CHUNK):
         topics = [accepted.topic, [address_topic(m) for m in meters[start : start + TOPIC_CHUNK]]]
-        for log in _logs(sender, accepted.address, topics, facts.first_block, latest):
+        for log in _logs(sender, accepted.address, topics, facts.first_block, facts.last_block):
             args = accepted.decode(log)
             timestamp = int(args["timestamp"])
             if timestamp not in reading_times:
@@ -101,40 +119,50 @@ def read_chain_facts(client: GridClient, meters: list[str], gateway: str, day_st
         facts.duplicated += sum(n - 1 for n in counts.values() if n > 1)
         facts.meters_complete += all(counts[t] == 1 for t in reading_times)
     facts.readings = len(on_chain)
+    return on_chain
 
+
+def _read_markets(
+    facts: ChainFacts, client: GridClient, sender: TransactionSender, reading_times: dict[int, int], on_chain: list[tuple[int, int]]
+) -> None:
+    """Each reading on time or late against its market's clearing time, and each market's state."""
     auction = client["EnergyAuction"].functions
     period_length_s = int(auction.periodLength().call())
-    periods = {t // period_length_s for t in reading_times}
-    closes_at = {p: int(auction.clearingTime(p).call()) for p in periods}
+    closes_at = {t: int(auction.clearingTime(t // period_length_s).call()) for t in reading_times}
     blocks = sorted({block for _, block in on_chain})
     block_time = dict(zip(blocks, sender.block_timestamps(blocks), strict=True))
     for timestamp, block in on_chain:
-        if block_time[block] < closes_at[timestamp // period_length_s]:
+        if block_time[block] < closes_at[timestamp]:
             facts.readings_on_time += 1
         else:
             facts.late_by_interval[reading_times[timestamp]] += 1
+    for timestamp, interval in reading_times.items():
+        # MarketInfo: cleared, orderCount, tickCount (0 until the market's first order fixes its grid), ...
+        market = auction.getMarket(timestamp // period_length_s).call()
+        if bool(market[0]) or int(market[2]) != 0:
+            facts.markets_with_orders += 1
+            facts.markets_cleared += bool(market[0])
+        else:
+            facts.intervals_without_orders.append(interval)
 
-    cleared = EventDecoder(client["EnergyAuction"], "MarketCleared")
-    cleared_periods = {
-        int(cleared.decode(log)["period"]) for log in _logs(sender, cleared.address, [cleared.topic], facts.first_block, latest)
-    }
-    facts.markets_cleared = len(periods & cleared_periods)
 
+def _read_skipped(facts: ChainFacts, client: GridClient, sender: TransactionSender, meters: list[str]) -> None:
     skipped = EventDecoder(client["EnergyAuction"], "MeteredOrderSkipped")
     for start in range(0, len(meters), TOPIC_CHUNK):
         topics = [skipped.topic, [address_topic(m) for m in meters[start : start + TOPIC_CHUNK]]]
-        for log in _logs(sender, skipped.address, topics, facts.first_block, latest):
+        for log in _logs(sender, skipped.address, topics, facts.first_block, facts.last_block):
             reason = int(skipped.decode(log)["reason"])
             facts.skipped_by_reason[SKIP_REASONS[reason] if reason < len(SKIP_REASONS) else str(reason)] += 1
 
-    numbers = list(range(facts.first_block, latest + 1))
+
+def _read_gateway(facts: ChainFacts, sender: TransactionSender, gateway: str) -> None:
+    numbers = list(range(facts.first_block, facts.last_block + 1))
     for receipts in sender.rpc_batch([("eth_getBlockReceipts", [hex(b)]) for b in numbers]):
         for receipt in receipts or []:
             if str(receipt["from"]).lower() == gateway.lower():
                 facts.gateway_transactions += 1
                 facts.gateway_failed += int(receipt["status"], 16) != 1
                 facts.gateway_gas += int(receipt["gasUsed"], 16)
-    return facts
 
 
 def _logs(sender: TransactionSender, address: str, topics: list[Any], from_block: int, to_block: int) -> list[dict[str, Any]]:
