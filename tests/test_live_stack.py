@@ -31,7 +31,7 @@ from web3.types import RPCEndpoint
 from energy_grid.chain.anvil import LOCAL_HOST, anvil_node, free_port, port_is_free, state_dump_begun_after
 from energy_grid.live.chain import Pace
 from energy_grid.live.prepare import SetUpPlan, deployment_on_chain, prepare
-from energy_grid.live.ready import ReadyMarker, chain_is_ready, read_ready_marker
+from energy_grid.live.ready import AFTER_SET_UP_BLOCK, ReadyMarker, chain_is_ready, read_ready_marker
 from energy_grid.live.stack import (
     BROKER_PASSWORD_ENV,
     FLEET_USER,
@@ -111,6 +111,9 @@ def test_the_run_folder_starts_the_programs_in_order_on_distinct_free_ports(tmp_
     gateway = commands["gateway"][0]
     assert gateway[gateway.index("--store") + 1] == str(folder.gateway_store)
     assert gateway[gateway.index("--dev-account") + 1] == "1"
+    # The keeper reads events from the first block after the set-up, which the waiter fills in.
+    keeper = commands["keeper"][0]
+    assert keeper[keeper.index("--from-block") + 1] == AFTER_SET_UP_BLOCK
 
 
 def test_the_broker_files_hold_the_gateway_the_fleet_and_a_monitor_and_stay_private(tmp_path):
@@ -160,7 +163,7 @@ def test_a_service_waits_for_a_ready_marker_its_chain_holds(tmp_path):
         ReadyMarker(int(w3.eth.chain_id), 1, "0x" + "00" * 32).write(marker)
         waiter = subprocess.Popen(
             [*ENERGY_GRID, "--rpc-url", node.url, "live", "wait-ready", "--ready-marker", str(marker), "--",
-             sys.executable, "-c", f"open({str(started)!r}, 'w').write('started')"],
+             sys.executable, "-c", f"import sys; open({str(started)!r}, 'w').write(sys.argv[1])", AFTER_SET_UP_BLOCK],
             stderr=subprocess.PIPE, text=True,
         )
         try:
@@ -169,13 +172,15 @@ def test_a_service_waits_for_a_ready_marker_its_chain_holds(tmp_path):
             assert "names block 1, which this chain does not hold" in waiter.stderr.readline()
             assert not chain_is_ready(marker, w3)
             assert waiter.poll() is None and not started.exists()
-            ReadyMarker.at_head(w3).write(marker)
+            held = ReadyMarker.at_head(w3)
+            held.write(marker)
             assert waiter.wait(timeout=CHAIN_START_TIMEOUT_S) == 0
         finally:
             if waiter.poll() is None:
                 waiter.kill()
                 waiter.wait()
-    assert started.read_text() == "started"
+    # The command's {after_set_up_block} became the first block after the set-up.
+    assert started.read_text() == str(held.block_number + 1)
 
 
 def write_manifest_for(path: Path, chain_id: int, address: str) -> Path:

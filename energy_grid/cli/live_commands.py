@@ -34,7 +34,7 @@ from energy_grid.live.chain import (
 )
 from energy_grid.live.prepare import SetUpPlan
 from energy_grid.live.prepare import prepare as run_prepare
-from energy_grid.live.ready import not_ready_because
+from energy_grid.live.ready import AFTER_SET_UP_BLOCK, not_ready_because, read_ready_marker
 from energy_grid.live.stack import DEFAULT_RUN_DIR, RunFolder, run_stack, supervisorctl, supervisord_pid, write_run_folder
 from energy_grid.services.runtime import configure_logging, stop_on_signals
 
@@ -185,7 +185,8 @@ def prepare(
 @pass_session
 def wait_ready(session: Session, ready_marker: Path, command: tuple[str, ...]) -> None:
     """Wait until the ready marker holds on the chain at --rpc-url, then run COMMAND in this
-    process's place (after `--`), or just return."""
+    process's place (after `--`), or just return. An argument {after_set_up_block} of COMMAND
+    becomes the first block after the set-up."""
     configure_logging()
     log = logging.getLogger("energy_grid.live.wait_ready")
     stop = stop_on_signals()
@@ -200,6 +201,10 @@ def wait_ready(session: Session, ready_marker: Path, command: tuple[str, ...]) -
     if not command:
         log.info("the community is set up")
         return
+    marker = read_ready_marker(ready_marker)
+    if marker is None:
+        raise CliError(f"The ready marker {ready_marker} went away as the community came up.")
+    command = tuple(str(marker.block_number + 1) if argument == AFTER_SET_UP_BLOCK else argument for argument in command)
     log.info("the community is set up: starting %s", " ".join(command))
     sys.stdout.flush()
     sys.stderr.flush()

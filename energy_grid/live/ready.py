@@ -7,6 +7,10 @@ chain started afresh, or restarted from a state saved before the set-up ended, d
 set-up runs again there.
 
     {"chainId": 31337, "blockNumber": 1234, "blockHash": "0x…"}
+
+A service's command may name AFTER_SET_UP_BLOCK as an argument: `live wait-ready` puts the first
+block after the set-up in its place (the keeper reads its events from there: everything before is
+the set-up's registrations and the meters' backdated history, which leave it nothing to do).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 
 from web3 import Web3
 from web3.exceptions import BlockNotFound
+
+AFTER_SET_UP_BLOCK = "{after_set_up_block}"
 
 
 @dataclass(frozen=True)
@@ -80,4 +86,4 @@ def not_ready_because(path: Path, w3: Web3) -> str | None:
     return None
 
 
-__all__ = ["ReadyMarker", "chain_is_ready", "not_ready_because", "read_ready_marker"]
+__all__ = ["AFTER_SET_UP_BLOCK", "ReadyMarker", "chain_is_ready", "not_ready_because", "read_ready_marker"]
