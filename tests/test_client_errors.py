@@ -15,6 +15,7 @@ import pytest
 from eth_abi import encode
 from eth_account import Account
 from web3 import Web3
+from web3.exceptions import ContractCustomError
 
 from energy_grid.chain.client import GridClient, MeterReading
 from energy_grid.chain.errors import (
@@ -250,6 +251,27 @@ def test_a_manifest_of_another_chain(errors_system, chain, networks):
 
 
 # ------------------------------------------------------------------------------- InvalidInputError
+
+
+def test_a_transaction_is_estimated_at_the_latest_block_not_on_the_pool(errors_client, accounts):
+    """web3 asks for its default block, the latest: at the pending block (anvil's default) a node
+    runs every pooled transaction first, again for each estimate, and judges the call by state no
+    block holds yet."""
+    operator = key_of(accounts[0])
+    auction = errors_client["EnergyAuction"].functions
+    w3 = errors_client.w3
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        errors_client.transactor.send(operator, auction.pause())  # waits in the pool
+        # The pool's pause would make this one revert (EnforcedPause); the latest block says it passes.
+        tx = errors_client.transactor.build(operator.address, auction.pause())
+        assert tx["gas"] > 0
+        enforced_pause = "0x" + Web3.keccak(text="EnforcedPause()")[:4].hex()
+        with pytest.raises(ContractCustomError, match=enforced_pause):
+            w3.eth.estimate_gas({"from": operator.address, "to": tx["to"], "data": tx["data"]}, "pending")
+    finally:
+        w3.provider.make_request("anvil_dropAllTransactions", [])
+        w3.provider.make_request("evm_setAutomine", [True])
 
 
 def test_input_refused_before_sending_costs_nothing(errors_client, accounts):

@@ -27,7 +27,7 @@ from web3.exceptions import (
     Web3ValidationError,
 )
 from web3.logs import DISCARD
-from web3.types import Nonce, TxParams, TxReceipt, Wei
+from web3.types import Nonce, TxParams, TxReceipt
 
 from energy_grid.chain.errors import (
     ContractRevertError,
@@ -80,11 +80,8 @@ class Transactor:
         try:
             if nonce is None:
                 nonce = self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending")
-            # A gas limit given keeps web3 from estimating: it would ask for the pending block, on
-            # which anvil first runs every transaction in its pool (on a busy chain, for each call).
-            tx = call.build_transaction({"from": sender, "nonce": Nonce(nonce), "gas": 0})
-            request: TxParams = {"from": sender, "to": tx["to"], "data": tx["data"], "value": tx.get("value", Wei(0))}
-            tx["gas"] = int(self.w3.eth.estimate_gas(request, "latest")) * 3 // 2 + GAS_MARGIN
+            tx = call.build_transaction({"from": sender, "nonce": Nonce(nonce)})
+            tx["gas"] = int(tx["gas"]) * 3 // 2 + GAS_MARGIN
             return tx
         except GridError:
             raise

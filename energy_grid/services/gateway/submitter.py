@@ -32,7 +32,6 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 from web3.exceptions import ContractCustomError, ContractLogicError
-from web3.types import TxParams
 
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import decode_error
@@ -276,10 +275,7 @@ class BatchSubmitter:
         the next plan)."""
         call = self._call(batch)
         try:
-            # At the latest block, not the pending one anvil takes by default: that would run every
-            # batch in flight again before each estimate. No meter of the batch has a reading in flight.
-            request: TxParams = {"from": self.account.address, "to": call.address, "data": call.data}
-            estimate = int(self.client.w3.eth.estimate_gas(request, "latest"))
+            estimate = int(self.client.w3.eth.estimate_gas({"from": self.account.address, "to": call.address, "data": call.data}))
         except (ContractCustomError, ContractLogicError) as err:
             refused = self._culprit(batch, str(getattr(err, "data", "") or ""))
             self.store.refuse(refused.signed.meter, refused.signed.nonce, refused.message)
