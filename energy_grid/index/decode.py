@@ -17,6 +17,11 @@ from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.index import models as m
 
 
+def quantity(value: int | str) -> int:
+    """A log's number field: JSON-RPC sends hex strings, web3 integers."""
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
 @dataclass(frozen=True)
 class LogPlace:
     """Where a log came from."""
@@ -214,8 +219,8 @@ class RowDecoder:
             return None
         args = decoder.event.decode(log)
         place = LogPlace(
-            block_number=int(log["blockNumber"]),
-            log_index=int(log["logIndex"]),
+            block_number=quantity(log["blockNumber"]),
+            log_index=quantity(log["logIndex"]),
             tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
             timestamp_s=timestamp_s,
         )
