@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from energy_grid.chain.anvil import free_port
-from energy_grid.chain.jsonrpc import JsonRpcError, KeptAliveConnection, call_batch
+from energy_grid.chain.jsonrpc import JsonRpcError, KeptAliveConnection, RequestFailed, call_batch
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -105,3 +105,8 @@ def test_a_batch_answers_in_request_order_in_chunks_and_stops_at_the_first_error
     assert [r["id"] for p in posted for r in p] == list(range(7, 12))
     with pytest.raises(JsonRpcError, match="bad failed: nope"):
         call_batch(post, ids, [("double", [1]), ("bad", [2]), ("double", [3])], 5)
+    # Asked not to raise, it answers every request: a refused one by its error, in its place.
+    outcomes = call_batch(post, ids, [("double", [1]), ("bad", [2]), ("double", [3])], 5, raise_errors=False)
+    assert outcomes == [2, RequestFailed("bad", {"message": "nope"}), 6]
+    assert (outcomes[1].message, outcomes[1].data) == ("nope", "")
+    assert RequestFailed("eth_estimateGas", {"message": "execution reverted", "data": "0xd93c0665"}).data == "0xd93c0665"

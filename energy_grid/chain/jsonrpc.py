@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -62,9 +63,6 @@ class KeptAliveConnection:
         self._connection.close()
 
 
-__all__ = ["KeptAliveConnection"]
-
-
 class JsonRpcError(RuntimeError):
     """A request of a batch the node answered with a JSON-RPC error."""
 
@@ -73,15 +71,34 @@ class JsonRpcError(RuntimeError):
         super().__init__(f"{method} failed: {message}")
 
 
+@dataclass(frozen=True)
+class RequestFailed:
+    """A request of a batch the node answered with an error: its message and data (a revert's)."""
+
+    method: str
+    error: Any
+
+    @property
+    def message(self) -> str:
+        return str(self.error.get("message", self.error) if isinstance(self.error, dict) else self.error)
+
+    @property
+    def data(self) -> str:
+        data = self.error.get("data") if isinstance(self.error, dict) else None
+        return data if isinstance(data, str) else ""
+
+
 def call_batch(
     post: Callable[[list[dict[str, Any]]], Any],
     ids: Iterator[int],
     requests_: Sequence[tuple[str, list[Any]]],
     chunk: int,
+    *,
+    raise_errors: bool = True,
 ) -> list[Any]:
     """The results of `requests_` (method, params) in order, `chunk` to a round trip through `post`
     (which sends one JSON-RPC batch and returns the node's decoded replies, in any order); raises
-    JsonRpcError on the first error."""
+    JsonRpcError on the first error, or with `raise_errors` off puts a RequestFailed in its place."""
     results: list[Any] = []
     for start in range(0, len(requests_), chunk):
         sent = [(next(ids), method, params) for method, params in requests_[start : start + chunk]]
@@ -89,7 +106,13 @@ def call_batch(
         by_id = {reply["id"]: reply for reply in post(payload)}
         for id_, method, _ in sent:
             reply = by_id[id_]
-            if "error" in reply:
+            if "error" not in reply:
+                results.append(reply["result"])
+            elif raise_errors:
                 raise JsonRpcError(method, reply["error"])
-            results.append(reply["result"])
+            else:
+                results.append(RequestFailed(method, reply["error"]))
     return results
+
+
+__all__ = ["JsonRpcError", "KeptAliveConnection", "RequestFailed", "call_batch"]

@@ -221,6 +221,10 @@ class TransactionSender:
         except JsonRpcError as error:
             raise GridError(str(error)) from error
 
+    def rpc_batch_outcomes(self, requests_: list[tuple[str, list[Any]]], chunk: int = RPC_BATCH_SIZE) -> list[Any]:
+        """`rpc_batch`, with a RequestFailed in place of each request the node refused."""
+        return call_batch(self._post, self._ids, requests_, chunk, raise_errors=False)
+
     def block_timestamps(self, blocks: list[int]) -> list[int]:
         """The timestamps of `blocks`, in order, read in JSON-RPC batches."""
         headers = self.rpc_batch([("eth_getBlockByNumber", [hex(b), False]) for b in blocks])

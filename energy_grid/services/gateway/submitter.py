@@ -31,11 +31,11 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
-from web3.exceptions import ContractCustomError, ContractLogicError
 
 from energy_grid.chain.client import GridClient
-from energy_grid.chain.errors import decode_error
+from energy_grid.chain.errors import GridError, decode_error
 from energy_grid.chain.fees import FeePolicy, Fees
+from energy_grid.chain.jsonrpc import RequestFailed
 from energy_grid.chain.sender import DynamicFeeTransaction, TransactionSender, prepare
 from energy_grid.services.gateway.store import ReadingStore, StoredTransaction
 from energy_grid.services.runtime import ChainHead
@@ -246,50 +246,76 @@ class BatchSubmitter:
         queue = list(waiting)
         sent = 0
         while flights < max_in_flight:
-            batch = plan_batch(queue, busy, head.timestamp_s, self.batch_size)
-            if not batch or (len(batch) < self.batch_size and not send_partial):
+            batches = self._plan(queue, busy, head.timestamp_s, max_in_flight - flights, send_partial)
+            if not batches:
                 break
-            gas = self._sized(batch, cap)
-            if isinstance(gas, Refused):
-                queue.remove(gas.signed)
-                on_refused(gas)
-                continue
-            if gas is None:
-                continue  # the batch was halved: plan again
-            fees = self.fee_policy.initial(head.base_fee_per_gas, self._suggested_tip())
-            tx = self._sign(batch, self._next_nonce, gas, fees, head.number)
-            self.store.submit(batch, tx)
-            self._next_nonce += 1
-            self._broadcast(tx)
-            log.info("sent %d readings in %s (nonce %d, gas limit %d)", len(batch), tx.tx_hash, tx.tx_nonce, gas)
-            sent += len(batch)
-            flights += 1
-            busy.update(signed.meter for signed in batch)
-            sent_now = set(batch)
-            queue = [signed for signed in queue if signed not in sent_now]
+            for batch, gas in zip(batches, self._sized(batches, cap), strict=True):
+                if isinstance(gas, Refused):
+                    queue.remove(gas.signed)
+                    on_refused(gas)
+                    continue  # the rest of the batch is planned again
+                if gas is None:
+                    continue  # the batch was too large: planned again at the lowered size
+                fees = self.fee_policy.initial(head.base_fee_per_gas, self._suggested_tip())
+                tx = self._sign(batch, self._next_nonce, gas, fees, head.number)
+                self.store.submit(batch, tx)
+                self._next_nonce += 1
+                self._broadcast(tx)
+                log.info("sent %d readings in %s (nonce %d, gas limit %d)", len(batch), tx.tx_hash, tx.tx_nonce, gas)
+                sent += len(batch)
+                flights += 1
+                busy.update(signed.meter for signed in batch)
+                sent_now = set(batch)
+                queue = [signed for signed in queue if signed not in sent_now]
         return sent
 
-    def _sized(self, batch: list[SignedReading], cap: int) -> int | Refused | None:
-        """The gas limit for `batch`; the reading SmartMeter refuses (taken out of the store's queue)
-        when the estimate names one; None when the batch was too large (the batch size is lowered for
-        the next plan)."""
-        call = self._call(batch)
-        try:
-            estimate = int(self.client.w3.eth.estimate_gas({"from": self.account.address, "to": call.address, "data": call.data}))
-        except (ContractCustomError, ContractLogicError) as err:
-            refused = self._culprit(batch, str(getattr(err, "data", "") or ""))
-            self.store.refuse(refused.signed.meter, refused.signed.nonce, refused.message)
-            return refused
-        limit = with_margin(estimate)
-        if limit > cap:
+    def _plan(
+        self, queue: list[SignedReading], busy: set[str], chain_time_s: int, count: int, send_partial: bool
+    ) -> list[list[SignedReading]]:
+        """Up to `count` batches of `queue`, each leaving out the meters of those before it; a batch
+        smaller than the batch size only when `send_partial`."""
+        batches: list[list[SignedReading]] = []
+        held, left = set(busy), list(queue)
+        while len(batches) < count:
+            batch = plan_batch(left, held, chain_time_s, self.batch_size)
+            if not batch or (len(batch) < self.batch_size and not send_partial):
+                break
+            batches.append(batch)
+            held.update(signed.meter for signed in batch)
+            planned = set(batch)
+            left = [signed for signed in left if signed not in planned]
+        return batches
+
+    def _sized(self, batches: list[list[SignedReading]], cap: int) -> list[int | Refused | None]:
+        """Each batch's gas limit; the reading SmartMeter refuses (taken out of the store's queue)
+        where the estimate names one; None for a batch too large (the batch size is lowered for the
+        next plan). The estimates go in one JSON-RPC batch, at the latest block (no meter of a batch
+        has a reading in flight): one round trip however many batches a block brings."""
+        calls = [self._call(batch) for batch in batches]
+        requests_ = [
+            ("eth_estimateGas", [{"from": self.account.address, "to": call.address, "data": call.data}, "latest"]) for call in calls
+        ]
+        sized: list[int | Refused | None] = []
+        for batch, outcome in zip(batches, self.sender.rpc_batch_outcomes(requests_), strict=True):
+            if isinstance(outcome, RequestFailed):
+                if not outcome.data and "revert" not in outcome.message.lower():
+                    raise GridError(f"the node did not estimate a batch of readings: {outcome.message}")
+                refused = self._culprit(batch, outcome.data)
+                self.store.refuse(refused.signed.meter, refused.signed.nonce, refused.message)
+                sized.append(refused)
+                continue
+            limit = with_margin(int(outcome, 16))
+            if limit <= cap:
+                sized.append(limit)
+                continue
             if len(batch) == 1:
                 raise RuntimeError(f"one reading needs {limit:,} gas, more than a batch may take ({cap:,})")
-            self.batch_size = max(1, len(batch) * cap // limit)
-            log.info(
-                "a batch of %d readings needs %d gas, over the cap of %d: batches of %d from now", len(batch), limit, cap, self.batch_size
-            )
-            return None
-        return limit
+            size = max(1, len(batch) * cap // limit)
+            if size < self.batch_size:
+                self.batch_size = size
+                log.info("a batch of %d readings needs %d gas, over the cap of %d: batches of %d from now", len(batch), limit, cap, size)
+            sized.append(None)
+        return sized
 
     def _culprit(self, batch: list[SignedReading], data: str) -> Refused:
         """The reading a refusal names: by its meter and nonce, else the meter's first reading in
