@@ -98,7 +98,9 @@ SERVICES: tuple[Service, ...] = (
     # is half a million readings that leave it nothing to do).
     Service("keeper", ("keeper", "--standing-grace", "1800", "--from-block", AFTER_SET_UP_BLOCK), dev_account=3),
     Service("oracle-reporter", ("oracle-reporter", "--source", "model"), dev_account=2),
-    Service("load-reporter", ("load-reporter",), dev_account=0),
+    # A thousand meters' readings of an interval take several blocks to land: the operator's load
+    # report waits up to 10 minutes of chain time for them (the market closes at 15).
+    Service("load-reporter", ("load-reporter", "--reading-delay", "600"), dev_account=0),
     Service("dr-planner", ("dr-planner",), dev_account=0),
     Service("meters", ("meters", "emulate"), broker_user=FLEET_USER),
     Service("web", ("serve", "--port", "{web_port}", "--database-url", "sqlite:///{index_db}"), metrics=False, poll=False),
