@@ -235,6 +235,42 @@ def test_readings_of_several_meters_go_on_chain_in_one_batch_and_are_answered(ga
         assert client.smart_meter.latest_reading(device.address).consumption_wh == device.consumption_wh
 
 
+def test_a_batch_mined_while_the_gateway_follows_it_is_not_taken_for_a_replaced_one(gateway_harness):
+    """The block carrying the batch comes between the gateway's look-up of its receipt (none yet)
+    and its reading of the account's nonce: the batch is not taken for one whose nonce another
+    transaction took, and its reading is not sent again."""
+    harness = gateway_harness
+    client = harness.client
+    (device,) = devices = [new_device(client, "mined-while-followed")]
+    at = first_readings(harness, devices)
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 100
+    harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(1)
+    harness.mine()  # the batch is sent
+    (tx_nonce,) = harness.gateway.submitter.store.in_flight()
+    submitter = harness.gateway.submitter
+    look_up = submitter._mined
+
+    def mined_just_after_the_look_up(nonce: int) -> Any:
+        found = look_up(nonce)
+        client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        return found
+
+    submitter._mined = mined_just_after_the_look_up  # type: ignore[method-assign]
+    followed = submitter.follow(harness.gateway.clock.head())
+    submitter._mined = look_up  # type: ignore[method-assign]
+    assert followed.mined == [] and followed.requeued == []
+    harness.mine()
+    (answer,) = harness.answers_for(device.address, "accepted", 2)[1:]
+    assert answer["nonce"] == 1
+    assert submitter.store.in_flight() == {} and submitter.store.waiting() == []
+    assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+    with harness.lock:
+        assert not [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")]
+    assert tx_nonce < client.w3.eth.get_transaction_count(anvil_account(1).address)
+
+
 def test_the_records_of_meters_new_to_the_gateway_are_read_in_batches_as_one_by_one(gateway_harness):
     """A burst's meters the gateway does not know yet are read in three JSON-RPC batches, to the same
     records as one at a time; a burst naming a meter SmartMeter does not know leaves them all to the

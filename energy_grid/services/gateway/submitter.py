@@ -170,14 +170,15 @@ class BatchSubmitter:
         """Each transaction in flight: mined, its nonce taken by another (its readings put back),
         or still waiting (replaced with higher fees when stuck, or counted stuck at the ceiling)."""
         followed = Followed()
-        chain_nonce: int | None = None
-        for tx_nonce in sorted(self.store.in_flight()):
+        in_flight = sorted(self.store.in_flight())
+        # Read before the receipts: a transaction mined between its receipt's look-up and this
+        # read would otherwise look replaced, and its readings would be sent again.
+        chain_nonce = self._account_nonce("latest") if in_flight else 0
+        for tx_nonce in in_flight:
             found = self._mined(tx_nonce)
             if found is not None:
                 followed.mined.append(found)
                 continue
-            if chain_nonce is None:
-                chain_nonce = self._account_nonce("latest")
             if tx_nonce < chain_nonce:
                 followed.requeued += self.store.reopen(tx_nonce)
                 continue
