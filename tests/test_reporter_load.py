@@ -118,6 +118,24 @@ def test_a_restart_after_a_gap_reports_only_the_latest_interval(load_chain):
     assert sample(restarted.metrics, "skipped_total", reason="missed") == 2
 
 
+def test_a_report_whose_block_came_after_the_next_interval_ended_does_not_stand_for_that_one(load_chain):
+    client, meters = load_chain
+    registers = Registers(meters)
+    ended = next_interval(client)
+    submit(client, registers.readings(ended, [1_000, 1_000, 1_000]))
+    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA)
+    # The report of `ended` lands in a block stamped after the next interval's end (a busy chain).
+    rpc(client, "evm_setNextBlockTimestamp", [(ended + 2) * INTERVAL_SECONDS + 5])
+    run_service(service, once=True)
+    assert report_count(client) == 1
+    submit(client, registers.readings(ended + 1, [2_500, 2_500, 2_500]))
+
+    run_service(service, once=True)
+
+    assert report_count(client) == 2
+    assert client["GridOperations"].functions.getCurrentLoad(REGION).call().demandKW == 30
+
+
 def test_the_report_waits_for_the_meters_at_most_the_delay(load_chain):
     client, meters = load_chain
     registers = Registers(meters[:1])

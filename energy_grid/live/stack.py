@@ -99,8 +99,9 @@ SERVICES: tuple[Service, ...] = (
     Service("keeper", ("keeper", "--standing-grace", "1800", "--from-block", AFTER_SET_UP_BLOCK), dev_account=3),
     Service("oracle-reporter", ("oracle-reporter", "--source", "model"), dev_account=2),
     # A thousand meters' readings of an interval take several blocks to land: the operator's load
-    # report waits up to 10 minutes of chain time for them (the market closes at 15).
-    Service("load-reporter", ("load-reporter", "--reading-delay", "600"), dev_account=0),
+    # report waits up to 7.5 minutes of chain time for them, and goes out well before the next
+    # interval ends (at 60×, each block the report takes to send is another minute).
+    Service("load-reporter", ("load-reporter", "--reading-delay", "450"), dev_account=0),
     Service("dr-planner", ("dr-planner",), dev_account=0),
     Service("meters", ("meters", "emulate"), broker_user=FLEET_USER),
     Service("web", ("serve", "--port", "{web_port}", "--database-url", "sqlite:///{index_db}"), metrics=False, poll=False),

@@ -15,7 +15,8 @@ or the chain is behind (a node restarted on an older state loses readings with t
 every meter down: the report then waits for the first readings as long as the interval is the
 latest that ended, and is counted `missed` when the next one ends first. Before sending, the
 reporter reads the region's latest load report: one stamped at or after the interval's end is that
-interval's (whoever sent it), so a restarted reporter never reports an interval twice. Should the
+interval's (whoever sent it), so a restarted reporter never reports an interval twice; except the
+reporter's own report of an earlier interval, whose block came after this one's end. Should the
 chain lose the reporter's latest report (a node restarted on an older state), the reporter goes by
 the chain and reports it again.
 An interval whose report window passed while the reporter was down is skipped (`missed`); one in
@@ -63,6 +64,7 @@ class LoadReporter(ReportingService):
         self.meters = RegionMeters(client, region_id, from_block=from_block)
         self.last_due_s: int | None = None  # the latest interval end reported or decided
         self._sent_due_s: int | None = None  # the interval end of the latest report this reporter sent
+        self._sent_at_s: int | None = None  # and the time its block stamped it with
         self._started = False
 
     def _reported_at(self) -> int | None:
@@ -88,7 +90,8 @@ class LoadReporter(ReportingService):
             self.log.warning("the chain lost the load report of %s: reporting from the chain's latest on", lost)
             self.last_due_s = None if reported_s is None else report_due_s(last_ended_interval(reported_s))
             self._sent_due_s = None
-        if reported_s is not None and reported_s >= due_s:
+        ours_of_before = self._sent_due_s is not None and self._sent_due_s < due_s and reported_s == self._sent_at_s
+        if reported_s is not None and reported_s >= due_s and not ours_of_before:
             self.last_due_s = due_s
             return
         if self.last_due_s is not None and self.last_due_s >= due_s:
@@ -115,7 +118,7 @@ class LoadReporter(ReportingService):
             f"({len(metered.meters)} meters, net import {metered.net_import_wh} Wh)"
         )
         if self.send(what, LOAD, call) is not None:
-            self._sent_due_s = due_s
+            self._sent_due_s, self._sent_at_s = due_s, self._reported_at()
 
 
 __all__ = ["LoadReporter"]
