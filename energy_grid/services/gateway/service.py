@@ -73,7 +73,7 @@ class GatewaySettings:
     store_path: Path
     broker: BrokerSettings
     max_wait_blocks: int = 2
-    max_in_flight: int = 8
+    max_in_flight: int = 16  # a thousand meters' interval is ten full batches: they all go out at once
     stuck_after_blocks: int = 3
     future_tolerance_s: int = 900  # a reading up to this far after the chain's clock is held, not refused
     fee_policy: FeePolicy = field(default_factory=FeePolicy)
