@@ -17,10 +17,12 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.events import EventDecoder
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, transformer_load_kw
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import LiveCommunity, LiveSetUpError
@@ -32,7 +34,7 @@ from energy_grid.signing.readings import SignedReading
 from energy_grid.simulation.driver import community_config
 from energy_grid.simulation.ledger import SimulationImbalance
 from energy_grid.simulation.model import CommunityModel, IntervalResult
-from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID
+from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunState
 
 from support.live_helpers import LIVE_HOUSEHOLDS, interval_end_s, mine_at, readings_reader, running_meters, set_up_node
 from support.mosquitto import MQTT_CHAIN_ID, MQTT_FLEET_USER
@@ -325,6 +327,28 @@ def report_load(client: GridClient, demand_kw: int) -> None:
     operations = client["GridOperations"].functions
     capacity_kw = int(operations.getCurrentLoad(REGION_ID).call().capacityKW)
     assert client.transact(anvil_account(0), operations.reportLoad(REGION_ID, capacity_kw, demand_kw))["status"] == 1
+
+
+def test_a_load_report_the_state_holds_without_its_event_still_counts(live_community, mqtt_broker, monkeypatch):
+    """A node restarted from its last state dump may hold a report in GridOperations' history whose
+    block, and LoadReported event, it lost: the audit reads it from the history."""
+    client, community = live_community.client, live_community.community
+    with readings_reader(mqtt_broker) as reader, running_meters(live_community.fresh_client(), community, mqtt_broker):
+        mine_at(client, interval_end_s(community, 0))
+        submit(client, [signed for _, _, signed in reader.take(LIVE_HOUSEHOLDS)])
+        assert _eventually(lambda: 0 in read_series(community.series_file))
+        figures = read_series(community.series_file)[0]
+        report_load(client, transformer_load_kw(figures.import_wh - figures.export_wh))
+    lost_topic = EventDecoder(client["GridOperations"], "LoadReported").topic
+    logs = RunState.logs
+
+    def without_load_reported(self: RunState, decoder: Any, topics: list[Any], from_block: int | None = None) -> list[dict[str, Any]]:
+        return [log for log in logs(self, decoder, topics, from_block) if str(log["topics"][0]).lower() != lost_topic]
+
+    monkeypatch.setattr(RunState, "logs", without_load_reported)
+    with pytest.raises(SimulationImbalance) as imbalance:  # nobody cleared or settled
+        audit_community(client, community)
+    assert "load reports" not in str(imbalance.value)
 
 
 def test_the_audit_checks_each_load_report_made_once_every_meter_had_read_and_counts_the_others(live_community, mqtt_broker):

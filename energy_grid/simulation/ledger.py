@@ -42,7 +42,7 @@ from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
 from energy_grid.chain.sender import prepare
 from energy_grid.domain.units import ZERO_ADDRESS, transformer_load_kw
 from energy_grid.simulation.model import IntervalResult
-from energy_grid.simulation.run_state import RunState
+from energy_grid.simulation.run_state import REGION_ID, RunState
 
 LOAD_STATUS_HIGH = 2  # IGridOperations.LoadStatus.HIGH (CRITICAL above it)
 
@@ -327,18 +327,36 @@ class _Auditor:
     def _load_reports(self) -> list[_LoadReport]:
         """The operator's load reports of the simulated days, in order: from the first interval's
         end on (a set-up may declare the transformers' rating before). GridOperations takes an
-        operator's reports for its own region only."""
-        operator_topic = self._topics([self.state.actors.operator.address])[0]
+        operator's reports for its own region only.
+
+        From the LoadReported events, and from the region's report history where it holds a report
+        no event tells of: a node restarted from its last state dump (anvil) may hold storage a
+        little newer than its last block, so a report can stand in the state while its block, and
+        its event, are gone. Such a report counts as made in the first block stamped at its time or
+        later."""
+        operator = self.state.actors.operator.address
         decoder = EventDecoder(self.client["GridOperations"], "LoadReported")
-        logs = self.state.logs(decoder, [decoder.topic, None, operator_topic], from_block=self._day_first_block())
+        logs = self.state.logs(decoder, [decoder.topic, None, self._topics([operator])[0]], from_block=self._day_first_block())
         blocks = [int(log["blockNumber"], 16) for log in logs]
-        reports = []
+        by_sequence: dict[int, _LoadReport] = {}
         for log, block, timestamp_s in zip(logs, blocks, self.state.sender.block_timestamps(blocks), strict=True):
             # By position, as the event declares them: the names carry the power unit.
-            _region, _operator, _sequence, capacity, demand, _percentage, status = decoder.decode(log).values()
+            _region, _operator, sequence, capacity, demand, _percentage, status = decoder.decode(log).values()
             interval = self.state.calendar.interval_of(timestamp_s) - 1
-            reports.append(_LoadReport(int(capacity), int(demand), int(status), block, interval))
-        return reports
+            by_sequence[int(sequence)] = _LoadReport(int(capacity), int(demand), int(status), block, interval)
+        operations = self.client["GridOperations"].functions
+        count = int(operations.loadReportCount(REGION_ID).call())
+        held = int(operations.LOAD_HISTORY_CAPACITY().call())
+        history = operations.getLoadHistory(REGION_ID, max(0, count - held), min(count, held)).call() if count else []
+        latest_block = int(self.client.w3.eth.block_number)
+        for entry in history:
+            sequence, capacity, demand, _percentage, status, reported_at, reported_by = entry
+            if sequence in by_sequence or reported_by != operator or reported_at <= self.state.calendar.day_start_s:
+                continue
+            block = first_block_at(self.client.w3, int(reported_at), self._day_first_block(), latest_block)
+            interval = self.state.calendar.interval_of(int(reported_at)) - 1
+            by_sequence[int(sequence)] = _LoadReport(int(capacity), int(demand), int(status), block, interval)
+        return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
     def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> tuple[list[BalanceCheck], int]:
         """One load report per simulated interval (a report is the latest interval's that ended
