@@ -293,6 +293,35 @@ def test_the_chain_mines_by_itself_once_ready_and_resumes_after_kill_9_with_its_
     assert "anvil stopped with status 0 after dumping its state" in (tmp_path / "chain.log").read_text()
 
 
+def test_a_chain_killed_while_dumping_its_state_starts_again_from_the_last_whole_dump(tmp_path):
+    port = free_port()
+    url = f"http://{LOCAL_HOST}:{port}"
+    state, kept = tmp_path / "state.json", tmp_path / "state.json.kept"
+    with live_chain(tmp_path, port) as first:
+        w3 = live_node(url)
+        rpc(w3, "evm_mine")
+        marker = ReadyMarker.at_head(w3)
+        marker.write(tmp_path / "ready.json")
+        wait_until(lambda: w3.eth.block_number >= marker.block_number + 3, BLOCKS_TIMEOUT_S, "blocks mined by themselves")
+        wait_until(kept.exists, BLOCKS_TIMEOUT_S, "a kept copy of a whole dump")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        wait_until(lambda: port_is_free(port), CHAIN_START_TIMEOUT_S, "the killed anvil's port")
+    # Killed in the middle of writing its dump: the file stops mid-value, and anvil cannot load it.
+    whole = state.read_bytes()
+    state.write_bytes(whole[: len(whole) // 2])
+
+    with live_chain(tmp_path, port) as again:
+        w3 = live_node(url)
+        assert marker.held_by(w3)
+        head = w3.eth.block_number
+        wait_until(lambda: w3.eth.block_number >= head + 2, BLOCKS_TIMEOUT_S, "blocks after the restart")
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=CHAIN_START_TIMEOUT_S) == 0
+    assert (tmp_path / "state.json.torn").read_bytes() == whole[: len(whole) // 2]
+    assert "starting from the last whole dump" in (tmp_path / "chain.log").read_text()
+
+
 def test_the_chain_refuses_a_port_another_process_listens_on(tmp_path):
     with socket.socket() as taken:
         taken.bind((LOCAL_HOST, 0))

@@ -3,7 +3,9 @@
 `energy-grid live chain` starts anvil (energy_grid.chain.anvil) on its port with a state file:
 loaded when present, dumped every few seconds and when anvil stops, so the chain survives a
 restart of the machine. It keeps no past block states (every service reads at the latest block),
-so its memory does not grow with each block it mines. Until the ready marker holds
+so its memory does not grow with each block it mines. anvil writes each dump in place, so a node
+killed while writing leaves a torn file: the last whole dump is kept beside it (KeptDump) and the
+node starts from that copy when it cannot load the file. Until the ready marker holds
 (energy_grid.live.ready) anvil automines, one block per transaction, so the set-up can stamp its
 own blocks. Then the chain is paced:
 
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
+import shutil
 import signal
 import threading
 from collections.abc import Iterator
@@ -37,7 +41,7 @@ import requests
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, NO_PAST_STATES, AnvilNode, start_anvil
+from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, NO_PAST_STATES, AnvilNode, PortInUseError, start_anvil
 from energy_grid.chain.errors import GridError
 from energy_grid.live.ready import chain_is_ready, not_ready_because
 
@@ -52,6 +56,7 @@ CACHE_DIR_NAME = "anvil-cache"
 # A lock file beside the state: one chain at a time dumps to a state file.
 LOCK_FILE_NAME = "chain.lock"
 RPC_TIMEOUT_S = 10
+JSON_TAIL_BYTES = 64  # what is read of a dump's end to see it closed
 
 log = logging.getLogger("energy_grid.live.chain")
 
@@ -132,8 +137,73 @@ def _state_lock(state_file: Path) -> Iterator[None]:
         yield
 
 
+class KeptDump:
+    """A copy of anvil's latest whole state dump, beside it.
+
+    anvil writes its dump in place: killed while writing, it leaves a torn file that no node can
+    load again, and the chain would be lost. So once a dump has settled (its time unchanged for a
+    poll, its JSON closed), it is copied to `<state>.kept`, whole or not at all (a draft, flushed,
+    then renamed); a node that cannot load the state file starts from the copy."""
+
+    def __init__(self, state_file: Path) -> None:
+        self.state_file = state_file
+        self.path = state_file.with_name(state_file.name + ".kept")
+        self._seen_ns = 0  # the dump's time at the last poll
+        self._kept_ns = self.path.stat().st_mtime_ns if self.path.exists() else 0
+
+    def refresh(self) -> None:
+        """Copies the dump once it has settled since the last poll and is newer than the copy."""
+        try:
+            written_ns = self.state_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        settled = written_ns == self._seen_ns and written_ns > self._kept_ns
+        self._seen_ns = written_ns
+        if not settled or not _closed(self.state_file):
+            return
+        draft = self.path.with_name(self.path.name + ".draft")
+        shutil.copyfile(self.state_file, draft)
+        with draft.open("rb") as file:
+            os.fsync(file.fileno())
+        if self.state_file.stat().st_mtime_ns != written_ns:
+            return  # a new dump began while copying: the next poll takes it
+        draft.replace(self.path)
+        self._kept_ns = written_ns
+
+    def restore(self) -> bool:
+        """Puts the copy in place of the state file (kept aside as `<state>.torn`); False without one."""
+        if not self.path.exists():
+            return False
+        if self.state_file.exists():
+            self.state_file.replace(self.state_file.with_name(self.state_file.name + ".torn"))
+        shutil.copyfile(self.path, self.state_file)
+        return True
+
+
+def _closed(state_file: Path) -> bool:
+    """Whether the dump ends as a whole JSON object does (a torn one stops mid-value)."""
+    with state_file.open("rb") as file:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(0, file.tell() - JSON_TAIL_BYTES))
+        return file.read().rstrip().endswith(b"}")
+
+
+def _start(settings: ChainSettings, kept: KeptDump) -> AnvilNode:
+    """anvil on the state file, or on the kept copy of the last whole dump when it cannot load the file."""
+    try:
+        return start_chain(settings)
+    except PortInUseError:
+        raise
+    except GridError as err:
+        if not kept.restore():
+            raise
+        log.warning("anvil did not start on %s (%s): starting from the last whole dump, kept at %s", settings.state_file, err, kept.path)
+        return start_chain(settings)
+
+
 def _run_chain(settings: ChainSettings, stop: threading.Event) -> int:
-    node = start_chain(settings)
+    kept = KeptDump(settings.state_file)
+    node = _start(settings, kept)
     w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
     head = int(w3.eth.block_number)
     log.info(
@@ -161,6 +231,7 @@ def _run_chain(settings: ChainSettings, stop: threading.Event) -> int:
                 "the community is set up: a block every %d s, each stamped %d s after the last (the chain's clock at %d× the wall's)",
                 settings.pace.block_time_s, settings.pace.timestamp_interval_s, settings.pace.speed,
             )
+        kept.refresh()
         stop.wait(POLL_S)
 
 
@@ -178,4 +249,4 @@ def _exit_status(status: int) -> int:
     return status if status >= 0 else 128 - status
 
 
-__all__ = ["ChainInUseError", "ChainSettings", "Pace", "apply_pace", "run_chain", "start_chain"]
+__all__ = ["ChainInUseError", "ChainSettings", "KeptDump", "Pace", "apply_pace", "run_chain", "start_chain"]
