@@ -2,7 +2,9 @@
 
 - Each meter's signed readings on chain (SmartMeter's ReadingAccepted, from the first block of the
   simulated day on): a meter that has exactly one reading per interval, one per reading time, lost
-  none and has none twice.
+  none and has none twice. A reading without its event that the meter's load profile holds counts
+  as on chain: a node restarted from its last state dump (anvil) may hold storage a little newer
+  than its last block, so the reading stands in the state while its block, and event, are gone.
 - Each reading's block time against its market's clearing time (EnergyAuction.clearingTime of the
   period the reading measured): a reading is on time when its block came before the market closed
   (the auction takes a reading's standing orders while `block.timestamp < clearingTime`). A late
@@ -23,7 +25,7 @@ from typing import Any
 
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
-from energy_grid.chain.sender import TransactionSender
+from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.domain.units import INTERVAL_SECONDS
 
 TOPIC_CHUNK = 200  # meters a log query asks for at once
@@ -39,6 +41,7 @@ class ChainFacts:
     late_by_interval: Counter[int] = field(default_factory=Counter)
     meters_complete: int = 0  # exactly one reading per reading time of the intervals
     duplicated: int = 0  # readings beyond one per meter and reading time
+    without_event: int = 0  # readings the load profiles hold whose event the node lost
     missing: int = 0  # (meter, interval) pairs with no reading
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
     markets_with_orders: int = 0  # the intervals' reading markets that took an order
@@ -68,6 +71,7 @@ class ChainFacts:
             "metersComplete": self.meters_complete,
             "readingsMissing": self.missing,
             "readingsDuplicated": self.duplicated,
+            "readingsWithoutEvent": self.without_event,
             "standingOrdersSkippedByReason": dict(sorted(self.skipped_by_reason.items())),
             "marketsWithOrders": self.markets_with_orders,
             "marketsCleared": self.markets_cleared,
@@ -113,13 +117,35 @@ def _read_readings(
                 continue  # a reading of another time (none in a soak's run)
             by_meter[str(args["meter"]).lower()][timestamp] += 1
             on_chain.append((timestamp, int(log["blockNumber"], 16)))
+    held = _held_without_event(client, sender, meters, by_meter, reading_times)
     for meter in meters:
         counts = by_meter.get(meter.lower(), Counter())
+        counts.update(held.get(meter, []))
         facts.missing += sum(1 for t in reading_times if counts[t] == 0)
         facts.duplicated += sum(n - 1 for n in counts.values() if n > 1)
         facts.meters_complete += all(counts[t] == 1 for t in reading_times)
-    facts.readings = len(on_chain)
+    facts.without_event = sum(len(times) for times in held.values())
+    facts.readings = len(on_chain) + facts.without_event
     return on_chain
+
+
+def _held_without_event(
+    client: GridClient, sender: TransactionSender, meters: list[str], by_meter: dict[str, Counter[int]], reading_times: dict[int, int]
+) -> dict[str, list[int]]:
+    """By meter, the reading times with no ReadingAccepted whose interval the meter's load profile
+    holds a reading in (ProfileEntry's frequency is 0 where the meter read nothing)."""
+    gaps = {m: [t for t in reading_times if by_meter.get(m.lower(), Counter())[t] == 0] for m in meters}
+    gaps = {m: times for m, times in gaps.items() if times}
+    if not gaps:
+        return {}
+    first = min(reading_times) // INTERVAL_SECONDS
+    smart_meter = client["SmartMeter"]
+    calls = [prepare(smart_meter, "getIntervalHistory", m, first, len(reading_times)) for m in gaps]
+    held: dict[str, list[int]] = {}
+    for (meter, times), records in zip(gaps.items(), sender.read(calls), strict=True):
+        # IntervalRecord: interval, consumption, production, registers..., frequency (mHz), voltage
+        held[meter] = [t for t in times if int(records[t // INTERVAL_SECONDS - first][5]) > 0]
+    return held
 
 
 def _read_markets(

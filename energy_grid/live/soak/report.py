@@ -37,7 +37,9 @@ def goals_of(outcome: RunOutcome) -> list[Goal]:
     if outcome.error is not None or facts is None:
         return [Goal(name, "the run completes", outcome.error or "no chain facts", False)]
     goals: list[Goal] = []
-    complete = f"{facts.readings:,} of {facts.expected_readings:,} readings on chain, {facts.missing} missing, {facts.duplicated} twice"
+    held = f" ({facts.without_event} in the state, their event lost with a block at a restart)" if facts.without_event else ""
+    on_chain = f"{facts.readings:,} of {facts.expected_readings:,} readings on chain{held}"
+    complete = f"{on_chain}, {facts.missing} missing, {facts.duplicated} twice"
     goals.append(Goal(name, "0 readings lost, 0 duplicated", complete, facts.missing == 0 and facts.duplicated == 0))
     on_time = f"{facts.readings_on_time:,} of {facts.expected_readings:,} ({facts.on_time_share:.2%})"
     if spec.households >= SCALE_HOUSEHOLDS:
