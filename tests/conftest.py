@@ -641,6 +641,11 @@ def _ask_the_node_only_what_can_change() -> None:
     - the block gas limit, for each transaction's gas (`gas_limit: max`): fixed for a test chain.
     - whether a contract about to be called has code: remembered until the chain is reverted to a
       snapshot (ape's isolation, after every test), the only way code can leave an address here.
+      The revert also empties anvil's transaction pool: its automining can leave a transaction
+      in the pool after mining it (a few times in a thousand on two busy cores), and once the
+      chain goes back, the next test's first transaction from the same account is that very
+      transaction (same nonce, call and signature), which anvil then refuses as "transaction
+      already imported", failing every later test of the module.
     - the call trace of every transaction to a contract, fetched to print the contract's
       `console.log` lines: no contract here logs to the console (a test checks the sources).
     - the fees: anvil's suggested priority fee is a constant, and ape-foundry starts anvil at base
@@ -663,7 +668,9 @@ def _ask_the_node_only_what_can_change() -> None:
 
     def restore_and_forget(self, snapshot_id):
         with_code.clear()
-        return restore(self, snapshot_id)
+        restored = restore(self, snapshot_id)
+        self.make_request("anvil_dropAllTransactions", [])
+        return restored
 
     ContractMethodHandler._validate_is_contract = validate_once
     FoundryProvider.restore = restore_and_forget

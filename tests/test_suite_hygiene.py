@@ -3,6 +3,7 @@
 ape's per-test isolation tracks fixtures by name across the whole session: a module-scoped fixture
 in one module with the name of a function-scoped fixture elsewhere left the next module's tests
 sharing state (each test saw the one before it). So each fixture name has one scope everywhere.
+And going back to a snapshot leaves anvil's transaction pool empty, as the chain it restores had it.
 """
 
 from __future__ import annotations
@@ -50,3 +51,18 @@ def test_every_fixture_name_has_one_scope():
             found[name].add((scope, path.relative_to(TESTS).as_posix()))
     clashes = {name: sorted(places) for name, places in found.items() if len({scope for scope, _ in places}) > 1}
     assert clashes == {}
+
+
+def test_going_back_to_a_snapshot_empties_the_pool(chain, accounts):
+    """A transaction still in the pool when the chain goes back must not outlive the revert: the next
+    test sends the very same transaction (same sender, nonce and call) and anvil would refuse it."""
+    web3 = chain.provider.web3
+    snapshot = chain.snapshot()
+    chain.provider.auto_mine = False
+    try:
+        web3.eth.send_transaction({"from": accounts[0].address, "to": accounts[1].address, "value": 1})
+        assert int(web3.provider.make_request("txpool_status", [])["result"]["pending"], 16) == 1
+        chain.restore(snapshot)
+        assert web3.provider.make_request("txpool_status", [])["result"] == {"pending": "0x0", "queued": "0x0"}
+    finally:
+        chain.provider.auto_mine = True

@@ -67,8 +67,7 @@ class JsonRpcError(RuntimeError):
     """A request of a batch the node answered with a JSON-RPC error."""
 
     def __init__(self, method: str, error: Any) -> None:
-        message = error.get("message", error) if isinstance(error, dict) else error
-        super().__init__(f"{method} failed: {message}")
+        super().__init__(f"{method} failed: {RequestFailed(method, error).message}")
 
 
 @dataclass(frozen=True)

@@ -347,15 +347,14 @@ class _Auditor:
         operations = self.client["GridOperations"].functions
         count = int(operations.loadReportCount(REGION_ID).call())
         held = int(operations.LOAD_HISTORY_CAPACITY().call())
-        history = operations.getLoadHistory(REGION_ID, max(0, count - held), min(count, held)).call() if count else []
+        history = self.client.grid_operations.load_history(REGION_ID, max(0, count - held), min(count, held)) if count else []
         latest_block = int(self.client.w3.eth.block_number)
-        for entry in history:
-            sequence, capacity, demand, _percentage, status, reported_at, reported_by = entry
-            if sequence in by_sequence or reported_by != operator or reported_at <= self.state.calendar.day_start_s:
+        for r in history:
+            if r.sequence in by_sequence or r.reported_by != operator or r.reported_at <= self.state.calendar.day_start_s:
                 continue
-            block = first_block_at(self.client.w3, int(reported_at), self._day_first_block(), latest_block)
-            interval = self.state.calendar.interval_of(int(reported_at)) - 1
-            by_sequence[int(sequence)] = _LoadReport(int(capacity), int(demand), int(status), block, interval)
+            block = first_block_at(self.client.w3, r.reported_at, self._day_first_block(), latest_block)
+            interval = self.state.calendar.interval_of(r.reported_at) - 1
+            by_sequence[r.sequence] = _LoadReport(r.capacity_kw, r.demand_kw, int(r.status), block, interval)
         return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
     def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> tuple[list[BalanceCheck], int]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
-from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.chain.sender import TransactionSender
 from energy_grid.domain.units import INTERVAL_SECONDS
 
 TOPIC_CHUNK = 200  # meters a log query asks for at once
@@ -117,7 +117,7 @@ def _read_readings(
                 continue  # a reading of another time (none in a soak's run)
             by_meter[str(args["meter"]).lower()][timestamp] += 1
             on_chain.append((timestamp, int(log["blockNumber"], 16)))
-    held = _held_without_event(client, sender, meters, by_meter, reading_times)
+    held = _held_without_event(client, meters, by_meter, reading_times)
     for meter in meters:
         counts = by_meter.get(meter.lower(), Counter())
         counts.update(held.get(meter, []))
@@ -130,7 +130,7 @@ def _read_readings(
 
 
 def _held_without_event(
-    client: GridClient, sender: TransactionSender, meters: list[str], by_meter: dict[str, Counter[int]], reading_times: dict[int, int]
+    client: GridClient, meters: list[str], by_meter: dict[str, Counter[int]], reading_times: dict[int, int]
 ) -> dict[str, list[int]]:
     """By meter, the reading times with no ReadingAccepted whose interval the meter's load profile
     holds a reading in (ProfileEntry's frequency is 0 where the meter read nothing)."""
@@ -139,12 +139,10 @@ def _held_without_event(
     if not gaps:
         return {}
     first = min(reading_times) // INTERVAL_SECONDS
-    smart_meter = client["SmartMeter"]
-    calls = [prepare(smart_meter, "getIntervalHistory", m, first, len(reading_times)) for m in gaps]
     held: dict[str, list[int]] = {}
-    for (meter, times), records in zip(gaps.items(), sender.read(calls), strict=True):
-        # IntervalRecord: interval, consumption, production, registers..., frequency (mHz), voltage
-        held[meter] = [t for t in times if int(records[t // INTERVAL_SECONDS - first][5]) > 0]
+    for meter, times in gaps.items():
+        records = client.smart_meter.interval_history(meter, first, len(reading_times))
+        held[meter] = [t for t in times if records[t // INTERVAL_SECONDS - first].grid_frequency_millihz > 0]
     return held
 
 
@@ -163,11 +161,11 @@ def _read_markets(
         else:
             facts.late_by_interval[reading_times[timestamp]] += 1
     for timestamp, interval in reading_times.items():
-        # MarketInfo: cleared, orderCount, tickCount (0 until the market's first order fixes its grid), ...
-        market = auction.getMarket(timestamp // period_length_s).call()
-        if bool(market[0]) or int(market[2]) != 0:
+        # A market's tick count is 0 until its first order fixes its grid.
+        market = client.auctions["EnergyAuction"].get_market(timestamp // period_length_s)
+        if market.cleared or market.tick_count != 0:
             facts.markets_with_orders += 1
-            facts.markets_cleared += bool(market[0])
+            facts.markets_cleared += market.cleared
         else:
             facts.intervals_without_orders.append(interval)
 
