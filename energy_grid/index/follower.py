@@ -23,9 +23,24 @@ from energy_grid.index.store import EventIndex, IndexedRange
 
 log = logging.getLogger(__name__)
 
-RANGE_BLOCKS = 2_000  # blocks per eth_getLogs call (public nodes cap ranges near this)
+RANGE_BLOCKS = 2_000  # the most blocks per eth_getLogs call (public nodes cap ranges near this)
+# The logs a step aims to read. A simulated day puts its whole history into a few hundred blocks
+# (one range): read at once, the index showed "block 1 of N" until it was done. Ranges grow while
+# they hold fewer logs and shrink when they hold more, so a busy history is stored, and its
+# progress shown, a few thousand logs at a time, and empty blocks are still read 2,000 at a time.
+TARGET_LOGS = 2_000
 FORK_SEARCH_PAGE = 100  # stored blocks fetched at a time while searching for a fork point
 MAX_BACKOFF_S = 30.0
+
+
+def next_span(span_blocks: int, logs: int, range_blocks: int) -> int:
+    """The next range's length after a range of `span_blocks` held `logs` indexed events: twice as
+    long while it held under half the target, half as long when it held more than the target."""
+    if logs > TARGET_LOGS:
+        return max(1, span_blocks // 2)
+    if logs < TARGET_LOGS // 2:
+        return min(span_blocks * 2, range_blocks)
+    return min(span_blocks, range_blocks)
 
 
 def _hash(block: Any) -> str:
@@ -52,6 +67,7 @@ class Follower:
         # Where an empty index starts: the manifest's startBlock (the deployment's first block).
         self.start_block = start_block
         self.range_blocks = range_blocks
+        self._span_blocks = 1  # the next range's length: grows to range_blocks while ranges are light
         self.decoder = RowDecoder(client.contracts)
         self.head_block: int | None = None  # the node's head at the last step
         self.last_error: str | None = None
@@ -117,11 +133,12 @@ class Follower:
         if cursor >= head:
             return 0
         first = cursor + 1
-        last = min(first + self.range_blocks - 1, head)
+        last = min(first + min(self._span_blocks, self.range_blocks) - 1, head)
         batch = self._read_range(first, last)
         if batch is None:
             return 0
         self.index.store_range(batch)
+        self._span_blocks = next_span(self._span_blocks, len(batch.rows), self.range_blocks)
         return last - cursor
 
     def _cursor(self) -> int:
