@@ -283,6 +283,13 @@ def test_auction_orders_and_clearings_with_ids_above_int64(reads, reads_grid):
     )
     assert cleared["volumeWh"] == 600
 
+    # A market without orders clears too, trading nothing: `traded` leaves it out.
+    reads_grid.clear_auction(keeper, period - 1)
+    synced(app)
+    assert [c["volumeWh"] for c in http.get("/api/v1/auction/clearings").json()["items"]] == [0, 600]
+    traded = http.get("/api/v1/auction/clearings", params={"traded": "true"}).json()
+    assert ([c["period"] for c in traded["items"]], traded["total"]) == ([period], 1)
+
 
 def test_an_accounts_fills_merge_the_book_and_the_auction_newest_first(reads, reads_grid):
     """A seller's book trades (settled and pending) and its claimed auction ask in one list: the auction's

@@ -34,6 +34,7 @@ Offset = Annotated[int, Query(ge=0, le=INT64_MAX)]
 RegionId = Annotated[int | None, Query(alias="regionId", ge=0, le=2**32 - 1)]
 OrderIdPath = Annotated[int, Path(ge=0, le=INT64_MAX, description="The order's id on EnergyTrading")]
 Period = Annotated[int | None, Query(ge=0, le=INT64_MAX)]
+Traded = Annotated[bool, Query(description="only markets that traded energy (a quiet night's clearings trade none)")]
 
 
 def _limit(limit: int) -> int:
@@ -208,9 +209,11 @@ def meter_standing_fills(address: str, db: Db, paging: Page) -> schemas.Page[sch
 
 
 @router.get("/auction/clearings", tags=["auction"], summary="The quarter-hourly auction's clearings, newest first")
-def auction_clearings(db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None) -> schemas.Page[schemas.ClearingOut]:
+def auction_clearings(
+    db: Db, paging: Page, from_s: FromS = None, to_s: ToS = None, traded: Traded = False
+) -> schemas.Page[schemas.ClearingOut]:
     _window(from_s, to_s)
-    return schemas.Page[schemas.ClearingOut].model_validate(queries.clearings(db, paging, from_s, to_s))
+    return schemas.Page[schemas.ClearingOut].model_validate(queries.clearings(db, paging, from_s, to_s, traded))
 
 
 @router.get("/auction/orders", tags=["auction"], summary="Auction bids and asks with their outcome, newest first")

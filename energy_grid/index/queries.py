@@ -361,9 +361,13 @@ def meter_energy(session: Session, meter: str, quantity: str, from_s: int, to_s:
 # ---------------------------------------------------------------- auction and demand response
 
 
-def clearings(session: Session, page: PageRequest, from_s: int | None, to_s: int | None) -> dict[str, Any]:
+def clearings(session: Session, page: PageRequest, from_s: int | None, to_s: int | None, traded: bool = False) -> dict[str, Any]:
+    """The auction's clearings, newest first; `traded`: only markets that traded energy."""
     c = m.AuctionMarketCleared
-    query = select(c).where(*_in_window(c.timestamp_s, from_s, to_s)).order_by(*_newest_first(c))
+    query = select(c).where(*_in_window(c.timestamp_s, from_s, to_s))
+    if traded:
+        query = query.where(c.volume_wh > 0)
+    query = query.order_by(*_newest_first(c))
     return _listing(session, query, page, lambda row: _clearing_json(row[0]))
 
 
