@@ -24,6 +24,7 @@ from typing import NamedTuple
 from eth_account import Account
 
 from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.cli.script_client import client_or_exit
 from energy_grid.domain.units import INTERVAL_SECONDS
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
@@ -103,5 +104,5 @@ def run(grid: GridClient) -> dict[int, Claimed]:
 
 
 if __name__ == "__main__":
-    outcome = run(GridClient.from_manifest("deployments/31337.json", RPC_URL))
+    outcome = run(client_or_exit("deployments/31337.json", RPC_URL))
     assert all(c.filled_wh == c.reference_wh for c in outcome.values()), "fills differ from the reference rule"

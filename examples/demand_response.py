@@ -8,16 +8,24 @@ reduction, the second gets nothing, and the operator gets the unspent budget bac
     make node && make deploy     # then:
     .venv/bin/python examples/demand_response.py
 
-Local chains only: it moves the chain's clock six days on (anvil's evm_mine).
+Local chains only: the event needs five earlier evenings on the meters, so the walk-through moves
+the chain's clock six days on (anvil's evm_mine). The chain is shared (`make simulate`, the web app
+and the other examples read its clock and its latest day), so the script runs on a snapshot of it
+and goes back to the snapshot at the end (anvil's evm_snapshot and evm_revert): the chain, its
+clock included, is as it found it, and the printed figures are all that is left of the run. Do not
+run it while another program sends transactions to the same node: going back drops them too.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 from eth_account import Account
 
 from energy_grid.chain.client import GridClient, GridError, MeterReading, anvil_account
+from energy_grid.cli.script_client import client_or_exit
 from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS
 from energy_grid.domain.demand_response import interval_readings
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, day_of, interval_of
@@ -29,6 +37,7 @@ DURATION_SECONDS = 3_600
 TARGET_KW, REWARD_PER_KW = 5, 2_000_000  # 2.0 of the 6-decimal PaymentToken per kW reduced
 USUAL_WH = (500, 450)  # per quarter hour on usual evenings: 2.0 kW and 1.8 kW
 EVENT_WH = (125, 475)  # on the event evening: 0.5 kW (a cut) and 1.9 kW (no cut)
+T = TypeVar("T")
 
 
 def evening(
@@ -103,7 +112,19 @@ def run(grid: GridClient) -> tuple[list[int], int]:
 
 
 def main() -> None:
-    run(GridClient.from_manifest("deployments/31337.json", RPC_URL))
+    grid = client_or_exit("deployments/31337.json", RPC_URL)
+    on_a_snapshot(grid, run)
+
+
+def on_a_snapshot(grid: GridClient, walk_through: Callable[[GridClient], T]) -> T:
+    """`walk_through(grid)` on a snapshot of the chain, which it goes back to afterwards, failed or not."""
+    snapshot = grid.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    try:
+        return walk_through(grid)
+    finally:
+        grid.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        latest = grid.w3.eth.get_block("latest")
+        print(f"The chain is back where the example found it: block {latest['number']}, its clock at {latest['timestamp']}.")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -158,10 +159,38 @@ def print_fill(fill: Fill) -> None:
     print(f"buyer vault balance: {fill.buyer_vault[0]} Wh, {fill.buyer_vault[1]} payment")
 
 
+def deployed_manifest(w3: Web3) -> dict[str, Any]:
+    """deployments/<chainId>.json when its contracts are on this node; else one sentence saying what
+    to do, on stderr, and exit status 2."""
+    if not w3.is_connected():
+        sys.exit(_say(f"No node answers at {RPC_URL}: start one with `make node` and deploy with `make deploy`."))
+    path = Path(f"deployments/{w3.eth.chain_id}.json")
+    if not path.exists():
+        sys.exit(_say(f"No deployment manifest at {path}: run `make deploy` against the node at {RPC_URL}."))
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    # A manifest left by another chain with the same id (a throwaway anvil) names addresses with no code here.
+    with w3.batch_requests() as batch:
+        for entry in manifest["contracts"].values():
+            batch.add(w3.eth.get_code(Web3.to_checksum_address(entry["address"])))
+        codes = batch.execute()
+    if not all(codes):
+        sys.exit(
+            _say(
+                f"The deployment in {path} is not on the chain at {RPC_URL} (no code at its contracts): "
+                "run `make deploy` (or `make simulate`) against this node."
+            )
+        )
+    return manifest
+
+
+def _say(sentence: str) -> int:
+    print(sentence, file=sys.stderr)
+    return 2
+
+
 def main() -> None:
     w3 = Web3(Web3.HTTPProvider(RPC_URL))
-    manifest = json.loads(Path(f"deployments/{w3.eth.chain_id}.json").read_text())
-    run(w3, manifest)
+    run(w3, deployed_manifest(w3))
 
 
 if __name__ == "__main__":

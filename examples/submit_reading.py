@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 
-from energy_grid.chain.client import GridClient, GridError, MeterReading, anvil_account
+from energy_grid.chain.client import GridError, MeterReading, anvil_account
+from energy_grid.cli.script_client import client_or_exit
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 MIN_READING_INTERVAL_S = 60
 
 
 def main() -> None:
-    grid = GridClient.from_manifest("deployments/31337.json", RPC_URL)
+    grid = client_or_exit("deployments/31337.json", RPC_URL)
     operator, owner, device = anvil_account(0), anvil_account(1), anvil_account(8)
     try:
         grid["SmartMeter"].functions.getMeter(device.address).call()

@@ -11,8 +11,10 @@ the wallet; refunds and payouts are credited in the vault, withdrawn with `grid.
 from __future__ import annotations
 
 import os
+import sys
 
-from energy_grid.chain.client import BUY, SELL, GridClient, GridError, anvil_account
+from energy_grid.chain.client import BUY, SELL, GridError, anvil_account
+from energy_grid.cli.script_client import client_or_exit
 
 RPC_URL = os.environ.get("RPC_URL", "http://127.0.0.1:8545")
 PRICE_PER_KWH = 220_000  # PaymentToken base units (6 decimals): 0.22 per kWh
@@ -20,10 +22,11 @@ SELL_WH = 2_000  # EnergyToken dev account 1 needs for the sells below
 
 
 def main() -> None:
-    grid = GridClient.from_manifest("deployments/31337.json", RPC_URL)
+    grid = client_or_exit("deployments/31337.json", RPC_URL)
     keeper, seller, buyer = anvil_account(0), anvil_account(1), anvil_account(2)
     if grid.energy_token.balance_of(seller.address) < SELL_WH:
-        raise SystemExit("Dev account 1 has too little EnergyToken: run examples/submit_reading.py first.")
+        print("Dev account 1 has too little EnergyToken: run examples/submit_reading.py first.", file=sys.stderr)
+        raise SystemExit(2)
     grid.approve_market(seller)
     grid.approve_market(buyer)
     expiry = grid.w3.eth.get_block("latest")["timestamp"] + 3_600

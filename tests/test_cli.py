@@ -492,6 +492,94 @@ def test_a_rejection_is_one_line_exit_1_and_moves_nothing(cli_client, cli_system
     assert cli_system.energy_trading.orderCount() == orders_before
 
 
+def stale_manifest(cli_manifest: Path, folder: Path) -> Path:
+    """The manifest as a throwaway chain with the same id left it (`make demo`, then `make node`):
+    its addresses have no code on this chain."""
+    manifest = read_manifest(cli_manifest)
+    for number, entry in enumerate(manifest["contracts"].values(), start=1):
+        entry["address"] = Web3.to_checksum_address(f"0x{'de' * 19}{number:02x}")
+    return write_manifest(manifest, folder / "deployments")
+
+
+STALE_ADVICE = "(no code at its contracts): run `make deploy` (or `make simulate`) against this node."
+
+
+@pytest.mark.parametrize("command", [("status",), ("keeper", "--once")])
+def test_a_manifest_of_a_chain_gone_is_one_sentence_exit_2(cli_manifest, cli_rpc_url, tmp_path, command):
+    stale = stale_manifest(cli_manifest, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ACCOUNT_ENV}
+    result = subprocess.run(
+        [str(ENERGY_GRID), "--rpc-url", cli_rpc_url, "--manifest", str(stale), "--dev-account", "1", *command],
+        capture_output=True, text=True, env=env, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result
+    assert result.stderr.strip().splitlines() == [
+        f"Error: The deployment in {stale} is not on the chain at {cli_rpc_url} {STALE_ADVICE}"
+    ]
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (REPO / "examples").glob("*.py")))
+def test_every_example_on_a_manifest_of_a_chain_gone_says_what_to_do(cli_manifest, cli_rpc_url, chain, tmp_path, example):
+    """Each example loads deployments/<chainId>.json of the folder it runs in, as in a checkout."""
+    assert chain.chain_id == 31337  # the examples read deployments/31337.json
+    stale = stale_manifest(cli_manifest, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ACCOUNT_ENV} | {"RPC_URL": cli_rpc_url}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / example)], cwd=tmp_path, capture_output=True, text=True, env=env,
+        check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result
+    assert result.stderr.strip().splitlines() == [
+        f"The deployment in {stale.relative_to(tmp_path)} is not on the chain at {cli_rpc_url} {STALE_ADVICE}"
+    ]
+
+
+def run_example(name: str, cli_manifest: Path, cli_rpc_url: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """examples/<name> as a user runs it in a checkout whose deployments/31337.json is this chain's."""
+    write_manifest(read_manifest(cli_manifest), folder / "deployments")
+    env = {k: v for k, v in os.environ.items() if k not in ACCOUNT_ENV} | {"RPC_URL": cli_rpc_url}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, str(REPO / "examples" / name)], cwd=folder, capture_output=True, text=True, env=env,
+        check=False, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_grid_example_leaves_region_1_as_it_found_it(cli_client, cli_manifest, cli_rpc_url, deployer_key, tmp_path):
+    """Region 1 is the community's: after the walk-through through critical load and an emergency, its
+    load, stability, emergency mode and the feed's price are what they were before."""
+    operations, management = cli_client.grid_operations, cli_client.grid_management
+    operations.report_load(deployer_key, REGION, 100_000, 42_000)
+    operations.report_stability(deployer_key, REGION, 50_010, 1_001)
+    cli_client.submit_price(deployer_key, 230_000)
+    done = run_example("grid.py", cli_manifest, cli_rpc_url, tmp_path)
+    assert done.returncode == 0, done
+    assert "emergency mode True" in done.stdout  # it did drive the region into an emergency
+    load = operations.current_load(REGION)
+    assert (load.capacity_kw, load.demand_kw, load.status.name) == (100_000, 42_000, "NORMAL")
+    stability = operations.stability_metrics(REGION)
+    assert (stability.frequency_millihz, stability.voltage_per_mille) == (50_010, 1_001)
+    assert not management.is_region_in_emergency(REGION)
+    assert cli_client.price_oracle.latest_round().answer_per_kwh == 230_000
+
+
+def test_the_demand_response_example_leaves_the_chain_and_its_clock_as_it_found_them(
+    cli_client, cli_manifest, cli_rpc_url, tmp_path
+):
+    w3 = cli_client.w3
+    before = w3.eth.get_block("latest")
+    events_before = cli_client["DemandResponse"].functions.eventCount().call()
+    done = run_example("demand_response.py", cli_manifest, cli_rpc_url, tmp_path)
+    assert done.returncode == 0, done
+    assert "was paid 3000000 into its vault balance" in done.stdout  # the walk-through ran to its end
+    after = w3.eth.get_block("latest")
+    assert (after["number"], after["timestamp"], after["hash"]) == (before["number"], before["timestamp"], before["hash"])
+    assert cli_client["DemandResponse"].functions.eventCount().call() == events_before
+    w3.provider.make_request("evm_mine", [])  # the next block follows the clock it found, not six days on
+    assert w3.eth.get_block("latest")["timestamp"] - before["timestamp"] < DAY_SECONDS
+
+
 # ------------------------------------------------------------------ vault and standing orders
 
 
@@ -788,13 +876,13 @@ def test_dev_accounts_are_refused_off_anvils_chain_and_missing_things_are_explai
 
     # No manifest for the chain: the user is told how to get one (the default path is relative to the working folder).
     missing = runner.invoke(cli, ["--rpc-url", foreign_chain_rpc_url, "status"], env=env)
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert f"No deployment manifest for chain {FOREIGN_CHAIN_ID} at deployments/{FOREIGN_CHAIN_ID}.json" in missing.stderr
     assert "run `make node` and `make deploy`" in missing.stderr
 
     nobody = f"http://127.0.0.1:{free_port()}"
     unreachable = runner.invoke(cli, ["--rpc-url", nobody, "status"], env=env)
-    assert unreachable.exit_code == 1
+    assert unreachable.exit_code == 2
     assert f"No node answers at {nobody}: start one with `make node`" in unreachable.stderr
 
 

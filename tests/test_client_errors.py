@@ -21,6 +21,7 @@ from energy_grid.chain.client import GridClient, MeterReading
 from energy_grid.chain.errors import (
     ChainMismatchError,
     ContractRevertError,
+    DeploymentNotOnChainError,
     GridError,
     InvalidInputError,
     ManifestError,
@@ -237,6 +238,30 @@ def test_no_node_at_the_rpc_url(errors_manifest):
     with pytest.raises(NodeUnreachableError, match="No node answers") as unreachable:
         GridClient.from_manifest(errors_manifest, url, timeout_s=2)
     assert unreachable.value.rpc_url == url
+
+
+# ------------------------------------------------------------------------------- DeploymentNotOnChainError
+
+
+def stale_manifest(manifest: dict, directory: Path) -> Path:
+    """The manifest as another chain with the same id left it: addresses where this chain has no code."""
+    for number, entry in enumerate(manifest["contracts"].values(), start=1):
+        entry["address"] = Web3.to_checksum_address(f"0x{'de' * 19}{number:02x}")
+    return write_manifest(manifest, directory)
+
+
+def test_a_manifest_whose_contracts_have_no_code_on_the_node(errors_system, chain, networks, tmp_path):
+    path = stale_manifest(build_manifest(chain.chain_id, errors_system.contracts()), tmp_path)
+    url = networks.provider.uri
+    with pytest.raises(DeploymentNotOnChainError) as stale:
+        GridClient.from_manifest(path, url)
+    assert str(stale.value) == (
+        f"The deployment in {path} is not on the chain at {url} (no code at its contracts): "
+        "run `make deploy` (or `make simulate`) against this node."
+    )
+    assert isinstance(stale.value, ManifestError)  # a manifest that does not fit the chain, as before
+    # The deployed contracts' own manifest passes the same check.
+    assert GridClient.from_manifest(write_manifest(build_manifest(chain.chain_id, errors_system.contracts()), tmp_path), url)
 
 
 # ------------------------------------------------------------------------------- ChainMismatchError

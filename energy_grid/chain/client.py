@@ -21,6 +21,7 @@ from web3.types import TxReceipt
 from energy_grid.chain.errors import (
     ChainMismatchError,
     ContractRevertError,
+    DeploymentNotOnChainError,
     GridError,
     InvalidInputError,
     ManifestError,
@@ -73,6 +74,15 @@ BUY, SELL = OrderType.BUY, OrderType.SELL
 C = TypeVar("C", bound=ContractClient)
 
 
+def _addresses_without_code(w3: Web3, addresses: list[str]) -> list[str]:
+    """The addresses with no contract code on the node, asked in one JSON-RPC batch."""
+    with w3.batch_requests() as batch:
+        for address in addresses:
+            batch.add(w3.eth.get_code(Web3.to_checksum_address(address)))
+        codes = batch.execute()
+    return [address for address, code in zip(addresses, codes, strict=True) if not code]
+
+
 def anvil_account(index: int) -> LocalAccount:
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
@@ -105,14 +115,19 @@ class GridClient:
     governor: EnergyGovernor | None
     timelock: GridTimelock | None
 
-    def __init__(self, w3: Web3, manifest: dict[str, Any]) -> None:
+    def __init__(self, w3: Web3, manifest: dict[str, Any], source: str = "the manifest") -> None:
+        """`source` names the manifest in errors (its path)."""
         validate_manifest(manifest)
+        rpc_url = str(getattr(w3.provider, "endpoint_uri", "the node"))
         try:
             chain_id = w3.eth.chain_id
+            missing = _addresses_without_code(w3, [entry["address"] for entry in manifest["contracts"].values()])
         except CONNECTION_ERRORS as err:
-            raise NodeUnreachableError(str(getattr(w3.provider, "endpoint_uri", "the node")), str(err)) from None
+            raise NodeUnreachableError(rpc_url, str(err)) from None
         if chain_id != manifest["chainId"]:
             raise ChainMismatchError(chain_id, manifest["chainId"])
+        if missing:
+            raise DeploymentNotOnChainError(source, rpc_url)
         self.w3 = w3
         self.chain_id = chain_id
         self.userdocs: dict[str, dict[str, Any]] = {
@@ -154,7 +169,7 @@ class GridClient:
     def from_manifest(cls, path: str | Path, rpc_url: str, timeout_s: float = 30) -> GridClient:
         """The client of the deployment described at `path`, on the node at `rpc_url`."""
         provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s})
-        return cls(Web3(provider), read_manifest(Path(path)))
+        return cls(Web3(provider), read_manifest(Path(path)), source=str(path))
 
     def _typed(self, cls: type[C], name: str) -> C:
         if name not in self.contracts:
@@ -282,6 +297,7 @@ __all__ = [
     "SELL",
     "ChainMismatchError",
     "ContractRevertError",
+    "DeploymentNotOnChainError",
     "GridClient",
     "GridError",
     "InvalidInputError",

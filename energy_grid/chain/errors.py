@@ -4,6 +4,7 @@
     ├── ContractRevertError      a contract's custom error, decoded: name, arguments, NatSpec @notice
     ├── TransactionRevertedError a transaction or call reverted without data the ABIs explain
     ├── ManifestError            deployments/<chainId>.json missing or not a manifest
+    │   └── DeploymentNotOnChainError  its contracts have no code on the node's chain
     ├── NodeUnreachableError     no answer from the RPC URL
     ├── ChainMismatchError       the node is another chain than the manifest's
     └── InvalidInputError        the client refused the input before sending anything
@@ -78,6 +79,19 @@ class TransactionRevertedError(GridError):
 
 class ManifestError(GridError):
     """The deployment manifest is missing, unreadable or not in the manifest's shape."""
+
+
+class DeploymentNotOnChainError(ManifestError):
+    """The manifest is of this chain id, but its contracts have no code on the node: a manifest left
+    by another chain with the same id (a throwaway anvil, a node started afresh)."""
+
+    def __init__(self, source: str, rpc_url: str) -> None:
+        self.source = source
+        self.rpc_url = rpc_url
+        super().__init__(
+            f"The deployment in {source} is not on the chain at {rpc_url} (no code at its contracts): "
+            "run `make deploy` (or `make simulate`) against this node."
+        )
 
 
 class NodeUnreachableError(GridError):

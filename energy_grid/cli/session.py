@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from energy_grid.chain.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
-from energy_grid.chain.client import GridClient, describe_revert
+from energy_grid.chain.client import DeploymentNotOnChainError, GridClient, describe_revert
 from energy_grid.chain.manifest import manifest_path
 from energy_grid.cli.constants import RPC_URL_ENV
 from energy_grid.contracts.tokens import ERC20
@@ -28,6 +28,13 @@ NODE_TIMEOUT_S = 30
 
 class CliError(click.ClickException):
     """A failure the user can act on: printed as one line on stderr, exit code 1."""
+
+
+class SetUpError(CliError):
+    """The deployment this command needs is not there yet (a step of the set-up is missing): one
+    line on stderr that names the step, exit code 2 as for a usage error."""
+
+    exit_code = 2
 
 
 @dataclass
@@ -50,7 +57,7 @@ class Session:
         if self._w3 is None:
             w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": NODE_TIMEOUT_S}))
             if not w3.is_connected():
-                raise CliError(
+                raise SetUpError(
                     f"No node answers at {self.rpc_url}: start one with `make node` and deploy with `make deploy`, "
                     f"or point --rpc-url (or {RPC_URL_ENV}) at a running node."
                 )
@@ -74,7 +81,7 @@ class Session:
             try:
                 manifest = json.loads(path.read_text())
             except FileNotFoundError:
-                raise CliError(
+                raise SetUpError(
                     f"No deployment manifest for chain {self.chain_id} at {path}: run `make node` and `make deploy` "
                     "(or `energy-grid deploy`), or pass --manifest FILE."
                 ) from None
@@ -87,7 +94,10 @@ class Session:
                     f"The manifest {path} is for chain {manifest['chainId']} but the node at {self.rpc_url} is "
                     f"chain {self.chain_id}: pass the manifest of this chain (--manifest) or the right --rpc-url."
                 )
-            self._client = GridClient(self.w3, manifest)
+            try:
+                self._client = GridClient(self.w3, manifest, source=str(path))
+            except DeploymentNotOnChainError as stale:
+                raise SetUpError(str(stale)) from None
         return self._client
 
     # ------------------------------------------------------------------ account
