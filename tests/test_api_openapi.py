@@ -52,3 +52,29 @@ def test_answers_name_their_fields_as_the_json_does(openapi):
     """A field whose Python name differs from its JSON name (`from`) is documented by its JSON name."""
     production = resolved(openapi, {"$ref": "#/components/schemas/MeterProductionOut"})
     assert {"meter", "from", "to", "productionWh", "intervals"} == set(production["properties"])
+
+
+def test_the_operator_routes_are_one_group_behind_the_bearer_scheme(openapi):
+    """/docs lists the operator's routes under their own heading, each with the operator token's lock
+    (its Authorize button takes the token), and no other route asks for it."""
+    assert openapi["components"]["securitySchemes"]["operatorToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The service's operator token",
+    }
+    guarded = {
+        (method.upper(), path): operation
+        for path, methods in openapi["paths"].items()
+        for method, operation in methods.items()
+        if operation.get("security")
+    }
+    assert set(guarded) == {
+        ("GET", "/api/v1/operator/token"),
+        ("POST", "/api/v1/grid/balance"),
+        ("POST", "/api/v1/grid/load"),
+        ("POST", "/api/v1/grid/emergency"),
+        ("POST", "/api/v1/demand-response/events"),
+    }
+    for operation in guarded.values():
+        assert operation["tags"] == ["grid operator (bearer token)"]
+        assert operation["security"] == [{"operatorToken": []}]

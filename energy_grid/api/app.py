@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from energy_grid.api import read_routes, vault_routes, write_routes
+from energy_grid.api import operator_routes, read_routes, vault_routes, write_routes
 from energy_grid.api.problems import install_problem_handlers
 from energy_grid.api.relay import Relay
 from energy_grid.api.services.trading import read_token_info
@@ -65,6 +65,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(read_routes.router, prefix=API_PREFIX)
     app.include_router(write_routes.router, prefix=API_PREFIX)
+    app.include_router(operator_routes.router, prefix=API_PREFIX)
     app.include_router(vault_routes.router, prefix=API_PREFIX)
     mount_web(app)
     return app

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from energy_grid.api import schemas
 from energy_grid.api.auth import authorize_operator
-from energy_grid.api.deps import AppRelay, Client, Operator, Settings
+from energy_grid.api.deps import AppRelay, Client, Operator, OperatorCredentials, Settings, bearer_header
 from energy_grid.api.problems import ApiProblem
 from energy_grid.api.services import operator as service
 from energy_grid.api.write_models import BalancingRequest, DemandResponseRequest, EmergencyRequest, LoadRequest
@@ -22,11 +22,11 @@ router = APIRouter(tags=["grid operator (bearer token)"])
 
 
 @router.get("/operator/token", summary="Whether the request's bearer token is the operator token, and whose key it uses")
-def operator_token_check(request: Request, settings: Settings) -> schemas.OperatorTokenOut:
+def operator_token_check(settings: Settings, credentials: OperatorCredentials) -> schemas.OperatorTokenOut:
     """Checks a token without sending anything, answering 200 either way (a wrong token is what this
     asks about, not a refusal): the web app asks before it calls a token usable."""
     try:
-        operator = authorize_operator(settings, request.headers.get("authorization", ""))
+        operator = authorize_operator(settings, bearer_header(credentials))
     except ApiProblem as problem:
         if problem.status != HTTPStatus.UNAUTHORIZED:
             raise

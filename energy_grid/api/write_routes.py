@@ -12,7 +12,7 @@
 The service holds no user's key. Every write is checked with eth_call first (a revert answers a 4xx
 naming the contract's custom error, and nothing is sent), then sent by the relayer, one at a time,
 and answered once its receipt is in. The operator routes are in
-`operator_routes`; what each route does is in `services.trading`.
+`operator_routes`, a router of their own; what each route does is in `services.trading`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from energy_grid.api import operator_routes, schemas
+from energy_grid.api import schemas
 from energy_grid.api.deps import AppRelay, BatchReader, Client, PathAddress, Relayer, Settings, Tokens
 from energy_grid.api.services import trading as service
 from energy_grid.api.write_models import CancelDraft, OrderDraft, RelayCancel, RelayOrder, RelayReading
@@ -30,7 +30,6 @@ from energy_grid.api.write_models import CancelDraft, OrderDraft, RelayCancel, R
 OrderId = Annotated[int, Path(ge=0, le=2**256 - 1, description="The order's id on EnergyTrading")]
 
 router = APIRouter(tags=["trading and metering"])
-router.include_router(operator_routes.router)
 
 
 # ---------------------------------------------------------------------------------- live reads
