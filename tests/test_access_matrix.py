@@ -131,6 +131,9 @@ PUBLIC: dict[str, str] = {
     "EnergyAssetShares.claimRevenue": "the caller's own revenue",
     "EnergyAuction.submitBid": "any trader; escrow pulled from the caller",
     "EnergyAuction.submitAsk": "any trader; escrow pulled from the caller",
+    "EnergyAuction.submitOrderBySig": (
+        "any relayer: the trader's EIP-712 signature (nonce, deadline) is the authorization; the order and its escrow are the signer's"
+    ),
     "EnergyAuction.clear": "keepers clear a period once its gate has closed",
     "EnergyAuction.claim": "anyone settles an order; tokens go to its trader only",
     "EnergyAuction.claimBatch": "anyone settles orders, a keeper a round of them; each pays its own trader only",

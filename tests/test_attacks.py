@@ -96,6 +96,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.signing.auction import SignedAuctionOrder, sign_auction_order
 from energy_grid.signing.orders import sign_cancel, sign_order
 from energy_grid.signing.readings import sign_reading
 from energy_grid.signing.vault import sign_market_approval, sign_withdrawal
@@ -143,7 +144,7 @@ GUARDED: dict[str, tuple[str, ...]] = {
         "settleTransactions",
         "voidTransaction",
     ),
-    "EnergyAuction": ("submitBid", "submitAsk", "claim", "claimBatch", "withdrawFees"),
+    "EnergyAuction": ("submitBid", "submitAsk", "submitOrderBySig", "claim", "claimBatch", "withdrawFees"),
     "SmartMeter": (
         "submitReading",
         "submitReadings",
@@ -353,6 +354,7 @@ GRID_OUTERS = (
     "EnergyTrading.fillOrder",
     "EnergyTrading.createOrderBySig",
     "EnergyAuction.submitBid",
+    "EnergyAuction.submitOrderBySig",
     "EnergyAssetShares.depositRevenue",
     "EnergyVault.deposit",
     "EnergyVault.depositWithPermit",
@@ -378,6 +380,7 @@ GRID_REFUSED = (
     "EnergyTrading.voidTransaction",
     "EnergyAuction.submitBid",
     "EnergyAuction.submitAsk",
+    "EnergyAuction.submitOrderBySig",
     "EnergyAuction.claim",
     "EnergyAuction.claimBatch",
     "EnergyAuction.withdrawFees",
@@ -646,6 +649,7 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
     )
     approval = sign_market_approval(attacker.address, book.address, vault_nonce, deadline, key, vault.address, chain_id)
     permit = sign_permit(energy_token, attacker, vault, 100, energy_token.nonces(attacker), deadline, chain_id)[:3]
+    auction_bid = SignedAuctionOrder(attacker.address, open_period, True, SPEND_WH, BID_PRICE, auction.nonces(attacker), deadline)
 
     outers: dict[str, tuple[str, Any, bytes]] = {
         "EnergyTrading.createOrder": (attacker, book, book.createOrder.encode_input(SPEND_WH, BID_PRICE, deadline, BUY)),
@@ -662,6 +666,13 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
             book.createOrderBySig.encode_input(buy_order.as_tuple(), *sign_order(buy_order, key, book.address, chain_id).args(), []),
         ),
         "EnergyAuction.submitBid": (attacker, auction, auction.submitBid.encode_input(open_period, SPEND_WH, BID_PRICE)),
+        "EnergyAuction.submitOrderBySig": (
+            keeper,
+            auction,
+            auction.submitOrderBySig.encode_input(
+                auction_bid.as_tuple(), *sign_auction_order(auction_bid, key, auction.address, chain_id).args()
+            ),
+        ),
         "EnergyAssetShares.depositRevenue": (attacker, shares, shares.depositRevenue.encode_input(asset_id, ATTACKER_SPEND)),
         "EnergyVault.deposit": (attacker, vault, vault.deposit.encode_input(token, ATTACKER_WALLET)),
         # The hook token has no permit: the account's own call goes on to the deposit.
@@ -683,6 +694,7 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
         ),
     }
     later_period = open_period + 1
+    small_bid = SignedAuctionOrder(attacker.address, later_period, True, 1_000, 200_000, auction.nonces(attacker), deadline)
     inners: dict[str, tuple[Any, bytes]] = {
         "EnergyTrading.createOrder": (book, book.createOrder.encode_input(1_000, 100_000, deadline, BUY)),
         "EnergyTrading.createDirectedOrder": (book, book.createDirectedOrder.encode_input(1_000, 100_000, deadline, BUY, seller)),
@@ -701,6 +713,12 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
         "EnergyTrading.matchOrders": (book, book.matchOrders.encode_input(directed_buy, directed_sell)),
         "EnergyAuction.submitBid": (auction, auction.submitBid.encode_input(later_period, 1_000, 200_000)),
         "EnergyAuction.submitAsk": (auction, auction.submitAsk.encode_input(later_period, 500, 100_000)),
+        "EnergyAuction.submitOrderBySig": (
+            auction,
+            auction.submitOrderBySig.encode_input(
+                small_bid.as_tuple(), *sign_auction_order(small_bid, key, auction.address, chain_id).args()
+            ),
+        ),
         "EnergyAuction.claim": (auction, auction.claim.encode_input(bid)),
         "EnergyAuction.claimBatch": (auction, auction.claimBatch.encode_input([bid, ask])),
         "EnergyAuction.withdrawFees": (auction, auction.withdrawFees.encode_input()),

@@ -7,6 +7,7 @@ import {VaultCalls} from "../vault/VaultCalls.sol";
 import {BatchTooLarge, EmptyBatch, OrderUnknown} from "../utils/GridErrors.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
 import {BitMath} from "../utils/BitMath.sol";
+import {TypedSignatures} from "../utils/TypedSignatures.sol";
 import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
 import {AuctionOrderId, AuctionOrderIdLibrary} from "../types/AuctionOrderId.sol";
 import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
@@ -33,6 +34,17 @@ contract EnergyAuction is StandingOrders {
     /// @dev How many of a trader's reusable places a new order tries before it takes a one-off place.
     /// A trader with several open orders in one market and side finds the next places free.
     uint256 private constant SLOT_PROBES = 4;
+
+    /// @dev The EIP-712 type hash of a signed firm order (submitOrderBySig).
+    bytes32 private constant AUCTION_ORDER_TYPEHASH = keccak256(
+        "AuctionOrder(address trader,uint256 period,bool isBid,uint256 amountWh,uint256 limitPricePerKWh,uint256 nonce,uint256 deadline)"
+    );
+    /// @dev The hashes of the EIP-712 domain's name "EnergyAuction" and version "1".
+    bytes32 private constant DOMAIN_NAME_HASH = keccak256("EnergyAuction");
+    bytes32 private constant DOMAIN_VERSION_HASH = keccak256("1");
+
+    /// @dev The nonce each trader's next signed order must carry.
+    mapping(address trader => uint256) private _nonces;
 
     constructor(
         address admin,
@@ -64,12 +76,35 @@ contract EnergyAuction is StandingOrders {
 
     /// @inheritdoc IEnergyAuction
     function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId) {
-        return AuctionOrderId.unwrap(_submit(period, amountWh, limitPricePerKWh, true));
+        return AuctionOrderId.unwrap(_submit(msg.sender, period, amountWh, limitPricePerKWh, true));
     }
 
     /// @inheritdoc IEnergyAuction
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId) {
-        return AuctionOrderId.unwrap(_submit(period, amountWh, limitPricePerKWh, false));
+        return AuctionOrderId.unwrap(_submit(msg.sender, period, amountWh, limitPricePerKWh, false));
+    }
+
+    /// @inheritdoc IEnergyAuction
+    /// @dev The nonce is spent before the order is placed, in the same transaction, so an order that
+    /// fails leaves the nonce unspent and its signature still usable until its deadline. The lock is
+    /// checked first, so that a call from inside a running submission is refused as re-entry before its
+    /// signature is looked at; `_submit` then takes the lock.
+    function submitOrderBySig(SignedAuctionOrder calldata order, uint8 v, bytes32 r, bytes32 s)
+        external
+        whenUnlocked
+        returns (uint256 orderId)
+    {
+        address trader = order.trader;
+        if (block.timestamp >= order.deadline) revert SignatureExpired(order.deadline, block.timestamp);
+        uint256 currentNonce = _nonces[trader];
+        if (order.nonce != currentNonce) revert InvalidNonce(trader, order.nonce, currentNonce);
+        bytes32 digest =
+            TypedSignatures.digest(DOMAIN_NAME_HASH, DOMAIN_VERSION_HASH, keccak256(abi.encode(AUCTION_ORDER_TYPEHASH, order)));
+        address signer = TypedSignatures.recover(digest, v, r, s);
+        // A signature that recovers to no address yields the zero signer, which must not pass for a zero trader.
+        if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
+        _nonces[trader] = currentNonce + 1;
+        return AuctionOrderId.unwrap(_submit(trader, order.period, order.amountWh, order.limitPricePerKWh, order.isBid));
     }
 
     /// @inheritdoc IEnergyAuction
@@ -203,6 +238,11 @@ contract EnergyAuction is StandingOrders {
     }
 
     /// @inheritdoc IEnergyAuction
+    function nonces(address trader) external view returns (uint256) {
+        return _nonces[trader];
+    }
+
+    /// @inheritdoc IEnergyAuction
     function getOrder(uint256 orderId) external view returns (OrderInfo memory) {
         AuctionOrderId id = AuctionOrderId.wrap(orderId);
         AuctionOrder order = _knownOrder(id);
@@ -240,10 +280,10 @@ contract EnergyAuction is StandingOrders {
 
     // ---- Firm orders ----
 
-    /// @dev Places the order and makes its vault movements: it takes the order's escrow after paying out
-    /// what settling the trader's earlier order in the same place produced. Bids and asks both come
-    /// through here, so their guards are written once.
-    function _submit(uint256 period, uint256 amountWh, uint256 limitPricePerKWh, bool isBid)
+    /// @dev Places `trader`'s order and makes its vault movements: it takes the order's escrow after paying
+    /// out what settling the trader's earlier order in the same place produced. Bids and asks, sent or
+    /// signed, all come through here, so their guards are written once.
+    function _submit(address trader, uint256 period, uint256 amountWh, uint256 limitPricePerKWh, bool isBid)
         private
         whenNotPaused
         nonReentrantCompact
@@ -269,16 +309,16 @@ contract EnergyAuction is StandingOrders {
         }
         uint256 giveWh;
         uint256 givePayment;
-        (orderId, giveWh, givePayment) = _place(period, isBid, sequence, order);
+        (orderId, giveWh, givePayment) = _place(trader, period, isBid, sequence, order);
         uint256 escrow = isBid ? OrderMath.ceilMilli(amountWh * limitPricePerKWh) : amountWh;
-        emit OrderSubmitted(AuctionOrderId.unwrap(orderId), period, msg.sender, isBid, amountWh, limitPricePerKWh, escrow);
+        emit OrderSubmitted(AuctionOrderId.unwrap(orderId), period, trader, isBid, amountWh, limitPricePerKWh, escrow);
         // The settled order's payout is given first, so that it can fund the escrow. The escrow is then
         // taken in full, so that the vault's checks (the trader's approval, this market being open and
         // a shortfall pulled from the wallet) apply to every order as before. The second call finds
         // every slot warm.
-        if (giveWh != 0 || givePayment != 0) VaultCalls.give(_vault, msg.sender, giveWh, givePayment);
+        if (giveWh != 0 || givePayment != 0) VaultCalls.give(_vault, trader, giveWh, givePayment);
         (uint256 takeWh, uint256 takePayment) = isBid ? (uint256(0), escrow) : (escrow, uint256(0));
-        VaultCalls.take(_vault, msg.sender, takeWh, takePayment);
+        VaultCalls.take(_vault, trader, takeWh, takePayment);
     }
 
     // ---- Order places ----
@@ -296,17 +336,17 @@ contract EnergyAuction is StandingOrders {
     // SLOT_PROBES reads. Each place stores its order's period, so an id whose place has moved on to a
     // later order can be told apart (OrderSlotReused).
 
-    /// @dev Stores the order in the sender's first free place on its side, or in a one-off place.
-    /// Returns the order's id and what the earlier order, claimed in line, pays the sender. The time is checked
+    /// @dev Stores the order in the trader's first free place on its side, or in a one-off place.
+    /// Returns the order's id and what the earlier order, claimed in line, pays the trader. The time is checked
     /// first, so that a live order of an open market costs no read of its market's result.
-    function _place(uint256 period, bool isBid, uint256 sequence, AuctionOrder order)
+    function _place(address trader, uint256 period, bool isBid, uint256 sequence, AuctionOrder order)
         private
         returns (AuctionOrderId orderId, uint256 energyWh, uint256 payment)
     {
         uint256 places = AuctionOrderIdLibrary.REUSABLE_PLACES;
         uint256 start = period % places;
         for (uint256 probe; probe < SLOT_PROBES; ++probe) {
-            AuctionOrderId place = AuctionOrderIdLibrary.placeOf(msg.sender, isBid, (start + probe) % places);
+            AuctionOrderId place = AuctionOrderIdLibrary.placeOf(trader, isBid, (start + probe) % places);
             uint256 key = AuctionOrderId.unwrap(place);
             AuctionOrder held = _orders[key];
             bool free = held.period() == 0 || held.claimed();
@@ -322,7 +362,7 @@ contract EnergyAuction is StandingOrders {
                 return (place.inPeriod(period), energyWh, payment);
             }
         }
-        orderId = AuctionOrderIdLibrary.placeOf(msg.sender, isBid, places + sequence).inPeriod(period);
+        orderId = AuctionOrderIdLibrary.placeOf(trader, isBid, places + sequence).inPeriod(period);
         _orders[AuctionOrderId.unwrap(orderId)] = order;
     }
 

@@ -47,6 +47,11 @@ import {IMeteredMarket} from "../metering/IMeteredMarket.sol";
 ///   order's market has cleared claims that order in line first (its OrderClaimed is emitted and its
 ///   payout credited before the new escrow is taken), so a trader who keeps ordering is paid without
 ///   claims of its own; the old id then names a place that moved on (OrderSlotReused).
+/// - Signed orders: a trader may sign a firm bid or ask (EIP-712, domain "EnergyAuction", version "1",
+///   this chain and this auction) and let anyone submit it with submitOrderBySig. The order, its escrow
+///   and its payout are the signer's, exactly as if the signer had called submitBid or submitAsk, so the
+///   signer must have approved this market in the vault. Each signature carries the trader's next nonce
+///   (`nonces(trader)`) and a deadline, so it is used once and not after its deadline.
 /// - Pause: stops new bids and asks only. Clearing, claims and the fee withdrawal stay open, so a
 ///   pause never holds an order's escrow.
 interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
@@ -74,6 +79,18 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
         uint256 marginalLevelWh; // T: that level's volume
     }
 
+    /// @notice A firm order that its trader signed, for submitOrderBySig. Its EIP-712 type is
+    /// AuctionOrder(address trader,uint256 period,bool isBid,uint256 amountWh,uint256 limitPricePerKWh,uint256 nonce,uint256 deadline).
+    struct SignedAuctionOrder {
+        address trader; // the signer, who escrows and gets the payout
+        uint256 period; // the delivery period
+        bool isBid; // true for a bid (buy), false for an ask (sell)
+        uint256 amountWh;
+        uint256 limitPricePerKWh;
+        uint256 nonce; // the trader's nonce: nonces(trader) when submitted
+        uint256 deadline; // unix seconds; the order is refused from this second on
+    }
+
     /// @notice An order as submitted.
     struct OrderInfo {
         address trader;
@@ -98,7 +115,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// @notice An order was submitted and its escrow taken: `escrow` PaymentToken for a bid, Wh for an ask.
     /// @param orderId period << 192 | 1 << 191 for a bid | the trader's place << 160 | trader (see Order ids).
     /// @param period The delivery period the order trades in.
-    /// @param trader The caller, who escrowed and gets the payout.
+    /// @param trader Who escrowed and gets the payout: the caller, or the signer of a relayed order.
     /// @param isBid True for a bid (buy), false for an ask (sell).
     /// @param amountWh The most energy the order trades, Wh.
     /// @param limitPricePerKWh Its limit price, a tick of the market's grid, PaymentToken base units per kWh.
@@ -216,6 +233,22 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// @param orderId The order given.
     /// @param placePeriod The period of the order the place holds now.
     error OrderSlotReused(uint256 orderId, uint256 placePeriod);
+    /// @notice A signed order submitted at or after its deadline.
+    /// @param deadline The signed deadline, unix seconds.
+    /// @param blockTimestamp The current block's timestamp.
+    error SignatureExpired(uint256 deadline, uint256 blockTimestamp);
+    /// @notice A signed order whose nonce is not the trader's current one: already used (a replay) or
+    /// not yet reached.
+    /// @param trader The trader the order names.
+    /// @param nonce The signed nonce.
+    /// @param currentNonce The trader's current nonce.
+    error InvalidNonce(address trader, uint256 nonce, uint256 currentNonce);
+    /// @notice The signature does not recover to the order's trader: signed by someone else, over other
+    /// contents, for another chain or another contract (the domain differs), a malleable twin (s in the
+    /// upper half of the curve order), or not a signature.
+    /// @param trader The trader the order must be signed by.
+    /// @param signer The address the signature recovers to (0 = none, or a malleable twin).
+    error InvalidSigner(address trader, address signer);
 
     /// @notice Submits a firm bid for `period`: buys up to `amountWh` at `limitPricePerKWh` or less, and
     /// escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken. Open while
@@ -229,6 +262,20 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// Claims in line the sender's earlier ask in the place it takes, if that one's market has cleared.
     /// @return orderId period << 192 | place << 160 | the sender (see Order ids).
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
+
+    /// @notice Submits a firm bid or ask that `order.trader` signed (anyone may relay it): the same order,
+    /// window, escrow and in-line claim as submitBid or submitAsk called by the trader, who must have
+    /// approved this market in the vault. Spends the trader's nonce. Reverts with SignatureExpired from
+    /// the deadline's second on, InvalidNonce for a nonce other than nonces(order.trader), and
+    /// InvalidSigner for a signature that does not recover to the trader.
+    /// @param order The order as signed.
+    /// @param v The signature's recovery byte.
+    /// @param r The signature's r.
+    /// @param s The signature's s, in the lower half of the curve order.
+    /// @return orderId The order's id, as submitBid or submitAsk returns it.
+    function submitOrderBySig(SignedAuctionOrder calldata order, uint8 v, bytes32 r, bytes32 s)
+        external
+        returns (uint256 orderId);
 
     /// @notice Clears the market of `period` (anyone, once, from its clearingTime on, paused or not):
     /// fixes its price, volume and rationing, and accrues its fees and rounding surplus. A market
@@ -292,6 +339,9 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
         external
         view
         returns (uint256[] memory bidVolumesWh, uint256[] memory askVolumesWh);
+
+    /// @notice The nonce `trader`'s next signed order must carry; each signed order submitted raises it by one.
+    function nonces(address trader) external view returns (uint256);
 
     /// @notice An order as submitted.
     function getOrder(uint256 orderId) external view returns (OrderInfo memory);

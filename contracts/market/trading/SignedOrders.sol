@@ -8,6 +8,7 @@ import {IEnergyMarket} from "../IEnergyMarket.sol";
 import {OrderEntry} from "./OrderEntry.sol";
 import {OrderId, OrderIdLibrary} from "../../types/OrderId.sol";
 import {TraderRecord, TraderRecordLibrary} from "../../types/TraderRecord.sol";
+import {TypedSignatures} from "../../utils/TypedSignatures.sol";
 
 /// @title SignedOrders
 /// @notice This contract accepts orders and cancellations that a trader signs (EIP-712) and any
@@ -26,10 +27,6 @@ abstract contract SignedOrders is OrderEntry, EIP712 {
     );
     /// @dev The EIP-712 type hash of a signed cancellation (cancelOrderBySig).
     bytes32 private constant CANCEL_ORDER_TYPEHASH = keccak256("CancelOrder(uint256 orderId,uint256 nonce,uint256 deadline)");
-
-    /// @dev Half the secp256k1 curve order. A signature with a larger s is the malleable twin of a valid
-    /// signature, so it is rejected.
-    uint256 private constant SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     string private constant DOMAIN_NAME = "EnergyTrading";
     string private constant DOMAIN_VERSION = "1";
@@ -148,8 +145,8 @@ abstract contract SignedOrders is OrderEntry, EIP712 {
         uint256 currentNonce = record.nonce();
         if (nonce != currentNonce) revert InvalidNonce(trader, nonce, currentNonce);
         // EIP-2 requires s to lie in the lower half of the curve order, as ECDSA.tryRecover checks it.
-        if (uint256(s) > SECP256K1_HALF_ORDER) revert MalleableSignature(s);
-        address signer = ecrecover(_hashTypedDataV4(structHash), v, r, s);
+        if (TypedSignatures.isMalleable(s)) revert MalleableSignature(s);
+        address signer = TypedSignatures.recover(_hashTypedDataV4(structHash), v, r, s);
         // A signature that recovers to no address yields the zero signer, which must not pass for a
         // zero trader.
         if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
