@@ -1,6 +1,7 @@
-"""Gas of EnergyTrading's relayed (EIP-712 signed) orders against their budgets, under
-the conditions of bench_market's `createOrder SELL`: steady state (the trader has ordered before,
-so their trader slot exists), a non-crossing SELL joining a level that already holds orders.
+"""Gas of the markets' relayed (EIP-712 signed) orders against their budgets: EnergyTrading's under
+the conditions of bench_market's `createOrder SELL` (steady state: the trader has ordered before, so
+their trader slot exists; a non-crossing SELL joining a level that already holds orders), and
+EnergyAuction's firm ask beside the same trader's direct submitAsk.
 
 A relayed order pays what a direct one does, plus the signature: its calldata, the EIP-712 hash
 and ecrecover, and the nonce, which shares the trader's slot with their address (read by every
@@ -12,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from energy_grid.bench.core import ASK_LEVEL, BID_LEVEL, GasReport
-from energy_grid.deploy.operations import BUY, SELL, approve_market, deposit_to_vault, meter_energy
+from energy_grid.deploy.operations import BUY, SELL, approve_market, approve_vault_market, deposit_to_vault, meter_energy
 from energy_grid.deploy.system import fund_local_accounts
 from energy_grid.domain.enums import OrderType
+from energy_grid.signing.auction import SignedAuctionOrder, sign_auction_order
 from energy_grid.signing.orders import SignedOrder, sign_cancel, sign_market_approval, sign_order, sign_permit
 
 # Budgets:
@@ -33,6 +35,14 @@ BUDGET_RELAYED_CREATE_WITH_PERMIT = 180_000
 # relayed cancelOrder: cancelOrder's 60,000 budget plus the signature (~6,000) and the nonce in
 # the trader's slot, cold (5,000). Measured 62,759 (direct cancelOrder: 49,647).
 BUDGET_RELAYED_CANCEL = 70_000
+# relayed submitAsk (EnergyAuction.submitOrderBySig), the trader's second signed order, into a market
+# and tick that hold orders, in a place of its own not used before, after three live places probed (as
+# the direct submitAsk it is compared with, measured 93,002 on a fresh deployment: the place created,
+# 22,100) plus the signature: calldata of the seven-field order and v, r, s (~2,900), the EIP-712
+# hashing with the domain computed in the call (~1,500), ecrecover 3,000 and the trader's nonce slot
+# read and rewritten (5,000; the trader's first signed order creates it, 22,100). Measured 105,525 on
+# a fresh deployment, run alone.
+BUDGET_RELAYED_AUCTION_ASK = 110_000
 METERED_WH = 5_000_000
 ORDER_WH = 1_000
 
@@ -105,10 +115,42 @@ def bench_signed_orders(report: GasReport, system: Any, operator: Any, chain: An
     direct_id = market.createOrder(ORDER_WH, ASK_LEVEL, expiry, SELL, sender=trader).return_value
     direct_cancel = market.cancelOrder(direct_id, sender=trader).gas_used
     report.add("cancelOrderBySig SELL (relayed)", relayed_cancel, BUDGET_RELAYED_CANCEL, f"direct cancelOrder SELL: {direct_cancel:,}")
+
+    direct_ask, relayed_ask = _bench_auction_ask(system, chain, trader, relayer, deadline)
+    report.add(
+        "submitOrderBySig ask (auction, relayed)",
+        relayed_ask,
+        BUDGET_RELAYED_AUCTION_ASK,
+        f"direct submitAsk in a new place: {direct_ask:,}",
+    )
     return {
+        "submitAsk (new place)": direct_ask,
+        "submitOrderBySig ask": relayed_ask,
         "createOrder SELL": direct,
         "createOrderBySig SELL": relayed_create,
         "createOrderBySig SELL + permit": with_permit,
         "cancelOrder SELL": direct_cancel,
         "cancelOrderBySig SELL": relayed_cancel,
     }
+
+
+def _bench_auction_ask(system: Any, chain: Any, trader: Any, relayer: Any, deadline: int) -> tuple[int, int]:
+    """The trader's direct submitAsk and its relayed ask (its second signed order), each the trader's
+    second ask of a market whose tick its first ask opened, so each takes a place not used before.
+    Markets far enough ahead that the other benches leave them empty."""
+    auction = system.energy_auction
+    approve_vault_market(system, auction, [trader])
+    limit = int(auction.minPrice())
+    direct_market = int(auction.currentPeriod()) + 40
+    relayed_market = direct_market + 1
+
+    def relayed(period: int) -> Any:
+        order = SignedAuctionOrder(trader.address, period, False, ORDER_WH, limit, int(auction.nonces(trader)), deadline)
+        sig = sign_auction_order(order, trader.private_key, auction.address, chain.chain_id)
+        return auction.submitOrderBySig(order.as_tuple(), *sig.args(), sender=relayer)
+
+    for period in (direct_market, relayed_market):
+        auction.submitAsk(period, ORDER_WH, limit, sender=trader)
+    relayed(relayed_market)  # the trader's first signed order creates its nonce slot
+    direct = auction.submitAsk(direct_market, ORDER_WH, limit, sender=trader).gas_used
+    return direct, relayed(relayed_market).gas_used
