@@ -10,12 +10,15 @@ peak its forecast from the baseline days shows, the evening's."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.manifest import read_manifest
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.index.vault_balances import rebuild_vault_balances
 from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_simulation
@@ -29,6 +32,7 @@ from support.simulation_helpers import client_of, deploy_to_state_file, node_fro
 SIM_CONFIG = SimulationConfig(households=8, days=1, seed=3, dr_trigger_per_mille=100)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 AVOIDED_GRAMS_PER_KWH = 400  # deployment default
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +115,34 @@ def test_energy_and_money_balance_on_chain(sim_result):
     # A bought Wh retires an imported Wh: nobody buys more than it imported.
     assert f["traded_p2p_wh"] <= f["imported_wh"] and f["traded_p2p_wh"] <= f["exported_wh"]
     assert f["intervals"] == 96 and f["markets_cleared"] == 96
+
+
+def test_other_meters_trading_on_the_same_chain_leave_the_run_s_books_balanced(sim_deployment, tmp_path):
+    """The run's audit counts only its own households and meters: examples/standing_order_web3.py
+    trades (its two meters sell and buy 1,500 Wh, the seller's export minted into the vault, the
+    buyer's energy retired, the fee accrued) on the same chain, once before the run and once between
+    its last interval and its audit, and the run still balances to the unit."""
+    state, manifest = sim_deployment
+    node = node_from(state, tmp_path, "outside")
+    try:
+        client = client_of(node, manifest)
+        spec = importlib.util.spec_from_file_location("standing_order_example", EXAMPLES / "standing_order_web3.py")
+        example = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(example)
+        manifest_json = read_manifest(manifest)
+        fills = [example.run(client.w3, manifest_json)]  # the run's anchor block is this trade's last
+
+        def trade_before_the_audit(done: int, total: int, note: str) -> None:
+            if note == "audit":
+                fills.append(example.run(client.w3, manifest_json))
+
+        config = SimulationConfig(households=4, days=1, seed=11, intervals=8)
+        result = run_simulation(client, config, run_file=tmp_path / "outside.run.json", progress=trade_before_the_audit)
+    finally:
+        node.stop()
+    assert [fill.volume_wh for fill in fills] == [1_500, 1_500]
+    assert all(check.ok for check in result.checks), [c for c in result.checks if not c.ok]
+    assert result.figures["retired_wh"] == result.figures["traded_p2p_wh"]
 
 
 def test_figures_are_plausible(sim_result):

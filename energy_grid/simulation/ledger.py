@@ -151,7 +151,8 @@ class _Flows:
         self.sold, self.bought, self.paid, self.proceeds = ([0] * households for _ in range(4))
         self.unsettled_slots = 0  # meters' slots holding orders not settled at the end
         self.overfilled = 0  # settlements that sold or bought more than they placed
-        self.retired_wh = 0
+        self.retired_wh = 0  # by the run's meters' purchases
+        self.outside_kept = 0  # fees and rounding the auction kept of other meters' settlements in the run
         self.minted_to_vault_wh = 0
         self.import_registers: list[int] = []
         self.export_registers: list[int] = []
@@ -263,20 +264,22 @@ class _Auditor:
         n = len(self.households)
         household_topics = self._topics(self.households)
         zero_topic = self._topics([ZERO_ADDRESS])[0]
-        vault = self.client["EnergyVault"].address
         flows = _Flows(n)
-        for t in self._logs("EnergyToken", "Transfer", [zero_topic, [*household_topics, *self._topics([vault])]]):
-            if t["to"] == vault:
-                flows.minted_to_vault_wh += int(t["value"])
-            else:
-                flows.minted[self.index[t["to"]]] += int(t["value"])
+        for t in self._logs("EnergyToken", "Transfer", [zero_topic, household_topics]):
+            flows.minted[self.index[t["to"]]] += int(t["value"])
+        flows.minted_to_vault_wh = self._minted_to_vault_for_meters()
         for t in self._logs("PaymentToken", "Transfer", [zero_topic, household_topics]):
             flows.funded[self.index[t["to"]]] += int(t["value"])
         payment_topic = self._topics([self.client["PaymentToken"].address])[0]
         for d in self._logs("EnergyVault", "Deposited", [household_topics, payment_topic]):
             flows.deposited[self.index[d["account"]]] += int(d["amount"])
         auction_topic = self._topics([self.client["EnergyAuction"].address])[0]
-        flows.retired_wh = sum(int(r["amountWh"]) for r in self._logs("EnergyVault", "EnergyRetired", [auction_topic]))
+        retired_wh = sum(int(r["amountWh"]) for r in self._logs("EnergyVault", "EnergyRetired", [auction_topic]))
+        outside = self._outside_settlements()
+        # A batch retires what every meter it settles bought: what meters not of the run bought
+        # (an example's, a household's of the web app) was retired with it.
+        flows.retired_wh = retired_wh - sum(int(r["boughtWh"]) for r in outside)
+        flows.outside_kept = sum(int(r["paid"]) - int(r["proceeds"]) for r in outside)
         meter = self.client["SmartMeter"]
         latest = self.state.sender.read([prepare(meter, "getLatestReading", m, signature="getLatestReading(address)") for m in self.meters])
         flows.import_registers = [int(r[1]) for r in latest]
@@ -297,6 +300,23 @@ class _Auditor:
             flows.rewards[self.index[r["consumer"]]] += int(r["amount"])
         self._budgets(flows)
         return flows
+
+    def _outside_settlements(self) -> list[dict[str, Any]]:
+        """The run's settlements of standing orders of meters that are not the run's: other
+        people's activity on the same chain, left out of the run's books."""
+        ours = set(self.meters)
+        return [r for r in self._logs("EnergyAuction", "MeteredOrdersSettled", []) if r["meter"] not in ours]
+
+    def _minted_to_vault_for_meters(self) -> int:
+        """EnergyToken minted to the vault (export credited to the meters' owners' vault balances) in
+        the transactions that took the run's meters' readings; another meter's readings, in a
+        transaction of its own, mint for that meter's owner."""
+        reading = EventDecoder(self.client["SmartMeter"], "ReadingAccepted")
+        ours = {log["transactionHash"] for log in self.state.logs(reading, [reading.topic, self._topics(self.meters)])}
+        transfer = EventDecoder(self.client["EnergyToken"], "Transfer")
+        vault_topic = self._topics([self.client["EnergyVault"].address])[0]
+        mints = self.state.logs(transfer, [transfer.topic, self._topics([ZERO_ADDRESS])[0], vault_topic])
+        return sum(int(transfer.decode(log)["value"]) for log in mints if log["transactionHash"] in ours)
 
     def _budgets(self, flows: _Flows) -> None:
         """What DemandResponse's budgets paid in the run and what it holds for them in the vault."""
@@ -409,7 +429,7 @@ class _Auditor:
         last = self._last_registers()
         kept = sum(flows.paid) - sum(flows.proceeds)
         accrued = int(auction.functions.accruedFees().call())
-        accrued_in_run = accrued - self.state.record.auction_fees_at_start
+        accrued_in_run = accrued - self.state.record.auction_fees_at_start - flows.outside_kept
         auction_cash = int(vault.functions.balancesOf(auction.address).call()[1])
         reserves = vault.functions.reserves().call()
         held = self.state.sender.read([prepare(c[token], "balanceOf", vault.address) for token in ("EnergyToken", "PaymentToken")])
