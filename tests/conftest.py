@@ -530,6 +530,7 @@ SLOW_MODULES = frozenset(
         "test_another_network.py",
         "test_compiler.py",
         "test_web_app.py",
+        "test_web_phone.py",
         "test_api_load.py",
         "test_access_matrix.py",
         "test_cli.py",

@@ -13,21 +13,15 @@ page shows (Playwright's auto-waiting expect), never a fixed time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import httpx
-import pytest
 from conftest import API_OPERATOR_TOKEN
 from eth_account import Account
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect
-from web3 import Web3
+from playwright.sync_api import Page, expect
 
 from energy_grid.api.app import create_app
-from energy_grid.chain.client import SELL, GridClient, anvil_account
-from energy_grid.chain.manifest import read_manifest
+from energy_grid.chain.client import SELL, anvil_account
 from energy_grid.deploy.system import fund_local_accounts
 from energy_grid.domain.units import format_kwh, format_money
 from energy_grid.services.keeper import run_keeper
@@ -35,7 +29,10 @@ from energy_grid.web import VENDOR_FILES, mount_web, vendor_file
 
 from support.index_helpers import advance, export_energy
 from support.service_helpers import problem, serve_in_thread
-from support.web_helpers import SCREENSHOTS, WalletSession, chromium, wallet_session
+from support.web_helpers import SCREENSHOTS, UI_TIMEOUT_MS, wallet_session
+
+# The browser fixtures (web_browser, web_base_url, web_client, web_sessions), shared with test_web_phone.py.
+pytest_plugins = ["support.web_fixtures"]
 
 REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
 SELLER_INDEX, BUYER_INDEX, KEEPER_INDEX = 1, 2, 8
@@ -43,55 +40,8 @@ STANDING_SELLER_INDEX, STANDING_BUYER_INDEX = 5, 6  # households whose meters tr
 VAULT_HOUSEHOLD_INDEX = 7  # a household that moves money between its wallet and the vault from the prosumer view
 AUCTION_SELLER_INDEX, AUCTION_BUYER_INDEX = 4, 3  # a household that sells in the interval auction, and its buyer
 STANDING_CASH = 1_000_000  # PaymentToken base units the buying household deposits in the vault
-# Room for the follower's poll, a relayed transaction and the page's own poll interval.
-UI_TIMEOUT_MS = 30_000
 VIEWS = {"landing": "/", "prosumer": "/prosumer", "trading": "/trading", "operator": "/operator", "analytics": "/analytics"}
 CRITICAL_RED = "rgb(211, 47, 47)"  # --critical in app.css
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _web_expect_timeout() -> Iterator[None]:
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    yield
-    expect.set_options(timeout=5_000)
-
-
-@pytest.fixture(scope="module")
-def web_base_url(api_settings) -> Iterator[str]:
-    with serve_in_thread(create_app(api_settings())) as base_url:
-        yield base_url
-
-
-@pytest.fixture(scope="module")
-def web_browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def web_client(api_manifest, networks) -> GridClient:
-    """The test's own view of the chain, to set up state and check what the pages show."""
-    return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(api_manifest))
-
-
-@pytest.fixture
-def web_sessions(request, web_browser, web_base_url, chain) -> Iterator[Any]:
-    """Opens browser contexts (one per user) for the test; closes them after it and checks that no
-    page logged a console error."""
-    opened: list[WalletSession] = []
-    screenshot_dir = SCREENSHOTS / request.node.name
-
-    def open_session(account_index: int | None) -> WalletSession:
-        account = anvil_account(account_index) if account_index is not None else None
-        session = wallet_session(web_browser, web_base_url, account, chain.chain_id, screenshot_dir)
-        opened.append(session)
-        return session
-
-    yield open_session
-    errors = [error for session in opened for error in session.console_errors]
-    for session in opened:
-        session.context.close()
-    assert errors == []
 
 
 def _connect(page: Page, address: str) -> None:
@@ -108,7 +58,7 @@ def _fill_order(page: Page, side: str, amount_kwh: str, price: str) -> None:
 def _place_order(page: Page, side: str, amount_kwh: str, price: str) -> None:
     _fill_order(page, side, amount_kwh, price)
     page.get_by_test_id("place-order").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("placed")
+    expect(page.get_by_test_id("order-feedback")).to_contain_text("placed")
 
 
 def _chart_points(page: Page) -> dict[str, list[int]]:
@@ -308,7 +258,7 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
 
     # A cancels the rest of the order from the dashboard, signing the cancellation.
     dashboard.get_by_test_id("cancel-order").click()
-    expect(dashboard.get_by_test_id("notice")).to_contain_text("cancelled")
+    expect(dashboard.get_by_test_id("orders-feedback")).to_contain_text("cancelled")
     expect(dashboard.get_by_test_id("order-row").first.get_by_test_id("order-status")).to_have_text("CANCELLED")
     expect(dashboard.get_by_test_id("energy-balance")).to_have_text(format_kwh(seller_energy_before - 1_500))
 
@@ -343,7 +293,7 @@ def test_operator_view_shows_a_region_turning_critical(web_sessions, api_system,
     page.get_by_test_id("load-capacity").fill("100")
     page.get_by_test_id("load-demand").fill("96")
     page.get_by_test_id("report-load").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("CRITICAL")
+    expect(page.get_by_test_id("report-load-feedback")).to_contain_text("CRITICAL")
 
     region = page.get_by_test_id(f"region-{REGION}")
     expect(region).to_have_attribute("data-status", "CRITICAL")
@@ -361,7 +311,7 @@ def test_operator_view_shows_a_region_turning_critical(web_sessions, api_system,
     page.get_by_test_id("dr-reward").fill("0.1")
     page.get_by_test_id("dr-duration").fill("60")
     page.get_by_test_id("start-dr").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("started in region 1")
+    expect(page.get_by_test_id("start-dr-feedback")).to_contain_text("started in region 1")
     event = page.get_by_test_id("dr-event")
     expect(event).to_have_count(1)
     expect(event.first).to_contain_text("50 kW")
@@ -386,7 +336,7 @@ def test_a_wallet_on_another_chain_is_told_to_switch(web_browser, web_base_url, 
         expect(page.locator("#wallet-status")).to_have_text("wrong chain (1)")
         _fill_order(page, "SELL", "1", "0.2")
         page.get_by_test_id("place-order").click()
-        expect(page.get_by_test_id("error")).to_contain_text("switch networks first")
+        expect(page.get_by_test_id("order-feedback")).to_contain_text("switch networks first")
         assert wrong.signed == [] and wrong.console_errors == []
     finally:
         wrong.context.close()
@@ -435,7 +385,7 @@ def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, a
     expect(row).to_have_attribute("data-active", "false")  # the meter is indexed, with no limits
     page.get_by_label("Sell price per kWh").fill("0.08")
     page.get_by_test_id("save-standing").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("saved")
+    expect(page.get_by_test_id("standing-feedback")).to_contain_text("saved")
     assert smart_meter.getStandingOrder(household_meter) == (80_000, 0, 0, 0)
     assert vault.isMarketApproved(household.address, auction)
     assert [signed["primaryType"] for signed in session.signed] == ["MarketApproval", "StandingOrder"]
@@ -487,7 +437,7 @@ def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, a
 
     # Cleared from the view, signed again.
     page.get_by_test_id("clear-standing").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("cleared")
+    expect(page.get_by_test_id("standing-feedback")).to_contain_text("cleared")
     expect(row).to_have_attribute("data-active", "false")
     assert smart_meter.getStandingOrder(household_meter) == (0, 0, 0, 0)
 
@@ -507,13 +457,13 @@ def test_vault_deposit_and_withdrawal_from_the_prosumer_view(web_sessions, api_s
     page.get_by_test_id("vault-token").select_option("payment")
     page.get_by_test_id("vault-amount").fill("2.5")
     page.get_by_test_id("vault-deposit").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("Deposited")
+    expect(page.get_by_test_id("vault-feedback")).to_contain_text("Deposited")
     expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(2_500_000, decimals, symbol))
     assert vault.balancesOf(household.address) == (0, 2_500_000)
 
     page.get_by_test_id("vault-amount").fill("1")
     page.get_by_test_id("vault-withdraw").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("Withdrew")
+    expect(page.get_by_test_id("vault-feedback")).to_contain_text("Withdrew")
     expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(1_500_000, decimals, symbol))
     assert stablecoin.balanceOf(household.address) == wallet - 1_500_000
     assert [signed["primaryType"] for signed in session.signed] == ["Permit", "Withdrawal"]
@@ -524,7 +474,7 @@ def test_vault_deposit_and_withdrawal_from_the_prosumer_view(web_sessions, api_s
     page.get_by_test_id("vault-token").select_option("energy")
     page.get_by_test_id("vault-amount").fill("5")
     page.get_by_test_id("vault-deposit").click()
-    expect(page.get_by_test_id("error")).to_contain_text(f"less than the {format_kwh(5_000)} to deposit")
+    expect(page.get_by_test_id("vault-feedback")).to_contain_text(f"less than the {format_kwh(5_000)} to deposit")
     assert len(session.signed) == 2 and vault.balancesOf(household.address) == (0, 1_500_000)
 
 

@@ -1,4 +1,6 @@
-"""The web app: four views (prosumer, trading, grid operator, analytics) served by the API service.
+"""The web app: four views (prosumer, trading, grid operator, analytics) served by the API service,
+installable on a phone's home screen (a web app manifest and a service worker that keeps the app
+shell and a household's last known balances for offline use).
 
 Plain HTML, ES modules and CSS from `static/`, nothing to build; the pages talk only to the API's
 routes under /api/v1 and sign in the browser's wallet (EIP-1193). Chart.js, and Swagger UI for the
@@ -41,6 +43,12 @@ VENDOR_FILES = {
     "/vendor/swagger-ui/favicon.png": VendorFile(Path("swagger-ui-dist/favicon-32x32.png"), "image/png", "SwaggerUiMissing", "Swagger UI"),
 }
 DOCS_URL = "/docs"
+# The installable app's files, served from the root: the service worker's scope is its own folder,
+# and the app's pages live at /, /prosumer, …; the manifest beside it, in its registered media type.
+APP_FILES = {
+    "/sw.js": ("sw.js", "text/javascript"),
+    "/manifest.webmanifest": ("manifest.webmanifest", "application/manifest+json"),
+}
 # The views, by URL path: each is one HTML page in static/.
 VIEWS = {
     "/": "index.html",
@@ -76,6 +84,15 @@ def _view(file_name: str) -> Callable[[], Awaitable[FileResponse]]:
     return view
 
 
+def _app_file(file_name: str, media_type: str) -> Callable[[], Awaitable[FileResponse]]:
+    async def app_file() -> FileResponse:
+        # Like the pages: a browser checks the service worker for an update on every visit anyway,
+        # and a kept manifest would hide a new icon or colour.
+        return FileResponse(STATIC_DIR / file_name, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+    return app_file
+
+
 def _vendor(file: VendorFile, search_roots: list[Path] | None) -> Callable[[], Awaitable[Response]]:
     async def vendor() -> Response:
         found = vendor_file(file, search_roots)
@@ -90,11 +107,14 @@ def _vendor(file: VendorFile, search_roots: list[Path] | None) -> Callable[[], A
 
 def mount_web(app: FastAPI, vendor_roots: list[Path] | None = None) -> None:
     """Serves the web app on `app`: the views at /, /prosumer, /trading, /operator, /analytics,
-    their scripts and styles under /static, the npm packages' files under /vendor (looked for in
+    their scripts, styles and icons under /static, the service worker at /sw.js and the web app
+    manifest at /manifest.webmanifest, the npm packages' files under /vendor (looked for in
     `vendor_roots`, by default as `vendor_file` says), and the API's docs at /docs: Swagger UI on
     the app's OpenAPI, from those local files (create the app with `docs_url=None`)."""
     for url_path, file_name in VIEWS.items():
         app.add_api_route(url_path, _view(file_name), methods=["GET"], include_in_schema=False, name=f"view:{file_name}")
+    for url_path, (file_name, media_type) in APP_FILES.items():
+        app.add_api_route(url_path, _app_file(file_name, media_type), methods=["GET"], include_in_schema=False)
     for url_path, file in VENDOR_FILES.items():
         app.add_api_route(url_path, _vendor(file, vendor_roots), methods=["GET"], include_in_schema=False)
 

@@ -33,6 +33,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1366, "height": 900}  # a laptop screen
+PHONE_MAX_WIDTH = 600  # a viewport narrower than this is a phone's
+PHONE_VIEWPORT = {"width": 390, "height": 844}  # a phone held upright (Playwright's iPhone 12-14 descriptors)
+# Room for the follower's poll, a relayed transaction and the page's own poll interval.
+UI_TIMEOUT_MS = 30_000
 
 # A minimal EIP-1193 provider; `__WALLET__` is replaced by {"address", "chainIdHex"}.
 PROVIDER_SCRIPT = """
@@ -148,13 +152,27 @@ class WalletSession:
         return "0x" + signed.signature.hex().removeprefix("0x")
 
 
-def wallet_session(browser: Browser, base_url: str, account: LocalAccount | None, chain_id: int, screenshot_dir: Path) -> WalletSession:
+def wallet_session(
+    browser: Browser,
+    base_url: str,
+    account: LocalAccount | None,
+    chain_id: int,
+    screenshot_dir: Path,
+    viewport: dict[str, int] | None = None,
+) -> WalletSession:
     """A new browser context (its own storage, as another user's browser) with the test wallet for
-    `account` injected into every page; without an account, a browser with no wallet."""
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    `account` injected into every page; without an account, a browser with no wallet. The screen is
+    a laptop's unless `viewport` says otherwise; one narrower than a tablet is a phone's, with touch
+    and a mobile browser's layout viewport, as Playwright's phone descriptors set them."""
+    viewport = viewport or VIEWPORT
+    phone = viewport["width"] < PHONE_MAX_WIDTH
+    context = browser.new_context(  # type: ignore[arg-type]
+        viewport=viewport, is_mobile=phone, has_touch=phone, device_scale_factor=3 if phone else 1
+    )
     session = WalletSession(context, account, base_url, screenshot_dir)
     if account is not None:
         context.expose_function("__testWalletSignTypedData", session._sign)
         script = PROVIDER_SCRIPT.replace("__WALLET__", json.dumps({"address": account.address, "chainIdHex": hex(chain_id)}))
         context.add_init_script(script)
     return session
+

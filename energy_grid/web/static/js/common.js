@@ -24,7 +24,16 @@ function keepBigIntegers(_key, value, context) {
   return value;
 }
 
-export async function api(path, { method = "GET", body, token } = {}) {
+export async function api(path, options = {}) {
+  return (await apiAnswer(path, options)).data;
+}
+
+// The header the service worker (sw.js) puts on an answer it kept: when the service gave it.
+const STORED_AT = "X-Energy-Grid-Stored-At";
+
+// An answer and, when the service could not be reached and the service worker answered with the
+// last one it kept, that answer's time (`storedAtMs`, null for a live answer).
+export async function apiAnswer(path, { method = "GET", body, token } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -47,7 +56,13 @@ export async function api(path, { method = "GET", body, token } = {}) {
     const message = (data && data.message) || `The service answered ${response.status}.`;
     throw new ApiError(response.status, (data && data.error) || "HttpError", message, data && data.details);
   }
-  return data;
+  const storedAt = response.headers.get(STORED_AT);
+  return { data, storedAtMs: storedAt ? Number(storedAt) : null };
+}
+
+// The service did not answer at all: the browser is offline, or the service is down.
+export function isUnreachable(err) {
+  return err instanceof ApiError && err.status === 0;
 }
 
 let configPromise = null;
@@ -194,9 +209,22 @@ export function $(selector, root = document) {
 
 // Fills a table body with one row per item, or one row saying `empty` when there is none.
 export function fillRows(tbody, items, makeRow, empty) {
-  const columns = tbody.closest("table").querySelectorAll("thead th").length || 1;
+  const table = tbody.closest("table");
+  const columns = table.querySelectorAll("thead th").length || 1;
   const rows = items.length ? items.map(makeRow) : [h("tr", { class: "empty" }, h("td", { colspan: columns }, empty))];
   tbody.replaceChildren(...rows);
+  labelCells(table);
+}
+
+// Each cell gets its column's heading as `data-label`: on a phone a table's rows show as cards,
+// each value under its heading (app.css), instead of a row wider than the screen.
+export function labelCells(table) {
+  const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.children].forEach((cell, i) => {
+      if (headings[i] && !cell.hasAttribute("colspan")) cell.dataset.label = headings[i];
+    });
+  }
 }
 
 // ------------------------------------------------------------------ messages
@@ -229,6 +257,51 @@ export function describeError(err) {
 
 export function showError(err) {
   showMessage(describeError(err), "error");
+}
+
+// ------------------------------------------------------------------ feedback beside a control
+
+// A form's progress, success and error show beside its buttons, where the user looks after a
+// click (on a phone the page's top is screens away): in the `.feedback` status line of the
+// control's form or `[data-feedback-scope]`. The banner at the top is for page-wide messages.
+export function feedbackBeside(control) {
+  const scope = control && control.closest("form, [data-feedback-scope]");
+  return scope ? scope.querySelector(".feedback") : null;
+}
+
+// kind: "progress", "info" (done), "error" or "locked" (why the controls are disabled).
+export function sayBeside(control, text, kind = "info") {
+  const line = feedbackBeside(control);
+  if (!line) {
+    if (text && (kind === "info" || kind === "error")) showMessage(text, kind);
+    return;
+  }
+  line.textContent = text;
+  line.dataset.kind = text ? kind : "";
+  if (text && kind !== "locked") line.scrollIntoView({ block: "nearest" });
+}
+
+// Disables every control of `scope` (a form, a panel) and says why beside them; `reason` null
+// enables them again. A control stays disabled while its scope is locked, even after an action.
+export function lockControls(scope, reason) {
+  if (!scope) return;
+  const locked = Boolean(reason);
+  const wasLocked = scope.dataset.locked === "true";
+  scope.dataset.locked = String(locked);
+  // Only a change of state touches the controls: a refresh must not enable a button an action
+  // still holds disabled.
+  if (locked !== wasLocked) {
+    for (const control of scope.querySelectorAll("button, input, select")) control.disabled = locked;
+  }
+  const line = scope.querySelector(".feedback");
+  if (!line) return;
+  if (locked) {
+    line.textContent = reason;
+    line.dataset.kind = "locked";
+  } else if (wasLocked) {
+    line.textContent = "";
+    line.dataset.kind = "";
+  }
 }
 
 // ------------------------------------------------------------------ wallet (EIP-1193)
@@ -365,11 +438,14 @@ function renderHeader() {
 // ------------------------------------------------------------------ live refresh
 
 // Runs `refresh` now and every POLL_INTERVAL_MS while the tab is visible (a hidden tab polls
-// nothing); `refreshNow()` on the returned handle runs it at once (after an action).
-export function live(refresh) {
+// nothing); `refreshNow()` on the returned handle runs it at once (after an action). When the
+// service cannot be reached the page says it is offline and runs `offline` instead, which shows
+// what the view kept from before (the last known figures, each with its time).
+export function live(refresh, { offline } = {}) {
   let timer = null;
   let running = false;
   let again = false;
+  let lastLiveMs = null;
   const stamp = $("#updated-at");
 
   async function tick() {
@@ -383,9 +459,17 @@ export function live(refresh) {
     try {
       await showIndexProgress();
       await refresh();
-      if (stamp) stamp.textContent = `updated ${new Date().toLocaleTimeString()}`;
+      lastLiveMs = Date.now();
+      showOffline(false);
+      if (stamp) stamp.textContent = `updated ${new Date(lastLiveMs).toLocaleTimeString()}`;
     } catch (err) {
-      showError(err);
+      if (isUnreachable(err)) {
+        showOffline(true, lastLiveMs);
+        if (stamp) stamp.textContent = lastLiveMs ? `offline: last updated ${new Date(lastLiveMs).toLocaleTimeString()}` : "offline";
+        if (offline) await offline().catch(() => undefined);
+      } else {
+        showError(err);
+      }
     } finally {
       running = false;
     }
@@ -405,8 +489,29 @@ export function live(refresh) {
     }
   });
   onWalletChange(() => tick());
+  window.addEventListener("online", () => tick());
   tick();
   return { refreshNow: tick };
+}
+
+// A bar under the header while the service cannot be reached: nothing on the page is live.
+function showOffline(offline, lastLiveMs = null) {
+  let banner = $("#offline");
+  if (!offline) {
+    if (banner) banner.remove();
+    return;
+  }
+  if (!banner) {
+    banner = h("div", { id: "offline", class: "offline", role: "status", "aria-live": "polite", dataset: { testid: "offline" } });
+    $("#app-header").after(banner);
+  }
+  const since = lastLiveMs ? ` (this page last heard from it at ${new Date(lastLiveMs).toLocaleTimeString()})` : "";
+  banner.textContent = `You are offline: the service cannot be reached${since}. Nothing here is live: the figures shown are the last known ones, with their time.`;
+}
+
+// "last known, from 25/11/2026, 17:40:12" for an answer the service worker kept.
+export function lastKnownText(storedAtMs) {
+  return `last known, from ${new Date(storedAtMs).toLocaleString()}`;
 }
 
 // Until the index has caught up with the chain every view answers from the blocks indexed so far,
@@ -446,8 +551,16 @@ export function chainTimeOf(status) {
 
 // ------------------------------------------------------------------ start
 
+// The service worker (sw.js at the app's root: its scope is every view) keeps the app shell for
+// offline use and makes the app installable. A browser without one still runs every view.
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+  navigator.serviceWorker.register("/sw.js").catch(() => undefined);
+}
+
 // Every view calls this first: the header, the wallet, the service's configuration.
 export async function startPage() {
+  registerServiceWorker();
   renderHeader();
   await restoreWallet();
   try {
@@ -467,15 +580,19 @@ export function pageReady() {
   document.documentElement.dataset.ready = "true";
 }
 
-// A disabled button while `action` runs, then a refresh; errors shown in words.
-export async function runAction(button, action) {
+// Runs a form's action with its button disabled: "working" beside the button while it runs, then
+// what `action` returns (the sentence saying what was done) or the error, in words, beside it.
+export async function runAction(button, action, progress = "Working: sign in your wallet if it asks…") {
   if (button) button.disabled = true;
+  sayBeside(button, progress, "progress");
   try {
-    return await action();
+    const done = await action();
+    sayBeside(button, done || "", "info");
+    return done;
   } catch (err) {
-    showError(err);
+    sayBeside(button, describeError(err), "error");
     return undefined;
   } finally {
-    if (button) button.disabled = false;
+    if (button) button.disabled = Boolean(button.closest('[data-locked="true"]'));
   }
 }

@@ -1,8 +1,8 @@
 // Grid operator: grid status, load by region with its status colours, oracle data, demand-response
 // events; with the operator token: report load, start a demand-response event, balancing, emergency.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
-import { $, api, chainTimeOf, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, parseUnits,
-  query, runAction, pageReady, showMessage, startPage } from "./common.js";
+import { $, api, chainTimeOf, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, lockControls,
+  parseUnits, query, runAction, pageReady, startPage } from "./common.js";
 
 const TOKEN_KEY = "energy-grid.operator-token";
 // Balancing priority by name (the API maps it onto the contract's 1 = most urgent .. 10).
@@ -30,7 +30,11 @@ function renderControls() {
     : "The service runs without an operator key: the operator actions are disabled.";
   const states = { accepted: "token accepted", refused: "token refused: not this service's operator token", unchecked: "checking the token…" };
   $("#token-state").textContent = token() || tokenState === "refused" ? states[tokenState] : "no token";
-  for (const button of document.querySelectorAll(".operator-action")) button.disabled = !usable;
+  const reason = !enabled ? "Disabled: the service runs without an operator key."
+    : tokenState === "refused" ? "Disabled: the token was refused; give the operator token above."
+      : !token() ? "Give the operator token above to use this."
+        : tokenState === "unchecked" ? "Checking the operator token…" : null;
+  for (const scope of ["#load-form", "#dr-form", "#balance-form", "#emergency-panel"]) lockControls($(scope), usable ? null : reason);
 }
 
 // Asks the service whether the stored token is its operator token; a refused one is forgotten.
@@ -176,8 +180,8 @@ function operatorForm(selector, describe, send) {
     const values = Object.fromEntries(new FormData(form).entries());
     runAction(form.querySelector("button[type=submit]"), async () => {
       const answer = await send(values);
-      showMessage(describe(answer, values));
       view.refreshNow();
+      return describe(answer, values);
     });
   });
 }
@@ -211,8 +215,8 @@ $("#emergency-toggle").addEventListener("click", (event) => {
   runAction(button, async () => {
     const regionId = integer($("#emergency-region").value, "Region");
     const answer = await api("/grid/emergency", { method: "POST", token: token(), body: { regionId, active } });
-    showMessage(answer.emergencyMode ? `Emergency mode declared in region ${answer.regionId}.` : `Emergency mode ended in region ${answer.regionId}.`);
     view.refreshNow();
+    return answer.emergencyMode ? `Emergency mode declared in region ${answer.regionId}.` : `Emergency mode ended in region ${answer.regionId}.`;
   });
 });
 

@@ -3,13 +3,15 @@
 // time (a day that has only just begun on the chain would show a night's worth), every fill of mine
 // in the book, the auction and my meters' standing orders, my standing limits, orders and auction orders.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
-import { $, ENERGY_DECIMALS, api, connectWallet, fillRows, formatClock, formatKWh, formatMoney, formatPrice, formatTime, h, live,
-  parseUnits, query, requireWallet, runAction, shortAddress, showMessage, pageReady, startPage, wallet } from "./common.js";
+import { $, ENERGY_DECIMALS, api, apiAnswer, connectWallet, fillRows, formatClock, formatKWh, formatMoney, formatPrice, formatTime, h,
+  labelCells, lastKnownText, live, lockControls, parseUnits, query, requireWallet, runAction, shortAddress, showMessage, pageReady, startPage,
+  wallet } from "./common.js";
 import { cancelOrder } from "./orders.js";
 import { depositToVault, setStandingOrder, withdrawFromVault } from "./standing.js";
 
 const cfg = await startPage();
 $("#connect-hint-button").addEventListener("click", connectWallet);
+labelCells($('[data-testid="balances-table"]'));
 if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
 
 const DAY_S = 86400;
@@ -134,8 +136,8 @@ function orderRow(o, refresh) {
       ? h("button", { type: "button", class: "small danger", dataset: { testid: "cancel-order" }, "aria-label": `Cancel order ${o.orderId}`,
         onclick: (e) => runAction(e.currentTarget, async () => {
           await cancelOrder(o.orderId);
-          showMessage(`Order #${o.orderId} cancelled.`);
           refresh();
+          return `Order #${o.orderId} cancelled.`;
         }) }, "Cancel")
       : ""));
 }
@@ -181,6 +183,13 @@ function showBalance(token, walletAmount, vaultFree, locked, format) {
   $(`[data-testid="${token}-total"]`).textContent = format(free + lockedTotal);
 }
 
+// The balances' time: nothing while they are live, "last known, from …" for the service worker's copy.
+function showBalancesTime(storedAtMs) {
+  const asOf = $('[data-testid="balances-as-of"]');
+  asOf.textContent = storedAtMs ? `(${lastKnownText(storedAtMs)})` : "";
+  asOf.dataset.stale = String(Boolean(storedAtMs));
+}
+
 function showBalances(account, vault) {
   const units = { paymentDecimals: vault.paymentDecimals, paymentSymbol: vault.paymentSymbol };
   const { bookOrders: book, auctionOrders: auction, standingOrders: standing } = vault.locked;
@@ -214,15 +223,44 @@ function drawHousehold(meters, fills, from, to) {
   household.update("none");
 }
 
-const view = live(async () => {
-  const me = new URLSearchParams(window.location.search).get("account") || wallet.account;
+// The account shown: `?account=0x…` (any household, read only unless it is the wallet's), else the wallet's.
+function shownAccount() {
+  return new URLSearchParams(window.location.search).get("account") || wallet.account;
+}
+
+// Why the forms are disabled, or null when the connected wallet is the account shown: only its
+// own wallet can sign for an account.
+function readOnlyReason(me) {
+  if (wallet.account && wallet.account.toLowerCase() === me.toLowerCase()) return null;
+  const connected = wallet.account ? ` (the wallet connected is ${shortAddress(wallet.account)})` : "";
+  return `Read only: connect the wallet of ${shortAddress(me)} to change this${connected}.`;
+}
+
+function showAccount(me) {
   $("#connect-hint").hidden = Boolean(me);
   $("#dashboard").hidden = !me;
-  if (!me || !cfg) {
-    $("#account-label").textContent = "No wallet connected.";
-    return;
-  }
-  $("#account-label").textContent = `Account ${me}`;
+  $("#account-label").textContent = me ? `Account ${me}${readOnlyReason(me) ? " (read only)" : ""}` : "No wallet connected.";
+  if (!me) return;
+  const reason = readOnlyReason(me);
+  lockControls($("#vault-form"), reason);
+  lockControls($("#standing-form"), reason);
+}
+
+// Offline: the balances the service worker kept from the last time they were shown, with their time.
+async function showLastKnown() {
+  const me = shownAccount();
+  showAccount(me);
+  if (!me) return;
+  const [account, vault] = await Promise.all([apiAnswer(`/accounts/${me}`), apiAnswer(`/vault/${me}`)]);
+  showBalances(account.data, vault.data);
+  const times = [account.storedAtMs, vault.storedAtMs].filter(Boolean);
+  showBalancesTime(times.length ? Math.min(...times) : null);
+}
+
+const view = live(async () => {
+  const me = shownAccount();
+  showAccount(me);
+  if (!me || !cfg) return;
   const status = await api("/grid/status");
   const to = Number(status.timestamp);
   const from = Math.max(0, to - DAY_S);
@@ -236,6 +274,7 @@ const view = live(async () => {
     api("/index/status"),
   ]);
   showBalances(account, vault);
+  showBalancesTime(null);
   const today = fills.items.filter((f) => f.time >= from);
   $('[data-testid="produced-today"]').textContent = formatKWh(sum(meters.map((m) => m.production.productionWh)));
   $('[data-testid="consumed-today"]').textContent = formatKWh(sum(meters.map((m) => m.consumption.consumptionWh)));
@@ -255,13 +294,17 @@ const view = live(async () => {
   if (indexing) $('[data-testid="trades-table"] tbody').replaceChildren();
   else fillRows($('[data-testid="trades-table"] tbody'), fills.items.slice(0, TRADES_SHOWN), tradeRow, "No trades yet.");
   const standing = await standingOf(meters);
+  // No meter, no standing orders: how to get one instead of an empty choice.
+  $("#standing-form").hidden = meters.length === 0;
+  $('[data-testid="standing-table"]').hidden = meters.length === 0;
+  $('[data-testid="no-meter"]').hidden = meters.length > 0;
   fillMeterChoice(meters);
   fillRows($('[data-testid="standing-table"] tbody'), standing, standingRow, "No meters registered to this account.");
   const standingFills = standing.flatMap((s) => s.fills).sort((a, b) => b.period - a.period);
   fillRows($('[data-testid="standing-fills-table"] tbody'), standingFills, fillRow, "No standing order settled yet.");
   fillRows($('[data-testid="orders-table"] tbody'), orders.items, (o) => orderRow(o, view.refreshNow), "No orders yet.");
   fillRows($('[data-testid="auction-orders-table"] tbody'), auctionOrders.items, auctionRow, "No auction orders.");
-});
+}, { offline: showLastKnown });
 
 // A blank field is 0: no selling or buying at a blank price, no cap at a blank cap.
 function readAmount(data, name, decimals, label) {
@@ -293,8 +336,8 @@ $("#standing-form").addEventListener("submit", (event) => {
     requireWallet();
     const { meter, limits } = readStanding(event.target);
     await setStandingOrder(meter, limits);
-    showMessage(`Standing orders of meter ${shortAddress(meter)} saved: they apply from its next reading.`);
     view.refreshNow();
+    return `Standing orders of meter ${shortAddress(meter)} saved: they apply from its next reading.`;
   });
 });
 
@@ -304,8 +347,8 @@ $('[data-testid="clear-standing"]').addEventListener("click", (event) => {
     const meter = $("#standing-meter").value;
     if (!meter) throw new Error("No meter to clear standing orders for.");
     await setStandingOrder(meter, { sellPricePerKWh: 0, sellCapWh: 0, buyPricePerKWh: 0, buyCapWh: 0 });
-    showMessage(`Standing orders of meter ${shortAddress(meter)} cleared: its readings place nothing from now on.`);
     view.refreshNow();
+    return `Standing orders of meter ${shortAddress(meter)} cleared: its readings place nothing from now on.`;
   });
 });
 
@@ -326,8 +369,8 @@ $("#vault-form").addEventListener("submit", (event) => {
   runAction($('[data-testid="vault-deposit"]'), async () => {
     const { token, amount, shown } = readVaultMove();
     await depositToVault(token, amount);
-    showMessage(`Deposited ${shown} into your vault balance.`);
     view.refreshNow();
+    return `Deposited ${shown} into your vault balance.`;
   });
 });
 
@@ -335,8 +378,8 @@ $('[data-testid="vault-withdraw"]').addEventListener("click", (event) => {
   runAction(event.currentTarget, async () => {
     const { token, amount, shown } = readVaultMove();
     await withdrawFromVault(token, amount);
-    showMessage(`Withdrew ${shown} from your vault balance to your wallet.`);
     view.refreshNow();
+    return `Withdrew ${shown} from your vault balance to your wallet.`;
   });
 });
 

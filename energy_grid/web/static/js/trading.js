@@ -1,6 +1,6 @@
 // Trading: the order book by price level, signed order placement and cancellation, recent trades.
-import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatClock, formatKWh, formatPrice, formatTime, formatUnits, h, live, parseUnits, query,
-  requireWallet, runAction, shortAddress, showMessage, pageReady, startPage, wallet } from "./common.js";
+import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatClock, formatKWh, formatPrice, formatTime, formatUnits, h, live, lockControls,
+  parseUnits, query, requireWallet, runAction, shortAddress, pageReady, startPage, wallet } from "./common.js";
 import { cancelOrder, placeOrder } from "./orders.js";
 
 const cfg = await startPage();
@@ -37,7 +37,13 @@ function summarize() {
   }
 }
 
+// Orders are signed in the wallet: without one connected the form says so instead of failing on a click.
+function lockWithoutWallet() {
+  lockControls($("#order-form"), wallet.account ? null : "Connect your wallet to place orders: each one is signed in it.");
+}
+
 const view = live(async () => {
+  lockWithoutWallet();
   const [book, trades, clearings] = await Promise.all([
     api("/orderbook"), api(`/trades${query({ limit: 20 })}`), api(`/auction/clearings${query({ limit: 12 })}`),
   ]);
@@ -69,11 +75,12 @@ const view = live(async () => {
     h("td", {}, h("button", { type: "button", class: "small danger", dataset: { testid: "cancel-order" }, "aria-label": `Cancel order ${o.orderId}`,
       onclick: (e) => runAction(e.currentTarget, async () => {
         await cancelOrder(o.orderId);
-        showMessage(`Order #${o.orderId} cancelled.`);
         view.refreshNow();
+        return `Order #${o.orderId} cancelled.`;
       }) }, "Cancel"))), wallet.account ? "No open orders." : "Connect your wallet to see your orders.");
 });
 
+lockWithoutWallet();
 $("#order-form").addEventListener("input", summarize);
 $("#order-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -87,8 +94,8 @@ $("#order-form").addEventListener("submit", (event) => {
     const notPlaced = placed.cancelledWh
       ? ` ${formatKWh(placed.cancelledWh)} of it was not placed (the book's crossing bound): place it again.`
       : "";
-    showMessage(`Order #${placed.orderId} placed (${o.side} ${formatKWh(o.amountWh)} at ${formatPrice(o.pricePerKWh, cfg)}).${notPlaced}`);
     view.refreshNow();
+    return `Order #${placed.orderId} placed (${o.side} ${formatKWh(o.amountWh)} at ${formatPrice(o.pricePerKWh, cfg)}).${notPlaced}`;
   });
 });
 

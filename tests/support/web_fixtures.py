@@ -1,0 +1,67 @@
+"""The browser test modules' fixtures: a chromium for the module, the API service in a thread on
+the module's system, the test's view of the chain, and browser contexts with the test wallet.
+
+Each module that uses them names this module in `pytest_plugins` (test_web_app.py, test_web_phone.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect
+from web3 import Web3
+
+from energy_grid.api.app import create_app
+from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.manifest import read_manifest
+
+from support.service_helpers import serve_in_thread
+from support.web_helpers import SCREENSHOTS, UI_TIMEOUT_MS, WalletSession, chromium, wallet_session
+
+
+@pytest.fixture(scope="module")
+def web_expect_timeout() -> Iterator[None]:
+    """The browser tests wait for what the page shows with Playwright's expect, for up to UI_TIMEOUT_MS."""
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+@pytest.fixture(scope="module")
+def web_base_url(api_settings) -> Iterator[str]:
+    with serve_in_thread(create_app(api_settings())) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def web_browser(web_expect_timeout) -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def web_client(api_manifest, networks) -> GridClient:
+    """The test's own view of the chain, to set up state and check what the pages show."""
+    return GridClient(Web3(Web3.HTTPProvider(networks.provider.uri)), read_manifest(api_manifest))
+
+
+@pytest.fixture
+def web_sessions(request, web_browser, web_base_url, chain) -> Iterator[Any]:
+    """Opens browser contexts (one per user, a laptop's screen unless a viewport is given) for the
+    test; closes them after it and checks that no page logged a console error."""
+    opened: list[WalletSession] = []
+    screenshot_dir = SCREENSHOTS / request.node.name
+
+    def open_session(account_index: int | None, viewport: dict[str, int] | None = None) -> WalletSession:
+        account = anvil_account(account_index) if account_index is not None else None
+        session = wallet_session(web_browser, web_base_url, account, chain.chain_id, screenshot_dir, viewport)
+        opened.append(session)
+        return session
+
+    yield open_session
+    errors = [error for session in opened for error in session.console_errors]
+    for session in opened:
+        session.context.close()
+    assert errors == []

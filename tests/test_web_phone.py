@@ -1,0 +1,298 @@
+"""The web app on a phone and as an installed app: Debian's headless chromium at 390×844 with touch
+(as Playwright's phone descriptors set it) and at a laptop's 1366×900, with the test wallet.
+
+No view scrolls sideways at either width and a phone's controls are at least 44 px; a household sets
+and clears its standing order and deposits into and withdraws from its vault on the phone, each
+form saying what happened right beside its button, in view; a household watched by someone else is
+read only, with the reason beside the disabled controls, and one without a meter is told how to get
+one; the landing page links sample households; the manifest and the service worker pass chromium's
+installability check; offline the app opens from the service worker's copy, says it is offline and
+shows the household's last known balances marked as such.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import httpx
+import pytest
+from eth_account import Account
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from energy_grid.chain.client import anvil_account
+from energy_grid.domain.units import format_kwh, format_money
+from energy_grid.web import STATIC_DIR, VIEWS
+
+from support.web_helpers import CHROMIUM_ARGS, PHONE_VIEWPORT, UI_TIMEOUT_MS, VIEWPORT, WalletSession, chromium_path
+
+# The browser fixtures (web_browser, web_base_url, web_client, web_sessions), shared with test_web_app.py.
+pytest_plugins = ["support.web_fixtures"]
+
+REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
+HOUSEHOLD_INDEX = 5  # a household with a meter, on the phone
+NEIGHBOUR_INDEX = 6  # another household with a meter, watched read only
+NO_METER_INDEX = 7  # an account that owns no meter
+SCREENS = {"phone": PHONE_VIEWPORT, "laptop": VIEWPORT}
+MIN_TOUCH_PX = 44
+NO_METER_HINT = (
+    "the operator registers a meter to your address, or run make simulate HOUSEHOLD_OWNER=<your address> on a local chain"
+)
+
+
+def _register_meter(api_system, admin, owner: str) -> str:
+    meter = Account.create().address
+    api_system.smart_meter.registerMeter(meter, owner, REGION, 0, 0, sender=admin)
+    return meter
+
+
+def _connect(page: Page, address: str) -> None:
+    page.get_by_test_id("wallet-button").click()
+    expect(page.get_by_test_id("wallet-button")).to_have_attribute("data-account", address)
+
+
+def _scrolls_sideways(page: Page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
+
+
+def _small_controls(page: Page) -> list[str]:
+    """Visible controls (buttons, fields, the views' tabs) less than 44 px tall or wide."""
+    return page.evaluate(
+        """(min) => [...document.querySelectorAll('button, input:not([type=radio]), select, #app-header nav a, .radio label')]
+             .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+             .filter((el) => { const r = el.getBoundingClientRect(); return r.height < min - 0.5 || r.width < min - 0.5; })
+             .map((el) => `${el.tagName.toLowerCase()} ${el.dataset.testid || el.id || el.textContent.trim().slice(0, 30)}`)""",
+        MIN_TOUCH_PX,
+    )
+
+
+def _feedback_in_view(page: Page, testid: str, text: str, kind: str = "info") -> None:
+    """The form's status line beside its button says `text`, as `kind`, and the user sees it."""
+    line = page.get_by_test_id(testid)
+    expect(line).to_contain_text(text)
+    expect(line).to_have_attribute("data-kind", kind)
+    expect(line).to_have_attribute("role", "status")
+    expect(line).to_be_in_viewport()
+
+
+def _controlled_by_service_worker(page: Page) -> None:
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=UI_TIMEOUT_MS)
+
+
+def test_manifest_and_service_worker_are_served(web_base_url):
+    manifest = httpx.get(f"{web_base_url}/manifest.webmanifest")
+    assert manifest.status_code == 200 and manifest.headers["content-type"] == "application/manifest+json"
+    app = manifest.json()
+    assert app["start_url"] == "/" and app["scope"] == "/" and app["display"] == "standalone"
+    assert app["name"] and app["short_name"] and app["theme_color"] and app["background_color"]
+    icons = {(icon["sizes"], icon["purpose"]): icon["src"] for icon in app["icons"]}
+    assert set(icons) == {(f"{px}x{px}", purpose) for px in (192, 512) for purpose in ("any", "maskable")}
+    for (sizes, _), src in icons.items():
+        png = httpx.get(f"{web_base_url}{src}")
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png", src
+        assert "{}x{}".format(*Image.open(io.BytesIO(png.content)).size) == sizes, src
+
+    worker = httpx.get(f"{web_base_url}/sw.js")
+    assert worker.status_code == 200 and "javascript" in worker.headers["content-type"]
+    # Its app shell holds every view and every file the views load, so each opens offline.
+    shell = set(json.loads(re.search(r"const SHELL = (\[.*?\]);", worker.text, re.S).group(1).replace(",\n]", "]")))
+    wanted = set(VIEWS) | {"/static/app.css", "/vendor/chart.js", "/manifest.webmanifest"}
+    wanted |= {f"/static/js/{path.name}" for path in (STATIC_DIR / "js").glob("*.js")}
+    assert wanted <= shell
+    for path in VIEWS:
+        page = httpx.get(f"{web_base_url}{path}").text
+        assert '<link rel="manifest" href="/manifest.webmanifest">' in page and '<meta name="theme-color"' in page, path
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_no_view_scrolls_sideways(screen, web_sessions, api_system, admin):
+    """Every view with a connected household that has a meter, trades and orders: nothing wider
+    than the screen; on the phone every control is a touch target."""
+    household = anvil_account(HOUSEHOLD_INDEX)
+    _register_meter(api_system, admin, household.address)
+    session = web_sessions(HOUSEHOLD_INDEX, SCREENS[screen])
+    for path in VIEWS:
+        page = session.open(path)
+        if path == "/":
+            _connect(page, household.address)
+        if path == "/prosumer":
+            expect(page.get_by_test_id("standing-row")).to_have_count(1)
+        if path == "/operator":
+            expect(page.get_by_test_id("token-state")).to_have_text("no token")
+        if path == "/":
+            expect(page.get_by_test_id("deployment")).to_contain_text("Indexed block")
+        else:
+            expect(page.locator("#updated-at")).to_contain_text("updated")
+        assert not _scrolls_sideways(page), (screen, path)
+        if screen == "phone":
+            assert _small_controls(page) == [], path
+        session.screenshot(page, f"{screen}-{path.strip('/') or 'landing'}")
+        page.close()
+
+
+def test_standing_order_and_vault_on_a_phone_say_what_happened_beside_the_button(web_sessions, api_system, admin):
+    smart_meter, vault, stablecoin = api_system.smart_meter, api_system.energy_vault, api_system.payment_token
+    household = anvil_account(HOUSEHOLD_INDEX)
+    meter = _register_meter(api_system, admin, household.address)
+    symbol, decimals = stablecoin.symbol(), stablecoin.decimals()
+    session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
+    page = session.open("/prosumer")
+    _connect(page, household.address)
+    expect(page.get_by_test_id("standing-row")).to_have_count(1)
+
+    page.get_by_test_id("standing-sell-price").fill("0.08")
+    page.get_by_test_id("save-standing").click()
+    _feedback_in_view(page, "standing-feedback", "saved")
+    assert smart_meter.getStandingOrder(meter) == (80_000, 0, 0, 0)
+    expect(page.get_by_test_id("standing-row")).to_have_attribute("data-active", "true")
+    session.screenshot(page, "phone-standing-saved")
+    page.get_by_test_id("clear-standing").click()
+    _feedback_in_view(page, "standing-feedback", "cleared")
+    assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
+
+    page.get_by_test_id("vault-token").select_option("payment")
+    page.get_by_test_id("vault-amount").fill("2")
+    page.get_by_test_id("vault-deposit").click()
+    _feedback_in_view(page, "vault-feedback", "Deposited")
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(2_000_000, decimals, symbol))
+    page.get_by_test_id("vault-amount").fill("0.5")
+    page.get_by_test_id("vault-withdraw").click()
+    _feedback_in_view(page, "vault-feedback", "Withdrew")
+    assert vault.balancesOf(household.address) == (0, 1_500_000)
+    session.screenshot(page, "phone-vault")
+
+    # A refusal says why beside the button too, not at the top of the page.
+    session.expected_errors.append("status of 400")
+    page.get_by_test_id("vault-token").select_option("energy")
+    page.get_by_test_id("vault-amount").fill("5")
+    page.get_by_test_id("vault-deposit").click()
+    _feedback_in_view(page, "vault-feedback", f"less than the {format_kwh(5_000)} to deposit", "error")
+    expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_someone_elses_household_is_read_only_and_one_without_a_meter_is_told_how_to_get_one(web_sessions, api_system, admin):
+    household, neighbour, no_meter = (anvil_account(i) for i in (HOUSEHOLD_INDEX, NEIGHBOUR_INDEX, NO_METER_INDEX))
+    _register_meter(api_system, admin, household.address)
+    _register_meter(api_system, admin, neighbour.address)
+
+    # No wallet: every form of the household is disabled, and says whose wallet would change it.
+    visitor = web_sessions(None, PHONE_VIEWPORT)
+    page = visitor.open(f"/prosumer?account={neighbour.address}")
+    expect(page.get_by_test_id("standing-row")).to_have_count(1)
+    for button in ("save-standing", "clear-standing", "vault-deposit", "vault-withdraw"):
+        expect(page.get_by_test_id(button)).to_be_disabled()
+    reason = f"connect the wallet of {neighbour.address[:6]}…{neighbour.address[-4:]} to change this"
+    for line in ("standing-feedback", "vault-feedback"):
+        expect(page.get_by_test_id(line)).to_contain_text(reason)
+        expect(page.get_by_test_id(line)).to_have_attribute("data-kind", "locked")
+    visitor.screenshot(page, "phone-read-only")
+    trading = visitor.open("/trading")
+    expect(trading.get_by_test_id("place-order")).to_be_disabled()
+    expect(trading.get_by_test_id("order-feedback")).to_contain_text("Connect your wallet to place orders")
+
+    # Another household's wallet connected: still read only; its own household is not.
+    session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
+    page = session.open(f"/prosumer?account={neighbour.address}")
+    _connect(page, household.address)
+    expect(page.get_by_test_id("vault-feedback")).to_contain_text(reason)
+    expect(page.get_by_test_id("vault-deposit")).to_be_disabled()
+    own = session.open(f"/prosumer?account={household.address}")
+    expect(own.get_by_test_id("standing-row")).to_have_count(1)
+    expect(own.get_by_test_id("vault-deposit")).to_be_enabled()
+    expect(own.get_by_test_id("save-standing")).to_be_enabled()
+    expect(own.get_by_test_id("vault-feedback")).to_have_text("")
+
+    # An account without a meter: how to get one, no empty meter choice.
+    page = session.open(f"/prosumer?account={no_meter.address}")
+    expect(page.get_by_test_id("no-meter")).to_be_visible()
+    expect(page.get_by_test_id("no-meter")).to_contain_text(NO_METER_HINT)
+    expect(page.get_by_test_id("standing-meter")).to_be_hidden()
+
+
+def test_the_landing_page_offers_your_household_a_sample_one_and_how_to_become_one(web_sessions, api_system, admin):
+    owners = [anvil_account(i).address for i in (HOUSEHOLD_INDEX, NEIGHBOUR_INDEX)]
+    for owner in owners:
+        _register_meter(api_system, admin, owner)
+    session = web_sessions(NO_METER_INDEX, PHONE_VIEWPORT)
+    page = session.open("/")
+    samples = page.get_by_test_id("sample-household")
+    expect(samples).to_have_count(2)
+    assert {samples.nth(i).get_attribute("data-account") for i in range(2)} == set(owners)
+    expect(page.get_by_test_id("start-become")).to_contain_text(NO_METER_HINT)
+    session.screenshot(page, "phone-landing")
+    samples.first.click()
+    expect(page).to_have_url(re.compile(r"/prosumer\?account=0x[0-9a-fA-F]{40}$"))
+    expect(page.get_by_test_id("meter-row")).to_have_count(1)
+
+    page = session.open("/")
+    page.get_by_test_id("start-connect").click()
+    expect(page).to_have_url(re.compile(r"/prosumer$"))
+    expect(page.get_by_test_id("account-label")).to_contain_text(anvil_account(NO_METER_INDEX).address)
+    expect(page.get_by_test_id("no-meter")).to_be_visible()
+
+
+def test_chromium_finds_the_app_installable(web_browser, web_base_url, tmp_path):
+    """Chromium's own check (what decides whether it offers "Install app"): no errors. A browser
+    profile on disk, not Playwright's usual incognito context, where chromium installs nothing."""
+    context = web_browser.browser_type.launch_persistent_context(
+        tmp_path / "profile", executable_path=chromium_path(), args=CHROMIUM_ARGS, viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{web_base_url}/")
+        _controlled_by_service_worker(page)
+        cdp = context.new_cdp_session(page)
+        assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+        manifest = cdp.send("Page.getAppManifest")
+        assert manifest["url"] == f"{web_base_url}/manifest.webmanifest" and manifest["errors"] == []
+    finally:
+        context.close()
+
+
+def _offline(session: WalletSession) -> None:
+    """No network from now on; the browser logs each request that fails for it."""
+    session.expected_errors.extend(["ERR_INTERNET_DISCONNECTED", "Failed to fetch", "FetchEvent"])
+    session.context.set_offline(True)
+
+
+def test_offline_the_app_opens_and_shows_the_last_known_balances(web_sessions, api_system, accounts):
+    household = anvil_account(HOUSEHOLD_INDEX)
+    stablecoin, vault = api_system.payment_token, api_system.energy_vault
+    stablecoin.approve(vault, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
+    vault.deposit(stablecoin, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
+    shown = format_money(3_000_000, stablecoin.decimals(), stablecoin.symbol())
+    session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
+    page = session.open("/prosumer")
+    _controlled_by_service_worker(page)
+    # The first visit installed the service worker; from the next one on it keeps what the page loads.
+    page.reload()
+    page.wait_for_function("() => document.documentElement.dataset.ready === 'true'")
+    _connect(page, household.address)
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(shown)
+    expect(page.get_by_test_id("balances-as-of")).to_have_text("")  # live
+    expect(page.get_by_test_id("offline")).to_have_count(0)
+
+    _offline(session)
+    page.reload()
+    page.wait_for_function("() => document.documentElement.dataset.ready === 'true'")
+    expect(page.get_by_test_id("offline")).to_contain_text("You are offline")
+    expect(page.get_by_test_id("offline")).to_contain_text("last known")
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(shown)
+    as_of = page.get_by_test_id("balances-as-of")
+    expect(as_of).to_contain_text("last known, from ")
+    expect(as_of).to_have_attribute("data-stale", "true")
+    session.screenshot(page, "phone-offline")
+
+    # Every other view opens from the copy too and says it is offline; nothing there is a kept figure.
+    for path in ("/", "/trading", "/operator", "/analytics"):
+        other = session.open(path)
+        expect(other.locator("#app-header nav")).to_be_visible()
+        expect(other.get_by_test_id("offline")).to_contain_text("You are offline")
+        other.close()
+
+    # Back online, the figures are live again.
+    session.context.set_offline(False)
+    expect(page.get_by_test_id("offline")).to_have_count(0)
+    expect(as_of).to_have_text("")
