@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from energy_grid.api import operator_routes, read_routes, vault_routes, write_routes
+from energy_grid.api import auction_routes, operator_routes, read_routes, vault_routes, write_routes
 from energy_grid.api.problems import install_problem_handlers
 from energy_grid.api.relay import Relay
 from energy_grid.api.services.trading import read_token_info
@@ -67,5 +67,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(write_routes.router, prefix=API_PREFIX)
     app.include_router(operator_routes.router, prefix=API_PREFIX)
     app.include_router(vault_routes.router, prefix=API_PREFIX)
+    app.include_router(auction_routes.router, prefix=API_PREFIX)
     mount_web(app)
     return app

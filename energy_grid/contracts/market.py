@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from energy_grid.domain.auction import AuctionOrder, Clearing, clear_market
+from energy_grid.chain.errors import ContractRevertError
 from energy_grid.contracts.base import (
     ContractClient,
     decode_event,
@@ -30,8 +30,9 @@ from energy_grid.contracts.structs import (
     OrderOutcome,
     TransactionInfo,
 )
+from energy_grid.domain.auction import AuctionOrder, Clearing, clear_market
 from energy_grid.domain.enums import LongSide, OrderType
-from energy_grid.chain.errors import ContractRevertError
+from energy_grid.signing.auction import SignedAuctionOrder
 from energy_grid.signing.orders import Signature, SignedOrder
 
 # Rejections of an auction order that mean the escrow could not come out of the vault, and what to do.
@@ -299,6 +300,23 @@ class EnergyAuction(ContractClient):
         """Escrows `amount_wh` EnergyToken from the vault balance; returns the order id."""
         return self._submit(trader, "submitAsk", period, amount_wh, limit_price_per_kwh)
 
+    def submit_order_by_sig(self, relayer: LocalAccount, order: SignedAuctionOrder, signature: Signature) -> int:
+        """Relays a trader's EIP-712 signed bid or ask (energy_grid.signing.auction); the relayer pays gas
+        only. The order and its escrow are the signer's, so the signer must have approved the auction
+        in the vault (for a first order, relay its signed approval first: IEnergyVault.approveMarketBySig)."""
+        require_amount("amount_wh", order.amount_wh)
+        require_amount("limit_price_per_kwh", order.limit_price_per_kwh)
+        return self._escrowed(relayer, order.trader, "submitOrderBySig", order.as_tuple(), *signature.args())
+
+    def nonce(self, trader: str) -> int:
+        """The nonce the trader's next signed order must carry."""
+        return self._int("nonces", trader)
+
+    def trader_orders(self, trader: str, from_block: int = 0) -> list[int]:
+        """The ids of the trader's firm orders, in arrival order, from its OrderSubmitted events."""
+        logs = self.contract.events.OrderSubmitted().get_logs(from_block=from_block, argument_filters={"trader": trader})
+        return [int(e["args"]["orderId"]) for e in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))]
+
     def clear(self, sender: LocalAccount, period: int) -> ClearedMarket:
         """Clears the period from its clearing time on (`clearing_time`); anyone may."""
         return decode_event(ClearedMarket, self.event(self._send(sender, "clear", period), "MarketCleared"))
@@ -322,6 +340,14 @@ class EnergyAuction(ContractClient):
     def gate_closure_time(self, period: int) -> int:
         """Unix seconds from which the period takes no firm orders."""
         return self._int("gateClosureTime", period)
+
+    def next_open_period(self, now: int) -> int:
+        """The first period whose gate is still open at `now` (unix seconds): the soonest an order can trade."""
+        return (now + self._int("gateClosure")) // self.period_length_s() + 1
+
+    def period_at(self, when: int) -> int:
+        """The period under way at `when` (unix seconds): the one delivering then."""
+        return when // self.period_length_s()
 
     def clearing_time(self, period: int) -> int:
         """Unix seconds from which the period may be cleared: its gate closure, or for the reading
@@ -387,12 +413,17 @@ class EnergyAuction(ContractClient):
     def _submit(self, trader: LocalAccount, function: str, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
         require_amount("amount_wh", amount_wh)
         require_amount("limit_price_per_kwh", limit_price_per_kwh)
+        return self._escrowed(trader, trader.address, function, period, amount_wh, limit_price_per_kwh)
+
+    def _escrowed(self, sender: LocalAccount, trader: str, function: str, *args: object) -> int:
+        """Sends an order of `trader`'s (its own or relayed) and returns its id; a refusal of the vault or
+        token says in words what to do."""
         try:
-            receipt = self._send(trader, function, period, amount_wh, limit_price_per_kwh)
+            receipt = self._send(sender, function, *args)
         except ContractRevertError as rejected:
             hint = ESCROW_HINTS.get(rejected.error_name)
             if hint is None:
                 raise
-            notice = hint.format(trader=trader.address, auction=self.address)
+            notice = hint.format(trader=trader, auction=self.address)
             raise ContractRevertError(rejected.contract, rejected.function, rejected.error_name, rejected.arguments, notice) from None
         return self._id(receipt, "OrderSubmitted", "orderId")

@@ -1,0 +1,182 @@
+"""Firm auction orders from a household's wallet: the EIP-712 order to sign (checked against the chain
+first), its relay, and the relay of a claim, which needs no signature (any caller may claim an order,
+and the payout always goes to the order's trader)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from eth_account.signers.local import LocalAccount
+
+from energy_grid.api.auction_models import (
+    AuctionOrderDraft,
+    AuctionOrderTypedDataOut,
+    ClaimedAuctionOrderOut,
+    RelayAuctionOrder,
+    RelayedAuctionOrderOut,
+)
+from energy_grid.api.problems import ApiProblem, answering
+from energy_grid.api.relay import Relay, tx_hash_of
+from energy_grid.api.write_models import split_signature
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.errors import ContractRevertError
+from energy_grid.signing import drafts
+from energy_grid.signing.auction import SignedAuctionOrder, auction_order_typed_data
+from energy_grid.signing.orders import market_approval_typed_data
+
+# The refusals of a trial order that only a missing approval or a short balance causes: answered with
+# the approval to sign, or with InsufficientVaultBalance, which says what is short.
+ESCROW_ERRORS = frozenset({"MarketNotApproved", "ERC20InsufficientAllowance", "ERC20InsufficientBalance"})
+
+
+def escrow_of(is_bid: bool, amount_wh: int, limit_price_per_kwh: int) -> int:
+    """What the auction takes: ceil(amountWh * limit / 1000) PaymentToken for a bid, amountWh Wh for an ask."""
+    return -(-amount_wh * limit_price_per_kwh // 1_000) if is_bid else amount_wh
+
+
+def _period_of(client: GridClient, draft: AuctionOrderDraft, now: int) -> int:
+    if draft.period is not None and draft.deliveryTime is not None:
+        raise ApiProblem(HTTPStatus.UNPROCESSABLE_ENTITY, "InvalidRequest", "Give the period or the delivery time, not both.")
+    if draft.period is not None:
+        return draft.period
+    if draft.deliveryTime is not None:
+        return client.auction.period_at(draft.deliveryTime)
+    return client.auction.next_open_period(now)
+
+
+def _check_vault_balance(client: GridClient, trader: str, is_bid: bool, escrow: int) -> None:
+    """Raises InsufficientVaultBalance when the trader's vault balance, with what the vault may pull from
+    the wallet, falls short of the escrow (a relayed order has no permit to make it up)."""
+    token_name = "PaymentToken" if is_bid else "EnergyToken"
+    token = client.payment_token if is_bid else client.energy_token
+    held = client.vault.balances(trader)
+    balance = held.payment if is_bid else held.energy_wh
+    shortfall = escrow - balance
+    if shortfall <= 0:
+        return
+    pullable = min(token.balance_of(trader), token.allowance(trader, client.vault.address))
+    if pullable >= shortfall:
+        return
+    unit = "PaymentToken base units" if is_bid else "Wh"
+    raise ApiProblem(
+        HTTPStatus.BAD_REQUEST,
+        "InsufficientVaultBalance",
+        f"The order escrows {escrow} {unit}, but the trader's EnergyVault balance holds {balance} and the vault may pull "
+        f"only {pullable} more from the wallet: deposit into the vault first.",
+        {"trader": trader, "token": token_name, "escrow": escrow, "vaultBalance": balance, "pullableFromWallet": pullable},
+    )
+
+
+def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft) -> AuctionOrderTypedDataOut:
+    """The order for the trader's wallet to sign, and its approval of the auction in the vault when that
+    is missing. What the trader's own submission would be refused for now (a closed gate, a period too
+    far ahead, a price off the grid, an amount out of range, a pause) is answered instead."""
+    is_bid = draft.side == "BID"
+    with answering():
+        auction, vault = client.auction, client.vault
+        now = drafts.chain_time(client)
+        period = _period_of(client, draft, now)
+        trader = draft.trader
+        trial_calls = auction.calls
+        trial = (trial_calls.submit_bid if is_bid else trial_calls.submit_ask)(trader, period, draft.amountWh, draft.limitPricePerKWh)
+        rejection = drafts.refusal(client, trader, trial)
+        escrow = escrow_of(is_bid, draft.amountWh, draft.limitPricePerKWh)
+        if rejection is not None:
+            if not (isinstance(rejection, ContractRevertError) and rejection.error_name in ESCROW_ERRORS):
+                raise rejection
+            _check_vault_balance(client, trader, is_bid, escrow)
+        deadline = drafts.signature_deadline(client, draft.deadline)
+        order = SignedAuctionOrder(trader, period, is_bid, draft.amountWh, draft.limitPricePerKWh, auction.nonce(trader), deadline)
+        approval = None
+        if not vault.is_market_approved(trader, auction.address):
+            typed = market_approval_typed_data(trader, auction.address, vault.nonce(trader), deadline, vault.address, client.chain_id)
+            approval = {"deadline": deadline, "typedData": typed}
+        gate_closes = auction.gate_closure_time(period)
+    return AuctionOrderTypedDataOut.model_validate(
+        {
+            "order": order.message(),
+            "typedData": auction_order_typed_data(order, auction.address, client.chain_id),
+            "escrow": escrow,
+            "escrowToken": "PaymentToken" if is_bid else "EnergyToken",
+            "gateClosureTime": gate_closes,
+            "marketApproval": approval,
+        }
+    )
+
+
+async def relay_auction_order(client: GridClient, relay: Relay, relayer: LocalAccount, body: RelayAuctionOrder) -> RelayedAuctionOrderOut:
+    """Relays the signed approval of the auction (when given and still missing), then the signed order:
+    nothing is sent unless both would pass."""
+    o = body.order
+    order = SignedAuctionOrder(o.trader, o.period, o.isBid, o.amountWh, o.limitPricePerKWh, o.nonce, o.deadline)
+    signature = split_signature(body.signature)
+    auction, vault = client.auction, client.vault
+    with answering():
+        call = auction.calls.submit_order_by_sig(relayer, order, signature)
+        if body.marketApproval is not None and not vault.is_market_approved(order.trader, auction.address):
+            # The order is tried first: its signature, nonce and deadline are checked before its escrow,
+            # so only the missing approval may refuse it. Then the approval, which is sent first.
+            rejection = relay.check(relayer.address, call)
+            if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name == "MarketNotApproved"):
+                raise rejection
+            approval_signature = bytes.fromhex(body.marketApproval.signature.removeprefix("0x"))
+            approve = vault.calls.approve_market_by_sig(
+                relayer, order.trader, auction.address, body.marketApproval.deadline, approval_signature
+            )
+            rejection = relay.check(relayer.address, approve)
+            if rejection is not None:
+                raise rejection
+            await relay.send_async(relayer, approve)
+        rejection = relay.check(relayer.address, call)
+        if isinstance(rejection, ContractRevertError) and rejection.error_name in ESCROW_ERRORS - {"MarketNotApproved"}:
+            _check_vault_balance(client, order.trader, order.is_bid, escrow_of(order.is_bid, order.amount_wh, order.limit_price_per_kwh))
+        receipt = await relay.send_async(relayer, call)
+        submitted = auction.event(receipt, "OrderSubmitted")
+    return RelayedAuctionOrderOut(
+        orderId=str(int(submitted["orderId"])),
+        trader=str(submitted["trader"]),
+        period=int(submitted["period"]),
+        isBid=bool(submitted["isBid"]),
+        amountWh=int(submitted["amountWh"]),
+        limitPricePerKWh=int(submitted["limitPricePerKWh"]),
+        escrow=int(submitted["escrow"]),
+        txHash=tx_hash_of(receipt),
+        blockNumber=int(receipt["blockNumber"]),
+        relayer=relayer.address,
+    )
+
+
+async def relay_auction_claim(client: GridClient, relay: Relay, relayer: LocalAccount, order_id: int) -> ClaimedAuctionOrderOut:
+    """Claims the order for its trader. A market past its clearing time that nobody cleared yet is
+    cleared first, so a household need not wait for the keeper."""
+    auction = client.auction
+    with answering():
+        info = auction.get_order(order_id)  # OrderUnknown (404) or OrderSlotReused (400) for an id that names no order now
+        cleared_first = False
+        if not auction.get_market(info.period).cleared and drafts.chain_time(client) >= auction.clearing_time(info.period):
+            clear = auction.calls.clear(relayer, info.period)
+            # A keeper may clear it meanwhile: then there is nothing to do first.
+            if relay.check(relayer.address, clear) is None:
+                await relay.send_async(relayer, clear)
+                cleared_first = True
+        receipt = await relay.send_async(relayer, auction.calls.claim(relayer, order_id))
+        claimed = auction.event(receipt, "OrderClaimed")
+    is_bid = bool(claimed["isBid"])
+    filled, payment, fee, refund = (int(claimed[k]) for k in ("filledWh", "payment", "fee", "refund"))
+    return ClaimedAuctionOrderOut(
+        orderId=str(order_id),
+        trader=str(claimed["trader"]),
+        isBid=is_bid,
+        filledWh=filled,
+        payment=payment,
+        fee=fee,
+        refund=refund,
+        creditedEnergyWh=filled if is_bid else refund,
+        creditedPayment=refund if is_bid else payment - fee,
+        clearedFirst=cleared_first,
+        txHash=tx_hash_of(receipt),
+        blockNumber=int(receipt["blockNumber"]),
+    )
+
+
+__all__ = ["auction_order_typed_data_out", "escrow_of", "relay_auction_claim", "relay_auction_order"]

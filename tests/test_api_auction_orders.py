@@ -1,0 +1,224 @@
+"""The API's auction routes on a real deployment: firm bids and asks a household signs in its wallet
+(played by eth-account signing the typed data the API hands out, as a browser wallet signs it with
+eth_signTypedData_v4) and the relayer sends, and claims the relayer sends for anyone, paying the
+order's trader. Every refusal is a 4xx that names it, with nothing sent.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import meter_energy_to
+from fastapi.testclient import TestClient
+
+from energy_grid.api import create_app
+
+from support.service_helpers import ok, problem, sign_typed
+
+API = "/api/v1"
+CASH = 2_000_000  # PaymentToken base units the buying household deposits
+SELLER_ENERGY_WH = 20_000
+MAX_UINT256 = 2**256 - 1
+
+
+@pytest.fixture(scope="module")
+def households(accounts):
+    """A buying household and a selling one; neither has approved the auction in the vault."""
+    return accounts[3], accounts[4]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _households_funded(api_system, households, admin, accounts, chain):
+    """The buyer's cash and the seller's metered energy are vault balances, before any test's own state."""
+    buyer, seller = households
+    vault, payment, energy = api_system.energy_vault, api_system.payment_token, api_system.energy_token
+    meter_energy_to([seller], SELLER_ENERGY_WH, api_system.smart_meter, admin, accounts, chain)
+    payment.approve(vault, MAX_UINT256, sender=buyer)
+    vault.deposit(payment, CASH, sender=buyer)
+    energy.approve(vault, MAX_UINT256, sender=seller)
+    vault.deposit(energy, SELLER_ENERGY_WH, sender=seller)
+
+
+@pytest.fixture(scope="module")
+def api(api_settings):
+    with TestClient(create_app(api_settings(follow=False))) as http:
+        yield http
+
+
+@pytest.fixture
+def auction(api_system):
+    return api_system.energy_auction
+
+
+def price(auction, tick: int) -> int:
+    return int(auction.minPrice()) + tick * int(auction.tickSize())
+
+
+def draft(trader, side: str, amount_wh: int, limit: int, **extra) -> dict:
+    return {"trader": trader.address, "side": side, "amountWh": amount_wh, "limitPricePerKWh": limit} | extra
+
+
+def signed_body(offer: dict, signer) -> dict:
+    """POST /auction/orders/typed-data's answer signed by `signer`, as POST /auction/orders takes it."""
+    body = {"order": offer["order"], "signature": sign_typed(signer, offer["typedData"])}
+    if offer["marketApproval"] is not None:
+        approval = offer["marketApproval"]
+        body["marketApproval"] = {"deadline": approval["deadline"], "signature": sign_typed(signer, approval["typedData"])}
+    return body
+
+
+def place(api, trader, side: str, amount_wh: int, limit: int, **extra) -> dict:
+    offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(trader, side, amount_wh, limit, **extra)))
+    return ok(api.post(f"{API}/auction/orders", json=signed_body(offer, trader)), 201)
+
+
+def test_a_household_bids_from_its_wallet_and_the_relayer_pays_only_gas(api, api_system, auction, households, chain):
+    buyer, _ = households
+    vault, relayer_address = api_system.energy_vault, api.app.state.settings.relayer.address
+    limit = price(auction, 20)
+    offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 3_000, limit)))
+    now = chain.blocks.head.timestamp
+    period = (now + auction.gateClosure()) // auction.periodLength() + 1  # the next period still open
+    escrow = -(-3_000 * limit // 1_000)
+    assert offer["order"] == {
+        "trader": buyer.address,
+        "period": period,
+        "isBid": True,
+        "amountWh": 3_000,
+        "limitPricePerKWh": limit,
+        "nonce": 0,
+        "deadline": now + 3_600,
+    }
+    assert (offer["escrow"], offer["escrowToken"], offer["gateClosureTime"]) == (escrow, "PaymentToken", auction.gateClosureTime(period))
+    assert offer["typedData"]["primaryType"] == "AuctionOrder"
+    domain = {"name": "EnergyAuction", "version": "1", "chainId": chain.chain_id, "verifyingContract": auction.address}
+    assert offer["typedData"]["domain"] == domain
+    assert offer["marketApproval"] is not None  # the auction is not approved in the vault yet
+    before = vault.balancesOf(buyer)
+    relayed = ok(api.post(f"{API}/auction/orders", json=signed_body(offer, buyer)), 201)
+    order_id = int(relayed["orderId"])
+    assert relayed | {"orderId": 0, "txHash": "", "blockNumber": 0} == {
+        "orderId": 0,
+        "trader": buyer.address,
+        "period": period,
+        "isBid": True,
+        "amountWh": 3_000,
+        "limitPricePerKWh": limit,
+        "escrow": escrow,
+        "txHash": "",
+        "blockNumber": 0,
+        "relayer": relayer_address,
+    }
+    assert auction.getOrder(order_id).trader == buyer.address
+    assert vault.balancesOf(buyer) == (before[0], before[1] - escrow)
+    assert vault.isMarketApproved(buyer, auction) and auction.nonces(buyer) == 1
+    # Approved now: the next draft asks for the order alone.
+    assert ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, limit)))["marketApproval"] is None
+
+
+def test_an_ask_for_a_delivery_time_and_a_claim_anyone_asks_for_pays_the_trader(api, api_system, auction, households, chain):
+    buyer, seller = households
+    vault = api_system.energy_vault
+    period_s = int(auction.periodLength())
+    period = (chain.blocks.head.timestamp + int(auction.gateClosure())) // period_s + 3
+    ask = place(api, seller, "ASK", 2_000, price(auction, 10), deliveryTime=period * period_s + 60)
+    assert (ask["period"], ask["escrow"]) == (period, 2_000)
+    bid = place(api, buyer, "BID", 2_000, price(auction, 30), period=period)
+    # Not yet claimable: the market clears from its clearing time on.
+    problem(api.post(f"{API}/auction/orders/{bid['orderId']}/claim"), 400, "MarketNotCleared")
+    chain.mine(timestamp=auction.clearingTime(period))
+    before = vault.balancesOf(buyer)
+    claimed = ok(api.post(f"{API}/auction/orders/{bid['orderId']}/claim"))
+    outcome = auction.getOrderOutcome(int(bid["orderId"]))
+    assert claimed | {"txHash": "", "blockNumber": 0} == {
+        "orderId": bid["orderId"],
+        "trader": buyer.address,
+        "isBid": True,
+        "filledWh": 2_000,
+        "payment": outcome.payment,
+        "fee": 0,
+        "refund": outcome.refund,
+        "creditedEnergyWh": 2_000,
+        "creditedPayment": outcome.refund,
+        "clearedFirst": True,  # nobody had cleared the market: the relay did, then claimed
+        "txHash": "",
+        "blockNumber": 0,
+    }
+    assert vault.balancesOf(buyer) == (before[0] + 2_000, before[1] + outcome.refund)
+    seller_before = vault.balancesOf(seller)
+    sold = ok(api.post(f"{API}/auction/orders/{ask['orderId']}/claim"))
+    assert (sold["trader"], sold["clearedFirst"], sold["creditedEnergyWh"]) == (seller.address, False, 0)
+    assert vault.balancesOf(seller) == (seller_before[0], seller_before[1] + sold["payment"] - sold["fee"])
+    problem(api.post(f"{API}/auction/orders/{ask['orderId']}/claim"), 400, "AlreadyClaimed")
+
+
+def test_bad_orders_are_refused_before_the_wallet_is_asked(api, api_system, auction, households, chain):
+    buyer, seller = households
+    limit = price(auction, 10)
+    typed = f"{API}/auction/orders/typed-data"
+    current = int(auction.currentPeriod())
+    problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current)), 400, "GateClosed")
+    problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current + 10_000)), 400, "PeriodTooFarAhead")
+    problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit + 1)), 400, "PriceNotOnGrid")
+    problem(api.post(typed, json=draft(buyer, "BID", 10**13, limit)), 400, "AmountOutOfRange")
+    problem(api.post(typed, json=draft(buyer, "BID", 0, limit)), 422, "InvalidRequest")
+    problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current + 3, deliveryTime=1)), 422, "InvalidRequest")
+    problem(api.post(typed, json=draft(buyer, "HOLD", 1_000, limit)), 422, "InvalidRequest")
+    short = problem(api.post(typed, json=draft(seller, "ASK", SELLER_ENERGY_WH + 1, limit)), 400, "InsufficientVaultBalance")
+    assert short["details"] | {"pullableFromWallet": 0} == {
+        "trader": seller.address,
+        "token": "EnergyToken",
+        "escrow": SELLER_ENERGY_WH + 1,
+        "vaultBalance": SELLER_ENERGY_WH,
+        "pullableFromWallet": 0,
+    }
+    problem(api.post(f"{API}/auction/orders/12345/claim"), 404, "OrderUnknown")
+
+
+def test_signatures_that_are_not_the_traders_are_refused_with_nothing_sent(api, api_system, auction, households, chain):
+    buyer, seller = households
+    limit = price(auction, 10)
+    relayer = api.app.state.settings.relayer.address
+    offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, limit)))
+    sent_before = chain.provider.web3.eth.get_transaction_count(relayer)
+    # Signed by another household: it recovers to the seller, not the buyer.
+    forged = signed_body(offer, seller)
+    refused = problem(api.post(f"{API}/auction/orders", json=forged), 403, "InvalidSigner")
+    assert refused["details"] == {"trader": buyer.address, "signer": seller.address}
+    # Signed by the buyer, but the order changed after signing.
+    tampered = signed_body(offer, buyer)
+    tampered["order"] = tampered["order"] | {"amountWh": 9_000}
+    problem(api.post(f"{API}/auction/orders", json=tampered), 403, "InvalidSigner")
+    assert chain.provider.web3.eth.get_transaction_count(relayer) == sent_before
+    problem(api.post(f"{API}/auction/orders", json=signed_body(offer, buyer) | {"signature": "0x12"}), 422, "InvalidSignature")
+    body = signed_body(offer, buyer)
+    ok(api.post(f"{API}/auction/orders", json=body), 201)
+    # The same signed order again: its nonce is spent.
+    problem(api.post(f"{API}/auction/orders", json={"order": body["order"], "signature": body["signature"]}), 409, "InvalidNonce")
+
+
+def test_an_expired_signature_is_refused(api, auction, households, chain):
+    buyer, _ = households
+    now = chain.blocks.head.timestamp
+    offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, price(auction, 10), deadline=now + 30)))
+    body = signed_body(offer, buyer)
+    chain.mine(timestamp=now + 31)
+    refused = problem(api.post(f"{API}/auction/orders", json=body), 400, "SignatureExpired")
+    assert refused["details"]["deadline"] == now + 30
+
+
+def test_a_paused_auction_refuses_the_draft(api, api_system, auction, households, admin):
+    buyer, _ = households
+    auction.pause(sender=admin)
+    problem(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, price(auction, 10))), 409, "EnforcedPause")
+    auction.unpause(sender=admin)
+
+
+def test_the_auction_write_routes_join_the_auction_group_in_the_docs(api):
+    paths = api.get("/openapi.json").json()["paths"]
+    auction = {(method.upper(), path) for path, methods in paths.items() for method, op in methods.items() if op["tags"] == ["auction"]}
+    writes = {(method, path) for method, path in auction if method == "POST"}
+    assert writes == {
+        ("POST", f"{API}/auction/orders/typed-data"),
+        ("POST", f"{API}/auction/orders"),
+        ("POST", f"{API}/auction/orders/{{orderId}}/claim"),
+    }
