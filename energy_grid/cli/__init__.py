@@ -47,6 +47,9 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "assets",
         "Energy-asset NFTs and their fractional shares: mint, split, deposit revenue, claim it.",
     ),
+    "auction": LazyCommand(
+        "energy_grid.cli.auction_commands", "auction", "Firm bids and asks in the quarter-hourly auction, and their claims."
+    ),
     "carbon": LazyCommand(
         "energy_grid.cli.assets_commands",
         "carbon",
