@@ -24,7 +24,7 @@ help:
 	@echo "make lint     ruff and mypy over the Python (pyproject.toml configures both)"
 	@echo "make node     run a persistent local anvil on 127.0.0.1:8545 (state in .anvil/)"
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
-	@echo "make simulate the community day of make demo on the node at RPC_URL (deploys there first if needed)"
+	@echo "make simulate the community day of make demo on the node at RPC_URL (deploys there first if needed; HOUSEHOLD_OWNER=0x… gets a household)"
 	@echo "make serve    the API and the web app on http://127.0.0.1:8000 for the deployment at RPC_URL"
 	@echo "make soak     the live community under load, faults and bad input, against its goals: benchmarks/soak.md (about 45 minutes)"
 	@echo "make live     a live community under supervisord: broker, a self-mining chain, LIVE_HOUSEHOLDS households (100), its clock LIVE_SPEED× the wall's (60); Ctrl-C stops"
@@ -109,8 +109,11 @@ node: setup
 deploy: compile
 	ape run deploy --network $(RPC_URL)
 
+# HOUSEHOLD_OWNER=0x… hands one household of the community (its meter, its vault balances and
+# stablecoin in its wallet) to that address, e.g. a browser wallet's.
+HOUSEHOLD_OWNER ?=
 simulate: compile
-	ape run demo --rpc-url $(RPC_URL)
+	ape run demo --rpc-url $(RPC_URL) $(if $(HOUSEHOLD_OWNER),--household-owner $(HOUSEHOLD_OWNER))
 
 serve: setup
 	energy-grid --rpc-url $(RPC_URL) serve

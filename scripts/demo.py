@@ -34,6 +34,7 @@ from web3 import Web3
 from energy_grid.chain.anvil import start_anvil
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import build_manifest, manifest_path, write_manifest
+from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.report import console, heading, print_table
 from energy_grid.deploy.system import DeploymentSettings, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
 from energy_grid.simulation.driver import (
@@ -42,7 +43,7 @@ from energy_grid.simulation.driver import (
     run_file_for,
     run_simulation,
 )
-from energy_grid.simulation.report import summary_rows, write_report
+from energy_grid.simulation.report import owned_household_sentence, summary_rows, write_report
 
 list_project_sources(project)
 
@@ -76,7 +77,14 @@ def deployed_manifest(rpc_url: str) -> Path | None:
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same figures.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports/simulation"), show_default=True)
 @click.option("--rpc-url", default=None, help="A running local node (e.g. `make node`); default: an anvil of its own.")
-def cli(households: int, days: int, seed: int, report_dir: Path, rpc_url: str | None) -> None:
+@click.option(
+    "--household-owner",
+    type=ADDRESS,
+    default=None,
+    help="Hand one household (a PV household's meter, its vault balances and stablecoin in the wallet) to this "
+    "address, e.g. your browser wallet's (`make simulate HOUSEHOLD_OWNER=0x…`).",
+)
+def cli(households: int, days: int, seed: int, report_dir: Path, rpc_url: str | None, household_owner: str | None) -> None:
     logger.set_level("ERROR")  # one line per deployment transaction would drown the table
     node = None if rpc_url else start_anvil()
     try:
@@ -85,7 +93,7 @@ def cli(households: int, days: int, seed: int, report_dir: Path, rpc_url: str | 
         manifest = (deployed_manifest(url) if rpc_url else None) or deploy(url)
         console.print(f"  manifest {manifest}")
         client = GridClient.from_manifest(manifest, url)
-        config = SimulationConfig(households=households, days=days, seed=seed)
+        config = SimulationConfig(households=households, days=days, seed=seed, household_owner=household_owner)
         heading(f"Simulate {households} households, {days} day(s), seed {seed}")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("intervals", total=config.interval_count)
@@ -97,6 +105,8 @@ def cli(households: int, days: int, seed: int, report_dir: Path, rpc_url: str | 
         print_table("Summary", ["figure", "value"], summary_rows(result))
         for path in write_report(result, report_dir):
             console.print(f"  wrote {path}")
+        if result.owned_household is not None:
+            console.print(f"  {owned_household_sentence(result.owned_household)}")
     finally:
         if node is not None:
             node.stop()

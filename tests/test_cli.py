@@ -192,6 +192,15 @@ def test_usage_errors_exit_2_before_touching_the_node(grid_cli):
     assert "--keystore or --dev-account, not both" in both.stderr
 
 
+def _bad_checksum(address: str) -> str:
+    """`address` with the case of its first letter digit flipped: still hex, no longer its checksum."""
+    i = next(i for i, c in enumerate(address) if i > 1 and c.isalpha())
+    return address[:i] + address[i].swapcase() + address[i + 1 :]
+
+
+BAD_CHECKSUM = _bad_checksum(anvil_account(4).address)
+
+
 @pytest.mark.parametrize(
     ("args", "option", "message"),
     [
@@ -215,6 +224,11 @@ def test_usage_errors_exit_2_before_touching_the_node(grid_cli):
         (("grid", "load", "--region", "1", "--capacity-mw", "0", "--demand-mw", "0"), "--capacity-mw", "must be at least 0.001 MW"),
         (("grid", "load", "--region", "1", "--capacity-mw", "0,100", "--demand-mw", "0.090"), "--capacity-mw",
          "is not a number of MW"),
+        # Mixed case must be the EIP-55 checksum (the API's rule): one letter's case changed is refused.
+        (("orders", "place", "--side", "buy", "--amount-kwh", "1", "--price", "0.2", "--counterparty", BAD_CHECKSUM),
+         "--counterparty", "fails its EIP-55 checksum"),
+        (("simulate", "--household-owner", BAD_CHECKSUM), "--household-owner", "fails its EIP-55 checksum"),
+        (("simulate", "--household-owner", "0x1234"), "--household-owner", "is not an address"),
     ],
 )
 def test_every_usage_error_exits_2_naming_its_option(grid_cli, cli_client, args, option, message):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import read_manifest
@@ -143,6 +144,36 @@ def test_other_meters_trading_on_the_same_chain_leave_the_run_s_books_balanced(s
     assert [fill.volume_wh for fill in fills] == [1_500, 1_500]
     assert all(check.ok for check in result.checks), [c for c in result.checks if not c.ok]
     assert result.figures["retired_wh"] == result.figures["traded_p2p_wh"]
+
+
+def test_a_household_owner_owns_a_household_of_the_run(sim_deployment, tmp_path):
+    """`--household-owner`: an address whose key the run does not hold (a browser wallet's, here one
+    that already holds stablecoin) owns one PV household from the start: its meter, with the
+    baseline's and the day's readings, its vault balances (the deposit, the morning's export) and
+    stablecoin in its wallet; and the run's books still balance to the unit."""
+    owner = Account.create().address
+    state, manifest = sim_deployment
+    node = node_from(state, tmp_path, "owner")
+    try:
+        client = client_of(node, manifest)
+        payment = client["PaymentToken"]
+        client.transact(anvil_account(0), payment.functions.addConsumerBalance(owner, 7))  # already in the wallet
+        held_before = int(payment.functions.balanceOf(owner).call())
+        config = SimulationConfig(households=4, days=1, seed=11, intervals=52, household_owner=owner)
+        result = run_simulation(client, config, run_file=tmp_path / "owner.run.json")
+        owned = result.owned_household
+        assert owned is not None and owned["owner"] == owner
+        meter = client["SmartMeter"].functions
+        assert meter.getMeter(owned["meter"]).call().owner == owner
+        assert meter.getLatestReading(owned["meter"]).call()[0] >= result.day_start_s + 51 * INTERVAL_SECONDS
+        energy_wh, vault_payment = client["EnergyVault"].functions.balancesOf(owner).call()
+        funding = config.funding_whole_units * 10 ** int(payment.functions.decimals().call())
+        assert energy_wh > 0 and vault_payment > 0
+        assert int(payment.functions.balanceOf(owner).call()) == held_before + funding  # half of its 2 x funding
+        assert client["EnergyToken"].functions.balanceOf(owner).call() > 0  # the baseline days' export
+    finally:
+        node.stop()
+    assert all(check.ok for check in result.checks), [c for c in result.checks if not c.ok]
 
 
 def test_figures_are_plausible(sim_result):

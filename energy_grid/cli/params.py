@@ -43,7 +43,9 @@ class DecimalParam(click.ParamType):
 
 
 class AddressParam(click.ParamType):
-    """A 20-byte hex address, returned checksummed (any case is accepted)."""
+    """A 20-byte hex address, returned checksummed. All lower or all upper case is taken as is; mixed
+    case must be the address's EIP-55 checksum (as the API requires): a mistyped digit is refused
+    rather than sent to another account."""
 
     name = "address"
 
@@ -51,6 +53,14 @@ class AddressParam(click.ParamType):
         text = str(value).strip()
         if not Web3.is_address(text.lower()):
             self.fail(f"{value!r} is not an address (0x and 40 hex digits).", param, ctx)
+        digits = text[2:]
+        if digits not in (digits.lower(), digits.upper()) and not Web3.is_checksum_address(text):
+            self.fail(
+                f"{value!r} fails its EIP-55 checksum (a mistyped character?): copy the address again, "
+                "or give it in lower case.",
+                param,
+                ctx,
+            )
         return str(Web3.to_checksum_address(text.lower()))
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 from energy_grid.cli.output import Column, emit, rows_table
+from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.simulation.driver import SimulationConfig, run_file_for, run_simulation
-from energy_grid.simulation.report import summary_rows, write_report
+from energy_grid.simulation.report import owned_household_sentence, summary_rows, write_report
 
 
 @click.command("simulate")
@@ -24,6 +25,9 @@ from energy_grid.simulation.report import summary_rows, write_report
               help="Where the run is recorded for a resume; default deployments/<chainId>.simulation.json.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write summary.json and the PNG plots there.")
+@click.option("--household-owner", type=ADDRESS, default=None,
+              help="Hand one household (a PV household's meter, its vault balances and stablecoin in the wallet) to this "
+                   "address, e.g. your browser wallet's, from the start.")
 @pass_session
 def simulate(
     session: Session,
@@ -34,13 +38,19 @@ def simulate(
     dr_trigger_per_mille: int | None,
     run_file: Path | None,
     report_dir: Path | None,
+    household_owner: str | None,
 ) -> None:
     """Simulate a community day on the deployment: meters, oracles, the interval auction, the
     keeper, demand response and carbon credits, 15 minutes at a time. Local chains only (it sets
     block times). Started again with the same options after a crash, it resumes where the chain
     stands. Progress goes to stderr, one line per interval."""
     config = SimulationConfig(
-        households=households, days=days, seed=seed, intervals=intervals, dr_trigger_per_mille=dr_trigger_per_mille
+        households=households,
+        days=days,
+        seed=seed,
+        intervals=intervals,
+        dr_trigger_per_mille=dr_trigger_per_mille,
+        household_owner=household_owner,
     )
 
     def progress(done: int, total: int, note: str) -> None:
@@ -54,4 +64,7 @@ def simulate(
         [Column("figure", "figure", justify="left"), Column("value", "value")],
         title="Summary",
     )
-    emit(session.json_output, result.as_json(), table, note="\n".join(f"wrote {path}" for path in written) or None)
+    notes = [f"wrote {path}" for path in written]
+    if result.owned_household is not None:
+        notes.append(owned_household_sentence(result.owned_household))
+    emit(session.json_output, result.as_json(), table, note="\n".join(notes) or None)

@@ -42,7 +42,7 @@ class Auction:
         for household, meter, limit, current in zip(a.households, a.meters, limits, on_chain, strict=True):
             if (int(current[0]), int(current[2])) != (limit.sell_per_kwh, limit.buy_per_kwh):
                 call = prepare(meter_registry, "setStandingOrder", meter, limit.sell_per_kwh, 0, limit.buy_per_kwh, 0)
-                state.sender.send(household, call, gas=GAS_STANDING_ORDER, actor="households")
+                state.send_as_household(household, call, gas=GAS_STANDING_ORDER)
 
     def clear(self, period: int, check: bool) -> None:
         """The keeper clears the market of `period` (its clearing time has come); with `check`, only

@@ -73,6 +73,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
+
 from energy_grid.chain.client import GridClient, GridError, anvil_account
 from energy_grid.chain.sender import TransactionSender
 from energy_grid.domain.pricing import dynamic_price
@@ -89,6 +91,7 @@ from energy_grid.simulation.run_state import (
     BASELINE_DAYS,
     SITE_UTC_OFFSET_MINUTES,
     Actors,
+    OutsideOwner,
     ProgressCallback,
     RunRecord,
     RunState,
@@ -242,11 +245,22 @@ def _run_record(client: GridClient, config: SimulationConfig, run_file: Path | N
     latest = client.w3.eth.get_block("latest")
     smart_meter = client["SmartMeter"].address
     day_start_s = plan_day_start(int(latest["timestamp"]), BASELINE_DAYS, SITE_UTC_OFFSET_MINUTES)
-    fees = int(client["EnergyAuction"].functions.accruedFees().call(block_identifier=int(latest["number"])))
-    record = RunRecord(config.run_key(), day_start_s, int(latest["number"]), hex_0x(latest["hash"]), smart_meter, fees)
+    block = int(latest["number"])
+    fees = int(client["EnergyAuction"].functions.accruedFees().call(block_identifier=block))
+    owner_held = (0, 0, 0, 0) if config.household_owner is None else _balances_of(client, config.household_owner, block)
+    record = RunRecord(config.run_key(), day_start_s, block, hex_0x(latest["hash"]), smart_meter, fees, owner_held)
     if run_file is not None:
         record.save(run_file)
     return record
+
+
+def _balances_of(client: GridClient, account: str, block: int) -> tuple[int, int, int, int]:
+    """(EnergyToken, PaymentToken, vault energy, vault payment) of `account` at `block`."""
+    c = client.contracts
+    energy_wh = int(c["EnergyToken"].functions.balanceOf(account).call(block_identifier=block))
+    cash = int(c["PaymentToken"].functions.balanceOf(account).call(block_identifier=block))
+    vault_wh, vault_cash = (int(x) for x in c["EnergyVault"].functions.balancesOf(account).call(block_identifier=block))
+    return energy_wh, cash, vault_wh, vault_cash
 
 
 def _block_or_none(client: GridClient, number: int) -> Any:
@@ -270,25 +284,38 @@ def run_state(
     client: GridClient, config: SimulationConfig, record: RunRecord, sender: TransactionSender, model: CommunityModel
 ) -> RunState:
     """The state every step reads, for the run `record` describes on this chain."""
+    pv_households = [spec.household_id for spec in model.households if spec.pv is not None]
     return RunState(
         client=client,
         config=config,
         sender=sender,
         record=record,
         calendar=ChainCalendar(record.day_start_s, BASELINE_DAYS),
-        actors=run_actors(config, record),
+        actors=run_actors(config, record, owned_household(pv_households)),
         members=demand_response_members(config.seed, config.households, config.dr_share),
-        pv_households=[spec.household_id for spec in model.households if spec.pv is not None],
+        pv_households=pv_households,
     )
 
 
-def run_actors(config: SimulationConfig, record: RunRecord) -> Actors:
+def owned_household(pv_households: list[int]) -> int:
+    """The household `SimulationConfig.household_owner` gets: the first with PV (its export fills its
+    vault energy balance), else the first."""
+    return pv_households[0] if pv_households else 0
+
+
+def run_actors(config: SimulationConfig, record: RunRecord, owned: int = 0) -> Actors:
     """Anvil's dev accounts for the operator, gateway, oracle reporter and keeper; the households'
-    and meters' keys derived from the seed and the day, so that a resumed run signs as the same."""
+    and meters' keys derived from the seed and the day, so that a resumed run signs as the same.
+    With `config.household_owner`, household `owned` is that address's."""
     seed, day = config.seed, record.day_start_s
-    households = [derived_account(seed, day, "household", i) for i in range(config.households)]
+    households: list[LocalAccount | OutsideOwner] = [
+        derived_account(seed, day, "household", i) for i in range(config.households)
+    ]
     meters = [str(derived_account(seed, day, "meter", i).address) for i in range(config.households)]
-    return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters)
+    if config.household_owner is None:
+        return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters)
+    households[owned] = OutsideOwner(config.household_owner)
+    return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters, owned)
 
 
 def run_simulation(
@@ -330,6 +357,7 @@ __all__ = [
     "SimulationRun",
     "community_config",
     "interval_figures",
+    "owned_household",
     "recorded_run",
     "run_actors",
     "run_file_for",

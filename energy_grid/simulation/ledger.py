@@ -102,6 +102,8 @@ class SimulationResult:
     # The simulated day alone: from its first interval's blocks on (no set-up, no baseline upload).
     day_gas_by_actor: dict[str, int] = field(default_factory=dict)
     day_transactions_by_actor: dict[str, int] = field(default_factory=dict)
+    # The household `SimulationConfig.household_owner` got: {"household", "owner", "meter"}; None without one.
+    owned_household: dict[str, Any] | None = None
 
     @property
     def balanced(self) -> bool:
@@ -123,6 +125,7 @@ class SimulationResult:
             "simulatedDayTransactionsByActor": self.day_transactions_by_actor,
             "checks": [asdict(c) | {"ok": c.ok} for c in self.checks],
             "seconds": round(self.seconds, 1),
+            "ownedHousehold": self.owned_household,
             "payment": {"symbol": self.payment_symbol, "decimals": self.payment_decimals},
             "utcOffsetMinutes": self.utc_offset_minutes,
             "series": [asdict(s) for s in self.series],
@@ -253,6 +256,7 @@ class _Auditor:
             utc_offset_minutes=int(self.client["PriceDiscovery"].functions.utcOffsetMinutes().call()),
             payment_decimals=int(payment.decimals().call()),
             households_failing=failing,
+            owned_household=self._owned_household(),
         )
         if not result.balanced:
             lines = [f"{c.name}: {c.left} != {c.right}" for c in checks if not c.ok] + failing[:10]
@@ -300,6 +304,21 @@ class _Auditor:
             flows.rewards[self.index[r["consumer"]]] += int(r["amount"])
         self._budgets(flows)
         return flows
+
+    def _owned_household(self) -> dict[str, Any] | None:
+        owned = self.state.actors.owned
+        if owned is None:
+            return None
+        return {"household": owned, "owner": self.households[owned], "meter": self.meters[owned]}
+
+    def _balances_at_start(self) -> list[tuple[int, int, int, int]]:
+        """Each household's (EnergyToken, PaymentToken, vault energy, vault payment) when the run
+        began: nothing for the run's own fresh accounts, what an outside owner already held."""
+        start = [(0, 0, 0, 0)] * len(self.households)
+        owned = self.state.actors.owned
+        if owned is not None:
+            start[owned] = self.state.record.owner_balances_at_start
+        return start
 
     def _outside_settlements(self) -> list[dict[str, Any]]:
         """The run's settlements of standing orders of meters that are not the run's: other
@@ -458,9 +477,10 @@ class _Auditor:
         in_vault = self.state.sender.read([prepare(vault, "balancesOf", a) for a in self.households])
         n = len(self.households)
         f = flows
+        start = self._balances_at_start()
         for h in range(n):
-            energy_wh, cash = wallets[h], wallets[n + h]
-            vault_wh, vault_cash = (int(x) for x in in_vault[h])
+            energy_wh, cash = wallets[h] - start[h][0], wallets[n + h] - start[h][1]
+            vault_wh, vault_cash = int(in_vault[h][0]) - start[h][2], int(in_vault[h][1]) - start[h][3]
             credited_wh = f.export_registers[h] - f.minted[h]
             if energy_wh != f.minted[h]:
                 failing.append(f"household {h}: EnergyToken {energy_wh} != minted to its wallet {f.minted[h]}")

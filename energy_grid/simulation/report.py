@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -83,6 +84,14 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
     return rows
 
 
+def owned_household_sentence(owned: dict[str, Any]) -> str:
+    """What `--household-owner` got, in one sentence (SimulationResult.owned_household)."""
+    return (
+        f"Household {owned['household']} is {owned['owner']}'s: its meter {owned['meter']}, its vault balances "
+        "and the stablecoin in its wallet (connect that wallet to `make serve`'s web app to see them)."
+    )
+
+
 def write_report(result: SimulationResult, directory: Path) -> list[Path]:
     """Writes summary.json and the plots into `directory`; returns the paths written."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -146,4 +155,4 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
     return paths
 
 
-__all__ = ["PLOTS", "summary_rows", "write_report", "zone_hours", "zone_label"]
+__all__ = ["PLOTS", "owned_household_sentence", "summary_rows", "write_report", "zone_hours", "zone_label"]

@@ -19,9 +19,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
-from energy_grid.chain.client import GridClient
+from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.events import EventDecoder
-from energy_grid.chain.sender import TransactionSender
+from energy_grid.chain.sender import Call, TransactionSender
 from energy_grid.deploy.system import LOCAL_OPERATOR_REGION
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.simulation.chain_time import ChainCalendar
@@ -79,6 +79,9 @@ class SimulationConfig:
     dr_target_kw_per_member: int = 1  # the event's target (and so its budget) per registered household
     price_spread_bps: int = 500  # standing limits lie up to 5 % around the base price
     funding_whole_units: int = 10_000  # MockStablecoin each household (and the operator) gets once; households deposit it in the vault
+    # An address (a person's browser wallet) that owns one household from the start: its meter, its
+    # vault balances, and stablecoin in its wallet (it gets twice the funding and deposits half).
+    household_owner: str | None = None
 
     @property
     def interval_count(self) -> int:
@@ -107,6 +110,9 @@ class RunRecord:
     anchor_hash: str  # that block's hash: another chain (a fresh anvil) does not have it
     smart_meter: str
     auction_fees_at_start: int  # the auction's accrued fees then: the run's own are what it adds
+    # What `config.household_owner` held then (EnergyToken, PaymentToken, vault energy, vault payment):
+    # the audit counts what the run added.
+    owner_balances_at_start: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,9 +121,21 @@ class RunRecord:
     @classmethod
     def load(cls, path: Path) -> RunRecord | None:
         try:
-            return cls(**json.loads(path.read_text()))
-        except (FileNotFoundError, json.JSONDecodeError, TypeError):
+            fields = json.loads(path.read_text())
+            fields["owner_balances_at_start"] = tuple(fields.get("owner_balances_at_start", (0, 0, 0, 0)))
+            return cls(**fields)
+        except (FileNotFoundError, json.JSONDecodeError, TypeError, AttributeError):
             return None
+
+
+@dataclass(frozen=True)
+class OutsideOwner:
+    """A household's owner whose key the simulation does not hold (`SimulationConfig.household_owner`):
+    its few transactions of its own (the deposit, the market approval, the standing order) are sent
+    as that address through anvil's impersonation; everything else a household does is the
+    operator's, the gateway's and the keeper's anyway."""
+
+    address: str
 
 
 @dataclass
@@ -128,8 +146,9 @@ class Actors:
     gateway: LocalAccount
     oracle: LocalAccount
     keeper: LocalAccount
-    households: list[LocalAccount]
+    households: list[LocalAccount | OutsideOwner]
     meters: list[str]  # meter device addresses, one per household (the gateway reports for them)
+    owned: int | None = None  # the household of `SimulationConfig.household_owner`, if one is given
 
 
 def hex_0x(value: Any) -> str:
@@ -177,6 +196,24 @@ class RunState:
     @property
     def dr(self) -> Contract:
         return self.client["DemandResponse"]
+
+    def send_as_household(self, household: LocalAccount | OutsideOwner, call: Call, *, gas: int) -> None:
+        """Queues `call` signed by `household`; for an outside owner, sends it as that address at
+        once (anvil_impersonateAccount) and mines it at the chain's latest time, before the steps
+        that depend on it."""
+        if not isinstance(household, OutsideOwner):
+            self.sender.send(household, call, gas=gas, actor="households")
+            return
+        rpc = self.sender.rpc
+        rpc("anvil_impersonateAccount", [household.address])
+        try:
+            tx_hash = rpc("eth_sendTransaction", [{"from": household.address, "to": call.address, "data": call.data, "gas": hex(gas)}])
+        finally:
+            rpc("anvil_stopImpersonatingAccount", [household.address])
+        self.sender.mine_until_empty(int(self.w3.eth.get_block("latest")["timestamp"]))
+        receipt = rpc("eth_getTransactionReceipt", [tx_hash])
+        if receipt is None or int(receipt["status"], 16) != 1:
+            raise GridError(f"{call.fn_name} as the household's owner {household.address} reverted (transaction {tx_hash})")
 
     def flush_at(self, at_s: int) -> None:
         """Mines what the sender holds in blocks at `at_s`, or at the latest block's time when the

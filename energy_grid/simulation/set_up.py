@@ -8,6 +8,7 @@ Each action checks the chain first, so a resumed run sends only what is missing.
 
 from __future__ import annotations
 
+from web3 import Web3
 from web3.exceptions import ContractCustomError
 
 from energy_grid.chain.client import GridError
@@ -24,6 +25,7 @@ from energy_grid.simulation.run_state import (
     HOUSEHOLD_ETH,
     MIN_ETH,
     REGION_ID,
+    OutsideOwner,
     RunState,
 )
 
@@ -71,12 +73,14 @@ class SetUp:
         state = self.state
         c, a, sender = state.client.contracts, state.actors, state.sender
         for account in [a.operator, a.gateway, a.oracle, a.keeper, *a.households]:
-            if state.w3.eth.get_balance(account.address) < MIN_ETH:
+            if state.w3.eth.get_balance(Web3.to_checksum_address(account.address)) < MIN_ETH:
                 sender.rpc("anvil_setBalance", [account.address, hex(HOUSEHOLD_ETH)])
         funded = self._faucet_recipients()
         for account in [a.operator, *a.households]:
             if account.address not in funded:
-                call = prepare(c["PaymentToken"], "addConsumerBalance", account.address, state.config.funding_whole_units)
+                # An outside owner keeps half of its money in its wallet: it deposits the other half.
+                whole_units = state.config.funding_whole_units * (2 if isinstance(account, OutsideOwner) else 1)
+                call = prepare(c["PaymentToken"], "addConsumerBalance", account.address, whole_units)
                 sender.send(a.operator, call, gas=GAS_FAUCET, actor="operator")
 
     def _faucet_recipients(self) -> set[str]:
@@ -96,12 +100,10 @@ class SetUp:
         approved = sender.read([prepare(vault, "isMarketApproved", h.address, auction.address) for h in households])
         for household, (_energy_wh, deposited), market_approved in zip(households, balances, approved, strict=True):
             if deposited == 0:
-                sender.send(household, prepare(payment, "approve", vault.address, funding), gas=GAS_APPROVE, actor="households")
-                call = prepare(vault, "deposit", payment.address, funding)
-                sender.send(household, call, gas=GAS_DEPOSIT, actor="households")
+                state.send_as_household(household, prepare(payment, "approve", vault.address, funding), gas=GAS_APPROVE)
+                state.send_as_household(household, prepare(vault, "deposit", payment.address, funding), gas=GAS_DEPOSIT)
             if not market_approved:
-                call = prepare(vault, "setMarketApproval", auction.address, True)
-                sender.send(household, call, gas=GAS_APPROVE, actor="households")
+                state.send_as_household(household, prepare(vault, "setMarketApproval", auction.address, True), gas=GAS_APPROVE)
 
     # ---- Meters and demand-response members ----
 
