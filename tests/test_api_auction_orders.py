@@ -45,12 +45,12 @@ def api(api_settings):
 
 
 @pytest.fixture
-def auction(api_system):
+def deployed_auction(api_system):
     return api_system.energy_auction
 
 
-def price(auction, tick: int) -> int:
-    return int(auction.minPrice()) + tick * int(auction.tickSize())
+def price(deployed_auction, tick: int) -> int:
+    return int(deployed_auction.minPrice()) + tick * int(deployed_auction.tickSize())
 
 
 def draft(trader, side: str, amount_wh: int, limit: int, **extra) -> dict:
@@ -71,13 +71,13 @@ def place(api, trader, side: str, amount_wh: int, limit: int, **extra) -> dict:
     return ok(api.post(f"{API}/auction/orders", json=signed_body(offer, trader)), 201)
 
 
-def test_a_household_bids_from_its_wallet_and_the_relayer_pays_only_gas(api, api_system, auction, households, chain):
+def test_a_household_bids_from_its_wallet_and_the_relayer_pays_only_gas(api, api_system, deployed_auction, households, chain):
     buyer, _ = households
     vault, relayer_address = api_system.energy_vault, api.app.state.settings.relayer.address
-    limit = price(auction, 20)
+    limit = price(deployed_auction, 20)
     offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 3_000, limit)))
     now = chain.blocks.head.timestamp
-    period = (now + auction.gateClosure()) // auction.periodLength() + 1  # the next period still open
+    period = (now + deployed_auction.gateClosure()) // deployed_auction.periodLength() + 1  # the next period still open
     escrow = -(-3_000 * limit // 1_000)
     assert offer["order"] == {
         "trader": buyer.address,
@@ -88,9 +88,10 @@ def test_a_household_bids_from_its_wallet_and_the_relayer_pays_only_gas(api, api
         "nonce": 0,
         "deadline": now + 3_600,
     }
-    assert (offer["escrow"], offer["escrowToken"], offer["gateClosureTime"]) == (escrow, "PaymentToken", auction.gateClosureTime(period))
+    gate_closes = deployed_auction.gateClosureTime(period)
+    assert (offer["escrow"], offer["escrowToken"], offer["gateClosureTime"]) == (escrow, "PaymentToken", gate_closes)
     assert offer["typedData"]["primaryType"] == "AuctionOrder"
-    domain = {"name": "EnergyAuction", "version": "1", "chainId": chain.chain_id, "verifyingContract": auction.address}
+    domain = {"name": "EnergyAuction", "version": "1", "chainId": chain.chain_id, "verifyingContract": deployed_auction.address}
     assert offer["typedData"]["domain"] == domain
     assert offer["marketApproval"] is not None  # the auction is not approved in the vault yet
     before = vault.balancesOf(buyer)
@@ -108,27 +109,27 @@ def test_a_household_bids_from_its_wallet_and_the_relayer_pays_only_gas(api, api
         "blockNumber": 0,
         "relayer": relayer_address,
     }
-    assert auction.getOrder(order_id).trader == buyer.address
+    assert deployed_auction.getOrder(order_id).trader == buyer.address
     assert vault.balancesOf(buyer) == (before[0], before[1] - escrow)
-    assert vault.isMarketApproved(buyer, auction) and auction.nonces(buyer) == 1
+    assert vault.isMarketApproved(buyer, deployed_auction) and deployed_auction.nonces(buyer) == 1
     # Approved now: the next draft asks for the order alone.
     assert ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, limit)))["marketApproval"] is None
 
 
-def test_an_ask_for_a_delivery_time_and_a_claim_anyone_asks_for_pays_the_trader(api, api_system, auction, households, chain):
+def test_an_ask_for_a_delivery_time_and_a_claim_anyone_asks_for_pays_the_trader(api, api_system, deployed_auction, households, chain):
     buyer, seller = households
     vault = api_system.energy_vault
-    period_s = int(auction.periodLength())
-    period = (chain.blocks.head.timestamp + int(auction.gateClosure())) // period_s + 3
-    ask = place(api, seller, "ASK", 2_000, price(auction, 10), deliveryTime=period * period_s + 60)
+    period_s = int(deployed_auction.periodLength())
+    period = (chain.blocks.head.timestamp + int(deployed_auction.gateClosure())) // period_s + 3
+    ask = place(api, seller, "ASK", 2_000, price(deployed_auction, 10), deliveryTime=period * period_s + 60)
     assert (ask["period"], ask["escrow"]) == (period, 2_000)
-    bid = place(api, buyer, "BID", 2_000, price(auction, 30), period=period)
+    bid = place(api, buyer, "BID", 2_000, price(deployed_auction, 30), period=period)
     # Not yet claimable: the market clears from its clearing time on.
     problem(api.post(f"{API}/auction/orders/{bid['orderId']}/claim"), 400, "MarketNotCleared")
-    chain.mine(timestamp=auction.clearingTime(period))
+    chain.mine(timestamp=deployed_auction.clearingTime(period))
     before = vault.balancesOf(buyer)
     claimed = ok(api.post(f"{API}/auction/orders/{bid['orderId']}/claim"))
-    outcome = auction.getOrderOutcome(int(bid["orderId"]))
+    outcome = deployed_auction.getOrderOutcome(int(bid["orderId"]))
     assert claimed | {"txHash": "", "blockNumber": 0} == {
         "orderId": bid["orderId"],
         "trader": buyer.address,
@@ -151,11 +152,11 @@ def test_an_ask_for_a_delivery_time_and_a_claim_anyone_asks_for_pays_the_trader(
     problem(api.post(f"{API}/auction/orders/{ask['orderId']}/claim"), 400, "AlreadyClaimed")
 
 
-def test_bad_orders_are_refused_before_the_wallet_is_asked(api, api_system, auction, households, chain):
+def test_bad_orders_are_refused_before_the_wallet_is_asked(api, api_system, deployed_auction, households, chain):
     buyer, seller = households
-    limit = price(auction, 10)
+    limit = price(deployed_auction, 10)
     typed = f"{API}/auction/orders/typed-data"
-    current = int(auction.currentPeriod())
+    current = int(deployed_auction.currentPeriod())
     problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current)), 400, "GateClosed")
     problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current + 10_000)), 400, "PeriodTooFarAhead")
     problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit + 1)), 400, "PriceNotOnGrid")
@@ -174,9 +175,9 @@ def test_bad_orders_are_refused_before_the_wallet_is_asked(api, api_system, auct
     problem(api.post(f"{API}/auction/orders/12345/claim"), 404, "OrderUnknown")
 
 
-def test_signatures_that_are_not_the_traders_are_refused_with_nothing_sent(api, api_system, auction, households, chain):
+def test_signatures_that_are_not_the_traders_are_refused_with_nothing_sent(api, api_system, deployed_auction, households, chain):
     buyer, seller = households
-    limit = price(auction, 10)
+    limit = price(deployed_auction, 10)
     relayer = api.app.state.settings.relayer.address
     offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, limit)))
     sent_before = chain.provider.web3.eth.get_transaction_count(relayer)
@@ -196,27 +197,29 @@ def test_signatures_that_are_not_the_traders_are_refused_with_nothing_sent(api, 
     problem(api.post(f"{API}/auction/orders", json={"order": body["order"], "signature": body["signature"]}), 409, "InvalidNonce")
 
 
-def test_an_expired_signature_is_refused(api, auction, households, chain):
+def test_an_expired_signature_is_refused(api, deployed_auction, households, chain):
     buyer, _ = households
     now = chain.blocks.head.timestamp
-    offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, price(auction, 10), deadline=now + 30)))
+    order = draft(buyer, "BID", 1_000, price(deployed_auction, 10), deadline=now + 30)
+    offer = ok(api.post(f"{API}/auction/orders/typed-data", json=order))
     body = signed_body(offer, buyer)
     chain.mine(timestamp=now + 31)
     refused = problem(api.post(f"{API}/auction/orders", json=body), 400, "SignatureExpired")
     assert refused["details"]["deadline"] == now + 30
 
 
-def test_a_paused_auction_refuses_the_draft(api, api_system, auction, households, admin):
+def test_a_paused_auction_refuses_the_draft(api, api_system, deployed_auction, households, admin):
     buyer, _ = households
-    auction.pause(sender=admin)
-    problem(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, price(auction, 10))), 409, "EnforcedPause")
-    auction.unpause(sender=admin)
+    deployed_auction.pause(sender=admin)
+    order = draft(buyer, "BID", 1_000, price(deployed_auction, 10))
+    problem(api.post(f"{API}/auction/orders/typed-data", json=order), 409, "EnforcedPause")
+    deployed_auction.unpause(sender=admin)
 
 
 def test_the_auction_write_routes_join_the_auction_group_in_the_docs(api):
     paths = api.get("/openapi.json").json()["paths"]
-    auction = {(method.upper(), path) for path, methods in paths.items() for method, op in methods.items() if op["tags"] == ["auction"]}
-    writes = {(method, path) for method, path in auction if method == "POST"}
+    tagged = {(method.upper(), path) for path, methods in paths.items() for method, op in methods.items() if op["tags"] == ["auction"]}
+    writes = {(method, path) for method, path in tagged if method == "POST"}
     assert writes == {
         ("POST", f"{API}/auction/orders/typed-data"),
         ("POST", f"{API}/auction/orders"),

@@ -73,7 +73,7 @@ def grid_cli(auction_manifest, networks) -> Callable[..., CliRun]:
 
 
 @pytest.fixture
-def auction(auction_system):
+def deployed_auction(auction_system):
     return auction_system.energy_auction
 
 
@@ -95,7 +95,7 @@ def one_line_usage_error(run: CliRun, *phrases: str) -> None:
     assert all(phrase in run.stderr for phrase in phrases), run.stderr
 
 
-def test_a_bid_for_the_next_open_period_escrows_from_the_vault(grid_cli, auction_system, auction, accounts, chain):
+def test_a_bid_for_the_next_open_period_escrows_from_the_vault(grid_cli, auction_system, deployed_auction, accounts, chain):
     buyer = accounts[BUYER]
     vault = auction_system.energy_vault
     deposit(grid_cli, BUYER, "--payment", "5")
@@ -110,44 +110,44 @@ def test_a_bid_for_the_next_open_period_escrows_from_the_vault(grid_cli, auction
         "trader": buyer.address,
         "side": "BID",
         "period": period,
-        "delivery_start_s": period * auction.periodLength(),
+        "delivery_start_s": period * deployed_auction.periodLength(),
         "amount_wh": 1_500,
         "limit_price_per_kwh": limit,
         "escrow": escrow,
-        "gate_closure_s": auction.gateClosureTime(period),
+        "gate_closure_s": deployed_auction.gateClosureTime(period),
     }
     # The next period whose gate was open when the order went in.
-    assert auction.gateClosureTime(period - 1) <= now < auction.gateClosureTime(period)
-    info = auction.getOrder(placed["order_id"])
+    assert deployed_auction.gateClosureTime(period - 1) <= now < deployed_auction.gateClosureTime(period)
+    info = deployed_auction.getOrder(placed["order_id"])
     assert (info.trader, info.isBid, info.amountWh, info.limitPricePerKWh) == (buyer.address, True, 1_500, limit)
     assert vault.balancesOf(buyer) == (before[0], before[1] - escrow)
-    assert vault.isMarketApproved(buyer, auction)  # --approve (the default) approved the auction in the vault
+    assert vault.isMarketApproved(buyer, deployed_auction)  # --approve (the default) approved the auction in the vault
 
 
 def test_an_ask_at_a_delivery_time_says_what_it_escrowed_and_a_neighbour_claims_for_the_trader(
-    grid_cli, auction_system, auction, accounts, chain
+    grid_cli, auction_system, deployed_auction, accounts, chain
 ):
     buyer, seller = accounts[BUYER], accounts[SELLER]
     vault = auction_system.energy_vault
     deposit(grid_cli, BUYER, "--payment", "5")
     deposit(grid_cli, SELLER, "--amount-wh", str(SELLER_ENERGY_WH))
-    length = int(auction.periodLength())
-    period = (chain.blocks.head.timestamp + int(auction.gateClosure())) // length + 2
+    length = int(deployed_auction.periodLength())
+    period = (chain.blocks.head.timestamp + int(deployed_auction.gateClosure())) // length + 2
     at = datetime.fromtimestamp(period * length + 120, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     ask_text, _ = price_text(auction_system, 10)
     said = grid_cli("auction", "ask", "--amount-wh", "2000", "--price", ask_text, "--at", at, account=SELLER, json_output=False).stdout
     ask_id = int(re.search(r"Order (\d+) sells", said).group(1))
-    assert auction.getOrder(ask_id).trader == seller.address
+    assert deployed_auction.getOrder(ask_id).trader == seller.address
     assert f"Order {ask_id} sells up to 2.000 kWh" in " ".join(said.split())
     assert "2.000 kWh is escrowed from your vault balance" in " ".join(said.split())
-    assert auction.getOrder(ask_id).period == period
+    assert deployed_auction.getOrder(ask_id).period == period
     bid_text, _ = price_text(auction_system, 30)
     bid = grid_cli("auction", "bid", "--amount-wh", "2000", "--price", bid_text, "--period", str(period), account=BUYER)
     bid_id = bid.json()["order_id"]
     # Too early: the market clears from its clearing time on.
     early = grid_cli("auction", "claim", str(bid_id), account=THIRD, expect=2)
     one_line_usage_error(early, f"Auction order {bid_id}'s market (period {period}) clears from")
-    chain.mine(timestamp=auction.clearingTime(period))
+    chain.mine(timestamp=deployed_auction.clearingTime(period))
     buyer_before, third_before = vault.balancesOf(buyer), vault.balancesOf(accounts[THIRD])
     (paid,) = grid_cli("auction", "claim", str(bid_id), account=THIRD).json()
     assert (paid["order_id"], paid["trader"], paid["is_bid"], paid["filled_wh"]) == (bid_id, buyer.address, True, 2_000)
@@ -156,7 +156,7 @@ def test_an_ask_at_a_delivery_time_says_what_it_escrowed_and_a_neighbour_claims_
     # The seller claims all of its claimable orders at once.
     seller_before = vault.balancesOf(seller)
     said = grid_cli("auction", "claim", "--all", account=SELLER, json_output=False).stdout
-    sold = auction.getOrderOutcome(ask_id)
+    sold = deployed_auction.getOrderOutcome(ask_id)
     assert f"Order {ask_id} paid" in " ".join(said.split()) and f"into {seller.address}'s vault balance" in " ".join(said.split())
     assert vault.balancesOf(seller) == (seller_before[0] + sold.refund, seller_before[1] + sold.payment - sold.fee)
     nothing_left = grid_cli("auction", "claim", "--all", account=SELLER, json_output=False).stdout
@@ -165,9 +165,9 @@ def test_an_ask_at_a_delivery_time_says_what_it_escrowed_and_a_neighbour_claims_
     one_line_usage_error(again, f"Auction order {bid_id} was claimed already.")
 
 
-def test_slips_are_one_sentence_and_exit_2(grid_cli, auction_system, auction, accounts):
+def test_slips_are_one_sentence_and_exit_2(grid_cli, auction_system, deployed_auction, accounts):
     text, _ = price_text(auction_system, 10)
-    current = str(int(auction.currentPeriod()))
+    current = str(int(deployed_auction.currentPeriod()))
     cases = [
         (("auction", "bid", "--amount-kwh", "1", "--price", text, "--period", current), "gate closed"),
         (("auction", "bid", "--amount-kwh", "1", "--price", text, "--period", current, "--at", "1"), "--period or --at"),

@@ -25,8 +25,9 @@ from energy_grid.domain.enums import (
     TransactionStatus,
     TriggerCondition,
 )
-from energy_grid.signing.orders import SignedOrder
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.signing.auction import SignedAuctionOrder
+from energy_grid.signing.orders import SignedOrder
 
 
 @dataclass(frozen=True)
@@ -627,6 +628,7 @@ SOLIDITY_STRUCTS: dict[str, type] = {
     "ICarbonCredits.Retirement": Retirement,
     "IEnergyAssetShares.RevenueInfo": RevenueInfo,
     "IEnergyMarket.SignedOrder": SignedOrder,
+    "IEnergyAuction.SignedAuctionOrder": SignedAuctionOrder,
     "ISmartMeterRegistry.SignedReading": SignedReading,
     "IGridOperations.StabilityMetrics": StabilityMetrics,
     "IGridOperations.StabilityResponse": StabilityResponse,
