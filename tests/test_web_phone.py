@@ -38,6 +38,8 @@ NO_METER_INDEX = 7  # an account that owns no meter
 SCREENS = {"phone": PHONE_VIEWPORT, "small-phone": {"width": 360, "height": 740}, "laptop": VIEWPORT}
 FEEDBACK_GAP_PX = 80  # the status line starts this close under its form's last button, at most
 MIN_TOUCH_PX = 44
+# What a finger taps: buttons, fields, the views' tabs and the links that act as buttons.
+TOUCH_CONTROLS = "button, input:not([type=radio]), select, #app-header nav a, .radio label, .jump a, .samples a, a.button-link"
 NO_METER_HINT = (
     "the operator registers a meter to your address, or run make simulate HOUSEHOLD_OWNER=<your address> on a local chain"
 )
@@ -59,13 +61,13 @@ def _scrolls_sideways(page: Page) -> bool:
 
 
 def _small_controls(page: Page) -> list[str]:
-    """Visible controls (buttons, fields, the views' tabs) less than 44 px tall or wide."""
+    """Visible controls less than 44 px tall or wide."""
     return page.evaluate(
-        """(min) => [...document.querySelectorAll('button, input:not([type=radio]), select, #app-header nav a, .radio label')]
+        """([min, controls]) => [...document.querySelectorAll(controls)]
              .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
              .filter((el) => { const r = el.getBoundingClientRect(); return r.height < min - 0.5 || r.width < min - 0.5; })
              .map((el) => `${el.tagName.toLowerCase()} ${el.dataset.testid || el.id || el.textContent.trim().slice(0, 30)}`)""",
-        MIN_TOUCH_PX,
+        [MIN_TOUCH_PX, TOUCH_CONTROLS],
     )
 
 

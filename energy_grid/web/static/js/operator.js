@@ -10,6 +10,8 @@ const PRIORITIES = [["CRITICAL", "Critical"], ["HIGH", "High"], ["MEDIUM", "Medi
 const HIGH_LOAD_PERCENT = 80; // IGridOperations.getLoadStatus: HIGH from 80 %
 const DAY_SECONDS = 86_400;
 const MAX_LOAD_REPORTS = 500; // the API's largest page; a day of quarter-hourly reports is 96
+// The service signs the operator's actions with its own key: no wallet asks anything.
+const OPERATOR_PROGRESS = "Sending: the service signs it with the operator key…";
 
 const cfg = await startPage();
 if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
@@ -182,7 +184,7 @@ function operatorForm(selector, describe, send) {
       const answer = await send(values);
       view.refreshNow();
       return describe(answer, values);
-    });
+    }, OPERATOR_PROGRESS);
   });
 }
 
@@ -217,7 +219,7 @@ $("#emergency-toggle").addEventListener("click", (event) => {
     const answer = await api("/grid/emergency", { method: "POST", token: token(), body: { regionId, active } });
     view.refreshNow();
     return answer.emergencyMode ? `Emergency mode declared in region ${answer.regionId}.` : `Emergency mode ended in region ${answer.regionId}.`;
-  });
+  }, OPERATOR_PROGRESS);
 });
 
 $("#emergency-region").addEventListener("input", showEmergencyToggle);
