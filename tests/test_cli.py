@@ -33,7 +33,7 @@ from energy_grid.chain.accounts import (
     load_account,
 )
 from energy_grid.chain.anvil import anvil_node, free_port
-from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.chain.client import BUY, GridClient, MeterReading, anvil_account
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.cli import chain_commands, cli
 from energy_grid.cli.output import kwh_fmt, labelled, per_kw_fmt, price_fmt, split_unit, time_fmt
@@ -340,7 +340,7 @@ def test_meters_register_submit_and_history(grid_cli, cli_client, accounts):
 
     stranger = Account.create().address  # a read that reverts is explained like a rejected transaction
     unknown = grid_cli("meters", "history", stranger, "--from-interval", "0", expect=1)
-    assert f"getIntervalHistory rejected: MeterUnknown(meter={stranger.lower()})" in unknown.stderr
+    assert f"getIntervalHistory rejected: MeterUnknown(meter={stranger})" in unknown.stderr
 
     # A meter device submitting its own reading: dev account 7 is the meter.
     device = accounts[7].address
@@ -628,16 +628,86 @@ def test_vault_deposit_withdraw_and_balance(grid_cli, cli_client, deployer_key, 
     assert shown["approved_markets"] == []
     table = grid_cli("vault", "balance", account=6, json_output=False).stdout
     fields = record_fields(table, f"Vault balance of {trader}")
-    assert fields["energy (kWh)"] == f"{shown['energy_wh'] / 1_000:,.3f}"
-    assert fields["payment (MOCKUSD)"] == f"{shown['payment'] / 10**6:,.6f}"
+    assert fields["free energy (kWh)"] == f"{shown['energy_wh'] / 1_000:,.3f}"
+    assert fields["free payment (MOCKUSD)"] == f"{shown['payment'] / 10**6:,.6f}"
     assert fields["wallet energy (kWh)"] == f"{shown['wallet_energy_wh'] / 1_000:,.3f}"
     assert_values_are_bare(list(fields.items()))
+    # What was approved, in words: the vault's allowance sent now, none needed, a permit.
+    assert cash["approval"] == "sent now: the EnergyVault may move your PaymentToken (no limit)"
+    assert again["approval"] == "none needed: your PaymentToken allowance to the EnergyVault covered it"
+    assert energy["approval"] == "a signed permit of the EnergyVault for exactly this EnergyToken"
+    deposited = record_fields(grid_cli("vault", "deposit", "--payment", "0.1", account=6, json_output=False).stdout, "Deposited")
+    assert deposited["approval"] == again["approval"] and "approved" not in deposited
 
     assert "Missing the amount" in grid_cli("vault", "deposit", account=6, expect=2).stderr
     both = grid_cli("vault", "withdraw", "--payment", "1", "--amount-kwh", "1", account=6, expect=2)
     assert "Give one amount" in both.stderr
-    short = grid_cli("vault", "withdraw", "--payment", "1000", account=6, expect=1)
-    assert "withdraw rejected: InsufficientPayment(" in short.stderr and short.stdout == ""
+    short = grid_cli("vault", "withdraw", "--payment", "1000", account=6, expect=2)
+    assert short.stderr.strip() == (
+        f"Error: Your vault balance holds {(held.payment + 2_100_000) / 10**6:,.6f} MOCKUSD of free PaymentToken, less than "
+        "the 1,000.000000 MOCKUSD to withdraw: what orders lock comes back when they are cancelled, filled or claimed "
+        "(`energy-grid vault balance`)."
+    ) and short.stdout == ""
+
+
+def fresh_trader(cli_client: GridClient, deployer_key: Any, whole_units: int) -> Any:
+    """A new account with gas money and `whole_units` of the faucet's PaymentToken in its wallet."""
+    trader = Account.create()
+    cli_client.w3.provider.make_request("anvil_setBalance", [trader.address, hex(10**20)])
+    cli_client.transact(deployer_key, cli_client["PaymentToken"].functions.addConsumerBalance(trader.address, whole_units))
+    return trader
+
+
+def test_vault_balance_shows_what_book_and_auction_orders_lock(grid_cli, cli_client, deployer_key):
+    trader = fresh_trader(cli_client, deployer_key, 10)
+    cli_client.approve_market(trader)
+    cli_client.approve_auction(trader)
+    cli_client.vault.deposit(trader, cli_client.payment_token.address, 5_000_000)
+    now = cli_client.w3.eth.get_block("latest")["timestamp"]
+    book = cli_client.trading.create_order(trader, 1_000, 150_000, now + 3_600, BUY)  # escrows 0.15
+    cli_client.auction.submit_bid(trader, cli_client.auction.next_open_period(now), 1_000, 100_000)  # escrows 0.10
+    shown = grid_cli("vault", "balance", "--address", trader.address).json()
+    assert shown["locked"] == {
+        "book_orders": {"energy_wh": 0, "payment": 150_000},
+        "auction_orders": {"energy_wh": 0, "payment": 100_000},
+        "standing_orders": {"energy_wh": 0, "payment": 0},
+    }
+    assert (shown["locked_energy_wh"], shown["locked_payment"]) == (0, 250_000)
+    assert (shown["energy_wh"], shown["payment"]) == (0, 5_000_000 - 250_000) == tuple(cli_client.vault.balances(trader.address))
+    fields = record_fields(grid_cli("vault", "balance", "--address", trader.address, json_output=False).stdout,
+                           f"Vault balance of {trader.address}")  # fmt: skip
+    assert (fields["free payment (MOCKUSD)"], fields["locked in book orders payment (MOCKUSD)"]) == ("4.750000", "0.150000")
+    assert fields["locked in auction orders payment (MOCKUSD)"] == "0.100000"
+    cli_client.trading.cancel_order(trader, book)  # a cancelled order locks nothing
+    assert grid_cli("vault", "balance", "--address", trader.address).json()["locked"]["book_orders"]["payment"] == 0
+
+
+def test_an_escrow_the_account_cannot_cover_is_one_sentence_in_units(grid_cli, cli_client, deployer_key):
+    """The sell of the docs' example by an account without energy, a buy beyond vault and wallet, a
+    deposit beyond the wallet: exit 2 before anything is sent, amounts in kWh or the token, the
+    address checksummed, and the `energy-grid vault deposit` to run."""
+    trader = fresh_trader(cli_client, deployer_key, 3)
+    key = {"ENERGY_GRID_PRIVATE_KEY": trader.key.hex()}
+    block = cli_client.w3.eth.block_number
+    sell = grid_cli("orders", "place", "--side", "sell", "--amount-kwh", "1.5", "--price", "0.21", env=key, expect=2)
+    assert sell.stderr.strip() == (
+        f"Error: The sell order escrows 1.500 kWh but {trader.address} holds 0.000 kWh in its vault balance and 0.000 kWh in "
+        "its wallet: deposit the energy to sell into your vault balance first (`energy-grid vault deposit --amount-kwh …`; "
+        "a meter of yours mints it as it exports), or sell less."
+    )
+    buy = grid_cli("orders", "place", "--side", "buy", "--amount-kwh", "20", "--price", "0.2", env=key, expect=2)
+    assert buy.stderr.strip() == (
+        f"Error: The buy order escrows 4.000000 MOCKUSD but {trader.address} holds 0.000000 MOCKUSD in its vault balance and "
+        "3.000000 MOCKUSD in its wallet: deposit more money into your vault balance first "
+        "(`energy-grid vault deposit --payment …`), or buy less."
+    )
+    assert cli_client.w3.eth.block_number == block  # nothing sent
+    deposit = grid_cli("vault", "deposit", "--payment", "5", env=key, expect=2)
+    assert deposit.stderr.strip() == (
+        f"Error: deposit rejected: the PaymentToken wallet balance of {trader.address} is 3.000000 MOCKUSD but "
+        "5.000000 MOCKUSD is needed: get the money into your wallet first (`energy-grid status` shows your balances)."
+    )
+    assert "needed=" not in deposit.stderr and trader.address.lower() not in deposit.stderr
 
 
 def test_standing_set_show_settle_and_clear(grid_cli, cli_client, deployer_key, accounts):
@@ -678,6 +748,9 @@ def test_standing_set_show_settle_and_clear(grid_cli, cli_client, deployer_key, 
         ["period", "settled", "offered (kWh)", "at (MOCKUSD/kWh)", "bid for (kWh)", "at (MOCKUSD/kWh)"],
         [str(period), "no", "0.800", "0.080000", "0.400", "0.100000"],
     ]
+    # `vault balance` shows what the placed orders lock out of the owner's vault balance, as the API does.
+    locked = grid_cli("vault", "balance", "--address", owner).json()["locked"]["standing_orders"]
+    assert locked == {"energy_wh": 800, "payment": 400 * 100_000 // 1_000}
 
     cli_client.mine_block_at(cli_client.auction.clearing_time(period))
     keeper = grid_cli("keeper", "--once", account=8).json()

@@ -236,7 +236,7 @@ def test_a_row_the_chain_refuses_after_all_is_reported_with_the_contracts_error(
 
     assert [(row.line, row.meter) for row in report.rejected] == [(10, meters[1])]
     assert report.rejected[0].reason.startswith(
-        f"SmartMeter refused it: ConsumptionRegisterDecreased(meter={meters[1].lower()}, registerWh=0, "
+        f"SmartMeter refused it: ConsumptionRegisterDecreased(meter={meters[1]}, registerWh=0, "
         f"previousRegisterWh={r.consumption_wh}): The import register is below the previous reading's"
     )
     assert (report.submitted, report.transactions) == (12, 1)

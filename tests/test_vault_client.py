@@ -120,7 +120,7 @@ def test_market_approval_and_what_an_auction_order_without_it_is_told(client, ac
         auction.submit_bid(buyer, period, 1_000, 100_000)
     assert unapproved.value.error_name == "MarketNotApproved"
     message = str(unapproved.value)
-    assert message.startswith(f"submitBid rejected: MarketNotApproved(account={buyer.address.lower()}")
+    assert message.startswith(f"submitBid rejected: MarketNotApproved(account={buyer.address}")
     assert f"{buyer.address} has not approved this auction ({auction.address}) in the EnergyVault" in message
     assert "grid.vault.approve_market" in message
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, is_hex_address, to_checksum_address
 
 # Solidity's own revert payloads: require(cond, "text") and assert / arithmetic panics.
 ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
@@ -59,7 +59,7 @@ class ContractRevertError(GridError):
     @property
     def reason(self) -> str:
         """`ErrorName(arg=value, …): its @notice`, without the function."""
-        args = ", ".join(f"{name}={value}" for name, value in self.arguments.items())
+        args = ", ".join(f"{name}={shown(value)}" for name, value in self.arguments.items())
         explanation = f": {self.notice}" if self.notice else ""
         return f"{self.error_name}({args}){explanation}"
 
@@ -148,6 +148,12 @@ def decode_error(abi: Iterable[Mapping[str, Any]], data: str, userdoc: Mapping[s
     return None
 
 
+def shown(value: Any) -> Any:
+    """A decoded argument as a message shows it: an address EIP-55 checksummed (eth-abi decodes it in
+    lower case), anything else as it is."""
+    return to_checksum_address(value) if isinstance(value, str) and is_hex_address(value) else value
+
+
 def argument_text(abi_type: str, value: Any) -> str:
     """An error argument as a reader writes it: addresses checksummed, integers plainly, bytes in hex."""
     if abi_type == "address":
@@ -184,7 +190,7 @@ def describe_revert(abi: list[dict[str, Any]], data: str, userdoc: dict[str, Any
     decoded = decode_error(abi, data, userdoc)
     if decoded is None:
         return f"unknown error {data[:10]}"
-    args = ", ".join(f"{name}={value}" for name, value in decoded.arguments.items())
+    args = ", ".join(f"{name}={shown(value)}" for name, value in decoded.arguments.items())
     explanation = f": {decoded.notice}" if decoded.notice else ""
     return f"{decoded.name}({args}){explanation}"
 

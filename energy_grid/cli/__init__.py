@@ -1,5 +1,6 @@
 """`energy-grid`: one command line for the deployed grid, on plain web3.py (ape only for `deploy`).
 
+    energy-grid --dev-account 1 vault deposit --amount-kwh 1.5
     energy-grid --dev-account 1 orders place --side sell --amount-kwh 1.5 --price 0.21
     energy-grid --json status
 

@@ -11,10 +11,10 @@ from energy_grid.chain.client import BUY, SELL
 from energy_grid.cli.output import Column, emit, kwh_fmt, money_fmt, price_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
 from energy_grid.cli.records import record
-from energy_grid.cli.session import Session, pass_session
+from energy_grid.cli.session import Session, SetUpError, pass_session
 from energy_grid.contracts.structs import OrderInfo
 from energy_grid.domain.enums import OrderStatus, OrderType
-from energy_grid.services.order_book import is_live
+from energy_grid.services.order_book import escrow_amount, is_live
 from energy_grid.signing.drafts import escrow_needs
 
 SIDES = {"buy": BUY, "sell": SELL}
@@ -65,16 +65,19 @@ def place(
     order_type = SIDES[side]
     client = session.client
     signer = session.signer
+    _check_escrow(session, order_type, amount, price_per_kwh, approve)
     approved = False
     if approve:
         approved = _prepare_escrow(session, order_type, amount, price_per_kwh)
     cancelled_wh = 0
-    if counterparty is None:
-        placed = client.trading.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
-        order_id, fills, cancelled_wh = placed.order_id, placed.transaction_ids, placed.cancelled_wh
-    else:
-        order_id = client.trading.create_directed_order(signer, amount, price_per_kwh, expiry_s, order_type, counterparty)
-        fills = []
+    token = "EnergyToken" if order_type == SELL else "PaymentToken"
+    with session.token_shortfalls(token, _deposit_advice(order_type)):
+        if counterparty is None:
+            placed = client.trading.place_order(signer, amount, price_per_kwh, expiry_s, order_type)
+            order_id, fills, cancelled_wh = placed.order_id, placed.transaction_ids, placed.cancelled_wh
+        else:
+            order_id = client.trading.create_directed_order(signer, amount, price_per_kwh, expiry_s, order_type, counterparty)
+            fills = []
     result = {
         "order_id": order_id,
         "trader": signer.address,
@@ -216,6 +219,34 @@ def settle(session: Session, transaction_ids: tuple[int, ...]) -> None:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _deposit_advice(order_type: int) -> str:
+    if order_type == SELL:
+        return (
+            "deposit the energy to sell into your vault balance first (`energy-grid vault deposit --amount-kwh …`; "
+            "a meter of yours mints it as it exports), or sell less."
+        )
+    return "deposit more money into your vault balance first (`energy-grid vault deposit --payment …`), or buy less."
+
+
+def _check_escrow(session: Session, order_type: int, amount_wh: int, price_per_kwh: int, approve: bool) -> None:
+    """One sentence (exit 2) before anything is sent when the order's escrow is more than the vault
+    balance and what the vault may pull from the wallet (all of it with --approve) hold together."""
+    client, account = session.client, session.signer.address
+    needs = escrow_needs(client, account, OrderType(order_type), amount_wh, price_per_kwh)
+    if needs.shortfall <= 0:
+        return
+    pullable = needs.wallet if approve else min(needs.wallet, needs.token.allowance(account, client.vault.address))
+    if needs.shortfall <= pullable:
+        return
+    text = session.amount_text(needs.token_name)
+    escrow = escrow_amount(OrderType(order_type), amount_wh, price_per_kwh)
+    side = OrderType(order_type).name.lower()
+    raise SetUpError(
+        f"The {side} order escrows {text(escrow)} but {account} holds {text(escrow - needs.shortfall)} in its vault "
+        f"balance and {text(needs.wallet)} in its wallet: {_deposit_advice(order_type)}"
+    )
 
 
 def _prepare_escrow(session: Session, order_type: int, amount_wh: int, price_per_kwh: int) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,20 @@ from web3 import Web3
 
 from energy_grid.chain.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
 from energy_grid.chain.client import DeploymentNotOnChainError, GridClient, describe_revert
+from energy_grid.chain.errors import ContractRevertError, shown
 from energy_grid.chain.manifest import manifest_path
 from energy_grid.cli.constants import RPC_URL_ENV
+from energy_grid.cli.output import kwh_fmt, money_fmt
 from energy_grid.contracts.tokens import ERC20
 from energy_grid.domain.units import MAX_UINT256
 
 NODE_TIMEOUT_S = 30
+# A token's refusal to move what a transaction needed: (the address argument, what it held, how a
+# sentence names what it held: "the EnergyToken wallet balance of 0x…").
+ERC20_SHORTFALLS = {
+    "ERC20InsufficientBalance": ("sender", "balance", "wallet balance of"),
+    "ERC20InsufficientAllowance": ("spender", "allowance", "allowance given to"),
+}
 
 
 class CliError(click.ClickException):
@@ -49,6 +59,7 @@ class Session:
     _client: GridClient | None = field(default=None, init=False, repr=False)
     _signer: LocalAccount | None = field(default=None, init=False, repr=False)
     _token_info: dict[str, tuple[int, str]] = field(default_factory=dict, init=False, repr=False)
+    _start_block: int = field(default=0, init=False, repr=False)
 
     # ------------------------------------------------------------------ node, manifest, client
 
@@ -94,11 +105,18 @@ class Session:
                     f"The manifest {path} is for chain {manifest['chainId']} but the node at {self.rpc_url} is "
                     f"chain {self.chain_id}: pass the manifest of this chain (--manifest) or the right --rpc-url."
                 )
+            self._start_block = int(manifest.get("startBlock", 0))
             try:
                 self._client = GridClient(self.w3, manifest, source=str(path))
             except DeploymentNotOnChainError as stale:
                 raise SetUpError(str(stale)) from None
         return self._client
+
+    @property
+    def start_block(self) -> int:
+        """The deployment's first block (the manifest's startBlock, else 0): where its events begin."""
+        self.client  # noqa: B018 - read with the manifest
+        return self._start_block
 
     # ------------------------------------------------------------------ account
 
@@ -176,6 +194,30 @@ class Session:
 
     def payment_decimals(self) -> int:
         return self.token_info("PaymentToken")[0]
+
+    def amount_text(self, token: str) -> Callable[[int], str]:
+        """An amount of the manifest's token `token` as a sentence writes it: "1.500 kWh", "0.001500 MOCKUSD"."""
+        if token == "EnergyToken":
+            return kwh_fmt.text
+        decimals, symbol = self.token_info(token)
+        return money_fmt(decimals, symbol).text
+
+    @contextmanager
+    def token_shortfalls(self, token: str, advice: str) -> Iterator[None]:
+        """Turns a token's ERC20InsufficientBalance or ERC20InsufficientAllowance (bubbled up through the
+        vault) into one sentence in `token`'s units, ending in `advice`: what to do about it."""
+        try:
+            yield
+        except ContractRevertError as err:
+            fields = ERC20_SHORTFALLS.get(err.error_name)
+            if fields is None:
+                raise
+            who, held, what = fields
+            text = self.amount_text(token)
+            raise SetUpError(
+                f"{err.function} rejected: the {token} {what} {shown(err.arguments[who])} is "
+                f"{text(int(err.arguments[held]))} but {text(int(err.arguments['needed']))} is needed: {advice}"
+            ) from None
 
     def payment_symbol(self) -> str:
         return self.token_info("PaymentToken")[1]

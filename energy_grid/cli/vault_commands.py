@@ -10,9 +10,13 @@ import click
 
 from energy_grid.cli.output import emit, kwh_fmt, money_fmt, record_table
 from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
-from energy_grid.cli.session import Session, pass_session
+from energy_grid.cli.session import Session, SetUpError, pass_session
+from energy_grid.domain.enums import OrderStatus, OrderType
+from energy_grid.domain.units import WH_PER_KWH
 
 ENERGY, PAYMENT = "EnergyToken", "PaymentToken"
+BOOK_PAGE = 100  # book orders read per call of the trader index
+MAX_BOOK_PAGES = 20
 
 
 @click.group()
@@ -61,15 +65,25 @@ def deposit(
     client = session.client
     address = client[token].address
     approved = False
-    if permit:
-        client.vault.deposit_with_permit(session.signer, address, amount)
-    else:
-        if approve:
-            approved = session.ensure_allowance(token, client.vault.address, amount)
-        client.vault.deposit(session.signer, address, amount)
+    advice = _wallet_advice(token, approve or permit)
+    with session.token_shortfalls(token, advice):
+        if permit:
+            client.vault.deposit_with_permit(session.signer, address, amount)
+        else:
+            if approve:
+                approved = session.ensure_allowance(token, client.vault.address, amount)
+            client.vault.deposit(session.signer, address, amount)
     result = {"account": session.signer.address, "token": token, "amount": amount, **_balances(session, session.signer.address)}
     result["approved"] = approved
-    emit(session.json_output, result, record_table(result, _formats(session, token), title="Deposited"))
+    # What was approved, in words: the JSON's `approved` alone says only whether a transaction was sent.
+    if permit:
+        result["approval"] = f"a signed permit of the EnergyVault for exactly this {token}"
+    elif approved:
+        result["approval"] = f"sent now: the EnergyVault may move your {token} (no limit)"
+    else:
+        result["approval"] = f"none needed: your {token} allowance to the EnergyVault covered it"
+    shown = {key: value for key, value in result.items() if key != "approved"}
+    emit(session.json_output, result, record_table(shown, _formats(session, token), title="Deposited"))
 
 
 @vault.command("withdraw")
@@ -81,6 +95,13 @@ def withdraw(session: Session, amount_kwh: Decimal | None, amount_wh: int | None
     token, amount = token_amount(session, amount_kwh, amount_wh, payment)
     client = session.client
     signer = session.signer
+    held = _balances(session, signer.address)["energy_wh" if token == ENERGY else "payment"]
+    if amount > held:
+        text = session.amount_text(token)
+        raise SetUpError(
+            f"Your vault balance holds {text(held)} of free {token}, less than the {text(amount)} to withdraw: "
+            "what orders lock comes back when they are cancelled, filled or claimed (`energy-grid vault balance`)."
+        )
     client.vault.withdraw(signer, client[token].address, amount, to=to)
     result = {"account": signer.address, "to": to or signer.address, "token": token, "amount": amount, **_balances(session, signer.address)}
     emit(session.json_output, result, record_table(result, _formats(session, token), title="Withdrawn"))
@@ -94,15 +115,95 @@ def balance(session: Session, address: str | None) -> None:
     account = session.address_or_signer(address)
     client = session.client
     approved = [name for name, auction in client.auctions.items() if client.vault.is_market_approved(account, auction.address)]
+    locked = locked_escrow(session, account)
     result: dict[str, Any] = {
         "address": account,
         **_balances(session, account),
+        "locked_energy_wh": sum(place["energy_wh"] for place in locked.values()),
+        "locked_payment": sum(place["payment"] for place in locked.values()),
+        "locked": locked,
         "wallet_energy_wh": client.energy_token.balance_of(account),
         "wallet_payment": client.payment_token.balance_of(account),
         "approved_markets": approved,
     }
-    formats = _formats(session, None) | {"wallet_energy_wh": kwh_fmt, "wallet_payment": _money(session)}
-    emit(session.json_output, result, record_table(result, formats, title=f"Vault balance of {account}"))
+    # The table: free (the vault's balancesOf, what withdraw and new orders take) and locked, by place.
+    rows: dict[str, Any] = {"address": account, "free_energy_wh": result["energy_wh"], "free_payment": result["payment"]}
+    for place, held in locked.items():
+        rows[f"locked_in_{place}_energy_wh"] = held["energy_wh"]
+        rows[f"locked_in_{place}_payment"] = held["payment"]
+    rows |= {key: result[key] for key in ("wallet_energy_wh", "wallet_payment", "approved_markets")}
+    money = _money(session)
+    formats = {key: kwh_fmt if key.endswith("_wh") else money for key in rows if key.endswith(("_wh", "_payment"))}
+    emit(session.json_output, result, record_table(rows, formats, title=f"Vault balance of {account}"))
+
+
+def locked_escrow(session: Session, account: str) -> dict[str, dict[str, int]]:
+    """What `account`'s orders hold out of its vault balance, by place (as the API's /vault answers):
+    its open book orders' escrow, its auction orders not yet claimed, and its meters' standing orders
+    placed and not yet settled. Read from the chain: the book's trader index and the events since the
+    deployment's first block."""
+    return {
+        "book_orders": _locked_in_book(session, account),
+        "auction_orders": _locked_in_auctions(session, account),
+        "standing_orders": _locked_in_standing_orders(session, account),
+    }
+
+
+def _locked_in_book(session: Session, account: str) -> dict[str, int]:
+    held = {"energy_wh": 0, "payment": 0}
+    cursor = 0
+    for _ in range(MAX_BOOK_PAGES):
+        page = session.client.trading.trader_orders(account, cursor, BOOK_PAGE)
+        for info in page.orders:
+            if info.status == OrderStatus.ACTIVE:
+                held["energy_wh" if info.order_type == OrderType.SELL else "payment"] += info.escrow
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return held
+
+
+def _locked_in_auctions(session: Session, account: str) -> dict[str, int]:
+    held = {"energy_wh": 0, "payment": 0}
+    mine = {"from_block": session.start_block, "argument_filters": {"trader": account}}
+    for market in session.client.auctions.values():
+        events = market.contract.events
+        claimed = {int(e["args"]["orderId"]) for e in events.OrderClaimed().get_logs(**mine)}
+        for e in events.OrderSubmitted().get_logs(**mine):
+            if int(e["args"]["orderId"]) not in claimed:
+                held["payment" if e["args"]["isBid"] else "energy_wh"] += int(e["args"]["escrow"])
+    return held
+
+
+def _locked_in_standing_orders(session: Session, account: str) -> dict[str, int]:
+    held = {"energy_wh": 0, "payment": 0}
+    client = session.client
+    registered = client["SmartMeter"].events.MeterRegistered().get_logs(
+        from_block=session.start_block, argument_filters={"owner": account}
+    )
+    meters = sorted({str(e["args"]["meter"]) for e in registered})
+    if not meters:
+        return held
+    market = client.auction.contract.functions
+    min_price, tick_size = int(market.minPrice().call()), int(market.tickSize().call())
+    for meter in meters:
+        if client.smart_meter.get_meter(meter).owner != account:
+            continue
+        for period, settled, ask_wh, _, _, bid_wh, bid_tick, _ in market.getMeteredOrders(meter).call():
+            if period == 0 or settled:
+                continue
+            # An ask holds its Wh, a bid what it costs at its tick, rounded up as the auction locks it.
+            held["energy_wh"] += int(ask_wh)
+            held["payment"] += -(-int(bid_wh) * (min_price + int(bid_tick) * tick_size) // WH_PER_KWH)
+    return held
+
+
+def _wallet_advice(token: str, approving: bool) -> str:
+    if token == ENERGY:
+        return "only energy your meters exported to your wallet can be deposited (`energy-grid status` shows your balances)."
+    if approving:
+        return "get the money into your wallet first (`energy-grid status` shows your balances)."
+    return "approve the vault for it (drop --no-approve) or get the money into your wallet first."
 
 
 def _balances(session: Session, account: str) -> dict[str, int]:
