@@ -105,10 +105,13 @@ def test_manifest_and_service_worker_are_served(web_base_url):
     worker = httpx.get(f"{web_base_url}/sw.js")
     assert worker.status_code == 200 and "javascript" in worker.headers["content-type"]
     # Its app shell holds every view and every file the views load, so each opens offline.
-    shell = set(json.loads(re.search(r"const SHELL = (\[.*?\]);", worker.text, re.S).group(1).replace(",\n]", "]")))
-    wanted = set(VIEWS) | {"/static/app.css", "/vendor/chart.js", "/manifest.webmanifest"}
+    listed = re.search(r"^const SHELL = (\[.*\]);$", worker.text, re.M)
+    assert listed is not None
+    shell = set(json.loads(listed.group(1)))
+    wanted = set(VIEWS) | {"/static/app.css", "/vendor/chart.js", "/manifest.webmanifest"} | {src for src in icons.values()}
     wanted |= {f"/static/js/{path.name}" for path in (STATIC_DIR / "js").glob("*.js")}
     assert wanted <= shell
+    assert all(httpx.get(f"{web_base_url}{path}").status_code == 200 for path in shell)
     for path in VIEWS:
         page = httpx.get(f"{web_base_url}{path}").text
         assert '<link rel="manifest" href="/manifest.webmanifest">' in page and '<meta name="theme-color"' in page, path

@@ -10,6 +10,7 @@ API's docs at /docs, come from the project's node_modules (pinned in package.jso
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,10 +46,12 @@ VENDOR_FILES = {
 DOCS_URL = "/docs"
 # The installable app's files, served from the root: the service worker's scope is its own folder,
 # and the app's pages live at /, /prosumer, …; the manifest beside it, in its registered media type.
-APP_FILES = {
-    "/sw.js": ("sw.js", "text/javascript"),
-    "/manifest.webmanifest": ("manifest.webmanifest", "application/manifest+json"),
-}
+SERVICE_WORKER_URL = "/sw.js"
+MANIFEST_URL = "/manifest.webmanifest"
+# The line of sw.js the service fills with the app shell's list when it serves the file.
+SHELL_LINE = "const SHELL = [];"
+# What the pages load from static/: kept by the service worker for offline use.
+SHELL_SUFFIXES = frozenset({".css", ".js", ".png"})
 # The views, by URL path: each is one HTML page in static/.
 VIEWS = {
     "/": "index.html",
@@ -84,13 +87,27 @@ def _view(file_name: str) -> Callable[[], Awaitable[FileResponse]]:
     return view
 
 
-def _app_file(file_name: str, media_type: str) -> Callable[[], Awaitable[FileResponse]]:
-    async def app_file() -> FileResponse:
-        # Like the pages: a browser checks the service worker for an update on every visit anyway,
-        # and a kept manifest would hide a new icon or colour.
-        return FileResponse(STATIC_DIR / file_name, media_type=media_type, headers={"Cache-Control": "no-cache"})
+def shell_files() -> list[str]:
+    """The app shell, by URL: every view, the manifest, Chart.js and every style, script and icon
+    under static/ (a script added to the app is kept offline without a list to update)."""
+    static = sorted(
+        f"/static/{path.relative_to(STATIC_DIR).as_posix()}"
+        for path in STATIC_DIR.rglob("*")
+        if path.is_file() and path.suffix in SHELL_SUFFIXES and path.name != "sw.js"
+    )
+    return [*VIEWS, MANIFEST_URL, "/vendor/chart.js", *static]
 
-    return app_file
+
+# Like the pages: never a stale copy (a browser checks the service worker on every visit anyway,
+# and a kept manifest would hide a new icon or colour).
+async def _service_worker() -> Response:
+    source = (STATIC_DIR / "sw.js").read_text()
+    filled = source.replace(SHELL_LINE, f"const SHELL = {json.dumps(shell_files())};", 1)
+    return Response(filled, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+async def _manifest() -> FileResponse:
+    return FileResponse(STATIC_DIR / "manifest.webmanifest", media_type="application/manifest+json", headers={"Cache-Control": "no-cache"})
 
 
 def _vendor(file: VendorFile, search_roots: list[Path] | None) -> Callable[[], Awaitable[Response]]:
@@ -113,8 +130,8 @@ def mount_web(app: FastAPI, vendor_roots: list[Path] | None = None) -> None:
     the app's OpenAPI, from those local files (create the app with `docs_url=None`)."""
     for url_path, file_name in VIEWS.items():
         app.add_api_route(url_path, _view(file_name), methods=["GET"], include_in_schema=False, name=f"view:{file_name}")
-    for url_path, (file_name, media_type) in APP_FILES.items():
-        app.add_api_route(url_path, _app_file(file_name, media_type), methods=["GET"], include_in_schema=False)
+    app.add_api_route(SERVICE_WORKER_URL, _service_worker, methods=["GET"], include_in_schema=False)
+    app.add_api_route(MANIFEST_URL, _manifest, methods=["GET"], include_in_schema=False)
     for url_path, file in VENDOR_FILES.items():
         app.add_api_route(url_path, _vendor(file, vendor_roots), methods=["GET"], include_in_schema=False)
 

@@ -11,31 +11,12 @@ const LAST_KNOWN_CACHE = "energy-grid-last-known-v1";
 // The header a kept answer carries: when it came from the service (ms since the epoch).
 const STORED_AT = "X-Energy-Grid-Stored-At";
 
-const SHELL = [
-  "/",
-  "/prosumer",
-  "/trading",
-  "/operator",
-  "/analytics",
-  "/manifest.webmanifest",
-  "/static/app.css",
-  "/static/js/analytics.js",
-  "/static/js/charts.js",
-  "/static/js/common.js",
-  "/static/js/landing.js",
-  "/static/js/operator.js",
-  "/static/js/orders.js",
-  "/static/js/prosumer.js",
-  "/static/js/standing.js",
-  "/static/js/trading.js",
-  "/static/icons/icon-192.png",
-  "/static/icons/icon-512.png",
-  "/static/icons/icon-maskable-192.png",
-  "/static/icons/icon-maskable-512.png",
-  "/vendor/chart.js",
-];
+// The app shell: the service fills this line with every view and every file the pages load (the
+// views, the manifest, Chart.js, static/'s styles, scripts and icons) when it serves this file.
+const SHELL = [];
 const LAST_KNOWN = [/^\/api\/v1\/accounts\/0x[0-9a-fA-F]{40}$/, /^\/api\/v1\/vault\/0x[0-9a-fA-F]{40}$/, /^\/api\/v1\/config$/];
-const VIEWS = new Set(["/", "/prosumer", "/trading", "/operator", "/analytics"]);
+// The views: a page's query string (`/prosumer?account=0x…`) selects what it shows, not another page.
+const VIEWS = new Set(SHELL.filter((path) => !path.includes(".")));
 
 self.addEventListener("install", (event) => {
   // One file the service cannot give (Chart.js where `npm ci` never ran) must not keep the rest out.
@@ -51,8 +32,7 @@ self.addEventListener("activate", (event) => {
     .then(() => self.clients.claim()));
 });
 
-// The shell: the network's answer (kept for later), else the kept copy. A view's query string
-// (`/prosumer?account=0x…`) selects what it shows, not another page.
+// The shell: the network's answer (kept for later), else the kept copy; a view under its path alone.
 async function shell(request, path) {
   const cache = await caches.open(SHELL_CACHE);
   const key = VIEWS.has(path) ? path : request;
