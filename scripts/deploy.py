@@ -31,6 +31,7 @@ from energy_grid.deploy.system import (
     DEFAULT_ORACLE_HEARTBEAT_SECONDS,
     DEFAULT_ORACLE_MIN_QUORUM,
     LOCAL_GOVERNANCE,
+    LOCAL_UTC_OFFSET_MINUTES,
     PUBLIC_GOVERNANCE,
     DeploymentSettings,
     GovernanceSettings,
@@ -128,7 +129,12 @@ list_project_sources(project)
     help="Fewest fresh reports an oracle value needs (0 = more than half of the reporters, the floor).",
 )
 @click.option(
-    "--utc-offset-minutes", type=int, default=0, show_default=True, help="PriceDiscovery's local time for the time-of-day factor."
+    "--utc-offset-minutes",
+    type=int,
+    default=None,
+    help="PriceDiscovery's local time for the time-of-day factor, and the zone every view and the simulation's report "
+    f"read the chain's clock in; default on a local chain the simulated community's ({LOCAL_UTC_OFFSET_MINUTES}, as "
+    "`make simulate` runs it), elsewhere 0 (UTC).",
 )
 @click.option(
     "--avoided-emission",
@@ -173,7 +179,7 @@ def cli(
     oracle_heartbeat: int,
     max_price_deviation_bps: int,
     oracle_min_quorum: int,
-    utc_offset_minutes: int,
+    utc_offset_minutes: int | None,
     avoided_emission: int,
     auction_periods: tuple[int, ...],
     auction_gate_closure: int,
@@ -235,7 +241,7 @@ def cli(
             oracle_heartbeat_seconds=oracle_heartbeat,
             max_price_deviation_bps=max_price_deviation_bps,
             oracle_min_quorum=oracle_min_quorum,
-            utc_offset_minutes=utc_offset_minutes,
+            utc_offset_minutes=(LOCAL_UTC_OFFSET_MINUTES if local else 0) if utc_offset_minutes is None else utc_offset_minutes,
             avoided_emission_grams_per_kwh=avoided_emission,
             auction_periods_seconds=auction_periods,
             auction_gate_closure_seconds=auction_gate_closure,

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from web3 import Web3
 
 from energy_grid.chain.anvil import AnvilNode, anvil_node
 from energy_grid.chain.client import anvil_account
 from energy_grid.chain.manifest import read_manifest
+from energy_grid.simulation.run_state import SITE_UTC_OFFSET_MINUTES
 
 pytestmark = pytest.mark.slow  # a node and an ape deploy of its own
 
@@ -123,6 +125,15 @@ def test_the_readme_starts_a_node_and_deploys_before_its_first_example():
     first_example = next(i for i, text in enumerate(examples) if not text.startswith("make "))
     fixture_lines = [text for text in examples[:first_example] if text in FIXTURE_COMMANDS]
     assert fixture_lines[-2:] == list(FIXTURE_COMMANDS)
+
+
+def test_make_deploy_puts_a_local_chain_in_the_simulated_community_s_zone(fresh_node, checkout):
+    """`make deploy` then `make simulate`: the deployment's zone (PriceDiscovery's UTC offset, which every
+    view and the report read the chain's clock in) is the simulated site's, so the evening peak shows
+    in the evening."""
+    manifest = read_manifest(checkout / "deployments" / f"{CHAIN_ID}.json")["contracts"]["PriceDiscovery"]
+    discovery = Web3(Web3.HTTPProvider(fresh_node.url)).eth.contract(address=manifest["address"], abi=manifest["abi"])
+    assert discovery.functions.utcOffsetMinutes().call() == SITE_UTC_OFFSET_MINUTES
 
 
 def test_the_readme_examples_run_in_order(fresh_node, checkout, monkeypatch):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,19 @@ def test_the_operator_reports_each_interval_s_transformer_load(sim_run):
     assert result.figures["load_reports_high"] == len(high)
     audited = {"load reports = simulated intervals", "load reports = the model's transformers (kVA)"}
     assert audited <= {c.name for c in result.checks if c.ok}
+
+
+def test_the_series_is_dated_as_the_chain_dates_it(sim_result, tmp_path):
+    """summary.json's intervals carry the chain's dates (the day the run placed on the chain, at the
+    site's clock), not the weather year's the model draws from."""
+    site = timezone(timedelta(minutes=SITE_UTC_OFFSET_MINUTES))
+    for s in sim_result.series[::24]:  # every six hours
+        start = datetime.fromtimestamp(sim_result.day_start_s + s.interval * INTERVAL_SECONDS, site)
+        assert s.local_time == start.strftime("%Y-%m-%d %H:%M")
+    write_report(sim_result, tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    chain_day = datetime.fromtimestamp(sim_result.day_start_s, site).strftime("%Y-%m-%d")
+    assert summary["series"][0]["local_time"] == f"{chain_day} 00:00"
 
 
 def test_report_is_written(sim_result, tmp_path):

@@ -53,6 +53,9 @@ DEFAULT_MIN_ORDER_AMOUNT_WH = 100
 DEFAULT_BASE_PRICE_PER_KWH = 200_000  # 0.20 per kWh in a 6-decimal PaymentToken
 # On a local chain the deployer operates this region, so scripts can act at once.
 LOCAL_OPERATOR_REGION = 1
+# A local chain's zone: the simulated community's site (Greensboro, NC, on local standard time, UTC-5),
+# so that `make deploy` and then `make simulate` put the evening peak in the evening.
+LOCAL_UTC_OFFSET_MINUTES = -300
 LOCAL_OPERATOR_NAME = "Local grid operator"
 LOCAL_OPERATOR_CAPACITY_KW = 1_000_000  # 1 GW
 # Oracles: a report older than the heartbeat is stale; a price more than this far from the latest

@@ -70,6 +70,7 @@ killed at any point, node or process, ends with the same totals as an uninterrup
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,8 @@ from energy_grid.simulation.run_state import (
     hex_0x,
 )
 from energy_grid.simulation.set_up import SetUp
+
+SITE_ZONE = timezone(timedelta(minutes=SITE_UTC_OFFSET_MINUTES))
 
 
 class SimulationRun:
@@ -192,19 +195,33 @@ class SimulationRun:
         """The model's figures of simulated interval `i`; the market's are added by the audit."""
         without_dr = None if loading_without_dr is None else loading_without_dr[i]
         return interval_figures(
-            i, result, self.auction.base_price_per_kwh, without_dr, bool(self.demand_response.consumption_factors(i))
+            i,
+            result,
+            self.auction.base_price_per_kwh,
+            without_dr,
+            bool(self.demand_response.consumption_factors(i)),
+            start_s=self.state.calendar.interval_start_s(i),
         )
 
 
 def interval_figures(
-    i: int, result: IntervalResult, base_price_per_kwh: int, loading_without_dr_per_mille: int | None, demand_response: bool
+    i: int,
+    result: IntervalResult,
+    base_price_per_kwh: int,
+    loading_without_dr_per_mille: int | None,
+    demand_response: bool,
+    *,
+    start_s: int | None = None,
 ) -> IntervalFigures:
     """The model's figures of simulated interval `i` (`loading_without_dr_per_mille`: the same
-    model's transformer loading had no event been called, None when none was)."""
+    model's transformer loading had no event been called, None when none was). `start_s`, the
+    chain's time of the interval's start, dates it as the chain does (the weather year's date is
+    the model's own): at the site's clock, which a local deployment's zone is by default."""
     grid = result.grid
+    start = result.local_start if start_s is None else datetime.fromtimestamp(start_s, SITE_ZONE)
     return IntervalFigures(
         interval=i,
-        local_time=result.local_start.strftime("%Y-%m-%d %H:%M"),
+        local_time=start.strftime("%Y-%m-%d %H:%M"),
         consumption_wh=result.consumption_wh,
         pv_wh=result.pv_wh,
         import_wh=result.import_wh,

@@ -22,7 +22,7 @@ from web3.contract import Contract
 from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.events import EventDecoder
 from energy_grid.chain.sender import Call, TransactionSender
-from energy_grid.deploy.system import LOCAL_OPERATOR_REGION
+from energy_grid.deploy.system import LOCAL_OPERATOR_REGION, LOCAL_UTC_OFFSET_MINUTES
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.simulation.chain_time import ChainCalendar
 from energy_grid.simulation.model import DEFAULT_START_DAY_OF_YEAR
@@ -30,7 +30,7 @@ from energy_grid.simulation.model import DEFAULT_START_DAY_OF_YEAR
 # ---- Settings ----
 
 BASELINE_DAYS = 5  # DemandResponse.BASELINE_DAYS: checked against the contract at set-up
-SITE_UTC_OFFSET_MINUTES = -300  # the TMY site (Greensboro, NC) on local standard time
+SITE_UTC_OFFSET_MINUTES = LOCAL_UTC_OFFSET_MINUTES  # the TMY site (Greensboro, NC) on local standard time
 REGION_ID = LOCAL_OPERATOR_REGION
 SOLAR = 0  # IGridManagement.EnergyType.SOLAR
 WEI_PER_ETH = 10**18
