@@ -41,8 +41,9 @@ class CliError(click.ClickException):
 
 
 class SetUpError(CliError):
-    """The deployment this command needs is not there yet (a step of the set-up is missing): one
-    line on stderr that names the step, exit code 2 as for a usage error."""
+    """A step the user must take before this command can do its work is missing (a node, a
+    deployment on it, a deposit that covers an order): one line on stderr that names the step, exit
+    code 2 as for a usage error, and nothing sent."""
 
     exit_code = 2
 
