@@ -344,7 +344,8 @@ def test_a_wallet_on_another_chain_is_told_to_switch(web_browser, web_base_url, 
 
 def test_a_market_that_cleared_nothing_shows_no_trade_not_a_price(web_sessions, api_system, admin, chain):
     """An auction market without orders clears at a price on chain (its cleared mark) and volume 0:
-    the trading view says "no trade" instead of a price nobody traded at."""
+    the trading view says "no trade" instead of a price nobody traded at, and lists it only when asked
+    for every interval, not just those that traded."""
     auction = api_system.energy_auction
     period = auction.currentPeriod() + 3
     chain.pending_timestamp = auction.clearingTime(period)
@@ -353,7 +354,12 @@ def test_a_market_that_cleared_nothing_shows_no_trade_not_a_price(web_sessions, 
     assert market.cleared and market.clearingPricePerKWh > 0 and market.volumeWh == 0
 
     page = web_sessions(None).open("/trading")
+    # By default the list shows the intervals that traded; the market without orders is one click away.
+    expect(page.get_by_test_id("clearings-table").locator("tbody tr")).to_have_text("No auction has traded yet.")
+    expect(page.get_by_test_id("clearings-page")).to_have_text("0–0 of 0")
+    page.get_by_test_id("clearings-traded").uncheck()
     cells = page.locator(f'[data-testid="clearing"][data-period="{period}"] td')
+    expect(page.get_by_test_id("clearings-page")).to_have_text("1–1 of 1")
     expect(cells.nth(2)).to_have_text("no trade")
     expect(cells.nth(3)).to_have_text(format_kwh(0))
     expect(cells.nth(0)).to_contain_text(_shown_time(page, period * 900))  # the interval, not the period's number

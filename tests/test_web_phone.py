@@ -38,8 +38,12 @@ NO_METER_INDEX = 7  # an account that owns no meter
 SCREENS = {"phone": PHONE_VIEWPORT, "small-phone": {"width": 360, "height": 740}, "laptop": VIEWPORT}
 FEEDBACK_GAP_PX = 80  # the status line starts this close under its form's last button, at most
 MIN_TOUCH_PX = 44
-# What a finger taps: buttons, fields, the views' tabs and the links that act as buttons.
-TOUCH_CONTROLS = "button, input:not([type=radio]), select, #app-header nav a, .radio label, .jump a, .samples a, a.button-link"
+# What a finger taps: buttons, fields, the views' tabs and the links that act as buttons (a radio
+# button or a checkbox is tapped through the label around it).
+TOUCH_CONTROLS = (
+    "button, input:not([type=radio]):not([type=checkbox]), select, #app-header nav a, .radio label, label.inline, "
+    ".jump a, .samples a, a.button-link"
+)
 NO_METER_HINT = (
     "the operator registers a meter to your address, or run make simulate HOUSEHOLD_OWNER=<your address> on a local chain"
 )
@@ -181,6 +185,47 @@ def test_standing_order_and_vault_on_a_phone_say_what_happened_beside_the_button
     page.get_by_test_id("vault-deposit").click()
     _feedback_in_view(page, "vault-withdraw", "vault-feedback", f"less than the {format_kwh(5_000)} to deposit", "error")
     expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_a_firm_auction_bid_placed_and_claimed_on_a_phone(web_sessions, api_system, accounts, chain):
+    """From the trading view at a phone's width: a firm bid for the next open interval, signed in the
+    wallet (with the auction's approval in the vault, the first time) and relayed; once its market's
+    clearing time has passed, claimed (the service clears the market first). Each step says what it
+    did beside its button; the escrow leaves the vault balance and comes back with the claim."""
+    household = anvil_account(HOUSEHOLD_INDEX)
+    auction, vault, stablecoin = api_system.energy_auction, api_system.energy_vault, api_system.payment_token
+    decimals, symbol = stablecoin.decimals(), stablecoin.symbol()
+    stablecoin.approve(vault, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
+    vault.deposit(stablecoin, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
+    price = auction.minPrice() + 4 * auction.tickSize()
+    escrow = -(-500 * price // 1_000)  # 0.5 kWh at the limit price, rounded up
+    session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
+    page = session.open("/trading")
+    _connect(page, household.address)
+
+    page.get_by_test_id("auction-amount-kwh").fill("0.5")
+    page.get_by_test_id("auction-limit-price").fill(str(price / 10**decimals))
+    page.get_by_test_id("place-auction-order").click()
+    _feedback_in_view(page, "place-auction-order", "auction-feedback", f"{format_money(escrow, decimals, symbol)} held in escrow")
+    assert vault.balancesOf(household.address) == (0, 3_000_000 - escrow)
+    row = page.get_by_test_id("my-auction-order")
+    expect(row).to_have_attribute("data-status", "open")
+    period = int(row.get_attribute("data-order-id")) >> 192  # the order id's top bits are its period
+    assert auction.getOrder(int(row.get_attribute("data-order-id"))).trader == household.address
+    session.screenshot(page, "phone-auction-bid")
+
+    # Nobody else traded in that interval: past its clearing time the claim gives the escrow back.
+    chain.pending_timestamp = auction.clearingTime(period)
+    chain.mine()
+    expect(row).to_have_attribute("data-status", "to claim")
+    row.get_by_test_id("claim-auction-order").click()
+    claimed = page.get_by_test_id("my-auction-feedback")
+    expect(claimed).to_contain_text(f"Claimed: {format_kwh(0)} bought")
+    expect(claimed).to_contain_text(f"{format_money(escrow, decimals, symbol)} credited to your vault balance")
+    expect(claimed).to_be_in_viewport()
+    expect(row).to_have_attribute("data-status", "claimed")
+    assert auction.getMarket(period).cleared
+    assert vault.balancesOf(household.address) == (0, 3_000_000)
 
 
 def test_someone_elses_household_is_read_only_and_one_without_a_meter_is_told_how_to_get_one(web_sessions, api_system, admin):

@@ -1,7 +1,14 @@
-// Trading: the order book by price level, signed order placement and cancellation, recent trades.
+// Trading: the order book by price level, signed order placement and cancellation, recent trades;
+// firm bids and asks in the quarter-hourly auction and their claims; the auction's clearings by page.
 import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatClock, formatKWh, formatPrice, formatTime, formatUnits, h, live, lockControls,
   parseUnits, query, requireWallet, runAction, shortAddress, pageReady, startPage, wallet } from "./common.js";
 import { cancelOrder, placeOrder } from "./orders.js";
+import { claimAuctionOrder, placeAuctionOrder } from "./auction.js";
+
+const PERIOD_SECONDS = 900; // the quarter-hourly auction's delivery periods
+const PERIODS_OFFERED = 8; // the delivery intervals the auction form offers after the next open one
+const CLEARINGS_PER_PAGE = 12;
+const clearingsPage = { offset: 0, total: 0 };
 
 const cfg = await startPage();
 if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
@@ -37,15 +44,95 @@ function summarize() {
   }
 }
 
-// Orders are signed in the wallet: without one connected the form says so instead of failing on a click.
+// Orders are signed in the wallet: without one connected the forms say so instead of failing on a click.
 function lockWithoutWallet() {
-  lockControls($("#order-form"), wallet.account ? null : "Connect your wallet to place orders: each one is signed in it.");
+  const reason = wallet.account ? null : "Connect your wallet to place orders: each one is signed in it.";
+  lockControls($("#order-form"), reason);
+  lockControls($("#auction-form"), reason);
+}
+
+function readAuctionForm(form) {
+  const data = new FormData(form);
+  const amountWh = parseUnits(data.get("amountKWh"), ENERGY_DECIMALS);
+  if (amountWh === null || amountWh <= 0n) throw new Error("Energy: a positive number of kWh with at most 3 decimals.");
+  const limitPricePerKWh = parseUnits(data.get("limitPricePerKWh"), cfg.paymentDecimals);
+  if (limitPricePerKWh === null || limitPricePerKWh <= 0n) {
+    throw new Error(`Limit: a positive amount of ${cfg.paymentSymbol} with at most ${cfg.paymentDecimals} decimals.`);
+  }
+  const period = data.get("period") ? Number(data.get("period")) : null;
+  return { side: data.get("side"), amountWh: Number(amountWh), limitPricePerKWh: Number(limitPricePerKWh), period };
+}
+
+function intervalLabel(period) {
+  return `${formatTime(period * PERIOD_SECONDS)} – ${formatClock((period + 1) * PERIOD_SECONDS)}`;
+}
+
+// The delivery intervals after the current one, in the deployment's zone; the first choice leaves
+// it to the service (the next interval whose gate has not closed).
+let offeredFrom = null;
+async function offerPeriods() {
+  const select = $("#auction-period");
+  const chosen = select.value;
+  const next = Math.floor((await chainNow()) / PERIOD_SECONDS) + 1;
+  if (next === offeredFrom) return; // left as it is while its choices hold: a phone's open picker stays open
+  offeredFrom = next;
+  const options = [h("option", { value: "" }, "the next one still open")];
+  for (let period = next; period < next + PERIODS_OFFERED; period += 1) options.push(h("option", { value: String(period) }, intervalLabel(period)));
+  select.replaceChildren(...options);
+  select.value = options.some((o) => o.value === chosen) ? chosen : "";
+}
+
+function auctionStatus(o, nowS) {
+  if (o.claimed) return "claimed";
+  return nowS >= (o.period + 1) * PERIOD_SECONDS ? "to claim" : "open";
+}
+
+async function myAuctionOrders() {
+  const tbody = $('[data-testid="my-auction-orders-table"] tbody');
+  if (!wallet.account) {
+    fillRows(tbody, [], null, "Connect your wallet to see your auction orders.");
+    return;
+  }
+  const [orders, nowS] = await Promise.all([api(`/auction/orders${query({ trader: wallet.account, limit: 20 })}`), chainNow()]);
+  fillRows(tbody, orders.items, (o) => {
+    const status = auctionStatus(o, nowS);
+    const claim = status !== "to claim" ? "" : h("button", { type: "button", class: "small", dataset: { testid: "claim-auction-order" },
+      "aria-label": `Claim auction order for ${intervalLabel(o.period)}`,
+      onclick: (e) => runAction(e.currentTarget, async () => {
+        const paid = await claimAuctionOrder(o.orderId);
+        view.refreshNow();
+        const bought = o.side === "BUY";
+        return `Claimed: ${formatKWh(paid.filledWh)} ${bought ? "bought" : "sold"} for ${formatUnits(paid.payment, cfg.paymentDecimals)} ${cfg.paymentSymbol}; `
+          + `${formatKWh(paid.creditedEnergyWh)} and ${formatUnits(paid.creditedPayment, cfg.paymentDecimals)} ${cfg.paymentSymbol} credited to your vault balance.`;
+      }, "Claiming…") }, "Claim");
+    return h("tr", { dataset: { testid: "my-auction-order", orderId: o.orderId, status } },
+      h("td", {}, intervalLabel(o.period)),
+      h("td", { class: `side-${o.side}` }, o.side === "BUY" ? "bid" : "ask"),
+      h("td", { class: "num" }, formatKWh(o.amountWh)),
+      h("td", { class: "num" }, formatPrice(o.limitPricePerKWh, cfg)),
+      h("td", { class: "num" }, o.filledWh === null ? "–" : formatKWh(o.filledWh)),
+      h("td", {}, status),
+      h("td", {}, claim));
+  }, "No auction orders yet.");
+}
+
+function clearingsQuery() {
+  const traded = $("#clearings-traded").checked;
+  return query({ limit: CLEARINGS_PER_PAGE, offset: clearingsPage.offset, traded: traded ? "true" : undefined });
+}
+
+function showClearingsPage(total, shown) {
+  clearingsPage.total = total;
+  const first = total === 0 ? 0 : clearingsPage.offset + 1;
+  $('[data-testid="clearings-page"]').textContent = `${first}–${clearingsPage.offset + shown} of ${total}`;
+  $('[data-testid="clearings-newer"]').disabled = clearingsPage.offset === 0;
+  $('[data-testid="clearings-older"]').disabled = clearingsPage.offset + CLEARINGS_PER_PAGE >= total;
 }
 
 const view = live(async () => {
   lockWithoutWallet();
   const [book, trades, clearings] = await Promise.all([
-    api("/orderbook"), api(`/trades${query({ limit: 20 })}`), api(`/auction/clearings${query({ limit: 12 })}`),
+    api("/orderbook"), api(`/trades${query({ limit: 20 })}`), api(`/auction/clearings${clearingsQuery()}`),
   ]);
   if (!cfg) return;
   levelRows($('[data-testid="bids-table"] tbody'), book.bids, "No bids.");
@@ -60,11 +147,13 @@ const view = live(async () => {
     h("td", {}, formatTime(t.timestamp))), "No trades yet.");
   fillRows($('[data-testid="clearings-table"] tbody'), clearings.items, (c) => h("tr", { dataset: { testid: "clearing", period: c.period } },
     // The delivery interval, from the period's start (the quarter-hourly auction: 900 s periods).
-    h("td", { dataset: { testid: "clearing-interval" } }, `${formatTime(c.period * 900)} – ${formatClock((c.period + 1) * 900)}`),
+    h("td", { dataset: { testid: "clearing-interval" } }, intervalLabel(c.period)),
     h("td", {}, formatTime(c.timestamp)),
     // A market that cleared nothing has a price on chain but no trade at it.
     h("td", { class: "num" }, BigInt(c.volumeWh) === 0n ? "no trade" : formatPrice(c.clearingPricePerKWh, cfg)),
-    h("td", { class: "num" }, formatKWh(c.volumeWh))), "No auction cleared yet.");
+    h("td", { class: "num" }, formatKWh(c.volumeWh))), $("#clearings-traded").checked ? "No auction has traded yet." : "No auction cleared yet.");
+  showClearingsPage(clearings.total, clearings.items.length);
+  await Promise.all([myAuctionOrders(), offerPeriods()]);
   const mine = wallet.account ? (await api(`/orders${query({ trader: wallet.account, status: "ACTIVE", limit: 50 })}`)).items : [];
   fillRows($('[data-testid="my-orders-table"] tbody'), mine, (o) => h("tr", { dataset: { testid: "my-order", orderId: o.orderId } },
     h("td", { class: "num" }, `#${o.orderId}`),
@@ -97,6 +186,29 @@ $("#order-form").addEventListener("submit", (event) => {
     view.refreshNow();
     return `Order #${placed.orderId} placed (${o.side} ${formatKWh(o.amountWh)} at ${formatPrice(o.pricePerKWh, cfg)}).${notPlaced}`;
   });
+});
+
+$("#auction-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  runAction($('[data-testid="place-auction-order"]'), async () => {
+    if (!cfg) throw new Error("The service's configuration is not loaded yet.");
+    requireWallet();
+    const o = readAuctionForm(event.target);
+    const placed = await placeAuctionOrder(o);
+    view.refreshNow();
+    const escrow = placed.isBid ? `${formatUnits(placed.escrow, cfg.paymentDecimals)} ${cfg.paymentSymbol}` : formatKWh(placed.escrow);
+    return `${placed.isBid ? "Bid" : "Ask"} placed for ${intervalLabel(placed.period)}: ${formatKWh(placed.amountWh)} at up to `
+      + `${formatPrice(placed.limitPricePerKWh, cfg)}; ${escrow} held in escrow until you claim.`;
+  });
+});
+$("#clearings-traded").addEventListener("change", () => { clearingsPage.offset = 0; view.refreshNow(); });
+$('[data-testid="clearings-newer"]').addEventListener("click", () => {
+  clearingsPage.offset = Math.max(0, clearingsPage.offset - CLEARINGS_PER_PAGE);
+  view.refreshNow();
+});
+$('[data-testid="clearings-older"]').addEventListener("click", () => {
+  clearingsPage.offset += CLEARINGS_PER_PAGE;
+  view.refreshNow();
 });
 
 pageReady();

@@ -1,0 +1,26 @@
+// Firm bids and asks in the quarter-hourly auction, and their claims: the API builds the EIP-712
+// order, the wallet signs it, the API relays it (the relayer pays gas; the order and its escrow
+// are the signer's on chain). A claim needs no signature: it pays the order's trader whoever asks.
+import { api, requireWallet, signTypedData, wallet } from "./common.js";
+
+// side: "BID" or "ASK"; period: a delivery period, or null for the next one still open.
+export async function placeAuctionOrder({ side, amountWh, limitPricePerKWh, period }) {
+  requireWallet();
+  const draft = { trader: wallet.account, side, amountWh, limitPricePerKWh };
+  if (period !== null && period !== undefined) draft.period = period;
+  const built = await api("/auction/orders/typed-data", { method: "POST", body: draft });
+  let marketApproval = null;
+  if (built.marketApproval) {
+    // A first auction order: the trader approves the auction in the EnergyVault, relayed before it.
+    const approvalSignature = await signTypedData(built.marketApproval.typedData);
+    marketApproval = { deadline: built.marketApproval.deadline, signature: approvalSignature };
+  }
+  const signature = await signTypedData(built.typedData);
+  const body = { order: built.order, signature };
+  if (marketApproval) body.marketApproval = marketApproval;
+  return api("/auction/orders", { method: "POST", body });
+}
+
+export function claimAuctionOrder(orderId) {
+  return api(`/auction/orders/${orderId}/claim`, { method: "POST" });
+}
