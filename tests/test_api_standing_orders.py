@@ -168,6 +168,51 @@ def test_signed_limits_place_the_households_orders_and_the_fill_is_listed(
     assert ok(http.get(f"{API}/meters/{seller_meter}/standing-order"))["active"] is False
 
 
+def test_standing_fills_that_traded_skip_the_intervals_that_sold_and_bought_nothing(
+    standing_api, api_system, standing_households, standing_meters, admin, chain
+):
+    """`?traded=true`: only the intervals whose standing orders sold or bought energy, paged as the
+    whole list is (a day's night reads zeros, which the household need not page through)."""
+    http, app = standing_api
+    smart_meter, vault, auction, payment = (
+        api_system.smart_meter,
+        api_system.energy_vault,
+        api_system.energy_auction,
+        api_system.payment_token,
+    )
+    (seller, buyer), (seller_meter, buyer_meter) = standing_households, standing_meters
+    for household in standing_households:
+        vault.setMarketApproval(auction, True, sender=household)
+    payment.approve(vault, CASH, sender=buyer)
+    vault.deposit(payment, CASH, sender=buyer)
+    smart_meter.setStandingOrder(seller_meter, SELL_PRICE, 0, 0, 0, sender=seller)
+    smart_meter.setStandingOrder(buyer_meter, 0, 0, BUY_PRICE, 0, sender=buyer)
+
+    # Interval 1: the seller's export meets the buyer's import; interval 2: export with no one to buy it.
+    first = chain.pending_timestamp // PERIOD + 1
+    for step in (0, 1):
+        ts = (first + step + 1) * PERIOD - 1
+        chain.pending_timestamp = ts
+        readings = [(ts, 0, EXPORT_WH * (step + 1), FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE),
+                    (ts, IMPORT_WH, 0, FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)]  # fmt: skip
+        smart_meter.submitReadings(standing_meters, readings, sender=admin)
+    chain.pending_timestamp = auction.clearingTime(first + 1)
+    auction.clear(first, sender=admin)
+    auction.clear(first + 1, sender=admin)
+    smart_meter.settleStandingOrders(standing_meters, sender=admin)
+    app.state.follower.run_once()
+
+    every = ok(http.get(f"{API}/meters/{seller_meter}/standing-fills"))
+    assert [(f["period"], f["soldWh"]) for f in every["items"]] == [(first + 1, 0), (first, IMPORT_WH)]
+    traded = ok(http.get(f"{API}/meters/{seller_meter}/standing-fills", params={"traded": "true"}))
+    assert (traded["total"], [f["period"] for f in traded["items"]]) == (1, [first])
+    assert ok(http.get(f"{API}/meters/{seller_meter}/standing-fills", params={"traded": "true", "offset": 1}))["items"] == []
+    # A purchase counts as trading too.
+    bought = ok(http.get(f"{API}/meters/{buyer_meter}/standing-fills", params={"traded": "true"}))
+    assert [(f["period"], f["boughtWh"]) for f in bought["items"]] == [(first, IMPORT_WH)]
+    problem(http.get(f"{API}/meters/{seller_meter}/standing-fills", params={"traded": "perhaps"}), 422, "InvalidRequest")
+
+
 def test_refused_signatures_and_limits_get_their_4xx_and_nothing_is_sent(
     standing_api, api_system, standing_households, standing_meters, accounts, chain
 ):

@@ -35,6 +35,7 @@ RegionId = Annotated[int | None, Query(alias="regionId", ge=0, le=2**32 - 1)]
 OrderIdPath = Annotated[int, Path(ge=0, le=INT64_MAX, description="The order's id on EnergyTrading")]
 Period = Annotated[int | None, Query(ge=0, le=INT64_MAX)]
 Traded = Annotated[bool, Query(description="only markets that traded energy (a quiet night's clearings trade none)")]
+TradedIntervals = Annotated[bool, Query(description="only intervals whose standing orders sold or bought energy (a night reads zeros)")]
 
 
 def _limit(limit: int) -> int:
@@ -201,8 +202,10 @@ def meter_consumption(address: str, db: Db, from_s: FromS = None, to_s: ToS = No
 @router.get(
     "/meters/{address}/standing-fills", tags=["meters"], summary="A meter's standing orders settled per interval, the latest first"
 )
-def meter_standing_fills(address: str, db: Db, paging: Page) -> schemas.Page[schemas.StandingFillOut]:
-    return schemas.Page[schemas.StandingFillOut].model_validate(queries.standing_fills(db, _known_meter(db, address), paging))
+def meter_standing_fills(
+    address: str, db: Db, paging: Page, traded: TradedIntervals = False
+) -> schemas.Page[schemas.StandingFillOut]:
+    return schemas.Page[schemas.StandingFillOut].model_validate(queries.standing_fills(db, _known_meter(db, address), paging, traded))
 
 
 # ---------------------------------------------------------------- auction and demand response

@@ -421,10 +421,14 @@ def open_auction_escrow(session: Session, trader: str) -> tuple[int, int]:
     return energy_wh, payment
 
 
-def standing_fills(session: Session, meter: str, page: PageRequest) -> dict[str, Any]:
-    """`meter`'s standing orders settled per interval, the latest interval first."""
+def standing_fills(session: Session, meter: str, page: PageRequest, traded: bool = False) -> dict[str, Any]:
+    """`meter`'s standing orders settled per interval, the latest interval first; `traded`: only
+    intervals in which they sold or bought energy."""
     s = m.MeteredOrdersSettled
-    query = select(s).where(s.meter == meter).order_by(s.period.desc(), s.id.desc())
+    query = select(s).where(s.meter == meter)
+    if traded:
+        query = query.where(or_(s.sold_wh > 0, s.bought_wh > 0))
+    query = query.order_by(s.period.desc(), s.id.desc())
 
     def item(row: Any) -> dict[str, Any]:
         fill: m.MeteredOrdersSettled = row[0]
