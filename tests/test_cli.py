@@ -281,7 +281,7 @@ def test_status_shows_the_chain_contracts_grid_and_balances(grid_cli, cli_system
     assert balances["energy_wh"] == cli_system.energy_token.balanceOf(accounts[1])
 
     table = grid_cli("status", account=1, json_output=False).stdout
-    chain_fields, grid_fields = record_fields(table, "Chain"), record_fields(table, "Grid")
+    chain_fields, grid_fields = record_fields(table, "Chain"), record_fields(table, "Grid (registered producers)")
     assert chain_fields["block timestamp (UTC)"] == datetime.fromtimestamp(status["chain"]["block_timestamp_s"], UTC).strftime(
         "%Y-%m-%d %H:%M:%S"
     )
@@ -294,6 +294,13 @@ def test_status_shows_the_chain_contracts_grid_and_balances(grid_cli, cli_system
     assert shown["carbon credits (g CO2e)"] == f"{balances['carbon_credits_grams']:,}"
     assert shown["native (ETH)"] == f"{balances['native_wei'] / 10**18:,.6f}"
     assert_values_are_bare([*chain_fields.items(), *grid_fields.items(), *shown.items()])
+    # GridManagement counts only its registered producers: with none, the table says so in words.
+    assert grid.activeProducers == 0 and "No producer is registered with GridManagement" in " ".join(table.split())
+    cli_system.grid_management.registerProducer(5_000, 0, sender=accounts[3])
+    cli_system.grid_management.verifyProducer(accounts[3], sender=accounts[0])
+    with_producer = grid_cli("status", json_output=False).stdout
+    assert "No producer is registered" not in " ".join(with_producer.split())
+    assert record_fields(with_producer, "Grid (registered producers)")["total capacity (kW)"] == "5.000"
 
     # Reading needs no account; --address picks whose balances.
     assert grid_cli("status").json()["balances"] is None

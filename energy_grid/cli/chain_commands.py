@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from energy_grid.chain.manifest import manifest_path
+from energy_grid.cli.grid_commands import grid_table
 from energy_grid.cli.output import (
     Column,
     emit,
@@ -20,8 +21,6 @@ from energy_grid.cli.output import (
     grams_fmt,
     kwh_fmt,
     money_fmt,
-    power_formats,
-    price_fmt,
     record_table,
     rows_table,
     time_fmt,
@@ -114,7 +113,6 @@ def status(session: Session, address: str | None) -> None:
     balances = _balances(session, address) if address is not None else None
 
     decimals, symbol = session.token_info("PaymentToken")
-    price = price_fmt(decimals, symbol)
     tables = [
         record_table(chain, {"block_timestamp_s": time_fmt}, title="Chain"),
         rows_table(
@@ -123,7 +121,7 @@ def status(session: Session, address: str | None) -> None:
              Column("paused", "paused", _paused_fmt)],
             title="Contracts",
         ),
-        record_table(grid, {**power_formats(grid), "base_price_per_kwh": price, "dynamic_price_per_kwh": price}, title="Grid"),
+        grid_table(session, grid),
     ]
     if balances is not None:
         tables.append(

@@ -16,6 +16,28 @@ from energy_grid.cli.session import Session, pass_session
 MAX_EVENT_DURATION_S = 86_400
 
 
+# GridManagement's figures are its registered producers' (capacity, reported output, storage): a
+# community whose households are not registered there shows 0, which the table says in words.
+GRID_TABLE_TITLE = "Grid (registered producers)"
+NO_PRODUCERS_NOTE = (
+    "No producer is registered with GridManagement, so its capacity and load are 0; "
+    "a region's metered load is in `energy-grid grid status --region N` and the web app's operator view."
+)
+
+
+def grid_table(session: Session, status: dict[str, Any]) -> Any:
+    """GridManagement's status as a table, prices in the payment token, with a note when no producer
+    is registered."""
+    decimals, symbol = session.token_info("PaymentToken")
+    price = price_fmt(decimals, symbol)
+    formats = {**power_formats(status), "base_price_per_kwh": price, "dynamic_price_per_kwh": price}
+    table = record_table(status, formats, title=GRID_TABLE_TITLE)
+    if not status.get("active_producers"):
+        table.caption = NO_PRODUCERS_NOTE
+        table.caption_justify = "left"
+    return table
+
+
 @click.group()
 def grid() -> None:
     """The grid's status and load; emergency mode."""
@@ -30,10 +52,8 @@ def grid_status(session: Session, region_id: int | None) -> None:
     status = record(management.grid_status())
     reported = record(management.reported_grid_status())
     load = _load_report(session, region_id) if region_id is not None else None
-    decimals, symbol = session.token_info("PaymentToken")
-    price = price_fmt(decimals, symbol)
     tables = [
-        record_table(status, {**power_formats(status), "base_price_per_kwh": price, "dynamic_price_per_kwh": price}, title="Grid"),
+        grid_table(session, status),
         record_table(reported, {**power_formats(reported), "updated_at": time_fmt}, title="Reported by operators"),
     ]
     if load is not None:
