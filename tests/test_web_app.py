@@ -13,6 +13,9 @@ page shows (Playwright's auto-waiting expect), never a fixed time.
 
 from __future__ import annotations
 
+import re
+import time
+
 import httpx
 from conftest import API_OPERATOR_TOKEN
 from eth_account import Account
@@ -42,6 +45,7 @@ AUCTION_SELLER_INDEX, AUCTION_BUYER_INDEX = 4, 3  # a household that sells in th
 STANDING_CASH = 1_000_000  # PaymentToken base units the buying household deposits in the vault
 VIEWS = {"landing": "/", "prosumer": "/prosumer", "trading": "/trading", "operator": "/operator", "analytics": "/analytics"}
 CRITICAL_RED = "rgb(211, 47, 47)"  # --critical in app.css
+BROWSER_ZONE = "Asia/Tokyo"  # a browser far from the deployment's zone: UTC+09:00, no daylight saving
 
 
 def _connect(page: Page, address: str) -> None:
@@ -125,7 +129,8 @@ def test_the_api_docs_render_with_every_other_site_unreachable(web_sessions):
 
 def test_every_view_says_how_far_the_index_is_until_it_has_caught_up(web_browser, api_settings, chain, request):
     """A service whose index has not followed the chain yet (its follower started by hand): each
-    view shows "indexing: block X of Y" and a progress bar, which go once the index has caught up."""
+    view shows "indexing: block X of Y" and a progress bar, which move on as the follower indexes
+    the history range by range and go once the index has caught up."""
     app = create_app(api_settings(follow=False))
     with serve_in_thread(app) as base_url:
         session = wallet_session(web_browser, base_url, None, chain.chain_id, SCREENSHOTS / request.node.name)
@@ -139,6 +144,14 @@ def test_every_view_says_how_far_the_index_is_until_it_has_caught_up(web_browser
             page = session.open("/operator")
             expect(page.get_by_test_id("index-progress")).to_be_visible()
             session.screenshot(page, "operator-indexing")
+            # A few ranges (the follower's first are short): the next poll shows how far, part of the way.
+            for _ in range(3):
+                app.state.follower.step()
+            indexed = app.state.index.indexed_block()
+            banner = page.get_by_test_id("index-progress")
+            expect(banner).to_contain_text(f"indexing: block {indexed} of ")
+            progress = float(banner.locator("progress").get_attribute("value") or "0")
+            assert 0 < progress < 1, progress
             app.state.follower.run_once()
             expect(page.get_by_test_id("index-progress")).to_have_count(0)
         finally:
@@ -167,12 +180,36 @@ def test_views_render_without_errors(web_sessions):
         page.close()
 
 
+def _minute_of_day(clock: str) -> int:
+    """"12:56:03 AM" or "00:56:03" as minutes since midnight."""
+    match = re.search(r"(\d{1,2}):(\d{2}):\d{2}\s*([AP]M)?", clock)
+    assert match is not None, clock
+    hour, minute, half = int(match[1]), int(match[2]), match[3]
+    if half:
+        hour = hour % 12 + (12 if half == "PM" else 0)
+    return hour * 60 + minute
+
+
 def test_every_view_shows_times_in_the_deployments_zone(web_sessions, api_system, admin):
-    """Times follow the deployment's UTC offset, not the browser's zone, and every view names it."""
+    """Times follow the deployment's UTC offset, not the browser's zone (here nine hours east of
+    UTC, fourteen from the deployment), and every view names it: the charts' axes and the "updated"
+    stamp of every view."""
     discovery = api_system.price_discovery
     discovery.setUtcOffset(-300, sender=admin)
     try:
-        visitor = web_sessions(None)
+        visitor = web_sessions(None, timezone_id=BROWSER_ZONE)
+        for path in ("/prosumer", "/trading", "/operator"):
+            before_s = time.time()
+            page = visitor.open(path)
+            assert page.evaluate("() => new Date().getTimezoneOffset()") == -540  # the browser is at UTC+09:00
+            stamp = page.locator("#updated-at")
+            expect(stamp).to_contain_text("updated")
+            shown = _minute_of_day(stamp.inner_text())
+            after_s = time.time()
+            # The page's last contact, at UTC−05:00: between the two readings of the test's clock.
+            allowed = {int((t - 5 * 3_600) // 60) % 1_440 for t in (before_s, after_s)}
+            assert shown in allowed, (path, stamp.inner_text(), allowed)
+            page.close()
         page = visitor.open("/analytics")
         expect(page.get_by_test_id("zone")).to_have_text("times in UTC−05:00")
         page.wait_for_function("() => window.energyGridCharts !== undefined", timeout=UI_TIMEOUT_MS)
@@ -297,6 +334,19 @@ def test_operator_view_shows_a_region_turning_critical(web_sessions, api_system,
 
     region = page.get_by_test_id(f"region-{REGION}")
     expect(region).to_have_attribute("data-status", "CRITICAL")
+    # The grid's figures and the region's load report say where each comes from and when: they are
+    # different reports of the same grid, whose demands need not agree.
+    tx = api_system.grid_management.updateGridStatus(0, 10_000_000, 50_000, 1_000, sender=admin)
+    clock = page.evaluate("async (t) => (await import('/static/js/common.js')).formatClock(t)", tx.timestamp)
+    expect(page.get_by_test_id("grid-demand")).to_have_text("10,000 kW")
+    expect(page.get_by_test_id("grid-demand-source")).to_have_text(f"household consumption · grid status (operator), {clock}")
+    expect(page.get_by_test_id("grid-supply")).to_have_text("0 kW")
+    expect(page.get_by_test_id("grid-supply-source")).to_contain_text("PV production")
+    expect(page.get_by_test_id("grid-figures-note")).to_contain_text("so it reads 0 kW at night")
+    expect(region.get_by_test_id("region-load-demand")).to_have_text("96 kW")
+    report = api_system.grid_operations.getCurrentLoad(REGION).reportedAt
+    expect(region.get_by_test_id("region-load-reported")).to_have_text(_shown_time(page, report))
+    expect(page.get_by_test_id("regions-table").locator("thead")).to_contain_text("Load report: demand")
     badge = region.get_by_test_id("region-status")
     expect(badge).to_have_text("CRITICAL")
     expect(badge).to_have_css("background-color", CRITICAL_RED)

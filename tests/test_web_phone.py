@@ -44,6 +44,9 @@ TOUCH_CONTROLS = (
     "button, input:not([type=radio]):not([type=checkbox]), select, #app-header nav a, .radio label, label.inline, "
     ".jump a, .samples a, a.button-link"
 )
+FILL_INTERVALS = 12  # more intervals of standing-order fills than the prosumer view's page of 10
+TRADED_INTERVALS = (0, 5, 11)  # the intervals whose export the neighbour's standing bid buys; the rest trade nothing
+NEIGHBOUR_CASH = 1_000_000  # PaymentToken base units the buying neighbour deposits in the vault
 NO_METER_HINT = (
     "the operator registers a meter to your address, or run make simulate HOUSEHOLD_OWNER=<your address> on a local chain"
 )
@@ -226,6 +229,76 @@ def test_a_firm_auction_bid_placed_and_claimed_on_a_phone(web_sessions, api_syst
     expect(row).to_have_attribute("data-status", "claimed")
     assert auction.getMarket(period).cleared
     assert vault.balancesOf(household.address) == (0, 3_000_000)
+
+
+def _fills_shown(page: Page) -> list[int]:
+    return [int(period) for period in page.get_by_test_id("standing-fill").evaluate_all("(rows) => rows.map((r) => r.dataset.period)")]
+
+
+def test_standing_fills_on_a_phone_show_the_intervals_that_traded_a_page_at_a_time(web_sessions, api_system, admin, accounts, chain):
+    """A day of standing-order fills is mostly intervals that traded nothing (a night's zeros): at a
+    phone's width the prosumer view lists only those that sold or bought by default, and every
+    interval when the box is unticked, ten a page, Newer and Older to page through them."""
+    smart_meter, vault, auction, stablecoin = (
+        api_system.smart_meter,
+        api_system.energy_vault,
+        api_system.energy_auction,
+        api_system.payment_token,
+    )
+    household, neighbour = accounts[HOUSEHOLD_INDEX], accounts[NEIGHBOUR_INDEX]
+    assert household.address == anvil_account(HOUSEHOLD_INDEX).address
+    meter, neighbour_meter = _register_meter(api_system, admin, household.address), _register_meter(api_system, admin, neighbour.address)
+    stablecoin.approve(vault, NEIGHBOUR_CASH, sender=neighbour)
+    vault.deposit(stablecoin, NEIGHBOUR_CASH, sender=neighbour)
+    for owner in (household, neighbour):
+        vault.setMarketApproval(auction, True, sender=owner)
+    smart_meter.setStandingOrder(meter, 80_000, 0, 0, 0, sender=household)
+    smart_meter.setStandingOrder(neighbour_meter, 0, 0, 100_000, 0, sender=neighbour)
+    # Each interval the household exports 1 kWh; the neighbour imports 0.6 kWh only in the traded ones.
+    # As the keeper does, each market clears once the next interval's readings are in.
+    first = chain.pending_timestamp // 900 + 1
+    imported_wh = 0
+    for i in range(FILL_INTERVALS):
+        ts = (first + i + 1) * 900 - 1
+        chain.pending_timestamp = ts
+        imported_wh += 600 if i in TRADED_INTERVALS else 0
+        readings = [(ts, 0, 1_000 * (i + 1), 50_000, 1_000), (ts, imported_wh, 0, 50_000, 1_000)]
+        smart_meter.submitReadings([meter, neighbour_meter], readings, sender=admin)
+        if i > 0:
+            chain.pending_timestamp = auction.clearingTime(first + i - 1)
+            auction.clear(first + i - 1, sender=admin)
+    chain.pending_timestamp = auction.clearingTime(first + FILL_INTERVALS - 1)
+    auction.clear(first + FILL_INTERVALS - 1, sender=admin)
+    smart_meter.settleStandingOrders([meter, neighbour_meter], sender=admin)
+    traded = [first + i for i in reversed(TRADED_INTERVALS)]
+    every = [first + i for i in reversed(range(FILL_INTERVALS))]
+
+    session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
+    page = session.open("/prosumer")
+    _connect(page, household.address)
+    pages = page.get_by_test_id("fills-page")
+    expect(pages).to_have_text(f"1–3 of {len(traded)}")
+    expect(page.get_by_test_id("fills-traded")).to_be_checked()
+    assert _fills_shown(page) == traded
+    expect(page.get_by_test_id("fills-newer")).to_be_disabled()
+    expect(page.get_by_test_id("fills-older")).to_be_disabled()
+
+    page.get_by_test_id("fills-traded").uncheck()
+    expect(pages).to_have_text(f"1–10 of {FILL_INTERVALS}")
+    assert _fills_shown(page) == every[:10]
+    expect(page.get_by_test_id("fills-newer")).to_be_disabled()
+    page.get_by_test_id("fills-older").click()
+    expect(pages).to_have_text(f"11–12 of {FILL_INTERVALS}")
+    assert _fills_shown(page) == every[10:]
+    expect(page.get_by_test_id("standing-fill").first.get_by_test_id("fill-sold")).to_have_text(format_kwh(0))
+    expect(page.get_by_test_id("fills-older")).to_be_disabled()
+    assert not _scrolls_sideways(page) and _small_controls(page) == []
+    session.screenshot(page, "phone-standing-fills-older")
+    page.get_by_test_id("fills-newer").click()
+    expect(pages).to_have_text(f"1–10 of {FILL_INTERVALS}")
+    # Ticked again: back to the first page of what traded.
+    page.get_by_test_id("fills-traded").check()
+    expect(pages).to_have_text(f"1–3 of {len(traded)}")
 
 
 def test_someone_elses_household_is_read_only_and_one_without_a_meter_is_told_how_to_get_one(web_sessions, api_system, admin):

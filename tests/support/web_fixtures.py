@@ -49,14 +49,17 @@ def web_client(api_manifest, networks) -> GridClient:
 
 @pytest.fixture
 def web_sessions(request, web_browser, web_base_url, chain) -> Iterator[Any]:
-    """Opens browser contexts (one per user, a laptop's screen unless a viewport is given) for the
-    test; closes them after it and checks that no page logged a console error."""
+    """Opens browser contexts (one per user, a laptop's screen unless a viewport is given, the
+    machine's zone unless a timezone_id is) for the test; closes them after it and checks that no
+    page logged a console error."""
     opened: list[WalletSession] = []
     screenshot_dir = SCREENSHOTS / request.node.name
 
-    def open_session(account_index: int | None, viewport: dict[str, int] | None = None) -> WalletSession:
+    def open_session(
+        account_index: int | None, viewport: dict[str, int] | None = None, timezone_id: str | None = None
+    ) -> WalletSession:
         account = anvil_account(account_index) if account_index is not None else None
-        session = wallet_session(web_browser, web_base_url, account, chain.chain_id, screenshot_dir, viewport)
+        session = wallet_session(web_browser, web_base_url, account, chain.chain_id, screenshot_dir, viewport, timezone_id)
         opened.append(session)
         return session
 

@@ -159,15 +159,17 @@ def wallet_session(
     chain_id: int,
     screenshot_dir: Path,
     viewport: dict[str, int] | None = None,
+    timezone_id: str | None = None,
 ) -> WalletSession:
     """A new browser context (its own storage, as another user's browser) with the test wallet for
     `account` injected into every page; without an account, a browser with no wallet. The screen is
     a laptop's unless `viewport` says otherwise; one narrower than a tablet is a phone's, with touch
-    and a mobile browser's layout viewport, as Playwright's phone descriptors set them."""
+    and a mobile browser's layout viewport, as Playwright's phone descriptors set them. The browser's
+    own zone is the machine's unless `timezone_id` (an IANA name, "Asia/Tokyo") says otherwise."""
     viewport = viewport or VIEWPORT
     phone = viewport["width"] < PHONE_MAX_WIDTH
     context = browser.new_context(  # type: ignore[arg-type]
-        viewport=viewport, is_mobile=phone, has_touch=phone, device_scale_factor=3 if phone else 1
+        viewport=viewport, is_mobile=phone, has_touch=phone, device_scale_factor=3 if phone else 1, timezone_id=timezone_id
     )
     session = WalletSession(context, account, base_url, screenshot_dir)
     if account is not None:

@@ -166,6 +166,12 @@ export function formatClock(timestampS) {
   return zoned(timestampS, { hour: "2-digit", minute: "2-digit" });
 }
 
+// The time of day to the second, for when the page last heard from the service: in the zone too,
+// beside the figures it dates.
+export function formatTimeOfDay(timestampS) {
+  return zoned(timestampS, { timeStyle: "medium" });
+}
+
 export function shortAddress(address) {
   return address ? `${address.slice(0, 6)}…${address.slice(-4)}` : "—";
 }
@@ -225,6 +231,40 @@ export function labelCells(table) {
       if (headings[i] && !cell.hasAttribute("colspan")) cell.dataset.label = headings[i];
     });
   }
+}
+
+// A list shown a page at a time, newest first: Newer and Older and "1–10 of 40" in its `.pager`
+// and, when the list has one, its "Only intervals that traded" checkbox (a day's list is mostly
+// intervals that traded nothing). The controls are found by the list's `name`: data-testid
+// `${name}-newer`, `${name}-older`, `${name}-page` and `${name}-traded`. `changed` reloads the list.
+export function pager(name, size, changed) {
+  const control = (part) => $(`[data-testid="${name}-${part}"]`);
+  const [newer, older, label, traded] = ["newer", "older", "page", "traded"].map(control);
+  let offset = 0;
+  newer.addEventListener("click", () => { offset = Math.max(0, offset - size); changed(); });
+  older.addEventListener("click", () => { offset += size; changed(); });
+  if (traded) traded.addEventListener("change", () => { offset = 0; changed(); });
+  return {
+    size,
+    get offset() { return offset; },
+    get tradedOnly() { return Boolean(traded && traded.checked); },
+    // The page's parameters for the list's route: `limit`, `offset` and, while ticked, `traded`.
+    query(params = {}) {
+      return query({ ...params, limit: size, offset, traded: this.tradedOnly ? "true" : undefined });
+    },
+    // Says which rows of `total` the page shows and which way there are more; a page the list no
+    // longer reaches (it shrank) gives way to its last one.
+    show(total, shown) {
+      if (offset > 0 && offset >= total) {
+        offset = Math.max(0, Math.floor((total - 1) / size) * size);
+        changed();
+        return;
+      }
+      label.textContent = `${total === 0 ? 0 : offset + 1}–${offset + shown} of ${total}`;
+      newer.disabled = offset === 0;
+      older.disabled = offset + size >= total;
+    },
+  };
 }
 
 // ------------------------------------------------------------------ messages
@@ -461,11 +501,11 @@ export function live(refresh, { offline } = {}) {
       await refresh();
       lastLiveMs = Date.now();
       showOffline(false);
-      if (stamp) stamp.textContent = `updated ${new Date(lastLiveMs).toLocaleTimeString()}`;
+      if (stamp) stamp.textContent = `updated ${formatTimeOfDay(lastLiveMs / 1000)}`;
     } catch (err) {
       if (isUnreachable(err)) {
         showOffline(true, lastLiveMs);
-        if (stamp) stamp.textContent = lastLiveMs ? `offline: last updated ${new Date(lastLiveMs).toLocaleTimeString()}` : "offline";
+        if (stamp) stamp.textContent = lastLiveMs ? `offline: last updated ${formatTimeOfDay(lastLiveMs / 1000)}` : "offline";
         if (offline) await offline().catch(() => undefined);
       } else {
         showError(err);
@@ -505,17 +545,18 @@ function showOffline(offline, lastLiveMs = null) {
     banner = h("div", { id: "offline", class: "offline", role: "status", "aria-live": "polite", dataset: { testid: "offline" } });
     $("#app-header").after(banner);
   }
-  const since = lastLiveMs ? ` (this page last heard from it at ${new Date(lastLiveMs).toLocaleTimeString()})` : "";
+  const since = lastLiveMs ? ` (this page last heard from it at ${formatTimeOfDay(lastLiveMs / 1000)})` : "";
   banner.textContent = `You are offline: the service cannot be reached${since}. Nothing here is live: the figures shown are the last known ones, with their time.`;
 }
 
-// "last known, from 25/11/2026, 17:40:12" for an answer the service worker kept.
+// "last known, from 11/25/26, 12:40:12 PM" (in the zone) for an answer the service worker kept.
 export function lastKnownText(storedAtMs) {
-  return `last known, from ${new Date(storedAtMs).toLocaleString()}`;
+  return `last known, from ${formatTime(storedAtMs / 1000)}`;
 }
 
 // Until the index has caught up with the chain every view answers from the blocks indexed so far,
-// so an empty table may only mean "not yet": a bar under the header says how far it is.
+// so an empty table may only mean "not yet": a bar under the header says how far it is, moved on
+// every poll as the follower indexes the history range by range, and gone once it has caught up.
 async function showIndexProgress() {
   const status = await api("/index/status");
   let banner = $("#index-progress");
@@ -524,13 +565,13 @@ async function showIndexProgress() {
     return;
   }
   if (!banner) {
-    banner = h("div", { id: "index-progress", class: "index-progress", role: "status", dataset: { testid: "index-progress" } });
+    // Built once and updated in place: a screen reader hears the status line change, not a new one.
+    banner = h("div", { id: "index-progress", class: "index-progress", role: "status", dataset: { testid: "index-progress" } },
+      h("span", {}), h("progress", { max: "1", "aria-label": "Indexed so far" }));
     $("#app-header").after(banner);
   }
-  banner.replaceChildren(
-    h("span", {}, `${status.message}: the views show what is indexed so far`),
-    h("progress", { max: "1", value: String(status.progress) }),
-  );
+  banner.querySelector("span").textContent = `${status.message}: the views show what is indexed so far`;
+  banner.querySelector("progress").setAttribute("value", String(status.progress));
 }
 
 // The chain's time (the indexed head's), for expiries and ranges: the chain can run ahead of the

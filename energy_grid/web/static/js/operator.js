@@ -1,7 +1,7 @@
 // Grid operator: grid status, load by region with its status colours, oracle data, demand-response
 // events; with the operator token: report load, start a demand-response event, balancing, emergency.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
-import { $, api, chainTimeOf, fillRows, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, lockControls,
+import { $, api, chainTimeOf, fillRows, formatClock, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, lockControls,
   parseUnits, query, runAction, pageReady, startPage } from "./common.js";
 
 const TOKEN_KEY = "energy-grid.operator-token";
@@ -83,17 +83,26 @@ function regionRow(r) {
   return h("tr", { dataset: { testid: `region-${r.regionId}`, status: load ? load.status : "NONE" } },
     h("td", { class: "num" }, r.regionId),
     ...loadCell(load),
-    h("td", { class: "num" }, load ? `${load.demandKW} kW` : "—"),
+    h("td", { class: "num", dataset: { testid: "region-load-demand" } }, load ? `${load.demandKW} kW` : "—"),
     h("td", { class: "num" }, load ? `${load.capacityKW} kW` : "—"),
+    h("td", { dataset: { testid: "region-load-reported" } }, load ? formatTime(load.reportedAt) : "—"),
     h("td", { class: "num" }, oracle ? formatPowerW(oracle.supplyW) : "—"),
-    h("td", { class: "num" }, oracle ? formatPowerW(oracle.demandW) : "—"),
+    h("td", { class: "num", dataset: { testid: "region-oracle-demand" } }, oracle ? formatPowerW(oracle.demandW) : "—"),
     h("td", { class: "num" }, oracle ? formatFrequency(oracle.frequencyMilliHz) : "—"),
     h("td", { class: "num" }, oracle ? formatVoltage(oracle.voltagePerMille) : "—"),
-    h("td", {}, r.emergencyMode ? h("span", { class: "status-badge emergency-on", dataset: { testid: "region-emergency" } }, "EMERGENCY") : "—"),
-    h("td", {}, formatTime(load ? load.reportedAt : oracle && oracle.updatedAt)));
+    h("td", { dataset: { testid: "region-oracle-updated" } }, oracle ? formatTime(oracle.updatedAt) : "—"),
+    h("td", {}, r.emergencyMode ? h("span", { class: "status-badge emergency-on", dataset: { testid: "region-emergency" } }, "EMERGENCY") : "—"));
 }
 
 let regions = [];
+
+// Each grid figure's source and time in words: the grid status is the operator's report of the
+// whole community (GridManagement), which a region's load report and the oracle's data differ from.
+function showGridSources(status) {
+  const source = status.updatedAt ? `grid status (operator), ${formatClock(status.updatedAt)}` : "no grid status reported yet";
+  const says = { supply: `PV production · ${source}`, demand: `household consumption · ${source}`, frequency: source, voltage: source };
+  for (const [figure, text] of Object.entries(says)) $(`[data-testid="grid-${figure}-source"]`).textContent = text;
+}
 
 // The toggle acts on the region in its field: it offers the opposite of that region's state.
 function showEmergencyToggle() {
@@ -160,6 +169,7 @@ const view = live(async () => {
   $('[data-testid="grid-demand"]').textContent = formatPowerW(status.demandW);
   $('[data-testid="grid-frequency"]').textContent = formatFrequency(status.frequencyMilliHz);
   $('[data-testid="grid-voltage"]').textContent = formatVoltage(status.voltagePerMille);
+  showGridSources(status);
   fillRows($('[data-testid="regions-table"] tbody'), status.regions || [], regionRow, "No regions reported yet.");
   fillRows($('[data-testid="dr-table"] tbody'), events.items, (e) => h("tr", { dataset: { testid: "dr-event", eventId: e.eventId } },
     h("td", { class: "num" }, `#${e.eventId}`),

@@ -4,7 +4,7 @@
 // in the book, the auction and my meters' standing orders, my standing limits, orders and auction orders.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, ENERGY_DECIMALS, api, apiAnswer, connectWallet, fillRows, formatClock, formatKWh, formatMoney, formatPrice, formatTime, h,
-  labelCells, lastKnownText, live, lockControls, parseUnits, query, requireWallet, runAction, shortAddress, showMessage, pageReady, startPage,
+  labelCells, lastKnownText, live, lockControls, pager, parseUnits, query, requireWallet, runAction, shortAddress, showMessage, pageReady, startPage,
   wallet } from "./common.js";
 import { cancelOrder } from "./orders.js";
 import { depositToVault, setStandingOrder, withdrawFromVault } from "./standing.js";
@@ -16,7 +16,7 @@ if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textC
 
 const DAY_S = 86400;
 const INTERVAL_S = 900; // a metering interval, the quarter-hourly auction's period
-const FILLS_PER_METER = 20;
+const FILLS_PER_PAGE = 10; // intervals of standing-order fills per page: a phone shows each as a card
 const TRADES_SHOWN = 50;
 // Enough fills for a day of intervals: a sale and a purchase per interval, besides the book's trades.
 const FILLS_PER_DAY = 300;
@@ -61,14 +61,17 @@ async function copyText(text) {
 
 const sum = (values) => values.reduce((total, value) => total + BigInt(value ?? 0), 0n);
 
-// Each meter's standing limits (live) and its latest settled intervals (indexed).
+// The standing-order fills a page at a time, by default only the intervals that traded.
+const fillsPages = pager("fills", FILLS_PER_PAGE, () => view.refreshNow());
+
+// Each meter's standing limits (live) and the page of its settled intervals shown (indexed).
 async function standingOf(meters) {
   return Promise.all(meters.map(async (m) => {
     const [limits, fills] = await Promise.all([
       api(`/meters/${m.meter}/standing-order`),
-      api(`/meters/${m.meter}/standing-fills${query({ limit: FILLS_PER_METER })}`),
+      api(`/meters/${m.meter}/standing-fills${fillsPages.query()}`),
     ]);
-    return { meter: m.meter, limits, fills: fills.items };
+    return { meter: m.meter, limits, fills: fills.items, total: fills.total };
   }));
 }
 
@@ -301,7 +304,11 @@ const view = live(async () => {
   fillMeterChoice(meters);
   fillRows($('[data-testid="standing-table"] tbody'), standing, standingRow, "No meters registered to this account.");
   const standingFills = standing.flatMap((s) => s.fills).sort((a, b) => b.period - a.period);
-  fillRows($('[data-testid="standing-fills-table"] tbody'), standingFills, fillRow, "No standing order settled yet.");
+  fillRows($('[data-testid="standing-fills-table"] tbody'), standingFills, fillRow,
+    fillsPages.tradedOnly ? "No standing order has traded yet." : "No standing order settled yet.");
+  // A household with more than one meter pages through each meter's intervals side by side: the
+  // count is the longest meter's (with one meter, every interval's).
+  fillsPages.show(Math.max(0, ...standing.map((s) => s.total)), Math.max(0, ...standing.map((s) => s.fills.length)));
   fillRows($('[data-testid="orders-table"] tbody'), orders.items, (o) => orderRow(o, view.refreshNow), "No orders yet.");
   fillRows($('[data-testid="auction-orders-table"] tbody'), auctionOrders.items, auctionRow, "No auction orders.");
 }, { offline: showLastKnown });

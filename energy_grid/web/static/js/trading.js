@@ -1,14 +1,13 @@
 // Trading: the order book by price level, signed order placement and cancellation, recent trades;
 // firm bids and asks in the quarter-hourly auction and their claims; the auction's clearings by page.
 import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatClock, formatKWh, formatPrice, formatTime, formatUnits, h, live, lockControls,
-  parseUnits, query, requireWallet, runAction, shortAddress, pageReady, startPage, wallet } from "./common.js";
+  pager, parseUnits, query, requireWallet, runAction, shortAddress, pageReady, startPage, wallet } from "./common.js";
 import { cancelOrder, placeOrder } from "./orders.js";
 import { claimAuctionOrder, placeAuctionOrder } from "./auction.js";
 
 const PERIOD_SECONDS = 900; // the quarter-hourly auction's delivery periods
 const PERIODS_OFFERED = 8; // the delivery intervals the auction form offers after the next open one
 const CLEARINGS_PER_PAGE = 12;
-const clearingsPage = { offset: 0, total: 0 };
 
 const cfg = await startPage();
 if (cfg) document.querySelectorAll(".payment-symbol").forEach((el) => { el.textContent = cfg.paymentSymbol; });
@@ -116,23 +115,13 @@ async function myAuctionOrders() {
   }, "No auction orders yet.");
 }
 
-function clearingsQuery() {
-  const traded = $("#clearings-traded").checked;
-  return query({ limit: CLEARINGS_PER_PAGE, offset: clearingsPage.offset, traded: traded ? "true" : undefined });
-}
-
-function showClearingsPage(total, shown) {
-  clearingsPage.total = total;
-  const first = total === 0 ? 0 : clearingsPage.offset + 1;
-  $('[data-testid="clearings-page"]').textContent = `${first}–${clearingsPage.offset + shown} of ${total}`;
-  $('[data-testid="clearings-newer"]').disabled = clearingsPage.offset === 0;
-  $('[data-testid="clearings-older"]').disabled = clearingsPage.offset + CLEARINGS_PER_PAGE >= total;
-}
+// The clearings a page at a time, by default only the intervals that traded.
+const clearingsPages = pager("clearings", CLEARINGS_PER_PAGE, () => view.refreshNow());
 
 const view = live(async () => {
   lockWithoutWallet();
   const [book, trades, clearings] = await Promise.all([
-    api("/orderbook"), api(`/trades${query({ limit: 20 })}`), api(`/auction/clearings${clearingsQuery()}`),
+    api("/orderbook"), api(`/trades${query({ limit: 20 })}`), api(`/auction/clearings${clearingsPages.query()}`),
   ]);
   if (!cfg) return;
   levelRows($('[data-testid="bids-table"] tbody'), book.bids, "No bids.");
@@ -151,8 +140,8 @@ const view = live(async () => {
     h("td", {}, formatTime(c.timestamp)),
     // A market that cleared nothing has a price on chain but no trade at it.
     h("td", { class: "num" }, BigInt(c.volumeWh) === 0n ? "no trade" : formatPrice(c.clearingPricePerKWh, cfg)),
-    h("td", { class: "num" }, formatKWh(c.volumeWh))), $("#clearings-traded").checked ? "No auction has traded yet." : "No auction cleared yet.");
-  showClearingsPage(clearings.total, clearings.items.length);
+    h("td", { class: "num" }, formatKWh(c.volumeWh))), clearingsPages.tradedOnly ? "No auction has traded yet." : "No auction cleared yet.");
+  clearingsPages.show(clearings.total, clearings.items.length);
   await Promise.all([myAuctionOrders(), offerPeriods()]);
   const mine = wallet.account ? (await api(`/orders${query({ trader: wallet.account, status: "ACTIVE", limit: 50 })}`)).items : [];
   fillRows($('[data-testid="my-orders-table"] tbody'), mine, (o) => h("tr", { dataset: { testid: "my-order", orderId: o.orderId } },
@@ -200,15 +189,6 @@ $("#auction-form").addEventListener("submit", (event) => {
     return `${placed.isBid ? "Bid" : "Ask"} placed for ${intervalLabel(placed.period)}: ${formatKWh(placed.amountWh)} at up to `
       + `${formatPrice(placed.limitPricePerKWh, cfg)}; ${escrow} held in escrow until you claim.`;
   });
-});
-$("#clearings-traded").addEventListener("change", () => { clearingsPage.offset = 0; view.refreshNow(); });
-$('[data-testid="clearings-newer"]').addEventListener("click", () => {
-  clearingsPage.offset = Math.max(0, clearingsPage.offset - CLEARINGS_PER_PAGE);
-  view.refreshNow();
-});
-$('[data-testid="clearings-older"]').addEventListener("click", () => {
-  clearingsPage.offset += CLEARINGS_PER_PAGE;
-  view.refreshNow();
 });
 
 pageReady();
