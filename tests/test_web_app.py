@@ -347,10 +347,10 @@ def test_operator_view_shows_a_region_turning_critical(web_sessions, api_system,
     report = api_system.grid_operations.getCurrentLoad(REGION).reportedAt
     expect(region.get_by_test_id("region-load-reported")).to_have_text(_shown_time(page, report))
     expect(page.get_by_test_id("regions-table").locator("thead")).to_contain_text("Load report: demand")
+    session.screenshot(page, "operator")
     badge = region.get_by_test_id("region-status")
     expect(badge).to_have_text("CRITICAL")
     expect(badge).to_have_css("background-color", CRITICAL_RED)
-    session.screenshot(page, "operator")
 
     # The desk declares and ends emergency mode, and starts a demand-response event.
     page.get_by_test_id("emergency-toggle").click()
