@@ -131,6 +131,11 @@ AUCTION = (
         note="the trader's place holds a claimed order, the tick orders of that side; {n:submitBid (steady)}",
     ),
     row(
+        "submitOrderBySig ask (trader-signed, relayed)",
+        "submitOrderBySig ask (auction, relayed)",
+        note="{n:submitOrderBySig ask (auction, relayed)}",
+    ),
+    row(
         "submitBid / submitAsk claiming the trader's earlier order in line",
         "submitBid claiming the trader's earlier bid in line",
         "submitAsk claiming the trader's earlier ask in line",
