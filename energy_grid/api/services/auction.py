@@ -17,6 +17,7 @@ from energy_grid.api.auction_models import (
 )
 from energy_grid.api.problems import ApiProblem, answering
 from energy_grid.api.relay import Relay, tx_hash_of
+from energy_grid.api.services.vault import send_market_approval_first
 from energy_grid.api.write_models import split_signature
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ContractRevertError
@@ -110,23 +111,10 @@ async def relay_auction_order(client: GridClient, relay: Relay, relayer: LocalAc
     o = body.order
     order = SignedAuctionOrder(o.trader, o.period, o.isBid, o.amountWh, o.limitPricePerKWh, o.nonce, o.deadline)
     signature = split_signature(body.signature)
-    auction, vault = client.auction, client.vault
+    auction = client.auction
     with answering():
         call = auction.calls.submit_order_by_sig(relayer, order, signature)
-        if body.marketApproval is not None and not vault.is_market_approved(order.trader, auction.address):
-            # The order is tried first: its signature, nonce and deadline are checked before its escrow,
-            # so only the missing approval may refuse it. Then the approval, which is sent first.
-            rejection = relay.check(relayer.address, call)
-            if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name == "MarketNotApproved"):
-                raise rejection
-            approval_signature = bytes.fromhex(body.marketApproval.signature.removeprefix("0x"))
-            approve = vault.calls.approve_market_by_sig(
-                relayer, order.trader, auction.address, body.marketApproval.deadline, approval_signature
-            )
-            rejection = relay.check(relayer.address, approve)
-            if rejection is not None:
-                raise rejection
-            await relay.send_async(relayer, approve)
+        await send_market_approval_first(client, relay, relayer, order.trader, auction.address, body.marketApproval, call)
         rejection = relay.check(relayer.address, call)
         if isinstance(rejection, ContractRevertError) and rejection.error_name in ESCROW_ERRORS - {"MarketNotApproved"}:
             _check_vault_balance(client, order.trader, order.is_bid, escrow_of(order.is_bid, order.amount_wh, order.limit_price_per_kwh))

@@ -10,10 +10,10 @@ from energy_grid.api.auth import operator_routes_enabled
 from energy_grid.api.deps import TokenInfo
 from energy_grid.api.problems import answering
 from energy_grid.api.relay import Relay, tx_hash_of
+from energy_grid.api.services.vault import send_market_approval_first
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.api.write_models import CancelDraft, OrderDraft, RelayCancel, RelayOrder, RelayReading, split_signature
 from energy_grid.chain.client import GridClient
-from energy_grid.chain.errors import ContractRevertError
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.domain.enums import OrderType
 from energy_grid.signing import drafts
@@ -96,24 +96,10 @@ async def relay_order(client: GridClient, relay: Relay, relayer: LocalAccount, b
     permits = []
     if body.permit is not None:
         permits.append((body.permit.value, body.permit.deadline, *split_signature(body.permit.signature).args()))
-    trading, vault = client.trading, client.vault
+    trading = client.trading
     with answering():
         call = trading.calls.create_order_by_sig(relayer, order, signature, permits)
-        if body.marketApproval is not None and not vault.is_market_approved(order.trader, trading.address):
-            # A first order: the trader's approval of the book in the vault goes first. Nothing is sent
-            # unless both would pass: the order is tried first (its signature, nonce and deadline are
-            # checked before its escrow, so only the missing approval may refuse it), then the approval.
-            rejection = relay.check(relayer.address, call)
-            if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name == "MarketNotApproved"):
-                raise rejection
-            approval_signature = bytes.fromhex(body.marketApproval.signature.removeprefix("0x"))
-            approve = vault.calls.approve_market_by_sig(
-                relayer, order.trader, trading.address, body.marketApproval.deadline, approval_signature
-            )
-            rejection = relay.check(relayer.address, approve)
-            if rejection is not None:
-                raise rejection
-            await relay.send_async(relayer, approve)
+        await send_market_approval_first(client, relay, relayer, order.trader, trading.address, body.marketApproval, call)
         receipt = await relay.send_async(relayer, call)
         created = trading.event(receipt, "OrderCreated")
         # An order that reached the book's crossing bounds keeps its fills; the rest is cancelled at once.

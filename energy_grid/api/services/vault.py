@@ -9,6 +9,7 @@ from http import HTTPStatus
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.orm import Session
+from web3.contract.contract import ContractFunction
 
 from energy_grid.api import schemas
 from energy_grid.api.deps import TokenInfo
@@ -16,6 +17,7 @@ from energy_grid.api.problems import ApiProblem, answering
 from energy_grid.api.relay import Relay, tx_hash_of
 from energy_grid.api.write_models import (
     MarketApprovalDraft,
+    MarketApprovalIn,
     RelayMarketApproval,
     RelayStandingOrder,
     RelayVaultDeposit,
@@ -36,6 +38,34 @@ from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
 from energy_grid.signing import drafts
 from energy_grid.signing.vault import StandingLimits, signature_bytes
+
+
+async def send_market_approval_first(
+    client: GridClient,
+    relay: Relay,
+    relayer: LocalAccount,
+    trader: str,
+    market: str,
+    approval: MarketApprovalIn | None,
+    call: ContractFunction,
+) -> None:
+    """A trader's first order in a market: relays its signed approval of the market in the vault
+    (when given and still missing) before the order `call`. Nothing is sent unless both would pass:
+    the order is tried first (its signature, nonce and deadline are checked before its escrow, so only
+    the missing approval may refuse it), then the approval."""
+    vault = client.vault
+    if approval is None or vault.is_market_approved(trader, market):
+        return
+    rejection = relay.check(relayer.address, call)
+    if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name == "MarketNotApproved"):
+        raise rejection
+    signature = bytes.fromhex(approval.signature.removeprefix("0x"))
+    approve = vault.calls.approve_market_by_sig(relayer, trader, market, approval.deadline, signature)
+    rejection = relay.check(relayer.address, approve)
+    if rejection is not None:
+        raise rejection
+    await relay.send_async(relayer, approve)
+
 
 # The meters whose placed standing orders one balance read looks at: a household's, in one batch.
 MAX_METERS = 100
