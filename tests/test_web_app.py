@@ -533,6 +533,14 @@ def test_vault_deposit_and_withdrawal_from_the_prosumer_view(web_sessions, api_s
     expect(page.get_by_test_id("vault-feedback")).to_contain_text(f"less than the {format_kwh(5_000)} to deposit")
     assert len(session.signed) == 2 and vault.balancesOf(household.address) == (0, 1_500_000)
 
+    # An amount that is not one is told what is wrong with it, and nothing is asked of the wallet.
+    refusals = (("-5", "Amount cannot be negative."), ("1.2345", "Amount: at most 3 decimals."), ("5 kWh", '"5 kWh" is not a number'))
+    for typed, said in refusals:
+        page.get_by_test_id("vault-amount").fill(typed)
+        page.get_by_test_id("vault-withdraw").click()
+        expect(page.get_by_test_id("vault-feedback")).to_contain_text(said)
+    assert len(session.signed) == 2
+
 
 def test_auction_fills_show_in_my_trades_with_local_times_and_short_ids(web_sessions, web_client, web_base_url, api_system):
     """A household sells in the interval auction and leaves an ask in the book: its prosumer view lists

@@ -318,8 +318,11 @@ function readAmount(data, name, decimals, label) {
   const text = String(data.get(name) || "").trim();
   if (!text) return 0;
   const value = parseUnits(text, decimals);
-  if (value === null) throw new Error(`${label}: a number with at most ${decimals} decimals.`);
-  return Number(value);
+  if (value !== null) return Number(value);
+  // Say what is wrong with it, not only what would be right.
+  if (/^-/.test(text)) throw new Error(`${label} cannot be negative.`);
+  if (/^\d*\.\d+$/.test(text)) throw new Error(`${label}: at most ${decimals} decimals.`);
+  throw new Error(`${label}: "${text}" is not a number (write it like 1.5).`);
 }
 
 function readStanding(form) {
