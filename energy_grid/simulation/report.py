@@ -142,7 +142,8 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
     figure, axes = plot("price.png", "Auction clearing price of each interval's energy", f"{result.payment_symbol} per kWh")
     traded = [(h, s.clearing_price_per_kwh / unit) for h, s in zip(hours, series, strict=True) if s.clearing_price_per_kwh]
     axes.plot([h for h, _ in traded], [p for _, p in traded], "o-", markersize=3, label="clearing price")
-    axes.plot(hours, [s.reference_price_per_kwh / unit for s in series], alpha=0.6, label="reference price")
+    reference = "reference price: the grid's tariff, its base price raised with load"
+    axes.plot(hours, [s.reference_price_per_kwh / unit for s in series], alpha=0.6, label=reference)
     axes.legend()
     save(figure, "price.png")
 
