@@ -190,8 +190,9 @@ def test_standing_order_and_vault_on_a_phone_say_what_happened_beside_the_button
     expect(page.get_by_test_id("error")).to_have_count(0)
 
 
-def test_a_firm_auction_bid_placed_and_claimed_on_a_phone(web_sessions, api_system, accounts, chain):
-    """From the trading view at a phone's width: a firm bid for the next open interval, signed in the
+@pytest.mark.parametrize("screen", ["phone", "laptop"])
+def test_a_firm_auction_bid_placed_and_claimed(screen, web_sessions, api_system, accounts, chain):
+    """From the trading view, on a phone and on a laptop: a firm bid for the next open interval, signed in the
     wallet (with the auction's approval in the vault, the first time) and relayed; once its market's
     clearing time has passed, claimed (the service clears the market first). Each step says what it
     did beside its button; the escrow leaves the vault balance and comes back with the claim."""
@@ -202,7 +203,7 @@ def test_a_firm_auction_bid_placed_and_claimed_on_a_phone(web_sessions, api_syst
     vault.deposit(stablecoin, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
     price = auction.minPrice() + 4 * auction.tickSize()
     escrow = -(-500 * price // 1_000)  # 0.5 kWh at the limit price, rounded up
-    session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
+    session = web_sessions(HOUSEHOLD_INDEX, SCREENS[screen])
     page = session.open("/trading")
     _connect(page, household.address)
 
@@ -215,7 +216,7 @@ def test_a_firm_auction_bid_placed_and_claimed_on_a_phone(web_sessions, api_syst
     expect(row).to_have_attribute("data-status", "open")
     period = int(row.get_attribute("data-order-id")) >> 192  # the order id's top bits are its period
     assert auction.getOrder(int(row.get_attribute("data-order-id"))).trader == household.address
-    session.screenshot(page, "phone-auction-bid")
+    session.screenshot(page, f"{screen}-auction-bid")
 
     # Nobody else traded in that interval: past its clearing time the claim gives the escrow back.
     chain.pending_timestamp = auction.clearingTime(period)
