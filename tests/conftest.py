@@ -531,6 +531,7 @@ SLOW_MODULES = frozenset(
         "test_compiler.py",
         "test_web_app.py",
         "test_web_phone.py",
+        "test_web_household.py",
         "test_api_load.py",
         "test_access_matrix.py",
         "test_cli.py",
