@@ -6,9 +6,21 @@ from decimal import Decimal
 from typing import Any
 
 import click
+from rich.table import Table
 
 from energy_grid.chain.client import GridError
-from energy_grid.cli.output import Column, emit, money_fmt, per_kw_fmt, power_formats, price_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.output import (
+    Column,
+    Formatter,
+    emit,
+    money_fmt,
+    per_kw_fmt,
+    power_formats,
+    price_fmt,
+    record_table,
+    rows_table,
+    time_fmt,
+)
 from energy_grid.cli.params import ADDRESS, DECIMAL, MegawattsParam, to_base_units
 from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, pass_session
@@ -25,12 +37,12 @@ NO_PRODUCERS_NOTE = (
 )
 
 
-def grid_table(session: Session, status: dict[str, Any]) -> Any:
+def grid_table(session: Session, status: dict[str, Any]) -> Table:
     """GridManagement's status as a table, prices in the payment token, with a note when no producer
     is registered."""
     decimals, symbol = session.token_info("PaymentToken")
     price = price_fmt(decimals, symbol)
-    formats = {**power_formats(status), "base_price_per_kwh": price, "dynamic_price_per_kwh": price}
+    formats: dict[str, Formatter] = {**power_formats(status), "base_price_per_kwh": price, "dynamic_price_per_kwh": price}
     table = record_table(status, formats, title=GRID_TABLE_TITLE)
     if not status.get("active_producers"):
         table.caption = NO_PRODUCERS_NOTE
