@@ -1,0 +1,239 @@
+"""The rule a coupled interval market is to follow: one delivery period's double auction cleared across
+many zones (grid regions or feeders), each joined to a common bus by a link with an import limit and an
+export limit. EnergyAuction clears a single zone today; this is the reference the coupled market is to be
+held to, and tests/test_coupled_auction_reference.py solves the same problem as a linear program, which
+is its proof of optimality.
+
+Prices lie on the market's grid of ticks, as in energy_grid.domain.auction. In zone z, D_z(p) and S_z(p)
+are its bid volume with limit ≥ p and its ask volume with limit ≤ p. At a price p the zone's orders want
+to export anything from lo_z(p) = S_z(p − 1) − D_z(p) (orders at p left out) to hi_z(p) = S_z(p) − D_z(p + 1)
+(orders at p taken in); these ranges rise with p and meet end to end. Clamped to the link's limits and
+summed over the zones they give the bus's range [L(p), H(p)].
+
+Quantities. The bus's marginal tick P is the lowest tick with H(P) ≥ 0 (so L(P) ≤ 0). Every zone exports
+at least the positive part of its clamped lo and imports at least the negative part of its clamped hi; the
+bus then trades as much as both sides allow, and each side's remainder is shared among the zones' spare
+capacity on running totals in the order the zones are listed (the rule `ration` uses for one price level).
+A zone's net export is what it exports less what it imports. Each zone then clears as one market on its
+own orders, with its net export standing as an order of unlimited price (the bus buying it, or selling the
+import): most volume, and each side filled by price priority with `fill_side`, the marginal level rationed.
+
+Prices. A zone is bound when its net export lies outside [lo_z(P), hi_z(P)] (its link stops it at P): bound
+at its export limit below that range, at its import limit above it; every other zone is free. The ticks at
+which a zone's fills keep within their limits are [a_z, b_z], a_z its highest filled ask, b_z its lowest
+filled bid. The bus tick is the tick today's rule (most volume, least imbalance, midpoint rounded down)
+picks on the free zones' pooled curves, the bound zones' flows added as orders of unlimited price, among
+the ticks that lie in every free zone's [a_z, b_z], at or above every exporting bound zone's a_z and at or
+below every importing bound zone's b_z. A free zone trades at the bus tick; a bound zone trades at the tick
+today's rule picks on its own curves, its flow added, among its [a_z, b_z] on its side of the bus (at or
+below it when exporting, at or above it when importing). The congestion rent is Σ over the zones of (bus
+price − zone price) × net export, never negative.
+
+For one zone (any limits) every step reduces to clear_market: its net export is 0, it is free, the ticks
+within its fills' limits are exactly the ticks of most volume, and its fills are clear_market's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from energy_grid.domain.auction import AuctionOrder, clearing_tick, curves, fill_side, ration
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A grid region joined to the bus; a limit of None is unlimited, 0 closes that direction."""
+
+    zone_id: int
+    import_limit_wh: int | None
+    export_limit_wh: int | None
+
+
+@dataclass(frozen=True)
+class ZonedOrder:
+    """An auction order and the zone its meter is in."""
+
+    zone_id: int
+    order: AuctionOrder
+
+
+@dataclass(frozen=True)
+class CoupledClearing:
+    bus_tick: int  # the price of every free zone
+    zone_ticks: dict[int, int]  # zone id -> the tick its orders trade at
+    net_export_wh: dict[int, int]  # zone id -> asks filled − bids filled (negative: the zone imports)
+    volume_wh: dict[int, int]  # zone id -> its own market's volume, its net export counted as an order
+    fills_wh: dict[int, int]  # order id -> Wh traded (0 for orders that do not trade)
+    # Σ over zones of (bus price − zone price) × net export in PaymentToken base units per kWh × Wh, that
+    # is thousandths of a base unit: exact, no rounding. What the buyers pay at their zone prices is what
+    # the sellers receive at theirs plus this, in the same unit.
+    congestion_rent_milli: int
+
+
+def clamp(export_wh: int, zone: Zone) -> int:
+    """`export_wh` held within the zone's link: at least −import limit, at most the export limit."""
+    if zone.import_limit_wh is not None:
+        export_wh = max(export_wh, -zone.import_limit_wh)
+    if zone.export_limit_wh is not None:
+        export_wh = min(export_wh, zone.export_limit_wh)
+    return export_wh
+
+
+def export_range(demand: Sequence[int], supply: Sequence[int], tick: int) -> tuple[int, int]:
+    """What a zone's orders want to export at `tick`: without, and with, the orders limited at `tick`."""
+    below = supply[tick - 1] if tick > 0 else 0
+    above = demand[tick + 1] if tick + 1 < len(demand) else 0
+    return below - demand[tick], supply[tick] - above
+
+
+def share(capacities_wh: Sequence[int], left_wh: int) -> list[int]:
+    """`left_wh` shared among capacities on running totals, in order: `ration` over one level."""
+    if left_wh == 0:
+        return [0] * len(capacities_wh)
+    level = [AuctionOrder(index, True, capacity, 0) for index, capacity in enumerate(capacities_wh)]
+    shares = ration(level, left_wh)
+    return [shares[index] for index in range(len(capacities_wh))]
+
+
+def bus_balance(zones: Sequence[Zone], zone_curves: Sequence[tuple[list[int], list[int]]], tick: int) -> tuple[int, int]:
+    """[L(tick), H(tick)]: what the zones, held by their links, can export at `tick`, orders at it out and in."""
+    low_wh = high_wh = 0
+    for zone, (demand, supply) in zip(zones, zone_curves, strict=True):
+        lo, hi = export_range(demand, supply, tick)
+        low_wh += clamp(lo, zone)
+        high_wh += clamp(hi, zone)
+    return low_wh, high_wh
+
+
+def bus_ticks(zones: Sequence[Zone], zone_curves: Sequence[tuple[list[int], list[int]]], n_ticks: int) -> tuple[int, int]:
+    """The lowest and highest ticks at which the bus balances, L(p) ≤ 0 ≤ H(p): every tick between does too."""
+    balances = [bus_balance(zones, zone_curves, tick) for tick in range(n_ticks)]
+    # L(0) ≤ 0 (each zone's lo there is minus its bids) and H(top) ≥ 0 (its asks), so both ticks exist.
+    lowest = min(tick for tick, (_, high_wh) in enumerate(balances) if high_wh >= 0)
+    highest = max(tick for tick, (low_wh, _) in enumerate(balances) if low_wh <= 0)
+    return lowest, highest
+
+
+def net_exports(zones: Sequence[Zone], zone_curves: Sequence[tuple[list[int], list[int]]], tick: int) -> list[int]:
+    """Each zone's net export at the bus's marginal tick: forced flows in full, the rest shared in zone order."""
+    ranges = [export_range(d, s, tick) for d, s in zone_curves]
+    clamped = [(clamp(lo, zone), clamp(hi, zone)) for zone, (lo, hi) in zip(zones, ranges, strict=True)]
+    forced_out = [max(lo, 0) for lo, _ in clamped]
+    can_out = [max(hi, 0) for _, hi in clamped]
+    forced_in = [max(-hi, 0) for _, hi in clamped]
+    can_in = [max(-lo, 0) for lo, _ in clamped]
+    traded_wh = min(sum(can_out), sum(can_in))
+    out_shares = share([c - f for c, f in zip(can_out, forced_out, strict=True)], traded_wh - sum(forced_out))
+    in_shares = share([c - f for c, f in zip(can_in, forced_in, strict=True)], traded_wh - sum(forced_in))
+    return [
+        (forced_out[i] + out_shares[i]) - (forced_in[i] + in_shares[i]) for i in range(len(zones))
+    ]
+
+
+def with_flow(demand: Sequence[int], supply: Sequence[int], export_wh: int) -> tuple[list[int], list[int]]:
+    """A zone's curves with its net export standing as an order of unlimited price on the other side."""
+    return [d + max(export_wh, 0) for d in demand], [s + max(-export_wh, 0) for s in supply]
+
+
+def clear_zone(orders: Sequence[AuctionOrder], export_wh: int, n_ticks: int) -> tuple[int, dict[int, int]]:
+    """One zone's market with its net export fixed: its volume (the flow counted) and every order's fill."""
+    demand, supply = with_flow(*curves(orders, n_ticks), export_wh)
+    volume_wh = max(min(d, s) for d, s in zip(demand, supply, strict=True))
+    bids = [order for order in orders if order.is_bid]
+    asks = [order for order in orders if not order.is_bid]
+    fills = fill_side(bids, volume_wh - max(export_wh, 0), range(n_ticks - 1, -1, -1))
+    fills.update(fill_side(asks, volume_wh - max(-export_wh, 0), range(n_ticks)))
+    return volume_wh, fills
+
+
+def within_limits(orders: Sequence[AuctionOrder], fills: dict[int, int], n_ticks: int) -> tuple[int, int]:
+    """[a, b]: the ticks at which every filled order of a zone trades within its limit."""
+    asks = [order.tick for order in orders if not order.is_bid and fills[order.order_id]]
+    bids = [order.tick for order in orders if order.is_bid and fills[order.order_id]]
+    return max(asks, default=0), min(bids, default=n_ticks - 1)
+
+
+def pick_tick(demand: Sequence[int], supply: Sequence[int], low: int, high: int) -> int:
+    """Today's rule (most volume, least imbalance, midpoint rounded down) among the ticks low … high."""
+    if low > high:
+        raise AssertionError(f"no tick between {low} and {high}: the quantities are not an equilibrium")
+    return low + clearing_tick(demand[low : high + 1], supply[low : high + 1])
+
+
+def clear_coupled(
+    zones: Sequence[Zone],
+    orders: Sequence[ZonedOrder],
+    n_ticks: int,
+    tick_size_per_kwh: int = 1,
+) -> CoupledClearing:
+    """Clears one delivery period across `zones` (listed in their sharing order), orders in arrival order."""
+    ids = [zone.zone_id for zone in zones]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a zone is listed twice")
+    by_zone: dict[int, list[AuctionOrder]] = {zone_id: [] for zone_id in ids}
+    for zoned in orders:
+        if zoned.zone_id not in by_zone:
+            raise ValueError(f"order {zoned.order.order_id}: zone {zoned.zone_id} is not in the market")
+        by_zone[zoned.zone_id].append(zoned.order)
+    zone_curves = [curves(by_zone[zone_id], n_ticks) for zone_id in ids]
+
+    lowest, highest = bus_ticks(zones, zone_curves, n_ticks)
+    exports = dict(zip(ids, net_exports(zones, zone_curves, lowest), strict=True))
+
+    fills: dict[int, int] = {}
+    volumes: dict[int, int] = {}
+    limits: dict[int, tuple[int, int]] = {}
+    for zone_id in ids:
+        volumes[zone_id], zone_fills = clear_zone(by_zone[zone_id], exports[zone_id], n_ticks)
+        fills.update(zone_fills)
+        limits[zone_id] = within_limits(by_zone[zone_id], zone_fills, n_ticks)
+
+    ranges = {z: [export_range(d, s, t) for t in range(n_ticks)] for z, (d, s) in zip(ids, zone_curves, strict=True)}
+
+    def wants(zone_id: int, tick: int) -> bool:
+        lo, hi = ranges[zone_id][tick]
+        return lo <= exports[zone_id] <= hi
+
+    # The zones' flows are the same at every tick where the bus balances; the one that leaves the most
+    # zones where their own orders want to be (the lowest of those) tells the free zones from the bound.
+    reference = max(range(lowest, highest + 1), key=lambda tick: (sum(wants(z, tick) for z in ids), -tick))
+    free = [z for z in ids if wants(z, reference)]
+    closed = [zone.zone_id for zone in zones if zone.import_limit_wh == 0 == zone.export_limit_wh]
+    bound = [z for z in ids if z not in free and z not in closed]
+    exporting = [z for z in bound if exports[z] < ranges[z][reference][0]]
+    importing = [z for z in bound if exports[z] > ranges[z][reference][1]]
+
+    # The bus pools the free zones' curves; a bound zone's flow joins it as an order of unlimited price.
+    pooled_demand, pooled_supply = [0] * n_ticks, [0] * n_ticks
+    for zone_id, (demand, supply) in zip(ids, zone_curves, strict=True):
+        for tick in range(n_ticks):
+            if zone_id in free:
+                pooled_demand[tick] += demand[tick]
+                pooled_supply[tick] += supply[tick]
+            elif zone_id in bound:
+                pooled_demand[tick] += max(-exports[zone_id], 0)
+                pooled_supply[tick] += max(exports[zone_id], 0)
+    low = max([limits[z][0] for z in free + exporting], default=0)
+    high = min([limits[z][1] for z in free + importing], default=n_ticks - 1)
+    bus_tick = pick_tick(pooled_demand, pooled_supply, low, high)
+
+    zone_ticks: dict[int, int] = {}
+    for zone_id, (demand, supply) in zip(ids, zone_curves, strict=True):
+        a, b = limits[zone_id]
+        if zone_id in free:
+            zone_ticks[zone_id] = bus_tick
+        else:
+            side = (a, min(b, bus_tick)) if zone_id in exporting else (max(a, bus_tick), b) if zone_id in importing else (a, b)
+            zone_ticks[zone_id] = pick_tick(*with_flow(demand, supply, exports[zone_id]), *side)
+
+    # Prices differ by whole ticks, so the grid's minimum price drops out of the rent.
+    rent_milli = sum((bus_tick - zone_ticks[z]) * tick_size_per_kwh * exports[z] for z in ids)
+    return CoupledClearing(
+        bus_tick=bus_tick,
+        zone_ticks=zone_ticks,
+        net_export_wh=exports,
+        volume_wh=volumes,
+        fills_wh=fills,
+        congestion_rent_milli=rent_milli,
+    )
