@@ -3,15 +3,19 @@ with their answers, one zone against clear_market, and random books against a li
 
 The linear program (scipy's HiGHS) has a variable per order, its filled Wh in [0, amount], and per zone,
 its net export within the link's limits; one equality per zone (asks filled − bids filled − net export =
-0) and one for the bus (Σ net exports = 0); it maximizes Σ bid tick × Wh − Σ ask tick × Wh. Its matrix
-is a network matrix and its data integers, so its optimum is an integer: the reference's integer surplus
-must equal it to the solver's tolerance. Its duals are zone prices: any optimal dual and any optimal
-primal satisfy complementary slackness, so the solver's zone prices must lie where the reference's fills
-allow (at or above every filled ask and every ask left short, at or below every filled bid and every bid
-left short), equal the bus price where a link is slack and sit on its side where it is full. The
-reference's own ticks need not be dual prices (clear_market already prices a book between the levels
-of most volume, not at the marginal bid), so they are held to what a uniform price can promise: every fill
-within its limit, the free zones at one price, a full link on its side of the bus, a rent never negative.
+0) and one for the bus (Σ net exports = 0); it maximizes Σ bid tick × Wh − Σ ask tick × Wh. Its matrix is
+totally unimodular and its data integers, so its optimum is an integer and the reference's integer surplus
+must equal it: within 1e-6 × (1 + ticks × Σ amounts), the solver's tolerance. The proof is exact besides:
+HiGHS's duals are then integers, and at those prices no allocation can gain more than the reference does.
+The duals are zone prices, and any optimal dual satisfies complementary slackness with any optimal primal,
+so the solver's price of a zone lies at or above the limit of every filled ask and every bid left short,
+at or below the limit of every filled bid and every ask left short, equals the bus's where the link could
+carry more both ways and sits on its side where it is full. The reference's own ticks lie in that same
+interval of the filled orders' limits, but not always within a tick of the dual: clear_market already
+prices a book at the midpoint of its ticks of most volume (bids of 100 Wh at tick 9, asks of 30 at 0 and
+40 at 5: tick 7, where the only dual price is 9). So they are held to what a uniform price promises: every
+fill within its limit, the zones with slack links at one price, a full link on its side of the bus, a rent
+never negative.
 """
 
 from __future__ import annotations

@@ -10,27 +10,34 @@ to export anything from lo_z(p) = S_z(p − 1) − D_z(p) (orders at p left out)
 (orders at p taken in); these ranges rise with p and meet end to end. Clamped to the link's limits and
 summed over the zones they give the bus's range [L(p), H(p)].
 
-Quantities. The bus's marginal tick P is the lowest tick with H(P) ≥ 0 (so L(P) ≤ 0). Every zone exports
-at least the positive part of its clamped lo and imports at least the negative part of its clamped hi; the
-bus then trades as much as both sides allow, and each side's remainder is shared among the zones' spare
-capacity on running totals in the order the zones are listed (the rule `ration` uses for one price level).
-A zone's net export is what it exports less what it imports. Each zone then clears as one market on its
-own orders, with its net export standing as an order of unlimited price (the bus buying it, or selling the
-import): most volume, and each side filled by price priority with `fill_side`, the marginal level rationed.
+Quantities. The bus balances at the ticks p with L(p) ≤ 0 ≤ H(p), a run of ticks; P is the lowest. Every
+zone exports at least the positive part of its clamped lo(P) and imports at least the negative part of its
+clamped hi(P); the bus then trades as much as both sides allow, and each side's remainder is shared among
+the zones' spare capacity on running totals in the order the zones are listed (the rule `ration` uses for
+one price level). A zone's net export is what it exports less what it imports; it is the same whichever
+balancing tick is used. Each zone then clears as one market on its own orders, its net export standing as
+an order of unlimited price on the other side (the bus buying its export, or selling its import): most
+volume, each side filled by price priority with `fill_side`, the marginal level rationed on running totals.
+These quantities maximize the orders' total surplus: at P every zone trades as its orders want, held by
+its link, and the bus balances.
 
-Prices. A zone is bound when its net export lies outside [lo_z(P), hi_z(P)] (its link stops it at P): bound
-at its export limit below that range, at its import limit above it; every other zone is free. The ticks at
-which a zone's fills keep within their limits are [a_z, b_z], a_z its highest filled ask, b_z its lowest
-filled bid. The bus tick is the tick today's rule (most volume, least imbalance, midpoint rounded down)
-picks on the free zones' pooled curves, the bound zones' flows added as orders of unlimited price, among
-the ticks that lie in every free zone's [a_z, b_z], at or above every exporting bound zone's a_z and at or
-below every importing bound zone's b_z. A free zone trades at the bus tick; a bound zone trades at the tick
-today's rule picks on its own curves, its flow added, among its [a_z, b_z] on its side of the bus (at or
-below it when exporting, at or above it when importing). The congestion rent is Σ over the zones of (bus
-price − zone price) × net export, never negative.
+Prices. Among the balancing ticks, the reference tick R is the one at which the most zones' net exports lie
+in their own [lo_z(R), hi_z(R)], the lowest if several; those zones are free. A zone closed both ways
+(limits 0 and 0) that is not free clears alone; any other zone is bound: at its export limit if its net
+export is below lo_z(R), at its import limit if above hi_z(R). The ticks at which a zone's fills keep within
+their limits are [a_z, b_z], a_z its highest filled ask level (0 if none), b_z its lowest filled bid level
+(the top if none). The bus tick is the tick today's rule (most volume, least imbalance, midpoint rounded
+down) picks on the free zones' pooled curves, each bound zone's flow added as an order of unlimited price,
+among the ticks that lie in every free zone's [a_z, b_z], at or above every exporting bound zone's a_z and
+at or below every importing bound zone's b_z (R is one of them). A free zone trades at the bus tick. A bound
+zone trades at the tick today's rule picks on its own curves, its flow added, among its [a_z, b_z] on its
+side of the bus (at or below it when exporting, at or above it when importing); a zone that clears alone
+picks among its whole [a_z, b_z]. The congestion rent is Σ over the zones of (bus price − zone price) × net
+export, never negative, and what buyers pay at their zone prices is what sellers receive at theirs plus it.
 
-For one zone (any limits) every step reduces to clear_market: its net export is 0, it is free, the ticks
-within its fills' limits are exactly the ticks of most volume, and its fills are clear_market's.
+For one zone (any limits) every step reduces to clear_market: its net export is 0, its orders want 0 at
+some balancing tick so it is free, its fills are clear_market's, and the ticks within its fills' limits are
+exactly the ticks of most volume, among which the bus tick is picked by the same rule on the same curves.
 """
 
 from __future__ import annotations
@@ -161,13 +168,63 @@ def pick_tick(demand: Sequence[int], supply: Sequence[int], low: int, high: int)
     return low + clearing_tick(demand[low : high + 1], supply[low : high + 1])
 
 
+def role(zone: Zone, demand: Sequence[int], supply: Sequence[int], export_wh: int, tick: int) -> str:
+    """"free" where the zone's orders want its net export at `tick`; else bound, "exporting" at its export
+    limit or "importing" at its import limit, or "alone" for a zone closed both ways."""
+    lo, hi = export_range(demand, supply, tick)
+    if lo <= export_wh <= hi:
+        return "free"
+    if zone.import_limit_wh == 0 == zone.export_limit_wh:
+        return "alone"
+    return "exporting" if export_wh < lo else "importing"
+
+
+def reference_tick(roles_at: Sequence[list[str]], lowest: int) -> int:
+    """The balancing tick (from `lowest` on) with the most free zones, the lowest of those."""
+    counts = [roles.count("free") for roles in roles_at]
+    return lowest + counts.index(max(counts))
+
+
+def bus_curves(
+    roles: Sequence[str], zone_curves: Sequence[tuple[list[int], list[int]]], exports: Sequence[int], n_ticks: int
+) -> tuple[list[int], list[int]]:
+    """The free zones' curves pooled, each bound zone's flow added as an order of unlimited price."""
+    demand, supply = [0] * n_ticks, [0] * n_ticks
+    for zone_role, (zone_demand, zone_supply), export_wh in zip(roles, zone_curves, exports, strict=True):
+        for tick in range(n_ticks):
+            if zone_role == "free":
+                demand[tick] += zone_demand[tick]
+                supply[tick] += zone_supply[tick]
+            elif zone_role != "alone":
+                demand[tick] += max(-export_wh, 0)
+                supply[tick] += max(export_wh, 0)
+    return demand, supply
+
+
+def bus_limits(roles: Sequence[str], limits: Sequence[tuple[int, int]], n_ticks: int) -> tuple[int, int]:
+    """The ticks within every free zone's fill limits, not below an exporting zone's nor above an importing one's."""
+    low = max([a for zone_role, (a, _) in zip(roles, limits, strict=True) if zone_role in ("free", "exporting")], default=0)
+    high = min([b for zone_role, (_, b) in zip(roles, limits, strict=True) if zone_role in ("free", "importing")], default=n_ticks - 1)
+    return low, high
+
+
+def zone_tick(zone_role: str, curves_with_flow: tuple[list[int], list[int]], limits: tuple[int, int], bus_tick: int) -> int:
+    """A zone's price: the bus's if free, else today's rule on its own curves on its side of the bus."""
+    a, b = limits
+    if zone_role == "free":
+        return bus_tick
+    low, high = {"exporting": (a, min(b, bus_tick)), "importing": (max(a, bus_tick), b)}.get(zone_role, (a, b))
+    return pick_tick(*curves_with_flow, low, high)
+
+
 def clear_coupled(
     zones: Sequence[Zone],
     orders: Sequence[ZonedOrder],
     n_ticks: int,
     tick_size_per_kwh: int = 1,
 ) -> CoupledClearing:
-    """Clears one delivery period across `zones` (listed in their sharing order), orders in arrival order."""
+    """Clears one delivery period across `zones` (listed in their sharing order), orders in arrival order;
+    the grid's tick size prices the congestion rent (1, the default, gives it in ticks × Wh)."""
     ids = [zone.zone_id for zone in zones]
     if len(set(ids)) != len(ids):
         raise ValueError("a zone is listed twice")
@@ -179,61 +236,31 @@ def clear_coupled(
     zone_curves = [curves(by_zone[zone_id], n_ticks) for zone_id in ids]
 
     lowest, highest = bus_ticks(zones, zone_curves, n_ticks)
-    exports = dict(zip(ids, net_exports(zones, zone_curves, lowest), strict=True))
-
+    exports = net_exports(zones, zone_curves, lowest)
     fills: dict[int, int] = {}
-    volumes: dict[int, int] = {}
-    limits: dict[int, tuple[int, int]] = {}
-    for zone_id in ids:
-        volumes[zone_id], zone_fills = clear_zone(by_zone[zone_id], exports[zone_id], n_ticks)
+    volumes, limits = [], []
+    for zone_id, export_wh in zip(ids, exports, strict=True):
+        volume_wh, zone_fills = clear_zone(by_zone[zone_id], export_wh, n_ticks)
         fills.update(zone_fills)
-        limits[zone_id] = within_limits(by_zone[zone_id], zone_fills, n_ticks)
+        volumes.append(volume_wh)
+        limits.append(within_limits(by_zone[zone_id], zone_fills, n_ticks))
 
-    ranges = {z: [export_range(d, s, t) for t in range(n_ticks)] for z, (d, s) in zip(ids, zone_curves, strict=True)}
-
-    def wants(zone_id: int, tick: int) -> bool:
-        lo, hi = ranges[zone_id][tick]
-        return lo <= exports[zone_id] <= hi
-
-    # The zones' flows are the same at every tick where the bus balances; the one that leaves the most
-    # zones where their own orders want to be (the lowest of those) tells the free zones from the bound.
-    reference = max(range(lowest, highest + 1), key=lambda tick: (sum(wants(z, tick) for z in ids), -tick))
-    free = [z for z in ids if wants(z, reference)]
-    closed = [zone.zone_id for zone in zones if zone.import_limit_wh == 0 == zone.export_limit_wh]
-    bound = [z for z in ids if z not in free and z not in closed]
-    exporting = [z for z in bound if exports[z] < ranges[z][reference][0]]
-    importing = [z for z in bound if exports[z] > ranges[z][reference][1]]
-
-    # The bus pools the free zones' curves; a bound zone's flow joins it as an order of unlimited price.
-    pooled_demand, pooled_supply = [0] * n_ticks, [0] * n_ticks
-    for zone_id, (demand, supply) in zip(ids, zone_curves, strict=True):
-        for tick in range(n_ticks):
-            if zone_id in free:
-                pooled_demand[tick] += demand[tick]
-                pooled_supply[tick] += supply[tick]
-            elif zone_id in bound:
-                pooled_demand[tick] += max(-exports[zone_id], 0)
-                pooled_supply[tick] += max(exports[zone_id], 0)
-    low = max([limits[z][0] for z in free + exporting], default=0)
-    high = min([limits[z][1] for z in free + importing], default=n_ticks - 1)
-    bus_tick = pick_tick(pooled_demand, pooled_supply, low, high)
-
-    zone_ticks: dict[int, int] = {}
-    for zone_id, (demand, supply) in zip(ids, zone_curves, strict=True):
-        a, b = limits[zone_id]
-        if zone_id in free:
-            zone_ticks[zone_id] = bus_tick
-        else:
-            side = (a, min(b, bus_tick)) if zone_id in exporting else (max(a, bus_tick), b) if zone_id in importing else (a, b)
-            zone_ticks[zone_id] = pick_tick(*with_flow(demand, supply, exports[zone_id]), *side)
-
+    # The zones' flows are the same at every balancing tick; the reference tick tells the free zones from the bound.
+    roles_at = [
+        [role(zone, *zone_curves[i], exports[i], tick) for i, zone in enumerate(zones)] for tick in range(lowest, highest + 1)
+    ]
+    roles = roles_at[reference_tick(roles_at, lowest) - lowest]
+    bus_tick = pick_tick(*bus_curves(roles, zone_curves, exports, n_ticks), *bus_limits(roles, limits, n_ticks))
+    ticks = [
+        zone_tick(roles[i], with_flow(*zone_curves[i], exports[i]), limits[i], bus_tick) for i in range(len(zones))
+    ]
     # Prices differ by whole ticks, so the grid's minimum price drops out of the rent.
-    rent_milli = sum((bus_tick - zone_ticks[z]) * tick_size_per_kwh * exports[z] for z in ids)
+    rent_milli = sum((bus_tick - tick) * tick_size_per_kwh * export_wh for tick, export_wh in zip(ticks, exports, strict=True))
     return CoupledClearing(
         bus_tick=bus_tick,
-        zone_ticks=zone_ticks,
-        net_export_wh=exports,
-        volume_wh=volumes,
+        zone_ticks=dict(zip(ids, ticks, strict=True)),
+        net_export_wh=dict(zip(ids, exports, strict=True)),
+        volume_wh=dict(zip(ids, volumes, strict=True)),
         fills_wh=fills,
         congestion_rent_milli=rent_milli,
     )
