@@ -270,6 +270,22 @@ def test_an_import_limited_zone_prices_above_the_bus():
     check_money(zones, orders, result)
 
 
+def test_the_bus_shares_its_marginal_level_among_zones_in_their_order():
+    """Zones 1 and 2 each ask 10 Wh at tick 3, zone 3 bids 15 at tick 5; no limits. The bus balances at tick 3,
+    where zones 1 and 2 would export 0 … 10 each and zone 3 import 15: the 15 Wh are shared on running
+    totals in zone order, 10 × 15 // 20 = 7 to zone 1 and 20 × 15 // 20 − 7 = 8 to zone 2, as clear_market
+    shares one level among orders. Everyone is free; the bus prices the pooled book as clear_market
+    does the merged one: most volume on 3 … 5, 5 Wh over throughout, midpoint 4."""
+    zones = [Zone(1, None, None), Zone(2, None, None), Zone(3, None, None)]
+    orders = [ask(1, 1, 10, 3), ask(2, 2, 10, 3), bid(3, 3, 15, 5)]
+    result = clear(zones, orders, 10)
+    merged = clear_market([o.order for o in orders], 10)
+    assert result.net_export_wh == {1: 7, 2: 8, 3: -15}
+    assert result.fills_wh == merged.fills_wh == {1: 7, 2: 8, 3: 15}
+    assert result.zone_ticks == {1: 4, 2: 4, 3: 4} and result.bus_tick == merged.tick == 4
+    assert result.volume_wh == {1: 7, 2: 8, 3: 15}
+
+
 def test_a_zone_listed_twice_or_an_order_outside_every_zone_is_refused():
     with pytest.raises(ValueError, match="a zone is listed twice"):
         clear([Zone(1, None, None), Zone(1, 0, 0)], [], 4)
@@ -297,8 +313,9 @@ def test_one_zone_clears_as_clear_market_whatever_its_limits():
 def test_random_coupled_books_are_optimal_and_conserve_energy_and_money():
     rng = random.Random(7_0341)
     started = time.perf_counter()
+    with_rent = large = 0
     for book in range(2_000):
-        n_zones = rng.choice([1, 2, 2, 3, 3, 4, 5, 8, rng.randint(1, 40)])
+        n_zones = rng.choice([1, 2, 2, 3, 3, 4, 5, 8, rng.randint(1, 40), rng.randint(34, 40)])
         n_ticks = rng.randint(1, 20)
         zones, orders = random_book(rng, n_zones, n_ticks)
         result = clear(zones, orders, n_ticks)
@@ -308,4 +325,9 @@ def test_random_coupled_books_are_optimal_and_conserve_energy_and_money():
             check_against_lp(zones, orders, n_ticks, result)
         except AssertionError as error:
             raise AssertionError(f"book {book}: {zones} {orders} -> {result}") from error
+        with_rent += result.congestion_rent_milli > 0
+        large += n_zones >= 34
+    # The books reach the cases that matter: congested links, and markets of 34 zones and more.
+    assert with_rent >= 100
+    assert large >= 100
     assert time.perf_counter() - started < 30

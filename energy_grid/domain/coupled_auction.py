@@ -35,6 +35,10 @@ side of the bus (at or below it when exporting, at or above it when importing); 
 picks among its whole [a_z, b_z]. The congestion rent is Σ over the zones of (bus price − zone price) × net
 export, never negative, and what buyers pay at their zone prices is what sellers receive at theirs plus it.
 
+Every step reads the zones' curves tick by tick, never the orders one by one, except the fills by price
+priority within each zone and the rationing of its marginal levels: O(zones × ticks) besides those, the
+bound the coupled contract is to keep.
+
 For one zone (any limits) every step reduces to clear_market: its net export is 0, its orders want 0 at
 some balancing tick so it is free, its fills are clear_market's, and the ticks within its fills' limits are
 exactly the ticks of most volume, among which the bus tick is picked by the same rule on the same curves.
