@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,24 +42,14 @@ from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, f
 from energy_grid.domain.demand_response import interval_readings
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
+from support.cli_helpers import ACCOUNT_ENV, CliRun, cli_runner
 from support.index_helpers import advance, export_energy
 
 ENERGY_GRID = Path(sys.executable).with_name("energy-grid")  # the console script `pip install -e .` made
 REPO = Path(__file__).resolve().parent.parent
-ACCOUNT_ENV = ("ENERGY_GRID_PRIVATE_KEY", "ENERGY_GRID_KEYSTORE_PASSWORD", "RPC_URL")
 REGION = 1  # the deployer operates region 1 on a local chain (setup_local_roles)
 FOREIGN_CHAIN_ID = 4242
 PASSWORD = "correct horse battery staple"
-
-
-@dataclass(frozen=True)
-class CliRun:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 # ------------------------------------------------------------------ fixtures
@@ -94,21 +84,7 @@ def cli_client(cli_manifest, cli_rpc_url) -> GridClient:
 def grid_cli(cli_manifest, cli_rpc_url) -> Callable[..., CliRun]:
     """Runs `energy-grid --rpc-url … --manifest … [--json] [--dev-account N] ARGS` in-process and
     checks its exit code."""
-    runner = CliRunner(mix_stderr=False)
-
-    def run(*args: str, account: int | None = None, expect: int = 0, json_output: bool = True, **invoke: Any) -> CliRun:
-        argv = ["--rpc-url", cli_rpc_url, "--manifest", str(cli_manifest)]
-        argv += ["--json"] if json_output else []
-        argv += ["--dev-account", str(account)] if account is not None else []
-        env = {name: None for name in ACCOUNT_ENV} | invoke.pop("env", {})
-        result = runner.invoke(cli, [*argv, *args], env=env, **invoke)
-        outcome = CliRun(result.exit_code, result.stdout, result.stderr)
-        assert result.exit_code == expect, (outcome, result.exc_info)
-        # Failures end in click's exit, never in an exception of ours escaping.
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-        return outcome
-
-    return run
+    return cli_runner(cli_rpc_url, cli_manifest)
 
 
 @pytest.fixture

@@ -8,36 +8,22 @@ in-process, with `--json` unless the sentence itself is checked).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from conftest import meter_energy_to
 
 from energy_grid.chain.manifest import build_manifest, write_manifest
-from energy_grid.cli import cli
 from energy_grid.deploy.system import deploy_system, fund_local_accounts, setup_local_roles
 
-ACCOUNT_ENV = ("ENERGY_GRID_PRIVATE_KEY", "ENERGY_GRID_KEYSTORE_PASSWORD", "RPC_URL")
+from support.cli_helpers import CliRun, cli_runner
+
 BUYER, SELLER, THIRD = 3, 4, 5  # dev accounts: a buying household, a selling one, a neighbour who claims
 SELLER_ENERGY_WH = 10_000
-
-
-@dataclass(frozen=True)
-class CliRun:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +43,7 @@ def auction_manifest(auction_system, chain, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def grid_cli(auction_manifest, networks) -> Callable[..., CliRun]:
-    runner = CliRunner(mix_stderr=False)
-
-    def run(*args: str, account: int | None = None, expect: int = 0, json_output: bool = True) -> CliRun:
-        argv = ["--rpc-url", networks.provider.uri, "--manifest", str(auction_manifest)]
-        argv += ["--json"] if json_output else []
-        argv += ["--dev-account", str(account)] if account is not None else []
-        result = runner.invoke(cli, [*argv, *args], env=dict.fromkeys(ACCOUNT_ENV))
-        outcome = CliRun(result.exit_code, result.stdout, result.stderr)
-        assert result.exit_code == expect, (outcome, result.exc_info)
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-        return outcome
-
-    return run
+    return cli_runner(networks.provider.uri, auction_manifest)
 
 
 @pytest.fixture
