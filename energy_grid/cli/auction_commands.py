@@ -47,36 +47,21 @@ def order_options(command: Any) -> Any:
     return command
 
 
+# bid and ask take the same options (order_options), passed on to _submit by name.
 @auction.command("bid")
 @order_options
 @pass_session
-def bid(
-    session: Session,
-    amount_kwh: Decimal | None,
-    amount_wh: int | None,
-    price: Decimal,
-    period: int | None,
-    at: str | None,
-    approve: bool,
-) -> None:
+def bid(session: Session, **order: Any) -> None:
     """Buy up to the amount at the limit price or less; escrows amount × price from your vault balance."""
-    _submit(session, True, amount_kwh, amount_wh, price, period, at, approve)
+    _submit(session, True, **order)
 
 
 @auction.command("ask")
 @order_options
 @pass_session
-def ask(
-    session: Session,
-    amount_kwh: Decimal | None,
-    amount_wh: int | None,
-    price: Decimal,
-    period: int | None,
-    at: str | None,
-    approve: bool,
-) -> None:
+def ask(session: Session, **order: Any) -> None:
     """Sell up to the amount at the limit price or more; escrows the energy from your vault balance."""
-    _submit(session, False, amount_kwh, amount_wh, price, period, at, approve)
+    _submit(session, False, **order)
 
 
 @auction.command("claim")
