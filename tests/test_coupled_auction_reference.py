@@ -1,13 +1,7 @@
 """energy_grid.domain.coupled_auction, the rule a market coupled across zones is to follow: hand-made books
 with their answers, one zone against clear_market, and random books against a linear program.
 
-The linear program (scipy's HiGHS) has a variable per order, its filled Wh in [0, amount], and per zone,
-its net export within the link's limits; one equality per zone (asks filled − bids filled − net export =
-0) and one for the bus (Σ net exports = 0); it maximizes Σ bid tick × Wh − Σ ask tick × Wh. Its matrix is
-totally unimodular and its data integers, so its optimum is an integer and the reference's integer surplus
-must equal it: within 1e-6 × (1 + ticks × Σ amounts), the solver's tolerance. The proof is exact besides:
-HiGHS's duals are then integers, and at those prices no allocation can gain more than the reference does.
-The duals are zone prices, and any optimal dual satisfies complementary slackness with any optimal primal,
+The linear program and the checks every clearing must pass are in tests/support/coupled_books.py. The duals are zone prices, and any optimal dual satisfies complementary slackness with any optimal primal,
 so the solver's price of a zone lies at or above the limit of every filled ask and every bid left short,
 at or below the limit of every filled bid and every ask left short, equals the bus's where the link could
 carry more both ways and sits on its side where it is full. The reference's own ticks lie in that same
@@ -23,192 +17,20 @@ from __future__ import annotations
 import random
 import time
 
-import numpy as np
 import pytest
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
 
-from energy_grid.domain.auction import AuctionOrder, clear_market, price_of
-from energy_grid.domain.coupled_auction import CoupledClearing, Zone, ZonedOrder, clear_coupled
+from energy_grid.domain.auction import AuctionOrder, clear_market
+from energy_grid.domain.coupled_auction import Zone, ZonedOrder
 
-MIN_PRICE_PER_KWH = 50_000
-TICK_SIZE_PER_KWH = 1_000
-TOLERANCE = 1e-6  # the solver's feasibility and optimality tolerance, relative to the book's size
-
-
-def bid(zone_id: int, order_id: int, amount_wh: int, tick: int) -> ZonedOrder:
-    return ZonedOrder(zone_id, AuctionOrder(order_id, True, amount_wh, tick))
-
-
-def ask(zone_id: int, order_id: int, amount_wh: int, tick: int) -> ZonedOrder:
-    return ZonedOrder(zone_id, AuctionOrder(order_id, False, amount_wh, tick))
-
-
-def clear(zones: list[Zone], orders: list[ZonedOrder], n_ticks: int) -> CoupledClearing:
-    return clear_coupled(zones, orders, n_ticks, tick_size_per_kwh=TICK_SIZE_PER_KWH)
-
-
-def surplus(orders: list[ZonedOrder], fills: dict[int, int]) -> int:
-    """Σ bid tick × Wh − Σ ask tick × Wh: the grid's minimum price cancels as bought Wh = sold Wh."""
-    return sum((1 if o.order.is_bid else -1) * o.order.tick * fills[o.order.order_id] for o in orders)
-
-
-def check_constraints(zones: list[Zone], orders: list[ZonedOrder], n_ticks: int, result: CoupledClearing) -> None:
-    """Every conservation law and limit, exactly; prices within the orders' limits and on their links' sides."""
-    assert set(result.fills_wh) == {o.order.order_id for o in orders}
-    assert sum(result.net_export_wh.values()) == 0
-    assert 0 <= result.bus_tick < n_ticks
-    for zone in zones:
-        zone_orders = [o.order for o in orders if o.zone_id == zone.zone_id]
-        sold = sum(result.fills_wh[o.order_id] for o in zone_orders if not o.is_bid)
-        bought = sum(result.fills_wh[o.order_id] for o in zone_orders if o.is_bid)
-        export = result.net_export_wh[zone.zone_id]
-        assert sold - bought == export
-        assert result.volume_wh[zone.zone_id] == max(sold, bought)
-        assert zone.export_limit_wh is None or export <= zone.export_limit_wh
-        assert zone.import_limit_wh is None or -export <= zone.import_limit_wh
-        tick = result.zone_ticks[zone.zone_id]
-        assert 0 <= tick < n_ticks
-        for order in zone_orders:
-            fill = result.fills_wh[order.order_id]
-            assert 0 <= fill <= order.amount_wh
-            if fill:
-                assert order.tick >= tick if order.is_bid else order.tick <= tick
-        at_export_limit = export == zone.export_limit_wh
-        at_import_limit = -export == zone.import_limit_wh
-        if not at_export_limit and not at_import_limit:
-            assert tick == result.bus_tick, "a zone whose link is slack trades at the bus price"
-        elif at_export_limit and not at_import_limit:
-            assert tick <= result.bus_tick
-        elif at_import_limit and not at_export_limit:
-            assert tick >= result.bus_tick
-    assert result.congestion_rent_milli >= 0
-
-
-def check_money(zones: list[Zone], orders: list[ZonedOrder], result: CoupledClearing) -> None:
-    """Buyers pay what sellers receive plus the congestion rent: exact in thousandths of a base unit (price per
-    kWh × Wh); settled per order in base units, bids rounding up and asks down (as EnergyAuction's escrow
-    does), the grid keeps the rent rounded down plus at most one unit per filled order."""
-    zone_of = {o.order.order_id: o.zone_id for o in orders}
-    paid_milli = received_milli = paid = received = 0
-    filled = 0
-    for zoned in orders:
-        order = zoned.order
-        fill = result.fills_wh[order.order_id]
-        milli = fill * price_of(result.zone_ticks[zone_of[order.order_id]], MIN_PRICE_PER_KWH, TICK_SIZE_PER_KWH)
-        filled += fill > 0
-        if order.is_bid:
-            paid_milli += milli
-            paid += -(-milli // 1000)
-        else:
-            received_milli += milli
-            received += milli // 1000
-    assert paid_milli == received_milli + result.congestion_rent_milli
-    dust = paid - received - result.congestion_rent_milli // 1000
-    assert 0 <= dust <= filled
-    energy_in = sum(result.fills_wh[o.order.order_id] for o in orders if not o.order.is_bid)
-    energy_out = sum(result.fills_wh[o.order.order_id] for o in orders if o.order.is_bid)
-    assert energy_in == energy_out
-
-
-def solve_lp(zones: list[Zone], orders: list[ZonedOrder]) -> tuple[float, dict[int, float], float]:
-    """The same market as a linear program: (optimal surplus, zone id -> dual price, bus dual price)."""
-    row = {zone.zone_id: index for index, zone in enumerate(zones)}
-    bus_row = len(zones)
-    rows, cols, values, cost, bounds = [], [], [], [], []
-    for column, zoned in enumerate(orders):
-        order = zoned.order
-        rows.append(row[zoned.zone_id])
-        cols.append(column)
-        values.append(-1.0 if order.is_bid else 1.0)
-        cost.append(-order.tick if order.is_bid else order.tick)
-        bounds.append((0, order.amount_wh))
-    for index, zone in enumerate(zones):
-        column = len(orders) + index
-        rows += [index, bus_row]
-        cols += [column, column]
-        values += [-1.0, 1.0]
-        cost.append(0)
-        imports = None if zone.import_limit_wh is None else -zone.import_limit_wh
-        bounds.append((imports, zone.export_limit_wh))
-    matrix = coo_matrix((values, (rows, cols)), shape=(len(zones) + 1, len(cost))).tocsr()
-    res = linprog(np.array(cost, dtype=float), A_eq=matrix, b_eq=np.zeros(len(zones) + 1), bounds=bounds, method="highs")
-    assert res.status == 0, res.message
-    # scipy's marginals are d(objective)/d(b_eq); a Wh taken out of a zone costs its price: the zone price.
-    marginals = res.eqlin.marginals
-    return -res.fun, {zone.zone_id: float(marginals[index]) for index, zone in enumerate(zones)}, float(marginals[bus_row])
-
-
-def dual_bound(zones: list[Zone], orders: list[ZonedOrder], zone_prices: dict[int, int], bus_price: int) -> int | None:
-    """The most any allocation can gain at these prices (weak duality), or None where an unlimited link meets a
-    different price: Σ amount × (limit − price)⁺ over bids, (price − limit)⁺ over asks, and each link's limit ×
-    the price gap it could trade across."""
-    bound = 0
-    for zoned in orders:
-        order, price = zoned.order, zone_prices[zoned.zone_id]
-        bound += order.amount_wh * max(0, order.tick - price if order.is_bid else price - order.tick)
-    for zone in zones:
-        gap = bus_price - zone_prices[zone.zone_id]
-        limit = zone.export_limit_wh if gap > 0 else zone.import_limit_wh
-        if gap and limit is None:
-            return None
-        bound += abs(gap) * (limit or 0)
-    return bound
-
-
-def check_against_lp(zones: list[Zone], orders: list[ZonedOrder], n_ticks: int, result: CoupledClearing) -> None:
-    optimum, zone_duals, bus_dual = solve_lp(zones, orders)
-    scale = 1 + n_ticks * sum(o.order.amount_wh for o in orders)
-    assert abs(surplus(orders, result.fills_wh) - optimum) <= TOLERANCE * scale
-    # HiGHS returns a basic dual solution, integral since the matrix is totally unimodular and the ticks are
-    # integers: rounded, it bounds every allocation exactly, and the reference's surplus meets the bound.
-    rounded = {zone_id: round(dual) for zone_id, dual in zone_duals.items()}
-    assert all(abs(dual - rounded[zone_id]) <= TOLERANCE for zone_id, dual in zone_duals.items())
-    assert abs(bus_dual - round(bus_dual)) <= TOLERANCE
-    assert dual_bound(zones, orders, rounded, round(bus_dual)) == surplus(orders, result.fills_wh)
-    slack = TOLERANCE * scale
-    for zone in zones:
-        dual = zone_duals[zone.zone_id]
-        for zoned in (o for o in orders if o.zone_id == zone.zone_id):
-            order, fill = zoned.order, result.fills_wh[zoned.order.order_id]
-            below, above = (fill > 0, fill < order.amount_wh) if order.is_bid else (fill < order.amount_wh, fill > 0)
-            if below:  # a filled bid or a short ask: the price is at most its limit
-                assert dual <= order.tick + slack
-            if above:  # a filled ask or a short bid: the price is at least its limit
-                assert dual >= order.tick - slack
-        export = result.net_export_wh[zone.zone_id]
-        if export != zone.export_limit_wh:  # the link could export more: the zone's price is not below the bus
-            assert dual >= bus_dual - slack
-        if -export != zone.import_limit_wh:  # it could import more: not above it
-            assert dual <= bus_dual + slack
-
-
-def random_book(rng: random.Random, n_zones: int, n_ticks: int) -> tuple[list[Zone], list[ZonedOrder]]:
-    """Zones with limits of None, 0 or a few Wh; each empty, all bids, all asks or mixed; amounts that often tie."""
-    zones = [Zone(10 + z, rng.choice([None, 0, rng.randint(1, 40)]), rng.choice([None, 0, rng.randint(1, 40)])) for z in range(n_zones)]
-    orders, order_id = [], 1
-    for zone in zones:
-        sides = rng.choice([(True,), (False,), (True, False), (True, False)])
-        for _ in range(rng.choice([0, 1, 2, 3, 4])):
-            order = AuctionOrder(order_id, rng.choice(sides), rng.choice([5, 10, rng.randint(1, 30)]), rng.randrange(n_ticks))
-            orders.append(ZonedOrder(zone.zone_id, order))
-            order_id += 1
-    rng.shuffle(orders)  # arrival order mixes the zones
-    return zones, orders
-
-
-def test_export_limited_zone_has_its_own_price_and_a_rent():
-    """Zone 1 offers 100 Wh at tick 1 and may export 40; zone 2 bids 100 Wh at tick 8. Zone 1 exports 40 at its
-    limit. The bus ticks within every fill's limit are 1 … 8 (not below zone 1's ask): the bus has 40 Wh
-    against 100 of demand on all of them, the midpoint is 4. Zone 1 prices on its own curves among 1 … 4,
-    one imbalance throughout: tick 2. The rent is (4 − 2) ticks × 1,000 per kWh × 40 Wh = 80,000 thousandths."""
-    zones = [Zone(1, None, 40), Zone(2, None, None)]
-    result = clear(zones, [ask(1, 1, 100, 1), bid(2, 2, 100, 8)], 10)
-    assert (result.bus_tick, result.zone_ticks) == (4, {1: 2, 2: 4})
-    assert result.net_export_wh == {1: 40, 2: -40}
-    assert result.fills_wh == {1: 40, 2: 40}
-    assert result.volume_wh == {1: 40, 2: 40}
-    assert result.congestion_rent_milli == 80_000
+from support.coupled_books import (
+    ask,
+    bid,
+    check_against_lp,
+    check_constraints,
+    check_money,
+    clear,
+    random_book,
+)
 
 
 def test_slack_links_give_one_price_the_merged_book_would():
