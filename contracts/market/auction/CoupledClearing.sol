@@ -74,20 +74,49 @@ library CoupledClearing {
     }
 
     // ---- Levels ----
+    // A level packs a tick with its bids' volume in bits 8 to 71 and its asks' in bits 72 and up. A tick
+    // of a market gathers at most 10^12 Wh a side, below 2^40, so sums over every tick of every zone stay
+    // far within a 64-bit field and within int256; the arithmetic runs unchecked. The loops read the
+    // fields in line, since a call per field would cost more than the loop's own work.
 
     /// @notice Packs one occupied tick of a zone: its tick, its bids' and its asks' volume in Wh.
     function level(uint256 tick, uint256 bidWh, uint256 askWh) internal pure returns (uint256) {
         return tick | (bidWh << BID_SHIFT) | (askWh << ASK_SHIFT);
     }
 
-    function _unpack(uint256 word) private pure returns (uint256 tick, uint256 bidWh, uint256 askWh) {
-        return (word & 0xff, (word >> BID_SHIFT) & VOLUME_MASK, (word >> ASK_SHIFT) & VOLUME_MASK);
-    }
-
     // ---- Clearing ----
 
     /// @notice Clears `zones` on a grid of `tickCount` ticks. Returns the bus's tick, every zone's result
     /// and the congestion rent, Σ (bus tick - zone tick) × net export, in ticks × Wh (never negative).
+    /// @notice Clears `zones` on a grid of `tickCount` ticks. Returns the bus's tick, every zone's result
+    /// and the congestion rent, Σ (bus tick - zone tick) × net export, in ticks × Wh (never negative).
+    function profile(ZoneBook[] memory zones, uint256 tickCount) internal view returns (uint256[8] memory g) {
+        uint256 count = zones.length;
+        ZoneClearing[] memory results = new ZoneClearing[](count);
+        Work[] memory work = new Work[](count);
+        g[0] = gasleft();
+        (uint256 lowest, uint256 highest) = _balancingTicks(zones, work, tickCount);
+        g[1] = gasleft();
+        _netExports(zones, work, results, lowest);
+        g[2] = gasleft();
+        for (uint256 z; z < count; ++z) {
+            _fill(zones[z].levels, work[z], results[z], tickCount);
+        }
+        g[3] = gasleft();
+        uint256 referenceTick = _referenceTick(work, lowest, highest);
+        for (uint256 z; z < count; ++z) {
+            Work memory w = work[z];
+            if (w.firstFreeTick <= referenceTick && referenceTick <= w.lastFreeTick) w.role = FREE;
+            else if (zones[z].importLimitWh == 0 && zones[z].exportLimitWh == 0) w.role = ALONE;
+            else w.role = referenceTick > w.lastFreeTick ? EXPORTING : IMPORTING;
+        }
+        g[4] = gasleft();
+        uint256 busTick = _busTick(zones, work, results, tickCount);
+        g[5] = gasleft();
+        _zoneTicks(zones, work, results, busTick);
+        g[6] = gasleft();
+    }
+
     function clear(ZoneBook[] memory zones, uint256 tickCount)
         internal
         pure
@@ -98,89 +127,82 @@ library CoupledClearing {
         Work[] memory work = new Work[](count);
         (uint256 lowest, uint256 highest) = _balancingTicks(zones, work, tickCount);
         _netExports(zones, work, results, lowest);
-        for (uint256 z; z < count; ++z) {
-            _fill(zones[z].levels, work[z], results[z], tickCount);
-            _freeTicks(zones[z].levels, work[z], results[z].netExportWh, tickCount);
+        unchecked {
+            for (uint256 z; z < count; ++z) {
+                _fill(zones[z].levels, work[z], results[z], tickCount);
+            }
         }
-        uint256 referenceTick = _referenceTick(work, lowest, highest, tickCount);
-        for (uint256 z; z < count; ++z) {
-            Work memory w = work[z];
-            if (w.firstFreeTick <= referenceTick && referenceTick <= w.lastFreeTick) w.role = FREE;
-            else if (zones[z].importLimitWh == 0 && zones[z].exportLimitWh == 0) w.role = ALONE;
-            else w.role = referenceTick > w.lastFreeTick ? EXPORTING : IMPORTING;
+        uint256 referenceTick = _referenceTick(work, lowest, highest);
+        unchecked {
+            for (uint256 z; z < count; ++z) {
+                Work memory w = work[z];
+                if (w.firstFreeTick <= referenceTick && referenceTick <= w.lastFreeTick) w.role = FREE;
+                else if (zones[z].importLimitWh == 0 && zones[z].exportLimitWh == 0) w.role = ALONE;
+                else w.role = referenceTick > w.lastFreeTick ? EXPORTING : IMPORTING;
+            }
         }
         busTick = _busTick(zones, work, results, tickCount);
         rentTickWh = _zoneTicks(zones, work, results, busTick);
     }
 
-    // ---- Step 6: every zone's price and the rent ----
-
-    /// @dev Prices every zone: a free zone at the bus tick, a bound one by today's rule on its own book with
-    /// its flow, on its side of the bus, within its fills. Returns the congestion rent.
-    function _zoneTicks(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 busTick)
-        private
-        pure
-        returns (uint256)
-    {
-        int256 rent;
-        for (uint256 z; z < zones.length; ++z) {
-            ZoneClearing memory r = results[z];
-            Work memory w = work[z];
-            if (w.role == FREE) {
-                r.tick = busTick;
-                continue;
-            }
-            (uint256 low, uint256 high) = (w.askLimitTick, w.bidLimitTick);
-            if (w.role == EXPORTING && busTick < high) high = busTick;
-            if (w.role == IMPORTING && busTick > low) low = busTick;
-            (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
-            r.tick = _pick(zones[z].levels, extraDemandWh, extraSupplyWh, low, high);
-            rent += (int256(busTick) - int256(r.tick)) * r.netExportWh;
-        }
-        return uint256(rent);
-    }
-
     // ---- Step 1: where the bus balances ----
 
     /// @dev Returns the lowest and the highest tick at which the zones, held by their links, can balance the
-    /// bus. The sum of the clamped hi rises by one difference per zone's occupied tick; the clamped lo is
-    /// the same sum one tick later.
+    /// bus. The sum of the clamped hi rises by one step per zone's occupied tick; the sum of the clamped lo
+    /// is the same sum one tick later. Only the ticks some zone occupies are visited.
     function _balancingTicks(ZoneBook[] memory zones, Work[] memory work, uint256 tickCount)
         private
         pure
         returns (uint256 lowest, uint256 highest)
     {
         int256[] memory steps = new int256[](tickCount);
-        int256 atZero;
-        for (uint256 z; z < zones.length; ++z) {
-            ZoneBook memory zone = zones[z];
-            uint256[] memory levels = zone.levels;
-            uint256 bidWh;
-            for (uint256 j; j < levels.length; ++j) {
-                bidWh += (levels[j] >> BID_SHIFT) & VOLUME_MASK;
+        uint256 stepBits;
+        int256 highWh;
+        unchecked {
+            for (uint256 z; z < zones.length; ++z) {
+                uint256[] memory levels = zones[z].levels;
+                (int256 importLimitWh, int256 exportLimitWh) = (zones[z].importLimitWh, zones[z].exportLimitWh);
+                uint256 bidWh;
+                uint256 levelCount = levels.length;
+                for (uint256 j; j < levelCount; ++j) {
+                    bidWh += (levels[j] >> BID_SHIFT) & VOLUME_MASK;
+                }
+                work[z].bidWh = bidWh;
+                int256 wantWh = -int256(bidWh);
+                int256 clamped = _clamp(wantWh, importLimitWh, exportLimitWh);
+                highWh += clamped;
+                for (uint256 j; j < levelCount; ++j) {
+                    uint256 word = levels[j];
+                    wantWh += int256(((word >> BID_SHIFT) & VOLUME_MASK) + (word >> ASK_SHIFT));
+                    // The clamp, written out: this loop runs once per occupied tick of every zone.
+                    int256 next = wantWh < -importLimitWh ? -importLimitWh : wantWh > exportLimitWh ? exportLimitWh : wantWh;
+                    if (next != clamped) {
+                        uint256 tick = word & 0xff;
+                        steps[tick] += next - clamped;
+                        stepBits |= 1 << tick;
+                        clamped = next;
+                    }
+                }
             }
-            work[z].bidWh = bidWh;
-            int256 wantWh = -int256(bidWh);
-            int256 clamped = _clamp(wantWh, zone);
-            atZero += clamped;
-            for (uint256 j; j < levels.length; ++j) {
-                (uint256 tick, uint256 b, uint256 a) = _unpack(levels[j]);
-                wantWh += int256(a + b);
-                int256 next = _clamp(wantWh, zone);
-                steps[tick] += next - clamped;
-                clamped = next;
+            // The clamped hi sum never falls, since every step is the rise of a clamped value. At tick 0
+            // the clamped lo sum is minus the zones' bids, never positive, and at the top the clamped hi sum
+            // is their asks, never negative. So the bus balances from the first tick where the hi sum
+            // reaches 0 to the first where it passes 0 (where the lo sum, one tick later, passes 0 too).
+            lowest = tickCount - 1;
+            highest = tickCount - 1;
+            bool lowestFound = highWh >= 0;
+            if (lowestFound) lowest = 0;
+            while (stepBits != 0) {
+                uint256 tick = BitMath.lowestBit(stepBits);
+                stepBits &= stepBits - 1;
+                highWh += steps[tick];
+                if (!lowestFound && highWh >= 0) (lowest, lowestFound) = (tick, true);
+                if (highWh > 0) {
+                    highest = tick;
+                    break;
+                }
             }
         }
-        lowest = tickCount;
-        int256 highWh = atZero;
-        for (uint256 tick; tick < tickCount; ++tick) {
-            // The clamped lo at this tick is the clamped hi one tick below.
-            if (highWh <= 0) highest = tick;
-            highWh += steps[tick];
-            if (lowest == tickCount && highWh >= 0) lowest = tick;
-        }
-        // At tick 0 the sum of the clamped lo is minus the zones' bids, never positive, so `highest` is set;
-        // at the top the clamped hi is their asks, never negative, so `lowest` is set.
     }
 
     // ---- Step 2: each zone's net export ----
@@ -200,22 +222,24 @@ library CoupledClearing {
     {
         uint256 count = zones.length;
         BusSides memory bus;
-        for (uint256 z; z < count; ++z) {
-            (int256 lo, int256 hi) = _wantedAt(zones[z].levels, work[z].bidWh, tick);
-            int256 low = _clamp(lo, zones[z]);
-            int256 high = _clamp(hi, zones[z]);
-            (work[z].lowWh, work[z].highWh) = (low, high);
-            bus.forcedOutWh += _positive(low);
-            bus.canOutWh += _positive(high);
-            bus.forcedInWh += _positive(-high);
-            bus.canInWh += _positive(-low);
-        }
-        uint256 tradedWh = _min(bus.canOutWh, bus.canInWh);
-        // Each side's trade beyond its forced flows is shared in the zones' spare room on that side.
-        uint256[] memory outWh = _share(work, tradedWh - bus.forcedOutWh, bus.canOutWh - bus.forcedOutWh, true);
-        uint256[] memory inWh = _share(work, tradedWh - bus.forcedInWh, bus.canInWh - bus.forcedInWh, false);
-        for (uint256 z; z < count; ++z) {
-            results[z].netExportWh = int256(outWh[z]) - int256(inWh[z]);
+        unchecked {
+            for (uint256 z; z < count; ++z) {
+                (int256 lo, int256 hi) = _wantedAt(zones[z].levels, work[z].bidWh, tick);
+                int256 low = _clamp(lo, zones[z].importLimitWh, zones[z].exportLimitWh);
+                int256 high = _clamp(hi, zones[z].importLimitWh, zones[z].exportLimitWh);
+                (work[z].lowWh, work[z].highWh) = (low, high);
+                bus.forcedOutWh += _positive(low);
+                bus.canOutWh += _positive(high);
+                bus.forcedInWh += _positive(-high);
+                bus.canInWh += _positive(-low);
+            }
+            uint256 tradedWh = _min(bus.canOutWh, bus.canInWh);
+            // Each side's trade beyond its forced flows is shared in the zones' spare room on that side.
+            uint256[] memory outWh = _share(work, tradedWh - bus.forcedOutWh, bus.canOutWh - bus.forcedOutWh, true);
+            uint256[] memory inWh = _share(work, tradedWh - bus.forcedInWh, bus.canInWh - bus.forcedInWh, false);
+            for (uint256 z; z < count; ++z) {
+                results[z].netExportWh = int256(outWh[z]) - int256(inWh[z]);
+            }
         }
     }
 
@@ -228,67 +252,111 @@ library CoupledClearing {
     {
         flowWh = new uint256[](work.length);
         uint256 runningWh;
-        for (uint256 z; z < work.length; ++z) {
-            (int256 low, int256 high) = out ? (work[z].lowWh, work[z].highWh) : (-work[z].highWh, -work[z].lowWh);
-            uint256 forcedWh = _positive(low);
-            flowWh[z] = forcedWh;
-            if (leftWh == 0) continue;
-            uint256 before = runningWh;
-            runningWh += _positive(high) - forcedWh;
-            flowWh[z] += runningWh * leftWh / roomWh - before * leftWh / roomWh;
+        unchecked {
+            for (uint256 z; z < work.length; ++z) {
+                (int256 low, int256 high) = out ? (work[z].lowWh, work[z].highWh) : (-work[z].highWh, -work[z].lowWh);
+                uint256 forcedWh = _positive(low);
+                flowWh[z] = forcedWh;
+                if (leftWh == 0) continue;
+                uint256 before = runningWh;
+                runningWh += _positive(high) - forcedWh;
+                flowWh[z] += runningWh * leftWh / roomWh - before * leftWh / roomWh;
+            }
         }
     }
 
     /// @dev What a zone's orders want to export at `tick`: without, and with, the orders limited at it.
     function _wantedAt(uint256[] memory levels, uint256 bidWh, uint256 tick) private pure returns (int256 lo, int256 hi) {
-        lo = -int256(bidWh);
-        hi = lo;
-        for (uint256 j; j < levels.length; ++j) {
-            (uint256 t, uint256 b, uint256 a) = _unpack(levels[j]);
-            if (t > tick) break;
-            if (t == tick) return (lo, lo + int256(a + b));
-            lo += int256(a + b);
+        unchecked {
+            lo = -int256(bidWh);
+            uint256 levelCount = levels.length;
+            for (uint256 j; j < levelCount; ++j) {
+                uint256 word = levels[j];
+                uint256 t = word & 0xff;
+                if (t > tick) break;
+                int256 bothWh = int256(((word >> BID_SHIFT) & VOLUME_MASK) + (word >> ASK_SHIFT));
+                if (t == tick) return (lo, lo + bothWh);
+                lo += bothWh;
+            }
             hi = lo;
         }
     }
 
-    // ---- Step 3: each zone's fills ----
+    // ---- Steps 3 and 4: each zone's fills, and the ticks where it is free ----
 
-    /// @dev Clears the zone's own orders with its net export standing as an order of unlimited price. Bids
-    /// fill from the highest tick down, asks from the lowest up. A side that fills nothing keeps its
-    /// marginal level at the end where it starts, with nothing rationed.
+    /// @dev Clears the zone's own orders with its net export standing as an order of unlimited price, and
+    /// finds the ticks whose [lo, hi] holds the net export. Bids fill from the highest tick down, asks from
+    /// the lowest up; a side that fills nothing keeps its marginal level at the end where it starts, with
+    /// nothing rationed.
     function _fill(uint256[] memory levels, Work memory w, ZoneClearing memory r, uint256 tickCount) private pure {
         (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
-        uint256 volumeWh = _volume(levels, w.bidWh, extraDemandWh, extraSupplyWh);
+        uint256 volumeWh = _volume(levels, w.bidWh + extraDemandWh, extraSupplyWh);
         r.volumeWh = volumeWh;
-        uint256 bidsWh = volumeWh - extraDemandWh;
-        uint256 asksWh = volumeWh - extraSupplyWh;
-        (r.bidMarginalTick, r.bidLevelWh, r.askLevelWh) = (tickCount - 1, 1, 1);
-        if (bidsWh != 0) (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) = _marginal(levels, bidsWh, true);
-        if (asksWh != 0) (r.askMarginalTick, r.askRationedWh, r.askLevelWh) = _marginal(levels, asksWh, false);
-        w.askLimitTick = asksWh != 0 ? r.askMarginalTick : 0;
-        w.bidLimitTick = bidsWh != 0 ? r.bidMarginalTick : tickCount - 1;
+        _freeTicks(levels, w, r.netExportWh, tickCount);
+        unchecked {
+            uint256 bidsWh = volumeWh - extraDemandWh;
+            uint256 asksWh = volumeWh - extraSupplyWh;
+            (r.bidMarginalTick, r.bidLevelWh, r.askLevelWh) = (tickCount - 1, 1, 1);
+            w.bidLimitTick = tickCount - 1;
+            if (bidsWh != 0) {
+                (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) = _marginal(levels, bidsWh, true);
+                w.bidLimitTick = r.bidMarginalTick;
+            }
+            if (asksWh != 0) {
+                (r.askMarginalTick, r.askRationedWh, r.askLevelWh) = _marginal(levels, asksWh, false);
+                w.askLimitTick = r.askMarginalTick;
+            }
+        }
     }
 
-    /// @dev The most volume the zone's book trades with the flow's orders added: min(D, S) is largest at an
-    /// occupied tick or at either end of the grid.
-    function _volume(uint256[] memory levels, uint256 bidWh, uint256 extraDemandWh, uint256 extraSupplyWh)
-        private
-        pure
-        returns (uint256 volumeWh)
-    {
-        uint256 demandWh = bidWh + extraDemandWh;
-        uint256 supplyWh = extraSupplyWh;
-        volumeWh = _min(demandWh, supplyWh);
-        for (uint256 j; j < levels.length; ++j) {
-            (, uint256 b, uint256 a) = _unpack(levels[j]);
-            supplyWh += a;
-            uint256 tradedWh = _min(demandWh, supplyWh);
-            if (tradedWh > volumeWh) volumeWh = tradedWh;
-            demandWh -= b;
+    /// @dev The most volume the zone's book trades with the flow's orders added, D and S starting at
+    /// `demandWh` and `supplyWh`: min(D, S) is largest at an occupied tick or at either end of the grid.
+    function _volume(uint256[] memory levels, uint256 demandWh, uint256 supplyWh) private pure returns (uint256 volumeWh) {
+        unchecked {
+            volumeWh = _min(demandWh, supplyWh);
+            uint256 levelCount = levels.length;
+            for (uint256 j; j < levelCount; ++j) {
+                uint256 word = levels[j];
+                supplyWh += word >> ASK_SHIFT;
+                if (demandWh < supplyWh) {
+                    if (demandWh > volumeWh) volumeWh = demandWh;
+                } else if (supplyWh > volumeWh) {
+                    volumeWh = supplyWh;
+                }
+                demandWh -= (word >> BID_SHIFT) & VOLUME_MASK;
+            }
+            uint256 atTopWh = _min(demandWh, supplyWh);
+            if (atTopWh > volumeWh) volumeWh = atTopWh;
         }
-        uint256 atTopWh = _min(demandWh, supplyWh);
-        if (atTopWh > volumeWh) volumeWh = atTopWh;
+    }
+
+    /// @dev Finds the ticks whose [lo, hi] holds `exportWh`: from the first whose hi reaches it to the last
+    /// whose lo does not pass it. Between occupied ticks lo and hi are equal and constant.
+    function _freeTicks(uint256[] memory levels, Work memory w, int256 exportWh, uint256 tickCount) private pure {
+        unchecked {
+            int256 wantWh = -int256(w.bidWh);
+            uint256 first = tickCount;
+            uint256 last;
+            uint256 nextTick;
+            uint256 levelCount = levels.length;
+            for (uint256 j; j < levelCount; ++j) {
+                uint256 word = levels[j];
+                uint256 t = word & 0xff;
+                int256 afterWh = wantWh + int256(((word >> BID_SHIFT) & VOLUME_MASK) + (word >> ASK_SHIFT));
+                if (first == tickCount) {
+                    if (wantWh >= exportWh) first = nextTick;
+                    else if (afterWh >= exportWh) first = t;
+                }
+                if (wantWh <= exportWh) last = t;
+                wantWh = afterWh;
+                nextTick = t + 1;
+            }
+            if (nextTick < tickCount) {
+                if (first == tickCount && wantWh >= exportWh) first = nextTick;
+                if (wantWh <= exportWh) last = tickCount - 1;
+            }
+            (w.firstFreeTick, w.lastFreeTick) = (first, last);
+        }
     }
 
     /// @dev Walks one side's levels best first until `filledWh` is reached. Returns the last level's tick,
@@ -300,58 +368,61 @@ library CoupledClearing {
     {
         uint256 count = levels.length;
         uint256 reachedWh;
-        for (uint256 i; i < count; ++i) {
-            (uint256 t, uint256 b, uint256 a) = _unpack(levels[isBid ? count - 1 - i : i]);
-            uint256 sideWh = isBid ? b : a;
-            if (sideWh == 0) continue;
-            if (reachedWh + sideWh >= filledWh) return (t, filledWh - reachedWh, sideWh);
-            reachedWh += sideWh;
+        unchecked {
+            if (isBid) {
+                for (uint256 j = count; j != 0;) {
+                    uint256 word = levels[--j];
+                    uint256 sideWh = (word >> BID_SHIFT) & VOLUME_MASK;
+                    if (reachedWh + sideWh >= filledWh && sideWh != 0) return (word & 0xff, filledWh - reachedWh, sideWh);
+                    reachedWh += sideWh;
+                }
+            } else {
+                for (uint256 j; j < count; ++j) {
+                    uint256 word = levels[j];
+                    uint256 sideWh = word >> ASK_SHIFT;
+                    if (reachedWh + sideWh >= filledWh && sideWh != 0) return (word & 0xff, filledWh - reachedWh, sideWh);
+                    reachedWh += sideWh;
+                }
+            }
         }
         // The volume never passes what the side holds, so the walk always ends above.
     }
 
-    // ---- Step 4: free and bound zones ----
-
-    /// @dev Finds the ticks whose [lo, hi] holds `exportWh`: from the first whose hi reaches it to the last
-    /// whose lo does not pass it. Between occupied ticks lo and hi are equal and constant.
-    function _freeTicks(uint256[] memory levels, Work memory w, int256 exportWh, uint256 tickCount) private pure {
-        int256 wantWh = -int256(w.bidWh);
-        uint256 first = tickCount;
-        uint256 last;
-        uint256 nextTick;
-        for (uint256 j; j < levels.length; ++j) {
-            (uint256 t, uint256 b, uint256 a) = _unpack(levels[j]);
-            if (first == tickCount) {
-                if (wantWh >= exportWh) first = nextTick;
-                else if (wantWh + int256(a + b) >= exportWh) first = t;
-            }
-            if (wantWh <= exportWh) last = t;
-            wantWh += int256(a + b);
-            nextTick = t + 1;
-        }
-        if (nextTick < tickCount) {
-            if (first == tickCount && wantWh >= exportWh) first = nextTick;
-            if (wantWh <= exportWh) last = tickCount - 1;
-        }
-        (w.firstFreeTick, w.lastFreeTick) = (first, last);
-    }
-
-    /// @dev The balancing tick where the most zones are free, the lowest of those.
-    function _referenceTick(Work[] memory work, uint256 lowest, uint256 highest, uint256 tickCount)
+    /// @dev The balancing tick where the most zones are free, the lowest of those. The count of free zones
+    /// changes only where a zone's free ticks begin or end, so only those ticks are visited.
+    function _referenceTick(Work[] memory work, uint256 lowest, uint256 highest)
         private
         pure
         returns (uint256 referenceTick)
     {
-        int256[] memory starts = new int256[](tickCount + 1);
-        for (uint256 z; z < work.length; ++z) {
-            starts[work[z].firstFreeTick] += 1;
-            starts[work[z].lastFreeTick + 1] -= 1;
-        }
+        int256[] memory changes = new int256[](highest + 1);
+        uint256 changeBits;
         int256 free;
-        int256 most = -1;
-        for (uint256 tick; tick <= highest; ++tick) {
-            free += starts[tick];
-            if (tick >= lowest && free > most) (most, referenceTick) = (free, tick);
+        unchecked {
+            for (uint256 z; z < work.length; ++z) {
+                uint256 first = work[z].firstFreeTick;
+                uint256 end = work[z].lastFreeTick + 1;
+                if (first <= lowest) {
+                    free += 1;
+                } else if (first <= highest) {
+                    changes[first] += 1;
+                    changeBits |= 1 << first;
+                }
+                if (end <= lowest) {
+                    free -= 1;
+                } else if (end <= highest) {
+                    changes[end] -= 1;
+                    changeBits |= 1 << end;
+                }
+            }
+        }
+        referenceTick = lowest;
+        int256 most = free;
+        while (changeBits != 0) {
+            uint256 tick = BitMath.lowestBit(changeBits);
+            changeBits &= changeBits - 1;
+            free += changes[tick];
+            if (free > most) (most, referenceTick) = (free, tick);
         }
     }
 
@@ -365,36 +436,39 @@ library CoupledClearing {
         pure
         returns (uint256)
     {
-        uint256[] memory bidAt = new uint256[](tickCount);
-        uint256[] memory askAt = new uint256[](tickCount);
+        uint256[] memory pooledAt = new uint256[](tickCount);
         uint256 occupied;
         uint256 extraDemandWh;
         uint256 extraSupplyWh;
         uint256 low;
         uint256 high = tickCount - 1;
-        for (uint256 z; z < zones.length; ++z) {
-            Work memory w = work[z];
-            if (w.role == FREE) {
-                uint256[] memory levels = zones[z].levels;
-                for (uint256 j; j < levels.length; ++j) {
-                    (uint256 t, uint256 b, uint256 a) = _unpack(levels[j]);
-                    bidAt[t] += b;
-                    askAt[t] += a;
-                    occupied |= 1 << t;
+        unchecked {
+            for (uint256 z; z < zones.length; ++z) {
+                Work memory w = work[z];
+                if (w.role == FREE) {
+                    uint256[] memory levels = zones[z].levels;
+                    uint256 levelCount = levels.length;
+                    for (uint256 j; j < levelCount; ++j) {
+                        uint256 word = levels[j];
+                        uint256 t = word & 0xff;
+                        // Volumes below 2^64 summed over the zones stay within their fields.
+                        pooledAt[t] += word - t;
+                        occupied |= 1 << t;
+                    }
+                } else if (w.role != ALONE) {
+                    (uint256 demandWh, uint256 supplyWh) = _flowOrders(-results[z].netExportWh);
+                    extraDemandWh += demandWh;
+                    extraSupplyWh += supplyWh;
                 }
-            } else if (w.role != ALONE) {
-                (uint256 demandWh, uint256 supplyWh) = _flowOrders(-results[z].netExportWh);
-                extraDemandWh += demandWh;
-                extraSupplyWh += supplyWh;
+                if ((w.role == FREE || w.role == EXPORTING) && w.askLimitTick > low) low = w.askLimitTick;
+                if ((w.role == FREE || w.role == IMPORTING) && w.bidLimitTick < high) high = w.bidLimitTick;
             }
-            if ((w.role == FREE || w.role == EXPORTING) && w.askLimitTick > low) low = w.askLimitTick;
-            if ((w.role == FREE || w.role == IMPORTING) && w.bidLimitTick < high) high = w.bidLimitTick;
         }
         uint256[] memory pooled = new uint256[](_popCount(occupied));
         for (uint256 j; occupied != 0; ++j) {
             uint256 t = BitMath.lowestBit(occupied);
             occupied &= occupied - 1;
-            pooled[j] = level(t, bidAt[t], askAt[t]);
+            pooled[j] = pooledAt[t] | t;
         }
         return _pick(pooled, extraDemandWh, extraSupplyWh, low, high);
     }
@@ -409,36 +483,43 @@ library CoupledClearing {
     {
         // The quantities are an equilibrium, so the range is never empty; a zone's own range is kept if it were.
         if (high < low) high = low;
-        uint256 demandWh = extraDemandWh;
-        uint256 supplyWh = extraSupplyWh;
-        uint256 first = levels.length;
-        for (uint256 j; j < levels.length; ++j) {
-            (uint256 t, uint256 b, uint256 a) = _unpack(levels[j]);
-            if (t <= low) supplyWh += a;
-            if (t >= low) {
-                demandWh += b;
-                if (first == levels.length) first = j;
-            }
-        }
         Best memory best;
-        uint256 start = low;
-        for (uint256 j = first; j < levels.length; ++j) {
-            (uint256 t, uint256 b, uint256 a) = _unpack(levels[j]);
-            if (t > high) break;
-            // Asks at `t` join S from `t` on; bids at `t` leave D after `t`.
-            if (t > low && a != 0) {
-                if (start < t) _rank(best, start, t - 1, demandWh, supplyWh);
-                supplyWh += a;
-                start = t;
+        unchecked {
+            uint256 demandWh = extraDemandWh;
+            uint256 supplyWh = extraSupplyWh;
+            uint256 levelCount = levels.length;
+            uint256 first = levelCount;
+            for (uint256 j; j < levelCount; ++j) {
+                uint256 word = levels[j];
+                uint256 t = word & 0xff;
+                if (t <= low) supplyWh += word >> ASK_SHIFT;
+                if (t >= low) {
+                    demandWh += (word >> BID_SHIFT) & VOLUME_MASK;
+                    if (first == levelCount) first = j;
+                }
             }
-            if (t < high && b != 0) {
-                _rank(best, start, t, demandWh, supplyWh);
-                demandWh -= b;
-                start = t + 1;
+            uint256 start = low;
+            for (uint256 j = first; j < levelCount; ++j) {
+                uint256 word = levels[j];
+                uint256 t = word & 0xff;
+                if (t > high) break;
+                // Asks at `t` join S from `t` on; bids at `t` leave D after `t`.
+                uint256 askWh = word >> ASK_SHIFT;
+                if (t > low && askWh != 0) {
+                    if (start < t) _rank(best, start, t - 1, demandWh, supplyWh);
+                    supplyWh += askWh;
+                    start = t;
+                }
+                uint256 bidWh = (word >> BID_SHIFT) & VOLUME_MASK;
+                if (t < high && bidWh != 0) {
+                    _rank(best, start, t, demandWh, supplyWh);
+                    demandWh -= bidWh;
+                    start = t + 1;
+                }
             }
+            _rank(best, start, high, demandWh, supplyWh);
+            return best.low + (best.high - best.low) / 2;
         }
-        _rank(best, start, high, demandWh, supplyWh);
-        return best.low + (best.high - best.low) / 2;
     }
 
     /// @dev The best segment so far of a `_pick` scan and its key.
@@ -452,11 +533,42 @@ library CoupledClearing {
     /// puts the traded volume in the high bits and 2^128 - 1 minus the imbalance in the low ones, so it is
     /// never zero and the first segment always wins; a later segment as good extends the best range.
     function _rank(Best memory best, uint256 low, uint256 high, uint256 demandWh, uint256 supplyWh) private pure {
-        uint256 key = demandWh < supplyWh
-            ? (demandWh << 128) | (KEY_MASK - (supplyWh - demandWh))
-            : (supplyWh << 128) | (KEY_MASK - (demandWh - supplyWh));
-        if (key > best.key) (best.key, best.low, best.high) = (key, low, high);
-        else if (key == best.key) best.high = high;
+        unchecked {
+            uint256 key = demandWh < supplyWh
+                ? (demandWh << 128) | (KEY_MASK - (supplyWh - demandWh))
+                : (supplyWh << 128) | (KEY_MASK - (demandWh - supplyWh));
+            if (key > best.key) (best.key, best.low, best.high) = (key, low, high);
+            else if (key == best.key) best.high = high;
+        }
+    }
+
+    // ---- Step 6: every zone's price and the rent ----
+
+    /// @dev Prices every zone: a free zone at the bus tick, a bound one by today's rule on its own book with
+    /// its flow, on its side of the bus, within its fills. Returns the congestion rent.
+    function _zoneTicks(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 busTick)
+        private
+        pure
+        returns (uint256)
+    {
+        int256 rent;
+        unchecked {
+            for (uint256 z; z < zones.length; ++z) {
+                ZoneClearing memory r = results[z];
+                Work memory w = work[z];
+                if (w.role == FREE) {
+                    r.tick = busTick;
+                    continue;
+                }
+                (uint256 low, uint256 high) = (w.askLimitTick, w.bidLimitTick);
+                if (w.role == EXPORTING && busTick < high) high = busTick;
+                if (w.role == IMPORTING && busTick > low) low = busTick;
+                (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
+                r.tick = _pick(zones[z].levels, extraDemandWh, extraSupplyWh, low, high);
+                rent += (int256(busTick) - int256(r.tick)) * r.netExportWh;
+            }
+        }
+        return uint256(rent);
     }
 
     // ---- Small helpers ----
@@ -466,9 +578,9 @@ library CoupledClearing {
         return exportWh > 0 ? (uint256(exportWh), uint256(0)) : (uint256(0), uint256(-exportWh));
     }
 
-    function _clamp(int256 exportWh, ZoneBook memory zone) private pure returns (int256) {
-        if (exportWh < -zone.importLimitWh) exportWh = -zone.importLimitWh;
-        if (exportWh > zone.exportLimitWh) exportWh = zone.exportLimitWh;
+    function _clamp(int256 exportWh, int256 importLimitWh, int256 exportLimitWh) private pure returns (int256) {
+        if (exportWh < -importLimitWh) return -importLimitWh;
+        if (exportWh > exportLimitWh) return exportLimitWh;
         return exportWh;
     }
 
@@ -481,8 +593,10 @@ library CoupledClearing {
     }
 
     function _popCount(uint256 bits) private pure returns (uint256 count) {
-        for (; bits != 0; bits &= bits - 1) {
-            ++count;
+        unchecked {
+            for (; bits != 0; bits &= bits - 1) {
+                ++count;
+            }
         }
     }
 }
