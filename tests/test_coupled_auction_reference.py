@@ -1,7 +1,8 @@
 """energy_grid.domain.coupled_auction, the rule a market coupled across zones is to follow: hand-made books
 with their answers, one zone against clear_market, and random books against a linear program.
 
-The linear program and the checks every clearing must pass are in tests/support/coupled_books.py. The duals are zone prices, and any optimal dual satisfies complementary slackness with any optimal primal,
+The linear program and the checks every clearing must pass are in tests/support/coupled_books.py. The
+duals are zone prices, and any optimal dual satisfies complementary slackness with any optimal primal,
 so the solver's price of a zone lies at or above the limit of every filled ask and every bid left short,
 at or below the limit of every filled bid and every ask left short, equals the bus's where the link could
 carry more both ways and sits on its side where it is full. The reference's own ticks lie in that same

@@ -122,3 +122,29 @@ def test_random_coupled_books_clear_on_chain_as_the_reference_and_the_linear_pro
         except AssertionError as error:
             raise AssertionError(f"book {book}: {zones} {orders} -> {result}, expected {expected}") from error
         assert surplus(orders, result.fills_wh) == surplus(orders, expected.fills_wh)
+
+
+def test_the_worked_example_of_the_auction_docs(harness):
+    # docs/auction.md: Hill (PV) and Town, grid 0.050 + k × 0.001 per kWh.
+    orders = [
+        ZonedOrder(1, AuctionOrder(1, False, 30_000, 10)),
+        ZonedOrder(1, AuctionOrder(2, False, 10_000, 30)),
+        ZonedOrder(1, AuctionOrder(3, True, 5_000, 20)),
+        ZonedOrder(2, AuctionOrder(4, True, 20_000, 70)),
+        ZonedOrder(2, AuctionOrder(5, True, 15_000, 40)),
+        ZonedOrder(2, AuctionOrder(6, False, 5_000, 50)),
+    ]
+    open_links = on_chain(harness, [Zone(1, None, None), Zone(2, None, None)], orders, 256)
+    assert open_links.zone_ticks == {1: 35, 2: 35}
+    assert open_links.fills_wh == {1: 30_000, 2: 5_000, 3: 0, 4: 20_000, 5: 15_000, 6: 0}
+
+    limited = on_chain(harness, [Zone(1, None, 20_000), Zone(2, None, None)], orders, 256)
+    assert (limited.zone_ticks, limited.bus_tick) == ({1: 15, 2: 45}, 45)
+    assert limited.net_export_wh == {1: 20_000, 2: -20_000}
+    assert limited.fills_wh == {1: 25_000, 2: 0, 3: 5_000, 4: 20_000, 5: 0, 6: 0}
+    # 0.030 per kWh × 20 kWh = 0.60 of a 6-decimal token, in thousandths of a base unit.
+    assert limited.congestion_rent_milli == 600_000 * 1_000
+
+    closed = on_chain(harness, [Zone(1, 0, 0), Zone(2, None, None)], orders, 256)
+    assert closed.zone_ticks == {1: 15, 2: 60}
+    assert closed.volume_wh == {1: 5_000, 2: 5_000}

@@ -156,13 +156,13 @@ library CoupledClearing {
         returns (uint256 lowest, uint256 highest)
     {
         int256[] memory steps = new int256[](tickCount);
-        uint256 stepBits;
-        int256 highWh;
+        uint256 stepBits = 0;
+        int256 highWh = 0;
         unchecked {
             for (uint256 z; z < zones.length; ++z) {
                 uint256[] memory levels = zones[z].levels;
                 (int256 importLimitWh, int256 exportLimitWh) = (zones[z].importLimitWh, zones[z].exportLimitWh);
-                uint256 bidWh;
+                uint256 bidWh = 0;
                 uint256 levelCount = levels.length;
                 for (uint256 j; j < levelCount; ++j) {
                     bidWh += (levels[j] >> BID_SHIFT) & VOLUME_MASK;
@@ -221,7 +221,7 @@ library CoupledClearing {
         pure
     {
         uint256 count = zones.length;
-        BusSides memory bus;
+        BusSides memory bus = BusSides(0, 0, 0, 0);
         unchecked {
             for (uint256 z; z < count; ++z) {
                 (int256 lo, int256 hi) = _wantedAt(zones[z].levels, work[z].bidWh, tick);
@@ -251,7 +251,7 @@ library CoupledClearing {
         returns (uint256[] memory flowWh)
     {
         flowWh = new uint256[](work.length);
-        uint256 runningWh;
+        uint256 runningWh = 0;
         unchecked {
             for (uint256 z; z < work.length; ++z) {
                 (int256 low, int256 high) = out ? (work[z].lowWh, work[z].highWh) : (-work[z].highWh, -work[z].lowWh);
@@ -336,8 +336,8 @@ library CoupledClearing {
         unchecked {
             int256 wantWh = -int256(w.bidWh);
             uint256 first = tickCount;
-            uint256 last;
-            uint256 nextTick;
+            uint256 last = 0;
+            uint256 nextTick = 0;
             uint256 levelCount = levels.length;
             for (uint256 j; j < levelCount; ++j) {
                 uint256 word = levels[j];
@@ -367,7 +367,7 @@ library CoupledClearing {
         returns (uint256 tick, uint256 rationedWh, uint256 levelWh)
     {
         uint256 count = levels.length;
-        uint256 reachedWh;
+        uint256 reachedWh = 0;
         unchecked {
             if (isBid) {
                 for (uint256 j = count; j != 0;) {
@@ -396,8 +396,8 @@ library CoupledClearing {
         returns (uint256 referenceTick)
     {
         int256[] memory changes = new int256[](highest + 1);
-        uint256 changeBits;
-        int256 free;
+        uint256 changeBits = 0;
+        int256 free = 0;
         unchecked {
             for (uint256 z; z < work.length; ++z) {
                 uint256 first = work[z].firstFreeTick;
@@ -437,10 +437,10 @@ library CoupledClearing {
         returns (uint256)
     {
         uint256[] memory pooledAt = new uint256[](tickCount);
-        uint256 occupied;
-        uint256 extraDemandWh;
-        uint256 extraSupplyWh;
-        uint256 low;
+        uint256 occupied = 0;
+        uint256 extraDemandWh = 0;
+        uint256 extraSupplyWh = 0;
+        uint256 low = 0;
         uint256 high = tickCount - 1;
         unchecked {
             for (uint256 z; z < zones.length; ++z) {
@@ -483,7 +483,7 @@ library CoupledClearing {
     {
         // The quantities are an equilibrium, so the range is never empty; a zone's own range is kept if it were.
         if (high < low) high = low;
-        Best memory best;
+        Best memory best = Best(0, 0, 0);
         unchecked {
             uint256 demandWh = extraDemandWh;
             uint256 supplyWh = extraSupplyWh;
@@ -551,7 +551,7 @@ library CoupledClearing {
         pure
         returns (uint256)
     {
-        int256 rent;
+        int256 rent = 0;
         unchecked {
             for (uint256 z; z < zones.length; ++z) {
                 ZoneClearing memory r = results[z];
