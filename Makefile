@@ -154,13 +154,23 @@ bench: compile
 # the last 256 states in memory only. The port: as the bench's (FUZZ_PORT, else a free one).
 # FUZZ_ACTIONS are split evenly over FUZZ_SEEDS random seeds, each printed before it runs;
 # FUZZ_SEED=s[,s2,...] runs those seeds instead (a failing seed replays alone with the share it had).
+# Then COUPLED_BOOKS random coupled books (default 10,000) from the seed COUPLED_SEED (a random one,
+# printed, when unset) are cleared by the contract library and checked against the reference and
+# the linear program.
 FUZZ_PORT ?=
 FUZZ_ACTIONS ?= 50000
 FUZZ_SEEDS ?= 4
+COUPLED_BOOKS ?= 10000
+ifeq ($(COUPLED_SEED),)
+COUPLED_SEED := $(shell python3 -c "import random; print(random.randrange(2**31))")
+endif
 fuzz: compile
 	FUZZ_ACTIONS=$(FUZZ_ACTIONS) FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_SEED=$(FUZZ_SEED) \
 	python -m energy_grid.cli.own_anvil --port "$(FUZZ_PORT)" --port-name FUZZ_PORT --prune-history 256 -- \
 	ape test tests/test_system_invariants.py -k test_fuzz_system -q -s -p no:cacheprovider
+	@echo "coupled books: COUPLED_SEED=$(COUPLED_SEED)"
+	COUPLED_BOOKS=$(COUPLED_BOOKS) COUPLED_SEED=$(COUPLED_SEED) \
+	ape test tests/test_coupled_clearing_contract.py -k random -q -p no:cacheprovider
 
 clean:
 	rm -rf .build contracts/.cache .solcx
