@@ -42,9 +42,9 @@ struct ZoneClearing {
 ///    unlimited price: the most volume, each side filled by price priority.
 /// 4. Among the balancing ticks, the one where the most zones' net exports lie within their own [lo, hi]
 ///    (the lowest if several) tells the free zones from those held by their links.
-/// 5. The bus tick is today's rule (most volume, least imbalance, midpoint rounded down) on the free zones'
-///    pooled book with the bound zones' flows as orders, among the ticks where every fill keeps its limit.
-///    A bound zone picks its own tick by the same rule on its side of the bus.
+/// 5. The bus tick is the single-zone rule (most volume, least imbalance, midpoint rounded down) on the
+///    free zones' pooled book with the bound zones' flows as orders, among the ticks where every fill keeps
+///    its limit. A bound zone picks its own tick by the same rule on its side of the bus.
 /// Every step walks each zone's occupied ticks a bounded number of times, or the grid's ticks once, so
 /// the work is O(zones × occupied ticks + ticks), independent of the number of orders.
 library CoupledClearing {
@@ -428,7 +428,7 @@ library CoupledClearing {
 
     // ---- Step 5: prices ----
 
-    /// @dev Today's rule on the free zones' pooled book, the bound zones' flows added as orders, among the
+    /// @dev The single-zone rule on the free zones' pooled book, the bound zones' flows added as orders, among the
     /// ticks within every free zone's fills, at or above every exporting zone's and at or below every
     /// importing zone's.
     function _busTick(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 tickCount)
@@ -473,15 +473,15 @@ library CoupledClearing {
         return _pick(pooled, extraDemandWh, extraSupplyWh, low, high);
     }
 
-    /// @dev Today's rule (most volume, then least imbalance, then the midpoint rounded down) on `levels`
-    /// with `extraDemandWh` and `extraSupplyWh` added at every tick, among the ticks `low` to `high`. D and
-    /// S stay constant between the ticks where either changes, so it ranks segments, not ticks.
+    /// @dev The single-zone rule (most volume, then least imbalance, then the midpoint rounded down) on
+    /// `levels` with `extraDemandWh` and `extraSupplyWh` added at every tick, among the ticks `low` to
+    /// `high`. D and S stay constant between the ticks where either changes, so it ranks segments, not ticks.
     function _pick(uint256[] memory levels, uint256 extraDemandWh, uint256 extraSupplyWh, uint256 low, uint256 high)
         private
         pure
         returns (uint256)
     {
-        // The quantities are an equilibrium, so the range is never empty; a zone's own range is kept if it were.
+        // The quantities are an equilibrium, so the range is never empty; were it, its low end would price.
         if (high < low) high = low;
         Best memory best = Best(0, 0, 0);
         unchecked {
@@ -544,8 +544,8 @@ library CoupledClearing {
 
     // ---- Step 6: every zone's price and the rent ----
 
-    /// @dev Prices every zone: a free zone at the bus tick, a bound one by today's rule on its own book with
-    /// its flow, on its side of the bus, within its fills. Returns the congestion rent.
+    /// @dev Prices every zone: a free zone at the bus tick, a bound one by the single-zone rule on its own
+    /// book with its flow, on its side of the bus, within its fills. Returns the congestion rent.
     function _zoneTicks(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 busTick)
         private
         pure
