@@ -5,7 +5,7 @@ import {BitMath} from "../../utils/BitMath.sol";
 
 /// @dev One zone of a coupled market, as clearing reads it: its occupied ticks and its link to the bus.
 struct ZoneBook {
-    uint256[] levels; // The zone's occupied ticks in ascending order, each packed by CoupledClearing.level.
+    uint256[] levels; // The zone's occupied ticks in ascending order, each tick | bidWh << 8 | askWh << 72.
     int256 importLimitWh; // What the link may carry into the zone in the period; UNLIMITED for no limit.
     int256 exportLimitWh; // What it may carry out of the zone.
 }
@@ -78,11 +78,6 @@ library CoupledClearing {
     // of a market gathers at most 10^12 Wh a side, below 2^40, so sums over every tick of every zone stay
     // far within a 64-bit field and within int256; the arithmetic runs unchecked. The loops read the
     // fields in line, since a call per field would cost more than the loop's own work.
-
-    /// @notice Packs one occupied tick of a zone: its tick, its bids' and its asks' volume in Wh.
-    function level(uint256 tick, uint256 bidWh, uint256 askWh) internal pure returns (uint256) {
-        return tick | (bidWh << BID_SHIFT) | (askWh << ASK_SHIFT);
-    }
 
     // ---- Clearing ----
 
