@@ -9,7 +9,8 @@ import pytest
 
 TRADER = "0x" + "ab" * 20
 MAX40, MAX64 = 2**40 - 1, 2**64 - 1
-LEDGER_MAX = 2**47 - 1
+LEDGER_MAX = 2**39 - 1
+LEDGER_SHIFT = 217  # bits 209-216 hold the zone
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +55,15 @@ def test_a_ticks_two_sides_stay_apart_and_occupancy_is_marked(harness, admin):
 
 
 def test_a_meter_slot_keeps_its_ledger_and_stops_it_at_the_bound(harness):
-    ledger = 5_000 << 209
-    old = ledger | 7 | 1 << 33 | 123 << 41  # an earlier interval with an ask, unsettled
+    ledger = 5_000 << LEDGER_SHIFT
+    old = ledger | 7 | 1 << 33 | 123 << 41 | 9 << 209  # an earlier interval in zone 9 with an ask, unsettled
     started, placed, settled, *sides, retired = harness.meteredSlot(old, 9, (3, 400, 20), (250, MAX40, MAX40), 600)
-    assert started == ledger | 9 | 1 << 32  # a fresh interval: no orders, nothing to settle, the ledger kept
+    assert started == ledger | 9 | 1 << 32  # a fresh interval on the bus: no orders, the zone reset, the ledger kept
     assert placed & (1 << 32) == 0 and placed & 0xFFFFFFFF == 9
     assert list(sides) == [3, 400, 20, 250, MAX40, MAX40]
     assert settled & (1 << 32) and retired == 5_600
-    assert settled % 2**209 == placed % 2**209 | 1 << 32
-    full = harness.meteredSlot((LEDGER_MAX - 10) << 209, 1, (0, 0, 0), (0, 0, 0), 600)[9]
+    assert settled % 2**LEDGER_SHIFT == placed % 2**LEDGER_SHIFT | 1 << 32
+    full = harness.meteredSlot((LEDGER_MAX - 10) << LEDGER_SHIFT, 1, (0, 0, 0), (0, 0, 0), 600)[9]
     assert full == LEDGER_MAX
 
 

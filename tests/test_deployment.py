@@ -179,6 +179,7 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "EnergyAssetNFT",
         "EnergyAssetShares",
         "EnergyAuction",
+        "MarketZones",
         "GovernanceToken",
         "EnergyGovernor",
         "GridTimelock",
@@ -314,7 +315,7 @@ def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(),
         if name.startswith("EnergyAuction"):
             table[name] = {"DEFAULT_ADMIN_ROLE": admin, "PAUSER_ROLE": guardian_and_grid | a(*dev)}
     for name in ("GridOperations", "PriceOracle", "WeatherOracle", "GridOracle", "PriceDiscovery", "DemandResponse",
-                 "CarbonCredits", "EnergyAssetNFT"):
+                 "CarbonCredits", "EnergyAssetNFT", "MarketZones"):
         table[name] = {"DEFAULT_ADMIN_ROLE": admin}
     # Programs write DemandResponse's once-only record of rewarded intervals.
     table["DemandResponse"]["REDUCTION_RECORDER_ROLE"] = a(system.demand_programs)

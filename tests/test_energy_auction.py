@@ -141,7 +141,7 @@ def test_deployment_parameters_constants_and_size(a, vault, energy_token, stable
 def test_every_function_error_and_event_is_exercised(auction):
     # RoleAdminChanged cannot happen: nothing calls OpenZeppelin's internal _setRoleAdmin. The
     # standing orders (recordMetered and what it emits and raises) are tested in test_standing_orders.py.
-    modules = ["test_energy_auction.py", "test_standing_orders.py", "test_auction_signed_orders.py"]
+    modules = ["test_energy_auction.py", "test_standing_orders.py", "test_auction_signed_orders.py", "test_auction_zones.py"]
     assert unexercised_abi_items("EnergyAuction", modules, ("function", "event", "error"), {"RoleAdminChanged"}) == []
 
 
@@ -260,7 +260,7 @@ def test_submit_bid_escrows_payment_and_records_the_order(a, vault, alice, stabl
     )
     assert holdings(vault, [alice, a]) == [(before[0][0], before[0][1] - escrow), (0, escrow)]
     assert wallets((energy_token, stablecoin), [alice, vault, a]) == tokens_before
-    assert a.getOrder(oid) == (alice.address, period, True, 1_001, price(150), 150, 0, False)
+    assert a.getOrder(oid) == (alice.address, period, True, 1_001, price(150), 150, 0, False, 0)
     second = a.submitBid(period, 500, price(150), sender=alice).return_value
     assert second == order_id(period, True, alice, (period + 1) % ORDER_SLOTS)  # its first place is taken
     assert a.getOrder(second).volumeBeforeWh == 1_001  # C(i-1): the level's volume before it
@@ -300,7 +300,7 @@ def test_submit_ask_escrows_energy(a, vault, bob, energy_token, stablecoin, peri
     bid_escrow = cost_ceil(100, price(3))
     assert holdings(vault, [bob, a]) == [(before[0] - 2_500, before[1] - bid_escrow), (2_500, bid_escrow)]
     assert wallets((energy_token, stablecoin), [bob, vault, a]) == tokens_before
-    assert a.getOrder(oid) == (bob.address, period, False, 2_500, MAX_PRICE, N_TICKS - 1, 0, False)
+    assert a.getOrder(oid) == (bob.address, period, False, 2_500, MAX_PRICE, N_TICKS - 1, 0, False, 0)
     assert a.getTickVolumes(period)[1][N_TICKS - 1] == 2_500
 
 
@@ -881,7 +881,7 @@ def test_a_claimed_place_is_rewritten_by_the_next_order_and_its_old_id_is_told_a
             escrow=cost_ceil(700, price(40)),
         ),
     )
-    assert a.getOrder(tx.return_value) == (alice.address, later, True, 700, price(40), 40, 0, False)
+    assert a.getOrder(tx.return_value) == (alice.address, later, True, 700, price(40), 40, 0, False, 0)
     with reverts(a.OrderSlotReused, orderId=bid, placePeriod=later):
         a.claim(bid, sender=keeper)
     with reverts(a.OrderSlotReused, orderId=bid, placePeriod=later):
@@ -990,7 +990,7 @@ def test_a_trader_with_every_probed_place_live_takes_a_one_off_place(a, alice, b
     submit(a, bob, market, False, 50, 200)  # the market's fifth order, above every bid: nothing trades
     extra = submit(a, alice, market, True, 100, 150)  # its sixth
     assert extra == order_id(market, True, alice, ORDER_SLOTS + 6)
-    assert a.getOrder(extra) == (alice.address, market, True, 100, price(150), 150, 400, False)
+    assert a.getOrder(extra) == (alice.address, market, True, 100, price(150), 150, 400, False, 0)
     cleared(a, chain, keeper, market)
     tx = a.claim(extra, sender=keeper)
     assert_logs(

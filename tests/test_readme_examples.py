@@ -47,6 +47,7 @@ PROOFS = {
     "examples/submit_reading.py": r"holds [1-9]\d* Wh of EnergyToken",
     "examples/trade.py": r"Transaction \d+ settled: [1-9]\d* Wh at [1-9]\d* per kWh",
     "examples/standing_order_web3.py": r"cleared at [1-9]\d* per kWh, [1-9]\d* Wh traded",
+    "examples/zones_web3.py": r"zone \d+ \(region 1\): [1-9]\d* per kWh, exported 1000 Wh",
     "energy-grid --dev-account 1 status": re.escape(anvil_account(1).address),
     "energy-grid --dev-account 8 keeper --once": r"rounds\b.*\b1\b",
 }

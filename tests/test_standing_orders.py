@@ -623,7 +623,7 @@ def test_the_ledger_of_retired_import_outlives_the_reuse_of_the_meters_slot(smar
     assert smart_meter.getMeteredEnergy(meter)[0] == 900
 
 
-LEDGER_SHIFT, LEDGER_MAX_WH = 209, 2**47 - 1  # a placed slot's ledger of retired import: bits 209-255
+LEDGER_SHIFT, LEDGER_MAX_WH = 217, 2**39 - 1  # a placed slot's ledger of retired import: bits 217-255
 
 
 def placed_storage_slot(auction, chain, meter: str, period: int) -> int:
@@ -659,3 +659,42 @@ def test_a_full_ledger_of_retired_import_covers_all_of_the_meters_consumption(
     give_wallet_energy(community, vault, energy_token, 1, period + 2, 500)
     with reverts(smart_meter.RedemptionExceedsConsumption, meter=meter, amountWh=1, redeemableWh=0):
         smart_meter.redeemConsumption(meter, 1, sender=community.owners[1])
+
+
+def test_a_meter_in_a_zone_trades_at_its_zones_price_within_its_link(
+    project, smart_meter, auction, vault, energy_token, stablecoin, community, households, chain, admin, stranger,
+    grid_management, grid_operations, grid_operator, all_holders,
+):
+    """The meter's region is a zone whose operator lets 1 kW (250 Wh a period) out: its standing ask sells
+    that much to a bid on the bus, at its zone's own price, and the difference accrues as congestion rent."""
+    zones = project.MarketZones.deploy(admin, auction, grid_management, grid_operations, sender=admin)
+    zones.addZone(REGION, sender=admin)
+    auction.setMarketZones(zones, sender=admin)
+    seller_meter = community.meters[0]
+    tx = smart_meter.syncMeterZone(seller_meter, sender=stranger)
+    assert_logs(tx, log(smart_meter.MeterZoneSynced, meter=seller_meter, regionId=REGION, zone=1))
+    assert (smart_meter.meterZone(seller_meter), smart_meter.meterZone(community.meters[1])) == (1, 0)
+    period = chain.pending_timestamp // PERIOD + 2
+    zones.setLinkLimits(REGION, period, 1, 0, 1, sender=grid_operator)
+    buyer = households[3]
+    bid_id = auction.submitBid(period, 400, 90_000, sender=buyer).return_value
+    set_limits(smart_meter, community, 0, sell=60_000)
+    community.read(period, [0, 0, 0, 0], [1_000, 0, 0, 0])
+    assert auction.getMeteredOrders(seller_meter)[period % 2].askWh == 1_000
+    chain.pending_timestamp = auction.clearingTime(period)
+    fees_before = auction.accruedFees()
+    auction.clear(period, sender=admin)
+    market = auction.getMarket(period)
+    hill, bus = zones.getZoneResult(period, 1), zones.getZoneResult(period, 0)
+    assert (market.longSide, market.volumeWh, hill.netExportWh, bus.netExportWh) == (3, 250, 250, -250)
+    # The link binds: the zone's price lies between its seller's limit and the bus's, below the bus's.
+    hill_price, bus_price = hill.clearingPricePerKWh, bus.clearingPricePerKWh
+    assert 60_000 <= hill_price < bus_price <= 90_000 and bus_price == market.clearingPricePerKWh
+    auction.claim(bid_id, sender=admin)
+    smart_meter.settleStandingOrders([seller_meter], sender=admin)
+    assert vault.balancesOf(buyer) == (250, CASH - cost_ceil(250, bus_price))
+    proceeds = gross(250, hill_price) - gross(250, hill_price) * FEE_BPS // 10_000
+    assert vault.balancesOf(households[0]) == (750, CASH + proceeds)
+    assert auction.accruedFees() - fees_before == cost_ceil(250, bus_price) - proceeds
+    assert vault.balancesOf(auction) == (0, auction.accruedFees())
+    books_balance(vault, energy_token, stablecoin, all_holders)

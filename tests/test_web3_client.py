@@ -29,7 +29,7 @@ from energy_grid.deploy.system import (
     fund_local_accounts,
     setup_local_roles,
 )
-from energy_grid.domain.enums import EnergyType, LoadStatus, OrderStatus, OrderType, StabilityLevel, TransactionStatus
+from energy_grid.domain.enums import EnergyType, LoadStatus, LongSide, OrderStatus, OrderType, StabilityLevel, TransactionStatus
 from energy_grid.domain.pricing import dynamic_price
 from energy_grid.domain.units import ZERO_ADDRESS
 
@@ -309,6 +309,36 @@ def test_the_standing_order_example_prints_the_fill_the_chain_records(system, ch
     ]
 
 
+def test_the_zones_example_couples_two_feeders_on_the_manifest_alone(client, system, chain, networks, accounts, capsys):
+    """examples/zones_web3.py (web3.py and the manifest alone): Hill's 4,000 Wh ask at 0.06 can send only
+    its link's 1,000 Wh (4 kW for a quarter hour) to Town, whose 3,000 Wh bid at 0.20 buys the other 2,000
+    from Town's own ask at 0.15. Hill clears below Town, the rent is the difference times 1,000 Wh, and the
+    typed client reads the same zones, prices and flows."""
+    setup_local_roles(system, accounts[0])
+    fund_local_accounts(system, accounts[0], [accounts[2]])
+    spec = importlib.util.spec_from_file_location("zones_example", EXAMPLES / "zones_web3.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    capsys.readouterr()
+
+    coupled = example.run(Web3(Web3.HTTPProvider(networks.provider.uri)), build_manifest(chain.chain_id, system.contracts()))
+    printed = capsys.readouterr().out.splitlines()
+
+    hill, town = coupled.zones
+    assert (hill.net_export_wh, town.net_export_wh) == (1_000, -1_000)
+    assert 60_000 <= hill.price_per_kwh < town.price_per_kwh and town.price_per_kwh >= 150_000
+    assert [(o.region, o.filled_wh) for o in coupled.orders] == [(1, 1_000), (2, 3_000), (2, 2_000)]
+    assert coupled.congestion_rent == (town.price_per_kwh - hill.price_per_kwh) * 1_000 // 1_000
+    zones = client.market_zones
+    assert zones.regions() == {1: 1, 2: 2} and zones.zones_of(coupled.period) == [1, 2]
+    assert zones.link_limits_kw(1, coupled.period) == (4, 4)
+    assert zones.zone_result(coupled.period, 1).clearing_price_per_kwh == hill.price_per_kwh
+    assert client.auction.get_market(coupled.period).long_side == LongSide.ZONES
+    assert printed[0] == f"interval {coupled.period}: the bus cleared at {coupled.bus_price_per_kwh} per kWh"
+    assert printed[1] == f"zone 1 (region 1): {hill.price_per_kwh} per kWh, exported 1000 Wh"
+    assert printed[2] == f"zone 2 (region 2): {town.price_per_kwh} per kWh, imported 1000 Wh"
+
+
 # ------------------------------------------------------------------------------- the typed classes
 
 
@@ -334,6 +364,7 @@ def test_the_client_has_one_typed_attribute_per_contract(client):
         "GovernanceToken": client.governance_token,
         "EnergyGovernor": client.governor,
         "GridTimelock": client.timelock,
+        "MarketZones": client.market_zones,
     }
     for name, typed in attributes.items():
         assert isinstance(typed, CONTRACT_CLASSES[name]), name

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IEnergyAuction} from "./IEnergyAuction.sol";
+import {IMeteredMarket} from "../metering/IMeteredMarket.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {VaultCalls} from "../vault/VaultCalls.sol";
 import {BatchTooLarge, EmptyBatch, OrderUnknown} from "../utils/GridErrors.sol";
@@ -11,6 +12,7 @@ import {TypedSignatures} from "../utils/TypedSignatures.sol";
 import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
 import {AuctionOrderId, AuctionOrderIdLibrary} from "../types/AuctionOrderId.sol";
 import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
+import {IMarketZones} from "./IMarketZones.sol";
 import {AuctionClearing, Clearing, Market} from "./auction/AuctionClearing.sol";
 import {AuctionMarkets} from "./auction/AuctionMarkets.sol";
 import {StandingOrders} from "./auction/StandingOrders.sol";
@@ -76,12 +78,28 @@ contract EnergyAuction is StandingOrders {
 
     /// @inheritdoc IEnergyAuction
     function submitBid(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId) {
-        return AuctionOrderId.unwrap(_submit(msg.sender, period, amountWh, limitPricePerKWh, true));
+        return AuctionOrderId.unwrap(_submit(msg.sender, period, amountWh, limitPricePerKWh, true, 0));
     }
 
     /// @inheritdoc IEnergyAuction
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId) {
-        return AuctionOrderId.unwrap(_submit(msg.sender, period, amountWh, limitPricePerKWh, false));
+        return AuctionOrderId.unwrap(_submit(msg.sender, period, amountWh, limitPricePerKWh, false, 0));
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function submitBidIn(uint32 regionId, uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
+        external
+        returns (uint256 orderId)
+    {
+        return AuctionOrderId.unwrap(_submit(msg.sender, period, amountWh, limitPricePerKWh, true, _zoneOf(regionId)));
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function submitAskIn(uint32 regionId, uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
+        external
+        returns (uint256 orderId)
+    {
+        return AuctionOrderId.unwrap(_submit(msg.sender, period, amountWh, limitPricePerKWh, false, _zoneOf(regionId)));
     }
 
     /// @inheritdoc IEnergyAuction
@@ -104,7 +122,7 @@ contract EnergyAuction is StandingOrders {
         // A signature that recovers to no address yields the zero signer, which must not pass for a zero trader.
         if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
         _nonces[trader] = currentNonce + 1;
-        return AuctionOrderId.unwrap(_submit(trader, order.period, order.amountWh, order.limitPricePerKWh, order.isBid));
+        return AuctionOrderId.unwrap(_submit(trader, order.period, order.amountWh, order.limitPricePerKWh, order.isBid, 0));
     }
 
     /// @inheritdoc IEnergyAuction
@@ -136,6 +154,15 @@ contract EnergyAuction is StandingOrders {
     }
 
     // ---- Admin ----
+
+    /// @inheritdoc IEnergyAuction
+    function setMarketZones(address zones) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(_marketZones) != address(0)) revert MarketZonesAlreadySet(address(_marketZones));
+        address itsAuction = IMarketZones(zones).auction();
+        if (itsAuction != address(this)) revert MarketZonesMismatch(zones, itsAuction);
+        _marketZones = IMarketZones(zones);
+        emit MarketZonesSet(zones);
+    }
 
     /// @inheritdoc IEnergyAuction
     function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh)
@@ -229,12 +256,18 @@ contract EnergyAuction is StandingOrders {
         if (n == 0) n = _tickCount;
         bidVolumesWh = new uint256[](n);
         askVolumesWh = new uint256[](n);
-        for (uint256 occupied = _bidTicks[period] | _askTicks[period]; occupied != 0; occupied &= occupied - 1) {
+        uint256 book = _bookKey(period, 0);
+        for (uint256 occupied = _bidTicks[book] | _askTicks[book]; occupied != 0; occupied &= occupied - 1) {
             uint256 tick = BitMath.lowestBit(occupied);
-            TickVolumes level = _ticks[TickVolumesLibrary.key(period, tick)];
+            TickVolumes level = _ticks[TickVolumesLibrary.key(book, tick)];
             bidVolumesWh[tick] = level.bidWh();
             askVolumesWh[tick] = level.askWh();
         }
+    }
+
+    /// @inheritdoc IMeteredMarket
+    function marketZones() external view returns (address) {
+        return address(_marketZones);
     }
 
     /// @inheritdoc IEnergyAuction
@@ -254,7 +287,8 @@ contract EnergyAuction is StandingOrders {
             limitPricePerKWh: order.limitPricePerKWh(),
             tick: order.tick(),
             volumeBeforeWh: order.volumeBeforeWh(),
-            claimed: order.claimed()
+            claimed: order.claimed(),
+            zone: order.zone()
         });
     }
 
@@ -264,7 +298,7 @@ contract EnergyAuction is StandingOrders {
         AuctionOrder order = _knownOrder(id);
         Clearing memory c = _clearings[order.period()];
         if (c.clearingPricePerKWh == 0) revert MarketNotCleared(order.period());
-        out = AuctionClearing.outcome(id.isBid(), order, c);
+        out = AuctionClearing.outcome(id.isBid(), order, _orderClearing(c, order.period(), order.zone(), id.isBid()));
         out.claimed = order.claimed();
     }
 
@@ -283,7 +317,7 @@ contract EnergyAuction is StandingOrders {
     /// @dev Places `trader`'s order and makes its vault movements: it takes the order's escrow after paying
     /// out what settling the trader's earlier order in the same place produced. Bids and asks, sent or
     /// signed, all come through here, so their guards are written once.
-    function _submit(address trader, uint256 period, uint256 amountWh, uint256 limitPricePerKWh, bool isBid)
+    function _submit(address trader, uint256 period, uint256 amountWh, uint256 limitPricePerKWh, bool isBid, uint256 zone)
         private
         whenNotPaused
         nonReentrantCompact
@@ -299,19 +333,17 @@ contract EnergyAuction is StandingOrders {
             if (period > maxPeriod) revert PeriodTooFarAhead(period, maxPeriod);
 
             Market memory market = _openMarket(period, isBid, closesAt);
-            uint256 tick = _tickOf(limitPricePerKWh, market);
-            (uint256 beforeWh, uint256 afterWh) = _addToTick(period, tick, amountWh, isBid);
-            if (afterWh > MAX_TICK_VOLUME_WH) revert TickVolumeTooLarge(period, tick, afterWh, MAX_TICK_VOLUME_WH);
+            order = _joinBook(period, zone, _tickOf(limitPricePerKWh, market), amountWh, limitPricePerKWh, isBid);
             if (isBid) market.bidVolumeWh += uint48(amountWh);
             sequence = ++market.orderCount;
             _markets[period] = market;
-            order = AuctionOrderLibrary.pack(period, amountWh, beforeWh, tick, limitPricePerKWh);
         }
         uint256 giveWh;
         uint256 givePayment;
         (orderId, giveWh, givePayment) = _place(trader, period, isBid, sequence, order);
         uint256 escrow = isBid ? OrderMath.ceilMilli(amountWh * limitPricePerKWh) : amountWh;
         emit OrderSubmitted(AuctionOrderId.unwrap(orderId), period, trader, isBid, amountWh, limitPricePerKWh, escrow);
+        if (zone != 0) emit OrderZoneSet(AuctionOrderId.unwrap(orderId), zone);
         // The settled order's payout is given first, so that it can fund the escrow. The escrow is then
         // taken in full, so that the vault's checks (the trader's approval, this market being open and
         // a shortfall pulled from the wallet) apply to every order as before. The second call finds
@@ -366,6 +398,13 @@ contract EnergyAuction is StandingOrders {
         _orders[AuctionOrderId.unwrap(orderId)] = order;
     }
 
+    /// @dev The zone of grid region `regionId`; a region that is not a zone, or a market without zones, is refused.
+    function _zoneOf(uint32 regionId) private view returns (uint256 zone) {
+        IMarketZones zones = _marketZones;
+        if (address(zones) != address(0)) zone = zones.zoneOf(regionId);
+        if (zone == 0) revert RegionNotAZone(regionId);
+    }
+
     function _tickOf(uint256 pricePerKWh, Market memory market) private pure returns (uint256 tick) {
         uint256 minPricePerKWh = market.minPricePerKWh;
         uint256 stepPerKWh = market.tickSizePerKWh;
@@ -414,7 +453,7 @@ contract EnergyAuction is StandingOrders {
         returns (uint256 energyWh, uint256 payment)
     {
         bool isBid = id.isBid();
-        OrderOutcome memory out = AuctionClearing.outcome(isBid, order, c);
+        OrderOutcome memory out = AuctionClearing.outcome(isBid, order, _orderClearing(c, order.period(), order.zone(), isBid));
         emit OrderClaimed(AuctionOrderId.unwrap(id), id.trader(), isBid, out.filledWh, out.payment, out.fee, out.refund);
         return isBid ? (out.filledWh, out.refund) : (out.refund, out.payment - out.fee);
     }

@@ -59,7 +59,19 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     enum LongSide {
         NONE, // both sides traded everything at or better than the price (or nothing traded)
         BIDS,
-        ASKS
+        ASKS,
+        ZONES // the market cleared across zones: each zone's result (MarketZones.getZoneResult) rations its own sides
+    }
+
+    /// @notice The storage slots of the mappings that hold the markets, their books and results, for readers
+    /// of extsload (MarketZones). A book is keyed period << 8 | zone, a tick word period << 16 | zone << 8 | tick.
+    struct BookSlots {
+        uint256 markets; // period => Market: orderCount (32 bits), tickCount (16), minPricePerKWh (80), tickSizePerKWh (80), bidVolumeWh (48)
+        uint256 clearings; // period => Clearing; feeBps in bits 32-47
+        uint256 bidTicks; // book => occupancy bitmap of the bids' ticks
+        uint256 askTicks; // book => occupancy bitmap of the asks' ticks
+        uint256 ticks; // tick word => bidWh (64 bits) | askWh << 64
+        uint256 zonesOf; // period => bitmap of the zones other than the bus that hold orders
     }
 
     /// @notice A market's state: its grid, its orders and, once cleared, its result.
@@ -101,6 +113,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
         uint256 tick;
         uint256 volumeBeforeWh; // C(i-1): volume of the same side and tick submitted before it
         bool claimed;
+        uint256 zone; // the zone it trades in (MarketZones): 0 for the bus
     }
 
     /// @notice What an order of a cleared market gets (or got) when it claims.
@@ -172,6 +185,13 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
         uint256 fee,
         uint256 refund
     );
+    /// @notice An order was placed in a zone (MarketZones) rather than on the bus; its OrderSubmitted came just before.
+    /// @param orderId The order.
+    /// @param zone Its zone.
+    event OrderZoneSet(uint256 indexed orderId, uint256 zone);
+    /// @notice The admin set the market's zones.
+    /// @param zones The MarketZones contract.
+    event MarketZonesSet(address zones);
     /// @notice The price grid for markets that have no order yet was set (at deployment, then by the admin).
     /// @param minPricePerKWh The lowest price (tick 0), PaymentToken base units per kWh.
     /// @param tickSizePerKWh The step between prices, PaymentToken base units per kWh.
@@ -250,6 +270,17 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// @param signer The address the signature recovers to (0 = none, or a malleable twin).
     error InvalidSigner(address trader, address signer);
 
+    /// @notice The region is not one of the market's zones, or the market has none (setMarketZones).
+    /// @param regionId The region named.
+    error RegionNotAZone(uint32 regionId);
+    /// @notice The market's zones were set already; they are set once.
+    /// @param zones The MarketZones in place.
+    error MarketZonesAlreadySet(address zones);
+    /// @notice A MarketZones contract made for another market.
+    /// @param zones The contract given.
+    /// @param itsAuction The market it was made for.
+    error MarketZonesMismatch(address zones, address itsAuction);
+
     /// @notice Submits a firm bid for `period`: buys up to `amountWh` at `limitPricePerKWh` or less, and
     /// escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken. Open while
     /// block.timestamp < gateClosureTime(period) <= block.timestamp + MAX_LEAD_TIME.
@@ -262,6 +293,17 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// Claims in line the sender's earlier ask in the place it takes, if that one's market has cleared.
     /// @return orderId period << 192 | place << 160 | the sender (see Order ids).
     function submitAsk(uint256 period, uint256 amountWh, uint256 limitPricePerKWh) external returns (uint256 orderId);
+
+    /// @notice Submits a firm bid in the zone of grid region `regionId` (MarketZones): as submitBid, but it
+    /// buys at its zone's price, from the zone's own asks and what the zone's link can bring in.
+    function submitBidIn(uint32 regionId, uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
+        external
+        returns (uint256 orderId);
+
+    /// @notice Submits a firm ask in the zone of grid region `regionId`: as submitAsk, at its zone's price.
+    function submitAskIn(uint32 regionId, uint256 period, uint256 amountWh, uint256 limitPricePerKWh)
+        external
+        returns (uint256 orderId);
 
     /// @notice Submits a firm bid or ask that `order.trader` signed (anyone may relay it): the same order,
     /// window, escrow and in-line claim as submitBid or submitAsk called by the trader, who must have
@@ -293,6 +335,10 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     /// skipped, so that a batch does not fail on a claim that won a race with it.
     /// @param orderIds 1 to MAX_CLAIM_BATCH ids from submitBid / submitAsk.
     function claimBatch(uint256[] calldata orderIds) external;
+
+    /// @notice Sets the market's zones and their links, once. Until then every order trades on the bus.
+    /// DEFAULT_ADMIN_ROLE only.
+    function setMarketZones(address zones) external;
 
     /// @notice Sets the price grid for markets that have no order yet. DEFAULT_ADMIN_ROLE only.
     function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh) external;
@@ -334,11 +380,18 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     function getMarket(uint256 period) external view returns (MarketInfo memory);
 
     /// @notice Bid and ask volume, Wh, at every tick of the market's grid (the current grid for a
-    /// market without orders).
+    /// market without orders), in the bus's book: the orders that name no zone. A zone's book is
+    /// MarketZones.getZoneTickVolumes.
     function getTickVolumes(uint256 period)
         external
         view
         returns (uint256[] memory bidVolumesWh, uint256[] memory askVolumesWh);
+
+    /// @notice The raw storage words at `slots`, for readers that know the layout (bookSlots).
+    function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values);
+
+    /// @notice Where the markets, their books and their zones' results are stored.
+    function bookSlots() external pure returns (BookSlots memory slots);
 
     /// @notice The nonce `trader`'s next signed order must carry; each signed order submitted raises it by one.
     function nonces(address trader) external view returns (uint256);

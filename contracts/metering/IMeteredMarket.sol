@@ -96,7 +96,7 @@ interface IMeteredMarket {
     /// entry with timestamp 0 places nothing: it settles the meter's slots whose markets may clear.
     /// @dev Three words per reading, packed so that the registry hands each one on without re-encoding it:
     /// - meter (bits 0-159) | export the reading added, Wh, already credited to the owner's vault balance
-    ///   (160-199) | import the reading added, Wh (200-239);
+    ///   (160-199) | import the reading added, Wh (200-239) | the meter's market zone (240-247; 0: the bus);
     /// - owner (0-159) | the reading's time (160-): its market is the period the time falls in;
     /// - the meter's standing limits when the reading came, as the registry stores them: sell limit per
     ///   kWh (0-95; 0: no selling) | buy limit per kWh (96-191; 0: no buying) | sell cap, Wh (192-223;
@@ -139,4 +139,8 @@ interface IMeteredMarket {
     /// @notice The meter registry that reports metered energy (zero: no standing orders).
     /// @return The registry.
     function meterRegistry() external view returns (address);
+
+    /// @notice The market's zones and their links (IMarketZones), or zero while the market has none. A
+    /// meter's standing orders trade in the zone of its region (the registry's syncMeterZone).
+    function marketZones() external view returns (address);
 }

@@ -133,6 +133,11 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @param previousNonce The nonce before.
     /// @param newNonce The nonce now: the meter's next signed reading must carry it.
     event ReadingNoncesInvalidated(address indexed meter, uint256 previousNonce, uint256 newNonce);
+    /// @notice `meter`'s standing orders trade in market zone `zone` from its next reading on.
+    /// @param meter The meter.
+    /// @param regionId Its grid region.
+    /// @param zone The reading market's zone of that region: 0, the bus, if the region is not one.
+    event MeterZoneSynced(address indexed meter, uint32 regionId, uint256 zone);
     /// @notice `owner` raised its standing-order nonce: standing limits it signed with a lower nonce and
     /// nobody relayed yet can no longer be relayed.
     /// @param owner The meter owner (or any account), which called.
@@ -443,6 +448,17 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice `meter`'s standing limits.
     /// @param meter The meter.
     function getStandingOrder(address meter) external view returns (StandingOrder memory);
+
+    /// @notice Takes `meter`'s market zone from the reading market's zones: the zone of the meter's region,
+    /// or 0 (the bus) if the region is not a zone or the market has none. Anyone may call it, after a zone
+    /// is added or the reading market changes; each interval's standing orders trade in the zone the meter
+    /// had when it read.
+    /// @param meter The meter.
+    function syncMeterZone(address meter) external;
+
+    /// @notice The market zone `meter`'s standing orders trade in (0: the bus).
+    /// @param meter The meter.
+    function meterZone(address meter) external view returns (uint256);
 
     /// @notice The vault that vault-delivered energy is minted into.
     function vault() external view returns (IEnergyVault);

@@ -49,7 +49,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         (uint256 consumedWh, uint256 producedWh) = _acceptReading(msg.sender, m, reading, _readingLimits);
         if (m.flags.vaultDelivery()) {
             VaultBatch memory delivery = _newVaultBatch(1);
-            _addDelivery(delivery, msg.sender, m.owner, reading.timestamp, producedWh, consumedWh);
+            _addDelivery(delivery, msg.sender, m, reading.timestamp, producedWh, consumedWh);
             _deliver(delivery);
         } else if (producedWh != 0) {
             _energyToken.mint(m.owner, producedWh);
@@ -128,7 +128,7 @@ abstract contract MeterReadings is PublishedGridLimits, StandingDelivery {
         ReadingLimits memory limits
     ) private {
         (uint256 consumedWh, uint256 producedWh) = _acceptReading(meter, m, reading, limits);
-        if (m.flags.vaultDelivery()) _addDelivery(delivery, meter, m.owner, reading.timestamp, producedWh, consumedWh);
+        if (m.flags.vaultDelivery()) _addDelivery(delivery, meter, m, reading.timestamp, producedWh, consumedWh);
         else _addMint(batch, m.owner, producedWh);
     }
 

@@ -63,6 +63,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         // lastReadingAt, so the count fits 40 bits.
         uint40 nonce;
         MeterFlags flags; // active, awaiting a baseline (the next reading only sets it), vault delivery
+        uint8 zone; // the reading market's zone of the meter's region (0: the bus), read with every reading
     }
 
     /// @dev Cold data, written only at registration, at baselines and at redemptions. Energy before a

@@ -23,6 +23,7 @@ library MeteredEntries {
     uint256 private constant EXPORT_SHIFT = 160;
     uint256 private constant IMPORT_SHIFT = 200;
     uint256 private constant ENERGY_BITS = 40;
+    uint256 private constant ZONE_SHIFT = 240;
 
     /// @dev Allocates room for `readings` entries with every word zero. An entry left untouched settles nothing.
     function allocate(uint256 readings) internal pure returns (uint256[] memory entries) {
@@ -30,7 +31,7 @@ library MeteredEntries {
     }
 
     /// @dev Writes entry `index` for an accepted reading at `timestampSeconds` that added `exportWh` and
-    /// `importWh`, together with the meter's standing limits as stored. The caller guarantees that both
+    /// `importWh` at a meter of market zone `zone_`, together with the meter's standing limits as stored. The caller guarantees that both
     /// energies fit in 40 bits, which the load profile has already checked, that the time fits in 96
     /// bits, and that `entries` has room for the entry.
     function setReading(
@@ -41,12 +42,13 @@ library MeteredEntries {
         uint256 timestampSeconds,
         uint256 exportWh,
         uint256 importWh,
+        uint256 zone_,
         StandingLimits limits
     ) internal pure {
         // The index stays below the batch's size, so the word offset cannot overflow.
         unchecked {
             uint256 first = index * WORDS;
-            entries[first] = uint160(meter_) | (exportWh << EXPORT_SHIFT) | (importWh << IMPORT_SHIFT);
+            entries[first] = uint160(meter_) | (exportWh << EXPORT_SHIFT) | (importWh << IMPORT_SHIFT) | (zone_ << ZONE_SHIFT);
             entries[first + 1] = uint160(owner_) | (timestampSeconds << TIME_SHIFT);
             entries[first + 2] = StandingLimits.unwrap(limits);
         }
@@ -153,7 +155,12 @@ library MeteredEntries {
     /// @notice Returns the energy held in an entry's first word, with the export Wh in the low 40 bits
     /// and the import Wh above them.
     function energy(uint256 meterAndEnergy) internal pure returns (uint256) {
-        return meterAndEnergy >> EXPORT_SHIFT;
+        return uint80(meterAndEnergy >> EXPORT_SHIFT);
+    }
+
+    /// @notice Returns the market zone of the meter held in an entry's first word: 0 for the bus.
+    function zone(uint256 meterAndEnergy) internal pure returns (uint256) {
+        return meterAndEnergy >> ZONE_SHIFT;
     }
 
     /// @notice Splits an entry's energy into its export Wh and its import Wh.

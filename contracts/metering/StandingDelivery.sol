@@ -5,6 +5,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {IMeteredMarket} from "./IMeteredMarket.sol";
+import {IMarketZones} from "../market/IMarketZones.sol";
 import {ISmartMeterRegistry} from "./ISmartMeterRegistry.sol";
 import {MeteredEntries} from "./MeteredEntries.sol";
 import {MeterProfile} from "./MeterProfile.sol";
@@ -217,6 +218,25 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
     }
 
     /// @inheritdoc ISmartMeterRegistry
+    function syncMeterZone(address meter) external {
+        Meter storage m = _knownMeter(meter);
+        uint32 regionId = _accounts[meter].regionId;
+        uint256 zone = 0;
+        IMeteredMarket market = _readingMarket;
+        if (address(market) != address(0)) {
+            address zones = market.marketZones();
+            if (zones != address(0)) zone = IMarketZones(zones).zoneOf(regionId);
+        }
+        m.zone = uint8(zone);
+        emit MeterZoneSynced(meter, regionId, zone);
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function meterZone(address meter) external view returns (uint256) {
+        return _meters[meter].zone;
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
     function getStandingOrder(address meter) external view returns (StandingOrder memory) {
         StandingLimits limits = _standing[meter];
         return StandingOrder(limits.sellPricePerKWh(), limits.sellCapWh(), limits.buyPricePerKWh(), limits.buyCapWh());
@@ -236,7 +256,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
     function _addDelivery(
         VaultBatch memory delivery,
         address meter,
-        address owner,
+        Meter memory m,
         uint256 timestamp,
         uint256 exportWh,
         uint256 importWh
@@ -247,7 +267,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
                 delivery.exportWh = new uint256[](delivery.capacity);
             }
             uint256 credits = delivery.creditCount;
-            delivery.owners[credits] = owner;
+            delivery.owners[credits] = m.owner;
             delivery.exportWh[credits] = exportWh;
             delivery.creditCount = credits + 1;
             delivery.totalExportWh += exportWh;
@@ -257,7 +277,7 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         if (!limits.trades()) return;
         if (delivery.entries.length == 0) delivery.entries = MeteredEntries.allocate(delivery.capacity);
         uint256 count = delivery.entryCount;
-        MeteredEntries.setReading(delivery.entries, count, meter, owner, timestamp, exportWh, importWh, limits);
+        MeteredEntries.setReading(delivery.entries, count, meter, m.owner, timestamp, exportWh, importWh, m.zone, limits);
         // This cannot overflow, because the count is at most the batch's size.
         unchecked {
             delivery.entryCount = count + 1;

@@ -60,7 +60,7 @@ contract AuctionWordsHarness {
         pure
         returns (uint256[10] memory out)
     {
-        MeteredSlot slot = MeteredSlot.wrap(word).startInterval(period);
+        MeteredSlot slot = MeteredSlot.wrap(word).startInterval(period, 0);
         out[0] = MeteredSlot.unwrap(slot);
         slot = slot.withAsk(ask[0], ask[1], ask[2]);
         slot = slot.withBid(bid[0], bid[1], bid[2]).markUnsettled();

@@ -20,7 +20,7 @@ contract MeteredEntriesHarness {
     ) external pure returns (uint256[] memory entries) {
         entries = MeteredEntries.allocate(1);
         MeteredEntries.setReading(
-            entries, 0, meter, owner, timestampSeconds, exportWh, importWh, StandingLimits.wrap(limitsWord)
+            entries, 0, meter, owner, timestampSeconds, exportWh, importWh, 0, StandingLimits.wrap(limitsWord)
         );
     }
 

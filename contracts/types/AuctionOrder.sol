@@ -11,6 +11,7 @@ pragma solidity ^0.8.28;
 /// - bit 152: claimed, set once the order has been paid out.
 /// - bits 160-239: limitPricePerKWh. Keeping the limit price here lets a bid's claim find its escrow
 ///   without reading the market's price grid.
+/// - bits 240-247: the zone the order trades in (0 for the bus), so that its claim reads its zone's result.
 type AuctionOrder is uint256;
 
 using AuctionOrderLibrary for AuctionOrder global;
@@ -26,6 +27,7 @@ library AuctionOrderLibrary {
     uint256 private constant TICK_SHIFT = 144;
     uint256 private constant CLAIMED_BIT = 1 << 152;
     uint256 private constant LIMIT_SHIFT = 160;
+    uint256 private constant ZONE_SHIFT = 240;
 
     /// @notice Packs a new order, which starts out unclaimed.
     function pack(uint256 period_, uint256 amountWh_, uint256 volumeBeforeWh_, uint256 tick_, uint256 limitPricePerKWh_)
@@ -70,6 +72,16 @@ library AuctionOrderLibrary {
     }
 
     /// @notice Returns the order marked as paid out.
+    /// @notice The zone the order trades in: 0 for the bus, which orders without a region trade in.
+    function zone(AuctionOrder order) internal pure returns (uint256) {
+        return AuctionOrder.unwrap(order) >> ZONE_SHIFT;
+    }
+
+    /// @notice Returns the order placed in `zone_`, which is below 256.
+    function inZone(AuctionOrder order, uint256 zone_) internal pure returns (AuctionOrder) {
+        return AuctionOrder.wrap(AuctionOrder.unwrap(order) | (zone_ << ZONE_SHIFT));
+    }
+
     function markClaimed(AuctionOrder order) internal pure returns (AuctionOrder) {
         return AuctionOrder.wrap(AuctionOrder.unwrap(order) | CLAIMED_BIT);
     }

@@ -7,7 +7,8 @@ pragma solidity ^0.8.28;
 /// - bit 32: settled.
 /// - bits 33-120: the ask's tick, Wh and C(i-1), which take 8, 40 and 40 bits.
 /// - bits 121-208: the bid's tick, Wh and C(i-1), laid out the same way.
-/// - bits 209-255: the ledger, the Wh that the meter's standing bids of this parity bought over every
+/// - bits 209-216: the zone the interval's orders trade in (0 for the bus): the meter's when it read.
+/// - bits 217-255: the ledger, the Wh that the meter's standing bids of this parity bought over every
 ///   interval. A new interval in the slot carries the ledger on.
 type MeteredSlot is uint256;
 
@@ -19,14 +20,15 @@ using MeteredSlotLibrary for MeteredSlot global;
 /// below 2^8. The ledger stops at RETIRED_MAX instead of overflowing and losing its count.
 library MeteredSlotLibrary {
     /// @notice The ledger's upper bound. A slot whose ledger reaches it stops counting.
-    uint256 internal constant RETIRED_MAX = (1 << 47) - 1;
+    uint256 internal constant RETIRED_MAX = (1 << 39) - 1;
 
     uint256 private constant SETTLED_BIT = 1 << 32;
     uint256 private constant ASK_SHIFT = 33;
     uint256 private constant BID_SHIFT = 121;
     uint256 private constant ASK_WH_SHIFT = 41; // ASK_SHIFT plus the tick's 8 bits.
     uint256 private constant BID_WH_SHIFT = 129; // BID_SHIFT plus the tick's 8 bits.
-    uint256 private constant RETIRED_SHIFT = 209;
+    uint256 private constant ZONE_SHIFT = 209;
+    uint256 private constant RETIRED_SHIFT = 217;
 
     /// @notice Returns the storage key of `meter`'s slot for `period_`. Each parity has its own key.
     function key(address meter, uint256 period_) internal pure returns (uint256) {
@@ -54,12 +56,17 @@ library MeteredSlotLibrary {
         return MeteredSlot.wrap(MeteredSlot.unwrap(slot) & ~SETTLED_BIT);
     }
 
-    /// @notice Returns the slot started over for `period_`. It holds no orders yet, so it is marked
-    /// settled, and only the ledger carries on from before.
-    function startInterval(MeteredSlot slot, uint256 period_) internal pure returns (MeteredSlot) {
+    /// @notice Returns the slot started over for `period_` in `zone_` (below 256). It holds no orders yet,
+    /// so it is marked settled, and only the ledger carries on from before.
+    function startInterval(MeteredSlot slot, uint256 period_, uint256 zone_) internal pure returns (MeteredSlot) {
         return MeteredSlot.wrap(
-            ((MeteredSlot.unwrap(slot) >> RETIRED_SHIFT) << RETIRED_SHIFT) | period_ | SETTLED_BIT
+            ((MeteredSlot.unwrap(slot) >> RETIRED_SHIFT) << RETIRED_SHIFT) | period_ | SETTLED_BIT | (zone_ << ZONE_SHIFT)
         );
+    }
+
+    /// @notice Returns the zone the slot's orders trade in: 0 for the bus.
+    function zone(MeteredSlot slot) internal pure returns (uint256) {
+        return uint8(MeteredSlot.unwrap(slot) >> ZONE_SHIFT);
     }
 
     // Each side has its own accessors without branches, so that the optimizer inlines them.

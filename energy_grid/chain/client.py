@@ -47,6 +47,7 @@ from energy_grid.contracts import (
     GridOperations,
     GridOracle,
     GridTimelock,
+    MarketZones,
     PaymentToken,
     PriceDiscovery,
     PriceOracle,
@@ -100,6 +101,7 @@ class GridClient:
     trading: EnergyTrading  # EnergyTrading, also listed as Settlement (one contract)
     auction: EnergyAuction  # the quarter-hourly EnergyAuction
     auctions: dict[str, EnergyAuction]  # every auction by manifest name (EnergyAuction3600s, …)
+    market_zones: MarketZones | None  # the reading market's zones; older manifests have none
     grid_management: GridManagement
     grid_operations: GridOperations
     grid_oracle: GridOracle
@@ -150,6 +152,7 @@ class GridClient:
             for name, contract in self.contracts.items()
             if name.startswith("EnergyAuction")
         }
+        self.market_zones = self._optional(MarketZones, "MarketZones")
         self.grid_management = self._typed(GridManagement, "GridManagement")
         self.grid_operations = self._typed(GridOperations, "GridOperations")
         self.grid_oracle = self._typed(GridOracle, "GridOracle")

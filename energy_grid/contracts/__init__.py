@@ -33,6 +33,7 @@ from energy_grid.contracts.oracles import (
 from energy_grid.contracts.smart_meter import SmartMeter
 from energy_grid.contracts.tokens import ERC20, EnergyToken, PaymentToken
 from energy_grid.contracts.vault import EnergyVault
+from energy_grid.contracts.zones import MarketZones
 
 # The class of each manifest name (EnergyAuction<N>s, further auctions, are EnergyAuctions too).
 CONTRACT_CLASSES: dict[str, type[ContractClient]] = {
@@ -43,6 +44,7 @@ CONTRACT_CLASSES: dict[str, type[ContractClient]] = {
     "EnergyTrading": EnergyTrading,
     "Settlement": EnergyTrading,
     "EnergyAuction": EnergyAuction,
+    "MarketZones": MarketZones,
     "GridManagement": GridManagement,
     "GridOperations": GridOperations,
     "GridOracle": GridOracle,
@@ -78,6 +80,7 @@ __all__ = [
     "GridOperations",
     "GridOracle",
     "GridTimelock",
+    "MarketZones",
     "PaymentToken",
     "PriceDiscovery",
     "PriceOracle",

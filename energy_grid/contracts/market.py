@@ -300,6 +300,22 @@ class EnergyAuction(ContractClient):
         """Escrows `amount_wh` EnergyToken from the vault balance; returns the order id."""
         return self._submit(trader, "submitAsk", period, amount_wh, limit_price_per_kwh)
 
+    def submit_bid_in(self, trader: LocalAccount, region_id: int, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
+        """A bid in the zone of grid region `region_id` (MarketZones): it buys at its zone's price."""
+        require_amount("amount_wh", amount_wh)
+        require_amount("limit_price_per_kwh", limit_price_per_kwh)
+        return self._escrowed(trader, trader.address, "submitBidIn", region_id, period, amount_wh, limit_price_per_kwh)
+
+    def submit_ask_in(self, trader: LocalAccount, region_id: int, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:
+        """An ask in the zone of grid region `region_id`: it sells at its zone's price."""
+        require_amount("amount_wh", amount_wh)
+        require_amount("limit_price_per_kwh", limit_price_per_kwh)
+        return self._escrowed(trader, trader.address, "submitAskIn", region_id, period, amount_wh, limit_price_per_kwh)
+
+    def market_zones(self) -> str:
+        """The MarketZones of this market (the zero address: it has no zones)."""
+        return str(self._call("marketZones"))
+
     def submit_order_by_sig(self, relayer: LocalAccount, order: SignedAuctionOrder, signature: Signature) -> int:
         """Relays a trader's EIP-712 signed bid or ask (energy_grid.signing.auction); the relayer pays gas
         only. The order and its escrow are the signer's, so the signer must have approved the auction
@@ -407,7 +423,8 @@ class EnergyAuction(ContractClient):
         ]
 
     def preview(self, period: int) -> Clearing:
-        """What clearing the market now would give: the reference rule (energy_grid.domain.auction)."""
+        """What clearing the market now would give, for a market on the bus alone: the reference rule
+        (energy_grid.domain.auction). A market across zones: MarketZones.preview."""
         return clear_market(self.orders(period), self.grid(period).tick_count)
 
     def _submit(self, trader: LocalAccount, function: str, period: int, amount_wh: int, limit_price_per_kwh: int) -> int:

@@ -151,6 +151,15 @@ class SmartMeter(ContractClient):
 
     # ----------------------------------------------------------------- standing orders (reading market)
 
+    def sync_meter_zone(self, sender: LocalAccount, meter: str) -> int:
+        """Takes the meter's market zone from the reading market's zones (its region's, or 0: the bus);
+        anyone may. Returns the zone its next readings' standing orders trade in."""
+        return self._id(self._send(sender, "syncMeterZone", meter), "MeterZoneSynced", "zone")
+
+    def meter_zone(self, meter: str) -> int:
+        """The market zone the meter's standing orders trade in (0: the bus)."""
+        return self._int("meterZone", meter)
+
     def set_standing_order(
         self,
         owner: LocalAccount,

@@ -55,6 +55,7 @@ class AuctionOrderInfo:
     tick: int
     volume_before_wh: int
     claimed: bool
+    zone: int  # the zone it trades in (MarketZones); 0 for the bus
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,55 @@ class MarketInfo:
     marginal_tick: int
     rationed_wh: int
     marginal_level_wh: int
+
+
+@dataclass(frozen=True)
+class BookSlots:
+    """IEnergyAuction.BookSlots: where the auction stores its markets and books, for extsload."""
+
+    markets: int
+    clearings: int
+    bid_ticks: int
+    ask_ticks: int
+    ticks: int
+    zones_of: int
+
+
+@dataclass(frozen=True)
+class LinkLimits:
+    """IMarketZones.LinkLimits: a zone's link limits for one period, Wh (2**64 - 1: no limit)."""
+
+    import_wh: int
+    export_wh: int
+
+
+@dataclass(frozen=True)
+class ZoneInfo:
+    """IMarketZones.ZoneInfo: one zone's result in a market cleared across zones."""
+
+    clearing_tick: int
+    clearing_price_per_kwh: int
+    net_export_wh: int  # negative when the zone imported
+    bid_marginal_tick: int
+    bid_rationed_wh: int
+    bid_level_wh: int
+    ask_marginal_tick: int
+    ask_rationed_wh: int
+    ask_level_wh: int
+
+
+@dataclass(frozen=True)
+class CoupledResult:
+    """IMarketZones.CoupledResult: how a market clears across its zones."""
+
+    bus_tick: int
+    sold_wh: int
+    bought_wh: int
+    surplus: int
+    rent_tick_wh: int
+    congestion_rent: int
+    zones: list[int]
+    zone_results: list[int]
 
 
 @dataclass(frozen=True)
@@ -609,6 +659,10 @@ SOLIDITY_STRUCTS: dict[str, type] = {
     "IGridOperations.LoadReport": LoadReport,
     "IEnergyAssetNFT.MaintenanceRecord": MaintenanceRecord,
     "IEnergyAuction.MarketInfo": MarketInfo,
+    "IEnergyAuction.BookSlots": BookSlots,
+    "IMarketZones.ZoneInfo": ZoneInfo,
+    "IMarketZones.LinkLimits": LinkLimits,
+    "IMarketZones.CoupledResult": CoupledResult,
     "ISmartMeterRegistry.MeterInfo": MeterInfo,
     "IMeteredMarket.MeteredOrders": MeteredOrders,
     "ISmartMeter.MeterReading": MeterReading,

@@ -144,6 +144,7 @@ class System:
     governance_token: Any
     governor: Any
     timelock: Any
+    market_zones: Any  # the reading market's zones and their links
 
     @property
     def energy_auction(self) -> Any:
@@ -170,6 +171,7 @@ class System:
             "EnergyAssetNFT": self.energy_asset_nft,
             "EnergyAssetShares": self.energy_asset_shares,
             **{auction_name(i, auction.periodLength()): auction for i, auction in enumerate(self.energy_auctions)},
+            "MarketZones": self.market_zones,
             "GovernanceToken": self.governance_token,
             "EnergyGovernor": self.governor,
             "GridTimelock": self.timelock,
@@ -321,6 +323,8 @@ class DeploymentSettings:
     auction_periods_seconds: tuple[int, ...] = DEFAULT_AUCTION_PERIODS_SECONDS
     auction_gate_closure_seconds: int = DEFAULT_AUCTION_GATE_CLOSURE_SECONDS
     auction_price_grid: tuple[int, int, int] = DEFAULT_AUCTION_PRICE_GRID
+    # The grid regions (feeders) the reading market couples as zones, in zone order; none: one zone.
+    zone_regions: tuple[int, ...] = ()
     operators: tuple[Any, ...] = ()
     gateways: tuple[Any, ...] = ()
     governance: GovernanceSettings | None = None
@@ -416,6 +420,16 @@ class _Deployment:
         grid.grantRole(grid.EMERGENCY_RESPONDER_ROLE(), operations, **tx)
         return grid, operations
 
+    def zones(self, auction: Any, grid: Any, operations: Any) -> Any:
+        """The reading market's zones: each region of `zone_regions` a zone, its link rated by the
+        capacity of its latest load report in GridOperations (no limit until one comes)."""
+        tx = self.tx
+        zones = self.project.MarketZones.deploy(self.deployer, auction, grid, operations, **tx)
+        for region in self.settings.zone_regions:
+            zones.addZone(region, **tx)
+        auction.setMarketZones(zones, **tx)
+        return zones
+
     def oracles(self, payment_token: Any) -> tuple[Any, Any, Any, Any]:
         """The price, weather and grid oracles and PriceDiscovery over them. PriceOracle answers in
         PaymentToken base units per kWh, so it has the PaymentToken's decimals."""
@@ -485,6 +499,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     energy_token, payment_token, vault, smart_meter = steps.metering()
     energy_trading, auctions = steps.markets(vault, smart_meter)
     grid, operations = steps.grid(payment_token, [energy_trading, smart_meter, *auctions])
+    market_zones = steps.zones(auctions[0], grid, operations)
     price_oracle, weather_oracle, grid_oracle, price_discovery = steps.oracles(payment_token)
     demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(smart_meter, vault, grid)
     system = System(
@@ -508,6 +523,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
         governance_token,
         governor,
         timelock,
+        market_zones,
     )
     steps.pause_powers(system.pausables())
     steps.hand_over(system.governed(), timelock)

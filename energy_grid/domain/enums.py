@@ -37,6 +37,7 @@ class LongSide(IntEnum):
     NONE = 0
     BIDS = 1
     ASKS = 2
+    ZONES = 3  # the market cleared across zones: each zone rations its own sides (MarketZones.getZoneResult)
 
 
 class SkipReason(IntEnum):

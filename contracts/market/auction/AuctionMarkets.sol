@@ -8,8 +8,10 @@ import {IEnergyAuction} from "../IEnergyAuction.sol";
 import {GridFees} from "../GridFees.sol";
 import {IEnergyVault} from "../../vault/IEnergyVault.sol";
 import {VaultCalls} from "../../vault/VaultCalls.sol";
+import {IMarketZones} from "../IMarketZones.sol";
 import {ZeroAddress} from "../../utils/GridErrors.sol";
-import {AuctionOrder} from "../../types/AuctionOrder.sol";
+import {BitMath} from "../../utils/BitMath.sol";
+import {AuctionOrder, AuctionOrderLibrary} from "../../types/AuctionOrder.sol";
 import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {AuctionClearing, Clearing, Market} from "./AuctionClearing.sol";
 
@@ -65,10 +67,16 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
 
     mapping(uint256 period => Market) internal _markets;
     mapping(uint256 period => Clearing) internal _clearings;
-    mapping(uint256 period => uint256) internal _bidTicks;
-    mapping(uint256 period => uint256) internal _askTicks;
-    mapping(uint256 periodAndTick => TickVolumes) internal _ticks;
+    // A market keeps one book per zone, keyed by _bookKey(period, zone); the bus is zone 0, so a market
+    // without zones keeps the one book it always had.
+    mapping(uint256 book => uint256) internal _bidTicks;
+    mapping(uint256 book => uint256) internal _askTicks;
+    mapping(uint256 bookAndTick => TickVolumes) internal _ticks;
     mapping(uint256 place => AuctionOrder) internal _orders;
+    /// @dev The zones other than the bus that hold orders in a market, one bit per zone. A market with none
+    /// clears alone, exactly as before zones existed.
+    mapping(uint256 period => uint256) internal _zonesOf;
+    IMarketZones internal _marketZones;
 
     /// @param meterRegistry_ The SmartMeter whose readings place standing orders, or zero for an auction
     /// that takes firm orders only.
@@ -158,14 +166,21 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         if (feeBps < result.feeBps) result.feeBps = feeBps;
     }
 
-    /// @dev Adds an order's volume to its side of its tick unless the total would pass MAX_TICK_VOLUME_WH.
-    /// Returns the side's volume at the tick before the order, which is the order's C(i-1), and the
-    /// volume including the order.
-    function _addToTick(uint256 period, uint256 tick, uint256 amountWh, bool isBid)
+    /// @dev Adds an order's volume to its side of its tick in the book `book` unless the total would pass
+    /// MAX_TICK_VOLUME_WH. Returns the side's volume at the tick before the order, which is the order's
+    /// C(i-1), and the volume including the order.
+    function _addToTick(uint256 book, uint256 tick, uint256 amountWh, bool isBid)
         internal
         returns (uint256 beforeWh, uint256 afterWh)
     {
-        return TickVolumesLibrary.addTo(_ticks, isBid ? _bidTicks : _askTicks, period, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
+        return TickVolumesLibrary.addTo(_ticks, isBid ? _bidTicks : _askTicks, book, tick, amountWh, isBid, MAX_TICK_VOLUME_WH);
+    }
+
+    /// @dev The key of zone `zone`'s book in the market of `period`.
+    function _bookKey(uint256 period, uint256 zone) internal pure returns (uint256) {
+        unchecked {
+            return (period << 8) | zone;
+        }
     }
 
     /// @dev Clears a market that may clear and has not cleared yet. AuctionClearing holds the rule; this
@@ -179,8 +194,10 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
             _markets[period] = market;
             feeBps = _gridFeeBps;
         }
+        if (_zonesOf[period] != 0) return _clearZones(period, market, feeBps);
+        uint256 book = _bookKey(period, 0);
         (Clearing memory result, uint256 surplus) =
-            AuctionClearing.clear(_ticks, period, market, _bidTicks[period], _askTicks[period], feeBps);
+            AuctionClearing.clear(_ticks, book, market, _bidTicks[book], _askTicks[book], feeBps);
         _clearings[period] = result;
         // slither-disable-next-line costly-loop: it is one warm write per cleared market, and at most one per reading of a metered batch
         if (surplus != 0) _accruedFeesPlusOne += surplus;
@@ -195,6 +212,104 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
             result.marginalLevelWh,
             result.feeBps
         );
+    }
+
+    // ---- Zones ----
+    // A market whose orders all trade on the bus clears alone (AuctionClearing). Once any order names a
+    // zone, the market clears across its zones within their links (MarketZones, CoupledClearing): each
+    // zone gets its own price and its own rationing, and the market's Clearing reports the bus's price,
+    // the volume sold in all zones and LongSide.ZONES, which sends claims to their zone's result.
+
+    /// @dev Clears the market of `period` across its zones. MarketZones reads the books, computes and keeps
+    /// each zone's result; the auction stores the bus's price and the volume sold in all zones, and accrues
+    /// what buyers pay beyond what sellers net (fees, rounding and the congestion rent).
+    function _clearZones(uint256 period, Market memory market, uint256 feeBps) private {
+        (uint256 busTick, uint256 soldWh, uint256 surplus) = _marketZones.recordClearing(period);
+        uint256 busPricePerKWh = market.minPricePerKWh + busTick * market.tickSizePerKWh;
+        _clearings[period] =
+            Clearing(true, uint8(busTick), 0, LongSide.ZONES, uint16(feeBps), uint80(busPricePerKWh), uint48(soldWh), 0, 0);
+        if (surplus != 0) _accruedFeesPlusOne += surplus;
+        emit MarketCleared(period, busTick, busPricePerKWh, soldWh, LongSide.ZONES, 0, 0, 0, feeBps);
+    }
+
+    /// @dev Returns the Clearing that pays an order on side `isBid` of zone `zone`: the market's own for a
+    /// market that cleared alone, or, for one that cleared across zones, its zone's side with that side as
+    /// the long one, so that orders better than its marginal tick fill in full, orders at it share L of T
+    /// and worse ones get nothing. The volume is only marked non-zero, since the marginal fields decide.
+    function _orderClearing(Clearing memory c, uint256 period, uint256 zone, bool isBid)
+        internal
+        view
+        returns (Clearing memory)
+    {
+        if (c.longSide != LongSide.ZONES) return c;
+        (uint256 tick, uint256 marginalTick, uint256 rationedWh, uint256 levelWh) = _marketZones.sideResult(period, zone, isBid);
+        Market storage market = _markets[period];
+        return Clearing(
+            true,
+            uint8(tick),
+            uint8(marginalTick),
+            isBid ? LongSide.BIDS : LongSide.ASKS,
+            c.feeBps,
+            uint80(market.minPricePerKWh + tick * market.tickSizePerKWh),
+            1,
+            uint40(rationedWh),
+            uint40(levelWh)
+        );
+    }
+
+    /// @dev Adds a firm order to its zone's book, refusing it if its tick's side would pass
+    /// MAX_TICK_VOLUME_WH, and records that the zone holds orders. Returns the order's word.
+    function _joinBook(uint256 period, uint256 zone, uint256 tick, uint256 amountWh, uint256 limitPricePerKWh, bool isBid)
+        internal
+        returns (AuctionOrder)
+    {
+        (uint256 beforeWh, uint256 afterWh) = _addToTick(_bookKey(period, zone), tick, amountWh, isBid);
+        if (afterWh > MAX_TICK_VOLUME_WH) revert TickVolumeTooLarge(period, tick, afterWh, MAX_TICK_VOLUME_WH);
+        if (zone != 0) _markZone(period, zone);
+        return AuctionOrderLibrary.pack(period, amountWh, beforeWh, tick, limitPricePerKWh).inZone(zone);
+    }
+
+    /// @dev Records that zone `zone` holds orders in the market of `period`.
+    function _markZone(uint256 period, uint256 zone) internal {
+        uint256 bits = _zonesOf[period];
+        if (bits & (1 << zone) == 0) _zonesOf[period] = bits | (1 << zone);
+    }
+
+    // ---- Storage reads ----
+    // MarketZones reads a market's books straight from storage, as Uniswap v4's periphery reads
+    // its pool manager (Extsload), so that neither the clearing across zones nor its views add to the
+    // auction's code, which must stay under the 24,576-byte limit.
+
+    /// @inheritdoc IEnergyAuction
+    function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values) {
+        values = new bytes32[](slots.length);
+        for (uint256 i; i < slots.length; ++i) {
+            bytes32 slot = slots[i];
+            bytes32 value;
+            assembly ("memory-safe") {
+                value := sload(slot)
+            }
+            values[i] = value;
+        }
+    }
+
+    /// @inheritdoc IEnergyAuction
+    function bookSlots() external pure returns (BookSlots memory slots) {
+        uint256 markets;
+        uint256 clearings;
+        uint256 bidTicks;
+        uint256 askTicks;
+        uint256 ticks;
+        uint256 zonesOf;
+        assembly ("memory-safe") {
+            markets := _markets.slot
+            clearings := _clearings.slot
+            bidTicks := _bidTicks.slot
+            askTicks := _askTicks.slot
+            ticks := _ticks.slot
+            zonesOf := _zonesOf.slot
+        }
+        return BookSlots(markets, clearings, bidTicks, askTicks, ticks, zonesOf);
     }
 
     // ---- Price grid ----

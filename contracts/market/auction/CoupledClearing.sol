@@ -83,35 +83,6 @@ library CoupledClearing {
 
     /// @notice Clears `zones` on a grid of `tickCount` ticks. Returns the bus's tick, every zone's result
     /// and the congestion rent, Σ (bus tick - zone tick) × net export, in ticks × Wh (never negative).
-    /// @notice Clears `zones` on a grid of `tickCount` ticks. Returns the bus's tick, every zone's result
-    /// and the congestion rent, Σ (bus tick - zone tick) × net export, in ticks × Wh (never negative).
-    function profile(ZoneBook[] memory zones, uint256 tickCount) internal view returns (uint256[8] memory g) {
-        uint256 count = zones.length;
-        ZoneClearing[] memory results = new ZoneClearing[](count);
-        Work[] memory work = new Work[](count);
-        g[0] = gasleft();
-        (uint256 lowest, uint256 highest) = _balancingTicks(zones, work, tickCount);
-        g[1] = gasleft();
-        _netExports(zones, work, results, lowest);
-        g[2] = gasleft();
-        for (uint256 z; z < count; ++z) {
-            _fill(zones[z].levels, work[z], results[z], tickCount);
-        }
-        g[3] = gasleft();
-        uint256 referenceTick = _referenceTick(work, lowest, highest);
-        for (uint256 z; z < count; ++z) {
-            Work memory w = work[z];
-            if (w.firstFreeTick <= referenceTick && referenceTick <= w.lastFreeTick) w.role = FREE;
-            else if (zones[z].importLimitWh == 0 && zones[z].exportLimitWh == 0) w.role = ALONE;
-            else w.role = referenceTick > w.lastFreeTick ? EXPORTING : IMPORTING;
-        }
-        g[4] = gasleft();
-        uint256 busTick = _busTick(zones, work, results, tickCount);
-        g[5] = gasleft();
-        _zoneTicks(zones, work, results, busTick);
-        g[6] = gasleft();
-    }
-
     function clear(ZoneBook[] memory zones, uint256 tickCount)
         internal
         pure

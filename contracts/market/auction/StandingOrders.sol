@@ -86,7 +86,7 @@ abstract contract StandingOrders is AuctionMarkets {
             uint256 readAt = MeteredEntries.time(ownerAndTime);
             (int256 energyDeltaWh, int256 paymentDelta) = readAt == 0
                 ? _settleDue(b)
-                : _recordOne(MeteredEntries.energy(meterAndEnergy), readAt / _periodLength, limits, isApproved, b);
+                : _recordOne(meterAndEnergy, readAt / _periodLength, limits, isApproved, b);
             MeteredEntries.setDeltas(energyDeltasWh, paymentDeltas, i, energyDeltaWh, paymentDelta);
             unchecked {
                 ++i;
@@ -159,9 +159,9 @@ abstract contract StandingOrders is AuctionMarkets {
 
     /// @dev Settles the meter's slot for an earlier interval if it is still open, and then places the
     /// reading's export and import at the standing `limits`, which is the registry's packed word (see
-    /// IMeteredMarket). `energy` holds the export in Wh and the import in Wh shifted left by 40 bits.
-    /// Returns the owner's net movements in the vault.
-    function _recordOne(uint256 energy, uint256 period, uint256 limits, bool approved, MeteredBatch memory b)
+    /// IMeteredMarket), in the meter's zone. `meterAndEnergy` is the entry's first word. Returns the
+    /// owner's net movements in the vault.
+    function _recordOne(uint256 meterAndEnergy, uint256 period, uint256 limits, bool approved, MeteredBatch memory b)
         private
         returns (int256 energyDeltaWh, int256 paymentDelta)
     {
@@ -174,9 +174,10 @@ abstract contract StandingOrders is AuctionMarkets {
                 (energyDeltaWh, paymentDelta, placed) = _settle(placed, b);
                 changed = true;
             }
-            placed = placed.startInterval(period);
+            placed = placed.startInterval(period, MeteredEntries.zone(meterAndEnergy));
         }
         b.placed = placed;
+        uint256 energy = MeteredEntries.energy(meterAndEnergy);
         if (energy == 0) {
             // There is nothing to place, so the reading only settled the earlier interval.
         } else if (!approved) {
@@ -273,11 +274,13 @@ abstract contract StandingOrders is AuctionMarkets {
     /// interval is placed only once. Returns the amount placed.
     function _placeSide(MeteredBatch memory b, uint256 tick, uint256 amountWh, bool isBid) private returns (uint256) {
         if ((isBid ? b.placed.bidWh() : b.placed.askWh()) != 0) return _skip(b, SkipReason.ALREADY_PLACED);
+        uint256 zone = b.placed.zone();
         (uint256 beforeWh, uint256 afterWh) = TickVolumesLibrary.addTo(
-            _ticks, isBid ? _bidTicks : _askTicks, b.period, tick, amountWh, isBid, MAX_TICK_VOLUME_WH
+            _ticks, isBid ? _bidTicks : _askTicks, _bookKey(b.period, zone), tick, amountWh, isBid, MAX_TICK_VOLUME_WH
         );
         // As long as the tick stays within its bound, every volume in the slot fits its 40 bits.
         if (afterWh > MAX_TICK_VOLUME_WH) return _skip(b, SkipReason.TICK_FULL);
+        if (zone != 0) _markZone(b.period, zone);
         // A market's bids stay below 256 ticks of MAX_TICK_VOLUME_WH, which is under 2^48.
         unchecked {
             if (isBid) b.market.bidVolumeWh += uint48(amountWh);
@@ -389,13 +392,13 @@ abstract contract StandingOrders is AuctionMarkets {
     /// result `b.clearing`), which is what a firm order of the same size, tick and C(i-1) would get. A
     /// standing bid's limit is its tick's price on the market's grid; an ask's limit plays no part in
     /// its outcome.
-    function _outcomeOf(MeteredSlot placed, bool isBid, MeteredBatch memory b) private pure returns (OrderOutcome memory) {
+    function _outcomeOf(MeteredSlot placed, bool isBid, MeteredBatch memory b) private view returns (OrderOutcome memory) {
         (uint256 tick, uint256 amountWh, uint256 beforeWh) = isBid ? placed.bid() : placed.ask();
         // Grid prices fit 80 bits, so the limit price cannot overflow.
         unchecked {
             uint256 limitPricePerKWh = isBid ? b.clearedMinPricePerKWh + tick * b.clearedTickSizePerKWh : 0;
             AuctionOrder order = AuctionOrderLibrary.pack(b.clearedPeriod, amountWh, beforeWh, tick, limitPricePerKWh);
-            return AuctionClearing.outcome(isBid, order, b.clearing);
+            return AuctionClearing.outcome(isBid, order, _orderClearing(b.clearing, b.clearedPeriod, placed.zone(), isBid));
         }
     }
 

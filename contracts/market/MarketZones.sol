@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {IEnergyAuction} from "./IEnergyAuction.sol";
+import {IMarketZones} from "./IMarketZones.sol";
+import {IGridManagement} from "../grid/IGridManagement.sol";
+import {IGridOperations} from "../grid/IGridOperations.sol";
+import {OperatorNotAuthorized, ZeroAddress} from "../utils/GridErrors.sol";
+import {OrderMath} from "../utils/OrderMath.sol";
+import {BitMath} from "../utils/BitMath.sol";
+import {CoupledClearing, ZoneBook, ZoneClearing} from "./auction/CoupledClearing.sol";
+import {ZoneResult, ZoneResultLibrary} from "../types/ZoneResult.sol";
+
+/// @title MarketZones
+/// @notice This contract holds an interval market's zones, their links' limits and the rule that
+/// clears the market across them (CoupledClearing). The auction hands it each zone's occupied ticks at
+/// clearing and stores what it returns. Anyone may call `clearZones` to see how a market would clear.
+/// @dev The rating of each link is kept as a history keyed by the first period it applies to (OpenZeppelin
+/// Checkpoints), so that a new rating reaches only periods whose gate is still open. An operator's lower
+/// limits are kept per period. Both sides of a link share the rating, since a transformer carries its
+/// rated power either way.
+contract MarketZones is AccessControl, IMarketZones {
+    using Checkpoints for Checkpoints.Trace208;
+
+    /// @notice The most zones a market couples, besides the bus. A market clears in one transaction, and
+    /// its work grows with its zones' occupied ticks.
+    uint256 public constant MAX_ZONES = 34;
+    /// @notice The most periods one setLinkLimits call covers: a day of 15-minute periods.
+    uint256 public constant MAX_LIMIT_PERIODS = 96;
+    /// @notice A limit or rating that does not limit, kW.
+    uint256 public constant NO_LIMIT = type(uint64).max;
+
+    IGridManagement private immutable _gridManagement;
+    IGridOperations private immutable _gridOperations;
+    address private immutable _auction;
+    // Where the auction stores its markets and books (IEnergyAuction.bookSlots), read once at deployment.
+    uint256 private immutable _marketsSlot;
+    uint256 private immutable _clearingsSlot;
+    uint256 private immutable _bidTicksSlot;
+    uint256 private immutable _askTicksSlot;
+    uint256 private immutable _ticksSlot;
+    uint256 private immutable _zonesOfSlot;
+    uint256 private immutable _periodLength;
+    uint256 private immutable _gateClosure;
+
+    uint32[] private _regions;
+    mapping(uint32 regionId => uint256) private _zones;
+    mapping(uint256 zone => Checkpoints.Trace208) private _ratings;
+    /// @dev An operator's limits for one period: the import limit plus one in the low 128 bits and the
+    /// export limit plus one above, so that zero means "not set".
+    mapping(uint256 zoneAndPeriod => uint256) private _limits;
+    /// @dev Each zone's result in each market cleared across zones, keyed as the auction keys its books.
+    mapping(uint256 book => ZoneResult) private _results;
+
+    /// @param auction_ The market whose zones these are; its period length and gate closure apply.
+    constructor(address admin, address auction_, IGridManagement gridManagement_, IGridOperations gridOperations_) {
+        if (
+            admin == address(0) || auction_ == address(0) || address(gridManagement_) == address(0)
+                || address(gridOperations_) == address(0)
+        ) revert ZeroAddress();
+        _auction = auction_;
+        _gridManagement = gridManagement_;
+        _gridOperations = gridOperations_;
+        _periodLength = IEnergyAuction(auction_).periodLength();
+        _gateClosure = IEnergyAuction(auction_).gateClosure();
+        IEnergyAuction.BookSlots memory slots = IEnergyAuction(auction_).bookSlots();
+        (_marketsSlot, _clearingsSlot, _bidTicksSlot, _askTicksSlot) = (slots.markets, slots.clearings, slots.bidTicks, slots.askTicks);
+        (_ticksSlot, _zonesOfSlot) = (slots.ticks, slots.zonesOf);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ---- Zones ----
+
+    /// @inheritdoc IMarketZones
+    function addZone(uint32 regionId) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 zone) {
+        uint256 existing = _zones[regionId];
+        if (existing != 0) revert ZoneExists(regionId, existing);
+        if (_regions.length == MAX_ZONES) revert TooManyZones(MAX_ZONES);
+        _regions.push(regionId);
+        zone = _regions.length;
+        _zones[regionId] = zone;
+        uint256 rating = _reportedRatingKW(regionId);
+        _ratings[zone].push(0, uint208(rating));
+        emit ZoneAdded(regionId, zone, rating);
+    }
+
+    /// @inheritdoc IMarketZones
+    function syncRating(uint32 regionId) external {
+        uint256 zone = _zoneOf(regionId);
+        uint256 rating = _reportedRatingKW(regionId);
+        uint256 fromPeriod = _firstOpenPeriod();
+        _ratings[zone].push(uint48(fromPeriod), uint208(rating));
+        emit ZoneRatingUpdated(regionId, rating, fromPeriod);
+    }
+
+    /// @inheritdoc IMarketZones
+    function setLinkLimits(
+        uint32 regionId,
+        uint256 firstPeriod,
+        uint256 periodCount,
+        uint256 importLimitKW,
+        uint256 exportLimitKW
+    ) external {
+        (bool authorized, uint32 operatorRegionId) = _gridManagement.operatorStatus(msg.sender);
+        if (!authorized) revert OperatorNotAuthorized(msg.sender);
+        if (operatorRegionId != regionId) revert NotRegionOperator(msg.sender, regionId);
+        uint256 zone = _zoneOf(regionId);
+        if (periodCount == 0 || periodCount > MAX_LIMIT_PERIODS) revert InvalidPeriodCount(periodCount, MAX_LIMIT_PERIODS);
+        if (importLimitKW > NO_LIMIT) revert LimitOutOfRange(importLimitKW, NO_LIMIT);
+        if (exportLimitKW > NO_LIMIT) revert LimitOutOfRange(exportLimitKW, NO_LIMIT);
+        // Gates close in period order, so the first period's gate being open keeps every later one open.
+        uint256 closesAt = _gateClosureTime(firstPeriod);
+        if (block.timestamp >= closesAt) revert LinkPeriodClosed(firstPeriod, closesAt);
+        uint256 word = (importLimitKW + 1) | ((exportLimitKW + 1) << 128);
+        for (uint256 i; i < periodCount; ++i) {
+            _limits[_key(zone, firstPeriod + i)] = word;
+        }
+        emit LinkLimitsSet(regionId, firstPeriod, periodCount, importLimitKW, exportLimitKW, msg.sender);
+    }
+
+    // ---- Clearing ----
+
+    /// @inheritdoc IMarketZones
+    function clearMarket(uint256 period) public view returns (CoupledResult memory result) {
+        (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) = _grid(period);
+        uint256 feeBps = uint16(uint256(_load(_slot(period, _clearingsSlot))) >> 32);
+        result.zones = _zonesList(zonesOf(period));
+        ZoneBook[] memory books = _readBooks(period, result.zones);
+        ZoneClearing[] memory cleared;
+        (result.busTick, cleared, result.rentTickWh) = CoupledClearing.clear(books, tickCount);
+        result.congestionRent = result.rentTickWh * tickSizePerKWh / OrderMath.WH_PER_KWH;
+        result.zoneResults = new uint256[](books.length);
+        // Wh bought, what buyers pay, Wh sold, what sellers net.
+        uint256[4] memory totals;
+        for (uint256 z; z < books.length; ++z) {
+            result.zoneResults[z] = ZoneResult.unwrap(ZoneResultLibrary.pack(cleared[z]));
+            uint256 pricePerKWh = minPricePerKWh + cleared[z].tick * tickSizePerKWh;
+            _addZoneValue(totals, books[z].levels, cleared[z], pricePerKWh, feeBps);
+        }
+        (result.boughtWh, result.soldWh, result.surplus) = (totals[0], totals[2], totals[1] - totals[3]);
+    }
+
+    /// @inheritdoc IMarketZones
+    function recordClearing(uint256 period) external returns (uint256 busTick, uint256 soldWh, uint256 surplus) {
+        if (msg.sender != _auction) revert NotAuction(msg.sender);
+        CoupledResult memory r = clearMarket(period);
+        (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
+        for (uint256 i; i < r.zones.length; ++i) {
+            ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
+            _results[_bookKey(period, r.zones[i])] = result;
+            emit ZoneCleared(period, r.zones[i], result.tick(), minPricePerKWh + result.tick() * tickSizePerKWh, result.netExportWh());
+        }
+        emit CongestionRentAccrued(period, r.congestionRent);
+        return (r.busTick, r.soldWh, r.surplus);
+    }
+
+    // ---- Views ----
+
+    /// @inheritdoc IMarketZones
+    function sideResult(uint256 period, uint256 zone, bool isBid)
+        external
+        view
+        returns (uint256 clearingTick, uint256 marginalTick, uint256 rationedWh, uint256 levelWh)
+    {
+        ZoneResult result = _recorded(period, zone);
+        clearingTick = result.tick();
+        (marginalTick, rationedWh, levelWh) = result.marginal(isBid);
+    }
+
+    /// @inheritdoc IMarketZones
+    function zonesOf(uint256 period) public view returns (uint256 zonesBits) {
+        zonesBits = uint256(_load(_slot(period, _zonesOfSlot)));
+        if (zonesBits != 0 && _occupied(_bookKey(period, 0)) != 0) zonesBits |= 1;
+    }
+
+    /// @inheritdoc IMarketZones
+    function getZoneResult(uint256 period, uint256 zone) external view returns (ZoneInfo memory info) {
+        ZoneResult result = _recorded(period, zone);
+        (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
+        info.clearingTick = result.tick();
+        info.clearingPricePerKWh = minPricePerKWh + info.clearingTick * tickSizePerKWh;
+        info.netExportWh = result.netExportWh();
+        (info.bidMarginalTick, info.bidRationedWh, info.bidLevelWh) = result.marginal(true);
+        (info.askMarginalTick, info.askRationedWh, info.askLevelWh) = result.marginal(false);
+    }
+
+    /// @inheritdoc IMarketZones
+    function getZoneTickVolumes(uint256 period, uint256 zone)
+        external
+        view
+        returns (uint256[] memory bidVolumesWh, uint256[] memory askVolumesWh)
+    {
+        (,, uint256 n) = _grid(period);
+        if (n == 0) n = IEnergyAuction(_auction).tickCount();
+        bidVolumesWh = new uint256[](n);
+        askVolumesWh = new uint256[](n);
+        uint256[] memory levels = _readLevels(_bookKey(period, zone));
+        for (uint256 j; j < levels.length; ++j) {
+            uint256 tick = uint8(levels[j]);
+            bidVolumesWh[tick] = uint64(levels[j] >> 8);
+            askVolumesWh[tick] = uint64(levels[j] >> 72);
+        }
+    }
+
+    /// @inheritdoc IMarketZones
+    function zoneCount() external view returns (uint256) {
+        return _regions.length;
+    }
+
+    /// @inheritdoc IMarketZones
+    function zoneOf(uint32 regionId) external view returns (uint256) {
+        return _zones[regionId];
+    }
+
+    /// @inheritdoc IMarketZones
+    function regionOf(uint256 zone) external view returns (uint32) {
+        if (zone == 0 || zone > _regions.length) revert InvalidZone(zone);
+        return _regions[zone - 1];
+    }
+
+    /// @inheritdoc IMarketZones
+    function ratingKW(uint32 regionId, uint256 period) external view returns (uint256) {
+        return _ratings[_zoneOf(regionId)].upperLookupRecent(uint48(period));
+    }
+
+    /// @inheritdoc IMarketZones
+    function linkLimitsKW(uint32 regionId, uint256 period) external view returns (uint256 importKW, uint256 exportKW) {
+        return _limitsKW(_zoneOf(regionId), period);
+    }
+
+    /// @inheritdoc IMarketZones
+    function linkLimitsWh(uint256 zone, uint256 period) external view returns (LinkLimits memory limits) {
+        if (zone > _regions.length) revert InvalidZone(zone);
+        (int256 importWh, int256 exportWh) = _limitsWh(zone, period);
+        limits.importWh = importWh == CoupledClearing.UNLIMITED ? NO_LIMIT : uint256(importWh);
+        limits.exportWh = exportWh == CoupledClearing.UNLIMITED ? NO_LIMIT : uint256(exportWh);
+    }
+
+    /// @inheritdoc IMarketZones
+    function auction() external view returns (address) {
+        return _auction;
+    }
+
+    /// @inheritdoc IMarketZones
+    function periodLength() external view returns (uint256) {
+        return _periodLength;
+    }
+
+    /// @inheritdoc IMarketZones
+    function gateClosure() external view returns (uint256) {
+        return _gateClosure;
+    }
+
+    /// @notice The GridManagement whose operators set link limits, and the GridOperations whose load reports rate the links.
+    function grid() external view returns (IGridManagement, IGridOperations) {
+        return (_gridManagement, _gridOperations);
+    }
+
+    // ---- Internals ----
+
+    function _zoneOf(uint32 regionId) private view returns (uint256 zone) {
+        zone = _zones[regionId];
+        if (zone == 0) revert ZoneUnknown(regionId);
+    }
+
+    /// @dev A zone's recorded result. Every recorded result is non-zero, since a side that traded nothing
+    /// keeps T = 1.
+    function _recorded(uint256 period, uint256 zone) private view returns (ZoneResult result) {
+        result = _results[_bookKey(period, zone)];
+        if (ZoneResult.unwrap(result) == 0) revert ZonesNotCleared(period);
+    }
+
+    // ---- The auction's books ----
+
+    /// @dev Reads each zone's book of the market from the auction, with the limits in force for `period`.
+    function _readBooks(uint256 period, uint256[] memory zones) private view returns (ZoneBook[] memory books) {
+        books = new ZoneBook[](zones.length);
+        for (uint256 z; z < zones.length; ++z) {
+            books[z].levels = _readLevels(_bookKey(period, zones[z]));
+            (books[z].importLimitWh, books[z].exportLimitWh) = _limitsWh(zones[z], period);
+        }
+    }
+
+    /// @dev Returns a book's occupied ticks in ascending order, each as tick | bidWh << 8 | askWh << 72.
+    function _readLevels(uint256 book) private view returns (uint256[] memory levels) {
+        uint256 occupied = _occupied(book);
+        uint256 count = 0;
+        for (uint256 bits = occupied; bits != 0; bits &= bits - 1) {
+            ++count;
+        }
+        bytes32[] memory slots = new bytes32[](count);
+        uint256[] memory ticks = new uint256[](count);
+        for (uint256 j; occupied != 0; ++j) {
+            ticks[j] = BitMath.lowestBit(occupied);
+            slots[j] = _slot((book << 8) | ticks[j], _ticksSlot);
+            occupied &= occupied - 1;
+        }
+        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
+        levels = new uint256[](count);
+        for (uint256 j; j < count; ++j) {
+            levels[j] = ticks[j] | (uint256(words[j]) << 8);
+        }
+    }
+
+    /// @dev The ticks that hold bids or asks in a book.
+    function _occupied(uint256 book) private view returns (uint256) {
+        bytes32[] memory slots = new bytes32[](2);
+        slots[0] = _slot(book, _bidTicksSlot);
+        slots[1] = _slot(book, _askTicksSlot);
+        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
+        return uint256(words[0]) | uint256(words[1]);
+    }
+
+    /// @dev The market's price grid, as fixed at its first order (all zero before).
+    function _grid(uint256 period) private view returns (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) {
+        uint256 market = uint256(_load(_slot(period, _marketsSlot)));
+        return (uint80(market >> 48), uint80(market >> 128), uint16(market >> 32));
+    }
+
+    /// @dev Returns the zones whose bits are set, lowest first.
+    function _zonesList(uint256 zonesBits) private pure returns (uint256[] memory zones) {
+        uint256 count = 0;
+        for (uint256 bits = zonesBits; bits != 0; bits &= bits - 1) {
+            ++count;
+        }
+        zones = new uint256[](count);
+        for (uint256 i; zonesBits != 0; ++i) {
+            zones[i] = BitMath.lowestBit(zonesBits);
+            zonesBits &= zonesBits - 1;
+        }
+    }
+
+    function _load(bytes32 slot) private view returns (bytes32) {
+        bytes32[] memory slots = new bytes32[](1);
+        slots[0] = slot;
+        return IEnergyAuction(_auction).extsload(slots)[0];
+    }
+
+    /// @dev The slot of `key` in the mapping at `mappingSlot`, as Solidity places it.
+    function _slot(uint256 key, uint256 mappingSlot) private pure returns (bytes32) {
+        return keccak256(abi.encode(key, mappingSlot));
+    }
+
+    function _bookKey(uint256 period, uint256 zone) private pure returns (uint256) {
+        return (period << 8) | zone;
+    }
+
+    /// @dev The capacity of the region's latest load report, or NO_LIMIT when the grid has none.
+    function _reportedRatingKW(uint32 regionId) private view returns (uint256) {
+        if (_gridOperations.loadReportCount(regionId) == 0) return NO_LIMIT;
+        return Math.min(_gridOperations.getCurrentLoad(regionId).capacityKW, NO_LIMIT);
+    }
+
+    /// @dev The limits in force for a zone and period, kW: the operator's, capped by the rating.
+    function _limitsKW(uint256 zone, uint256 period) private view returns (uint256 importKW, uint256 exportKW) {
+        uint256 rating = _ratings[zone].upperLookupRecent(uint48(period));
+        (importKW, exportKW) = (rating, rating);
+        uint256 word = _limits[_key(zone, period)];
+        if (word != 0) {
+            importKW = Math.min(importKW, uint128(word) - 1);
+            exportKW = Math.min(exportKW, (word >> 128) - 1);
+        }
+    }
+
+    /// @dev The limits in force in Wh over the period, as clearing reads them; the bus (zone 0) has none.
+    function _limitsWh(uint256 zone, uint256 period) private view returns (int256 importWh, int256 exportWh) {
+        if (zone == 0) return (CoupledClearing.UNLIMITED, CoupledClearing.UNLIMITED);
+        (uint256 importKW, uint256 exportKW) = _limitsKW(zone, period);
+        return (_energyWh(importKW), _energyWh(exportKW));
+    }
+
+    /// @dev What `powerKW` carries over one period, Wh, rounded down: kW × 1000 × seconds / 3600.
+    function _energyWh(uint256 powerKW) private view returns (int256) {
+        if (powerKW == NO_LIMIT) return CoupledClearing.UNLIMITED;
+        return int256(powerKW * _periodLength * 5 / 18);
+    }
+
+    /// @dev Adds what a zone's bids bought and paid and what its asks sold and netted to the totals; a zone
+    /// that exports nets more than its own buyers pay, so only the market's totals give the surplus.
+    function _addZoneValue(uint256[4] memory totals, uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
+        private
+        pure
+    {
+        (uint256 boughtWh, uint256 paid) = _bidsValue(levels, r, pricePerKWh);
+        (uint256 soldWh, uint256 netProceeds) = _asksValue(levels, r, pricePerKWh, feeBps);
+        totals[0] += boughtWh;
+        totals[1] += paid;
+        totals[2] += soldWh;
+        totals[3] += netProceeds;
+    }
+
+    /// @dev Returns the volume a zone's bids bought and what they pay, each level rounded once, as its
+    /// orders' claims pay it (AuctionClearing.outcome).
+    function _bidsValue(uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh)
+        private
+        pure
+        returns (uint256 filledWh, uint256 paid)
+    {
+        for (uint256 j; j < levels.length; ++j) {
+            uint256 tick = uint8(levels[j]);
+            uint256 levelWh = uint64(levels[j] >> 8);
+            if (levelWh == 0 || tick < r.bidMarginalTick) continue;
+            uint256 wh = tick == r.bidMarginalTick ? r.bidRationedWh : levelWh;
+            filledWh += wh;
+            paid += OrderMath.ceilMilli(wh * pricePerKWh);
+        }
+    }
+
+    /// @dev Returns the volume a zone's asks sold and what they net after the fee, each level rounded once.
+    function _asksValue(uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
+        private
+        pure
+        returns (uint256 filledWh, uint256 netProceeds)
+    {
+        for (uint256 j; j < levels.length; ++j) {
+            uint256 tick = uint8(levels[j]);
+            uint256 levelWh = uint64(levels[j] >> 72);
+            if (levelWh == 0 || tick > r.askMarginalTick) continue;
+            uint256 wh = tick == r.askMarginalTick ? r.askRationedWh : levelWh;
+            filledWh += wh;
+            // slither-disable-next-line divide-before-multiply: the fee is taken from the rounded gross, as the asks' claims pay it
+            uint256 gross = wh * pricePerKWh / OrderMath.WH_PER_KWH;
+            netProceeds += gross - gross * feeBps / OrderMath.BPS;
+        }
+    }
+
+    function _gateClosureTime(uint256 period) private view returns (uint256) {
+        return Math.saturatingSub(Math.saturatingMul(period, _periodLength), _gateClosure);
+    }
+
+    /// @dev The first period whose gate is still open: the smallest p with p × length - gate closure after now.
+    function _firstOpenPeriod() private view returns (uint256) {
+        return (block.timestamp + _gateClosure) / _periodLength + 1;
+    }
+
+    function _key(uint256 zone, uint256 period) private pure returns (uint256) {
+        return (period << 8) | zone;
+    }
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ZoneClearing} from "../market/auction/CoupledClearing.sol";
+
+/// @dev One zone's result in a coupled market, packed into the one word a claim reads. From the low bits
+/// up: the zone's tick (8 bits); the bids' marginal tick (8), rationed volume L (40) and level volume T
+/// (40); the asks' marginal tick (8), L (40) and T (40); and the zone's net export in Wh as a signed
+/// 72-bit number. A tick side gathers at most 10^12 Wh, below 2^40, so L and T fit their fields.
+type ZoneResult is uint256;
+
+using ZoneResultLibrary for ZoneResult global;
+
+/// @title ZoneResultLibrary
+/// @notice Packs and reads a zone's result.
+library ZoneResultLibrary {
+    uint256 private constant BID_SHIFT = 8;
+    uint256 private constant ASK_SHIFT = 96;
+    uint256 private constant NET_EXPORT_SHIFT = 184;
+
+    function pack(ZoneClearing memory r) internal pure returns (ZoneResult) {
+        unchecked {
+            return ZoneResult.wrap(
+                r.tick | (_side(r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) << BID_SHIFT)
+                    | (_side(r.askMarginalTick, r.askRationedWh, r.askLevelWh) << ASK_SHIFT)
+                    | (uint256(r.netExportWh) << NET_EXPORT_SHIFT)
+            );
+        }
+    }
+
+    function tick(ZoneResult result) internal pure returns (uint256) {
+        return uint8(ZoneResult.unwrap(result));
+    }
+
+    function netExportWh(ZoneResult result) internal pure returns (int256) {
+        return int256(ZoneResult.unwrap(result)) >> NET_EXPORT_SHIFT;
+    }
+
+    /// @notice Returns one side's marginal tick, the volume its marginal level trades (L) and that level's volume (T).
+    function marginal(ZoneResult result, bool isBid)
+        internal
+        pure
+        returns (uint256 marginalTick, uint256 rationedWh, uint256 levelWh)
+    {
+        uint256 fields = ZoneResult.unwrap(result) >> (isBid ? BID_SHIFT : ASK_SHIFT);
+        return (uint8(fields), uint40(fields >> 8), uint40(fields >> 48));
+    }
+
+    function _side(uint256 marginalTick, uint256 rationedWh, uint256 levelWh) private pure returns (uint256) {
+        return marginalTick | (rationedWh << 8) | (levelWh << 48);
+    }
+}
