@@ -61,6 +61,8 @@ PUBLIC: dict[str, str] = {
     "SmartMeter.setStandingOrderBySig": (
         "any relayer: the meter owner's EIP-712 signature (nonce, deadline) is the authorization"
     ),
+    "SmartMeter.syncMeterZone": "anyone takes a meter's zone from the reading market's zones: its region decides, not the caller",
+    "MarketZones.syncRating": "anyone takes a zone's rating from GridOperations' latest load report, for periods whose gate is open",
     "SmartMeter.settleStandingOrders": "keepers settle the meters' cleared standing orders; fills go to the meters' owners only",
     "SmartMeter.settleStandingOrdersIn": (
         "keepers settle the meters' standing orders in a reading market the registry named; fills go to the meters' owners only"
@@ -134,6 +136,8 @@ PUBLIC: dict[str, str] = {
     "EnergyAuction.submitOrderBySig": (
         "any relayer: the trader's EIP-712 signature (nonce, deadline) is the authorization; the order and its escrow are the signer's"
     ),
+    "EnergyAuction.submitBidIn": "any trader, in a zone of the market; escrow pulled from the caller",
+    "EnergyAuction.submitAskIn": "any trader, in a zone of the market; escrow pulled from the caller",
     "EnergyAuction.clear": "keepers clear a period once its gate has closed",
     "EnergyAuction.claim": "anyone settles an order; tokens go to its trader only",
     "EnergyAuction.claimBatch": "anyone settles orders, a keeper a round of them; each pays its own trader only",
@@ -159,6 +163,8 @@ ACCESS_ERRORS = {
     "NotMarket",  # EnergyVault: only a registered market moves balances (take, give, settleBatch, retireEnergy)
     "NotCreditor",  # EnergyVault.creditArrived: only a registered market or a CREDITOR_ROLE holder books arrivals
     "NotMeterRegistry",  # EnergyAuction.recordMetered: only the meter registry reports metered energy
+    "NotAuction",  # MarketZones.recordClearing: only its auction records a clearing
+    "NotRegionOperator",  # MarketZones.setLinkLimits: only the region's own operator
     "MeterUnknown",  # SmartMeter.submitReading: the caller is not a registered meter
     "NotAssetController",
     "NotAuthorizedMaintainer",

@@ -441,3 +441,36 @@ def test_the_docs_page_loads_only_the_services_own_files(reads):
     assert http.get("/vendor/swagger-ui/favicon.png").headers["content-type"] == "image/png"
     assert "/api/v1/trades" in http.get("/openapi.json").json()["paths"]
     problem(http.get("/redoc"), 404, "RouteNotFound")  # ReDoc would load from a CDN: there is none
+
+
+def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, reads_grid):
+    """Two feeders: the deployer (region 1's operator) limits region 1's link to 2 kW (500 Wh) for the
+    period; a seller there and a buyer in region 2 trade what the link carries. /auction/zones answers
+    each zone's price and net export as MarketZones emitted them, /auction/link-limits the limit."""
+    http, app = reads
+    meter_energy(reads_grid, produced_wh=5_000)
+    seller, buyer, deployer = anvil_account(SELLER), anvil_account(BUYER), anvil_account(DEPLOYER)
+    zones = reads_grid.market_zones
+    for region in (1, 2):
+        if zones.zone_of(region) == 0:
+            zones.add_zone(deployer, region)
+    reads_grid.approve_auction(seller)
+    reads_grid.approve_auction(buyer)
+    period = reads_grid.auction.current_period() + 2
+    zones.set_link_limits(deployer, 1, period, 1, 2, 2)
+    reads_grid.auction.submit_ask_in(seller, 1, period, 1_000, 150_000)
+    reads_grid.auction.submit_bid_in(buyer, 2, period, 600, 240_000)
+    reads_grid.mine_block_at(max(reads_grid.auction.clearing_time(period), now_s(reads_grid) + 1))
+    reads_grid.clear_auction(deployer, period)
+    synced(app)
+
+    rows = http.get("/api/v1/auction/zones", params={"period": period}).json()["items"]
+    results = {zone: zones.zone_result(period, zone) for zone in (1, 2)}
+    assert sorted((r["zone"], r["clearingPricePerKWh"], r["netExportWh"]) for r in rows) == [
+        (zone, result.clearing_price_per_kwh, result.net_export_wh) for zone, result in results.items()
+    ]
+    assert (results[1].net_export_wh, results[2].net_export_wh) == (500, -500)
+    assert http.get("/api/v1/auction/zones", params={"period": period, "zone": 2}).json()["total"] == 1
+    [limit] = http.get("/api/v1/auction/link-limits", params={"regionId": 1}).json()["items"]
+    assert (limit["firstPeriod"], limit["periodCount"], limit["importLimitKW"], limit["exportLimitKW"]) == (period, 1, 2, 2)
+    assert limit["operator"] == deployer.address

@@ -144,7 +144,7 @@ GUARDED: dict[str, tuple[str, ...]] = {
         "settleTransactions",
         "voidTransaction",
     ),
-    "EnergyAuction": ("submitBid", "submitAsk", "submitOrderBySig", "claim", "claimBatch", "withdrawFees"),
+    "EnergyAuction": ("submitBid", "submitAsk", "submitBidIn", "submitAskIn", "submitOrderBySig", "claim", "claimBatch", "withdrawFees"),
     "SmartMeter": (
         "submitReading",
         "submitReadings",
@@ -190,6 +190,7 @@ NO_OUTER = {
     "EnergyTrading.settleTransactions": _GIVES,
     "EnergyTrading.voidTransaction": _GIVES,
     "EnergyAuction.submitAsk": "escrows EnergyToken (the vault pulls it), which has no transfer hook",
+    "EnergyAuction.submitAskIn": "escrows EnergyToken (the vault pulls it), which has no transfer hook",
     "EnergyAuction.claim": _GIVES,
     "EnergyAuction.claimBatch": _GIVES,
     "EnergyAuction.withdrawFees": _GIVES,
@@ -250,6 +251,7 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
         "setFeeRecipient": "a parameter",
         "setPriceGrid": "a parameter",
         "setReadingDeadline": "a parameter",
+        "setMarketZones": "a parameter, set once",
         "recordMetered": (
             "the meter registry's report only (NotMeterRegistry for anyone else, a token included): the standing"
             " orders it places and settles are attacked through SmartMeter's readings and settlements"
@@ -270,6 +272,7 @@ NO_VALUE_MOVED: dict[str, dict[str, str]] = {
         "removeStandingOrder": "the owner's limits",
         "invalidateNonces": "raises the meter's signed-reading nonce",
         "invalidateStandingOrderNonces": "raises the owner's signed-limits nonce",
+        "syncMeterZone": "the meter's zone number, taken from the reading market's zones",
     },
     "EnergyVault": _ROLES
     | {
@@ -354,6 +357,7 @@ GRID_OUTERS = (
     "EnergyTrading.fillOrder",
     "EnergyTrading.createOrderBySig",
     "EnergyAuction.submitBid",
+    "EnergyAuction.submitBidIn",
     "EnergyAuction.submitOrderBySig",
     "EnergyAssetShares.depositRevenue",
     "EnergyVault.deposit",
@@ -380,6 +384,8 @@ GRID_REFUSED = (
     "EnergyTrading.voidTransaction",
     "EnergyAuction.submitBid",
     "EnergyAuction.submitAsk",
+    "EnergyAuction.submitBidIn",
+    "EnergyAuction.submitAskIn",
     "EnergyAuction.submitOrderBySig",
     "EnergyAuction.claim",
     "EnergyAuction.claimBatch",
@@ -556,6 +562,11 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
     for market in (book, auction, shares):
         vault.registerMarket(market, sender=admin)
     meter.setVault(vault, auction, sender=admin)
+    # The meters' region is a zone of the auction, so orders in it are attacked as the bus's are.
+    operations = project.GridOperations.deploy(admin, grid_management, sender=admin)
+    zones = project.MarketZones.deploy(admin, auction, grid_management, operations, sender=admin)
+    zones.addZone(REGION, sender=admin)
+    auction.setMarketZones(zones, sender=admin)
     asset_id, _, _ = mint(nft, seller, seller, new_meter(smart_meter, admin, seller), chain)
     nft.setApprovalForAll(shares, True, sender=seller)
     shares.split(asset_id, 10, sender=seller)
@@ -666,6 +677,7 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
             book.createOrderBySig.encode_input(buy_order.as_tuple(), *sign_order(buy_order, key, book.address, chain_id).args(), []),
         ),
         "EnergyAuction.submitBid": (attacker, auction, auction.submitBid.encode_input(open_period, SPEND_WH, BID_PRICE)),
+        "EnergyAuction.submitBidIn": (attacker, auction, auction.submitBidIn.encode_input(REGION, open_period, SPEND_WH, BID_PRICE)),
         "EnergyAuction.submitOrderBySig": (
             keeper,
             auction,
@@ -713,6 +725,8 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
         "EnergyTrading.matchOrders": (book, book.matchOrders.encode_input(directed_buy, directed_sell)),
         "EnergyAuction.submitBid": (auction, auction.submitBid.encode_input(later_period, 1_000, 200_000)),
         "EnergyAuction.submitAsk": (auction, auction.submitAsk.encode_input(later_period, 500, 100_000)),
+        "EnergyAuction.submitBidIn": (auction, auction.submitBidIn.encode_input(REGION, later_period, 1_000, 200_000)),
+        "EnergyAuction.submitAskIn": (auction, auction.submitAskIn.encode_input(REGION, later_period, 500, 100_000)),
         "EnergyAuction.submitOrderBySig": (
             auction,
             auction.submitOrderBySig.encode_input(

@@ -368,3 +368,13 @@ def test_every_market_zones_function_error_and_event_is_exercised():
         "CheckpointUnorderedInsertion",  # ratings are pushed in time order, from the first open period on
     }
     assert unexercised_abi_items("MarketZones", ["test_auction_zones.py"], ("function", "event", "error"), exempt) == []
+
+
+def test_auction_slots_reads_the_slots_solidity_lays_out(project, admin):
+    """AuctionSlots: the four mappings' slots follow the harness's one plain variable (slot 0), and a word
+    stored through Solidity reads back at the slot Solidity hashes for its key."""
+    harness = project.AuctionSlotsHarness.deploy(sender=admin)
+    assert harness.slots() == (1, 2, 3, 4)
+    harness.setWord(7, 12_345, sender=admin)
+    slot = keccak(encode(["uint256", "uint256"], [7, 3]))
+    assert harness.load([slot, b"\0" * 32]) == [(12_345).to_bytes(32, "big"), b"\0" * 32]

@@ -89,6 +89,7 @@ def test_a_bid_for_the_next_open_period_escrows_from_the_vault(grid_cli, auction
         "limit_price_per_kwh": limit,
         "escrow": escrow,
         "gate_closure_s": deployed_auction.gateClosureTime(period),
+        "region": None,
     }
     # The next period whose gate was open when the order went in.
     assert deployed_auction.gateClosureTime(period - 1) <= now < deployed_auction.gateClosureTime(period)
@@ -156,3 +157,25 @@ def test_slips_are_one_sentence_and_exit_2(grid_cli, auction_system, deployed_au
     ]
     for args, phrase in cases:
         one_line_usage_error(grid_cli(*args, account=THIRD, expect=2), phrase)
+
+
+def test_zones_an_operators_link_limit_and_an_order_in_a_zone(grid_cli, auction_system, deployed_auction, accounts, admin, chain):
+    """`auction zones` lists the feeders and their links; the region's operator (the local deployer)
+    limits its link with `auction limit-link`; `auction bid --region` places a bid in the zone; a region
+    that is no zone is refused in one sentence."""
+    zones = auction_system.market_zones
+    assert grid_cli("auction", "zones", account=BUYER).json() == []  # none added yet: one price for all
+    for region in (1, 2):
+        if zones.zoneOf(region) == 0:
+            zones.addZone(region, sender=admin)
+    limited = grid_cli("auction", "limit-link", "--region", "1", "--import-kw", "3", "--export-kw", "5", "--periods", "2", account=0).json()
+    first = limited["first_period"]
+    assert (limited["import_kw"], limited["export_kw"]) == (3, 5) == tuple(zones.linkLimitsKW(1, first + 1))
+    listed = grid_cli("auction", "zones", "--period", str(first), account=BUYER).json()
+    assert [(row["zone"], row["region"], row["import_limit_kw"]) for row in listed] == [(1, 1, 3), (2, 2, 2**64 - 1)]
+    deposit(grid_cli, BUYER, "--payment", "5")
+    text, _ = price_text(auction_system, 40)
+    placed = grid_cli("auction", "bid", "--amount-wh", "700", "--price", text, "--region", "2", account=BUYER).json()
+    assert placed["region"] == 2 and deployed_auction.getOrder(placed["order_id"]).zone == 2
+    refused = grid_cli("auction", "bid", "--amount-wh", "700", "--price", text, "--region", "9", account=BUYER, expect=2)
+    one_line_usage_error(refused, "Region 9 is not a zone")

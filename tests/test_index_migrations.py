@@ -21,6 +21,8 @@ from energy_grid.index.store import MIGRATIONS_DIR
 FIRST, DR_REGION, EMERGENCY_REGION = "0001", "0002_dr_event_region", "0003_emergency_region"
 METERED_ORDERS = "0004_metered_orders_settled"
 GRID_POWER_KW = "0005_grid_power_kw"
+ZONES = "0006_market_zones"
+ZONE_TABLES = {"zone_cleared", "link_limits_set"}
 TX_HASH = "0x" + "ab" * 32
 OPERATOR = "0x" + "11" * 20
 MODEL_TABLES = set(Base.metadata.tables)
@@ -63,7 +65,7 @@ def tables(index: EventIndex) -> set[str]:
 
 def test_each_revision_builds_only_what_it_added(index):
     index.upgrade(FIRST)
-    assert tables(index) == MODEL_TABLES - {"metered_orders_settled"}
+    assert tables(index) == MODEL_TABLES - {"metered_orders_settled"} - ZONE_TABLES
     assert "region_id" not in columns(index, "dr_event_started")
     assert "region_id" not in columns(index, "grid_emergency_mode_changed")
     assert indexes(index, "grid_emergency_mode_changed") == set()
@@ -79,13 +81,17 @@ def test_each_revision_builds_only_what_it_added(index):
     assert "metered_orders_settled" not in tables(index)
 
     index.upgrade(METERED_ORDERS)
-    assert tables(index) == MODEL_TABLES
+    assert tables(index) == MODEL_TABLES - ZONE_TABLES
     assert indexes(index, "metered_orders_settled") == {"ix_metered_orders_settled_meter"}
     assert {"capacity_mw", "demand_mw"} <= columns(index, "grid_load_reported")
 
     index.upgrade(GRID_POWER_KW)
     load_columns = columns(index, "grid_load_reported")
     assert {"capacity_kw", "demand_kw"} <= load_columns and not {"capacity_mw", "demand_mw"} & load_columns
+
+    index.upgrade(ZONES)
+    assert tables(index) == MODEL_TABLES
+    assert indexes(index, "zone_cleared") == {"ix_zone_cleared_period"}
 
 
 def test_the_newest_revision_is_the_models_schema(index):
@@ -184,7 +190,7 @@ def test_every_revision_can_be_taken_back(index):
 def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
     """The models grow a column and a table marked with a new revision: the revisions before it
     build what they did, the new one adds both, and taking it back removes them."""
-    later = "0006_tariffs"
+    later = "0007_tariffs"
     metadata = sa.MetaData()
     for table in Base.metadata.sorted_tables:
         table.to_metadata(metadata)
@@ -196,16 +202,16 @@ def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_d
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "versions" / f"{later}.py").write_text(
-        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {GRID_POWER_KW!r}\n"
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {ZONES!r}\n"
         "upgrade, downgrade = build.steps(revision)\n"
     )
     monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
 
-    index.upgrade(GRID_POWER_KW)
+    index.upgrade(ZONES)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     index.upgrade()
     assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
     assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
-    index.downgrade(GRID_POWER_KW)
+    index.downgrade(ZONES)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     assert differences(index) == []

@@ -133,14 +133,16 @@ def test_system_invariants_hold(worlds):
                   ("dr.claimReward", "dr.distributeRewards"), ("shares.depositRevenue",), ("shares.claimRevenue",),
                   ("carbon.issueCarbonCredits",), ("meter.submitReading", "meter.submitReadings"), parameter_changes,
                   ("vault.deposit",), ("vault.withdraw",), ("vault.setMarketApproval",), ("meter.setStandingOrder",),
-                  ("meter.removeStandingOrder",), ("meter.settleStandingOrders",)):
+                  ("meter.removeStandingOrder",), ("meter.settleStandingOrders",), ("auction.submitBidIn", "auction.submitAskIn"),
+                  ("zones.setLinkLimits",), ("zones.syncRating",)):
         assert any(fuzz_world.outcomes[f"{name}:ok"] for name in stage), stage
     # The standing-order world: orders placed (a bid cut to the free balance among them), settled both
     # ways, markets with standing orders conserved, and the refusals the machine provokes.
     print(f"milestones: {dict(fuzz_world.milestones)}")
     for milestone in ("standing orders placed", "standing bid cut to the free balance", "standing orders settled by a reading",
                       "standing orders settled by a batch", "markets conserved with standing orders", "over-withdrawal refused",
-                      "unapproved order refused", "early clearing refused"):
+                      "unapproved order refused", "early clearing refused", "zones cleared",
+                      "link limit after the gate refused"):
         assert fuzz_world.milestones[milestone], milestone
 
 

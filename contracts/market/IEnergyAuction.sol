@@ -191,7 +191,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     event OrderZoneSet(uint256 indexed orderId, uint256 zone);
     /// @notice The admin set the market's zones.
     /// @param zones The MarketZones contract.
-    event MarketZonesSet(address zones);
+    event MarketZonesSet(address indexed zones);
     /// @notice The price grid for markets that have no order yet was set (at deployment, then by the admin).
     /// @param minPricePerKWh The lowest price (tick 0), PaymentToken base units per kWh.
     /// @param tickSizePerKWh The step between prices, PaymentToken base units per kWh.
@@ -391,7 +391,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values);
 
     /// @notice Where the markets, their books and their zones' results are stored.
-    function bookSlots() external pure returns (BookSlots memory slots);
+    function bookSlots() external view returns (BookSlots memory slots);
 
     /// @notice The nonce `trader`'s next signed order must carry; each signed order submitted raises it by one.
     function nonces(address trader) external view returns (uint256);

@@ -83,6 +83,7 @@ contract MarketZones is AccessControl, IMarketZones {
         zone = _regions.length;
         _zones[regionId] = zone;
         uint256 rating = _reportedRatingKW(regionId);
+        // slither-disable-next-line unused-return: the rating before, which push returns, is not needed
         _ratings[zone].push(0, uint208(rating));
         emit ZoneAdded(regionId, zone, rating);
     }
@@ -92,6 +93,7 @@ contract MarketZones is AccessControl, IMarketZones {
         uint256 zone = _zoneOf(regionId);
         uint256 rating = _reportedRatingKW(regionId);
         uint256 fromPeriod = _firstOpenPeriod();
+        // slither-disable-next-line unused-return: the rating before, which push returns, is not needed
         _ratings[zone].push(uint48(fromPeriod), uint208(rating));
         emit ZoneRatingUpdated(regionId, rating, fromPeriod);
     }
@@ -134,7 +136,7 @@ contract MarketZones is AccessControl, IMarketZones {
         result.congestionRent = result.rentTickWh * tickSizePerKWh / OrderMath.WH_PER_KWH;
         result.zoneResults = new uint256[](books.length);
         // Wh bought, what buyers pay, Wh sold, what sellers net.
-        uint256[4] memory totals;
+        uint256[4] memory totals = [uint256(0), 0, 0, 0];
         for (uint256 z; z < books.length; ++z) {
             result.zoneResults[z] = ZoneResult.unwrap(ZoneResultLibrary.pack(cleared[z]));
             uint256 pricePerKWh = minPricePerKWh + cleared[z].tick * tickSizePerKWh;
@@ -298,6 +300,7 @@ contract MarketZones is AccessControl, IMarketZones {
             slots[j] = _slot((book << 8) | ticks[j], _ticksSlot);
             occupied &= occupied - 1;
         }
+        // slither-disable-next-line calls-loop: the market's own auction, read once per zone of a market (at most MAX_ZONES + 1)
         bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
         levels = new uint256[](count);
         for (uint256 j; j < count; ++j) {

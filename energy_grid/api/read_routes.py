@@ -219,6 +219,18 @@ def auction_clearings(
     return schemas.Page[schemas.ClearingOut].model_validate(queries.clearings(db, paging, from_s, to_s, traded))
 
 
+@router.get("/auction/zones", tags=["auction"], summary="Each zone's price and net export in markets cleared across zones, newest first")
+def auction_zones(
+    db: Db, paging: Page, period: Period = None, zone: Annotated[int | None, Query(ge=0, le=255)] = None
+) -> schemas.Page[schemas.ZoneClearingOut]:
+    return schemas.Page[schemas.ZoneClearingOut].model_validate(queries.zone_clearings(db, paging, period, zone))
+
+
+@router.get("/auction/link-limits", tags=["auction"], summary="The grid operators' link limits for coming periods, newest first")
+def auction_link_limits(db: Db, paging: Page, region_id: RegionId = None) -> schemas.Page[schemas.LinkLimitsOut]:
+    return schemas.Page[schemas.LinkLimitsOut].model_validate(queries.link_limits(db, paging, region_id))
+
+
 @router.get("/auction/orders", tags=["auction"], summary="Auction bids and asks with their outcome, newest first")
 def auction_orders(db: Db, paging: Page, trader: str | None = None, period: Period = None) -> schemas.Page[schemas.AuctionOrderOut]:
     return schemas.Page[schemas.AuctionOrderOut].model_validate(queries.auction_orders(db, paging, _address(trader, "trader"), period))

@@ -251,6 +251,26 @@ class ClearingOut(Answer):
     blockNumber: int
 
 
+class ZoneClearingOut(Answer):
+    period: int
+    zone: int  # MarketZones' zone: 0 for the bus
+    clearingPricePerKWh: int
+    netExportWh: int  # negative: the zone imported
+    timestamp: int
+    blockNumber: int
+
+
+class LinkLimitsOut(Answer):
+    regionId: int
+    firstPeriod: int
+    periodCount: int
+    importLimitKW: int
+    exportLimitKW: int
+    operator: str
+    timestamp: int
+    blockNumber: int
+
+
 class AuctionOrderOut(Answer):
     orderId: str  # beyond JavaScript's exact integers, so a decimal string
     period: int

@@ -17,6 +17,8 @@ from energy_grid.cli.params import DECIMAL, energy_wh, to_base_units
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.contracts.market import ClaimedOrder, EnergyAuction
 from energy_grid.contracts.structs import AuctionOrderInfo
+from energy_grid.contracts.zones import NO_LIMIT
+from energy_grid.domain.enums import LongSide
 
 # The auction's bounds, as EnergyAuction holds them (MAX_ORDER_WH): checked here so that a slip is
 # named before anything is sent.
@@ -41,6 +43,8 @@ def order_options(command: Any) -> Any:
                      help="Instead of --period: a time in the delivery period, unix seconds or UTC ISO 8601 (2026-06-01T18:00)."),
         click.option("--approve/--no-approve", default=True, show_default=True,
                      help="Approve the auction in the vault first when it is not (it takes the escrow from your vault balance)."),
+        click.option("--region", type=click.IntRange(min=0), default=None,
+                     help="Trade in this grid region's zone (`auction zones`), at its price; default on the bus."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -103,6 +107,7 @@ def _submit(
     period: int | None,
     at: str | None,
     approve: bool,
+    region: int | None,
 ) -> None:
     amount = energy_wh(amount_kwh, amount_wh)
     if amount > MAX_ORDER_WH:
@@ -118,11 +123,17 @@ def _submit(
     if closes <= now:
         raise click.UsageError(f"Period {delivery}'s gate closed at {time_fmt.text(closes)}: it takes no more orders.")
     _check_price(market, delivery, limit, decimals, symbol)
+    if region is not None:
+        _check_zone(session, region)
     escrow = -(-amount * limit // 1_000) if is_bid else amount
     _check_balance(session, is_bid, escrow)
     if approve and not client.vault.is_market_approved(signer.address, market.address):
         client.vault.approve_market(signer, market.address)
-    order_id = market.submit_bid(signer, delivery, amount, limit) if is_bid else market.submit_ask(signer, delivery, amount, limit)
+    if region is None:
+        order_id = market.submit_bid(signer, delivery, amount, limit) if is_bid else market.submit_ask(signer, delivery, amount, limit)
+    else:
+        submit = market.submit_bid_in if is_bid else market.submit_ask_in
+        order_id = submit(signer, region, delivery, amount, limit)
     money, per_kwh = money_fmt(decimals, symbol), price_fmt(decimals, symbol)
     starts = delivery * market.period_length_s()
     result = {
@@ -135,6 +146,7 @@ def _submit(
         "limit_price_per_kwh": limit,
         "escrow": escrow,
         "gate_closure_s": closes,
+        "region": region,
     }
     verb, bound = ("buys", "or less") if is_bid else ("sells", "or more")
     escrowed = money.text(escrow) if is_bid else kwh_fmt.text(escrow)
@@ -144,6 +156,65 @@ def _submit(
         f"with `energy-grid auction claim {order_id}` once its market clears after {time_fmt.text(closes)}."
     )
     emit(session.json_output, result, note=note)
+
+
+def _check_zone(session: Session, region: int) -> None:
+    zones = session.client.market_zones
+    if zones is None or zones.zone_of(region) == 0:
+        raise click.UsageError(f"Region {region} is not a zone of the auction: `energy-grid auction zones` lists them.")
+
+
+@auction.command("zones")
+@click.option("--period", type=click.IntRange(min=1), default=None, help="The delivery period; default the next one open.")
+@pass_session
+def zones(session: Session, period: int | None) -> None:
+    """The auction's zones (feeders): each one's region and link limits for the period and, once the
+    period's market cleared across zones, each one's price and net export."""
+    client = session.client
+    market, market_zones = client.auction, client.market_zones
+    if market_zones is None or market_zones.zone_count() == 0:
+        emit(session.json_output, [], note="The auction has no zones: every order trades on the bus at one price.")
+        return
+    now = session.latest_timestamp()
+    delivery = _period(market, period, None, now)
+    cleared = market.get_market(delivery).long_side == LongSide.ZONES
+    per_kwh = price_fmt(session.payment_decimals(), session.payment_symbol())
+    rows, sentences = [], []
+    for zone, region in market_zones.regions().items():
+        limits = market_zones.link_limits_kw(region, delivery)
+        row: dict[str, Any] = {"zone": zone, "region": region, "import_limit_kw": limits.import_kw, "export_limit_kw": limits.export_kw}
+        shown = "no limit" if limits.import_kw == NO_LIMIT else f"{limits.import_kw} kW in, {limits.export_kw} kW out"
+        sentence = f"Zone {zone} (region {region}): link {shown}"
+        if cleared and zone in market_zones.zones_of(delivery):
+            result = market_zones.zone_result(delivery, zone)
+            row |= {"clearing_price_per_kwh": result.clearing_price_per_kwh, "net_export_wh": result.net_export_wh}
+            sentence += f", cleared at {per_kwh.text(result.clearing_price_per_kwh)}, net export {kwh_fmt.text(result.net_export_wh)}"
+        rows.append(row)
+        sentences.append(sentence + ".")
+    emit(session.json_output, rows, note=f"Period {delivery}: " + " ".join(sentences))
+
+
+@auction.command("limit-link")
+@click.option("--region", type=click.IntRange(min=0), required=True, help="Your region, as its grid operator.")
+@click.option("--import-kw", type=click.IntRange(min=0), required=True, help="What the link may carry into the zone, kW.")
+@click.option("--export-kw", type=click.IntRange(min=0), required=True, help="What it may carry out of the zone, kW.")
+@click.option("--period", type=click.IntRange(min=1), default=None, help="The first period; default the next one open.")
+@click.option("--periods", type=click.IntRange(1, 96), default=1, show_default=True, help="How many periods from it.")
+@pass_session
+def limit_link(session: Session, region: int, import_kw: int, export_kw: int, period: int | None, periods: int) -> None:
+    """As the region's grid operator, lower its zone's link for coming periods (the transformer's rating caps it)."""
+    _check_zone(session, region)
+    client = session.client
+    zones = client.market_zones
+    assert zones is not None  # _check_zone refused an auction without zones
+    first = _period(client.auction, period, None, session.latest_timestamp())
+    zones.set_link_limits(session.signer, region, first, periods, import_kw, export_kw)
+    limits = zones.link_limits_kw(region, first)
+    note = (
+        f"Region {region}'s link carries at most {limits.import_kw} kW in and {limits.export_kw} kW out in periods "
+        f"{first} to {first + periods - 1}."
+    )
+    emit(session.json_output, {"region": region, "first_period": first, "periods": periods, **limits._asdict()}, note=note)
 
 
 def _period(market: EnergyAuction, period: int | None, at: str | None, now: int) -> int:

@@ -166,6 +166,20 @@ EVENTS: dict[tuple[str, str], RowOf] = {
             "bid_wh": "bidWh", "bought_wh": "boughtWh", "paid": "paid",
         },
     ),
+    ("MarketZones", "ZoneCleared"): RowOf(
+        m.ZoneCleared,
+        {
+            "period": "period", "zone": "zone", "clearing_tick": "clearingTick",
+            "clearing_price_per_kwh": "clearingPricePerKWh", "net_export_wh": "netExportWh",
+        },
+    ),
+    ("MarketZones", "LinkLimitsSet"): RowOf(
+        m.LinkLimitsSet,
+        {
+            "region_id": "regionId", "first_period": "firstPeriod", "period_count": "periodCount",
+            "import_limit_kw": "importLimitKW", "export_limit_kw": "exportLimitKW", "operator": "operator",
+        },
+    ),
     ("DemandResponse", "EventStarted"): RowOf(
         m.DemandEventStarted,
         {

@@ -34,6 +34,7 @@ ZERO_IS_NULL = "zero is null"
 # A column's `info` key: (the revision that renamed it, its name before).
 RENAMED_IN = "renamed_in"
 METERED_ORDERS_REVISION = "0004_metered_orders_settled"
+ZONES_REVISION = "0006_market_zones"
 GRID_POWER_KW_REVISION = "0005_grid_power_kw"
 
 
@@ -295,6 +296,37 @@ class MeteredOrdersSettled(EventRow):
         return (_one_row_per_log(cls.__tablename__), {"info": added_in(METERED_ORDERS_REVISION)})
 
 
+class ZoneCleared(EventRow):
+    """A zone's result in a market cleared across zones (IMarketZones.ZoneCleared)."""
+
+    __tablename__ = "zone_cleared"
+    period: Mapped[int] = int64(index=True)
+    zone: Mapped[int] = int64()
+    clearing_tick: Mapped[int] = uint256()
+    clearing_price_per_kwh: Mapped[int] = uint256()
+    net_export_wh: Mapped[int] = int64()  # negative when the zone imported; below 2^48 in size
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_one_row_per_log(cls.__tablename__), {"info": added_in(ZONES_REVISION)})
+
+
+class LinkLimitsSet(EventRow):
+    """A region's operator limited its zone's link for coming periods (IMarketZones.LinkLimitsSet)."""
+
+    __tablename__ = "link_limits_set"
+    region_id: Mapped[int] = int64(index=True)
+    first_period: Mapped[int] = int64()
+    period_count: Mapped[int] = int64()
+    import_limit_kw: Mapped[int] = uint256()
+    export_limit_kw: Mapped[int] = uint256()
+    operator: Mapped[str] = address()
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_one_row_per_log(cls.__tablename__), {"info": added_in(ZONES_REVISION)})
+
+
 # ---------------------------------------------------------------- DemandResponse
 
 
@@ -370,6 +402,9 @@ EVENT_TABLES: tuple[type[EventRow], ...] = (
     AuctionOrderSubmitted,
     AuctionMarketCleared,
     AuctionOrderClaimed,
+    MeteredOrdersSettled,
+    ZoneCleared,
+    LinkLimitsSet,
     DemandEventStarted,
     DemandEventEnded,
     DemandEventJoined,

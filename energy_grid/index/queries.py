@@ -381,6 +381,49 @@ def _clearing_json(cleared: m.AuctionMarketCleared) -> dict[str, Any]:
     }
 
 
+def zone_clearings(session: Session, page: PageRequest, period: int | None, zone: int | None) -> dict[str, Any]:
+    """Each zone's price and net export in the markets cleared across zones, newest first."""
+    z = m.ZoneCleared
+    query = select(z)
+    if period is not None:
+        query = query.where(z.period == period)
+    if zone is not None:
+        query = query.where(z.zone == zone)
+    return _listing(session, query.order_by(*_newest_first(z)), page, lambda row: _zone_clearing_json(row[0]))
+
+
+def _zone_clearing_json(cleared: m.ZoneCleared) -> dict[str, Any]:
+    return {
+        "period": cleared.period,
+        "zone": cleared.zone,
+        "clearingPricePerKWh": cleared.clearing_price_per_kwh,
+        "netExportWh": cleared.net_export_wh,
+        "timestamp": cleared.timestamp_s,
+        "blockNumber": cleared.block_number,
+    }
+
+
+def link_limits(session: Session, page: PageRequest, region_id: int | None) -> dict[str, Any]:
+    """The operators' link limits, newest first (each for its periods whose gate was open)."""
+    k = m.LinkLimitsSet
+    query = select(k) if region_id is None else select(k).where(k.region_id == region_id)
+    return _listing(
+        session,
+        query.order_by(*_newest_first(k)),
+        page,
+        lambda row: {
+            "regionId": row[0].region_id,
+            "firstPeriod": row[0].first_period,
+            "periodCount": row[0].period_count,
+            "importLimitKW": row[0].import_limit_kw,
+            "exportLimitKW": row[0].export_limit_kw,
+            "operator": row[0].operator,
+            "timestamp": row[0].timestamp_s,
+            "blockNumber": row[0].block_number,
+        },
+    )
+
+
 def auction_orders(session: Session, page: PageRequest, trader: str | None, period: int | None) -> dict[str, Any]:
     o, c = m.AuctionOrderSubmitted, m.AuctionOrderClaimed
     query = select(o, c).outerjoin(c, c.order_id == o.order_id)

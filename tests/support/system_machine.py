@@ -106,6 +106,13 @@ AUCTION_LEVELS = (-40, 0, 10, 10, 60, 127, 128)
 PRICES = (150_000, 190_000, 200_000, 210_000, 250_000)  # per kWh: a few levels, so orders cross
 AMOUNTS = (1, 999, 10_000, 250_000)
 
+# Zones of the reading market: the meters' region, its link rated by a load report, and a second region
+# with no report (no limit). The region's operator (the admin) lowers its link for coming periods.
+ZONE_REGIONS = (REGION, 2)
+ZONE_RATING_KW = 40  # 10,000 Wh over a quarter hour
+LINK_LIMITS_KW = (0, 1, 4, 40, 1_000)
+WH_PER_KW_PERIOD = AUCTION_PERIOD_SECONDS * 5 // 18  # what 1 kW carries over a period: 250 Wh
+
 # Households: meters the gateway reads, with standing orders in the reading market (the auction).
 # Owners: traders 0, 1, 0 (two meters of one owner share its free balance within a batch).
 HOUSEHOLD_OWNERS = (0, 1, 0)
@@ -288,6 +295,7 @@ def build_world(project: Any, chain: Any, accounts: Any, hook_token: bool = Fals
     for household, owner, limits in zip(households, HOUSEHOLD_OWNERS, HOUSEHOLD_STANDING, strict=True):
         meter.registerMeter(household, traders[owner], REGION, 0, 0, sender=admin)
         meter.setStandingOrder(household, *limits, sender=traders[owner])
+    _add_zones(system, admin, households[:2])
     for trader in traders:
         system.energy_vault.deposit(system.payment_token, HOUSEHOLD_DEPOSIT, sender=trader)
     household_read_at = {h: int(meter.getMeter(h).lastReadingAt) for h in households}
@@ -305,6 +313,8 @@ def build_world(project: Any, chain: Any, accounts: Any, hook_token: bool = Fals
         "carbon": system.carbon_credits,
         "nft": nft,
         "shares": shares,
+        "zones": system.market_zones,
+        "ops": system.grid_operations,
     }
     rpc = Rpc(chain.provider.uri)
     c = {name: Contract.of(name, contract) for name, contract in contracts.items()}
@@ -339,6 +349,16 @@ def build_world(project: Any, chain: Any, accounts: Any, hook_token: bool = Fals
         chain_id=chain.chain_id,
     )
     return world
+
+
+def _add_zones(system: Any, admin: Any, zoned_meters: list[str]) -> None:
+    """Two zones of the reading market; the meters' region is rated by its load report. The standing
+    orders of `zoned_meters` trade in its zone (syncMeterZone), the other households' on the bus."""
+    system.grid_operations.reportLoad(REGION, ZONE_RATING_KW, 1, sender=admin)
+    for region in ZONE_REGIONS:
+        system.market_zones.addZone(region, sender=admin)
+    for meter in zoned_meters:
+        system.smart_meter.syncMeterZone(meter, sender=admin)
 
 
 def _deploy_and_fund(project: Any, admin: Any, accounts: list[Any], hook_token: bool) -> Any:
@@ -386,6 +406,8 @@ ARRIVED_CREDITED = topic("ArrivedCredited(address,address,address[],uint256[])")
 DR_CLOSED = (topic("EventCompleted(uint256,uint256)"), topic("EventCancelled(uint256,uint256)"))
 TRANSFER = topic("Transfer(address,address,uint256)")
 CREDITS_ISSUED = topic("CarbonCreditsIssued(address,address,uint256,uint256,uint256)")
+ZONE_CLEARED = topic("ZoneCleared(uint256,uint256,uint256,uint256,int256)")
+ZONE_RATING_UPDATED = topic("ZoneRatingUpdated(uint32,uint256,uint256)")
 MARKET_CLEARED = topic("MarketCleared(uint256,uint256,uint256,uint256,uint8,uint256,uint256,uint256,uint256)")
 AUCTION_CLAIMED = topic("OrderClaimed(uint256,address,bool,uint256,uint256,uint256,uint256)")
 METERED_SETTLED = topic("MeteredOrdersSettled(address,uint256,uint256,uint256,uint256,uint256,uint256,uint256)")
@@ -500,6 +522,9 @@ class SystemMachine(RuleBasedStateMachine):
         self.settlement_window = SETTLEMENT_WINDOW_SECONDS
         self.redeemed = {d: 0 for d in w.devices}
         self.tx_matched_at: dict[int, int] = {}
+        # The zone link's ratings by the first period they apply to, and the operator's limits per period, kW.
+        self.link_ratings: list[tuple[int, int]] = [(0, ZONE_RATING_KW)]
+        self.link_limits: dict[int, tuple[int, int]] = {}
         self._init_standing_world()
 
     def _init_standing_world(self) -> None:
@@ -754,20 +779,64 @@ class SystemMachine(RuleBasedStateMachine):
         level=st.sampled_from(AUCTION_LEVELS),
         off_grid=st.integers(0, 12),
         join=st.integers(0, 3),
+        region=st.sampled_from((0, 0, *ZONE_REGIONS, 7)),
     )
-    def auction_submit(self, who: int, is_bid: bool, ahead: int, amount: int, level: int, off_grid: int, join: int) -> None:
+    def auction_submit(
+        self, who: int, is_bid: bool, ahead: int, amount: int, level: int, off_grid: int, join: int, region: int = 0
+    ) -> None:
         """Mostly into a period that has orders and is still open (join > 0), so bids meet asks; else
         `ahead` periods from now (0: its gate has closed). A bid's tick is AUCTION_MID_TICK + level, an
-        ask's AUCTION_MID_TICK - level: a bid and an ask cross when their levels add up to 0 or more."""
+        ask's AUCTION_MID_TICK - level: a bid and an ask cross when their levels add up to 0 or more. In a
+        zone's region (`region`; 0: on the bus; 7 is no zone, which the auction refuses)."""
         open_periods = [p for p in self._auction_periods(cleared=False) if self.now + 1 < self._gate_closes(p)]
         period = self.pick(open_periods, join) if open_periods and join else (self.now + 1) // AUCTION_PERIOD_SECONDS + ahead
         tick = AUCTION_MID_TICK + level if is_bid else AUCTION_MID_TICK - level
         limit = AUCTION_MIN_PRICE + tick * AUCTION_TICK_SIZE + (1 if off_grid == 0 else 0)
         trader = self.world.traders[who]
-        out = self.send("auction", "submitBid" if is_bid else "submitAsk", (period, amount, limit), trader)
+        function = ("submitBid" if is_bid else "submitAsk") + ("In" if region else "")
+        out = self.send("auction", function, (region, period, amount, limit) if region else (period, amount, limit), trader)
         if out.ok:
             for log in out.events(self.world.c["auction"], AUCTION_SUBMITTED):
                 self.auction_orders[topic_int(log, 1)] = AuctionOrder(trader, period, is_bid, amount, limit)
+
+    @rule(
+        ahead=st.sampled_from((-1, 0, 1, 1, 2)),
+        import_kw=st.sampled_from(LINK_LIMITS_KW),
+        export_kw=st.sampled_from(LINK_LIMITS_KW),
+        count=st.sampled_from((1, 3)),
+    )
+    def zone_link_limits(self, ahead: int, import_kw: int, export_kw: int, count: int) -> None:
+        """The operator of the meters' region (the admin) limits its link for `count` periods: refused once
+        the first one's gate has closed, so a market clears with the limits in force at its gate."""
+        # Mostly a market that has orders, whose gate may still be open; else `ahead` periods from now.
+        periods = self._auction_periods(cleared=False)
+        period = self.pick(periods, ahead) if periods and ahead > 0 else (self.now + 1) // AUCTION_PERIOD_SECONDS + ahead
+        out = self.send("zones", "setLinkLimits", (REGION, period, count, import_kw, export_kw), self.world.admin, moves=False)
+        if out.ok:
+            for p in range(period, period + count):
+                self.link_limits[p] = (import_kw, export_kw)
+        else:
+            assert out.error == "LinkPeriodClosed", out.error
+            self.world.milestones["link limit after the gate refused"] += 1
+
+    @rule(capacity_kw=st.sampled_from((2, 40, 400)))
+    def zone_rating(self, capacity_kw: int) -> None:
+        """A new load report of the meters' region rates its link again (anyone syncs it): from the first
+        period whose gate is still open, never for one whose gate has closed."""
+        w = self.world
+        if not self.send("ops", "reportLoad", (REGION, capacity_kw, 1), w.admin, moves=False).ok:
+            return
+        out = self.send("zones", "syncRating", (REGION,), w.stranger, expect_ok=True, moves=False)
+        (log,) = out.events(w.c["zones"], ZONE_RATING_UPDATED)
+        from_period = word(log["data"], 1)
+        assert self.now // AUCTION_PERIOD_SECONDS < from_period, "a rating reached a period under way"
+        self.link_ratings.append((from_period, capacity_kw))
+
+    def _link_limits_wh(self, period: int) -> tuple[int, int]:
+        """The meters' zone's link limits in force for `period`, Wh: the rating then, capped by the operator's."""
+        rating = [kw for first, kw in self.link_ratings if first <= period][-1]
+        import_kw, export_kw = self.link_limits.get(period, (rating, rating))
+        return min(import_kw, rating) * WH_PER_KW_PERIOD, min(export_kw, rating) * WH_PER_KW_PERIOD
 
     def _auction_periods(self, cleared: bool) -> list[int]:
         """The periods the model's orders are in, cleared or not, earliest first."""
@@ -825,6 +894,15 @@ class SystemMachine(RuleBasedStateMachine):
             self.market_volume[period] = word(log["data"], 2)
             self.cleared_periods.add(period)
             cleared.append(period)
+        for log in out.events(w.c["zones"], ZONE_CLEARED):
+            period, zone = topic_int(log, 1), topic_int(log, 2)
+            net_export_wh = word(log["data"], 2)
+            net_export_wh -= (net_export_wh >= 2**255) * 2**256
+            if zone == 1:
+                import_wh, export_wh = self._link_limits_wh(period)
+                assert -import_wh <= net_export_wh <= export_wh, f"zone 1 in {period}: {net_export_wh} Wh past ({import_wh}, {export_wh})"
+                w.milestones["a zone's link held its limit"] += net_export_wh in (-import_wh, export_wh)
+            w.milestones["zones cleared"] += 1
         if cleared:
             fees = w.node.call(auction, "accruedFees")
             assert fees >= self.fees_accrued, f"clearing {cleared} lowered the accrued fees"

@@ -14,6 +14,7 @@ import {BitMath} from "../../utils/BitMath.sol";
 import {AuctionOrder, AuctionOrderLibrary} from "../../types/AuctionOrder.sol";
 import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {AuctionClearing, Clearing, Market} from "./AuctionClearing.sol";
+import {AuctionSlots} from "./AuctionSlots.sol";
 
 /// @title AuctionMarkets
 /// @notice This contract holds the part of the auction that firm and standing orders share: the
@@ -224,10 +225,12 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
     /// each zone's result; the auction stores the bus's price and the volume sold in all zones, and accrues
     /// what buyers pay beyond what sellers net (fees, rounding and the congestion rent).
     function _clearZones(uint256 period, Market memory market, uint256 feeBps) private {
+        // slither-disable-next-line calls-loop,reentrancy-benign,reentrancy-events: MarketZones is the admin's, set once; it records the zones' results and calls back only to read the books
         (uint256 busTick, uint256 soldWh, uint256 surplus) = _marketZones.recordClearing(period);
         uint256 busPricePerKWh = market.minPricePerKWh + busTick * market.tickSizePerKWh;
         _clearings[period] =
             Clearing(true, uint8(busTick), 0, LongSide.ZONES, uint16(feeBps), uint80(busPricePerKWh), uint48(soldWh), 0, 0);
+        // slither-disable-next-line costly-loop: it is one warm write per cleared market, and at most one per reading of a metered batch
         if (surplus != 0) _accruedFeesPlusOne += surplus;
         emit MarketCleared(period, busTick, busPricePerKWh, soldWh, LongSide.ZONES, 0, 0, 0, feeBps);
     }
@@ -242,6 +245,7 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         returns (Clearing memory)
     {
         if (c.longSide != LongSide.ZONES) return c;
+        // slither-disable-next-line calls-loop: a view of the MarketZones the admin set once, asked once per claim or settled slot of a bounded batch
         (uint256 tick, uint256 marginalTick, uint256 rationedWh, uint256 levelWh) = _marketZones.sideResult(period, zone, isBid);
         Market storage market = _markets[period];
         return Clearing(
@@ -282,34 +286,19 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
 
     /// @inheritdoc IEnergyAuction
     function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values) {
-        values = new bytes32[](slots.length);
-        for (uint256 i; i < slots.length; ++i) {
-            bytes32 slot = slots[i];
-            bytes32 value;
-            assembly ("memory-safe") {
-                value := sload(slot)
-            }
-            values[i] = value;
-        }
+        return AuctionSlots.load(slots);
     }
 
     /// @inheritdoc IEnergyAuction
-    function bookSlots() external pure returns (BookSlots memory slots) {
-        uint256 markets;
-        uint256 clearings;
-        uint256 bidTicks;
-        uint256 askTicks;
-        uint256 ticks;
-        uint256 zonesOf;
-        assembly ("memory-safe") {
-            markets := _markets.slot
-            clearings := _clearings.slot
-            bidTicks := _bidTicks.slot
-            askTicks := _askTicks.slot
-            ticks := _ticks.slot
-            zonesOf := _zonesOf.slot
-        }
-        return BookSlots(markets, clearings, bidTicks, askTicks, ticks, zonesOf);
+    function bookSlots() external view returns (BookSlots memory) {
+        return BookSlots(
+            AuctionSlots.slotOf(_markets),
+            AuctionSlots.slotOf(_clearings),
+            AuctionSlots.slotOf(_bidTicks),
+            AuctionSlots.slotOf(_askTicks),
+            AuctionSlots.slotOf(_ticks),
+            AuctionSlots.slotOf(_zonesOf)
+        );
     }
 
     // ---- Price grid ----

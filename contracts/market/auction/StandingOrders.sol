@@ -67,6 +67,7 @@ abstract contract StandingOrders is AuctionMarkets {
     // ---- Readings ----
 
     /// @inheritdoc IMeteredMarket
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-events: the only call before these writes is a view of the MarketZones the admin set once (a staticcall, which cannot write), for a slot of a market cleared across zones
     function recordMetered(uint256[] calldata entries) external {
         if (msg.sender != _meterRegistry) revert NotMeterRegistry(msg.sender);
         uint256 count = MeteredEntries.count(entries);
@@ -161,6 +162,7 @@ abstract contract StandingOrders is AuctionMarkets {
     /// reading's export and import at the standing `limits`, which is the registry's packed word (see
     /// IMeteredMarket), in the meter's zone. `meterAndEnergy` is the entry's first word. Returns the
     /// owner's net movements in the vault.
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-events: the only call before these writes is a view of the MarketZones the admin set once (a staticcall, which cannot write), for a slot of a market cleared across zones
     function _recordOne(uint256 meterAndEnergy, uint256 period, uint256 limits, bool approved, MeteredBatch memory b)
         private
         returns (int256 energyDeltaWh, int256 paymentDelta)
@@ -326,6 +328,7 @@ abstract contract StandingOrders is AuctionMarkets {
     // consumption that has already happened.
 
     /// @dev Settles each of the meter's two slots whose market may clear and that is not settled yet.
+    // slither-disable-next-line reentrancy-no-eth: the only call before these writes is a view of the MarketZones the admin set once (a staticcall, which cannot write), for a slot of a market cleared across zones
     function _settleDue(MeteredBatch memory b) private returns (int256 energyDeltaWh, int256 paymentDelta) {
         for (uint256 parity; parity < 2; ++parity) {
             uint256 key = MeteredSlotLibrary.key(b.meter, parity);
@@ -343,6 +346,7 @@ abstract contract StandingOrders is AuctionMarkets {
     /// owner gets the ask's proceeds, its unsold energy and the bid's unused lock; the energy bought is
     /// retired and added to the slot's ledger. Returns the owner's movements and the settled slot, which
     /// the caller either writes or carries on.
+    // slither-disable-next-line reentrancy-events: the only call before these writes is a view of the MarketZones the admin set once (a staticcall, which cannot write), for a slot of a market cleared across zones
     function _settle(MeteredSlot placed, MeteredBatch memory b)
         private
         returns (int256 energyDeltaWh, int256 paymentDelta, MeteredSlot settled)
