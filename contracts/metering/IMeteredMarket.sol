@@ -115,7 +115,7 @@ interface IMeteredMarket {
 
     /// @notice Import of `meter` that this market's standing bids bought (retired at their settlement)
     /// or still bid for (placed, not settled): consumption the meter registry must not redeem again.
-    /// @dev Kept per meter slot in bits its settlement rewrites anyway, up to 2^47 - 1 Wh (140 TWh) a
+    /// @dev Kept per meter slot in bits its settlement rewrites anyway, up to 2^39 - 1 Wh (550 GWh) a
     /// slot; a slot that reached it stops counting, and the view then answers type(uint256).max (all
     /// of the meter's consumption covered), never less than the truth.
     /// @param meter The meter.

@@ -118,7 +118,7 @@ library MeteredSlotLibrary {
     /// @notice Returns the slot with `boughtWh` added to its ledger. The ledger stops at RETIRED_MAX.
     function addRetired(MeteredSlot slot, uint256 boughtWh) internal pure returns (MeteredSlot) {
         uint256 raw = MeteredSlot.unwrap(slot);
-        // The ledger is below 2^47 and a bid adds at most 40 bits, so the sum is far from overflowing.
+        // The ledger is below 2^39 and a bid adds at most 40 bits, so the sum is far from overflowing.
         unchecked {
             uint256 ledgerWh = (raw >> RETIRED_SHIFT) + boughtWh;
             if (ledgerWh > RETIRED_MAX) ledgerWh = RETIRED_MAX;

@@ -169,6 +169,14 @@ AUCTION = (
         ),
     ),
     row("withdrawFees"),
+    row(
+        "clear across 8 zones x 64 occupied ticks",
+        note="{n:clear across 8 zones x 64 occupied ticks}",
+    ),
+    row(
+        "clear across 34 zones x 10 occupied ticks",
+        note="{n:clear across 34 zones x 10 occupied ticks}",
+    ),
 )
 
 PROGRAMS = (

@@ -1,8 +1,8 @@
 """The rule a coupled interval market is to follow: one delivery period's double auction cleared across
 many zones (grid regions or feeders), each joined to a common bus by a link with an import limit and an
-export limit. EnergyAuction clears a single zone today; this is the reference the coupled market is to be
-held to, and tests/test_coupled_auction_reference.py solves the same problem as a linear program, which
-is its proof of optimality.
+export limit. EnergyAuction clears a market whose orders name zones by this rule (MarketZones over
+CoupledClearing); this is the reference they are held to, and tests/test_coupled_auction_reference.py
+solves the same problem as a linear program, which is its proof of optimality.
 
 Prices lie on the market's grid of ticks, as in energy_grid.domain.auction. In zone z, D_z(p) and S_z(p)
 are its bid volume with limit ≥ p and its ask volume with limit ≤ p. At a price p the zone's orders want
