@@ -1022,7 +1022,7 @@ class SystemMachine(RuleBasedStateMachine):
         buy=st.sampled_from((0, 250_000, 250_000, 99_999, 10)),
         buy_cap=st.sampled_from((0, 0, 500)),
         by_owner=st.integers(0, 9),
-        change=st.integers(0, 7),
+        change=st.sampled_from((0, 0, 1, 2, 3, 4, 5, 6, 7)),  # removals twice as often as each other change
     )
     def standing_limits(self, k: int, sell: int, sell_cap: int, buy: int, buy_cap: int, by_owner: int, change: int) -> None:
         """A household's owner sets or changes its limits (off the grid now and then; by someone else:
