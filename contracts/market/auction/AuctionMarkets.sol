@@ -10,7 +10,6 @@ import {IEnergyVault} from "../../vault/IEnergyVault.sol";
 import {VaultCalls} from "../../vault/VaultCalls.sol";
 import {IMarketZones} from "../IMarketZones.sol";
 import {ZeroAddress} from "../../utils/GridErrors.sol";
-import {BitMath} from "../../utils/BitMath.sol";
 import {AuctionOrder, AuctionOrderLibrary} from "../../types/AuctionOrder.sol";
 import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {AuctionClearing, Clearing, Market} from "./AuctionClearing.sol";
