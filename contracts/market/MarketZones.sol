@@ -51,7 +51,7 @@ contract MarketZones is AccessControl, IMarketZones {
     mapping(uint256 zone => Checkpoints.Trace208) private _ratings;
     /// @dev An operator's limits for one period: the import limit plus one in the low 128 bits and the
     /// export limit plus one above, so that zero means "not set".
-    mapping(uint256 zoneAndPeriod => uint256) private _limits;
+    mapping(uint256 periodAndZone => uint256) private _limits;
     /// @dev Each zone's result in each market cleared across zones, keyed as the auction keys its books.
     mapping(uint256 book => ZoneResult) private _results;
 
@@ -114,11 +114,11 @@ contract MarketZones is AccessControl, IMarketZones {
         if (importLimitKW > NO_LIMIT) revert LimitOutOfRange(importLimitKW, NO_LIMIT);
         if (exportLimitKW > NO_LIMIT) revert LimitOutOfRange(exportLimitKW, NO_LIMIT);
         // Gates close in period order, so the first period's gate being open keeps every later one open.
-        uint256 closesAt = _gateClosureTime(firstPeriod);
+        uint256 closesAt = IEnergyAuction(_auction).gateClosureTime(firstPeriod);
         if (block.timestamp >= closesAt) revert LinkPeriodClosed(firstPeriod, closesAt);
         uint256 word = (importLimitKW + 1) | ((exportLimitKW + 1) << 128);
         for (uint256 i; i < periodCount; ++i) {
-            _limits[_key(zone, firstPeriod + i)] = word;
+            _limits[_bookKey(firstPeriod + i, zone)] = word;
         }
         emit LinkLimitsSet(regionId, firstPeriod, periodCount, importLimitKW, exportLimitKW, msg.sender);
     }
@@ -127,10 +127,13 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @inheritdoc IMarketZones
     function clearMarket(uint256 period) public view returns (CoupledResult memory result) {
-        (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) = _grid(period);
-        uint256 feeBps = uint16(uint256(_load(_slot(period, _clearingsSlot))) >> 32);
-        result.zones = _zonesList(zonesOf(period));
-        ZoneBook[] memory books = _readBooks(period, result.zones);
+        bytes32[] memory slots = new bytes32[](3);
+        (slots[0], slots[1], slots[2]) = (_slot(period, _marketsSlot), _slot(period, _clearingsSlot), _slot(period, _zonesOfSlot));
+        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
+        (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) = _gridOf(uint256(words[0]));
+        uint256 feeBps = uint16(uint256(words[1]) >> 32);
+        ZoneBook[] memory books;
+        (result.zones, books) = _readBooks(period, uint256(words[2]));
         ZoneClearing[] memory cleared;
         (result.busTick, cleared, result.rentTickWh) = CoupledClearing.clear(books, tickCount);
         result.congestionRent = result.rentTickWh * tickSizePerKWh / OrderMath.WH_PER_KWH;
@@ -199,7 +202,8 @@ contract MarketZones is AccessControl, IMarketZones {
         if (n == 0) n = IEnergyAuction(_auction).tickCount();
         bidVolumesWh = new uint256[](n);
         askVolumesWh = new uint256[](n);
-        uint256[] memory levels = _readLevels(_bookKey(period, zone));
+        uint256 book = _bookKey(period, zone);
+        uint256[] memory levels = _readLevels(book, _occupied(book));
         for (uint256 j; j < levels.length; ++j) {
             uint256 tick = uint8(levels[j]);
             bidVolumesWh[tick] = uint64(levels[j] >> 8);
@@ -277,18 +281,34 @@ contract MarketZones is AccessControl, IMarketZones {
 
     // ---- The auction's books ----
 
-    /// @dev Reads each zone's book of the market from the auction, with the limits in force for `period`.
-    function _readBooks(uint256 period, uint256[] memory zones) private view returns (ZoneBook[] memory books) {
+    /// @dev Reads the books of the market's zones (`zonesBits`) and of the bus, if it holds orders, from the
+    /// auction, every book's occupancy in one read, with the limits in force for `period`.
+    function _readBooks(uint256 period, uint256 zonesBits)
+        private
+        view
+        returns (uint256[] memory zones, ZoneBook[] memory books)
+    {
+        uint256[] memory candidates = _zonesList(zonesBits | 1);
+        bytes32[] memory slots = new bytes32[](2 * candidates.length);
+        for (uint256 i; i < candidates.length; ++i) {
+            uint256 book = _bookKey(period, candidates[i]);
+            (slots[2 * i], slots[2 * i + 1]) = (_slot(book, _bidTicksSlot), _slot(book, _askTicksSlot));
+        }
+        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
+        // The bus is a candidate first; it is left out when it holds no orders.
+        uint256 skip = uint256(words[0]) | uint256(words[1]) == 0 ? 1 : 0;
+        zones = new uint256[](candidates.length - skip);
         books = new ZoneBook[](zones.length);
         for (uint256 z; z < zones.length; ++z) {
-            books[z].levels = _readLevels(_bookKey(period, zones[z]));
+            uint256 i = z + skip;
+            zones[z] = candidates[i];
+            books[z].levels = _readLevels(_bookKey(period, zones[z]), uint256(words[2 * i]) | uint256(words[2 * i + 1]));
             (books[z].importLimitWh, books[z].exportLimitWh) = _limitsWh(zones[z], period);
         }
     }
 
-    /// @dev Returns a book's occupied ticks in ascending order, each as tick | bidWh << 8 | askWh << 72.
-    function _readLevels(uint256 book) private view returns (uint256[] memory levels) {
-        uint256 occupied = _occupied(book);
+    /// @dev Returns a book's `occupied` ticks in ascending order, each as tick | bidWh << 8 | askWh << 72.
+    function _readLevels(uint256 book, uint256 occupied) private view returns (uint256[] memory levels) {
         uint256 count = 0;
         for (uint256 bits = occupied; bits != 0; bits &= bits - 1) {
             ++count;
@@ -319,7 +339,11 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @dev The market's price grid, as fixed at its first order (all zero before).
     function _grid(uint256 period) private view returns (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) {
-        uint256 market = uint256(_load(_slot(period, _marketsSlot)));
+        return _gridOf(uint256(_load(_slot(period, _marketsSlot))));
+    }
+
+    /// @dev The price grid held in a market's word (IEnergyAuction.BookSlots).
+    function _gridOf(uint256 market) private pure returns (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) {
         return (uint80(market >> 48), uint80(market >> 128), uint16(market >> 32));
     }
 
@@ -361,7 +385,7 @@ contract MarketZones is AccessControl, IMarketZones {
     function _limitsKW(uint256 zone, uint256 period) private view returns (uint256 importKW, uint256 exportKW) {
         uint256 rating = _ratings[zone].upperLookupRecent(uint48(period));
         (importKW, exportKW) = (rating, rating);
-        uint256 word = _limits[_key(zone, period)];
+        uint256 word = _limits[_bookKey(period, zone)];
         if (word != 0) {
             importKW = Math.min(importKW, uint128(word) - 1);
             exportKW = Math.min(exportKW, (word >> 128) - 1);
@@ -381,57 +405,31 @@ contract MarketZones is AccessControl, IMarketZones {
         return int256(powerKW * _periodLength * 5 / 18);
     }
 
-    /// @dev Adds what a zone's bids bought and paid and what its asks sold and netted to the totals; a zone
-    /// that exports nets more than its own buyers pay, so only the market's totals give the surplus.
+    /// @dev Adds what a zone's bids bought and paid and what its asks sold and netted to the totals (Wh
+    /// bought, paid, Wh sold, netted), in one walk over its levels. Each side fills by price priority, its
+    /// marginal level trading L, and each level rounds once, as its orders' claims pay (AuctionClearing.outcome).
+    /// A zone that exports nets more than its own buyers pay, so only the market's totals give the surplus.
     function _addZoneValue(uint256[4] memory totals, uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
         private
         pure
     {
-        (uint256 boughtWh, uint256 paid) = _bidsValue(levels, r, pricePerKWh);
-        (uint256 soldWh, uint256 netProceeds) = _asksValue(levels, r, pricePerKWh, feeBps);
-        totals[0] += boughtWh;
-        totals[1] += paid;
-        totals[2] += soldWh;
-        totals[3] += netProceeds;
-    }
-
-    /// @dev Returns the volume a zone's bids bought and what they pay, each level rounded once, as its
-    /// orders' claims pay it (AuctionClearing.outcome).
-    function _bidsValue(uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh)
-        private
-        pure
-        returns (uint256 filledWh, uint256 paid)
-    {
         for (uint256 j; j < levels.length; ++j) {
             uint256 tick = uint8(levels[j]);
-            uint256 levelWh = uint64(levels[j] >> 8);
-            if (levelWh == 0 || tick < r.bidMarginalTick) continue;
-            uint256 wh = tick == r.bidMarginalTick ? r.bidRationedWh : levelWh;
-            filledWh += wh;
-            paid += OrderMath.ceilMilli(wh * pricePerKWh);
+            uint256 bidWh = uint64(levels[j] >> 8);
+            if (bidWh != 0 && tick >= r.bidMarginalTick) {
+                if (tick == r.bidMarginalTick) bidWh = r.bidRationedWh;
+                totals[0] += bidWh;
+                totals[1] += OrderMath.ceilMilli(bidWh * pricePerKWh);
+            }
+            uint256 askWh = uint64(levels[j] >> 72);
+            if (askWh != 0 && tick <= r.askMarginalTick) {
+                if (tick == r.askMarginalTick) askWh = r.askRationedWh;
+                totals[2] += askWh;
+                // slither-disable-next-line divide-before-multiply: the fee is taken from the rounded gross, as the asks' claims pay it
+                uint256 gross = askWh * pricePerKWh / OrderMath.WH_PER_KWH;
+                totals[3] += gross - gross * feeBps / OrderMath.BPS;
+            }
         }
-    }
-
-    /// @dev Returns the volume a zone's asks sold and what they net after the fee, each level rounded once.
-    function _asksValue(uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
-        private
-        pure
-        returns (uint256 filledWh, uint256 netProceeds)
-    {
-        for (uint256 j; j < levels.length; ++j) {
-            uint256 tick = uint8(levels[j]);
-            uint256 levelWh = uint64(levels[j] >> 72);
-            if (levelWh == 0 || tick > r.askMarginalTick) continue;
-            uint256 wh = tick == r.askMarginalTick ? r.askRationedWh : levelWh;
-            filledWh += wh;
-            // slither-disable-next-line divide-before-multiply: the fee is taken from the rounded gross, as the asks' claims pay it
-            uint256 gross = wh * pricePerKWh / OrderMath.WH_PER_KWH;
-            netProceeds += gross - gross * feeBps / OrderMath.BPS;
-        }
-    }
-
-    function _gateClosureTime(uint256 period) private view returns (uint256) {
-        return Math.saturatingSub(Math.saturatingMul(period, _periodLength), _gateClosure);
     }
 
     /// @dev The first period whose gate is still open: the smallest p with p × length - gate closure after now.
@@ -439,7 +437,4 @@ contract MarketZones is AccessControl, IMarketZones {
         return (block.timestamp + _gateClosure) / _periodLength + 1;
     }
 
-    function _key(uint256 zone, uint256 period) private pure returns (uint256) {
-        return (period << 8) | zone;
-    }
 }

@@ -178,6 +178,7 @@ def zones(session: Session, period: int | None) -> None:
     now = session.latest_timestamp()
     delivery = _period(market, period, None, now)
     cleared = market.get_market(delivery).long_side == LongSide.ZONES
+    traded = market_zones.zones_of(delivery) if cleared else []
     per_kwh = price_fmt(session.payment_decimals(), session.payment_symbol())
     rows, sentences = [], []
     for zone, region in market_zones.regions().items():
@@ -185,7 +186,7 @@ def zones(session: Session, period: int | None) -> None:
         row: dict[str, Any] = {"zone": zone, "region": region, "import_limit_kw": limits.import_kw, "export_limit_kw": limits.export_kw}
         shown = "no limit" if limits.import_kw == NO_LIMIT else f"{limits.import_kw} kW in, {limits.export_kw} kW out"
         sentence = f"Zone {zone} (region {region}): link {shown}"
-        if cleared and zone in market_zones.zones_of(delivery):
+        if zone in traded:
             result = market_zones.zone_result(delivery, zone)
             row |= {"clearing_price_per_kwh": result.clearing_price_per_kwh, "net_export_wh": result.net_export_wh}
             sentence += f", cleared at {per_kwh.text(result.clearing_price_per_kwh)}, net export {kwh_fmt.text(result.net_export_wh)}"
