@@ -86,9 +86,14 @@ def _feedback_in_view(page: Page, button: str, testid: str, text: str, kind: str
     expect(line).to_have_attribute("role", "status")
     expect(line).to_be_in_viewport()
     expect(page.get_by_test_id(button)).to_be_in_viewport()
-    button_box, line_box = page.get_by_test_id(button).bounding_box(), line.bounding_box()
-    assert button_box is not None and line_box is not None
-    below = line_box["y"] - (button_box["y"] + button_box["height"])
+    # Both boxes in one frame: balances refreshing above the form may move it between two separate reads.
+    below = page.evaluate(
+        """([button, line]) => {
+             const box = (id) => document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
+             return box(line).top - box(button).bottom;
+           }""",
+        [button, testid],
+    )
     assert 0 <= below <= FEEDBACK_GAP_PX, (button, below)
 
 
