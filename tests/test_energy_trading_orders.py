@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from support.bulk_helpers import Bulk
 from support.helpers import (
     DEFAULT_ADMIN_ROLE,
     ZERO_ADDRESS,
@@ -439,13 +440,16 @@ def test_trader_orders_are_paged_newest_first(m, seller, buyer, stranger, expiry
         m.getTraderOrders(seller, newest + 1, 10)
 
 
-def test_trader_orders_look_at_a_bounded_number_of_order_ids(m, seller, buyer, expiry):
+def test_trader_orders_look_at_a_bounded_number_of_order_ids(m, seller, buyer, expiry, chain):
     scanned = m.MAX_ORDERS_SCANNED()
     assert scanned == MAX_ORDERS_SCANNED
-    # The seller's order, then more of the buyer's than one call looks at.
+    # The seller's order, then more of the buyer's than one call looks at (bulk transactions).
     mine = create(m, seller, 1_000, PRICE, SELL, expiry)
-    for _ in range(scanned):
-        create(m, buyer, 1_000, PRICE // 2, BUY, expiry)
+    bulk = Bulk(chain)
+    with bulk.impersonating([buyer]), bulk.in_shared_blocks():
+        for _ in range(scanned):
+            bulk.send(buyer, m, "createOrder", 1_000, PRICE // 2, expiry, BUY)
+    assert m.orderCount() == mine + scanned
     orders, cursor = m.getTraderOrders(seller, 0, 10)
     assert (list(orders), cursor) == ([], mine)  # not reached yet: go on from there
     orders, cursor = m.getTraderOrders(seller, cursor, 10)
