@@ -47,6 +47,10 @@ from energy_grid.simulation.report import owned_household_sentence, summary_rows
 
 list_project_sources(project)
 
+# The demo's community on two feeders (two transformers, two market zones), so that the coupled
+# market shows: each feeder's price, what crosses between them, and the limits of each link.
+DEMO_HOUSEHOLDS_PER_FEEDER = 15
+
 
 def deploy(rpc_url: str) -> Path:
     """A fresh, wired system on the node at `rpc_url` (ape connects to it); returns the manifest."""
@@ -75,6 +79,10 @@ def deployed_manifest(rpc_url: str) -> Path | None:
 @click.option("--households", type=int, default=30, show_default=True, help="Households in the community.")
 @click.option("--days", type=int, default=1, show_default=True, help="Days to simulate (after 5 baseline days).")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same figures.")
+@click.option("--households-per-feeder", type=int, default=DEMO_HOUSEHOLDS_PER_FEEDER, show_default=True,
+              help="Households behind each transformer; each feeder is a zone of the market.")
+@click.option("--zonal-limits/--no-zonal-limits", default=True, show_default=True,
+              help="Feeders as market zones with their transformers' limits, or one zone blind to them.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports/simulation"), show_default=True)
 @click.option("--rpc-url", default=None, help="A running local node (e.g. `make node`); default: an anvil of its own.")
 @click.option(
@@ -84,7 +92,16 @@ def deployed_manifest(rpc_url: str) -> Path | None:
     help="Hand one household (a PV household's meter, its vault balances and stablecoin in the wallet) to this "
     "address, e.g. your browser wallet's (`make simulate HOUSEHOLD_OWNER=0x…`).",
 )
-def cli(households: int, days: int, seed: int, report_dir: Path, rpc_url: str | None, household_owner: str | None) -> None:
+def cli(
+    households: int,
+    days: int,
+    seed: int,
+    households_per_feeder: int,
+    zonal_limits: bool,
+    report_dir: Path,
+    rpc_url: str | None,
+    household_owner: str | None,
+) -> None:
     logger.set_level("ERROR")  # one line per deployment transaction would drown the table
     node = None if rpc_url else start_anvil()
     try:
@@ -93,7 +110,14 @@ def cli(households: int, days: int, seed: int, report_dir: Path, rpc_url: str | 
         manifest = (deployed_manifest(url) if rpc_url else None) or deploy(url)
         console.print(f"  manifest {manifest}")
         client = GridClient.from_manifest(manifest, url)
-        config = SimulationConfig(households=households, days=days, seed=seed, household_owner=household_owner)
+        config = SimulationConfig(
+            households=households,
+            days=days,
+            seed=seed,
+            households_per_feeder=households_per_feeder,
+            zonal_limits=zonal_limits,
+            household_owner=household_owner,
+        )
         heading(f"Simulate {households} households, {days} day(s), seed {seed}")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("intervals", total=config.interval_count)

@@ -11,6 +11,7 @@ from energy_grid.cli.output import Column, emit, rows_table
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.simulation.driver import SimulationConfig, run_file_for, run_simulation
+from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.simulation.report import owned_household_sentence, summary_rows, write_report
 
 
@@ -21,6 +22,11 @@ from energy_grid.simulation.report import owned_household_sentence, summary_rows
 @click.option("--intervals", type=click.IntRange(min=1), default=None, help="Stop after the first N intervals.")
 @click.option("--dr-trigger-per-mille", type=click.IntRange(1, 2_000), default=None,
               help="Transformer loading (per mille) that starts a demand-response event; default GridOperations' HIGH (800).")
+@click.option("--households-per-feeder", type=click.IntRange(min=1), default=DEFAULT_HOUSEHOLDS_PER_FEEDER, show_default=True,
+              help="Households behind each transformer: a larger community is more feeders.")
+@click.option("--zonal-limits/--no-zonal-limits", default=True, show_default=True,
+              help="Each feeder its own market zone, its link limited by its transformer's forecast headroom; "
+                   "or one zone blind to the feeders.")
 @click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where the run is recorded for a resume; default deployments/<chainId>.simulation.json.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -36,6 +42,8 @@ def simulate(
     seed: int,
     intervals: int | None,
     dr_trigger_per_mille: int | None,
+    households_per_feeder: int,
+    zonal_limits: bool,
     run_file: Path | None,
     report_dir: Path | None,
     household_owner: str | None,
@@ -50,6 +58,8 @@ def simulate(
         seed=seed,
         intervals=intervals,
         dr_trigger_per_mille=dr_trigger_per_mille,
+        households_per_feeder=households_per_feeder,
+        zonal_limits=zonal_limits,
         household_owner=household_owner,
     )
 

@@ -142,7 +142,7 @@ class OnChainEvents:
             if int(dr.getEvent(event_id).call().status) == EVENT_CANCELLED:
                 continue
             first, last = calendar.interval_of(start_s), calendar.interval_of(end_s) - 1
-            self.demand_response.events.append(DemandEvent(first - 1, first, last, event_id))
+            self.demand_response.events.append(DemandEvent(first - 1, first, last, {0: event_id}))
             members = len(self.state.members)
             log.info("demand-response event %d covers intervals %d..%d: %d households cut consumption", event_id, first, last, members)
         return self.demand_response.consumption_factors(interval)

@@ -47,5 +47,6 @@ class Baseline:
         registered = state.sender.read([prepare(carbon, "isCleanEnergyProducer", a.meters[i]) for i in state.pv_households])
         for i, done in zip(state.pv_households, registered, strict=True):
             if not done:
+                # By the operator of the meter's region (each feeder's own in a zoned run).
                 call = prepare(carbon, "registerCleanEnergyProducer", a.meters[i], SOLAR)
-                state.sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
+                state.sender.send(state.feeder_operator(state.feeder_of[i]), call, gas=GAS_REGISTER, actor="operator")

@@ -11,7 +11,7 @@ that starts one (the trigger), both set here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from energy_grid.chain.client import GridError
 from energy_grid.chain.sender import prepare
@@ -23,7 +23,6 @@ from energy_grid.simulation.run_state import (
     GAS_DISTRIBUTE,
     GAS_START_EVENT,
     GAS_VERIFY,
-    REGION_ID,
     RunState,
 )
 
@@ -35,7 +34,9 @@ class DemandEvent:
     decided_at: int  # the interval in whose step it is started on chain: the one before its window
     first_interval: int
     last_interval: int
-    event_id: int = 0  # known once found on chain
+    # Its id on chain in each feeder's region, once found (one event per region: a zoned run's
+    # feeders each have an operator of their own; otherwise every meter is in feeder 0's region).
+    event_ids: dict[int, int] = field(default_factory=dict)
 
 
 def forecast_loading_per_mille(baseline: Sequence[IntervalResult]) -> list[int]:
@@ -84,36 +85,50 @@ class DemandResponse:
     # ---- On chain, interval by interval ----
 
     def start_due(self, interval: int, check: bool) -> None:
-        """The operator starts the events decided in `interval`; with `check`, only those the chain
+        """The operators start the events decided in `interval`; with `check`, only those the chain
         does not show started."""
         for event in self.events:
-            if event.decided_at == interval and (not check or self._find_event(event) == 0):
-                self._start_event()
+            if event.decided_at != interval:
+                continue
+            for feeder in self._members_by_feeder():
+                if not check or self._find_event(event, feeder) == 0:
+                    self._start_event(feeder)
 
     def verify_ended(self, interval: int) -> None:
         """The keeper verifies the events whose window ended with `interval`."""
         for event in self.events:
             if event.last_interval == interval:
-                self._verify_event(event)
+                for feeder, members in self._members_by_feeder().items():
+                    self._verify_event(event, feeder, members)
 
     def pay_ended(self, interval: int) -> None:
         """The keeper pays the verified rewards of the events whose window ended with `interval`."""
         for event in self.events:
             if event.last_interval == interval:
-                self._distribute(event)
+                for feeder in self._members_by_feeder():
+                    self._distribute(event, feeder)
 
-    def _start_event(self) -> None:
+    def _members_by_feeder(self) -> dict[int, list[int]]:
+        """The registered households by the feeder whose region their meters are in (all in
+        feeder 0's region unless the run is zoned)."""
         state = self.state
-        config, operator, dr = state.config, state.actors.operator, state.dr
-        target_kw = config.dr_target_kw_per_member * len(state.members)
+        by_feeder: dict[int, list[int]] = {}
+        for i in state.members:
+            by_feeder.setdefault(state.feeder_of[i] if state.zoned else 0, []).append(i)
+        return by_feeder
+
+    def _start_event(self, feeder: int) -> None:
+        state = self.state
+        config, operator, dr = state.config, state.feeder_operator(feeder), state.dr
+        target_kw = config.dr_target_kw_per_member * len(self._members_by_feeder()[feeder])
         budget = target_kw * config.dr_reward_per_kw
         approve = prepare(state.client["PaymentToken"], "approve", dr.address, budget)
         state.sender.send(operator, approve, gas=GAS_APPROVE, actor="operator")
-        # The operator runs REGION_ID in GridManagement, where every household's meter is.
+        # Each operator runs one region in GridManagement, where its feeder's meters are.
         call = prepare(
             dr,
             "startEvent",
-            REGION_ID,
+            state.feeder_region(feeder),
             target_kw,
             config.dr_reward_per_kw,
             config.dr_duration_seconds,
@@ -121,34 +136,35 @@ class DemandResponse:
         )
         state.sender.send(operator, call, gas=GAS_START_EVENT, actor="operator")
 
-    def _find_event(self, event: DemandEvent) -> int:
-        """The id of the operator's event whose window opens at the event's first interval, or 0;
-        remembered in the event once found."""
-        if event.event_id:
-            return event.event_id
+    def _find_event(self, event: DemandEvent, feeder: int) -> int:
+        """The id of `feeder`'s operator's event whose window opens at the event's first interval,
+        or 0; remembered in the event once found."""
+        if feeder in event.event_ids:
+            return event.event_ids[feeder]
         state = self.state
         dr = state.dr.functions
         start_s = state.calendar.interval_start_s(event.first_interval)
+        operator = state.feeder_operator(feeder).address
         for event_id in range(int(dr.eventCount().call()), 0, -1):
             on_chain = dr.getEvent(event_id).call()
-            if int(on_chain.startTime) == start_s and on_chain.gridOperator == state.actors.operator.address:
-                event.event_id = event_id
+            if int(on_chain.startTime) == start_s and on_chain.gridOperator == operator:
+                event.event_ids[feeder] = event_id
                 return event_id
             if int(on_chain.startTime) < start_s:
                 break
         return 0
 
-    def _verify_event(self, event: DemandEvent) -> None:
-        """The keeper verifies each registered household with its meter's own figures; one whose
-        reduction is below the contract's minimum is skipped, and one verified already (a resumed
-        run) is left as it is."""
+    def _verify_event(self, event: DemandEvent, feeder: int, members: list[int]) -> None:
+        """The keeper verifies each registered household of `feeder` with its meter's own figures;
+        one whose reduction is below the contract's minimum is skipped, and one verified already (a
+        resumed run) is left as it is."""
         state = self.state
-        event_id = self._find_event(event)
+        event_id = self._find_event(event, feeder)
         if event_id == 0:
             raise GridError(f"the demand-response event of intervals {event.first_interval}..{event.last_interval} is not on chain")
         dr, sender = state.dr, state.sender
         minimum_w = int(dr.functions.minimumReductionW().call())
-        consumers = [state.actors.households[i].address for i in state.members]
+        consumers = [state.actors.households[i].address for i in members]
         participations = sender.read([prepare(dr, "getParticipation", event_id, c) for c in consumers])
         previews = sender.read([prepare(dr, "previewReduction", event_id, c) for c in consumers])
         for consumer, participation, figures in zip(consumers, participations, previews, strict=True):
@@ -160,10 +176,10 @@ class DemandResponse:
             call = prepare(dr, "verifyReduction", event_id, consumer, *figures)
             sender.send(state.actors.keeper, call, gas=GAS_VERIFY, actor="keeper")
 
-    def _distribute(self, event: DemandEvent) -> None:
+    def _distribute(self, event: DemandEvent, feeder: int) -> None:
         """The keeper pays the event's verified participants in DemandResponse's bounded batches."""
         state = self.state
-        event_id = self._find_event(event)
+        event_id = self._find_event(event, feeder)
         dr = state.dr
         budget = dr.functions.getEventBudget(event_id).call()
         remaining = int(budget.verifiedParticipants) - int(budget.distributionCursor)

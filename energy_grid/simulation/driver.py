@@ -84,7 +84,9 @@ from energy_grid.simulation.auction_steps import Auction
 from energy_grid.simulation.baseline import Baseline
 from energy_grid.simulation.chain_time import ChainCalendar, plan_day_start
 from energy_grid.simulation.demand_events import DemandResponse
+from energy_grid.simulation.feeders import Feeders
 from energy_grid.simulation.gateway import MeterGateway
+from energy_grid.simulation.grid import FEEDER_BUS_STRIDE
 from energy_grid.simulation.interval import Interval
 from energy_grid.simulation.ledger import IntervalFigures, SimulationResult, audit
 from energy_grid.simulation.model import CommunityConfig, CommunityModel, IntervalResult
@@ -126,11 +128,12 @@ class SimulationRun:
         self.model = CommunityModel(self.community)
         self.state = run_state(client, config, record, sender, self.model)
         self.gateway = MeterGateway(self.state)
-        self.set_up = SetUp(self.state)
+        self.feeders = Feeders(self.state)
+        self.set_up = SetUp(self.state, self.feeders)
         self.baseline = Baseline(self.state, self.gateway)
         self.auction = Auction(self.state)
         self.demand_response = DemandResponse(self.state)
-        self.interval = Interval(self.state, self.gateway, self.auction, self.demand_response)
+        self.interval = Interval(self.state, self.gateway, self.auction, self.demand_response, self.feeders)
 
     def set_up_phase(self) -> list[IntervalResult]:
         """Steps 1 and 2 of the module docstring: the set-up, the baseline days stepped and
@@ -142,6 +145,8 @@ class SimulationRun:
         self.set_up.run()
         baseline = [self.model.step(power_flow=False) for _ in range(state.calendar.baseline_intervals)]
         self.demand_response.plan(baseline)
+        self.feeders.set_limits(baseline)
+        state.sender.flush()  # before the day: the first market's gate closes before it starts
         self.progress(0, state.config.interval_count, "baseline days")
         self.baseline.upload(baseline)
         self.auction.set_standing_orders()
@@ -234,6 +239,8 @@ def interval_figures(
         voltage_min_per_mille=grid.voltage_min_per_mille,
         reference_price_per_kwh=dynamic_price(base_price_per_kwh, grid.load_w, grid.transformer_rating_va),
         demand_response=demand_response,
+        feeder_loading_per_mille=grid.feeder_loading_per_mille,
+        feeder_apparent_kva=grid.feeder_apparent_kva,
     )
 
 
@@ -294,6 +301,7 @@ def community_config(config: SimulationConfig) -> CommunityConfig:
         start_day_of_year=config.start_day_of_year - BASELINE_DAYS,
         days=config.days + BASELINE_DAYS,
         seed=config.seed,
+        households_per_feeder=config.households_per_feeder,
     )
 
 
@@ -302,15 +310,20 @@ def run_state(
 ) -> RunState:
     """The state every step reads, for the run `record` describes on this chain."""
     pv_households = [spec.household_id for spec in model.households if spec.pv is not None]
+    feeder_of = tuple(bus // FEEDER_BUS_STRIDE for bus in model.household_buses)
+    # Zoned when the market has zones to give and the community more than one feeder to put in them.
+    zoned = config.zonal_limits and max(feeder_of) > 0 and "MarketZones" in client.contracts
     return RunState(
         client=client,
         config=config,
         sender=sender,
         record=record,
         calendar=ChainCalendar(record.day_start_s, BASELINE_DAYS),
-        actors=run_actors(config, record, owned_household(pv_households)),
+        actors=run_actors(config, record, owned_household(pv_households), max(feeder_of) if zoned else 0),
         members=demand_response_members(config.seed, config.households, config.dr_share),
         pv_households=pv_households,
+        feeder_of=feeder_of,
+        zoned=zoned,
     )
 
 
@@ -320,19 +333,22 @@ def owned_household(pv_households: list[int]) -> int:
     return pv_households[0] if pv_households else 0
 
 
-def run_actors(config: SimulationConfig, record: RunRecord, owned: int = 0) -> Actors:
-    """Anvil's dev accounts for the operator, gateway, oracle reporter and keeper; the households'
-    and meters' keys derived from the seed and the day, so that a resumed run signs as the same.
-    With `config.household_owner`, household `owned` is that address's."""
+def run_actors(config: SimulationConfig, record: RunRecord, owned: int = 0, feeder_operators: int = 0) -> Actors:
+    """Anvil's dev accounts for the operator, gateway, oracle reporter and keeper; the households',
+    meters' and `feeder_operators` feeder operators' keys derived from the seed and the day, so that
+    a resumed run signs as the same. With `config.household_owner`, household `owned` is that address's."""
     seed, day = config.seed, record.day_start_s
     households: list[LocalAccount | OutsideOwner] = [
         derived_account(seed, day, "household", i) for i in range(config.households)
     ]
     meters = [str(derived_account(seed, day, "meter", i).address) for i in range(config.households)]
+    operators = [derived_account(seed, day, "feeder operator", f) for f in range(1, feeder_operators + 1)]
     if config.household_owner is None:
-        return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters)
-    households[owned] = OutsideOwner(config.household_owner)
-    return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters, owned)
+        owned_by: int | None = None
+    else:
+        households[owned] = OutsideOwner(config.household_owner)
+        owned_by = owned
+    return Actors(anvil_account(0), anvil_account(1), anvil_account(2), anvil_account(3), households, meters, owned_by, operators)
 
 
 def run_simulation(

@@ -93,6 +93,10 @@ class GridState:
     losses_w: int  # in cables and transformers
     load_w: int  # the households' consumption, summed (behind the meters: gross, not net)
     generation_w: int  # their PV production, summed
+    # Each feeder's transformer: its loading, and its apparent power in whole kVA (a market zone's
+    # load report and the peak the report shows per feeder).
+    feeder_loading_per_mille: tuple[int, ...] = ()
+    feeder_apparent_kva: tuple[int, ...] = ()
     frequency_millihz: int = FREQUENCY_NOMINAL_MILLIHZ  # nominal: an LV power flow has no frequency
 
     @property
@@ -102,6 +106,10 @@ class GridState:
     @property
     def transformer_apparent_kva(self) -> int:
         return _kva(self.transformer_apparent_va)
+
+    @property
+    def feeder_rating_kva(self) -> int:
+        return _kva(self.transformer_rating_va // max(1, len(self.feeder_loading_per_mille)))
 
 
 def _kva(va: int) -> int:
@@ -259,6 +267,8 @@ class LowVoltageGrid:
             losses_w=round(sum(flow.losses_w for flow in flows)),
             load_w=round(sum(load.consumption_w for load in bus_loads.values())),
             generation_w=round(sum(load.generation_w for load in bus_loads.values())),
+            feeder_loading_per_mille=tuple(round(flow.loading_percent * 10) for flow in flows),
+            feeder_apparent_kva=tuple(_kva(round(flow.loading_percent * self.feeder_rating_va / 100)) for flow in flows),
         )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from energy_grid.chain.sender import prepare
 from energy_grid.simulation.auction_steps import Auction
 from energy_grid.simulation.demand_events import DemandResponse
+from energy_grid.simulation.feeders import Feeders
 from energy_grid.simulation.gateway import MeterGateway
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
@@ -34,11 +35,14 @@ from energy_grid.simulation.run_state import (
 class Interval:
     """Sends one simulated interval's transactions, and closes the run after the last one."""
 
-    def __init__(self, state: RunState, gateway: MeterGateway, auction: Auction, demand_response: DemandResponse) -> None:
+    def __init__(
+        self, state: RunState, gateway: MeterGateway, auction: Auction, demand_response: DemandResponse, feeders: Feeders
+    ) -> None:
         self.state = state
         self.gateway = gateway
         self.auction = auction
         self.demand_response = demand_response
+        self.feeders = feeders
 
     def step(self, i: int, result: IntervalResult, check: bool) -> None:
         """Interval `i` of the simulated days, from the model's `result`. With `check` (the first
@@ -89,7 +93,9 @@ class Interval:
         if not check or int(c["GridManagement"].functions.getCurrentGridStatus().call().updatedAt) < at:
             call = prepare(c["GridManagement"], "updateGridStatus", grid.generation_w, grid.load_w, grid.frequency_millihz, voltage)
             sender.send(a.operator, call, gas=GAS_GRID_STATUS, actor="operator")
-        if not check or self._load_reported_at() < at:
+        if state.zoned:
+            self.feeders.report_loads(result, at, check)
+        elif not check or self._load_reported_at() < at:
             # The transformers' apparent power against their rating, so that the region's load
             # percentage is the feeders' loading (with one feeder, the transformer's own).
             call = prepare(c["GridOperations"], "reportLoad", REGION_ID, grid.transformer_rating_kva, grid.transformer_apparent_kva)
@@ -112,6 +118,8 @@ class Interval:
         """The households trade without a transaction (their readings placed their standing orders);
         the keeper verifies an event that ended and, each full hour, issues carbon credits."""
         self.demand_response.verify_ended(i)
+        if i == 0 and self.state.zoned:
+            self.feeders.sync_ratings()  # the feeders' first load reports are in
         if (i + 1) % INTERVALS_PER_HOUR == 0 or i + 1 == self.state.config.interval_count:
             self._issue_credits()
 

@@ -42,7 +42,7 @@ from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
 from energy_grid.chain.sender import prepare
 from energy_grid.domain.units import ZERO_ADDRESS, transformer_load_kw
 from energy_grid.simulation.model import IntervalResult
-from energy_grid.simulation.run_state import REGION_ID, RunState
+from energy_grid.simulation.run_state import RunState
 
 LOAD_STATUS_HIGH = 2  # IGridOperations.LoadStatus.HIGH (CRITICAL above it)
 
@@ -69,6 +69,8 @@ class IntervalFigures:
     demand_response: bool  # registered households were answering an event
     traded_wh: int = 0  # in the auction that traded this interval's metered energy
     clearing_price_per_kwh: int | None = None  # None when nothing traded
+    feeder_loading_per_mille: tuple[int, ...] = ()  # each feeder's transformer (pandapower)
+    feeder_apparent_kva: tuple[int, ...] = ()  # each feeder's transformer: a zoned run's load reports
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class _LoadReport:
     status: int  # IGridOperations.LoadStatus
     block: int  # the block it was reported in
     interval: int  # the simulated interval it reports: the latest that ended before its block
+    feeder: int = 0  # whose transformer (a zoned run's feeders report one each)
 
 
 class _Flows:
@@ -218,17 +221,17 @@ class _Auditor:
         state = self.state
         flows = self._flows()
         cleared, series = self._markets()
-        event_ids, verified = self._demand_response()
+        _event_ids, windows, verified = self._demand_response()
         load_reports = self._load_reports()
         checks, failing, kept = self._checks(flows, cleared)
         load_checks, reported_early = self._load_report_checks(load_reports, series)
         checks += load_checks
         figures = self._figures(flows, cleared, series, kept) | {
-            "dr_events": len(event_ids),
+            "dr_events": windows,
             "dr_participants_verified": len(verified),
-            # Every registered household is measured after each event; who was not verified showed
-            # less than the minimum reduction.
-            "dr_participants_skipped": len(event_ids) * len(state.members) - len(verified),
+            # Every registered household is measured after each event (its feeder's, in a zoned
+            # run); who was not verified showed less than the minimum reduction.
+            "dr_participants_skipped": windows * len(state.members) - len(verified),
             "dr_reduction_w": sum(int(v["reductionW"]) for v in verified),
             "dr_rewards_paid": sum(flows.rewards),
             "load_reports": len(load_reports),
@@ -340,7 +343,7 @@ class _Auditor:
     def _budgets(self, flows: _Flows) -> None:
         """What DemandResponse's budgets paid in the run and what it holds for them in the vault."""
         dr, vault = self.client["DemandResponse"], self.client["EnergyVault"]
-        run_events, _ = self._demand_response()
+        run_events, _, _ = self._demand_response()
         event_count = int(dr.functions.eventCount().call())
         budgets = self.state.sender.read([prepare(dr, "getEventBudget", e) for e in range(1, event_count + 1)])
         # EventBudget: budget, reserved, paid, refunded, ...
@@ -356,14 +359,25 @@ class _Auditor:
         traded_by_interval = {period_of_interval[int(m["period"])]: m for m in cleared}
         return cleared, [_with_market(s, traded_by_interval.get(s.interval)) for s in self.series]
 
-    def _demand_response(self) -> tuple[set[int], list[dict[str, Any]]]:
-        """The run's events (started by its operator) and the reductions verified in them."""
-        operator_topic = self._topics([self.state.actors.operator.address])[0]
-        event_ids = {int(e["eventId"]) for e in self._logs("DemandResponse", "EventStarted", [None, operator_topic])}
+    def _demand_response(self) -> tuple[set[int], int, list[dict[str, Any]]]:
+        """The run's events (started by its operators: one a window in each region with members),
+        how many windows they cover, and the reductions verified in them."""
+        operators = [self.state.actors.operator.address, *(o.address for o in self.state.actors.feeder_operators)]
+        started = self._logs("DemandResponse", "EventStarted", [None, self._topics(operators)])
+        event_ids = {int(e["eventId"]) for e in started}
         verified = self._logs("DemandResponse", "ReductionVerified", [None, self._topics(self.households)])
-        return event_ids, [v for v in verified if int(v["eventId"]) in event_ids]
+        windows = len({int(e["startTime"]) for e in started})
+        return event_ids, windows, [v for v in verified if int(v["eventId"]) in event_ids]
 
     def _load_reports(self) -> list[_LoadReport]:
+        """Every feeder's load reports in a zoned run (each by its region's operator), else the
+        operator's for the whole community (_region_load_reports)."""
+        state = self.state
+        if not state.zoned:
+            return self._region_load_reports(0)
+        return [report for feeder in range(state.feeders) for report in self._region_load_reports(feeder)]
+
+    def _region_load_reports(self, feeder: int) -> list[_LoadReport]:
         """The operator's load reports of the simulated days, in order: from the first interval's
         end on (a set-up may declare the transformers' rating before). GridOperations takes an
         operator's reports for its own region only.
@@ -373,7 +387,7 @@ class _Auditor:
         little newer than its last block, so a report can stand in the state while its block, and
         its event, are gone. Such a report counts as made in the first block stamped at its time or
         later."""
-        operator = self.state.actors.operator.address
+        operator, region = self.state.feeder_operator(feeder).address, self.state.feeder_region(feeder)
         decoder = EventDecoder(self.client["GridOperations"], "LoadReported")
         logs = self.state.logs(decoder, [decoder.topic, None, self._topics([operator])[0]], from_block=self._day_first_block())
         blocks = [int(log["blockNumber"], 16) for log in logs]
@@ -382,18 +396,18 @@ class _Auditor:
             # By position, as the event declares them: the names carry the power unit.
             _region, _operator, sequence, capacity, demand, _percentage, status = decoder.decode(log).values()
             interval = self.state.calendar.interval_of(timestamp_s) - 1
-            by_sequence[int(sequence)] = _LoadReport(int(capacity), int(demand), int(status), block, interval)
+            by_sequence[int(sequence)] = _LoadReport(int(capacity), int(demand), int(status), block, interval, feeder)
         operations = self.client["GridOperations"].functions
-        count = int(operations.loadReportCount(REGION_ID).call())
+        count = int(operations.loadReportCount(region).call())
         held = int(operations.LOAD_HISTORY_CAPACITY().call())
-        history = self.client.grid_operations.load_history(REGION_ID, max(0, count - held), min(count, held)) if count else []
+        history = self.client.grid_operations.load_history(region, max(0, count - held), min(count, held)) if count else []
         latest_block = int(self.client.w3.eth.block_number)
         for r in history:
             if r.sequence in by_sequence or r.reported_by != operator or r.reported_at <= self.state.calendar.day_start_s:
                 continue
             block = first_block_at(self.client.w3, r.reported_at, self._day_first_block(), latest_block)
             interval = self.state.calendar.interval_of(r.reported_at) - 1
-            by_sequence[r.sequence] = _LoadReport(r.capacity_kw, r.demand_kw, int(r.status), block, interval)
+            by_sequence[r.sequence] = _LoadReport(r.capacity_kw, r.demand_kw, int(r.status), block, interval, feeder)
         return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
     def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> tuple[list[BalanceCheck], int]:
@@ -409,6 +423,8 @@ class _Auditor:
         counted, not checked: the readings it was made from are those the reporter had read, which
         the chain does not record. Every other report must equal the meters' net import exactly."""
         rating_kva = self.last.grid.transformer_rating_kva
+        if self.state.zoned:
+            return self._feeder_load_report_checks(reports, series), 0
         counted = BalanceCheck("load reports = simulated intervals", len(reports), len(series))
         by_interval = {r.interval: r for r in reports}
         reported = [(by_interval[s.interval], s) for s in series if s.interval in by_interval]
@@ -425,6 +441,24 @@ class _Auditor:
             matching += (report.capacity_kw, report.demand_kw) == (rating_kva, net_kw)
         what = "load reports made once every meter had read = the meters' net import (kW)"
         return [counted, BalanceCheck(what, matching, complete)], len(reported) - complete
+
+    def _feeder_load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> list[BalanceCheck]:
+        """A zoned run: one report per feeder and simulated interval, each its transformer's rating
+        and apparent power in the model (kVA taken as kW)."""
+        feeders = self.state.feeders
+        rating_kva = self.last.grid.feeder_rating_kva
+        by_key = {(r.feeder, r.interval): r for r in reports}
+        matching = sum(
+            1
+            for s in series
+            for feeder in range(feeders)
+            if (report := by_key.get((feeder, s.interval))) is not None
+            and (report.capacity_kw, report.demand_kw) == (rating_kva, s.feeder_apparent_kva[feeder])
+        )
+        return [
+            BalanceCheck("load reports = simulated intervals × feeders", len(reports), len(series) * feeders),
+            BalanceCheck("load reports = each feeder's transformer in the model (kVA)", matching, len(series) * feeders),
+        ]
 
     def _last_reading_blocks(self) -> dict[int, int]:
         """By simulated interval: the block its last meter's reading arrived in, for the intervals

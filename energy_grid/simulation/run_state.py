@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from energy_grid.chain.sender import Call, TransactionSender
 from energy_grid.deploy.system import LOCAL_OPERATOR_REGION, LOCAL_UTC_OFFSET_MINUTES
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.simulation.chain_time import ChainCalendar
+from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.simulation.model import DEFAULT_START_DAY_OF_YEAR
 
 # ---- Settings ----
@@ -79,6 +80,11 @@ class SimulationConfig:
     dr_target_kw_per_member: int = 1  # the event's target (and so its budget) per registered household
     price_spread_bps: int = 500  # standing limits lie up to 5 % around the base price
     funding_whole_units: int = 10_000  # MockStablecoin each household (and the operator) gets once; households deposit it in the vault
+    households_per_feeder: int = DEFAULT_HOUSEHOLDS_PER_FEEDER  # one transformer each
+    # Each feeder its own grid region and market zone, its link to the others limited by its
+    # transformer's forecast headroom (feeders.py). False: one region and one zone for the whole
+    # community, a market blind to the feeders. One feeder is one zone either way.
+    zonal_limits: bool = True
     # An address (a person's browser wallet) that owns one household from the start: its meter, its
     # vault balances, and stablecoin in its wallet (it gets twice the funding and deposits half).
     household_owner: str | None = None
@@ -149,6 +155,9 @@ class Actors:
     households: list[LocalAccount | OutsideOwner]
     meters: list[str]  # meter device addresses, one per household (the gateway reports for them)
     owned: int | None = None  # the household of `SimulationConfig.household_owner`, if one is given
+    # The operators of the second and later feeders' regions when the market is zoned (the first
+    # feeder's region is the operator's own).
+    feeder_operators: list[LocalAccount] = field(default_factory=list)
 
 
 def hex_0x(value: Any) -> str:
@@ -176,6 +185,25 @@ class RunState:
     actors: Actors
     members: tuple[int, ...]  # the households registered for demand response
     pv_households: list[int]  # the households with PV, whose meters are clean producers
+    feeder_of: tuple[int, ...] = ()  # each household's feeder (0-based; the model's grid)
+    zoned: bool = False  # each feeder a region and market zone of its own (SimulationConfig.zonal_limits)
+
+    @property
+    def feeders(self) -> int:
+        return max(self.feeder_of, default=0) + 1
+
+    def feeder_region(self, feeder: int) -> int:
+        """The grid region of `feeder`: its own when the market is zoned (the first feeder's is
+        REGION_ID), REGION_ID for every feeder otherwise."""
+        return REGION_ID + feeder if self.zoned else REGION_ID
+
+    def region_of(self, household: int) -> int:
+        return self.feeder_region(self.feeder_of[household]) if self.feeder_of else REGION_ID
+
+    def feeder_operator(self, feeder: int) -> LocalAccount:
+        """Who operates `feeder`'s region: the run's operator for the first feeder (or every feeder
+        of an unzoned market), a feeder operator of its own otherwise."""
+        return self.actors.feeder_operators[feeder - 1] if self.zoned and feeder > 0 else self.actors.operator
 
     @property
     def w3(self) -> Web3:
@@ -196,6 +224,10 @@ class RunState:
     @property
     def dr(self) -> Contract:
         return self.client["DemandResponse"]
+
+    @property
+    def market_zones(self) -> Contract:
+        return self.client["MarketZones"]
 
     def send_as_household(self, household: LocalAccount | OutsideOwner, call: Call, *, gas: int) -> None:
         """Queues `call` signed by `household`; for an outside owner, sends it as that address at

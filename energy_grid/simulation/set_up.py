@@ -1,5 +1,6 @@
-"""The set-up step: roles, gas money, stablecoin deposited in the vault, meters, the auction approved
-in the vault, and the demand-response members. The households' standing orders come later, after
+"""The set-up step: roles, gas money, stablecoin deposited in the vault, meters (each in its feeder's
+region and zone when the run is zoned: feeders.py), the auction approved in the vault, and the
+demand-response members. The households' standing orders come later, after
 the baseline upload (auction_steps.py), because a standing order places each reading in the
 auction and the baseline days' readings must not trade.
 
@@ -15,6 +16,7 @@ from energy_grid.chain.client import GridError
 from energy_grid.chain.events import EventDecoder, address_topic
 from energy_grid.chain.sender import prepare
 from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.simulation.feeders import Feeders
 from energy_grid.simulation.run_state import (
     BASELINE_DAYS,
     GAS_APPROVE,
@@ -24,7 +26,6 @@ from energy_grid.simulation.run_state import (
     GAS_ROLE,
     HOUSEHOLD_ETH,
     MIN_ETH,
-    REGION_ID,
     OutsideOwner,
     RunState,
 )
@@ -33,22 +34,28 @@ from energy_grid.simulation.run_state import (
 class SetUp:
     """Prepares the chain for a run: every account, meter and registration the later steps use."""
 
-    def __init__(self, state: RunState) -> None:
+    def __init__(self, state: RunState, feeders: Feeders) -> None:
         self.state = state
+        self.feeders = feeders
 
     def run(self) -> None:
-        """Roles, gas money, stablecoin, meters, approvals and DR members, in two flushes: deposits
-        need the faucet's money and DR registrations need the meters."""
+        """Roles, gas money, stablecoin, meters, approvals, DR members and, in a zoned run, the
+        feeders' operators and zones, in three flushes: deposits need the faucet's money, DR
+        registrations the meters, and a meter's zone its region's zone."""
         state = self.state
         dr_baseline_days = int(state.dr.functions.BASELINE_DAYS().call())
         if dr_baseline_days != BASELINE_DAYS:
             raise GridError(f"DemandResponse measures against {dr_baseline_days} days; the driver uploads {BASELINE_DAYS}")
         self._grant_roles()
         self._fund_accounts()
+        self.feeders.register_operators()
         self._register_meters()
         state.sender.flush()  # set-up: any time will do
         self._deposit_and_approve()
+        self.feeders.verify_operators_and_add_zones()
         self._register_dr_members()
+        state.sender.flush()
+        self.feeders.sync_meter_zones()
         state.sender.flush()
 
     # ---- Roles and money ----
@@ -76,7 +83,8 @@ class SetUp:
             if state.w3.eth.get_balance(Web3.to_checksum_address(account.address)) < MIN_ETH:
                 sender.rpc("anvil_setBalance", [account.address, hex(HOUSEHOLD_ETH)])
         funded = self._faucet_recipients()
-        for account in [a.operator, *a.households]:
+        # The feeders' operators too: each pays its own demand-response events' rewards.
+        for account in [a.operator, *a.feeder_operators, *a.households]:
             if account.address not in funded:
                 # An outside owner keeps half of its money in its wallet: it deposits the other half.
                 whole_units = state.config.funding_whole_units * (2 if isinstance(account, OutsideOwner) else 1)
@@ -111,9 +119,9 @@ class SetUp:
         state = self.state
         meter_c, a = state.meter_registry, state.actors
         signature = "registerMeter(address,address,uint32,uint256,uint256)"
-        for household, meter in zip(a.households, a.meters, strict=True):
+        for i, (household, meter) in enumerate(zip(a.households, a.meters, strict=True)):
             if not self._meter_registered(meter):
-                call = prepare(meter_c, "registerMeter", meter, household.address, REGION_ID, 0, 0, signature=signature)
+                call = prepare(meter_c, "registerMeter", meter, household.address, state.region_of(i), 0, 0, signature=signature)
                 state.sender.send(a.operator, call, gas=GAS_REGISTER, actor="operator")
 
     def _meter_registered(self, meter: str) -> bool:

@@ -1,0 +1,185 @@
+"""The feeders as market zones: each feeder's region, its operator, its zone, its link limits and
+its load reports.
+
+A community larger than one transformer serves is several feeders (grid.py). With
+`SimulationConfig.zonal_limits` each feeder is a grid region of its own (REGION_ID + its index), run
+by an operator of its own (the first feeder's by the run's operator), and a zone of the interval
+market (MarketZones): every household's meter is registered in its feeder's region, so its
+standing orders trade in that zone. Energy bought across feeders leaves through one transformer and
+enters through another, so each feeder's operator limits what the market may move through its own.
+
+The operators' rule, set day-ahead from the baseline days: in each interval a feeder's link may
+carry, in either direction, the headroom its transformer's forecast loading leaves (rating × (1 −
+forecast loading)), rounded down to LIMIT_STEP_KW. The forecast is the highest loading the baseline
+days saw at that time of day (the cautious forecast demand response plans with). The limits are set
+before the day, in runs of equal limits, so that each market clears with limits in force at its gate.
+
+Each interval every feeder's operator reports its transformer's load (GridOperations.reportLoad,
+kVA taken as kW); after the first report the keeper has each zone's link rated from it
+(MarketZones.syncRating), which caps any later limit.
+
+Each action checks the chain first, so a resumed run sends only what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from web3.exceptions import ContractCustomError
+
+from energy_grid.chain.client import GridError
+from energy_grid.chain.sender import prepare
+from energy_grid.domain.demand_response import cautious_forecast
+from energy_grid.domain.units import INTERVALS_PER_DAY
+from energy_grid.simulation.model import IntervalResult
+from energy_grid.simulation.run_state import GAS_LOAD_REPORT, GAS_REGISTER, GAS_ROLE, HOUSEHOLD_ETH, MIN_ETH, RunState
+
+LIMIT_STEP_KW = 5  # limits move in 5 kW steps: whole runs of intervals share one transaction
+PER_MILLE = 1_000
+GAS_LINK_LIMITS = 3_000_000  # setLinkLimits of up to 96 periods: 96 fresh slots
+GAS_ZONE = 200_000
+FEEDER_OPERATOR_CAPACITY_KW = 100  # registered capacity; the rating the market uses comes from load reports
+
+
+class Feeders:
+    """Regions, operators, zones, limits and load reports of a zoned run (nothing when unzoned)."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    # ---- Set-up ----
+
+    def register_operators(self) -> None:
+        """Each later feeder's operator gets gas money and registers for its region (first flush)."""
+        state = self.state
+        if not state.zoned:
+            return
+        grid = state.client["GridManagement"]
+        max_zones = int(state.market_zones.functions.MAX_ZONES().call())
+        if state.feeders > max_zones:
+            raise GridError(f"{state.feeders} feeders are more zones than the market's {max_zones}: give each feeder more households")
+        for feeder in range(1, state.feeders):
+            operator = state.feeder_operator(feeder)
+            if state.w3.eth.get_balance(operator.address) < MIN_ETH:
+                state.sender.rpc("anvil_setBalance", [operator.address, hex(HOUSEHOLD_ETH)])
+            if not self._registered(operator.address):
+                call = prepare(grid, "registerOperator", f"Feeder {feeder}", state.feeder_region(feeder), FEEDER_OPERATOR_CAPACITY_KW)
+                state.sender.send(operator, call, gas=GAS_REGISTER, actor="operator")
+
+    def verify_operators_and_add_zones(self) -> None:
+        """The admin verifies each later feeder's operator (in GridManagement and as a
+        demand-response operator) and makes every feeder's region a zone (second flush)."""
+        state = self.state
+        if not state.zoned:
+            return
+        c, admin, sender = state.client.contracts, state.actors.operator, state.sender
+        for feeder in range(1, state.feeders):
+            operator = state.feeder_operator(feeder).address
+            if not c["GridManagement"].functions.isVerifiedOperator(operator).call():
+                sender.send(admin, prepare(c["GridManagement"], "verifyOperator", operator), gas=GAS_ROLE, actor="operator")
+            if not state.dr.functions.isGridOperator(operator).call():
+                sender.send(admin, prepare(state.dr, "registerGridOperator", operator), gas=GAS_ROLE, actor="operator")
+        zones = state.market_zones
+        for feeder in range(state.feeders):
+            if int(zones.functions.zoneOf(state.feeder_region(feeder)).call()) == 0:
+                sender.send(admin, prepare(zones, "addZone", state.feeder_region(feeder)), gas=GAS_ZONE, actor="operator")
+
+    def sync_meter_zones(self) -> None:
+        """Every meter takes its region's zone (after the zones are added and the meters registered)."""
+        state = self.state
+        if not state.zoned:
+            return
+        registry, zones = state.meter_registry, state.market_zones
+        zone_of_feeder = [int(zones.functions.zoneOf(state.feeder_region(f)).call()) for f in range(state.feeders)]
+        expected = [zone_of_feeder[feeder] for feeder in state.feeder_of]
+        held = state.sender.read([prepare(registry, "meterZone", m) for m in state.actors.meters])
+        for meter, zone, on_chain in zip(state.actors.meters, expected, held, strict=True):
+            if int(on_chain) != zone:
+                state.sender.send(state.actors.keeper, prepare(registry, "syncMeterZone", meter), gas=GAS_ROLE, actor="keeper")
+
+    def _registered(self, operator: str) -> bool:
+        try:
+            self.state.client["GridManagement"].functions.getOperator(operator).call()
+        except ContractCustomError:  # OperatorUnknown
+            return False
+        return True
+
+    # ---- The operators' link limits, day-ahead ----
+
+    def limits_kw(self, baseline: Sequence[IntervalResult]) -> list[list[int]]:
+        """Each feeder's link limit (kW, both directions) in each simulated interval: its
+        transformer's headroom at the forecast loading (module docstring)."""
+        days = len(baseline) // INTERVALS_PER_DAY
+        whole = baseline[: days * INTERVALS_PER_DAY]
+        rating_kw = whole[0].grid.feeder_rating_kva
+        limits = []
+        for feeder in range(self.state.feeders):
+            loading = [r.grid.feeder_loading_per_mille[feeder] for r in whole]
+            forecast = cautious_forecast([loading[d * INTERVALS_PER_DAY : (d + 1) * INTERVALS_PER_DAY] for d in range(days)])
+            per_interval = []
+            for i in range(self.state.config.interval_count):
+                headroom_kw = rating_kw * max(0, PER_MILLE - forecast[i % INTERVALS_PER_DAY]) // PER_MILLE
+                per_interval.append(headroom_kw // LIMIT_STEP_KW * LIMIT_STEP_KW)
+            limits.append(per_interval)
+        return limits
+
+    def set_limits(self, baseline: Sequence[IntervalResult]) -> None:
+        """Each feeder's operator sets its link's limits for the simulated intervals, in runs of
+        equal limits (at most a day's periods a transaction); runs the chain holds already are
+        skipped, and so are periods whose gate has closed (a resumed run)."""
+        state = self.state
+        if not state.zoned:
+            return
+        zones, calendar = state.market_zones, state.calendar
+        max_periods = int(zones.functions.MAX_LIMIT_PERIODS().call())
+        now_s = int(state.w3.eth.get_block("latest")["timestamp"])
+        gate_s = int(zones.functions.gateClosure().call())
+        for feeder, limits in enumerate(self.limits_kw(baseline)):
+            region = state.feeder_region(feeder)
+            periods = [calendar.period_of(i) for i in range(len(limits))]
+            held = state.sender.read([prepare(zones, "linkLimitsKW", region, p) for p in periods])
+            runs: list[tuple[int, int, int]] = []  # (first period, count, limit kW)
+            for i, (period, limit, (import_kw, export_kw)) in enumerate(zip(periods, limits, held, strict=True)):
+                if (int(import_kw), int(export_kw)) == (limit, limit) or now_s >= calendar.interval_start_s(i) - gate_s:
+                    continue
+                first, count, run_limit = runs[-1] if runs else (-1, 0, -1)
+                if run_limit == limit and first + count == period and count < max_periods:
+                    runs[-1] = (first, count + 1, limit)
+                else:
+                    runs.append((period, 1, limit))
+            for first, count, limit in runs:
+                call = prepare(zones, "setLinkLimits", region, first, count, limit, limit)
+                state.sender.send(state.feeder_operator(feeder), call, gas=GAS_LINK_LIMITS, actor="operator")
+
+    # ---- Each interval ----
+
+    def report_loads(self, result: IntervalResult, at_s: int, check: bool) -> None:
+        """Each feeder's operator reports its transformer's rating and apparent power (kVA as kW)."""
+        state = self.state
+        operations = state.client["GridOperations"]
+        grid = result.grid
+        for feeder in range(state.feeders):
+            region = state.feeder_region(feeder)
+            if check and self._load_reported_at(region) >= at_s:
+                continue
+            call = prepare(operations, "reportLoad", region, grid.feeder_rating_kva, grid.feeder_apparent_kva[feeder])
+            state.sender.send(state.feeder_operator(feeder), call, gas=GAS_LOAD_REPORT, actor="operator")
+
+    def sync_ratings(self) -> None:
+        """The keeper rates each zone's link from its latest load report, where the rating differs."""
+        state = self.state
+        zones = state.market_zones
+        period = state.calendar.period_of(0)
+        for feeder in range(state.feeders):
+            region = state.feeder_region(feeder)
+            latest_kw = int(state.client["GridOperations"].functions.getCurrentLoad(region).call().capacityKW)
+            if int(zones.functions.ratingKW(region, period + INTERVALS_PER_DAY).call()) != latest_kw:
+                state.sender.send(state.actors.keeper, prepare(zones, "syncRating", region), gas=GAS_ZONE, actor="keeper")
+
+    def _load_reported_at(self, region: int) -> int:
+        """When `region`'s latest load report was made (0 before its first)."""
+        operations = self.state.client["GridOperations"].functions
+        if int(operations.loadReportCount(region).call()) == 0:
+            return 0
+        return int(operations.getCurrentLoad(region).call().reportedAt)
+
