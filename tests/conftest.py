@@ -527,6 +527,7 @@ SLOW_MODULES = frozenset(
         "test_static_analysis.py",
         "test_simulation_restart.py",
         "test_simulation_run.py",
+        "test_simulation_feeders.py",
         "test_another_network.py",
         "test_compiler.py",
         "test_web_app.py",

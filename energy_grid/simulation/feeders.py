@@ -106,23 +106,6 @@ class Feeders:
 
     # ---- The operators' link limits, day-ahead ----
 
-    def limits_kw(self, baseline: Sequence[IntervalResult]) -> list[list[int]]:
-        """Each feeder's link limit (kW, both directions) in each simulated interval: its
-        transformer's headroom at the forecast loading (module docstring)."""
-        days = len(baseline) // INTERVALS_PER_DAY
-        whole = baseline[: days * INTERVALS_PER_DAY]
-        rating_kw = whole[0].grid.feeder_rating_kva
-        limits = []
-        for feeder in range(self.state.feeders):
-            loading = [r.grid.feeder_loading_per_mille[feeder] for r in whole]
-            forecast = cautious_forecast([loading[d * INTERVALS_PER_DAY : (d + 1) * INTERVALS_PER_DAY] for d in range(days)])
-            per_interval = []
-            for i in range(self.state.config.interval_count):
-                headroom_kw = rating_kw * max(0, PER_MILLE - forecast[i % INTERVALS_PER_DAY]) // PER_MILLE
-                per_interval.append(headroom_kw // LIMIT_STEP_KW * LIMIT_STEP_KW)
-            limits.append(per_interval)
-        return limits
-
     def set_limits(self, baseline: Sequence[IntervalResult]) -> None:
         """Each feeder's operator sets its link's limits for the simulated intervals, in runs of
         equal limits (at most a day's periods a transaction); runs the chain holds already are
@@ -134,7 +117,7 @@ class Feeders:
         max_periods = int(zones.functions.MAX_LIMIT_PERIODS().call())
         now_s = int(state.w3.eth.get_block("latest")["timestamp"])
         gate_s = int(zones.functions.gateClosure().call())
-        for feeder, limits in enumerate(self.limits_kw(baseline)):
+        for feeder, limits in enumerate(link_limits_kw(baseline, state.feeders, state.config.interval_count)):
             region = state.feeder_region(feeder)
             periods = [calendar.period_of(i) for i in range(len(limits))]
             held = state.sender.read([prepare(zones, "linkLimitsKW", region, p) for p in periods])
@@ -183,3 +166,18 @@ class Feeders:
             return 0
         return int(operations.getCurrentLoad(region).call().reportedAt)
 
+
+def link_limits_kw(baseline: Sequence[IntervalResult], feeders: int, intervals: int) -> list[list[int]]:
+    """Each feeder's link limit (kW, both directions) in each of the first `intervals` simulated
+    intervals: its transformer's headroom at the forecast loading, in LIMIT_STEP_KW steps (module
+    docstring). `baseline`: the baseline days' intervals, whole days from midnight."""
+    days = len(baseline) // INTERVALS_PER_DAY
+    whole = baseline[: days * INTERVALS_PER_DAY]
+    rating_kw = whole[0].grid.feeder_rating_kva
+    limits = []
+    for feeder in range(feeders):
+        loading = [r.grid.feeder_loading_per_mille[feeder] for r in whole]
+        forecast = cautious_forecast([loading[d * INTERVALS_PER_DAY : (d + 1) * INTERVALS_PER_DAY] for d in range(days)])
+        headroom_kw = [rating_kw * max(0, PER_MILLE - forecast[i % INTERVALS_PER_DAY]) // PER_MILLE for i in range(intervals)]
+        limits.append([kw // LIMIT_STEP_KW * LIMIT_STEP_KW for kw in headroom_kw])
+    return limits

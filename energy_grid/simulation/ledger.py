@@ -226,6 +226,8 @@ class _Auditor:
         checks, failing, kept = self._checks(flows, cleared)
         load_checks, reported_early = self._load_report_checks(load_reports, series)
         checks += load_checks
+        zone_figures, zone_checks = self._feeders_in_the_market()
+        checks += zone_checks
         figures = self._figures(flows, cleared, series, kept) | {
             "dr_events": windows,
             "dr_participants_verified": len(verified),
@@ -236,7 +238,7 @@ class _Auditor:
             "dr_rewards_paid": sum(flows.rewards),
             "load_reports": len(load_reports),
             "load_reports_high": sum(1 for report in load_reports if report.status >= LOAD_STATUS_HIGH),
-        }
+        } | zone_figures
         if self.metered_load:
             figures["load_reports_before_every_meter_read"] = reported_early
         credits = self._logs("CarbonCredits", "CarbonCreditsIssued", [self._topics(self.meters)])
@@ -358,6 +360,50 @@ class _Auditor:
         cleared = [m for m in self._logs("EnergyAuction", "MarketCleared", []) if int(m["period"]) in period_of_interval]
         traded_by_interval = {period_of_interval[int(m["period"])]: m for m in cleared}
         return cleared, [_with_market(s, traded_by_interval.get(s.interval)) for s in self.series]
+
+    def _feeders_in_the_market(self) -> tuple[dict[str, Any], list[BalanceCheck]]:
+        """What crossed between feeders and what the links cost, from the settled fills of the
+        households' standing orders (either run: a feeder's net sale in a market left through its
+        transformer), and in a zoned run from the zones' clearing too (MarketZones' ZoneCleared and
+        CongestionRentAccrued), which must agree with the fills to the Wh."""
+        state = self.state
+        periods = {state.calendar.period_of(i) for i in range(len(self.series))}
+        feeder_of_meter = {meter: state.feeder_of[i] for i, meter in enumerate(self.meters)}
+        net_wh: dict[tuple[int, int], int] = defaultdict(int)  # (period, feeder) → sold − bought
+        for fill in self._logs("EnergyAuction", "MeteredOrdersSettled", [self._topics(self.meters)]):
+            if int(fill["period"]) in periods:
+                net_wh[(int(fill["period"]), feeder_of_meter[fill["meter"]])] += int(fill["soldWh"]) - int(fill["boughtWh"])
+        across_wh = sum(max(0, wh) for wh in net_wh.values())
+        peaks = [max((s.feeder_loading_per_mille[f] for s in self.series), default=0) for f in range(state.feeders)]
+        figures: dict[str, Any] = {
+            "feeders": state.feeders,
+            "market_zones": state.feeders if state.zoned else 1,
+            # Each feeder's peak over the day: of the feeder whose peak is highest, and lowest.
+            "peak_loading_most_loaded_feeder_per_mille": max(peaks),
+            "peak_loading_least_loaded_feeder_per_mille": min(peaks),
+            "traded_across_feeders_wh": across_wh,
+            "congestion_rent": 0,
+            "markets_with_zone_prices_apart": 0,
+            "max_zone_price_spread_per_kwh": 0,
+        }
+        if not state.zoned:
+            return figures, []
+        zone_of_feeder = [int(state.market_zones.functions.zoneOf(state.feeder_region(f)).call()) for f in range(state.feeders)]
+        feeder_of_zone = {zone: feeder for feeder, zone in enumerate(zone_of_feeder)}
+        cleared = [z for z in self._logs("MarketZones", "ZoneCleared", []) if int(z["period"]) in periods]
+        zone_export_wh = sum(max(0, int(z["netExportWh"])) for z in cleared if int(z["zone"]) in feeder_of_zone)
+        prices: dict[int, list[int]] = defaultdict(list)
+        for z in cleared:
+            if int(z["clearingTick"]) != 0:
+                prices[int(z["period"])].append(int(z["clearingPricePerKWh"]))
+        spreads = [max(p) - min(p) for p in prices.values()]
+        rents = [r for r in self._logs("MarketZones", "CongestionRentAccrued", []) if int(r["period"]) in periods]
+        figures |= {
+            "congestion_rent": sum(int(r["rent"]) for r in rents),
+            "markets_with_zone_prices_apart": sum(1 for spread in spreads if spread > 0),
+            "max_zone_price_spread_per_kwh": max(spreads, default=0),
+        }
+        return figures, [BalanceCheck("energy across feeders: the zones' net exports = the settled fills (Wh)", zone_export_wh, across_wh)]
 
     def _demand_response(self) -> tuple[set[int], int, list[dict[str, Any]]]:
         """The run's events (started by its operators: one a window in each region with members),

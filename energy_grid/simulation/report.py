@@ -66,6 +66,18 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
             f"({int(f['peak_transformer_loading_without_dr_per_mille']) / 10:.1f} %)",
         ),
         ("load reports to GridOperations (HIGH or above)", f"{f['load_reports']} ({f['load_reports_high']})"),
+        ("feeders / market zones", f"{f['feeders']} / {f['market_zones']}"),
+        (
+            "peak loading of the most and least loaded feeder",
+            f"{int(f['peak_loading_most_loaded_feeder_per_mille']) / 10:.1f} % / "
+            f"{int(f['peak_loading_least_loaded_feeder_per_mille']) / 10:.1f} %",
+        ),
+        ("traded across feeders", format_kwh(int(f["traded_across_feeders_wh"]))),
+        (
+            "markets with zone prices apart (widest spread)",
+            f"{f['markets_with_zone_prices_apart']} ({money('max_zone_price_spread_per_kwh')}/kWh)",
+        ),
+        ("congestion rent (to the market's fee recipient)", money("congestion_rent")),
         ("demand-response events", str(f["dr_events"])),
         ("DR participants paid (skipped)", f"{f['dr_participants_verified']} ({f['dr_participants_skipped']})"),
         ("DR reduction verified", f"{int(f['dr_reduction_w']):,} W"),
