@@ -100,7 +100,8 @@ def add_scale_to_report(report: GasReport, bench: SimulationBench) -> None:
     and its simulated day's gas per household-interval, every feeder a zone of the market."""
     feeders = -(-bench.households // SimulationConfig().households_per_feeder)
     report.add(
-        f"simulation: {bench.households:,} households on {feeders} feeders, each a market zone, gas per household-interval, simulated day only",
+        f"simulation: {bench.households:,} households on {feeders} feeders, each a market zone, "
+        "gas per household-interval, simulated day only",
         bench.day_gas // (bench.households * bench.intervals),
         BUDGET_SCALE_DAY_GAS_PER_HOUSEHOLD_INTERVAL,
         "all actors, from the day's first interval on: a feeder's load report and the coupled clearing every interval",
