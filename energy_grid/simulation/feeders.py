@@ -57,7 +57,10 @@ class Feeders:
         grid = state.client["GridManagement"]
         max_zones = int(state.market_zones.functions.MAX_ZONES().call())
         if state.feeders > max_zones:
-            raise GridError(f"{state.feeders} feeders are more zones than the market's {max_zones}: give each feeder more households")
+            raise GridError(
+                f"{state.feeders} feeders are more zones than the market's {max_zones}: "
+                "give each feeder more households (--households-per-feeder) or run without zonal limits"
+            )
         for feeder in range(1, state.feeders):
             operator = state.feeder_operator(feeder)
             if state.w3.eth.get_balance(operator.address) < MIN_ETH:
