@@ -57,6 +57,11 @@ class DemandResponse:
         # configuration names its own.
         self.trigger_per_mille = state.config.dr_trigger_per_mille or high_percent * 10
         self.events: list[DemandEvent] = []  # filled by plan(), before the simulated day
+        # The registered households by the feeder whose region their meters are in (all in feeder
+        # 0's region unless the run is zoned): each region's operator runs its own event.
+        self.members_by_feeder: dict[int, list[int]] = {}
+        for i in state.members:
+            self.members_by_feeder.setdefault(state.feeder_of[i] if state.zoned else 0, []).append(i)
 
     def plan(self, baseline: Sequence[IntervalResult]) -> None:
         """Plans the events ahead, as a utility announces them: in each simulated day, where the
@@ -90,7 +95,7 @@ class DemandResponse:
         for event in self.events:
             if event.decided_at != interval:
                 continue
-            for feeder in self._members_by_feeder():
+            for feeder in self.members_by_feeder:
                 if not check or self._find_event(event, feeder) == 0:
                     self._start_event(feeder)
 
@@ -98,29 +103,20 @@ class DemandResponse:
         """The keeper verifies the events whose window ended with `interval`."""
         for event in self.events:
             if event.last_interval == interval:
-                for feeder, members in self._members_by_feeder().items():
+                for feeder, members in self.members_by_feeder.items():
                     self._verify_event(event, feeder, members)
 
     def pay_ended(self, interval: int) -> None:
         """The keeper pays the verified rewards of the events whose window ended with `interval`."""
         for event in self.events:
             if event.last_interval == interval:
-                for feeder in self._members_by_feeder():
+                for feeder in self.members_by_feeder:
                     self._distribute(event, feeder)
-
-    def _members_by_feeder(self) -> dict[int, list[int]]:
-        """The registered households by the feeder whose region their meters are in (all in
-        feeder 0's region unless the run is zoned)."""
-        state = self.state
-        by_feeder: dict[int, list[int]] = {}
-        for i in state.members:
-            by_feeder.setdefault(state.feeder_of[i] if state.zoned else 0, []).append(i)
-        return by_feeder
 
     def _start_event(self, feeder: int) -> None:
         state = self.state
         config, operator, dr = state.config, state.feeder_operator(feeder), state.dr
-        target_kw = config.dr_target_kw_per_member * len(self._members_by_feeder()[feeder])
+        target_kw = config.dr_target_kw_per_member * len(self.members_by_feeder[feeder])
         budget = target_kw * config.dr_reward_per_kw
         approve = prepare(state.client["PaymentToken"], "approve", dr.address, budget)
         state.sender.send(operator, approve, gas=GAS_APPROVE, actor="operator")

@@ -42,7 +42,8 @@ FEEDER_OPERATOR_CAPACITY_KW = 100  # registered capacity; the rating the market 
 
 
 class Feeders:
-    """Regions, operators, zones, limits and load reports of a zoned run (nothing when unzoned)."""
+    """Regions, operators, zones and limits of a zoned run (nothing when unzoned), and every run's
+    load reports."""
 
     def __init__(self, state: RunState) -> None:
         self.state = state
@@ -140,15 +141,22 @@ class Feeders:
     # ---- Each interval ----
 
     def report_loads(self, result: IntervalResult, at_s: int, check: bool) -> None:
-        """Each feeder's operator reports its transformer's rating and apparent power (kVA as kW)."""
+        """The transformers' load (kVA taken as kW): in a zoned run each feeder's operator reports its
+        own transformer; otherwise the operator reports the feeders' summed rating and apparent power
+        for the one region, so that its load percentage is the feeders' loading (with one feeder, the
+        transformer's own). With `check`, a report the chain holds already is not sent again."""
         state = self.state
-        operations = state.client["GridOperations"]
         grid = result.grid
-        for feeder in range(state.feeders):
+        if state.zoned:
+            reports = [(f, grid.feeder_rating_kva, grid.feeder_apparent_kva[f]) for f in range(state.feeders)]
+        else:
+            reports = [(0, grid.transformer_rating_kva, grid.transformer_apparent_kva)]
+        operations = state.client["GridOperations"]
+        for feeder, rating_kva, apparent_kva in reports:
             region = state.feeder_region(feeder)
             if check and self._load_reported_at(region) >= at_s:
                 continue
-            call = prepare(operations, "reportLoad", region, grid.feeder_rating_kva, grid.feeder_apparent_kva[feeder])
+            call = prepare(operations, "reportLoad", region, rating_kva, apparent_kva)
             state.sender.send(state.feeder_operator(feeder), call, gas=GAS_LOAD_REPORT, actor="operator")
 
     def sync_ratings(self) -> None:

@@ -3,7 +3,8 @@
 All of an interval's blocks carry its end time. The flushes follow each other because a
 transaction that needs another's effect must come in a later block:
 1. report: the meters' readings (which place the households' standing orders), the oracles' grid
-   state and weather, the operator's grid status and load report; the keeper clears the previous
+   state and weather, the operator's grid status and the transformers' load reports (feeders.py);
+   the keeper clears the previous
    interval's market, and the operator starts a demand-response event due to open next;
 2. trade: the keeper verifies an event whose window ended and, each full hour, issues carbon
    credits;
@@ -24,7 +25,6 @@ from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
     GAS_GRID_STATUS,
     GAS_ISSUE_CREDITS,
-    GAS_LOAD_REPORT,
     GAS_ORACLE,
     INTERVALS_PER_HOUR,
     REGION_ID,
@@ -93,24 +93,11 @@ class Interval:
         if not check or int(c["GridManagement"].functions.getCurrentGridStatus().call().updatedAt) < at:
             call = prepare(c["GridManagement"], "updateGridStatus", grid.generation_w, grid.load_w, grid.frequency_millihz, voltage)
             sender.send(a.operator, call, gas=GAS_GRID_STATUS, actor="operator")
-        if state.zoned:
-            self.feeders.report_loads(result, at, check)
-        elif not check or self._load_reported_at() < at:
-            # The transformers' apparent power against their rating, so that the region's load
-            # percentage is the feeders' loading (with one feeder, the transformer's own).
-            call = prepare(c["GridOperations"], "reportLoad", REGION_ID, grid.transformer_rating_kva, grid.transformer_apparent_kva)
-            sender.send(a.operator, call, gas=GAS_LOAD_REPORT, actor="operator")
+        self.feeders.report_loads(result, at, check)
         if i >= 1:
             # The previous interval's readings are all in: its market's clearing time is now.
             self.auction.clear(state.calendar.period_of(i - 1), check)
         self.demand_response.start_due(i, check)
-
-    def _load_reported_at(self) -> int:
-        """When the region's latest load report was made (0 before its first)."""
-        operations = self.state.client["GridOperations"].functions
-        if int(operations.loadReportCount(REGION_ID).call()) == 0:
-            return 0
-        return int(operations.getCurrentLoad(REGION_ID).call().reportedAt)
 
     # ---- The trade flush and carbon credits ----
 
