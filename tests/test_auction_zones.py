@@ -377,4 +377,21 @@ def test_auction_slots_reads_the_slots_solidity_lays_out(project, admin):
     assert harness.slots() == (1, 2, 3, 4)
     harness.setWord(7, 12_345, sender=admin)
     slot = keccak(encode(["uint256", "uint256"], [7, 3]))
-    assert harness.load([slot, b"\0" * 32]) == [(12_345).to_bytes(32, "big"), b"\0" * 32]
+    assert harness.extsload([slot, b"\0" * 32]) == [(12_345).to_bytes(32, "big"), b"\0" * 32]
+
+
+def test_auction_slots_reads_every_zones_ticks_in_one_call(project, admin):
+    """AuctionSlots.readLevels: each zone's occupied ticks in ascending order, its tick word above the tick,
+    over runs of empty ticks and up to the grid's last tick; the bus (zone 0) and a zone without ticks too."""
+    harness = project.AuctionSlotsHarness.deploy(sender=admin)
+    period = 7
+    books = {0: {0: 5 | 6 << 64}, 2: {3: 1_000, 17: 2 << 64, 100: 7 | 9 << 64, 255: 2**64 - 1}, 5: {}}
+    for zone, ticks in books.items():
+        for tick, word in ticks.items():
+            harness.setTick((((period << 8) | zone) << 8) | tick, word, sender=admin)
+    zones = list(books)
+    occupied = [sum(1 << tick for tick in books[zone]) for zone in zones]
+    levels = harness.readLevels(harness, period, zones, occupied)
+    assert [list(zone_levels) for zone_levels in levels] == [
+        [tick | word << 8 for tick, word in sorted(books[zone].items())] for zone in zones
+    ]

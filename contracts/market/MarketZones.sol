@@ -11,6 +11,7 @@ import {IGridOperations} from "../grid/IGridOperations.sol";
 import {OperatorNotAuthorized, ZeroAddress} from "../utils/GridErrors.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
 import {BitMath} from "../utils/BitMath.sol";
+import {AuctionSlots} from "./auction/AuctionSlots.sol";
 import {CoupledClearing, ZoneBook, ZoneClearing} from "./auction/CoupledClearing.sol";
 import {ZoneResult, ZoneResultLibrary} from "../types/ZoneResult.sol";
 
@@ -143,7 +144,7 @@ contract MarketZones is AccessControl, IMarketZones {
         for (uint256 z; z < books.length; ++z) {
             result.zoneResults[z] = ZoneResult.unwrap(ZoneResultLibrary.pack(cleared[z]));
             uint256 pricePerKWh = minPricePerKWh + cleared[z].tick * tickSizePerKWh;
-            _addZoneValue(totals, books[z].levels, cleared[z], pricePerKWh, feeBps);
+            CoupledClearing.addFillValues(totals, books[z].levels, cleared[z], pricePerKWh, feeBps);
         }
         (result.boughtWh, result.soldWh, result.surplus) = (totals[0], totals[2], totals[1] - totals[3]);
     }
@@ -202,8 +203,9 @@ contract MarketZones is AccessControl, IMarketZones {
         if (n == 0) n = IEnergyAuction(_auction).tickCount();
         bidVolumesWh = new uint256[](n);
         askVolumesWh = new uint256[](n);
-        uint256 book = _bookKey(period, zone);
-        uint256[] memory levels = _readLevels(book, _occupied(book));
+        (uint256[] memory zones, uint256[] memory occupied) = (new uint256[](1), new uint256[](1));
+        (zones[0], occupied[0]) = (zone, _occupied(_bookKey(period, zone)));
+        uint256[] memory levels = AuctionSlots.readLevels(_auction, _ticksSlot, period, zones, occupied)[0];
         for (uint256 j; j < levels.length; ++j) {
             uint256 tick = uint8(levels[j]);
             bidVolumesWh[tick] = uint64(levels[j] >> 8);
@@ -282,7 +284,8 @@ contract MarketZones is AccessControl, IMarketZones {
     // ---- The auction's books ----
 
     /// @dev Reads the books of the market's zones (`zonesBits`) and of the bus, if it holds orders, from the
-    /// auction, every book's occupancy in one read, with the limits in force for `period`.
+    /// auction, with the limits in force for `period`: every book's occupancy in one read, then every
+    /// occupied tick of every book in one more.
     function _readBooks(uint256 period, uint256 zonesBits)
         private
         view
@@ -299,32 +302,16 @@ contract MarketZones is AccessControl, IMarketZones {
         uint256 skip = uint256(words[0]) | uint256(words[1]) == 0 ? 1 : 0;
         zones = new uint256[](candidates.length - skip);
         books = new ZoneBook[](zones.length);
+        uint256[] memory occupied = new uint256[](zones.length);
         for (uint256 z; z < zones.length; ++z) {
             uint256 i = z + skip;
             zones[z] = candidates[i];
-            books[z].levels = _readLevels(_bookKey(period, zones[z]), uint256(words[2 * i]) | uint256(words[2 * i + 1]));
+            occupied[z] = uint256(words[2 * i]) | uint256(words[2 * i + 1]);
             (books[z].importLimitWh, books[z].exportLimitWh) = _limitsWh(zones[z], period);
         }
-    }
-
-    /// @dev Returns a book's `occupied` ticks in ascending order, each as tick | bidWh << 8 | askWh << 72.
-    function _readLevels(uint256 book, uint256 occupied) private view returns (uint256[] memory levels) {
-        uint256 count = 0;
-        for (uint256 bits = occupied; bits != 0; bits &= bits - 1) {
-            ++count;
-        }
-        bytes32[] memory slots = new bytes32[](count);
-        uint256[] memory ticks = new uint256[](count);
-        for (uint256 j; occupied != 0; ++j) {
-            ticks[j] = BitMath.lowestBit(occupied);
-            slots[j] = _slot((book << 8) | ticks[j], _ticksSlot);
-            occupied &= occupied - 1;
-        }
-        // slither-disable-next-line calls-loop: the market's own auction, read once per zone of a market (at most MAX_ZONES + 1)
-        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
-        levels = new uint256[](count);
-        for (uint256 j; j < count; ++j) {
-            levels[j] = ticks[j] | (uint256(words[j]) << 8);
+        uint256[][] memory levels = AuctionSlots.readLevels(_auction, _ticksSlot, period, zones, occupied);
+        for (uint256 z; z < zones.length; ++z) {
+            books[z].levels = levels[z];
         }
     }
 
@@ -349,11 +336,7 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @dev Returns the zones whose bits are set, lowest first.
     function _zonesList(uint256 zonesBits) private pure returns (uint256[] memory zones) {
-        uint256 count = 0;
-        for (uint256 bits = zonesBits; bits != 0; bits &= bits - 1) {
-            ++count;
-        }
-        zones = new uint256[](count);
+        zones = new uint256[](BitMath.popCount(zonesBits));
         for (uint256 i; zonesBits != 0; ++i) {
             zones[i] = BitMath.lowestBit(zonesBits);
             zonesBits &= zonesBits - 1;
@@ -403,33 +386,6 @@ contract MarketZones is AccessControl, IMarketZones {
     function _energyWh(uint256 powerKW) private view returns (int256) {
         if (powerKW == NO_LIMIT) return CoupledClearing.UNLIMITED;
         return int256(powerKW * _periodLength * 5 / 18);
-    }
-
-    /// @dev Adds what a zone's bids bought and paid and what its asks sold and netted to the totals (Wh
-    /// bought, paid, Wh sold, netted), in one walk over its levels. Each side fills by price priority, its
-    /// marginal level trading L, and each level rounds once, as its orders' claims pay (AuctionClearing.outcome).
-    /// A zone that exports nets more than its own buyers pay, so only the market's totals give the surplus.
-    function _addZoneValue(uint256[4] memory totals, uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
-        private
-        pure
-    {
-        for (uint256 j; j < levels.length; ++j) {
-            uint256 tick = uint8(levels[j]);
-            uint256 bidWh = uint64(levels[j] >> 8);
-            if (bidWh != 0 && tick >= r.bidMarginalTick) {
-                if (tick == r.bidMarginalTick) bidWh = r.bidRationedWh;
-                totals[0] += bidWh;
-                totals[1] += OrderMath.ceilMilli(bidWh * pricePerKWh);
-            }
-            uint256 askWh = uint64(levels[j] >> 72);
-            if (askWh != 0 && tick <= r.askMarginalTick) {
-                if (tick == r.askMarginalTick) askWh = r.askRationedWh;
-                totals[2] += askWh;
-                // slither-disable-next-line divide-before-multiply: the fee is taken from the rounded gross, as the asks' claims pay it
-                uint256 gross = askWh * pricePerKWh / OrderMath.WH_PER_KWH;
-                totals[3] += gross - gross * feeBps / OrderMath.BPS;
-            }
-        }
     }
 
     /// @dev The first period whose gate is still open: the smallest p with p × length - gate closure after now.

@@ -25,8 +25,22 @@ contract AuctionSlotsHarness {
         return (AuctionSlots.slotOf(_markets), AuctionSlots.slotOf(_clearings), AuctionSlots.slotOf(_words), AuctionSlots.slotOf(_ticks));
     }
 
-    /// @notice The words at `slots` of this contract's storage.
-    function load(bytes32[] calldata slots_) external view returns (bytes32[] memory) {
-        return AuctionSlots.load(slots_);
+    /// @notice Stores `value` as the tick word of key `key` (a book's key << 8 | the tick).
+    function setTick(uint256 key, uint256 value) external {
+        _ticks[key] = TickVolumes.wrap(value);
+    }
+
+    /// @notice The words at `slots` of this contract's storage, answered as the auction answers them.
+    function extsload(bytes32[] calldata slots_) external view returns (bytes32[] memory values) {
+        AuctionSlots.answer(slots_);
+    }
+
+    /// @notice Reads the occupied ticks of `zones` in `period` from `auction` (this harness, standing in for one).
+    function readLevels(address auction, uint256 period, uint256[] calldata zones, uint256[] calldata occupied)
+        external
+        view
+        returns (uint256[][] memory)
+    {
+        return AuctionSlots.readLevels(auction, AuctionSlots.slotOf(_ticks), period, zones, occupied);
     }
 }

@@ -15,4 +15,9 @@ contract BitMathHarness {
     function highestBit(uint256 bits) external pure returns (uint256) {
         return BitMath.highestBit(bits);
     }
+
+    /// @notice Calls BitMath.popCount.
+    function popCount(uint256 bits) external pure returns (uint256) {
+        return BitMath.popCount(bits);
+    }
 }

@@ -2,8 +2,9 @@
 pragma solidity ^0.8.28;
 
 /// @title BitMath
-/// @notice Finds the position of the lowest or highest set bit of a 256-bit word. The occupancy bitmaps
-/// of the auction's ticks and of the order book's price levels use it to find occupied entries.
+/// @notice Finds the position of the lowest or highest set bit of a 256-bit word, and counts its set bits.
+/// The occupancy bitmaps of the auction's ticks and of the order book's price levels use it to find
+/// occupied entries, and a coupled clearing to size its arrays.
 /// @dev Both searches run without branches. A binary search halves the word down to one nibble, and a
 /// 32-byte table then maps the nibble's value to its bit. A bitmap's scan calls them once per occupied
 /// entry, so a loop here would cost more than the storage reads the bitmap saves.
@@ -40,6 +41,21 @@ library BitMath {
             // byte each.
             // slither-disable-next-line too-many-digits: a 32-byte lookup table, one byte per nibble value
             index := or(index, byte(shr(index, bits), 0x0000010102020202030303030303030300000000000000000000000000000000))
+        }
+    }
+
+    /// @notice Returns how many bits of `bits` are set.
+    function popCount(uint256 bits) internal pure returns (uint256 count) {
+        // slither-disable-next-line assembly,too-many-digits: a count without a loop, over masks of every word width
+        assembly ("memory-safe") {
+            // Each pair of bits, then each nibble, byte and 16-bit lane holds the count of its own bits. The
+            // lanes' counts (16 at most each, 256 in all) are then summed by one multiplication into the top lane.
+            let x := sub(bits, and(shr(1, bits), 0x5555555555555555555555555555555555555555555555555555555555555555))
+            x := add(and(x, 0x3333333333333333333333333333333333333333333333333333333333333333),
+                and(shr(2, x), 0x3333333333333333333333333333333333333333333333333333333333333333))
+            x := and(add(x, shr(4, x)), 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f)
+            x := and(add(x, shr(8, x)), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+            count := shr(240, mul(x, 0x0001000100010001000100010001000100010001000100010001000100010001))
         }
     }
 }

@@ -3,24 +3,141 @@ pragma solidity ^0.8.28;
 
 import {TickVolumes} from "../../types/TickVolumes.sol";
 import {Clearing, Market} from "./AuctionClearing.sol";
+import {IEnergyAuction} from "../IEnergyAuction.sol";
+import {BitMath} from "../../utils/BitMath.sol";
 
 /// @title AuctionSlots
 /// @notice Raw reads of the auction's storage for MarketZones, which clears a market across zones from the
 /// auction's books without the auction carrying that code (the pattern of Uniswap v4's Extsload): the
-/// storage slot of each mapping the books live in, and the words at any slots.
+/// storage slot of each mapping the books live in, the words at any slots, and the reading of every
+/// occupied tick of a market's zones in one call.
 library AuctionSlots {
-    /// @notice The words at `slots` of the calling contract's storage.
-    function load(bytes32[] calldata slots) internal view returns (bytes32[] memory values) {
-        values = new bytes32[](slots.length);
-        for (uint256 i; i < slots.length; ++i) {
-            bytes32 slot = slots[i];
-            bytes32 value;
-            // slither-disable-next-line assembly: a raw storage read is what this library is for
-            assembly ("memory-safe") {
-                value := sload(slot)
+    /// @dev The bytes before the slots in a call to the auction's extsload: its selector, the array's offset and length.
+    uint256 private constant EXTSLOAD_HEAD = 0x44;
+
+    /// @notice Answers the current external call with the words at `slots` of the calling contract's storage,
+    /// ABI-encoded as a bytes32[], and ends the call. A coupled clearing reads one word per occupied tick of
+    /// every zone through here, so the words go straight from storage into the answer.
+    function answer(bytes32[] calldata slots) internal view {
+        // slither-disable-next-line assembly: raw storage reads returned as they are read
+        assembly ("memory-safe") {
+            let out := mload(0x40)
+            mstore(out, 0x20)
+            mstore(add(out, 0x20), slots.length)
+            let end := add(add(out, 0x40), shl(5, slots.length))
+            let slot := slots.offset
+            for { let at := add(out, 0x40) } lt(at, end) { at := add(at, 0x20) } {
+                mstore(at, sload(calldataload(slot)))
+                slot := add(slot, 0x20)
             }
-            values[i] = value;
+            return(out, sub(end, out))
         }
+    }
+
+    /// @notice Reads the occupied ticks of the books of `zones` in `period` from `auction` in one call: zone z's
+    /// ticks `occupied[z]` in ascending order, each as tick | bidWh << 8 | askWh << 72 (its tick word above
+    /// the tick); `ticksSlot` is the slot of the auction's mapping of tick words. This runs once per occupied tick of every zone, so the call is built and answered in place:
+    /// the call data holds extsload's selector, the array's offset and length, then each tick's slot (where
+    /// Solidity places a mapping's entry: keccak256 of the key and the mapping's slot), and the answer's words
+    /// are copied over the slots they answer.
+    function readLevels(address auction, uint256 ticksSlot, uint256 period, uint256[] memory zones, uint256[] memory occupied)
+        internal
+        view
+        returns (uint256[][] memory levels)
+    {
+        uint256 total;
+        (levels, total) = _sized(occupied);
+        bytes memory data = _callHead(total);
+        uint256 at = EXTSLOAD_HEAD;
+        for (uint256 z; z < zones.length; ++z) {
+            // The auction keys a book by period and zone, and a tick word by book and tick.
+            at = _writeSlots(data, at, levels[z], ((period << 8) | zones[z]) << 8, occupied[z], ticksSlot);
+        }
+        // slither-disable-next-line assembly: one static call to the market's own auction, answered in place
+        assembly ("memory-safe") {
+            if iszero(staticcall(gas(), auction, add(data, 0x20), mload(data), 0, 0)) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+            // The answer is the array's offset and length, then one word per slot; a short answer reverts here.
+            returndatacopy(add(data, add(0x20, EXTSLOAD_HEAD)), 0x40, shl(5, total))
+        }
+        _layWords(levels, data);
+    }
+
+    /// @dev An empty array of levels per book, sized to its occupied ticks, and their count in all.
+    function _sized(uint256[] memory occupied) private pure returns (uint256[][] memory levels, uint256 total) {
+        levels = new uint256[][](occupied.length);
+        for (uint256 z; z < occupied.length; ++z) {
+            uint256 ticks = BitMath.popCount(occupied[z]);
+            levels[z] = new uint256[](ticks);
+            total += ticks;
+        }
+    }
+
+    /// @dev Call data for extsload of `total` slots, its head written: the selector, the array's offset and length.
+    function _callHead(uint256 total) private pure returns (bytes memory data) {
+        data = new bytes(EXTSLOAD_HEAD + total * 32);
+        bytes4 selector = IEnergyAuction.extsload.selector;
+        // slither-disable-next-line assembly: the head of call data built in place
+        assembly ("memory-safe") {
+            mstore(add(data, 0x20), selector)
+            mstore(add(data, 0x24), 0x20)
+            mstore(add(data, 0x44), total)
+        }
+    }
+
+    /// @dev Lays the words answered in `data`, in order, over the levels' ticks.
+    function _layWords(uint256[][] memory levels, bytes memory data) private pure {
+        unchecked {
+            uint256 at = EXTSLOAD_HEAD;
+            for (uint256 z; z < levels.length; ++z) {
+                uint256[] memory zoneLevels = levels[z];
+                uint256 end = zoneLevels.length * 32;
+                // slither-disable-next-line assembly: the words read, laid over each level's tick
+                assembly ("memory-safe") {
+                    for { let j := 0x20 } iszero(gt(j, end)) { j := add(j, 0x20) } {
+                        at := add(at, 0x20)
+                        let level := add(zoneLevels, j)
+                        mstore(level, or(mload(level), shl(8, mload(add(data, at)))))
+                    }
+                }
+            }
+        }
+    }
+
+    /// @dev Writes a book's ticks `bits` into its `levels`, ascending, and their slots into the call `data`
+    /// after byte `at`; returns where the slots end.
+    function _writeSlots(bytes memory data, uint256 at, uint256[] memory levels, uint256 key, uint256 bits, uint256 ticksSlot)
+        private
+        pure
+        returns (uint256)
+    {
+        // slither-disable-next-line assembly: scratch-space hashing and writes within the arrays sized by the caller
+        assembly ("memory-safe") {
+            let level := levels
+            // The ticks in ascending order: empty runs of 16 are skipped whole.
+            for { let tick := 0 } bits {} {
+                switch and(bits, 0xffff)
+                case 0 {
+                    bits := shr(16, bits)
+                    tick := add(tick, 16)
+                }
+                default {
+                    if and(bits, 1) {
+                        level := add(level, 0x20)
+                        mstore(level, tick)
+                        mstore(0x00, or(key, tick))
+                        mstore(0x20, ticksSlot)
+                        at := add(at, 0x20)
+                        mstore(add(data, at), keccak256(0x00, 0x40))
+                    }
+                    bits := shr(1, bits)
+                    tick := add(tick, 1)
+                }
+            }
+        }
+        return at;
     }
 
     /// @notice The slot of a mapping of markets, from which Solidity hashes each key's slot.

@@ -54,6 +54,14 @@ library CoupledClearing {
     uint256 private constant BID_SHIFT = 8;
     uint256 private constant ASK_SHIFT = 72;
     uint256 private constant VOLUME_MASK = type(uint64).max;
+    // The assembly loops take a field by shifting it to the top of the word and back down: two shifts by
+    // small numbers, where a 64-bit mask would be a constant the optimizer computes at every use.
+    uint256 private constant BID_TO_TOP = 184; // 256 - 72: a bid's highest bit (71) to bit 255
+    uint256 private constant ASK_TO_TOP = 120; // 256 - 136: an ask's highest bit (135) to bit 255
+    uint256 private constant FIELD_SHIFT = 192; // 256 - 64: the field back down to bit 0
+    // OrderMath's units, as numbers the assembly that values a zone's fills can read.
+    uint256 private constant WH_PER_KWH = 1000;
+    uint256 private constant BPS = 10_000;
     uint256 private constant KEY_MASK = type(uint128).max;
 
     uint8 private constant FREE = 0;
@@ -128,27 +136,11 @@ library CoupledClearing {
             for (uint256 z; z < zones.length; ++z) {
                 uint256[] memory levels = zones[z].levels;
                 (int256 importLimitWh, int256 exportLimitWh) = (zones[z].importLimitWh, zones[z].exportLimitWh);
-                uint256 bidWh = 0;
-                uint256 levelCount = levels.length;
-                for (uint256 j; j < levelCount; ++j) {
-                    bidWh += (levels[j] >> BID_SHIFT) & VOLUME_MASK;
-                }
+                uint256 bidWh = _bidsWh(levels);
                 work[z].bidWh = bidWh;
                 int256 wantWh = -int256(bidWh);
-                int256 clamped = _clamp(wantWh, importLimitWh, exportLimitWh);
-                highWh += clamped;
-                for (uint256 j; j < levelCount; ++j) {
-                    uint256 word = levels[j];
-                    wantWh += int256(((word >> BID_SHIFT) & VOLUME_MASK) + (word >> ASK_SHIFT));
-                    // The clamp, written out: this loop runs once per occupied tick of every zone.
-                    int256 next = wantWh < -importLimitWh ? -importLimitWh : wantWh > exportLimitWh ? exportLimitWh : wantWh;
-                    if (next != clamped) {
-                        uint256 tick = word & 0xff;
-                        steps[tick] += next - clamped;
-                        stepBits |= 1 << tick;
-                        clamped = next;
-                    }
-                }
+                highWh += _clamp(wantWh, importLimitWh, exportLimitWh);
+                stepBits = _addSteps(levels, steps, stepBits, wantWh, importLimitWh, exportLimitWh);
             }
             // The clamped hi sum never falls, since every step is the rise of a clamped value. At tick 0
             // the clamped lo sum is minus the zones' bids, never positive, and at the top the clamped hi sum
@@ -169,6 +161,40 @@ library CoupledClearing {
                 }
             }
         }
+    }
+
+    /// @dev Adds a zone's rises of its clamped hi to `steps`, from its export `wantWh` before tick 0 up;
+    /// returns `stepBits` with the ticks where it rises set.
+    function _addSteps(
+        uint256[] memory levels,
+        int256[] memory steps,
+        uint256 stepBits,
+        int256 wantWh,
+        int256 importLimitWh,
+        int256 exportLimitWh
+    ) private pure returns (uint256) {
+        int256 clamped = _clamp(wantWh, importLimitWh, exportLimitWh);
+        // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
+        assembly ("memory-safe") {
+            let belowImport := sub(0, importLimitWh)
+            let at := add(levels, 0x20)
+            for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
+                let word := mload(at)
+                wantWh := add(wantWh, add(shr(FIELD_SHIFT, shl(BID_TO_TOP, word)), shr(ASK_SHIFT, word)))
+                // The clamp to the link, written out.
+                let next := wantWh
+                if slt(wantWh, belowImport) { next := belowImport }
+                if sgt(wantWh, exportLimitWh) { next := exportLimitWh }
+                if iszero(eq(next, clamped)) {
+                    let tick := and(word, 0xff)
+                    let step := add(steps, shl(5, add(tick, 1)))
+                    mstore(step, add(mload(step), sub(next, clamped)))
+                    stepBits := or(stepBits, shl(tick, 1))
+                    clamped := next
+                }
+            }
+        }
+        return stepBits;
     }
 
     // ---- Step 2: each zone's net export ----
@@ -235,16 +261,24 @@ library CoupledClearing {
     function _wantedAt(uint256[] memory levels, uint256 bidWh, uint256 tick) private pure returns (int256 lo, int256 hi) {
         unchecked {
             lo = -int256(bidWh);
-            uint256 levelCount = levels.length;
-            for (uint256 j; j < levelCount; ++j) {
-                uint256 word = levels[j];
-                uint256 t = word & 0xff;
-                if (t > tick) break;
-                int256 bothWh = int256(((word >> BID_SHIFT) & VOLUME_MASK) + (word >> ASK_SHIFT));
-                if (t == tick) return (lo, lo + bothWh);
-                lo += bothWh;
+        }
+        // slither-disable-next-line assembly: a loop over a zone's occupied ticks, once per zone
+        assembly ("memory-safe") {
+            // Between occupied ticks, and at a tick no order names, lo and hi are equal.
+            hi := lo
+            let at := add(levels, 0x20)
+            for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
+                let word := mload(at)
+                let t := and(word, 0xff)
+                if gt(t, tick) { break }
+                let bothWh := add(shr(FIELD_SHIFT, shl(BID_TO_TOP, word)), shr(ASK_SHIFT, word))
+                if eq(t, tick) {
+                    hi := add(lo, bothWh)
+                    break
+                }
+                lo := add(lo, bothWh)
+                hi := lo
             }
-            hi = lo;
         }
     }
 
@@ -280,16 +314,18 @@ library CoupledClearing {
     function _volume(uint256[] memory levels, uint256 demandWh, uint256 supplyWh) private pure returns (uint256 volumeWh) {
         unchecked {
             volumeWh = _min(demandWh, supplyWh);
-            uint256 levelCount = levels.length;
-            for (uint256 j; j < levelCount; ++j) {
-                uint256 word = levels[j];
-                supplyWh += word >> ASK_SHIFT;
-                if (demandWh < supplyWh) {
-                    if (demandWh > volumeWh) volumeWh = demandWh;
-                } else if (supplyWh > volumeWh) {
-                    volumeWh = supplyWh;
+            // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
+            assembly ("memory-safe") {
+                let at := add(levels, 0x20)
+                for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
+                    let word := mload(at)
+                    supplyWh := add(supplyWh, shr(ASK_SHIFT, word))
+                    // The volume at this tick is min(D, S).
+                    let tradedWh := supplyWh
+                    if lt(demandWh, supplyWh) { tradedWh := demandWh }
+                    if gt(tradedWh, volumeWh) { volumeWh := tradedWh }
+                    demandWh := sub(demandWh, shr(FIELD_SHIFT, shl(BID_TO_TOP, word)))
                 }
-                demandWh -= (word >> BID_SHIFT) & VOLUME_MASK;
             }
             uint256 atTopWh = _min(demandWh, supplyWh);
             if (atTopWh > volumeWh) volumeWh = atTopWh;
@@ -304,18 +340,22 @@ library CoupledClearing {
             uint256 first = tickCount;
             uint256 last = 0;
             uint256 nextTick = 0;
-            uint256 levelCount = levels.length;
-            for (uint256 j; j < levelCount; ++j) {
-                uint256 word = levels[j];
-                uint256 t = word & 0xff;
-                int256 afterWh = wantWh + int256(((word >> BID_SHIFT) & VOLUME_MASK) + (word >> ASK_SHIFT));
-                if (first == tickCount) {
-                    if (wantWh >= exportWh) first = nextTick;
-                    else if (afterWh >= exportWh) first = t;
+            // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
+            assembly ("memory-safe") {
+                let at := add(levels, 0x20)
+                for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
+                    let word := mload(at)
+                    let t := and(word, 0xff)
+                    let afterWh := add(wantWh, add(shr(FIELD_SHIFT, shl(BID_TO_TOP, word)), shr(ASK_SHIFT, word)))
+                    if eq(first, tickCount) {
+                        switch slt(wantWh, exportWh)
+                        case 0 { first := nextTick }
+                        default { if iszero(slt(afterWh, exportWh)) { first := t } }
+                    }
+                    if iszero(sgt(wantWh, exportWh)) { last := t }
+                    wantWh := afterWh
+                    nextTick := add(t, 1)
                 }
-                if (wantWh <= exportWh) last = t;
-                wantWh = afterWh;
-                nextTick = t + 1;
             }
             if (nextTick < tickCount) {
                 if (first == tickCount && wantWh >= exportWh) first = nextTick;
@@ -335,19 +375,29 @@ library CoupledClearing {
         uint256 count = levels.length;
         uint256 reachedWh = 0;
         unchecked {
-            if (isBid) {
-                for (uint256 j = count; j != 0;) {
-                    uint256 word = levels[--j];
-                    uint256 sideWh = (word >> BID_SHIFT) & VOLUME_MASK;
-                    if (reachedWh + sideWh >= filledWh && sideWh != 0) return (word & 0xff, filledWh - reachedWh, sideWh);
-                    reachedWh += sideWh;
+            // slither-disable-next-line assembly: the hot loop, once per filled tick of every zone
+            assembly ("memory-safe") {
+                let first := add(levels, 0x20)
+                // Bids from the highest tick down, asks from the lowest up.
+                let at := add(first, shl(5, sub(count, 1)))
+                let stride := sub(0, 0x20)
+                let toTop := BID_TO_TOP
+                if iszero(isBid) {
+                    at := first
+                    stride := 0x20
+                    toTop := ASK_TO_TOP
                 }
-            } else {
-                for (uint256 j; j < count; ++j) {
-                    uint256 word = levels[j];
-                    uint256 sideWh = word >> ASK_SHIFT;
-                    if (reachedWh + sideWh >= filledWh && sideWh != 0) return (word & 0xff, filledWh - reachedWh, sideWh);
-                    reachedWh += sideWh;
+                for { let left := count } left { left := sub(left, 1) } {
+                    let word := mload(at)
+                    let sideWh := shr(FIELD_SHIFT, shl(toTop, word))
+                    if and(iszero(lt(add(reachedWh, sideWh), filledWh)), iszero(iszero(sideWh))) {
+                        tick := and(word, 0xff)
+                        rationedWh := sub(filledWh, reachedWh)
+                        levelWh := sideWh
+                        break
+                    }
+                    reachedWh := add(reachedWh, sideWh)
+                    at := add(at, stride)
                 }
             }
         }
@@ -413,13 +463,17 @@ library CoupledClearing {
                 Work memory w = work[z];
                 if (w.role == FREE) {
                     uint256[] memory levels = zones[z].levels;
-                    uint256 levelCount = levels.length;
-                    for (uint256 j; j < levelCount; ++j) {
-                        uint256 word = levels[j];
-                        uint256 t = word & 0xff;
-                        // Volumes below 2^64 summed over the zones stay within their fields.
-                        pooledAt[t] += word - t;
-                        occupied |= 1 << t;
+                    // slither-disable-next-line assembly: the hot loop, once per occupied tick of every free zone
+                    assembly ("memory-safe") {
+                        let at := add(levels, 0x20)
+                        for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
+                            let word := mload(at)
+                            let t := and(word, 0xff)
+                            // Volumes below 2^64 summed over the zones stay within their fields.
+                            let pooled := add(pooledAt, shl(5, add(t, 1)))
+                            mstore(pooled, add(mload(pooled), sub(word, t)))
+                            occupied := or(occupied, shl(t, 1))
+                        }
                     }
                 } else if (w.role != ALONE) {
                     (uint256 demandWh, uint256 supplyWh) = _flowOrders(-results[z].netExportWh);
@@ -430,7 +484,7 @@ library CoupledClearing {
                 if ((w.role == FREE || w.role == IMPORTING) && w.bidLimitTick < high) high = w.bidLimitTick;
             }
         }
-        uint256[] memory pooled = new uint256[](_popCount(occupied));
+        uint256[] memory pooled = new uint256[](BitMath.popCount(occupied));
         for (uint256 j; occupied != 0; ++j) {
             uint256 t = BitMath.lowestBit(occupied);
             occupied &= occupied - 1;
@@ -537,7 +591,66 @@ library CoupledClearing {
         return uint256(rent);
     }
 
+    // ---- What the fills pay ----
+
+    /// @notice Adds what a zone's bids bought and paid and what its asks sold and netted to the totals (Wh
+    /// bought, paid, Wh sold, netted). Each side fills by price priority, its marginal level trading L, and
+    /// each level rounds once, as its orders' claims pay (AuctionClearing.outcome): asks are walked from the
+    /// lowest tick up to their marginal tick, bids from the highest down to theirs. A side that filled
+    /// nothing has L = 0 at its marginal tick, so it adds nothing. A zone that exports nets more than its own
+    /// buyers pay, so only the market's totals give the surplus.
+    function addFillValues(uint256[4] memory totals, uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
+        internal
+        pure
+    {
+        (uint256 bidTick, uint256 bidRationedWh, uint256 askTick, uint256 askRationedWh) =
+            (r.bidMarginalTick, r.bidRationedWh, r.askMarginalTick, r.askRationedWh);
+        (uint256 boughtWh, uint256 paid, uint256 soldWh, uint256 netted) = (0, 0, 0, 0);
+        // slither-disable-next-line assembly: one walk per side over the zone's levels, once per zone of a clearing
+        assembly ("memory-safe") {
+            let first := add(levels, 0x20)
+            let end := add(first, shl(5, mload(levels)))
+            for { let at := first } lt(at, end) { at := add(at, 0x20) } {
+                let word := mload(at)
+                let tick := and(word, 0xff)
+                if gt(tick, askTick) { break }
+                let askWh := shr(FIELD_SHIFT, shl(ASK_TO_TOP, word))
+                if eq(tick, askTick) { askWh := askRationedWh }
+                soldWh := add(soldWh, askWh)
+                // The fee is taken from the rounded gross, as the asks' claims pay it.
+                let gross := div(mul(askWh, pricePerKWh), WH_PER_KWH)
+                netted := add(netted, sub(gross, div(mul(gross, feeBps), BPS)))
+            }
+            for { let at := end } gt(at, first) {} {
+                at := sub(at, 0x20)
+                let word := mload(at)
+                let tick := and(word, 0xff)
+                if lt(tick, bidTick) { break }
+                let bidWh := shr(FIELD_SHIFT, shl(BID_TO_TOP, word))
+                if eq(tick, bidTick) { bidWh := bidRationedWh }
+                boughtWh := add(boughtWh, bidWh)
+                // What the bid pays, rounded up to a base unit (OrderMath.ceilMilli).
+                paid := add(paid, div(add(mul(bidWh, pricePerKWh), sub(WH_PER_KWH, 1)), WH_PER_KWH))
+            }
+        }
+        totals[0] += boughtWh;
+        totals[1] += paid;
+        totals[2] += soldWh;
+        totals[3] += netted;
+    }
+
     // ---- Small helpers ----
+
+    /// @dev The volume of a zone's bids in all.
+    function _bidsWh(uint256[] memory levels) private pure returns (uint256 bidWh) {
+        // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
+        assembly ("memory-safe") {
+            let at := add(levels, 0x20)
+            for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
+                bidWh := add(bidWh, shr(FIELD_SHIFT, shl(BID_TO_TOP, mload(at))))
+            }
+        }
+    }
 
     /// @dev A zone's net export as orders of unlimited price: the bus buys an export, sells an import.
     function _flowOrders(int256 exportWh) private pure returns (uint256 demandWh, uint256 supplyWh) {
@@ -556,13 +669,5 @@ library CoupledClearing {
 
     function _min(uint256 a, uint256 b) private pure returns (uint256) {
         return a < b ? a : b;
-    }
-
-    function _popCount(uint256 bits) private pure returns (uint256 count) {
-        unchecked {
-            for (; bits != 0; bits &= bits - 1) {
-                ++count;
-            }
-        }
     }
 }
