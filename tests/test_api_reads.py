@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
 from energy_grid.chain.client import SELL, GridClient, MeterReading, anvil_account
+from energy_grid.contracts.zones import NO_LIMIT
 from energy_grid.domain.demand_response import interval_readings
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
@@ -446,7 +447,9 @@ def test_the_docs_page_loads_only_the_services_own_files(reads):
 def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, reads_grid):
     """Two feeders: the deployer (region 1's operator) limits region 1's link to 2 kW (500 Wh) for the
     period; a seller there and a buyer in region 2 trade what the link carries. /auction/zones answers
-    each zone's price and net export as MarketZones emitted them, /auction/link-limits the limit."""
+    each zone's price and net export as MarketZones emitted them, /auction/link-limits the limit, and
+    /auction/zone-markets the market with each zone's region, the limits in force (as MarketZones'
+    views give them), which way a link was full, the bus price and the congestion rent (its event's)."""
     http, app = reads
     meter_energy(reads_grid, produced_wh=5_000)
     seller, buyer, deployer = anvil_account(SELLER), anvil_account(BUYER), anvil_account(DEPLOYER)
@@ -474,3 +477,23 @@ def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, rea
     [limit] = http.get("/api/v1/auction/link-limits", params={"regionId": 1}).json()["items"]
     assert (limit["firstPeriod"], limit["periodCount"], limit["importLimitKW"], limit["exportLimitKW"]) == (period, 1, 2, 2)
     assert limit["operator"] == deployer.address
+
+    [market] = http.get("/api/v1/auction/zone-markets", params={"period": period}).json()["items"]
+    contract = reads_grid["MarketZones"]
+    [rent] = contract.events.CongestionRentAccrued.get_logs(from_block=0, argument_filters={"period": period})
+    bus_price = reads_grid.auction.get_market(period).clearing_price_per_kwh
+    assert (market["busPricePerKWh"], market["congestionRent"]) == (bus_price, rent["args"]["rent"])
+    assert market["congestionRent"] > 0 and market["volumeWh"] == 500
+    for row in market["zones"]:
+        zone = row["zone"]
+        region = zones.region_of(zone)
+        import_wh, export_wh = contract.functions.linkLimitsWh(zone, period).call()
+        in_force = zones.link_limits_kw(region, period)
+        assert row["regionId"] == region and row["clearingPricePerKWh"] == results[zone].clearing_price_per_kwh
+        assert (row["importLimitKW"], row["exportLimitKW"]) == tuple(None if kw == NO_LIMIT else kw for kw in in_force)
+        assert (row["importLimitWh"], row["exportLimitWh"]) == tuple(None if wh == NO_LIMIT else wh for wh in (import_wh, export_wh))
+    binding = {row["zone"]: row["binding"] for row in market["zones"]}
+    assert binding == {1: "EXPORT", 2: None} and market["zones"][0]["exportLimitWh"] == 500
+    # A household's view asks for its own region's zone only; the market's figures stay the whole market's.
+    [mine] = http.get("/api/v1/auction/zone-markets", params={"regionId": 2, "limit": 1}).json()["items"]
+    assert [row["zone"] for row in mine["zones"]] == [2] and mine["congestionRent"] == market["congestionRent"]
