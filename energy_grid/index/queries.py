@@ -452,16 +452,21 @@ class _ZoneLinks:
 
 
 def _zone_links(session: Session, periods: list[int]) -> _ZoneLinks:
+    """The zones' regions, and the ratings and limits that may be in force over `periods` (not empty):
+    each region's rating at the first of them and its updates up to the last, and the operators'
+    limits covering any of them."""
+    low, high = min(periods), max(periods)
     added = session.scalars(select(m.ZoneAdded).order_by(m.ZoneAdded.id)).all()
     ratings: dict[int, list[tuple[int, int]]] = {row.region_id: [(0, row.rating_kw)] for row in added}
-    for updated in session.scalars(select(m.ZoneRatingUpdated).order_by(m.ZoneRatingUpdated.id)):
+    u = m.ZoneRatingUpdated
+    in_force_at_low = select(func.max(u.id)).where(u.from_period <= low).group_by(u.region_id)
+    updates = select(u).where(or_(u.id.in_(in_force_at_low), (u.from_period > low) & (u.from_period <= high))).order_by(u.id)
+    for updated in session.scalars(updates):
         ratings.setdefault(updated.region_id, []).append((updated.from_period, updated.rating_kw))
     limits: dict[int, list[m.LinkLimitsSet]] = {}
-    if periods:
-        k = m.LinkLimitsSet
-        covering = select(k).where(k.first_period <= max(periods), k.first_period + k.period_count > min(periods)).order_by(k.id)
-        for limit in session.scalars(covering):
-            limits.setdefault(limit.region_id, []).append(limit)
+    k = m.LinkLimitsSet
+    for limit in session.scalars(select(k).where(k.first_period <= high, k.first_period + k.period_count > low).order_by(k.id)):
+        limits.setdefault(limit.region_id, []).append(limit)
     return _ZoneLinks({row.zone: row.region_id for row in added}, ratings, limits)
 
 

@@ -176,7 +176,9 @@ function showZones(markets) {
   if (!markets.length || !cfg) return;
   const select = $("#zones-interval");
   const chosen = select.value;
-  select.replaceChildren(...markets.map((m, i) => h("option", { value: m.period }, `${intervalOf(m.period)}${i === 0 ? " (latest)" : ""}`)));
+  // The latest markets are the last two hours': the clock says which, the day is in the option's title.
+  select.replaceChildren(...markets.map((m, i) => h("option", { value: m.period, title: intervalOf(m.period) },
+    `${clockSpan(m.period)}${i === 0 ? " (latest)" : ""}`)));
   if (markets.some((m) => String(m.period) === chosen)) select.value = chosen;
   const market = markets.find((m) => String(m.period) === select.value);
   $('[data-testid="zones-detail"]').dataset.period = market.period;
