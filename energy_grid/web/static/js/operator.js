@@ -186,7 +186,7 @@ function showZones(markets) {
   $('[data-testid="zones-bus-price"]').textContent = formatUnits(market.busPricePerKWh, cfg.paymentDecimals);
   $('[data-testid="zones-volume"]').textContent = formatKWh(market.volumeWh);
   $('[data-testid="zones-rent"]').textContent = formatUnits(market.congestionRent, cfg.paymentDecimals);
-  $('[data-testid="zones-full-count"]').textContent = `${market.zones.filter((z) => z.binding).length} of ${market.zones.filter((z) => z.regionId !== null).length}`;
+  $('[data-testid="zones-full-count"]').textContent = `${market.zones.filter((z) => z.binding).length} of ${market.zones.filter((z) => z.zone !== 0).length}`;
   fillRows($('[data-testid="zones-table"] tbody'), market.zones, zoneRow, "No zone held orders in this market.");
   fillRows($('[data-testid="zone-markets-table"] tbody'), markets, (m) => h("tr", { dataset: { testid: "zone-market", period: m.period } },
     h("td", { title: intervalOf(m.period) }, clockSpan(m.period)),

@@ -29,9 +29,11 @@ export function limitText(limitKW, limitWh) {
 
 const FULL = { EXPORT: "full, exporting", IMPORT: "full, importing", CLOSED: "closed both ways" };
 
-// The link's state: full one way, closed, or with room (the bus itself has no link).
+// The link's state: full one way, closed, or with room (the bus itself has no link; a zone the index
+// holds no region of, added before the index kept zones, has no limits it could compare).
 export function linkText(zone) {
-  if (zone.regionId === null) return "the bus: no link";
+  if (zone.zone === 0) return "the bus: no link";
+  if (zone.regionId === null) return "not known to the index";
   return FULL[zone.binding] || "room";
 }
 
