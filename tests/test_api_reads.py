@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
 from energy_grid.chain.client import SELL, GridClient, MeterReading, anvil_account
+from energy_grid.contracts.zones import NO_LIMIT
 from energy_grid.domain.demand_response import interval_readings
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
@@ -444,9 +445,12 @@ def test_the_docs_page_loads_only_the_services_own_files(reads):
 
 
 def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, reads_grid):
-    """Two feeders: the deployer (region 1's operator) limits region 1's link to 2 kW (500 Wh) for the
-    period; a seller there and a buyer in region 2 trade what the link carries. /auction/zones answers
-    each zone's price and net export as MarketZones emitted them, /auction/link-limits the limit."""
+    """Two feeders: the deployer (region 1's operator) limits region 1's export to 2 kW (500 Wh) for the
+    period, its import to 50 kW above the transformer's 40 kW rating; a seller there and a buyer in
+    region 2 trade what the link carries. /auction/zones answers
+    each zone's price and net export as MarketZones emitted them, /auction/link-limits the limit, and
+    /auction/zone-markets the market with each zone's region, the limits in force (as MarketZones'
+    views give them), which way a link was full, the bus price and the congestion rent (its event's)."""
     http, app = reads
     meter_energy(reads_grid, produced_wh=5_000)
     seller, buyer, deployer = anvil_account(SELLER), anvil_account(BUYER), anvil_account(DEPLOYER)
@@ -457,7 +461,10 @@ def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, rea
     reads_grid.approve_auction(seller)
     reads_grid.approve_auction(buyer)
     period = reads_grid.auction.current_period() + 2
-    zones.set_link_limits(deployer, 1, period, 1, 2, 2)
+    # Region 1's transformer is rated 40 kW from its load report: it caps the operator's 50 kW import limit.
+    reads_grid.grid_operations.report_load(deployer, 1, 40, 10)
+    zones.sync_rating(deployer, 1)
+    zones.set_link_limits(deployer, 1, period, 1, 50, 2)
     reads_grid.auction.submit_ask_in(seller, 1, period, 1_000, 150_000)
     reads_grid.auction.submit_bid_in(buyer, 2, period, 600, 240_000)
     reads_grid.mine_block_at(max(reads_grid.auction.clearing_time(period), now_s(reads_grid) + 1))
@@ -472,5 +479,26 @@ def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, rea
     assert (results[1].net_export_wh, results[2].net_export_wh) == (500, -500)
     assert http.get("/api/v1/auction/zones", params={"period": period, "zone": 2}).json()["total"] == 1
     [limit] = http.get("/api/v1/auction/link-limits", params={"regionId": 1}).json()["items"]
-    assert (limit["firstPeriod"], limit["periodCount"], limit["importLimitKW"], limit["exportLimitKW"]) == (period, 1, 2, 2)
+    assert (limit["firstPeriod"], limit["periodCount"], limit["importLimitKW"], limit["exportLimitKW"]) == (period, 1, 50, 2)
     assert limit["operator"] == deployer.address
+
+    [market] = http.get("/api/v1/auction/zone-markets", params={"period": period}).json()["items"]
+    contract = reads_grid["MarketZones"]
+    [rent] = contract.events.CongestionRentAccrued.get_logs(from_block=0, argument_filters={"period": period})
+    bus_price = reads_grid.auction.get_market(period).clearing_price_per_kwh
+    assert (market["busPricePerKWh"], market["congestionRent"]) == (bus_price, rent["args"]["rent"])
+    assert market["congestionRent"] > 0 and market["volumeWh"] == 500
+    for row in market["zones"]:
+        zone = row["zone"]
+        region = zones.region_of(zone)
+        import_wh, export_wh = contract.functions.linkLimitsWh(zone, period).call()
+        in_force = zones.link_limits_kw(region, period)
+        assert row["regionId"] == region and row["clearingPricePerKWh"] == results[zone].clearing_price_per_kwh
+        assert (row["importLimitKW"], row["exportLimitKW"]) == tuple(None if kw == NO_LIMIT else kw for kw in in_force)
+        assert (row["importLimitWh"], row["exportLimitWh"]) == tuple(None if wh == NO_LIMIT else wh for wh in (import_wh, export_wh))
+    binding = {row["zone"]: row["binding"] for row in market["zones"]}
+    assert binding == {1: "EXPORT", 2: None} and market["zones"][0]["exportLimitWh"] == 500
+    assert (market["zones"][0]["importLimitKW"], market["zones"][0]["importLimitWh"]) == (40, 10_000)
+    # A household's view asks for its own region's zone only; the market's figures stay the whole market's.
+    [mine] = http.get("/api/v1/auction/zone-markets", params={"regionId": 2, "limit": 1}).json()["items"]
+    assert [row["zone"] for row in mine["zones"]] == [2] and mine["congestionRent"] == market["congestionRent"]

@@ -22,7 +22,9 @@ FIRST, DR_REGION, EMERGENCY_REGION = "0001", "0002_dr_event_region", "0003_emerg
 METERED_ORDERS = "0004_metered_orders_settled"
 GRID_POWER_KW = "0005_grid_power_kw"
 ZONES = "0006_market_zones"
+ZONE_LINKS = "0007_zone_links"
 ZONE_TABLES = {"zone_cleared", "link_limits_set"}
+ZONE_LINK_TABLES = {"zone_added", "zone_rating_updated"}
 TX_HASH = "0x" + "ab" * 32
 OPERATOR = "0x" + "11" * 20
 MODEL_TABLES = set(Base.metadata.tables)
@@ -65,7 +67,7 @@ def tables(index: EventIndex) -> set[str]:
 
 def test_each_revision_builds_only_what_it_added(index):
     index.upgrade(FIRST)
-    assert tables(index) == MODEL_TABLES - {"metered_orders_settled"} - ZONE_TABLES
+    assert tables(index) == MODEL_TABLES - {"metered_orders_settled"} - ZONE_TABLES - ZONE_LINK_TABLES
     assert "region_id" not in columns(index, "dr_event_started")
     assert "region_id" not in columns(index, "grid_emergency_mode_changed")
     assert indexes(index, "grid_emergency_mode_changed") == set()
@@ -81,7 +83,7 @@ def test_each_revision_builds_only_what_it_added(index):
     assert "metered_orders_settled" not in tables(index)
 
     index.upgrade(METERED_ORDERS)
-    assert tables(index) == MODEL_TABLES - ZONE_TABLES
+    assert tables(index) == MODEL_TABLES - ZONE_TABLES - ZONE_LINK_TABLES
     assert indexes(index, "metered_orders_settled") == {"ix_metered_orders_settled_meter"}
     assert {"capacity_mw", "demand_mw"} <= columns(index, "grid_load_reported")
 
@@ -90,8 +92,12 @@ def test_each_revision_builds_only_what_it_added(index):
     assert {"capacity_kw", "demand_kw"} <= load_columns and not {"capacity_mw", "demand_mw"} & load_columns
 
     index.upgrade(ZONES)
-    assert tables(index) == MODEL_TABLES
+    assert tables(index) == MODEL_TABLES - ZONE_LINK_TABLES
     assert indexes(index, "zone_cleared") == {"ix_zone_cleared_period"}
+
+    index.upgrade(ZONE_LINKS)
+    assert tables(index) == MODEL_TABLES
+    assert indexes(index, "zone_added") == {"ix_zone_added_region_id"}
 
 
 def test_the_newest_revision_is_the_models_schema(index):
@@ -190,7 +196,7 @@ def test_every_revision_can_be_taken_back(index):
 def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
     """The models grow a column and a table marked with a new revision: the revisions before it
     build what they did, the new one adds both, and taking it back removes them."""
-    later = "0007_tariffs"
+    later = "0008_tariffs"
     metadata = sa.MetaData()
     for table in Base.metadata.sorted_tables:
         table.to_metadata(metadata)
@@ -202,16 +208,16 @@ def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_d
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "versions" / f"{later}.py").write_text(
-        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {ZONES!r}\n"
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {ZONE_LINKS!r}\n"
         "upgrade, downgrade = build.steps(revision)\n"
     )
     monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
 
-    index.upgrade(ZONES)
+    index.upgrade(ZONE_LINKS)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     index.upgrade()
     assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
     assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
-    index.downgrade(ZONES)
+    index.downgrade(ZONE_LINKS)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     assert differences(index) == []

@@ -226,6 +226,19 @@ def auction_zones(
     return schemas.Page[schemas.ZoneClearingOut].model_validate(queries.zone_clearings(db, paging, period, zone))
 
 
+@router.get(
+    "/auction/zone-markets",
+    tags=["auction"],
+    summary="Markets cleared across zones, latest first: bus price, congestion rent, each zone's price, flow and link limits",
+)
+def auction_zone_markets(
+    db: Db, paging: Page, period: Period = None, region_id: RegionId = None
+) -> schemas.Page[schemas.ZoneMarketOut]:
+    """Each market's zones with the link limits in force for its period (kW and the Wh they carry)
+    and which way a full link was; `regionId`: only that region's zone in each market."""
+    return schemas.Page[schemas.ZoneMarketOut].model_validate(queries.zone_markets(db, paging, period, region_id))
+
+
 @router.get("/auction/link-limits", tags=["auction"], summary="The grid operators' link limits for coming periods, newest first")
 def auction_link_limits(db: Db, paging: Page, region_id: RegionId = None) -> schemas.Page[schemas.LinkLimitsOut]:
     return schemas.Page[schemas.LinkLimitsOut].model_validate(queries.link_limits(db, paging, region_id))

@@ -7,7 +7,7 @@ past its documented shape unnoticed.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -256,6 +256,32 @@ class ZoneClearingOut(Answer):
     zone: int  # MarketZones' zone: 0 for the bus
     clearingPricePerKWh: int
     netExportWh: int  # negative: the zone imported
+    timestamp: int
+    blockNumber: int
+
+
+class ZoneLinkOut(Answer):
+    """One zone in a market cleared across zones: its price and flow, and its link in that period."""
+
+    zone: int  # MarketZones' zone: 0 for the bus, which has no link
+    regionId: int | None  # the grid region (feeder) the zone is; None for the bus
+    clearingPricePerKWh: int
+    netExportWh: int  # + out of the zone, - into it
+    importLimitKW: int | None  # the limits in force for the period: the operator's, capped by the rating; None: no limit
+    exportLimitKW: int | None
+    importLimitWh: int | None  # what they carry over the period, as the clearing used them
+    exportLimitWh: int | None
+    binding: Literal["EXPORT", "IMPORT", "CLOSED"] | None  # the link was full that way (CLOSED: limits 0 and 0); None: it had room
+
+
+class ZoneMarketOut(Answer):
+    """A market cleared across zones: the bus price every zone with room traded at, and the zones."""
+
+    period: int
+    busPricePerKWh: int
+    volumeWh: int  # what the asks of every zone sold
+    congestionRent: int  # Σ (bus price - zone price) × net export: to the operator's fund (PaymentToken base units)
+    zones: list[ZoneLinkOut]  # the zones that held orders, lowest first
     timestamp: int
     blockNumber: int
 

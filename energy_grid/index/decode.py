@@ -180,6 +180,10 @@ EVENTS: dict[tuple[str, str], RowOf] = {
             "import_limit_kw": "importLimitKW", "export_limit_kw": "exportLimitKW", "operator": "operator",
         },
     ),
+    ("MarketZones", "ZoneAdded"): RowOf(m.ZoneAdded, {"region_id": "regionId", "zone": "zone", "rating_kw": "ratingKW"}),
+    ("MarketZones", "ZoneRatingUpdated"): RowOf(
+        m.ZoneRatingUpdated, {"region_id": "regionId", "rating_kw": "ratingKW", "from_period": "fromPeriod"}
+    ),
     ("DemandResponse", "EventStarted"): RowOf(
         m.DemandEventStarted,
         {

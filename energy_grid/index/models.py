@@ -35,6 +35,7 @@ ZERO_IS_NULL = "zero is null"
 RENAMED_IN = "renamed_in"
 METERED_ORDERS_REVISION = "0004_metered_orders_settled"
 ZONES_REVISION = "0006_market_zones"
+ZONE_LINKS_REVISION = "0007_zone_links"
 GRID_POWER_KW_REVISION = "0005_grid_power_kw"
 
 
@@ -327,6 +328,34 @@ class LinkLimitsSet(EventRow):
         return (_one_row_per_log(cls.__tablename__), {"info": added_in(ZONES_REVISION)})
 
 
+class ZoneAdded(EventRow):
+    """The admin added a region as a zone of the market, rated at its transformer's capacity
+    (IMarketZones.ZoneAdded): how a zone's number names its region."""
+
+    __tablename__ = "zone_added"
+    region_id: Mapped[int] = int64(index=True)
+    zone: Mapped[int] = int64()
+    rating_kw: Mapped[int] = uint256()  # NO_LIMIT (2^64 - 1) when the grid reported no capacity
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_one_row_per_log(cls.__tablename__), {"info": added_in(ZONE_LINKS_REVISION)})
+
+
+class ZoneRatingUpdated(EventRow):
+    """A zone's link was rated again from the grid's latest load report, from `from_period` on
+    (IMarketZones.ZoneRatingUpdated)."""
+
+    __tablename__ = "zone_rating_updated"
+    region_id: Mapped[int] = int64(index=True)
+    rating_kw: Mapped[int] = uint256()
+    from_period: Mapped[int] = int64()
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_one_row_per_log(cls.__tablename__), {"info": added_in(ZONE_LINKS_REVISION)})
+
+
 # ---------------------------------------------------------------- DemandResponse
 
 
@@ -405,6 +434,8 @@ EVENT_TABLES: tuple[type[EventRow], ...] = (
     MeteredOrdersSettled,
     ZoneCleared,
     LinkLimitsSet,
+    ZoneAdded,
+    ZoneRatingUpdated,
     DemandEventStarted,
     DemandEventEnded,
     DemandEventJoined,

@@ -424,6 +424,126 @@ def link_limits(session: Session, page: PageRequest, region_id: int | None) -> d
     )
 
 
+# A link limit or rating that does not limit (IMarketZones' NO_LIMIT), kW.
+NO_LIMIT_KW = 2**64 - 1
+
+
+@dataclass(frozen=True)
+class _ZoneLinks:
+    """What the index knows of the zones' links: each zone's region, each region's ratings (the
+    period each applies from, in chain order) and the operators' limits over the periods asked about."""
+
+    region_of: dict[int, int]
+    ratings: dict[int, list[tuple[int, int]]]
+    limits: dict[int, list[m.LinkLimitsSet]]
+
+    def limits_kw(self, region_id: int, period: int) -> tuple[int, int]:
+        """The limits in force for the region's link in `period`, kW (import, export), as MarketZones
+        reads them: the operator's latest for the period, capped by the rating in force then."""
+        # The rating's history is pushed in chain order with a non-decreasing first period, so the
+        # last entry from before the period is the one in force (Checkpoints.upperLookupRecent).
+        rating = next((kw for first, kw in reversed(self.ratings.get(region_id, [])) if first <= period), NO_LIMIT_KW)
+        import_kw = export_kw = rating
+        for limit in reversed(self.limits.get(region_id, [])):
+            if limit.first_period <= period < limit.first_period + limit.period_count:
+                import_kw, export_kw = min(rating, limit.import_limit_kw), min(rating, limit.export_limit_kw)
+                break
+        return import_kw, export_kw
+
+
+def _zone_links(session: Session, periods: list[int]) -> _ZoneLinks:
+    """The zones' regions, and the ratings and limits that may be in force over `periods` (not empty):
+    each region's rating at the first of them and its updates up to the last, and the operators'
+    limits covering any of them."""
+    low, high = min(periods), max(periods)
+    added = session.scalars(select(m.ZoneAdded).order_by(m.ZoneAdded.id)).all()
+    ratings: dict[int, list[tuple[int, int]]] = {row.region_id: [(0, row.rating_kw)] for row in added}
+    u = m.ZoneRatingUpdated
+    in_force_at_low = select(func.max(u.id)).where(u.from_period <= low).group_by(u.region_id)
+    updates = select(u).where(or_(u.id.in_(in_force_at_low), (u.from_period > low) & (u.from_period <= high))).order_by(u.id)
+    for updated in session.scalars(updates):
+        ratings.setdefault(updated.region_id, []).append((updated.from_period, updated.rating_kw))
+    limits: dict[int, list[m.LinkLimitsSet]] = {}
+    k = m.LinkLimitsSet
+    for limit in session.scalars(select(k).where(k.first_period <= high, k.first_period + k.period_count > low).order_by(k.id)):
+        limits.setdefault(limit.region_id, []).append(limit)
+    return _ZoneLinks({row.zone: row.region_id for row in added}, ratings, limits)
+
+
+def _energy_wh(power_kw: int) -> int | None:
+    """What a link limit carries over one period, Wh, rounded down as MarketZones rounds it; None for no limit."""
+    return None if power_kw == NO_LIMIT_KW else power_kw * INTERVAL_SECONDS * WH_PER_KWH // 3_600
+
+
+def _binding(net_export_wh: int, import_wh: int | None, export_wh: int | None) -> str | None:
+    """Which way the link is full: EXPORT (net export at the export limit), IMPORT (net import at the
+    import limit), CLOSED (both limits 0: the zone clears alone), or None when it has room."""
+    at_export = export_wh is not None and net_export_wh == export_wh
+    at_import = import_wh is not None and -net_export_wh == import_wh
+    if at_export and at_import:
+        return "CLOSED"
+    return "EXPORT" if at_export else "IMPORT" if at_import else None
+
+
+def _zone_json(cleared: m.ZoneCleared, links: _ZoneLinks) -> dict[str, Any]:
+    region_id = links.region_of.get(cleared.zone)
+    limits_kw: tuple[int | None, int | None] = (None, None)
+    limits_wh: tuple[int | None, int | None] = (None, None)
+    if region_id is not None:
+        import_kw, export_kw = links.limits_kw(region_id, cleared.period)
+        limits_kw = (None if import_kw == NO_LIMIT_KW else import_kw, None if export_kw == NO_LIMIT_KW else export_kw)
+        limits_wh = (_energy_wh(import_kw), _energy_wh(export_kw))
+    return {
+        "zone": cleared.zone,
+        "regionId": region_id,
+        "clearingPricePerKWh": cleared.clearing_price_per_kwh,
+        "netExportWh": cleared.net_export_wh,
+        "importLimitKW": limits_kw[0],
+        "exportLimitKW": limits_kw[1],
+        "importLimitWh": limits_wh[0],
+        "exportLimitWh": limits_wh[1],
+        "binding": None if region_id is None else _binding(cleared.net_export_wh, *limits_wh),
+    }
+
+
+def zone_markets(session: Session, page: PageRequest, period: int | None, region_id: int | None) -> dict[str, Any]:
+    """The markets cleared across zones, the latest interval first: the bus price, the volume and the
+    congestion rent, and each zone's region, price, net export, the link limits in force for the
+    period and whether the link was full. `region_id`: only that region's zone in each market."""
+    z, c = m.ZoneCleared, m.AuctionMarketCleared
+    # The auction's MarketCleared comes in the same transaction as its zones' rows: the join drops none.
+    query = select(z.period).join(c, c.period == z.period).group_by(z.period)
+    if period is not None:
+        query = query.where(z.period == period)
+    listing = _listing(session, query.order_by(z.period.desc()), page, lambda row: {"period": int(row.period)})
+    periods = [item["period"] for item in listing["items"]]
+    if not periods:
+        return listing
+    zones: dict[int, list[m.ZoneCleared]] = {p: [] for p in periods}
+    for cleared in session.scalars(select(z).where(z.period.in_(periods)).order_by(z.zone, z.id)):
+        zones[cleared.period].append(cleared)
+    markets = {row.period: row for row in session.scalars(select(c).where(c.period.in_(periods)).order_by(c.id))}
+    links = _zone_links(session, periods)
+    items = []
+    for p in periods:
+        market = markets[p]
+        bus_price = market.clearing_price_per_kwh  # the market's price is the bus's (EnergyAuction's MarketCleared)
+        # Σ (bus price - zone price) × net export, per kWh: IMarketZones.CongestionRentAccrued's figure,
+        # since the price difference is the tick difference times the tick size.
+        rent = sum((bus_price - r.clearing_price_per_kwh) * r.net_export_wh for r in zones[p]) // WH_PER_KWH
+        shown = [r for r in zones[p] if region_id is None or links.region_of.get(r.zone) == region_id]
+        items.append({
+            "period": p,
+            "busPricePerKWh": bus_price,
+            "volumeWh": market.volume_wh,
+            "congestionRent": rent,
+            "zones": [_zone_json(r, links) for r in shown],
+            "timestamp": market.timestamp_s,
+            "blockNumber": market.block_number,
+        })
+    return {**listing, "items": items}
+
+
 def auction_orders(session: Session, page: PageRequest, trader: str | None, period: int | None) -> dict[str, Any]:
     o, c = m.AuctionOrderSubmitted, m.AuctionOrderClaimed
     query = select(o, c).outerjoin(c, c.order_id == o.order_id)

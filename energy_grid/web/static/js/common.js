@@ -162,6 +162,11 @@ export function formatTime(timestampS) {
   return zoned(timestampS, { dateStyle: "short", timeStyle: "medium" });
 }
 
+// The day alone, "12/2/26": beside a span of clock times within it.
+export function formatDay(timestampS) {
+  return zoned(timestampS, { dateStyle: "short" });
+}
+
 export function formatClock(timestampS) {
   return zoned(timestampS, { hour: "2-digit", minute: "2-digit" });
 }

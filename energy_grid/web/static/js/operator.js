@@ -1,8 +1,10 @@
-// Grid operator: grid status, load by region with its status colours, oracle data, demand-response
-// events; with the operator token: report load, start a demand-response event, balancing, emergency.
+// Grid operator: grid status, load by region with its status colours, the market zones' prices, flows
+// and links per interval, oracle data, demand-response events; with the operator token: report load,
+// start a demand-response event, balancing, emergency.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, api, chainTimeOf, fillRows, formatClock, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, lockControls,
-  parseUnits, query, runAction, pageReady, startPage } from "./common.js";
+  formatKWh, formatPrice, formatUnits, parseUnits, query, runAction, pageReady, startPage } from "./common.js";
+import { clockSpan, flowText, fullLinksText, intervalOf, limitText, linkText, priceRangeText } from "./zones.js";
 
 const TOKEN_KEY = "energy-grid.operator-token";
 // Balancing priority by name (the API maps it onto the contract's 1 = most urgent .. 10).
@@ -10,6 +12,7 @@ const PRIORITIES = [["CRITICAL", "Critical"], ["HIGH", "High"], ["MEDIUM", "Medi
 const HIGH_LOAD_PERCENT = 80; // IGridOperations.getLoadStatus: HIGH from 80 %
 const DAY_SECONDS = 86_400;
 const MAX_LOAD_REPORTS = 500; // the API's largest page; a day of quarter-hourly reports is 96
+const ZONE_MARKETS = 8; // the latest markets cleared across zones: two hours of intervals
 // The service signs the operator's actions with its own key: no wallet asks anything.
 const OPERATOR_PROGRESS = "Sending: the service signs it with the operator key…";
 
@@ -153,10 +156,53 @@ async function drawLoading(status, events) {
   loading.update("none");
 }
 
+// The market zones: the chosen interval's market (the latest by default) zone by zone, and the
+// latest markets in a line each. The choice is kept while its market is among the latest.
+function zoneRow(z) {
+  return h("tr", { dataset: { testid: "zone-row", zone: z.zone, binding: z.binding || "" } },
+    h("td", { class: "num" }, z.zone === 0 ? "bus" : z.zone),
+    h("td", { class: "num" }, z.regionId ?? "—"),
+    h("td", { class: "num", dataset: { testid: "zone-price" } }, formatPrice(z.clearingPricePerKWh, cfg)),
+    h("td", { class: "num", dataset: { testid: "zone-flow" } }, flowText(z.netExportWh)),
+    h("td", { class: "num", dataset: { testid: "zone-import-limit" } }, z.regionId === null ? "—" : limitText(z.importLimitKW, z.importLimitWh)),
+    h("td", { class: "num", dataset: { testid: "zone-export-limit" } }, z.regionId === null ? "—" : limitText(z.exportLimitKW, z.exportLimitWh)),
+    h("td", { dataset: { testid: "zone-link" } }, z.binding
+      ? h("span", { class: `status-badge link-${z.binding}` }, linkText(z)) : linkText(z)));
+}
+
+function showZones(markets) {
+  $('[data-testid="zones-none"]').hidden = markets.length > 0;
+  $('[data-testid="zones-detail"]').hidden = markets.length === 0;
+  if (!markets.length || !cfg) return;
+  const select = $("#zones-interval");
+  const chosen = select.value;
+  // The latest markets are the last two hours': the clock says which, the day is in the option's title.
+  select.replaceChildren(...markets.map((m, i) => h("option", { value: m.period, title: intervalOf(m.period) },
+    `${clockSpan(m.period)}${i === 0 ? " (latest)" : ""}`)));
+  if (markets.some((m) => String(m.period) === chosen)) select.value = chosen;
+  const market = markets.find((m) => String(m.period) === select.value);
+  $('[data-testid="zones-detail"]').dataset.period = market.period;
+  // The cards give the figure alone, its unit on the line under it: a phone's half-width card fits it.
+  $('[data-testid="zones-bus-price"]').textContent = formatUnits(market.busPricePerKWh, cfg.paymentDecimals);
+  $('[data-testid="zones-volume"]').textContent = formatKWh(market.volumeWh);
+  $('[data-testid="zones-rent"]').textContent = formatUnits(market.congestionRent, cfg.paymentDecimals);
+  $('[data-testid="zones-full-count"]').textContent = `${market.zones.filter((z) => z.binding).length} of ${market.zones.filter((z) => z.zone !== 0).length}`;
+  fillRows($('[data-testid="zones-table"] tbody'), market.zones, zoneRow, "No zone held orders in this market.");
+  fillRows($('[data-testid="zone-markets-table"] tbody'), markets, (m) => h("tr", { dataset: { testid: "zone-market", period: m.period } },
+    h("td", { title: intervalOf(m.period) }, clockSpan(m.period)),
+    h("td", { class: "num" }, formatPrice(m.busPricePerKWh, cfg)),
+    h("td", { class: "num" }, priceRangeText(m, (p) => formatPrice(p, cfg))),
+    h("td", { class: "num" }, formatMoney(m.congestionRent, cfg)),
+    h("td", {}, fullLinksText(m))), "");
+}
+
 $("#loading-region").addEventListener("change", () => view.refreshNow());
+$("#zones-interval").addEventListener("change", () => view.refreshNow());
 
 const view = live(async () => {
-  const [status, events] = await Promise.all([api("/grid/status"), api("/demand-response/events?limit=50")]);
+  const [status, events, zoneMarkets] = await Promise.all([
+    api("/grid/status"), api("/demand-response/events?limit=50"), api(`/auction/zone-markets${query({ limit: ZONE_MARKETS })}`)]);
+  showZones(zoneMarkets.items);
   await drawLoading(status, events.items);
   $('[data-testid="status-block"]').textContent = status.blockNumber ?? "—";
   const emergency = $('[data-testid="emergency-state"]');

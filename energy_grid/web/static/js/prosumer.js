@@ -1,13 +1,15 @@
 // Prosumer dashboard: my balances (wallet and vault, free and locked in orders, with deposits and
 // withdrawals), my meters' production and consumption and my trades over the last 24 hours of chain
 // time (a day that has only just begun on the chain would show a night's worth), every fill of mine
-// in the book, the auction and my meters' standing orders, my standing limits, orders and auction orders.
+// in the book, the auction and my meters' standing orders, my feeder's price in the latest markets
+// cleared across zones beside the community's, my standing limits, orders and auction orders.
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, ENERGY_DECIMALS, api, apiAnswer, connectWallet, fillRows, formatClock, formatKWh, formatMoney, formatPrice, formatTime, h,
   labelCells, lastKnownText, live, lockControls, pager, parseUnits, query, requireWallet, runAction, shortAddress, showMessage, pageReady, startPage,
   wallet } from "./common.js";
 import { cancelOrder } from "./orders.js";
 import { depositToVault, setStandingOrder, withdrawFromVault } from "./standing.js";
+import { clockSpan, feederLinkWords, flowText, intervalOf, linkText } from "./zones.js";
 
 const cfg = await startPage();
 $("#connect-hint-button").addEventListener("click", connectWallet);
@@ -21,6 +23,7 @@ const TRADES_SHOWN = 50;
 // Enough fills for a day of intervals: a sale and a purchase per interval, besides the book's trades.
 const FILLS_PER_DAY = 300;
 const MARKETS = { book: "order book", auction: "auction", standing: "standing order" };
+const FEEDER_MARKETS = 8; // the latest markets shown for my feeder: two hours of intervals
 const COLORS = { produced: "#f2a900", consumed: "#d32f2f", sold: "#0f9d58", bought: "#1f6feb" };
 
 let household = null;
@@ -172,6 +175,52 @@ function auctionRow(o) {
     h("td", {}, o.claimed ? "yes" : "no"));
 }
 
+// My feeder: my first meter's region, and its zone in the latest markets cleared across zones (the
+// route keeps only that region's zone in each market, beside the market's own bus price).
+async function feederMarkets(meters) {
+  if (!meters.length) return null;
+  const regionId = meters[0].regionId;
+  const answer = await api(`/auction/zone-markets${query({ regionId, limit: FEEDER_MARKETS })}`);
+  return { regionId, markets: answer.items };
+}
+
+function feederRow(m) {
+  const [zone] = m.zones;
+  return h("tr", { dataset: { testid: "feeder-row", period: m.period, binding: zone ? zone.binding || "" : "" } },
+    h("td", { title: intervalOf(m.period) }, clockSpan(m.period)),
+    h("td", { class: "num", dataset: { testid: "feeder-price" } }, zone ? formatPrice(zone.clearingPricePerKWh, cfg) : "—"),
+    h("td", { class: "num", dataset: { testid: "community-price" } }, formatPrice(m.busPricePerKWh, cfg)),
+    h("td", { class: "num", dataset: { testid: "feeder-flow" } }, zone ? flowText(zone.netExportWh) : "—"),
+    h("td", {}, zone ? linkText(zone) : "no orders from my feeder"));
+}
+
+// In plain words first: my feeder's price in the latest market beside the community's, and why
+// they differ; a market of one zone says so in a line.
+function showFeeder(feeder) {
+  $('[data-testid="feeder-panel"]').hidden = !feeder;
+  $('[data-testid="jump-feeder"]').hidden = !feeder;
+  if (!feeder) return;
+  const { regionId, markets } = feeder;
+  const summary = $('[data-testid="feeder-summary"]');
+  const when = $('[data-testid="feeder-when"]');
+  $('[data-testid="feeder-detail"]').hidden = markets.length === 0;
+  if (!markets.length) {
+    when.textContent = "";
+    summary.textContent = "Your market is one zone: every household of the community trades at the same price.";
+    summary.dataset.period = "";
+    return;
+  }
+  const latest = markets[0];
+  const [zone] = latest.zones;
+  const community = formatPrice(latest.busPricePerKWh, cfg);
+  when.textContent = `The latest market, ${intervalOf(latest.period)}; your meter's feeder is region ${regionId}.`;
+  summary.dataset.period = latest.period;
+  summary.textContent = zone
+    ? `Your feeder's price: ${formatPrice(zone.clearingPricePerKWh, cfg)}; the community's: ${community}; ${feederLinkWords(zone)}.`
+    : `Your feeder had no orders in it; the community's price: ${community}.`;
+  fillRows($('[data-testid="feeder-table"] tbody'), markets, feederRow, "");
+}
+
 // Wallet, vault free, free together, locked in orders (with where) and the total, for one token.
 function showBalance(token, walletAmount, vaultFree, locked, format) {
   const free = sum([walletAmount, vaultFree]);
@@ -296,6 +345,7 @@ const view = live(async () => {
   $('[data-testid="trades-indexing"]').hidden = !indexing;
   if (indexing) $('[data-testid="trades-table"] tbody').replaceChildren();
   else fillRows($('[data-testid="trades-table"] tbody'), fills.items.slice(0, TRADES_SHOWN), tradeRow, "No trades yet.");
+  showFeeder(await feederMarkets(meters));
   const standing = await standingOf(meters);
   // No meter, no standing orders: how to get one instead of an empty choice.
   $("#standing-form").hidden = meters.length === 0;
