@@ -17,7 +17,8 @@ import dataclasses
 import pytest
 
 from energy_grid.simulation.driver import SimulationConfig, community_config, run_actors, run_simulation
-from energy_grid.simulation.feeders import LIMIT_STEP_KW, link_limits_kw
+from energy_grid.simulation.feeders import link_limits_kw
+from energy_grid.simulation.flex import LIMIT_STEP_KW
 from energy_grid.simulation.model import CommunityModel
 from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunRecord
 
