@@ -161,7 +161,7 @@ def test_cars_charge_their_sessions_need_in_the_cheapest_forecast_band(flexible:
         charged = flex.ev_wh[spec.household_id, start:end]
         assert charged.sum() == pytest.approx(session.energy_wh)  # its whole need, before it leaves
         assert max(charged) <= spec.ev.charge_power_w / HOUR + 1e-9
-        prices = np.array([tariff[flex.zone_of[spec.household_id]][k % INTERVALS_PER_DAY] for k in range(start, end)])
+        prices = np.array([tariff[flex.feeder_of[spec.household_id]][k % INTERVALS_PER_DAY] for k in range(start, end)])
         used = prices[charged > 0]
         assert max(used) <= min(prices) + BASE * 250 // 10_000  # within the session's cheapest band
         # No dearer on average than charging at full power on arrival, as without flexible load.

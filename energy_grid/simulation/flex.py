@@ -1,8 +1,9 @@
 """Flexible load: home batteries and car chargers that answer their zone's price.
 
-A household's zone is its feeder when the market is zoned (each feeder a market zone), else the
-whole community (one zone). Every rule here is a pure function of what a household can know, so a
-zoned and a blind run apply the same rule and differ only in the prices their zones give it.
+A household's market zone is its feeder when the market is zoned (each feeder a market zone), else
+the whole community (one zone); its transformer is its feeder's either way. Every rule here is a
+pure function of what a household can know, the same in a zoned and a blind run: the two differ
+only in the cleared prices their zones give it (with links that do not bind, not at all).
 
 **The price forecast** of a zone for the coming intervals (`price_forecast_per_kwh`):
 - Where its market cleared with trades lately below the grid's price at no load (the base price,
@@ -14,13 +15,13 @@ zoned and a blind run apply the same rule and differ only in the prices their zo
 - Everywhere else (at night there are no asks, so no market price) the grid tariff at the zone's
   expected load: GridManagement's dynamic price (its base price raised by up to half with load
   against rating) at the load the operator's day-ahead headroom leaves (`expected_tariff_per_kwh`).
-  The operator's rule is the one that sets a feeder's link limits (feeders.py): in each interval,
-  rating × (1 − the highest loading the past days saw at that time of day), in LIMIT_STEP_KW steps.
-  In a zoned run that headroom is exactly the link limit its operator published, so a feeder whose
-  link is limited in an interval is forecast dear there; in a blind run the same rule runs on the
-  whole community (its transformers' summed rating and mean loading). The past days are the
-  model's own up to FORECAST_DAYS (the baseline days' five for the simulated day); on the first day
-  of a run there is no history, and flexible load waits.
+  The load is the household's own feeder's, by the rule its operator sets the feeder's link limits
+  with (feeders.py): in each interval, rating × (1 − the highest loading the past days saw at that
+  time of day), in LIMIT_STEP_KW steps. In a zoned run that headroom is exactly the link limit the
+  operator published, so a feeder whose link is limited in an interval is forecast dear there; a
+  blind run's operator forecasts its transformers the same way, though its market does not enforce
+  it. The past days are the model's own up to FORECAST_DAYS (the baseline days' five for the
+  simulated day); on the first day of a run there is no history, and flexible load waits.
 
 **Car chargers** (`ev_charging_plan_wh`): when the car is plugged in, the charger plans the
 session's energy into the cheapest forecast intervals between arrival and departure, each at most
@@ -70,8 +71,8 @@ EV_PRICE_BAND_BPS = 250
 @dataclass(frozen=True)
 class FlexSettings:
     """Flexible load in a model run: the grid's base price (PaymentToken base units per kWh, the
-    tariff at no load) and whether each feeder is a price zone of its own (a zoned market) or the
-    community one zone."""
+    tariff at no load) and whether each feeder is a market zone of its own, whose cleared prices its
+    households see (a zoned market), or the community one zone."""
 
     base_price_per_kwh: int
     zoned: bool

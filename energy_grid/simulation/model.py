@@ -318,21 +318,22 @@ class CommunityModel:
 
 
 class _FlexibleLoad:
-    """A model's flexible load (flex.py): the zones' load history, the cars' sessions still to plan
-    and the energy planned for them, and which batteries charge from the grid in an interval."""
+    """A model's flexible load (flex.py): the feeders' load history, the cars' sessions still to
+    plan and the energy planned for them, and which batteries charge from the grid in an interval.
+    Each household's expected tariff is its feeder's; its cleared prices are its market zone's."""
 
     def __init__(self, model: CommunityModel, settings: FlexSettings) -> None:
         config = model.config
         self.settings = settings
         self.model = model
         self.feeders = model.grid.feeders
-        self.zone_of = [bus // FEEDER_BUS_STRIDE if settings.zoned else 0 for bus in model.household_buses]
-        self.zones = self.feeders if settings.zoned else 1
-        feeder_rating_kw = model.grid.feeder_rating_va // 1_000
-        self.rating_kw = feeder_rating_kw if settings.zoned else feeder_rating_kw * self.feeders
-        self.loading_per_mille: list[tuple[int, ...]] = []  # each interval's, per zone
+        self.feeder_of = [bus // FEEDER_BUS_STRIDE for bus in model.household_buses]
+        # The market zone whose cleared prices each feeder's households see.
+        self.zone_of_feeder = list(range(self.feeders)) if settings.zoned else [0] * self.feeders
+        self.rating_kw = model.grid.feeder_rating_va // 1_000
+        self.loading_per_mille: list[tuple[int, ...]] = []  # each interval's, per feeder
         self._tariff_day = -1
-        self._tariff: list[list[int]] = []  # per zone, per interval of the day
+        self._tariff: list[list[int]] = []  # per feeder, per interval of the day
         self.first_interval = (config.start_day_of_year - 1) * INTERVALS_PER_DAY  # since Jan 1
         intervals = model.interval_count
         charging_w = np.zeros((len(model.households), intervals))
@@ -363,22 +364,22 @@ class _FlexibleLoad:
             return frozenset()
         tariff = self._tariff_of(day)
         for spec, session in self.arrivals.pop(i, []):
-            self._plan_session(i, spec, session, tariff[self.zone_of[spec.household_id]], cleared_prices)
+            self._plan_session(i, spec, session, tariff, cleared_prices)
         if not self.batteries:
             return frozenset()
         base = self.settings.base_price_per_kwh
-        zone_now = []
-        for zone in range(self.zones):
-            forecast = price_forecast_per_kwh(i, INTERVALS_PER_DAY, tariff[zone], cleared_prices.get(zone), base)
-            zone_now.append((int(forecast[0]), int(forecast.max())))
+        now_and_dearest = []
+        for feeder in range(self.feeders):
+            forecast = price_forecast_per_kwh(i, INTERVALS_PER_DAY, tariff[feeder], cleared_prices.get(self.zone_of_feeder[feeder]), base)
+            now_and_dearest.append((int(forecast[0]), int(forecast.max())))
         return frozenset(
             household
             for household, efficiency in self.batteries
-            if grid_charge_pays(*zone_now[self.zone_of[household]], base, efficiency)
+            if grid_charge_pays(*now_and_dearest[self.feeder_of[household]], base, efficiency)
         )
 
     def _plan_session(
-        self, i: int, spec: HouseholdSpec, session: EvSession, tariff: list[int], cleared_prices: Mapping[int, ClearedPrice]
+        self, i: int, spec: HouseholdSpec, session: EvSession, tariff: list[list[int]], cleared_prices: Mapping[int, ClearedPrice]
     ) -> None:
         assert spec.ev is not None
         first = self.first_interval + i  # since Jan 1
@@ -387,29 +388,29 @@ class _FlexibleLoad:
         available_h = np.minimum(session.departure_h, (slots + 1) * HOURS_PER_INTERVAL) - np.maximum(
             session.arrival_h, slots * HOURS_PER_INTERVAL
         )
-        zone = self.zone_of[spec.household_id]
-        prices = price_forecast_per_kwh(i, len(slots), tariff, cleared_prices.get(zone), self.settings.base_price_per_kwh)
+        feeder = self.feeder_of[spec.household_id]
+        cleared = cleared_prices.get(self.zone_of_feeder[feeder])
+        prices = price_forecast_per_kwh(i, len(slots), tariff[feeder], cleared, self.settings.base_price_per_kwh)
         band_per_kwh = max(1, self.settings.base_price_per_kwh * EV_PRICE_BAND_BPS // BPS)
         plan = ev_charging_plan_wh(session.energy_wh, np.maximum(available_h, 0.0), spec.ev.charge_power_w, prices, band_per_kwh)
         inside = min(len(plan), self.ev_wh.shape[1] - i)  # what falls after the window is not simulated
         self.ev_wh[spec.household_id, i : i + inside] += plan[:inside]
 
     def _tariff_of(self, day: int) -> list[list[int]]:
-        """Each zone's expected tariff over a day, from the zones' loading on up to FORECAST_DAYS
-        days before `day` (flex.py)."""
+        """Each feeder's expected tariff over a day, from its loading on up to FORECAST_DAYS days
+        before `day` (flex.py)."""
         if self._tariff_day != day:
             first = max(0, day - FORECAST_DAYS) * INTERVALS_PER_DAY
             history = np.asarray(self.loading_per_mille[first : day * INTERVALS_PER_DAY], dtype=np.int64)
-            by_day = history.reshape(-1, INTERVALS_PER_DAY, self.zones)
+            by_day = history.reshape(-1, INTERVALS_PER_DAY, self.feeders)
             base = self.settings.base_price_per_kwh
             self._tariff = [
-                expected_tariff_per_kwh(headroom_kw(by_day[:, :, zone].tolist(), self.rating_kw), self.rating_kw, base)
-                for zone in range(self.zones)
+                expected_tariff_per_kwh(headroom_kw(by_day[:, :, feeder].tolist(), self.rating_kw), self.rating_kw, base)
+                for feeder in range(self.feeders)
             ]
             self._tariff_day = day
         return self._tariff
 
     def record(self, grid: GridState) -> None:
-        """The interval's loading of each zone: its feeder's, or the feeders' mean in one zone."""
-        loading = grid.feeder_loading_per_mille
-        self.loading_per_mille.append(loading if self.settings.zoned else (sum(loading) // len(loading),))
+        """The interval's loading of each feeder's transformer."""
+        self.loading_per_mille.append(grid.feeder_loading_per_mille)
