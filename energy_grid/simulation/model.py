@@ -263,9 +263,9 @@ class CommunityModel:
                 planned_wh += float(flex.ev_wh[spec.household_id, i])
             consumption_wh = state.consumption.add(planned_wh * factor)
             pv_wh = state.pv.add(float(self._pv_wh[spec.household_id, i]))
-            split = split_interval(
-                consumption_wh, pv_wh, state.battery, grid_charge=spec.household_id in grid_charging
-            )
+            # A household answering a demand-response event does not charge its battery from the grid.
+            grid_charge = spec.household_id in grid_charging and factor >= 1
+            split = split_interval(consumption_wh, pv_wh, state.battery, grid_charge=grid_charge)
             state.meter.record(split.import_wh, split.export_wh)
             splits.append(split)
 
