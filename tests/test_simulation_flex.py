@@ -11,6 +11,7 @@ import pytest
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.battery import Battery, BatterySpec
 from energy_grid.simulation.flex import (
+    EV_PRICE_BAND_BPS,
     PRICE_HOLD_INTERVALS,
     ClearedPrice,
     FlexSettings,
@@ -163,7 +164,7 @@ def test_cars_charge_their_sessions_need_in_the_cheapest_forecast_band(flexible:
         assert max(charged) <= spec.ev.charge_power_w / HOUR + 1e-9
         prices = np.array([tariff[flex.feeder_of[spec.household_id]][k % INTERVALS_PER_DAY] for k in range(start, end)])
         used = prices[charged > 0]
-        assert max(used) <= min(prices) + BASE * 250 // 10_000  # within the session's cheapest band
+        assert max(used) <= min(prices) + BASE * EV_PRICE_BAND_BPS // 10_000  # within the session's cheapest band
         # No dearer on average than charging at full power on arrival, as without flexible load.
         room_wh = spec.ev.charge_power_w / HOUR
         on_arrival = np.clip(session.energy_wh - room_wh * np.arange(len(prices)), 0, room_wh)

@@ -25,13 +25,16 @@ only in the cleared prices their zones give it (with links that do not bind, not
 
 **Car chargers** (`ev_charging_plan_wh`): when the car is plugged in, the charger plans the
 session's energy into the cheapest forecast intervals between arrival and departure, each at most
-the charger's power for the part of the interval the car is there. Where several intervals share
-the cheapest price, the energy is spread over all of them at the power that just meets the need,
-rather than at full power in the first, and prices within EV_PRICE_BAND_BPS of the base price
-above the session's cheapest count as one: the operator's forecast moves in 5 kW steps, and a
-street of cars at 11 kW in the one quarter hour a step cheaper than the rest of the night would
-make the peak it was meant to avoid. The plan delivers the whole need whenever the session has room
-for it (12 kWh at 11 kW take little over an hour of a night's eleven or more).
+the charger's power for the part of the interval the car is there. Prices within EV_PRICE_BAND_BPS
+(10 %) of the base price above the session's cheapest count as one band, and a band that holds
+more than the need shares it among its intervals at the power that just meets it, rather than at
+full power in the first. The expected tariff moves in 5 kW steps (2.5 % of the base price on a
+100 kVA feeder) and remembers each time of day's highest load of five days, so once the cars have
+filled the night, a street of them at 11 kW in the one step left cheaper would make the peak they
+were meant to avoid; a band of 10 % spreads them over the night and still keeps out the evening,
+when the cars come home (35 to 45 % above the base price). The plan delivers the whole need
+whenever the session has room for it (12 kWh at 11 kW take little over an hour of a night's eleven
+or more).
 
 **Batteries** (`grid_charge_pays`): as before they charge from their own PV surplus and discharge
 to cover the house's deficit; in addition, in an interval whose forecast price is below the grid's
@@ -63,9 +66,9 @@ PRICE_HOLD_INTERVALS = 4  # a cleared price is taken to hold for the hour after 
 FORECAST_DAYS = 5  # the past days the expected load is taken from (DemandResponse's baseline days)
 HOURS_PER_INTERVAL = 0.25
 BPS = 10_000
-# A car charger takes prices within 2.5 % of the base price of the session's cheapest as equal: one
-# 5 kW step of a 100 kVA feeder's expected tariff.
-EV_PRICE_BAND_BPS = 250
+# A car charger takes prices within 10 % of the base price of the session's cheapest as equal: four
+# 5 kW steps of a 100 kVA feeder's expected tariff (the module docstring).
+EV_PRICE_BAND_BPS = 1_000
 
 
 @dataclass(frozen=True)
