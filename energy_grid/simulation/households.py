@@ -7,8 +7,9 @@ household scales it to its own annual consumption and multiplies each interval b
 (normal, mean 1, σ 10 %, kept within 0.5..1.5), so that thirty households do not move in lockstep.
 
 On top of H0, a share of households charge an electric car at home: plugged in when its owner
-comes home in the evening (a time drawn per day), it charges that day's energy at the wallbox's
-full power until done. H0 predates home charging; these evening blocks of 11 kW are what loads a
+comes home in the evening and leaving the next morning (times drawn per day), it charges that
+day's energy at the wallbox's full power until done (`ev_sessions` gives the stays; a flexible
+charger plans its own, flex.py). H0 predates home charging; these evening blocks of 11 kW are what loads a
 rural transformer today, and they are the load a demand-response event asks households to defer.
 
 Every household draws from its own random stream, a child of the run's seed keyed by its index:
