@@ -253,14 +253,15 @@ class CommunityModel:
         factors = consumption_factor or {}
         flex = self._flex
         grid_charging = flex.plan(i, cleared_prices or {}) if flex is not None else frozenset()
+        charging_wh = flex.ev_wh[:, i].tolist() if flex is not None else None  # the cars' planned energy
         splits = []
         for spec, state in zip(self.households, self._states, strict=True):
             factor = factors.get(spec.household_id, 1.0)
             if factor < 0:
                 raise ValueError(f"consumption factor must not be negative, got {factor}")
             planned_wh = float(self._consumption_wh[spec.household_id, i])
-            if flex is not None:
-                planned_wh += float(flex.ev_wh[spec.household_id, i])
+            if charging_wh is not None:
+                planned_wh += charging_wh[spec.household_id]
             consumption_wh = state.consumption.add(planned_wh * factor)
             pv_wh = state.pv.add(float(self._pv_wh[spec.household_id, i]))
             # A household answering a demand-response event does not charge its battery from the grid.
