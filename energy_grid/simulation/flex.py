@@ -40,9 +40,10 @@ or more).
 to cover the house's deficit; in addition, in an interval whose forecast price is below the grid's
 price at no load (the base price, the floor of the tariff: neighbours are selling surplus cheap in
 the zone) and low enough that the energy, after the round-trip losses, is worth more at the
-dearest price of the coming day, the battery charges from the grid at its full power. The
-battery's own limits (power, capacity, losses; battery.py) and the model's Wh identities hold as
-before, with the energy drawn from the grid for the battery counted apart (model.py).
+dearest price of the coming day, the battery charges from the grid at its full power (not while
+its household answers a demand-response event, model.py). The battery's own limits (power,
+capacity, losses; battery.py) and the model's Wh identities hold as before, with the energy drawn
+from the grid for the battery counted apart (model.py).
 """
 
 from __future__ import annotations
@@ -64,8 +65,6 @@ PER_MILLE = 1_000
 W_PER_KW = 1_000
 PRICE_HOLD_INTERVALS = 4  # a cleared price is taken to hold for the hour after its interval
 FORECAST_DAYS = 5  # the past days the expected load is taken from (DemandResponse's baseline days)
-HOURS_PER_INTERVAL = 0.25
-BPS = 10_000
 # A car charger takes prices within 10 % of the base price of the session's cheapest as equal: four
 # 5 kW steps of a 100 kVA feeder's expected tariff (the module docstring).
 EV_PRICE_BAND_BPS = 1_000

@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
+from energy_grid.domain.units import BPS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.simulation.battery import Battery
 from energy_grid.simulation.flex import (
-    BPS,
     EV_PRICE_BAND_BPS,
     FORECAST_DAYS,
     ClearedPrice,
