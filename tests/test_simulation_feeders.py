@@ -22,6 +22,7 @@ from energy_grid.simulation.driver import SimulationConfig, community_config, ru
 from energy_grid.simulation.feeders import link_limits_kw
 from energy_grid.simulation.flex import LIMIT_STEP_KW, FlexSettings, expected_tariff_per_kwh
 from energy_grid.simulation.model import CommunityModel
+from energy_grid.simulation.report import blind_comparison, blind_comparison_rows
 from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunRecord
 
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
@@ -160,3 +161,10 @@ def test_with_no_link_binding_the_coupled_market_trades_as_the_single_zone(zoned
     for key in ("traded_p2p_wh", "average_price_per_kwh", "peak_price_per_kwh", "peak_loading_most_loaded_feeder_per_mille"):
         assert coupled.figures[key] == single.figures[key], key
     assert single.figures["traded_across_feeders_wh"] > 0
+    # `ape run demo --compare-blind`'s comparison: each feeder's peak, the same in both runs here.
+    comparison = blind_comparison(coupled, single)
+    peaks = comparison["feeder_peak_loading_per_mille"]
+    assert peaks["zonal_limits"] == peaks["blind"] and len(peaks["blind"]) == FEEDERS
+    assert max(peaks["blind"]) == single.figures["peak_loading_most_loaded_feeder_per_mille"]
+    rows = dict(blind_comparison_rows(comparison))
+    assert rows["feeder 2: peak transformer loading"] == f"{peaks['blind'][1] / 10:.1f} % / {peaks['blind'][1] / 10:.1f} %"
