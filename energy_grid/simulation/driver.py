@@ -23,7 +23,9 @@ One run:
    base price), which also delivers its meter's energy into the vault from then on.
 3. Each simulated interval i, all blocks at its end T = D + 900 (i + 1) (anvil allows blocks of equal
    time; each flush is one or more blocks, so a transaction that needs another's effect comes in a
-   later flush):
+   later flush). The model steps the interval first; with flexible load (flex.py) its batteries and
+   car chargers see each zone's price of the latest cleared market, interval i - 2's, read from
+   the chain:
    A. meters report (gateway batches): SmartMeter credits each export to its owner's vault balance
       and places the interval's export as an ask and its import as a bid, at the household's
       standing limits, in the market of interval i; each meter's reading also settles its orders
