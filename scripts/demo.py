@@ -3,6 +3,7 @@
     ape run demo                                   # its own anvil, started and stopped here
     ape run demo --households 100 --days 1 --seed 7 --report-dir reports/simulation
     ape run demo --rpc-url http://127.0.0.1:8545   # `make node`: reuses its deployment, resumes a killed run
+    ape run demo --compare-blind                   # and the same seed blind to the feeders: each transformer's peak in both
 
 Deploys the system (or, on --rpc-url, reuses the deployment of deployments/<chainId>.json when
 its contracts are on that chain), then drives everything through plain web3.py on the manifest
@@ -16,6 +17,7 @@ every step of every transaction in memory (gigabytes over a simulated day).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -43,7 +45,14 @@ from energy_grid.simulation.driver import (
     run_file_for,
     run_simulation,
 )
-from energy_grid.simulation.report import owned_household_sentence, summary_rows, write_report
+from energy_grid.simulation.ledger import SimulationResult
+from energy_grid.simulation.report import (
+    blind_comparison,
+    blind_comparison_rows,
+    owned_household_sentence,
+    summary_rows,
+    write_report,
+)
 
 list_project_sources(project)
 
@@ -61,6 +70,17 @@ def deploy(rpc_url: str) -> Path:
         setup_local_roles(system, dev[0])
         fund_local_accounts(system, dev[0], list(dev)[1:10])
         return write_manifest(build_manifest(provider.chain_id, system.contracts(), start_block))
+
+
+def simulate(client: GridClient, config: SimulationConfig, run_file: Path) -> SimulationResult:
+    """One run with a progress bar."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("intervals", total=config.interval_count)
+
+        def progress(done: int, total: int, note: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"intervals ({note})")
+
+        return run_simulation(client, config, run_file=run_file, progress=progress)
 
 
 def deployed_manifest(rpc_url: str) -> Path | None:
@@ -83,6 +103,11 @@ def deployed_manifest(rpc_url: str) -> Path | None:
               help="Households behind each transformer; each feeder is a zone of the market.")
 @click.option("--zonal-limits/--no-zonal-limits", default=True, show_default=True,
               help="Feeders as market zones with their transformers' limits, or one zone blind to them.")
+@click.option("--flexible-load/--no-flexible-load", default=True, show_default=True,
+              help="Batteries and car chargers answer their zone's price forecast, or charge as they always did.")
+@click.option("--compare-blind", is_flag=True, default=False,
+              help="Then run the same seed without zonal limits (one zone blind to the feeders) on the same chain and "
+                   "compare each transformer's peak; its report goes to REPORT_DIR/blind.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports/simulation"), show_default=True)
 @click.option("--rpc-url", default=None, help="A running local node (e.g. `make node`); default: an anvil of its own.")
 @click.option(
@@ -98,6 +123,8 @@ def cli(
     seed: int,
     households_per_feeder: int,
     zonal_limits: bool,
+    flexible_load: bool,
+    compare_blind: bool,
     report_dir: Path,
     rpc_url: str | None,
     household_owner: str | None,
@@ -116,21 +143,31 @@ def cli(
             seed=seed,
             households_per_feeder=households_per_feeder,
             zonal_limits=zonal_limits,
+            flexible_load=flexible_load,
             household_owner=household_owner,
         )
         heading(f"Simulate {households} households, {days} day(s), seed {seed}")
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
-            task = bar.add_task("intervals", total=config.interval_count)
-
-            def progress(done: int, total: int, note: str) -> None:
-                bar.update(task, completed=done, total=total, description=f"intervals ({note})")
-
-            result = run_simulation(client, config, run_file=run_file_for(manifest), progress=progress)
+        result = simulate(client, config, run_file_for(manifest))
         print_table("Summary", ["figure", "value"], summary_rows(result))
         for path in write_report(result, report_dir):
             console.print(f"  wrote {path}")
         if result.owned_household is not None:
             console.print(f"  {owned_household_sentence(result.owned_household)}")
+        if compare_blind:
+            if not config.zonal_limits:
+                raise click.UsageError("--compare-blind compares a run with zonal limits against one without: drop --no-zonal-limits")
+            blind_config = dataclasses.replace(config, zonal_limits=False, household_owner=None)
+            heading("The same seed, the market blind to the feeders")
+            # A run of its own on the same chain: its own households, meters and run file.
+            blind = simulate(client, blind_config, run_file_for(manifest).with_name(f"{manifest.stem}.blind.simulation.json"))
+            for path in write_report(blind, report_dir / "blind"):
+                console.print(f"  wrote {path}")
+            comparison = blind_comparison(result, blind)
+            title = "With zonal limits / blind to the feeders (same seed)"
+            print_table(title, ["figure", "zonal / blind"], blind_comparison_rows(comparison))
+            path = report_dir / "compare_blind.json"
+            path.write_text(json.dumps(comparison, indent=2) + "\n")
+            console.print(f"  wrote {path}")
     finally:
         if node is not None:
             node.stop()

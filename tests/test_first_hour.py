@@ -32,7 +32,10 @@ from support.service_helpers import serve_in_thread
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
 from support.web_helpers import SCREENSHOTS, chromium, wallet_session
 
-FIRST_HOUR = SimulationConfig()  # what `make simulate` runs: 30 households, one day, seed 0
+# The default community, 30 households, one day, seed 0, with the cars charging as they come home:
+# the evening peak above HIGH and the event planned on it are the operator view's story. (Flexible
+# load, on by default, moves the cars' charging into the night, and the peak stays below HIGH.)
+FIRST_HOUR = SimulationConfig(flexible_load=False)
 ANSWER_WITHIN_S = 30  # from the service's first answer to everything shown
 HIGH_PERCENT = 80
 INTERVAL_S = 900

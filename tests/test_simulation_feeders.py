@@ -6,9 +6,11 @@ own demand-response event, and what crossed between the feeders is the same whet
 zones' clearing or from the households' fills.
 
 8 households, 4 a feeder, a whole day, the demand-response trigger lowered to 10 % (as in
-test_simulation_run.py). Four households leave their transformer most of its headroom, so no link
-binds: the coupled market then trades the volume of the single zone at its prices, which the second
-run checks."""
+test_simulation_run.py), flexible load on (the default). Four households leave their transformer
+most of its headroom, so no link binds: the coupled market then trades the volume of the single zone
+at its prices, which the second run checks (flexible load sees the same prices in both, so it does
+the same). Against the same model without flexible load, the zoned run moves its load toward the
+intervals its forecast says are cheap."""
 
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ import dataclasses
 import pytest
 
 from energy_grid.simulation.driver import SimulationConfig, community_config, run_actors, run_simulation
-from energy_grid.simulation.feeders import LIMIT_STEP_KW, link_limits_kw
+from energy_grid.simulation.feeders import link_limits_kw
+from energy_grid.simulation.flex import LIMIT_STEP_KW, FlexSettings, expected_tariff_per_kwh
 from energy_grid.simulation.model import CommunityModel
+from energy_grid.simulation.report import blind_comparison, blind_comparison_rows
 from energy_grid.simulation.run_state import BASELINE_DAYS, REGION_ID, RunRecord
 
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
@@ -55,6 +59,7 @@ def _chain_view(client, result):
     regions = [REGION_ID + f for f in range(FEEDERS)]
     zoned = all(int(zones.zoneOf(r).call()) for r in regions)
     return {
+        "base_price_per_kwh": int(client["GridManagement"].functions.basePrice().call()),
         "meter_zones": [int(registry.meterZone(m).call()) for m in actors.meters],
         "zone_of_region": [int(zones.zoneOf(r).call()) for r in regions],
         "limits": [[tuple(zones.linkLimitsKW(r, first_period + i).call()) for i in range(96)] for r in regions] if zoned else None,
@@ -73,8 +78,10 @@ def blind(deployment, tmp_path_factory):
     return _run(deployment, tmp_path_factory.mktemp("blind"), BLIND)
 
 
-def _baseline_limits():
-    model = CommunityModel(community_config(ZONED))
+def _baseline_limits(base_price_per_kwh):
+    """The limits the operators set from the flexible run's baseline days (their load answers the
+    tariff forecast from the second day on, as the run's model does)."""
+    model = CommunityModel(community_config(ZONED, FlexSettings(base_price_per_kwh, zoned=True)))
     baseline = [model.step(power_flow=False) for _ in range(BASELINE_DAYS * 96)]
     return link_limits_kw(baseline, FEEDERS, ZONED.interval_count)
 
@@ -91,7 +98,7 @@ def test_each_feeder_is_a_zone_and_each_meter_trades_in_its_feeder_s(zoned):
 
 def test_each_link_carries_the_limits_its_operator_set_from_the_forecast_headroom(zoned):
     _, chain = zoned
-    expected = _baseline_limits()
+    expected = _baseline_limits(chain["base_price_per_kwh"])
     for feeder in range(FEEDERS):
         assert [imp for imp, _ in chain["limits"][feeder]] == expected[feeder]
         assert [exp for _, exp in chain["limits"][feeder]] == expected[feeder]
@@ -120,6 +127,28 @@ def test_what_crossed_between_feeders_is_the_same_from_the_zones_and_from_the_fi
     assert f["peak_loading_most_loaded_feeder_per_mille"] == f["peak_transformer_loading_per_mille"]
 
 
+def test_flexible_load_moves_toward_the_intervals_forecast_cheap_and_the_books_balance(zoned):
+    flexible, chain = zoned
+    assert flexible.balanced, [c for c in flexible.checks if not c.ok]
+    # Each feeder's expected tariff, from the limits its operator published (flex.py).
+    tariffs = [expected_tariff_per_kwh([imp for imp, _ in limits], RATING_KW, chain["base_price_per_kwh"]) for limits in chain["limits"]]
+    # The same households without flexible load: the model alone (a copper plate is enough for the
+    # import through the meters, which the power flow does not change).
+    rigid = CommunityModel(community_config(ZONED))
+    for _ in range(BASELINE_DAYS * 96):
+        rigid.step(power_flow=False)
+    rigid_import = [rigid.step(power_flow=False).import_wh for _ in range(96)]
+    flexible_import = [s.import_wh for s in flexible.series]
+
+    def mean_price(import_wh):
+        """Import weighted by the feeders' mean expected tariff in its interval."""
+        price = [sum(t[i] for t in tariffs) / FEEDERS for i in range(96)]
+        return sum(wh * p for wh, p in zip(import_wh, price, strict=True)) / sum(import_wh)
+
+    assert mean_price(flexible_import) < mean_price(rigid_import)
+    assert flexible.figures["battery_grid_charge_wh"] > 0  # batteries took the zones' cheap surplus too
+
+
 def test_with_no_link_binding_the_coupled_market_trades_as_the_single_zone(zoned, blind):
     coupled, _ = zoned
     single, chain = blind
@@ -132,3 +161,10 @@ def test_with_no_link_binding_the_coupled_market_trades_as_the_single_zone(zoned
     for key in ("traded_p2p_wh", "average_price_per_kwh", "peak_price_per_kwh", "peak_loading_most_loaded_feeder_per_mille"):
         assert coupled.figures[key] == single.figures[key], key
     assert single.figures["traded_across_feeders_wh"] > 0
+    # `ape run demo --compare-blind`'s comparison: each feeder's peak, the same in both runs here.
+    comparison = blind_comparison(coupled, single)
+    peaks = comparison["feeder_peak_loading_per_mille"]
+    assert peaks["zonal_limits"] == peaks["blind"] and len(peaks["blind"]) == FEEDERS
+    assert max(peaks["blind"]) == single.figures["peak_loading_most_loaded_feeder_per_mille"]
+    rows = dict(blind_comparison_rows(comparison))
+    assert rows["feeder 2: peak transformer loading"] == f"{peaks['blind'][1] / 10:.1f} % / {peaks['blind'][1] / 10:.1f} %"

@@ -239,8 +239,9 @@ def test_energy_balances_to_the_wh_per_household_and_interval(
         for h in result.households:
             values = dataclasses.asdict(h)
             assert all(v >= 0 for k, v in values.items() if k.endswith("_wh")), h
-            assert h.consumption_wh == h.pv_self_used_wh + h.battery_discharge_wh + h.import_wh, h
-            assert h.pv_wh == h.pv_self_used_wh + h.battery_charge_wh + h.export_wh, h
+            assert h.consumption_wh + h.battery_grid_charge_wh == h.pv_self_used_wh + h.battery_discharge_wh + h.import_wh, h
+            assert h.pv_wh == h.pv_self_used_wh + h.battery_charge_wh - h.battery_grid_charge_wh + h.export_wh, h
+            assert h.battery_grid_charge_wh == 0, h  # no flexible load: batteries only self-consume
             assert h.import_wh == 0 or h.export_wh == 0, h  # a meter sees the net flow only
             assert h.battery_charge_wh == 0 or h.battery_discharge_wh == 0, h
     # Both directions actually occur today.

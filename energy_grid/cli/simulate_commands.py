@@ -27,6 +27,9 @@ from energy_grid.simulation.report import owned_household_sentence, summary_rows
 @click.option("--zonal-limits/--no-zonal-limits", default=True, show_default=True,
               help="Each feeder its own market zone, its link limited by its transformer's forecast headroom; "
                    "or one zone blind to the feeders.")
+@click.option("--flexible-load/--no-flexible-load", default=True, show_default=True,
+              help="Batteries and car chargers answer their zone's price forecast (cars charge in the cheapest "
+                   "intervals before they leave), or charge as they always did.")
 @click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where the run is recorded for a resume; default deployments/<chainId>.simulation.json.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -44,6 +47,7 @@ def simulate(
     dr_trigger_per_mille: int | None,
     households_per_feeder: int,
     zonal_limits: bool,
+    flexible_load: bool,
     run_file: Path | None,
     report_dir: Path | None,
     household_owner: str | None,
@@ -60,6 +64,7 @@ def simulate(
         dr_trigger_per_mille=dr_trigger_per_mille,
         households_per_feeder=households_per_feeder,
         zonal_limits=zonal_limits,
+        flexible_load=flexible_load,
         household_owner=household_owner,
     )
 

@@ -96,12 +96,13 @@ def series_file_for(run_file: Path) -> Path:
 
 
 def live_config(households: int, seed: int, days: int = 1) -> SimulationConfig:
-    """The simulation's configuration of a live community: its defaults but for these three."""
+    """The simulation's configuration of a live community: its defaults but for these three, and
+    without flexible load: the virtual meters step the model without market prices."""
     if households < 1:
         raise LiveSetUpError(f"a community needs at least one household, not {households}")
     if days < 1:
         raise LiveSetUpError(f"a community lives at least one day, not {days}")
-    return SimulationConfig(households=households, seed=seed, days=days)
+    return SimulationConfig(households=households, seed=seed, days=days, flexible_load=False)
 
 
 def set_up_community(

@@ -28,6 +28,21 @@ class Auction:
         auction = state.auction.functions
         self.price_grid = PriceGrid(int(auction.minPrice().call()), int(auction.tickSize().call()), int(auction.maxPrice().call()))
         self.base_price_per_kwh = int(state.client["GridManagement"].functions.basePrice().call())
+        self._zone_of_feeder: list[int] | None = None  # a zoned run's MarketZones zone ids, read once
+
+    def zone_prices(self, period: int) -> dict[int, int]:
+        """The cleared market of `period`'s price in each zone where it traded: by feeder in a zoned
+        run (MarketZones' result of the feeder's zone), 0 for the one zone otherwise (the market's)."""
+        state = self.state
+        if not state.zoned:
+            market = state.auction.functions.getMarket(period).call()
+            return {0: int(market.clearingPricePerKWh)} if int(market.volumeWh) > 0 else {}
+        zones = state.market_zones
+        if self._zone_of_feeder is None:
+            self._zone_of_feeder = [int(zones.functions.zoneOf(state.feeder_region(f)).call()) for f in range(state.feeders)]
+        results = state.sender.read([prepare(zones, "getZoneResult", period, zone) for zone in self._zone_of_feeder])
+        # A zone's clearing tick is 0 when it did not trade (as the audit reads it).
+        return {feeder: int(result[1]) for feeder, result in enumerate(results) if int(result[0]) != 0}
 
     def set_standing_orders(self) -> None:
         """Each household's standing limits for its meter, once (skipped where the chain has them):

@@ -23,7 +23,9 @@ One run:
    base price), which also delivers its meter's energy into the vault from then on.
 3. Each simulated interval i, all blocks at its end T = D + 900 (i + 1) (anvil allows blocks of equal
    time; each flush is one or more blocks, so a transaction that needs another's effect comes in a
-   later flush):
+   later flush). The model steps the interval first; with flexible load (flex.py) its batteries and
+   car chargers see each zone's price of the latest cleared market, interval i - 2's, read from
+   the chain:
    A. meters report (gateway batches): SmartMeter credits each export to its owner's vault balance
       and places the interval's export as an ask and its import as a bid, at the household's
       standing limits, in the market of interval i; each meter's reading also settles its orders
@@ -70,6 +72,7 @@ killed at any point, node or process, ends with the same totals as an uninterrup
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -85,6 +88,7 @@ from energy_grid.simulation.baseline import Baseline
 from energy_grid.simulation.chain_time import ChainCalendar, plan_day_start
 from energy_grid.simulation.demand_events import DemandResponse
 from energy_grid.simulation.feeders import Feeders
+from energy_grid.simulation.flex import ClearedPrice, FlexSettings
 from energy_grid.simulation.gateway import MeterGateway
 from energy_grid.simulation.grid import FEEDER_BUS_STRIDE
 from energy_grid.simulation.interval import Interval
@@ -104,6 +108,7 @@ from energy_grid.simulation.run_state import (
 from energy_grid.simulation.set_up import SetUp
 
 SITE_ZONE = timezone(timedelta(minutes=SITE_UTC_OFFSET_MINUTES))
+PRICE_LAG_INTERVALS = 2  # a market clears in the step after its interval's: the freshest price a step sees
 
 
 class SimulationRun:
@@ -124,7 +129,7 @@ class SimulationRun:
         sender.drop_pending()  # a killed run may have left transactions in the pool
         self.started = time.monotonic()
         record = _run_record(client, config, run_file)
-        self.community = community_config(config)
+        self.community = community_config(config, flex_settings(client, config))
         self.model = CommunityModel(self.community)
         self.state = run_state(client, config, record, sender, self.model)
         self.gateway = MeterGateway(self.state)
@@ -158,32 +163,44 @@ class SimulationRun:
         total = state.config.interval_count
         try:
             baseline = self.set_up_phase()
-            loading_without_dr = self._loading_without_demand_response(len(baseline)) if self.demand_response.events else None
             resume_from = self._resume_interval()
             # The model steps every interval, also those a resumed run finds on chain, so that its
-            # registers and the series are an uninterrupted run's.
+            # registers and the series are an uninterrupted run's; flexible load takes the zones'
+            # prices from the chain either way.
             series: list[IntervalFigures] = []
+            prices_seen: list[dict[int, ClearedPrice]] = []
+            cleared: dict[int, ClearedPrice] = {}
             last = baseline[-1]
             for i in range(total):
-                last = self.model.step(self.demand_response.consumption_factors(i))
-                series.append(self._figures(i, last, loading_without_dr))
+                if self.community.flex is not None and i >= PRICE_LAG_INTERVALS:
+                    # The latest market cleared before interval i's step (interval i - 1's clears in it).
+                    known = i - PRICE_LAG_INTERVALS
+                    for zone, price in self.auction.zone_prices(state.calendar.period_of(known)).items():
+                        cleared[zone] = ClearedPrice(len(baseline) + known, price)
+                prices_seen.append(dict(cleared))
+                last = self.model.step(self.demand_response.consumption_factors(i), cleared_prices=prices_seen[-1])
+                series.append(self._figures(i, last))
                 if i < resume_from:
                     continue
                 self.interval.step(i, last, check=i < resume_from + 2)
                 self.progress(i + 1, total, last.local_start.strftime("%H:%M"))
             self.interval.close(total)
+            if self.demand_response.events:
+                without_dr = self._loading_without_demand_response(len(baseline), prices_seen)
+                series = [replace(s, transformer_loading_without_dr_per_mille=w) for s, w in zip(series, without_dr, strict=True)]
         finally:
             state.sender.release()
         self.progress(total, total, "audit")
         return audit(state, series, baseline[-1], last, self.started)
 
-    def _loading_without_demand_response(self, baseline_intervals: int) -> list[int]:
+    def _loading_without_demand_response(self, baseline_intervals: int, prices: list[dict[int, ClearedPrice]]) -> list[int]:
         """The simulated days' transformer loading had no event been called: the same seed's model,
-        stepped without the registered households' cuts (the summary's peak is measured against it)."""
+        stepped without the registered households' cuts and with the prices the run's flexible load
+        saw (the summary's peak is measured against it)."""
         model = CommunityModel(self.community)
         for _ in range(baseline_intervals):
             model.step(power_flow=False)
-        return [model.step().grid.transformer_loading_per_mille for _ in range(self.state.config.interval_count)]
+        return [model.step(cleared_prices=p).grid.transformer_loading_per_mille for p in prices]
 
     def _resume_interval(self) -> int:
         """The first interval to check against the chain: the last one whose readings are all on
@@ -196,14 +213,14 @@ class SimulationRun:
             return 0
         return calendar.interval_of(done)
 
-    def _figures(self, i: int, result: IntervalResult, loading_without_dr: list[int] | None) -> IntervalFigures:
-        """The model's figures of simulated interval `i`; the market's are added by the audit."""
-        without_dr = None if loading_without_dr is None else loading_without_dr[i]
+    def _figures(self, i: int, result: IntervalResult) -> IntervalFigures:
+        """The model's figures of simulated interval `i`; the market's are added by the audit, the
+        loading without demand response after the last interval."""
         return interval_figures(
             i,
             result,
             self.auction.base_price_per_kwh,
-            without_dr,
+            None,
             bool(self.demand_response.consumption_factors(i)),
             start_s=self.state.calendar.interval_start_s(i),
         )
@@ -241,6 +258,7 @@ def interval_figures(
         demand_response=demand_response,
         feeder_loading_per_mille=grid.feeder_loading_per_mille,
         feeder_apparent_kva=grid.feeder_apparent_kva,
+        battery_grid_charge_wh=sum(h.battery_grid_charge_wh for h in result.households),
     )
 
 
@@ -294,15 +312,28 @@ def _block_or_none(client: GridClient, number: int) -> Any:
         return None
 
 
-def community_config(config: SimulationConfig) -> CommunityConfig:
-    """The model of a run: its days begin BASELINE_DAYS before the simulated ones (the baseline)."""
+def community_config(config: SimulationConfig, flex: FlexSettings | None = None) -> CommunityConfig:
+    """The model of a run: its days begin BASELINE_DAYS before the simulated ones (the baseline);
+    with `flex` (flex_settings) its batteries and car chargers answer prices. Without it the model
+    is the rigid one the live community's virtual meters step, whatever `config.flexible_load` says:
+    no market price reaches them."""
     return CommunityConfig(
         households=config.households,
         start_day_of_year=config.start_day_of_year - BASELINE_DAYS,
         days=config.days + BASELINE_DAYS,
         seed=config.seed,
         households_per_feeder=config.households_per_feeder,
+        flex=flex,
     )
+
+
+def flex_settings(client: GridClient, config: SimulationConfig) -> FlexSettings | None:
+    """Flexible load of a run on this deployment (None without `config.flexible_load`): the grid's
+    base price, and each feeder a price zone when the run's market is zoned (run_state)."""
+    if not config.flexible_load:
+        return None
+    base_price_per_kwh = int(client["GridManagement"].functions.basePrice().call())
+    return FlexSettings(base_price_per_kwh, zoned=config.zonal_limits and "MarketZones" in client.contracts)
 
 
 def run_state(
@@ -389,6 +420,7 @@ __all__ = [
     "SimulationConfig",
     "SimulationRun",
     "community_config",
+    "flex_settings",
     "interval_figures",
     "owned_household",
     "recorded_run",

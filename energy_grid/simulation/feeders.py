@@ -10,9 +10,11 @@ enters through another, so each feeder's operator limits what the market may mov
 
 The operators' rule, set day-ahead from the baseline days: in each interval a feeder's link may
 carry, in either direction, the headroom its transformer's forecast loading leaves (rating × (1 −
-forecast loading)), rounded down to LIMIT_STEP_KW. The forecast is the highest loading the baseline
-days saw at that time of day (the cautious forecast demand response plans with). The limits are set
-before the day, in runs of equal limits, so that each market clears with limits in force at its gate.
+forecast loading)), rounded down to 5 kW steps (so that whole runs of intervals share one
+transaction). The forecast is the highest loading the baseline days saw at that time of day (the
+cautious forecast demand response plans with; flex.headroom_kw, which flexible load forecasts its
+zone's tariff with). The limits are set before the day, in runs of equal limits, so that each
+market clears with limits in force at its gate.
 
 Each interval every feeder's operator reports its transformer's load (GridOperations.reportLoad,
 kVA taken as kW); after the first report the keeper has each zone's link rated from it
@@ -29,13 +31,11 @@ from web3.exceptions import ContractCustomError
 
 from energy_grid.chain.client import GridError
 from energy_grid.chain.sender import prepare
-from energy_grid.domain.demand_response import cautious_forecast
 from energy_grid.domain.units import INTERVALS_PER_DAY
+from energy_grid.simulation.flex import headroom_kw
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import GAS_LOAD_REPORT, GAS_REGISTER, GAS_ROLE, HOUSEHOLD_ETH, MIN_ETH, RunState
 
-LIMIT_STEP_KW = 5  # limits move in 5 kW steps: whole runs of intervals share one transaction
-PER_MILLE = 1_000
 GAS_LINK_LIMITS = 3_000_000  # setLinkLimits of up to 96 periods: 96 fresh slots
 GAS_ZONE = 200_000
 FEEDER_OPERATOR_CAPACITY_KW = 100  # registered capacity; the rating the market uses comes from load reports
@@ -180,15 +180,15 @@ class Feeders:
 
 def link_limits_kw(baseline: Sequence[IntervalResult], feeders: int, intervals: int) -> list[list[int]]:
     """Each feeder's link limit (kW, both directions) in each of the first `intervals` simulated
-    intervals: its transformer's headroom at the forecast loading, in LIMIT_STEP_KW steps (module
-    docstring). `baseline`: the baseline days' intervals, whole days from midnight."""
+    intervals: its transformer's headroom at the forecast loading, in 5 kW steps (module
+    docstring; flex.headroom_kw, the rule flexible load forecasts its zone's tariff with).
+    `baseline`: the baseline days' intervals, whole days from midnight."""
     days = len(baseline) // INTERVALS_PER_DAY
     whole = baseline[: days * INTERVALS_PER_DAY]
     rating_kw = whole[0].grid.feeder_rating_kva
     limits = []
     for feeder in range(feeders):
         loading = [r.grid.feeder_loading_per_mille[feeder] for r in whole]
-        forecast = cautious_forecast([loading[d * INTERVALS_PER_DAY : (d + 1) * INTERVALS_PER_DAY] for d in range(days)])
-        headroom_kw = [rating_kw * max(0, PER_MILLE - forecast[i % INTERVALS_PER_DAY]) // PER_MILLE for i in range(intervals)]
-        limits.append([kw // LIMIT_STEP_KW * LIMIT_STEP_KW for kw in headroom_kw])
+        headroom = headroom_kw([loading[d * INTERVALS_PER_DAY : (d + 1) * INTERVALS_PER_DAY] for d in range(days)], rating_kw)
+        limits.append([headroom[i % INTERVALS_PER_DAY] for i in range(intervals)])
     return limits

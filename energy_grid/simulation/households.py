@@ -7,8 +7,9 @@ household scales it to its own annual consumption and multiplies each interval b
 (normal, mean 1, σ 10 %, kept within 0.5..1.5), so that thirty households do not move in lockstep.
 
 On top of H0, a share of households charge an electric car at home: plugged in when its owner
-comes home in the evening (a time drawn per day), it charges that day's energy at the wallbox's
-full power until done. H0 predates home charging; these evening blocks of 11 kW are what loads a
+comes home in the evening and leaving the next morning (times drawn per day), it charges that
+day's energy at the wallbox's full power until done (`ev_sessions` gives the stays; a flexible
+charger plans its own, flex.py). H0 predates home charging; these evening blocks of 11 kW are what loads a
 rural transformer today, and they are the load a demand-response event asks households to defer.
 
 Every household draws from its own random stream, a child of the run's seed keyed by its index:
@@ -36,6 +37,7 @@ WATTS_PER_KILOWATT = 1_000
 NOISE_SIGMA = 0.10
 NOISE_FLOOR, NOISE_CEILING = 0.5, 1.5
 EV_STREAM = 1  # the car's draws: a stream of its own beside the consumption noise
+EV_DEPARTURE_STREAM = 4  # the car's departures: drawn apart, so that the arrivals and energies stay as they were
 HOURS_PER_DAY = 24
 INTERVALS_PER_HOUR = INTERVALS_PER_DAY // HOURS_PER_DAY
 
@@ -58,6 +60,7 @@ class HouseholdDraw:
     ev_charge_power_kw: float = 11.0  # a three-phase 16 A wallbox, the common German installation
     ev_daily_energy_kwh: tuple[float, float] = (4.0, 12.0)  # about 25 to 75 km a day
     ev_arrival_hour: tuple[float, float] = (17.0, 19.0)  # local time the car is plugged in
+    ev_departure_hour: tuple[float, float] = (6.0, 8.0)  # local time it leaves the next morning
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,17 @@ class EvSpec:
     charge_power_w: int
     daily_energy_kwh: tuple[float, float]  # drawn per day from this range
     arrival_hour: tuple[float, float]  # drawn per day from this range, local time
+    departure_hour: tuple[float, float] = (6.0, 8.0)  # the next morning, drawn per day, local time
+
+
+@dataclass(frozen=True)
+class EvSession:
+    """A car's stay at home: plugged in and leaving (hours since Jan 1 of the calendar year, local
+    time) and the energy it needs before it leaves (Wh)."""
+
+    arrival_h: float
+    departure_h: float
+    energy_wh: float
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,7 @@ def draw_household(
             charge_power_w=round(draw.ev_charge_power_kw * WATTS_PER_KILOWATT),
             daily_energy_kwh=draw.ev_daily_energy_kwh,
             arrival_hour=draw.ev_arrival_hour,
+            departure_hour=draw.ev_departure_hour,
         )
         if _spread(household_id, draw.ev_share)
         else None
@@ -167,9 +182,10 @@ def h0_profile_w_per_kwh_a(calendar_year: int) -> FloatArray:
 
 
 def consumption_power_w(
-    spec: HouseholdSpec, calendar_year: int, start_day_of_year: int, days: int
+    spec: HouseholdSpec, calendar_year: int, start_day_of_year: int, days: int, *, with_ev: bool = True
 ) -> FloatArray:
-    """The household's mean power per interval (W) over the window, noise included."""
+    """The household's mean power per interval (W) over the window, noise included; its car charging
+    on arrival too unless `with_ev` is False (a flexible charger plans its own, model.py)."""
     check_window(start_day_of_year, days)
     first = (start_day_of_year - 1) * INTERVALS_PER_DAY
     count = days * INTERVALS_PER_DAY
@@ -179,6 +195,8 @@ def consumption_power_w(
     rng = np.random.default_rng(spec.noise_seed)
     noise = rng.normal(1.0, NOISE_SIGMA, size=first + count)[first:]
     base_w = profile * spec.annual_consumption_kwh * np.clip(noise, NOISE_FLOOR, NOISE_CEILING)
+    if not with_ev:
+        return base_w
     return base_w + ev_charging_power_w(spec, start_day_of_year, days)
 
 
@@ -192,24 +210,40 @@ def ev_charging_power_w(spec: HouseholdSpec, start_day_of_year: int, days: int) 
     power = np.zeros(days * INTERVALS_PER_DAY)
     if spec.ev is None:
         return power
+    charge_power_w = spec.ev.charge_power_w
+    first_interval = (start_day_of_year - 1) * INTERVALS_PER_DAY
+    for session in ev_sessions(spec, start_day_of_year, days):
+        add_charging_block(power, first_interval, session.arrival_h, session.energy_wh / charge_power_w, float(charge_power_w))
+    return power
+
+
+def ev_sessions(spec: HouseholdSpec, start_day_of_year: int, days: int) -> list[EvSession]:
+    """The car's sessions that may charge in the window: one a day from the day before the window's
+    first (its charge may run past midnight) to the window's last; none without a car. Arrival and
+    energy come from the household's car stream, the departure the next morning from a stream of its
+    own, each drawn per day from Jan 1 on, so a day's session is the same whichever day a run starts."""
+    if spec.ev is None:
+        return []
     ev = spec.ev
     rng = np.random.default_rng([spec.noise_seed, EV_STREAM])
     # Per day of the year up to the window's last: arrival hour and energy (two draws each).
     draws = rng.uniform(size=(start_day_of_year - 1 + days, 2))
-    first_interval = (start_day_of_year - 1) * INTERVALS_PER_DAY
-    for day in range(max(0, start_day_of_year - 2), start_day_of_year - 1 + days):
-        arrival_h = day * HOURS_PER_DAY + _scale(draws[day, 0], ev.arrival_hour)
-        duration_h = _scale(draws[day, 1], ev.daily_energy_kwh) * WATTS_PER_KILOWATT / ev.charge_power_w
-        _add_block(power, first_interval, arrival_h, duration_h, float(ev.charge_power_w))
-    return power
-
+    departures = np.random.default_rng([spec.noise_seed, EV_DEPARTURE_STREAM]).uniform(size=start_day_of_year - 1 + days)
+    return [
+        EvSession(
+            arrival_h=day * HOURS_PER_DAY + _scale(draws[day, 0], ev.arrival_hour),
+            departure_h=(day + 1) * HOURS_PER_DAY + _scale(departures[day], ev.departure_hour),
+            energy_wh=_scale(draws[day, 1], ev.daily_energy_kwh) * WATTS_PER_KILOWATT,
+        )
+        for day in range(max(0, start_day_of_year - 2), start_day_of_year - 1 + days)
+    ]
 
 
 def _scale(unit: float, bounds: tuple[float, float]) -> float:
     return bounds[0] + unit * (bounds[1] - bounds[0])
 
 
-def _add_block(
+def add_charging_block(
     power_w: FloatArray, first_interval: int, start_h: float, duration_h: float, block_w: float
 ) -> None:
     """Adds `block_w` from `start_h` for `duration_h` to the per-interval means of the window

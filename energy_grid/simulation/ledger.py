@@ -71,6 +71,7 @@ class IntervalFigures:
     clearing_price_per_kwh: int | None = None  # None when nothing traded
     feeder_loading_per_mille: tuple[int, ...] = ()  # each feeder's transformer (pandapower)
     feeder_apparent_kva: tuple[int, ...] = ()  # each feeder's transformer: a zoned run's load reports
+    battery_grid_charge_wh: int = 0  # what batteries drew through the meters to charge (flexible load)
 
 
 @dataclass(frozen=True)
@@ -608,6 +609,7 @@ class _Auditor:
             "peak_transformer_loading_without_dr_per_mille": max(
                 (s.transformer_loading_without_dr_per_mille for s in series), default=0
             ),
+            "battery_grid_charge_wh": sum(s.battery_grid_charge_wh for s in series),
         }
 
     def _last_registers(self) -> list[tuple[int, int]]:

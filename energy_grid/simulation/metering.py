@@ -12,11 +12,14 @@ The split of one interval (all integers, all ≥ 0), with C = consumption and P 
 
 so, exactly, for every household and interval:
 
-    consumption_wh = pv_self_used_wh + battery_discharge_wh + import_wh
-    pv_wh          = pv_self_used_wh + battery_charge_wh    + export_wh
+    consumption_wh + battery_grid_charge_wh = pv_self_used_wh + battery_discharge_wh + import_wh
+    pv_wh = pv_self_used_wh + (battery_charge_wh − battery_grid_charge_wh) + export_wh
 
-At most one of surplus and deficit is non-zero, hence at most one of import and export and at
-most one of charge and discharge: a meter sees only the net flow. The battery's own identity is in
+where `battery_grid_charge_wh` is what a battery told to charge from the grid (flex.py: its zone's
+price is low) draws through the meter beyond the PV surplus: it tops the surplus up to the battery's
+power and is 0 otherwise, which leaves the plain self-consumption identities. At most one of surplus
+and deficit is non-zero, hence at most one of import and export and at most one of charge and
+discharge: a meter sees only the net flow. The battery's own identity is in
 battery.py (its losses are inside the house, behind the meter).
 """
 
@@ -58,14 +61,32 @@ class EnergySplit:
     battery_soc_wh: int  # after the interval; 0 without a battery
     import_wh: int
     export_wh: int
+    battery_grid_charge_wh: int = 0  # of battery_charge_wh, what came through the meter
 
 
-def split_interval(consumption_wh: int, pv_wh: int, battery: Battery | None) -> EnergySplit:
-    """The interval's balance behind the meter (see the module docstring for the identities)."""
+def split_interval(consumption_wh: int, pv_wh: int, battery: Battery | None, *, grid_charge: bool = False) -> EnergySplit:
+    """The interval's balance behind the meter (see the module docstring for the identities). With
+    `grid_charge` a battery charges at its full power, from the PV surplus first and the grid for
+    the rest, and covers no deficit."""
     pv_self_used_wh = min(consumption_wh, pv_wh)
     surplus_wh = pv_wh - pv_self_used_wh
     deficit_wh = consumption_wh - pv_self_used_wh
     flow: BatteryFlow
+    if battery is not None and grid_charge:
+        flow = battery.charge(battery.spec.max_charge_wh_per_interval)
+        from_grid_wh = max(0, flow.charge_wh - surplus_wh)
+        return EnergySplit(
+            consumption_wh=consumption_wh,
+            pv_wh=pv_wh,
+            pv_self_used_wh=pv_self_used_wh,
+            battery_charge_wh=flow.charge_wh,
+            battery_discharge_wh=0,
+            battery_loss_wh=flow.loss_wh,
+            battery_soc_wh=flow.soc_wh,
+            import_wh=deficit_wh + from_grid_wh,
+            export_wh=surplus_wh - (flow.charge_wh - from_grid_wh),
+            battery_grid_charge_wh=from_grid_wh,
+        )
     if battery is None:
         flow = BatteryFlow(charge_wh=0, discharge_wh=0, loss_wh=0, soc_wh=0)
     elif surplus_wh > 0:

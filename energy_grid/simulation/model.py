@@ -7,8 +7,8 @@ the power flow on the meters' net power, and returns an `IntervalResult`. Iterat
 steps to the end. Same config, same figures, to the Wh (no clock, no unseeded randomness).
 
 Per household and interval, exactly (integers, see metering.py and battery.py):
-    consumption_wh = pv_self_used_wh + battery_discharge_wh + import_wh
-    pv_wh          = pv_self_used_wh + battery_charge_wh    + export_wh
+    consumption_wh + battery_grid_charge_wh = pv_self_used_wh + battery_discharge_wh + import_wh
+    pv_wh = pv_self_used_wh + (battery_charge_wh − battery_grid_charge_wh) + export_wh
     battery_soc_wh = previous soc + battery_charge_wh − battery_discharge_wh − battery_loss_wh
     import_register_wh = Σ import_wh,  export_register_wh = Σ export_wh  (over the run so far)
 and the consumption and PV of all intervals add up to floor of the models' exact totals.
@@ -16,31 +16,53 @@ and the consumption and PV of all intervals add up to floor of the models' exact
 Time: interval i of the run starts at `interval_start_unix_s`, 00:00 local standard time of the
 start day (the TMY site's zone, UTC−5) + 900 s × i, on `calendar_year`'s calendar (weekdays and
 the H0 profile's seasons follow it).
+
+Flexible load (`CommunityConfig.flex`, flex.py): from the window's second day on, batteries and car
+chargers answer their zone's price forecast. Each step takes the zones' latest cleared prices
+(`cleared_prices`, from the market, none without one); the expected tariff comes from the model's
+own past days. A car's session arriving on the first day (or before the window) charges on arrival,
+as without flexible load. `battery_grid_charge_wh` is then what a battery drew through the meter.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.domain.units import BPS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.simulation.battery import Battery
+from energy_grid.simulation.flex import (
+    EV_PRICE_BAND_BPS,
+    FORECAST_DAYS,
+    ClearedPrice,
+    FlexSettings,
+    ev_charging_plan_wh,
+    expected_tariff_per_kwh,
+    grid_charge_pays,
+    headroom_kw,
+    price_forecast_per_kwh,
+)
 from energy_grid.simulation.grid import (
     DEFAULT_HOUSEHOLDS_PER_FEEDER,
     DEFAULT_NETWORK,
+    FEEDER_BUS_STRIDE,
     GridState,
     LowVoltageGrid,
     sum_by_bus,
 )
 from energy_grid.simulation.households import (
+    EvSession,
     HouseholdDraw,
     HouseholdSpec,
+    add_charging_block,
     consumption_power_w,
     draw_households,
+    ev_sessions,
 )
 from energy_grid.simulation.metering import Meter, WhCounter, split_interval
 from energy_grid.simulation.pv import pv_ac_power_w
@@ -75,6 +97,7 @@ class CommunityConfig:
     network: str = DEFAULT_NETWORK
     households_per_feeder: int = DEFAULT_HOUSEHOLDS_PER_FEEDER  # one transformer and its network each
     draw: HouseholdDraw = field(default_factory=HouseholdDraw)
+    flex: FlexSettings | None = None  # batteries and car chargers answer their zone's price (flex.py)
 
     def __post_init__(self) -> None:
         if self.households < 1:
@@ -102,6 +125,7 @@ class HouseholdInterval:
     import_register_wh: int  # cumulative, after this interval (SmartMeter's `consumption`)
     export_register_wh: int  # cumulative, after this interval (SmartMeter's `production`)
     voltage_per_mille: int  # at its bus, from the power flow (nominal on a copper plate)
+    battery_grid_charge_wh: int = 0  # of battery_charge_wh, what the battery drew through the meter
 
     @property
     def net_import_wh(self) -> int:
@@ -164,11 +188,13 @@ class CommunityModel:
         self.weather: WeatherWindow = weather_window(
             load_typical_year(), config.calendar_year, config.start_day_of_year, config.days
         )
-        # Exact (float) energy per household and interval, Wh: rows households, columns intervals.
+        # Exact (float) energy per household and interval, Wh: rows households, columns intervals
+        # (without the cars' charging when flexible load plans it).
         self._consumption_wh = np.array(
             [self._consumption_power_w(spec) for spec in self.households]
         )
         self._consumption_wh *= HOURS_PER_INTERVAL
+        self._flex = None if config.flex is None else _FlexibleLoad(self, config.flex)
         self._pv_wh = np.array([self._pv_power_w(spec) for spec in self.households])
         self._pv_wh *= HOURS_PER_INTERVAL
         self._states = [
@@ -180,7 +206,7 @@ class CommunityModel:
     def _consumption_power_w(self, spec: HouseholdSpec) -> FloatArray:
         config = self.config
         return consumption_power_w(
-            spec, config.calendar_year, config.start_day_of_year, config.days
+            spec, config.calendar_year, config.start_day_of_year, config.days, with_ev=config.flex is None
         )
 
     def _pv_power_w(self, spec: HouseholdSpec) -> FloatArray:
@@ -205,7 +231,11 @@ class CommunityModel:
             yield self.step()
 
     def step(
-        self, consumption_factor: Mapping[int, float] | None = None, *, power_flow: bool = True
+        self,
+        consumption_factor: Mapping[int, float] | None = None,
+        *,
+        power_flow: bool = True,
+        cleared_prices: Mapping[int, ClearedPrice] | None = None,
     ) -> IntervalResult:
         """Simulates the next interval.
 
@@ -213,21 +243,29 @@ class CommunityModel:
         household id; e.g. 0.5 for one answering a demand-response event); the rest as modelled.
         `power_flow=False` puts the households on a copper plate (LowVoltageGrid.copper_plate:
         nominal voltages, no losses) instead of solving the grid: for meter history.
+        `cleared_prices`: with flexible load, each zone's latest market that traded (by zone: the
+        feeder's index in a zoned run, 0 otherwise; intervals are the model's); none is the tariff.
         """
         i = self._next_interval
         if i >= self.interval_count:
             raise IndexError(f"all {self.interval_count} intervals are simulated")
         factors = consumption_factor or {}
+        flex = self._flex
+        grid_charging = flex.plan(i, cleared_prices or {}) if flex is not None else frozenset()
+        charging_wh = flex.ev_wh[:, i].tolist() if flex is not None else None  # the cars' planned energy
         splits = []
         for spec, state in zip(self.households, self._states, strict=True):
             factor = factors.get(spec.household_id, 1.0)
             if factor < 0:
                 raise ValueError(f"consumption factor must not be negative, got {factor}")
-            consumption_wh = state.consumption.add(
-                float(self._consumption_wh[spec.household_id, i]) * factor
-            )
+            planned_wh = float(self._consumption_wh[spec.household_id, i])
+            if charging_wh is not None:
+                planned_wh += charging_wh[spec.household_id]
+            consumption_wh = state.consumption.add(planned_wh * factor)
             pv_wh = state.pv.add(float(self._pv_wh[spec.household_id, i]))
-            split = split_interval(consumption_wh, pv_wh, state.battery)
+            # A household answering a demand-response event does not charge its battery from the grid.
+            grid_charge = spec.household_id in grid_charging and factor >= 1
+            split = split_interval(consumption_wh, pv_wh, state.battery, grid_charge=grid_charge)
             state.meter.record(split.import_wh, split.export_wh)
             splits.append(split)
 
@@ -238,6 +276,8 @@ class CommunityModel:
             net_active_w=[(s.import_wh - s.export_wh) * W_PER_WH_PER_INTERVAL for s in splits],
         )
         grid_state = self.grid.solve(bus_loads) if power_flow else self.grid.copper_plate(bus_loads)
+        if flex is not None:
+            flex.record(grid_state)
         households = tuple(
             HouseholdInterval(
                 household_id=spec.household_id,
@@ -254,6 +294,7 @@ class CommunityModel:
                 import_register_wh=state.meter.import_register_wh,
                 export_register_wh=state.meter.export_register_wh,
                 voltage_per_mille=grid_state.bus_voltage_per_mille[bus],
+                battery_grid_charge_wh=split.battery_grid_charge_wh,
             )
             for spec, bus, split, state in zip(
                 self.households, self.household_buses, splits, self._states, strict=True
@@ -274,3 +315,102 @@ class CommunityModel:
     def run(self) -> list[IntervalResult]:
         """Every remaining interval."""
         return list(self)
+
+
+class _FlexibleLoad:
+    """A model's flexible load (flex.py): the feeders' load history, the cars' sessions still to
+    plan and the energy planned for them, and which batteries charge from the grid in an interval.
+    Each household's expected tariff is its feeder's; its cleared prices are its market zone's."""
+
+    def __init__(self, model: CommunityModel, settings: FlexSettings) -> None:
+        config = model.config
+        self.settings = settings
+        self.model = model
+        self.feeders = model.grid.feeders
+        self.feeder_of = [bus // FEEDER_BUS_STRIDE for bus in model.household_buses]
+        # The market zone whose cleared prices each feeder's households see.
+        self.zone_of_feeder = list(range(self.feeders)) if settings.zoned else [0] * self.feeders
+        self.rating_kw = model.grid.feeder_rating_va // 1_000
+        self.loading_per_mille: list[tuple[int, ...]] = []  # each interval's, per feeder
+        self._tariff_day = -1
+        self._tariff: list[list[int]] = []  # per feeder, per interval of the day
+        self.first_interval = (config.start_day_of_year - 1) * INTERVALS_PER_DAY  # since Jan 1
+        intervals = model.interval_count
+        charging_w = np.zeros((len(model.households), intervals))
+        # Sessions by the interval they arrive in (the model's index), planned then.
+        self.arrivals: dict[int, list[tuple[HouseholdSpec, EvSession]]] = {}
+        for spec in model.households:
+            if spec.ev is None:
+                continue
+            for session in ev_sessions(spec, config.start_day_of_year, config.days):
+                arrival = math.floor(session.arrival_h / HOURS_PER_INTERVAL) - self.first_interval
+                if arrival < INTERVALS_PER_DAY:  # no past day to forecast from: on arrival
+                    duration_h = session.energy_wh / spec.ev.charge_power_w
+                    add_charging_block(
+                        charging_w[spec.household_id], self.first_interval, session.arrival_h, duration_h, float(spec.ev.charge_power_w)
+                    )
+                else:
+                    self.arrivals.setdefault(arrival, []).append((spec, session))
+        self.ev_wh = charging_w * HOURS_PER_INTERVAL
+        self.batteries = [
+            (spec.household_id, spec.battery.round_trip_efficiency) for spec in model.households if spec.battery is not None
+        ]
+
+    def plan(self, i: int, cleared_prices: Mapping[int, ClearedPrice]) -> frozenset[int]:
+        """Plans the sessions arriving in interval `i` and returns the households whose battery
+        charges from the grid in it (none on the first day: no past day to forecast from)."""
+        day = i // INTERVALS_PER_DAY
+        if day == 0:
+            return frozenset()
+        tariff = self._tariff_of(day)
+        for spec, session in self.arrivals.pop(i, []):
+            self._plan_session(i, spec, session, tariff, cleared_prices)
+        if not self.batteries:
+            return frozenset()
+        base = self.settings.base_price_per_kwh
+        now_and_dearest = []
+        for feeder in range(self.feeders):
+            forecast = price_forecast_per_kwh(i, INTERVALS_PER_DAY, tariff[feeder], cleared_prices.get(self.zone_of_feeder[feeder]), base)
+            now_and_dearest.append((int(forecast[0]), int(forecast.max())))
+        return frozenset(
+            household
+            for household, efficiency in self.batteries
+            if grid_charge_pays(*now_and_dearest[self.feeder_of[household]], base, efficiency)
+        )
+
+    def _plan_session(
+        self, i: int, spec: HouseholdSpec, session: EvSession, tariff: list[list[int]], cleared_prices: Mapping[int, ClearedPrice]
+    ) -> None:
+        assert spec.ev is not None
+        first = self.first_interval + i  # since Jan 1
+        last = math.ceil(session.departure_h / HOURS_PER_INTERVAL)  # the first interval after it
+        slots = np.arange(first, max(first + 1, last))
+        available_h = np.minimum(session.departure_h, (slots + 1) * HOURS_PER_INTERVAL) - np.maximum(
+            session.arrival_h, slots * HOURS_PER_INTERVAL
+        )
+        feeder = self.feeder_of[spec.household_id]
+        cleared = cleared_prices.get(self.zone_of_feeder[feeder])
+        prices = price_forecast_per_kwh(i, len(slots), tariff[feeder], cleared, self.settings.base_price_per_kwh)
+        band_per_kwh = max(1, self.settings.base_price_per_kwh * EV_PRICE_BAND_BPS // BPS)
+        plan = ev_charging_plan_wh(session.energy_wh, np.maximum(available_h, 0.0), spec.ev.charge_power_w, prices, band_per_kwh)
+        inside = min(len(plan), self.ev_wh.shape[1] - i)  # what falls after the window is not simulated
+        self.ev_wh[spec.household_id, i : i + inside] += plan[:inside]
+
+    def _tariff_of(self, day: int) -> list[list[int]]:
+        """Each feeder's expected tariff over a day, from its loading on up to FORECAST_DAYS days
+        before `day` (flex.py)."""
+        if self._tariff_day != day:
+            first = max(0, day - FORECAST_DAYS) * INTERVALS_PER_DAY
+            history = np.asarray(self.loading_per_mille[first : day * INTERVALS_PER_DAY], dtype=np.int64)
+            by_day = history.reshape(-1, INTERVALS_PER_DAY, self.feeders)
+            base = self.settings.base_price_per_kwh
+            self._tariff = [
+                expected_tariff_per_kwh(headroom_kw(by_day[:, :, feeder].tolist(), self.rating_kw), self.rating_kw, base)
+                for feeder in range(self.feeders)
+            ]
+            self._tariff_day = day
+        return self._tariff
+
+    def record(self, grid: GridState) -> None:
+        """The interval's loading of each feeder's transformer."""
+        self.loading_per_mille.append(grid.feeder_loading_per_mille)

@@ -73,6 +73,7 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
             f"{int(f['peak_loading_least_loaded_feeder_per_mille']) / 10:.1f} %",
         ),
         ("traded across feeders", format_kwh(int(f["traded_across_feeders_wh"]))),
+        ("batteries charged from the grid (flexible load)", format_kwh(int(f.get("battery_grid_charge_wh", 0)))),
         (
             "markets with zone prices apart (widest spread)",
             f"{f['markets_with_zone_prices_apart']} ({money('max_zone_price_spread_per_kwh')}/kWh)",
@@ -99,6 +100,46 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
         ))
     rows.append(("balances (energy and money)", "checked: all balance" if result.balanced else "NOT BALANCED"))
     rows.append(("wall time", f"{result.seconds:.1f} s"))
+    return rows
+
+
+def feeder_peaks_per_mille(result: SimulationResult) -> list[int]:
+    """Each feeder's transformer peak loading over the simulated days (per mille)."""
+    feeders = len(result.series[0].feeder_loading_per_mille) if result.series else 0
+    return [max(s.feeder_loading_per_mille[feeder] for s in result.series) for feeder in range(feeders)]
+
+
+def blind_comparison(zoned: SimulationResult, blind: SimulationResult) -> dict[str, Any]:
+    """The same seed's run with zonal limits and without (a market blind to the feeders): each
+    feeder's transformer peak in either, and what the zonal prices did (compare_blind.json)."""
+    zoned_peaks, blind_peaks = feeder_peaks_per_mille(zoned), feeder_peaks_per_mille(blind)
+    if len(zoned_peaks) != len(blind_peaks) or zoned.config["seed"] != blind.config["seed"]:
+        raise ValueError("the runs compared must be the same seed's community on the same feeders")
+    keys = ("traded_across_feeders_wh", "markets_with_zone_prices_apart", "max_zone_price_spread_per_kwh", "battery_grid_charge_wh")
+    return {
+        "seed": zoned.config["seed"],
+        "flexible_load": zoned.config.get("flexible_load", False),
+        "feeder_peak_loading_per_mille": {"zonal_limits": zoned_peaks, "blind": blind_peaks},
+        "zonal_limits": {key: zoned.figures[key] for key in keys},
+        "blind": {key: blind.figures[key] for key in keys},
+    }
+
+
+def blind_comparison_rows(comparison: dict[str, Any]) -> list[tuple[str, str]]:
+    """The comparison's table: each feeder's transformer peak with zonal limits and without."""
+    peaks = comparison["feeder_peak_loading_per_mille"]
+    rows = [
+        (f"feeder {feeder + 1}: peak transformer loading", f"{zoned / 10:.1f} % / {blind / 10:.1f} %")
+        for feeder, (zoned, blind) in enumerate(zip(peaks["zonal_limits"], peaks["blind"], strict=True))
+    ]
+    zoned, blind = comparison["zonal_limits"], comparison["blind"]
+
+    def both_kwh(key: str) -> str:
+        return f"{format_kwh(int(zoned[key]))} / {format_kwh(int(blind[key]))}"
+
+    rows.append(("traded across feeders", both_kwh("traded_across_feeders_wh")))
+    rows.append(("batteries charged from the grid", both_kwh("battery_grid_charge_wh")))
+    rows.append(("markets with zone prices apart", f"{zoned['markets_with_zone_prices_apart']} / -"))
     return rows
 
 
@@ -174,4 +215,14 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
     return paths
 
 
-__all__ = ["PLOTS", "owned_household_sentence", "summary_rows", "write_report", "zone_hours", "zone_label"]
+__all__ = [
+    "PLOTS",
+    "blind_comparison",
+    "blind_comparison_rows",
+    "feeder_peaks_per_mille",
+    "owned_household_sentence",
+    "summary_rows",
+    "write_report",
+    "zone_hours",
+    "zone_label",
+]

@@ -85,6 +85,9 @@ class SimulationConfig:
     # transformer's forecast headroom (feeders.py). False: one region and one zone for the whole
     # community, a market blind to the feeders. One feeder is one zone either way.
     zonal_limits: bool = True
+    # Batteries and car chargers answer their zone's price forecast (flex.py): cars charge in the
+    # cheapest intervals before they leave, batteries also from the zone when it sells surplus cheap.
+    flexible_load: bool = True
     # An address (a person's browser wallet) that owns one household from the start: its meter, its
     # vault balances, and stablecoin in its wallet (it gets twice the funding and deposits half).
     household_owner: str | None = None
