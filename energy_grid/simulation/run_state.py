@@ -42,7 +42,9 @@ INTERVALS_PER_HOUR = 4
 
 # Gas limits (no per-transaction estimate; unused gas is not charged). Each is well above what
 # the operation measured on anvil; the sender names an out-of-gas failure as such.
-GAS_READINGS_BASE = 200_000
+# A batch's readings may each be the first standing order of its zone in a market (a fresh market word,
+# tick and bitmap): a small zoned community's batch of 4 used 594,448, so the base covers a few of those.
+GAS_READINGS_BASE = 600_000
 GAS_PER_READING = 100_000
 GAS_ORACLE = 300_000
 GAS_GRID_STATUS = 150_000
