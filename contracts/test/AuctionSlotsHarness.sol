@@ -32,7 +32,7 @@ contract AuctionSlotsHarness {
 
     /// @notice The words at `slots` of this contract's storage, answered as the auction answers them.
     function extsload(bytes32[] calldata slots_) external view returns (bytes32[] memory values) {
-        AuctionSlots.answer(slots_);
+        values = AuctionSlots.answer(slots_);
     }
 
     /// @notice Reads the occupied ticks of `zones` in `period` from `auction` (this harness, standing in for one).

@@ -46,7 +46,7 @@ library BitMath {
 
     /// @notice Returns how many bits of `bits` are set.
     function popCount(uint256 bits) internal pure returns (uint256 count) {
-        // slither-disable-next-line assembly,too-many-digits: a count without a loop, over masks of every word width
+        // slither-disable-next-line assembly: a count without a loop, over masks of every word width
         assembly ("memory-safe") {
             // Each pair of bits, then each nibble, byte and 16-bit lane holds the count of its own bits. The
             // lanes' counts (16 at most each, 256 in all) are then summed by one multiplication into the top lane.

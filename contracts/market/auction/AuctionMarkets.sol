@@ -285,7 +285,7 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
 
     /// @inheritdoc IEnergyAuction
     function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values) {
-        AuctionSlots.answer(slots);
+        values = AuctionSlots.answer(slots);
     }
 
     /// @inheritdoc IEnergyAuction

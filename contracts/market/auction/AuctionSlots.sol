@@ -16,17 +16,18 @@ library AuctionSlots {
     uint256 private constant EXTSLOAD_HEAD = 0x44;
 
     /// @notice Answers the current external call with the words at `slots` of the calling contract's storage,
-    /// ABI-encoded as a bytes32[], and ends the call. A coupled clearing reads one word per occupied tick of
-    /// every zone through here, so the words go straight from storage into the answer.
-    function answer(bytes32[] calldata slots) internal view {
+    /// ABI-encoded as a bytes32[] (`values`), and ends the call. A coupled clearing reads one word per occupied
+    /// tick of every zone through here, so the words go straight from storage into the answer.
+    function answer(bytes32[] calldata slots) internal view returns (bytes32[] memory values) {
         // slither-disable-next-line assembly: raw storage reads returned as they are read
         assembly ("memory-safe") {
             let out := mload(0x40)
             mstore(out, 0x20)
-            mstore(add(out, 0x20), slots.length)
-            let end := add(add(out, 0x40), shl(5, slots.length))
+            values := add(out, 0x20)
+            mstore(values, slots.length)
+            let end := add(add(values, 0x20), shl(5, slots.length))
             let slot := slots.offset
-            for { let at := add(out, 0x40) } lt(at, end) { at := add(at, 0x20) } {
+            for { let at := add(values, 0x20) } lt(at, end) { at := add(at, 0x20) } {
                 mstore(at, sload(calldataload(slot)))
                 slot := add(slot, 0x20)
             }

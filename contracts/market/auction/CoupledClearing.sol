@@ -189,6 +189,7 @@ library CoupledClearing {
                     let tick := and(word, 0xff)
                     let step := add(steps, shl(5, add(tick, 1)))
                     mstore(step, add(mload(step), sub(next, clamped)))
+                    // slither-disable-next-line incorrect-shift: Yul's shl takes the shift first, so this is 1 << tick
                     stepBits := or(stepBits, shl(tick, 1))
                     clamped := next
                 }
@@ -264,8 +265,8 @@ library CoupledClearing {
         }
         // slither-disable-next-line assembly: a loop over a zone's occupied ticks, once per zone
         assembly ("memory-safe") {
-            // Between occupied ticks, and at a tick no order names, lo and hi are equal.
-            hi := lo
+            // The orders at `tick` itself, if any, make hi differ from lo; elsewhere they are equal.
+            let atTickWh := 0
             let at := add(levels, 0x20)
             for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
                 let word := mload(at)
@@ -273,12 +274,12 @@ library CoupledClearing {
                 if gt(t, tick) { break }
                 let bothWh := add(shr(FIELD_SHIFT, shl(BID_TO_TOP, word)), shr(ASK_SHIFT, word))
                 if eq(t, tick) {
-                    hi := add(lo, bothWh)
+                    atTickWh := bothWh
                     break
                 }
                 lo := add(lo, bothWh)
-                hi := lo
             }
+            hi := add(lo, atTickWh)
         }
     }
 
@@ -472,6 +473,7 @@ library CoupledClearing {
                             // Volumes below 2^64 summed over the zones stay within their fields.
                             let pooled := add(pooledAt, shl(5, add(t, 1)))
                             mstore(pooled, add(mload(pooled), sub(word, t)))
+                            // slither-disable-next-line incorrect-shift: Yul's shl takes the shift first, so this is 1 << t
                             occupied := or(occupied, shl(t, 1))
                         }
                     }
@@ -618,6 +620,7 @@ library CoupledClearing {
                 if eq(tick, askTick) { askWh := askRationedWh }
                 soldWh := add(soldWh, askWh)
                 // The fee is taken from the rounded gross, as the asks' claims pay it.
+                // slither-disable-next-line divide-before-multiply: that rounding is the claims' own
                 let gross := div(mul(askWh, pricePerKWh), WH_PER_KWH)
                 netted := add(netted, sub(gross, div(mul(gross, feeBps), BPS)))
             }
