@@ -44,6 +44,8 @@ from energy_grid.domain.units import ZERO_ADDRESS, transformer_load_kw
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import RunState
 
+RECEIPT_BLOCKS_PER_REQUEST = 25  # eth_getBlockReceipts calls a JSON-RPC batch
+
 LOAD_STATUS_HIGH = 2  # IGridOperations.LoadStatus.HIGH (CRITICAL above it)
 
 
@@ -631,7 +633,9 @@ class _Auditor:
         day_gas: dict[str, int] = defaultdict(int)
         day_count: dict[str, int] = defaultdict(int)
         numbers = range(first, latest + 1)
-        batches = self.state.sender.rpc_batch([("eth_getBlockReceipts", [hex(b)]) for b in numbers])
+        # A block of a large community holds dozens of gateway batches, each with hundreds of logs: a few
+        # blocks a request keeps every answer small enough to come back well within the timeout.
+        batches = self.state.sender.rpc_batch([("eth_getBlockReceipts", [hex(b)]) for b in numbers], chunk=RECEIPT_BLOCKS_PER_REQUEST)
         for number, receipts in zip(numbers, batches, strict=True):
             for receipt in receipts or []:
                 actor = actor_of.get(str(receipt["from"]).lower())
