@@ -267,8 +267,10 @@ def _next_whole_dump(state_file: Path, after_ns: int, timeout_s: float) -> tuple
             written_ns = state_file.stat().st_mtime_ns
             if written_ns > after_ns:
                 content = state_file.read_bytes()
-                json.loads(content)
+                # Unchanged while it was read, then whole: parsing a large state can outlast anvil's
+                # next dump, so the check comes before it.
                 if state_file.stat().st_mtime_ns == written_ns:
+                    json.loads(content)
                     return written_ns, content
         except (FileNotFoundError, ValueError):
             pass  # not written yet, or being written
