@@ -18,17 +18,14 @@ from ape.exceptions import ContractLogicError
 from eth_abi import encode
 from eth_utils import keccak
 
-from energy_grid.domain.coupled_auction import Zone
-
 from support.auction_helpers import FEE_BPS, MIN_PRICE, N_TICKS, PERIOD_SECONDS, TICK_SIZE, close_gate, open_period, price
-from support.coupled_books import ask, bid, check_against_lp, clear
 from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
+from support.zone_markets import ZONES, clear_and_check, place
 
 HILL, TOWN, VALE = 1, 2, 3  # grid regions: GridOperations' fixtures operate regions 1 and 2
 HILL_RATING_KW = 100  # the capacity of Hill's load report: its link's rating
 NO_LIMIT = 2**64 - 1
 MAX_ZONES = 34
-ZONES = 3  # IEnergyAuction.LongSide.ZONES
 
 
 def wh_over_period(power_kw: int) -> int:
@@ -56,63 +53,6 @@ def _deployed_first(zones, vault, auction_traders, fee_recipient, stranger, admi
 @pytest.fixture
 def a(funded_auction):
     return funded_auction
-
-
-def place(a, trader, region: int, period: int, is_bid: bool, amount_wh: int, tick: int) -> int:
-    """Places a firm order in `region`'s zone (0: on the bus); returns its id."""
-    if region == 0:
-        send = a.submitBid if is_bid else a.submitAsk
-        return send(period, amount_wh, price(tick), sender=trader).return_value
-    send = a.submitBidIn if is_bid else a.submitAskIn
-    return send(region, period, amount_wh, price(tick), sender=trader).return_value
-
-
-def clear_and_check(a, zones, chain, fee_recipient, period: int, book: list[tuple], limits: dict[int, tuple]) -> object:
-    """Clears the market of `period`, whose orders `book` lists as (zone, chain id, is_bid, amount, tick)
-    in arrival order, and checks it against the reference with `limits` (zone -> (import, export) Wh, None
-    for no limit): every zone's tick and net export, the bus's tick, every order's fill and money, the rent,
-    and the conservation of energy and money. Returns the reference's clearing."""
-    zone_ids = sorted({zone for zone, *_ in book})
-    reference_zones = [Zone(zone, *limits.get(zone, (None, None))) for zone in zone_ids]
-    orders = [(bid if is_bid else ask)(zone, i, amount, tick) for i, (zone, _, is_bid, amount, tick) in enumerate(book)]
-    expected = clear(reference_zones, orders, N_TICKS)
-    check_against_lp(reference_zones, orders, N_TICKS, expected)
-
-    accrued_before = a.accruedFees()
-    close_gate(chain, period)
-    tx = a.clear(period, sender=fee_recipient)
-    market = a.getMarket(period)
-    assert (market.cleared, market.longSide, market.clearingTick) == (True, ZONES, expected.bus_tick)
-    assert market.clearingPricePerKWh == price(expected.bus_tick)
-    for zone in zone_ids:
-        result = zones.getZoneResult(period, zone)
-        assert (result.clearingTick, result.netExportWh) == (expected.zone_ticks[zone], expected.net_export_wh[zone])
-        assert result.clearingPricePerKWh == price(expected.zone_ticks[zone])
-        for is_bid, side in ((True, result[3:6]), (False, result[6:9])):
-            assert zones.sideResult(period, zone, is_bid) == (result.clearingTick, *side)
-    cleared_events = tx.events.filter(zones.ZoneCleared)
-    assert [(e.zone, e.clearingTick, e.netExportWh) for e in cleared_events] == [
-        (zone, expected.zone_ticks[zone], expected.net_export_wh[zone]) for zone in zone_ids
-    ]
-    (rent,) = tx.events.filter(zones.CongestionRentAccrued)
-    assert rent.rent == expected.congestion_rent_milli // 1_000
-
-    bought_wh = sold_wh = paid = netted = 0
-    for i, (zone, chain_id, is_bid, amount, tick) in enumerate(book):
-        out = a.getOrderOutcome(chain_id)
-        assert out.filledWh == expected.fills_wh[i], f"order {i} in zone {zone}"
-        assert a.getOrder(chain_id).zone == zone
-        if is_bid:
-            bought_wh += out.filledWh
-            paid += out.payment
-            assert out.payment + out.refund == -(-amount * price(tick) // 1_000)
-        else:
-            sold_wh += out.filledWh
-            netted += out.payment - out.fee
-            assert out.refund == amount - out.filledWh
-    assert bought_wh == sold_wh == market.volumeWh
-    assert a.accruedFees() - accrued_before == paid - netted
-    return expected
 
 
 def test_two_feeders_with_room_share_the_bus_price(a, zones, vault, fee_recipient, auction_traders, chain):
@@ -367,7 +307,8 @@ def test_every_market_zones_function_error_and_event_is_exercised():
         "RoleAdminChanged",  # nothing calls OpenZeppelin's internal _setRoleAdmin
         "CheckpointUnorderedInsertion",  # ratings are pushed in time order, from the first open period on
     }
-    assert unexercised_abi_items("MarketZones", ["test_auction_zones.py"], ("function", "event", "error"), exempt) == []
+    modules = ["test_auction_zones.py", "test_stepped_clearing.py"]
+    assert unexercised_abi_items("MarketZones", modules, ("function", "event", "error"), exempt) == []
 
 
 def test_auction_slots_reads_the_slots_solidity_lays_out(project, admin):

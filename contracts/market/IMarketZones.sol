@@ -87,6 +87,10 @@ interface IMarketZones {
     /// @param rent Σ zone net export × (bus price - zone price) / 1000, rounded down; PaymentToken base units.
     event CongestionRentAccrued(uint256 indexed period, uint256 rent);
 
+    /// @notice The admin set the contract that clears this market's largest markets in steps.
+    /// @param stepped The SteppedClearing.
+    event SteppedClearingSet(address stepped);
+
     /// @notice Only the auction records a clearing.
     /// @param caller The caller.
     error NotAuction(address caller);
@@ -119,9 +123,23 @@ interface IMarketZones {
     /// @param limitKW The limit given, kW.
     /// @param maxKW NO_LIMIT.
     error LimitOutOfRange(uint256 limitKW, uint256 maxKW);
+    /// @notice The stepped clearing is set once.
+    /// @param current The one set.
+    error SteppedClearingAlreadySet(address current);
+    /// @notice The stepped clearing clears another market's zones.
+    /// @param stepped The contract given.
+    /// @param itsZones The market zones it serves.
+    error SteppedClearingMismatch(address stepped, address itsZones);
     /// @notice A zone number that no region holds.
     /// @param zone The number.
     error InvalidZone(uint256 zone);
+
+    /// @notice Sets the SteppedClearing whose final results `recordClearing` records, for markets too large
+    /// to clear in one transaction. Admin only, once.
+    function setSteppedClearing(address stepped) external;
+
+    /// @notice The SteppedClearing set (zero before).
+    function steppedClearing() external view returns (address);
 
     /// @notice Adds `regionId` as the next zone, rated at the capacity of the grid's latest load report for
     /// it (no limit if there is none). Admin only.
@@ -147,8 +165,9 @@ interface IMarketZones {
     /// its books from the auction. The auction calls it at clearing; anyone may call it to preview one.
     function clearMarket(uint256 period) external view returns (CoupledResult memory result);
 
-    /// @notice Clears the market of `period` as clearMarket does and keeps each zone's result for its orders'
-    /// claims. Only the auction calls it, at clearing.
+    /// @notice Clears the market of `period` as clearMarket does, or takes the result its steps finished
+    /// (SteppedClearing), and keeps each zone's result for its orders' claims. Only the auction calls it,
+    /// at clearing.
     /// @return busTick The bus's price on the grid.
     /// @return soldWh What every zone's asks sold.
     /// @return surplus What buyers pay beyond what sellers net: fees, rounding and the congestion rent.

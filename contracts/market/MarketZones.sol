@@ -6,6 +6,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IEnergyAuction} from "./IEnergyAuction.sol";
 import {IMarketZones} from "./IMarketZones.sol";
+import {ISteppedClearing} from "./ISteppedClearing.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {IGridOperations} from "../grid/IGridOperations.sol";
 import {OperatorNotAuthorized, ZeroAddress} from "../utils/GridErrors.sol";
@@ -55,6 +56,7 @@ contract MarketZones is AccessControl, IMarketZones {
     mapping(uint256 periodAndZone => uint256) private _limits;
     /// @dev Each zone's result in each market cleared across zones, keyed as the auction keys its books.
     mapping(uint256 book => ZoneResult) private _results;
+    ISteppedClearing private _stepped;
 
     /// @param auction_ The market whose zones these are; its period length and gate closure apply.
     constructor(address admin, address auction_, IGridManagement gridManagement_, IGridOperations gridOperations_) {
@@ -124,6 +126,15 @@ contract MarketZones is AccessControl, IMarketZones {
         emit LinkLimitsSet(regionId, firstPeriod, periodCount, importLimitKW, exportLimitKW, msg.sender);
     }
 
+    /// @inheritdoc IMarketZones
+    function setSteppedClearing(address stepped) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(_stepped) != address(0)) revert SteppedClearingAlreadySet(address(_stepped));
+        address itsZones = address(ISteppedClearing(stepped).marketZones());
+        if (itsZones != address(this)) revert SteppedClearingMismatch(stepped, itsZones);
+        _stepped = ISteppedClearing(stepped);
+        emit SteppedClearingSet(stepped);
+    }
+
     // ---- Clearing ----
 
     /// @inheritdoc IMarketZones
@@ -152,7 +163,14 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @inheritdoc IMarketZones
     function recordClearing(uint256 period) external returns (uint256 busTick, uint256 soldWh, uint256 surplus) {
         if (msg.sender != _auction) revert NotAuction(msg.sender);
-        CoupledResult memory r = clearMarket(period);
+        CoupledResult memory r;
+        ISteppedClearing stepped = _stepped;
+        if (address(stepped) != address(0)) {
+            // slither-disable-next-line unused-return: only the stage tells whether the steps finished
+            (ISteppedClearing.Stage stage,) = stepped.stageOf(period);
+            if (stage == ISteppedClearing.Stage.FINISHED) r = stepped.result(period);
+        }
+        if (r.zones.length == 0) r = clearMarket(period);
         (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
         for (uint256 i; i < r.zones.length; ++i) {
             ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
@@ -211,6 +229,11 @@ contract MarketZones is AccessControl, IMarketZones {
             bidVolumesWh[tick] = uint64(levels[j] >> 8);
             askVolumesWh[tick] = uint64(levels[j] >> 72);
         }
+    }
+
+    /// @inheritdoc IMarketZones
+    function steppedClearing() external view returns (address) {
+        return address(_stepped);
     }
 
     /// @inheritdoc IMarketZones

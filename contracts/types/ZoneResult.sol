@@ -28,6 +28,14 @@ library ZoneResultLibrary {
         }
     }
 
+    /// @notice The fields `pack` keeps, the volume left at zero.
+    function unpack(ZoneResult result) internal pure returns (ZoneClearing memory r) {
+        r.tick = tick(result);
+        r.netExportWh = netExportWh(result);
+        (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) = marginal(result, true);
+        (r.askMarginalTick, r.askRationedWh, r.askLevelWh) = marginal(result, false);
+    }
+
     function tick(ZoneResult result) internal pure returns (uint256) {
         return uint8(ZoneResult.unwrap(result));
     }

@@ -91,6 +91,9 @@ library CoupledClearing {
 
     /// @notice Clears `zones` on a grid of `tickCount` ticks. Returns the bus's tick, every zone's result
     /// and the congestion rent, Σ (bus tick - zone tick) × net export, in ticks × Wh (never negative).
+    /// @dev Each step below is a walk per zone that adds to a sum over the grid's ticks, then one look at
+    /// that sum. A market too large for one transaction runs the same steps in batches of zones, keeping
+    /// the sums in storage between them (SteppedClearing).
     function clear(ZoneBook[] memory zones, uint256 tickCount)
         internal
         pure
@@ -101,29 +104,47 @@ library CoupledClearing {
         Work[] memory work = new Work[](count);
         (uint256 lowest, uint256 highest) = _balancingTicks(zones, work, tickCount);
         _netExports(zones, work, results, lowest);
+        uint256 referenceTick = _fills(zones, work, results, lowest, highest, tickCount);
+        Pool memory pool = newPool(tickCount);
+        uint256[] memory pooledAt = new uint256[](tickCount);
         unchecked {
             for (uint256 z; z < count; ++z) {
-                _fill(zones[z].levels, work[z], results[z], tickCount);
+                setRole(work[z], zones[z], referenceTick);
+                addToPool(pool, pooledAt, zones[z].levels, work[z], results[z].netExportWh);
             }
         }
-        uint256 referenceTick = _referenceTick(work, lowest, highest);
+        busTick = busTickOf(pool, pooledAt);
+        int256 rent = 0;
         unchecked {
             for (uint256 z; z < count; ++z) {
-                Work memory w = work[z];
-                if (w.firstFreeTick <= referenceTick && referenceTick <= w.lastFreeTick) w.role = FREE;
-                else if (zones[z].importLimitWh == 0 && zones[z].exportLimitWh == 0) w.role = ALONE;
-                else w.role = referenceTick > w.lastFreeTick ? EXPORTING : IMPORTING;
+                rent += zoneTick(zones[z].levels, work[z], results[z], busTick);
             }
         }
-        busTick = _busTick(zones, work, results, tickCount);
-        rentTickWh = _zoneTicks(zones, work, results, busTick);
+        rentTickWh = uint256(rent);
+    }
+
+    /// @dev Fills every zone at its net export and returns the reference tick.
+    function _fills(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 lowest, uint256 highest, uint256 tickCount)
+        private
+        pure
+        returns (uint256)
+    {
+        int256[] memory changes = new int256[](highest + 1);
+        uint256 changeBits = 0;
+        int256 free = 0;
+        unchecked {
+            for (uint256 z; z < zones.length; ++z) {
+                fill(zones[z].levels, work[z], results[z], tickCount);
+                (changeBits, free) = addFreeTicks(work[z], lowest, highest, changes, changeBits, free);
+            }
+        }
+        return referenceTickOf(changes, changeBits, free, lowest);
     }
 
     // ---- Step 1: where the bus balances ----
 
     /// @dev Returns the lowest and the highest tick at which the zones, held by their links, can balance the
-    /// bus. The sum of the clamped hi rises by one step per zone's occupied tick; the sum of the clamped lo
-    /// is the same sum one tick later. Only the ticks some zone occupies are visited.
+    /// bus, and each zone's bids in all.
     function _balancingTicks(ZoneBook[] memory zones, Work[] memory work, uint256 tickCount)
         private
         pure
@@ -134,18 +155,58 @@ library CoupledClearing {
         int256 highWh = 0;
         unchecked {
             for (uint256 z; z < zones.length; ++z) {
-                uint256[] memory levels = zones[z].levels;
-                (int256 importLimitWh, int256 exportLimitWh) = (zones[z].importLimitWh, zones[z].exportLimitWh);
-                uint256 bidWh = _bidsWh(levels);
-                work[z].bidWh = bidWh;
-                int256 wantWh = -int256(bidWh);
-                highWh += _clamp(wantWh, importLimitWh, exportLimitWh);
-                stepBits = _addSteps(levels, steps, stepBits, wantWh, importLimitWh, exportLimitWh);
+                int256 baseWh;
+                (work[z].bidWh, baseWh, stepBits) = addSteps(zones[z], steps, stepBits);
+                highWh += baseWh;
             }
-            // The clamped hi sum never falls, since every step is the rise of a clamped value. At tick 0
-            // the clamped lo sum is minus the zones' bids, never positive, and at the top the clamped hi sum
-            // is their asks, never negative. So the bus balances from the first tick where the hi sum
-            // reaches 0 to the first where it passes 0 (where the lo sum, one tick later, passes 0 too).
+        }
+        return balancingTicks(steps, stepBits, highWh, tickCount);
+    }
+
+    /// @notice Adds a zone's rises of its clamped hi to `steps` (one entry per tick of the grid) and returns
+    /// its bids in all, its clamped hi below tick 0 (minus its bids, clamped) and `stepBits` with the ticks
+    /// where it rises set. The sum of the clamped hi rises by one step per zone's occupied tick, so only the
+    /// ticks some zone occupies are ever set.
+    function addSteps(ZoneBook memory zone, int256[] memory steps, uint256 stepBits)
+        internal
+        pure
+        returns (uint256 bidWh, int256 baseWh, uint256)
+    {
+        bidWh = bidsWh(zone.levels);
+        int256 wantWh;
+        unchecked {
+            wantWh = -int256(bidWh);
+        }
+        baseWh = _clamp(wantWh, zone.importLimitWh, zone.exportLimitWh);
+        return (bidWh, baseWh, _addSteps(zone.levels, steps, stepBits, wantWh, zone.importLimitWh, zone.exportLimitWh));
+    }
+
+    /// @notice Adds a zone's rises of the positive part of its clamped hi to `steps`, as `addSteps` adds the
+    /// clamped hi's; returns `stepBits` with the ticks where it rises set. Limits are never negative, so the
+    /// positive part of a value clamped to [-import, export] is the value clamped to [0, export], which
+    /// is zero below tick 0. With both sums the bus's sides at any tick follow without a walk of the zones.
+    function addPositiveSteps(ZoneBook memory zone, uint256 bidWh, int256[] memory steps, uint256 stepBits)
+        internal
+        pure
+        returns (uint256)
+    {
+        unchecked {
+            return _addSteps(zone.levels, steps, stepBits, -int256(bidWh), 0, zone.exportLimitWh);
+        }
+    }
+
+    /// @notice Returns the lowest and the highest balancing tick from the zones' summed rises (`steps`, set
+    /// at `stepBits`) and the sum of their clamped hi below tick 0 (`highWh`).
+    /// @dev The clamped hi sum never falls, since every step is the rise of a clamped value. At tick 0 the
+    /// clamped lo sum is minus the zones' bids, never positive, and at the top the clamped hi sum is their
+    /// asks, never negative. So the bus balances from the first tick where the hi sum reaches 0 to the first
+    /// where it passes 0 (where the lo sum, one tick later, passes 0 too).
+    function balancingTicks(int256[] memory steps, uint256 stepBits, int256 highWh, uint256 tickCount)
+        internal
+        pure
+        returns (uint256 lowest, uint256 highest)
+    {
+        unchecked {
             lowest = tickCount - 1;
             highest = tickCount - 1;
             bool lowestFound = highWh >= 0;
@@ -200,13 +261,32 @@ library CoupledClearing {
 
     // ---- Step 2: each zone's net export ----
 
-    /// @dev The bus's two sides at its lowest balancing tick: what the zones must export or import there
+    /// @notice A zone's part of the bus's sides at balancing tick `tick` (pass the bids `addSteps` found): its
+    /// clamped lo and hi there, which make it export at least `low` if positive and import at least `-high`
+    /// if negative.
+    function sidesAt(ZoneBook memory zone, uint256 bidWh, uint256 tick) internal pure returns (int256 low, int256 high) {
+        (int256 lo, int256 hi) = _wantedAt(zone.levels, bidWh, tick);
+        low = _clamp(lo, zone.importLimitWh, zone.exportLimitWh);
+        high = _clamp(hi, zone.importLimitWh, zone.exportLimitWh);
+    }
+
+    /// @notice The bus's two sides at its lowest balancing tick: what the zones must export or import there
     /// (forced), and what they can (their clamped range), in all.
     struct BusSides {
         uint256 forcedOutWh;
         uint256 canOutWh;
         uint256 forcedInWh;
         uint256 canInWh;
+    }
+
+    /// @notice Adds a zone's clamped lo and hi at the bus's lowest balancing tick to the bus's sides.
+    function addSides(BusSides memory bus, int256 low, int256 high) internal pure {
+        unchecked {
+            bus.forcedOutWh += _positive(low);
+            bus.canOutWh += _positive(high);
+            bus.forcedInWh += _positive(-high);
+            bus.canInWh += _positive(-low);
+        }
     }
 
     function _netExports(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 tick)
@@ -217,45 +297,55 @@ library CoupledClearing {
         BusSides memory bus = BusSides(0, 0, 0, 0);
         unchecked {
             for (uint256 z; z < count; ++z) {
-                (int256 lo, int256 hi) = _wantedAt(zones[z].levels, work[z].bidWh, tick);
-                int256 low = _clamp(lo, zones[z].importLimitWh, zones[z].exportLimitWh);
-                int256 high = _clamp(hi, zones[z].importLimitWh, zones[z].exportLimitWh);
+                (int256 low, int256 high) = sidesAt(zones[z], work[z].bidWh, tick);
                 (work[z].lowWh, work[z].highWh) = (low, high);
-                bus.forcedOutWh += _positive(low);
-                bus.canOutWh += _positive(high);
-                bus.forcedInWh += _positive(-high);
-                bus.canInWh += _positive(-low);
+                addSides(bus, low, high);
             }
-            uint256 tradedWh = _min(bus.canOutWh, bus.canInWh);
-            // Each side's trade beyond its forced flows is shared in the zones' spare room on that side.
-            uint256[] memory outWh = _share(work, tradedWh - bus.forcedOutWh, bus.canOutWh - bus.forcedOutWh, true);
-            uint256[] memory inWh = _share(work, tradedWh - bus.forcedInWh, bus.canInWh - bus.forcedInWh, false);
+            uint256 runningOutWh = 0;
+            uint256 runningInWh = 0;
             for (uint256 z; z < count; ++z) {
-                results[z].netExportWh = int256(outWh[z]) - int256(inWh[z]);
+                (results[z].netExportWh, runningOutWh, runningInWh) = netExport(bus, work[z], runningOutWh, runningInWh);
             }
         }
     }
 
-    /// @dev Each zone's flow on one side: its forced flow plus its share of `leftWh`, shared in the zones'
-    /// spare room (`roomWh` in all) on running totals in zone order, as a price level is rationed.
-    function _share(Work[] memory work, uint256 leftWh, uint256 roomWh, bool out)
+    /// @notice A zone's net export: on each side its forced flow plus its share of the bus's trade beyond
+    /// the forced flows, shared in the zones' spare room on that side on running totals in zone order, as a
+    /// price level is rationed. Takes and returns the running totals of spare room before the zone.
+    function netExport(BusSides memory bus, Work memory w, uint256 runningOutWh, uint256 runningInWh)
+        internal
+        pure
+        returns (int256 exportWh, uint256, uint256)
+    {
+        unchecked {
+            uint256 tradedWh = _min(bus.canOutWh, bus.canInWh);
+            uint256 outWh;
+            uint256 inWh;
+            (outWh, runningOutWh) =
+                _share(w.lowWh, w.highWh, tradedWh - bus.forcedOutWh, bus.canOutWh - bus.forcedOutWh, runningOutWh);
+            (inWh, runningInWh) =
+                _share(-w.highWh, -w.lowWh, tradedWh - bus.forcedInWh, bus.canInWh - bus.forcedInWh, runningInWh);
+            exportWh = int256(outWh) - int256(inWh);
+        }
+        return (exportWh, runningOutWh, runningInWh);
+    }
+
+    /// @dev A zone's flow on one side, whose range there is `low` to `high`: its forced flow plus its share
+    /// of `leftWh`, shared in the zones' spare room (`roomWh` in all) from `runningWh` on.
+    function _share(int256 low, int256 high, uint256 leftWh, uint256 roomWh, uint256 runningWh)
         private
         pure
-        returns (uint256[] memory flowWh)
+        returns (uint256 flowWh, uint256)
     {
-        flowWh = new uint256[](work.length);
-        uint256 runningWh = 0;
         unchecked {
-            for (uint256 z; z < work.length; ++z) {
-                (int256 low, int256 high) = out ? (work[z].lowWh, work[z].highWh) : (-work[z].highWh, -work[z].lowWh);
-                uint256 forcedWh = _positive(low);
-                flowWh[z] = forcedWh;
-                if (leftWh == 0) continue;
-                uint256 before = runningWh;
-                runningWh += _positive(high) - forcedWh;
-                flowWh[z] += runningWh * leftWh / roomWh - before * leftWh / roomWh;
-            }
+            uint256 forcedWh = _positive(low);
+            flowWh = forcedWh;
+            if (leftWh == 0) return (flowWh, runningWh);
+            uint256 before = runningWh;
+            runningWh += _positive(high) - forcedWh;
+            flowWh += runningWh * leftWh / roomWh - before * leftWh / roomWh;
         }
+        return (flowWh, runningWh);
     }
 
     /// @dev What a zone's orders want to export at `tick`: without, and with, the orders limited at it.
@@ -289,18 +379,18 @@ library CoupledClearing {
     /// finds the ticks whose [lo, hi] holds the net export. Bids fill from the highest tick down, asks from
     /// the lowest up; a side that fills nothing keeps its marginal level at the end where it starts, with
     /// nothing rationed.
-    function _fill(uint256[] memory levels, Work memory w, ZoneClearing memory r, uint256 tickCount) private pure {
+    function fill(uint256[] memory levels, Work memory w, ZoneClearing memory r, uint256 tickCount) internal pure {
         (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
         uint256 volumeWh = _volume(levels, w.bidWh + extraDemandWh, extraSupplyWh);
         r.volumeWh = volumeWh;
         _freeTicks(levels, w, r.netExportWh, tickCount);
         unchecked {
-            uint256 bidsWh = volumeWh - extraDemandWh;
+            uint256 bidsFilledWh = volumeWh - extraDemandWh;
             uint256 asksWh = volumeWh - extraSupplyWh;
             (r.bidMarginalTick, r.bidLevelWh, r.askLevelWh) = (tickCount - 1, 1, 1);
             w.bidLimitTick = tickCount - 1;
-            if (bidsWh != 0) {
-                (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) = _marginal(levels, bidsWh, true);
+            if (bidsFilledWh != 0) {
+                (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) = _marginal(levels, bidsFilledWh, true);
                 w.bidLimitTick = r.bidMarginalTick;
             }
             if (asksWh != 0) {
@@ -405,34 +495,40 @@ library CoupledClearing {
         // The volume never passes what the side holds, so the walk always ends above.
     }
 
-    /// @dev The balancing tick where the most zones are free, the lowest of those. The count of free zones
-    /// changes only where a zone's free ticks begin or end, so only those ticks are visited.
-    function _referenceTick(Work[] memory work, uint256 lowest, uint256 highest)
-        private
+    /// @notice Adds where a zone's free ticks begin and end among the balancing ticks `lowest` to `highest`
+    /// to `changes` (one entry per tick up to `highest`, set at `changeBits`) and to `free`, the count of
+    /// zones free at `lowest`. The count of free zones changes only there.
+    function addFreeTicks(Work memory w, uint256 lowest, uint256 highest, int256[] memory changes, uint256 changeBits, int256 free)
+        internal
+        pure
+        returns (uint256, int256)
+    {
+        unchecked {
+            uint256 first = w.firstFreeTick;
+            uint256 end = w.lastFreeTick + 1;
+            if (first <= lowest) {
+                free += 1;
+            } else if (first <= highest) {
+                changes[first] += 1;
+                changeBits |= 1 << first;
+            }
+            if (end <= lowest) {
+                free -= 1;
+            } else if (end <= highest) {
+                changes[end] -= 1;
+                changeBits |= 1 << end;
+            }
+        }
+        return (changeBits, free);
+    }
+
+    /// @notice The balancing tick where the most zones are free, the lowest of those, from what
+    /// `addFreeTicks` gathered.
+    function referenceTickOf(int256[] memory changes, uint256 changeBits, int256 free, uint256 lowest)
+        internal
         pure
         returns (uint256 referenceTick)
     {
-        int256[] memory changes = new int256[](highest + 1);
-        uint256 changeBits = 0;
-        int256 free = 0;
-        unchecked {
-            for (uint256 z; z < work.length; ++z) {
-                uint256 first = work[z].firstFreeTick;
-                uint256 end = work[z].lastFreeTick + 1;
-                if (first <= lowest) {
-                    free += 1;
-                } else if (first <= highest) {
-                    changes[first] += 1;
-                    changeBits |= 1 << first;
-                }
-                if (end <= lowest) {
-                    free -= 1;
-                } else if (end <= highest) {
-                    changes[end] -= 1;
-                    changeBits |= 1 << end;
-                }
-            }
-        }
         referenceTick = lowest;
         int256 most = free;
         while (changeBits != 0) {
@@ -445,54 +541,73 @@ library CoupledClearing {
 
     // ---- Step 5: prices ----
 
-    /// @dev The single-zone rule on the free zones' pooled book, the bound zones' flows added as orders, among the
-    /// ticks within every free zone's fills, at or above every exporting zone's and at or below every
-    /// importing zone's.
-    function _busTick(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 tickCount)
-        private
+    /// @notice Tells a free zone, whose net export lies within its own [lo, hi] at the reference tick, from
+    /// one held by its link, and that from a zone cut off from the bus.
+    function setRole(Work memory w, ZoneBook memory zone, uint256 referenceTick) internal pure {
+        if (w.firstFreeTick <= referenceTick && referenceTick <= w.lastFreeTick) w.role = FREE;
+        else if (zone.importLimitWh == 0 && zone.exportLimitWh == 0) w.role = ALONE;
+        else w.role = referenceTick > w.lastFreeTick ? EXPORTING : IMPORTING;
+    }
+
+    /// @notice What the bus's price is chosen from: the ticks the free zones' pooled book occupies, the bound
+    /// zones' flows as orders of unlimited price, and the range of ticks within every free zone's fills, at
+    /// or above every exporting zone's and at or below every importing zone's.
+    struct Pool {
+        uint256 occupied;
+        uint256 extraDemandWh;
+        uint256 extraSupplyWh;
+        uint256 low;
+        uint256 high;
+    }
+
+    function newPool(uint256 tickCount) internal pure returns (Pool memory) {
+        return Pool(0, 0, 0, 0, tickCount - 1);
+    }
+
+    /// @notice Adds a zone to the pool: a free zone's levels to `pooledAt` (one entry per tick, each
+    /// bidWh << 8 | askWh << 72), a bound zone's flow as an order, and the zone's fills to the range.
+    function addToPool(Pool memory pool, uint256[] memory pooledAt, uint256[] memory levels, Work memory w, int256 netExportWh)
+        internal
         pure
-        returns (uint256)
     {
-        uint256[] memory pooledAt = new uint256[](tickCount);
-        uint256 occupied = 0;
-        uint256 extraDemandWh = 0;
-        uint256 extraSupplyWh = 0;
-        uint256 low = 0;
-        uint256 high = tickCount - 1;
-        unchecked {
-            for (uint256 z; z < zones.length; ++z) {
-                Work memory w = work[z];
-                if (w.role == FREE) {
-                    uint256[] memory levels = zones[z].levels;
-                    // slither-disable-next-line assembly: the hot loop, once per occupied tick of every free zone
-                    assembly ("memory-safe") {
-                        let at := add(levels, 0x20)
-                        for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
-                            let word := mload(at)
-                            let t := and(word, 0xff)
-                            // Volumes below 2^64 summed over the zones stay within their fields.
-                            let pooled := add(pooledAt, shl(5, add(t, 1)))
-                            mstore(pooled, add(mload(pooled), sub(word, t)))
-                            // slither-disable-next-line incorrect-shift: Yul's shl takes the shift first, so this is 1 << t
-                            occupied := or(occupied, shl(t, 1))
-                        }
-                    }
-                } else if (w.role != ALONE) {
-                    (uint256 demandWh, uint256 supplyWh) = _flowOrders(-results[z].netExportWh);
-                    extraDemandWh += demandWh;
-                    extraSupplyWh += supplyWh;
+        uint8 role = w.role;
+        if (role == FREE) {
+            uint256 occupied = pool.occupied;
+            // slither-disable-next-line assembly: the hot loop, once per occupied tick of every free zone
+            assembly ("memory-safe") {
+                let at := add(levels, 0x20)
+                for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
+                    let word := mload(at)
+                    let t := and(word, 0xff)
+                    // Volumes below 2^64 summed over the zones stay within their fields.
+                    let pooled := add(pooledAt, shl(5, add(t, 1)))
+                    mstore(pooled, add(mload(pooled), sub(word, t)))
+                    // slither-disable-next-line incorrect-shift: Yul's shl takes the shift first, so this is 1 << t
+                    occupied := or(occupied, shl(t, 1))
                 }
-                if ((w.role == FREE || w.role == EXPORTING) && w.askLimitTick > low) low = w.askLimitTick;
-                if ((w.role == FREE || w.role == IMPORTING) && w.bidLimitTick < high) high = w.bidLimitTick;
+            }
+            pool.occupied = occupied;
+        } else if (role != ALONE) {
+            (uint256 demandWh, uint256 supplyWh) = _flowOrders(-netExportWh);
+            unchecked {
+                pool.extraDemandWh += demandWh;
+                pool.extraSupplyWh += supplyWh;
             }
         }
+        if ((role == FREE || role == EXPORTING) && w.askLimitTick > pool.low) pool.low = w.askLimitTick;
+        if ((role == FREE || role == IMPORTING) && w.bidLimitTick < pool.high) pool.high = w.bidLimitTick;
+    }
+
+    /// @notice The bus's tick: the single-zone rule on the pool.
+    function busTickOf(Pool memory pool, uint256[] memory pooledAt) internal pure returns (uint256) {
+        uint256 occupied = pool.occupied;
         uint256[] memory pooled = new uint256[](BitMath.popCount(occupied));
         for (uint256 j; occupied != 0; ++j) {
             uint256 t = BitMath.lowestBit(occupied);
             occupied &= occupied - 1;
             pooled[j] = pooledAt[t] | t;
         }
-        return _pick(pooled, extraDemandWh, extraSupplyWh, low, high);
+        return _pick(pooled, pool.extraDemandWh, pool.extraSupplyWh, pool.low, pool.high);
     }
 
     /// @dev The single-zone rule (most volume, then least imbalance, then the midpoint rounded down) on
@@ -566,31 +681,25 @@ library CoupledClearing {
 
     // ---- Step 6: every zone's price and the rent ----
 
-    /// @dev Prices every zone: a free zone at the bus tick, a bound one by the single-zone rule on its own
-    /// book with its flow, on its side of the bus, within its fills. Returns the congestion rent.
-    function _zoneTicks(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 busTick)
-        private
+    /// @notice Prices a zone: a free zone at the bus tick, a bound one by the single-zone rule on its own
+    /// book with its flow, on its side of the bus, within its fills. Returns its part of the congestion rent.
+    function zoneTick(uint256[] memory levels, Work memory w, ZoneClearing memory r, uint256 busTick)
+        internal
         pure
-        returns (uint256)
+        returns (int256 rentTickWh)
     {
-        int256 rent = 0;
-        unchecked {
-            for (uint256 z; z < zones.length; ++z) {
-                ZoneClearing memory r = results[z];
-                Work memory w = work[z];
-                if (w.role == FREE) {
-                    r.tick = busTick;
-                    continue;
-                }
-                (uint256 low, uint256 high) = (w.askLimitTick, w.bidLimitTick);
-                if (w.role == EXPORTING && busTick < high) high = busTick;
-                if (w.role == IMPORTING && busTick > low) low = busTick;
-                (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
-                r.tick = _pick(zones[z].levels, extraDemandWh, extraSupplyWh, low, high);
-                rent += (int256(busTick) - int256(r.tick)) * r.netExportWh;
-            }
+        if (w.role == FREE) {
+            r.tick = busTick;
+            return 0;
         }
-        return uint256(rent);
+        (uint256 low, uint256 high) = (w.askLimitTick, w.bidLimitTick);
+        if (w.role == EXPORTING && busTick < high) high = busTick;
+        if (w.role == IMPORTING && busTick > low) low = busTick;
+        (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
+        r.tick = _pick(levels, extraDemandWh, extraSupplyWh, low, high);
+        unchecked {
+            return (int256(busTick) - int256(r.tick)) * r.netExportWh;
+        }
     }
 
     // ---- What the fills pay ----
@@ -645,7 +754,7 @@ library CoupledClearing {
     // ---- Small helpers ----
 
     /// @dev The volume of a zone's bids in all.
-    function _bidsWh(uint256[] memory levels) private pure returns (uint256 bidWh) {
+    function bidsWh(uint256[] memory levels) internal pure returns (uint256 bidWh) {
         // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
         assembly ("memory-safe") {
             let at := add(levels, 0x20)

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IMarketZones} from "./IMarketZones.sol";
+
+/// @title ISteppedClearing
+/// @notice Clears a coupled market too large for one transaction in steps that anyone may call, each
+/// reading at most MAX_STEP_TICKS occupied ticks. A step takes the next zones of the market, lowest first,
+/// through one stage of the coupled rule and keeps what the stage adds up over the grid's ticks; after the
+/// last zone of the last stage the result is final, and the auction's `clear` records it instead of
+/// clearing again. The result equals the one-transaction clearing (MarketZones.clearMarket) exactly.
+/// @dev Steps may begin once the market can clear (`IMeteredMarket.clearingTime`): from then on no order,
+/// reading or link limit can change its books. The stages: Steps (each zone's rises of its clamped
+/// export, which fix where the bus balances and its two sides there), Fills (each zone's net export, its
+/// fills and its free ticks), Pool (each zone's role and the free zones' pooled book, which price the
+/// bus) and Prices (each bound zone's price, every zone's fills valued).
+interface ISteppedClearing {
+    enum Stage {
+        NONE,
+        STEPS,
+        FILLS,
+        POOL,
+        PRICES,
+        FINISHED
+    }
+
+    /// @notice A step of `period`'s clearing ran; `stage` is the stage the next step runs (FINISHED after
+    /// the last), with `zonesLeft` zones left in it.
+    event ClearingStepped(uint256 indexed period, Stage stage, uint256 zonesLeft, address caller);
+
+    /// @notice The market cannot clear yet, so its books may still change.
+    /// @param opensAt When steps may begin (the auction's clearing time), Unix seconds.
+    error StepsNotOpen(uint256 period, uint256 opensAt);
+
+    /// @notice The auction has already cleared the market.
+    error MarketAlreadyCleared(uint256 period);
+
+    /// @notice Every step of the market has run: the auction's `clear` records its result.
+    error StepsFinished(uint256 period);
+
+    /// @notice The market's steps have not all run, so it has no result here yet.
+    error StepsNotFinished(uint256 period);
+
+    /// @notice No order of the market names a zone: it clears alone, in one transaction.
+    error NoZonedOrders(uint256 period);
+
+    /// @notice The most occupied ticks one step reads: a full zone of 256 ticks at least.
+    function MAX_STEP_TICKS() external view returns (uint256);
+
+    /// @notice Runs the next step of `period`'s clearing: the next zones of the current stage, lowest first,
+    /// while their occupied ticks add up to at most `maxTicks` (capped at MAX_STEP_TICKS), and at least one
+    /// zone. Returns whether the clearing is final.
+    function step(uint256 period, uint256 maxTicks) external returns (bool finished);
+
+    /// @notice The stage `period`'s next step runs and the zones left in it.
+    function stageOf(uint256 period) external view returns (Stage stage, uint256 zonesLeft);
+
+    /// @notice The final result of `period`, as MarketZones.clearMarket computes it in one transaction.
+    function result(uint256 period) external view returns (IMarketZones.CoupledResult memory);
+
+    /// @notice The market zones whose markets these steps clear.
+    function marketZones() external view returns (IMarketZones);
+}

@@ -1,0 +1,172 @@
+"""SteppedClearing: a coupled market cleared in steps that anyone may call, for markets too large for one
+transaction.
+
+Every market here is placed through the auction, cleared in steps of a few occupied ticks (so that
+every stage is cut between zones, and a zone's walks meet sums kept from earlier steps), recorded by the
+auction's `clear`, and checked three ways: the steps' result equals MarketZones' one-transaction
+preview word for word, every zone's price, flow and fills equal the Python reference, and the reference
+is optimal by the linear program. The full book of 34 zones × 256 ticks is `make bench`'s.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from ape.exceptions import ContractLogicError
+
+from support.auction_helpers import close_gate, open_period
+from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
+from support.zone_markets import FINISHED, ZONES, clear_and_check, place, run_steps
+
+HILL, TOWN = 1, 2  # operated by the fixtures' grid operators; regions 3 to 6 have no load report (no limit)
+REGIONS = (1, 2, 3, 4, 5, 6)
+STEPS, FILLS, POOL, PRICES = 1, 2, 3, 4  # ISteppedClearing.Stage
+
+
+@pytest.fixture(scope="module")
+def zones(project, admin, funded_auction, grid_management, grid_operations, grid_operator):
+    grid_operations.reportLoad(HILL, 100, 40, sender=grid_operator)
+    deployed = project.MarketZones.deploy(admin, funded_auction, grid_management, grid_operations, sender=admin)
+    for region in REGIONS:
+        deployed.addZone(region, sender=admin)
+    funded_auction.setMarketZones(deployed, sender=admin)
+    return deployed
+
+
+@pytest.fixture(scope="module")
+def stepped(project, admin, zones):
+    deployed = project.SteppedClearing.deploy(zones, sender=admin)
+    tx = zones.setSteppedClearing(deployed, sender=admin)
+    assert_logs(tx, log(zones.SteppedClearingSet, stepped=deployed.address))
+    return deployed
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _deployed_first(zones, stepped, vault, auction_traders, fee_recipient, stranger):
+    """Deploy everything before any test's own state (ape isolation)."""
+
+
+@pytest.fixture
+def a(funded_auction):
+    return funded_auction
+
+
+def place_book(a, traders, period: int, rng: random.Random, regions: list[int], count: int) -> list[tuple]:
+    """Places `count` random orders in `regions` (0: the bus); returns the book as clear_and_check reads it."""
+    book = []
+    for _ in range(count):
+        region = rng.choice(regions)
+        is_bid = rng.random() < 0.5
+        amount, tick = rng.randint(1, 6_000), rng.randint(0, 60) * 3
+        book.append((region, place(a, rng.choice(traders), region, period, is_bid, amount, tick), is_bid, amount, tick))
+    return book
+
+
+def test_random_markets_cleared_in_small_steps_equal_one_transaction_and_the_reference(
+    a, zones, stepped, fee_recipient, auction_traders, grid_operator, other_region_operator, chain
+):
+    """Random books in up to six zones and on the bus, Hill's and Town's links lowered at random (zero
+    included), each cleared in steps of 1 to 12 occupied ticks."""
+    rng = random.Random(2026)
+    for _ in range(6):
+        period = open_period(chain)
+        limits = {}
+        for region, operator in ((HILL, grid_operator), (TOWN, other_region_operator)):
+            zones.setLinkLimits(region, period, 1, rng.choice([0, 3, 12, 400]), rng.choice([0, 5, 400]), sender=operator)
+            limits[region] = tuple(zones.linkLimitsWh(region, period))
+        regions = rng.sample([0, *REGIONS], rng.randint(2, 7))
+        book = place_book(a, auction_traders, period, rng, regions, rng.randint(8, 24))
+        if all(region == 0 for region, *_ in book):
+            book += place_book(a, auction_traders, period, rng, [HILL], 1)
+        clear_and_check(a, zones, chain, fee_recipient, period, book, limits, stepped=stepped, max_ticks=rng.randint(1, 12))
+
+
+def test_each_step_takes_the_next_zones_while_their_ticks_fit_and_at_least_one(a, zones, stepped, auction_traders, stranger, chain):
+    """Three zones of four occupied ticks each: steps of four ticks take one zone each, a step of one
+    tick still takes a whole zone, and a step of nine takes two; every stage runs over every zone."""
+    period = open_period(chain)
+    for region in (HILL, TOWN, 3):
+        for tick in range(4):
+            place(a, auction_traders[0], region, period, tick % 2 == 0, 1_000 + region, 10 + 10 * region + tick)
+    close_gate(chain, period)
+    tx = stepped.step(period, 4, sender=stranger)
+    assert_logs(tx, log(stepped.ClearingStepped, period=period, stage=STEPS, zonesLeft=2, caller=stranger.address))
+    assert stepped.stageOf(period) == (STEPS, 2)
+    stepped.step(period, 1, sender=stranger)
+    assert stepped.stageOf(period) == (STEPS, 1)
+    stepped.step(period, 4, sender=stranger)
+    assert stepped.stageOf(period) == (FILLS, 3)
+    stepped.step(period, 9, sender=stranger)
+    assert stepped.stageOf(period) == (FILLS, 1)
+    stepped.step(period, 10**9, sender=stranger)  # capped at MAX_STEP_TICKS: the last zone
+    assert stepped.stageOf(period) == (POOL, 3)
+    assert run_steps(stepped, period, stranger, 100) == 2  # the pool, then the prices
+    assert stepped.stageOf(period) == (FINISHED, 0)
+    assert stepped.result(period) == zones.clearMarket(period)
+
+
+def test_steps_wait_for_the_clearing_time_and_stop_when_final(a, zones, stepped, fee_recipient, auction_traders, chain):
+    period = open_period(chain)
+    place(a, auction_traders[0], HILL, period, False, 2_000, 10)
+    place(a, auction_traders[1], TOWN, period, True, 1_500, 40)
+    opens_at = a.clearingTime(period)
+    with reverts(stepped.StepsNotOpen, period=period, opensAt=opens_at):
+        stepped.step(period, 10, sender=fee_recipient)
+    with reverts(stepped.StepsNotFinished, period=period):
+        stepped.result(period)
+    close_gate(chain, period)
+    assert stepped.stageOf(period) == (0, 0)
+    assert run_steps(stepped, period, fee_recipient, 10) == 4  # one step per stage
+    with reverts(stepped.StepsFinished, period=period):
+        stepped.step(period, 10, sender=fee_recipient)
+    a.clear(period, sender=fee_recipient)
+    assert a.getMarket(period).longSide == ZONES
+    assert zones.getZoneResult(period, HILL).netExportWh == 1_500
+
+
+def test_a_market_cleared_in_one_transaction_takes_no_more_steps(a, zones, stepped, fee_recipient, auction_traders, chain):
+    """Steps half done do not bind the auction: its clear computes the same result itself, after which
+    the steps refuse."""
+    period = open_period(chain)
+    place(a, auction_traders[0], HILL, period, False, 2_000, 10)
+    place(a, auction_traders[1], 3, period, True, 1_500, 40)
+    close_gate(chain, period)
+    stepped.step(period, 10, sender=fee_recipient)
+    preview = zones.clearMarket(period)
+    a.clear(period, sender=fee_recipient)
+    assert [zones.getZoneResult(period, zone).clearingTick for zone in (HILL, 3)] == [preview.busTick] * 2
+    with reverts(stepped.MarketAlreadyCleared, period=period):
+        stepped.step(period, 10, sender=fee_recipient)
+    with reverts(stepped.StepsNotFinished, period=period):
+        stepped.result(period)
+
+
+def test_a_market_on_the_bus_alone_has_no_steps(a, stepped, fee_recipient, auction_traders, chain):
+    period = open_period(chain)
+    place(a, auction_traders[0], 0, period, False, 2_000, 10)
+    close_gate(chain, period)
+    with reverts(stepped.NoZonedOrders, period=period):
+        stepped.step(period, 10, sender=fee_recipient)
+
+
+def test_the_stepped_clearing_is_set_once_by_the_admin_for_these_zones(
+    project, a, zones, stepped, admin, stranger, grid_management, grid_operations
+):
+    assert zones.steppedClearing() == stepped.address
+    assert stepped.marketZones() == zones.address
+    assert stepped.MAX_STEP_TICKS() >= 256
+    with pytest.raises(ContractLogicError):
+        zones.setSteppedClearing(stepped, sender=stranger)
+    with reverts(zones.SteppedClearingAlreadySet, current=stepped.address):
+        zones.setSteppedClearing(stepped, sender=admin)
+    other_zones = project.MarketZones.deploy(admin, a, grid_management, grid_operations, sender=admin)
+    with reverts(other_zones.SteppedClearingMismatch, stepped=stepped.address, itsZones=zones.address):
+        other_zones.setSteppedClearing(stepped, sender=admin)
+    with deploy_reverts(project.SteppedClearing.ZeroAddress):
+        project.SteppedClearing.deploy(ZERO_ADDRESS, sender=admin)
+
+
+def test_every_stepped_clearing_function_error_and_event_is_exercised():
+    assert unexercised_abi_items("SteppedClearing", ["test_stepped_clearing.py"], ("function", "event", "error")) == []
+
