@@ -307,7 +307,7 @@ def test_every_market_zones_function_error_and_event_is_exercised():
         "RoleAdminChanged",  # nothing calls OpenZeppelin's internal _setRoleAdmin
         "CheckpointUnorderedInsertion",  # ratings are pushed in time order, from the first open period on
     }
-    modules = ["test_auction_zones.py", "test_stepped_clearing.py"]
+    modules = ["test_auction_zones.py", "test_stepped_clearing.py", "support/zone_markets.py"]
     assert unexercised_abi_items("MarketZones", modules, ("function", "event", "error"), exempt) == []
 
 

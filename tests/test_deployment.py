@@ -180,6 +180,7 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "EnergyAssetShares",
         "EnergyAuction",
         "MarketZones",
+        "SteppedClearing",
         "GovernanceToken",
         "EnergyGovernor",
         "GridTimelock",
@@ -293,6 +294,7 @@ def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(),
         },
         "EnergyTrading": market,
         "Settlement": market,
+        "SteppedClearing": {},  # no roles: anyone steps
         "GridManagement": {
             "DEFAULT_ADMIN_ROLE": admin,
             "GUARDIAN_ROLE": a(guardian),

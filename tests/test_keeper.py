@@ -24,6 +24,7 @@ from eth_utils import keccak
 
 from energy_grid.chain.anvil import free_port
 from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.contracts.zones import ClearingStage
 from energy_grid.domain.auction import AuctionOrder, clear_market
 from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.services.keeper import COUNTED_ACTIONS, Keeper, KeeperMetrics, KeeperReport, run_keeper
@@ -321,6 +322,33 @@ def test_closed_auctions_are_cleared_and_claimed_for_the_traders_served(keeper_c
         c = by_trader[trader.address]
         energy_wh, payment = (c.filledWh, c.refund) if c.isBid else (c.refund, c.payment - c.fee)
         assert client.vault.balances(trader.address) == (before.energy_wh + energy_wh, before.payment + payment)
+
+
+def test_a_coupled_market_too_large_for_one_transaction_is_cleared_in_steps(keeper_client):
+    """Orders in two zones; a keeper that holds one transaction to less gas than this market's clear
+    runs SteppedClearing's four steps, then the clear, which records their result."""
+    client = keeper_client
+    zones, stepped = client.market_zones, client.stepped_clearing
+    assert zones is not None and stepped is not None
+    for region in (1, 2):
+        if zones.zone_of(region) == 0:
+            zones.add_zone(operator(), region)
+    sellers, buyers = fresh_traders(client, "zoned", 2), fresh_traders(client, "zoned-buyers", 2)
+    start_block = client.w3.eth.block_number
+    period = client.auction.current_period() + 2
+    client.auction.submit_ask_in(sellers[0], 1, period, 1_000, 150_000)
+    client.auction.submit_ask_in(sellers[1], 2, period, 800, 180_000)
+    client.auction.submit_bid_in(buyers[0], 2, period, 1_500, 240_000)
+    client.auction.submit_bid_in(buyers[1], 1, period, 200, 160_000)
+    preview = zones.preview(period)
+    reach_clearing_time(client, period)
+
+    report = run_keeper(client, anvil_account(8), once=True, from_block=start_block, one_transaction_clear_gas=100_000)
+    assert (report.markets_cleared, report.orders_claimed, report.failures) == (1, 4, [])
+    assert stepped.stage(period)[0] == ClearingStage.FINISHED
+    assert stepped.result(period) == preview and preview.sold_wh > 0
+    for zone, word in zip(preview.zones, preview.zone_results, strict=True):
+        assert zones.zone_result(period, zone).clearing_tick == word & 0xFF  # ZoneResult's tick, its low byte
 
 
 def keeper_process(node: AnvilNode, manifest, account: LocalAccount, from_block: int) -> subprocess.Popen[str]:

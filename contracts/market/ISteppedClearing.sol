@@ -24,24 +24,32 @@ interface ISteppedClearing {
         FINISHED
     }
 
-    /// @notice A step of `period`'s clearing ran; `stage` is the stage the next step runs (FINISHED after
-    /// the last), with `zonesLeft` zones left in it.
+    /// @notice A step of a market's clearing ran.
+    /// @param period The market.
+    /// @param stage The stage the next step runs (FINISHED after the last).
+    /// @param zonesLeft The zones left in that stage.
+    /// @param caller Who sent the step.
     event ClearingStepped(uint256 indexed period, Stage stage, uint256 zonesLeft, address caller);
 
     /// @notice The market cannot clear yet, so its books may still change.
+    /// @param period The market.
     /// @param opensAt When steps may begin (the auction's clearing time), Unix seconds.
     error StepsNotOpen(uint256 period, uint256 opensAt);
 
     /// @notice The auction has already cleared the market.
+    /// @param period The market.
     error MarketAlreadyCleared(uint256 period);
 
     /// @notice Every step of the market has run: the auction's `clear` records its result.
+    /// @param period The market.
     error StepsFinished(uint256 period);
 
     /// @notice The market's steps have not all run, so it has no result here yet.
+    /// @param period The market.
     error StepsNotFinished(uint256 period);
 
     /// @notice No order of the market names a zone: it clears alone, in one transaction.
+    /// @param period The market.
     error NoZonedOrders(uint256 period);
 
     /// @notice The most occupied ticks one step reads: a full zone of 256 ticks at least.

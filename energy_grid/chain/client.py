@@ -52,12 +52,14 @@ from energy_grid.contracts import (
     PriceDiscovery,
     PriceOracle,
     SmartMeter,
+    SteppedClearing,
     Transactor,
     WeatherOracle,
 )
 from energy_grid.contracts.base import CONNECTION_ERRORS, GAS_MARGIN
 from energy_grid.contracts.market import PlacedOrder
 from energy_grid.contracts.structs import MeterReading
+from energy_grid.contracts.zones import needs_steps
 from energy_grid.domain.auction import Clearing, clear_market
 from energy_grid.domain.enums import LoadStatus, OrderType
 from energy_grid.domain.units import MAX_UINT256
@@ -102,6 +104,7 @@ class GridClient:
     auction: EnergyAuction  # the quarter-hourly EnergyAuction
     auctions: dict[str, EnergyAuction]  # every auction by manifest name (EnergyAuction3600s, …)
     market_zones: MarketZones | None  # the reading market's zones; older manifests have none
+    stepped_clearing: SteppedClearing | None  # clears its largest markets in steps; older manifests have none
     grid_management: GridManagement
     grid_operations: GridOperations
     grid_oracle: GridOracle
@@ -153,6 +156,7 @@ class GridClient:
             if name.startswith("EnergyAuction")
         }
         self.market_zones = self._optional(MarketZones, "MarketZones")
+        self.stepped_clearing = self._optional(SteppedClearing, "SteppedClearing")
         self.grid_management = self._typed(GridManagement, "GridManagement")
         self.grid_operations = self._typed(GridOperations, "GridOperations")
         self.grid_oracle = self._typed(GridOracle, "GridOracle")
@@ -276,9 +280,14 @@ class GridClient:
             self.vault.approve_market(trader, self.auctions[auction].address)
 
     def clear_auction(self, sender: LocalAccount, period: int, auction: str = "EnergyAuction") -> Any:
-        """clear(period) from its clearing time on (`grid.auction.clearing_time(period)`); anyone may.
-        Returns the MarketCleared event's fields."""
-        receipt = self.transact(sender, self[auction].functions.clear(period))
+        """clear(period) from its clearing time on (`grid.auction.clearing_time(period)`); anyone may. A
+        coupled market too large for one transaction first runs its steps (SteppedClearing). Returns the
+        MarketCleared event's fields."""
+        clear = self[auction].functions.clear(period)
+        stepped = self.stepped_clearing
+        if stepped is not None and self.auctions[auction].market_zones() == stepped.market_zones() and needs_steps(clear, sender.address):
+            stepped.run(sender, period)
+        receipt = self.transact(sender, clear)
         return self.auctions[auction].event(receipt, "MarketCleared")
 
     def claim_auction_order(self, sender: LocalAccount, order_id: int, auction: str = "EnergyAuction") -> Any:

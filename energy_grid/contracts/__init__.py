@@ -33,7 +33,7 @@ from energy_grid.contracts.oracles import (
 from energy_grid.contracts.smart_meter import SmartMeter
 from energy_grid.contracts.tokens import ERC20, EnergyToken, PaymentToken
 from energy_grid.contracts.vault import EnergyVault
-from energy_grid.contracts.zones import MarketZones
+from energy_grid.contracts.zones import MarketZones, SteppedClearing
 
 # The class of each manifest name (EnergyAuction<N>s, further auctions, are EnergyAuctions too).
 CONTRACT_CLASSES: dict[str, type[ContractClient]] = {
@@ -45,6 +45,7 @@ CONTRACT_CLASSES: dict[str, type[ContractClient]] = {
     "Settlement": EnergyTrading,
     "EnergyAuction": EnergyAuction,
     "MarketZones": MarketZones,
+    "SteppedClearing": SteppedClearing,
     "GridManagement": GridManagement,
     "GridOperations": GridOperations,
     "GridOracle": GridOracle,
@@ -85,6 +86,7 @@ __all__ = [
     "PriceDiscovery",
     "PriceOracle",
     "SmartMeter",
+    "SteppedClearing",
     "Transactor",
     "WeatherOracle",
 ]

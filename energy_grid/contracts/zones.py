@@ -3,14 +3,32 @@ across them."""
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import NamedTuple
 
 from eth_account.signers.local import LocalAccount
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 from energy_grid.contracts.base import ContractClient, decode_struct, require
 from energy_grid.contracts.structs import CoupledResult, ZoneInfo
 
 NO_LIMIT = 2**64 - 1  # MarketZones.NO_LIMIT: a link without a limit, kW (and Wh in linkLimitsWh)
+# A clear that needs more gas than this runs its steps first (SteppedClearing): the most one
+# transaction of ours takes, well under a block's 30,000,000 and the 16,777,216 per-transaction cap.
+ONE_TRANSACTION_CLEAR_GAS = 15_000_000
+
+
+def needs_steps(clear: ContractFunction, sender: str, gas_cap: int = ONE_TRANSACTION_CLEAR_GAS) -> bool:
+    """Whether an auction's `clear(period)` call would take more than `gas_cap` gas in one transaction,
+    or more than the node lets one use. A clear that reverts for a reason of its own does not need steps:
+    sending it explains the reason."""
+    try:
+        return int(clear.estimate_gas({"from": sender})) > gas_cap
+    except ContractLogicError:
+        return False
+    except Web3RPCError:  # the node's "out of gas" or "gas required exceeds allowance"
+        return True
 
 
 class LinkLimitsKW(NamedTuple):
@@ -44,6 +62,10 @@ class MarketZones(ContractClient):
     def zone_count(self) -> int:
         return self._int("zoneCount")
 
+    def auction(self) -> str:
+        """The auction whose markets these zones couple."""
+        return str(self._call("auction"))
+
     def zone_of(self, region_id: int) -> int:
         """The region's zone, or 0 if it is not one."""
         return self._int("zoneOf", region_id)
@@ -75,3 +97,51 @@ class MarketZones(ContractClient):
     def preview(self, period: int) -> CoupledResult:
         """How the market would clear across its zones now, with the limits in force for it."""
         return decode_struct(CoupledResult, self._call("clearMarket", period))
+
+
+class ClearingStage(IntEnum):
+    """ISteppedClearing.Stage: the stage a market's next step runs."""
+
+    NONE = 0
+    STEPS = 1
+    FILLS = 2
+    POOL = 3
+    PRICES = 4
+    FINISHED = 5
+
+
+class SteppedClearing(ContractClient):
+    """Clears the reading market's coupled markets that are too large for one transaction, in steps
+    anyone may send, each reading at most MAX_STEP_TICKS occupied ticks. After the last step the
+    auction's `clear` records the result, which equals the one-transaction clearing."""
+
+    def step(self, sender: LocalAccount, period: int, max_ticks: int = 0) -> ClearingStage:
+        """Runs the next step (of at most `max_ticks` occupied ticks; 0: MAX_STEP_TICKS) from the market's
+        clearing time on; returns the stage the next step runs."""
+        receipt = self._send(sender, "step", period, max_ticks or self.max_step_ticks())
+        return ClearingStage(int(self.event(receipt, "ClearingStepped")["stage"]))
+
+    def run(self, sender: LocalAccount, period: int, max_ticks: int = 0) -> int:
+        """Steps until the market's result is final; returns the number of steps sent."""
+        count = 0
+        while self.stage(period)[0] != ClearingStage.FINISHED:
+            self.step(sender, period, max_ticks)
+            count += 1
+        return count
+
+    def stage(self, period: int) -> tuple[ClearingStage, int]:
+        """The stage the market's next step runs and the zones left in it."""
+        stage, zones_left = self._call("stageOf", period)
+        return ClearingStage(int(stage)), int(zones_left)
+
+    def max_step_ticks(self) -> int:
+        return self._int("MAX_STEP_TICKS")
+
+    def market_zones(self) -> str:
+        """The MarketZones whose markets these steps clear."""
+        return str(self._call("marketZones"))
+
+    def result(self, period: int) -> CoupledResult:
+        """The final result, once every step ran."""
+        return decode_struct(CoupledResult, self._call("result", period))
+

@@ -117,9 +117,11 @@ LOCAL_GOVERNANCE = GovernanceSettings(
 
 # The contracts of a System the timelock does not administer: the PaymentToken is a currency the grid
 # does not govern (an external stablecoin, or the local faucet), DemandPrograms has no roles of its own
-# (DemandResponse's operators and settings rule it), and the governance contracts administer themselves.
-# Settlement is EnergyTrading listed under its base contract's name.
-NOT_GOVERNED = frozenset({"PaymentToken", "Settlement", "DemandPrograms", "GovernanceToken", "EnergyGovernor", "GridTimelock"})
+# (DemandResponse's operators and settings rule it), SteppedClearing has no roles (anyone steps), and the
+# governance contracts administer themselves. Settlement is EnergyTrading listed under its base contract's name.
+NOT_GOVERNED = frozenset(
+    {"PaymentToken", "Settlement", "DemandPrograms", "SteppedClearing", "GovernanceToken", "EnergyGovernor", "GridTimelock"}
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class System:
     governor: Any
     timelock: Any
     market_zones: Any  # the reading market's zones and their links
+    stepped_clearing: Any  # clears the reading market's largest coupled markets in steps
 
     @property
     def energy_auction(self) -> Any:
@@ -172,6 +175,7 @@ class System:
             "EnergyAssetShares": self.energy_asset_shares,
             **{auction_name(i, auction.periodLength()): auction for i, auction in enumerate(self.energy_auctions)},
             "MarketZones": self.market_zones,
+            "SteppedClearing": self.stepped_clearing,
             "GovernanceToken": self.governance_token,
             "EnergyGovernor": self.governor,
             "GridTimelock": self.timelock,
@@ -420,15 +424,18 @@ class _Deployment:
         grid.grantRole(grid.EMERGENCY_RESPONDER_ROLE(), operations, **tx)
         return grid, operations
 
-    def zones(self, auction: Any, grid: Any, operations: Any) -> Any:
+    def zones(self, auction: Any, grid: Any, operations: Any) -> tuple[Any, Any]:
         """The reading market's zones: each region of `zone_regions` a zone, its link rated by the
-        capacity of its latest load report in GridOperations (no limit until one comes)."""
+        capacity of its latest load report in GridOperations (no limit until one comes); and the
+        SteppedClearing that clears its markets too large for one transaction."""
         tx = self.tx
         zones = self.project.MarketZones.deploy(self.deployer, auction, grid, operations, **tx)
         for region in self.settings.zone_regions:
             zones.addZone(region, **tx)
         auction.setMarketZones(zones, **tx)
-        return zones
+        stepped = self.project.SteppedClearing.deploy(zones, **tx)
+        zones.setSteppedClearing(stepped, **tx)
+        return zones, stepped
 
     def oracles(self, payment_token: Any) -> tuple[Any, Any, Any, Any]:
         """The price, weather and grid oracles and PriceDiscovery over them. PriceOracle answers in
@@ -499,7 +506,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     energy_token, payment_token, vault, smart_meter = steps.metering()
     energy_trading, auctions = steps.markets(vault, smart_meter)
     grid, operations = steps.grid(payment_token, [energy_trading, smart_meter, *auctions])
-    market_zones = steps.zones(auctions[0], grid, operations)
+    market_zones, stepped_clearing = steps.zones(auctions[0], grid, operations)
     price_oracle, weather_oracle, grid_oracle, price_discovery = steps.oracles(payment_token)
     demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(smart_meter, vault, grid)
     system = System(
@@ -524,6 +531,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
         governor,
         timelock,
         market_zones,
+        stepped_clearing,
     )
     steps.pause_powers(system.pausables())
     steps.hand_over(system.governed(), timelock)

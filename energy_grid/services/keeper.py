@@ -6,7 +6,8 @@ batches: matches the open book's crossing orders by price-time priority (`matchO
 the pending transactions whose settlement window has passed (`settleTransactions`, up to 50 per
 transaction), clears every EnergyAuction market with orders once its clearing time has come
 (`clear`; the auction says when: gate closure, or for the reading market the period's end plus the
-reading deadline), settles the standing orders placed in the cleared markets that no later reading
+reading deadline; a coupled market too large for one transaction first runs SteppedClearing's
+steps, one transaction each), settles the standing orders placed in the cleared markets that no later reading
 settled yet (SmartMeter's `settleStandingOrders`, up to 100 meters per transaction) and claims the
 orders of the cleared markets for the traders it serves (`claimBatch`, up to 100 orders per
 transaction).
@@ -40,6 +41,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from energy_grid.chain.client import GridClient
+from energy_grid.contracts.zones import ONE_TRANSACTION_CLEAR_GAS, ClearingStage, needs_steps
 from energy_grid.services.order_book import OrderBook, plan_matches
 from energy_grid.services.runtime import ChainClock, MetricsServer, ServiceMetrics
 from energy_grid.services.sending import send_checked
@@ -56,6 +58,7 @@ ALREADY_DONE = frozenset(
         "OrderExpired",
         "TransactionNotPending",
         "MarketAlreadyCleared",
+        "StepsFinished",  # another keeper ran a large market's last step
         "AlreadyClaimed",
         "OrderSlotReused",  # the trader's next order in its place claimed it in line first
     }
@@ -104,12 +107,15 @@ class Keeper:
         from_block: int = 0,
         report: KeeperReport | None = None,
         standing_grace_s: int = 0,
+        one_transaction_clear_gas: int = ONE_TRANSACTION_CLEAR_GAS,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         if standing_grace_s < 0:
             raise ValueError(f"standing_grace_s cannot be negative, got {standing_grace_s}")
         self.standing_grace_s = standing_grace_s
+        # A clear estimated above this runs in steps first (SteppedClearing, for the market it serves).
+        self.one_transaction_clear_gas = one_transaction_clear_gas
         self.client = client
         self.account = account
         self.max_batch = max_batch
@@ -124,6 +130,13 @@ class Keeper:
         if self.reading_market is not None:
             period_length_s = int(client[self.reading_market].functions.periodLength().call())
             self.book.reading_market = (self.reading_market, period_length_s)
+        stepped = client.stepped_clearing
+        zones = client.market_zones
+        # The auction whose coupled markets SteppedClearing clears in steps, if any.
+        self.stepped_market = None
+        if stepped is not None and zones is not None and stepped.market_zones() == zones.address:
+            auction = zones.auction().lower()
+            self.stepped_market = next((n for n in self.auctions if client[n].address.lower() == auction), None)
         self._meter_owners: dict[str, str] = {}
         # SmartMeter's readings tell which meters' standing orders may wait for settlement.
         watched = ["EnergyTrading", *self.auctions, *(["SmartMeter"] if self.reading_market else [])]
@@ -240,9 +253,28 @@ class Keeper:
                 done.full = True
                 return
             sent += 1
+            if not self._stepped_if_needed(auction, period, functions.clear(period)):
+                continue
             if self._send(f"{auction}.clear({period})", functions.clear(period)):
                 self.report.markets_cleared += 1
                 done.actions += 1
+
+    def _stepped_if_needed(self, auction: str, period: int, clear: Any) -> bool:
+        """Runs the steps of a coupled market whose clear would take more than one transaction's worth of
+        gas (or finishes steps begun by anyone); returns whether the market can now be cleared. A step
+        that fails leaves the rest for the next round."""
+        stepped = self.client.stepped_clearing
+        if stepped is None or auction != self.stepped_market:
+            return True
+        stage, _ = stepped.stage(period)
+        if stage == ClearingStage.NONE and not needs_steps(clear, self.account.address, self.one_transaction_clear_gas):
+            return True
+        max_ticks = stepped.max_step_ticks()
+        while stage != ClearingStage.FINISHED:
+            if not self._send(f"SteppedClearing.step({period})", stepped.contract.functions.step(period, max_ticks)):
+                return False
+            stage, _ = stepped.stage(period)
+        return True
 
     def _placed_standing(self, auction: str, period: int, slots: dict[tuple[str, str], Any]) -> bool:
         """Whether a meter the book names for the market holds an unsettled standing order there."""
@@ -392,6 +424,7 @@ def run_keeper(
     metrics: KeeperMetrics | None = None,
     metrics_port: int | None = None,
     standing_grace_s: int = 0,
+    one_transaction_clear_gas: int = ONE_TRANSACTION_CLEAR_GAS,
 ) -> KeeperReport:
     """Runs keeper rounds: one with `once`, else until `stop` is set or, in the main thread,
     SIGINT or SIGTERM arrives (the transaction in flight completes first). A round that reached a
@@ -399,8 +432,16 @@ def run_keeper(
     `traders` limits the keeper to the orders, transactions and markets of those accounts.
     `metrics` gathers the keeper's figures; with `metrics_port` (0: a free one) they are served
     on /metrics, with /health, for as long as the keeper runs. `standing_grace_s`: see the module's
-    docstring."""
-    keeper = Keeper(client, account, max_batch=max_batch, traders=traders, from_block=from_block, standing_grace_s=standing_grace_s)
+    docstring. A coupled clear estimated above `one_transaction_clear_gas` runs in steps first."""
+    keeper = Keeper(
+        client,
+        account,
+        max_batch=max_batch,
+        traders=traders,
+        from_block=from_block,
+        standing_grace_s=standing_grace_s,
+        one_transaction_clear_gas=one_transaction_clear_gas,
+    )
     stop = stop or threading.Event()
     metrics = metrics or (KeeperMetrics() if metrics_port is not None else None)
     server = None
