@@ -34,7 +34,7 @@ from energy_grid.bench.signed_orders import bench_signed_orders
 from energy_grid.bench.signed_readings import bench_signed_readings
 from energy_grid.bench.simulation import SCALE_HOUSEHOLDS, add_scale_to_report, add_to_report, bench_simulation
 from energy_grid.bench.standing_orders import bench_standing_orders
-from energy_grid.bench.zones import bench_zones
+from energy_grid.bench.zones import bench_full_book, bench_zones
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import build_manifest
 from energy_grid.deploy.system import LOCAL_OPERATOR_REGION, deploy_system, list_project_sources, setup_local_roles
@@ -111,6 +111,9 @@ def cli() -> None:
     )
     # The reading market across zones (feeders), against the same books cleared zone by zone.
     bench_zones(report, system.energy_auction, system.market_zones, operator, chain, crowd=dev[9], region=LOCAL_OPERATOR_REGION)
+    # The same zones with every tick occupied: too large for one transaction, cleared in steps.
+    zones = (system.energy_auction, system.market_zones, system.stepped_clearing)
+    bench_full_book(report, *zones, operator, chain, crowd=dev[9], region=LOCAL_OPERATOR_REGION)
     # Relayed, signed by their traders and meters; the newcomer never sends a transaction itself.
     bench_signed_orders(report, system, operator, chain, traders=[dev[1], accounts.test_accounts.generate_test_account(), dev[4]])
     bench_signed_readings(report, system.smart_meter, operator, relayer=dev[9], chain=chain)

@@ -89,7 +89,7 @@ interface IMarketZones {
 
     /// @notice The admin set the contract that clears this market's largest markets in steps.
     /// @param stepped The SteppedClearing.
-    event SteppedClearingSet(address stepped);
+    event SteppedClearingSet(address indexed stepped);
 
     /// @notice Only the auction records a clearing.
     /// @param caller The caller.

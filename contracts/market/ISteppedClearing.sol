@@ -52,9 +52,6 @@ interface ISteppedClearing {
     /// @param period The market.
     error NoZonedOrders(uint256 period);
 
-    /// @notice The most occupied ticks one step reads: a full zone of 256 ticks at least.
-    function MAX_STEP_TICKS() external view returns (uint256);
-
     /// @notice Runs the next step of `period`'s clearing: the next zones of the current stage, lowest first,
     /// while their occupied ticks add up to at most `maxTicks` (capped at MAX_STEP_TICKS), and at least one
     /// zone. Returns whether the clearing is final.

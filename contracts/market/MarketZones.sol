@@ -163,14 +163,7 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @inheritdoc IMarketZones
     function recordClearing(uint256 period) external returns (uint256 busTick, uint256 soldWh, uint256 surplus) {
         if (msg.sender != _auction) revert NotAuction(msg.sender);
-        CoupledResult memory r;
-        ISteppedClearing stepped = _stepped;
-        if (address(stepped) != address(0)) {
-            // slither-disable-next-line unused-return: only the stage tells whether the steps finished
-            (ISteppedClearing.Stage stage,) = stepped.stageOf(period);
-            if (stage == ISteppedClearing.Stage.FINISHED) r = stepped.result(period);
-        }
-        if (r.zones.length == 0) r = clearMarket(period);
+        CoupledResult memory r = _stepsFinished(period) ? _stepped.result(period) : clearMarket(period);
         (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
         for (uint256 i; i < r.zones.length; ++i) {
             ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
@@ -295,6 +288,14 @@ contract MarketZones is AccessControl, IMarketZones {
     function _zoneOf(uint32 regionId) private view returns (uint256 zone) {
         zone = _zones[regionId];
         if (zone == 0) revert ZoneUnknown(regionId);
+    }
+
+    /// @dev Whether the market's steps (SteppedClearing) have all run, so that their result is final.
+    function _stepsFinished(uint256 period) private view returns (bool) {
+        if (address(_stepped) == address(0)) return false;
+        // slither-disable-next-line unused-return: only the stage tells whether the steps finished
+        (ISteppedClearing.Stage stage,) = _stepped.stageOf(period);
+        return stage == ISteppedClearing.Stage.FINISHED;
     }
 
     /// @dev A zone's recorded result. Every recorded result is non-zero, since a side that traded nothing

@@ -74,6 +74,7 @@ contract SteppedClearing is ISteppedClearing {
 
     mapping(uint256 period => Run) private _runs;
     mapping(uint256 period => Sums) private _sums;
+    // slither-disable-next-line uninitialized-state: written through storage pointers (_addToLane), which Slither does not follow
     mapping(uint256 period => Lanes) private _lanes;
     /// @dev Per book (period << 8 | zone): its ZoneResult (its tick set at PRICES), and its free ticks, fill
     /// limits and role, 16 bits each from the low bits up.
@@ -216,7 +217,9 @@ contract SteppedClearing is ISteppedClearing {
         CoupledClearing.BusSides memory bus,
         FillTally memory tally
     ) private {
+        // slither-disable-next-line uninitialized-local: a zone's work starts at zero, as in CoupledClearing.clear
         CoupledClearing.Work memory w;
+        // slither-disable-next-line uninitialized-local: and so does its result
         ZoneClearing memory r;
         w.bidWh = CoupledClearing.bidsWh(book.levels);
         (w.lowWh, w.highWh) = CoupledClearing.sidesAt(book, w.bidWh, run.lowest);
@@ -388,6 +391,7 @@ contract SteppedClearing is ISteppedClearing {
 
     /// @dev The link limits in force for a zone in `period`, in Wh, as clearing reads them.
     function _limitsWh(uint256 zone, uint256 period) private view returns (int256 importWh, int256 exportWh) {
+        // slither-disable-next-line calls-loop: MarketZones is fixed at construction; one view call per zone of a step
         IMarketZones.LinkLimits memory limits = _marketZones.linkLimitsWh(zone, period);
         uint256 noLimit = type(uint64).max;
         importWh = limits.importWh == noLimit ? CoupledClearing.UNLIMITED : int256(limits.importWh);

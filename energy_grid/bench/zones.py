@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from energy_grid.bench.bulk import BulkNode
 from energy_grid.bench.core import GasReport
 from energy_grid.domain.demand_response import send_bulk
+
+FINISHED = 5  # ISteppedClearing.Stage.FINISHED
 
 # The budget: a market across zones costs at most this much more than its zones cleared one by one. Both
 # read the same tick words cold; coupling adds each link's rating and limits, one result word per zone and
@@ -22,6 +25,11 @@ FIRST_TICK = 100  # the books sit around the grid's tick 100, as the auction ben
 WIDE_ZONES, WIDE_TICKS = 8, 64  # a bid and an ask at each of 64 ticks in each of 8 zones
 NARROW_ZONES = 34  # 10 occupied ticks in each: bids on five, asks on the five below
 LIMITED_LINK_KW = 4  # the local operator's region (zone 1) gets a link that binds
+# The full book: every tick of the grid occupied on both sides in every zone. Its clear does not fit one
+# transaction, so it runs in SteppedClearing's steps, each held to ONE_TRANSACTION_GAS, as is the auction's
+# clear that records their result.
+ONE_TRANSACTION_GAS = 15_000_000
+FULL_BOOK_ORDER_GAS = 300_000  # an order's gas limit while the full book is sent a block at a time
 
 
 def bench_zones(report: GasReport, auction: Any, zones: Any, operator: Any, chain: Any, crowd: Any, region: int) -> dict[str, int]:
@@ -66,6 +74,44 @@ def bench_zones(report: GasReport, auction: Any, zones: Any, operator: Any, chai
         )
         figures[f"{name}Coupled"], figures[f"{name}Alone"] = coupled, alone
     return figures
+
+
+def bench_full_book(
+    report: GasReport, auction: Any, zones: Any, stepped: Any, operator: Any, chain: Any, crowd: Any, region: int
+) -> dict[str, int]:
+    """Every tick of the grid holds a bid and an ask in each of the NARROW_ZONES zones that bench_zones
+    added (regions `region` on), zone 1's link limited by `operator`: the market clears in steps, each
+    taking as many zones as MAX_STEP_TICKS allows, then the auction records their result. Returns the
+    largest step's gas, the steps' count and total, and the recording clear's gas."""
+    regions = [region + i for i in range(NARROW_ZONES)]
+    tick_count = int(auction.tickCount())
+    market = int(auction.currentPeriod()) + 4
+    zones.setLinkLimits(regions[0], market, 1, LIMITED_LINK_KW, LIMITED_LINK_KW, sender=operator)
+    min_price, tick_size = int(auction.minPrice()), int(auction.tickSize())
+    node = BulkNode(chain.provider.uri)
+    for is_bid in (True, False):
+        # Zones alternate between more supply and more demand, so that energy flows over the links.
+        calls = [
+            (crowd.address, (regions[z], market, 40 + 20 * ((z % 2 == 0) == is_bid), min_price + t * tick_size))
+            for z in range(NARROW_ZONES)
+            for t in range(tick_count)
+        ]
+        node.send_all(auction, "submitBidIn" if is_bid else "submitAskIn", calls, FULL_BOOK_ORDER_GAS)
+    chain.pending_timestamp = max(chain.pending_timestamp, int(auction.clearingTime(market)))
+    max_ticks = int(stepped.MAX_STEP_TICKS())
+    steps = [int(stepped.step(market, max_ticks, sender=crowd).gas_used)]
+    while int(stepped.stageOf(market)[0]) != FINISHED:
+        steps.append(int(stepped.step(market, max_ticks, sender=crowd).gas_used))
+    recorded = int(auction.clear(market, sender=crowd).gas_used)
+    shape = f"{NARROW_ZONES} zones x {tick_count} ticks, every tick occupied"
+    report.add(
+        f"clear across {shape}: largest step",
+        max(steps),
+        ONE_TRANSACTION_GAS,
+        f"{len(steps)} steps of at most {max_ticks:,} occupied ticks, {sum(steps):,} gas in all (SteppedClearing)",
+    )
+    report.add(f"clear across {shape}: the clear recording the steps", recorded, ONE_TRANSACTION_GAS, "after the last step")
+    return {"fullLargestStep": max(steps), "fullSteps": len(steps), "fullStepsGas": sum(steps), "fullRecorded": recorded}
 
 
 def _send(auction: Any, crowd: Any, orders: list[tuple[bool, int, int, tuple[bool, int, int]]]) -> None:

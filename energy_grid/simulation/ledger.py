@@ -44,7 +44,8 @@ from energy_grid.domain.units import ZERO_ADDRESS, transformer_load_kw
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import RunState
 
-RECEIPT_BLOCKS_PER_REQUEST = 25  # eth_getBlockReceipts calls a JSON-RPC batch
+BLOCKS_PER_REQUEST = 200  # eth_getBlockByNumber calls (transaction hashes only) a JSON-RPC batch
+RECEIPTS_PER_REQUEST = 100  # eth_getTransactionReceipt calls a JSON-RPC batch
 
 LOAD_STATUS_HIGH = 2  # IGridOperations.LoadStatus.HIGH (CRITICAL above it)
 
@@ -633,19 +634,22 @@ class _Auditor:
         day_gas: dict[str, int] = defaultdict(int)
         day_count: dict[str, int] = defaultdict(int)
         numbers = range(first, latest + 1)
-        # A block of a large community holds dozens of gateway batches, each with hundreds of logs: a few
-        # blocks a request keeps every answer small enough to come back well within the timeout.
-        batches = self.state.sender.rpc_batch([("eth_getBlockReceipts", [hex(b)]) for b in numbers], chunk=RECEIPT_BLOCKS_PER_REQUEST)
-        for number, receipts in zip(numbers, batches, strict=True):
-            for receipt in receipts or []:
-                actor = actor_of.get(str(receipt["from"]).lower())
-                if actor is not None:
-                    used = int(receipt["gasUsed"], 16)
-                    gas[actor] += used
-                    count[actor] += 1
-                    if number >= day_first:
-                        day_gas[actor] += used
-                        day_count[actor] += 1
+        sender = self.state.sender
+        blocks = sender.rpc_batch([("eth_getBlockByNumber", [hex(b), False]) for b in numbers], chunk=BLOCKS_PER_REQUEST)
+        hashes = [(number, h) for number, block in zip(numbers, blocks, strict=True) for h in block["transactions"]]
+        # One block of a large community's baseline days holds thousands of gateway batches with a hundred
+        # logs each: its receipts in one answer (eth_getBlockReceipts) outlast any timeout, so receipts are
+        # asked a hundred transactions a request.
+        receipts = sender.rpc_batch([("eth_getTransactionReceipt", [h]) for _, h in hashes], chunk=RECEIPTS_PER_REQUEST)
+        for (number, _), receipt in zip(hashes, receipts, strict=True):
+            actor = actor_of.get(str(receipt["from"]).lower())
+            if actor is not None:
+                used = int(receipt["gasUsed"], 16)
+                gas[actor] += used
+                count[actor] += 1
+                if number >= day_first:
+                    day_gas[actor] += used
+                    day_count[actor] += 1
         order = ("households", "gateway", "operator", "oracles", "keeper")
 
         def by_actor(table: dict[str, int]) -> dict[str, int]:
