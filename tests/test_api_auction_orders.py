@@ -87,6 +87,7 @@ def test_a_household_bids_from_its_wallet_and_the_relayer_pays_only_gas(api, api
         "limitPricePerKWh": limit,
         "nonce": 0,
         "deadline": now + 3_600,
+        "regionId": 0,  # the common bus
     }
     gate_closes = deployed_auction.gateClosureTime(period)
     assert (offer["escrow"], offer["escrowToken"], offer["gateClosureTime"]) == (escrow, "PaymentToken", gate_closes)
@@ -164,6 +165,9 @@ def test_bad_orders_are_refused_before_the_wallet_is_asked(api, api_system, depl
     problem(api.post(typed, json=draft(buyer, "BID", 0, limit)), 422, "InvalidRequest")
     problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current + 3, deliveryTime=1)), 422, "InvalidRequest")
     problem(api.post(typed, json=draft(buyer, "HOLD", 1_000, limit)), 422, "InvalidRequest")
+    # This deployment couples no feeders: an order for a region's market zone has none to trade in.
+    problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, regionId=7)), 400, "RegionNotAZone")
+    problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, regionId=2**32)), 422, "InvalidRequest")
     short = problem(api.post(typed, json=draft(seller, "ASK", SELLER_ENERGY_WH + 1, limit)), 400, "InsufficientVaultBalance")
     assert short["details"] | {"pullableFromWallet": 0} == {
         "trader": seller.address,

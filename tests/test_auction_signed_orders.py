@@ -57,7 +57,7 @@ def relay(a, order, signature, relayer):
 def test_the_signed_order_type_matches_the_contracts(a, alice, keeper, chain, period):
     assert type_string(AUCTION_ORDER_PRIMARY_TYPE, AUCTION_ORDER_TYPE) == (
         "AuctionOrder(address trader,uint256 period,bool isBid,uint256 amountWh,uint256 limitPricePerKWh,"
-        "uint256 nonce,uint256 deadline)"
+        "uint256 nonce,uint256 deadline,uint32 regionId)"
     )
     # The auction accepts what the Python typed data signs: the domain and the type hash agree.
     order = signed(a, alice, period, True, 1_000, price(10), chain.pending_timestamp + SIGNATURE_WINDOW)

@@ -18,6 +18,8 @@ from ape.exceptions import ContractLogicError
 from eth_abi import encode
 from eth_utils import keccak
 
+from energy_grid.signing.auction import SignedAuctionOrder, sign_auction_order
+
 from support.auction_helpers import FEE_BPS, MIN_PRICE, N_TICKS, PERIOD_SECONDS, TICK_SIZE, close_gate, open_period, price
 from support.helpers import DEFAULT_ADMIN_ROLE, ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
 from support.zone_markets import ZONES, clear_and_check, place
@@ -283,6 +285,27 @@ def test_a_zones_order_is_announced_with_its_zone(a, zones, auction_traders, cha
     tx = a.submitAskIn(TOWN, period, 1_000, price(3), sender=auction_traders[0])
     zoned = tx.events.filter(a.OrderZoneSet)
     assert [(e.orderId, e.zone) for e in zoned] == [(tx.return_value, 2)]
+
+
+def test_a_signed_order_trades_in_the_zone_its_region_names(a, zones, admin, auction_traders, stranger, chain):
+    """A relayed order signed for Town's region trades in Town's zone, one signed for region 0 on the bus
+    (which no zone may take), and one for a region that is no zone is refused."""
+    trader = auction_traders[0]
+    period = open_period(chain)
+    deadline = chain.pending_timestamp + 600
+    nonce = int(a.nonces(trader))
+
+    def relay(region: int, offset: int):
+        order = SignedAuctionOrder(trader.address, period, False, 1_000, price(5), nonce + offset, deadline, region)
+        signature = sign_auction_order(order, trader.private_key, a.address, chain.chain_id)
+        return a.submitOrderBySig(order.as_tuple(), *signature.args(), sender=stranger)
+
+    assert a.getOrder(relay(TOWN, 0).return_value).zone == 2
+    assert a.getOrder(relay(0, 1).return_value).zone == 0
+    with reverts(a.RegionNotAZone, regionId=99):
+        relay(99, 2)
+    with reverts(zones.RegionZeroIsTheBus):
+        zones.addZone(0, sender=admin)
 
 
 def test_the_market_zones_are_set_once_by_the_admin_for_this_auction(

@@ -39,7 +39,7 @@ contract EnergyAuction is StandingOrders {
 
     /// @dev The EIP-712 type hash of a signed firm order (submitOrderBySig).
     bytes32 private constant AUCTION_ORDER_TYPEHASH = keccak256(
-        "AuctionOrder(address trader,uint256 period,bool isBid,uint256 amountWh,uint256 limitPricePerKWh,uint256 nonce,uint256 deadline)"
+        "AuctionOrder(address trader,uint256 period,bool isBid,uint256 amountWh,uint256 limitPricePerKWh,uint256 nonce,uint256 deadline,uint32 regionId)"
     );
     /// @dev The hashes of the EIP-712 domain's name "EnergyAuction" and version "1".
     bytes32 private constant DOMAIN_NAME_HASH = keccak256("EnergyAuction");
@@ -122,7 +122,8 @@ contract EnergyAuction is StandingOrders {
         // A signature that recovers to no address yields the zero signer, which must not pass for a zero trader.
         if (signer == address(0) || signer != trader) revert InvalidSigner(trader, signer);
         _nonces[trader] = currentNonce + 1;
-        return AuctionOrderId.unwrap(_submit(trader, order.period, order.amountWh, order.limitPricePerKWh, order.isBid, 0));
+        uint256 zone = order.regionId == 0 ? 0 : _zoneOf(order.regionId);
+        return AuctionOrderId.unwrap(_submit(trader, order.period, order.amountWh, order.limitPricePerKWh, order.isBid, zone));
     }
 
     /// @inheritdoc IEnergyAuction

@@ -49,8 +49,9 @@ import {IMeteredMarket} from "../metering/IMeteredMarket.sol";
 ///   claims of its own; the old id then names a place that moved on (OrderSlotReused).
 /// - Signed orders: a trader may sign a firm bid or ask (EIP-712, domain "EnergyAuction", version "1",
 ///   this chain and this auction) and let anyone submit it with submitOrderBySig. The order, its escrow
-///   and its payout are the signer's, exactly as if the signer had called submitBid or submitAsk, so the
-///   signer must have approved this market in the vault. Each signature carries the trader's next nonce
+///   and its payout are the signer's, exactly as if the signer had called submitBid or submitAsk (or, for
+///   an order naming a region, submitBidIn or submitAskIn), so the signer must have approved this market
+///   in the vault. Each signature carries the trader's next nonce
 ///   (`nonces(trader)`) and a deadline, so it is used once and not after its deadline.
 /// - Pause: stops new bids and asks only. Clearing, claims and the fee withdrawal stay open, so a
 ///   pause never holds an order's escrow.
@@ -101,6 +102,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
         uint256 limitPricePerKWh;
         uint256 nonce; // the trader's nonce: nonces(trader) when submitted
         uint256 deadline; // unix seconds; the order is refused from this second on
+        uint32 regionId; // the grid region whose zone the order trades in (MarketZones); 0 for the bus
     }
 
     /// @notice An order as submitted.
@@ -306,7 +308,8 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
         returns (uint256 orderId);
 
     /// @notice Submits a firm bid or ask that `order.trader` signed (anyone may relay it): the same order,
-    /// window, escrow and in-line claim as submitBid or submitAsk called by the trader, who must have
+    /// window, escrow and in-line claim as submitBid or submitAsk called by the trader (submitBidIn or
+    /// submitAskIn for an order naming a region, RegionNotAZone if it is not one), who must have
     /// approved this market in the vault. Spends the trader's nonce. Reverts with SignatureExpired from
     /// the deadline's second on, InvalidNonce for a nonce other than nonces(order.trader), and
     /// InvalidSigner for a signature that does not recover to the trader.

@@ -130,6 +130,8 @@ interface IMarketZones {
     /// @param stepped The contract given.
     /// @param itsZones The market zones it serves.
     error SteppedClearingMismatch(address stepped, address itsZones);
+    /// @notice Region 0 cannot be a zone: a signed order names it for the bus.
+    error RegionZeroIsTheBus();
     /// @notice A zone number that no region holds.
     /// @param zone The number.
     error InvalidZone(uint256 zone);

@@ -79,6 +79,7 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @inheritdoc IMarketZones
     function addZone(uint32 regionId) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 zone) {
+        if (regionId == 0) revert RegionZeroIsTheBus();
         uint256 existing = _zones[regionId];
         if (existing != 0) revert ZoneExists(regionId, existing);
         if (_regions.length == MAX_ZONES) revert TooManyZones(MAX_ZONES);

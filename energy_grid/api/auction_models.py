@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from energy_grid.api.schemas import Answer, MarketApprovalOut, TypedData
-from energy_grid.api.write_models import Address, MarketApprovalIn, Request, SignatureHex, Uint256
+from energy_grid.api.write_models import Address, MarketApprovalIn, Request, SignatureHex, Uint32, Uint256
 
 PositiveUint256 = Annotated[int, Field(ge=1, le=2**256 - 1)]
 
@@ -28,6 +28,7 @@ class AuctionOrderDraft(Request):
     period: PositiveUint256 | None = None  # the delivery period's index; default the next one open
     deliveryTime: PositiveUint256 | None = None  # unix s: the period delivering then (instead of `period`)
     deadline: Uint256 | None = None  # unix s: the signature's; default the chain's time + an hour
+    regionId: Uint32 = 0  # the grid region whose market zone (feeder) the order trades in; 0: the common bus
 
 
 class AuctionOrderMessage(Request):
@@ -40,6 +41,7 @@ class AuctionOrderMessage(Request):
     limitPricePerKWh: Uint256
     nonce: Uint256
     deadline: Uint256
+    regionId: Uint32 = 0
 
 
 class RelayAuctionOrder(Request):

@@ -2,7 +2,8 @@
 delivery period off-chain, and any relayer submits it (`EnergyAuction.submitOrderBySig`).
 
 The order, its escrow and its payout are the signer's, as if the signer had called submitBid or
-submitAsk, so the signer must have approved the auction in the vault (a relayer can send the signed
+submitAsk (submitBidIn or submitAskIn when it names a grid region: it then trades in that region's
+market zone), so the signer must have approved the auction in the vault (a relayer can send the signed
 approval first: `energy_grid.signing.orders.sign_market_approval`). The signer needs only the
 auction's address and the chain id; the nonce is `auction.nonces(trader)` and advances by one with
 each signed order the auction accepts. Claims need no signature: any caller may claim an order, and
@@ -35,6 +36,7 @@ AUCTION_ORDER_TYPE = [
     {"name": "limitPricePerKWh", "type": "uint256"},
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
+    {"name": "regionId", "type": "uint32"},
 ]
 
 
@@ -49,6 +51,7 @@ class SignedAuctionOrder:
     limit_price_per_kwh: int
     nonce: int
     deadline: int
+    region_id: int = 0  # the grid region whose market zone the order trades in; 0 for the bus
 
     def message(self) -> dict[str, Any]:
         return {
@@ -59,6 +62,7 @@ class SignedAuctionOrder:
             "limitPricePerKWh": self.limit_price_per_kwh,
             "nonce": self.nonce,
             "deadline": self.deadline,
+            "regionId": self.region_id,
         }
 
     def as_tuple(self) -> tuple[Any, ...]:
@@ -70,6 +74,7 @@ class SignedAuctionOrder:
             self.limit_price_per_kwh,
             self.nonce,
             self.deadline,
+            self.region_id,
         )
 
     @classmethod
@@ -83,6 +88,7 @@ class SignedAuctionOrder:
             int(message["limitPricePerKWh"]),
             int(message["nonce"]),
             int(message["deadline"]),
+            int(message.get("regionId", 0)),
         )
 
 

@@ -79,7 +79,11 @@ def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft) -
         period = _period_of(client, draft, now)
         trader = draft.trader
         trial_calls = auction.calls
-        trial = (trial_calls.submit_bid if is_bid else trial_calls.submit_ask)(trader, period, draft.amountWh, draft.limitPricePerKWh)
+        if draft.regionId:
+            place_in = trial_calls.submit_bid_in if is_bid else trial_calls.submit_ask_in
+            trial = place_in(trader, draft.regionId, period, draft.amountWh, draft.limitPricePerKWh)
+        else:
+            trial = (trial_calls.submit_bid if is_bid else trial_calls.submit_ask)(trader, period, draft.amountWh, draft.limitPricePerKWh)
         rejection = drafts.refusal(client, trader, trial)
         escrow = escrow_of(is_bid, draft.amountWh, draft.limitPricePerKWh)
         if rejection is not None:
@@ -87,7 +91,8 @@ def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft) -
                 raise rejection
             _check_vault_balance(client, trader, is_bid, escrow)
         deadline = drafts.signature_deadline(client, draft.deadline)
-        order = SignedAuctionOrder(trader, period, is_bid, draft.amountWh, draft.limitPricePerKWh, auction.nonce(trader), deadline)
+        nonce = auction.nonce(trader)
+        order = SignedAuctionOrder(trader, period, is_bid, draft.amountWh, draft.limitPricePerKWh, nonce, deadline, draft.regionId)
         approval = None
         if not vault.is_market_approved(trader, auction.address):
             typed = market_approval_typed_data(trader, auction.address, vault.nonce(trader), deadline, vault.address, client.chain_id)
@@ -109,7 +114,7 @@ async def relay_auction_order(client: GridClient, relay: Relay, relayer: LocalAc
     """Relays the signed approval of the auction (when given and still missing), then the signed order:
     nothing is sent unless both would pass."""
     o = body.order
-    order = SignedAuctionOrder(o.trader, o.period, o.isBid, o.amountWh, o.limitPricePerKWh, o.nonce, o.deadline)
+    order = SignedAuctionOrder(o.trader, o.period, o.isBid, o.amountWh, o.limitPricePerKWh, o.nonce, o.deadline, o.regionId)
     signature = split_signature(body.signature)
     auction = client.auction
     with answering():

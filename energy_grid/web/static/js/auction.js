@@ -3,11 +3,13 @@
 // are the signer's on chain). A claim needs no signature: it pays the order's trader whoever asks.
 import { api, requireWallet, signTypedData, wallet } from "./common.js";
 
-// side: "BID" or "ASK"; period: a delivery period, or null for the next one still open.
-export async function placeAuctionOrder({ side, amountWh, limitPricePerKWh, period }) {
+// side: "BID" or "ASK"; period: a delivery period, or null for the next one still open; regionId: the
+// grid region whose market zone (feeder) the order trades in, or none for the common bus.
+export async function placeAuctionOrder({ side, amountWh, limitPricePerKWh, period, regionId }) {
   requireWallet();
   const draft = { trader: wallet.account, side, amountWh, limitPricePerKWh };
   if (period !== null && period !== undefined) draft.period = period;
+  if (regionId) draft.regionId = regionId;
   const built = await api("/auction/orders/typed-data", { method: "POST", body: draft });
   let marketApproval = null;
   if (built.marketApproval) {
