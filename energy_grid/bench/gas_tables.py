@@ -177,6 +177,12 @@ AUCTION = (
         "clear across 34 zones x 10 occupied ticks",
         note="{n:clear across 34 zones x 10 occupied ticks}",
     ),
+    row(
+        "clear across 34 zones x 256 ticks, every tick occupied: largest step / the recording clear",
+        "clear across 34 zones x 256 ticks, every tick occupied: largest step",
+        "clear across 34 zones x 256 ticks, every tick occupied: the clear recording the steps",
+        note="{n:clear across 34 zones x 256 ticks, every tick occupied: largest step}",
+    ),
 )
 
 PROGRAMS = (
