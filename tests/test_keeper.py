@@ -24,8 +24,8 @@ from eth_utils import keccak
 
 from energy_grid.chain.anvil import free_port
 from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
-from energy_grid.contracts.zones import ClearingStage
 from energy_grid.domain.auction import AuctionOrder, clear_market
+from energy_grid.domain.enums import ClearingStage
 from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.services.keeper import COUNTED_ACTIONS, Keeper, KeeperMetrics, KeeperReport, run_keeper
 from energy_grid.services.order_book import BookOrder, plan_matches

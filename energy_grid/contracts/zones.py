@@ -3,7 +3,6 @@ across them."""
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import NamedTuple
 
 from eth_account.signers.local import LocalAccount
@@ -12,6 +11,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 
 from energy_grid.contracts.base import ContractClient, decode_struct, require
 from energy_grid.contracts.structs import CoupledResult, ZoneInfo
+from energy_grid.domain.enums import ClearingStage
 
 NO_LIMIT = 2**64 - 1  # MarketZones.NO_LIMIT: a link without a limit, kW (and Wh in linkLimitsWh)
 # A clear that needs more gas than this runs its steps first (SteppedClearing): the most one
@@ -97,17 +97,6 @@ class MarketZones(ContractClient):
     def preview(self, period: int) -> CoupledResult:
         """How the market would clear across its zones now, with the limits in force for it."""
         return decode_struct(CoupledResult, self._call("clearMarket", period))
-
-
-class ClearingStage(IntEnum):
-    """ISteppedClearing.Stage: the stage a market's next step runs."""
-
-    NONE = 0
-    STEPS = 1
-    FILLS = 2
-    POOL = 3
-    PRICES = 4
-    FINISHED = 5
 
 
 class SteppedClearing(ContractClient):

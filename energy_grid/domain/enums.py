@@ -154,6 +154,17 @@ class MaintenanceKind(IntEnum):
     UPGRADE = 4
 
 
+class ClearingStage(IntEnum):
+    """ISteppedClearing.Stage: the stage a large coupled market's next step runs."""
+
+    NONE = 0
+    STEPS = 1
+    FILLS = 2
+    POOL = 3
+    PRICES = 4
+    FINISHED = 5
+
+
 # Solidity name of each enum, as the ABI's internalType writes it ("enum IEnergyTrading.OrderType").
 SOLIDITY_ENUMS: dict[str, type[IntEnum]] = {
     "IEnergyTrading.OrderType": OrderType,
@@ -172,12 +183,14 @@ SOLIDITY_ENUMS: dict[str, type[IntEnum]] = {
     "IDemandResponse.ParticipationStatus": ParticipationStatus,
     "IDemandPrograms.ProgramType": ProgramType,
     "IEnergyAssetNFT.MaintenanceKind": MaintenanceKind,
+    "ISteppedClearing.Stage": ClearingStage,
 }
 
 __all__ = [
     "SOLIDITY_ENUMS",
     "ActionStatus",
     "ActionType",
+    "ClearingStage",
     "DataSource",
     "EnergyType",
     "EventStatus",

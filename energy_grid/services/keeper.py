@@ -41,7 +41,8 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from energy_grid.chain.client import GridClient
-from energy_grid.contracts.zones import ONE_TRANSACTION_CLEAR_GAS, ClearingStage, needs_steps
+from energy_grid.contracts.zones import ONE_TRANSACTION_CLEAR_GAS, needs_steps
+from energy_grid.domain.enums import ClearingStage
 from energy_grid.services.order_book import OrderBook, plan_matches
 from energy_grid.services.runtime import ChainClock, MetricsServer, ServiceMetrics
 from energy_grid.services.sending import send_checked
