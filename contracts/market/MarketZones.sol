@@ -122,7 +122,7 @@ contract MarketZones is AccessControl, IMarketZones {
         if (block.timestamp >= closesAt) revert LinkPeriodClosed(firstPeriod, closesAt);
         uint256 word = (importLimitKW + 1) | ((exportLimitKW + 1) << 128);
         for (uint256 i; i < periodCount; ++i) {
-            _limits[_bookKey(firstPeriod + i, zone)] = word;
+            _limits[AuctionSlots.bookKey(firstPeriod + i, zone)] = word;
         }
         emit LinkLimitsSet(regionId, firstPeriod, periodCount, importLimitKW, exportLimitKW, msg.sender);
     }
@@ -141,7 +141,7 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @inheritdoc IMarketZones
     function clearMarket(uint256 period) public view returns (CoupledResult memory result) {
         bytes32[] memory slots = new bytes32[](3);
-        (slots[0], slots[1], slots[2]) = (_slot(period, _marketsSlot), _slot(period, _clearingsSlot), _slot(period, _zonesOfSlot));
+        (slots[0], slots[1], slots[2]) = (AuctionSlots.slotOf(period, _marketsSlot), AuctionSlots.slotOf(period, _clearingsSlot), AuctionSlots.slotOf(period, _zonesOfSlot));
         bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
         (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) = _gridOf(uint256(words[0]));
         uint256 feeBps = uint16(uint256(words[1]) >> 32);
@@ -168,7 +168,7 @@ contract MarketZones is AccessControl, IMarketZones {
         (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
         for (uint256 i; i < r.zones.length; ++i) {
             ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
-            _results[_bookKey(period, r.zones[i])] = result;
+            _results[AuctionSlots.bookKey(period, r.zones[i])] = result;
             emit ZoneCleared(period, r.zones[i], result.tick(), minPricePerKWh + result.tick() * tickSizePerKWh, result.netExportWh());
         }
         emit CongestionRentAccrued(period, r.congestionRent);
@@ -190,8 +190,8 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @inheritdoc IMarketZones
     function zonesOf(uint256 period) public view returns (uint256 zonesBits) {
-        zonesBits = uint256(_load(_slot(period, _zonesOfSlot)));
-        if (zonesBits != 0 && _occupied(_bookKey(period, 0)) != 0) zonesBits |= 1;
+        zonesBits = uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _zonesOfSlot)));
+        if (zonesBits != 0 && _occupied(AuctionSlots.bookKey(period, 0)) != 0) zonesBits |= 1;
     }
 
     /// @inheritdoc IMarketZones
@@ -216,7 +216,7 @@ contract MarketZones is AccessControl, IMarketZones {
         bidVolumesWh = new uint256[](n);
         askVolumesWh = new uint256[](n);
         (uint256[] memory zones, uint256[] memory occupied) = (new uint256[](1), new uint256[](1));
-        (zones[0], occupied[0]) = (zone, _occupied(_bookKey(period, zone)));
+        (zones[0], occupied[0]) = (zone, _occupied(AuctionSlots.bookKey(period, zone)));
         uint256[] memory levels = AuctionSlots.readLevels(_auction, _ticksSlot, period, zones, occupied)[0];
         for (uint256 j; j < levels.length; ++j) {
             uint256 tick = uint8(levels[j]);
@@ -302,7 +302,7 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @dev A zone's recorded result. Every recorded result is non-zero, since a side that traded nothing
     /// keeps T = 1.
     function _recorded(uint256 period, uint256 zone) private view returns (ZoneResult result) {
-        result = _results[_bookKey(period, zone)];
+        result = _results[AuctionSlots.bookKey(period, zone)];
         if (ZoneResult.unwrap(result) == 0) revert ZonesNotCleared(period);
     }
 
@@ -316,11 +316,11 @@ contract MarketZones is AccessControl, IMarketZones {
         view
         returns (uint256[] memory zones, ZoneBook[] memory books)
     {
-        uint256[] memory candidates = _zonesList(zonesBits | 1);
+        uint256[] memory candidates = AuctionSlots.zonesIn(zonesBits | 1);
         bytes32[] memory slots = new bytes32[](2 * candidates.length);
         for (uint256 i; i < candidates.length; ++i) {
-            uint256 book = _bookKey(period, candidates[i]);
-            (slots[2 * i], slots[2 * i + 1]) = (_slot(book, _bidTicksSlot), _slot(book, _askTicksSlot));
+            uint256 book = AuctionSlots.bookKey(period, candidates[i]);
+            (slots[2 * i], slots[2 * i + 1]) = (AuctionSlots.slotOf(book, _bidTicksSlot), AuctionSlots.slotOf(book, _askTicksSlot));
         }
         bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
         // The bus is a candidate first; it is left out when it holds no orders.
@@ -343,44 +343,20 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @dev The ticks that hold bids or asks in a book.
     function _occupied(uint256 book) private view returns (uint256) {
         bytes32[] memory slots = new bytes32[](2);
-        slots[0] = _slot(book, _bidTicksSlot);
-        slots[1] = _slot(book, _askTicksSlot);
+        slots[0] = AuctionSlots.slotOf(book, _bidTicksSlot);
+        slots[1] = AuctionSlots.slotOf(book, _askTicksSlot);
         bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
         return uint256(words[0]) | uint256(words[1]);
     }
 
     /// @dev The market's price grid, as fixed at its first order (all zero before).
     function _grid(uint256 period) private view returns (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) {
-        return _gridOf(uint256(_load(_slot(period, _marketsSlot))));
+        return _gridOf(uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _marketsSlot))));
     }
 
     /// @dev The price grid held in a market's word (IEnergyAuction.BookSlots).
     function _gridOf(uint256 market) private pure returns (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) {
         return (uint80(market >> 48), uint80(market >> 128), uint16(market >> 32));
-    }
-
-    /// @dev Returns the zones whose bits are set, lowest first.
-    function _zonesList(uint256 zonesBits) private pure returns (uint256[] memory zones) {
-        zones = new uint256[](BitMath.popCount(zonesBits));
-        for (uint256 i; zonesBits != 0; ++i) {
-            zones[i] = BitMath.lowestBit(zonesBits);
-            zonesBits &= zonesBits - 1;
-        }
-    }
-
-    function _load(bytes32 slot) private view returns (bytes32) {
-        bytes32[] memory slots = new bytes32[](1);
-        slots[0] = slot;
-        return IEnergyAuction(_auction).extsload(slots)[0];
-    }
-
-    /// @dev The slot of `key` in the mapping at `mappingSlot`, as Solidity places it.
-    function _slot(uint256 key, uint256 mappingSlot) private pure returns (bytes32) {
-        return keccak256(abi.encode(key, mappingSlot));
-    }
-
-    function _bookKey(uint256 period, uint256 zone) private pure returns (uint256) {
-        return (period << 8) | zone;
     }
 
     /// @dev The capacity of the region's latest load report, or NO_LIMIT when the grid has none.
@@ -393,7 +369,7 @@ contract MarketZones is AccessControl, IMarketZones {
     function _limitsKW(uint256 zone, uint256 period) private view returns (uint256 importKW, uint256 exportKW) {
         uint256 rating = _ratings[zone].upperLookupRecent(uint48(period));
         (importKW, exportKW) = (rating, rating);
-        uint256 word = _limits[_bookKey(period, zone)];
+        uint256 word = _limits[AuctionSlots.bookKey(period, zone)];
         if (word != 0) {
             importKW = Math.min(importKW, uint128(word) - 1);
             exportKW = Math.min(exportKW, (word >> 128) - 1);
@@ -417,5 +393,4 @@ contract MarketZones is AccessControl, IMarketZones {
     function _firstOpenPeriod() private view returns (uint256) {
         return (block.timestamp + _gateClosure) / _periodLength + 1;
     }
-
 }

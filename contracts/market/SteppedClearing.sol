@@ -97,7 +97,8 @@ contract SteppedClearing is ISteppedClearing {
         if (run.stage == Stage.FINISHED) revert StepsFinished(period);
         // The auction may have cleared the market itself meanwhile, in one transaction; a cleared market
         // has a price, and every price of the grid is above zero.
-        if (uint80(uint256(_load(_slot(period, _clearingsSlot))) >> 48) != 0) revert MarketAlreadyCleared(period);
+        uint256 clearing = uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _clearingsSlot)));
+        if (uint80(clearing >> 48) != 0) revert MarketAlreadyCleared(period);
         if (run.stage == Stage.NONE) run = _begin(period);
         (uint256 batchBits, uint256[] memory zones, ZoneBook[] memory books) = _batch(period, run, maxTicks);
         Sums storage sums = _sums[period];
@@ -119,7 +120,7 @@ contract SteppedClearing is ISteppedClearing {
         uint256 zones = _marketZones.zonesOf(period);
         if (zones == 0) revert NoZonedOrders(period);
         run.stage = Stage.STEPS;
-        run.tickCount = uint16(uint256(_load(_slot(period, _marketsSlot))) >> 32);
+        run.tickCount = uint16(uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _marketsSlot))) >> 32);
         (run.zones, run.left) = (uint64(zones), uint64(zones));
     }
 
@@ -132,11 +133,11 @@ contract SteppedClearing is ISteppedClearing {
         returns (uint256 batchBits, uint256[] memory zones, ZoneBook[] memory books)
     {
         if (maxTicks > MAX_STEP_TICKS) maxTicks = MAX_STEP_TICKS;
-        uint256[] memory candidates = _list(run.left);
+        uint256[] memory candidates = AuctionSlots.zonesIn(run.left);
         bytes32[] memory slots = new bytes32[](2 * candidates.length);
         for (uint256 i; i < candidates.length; ++i) {
-            uint256 book = _bookKey(period, candidates[i]);
-            (slots[2 * i], slots[2 * i + 1]) = (_slot(book, _bidTicksSlot), _slot(book, _askTicksSlot));
+            uint256 book = AuctionSlots.bookKey(period, candidates[i]);
+            (slots[2 * i], slots[2 * i + 1]) = (AuctionSlots.slotOf(book, _bidTicksSlot), AuctionSlots.slotOf(book, _askTicksSlot));
         }
         bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
         uint256 count = 0;
@@ -197,7 +198,7 @@ contract SteppedClearing is ISteppedClearing {
         CoupledClearing.BusSides memory bus = sums.bus;
         FillTally memory tally = FillTally(sums.runningOutWh, sums.runningInWh, new int256[](uint256(run.highest) + 1), 0, sums.free);
         for (uint256 z; z < books.length; ++z) {
-            _fillZone(_zoneWords[_bookKey(period, zones[z])], books[z], run, bus, tally);
+            _fillZone(_zoneWords[AuctionSlots.bookKey(period, zones[z])], books[z], run, bus, tally);
         }
         (sums.runningOutWh, sums.runningInWh, sums.free) = (tally.runningOutWh, tally.runningInWh, tally.free);
         Lanes storage lanes = _lanes[period];
@@ -241,7 +242,7 @@ contract SteppedClearing is ISteppedClearing {
         pool.occupied = 0;
         uint256[] memory pooledAt = new uint256[](run.tickCount);
         for (uint256 z; z < books.length; ++z) {
-            uint256[2] storage words = _zoneWords[_bookKey(period, zones[z])];
+            uint256[2] storage words = _zoneWords[AuctionSlots.bookKey(period, zones[z])];
             CoupledClearing.Work memory w = _work(words[1]);
             CoupledClearing.setRole(w, books[z], run.referenceTick);
             words[1] |= uint256(w.role) << 64;
@@ -262,7 +263,7 @@ contract SteppedClearing is ISteppedClearing {
         private
     {
         bytes32[] memory slots = new bytes32[](2);
-        (slots[0], slots[1]) = (_slot(period, _marketsSlot), _slot(period, _clearingsSlot));
+        (slots[0], slots[1]) = (AuctionSlots.slotOf(period, _marketsSlot), AuctionSlots.slotOf(period, _clearingsSlot));
         bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
         // The grid's lowest price and tick size, and the market's fee rate.
         uint256[3] memory terms =
@@ -270,7 +271,7 @@ contract SteppedClearing is ISteppedClearing {
         uint256[4] memory totals = sums.totals;
         int256 rentTickWh = sums.rentTickWh;
         for (uint256 z; z < books.length; ++z) {
-            rentTickWh += _priceZone(_zoneWords[_bookKey(period, zones[z])], books[z], run.busTick, terms, totals);
+            rentTickWh += _priceZone(_zoneWords[AuctionSlots.bookKey(period, zones[z])], books[z], run.busTick, terms, totals);
         }
         (sums.totals, sums.rentTickWh) = (totals, rentTickWh);
     }
@@ -357,15 +358,15 @@ contract SteppedClearing is ISteppedClearing {
         if (run.stage != Stage.FINISHED) revert StepsNotFinished(period);
         Sums storage sums = _sums[period];
         r.busTick = run.busTick;
-        r.zones = _list(run.zones);
+        r.zones = AuctionSlots.zonesIn(run.zones);
         r.zoneResults = new uint256[](r.zones.length);
         for (uint256 z; z < r.zones.length; ++z) {
-            r.zoneResults[z] = _zoneWords[_bookKey(period, r.zones[z])][0];
+            r.zoneResults[z] = _zoneWords[AuctionSlots.bookKey(period, r.zones[z])][0];
         }
         uint256[4] memory totals = sums.totals;
         (r.boughtWh, r.soldWh, r.surplus) = (totals[0], totals[2], totals[1] - totals[3]);
         r.rentTickWh = uint256(sums.rentTickWh);
-        uint256 market = uint256(_load(_slot(period, _marketsSlot)));
+        uint256 market = uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _marketsSlot)));
         r.congestionRent = r.rentTickWh * uint80(market >> 128) / OrderMath.WH_PER_KWH;
     }
 
@@ -378,7 +379,7 @@ contract SteppedClearing is ISteppedClearing {
 
     /// @dev A zone's role at POOL, from what FILLS kept and the reference tick (0 is free).
     function _role(uint256 period, uint256 zone, ZoneBook memory book, Run memory run) private view returns (uint8) {
-        CoupledClearing.Work memory w = _work(_zoneWords[_bookKey(period, zone)][1]);
+        CoupledClearing.Work memory w = _work(_zoneWords[AuctionSlots.bookKey(period, zone)][1]);
         CoupledClearing.setRole(w, book, run.referenceTick);
         return w.role;
     }
@@ -427,29 +428,5 @@ contract SteppedClearing is ISteppedClearing {
                 bits |= 1 << (w * 4 + lane);
             }
         }
-    }
-
-    /// @dev The zones whose bits are set, lowest first.
-    function _list(uint256 bits) private pure returns (uint256[] memory zones) {
-        zones = new uint256[](BitMath.popCount(bits));
-        for (uint256 i; bits != 0; ++i) {
-            zones[i] = BitMath.lowestBit(bits);
-            bits &= bits - 1;
-        }
-    }
-
-    function _load(bytes32 slot) private view returns (bytes32) {
-        bytes32[] memory slots = new bytes32[](1);
-        slots[0] = slot;
-        return IEnergyAuction(_auction).extsload(slots)[0];
-    }
-
-    /// @dev The slot of `key` in the mapping at `mappingSlot`, as Solidity places it.
-    function _slot(uint256 key, uint256 mappingSlot) private pure returns (bytes32) {
-        return keccak256(abi.encode(key, mappingSlot));
-    }
-
-    function _bookKey(uint256 period, uint256 zone) private pure returns (uint256) {
-        return (period << 8) | zone;
     }
 }

@@ -141,6 +141,32 @@ library AuctionSlots {
         return at;
     }
 
+    /// @notice The slot of `key` in the mapping at `mappingSlot`, as Solidity places it.
+    function slotOf(uint256 key, uint256 mappingSlot) internal pure returns (bytes32) {
+        return keccak256(abi.encode(key, mappingSlot));
+    }
+
+    /// @notice The key of a zone's book in a period, as the auction keys its books.
+    function bookKey(uint256 period, uint256 zone) internal pure returns (uint256) {
+        return (period << 8) | zone;
+    }
+
+    /// @notice The word at one slot of `auction`'s storage.
+    function load(address auction, bytes32 at) internal view returns (bytes32) {
+        bytes32[] memory slots = new bytes32[](1);
+        slots[0] = at;
+        return IEnergyAuction(auction).extsload(slots)[0];
+    }
+
+    /// @notice The zones whose bits are set, lowest first.
+    function zonesIn(uint256 zonesBits) internal pure returns (uint256[] memory zones) {
+        zones = new uint256[](BitMath.popCount(zonesBits));
+        for (uint256 i; zonesBits != 0; ++i) {
+            zones[i] = BitMath.lowestBit(zonesBits);
+            zonesBits &= zonesBits - 1;
+        }
+    }
+
     /// @notice The slot of a mapping of markets, from which Solidity hashes each key's slot.
     function slotOf(mapping(uint256 => Market) storage map) internal pure returns (uint256 slot) {
         // slither-disable-next-line assembly: a mapping's slot is only known to assembly
