@@ -299,7 +299,8 @@ contract EnergyAuction is StandingOrders {
         AuctionOrder order = _knownOrder(id);
         Clearing memory c = _clearings[order.period()];
         if (c.clearingPricePerKWh == 0) revert MarketNotCleared(order.period());
-        out = AuctionClearing.outcome(id.isBid(), order, _orderClearing(c, order.period(), order.zone(), id.isBid()));
+        if (c.longSide == LongSide.ZONES) c = _zoneClearing(c, order.period(), order.zone(), id.isBid());
+        out = AuctionClearing.outcome(id.isBid(), order, c);
         out.claimed = order.claimed();
     }
 
@@ -454,8 +455,11 @@ contract EnergyAuction is StandingOrders {
         returns (uint256 energyWh, uint256 payment)
     {
         bool isBid = id.isBid();
-        OrderOutcome memory out = AuctionClearing.outcome(isBid, order, _orderClearing(c, order.period(), order.zone(), isBid));
-        emit OrderClaimed(AuctionOrderId.unwrap(id), id.trader(), isBid, out.filledWh, out.payment, out.fee, out.refund);
-        return isBid ? (out.filledWh, out.refund) : (out.refund, out.payment - out.fee);
+        if (c.longSide == LongSide.ZONES) c = _zoneClearing(c, order.period(), order.zone(), isBid);
+        (uint256 filledWh, uint256 paid, uint256 fee, uint256 refund) = AuctionClearing.outcomeOf(
+            isBid, order.tick(), order.amountWh(), order.volumeBeforeWh(), order.limitPricePerKWh(), c
+        );
+        emit OrderClaimed(AuctionOrderId.unwrap(id), id.trader(), isBid, filledWh, paid, fee, refund);
+        return isBid ? (filledWh, refund) : (refund, paid - fee);
     }
 }

@@ -45,12 +45,17 @@ library MeteredEntries {
         uint256 zone_,
         StandingLimits limits
     ) internal pure {
-        // The index stays below the batch's size, so the word offset cannot overflow.
-        unchecked {
-            uint256 first = index * WORDS;
-            entries[first] = uint160(meter_) | (exportWh << EXPORT_SHIFT) | (importWh << IMPORT_SHIFT) | (zone_ << ZONE_SHIFT);
-            entries[first + 1] = uint160(owner_) | (timestampSeconds << TIME_SHIFT);
-            entries[first + 2] = StandingLimits.unwrap(limits);
+        uint256 meterAndEnergy =
+            uint160(meter_) | (exportWh << EXPORT_SHIFT) | (importWh << IMPORT_SHIFT) | (zone_ << ZONE_SHIFT);
+        uint256 ownerAndTime = uint160(owner_) | (timestampSeconds << TIME_SHIFT);
+        // Every reading of a batch writes its entry here, so the three words are written without a bounds
+        // check on each; the caller guarantees the room.
+        // slither-disable-next-line assembly: an entry's three words written in place, inside the array the batch allocated
+        assembly ("memory-safe") {
+            let first := add(add(entries, 0x20), mul(index, 0x60))
+            mstore(first, meterAndEnergy)
+            mstore(add(first, 0x20), ownerAndTime)
+            mstore(add(first, 0x40), limits)
         }
     }
 
@@ -186,6 +191,6 @@ library MeteredEntries {
         returns (uint256 sellPricePerKWh, uint256 buyPricePerKWh, uint256 sellCapWh, uint256 buyCapWh)
     {
         StandingLimits word = StandingLimits.wrap(limits);
-        return (word.sellPricePerKWh(), word.buyPricePerKWh(), word.sellCapWh(), word.buyCapWh());
+        return word.unpack();
     }
 }

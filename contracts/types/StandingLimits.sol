@@ -38,6 +38,17 @@ library StandingLimitsLibrary {
         return uint192(StandingLimits.unwrap(limits)) != 0;
     }
 
+    /// @dev Returns the four fields at once: both prices, then both caps. The reading market takes every
+    /// reading's limits apart with this, so it is written without a call for each field.
+    function unpack(StandingLimits limits)
+        internal
+        pure
+        returns (uint256 sellPricePerKWh_, uint256 buyPricePerKWh_, uint256 sellCapWh_, uint256 buyCapWh_)
+    {
+        uint256 word = StandingLimits.unwrap(limits);
+        return (word & MASK_96, (word >> BUY_PRICE_SHIFT) & MASK_96, (word >> SELL_CAP_SHIFT) & MASK_32, word >> BUY_CAP_SHIFT);
+    }
+
     function sellPricePerKWh(StandingLimits limits) internal pure returns (uint256) {
         return StandingLimits.unwrap(limits) & MASK_96;
     }

@@ -217,37 +217,53 @@ library AuctionClearing {
         pure
         returns (IEnergyAuction.OrderOutcome memory out)
     {
-        (uint256 beforeWh, uint256 afterWh) = _runningFills(isBid, order, c);
+        (out.filledWh, out.payment, out.fee, out.refund) = outcomeOf(
+            isBid, order.tick(), order.amountWh(), order.volumeBeforeWh(), order.limitPricePerKWh(), c
+        );
+    }
+
+    /// @notice Computes what an order of a cleared market receives, as `outcome` does, from the order's
+    /// fields: its tick, its Wh, its C(i-1) and, for a bid, its limit price (which only sets the bid's
+    /// refund). The values stay on the stack, so that a caller that settles many orders allocates no
+    /// memory for each.
+    function outcomeOf(
+        bool isBid,
+        uint256 tick,
+        uint256 amountWh,
+        uint256 volumeBeforeWh,
+        uint256 limitPricePerKWh,
+        Clearing memory c
+    ) internal pure returns (uint256 filledWh, uint256 payment, uint256 fee, uint256 refund) {
+        (uint256 beforeWh, uint256 afterWh) = _runningFills(isBid, tick, amountWh, volumeBeforeWh, c);
         uint256 pricePerKWh = c.clearingPricePerKWh;
         unchecked {
-            out.filledWh = afterWh - beforeWh;
+            filledWh = afterWh - beforeWh;
             if (isBid) {
-                out.payment = OrderMath.ceilMilli(afterWh * pricePerKWh) - OrderMath.ceilMilli(beforeWh * pricePerKWh);
-                out.refund = OrderMath.ceilMilli(order.amountWh() * order.limitPricePerKWh()) - out.payment;
+                payment = OrderMath.ceilMilli(afterWh * pricePerKWh) - OrderMath.ceilMilli(beforeWh * pricePerKWh);
+                refund = OrderMath.ceilMilli(amountWh * limitPricePerKWh) - payment;
             } else {
                 // slither-disable-next-line divide-before-multiply: fees are differences of rounded running totals, so a level rounds once
                 uint256 grossBefore = beforeWh * pricePerKWh / OrderMath.WH_PER_KWH;
                 uint256 grossAfter = afterWh * pricePerKWh / OrderMath.WH_PER_KWH;
-                out.payment = grossAfter - grossBefore;
-                out.fee = grossAfter * c.feeBps / OrderMath.BPS - grossBefore * c.feeBps / OrderMath.BPS;
-                out.refund = order.amountWh() - out.filledWh;
+                payment = grossAfter - grossBefore;
+                fee = grossAfter * c.feeBps / OrderMath.BPS - grossBefore * c.feeBps / OrderMath.BPS;
+                refund = amountWh - filledWh;
             }
         }
     }
 
     /// @dev Returns the filled volume of the order's level just before the order and up to and including
-    /// it; when the two are equal, the order did not fill. It needs only the order's own word and the
+    /// it; when the two are equal, the order did not fill. It needs only the order's own fields and the
     /// result. Orders better than the marginal level, and orders on the short side, fill in full. The
     /// marginal level's orders share L of its T, so at running total C the level has filled floor(C * L / T).
-    function _runningFills(bool isBid, AuctionOrder order, Clearing memory c)
+    function _runningFills(bool isBid, uint256 tick, uint256 amountWh, uint256 volumeBeforeWh, Clearing memory c)
         private
         pure
         returns (uint256 beforeWh, uint256 afterWh)
     {
-        uint256 tick = order.tick();
         if (c.volumeWh == 0 || (isBid ? tick < c.clearingTick : tick > c.clearingTick)) return (0, 0);
-        beforeWh = order.volumeBeforeWh();
-        afterWh = beforeWh + order.amountWh();
+        beforeWh = volumeBeforeWh;
+        afterWh = beforeWh + amountWh;
         if (c.longSide != (isBid ? IEnergyAuction.LongSide.BIDS : IEnergyAuction.LongSide.ASKS)) return (beforeWh, afterWh);
         if (tick != c.marginalTick) {
             return (isBid ? tick > c.marginalTick : tick < c.marginalTick) ? (beforeWh, afterWh) : (0, 0);

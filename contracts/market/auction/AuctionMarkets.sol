@@ -234,16 +234,18 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
         emit MarketCleared(period, busTick, busPricePerKWh, soldWh, LongSide.ZONES, 0, 0, 0, feeBps);
     }
 
-    /// @dev Returns the Clearing that pays an order on side `isBid` of zone `zone`: the market's own for a
-    /// market that cleared alone, or, for one that cleared across zones, its zone's side with that side as
-    /// the long one, so that orders better than its marginal tick fill in full, orders at it share L of T
-    /// and worse ones get nothing. The volume is only marked non-zero, since the marginal fields decide.
-    function _orderClearing(Clearing memory c, uint256 period, uint256 zone, bool isBid)
+    /// @dev Returns the Clearing that pays an order on side `isBid` of zone `zone` in a market that cleared
+    /// across zones (LongSide.ZONES in `c`, the market's own result): its zone's side with that side as the
+    /// long one, so that orders better than its marginal tick fill in full, orders at it share L of T and
+    /// worse ones get nothing. The volume is only marked non-zero, since the marginal fields decide. A
+    /// market that cleared alone pays from its own result, so callers ask this only of a market cleared
+    /// across zones: a function that returns a struct in memory allocates one, and claims and standing
+    /// settlements would otherwise pay for it every time.
+    function _zoneClearing(Clearing memory c, uint256 period, uint256 zone, bool isBid)
         internal
         view
         returns (Clearing memory)
     {
-        if (c.longSide != LongSide.ZONES) return c;
         // slither-disable-next-line calls-loop: a view of the MarketZones the admin set once, asked once per claim or settled slot of a bounded batch
         (uint256 tick, uint256 marginalTick, uint256 rationedWh, uint256 levelWh) = _marketZones.sideResult(period, zone, isBid);
         Market storage market = _markets[period];

@@ -5,12 +5,12 @@ import {IMeteredMarket} from "../../metering/IMeteredMarket.sol";
 import {VaultCalls} from "../../vault/VaultCalls.sol";
 import {OrderMath} from "../../utils/OrderMath.sol";
 import {FreeMemory} from "../../utils/FreeMemory.sol";
-import {AuctionOrder, AuctionOrderLibrary} from "../../types/AuctionOrder.sol";
 import {MeteredSlot, MeteredSlotLibrary} from "../../types/MeteredSlot.sol";
 import {TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {AuctionClearing, Clearing, Market} from "./AuctionClearing.sol";
 import {AuctionMarkets} from "./AuctionMarkets.sol";
 import {MeteredEntries} from "../../metering/MeteredEntries.sol";
+import {OwnerLocks} from "./OwnerLocks.sol";
 
 /// @title StandingOrders
 /// @notice This contract implements the meters' standing orders (IMeteredMarket). Each reading places
@@ -45,19 +45,9 @@ abstract contract StandingOrders is AuctionMarkets {
         Clearing clearing;
         uint256 clearedMinPricePerKWh; // The settled market's grid, since a standing bid's limit is its tick.
         uint256 clearedTickSizePerKWh;
-        BatchLocks locks;
+        OwnerLocks.Table locks; // What the owners' bids of the batch have locked so far.
         uint256 retiredWh;
         bool paused; // Read with `marketOpen`. A paused market places nothing but still settles.
-    }
-
-    /// @dev How much of each owner's free balance the standing bids of one batch have locked so far, so
-    /// that an owner with several meters in a batch is read from the vault only once. It is an
-    /// open-addressing table in memory, at most half full, keyed by the owner's address, whose low bits
-    /// are as good as random.
-    struct BatchLocks {
-        address[] owners; // The zero address marks an empty place.
-        uint256[] locked;
-        uint256 mask; // The number of places minus one; the number of places is a power of two.
     }
 
     /// @dev The orders that one reading, or the readings of one interval, placed for a meter. The key
@@ -77,7 +67,7 @@ abstract contract StandingOrders is AuctionMarkets {
         int256[] memory paymentDeltas = new int256[](count);
         // slither-disable-next-line uninitialized-local: every field starts at zero, meaning no market has been placed in or settled yet
         MeteredBatch memory b;
-        b.locks = _newLocks(count);
+        b.locks = OwnerLocks.create(count);
         // The vault answers with one entry per owner, so every array has `count` entries.
         for (uint256 i; i < count;) {
             (uint256 meterAndEnergy, uint256 ownerAndTime, uint256 limits, uint256 freePayment, bool isApproved) =
@@ -257,8 +247,8 @@ abstract contract StandingOrders is AuctionMarkets {
         (bool onGrid, uint256 tick) = _standingTick(market, limitPricePerKWh, false);
         if (!onGrid) return (_skip(b, SkipReason.PRICE_OFF_GRID), 0);
         bidWh = capWh != 0 && capWh < importWh ? capWh : importWh;
-        uint256 lock = _lockOf(b.locks, b.owner);
-        uint256 spent = b.locks.locked[lock];
+        uint256 lock = OwnerLocks.lockOf(b.locks, b.owner);
+        uint256 spent = OwnerLocks.locked(lock);
         uint256 freePayment = b.freePayment;
         // Grid prices fit 80 bits, balances 112 bits and bids 40 bits, so nothing here comes near 2^256.
         unchecked {
@@ -268,7 +258,7 @@ abstract contract StandingOrders is AuctionMarkets {
             if (bidWh == 0) return (_skip(b, SkipReason.NOTHING_FREE), 0);
             bidWh = _placeSide(b, tick, bidWh, true);
             escrow = OrderMath.ceilMilli(bidWh * pricePerKWh);
-            b.locks.locked[lock] = spent + escrow;
+            OwnerLocks.setLocked(lock, spent + escrow);
         }
     }
 
@@ -361,9 +351,9 @@ abstract contract StandingOrders is AuctionMarkets {
                     (period, _clearings[period], market.minPricePerKWh, market.tickSizePerKWh);
             }
         }
-        // The memory that the outcomes below allocate is no longer needed once the event is emitted. It is
-        // handed back so that a batch's memory, whose cost grows with its square, does not grow with the
-        // number of readings.
+        // The memory that the outcomes below allocate, for a market cleared across zones, is no longer
+        // needed once the event is emitted. It is handed back so that a batch's memory, whose cost grows
+        // with its square, does not grow with the number of readings.
         uint256 freeMemory = FreeMemory.pointer();
         uint256 askWh = placed.askWh();
         uint256 soldWh = 0;
@@ -371,18 +361,18 @@ abstract contract StandingOrders is AuctionMarkets {
         // Fills, payments and refunds of 40-bit orders at 80-bit prices stay far below 2^255.
         unchecked {
             if (askWh != 0) {
-                OrderOutcome memory ask = _outcomeOf(placed, false, b);
-                (soldWh, proceeds) = (ask.filledWh, ask.payment - ask.fee);
-                energyDeltaWh = int256(ask.refund);
+                (uint256 filledWh, uint256 payment, uint256 fee, uint256 refund) = _outcomeOf(placed, false, b);
+                (soldWh, proceeds) = (filledWh, payment - fee);
+                energyDeltaWh = int256(refund);
                 paymentDelta = int256(proceeds);
             }
             uint256 bidWh = placed.bidWh();
             uint256 boughtWh = 0;
             uint256 paid = 0;
             if (bidWh != 0) {
-                OrderOutcome memory bid = _outcomeOf(placed, true, b);
-                (boughtWh, paid) = (bid.filledWh, bid.payment);
-                paymentDelta += int256(bid.refund);
+                uint256 refund;
+                (boughtWh, paid,, refund) = _outcomeOf(placed, true, b);
+                paymentDelta += int256(refund);
                 b.retiredWh += boughtWh;
                 settled = settled.addRetired(boughtWh);
             }
@@ -393,39 +383,22 @@ abstract contract StandingOrders is AuctionMarkets {
     }
 
     /// @dev Returns what one side of a placed slot gets in its cleared market (`b.clearedPeriod` with
-    /// result `b.clearing`), which is what a firm order of the same size, tick and C(i-1) would get. A
-    /// standing bid's limit is its tick's price on the market's grid; an ask's limit plays no part in
-    /// its outcome.
-    function _outcomeOf(MeteredSlot placed, bool isBid, MeteredBatch memory b) private view returns (OrderOutcome memory) {
+    /// result `b.clearing`), which is what a firm order of the same size, tick and C(i-1) would get: its
+    /// fill, payment, fee and refund (AuctionClearing.outcomeOf). A standing bid's limit is its tick's
+    /// price on the market's grid; an ask's limit plays no part in its outcome. Only a market cleared
+    /// across zones needs a result of the slot's zone, so only then is one built.
+    function _outcomeOf(MeteredSlot placed, bool isBid, MeteredBatch memory b)
+        private
+        view
+        returns (uint256 filledWh, uint256 payment, uint256 fee, uint256 refund)
+    {
         (uint256 tick, uint256 amountWh, uint256 beforeWh) = isBid ? placed.bid() : placed.ask();
+        Clearing memory c = b.clearing;
+        if (c.longSide == LongSide.ZONES) c = _zoneClearing(c, b.clearedPeriod, placed.zone(), isBid);
         // Grid prices fit 80 bits, so the limit price cannot overflow.
         unchecked {
             uint256 limitPricePerKWh = isBid ? b.clearedMinPricePerKWh + tick * b.clearedTickSizePerKWh : 0;
-            AuctionOrder order = AuctionOrderLibrary.pack(b.clearedPeriod, amountWh, beforeWh, tick, limitPricePerKWh);
-            return AuctionClearing.outcome(isBid, order, _orderClearing(b.clearing, b.clearedPeriod, placed.zone(), isBid));
-        }
-    }
-
-    // ---- Locks of a batch ----
-
-    /// @dev Creates a table with at least twice as many places as the batch has readings.
-    function _newLocks(uint256 readings) private pure returns (BatchLocks memory) {
-        uint256 places = 2;
-        while (places < 2 * readings) places <<= 1;
-        return BatchLocks(new address[](places), new uint256[](places), places - 1);
-    }
-
-    /// @dev Returns `owner`'s place in the batch's locks, taking an empty place (with a lock of zero) if
-    /// the owner has none yet. The table is at most half full, so the probe reaches an empty place within
-    /// a few steps.
-    function _lockOf(BatchLocks memory locks, address owner) private pure returns (uint256 i) {
-        address[] memory owners = locks.owners;
-        uint256 mask = locks.mask;
-        for (i = uint256(uint160(owner)) & mask; owners[i] != owner; i = (i + 1) & mask) {
-            if (owners[i] == address(0)) {
-                owners[i] = owner;
-                break;
-            }
+            return AuctionClearing.outcomeOf(isBid, tick, amountWh, beforeWh, limitPricePerKWh, c);
         }
     }
 }
