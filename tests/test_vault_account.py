@@ -2,19 +2,23 @@
 energy balance in the low 112 bits, the payment balance in the next 112, one approval bit per market
 place in the next 24, and a market's registration (place + 1, and the closed flag) in the top 8.
 Every field reads back what was written, at its bounds too, and writing one field leaves the others
-as they were."""
+as they were. A word credited in place, or loaded with its slot and written back there, is the word
+Solidity's own mapping access reads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 import pytest
+from eth_abi import encode
+from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 MAX_BALANCE = 2**112 - 1
 PLACES = 24
 CLOSED = 0x80
+MAPPING_SLOT = 0  # the harness's mapping of words, its only state variable
 
 
 @dataclass(frozen=True)
@@ -171,3 +175,19 @@ def test_a_credit_in_place_writes_the_word_solidity_reads(harness, admin, accoun
     assert harness.wordOf(holder) == credited.word()
     # The key next to it keeps its word: the slot is the one Solidity gives the holder's key.
     assert harness.wordOf(other) == neighbour.word()
+
+
+@HYPOTHESIS
+@given(account=accounts, written=accounts, neighbour=accounts)
+def test_a_word_loaded_with_its_slot_is_written_back_where_solidity_reads_it(harness, admin, account, written, neighbour):
+    holder, other = "0x" + "cd" * 20, "0x" + "cd" * 19 + "ce"
+    harness.store(holder, account.word(), sender=admin)
+    harness.store(other, neighbour.word(), sender=admin)
+    word, slot = harness.load(holder)
+    assert word == account.word()
+    # The slot is the one Solidity gives the holder's key in the mapping.
+    assert slot == int.from_bytes(keccak(encode(["address", "uint256"], [holder, MAPPING_SLOT])), "big")
+    harness.loadAndStore(holder, written.word(), sender=admin)
+    assert harness.wordOf(holder) == written.word()
+    assert harness.wordOf(other) == neighbour.word()
+

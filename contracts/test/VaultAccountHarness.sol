@@ -90,6 +90,20 @@ contract VaultAccountHarness {
         return VaultAccount.unwrap(_accounts[account]);
     }
 
+    /// @notice Calls VaultAccountLibrary.load on the harness's mapping: `account`'s word and its slot.
+    function load(address account) external view returns (uint256 word, uint256 slot) {
+        VaultAccount read;
+        (read, slot) = _accounts.load(account);
+        word = VaultAccount.unwrap(read);
+    }
+
+    /// @notice Reads `account`'s word with VaultAccountLibrary.load and writes `word` back to the slot it
+    /// returned with VaultAccountLibrary.store, as the vault's batch does.
+    function loadAndStore(address account, uint256 word) external {
+        (, uint256 slot) = _accounts.load(account);
+        VaultAccountLibrary.store(slot, VaultAccount.wrap(word));
+    }
+
     /// @notice Calls VaultAccountLibrary.creditTokenIn on the harness's mapping.
     function creditTokenIn(address account, bool isEnergy, uint256 amount) external {
         _accounts.creditTokenIn(account, isEnergy, amount);

@@ -21,8 +21,8 @@ using VaultAccountLibrary for VaultAccount global;
 /// @dev Nothing here checks a bound. The vault keeps every balance within MAX_BALANCE, its reserve
 /// bound, which no single balance can pass. It also keeps every place below MAX_PLACES, so no field
 /// ever carries into its neighbour. The setters return a new word, which the vault writes back
-/// to storage itself. Only creditTokenIn, which credits a batch entry in place, reads and writes the
-/// vault's mapping here.
+/// to storage itself. Only creditTokenIn, which credits a batch entry in place, and load and store,
+/// which read a batch entry's word and write it back to the slot read, touch the vault's mapping here.
 library VaultAccountLibrary {
     /// @dev The largest energy or payment balance a word holds.
     uint256 internal constant MAX_BALANCE = type(uint112).max;
@@ -147,6 +147,32 @@ library VaultAccountLibrary {
     // A deposit, and each entry of creditArrived's batch, credits one balance of one account in place.
     // Written as `accounts[account] = accounts[account].credit(...)`, Solidity would hash the key twice,
     // once for the read and once for the write. creditTokenIn hashes it once and adds without a branch.
+    // Each entry of a market's batch (settleBatch) reads a word with load, which returns its slot as
+    // well, and writes the word back there with store.
+
+    /// @dev Returns `account`'s word in `accounts` and the storage slot it sits in, so that the caller
+    /// writes it back with `store` without hashing the key a second time.
+    function load(mapping(address => VaultAccount) storage accounts, address account)
+        internal
+        view
+        returns (VaultAccount word, uint256 slot)
+    {
+        // slither-disable-next-line assembly: hashes the mapping's slot as Solidity does and reads it
+        assembly ("memory-safe") {
+            mstore(0x00, and(account, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(0x20, accounts.slot)
+            slot := keccak256(0x00, 0x40)
+            word := sload(slot)
+        }
+    }
+
+    /// @dev Writes `word` to `slot`, a slot that `load` returned.
+    function store(uint256 slot, VaultAccount word) internal {
+        // slither-disable-next-line assembly: writes back the slot that load hashed
+        assembly ("memory-safe") {
+            sstore(slot, word)
+        }
+    }
 
     /// @dev Adds `amount` to the energy balance of `account`'s word in `accounts` if `isEnergy` is true,
     /// and to its payment balance otherwise. The sum may not pass MAX_BALANCE, which the caller knows

@@ -9,6 +9,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IEnergyVault} from "./IEnergyVault.sol";
 import {VaultSignatures} from "./VaultSignatures.sol";
 import {VaultAccount, VaultAccountLibrary} from "../types/VaultAccount.sol";
+import {CalldataArrays} from "../utils/CalldataArrays.sol";
 import {CalldataLog} from "../utils/CalldataLog.sol";
 import {ReentrancyLock} from "../utils/ReentrancyLock.sol";
 import {ZeroAddress, ZeroAmount} from "../utils/GridErrors.sol";
@@ -128,7 +129,6 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         if (energyDeltasWh.length != count) revert BatchLengthMismatch(count, energyDeltasWh.length);
         if (paymentDeltas.length != count) revert BatchLengthMismatch(count, paymentDeltas.length);
         (uint256 bit, bool closed) = _marketBit(msg.sender, _accounts[msg.sender]);
-        bool freezes = _frozenQuery != bytes4(0);
         // The market's side of the batch is netted first. Taking is checked for each account, while paying
         // out is checked against the market's balance at the end. That balance is read only then, so that
         // an entry naming the market itself, which the loop writes to that balance, nets out instead of
@@ -136,18 +136,22 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         int256 marketEnergyWh = 0;
         int256 marketPayment = 0;
         for (uint256 i; i < count; ++i) {
-            address account = accounts[i];
-            int256 energyDeltaWh = energyDeltasWh[i];
-            int256 paymentDelta = paymentDeltas[i];
-            VaultAccount balance = _accounts[account];
+            // The three arrays have `count` entries each, as checked above.
+            address account = CalldataArrays.at(accounts, i);
+            int256 energyDeltaWh = CalldataArrays.at(energyDeltasWh, i);
+            int256 paymentDelta = CalldataArrays.at(paymentDeltas, i);
+            (VaultAccount balance, uint256 slot) = _accounts.load(account);
             if (energyDeltaWh < 0 || paymentDelta < 0) {
                 if (closed) revert MarketClosed(msg.sender);
                 if (!balance.approves(bit)) revert MarketNotApproved(account, msg.sender);
-                if (freezes && _isFrozen(account)) revert AccountFrozen(account);
+                if (_frozenQuery != bytes4(0) && _isFrozen(account)) revert AccountFrozen(account);
             }
-            _accounts[account] = balance.withBalances(
-                _applyDelta(account, true, balance.energyWh(), energyDeltaWh),
-                _applyDelta(account, false, balance.payment(), paymentDelta)
+            VaultAccountLibrary.store(
+                slot,
+                balance.withBalances(
+                    _applyDelta(account, true, balance.energyWh(), energyDeltaWh),
+                    _applyDelta(account, false, balance.payment(), paymentDelta)
+                )
             );
             marketEnergyWh -= energyDeltaWh;
             marketPayment -= paymentDelta;
@@ -180,12 +184,11 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         bool isEnergy = _isEnergy(token);
         uint256 total = 0;
         for (uint256 i; i < count; ++i) {
-            uint256 amount = amounts[i];
+            uint256 amount = CalldataArrays.at(amounts, i);
             total += amount;
             // Each credit is at most the total, which is checked against the reserve bound below. So once
             // the batch succeeds, no balance can pass 112 bits and spill into its neighbour.
-            address account = accounts[i];
-            _accounts.creditTokenIn(account, isEnergy, amount);
+            _accounts.creditTokenIn(CalldataArrays.at(accounts, i), isEnergy, amount);
         }
         uint256 reserve = isEnergy ? _energyReserveWh : _paymentReserve;
         uint256 arrived = IERC20(token).balanceOf(address(this)) - reserve;
@@ -334,7 +337,7 @@ contract EnergyVault is AccessControl, ReentrancyLock, VaultSignatures {
         approved = new bool[](count);
         bool freezes = _frozenQuery != bytes4(0);
         for (uint256 i; i < count; ++i) {
-            address account = accounts[i];
+            address account = CalldataArrays.at(accounts, i);
             VaultAccount word = _accounts[account];
             payments[i] = word.payment();
             // A frozen account may not be debited, so a market's batch skips it instead of failing on it.
