@@ -45,10 +45,23 @@ from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_
 # Held to 25,000; the goal is 12,000, which needs the per-meter slot and the event gone. Since the
 # vault records every balance change, each reading adds its owner's entry to the vault's
 # ArrivedCredited (64 bytes of log) and MarketBatchSettled (96 bytes): ~1,300 a reading, which the
-# 25,000 did not have room for. Held to 25,500. Each reading now carries its meter's market zone (read
+# 25,000 did not have room for. Held to 25,500. Each reading then carried its meter's market zone (read
 # with the meter's slot, written into its order slot, its book keyed by it, and a claim's check of
-# whether its market cleared across zones): ~500 a reading, measured 25,735. Held to 26,000.
-BUDGET_STANDING_EXTRA_PER_READING = 26_000
+# whether its market cleared across zones): ~500 a reading, measured 25,738, and held to 26,000.
+# Traced per source line (debug_traceTransaction of the standing batch against the wallet batch),
+# that 25,738 was the market's ~17,400 a reading (its slot 5,200, the event 2,900, the ticks 3,100,
+# ~6,200 of execution), the vault's ~9,100 (the credit 2,500, paymentsFor's read 1,200 and
+# settleBatch's write 1,600, the logs 1,100, ~2,700 of execution) and the registry's ~3,000 (the
+# limits read 2,100), less the wallet's mint (~3,800). Much of the execution paid for no work: each
+# settled slot built three structs in memory (a zone's result that a market cleared alone does not
+# need, and its outcome twice) and packed the slot into an order word only to take it apart again,
+# the owners' lock table checked the bounds at every probe, the vault's three batch loops checked
+# every calldata access, and settleBatch hashed each account's slot twice. The outcome now stays on
+# the stack (AuctionClearing.outcomeOf, which the claims use too), the zone's result is built only
+# for a market cleared across zones, and the lock table (OwnerLocks), the registry's entries and the
+# vault's loops (CalldataArrays; VaultAccountLibrary.load and store) are read and written in place:
+# the market ~16,500, the vault ~8,600, the registry ~2,800, measured 24,140. Back to 25,000.
+BUDGET_STANDING_EXTRA_PER_READING = 25_000
 # A steady reading delivered to the vault: the wallet delivery's budget (the credit replaces the
 # mint); with standing orders, that plus their extra.
 BUDGET_VAULT_PER_READING = BUDGET_BATCHED_PER_READING_AT_100
