@@ -473,7 +473,7 @@ def test_a_larger_community_fills_one_feeder_after_another() -> None:
         grid.solve({3 * FEEDER_BUS_STRIDE + one.load_buses[0]: BusLoad(1.0, 0.0, 1.0)})  # no fourth feeder
 
 
-def test_feeders_are_solved_each_on_its_own_and_added_up() -> None:
+def test_feeders_share_one_power_flow_and_each_flows_as_it_would_alone() -> None:
     grid, one = LowVoltageGrid(feeders=2), LowVoltageGrid()
     heavy, light = uniform_loads(one, 8_000.0, 8_000.0, 0.0), uniform_loads(one, -2_000.0, 500.0, 2_500.0)
     both = {**heavy, **{FEEDER_BUS_STRIDE + bus: load for bus, load in light.items()}}
@@ -506,6 +506,11 @@ def test_every_offered_network_carries_a_community(network: str) -> None:
     assert state.load_w == 1_500 * len(grid.load_buses)
     assert state.transformer_loading_per_mille > 0
     assert state.voltage_min_per_mille < 1_000
+    # Two of its feeders behind one MV bus: each loaded as it would be alone (the second, empty,
+    # only by its transformer's magnetizing current).
+    two = LowVoltageGrid(network, feeders=2).solve(loads)
+    assert two.feeder_loading_per_mille == (state.transformer_loading_per_mille, grid.solve({}).transformer_loading_per_mille)
+    assert two.voltage_min_per_mille == state.voltage_min_per_mille
 
 
 def test_community_grid_state_follows_the_meters(default_run: list[IntervalResult]) -> None:

@@ -27,8 +27,10 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
+import pandas as pd
 
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
@@ -118,13 +120,45 @@ def _kva(va: int) -> int:
 
 
 @dataclass(frozen=True)
-class _FeederFlow:
-    """One feeder's power flow, before the feeders are added up."""
+class _Flows:
+    """Every feeder's power flow, before the feeders are added up."""
 
-    loading_percent: float
-    voltages: dict[int, int]
+    loading_percent: Sequence[float]  # each transformer's, in feeder order
+    voltages: dict[int, int]  # every low-voltage bus, by bus id
     grid_import_w: float
     losses_w: float
+
+
+def _feeders_on_one_slack(template: pp.pandapowerNet, feeders: int) -> pp.pandapowerNet:
+    """`feeders` copies of `template` whose transformers share its MV bus, the one external grid.
+
+    The MV grid is a slack holding its voltage, so each feeder's flow is what it would be alone, and
+    one power flow solves them all: pandapower's set-up of a power flow costs far more than the
+    sweep over these few buses, and is paid once, not once a feeder. Feeder f's buses, lines,
+    loads and transformer are the template's with `f × FEEDER_BUS_STRIDE` added to their indices
+    and bus references (feeder 0 keeps pandapower's own), but for each transformer's HV side.
+    """
+    mv_bus = int(template.ext_grid["bus"].iloc[0])
+    if len(template.ext_grid) != 1 or (template.bus["vn_kv"] > LV_MAX_KV).sum() != 1 or int(template.trafo["hv_bus"].iloc[0]) != mv_bus:
+        raise ValueError("a feeder network must be one MV bus with the external grid, its transformer and LV buses")
+    net = copy.deepcopy(template)
+
+    def copies(table: pd.DataFrame, bus_columns: Sequence[str]) -> pd.DataFrame:
+        shifted = []
+        for feeder in range(1, feeders):
+            offset = feeder * FEEDER_BUS_STRIDE
+            frame = table.copy()
+            frame.index = frame.index + offset
+            for column in bus_columns:
+                frame[column] = frame[column] + offset
+            shifted.append(frame)
+        return pd.concat([table, *shifted])
+
+    net.bus = pd.concat([template.bus.loc[[mv_bus]], copies(template.bus.drop(index=mv_bus), ())])
+    net.line = copies(template.line, ("from_bus", "to_bus"))
+    net.load = copies(template.load, ("bus",))
+    net.trafo = copies(template.trafo, ("lv_bus",))
+    return net
 
 
 class LowVoltageGrid:
@@ -133,7 +167,7 @@ class LowVoltageGrid:
 
     A transformer of a rural network serves a few dozen households, so a larger community is more
     feeders, not a bigger one: they share only the MV grid, a slack that holds its voltage, so each
-    is solved on its own. A bus id is `feeder × FEEDER_BUS_STRIDE + the network's bus index`:
+    flows as it would alone. A bus id is `feeder × FEEDER_BUS_STRIDE + the network's bus index`:
     on one feeder, pandapower's own indices.
     """
 
@@ -143,33 +177,22 @@ class LowVoltageGrid:
         if feeders < 1:
             raise ValueError(f"a grid needs at least one feeder, got {feeders}")
         self.network_name = network
+        self.feeders = feeders
         template = _build_network(network)
         if len(template.trafo) != 1:
             raise ValueError(f"{network} has {len(template.trafo)} transformers; one is expected")
-        self._nets = [template] + [copy.deepcopy(template) for _ in range(feeders - 1)]
+        self._net = _feeders_on_one_slack(template, feeders)
         # One load element per house connection in Kerber's networks; we drive them all.
-        load_index_by_bus = {int(bus): int(index) for index, bus in template.load["bus"].items()}
-        positions = {index: position for position, index in enumerate(template.load.index)}
-        self._load_position_by_bus = {bus: positions[index] for bus, index in load_index_by_bus.items()}
-        self._feeder_load_buses = tuple(sorted(load_index_by_bus))
-        self._feeder_lv_buses = tuple(
-            int(bus) for bus, vn_kv in template.bus["vn_kv"].items() if vn_kv <= LV_MAX_KV
-        )
-        self.load_buses: tuple[int, ...] = self._on_every_feeder(self._feeder_load_buses)
-        self.lv_buses: tuple[int, ...] = self._on_every_feeder(self._feeder_lv_buses)
+        self._load_position_by_bus = {int(bus): position for position, bus in enumerate(self._net.load["bus"])}
+        self.load_buses: tuple[int, ...] = tuple(sorted(self._load_position_by_bus))
+        self.lv_buses: tuple[int, ...] = tuple(int(bus) for bus, vn_kv in self._net.bus["vn_kv"].items() if vn_kv <= LV_MAX_KV)
+        self._feeder_load_buses = tuple(bus for bus in self.load_buses if bus < FEEDER_BUS_STRIDE)
         self.feeder_rating_va = round(float(template.trafo["sn_mva"].iloc[0]) * WATTS_PER_MEGAWATT)
         self.transformer_rating_va = self.feeder_rating_va * feeders
 
     @property
-    def feeders(self) -> int:
-        return len(self._nets)
-
-    @property
     def transformer_rating_kva(self) -> int:
         return _kva(self.transformer_rating_va)
-
-    def _on_every_feeder(self, buses: Sequence[int]) -> tuple[int, ...]:
-        return tuple(feeder * FEEDER_BUS_STRIDE + bus for feeder in range(self.feeders) for bus in buses)
 
     def assign_buses(self, household_count: int, households_per_feeder: int | None = None) -> tuple[int, ...]:
         """The load bus of each household. The feeders fill in order, `households_per_feeder` each
@@ -186,28 +209,17 @@ class LowVoltageGrid:
             for i in range(household_count)
         )
 
-    def _by_feeder(self, bus_loads: Mapping[int, BusLoad]) -> list[dict[int, BusLoad]]:
-        """`bus_loads` split by feeder, keyed by the network's own bus index."""
-        by_feeder: list[dict[int, BusLoad]] = [{} for _ in self._nets]
-        unknown = []
-        for bus, load in bus_loads.items():
-            feeder, local = divmod(bus, FEEDER_BUS_STRIDE)
-            if feeder >= self.feeders or local not in self._load_position_by_bus:
-                unknown.append(bus)
-            else:
-                by_feeder[feeder][local] = load
+    def _check_load_buses(self, bus_loads: Mapping[int, BusLoad]) -> None:
+        unknown = [bus for bus in bus_loads if bus not in self._load_position_by_bus]
         if unknown:
             raise ValueError(f"not load buses: {sorted(unknown)}")
-        return by_feeder
 
     def solve(self, bus_loads: Mapping[int, BusLoad]) -> GridState:
-        """Runs every feeder's power flow with `bus_loads` (load buses not named draw nothing)."""
-        flows = [self._solve_feeder(net, loads) for net, loads in zip(self._nets, self._by_feeder(bus_loads), strict=True)]
-        return self._state(flows, bus_loads)
-
-    def _solve_feeder(self, net: pp.pandapowerNet, bus_loads: Mapping[int, BusLoad]) -> _FeederFlow:
-        p_mw = [0.0] * len(net.load)
-        q_mvar = [0.0] * len(net.load)
+        """Runs the feeders' power flow with `bus_loads` (load buses not named draw nothing)."""
+        self._check_load_buses(bus_loads)
+        net = self._net
+        p_mw = np.zeros(len(net.load))
+        q_mvar = np.zeros(len(net.load))
         for bus, load in bus_loads.items():
             position = self._load_position_by_bus[bus]
             p_mw[position] = load.net_active_w / WATTS_PER_MEGAWATT
@@ -219,56 +231,55 @@ class LowVoltageGrid:
         # results: the same loads give the same answer whatever ran before (a resumed run matches
         # an uninterrupted one).
         pp.runpp(net, algorithm="bfsw", numba=False, init="dc")
-        return _FeederFlow(
-            loading_percent=float(net.res_trafo["loading_percent"].iloc[0]),
-            voltages={
-                bus: round(float(net.res_bus.at[bus, "vm_pu"]) * VOLTAGE_NOMINAL_PER_MILLE)
-                for bus in self._feeder_lv_buses
-            },
+        voltages_per_mille = np.rint(net.res_bus["vm_pu"].loc[list(self.lv_buses)].to_numpy() * VOLTAGE_NOMINAL_PER_MILLE)
+        flows = _Flows(
+            loading_percent=net.res_trafo["loading_percent"].to_numpy().tolist(),
+            voltages=dict(zip(self.lv_buses, voltages_per_mille.astype(int).tolist(), strict=True)),
             grid_import_w=float(net.res_ext_grid["p_mw"].sum()) * WATTS_PER_MEGAWATT,
             losses_w=float(net.res_line["pl_mw"].sum() + net.res_trafo["pl_mw"].sum()) * WATTS_PER_MEGAWATT,
         )
+        return self._state(flows, bus_loads)
 
     def copper_plate(self, bus_loads: Mapping[int, BusLoad]) -> GridState:
         """The grid as a copper plate: no impedances, so every bus at nominal voltage, no losses,
         and each transformer carries its feeder's net power (loading from that apparent power at
-        nominal voltage). For meter history whose voltages nobody reads: no power flow (one costs
-        milliseconds a feeder; the baseline days alone are 480 of them)."""
-        flows = []
-        for loads in self._by_feeder(bus_loads):
-            net_active_w = sum(load.net_active_w for load in loads.values())
-            reactive_var = sum(load.reactive_var for load in loads.values())
-            flows.append(
-                _FeederFlow(
-                    loading_percent=math.hypot(net_active_w, reactive_var) / self.feeder_rating_va * 100,
-                    voltages=dict.fromkeys(self._feeder_lv_buses, VOLTAGE_NOMINAL_PER_MILLE),
-                    grid_import_w=net_active_w,
-                    losses_w=0.0,
-                )
-            )
+        nominal voltage). For meter history whose voltages nobody reads: no power flow (the baseline
+        days alone are 480 intervals)."""
+        self._check_load_buses(bus_loads)
+        net_active_w = [0.0] * self.feeders
+        reactive_var = [0.0] * self.feeders
+        for bus, load in bus_loads.items():
+            feeder = bus // FEEDER_BUS_STRIDE
+            net_active_w[feeder] += load.net_active_w
+            reactive_var[feeder] += load.reactive_var
+        flows = _Flows(
+            loading_percent=[
+                math.hypot(active, reactive) / self.feeder_rating_va * 100
+                for active, reactive in zip(net_active_w, reactive_var, strict=True)
+            ],
+            voltages=dict.fromkeys(self.lv_buses, VOLTAGE_NOMINAL_PER_MILLE),
+            grid_import_w=sum(net_active_w),
+            losses_w=0.0,
+        )
         return self._state(flows, bus_loads)
 
-    def _state(self, flows: Sequence[_FeederFlow], bus_loads: Mapping[int, BusLoad]) -> GridState:
-        loading_percent = max(flow.loading_percent for flow in flows)
-        voltages = {
-            feeder * FEEDER_BUS_STRIDE + bus: voltage
-            for feeder, flow in enumerate(flows)
-            for bus, voltage in flow.voltages.items()
-        }
+    def _state(self, flows: _Flows, bus_loads: Mapping[int, BusLoad]) -> GridState:
+        loading_percent = max(flows.loading_percent)
+        voltages = flows.voltages
         return GridState(
             transformer_loading_percent=loading_percent,
             transformer_loading_per_mille=round(loading_percent * 10),
             transformer_rating_va=self.transformer_rating_va,
-            transformer_apparent_va=round(sum(flow.loading_percent for flow in flows) * self.feeder_rating_va / 100),
+            transformer_apparent_va=round(sum(flows.loading_percent) * self.feeder_rating_va / 100),
             bus_voltage_per_mille=voltages,
             voltage_min_per_mille=min(voltages.values()),
             voltage_max_per_mille=max(voltages.values()),
-            grid_import_w=round(sum(flow.grid_import_w for flow in flows)),
-            losses_w=round(sum(flow.losses_w for flow in flows)),
+            grid_import_w=round(flows.grid_import_w),
+            losses_w=round(flows.losses_w),
             load_w=round(sum(load.consumption_w for load in bus_loads.values())),
             generation_w=round(sum(load.generation_w for load in bus_loads.values())),
-            feeder_loading_per_mille=tuple(round(flow.loading_percent * 10) for flow in flows),
-            feeder_apparent_kva=tuple(_kva(round(flow.loading_percent * self.feeder_rating_va / 100)) for flow in flows),
+            feeder_loading_per_mille=tuple(round(percent * 10) for percent in flows.loading_percent),
+            feeder_apparent_kva=tuple(_kva(round(percent * self.feeder_rating_va / 100)) for percent in flows.loading_percent),
         )
 
 
