@@ -7,7 +7,7 @@ driver builds once and hands to the steps that need it.
 
 from __future__ import annotations
 
-from energy_grid.chain.sender import prepare
+from energy_grid.chain.sender import prepare, prepare_word_arrays
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ
 from energy_grid.simulation.model import HouseholdInterval
 from energy_grid.simulation.run_state import GAS_PER_READING, GAS_READINGS_BASE, READINGS_PER_BATCH, RunState
@@ -46,6 +46,7 @@ class MeterGateway:
         state = self.state
         for start in range(0, len(readings), READINGS_PER_BATCH):
             chunk = readings[start : start + READINGS_PER_BATCH]
-            call = prepare(state.meter_registry, "submitReadings", [meter for meter, _ in chunk], [reading for _, reading in chunk])
+            meters = [meter for meter, _ in chunk]
+            call = prepare_word_arrays(state.meter_registry, "submitReadings", meters, [reading for _, reading in chunk])
             gas = GAS_READINGS_BASE + GAS_PER_READING * len(chunk)
             state.sender.send(state.actors.gateway, call, gas=gas, actor="gateway")
