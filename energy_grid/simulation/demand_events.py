@@ -26,6 +26,10 @@ from energy_grid.simulation.run_state import (
     RunState,
 )
 
+EVENTS_PER_READ = 50  # getEvent calls a JSON-RPC batch, newest first
+# Fields of DemandResponse.DemandResponseEvent, as a batch read decodes it (a tuple in the struct's order).
+EVENT_GRID_OPERATOR = 1
+EVENT_START_TIME = 4
 
 @dataclass
 class DemandEvent:
@@ -134,21 +138,25 @@ class DemandResponse:
 
     def _find_event(self, event: DemandEvent, feeder: int) -> int:
         """The id of `feeder`'s operator's event whose window opens at the event's first interval,
-        or 0; remembered in the event once found."""
+        or 0; remembered in the event once found. The chain's events are read newest first, a
+        batch at a time, down to the first that opens before the window, and every feeder's event
+        found on the way is remembered with it."""
         if feeder in event.event_ids:
             return event.event_ids[feeder]
         state = self.state
-        dr = state.dr.functions
+        dr = state.dr
         start_s = state.calendar.interval_start_s(event.first_interval)
-        operator = state.feeder_operator(feeder).address
-        for event_id in range(int(dr.eventCount().call()), 0, -1):
-            on_chain = dr.getEvent(event_id).call()
-            if int(on_chain.startTime) == start_s and on_chain.gridOperator == operator:
-                event.event_ids[feeder] = event_id
-                return event_id
-            if int(on_chain.startTime) < start_s:
-                break
-        return 0
+        feeder_of_operator = {state.feeder_operator(f).address.lower(): f for f in self.members_by_feeder}
+        newest = int(dr.functions.eventCount().call())
+        for top in range(newest, 0, -EVENTS_PER_READ):
+            ids = range(top, max(0, top - EVENTS_PER_READ), -1)
+            for event_id, on_chain in zip(ids, state.sender.read([prepare(dr, "getEvent", i) for i in ids]), strict=True):
+                opens_s, operator = int(on_chain[EVENT_START_TIME]), str(on_chain[EVENT_GRID_OPERATOR]).lower()
+                if opens_s < start_s:
+                    return event.event_ids.get(feeder, 0)
+                if opens_s == start_s and operator in feeder_of_operator:
+                    event.event_ids.setdefault(feeder_of_operator[operator], event_id)
+        return event.event_ids.get(feeder, 0)
 
     def _verify_event(self, event: DemandEvent, feeder: int, members: list[int]) -> None:
         """The keeper verifies each registered household of `feeder` with its meter's own figures;

@@ -71,6 +71,7 @@ killed at any point, node or process, ends with the same totals as an uninterrup
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -131,6 +132,7 @@ class SimulationRun:
         record = _run_record(client, config, run_file)
         self.community = community_config(config, flex_settings(client, config))
         self.model = CommunityModel(self.community)
+        self._model_after_baseline: CommunityModel | None = None  # set_up_phase's copy, for the day without events
         self.state = run_state(client, config, record, sender, self.model)
         self.gateway = MeterGateway(self.state)
         self.feeders = Feeders(self.state)
@@ -150,6 +152,8 @@ class SimulationRun:
         self.set_up.run()
         baseline = [self.model.step(power_flow=False) for _ in range(state.calendar.baseline_intervals)]
         self.demand_response.plan(baseline)
+        # The day had no event been called starts where the baseline days leave the model.
+        self._model_after_baseline = copy.deepcopy(self.model) if self.demand_response.events else None
         self.feeders.set_limits(baseline)
         state.sender.flush()  # before the day: the first market's gate closes before it starts
         self.progress(0, state.config.interval_count, "baseline days")
@@ -186,20 +190,20 @@ class SimulationRun:
                 self.progress(i + 1, total, last.local_start.strftime("%H:%M"))
             self.interval.close(total)
             if self.demand_response.events:
-                without_dr = self._loading_without_demand_response(len(baseline), prices_seen)
+                without_dr = self._loading_without_demand_response(prices_seen)
                 series = [replace(s, transformer_loading_without_dr_per_mille=w) for s, w in zip(series, without_dr, strict=True)]
         finally:
             state.sender.release()
         self.progress(total, total, "audit")
         return audit(state, series, baseline[-1], last, self.started)
 
-    def _loading_without_demand_response(self, baseline_intervals: int, prices: list[dict[int, ClearedPrice]]) -> list[int]:
+    def _loading_without_demand_response(self, prices: list[dict[int, ClearedPrice]]) -> list[int]:
         """The simulated days' transformer loading had no event been called: the same seed's model,
-        stepped without the registered households' cuts and with the prices the run's flexible load
-        saw (the summary's peak is measured against it)."""
-        model = CommunityModel(self.community)
-        for _ in range(baseline_intervals):
-            model.step(power_flow=False)
+        taken as the baseline days left it and stepped without the registered households' cuts and
+        with the prices the run's flexible load saw (the summary's peak is measured against it)."""
+        model = self._model_after_baseline
+        if model is None:
+            raise GridError("the model after the baseline days is kept only when an event is planned")
         return [model.step(cleared_prices=p).grid.transformer_loading_per_mille for p in prices]
 
     def _resume_interval(self) -> int:

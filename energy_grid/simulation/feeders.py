@@ -39,6 +39,9 @@ from energy_grid.simulation.run_state import GAS_LOAD_REPORT, GAS_REGISTER, GAS_
 GAS_LINK_LIMITS = 3_000_000  # setLinkLimits of up to 96 periods: 96 fresh slots
 GAS_ZONE = 200_000
 FEEDER_OPERATOR_CAPACITY_KW = 100  # registered capacity; the rating the market uses comes from load reports
+# Fields of GridOperations.LoadReport, as a batch read decodes it (a tuple in the struct's order).
+LOAD_CAPACITY_KW = 1
+LOAD_REPORTED_AT = 5
 
 
 class Feeders:
@@ -77,24 +80,32 @@ class Feeders:
         if not state.zoned:
             return
         c, admin, sender = state.client.contracts, state.actors.operator, state.sender
-        for feeder in range(1, state.feeders):
-            operator = state.feeder_operator(feeder).address
-            if not c["GridManagement"].functions.isVerifiedOperator(operator).call():
+        operators = [state.feeder_operator(feeder).address for feeder in range(1, state.feeders)]
+        verified = sender.read([prepare(c["GridManagement"], "isVerifiedOperator", operator) for operator in operators])
+        dr_operators = sender.read([prepare(state.dr, "isGridOperator", operator) for operator in operators])
+        for operator, is_verified, is_dr_operator in zip(operators, verified, dr_operators, strict=True):
+            if not is_verified:
                 sender.send(admin, prepare(c["GridManagement"], "verifyOperator", operator), gas=GAS_ROLE, actor="operator")
-            if not state.dr.functions.isGridOperator(operator).call():
+            if not is_dr_operator:
                 sender.send(admin, prepare(state.dr, "registerGridOperator", operator), gas=GAS_ROLE, actor="operator")
         zones = state.market_zones
-        for feeder in range(state.feeders):
-            if int(zones.functions.zoneOf(state.feeder_region(feeder)).call()) == 0:
+        for feeder, zone in enumerate(self._zone_of_feeder()):
+            if zone == 0:
                 sender.send(admin, prepare(zones, "addZone", state.feeder_region(feeder)), gas=GAS_ZONE, actor="operator")
+
+    def _zone_of_feeder(self) -> list[int]:
+        """Each feeder's zone in the market (0: its region is no zone yet)."""
+        state = self.state
+        regions = [state.feeder_region(feeder) for feeder in range(state.feeders)]
+        return [int(zone) for zone in state.sender.read([prepare(state.market_zones, "zoneOf", region) for region in regions])]
 
     def sync_meter_zones(self) -> None:
         """Every meter takes its region's zone (after the zones are added and the meters registered)."""
         state = self.state
         if not state.zoned:
             return
-        registry, zones = state.meter_registry, state.market_zones
-        zone_of_feeder = [int(zones.functions.zoneOf(state.feeder_region(f)).call()) for f in range(state.feeders)]
+        registry = state.meter_registry
+        zone_of_feeder = self._zone_of_feeder()
         expected = [zone_of_feeder[feeder] for feeder in state.feeder_of]
         held = state.sender.read([prepare(registry, "meterZone", m) for m in state.actors.meters])
         for meter, zone, on_chain in zip(state.actors.meters, expected, held, strict=True):
@@ -152,30 +163,32 @@ class Feeders:
         else:
             reports = [(0, grid.transformer_rating_kva, grid.transformer_apparent_kva)]
         operations = state.client["GridOperations"]
-        for feeder, rating_kva, apparent_kva in reports:
-            region = state.feeder_region(feeder)
-            if check and self._load_reported_at(region) >= at_s:
+        reported_at = self._loads_reported_at([state.feeder_region(feeder) for feeder, _, _ in reports]) if check else None
+        for i, (feeder, rating_kva, apparent_kva) in enumerate(reports):
+            if reported_at is not None and reported_at[i] >= at_s:
                 continue
-            call = prepare(operations, "reportLoad", region, rating_kva, apparent_kva)
+            call = prepare(operations, "reportLoad", state.feeder_region(feeder), rating_kva, apparent_kva)
             state.sender.send(state.feeder_operator(feeder), call, gas=GAS_LOAD_REPORT, actor="operator")
 
     def sync_ratings(self) -> None:
         """The keeper rates each zone's link from its latest load report, where the rating differs."""
         state = self.state
-        zones = state.market_zones
+        zones, operations = state.market_zones, state.client["GridOperations"]
         period = state.calendar.period_of(0)
-        for feeder in range(state.feeders):
-            region = state.feeder_region(feeder)
-            latest_kw = int(state.client["GridOperations"].functions.getCurrentLoad(region).call().capacityKW)
-            if int(zones.functions.ratingKW(region, period + INTERVALS_PER_DAY).call()) != latest_kw:
+        regions = [state.feeder_region(feeder) for feeder in range(state.feeders)]
+        loads = state.sender.read([prepare(operations, "getCurrentLoad", region) for region in regions])
+        ratings = state.sender.read([prepare(zones, "ratingKW", region, period + INTERVALS_PER_DAY) for region in regions])
+        for region, load, rating_kw in zip(regions, loads, ratings, strict=True):
+            if int(rating_kw) != int(load[LOAD_CAPACITY_KW]):
                 state.sender.send(state.actors.keeper, prepare(zones, "syncRating", region), gas=GAS_ZONE, actor="keeper")
 
-    def _load_reported_at(self, region: int) -> int:
-        """When `region`'s latest load report was made (0 before its first)."""
-        operations = self.state.client["GridOperations"].functions
-        if int(operations.loadReportCount(region).call()) == 0:
-            return 0
-        return int(operations.getCurrentLoad(region).call().reportedAt)
+    def _loads_reported_at(self, regions: Sequence[int]) -> list[int]:
+        """When each region's latest load report was made (0 before its first)."""
+        sender, operations = self.state.sender, self.state.client["GridOperations"]
+        counts = sender.read([prepare(operations, "loadReportCount", region) for region in regions])
+        reported = [region for region, count in zip(regions, counts, strict=True) if int(count) > 0]
+        loads = dict(zip(reported, sender.read([prepare(operations, "getCurrentLoad", region) for region in reported]), strict=True))
+        return [int(loads[region][LOAD_REPORTED_AT]) if region in loads else 0 for region in regions]
 
 
 def link_limits_kw(baseline: Sequence[IntervalResult], feeders: int, intervals: int) -> list[list[int]]:
