@@ -38,6 +38,12 @@ INDEX_DIR = Path(".index")
 SQLITE_PREFIX = "sqlite:///"
 TOKEN_BYTES = 24
 DEFAULT_HOST = "127.0.0.1"
+# An idle connection is closed after this long: longer than HTTP clients keep idle connections by
+# default (httpx 5 s, browsers' pools reuse within seconds), so that a client rarely sends a request
+# on a connection the server is closing at that moment (the client sees it reset, not answered).
+KEEP_ALIVE_S = 30
+# On SIGTERM or Ctrl-C, requests in flight get this long to finish before their connections close.
+SHUTDOWN_GRACE_S = 10
 DEFAULT_PORT = 8000
 
 
@@ -187,7 +193,14 @@ def serve(
     for note in plan.notes:
         click.echo(note, err=True)
     click.echo(f"Serving chain {session.chain_id} on http://{host}:{port}  (API docs at /docs; Ctrl-C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
 
 
 __all__ = [
