@@ -55,7 +55,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from energy_grid.chain.client import GridClient, GridError
-from energy_grid.chain.jsonrpc import JsonRpcError, KeptAliveConnection, call_batch
+from energy_grid.chain.jsonrpc import JsonRpcError, KeptAliveConnection, RequestFailed, call_batch
 
 GWEI = 10**9
 # Fee cap: base fee × this, at least MIN_MAX_FEE_PER_GAS; a step's burst of full blocks raises
@@ -180,6 +180,16 @@ def prepare_word_arrays(contract: Contract, name: str, *arrays: Any) -> Call:
         offset += len(tail)
     data = "0x" + (function.selector + b"".join(heads) + b"".join(tails)).hex()
     return Call(contract, name, data, tuple(function.output_types))
+
+
+def _eth_calls(calls: list[Call], block: str) -> list[tuple[str, list[Any]]]:
+    return [("eth_call", [{"to": c.address, "data": c.data}, block]) for c in calls]
+
+
+def _decoded(call: Call, data: Any) -> Any:
+    """A call's return data decoded; a single output unwrapped."""
+    values = decode(list(call.output_types), bytes.fromhex(str(data).removeprefix("0x")))
+    return values[0] if len(values) == 1 else values
 
 
 @dataclass(frozen=True)
@@ -339,12 +349,13 @@ class TransactionSender:
 
     def read(self, calls: list[Call], block: str = "latest") -> list[Any]:
         """Runs view `calls` in one JSON-RPC batch; each result decoded (a single output unwrapped)."""
-        raw = self.rpc_batch([("eth_call", [{"to": c.address, "data": c.data}, block]) for c in calls])
-        results = []
-        for call, data in zip(calls, raw, strict=True):
-            values = decode(list(call.output_types), bytes.fromhex(str(data).removeprefix("0x")))
-            results.append(values[0] if len(values) == 1 else values)
-        return results
+        raw = self.rpc_batch(_eth_calls(calls, block))
+        return [_decoded(call, data) for call, data in zip(calls, raw, strict=True)]
+
+    def read_outcomes(self, calls: list[Call], block: str = "latest") -> list[Any]:
+        """`read`, with a RequestFailed (its revert data) in place of each call that reverted."""
+        raw = self.rpc_batch_outcomes(_eth_calls(calls, block))
+        return [data if isinstance(data, RequestFailed) else _decoded(call, data) for call, data in zip(calls, raw, strict=True)]
 
     def send(self, signer: LocalAccount, call: Call, *, gas: int, actor: str) -> SentTransaction:
         """Signs `call` with the sender's next nonce and queues it for `flush`."""

@@ -93,11 +93,14 @@ class Feeders:
             if zone == 0:
                 sender.send(admin, prepare(zones, "addZone", state.feeder_region(feeder)), gas=GAS_ZONE, actor="operator")
 
+    def _regions(self) -> list[int]:
+        """Each feeder's grid region, in feeder order."""
+        return [self.state.feeder_region(feeder) for feeder in range(self.state.feeders)]
+
     def _zone_of_feeder(self) -> list[int]:
         """Each feeder's zone in the market (0: its region is no zone yet)."""
-        state = self.state
-        regions = [state.feeder_region(feeder) for feeder in range(state.feeders)]
-        return [int(zone) for zone in state.sender.read([prepare(state.market_zones, "zoneOf", region) for region in regions])]
+        zones = self.state.market_zones
+        return [int(zone) for zone in self.state.sender.read([prepare(zones, "zoneOf", region) for region in self._regions()])]
 
     def sync_meter_zones(self) -> None:
         """Every meter takes its region's zone (after the zones are added and the meters registered)."""
@@ -175,7 +178,7 @@ class Feeders:
         state = self.state
         zones, operations = state.market_zones, state.client["GridOperations"]
         period = state.calendar.period_of(0)
-        regions = [state.feeder_region(feeder) for feeder in range(state.feeders)]
+        regions = self._regions()
         loads = state.sender.read([prepare(operations, "getCurrentLoad", region) for region in regions])
         ratings = state.sender.read([prepare(zones, "ratingKW", region, period + INTERVALS_PER_DAY) for region in regions])
         for region, load, rating_kw in zip(regions, loads, ratings, strict=True):

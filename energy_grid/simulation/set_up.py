@@ -136,8 +136,7 @@ class SetUp:
         call each would cost a round trip each, minutes over 1,000 meters); it reverts with
         MeterUnknown for a meter never registered, and any other error raises."""
         state = self.state
-        calls = [prepare(state.meter_registry, "getMeter", meter) for meter in state.actors.meters]
-        outcomes = state.sender.rpc_batch_outcomes([("eth_call", [{"to": c.address, "data": c.data}, "latest"]) for c in calls])
+        outcomes = state.sender.read_outcomes([prepare(state.meter_registry, "getMeter", meter) for meter in state.actors.meters])
         registered = []
         for meter, outcome in zip(state.actors.meters, outcomes, strict=True):
             refused = isinstance(outcome, RequestFailed)
