@@ -192,6 +192,67 @@ def test_link_limits_are_bounded_and_only_for_periods_whose_gate_is_open(zones, 
         zones.setLinkLimits(HILL, period, 1, 10, 10, sender=grid_operator)
 
 
+MAX_LEAD_SECONDS = 7 * 24 * 3600  # the auction's MAX_LEAD_TIME
+MAX_PERIOD = 2**48 - 1  # AuctionSlots.MAX_PERIOD: ratings are keyed by 48-bit periods
+
+
+def test_a_closed_periods_link_limits_cannot_be_rewritten_through_a_period_that_aliases_it(
+    a, zones, grid_operator, fee_recipient, auction_traders, chain
+):
+    """A book is keyed by period << 8 | zone, so period + 2^248 named period's book; and a gate's time
+    saturates, so such a period's gate looked open. Limits go no further ahead than the auction takes
+    orders, and a period past the keys' range is refused wherever it is named."""
+    seller, buyer = auction_traders[:2]
+    period = open_period(chain)
+    zones.setLinkLimits(HILL, period, 1, 0, 1, sender=grid_operator)
+    place(a, seller, HILL, period, False, 2_000, 0)
+    place(a, buyer, TOWN, period, True, 2_000, 100)
+    close_gate(chain, period)
+    chain.mine()
+    now = chain.blocks.head.timestamp
+    furthest = (now + MAX_LEAD_SECONDS + 300) // PERIOD_SECONDS
+    for first, count, named in ((period + 2**248, 1, period + 2**248), (2**256 - 1, 1, 2**256 - 1), (furthest + 1, 1, furthest + 1)):
+        with reverts(zones.PeriodTooFarAhead, period=named, maxPeriod=furthest):
+            zones.setLinkLimits(HILL, first, count, 400, 400, sender=grid_operator)
+    with reverts(zones.PeriodTooFarAhead, period=furthest + 1, maxPeriod=furthest):
+        zones.setLinkLimits(HILL, furthest - 1, 3, 400, 400, sender=grid_operator)
+    zones.setLinkLimits(HILL, furthest - 2, 3, 400, 400, sender=grid_operator)
+    assert zones.linkLimitsKW(HILL, furthest) == (HILL_RATING_KW, HILL_RATING_KW)
+    # The closed period kept its limits: 1 kW out is 250 Wh over a period.
+    assert zones.linkLimitsKW(HILL, period) == (0, 1)
+    for view, args in ((zones.linkLimitsKW, (HILL, period + 2**248)), (zones.ratingKW, (HILL, period + 2**48))):
+        with reverts(zones.PeriodOutOfRange, period=args[1], maxPeriod=MAX_PERIOD):
+            view(*args)
+    with reverts(zones.PeriodOutOfRange, period=period + 2**248, maxPeriod=MAX_PERIOD):
+        zones.linkLimitsWh(HILL, period + 2**248)
+    chain.pending_timestamp = period * PERIOD_SECONDS
+    a.clear(period, sender=fee_recipient)
+    assert zones.getZoneResult(period, HILL).netExportWh == wh_over_period(1)
+
+
+def test_a_one_transaction_clearing_that_does_not_balance_is_refused_and_nothing_is_recorded(
+    a, zones, fee_recipient, auction_traders, chain
+):
+    """A fee rate read as 655.35 % (the market's word written over) would have sellers net more than buyers
+    pay: the clearing names the market instead of recording a wrapped surplus, and the market stays open to
+    a later clear."""
+    period = open_period(chain)
+    place(a, auction_traders[0], HILL, period, False, 2_000, 0)
+    place(a, auction_traders[1], TOWN, period, True, 2_000, 100)
+    slot = int.from_bytes(keccak(encode(["uint256", "uint256"], [period, a.bookSlots().clearings])), "big")
+    word = int(chain.provider.make_request("eth_getStorageAt", [a.address, hex(slot), "latest"]), 16)
+    fee_bits = 0xFFFF << 32
+    chain.provider.make_request("anvil_setStorageAt", [a.address, hex(slot), f"0x{word | fee_bits:064x}"])
+    chain.pending_timestamp = period * PERIOD_SECONDS
+    with reverts(zones.ClearingUnbalanced, period=period):
+        zones.clearMarket(period)
+    with reverts(zones.ClearingUnbalanced, period=period):
+        a.clear(period, sender=fee_recipient)
+    chain.provider.make_request("anvil_setStorageAt", [a.address, hex(slot), f"0x{word:064x}"])
+    a.clear(period, sender=fee_recipient)
+    assert zones.getZoneResult(period, HILL).netExportWh == 2_000
+
+
 def test_a_new_rating_reaches_only_periods_whose_gate_is_open(
     a, zones, grid_operations, grid_operator, stranger, fee_recipient, auction_traders, chain
 ):
@@ -233,8 +294,8 @@ def test_only_the_admin_adds_zones_each_once_and_at_most_max_zones(zones, admin,
     for zone in (0, MAX_ZONES + 1):
         with reverts(zones.InvalidZone, zone=zone):
             zones.regionOf(zone)
-    with reverts(zones.InvalidZone, zone=MAX_ZONES + 1):
-        zones.linkLimitsWh(MAX_ZONES + 1, 1)
+    # A zone no region holds has no link limit: orders there would trade as on the bus.
+    assert zones.linkLimitsWh(MAX_ZONES + 1, 1) == (NO_LIMIT, NO_LIMIT)
 
 
 def test_the_admin_role_is_openzeppelins(zones, admin, stranger):

@@ -525,8 +525,12 @@ def test_with_a_meter_registry_a_market_clears_after_its_reading_deadline(
     tx = metered.setReadingDeadline(0, sender=admin)
     assert_logs(tx, log(metered.ReadingDeadlineUpdated, previousSeconds=60, newSeconds=0))
     assert metered.clearingTime(period + 1) == (period + 2) * PERIOD_SECONDS
-    metered.setReadingDeadline(PERIOD_SECONDS, sender=admin)
-    assert metered.readingDeadline() == PERIOD_SECONDS
+    # The market of the interval just ended closed 60 s ago: a deadline longer than that would reopen it.
+    chain.pending_timestamp = (period + 2) * PERIOD_SECONDS + 60
+    with reverts(metered.InvalidReadingDeadline, deadlineSeconds=PERIOD_SECONDS, maxSeconds=60):
+        metered.setReadingDeadline(PERIOD_SECONDS, sender=admin)
+    metered.setReadingDeadline(60, sender=admin)
+    assert metered.readingDeadline() == 60
 
 
 def on_own_vault(project, admin, energy_token, cash, fee_recipient, traders):

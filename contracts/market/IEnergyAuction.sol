@@ -93,7 +93,7 @@ interface IEnergyAuction is IReentrancyLock, IGridFees, IMeteredMarket {
     }
 
     /// @notice A firm order that its trader signed, for submitOrderBySig. Its EIP-712 type is
-    /// AuctionOrder(address trader,uint256 period,bool isBid,uint256 amountWh,uint256 limitPricePerKWh,uint256 nonce,uint256 deadline).
+    /// AuctionOrder(address trader,uint256 period,bool isBid,uint256 amountWh,uint256 limitPricePerKWh,uint256 nonce,uint256 deadline,uint32 regionId).
     struct SignedAuctionOrder {
         address trader; // the signer, who escrows and gets the payout
         uint256 period; // the delivery period

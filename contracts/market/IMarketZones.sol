@@ -91,6 +91,14 @@ interface IMarketZones {
     /// @param stepped The SteppedClearing.
     event SteppedClearingSet(address indexed stepped);
 
+    /// @notice The market's finished steps gave a result that does not balance, so the market cleared in one
+    /// transaction instead (recordClearing).
+    /// @param period The market.
+    event SteppedResultRefused(uint256 indexed period);
+    /// @notice The clearing of the market would not balance: energy bought is not energy sold, the zones'
+    /// net exports do not add up to zero, or sellers would net more than buyers pay. Nothing is recorded.
+    /// @param period The market.
+    error ClearingUnbalanced(uint256 period);
     /// @notice Only the auction records a clearing.
     /// @param caller The caller.
     error NotAuction(address caller);
@@ -115,6 +123,10 @@ interface IMarketZones {
     /// @param period The period.
     /// @param gateClosureTime When its gate closed, unix seconds.
     error LinkPeriodClosed(uint256 period, uint256 gateClosureTime);
+    /// @notice A link limit for a period whose gate closes more than the auction's MAX_LEAD_TIME from now.
+    /// @param period The last period given.
+    /// @param maxPeriod The furthest period whose limits may be set now.
+    error PeriodTooFarAhead(uint256 period, uint256 maxPeriod);
     /// @notice Zero periods, or more than MAX_LIMIT_PERIODS, in one call.
     /// @param periodCount The count given.
     /// @param maxPeriods MAX_LIMIT_PERIODS.
@@ -152,7 +164,8 @@ interface IMarketZones {
     function syncRating(uint32 regionId) external;
 
     /// @notice Sets the link limits of `periodCount` (at most MAX_LIMIT_PERIODS) periods from `firstPeriod`,
-    /// every one of them with its gate still open. Only an authorized operator of the region may.
+    /// every one of them with its gate still open and none further ahead than the auction takes orders for
+    /// (its MAX_LEAD_TIME). Only an authorized operator of the region may.
     /// @param importLimitKW What the link may carry into the zone, kW; the rating caps it.
     /// @param exportLimitKW What it may carry out of the zone, kW; the rating caps it.
     function setLinkLimits(
@@ -168,8 +181,8 @@ interface IMarketZones {
     function clearMarket(uint256 period) external view returns (CoupledResult memory result);
 
     /// @notice Clears the market of `period` as clearMarket does, or takes the result its steps finished
-    /// (SteppedClearing), and keeps each zone's result for its orders' claims. Only the auction calls it,
-    /// at clearing.
+    /// (SteppedClearing) if that result balances, and keeps each zone's result for its orders' claims. Only
+    /// the auction calls it, at clearing. A result that does not balance is never recorded.
     /// @return busTick The bus's price on the grid.
     /// @return soldWh What every zone's asks sold.
     /// @return surplus What buyers pay beyond what sellers net: fees, rounding and the congestion rent.
@@ -213,7 +226,8 @@ interface IMarketZones {
     /// @notice The link limits of `regionId` in force for `period`, kW (NO_LIMIT for none).
     function linkLimitsKW(uint32 regionId, uint256 period) external view returns (uint256 importKW, uint256 exportKW);
 
-    /// @notice The link limits of zone `zone` in force for `period`, in Wh over the period.
+    /// @notice The link limits of zone `zone` in force for `period`, in Wh over the period. The bus and a zone
+    /// that no region holds have none (NO_LIMIT): orders there trade as on the bus.
     function linkLimitsWh(uint256 zone, uint256 period) external view returns (LinkLimits memory);
 
     /// @notice The market's period length and gate closure, seconds.

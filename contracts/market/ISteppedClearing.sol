@@ -9,8 +9,9 @@ import {IMarketZones} from "./IMarketZones.sol";
 /// through one stage of the coupled rule and keeps what the stage adds up over the grid's ticks; after the
 /// last zone of the last stage the result is final, and the auction's `clear` records it instead of
 /// clearing again. The result equals the one-transaction clearing (MarketZones.clearMarket) exactly.
-/// @dev Steps may begin once the market can clear (`IMeteredMarket.clearingTime`): from then on no order,
-/// reading or link limit can change its books. The stages: Steps (each zone's rises of its clamped
+/// @dev Steps may begin once the market can clear (`IMeteredMarket.clearingTime`): from then on no order
+/// or reading can change its books, and the clearing time itself never moves later again. The first step
+/// freezes each zone's link limits; every later step reads those. The stages: Steps (each zone's rises of its clamped
 /// export, which fix where the bus balances and its two sides there), Fills (each zone's net export, its
 /// fills and its free ticks), Pool (each zone's role and the free zones' pooled book, which price the
 /// bus) and Prices (each bound zone's price, every zone's fills valued).
@@ -47,6 +48,11 @@ interface ISteppedClearing {
     /// @notice The market's steps have not all run, so it has no result here yet.
     /// @param period The market.
     error StepsNotFinished(uint256 period);
+
+    /// @notice The steps' totals do not balance (energy bought is not energy sold, or sellers would net more
+    /// than buyers pay), so they give no result; the auction's clear then clears the market in one transaction.
+    /// @param period The market.
+    error StepsUnbalanced(uint256 period);
 
     /// @notice No order of the market names a zone: it clears alone, in one transaction.
     /// @param period The market.

@@ -9,10 +9,11 @@ import {IMarketZones} from "./IMarketZones.sol";
 import {ISteppedClearing} from "./ISteppedClearing.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {IGridOperations} from "../grid/IGridOperations.sol";
-import {OperatorNotAuthorized, ZeroAddress} from "../utils/GridErrors.sol";
+import {OperatorNotAuthorized, PeriodOutOfRange, ZeroAddress} from "../utils/GridErrors.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
 import {BitMath} from "../utils/BitMath.sol";
 import {AuctionSlots} from "./auction/AuctionSlots.sol";
+import {MarketTime} from "./auction/MarketTime.sol";
 import {CoupledClearing, ZoneBook, ZoneClearing} from "./auction/CoupledClearing.sol";
 import {ZoneResult, ZoneResultLibrary} from "../types/ZoneResult.sol";
 
@@ -117,9 +118,7 @@ contract MarketZones is AccessControl, IMarketZones {
         if (periodCount == 0 || periodCount > MAX_LIMIT_PERIODS) revert InvalidPeriodCount(periodCount, MAX_LIMIT_PERIODS);
         if (importLimitKW > NO_LIMIT) revert LimitOutOfRange(importLimitKW, NO_LIMIT);
         if (exportLimitKW > NO_LIMIT) revert LimitOutOfRange(exportLimitKW, NO_LIMIT);
-        // Gates close in period order, so the first period's gate being open keeps every later one open.
-        uint256 closesAt = IEnergyAuction(_auction).gateClosureTime(firstPeriod);
-        if (block.timestamp >= closesAt) revert LinkPeriodClosed(firstPeriod, closesAt);
+        _checkOpenPeriods(firstPeriod, periodCount);
         uint256 word = (importLimitKW + 1) | ((exportLimitKW + 1) << 128);
         for (uint256 i; i < periodCount; ++i) {
             _limits[AuctionSlots.bookKey(firstPeriod + i, zone)] = word;
@@ -158,13 +157,14 @@ contract MarketZones is AccessControl, IMarketZones {
             uint256 pricePerKWh = minPricePerKWh + cleared[z].tick * tickSizePerKWh;
             CoupledClearing.addFillValues(totals, books[z].levels, cleared[z], pricePerKWh, feeBps);
         }
-        (result.boughtWh, result.soldWh, result.surplus) = (totals[0], totals[2], totals[1] - totals[3]);
+        _addTotals(result, totals, period);
     }
 
     /// @inheritdoc IMarketZones
     function recordClearing(uint256 period) external returns (uint256 busTick, uint256 soldWh, uint256 surplus) {
         if (msg.sender != _auction) revert NotAuction(msg.sender);
-        CoupledResult memory r = _stepsFinished(period) ? _stepped.result(period) : clearMarket(period);
+        CoupledResult memory r = _steppedResult(period);
+        if (r.zones.length == 0) r = clearMarket(period);
         (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
         for (uint256 i; i < r.zones.length; ++i) {
             ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
@@ -248,7 +248,7 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @inheritdoc IMarketZones
     function ratingKW(uint32 regionId, uint256 period) external view returns (uint256) {
-        return _ratings[_zoneOf(regionId)].upperLookupRecent(uint48(period));
+        return _ratingKW(_zoneOf(regionId), period);
     }
 
     /// @inheritdoc IMarketZones
@@ -258,7 +258,6 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @inheritdoc IMarketZones
     function linkLimitsWh(uint256 zone, uint256 period) external view returns (LinkLimits memory limits) {
-        if (zone > _regions.length) revert InvalidZone(zone);
         (int256 importWh, int256 exportWh) = _limitsWh(zone, period);
         limits.importWh = importWh == CoupledClearing.UNLIMITED ? NO_LIMIT : uint256(importWh);
         limits.exportWh = exportWh == CoupledClearing.UNLIMITED ? NO_LIMIT : uint256(exportWh);
@@ -291,12 +290,40 @@ contract MarketZones is AccessControl, IMarketZones {
         if (zone == 0) revert ZoneUnknown(regionId);
     }
 
-    /// @dev Whether the market's steps (SteppedClearing) have all run, so that their result is final.
-    function _stepsFinished(uint256 period) private view returns (bool) {
-        if (address(_stepped) == address(0)) return false;
+    /// @dev Checks that `count` periods from `first` all take link limits now: each gate still open, and none
+    /// further ahead than the auction takes orders, so that no period can alias another's key
+    /// (AuctionSlots.bookKey) and no limit waits longer than an order would.
+    function _checkOpenPeriods(uint256 first, uint256 count) private view {
+        // Gates close in period order, so the first period's gate being open keeps every later one open.
+        uint256 closesAt = IEnergyAuction(_auction).gateClosureTime(first);
+        if (block.timestamp >= closesAt) revert LinkPeriodClosed(first, closesAt);
+        uint256 maxPeriod = MarketTime.furthestPeriod(block.timestamp, _gateClosure, _periodLength);
+        if (first > maxPeriod) revert PeriodTooFarAhead(first, maxPeriod);
+        if (first + count - 1 > maxPeriod) revert PeriodTooFarAhead(first + count - 1, maxPeriod);
+    }
+
+    /// @dev Sets a result's energy bought and sold and its surplus from its totals, refusing a result that does
+    /// not balance.
+    function _addTotals(CoupledResult memory result, uint256[4] memory totals, uint256 period) private pure {
+        bool balanced;
+        (result.boughtWh, result.soldWh, result.surplus, balanced) = CoupledClearing.totalsOf(totals);
+        if (!balanced || !ZoneResultLibrary.netExportsBalance(result.zoneResults)) revert ClearingUnbalanced(period);
+    }
+
+    /// @dev The result of the market's steps (SteppedClearing) if they have all run and it balances, or an
+    /// empty result, with which the market clears in one transaction. A stepped result that does not
+    /// balance is refused with an event rather than recorded: the one-transaction clearing reads the same
+    /// frozen books and limits.
+    function _steppedResult(uint256 period) private returns (CoupledResult memory r) {
+        if (address(_stepped) == address(0)) return r;
         // slither-disable-next-line unused-return: only the stage tells whether the steps finished
         (ISteppedClearing.Stage stage,) = _stepped.stageOf(period);
-        return stage == ISteppedClearing.Stage.FINISHED;
+        if (stage != ISteppedClearing.Stage.FINISHED) return r;
+        try _stepped.result(period) returns (CoupledResult memory stepped) {
+            if (ZoneResultLibrary.netExportsBalance(stepped.zoneResults)) return stepped;
+        } catch {}
+        emit SteppedResultRefused(period);
+        return r;
     }
 
     /// @dev A zone's recorded result. Every recorded result is non-zero, since a side that traded nothing
@@ -365,9 +392,16 @@ contract MarketZones is AccessControl, IMarketZones {
         return Math.min(_gridOperations.getCurrentLoad(regionId).capacityKW, NO_LIMIT);
     }
 
+    /// @dev The rating of a zone's link in force for `period`, kW. Ratings are keyed by 48-bit periods, so a
+    /// later period is refused rather than read as an earlier one.
+    function _ratingKW(uint256 zone, uint256 period) private view returns (uint256) {
+        if (period > AuctionSlots.MAX_PERIOD) revert PeriodOutOfRange(period, AuctionSlots.MAX_PERIOD);
+        return _ratings[zone].upperLookupRecent(uint48(period));
+    }
+
     /// @dev The limits in force for a zone and period, kW: the operator's, capped by the rating.
     function _limitsKW(uint256 zone, uint256 period) private view returns (uint256 importKW, uint256 exportKW) {
-        uint256 rating = _ratings[zone].upperLookupRecent(uint48(period));
+        uint256 rating = _ratingKW(zone, period);
         (importKW, exportKW) = (rating, rating);
         uint256 word = _limits[AuctionSlots.bookKey(period, zone)];
         if (word != 0) {
@@ -376,9 +410,10 @@ contract MarketZones is AccessControl, IMarketZones {
         }
     }
 
-    /// @dev The limits in force in Wh over the period, as clearing reads them; the bus (zone 0) has none.
+    /// @dev The limits in force in Wh over the period, as clearing reads them. The bus (zone 0) has none, and
+    /// neither has a zone no region holds: its orders trade as on the bus.
     function _limitsWh(uint256 zone, uint256 period) private view returns (int256 importWh, int256 exportWh) {
-        if (zone == 0) return (CoupledClearing.UNLIMITED, CoupledClearing.UNLIMITED);
+        if (zone == 0 || zone > _regions.length) return (CoupledClearing.UNLIMITED, CoupledClearing.UNLIMITED);
         (uint256 importKW, uint256 exportKW) = _limitsKW(zone, period);
         return (_energyWh(importKW), _energyWh(exportKW));
     }

@@ -79,6 +79,10 @@ contract SteppedClearing is ISteppedClearing {
     /// @dev Per book (period << 8 | zone): its ZoneResult (its tick set at PRICES), and its free ticks, fill
     /// limits and role, 16 bits each from the low bits up.
     mapping(uint256 book => uint256[2]) private _zoneWords;
+    /// @dev Per book: the zone's link limits in Wh as they were at the run's first step, import in the low
+    /// 128 bits and export above (NO_LIMIT for none). Every later step reads these, so that nothing set after
+    /// the run began reaches it.
+    mapping(uint256 book => uint256) private _frozenLimits;
 
     constructor(IMarketZones marketZones_) {
         if (address(marketZones_) == address(0)) revert ZeroAddress();
@@ -113,8 +117,9 @@ contract SteppedClearing is ISteppedClearing {
         return run.stage == Stage.FINISHED;
     }
 
-    /// @dev Starts a market's run once its books can no longer change.
-    function _begin(uint256 period) private view returns (Run memory run) {
+    /// @dev Starts a market's run once its books can no longer change, and freezes the limits of its zones'
+    /// links as they are now: the run's inputs are all fixed at its first step.
+    function _begin(uint256 period) private returns (Run memory run) {
         uint256 opensAt = IMeteredMarket(_auction).clearingTime(period);
         if (block.timestamp < opensAt) revert StepsNotOpen(period, opensAt);
         uint256 zones = _marketZones.zonesOf(period);
@@ -122,6 +127,13 @@ contract SteppedClearing is ISteppedClearing {
         run.stage = Stage.STEPS;
         run.tickCount = uint16(uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _marketsSlot))) >> 32);
         (run.zones, run.left) = (uint64(zones), uint64(zones));
+        // The bus (bit 0) has no link.
+        for (uint256 bits = zones & ~uint256(1); bits != 0; bits &= bits - 1) {
+            uint256 zone = BitMath.lowestBit(bits);
+            // slither-disable-next-line calls-loop: MarketZones is fixed at construction; one view call per zone, at a run's first step
+            IMarketZones.LinkLimits memory limits = _marketZones.linkLimitsWh(zone, period);
+            _frozenLimits[AuctionSlots.bookKey(period, zone)] = limits.importWh | (limits.exportWh << 128);
+        }
     }
 
     /// @dev The stage's next zones, lowest first, while their occupied ticks add up to at most `maxTicks`
@@ -363,8 +375,9 @@ contract SteppedClearing is ISteppedClearing {
         for (uint256 z; z < r.zones.length; ++z) {
             r.zoneResults[z] = _zoneWords[AuctionSlots.bookKey(period, r.zones[z])][0];
         }
-        uint256[4] memory totals = sums.totals;
-        (r.boughtWh, r.soldWh, r.surplus) = (totals[0], totals[2], totals[1] - totals[3]);
+        bool balanced;
+        (r.boughtWh, r.soldWh, r.surplus, balanced) = CoupledClearing.totalsOf(sums.totals);
+        if (!balanced) revert StepsUnbalanced(period);
         r.rentTickWh = uint256(sums.rentTickWh);
         uint256 market = uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _marketsSlot)));
         r.congestionRent = r.rentTickWh * uint80(market >> 128) / OrderMath.WH_PER_KWH;
@@ -390,13 +403,14 @@ contract SteppedClearing is ISteppedClearing {
         (w.askLimitTick, w.bidLimitTick, w.role) = (uint16(word >> 32), uint16(word >> 48), uint8(word >> 64));
     }
 
-    /// @dev The link limits in force for a zone in `period`, in Wh, as clearing reads them.
+    /// @dev A zone's link limits for the run, in Wh, as clearing reads them: those frozen at its first step.
     function _limitsWh(uint256 zone, uint256 period) private view returns (int256 importWh, int256 exportWh) {
-        // slither-disable-next-line calls-loop: MarketZones is fixed at construction; one view call per zone of a step
-        IMarketZones.LinkLimits memory limits = _marketZones.linkLimitsWh(zone, period);
+        if (zone == 0) return (CoupledClearing.UNLIMITED, CoupledClearing.UNLIMITED);
+        uint256 word = _frozenLimits[AuctionSlots.bookKey(period, zone)];
+        (uint256 importLimitWh, uint256 exportLimitWh) = (uint128(word), word >> 128);
         uint256 noLimit = type(uint64).max;
-        importWh = limits.importWh == noLimit ? CoupledClearing.UNLIMITED : int256(limits.importWh);
-        exportWh = limits.exportWh == noLimit ? CoupledClearing.UNLIMITED : int256(limits.exportWh);
+        importWh = importLimitWh == noLimit ? CoupledClearing.UNLIMITED : int256(importLimitWh);
+        exportWh = exportLimitWh == noLimit ? CoupledClearing.UNLIMITED : int256(exportLimitWh);
     }
 
     /// @dev Adds `values` at the ticks `bits` to their lanes.

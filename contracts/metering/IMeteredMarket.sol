@@ -53,10 +53,13 @@ interface IMeteredMarket {
     /// @param caller The account that called.
     error NotMeterRegistry(address caller);
 
-    /// @notice A reading deadline above the period length: the orders of an interval must have cleared
-    /// when the meter's next-but-one reading comes.
+    /// @notice A reading deadline above the longest allowed now. That is the period length, since the orders
+    /// of an interval must have cleared when the meter's next-but-one reading comes; but once the market of
+    /// the interval just ended has passed its clearing time, it is the time since that interval's end, so
+    /// that no market reopens after it may have cleared (a longer one is taken while that market still
+    /// takes readings).
     /// @param deadlineSeconds The deadline given, seconds after a period's end.
-    /// @param maxSeconds The period length, seconds.
+    /// @param maxSeconds The longest deadline allowed now, seconds.
     error InvalidReadingDeadline(uint256 deadlineSeconds, uint256 maxSeconds);
 
     /// @notice `meter`'s orders in the market of `period` were settled into its owner's vault balance.
@@ -104,7 +107,8 @@ interface IMeteredMarket {
     /// @param entries The readings, three words each.
     function recordMetered(uint256[] calldata entries) external;
 
-    /// @notice Sets how long after a period's end its readings may still arrive before it clears (admin).
+    /// @notice Sets how long after a period's end its readings may still arrive before it clears (admin). A
+    /// longer deadline is refused while it would reopen a market whose clearing time has passed.
     /// @param deadlineSeconds Seconds after the period's end, at most the period length.
     function setReadingDeadline(uint256 deadlineSeconds) external;
 

@@ -362,7 +362,9 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// market must move this vault's balances, as a market the vault registered, and take this
     /// registry's readings (ReadingMarketMismatch);
     /// each market named joins readingMarkets(), at most MAX_READING_MARKETS of them, so that orders
-    /// left in a market named before still settle (settleStandingOrdersIn).
+    /// left in a market named before still settle (settleStandingOrdersIn). A meter's zone counts only in the
+    /// market it was synced with (syncMeterZone): after a change of market the meters trade on the bus until
+    /// they are synced again.
     /// @param vault_ An EnergyVault of this registry's EnergyToken.
     /// @param readingMarket_ The market to tell of vault-delivered readings, or zero.
     function setVault(IEnergyVault vault_, address readingMarket_) external;
@@ -452,11 +454,12 @@ interface ISmartMeterRegistry is ISmartMeter {
     /// @notice Takes `meter`'s market zone from the reading market's zones: the zone of the meter's region,
     /// or 0 (the bus) if the region is not a zone or the market has none. Anyone may call it, after a zone
     /// is added or the reading market changes; each interval's standing orders trade in the zone the meter
-    /// had when it read.
+    /// had when it read. The zone holds for that reading market only.
     /// @param meter The meter.
     function syncMeterZone(address meter) external;
 
-    /// @notice The market zone `meter`'s standing orders trade in (0: the bus).
+    /// @notice The market zone `meter`'s standing orders trade in now (0: the bus, also for a zone synced with
+    /// another reading market than the current one).
     /// @param meter The meter.
     function meterZone(address meter) external view returns (uint256);
 

@@ -52,10 +52,14 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         uint256[] entries; // The MeteredEntries of meters with standing limits, for the reading market.
         uint256 entryCount;
         uint256 capacity; // The batch's size. The arrays are allocated at the batch's first vault delivery.
+        uint256 zoneTag; // The reading market's zone tag (MeterFlags), read with the batch's first entry.
     }
 
     IEnergyVault private _vault;
     IMeteredMarket private _readingMarket;
+    /// @dev The reading market's place in `_readingMarkets` plus one (zero for none): the tag a meter's zone
+    /// must carry to be used (MeterFlags). It shares the market's slot, which every batch with entries reads.
+    uint8 private _readingMarketTag;
     mapping(address meter => StandingLimits) private _standing;
     mapping(address owner => uint256) private _standingOrderNonces;
     /// @dev Every reading market ever named, in the order named. It holds at most MAX_READING_MARKETS.
@@ -80,10 +84,12 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
             // slither-disable-next-line unused-return: only whether the vault registered the market matters here
             (bool registered,,) = vault_.marketInfo(readingMarket_);
             if (!registered) revert ReadingMarketMismatch(readingMarket_);
-            _rememberReadingMarket(readingMarket_);
         }
         _vault = vault_;
         _readingMarket = IMeteredMarket(readingMarket_);
+        // The meters' zones were taken from the market they were synced with; a zone synced with another
+        // market names nothing here, so until its meter is synced again its readings trade on the bus.
+        _readingMarketTag = readingMarket_ == address(0) ? 0 : uint8(_rememberReadingMarket(readingMarket_) + 1);
         emit VaultSet(address(vault_), readingMarket_);
     }
 
@@ -228,12 +234,14 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
             if (zones != address(0)) zone = IMarketZones(zones).zoneOf(regionId);
         }
         m.zone = uint8(zone);
+        m.flags = m.flags.withZoneTag(_readingMarketTag);
         emit MeterZoneSynced(meter, regionId, zone);
     }
 
     /// @inheritdoc ISmartMeterRegistry
     function meterZone(address meter) external view returns (uint256) {
-        return _meters[meter].zone;
+        Meter storage m = _meters[meter];
+        return _zoneFor(m, _readingMarketTag);
     }
 
     /// @inheritdoc ISmartMeterRegistry
@@ -275,9 +283,13 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         // Even a reading with no energy goes on, because it settles the meter's orders from two intervals before.
         StandingLimits limits = _standing[meter];
         if (!limits.trades()) return;
-        if (delivery.entries.length == 0) delivery.entries = MeteredEntries.allocate(delivery.capacity);
+        if (delivery.entries.length == 0) {
+            delivery.entries = MeteredEntries.allocate(delivery.capacity);
+            delivery.zoneTag = _readingMarketTag;
+        }
         uint256 count = delivery.entryCount;
-        MeteredEntries.setReading(delivery.entries, count, meter, m.owner, timestamp, exportWh, importWh, m.zone, limits);
+        uint256 zone = _zoneFor(m, delivery.zoneTag);
+        MeteredEntries.setReading(delivery.entries, count, meter, m.owner, timestamp, exportWh, importWh, zone, limits);
         // This cannot overflow, because the count is at most the batch's size.
         unchecked {
             delivery.entryCount = count + 1;
@@ -381,10 +393,19 @@ abstract contract StandingDelivery is MeterProfile, EIP712 {
         return leftWh;
     }
 
-    /// @dev Adds `market` to the list of reading markets named, unless it is already there.
-    function _rememberReadingMarket(address market) private {
-        if (_isReadingMarket(market)) return;
-        if (_readingMarkets.length == MAX_READING_MARKETS) revert TooManyReadingMarkets(MAX_READING_MARKETS);
+    /// @dev The meter's zone in the reading market whose tag is `tag`: the zone it was synced with there, or
+    /// the bus if it was synced with another market (or never).
+    function _zoneFor(Meter memory m, uint256 tag) private pure returns (uint256) {
+        return m.flags.zoneTag() == tag ? m.zone : 0;
+    }
+
+    /// @dev Adds `market` to the list of reading markets named, unless it is already there; returns its place.
+    function _rememberReadingMarket(address market) private returns (uint256 index) {
+        uint256 count = _readingMarkets.length;
+        for (; index < count; ++index) {
+            if (_readingMarkets[index] == market) return index;
+        }
+        if (count == MAX_READING_MARKETS) revert TooManyReadingMarkets(MAX_READING_MARKETS);
         _readingMarkets.push(market);
     }
 

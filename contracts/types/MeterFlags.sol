@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @notice The status bits of a registered meter, kept in the last byte of its record. There are three:
+/// @notice The status bits of a registered meter, kept in the second-last byte of its record. There are three,
+/// and a tag:
 /// - active: the operator has not deactivated the meter.
 /// - awaiting a baseline: the meter's next reading only sets the baseline and counts no energy.
 /// - vault delivery: the meter's export goes to its owner's vault balance, and its readings place the
 ///   meter's standing orders.
+/// - zone tag (bits 3-6): which reading market the meter's zone was taken from (its place in the registry's
+///   list of reading markets, plus one; zero for none), so that a zone kept from another market is not used.
 type MeterFlags is uint8;
 
 using MeterFlagsLibrary for MeterFlags global;
@@ -17,6 +20,10 @@ library MeterFlagsLibrary {
     uint8 private constant ACTIVE = 1;
     uint8 private constant AWAITING_BASELINE = 2;
     uint8 private constant VAULT_DELIVERY = 4;
+    uint8 private constant ZONE_TAG_SHIFT = 3;
+    uint8 private constant ZONE_TAG_MASK = 0x78;
+    /// @notice The largest zone tag the flags hold.
+    uint256 internal constant MAX_ZONE_TAG = 15;
 
     /// @dev Returns the flags of a newly registered meter. It is active, and it awaits a baseline unless
     /// the operator gave its registers at registration.
@@ -48,6 +55,16 @@ library MeterFlagsLibrary {
 
     function baselineSet(MeterFlags flags) internal pure returns (MeterFlags) {
         return MeterFlags.wrap(MeterFlags.unwrap(flags) & ~AWAITING_BASELINE);
+    }
+
+    /// @dev The reading market the meter's zone was taken from: its place in the registry's list plus one.
+    function zoneTag(MeterFlags flags) internal pure returns (uint256) {
+        return (MeterFlags.unwrap(flags) & ZONE_TAG_MASK) >> ZONE_TAG_SHIFT;
+    }
+
+    /// @dev The flags with the zone's tag set; `tag` is at most MAX_ZONE_TAG.
+    function withZoneTag(MeterFlags flags, uint256 tag) internal pure returns (MeterFlags) {
+        return MeterFlags.wrap((MeterFlags.unwrap(flags) & ~ZONE_TAG_MASK) | uint8(tag << ZONE_TAG_SHIFT));
     }
 
     function withVaultDelivery(MeterFlags flags, bool enabled) internal pure returns (MeterFlags) {

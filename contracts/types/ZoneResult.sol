@@ -44,6 +44,16 @@ library ZoneResultLibrary {
         return int256(ZoneResult.unwrap(result)) >> NET_EXPORT_SHIFT;
     }
 
+    /// @notice Whether the net exports of a market's zones (one ZoneResult word each) add up to zero, as
+    /// they do when the links carry exactly what the zones trade with each other.
+    function netExportsBalance(uint256[] memory results) internal pure returns (bool) {
+        int256 netWh = 0;
+        for (uint256 z; z < results.length; ++z) {
+            netWh += netExportWh(ZoneResult.wrap(results[z]));
+        }
+        return netWh == 0;
+    }
+
     /// @notice Returns one side's marginal tick, the volume its marginal level trades (L) and that level's volume (T).
     function marginal(ZoneResult result, bool isBid)
         internal

@@ -114,3 +114,8 @@ error DurationOutOfRange(uint256 durationSeconds, uint256 maxSeconds);
 /// project loads, and in doing so it drops the interfaces that import the file from its record of
 /// compiled sources.
 library GridErrors {}
+
+/// @notice A period beyond the last one a market can have, so that its keys would alias another's.
+/// @param period The period given.
+/// @param maxPeriod The last period a market can have.
+error PeriodOutOfRange(uint256 period, uint256 maxPeriod);

@@ -14,6 +14,7 @@ import {AuctionOrder, AuctionOrderLibrary} from "../../types/AuctionOrder.sol";
 import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {AuctionClearing, Clearing, Market} from "./AuctionClearing.sol";
 import {AuctionSlots} from "./AuctionSlots.sol";
+import {MarketTime} from "./MarketTime.sol";
 
 /// @title AuctionMarkets
 /// @notice This contract holds the part of the auction that firm and standing orders share: the
@@ -35,7 +36,7 @@ abstract contract AuctionMarkets is GridFees, Pausable, IEnergyAuction {
     uint256 public constant MAX_GATE_CLOSURE = 7 days;
     /// @notice The longest an order's escrow may wait for its market's gate to close. Markets further
     /// ahead than this take no orders.
-    uint256 public constant MAX_LEAD_TIME = 7 days;
+    uint256 public constant MAX_LEAD_TIME = MarketTime.MAX_LEAD_TIME;
     /// @notice The most volume one side of one tick of a market may gather, which is 1 TWh. This bound
     /// keeps every running total within its 40 bits and each side's total for a market within 48 bits.
     uint256 public constant MAX_TICK_VOLUME_WH = AuctionClearing.MAX_TICK_VOLUME_WH;

@@ -5,6 +5,7 @@ import {TickVolumes} from "../../types/TickVolumes.sol";
 import {Clearing, Market} from "./AuctionClearing.sol";
 import {IEnergyAuction} from "../IEnergyAuction.sol";
 import {BitMath} from "../../utils/BitMath.sol";
+import {PeriodOutOfRange} from "../../utils/GridErrors.sol";
 
 /// @title AuctionSlots
 /// @notice Raw reads of the auction's storage for MarketZones, which clears a market across zones from the
@@ -146,8 +147,14 @@ library AuctionSlots {
         return keccak256(abi.encode(key, mappingSlot));
     }
 
-    /// @notice The key of a zone's book in a period, as the auction keys its books.
+    /// @notice The last period a market can have: a unix time over a period length of at least one second
+    /// stays far below it, and the zones' ratings are keyed by 48-bit periods.
+    uint256 internal constant MAX_PERIOD = type(uint48).max;
+
+    /// @notice The key of a zone's book in a period, as the auction keys its books. A period beyond
+    /// MAX_PERIOD is refused, since its key would drop the period's top bits and name another market's book.
     function bookKey(uint256 period, uint256 zone) internal pure returns (uint256) {
+        if (period > MAX_PERIOD) revert PeriodOutOfRange(period, MAX_PERIOD);
         return (period << 8) | zone;
     }
 

@@ -751,6 +751,20 @@ library CoupledClearing {
         totals[3] += netted;
     }
 
+    /// @notice What a market's totals (as addFillValues adds them) come to: Wh bought, Wh sold and the
+    /// surplus buyers pay beyond what sellers net. `balanced` is false when the energy bought is not the
+    /// energy sold or sellers would net more than buyers pay, which the rule never produces: such a result
+    /// must not be recorded, and its surplus reads zero instead of wrapping.
+    function totalsOf(uint256[4] memory totals)
+        internal
+        pure
+        returns (uint256 boughtWh, uint256 soldWh, uint256 surplus, bool balanced)
+    {
+        (boughtWh, soldWh) = (totals[0], totals[2]);
+        balanced = boughtWh == soldWh && totals[1] >= totals[3];
+        if (balanced) surplus = totals[1] - totals[3];
+    }
+
     // ---- Small helpers ----
 
     /// @dev The volume of a zone's bids in all.

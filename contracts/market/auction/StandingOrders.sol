@@ -90,8 +90,15 @@ abstract contract StandingOrders is AuctionMarkets {
 
     /// @inheritdoc IMeteredMarket
     function setReadingDeadline(uint256 deadlineSeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (deadlineSeconds > _periodLength) revert InvalidReadingDeadline(deadlineSeconds, _periodLength);
         uint256 previousSeconds = _readingDeadlineSeconds;
+        // A later deadline must not reopen the market of the interval just ended once its clearing time has
+        // passed: it may be cleared, or half-way through its steps, from books that must stay as they are.
+        // Only that interval can reopen, since a deadline is at most one period; until the next period
+        // ends, the longest deadline that keeps it closed is the time since its end.
+        uint256 maxSeconds = _periodLength;
+        uint256 sinceEndSeconds = block.timestamp % maxSeconds;
+        if (previousSeconds <= sinceEndSeconds) maxSeconds = sinceEndSeconds;
+        if (deadlineSeconds > maxSeconds) revert InvalidReadingDeadline(deadlineSeconds, maxSeconds);
         _readingDeadlineSeconds = uint32(deadlineSeconds);
         emit ReadingDeadlineUpdated(previousSeconds, deadlineSeconds);
     }
@@ -166,7 +173,7 @@ abstract contract StandingOrders is AuctionMarkets {
                 (energyDeltaWh, paymentDelta, placed) = _settle(placed, b);
                 changed = true;
             }
-            placed = placed.startInterval(period, MeteredEntries.zone(meterAndEnergy));
+            placed = placed.startInterval(period, _standingZone(MeteredEntries.zone(meterAndEnergy)));
         }
         b.placed = placed;
         uint256 energy = MeteredEntries.energy(meterAndEnergy);
@@ -187,6 +194,13 @@ abstract contract StandingOrders is AuctionMarkets {
             changed = true;
         }
         if (changed) _placed[key] = b.placed;
+    }
+
+    /// @dev The zone a reading's orders trade in: the one its registry gives, or the bus while this market
+    /// has no zones, so that a zone the registry kept from another market cannot send this market's
+    /// clearing to a MarketZones it does not have.
+    function _standingZone(uint256 zone) private view returns (uint256) {
+        return zone != 0 && address(_marketZones) == address(0) ? 0 : zone;
     }
 
     /// @dev Returns whether the market of `b.period` takes readings now. It does not while the auction is
