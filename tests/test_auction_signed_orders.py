@@ -9,6 +9,9 @@ arguments and every event with all of its fields.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from eth_account import Account
 
@@ -25,6 +28,7 @@ from support.auction_helpers import close_gate, cost_ceil, holdings, open_period
 from support.helpers import ZERO_ADDRESS, assert_logs, log, reverts
 
 SIGNATURE_WINDOW = 600  # a relayed order's deadline, seconds ahead
+CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -55,10 +59,15 @@ def relay(a, order, signature, relayer):
 
 
 def test_the_signed_order_type_matches_the_contracts(a, alice, keeper, chain, period):
-    assert type_string(AUCTION_ORDER_PRIMARY_TYPE, AUCTION_ORDER_TYPE) == (
+    signed_type = type_string(AUCTION_ORDER_PRIMARY_TYPE, AUCTION_ORDER_TYPE)
+    assert signed_type == (
         "AuctionOrder(address trader,uint256 period,bool isBid,uint256 amountWh,uint256 limitPricePerKWh,"
         "uint256 nonce,uint256 deadline,uint32 regionId)"
     )
+    # The type hash's string in the contract and the type its interface documents for wallets are that one.
+    for source in ("EnergyAuction.sol", "IEnergyAuction.sol"):
+        text = (CONTRACTS / "market" / source).read_text()
+        assert re.findall(r"AuctionOrder\([^)]*\)", text) == [signed_type], source
     # The auction accepts what the Python typed data signs: the domain and the type hash agree.
     order = signed(a, alice, period, True, 1_000, price(10), chain.pending_timestamp + SIGNATURE_WINDOW)
     signature = sign_auction_order(order, alice.private_key, a.address, chain.chain_id)
