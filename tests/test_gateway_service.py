@@ -19,6 +19,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from eth_account import Account
 from eth_utils import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.fees import FeePolicy
@@ -520,3 +522,259 @@ def test_the_fee_policy_raises_both_fees_and_respects_its_ceiling():
     with pytest.raises(ValueError, match="below 10 %"):
         FeePolicy(bump_percent=5)
 
+
+
+# ------------------------------------------------------------------------------------ input that must stop nothing
+
+
+def transact_as_admin(client: GridClient, call: Any) -> None:
+    client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    client.transact(anvil_account(0), call)
+    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+
+
+def test_poison_messages_are_refused_as_malformed_and_a_good_reading_after_them_lands(gateway_harness):
+    """A JSON array nested 1,000 deep (past Python's parser's recursion) and bytes that are not UTF-8 come
+    through the broker; a 40 KB array and a number of 5,000 digits the broker drops, and the gateway refuses
+    them itself too. Each is refused on its own with a reason, the loop goes on, and the meter's good
+    reading after them lands."""
+    harness = gateway_harness
+    client = harness.client
+    gateway = harness.gateway
+    device = new_device(client, "poisoned")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    topic = readings_topic(gateway.chain_id, device.address)
+    for oversized in (b"[" * 20_000 + b"]" * 20_000, b'{"nonce": 1' + b"9" * 5_000 + b"}"):
+        message = mqtt.MQTTMessage(topic=topic.encode())
+        message.payload = oversized
+        assert gateway._check(message, gateway.clock.head(), {}) is None
+    poisons = [b"[" * 1_000 + b"]" * 1_000, b"\xff\xfe\x00{"]
+    for payload in poisons:
+        harness.publish(payload=payload, topic_meter=device.address)
+    device.consumption_wh += 11
+    harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(len(poisons) + 1)
+    harness.mine()
+    harness.mine()
+    rejected = harness.answers_for(device.address, "rejected", len(poisons) + 2)
+    assert [a["reason"] for a in rejected] == ["malformed"] * (len(poisons) + 2)
+    assert "more than the 2,048 a reading may have" in rejected[0]["message"]
+    assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+    assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers(min_value=-(10**80), max_value=10**80) | st.floats() | st.text(max_size=20)
+ANY_JSON = st.recursive(
+    JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=30
+)
+
+
+@st.composite
+def hostile_payloads(draw: Any, good: dict[str, Any]) -> bytes:
+    """Arbitrary bytes, arbitrary JSON (deep, wide, huge numbers, wrong types), or the good reading with one
+    field replaced, removed or added."""
+    kind = draw(st.sampled_from(("bytes", "json", "deep", "wide", "near", "near-reading")))
+    if kind == "bytes":
+        return draw(st.binary(max_size=300))
+    if kind == "json":
+        return json.dumps(draw(ANY_JSON)).encode()
+    if kind == "deep":
+        depth = draw(st.integers(1, 3_000))
+        return b"[" * depth + b"]" * depth
+    if kind == "wide":
+        return json.dumps({str(i): i for i in range(draw(st.integers(1, 400)))}).encode()
+    message = json.loads(json.dumps(good))
+    target = message if kind == "near" else message["reading"]
+    name = draw(st.sampled_from(sorted(target)))
+    action = draw(st.sampled_from(("replace", "remove", "add")))
+    if action == "replace":
+        target[name] = draw(ANY_JSON | st.integers(min_value=2**255, max_value=2**300))
+    elif action == "remove":
+        del target[name]
+    else:
+        target[draw(st.text(min_size=1, max_size=6))] = draw(ANY_JSON)
+    return json.dumps(message).encode()
+
+
+def test_the_gateway_handler_answers_any_message_once_and_never_raises(gateway_harness):
+    """Whatever a meter publishes on its topic, the handler refuses it with a reason, exactly one answer per
+    message, and raises nothing; the meter's good reading then lands."""
+    harness = gateway_harness
+    client = harness.client
+    gateway = harness.gateway
+    device = new_device(client, "fuzzed")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 13
+    good = device.sign(client, at + INTERVAL_S)
+    topic = readings_topic(gateway.chain_id, device.address)
+    answers: list[tuple[str, bool]] = []
+    sent_answer = gateway._answer
+    gateway._answer = lambda meter, accepted, payload: answers.append((meter, accepted))  # type: ignore[method-assign]
+    head = gateway.clock.head()
+
+    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(payload=hostile_payloads(message_of(good)))
+    def handled_once(payload: bytes) -> None:
+        message = mqtt.MQTTMessage(topic=topic.encode())
+        message.payload = payload
+        before = len(answers)
+        taken = gateway._check(message, head, {})
+        if taken is None:
+            assert [accepted for _, accepted in answers[before:]] == [False]
+        else:  # a reading that is still the good one (a field added back as it was): answered once mined
+            assert taken == good and answers[before:] == []
+            gateway.view.forget(device.address)
+
+    try:
+        handled_once()
+    finally:
+        gateway._answer = sent_answer  # type: ignore[method-assign]
+    harness.publish(good)
+    harness.take(1)
+    harness.mine()
+    harness.mine()
+    assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+
+
+# ------------------------------------------------------------------------------------ every answer true
+
+
+def test_a_nonce_the_chain_refused_a_reading_under_takes_the_meters_next_reading(gateway_harness):
+    """The chain refuses a reading the gateway had accepted (its meter was deactivated meanwhile); once the
+    meter is active again, its reading signed anew under the same nonce is stored, sent and lands, and so
+    does the one after it."""
+    harness = gateway_harness
+    client = harness.client
+    device = new_device(client, "refused-nonce")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 5
+    harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(1)
+    smart_meter = client["SmartMeter"].functions
+    transact_as_admin(client, smart_meter.deactivateMeter(device.address))
+    harness.mine()
+    harness.mine()
+    assert [a["reason"] for a in harness.answers_for(device.address, "rejected", 1)] == ["inactive-meter"]
+    transact_as_admin(client, smart_meter.reactivateMeter(device.address))
+    later = at + 2 * INTERVAL_S
+    harness.mine(later)
+    harness.publish(device.sign(client, later))  # nonce 1 again, signed anew
+    harness.take(1)
+    harness.mine()
+    harness.mine()
+    assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+    device.nonce += 1
+    device.consumption_wh += 5
+    harness.mine(later + INTERVAL_S)
+    harness.publish(device.sign(client, later + INTERVAL_S))
+    harness.take(1)
+    harness.mine()
+    harness.mine()
+    assert harness.answers_for(device.address, "accepted", 3)[-1]["nonce"] == 2
+    assert smart_meter.nonces(device.address).call() == 3
+    assert not [a for a in harness.answers_for(device.address, "rejected", 1) if a["nonce"] != 1]
+
+
+def test_a_reading_published_twice_in_one_burst_is_taken_once_and_only_accepted(gateway_harness):
+    """A QoS 1 redelivery, or a meter's retry, arriving with the first copy: no `rejected` for it."""
+    harness = gateway_harness
+    client = harness.client
+    device = new_device(client, "burst-twice")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 8
+    signed = device.sign(client, at + INTERVAL_S)
+    harness.publish(signed)
+    harness.publish(signed)
+    harness.take(2)
+    harness.mine()
+    harness.mine()
+    assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+    with harness.lock:
+        assert [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")] == []
+    assert harness.gateway.metrics.registry.get_sample_value("energy_grid_gateway_readings_duplicate_total") >= 1
+
+
+def test_a_reading_the_chain_holds_under_a_nonce_this_gateway_has_no_record_of_is_answered_accepted(gateway_harness):
+    """The reading went on chain through this gateway before its store was lost (or through another one):
+    published again byte for byte, it is answered `accepted` with the transaction that holds it."""
+    harness = gateway_harness
+    client = harness.client
+    device = new_device(client, "store-lost")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 9
+    signed = device.sign(client, at + INTERVAL_S)
+    harness.publish(signed)
+    harness.take(1)
+    harness.mine()
+    harness.mine()
+    first = harness.answers_for(device.address, "accepted", 2)[-1]
+    harness.gateway.store._db.execute("DELETE FROM readings WHERE meter = ?", (device.address,))
+    harness.gateway.view.forget(device.address)
+    harness.publish(signed)
+    harness.take(1)
+    again = harness.answers_for(device.address, "accepted", 3)[-1]
+    assert (again["nonce"], again["txHash"], again["blockNumber"]) == (1, first["txHash"], first["blockNumber"])
+
+
+def test_a_paused_smart_meter_defers_batches_and_refuses_no_reading(gateway_harness):
+    """An estimate that reverts with an error naming no meter (EnforcedPause) blames no reading: the batch
+    waits, doubling its wait, and lands once the registry is unpaused."""
+    harness = gateway_harness
+    client = harness.client
+    device = new_device(client, "paused")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 4
+    harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(1)
+    smart_meter = client["SmartMeter"].functions
+    transact_as_admin(client, smart_meter.pause())
+    for _ in range(4):
+        harness.mine()
+    deferred = harness.gateway.metrics.registry.get_sample_value
+    assert deferred("energy_grid_gateway_batches_deferred_total", {"reason": "EnforcedPause"}) >= 2
+    assert harness.gateway.store.get(device.address, 1).state == ReadingState.ACCEPTED
+    transact_as_admin(client, smart_meter.unpause())
+    stored = harness.gateway.store.get
+    wait_until(lambda: harness.mine() or stored(device.address, 1).state == ReadingState.ON_CHAIN, ANSWER_TIMEOUT_S, "mined")
+    harness.mine()
+    assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+    with harness.lock:
+        assert [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")] == []
+
+
+def test_a_reading_too_large_for_a_batch_of_its_own_is_refused_and_batch_sizes_grow_back(gateway_harness):
+    harness = gateway_harness
+    client = harness.client
+    gateway = harness.gateway
+    devices = [new_device(client, f"grow-back-{i}") for i in range(4)]
+    at = first_readings(harness, devices)
+    harness.mine(at + INTERVAL_S)
+    for device in devices:
+        device.consumption_wh += 6
+        harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(len(devices))
+    head = gateway.clock.head()
+    tiny = replace(head, gas_limit=submitter_module.BLOCK_SHARE * 40_000)  # less than one signed reading needs
+    sent = gateway.submitter.send_waiting(tiny, gateway.store.waiting(), send_partial=True, max_in_flight=4, on_refused=gateway._refused)
+    assert sent == 0 and gateway.submitter.batch_size == 1
+    for device in devices:
+        assert [a["reason"] for a in harness.answers_for(device.address, "rejected", 1)] == ["too-much-gas"]
+    # The meters sign their readings anew; at the block's real size batches grow back while they fit.
+    harness.mine(at + INTERVAL_S + 1)
+    for device in devices:
+        harness.publish(device.sign(client, at + INTERVAL_S + 1))
+    harness.take(len(devices))
+    waiting = gateway.store.waiting()
+    sent = gateway.submitter.send_waiting(gateway.clock.head(), waiting, send_partial=True, max_in_flight=4, on_refused=gateway._refused)
+    assert (sent, len(waiting)) == (len(devices), len(devices)), harness.answers
+    assert gateway.submitter.batch_size > 1
+    harness.mine()
+    harness.mine()
+    for device in devices:
+        assert client["SmartMeter"].functions.nonces(device.address).call() == 2

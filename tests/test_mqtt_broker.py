@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from energy_grid.services.broker import BrokerConfigError, acl_text, meter_topic, mosquitto_program, write_password_file
+from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES
 
 from support.mosquitto import (
     ANSWER_TIMEOUT_SECONDS,
@@ -174,3 +176,18 @@ def test_acl_text_grants_a_monitor_user_every_meters_topics_to_read_only():
 def test_acl_text_refuses_what_would_not_be_one_user_or_one_topic(chain_id, meter, gateway_user):
     with pytest.raises(BrokerConfigError):
         acl_text(chain_id, [meter], gateway_user)
+
+
+def test_the_broker_forwards_no_message_larger_than_a_reading_may_be(mqtt_broker):
+    """A meter's publication past MAX_MESSAGE_BYTES never reaches the gateway (a 3.1.1 meter's QoS flow is
+    completed, and the message dropped); the next one, at the limit, does."""
+    meter = MQTT_METERS[0]
+    topic = meter_topic(MQTT_CHAIN_ID, meter, "readings")
+    v311 = MQTTProtocolVersion.MQTTv311
+    password = mqtt_broker.passwords[meter]
+    with admitted(mqtt_broker, MQTT_GATEWAY_USER) as gateway, connected(mqtt_broker, meter, password, protocol=v311) as device:
+        assert device.connack.get(timeout=ANSWER_TIMEOUT_SECONDS) == "Success"
+        assert gateway.subscribe(ALL_READINGS) == "Granted QoS 1"
+        device.publish(topic, b"x" * (MAX_MESSAGE_BYTES + 1))
+        device.publish(topic, b"y" * MAX_MESSAGE_BYTES)
+        assert gateway.next_message().payload == b"y" * MAX_MESSAGE_BYTES

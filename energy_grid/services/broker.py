@@ -33,6 +33,7 @@ from pathlib import Path
 from eth_utils import is_address, is_checksum_address, is_checksum_formatted_address, to_checksum_address
 
 from energy_grid.chain.errors import GridError
+from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES
 
 TOPIC_ROOT = "energy-grid"
 # Debian installs the broker in /usr/sbin, which is not on an ordinary user's PATH.
@@ -138,6 +139,9 @@ def mosquitto_config(
         # every interval's readings for its session (default: 1,000 messages, then it drops them).
         f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        # No message larger than a signed reading may be reaches the gateway, which refuses one itself too:
+        # the broker completes the publisher's QoS flow and forwards nothing (an MQTT 5 publisher is told why).
+        f"message_size_limit {MAX_MESSAGE_BYTES}",
     ]
     if persistence_dir is None:
         lines.append("persistence false")

@@ -9,7 +9,8 @@ reading is.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from web3 import Web3
 from web3.exceptions import ContractCustomError
@@ -22,6 +23,28 @@ from energy_grid.services.gateway.store import ReadingStore
 from energy_grid.services.ingest import read_limits
 from energy_grid.services.reading_rules import ChainLimits
 from energy_grid.signing.readings import SignedReading
+
+# How far back a reading the chain holds is looked for when a meter publishes it again under a nonce
+# the gateway has no record of: a day of blocks at one a second.
+ON_CHAIN_LOOKBACK_BLOCKS = 86_400
+
+
+@dataclass(frozen=True)
+class OnChain:
+    """Where the chain holds a reading."""
+
+    tx_hash: str
+    block_number: int
+
+
+def _plain(value: Any) -> Any:
+    """Decoded ABI values (structs as dicts in ABI order) as plain tuples, to compare with
+    SignedReading.as_tuple()."""
+    if isinstance(value, dict):
+        return tuple(_plain(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return tuple(_plain(item) for item in value)
+    return value
 
 
 class ChainView:
@@ -91,6 +114,27 @@ class ChainView:
         """Each meter's next nonce on chain, read in JSON-RPC batches."""
         nonces = self._reader.read([prepare(self.smart_meter, "nonces", meter) for meter in meters])
         return {meter: int(nonce) for meter, nonce in zip(meters, nonces, strict=True)}
+
+    def reading_on_chain(self, signed: SignedReading) -> OnChain | None:
+        """The transaction that put this very reading on chain, within ON_CHAIN_LOOKBACK_BLOCKS; None if
+        there is none. A meter's readings are strictly later one by one, so at most one of its
+        ReadingAccepted has the reading's time; the signed reading is then looked for, byte for byte, in
+        that transaction's batch of signed readings."""
+        head = int(self.client.w3.eth.block_number)
+        event = self.smart_meter.events.ReadingAccepted()
+        logs = event.get_logs(argument_filters={"meter": signed.meter}, from_block=max(0, head - ON_CHAIN_LOOKBACK_BLOCKS), to_block=head)
+        for entry in logs:
+            if entry["args"]["timestamp"] != signed.reading[0]:
+                continue
+            transaction = self.client.w3.eth.get_transaction(entry["transactionHash"])
+            try:
+                function, arguments = self.smart_meter.decode_function_input(transaction["input"])
+            except ValueError:  # not a call of SmartMeter's
+                return None
+            if function.fn_name == "submitSignedReadings" and signed.as_tuple() in _plain(arguments["signedReadings"]):
+                return OnChain("0x" + bytes(entry["transactionHash"]).hex(), int(entry["blockNumber"]))
+            return None
+        return None
 
     def clearing_time_s(self, reading_timestamp_s: int) -> int | None:
         """When the market a reading at `reading_timestamp_s` trades in clears, after which the

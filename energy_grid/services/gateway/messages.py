@@ -35,6 +35,10 @@ from energy_grid.signing.readings import SignedReading, typed_data
 
 TOPIC_ROOT = "energy-grid"
 MAX_UINT256 = 2**256 - 1
+# The largest message the gateway reads. A signed reading in the documented form is about 400 bytes,
+# or some 700 with every integer at its widest as a decimal string; the broker caps messages at the
+# same size (message_size_limit), so a meter cannot make the gateway parse more.
+MAX_MESSAGE_BYTES = 2_048
 READING_FIELDS = ("timestamp", "consumption", "production", "gridFrequency", "voltage")
 MESSAGE_FIELDS = ("meter", "nonce", "deadline", "reading", "v", "r", "s")
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -47,7 +51,7 @@ class MessageCode(StrEnum):
     """Why a message is refused before its reading is looked at; the values are documented codes.
     A reading that breaks one of SmartMeter's rules carries a RefusalCode instead."""
 
-    MALFORMED = "malformed"  # not the JSON above: a field missing, extra or of the wrong form
+    MALFORMED = "malformed"  # not the JSON above (a field missing, extra or of the wrong form), or over MAX_MESSAGE_BYTES
     WRONG_TOPIC = "wrong-topic"  # the payload's meter is not the topic's
     BAD_SIGNATURE = "bad-signature"  # not signed by the meter's key, or a malleable signature
     UNKNOWN_METER = "unknown-meter"
@@ -55,6 +59,7 @@ class MessageCode(StrEnum):
     NONCE_USED = "nonce-used"  # below the meter's next nonce: a replay, or a reading already taken
     NONCE_AHEAD = "nonce-ahead"  # above the meter's next nonce: an earlier reading is missing
     EXPIRED = "expired"  # its deadline has passed on the chain's clock
+    TOO_MUCH_GAS = "too-much-gas"  # the reading alone needs more gas than a batch may take
 
 
 class Rejected(Exception):
@@ -122,10 +127,16 @@ def parse_reading(topic: str, payload: bytes, chain_id: int) -> SignedReading:
     """The signed reading of a message on `topic`, parsed strictly; Rejected (MALFORMED or
     WRONG_TOPIC) when it is not exactly the documented form."""
     topic_meter = meter_of_topic(topic, chain_id)
+    if len(payload) > MAX_MESSAGE_BYTES:
+        too_long = f"the message has {len(payload):,} bytes, more than the {MAX_MESSAGE_BYTES:,} a reading may have"
+        raise Rejected(MessageCode.MALFORMED, too_long)
     try:
         message = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise Rejected(MessageCode.MALFORMED, f"the payload is not JSON: {err}") from None
+    except (RecursionError, ValueError) as err:
+        # Nesting too deep for the parser, or a number past Python's limit on digits.
+        raise Rejected(MessageCode.MALFORMED, f"the payload is not a reading's JSON: {type(err).__name__}") from None
     if not isinstance(message, dict):
         raise Rejected(MessageCode.MALFORMED, "the message must be a JSON object")
     # The nonce first, so that a refusal of the rest still tells the meter which reading it was.

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.fees import FeePolicy
+from energy_grid.contracts.base import CONNECTION_ERRORS
 from energy_grid.services.gateway.chain_view import ChainView
 from energy_grid.services.gateway.messages import (
     MessageCode,
@@ -54,7 +56,7 @@ from energy_grid.services.gateway.messages import (
     verify_signature,
 )
 from energy_grid.services.gateway.store import ReadingState, ReadingStore
-from energy_grid.services.gateway.submitter import BatchSubmitter, Mined, Refused
+from energy_grid.services.gateway.submitter import TOO_MUCH_GAS, BatchSubmitter, Mined, Refused
 from energy_grid.services.mqtt import BrokerSettings
 from energy_grid.services.reading_rules import RefusalCode
 from energy_grid.services.runtime import ChainClock, ChainHead, ServiceError, ServiceMetrics
@@ -102,6 +104,9 @@ class GatewayMetrics(ServiceMetrics):
             self.name("batch_readings"), "Readings per mined batch.", buckets=(1, 5, 10, 25, 50, 75, 100), registry=self.registry
         )
         self.connected: Gauge = self.gauge("broker_connected", "1 while the MQTT session is up.")
+        self.deferred: Counter = self.counter(
+            "batches_deferred", "Batches held back for a reason naming no reading (paused, no revert data), by reason.", ["reason"]
+        )
 
 
 class Gateway:
@@ -125,6 +130,7 @@ class Gateway:
         self._arrived_at_block: dict[tuple[str, int], int] = {}
         self._last_message_block = -1
         self._last_step = time.monotonic()
+        self._last_error: str | None = None  # the last step's failure, shown in /health
         client_id = settings.client_id or f"energy-grid-gateway-{self.chain_id}-{account.address.lower()}"
         self.mqtt = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, clean_session=False, manual_ack=True
@@ -198,10 +204,19 @@ class Gateway:
             head = self.clock.head()
             if self._head is None or head.block_hash != self._head.block_hash:
                 self._on_block(head)
-        except (OSError, ConnectionError, TimeoutError) as err:
+            self._last_error = None
+        except TRANSIENT_ERRORS as err:
             # The node is down or restarting: nothing is lost, the next step tries again.
             self.metrics.errors.inc()
+            self._last_error = f"{type(err).__name__}: {err}"
             log.warning("the node did not answer (%s): trying again", err)
+            time.sleep(min(wait_s * 5, 2.0))
+        except Exception as err:  # the chain answered something the gateway did not expect: it says so and goes on
+            self.metrics.errors.inc()
+            error = f"{type(err).__name__}: {err}"
+            if error != self._last_error:
+                log.exception("a step failed: trying again")
+            self._last_error = error
             time.sleep(min(wait_s * 5, 2.0))
 
     def _take_messages(self, wait_s: float) -> None:
@@ -216,15 +231,16 @@ class Gateway:
                 break
         head = self._head or self.clock.head()
         self.view.prefetch(self._meters_of(burst))
-        accepted: list[SignedReading] = []
+        # The burst's readings by meter and nonce: a second copy of one (a redelivery) is not a new reading.
+        accepted: dict[tuple[str, int], SignedReading] = {}
         for message in burst:
-            signed = self._check(message, head)
+            signed = self._check(message, head, accepted)
             if signed is not None:
-                accepted.append(signed)
+                accepted[(signed.meter, signed.nonce)] = signed
         if accepted:
-            self.store.accept_many(accepted, head.timestamp_s)
-            for signed in accepted:
-                self._arrived_at_block[(signed.meter, signed.nonce)] = head.number
+            self.store.accept_many(accepted.values(), head.timestamp_s)
+            for key in accepted:
+                self._arrived_at_block[key] = head.number
         for message in burst:
             self.mqtt.ack(message.mid, message.qos)
         self._last_message_block = head.number
@@ -234,35 +250,60 @@ class Gateway:
         meters = []
         for message in burst:
             try:
-                meters.append(meter_of_topic(message.topic, self.chain_id))
+                meters.append(meter_of_topic(_topic(message), self.chain_id))
             except Rejected:
                 continue
         return meters
 
-    def _check(self, message: mqtt.MQTTMessage, head: ChainHead) -> SignedReading | None:
-        """The message's reading if it is new and passes every check; else None (answered if refused)."""
+    def _check(self, message: mqtt.MQTTMessage, head: ChainHead, burst: dict[tuple[str, int], SignedReading]) -> SignedReading | None:
+        """The message's reading if it is new and passes every check; else None (answered if refused).
+        Whatever a message holds, it is refused on its own: an error that reading it raises refuses it
+        as malformed, and only the node or the store failing stops the burst (to be taken again)."""
         self.metrics.received.inc()
         meter = ""
         try:
-            meter = meter_of_topic(message.topic, self.chain_id)
-            signed = parse_reading(message.topic, bytes(message.payload), self.chain_id)
-            meter = signed.meter
-            verify_signature(signed, self.chain_id, self.smart_meter)
-            stored = self.store.get(signed.meter, signed.nonce)
-            if stored is not None and stored.signed == signed:
+            meter = meter_of_topic(_topic(message), self.chain_id)
+            return self._checked(message, head, burst)
+        except Rejected as rejected:
+            self._reject(meter, _topic(message), rejected)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as err:  # a message must never stop the gateway, whatever it makes the checks raise
+            self._reject(meter, _topic(message), Rejected(MessageCode.MALFORMED, f"the message could not be read ({type(err).__name__})"))
+            log.warning("a message on %s raised %s while it was checked: refused as malformed", _topic(message), type(err).__name__)
+        return None
+
+    def _reject(self, meter: str, topic: str, rejected: Rejected) -> None:
+        self.metrics.rejected.labels(reason=rejected.code).inc()
+        log.info("rejected a reading of %s (nonce %s): %s: %s", meter or topic, rejected.nonce, rejected.code, rejected.message)
+        if meter:
+            self._answer(meter, False, rejected.answer())
+
+    def _checked(self, message: mqtt.MQTTMessage, head: ChainHead, burst: dict[tuple[str, int], SignedReading]) -> SignedReading | None:
+        """The checks of one message, which raise Rejected with the reason. A reading the gateway holds
+        already (stored, or earlier in this burst) is a duplicate, not a new reading; a nonce the chain
+        refused a reading under is free for the meter's next one."""
+        signed = parse_reading(_topic(message), bytes(message.payload), self.chain_id)
+        verify_signature(signed, self.chain_id, self.smart_meter)
+        if burst.get((signed.meter, signed.nonce)) == signed:
+            self.metrics.duplicates.inc()
+            return None
+        stored = self.store.get(signed.meter, signed.nonce)
+        if stored is not None and stored.state != ReadingState.REFUSED:
+            if stored.signed == signed:
                 self._on_duplicate(stored.state, stored.tx_hash, stored.block_number, signed)
                 return None
-            if stored is not None and stored.state != ReadingState.REFUSED:
-                taken = f"nonce {signed.nonce} is taken by another reading of meter {signed.meter}"
-                raise Rejected(MessageCode.NONCE_USED, taken, signed.nonce)
-            limits = self.view.limits_at(head.timestamp_s + self.settings.future_tolerance_s)
-            check_reading(signed, self.view.meter(signed.meter), limits)
-        except Rejected as rejected:
-            self.metrics.rejected.labels(reason=rejected.code).inc()
-            log.info("rejected a reading of %s (nonce %s): %s: %s", meter or message.topic, rejected.nonce, rejected.code, rejected.message)
-            if meter:
-                self._answer(meter, False, rejected.answer())
+            taken = f"nonce {signed.nonce} is taken by another reading of meter {signed.meter}"
+            raise Rejected(MessageCode.NONCE_USED, taken, signed.nonce)
+        limits = self.view.limits_at(head.timestamp_s + self.settings.future_tolerance_s)
+        meter = self.view.meter(signed.meter)
+        if signed.nonce < meter.next_nonce and (found := self.view.reading_on_chain(signed)) is not None:
+            # The chain holds this very reading under a nonce the gateway has no record of taking
+            # (sent by another gateway, or before this store): it is accepted, and the meter told where.
+            self.metrics.duplicates.inc()
+            self._answer(signed.meter, True, accepted_answer(signed.nonce, found.tx_hash, found.block_number))
             return None
+        check_reading(signed, meter, limits)
         self.view.advance(signed)
         self.metrics.accepted.inc()
         return signed
@@ -288,7 +329,12 @@ class Gateway:
         quiet = self._last_message_block < head.number
         send_partial = quiet or head.number - oldest >= self.settings.max_wait_blocks
         sent = self.submitter.send_waiting(
-            head, waiting, send_partial=send_partial, max_in_flight=self.settings.max_in_flight, on_refused=self._refused
+            head,
+            waiting,
+            send_partial=send_partial,
+            max_in_flight=self.settings.max_in_flight,
+            on_refused=self._refused,
+            on_deferred=lambda deferred: self.metrics.deferred.labels(reason=deferred.reason).inc(),
         )
         self.metrics.submitted.inc(sent)
         counts = self.store.counts()
@@ -360,7 +406,20 @@ class Gateway:
             "broker_connected": self._connected.is_set(),
             "chain_head": None if self._head is None else self._head.number,
             "seconds_since_step": round(since_step_s, 1),
+            "last_error": self._last_error,
         }
+
+
+# Errors that say the node or the disk failed, not the message: the burst is taken again once they pass.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, OSError, TimeoutError, sqlite3.Error)
+
+
+def _topic(message: mqtt.MQTTMessage) -> str:
+    """The message's topic; one whose bytes are not UTF-8 (the broker should refuse it) reads as its repr."""
+    try:
+        return message.topic
+    except UnicodeDecodeError:
+        return repr(message._topic)
 
 
 # What SmartMeter's refusals of a reading the gateway had accepted are answered with: the codes of
@@ -381,6 +440,7 @@ CHAIN_REFUSALS: dict[str, str] = {
     "RegisterOutOfRange": RefusalCode.REGISTER_TOO_LARGE,
     "FrequencyOutOfBounds": RefusalCode.FREQUENCY_OUT_OF_BOUNDS,
     "VoltageOutOfBounds": RefusalCode.VOLTAGE_OUT_OF_BOUNDS,
+    TOO_MUCH_GAS: MessageCode.TOO_MUCH_GAS,
 }
 # A refusal no rule above names (a paused registry, a failing vault): answered with this code.
 REFUSED_ON_CHAIN = "refused-on-chain"

@@ -143,19 +143,24 @@ class ReadingStore:
 
     def accept(self, signed: SignedReading, received_at_s: int) -> bool:
         """Stores a checked reading; on disk when this returns. False when the store holds that
-        meter's nonce already (the broker redelivered a message whose acknowledgement was lost):
-        nothing changes then, and the message may be acknowledged again."""
+        meter's nonce already and the chain has not refused it (the broker redelivered a message whose
+        acknowledgement was lost): nothing changes then, and the message may be acknowledged again."""
         return self.accept_many([signed], received_at_s) == 1
 
     def accept_many(self, readings: Iterable[SignedReading], received_at_s: int) -> int:
         """Stores checked readings in one commit (one disk flush for a burst of messages); returns
-        how many were new."""
+        how many were stored. A reading under a nonce the chain refused an earlier one under takes
+        that nonce's row, since the refused reading will never be on chain; a nonce held by any other
+        reading is left as it is."""
         with self._transaction() as db:
             added = 0
             for signed in readings:
                 cursor = db.execute(
-                    "INSERT OR IGNORE INTO readings (meter, nonce, signed, received_at_s, state) VALUES (?, ?, ?, ?, ?)",
-                    (signed.meter, signed.nonce, _to_json(signed), received_at_s, ReadingState.ACCEPTED),
+                    "INSERT INTO readings (meter, nonce, signed, received_at_s, state) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (meter, nonce) DO UPDATE SET signed = excluded.signed, received_at_s = excluded.received_at_s, "
+                    "state = excluded.state, tx_nonce = NULL, tx_hash = NULL, block_number = NULL, reason = NULL "
+                    "WHERE readings.state = ?",
+                    (signed.meter, signed.nonce, _to_json(signed), received_at_s, ReadingState.ACCEPTED, ReadingState.REFUSED),
                 )
                 added += cursor.rowcount
             return added

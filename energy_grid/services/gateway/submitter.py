@@ -33,7 +33,7 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 
 from energy_grid.chain.client import GridClient
-from energy_grid.chain.errors import GridError, decode_error
+from energy_grid.chain.errors import DecodedError, decode_error
 from energy_grid.chain.fees import FeePolicy, Fees
 from energy_grid.chain.jsonrpc import RequestFailed
 from energy_grid.chain.sender import DynamicFeeTransaction, TransactionSender, prepare
@@ -67,6 +67,22 @@ class Refused:
     signed: SignedReading
     error_name: str
     message: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A batch the chain cannot take now for a reason that names none of its readings (SmartMeter
+    paused, a market's error, an estimate failing without revert data): it waits, and none of its
+    readings is refused for it."""
+
+    reason: str
+
+
+# The reason of a reading too large for a batch of its own, as Refused.error_name.
+TOO_MUCH_GAS = "TooMuchGas"
+# Blocks a deferred batch waits before it is estimated again, doubling up to the last.
+FIRST_RETRY_BLOCKS = 1
+LAST_RETRY_BLOCKS = 64
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,10 @@ class BatchSubmitter:
         self._next_nonce = 0
         self._block_times: dict[int, int] = {}
         self.batch_size = MAX_BATCH_SIZE
+        # After a deferred batch nothing is estimated before this block; the wait doubles while the
+        # chain keeps refusing, and starts again at FIRST_RETRY_BLOCKS once a batch goes through.
+        self.retry_at_block = 0
+        self._retry_blocks = FIRST_RETRY_BLOCKS
 
     # ------------------------------------------------------------------ the account's nonces
 
@@ -236,10 +256,14 @@ class BatchSubmitter:
         send_partial: bool,
         max_in_flight: int,
         on_refused: Callable[[Refused], None],
+        on_deferred: Callable[[Deferred], None] | None = None,
     ) -> int:
         """Sends batches of `waiting` (the store's waiting readings, read once by the caller) until
         none is left or `max_in_flight` transactions are in flight; a batch smaller than the batch
-        size only when `send_partial`. Returns how many readings were sent."""
+        size only when `send_partial`. A batch the chain cannot take for a reason naming none of its
+        readings stops the sending until `retry_at_block`. Returns how many readings were sent."""
+        if head.number < self.retry_at_block:
+            return 0
         cap = gas_cap(head.gas_limit)
         in_flight = self.store.in_flight()
         flights = len(in_flight)
@@ -250,11 +274,15 @@ class BatchSubmitter:
             batches = self._plan(queue, busy, head.timestamp_s, max_in_flight - flights, send_partial)
             if not batches:
                 break
+            deferred: Deferred | None = None
             for batch, gas in zip(batches, self._sized(batches, cap), strict=True):
                 if isinstance(gas, Refused):
                     queue.remove(gas.signed)
                     on_refused(gas)
                     continue  # the rest of the batch is planned again
+                if isinstance(gas, Deferred):
+                    deferred = gas
+                    continue
                 if gas is None:
                     continue  # the batch was too large: planned again at the lowered size
                 fees = self.fee_policy.initial(head.base_fee_per_gas, self._suggested_tip())
@@ -268,7 +296,19 @@ class BatchSubmitter:
                 busy.update(signed.meter for signed in batch)
                 sent_now = set(batch)
                 queue = [signed for signed in queue if signed not in sent_now]
+            if deferred is not None:
+                self._defer(deferred, head, on_deferred)
+                break
+            self._retry_blocks = FIRST_RETRY_BLOCKS
         return sent
+
+    def _defer(self, deferred: Deferred, head: ChainHead, on_deferred: Callable[[Deferred], None] | None) -> None:
+        """Nothing more is estimated before `retry_at_block`; the wait doubles while batches are deferred."""
+        self.retry_at_block = head.number + self._retry_blocks
+        log.warning("the chain takes no batch now (%s): estimating again in %d blocks", deferred.reason, self._retry_blocks)
+        self._retry_blocks = min(LAST_RETRY_BLOCKS, 2 * self._retry_blocks)
+        if on_deferred is not None:
+            on_deferred(deferred)
 
     def _plan(
         self, queue: list[SignedReading], busy: set[str], chain_time_s: int, count: int, send_partial: bool
@@ -287,30 +327,38 @@ class BatchSubmitter:
             left = [signed for signed in left if signed not in planned]
         return batches
 
-    def _sized(self, batches: list[list[SignedReading]], cap: int) -> list[int | Refused | None]:
+    def _sized(self, batches: list[list[SignedReading]], cap: int) -> list[int | Refused | Deferred | None]:
         """Each batch's gas limit; the reading SmartMeter refuses (taken out of the store's queue)
-        where the estimate names one; None for a batch too large (the batch size is lowered for the
-        next plan). The estimates go in one JSON-RPC batch, at the latest block (no meter of a batch
-        has a reading in flight): one round trip however many batches a block brings."""
+        where the estimate names one; Deferred where the estimate fails for a reason that names no
+        reading; None for a batch too large (the batch size is lowered for the next plan), and a
+        reading too large for a batch of its own is refused. The batch size grows back while batches
+        fit in half the cap. The estimates go in one JSON-RPC batch, at the latest block (no meter of a
+        batch has a reading in flight): one round trip however many batches a block brings."""
         calls = [self._call(batch) for batch in batches]
         requests_ = [
             ("eth_estimateGas", [{"from": self.account.address, "to": call.address, "data": call.data}, "latest"]) for call in calls
         ]
-        sized: list[int | Refused | None] = []
+        sized: list[int | Refused | Deferred | None] = []
         for batch, outcome in zip(batches, self.sender.rpc_batch_outcomes(requests_), strict=True):
             if isinstance(outcome, RequestFailed):
-                if not outcome.data and "revert" not in outcome.message.lower():
-                    raise GridError(f"the node did not estimate a batch of readings: {outcome.message}")
                 refused = self._culprit(batch, outcome.data)
+                if refused is None:
+                    sized.append(Deferred(self._unnamed(outcome)))
+                    continue
                 self.store.refuse(refused.signed.meter, refused.signed.nonce, refused.message)
                 sized.append(refused)
                 continue
             limit = with_margin(int(outcome, 16))
             if limit <= cap:
+                if 2 * limit <= cap and len(batch) == self.batch_size < MAX_BATCH_SIZE:
+                    self.batch_size = min(MAX_BATCH_SIZE, 2 * self.batch_size)
                 sized.append(limit)
                 continue
             if len(batch) == 1:
-                raise RuntimeError(f"one reading needs {limit:,} gas, more than a batch may take ({cap:,})")
+                message = f"the reading alone needs {limit:,} gas, more than a batch may take ({cap:,})"
+                self.store.refuse(batch[0].meter, batch[0].nonce, message)
+                sized.append(Refused(batch[0], TOO_MUCH_GAS, message))
+                continue
             size = max(1, len(batch) * cap // limit)
             if size < self.batch_size:
                 self.batch_size = size
@@ -318,18 +366,32 @@ class BatchSubmitter:
             sized.append(None)
         return sized
 
-    def _culprit(self, batch: list[SignedReading], data: str) -> Refused:
-        """The reading a refusal names: by its meter and nonce, else the meter's first reading in
-        the batch; the first reading of the batch when the refusal names none."""
-        decoded = decode_error(self.smart_meter.abi, data) if data.startswith("0x") and len(data) >= SELECTOR_HEX_CHARS else None
-        if decoded is None:
-            return Refused(batch[0], "unknown", f"SmartMeter refused the batch with data {data[:10] or 'none'}")
-        meter = str(decoded.arguments.get("meter", "")).lower()
+    def _culprit(self, batch: list[SignedReading], data: str) -> Refused | None:
+        """The reading a refusal names: by its meter and nonce, else that meter's first reading in the
+        batch. None when the refusal names no meter of the batch (SmartMeter paused, a market's error,
+        no revert data): no reading is to blame, and the batch waits."""
+        decoded = self._decoded(data)
+        if decoded is None or "meter" not in decoded.arguments:
+            return None
+        meter = str(decoded.arguments["meter"]).lower()
         nonce = decoded.arguments.get("nonce")
-        candidates = [s for s in batch if s.meter.lower() == meter] or batch
+        candidates = [s for s in batch if s.meter.lower() == meter]
+        if not candidates:
+            return None
         culprit = next((s for s in candidates if nonce is not None and s.nonce == nonce), candidates[0])
         arguments = ", ".join(f"{name}={value}" for name, value in decoded.arguments.items())
         return Refused(culprit, decoded.name, f"SmartMeter refused it: {decoded.name}({arguments})")
+
+    def _unnamed(self, failed: RequestFailed) -> str:
+        """What an estimate that blames no reading failed with, for the log and the metric's reason."""
+        decoded = self._decoded(failed.data)
+        if decoded is not None:
+            return decoded.name
+        return failed.data[:SELECTOR_HEX_CHARS] if failed.data else "no revert data"
+
+    def _decoded(self, data: str) -> DecodedError | None:
+        """SmartMeter's error in revert data; None for no data, or an error of another contract."""
+        return decode_error(self.smart_meter.abi, data) if data.startswith("0x") and len(data) >= SELECTOR_HEX_CHARS else None
 
     def _call(self, batch: list[SignedReading]) -> Any:
         return prepare(self.smart_meter, "submitSignedReadings", [signed.as_tuple() for signed in batch])
