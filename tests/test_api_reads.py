@@ -169,7 +169,7 @@ def test_grid_status_series_and_index_status(reads, reads_grid):
     index_status = http.get("/api/v1/index/status").json()
     assert index_status == {
         "chainId": reads_grid.chain_id, "headBlock": indexed, "indexedBlock": indexed, "lagBlocks": 0,
-        "caughtUp": True, "progress": 1.0, "message": "in step with the chain",
+        "caughtUp": True, "progress": 1.0, "message": "in step with the chain", "skippedEvents": 0,
     }
     reads_grid.mine_block_at(now_s(reads_grid) + 1)
     assert http.get("/api/v1/index/status").json()["lagBlocks"] == 1

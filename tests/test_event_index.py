@@ -1,16 +1,24 @@
 """The event index: the follower stores the contracts' events, resumes without gaps or duplicates,
-keeps a crashed range out, rolls back reorganized blocks, and runs the same on PostgreSQL."""
+keeps a crashed range out, rolls back reorganized blocks, and runs the same on PostgreSQL. An event
+the index cannot store is left out, said once and counted, without holding back the events after it."""
 
 from __future__ import annotations
 
+import logging
+from types import SimpleNamespace
+
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from web3 import Web3
 
 from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.chain.manifest import abi_of
 from energy_grid.index import EventIndex, Follower, queries
 from energy_grid.index import follower as follower_module
+from energy_grid.index.decode import RowOf
 from energy_grid.index.follower import next_span
-from energy_grid.index.models import Block, Fill, LoadReported, OrderCreated, ReadingAccepted, SettlementRow
+from energy_grid.index.models import Block, Fill, LinkLimitsSet, LoadReported, OrderCreated, ReadingAccepted, SettlementRow
 from energy_grid.index.store import CURSOR_ROW_ID
 
 from support.index_helpers import BUYER, DEVICE, SELLER, dump, grid_reports, meter_energy, trade
@@ -264,3 +272,93 @@ def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_inde
     postgres.rollback_above(index_grid.chain_id, -1)
     assert postgres.cursor() is not None and postgres.cursor().id == CURSOR_ROW_ID
     assert all(rows == [] for rows in dump(postgres).values())
+
+
+# ---------------------------------------------------------------- values and events the index cannot hold back on
+
+@pytest.fixture
+def zone_events(project, admin, networks, chain):
+    """A contract emitting MarketZones' events with any arguments, and how to build a follower that
+    reads it, as the deployment's MarketZones, into an index."""
+
+    def build(index: EventIndex) -> Follower:
+        w3 = Web3(Web3.HTTPProvider(networks.provider.uri))
+        market_zones = w3.eth.contract(address=harness.address, abi=abi_of(harness))
+        client = SimpleNamespace(w3=w3, chain_id=chain.chain_id, contracts={"MarketZones": market_zones})
+        return Follower(index, client, 0.1, start_block=start_block)
+
+    harness = admin.deploy(project.MarketZonesEventsHarness)
+    start_block = chain.blocks.head.number
+    return harness, build
+
+
+def _refusing(monkeypatch: pytest.MonkeyPatch, refusals: dict[int, Exception]) -> None:
+    """The store fails to insert a LinkLimitsSet row whose first period `refusals` names, with that error."""
+    insert_rows = EventIndex._insert_rows
+
+    def insert_or_refuse(session, rows):
+        for row in rows:
+            if isinstance(row, LinkLimitsSet) and row.first_period in refusals:
+                raise refusals[row.first_period]
+        insert_rows(session, rows)
+
+    monkeypatch.setattr(EventIndex, "_insert_rows", staticmethod(insert_or_refuse))
+
+
+def _first_periods(index: EventIndex) -> list[int]:
+    with index.session() as session:
+        return list(session.scalars(select(LinkLimitsSet.first_period).order_by(LinkLimitsSet.block_number, LinkLimitsSet.log_index)))
+
+
+def test_an_event_the_index_cannot_store_is_left_out_said_once_and_counted(zone_events, new_index, admin, chain, monkeypatch, caplog):
+    """In one block, the store refuses the second event's row and the third's log does not decode:
+    both are left out, with their reasons logged once, and the block's first event and the next
+    block's are indexed."""
+    harness, follow_harness = zone_events
+    block = harness.emitLinkLimitsSet(7, [10, 11, 12], 4, 50, 60, sender=admin).block_number
+    harness.emitLinkLimitsSet(7, [13], 4, 50, 60, sender=admin)
+    _refusing(monkeypatch, {11: ValueError("the column cannot take it")})
+    build = RowOf.build
+
+    def build_or_fail(self, args, at):
+        if args.get("firstPeriod") == 12:
+            raise ValueError("the log does not make a row")
+        return build(self, args, at)
+
+    monkeypatch.setattr(RowOf, "build", build_or_fail)
+    index = new_index()
+    follower = follow_harness(index)
+
+    with caplog.at_level(logging.ERROR, logger=follower_module.__name__):
+        assert follower.run_once() == chain.blocks.head.number
+        follower.run_once()  # nothing new: nothing said again
+
+    assert _first_periods(index) == [10, 13]
+    assert follower.skipped_events == 2
+    said = sorted(record.getMessage() for record in caplog.records if record.name == follower_module.__name__)
+    assert len(said) == 2
+    assert said[0].startswith(f"index follower: left out MarketZones.LinkLimitsSet at block {block}, log 1 (transaction 0x")
+    assert said[0].endswith(": ValueError: the column cannot take it")
+    assert said[1].startswith(f"index follower: left out MarketZones.LinkLimitsSet at block {block}, log 2 (transaction 0x")
+    assert said[1].endswith(": ValueError: the log does not make a row")
+
+
+def test_a_database_failure_while_leaving_an_event_out_stores_nothing_of_the_range(zone_events, new_index, admin, monkeypatch, caplog):
+    """The database refuses one row, then fails itself on another of the same range: the range is
+    not stored (not even the rows before, or the event left out), so it is read again, whole."""
+    harness, follow_harness = zone_events
+    index = new_index()
+    follower = follow_harness(index)
+    follower.run_once()
+    before, cursor_before = dump(index), index.indexed_block()
+    harness.emitLinkLimitsSet(7, [10, 11, 12], 4, 50, 60, sender=admin)
+    _refusing(monkeypatch, {11: ValueError("the column cannot take it"), 12: OperationalError("INSERT", {}, Exception("disk I/O error"))})
+
+    with caplog.at_level(logging.ERROR, logger=follower_module.__name__), pytest.raises(OperationalError, match="disk I/O error"):
+        follower.step()
+
+    assert dump(index) == before and index.indexed_block() == cursor_before
+    assert follower.skipped_events == 0 and not [record for record in caplog.records if record.name == follower_module.__name__]
+    monkeypatch.undo()
+    follower.run_once()
+    assert _first_periods(index) == [10, 11, 12]

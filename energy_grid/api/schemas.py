@@ -356,6 +356,7 @@ class IndexStatusOut(Answer):
     caughtUp: bool
     progress: float
     message: str
+    skippedEvents: int  # events the follower left out (logged with their reason) since the service started
 
 
 class HealthOut(Answer):

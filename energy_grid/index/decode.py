@@ -1,6 +1,7 @@
 """Which events the index keeps, and how a log becomes a row: the manifest's ABIs decode the logs
 (web3's event decoding), and a table of events (EVENTS) names each one's row: its table and
-which argument fills which column."""
+which argument fills which column. An event whose log does not decode into its row, or whose row
+the database refuses, is left out and said so (SkippedEvent)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hexbytes import HexBytes
+from sqlalchemy.exc import StatementError
 from web3 import Web3
 from web3.contract import Contract
 
@@ -31,9 +33,62 @@ class LogPlace:
     tx_hash: str
     timestamp_s: int
 
+    @classmethod
+    def of_log(cls, log: Any, timestamp_s: int) -> LogPlace:
+        return cls(
+            block_number=quantity(log["blockNumber"]),
+            log_index=quantity(log["logIndex"]),
+            tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
+            timestamp_s=timestamp_s,
+        )
+
+    @classmethod
+    def of_row(cls, row: m.EventRow) -> LogPlace:
+        return cls(block_number=row.block_number, log_index=row.log_index, tx_hash=row.tx_hash, timestamp_s=row.timestamp_s)
+
     def columns(self) -> dict[str, Any]:
         """The event row's columns of the same names."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SkippedEvent:
+    """An indexed event the index left out: where it was, which event (`Contract.Event`, the
+    manifest's contract name) and why."""
+
+    place: LogPlace
+    event: str
+    reason: str
+
+    @classmethod
+    def because(cls, place: LogPlace, event: str, error: BaseException) -> SkippedEvent:
+        # A database error's own message, without the statement and parameters SQLAlchemy adds.
+        cause = error.orig if isinstance(error, StatementError) and error.orig is not None else error
+        first_line = (str(cause).strip().splitlines() or [""])[0]
+        return cls(place, event, f"{type(cause).__name__}: {first_line}")
+
+    def __str__(self) -> str:
+        at = self.place
+        return f"{self.event} at block {at.block_number}, log {at.log_index} (transaction {at.tx_hash}): {self.reason}"
+
+
+class UndecodableEventError(Exception):
+    """A log of an indexed event that does not decode into its row."""
+
+    def __init__(self, skipped: SkippedEvent) -> None:
+        super().__init__(str(skipped))
+        self.skipped = skipped
+
+
+@dataclass(frozen=True)
+class IndexedEvent:
+    """A log of an indexed event (`Contract.Event`) and its row."""
+
+    event: str
+    row: m.EventRow
+
+    def skipped(self, error: BaseException) -> SkippedEvent:
+        return SkippedEvent.because(LogPlace.of_row(self.row), self.event, error)
 
 
 class RowOf:
@@ -206,6 +261,7 @@ EVENTS: dict[tuple[str, str], RowOf] = {
 
 @dataclass(frozen=True)
 class _Decoder:
+    name: str  # Contract.Event
     event: EventDecoder
     row: RowOf
 
@@ -223,23 +279,22 @@ class RowDecoder:
             if not any(item.get("type") == "event" and item.get("name") == event_name for item in contract.abi):
                 continue
             event = EventDecoder(contract, event_name)
-            self._decoders[(event.address, bytes(HexBytes(event.topic)))] = _Decoder(event, row)
+            self._decoders[(event.address, bytes(HexBytes(event.topic)))] = _Decoder(f"{contract_name}.{event_name}", event, row)
         self.addresses = sorted({Web3.to_checksum_address(address) for address, _ in self._decoders})
         self.topics = sorted({topic for _, topic in self._decoders})
 
-    def decode(self, log: Any, timestamp_s: int) -> m.EventRow | None:
-        """The row of `log`, None for an event the index does not keep."""
+    def decode(self, log: Any, timestamp_s: int) -> IndexedEvent | None:
+        """The event and row of `log`, None for an event the index does not keep;
+        UndecodableEventError when its data does not make its row."""
         topics = log.get("topics") or []
         if not topics:
             return None
         decoder = self._decoders.get((str(log["address"]).lower(), bytes(HexBytes(topics[0]))))
         if decoder is None:
             return None
-        args = decoder.event.decode(log)
-        place = LogPlace(
-            block_number=quantity(log["blockNumber"]),
-            log_index=quantity(log["logIndex"]),
-            tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
-            timestamp_s=timestamp_s,
-        )
-        return decoder.row.build(args, place)
+        place = LogPlace.of_log(log, timestamp_s)
+        try:
+            row = decoder.row.build(decoder.event.decode(log), place)
+        except Exception as err:  # whatever the log holds: one event must not stop the index
+            raise UndecodableEventError(SkippedEvent.because(place, decoder.name, err)) from err
+        return IndexedEvent(decoder.name, row)

@@ -5,6 +5,11 @@ local chain reverted to a snapshot, replaces blocks): on a mismatch it walks bac
 blocks to the newest one the node still has and deletes everything above it. Then it reads the next
 range's logs (eth_getLogs over the indexed contracts), decodes them and stores rows, block hashes
 and the cursor in one transaction, so a crash leaves no half range and a restart resumes exactly.
+
+An event whose log does not decode into its row, or whose row the database refuses, is left out:
+the follower logs it once (block, log index, event and reason), counts it (`skipped_events`) and
+stores the range without it, so one event never stops the index. A failure of the node or of the
+database itself fails the step instead, and the range is read again.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound, Web3RPCError
 from web3.types import RPCEndpoint
 
-from energy_grid.index.decode import RowDecoder, quantity
+from energy_grid.index.decode import RowDecoder, UndecodableEventError, quantity
 from energy_grid.index.store import EventIndex, IndexedRange
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,7 @@ class Follower:
         self.decoder = RowDecoder(client.contracts)
         self.head_block: int | None = None  # the node's head at the last step
         self.last_error: str | None = None
+        self.skipped_events = 0  # events left out since the follower started
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -137,8 +143,12 @@ class Follower:
         batch = self._read_range(first, last)
         if batch is None:
             return 0
-        self.index.store_range(batch)
-        self._span_blocks = next_span(self._span_blocks, len(batch.rows), self.range_blocks)
+        # Said once the range is stored: a range read again (the chain changed, the database failed)
+        # says nothing twice.
+        for skipped in [*batch.skipped, *self.index.store_range(batch)]:
+            self.skipped_events += 1
+            log.error("index follower: left out %s", skipped)
+        self._span_blocks = next_span(self._span_blocks, len(batch.events), self.range_blocks)
         return last - cursor
 
     def _cursor(self) -> int:
@@ -187,9 +197,13 @@ class Follower:
             number = quantity(entry["blockNumber"])
             if number not in batch.blocks:
                 batch.blocks[number] = self._block_of(entry)
-            row = self.decoder.decode(entry, batch.blocks[number][1])
-            if row is not None:
-                batch.rows.append(row)
+            try:
+                indexed = self.decoder.decode(entry, batch.blocks[number][1])
+            except UndecodableEventError as err:
+                batch.skipped.append(err.skipped)
+                continue
+            if indexed is not None:
+                batch.events.append(indexed)
         return batch
 
     def _logs(self, first: int, last: int) -> list[dict[str, Any]]:

@@ -1,9 +1,16 @@
 """EventIndex: the index database (SQLite by default, PostgreSQL when the URL names one), its
-migrations, and the few writes the follower makes, each in one transaction."""
+migrations, and the few writes the follower makes, each in one transaction.
+
+A range's rows are stored in one bulk insert per table. When that fails for a reason of the rows'
+own (a value the column cannot take, anything but the database being unavailable), the range is
+stored again one row at a time, each under a savepoint, leaving out the rows that fail: one event
+never holds the index back, and the range (its other rows, its blocks and the cursor) is still
+stored whole or not at all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +19,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from energy_grid.chain.errors import GridError
+from energy_grid.index.decode import IndexedEvent, SkippedEvent
 from energy_grid.index.models import EVENT_TABLES, Block, Cursor, EventRow, Fill, OrderCreated
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -38,14 +48,26 @@ class IndexChainMismatchError(GridError):
 
 @dataclass
 class IndexedRange:
-    """What the follower read for blocks first..last: the decoded event rows in log order and the
-    hash and timestamp of every block they came from plus the last block's."""
+    """What the follower read for blocks first..last: the decoded events in log order, the events
+    whose logs did not decode, and the hash and timestamp of every block they came from plus the
+    last block's."""
 
     chain_id: int
     first_block: int
     last_block: int
-    rows: list[EventRow] = field(default_factory=list)
+    events: list[IndexedEvent] = field(default_factory=list)
+    skipped: list[SkippedEvent] = field(default_factory=list)
     blocks: dict[int, tuple[str, int]] = field(default_factory=dict)  # number -> (hash, timestamp_s)
+
+
+# The database's own failures (unreachable, locked, busy, its schema not the models'): the same
+# write may succeed later, so they fail the range, which the follower retries, instead of leaving
+# out the row they happened on.
+_DATABASE_FAILURES = (OperationalError, InterfaceError, ProgrammingError, DisconnectionError, PoolTimeoutError)
+
+
+def _is_database_failure(error: BaseException) -> bool:
+    return isinstance(error, _DATABASE_FAILURES) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -146,16 +168,49 @@ class EventIndex:
 
     # ------------------------------------------------------------------ the follower's writes
 
-    def store_range(self, batch: IndexedRange) -> None:
+    def store_range(self, batch: IndexedRange) -> list[SkippedEvent]:
         """Stores a range's rows, blocks and the moved cursor in one transaction: after a crash the
-        database holds the whole range or none of it."""
+        database holds the whole range or none of it. Returns the events whose rows the database
+        refused, left out of the range."""
+        rows = [indexed.row for indexed in batch.events]
+        created = _orders_created(rows)
+        try:
+            with self.sessions.begin() as session:
+                self._resolve_fills(session, rows, created)
+                self._insert_rows(session, rows)
+                self._store_position(session, batch)
+            return []
+        except Exception as err:
+            if _is_database_failure(err):
+                raise
+        return self._store_row_by_row(batch, created)
+
+    def _store_row_by_row(self, batch: IndexedRange, created: Mapping[int, OrderCreated]) -> list[SkippedEvent]:
+        """Stores the range as store_range does, each row under a savepoint of its own: the rows
+        the database refuses are rolled back alone and returned."""
+        skipped = []
         with self.sessions.begin() as session:
-            self._resolve_fills(session, batch.rows)
-            self._insert_rows(session, batch.rows)
-            for number, (block_hash, timestamp_s) in batch.blocks.items():
-                session.merge(Block(number=number, hash=block_hash, timestamp_s=timestamp_s))
-            session.flush()
-            self._move_cursor(session, batch.chain_id, batch.last_block)
+            # The position first: pysqlite opens the transaction at the first write, and a
+            # savepoint taken before it would be a transaction of its own, committed on release.
+            self._store_position(session, batch)
+            for indexed in batch.events:
+                try:
+                    with session.begin_nested():
+                        self._resolve_fills(session, [indexed.row], created)
+                        self._insert_rows(session, [indexed.row])
+                except Exception as err:
+                    if _is_database_failure(err):
+                        raise
+                    skipped.append(indexed.skipped(err))
+        return skipped
+
+    def _store_position(self, session: Session, batch: IndexedRange) -> None:
+        """The range's block hashes and the cursor moved to its last block."""
+        for number, (block_hash, timestamp_s) in batch.blocks.items():
+            session.merge(Block(number=number, hash=block_hash, timestamp_s=timestamp_s))
+        session.flush()
+        self._move_cursor(session, batch.chain_id, batch.last_block)
+        session.flush()
 
     @staticmethod
     def _insert_rows(session: Session, rows: Sequence[EventRow]) -> None:
@@ -186,10 +241,9 @@ class EventIndex:
             cursor.block_number = block_number
 
     @staticmethod
-    def _resolve_fills(session: Session, rows: Sequence[EventRow]) -> None:
+    def _resolve_fills(session: Session, rows: Sequence[EventRow], created: Mapping[int, OrderCreated]) -> None:
         """Names each fill's buyer and seller (and a taken order's side) from the orders' creation,
-        in this range or indexed before."""
-        created = {row.order_id: row for row in rows if isinstance(row, OrderCreated)}
+        in this range (`created`) or indexed before."""
 
         def order(order_id: int | None) -> OrderCreated | None:
             if order_id is None:
@@ -212,3 +266,8 @@ class EventIndex:
             buy, sell = order(row.buy_order_id), order(row.sell_order_id)
             row.buyer = buy.trader if buy is not None else None
             row.seller = sell.trader if sell is not None else None
+
+
+def _orders_created(rows: Sequence[EventRow]) -> dict[int, OrderCreated]:
+    """The range's orders, by id."""
+    return {row.order_id: row for row in rows if isinstance(row, OrderCreated)}

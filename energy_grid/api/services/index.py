@@ -40,4 +40,5 @@ def index_status(index: EventIndex, follower: Follower, client: GridClient) -> s
         caughtUp=caught_up,
         progress=1.0 if caught_up or total is None else min(max(done / total, 0.0), 1.0),
         message=message,
+        skippedEvents=follower.skipped_events,
     )
