@@ -1,6 +1,7 @@
 """The event index: the follower stores the contracts' events, resumes without gaps or duplicates,
-keeps a crashed range out, rolls back reorganized blocks, and runs the same on PostgreSQL. An event
-the index cannot store is left out, said once and counted, without holding back the events after it."""
+keeps a crashed range out, rolls back reorganized blocks, and runs the same on PostgreSQL. Any
+uint256 or int256 an event carries is stored exactly, and an event the index cannot store is left
+out, said once and counted, without holding back the events after it."""
 
 from __future__ import annotations
 
@@ -8,20 +9,22 @@ import logging
 from types import SimpleNamespace
 
 import pytest
+from eth_abi import encode
+from eth_utils import event_abi_to_log_topic
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from web3 import Web3
 
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import abi_of
-from energy_grid.index import EventIndex, Follower, queries
+from energy_grid.index import EventIndex, Follower, IndexedRange, queries
 from energy_grid.index import follower as follower_module
-from energy_grid.index.decode import RowOf
+from energy_grid.index.decode import EVENTS, RowDecoder, RowOf
 from energy_grid.index.follower import next_span
 from energy_grid.index.models import Block, Fill, LinkLimitsSet, LoadReported, OrderCreated, ReadingAccepted, SettlementRow
 from energy_grid.index.store import CURSOR_ROW_ID
 
-from support.index_helpers import BUYER, DEVICE, SELLER, dump, grid_reports, meter_energy, trade
+from support.index_helpers import BUYER, DEVICE, SELLER, dump, grid_reports, meter_energy, new_database_url, trade
 
 
 @pytest.fixture
@@ -276,6 +279,73 @@ def test_the_same_migrations_and_follower_run_on_postgresql(index_grid, new_inde
 
 # ---------------------------------------------------------------- values and events the index cannot hold back on
 
+UINT256_MAX = 2**256 - 1
+FAR_PERIOD = 2**248 + 5  # a period far beyond any market's, as an aliased period reads
+
+
+def _argument_at_its_end(kind: str, position: int) -> object:
+    """A value of ABI type `kind` at the end of its range (the largest unsigned, the most negative
+    signed), less `position` so that no two arguments of an event are equal."""
+    if kind.startswith("uint"):
+        return 2 ** int(kind.removeprefix("uint") or 256) - 1 - position
+    if kind.startswith("int"):
+        return -(2 ** (int(kind.removeprefix("int") or 256) - 1)) + position
+    if kind == "address":
+        return Web3.to_checksum_address(f"0x{position + 1:040x}")
+    assert kind == "bool", kind
+    return True
+
+
+def _raw_log(address: str, abi: dict, arguments: dict[str, object], log_index: int) -> dict:
+    """The log of an event as eth_getLogs answers it, in block 1."""
+    indexed = [i for i in abi["inputs"] if i["indexed"]]
+    data = [i for i in abi["inputs"] if not i["indexed"]]
+    topics = [event_abi_to_log_topic(abi)] + [encode([i["type"]], [arguments[i["name"]]]) for i in indexed]
+    return {
+        "address": address, "topics": ["0x" + bytes(t).hex() for t in topics],
+        "data": "0x" + encode([i["type"] for i in data], [arguments[i["name"]] for i in data]).hex(),
+        "blockNumber": "0x1", "logIndex": hex(log_index), "transactionHash": "0x" + "ab" * 32,
+    }  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def each_database(request, tmp_path):
+    """A new migrated index of each kind the index runs on."""
+    index = EventIndex(new_database_url(request.param, request, tmp_path))
+    index.upgrade()
+    yield index
+    index.engine.dispose()
+
+
+def test_every_indexed_event_keeps_its_arguments_at_the_ends_of_their_types(project, each_database):
+    """Each event the index keeps, its arguments the largest uint256 (uint32, uint8) or the most
+    negative int256 there is, is stored and read back exactly."""
+    names = sorted({contract_name for contract_name, _ in EVENTS})
+    contracts = {
+        name: Web3().eth.contract(address=Web3.to_checksum_address(f"0x{number + 1:040x}"), abi=abi_of(getattr(project, name)))
+        for number, name in enumerate(names)
+    }
+    logs, expected = [], []
+    for log_index, ((contract_name, event_name), row_of) in enumerate(sorted(EVENTS.items())):
+        contract = contracts[contract_name]
+        (abi,) = [item for item in contract.abi if item.get("type") == "event" and item["name"] == event_name]
+        arguments = {i["name"]: _argument_at_its_end(i["type"], position) for position, i in enumerate(abi["inputs"])}
+        logs.append(_raw_log(contract.address, abi, arguments, log_index))
+        expected.append((row_of, {column: arguments[argument] for column, argument in row_of.arguments.items()}))
+    numbers = [value for _, values in expected for value in values.values() if type(value) is int]
+    assert max(numbers) == UINT256_MAX and min(numbers) < -(2**254)
+    decoder = RowDecoder(contracts)
+    batch = IndexedRange(1, 1, 1, events=[decoder.decode(log, 1_000) for log in logs], blocks={1: ("0x" + "cd" * 32, 1_000)})
+
+    assert each_database.store_range(batch) == []
+
+    with each_database.session() as session:
+        for log_index, (row_of, values) in enumerate(expected):
+            table = row_of.table
+            stored = session.scalars(select(table).where(table.log_index == log_index)).one()
+            assert {column: getattr(stored, column) for column in values} == values, table.__tablename__
+
+
 @pytest.fixture
 def zone_events(project, admin, networks, chain):
     """A contract emitting MarketZones' events with any arguments, and how to build a follower that
@@ -290,6 +360,29 @@ def zone_events(project, admin, networks, chain):
     harness = admin.deploy(project.MarketZonesEventsHarness)
     start_block = chain.blocks.head.number
     return harness, build
+
+
+def test_a_far_future_period_and_limits_near_2_256_are_indexed_exactly(zone_events, new_index, admin, chain):
+    harness, follow_harness = zone_events
+    harness.emitLinkLimitsSet(7, [FAR_PERIOD], UINT256_MAX, UINT256_MAX - 1, UINT256_MAX, sender=admin)
+    harness.emitZoneCleared(FAR_PERIOD, UINT256_MAX, UINT256_MAX - 2, UINT256_MAX - 3, -(2**255), sender=admin)
+    harness.emitLinkLimitsSet(7, [3], 4, 50, 60, sender=admin)  # an ordinary event after them
+    index = new_index()
+
+    follower = follow_harness(index)
+    assert follower.run_once() == chain.blocks.head.number
+
+    page = queries.PageRequest(10, 0)
+    with index.session() as session:
+        limits = queries.link_limits(session, page, 7)["items"]
+        cleared = queries.zone_clearings(session, page, None, None)["items"]
+    assert [(item["firstPeriod"], item["periodCount"], item["importLimitKW"], item["exportLimitKW"]) for item in limits] == [
+        (3, 4, 50, 60), (FAR_PERIOD, UINT256_MAX, UINT256_MAX - 1, UINT256_MAX),
+    ]  # fmt: skip
+    assert [(c["period"], c["zone"], c["clearingPricePerKWh"], c["netExportWh"]) for c in cleared] == [
+        (FAR_PERIOD, UINT256_MAX, UINT256_MAX - 3, -(2**255))
+    ]
+    assert follower.skipped_events == 0
 
 
 def _refusing(monkeypatch: pytest.MonkeyPatch, refusals: dict[int, Exception]) -> None:

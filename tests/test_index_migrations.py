@@ -1,7 +1,8 @@
 """The index's migrations, on SQLite and PostgreSQL: each revision builds what it added (read from
 the models), the newest one leaves the database exactly as the models describe it, a database
 indexed at the first revision keeps its rows when it is upgraded (load reports converted from MW
-to kW), and every revision can be taken back."""
+to kW), one indexed before the event values were 256 bits wide keeps them exactly, and every
+revision can be taken back."""
 
 from __future__ import annotations
 
@@ -15,32 +16,41 @@ from alembic.migration import MigrationContext
 
 from energy_grid.index import EventIndex, queries, store
 from energy_grid.index.migrations import build
-from energy_grid.index.models import Base, DemandEventStarted, EmergencyModeChanged, LoadReported, added_in
+from energy_grid.index.models import (
+    WIDENED_IN,
+    Base,
+    DemandEventStarted,
+    EmergencyModeChanged,
+    LinkLimitsSet,
+    LoadReported,
+    ZoneCleared,
+    added_in,
+)
 from energy_grid.index.store import MIGRATIONS_DIR
+from energy_grid.index.types import INT64_MAX, INT64_MIN
+
+from support.index_helpers import new_database_url
 
 FIRST, DR_REGION, EMERGENCY_REGION = "0001", "0002_dr_event_region", "0003_emergency_region"
 METERED_ORDERS = "0004_metered_orders_settled"
 GRID_POWER_KW = "0005_grid_power_kw"
 ZONES = "0006_market_zones"
 ZONE_LINKS = "0007_zone_links"
+UINT256_VALUES = "0008_uint256_values"
 ZONE_TABLES = {"zone_cleared", "link_limits_set"}
 ZONE_LINK_TABLES = {"zone_added", "zone_rating_updated"}
 TX_HASH = "0x" + "ab" * 32
 OPERATOR = "0x" + "11" * 20
 MODEL_TABLES = set(Base.metadata.tables)
+# (table, column) of every column filled from a uint256 or int256 event argument that the index
+# kept in 64 bits before UINT256_VALUES.
+WIDENED = {(table.name, column.name) for table in Base.metadata.sorted_tables for column in table.columns if column.info.get(WIDENED_IN)}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def index(request, tmp_path):
     """An empty database (a new one per test) of each kind the index runs on."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'index'}.sqlite"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        name = f"index_{abs(hash(request.node.nodeid))}"
-        server.psql(f"CREATE DATABASE {name};")
-        url = server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
-    index = EventIndex(url)
+    index = EventIndex(new_database_url(request.param, request, tmp_path))
     yield index
     index.engine.dispose()
 
@@ -63,6 +73,17 @@ def indexes(index: EventIndex, table: str) -> set[str]:
 
 def tables(index: EventIndex) -> set[str]:
     return set(sa.inspect(index.engine).get_table_names()) - {"alembic_version"}
+
+
+def bigint_columns(index: EventIndex) -> set[tuple[str, str]]:
+    """The widened columns the database declares BIGINT."""
+    inspector = sa.inspect(index.engine)
+    return {
+        (table, column["name"])
+        for table in {table for table, _ in WIDENED}
+        for column in inspector.get_columns(table)
+        if (table, column["name"]) in WIDENED and isinstance(column["type"], sa.BigInteger)
+    }
 
 
 def test_each_revision_builds_only_what_it_added(index):
@@ -98,6 +119,13 @@ def test_each_revision_builds_only_what_it_added(index):
     index.upgrade(ZONE_LINKS)
     assert tables(index) == MODEL_TABLES
     assert indexes(index, "zone_added") == {"ix_zone_added_region_id"}
+    assert {("link_limits_set", "first_period"), ("zone_cleared", "net_export_wh"), ("trading_order_created", "expiry_s")} <= WIDENED
+    assert bigint_columns(index) == WIDENED
+
+    index.upgrade(UINT256_VALUES)
+    assert bigint_columns(index) == set()
+    fill_indexes = {f"ix_trading_fill_{name}" for name in ("transaction_id", "buy_order_id", "sell_order_id", "buyer", "seller")}
+    assert indexes(index, "trading_fill") == fill_indexes
 
 
 def test_the_newest_revision_is_the_models_schema(index):
@@ -169,6 +197,74 @@ def test_upgrades_an_index_built_at_the_first_revision_keeping_its_rows(index):
         assert [row["regionId"] for row in queries.grid_status(session)["regions"]] == [0, 1, 3]
 
 
+def test_upgrades_an_index_built_before_uint256_values_keeping_its_rows(index):
+    """Ids, periods and times kept in 64 bits read back the same, at the ends of their range, and
+    stay INTEGER on SQLite (sorted and summed as numbers); then the columns take any event value.
+    Taken back, the revision refuses while a value beyond 64 bits is stored."""
+    index.upgrade(ZONE_LINKS)
+    reading_s = 1_710_001_000  # in the interval from 1,710,000,900 s
+    with index.engine.begin() as connection:
+        order = {"order_id": 7, "trader": OPERATOR, "side": 1, "amount_wh": 500, "price_per_kwh": 200_000}
+        _insert(connection, "trading_order_created", log_index=0, **order, expiry_s=INT64_MAX, counterparty=None)
+        _insert(connection, "trading_fill", log_index=1, transaction_id=3, sell_order_id=7, taken_order_id=7, taker=OPERATOR,
+                seller=OPERATOR, amount_wh=500, price_per_kwh=200_000)  # fmt: skip
+        _insert(connection, "zone_cleared", log_index=2, period=1_900_001, zone=2, clearing_tick=40, clearing_price_per_kwh=200_000,
+                net_export_wh=INT64_MIN)  # fmt: skip
+        _insert(connection, "link_limits_set", log_index=3, region_id=1, first_period=1_900_001, period_count=4, import_limit_kw=50,
+                export_limit_kw=60, operator=OPERATOR)  # fmt: skip
+        _insert(connection, "meter_reading", log_index=4, meter=OPERATOR, reading_timestamp_s=reading_s, consumption_wh=10,
+                production_wh=300)  # fmt: skip
+
+    index.upgrade()
+
+    assert differences(index) == []
+    page = queries.PageRequest(10, 0)
+    with index.session() as session:
+        assert queries.order(session, 7)["expiry"] == INT64_MAX
+        [trade] = queries.trades(session, page, None, None, None)["items"]
+        assert (trade["transactionId"], trade["buyOrderId"], trade["sellOrderId"]) == (3, None, 7)
+        [cleared] = queries.zone_clearings(session, page, None, None)["items"]
+        assert (cleared["period"], cleared["zone"], cleared["netExportWh"]) == (1_900_001, 2, INT64_MIN)
+        [limits] = queries.link_limits(session, page, 1)["items"]
+        assert (limits["firstPeriod"], limits["periodCount"]) == (1_900_001, 4)
+        energy = queries.meter_energy(session, OPERATOR, "production", 0, 2**40)
+        assert energy["intervals"] == [{"timestamp": 1_710_000_900, "productionWh": 300}]
+    if index.engine.dialect.name == "sqlite":
+        filled = {"trading_order_created", "trading_fill", "zone_cleared", "link_limits_set", "meter_reading"}
+        with index.engine.connect() as connection:
+            kinds = {
+                kind
+                for table, column in WIDENED
+                if table in filled
+                for kind in connection.execute(sa.text(f"SELECT typeof({column}) FROM {table}")).scalars()
+            }
+        assert kinds == {"integer", "null"}  # null: the fill's buy order
+
+    far_period = 2**248 + 5
+    with index.sessions.begin() as session:
+        row = {"block_number": 2, "tx_hash": TX_HASH, "timestamp_s": 2_000}
+        session.add(LinkLimitsSet(**row, log_index=0, region_id=1, first_period=far_period, period_count=2**256 - 1,
+                                  import_limit_kw=2**256 - 2, export_limit_kw=0, operator=OPERATOR))  # fmt: skip
+        session.add(ZoneCleared(**row, log_index=1, period=far_period, zone=2**256 - 1, clearing_tick=1, clearing_price_per_kwh=1,
+                                net_export_wh=-(2**255)))  # fmt: skip
+    with index.session() as session:
+        far = session.scalars(sa.select(LinkLimitsSet).where(LinkLimitsSet.block_number == 2)).one()
+        assert (far.first_period, far.period_count, far.import_limit_kw) == (far_period, 2**256 - 1, 2**256 - 2)
+        assert session.scalars(sa.select(ZoneCleared.net_export_wh).order_by(ZoneCleared.id)).all() == [INT64_MIN, -(2**255)]
+
+    with pytest.raises(ValueError, match=r"link_limits_set\.first_period holds values beyond 64 bits \(1 rows\)"):
+        index.downgrade(ZONE_LINKS)
+    assert differences(index) == []  # refused before it changed anything
+    with index.sessions.begin() as session:
+        for table in (LinkLimitsSet, ZoneCleared):
+            session.execute(sa.delete(table).where(table.block_number == 2))
+    index.downgrade(ZONE_LINKS)
+    assert bigint_columns(index) == WIDENED
+    with index.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT expiry_s FROM trading_order_created")).scalar() == INT64_MAX
+        assert connection.execute(sa.text("SELECT net_export_wh FROM zone_cleared")).scalar() == INT64_MIN
+
+
 def test_every_revision_can_be_taken_back(index):
     index.upgrade()
     with index.sessions.begin() as session:  # a 100 kVA feeder at 90 kW, and a 2.5 MW one
@@ -196,7 +292,7 @@ def test_every_revision_can_be_taken_back(index):
 def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
     """The models grow a column and a table marked with a new revision: the revisions before it
     build what they did, the new one adds both, and taking it back removes them."""
-    later = "0008_tariffs"
+    later = "0009_tariffs"
     metadata = sa.MetaData()
     for table in Base.metadata.sorted_tables:
         table.to_metadata(metadata)
@@ -208,16 +304,16 @@ def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_d
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "versions" / f"{later}.py").write_text(
-        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {ZONE_LINKS!r}\n"
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {UINT256_VALUES!r}\n"
         "upgrade, downgrade = build.steps(revision)\n"
     )
     monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
 
-    index.upgrade(ZONE_LINKS)
+    index.upgrade(UINT256_VALUES)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     index.upgrade()
     assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
     assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
-    index.downgrade(ZONE_LINKS)
+    index.downgrade(UINT256_VALUES)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     assert differences(index) == []

@@ -8,8 +8,13 @@ range never duplicates a row), transaction hash and the block's timestamp (unix 
 
 The models are the schema's one description: the migrations build each revision's tables and
 columns from them (migrations/build.py), so a table or column added after the first revision is
-marked with the revision that added it (`info=added_in(...)`), and a column a later revision renamed
-with that revision and its former name (`info=renamed_in(...)`).
+marked with the revision that added it (`info=added_in(...)`), a column a later revision renamed
+with that revision and its former name (`info=renamed_in(...)`), and a column a later revision
+widened from a 64-bit integer to the contracts' 256 bits with that revision (`info=widened_in(...)`).
+
+Every column filled from a uint256 or int256 event argument is 256 bits wide: the index stores
+whatever value the contracts emit, however unlikely (a far-future period, an order that never
+expires). Only region ids (uint32), enums (uint8) and the node's block numbers are narrower.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, declared_attr, mapped_column
 
-from energy_grid.index.types import Uint256
+from energy_grid.index.types import Int256, Uint256
 
 ADDRESS_LENGTH = 42
 HASH_LENGTH = 66
@@ -33,10 +38,13 @@ ADDRESS = "address"
 ZERO_IS_NULL = "zero is null"
 # A column's `info` key: (the revision that renamed it, its name before).
 RENAMED_IN = "renamed_in"
+# A column's `info` key: the revision that widened it from a 64-bit integer (BIGINT) to 256 bits.
+WIDENED_IN = "widened_in"
 METERED_ORDERS_REVISION = "0004_metered_orders_settled"
 ZONES_REVISION = "0006_market_zones"
 ZONE_LINKS_REVISION = "0007_zone_links"
 GRID_POWER_KW_REVISION = "0005_grid_power_kw"
+UINT256_VALUES_REVISION = "0008_uint256_values"
 
 
 def added_in(revision: str) -> dict[str, str]:
@@ -49,6 +57,15 @@ def renamed_in(revision: str, former_name: str) -> dict[str, tuple[str, str]]:
     return {RENAMED_IN: (revision, former_name)}
 
 
+def widened_in(revision: str) -> dict[str, str]:
+    """The `info` of a column `revision` widened: the revisions before it build it as a BIGINT."""
+    return {WIDENED_IN: revision}
+
+
+# The columns UINT256_VALUES_REVISION widened: event arguments the index first kept in 64 bits.
+WIDENED = widened_in(UINT256_VALUES_REVISION)
+
+
 # The column kinds (nullable where the annotation says `| None`).
 
 
@@ -56,8 +73,12 @@ def address(*, index: bool = False, zero_is_null: bool = False) -> MappedColumn[
     return mapped_column(String(ADDRESS_LENGTH), index=index, info={ADDRESS: ZERO_IS_NULL if zero_is_null else True})
 
 
-def uint256(*, index: bool = False) -> MappedColumn[Any]:
-    return mapped_column(Uint256, index=index)
+def uint256(*, index: bool = False, info: dict[str, Any] | None = None) -> MappedColumn[Any]:
+    return mapped_column(Uint256, index=index, info=dict(info or {}))
+
+
+def int256(*, info: dict[str, Any] | None = None) -> MappedColumn[Any]:
+    return mapped_column(Int256, info=dict(info or {}))
 
 
 def int64(*, index: bool = False) -> MappedColumn[Any]:
@@ -101,7 +122,7 @@ class DemandEventRow(EventRow):
 
     __abstract__ = True
 
-    event_id: Mapped[int] = mapped_column(BigInteger, index=True, sort_order=-1)
+    event_id: Mapped[int] = mapped_column(Uint256, index=True, sort_order=-1, info=dict(WIDENED))
 
 
 # ---------------------------------------------------------------- EnergyTrading (and Settlement)
@@ -109,12 +130,12 @@ class DemandEventRow(EventRow):
 
 class OrderCreated(EventRow):
     __tablename__ = "trading_order_created"
-    order_id: Mapped[int] = int64(index=True)
+    order_id: Mapped[int] = uint256(index=True, info=WIDENED)
     trader: Mapped[str] = address(index=True)
     side: Mapped[int] = mapped_column(SmallInteger)  # OrderType: 0 BUY, 1 SELL
     amount_wh: Mapped[int] = uint256()
     price_per_kwh: Mapped[int] = uint256()
-    expiry_s: Mapped[int] = int64()
+    expiry_s: Mapped[int] = uint256(info=WIDENED)
     counterparty: Mapped[str | None] = address(zero_is_null=True)  # None: open to anyone
 
 
@@ -122,7 +143,7 @@ class OrderClosed(EventRow):
     """OrderCancelled (reason CANCELLED) and ExpiredOrderReleased (reason RELEASED)."""
 
     __tablename__ = "trading_order_closed"
-    order_id: Mapped[int] = int64(index=True)
+    order_id: Mapped[int] = uint256(index=True, info=WIDENED)
     trader: Mapped[str] = address()
     reason: Mapped[str] = mapped_column(String(16))
     unfilled_wh: Mapped[int] = uint256()
@@ -134,10 +155,10 @@ class Fill(EventRow):
     seller are resolved from the orders when the fill is indexed."""
 
     __tablename__ = "trading_fill"
-    transaction_id: Mapped[int] = int64(index=True)
-    buy_order_id: Mapped[int | None] = int64(index=True)
-    sell_order_id: Mapped[int | None] = int64(index=True)
-    taken_order_id: Mapped[int | None] = int64()  # OrderTaken only
+    transaction_id: Mapped[int] = uint256(index=True, info=WIDENED)
+    buy_order_id: Mapped[int | None] = uint256(index=True, info=WIDENED)
+    sell_order_id: Mapped[int | None] = uint256(index=True, info=WIDENED)
+    taken_order_id: Mapped[int | None] = uint256(info=WIDENED)  # OrderTaken only
     taker: Mapped[str | None] = address()  # OrderTaken only
     buyer: Mapped[str | None] = address(index=True)
     seller: Mapped[str | None] = address(index=True)
@@ -149,7 +170,7 @@ class SettlementRow(EventRow):
     """TransactionSettled (status SETTLED) and TransactionVoided (status VOIDED)."""
 
     __tablename__ = "trading_settlement"
-    transaction_id: Mapped[int] = int64(index=True)
+    transaction_id: Mapped[int] = uint256(index=True, info=WIDENED)
     status: Mapped[str] = mapped_column(String(16))
     buyer: Mapped[str] = address()
     seller: Mapped[str] = address()
@@ -190,7 +211,7 @@ class ReadingAccepted(EventRow):
         Index("ix_meter_reading_time", "reading_timestamp_s"),
     )
     meter: Mapped[str] = address()
-    reading_timestamp_s: Mapped[int] = int64()
+    reading_timestamp_s: Mapped[int] = uint256(info=WIDENED)
     consumption_wh: Mapped[int] = uint256()
     production_wh: Mapped[int] = uint256()
 
@@ -247,7 +268,7 @@ class GridDataUpdated(RegionReport):
 class AuctionOrderSubmitted(EventRow):
     __tablename__ = "auction_order_submitted"
     order_id: Mapped[int] = uint256(index=True)  # period << 192 | side << 191 | place << 160 | trader: above 2^63
-    period: Mapped[int] = int64()
+    period: Mapped[int] = uint256(info=WIDENED)
     trader: Mapped[str] = address(index=True)
     is_bid: Mapped[bool] = mapped_column(Boolean)
     amount_wh: Mapped[int] = uint256()
@@ -257,7 +278,7 @@ class AuctionOrderSubmitted(EventRow):
 
 class AuctionMarketCleared(EventRow):
     __tablename__ = "auction_market_cleared"
-    period: Mapped[int] = int64(index=True)
+    period: Mapped[int] = uint256(index=True, info=WIDENED)
     clearing_tick: Mapped[int] = uint256()
     clearing_price_per_kwh: Mapped[int] = uint256()
     volume_wh: Mapped[int] = uint256()
@@ -284,7 +305,7 @@ class MeteredOrdersSettled(EventRow):
 
     __tablename__ = "metered_orders_settled"
     meter: Mapped[str] = address(index=True)
-    period: Mapped[int] = int64()
+    period: Mapped[int] = uint256(info=WIDENED)
     ask_wh: Mapped[int] = uint256()
     sold_wh: Mapped[int] = uint256()
     proceeds: Mapped[int] = uint256()
@@ -301,11 +322,11 @@ class ZoneCleared(EventRow):
     """A zone's result in a market cleared across zones (IMarketZones.ZoneCleared)."""
 
     __tablename__ = "zone_cleared"
-    period: Mapped[int] = int64(index=True)
-    zone: Mapped[int] = int64()
+    period: Mapped[int] = uint256(index=True, info=WIDENED)
+    zone: Mapped[int] = uint256(info=WIDENED)
     clearing_tick: Mapped[int] = uint256()
     clearing_price_per_kwh: Mapped[int] = uint256()
-    net_export_wh: Mapped[int] = int64()  # negative when the zone imported; below 2^48 in size
+    net_export_wh: Mapped[int] = int256(info=WIDENED)  # negative when the zone imported
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -317,8 +338,8 @@ class LinkLimitsSet(EventRow):
 
     __tablename__ = "link_limits_set"
     region_id: Mapped[int] = int64(index=True)
-    first_period: Mapped[int] = int64()
-    period_count: Mapped[int] = int64()
+    first_period: Mapped[int] = uint256(info=WIDENED)
+    period_count: Mapped[int] = uint256(info=WIDENED)
     import_limit_kw: Mapped[int] = uint256()
     export_limit_kw: Mapped[int] = uint256()
     operator: Mapped[str] = address()
@@ -334,7 +355,7 @@ class ZoneAdded(EventRow):
 
     __tablename__ = "zone_added"
     region_id: Mapped[int] = int64(index=True)
-    zone: Mapped[int] = int64()
+    zone: Mapped[int] = uint256(info=WIDENED)
     rating_kw: Mapped[int] = uint256()  # NO_LIMIT (2^64 - 1) when the grid reported no capacity
 
     @declared_attr.directive
@@ -349,7 +370,7 @@ class ZoneRatingUpdated(EventRow):
     __tablename__ = "zone_rating_updated"
     region_id: Mapped[int] = int64(index=True)
     rating_kw: Mapped[int] = uint256()
-    from_period: Mapped[int] = int64()
+    from_period: Mapped[int] = uint256(info=WIDENED)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -366,8 +387,8 @@ class DemandEventStarted(DemandEventRow):
     region_id: Mapped[int] = mapped_column(BigInteger, server_default="0", info=added_in("0002_dr_event_region"))
     target_reduction_kw: Mapped[int] = uint256()
     reward_per_kw: Mapped[int] = uint256()
-    start_time_s: Mapped[int] = int64()
-    end_time_s: Mapped[int] = int64()
+    start_time_s: Mapped[int] = uint256(info=WIDENED)
+    end_time_s: Mapped[int] = uint256(info=WIDENED)
     budget: Mapped[int] = uint256()
 
 

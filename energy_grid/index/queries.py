@@ -68,6 +68,13 @@ def _in_window(column: Any, from_s: int | None, to_s: int | None) -> list[Column
     return conditions
 
 
+def _bucket_start(time_s: Any, origin_s: int, bucket_s: int) -> Any:
+    """The start of the `bucket_s` bucket, counted from `origin_s`, that `time_s` (not before it)
+    falls in. A remainder rather than a floor division: PostgreSQL divides a NUMERIC (a uint256
+    column) into a fraction, and SQLite floors only with its optional math functions."""
+    return type_coerce(time_s - (time_s - origin_s) % bucket_s, Uint256)
+
+
 def _newest_first(table: type[m.EventRow]) -> tuple[Any, Any]:
     return table.block_number.desc(), table.log_index.desc()
 
@@ -346,7 +353,7 @@ def meter_energy(session: Session, meter: str, quantity: str, from_s: int, to_s:
     """A meter's production or consumption in [from_s, to_s], in total and per 900 s interval."""
     r = m.ReadingAccepted
     column = r.production_wh if quantity == "production" else r.consumption_wh
-    interval = (r.reading_timestamp_s // INTERVAL_SECONDS) * INTERVAL_SECONDS
+    interval = _bucket_start(r.reading_timestamp_s, 0, INTERVAL_SECONDS)
     query = (
         select(interval.label("start"), type_coerce(func.sum(column), Uint256).label("wh"))
         .where(r.meter == meter, *_in_window(r.reading_timestamp_s, from_s, to_s))
@@ -771,11 +778,11 @@ def energy(session: Session, from_s: int, to_s: int, bucket_s: int) -> dict[str,
     buckets = [{"start": from_s + i * bucket_s, "productionWh": 0, "consumptionWh": 0, "tradedWh": 0} for i in range(count)]
 
     def add(time_column: Any, values: dict[str, Any], where: list[Any]) -> None:
-        index = (time_column - from_s) // bucket_s
+        start = _bucket_start(time_column, from_s, bucket_s)
         sums = [type_coerce(func.sum(v), Uint256).label(k) for k, v in values.items()]
-        query = select(index.label("i"), *sums).where(*_in_window(time_column, from_s, to_s), *where).group_by(index)
+        query = select(start.label("start"), *sums).where(*_in_window(time_column, from_s, to_s), *where).group_by(start)
         for row in session.execute(query):
-            bucket = buckets[int(row.i)]
+            bucket = buckets[(int(row.start) - from_s) // bucket_s]
             for key in values:
                 bucket[key] += int(getattr(row, key) or 0)
 

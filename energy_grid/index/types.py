@@ -1,11 +1,11 @@
-"""A column type for the contracts' uint256 values that keeps them exact on both databases.
+"""A column type for the contracts' uint256 (and int256) values that keeps them exact on both databases.
 
-PostgreSQL: NUMERIC(78, 0), exact for every uint256, sums included. SQLite has no such type: its
-INTEGER holds 64 bits and a NUMERIC column turns a bigger number into a lossy REAL. So on SQLite
-the column is declared BLOB (no type conversion at all) and values that fit 63 bits are stored as
-INTEGER (exact, sortable, summed exactly by SQL), bigger ones as their decimal text (exact per row,
-sorted above every INTEGER; an SQL sum over one of them is approximate). Real amounts, prices and
-payments are far below 2^63.
+PostgreSQL: NUMERIC(78, 0), exact for every uint256 and int256, sums included. SQLite has no such
+type: its INTEGER holds 64 bits and a NUMERIC column turns a bigger number into a lossy REAL. So on
+SQLite the column is declared BLOB (no type conversion at all) and values that fit a signed 64-bit
+integer are stored as INTEGER (exact, sortable, summed exactly by SQL), bigger ones as their decimal
+text (exact per row, sorted above every INTEGER; an SQL sum over one of them is approximate). Real
+amounts, prices, payments, ids, periods and times are far below 2^63.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import Numeric
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
-INT64_MAX = 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class _SqliteUint256(UserDefinedType[int]):
@@ -44,7 +44,7 @@ class Uint256(TypeDecorator[int]):
             return None
         number = int(value)
         if dialect.name == "sqlite":
-            return number if number <= INT64_MAX else str(number)
+            return number if INT64_MIN <= number <= INT64_MAX else str(number)
         return Decimal(number)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
@@ -55,3 +55,10 @@ class Uint256(TypeDecorator[int]):
         if isinstance(value, float):
             return round(value)
         return int(Decimal(value)) if isinstance(value, str | Decimal) else int(value)
+
+
+class Int256(Uint256):
+    """A signed 256-bit integer, stored as Uint256 is: NUMERIC(78, 0) and SQLite's INTEGER or
+    decimal text hold either sign."""
+
+    cache_ok = True

@@ -4,7 +4,9 @@ client (what a user's wallet or a keeper would send), and a dump of the index to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
@@ -91,3 +93,14 @@ def dump(index: EventIndex) -> dict[str, list[tuple]]:
             rows = session.execute(select(*columns).order_by(table.block_number, table.log_index)).all()
             tables[table.__tablename__] = [tuple(row) for row in rows]
     return tables
+
+
+def new_database_url(kind: str, request: pytest.FixtureRequest, folder: Path) -> str:
+    """The URL of a new, empty database of `kind` for the test: an SQLite file in `folder`, or a
+    database of its own on the session's PostgreSQL server."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'index'}.sqlite"
+    server = request.getfixturevalue("postgres_server")
+    name = f"index_{abs(hash(request.node.nodeid))}"
+    server.psql(f"CREATE DATABASE {name};")
+    return str(server.get_uri(name)).replace("postgresql://", "postgresql+psycopg://", 1)

@@ -3,14 +3,18 @@ added it (`models.added_in`), unmarked ones belong to the first revision. A migr
 adds tables, or columns and their indexes, is then one line, `upgrade, downgrade = steps(revision)`,
 and each revision builds exactly what it added: a column a later revision adds is never created by
 an earlier one, so the database at every revision is the one it was, whatever the models add later.
+A column a revision widened from a 64-bit integer to 256 bits (`models.widened_in`) is read from
+the models the same way: the revisions before it build it as a BIGINT, and `steps` widens it
+keeping its values.
 
-Only additions are read from the models. A revision that changes or drops what an earlier one made
-(a new type, a rename, a dropped column) writes its operations by hand, and the earlier revisions
-still build from the models: a renamed column is marked with the revision that renamed it and its
-former name (`models.renamed_in`), under which the revisions before it build it (a renamed column
-carries no index; one would need its index renamed too). A dropped column would need its former
-definition kept the same way. The migration tests step through every revision on both databases
-and compare the newest with the models, so a change that breaks an earlier revision fails there.
+Otherwise only additions are read from the models. A revision that changes or drops what an earlier
+one made (another new type, a rename, a dropped column) writes its operations by hand, and the
+earlier revisions still build from the models: a renamed column is marked with the revision that
+renamed it and its former name (`models.renamed_in`), under which the revisions before it build it
+(a renamed column carries no index; one would need its index renamed too). A dropped column would
+need its former definition kept the same way. The migration tests step through every revision on
+both databases and compare the newest with the models, so a change that breaks an earlier revision
+fails there.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from alembic import op
-from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint, func, or_, select
+from sqlalchemy.sql import column as column_clause
+from sqlalchemy.sql import table as table_clause
 
-from energy_grid.index.models import ADDED_IN, RENAMED_IN, Base
+from energy_grid.index.models import ADDED_IN, RENAMED_IN, WIDENED_IN, Base
+from energy_grid.index.types import INT64_MAX, INT64_MIN, Uint256
 
 FIRST_REVISION = "0001"
 
@@ -37,14 +44,17 @@ def _number(revision: str) -> int:
 
 
 def _detached(column: Column[object], revision: str) -> Column[object]:
-    """The column alone, named as it was at `revision`: its indexes are made as the revision's own
-    (named) indexes."""
+    """The column alone, named and typed as it was at `revision`: its indexes are made as the
+    revision's own (named) indexes."""
     copy = column._copy()
     copy.index = None
     copy.unique = None
     renamed = column.info.get(RENAMED_IN)
     if renamed is not None and _number(revision) < _number(renamed[0]):
         copy.name = copy.key = renamed[1]
+    widened = column.info.get(WIDENED_IN)
+    if widened is not None and _number(revision) < _number(widened):
+        copy.type = BigInteger()
     return copy
 
 
@@ -120,13 +130,60 @@ def remove(revision: str) -> None:
     tables_added(revision).drop_all(op.get_bind())
 
 
+def _columns_widened(revision: str) -> list[tuple[Table, list[Column[object]]]]:
+    """The tables `revision` widened columns of, with those columns (named as they were then)."""
+    widened = []
+    for model_table in Base.metadata.sorted_tables:
+        columns = [_detached(c, revision) for c in model_table.columns if c.info.get(WIDENED_IN) == revision]
+        if columns:
+            widened.append((model_table, columns))
+    return widened
+
+
+def widen(revision: str) -> None:
+    """Widens the BIGINT columns `revision` widened to their 256-bit type, keeping their values."""
+    for model_table, columns in _columns_widened(revision):
+        with op.batch_alter_table(model_table.name) as batch_op:
+            for widened in columns:
+                batch_op.alter_column(widened.name, type_=widened.type, existing_type=BigInteger(), existing_nullable=widened.nullable)
+        if op.get_bind().dialect.name == "sqlite":
+            # SQLite's copy of the table casts each value to the new declared type, BLOB, which
+            # stores a number as the bytes of its digits. Cast back, the values are INTEGER again,
+            # as the type stores every value that fits 64 bits (and a BIGINT's all do).
+            names = [widened.name for widened in columns]
+            op.execute(f"UPDATE {model_table.name} SET " + ", ".join(f"{name} = CAST({name} AS INTEGER)" for name in names))
+
+
+def narrow(revision: str) -> None:
+    """Undoes `widen(revision)`; refuses while a column holds a value beyond 64 bits, which the
+    revisions before could not store (an index holding one is deleted and built again instead)."""
+    # Every column is looked at before any is altered: a failed migration does not undo all of
+    # SQLite's table copies.
+    for model_table, columns in _columns_widened(revision):
+        for widened in columns:
+            value = column_clause(widened.name, Uint256())
+            beyond = or_(value > INT64_MAX, value < INT64_MIN)
+            count = op.get_bind().scalar(select(func.count()).select_from(table_clause(model_table.name, value)).where(beyond))
+            if count:
+                raise ValueError(
+                    f"{model_table.name}.{widened.name} holds values beyond 64 bits ({count} rows), which the index before "
+                    f"revision {revision} cannot store: delete the index database to have it built again instead."
+                )
+    for model_table, columns in reversed(_columns_widened(revision)):
+        with op.batch_alter_table(model_table.name) as batch_op:
+            for widened in reversed(columns):
+                batch_op.alter_column(widened.name, type_=BigInteger(), existing_type=widened.type, existing_nullable=widened.nullable)
+
+
 def steps(revision: str) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A migration's upgrade and downgrade when it only adds what the models mark with `revision`."""
+    """A migration's upgrade and downgrade when it only adds (or widens) what the models mark with `revision`."""
 
     def upgrade() -> None:
         add(revision)
+        widen(revision)
 
     def downgrade() -> None:
+        narrow(revision)
         remove(revision)
 
     return upgrade, downgrade
