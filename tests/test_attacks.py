@@ -464,6 +464,7 @@ class Grid:
     attacker_meter: str
     pending_buy: int  # the trade the attacker buys in, past its window
     events: dict[bytes, str] = field(default_factory=dict)  # topic -> event name, of every contract above
+    case_time_s: int = 0  # the chain time every case runs at
 
     def send(self, sender: str, target: Any, data: bytes) -> tuple[dict[str, Any], bytes | None]:
         """One transaction with a fixed gas limit (no estimate: a reverting call is mined like any other):
@@ -486,6 +487,9 @@ class Grid:
         """One case of a matrix: the chain goes back to where the case started."""
         rpc = self.chain.provider.web3.provider
         snapshot = rpc.make_request("evm_snapshot", [])["result"]
+        # Every case runs at the same chain time, however long the wall took to reach it: otherwise a
+        # node's clock follows the wall, and a loaded machine runs later cases later on the chain too.
+        self.chain.pending_timestamp = self.case_time_s
         try:
             yield
         finally:
@@ -777,6 +781,7 @@ def _grid(project, chain, accounts, admin, actors: tuple[Any, ...], energy_token
     )
     assert grid.books_problems() == []
     assert vault.balancesOf(attacker)[1] == ATTACKER_VAULT and token.balanceOf(attacker) == ATTACKER_WALLET
+    grid.case_time_s = chain.blocks.head.timestamp + 1
     return grid
 
 

@@ -196,4 +196,5 @@ def test_a_meters_first_reading_needs_no_previous_one():
 def test_every_code_is_distinct_and_the_accepted_answer_is_the_documented_json():
     codes = [str(c) for c in MessageCode] + [str(c) for c in RefusalCode]
     assert len(codes) == len(set(codes))
-    assert json.loads(accepted_answer(7, "0x" + "ab" * 32, 12)) == {"nonce": 7, "txHash": "0x" + "ab" * 32, "blockNumber": 12}
+    answer = {"nonce": 7, "txHash": "0x" + "ab" * 32, "blockNumber": 12, "confirmations": 3}
+    assert json.loads(accepted_answer(7, "0x" + "ab" * 32, 12, 3)) == answer

@@ -254,8 +254,8 @@ def test_a_batch_mined_while_the_gateway_follows_it_is_not_taken_for_a_replaced_
     submitter = harness.gateway.submitter
     look_up = submitter._mined
 
-    def mined_just_after_the_look_up(nonce: int) -> Any:
-        found = look_up(nonce)
+    def mined_just_after_the_look_up(nonce: int, head_number: int) -> Any:
+        found = look_up(nonce, head_number)
         client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         return found
 
@@ -778,3 +778,59 @@ def test_a_reading_too_large_for_a_batch_of_its_own_is_refused_and_batch_sizes_g
     harness.mine()
     for device in devices:
         assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+
+
+def test_readings_are_answered_accepted_at_the_confirmation_depth_and_a_reorg_before_it_sends_them_again_once(
+    gateway_node, gateway_manifest, open_broker, tmp_path
+):
+    """With two confirmations a batch mined in the latest block is not answered yet; a reorganisation that
+    drops that block puts its reading back in the queue, and it is sent again, lands once and is answered
+    once, saying how deep its block was."""
+    client = grid_client(gateway_node, gateway_manifest)
+    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    settings = GatewaySettings(
+        store_path=tmp_path / "gateway.sqlite",
+        broker=BrokerSettings(open_broker.host, open_broker.port),
+        client_id="gateway-confirmations",
+        max_wait_blocks=1,
+        confirmations=2,
+    )
+    runs = _running(client, Gateway(client, anvil_account(1), settings), open_broker)
+    harness = next(runs)
+    try:
+        device = new_device(client, "deep")
+        harness.mine(chain_now(client) + INTERVAL_S)
+        at = chain_now(client)
+        harness.publish(device.sign(client, at))
+        harness.take(1)
+        harness.mine()  # sent
+        harness.mine()  # mined in the latest block: one confirmation
+        assert harness.gateway.store.get(device.address, 0).state == ReadingState.SUBMITTED
+        harness.mine()
+        first = harness.answers_for(device.address, "accepted", 1)[0]
+        assert (first["nonce"], first["confirmations"]) == (0, 2)
+        device.nonce += 1
+        device.consumption_wh += 21
+        harness.mine(at + INTERVAL_S)
+        harness.publish(device.sign(client, at + INTERVAL_S))
+        harness.take(1)
+        harness.mine()  # sent
+        harness.mine()  # mined, one confirmation
+        assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+        client.w3.provider.make_request("anvil_reorg", [1, []])  # type: ignore[arg-type]
+        assert client["SmartMeter"].functions.nonces(device.address).call() == 1  # the block with the reading is gone
+        for _ in range(4):
+            harness.mine()
+        again = harness.answers_for(device.address, "accepted", 2)
+        harness.mine()
+        meter_topics = readings_topic(harness.gateway.chain_id, device.address).removesuffix("readings")
+        with harness.lock:
+            answered = [a["nonce"] for topic, a in harness.answers if topic.startswith(meter_topics)]
+        assert answered == [0, 1]  # each reading answered once, none rejected
+        assert client["SmartMeter"].functions.nonces(device.address).call() == 2
+        assert client.smart_meter.latest_reading(device.address).consumption_wh == device.consumption_wh
+        receipt = client.w3.eth.get_transaction_receipt(again[1]["txHash"])
+        assert (receipt["status"], receipt["blockNumber"]) == (1, again[1]["blockNumber"])
+    finally:
+        runs.close()
+        client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]

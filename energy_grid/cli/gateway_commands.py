@@ -36,6 +36,8 @@ from energy_grid.services.runtime import MetricsServer, ServiceError, configure_
               help="Blocks a partial batch waits for more readings of its interval.")
 @click.option("--stuck-after-blocks", type=click.IntRange(min=1), default=3, show_default=True,
               help="Blocks after which a transaction not mined is replaced with higher fees.")
+@click.option("--confirmations", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How deep a batch's block must be before its readings are answered accepted (1: the latest block).")
 @click.option("--fee-bump-percent", type=click.IntRange(min=10), default=25, show_default=True,
               help="How much a replacement raises both fees.")
 @click.option("--max-fee-gwei", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -51,6 +53,7 @@ def gateway(
     poll_s: float,
     max_wait_blocks: int,
     stuck_after_blocks: int,
+    confirmations: int,
     fee_bump_percent: int,
     max_fee_gwei: float | None,
     log_level: str,
@@ -70,6 +73,7 @@ def gateway(
         broker=broker_settings,
         max_wait_blocks=max_wait_blocks,
         stuck_after_blocks=stuck_after_blocks,
+        confirmations=confirmations,
         fee_policy=FeePolicy(
             bump_percent=fee_bump_percent,
             max_fee_ceiling_per_gas=None if max_fee_gwei is None else int(max_fee_gwei * GWEI),

@@ -334,6 +334,12 @@ class VirtualMeters:
         """Publishes the interval's readings until the broker has acknowledged them all (again after a
         lost connection: a duplicate is harmless); False if stopped first."""
         calendar = self.state.calendar
+        # Each reading waits for its answer from before it is published: the gateway may answer before
+        # the broker's acknowledgement comes back, and an answer that found nothing waiting would leave
+        # the reading to be published again.
+        with self._unanswered_lock:
+            for topic, payload in batch.messages:
+                self._unanswered[(topic.split("/")[3], batch.interval)] = (topic, payload, self.clock_interval)
         while not stop.is_set():
             if not link.connected:
                 stop.wait(poll_interval_s)
@@ -341,9 +347,6 @@ class VirtualMeters:
             outcome = link.publish_all(batch.messages, PUBACK_TIMEOUT_S)
             if outcome.complete:
                 self.published.inc(outcome.acknowledged)
-                with self._unanswered_lock:
-                    for topic, payload in batch.messages:
-                        self._unanswered[(topic.split("/")[3], batch.interval)] = (topic, payload, self.clock_interval)
                 log.info(
                     "interval %d (ends at chain time %d): published %d signed readings with nonce %d%s",
                     batch.interval, calendar.step_time_s(batch.interval), len(batch.messages), batch.interval,

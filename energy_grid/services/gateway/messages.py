@@ -12,7 +12,7 @@ Integers are JSON numbers or decimal strings; `r` and `s` are 32 bytes in 0x-hex
 the meter key's over the EIP-712 typed data SmartMeter verifies (energy_grid.signing.readings).
 The gateway answers on `…/<meter>/rejected` with `{"nonce", "reason", "message"}`, the reason one
 of the codes below, or, once the reading is on chain, on `…/<meter>/accepted` with
-`{"nonce", "txHash", "blockNumber"}`.
+`{"nonce", "txHash", "blockNumber", "confirmations"}` (how deep the block was when answered).
 
 Every check here runs before the reading joins a batch, because SmartMeter takes a batch whole or
 not at all: one bad reading must never delay or revert another meter's.
@@ -116,8 +116,10 @@ def reading_message(signed: SignedReading) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode()
 
 
-def accepted_answer(nonce: int, tx_hash: str, block_number: int) -> bytes:
-    return json.dumps({"nonce": nonce, "txHash": tx_hash, "blockNumber": block_number}).encode()
+def accepted_answer(nonce: int, tx_hash: str, block_number: int, confirmations: int) -> bytes:
+    """The `accepted` answer: where the reading is on chain, and how deep its block was when answered
+    (1: the latest block), which says how far a reorganisation would have to reach to drop it."""
+    return json.dumps({"nonce": nonce, "txHash": tx_hash, "blockNumber": block_number, "confirmations": confirmations}).encode()
 
 
 # ------------------------------------------------------------------------------------ parsing

@@ -77,6 +77,10 @@ class GatewaySettings:
     max_wait_blocks: int = 2
     max_in_flight: int = 16  # a thousand meters' interval is ten full batches: they all go out at once
     stuck_after_blocks: int = 3
+    # Blocks a batch's block must be deep before its readings are answered `accepted` (1: mined in the
+    # latest block). Locally 1; on a real network as deep as its reorganisations go (a few blocks on a
+    # proof-of-stake chain before finality, more on a rollup's unsafe head).
+    confirmations: int = 1
     future_tolerance_s: int = 900  # a reading up to this far after the chain's clock is held, not refused
     fee_policy: FeePolicy = field(default_factory=FeePolicy)
     client_id: str | None = None  # default: one per account and chain
@@ -122,7 +126,12 @@ class Gateway:
         self.view = ChainView(client, self.store)
         self.clock = ChainClock(client.w3)
         self.submitter = BatchSubmitter(
-            client, account, self.store, fee_policy=settings.fee_policy, stuck_after_blocks=settings.stuck_after_blocks
+            client,
+            account,
+            self.store,
+            fee_policy=settings.fee_policy,
+            stuck_after_blocks=settings.stuck_after_blocks,
+            confirmations=settings.confirmations,
         )
         self._messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self._connected = threading.Event()
@@ -301,7 +310,7 @@ class Gateway:
             # The chain holds this very reading under a nonce the gateway has no record of taking
             # (sent by another gateway, or before this store): it is accepted, and the meter told where.
             self.metrics.duplicates.inc()
-            self._answer(signed.meter, True, accepted_answer(signed.nonce, found.tx_hash, found.block_number))
+            self._answer(signed.meter, True, self._accepted(signed.nonce, found.tx_hash, found.block_number))
             return None
         check_reading(signed, meter, limits)
         self.view.advance(signed)
@@ -313,7 +322,11 @@ class Gateway:
         One on chain is answered again, so the device learns where it went."""
         self.metrics.duplicates.inc()
         if state == ReadingState.ON_CHAIN and tx_hash is not None and block_number is not None:
-            self._answer(signed.meter, True, accepted_answer(signed.nonce, tx_hash, block_number))
+            self._answer(signed.meter, True, self._accepted(signed.nonce, tx_hash, block_number))
+
+    def _accepted(self, nonce: int, tx_hash: str, block_number: int) -> bytes:
+        head_number = block_number if self._head is None else self._head.number
+        return accepted_answer(nonce, tx_hash, block_number, max(1, head_number - block_number + 1))
 
     def _on_block(self, head: ChainHead) -> None:
         previous, self._head = self._head, head
@@ -382,7 +395,7 @@ class Gateway:
                     if margin_s < 0:
                         self.metrics.late.inc()
                 self._arrived_at_block.pop((signed.meter, signed.nonce), None)
-                self._answer(signed.meter, True, accepted_answer(signed.nonce, batch.tx_hash, batch.block_number))
+                self._answer(signed.meter, True, self._accepted(signed.nonce, batch.tx_hash, batch.block_number))
             log.info(
                 "%d readings on chain in block %d (%s, %d gas)", len(batch.readings), batch.block_number, batch.tx_hash, batch.gas_used
             )

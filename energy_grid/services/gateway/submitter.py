@@ -78,6 +78,8 @@ class Deferred:
     reason: str
 
 
+# What _mined answers for a batch mined in a block not yet `confirmations` deep.
+CONFIRMING = object()
 # The reason of a reading too large for a batch of its own, as Refused.error_name.
 TOO_MUCH_GAS = "TooMuchGas"
 # Blocks a deferred batch waits before it is estimated again, doubling up to the last.
@@ -136,12 +138,16 @@ class BatchSubmitter:
         *,
         fee_policy: FeePolicy | None = None,
         stuck_after_blocks: int = 3,
+        confirmations: int = 1,
     ) -> None:
         self.client = client
         self.account = account
         self.store = store
         self.fee_policy = fee_policy or FeePolicy()
         self.stuck_after_blocks = stuck_after_blocks
+        # A batch counts as on chain once its block is this deep (1: in the latest block): until then a
+        # reorganisation may still drop it, and its readings are answered nothing yet.
+        self.confirmations = confirmations
         self.sender = TransactionSender(client, manual_mining=False)
         self.smart_meter = client["SmartMeter"]
         self.chain_id = self.sender.chain_id
@@ -165,10 +171,13 @@ class BatchSubmitter:
         mined: list[Mined] = []
         requeued: list[SignedReading] = []
         expected = chain_nonce
+        head_number = int(self.client.w3.eth.block_number)
         for tx_nonce in sorted(self.store.in_flight()):
-            found = self._mined(tx_nonce)
-            if found is not None:
+            found = self._mined(tx_nonce, head_number)
+            if isinstance(found, Mined):
                 mined.append(found)
+            elif found is CONFIRMING:
+                expected += 1
             elif tx_nonce < chain_nonce:
                 requeued += self.store.reopen(tx_nonce)
                 log.warning("transaction nonce %d was taken by another transaction: its readings wait again", tx_nonce)
@@ -195,9 +204,11 @@ class BatchSubmitter:
         # read would otherwise look replaced, and its readings would be sent again.
         chain_nonce = self._account_nonce("latest") if in_flight else 0
         for tx_nonce in in_flight:
-            found = self._mined(tx_nonce)
-            if found is not None:
+            found = self._mined(tx_nonce, head.number)
+            if isinstance(found, Mined):
                 followed.mined.append(found)
+                continue
+            if found is CONFIRMING:
                 continue
             if tx_nonce < chain_nonce:
                 followed.requeued += self.store.reopen(tx_nonce)
@@ -210,13 +221,18 @@ class BatchSubmitter:
                     followed.stuck += 1
         return followed
 
-    def _mined(self, tx_nonce: int) -> Mined | None:
+    def _mined(self, tx_nonce: int, head_number: int) -> Mined | object | None:
+        """The batch of `tx_nonce` once one of its signed versions is mined `confirmations` deep (its
+        readings then marked on chain, or back in the queue if it reverted); CONFIRMING while it is mined
+        less deep; None while none is mined."""
         transactions = self.store.transactions(tx_nonce)
         receipts = self.sender.rpc_batch([("eth_getTransactionReceipt", [tx.tx_hash]) for tx in transactions])
         for tx, receipt in zip(transactions, receipts, strict=True):
             if receipt is None:
                 continue
             block_number = int(receipt["blockNumber"], 16)
+            if head_number - block_number + 1 < self.confirmations:
+                return CONFIRMING
             reverted = int(receipt["status"], 16) != 1
             readings = self.store.reopen(tx_nonce) if reverted else self.store.mark_on_chain(tx_nonce, tx.tx_hash, block_number)
             return Mined(readings, tx.tx_hash, block_number, self._block_time(block_number), int(receipt["gasUsed"], 16), reverted)
