@@ -99,8 +99,25 @@ class ChainClock:
 # ------------------------------------------------------------------------------------ metrics and health
 
 
-class ServiceMetrics:
-    """The figures every service exports; a service adds its own to `registry`.
+class Metrics:
+    """A service's own registry of figures, each named `energy_grid_<service>_<metric>`."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.registry = CollectorRegistry()
+
+    def name(self, metric: str) -> str:
+        return f"{METRICS_PREFIX}_{self.service}_{metric}"
+
+    def gauge(self, metric: str, documentation: str, labels: Iterable[str] = ()) -> Gauge:
+        return Gauge(self.name(metric), documentation, list(labels), registry=self.registry)
+
+    def counter(self, metric: str, documentation: str, labels: Iterable[str] = ()) -> Counter:
+        return Counter(self.name(metric), documentation, list(labels), registry=self.registry)
+
+
+class ServiceMetrics(Metrics):
+    """The figures every long-running service exports; a service adds its own to `registry`.
 
     - `energy_grid_<service>_chain_head_block`: the latest block the service saw;
     - `energy_grid_<service>_processed_block`: the block its work is done up to;
@@ -114,8 +131,7 @@ class ServiceMetrics:
     """
 
     def __init__(self, service: str) -> None:
-        self.service = service
-        self.registry = CollectorRegistry()
+        super().__init__(service)
         self.head_block = self.gauge("chain_head_block", "The latest block the service saw.")
         self.processed_block = self.gauge("processed_block", "The block the service's work is done up to.")
         self.lag_blocks = self.gauge("lag_blocks", "Blocks between the chain's head and the service's work.")
@@ -125,15 +141,6 @@ class ServiceMetrics:
         self.stuck = self.gauge("stuck_transactions", "Transactions waiting longer than allowed before a fee raise.")
         self.errors = self.counter("errors", "Steps that failed and were retried.")
         self._last_step = time.monotonic()
-
-    def name(self, metric: str) -> str:
-        return f"{METRICS_PREFIX}_{self.service}_{metric}"
-
-    def gauge(self, metric: str, documentation: str, labels: Iterable[str] = ()) -> Gauge:
-        return Gauge(self.name(metric), documentation, list(labels), registry=self.registry)
-
-    def counter(self, metric: str, documentation: str, labels: Iterable[str] = ()) -> Counter:
-        return Counter(self.name(metric), documentation, list(labels), registry=self.registry)
 
     def observe_head(self, head: ChainHead) -> None:
         self.head_block.set(head.number)
@@ -203,6 +210,7 @@ class MetricsServer:
 __all__ = [
     "ChainClock",
     "ChainHead",
+    "Metrics",
     "MetricsServer",
     "ServiceError",
     "ServiceMetrics",
