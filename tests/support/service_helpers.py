@@ -1,5 +1,5 @@
 """The API service on a free port, in a thread of the test process, for tests that talk HTTP to it
-(the load test, the browser tests), and what the API tests read its answers with."""
+(the load test, the browser tests), what the API tests read its answers with, and a clock they step."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import uvicorn
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from energy_grid.chain.anvil import free_port
 
@@ -55,3 +56,23 @@ def problem(answer, status: int, error: str) -> dict:
     assert body["error"] == error, body
     assert set(body) == {"error", "message", "details"} and body["message"]
     return body
+
+
+def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a /metrics answer by its name and labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+class SteppedClock:
+    """Monotonic seconds that move only when a test says so (`now_s += …`): what a test hands a
+    quota instead of the wall's clock, so that it never waits."""
+
+    def __init__(self, now_s: float = 10_000.0) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        return self.now_s
