@@ -1,7 +1,9 @@
 """The API's auction routes on a real deployment: firm bids and asks a household signs in its wallet
 (played by eth-account signing the typed data the API hands out, as a browser wallet signs it with
 eth_signTypedData_v4) and the relayer sends, and claims the relayer sends for anyone, paying the
-order's trader. Every refusal is a 4xx that names it, with nothing sent.
+order's trader. Every refusal is a 4xx that names it, with nothing sent. The relayer pays within
+limits: a quota per account and per client (429 with Retry-After, on a clock the tests step), a
+smallest order, and its spending on /metrics.
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ from conftest import meter_energy_to
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
+from energy_grid.api.settings import RelayLimits
 
-from support.service_helpers import ok, problem, sign_typed
+from support.service_helpers import SteppedClock, metric_samples, ok, problem, sign_typed
 
 API = "/api/v1"
 CASH = 2_000_000  # PaymentToken base units the buying household deposits
 SELLER_ENERGY_WH = 20_000
 MAX_UINT256 = 2**256 - 1
+HOUR_S = 3_600
+# The limited service's relayer: 3 transactions per account and 5 per client an hour, orders of 2 kWh or more.
+LIMITS = RelayLimits(per_account=3, per_client=5, window_s=HOUR_S, min_auction_order_wh=2_000)
+CLIENT_A, CLIENT_B = ("192.0.2.1", 50_000), ("198.51.100.2", 50_000)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +48,16 @@ def _households_funded(api_system, households, admin, accounts, chain):
 @pytest.fixture(scope="module")
 def api(api_settings):
     with TestClient(create_app(api_settings(follow=False))) as http:
+        yield http
+
+
+@pytest.fixture
+def limited_api(api_settings):
+    """A service of its own whose relayer pays only within LIMITS, its quotas on a clock the test
+    steps, asked from CLIENT_A; `limited_api.clock`, and `limited_api.app` for a second client."""
+    clock = SteppedClock()
+    with TestClient(create_app(api_settings(follow=False, relay_limits=LIMITS), clock=clock), client=CLIENT_A) as http:
+        http.clock = clock
         yield http
 
 
@@ -229,3 +246,122 @@ def test_the_auction_write_routes_join_the_auction_group_in_the_docs(api):
         ("POST", f"{API}/auction/orders"),
         ("POST", f"{API}/auction/orders/{{orderId}}/claim"),
     }
+
+
+# ------------------------------------------------------------------------------ what the relayer pays for
+
+
+def relayer_sent(http, chain) -> int:
+    return chain.provider.web3.eth.get_transaction_count(http.app.state.settings.relayer.address)
+
+
+def test_an_account_over_its_relay_quota_gets_429_with_retry_after_while_another_passes(limited_api, deployed_auction, households, chain):
+    buyer, seller = households
+    limit = price(deployed_auction, 10)
+    place(limited_api, buyer, "BID", 2_000, limit)  # the auction's approval and the order: 2 transactions
+    limited_api.clock.now_s += 100
+    place(limited_api, buyer, "BID", 2_000, limit)  # the buyer's third
+    limited_api.clock.now_s += 50
+    body = signed_body(ok(limited_api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 2_000, limit))), buyer)
+    sent = relayer_sent(limited_api, chain)
+    answer = limited_api.post(f"{API}/auction/orders", json=body)
+    refused = problem(answer, 429, "RelayQuotaExceeded")
+    # Its first two transactions leave the hour's window 3,600 s after they were sent, 150 s ago.
+    assert answer.headers["Retry-After"] == str(HOUR_S - 150)
+    assert refused["details"] == {
+        "quota": "account",
+        "account": buyer.address,
+        "limit": 3,
+        "windowSeconds": HOUR_S,
+        "retryAfterSeconds": HOUR_S - 150,
+    }
+    assert refused["message"] == (
+        f"The service relays at most 3 transactions per account in 1 hour and account {buyer.address} has had them: "
+        f"try again in {HOUR_S - 150} s, or send from your own wallet."
+    )
+    assert relayer_sent(limited_api, chain) == sent and deployed_auction.nonces(buyer) == 2  # nothing sent
+    # Another account, from the same client, still passes.
+    place(limited_api, seller, "ASK", 2_000, limit)
+    limited_api.clock.now_s += HOUR_S - 150 - 1
+    problem(limited_api.post(f"{API}/auction/orders", json=body), 429, "RelayQuotaExceeded")
+    limited_api.clock.now_s += 1
+    assert ok(limited_api.post(f"{API}/auction/orders", json=body), 201)["trader"] == buyer.address
+
+
+def test_a_client_over_its_relay_quota_gets_429_whichever_account_it_relays_for(limited_api, deployed_auction, households, chain):
+    buyer, seller = households
+    limit = price(deployed_auction, 10)
+    place(limited_api, buyer, "BID", 2_000, limit)  # 2 of the client's 5
+    place(limited_api, seller, "ASK", 2_000, limit)  # 4
+    place(limited_api, buyer, "BID", 2_000, limit)  # 5
+    body = signed_body(ok(limited_api.post(f"{API}/auction/orders/typed-data", json=draft(seller, "ASK", 2_000, limit))), seller)
+    sent = relayer_sent(limited_api, chain)
+    answer = limited_api.post(f"{API}/auction/orders", json=body)
+    refused = problem(answer, 429, "RelayQuotaExceeded")  # the seller has had 2 of its 3: the client is full
+    assert refused["details"] | {"retryAfterSeconds": 0} == {
+        "quota": "client",
+        "client": CLIENT_A[0],
+        "limit": 5,
+        "windowSeconds": HOUR_S,
+        "retryAfterSeconds": 0,
+    }
+    assert answer.headers["Retry-After"] == str(HOUR_S)
+    assert relayer_sent(limited_api, chain) == sent
+    # The same order from another client's address goes through.
+    other_client = TestClient(limited_api.app, client=CLIENT_B)
+    assert ok(other_client.post(f"{API}/auction/orders", json=body), 201)["trader"] == seller.address
+
+
+def test_an_order_below_the_relay_minimum_is_refused_in_kwh_and_nothing_is_sent(api, api_system, deployed_auction, households, chain):
+    buyer, _ = households
+    limit = price(deployed_auction, 10)
+    refused = problem(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 999, limit)), 400, "OrderBelowRelayMinimum")
+    assert refused["message"] == (
+        "The service relays auction orders of 1.000 kWh or more and this one is 0.999 kWh: "
+        "place a larger order, or submit it from your own wallet."
+    )
+    assert refused["details"] == {"amountWh": 999, "minimumWh": 1_000}
+    # A 999 Wh order the buyer signed all the same (the draft of 1 kWh, changed before signing).
+    offer = ok(api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, limit)))
+    offer["order"]["amountWh"] = offer["typedData"]["message"]["amountWh"] = 999
+    sent = relayer_sent(api, chain)
+    problem(api.post(f"{API}/auction/orders", json=signed_body(offer, buyer)), 400, "OrderBelowRelayMinimum")
+    assert relayer_sent(api, chain) == sent  # not even the auction's approval
+    assert deployed_auction.nonces(buyer) == 0
+    assert not api_system.energy_vault.isMarketApproved(buyer, deployed_auction)
+
+
+def test_metrics_show_the_relayers_balance_its_spending_and_its_refusals(limited_api, deployed_auction, households, chain):
+    buyer, _ = households
+    web3, relayer = chain.provider.web3, limited_api.app.state.settings.relayer.address
+    limit = price(deployed_auction, 10)
+    balance_before, sent_before = web3.eth.get_balance(relayer), relayer_sent(limited_api, chain)
+    place(limited_api, buyer, "BID", 2_000, limit)
+    place(limited_api, buyer, "BID", 3_000, limit)
+    problem(limited_api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 1_000, limit)), 400, "OrderBelowRelayMinimum")
+    offer = ok(limited_api.post(f"{API}/auction/orders/typed-data", json=draft(buyer, "BID", 2_000, limit)))
+    small = offer | {"order": offer["order"] | {"amountWh": 1_999}}
+    problem(limited_api.post(f"{API}/auction/orders", json=signed_body(small, buyer)), 400, "OrderBelowRelayMinimum")
+    problem(limited_api.post(f"{API}/auction/orders", json=signed_body(offer, buyer)), 429, "RelayQuotaExceeded")
+
+    answer = limited_api.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    figures = metric_samples(answer.text)
+    sent = range(sent_before, relayer_sent(limited_api, chain))
+    assert len(sent) == 3  # the approval and two orders
+    blocks = range(chain.blocks.head.number - 5, chain.blocks.head.number + 1)
+    receipts = [
+        web3.eth.get_transaction_receipt(tx["hash"])
+        for number in blocks
+        for tx in web3.eth.get_block(number, full_transactions=True)["transactions"]
+        if tx["from"] == relayer and tx["nonce"] in sent
+    ]
+    assert len(receipts) == 3
+    assert figures[("energy_grid_api_relayer_balance_wei", ())] == float(web3.eth.get_balance(relayer))
+    assert figures[("energy_grid_api_relayed_transactions_total", ())] == 3
+    assert figures[("energy_grid_api_relayed_gas_used_total", ())] == sum(r["gasUsed"] for r in receipts)
+    assert figures[("energy_grid_api_relayed_fees_wei_total", ())] == balance_before - web3.eth.get_balance(relayer)
+    reasons = ("account_quota", "client_quota", "order_below_minimum")
+    refused = {reason: figures[("energy_grid_api_relays_refused_total", (("reason", reason),))] for reason in reasons}
+    # The draft's refusal is no relay's: only the signed order's counts.
+    assert refused == {"account_quota": 1, "client_quota": 0, "order_below_minimum": 1}

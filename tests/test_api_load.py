@@ -48,6 +48,7 @@ INDEX_WAIT_S = 120
 HOUR_S = 3600
 SERVICE_START_S = 60
 KEEPALIVE_S = 2.0
+RELAYED_TRANSACTIONS = 2 * TRADERS  # each trader's first order: its approval of the book, then the order
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,8 @@ def load_service(api_manifest, networks, tmp_path_factory):
     command = [
         sys.executable, "-m", "energy_grid.cli", "--rpc-url", networks.provider.uri, "--manifest", str(api_manifest),
         "serve", "--port", str(port), "--database-url", f"sqlite:///{folder / 'index.sqlite'}",
+        # Every wallet of the load is this one client: its quota holds each order with its approval.
+        "--relays-per-client", str(RELAYED_TRANSACTIONS),
     ]
     env = {name: value for name, value in os.environ.items() if not name.startswith("ENERGY_GRID_") and name != "DATABASE_URL"}
     log = (folder / "serve.log").open("w")

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from energy_grid.api import create_app
+from energy_grid.api.settings import RelayLimits
 from energy_grid.chain.accounts import AccountError
 from energy_grid.chain.client import anvil_account
 from energy_grid.cli import cli
@@ -557,9 +558,20 @@ def test_serve_on_anvil_defaults_to_dev_accounts_a_fresh_token_and_a_sqlite_inde
     assert f"Operator token for this run: {settings.operator_token}" in result.output
     assert settings.database_url == f"sqlite:///.index/{chain.chain_id}.sqlite"
     assert (tmp_path / ".index").is_dir()
+    assert settings.relay_limits == RelayLimits(per_account=30, per_client=120, window_s=3_600, min_auction_order_wh=1_000)
     _, served = serve_runs("--host", "0.0.0.0", "--port", "8123")
     assert (served["host"], served["port"]) == ("0.0.0.0", 8123)
     assert served["app"].state.settings.operator_token != settings.operator_token  # a new one each run
+
+
+def test_serve_takes_the_relay_limits(serve_runs):
+    limits = ("--relays-per-account", "5", "--relays-per-client", "7", "--relay-window", "60", "--min-auction-order-kwh", "0.5")
+    result, served = serve_runs(*limits)
+    assert result.exit_code == 0, result.output
+    settings = served["app"].state.settings
+    assert settings.relay_limits == RelayLimits(per_account=5, per_client=7, window_s=60, min_auction_order_wh=500)
+    result, _ = serve_runs("--relays-per-account", "0")
+    assert result.exit_code == 2 and "--relays-per-account" in result.output
 
 
 def test_serve_takes_keys_token_and_database_from_the_environment_and_options(serve_runs, tmp_path):

@@ -207,12 +207,12 @@ def test_a_firm_auction_bid_placed_and_claimed(screen, web_sessions, api_system,
     stablecoin.approve(vault, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
     vault.deposit(stablecoin, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
     price = auction.minPrice() + 4 * auction.tickSize()
-    escrow = -(-500 * price // 1_000)  # 0.5 kWh at the limit price, rounded up
+    escrow = -(-1_000 * price // 1_000)  # 1 kWh (the smallest order the service relays) at the limit price, rounded up
     session = web_sessions(HOUSEHOLD_INDEX, SCREENS[screen])
     page = session.open("/trading")
     _connect(page, household.address)
 
-    page.get_by_test_id("auction-amount-kwh").fill("0.5")
+    page.get_by_test_id("auction-amount-kwh").fill("1")
     page.get_by_test_id("auction-limit-price").fill(str(price / 10**decimals))
     page.get_by_test_id("place-auction-order").click()
     _feedback_in_view(page, "place-auction-order", "auction-feedback", f"{format_money(escrow, decimals, symbol)} held in escrow")

@@ -1,17 +1,22 @@
-"""The service: FastAPI app with the API routes, the web app, and the index follower in the background."""
+"""The service: FastAPI app with the API routes, the web app, the index follower in the background,
+and the relayer's figures at /metrics (Prometheus's text format, as every service of the community)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from energy_grid.api import auction_routes, operator_routes, read_routes, vault_routes, write_routes
 from energy_grid.api.problems import install_problem_handlers
+from energy_grid.api.quota import Clock
 from energy_grid.api.relay import Relay
 from energy_grid.api.services.trading import read_token_info
 from energy_grid.api.settings import ServiceSettings
+from energy_grid.api.sponsor import RelayBudget
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.manifest import read_manifest
 from energy_grid.chain.sender import TransactionSender
@@ -19,13 +24,15 @@ from energy_grid.index import EventIndex, Follower
 from energy_grid.web import mount_web
 
 API_PREFIX = "/api/v1"
+METRICS_PATH = "/metrics"
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
+def create_app(settings: ServiceSettings, clock: Clock = time.monotonic) -> FastAPI:
     """The service for the deployment `settings` names. What the routes share is put on `app.state`
     once, here, and handed to each route by the dependencies of `deps`: `settings`, `client`
     (GridClient), `index` (EventIndex), `follower` (Follower), `relay` (every write, one at a time),
-    `batch_reader` (the live account reads) and `token_info`."""
+    `relay_budget` (the relayer's quotas, on `clock`, and its figures), `batch_reader` (the live
+    account reads) and `token_info`."""
     client = GridClient.from_manifest(settings.manifest_file, settings.rpc_url)
     index = EventIndex(settings.database_url)
     follower = Follower(
@@ -60,9 +67,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.state.index = index
     app.state.follower = follower
     app.state.relay = Relay(client)
+    app.state.relay_budget = budget = RelayBudget(client, app.state.relay, settings, clock)
     app.state.batch_reader = TransactionSender(client, manual_mining=False)
     app.state.token_info = read_token_info(client)
     install_problem_handlers(app)
+
+    @app.get(METRICS_PATH, include_in_schema=False)
+    def metrics() -> Response:
+        return Response(budget.metrics_text(), media_type=CONTENT_TYPE_LATEST)
+
     app.include_router(read_routes.router, prefix=API_PREFIX)
     app.include_router(write_routes.router, prefix=API_PREFIX)
     app.include_router(operator_routes.router, prefix=API_PREFIX)

@@ -12,7 +12,8 @@
 
 Refusals are 4xx naming the contract's custom error (GateClosed, PeriodTooFarAhead, PriceNotOnGrid,
 AmountOutOfRange, InvalidSigner, InvalidNonce, SignatureExpired, MarketNotCleared, …) or the API's own
-(InsufficientVaultBalance), with nothing sent; what each route does is in `services.auction`.
+(InsufficientVaultBalance, OrderBelowRelayMinimum, RelayQuotaExceeded 429: the relayer pays within the
+limits of `sponsor`), with nothing sent; what each route does is in `services.auction`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from energy_grid.api.auction_models import (
     RelayAuctionOrder,
     RelayedAuctionOrderOut,
 )
-from energy_grid.api.deps import AppRelay, Client, Relayer
+from energy_grid.api.deps import Client, RelaySponsor, Settings
 from energy_grid.api.services import auction as service
 
 AuctionOrderId = Annotated[int, Path(alias="orderId", ge=0, le=2**256 - 1, description="The order's id on EnergyAuction")]
@@ -38,20 +39,22 @@ router = APIRouter(tags=["auction"])
 
 
 @router.post("/auction/orders/typed-data", summary="The EIP-712 auction order for the trader's wallet to sign")
-def auction_order_typed_data(draft: AuctionOrderDraft, client: Client) -> AuctionOrderTypedDataOut:
-    return service.auction_order_typed_data_out(client, draft)
+def auction_order_typed_data(draft: AuctionOrderDraft, client: Client, settings: Settings) -> AuctionOrderTypedDataOut:
+    return service.auction_order_typed_data_out(client, draft, settings.relay_limits.min_auction_order_wh)
 
 
 @router.post(
     "/auction/orders", status_code=HTTPStatus.CREATED, summary="Relays an auction order the trader signed: it is the trader's on chain"
 )
-async def relay_auction_order(body: RelayAuctionOrder, client: Client, relay: AppRelay, relayer: Relayer) -> RelayedAuctionOrderOut:
-    return await service.relay_auction_order(client, relay, relayer, body)
+async def relay_auction_order(
+    body: RelayAuctionOrder, client: Client, sponsor: RelaySponsor, settings: Settings
+) -> RelayedAuctionOrderOut:
+    return await service.relay_auction_order(client, sponsor, body, settings.relay_limits.min_auction_order_wh)
 
 
 @router.post("/auction/orders/{orderId}/claim", summary="Claims an auction order for its trader (anyone may ask)")
-async def relay_auction_claim(order_id: AuctionOrderId, client: Client, relay: AppRelay, relayer: Relayer) -> ClaimedAuctionOrderOut:
-    return await service.relay_auction_claim(client, relay, relayer, order_id)
+async def relay_auction_claim(order_id: AuctionOrderId, client: Client, sponsor: RelaySponsor) -> ClaimedAuctionOrderOut:
+    return await service.relay_auction_claim(client, sponsor, order_id)
 
 
 __all__ = ["router"]

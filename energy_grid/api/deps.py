@@ -21,6 +21,7 @@ from energy_grid.api.auth import authorize_operator
 from energy_grid.api.problems import ApiProblem
 from energy_grid.api.relay import Relay
 from energy_grid.api.settings import ServiceSettings
+from energy_grid.api.sponsor import RelayBudget, Sponsor
 from energy_grid.api.write_models import checksum_address
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.sender import TransactionSender
@@ -54,6 +55,11 @@ def _relay(request: Request) -> Relay:
     return relay
 
 
+def _sponsor(request: Request) -> Sponsor:
+    budget: RelayBudget = request.app.state.relay_budget
+    return budget.for_client(request.client.host if request.client is not None else None)
+
+
 def _batch_reader(request: Request) -> TransactionSender:
     reader: TransactionSender = request.app.state.batch_reader
     return reader
@@ -62,10 +68,6 @@ def _batch_reader(request: Request) -> TransactionSender:
 def _token_info(request: Request) -> dict[str, TokenInfo]:
     tokens: dict[str, TokenInfo] = request.app.state.token_info
     return tokens
-
-
-def _relayer(settings: Settings) -> LocalAccount:
-    return settings.relayer
 
 
 # The operator routes' bearer token as an OpenAPI security scheme: /docs shows their lock and an
@@ -102,12 +104,13 @@ Index = Annotated[EventIndex, Depends(_index)]
 IndexFollower = Annotated[Follower, Depends(_follower)]
 # The app's one Relay: its lock is what keeps the service's nonces apart.
 AppRelay = Annotated[Relay, Depends(_relay)]
+# What the relayer sends for someone else goes through this: charged to that account's quota and
+# to the request's client's (`sponsor.Sponsor`).
+RelaySponsor = Annotated[Sponsor, Depends(_sponsor)]
 # View calls in one JSON-RPC batch, for the routes the web app polls.
 BatchReader = Annotated[TransactionSender, Depends(_batch_reader)]
 # The deployment's two tokens' name, symbol and decimals, read once by create_app.
 Tokens = Annotated[dict[str, TokenInfo], Depends(_token_info)]
-# Pays the gas of what the service relays; holds no role.
-Relayer = Annotated[LocalAccount, Depends(_relayer)]
 # The operator's account, once the request's bearer token checks out (`auth.authorize_operator`).
 Operator = Annotated[LocalAccount, Depends(_operator)]
 # One database session of the event index per request.
@@ -125,7 +128,7 @@ __all__ = [
     "Operator",
     "OperatorCredentials",
     "PathAddress",
-    "Relayer",
+    "RelaySponsor",
     "Settings",
     "TokenInfo",
     "Tokens",

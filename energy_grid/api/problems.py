@@ -36,12 +36,21 @@ from energy_grid.contracts.base import CONNECTION_ERRORS
 class ApiProblem(Exception):
     """Raised anywhere in a route: answered as `status` with the JSON body above."""
 
-    def __init__(self, status: HTTPStatus, error: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: HTTPStatus,
+        error: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.message = message
         self.details = details or {}
+        # Sent with the answer: Retry-After with a 429, for one.
+        self.headers = dict(headers or {})
 
 
 def problem_response(
@@ -53,7 +62,7 @@ def problem_response(
 
 async def _api_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiProblem)
-    return problem_response(exc.status, exc.error, exc.message, exc.details)
+    return problem_response(exc.status, exc.error, exc.message, exc.details, exc.headers)
 
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from energy_grid.api import schemas
-from energy_grid.api.deps import AppRelay, BatchReader, Client, Db, PathAddress, Relayer, Tokens
+from energy_grid.api.deps import BatchReader, Client, Db, PathAddress, RelaySponsor, Tokens
 from energy_grid.api.services import vault as service
 from energy_grid.api.write_models import (
     MarketApprovalDraft,
@@ -53,10 +53,8 @@ def market_approval_typed_data_route(draft: MarketApprovalDraft, client: Client)
 
 
 @router.post("/vault/market-approval", summary="Relays a market approval the account signed")
-async def relay_market_approval(
-    body: RelayMarketApproval, client: Client, relay: AppRelay, relayer: Relayer
-) -> schemas.RelayedMarketApprovalOut:
-    return await service.relay_market_approval(client, relay, relayer, body)
+async def relay_market_approval(body: RelayMarketApproval, client: Client, sponsor: RelaySponsor) -> schemas.RelayedMarketApprovalOut:
+    return await service.relay_market_approval(client, sponsor, body)
 
 
 @router.post("/vault/deposit/typed-data", summary="The token's ERC-2612 permit of the vault for the account's wallet to sign")
@@ -65,8 +63,8 @@ def deposit_typed_data_route(draft: VaultDepositDraft, client: Client, tokens: T
 
 
 @router.post("/vault/deposit", summary="Relays a deposit: the account's signed permit, then its tokens into its vault balance")
-async def relay_deposit(body: RelayVaultDeposit, client: Client, relay: AppRelay, relayer: Relayer) -> schemas.RelayedDepositOut:
-    return await service.relay_deposit(client, relay, relayer, body)
+async def relay_deposit(body: RelayVaultDeposit, client: Client, sponsor: RelaySponsor) -> schemas.RelayedDepositOut:
+    return await service.relay_deposit(client, sponsor, body)
 
 
 @router.post("/vault/withdrawal/typed-data", summary="The EIP-712 withdrawal for the account's wallet to sign")
@@ -75,8 +73,8 @@ def withdrawal_typed_data_route(draft: VaultWithdrawalDraft, client: Client) -> 
 
 
 @router.post("/vault/withdrawal", summary="Relays a withdrawal the account signed")
-async def relay_withdrawal(body: RelayVaultWithdrawal, client: Client, relay: AppRelay, relayer: Relayer) -> schemas.RelayedWithdrawalOut:
-    return await service.relay_withdrawal(client, relay, relayer, body)
+async def relay_withdrawal(body: RelayVaultWithdrawal, client: Client, sponsor: RelaySponsor) -> schemas.RelayedWithdrawalOut:
+    return await service.relay_withdrawal(client, sponsor, body)
 
 
 # ---------------------------------------------------------------------------------- standing orders
@@ -94,9 +92,9 @@ def standing_order_typed_data_route(meter: PathAddress, draft: StandingOrderDraf
 
 @router.post("/meters/{address}/standing-order", summary="Relays the standing limits the meter's owner signed")
 async def relay_standing_order(
-    meter: PathAddress, body: RelayStandingOrder, client: Client, relay: AppRelay, relayer: Relayer
+    meter: PathAddress, body: RelayStandingOrder, client: Client, sponsor: RelaySponsor
 ) -> schemas.RelayedStandingOrderOut:
-    return await service.relay_standing_order(client, relay, relayer, meter, body)
+    return await service.relay_standing_order(client, sponsor, meter, body)
 
 
 __all__ = ["router"]

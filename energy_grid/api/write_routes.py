@@ -10,8 +10,9 @@
     GET  /accounts/{address}, /config   live from the chain
 
 The service holds no user's key. Every write is checked with eth_call first (a revert answers a 4xx
-naming the contract's custom error, and nothing is sent), then sent by the relayer, one at a time,
-and answered once its receipt is in. The operator routes are in
+naming the contract's custom error, and nothing is sent), then charged to the relay quotas of the
+account it is for and of the request's client (`sponsor`: 429 over either) and sent by the relayer,
+one at a time, and answered once its receipt is in. The operator routes are in
 `operator_routes`, a router of their own; what each route does is in `services.trading`.
 """
 
@@ -23,7 +24,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from energy_grid.api import schemas
-from energy_grid.api.deps import AppRelay, BatchReader, Client, PathAddress, Relayer, Settings, Tokens
+from energy_grid.api.deps import BatchReader, Client, PathAddress, RelaySponsor, Settings, Tokens
 from energy_grid.api.services import trading as service
 from energy_grid.api.write_models import CancelDraft, OrderDraft, RelayCancel, RelayOrder, RelayReading
 
@@ -54,8 +55,8 @@ def order_typed_data_route(draft: OrderDraft, client: Client) -> schemas.OrderTy
 
 
 @router.post("/orders", status_code=HTTPStatus.CREATED, summary="Relays an order the trader signed: it is the trader's on chain")
-async def relay_order(body: RelayOrder, client: Client, relay: AppRelay, relayer: Relayer) -> schemas.RelayedOrderOut:
-    return await service.relay_order(client, relay, relayer, body)
+async def relay_order(body: RelayOrder, client: Client, sponsor: RelaySponsor) -> schemas.RelayedOrderOut:
+    return await service.relay_order(client, sponsor, body)
 
 
 @router.post("/orders/{order_id}/cancel/typed-data", summary="The EIP-712 cancellation for the order's trader to sign")
@@ -64,16 +65,16 @@ def cancel_typed_data_route(order_id: OrderId, client: Client, draft: CancelDraf
 
 
 @router.post("/orders/{order_id}/cancel", summary="Relays a cancellation the order's trader signed")
-async def relay_cancel(order_id: OrderId, body: RelayCancel, client: Client, relay: AppRelay, relayer: Relayer) -> schemas.RelayedCancelOut:
-    return await service.relay_cancel(client, relay, relayer, order_id, body)
+async def relay_cancel(order_id: OrderId, body: RelayCancel, client: Client, sponsor: RelaySponsor) -> schemas.RelayedCancelOut:
+    return await service.relay_cancel(client, sponsor, order_id, body)
 
 
 # ---------------------------------------------------------------------------------- meters
 
 
 @router.post("/meters/reading", status_code=HTTPStatus.CREATED, summary="Relays a reading the meter signed (EIP-712)")
-async def relay_reading(body: RelayReading, client: Client, relay: AppRelay, relayer: Relayer) -> schemas.RelayedReadingOut:
-    return await service.relay_reading(client, relay, relayer, body)
+async def relay_reading(body: RelayReading, client: Client, sponsor: RelaySponsor) -> schemas.RelayedReadingOut:
+    return await service.relay_reading(client, sponsor, body)
 
 
 __all__ = ["router"]

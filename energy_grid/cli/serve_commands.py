@@ -3,12 +3,12 @@
     energy-grid serve                                   # on anvil: dev accounts 9 (relayer) and 0 (operator)
     ENERGY_GRID_RELAYER_KEY=… ENERGY_GRID_OPERATOR_KEY=… ENERGY_GRID_OPERATOR_TOKEN=… energy-grid serve
 
-The relayer pays the gas of relayed orders and readings and holds no role; the operator key signs
-the operator routes, which also need the bearer token. Each key comes from its keystore option
-(password from ENERGY_GRID_KEYSTORE_PASSWORD, else a prompt) or its environment variable. On
-anvil's chain 31337 only, the public dev accounts stand in for missing keys and a random token is
-made for the run and printed; anywhere else a missing operator key or token turns the operator
-routes off (503), and a missing relayer key is an error.
+The relayer pays the gas of relayed orders and readings, within the relay quotas, and holds no
+role; the operator key signs the operator routes, which also need the bearer token. Each key comes
+from its keystore option (password from ENERGY_GRID_KEYSTORE_PASSWORD, else a prompt) or its
+environment variable. On anvil's chain 31337 only, the public dev accounts stand in for missing keys
+and a random token is made for the run and printed; anywhere else a missing operator key or token
+turns the operator routes off (503), and a missing relayer key is an error.
 """
 
 from __future__ import annotations
@@ -17,16 +17,19 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
 import click
 from eth_account.signers.local import LocalAccount
 
-from energy_grid.api.settings import ServiceSettings
+from energy_grid.api.settings import RelayLimits, ServiceSettings
 from energy_grid.chain.accounts import DEV_CHAIN_ID, AccountError, account_from_private_key, unlock_keystore
 from energy_grid.chain.client import anvil_account
+from energy_grid.cli.params import DecimalParam, kwh_to_wh
 from energy_grid.cli.session import CliError, Session, pass_session
+from energy_grid.domain.units import WH_PER_KWH
 
 RELAYER_KEY_ENV = "ENERGY_GRID_RELAYER_KEY"
 OPERATOR_KEY_ENV = "ENERGY_GRID_OPERATOR_KEY"
@@ -45,6 +48,7 @@ KEEP_ALIVE_S = 30
 # On SIGTERM or Ctrl-C, requests in flight get this long to finish before their connections close.
 SHUTDOWN_GRACE_S = 10
 DEFAULT_PORT = 8000
+DEFAULT_RELAY_LIMITS = RelayLimits()
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ def build_service_settings(
     operator_keystore: Path | None = None,
     environ: Mapping[str, str] | None = None,
     password_prompt: Callable[[str], str] | None = None,
+    relay_limits: RelayLimits = DEFAULT_RELAY_LIMITS,
 ) -> ServePlan:
     """What `serve` runs with, from its options and the environment (see the module's docstring)."""
     env = os.environ if environ is None else environ
@@ -128,6 +133,7 @@ def build_service_settings(
         relayer=relayer,
         operator=operator,
         operator_token=token,
+        relay_limits=relay_limits,
     )
     return ServePlan(settings, notes)
 
@@ -157,6 +163,34 @@ def _prompt(role: str) -> str:
     default=None,
     help=f"Keystore of the grid operator the operator routes sign as (else env {OPERATOR_KEY_ENV}).",
 )
+@click.option(
+    "--relays-per-account",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RELAY_LIMITS.per_account,
+    show_default=True,
+    help="Transactions the relayer sends for one account (the signer) per relay window; more are answered 429.",
+)
+@click.option(
+    "--relays-per-client",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RELAY_LIMITS.per_client,
+    show_default=True,
+    help="Transactions the relayer sends for one client (an IP address) per relay window; more are answered 429.",
+)
+@click.option(
+    "--relay-window",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RELAY_LIMITS.window_s,
+    show_default=True,
+    help="The relay quotas' sliding window, in seconds.",
+)
+@click.option(
+    "--min-auction-order-kwh",
+    type=DecimalParam(),
+    default=Decimal(DEFAULT_RELAY_LIMITS.min_auction_order_wh) / WH_PER_KWH,
+    show_default=True,
+    help="The smallest auction order the relayer sends, in kWh.",
+)
 @pass_session
 def serve(
     session: Session,
@@ -165,6 +199,10 @@ def serve(
     database_url: str | None,
     relayer_keystore: Path | None,
     operator_keystore: Path | None,
+    relays_per_account: int,
+    relays_per_client: int,
+    relay_window: int,
+    min_auction_order_kwh: Decimal,
 ) -> None:
     """Serve the REST API (docs at /docs) and the web app, relaying what wallets and meters sign.
 
@@ -185,6 +223,9 @@ def serve(
             relayer_keystore=relayer_keystore,
             operator_keystore=operator_keystore,
             password_prompt=_prompt,
+            relay_limits=RelayLimits(
+                relays_per_account, relays_per_client, relay_window, kwh_to_wh(min_auction_order_kwh, "--min-auction-order-kwh")
+            ),
         )
     except AccountError as err:
         raise CliError(str(err)) from None

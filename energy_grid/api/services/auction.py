@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from eth_account.signers.local import LocalAccount
-
 from energy_grid.api.auction_models import (
     AuctionOrderDraft,
     AuctionOrderTypedDataOut,
@@ -16,11 +14,13 @@ from energy_grid.api.auction_models import (
     RelayedAuctionOrderOut,
 )
 from energy_grid.api.problems import ApiProblem, answering
-from energy_grid.api.relay import Relay, tx_hash_of
-from energy_grid.api.services.vault import send_market_approval_first
+from energy_grid.api.relay import tx_hash_of
+from energy_grid.api.services.vault import send_with_market_approval
+from energy_grid.api.sponsor import ORDER_BELOW_MINIMUM, Sponsor
 from energy_grid.api.write_models import split_signature
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ContractRevertError
+from energy_grid.domain.units import format_kwh
 from energy_grid.signing import drafts
 from energy_grid.signing.auction import SignedAuctionOrder, auction_order_typed_data
 from energy_grid.signing.orders import market_approval_typed_data
@@ -68,10 +68,25 @@ def _check_vault_balance(client: GridClient, trader: str, is_bid: bool, escrow: 
     )
 
 
-def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft) -> AuctionOrderTypedDataOut:
+def relay_minimum_problem(amount_wh: int, minimum_wh: int) -> ApiProblem | None:
+    """The refusal of an auction order too small for the relayer to pay its gas (None: large enough)."""
+    if amount_wh >= minimum_wh:
+        return None
+    message = (
+        f"The service relays auction orders of {format_kwh(minimum_wh)} or more and this one is {format_kwh(amount_wh)}: "
+        "place a larger order, or submit it from your own wallet."
+    )
+    return ApiProblem(HTTPStatus.BAD_REQUEST, "OrderBelowRelayMinimum", message, {"amountWh": amount_wh, "minimumWh": minimum_wh})
+
+
+def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft, minimum_wh: int) -> AuctionOrderTypedDataOut:
     """The order for the trader's wallet to sign, and its approval of the auction in the vault when that
     is missing. What the trader's own submission would be refused for now (a closed gate, a period too
-    far ahead, a price off the grid, an amount out of range, a pause) is answered instead."""
+    far ahead, a price off the grid, an amount out of range, a pause) is answered instead, and so is an
+    order below `minimum_wh`, which the relay would refuse."""
+    too_small = relay_minimum_problem(draft.amountWh, minimum_wh)
+    if too_small is not None:
+        raise too_small
     is_bid = draft.side == "BID"
     with answering():
         auction, vault = client.auction, client.vault
@@ -110,20 +125,22 @@ def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft) -
     )
 
 
-async def relay_auction_order(client: GridClient, relay: Relay, relayer: LocalAccount, body: RelayAuctionOrder) -> RelayedAuctionOrderOut:
+async def relay_auction_order(client: GridClient, sponsor: Sponsor, body: RelayAuctionOrder, minimum_wh: int) -> RelayedAuctionOrderOut:
     """Relays the signed approval of the auction (when given and still missing), then the signed order:
-    nothing is sent unless both would pass."""
+    nothing is sent unless both would pass, the order is at least `minimum_wh` and the trader's vault
+    balance holds its escrow."""
     o = body.order
+    too_small = relay_minimum_problem(o.amountWh, minimum_wh)
+    if too_small is not None:
+        sponsor.refuse(ORDER_BELOW_MINIMUM, too_small)
     order = SignedAuctionOrder(o.trader, o.period, o.isBid, o.amountWh, o.limitPricePerKWh, o.nonce, o.deadline, o.regionId)
     signature = split_signature(body.signature)
     auction = client.auction
     with answering():
-        call = auction.calls.submit_order_by_sig(relayer, order, signature)
-        await send_market_approval_first(client, relay, relayer, order.trader, auction.address, body.marketApproval, call)
-        rejection = relay.check(relayer.address, call)
-        if isinstance(rejection, ContractRevertError) and rejection.error_name in ESCROW_ERRORS - {"MarketNotApproved"}:
-            _check_vault_balance(client, order.trader, order.is_bid, escrow_of(order.is_bid, order.amount_wh, order.limit_price_per_kwh))
-        receipt = await relay.send_async(relayer, call)
+        # Checked first: with the approval still to send, the order's trial stops at the approval.
+        _check_vault_balance(client, order.trader, order.is_bid, escrow_of(order.is_bid, order.amount_wh, order.limit_price_per_kwh))
+        call = auction.calls.submit_order_by_sig(sponsor.relayer, order, signature)
+        receipt = await send_with_market_approval(client, sponsor, order.trader, auction.address, body.marketApproval, call)
         submitted = auction.event(receipt, "OrderSubmitted")
     return RelayedAuctionOrderOut(
         orderId=str(int(submitted["orderId"])),
@@ -135,24 +152,29 @@ async def relay_auction_order(client: GridClient, relay: Relay, relayer: LocalAc
         escrow=int(submitted["escrow"]),
         txHash=tx_hash_of(receipt),
         blockNumber=int(receipt["blockNumber"]),
-        relayer=relayer.address,
+        relayer=sponsor.relayer.address,
     )
 
 
-async def relay_auction_claim(client: GridClient, relay: Relay, relayer: LocalAccount, order_id: int) -> ClaimedAuctionOrderOut:
-    """Claims the order for its trader. A market past its clearing time that nobody cleared yet is
-    cleared first, so a household need not wait for the keeper."""
+async def relay_auction_claim(client: GridClient, sponsor: Sponsor, order_id: int) -> ClaimedAuctionOrderOut:
+    """Claims the order for its trader, charged to the trader's quota. A market past its clearing time
+    that nobody cleared yet is cleared first, so a household need not wait for the keeper."""
     auction = client.auction
     with answering():
         info = auction.get_order(order_id)  # OrderUnknown (404) or OrderSlotReused (400) for an id that names no order now
-        cleared_first = False
+        claim = auction.calls.claim(sponsor.relayer, order_id)
+        clear = None
         if not auction.get_market(info.period).cleared and drafts.chain_time(client) >= auction.clearing_time(info.period):
-            clear = auction.calls.clear(relayer, info.period)
+            clear = auction.calls.clear(sponsor.relayer, info.period)
             # A keeper may clear it meanwhile: then there is nothing to do first.
-            if relay.check(relayer.address, clear) is None:
-                await relay.send_async(relayer, clear)
-                cleared_first = True
-        receipt = await relay.send_async(relayer, auction.calls.claim(relayer, order_id))
+            if sponsor.check(clear) is not None:
+                clear = None
+        if clear is None:
+            receipt = await sponsor.relay(info.trader, claim)
+        else:
+            sponsor.charge(info.trader, transactions=2)
+            await sponsor.send(clear)
+            receipt = await sponsor.send(claim)
         claimed = auction.event(receipt, "OrderClaimed")
     is_bid = bool(claimed["isBid"])
     filled, payment, fee, refund = (int(claimed[k]) for k in ("filledWh", "payment", "fee", "refund"))
@@ -166,10 +188,10 @@ async def relay_auction_claim(client: GridClient, relay: Relay, relayer: LocalAc
         refund=refund,
         creditedEnergyWh=filled if is_bid else refund,
         creditedPayment=refund if is_bid else payment - fee,
-        clearedFirst=cleared_first,
+        clearedFirst=clear is not None,
         txHash=tx_hash_of(receipt),
         blockNumber=int(receipt["blockNumber"]),
     )
 
 
-__all__ = ["auction_order_typed_data_out", "escrow_of", "relay_auction_claim", "relay_auction_order"]
+__all__ = ["auction_order_typed_data_out", "escrow_of", "relay_auction_claim", "relay_auction_order", "relay_minimum_problem"]

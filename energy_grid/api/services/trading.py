@@ -3,15 +3,14 @@ wallet or a meter signed."""
 
 from __future__ import annotations
 
-from eth_account.signers.local import LocalAccount
-
 from energy_grid.api import schemas
 from energy_grid.api.auth import operator_routes_enabled
 from energy_grid.api.deps import TokenInfo
 from energy_grid.api.problems import answering
-from energy_grid.api.relay import Relay, tx_hash_of
-from energy_grid.api.services.vault import send_market_approval_first
+from energy_grid.api.relay import tx_hash_of
+from energy_grid.api.services.vault import send_with_market_approval
 from energy_grid.api.settings import ServiceSettings
+from energy_grid.api.sponsor import Sponsor
 from energy_grid.api.write_models import CancelDraft, OrderDraft, RelayCancel, RelayOrder, RelayReading, split_signature
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.sender import TransactionSender, prepare
@@ -87,7 +86,7 @@ def order_typed_data(client: GridClient, draft: OrderDraft) -> schemas.OrderType
     )
 
 
-async def relay_order(client: GridClient, relay: Relay, relayer: LocalAccount, body: RelayOrder) -> schemas.RelayedOrderOut:
+async def relay_order(client: GridClient, sponsor: Sponsor, body: RelayOrder) -> schemas.RelayedOrderOut:
     o = body.order
     order = SignedOrder(
         o.trader, o.amountWh, o.pricePerKWh, o.expiry, OrderType(o.orderType), o.nonce, o.deadline, counterparty=o.counterparty
@@ -98,9 +97,8 @@ async def relay_order(client: GridClient, relay: Relay, relayer: LocalAccount, b
         permits.append((body.permit.value, body.permit.deadline, *split_signature(body.permit.signature).args()))
     trading = client.trading
     with answering():
-        call = trading.calls.create_order_by_sig(relayer, order, signature, permits)
-        await send_market_approval_first(client, relay, relayer, order.trader, trading.address, body.marketApproval, call)
-        receipt = await relay.send_async(relayer, call)
+        call = trading.calls.create_order_by_sig(sponsor.relayer, order, signature, permits)
+        receipt = await send_with_market_approval(client, sponsor, order.trader, trading.address, body.marketApproval, call)
         created = trading.event(receipt, "OrderCreated")
         # An order that reached the book's crossing bounds keeps its fills; the rest is cancelled at once.
         cancelled = trading.events(receipt, "OrderCancelled")
@@ -109,7 +107,7 @@ async def relay_order(client: GridClient, relay: Relay, relayer: LocalAccount, b
         trader=str(created["trader"]),
         txHash=tx_hash_of(receipt),
         blockNumber=int(receipt["blockNumber"]),
-        relayer=relayer.address,
+        relayer=sponsor.relayer.address,
         cancelledWh=int(cancelled[0]["unfilledWh"]) if cancelled else 0,
     )
 
@@ -122,21 +120,21 @@ def cancel_typed_data(client: GridClient, order_id: int, draft: CancelDraft | No
     )
 
 
-async def relay_cancel(
-    client: GridClient, relay: Relay, relayer: LocalAccount, order_id: int, body: RelayCancel
-) -> schemas.RelayedCancelOut:
+async def relay_cancel(client: GridClient, sponsor: Sponsor, order_id: int, body: RelayCancel) -> schemas.RelayedCancelOut:
     with answering():
-        call = client.trading.calls.cancel_order_by_sig(relayer, order_id, body.nonce, body.deadline, split_signature(body.signature))
-        receipt = await relay.send_async(relayer, call)
+        trader = client.trading.get_order(order_id).trader  # OrderUnknown: 404; the trader signed the cancellation
+        signature = split_signature(body.signature)
+        call = client.trading.calls.cancel_order_by_sig(sponsor.relayer, order_id, body.nonce, body.deadline, signature)
+        receipt = await sponsor.relay(trader, call)
     return schemas.RelayedCancelOut(orderId=order_id, txHash=tx_hash_of(receipt), status="CANCELLED")
 
 
-async def relay_reading(client: GridClient, relay: Relay, relayer: LocalAccount, body: RelayReading) -> schemas.RelayedReadingOut:
+async def relay_reading(client: GridClient, sponsor: Sponsor, body: RelayReading) -> schemas.RelayedReadingOut:
     r = body.reading
     reading = (r.timestamp, r.consumptionRegisterWh, r.productionRegisterWh, r.gridFrequencyMilliHz, r.voltagePerMille)
     signature = split_signature(body.signature)
     entry = SignedReading(body.meter, body.nonce, body.deadline, reading, signature.v, signature.r, signature.s)
     with answering():
-        call = client.smart_meter.calls.submit_signed_readings(relayer, [entry])
-        receipt = await relay.send_async(relayer, call)
+        call = client.smart_meter.calls.submit_signed_readings(sponsor.relayer, [entry])
+        receipt = await sponsor.relay(body.meter, call)
     return schemas.RelayedReadingOut(meter=body.meter, txHash=tx_hash_of(receipt), blockNumber=int(receipt["blockNumber"]))

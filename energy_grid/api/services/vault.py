@@ -7,14 +7,15 @@ from collections.abc import Callable
 from functools import partial
 from http import HTTPStatus
 
-from eth_account.signers.local import LocalAccount
 from sqlalchemy.orm import Session
 from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
 
 from energy_grid.api import schemas
 from energy_grid.api.deps import TokenInfo
 from energy_grid.api.problems import ApiProblem, answering
-from energy_grid.api.relay import Relay, tx_hash_of
+from energy_grid.api.relay import tx_hash_of
+from energy_grid.api.sponsor import Sponsor
 from energy_grid.api.write_models import (
     MarketApprovalDraft,
     MarketApprovalIn,
@@ -40,31 +41,32 @@ from energy_grid.signing import drafts
 from energy_grid.signing.vault import StandingLimits, signature_bytes
 
 
-async def send_market_approval_first(
+async def send_with_market_approval(
     client: GridClient,
-    relay: Relay,
-    relayer: LocalAccount,
+    sponsor: Sponsor,
     trader: str,
     market: str,
     approval: MarketApprovalIn | None,
     call: ContractFunction,
-) -> None:
-    """A trader's first order in a market: relays its signed approval of the market in the vault
-    (when given and still missing) before the order `call`. Nothing is sent unless both would pass:
-    the order is tried first (its signature, nonce and deadline are checked before its escrow, so only
-    the missing approval may refuse it), then the approval."""
+) -> TxReceipt:
+    """Relays the order `call` for `trader`, after its signed approval of `market` in the vault when
+    it is given and still missing (a trader's first order there). Nothing is charged or sent unless
+    both would pass: the order is tried first (its signature, nonce and deadline are checked before its
+    escrow, so only the missing approval may refuse it), then the approval."""
     vault = client.vault
     if approval is None or vault.is_market_approved(trader, market):
-        return
-    rejection = relay.check(relayer.address, call)
+        return await sponsor.relay(trader, call)
+    rejection = sponsor.check(call)
     if rejection is not None and not (isinstance(rejection, ContractRevertError) and rejection.error_name == "MarketNotApproved"):
         raise rejection
     signature = bytes.fromhex(approval.signature.removeprefix("0x"))
-    approve = vault.calls.approve_market_by_sig(relayer, trader, market, approval.deadline, signature)
-    rejection = relay.check(relayer.address, approve)
+    approve = vault.calls.approve_market_by_sig(sponsor.relayer, trader, market, approval.deadline, signature)
+    rejection = sponsor.check(approve)
     if rejection is not None:
         raise rejection
-    await relay.send_async(relayer, approve)
+    sponsor.charge(trader, transactions=2)
+    await sponsor.send(approve)
+    return await sponsor.send(call)
 
 
 # The meters whose placed standing orders one balance read looks at: a household's, in one batch.
@@ -170,13 +172,11 @@ def market_approval_typed_data(client: GridClient, draft: MarketApprovalDraft) -
     )
 
 
-async def relay_market_approval(
-    client: GridClient, relay: Relay, relayer: LocalAccount, body: RelayMarketApproval
-) -> schemas.RelayedMarketApprovalOut:
+async def relay_market_approval(client: GridClient, sponsor: Sponsor, body: RelayMarketApproval) -> schemas.RelayedMarketApprovalOut:
     signature = signature_bytes(split_signature(body.signature))
     with answering():
-        call = client.vault.calls.approve_market_by_sig(relayer, body.account, body.market, body.deadline, signature)
-        receipt = await relay.send_async(relayer, call)
+        call = client.vault.calls.approve_market_by_sig(sponsor.relayer, body.account, body.market, body.deadline, signature)
+        receipt = await sponsor.relay(body.account, call)
     return schemas.RelayedMarketApprovalOut(account=body.account, market=body.market, approved=True, txHash=tx_hash_of(receipt))
 
 
@@ -215,13 +215,13 @@ def deposit_typed_data(client: GridClient, tokens: dict[str, TokenInfo], draft: 
     )
 
 
-async def relay_deposit(client: GridClient, relay: Relay, relayer: LocalAccount, body: RelayVaultDeposit) -> schemas.RelayedDepositOut:
+async def relay_deposit(client: GridClient, sponsor: Sponsor, body: RelayVaultDeposit) -> schemas.RelayedDepositOut:
     signature = split_signature(body.signature)
     with answering():
         token = _vault_token(client, body.token)
-        call = client.vault.calls.deposit_with_permit_for(relayer, body.account, token, body.amount, body.deadline, signature)
+        call = client.vault.calls.deposit_with_permit_for(sponsor.relayer, body.account, token, body.amount, body.deadline, signature)
         try:
-            receipt = await relay.send_async(relayer, call)
+            receipt = await sponsor.relay(body.account, call)
         except ContractRevertError as err:
             # The vault refuses a permit that is neither applied now nor the account's last one (a
             # front-run permit left its allowance): the permit is at fault, or its deadline.
@@ -257,14 +257,12 @@ def withdrawal_typed_data(client: GridClient, draft: VaultWithdrawalDraft) -> sc
     )
 
 
-async def relay_withdrawal(
-    client: GridClient, relay: Relay, relayer: LocalAccount, body: RelayVaultWithdrawal
-) -> schemas.RelayedWithdrawalOut:
+async def relay_withdrawal(client: GridClient, sponsor: Sponsor, body: RelayVaultWithdrawal) -> schemas.RelayedWithdrawalOut:
     signature = signature_bytes(split_signature(body.signature))
     with answering():
         token = _vault_token(client, body.token)
-        call = client.vault.calls.withdraw_by_sig(relayer, body.account, token, body.amount, body.to, body.deadline, signature)
-        receipt = await relay.send_async(relayer, call)
+        call = client.vault.calls.withdraw_by_sig(sponsor.relayer, body.account, token, body.amount, body.to, body.deadline, signature)
+        receipt = await sponsor.relay(body.account, call)
     return schemas.RelayedWithdrawalOut(account=body.account, token=token, amount=body.amount, to=body.to, txHash=tx_hash_of(receipt))
 
 
@@ -309,13 +307,14 @@ def standing_order_typed_data(client: GridClient, meter: str, draft: StandingOrd
 
 
 async def relay_standing_order(
-    client: GridClient, relay: Relay, relayer: LocalAccount, meter: str, body: RelayStandingOrder
+    client: GridClient, sponsor: Sponsor, meter: str, body: RelayStandingOrder
 ) -> schemas.RelayedStandingOrderOut:
     limits = _limits(meter, body)
     signature = signature_bytes(split_signature(body.signature))
     with answering():
-        call = client.smart_meter.calls.set_standing_order_by_sig(relayer, limits, body.deadline, signature)
-        receipt = await relay.send_async(relayer, call)
+        owner = client.smart_meter.get_meter(meter).owner  # MeterUnknown: 404; the owner signed the limits
+        call = client.smart_meter.calls.set_standing_order_by_sig(sponsor.relayer, limits, body.deadline, signature)
+        receipt = await sponsor.relay(owner, call)
     return schemas.RelayedStandingOrderOut.model_validate(
         {"meter": meter, **_limits_json(limits), "cleared": limits.removes, "txHash": tx_hash_of(receipt)}
     )
