@@ -1,7 +1,7 @@
 """The API's write routes through FastAPI's TestClient: orders and cancellations a wallet signed and
 the relayer sent (the order is the signer's, the relayer pays gas only), meter-signed readings, the
 operator routes behind their token, every refusal as a 4xx that names it with nothing sent, and the
-`serve` command's settings.
+`serve` command's settings, with the operator token it makes kept out of its output.
 
 The wallet is played by eth-account signing the typed data the API hands out, as a browser wallet
 signs it with eth_signTypedData_v4.
@@ -10,7 +10,14 @@ signs it with eth_signTypedData_v4.
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner
@@ -28,6 +35,8 @@ from energy_grid.cli import cli
 from energy_grid.cli.serve_commands import build_service_settings
 from energy_grid.domain.enums import ActionType, LoadStatus, OrderStatus
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.live.chain import Pace
+from energy_grid.live.stack import program_commands, write_run_folder
 from energy_grid.signing.readings import sign_reading
 
 PRICE = 200_000  # PaymentToken base units per kWh (0.20 with 6 decimals)
@@ -36,6 +45,8 @@ HOUR_S = 3600
 MAX_UINT256 = 2**256 - 1
 AUTH = {"Authorization": f"Bearer {API_OPERATOR_TOKEN}"}
 READING_FIELDS = ("timestamp", "consumptionRegisterWh", "productionRegisterWh", "gridFrequencyMilliHz", "voltagePerMille")
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_START_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -555,23 +566,76 @@ def test_serve_on_anvil_defaults_to_dev_accounts_a_fresh_token_and_a_sqlite_inde
     assert settings.relayer.address == anvil_account(9).address
     assert settings.operator.address == anvil_account(0).address
     assert len(settings.operator_token) >= 32
-    assert f"Operator token for this run: {settings.operator_token}" in result.output
+    # Its output is no terminal here: the token is in a file only its owner reads, and the output says where.
+    token_file = tmp_path / ".index" / "operator-token"
+    assert settings.operator_token not in result.output
+    assert "Operator token for this run: in .index/operator-token (readable by you only)" in result.output
+    assert token_file.read_text() == settings.operator_token + "\n"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert settings.database_url == f"sqlite:///.index/{chain.chain_id}.sqlite"
     assert (tmp_path / ".index").is_dir()
     assert settings.relay_limits == RelayLimits(per_account=30, per_client=120, window_s=3_600, min_auction_order_wh=1_000)
     _, served = serve_runs("--host", "0.0.0.0", "--port", "8123")
     assert (served["host"], served["port"]) == ("0.0.0.0", 8123)
     assert served["app"].state.settings.operator_token != settings.operator_token  # a new one each run
+    assert token_file.read_text() == served["app"].state.settings.operator_token + "\n"
 
 
-def test_serve_takes_the_relay_limits(serve_runs):
+def test_serve_takes_the_relay_limits_and_shows_its_token_only_to_a_terminal(serve_runs, api_manifest, tmp_path):
     limits = ("--relays-per-account", "5", "--relays-per-client", "7", "--relay-window", "60", "--min-auction-order-kwh", "0.5")
-    result, served = serve_runs(*limits)
+    result, served = serve_runs(*limits, "--token-file", "keys/token")
     assert result.exit_code == 0, result.output
     settings = served["app"].state.settings
     assert settings.relay_limits == RelayLimits(per_account=5, per_client=7, window_s=60, min_auction_order_wh=500)
+    assert (tmp_path / "keys" / "token").read_text() == settings.operator_token + "\n"
+    assert settings.operator_token not in result.output
     result, _ = serve_runs("--relays-per-account", "0")
     assert result.exit_code == 2 and "--relays-per-account" in result.output
+    # On a terminal the token is shown once, and kept in its file all the same.
+    plan = build_service_settings("http://node", api_manifest, 31337, environ={}, token_file=Path("t"), show_token=True)
+    assert f"Operator token for this run: {plan.settings.operator_token}, also in t" in plan.notes[-1]
+    assert plan.token_file == Path("t")
+    # A token the operator chose is theirs to keep: no file, and never printed.
+    plan = build_service_settings("http://node", api_manifest, 31337, environ={"ENERGY_GRID_OPERATOR_TOKEN": "desk"}, show_token=True)
+    assert plan.token_file is None and not any("desk" in note for note in plan.notes)
+
+
+def test_the_live_web_programs_log_never_holds_the_operator_token(networks, api_manifest, tmp_path):
+    """The live stack's web program, its output in logs/web.log as supervisord keeps it, run on this
+    module's deployment until it answers: the token is in the run folder's private file only."""
+    stack = write_run_folder(tmp_path / "run", project_dir=ROOT, pace=Pace(1, 60))
+    command, environment = program_commands(stack, "mosquitto")["web"]
+    serve_arguments = command[len(command) - command[::-1].index("serve") :]
+    assert serve_arguments[serve_arguments.index("--token-file") + 1] == str(stack.folder.operator_token)
+    on_this_chain = [sys.executable, "-m", "energy_grid.cli", "--rpc-url", networks.provider.uri, "--manifest", str(api_manifest)]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ENERGY_GRID_")} | environment
+    log_file = stack.folder.logs / "web.log"
+    with log_file.open("w") as log:
+        process = subprocess.Popen([*on_this_chain, "serve", *serve_arguments], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + SERVICE_START_S
+        while not _answers(f"{stack.web_url}/api/v1/health"):
+            assert process.poll() is None, log_file.read_text()
+            assert time.monotonic() < deadline, "energy-grid serve did not answer"
+            time.sleep(0.2)
+        token = stack.folder.operator_token.read_text().strip()
+        answer = httpx.get(f"{stack.web_url}/api/v1/operator/token", headers={"Authorization": f"Bearer {token}"})
+        assert answer.json()["accepted"] is True  # the file holds the token the service takes
+    finally:
+        process.terminate()
+        process.wait(timeout=SERVICE_START_S)
+    assert stat.S_IMODE(stack.folder.operator_token.stat().st_mode) == 0o600
+    logged = {path.name: path.read_text() for path in stack.folder.logs.iterdir()}
+    assert "Uvicorn running" in logged["web.log"] and str(stack.folder.operator_token) in logged["web.log"]
+    assert [name for name, text in logged.items() if token in text] == []
+    assert any(str(stack.folder.operator_token) in line for line in stack.summary())
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def test_serve_takes_keys_token_and_database_from_the_environment_and_options(serve_runs, tmp_path):

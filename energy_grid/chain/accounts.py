@@ -26,6 +26,16 @@ PRIVATE_KEY_ENV = "ENERGY_GRID_PRIVATE_KEY"
 KEYSTORE_PASSWORD_ENV = "ENERGY_GRID_KEYSTORE_PASSWORD"
 DEV_CHAIN_ID = 31337  # anvil's default chain id: the only chain where its public dev keys are accepted
 DEV_ACCOUNT_COUNT = 10  # anvil's default number of funded dev accounts
+PRIVATE_FILE_MODE = 0o600
+
+
+def write_private_file(path: Path, content: str) -> None:
+    """Writes a secret (a token, passwords) to `path`, readable by its owner only from the first byte
+    on: an earlier file there is removed, not rewritten, since its mode may be wider."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(content)
 
 
 class AccountError(GridError):
@@ -125,6 +135,7 @@ def load_account(
 __all__ = [
     "DEV_CHAIN_ID",
     "KEYSTORE_PASSWORD_ENV",
+    "PRIVATE_FILE_MODE",
     "PRIVATE_KEY_ENV",
     "AccountError",
     "AccountSource",
@@ -134,4 +145,5 @@ __all__ = [
     "load_account",
     "load_keystore",
     "unlock_keystore",
+    "write_private_file",
 ]

@@ -7,14 +7,19 @@ The relayer pays the gas of relayed orders and readings, within the relay quotas
 role; the operator key signs the operator routes, which also need the bearer token. Each key comes
 from its keystore option (password from ENERGY_GRID_KEYSTORE_PASSWORD, else a prompt) or its
 environment variable. On anvil's chain 31337 only, the public dev accounts stand in for missing keys
-and a random token is made for the run and printed; anywhere else a missing operator key or token
-turns the operator routes off (503), and a missing relayer key is an error.
+and a random token is made for the run; anywhere else a missing operator key or token turns the
+operator routes off (503), and a missing relayer key is an error.
+
+A token made for the run is written to the token file (`--token-file`, by default
+.index/operator-token), readable by its owner only, and shown itself only when stderr is a
+terminal: a process manager keeps serve's output in a log file others may read.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +30,7 @@ import click
 from eth_account.signers.local import LocalAccount
 
 from energy_grid.api.settings import RelayLimits, ServiceSettings
-from energy_grid.chain.accounts import DEV_CHAIN_ID, AccountError, account_from_private_key, unlock_keystore
+from energy_grid.chain.accounts import DEV_CHAIN_ID, AccountError, account_from_private_key, unlock_keystore, write_private_file
 from energy_grid.chain.client import anvil_account
 from energy_grid.cli.params import DecimalParam, kwh_to_wh
 from energy_grid.cli.session import CliError, Session, pass_session
@@ -38,6 +43,7 @@ DATABASE_URL_ENV = "DATABASE_URL"
 DEV_RELAYER_INDEX = 9  # a funded dev account that holds no role
 DEV_OPERATOR_INDEX = 0  # the deployer: region 1's grid operator and a demand-response operator locally
 INDEX_DIR = Path(".index")
+DEFAULT_TOKEN_FILE = INDEX_DIR / "operator-token"
 SQLITE_PREFIX = "sqlite:///"
 TOKEN_BYTES = 24
 DEFAULT_HOST = "127.0.0.1"
@@ -53,10 +59,18 @@ DEFAULT_RELAY_LIMITS = RelayLimits()
 
 @dataclass(frozen=True)
 class ServePlan:
-    """The settings to serve with, and what to tell the user at start."""
+    """The settings to serve with, what to tell the user at start, and where to keep the operator
+    token made for the run (None: none was made)."""
 
     settings: ServiceSettings
     notes: list[str]
+    token_file: Path | None = None
+
+    def keep_token(self) -> None:
+        """Writes the token made for the run to its file, readable by its owner only."""
+        if self.token_file is not None and self.settings.operator_token is not None:
+            self.token_file.parent.mkdir(parents=True, exist_ok=True)
+            write_private_file(self.token_file, self.settings.operator_token + "\n")
 
 
 def default_database_url(chain_id: int) -> str:
@@ -97,8 +111,11 @@ def build_service_settings(
     environ: Mapping[str, str] | None = None,
     password_prompt: Callable[[str], str] | None = None,
     relay_limits: RelayLimits = DEFAULT_RELAY_LIMITS,
+    token_file: Path = DEFAULT_TOKEN_FILE,
+    show_token: bool = False,
 ) -> ServePlan:
-    """What `serve` runs with, from its options and the environment (see the module's docstring)."""
+    """What `serve` runs with, from its options and the environment (see the module's docstring).
+    A token made for the run goes to `token_file`, and into the notes only with `show_token`."""
     env = os.environ if environ is None else environ
     local = chain_id == DEV_CHAIN_ID
     notes: list[str] = []
@@ -116,15 +133,18 @@ def build_service_settings(
         operator = anvil_account(DEV_OPERATOR_INDEX)
         notes.append(f"Operator: anvil dev account {DEV_OPERATOR_INDEX} ({operator.address}), local chain only.")
     token = env.get(OPERATOR_TOKEN_ENV) or None
+    kept_in = None
     if token is None and local and operator is not None:
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        notes.append(f"Operator token for this run: {token}  (set {OPERATOR_TOKEN_ENV} to choose one)")
+        kept_in = token_file
+        shown = f"{token}, also in {token_file}" if show_token else f"in {token_file} (readable by you only)"
+        notes.append(f"Operator token for this run: {shown}  (set {OPERATOR_TOKEN_ENV} to choose one)")
     if operator is None or token is None:
         notes.append(
             f"Operator routes are off (503): give an operator key ({OPERATOR_KEY_ENV} or --operator-keystore) "
             f"and a token ({OPERATOR_TOKEN_ENV})."
         )
-        operator, token = None, None
+        operator, token, kept_in = None, None, None
     url = database_url or env.get(DATABASE_URL_ENV) or default_database_url(chain_id)
     settings = ServiceSettings(
         rpc_url=rpc_url,
@@ -135,7 +155,7 @@ def build_service_settings(
         operator_token=token,
         relay_limits=relay_limits,
     )
-    return ServePlan(settings, notes)
+    return ServePlan(settings, notes, kept_in)
 
 
 def _prompt(role: str) -> str:
@@ -162,6 +182,14 @@ def _prompt(role: str) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help=f"Keystore of the grid operator the operator routes sign as (else env {OPERATOR_KEY_ENV}).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_TOKEN_FILE,
+    show_default=True,
+    help="Where the operator token made for the run is kept, readable by you only (local chain, no "
+    f"{OPERATOR_TOKEN_ENV}); it is printed itself only to a terminal.",
 )
 @click.option(
     "--relays-per-account",
@@ -199,6 +227,7 @@ def serve(
     database_url: str | None,
     relayer_keystore: Path | None,
     operator_keystore: Path | None,
+    token_file: Path,
     relays_per_account: int,
     relays_per_client: int,
     relay_window: int,
@@ -226,10 +255,13 @@ def serve(
             relay_limits=RelayLimits(
                 relays_per_account, relays_per_client, relay_window, kwh_to_wh(min_auction_order_kwh, "--min-auction-order-kwh")
             ),
+            token_file=token_file,
+            show_token=sys.stderr.isatty(),
         )
     except AccountError as err:
         raise CliError(str(err)) from None
     prepare_sqlite_folder(plan.settings.database_url)
+    plan.keep_token()
     app = create_app(plan.settings)
     for note in plan.notes:
         click.echo(note, err=True)
@@ -246,6 +278,7 @@ def serve(
 
 __all__ = [
     "DATABASE_URL_ENV",
+    "DEFAULT_TOKEN_FILE",
     "OPERATOR_KEY_ENV",
     "OPERATOR_TOKEN_ENV",
     "RELAYER_KEY_ENV",

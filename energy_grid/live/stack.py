@@ -11,6 +11,7 @@ The run folder (`.live/` by default) holds everything a run needs and leaves beh
     ready.json                                        the ready marker (energy_grid.live.ready)
     gateway.sqlite, index.sqlite                      the gateway's store, the web app's event index
     supervisord.conf, logs/<program>.log              the process manager's configuration and each program's log
+    operator-token                                    the web app's operator token (readable by the owner only; never in a log)
 
 Programs start in the order of the table: the broker, the chain, the one-shot set-up (deploy when
 the chain has no deployment, then `energy-grid live setup`, then the ready marker) and the
@@ -39,6 +40,7 @@ from typing import IO
 
 import requests
 
+from energy_grid.chain.accounts import write_private_file
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, free_port
 from energy_grid.chain.errors import GridError
 from energy_grid.chain.manifest import manifest_path
@@ -54,7 +56,6 @@ FLEET_USER = "fleet"  # the virtual meters, relaying every household's signed re
 MONITOR_USER = "monitor"  # reads every meter's readings and answers (a dashboard, the soak), publishes nothing
 BROKER_PASSWORD_ENV = "ENERGY_GRID_BROKER_PASSWORD"
 PASSWORD_BYTES = 24
-PRIVATE_FILE_MODE = 0o600
 LOG_MAX_BYTES = "10MB"
 LOG_BACKUPS = 3
 # How often `live up` asks supervisord whether everything runs, while it waits.
@@ -104,7 +105,13 @@ SERVICES: tuple[Service, ...] = (
     Service("load-reporter", ("load-reporter", "--reading-delay", "450"), dev_account=0),
     Service("dr-planner", ("dr-planner",), dev_account=0),
     Service("meters", ("meters", "emulate"), broker_user=FLEET_USER),
-    Service("web", ("serve", "--port", "{web_port}", "--database-url", "sqlite:///{index_db}"), metrics=False, poll=False),
+    # The operator token goes to a private file: web.log is the program's output, readable by others.
+    Service(
+        "web",
+        ("serve", "--port", "{web_port}", "--database-url", "sqlite:///{index_db}", "--token-file", "{operator_token}"),
+        metrics=False,
+        poll=False,
+    ),
 )
 BROKER_PROGRAM = "broker"
 CHAIN_PROGRAM = "chain"
@@ -176,6 +183,10 @@ class RunFolder:
     @property
     def index_db(self) -> Path:
         return self.root / "index.sqlite"
+
+    @property
+    def operator_token(self) -> Path:
+        return self.root / "operator-token"
 
     @property
     def logs(self) -> Path:
@@ -254,6 +265,7 @@ class LiveStack:
             "seed": str(self.community.seed),
             "gateway_store": str(self.folder.gateway_store),
             "index_db": str(self.folder.index_db),
+            "operator_token": str(self.folder.operator_token),
             "web_port": str(self.ports.web),
             "broker": f"{LOCAL_HOST}:{self.ports.broker}",
             "rpc_url": self.rpc_url,
@@ -265,7 +277,7 @@ class LiveStack:
         lines = [
             f"The live community runs ({self.community.households} households, seed {self.community.seed}, "
             f"the chain's clock at {self.pace.speed}× the wall's).",
-            f"  web app         {self.web_url}  (API docs at {self.web_url}/docs; its operator token is in {self.folder.logs / 'web.log'})",
+            f"  web app         {self.web_url}  (API docs at {self.web_url}/docs; its operator token is in {self.folder.operator_token})",
             f"  chain           {self.rpc_url}  (chain id {self.chain_id})",
             f"  MQTT broker     {LOCAL_HOST}:{self.ports.broker}  (users and passwords in {self.folder.credentials})",
         ]
@@ -325,7 +337,7 @@ def write_run_folder(
         ports=_free_ports([s.name for s in SERVICES if s.metrics]),
         passwords={user: secrets.token_hex(PASSWORD_BYTES) for user in (GATEWAY_USER, FLEET_USER, MONITOR_USER)},
     )
-    _write_private(folder.credentials, json.dumps(stack.passwords, indent=2) + "\n")
+    write_private_file(folder.credentials, json.dumps(stack.passwords, indent=2) + "\n")
     write_password_file(folder.password_file, stack.passwords)
     # No meter has an entry of its own here: the virtual meters publish through the fleet user.
     folder.acl_file.write_text(acl_text(chain_id, (), GATEWAY_USER, fleet_user=FLEET_USER, monitor_user=MONITOR_USER))
@@ -339,7 +351,7 @@ def write_run_folder(
             run_as_user=getpass.getuser(),
         )
     )
-    _write_private(folder.supervisord_conf, supervisord_config(stack, program_commands(stack, mosquitto)))
+    write_private_file(folder.supervisord_conf, supervisord_config(stack, program_commands(stack, mosquitto)))
     return stack
 
 
@@ -373,14 +385,6 @@ def _free_ports(metrics_services: Iterable[str]) -> Ports:
         if port not in chosen.values():
             chosen[names[len(chosen)]] = port
     return Ports(chosen["broker"], chosen["chain"], chosen["web"], {name: chosen[name] for name in names[3:]})
-
-
-def _write_private(path: Path, content: str) -> None:
-    """Writes `content` to `path`, readable by its owner only from the first byte on."""
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(content)
 
 
 # ------------------------------------------------------------------------------------ supervisord
