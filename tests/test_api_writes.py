@@ -14,7 +14,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -38,6 +37,8 @@ from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_
 from energy_grid.live.chain import Pace
 from energy_grid.live.stack import program_commands, write_run_folder
 from energy_grid.signing.readings import sign_reading
+
+from support.anvil_node import wait_until
 
 PRICE = 200_000  # PaymentToken base units per kWh (0.20 with 6 decimals)
 SELLER_ENERGY_WH = 50_000
@@ -613,11 +614,7 @@ def test_the_live_web_programs_log_never_holds_the_operator_token(networks, api_
     with log_file.open("w") as log:
         process = subprocess.Popen([*on_this_chain, "serve", *serve_arguments], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + SERVICE_START_S
-        while not _answers(f"{stack.web_url}/api/v1/health"):
-            assert process.poll() is None, log_file.read_text()
-            assert time.monotonic() < deadline, "energy-grid serve did not answer"
-            time.sleep(0.2)
+        wait_until(lambda: _answers(f"{stack.web_url}/api/v1/health", process, log_file), SERVICE_START_S, "energy-grid serve")
         token = stack.folder.operator_token.read_text().strip()
         answer = httpx.get(f"{stack.web_url}/api/v1/operator/token", headers={"Authorization": f"Bearer {token}"})
         assert answer.json()["accepted"] is True  # the file holds the token the service takes
@@ -631,7 +628,8 @@ def test_the_live_web_programs_log_never_holds_the_operator_token(networks, api_
     assert any(str(stack.folder.operator_token) in line for line in stack.summary())
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, process: subprocess.Popen, log_file: Path) -> bool:
+    assert process.poll() is None, log_file.read_text()
     try:
         return httpx.get(url).status_code == 200
     except httpx.TransportError:

@@ -15,6 +15,8 @@ The service's `/metrics` (Prometheus's text format) shows what is left and what 
 answer), `energy_grid_api_relayed_transactions_total`, `energy_grid_api_relayed_gas_used_total`
 and `energy_grid_api_relayed_fees_wei_total` (since the service started), and
 `energy_grid_api_relays_refused_total{reason}` (account_quota, client_quota, order_below_minimum).
+A transaction that passed its check but reverted on chain (the state changed in between) is in the
+balance only.
 """
 
 from __future__ import annotations

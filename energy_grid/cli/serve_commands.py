@@ -144,7 +144,7 @@ def build_service_settings(
             f"Operator routes are off (503): give an operator key ({OPERATOR_KEY_ENV} or --operator-keystore) "
             f"and a token ({OPERATOR_TOKEN_ENV})."
         )
-        operator, token, kept_in = None, None, None
+        operator, token = None, None
     url = database_url or env.get(DATABASE_URL_ENV) or default_database_url(chain_id)
     settings = ServiceSettings(
         rpc_url=rpc_url,
@@ -253,7 +253,10 @@ def serve(
             operator_keystore=operator_keystore,
             password_prompt=_prompt,
             relay_limits=RelayLimits(
-                relays_per_account, relays_per_client, relay_window, kwh_to_wh(min_auction_order_kwh, "--min-auction-order-kwh")
+                per_account=relays_per_account,
+                per_client=relays_per_client,
+                window_s=relay_window,
+                min_auction_order_wh=kwh_to_wh(min_auction_order_kwh, "--min-auction-order-kwh"),
             ),
             token_file=token_file,
             show_token=sys.stderr.isatty(),
