@@ -1,7 +1,8 @@
 """The API's relayed vault deposits and withdrawals on a real deployment: the account signs the
 token's ERC-2612 permit of the vault (a deposit) or the vault's EIP-712 Withdrawal in its wallet
 (played by eth-account signing the typed data the API hands out), the relayer sends it and pays only
-gas; every refusal is a 4xx naming it in words a user reads, with nothing sent.
+gas; every refusal is a 4xx naming it in words a user reads, with nothing sent. Each relay is
+charged to its account's quota, whatever route it came by.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from conftest import meter_energy_to
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
+from energy_grid.api.settings import RelayLimits
 
 from support.service_helpers import ok, problem, sign_typed
 
@@ -34,6 +36,13 @@ def _vault_household_energy(api_system, vault_household, admin, accounts, chain)
 @pytest.fixture
 def vault_api(api_settings):
     with TestClient(create_app(api_settings(follow=False))) as http:
+        yield http
+
+
+@pytest.fixture
+def two_relays_api(api_settings):
+    """A service whose relayer sends two transactions per account an hour."""
+    with TestClient(create_app(api_settings(follow=False, relay_limits=RelayLimits(per_account=2)))) as http:
         yield http
 
 
@@ -156,3 +165,22 @@ def test_refused_deposits_and_withdrawals_get_their_4xx_and_nothing_is_sent(vaul
     assert "deadline has passed" in expired["message"] and expired["details"] == {"deadline": past}
     problem(http.post(f"{API}/vault/withdrawal", json=body | {"signature": "0x12"}), 422, "InvalidSignature")
     assert relayer.nonce == sent + 1 and vault.balancesOf(household) == (0, CASH)
+
+
+def market_approval(http, signer) -> dict:
+    offer = ok(http.post(f"{API}/vault/market-approval/typed-data", json={"account": signer.address}))
+    return {key: offer[key] for key in ("account", "market", "deadline")} | {"signature": sign_typed(signer, offer["typedData"])}
+
+
+def test_deposits_withdrawals_and_approvals_draw_on_one_quota_per_account(two_relays_api, api_system, vault_household, accounts):
+    http, vault, household, neighbour, relayer = two_relays_api, api_system.energy_vault, vault_household, accounts[6], accounts[9]
+    deposit = signed(http, "deposit", household, account=household.address, token="payment", amount=CASH)
+    ok(http.post(f"{API}/vault/deposit", json=deposit))
+    problem(http.post(f"{API}/vault/deposit", json=deposit), 403, "InvalidPermit")  # refused by the chain: not charged
+    withdrawal = signed(http, "withdrawal", household, account=household.address, token="payment", amount=1)
+    ok(http.post(f"{API}/vault/withdrawal", json=withdrawal))
+    sent, approval = relayer.nonce, market_approval(http, household)
+    refused = problem(http.post(f"{API}/vault/market-approval", json=approval), 429, "RelayQuotaExceeded")
+    assert (refused["details"]["quota"], refused["details"]["account"]) == ("account", household.address)
+    assert relayer.nonce == sent and not vault.isMarketApproved(household, approval["market"])
+    assert ok(http.post(f"{API}/vault/market-approval", json=market_approval(http, neighbour)))["account"] == neighbour.address
