@@ -554,3 +554,52 @@ def test_with_a_grace_the_keeper_leaves_standing_orders_to_the_next_readings_and
 def test_a_negative_grace_is_refused(keeper_client):
     with pytest.raises(ValueError, match="standing_grace_s cannot be negative"):
         Keeper(keeper_client, anvil_account(8), standing_grace_s=-1)
+
+
+# ---- What the keeper survives ----
+
+
+def test_a_round_that_fails_is_tried_again_and_the_keeper_goes_on(keeper_client, monkeypatch):
+    """A node gone for a moment, or a block asked for just as the chain moved on: the round fails, is
+    counted, and the next one runs."""
+    client = keeper_client
+    failures = iter([ValueError("block height is 9 but requested was 8")])
+    run_round = Keeper.run_round
+
+    def fail_once(self: Keeper, stop: threading.Event | None = None) -> object:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return run_round(self, stop)
+
+    monkeypatch.setattr(Keeper, "run_round", fail_once)
+    metrics, stop = KeeperMetrics(), threading.Event()
+    report = run_keeper(
+        client,
+        anvil_account(8),
+        from_block=client.w3.eth.block_number,
+        stop=stop,
+        poll_interval_s=0.01,
+        on_round=lambda _report: stop.set(),
+        metrics=metrics,
+    )
+    assert report.rounds == 1
+    assert metrics.registry.get_sample_value("energy_grid_keeper_errors_total") == 1
+    # A single round asked for (`once`) raises its failure instead.
+    failures = iter([ValueError("block height is 9 but requested was 8")])
+    with pytest.raises(ValueError, match="requested was 8"):
+        run_keeper(client, anvil_account(8), once=True)
+
+
+def test_after_a_reorganisation_the_keeper_reads_its_book_again(keeper_client):
+    """An order in a block the chain then drops is no longer in the keeper's book."""
+    client = keeper_client
+    (buyer,) = fresh_traders(client, "reorg", 1)
+    keeper = Keeper(client, anvil_account(8), from_block=client.w3.eth.block_number)
+    keeper.sync()
+    placed = place(client, buyer, BUY, 1_000, 200_000)
+    keeper.sync()
+    assert placed.order_id in keeper.book.orders
+    client.w3.provider.make_request("anvil_reorg", [1, []])  # type: ignore[arg-type]
+    keeper.sync()
+    assert keeper.reorgs == 1 and placed.order_id not in keeper.book.orders

@@ -121,7 +121,11 @@ class Keeper:
         self.account = account
         self.max_batch = max_batch
         self.traders = None if traders is None else {Web3.to_checksum_address(t) for t in traders}
+        self.from_block = from_block
         self.next_block = from_block
+        # The hash of the last block read, to tell a reorganisation: the book is then read again.
+        self._read_hash: bytes | None = None
+        self.reorgs = 0
         self.book = OrderBook()
         self.report = report or KeeperReport()
         self.auctions = [name for name in client.contracts if name.startswith("EnergyAuction")]
@@ -164,19 +168,36 @@ class Keeper:
     # -------------------------------------------------------------------- events
 
     def sync(self) -> int:
-        """Applies the events up to the latest block; returns that block's timestamp."""
+        """Applies the events up to the latest block; returns that block's timestamp. If the last block
+        read is no longer the chain's (a reorganisation dropped it), the book is read again from the
+        start, so that nothing a dropped block held is acted on."""
         latest = self.client.w3.eth.get_block("latest")
         to_block = int(latest["number"])
+        if self._read_hash is not None and not self._still_read(to_block):
+            self.reorgs += 1
+            log.warning("the chain reorganised below block %d: reading the book again from block %d", self.next_block - 1, self.from_block)
+            reading_market = self.book.reading_market
+            self.book = OrderBook()
+            self.book.reading_market = reading_market
+            self.next_block = self.from_block
         while self.next_block <= to_block:
             end = min(self.next_block + LOG_CHUNK_BLOCKS - 1, to_block)
             logs = self.client.w3.eth.get_logs({"address": self._addresses, "fromBlock": self.next_block, "toBlock": end})
-            for log in sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"])):
-                known = self._events.get(bytes(log["topics"][0])) if log["topics"] else None
+            for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
+                known = self._events.get(bytes(entry["topics"][0])) if entry["topics"] else None
                 if known is not None:
                     name, event = known
-                    self.book.apply(name, event.event_name, dict(event.process_log(log)["args"]))
+                    self.book.apply(name, event.event_name, dict(event.process_log(entry)["args"]))
             self.next_block = end + 1
+        self._read_hash = bytes(latest["hash"])
         return int(latest["timestamp"])
+
+    def _still_read(self, to_block: int) -> bool:
+        """Whether the last block read is still the chain's at its height."""
+        last = self.next_block - 1
+        if last > to_block:
+            return False
+        return bytes(self.client.w3.eth.get_block(last)["hash"]) == self._read_hash
 
     # -------------------------------------------------------------------- one round
 
@@ -454,7 +475,18 @@ def run_keeper(
     restore = _stop_on_signals(stop) if not once else None
     try:
         while not stop.is_set():
-            done = keeper.run_round(stop)
+            try:
+                done = keeper.run_round(stop)
+            except Exception as err:
+                # A round that fails (the node restarting, a block gone by the time it is read) is tried
+                # again: the keeper never exits on the chain's account. A single round raises it.
+                if once:
+                    raise
+                if metrics is not None:
+                    metrics.service.errors.inc()
+                log.warning("round failed, trying again in %g s: %s: %s", poll_interval_s, type(err).__name__, err)
+                stop.wait(poll_interval_s)
+                continue
             if metrics is not None:
                 head = clock.head()
                 metrics.observe(keeper.report)
