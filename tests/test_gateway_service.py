@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.fees import FeePolicy
+from energy_grid.chain.jsonrpc import RequestFailed
 from energy_grid.services.gateway import submitter as submitter_module
 from energy_grid.services.gateway.chain_view import ChainView
 from energy_grid.services.gateway.messages import readings_topic
@@ -834,3 +835,42 @@ def test_readings_are_answered_accepted_at_the_confirmation_depth_and_a_reorg_be
     finally:
         runs.close()
         client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+
+
+def test_an_estimate_that_fails_without_revert_data_defers_the_batch_and_blames_no_reading(gateway_harness, monkeypatch):
+    """The node fails a batch's estimate with no revert data (out of gas inside a market, a node's own
+    limit): no reading is refused, the batch waits a block, then two, then four, and goes once estimates
+    succeed."""
+    harness = gateway_harness
+    client = harness.client
+    gateway = harness.gateway
+    device = new_device(client, "no-revert-data")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 2
+    harness.publish(device.sign(client, at + INTERVAL_S))
+    harness.take(1)
+    sender = gateway.submitter.sender
+    outcomes = sender.rpc_batch_outcomes
+    failing = [True]
+
+    def estimates(requests: list[Any]) -> list[Any]:
+        if failing[0] and requests and requests[0][0] == "eth_estimateGas":
+            return [RequestFailed("eth_estimateGas", {"code": -32000, "message": "out of gas"}) for _ in requests]
+        return outcomes(requests)
+
+    monkeypatch.setattr(sender, "rpc_batch_outcomes", estimates)
+    waits = []
+    for _ in range(4):
+        harness.mine()
+        waits.append(gateway.submitter.retry_at_block - gateway.clock.head().number)
+    assert waits == [1, 2, 1, 4]  # deferred for a block, then two (the next block only waits), then four
+    deferred = gateway.metrics.registry.get_sample_value
+    assert deferred("energy_grid_gateway_batches_deferred_total", {"reason": "no revert data"}) == 3
+    assert gateway.store.get(device.address, 1).state == ReadingState.ACCEPTED
+    failing[0] = False
+    stored = gateway.store.get
+    wait_until(lambda: harness.mine() or stored(device.address, 1).state == ReadingState.ON_CHAIN, ANSWER_TIMEOUT_S, "mined")
+    assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+    with harness.lock:
+        assert [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")] == []
