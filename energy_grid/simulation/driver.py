@@ -158,6 +158,8 @@ class SimulationRun:
         state.sender.flush()  # before the day: the first market's gate closes before it starts
         self.progress(0, state.config.interval_count, "baseline days")
         self.baseline.upload(baseline)
+        # The periods that were further ahead than the market takes limits are within its lead time now.
+        self.feeders.set_limits(baseline)
         self.auction.set_standing_orders()
         state.flush_at(state.calendar.day_start_s)
         return baseline

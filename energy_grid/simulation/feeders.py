@@ -14,7 +14,8 @@ forecast loading)), rounded down to 5 kW steps (so that whole runs of intervals 
 transaction). The forecast is the highest loading the baseline days saw at that time of day (the
 cautious forecast demand response plans with; flex.headroom_kw, which flexible load forecasts its
 zone's tariff with). The limits are set before the day, in runs of equal limits, so that each
-market clears with limits in force at its gate.
+market clears with limits in force at its gate: what lies within the market's lead time before the
+baseline days are uploaded (the first intervals among it), the rest once the chain stands at the day's start.
 
 Each interval every feeder's operator reports its transformer's load (GridOperations.reportLoad,
 kVA taken as kW); after the first report the keeper has each zone's link rated from it
@@ -127,7 +128,8 @@ class Feeders:
     def set_limits(self, baseline: Sequence[IntervalResult]) -> None:
         """Each feeder's operator sets its link's limits for the simulated intervals, in runs of
         equal limits (at most a day's periods a transaction); runs the chain holds already are
-        skipped, and so are periods whose gate has closed (a resumed run)."""
+        skipped, and so are periods whose gate has closed (a resumed run) and periods further ahead
+        than the market takes limits (its lead time): the run sets those once the chain is nearer."""
         state = self.state
         if not state.zoned:
             return
@@ -135,13 +137,16 @@ class Feeders:
         max_periods = int(zones.functions.MAX_LIMIT_PERIODS().call())
         now_s = int(state.w3.eth.get_block("latest")["timestamp"])
         gate_s = int(zones.functions.gateClosure().call())
+        lead_s = int(state.client["EnergyAuction"].functions.MAX_LEAD_TIME().call())
+        furthest_period = (now_s + lead_s + gate_s) // int(zones.functions.periodLength().call())
         for feeder, limits in enumerate(link_limits_kw(baseline, state.feeders, state.config.interval_count)):
             region = state.feeder_region(feeder)
             periods = [calendar.period_of(i) for i in range(len(limits))]
             held = state.sender.read([prepare(zones, "linkLimitsKW", region, p) for p in periods])
             runs: list[tuple[int, int, int]] = []  # (first period, count, limit kW)
             for i, (period, limit, (import_kw, export_kw)) in enumerate(zip(periods, limits, held, strict=True)):
-                if (int(import_kw), int(export_kw)) == (limit, limit) or now_s >= calendar.interval_start_s(i) - gate_s:
+                set_already = (int(import_kw), int(export_kw)) == (limit, limit)
+                if set_already or now_s >= calendar.interval_start_s(i) - gate_s or period > furthest_period:
                     continue
                 first, count, run_limit = runs[-1] if runs else (-1, 0, -1)
                 if run_limit == limit and first + count == period and count < max_periods:
