@@ -271,3 +271,42 @@ def test_every_stepped_clearing_function_error_and_event_is_exercised():
     exempt = {"PeriodOutOfRange"}
     assert unexercised_abi_items("SteppedClearing", ["test_stepped_clearing.py"], ("function", "event", "error"), exempt) == []
 
+
+
+# ---- The ends of the range of balancing ticks ----
+
+
+def test_a_zone_free_only_at_the_highest_balancing_tick_makes_it_the_reference_tick_in_steps(
+    a, zones, stepped, fee_recipient, auction_traders, other_region_operator, chain
+):
+    """Hill sells 1,000 Wh at tick 10; Town bids 1,000 Wh at tick 50 behind a 500 Wh import limit; the bus
+    bids 500 Wh at tick 60. The bus balances from tick 10 to tick 50, and Town's net import (its limit)
+    lies within its own range at tick 50 alone: there Hill and Town are both free, one more than at tick
+    10, so tick 50 is the reference tick and Town takes the bus's price. The steps keep that change of
+    the free count at the range's highest tick and must reach the one-transaction result."""
+    period = open_period(chain)
+    zones.setLinkLimits(TOWN, period, 1, 2, 400, sender=other_region_operator)  # 2 kW: 500 Wh in
+    limits = {region: tuple(zones.linkLimitsWh(region, period)) for region in (HILL, TOWN)}
+    assert limits[TOWN][0] == 500
+    book = [
+        (HILL, place(a, auction_traders[0], HILL, period, False, 1_000, 10), False, 1_000, 10),
+        (TOWN, place(a, auction_traders[1], TOWN, period, True, 1_000, 50), True, 1_000, 50),
+        (0, place(a, auction_traders[2], 0, period, True, 500, 60), True, 500, 60),
+    ]
+    expected = clear_and_check(a, zones, chain, fee_recipient, period, book, limits, stepped=stepped, max_ticks=1)
+    assert expected.net_export_wh == {0: -500, HILL: 1_000, TOWN: -500}
+    assert expected.zone_ticks[TOWN] == expected.bus_tick
+
+
+def test_a_market_of_bids_only_finishes_its_steps_with_nothing_traded(a, zones, stepped, fee_recipient, auction_traders, chain):
+    """Without an ask the bus's balance never passes zero, so its highest balancing tick is the grid's top
+    (tick 255 of 256): the steps read their per-tick sums up to there and no further, and give the
+    one-transaction result, which trades nothing."""
+    period = open_period(chain)
+    place(a, auction_traders[0], HILL, period, True, 2_000, 30)
+    place(a, auction_traders[1], TOWN, period, True, 1_000, 200)
+    close_gate(chain, period)
+    preview = zones.clearMarket(period)
+    run_steps(stepped, period, fee_recipient, 1)
+    assert stepped.result(period) == preview
+    assert (preview.boughtWh, preview.soldWh, preview.surplus) == (0, 0, 0)
