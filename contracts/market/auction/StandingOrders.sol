@@ -96,6 +96,7 @@ abstract contract StandingOrders is AuctionMarkets {
         // Only that interval can reopen, since a deadline is at most one period; until the next period
         // ends, the longest deadline that keeps it closed is the time since its end.
         uint256 maxSeconds = _periodLength;
+        // slither-disable-next-line weak-prng: the time since the last period's end, not a random number
         uint256 sinceEndSeconds = block.timestamp % maxSeconds;
         if (previousSeconds <= sinceEndSeconds) maxSeconds = sinceEndSeconds;
         if (deadlineSeconds > maxSeconds) revert InvalidReadingDeadline(deadlineSeconds, maxSeconds);
