@@ -874,3 +874,35 @@ def test_an_estimate_that_fails_without_revert_data_defers_the_batch_and_blames_
     assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
     with harness.lock:
         assert [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")] == []
+
+
+def test_a_burst_the_node_fails_in_the_middle_of_is_checked_again_whole(gateway_harness, monkeypatch):
+    """The node stops answering after the burst's first reading was checked: nothing of the burst is stored
+    or acknowledged, and the next step checks it again whole, so both readings land and neither is refused."""
+    harness = gateway_harness
+    client = harness.client
+    gateway = harness.gateway
+    devices = [new_device(client, f"half-burst-{i}") for i in range(2)]
+    at = first_readings(harness, devices)
+    harness.mine(at + INTERVAL_S)
+    for device in devices:
+        device.consumption_wh += 3
+        harness.publish(device.sign(client, at + INTERVAL_S))
+    limits_at = gateway.view.limits_at
+    calls = []
+
+    def node_gone_once(now_s: int) -> Any:
+        calls.append(now_s)
+        if len(calls) == 2:
+            raise ConnectionError("the node is restarting")
+        return limits_at(now_s)
+
+    monkeypatch.setattr(gateway.view, "limits_at", node_gone_once)
+    harness.take(2)
+    harness.mine()
+    harness.mine()
+    for device in devices:
+        assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+    with harness.lock:
+        assert [a for topic, a in harness.answers if topic.endswith("/rejected")] == []
+    assert len(calls) >= 3 and gateway.metrics.registry.get_sample_value("energy_grid_gateway_errors_total") >= 1

@@ -140,6 +140,7 @@ class Gateway:
         self._last_message_block = -1
         self._last_step = time.monotonic()
         self._last_error: str | None = None  # the last step's failure, shown in /health
+        self._unfinished: list[mqtt.MQTTMessage] = []  # a burst the node failed in the middle of
         client_id = settings.client_id or f"energy-grid-gateway-{self.chain_id}-{account.address.lower()}"
         self.mqtt = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, clean_session=False, manual_ack=True
@@ -229,23 +230,35 @@ class Gateway:
             time.sleep(min(wait_s * 5, 2.0))
 
     def _take_messages(self, wait_s: float) -> None:
-        try:
-            burst = [self._messages.get(timeout=wait_s)]
-        except queue.Empty:
-            return
+        burst, self._unfinished = self._unfinished, []
+        again = len(burst)
+        if not burst:
+            try:
+                burst = [self._messages.get(timeout=wait_s)]
+            except queue.Empty:
+                return
         while len(burst) < MAX_BURST:
             try:
                 burst.append(self._messages.get_nowait())
             except queue.Empty:
                 break
-        head = self._head or self.clock.head()
-        self.view.prefetch(self._meters_of(burst))
+        self.metrics.received.inc(len(burst) - again)
         # The burst's readings by meter and nonce: a second copy of one (a redelivery) is not a new reading.
         accepted: dict[tuple[str, int], SignedReading] = {}
-        for message in burst:
-            signed = self._check(message, head, accepted)
-            if signed is not None:
-                accepted[(signed.meter, signed.nonce)] = signed
+        try:
+            head = self._head or self.clock.head()
+            self.view.prefetch(self._meters_of(burst))
+            for message in burst:
+                signed = self._check(message, head, accepted)
+                if signed is not None:
+                    accepted[(signed.meter, signed.nonce)] = signed
+        except TRANSIENT_ERRORS:
+            # The node failed mid-burst: nothing of it is stored or acknowledged, so the whole burst is
+            # checked again at the next step, against the meters' records read anew.
+            for meter, _ in accepted:
+                self.view.forget(meter)
+            self._unfinished = burst
+            raise
         if accepted:
             self.store.accept_many(accepted.values(), head.timestamp_s)
             for key in accepted:
@@ -268,7 +281,6 @@ class Gateway:
         """The message's reading if it is new and passes every check; else None (answered if refused).
         Whatever a message holds, it is refused on its own: an error that reading it raises refuses it
         as malformed, and only the node or the store failing stops the burst (to be taken again)."""
-        self.metrics.received.inc()
         meter = ""
         try:
             meter = meter_of_topic(_topic(message), self.chain_id)
