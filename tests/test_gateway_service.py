@@ -101,6 +101,15 @@ class Harness:
         info = self.publisher.publish(readings_topic(self.gateway.chain_id, meter), body, qos=1)
         info.wait_for_publish(5)
 
+    def next_reading(self, device: Device, at_s: int, added_wh: int) -> SignedReading:
+        """A block at `at_s`, then the device's reading there with `added_wh` more imported, published and taken."""
+        self.mine(at_s)
+        device.consumption_wh += added_wh
+        signed = device.sign(self.client, at_s)
+        self.publish(signed)
+        self.take(1)
+        return signed
+
     def take(self, count: int) -> None:
         """Steps until the gateway has taken `count` more messages."""
         before = self.received()
@@ -246,10 +255,7 @@ def test_a_batch_mined_while_the_gateway_follows_it_is_not_taken_for_a_replaced_
     client = harness.client
     (device,) = devices = [new_device(client, "mined-while-followed")]
     at = first_readings(harness, devices)
-    harness.mine(at + INTERVAL_S)
-    device.consumption_wh += 100
-    harness.publish(device.sign(client, at + INTERVAL_S))
-    harness.take(1)
+    harness.next_reading(device, at + INTERVAL_S, 100)
     harness.mine()  # the batch is sent
     (tx_nonce,) = harness.gateway.submitter.store.in_flight()
     submitter = harness.gateway.submitter
@@ -332,11 +338,7 @@ def test_an_identical_message_again_is_answered_again_and_sent_once(gateway_harn
     client = harness.client
     device = new_device(client, "twice")
     at = first_readings(harness, [device])
-    harness.mine(at + INTERVAL_S)
-    device.consumption_wh += 10
-    signed = device.sign(client, at + INTERVAL_S)
-    harness.publish(signed)
-    harness.take(1)
+    signed = harness.next_reading(device, at + INTERVAL_S, 10)
     harness.mine()
     harness.mine()
     first = harness.answers_for(device.address, "accepted", 2)[-1]
@@ -382,10 +384,7 @@ def test_a_gateway_that_dies_between_its_store_and_the_chain_sends_nothing_twice
     runs = _running(client, first, open_broker)
     harness = next(runs)
     at = first_readings(harness, [device])
-    harness.mine(at + INTERVAL_S)
-    device.consumption_wh += 42
-    harness.publish(device.sign(client, at + INTERVAL_S))
-    harness.take(1)
+    harness.next_reading(device, at + INTERVAL_S, 42)
 
     # The batch is signed and written to the store; the process dies before it reaches the node.
     def die(_tx: Any) -> None:
@@ -489,10 +488,7 @@ def test_a_stuck_transaction_is_replaced_with_higher_fees_until_mined(gateway_ha
     client = harness.client
     device = new_device(client, "stuck")
     at = first_readings(harness, [device])
-    harness.mine(at + INTERVAL_S)
-    device.consumption_wh += 3
-    harness.publish(device.sign(client, at + INTERVAL_S))
-    harness.take(1)
+    harness.next_reading(device, at + INTERVAL_S, 3)
     harness.mine()  # the batch is sent at the current base fee
     (tx_nonce,) = harness.gateway.store.in_flight()
     sent = harness.gateway.store.transactions(tx_nonce)[0]
@@ -650,10 +646,7 @@ def test_a_nonce_the_chain_refused_a_reading_under_takes_the_meters_next_reading
     client = harness.client
     device = new_device(client, "refused-nonce")
     at = first_readings(harness, [device])
-    harness.mine(at + INTERVAL_S)
-    device.consumption_wh += 5
-    harness.publish(device.sign(client, at + INTERVAL_S))
-    harness.take(1)
+    harness.next_reading(device, at + INTERVAL_S, 5)
     smart_meter = client["SmartMeter"].functions
     transact_as_admin(client, smart_meter.deactivateMeter(device.address))
     harness.mine()
@@ -706,11 +699,7 @@ def test_a_reading_the_chain_holds_under_a_nonce_this_gateway_has_no_record_of_i
     client = harness.client
     device = new_device(client, "store-lost")
     at = first_readings(harness, [device])
-    harness.mine(at + INTERVAL_S)
-    device.consumption_wh += 9
-    signed = device.sign(client, at + INTERVAL_S)
-    harness.publish(signed)
-    harness.take(1)
+    signed = harness.next_reading(device, at + INTERVAL_S, 9)
     harness.mine()
     harness.mine()
     first = harness.answers_for(device.address, "accepted", 2)[-1]
@@ -729,10 +718,7 @@ def test_a_paused_smart_meter_defers_batches_and_refuses_no_reading(gateway_harn
     client = harness.client
     device = new_device(client, "paused")
     at = first_readings(harness, [device])
-    harness.mine(at + INTERVAL_S)
-    device.consumption_wh += 4
-    harness.publish(device.sign(client, at + INTERVAL_S))
-    harness.take(1)
+    harness.next_reading(device, at + INTERVAL_S, 4)
     smart_meter = client["SmartMeter"].functions
     transact_as_admin(client, smart_meter.pause())
     for _ in range(4):
@@ -846,10 +832,7 @@ def test_an_estimate_that_fails_without_revert_data_defers_the_batch_and_blames_
     gateway = harness.gateway
     device = new_device(client, "no-revert-data")
     at = first_readings(harness, [device])
-    harness.mine(at + INTERVAL_S)
-    device.consumption_wh += 2
-    harness.publish(device.sign(client, at + INTERVAL_S))
-    harness.take(1)
+    harness.next_reading(device, at + INTERVAL_S, 2)
     sender = gateway.submitter.sender
     outcomes = sender.rpc_batch_outcomes
     failing = [True]
