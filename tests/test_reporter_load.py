@@ -67,7 +67,7 @@ def test_an_interval_s_net_import_is_reported_once(load_chain):
     ended = next_interval(client)
     # 9,000 Wh imported and 1,500 Wh exported in a quarter hour: 30 kW net.
     submit(client, registers.readings(ended, [4_000, 5_000, 0], [0, 0, 1_500]))
-    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA)
+    service = LoadReporter(client, {REGION: operator()}, rating_kva=RATING_KVA)
 
     run_service(service, once=True)
 
@@ -77,7 +77,7 @@ def test_an_interval_s_net_import_is_reported_once(load_chain):
     assert sample(service.metrics, "reports_total", kind="load") == 1
     run_service(service, once=True)
     # Restarted without a rating: the region's latest report says 100 kVA, and it is this interval's.
-    run_service(LoadReporter(client, operator(), region_id=REGION), once=True)
+    run_service(LoadReporter(client, {REGION: operator()}), once=True)
     assert report_count(client) == 1
 
 
@@ -87,7 +87,7 @@ def test_a_report_the_chain_lost_by_going_back_is_sent_again(load_chain):
     ended = next_interval(client)
     submit(client, registers.readings(ended, [4_000, 5_000, 0], [0, 0, 1_500]))
     before_report = rpc(client, "evm_snapshot")
-    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA)
+    service = LoadReporter(client, {REGION: operator()}, rating_kva=RATING_KVA)
     run_service(service, once=True)
     assert report_count(client) == 1
     rpc(client, "evm_revert", [before_report])  # a node restarted on a state saved before the report
@@ -105,11 +105,11 @@ def test_a_restart_after_a_gap_reports_only_the_latest_interval(load_chain):
     registers = Registers(meters)
     ended = next_interval(client)
     submit(client, registers.readings(ended, [1_000, 1_000, 1_000]))
-    run_service(LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA), once=True)
+    run_service(LoadReporter(client, {REGION: operator()}, rating_kva=RATING_KVA), once=True)
 
     move_to(client, (ended + 4) * INTERVAL_SECONDS + 10)
     submit(client, registers.readings(ended + 3, [2_500, 2_500, 2_500]))
-    restarted = LoadReporter(client, operator(), region_id=REGION)  # the rating from the chain
+    restarted = LoadReporter(client, {REGION: operator()})  # the rating from the chain
     run_service(restarted, once=True)
 
     assert report_count(client) == 2
@@ -123,7 +123,7 @@ def test_a_report_whose_block_came_after_the_next_interval_ended_does_not_stand_
     registers = Registers(meters)
     ended = next_interval(client)
     submit(client, registers.readings(ended, [1_000, 1_000, 1_000]))
-    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA)
+    service = LoadReporter(client, {REGION: operator()}, rating_kva=RATING_KVA)
     # The report of `ended` lands in a block stamped after the next interval's end (a busy chain).
     rpc(client, "evm_setNextBlockTimestamp", [(ended + 2) * INTERVAL_SECONDS + 5])
     run_service(service, once=True)
@@ -141,7 +141,7 @@ def test_the_report_waits_for_the_meters_at_most_the_delay(load_chain):
     registers = Registers(meters[:1])
     ended = next_interval(client)
     submit(client, registers.readings(ended, [2_000]))
-    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA, reading_delay_s=120)
+    service = LoadReporter(client, {REGION: operator()}, rating_kva=RATING_KVA, reading_delay_s=120)
     run_service(service, once=True)
     assert report_count(client) == 0
     move_to(client, (ended + 1) * INTERVAL_SECONDS + 121)
@@ -154,9 +154,9 @@ def test_without_a_rating_or_the_operator_role_the_service_stops_with_one_senten
     ended = next_interval(client)
     submit(client, Registers(meters).readings(ended, [100, 100, 100]))
     with pytest.raises(RatingUnknownError, match=r"region 1 has no load report .* pass --rating-kva"):
-        run_service(LoadReporter(client, operator(), region_id=REGION), once=True)
+        run_service(LoadReporter(client, {REGION: operator()}), once=True)
     with pytest.raises(NotAllowedError, match=r"may not send the load of interval .*OperatorNotAuthorized\(") as refused:
-        run_service(LoadReporter(client, stranger(), region_id=REGION, rating_kva=RATING_KVA), once=True)
+        run_service(LoadReporter(client, {REGION: stranger()}, rating_kva=RATING_KVA), once=True)
     assert "\n" not in str(refused.value)
     assert report_count(client) == 0
 
@@ -165,7 +165,7 @@ def test_while_no_meter_has_read_the_report_waits_past_the_delay_until_the_next_
     client, meters = load_chain
     registers = Registers(meters)
     ended = next_interval(client)
-    service = LoadReporter(client, operator(), region_id=REGION, rating_kva=RATING_KVA, reading_delay_s=120)
+    service = LoadReporter(client, {REGION: operator()}, rating_kva=RATING_KVA, reading_delay_s=120)
     move_to(client, (ended + 1) * INTERVAL_SECONDS + 600)  # the delay passed: the gateway or the chain is behind
     run_service(service, once=True)
     assert report_count(client) == 0 and sample(service.metrics, "skipped_total", reason="no_readings") == 0

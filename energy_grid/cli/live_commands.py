@@ -21,7 +21,7 @@ from web3 import Web3
 
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, PortInUseError
 from energy_grid.chain.errors import GridError
-from energy_grid.cli.live_setup import audit, setup
+from energy_grid.cli.live_setup import audit, load_reporter, setup
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.live.chain import (
     DEFAULT_BLOCK_TIME_S,
@@ -222,8 +222,10 @@ def _not_ready_because(ready_marker: Path, w3: Web3, rpc_url: str) -> str | None
         return f"no node answers at {rpc_url} yet"
 
 
-# The community's own commands: set it up on a fresh chain, audit it when it is at rest.
+# The community's own commands: set it up on a fresh chain, report its feeders' load, audit it
+# when it is at rest.
 live.add_command(setup)
+live.add_command(load_reporter)
 live.add_command(audit)
 
 __all__ = ["live"]

@@ -1,6 +1,8 @@
-"""`live setup` and `live audit`: the live community on a local chain (energy_grid.live).
+"""`live setup`, `live load-reporter` and `live audit`: the live community on a local chain
+(energy_grid.live).
 
     energy-grid live setup --households 30 --seed 0     # on a freshly deployed anvil, before pacing it
+    energy-grid live load-reporter                      # every feeder's load, each by its operator
     energy-grid live audit                              # once the community has come to rest
 
 The run file (default deployments/<chainId>.live.json) records the community for the virtual meters
@@ -15,9 +17,11 @@ from pathlib import Path
 import click
 
 from energy_grid.cli.output import Column, emit, record_table, rows_table
-from energy_grid.cli.session import Session, pass_session
+from energy_grid.cli.reporter_commands import READING_DELAY
+from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.live.audit import audit_community
-from energy_grid.live.community import live_run_file_for, load_community, set_up_community
+from energy_grid.live.community import feeder_operators, live_run_file_for, load_community, set_up_community
+from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.simulation.report import summary_rows
 
 RUN_FILE_HELP = "The live community's run file; default deployments/<chainId>.live.json beside the manifest."
@@ -31,9 +35,11 @@ def _run_file(session: Session, run_file: Path | None) -> Path:
 @click.option("--households", type=click.IntRange(min=1), default=30, show_default=True, help="Households in the community.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same households and meter keys.")
 @click.option("--days", type=click.IntRange(min=1), default=1, show_default=True, help="Simulated days the community lives.")
+@click.option("--households-per-feeder", type=click.IntRange(min=1), default=DEFAULT_HOUSEHOLDS_PER_FEEDER, show_default=True,
+              help="Households behind each transformer: a larger community is more feeders, each a region and market zone.")
 @click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
 @pass_session
-def setup(session: Session, households: int, seed: int, days: int, run_file: Path | None) -> None:
+def setup(session: Session, households: int, seed: int, days: int, households_per_feeder: int, run_file: Path | None) -> None:
     """Set up the simulation's community on a freshly deployed local anvil: accounts, money, one
     meter per household, demand-response members, the baseline days' readings and the standing
     orders; the chain then stands at the community's first day and mines on its own again. Run
@@ -43,7 +49,9 @@ def setup(session: Session, households: int, seed: int, days: int, run_file: Pat
         print(f"live set-up: {note}", file=sys.stderr, flush=True)
 
     path = _run_file(session, run_file)
-    result = set_up_community(session.client, households, seed, path, days=days, progress=progress)
+    result = set_up_community(
+        session.client, households, seed, path, days=days, households_per_feeder=households_per_feeder, progress=progress
+    )
     community = result.community
     info = {
         "households": community.config.households,
@@ -56,6 +64,47 @@ def setup(session: Session, households: int, seed: int, days: int, run_file: Pat
     }
     title = "Live community set up" if result.transactions else "Live community found set up: nothing sent"
     emit(session.json_output, info, record_table(info, title=title))
+
+
+@click.command("load-reporter")
+@READING_DELAY
+@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
+@click.option(
+    "--poll-interval",
+    "poll_interval_s",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Wall seconds between looks at the chain.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65_535),
+    default=0,
+    show_default=True,
+    help="Serve /metrics and /health on this port (0: a free one, logged).",
+)
+@click.option(
+    "--from-block", type=click.IntRange(min=0), default=0, show_default=True, help="First block to read the meters' registrations from."
+)
+@pass_session
+def load_reporter(
+    session: Session, reading_delay_s: int, run_file: Path | None, poll_interval_s: float, metrics_port: int, from_block: int
+) -> None:
+    """Report the live community's transformer load each interval: every feeder's region, signed by
+    the feeder's operator as the set-up registered it (keys derived from the seed: local only)."""
+    from energy_grid.services.reporters.load_reporter import LoadReporter  # noqa: PLC0415
+    from energy_grid.services.reporters.service import run_service  # noqa: PLC0415
+    from energy_grid.services.runtime import ServiceError, configure_logging  # noqa: PLC0415
+
+    configure_logging()
+    community = load_community(session.client, _run_file(session, run_file))
+    operators = feeder_operators(community.run_state(session.client))
+    reporter = LoadReporter(session.client, operators, reading_delay_s=reading_delay_s, from_block=from_block)
+    try:
+        run_service(reporter, poll_interval_s=poll_interval_s, metrics_port=metrics_port)
+    except ServiceError as err:
+        raise CliError(str(err)) from None
 
 
 @click.command("audit")

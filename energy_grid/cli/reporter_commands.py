@@ -123,7 +123,7 @@ def load_reporter(
 
     configure_logging()
     reporter = LoadReporter(
-        session.client, session.signer, region_id=region_id, rating_kva=rating_kva, reading_delay_s=reading_delay_s, from_block=from_block
+        session.client, {region_id: session.signer}, rating_kva=rating_kva, reading_delay_s=reading_delay_s, from_block=from_block
     )
     _run(reporter, once, poll_interval_s, metrics_port)
 

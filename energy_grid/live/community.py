@@ -12,6 +12,11 @@ the gateway role's unsigned `submitReadings` (so the meters' signed nonces still
 clean producers and each household's standing order. The chain then stands at D, and the node mines
 by itself again (`TransactionSender.release`), ready to be paced.
 
+When the community is larger than one transformer serves, each feeder is a grid region and market
+zone of its own, run by its own operator (energy_grid.simulation.feeders): the set-up declares each
+feeder's transformer rating in a first load report by that operator, and the live load reporter
+reports each feeder's load signed by the same keys (`feeder_operators`).
+
 The run file is the simulation's RunRecord (its parameters, households, seed and days among them,
 the day D, the block the run began at): what the virtual meters (energy_grid.services.virtual_meters)
 read to build the same households, and what the live audit reads the chain from.
@@ -35,8 +40,10 @@ from energy_grid.chain.accounts import DEV_CHAIN_ID
 from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.simulation.agents import demand_response_members, derived_account
-from energy_grid.simulation.driver import SimulationRun, recorded_run
-from energy_grid.simulation.run_state import GAS_LOAD_REPORT, REGION_ID, RunRecord, SimulationConfig
+from energy_grid.simulation.driver import SimulationRun, community_config, recorded_run, run_state
+from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
+from energy_grid.simulation.model import CommunityModel
+from energy_grid.simulation.run_state import GAS_LOAD_REPORT, RunRecord, RunState, SimulationConfig
 
 ProgressCallback = Callable[[int, int, str], None]
 LIVE_RUN_SUFFIX = "live"
@@ -72,6 +79,12 @@ class LiveCommunity:
         """The households registered for demand response (ids, ascending)."""
         return demand_response_members(self.config.seed, self.config.households, self.config.dr_share)
 
+    def run_state(self, client: GridClient) -> RunState:
+        """The simulation's view of the community on `client`'s chain: its feeders, regions and the
+        accounts that sign for them (the model is built to place the households on the feeders)."""
+        model = CommunityModel(community_config(self.config))
+        return run_state(client, self.config, self.record, TransactionSender(client, manual_mining=False), model)
+
     def with_days(self, days: int) -> LiveCommunity:
         """The same community simulated for `days` days (the model's figures of a day do not depend
         on how many follow it)."""
@@ -95,14 +108,20 @@ def series_file_for(run_file: Path) -> Path:
     return run_file.with_name(f"{run_file.stem}.{SERIES_SUFFIX}")
 
 
-def live_config(households: int, seed: int, days: int = 1) -> SimulationConfig:
-    """The simulation's configuration of a live community: its defaults but for these three, and
+def live_config(
+    households: int, seed: int, days: int = 1, households_per_feeder: int = DEFAULT_HOUSEHOLDS_PER_FEEDER
+) -> SimulationConfig:
+    """The simulation's configuration of a live community: its defaults but for these four, and
     without flexible load: the virtual meters step the model without market prices."""
     if households < 1:
         raise LiveSetUpError(f"a community needs at least one household, not {households}")
     if days < 1:
         raise LiveSetUpError(f"a community lives at least one day, not {days}")
-    return SimulationConfig(households=households, seed=seed, days=days, flexible_load=False)
+    if households_per_feeder < 1:
+        raise LiveSetUpError(f"a feeder serves at least one household, not {households_per_feeder}")
+    return SimulationConfig(
+        households=households, seed=seed, days=days, households_per_feeder=households_per_feeder, flexible_load=False
+    )
 
 
 def set_up_community(
@@ -112,11 +131,12 @@ def set_up_community(
     run_file: Path,
     *,
     days: int = 1,
+    households_per_feeder: int = DEFAULT_HOUSEHOLDS_PER_FEEDER,
     progress: ProgressCallback | None = None,
 ) -> SetUpResult:
     """Sets up the community on this chain (module docstring) or finds it set up; raises
     LiveSetUpError on a chain it cannot set up."""
-    config = live_config(households, seed, days)
+    config = live_config(households, seed, days, households_per_feeder)
     check_local_chain(client)
     known = recorded_run(client, run_file, config)
     if known is not None and set_up_complete(client, LiveCommunity(config, known, run_file)):
@@ -140,19 +160,37 @@ def set_up_community(
 
 
 def _report_transformer_rating(run: SimulationRun) -> None:
-    """The region's transformers' rating on chain, as the operator's first load report (no demand
-    yet): the load reporter and the demand-response planner read the rating from there."""
-    state = run.state
+    """Each region's transformers' rating on chain, as its operator's first load report (no demand
+    yet): the load reporter and the demand-response planner read the rating from there. Each
+    feeder's own when the market is zoned, the feeders' summed rating for the one region otherwise."""
+    state, grid = run.state, run.model.grid
     operations = state.client["GridOperations"]
-    if _load_reported(state.client):
+    feeders = range(state.feeders) if state.zoned else range(1)
+    rating_kva = grid.feeder_rating_kva if state.zoned else grid.transformer_rating_kva
+    reported = _loads_reported(state)
+    if all(reported):
         return
-    call = prepare(operations, "reportLoad", REGION_ID, run.model.grid.transformer_rating_kva, 0)
-    state.sender.send(state.actors.operator, call, gas=GAS_LOAD_REPORT, actor="operator")
+    for feeder in feeders:
+        if reported[feeder]:
+            continue
+        call = prepare(operations, "reportLoad", state.feeder_region(feeder), rating_kva, 0)
+        state.sender.send(state.feeder_operator(feeder), call, gas=GAS_LOAD_REPORT, actor="operator")
     state.flush_at(state.calendar.day_start_s)
 
 
-def _load_reported(client: GridClient) -> bool:
-    return int(client["GridOperations"].functions.loadReportCount(REGION_ID).call()) != 0
+def _loads_reported(state: RunState) -> list[bool]:
+    """Whether each feeder's region (the one region, unzoned) has a load report."""
+    operations = state.client["GridOperations"]
+    regions = [state.feeder_region(feeder) for feeder in (range(state.feeders) if state.zoned else range(1))]
+    counts = state.sender.read([prepare(operations, "loadReportCount", region) for region in regions])
+    return [int(count) != 0 for count in counts]
+
+
+def feeder_operators(state: RunState) -> dict[int, LocalAccount]:
+    """Region → the account that reports its load: each feeder's operator when the market is zoned,
+    the community's operator for its one region otherwise."""
+    feeders = range(state.feeders) if state.zoned else range(1)
+    return {state.feeder_region(feeder): state.feeder_operator(feeder) for feeder in feeders}
 
 
 def load_community(client: GridClient, run_file: Path) -> LiveCommunity:
@@ -187,8 +225,11 @@ def set_up_complete(client: GridClient, community: LiveCommunity) -> bool:
     latest = reader.read([prepare(meter_registry, "getLatestReading", m, signature=signature) for m in meters])
     standing = reader.read([prepare(meter_registry, "getStandingOrder", m) for m in meters])
     baseline_end_s = community.day_start_s - 1
-    return _load_reported(client) and all(int(reading[0]) >= baseline_end_s for reading in latest) and all(
-        int(order[0]) != 0 or int(order[2]) != 0 for order in standing
+    state = community.run_state(client)
+    return (
+        all(_loads_reported(state))
+        and all(int(reading[0]) >= baseline_end_s for reading in latest)
+        and all(int(order[0]) != 0 or int(order[2]) != 0 for order in standing)
     )
 
 
@@ -197,6 +238,7 @@ __all__ = [
     "LiveSetUpError",
     "SetUpResult",
     "check_local_chain",
+    "feeder_operators",
     "live_config",
     "live_run_file_for",
     "load_community",

@@ -90,7 +90,8 @@ class Service:
 
 
 # The community's services, in the order they start. The keys are anvil's dev accounts, local only:
-# the operator is dev 0 (every role), the gateway dev 1, the oracle reporter dev 2, the keeper dev 3.
+# the operator is dev 0 (every role), the gateway dev 1, the oracle reporter dev 2, the keeper dev 3;
+# the load reporter signs as each feeder's operator (the first feeder's is dev 0).
 SERVICES: tuple[Service, ...] = (
     Service("gateway", ("gateway", "--store", "{gateway_store}"), dev_account=1, broker_user=GATEWAY_USER),
     # A meter's reading two intervals on settles its standing orders of a cleared market, for less gas
@@ -99,10 +100,11 @@ SERVICES: tuple[Service, ...] = (
     # is half a million readings that leave it nothing to do).
     Service("keeper", ("keeper", "--standing-grace", "1800", "--from-block", AFTER_SET_UP_BLOCK), dev_account=3),
     Service("oracle-reporter", ("oracle-reporter", "--source", "model"), dev_account=2),
-    # A thousand meters' readings of an interval take several blocks to land: the operator's load
-    # report waits up to 7.5 minutes of chain time for them, and goes out well before the next
-    # interval ends (at 60×, each block the report takes to send is another minute).
-    Service("load-reporter", ("load-reporter", "--reading-delay", "450"), dev_account=0),
+    # Every feeder's transformer load, each signed by the feeder's operator. A thousand meters'
+    # readings of an interval take several blocks to land: a load report waits up to 7.5 minutes of
+    # chain time for them, and goes out well before the next interval ends (at 60×, each block a
+    # report takes to send is another minute).
+    Service("load-reporter", ("live", "load-reporter", "--reading-delay", "450")),
     Service("dr-planner", ("dr-planner",), dev_account=0),
     Service("meters", ("meters", "emulate"), broker_user=FLEET_USER),
     # The operator token goes to a private file: web.log is the program's output, readable by others.

@@ -259,7 +259,9 @@ class VirtualMeters:
 
     def figures_of(self, interval: int, result: IntervalResult, factors: dict[int, float]) -> IntervalFigures:
         without_dr = None if self.without_dr_result is None else self.without_dr_result.grid.transformer_loading_per_mille
-        return interval_figures(interval, result, self.base_price_per_kwh, without_dr, bool(factors))
+        return interval_figures(
+            interval, result, self.base_price_per_kwh, without_dr, bool(factors), feeder_of=self.state.feeder_of
+        )
 
     # ------------------------------------------------------------------ the service
 

@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -240,11 +241,13 @@ def interval_figures(
     demand_response: bool,
     *,
     start_s: int | None = None,
+    feeder_of: Sequence[int] = (),
 ) -> IntervalFigures:
     """The model's figures of simulated interval `i` (`loading_without_dr_per_mille`: the same
     model's transformer loading had no event been called, None when none was). `start_s`, the
     chain's time of the interval's start, dates it as the chain does (the weather year's date is
-    the model's own): at the site's clock, which a local deployment's zone is by default."""
+    the model's own): at the site's clock, which a local deployment's zone is by default. With
+    `feeder_of` (each household's feeder), each feeder's meters' net import as well."""
     grid = result.grid
     start = result.local_start if start_s is None else datetime.fromtimestamp(start_s, SITE_ZONE)
     return IntervalFigures(
@@ -265,7 +268,18 @@ def interval_figures(
         feeder_loading_per_mille=grid.feeder_loading_per_mille,
         feeder_apparent_kva=grid.feeder_apparent_kva,
         battery_grid_charge_wh=sum(h.battery_grid_charge_wh for h in result.households),
+        feeder_net_import_wh=feeder_net_import_wh(result, feeder_of),
     )
+
+
+def feeder_net_import_wh(result: IntervalResult, feeder_of: Sequence[int]) -> tuple[int, ...]:
+    """Each feeder's meters' net import (import − export, Wh) in the interval: what its load
+    reporter, which has only the meters, reports as its transformer's load."""
+    net = [0] * (max(feeder_of) + 1 if feeder_of else 0)
+    for household in result.households:
+        if feeder_of:
+            net[feeder_of[household.household_id]] += household.net_import_wh
+    return tuple(net)
 
 
 # ---- The run file and the actors ----

@@ -194,6 +194,10 @@ class LowVoltageGrid:
     def transformer_rating_kva(self) -> int:
         return _kva(self.transformer_rating_va)
 
+    @property
+    def feeder_rating_kva(self) -> int:
+        return _kva(self.feeder_rating_va)
+
     def assign_buses(self, household_count: int, households_per_feeder: int | None = None) -> tuple[int, ...]:
         """The load bus of each household. The feeders fill in order, `households_per_feeder` each
         (default: the community split evenly), and within a feeder its households go round-robin

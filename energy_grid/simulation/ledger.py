@@ -32,7 +32,7 @@ model's own figures (consumption, PV) fill in what no contract records.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -75,6 +75,7 @@ class IntervalFigures:
     feeder_loading_per_mille: tuple[int, ...] = ()  # each feeder's transformer (pandapower)
     feeder_apparent_kva: tuple[int, ...] = ()  # each feeder's transformer: a zoned run's load reports
     battery_grid_charge_wh: int = 0  # what batteries drew through the meters to charge (flexible load)
+    feeder_net_import_wh: tuple[int, ...] = ()  # each feeder's meters' import − export: its metered load
 
 
 @dataclass(frozen=True)
@@ -461,68 +462,67 @@ class _Auditor:
         return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
     def _load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> tuple[list[BalanceCheck], int]:
-        """One load report per simulated interval (a report is the latest interval's that ended
-        before its block), each the transformers' rating as the capacity and, as the demand, their
-        apparent power in the model (kVA taken as kW) or, with `metered_load`, the meters' net
-        import (kW). Returns the checks and, with `metered_load`, how many reports were made before
-        every meter's reading of their interval was on chain.
+        """One load report per simulated interval and feeder (one feeder for the whole community
+        when the market is not zoned; a report is the latest interval's that ended before its
+        block), each the transformers' rating as the capacity and, as the demand, their apparent
+        power in the model (kVA taken as kW) or, with `metered_load`, the meters' net import (kW).
+        Returns the checks and, with `metered_load`, how many reports were made before every meter
+        of their feeder had its reading of their interval on chain.
 
         A load reporter that has only the meters' readings waits for them a while after the
         interval's end, then reports from those on chain (a meter that is down must not hold up the
         grid's figures). Such an early report, made when readings came late (after a fault), is
         counted, not checked: the readings it was made from are those the reporter had read, which
         the chain does not record. Every other report must equal the meters' net import exactly."""
-        rating_kva = self.last.grid.transformer_rating_kva
-        if self.state.zoned:
-            return self._feeder_load_report_checks(reports, series), 0
-        counted = BalanceCheck("load reports = simulated intervals", len(reports), len(series))
-        by_interval = {r.interval: r for r in reports}
-        reported = [(by_interval[s.interval], s) for s in series if s.interval in by_interval]
+        grid = self.last.grid
+        zoned = self.state.zoned
+        feeders = self.state.feeders if zoned else 1
+        rating_kva = grid.feeder_rating_kva if zoned else grid.transformer_rating_kva
+        by_key = {(r.feeder, r.interval): r for r in reports}
+        reported = [
+            (report, s, feeder) for s in series for feeder in range(feeders) if (report := by_key.get((feeder, s.interval))) is not None
+        ]
+        if zoned:
+            counted = BalanceCheck("load reports = simulated intervals × feeders", len(reports), len(series) * feeders)
+        else:
+            counted = BalanceCheck("load reports = simulated intervals", len(reports), len(series))
         if not self.metered_load:
-            matching = sum(1 for r, s in reported if (r.capacity_kw, r.demand_kw) == (rating_kva, s.transformer_apparent_kva))
-            return [counted, BalanceCheck("load reports = the model's transformers (kVA)", matching, len(series))], 0
+            def modelled_kva(s: IntervalFigures, feeder: int) -> int:
+                return s.feeder_apparent_kva[feeder] if zoned else s.transformer_apparent_kva
+
+            matching = sum(1 for r, s, f in reported if (r.capacity_kw, r.demand_kw) == (rating_kva, modelled_kva(s, f)))
+            what = (
+                "load reports = each feeder's transformer in the model (kVA)" if zoned else "load reports = the model's transformers (kVA)"
+            )
+            return [counted, BalanceCheck(what, matching, len(series) * feeders)], 0
         complete = matching = 0
         last_arrival = self._last_reading_blocks()
-        for report, figures in reported:
-            if last_arrival.get(figures.interval, report.block) >= report.block:
+        for report, figures, feeder in reported:
+            if last_arrival.get((feeder, figures.interval), report.block) >= report.block:
                 continue
             complete += 1
-            net_kw = transformer_load_kw(figures.import_wh - figures.export_wh)
-            matching += (report.capacity_kw, report.demand_kw) == (rating_kva, net_kw)
+            net_wh = figures.feeder_net_import_wh[feeder] if zoned else figures.import_wh - figures.export_wh
+            matching += (report.capacity_kw, report.demand_kw) == (rating_kva, transformer_load_kw(net_wh))
         what = "load reports made once every meter had read = the meters' net import (kW)"
         return [counted, BalanceCheck(what, matching, complete)], len(reported) - complete
 
-    def _feeder_load_report_checks(self, reports: list[_LoadReport], series: list[IntervalFigures]) -> list[BalanceCheck]:
-        """A zoned run: one report per feeder and simulated interval, each its transformer's rating
-        and apparent power in the model (kVA taken as kW)."""
-        feeders = self.state.feeders
-        rating_kva = self.last.grid.feeder_rating_kva
-        by_key = {(r.feeder, r.interval): r for r in reports}
-        matching = sum(
-            1
-            for s in series
-            for feeder in range(feeders)
-            if (report := by_key.get((feeder, s.interval))) is not None
-            and (report.capacity_kw, report.demand_kw) == (rating_kva, s.feeder_apparent_kva[feeder])
-        )
-        return [
-            BalanceCheck("load reports = simulated intervals × feeders", len(reports), len(series) * feeders),
-            BalanceCheck("load reports = each feeder's transformer in the model (kVA)", matching, len(series) * feeders),
-        ]
-
-    def _last_reading_blocks(self) -> dict[int, int]:
-        """By simulated interval: the block its last meter's reading arrived in, for the intervals
-        every meter read (a reading books its energy in the interval of its timestamp)."""
+    def _last_reading_blocks(self) -> dict[tuple[int, int], int]:
+        """By feeder (0 for every meter when the market is not zoned) and simulated interval: the
+        block the feeder's last meter's reading of the interval arrived in, for the intervals every
+        meter of the feeder read (a reading books its energy in the interval of its timestamp)."""
+        state = self.state
+        feeder_of_meter = {meter: (state.feeder_of[household] if state.zoned else 0) for household, meter in enumerate(self.meters)}
+        meters_of_feeder = Counter(feeder_of_meter.values())
         decoder = EventDecoder(self.client["SmartMeter"], "ReadingAccepted")
-        arrivals: dict[int, dict[str, int]] = defaultdict(dict)
-        meters = set(self.meters)
-        for log in self.state.logs(decoder, [decoder.topic], from_block=self._day_first_block()):
+        arrivals: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+        for log in state.logs(decoder, [decoder.topic], from_block=self._day_first_block()):
             reading = decoder.decode(log)
-            if reading["meter"] not in meters:
+            feeder = feeder_of_meter.get(reading["meter"])
+            if feeder is None:
                 continue
-            interval = self.state.calendar.interval_of(int(reading["timestamp"]))
-            arrivals[interval].setdefault(reading["meter"], int(log["blockNumber"], 16))
-        return {k: max(blocks.values()) for k, blocks in arrivals.items() if len(blocks) == len(meters)}
+            interval = state.calendar.interval_of(int(reading["timestamp"]))
+            arrivals[(feeder, interval)].setdefault(reading["meter"], int(log["blockNumber"], 16))
+        return {key: max(blocks.values()) for key, blocks in arrivals.items() if len(blocks) == meters_of_feeder[key[0]]}
 
     def _checks(self, flows: _Flows, cleared: list[dict[str, Any]]) -> tuple[list[BalanceCheck], list[str], int]:
         """The balances (module docstring), the households whose balances do not add up, and what
@@ -580,9 +580,7 @@ class _Auditor:
         checks.append(BalanceCheck("households whose balances do not add up", len(failing), 0))
         return checks, failing, kept
 
-    def _figures(
-        self, flows: _Flows, cleared: list[dict[str, Any]], series: list[IntervalFigures], kept: int
-    ) -> dict[str, int | float]:
+    def _figures(self, flows: _Flows, cleared: list[dict[str, Any]], series: list[IntervalFigures], kept: int) -> dict[str, int | float]:
         """The energy and market figures of the summary."""
         baseline_end = self.baseline_end.households
         markets_with_volume = [m for m in cleared if int(m["volumeWh"]) > 0]
@@ -609,9 +607,7 @@ class _Auditor:
             "proceeds_to_sellers": sum(flows.proceeds),
             "fees_and_rounding": kept,
             "peak_transformer_loading_per_mille": max((s.transformer_loading_per_mille for s in series), default=0),
-            "peak_transformer_loading_without_dr_per_mille": max(
-                (s.transformer_loading_without_dr_per_mille for s in series), default=0
-            ),
+            "peak_transformer_loading_without_dr_per_mille": max((s.transformer_loading_without_dr_per_mille for s in series), default=0),
             "battery_grid_charge_wh": sum(s.battery_grid_charge_wh for s in series),
         }
 

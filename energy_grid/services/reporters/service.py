@@ -71,10 +71,12 @@ class ReportingService:
     def run_round(self, head: ChainHead) -> None:
         raise NotImplementedError
 
-    def send(self, what: str, kind: str, call: Any) -> TxReceipt | None:
-        """Sends `call` after a dry run: the receipt, or None when the contract would refuse it
-        (logged and counted as skipped). Refused for want of a role: NotAllowedError."""
-        outcome = send_checked(self.client, self.account, call)
+    def send(self, what: str, kind: str, call: Any, account: LocalAccount | None = None) -> TxReceipt | None:
+        """Sends `call` after a dry run, signed by `account` (the service's own by default): the
+        receipt, or None when the contract would refuse it (logged and counted as skipped). Refused
+        for want of a role: NotAllowedError."""
+        signer = self.account if account is None else account
+        outcome = send_checked(self.client, signer, call)
         if outcome.receipt is not None:
             receipt = outcome.receipt
             self.metrics.transactions.labels(outcome="mined").inc()
@@ -83,7 +85,7 @@ class ReportingService:
             self.log.info("sent %s: block %d, %d gas", what, receipt["blockNumber"], receipt["gasUsed"])
             return receipt
         if outcome.error_name in NOT_ALLOWED:
-            raise NotAllowedError(f"{self.account.address} may not send {what}: {_reason(outcome.error)}")
+            raise NotAllowedError(f"{signer.address} may not send {what}: {_reason(outcome.error)}")
         self.metrics.transactions.labels(outcome="reverted" if outcome.unexplained else "skipped").inc()
         self.skip("refused", f"{what} not sent: {_reason(outcome.error)}")
         return None

@@ -1,0 +1,113 @@
+"""A live community of several feeders: each feeder is a region and market zone of its own, its
+transformer rating declared at set-up by its own operator, and the live load reporter reports every
+feeder's load of each interval signed by that operator, which the live audit checks feeder by feeder
+against the meters' net import."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.domain.units import transformer_load_kw
+from energy_grid.live.audit import audit_community
+from energy_grid.live.community import LiveCommunity, LiveSetUpError, feeder_operators, live_config, set_up_community
+from energy_grid.live.series import read_series
+from energy_grid.services.reporters.load_reporter import LoadReporter
+from energy_grid.services.reporters.service import run_service
+from energy_grid.simulation.ledger import SimulationImbalance
+
+from support.live_helpers import LIVE_SEED, interval_end_s, mine_at, readings_reader, running_meters
+from support.simulation_helpers import client_of, deploy_to_state_file, node_from
+
+HOUSEHOLDS = 4
+PER_FEEDER = 2  # two feeders
+RELAYER = 5  # a dev account without a role
+
+
+@pytest.fixture(scope="module")
+def feeders_set_up(project, accounts, chain, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("live_feeders")
+    state, manifest = deploy_to_state_file(project, accounts, chain, directory)
+    node = node_from(state, directory, "feeders")
+    run_file = directory / "feeders.live.json"
+    result = set_up_community(client_of(node, manifest), HOUSEHOLDS, LIVE_SEED, run_file, households_per_feeder=PER_FEEDER)
+    yield node, manifest, result.community
+    node.stop()
+
+
+@pytest.fixture
+def feeders(feeders_set_up, tmp_path):
+    """The set-up community with a run file (and series) of the test's own, its chain reverted after."""
+    node, manifest, set_up = feeders_set_up
+    client = client_of(node, manifest)
+    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]
+    run_file = tmp_path / set_up.run_file.name
+    shutil.copy(set_up.run_file, run_file)
+    yield client, LiveCommunity(set_up.config, set_up.record, run_file), (node, manifest)
+    client.w3.provider.make_request("evm_revert", [snapshot])
+
+
+def latest_load(client: GridClient, region: int):
+    return client["GridOperations"].functions.getCurrentLoad(region).call()
+
+
+def test_each_feeder_is_a_region_whose_rating_its_own_operator_declared(feeders):
+    client, community, _ = feeders
+    state = community.run_state(client)
+    operators = feeder_operators(state)
+    assert state.zoned and len(operators) == 2
+    assert len({operator.address for operator in operators.values()}) == 2
+    assert operators[state.feeder_region(0)].address == anvil_account(0).address  # the community's operator
+    for region, operator in operators.items():
+        load = latest_load(client, region)
+        assert (load.reportedBy, load.demandKW) == (operator.address, 0)
+        assert load.capacityKW > 0
+        assert int(client["MarketZones"].functions.zoneOf(region).call()) != 0
+
+
+def test_every_feeder_s_load_is_reported_by_its_operator_and_the_audit_checks_each(feeders, mqtt_broker):
+    client, community, (node, manifest) = feeders
+    operators = feeder_operators(community.run_state(client))
+    with readings_reader(mqtt_broker) as reader, running_meters(client_of(node, manifest), community, mqtt_broker):
+        mine_at(client, interval_end_s(community, 0))
+        readings = [signed for _, _, signed in reader.take(HOUSEHOLDS)]
+    client.smart_meter.submit_signed_readings(anvil_account(RELAYER), readings)
+    mine_at(client, interval_end_s(community, 0) + 60)
+    reporter = LoadReporter(client, operators)
+
+    run_service(reporter, once=True)
+
+    figures = read_series(community.series_file)[0]
+    assert len(figures.feeder_net_import_wh) == 2
+    assert sum(figures.feeder_net_import_wh) == figures.import_wh - figures.export_wh
+    for feeder, (region, operator) in enumerate(operators.items()):
+        load = latest_load(client, region)
+        assert load.reportedBy == operator.address
+        assert load.demandKW == transformer_load_kw(figures.feeder_net_import_wh[feeder])
+    with pytest.raises(SimulationImbalance) as imbalance:  # nobody cleared or settled in this test
+        audit_community(client, community)
+    assert "load reports" not in str(imbalance.value)
+
+
+def test_the_audit_names_a_feeder_whose_load_was_not_reported(feeders, mqtt_broker):
+    client, community, (node, manifest) = feeders
+    operators = feeder_operators(community.run_state(client))
+    with readings_reader(mqtt_broker) as reader, running_meters(client_of(node, manifest), community, mqtt_broker):
+        mine_at(client, interval_end_s(community, 0))
+        readings = [signed for _, _, signed in reader.take(HOUSEHOLDS)]
+    client.smart_meter.submit_signed_readings(anvil_account(RELAYER), readings)
+    mine_at(client, interval_end_s(community, 0) + 60)
+    first_region, first_operator = next(iter(operators.items()))
+
+    run_service(LoadReporter(client, {first_region: first_operator}), once=True)
+
+    with pytest.raises(SimulationImbalance) as imbalance:
+        audit_community(client, community)
+    assert "load reports = simulated intervals × feeders: 1 != 2" in str(imbalance.value)
+
+
+def test_the_live_set_up_refuses_a_feeder_without_households():
+    with pytest.raises(LiveSetUpError, match="a feeder serves at least one household"):
+        live_config(4, LIVE_SEED, households_per_feeder=0)
