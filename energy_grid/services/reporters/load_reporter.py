@@ -29,6 +29,7 @@ skipped (`no_readings`); without a region's operator role the service stops.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from eth_account.signers.local import LocalAccount
 
@@ -46,6 +47,7 @@ from energy_grid.services.reporters.service import ReportingService, ServiceConf
 from energy_grid.services.runtime import ChainHead
 
 LOAD = "load"
+MAX_PARALLEL_REGIONS = 34  # a zoned market has at most MarketZones.MAX_ZONES regions
 
 
 class _Region:
@@ -80,6 +82,7 @@ class LoadReporter(ReportingService):
         self.rating_kva = rating_kva
         self.reading_delay_s = reading_delay_s
         self.regions = [_Region(client, region_id, operator, from_block) for region_id, operator in operators.items()]
+        self._pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REGIONS, len(self.regions)), thread_name_prefix="load-report")
 
     def _reported_at(self, region_id: int) -> int | None:
         """When the region's latest load report was made; None before its first."""
@@ -89,18 +92,30 @@ class LoadReporter(ReportingService):
         return int(operations.getCurrentLoad(region_id).call().reportedAt)
 
     def run_round(self, head: ChainHead) -> None:
-        """Each region's round; the first region's failure is raised once every region had its turn."""
-        failure: Exception | None = None
-        for region in self.regions:
-            try:
-                self._report(region, head)
-            except ServiceConfigError:
-                raise
-            except Exception as err:
-                self.log.warning("region %d's round failed: %s: %s", region.region_id, type(err).__name__, err)
-                failure = failure or err
-        if failure is not None:
-            raise failure
+        """Each region's round, the regions side by side: each report is due at the same interval
+        end, and a report is stamped with its block's time, so thirty feeders' reports sent one
+        after the other would reach into the next interval. A region's failure does not stop the
+        others; the first is raised once every region had its turn."""
+        if len(self.regions) == 1:
+            self._report(self.regions[0], head)
+            return
+        failures: list[Exception] = []
+        for region, failure in zip(self.regions, self._pool.map(lambda region: self._attempt(region, head), self.regions), strict=True):
+            if isinstance(failure, ServiceConfigError):
+                raise failure
+            if failure is not None:
+                self.log.warning("region %d's round failed: %s: %s", region.region_id, type(failure).__name__, failure)
+                failures.append(failure)
+        if failures:
+            raise failures[0]
+
+    def _attempt(self, region: _Region, head: ChainHead) -> Exception | None:
+        """The region's round; what it raised, if it failed."""
+        try:
+            self._report(region, head)
+        except Exception as err:
+            return err
+        return None
 
     def _report(self, region: _Region, head: ChainHead) -> None:
         now_s = head.timestamp_s
