@@ -29,6 +29,7 @@ from energy_grid.chain.errors import (
     TransactionRevertedError,
     describe_revert,
 )
+from energy_grid.chain.jsonrpc import NodeProvider
 from energy_grid.chain.manifest import read_manifest, validate_manifest
 from energy_grid.contracts import (
     CarbonCredits,
@@ -175,7 +176,7 @@ class GridClient:
     @classmethod
     def from_manifest(cls, path: str | Path, rpc_url: str, timeout_s: float = 30) -> GridClient:
         """The client of the deployment described at `path`, on the node at `rpc_url`."""
-        provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s})
+        provider = NodeProvider(rpc_url, request_kwargs={"timeout": timeout_s})
         return cls(Web3(provider), read_manifest(Path(path)), source=str(path))
 
     def _typed(self, cls: type[C], name: str) -> C:

@@ -9,6 +9,12 @@ and the CLI already tell a node that is down by.
 
     connection = KeptAliveConnection("http://127.0.0.1:8545", timeout=30.0)
     reply = json.loads(connection.post(json.dumps(payload).encode()))
+
+It also holds the one rule for an answer that only timing caused (`overtaken_by_a_block`): a node
+that keeps no past states (anvil's `--prune-history`, as the live chain runs) names the head, a
+block is mined, and the read of the named head's state fails with BlockOutOfRangeError. The same
+read a moment later succeeds, so both ways of reading the node (`call_batch` here and web3's
+`NodeProvider`) ask again, a few times, before they report an error.
 """
 
 from __future__ import annotations
@@ -20,10 +26,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from web3 import HTTPProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 ATTEMPTS = 2  # the second on a fresh connection, when the node had closed the kept one
 FIRST_HTTP_ERROR_STATUS = 400
+# anvil's answer to a read whose block a newly mined one overtook, and how often such a read is
+# asked again: a block a second at most passes a read in a row, so a few tries always land.
+OVERTAKEN_BY_A_BLOCK = "BlockOutOfRangeError"
+OVERTAKEN_ATTEMPTS = 5
+
+
+def overtaken_by_a_block(error: Any) -> bool:
+    """Whether a JSON-RPC error is the node's read overtaken by a new block (module docstring)."""
+    message = error.get("message", "") if isinstance(error, dict) else error
+    return isinstance(message, str) and OVERTAKEN_BY_A_BLOCK in message
+
+
+class NodeProvider(HTTPProvider):
+    """web3's HTTP provider that asks again when a read was overtaken by a new block."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        response = super().make_request(method, params)
+        for _ in range(OVERTAKEN_ATTEMPTS - 1):
+            if not overtaken_by_a_block(response.get("error")):
+                break
+            response = super().make_request(method, params)
+        return response
 
 
 class KeptAliveConnection:
@@ -103,6 +133,11 @@ def call_batch(
         sent = [(next(ids), method, params) for method, params in requests_[start : start + chunk]]
         payload = [{"jsonrpc": "2.0", "id": id_, "method": method, "params": params} for id_, method, params in sent]
         by_id = {reply["id"]: reply for reply in post(payload)}
+        for _ in range(OVERTAKEN_ATTEMPTS - 1):
+            again = [request for request in payload if overtaken_by_a_block(by_id[request["id"]].get("error"))]
+            if not again:
+                break
+            by_id.update((reply["id"], reply) for reply in post(again))
         for id_, method, _ in sent:
             reply = by_id[id_]
             if "error" not in reply:
@@ -114,4 +149,4 @@ def call_batch(
     return results
 
 
-__all__ = ["JsonRpcError", "KeptAliveConnection", "RequestFailed", "call_batch"]
+__all__ = ["JsonRpcError", "KeptAliveConnection", "NodeProvider", "RequestFailed", "call_batch", "overtaken_by_a_block"]

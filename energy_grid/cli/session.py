@@ -21,6 +21,7 @@ from web3 import Web3
 from energy_grid.chain.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
 from energy_grid.chain.client import DeploymentNotOnChainError, GridClient, describe_revert
 from energy_grid.chain.errors import ContractRevertError, shown
+from energy_grid.chain.jsonrpc import NodeProvider
 from energy_grid.chain.manifest import manifest_path
 from energy_grid.cli.constants import RPC_URL_ENV
 from energy_grid.cli.output import kwh_fmt, money_fmt
@@ -67,7 +68,7 @@ class Session:
     @property
     def w3(self) -> Web3:
         if self._w3 is None:
-            w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": NODE_TIMEOUT_S}))
+            w3 = Web3(NodeProvider(self.rpc_url, request_kwargs={"timeout": NODE_TIMEOUT_S}))
             if not w3.is_connected():
                 raise SetUpError(
                     f"No node answers at {self.rpc_url}: start one with `make node` and deploy with `make deploy`, "
