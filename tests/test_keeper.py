@@ -27,7 +27,7 @@ from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_
 from energy_grid.domain.auction import AuctionOrder, clear_market
 from energy_grid.domain.enums import ClearingStage
 from energy_grid.domain.units import ZERO_ADDRESS
-from energy_grid.services.keeper import COUNTED_ACTIONS, Keeper, KeeperMetrics, KeeperReport, run_keeper
+from energy_grid.services.keeper import COUNTED_ACTIONS, Keeper, KeeperMetrics, KeeperReport, keeper_health, run_keeper
 from energy_grid.services.order_book import BookOrder, plan_matches
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
@@ -565,11 +565,13 @@ def test_a_round_that_fails_is_tried_again_and_the_keeper_goes_on(keeper_client,
     client = keeper_client
     failures = iter([ValueError("block height is 9 but requested was 8")])
     run_round = Keeper.run_round
+    health_after_failure: list[dict[str, object]] = []
 
     def fail_once(self: Keeper, stop: threading.Event | None = None) -> object:
         failure = next(failures, None)
         if failure is not None:
             raise failure
+        health_after_failure.append(keeper_health(metrics, 0.01))
         return run_round(self, stop)
 
     monkeypatch.setattr(Keeper, "run_round", fail_once)
@@ -585,6 +587,9 @@ def test_a_round_that_fails_is_tried_again_and_the_keeper_goes_on(keeper_client,
     )
     assert report.rounds == 1
     assert metrics.registry.get_sample_value("energy_grid_keeper_errors_total") == 1
+    # /health named the failure until a round succeeded.
+    assert health_after_failure[0]["last_error"] == "ValueError: block height is 9 but requested was 8"
+    assert keeper_health(metrics, 0.01)["last_error"] is None
     # A single round asked for (`once`) raises its failure instead.
     failures = iter([ValueError("block height is 9 but requested was 8")])
     with pytest.raises(ValueError, match="requested was 8"):

@@ -6,6 +6,8 @@ operator's role, the service stops with one sentence."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from energy_grid.domain.units import INTERVAL_SECONDS, interval_of
@@ -178,3 +180,41 @@ def test_while_no_meter_has_read_the_report_waits_past_the_delay_until_the_next_
     submit(client, registers.readings(ended + 2, [1_000, 1_000, 1_000]))
     run_service(service, once=True)
     assert report_count(client) == 2 and sample(service.metrics, "skipped_total", reason="missed") == 1
+
+
+def test_a_region_whose_round_fails_does_not_hold_up_the_others_and_health_names_the_failure(load_chain, monkeypatch):
+    """Two regions, the first failing for a passing reason: the second is reported in the same round,
+    the failure is counted and named in /health, and the next round that succeeds clears it."""
+    client, meters = load_chain
+    registers = Registers(meters)
+    ended = next_interval(client)
+    submit(client, registers.readings(ended, [4_000, 0, 0]))
+    other_region = REGION + 100  # a region with no meters and no operator of its own
+    service = LoadReporter(client, {other_region: operator(), REGION: operator()}, rating_kva=RATING_KVA)
+    report = LoadReporter._report
+    failures = iter([ConnectionError("the node went away for a moment")])
+
+    def first_region_fails_once(self: LoadReporter, region, head) -> None:
+        if region.region_id == other_region and (failure := next(failures, None)) is not None:
+            raise failure
+        report(self, region, head)
+
+    monkeypatch.setattr(LoadReporter, "_report", first_region_fails_once)
+    stop = threading.Event()
+    rounds = []
+    run_round = LoadReporter.run_round
+
+    def two_rounds(self: LoadReporter, head) -> None:
+        rounds.append(service.health(1.0))  # as /health answers before the round
+        if len(rounds) == 2:
+            stop.set()
+        run_round(self, head)
+
+    monkeypatch.setattr(LoadReporter, "run_round", two_rounds)
+    run_service(service, stop=stop, poll_interval_s=0.01)
+
+    assert report_count(client) == 1  # the region that did not fail was reported in the failing round
+    assert sample(service.metrics, "errors_total") == 1
+    assert rounds[0]["last_error"] is None
+    assert rounds[1]["last_error"] == "ConnectionError: the node went away for a moment"
+    assert service.health(1.0)["last_error"] is None

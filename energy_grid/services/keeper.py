@@ -469,7 +469,7 @@ def run_keeper(
     server = None
     if metrics is not None and metrics_port is not None:
         watched = metrics
-        server = MetricsServer(watched.registry, health=lambda: _health(watched, poll_interval_s), port=metrics_port).start()
+        server = MetricsServer(watched.registry, health=lambda: keeper_health(watched, poll_interval_s), port=metrics_port).start()
         log.info("metrics on %s/metrics, health on %s/health", server.url, server.url)
     clock = ChainClock(client.w3)
     restore = _stop_on_signals(stop) if not once else None
@@ -483,7 +483,7 @@ def run_keeper(
                 if once:
                     raise
                 if metrics is not None:
-                    metrics.service.errors.inc()
+                    metrics.service.failed(err)
                 log.warning("round failed, trying again in %g s: %s: %s", poll_interval_s, type(err).__name__, err)
                 stop.wait(poll_interval_s)
                 continue
@@ -506,10 +506,14 @@ def run_keeper(
     return keeper.report
 
 
-def _health(metrics: KeeperMetrics, poll_interval_s: float) -> dict[str, Any]:
+def keeper_health(metrics: KeeperMetrics, poll_interval_s: float) -> dict[str, Any]:
     """Healthy while rounds keep coming: a keeper stuck on a node that does not answer is not."""
     since_s = metrics.service.seconds_since_step()
-    return {"healthy": since_s < max(60.0, 10 * poll_interval_s), "seconds_since_round": round(since_s, 1)}
+    return {
+        "healthy": since_s < max(60.0, 10 * poll_interval_s),
+        "seconds_since_round": round(since_s, 1),
+        "last_error": metrics.service.last_error,
+    }
 
 
 def _stop_on_signals(stop: threading.Event) -> Callable[[], None] | None:

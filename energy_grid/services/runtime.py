@@ -140,6 +140,7 @@ class ServiceMetrics(Metrics):
         self.gas_used = self.counter("gas_used", "Gas the service's mined transactions used.")
         self.stuck = self.gauge("stuck_transactions", "Transactions waiting longer than allowed before a fee raise.")
         self.errors = self.counter("errors", "Steps that failed and were retried.")
+        self.last_error: str | None = None  # the latest step's failure until a step succeeds: /health shows it
         self._last_step = time.monotonic()
 
     def observe_head(self, head: ChainHead) -> None:
@@ -150,7 +151,13 @@ class ServiceMetrics(Metrics):
         """The service's work is done up to `block_number`; also marks the service alive."""
         self.processed_block.set(block_number)
         self.lag_blocks.set(max(0, head_number - block_number))
+        self.last_error = None
         self._last_step = time.monotonic()
+
+    def failed(self, error: BaseException) -> None:
+        """A step failed and will be tried again: counted, and named in /health until one succeeds."""
+        self.errors.inc()
+        self.last_error = f"{type(error).__name__}: {error}"
 
     def seconds_since_step(self) -> float:
         return time.monotonic() - self._last_step

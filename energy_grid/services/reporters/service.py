@@ -96,7 +96,11 @@ class ReportingService:
 
     def health(self, poll_interval_s: float) -> dict[str, Any]:
         since_s = self.metrics.seconds_since_step()
-        return {"healthy": since_s < max(HEALTHY_ROUND_AGE_S, 10 * poll_interval_s), "seconds_since_round": round(since_s, 1)}
+        return {
+            "healthy": since_s < max(HEALTHY_ROUND_AGE_S, 10 * poll_interval_s),
+            "seconds_since_round": round(since_s, 1),
+            "last_error": self.metrics.last_error,
+        }
 
 
 def _reason(error: GridError | None) -> str:
@@ -134,7 +138,7 @@ def run_service(
             except Exception as err:
                 if once:
                     raise
-                service.metrics.errors.inc()
+                service.metrics.failed(err)
                 service.log.warning("round failed, trying again in %g s: %s: %s", poll_interval_s, type(err).__name__, err)
             if once:
                 break
