@@ -83,7 +83,8 @@ def test_an_interval_s_net_import_is_reported_once(load_chain):
     assert report_count(client) == 1
 
 
-def test_a_report_the_chain_lost_by_going_back_is_sent_again(load_chain):
+@pytest.mark.parametrize("going_back", ["node restarted on an older state", "reorganisation"])
+def test_a_report_the_chain_lost_by_going_back_is_sent_again(load_chain, going_back):
     client, meters = load_chain
     registers = Registers(meters)
     ended = next_interval(client)
@@ -92,7 +93,10 @@ def test_a_report_the_chain_lost_by_going_back_is_sent_again(load_chain):
     service = LoadReporter(client, {REGION: operator()}, rating_kva=RATING_KVA)
     run_service(service, once=True)
     assert report_count(client) == 1
-    rpc(client, "evm_revert", [before_report])  # a node restarted on a state saved before the report
+    if going_back == "reorganisation":
+        rpc(client, "anvil_reorg", [1, []])  # the report's block replaced by one without it
+    else:
+        rpc(client, "evm_revert", [before_report])  # a state saved before the report
     assert report_count(client) == 0
 
     run_service(service, once=True)
