@@ -13,13 +13,16 @@ import pytest
 from eth_keys.datatypes import PrivateKey
 
 from energy_grid.contracts.structs import MeterReading
+from energy_grid.live.soak import answers
+from energy_grid.live.soak.answers import AnswerCheck, check_answers
 from energy_grid.live.soak.chain_facts import ChainFacts
 from energy_grid.live.soak.faults import FaultPlan
 from energy_grid.live.soak.hostile import EXPECTED_REASON, KINDS, HostileDevice
-from energy_grid.live.soak.monitor import latency_summary, percentile
+from energy_grid.live.soak.monitor import Observed, Rejection, latency_summary, percentile
 from energy_grid.live.soak.report import goals_of, write_report
 from energy_grid.live.soak.run import RunOutcome, RunSpec
 from energy_grid.services.gateway.messages import (
+    MAX_MESSAGE_BYTES,
     MeterView,
     Rejected,
     check_reading,
@@ -161,3 +164,65 @@ def test_a_report_of_some_runs_keeps_the_others_of_the_last_report(tmp_path):
     assert list(runs) == ["steady", "faults"]
     assert runs["steady"]["error"] == "the chain did not come up"
     assert "| steady | the run completes | the chain did not come up | **no** |" in markdown_path.read_text()
+
+
+def observed_with(accepted: dict[tuple[str, int], str], rejections: list[Rejection]) -> Observed:
+    """What a monitor saw: meter 0's reading with NONCE published, and these answers."""
+    return Observed(
+        published_s={(METERS[0], NONCE): 1.0},
+        accepted_s={key: 2.0 for key in accepted},
+        rejections=rejections,
+        accepted_tx=dict(accepted),
+        payloads={(METERS[0], NONCE): own_payload()},
+    )
+
+
+def test_an_accepted_answer_is_true_only_when_its_transaction_holds_the_reading(monkeypatch):
+    carried = {"0xaa": {(METERS[0], READ_AT)}, "0xbb": set()}
+    monkeypatch.setattr(answers, "_readings_carried", lambda _client, _hashes: carried)
+    facts = ChainFacts(intervals=1, meters=1, on_chain_at={(METERS[0], READ_AT)})
+
+    true = check_answers(None, CHAIN_ID, observed_with({(METERS[0], NONCE): "0xaa"}, []), facts)  # type: ignore[arg-type]
+    dropped = check_answers(None, CHAIN_ID, observed_with({(METERS[0], NONCE): "0xbb"}, []), facts)  # type: ignore[arg-type]
+    unseen = check_answers(None, CHAIN_ID, observed_with({(METERS[1], NONCE): "0xaa"}, []), facts)  # type: ignore[arg-type]
+
+    assert (true.accepted_checked, true.false_answers) == (1, [])
+    assert dropped.accepted_checked == 1 and "does not hold it on chain" in dropped.false_answers[0]
+    assert (unseen.checked, unseen.unchecked) == (0, 1)
+
+
+def test_a_rejected_answer_to_a_reading_the_chain_holds_is_false_unless_a_bad_message_earned_it(monkeypatch):
+    monkeypatch.setattr(answers, "_readings_carried", lambda _client, _hashes: {})
+    rejected = [Rejection(METERS[0], NONCE, "nonce-used")]
+    held = ChainFacts(intervals=1, meters=1, on_chain_at={(METERS[0], READ_AT)})
+    not_held = ChainFacts(intervals=1, meters=1)
+
+    false = check_answers(None, CHAIN_ID, observed_with({}, rejected), held)  # type: ignore[arg-type]
+    earned = check_answers(None, CHAIN_ID, observed_with({}, rejected), held, touched={(METERS[0], NONCE)})  # type: ignore[arg-type]
+    true = check_answers(None, CHAIN_ID, observed_with({}, rejected), not_held)  # type: ignore[arg-type]
+
+    assert false.rejected_checked == 1 and "the chain holds that reading" in false.false_answers[0]
+    assert (earned.checked, earned.false_answers) == (0, [])
+    assert (true.rejected_checked, true.false_answers) == (1, [])
+
+
+def test_the_hostile_run_misses_its_goals_on_a_false_answer_or_a_restart_no_kill_explains():
+    spec = RunSpec("hostile", households=2, intervals=3, faults=("gateway", "reorg"), bad_messages=1)
+    facts = ChainFacts(intervals=3, meters=2, readings=6, readings_on_time=6, meters_complete=2)
+    outcome = RunOutcome(spec, facts=facts, audit_error="not at rest", observed=Observed())
+    outcome.faults = [{"program": "gateway", "at_s": 1.0, "back_running_after_s": 2.0, "detail": ""}]
+    outcome.answers = AnswerCheck(accepted_checked=5, false_answers=["rejected 0x… nonce 1 (nonce-used): the chain holds that reading"])
+    outcome.gateway.restarts = 2
+    goals = {g.goal: g for g in goals_of(outcome)}
+    assert goals["every answer to a meter true"].holds is False
+    assert goals["the gateway never restarts because of input"].holds is False
+    assert goals["the gateway never restarts because of input"].measured == "2 restart(s), 1 of them its kill -9"
+    outcome.answers, outcome.gateway.restarts = AnswerCheck(accepted_checked=5), 1
+    goals = {g.goal: g for g in goals_of(outcome)}
+    assert goals["every answer to a meter true"].holds and goals["the gateway never restarts because of input"].holds
+
+
+@pytest.mark.parametrize("kind", ["deep-json", "huge-number", "invalid-utf8", "random-bytes"])
+def test_each_poison_payload_fits_the_size_limit_so_that_the_gateway_itself_must_refuse_it(kind):
+    message = hostile().bad_message(kind, METERS[0], own_payload())
+    assert len(message.payload) <= MAX_MESSAGE_BYTES and message.about is None

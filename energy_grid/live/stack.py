@@ -93,7 +93,9 @@ class Service:
 # the operator is dev 0 (every role), the gateway dev 1, the oracle reporter dev 2, the keeper dev 3;
 # the load reporter signs as each feeder's operator (the first feeder's is dev 0).
 SERVICES: tuple[Service, ...] = (
-    Service("gateway", ("gateway", "--store", "{gateway_store}"), dev_account=1, broker_user=GATEWAY_USER),
+    Service(
+        "gateway", ("gateway", "--store", "{gateway_store}", "--confirmations", "{confirmations}"), dev_account=1, broker_user=GATEWAY_USER
+    ),
     # A meter's reading two intervals on settles its standing orders of a cleared market, for less gas
     # than the keeper's settlement: the keeper settles what is still open two intervals after clearing.
     # It reads its events from the first block after the set-up (a thousand meters' backdated history
@@ -244,6 +246,9 @@ class LiveStack:
     state_interval_s: int
     ports: Ports
     passwords: dict[str, str] = field(repr=False)
+    # How deep a reading's block is before the gateway answers `accepted`: 1 (mined) on a local chain
+    # that never reorganises by itself; the soak's hostile run, which reorganises it, asks for more.
+    confirmations: int = 1
 
     @property
     def rpc_url(self) -> str:
@@ -272,6 +277,7 @@ class LiveStack:
             "broker": f"{LOCAL_HOST}:{self.ports.broker}",
             "rpc_url": self.rpc_url,
             "after_set_up_block": AFTER_SET_UP_BLOCK,  # filled in by `live wait-ready`
+            "confirmations": str(self.confirmations),
         }
 
     def summary(self) -> list[str]:
@@ -305,6 +311,7 @@ def write_run_folder(
     fresh: bool = False,
     chain_id: int = DEFAULT_CHAIN_ID,
     state_interval_s: int = DEFAULT_STATE_INTERVAL_S,
+    confirmations: int = 1,
 ) -> LiveStack:
     """Writes the run folder `root` for a run of the community and returns what it holds. Without
     `fresh` the chain there (if any) resumes, and `households` and `seed` must be those it was set up
@@ -338,6 +345,7 @@ def write_run_folder(
         state_interval_s=state_interval_s,
         ports=_free_ports([s.name for s in SERVICES if s.metrics]),
         passwords={user: secrets.token_hex(PASSWORD_BYTES) for user in (GATEWAY_USER, FLEET_USER, MONITOR_USER)},
+        confirmations=confirmations,
     )
     write_private_file(folder.credentials, json.dumps(stack.passwords, indent=2) + "\n")
     write_password_file(folder.password_file, stack.passwords)

@@ -8,17 +8,35 @@ from pathlib import Path
 
 import click
 
+from energy_grid.live.soak.faults import CHAIN_EVENTS
 from energy_grid.live.soak.report import write_report
 from energy_grid.live.soak.run import RunSpec, run_soak
+from energy_grid.live.stack import BROKER_PROGRAM, CHAIN_PROGRAM, SERVICES
 from energy_grid.services.runtime import configure_logging
 
-# The runs of `make soak`, in order: steady state, the same with faults, and scale with bad input.
+# Every program of the live community the hostile run kills once.
+HOSTILE_KILLS = (*(service.name for service in SERVICES), BROKER_PROGRAM, CHAIN_PROGRAM)
+# The runs of `make soak`, in order: steady state, the same with faults, scale with bad input, and
+# the hostile run.
 RUNS = {
     "steady": RunSpec("steady", households=100, intervals=32),
     "faults": RunSpec("faults", households=100, intervals=32, faults=("gateway", "keeper", "broker", "chain"), seed=1),
     # A thousand households' chain state (their baseline days: about 490,000 storage slots) is about
     # 1 GB of JSON, which anvil cannot rewrite every 5 s.
     "thousand": RunSpec("thousand", households=1_000, intervals=9, bad_messages=1_000, seed=2, state_interval_s=120),
+    # What nobody scripted: poison and bad messages among the meters' own, kill -9 of every program,
+    # and the chain's own events (a guardian's pause, a reorganisation of up to 3 blocks, which the
+    # gateway's 4 confirmations outlast, and the node down for a while).
+    "hostile": RunSpec(
+        "hostile",
+        households=100,
+        intervals=32,
+        faults=(*HOSTILE_KILLS, *CHAIN_EVENTS),
+        fault_rounds=1,
+        bad_messages=300,
+        seed=3,
+        confirmations=4,
+    ),
 }
 REPORT_JSON = Path("benchmarks/soak.json")
 REPORT_MARKDOWN = Path("benchmarks/soak.md")

@@ -52,6 +52,7 @@ class ChainFacts:
     gateway_gas: int = 0
     first_block: int = 0
     last_block: int = 0
+    on_chain_at: set[tuple[str, int]] = field(default_factory=set)  # (meter in lowercase, reading time) of each reading
 
     @property
     def expected_readings(self) -> int:
@@ -121,6 +122,7 @@ def _read_readings(
     for meter in meters:
         counts = by_meter.get(meter.lower(), Counter())
         counts.update(held.get(meter, []))
+        facts.on_chain_at.update((meter.lower(), t) for t, n in counts.items() if n > 0)
         facts.missing += sum(1 for t in reading_times if counts[t] == 0)
         facts.duplicated += sum(n - 1 for n in counts.values() if n > 1)
         facts.meters_complete += all(counts[t] == 1 for t in reading_times)

@@ -9,6 +9,14 @@ supervisord restart it, as it would on a machine that runs the community:
 - the chain: anvil itself, not the program that runs it, so its last periodic state dump is all it
   comes back with: the blocks after it are gone, and every service must notice the chain went back.
 
+Beside the kills, three things a real chain does to the services (the hostile run's):
+
+- `pause`: the guardian pauses SmartMeter for a few blocks, then the admin unpauses it (readings
+  sent meanwhile are refused by the chain, not by the meter's fault, and must land after);
+- `reorg`: the chain replaces its last 1 to 3 blocks with empty ones (anvil_reorg): the
+  transactions of the dropped blocks are gone, and the services must notice and send again;
+- `outage`: the node is stopped cleanly, stays down a while and starts again on its saved state.
+
 The moments are drawn with a seeded generator over the part of the run that has readings to come,
 at least `min_gap_s` apart, and a kill waits until the program killed before runs again.
 """
@@ -26,12 +34,21 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from energy_grid.live.stack import CHAIN_PROGRAM, PROGRAM_RUNNING, RunFolder, program_pid, program_states
+from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.live.stack import CHAIN_PROGRAM, PROGRAM_RUNNING, RunFolder, program_pid, program_states, supervisorctl
 
 log = logging.getLogger("energy_grid.live.soak")
 
 RESTART_WAIT_S = 120.0
 POLL_S = 0.5
+PAUSE = "pause"
+REORG = "reorg"
+OUTAGE = "outage"
+CHAIN_EVENTS = (PAUSE, REORG, OUTAGE)
+PAUSE_BLOCKS = (2, 5)  # the pause lasts this many blocks, at random
+REORG_DEPTHS = (1, 3)
+OUTAGE_S = (5.0, 20.0)  # wall seconds the node is down (at 60×: 5 to 20 minutes of chain time)
+OPERATOR_DEV_ACCOUNT = 0  # local only: anvil's dev 0 is the guardian and the admin
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,7 @@ class FaultRecord:
     pid: int | None
     chain_head_before: int | None = None
     back_running_after_s: float | None = None
+    detail: str = ""  # what a chain event did: the blocks paused, the depth reorganised, the seconds down
 
 
 @dataclass
@@ -73,10 +91,15 @@ class FaultPlan:
 class FaultInjector:
     """Runs a FaultPlan against the programs of a run folder, in a thread of its own."""
 
-    def __init__(self, folder: RunFolder, plan: FaultPlan, chain_head: Callable[[], int]) -> None:
+    def __init__(
+        self, folder: RunFolder, plan: FaultPlan, chain_head: Callable[[], int], client: GridClient | None = None, seed: int = 0
+    ) -> None:
+        """`client` is needed for the chain events (pause, reorg)."""
         self.folder = folder
         self.plan = plan
         self.chain_head = chain_head
+        self.client = client
+        self.random = random.Random(seed)
         self.stop_event = threading.Event()
         self._thread = threading.Thread(target=self._run, name="faults", daemon=True)
 
@@ -93,7 +116,56 @@ class FaultInjector:
             wait_s = fault.at_s - (time.monotonic() - self._started)
             if self.stop_event.wait(max(wait_s, 0.0)):
                 return
-            self.plan.done.append(self._kill(fault))
+            try:
+                record = self._chain_event(fault) if fault.program in CHAIN_EVENTS else self._kill(fault)
+            except Exception as err:  # a fault that could not be made is recorded, not fatal to the run
+                log.warning("fault: %s failed: %s: %s", fault.program, type(err).__name__, err)
+                record = FaultRecord(fault.program, round(time.monotonic() - self._started, 1), None, detail=f"failed: {err}")
+            self.plan.done.append(record)
+
+    def _chain_event(self, fault: Fault) -> FaultRecord:
+        record = FaultRecord(fault.program, round(time.monotonic() - self._started, 1), None)
+        record.chain_head_before = self.chain_head()
+        started = time.monotonic()
+        if fault.program == OUTAGE:
+            down_s = round(self.random.uniform(*OUTAGE_S), 1)
+            log.info("fault: the node goes down for %.1f s", down_s)
+            supervisorctl(self.folder, "stop", CHAIN_PROGRAM)
+            self.stop_event.wait(down_s)
+            supervisorctl(self.folder, "start", CHAIN_PROGRAM)
+            record.detail = f"down {down_s:g} s"
+            record.back_running_after_s = self._wait_head(started)
+            return record
+        assert self.client is not None, "chain events need the run's client"
+        w3 = self.client.w3
+        if fault.program == REORG:
+            depth = self.random.randint(*REORG_DEPTHS)
+            log.info("fault: the chain reorganises its last %d block(s)", depth)
+            w3.provider.make_request("anvil_reorg", [depth, []])  # type: ignore[arg-type]
+            record.detail = f"depth {depth}"
+        else:
+            blocks = self.random.randint(*PAUSE_BLOCKS)
+            registry = self.client["SmartMeter"].functions
+            operator = anvil_account(OPERATOR_DEV_ACCOUNT)
+            log.info("fault: SmartMeter paused for %d blocks", blocks)
+            self.client.transact(operator, registry.pause())
+            paused_at = self.chain_head()
+            while self.chain_head() < paused_at + blocks and not self.stop_event.wait(POLL_S):
+                pass
+            self.client.transact(operator, registry.unpause())
+            record.detail = f"{blocks} blocks"
+        record.back_running_after_s = round(time.monotonic() - started, 1)
+        return record
+
+    def _wait_head(self, started: float) -> float | None:
+        """Seconds from `started` until the node answers again; None if it did not in time."""
+        while time.monotonic() - started < RESTART_WAIT_S and not self.stop_event.is_set():
+            try:
+                self.chain_head()
+                return round(time.monotonic() - started, 1)
+            except Exception:  # still starting
+                time.sleep(POLL_S)
+        return None
 
     def _kill(self, fault: Fault) -> FaultRecord:
         record = FaultRecord(fault.program, round(time.monotonic() - self._started, 1), None)
@@ -129,4 +201,4 @@ class FaultInjector:
         return None
 
 
-__all__ = ["Fault", "FaultInjector", "FaultPlan", "FaultRecord"]
+__all__ = ["CHAIN_EVENTS", "Fault", "FaultInjector", "FaultPlan", "FaultRecord"]

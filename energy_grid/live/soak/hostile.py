@@ -12,6 +12,13 @@ gateway must refuse with the named reason without holding up anyone's good readi
     register-decreased nonce i + 1 with a lower import register, signed           register-decreased
     expired            nonce i + 1 with a deadline already past, signed           expired
     unknown-meter      a reading signed by a key no meter was registered with     unknown-meter
+    deep-json          JSON arrays nested a thousand deep (a parser's recursion)  malformed
+    huge-number        a nonce of 1,900 digits                                    malformed
+    invalid-utf8       bytes that are not UTF-8                                   malformed
+    random-bytes       64 to 512 random bytes                                     malformed
+
+The last four are the poison a broken device sends: each within the broker's and the gateway's
+size limit, so that the gateway, not the broker, must refuse it.
 
 The messages go out through the fleet user (which may publish on every meter's readings topic). The
 readings picked are chosen ahead from (meter, interval) pairs with a seeded generator, so a run
@@ -47,7 +54,14 @@ EXPECTED_REASON = {
     "register-decreased": "register-decreased",
     "expired": "expired",
     "unknown-meter": "unknown-meter",
+    "deep-json": "malformed",
+    "huge-number": "malformed",
+    "invalid-utf8": "malformed",
+    "random-bytes": "malformed",
 }
+POISON = ("deep-json", "huge-number", "invalid-utf8", "random-bytes")
+DEEP_JSON_LEVELS = 1_000  # deeper than Python's default recursion limit leaves a parser
+HUGE_NUMBER_DIGITS = 1_900  # and still within MAX_MESSAGE_BYTES
 KINDS = tuple(EXPECTED_REASON)
 PUBLISH_TIMEOUT_S = 10.0
 CUT_BYTES = 7  # what a malformed message lacks of its end
@@ -58,6 +72,7 @@ class BadMessage:
     kind: str
     topic: str
     payload: bytes
+    about: ReadingKey | None = None  # the (meter, nonce) the gateway's answer will name, when it can read one
 
 
 class HostileDevice:
@@ -79,6 +94,7 @@ class HostileDevice:
         self.picked = set(picked)
         self.random = random.Random(seed)
         self.sent: Counter[str] = Counter()  # kind -> messages the broker acknowledged
+        self.touched: set[ReadingKey] = set()  # the (meter, nonce) pairs of the bad messages sent
         self._payloads: set[bytes] = set()
         self._lock = threading.Lock()
         self._queue: queue.Queue[ReadingKey | None] = queue.Queue()
@@ -126,6 +142,8 @@ class HostileDevice:
             message = self.bad_message(kind, key[0], own)
             with self._lock:
                 self._payloads.add(message.payload)
+                if message.about is not None:
+                    self.touched.add(message.about)  # before it is sent: its answer may come at once
             outcome = self.link.publish_all([(message.topic, message.payload)], timeout_s=PUBLISH_TIMEOUT_S)
             if outcome.complete:
                 self.sent[kind] += 1
@@ -141,9 +159,11 @@ class HostileDevice:
         key, stranger = self.keys[meter], PrivateKey(self.random.randbytes(32))
         if kind == "malformed":
             return BadMessage(kind, topic, own_payload[:-CUT_BYTES])
+        if kind in POISON:
+            return BadMessage(kind, topic, self._poison(kind))
         if kind == "wrong-topic":
             other = self.meters[(self.meters.index(meter) + 1) % len(self.meters)]
-            return BadMessage(kind, readings_topic(self.chain_id, other), own_payload)
+            return BadMessage(kind, readings_topic(self.chain_id, other), own_payload, (other, own.nonce))
         signed = {
             "forged": lambda: replace(self._signed(stranger, own.nonce + 1, own.deadline, later), meter=own.meter),
             "replayed": lambda: self._signed(key, own.nonce, own.deadline, (timestamp, consumption + 1, *own.reading[2:])),
@@ -152,7 +172,16 @@ class HostileDevice:
             "expired": lambda: self._signed(key, own.nonce + 1, timestamp, later),
             "unknown-meter": lambda: self._signed(stranger, 0, own.deadline, own.reading),
         }[kind]()
-        return BadMessage(kind, readings_topic(self.chain_id, signed.meter), reading_message(signed))
+        return BadMessage(kind, readings_topic(self.chain_id, signed.meter), reading_message(signed), (signed.meter.lower(), signed.nonce))
+
+    def _poison(self, kind: str) -> bytes:
+        if kind == "deep-json":
+            return b"[" * DEEP_JSON_LEVELS + b"]" * DEEP_JSON_LEVELS
+        if kind == "huge-number":
+            return b'{"nonce":' + b"9" * HUGE_NUMBER_DIGITS + b"}"
+        if kind == "invalid-utf8":
+            return b'{"nonce": 1, "r": "\xff\xfe\xc3\x28"}'
+        return self.random.randbytes(self.random.randint(64, 512))
 
     def _signed(self, key: PrivateKey, nonce: int, deadline: int, reading: tuple[int, int, int, int, int]) -> SignedReading:
         return sign_reading_digest(key, self.separator, nonce, deadline, reading)

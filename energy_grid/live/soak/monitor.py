@@ -43,6 +43,8 @@ class Observed:
     accepted_s: dict[ReadingKey, float] = field(default_factory=dict)
     accepted_again: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    accepted_tx: dict[ReadingKey, str] = field(default_factory=dict)  # the transaction each first accepted answer named
+    payloads: dict[ReadingKey, bytes] = field(default_factory=dict)  # each meter's own reading, as published
 
     def latencies_s(self, keys: set[ReadingKey] | None = None) -> list[float]:
         """Publish-to-accepted wall times of the readings seen both ways (of `keys` only, if given)."""
@@ -110,6 +112,8 @@ class Monitor:
                 dict(self.observed.accepted_s),
                 self.observed.accepted_again,
                 list(self.observed.rejections),
+                dict(self.observed.accepted_tx),
+                dict(self._payloads),
             )
 
     def payload(self, key: ReadingKey) -> bytes | None:
@@ -132,7 +136,7 @@ class Monitor:
             body: Any = json.loads(payload)
             nonce = body.get("nonce")
             nonce = int(nonce) if isinstance(nonce, (int, str)) and str(nonce).isdigit() else None
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # a hostile device's poison among the readings
             body, nonce = None, None
         accepted_now: ReadingKey | None = None
         with self._lock:
@@ -146,6 +150,7 @@ class Monitor:
                     seen.accepted_again += 1
                 else:
                     seen.accepted_s[(meter, nonce)] = now
+                    seen.accepted_tx[(meter, nonce)] = str(body.get("txHash", ""))
                     accepted_now = (meter, nonce)
             elif leaf == "rejected":
                 reason = str(body.get("reason")) if isinstance(body, dict) else "unreadable"

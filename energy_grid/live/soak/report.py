@@ -59,12 +59,15 @@ def goals_of(outcome: RunOutcome) -> list[Goal]:
                 True,
             )
         )
-        killed = [f"{f['program']} at {f['at_s']:.0f} s (back in {f['back_running_after_s']} s)" for f in outcome.faults]
+        killed = [
+            f"{f['program']}{' ' + f['detail'] if f.get('detail') else ''} at {f['at_s']:.0f} s (back in {f['back_running_after_s']} s)"
+            for f in outcome.faults
+        ]
         back = all(f["back_running_after_s"] is not None for f in outcome.faults)
         goals.append(
             Goal(
                 name,
-                f"kill -9 of {', '.join(spec.faults)}, {spec.fault_rounds}× each, each restarted",
+                f"kill -9 or chain event: {', '.join(spec.faults)}, {spec.fault_rounds}× each, each recovered",
                 "; ".join(killed) or "none",
                 back and len(outcome.faults) == len(spec.faults) * spec.fault_rounds,
             )
@@ -92,6 +95,25 @@ def goals_of(outcome: RunOutcome) -> list[Goal]:
     )
     failed = f"{facts.gateway_failed} of {facts.gateway_transactions}"
     goals.append(Goal(name, "no gateway transaction failed", failed, facts.gateway_failed == 0))
+    if outcome.answers is not None:
+        answers = outcome.answers
+        measured = (
+            f"{answers.checked:,} answers checked against the chain ({answers.accepted_checked:,} accepted, "
+            f"{answers.rejected_checked:,} rejected; {answers.unchecked:,} to readings the monitor did not see), "
+            f"{len(answers.false_answers)} false" + (f": {answers.false_answers[0]}" if answers.false_answers else "")
+        )
+        goals.append(Goal(name, "every answer to a meter true", measured, not answers.false_answers and answers.checked > 0))
+    if spec.bad_messages and spec.faults:
+        kills = sum(1 for f in outcome.faults if f["program"] == "gateway")
+        restarts = outcome.gateway.restarts
+        goals.append(
+            Goal(
+                name,
+                "the gateway never restarts because of input",
+                f"{restarts} restart(s), {kills} of them its kill -9",
+                restarts == kills,
+            )
+        )
     if spec.bad_messages and outcome.observed is not None:
         seen = outcome.observed.rejected_by_reason()
         expected = outcome.bad_expected_reasons
@@ -143,6 +165,8 @@ def run_json(outcome: RunOutcome, simulation_gas: int | None) -> dict[str, Any]:
         figures["rejectedByReason"] = dict(sorted(outcome.observed.rejected_by_reason().items()))
     if spec.bad_messages:
         figures["badSent"] = dict(sorted(outcome.bad_sent.items()))
+    if outcome.answers is not None:
+        figures["answers"] = outcome.answers.as_json()
     if audit is not None:
         household_intervals = spec.households * spec.intervals
         day_gas = sum(audit.day_gas_by_actor.values())

@@ -38,6 +38,7 @@ from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.audit import audit_community
 from energy_grid.live.chain import DEFAULT_BLOCK_TIME_S, DEFAULT_STATE_INTERVAL_S, Pace
 from energy_grid.live.community import LiveCommunity, live_run_file_for, load_community
+from energy_grid.live.soak.answers import AnswerCheck, check_answers
 from energy_grid.live.soak.chain_facts import ChainFacts, read_chain_facts
 from energy_grid.live.soak.faults import FaultInjector, FaultPlan
 from energy_grid.live.soak.hostile import HostileDevice
@@ -80,11 +81,12 @@ class RunSpec:
     intervals: int
     speed: int = 60
     block_time_s: int = DEFAULT_BLOCK_TIME_S  # wall seconds between blocks
-    faults: tuple[str, ...] = ()  # programs killed, `fault_rounds` times each
+    faults: tuple[str, ...] = ()  # programs killed and chain events (faults.py), `fault_rounds` times each
     fault_rounds: int = 2
     bad_messages: int = 0
     seed: int = 0
     state_interval_s: int = DEFAULT_STATE_INTERVAL_S  # the chain's state dumps (see `live up --state-interval`)
+    confirmations: int = 1  # the gateway's: how deep a reading's block is before it answers accepted
 
     @property
     def interval_wall_s(self) -> float:
@@ -97,6 +99,7 @@ class GatewayUsage:
 
     cpu_percent: list[float] = field(default_factory=list)
     rss_bytes: list[int] = field(default_factory=list)
+    restarts: int = 0  # times the gateway ran in a new process
 
     def as_json(self) -> dict[str, Any]:
         if not self.cpu_percent:
@@ -107,6 +110,7 @@ class GatewayUsage:
             "cpuPercentMax": round(max(self.cpu_percent), 1),
             "rssMiBMax": round(max(self.rss_bytes) / 2**20, 1),
             "rssMiBLast": round(self.rss_bytes[-1] / 2**20, 1),
+            "restarts": self.restarts,
         }
 
 
@@ -124,6 +128,7 @@ class RunOutcome:
     faults: list[dict[str, Any]] = field(default_factory=list)
     bad_sent: dict[str, int] = field(default_factory=dict)
     bad_expected_reasons: dict[str, int] = field(default_factory=dict)
+    answers: AnswerCheck | None = None
     error: str | None = None
 
 
@@ -138,6 +143,7 @@ def run_soak(spec: RunSpec, root: Path, project_dir: Path, echo: Callable[[str],
         pace=Pace(block_time_s=spec.block_time_s, speed=spec.speed),
         fresh=True,
         state_interval_s=spec.state_interval_s,
+        confirmations=spec.confirmations,
     )
     with (stack.folder.logs / "soak-supervisord.out").open("ab") as output:
         process = start_supervisord(stack, output)
@@ -173,7 +179,7 @@ def _run(spec: RunSpec, stack: LiveStack, process: subprocess.Popen[bytes], outc
     if spec.faults:
         window_s = spec.intervals * spec.interval_wall_s * FAULT_WINDOW_SHARE
         plan = FaultPlan.draw(list(spec.faults), spec.fault_rounds, window_s, MIN_FAULT_GAP_S, spec.seed)
-        faults = FaultInjector(stack.folder, plan, lambda: int(client.w3.eth.block_number))
+        faults = FaultInjector(stack.folder, plan, lambda: int(client.w3.eth.block_number), client, spec.seed)
         faults.start()
     sampler = _GatewaySampler(stack, outcome.gateway)
     sampler.start()
@@ -197,6 +203,9 @@ def _run(spec: RunSpec, stack: LiveStack, process: subprocess.Popen[bytes], outc
             outcome.bad_expected_reasons = dict(hostile.expected_rejections)
         monitor.stop()
         outcome.observed = monitor.snapshot()
+    if outcome.facts is not None:
+        touched = hostile.touched if hostile is not None else set()
+        outcome.answers = check_answers(client, stack.chain_id, outcome.observed, outcome.facts, touched)
 
 
 def _watchers(spec: RunSpec, stack: LiveStack, client: GridClient, community: LiveCommunity) -> tuple[Monitor, HostileDevice | None]:
@@ -297,6 +306,7 @@ class _GatewaySampler:
                 if pid is None:
                     continue
                 if process is None or process.pid != pid:
+                    self.usage.restarts += process is not None
                     process = psutil.Process(pid)
                     process.cpu_percent(None)  # the first call only starts the measurement
                     continue
