@@ -26,7 +26,7 @@ help:
 	@echo "make deploy   deploy a fresh system to RPC_URL (default $(RPC_URL))"
 	@echo "make simulate the community day of make demo on the node at RPC_URL (deploys there first if needed; HOUSEHOLD_OWNER=0x… gets a household)"
 	@echo "make serve    the API and the web app on http://127.0.0.1:8000 for the deployment at RPC_URL"
-	@echo "make soak     the live community under load, faults and bad input, against its goals: benchmarks/soak.md (about 45 minutes)"
+	@echo "make soak     the live community under load, faults, bad input and a hostile run, against its goals: benchmarks/soak.md (about an hour)"
 	@echo "make live     a live community under supervisord: broker, a self-mining chain, LIVE_HOUSEHOLDS households (100), its clock LIVE_SPEED× the wall's (60); Ctrl-C stops"
 	@echo "make bench    measure gas per operation against the budgets"
 	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000) over FUZZ_SEEDS random seeds (default 4; FUZZ_SEED=n[,m] replays seeds)"
@@ -129,10 +129,11 @@ live: setup compile broker
 
 # The soak (energy_grid/live/soak/): the live community run for real, each run on a new chain in a
 # temporary folder: 100 households for 32 intervals, the same with kill -9 of the gateway, keeper,
-# broker and chain, and 1,000 households with 1,000 bad messages among their readings. Writes
-# benchmarks/soak.json and soak.md; exits 1 when a goal does not hold. About 45 minutes; SOAK_RUNS
-# picks runs (steady,faults,thousand).
-SOAK_RUNS ?= steady,faults,thousand
+# broker and chain, 1,000 households with 1,000 bad messages among their readings, and the hostile
+# run (100 households, poison and bad messages, kill -9 of every program, a pause, a reorganisation
+# and the node down). Writes benchmarks/soak.json and soak.md; exits 1 when a goal does not hold.
+# About an hour; SOAK_RUNS picks runs (steady,faults,thousand,hostile).
+SOAK_RUNS ?= steady,faults,thousand,hostile
 soak: setup compile broker
 	python -m energy_grid.live.soak --runs $(SOAK_RUNS)
 
