@@ -226,3 +226,21 @@ def test_the_hostile_run_misses_its_goals_on_a_false_answer_or_a_restart_no_kill
 def test_each_poison_payload_fits_the_size_limit_so_that_the_gateway_itself_must_refuse_it(kind):
     message = hostile().bad_message(kind, METERS[0], own_payload())
     assert len(message.payload) <= MAX_MESSAGE_BYTES and message.about is None
+
+
+def test_bad_messages_of_kinds_that_share_a_reason_add_up_to_the_rejections_expected():
+    device = hostile()
+    device.sent.update({"malformed": 2, "deep-json": 3, "random-bytes": 1, "replayed": 4})
+    assert device.expected_rejections == Counter({"malformed": 6, "nonce-used": 4})
+
+
+@pytest.mark.parametrize(("faults", "sent", "holds"), [((), 9, False), ((), 10, True), (("broker",), 9, True), (("broker",), 0, False)])
+def test_only_a_run_with_faults_may_send_fewer_bad_messages_than_planned(faults, sent, holds):
+    spec = RunSpec("bad", households=2, intervals=3, faults=faults, bad_messages=10)
+    facts = ChainFacts(intervals=3, meters=2, readings=6, readings_on_time=6, meters_complete=2)
+    outcome = RunOutcome(spec, facts=facts, audit_error="not at rest", observed=Observed())
+    outcome.bad_sent = {"malformed": sent} if sent else {}
+    outcome.bad_expected_reasons = {"malformed": sent} if sent else {}
+    outcome.observed.rejections = [Rejection(METERS[0], None, "malformed")] * sent
+    (goal,) = [g for g in goals_of(outcome) if g.goal.startswith("10 bad messages planned")]
+    assert goal.holds is holds

@@ -130,7 +130,11 @@ class HostileDevice:
 
     @property
     def expected_rejections(self) -> Counter[str]:
-        return Counter({EXPECTED_REASON[kind]: n for kind, n in self.sent.items()})
+        """The rejections the bad messages sent must earn, by reason (several kinds share one)."""
+        expected: Counter[str] = Counter()
+        for kind, n in self.sent.items():
+            expected[EXPECTED_REASON[kind]] += n
+        return expected
 
     def _run(self) -> None:
         while (key := self._queue.get()) is not None:

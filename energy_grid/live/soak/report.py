@@ -118,12 +118,15 @@ def goals_of(outcome: RunOutcome) -> list[Goal]:
         seen = outcome.observed.rejected_by_reason()
         expected = outcome.bad_expected_reasons
         sent = sum(outcome.bad_sent.values())
+        # Under faults the monitor misses the readings published while the broker is down, and a bad
+        # message is made from a reading it saw: fewer are sent, and each must still earn its reason.
+        all_sent = sent == spec.bad_messages or (bool(spec.faults) and sent > 0)
         goals.append(
             Goal(
                 name,
-                f"{spec.bad_messages:,} bad messages sent, each rejected with its reason",
+                f"{spec.bad_messages:,} bad messages planned, each one sent rejected with its reason",
                 f"{sent:,} sent; rejected {dict(sorted(seen.items()))} for {dict(sorted(expected.items()))} expected",
-                sent == spec.bad_messages and dict(seen) == dict(expected),
+                all_sent and dict(seen) == dict(expected),
             )
         )
         latencies = outcome.observed.latencies_s()
