@@ -27,7 +27,7 @@ from energy_grid.chain.fees import FeePolicy
 from energy_grid.chain.jsonrpc import RequestFailed
 from energy_grid.services.gateway import submitter as submitter_module
 from energy_grid.services.gateway.chain_view import ChainView
-from energy_grid.services.gateway.messages import readings_topic
+from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES, readings_topic
 from energy_grid.services.gateway.service import Gateway, GatewaySettings
 from energy_grid.services.gateway.store import ReadingState
 from energy_grid.services.gateway.submitter import MAX_BATCH_SIZE, PER_TRANSACTION_GAS_CAP, gas_cap, plan_batch
@@ -571,9 +571,12 @@ ANY_JSON = st.recursive(
 def hostile_payloads(draw: Any, good: dict[str, Any]) -> bytes:
     """Arbitrary bytes, arbitrary JSON (deep, wide, huge numbers, wrong types), or the good reading with one
     field replaced, removed or added."""
-    kind = draw(st.sampled_from(("bytes", "json", "deep", "wide", "near", "near-reading")))
+    kind = draw(st.sampled_from(("bytes", "json", "deep", "wide", "huge", "near", "near-reading")))
     if kind == "bytes":
         return draw(st.binary(max_size=300))
+    if kind == "huge":  # a number of up to 1,950 digits, within the size limit, in a field the answer may quote
+        field = draw(st.sampled_from(sorted(good)))
+        return b'{"' + field.encode() + b'":' + b"9" * draw(st.integers(100, 1_950)) + b"}"
     if kind == "json":
         return json.dumps(draw(ANY_JSON)).encode()
     if kind == "deep":
@@ -608,7 +611,7 @@ def test_the_gateway_handler_answers_any_message_once_and_never_raises(gateway_h
     topic = readings_topic(gateway.chain_id, device.address)
     answers: list[tuple[str, bool]] = []
     sent_answer = gateway._answer
-    gateway._answer = lambda meter, accepted, payload: answers.append((meter, accepted))  # type: ignore[method-assign]
+    gateway._answer = lambda meter, accepted, payload: answers.append((meter, accepted, payload))  # type: ignore[method-assign]
     head = gateway.clock.head()
 
     @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -619,7 +622,9 @@ def test_the_gateway_handler_answers_any_message_once_and_never_raises(gateway_h
         before = len(answers)
         taken = gateway._check(message, head, {})
         if taken is None:
-            assert [accepted for _, accepted in answers[before:]] == [False]
+            assert [accepted for _, accepted, _ in answers[before:]] == [False]
+            # An answer over the broker's size limit would be dropped: the device would get none.
+            assert len(answers[-1][2]) <= MAX_MESSAGE_BYTES
         else:  # a reading that is still the good one (a field added back as it was): answered once mined
             assert taken == good and answers[before:] == []
             gateway.view.forget(device.address)

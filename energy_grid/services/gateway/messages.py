@@ -39,6 +39,7 @@ MAX_UINT256 = 2**256 - 1
 # or some 700 with every integer at its widest as a decimal string; the broker caps messages at the
 # same size (message_size_limit), so a meter cannot make the gateway parse more.
 MAX_MESSAGE_BYTES = 2_048
+MAX_ANSWER_MESSAGE_CHARS = 240  # a rejection's sentence, so that every answer fits MAX_MESSAGE_BYTES
 READING_FIELDS = ("timestamp", "consumption", "production", "gridFrequency", "voltage")
 MESSAGE_FIELDS = ("meter", "nonce", "deadline", "reading", "v", "r", "s")
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -72,8 +73,11 @@ class Rejected(Exception):
         self.nonce = nonce
 
     def answer(self) -> bytes:
-        """The payload of the `rejected` answer."""
-        return json.dumps({"nonce": self.nonce, "reason": self.code, "message": self.message}).encode()
+        """The payload of the `rejected` answer. Its sentence is cut to MAX_ANSWER_MESSAGE_CHARS: it
+        may quote the message (a 1,900-digit nonce), and an answer over the broker's message size
+        limit would be dropped, leaving the device without one."""
+        message = self.message if len(self.message) <= MAX_ANSWER_MESSAGE_CHARS else self.message[: MAX_ANSWER_MESSAGE_CHARS - 1] + "…"
+        return json.dumps({"nonce": self.nonce, "reason": self.code, "message": message}).encode()
 
 
 # ------------------------------------------------------------------------------------ topics
