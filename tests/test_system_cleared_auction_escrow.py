@@ -30,7 +30,7 @@ def test_cleared_crossing_auction_pair_before_claims(fuzz_world):
     machine.auction_submit(who=1, is_bid=False, ahead=2, amount=1, level=128, off_grid=1, join=1)  # tick 0, same period
     assert len(machine.auction_orders) == 2 and len({o.period for o in machine.auction_orders.values()}) == 1
     machine.auction_clear(ahead=0)
-    assert machine.cleared_periods
+    assert machine.books["auction"].cleared
     c, node = fuzz_world.c, fuzz_world.node
     bid, ask = sorted(machine.auction_orders, key=lambda i: not machine.auction_orders[i].is_bid)
     buyer, seller = machine.auction_orders[bid].trader, machine.auction_orders[ask].trader
