@@ -164,25 +164,22 @@ def _report_transformer_rating(run: SimulationRun) -> None:
     yet): the load reporter and the demand-response planner read the rating from there. Each
     feeder's own when the market is zoned, the feeders' summed rating for the one region otherwise."""
     state, grid = run.state, run.model.grid
-    operations = state.client["GridOperations"]
-    feeders = range(state.feeders) if state.zoned else range(1)
     rating_kva = grid.feeder_rating_kva if state.zoned else grid.transformer_rating_kva
-    reported = _loads_reported(state)
-    if all(reported):
+    operators = feeder_operators(state)
+    unreported = [region for region, reported in zip(operators, _loads_reported(state), strict=True) if not reported]
+    if not unreported:
         return
-    for feeder in feeders:
-        if reported[feeder]:
-            continue
-        call = prepare(operations, "reportLoad", state.feeder_region(feeder), rating_kva, 0)
-        state.sender.send(state.feeder_operator(feeder), call, gas=GAS_LOAD_REPORT, actor="operator")
+    operations = state.client["GridOperations"]
+    for region in unreported:
+        call = prepare(operations, "reportLoad", region, rating_kva, 0)
+        state.sender.send(operators[region], call, gas=GAS_LOAD_REPORT, actor="operator")
     state.flush_at(state.calendar.day_start_s)
 
 
 def _loads_reported(state: RunState) -> list[bool]:
-    """Whether each feeder's region (the one region, unzoned) has a load report."""
+    """Whether each region of `feeder_operators` has a load report, in its order."""
     operations = state.client["GridOperations"]
-    regions = [state.feeder_region(feeder) for feeder in (range(state.feeders) if state.zoned else range(1))]
-    counts = state.sender.read([prepare(operations, "loadReportCount", region) for region in regions])
+    counts = state.sender.read([prepare(operations, "loadReportCount", region) for region in feeder_operators(state)])
     return [int(count) != 0 for count in counts]
 
 
