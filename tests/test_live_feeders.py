@@ -53,6 +53,17 @@ def latest_load(client: GridClient, region: int):
     return client["GridOperations"].functions.getCurrentLoad(region).call()
 
 
+def first_interval_on_chain(feeders, mqtt_broker) -> None:
+    """The virtual meters publish every household's reading of the first interval, a relayer puts
+    them on chain, and the chain's clock moves a minute past the interval's end."""
+    client, community, (node, manifest) = feeders
+    with readings_reader(mqtt_broker) as reader, running_meters(client_of(node, manifest), community, mqtt_broker):
+        mine_at(client, interval_end_s(community, 0))
+        readings = [signed for _, _, signed in reader.take(HOUSEHOLDS)]
+    client.smart_meter.submit_signed_readings(anvil_account(RELAYER), readings)
+    mine_at(client, interval_end_s(community, 0) + 60)
+
+
 def test_each_feeder_is_a_region_whose_rating_its_own_operator_declared(feeders):
     client, community, _ = feeders
     state = community.run_state(client)
@@ -68,13 +79,9 @@ def test_each_feeder_is_a_region_whose_rating_its_own_operator_declared(feeders)
 
 
 def test_every_feeder_s_load_is_reported_by_its_operator_and_the_audit_checks_each(feeders, mqtt_broker):
-    client, community, (node, manifest) = feeders
+    client, community, _ = feeders
     operators = feeder_operators(community.run_state(client))
-    with readings_reader(mqtt_broker) as reader, running_meters(client_of(node, manifest), community, mqtt_broker):
-        mine_at(client, interval_end_s(community, 0))
-        readings = [signed for _, _, signed in reader.take(HOUSEHOLDS)]
-    client.smart_meter.submit_signed_readings(anvil_account(RELAYER), readings)
-    mine_at(client, interval_end_s(community, 0) + 60)
+    first_interval_on_chain(feeders, mqtt_broker)
     reporter = LoadReporter(client, operators)
 
     run_service(reporter, once=True)
@@ -92,13 +99,9 @@ def test_every_feeder_s_load_is_reported_by_its_operator_and_the_audit_checks_ea
 
 
 def test_the_audit_names_a_feeder_whose_load_was_not_reported(feeders, mqtt_broker):
-    client, community, (node, manifest) = feeders
+    client, community, _ = feeders
     operators = feeder_operators(community.run_state(client))
-    with readings_reader(mqtt_broker) as reader, running_meters(client_of(node, manifest), community, mqtt_broker):
-        mine_at(client, interval_end_s(community, 0))
-        readings = [signed for _, _, signed in reader.take(HOUSEHOLDS)]
-    client.smart_meter.submit_signed_readings(anvil_account(RELAYER), readings)
-    mine_at(client, interval_end_s(community, 0) + 60)
+    first_interval_on_chain(feeders, mqtt_broker)
     first_region, first_operator = next(iter(operators.items()))
 
     run_service(LoadReporter(client, {first_region: first_operator}), once=True)
