@@ -828,6 +828,61 @@ def test_readings_are_answered_accepted_at_the_confirmation_depth_and_a_reorg_be
         client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("restarted", [False, True], ids=["seen", "restarted-after-it"])
+@pytest.mark.parametrize("dropped_depth", [1, 2], ids=["confirming", "answered"])
+def test_a_reorg_that_drops_a_batch_with_the_next_one_waiting_behind_it_leaves_no_gap_in_the_accounts_nonces(
+    gateway_node, gateway_manifest, open_broker, tmp_path, restarted, dropped_depth
+):
+    """A batch is mined (one block deep, or answered two deep) while the next batch waits in the node's
+    pool behind it; a reorganisation drops the first. The gateway, seeing it or restarted after it,
+    sends the dropped batch's signed bytes again at their nonce, so the one behind it can be mined:
+    both readings land once, and the account's next nonce follows the two transactions."""
+    client = grid_client(gateway_node, gateway_manifest)
+    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    settings = GatewaySettings(
+        store_path=tmp_path / "gateway.sqlite",
+        broker=BrokerSettings(open_broker.host, open_broker.port),
+        client_id=f"gateway-gap-{restarted}-{dropped_depth}",
+        max_wait_blocks=1,
+        confirmations=2,
+    )
+    gateway_address = anvil_account(1).address
+    runs = _running(client, Gateway(client, anvil_account(1), settings), open_broker)
+    harness = next(runs)
+    try:
+        first, second = new_device(client, f"gap-a-{restarted}-{dropped_depth}"), new_device(client, f"gap-b-{restarted}-{dropped_depth}")
+        harness.mine(chain_now(client) + INTERVAL_S)
+        at = chain_now(client)
+        harness.publish(first.sign(client, at))
+        harness.take(1)
+        harness.mine()  # the first batch is sent
+        tx_nonce = client.w3.eth.get_transaction_count(gateway_address, "latest")
+        for _ in range(dropped_depth - 1):
+            harness.mine()  # the first batch is mined
+        harness.publish(second.sign(client, at))
+        harness.take(1)
+        harness.mine()  # the first batch is mined (or answered) and the second sent behind it
+        assert harness.gateway.store.in_flight().keys() >= {tx_nonce + 1}
+        assert client.w3.eth.get_transaction_count(gateway_address, "latest") == tx_nonce + 1
+        client.w3.provider.make_request("anvil_reorg", [dropped_depth, []])  # type: ignore[arg-type]
+        assert client.w3.eth.get_transaction_count(gateway_address, "latest") == tx_nonce  # the first batch is gone
+        if restarted:
+            runs.close()
+            runs = _running(client, Gateway(client, anvil_account(1), settings), open_broker)
+            harness = next(runs)
+        for _ in range(4):
+            harness.mine()
+        harness.answers_for(second.address, "accepted", 1)
+        for device in (first, second):
+            assert client["SmartMeter"].functions.nonces(device.address).call() == 1
+        assert client.w3.eth.get_transaction_count(gateway_address, "latest") == tx_nonce + 2
+        assert client.w3.eth.get_transaction_count(gateway_address, "pending") == tx_nonce + 2  # nothing waits behind a gap
+        assert harness.gateway.store.in_flight() == {} and harness.gateway.store.waiting() == []
+    finally:
+        runs.close()
+        client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+
+
 def test_an_estimate_that_fails_without_revert_data_defers_the_batch_and_blames_no_reading(gateway_harness, monkeypatch):
     """The node fails a batch's estimate with no revert data (out of gas inside a market, a node's own
     limit): no reading is refused, the batch waits a block, then two, then four, and goes once estimates

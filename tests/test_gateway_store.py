@@ -11,7 +11,7 @@ import textwrap
 
 from eth_account import Account
 
-from energy_grid.services.gateway.store import ReadingState, ReadingStore, StoredTransaction
+from energy_grid.services.gateway.store import ReadingState, ReadingStore, StoredReading, StoredTransaction
 from energy_grid.signing.readings import sign_reading
 
 CHAIN_ID = 31337
@@ -111,16 +111,17 @@ def test_a_refused_reading_leaves_the_queue_and_the_next_may_take_its_nonce(tmp_
     assert store.counts()[ReadingState.REFUSED] == 1
 
 
-def test_readings_the_chain_lost_when_it_went_back_wait_again(tmp_path):
+def test_readings_in_transactions_the_chain_lost_when_it_went_back_are_in_flight_again(tmp_path):
     store = ReadingStore(tmp_path / "gateway.sqlite")
-    for nonce in range(3):
+    for nonce in range(4):
         store.accept(reading(nonce, nonce), NOW)
-    store.submit([reading(0, 0), reading(1, 1)], transaction(0))
-    store.mark_on_chain(0, transaction(0).tx_hash, 50)
-    store.submit([reading(2, 2)], transaction(1))
-    assert store.on_chain_after(49) == [reading(0, 0), reading(1, 1)]
-    assert store.on_chain_after(50) == []
-    # The node came back with nonce 1 as the meter's next: readings 1 and 2 are not on chain.
-    assert store.requeue_from(DEVICE.address, 1) == 2
-    assert store.waiting() == [reading(1, 1), reading(2, 2)]
+    for tx_nonce, readings in enumerate([[reading(0, 0)], [reading(1, 1), reading(2, 2)]]):
+        store.submit(readings, transaction(tx_nonce))
+        store.mark_on_chain(tx_nonce, transaction(tx_nonce).tx_hash, 50 + tx_nonce)
+    store.submit([reading(3, 3)], transaction(2))
+    # The chain went back to before the account's second transaction: its readings are in flight again, in it.
+    assert store.unmine_from(1) == [reading(1, 1), reading(2, 2)]
+    assert store.in_flight() == {1: [reading(1, 1), reading(2, 2)], 2: [reading(3, 3)]}
+    assert store.get(DEVICE.address, 1) == StoredReading(reading(1, 1), NOW, ReadingState.SUBMITTED, None, None)
     assert store.get(DEVICE.address, 0).state == ReadingState.ON_CHAIN
+    assert store.unmine_from(1) == []

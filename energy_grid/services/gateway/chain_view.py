@@ -110,10 +110,9 @@ class ChainView:
         its readings, or went back in time)."""
         self._meters.pop(meter, None)
 
-    def chain_nonces(self, meters: list[str]) -> dict[str, int]:
-        """Each meter's next nonce on chain, read in JSON-RPC batches."""
-        nonces = self._reader.read([prepare(self.smart_meter, "nonces", meter) for meter in meters])
-        return {meter: int(nonce) for meter, nonce in zip(meters, nonces, strict=True)}
+    def forget_all(self) -> None:
+        """Reads every meter's record from the chain again (after the chain went back)."""
+        self._meters.clear()
 
     def reading_on_chain(self, signed: SignedReading) -> OnChain | None:
         """The transaction that put this very reading on chain, within ON_CHAIN_LOOKBACK_BLOCKS; None if

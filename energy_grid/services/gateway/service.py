@@ -65,7 +65,6 @@ from energy_grid.signing.readings import SignedReading
 log = logging.getLogger("energy_grid.gateway")
 
 MAX_BURST = 2_000  # messages taken from the queue before the store's commit and the acknowledgements
-ROLLBACK_DEPTH_BLOCKS = 256  # how far back readings are checked after the chain went back
 CONNECT_TIMEOUT_S = 30.0
 HEALTHY_STEP_S = 30.0  # a loop that has not stepped for this long is stuck
 
@@ -374,17 +373,12 @@ class Gateway:
         return bytes(block["hash"]).hex() != previous.block_hash
 
     def _after_rollback(self, head: ChainHead) -> None:
-        """The chain went back: readings it no longer has wait again, and the transactions in
-        flight are settled against it."""
-        lost = self.store.on_chain_after(max(0, head.number - ROLLBACK_DEPTH_BLOCKS))
-        meters = sorted({signed.meter for signed in lost} | {s.meter for r in self.store.in_flight().values() for s in r})
-        requeued = 0
-        for meter, next_nonce in self.view.chain_nonces(meters).items():
-            requeued += self.store.requeue_from(meter, next_nonce)
-            self.view.forget(meter)
+        """The chain went back: every meter's record is read again, and the transactions are settled
+        against it (those of dropped blocks sent again, once, from their signed bytes)."""
+        self.view.forget_all()
         mined, back = self.submitter.reconcile()
         self._record(mined, back)
-        log.warning("the chain went back to block %d: %d readings wait to be sent again", head.number, requeued + len(back))
+        log.warning("the chain went back to block %d: %d readings wait to be sent again", head.number, len(back))
 
     def _record(self, mined: list[Mined], requeued: list[SignedReading]) -> None:
         for batch in mined:

@@ -272,24 +272,20 @@ class ReadingStore:
                 (ReadingState.REFUSED, reason, meter, nonce),
             )
 
-    def on_chain_after(self, block_number: int) -> list[SignedReading]:
-        """Readings recorded as mined in a block above `block_number`: after the chain went back
-        (a node restarted from an older state), the ones to check again."""
-        rows = self._db.execute(
-            "SELECT signed FROM readings WHERE state = ? AND block_number > ? ORDER BY meter, nonce", (ReadingState.ON_CHAIN, block_number)
-        ).fetchall()
-        return [_from_json(row[0]) for row in rows]
-
-    def requeue_from(self, meter: str, next_nonce: int) -> int:
-        """The chain's next nonce for `meter` is `next_nonce`: the meter's readings recorded as
-        mined or sent at or above it are not on chain after all and wait again. Returns how many."""
+    def unmine_from(self, tx_nonce: int) -> list[SignedReading]:
+        """The gateway account's next nonce on chain is `tx_nonce`: the readings recorded as mined in
+        transactions at or above it are not on chain after all (the chain went back) and are in flight
+        again, in the transactions that carried them, whose signed bytes the store keeps."""
         with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE readings SET state = ?, tx_nonce = NULL, tx_hash = NULL, block_number = NULL "
-                "WHERE meter = ? AND nonce >= ? AND state IN (?, ?)",
-                (ReadingState.ACCEPTED, meter, next_nonce, ReadingState.ON_CHAIN, ReadingState.SUBMITTED),
+            rows = db.execute(
+                "SELECT signed FROM readings WHERE state = ? AND tx_nonce >= ? ORDER BY tx_nonce, meter, nonce",
+                (ReadingState.ON_CHAIN, tx_nonce),
+            ).fetchall()
+            db.execute(
+                "UPDATE readings SET state = ?, tx_hash = NULL, block_number = NULL WHERE state = ? AND tx_nonce >= ?",
+                (ReadingState.SUBMITTED, ReadingState.ON_CHAIN, tx_nonce),
             )
-            return cursor.rowcount
+        return [_from_json(row[0]) for row in rows]
 
     def counts(self) -> dict[ReadingState, int]:
         """How many readings are in each state."""

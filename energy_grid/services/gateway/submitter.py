@@ -17,9 +17,10 @@ after the chain's latest block waits for the chain's clock to pass it.
 Nonces and replacements. The account's nonces are the gateway's own: the next is one past the
 highest the chain or the store knows. A transaction not mined `stuck_after_blocks` blocks after it
 was sent is replaced at its nonce with fees raised by the fee policy; every signed version is
-kept, and whichever is mined answers for the readings. After a restart, transactions the chain
-has not mined are broadcast again from their stored bytes; one whose nonce another transaction
-took, or that reverted, puts its readings back in the queue.
+kept, and whichever is mined answers for the readings. After a restart, or after the chain
+went back, transactions the chain has not mined (or no longer has) are broadcast again from their
+stored bytes; one whose nonce another transaction took, or that reverted, puts its readings back in
+the queue.
 """
 
 from __future__ import annotations
@@ -164,10 +165,15 @@ class BatchSubmitter:
 
     def reconcile(self) -> tuple[list[Mined], list[SignedReading]]:
         """After a start or after the chain went back: what became of every transaction the store
-        holds as sent. Returns the batches found mined and the readings put back in the queue;
-        transactions still open are broadcast again, in nonce order, and a gap in the nonces puts
-        the readings above it back in the queue (they could never be mined)."""
+        holds as sent. Returns the batches found mined and the readings put back in the queue.
+        Transactions the store holds as mined at or above the account's nonce on chain were in blocks
+        the chain dropped, and are in flight again; transactions still open are broadcast again from
+        their signed bytes, in nonce order, so the nonces stay without a gap whatever the node's pool
+        kept; a gap the store cannot fill puts the readings above it back in the queue."""
         chain_nonce = self._account_nonce("latest")
+        dropped = self.store.unmine_from(chain_nonce)
+        if dropped:
+            log.warning("%d readings were in blocks the chain dropped: their transactions are sent again", len(dropped))
         mined: list[Mined] = []
         requeued: list[SignedReading] = []
         expected = chain_nonce
@@ -187,7 +193,10 @@ class BatchSubmitter:
             else:
                 requeued += self.store.reopen(tx_nonce)
                 log.warning("transaction nonce %d follows a gap at %d: its readings wait again", tx_nonce, expected)
-        self._next_nonce = max(expected, self._account_nonce("pending"))
+        # Not the node's pending count: a transaction left in its pool behind a gap would count, and
+        # the next batch would be signed above a nonce nothing fills. One at `expected` that the pool
+        # still holds is replaced (with higher fees once it is stuck).
+        self._next_nonce = expected
         return mined, requeued
 
     def _account_nonce(self, block: str) -> int:
@@ -431,6 +440,11 @@ class BatchSubmitter:
             text = str(err).lower()
             if "already" in text or "nonce too low" in text or "known" in text:
                 log.debug("broadcast of %s: %s", tx.tx_hash, err)
+                return
+            if "underpriced" in text:
+                # The pool holds another transaction at this nonce with fees as high: this one is stuck
+                # until `follow` replaces it with higher fees.
+                log.warning("broadcast of %s (nonce %d): %s", tx.tx_hash, tx.tx_nonce, err)
                 return
             raise
 
