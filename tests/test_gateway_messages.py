@@ -185,7 +185,7 @@ def test_each_rule_smart_meter_enforces_is_refused_with_its_code(view_changes, r
         check_reading(s, view, LIMITS)
     assert refused.value.code == code
     answer = json.loads(refused.value.answer())
-    assert answer == {"nonce": nonce, "reason": str(code), "message": refused.value.message}
+    assert answer == {"nonce": nonce, "reason": str(code), "message": refused.value.message, "digest": None}
 
 
 def test_a_meters_first_reading_needs_no_previous_one():
@@ -196,5 +196,6 @@ def test_a_meters_first_reading_needs_no_previous_one():
 def test_every_code_is_distinct_and_the_accepted_answer_is_the_documented_json():
     codes = [str(c) for c in MessageCode] + [str(c) for c in RefusalCode]
     assert len(codes) == len(set(codes))
-    answer = {"nonce": 7, "txHash": "0x" + "ab" * 32, "blockNumber": 12, "confirmations": 3}
-    assert json.loads(accepted_answer(7, "0x" + "ab" * 32, 12, 3)) == answer
+    digest = "0x" + "cd" * 32
+    answer = {"nonce": 7, "txHash": "0x" + "ab" * 32, "blockNumber": 12, "confirmations": 3, "digest": digest}
+    assert json.loads(accepted_answer(7, "0x" + "ab" * 32, 12, 3, digest)) == answer

@@ -32,7 +32,7 @@ from energy_grid.services.gateway.service import Gateway, GatewaySettings
 from energy_grid.services.gateway.store import ReadingState
 from energy_grid.services.gateway.submitter import MAX_BATCH_SIZE, PER_TRANSACTION_GAS_CAP, gas_cap, plan_batch
 from energy_grid.services.mqtt import BrokerSettings
-from energy_grid.signing.readings import SignedReading, sign_reading
+from energy_grid.signing.readings import SignedReading, domain_separator, reading_digest, sign_reading
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 from support.mosquitto import mosquitto_broker
@@ -153,6 +153,12 @@ def message_of(signed: SignedReading | None) -> dict[str, Any]:
         "r": "0x" + signed.r.hex(),
         "s": "0x" + signed.s.hex(),
     }
+
+
+def digest_of(client: GridClient, signed: SignedReading) -> str:
+    """The EIP-712 digest the meter signed, as the gateway's answers name it."""
+    separator = domain_separator(int(client.w3.eth.chain_id), client["SmartMeter"].address)
+    return "0x" + reading_digest(separator, signed.meter, signed.nonce, signed.deadline, signed.reading).hex()
 
 
 def chain_now(client: GridClient) -> int:
@@ -651,20 +657,23 @@ def test_a_nonce_the_chain_refused_a_reading_under_takes_the_meters_next_reading
     client = harness.client
     device = new_device(client, "refused-nonce")
     at = first_readings(harness, [device])
-    harness.next_reading(device, at + INTERVAL_S, 5)
+    refused = harness.next_reading(device, at + INTERVAL_S, 5)
     smart_meter = client["SmartMeter"].functions
     transact_as_admin(client, smart_meter.deactivateMeter(device.address))
     harness.mine()
     harness.mine()
-    assert [a["reason"] for a in harness.answers_for(device.address, "rejected", 1)] == ["inactive-meter"]
+    (rejection,) = harness.answers_for(device.address, "rejected", 1)
+    assert (rejection["reason"], rejection["digest"]) == ("inactive-meter", digest_of(client, refused))
     transact_as_admin(client, smart_meter.reactivateMeter(device.address))
     later = at + 2 * INTERVAL_S
     harness.mine(later)
-    harness.publish(device.sign(client, later))  # nonce 1 again, signed anew
+    again = device.sign(client, later)  # nonce 1 again, signed anew
+    harness.publish(again)
     harness.take(1)
     harness.mine()
     harness.mine()
-    assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+    answer = harness.answers_for(device.address, "accepted", 2)[-1]
+    assert (answer["nonce"], answer["digest"]) == (1, digest_of(client, again))  # the answer names the reading it is about
     device.nonce += 1
     device.consumption_wh += 5
     harness.mine(later + INTERVAL_S)

@@ -166,13 +166,17 @@ def test_a_report_of_some_runs_keeps_the_others_of_the_last_report(tmp_path):
     assert "| steady | the run completes | the chain did not come up | **no** |" in markdown_path.read_text()
 
 
-def observed_with(accepted: dict[tuple[str, int], str], rejections: list[Rejection]) -> Observed:
-    """What a monitor saw: meter 0's reading with NONCE published, and these answers."""
+def observed_with(
+    accepted: dict[tuple[str, int], str], rejections: list[Rejection], digests: dict[tuple[str, int], str] | None = None
+) -> Observed:
+    """What a monitor saw: meter 0's reading with NONCE published, and these answers (the accepted
+    ones naming `digests`)."""
     return Observed(
         published_s={(METERS[0], NONCE): 1.0},
         accepted_s={key: 2.0 for key in accepted},
         rejections=rejections,
         accepted_tx=dict(accepted),
+        accepted_digest=dict(digests or {}),
         payloads={(METERS[0], NONCE): own_payload()},
     )
 
@@ -206,6 +210,20 @@ def test_a_rejected_answer_to_a_reading_the_chain_holds_is_false_unless_a_bad_me
     assert (true.rejected_checked, true.false_answers) == (1, [])
 
 
+def test_an_expired_answer_is_true_when_the_meters_second_signature_of_the_reading_is_the_one_on_chain(monkeypatch):
+    key = (METERS[0], NONCE)
+    monkeypatch.setattr(answers, "_readings_carried", lambda _client, _hashes: {"0xaa": {(METERS[0], READ_AT)}})
+    held = ChainFacts(intervals=1, meters=1, on_chain_at={(METERS[0], READ_AT)})
+    first, second = "0x" + "01" * 32, "0x" + "02" * 32
+    expired = [Rejection(METERS[0], NONCE, "expired", first)]
+
+    resigned = check_answers(None, CHAIN_ID, observed_with({key: "0xaa"}, expired, {key: second}), held)  # type: ignore[arg-type]
+    same = check_answers(None, CHAIN_ID, observed_with({key: "0xaa"}, expired, {key: first}), held)  # type: ignore[arg-type]
+
+    assert (resigned.rejected_checked, resigned.accepted_checked, resigned.false_answers) == (1, 1, [])
+    assert same.rejected_checked == 1 and "the chain holds that reading" in same.false_answers[0]
+
+
 def test_the_hostile_run_misses_its_goals_on_a_false_answer_or_a_restart_no_kill_explains():
     spec = RunSpec("hostile", households=2, intervals=3, faults=("gateway", "reorg"), bad_messages=1)
     facts = ChainFacts(intervals=3, meters=2, readings=6, readings_on_time=6, meters_complete=2)
@@ -220,6 +238,29 @@ def test_the_hostile_run_misses_its_goals_on_a_false_answer_or_a_restart_no_kill
     outcome.answers, outcome.gateway.restarts = AnswerCheck(accepted_checked=5), 1
     goals = {g.goal: g for g in goals_of(outcome)}
     assert goals["every answer to a meter true"].holds and goals["the gateway never restarts because of input"].holds
+
+
+OWN_REFUSED_GOAL = "the meters' own readings refused only as expired, each signed again and on chain"
+
+
+def test_a_meters_own_reading_refused_for_anything_but_its_deadline_misses_the_hostile_goal_and_the_bad_messages_count_apart():
+    spec = RunSpec("hostile", households=2, intervals=3, faults=("pause",), bad_messages=1)
+    facts = ChainFacts(intervals=3, meters=2, readings=6, readings_on_time=6, meters_complete=2)
+    bad_digest, own_digest = "0x" + "0b" * 32, "0x" + "0a" * 32
+    observed = Observed(
+        rejections=[
+            Rejection(METERS[0], 1, "expired", own_digest),  # the meter's own reading: its deadline passed in the pause
+            Rejection(METERS[0], 2, "expired", bad_digest),  # the hostile device's expired message
+            Rejection(METERS[1], None, "malformed"),
+        ]
+    )
+    outcome = RunOutcome(spec, facts=facts, audit_error="not at rest", observed=observed, bad_digests={bad_digest})
+    outcome.bad_sent, outcome.bad_expected_reasons = {"expired": 1, "malformed": 1}, {"expired": 1, "malformed": 1}
+    goals = {g.goal: g for g in goals_of(outcome)}
+    assert goals[OWN_REFUSED_GOAL].holds and goals[OWN_REFUSED_GOAL].measured == "refused: 1 expired; 0 readings missing"
+    assert goals["1 bad messages planned, each one sent rejected with its reason"].holds
+    observed.rejections.append(Rejection(METERS[1], 1, "nonce-used", own_digest))
+    assert not {g.goal: g for g in goals_of(outcome)}[OWN_REFUSED_GOAL].holds
 
 
 @pytest.mark.parametrize("kind", ["deep-json", "huge-number", "invalid-utf8", "random-bytes"])

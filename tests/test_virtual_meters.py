@@ -30,7 +30,7 @@ from energy_grid.live.series import read_series
 from energy_grid.services.gateway.messages import answer_topic, verify_signature
 from energy_grid.services.mqtt import BROKER_PASSWORD_ENV
 from energy_grid.services.virtual_meters import DEADLINE_MARGIN_S, VirtualMeters, VirtualMetersError
-from energy_grid.signing.readings import SignedReading
+from energy_grid.signing.readings import SignedReading, reading_digest
 from energy_grid.simulation.driver import community_config
 from energy_grid.simulation.ledger import SimulationImbalance
 from energy_grid.simulation.model import CommunityModel, IntervalResult
@@ -201,6 +201,40 @@ def test_a_reading_no_answer_came_for_is_published_again_two_interval_ends_later
         assert again == {signed.meter: payload for _, payload, signed in unanswered}  # the same bytes, the answered one left out
         assert sorted(signed.nonce for _, _, signed in later if signed.nonce) == [2] * LIVE_HOUSEHOLDS
         assert registry.get_sample_value("energy_grid_meters_readings_republished_total") == LIVE_HOUSEHOLDS - 1
+
+
+def test_a_reading_refused_expired_is_signed_again_under_its_nonce_and_a_late_answer_about_the_first_changes_nothing(
+    live_community, mqtt_broker
+):
+    """The gateway refuses a reading `expired`, naming its digest: the meter signs the same reading
+    again under the same nonce with a deadline its margin after the chain's time, and SmartMeter
+    takes it. Another `expired` naming the first signature (a late copy of the answer) is about a
+    reading the meter has replaced: nothing is signed again for it."""
+    client, community = live_community.client, live_community.community
+    margin_s = 600
+    with readings_reader(mqtt_broker) as reader, running_meters(
+        live_community.fresh_client(), community, mqtt_broker, deadline_margin_s=margin_s
+    ) as meters:
+        mine_at(client, interval_end_s(community, 0))
+        first = reader.take(LIVE_HOUSEHOLDS)
+        _, _, refused = first[0]
+        assert refused.deadline == refused.reading[0] + margin_s
+        digest = "0x" + reading_digest(meters.separator, refused.meter, 0, refused.deadline, refused.reading).hex()
+        expired = json.dumps({"nonce": 0, "reason": "expired", "message": "the deadline has passed", "digest": digest}).encode()
+        later_s = refused.deadline + 300
+        mine_at(client, later_s)  # still inside interval 1: no interval end passes
+        reader.answer(answer_topic(MQTT_CHAIN_ID, refused.meter, False), expired)
+        (_, _, again), = reader.take(1)
+        assert (again.meter, again.nonce, again.reading) == (refused.meter, 0, refused.reading)
+        assert again.deadline == later_s + margin_s  # the chain's time when it was signed again, and the margin
+        reader.answer(answer_topic(MQTT_CHAIN_ID, refused.meter, False), expired)  # about the first signature
+        registry = meters.metrics.registry
+        assert _eventually(lambda: registry.get_sample_value("energy_grid_meters_readings_rejected_total", {"reason": "expired"}) == 2.0)
+        assert registry.get_sample_value("energy_grid_meters_readings_resigned_total") == 1.0
+        submit(client, [again])
+        assert client["SmartMeter"].functions.nonces(refused.meter).call() == 1
+        mine_at(client, interval_end_s(community, 1))
+        assert {signed.nonce for _, _, signed in reader.take(LIVE_HOUSEHOLDS)} == {1}  # the second answer signed nothing again
 
 
 def test_members_cut_consumption_while_an_event_started_on_chain_covers_the_interval(live_community, mqtt_broker):

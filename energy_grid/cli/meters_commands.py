@@ -18,6 +18,7 @@ from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 from energy_grid.services.ingest import ingest_csv
 from energy_grid.services.mqtt import BROKER_PASSWORD_ENV, DEFAULT_BROKER
+from energy_grid.signing.readings import DEADLINE_MARGIN_S
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of 900 s intervals
 MAX_GATEWAY_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE
@@ -190,6 +191,8 @@ def _utc_day_start(day: date) -> int:
               help="Wall seconds between looks at the chain's clock.")
 @click.option("--test-keys", is_flag=True,
               help="The meters' keys (derived from the seed) are test keys: run on a chain other than anvil's 31337 anyway.")
+@click.option("--deadline-margin", "deadline_margin_s", type=click.IntRange(min=1), default=DEADLINE_MARGIN_S, show_default=True,
+              help="Seconds of chain time a signed reading stays valid; one that expires before it reaches the chain is signed again.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING"], case_sensitive=False), default="INFO", show_default=True)
 @pass_session
 def emulate(
@@ -201,6 +204,7 @@ def emulate(
     days: int | None,
     poll_interval_s: float,
     test_keys: bool,
+    deadline_margin_s: int,
     log_level: str,
 ) -> None:
     """The live community's households as meters: each simulated interval, once the chain's clock has
@@ -222,6 +226,8 @@ def emulate(
     if days is not None:
         community = community.with_days(days)
     try:
-        serve_virtual_meters(session.client, community, settings, metrics_port, poll_interval_s, test_keys=test_keys)
+        serve_virtual_meters(
+            session.client, community, settings, metrics_port, poll_interval_s, test_keys=test_keys, deadline_margin_s=deadline_margin_s
+        )
     except ServiceError as err:
         raise CliError(str(err)) from None

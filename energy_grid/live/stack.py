@@ -47,6 +47,7 @@ from energy_grid.chain.manifest import manifest_path
 from energy_grid.live.chain import DEFAULT_GAS_LIMIT, DEFAULT_STATE_INTERVAL_S, Pace
 from energy_grid.live.ready import AFTER_SET_UP_BLOCK, read_ready_marker
 from energy_grid.services.broker import acl_text, mosquitto_config, mosquitto_program, write_password_file
+from energy_grid.signing.readings import DEADLINE_MARGIN_S
 
 DEFAULT_RUN_DIR = Path(".live")
 DEFAULT_HOUSEHOLDS = 100
@@ -108,7 +109,7 @@ SERVICES: tuple[Service, ...] = (
     # report takes to send is another minute).
     Service("load-reporter", ("live", "load-reporter", "--reading-delay", "450")),
     Service("dr-planner", ("dr-planner",), dev_account=0),
-    Service("meters", ("meters", "emulate"), broker_user=FLEET_USER),
+    Service("meters", ("meters", "emulate", "--deadline-margin", "{deadline_margin}"), broker_user=FLEET_USER),
     # The operator token goes to a private file: web.log is the program's output, readable by others.
     Service(
         "web",
@@ -249,6 +250,9 @@ class LiveStack:
     # How deep a reading's block is before the gateway answers `accepted`: 1 (mined) on a local chain
     # that never reorganises by itself; the soak's hostile run, which reorganises it, asks for more.
     confirmations: int = 1
+    # How long the virtual meters' signed readings stay valid, in chain seconds: SmartMeter's default
+    # maximum reading age, or, in the soak's hostile run, short enough for a pause to outlast it.
+    deadline_margin_s: int = DEADLINE_MARGIN_S
 
     @property
     def rpc_url(self) -> str:
@@ -278,6 +282,7 @@ class LiveStack:
             "rpc_url": self.rpc_url,
             "after_set_up_block": AFTER_SET_UP_BLOCK,  # filled in by `live wait-ready`
             "confirmations": str(self.confirmations),
+            "deadline_margin": str(self.deadline_margin_s),
         }
 
     def summary(self) -> list[str]:
@@ -312,6 +317,7 @@ def write_run_folder(
     chain_id: int = DEFAULT_CHAIN_ID,
     state_interval_s: int = DEFAULT_STATE_INTERVAL_S,
     confirmations: int = 1,
+    deadline_margin_s: int = DEADLINE_MARGIN_S,
 ) -> LiveStack:
     """Writes the run folder `root` for a run of the community and returns what it holds. Without
     `fresh` the chain there (if any) resumes, and `households` and `seed` must be those it was set up
@@ -346,6 +352,7 @@ def write_run_folder(
         ports=_free_ports([s.name for s in SERVICES if s.metrics]),
         passwords={user: secrets.token_hex(PASSWORD_BYTES) for user in (GATEWAY_USER, FLEET_USER, MONITOR_USER)},
         confirmations=confirmations,
+        deadline_margin_s=deadline_margin_s,
     )
     write_private_file(folder.credentials, json.dumps(stack.passwords, indent=2) + "\n")
     write_password_file(folder.password_file, stack.passwords)

@@ -10,9 +10,9 @@ the baseline the set-up uploaded), and then one simulated interval at a time: on
 (the latest block's time) passes the end of interval i, D + 900 (i + 1), it publishes each
 household's reading of that interval end on `energy-grid/<chainId>/meters/<meter>/readings`, in the
 gateway's JSON (energy_grid.services.gateway.messages), signed by the meter's own key (EIP-712) with
-nonce i and a deadline DEADLINE_MARGIN_S after the reading. Each household's reading is the same
-bytes every time it is published: a restarted service publishes again what the gateway may hold
-but has not yet sent, and the gateway ignores a duplicate.
+nonce i and a deadline `deadline_margin_s` after the reading (DEADLINE_MARGIN_S by default). Each
+household's reading is the same bytes every time it is published: a restarted service publishes
+again what the gateway may hold but has not yet sent, and the gateway ignores a duplicate.
 
 Restart: it resumes from the first interval the chain lacks for each meter (SmartMeter's
 `nonces(meter)`: nonces start at 0 at D, since the baseline went in unsigned), and when the chain's
@@ -31,7 +31,10 @@ and logs each rejection with its reason. Like a real meter, it keeps each readin
 answers it, and publishes a reading still unanswered REPUBLISH_AFTER_INTERVALS intervals later
 again (the same bytes): a broker that lost a message it had acknowledged (killed before saving it)
 or a gateway that never saw it loses nothing, and the gateway answers a duplicate without sending
-it twice. Each interval's model figures (the simulation's
+it twice. A reading refused `expired` (its deadline passed before it reached the chain: the chain
+paused, the gateway down) is signed again under the same nonce with a deadline `deadline_margin_s`
+after the chain's time, and published; each answer names the digest of the signed reading it is
+about, so a late answer about the first signature does not touch the second. Each interval's model figures (the simulation's
 IntervalFigures) are appended to the series file next to the run file (energy_grid.live.series),
 for the live audit.
 
@@ -50,7 +53,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_keys.datatypes import PrivateKey
@@ -59,13 +62,12 @@ from energy_grid.chain.accounts import DEV_CHAIN_ID
 from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.events import EventDecoder
 from energy_grid.chain.sender import TransactionSender, prepare
-from energy_grid.domain.units import DAY_SECONDS
 from energy_grid.live.community import LiveCommunity
 from energy_grid.live.series import append_figures, read_series
-from energy_grid.services.gateway.messages import TOPIC_ROOT, reading_message, readings_topic
+from energy_grid.services.gateway.messages import TOPIC_ROOT, MessageCode, reading_message, readings_topic
 from energy_grid.services.mqtt import BrokerSettings, MqttLink
 from energy_grid.services.runtime import ChainClock, ChainHead, MetricsServer, ServiceMetrics, stop_on_signals
-from energy_grid.signing.readings import domain_separator, sign_reading_digest
+from energy_grid.signing.readings import DEADLINE_MARGIN_S, Reading, domain_separator, reading_digest, sign_reading_digest
 from energy_grid.simulation.demand_events import DemandEvent, DemandResponse
 from energy_grid.simulation.driver import community_config, interval_figures, run_state
 from energy_grid.simulation.gateway import MeterGateway
@@ -73,9 +75,6 @@ from energy_grid.simulation.ledger import IntervalFigures
 from energy_grid.simulation.model import CommunityModel, IntervalResult
 from energy_grid.simulation.run_state import REGION_ID, RunState
 
-# SmartMeter's default maximum reading age: a signed reading stays valid exactly as long as the
-# contract would take its timestamp, whatever happens to the gateway meanwhile.
-DEADLINE_MARGIN_S = 7 * DAY_SECONDS
 PUBACK_TIMEOUT_S = 10.0
 REPUBLISH_AFTER_INTERVALS = 2  # an unanswered reading is published again this many intervals later
 EVENT_CANCELLED = 2  # IDemandResponse.EventStatus.Cancelled
@@ -94,12 +93,36 @@ def answers_subscriptions(chain_id: int) -> list[str]:
 
 
 @dataclass(frozen=True)
+class OwnReading:
+    """A reading a meter published and no answer has settled yet: what it was signed over, so that
+    it can be published again, or signed again once its deadline has passed."""
+
+    topic: str
+    payload: bytes
+    household: int
+    nonce: int
+    reading: Reading
+    deadline: int
+    digest: str  # the EIP-712 digest signed, which the gateway's answers name
+    published_at: int  # the simulated interval the chain's clock was in when it was last published
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """(meter in lowercase, nonce), as the answers' topics and payloads name it."""
+        return self.topic.split("/")[3], self.nonce
+
+
+@dataclass(frozen=True)
 class IntervalReadings:
-    """One interval's readings as published: (topic, payload) per meter the chain lacks it for."""
+    """One interval's readings as published, one per meter the chain lacks it for."""
 
     interval: int
-    messages: list[tuple[str, bytes]]
+    readings: list[OwnReading]
     dr_households: int  # households cutting consumption for demand response in this interval
+
+    @property
+    def messages(self) -> list[tuple[str, bytes]]:
+        return [(own.topic, own.payload) for own in self.readings]
 
 
 class OnChainEvents:
@@ -158,6 +181,7 @@ class VirtualMeters:
         metrics: ServiceMetrics | None = None,
         *,
         test_keys: bool = False,
+        deadline_margin_s: int = DEADLINE_MARGIN_S,
     ) -> None:
         if client.chain_id != DEV_CHAIN_ID and not test_keys:
             raise VirtualMetersError(
@@ -184,8 +208,11 @@ class VirtualMeters:
         self.rejected = self.metrics.counter("readings_rejected", "Readings the gateway refused, by reason.", ["reason"])
         self.interval_gauge = self.metrics.gauge("interval_published", "The latest simulated interval whose readings are published.")
         self.republished = self.metrics.counter("readings_republished", "Readings published again for want of an answer.")
-        # (meter in lowercase, nonce) -> (topic, payload, the interval it was last published at)
-        self._unanswered: dict[tuple[str, int], tuple[str, bytes, int]] = {}
+        self.resigned = self.metrics.counter("readings_resigned", "Readings signed again with a later deadline after the first expired.")
+        self.deadline_margin_s = deadline_margin_s
+        # (meter in lowercase, nonce) -> the reading as last signed and published
+        self._unanswered: dict[tuple[str, int], OwnReading] = {}
+        self._expired: set[tuple[str, int]] = set()  # of those, the ones refused `expired`, to sign again
         self._unanswered_lock = threading.Lock()
         self.clock_interval = 0  # the simulated interval the chain's clock is in
         self.last_published = -1
@@ -197,26 +224,43 @@ class VirtualMeters:
     # ------------------------------------------------------------------ the gateway's answers
 
     def handle_answer(self, topic: str, payload: bytes) -> None:
-        """Counts an answer of the gateway; logs a rejection with its reason."""
+        """Counts an answer of the gateway and settles the reading it names: accepted, or rejected for
+        good, or refused `expired` and so to be signed again (by the service's loop: this runs on the
+        MQTT client's thread, which must not wait for a publish). A rejection naming a digest other
+        than the reading's latest signature is about an earlier one, and settles nothing."""
         parts = topic.split("/")
         leaf, meter = parts[-1], parts[-2] if len(parts) > 1 else "?"
         try:
             answer: Any = json.loads(payload)
-            nonce = answer.get("nonce")
+            nonce, digest = answer.get("nonce"), answer.get("digest")
         except (ValueError, AttributeError):
-            answer, nonce = None, None
+            answer, nonce, digest = None, None, None
+        reason, message = "", ""
+        if leaf != "accepted":
+            try:
+                reason, message = str(answer["reason"]), str(answer.get("message", ""))
+            except (KeyError, TypeError):
+                reason, message = "unreadable", payload[:200].decode(errors="replace")
         if isinstance(nonce, int):
-            with self._unanswered_lock:
-                self._unanswered.pop((meter, nonce), None)  # answered either way: the gateway decided
+            self._settle((meter, nonce), digest, accepted=leaf == "accepted", expired=reason == MessageCode.EXPIRED)
         if leaf == "accepted":
             self.accepted.inc()
             return
-        try:
-            reason, message = str(answer["reason"]), str(answer.get("message", ""))
-        except (KeyError, TypeError):
-            reason, message = "unreadable", payload[:200].decode(errors="replace")
         self.rejected.labels(reason=reason).inc()
         log.warning("meter %s: the gateway rejected reading %s (%s): %s", meter, nonce, reason, message)
+
+    def _settle(self, key: tuple[str, int], digest: Any, *, accepted: bool, expired: bool) -> None:
+        with self._unanswered_lock:
+            own = self._unanswered.get(key)
+            if own is None:
+                return
+            if not accepted and digest is not None and digest != own.digest:
+                return  # about a signature this meter has since replaced
+            if expired and not accepted:
+                self._expired.add(key)
+                return
+            del self._unanswered[key]
+            self._expired.discard(key)
 
     # ------------------------------------------------------------------ the model
 
@@ -245,17 +289,22 @@ class VirtualMeters:
     def readings(self, interval: int, result: IntervalResult, next_nonces: list[int], dr_households: int) -> IntervalReadings:
         """The interval's signed messages for every meter whose nonce on chain is `interval` or less."""
         reading_time_s = self.state.calendar.reading_time_s(interval)
-        deadline = reading_time_s + DEADLINE_MARGIN_S
-        messages = []
+        deadline = reading_time_s + self.deadline_margin_s
+        readings = []
         for household in result.households:
             h = household.household_id
             if next_nonces[h] > interval:
                 continue
-            meter, (timestamp, consumption, production, frequency, voltage) = self.gateway.reading(reading_time_s, household)
+            _, (timestamp, consumption, production, frequency, voltage) = self.gateway.reading(reading_time_s, household)
             reading = (timestamp, consumption, production, frequency, voltage)
-            signed = sign_reading_digest(self.keys[h], self.separator, interval, deadline, reading)
-            messages.append((readings_topic(self.chain_id, meter), reading_message(signed)))
-        return IntervalReadings(interval, messages, dr_households)
+            readings.append(self._signed(h, interval, deadline, reading))
+        return IntervalReadings(interval, readings, dr_households)
+
+    def _signed(self, household: int, nonce: int, deadline: int, reading: Reading) -> OwnReading:
+        signed = sign_reading_digest(self.keys[household], self.separator, nonce, deadline, reading)
+        digest = reading_digest(self.separator, signed.meter, nonce, deadline, reading)
+        topic = readings_topic(self.chain_id, signed.meter)
+        return OwnReading(topic, reading_message(signed), household, nonce, reading, deadline, "0x" + digest.hex(), self.clock_interval)
 
     def figures_of(self, interval: int, result: IntervalResult, factors: dict[int, float]) -> IntervalFigures:
         without_dr = None if self.without_dr_result is None else self.without_dr_result.grid.transformer_loading_per_mille
@@ -287,16 +336,14 @@ class VirtualMeters:
         self.step_baseline()
         published = 0
         for i in range(total):
-            head = self.wait_for_end_of(i, stop, poll_interval_s)
+            head = self.wait_for_end_of(i, stop, poll_interval_s, lambda now: self.keep_up(link, now))
             if head is None:
                 break
             done_before = i < resume_from and i in in_series
             result, factors = self.step(i, power_flow=not done_before)
             if done_before:
                 continue
-            # Chain time, not the loop's interval: readings published while catching up share a clock.
-            self.clock_interval = calendar.interval_of(head.timestamp_s)
-            self.republish_unanswered(link)
+            self.keep_up(link, head)
             batch = self.readings(i, result, next_nonces, len(factors))
             if not self.publish(batch, link, stop, poll_interval_s):
                 break
@@ -309,26 +356,57 @@ class VirtualMeters:
             if on_interval is not None:
                 on_interval(i)
         else:
-            log.info("published every interval of the %d simulated day(s): stopping", self.config.days)
+            log.info("published every interval of the %d simulated day(s): stopping once each is answered", self.config.days)
+            self.settle(link, stop, poll_interval_s)
         return published
 
-    def wait_for_end_of(self, interval: int, stop: threading.Event, poll_interval_s: float) -> ChainHead | None:
+    def keep_up(self, link: MqttLink, head: ChainHead) -> None:
+        """At each look at the chain: the readings unanswered for too long published again, and the
+        ones refused `expired` signed again."""
+        # Chain time, not the loop's interval: readings published while catching up share a clock.
+        self.clock_interval = self.state.calendar.interval_of(head.timestamp_s)
+        self.republish_unanswered(link)
+        self.sign_expired_again(link, head)
+
+    def settle(self, link: MqttLink, stop: threading.Event, poll_interval_s: float) -> None:
+        """After the last interval: goes on until every reading is answered, as a meter would."""
+        while not stop.is_set():
+            with self._unanswered_lock:
+                if not self._unanswered:
+                    return
+            head = self._head()
+            if head is not None:
+                self.keep_up(link, head)
+            stop.wait(poll_interval_s)
+
+    def _head(self) -> ChainHead | None:
+        """The chain's head; None while the node does not answer (restarting: counted and logged)."""
+        try:
+            head = self.clock.head()
+        except Exception as err:  # the node restarting: the wall only paces the polling
+            self.metrics.errors.inc()
+            log.warning("cannot read the chain's head (%s); trying again", err)
+            return None
+        self.metrics.observe_head(head)
+        return head
+
+    def wait_for_end_of(
+        self, interval: int, stop: threading.Event, poll_interval_s: float, on_poll: Callable[[ChainHead], None] | None = None
+    ) -> ChainHead | None:
         """The chain's head once its clock has passed the interval's end (None if stopped first);
-        the events up to that head are read."""
+        the events up to that head are read. `on_poll` is given each head read meanwhile."""
         end_s = self.state.calendar.step_time_s(interval)
         while not stop.is_set():
-            try:
-                head = self.clock.head()
-            except Exception as err:  # the node restarting: the wall only paces the polling
-                self.metrics.errors.inc()
-                log.warning("cannot read the chain's head (%s); trying again", err)
+            head = self._head()
+            if head is None:
                 stop.wait(poll_interval_s)
                 continue
-            self.metrics.observe_head(head)
             if head.timestamp_s >= end_s:
                 self.events.read_to(head.number)
                 return head
             self.metrics.processed(head.number, head.number)
+            if on_poll is not None:
+                on_poll(head)
             stop.wait(poll_interval_s)
         return None
 
@@ -340,8 +418,8 @@ class VirtualMeters:
         # the broker's acknowledgement comes back, and an answer that found nothing waiting would leave
         # the reading to be published again.
         with self._unanswered_lock:
-            for topic, payload in batch.messages:
-                self._unanswered[(topic.split("/")[3], batch.interval)] = (topic, payload, self.clock_interval)
+            for own in batch.readings:
+                self._unanswered[own.key] = own
         while not stop.is_set():
             if not link.connected:
                 stop.wait(poll_interval_s)
@@ -369,14 +447,32 @@ class VirtualMeters:
         REPUBLISH_AFTER_INTERVALS interval ends."""
         now = self.clock_interval
         with self._unanswered_lock:
-            stale = {key: value for key, value in self._unanswered.items() if now - value[2] >= REPUBLISH_AFTER_INTERVALS}
-            for key, (topic, payload, _) in stale.items():
-                self._unanswered[key] = (topic, payload, now)
+            stale = [own for own in self._unanswered.values() if now - own.published_at >= REPUBLISH_AFTER_INTERVALS]
+            for own in stale:
+                self._unanswered[own.key] = replace(own, published_at=now)
         if not stale:
             return
-        outcome = link.publish_all([(topic, payload) for topic, payload, _ in stale.values()], PUBACK_TIMEOUT_S)
+        outcome = link.publish_all([(own.topic, own.payload) for own in stale], PUBACK_TIMEOUT_S)
         self.republished.inc(outcome.acknowledged)
         log.warning("no answer came for %d readings in %d intervals: published them again", len(stale), REPUBLISH_AFTER_INTERVALS)
+
+    def sign_expired_again(self, link: MqttLink, head: ChainHead) -> None:
+        """Signs the readings refused `expired` again under their nonces, with a deadline
+        `deadline_margin_s` after the chain's time, and publishes them."""
+        with self._unanswered_lock:
+            expired, self._expired = self._expired, set()
+            again = {}
+            deadline = head.timestamp_s + self.deadline_margin_s
+            for key in expired:
+                own = self._unanswered.get(key)
+                if own is not None:
+                    again[key] = self._signed(own.household, own.nonce, deadline, own.reading)
+            self._unanswered.update(again)
+        if not again:
+            return
+        outcome = link.publish_all([(own.topic, own.payload) for own in again.values()], PUBACK_TIMEOUT_S)
+        self.resigned.inc(outcome.acknowledged)
+        log.warning("%d readings expired before they reached the chain: signed again with deadline %d", len(again), deadline)
 
     def health(self, link: MqttLink) -> dict[str, Any]:
         return {
@@ -394,6 +490,7 @@ def serve_virtual_meters(
     poll_interval_s: float = 0.5,
     *,
     test_keys: bool = False,
+    deadline_margin_s: int = DEADLINE_MARGIN_S,
     stop: threading.Event | None = None,
 ) -> int:
     """The service: connects to the broker, serves /metrics and /health on `metrics_port` (0: a free
@@ -402,7 +499,7 @@ def serve_virtual_meters(
     the port is taken."""
     stop = stop or stop_on_signals()
     metrics = ServiceMetrics(SERVICE)
-    meters = VirtualMeters(client, community, metrics, test_keys=test_keys)
+    meters = VirtualMeters(client, community, metrics, test_keys=test_keys, deadline_margin_s=deadline_margin_s)
     client_id = f"virtual-meters-{client.chain_id}-{secrets.token_hex(4)}"
     link = MqttLink(broker, client_id, answers_subscriptions(client.chain_id), meters.handle_answer)
     link.connect()
@@ -421,6 +518,7 @@ __all__ = [
     "DEADLINE_MARGIN_S",
     "IntervalReadings",
     "OnChainEvents",
+    "OwnReading",
     "VirtualMeters",
     "VirtualMetersError",
     "answers_subscriptions",

@@ -19,10 +19,15 @@ from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 from eth_utils import keccak
 
+from energy_grid.domain.units import DAY_SECONDS
 from energy_grid.signing.eip712 import EIP712_DOMAIN, sign_typed_data, signing_domain, type_string
 from energy_grid.signing.eip712 import typed_data as eip712_typed_data
 
 DOMAIN_NAME = "SmartMeter"
+# How long after its time a meter's signed reading stays valid by default: SmartMeter's default
+# maximum reading age, so that the signature lasts exactly as long as the contract would take the
+# reading's time, whatever happens to the gateway meanwhile.
+DEADLINE_MARGIN_S = 7 * DAY_SECONDS
 DOMAIN_VERSION = "1"
 
 Reading = tuple[int, int, int, int, int]  # ISmartMeter.MeterReading: timestamp, import Wh, export Wh, mHz, per mille

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from paho.mqtt.client import Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -106,10 +107,10 @@ def fleet_settings(broker: Broker) -> BrokerSettings:
 
 
 @contextmanager
-def running_meters(client: GridClient, community: LiveCommunity, broker: Broker) -> Iterator[VirtualMeters]:
-    """The virtual meters running in a thread (with a client of their own) until the block ends;
-    an error in the thread fails the test."""
-    meters = VirtualMeters(client, community)
+def running_meters(client: GridClient, community: LiveCommunity, broker: Broker, **options: Any) -> Iterator[VirtualMeters]:
+    """The virtual meters (with `options`) running in a thread, with a client of their own, until the
+    block ends; an error in the thread fails the test."""
+    meters = VirtualMeters(client, community, **options)
     link = MqttLink(fleet_settings(broker), f"fleet-{secrets.token_hex(4)}", answers_subscriptions(client.chain_id), meters.handle_answer)
     link.connect()
     stop = threading.Event()

@@ -5,8 +5,10 @@
   time (its ReadingAccepted event). An answer given for a block a reorganisation then dropped is
   false: the gateway must wait for its confirmation depth before it says `accepted`.
 - A `rejected` answer to a meter's own reading (a nonce the hostile device sent nothing about) is
-  true when the chain does not hold that meter's reading of that time: a reading refused and on
-  chain anyway, as a republished reading answered `nonce-used`, is a false answer.
+  true when the chain does not hold that meter's reading of that time, or holds another signature of
+  it: a meter whose reading was refused `expired` signs it again, and the accepted answer names the
+  digest of the one that landed. A reading refused and on chain anyway, as a republished reading
+  answered `nonce-used`, is a false answer.
 
 Answers to readings the monitor did not see published (the broker was down) cannot be checked and
 are counted apart.
@@ -76,6 +78,9 @@ def check_answers(
             check.unchecked += 1
             continue
         check.rejected_checked += 1
+        landed = observed.accepted_digest.get(key)
+        if rejection.digest is not None and landed is not None and landed != rejection.digest:
+            continue  # about a signature the meter replaced, not the one on chain
         if (rejection.meter, times[key]) in facts.on_chain_at:
             said = f"rejected {rejection.meter} nonce {rejection.nonce} ({rejection.reason})"
             check.false_answers.append(f"{said}: the chain holds that reading")

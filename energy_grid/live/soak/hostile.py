@@ -40,7 +40,7 @@ from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.soak.monitor import Monitor, ReadingKey
 from energy_grid.services.gateway.messages import parse_reading, reading_message, readings_topic
 from energy_grid.services.mqtt import BrokerSettings, MqttLink
-from energy_grid.signing.readings import SignedReading, sign_reading_digest
+from energy_grid.signing.readings import SignedReading, reading_digest, sign_reading_digest
 
 log = logging.getLogger("energy_grid.live.soak")
 
@@ -73,6 +73,7 @@ class BadMessage:
     topic: str
     payload: bytes
     about: ReadingKey | None = None  # the (meter, nonce) the gateway's answer will name, when it can read one
+    digest: str | None = None  # the digest of the signed reading it holds, which the answer names too
 
 
 class HostileDevice:
@@ -95,6 +96,7 @@ class HostileDevice:
         self.random = random.Random(seed)
         self.sent: Counter[str] = Counter()  # kind -> messages the broker acknowledged
         self.touched: set[ReadingKey] = set()  # the (meter, nonce) pairs of the bad messages sent
+        self.digests: set[str] = set()  # the EIP-712 digests of the signed ones, which their answers name
         self._payloads: set[bytes] = set()
         self._lock = threading.Lock()
         self._queue: queue.Queue[ReadingKey | None] = queue.Queue()
@@ -148,6 +150,8 @@ class HostileDevice:
                 self._payloads.add(message.payload)
                 if message.about is not None:
                     self.touched.add(message.about)  # before it is sent: its answer may come at once
+                if message.digest is not None:
+                    self.digests.add(message.digest)
             outcome = self.link.publish_all([(message.topic, message.payload)], timeout_s=PUBLISH_TIMEOUT_S)
             if outcome.complete:
                 self.sent[kind] += 1
@@ -176,7 +180,9 @@ class HostileDevice:
             "expired": lambda: self._signed(key, own.nonce + 1, timestamp, later),
             "unknown-meter": lambda: self._signed(stranger, 0, own.deadline, own.reading),
         }[kind]()
-        return BadMessage(kind, readings_topic(self.chain_id, signed.meter), reading_message(signed), (signed.meter.lower(), signed.nonce))
+        digest = "0x" + reading_digest(self.separator, signed.meter, signed.nonce, signed.deadline, signed.reading).hex()
+        topic = readings_topic(self.chain_id, signed.meter)
+        return BadMessage(kind, topic, reading_message(signed), (signed.meter.lower(), signed.nonce), digest)
 
     def _poison(self, kind: str) -> bytes:
         if kind == "deep-json":

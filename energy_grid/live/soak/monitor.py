@@ -33,6 +33,7 @@ class Rejection:
     meter: str
     nonce: int | None
     reason: str
+    digest: str | None = None  # the signed reading it is about, when the message read as one
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Observed:
     accepted_again: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     accepted_tx: dict[ReadingKey, str] = field(default_factory=dict)  # the transaction each first accepted answer named
+    accepted_digest: dict[ReadingKey, str] = field(default_factory=dict)  # and the signed reading it was about
     payloads: dict[ReadingKey, bytes] = field(default_factory=dict)  # each meter's own reading, as published
 
     def latencies_s(self, keys: set[ReadingKey] | None = None) -> list[float]:
@@ -54,8 +56,15 @@ class Observed:
             if key in self.accepted_s and (keys is None or key in keys)
         ]
 
-    def rejected_by_reason(self) -> Counter[str]:
-        return Counter(rejection.reason for rejection in self.rejections)
+    def rejections_split(self, bad_digests: set[str]) -> tuple[Counter[str], Counter[str]]:
+        """By reason: the rejections of the hostile device's messages (those that do not read as a
+        signed reading, and its signed ones, by digest), and those of the meters' own readings."""
+        bad: Counter[str] = Counter()
+        own: Counter[str] = Counter()
+        for rejection in self.rejections:
+            mine = rejection.digest is not None and rejection.digest not in bad_digests
+            (own if mine else bad)[rejection.reason] += 1
+        return bad, own
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -113,6 +122,7 @@ class Monitor:
                 self.observed.accepted_again,
                 list(self.observed.rejections),
                 dict(self.observed.accepted_tx),
+                dict(self.observed.accepted_digest),
                 dict(self._payloads),
             )
 
@@ -151,10 +161,12 @@ class Monitor:
                 else:
                     seen.accepted_s[(meter, nonce)] = now
                     seen.accepted_tx[(meter, nonce)] = str(body.get("txHash", ""))
+                    seen.accepted_digest[(meter, nonce)] = str(body.get("digest", ""))
                     accepted_now = (meter, nonce)
             elif leaf == "rejected":
                 reason = str(body.get("reason")) if isinstance(body, dict) else "unreadable"
-                seen.rejections.append(Rejection(meter, nonce, reason))
+                digest = body.get("digest") if isinstance(body, dict) else None
+                seen.rejections.append(Rejection(meter, nonce, reason, digest if isinstance(digest, str) else None))
         if accepted_now is not None and self._on_accepted is not None:
             self._on_accepted(accepted_now)
 

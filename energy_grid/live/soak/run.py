@@ -56,7 +56,7 @@ from energy_grid.live.stack import (
     write_run_folder,
 )
 from energy_grid.services.mqtt import BrokerSettings
-from energy_grid.signing.readings import domain_separator
+from energy_grid.signing.readings import DEADLINE_MARGIN_S, domain_separator
 from energy_grid.simulation.ledger import SimulationResult
 
 log = logging.getLogger("energy_grid.live.soak")
@@ -87,6 +87,7 @@ class RunSpec:
     seed: int = 0
     state_interval_s: int = DEFAULT_STATE_INTERVAL_S  # the chain's state dumps (see `live up --state-interval`)
     confirmations: int = 1  # the gateway's: how deep a reading's block is before it answers accepted
+    deadline_margin_s: int = DEADLINE_MARGIN_S  # how long the virtual meters' signatures last, in chain seconds
 
     @property
     def interval_wall_s(self) -> float:
@@ -128,6 +129,7 @@ class RunOutcome:
     faults: list[dict[str, Any]] = field(default_factory=list)
     bad_sent: dict[str, int] = field(default_factory=dict)
     bad_expected_reasons: dict[str, int] = field(default_factory=dict)
+    bad_digests: set[str] = field(default_factory=set)  # of the hostile device's signed messages
     answers: AnswerCheck | None = None
     error: str | None = None
 
@@ -144,6 +146,7 @@ def run_soak(spec: RunSpec, root: Path, project_dir: Path, echo: Callable[[str],
         fresh=True,
         state_interval_s=spec.state_interval_s,
         confirmations=spec.confirmations,
+        deadline_margin_s=spec.deadline_margin_s,
     )
     with (stack.folder.logs / "soak-supervisord.out").open("ab") as output:
         process = start_supervisord(stack, output)
@@ -201,6 +204,7 @@ def _run(spec: RunSpec, stack: LiveStack, process: subprocess.Popen[bytes], outc
             hostile.stop()
             outcome.bad_sent = dict(hostile.sent)
             outcome.bad_expected_reasons = dict(hostile.expected_rejections)
+            outcome.bad_digests = set(hostile.digests)
         monitor.stop()
         outcome.observed = monitor.snapshot()
     if outcome.facts is not None:

@@ -10,9 +10,12 @@ hex) the JSON form of `ISmartMeterRegistry.SignedReading`, with the ABI's field 
 
 Integers are JSON numbers or decimal strings; `r` and `s` are 32 bytes in 0x-hex. The signature is
 the meter key's over the EIP-712 typed data SmartMeter verifies (energy_grid.signing.readings).
-The gateway answers on `…/<meter>/rejected` with `{"nonce", "reason", "message"}`, the reason one
-of the codes below, or, once the reading is on chain, on `…/<meter>/accepted` with
-`{"nonce", "txHash", "blockNumber", "confirmations"}` (how deep the block was when answered).
+The gateway answers on `…/<meter>/rejected` with `{"nonce", "reason", "message", "digest"}`, the
+reason one of the codes below, or, once the reading is on chain, on `…/<meter>/accepted` with
+`{"nonce", "txHash", "blockNumber", "confirmations", "digest"}` (how deep the block was when
+answered). `digest` is the EIP-712 digest the meter signed (null when the message does not read as a
+signed reading): a meter that signed a reading again under the same nonce, with a later deadline
+after its first was refused `expired`, tells by it which of the two an answer is about.
 
 Every check here runs before the reading joins a batch, because SmartMeter takes a batch whole or
 not at all: one bad reading must never delay or revert another meter's.
@@ -66,18 +69,19 @@ class MessageCode(StrEnum):
 class Rejected(Exception):
     """A message the gateway refuses, with the code it answers and a sentence for the log."""
 
-    def __init__(self, code: str, message: str, nonce: int | None = None) -> None:
+    def __init__(self, code: str, message: str, nonce: int | None = None, digest: str | None = None) -> None:
         super().__init__(message)
         self.code = str(code)
         self.message = message
         self.nonce = nonce
+        self.digest = digest  # the refused reading's EIP-712 digest, once the message reads as one
 
     def answer(self) -> bytes:
         """The payload of the `rejected` answer. Its sentence is cut to MAX_ANSWER_MESSAGE_CHARS: it
         may quote the message (a 1,900-digit nonce), and an answer over the broker's message size
         limit would be dropped, leaving the device without one."""
         message = self.message if len(self.message) <= MAX_ANSWER_MESSAGE_CHARS else self.message[: MAX_ANSWER_MESSAGE_CHARS - 1] + "…"
-        return json.dumps({"nonce": self.nonce, "reason": self.code, "message": message}).encode()
+        return json.dumps({"nonce": self.nonce, "reason": self.code, "message": message, "digest": self.digest}).encode()
 
 
 # ------------------------------------------------------------------------------------ topics
@@ -120,10 +124,12 @@ def reading_message(signed: SignedReading) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode()
 
 
-def accepted_answer(nonce: int, tx_hash: str, block_number: int, confirmations: int) -> bytes:
-    """The `accepted` answer: where the reading is on chain, and how deep its block was when answered
-    (1: the latest block), which says how far a reorganisation would have to reach to drop it."""
-    return json.dumps({"nonce": nonce, "txHash": tx_hash, "blockNumber": block_number, "confirmations": confirmations}).encode()
+def accepted_answer(nonce: int, tx_hash: str, block_number: int, confirmations: int, digest: str) -> bytes:
+    """The `accepted` answer: where the reading is on chain, how deep its block was when answered
+    (1: the latest block), which says how far a reorganisation would have to reach to drop it, and
+    the digest the meter signed, which says which of its signed readings under that nonce it was."""
+    answer = {"nonce": nonce, "txHash": tx_hash, "blockNumber": block_number, "confirmations": confirmations, "digest": digest}
+    return json.dumps(answer).encode()
 
 
 # ------------------------------------------------------------------------------------ parsing

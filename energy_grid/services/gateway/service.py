@@ -60,7 +60,7 @@ from energy_grid.services.gateway.submitter import TOO_MUCH_GAS, BatchSubmitter,
 from energy_grid.services.mqtt import BrokerSettings
 from energy_grid.services.reading_rules import RefusalCode
 from energy_grid.services.runtime import ChainClock, ChainHead, ServiceError, ServiceMetrics
-from energy_grid.signing.readings import SignedReading
+from energy_grid.signing.readings import SignedReading, domain_separator, reading_digest
 
 log = logging.getLogger("energy_grid.gateway")
 
@@ -121,6 +121,7 @@ class Gateway:
         self.metrics = metrics or GatewayMetrics()
         self.chain_id = int(client.w3.eth.chain_id)
         self.smart_meter = client["SmartMeter"].address
+        self._separator = domain_separator(self.chain_id, self.smart_meter)
         self.store = ReadingStore(settings.store_path)
         self.view = ChainView(client, self.store)
         self.clock = ChainClock(client.w3)
@@ -304,6 +305,13 @@ class Gateway:
         already (stored, or earlier in this burst) is a duplicate, not a new reading; a nonce the chain
         refused a reading under is free for the meter's next one."""
         signed = parse_reading(_topic(message), bytes(message.payload), self.chain_id)
+        try:
+            return self._checked_reading(signed, head, burst)
+        except Rejected as rejected:
+            rejected.digest = self._digest(signed)
+            raise
+
+    def _checked_reading(self, signed: SignedReading, head: ChainHead, burst: dict[tuple[str, int], SignedReading]) -> SignedReading | None:
         verify_signature(signed, self.chain_id, self.smart_meter)
         if burst.get((signed.meter, signed.nonce)) == signed:
             self.metrics.duplicates.inc()
@@ -321,7 +329,7 @@ class Gateway:
             # The chain holds this very reading under a nonce the gateway has no record of taking
             # (sent by another gateway, or before this store): it is accepted, and the meter told where.
             self.metrics.duplicates.inc()
-            self._answer(signed.meter, True, self._accepted(signed.nonce, found.tx_hash, found.block_number))
+            self._answer(signed.meter, True, self._accepted(signed, found.tx_hash, found.block_number))
             return None
         check_reading(signed, meter, limits)
         self.view.advance(signed)
@@ -333,11 +341,15 @@ class Gateway:
         One on chain is answered again, so the device learns where it went."""
         self.metrics.duplicates.inc()
         if state == ReadingState.ON_CHAIN and tx_hash is not None and block_number is not None:
-            self._answer(signed.meter, True, self._accepted(signed.nonce, tx_hash, block_number))
+            self._answer(signed.meter, True, self._accepted(signed, tx_hash, block_number))
 
-    def _accepted(self, nonce: int, tx_hash: str, block_number: int) -> bytes:
+    def _accepted(self, signed: SignedReading, tx_hash: str, block_number: int) -> bytes:
         head_number = block_number if self._head is None else self._head.number
-        return accepted_answer(nonce, tx_hash, block_number, max(1, head_number - block_number + 1))
+        return accepted_answer(signed.nonce, tx_hash, block_number, max(1, head_number - block_number + 1), self._digest(signed))
+
+    def _digest(self, signed: SignedReading) -> str:
+        """The EIP-712 digest the meter signed: each answer names the signed reading it is about."""
+        return "0x" + reading_digest(self._separator, signed.meter, signed.nonce, signed.deadline, signed.reading).hex()
 
     def _on_block(self, head: ChainHead) -> None:
         previous, self._head = self._head, head
@@ -401,7 +413,7 @@ class Gateway:
                     if margin_s < 0:
                         self.metrics.late.inc()
                 self._arrived_at_block.pop((signed.meter, signed.nonce), None)
-                self._answer(signed.meter, True, self._accepted(signed.nonce, batch.tx_hash, batch.block_number))
+                self._answer(signed.meter, True, self._accepted(signed, batch.tx_hash, batch.block_number))
             log.info(
                 "%d readings on chain in block %d (%s, %d gas)", len(batch.readings), batch.block_number, batch.tx_hash, batch.gas_used
             )
@@ -415,7 +427,7 @@ class Gateway:
         self.metrics.rejected.labels(reason=code).inc()
         self.view.forget(signed.meter)
         log.warning("SmartMeter refuses reading nonce %d of %s: %s", signed.nonce, signed.meter, refused.message)
-        self._answer(signed.meter, False, Rejected(code, refused.message, signed.nonce).answer())
+        self._answer(signed.meter, False, Rejected(code, refused.message, signed.nonce, self._digest(signed)).answer())
 
     def health(self) -> dict[str, Any]:
         """Healthy while the broker session is up and the loop steps; the figures a dashboard shows."""
