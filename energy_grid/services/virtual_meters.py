@@ -34,9 +34,10 @@ or a gateway that never saw it loses nothing, and the gateway answers a duplicat
 it twice. A reading refused `expired` (its deadline passed before it reached the chain: the chain
 paused, the gateway down) is signed again under the same nonce with a deadline `deadline_margin_s`
 after the chain's time, and published; each answer names the digest of the signed reading it is
-about, so a late answer about the first signature does not touch the second. Each interval's model figures (the simulation's
-IntervalFigures) are appended to the series file next to the run file (energy_grid.live.series),
-for the live audit.
+about, so a late answer about the first signature does not touch the second. After the last
+interval it goes on until every reading is answered. Each interval's model figures (the
+simulation's IntervalFigures) are appended to the series file next to the run file
+(energy_grid.live.series), for the live audit.
 
 Keys: the meters' keys are derived from the seed and D (energy_grid.simulation.agents): test keys
 for a local chain, known to anyone with the run file. The service refuses a chain other than
