@@ -9,7 +9,9 @@ node starts from that copy when it cannot load the file. Until the ready marker 
 (energy_grid.live.ready) anvil automines, one block per transaction, so the set-up can stamp its
 own blocks. Then the chain is paced:
 
-- interval mining, a block every `block_time_s` wall seconds (`evm_setIntervalMining`);
+- a block every `block_time_s` wall seconds, mined by this process (`evm_mine`, automining off):
+  anvil's own interval mining, on a thousand households' state (about 1 GB), mined empty blocks
+  while its pool held ready transactions, which `evm_mine` on the same state takes;
 - each block stamped `speed × block_time_s` seconds after the one before
   (`anvil_setBlockTimestampInterval`), so the chain's clock runs `speed` times faster than the
   wall's: at 60×, a 900-second market interval passes every 15 wall seconds.
@@ -32,6 +34,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,14 +93,45 @@ class ChainSettings:
 
 
 def apply_pace(w3: Web3, pace: Pace) -> None:
-    """Interval mining every `pace.block_time_s` wall seconds, each block `pace.timestamp_interval_s`
-    chain seconds after the last. The next block is stamped from the latest one explicitly: anvil
+    """Automining off and each block stamped `pace.timestamp_interval_s` chain seconds after the last
+    (BlockMiner then mines them). The next block is stamped from the latest one explicitly: anvil
     restarted on a saved state counts from the wall's clock, not from its latest block, and the
     chain's clock would jump back."""
     latest_s = int(w3.eth.get_block("latest")["timestamp"])
+    w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])
     w3.provider.make_request(RPCEndpoint("anvil_setBlockTimestampInterval"), [pace.timestamp_interval_s])
     w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [latest_s + pace.timestamp_interval_s])
-    w3.provider.make_request(RPCEndpoint("evm_setIntervalMining"), [pace.block_time_s])
+
+
+class BlockMiner:
+    """Mines a block every `block_time_s` wall seconds (`evm_mine`: every ready transaction of the
+    pool, stamped by the pace), on a thread of its own so that copying a large state dump never
+    delays a block. A node that does not answer for a moment is logged, and the next tick tries
+    again."""
+
+    def __init__(self, w3: Web3, block_time_s: int, stop: threading.Event) -> None:
+        self.w3 = w3
+        self.block_time_s = block_time_s
+        self.stop = stop
+        self.thread = threading.Thread(target=self._run, name="block-miner", daemon=True)
+
+    def start(self) -> BlockMiner:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        next_at = time.monotonic() + self.block_time_s
+        while not self.stop.wait(max(0.0, next_at - time.monotonic())):
+            next_at += self.block_time_s
+            error: object = None
+            try:
+                error = self.w3.provider.make_request(RPCEndpoint("evm_mine"), []).get("error")
+            except requests.RequestException as err:
+                error = err
+            if error:
+                log.warning("anvil did not mine a block (%s): trying again at the next tick", error)
+            # A tick missed (a slow block) is not made up: blocks keep their spacing.
+            next_at = max(next_at, time.monotonic())
 
 
 def start_chain(settings: ChainSettings) -> AnvilNode:
@@ -211,21 +245,25 @@ def _run_chain(settings: ChainSettings, stop: threading.Event) -> int:
         node.url, settings.chain_id, head, settings.gas_limit, settings.state_file, settings.state_interval_s,
     )
     paced = False
+    miner_stop = threading.Event()
     reason = not_ready_because(settings.ready_marker, w3)
     if reason is not None:
         log.info("automining until the community is set up: %s", reason)
     while True:
         status = node.process.poll()
         if status is not None:
+            miner_stop.set()
             log.error("anvil exited by itself with status %d", status)
             return _exit_status(status)
         if stop.is_set():
+            miner_stop.set()
             node.process.send_signal(signal.SIGTERM)
             status = node.process.wait()
             log.info("anvil stopped with status %d after dumping its state to %s", status, settings.state_file)
             return _exit_status(status)
         if not paced and _ready(settings.ready_marker, w3):
             apply_pace(w3, settings.pace)
+            BlockMiner(w3, settings.pace.block_time_s, miner_stop).start()
             paced = True
             log.info(
                 "the community is set up: a block every %d s, each stamped %d s after the last (the chain's clock at %d× the wall's)",
