@@ -275,7 +275,7 @@ def test_the_chain_mines_by_itself_once_ready_and_resumes_after_kill_9_with_its_
         sender = w3.eth.accounts[9]
         sent = w3.eth.send_transaction({"from": sender, "to": sender, "value": 1})
         receipt = wait_until(lambda: rpc(w3, "eth_getTransactionReceipt", sent.to_0x_hex()), BLOCKS_TIMEOUT_S, "the transaction mined")
-        assert receipt["status"] == "0x1"  # type: ignore[index]
+        assert receipt["status"] == "0x1"
 
         saved_head = w3.eth.block_number
         state_dump_begun_after(tmp_path / "state.json", timeout_s=BLOCKS_TIMEOUT_S)
