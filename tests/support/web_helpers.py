@@ -37,6 +37,11 @@ PHONE_MAX_WIDTH = 600  # a viewport narrower than this is a phone's
 PHONE_VIEWPORT = {"width": 390, "height": 844}  # a phone held upright (Playwright's iPhone 12-14 descriptors)
 # Room for the follower's poll, a relayed transaction and the page's own poll interval.
 UI_TIMEOUT_MS = 30_000
+# The views' refresh in the tests: a change made on the chain (a report, a fill, a block indexed)
+# shows within a fraction of a second, where the app's three seconds made most of a browser test's
+# time a wait for the next refresh. A view then also refreshes while its own actions run, as it
+# does now and then with the app's interval.
+TEST_POLL_INTERVAL_MS = 250
 
 # A minimal EIP-1193 provider; `__WALLET__` is replaced by {"address", "chainIdHex"}.
 PROVIDER_SCRIPT = """
@@ -160,18 +165,22 @@ def wallet_session(
     screenshot_dir: Path,
     viewport: dict[str, int] | None = None,
     timezone_id: str | None = None,
+    poll_interval_ms: int | None = TEST_POLL_INTERVAL_MS,
 ) -> WalletSession:
     """A new browser context (its own storage, as another user's browser) with the test wallet for
     `account` injected into every page; without an account, a browser with no wallet. The screen is
     a laptop's unless `viewport` says otherwise; one narrower than a tablet is a phone's, with touch
     and a mobile browser's layout viewport, as Playwright's phone descriptors set them. The browser's
-    own zone is the machine's unless `timezone_id` (an IANA name, "Asia/Tokyo") says otherwise."""
+    own zone is the machine's unless `timezone_id` (an IANA name, "Asia/Tokyo") says otherwise.
+    The views refresh every `poll_interval_ms` (None: the app's own interval, three seconds)."""
     viewport = viewport or VIEWPORT
     phone = viewport["width"] < PHONE_MAX_WIDTH
     context = browser.new_context(  # type: ignore[arg-type]
         viewport=viewport, is_mobile=phone, has_touch=phone, device_scale_factor=3 if phone else 1, timezone_id=timezone_id
     )
     session = WalletSession(context, account, base_url, screenshot_dir)
+    if poll_interval_ms is not None:
+        context.add_init_script(f"globalThis.energyGridPollIntervalMs = {int(poll_interval_ms)};")
     if account is not None:
         context.expose_function("__testWalletSignTypedData", session._sign)
         script = PROVIDER_SCRIPT.replace("__WALLET__", json.dumps({"address": account.address, "chainIdHex": hex(chain_id)}))

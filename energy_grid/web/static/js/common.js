@@ -1,7 +1,9 @@
 // What every view shares: the API client, the wallet (EIP-1193), units, live refresh, the header.
 
 export const API = "/api/v1";
-export const POLL_INTERVAL_MS = 3000;
+// A page may set `energyGridPollIntervalMs` before the views load (the browser tests poll faster,
+// so that a change made on the chain shows in a fraction of a second instead of up to three).
+export const POLL_INTERVAL_MS = Number(globalThis.energyGridPollIntervalMs) > 0 ? Number(globalThis.energyGridPollIntervalMs) : 3000;
 
 // ------------------------------------------------------------------ API
 
@@ -316,7 +318,11 @@ export function feedbackBeside(control) {
 
 // kind: "progress", "info" (done), "error" or "locked" (why the controls are disabled).
 export function sayBeside(control, text, kind = "info") {
-  const line = feedbackBeside(control);
+  sayOn(feedbackBeside(control), text, kind);
+}
+
+// `sayBeside` on a feedback line found before (null: the banner at the top).
+function sayOn(line, text, kind) {
   if (!line) {
     if (text && (kind === "info" || kind === "error")) showMessage(text, kind);
     return;
@@ -630,13 +636,17 @@ export function pageReady() {
 // what `action` returns (the sentence saying what was done) or the error, in words, beside it.
 export async function runAction(button, action, progress = "Working: sign in your wallet if it asks…") {
   if (button) button.disabled = true;
-  sayBeside(button, progress, "progress");
+  // The line is found while the button is in its form: a refresh that renders the button's table
+  // again while the action runs takes the button out of the page, and the outcome must still
+  // replace the progress on the line the user is looking at.
+  const line = feedbackBeside(button);
+  sayOn(line, progress, "progress");
   try {
     const done = await action();
-    sayBeside(button, done || "", "info");
+    sayOn(line, done || "", "info");
     return done;
   } catch (err) {
-    sayBeside(button, describeError(err), "error");
+    sayOn(line, describeError(err), "error");
     return undefined;
   } finally {
     if (button) button.disabled = Boolean(button.closest('[data-locked="true"]'));
