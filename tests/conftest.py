@@ -28,6 +28,7 @@ from ape_foundry.provider import FoundryProvider
 from eth_utils import to_checksum_address, to_hex
 from web3._utils.http import DEFAULT_HTTP_TIMEOUT
 from web3._utils.http_session_manager import HTTPSessionManager
+from web3.eth import Eth
 
 from energy_grid.api import ServiceSettings
 from energy_grid.chain import anvil
@@ -588,6 +589,7 @@ def pytest_configure(config):
     _find_bubbled_errors_in_the_call_tree()
     _post_json_rpc_over_kept_alive_connections()
     _keep_chain_states_in_memory()
+    _poll_for_receipts_often()
 
 
 def _derive_test_accounts_once() -> None:
@@ -802,6 +804,25 @@ def _post_json_rpc_over_kept_alive_connections() -> None:
 
     post_through_requests = HTTPSessionManager.make_post_request
     HTTPSessionManager.make_post_request = make_post_request
+
+
+RECEIPT_POLL_S = 0.005
+
+
+def _poll_for_receipts_often() -> None:
+    """web3 asks for a receipt every 0.1 s until it has one, and ape waits for every transaction's.
+    The test node mines each transaction as it comes, yet about one receipt in five is not there at
+    the first question: the test then slept a tenth of a second doing nothing (some 16 s of a
+    module's 37). In the test process the receipt is asked for every RECEIPT_POLL_S instead (as the
+    service's relay does); a call that names its own interval keeps it, and the timeout is
+    unchanged."""
+    wait_for_receipt = Eth.wait_for_transaction_receipt
+
+    @functools.wraps(wait_for_receipt)
+    def wait_polling_often(self, transaction_hash, timeout=120, poll_latency=RECEIPT_POLL_S):
+        return wait_for_receipt(self, transaction_hash, timeout=timeout, poll_latency=poll_latency)
+
+    Eth.wait_for_transaction_receipt = wait_polling_often
 
 
 # --- code health fixtures (shared by the split SmartMeter, EnergyTrading and Settlement modules) ---
