@@ -351,11 +351,22 @@ def test_a_coupled_market_too_large_for_one_transaction_is_cleared_in_steps(keep
         assert zones.zone_result(period, zone).clearing_tick == word & 0xFF  # ZoneResult's tick, its low byte
 
 
-def keeper_process(node: AnvilNode, manifest, account: LocalAccount, from_block: int) -> subprocess.Popen[str]:
+def keeper_process(node: AnvilNode, manifest, account: LocalAccount, from_block: int, metrics_port: int) -> subprocess.Popen[str]:
     env = {**os.environ, "ENERGY_GRID_PRIVATE_KEY": account.key.hex()}
     command = [sys.executable, "-m", "energy_grid.cli", "--rpc-url", node.url, "--manifest", str(manifest), "--json", "keeper"]
-    command += ["--max-batch", "3", "--poll-interval", "0.2", "--from-block", str(from_block)]
+    command += ["--max-batch", "3", "--poll-interval", "0.2", "--from-block", str(from_block), "--metrics-port", str(metrics_port)]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished_a_round(port: int) -> bool:
+    """Whether the keeper serving /metrics on `port` has finished a round (and so stops cleanly on
+    SIGTERM: it handles the signal from before its first round)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return False  # not serving yet
+    return any(line.startswith("energy_grid_keeper_processed_block ") and float(line.split()[1]) > 0 for line in text.splitlines())
 
 
 def test_two_keepers_at_once_never_fail_on_each_other(keeper_client, keeper_node, keeper_manifest):
@@ -379,14 +390,20 @@ def test_two_keepers_at_once_never_fail_on_each_other(keeper_client, keeper_node
     assert len(expected) >= 10
     reach_clearing_time(client, *periods)
 
-    keepers = [keeper_process(keeper_node, keeper_manifest, anvil_account(i), start_block) for i in (8, 9)]
+    ports = [free_port(), free_port()]
+    accounts = [anvil_account(8), anvil_account(9)]
+    keepers = [keeper_process(keeper_node, keeper_manifest, a, start_block, port) for a, port in zip(accounts, ports, strict=True)]
     try:
+        # Done once the book is, and each keeper has finished a round: on a loaded machine one keeper
+        # did all the work while the other was still starting, and SIGTERM then ended that one
+        # before it handled the signal (exit -15).
         wait_until(
             lambda: (
                 (
                     len(matched_since(client, start_block)) >= len(expected)
                     and set(settled_since(client, start_block)) >= transaction_ids_since(client, start_block)
                     and all(order_claimed(client, o.order_id) for o in auction_orders)
+                    and all(finished_a_round(port) for port in ports)
                 )
                 or any(k.poll() is not None for k in keepers)
             ),
