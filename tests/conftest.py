@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,9 +27,11 @@ from ape.logging import logger
 from ape_ethereum.ecosystem import Ethereum
 from ape_foundry.provider import FoundryProvider
 from eth_utils import to_checksum_address, to_hex
+from hexbytes import HexBytes
 from web3._utils.http import DEFAULT_HTTP_TIMEOUT
 from web3._utils.http_session_manager import HTTPSessionManager
 from web3.eth import Eth
+from web3.exceptions import TimeExhausted
 
 from energy_grid.api import ServiceSettings
 from energy_grid.chain import anvil
@@ -811,20 +814,34 @@ def _post_json_rpc_over_kept_alive_connections() -> None:
 
 
 RECEIPT_POLL_S = 0.005
+RECEIPT_FAST_POLLS_S = 0.1
 
 
 def _poll_for_receipts_often() -> None:
     """web3 asks for a receipt every 0.1 s until it has one, and ape waits for every transaction's.
     The test node mines each transaction as it comes, yet about one receipt in five is not there at
     the first question: the test then slept a tenth of a second doing nothing (some 16 s of a
-    module's 37). In the test process the receipt is asked for every RECEIPT_POLL_S instead (as the
-    service's relay does); a call that names its own interval keeps it, and the timeout is
-    unchanged."""
+    module's 37). In the test process the receipt is asked for every RECEIPT_POLL_S for the first
+    RECEIPT_FAST_POLLS_S, then at web3's pace, so a transaction that takes long to mine (a large
+    batch on a loaded machine) is not asked after hundreds of times. A call that names its own
+    interval keeps it; the timeout counts from the first question as before."""
     wait_for_receipt = Eth.wait_for_transaction_receipt
 
     @functools.wraps(wait_for_receipt)
-    def wait_polling_often(self, transaction_hash, timeout=120, poll_latency=RECEIPT_POLL_S):
-        return wait_for_receipt(self, transaction_hash, timeout=timeout, poll_latency=poll_latency)
+    def wait_polling_often(self, transaction_hash, timeout=120, poll_latency=None):
+        if poll_latency is not None:
+            return wait_for_receipt(self, transaction_hash, timeout=timeout, poll_latency=poll_latency)
+        started = time.monotonic()
+        try:
+            return wait_for_receipt(self, transaction_hash, timeout=min(timeout, RECEIPT_FAST_POLLS_S), poll_latency=RECEIPT_POLL_S)
+        except TimeExhausted:
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                raise
+        try:
+            return wait_for_receipt(self, transaction_hash, timeout=left, poll_latency=0.1)
+        except TimeExhausted:
+            raise TimeExhausted(f"Transaction {HexBytes(transaction_hash)!r} is not in the chain after {timeout} seconds") from None
 
     Eth.wait_for_transaction_receipt = wait_polling_often
 
