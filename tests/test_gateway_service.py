@@ -286,6 +286,31 @@ def test_a_batch_mined_while_the_gateway_follows_it_is_not_taken_for_a_replaced_
     assert tx_nonce < client.w3.eth.get_transaction_count(anvil_account(1).address)
 
 
+def test_a_batch_whose_receipt_the_node_does_not_show_yet_for_a_used_nonce_is_not_sent_again(gateway_harness):
+    """A node mining a block counts the account's nonce before it answers for the block's receipts:
+    for that moment the batch looks as if another transaction took its nonce. It is not put back in
+    the queue on one look; at the next block its receipt is there and its reading answered accepted,
+    never refused."""
+    harness = gateway_harness
+    client = harness.client
+    (device,) = devices = [new_device(client, "receipt-late")]
+    at = first_readings(harness, devices)
+    harness.next_reading(device, at + INTERVAL_S, 100)
+    harness.mine()  # the batch is sent
+    client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # and mined
+    submitter = harness.gateway.submitter
+    look_up = submitter._mined
+    submitter._mined = lambda _nonce, _head: None  # type: ignore[method-assign]  # no receipt shown yet
+    followed = submitter.follow(harness.gateway.clock.head())
+    submitter._mined = look_up  # type: ignore[method-assign]
+    assert followed.requeued == [] and submitter.store.waiting() == []
+    harness.mine()
+    (answer,) = harness.answers_for(device.address, "accepted", 2)[1:]
+    assert answer["nonce"] == 1
+    with harness.lock:
+        assert not [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")]
+
+
 def test_the_records_of_meters_new_to_the_gateway_are_read_in_batches_as_one_by_one(gateway_harness):
     """A burst's meters the gateway does not know yet are read in three JSON-RPC batches, to the same
     records as one at a time; a burst naming a meter SmartMeter does not know leaves them all to the

@@ -160,6 +160,9 @@ class BatchSubmitter:
         # chain keeps refusing, and starts again at FIRST_RETRY_BLOCKS once a batch goes through.
         self.retry_at_block = 0
         self._retry_blocks = FIRST_RETRY_BLOCKS
+        # Transactions in flight whose nonce the account has used with none of their receipts found:
+        # the block they were first seen so at.
+        self._taken_at: dict[int, int] = {}
 
     # ------------------------------------------------------------------ the account's nonces
 
@@ -206,7 +209,10 @@ class BatchSubmitter:
 
     def follow(self, head: ChainHead) -> Followed:
         """Each transaction in flight: mined, its nonce taken by another (its readings put back),
-        or still waiting (replaced with higher fees when stuck, or counted stuck at the ceiling)."""
+        or still waiting (replaced with higher fees when stuck, or counted stuck at the ceiling).
+        A nonce is taken for good only when it still looks so at a later block: a node mining a
+        block counts the account's nonce before it answers for the block's receipts, and a batch
+        mined that moment must not be sent again."""
         followed = Followed()
         in_flight = sorted(self.store.in_flight())
         # Read before the receipts: a transaction mined between its receipt's look-up and this
@@ -215,12 +221,16 @@ class BatchSubmitter:
         for tx_nonce in in_flight:
             found = self._mined(tx_nonce, head.number)
             if isinstance(found, Mined):
+                self._taken_at.pop(tx_nonce, None)
                 followed.mined.append(found)
                 continue
             if found is CONFIRMING:
                 continue
             if tx_nonce < chain_nonce:
-                followed.requeued += self.store.reopen(tx_nonce)
+                first_seen = self._taken_at.setdefault(tx_nonce, head.number)
+                if head.number > first_seen:
+                    del self._taken_at[tx_nonce]
+                    followed.requeued += self.store.reopen(tx_nonce)
                 continue
             latest = self.store.transactions(tx_nonce)[-1]
             if head.number - latest.sent_at_block >= self.stuck_after_blocks:
