@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -76,13 +77,20 @@ class Device:
     consumption_wh: int = 1_000
     production_wh: int = 0
 
-    def sign(self, client: GridClient, timestamp_s: int, *, nonce: int | None = None, consumption_wh: int | None = None) -> SignedReading:
+    def sign(
+        self,
+        client: GridClient,
+        timestamp_s: int,
+        *,
+        nonce: int | None = None,
+        consumption_wh: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedReading:
         reading = (timestamp_s, self.consumption_wh if consumption_wh is None else consumption_wh, self.production_wh, 50_000, 1_000)
         chain_id = int(client.w3.eth.chain_id)
-        signed = sign_reading(
-            self.key, chain_id, client["SmartMeter"].address, self.nonce if nonce is None else nonce, timestamp_s + 7_200, reading
-        )
-        return signed
+        nonce = self.nonce if nonce is None else nonce
+        deadline = timestamp_s + 7_200 if deadline is None else deadline
+        return sign_reading(self.key, chain_id, client["SmartMeter"].address, nonce, deadline, reading)
 
 
 @dataclass
@@ -175,17 +183,22 @@ def new_device(client: GridClient, tag: str, *, register: bool = True) -> Device
     return device
 
 
+def gateway_settings(broker: Any, tmp_path: Path, client_id: str, **options: Any) -> GatewaySettings:
+    """A gateway of the test's own store and client id on the module's broker, sending a batch once its
+    oldest reading waited a block."""
+    return GatewaySettings(
+        store_path=tmp_path / "gateway.sqlite",
+        broker=BrokerSettings(broker.host, broker.port),
+        client_id=client_id,
+        **{"max_wait_blocks": 1, **options},
+    )
+
+
 @pytest.fixture
 def gateway_harness(gateway_node, gateway_manifest, open_broker, tmp_path, request) -> Iterator[Harness]:
     client = grid_client(gateway_node, gateway_manifest)
     client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
-    settings = GatewaySettings(
-        store_path=tmp_path / "gateway.sqlite",
-        broker=BrokerSettings(open_broker.host, open_broker.port),
-        client_id=f"gateway-{request.node.name}",
-        max_wait_blocks=1,
-    )
-    gateway = Gateway(client, anvil_account(1), settings)
+    gateway = Gateway(client, anvil_account(1), gateway_settings(open_broker, tmp_path, f"gateway-{request.node.name}"))
     yield from _running(client, gateway, open_broker)
     client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
 
@@ -711,6 +724,24 @@ def test_a_nonce_the_chain_refused_a_reading_under_takes_the_meters_next_reading
     assert not [a for a in harness.answers_for(device.address, "rejected", 1) if a["nonce"] != 1]
 
 
+def test_a_deadline_a_minute_ahead_of_the_chains_clock_has_not_passed(gateway_harness):
+    """The gateway holds readings stamped up to its tolerance after the chain's clock, but a deadline is
+    checked against the clock itself: a reading whose deadline is a minute ahead is taken and lands."""
+    harness = gateway_harness
+    client = harness.client
+    device = new_device(client, "deadline-ahead")
+    at = first_readings(harness, [device])
+    harness.mine(at + INTERVAL_S)
+    device.consumption_wh += 9
+    harness.publish(device.sign(client, at + INTERVAL_S, deadline=chain_now(client) + 60))
+    harness.take(1)
+    harness.mine()  # sent
+    harness.mine()  # mined
+    assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
+    with harness.lock:
+        assert not [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")]
+
+
 def test_a_reading_published_twice_in_one_burst_is_taken_once_and_only_accepted(gateway_harness):
     """A QoS 1 redelivery, or a meter's retry, arriving with the first copy: no `rejected` for it."""
     harness = gateway_harness
@@ -814,13 +845,7 @@ def test_readings_are_answered_accepted_at_the_confirmation_depth_and_a_reorg_be
     once, saying how deep its block was."""
     client = grid_client(gateway_node, gateway_manifest)
     client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
-    settings = GatewaySettings(
-        store_path=tmp_path / "gateway.sqlite",
-        broker=BrokerSettings(open_broker.host, open_broker.port),
-        client_id="gateway-confirmations",
-        max_wait_blocks=1,
-        confirmations=2,
-    )
+    settings = gateway_settings(open_broker, tmp_path, "gateway-confirmations", confirmations=2)
     runs = _running(client, Gateway(client, anvil_account(1), settings), open_broker)
     harness = next(runs)
     try:
@@ -873,13 +898,7 @@ def test_a_reorg_that_drops_a_batch_with_the_next_one_waiting_behind_it_leaves_n
     both readings land once, and the account's next nonce follows the two transactions."""
     client = grid_client(gateway_node, gateway_manifest)
     client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
-    settings = GatewaySettings(
-        store_path=tmp_path / "gateway.sqlite",
-        broker=BrokerSettings(open_broker.host, open_broker.port),
-        client_id=f"gateway-gap-{restarted}-{dropped_depth}",
-        max_wait_blocks=1,
-        confirmations=2,
-    )
+    settings = gateway_settings(open_broker, tmp_path, f"gateway-gap-{restarted}-{dropped_depth}", confirmations=2)
     gateway_address = anvil_account(1).address
     runs = _running(client, Gateway(client, anvil_account(1), settings), open_broker)
     harness = next(runs)

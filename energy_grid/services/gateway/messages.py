@@ -235,9 +235,12 @@ def verify_signature(signed: SignedReading, chain_id: int, smart_meter: str) -> 
         raise Rejected(MessageCode.BAD_SIGNATURE, f"signed by {signer}, not by meter {signed.meter}", signed.nonce)
 
 
-def check_reading(signed: SignedReading, meter: MeterView, limits: ChainLimits) -> None:
+def check_reading(signed: SignedReading, meter: MeterView, limits: ChainLimits, chain_time_s: int | None = None) -> None:
     """Rejected with the reason SmartMeter would refuse `signed` for, checked in the contract's
-    order; None when the reading can join a batch."""
+    order; None when the reading can join a batch. The deadline is checked against `chain_time_s`
+    (the chain's time now; `limits.now_s` if None): a gateway that holds readings up to a tolerance
+    after the chain's clock checks their time against the clock plus that tolerance, but a deadline
+    still ahead of the chain's clock has not passed."""
     nonce = signed.nonce
     if not meter.registered:
         raise Rejected(MessageCode.UNKNOWN_METER, f"meter {signed.meter} is not registered", nonce)
@@ -247,8 +250,9 @@ def check_reading(signed: SignedReading, meter: MeterView, limits: ChainLimits) 
         raise Rejected(MessageCode.NONCE_USED, f"nonce {nonce} is taken: the meter's next nonce is {meter.next_nonce}", nonce)
     if nonce > meter.next_nonce:
         raise Rejected(MessageCode.NONCE_AHEAD, f"nonce {nonce} skips ahead: the meter's next nonce is {meter.next_nonce}", nonce)
-    if limits.now_s > signed.deadline:
-        raise Rejected(MessageCode.EXPIRED, f"the deadline {signed.deadline} has passed (chain time {limits.now_s})", nonce)
+    now_s = limits.now_s if chain_time_s is None else chain_time_s
+    if now_s > signed.deadline:
+        raise Rejected(MessageCode.EXPIRED, f"the deadline {signed.deadline} has passed (chain time {now_s})", nonce)
     reading = MeterReading(*signed.reading)
     refusal = check_bounds(reading, limits)
     if refusal is None and meter.latest.timestamp:

@@ -331,7 +331,7 @@ class Gateway:
             self.metrics.duplicates.inc()
             self._answer(signed.meter, True, self._accepted(signed, found.tx_hash, found.block_number))
             return None
-        check_reading(signed, meter, limits)
+        check_reading(signed, meter, limits, chain_time_s=head.timestamp_s)
         self.view.advance(signed)
         self.metrics.accepted.inc()
         return signed
