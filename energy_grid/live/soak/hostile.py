@@ -40,7 +40,7 @@ from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.soak.monitor import Monitor, ReadingKey
 from energy_grid.services.gateway.messages import parse_reading, reading_message, readings_topic
 from energy_grid.services.mqtt import BrokerSettings, MqttLink
-from energy_grid.signing.readings import SignedReading, reading_digest, sign_reading_digest
+from energy_grid.signing.readings import DEADLINE_MARGIN_S, SignedReading, reading_digest, sign_reading_digest
 
 log = logging.getLogger("energy_grid.live.soak")
 
@@ -165,6 +165,9 @@ class HostileDevice:
         timestamp, consumption, production, frequency, voltage = own.reading
         later = (timestamp + INTERVAL_SECONDS, consumption, production, frequency, voltage)
         key, stranger = self.keys[meter], PrivateKey(self.random.randbytes(32))
+        # A deadline that cannot pass before the gateway reads the message: the meter's own may have
+        # (its margin can be a few blocks), and a deadline is checked before the register.
+        deadline = later[0] + DEADLINE_MARGIN_S
         if kind == "malformed":
             return BadMessage(kind, topic, own_payload[:-CUT_BYTES])
         if kind in POISON:
@@ -173,12 +176,12 @@ class HostileDevice:
             other = self.meters[(self.meters.index(meter) + 1) % len(self.meters)]
             return BadMessage(kind, readings_topic(self.chain_id, other), own_payload, (other, own.nonce))
         signed = {
-            "forged": lambda: replace(self._signed(stranger, own.nonce + 1, own.deadline, later), meter=own.meter),
-            "replayed": lambda: self._signed(key, own.nonce, own.deadline, (timestamp, consumption + 1, *own.reading[2:])),
-            "out-of-order": lambda: self._signed(key, own.nonce + 2, own.deadline, (timestamp + 2 * INTERVAL_SECONDS, *own.reading[1:])),
-            "register-decreased": lambda: self._signed(key, own.nonce + 1, own.deadline, (later[0], consumption - 1, *own.reading[2:])),
+            "forged": lambda: replace(self._signed(stranger, own.nonce + 1, deadline, later), meter=own.meter),
+            "replayed": lambda: self._signed(key, own.nonce, deadline, (timestamp, consumption + 1, *own.reading[2:])),
+            "out-of-order": lambda: self._signed(key, own.nonce + 2, deadline, (timestamp + 2 * INTERVAL_SECONDS, *own.reading[1:])),
+            "register-decreased": lambda: self._signed(key, own.nonce + 1, deadline, (later[0], consumption - 1, *own.reading[2:])),
             "expired": lambda: self._signed(key, own.nonce + 1, timestamp, later),
-            "unknown-meter": lambda: self._signed(stranger, 0, own.deadline, own.reading),
+            "unknown-meter": lambda: self._signed(stranger, 0, deadline, own.reading),
         }[kind]()
         digest = "0x" + reading_digest(self.separator, signed.meter, signed.nonce, signed.deadline, signed.reading).hex()
         topic = readings_topic(self.chain_id, signed.meter)
