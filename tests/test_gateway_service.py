@@ -131,6 +131,11 @@ class Harness:
         self.client.w3.provider.make_request("evm_mine", [timestamp_s] if timestamp_s else [])  # type: ignore[arg-type]
         self.gateway.step(STEP_WAIT_S)
 
+    def rejections_for(self, meter: str) -> list[dict[str, Any]]:
+        """The `rejected` answers the meter has had so far."""
+        with self.lock:
+            return [a for topic, a in self.answers if topic.endswith(f"{meter.lower()}/rejected")]
+
     def answers_for(self, meter: str, kind: str, count: int) -> list[dict[str, Any]]:
         def found() -> list[dict[str, Any]] | None:
             with self.lock:
@@ -266,16 +271,22 @@ def test_readings_of_several_meters_go_on_chain_in_one_batch_and_are_answered(ga
         assert client.smart_meter.latest_reading(device.address).consumption_wh == device.consumption_wh
 
 
+def second_reading_sent(harness: Harness, tag: str) -> Device:
+    """A new device's baseline on chain, then its second reading taken and sent in a batch not yet mined."""
+    (device,) = devices = [new_device(harness.client, tag)]
+    at = first_readings(harness, devices)
+    harness.next_reading(device, at + INTERVAL_S, 100)
+    harness.mine()  # the batch is sent
+    return device
+
+
 def test_a_batch_mined_while_the_gateway_follows_it_is_not_taken_for_a_replaced_one(gateway_harness):
     """The block carrying the batch comes between the gateway's look-up of its receipt (none yet)
     and its reading of the account's nonce: the batch is not taken for one whose nonce another
     transaction took, and its reading is not sent again."""
     harness = gateway_harness
     client = harness.client
-    (device,) = devices = [new_device(client, "mined-while-followed")]
-    at = first_readings(harness, devices)
-    harness.next_reading(device, at + INTERVAL_S, 100)
-    harness.mine()  # the batch is sent
+    device = second_reading_sent(harness, "mined-while-followed")
     (tx_nonce,) = harness.gateway.submitter.store.in_flight()
     submitter = harness.gateway.submitter
     look_up = submitter._mined
@@ -294,8 +305,7 @@ def test_a_batch_mined_while_the_gateway_follows_it_is_not_taken_for_a_replaced_
     assert answer["nonce"] == 1
     assert submitter.store.in_flight() == {} and submitter.store.waiting() == []
     assert client["SmartMeter"].functions.nonces(device.address).call() == 2
-    with harness.lock:
-        assert not [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")]
+    assert harness.rejections_for(device.address) == []
     assert tx_nonce < client.w3.eth.get_transaction_count(anvil_account(1).address)
 
 
@@ -306,10 +316,7 @@ def test_a_batch_whose_receipt_the_node_does_not_show_yet_for_a_used_nonce_is_no
     never refused."""
     harness = gateway_harness
     client = harness.client
-    (device,) = devices = [new_device(client, "receipt-late")]
-    at = first_readings(harness, devices)
-    harness.next_reading(device, at + INTERVAL_S, 100)
-    harness.mine()  # the batch is sent
+    device = second_reading_sent(harness, "receipt-late")
     client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # and mined
     submitter = harness.gateway.submitter
     look_up = submitter._mined
@@ -320,8 +327,7 @@ def test_a_batch_whose_receipt_the_node_does_not_show_yet_for_a_used_nonce_is_no
     harness.mine()
     (answer,) = harness.answers_for(device.address, "accepted", 2)[1:]
     assert answer["nonce"] == 1
-    with harness.lock:
-        assert not [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")]
+    assert harness.rejections_for(device.address) == []
 
 
 def test_the_records_of_meters_new_to_the_gateway_are_read_in_batches_as_one_by_one(gateway_harness):
@@ -738,8 +744,7 @@ def test_a_deadline_a_minute_ahead_of_the_chains_clock_has_not_passed(gateway_ha
     harness.mine()  # sent
     harness.mine()  # mined
     assert harness.answers_for(device.address, "accepted", 2)[-1]["nonce"] == 1
-    with harness.lock:
-        assert not [a for topic, a in harness.answers if topic.endswith(f"{device.address.lower()}/rejected")]
+    assert harness.rejections_for(device.address) == []
 
 
 def test_a_reading_published_twice_in_one_burst_is_taken_once_and_only_accepted(gateway_harness):
