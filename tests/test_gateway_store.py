@@ -111,6 +111,18 @@ def test_a_refused_reading_leaves_the_queue_and_the_next_may_take_its_nonce(tmp_
     assert store.counts()[ReadingState.REFUSED] == 1
 
 
+def test_only_a_waiting_reading_can_be_refused(tmp_path):
+    store = ReadingStore(tmp_path / "gateway.sqlite")
+    store.accept(reading(0), NOW)
+    store.submit([reading(0)], transaction(0))
+    store.refuse(DEVICE.address, 0, "too late: it was sent")
+    assert store.in_flight() == {0: [reading(0)]}
+    store.mark_on_chain(0, transaction(0).tx_hash, 12)
+    store.refuse(DEVICE.address, 0, "too late: it is on chain")
+    assert store.get(DEVICE.address, 0).state == ReadingState.ON_CHAIN
+    assert store.counts()[ReadingState.REFUSED] == 0
+
+
 def test_readings_in_transactions_the_chain_lost_when_it_went_back_are_in_flight_again(tmp_path):
     store = ReadingStore(tmp_path / "gateway.sqlite")
     for nonce in range(4):

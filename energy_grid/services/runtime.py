@@ -79,11 +79,33 @@ class ChainHead:
     base_fee_per_gas: int
 
 
+# How many of the latest blocks' steps next_block_s looks at: the shortest is the chain's pace, and
+# one block stamped far ahead (a clock set forward on a local chain) does not count as it.
+BLOCK_STEPS_SEEN = 3
+
+
 class ChainClock:
     """The chain's time: what every service schedules by."""
 
     def __init__(self, w3: Web3) -> None:
         self.w3 = w3
+        self._stamps: dict[int, int] = {}
+
+    def next_block_s(self, head: ChainHead) -> int:
+        """The earliest time the block after `head` will carry: the head's time plus the shortest step
+        between the latest blocks, at least a second (a block is stamped after its parent). On a chain
+        that stamps a block every 12 s, or a paced local chain every 60, a deadline before this time
+        has passed for anything sent now."""
+        first = max(1, head.number - BLOCK_STEPS_SEEN)
+        if first >= head.number:
+            return head.timestamp_s + 1
+        self._stamps = {n: t for n, t in self._stamps.items() if n >= first}
+        self._stamps[head.number] = head.timestamp_s
+        for number in range(first, head.number):
+            if number not in self._stamps:
+                self._stamps[number] = int(self.w3.eth.get_block(number)["timestamp"])
+        steps = [self._stamps[n + 1] - self._stamps[n] for n in range(first, head.number)]
+        return head.timestamp_s + max(1, min(steps))
 
     def head(self) -> ChainHead:
         block = self.w3.eth.get_block("latest")

@@ -62,7 +62,7 @@ class MessageCode(StrEnum):
     INACTIVE_METER = "inactive-meter"
     NONCE_USED = "nonce-used"  # below the meter's next nonce: a replay, or a reading already taken
     NONCE_AHEAD = "nonce-ahead"  # above the meter's next nonce: an earlier reading is missing
-    EXPIRED = "expired"  # its deadline has passed on the chain's clock
+    EXPIRED = "expired"  # its deadline passes before the next block
     TOO_MUCH_GAS = "too-much-gas"  # the reading alone needs more gas than a batch may take
 
 
@@ -235,12 +235,22 @@ def verify_signature(signed: SignedReading, chain_id: int, smart_meter: str) -> 
         raise Rejected(MessageCode.BAD_SIGNATURE, f"signed by {signer}, not by meter {signed.meter}", signed.nonce)
 
 
-def check_reading(signed: SignedReading, meter: MeterView, limits: ChainLimits, chain_time_s: int | None = None) -> None:
+def check_deadline(signed: SignedReading, next_block_s: int) -> None:
+    """Rejected (EXPIRED) when the reading's deadline passes before `next_block_s`, the earliest time
+    the next block carries: SmartMeter refuses a reading whose deadline is before its block's time,
+    and with it the whole batch, so a reading that cannot be in a block before its deadline is
+    refused now and the meter signs it again."""
+    if signed.deadline < next_block_s:
+        message = f"the deadline {signed.deadline} passes before the next block (stamped {next_block_s} at the earliest)"
+        raise Rejected(MessageCode.EXPIRED, message, signed.nonce)
+
+
+def check_reading(signed: SignedReading, meter: MeterView, limits: ChainLimits, next_block_s: int | None = None) -> None:
     """Rejected with the reason SmartMeter would refuse `signed` for, checked in the contract's
-    order; None when the reading can join a batch. The deadline is checked against `chain_time_s`
-    (the chain's time now; `limits.now_s` if None): a gateway that holds readings up to a tolerance
-    after the chain's clock checks their time against the clock plus that tolerance, but a deadline
-    still ahead of the chain's clock has not passed."""
+    order; None when the reading can join a batch. The deadline is checked against `next_block_s`
+    (the earliest time of the next block; `limits.now_s` if None): a gateway that holds readings up
+    to a tolerance after the chain's clock checks their time against the clock plus that tolerance,
+    but a deadline is checked against the block the reading can be in."""
     nonce = signed.nonce
     if not meter.registered:
         raise Rejected(MessageCode.UNKNOWN_METER, f"meter {signed.meter} is not registered", nonce)
@@ -250,9 +260,7 @@ def check_reading(signed: SignedReading, meter: MeterView, limits: ChainLimits, 
         raise Rejected(MessageCode.NONCE_USED, f"nonce {nonce} is taken: the meter's next nonce is {meter.next_nonce}", nonce)
     if nonce > meter.next_nonce:
         raise Rejected(MessageCode.NONCE_AHEAD, f"nonce {nonce} skips ahead: the meter's next nonce is {meter.next_nonce}", nonce)
-    now_s = limits.now_s if chain_time_s is None else chain_time_s
-    if now_s > signed.deadline:
-        raise Rejected(MessageCode.EXPIRED, f"the deadline {signed.deadline} has passed (chain time {now_s})", nonce)
+    check_deadline(signed, limits.now_s if next_block_s is None else next_block_s)
     reading = MeterReading(*signed.reading)
     refusal = check_bounds(reading, limits)
     if refusal is None and meter.latest.timestamp:

@@ -49,6 +49,7 @@ from energy_grid.services.gateway.messages import (
     Rejected,
     accepted_answer,
     answer_topic,
+    check_deadline,
     check_reading,
     meter_of_topic,
     parse_reading,
@@ -331,7 +332,7 @@ class Gateway:
             self.metrics.duplicates.inc()
             self._answer(signed.meter, True, self._accepted(signed, found.tx_hash, found.block_number))
             return None
-        check_reading(signed, meter, limits, chain_time_s=head.timestamp_s)
+        check_reading(signed, meter, limits, next_block_s=self.clock.next_block_s(head))
         self.view.advance(signed)
         self.metrics.accepted.inc()
         return signed
@@ -360,7 +361,7 @@ class Gateway:
         self._record(followed.mined, followed.requeued)
         self.metrics.transactions.labels(outcome="replaced").inc(followed.replaced)
         self.metrics.stuck.set(followed.stuck)
-        waiting = self.store.waiting()
+        waiting = self._unexpired(self.store.waiting(), self.clock.next_block_s(head))
         oldest = min((self._arrived_at_block.get((s.meter, s.nonce), -1) for s in waiting), default=head.number)
         quiet = self._last_message_block < head.number
         send_partial = quiet or head.number - oldest >= self.settings.max_wait_blocks
@@ -377,6 +378,20 @@ class Gateway:
         self.metrics.waiting.set(counts[ReadingState.ACCEPTED])
         self.metrics.in_flight.set(counts[ReadingState.SUBMITTED])
         self.metrics.processed(head.number, head.number)
+
+    def _unexpired(self, waiting: list[SignedReading], next_block_s: int) -> list[SignedReading]:
+        """The waiting readings that can still be in the next block; each whose deadline passes before
+        it is refused `expired`, so that no batch reverts for it once mined."""
+        kept: list[SignedReading] = []
+        for signed in waiting:
+            try:
+                check_deadline(signed, next_block_s)
+            except Rejected as rejected:
+                self.store.refuse(signed.meter, signed.nonce, rejected.message)
+                self._refused(Refused(signed, "ReadingSignatureExpired", rejected.message))
+                continue
+            kept.append(signed)
+        return kept
 
     def _went_back(self, previous: ChainHead, head: ChainHead) -> bool:
         if head.number < previous.number:

@@ -265,11 +265,12 @@ class ReadingStore:
         return [_from_json(row[0]) for row in rows]
 
     def refuse(self, meter: str, nonce: int, reason: str) -> None:
-        """The chain refuses this reading: it leaves the queue with its reason."""
+        """The chain refuses this waiting reading: it leaves the queue with its reason. A reading sent
+        or on chain meanwhile stays as it is: its transaction answers for it."""
         with self._transaction() as db:
             db.execute(
-                "UPDATE readings SET state = ?, tx_nonce = NULL, reason = ? WHERE meter = ? AND nonce = ?",
-                (ReadingState.REFUSED, reason, meter, nonce),
+                "UPDATE readings SET state = ?, tx_nonce = NULL, reason = ? WHERE meter = ? AND nonce = ? AND state = ?",
+                (ReadingState.REFUSED, reason, meter, nonce, ReadingState.ACCEPTED),
             )
 
     def unmine_from(self, tx_nonce: int) -> list[SignedReading]:
