@@ -31,7 +31,7 @@ from energy_grid.services.gateway.chain_view import ChainView
 from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES, readings_topic
 from energy_grid.services.gateway.service import Gateway, GatewaySettings
 from energy_grid.services.gateway.store import ReadingState
-from energy_grid.services.gateway.submitter import MAX_BATCH_SIZE, PER_TRANSACTION_GAS_CAP, gas_cap, plan_batch
+from energy_grid.services.gateway.submitter import MAX_BATCH_SIZE, PER_TRANSACTION_GAS_CAP, Refused, gas_cap, plan_batch
 from energy_grid.services.mqtt import BrokerSettings
 from energy_grid.services.runtime import BLOCK_STEPS_SEEN
 from energy_grid.signing.readings import SignedReading, domain_separator, reading_digest, sign_reading
@@ -830,6 +830,38 @@ def test_a_reading_the_chain_holds_under_a_nonce_this_gateway_has_no_record_of_i
     harness.take(1)
     again = harness.answers_for(device.address, "accepted", 3)[-1]
     assert (again["nonce"], again["txHash"], again["blockNumber"]) == (1, first["txHash"], first["blockNumber"])
+
+
+def test_a_waiting_reading_another_relayer_put_on_chain_is_answered_accepted_not_nonce_used(gateway_harness):
+    """While the reading waits for the gateway's next batch, someone else submits it (another gateway,
+    the meter's own transaction): the batch's estimate says the nonce is taken, and the meter is told
+    `accepted` with the transaction that holds its reading, not `nonce-used`."""
+    harness = gateway_harness
+    client = harness.client
+    device = new_device(client, "relayed-elsewhere")
+    at = first_readings(harness, [device])
+    signed = harness.next_reading(device, at + INTERVAL_S, 6)
+    client.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    receipt = client.transact(anvil_account(2), client["SmartMeter"].functions.submitSignedReadings([signed.as_tuple()]))
+    client.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    harness.mine()
+    harness.mine()
+    answer = harness.answers_for(device.address, "accepted", 2)[-1]
+    assert (answer["nonce"], answer["digest"]) == (1, digest_of(client, signed))
+    assert (answer["txHash"], answer["blockNumber"]) == ("0x" + bytes(receipt["transactionHash"]).hex(), receipt["blockNumber"])
+    assert harness.rejections_for(device.address) == []
+
+
+def test_a_nonce_the_chain_finds_ahead_of_the_meters_is_answered_nonce_ahead(gateway_harness):
+    """After the chain went back, a reading the gateway took may be ahead of the meter's nonce there: the
+    refusal names the nonce the chain expects, and the answer says ahead, not used."""
+    harness = gateway_harness
+    device = new_device(harness.client, "ahead-on-chain")
+    signed = device.sign(harness.client, chain_now(harness.client), nonce=3)
+    arguments = {"meter": device.address, "nonce": 3, "expectedNonce": 1}
+    harness.gateway._refused(Refused(signed, "InvalidReadingNonce", "SmartMeter refused it", arguments))
+    (rejection,) = harness.answers_for(device.address, "rejected", 1)
+    assert (rejection["reason"], rejection["nonce"]) == ("nonce-ahead", 3)
 
 
 def test_a_paused_smart_meter_defers_batches_and_refuses_no_reading(gateway_harness):

@@ -226,7 +226,8 @@ def test_a_reading_refused_expired_is_signed_again_under_its_nonce_and_a_late_an
         reader.answer(answer_topic(MQTT_CHAIN_ID, refused.meter, False), expired)
         (_, _, again), = reader.take(1)
         assert (again.meter, again.nonce, again.reading) == (refused.meter, 0, refused.reading)
-        assert again.deadline == later_s + margin_s  # the chain's time when it was signed again, and the margin
+        # The margin after the next block's earliest time, when it was signed again.
+        assert again.deadline == meters.clock.next_block_s(meters.clock.head()) + margin_s > later_s + margin_s
         reader.answer(answer_topic(MQTT_CHAIN_ID, refused.meter, False), expired)  # about the first signature
         registry = meters.metrics.registry
         assert _eventually(lambda: registry.get_sample_value("energy_grid_meters_readings_rejected_total", {"reason": "expired"}) == 2.0)

@@ -33,7 +33,7 @@ again (the same bytes): a broker that lost a message it had acknowledged (killed
 or a gateway that never saw it loses nothing, and the gateway answers a duplicate without sending
 it twice. A reading refused `expired` (its deadline passed before it reached the chain: the chain
 paused, the gateway down) is signed again under the same nonce with a deadline `deadline_margin_s`
-after the chain's time, and published; each answer names the digest of the signed reading it is
+after the next block's earliest time, and published; each answer names the digest of the signed reading it is
 about, so a late answer about the first signature does not touch the second. After the last
 interval it goes on until every reading is answered. Each interval's model figures (the
 simulation's IntervalFigures) are appended to the series file next to the run file
@@ -459,11 +459,13 @@ class VirtualMeters:
 
     def sign_expired_again(self, link: MqttLink, head: ChainHead) -> None:
         """Signs the readings refused `expired` again under their nonces, with a deadline
-        `deadline_margin_s` after the chain's time, and publishes them."""
+        `deadline_margin_s` after the next block's earliest time (so that even a margin shorter than a
+        block leaves the reading a block to land in, and it is not refused again at once), and
+        publishes them."""
         with self._unanswered_lock:
             expired, self._expired = self._expired, set()
             again = {}
-            deadline = head.timestamp_s + self.deadline_margin_s
+            deadline = self.clock.next_block_s(head) + self.deadline_margin_s
             for key in expired:
                 own = self._unanswered.get(key)
                 if own is not None:

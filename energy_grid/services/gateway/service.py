@@ -436,11 +436,21 @@ class Gateway:
             self.view.forget(signed.meter)
 
     def _refused(self, refused: Refused) -> None:
+        """Answers a reading the chain refuses. A nonce below the meter's next one may be taken by this
+        very reading, put on chain another way (another gateway, the meter's own transaction) while it
+        waited here: the meter is then told `accepted`, with the transaction that holds it."""
         signed = refused.signed
         self._arrived_at_block.pop((signed.meter, signed.nonce), None)
-        code = CHAIN_REFUSALS.get(refused.error_name, REFUSED_ON_CHAIN)
-        self.metrics.rejected.labels(reason=code).inc()
         self.view.forget(signed.meter)
+        code = CHAIN_REFUSALS.get(refused.error_name, REFUSED_ON_CHAIN)
+        if refused.error_name == "InvalidReadingNonce":
+            if signed.nonce > int(refused.arguments.get("expectedNonce", signed.nonce)):
+                code = MessageCode.NONCE_AHEAD
+            elif (found := self.view.reading_on_chain(signed)) is not None:
+                self.metrics.duplicates.inc()
+                self._answer(signed.meter, True, self._accepted(signed, found.tx_hash, found.block_number))
+                return
+        self.metrics.rejected.labels(reason=code).inc()
         log.warning("SmartMeter refuses reading nonce %d of %s: %s", signed.nonce, signed.meter, refused.message)
         self._answer(signed.meter, False, Rejected(code, refused.message, signed.nonce, self._digest(signed)).answer())
 

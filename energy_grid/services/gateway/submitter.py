@@ -68,6 +68,7 @@ class Refused:
     signed: SignedReading
     error_name: str
     message: str
+    arguments: dict[str, Any] = field(default_factory=dict)  # the error's, by name
 
 
 @dataclass(frozen=True)
@@ -415,7 +416,7 @@ class BatchSubmitter:
             return None
         culprit = next((s for s in candidates if nonce is not None and s.nonce == nonce), candidates[0])
         arguments = ", ".join(f"{name}={value}" for name, value in decoded.arguments.items())
-        return Refused(culprit, decoded.name, f"SmartMeter refused it: {decoded.name}({arguments})")
+        return Refused(culprit, decoded.name, f"SmartMeter refused it: {decoded.name}({arguments})", dict(decoded.arguments))
 
     def _unnamed(self, failed: RequestFailed) -> str:
         """What an estimate that blames no reading failed with, for the log and the metric's reason."""
