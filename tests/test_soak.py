@@ -88,6 +88,22 @@ def test_each_bad_message_earns_its_reason_after_the_meters_own_short_deadline_h
     assert gateway_verdict(message.topic, message.payload, own, sample_limits(READ_AT + 600)) == EXPECTED_REASON[kind]
 
 
+def test_fuzzed_messages_are_each_refused_as_malformed_and_name_the_meters_reading():
+    device = hostile()
+    messages = [device.bad_message("fuzzed", METERS[0], own_payload()) for _ in range(300)]
+    assert len({m.payload for m in messages}) > 200  # a stream of different messages, not one repeated
+    for message in messages:
+        assert gateway_verdict(message.topic, message.payload) == "malformed", message.payload
+        assert message.about == (METERS[0], NONCE) and len(message.payload) <= MAX_MESSAGE_BYTES
+
+
+def test_half_the_bad_messages_are_fuzzed_and_the_rest_spread_over_every_other_kind():
+    device = hostile()
+    kinds = Counter(device.pick_kind() for _ in range(2_000))
+    assert 900 <= kinds["fuzzed"] <= 1_100
+    assert set(kinds) == set(KINDS)
+
+
 def test_the_meters_next_reading_passes_the_same_rules():
     reading = (READ_AT + 100, 5_200, 2_050, 50_010, 1_002)  # not before the limits' clock
     signed = sign_reading_digest(KEYS[0], domain_separator(CHAIN_ID, SMART_METER), NONCE + 1, READ_AT + 7 * 86_400, reading)

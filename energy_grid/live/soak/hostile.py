@@ -16,9 +16,13 @@ gateway must refuse with the named reason without holding up anyone's good readi
     huge-number        a nonce of 1,900 digits                                    malformed
     invalid-utf8       bytes that are not UTF-8                                   malformed
     random-bytes       64 to 512 random bytes                                     malformed
+    fuzzed             the meter's own message with one to three random faults    malformed
+                       (a field of another type or out of range, a field missing,
+                       an unknown field, the object or its reading in an array)
 
-The last four are the poison a broken device sends: each within the broker's and the gateway's
-size limit, so that the gateway, not the broker, must refuse it.
+The four before the last are the poison a broken device sends: each within the broker's and the
+gateway's size limit, so that the gateway, not the broker, must refuse it. Fuzzed messages are half
+of all, a stream of near-valid readings through every field of the message.
 
 The messages go out through the fleet user (which may publish on every meter's readings topic). The
 readings picked are chosen ahead from (meter, interval) pairs with a seeded generator, so a run
@@ -27,12 +31,14 @@ sends exactly `count` bad messages when every picked reading is answered.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import random
 import threading
 from collections import Counter
 from dataclasses import dataclass, replace
+from typing import Any
 
 from eth_keys.datatypes import PrivateKey
 
@@ -58,11 +64,17 @@ EXPECTED_REASON = {
     "huge-number": "malformed",
     "invalid-utf8": "malformed",
     "random-bytes": "malformed",
+    "fuzzed": "malformed",
 }
 POISON = ("deep-json", "huge-number", "invalid-utf8", "random-bytes")
 DEEP_JSON_LEVELS = 1_000  # deeper than Python's default recursion limit leaves a parser
 HUGE_NUMBER_DIGITS = 1_900  # and still within MAX_MESSAGE_BYTES
 KINDS = tuple(EXPECTED_REASON)
+FUZZED_SHARE = 0.5  # of the bad messages; the other kinds share the rest evenly
+# Values no field of a reading's message takes: of another JSON type, negative, past uint256, not a
+# decimal, not hex.
+WRONG_VALUES: tuple[object, ...] = (None, True, 1.5, -1, 2**256, "twelve", "0x" + "zz" * 32, [], {})
+FAULTS = ("retyped", "missing", "unknown", "in-array")
 PUBLISH_TIMEOUT_S = 10.0
 CUT_BYTES = 7  # what a malformed message lacks of its end
 
@@ -144,7 +156,7 @@ class HostileDevice:
             own = self.monitor.payload(key)
             if own is None:
                 continue  # the monitor missed the meter's own message (the broker was down)
-            kind = KINDS[self.random.randrange(len(KINDS))]
+            kind = self.pick_kind()
             message = self.bad_message(kind, key[0], own)
             with self._lock:
                 self._payloads.add(message.payload)
@@ -157,6 +169,12 @@ class HostileDevice:
                 self.sent[kind] += 1
             else:
                 log.warning("the broker did not take a bad message (%s): not counted", kind)
+
+    def pick_kind(self) -> str:
+        if self.random.random() < FUZZED_SHARE:
+            return "fuzzed"
+        others = [kind for kind in KINDS if kind != "fuzzed"]
+        return others[self.random.randrange(len(others))]
 
     def bad_message(self, kind: str, meter: str, own_payload: bytes) -> BadMessage:
         """A bad message of `kind` about `meter`, made from the reading it published (`own_payload`)."""
@@ -172,6 +190,9 @@ class HostileDevice:
             return BadMessage(kind, topic, own_payload[:-CUT_BYTES])
         if kind in POISON:
             return BadMessage(kind, topic, self._poison(kind))
+        if kind == "fuzzed":
+            # The answer names the meter's nonce when the fault leaves it readable.
+            return BadMessage(kind, topic, self._fuzzed(own_payload), (meter, own.nonce))
         if kind == "wrong-topic":
             other = self.meters[(self.meters.index(meter) + 1) % len(self.meters)]
             return BadMessage(kind, readings_topic(self.chain_id, other), own_payload, (other, own.nonce))
@@ -195,6 +216,28 @@ class HostileDevice:
         if kind == "invalid-utf8":
             return b'{"nonce": 1, "r": "\xff\xfe\xc3\x28"}'
         return self.random.randbytes(self.random.randint(64, 512))
+
+    def _fuzzed(self, own_payload: bytes) -> bytes:
+        """The meter's own message with one to three faults, each of which alone makes it malformed."""
+        message: Any = json.loads(own_payload)
+        for _ in range(self.random.randint(1, 3)):
+            if not isinstance(message, dict):
+                break  # in an array already
+            reading = message.get("reading")
+            fields = self.random.choice([message, reading]) if isinstance(reading, dict) else message
+            name = self.random.choice(sorted(fields))
+            fault = self.random.choice(FAULTS)
+            if fault == "retyped":
+                fields[name] = self.random.choice(WRONG_VALUES)
+            elif fault == "missing":
+                del fields[name]
+            elif fault == "unknown":
+                fields[name + "Extra"] = self.random.randrange(10**6)
+            elif fields is message:
+                message = [message]
+            else:
+                message["reading"] = [fields]
+        return json.dumps(message).encode()
 
     def _signed(self, key: PrivateKey, nonce: int, deadline: int, reading: tuple[int, int, int, int, int]) -> SignedReading:
         return sign_reading_digest(key, self.separator, nonce, deadline, reading)
