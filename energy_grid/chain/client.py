@@ -9,8 +9,9 @@ Every failure is an `energy_grid.chain.errors.GridError` (re-exported here with 
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -57,7 +58,7 @@ from energy_grid.contracts import (
     Transactor,
     WeatherOracle,
 )
-from energy_grid.contracts.base import CONNECTION_ERRORS, GAS_MARGIN
+from energy_grid.contracts.base import CONNECTION_ERRORS, GAS_MARGIN, DeployedContracts
 from energy_grid.contracts.market import PlacedOrder
 from energy_grid.contracts.structs import MeterReading
 from energy_grid.contracts.zones import needs_steps
@@ -92,34 +93,18 @@ def anvil_account(index: int) -> LocalAccount:
     return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
+# The contracts every deployment has; the others (zones, stepped clearing, governance) are optional.
+REQUIRED_CONTRACTS = (
+    "SmartMeter", "EnergyToken", "PaymentToken", "EnergyVault", "EnergyTrading", "EnergyAuction", "GridManagement",
+    "GridOperations", "GridOracle", "WeatherOracle", "PriceOracle", "PriceDiscovery", "DemandResponse", "DemandPrograms",
+    "CarbonCredits", "EnergyAssetNFT", "EnergyAssetShares",
+)  # fmt: skip
+
+
 class GridClient:
     """Every contract of one deployment as a typed client (`grid.trading`, `grid.auction`, …), the
     one way to call it; the methods here only span contracts (approve a market for both tokens,
     fund and start an event) or read web3's raw named tuples."""
-
-    smart_meter: SmartMeter
-    energy_token: EnergyToken
-    payment_token: PaymentToken
-    vault: EnergyVault  # the balances the auctions trade
-    trading: EnergyTrading  # EnergyTrading, also listed as Settlement (one contract)
-    auction: EnergyAuction  # the quarter-hourly EnergyAuction
-    auctions: dict[str, EnergyAuction]  # every auction by manifest name (EnergyAuction3600s, …)
-    market_zones: MarketZones | None  # the reading market's zones; older manifests have none
-    stepped_clearing: SteppedClearing | None  # clears its largest markets in steps; older manifests have none
-    grid_management: GridManagement
-    grid_operations: GridOperations
-    grid_oracle: GridOracle
-    weather_oracle: WeatherOracle
-    price_oracle: PriceOracle
-    price_discovery: PriceDiscovery
-    demand_response: DemandResponse
-    demand_programs: DemandPrograms
-    carbon_credits: CarbonCredits
-    asset_nft: EnergyAssetNFT
-    asset_shares: EnergyAssetShares
-    governance_token: GovernanceToken | None  # governance is optional in a manifest
-    governor: EnergyGovernor | None
-    timelock: GridTimelock | None
 
     def __init__(self, w3: Web3, manifest: dict[str, Any], source: str = "the manifest") -> None:
         """`source` names the manifest in errors (its path)."""
@@ -134,55 +119,123 @@ class GridClient:
             raise ChainMismatchError(chain_id, manifest["chainId"])
         if missing:
             raise DeploymentNotOnChainError(source, rpc_url)
+        absent = [name for name in REQUIRED_CONTRACTS if name not in manifest["contracts"]]
+        if absent:
+            raise ManifestError(f"The manifest of chain {chain_id} has no {absent[0]}: redeploy with `make deploy`.")
         self.w3 = w3
         self.chain_id = chain_id
         self.userdocs: dict[str, dict[str, Any]] = {
             entry["address"].lower(): entry.get("userdoc", {}) for entry in manifest["contracts"].values()
         }
-        # decode_tuples: struct results come back as named tuples (status.currentLoadW, …).
-        self.contracts: dict[str, Contract] = {
-            name: w3.eth.contract(address=Web3.to_checksum_address(entry["address"]), abi=entry["abi"], decode_tuples=True)
-            for name, entry in manifest["contracts"].items()
-        }
+        self.contracts = DeployedContracts(w3, manifest["contracts"])
         self.transactor = Transactor(w3, self.contracts, self.userdocs)
-        self.smart_meter = self._typed(SmartMeter, "SmartMeter")
-        self.energy_token = self._typed(EnergyToken, "EnergyToken")
-        self.payment_token = self._typed(PaymentToken, "PaymentToken")
-        self.vault = self._typed(EnergyVault, "EnergyVault")
-        self.trading = self._typed(EnergyTrading, "EnergyTrading")
-        self.auction = self._typed(EnergyAuction, "EnergyAuction")
-        self.auctions = {
-            name: EnergyAuction(self.transactor, contract)
-            for name, contract in self.contracts.items()
-            if name.startswith("EnergyAuction")
-        }
-        self.market_zones = self._optional(MarketZones, "MarketZones")
-        self.stepped_clearing = self._optional(SteppedClearing, "SteppedClearing")
-        self.grid_management = self._typed(GridManagement, "GridManagement")
-        self.grid_operations = self._typed(GridOperations, "GridOperations")
-        self.grid_oracle = self._typed(GridOracle, "GridOracle")
-        self.weather_oracle = self._typed(WeatherOracle, "WeatherOracle")
-        self.price_oracle = self._typed(PriceOracle, "PriceOracle")
-        self.price_discovery = self._typed(PriceDiscovery, "PriceDiscovery")
-        self.demand_response = self._typed(DemandResponse, "DemandResponse")
-        self.demand_programs = self._typed(DemandPrograms, "DemandPrograms")
-        self.carbon_credits = self._typed(CarbonCredits, "CarbonCredits")
-        self.asset_nft = self._typed(EnergyAssetNFT, "EnergyAssetNFT")
-        self.asset_shares = self._typed(EnergyAssetShares, "EnergyAssetShares")
-        self.governance_token = self._optional(GovernanceToken, "GovernanceToken")
-        self.governor = self._optional(EnergyGovernor, "EnergyGovernor")
-        self.timelock = self._optional(GridTimelock, "GridTimelock")
+
+    # Each contract's typed client, made when first used (DeployedContracts).
+
+    @cached_property
+    def smart_meter(self) -> SmartMeter:
+        return SmartMeter(self.transactor, self.contracts["SmartMeter"])
+
+    @cached_property
+    def energy_token(self) -> EnergyToken:
+        return EnergyToken(self.transactor, self.contracts["EnergyToken"])
+
+    @cached_property
+    def payment_token(self) -> PaymentToken:
+        return PaymentToken(self.transactor, self.contracts["PaymentToken"])
+
+    @cached_property
+    def vault(self) -> EnergyVault:
+        """The balances the auctions trade."""
+        return EnergyVault(self.transactor, self.contracts["EnergyVault"])
+
+    @cached_property
+    def trading(self) -> EnergyTrading:
+        """EnergyTrading, also listed as Settlement (one contract)."""
+        return EnergyTrading(self.transactor, self.contracts["EnergyTrading"])
+
+    @cached_property
+    def auction(self) -> EnergyAuction:
+        """The quarter-hourly EnergyAuction."""
+        return EnergyAuction(self.transactor, self.contracts["EnergyAuction"])
+
+    @cached_property
+    def auctions(self) -> dict[str, EnergyAuction]:
+        """Every auction by manifest name (EnergyAuction3600s, …)."""
+        return {name: EnergyAuction(self.transactor, self.contracts[name]) for name in self.contracts if name.startswith("EnergyAuction")}
+
+    @cached_property
+    def market_zones(self) -> MarketZones | None:
+        """The reading market's zones; older manifests have none."""
+        return self._optional(MarketZones, "MarketZones")
+
+    @cached_property
+    def stepped_clearing(self) -> SteppedClearing | None:
+        """Clears the largest markets in steps; older manifests have none."""
+        return self._optional(SteppedClearing, "SteppedClearing")
+
+    @cached_property
+    def grid_management(self) -> GridManagement:
+        return GridManagement(self.transactor, self.contracts["GridManagement"])
+
+    @cached_property
+    def grid_operations(self) -> GridOperations:
+        return GridOperations(self.transactor, self.contracts["GridOperations"])
+
+    @cached_property
+    def grid_oracle(self) -> GridOracle:
+        return GridOracle(self.transactor, self.contracts["GridOracle"])
+
+    @cached_property
+    def weather_oracle(self) -> WeatherOracle:
+        return WeatherOracle(self.transactor, self.contracts["WeatherOracle"])
+
+    @cached_property
+    def price_oracle(self) -> PriceOracle:
+        return PriceOracle(self.transactor, self.contracts["PriceOracle"])
+
+    @cached_property
+    def price_discovery(self) -> PriceDiscovery:
+        return PriceDiscovery(self.transactor, self.contracts["PriceDiscovery"])
+
+    @cached_property
+    def demand_response(self) -> DemandResponse:
+        return DemandResponse(self.transactor, self.contracts["DemandResponse"])
+
+    @cached_property
+    def demand_programs(self) -> DemandPrograms:
+        return DemandPrograms(self.transactor, self.contracts["DemandPrograms"])
+
+    @cached_property
+    def carbon_credits(self) -> CarbonCredits:
+        return CarbonCredits(self.transactor, self.contracts["CarbonCredits"])
+
+    @cached_property
+    def asset_nft(self) -> EnergyAssetNFT:
+        return EnergyAssetNFT(self.transactor, self.contracts["EnergyAssetNFT"])
+
+    @cached_property
+    def asset_shares(self) -> EnergyAssetShares:
+        return EnergyAssetShares(self.transactor, self.contracts["EnergyAssetShares"])
+
+    @cached_property
+    def governance_token(self) -> GovernanceToken | None:
+        """Governance is optional in a manifest."""
+        return self._optional(GovernanceToken, "GovernanceToken")
+
+    @cached_property
+    def governor(self) -> EnergyGovernor | None:
+        return self._optional(EnergyGovernor, "EnergyGovernor")
+
+    @cached_property
+    def timelock(self) -> GridTimelock | None:
+        return self._optional(GridTimelock, "GridTimelock")
 
     @classmethod
     def from_manifest(cls, path: str | Path, rpc_url: str, timeout_s: float = 30) -> GridClient:
         """The client of the deployment described at `path`, on the node at `rpc_url`."""
         provider = NodeProvider(rpc_url, request_kwargs={"timeout": timeout_s})
         return cls(Web3(provider), read_manifest(Path(path)), source=str(path))
-
-    def _typed(self, cls: type[C], name: str) -> C:
-        if name not in self.contracts:
-            raise ManifestError(f"The manifest of chain {self.chain_id} has no {name}: redeploy with `make deploy`.")
-        return cls(self.transactor, self.contracts[name])
 
     def _optional(self, cls: type[C], name: str) -> C | None:
         return cls(self.transactor, self.contracts[name]) if name in self.contracts else None
@@ -198,10 +251,10 @@ class GridClient:
         """The revert named from the called contract's ABI, else from the contract it bubbled up
         from (a token's balance error, SmartMeter's under DemandResponse, …)."""
         reason = describe_revert(list(call.contract_abi), data, self.userdocs.get(call.address.lower()))
-        for contract in self.contracts.values():
+        for name, address in self.contracts.addresses.items():
             if not reason.startswith("unknown error"):
                 break
-            reason = describe_revert(cast(Any, contract.abi), data, self.userdocs.get(contract.address.lower()))
+            reason = describe_revert(self.contracts.abis[name], data, self.userdocs.get(address.lower()))
         return reason
 
     # ------------------------------------------------------------------ the node

@@ -160,9 +160,8 @@ class Session:
         if self._client is None:
             return f"revert data {data}"
         client = self._client
-        for contract in client.contracts.values():
-            abi: Any = contract.abi  # web3's typed ABI entries are plain dicts at run time
-            reason = describe_revert(abi, data, client.userdocs.get(contract.address.lower()))
+        for name, address in client.contracts.addresses.items():
+            reason = describe_revert(client.contracts.abis[name], data, client.userdocs.get(address.lower()))
             if not reason.startswith("unknown error"):
                 return reason
         return f"unknown error {data[:10]}"

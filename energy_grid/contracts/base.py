@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from enum import IntEnum
 from typing import Any, Generic, NamedTuple, TypeVar, cast, get_args, get_origin, get_type_hints
@@ -51,19 +51,50 @@ T = TypeVar("T")
 _BUILDING: ContextVar[bool] = ContextVar("building", default=False)
 
 
+class DeployedContracts(Mapping[str, Contract]):
+    """A deployment's contracts by manifest name, each web3 Contract built when first used: web3 makes
+    a class for every function and event of an ABI, about a tenth of a second for a whole deployment,
+    and a command or a request uses one or two. Addresses and ABIs are at hand without building."""
+
+    def __init__(self, w3: Web3, entries: Mapping[str, Mapping[str, Any]]) -> None:
+        self.w3 = w3
+        self.addresses: dict[str, str] = {name: Web3.to_checksum_address(entry["address"]) for name, entry in entries.items()}
+        self.abis: dict[str, list[dict[str, Any]]] = {name: list(entry["abi"]) for name, entry in entries.items()}
+        self._built: dict[str, Contract] = {}
+
+    def __getitem__(self, name: str) -> Contract:
+        contract = self._built.get(name)
+        if contract is None:
+            # decode_tuples: struct results come back as named tuples (status.currentLoadW, …).
+            contract = self.w3.eth.contract(address=cast(Any, self.addresses[name]), abi=cast(Any, self.abis[name]), decode_tuples=True)
+            self._built[name] = contract
+        return contract
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.addresses)
+
+    def __len__(self) -> int:
+        return len(self.addresses)
+
+    def name_at(self, address: str) -> str | None:
+        """The first name the manifest lists the contract at `address` under; None if it has none."""
+        wanted = address.lower()
+        return next((name for name, at in self.addresses.items() if at.lower() == wanted), None)
+
+
 class Transactor:
     """Signs, sends and reads for every contract of one deployment; explains any revert with the
     ABI and NatSpec of whichever deployed contract declared the error (a token's balance error
     bubbles up through EnergyTrading, SmartMeter's through DemandResponse, …)."""
 
-    def __init__(self, w3: Web3, contracts: Mapping[str, Contract], userdocs: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(self, w3: Web3, contracts: DeployedContracts, userdocs: Mapping[str, Mapping[str, Any]]) -> None:
         self.w3 = w3
         self.contracts = contracts
         # By address: the manifest lists one contract under two names (Settlement, EnergyTrading).
         self.userdocs = {address.lower(): doc for address, doc in userdocs.items()}
         self.names: dict[str, str] = {}
-        for name, contract in contracts.items():
-            self.names.setdefault(contract.address.lower(), name)
+        for name, address in contracts.addresses.items():
+            self.names.setdefault(address.lower(), name)
 
     @property
     def rpc_url(self) -> str:
@@ -133,10 +164,10 @@ class Transactor:
 
     def rejection(self, call: ContractFunction, data: str) -> GridError:
         """The custom error in `data`, from the called contract's ABI first, then the others'."""
-        candidates = [call.address, *(c.address for c in self.contracts.values())]
+        candidates = [call.address, *self.contracts.addresses.values()]
         abis: dict[str, Sequence[Mapping[str, Any]]] = {call.address.lower(): call.contract_abi}
-        for contract in self.contracts.values():
-            abis.setdefault(contract.address.lower(), contract.abi)
+        for name, address in self.contracts.addresses.items():
+            abis.setdefault(address.lower(), self.contracts.abis[name])
         for address in dict.fromkeys(a.lower() for a in candidates):
             decoded = decode_error(abis[address], data, self.userdocs.get(address))
             if decoded is not None:

@@ -4,7 +4,7 @@ the meters' standing orders in the reading market (the auction its readings plac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -270,20 +270,21 @@ class SmartMeter(ContractClient):
     def _reading_market_contract(self) -> Contract:
         address = self.reading_market()
         require(address.lower() != ZERO_ADDRESS, "SmartMeter has no reading market: standing orders have nowhere to trade")
-        for contract in self.transactor.contracts.values():
-            if contract.address.lower() == address.lower():
-                return contract
-        raise ManifestError(f"SmartMeter's reading market {address} is not in the manifest.")
+        name = self.transactor.contracts.name_at(address)
+        if name is None:
+            raise ManifestError(f"SmartMeter's reading market {address} is not in the manifest.")
+        return self.transactor.contracts[name]
 
     def _metered_market_contract(self, address: str) -> Contract:
         """The reading market at `address`: the manifest's contract there, or (a market named before and
         since left out of the manifest) that address with the ABI of a reading market the manifest has."""
-        for contract in self.transactor.contracts.values():
-            if contract.address.lower() == address.lower():
-                return contract
-        for contract in self.transactor.contracts.values():
-            if any(item.get("name") == "MeteredOrdersSettled" for item in contract.abi):
-                return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=contract.abi)
+        contracts = self.transactor.contracts
+        name = contracts.name_at(address)
+        if name is not None:
+            return contracts[name]
+        for abi in contracts.abis.values():
+            if any(item.get("name") == "MeteredOrdersSettled" for item in abi):
+                return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=cast(Any, abi))
         raise ManifestError(f"The manifest has no reading market whose events would read {address}'s settlement.")
 
     # ----------------------------------------------------------------- reads

@@ -170,9 +170,9 @@ class EnergyVault(ContractClient):
 
     def _token_contract(self, token: str) -> Contract:
         """The token as the manifest describes it (its ABI has the permit functions)."""
-        for contract in self.transactor.contracts.values():
-            if contract.address.lower() == token.lower():
-                return contract
+        name = self.transactor.contracts.name_at(token)
+        if name is not None:
+            return self.transactor.contracts[name]
         raise InvalidInputError(f"The token {token} is not in the manifest: its permit cannot be signed here.")
 
 

@@ -270,7 +270,7 @@ class RowDecoder:
     """Decodes the logs of the indexed events of the deployment's `contracts` (by manifest name)
     into the index's rows."""
 
-    def __init__(self, contracts: dict[str, Contract]) -> None:
+    def __init__(self, contracts: Mapping[str, Contract]) -> None:
         self._decoders: dict[tuple[str, bytes], _Decoder] = {}
         for (contract_name, event_name), row in EVENTS.items():
             contract = contracts.get(contract_name)

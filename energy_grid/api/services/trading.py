@@ -30,7 +30,7 @@ def config(client: GridClient, tokens: dict[str, TokenInfo], settings: ServiceSe
     _, payment_symbol, payment_decimals = tokens["PaymentToken"]
     return schemas.ConfigOut(
         chainId=client.chain_id,
-        contracts={name: str(contract.address) for name, contract in client.contracts.items()},
+        contracts=dict(client.contracts.addresses),
         paymentSymbol=payment_symbol,
         paymentDecimals=payment_decimals,
         energyDecimals=tokens["EnergyToken"][2],

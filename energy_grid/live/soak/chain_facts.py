@@ -23,12 +23,18 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from hexbytes import HexBytes
+from web3 import Web3
+
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder, address_topic, first_block_at
 from energy_grid.chain.sender import TransactionSender
 from energy_grid.domain.units import INTERVAL_SECONDS
 
 TOPIC_CHUNK = 200  # meters a log query asks for at once
+# OpenZeppelin's Pausable events, which SmartMeter emits when its guardian pauses and lifts it.
+PAUSED_TOPIC = "0x" + bytes(Web3.keccak(text="Paused(address)")).hex()
+UNPAUSED_TOPIC = "0x" + bytes(Web3.keccak(text="Unpaused(address)")).hex()
 SKIP_REASONS = ("NOT_APPROVED", "MARKET_CLOSED", "PRICE_OFF_GRID", "TICK_FULL", "ALREADY_PLACED", "NOTHING_FREE", "PAUSED")
 
 
@@ -49,6 +55,7 @@ class ChainFacts:
     intervals_without_orders: list[int] = field(default_factory=list)
     gateway_transactions: int = 0
     gateway_failed: int = 0
+    gateway_failed_paused: int = 0  # of those, the ones in a block after SmartMeter's pause, before its unpause
     gateway_gas: int = 0
     first_block: int = 0
     last_block: int = 0
@@ -79,6 +86,7 @@ class ChainFacts:
             "intervalsWithoutOrders": self.intervals_without_orders,
             "gatewayTransactions": self.gateway_transactions,
             "gatewayTransactionsFailed": self.gateway_failed,
+            "gatewayTransactionsFailedWhilePaused": self.gateway_failed_paused,
             "gatewayGas": self.gateway_gas,
             "blocks": [self.first_block, self.last_block],
         }
@@ -98,7 +106,7 @@ def read_chain_facts(client: GridClient, meters: list[str], gateway: str, day_st
     on_chain = _read_readings(facts, client, sender, meters, reading_times)
     _read_markets(facts, client, sender, reading_times, on_chain)
     _read_skipped(facts, client, sender, meters)
-    _read_gateway(facts, sender, gateway)
+    _read_gateway(facts, sender, gateway, client["SmartMeter"].address)
     return facts
 
 
@@ -181,13 +189,23 @@ def _read_skipped(facts: ChainFacts, client: GridClient, sender: TransactionSend
             facts.skipped_by_reason[SKIP_REASONS[reason] if reason < len(SKIP_REASONS) else str(reason)] += 1
 
 
-def _read_gateway(facts: ChainFacts, sender: TransactionSender, gateway: str) -> None:
+def _read_gateway(facts: ChainFacts, sender: TransactionSender, gateway: str, smart_meter: str) -> None:
+    """The gateway's transactions, in chain order; a failed one is told apart when SmartMeter was
+    paused at its place in the chain (a guardian's pause mined before it, in its block or earlier,
+    and not yet lifted): no gateway can foresee that."""
     numbers = list(range(facts.first_block, facts.last_block + 1))
+    paused = False
     for receipts in sender.rpc_batch([("eth_getBlockReceipts", [hex(b)]) for b in numbers]):
         for receipt in receipts or []:
+            for log in receipt["logs"]:
+                if str(log["address"]).lower() == smart_meter.lower() and log["topics"]:
+                    topic = "0x" + bytes(HexBytes(log["topics"][0])).hex()
+                    paused = {PAUSED_TOPIC: True, UNPAUSED_TOPIC: False}.get(topic, paused)
             if str(receipt["from"]).lower() == gateway.lower():
+                failed = int(receipt["status"], 16) != 1
                 facts.gateway_transactions += 1
-                facts.gateway_failed += int(receipt["status"], 16) != 1
+                facts.gateway_failed += failed
+                facts.gateway_failed_paused += failed and paused
                 facts.gateway_gas += int(receipt["gasUsed"], 16)
 
 
