@@ -21,6 +21,7 @@ from energy_grid.chain.client import GridClient
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.live.community import LiveCommunity, LiveSetUpError
 from energy_grid.live.series import read_series
+from energy_grid.live.stack import LOAD_READING_DELAY_S
 from energy_grid.simulation.driver import community_config, run_state
 from energy_grid.simulation.ledger import SimulationResult, audit
 from energy_grid.simulation.model import CommunityModel
@@ -57,7 +58,7 @@ def audit_community(client: GridClient, community: LiveCommunity) -> SimulationR
     for figures in series:
         last = model.step(cut if figures.demand_response else None, power_flow=False)
     assert baseline_end is not None and last is not None  # at least one baseline and one simulated interval
-    return audit(state, series, baseline_end, last, started, metered_load=True)
+    return audit(state, series, baseline_end, last, started, metered_load_delay_s=LOAD_READING_DELAY_S)
 
 
 __all__ = ["audit_community"]

@@ -90,6 +90,9 @@ class Service:
     poll: bool = True
 
 
+# A load report waits up to this long (chain seconds) after its interval's end for the meters' readings.
+LOAD_READING_DELAY_S = 450
+
 # The community's services, in the order they start. The keys are anvil's dev accounts, local only:
 # the operator is dev 0 (every role), the gateway dev 1, the oracle reporter dev 2, the keeper dev 3;
 # the load reporter signs as each feeder's operator (the first feeder's is dev 0).
@@ -107,7 +110,7 @@ SERVICES: tuple[Service, ...] = (
     # readings of an interval take several blocks to land: a load report waits up to 7.5 minutes of
     # chain time for them, and goes out well before the next interval ends (at 60×, each block a
     # report takes to send is another minute).
-    Service("load-reporter", ("live", "load-reporter", "--reading-delay", "450")),
+    Service("load-reporter", ("live", "load-reporter", "--reading-delay", str(LOAD_READING_DELAY_S))),
     Service("dr-planner", ("dr-planner",), dev_account=0),
     Service("meters", ("meters", "emulate", "--deadline-margin", "{deadline_margin}"), broker_user=FLEET_USER),
     # The operator token goes to a private file: web.log is the program's output, readable by others.

@@ -176,7 +176,7 @@ def audit(
     last: IntervalResult,
     started: float,
     *,
-    metered_load: bool = False,
+    metered_load_delay_s: int | None = None,
 ) -> SimulationResult:
     """Reads the run back from the chain and checks it; raises SimulationImbalance if it does not balance.
 
@@ -185,10 +185,10 @@ def audit(
     (the registers the chain must show), and `started` the run's start (time.monotonic()).
 
     The operator's load reports are checked against the model's transformers (apparent power, from
-    the power flow), as the simulation reports them; with `metered_load`, against the meters' net
-    import (energy_grid.domain.units.transformer_load_kw), as a load reporter that has only the
-    meters' readings reports them."""
-    return _Auditor(state, series, baseline_end, last, started, metered_load).result()
+    the power flow), as the simulation reports them; with `metered_load_delay_s`, against the
+    meters' net import (energy_grid.domain.units.transformer_load_kw), as a load reporter that has
+    only the meters' readings reports them, waiting up to that long after an interval's end for them."""
+    return _Auditor(state, series, baseline_end, last, started, metered_load_delay_s).result()
 
 
 class _Auditor:
@@ -199,10 +199,11 @@ class _Auditor:
         baseline_end: IntervalResult,
         last: IntervalResult,
         started: float,
-        metered_load: bool,
+        metered_load_delay_s: int | None,
     ) -> None:
         self.state = state
-        self.metered_load = metered_load
+        self.metered_load = metered_load_delay_s is not None
+        self.reading_delay_s = metered_load_delay_s or 0
         self._latest: int | None = None
         self._day_first: int | None = None
         self.client = state.client
@@ -465,8 +466,8 @@ class _Auditor:
         """One load report per simulated interval and feeder (one feeder for the whole community
         when the market is not zoned; a report is the latest interval's that ended before its
         block), each the transformers' rating as the capacity and, as the demand, their apparent
-        power in the model (kVA taken as kW) or, with `metered_load`, the meters' net import (kW).
-        Returns the checks and, with `metered_load`, how many reports were made before every meter
+        power in the model (kVA taken as kW) or, with a reading delay, the meters' net import (kW).
+        Returns the checks and, with a reading delay, how many reports were made before every meter
         of their feeder had its reading of their interval on chain.
 
         A load reporter that has only the meters' readings waits for them a while after the
@@ -497,8 +498,17 @@ class _Auditor:
             return [counted, BalanceCheck(what, matching, len(series) * feeders)], 0
         complete = matching = 0
         last_arrival = self._last_reading_blocks()
+        calendar, w3, latest = self.state.calendar, self.client.w3, self._latest_block()
+        gave_up: dict[int, int] = {}
         for report, figures, feeder in reported:
-            if last_arrival.get((feeder, figures.interval), report.block) >= report.block:
+            # The reporter reports once every meter of the feeder has read, or, with readings still
+            # out, once the reading delay after the interval's end has passed, from what it has then:
+            # every reading was in it when the last came in a block before both that time and the report.
+            if figures.interval not in gave_up:
+                delay_ends_s = calendar.step_time_s(figures.interval) + self.reading_delay_s
+                gave_up[figures.interval] = first_block_at(w3, delay_ends_s, self._day_first_block(), latest)
+            made_from_all_before = min(report.block, gave_up[figures.interval])
+            if last_arrival.get((feeder, figures.interval), made_from_all_before) >= made_from_all_before:
                 continue
             complete += 1
             net_wh = figures.feeder_net_import_wh[feeder] if zoned else figures.import_wh - figures.export_wh
