@@ -218,17 +218,26 @@ class HostileDevice:
         return self.random.randbytes(self.random.randint(64, 512))
 
     def _fuzzed(self, own_payload: bytes) -> bytes:
-        """The meter's own message with one to three faults, each of which alone makes it malformed."""
+        """The meter's own message with one to three faults, each of which alone makes it malformed and
+        none of which undoes another: each touches one of the message's own fields that no fault has
+        touched before."""
         message: Any = json.loads(own_payload)
+        untouched = {"message": set(message), "reading": set(message["reading"])}
         for _ in range(self.random.randint(1, 3)):
             if not isinstance(message, dict):
                 break  # in an array already
-            reading = message.get("reading")
-            fields = self.random.choice([message, reading]) if isinstance(reading, dict) else message
-            name = self.random.choice(sorted(fields))
+            # The reading's fields only while the message's "reading" is untouched.
+            own_reading = "reading" in untouched["message"]
+            roles = [role for role in ("message", "reading") if untouched[role] and (role == "message" or own_reading)]
+            if not roles:
+                break
+            role = self.random.choice(roles)
+            fields = message if role == "message" else message["reading"]
+            name = self.random.choice(sorted(untouched[role]))
+            untouched[role].discard(name)
             fault = self.random.choice(FAULTS)
             if fault == "retyped":
-                fields[name] = self.random.choice(WRONG_VALUES)
+                fields[name] = json.loads(json.dumps(self.random.choice(WRONG_VALUES)))  # a copy of its own
             elif fault == "missing":
                 del fields[name]
             elif fault == "unknown":
@@ -237,6 +246,7 @@ class HostileDevice:
                 message = [message]
             else:
                 message["reading"] = [fields]
+                untouched["message"].discard("reading")
         return json.dumps(message).encode()
 
     def _signed(self, key: PrivateKey, nonce: int, deadline: int, reading: tuple[int, int, int, int, int]) -> SignedReading:
