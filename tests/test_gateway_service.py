@@ -793,6 +793,105 @@ def test_a_reading_whose_deadline_passes_before_the_next_block_is_refused_expire
     assert client["SmartMeter"].functions.nonces(late.address).call() == 1
 
 
+def test_a_meters_readings_behind_one_that_expired_wait_for_it_signed_again_and_land_after_it(gateway_harness):
+    """SmartMeter takes a meter's nonces in order. Nonce 1 expires while it waits, with nonce 2 behind it:
+    nonce 2 is not sent (it would be refused, the chain expecting 1) nor answered, but held; nonce 3,
+    published before the meter signs nonce 1 again, is taken and held too; nonce 1 signed again lands,
+    with 2 and 3 after it, and the meter hears one rejection only."""
+    harness = gateway_harness
+    client = harness.client
+    device = new_device(client, "held-behind-expired")
+    at = first_readings(harness, [device])
+    harness.mine(at + 3 * INTERVAL_S)
+    client.w3.provider.make_request("anvil_setBlockTimestampInterval", [60])  # type: ignore[arg-type]
+    try:
+        for _ in range(BLOCK_STEPS_SEEN):
+            harness.mine()
+        head_s = chain_now(client)
+        signed = {}
+        for nonce in (1, 2, 3):
+            device.consumption_wh += 4
+            signed[nonce] = device.sign(client, at + nonce * INTERVAL_S, nonce=nonce, deadline=head_s + 90 if nonce == 1 else None)
+        harness.publish(signed[1])
+        harness.publish(signed[2])
+        harness.take(2)
+        harness.mine()  # nonce 1's deadline passes before the next block
+        (expired,) = harness.answers_for(device.address, "rejected", 1)
+        assert (expired["reason"], expired["nonce"]) == ("expired", 1)
+        harness.mine()
+        harness.mine()
+        assert len(harness.rejections_for(device.address)) == 1
+        assert harness.gateway.store.held() == [signed[2]]
+        harness.publish(signed[3])
+        harness.take(1)
+        again = device.sign(client, at + INTERVAL_S, nonce=1, consumption_wh=signed[1].reading[1], deadline=chain_now(client) + 3_600)
+        harness.publish(again)
+        harness.take(1)
+        harness.mine()
+        harness.mine()
+        answers = harness.answers_for(device.address, "accepted", 4)[1:]
+        assert sorted((a["nonce"], a["digest"]) for a in answers) == [
+            (1, digest_of(client, again)), (2, digest_of(client, signed[2])), (3, digest_of(client, signed[3]))
+        ]
+    finally:
+        client.w3.provider.make_request("anvil_removeBlockTimestampInterval", [])  # type: ignore[arg-type]
+    assert len(harness.rejections_for(device.address)) == 1
+    assert client["SmartMeter"].functions.nonces(device.address).call() == 4
+
+
+@pytest.mark.parametrize("with_other", [True, False], ids=["one-of-two-expires", "its-only-reading-expires"])
+def test_a_stuck_batch_is_replaced_without_the_readings_whose_deadline_passed_and_none_reverts(gateway_harness, with_other):
+    """A batch stuck for its fees is signed again with higher ones; a reading whose deadline passes before
+    the next block would make the replacement revert whole, so it is left out (a replacement left with no
+    reading moves nothing to the gateway itself, to fill the account's nonce). The reading left out is
+    refused `expired`, the other lands, no transaction reverts, and the meter's reading signed again lands."""
+    harness = gateway_harness
+    client = harness.client
+    expiring = new_device(client, f"stuck-expiring-{with_other}")
+    devices = [expiring, new_device(client, f"stuck-kept-{with_other}")] if with_other else [expiring]
+    at = first_readings(harness, devices)
+    harness.mine(at + INTERVAL_S)
+    stuck_blocks = harness.gateway.settings.stuck_after_blocks
+    client.w3.provider.make_request("anvil_setBlockTimestampInterval", [60])  # type: ignore[arg-type]
+    try:
+        for _ in range(BLOCK_STEPS_SEEN):
+            harness.mine()
+        head_s = chain_now(client)
+        # Sent in the next block; its deadline passes before the block after the replacement's.
+        deadline = head_s + 60 * (stuck_blocks + 1) + 30
+        signed = {}
+        for device in devices:
+            device.consumption_wh += 7
+            signed[device.address] = device.sign(client, at + INTERVAL_S, deadline=deadline if device is expiring else None)
+            harness.publish(signed[device.address])
+        harness.take(len(devices))
+        harness.mine()  # sent
+        (tx_nonce,) = harness.gateway.store.in_flight()
+        sent = harness.gateway.store.transactions(tx_nonce)[0]
+        client.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(sent.max_fee_per_gas * 50)])  # type: ignore[arg-type]
+        for _ in range(stuck_blocks):
+            harness.mine()
+        replacement = harness.gateway.store.transactions(tx_nonce)[-1]
+        assert replacement.carries == tuple((d.address, 1) for d in devices if d is not expiring)
+        harness.mine()
+        (refused,) = harness.answers_for(expiring.address, "rejected", 1)
+        assert (refused["reason"], refused["digest"]) == ("expired", digest_of(client, signed[expiring.address]))
+        for device in devices[1:]:
+            answer = harness.answers_for(device.address, "accepted", 2)[-1]
+            assert (answer["nonce"], answer["txHash"]) == (1, replacement.tx_hash)
+        assert client.w3.eth.get_transaction_receipt(replacement.tx_hash)["status"] == 1
+        again = expiring.sign(client, at + INTERVAL_S, deadline=chain_now(client) + 3_600)
+        harness.publish(again)
+        harness.take(1)
+        harness.mine()
+        harness.mine()
+        answer = harness.answers_for(expiring.address, "accepted", 2)[-1]
+        assert (answer["nonce"], answer["digest"]) == (1, digest_of(client, again))
+    finally:
+        client.w3.provider.make_request("anvil_removeBlockTimestampInterval", [])  # type: ignore[arg-type]
+    assert not harness.gateway.metrics.registry.get_sample_value("energy_grid_gateway_transactions_total", {"outcome": "reverted"})
+
+
 def test_a_reading_published_twice_in_one_burst_is_taken_once_and_only_accepted(gateway_harness):
     """A QoS 1 redelivery, or a meter's retry, arriving with the first copy: no `rejected` for it."""
     harness = gateway_harness

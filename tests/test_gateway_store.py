@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 from eth_account import Account
 
@@ -70,9 +71,7 @@ def test_a_reading_moves_from_accepted_to_submitted_to_on_chain(tmp_path):
     assert store.highest_tx_nonce() == 7
     assert store.mark_on_chain(7, transaction(7).tx_hash, 12) == [reading(0, 0), reading(1, 1)]
     assert store.in_flight() == {}
-    latest = store.latest(DEVICE.address)
-    assert latest is not None
-    assert (latest.signed, latest.state) == (reading(2, 2), ReadingState.ACCEPTED)
+    assert [(r.signed, r.state) for r in store.run_from(DEVICE.address, 2)] == [(reading(2, 2), ReadingState.ACCEPTED)]
     store.submit([reading(2, 2)], transaction(8))
     store.mark_on_chain(8, transaction(8).tx_hash, 13)
     stored = store.get(DEVICE.address, 2)
@@ -99,7 +98,7 @@ def test_a_transaction_that_reverted_or_lost_its_nonce_sends_its_readings_again(
     assert store.waiting() == [reading(0)]
     assert store.in_flight() == {}
     assert store.mark_on_chain(0, transaction(0).tx_hash, 12) == []
-    assert store.latest("0x" + "00" * 20) is None
+    assert store.run_from("0x" + "00" * 20, 0) == []
 
 
 def test_a_refused_reading_leaves_the_queue_and_the_next_may_take_its_nonce(tmp_path):
@@ -107,8 +106,58 @@ def test_a_refused_reading_leaves_the_queue_and_the_next_may_take_its_nonce(tmp_
     store.accept(reading(0), NOW)
     store.refuse(DEVICE.address, 0, "meter deactivated")
     assert store.waiting() == []
-    assert store.latest(DEVICE.address) is None
+    assert [r.state for r in store.run_from(DEVICE.address, 0)] == [ReadingState.REFUSED]
     assert store.counts()[ReadingState.REFUSED] == 1
+    again = sign_reading(DEVICE.key, CHAIN_ID, SMART_METER, 0, NOW + 900, reading(0).reading)
+    assert store.accept(again, NOW + 60)
+    assert store.waiting() == [again]
+
+
+def test_a_meters_readings_behind_a_refused_one_are_held_until_it_is_signed_again(tmp_path):
+    """SmartMeter takes a meter's nonces in order: after the chain refused nonce 1, nonces 2 and 3 wait
+    (held), and follow nonce 1 signed again in nonce order although they arrived before it."""
+    store = ReadingStore(tmp_path / "gateway.sqlite")
+    for nonce in range(4):
+        store.accept(reading(nonce, nonce), NOW + nonce)
+    store.submit([reading(0, 0)], transaction(0))
+    store.refuse(DEVICE.address, 1, "its deadline passed")
+    assert store.waiting() == []
+    assert store.held() == [reading(2, 2), reading(3, 3)]
+    assert [r.signed.nonce for r in store.run_from(DEVICE.address, 1)] == [1, 2, 3]
+    again = sign_reading(DEVICE.key, CHAIN_ID, SMART_METER, 1, NOW + 1_800, reading(1, 1).reading)
+    store.accept(again, NOW + 100)
+    assert store.waiting() == [again, reading(2, 2), reading(3, 3)]
+    assert store.held() == []
+
+
+def test_a_refused_reading_whose_nonce_the_chain_filled_another_way_holds_back_nothing(tmp_path):
+    store = ReadingStore(tmp_path / "gateway.sqlite")
+    for nonce in range(3):
+        store.accept(reading(nonce, nonce), NOW + nonce)
+    store.refuse(DEVICE.address, 0, "its deadline passed")
+    store.found_on_chain(DEVICE.address, 0, "0x" + "ab" * 32, 77)
+    assert store.waiting() == [reading(1, 1), reading(2, 2)]
+    assert store.get(DEVICE.address, 0) == StoredReading(reading(0), NOW, ReadingState.ON_CHAIN, "0x" + "ab" * 32, 77)
+    store.refuse(DEVICE.address, 1, "its deadline passed")
+    assert store.waiting() == []
+    store.drop_refused_below([(DEVICE.address, 2)])  # the chain took another reading under nonce 1
+    assert store.get(DEVICE.address, 1) is None
+    assert store.waiting() == [reading(2, 2)]
+
+
+def test_a_replacement_that_carries_some_of_its_nonces_readings_leaves_the_others_to_the_queue(tmp_path):
+    store = ReadingStore(tmp_path / "gateway.sqlite")
+    other = Account.from_key("0x" + "22" * 32)
+    theirs = sign_reading(other.key, CHAIN_ID, SMART_METER, 0, NOW + 600, (NOW, 1, 0, 50_000, 1_000))
+    store.accept_many([reading(0), theirs], NOW)
+    store.submit([reading(0), theirs], transaction(4))
+    replacement = replace(transaction(4, fee=20), carries=((other.address, 0),))
+    store.replace(replacement)
+    assert store.transactions(4)[-1] == replacement
+    assert store.mark_on_chain(4, replacement.tx_hash, 50, replacement.carries) == [theirs]
+    assert store.in_flight() == {4: [reading(0)]}
+    assert store.reopen(4) == [reading(0)]
+    assert store.waiting() == [reading(0)]
 
 
 def test_only_a_waiting_reading_can_be_refused(tmp_path):

@@ -192,8 +192,14 @@ def test_a_reading_no_answer_came_for_is_published_again_two_interval_ends_later
         first = reader.take(LIVE_HOUSEHOLDS)
         answered, unanswered = first[0][2], first[1:]
         reader.answer(answer_topic(MQTT_CHAIN_ID, answered.meter, True), b'{"nonce": 0, "txHash": "0x00", "blockNumber": 1}')
+        # Refused ahead of an earlier reading the gateway lacked: not final, so it is published again too.
+        ahead = unanswered[0][2]
+        ahead_answer = b'{"nonce": 0, "reason": "nonce-ahead", "message": "", "digest": null}'
+        reader.answer(answer_topic(MQTT_CHAIN_ID, ahead.meter, False), ahead_answer)
         registry = meters.metrics.registry
         assert _eventually(lambda: registry.get_sample_value("energy_grid_meters_readings_accepted_total") == 1.0)
+        rejected = "energy_grid_meters_readings_rejected_total"
+        assert _eventually(lambda: registry.get_sample_value(rejected, {"reason": "nonce-ahead"}) == 1.0)
         mine_at(client, interval_end_s(community, 1))
         assert {signed.nonce for _, _, signed in reader.take(LIVE_HOUSEHOLDS)} == {1}  # nothing again yet
         mine_at(client, interval_end_s(community, 2))

@@ -34,7 +34,9 @@ or a gateway that never saw it loses nothing, and the gateway answers a duplicat
 it twice. A reading refused `expired` (its deadline passed before it reached the chain: the chain
 paused, the gateway down) is signed again under the same nonce with a deadline `deadline_margin_s`
 after the next block's earliest time, and published; each answer names the digest of the signed reading it is
-about, so a late answer about the first signature does not touch the second. After the last
+about, so a late answer about the first signature does not touch the second. A reading refused
+`nonce-ahead` (published before the gateway had its earlier one) stays unanswered, and so is
+published again. After the last
 interval it goes on until every reading is answered. Each interval's model figures (the
 simulation's IntervalFigures) are appended to the series file next to the run file
 (energy_grid.live.series), for the live audit.
@@ -242,7 +244,8 @@ class VirtualMeters:
                 reason, message = str(answer["reason"]), str(answer.get("message", ""))
             except (KeyError, TypeError):
                 reason, message = "unreadable", payload[:200].decode(errors="replace")
-        if isinstance(nonce, int):
+        if isinstance(nonce, int) and reason != MessageCode.NONCE_AHEAD:
+            # Ahead: an earlier reading had not reached the gateway yet; this one is published again.
             self._settle((meter, nonce), digest, accepted=leaf == "accepted", expired=reason == MessageCode.EXPIRED)
         if leaf == "accepted":
             self.accepted.inc()

@@ -3,7 +3,9 @@ a reading's market clears.
 
 A meter's view is the chain's record advanced by the readings the gateway has accepted and not yet
 seen on chain, so that the next message is checked against the reading before it, wherever that
-reading is.
+reading is. A reading the chain refused here keeps its place in that run: the meter's reading signed
+again under its nonce is checked against the reading before it (`before`), and the meter's later
+readings are taken meanwhile and wait behind it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.contracts.structs import MeterReading
 from energy_grid.services.gateway.messages import MeterView
-from energy_grid.services.gateway.store import ReadingStore
+from energy_grid.services.gateway.store import ReadingState, ReadingStore
 from energy_grid.services.ingest import read_limits
 from energy_grid.services.reading_rules import ChainLimits
 from energy_grid.signing.readings import SignedReading
@@ -56,7 +58,8 @@ class ChainView:
         self.smart_meter = client["SmartMeter"]
         self._reader = TransactionSender(client, manual_mining=False)
         self.limits = read_limits(client)
-        self._meters: dict[str, MeterView] = {}
+        self._records: dict[str, MeterView] = {}  # each meter's record on chain, as last read
+        self._meters: dict[str, MeterView] = {}  # the same, advanced by the readings stored beyond it
         market = client.smart_meter.reading_market()
         self.reading_market = None if int(market, 16) == 0 else market
         if self.reading_market is not None:
@@ -74,10 +77,22 @@ class ChainView:
         """The meter's view; an unknown meter is read again each time (it may be registered since)."""
         view = self._meters.get(meter)
         if view is None:
-            view = self._read(meter)
-            if view.registered:
-                self._meters[meter] = view
+            record = self._read(meter)
+            view = self._with_stored(meter, record) if record.registered else record
+            if record.registered:
+                self._records[meter], self._meters[meter] = record, view
         return view
+
+    def before(self, meter: str, nonce: int) -> MeterView:
+        """The meter as a reading under `nonce`, whose earlier reading the chain refused here, is
+        checked against: the chain's record when `nonce` is its next nonce there (or below: taken),
+        else that record advanced to the stored reading before `nonce`."""
+        view = self.meter(meter)
+        record = self._records.get(meter, view)
+        previous = self.store.get(meter, nonce - 1) if nonce > record.next_nonce else None
+        if previous is None:
+            return record
+        return replace(record, next_nonce=nonce, latest=MeterReading(*previous.signed.reading))
 
     def prefetch(self, meters: Iterable[str]) -> None:
         """Reads the records of the meters it does not know yet in three JSON-RPC batches, rather
@@ -95,23 +110,31 @@ class ChainView:
             readings = self._reader.read([prepare(self.smart_meter, "getLatestReading", m, signature=latest_reading) for m in unknown])
         except GridError:
             return
-        for meter, info, nonce, reading in zip(unknown, infos, nonces, readings, strict=True):
+        records = {
             # MeterInfo: owner, regionId, active, ...
-            view = MeterView(registered=True, active=bool(info[2]), next_nonce=int(nonce), latest=MeterReading(*reading))
-            self._meters[meter] = self._with_stored(meter, view)
+            meter: MeterView(registered=True, active=bool(info[2]), next_nonce=int(nonce), latest=MeterReading(*reading))
+            for meter, info, nonce, reading in zip(unknown, infos, nonces, readings, strict=True)
+        }
+        self.store.drop_refused_below((meter, record.next_nonce) for meter, record in records.items())
+        for meter, record in records.items():
+            self._records[meter], self._meters[meter] = record, self._with_stored(meter, record)
 
     def advance(self, signed: SignedReading) -> None:
-        """The gateway accepted `signed`: the meter's next message must follow it."""
+        """The gateway accepted `signed`: the meter's next message must follow it (a reading signed
+        again under a nonce inside the run leaves the view as it is)."""
         view = self.meter(signed.meter)
-        self._meters[signed.meter] = replace(view, next_nonce=signed.nonce + 1, latest=MeterReading(*signed.reading))
+        if signed.nonce >= view.next_nonce:
+            self._meters[signed.meter] = replace(view, next_nonce=signed.nonce + 1, latest=MeterReading(*signed.reading))
 
     def forget(self, meter: str) -> None:
         """Reads the meter's record from the chain again next time (after the chain refused one of
         its readings, or went back in time)."""
+        self._records.pop(meter, None)
         self._meters.pop(meter, None)
 
     def forget_all(self) -> None:
         """Reads every meter's record from the chain again (after the chain went back)."""
+        self._records.clear()
         self._meters.clear()
 
     def reading_on_chain(self, signed: SignedReading) -> OnChain | None:
@@ -151,11 +174,15 @@ class ChainView:
             return MeterView(registered=False, active=False, next_nonce=0, latest=MeterReading(0, 0, 0, 0, 0))
         chain_nonce = int(functions.nonces(meter).call())
         latest = self.client.smart_meter.latest_reading(meter)
-        return self._with_stored(meter, MeterView(registered=True, active=bool(info.active), next_nonce=chain_nonce, latest=latest))
+        self.store.drop_refused_below([(meter, chain_nonce)])
+        return MeterView(registered=True, active=bool(info.active), next_nonce=chain_nonce, latest=latest)
 
-    def _with_stored(self, meter: str, view: MeterView) -> MeterView:
-        """The chain's record of the meter advanced by the readings the gateway holds beyond it."""
-        stored = self.store.latest(meter)
-        if stored is not None and stored.signed.nonce >= view.next_nonce:
-            return replace(view, next_nonce=stored.signed.nonce + 1, latest=MeterReading(*stored.signed.reading))
-        return view
+    def _with_stored(self, meter: str, record: MeterView) -> MeterView:
+        """The chain's record of the meter advanced by the readings the gateway holds beyond it without
+        a gap; the latest reading is the last of them the chain has not refused."""
+        run = self.store.run_from(meter, record.next_nonce)
+        if not run:
+            return record
+        kept = [stored for stored in run if stored.state != ReadingState.REFUSED]
+        latest = MeterReading(*kept[-1].signed.reading) if kept else record.latest
+        return replace(record, next_nonce=run[-1].signed.nonce + 1, latest=latest)

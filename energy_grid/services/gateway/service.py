@@ -13,8 +13,9 @@ One loop, on one thread:
 2. At each new block: the chain is checked for having gone back (a node restarted from an older
    state: readings recorded as mined that the chain no longer has wait again); transactions in
    flight are followed (mined batches answered on each meter's `accepted` topic, stuck ones
-   replaced with higher fees); waiting readings are sent in batches (energy_grid.services.gateway.
-   submitter).
+   replaced with higher fees); readings whose deadline passes before the next block are refused
+   `expired`; waiting readings are sent in batches (energy_grid.services.gateway.submitter), a
+   meter's readings behind one the chain refused held until it is signed again.
 
 The MQTT session is persistent (a fixed client id, MQTT 3.1.1's clean session off): readings
 published while the gateway is down wait at the broker, also across a broker restart with
@@ -325,11 +326,13 @@ class Gateway:
             taken = f"nonce {signed.nonce} is taken by another reading of meter {signed.meter}"
             raise Rejected(MessageCode.NONCE_USED, taken, signed.nonce)
         limits = self.view.limits_at(head.timestamp_s + self.settings.future_tolerance_s)
-        meter = self.view.meter(signed.meter)
+        # A reading under a nonce the chain refused here is checked against the reading before it.
+        meter = self.view.meter(signed.meter) if stored is None else self.view.before(signed.meter, signed.nonce)
         if signed.nonce < meter.next_nonce and (found := self.view.reading_on_chain(signed)) is not None:
             # The chain holds this very reading under a nonce the gateway has no record of taking
             # (sent by another gateway, or before this store): it is accepted, and the meter told where.
             self.metrics.duplicates.inc()
+            self.store.found_on_chain(signed.meter, signed.nonce, found.tx_hash, found.block_number)
             self._answer(signed.meter, True, self._accepted(signed, found.tx_hash, found.block_number))
             return None
         check_reading(signed, meter, limits, next_block_s=self.clock.next_block_s(head))
@@ -357,11 +360,13 @@ class Gateway:
         self.metrics.observe_head(head)
         if previous is not None and self._went_back(previous, head):
             self._after_rollback(head)
-        followed = self.submitter.follow(head)
+        next_block_s = self.clock.next_block_s(head)
+        followed = self.submitter.follow(head, next_block_s)
         self._record(followed.mined, followed.requeued)
         self.metrics.transactions.labels(outcome="replaced").inc(followed.replaced)
         self.metrics.stuck.set(followed.stuck)
-        waiting = self._unexpired(self.store.waiting(), self.clock.next_block_s(head))
+        self._unexpired(self.store.held(), next_block_s)
+        waiting = self._unexpired(self.store.waiting(), next_block_s)
         oldest = min((self._arrived_at_block.get((s.meter, s.nonce), -1) for s in waiting), default=head.number)
         quiet = self._last_message_block < head.number
         send_partial = quiet or head.number - oldest >= self.settings.max_wait_blocks
@@ -380,15 +385,19 @@ class Gateway:
         self.metrics.processed(head.number, head.number)
 
     def _unexpired(self, waiting: list[SignedReading], next_block_s: int) -> list[SignedReading]:
-        """The waiting readings that can still be in the next block; each whose deadline passes before
-        it is refused `expired`, so that no batch reverts for it once mined."""
+        """The waiting (or held) readings that can still be in the next block; each whose deadline
+        passes before it is refused `expired`, so that no batch reverts for it once mined, and its
+        meter's later readings are held behind it."""
         kept: list[SignedReading] = []
+        refused: set[str] = set()
         for signed in waiting:
+            if signed.meter in refused:
+                continue
             try:
                 check_deadline(signed, next_block_s)
             except Rejected as rejected:
-                self.store.refuse(signed.meter, signed.nonce, rejected.message)
                 self._refused(Refused(signed, "ReadingSignatureExpired", rejected.message))
+                refused.add(signed.meter)
                 continue
             kept.append(signed)
         return kept
@@ -409,6 +418,8 @@ class Gateway:
 
     def _record(self, mined: list[Mined], requeued: list[SignedReading]) -> None:
         for batch in mined:
+            for signed in batch.left_out:
+                self.view.forget(signed.meter)
             if batch.reverted:
                 self.metrics.transactions.labels(outcome="reverted").inc()
                 count = len(batch.readings)
@@ -438,7 +449,8 @@ class Gateway:
     def _refused(self, refused: Refused) -> None:
         """Answers a reading the chain refuses. A nonce below the meter's next one may be taken by this
         very reading, put on chain another way (another gateway, the meter's own transaction) while it
-        waited here: the meter is then told `accepted`, with the transaction that holds it."""
+        waited here: the meter is then told `accepted`, with the transaction that holds it. A refusal of
+        the meter itself (unknown, inactive) refuses the readings held behind this one with it."""
         signed = refused.signed
         self._arrived_at_block.pop((signed.meter, signed.nonce), None)
         self.view.forget(signed.meter)
@@ -448,11 +460,15 @@ class Gateway:
                 code = MessageCode.NONCE_AHEAD
             elif (found := self.view.reading_on_chain(signed)) is not None:
                 self.metrics.duplicates.inc()
+                self.store.found_on_chain(signed.meter, signed.nonce, found.tx_hash, found.block_number)
                 self._answer(signed.meter, True, self._accepted(signed, found.tx_hash, found.block_number))
                 return
-        self.metrics.rejected.labels(reason=code).inc()
-        log.warning("SmartMeter refuses reading nonce %d of %s: %s", signed.nonce, signed.meter, refused.message)
-        self._answer(signed.meter, False, Rejected(code, refused.message, signed.nonce, self._digest(signed)).answer())
+        behind = [held for held in self.store.held() if held.meter == signed.meter] if refused.error_name in METER_REFUSALS else []
+        for answered in [signed, *behind]:
+            self.store.refuse(answered.meter, answered.nonce, refused.message)
+            self.metrics.rejected.labels(reason=code).inc()
+            log.warning("reading nonce %d of %s refused: %s", answered.nonce, answered.meter, refused.message)
+            self._answer(answered.meter, False, Rejected(code, refused.message, answered.nonce, self._digest(answered)).answer())
 
     def health(self) -> dict[str, Any]:
         """Healthy while the broker session is up and the loop steps; the figures a dashboard shows."""
@@ -498,5 +514,7 @@ CHAIN_REFUSALS: dict[str, str] = {
     "VoltageOutOfBounds": RefusalCode.VOLTAGE_OUT_OF_BOUNDS,
     TOO_MUCH_GAS: MessageCode.TOO_MUCH_GAS,
 }
+# Refusals of the meter rather than of one reading: its later readings would be refused alike.
+METER_REFUSALS = frozenset({"MeterUnknown", "MeterInactive"})
 # A refusal no rule above names (a paused registry, a failing vault): answered with this code.
 REFUSED_ON_CHAIN = "refused-on-chain"

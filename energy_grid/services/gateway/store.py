@@ -9,7 +9,9 @@ A reading moves through these states:
   higher fee, so a nonce may have several signed transactions, of which at most one is mined;
 - ON_CHAIN: in a mined block (the transaction and block are kept for the `accepted` answer);
 - REFUSED: the chain refused it after the gateway had accepted it (the operator deactivated the
-  meter meanwhile, its deadline passed while the chain was down, …); the reason is kept.
+  meter meanwhile, its deadline passed while the chain was down, …); the reason is kept. The nonce
+  is free for the meter's reading signed again, and the meter's later readings wait behind it (held)
+  until that one is stored: SmartMeter takes a meter's nonces only in order.
 
 A gateway killed at any moment restarts from this file: an acknowledged reading is never lost,
 since it was on disk first; a transaction is never signed twice for the same readings, since the
@@ -54,9 +56,11 @@ CREATE TABLE IF NOT EXISTS transactions (
     max_fee_per_gas INTEGER NOT NULL,
     max_priority_fee_per_gas INTEGER NOT NULL,
     gas_limit INTEGER NOT NULL,
-    sent_at_block INTEGER NOT NULL
+    sent_at_block INTEGER NOT NULL,
+    carries TEXT                  -- [[meter, nonce], ...] when it carries only some of its nonce's readings
 );
 CREATE INDEX IF NOT EXISTS transactions_by_nonce ON transactions (tx_nonce);
+CREATE INDEX IF NOT EXISTS readings_refused ON readings (meter, nonce) WHERE state = 'refused';
 """
 
 
@@ -87,6 +91,9 @@ class StoredTransaction:
     max_priority_fee_per_gas: int
     gas_limit: int
     sent_at_block: int
+    # The (meter, nonce) of the readings it carries when that is not every reading of its nonce (a
+    # replacement that left out readings whose deadline passed while it was stuck); None: all of them.
+    carries: tuple[tuple[str, int], ...] | None = None
 
 
 def _to_json(signed: SignedReading) -> str:
@@ -125,6 +132,9 @@ class ReadingStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(transactions)")}
+        if "carries" not in columns:  # a store written before replacements could leave readings out
+            self._db.execute("ALTER TABLE transactions ADD COLUMN carries TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -172,25 +182,40 @@ class ReadingStore:
         ).fetchone()
         return None if row is None else StoredReading(_from_json(row[0]), row[1], ReadingState(row[2]), row[3], row[4])
 
-    def latest(self, meter: str) -> StoredReading | None:
-        """The meter's stored reading with the highest nonce that the chain has not refused: the
-        next message must follow it."""
-        row = self._db.execute(
-            "SELECT signed, received_at_s, state, tx_hash, block_number FROM readings WHERE meter = ? AND state != ? "
-            "ORDER BY nonce DESC LIMIT 1",
-            (meter, ReadingState.REFUSED),
-        ).fetchone()
-        if row is None:
-            return None
-        return StoredReading(_from_json(row[0]), row[1], ReadingState(row[2]), row[3], row[4])
+    def run_from(self, meter: str, nonce: int) -> list[StoredReading]:
+        """The meter's stored readings from `nonce` on without a gap, in nonce order: those beyond the
+        chain's record when `nonce` is the meter's next nonce there. A refused one is in the run, as
+        the nonce its reading signed again will take."""
+        rows = self._db.execute(
+            "SELECT nonce, signed, received_at_s, state, tx_hash, block_number FROM readings WHERE meter = ? AND nonce >= ? "
+            "ORDER BY nonce",
+            (meter, nonce),
+        ).fetchall()
+        run: list[StoredReading] = []
+        for expected, row in enumerate(rows, start=nonce):
+            if row[0] != expected:
+                break
+            run.append(StoredReading(_from_json(row[1]), row[2], ReadingState(row[3]), row[4], row[5]))
+        return run
 
     # ------------------------------------------------------------------ readings out
 
     def waiting(self, limit: int | None = None) -> list[SignedReading]:
         """Readings accepted and not yet in a transaction, each meter's in nonce order, meters by
-        their oldest reading."""
+        their oldest reading; without the held ones (behind a refused reading of their meter)."""
+        return self._accepted("NOT EXISTS", limit)
+
+    def held(self) -> list[SignedReading]:
+        """Readings accepted behind a refused reading of their meter: they wait for that nonce's
+        reading signed again, or for their own deadline."""
+        return self._accepted("EXISTS")
+
+    def _accepted(self, behind_refused: str, limit: int | None = None) -> list[SignedReading]:
         rows = self._db.execute(
-            "SELECT signed FROM readings WHERE state = ? ORDER BY received_at_s, meter, nonce LIMIT ?",
+            "SELECT signed FROM readings AS r WHERE state = ? AND "
+            + behind_refused
+            + " (SELECT 1 FROM readings AS g WHERE g.meter = r.meter AND g.state = 'refused' AND g.nonce < r.nonce) "
+            "ORDER BY MIN(received_at_s) OVER (PARTITION BY meter), meter, nonce LIMIT ?",
             (ReadingState.ACCEPTED, -1 if limit is None else limit),
         ).fetchall()
         return [_from_json(row[0]) for row in rows]
@@ -206,17 +231,21 @@ class ReadingStore:
             )
 
     def replace(self, tx: StoredTransaction) -> None:
-        """Records a replacement of a stuck transaction (same nonce, higher fee) before it is sent."""
+        """Records a replacement of a stuck transaction (same nonce, higher fee) before it is sent; it
+        may carry fewer of the nonce's readings (`tx.carries`)."""
         with self._transaction() as db:
             self._insert_transaction(db, tx)
 
     @staticmethod
     def _insert_transaction(db: sqlite3.Connection, tx: StoredTransaction) -> None:
         db.execute(
-            "INSERT INTO transactions (tx_hash, tx_nonce, raw, max_fee_per_gas, max_priority_fee_per_gas, gas_limit, sent_at_block) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (tx.tx_hash, tx.tx_nonce, tx.raw, tx.max_fee_per_gas, tx.max_priority_fee_per_gas, tx.gas_limit, tx.sent_at_block),
-        )
+            "INSERT INTO transactions (tx_hash, tx_nonce, raw, max_fee_per_gas, max_priority_fee_per_gas, gas_limit, sent_at_block, "
+            "carries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                tx.tx_hash, tx.tx_nonce, tx.raw, tx.max_fee_per_gas, tx.max_priority_fee_per_gas, tx.gas_limit, tx.sent_at_block,
+                None if tx.carries is None else json.dumps([list(key) for key in tx.carries]),
+            ),
+        )  # fmt: skip
 
     def in_flight(self) -> dict[int, list[SignedReading]]:
         """Readings in transactions signed and not yet seen mined, by the account nonce."""
@@ -230,11 +259,17 @@ class ReadingStore:
     def transactions(self, tx_nonce: int) -> list[StoredTransaction]:
         """The signed transactions at `tx_nonce`, the latest (highest fee) last."""
         rows = self._db.execute(
-            "SELECT tx_hash, tx_nonce, raw, max_fee_per_gas, max_priority_fee_per_gas, gas_limit, sent_at_block "
+            "SELECT tx_hash, tx_nonce, raw, max_fee_per_gas, max_priority_fee_per_gas, gas_limit, sent_at_block, carries "
             "FROM transactions WHERE tx_nonce = ? ORDER BY rowid",
             (tx_nonce,),
         ).fetchall()
-        return [StoredTransaction(*row) for row in rows]
+        return [
+            StoredTransaction(
+                tx_hash, tx_nonce, raw, max_fee, max_tip, gas_limit, sent_at_block,
+                None if carries is None else tuple((meter, nonce) for meter, nonce in json.loads(carries)),
+            )
+            for tx_hash, tx_nonce, raw, max_fee, max_tip, gas_limit, sent_at_block, carries in rows
+        ]  # fmt: skip
 
     def highest_tx_nonce(self) -> int | None:
         row = self._db.execute("SELECT MAX(tx_nonce) FROM transactions").fetchone()
@@ -242,16 +277,33 @@ class ReadingStore:
 
     # ------------------------------------------------------------------ what the chain did
 
-    def mark_on_chain(self, tx_nonce: int, tx_hash: str, block_number: int) -> list[SignedReading]:
-        """The readings of `tx_nonce`, mined in `tx_hash` at `block_number`: the ones to answer
-        `accepted` for."""
+    def mark_on_chain(
+        self, tx_nonce: int, tx_hash: str, block_number: int, carries: tuple[tuple[str, int], ...] | None = None
+    ) -> list[SignedReading]:
+        """The readings of `tx_nonce` that `tx_hash`, mined at `block_number`, carries (`carries`, or
+        all): the ones to answer `accepted` for. Readings of the nonce it left out stay sent until
+        `reopen` puts them back in the queue."""
         with self._transaction() as db:
-            rows = db.execute("SELECT signed FROM readings WHERE tx_nonce = ? AND state = ?", (tx_nonce, ReadingState.SUBMITTED)).fetchall()
-            db.execute(
-                "UPDATE readings SET state = ?, tx_hash = ?, block_number = ? WHERE tx_nonce = ? AND state = ?",
-                (ReadingState.ON_CHAIN, tx_hash, block_number, tx_nonce, ReadingState.SUBMITTED),
+            rows = db.execute(
+                "SELECT meter, nonce, signed FROM readings WHERE tx_nonce = ? AND state = ? ORDER BY meter, nonce",
+                (tx_nonce, ReadingState.SUBMITTED),
+            ).fetchall()
+            mined = [row for row in rows if carries is None or (row[0], row[1]) in carries]
+            db.executemany(
+                "UPDATE readings SET state = ?, tx_hash = ?, block_number = ? WHERE meter = ? AND nonce = ?",
+                [(ReadingState.ON_CHAIN, tx_hash, block_number, row[0], row[1]) for row in mined],
             )
-        return [_from_json(row[0]) for row in rows]
+        return [_from_json(row[2]) for row in mined]
+
+    def found_on_chain(self, meter: str, nonce: int, tx_hash: str, block_number: int) -> None:
+        """A reading the chain refused here is on chain after all, put there another way (another
+        relayer, the meter's own transaction): its row says where, and holds back no later reading."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE readings SET state = ?, tx_hash = ?, block_number = ?, reason = NULL WHERE meter = ? AND nonce = ? "
+                "AND state IN (?, ?)",
+                (ReadingState.ON_CHAIN, tx_hash, block_number, meter, nonce, ReadingState.ACCEPTED, ReadingState.REFUSED),
+            )
 
     def reopen(self, tx_nonce: int) -> list[SignedReading]:
         """A transaction that reverted, or whose nonce another transaction took: its readings go
@@ -271,6 +323,14 @@ class ReadingStore:
             db.execute(
                 "UPDATE readings SET state = ?, tx_nonce = NULL, reason = ? WHERE meter = ? AND nonce = ? AND state = ?",
                 (ReadingState.REFUSED, reason, meter, nonce, ReadingState.ACCEPTED),
+            )
+
+    def drop_refused_below(self, next_nonces: Iterable[tuple[str, int]]) -> None:
+        """Each (meter, the meter's next nonce on chain): its refused readings below that nonce, whose
+        nonces the chain has filled another way, are forgotten, so that they hold back no later reading."""
+        with self._transaction() as db:
+            db.executemany(
+                "DELETE FROM readings WHERE meter = ? AND state = 'refused' AND nonce < ?", [(meter, nonce) for meter, nonce in next_nonces]
             )
 
     def unmine_from(self, tx_nonce: int) -> list[SignedReading]:

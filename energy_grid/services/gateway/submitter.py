@@ -17,7 +17,11 @@ after the chain's latest block waits for the chain's clock to pass it.
 Nonces and replacements. The account's nonces are the gateway's own: the next is one past the
 highest the chain or the store knows. A transaction not mined `stuck_after_blocks` blocks after it
 was sent is replaced at its nonce with fees raised by the fee policy; every signed version is
-kept, and whichever is mined answers for the readings. After a restart, or after the chain
+kept, and whichever is mined answers for the readings it carries. A replacement leaves out the
+readings whose deadline passes before the next block (and each such meter's later readings), which
+would make the whole batch revert; with none left it is a transfer of nothing to the gateway itself,
+which fills the nonce. Readings the mined version left out go back to the queue, where an expired one
+is refused `expired`. After a restart, or after the chain
 went back, transactions the chain has not mined (or no longer has) are broadcast again from their
 stored bytes; one whose nonce another transaction took, or that reverted, puts its readings back in
 the queue.
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -99,6 +103,7 @@ class Mined:
     block_timestamp_s: int
     gas_used: int
     reverted: bool
+    left_out: list[SignedReading] = field(default_factory=list)  # readings of its nonce it did not carry, back in the queue
 
 
 @dataclass
@@ -109,6 +114,19 @@ class Followed:
     requeued: list[SignedReading] = field(default_factory=list)  # their nonce was taken: they wait again
     replaced: int = 0  # stuck ones sent again with higher fees
     stuck: int = 0  # stuck at the fee ceiling
+
+
+def still_in_time(batch: list[SignedReading], next_block_s: int) -> list[SignedReading]:
+    """The readings of `batch` that can still be in a block at `next_block_s`: without those whose
+    deadline passes before it, nor any later reading of their meters (its nonce would skip theirs)."""
+    dropped: set[str] = set()
+    kept: list[SignedReading] = []
+    for signed in sorted(batch, key=lambda s: (s.meter, s.nonce)):
+        if signed.meter in dropped or signed.deadline < next_block_s:
+            dropped.add(signed.meter)
+            continue
+        kept.append(signed)
+    return kept
 
 
 def plan_batch(waiting: Iterable[SignedReading], busy_meters: set[str], chain_time_s: int, size: int) -> list[SignedReading]:
@@ -208,9 +226,10 @@ class BatchSubmitter:
 
     # ------------------------------------------------------------------ following what was sent
 
-    def follow(self, head: ChainHead) -> Followed:
+    def follow(self, head: ChainHead, next_block_s: int | None = None) -> Followed:
         """Each transaction in flight: mined, its nonce taken by another (its readings put back),
-        or still waiting (replaced with higher fees when stuck, or counted stuck at the ceiling).
+        or still waiting (replaced with higher fees when stuck, without the readings whose deadline
+        passes before `next_block_s`, the next block's earliest time; or counted stuck at the ceiling).
         A nonce is taken for good only when it still looks so at a later block: a node mining a
         block counts the account's nonce before it answers for the block's receipts, and a batch
         mined that moment must not be sent again."""
@@ -235,7 +254,7 @@ class BatchSubmitter:
                 continue
             latest = self.store.transactions(tx_nonce)[-1]
             if head.number - latest.sent_at_block >= self.stuck_after_blocks:
-                if self._replace(latest, head):
+                if self._replace(latest, head, head.timestamp_s + 1 if next_block_s is None else next_block_s):
                     followed.replaced += 1
                 else:
                     followed.stuck += 1
@@ -254,8 +273,10 @@ class BatchSubmitter:
             if head_number - block_number + 1 < self.confirmations:
                 return CONFIRMING
             reverted = int(receipt["status"], 16) != 1
-            readings = self.store.reopen(tx_nonce) if reverted else self.store.mark_on_chain(tx_nonce, tx.tx_hash, block_number)
-            return Mined(readings, tx.tx_hash, block_number, self._block_time(block_number), int(receipt["gasUsed"], 16), reverted)
+            readings = self.store.reopen(tx_nonce) if reverted else self.store.mark_on_chain(tx_nonce, tx.tx_hash, block_number, tx.carries)
+            left_out = [] if reverted else self.store.reopen(tx_nonce)
+            block_time_s = self._block_time(block_number)
+            return Mined(readings, tx.tx_hash, block_number, block_time_s, int(receipt["gasUsed"], 16), reverted, left_out)
         return None
 
     def _block_time(self, block_number: int) -> int:
@@ -265,15 +286,21 @@ class BatchSubmitter:
             self._block_times[block_number] = int(self.client.w3.eth.get_block(block_number)["timestamp"])
         return self._block_times[block_number]
 
-    def _replace(self, stuck: StoredTransaction, head: ChainHead) -> bool:
-        """Signs and sends `stuck` again with higher fees; False at the fee ceiling."""
+    def _replace(self, stuck: StoredTransaction, head: ChainHead, next_block_s: int) -> bool:
+        """Signs and sends `stuck` again with higher fees, without the readings that can no longer be
+        in the next block; False at the fee ceiling."""
         previous = Fees(stuck.max_fee_per_gas, stuck.max_priority_fee_per_gas)
         fees = self.fee_policy.bumped(previous, head.base_fee_per_gas, self._suggested_tip())
         if fees is None:
             log.warning("transaction nonce %d is stuck at the fee ceiling (%d wei per gas)", stuck.tx_nonce, stuck.max_fee_per_gas)
             return False
-        readings = self.store.in_flight()[stuck.tx_nonce]
+        carried = [s for s in self.store.in_flight()[stuck.tx_nonce] if stuck.carries is None or (s.meter, s.nonce) in stuck.carries]
+        readings = still_in_time(carried, next_block_s)
         replacement = self._sign(readings, stuck.tx_nonce, stuck.gas_limit, fees, head.number)
+        if len(readings) < len(carried):
+            replacement = replace(replacement, carries=tuple((s.meter, s.nonce) for s in readings))
+            left = len(carried) - len(readings)
+            log.warning("transaction nonce %d: %d of its readings expire before the next block and leave it", stuck.tx_nonce, left)
         self.store.replace(replacement)
         log.info(
             "transaction nonce %d not mined after %d blocks: replaced by %s at %d wei per gas (was %d)",
@@ -313,7 +340,9 @@ class BatchSubmitter:
             deferred: Deferred | None = None
             for batch, gas in zip(batches, self._sized(batches, cap), strict=True):
                 if isinstance(gas, Refused):
-                    queue.remove(gas.signed)
+                    # Its meter's later readings are held behind it until it is signed again.
+                    refused = gas.signed
+                    queue = [s for s in queue if s.meter != refused.meter or s.nonce < refused.nonce]
                     on_refused(gas)
                     continue  # the rest of the batch is planned again
                 if isinstance(gas, Deferred):
@@ -433,10 +462,13 @@ class BatchSubmitter:
         return prepare(self.smart_meter, "submitSignedReadings", [signed.as_tuple() for signed in batch])
 
     def _sign(self, batch: list[SignedReading], tx_nonce: int, gas: int, fees: Fees, block_number: int) -> StoredTransaction:
-        call = self._call(batch)
-        transaction = DynamicFeeTransaction(
-            self.chain_id, tx_nonce, fees.max_priority_fee_per_gas, fees.max_fee_per_gas, gas, call.address, call.data
-        )
+        """The batch's transaction; with no reading, a transfer of nothing to the gateway itself (a
+        replacement whose every reading expired, which must still fill its nonce)."""
+        to, data = self.account.address, "0x"
+        if batch:
+            call = self._call(batch)
+            to, data = call.address, call.data
+        transaction = DynamicFeeTransaction(self.chain_id, tx_nonce, fees.max_priority_fee_per_gas, fees.max_fee_per_gas, gas, to, data)
         raw, tx_hash = transaction.signed_with(self._key)
         return StoredTransaction(
             "0x" + tx_hash.hex(), tx_nonce, "0x" + raw.hex(), fees.max_fee_per_gas, fees.max_priority_fee_per_gas, gas, block_number
