@@ -41,7 +41,7 @@ from support.mosquitto import mosquitto_broker
 
 INTERVAL_S = 900
 STEP_WAIT_S = 0.05
-ANSWER_TIMEOUT_S = 20.0
+ANSWER_TIMEOUT_S = 60.0
 GWEI = 10**9
 
 

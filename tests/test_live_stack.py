@@ -55,7 +55,7 @@ SPEED = 60
 BLOCK_TIME_S = 1
 GAS_LIMIT = 25_000_000  # not anvil's default, so the option is seen to work
 CHAIN_START_TIMEOUT_S = 30.0
-BLOCKS_TIMEOUT_S = 20.0
+BLOCKS_TIMEOUT_S = 60.0
 METER = "0x" + "ab" * 20
 PROGRAM_ORDER = ["broker", "chain", "setup", *(service.name for service in SERVICES)]
 

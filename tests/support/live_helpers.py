@@ -28,7 +28,7 @@ from support.mosquitto import MQTT_CHAIN_ID, MQTT_FLEET_USER, MQTT_GATEWAY_USER,
 from support.simulation_helpers import client_of, node_from
 
 # Every message the tests wait for comes from a broker and a node on the same machine.
-MESSAGE_TIMEOUT_S = 20.0
+MESSAGE_TIMEOUT_S = 60.0
 LIVE_HOUSEHOLDS = 3
 LIVE_SEED = 4
 
