@@ -28,6 +28,7 @@ from energy_grid.chain.errors import (
     ManifestError,
     NodeUnreachableError,
     TransactionRevertedError,
+    describe_decoded,
     describe_revert,
 )
 from energy_grid.chain.jsonrpc import NodeProvider
@@ -250,12 +251,7 @@ class GridClient:
     def explain(self, call: Any, data: str) -> str:
         """The revert named from the called contract's ABI, else from the contract it bubbled up
         from (a token's balance error, SmartMeter's under DemandResponse, …)."""
-        reason = describe_revert(list(call.contract_abi), data, self.userdocs.get(call.address.lower()))
-        for name, address in self.contracts.addresses.items():
-            if not reason.startswith("unknown error"):
-                break
-            reason = describe_revert(self.contracts.abis[name], data, self.userdocs.get(address.lower()))
-        return reason
+        return describe_decoded(self.contracts.decode_error(data, self.userdocs, (call.address, call.contract_abi)), data)
 
     # ------------------------------------------------------------------ the node
 

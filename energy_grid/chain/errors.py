@@ -187,7 +187,11 @@ def describe_builtin_revert(data: str) -> str | None:
 
 def describe_revert(abi: list[dict[str, Any]], data: str, userdoc: dict[str, Any] | None = None) -> str:
     """Turns revert data into `ErrorName(arg=value, …): its @notice` using the ABI and NatSpec."""
-    decoded = decode_error(abi, data, userdoc)
+    return describe_decoded(decode_error(abi, data, userdoc), data)
+
+
+def describe_decoded(decoded: DecodedError | None, data: str) -> str:
+    """A decoded error as `ErrorName(arg=value, …): its @notice`; `unknown error 0x…` for None."""
     if decoded is None:
         return f"unknown error {data[:10]}"
     args = ", ".join(f"{name}={shown(value)}" for name, value in decoded.arguments.items())
@@ -206,6 +210,7 @@ __all__ = [
     "TransactionRevertedError",
     "decode_error",
     "describe_builtin_revert",
+    "describe_decoded",
     "describe_revert",
     "fill_notice",
 ]

@@ -19,8 +19,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from energy_grid.chain.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
-from energy_grid.chain.client import DeploymentNotOnChainError, GridClient, describe_revert
-from energy_grid.chain.errors import ContractRevertError, shown
+from energy_grid.chain.client import DeploymentNotOnChainError, GridClient
+from energy_grid.chain.errors import ContractRevertError, describe_decoded, shown
 from energy_grid.chain.jsonrpc import NodeProvider
 from energy_grid.chain.manifest import manifest_path
 from energy_grid.cli.constants import RPC_URL_ENV
@@ -159,12 +159,7 @@ class Session:
         """Revert data named from whichever contract of the manifest declares the error."""
         if self._client is None:
             return f"revert data {data}"
-        client = self._client
-        for name, address in client.contracts.addresses.items():
-            reason = describe_revert(client.contracts.abis[name], data, client.userdocs.get(address.lower()))
-            if not reason.startswith("unknown error"):
-                return reason
-        return f"unknown error {data[:10]}"
+        return describe_decoded(self._client.contracts.decode_error(data, self._client.userdocs), data)
 
     def transact(self, call: Any) -> Any:
         return self.client.transact(self.signer, call)

@@ -31,6 +31,7 @@ from web3.types import Nonce, TxParams, TxReceipt
 
 from energy_grid.chain.errors import (
     ContractRevertError,
+    DecodedError,
     GridError,
     InvalidInputError,
     NodeUnreachableError,
@@ -75,6 +76,22 @@ class DeployedContracts(Mapping[str, Contract]):
 
     def __len__(self) -> int:
         return len(self.addresses)
+
+    def decode_error(
+        self, data: str, userdocs: Mapping[str, Mapping[str, Any]], called: tuple[str, Sequence[Mapping[str, Any]]] | None = None
+    ) -> DecodedError | None:
+        """The custom error in revert `data`, from the called contract's ABI first (`called`: its
+        address and ABI), then from each deployed contract's: an error bubbles up from the contract
+        that declared it (a token's balance error through EnergyTrading, SmartMeter's through
+        DemandResponse, …). `userdocs` by lowercase address give its NatSpec notice."""
+        abis: dict[str, Sequence[Mapping[str, Any]]] = {} if called is None else {called[0].lower(): called[1]}
+        for name, address in self.addresses.items():
+            abis.setdefault(address.lower(), self.abis[name])
+        for address, abi in abis.items():
+            decoded = decode_error(abi, data, userdocs.get(address))
+            if decoded is not None:
+                return decoded
+        return None
 
     def name_at(self, address: str) -> str | None:
         """The first name the manifest lists the contract at `address` under; None if it has none."""
@@ -164,16 +181,11 @@ class Transactor:
 
     def rejection(self, call: ContractFunction, data: str) -> GridError:
         """The custom error in `data`, from the called contract's ABI first, then the others'."""
-        candidates = [call.address, *self.contracts.addresses.values()]
-        abis: dict[str, Sequence[Mapping[str, Any]]] = {call.address.lower(): call.contract_abi}
-        for name, address in self.contracts.addresses.items():
-            abis.setdefault(address.lower(), self.contracts.abis[name])
-        for address in dict.fromkeys(a.lower() for a in candidates):
-            decoded = decode_error(abis[address], data, self.userdocs.get(address))
-            if decoded is not None:
-                name = self.names.get(call.address.lower(), call.address)
-                return ContractRevertError(name, call.fn_name, decoded.name, decoded.arguments, decoded.notice)
-        return TransactionRevertedError(call.fn_name, f"unknown error {data[:10]}", data=data)
+        decoded = self.contracts.decode_error(data, self.userdocs, (call.address, call.contract_abi))
+        if decoded is None:
+            return TransactionRevertedError(call.fn_name, f"unknown error {data[:10]}", data=data)
+        name = self.names.get(call.address.lower(), call.address)
+        return ContractRevertError(name, call.fn_name, decoded.name, decoded.arguments, decoded.notice)
 
 
 class ContractClient:
