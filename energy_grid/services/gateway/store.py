@@ -306,8 +306,8 @@ class ReadingStore:
             )
 
     def reopen(self, tx_nonce: int) -> list[SignedReading]:
-        """A transaction that reverted, or whose nonce another transaction took: its readings go
-        back to ACCEPTED, to be checked and sent again."""
+        """A transaction that reverted, or whose nonce another transaction took, or the readings the
+        mined version of it left out: they go back to ACCEPTED, to be checked and sent again."""
         with self._transaction() as db:
             rows = db.execute("SELECT signed FROM readings WHERE tx_nonce = ? AND state = ?", (tx_nonce, ReadingState.SUBMITTED)).fetchall()
             db.execute(
