@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,30 @@ class Harness:
         """A block (at `timestamp_s`), then a step of the gateway."""
         self.client.w3.provider.make_request("evm_mine", [timestamp_s] if timestamp_s else [])  # type: ignore[arg-type]
         self.gateway.step(STEP_WAIT_S)
+
+    @contextmanager
+    def blocks_a_minute_apart(self) -> Iterator[None]:
+        """Blocks stamped a minute apart, mined for long enough that the gateway's clock counts on the step."""
+        self.client.w3.provider.make_request("anvil_setBlockTimestampInterval", [60])  # type: ignore[arg-type]
+        try:
+            for _ in range(BLOCK_STEPS_SEEN):
+                self.mine()
+            yield
+        finally:
+            self.client.w3.provider.make_request("anvil_removeBlockTimestampInterval", [])  # type: ignore[arg-type]
+
+    def signed_again_lands(self, device: Device, timestamp_s: int) -> None:
+        """The device's reading at `timestamp_s`, refused before, signed again with an hour's deadline: it
+        lands, and the answer names this signature."""
+        with self.lock:
+            before = len([a for topic, a in self.answers if topic.endswith(f"{device.address.lower()}/accepted")])
+        again = device.sign(self.client, timestamp_s, deadline=chain_now(self.client) + 3_600)
+        self.publish(again)
+        self.take(1)
+        self.mine()
+        self.mine()
+        answer = self.answers_for(device.address, "accepted", before + 1)[-1]
+        assert (answer["nonce"], answer["digest"]) == (again.nonce, digest_of(self.client, again))
 
     def rejections_for(self, meter: str) -> list[dict[str, Any]]:
         """The `rejected` answers the meter has had so far."""
@@ -759,10 +784,7 @@ def test_a_reading_whose_deadline_passes_before_the_next_block_is_refused_expire
     late, waited, kept = (new_device(client, f"deadline-next-block-{tag}") for tag in ("late", "waited", "kept"))
     at = first_readings(harness, [late, waited, kept])
     harness.mine(at + INTERVAL_S)
-    client.w3.provider.make_request("anvil_setBlockTimestampInterval", [60])  # type: ignore[arg-type]
-    try:
-        for _ in range(BLOCK_STEPS_SEEN):
-            harness.mine()
+    with harness.blocks_a_minute_apart():
         head_s = chain_now(client)
         for device in (late, waited, kept):
             device.consumption_wh += 4
@@ -779,15 +801,7 @@ def test_a_reading_whose_deadline_passes_before_the_next_block_is_refused_expire
         (expired,) = harness.answers_for(waited.address, "rejected", 1)
         assert (expired["reason"], expired["digest"]) == ("expired", digest_of(client, in_queue))
         assert harness.answers_for(kept.address, "accepted", 2)[-1]["nonce"] == 1
-        again = waited.sign(client, at + INTERVAL_S, deadline=chain_now(client) + 3_600)
-        harness.publish(again)
-        harness.take(1)
-        harness.mine()
-        harness.mine()
-        answer = harness.answers_for(waited.address, "accepted", 2)[-1]
-        assert (answer["nonce"], answer["digest"]) == (1, digest_of(client, again))
-    finally:
-        client.w3.provider.make_request("anvil_removeBlockTimestampInterval", [])  # type: ignore[arg-type]
+        harness.signed_again_lands(waited, at + INTERVAL_S)
     reverted = harness.gateway.metrics.registry.get_sample_value("energy_grid_gateway_transactions_total", {"outcome": "reverted"})
     assert not reverted
     assert client["SmartMeter"].functions.nonces(late.address).call() == 1
@@ -803,10 +817,7 @@ def test_a_meters_readings_behind_one_that_expired_wait_for_it_signed_again_and_
     device = new_device(client, "held-behind-expired")
     at = first_readings(harness, [device])
     harness.mine(at + 3 * INTERVAL_S)
-    client.w3.provider.make_request("anvil_setBlockTimestampInterval", [60])  # type: ignore[arg-type]
-    try:
-        for _ in range(BLOCK_STEPS_SEEN):
-            harness.mine()
+    with harness.blocks_a_minute_apart():
         head_s = chain_now(client)
         signed = {}
         for nonce in (1, 2, 3):
@@ -833,8 +844,6 @@ def test_a_meters_readings_behind_one_that_expired_wait_for_it_signed_again_and_
         assert sorted((a["nonce"], a["digest"]) for a in answers) == [
             (1, digest_of(client, again)), (2, digest_of(client, signed[2])), (3, digest_of(client, signed[3]))
         ]
-    finally:
-        client.w3.provider.make_request("anvil_removeBlockTimestampInterval", [])  # type: ignore[arg-type]
     assert len(harness.rejections_for(device.address)) == 1
     assert client["SmartMeter"].functions.nonces(device.address).call() == 4
 
@@ -852,10 +861,7 @@ def test_a_stuck_batch_is_replaced_without_the_readings_whose_deadline_passed_an
     at = first_readings(harness, devices)
     harness.mine(at + INTERVAL_S)
     stuck_blocks = harness.gateway.settings.stuck_after_blocks
-    client.w3.provider.make_request("anvil_setBlockTimestampInterval", [60])  # type: ignore[arg-type]
-    try:
-        for _ in range(BLOCK_STEPS_SEEN):
-            harness.mine()
+    with harness.blocks_a_minute_apart():
         head_s = chain_now(client)
         # Sent in the next block; its deadline passes before the block after the replacement's.
         deadline = head_s + 60 * (stuck_blocks + 1) + 30
@@ -880,15 +886,7 @@ def test_a_stuck_batch_is_replaced_without_the_readings_whose_deadline_passed_an
             answer = harness.answers_for(device.address, "accepted", 2)[-1]
             assert (answer["nonce"], answer["txHash"]) == (1, replacement.tx_hash)
         assert client.w3.eth.get_transaction_receipt(replacement.tx_hash)["status"] == 1
-        again = expiring.sign(client, at + INTERVAL_S, deadline=chain_now(client) + 3_600)
-        harness.publish(again)
-        harness.take(1)
-        harness.mine()
-        harness.mine()
-        answer = harness.answers_for(expiring.address, "accepted", 2)[-1]
-        assert (answer["nonce"], answer["digest"]) == (1, digest_of(client, again))
-    finally:
-        client.w3.provider.make_request("anvil_removeBlockTimestampInterval", [])  # type: ignore[arg-type]
+        harness.signed_again_lands(expiring, at + INTERVAL_S)
     assert not harness.gateway.metrics.registry.get_sample_value("energy_grid_gateway_transactions_total", {"outcome": "reverted"})
 
 

@@ -324,7 +324,8 @@ class BatchSubmitter:
         """Sends batches of `waiting` (the store's waiting readings, read once by the caller) until
         none is left or `max_in_flight` transactions are in flight; a batch smaller than the batch
         size only when `send_partial`. A batch the chain cannot take for a reason naming none of its
-        readings stops the sending until `retry_at_block`. Returns how many readings were sent."""
+        readings stops the sending until `retry_at_block`. A reading the chain refuses goes to
+        `on_refused`, which records and answers the refusal. Returns how many readings were sent."""
         if head.number < self.retry_at_block:
             return 0
         cap = gas_cap(head.gas_limit)
@@ -393,8 +394,8 @@ class BatchSubmitter:
         return batches
 
     def _sized(self, batches: list[list[SignedReading]], cap: int) -> list[int | Refused | Deferred | None]:
-        """Each batch's gas limit; the reading SmartMeter refuses (taken out of the store's queue)
-        where the estimate names one; Deferred where the estimate fails for a reason that names no
+        """Each batch's gas limit; the reading SmartMeter refuses where the estimate names one (the
+        caller's `on_refused` takes it out of the store's queue); Deferred where the estimate fails for a reason that names no
         reading; None for a batch too large (the batch size is lowered for the next plan), and a
         reading too large for a batch of its own is refused. The batch size grows back while batches
         fit in half the cap. The estimates go in one JSON-RPC batch, at the latest block (no meter of a
@@ -410,7 +411,6 @@ class BatchSubmitter:
                 if refused is None:
                     sized.append(Deferred(self._unnamed(outcome)))
                     continue
-                self.store.refuse(refused.signed.meter, refused.signed.nonce, refused.message)
                 sized.append(refused)
                 continue
             limit = with_margin(int(outcome, 16))
@@ -421,7 +421,6 @@ class BatchSubmitter:
                 continue
             if len(batch) == 1:
                 message = f"the reading alone needs {limit:,} gas, more than a batch may take ({cap:,})"
-                self.store.refuse(batch[0].meter, batch[0].nonce, message)
                 sized.append(Refused(batch[0], TOO_MUCH_GAS, message))
                 continue
             size = max(1, len(batch) * cap // limit)
