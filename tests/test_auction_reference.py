@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from energy_grid.domain.auction import AuctionOrder, clear_market, curves, price_of, ration
+from energy_grid.domain.auction import AuctionOrder, clear_market, competitive_ticks, curves, price_of, ration
+
+from support.coupled_books import fill_range
 
 N_TICKS = 10
 
@@ -32,37 +34,46 @@ def test_price_of_a_tick():
     assert price_of(7, 50_000, 1_000) == 57_000
 
 
-def test_volume_first_then_midpoint_of_the_flat_range():
-    # min(D, S) = 100 on ticks 2..5 with D = S: the midpoint 2 + 3 // 2.
+def test_the_middle_of_the_competitive_ticks_prices():
+    # Both fill in full at any tick from the ask's 2 to the bid's 5: the middle, 2 + 3 // 2.
     result = clear_market([ask(1, 100, 2), bid(2, 100, 5)], N_TICKS)
     assert (result.tick, result.volume_wh, result.fills_wh) == (3, 100, {1: 100, 2: 100})
 
 
-def test_least_imbalance_breaks_a_volume_tie():
-    # min(D, S) = 60 on ticks 1..2 and 3..4 gives 100: max at 3..4; |D - S| = 10 at both, midpoint 3.
-    # Asks are long (110 offered at tick 3): tick 1 fills in full, tick 3 shares what is left.
+def test_a_rationed_ask_level_is_the_price():
+    # 110 Wh of asks reach the bid's 100 at tick 3: the asks at 3 share what is left, so 3 is the price.
     orders = [bid(1, 100, 4), ask(2, 60, 1), ask(3, 50, 3)]
     result = clear_market(orders, N_TICKS)
     assert (result.tick, result.volume_wh) == (3, 100)
     assert result.fills_wh == {1: 100, 2: 60, 3: 40}
 
 
-def test_imbalance_narrows_the_range_before_the_midpoint():
-    # min(D, S) = 40 from tick 3 to 8; |D - S| is 60 at 3..5 and 0 at 6..8: tick 7.
+def test_a_bid_left_out_keeps_the_price_at_or_above_its_limit():
+    # min(D, S) = 40 from tick 3 to 8, but below 5 the 60 Wh bid at 5 would be in the money and left out:
+    # the competitive ticks are 5 … 8, and their middle is 6.
     orders = [bid(1, 40, 8), bid(2, 60, 5), ask(3, 40, 3)]
     demand, supply = curves(orders, N_TICKS)
     assert [min(d, s) for d, s in zip(demand, supply, strict=True)][3:9] == [40] * 6
+    assert competitive_ticks(demand, supply) == (5, 8)
     result = clear_market(orders, N_TICKS)
-    assert (result.tick, result.volume_wh) == (7, 40)
+    assert (result.tick, result.volume_wh) == (6, 40)
     assert result.fills_wh == {1: 40, 2: 0, 3: 40}
 
 
-def test_the_marginal_level_can_be_better_than_the_clearing_price():
-    # Bids: 100 Wh at tick 9 (two orders). Asks 30 at 0 and 40 at 5: 70 traded on ticks 5..9, midpoint 7.
+def test_a_rationed_bid_level_is_the_price():
+    # Bids: 100 Wh at tick 9 (two orders). Asks 30 at 0 and 40 at 5: 70 trade at any tick from 5 to 9, but
+    # the bids at 9 are rationed, and below 9 they would be in the money and left short: only 9 is competitive.
     orders = [bid(1, 50, 9), bid(2, 50, 9), ask(3, 30, 0), ask(4, 40, 5)]
     result = clear_market(orders, N_TICKS)
-    assert (result.tick, result.volume_wh) == (7, 70)
+    assert (result.tick, result.volume_wh) == (9, 70)
     assert result.fills_wh == {1: 35, 2: 35, 3: 30, 4: 40}
+
+
+def test_buyers_wanting_twice_what_is_offered_set_the_price_at_their_limit():
+    # A bid of 10,000 Wh at tick 20 and an ask of 5,000 at tick 0 trade 5,000 at any tick from 0 to 20; at any
+    # tick below 20 buyers want twice what is offered, so the only price where supply meets demand is 20.
+    result = clear_market([bid(1, 10_000, 20), ask(2, 5_000, 0)], 256)
+    assert (result.tick, result.volume_wh, result.fills_wh) == (20, 5_000, {1: 5_000, 2: 5_000})
 
 
 def test_running_totals_share_the_rest_in_arrival_order():
@@ -74,10 +85,10 @@ def test_running_totals_share_the_rest_in_arrival_order():
 @pytest.mark.parametrize(
     ("orders", "tick"),
     [
-        ([], 4),  # empty market: every tick ties, the midpoint of the whole grid
-        ([bid(1, 10, 3)], 6),  # bids only: |D - S| = 0 above tick 3, midpoint of 4..9
-        ([ask(1, 10, 3)], 1),  # asks only: |D - S| = 0 below tick 3, midpoint of 0..2
-        ([bid(1, 10, 2), ask(2, 10, 7)], 4),  # no crossing: |D - S| = 0 only between them, 3..6
+        ([], 4),  # empty market: every tick is competitive, the middle of the whole grid
+        ([bid(1, 10, 3)], 6),  # bids only: no bid may be in the money, so 3 … 9
+        ([ask(1, 10, 3)], 1),  # asks only: 0 … 3
+        ([bid(1, 10, 2), ask(2, 10, 7)], 4),  # no crossing: between them, 2 … 7
     ],
 )
 def test_markets_without_a_crossing_trade_nothing(orders, tick):
@@ -115,4 +126,12 @@ def test_every_clearing_keeps_the_rules_guarantees(orders):
     short_bids = demand[result.tick] <= supply[result.tick]
     for order in orders:
         if order.is_bid == short_bids and (order.tick >= result.tick if order.is_bid else order.tick <= result.tick):
+            assert result.fills_wh[order.order_id] == order.amount_wh
+    # Competitive: every order strictly in the money fills in full, only orders at the price are rationed, and
+    # the price is the middle of the ticks at which that holds for these fills.
+    low, high = fill_range(orders, result.fills_wh, N_TICKS)
+    assert result.tick == low + (high - low) // 2
+    for order in orders:
+        in_the_money = order.tick > result.tick if order.is_bid else order.tick < result.tick
+        if in_the_money:
             assert result.fills_wh[order.order_id] == order.amount_wh

@@ -2,15 +2,11 @@
 with their answers, one zone against clear_market, and random books against a linear program.
 
 The linear program and the checks every clearing must pass are in tests/support/coupled_books.py. The
-duals are zone prices, and any optimal dual satisfies complementary slackness with any optimal primal,
-so the solver's price of a zone lies at or above the limit of every filled ask and every bid left short,
-at or below the limit of every filled bid and every ask left short, equals the bus's where the link could
-carry more both ways and sits on its side where it is full. The reference's own ticks lie in that same
-interval of the filled orders' limits, but not always within a tick of the dual: clear_market already
-prices a book at the midpoint of its ticks of most volume (bids of 100 Wh at tick 9, asks of 30 at 0 and
-40 at 5: tick 7, where the only dual price is 9). So they are held to what a uniform price promises: every
-fill within its limit, the zones with slack links at one price, a full link on its side of the bus, a rent
-never negative.
+prices are checked as an optimal dual, strictly: worked out from the fills and the links alone, every
+zone's price lies in the range its fills allow (every order strictly in the money filled in full, none
+strictly out of it filled), the bus's in the range every zone's link allows, each the tick the documented
+rule picks from its range, and at those prices no allocation gains more than the clearing (weak duality
+met with equality).
 """
 
 from __future__ import annotations
@@ -21,11 +17,13 @@ import pytest
 
 from energy_grid.domain.auction import AuctionOrder, clear_market
 from energy_grid.domain.coupled_auction import Zone, ZonedOrder
+from energy_grid.domain.enums import ZoneRole
 
 from support.coupled_books import (
     ask,
     bid,
     check_against_lp,
+    check_competitive_prices,
     check_constraints,
     check_money,
     clear,
@@ -47,12 +45,13 @@ def test_slack_links_give_one_price_the_merged_book_would():
 
 
 def test_zero_limits_let_each_zone_clear_alone():
-    """Links of 0 both ways: zone 1 (bid 10 at 7, ask 10 at 3) clears alone at tick 5, zone 2 (bid 20 at 2, ask 5 at
-    1) at tick 1, as clear_market prices each; the cheap ask of zone 2 does not reach zone 1's bid."""
+    """Links of 0 both ways: zone 1 (bid 10 at 7, ask 10 at 3) clears alone at tick 5, the middle of 3 … 7, where
+    both fill in full; zone 2 (bid 20 at 2, ask 5 at 1) at tick 2, since its bid is rationed and so must be at
+    the price; the cheap ask of zone 2 does not reach zone 1's bid."""
     zones = [Zone(1, 0, 0), Zone(2, 0, 0)]
     orders = [bid(1, 1, 10, 7), ask(1, 2, 10, 3), bid(2, 3, 20, 2), ask(2, 4, 5, 1)]
     result = clear(zones, orders, 10)
-    assert result.zone_ticks == {1: 5, 2: 1}
+    assert result.zone_ticks == {1: 5, 2: 2}
     assert result.net_export_wh == {1: 0, 2: 0}
     assert result.fills_wh == {1: 10, 2: 10, 3: 5, 4: 5}
     assert result.volume_wh == {1: 10, 2: 5}
@@ -62,33 +61,33 @@ def test_zero_limits_let_each_zone_clear_alone():
 def test_a_zone_of_asks_supplies_a_zone_of_bids():
     """Zone 1 has only asks (20 Wh at tick 1, 20 at tick 5), zone 2 only a bid (30 Wh at tick 6) and may import 25.
     The bus balances only at tick 5, where zone 1 wants to export 20 … 40 (free) and zone 2 would import 30
-    (bound at its import limit): zone 2 imports 25, zone 1 sells its tick-1 ask whole and 5 Wh of the other.
-    Every fill is within its limit on the bus ticks 5 … 6 (zone 1's marginal ask, zone 2's bid); the pooled
-    bus (zone 1's asks against zone 2's 25 Wh) has 25 traded and 15 over at both: midpoint 5. Zone 2 prices
-    on its side, among 5 … 6, on its own curves (30 Wh of bid against 25 imported at both): 5. No rent."""
+    (bound at its import limit): zone 2 imports 25, zone 1 sells its tick-1 ask whole and 5 Wh of the other,
+    so its price, and the bus's, is that ask's 5. Zone 2's bid is rationed, 25 of its 30 Wh: its price is its
+    limit, 6, above the bus. The rent is (5 − 6) ticks × 1,000 × −25 Wh = 25,000 thousandths."""
     zones = [Zone(1, None, None), Zone(2, 25, None)]
     orders = [ask(1, 1, 20, 1), ask(1, 2, 20, 5), bid(2, 3, 30, 6)]
     result = clear(zones, orders, 10)
     assert result.net_export_wh == {1: 25, 2: -25}
     assert result.fills_wh == {1: 20, 2: 5, 3: 25}
-    assert (result.bus_tick, result.zone_ticks) == (5, {1: 5, 2: 5})
+    assert (result.bus_tick, result.zone_ticks) == (5, {1: 5, 2: 6})
+    assert result.roles == {1: ZoneRole.COUPLED, 2: ZoneRole.IMPORT_BOUND}
     assert result.volume_wh == {1: 25, 2: 25}
-    assert result.congestion_rent_milli == 0
+    assert result.congestion_rent_milli == 25_000
+    check_money(zones, orders, result)
 
 
 def test_an_import_limited_zone_prices_above_the_bus():
     """Zone 1 asks 50 Wh at tick 2; zone 2 bids 50 at tick 8 and may import only 20. Zone 2 imports 20 at its
-    limit. Zone 1 (free, exporting 20 of the 50 it would sell) sets the bus: its fills allow 2 … 9, the pooled
-    bus is 50 Wh of ask against 20 of flow from tick 2, so ticks 2 … 9 tie and the midpoint is 5. Zone 2 prices
-    at or above 5 and at or below its bid: its own curves (50 of bid against 20 imported) tie on 5 … 8,
-    midpoint 6. The rent is (5 − 6) ticks × 1,000 × −20 Wh = 20,000 thousandths."""
+    limit. Zone 1 (free, exporting 20 of the 50 it would sell) prices the bus at its ask's 2, the only price at
+    which a rationed ask is competitive; zone 2's rationed bid prices it at 8. The link is worth the whole
+    spread: the rent is (2 − 8) ticks × 1,000 × −20 Wh = 120,000 thousandths."""
     zones = [Zone(1, None, None), Zone(2, 20, None)]
     orders = [ask(1, 1, 50, 2), bid(2, 2, 50, 8)]
     result = clear(zones, orders, 10)
     assert result.net_export_wh == {1: 20, 2: -20}
     assert result.fills_wh == {1: 20, 2: 20}
-    assert (result.bus_tick, result.zone_ticks) == (5, {1: 5, 2: 6})
-    assert result.congestion_rent_milli == 20_000
+    assert (result.bus_tick, result.zone_ticks) == (2, {1: 2, 2: 8})
+    assert result.congestion_rent_milli == 120_000
     check_money(zones, orders, result)
 
 
@@ -96,15 +95,15 @@ def test_the_bus_shares_its_marginal_level_among_zones_in_their_order():
     """Zones 1 and 2 each ask 10 Wh at tick 3, zone 3 bids 15 at tick 5; no limits. The bus balances at tick 3,
     where zones 1 and 2 would export 0 … 10 each and zone 3 import 15: the 15 Wh are shared on running
     totals in zone order, 10 × 15 // 20 = 7 to zone 1 and 20 × 15 // 20 − 7 = 8 to zone 2, as clear_market
-    shares one level among orders. Everyone is free; the bus prices the pooled book as clear_market
-    does the merged one: most volume on 3 … 5, 5 Wh over throughout, midpoint 4."""
+    shares one level among orders. Everyone is free and trades at 3, the rationed asks' limit, as
+    clear_market prices the merged book."""
     zones = [Zone(1, None, None), Zone(2, None, None), Zone(3, None, None)]
     orders = [ask(1, 1, 10, 3), ask(2, 2, 10, 3), bid(3, 3, 15, 5)]
     result = clear(zones, orders, 10)
     merged = clear_market([o.order for o in orders], 10)
     assert result.net_export_wh == {1: 7, 2: 8, 3: -15}
     assert result.fills_wh == merged.fills_wh == {1: 7, 2: 8, 3: 15}
-    assert result.zone_ticks == {1: 4, 2: 4, 3: 4} and result.bus_tick == merged.tick == 4
+    assert result.zone_ticks == {1: 3, 2: 3, 3: 3} and result.bus_tick == merged.tick == 3
     assert result.volume_wh == {1: 7, 2: 8, 3: 15}
 
 
@@ -126,7 +125,11 @@ def test_one_zone_clears_as_clear_market_whatever_its_limits():
         ]
         result = clear([zone], orders, n_ticks)
         expected = clear_market([o.order for o in orders], n_ticks)
-        assert (result.bus_tick, result.zone_ticks[1], result.volume_wh[1]) == (expected.tick, expected.tick, expected.volume_wh)
+        assert (result.zone_ticks[1], result.volume_wh[1]) == (expected.tick, expected.volume_wh)
+        # The bus has no orders of its own: with the link open both ways it prices as the zone; a link closed
+        # one way or both leaves it any tick on the zone's far side.
+        if zone.import_limit_wh != 0 and zone.export_limit_wh != 0:
+            assert result.bus_tick == expected.tick
         assert result.fills_wh == expected.fills_wh
         assert result.net_export_wh == {1: 0}
         assert result.congestion_rent_milli == 0
@@ -142,6 +145,7 @@ def test_random_coupled_books_are_optimal_and_conserve_energy_and_money():
         result = clear(zones, orders, n_ticks)
         try:
             check_constraints(zones, orders, n_ticks, result)
+            check_competitive_prices(zones, orders, n_ticks, result)
             check_money(zones, orders, result)
             check_against_lp(zones, orders, n_ticks, result)
         except AssertionError as error:

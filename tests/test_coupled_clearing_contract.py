@@ -14,8 +14,9 @@ import pytest
 
 from energy_grid.domain.auction import AuctionOrder
 from energy_grid.domain.coupled_auction import CoupledClearing, Zone, ZonedOrder, clear_coupled
+from energy_grid.domain.enums import ZoneRole
 
-from support.coupled_books import check_against_lp, check_constraints, check_money, random_book, surplus
+from support.coupled_books import check_against_lp, check_competitive_prices, check_constraints, check_money, random_book, surplus
 
 UNLIMITED = 2**255 - 1
 TICK_SIZE_PER_KWH = 1_000
@@ -33,6 +34,7 @@ class ZoneResult(NamedTuple):
 
     netExportWh: int
     tick: int
+    role: int
     volumeWh: int
     bidMarginalTick: int
     bidRationedWh: int
@@ -91,6 +93,7 @@ def on_chain(harness, zones: list[Zone], orders: list[ZonedOrder], n_ticks: int)
     return CoupledClearing(
         bus_tick=bus_tick,
         zone_ticks={zone.zone_id: r.tick for zone, r in zip(zones, results, strict=True)},
+        roles={zone.zone_id: ZoneRole(r.role) for zone, r in zip(zones, results, strict=True)},
         net_export_wh={zone.zone_id: r.netExportWh for zone, r in zip(zones, results, strict=True)},
         volume_wh={zone.zone_id: r.volumeWh for zone, r in zip(zones, results, strict=True)},
         fills_wh=fills,
@@ -121,6 +124,7 @@ def test_random_coupled_books_clear_on_chain_as_the_reference_and_the_linear_pro
         try:
             assert result == expected
             check_constraints(zones, orders, n_ticks, result)
+            check_competitive_prices(zones, orders, n_ticks, result)
             check_money(zones, orders, result)
             check_against_lp(zones, orders, n_ticks, result)
         except AssertionError as error:
@@ -139,16 +143,20 @@ def test_the_worked_example_of_the_auction_docs(harness):
         ZonedOrder(2, AuctionOrder(6, False, 5_000, 50)),
     ]
     open_links = on_chain(harness, [Zone(1, None, None), Zone(2, None, None)], orders, 256)
-    assert open_links.zone_ticks == {1: 35, 2: 35}
+    # Hill's 0.080 ask is rationed, so 0.080 is the price.
+    assert open_links.zone_ticks == {1: 30, 2: 30}
     assert open_links.fills_wh == {1: 30_000, 2: 5_000, 3: 0, 4: 20_000, 5: 15_000, 6: 0}
 
     limited = on_chain(harness, [Zone(1, None, 20_000), Zone(2, None, None)], orders, 256)
-    assert (limited.zone_ticks, limited.bus_tick) == ({1: 15, 2: 45}, 45)
+    # Hill's 0.060 ask is rationed: Hill at 0.060; Town's 0.090 bid out and its 0.100 ask unsold: 0.091 … 0.099.
+    assert (limited.zone_ticks, limited.bus_tick) == ({1: 10, 2: 45}, 45)
+    assert limited.roles == {1: ZoneRole.EXPORT_BOUND, 2: ZoneRole.COUPLED}
     assert limited.net_export_wh == {1: 20_000, 2: -20_000}
     assert limited.fills_wh == {1: 25_000, 2: 0, 3: 5_000, 4: 20_000, 5: 0, 6: 0}
-    # 0.030 per kWh × 20 kWh = 0.60 of a 6-decimal token, in thousandths of a base unit.
-    assert limited.congestion_rent_milli == 600_000 * 1_000
+    # 0.035 per kWh × 20 kWh = 0.70 of a 6-decimal token, in thousandths of a base unit.
+    assert limited.congestion_rent_milli == 700_000 * 1_000
 
     closed = on_chain(harness, [Zone(1, 0, 0), Zone(2, None, None)], orders, 256)
-    assert closed.zone_ticks == {1: 15, 2: 60}
+    # Each alone: Hill's rationed 0.060 ask and Town's rationed 0.120 bid set their prices.
+    assert closed.zone_ticks == {1: 10, 2: 70}
     assert closed.volume_wh == {1: 5_000, 2: 5_000}

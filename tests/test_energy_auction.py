@@ -581,14 +581,15 @@ def fills(a, ids):
     return [a.getOrderOutcome(i).filledWh for i in ids]
 
 
-def test_rule_one_most_volume(a, auction_traders, keeper, chain, period):
-    """Asks 400 @ 20 and 600 @ 30, bids 500 @ 25 and 500 @ 40: the most volume, 500, trades on 30..40
-    only (400 on 20..29), with the same imbalance throughout: its midpoint, 35."""
+def test_a_rationed_level_is_the_price(a, auction_traders, keeper, chain, period):
+    """Asks 400 @ 20 and 600 @ 30, bids 500 @ 25 and 500 @ 40: the most volume, 500, trades on 30..40, and
+    the asks at 30 share what the ask at 20 leaves. A rationed order is competitive only at its own limit:
+    at any tick above 30 its asks would be in the money and left short. So 30 is the price."""
     ids = book(a, period, [(0, False, 400, 20), (1, False, 600, 30), (2, True, 500, 25), (3, True, 500, 40)], auction_traders)
     tx, m = cleared(a, chain, keeper, period)
-    # D: 1,000 up to 25, 500 up to 40. S: 400 from 20, 1,000 from 30. min: 400 on 20..25, 500 on 30..40.
-    # Most volume: 500 on 30..40, where |D - S| = 500 everywhere: the midpoint, 35.
-    assert (m.clearingTick, m.clearingPricePerKWh, m.volumeWh) == (35, price(35), 500)
+    # hi(p) = S(p) - D(p + 1): -1,000 below 20, -600 on 20..24, -100 on 25..29, +400 from 30: 0 is reached and
+    # passed at 30, the only competitive tick.
+    assert (m.clearingTick, m.clearingPricePerKWh, m.volumeWh) == (30, price(30), 500)
     # Asks are long: the ask at 20 (better) fills in full, the level at 30 shares the rest.
     assert (m.longSide, m.marginalTick, m.rationedWh, m.marginalLevelWh) == (ASKS, 30, 100, 600)
     assert fills(a, ids) == [400, 100, 0, 500]
@@ -597,8 +598,8 @@ def test_rule_one_most_volume(a, auction_traders, keeper, chain, period):
         log(
             a.MarketCleared,
             period=period,
-            clearingTick=35,
-            clearingPricePerKWh=price(35),
+            clearingTick=30,
+            clearingPricePerKWh=price(30),
             volumeWh=500,
             longSide=ASKS,
             marginalTick=30,
@@ -609,9 +610,9 @@ def test_rule_one_most_volume(a, auction_traders, keeper, chain, period):
     )
 
 
-def test_rule_two_least_imbalance_among_equal_volumes(a, auction_traders, keeper, chain, period):
-    """min(D, S) = 1,000 on ticks 4..12; |D - S| is 500 on 4..6, 0 at 7 and 700 on 8..12: the tick is 7,
-    not the range's midpoint 8."""
+def test_orders_left_out_bound_the_competitive_ticks(a, auction_traders, keeper, chain, period):
+    """min(D, S) = 1,000 on ticks 4..12, but the bid of 500 at 6 left out keeps the price at or above 6 and the
+    ask of 700 at 8 left out at or below 8: the middle of 6..8 is 7, not the middle of 4..12."""
     orders = [(0, True, 1_000, 12), (1, True, 500, 6), (2, False, 1_000, 4), (3, False, 700, 8)]
     ids = book(a, period, orders, auction_traders)
     _, m = cleared(a, chain, keeper, period)
@@ -619,25 +620,25 @@ def test_rule_two_least_imbalance_among_equal_volumes(a, auction_traders, keeper
     assert fills(a, ids) == [1_000, 0, 1_000, 0]
 
 
-def test_rule_three_midpoint_rounded_down(a, auction_traders, keeper, chain, period):
-    """A bid 1,000 @ 10 and an ask 1,000 @ 5 trade 1,000 with no imbalance on 5..10: the midpoint
-    7.5 rounds down to 7."""
+def test_the_middle_of_the_competitive_ticks_rounds_down(a, auction_traders, keeper, chain, period):
+    """A bid 1,000 @ 10 and an ask 1,000 @ 5 fill in full at any tick of 5..10: the middle 7.5 rounds
+    down to 7."""
     ids = book(a, period, [(0, True, 1_000, 10), (1, False, 1_000, 5)], auction_traders)
     _, m = cleared(a, chain, keeper, period)
     assert (m.clearingTick, m.clearingPricePerKWh, m.volumeWh, m.longSide) == (7, price(7), 1_000, NONE)
     assert fills(a, ids) == [1_000, 1_000]
 
 
-def test_rationing_on_running_totals_at_a_marginal_level_better_than_the_price(a, auction_traders, keeper, chain, period):
-    """Asks 300, 700 and 500 at tick 100 (T = 1,500) meet a bid of 1,000 at 105: the price is the
-    midpoint 102, above the marginal level, whose asks share L = 1,000 in arrival order:
-    floor(300 * 2/3) = 200, floor(1,000 * 2/3) - 200 = 466, 1,000 - 666 = 334."""
+def test_rationing_on_running_totals_at_the_price_level(a, auction_traders, keeper, chain, period):
+    """Asks 300, 700 and 500 at tick 100 (T = 1,500) meet a bid of 1,000 at 105: the asks are rationed, so
+    their limit, 100, is the price, and they share L = 1,000 in arrival order: floor(300 * 2/3) = 200,
+    floor(1,000 * 2/3) - 200 = 466, 1,000 - 666 = 334."""
     orders = [(0, False, 300, 100), (1, False, 700, 100), (2, True, 1_000, 105), (3, False, 500, 100)]
     ids = book(a, period, orders, auction_traders)
     assert [a.getOrder(i).volumeBeforeWh for i in ids] == [0, 300, 0, 1_000]
     _, m = cleared(a, chain, keeper, period)
     assert (m.clearingTick, m.volumeWh, m.longSide, m.marginalTick, m.rationedWh, m.marginalLevelWh) == (
-        102,
+        100,
         1_000,
         ASKS,
         100,
@@ -648,13 +649,12 @@ def test_rationing_on_running_totals_at_a_marginal_level_better_than_the_price(a
 
 
 def test_long_bids_fill_best_first_then_share_the_marginal_level(a, auction_traders, keeper, chain, period):
-    """Bids 400 @ 60 (best), 300 and 301 @ 55 (marginal), 500 @ 50 (worse) against asks 800 @ 50:
-    D(50) = 1,501 > S = 800; most volume 800 on 50..55 with |D - S| 701 at 50, 201 on 51..55: tick 53.
-    At 53 only bids from 55 up count: the best level fills, the level at 55 shares 400 of 601."""
+    """Bids 400 @ 60 (best), 300 and 301 @ 55 (marginal), 500 @ 50 (worse) against asks 800 @ 50: the
+    best level fills, the level at 55 shares the 400 Wh left of 601, so 55 is the price."""
     orders = [(0, True, 400, 60), (1, True, 300, 55), (2, True, 500, 50), (3, True, 301, 55), (4, False, 800, 50)]
     ids = book(a, period, orders, auction_traders)
     _, m = cleared(a, chain, keeper, period)
-    assert (m.clearingTick, m.volumeWh, m.longSide, m.marginalTick, m.rationedWh, m.marginalLevelWh) == (53, 800, BIDS, 55, 400, 601)
+    assert (m.clearingTick, m.volumeWh, m.longSide, m.marginalTick, m.rationedWh, m.marginalLevelWh) == (55, 800, BIDS, 55, 400, 601)
     # floor(300 * 400 / 601) = 199; floor(601 * 400 / 601) - 199 = 201.
     assert fills(a, ids) == [400, 199, 0, 201, 800]
 
@@ -725,9 +725,9 @@ def test_clear_errors(a, alice, keeper, chain, period):
 def test_claims_pay_the_uniform_price_fee_and_refunds(
     a, vault, alice, bob, carol, keeper, fee_recipient, chain, energy_token, stablecoin, period
 ):
-    """Bob asks 1,000 @ tick 100 and Carol 999 @ 102; Alice bids 2,500 @ 150. The asks are short:
-    the price is the midpoint of 102..150, tick 126, and both asks fill in full. Claims and the fee
-    withdrawal credit vault balances: no token moves, the vault's token balances stay put."""
+    """Bob asks 1,000 @ tick 100 and Carol 999 @ 102; Alice bids 2,500 @ 150. The asks are short and fill in
+    full; Alice's bid is rationed, so its limit, tick 150, is the price. Claims and the fee withdrawal credit
+    vault balances: no token moves, the vault's token balances stay put."""
     bid = submit(a, alice, period, True, 2_500, 150)
     ask = submit(a, bob, period, False, 1_000, 100)
     ask2 = submit(a, carol, period, False, 999, 102)
@@ -736,8 +736,8 @@ def test_claims_pay_the_uniform_price_fee_and_refunds(
     with reverts(a.MarketNotCleared, period=period):
         a.getOrderOutcome(bid)
     _, m = cleared(a, chain, keeper, period)
-    p = price(126)
-    assert (m.clearingTick, m.volumeWh, m.longSide, m.marginalTick, m.rationedWh) == (126, 1_999, BIDS, 150, 1_999)
+    p = price(150)
+    assert (m.clearingTick, m.volumeWh, m.longSide, m.marginalTick, m.rationedWh) == (150, 1_999, BIDS, 150, 1_999)
     pay, _, _ = level_money(0, 1_999, p, FEE_BPS)
     _, gross, fee = level_money(0, 1_000, p, FEE_BPS)
     _, gross2, fee2 = level_money(0, 999, p, FEE_BPS)

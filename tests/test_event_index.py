@@ -365,7 +365,7 @@ def zone_events(project, admin, networks, chain):
 def test_a_far_future_period_and_limits_near_2_256_are_indexed_exactly(zone_events, new_index, admin, chain):
     harness, follow_harness = zone_events
     harness.emitLinkLimitsSet(7, [FAR_PERIOD], UINT256_MAX, UINT256_MAX - 1, UINT256_MAX, sender=admin)
-    harness.emitZoneCleared(FAR_PERIOD, UINT256_MAX, UINT256_MAX - 2, UINT256_MAX - 3, -(2**255), sender=admin)
+    harness.emitZoneCleared(FAR_PERIOD, UINT256_MAX, 2, UINT256_MAX - 2, UINT256_MAX - 3, -(2**255), sender=admin)
     harness.emitLinkLimitsSet(7, [3], 4, 50, 60, sender=admin)  # an ordinary event after them
     index = new_index()
 

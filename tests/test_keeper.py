@@ -326,7 +326,7 @@ def test_closed_auctions_are_cleared_and_claimed_for_the_traders_served(keeper_c
 
 def test_a_coupled_market_too_large_for_one_transaction_is_cleared_in_steps(keeper_client):
     """Orders in two zones; a keeper that holds one transaction to less gas than this market's clear
-    runs SteppedClearing's four steps, then the clear, which records their result."""
+    runs SteppedClearing's two steps, then the clear, which records their result."""
     client = keeper_client
     zones, stepped = client.market_zones, client.stepped_clearing
     assert zones is not None and stepped is not None
@@ -512,7 +512,7 @@ def test_standing_orders_are_settled_after_clearing_in_bounded_batches(keeper_cl
     reference = clear_market(orders, grid.tick_count)
     market = client.auction.get_market(period)
     assert (market.cleared, market.volume_wh, market.clearing_tick) == (True, reference.volume_wh, reference.tick)
-    assert market.clearing_price_per_kwh == 70_000 and reference.volume_wh == 900
+    assert market.clearing_price_per_kwh == 80_000 and reference.volume_wh == 900
     by_meter = {e.args.meter: e.args for e in settled}
     for i, meter in enumerate(arrivals):
         outcome = by_meter[meter]

@@ -179,11 +179,12 @@ def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the
     chain.pending_timestamp = clears_at
     auction.clear(period, sender=admin)
     market = auction.getMarket(period)
-    # D = 600 up to tick 50, S = 1000 from tick 30: the range 30..50 trades 600; midpoint tick 40.
-    assert (market.clearingPricePerKWh, market.volumeWh, market.longSide) == (90_000, 600, ASKS)
+    # D = 600 up to tick 50, S = 1000 from tick 30: 600 trade on 30..50, and the ask is rationed, so its
+    # limit, tick 30, is the price.
+    assert (market.clearingPricePerKWh, market.volumeWh, market.longSide) == (80_000, 600, ASKS)
     supply = energy_token.totalSupply()
     tx = smart_meter.settleStandingOrders(community.meters[:2], sender=admin)
-    fee = gross(600, 90_000) * FEE_BPS // 10_000
+    fee = gross(600, 80_000) * FEE_BPS // 10_000
     assert_logs(
         tx,
         log(
@@ -192,7 +193,7 @@ def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the
             period=period,
             askWh=1_000,
             soldWh=600,
-            proceeds=gross(600, 90_000) - fee,
+            proceeds=gross(600, 80_000) - fee,
             bidWh=0,
             boughtWh=0,
             paid=0,
@@ -206,17 +207,17 @@ def test_the_market_clears_after_the_reading_deadline_and_settlement_pays_to_the
             proceeds=0,
             bidWh=600,
             boughtWh=600,
-            paid=cost_ceil(600, 90_000),
+            paid=cost_ceil(600, 80_000),
         ),
         log(vault.EnergyRetired, market=auction.address, amountWh=600),
         log(energy_token.Transfer, **{"from": vault.address, "to": "0x" + "00" * 20, "value": 600}),
     )
-    assert vault.balancesOf(community.owners[0]) == (400, CASH + gross(600, 90_000) - fee)
-    assert vault.balancesOf(community.owners[1]) == (0, CASH - cost_ceil(600, 90_000))
+    assert vault.balancesOf(community.owners[0]) == (400, CASH + gross(600, 80_000) - fee)
+    assert vault.balancesOf(community.owners[1]) == (0, CASH - cost_ceil(600, 80_000))
     # The bought energy was used up: retired, not credited.
     assert energy_token.totalSupply() == supply - 600
     assert vault.balancesOf(auction) == (0, auction.accruedFees())
-    assert auction.accruedFees() == fee + cost_ceil(600, 90_000) - gross(600, 90_000)
+    assert auction.accruedFees() == fee + cost_ceil(600, 80_000) - gross(600, 80_000)
     auction.withdrawFees(sender=fee_recipient)
     assert vault.balancesOf(auction) == (0, 0)
     books_balance(vault, energy_token, stablecoin, all_holders)

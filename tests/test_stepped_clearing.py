@@ -23,7 +23,7 @@ from support.zone_markets import FINISHED, ZONES, clear_and_check, place, run_st
 
 HILL, TOWN = 1, 2  # operated by the fixtures' grid operators; regions 3 to 6 have no load report (no limit)
 REGIONS = (1, 2, 3, 4, 5, 6)
-STEPS, FILLS, POOL, PRICES = 1, 2, 3, 4  # ISteppedClearing.Stage
+STEPS, ZONES_STAGE = 1, 2  # ISteppedClearing.Stage
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_random_markets_cleared_in_small_steps_equal_one_transaction_and_the_ref
 
 def test_each_step_takes_the_next_zones_while_their_ticks_fit_and_at_least_one(a, zones, stepped, auction_traders, stranger, chain):
     """Three zones of four occupied ticks each: steps of four ticks take one zone each, a step of one
-    tick still takes a whole zone, and a step of nine takes two; every stage runs over every zone."""
+    tick still takes a whole zone, and a step of nine takes two; both stages run over every zone."""
     period = open_period(chain)
     for region in (HILL, TOWN, 3):
         for tick in range(4):
@@ -98,12 +98,11 @@ def test_each_step_takes_the_next_zones_while_their_ticks_fit_and_at_least_one(a
     stepped.step(period, 1, sender=stranger)
     assert stepped.stageOf(period) == (STEPS, 1)
     stepped.step(period, 4, sender=stranger)
-    assert stepped.stageOf(period) == (FILLS, 3)
+    assert stepped.stageOf(period) == (ZONES_STAGE, 3)
     stepped.step(period, 9, sender=stranger)
-    assert stepped.stageOf(period) == (FILLS, 1)
-    stepped.step(period, 10**9, sender=stranger)  # capped at MAX_STEP_TICKS: the last zone
-    assert stepped.stageOf(period) == (POOL, 3)
-    assert run_steps(stepped, period, stranger, 100) == 2  # the pool, then the prices
+    assert stepped.stageOf(period) == (ZONES_STAGE, 1)
+    tx = stepped.step(period, 10**9, sender=stranger)  # capped at MAX_STEP_TICKS: the last zone
+    assert_logs(tx, log(stepped.ClearingStepped, period=period, stage=FINISHED, zonesLeft=0, caller=stranger.address))
     assert stepped.stageOf(period) == (FINISHED, 0)
     assert stepped.result(period) == zones.clearMarket(period)
 
@@ -119,7 +118,7 @@ def test_steps_wait_for_the_clearing_time_and_stop_when_final(a, zones, stepped,
         stepped.result(period)
     close_gate(chain, period)
     assert stepped.stageOf(period) == (0, 0)
-    assert run_steps(stepped, period, fee_recipient, 10) == 4  # one step per stage
+    assert run_steps(stepped, period, fee_recipient, 10) == 2  # one step per stage
     with reverts(stepped.StepsFinished, period=period):
         stepped.step(period, 10, sender=fee_recipient)
     a.clear(period, sender=fee_recipient)
@@ -208,7 +207,7 @@ def test_a_stepped_result_whose_zones_do_not_balance_is_refused_and_the_market_c
     hill_word = next(
         slot for base in range(8) if storage_word(chain, stepped, slot := mapping_slot(period << 8 | HILL, base)) == honest.zoneResults[0]
     )
-    set_storage_word(chain, stepped, hill_word, honest.zoneResults[0] + (1 << 184))
+    set_storage_word(chain, stepped, hill_word, honest.zoneResults[0] + (1 << 192))
     tx = a.clear(period, sender=fee_recipient)
     assert_logs_contain(tx, zones.SteppedResultRefused, period=period)
     assert [zones.getZoneResult(period, zone).netExportWh for zone in (HILL, TOWN)] == [20_000, -20_000]
@@ -225,10 +224,10 @@ def test_steps_whose_sellers_would_net_more_than_buyers_pay_give_no_result(
     close_gate(chain, period)
     run_steps(stepped, period, fee_recipient, 1)
     honest = stepped.result(period)
-    sums = mapping_slot(period, 1)  # _sums: baseWh, 4 bus sides, 2 running, free, 5 pool, rent, then the totals
-    paid, netted = storage_word(chain, stepped, sums + 15), storage_word(chain, stepped, sums + 17)
+    kept = mapping_slot(period, 1)  # _kept: baseWh, stepBits, 4 bus sides, 2 running, rent, then the totals
+    paid, netted = storage_word(chain, stepped, kept + 10), storage_word(chain, stepped, kept + 12)
     assert paid - netted == honest.surplus
-    set_storage_word(chain, stepped, sums + 17, paid + 1)
+    set_storage_word(chain, stepped, kept + 12, paid + 1)
     with reverts(stepped.StepsUnbalanced, period=period):
         stepped.result(period)
     tx = a.clear(period, sender=fee_recipient)
@@ -276,14 +275,14 @@ def test_every_stepped_clearing_function_error_and_event_is_exercised():
 # ---- The ends of the range of balancing ticks ----
 
 
-def test_a_zone_free_only_at_the_highest_balancing_tick_makes_it_the_reference_tick_in_steps(
+def test_an_import_bound_zone_prices_above_the_middle_of_the_balancing_ticks_in_steps(
     a, zones, stepped, fee_recipient, auction_traders, other_region_operator, chain
 ):
     """Hill sells 1,000 Wh at tick 10; Town bids 1,000 Wh at tick 50 behind a 500 Wh import limit; the bus
-    bids 500 Wh at tick 60. The bus balances from tick 10 to tick 50, and Town's net import (its limit)
-    lies within its own range at tick 50 alone: there Hill and Town are both free, one more than at tick
-    10, so tick 50 is the reference tick and Town takes the bus's price. The steps keep that change of
-    the free count at the range's highest tick and must reach the one-transaction result."""
+    bids 500 Wh at tick 60. Everything trades but half of Town's bid: the bus balances from Hill's ask at 10
+    to Town's bid at 50 and prices at their middle, 30, where Hill and the bus trade; Town's rationed bid
+    sets its own price, 50, above the bus. The steps keep the sums up to the highest balancing tick and
+    must reach the one-transaction result."""
     period = open_period(chain)
     zones.setLinkLimits(TOWN, period, 1, 2, 400, sender=other_region_operator)  # 2 kW: 500 Wh in
     limits = {region: tuple(zones.linkLimitsWh(region, period)) for region in (HILL, TOWN)}
@@ -295,7 +294,7 @@ def test_a_zone_free_only_at_the_highest_balancing_tick_makes_it_the_reference_t
     ]
     expected = clear_and_check(a, zones, chain, fee_recipient, period, book, limits, stepped=stepped, max_ticks=1)
     assert expected.net_export_wh == {0: -500, HILL: 1_000, TOWN: -500}
-    assert expected.zone_ticks[TOWN] == expected.bus_tick
+    assert (expected.bus_tick, expected.zone_ticks) == (30, {0: 30, HILL: 30, TOWN: 50})
 
 
 def test_a_market_of_bids_only_finishes_its_steps_with_nothing_traded(a, zones, stepped, fee_recipient, auction_traders, chain):

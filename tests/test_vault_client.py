@@ -299,15 +299,15 @@ def test_settle_standing_orders_pays_the_fills_into_the_vault(client, accounts):
     client.mine_block_at(auction.clearing_time(period))
     settled = smart_meter.settle_standing_orders(keeper, meters)
 
-    gross = 600 * 90_000 // 1_000
+    gross = 600 * 80_000 // 1_000
     proceeds = gross - gross * FEE_BPS // 10_000
-    paid = -(-600 * 90_000 // 1_000)
+    paid = -(-600 * 80_000 // 1_000)
     assert settled == [
         SettledStandingOrder(meters[0], period, 1_000, 600, proceeds, 0, 0, 0),
         SettledStandingOrder(meters[1], period, 0, 0, 0, 600, 600, paid),
     ]
     market = auction.get_market(period)
-    assert (market.cleared, market.clearing_price_per_kwh, market.volume_wh) == (True, 90_000, 600)
+    assert (market.cleared, market.clearing_price_per_kwh, market.volume_wh) == (True, 80_000, 600)
     assert auction.metered_orders(meters[0])[period % 2].settled
     assert vault.balances(seller.address) == (held[0].energy_wh + 400, held[0].payment + proceeds)  # unsold back
     assert vault.balances(buyer.address) == (held[1].energy_wh, held[1].payment - paid)  # bought energy retired
@@ -340,10 +340,10 @@ def test_orders_left_in_a_former_reading_market_settle_through_the_client(client
     client.mine_block_at(auction.clearing_time(period))
     assert smart_meter.settle_standing_orders_in(keeper, successor.address, meters) == []  # nothing of theirs there
     settled = smart_meter.settle_standing_orders_in(keeper, auction.address, meters)
-    gross = 600 * 90_000 // 1_000
+    gross = 600 * 80_000 // 1_000
     assert settled == [
         SettledStandingOrder(meters[0], period, 1_000, 600, gross - gross * FEE_BPS // 10_000, 0, 0, 0),
-        SettledStandingOrder(meters[1], period, 0, 0, 0, 600, 600, -(-600 * 90_000 // 1_000)),
+        SettledStandingOrder(meters[1], period, 0, 0, 0, 600, 600, -(-600 * 80_000 // 1_000)),
     ]
     assert auction.covered_consumption_wh(meters[1]) == 600  # bought and retired
     assert smart_meter.settle_standing_orders_in(keeper, auction.address, meters) == []  # each settles once

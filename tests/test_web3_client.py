@@ -241,8 +241,8 @@ def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, sys
     """examples/auction.py against this chain's manifest: three asks and three bids, escrowed from
     vault deposits, clear at one price once the reading market's clearing time has come, and every
     order's fill equals the Python reference rule's. By hand (default grid: 0.05 + k x 0.001 per
-    kWh): 1,200 Wh trade anywhere from 0.18 to 0.20, the midpoint 0.19; asks are long, so the 0.15 ask
-    fills in full and the 0.18 ask gets the remaining 200 Wh. The claims are read from the vault
+    kWh): 1,200 Wh trade anywhere from 0.18 to 0.20; asks are long, so the 0.15 ask fills in full and the
+    0.18 ask gets the remaining 200 Wh: a rationed order trades at its own limit, so 0.18 is the price. The claims are read from the vault
     balances: a bid gets its energy and what its escrow did not pay, an ask its proceeds after the
     0.5 % fee and its unsold energy."""
     fund_local_accounts(system, accounts[0], list(accounts)[1:7])
@@ -255,7 +255,7 @@ def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, sys
     claims = list(outcome.values())
     assert [c.filled_wh for c in claims] == [1_000, 200, 0, 700, 500, 0]
     assert all(c.filled_wh == c.reference_wh for c in claims)
-    price = 190_000
+    price = 180_000
     gross = [1_000 * price // 1_000, 200 * price // 1_000, 0]
     proceeds = [g - g * 50 // 10_000 for g in gross]
     escrow = [-(-wh * limit // 1_000) for wh, limit in example.BIDS]
@@ -267,15 +267,15 @@ def test_the_auction_example_clears_and_claims_on_the_manifest_alone(client, sys
     assert client.payment_token.balance_of(seller) == wallet_before + proceeds[0]  # withdrawn from the vault
     period = next(iter(outcome)) >> 192  # the order id's period
     market = client["EnergyAuction"].functions.getMarket(period).call()
-    assert (market.cleared, market.clearingPricePerKWh, market.volumeWh) == (True, 190_000, 1_200)
+    assert (market.cleared, market.clearingPricePerKWh, market.volumeWh) == (True, 180_000, 1_200)
 
 
 def test_the_standing_order_example_prints_the_fill_the_chain_records(system, chain, networks, accounts, capsys):
     """examples/standing_order_web3.py (web3.py and the manifest alone) against this chain: the seller's
-    2,000 Wh ask at 0.08 and the buyer's 1,500 Wh bid at 0.20 cross on ticks 30 to 150 with 1,500 Wh, so
-    the market clears 1,500 Wh at the midpoint, 0.14 per kWh; the seller nets the 210,000 gross less the
-    0.5 % fee and keeps its 500 unsold Wh, the buyer pays 210,000 out of its 300,000 lock and its energy is
-    retired. Every number the script prints is what the chain records."""
+    2,000 Wh ask at 0.08 and the buyer's 1,500 Wh bid at 0.20 cross on ticks 30 to 150 with 1,500 Wh; the
+    ask is rationed, so the market clears 1,500 Wh at its limit, 0.08 per kWh; the seller nets the 120,000
+    gross less the 0.5 % fee and keeps its 500 unsold Wh, the buyer pays 120,000 out of its 300,000 lock and
+    its energy is retired. Every number the script prints is what the chain records."""
     fund_local_accounts(system, accounts[0], [accounts[2]])
     spec = importlib.util.spec_from_file_location("standing_order_example", EXAMPLES / "standing_order_web3.py")
     example = importlib.util.module_from_spec(spec)
@@ -291,12 +291,12 @@ def test_the_standing_order_example_prints_the_fill_the_chain_records(system, ch
     printed = capsys.readouterr().out.splitlines()
 
     info = market.getMarket(fill.period)
-    assert (info.cleared, info.clearingPricePerKWh, info.volumeWh) == (True, 140_000, 1_500)
+    assert (info.cleared, info.clearingPricePerKWh, info.volumeWh) == (True, 80_000, 1_500)
     settled = {log.meter: log for log in market.MeteredOrdersSettled.range(start, chain.blocks.head.number + 1)}
     sold, bought = settled[fill.seller.meter], settled[fill.buyer.meter]
-    gross = 1_500 * 140_000 // 1_000
+    gross = 1_500 * 80_000 // 1_000
     assert (sold.period, sold.soldWh, sold.proceeds, sold.boughtWh) == (fill.period, 1_500, gross - gross * 50 // 10_000, 0)
-    assert (bought.period, bought.boughtWh, bought.paid, bought.soldWh) == (fill.period, 1_500, -(-1_500 * 140_000 // 1_000), 0)
+    assert (bought.period, bought.boughtWh, bought.paid, bought.soldWh) == (fill.period, 1_500, -(-1_500 * 80_000 // 1_000), 0)
     after = [vault.balancesOf(seller), vault.balancesOf(buyer)]
     assert after[0] == (before[0][0] + 500, before[0][1] + sold.proceeds)
     assert after[1] == (before[1][0], before[1][1] + example.DEPOSIT - bought.paid)

@@ -11,6 +11,13 @@ pragma solidity ^0.8.28;
 /// @dev Zone 0 is the bus itself, which orders without a region trade in; it has no link and no limit.
 /// Zones 1 to MAX_ZONES are the regions the admin added, in the order added.
 interface IMarketZones {
+    /// @notice How a zone's price in a cleared market relates to the bus's.
+    enum ZoneRole {
+        COUPLED, // the bus price: the zone's link had room, or its own price lay beyond the bus's
+        EXPORT_BOUND, // below the bus price: the zone is held at its export limit and would export more
+        IMPORT_BOUND // above it: the zone is held at its import limit and would import more
+    }
+
     /// @notice A zone's link limits for one period, in Wh: what the link may carry into the zone
     /// (`importWh`) and out of it (`exportWh`). NO_LIMIT stands for a link without a limit.
     struct LinkLimits {
@@ -31,11 +38,12 @@ interface IMarketZones {
         uint256 askMarginalTick;
         uint256 askRationedWh;
         uint256 askLevelWh;
+        ZoneRole role; // whether the zone traded at the bus price or its link held it on one side
     }
 
     /// @notice How a market clears across its zones.
     struct CoupledResult {
-        uint256 busTick; // the price of the zones whose links have room
+        uint256 busTick; // the price of the zones whose links have room (the middle of the bus's competitive ticks)
         uint256 soldWh; // what every zone's asks sold; it equals boughtWh, since the links lose nothing
         uint256 boughtWh; // what every zone's bids bought
         uint256 surplus; // what buyers pay beyond what sellers net: fees, rounding and the congestion rent
@@ -76,10 +84,19 @@ interface IMarketZones {
     /// @notice A zone's result in a market cleared across zones; the auction's MarketCleared came with it.
     /// @param period The market.
     /// @param zone The zone: 0 for the bus.
+    /// @param role Whether the zone traded at the bus price (COUPLED) or its link held it below (EXPORT_BOUND)
+    /// or above it (IMPORT_BOUND).
     /// @param clearingTick The zone's price on the grid.
     /// @param clearingPricePerKWh The zone's price, PaymentToken base units per kWh.
     /// @param netExportWh What the zone sold beyond what it bought, Wh; negative when it imported.
-    event ZoneCleared(uint256 indexed period, uint256 indexed zone, uint256 clearingTick, uint256 clearingPricePerKWh, int256 netExportWh);
+    event ZoneCleared(
+        uint256 indexed period,
+        uint256 indexed zone,
+        ZoneRole role,
+        uint256 clearingTick,
+        uint256 clearingPricePerKWh,
+        int256 netExportWh
+    );
     /// @notice The congestion rent of a market cleared across zones: what buyers in importing zones paid
     /// beyond what sellers in exporting zones received for the energy the links carried. It accrues in the
     /// auction with the grid fees, for the fee recipient: the grid operator's fund.

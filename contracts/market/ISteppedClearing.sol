@@ -11,17 +11,14 @@ import {IMarketZones} from "./IMarketZones.sol";
 /// clearing again. The result equals the one-transaction clearing (MarketZones.clearMarket) exactly.
 /// @dev Steps may begin once the market can clear (`IMeteredMarket.clearingTime`): from then on no order
 /// or reading can change its books, and the clearing time itself never moves later again. The first step
-/// freezes each zone's link limits; every later step reads those. The stages: Steps (each zone's rises of its clamped
-/// export, which fix where the bus balances and its two sides there), Fills (each zone's net export, its
-/// fills and its free ticks), Pool (each zone's role and the free zones' pooled book, which price the
-/// bus) and Prices (each bound zone's price, every zone's fills valued).
+/// freezes each zone's link limits; every later step reads those. The stages: Steps (each zone's rises of its
+/// clamped export, which fix where the bus balances, its price and its two sides there) and Zones (each
+/// zone's net export, fills, price and role, its fills valued and its part of the congestion rent).
 interface ISteppedClearing {
     enum Stage {
         NONE,
         STEPS,
-        FILLS,
-        POOL,
-        PRICES,
+        ZONES,
         FINISHED
     }
 

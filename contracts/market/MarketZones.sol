@@ -10,11 +10,10 @@ import {ISteppedClearing} from "./ISteppedClearing.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {IGridOperations} from "../grid/IGridOperations.sol";
 import {OperatorNotAuthorized, PeriodOutOfRange, ZeroAddress} from "../utils/GridErrors.sol";
-import {OrderMath} from "../utils/OrderMath.sol";
 import {BitMath} from "../utils/BitMath.sol";
 import {AuctionSlots} from "./auction/AuctionSlots.sol";
 import {MarketTime} from "./auction/MarketTime.sol";
-import {CoupledClearing, ZoneBook, ZoneClearing} from "./auction/CoupledClearing.sol";
+import {ClearingTerms, CoupledClearing, ZoneBook, ZoneClearing} from "./auction/CoupledClearing.sol";
 import {ZoneResult, ZoneResultLibrary} from "../types/ZoneResult.sol";
 
 /// @title MarketZones
@@ -143,21 +142,17 @@ contract MarketZones is AccessControl, IMarketZones {
         (slots[0], slots[1], slots[2]) = (AuctionSlots.slotOf(period, _marketsSlot), AuctionSlots.slotOf(period, _clearingsSlot), AuctionSlots.slotOf(period, _zonesOfSlot));
         bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
         (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) = _gridOf(uint256(words[0]));
-        uint256 feeBps = uint16(uint256(words[1]) >> 32);
-        ZoneBook[] memory books;
-        (result.zones, books) = _readBooks(period, uint256(words[2]));
-        ZoneClearing[] memory cleared;
-        (result.busTick, cleared, result.rentTickWh) = CoupledClearing.clear(books, tickCount);
-        result.congestionRent = result.rentTickWh * tickSizePerKWh / OrderMath.WH_PER_KWH;
-        result.zoneResults = new uint256[](books.length);
-        // Wh bought, what buyers pay, Wh sold, what sellers net.
-        uint256[4] memory totals = [uint256(0), 0, 0, 0];
+        ClearingTerms memory terms = ClearingTerms(minPricePerKWh, tickSizePerKWh, uint16(uint256(words[1]) >> 32));
+        (uint256[] memory zones, ZoneBook[] memory books) = _readBooks(period, uint256(words[2]));
+        (CoupledClearing.Sums memory sums, ZoneClearing[] memory cleared) = CoupledClearing.clear(books, tickCount, terms);
+        uint256[] memory zoneResults = new uint256[](books.length);
         for (uint256 z; z < books.length; ++z) {
-            result.zoneResults[z] = ZoneResult.unwrap(ZoneResultLibrary.pack(cleared[z]));
-            uint256 pricePerKWh = minPricePerKWh + cleared[z].tick * tickSizePerKWh;
-            CoupledClearing.addFillValues(totals, books[z].levels, cleared[z], pricePerKWh, feeBps);
+            zoneResults[z] = ZoneResult.unwrap(ZoneResultLibrary.pack(cleared[z]));
         }
-        _addTotals(result, totals, period);
+        bool balanced;
+        (result, balanced) = CoupledClearing.resultOf(sums, tickSizePerKWh);
+        (result.zones, result.zoneResults) = (zones, zoneResults);
+        if (!balanced || !ZoneResultLibrary.netExportsBalance(zoneResults)) revert ClearingUnbalanced(period);
     }
 
     /// @inheritdoc IMarketZones
@@ -169,7 +164,9 @@ contract MarketZones is AccessControl, IMarketZones {
         for (uint256 i; i < r.zones.length; ++i) {
             ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
             _results[AuctionSlots.bookKey(period, r.zones[i])] = result;
-            emit ZoneCleared(period, r.zones[i], result.tick(), minPricePerKWh + result.tick() * tickSizePerKWh, result.netExportWh());
+            emit ZoneCleared(
+                period, r.zones[i], result.role(), result.tick(), minPricePerKWh + result.tick() * tickSizePerKWh, result.netExportWh()
+            );
         }
         emit CongestionRentAccrued(period, r.congestionRent);
         return (r.busTick, r.soldWh, r.surplus);
@@ -200,6 +197,7 @@ contract MarketZones is AccessControl, IMarketZones {
         (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
         info.clearingTick = result.tick();
         info.clearingPricePerKWh = minPricePerKWh + info.clearingTick * tickSizePerKWh;
+        info.role = result.role();
         info.netExportWh = result.netExportWh();
         (info.bidMarginalTick, info.bidRationedWh, info.bidLevelWh) = result.marginal(true);
         (info.askMarginalTick, info.askRationedWh, info.askLevelWh) = result.marginal(false);
@@ -300,14 +298,6 @@ contract MarketZones is AccessControl, IMarketZones {
         uint256 maxPeriod = MarketTime.furthestPeriod(block.timestamp, _gateClosure, _periodLength);
         if (first > maxPeriod) revert PeriodTooFarAhead(first, maxPeriod);
         if (first + count - 1 > maxPeriod) revert PeriodTooFarAhead(first + count - 1, maxPeriod);
-    }
-
-    /// @dev Sets a result's energy bought and sold and its surplus from its totals, refusing a result that does
-    /// not balance.
-    function _addTotals(CoupledResult memory result, uint256[4] memory totals, uint256 period) private pure {
-        bool balanced;
-        (result.boughtWh, result.soldWh, result.surplus, balanced) = CoupledClearing.totalsOf(totals);
-        if (!balanced || !ZoneResultLibrary.netExportsBalance(result.zoneResults)) revert ClearingUnbalanced(period);
     }
 
     /// @dev The result of the market's steps (SteppedClearing) if they have all run and it balances, or an

@@ -21,9 +21,14 @@ contract MarketZonesEventsHarness {
     }
 
     /// @notice Emits ZoneCleared.
-    function emitZoneCleared(uint256 period, uint256 zone, uint256 clearingTick, uint256 clearingPricePerKWh, int256 netExportWh)
-        external
-    {
-        emit IMarketZones.ZoneCleared(period, zone, clearingTick, clearingPricePerKWh, netExportWh);
+    function emitZoneCleared(
+        uint256 period,
+        uint256 zone,
+        IMarketZones.ZoneRole role,
+        uint256 clearingTick,
+        uint256 clearingPricePerKWh,
+        int256 netExportWh
+    ) external {
+        emit IMarketZones.ZoneCleared(period, zone, role, clearingTick, clearingPricePerKWh, netExportWh);
     }
 }

@@ -24,6 +24,7 @@ from energy_grid.domain.enums import (
     StabilityLevel,
     TransactionStatus,
     TriggerCondition,
+    ZoneRole,
 )
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 from energy_grid.signing.auction import SignedAuctionOrder
@@ -285,6 +286,7 @@ class ZoneInfo:
     ask_marginal_tick: int
     ask_rationed_wh: int
     ask_level_wh: int
+    role: ZoneRole  # whether the zone traded at the bus price or its link held it on one side
 
 
 @dataclass(frozen=True)

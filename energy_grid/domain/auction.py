@@ -3,12 +3,20 @@ contract: a keeper previews a market with it, and the property test holds the co
 
 A market's limit prices lie on a grid of ticks 0 … n_ticks - 1 (price = minPrice + tick × tickSize).
 For every tick p, D(p) is the bid volume with limit ≥ p and S(p) the ask volume with limit ≤ p.
-The clearing tick maximizes min(D, S); ties go to the ticks minimizing |D − S|, then to the midpoint
-of what remains, rounded down to a tick. min(D, S) is traded at that one price. Each side fills by
-price priority (best limit first); the orders of the last limit reached share what is left, L Wh of
-the level's T, on running totals in arrival order: with C(i) the level's volume up to and including
-order i, order i gets floor(C(i) × L / T) − floor(C(i−1) × L / T). On the short side that level is
-never reached with less than its whole volume, so every order there fills in full.
+
+The price is competitive: at it, every bid above it and every ask below it fills in full, bids below
+it and asks above it not at all, and only the orders exactly at it are rationed. At a tick p the
+orders want to sell, net of what they buy, anything from lo(p) = S(p − 1) − D(p) (orders at p left
+out) to hi(p) = S(p) − D(p + 1) (orders at p taken in); these ranges rise with p and meet end to end,
+hi(p) = lo(p + 1). The competitive ticks are those whose range holds 0, a run from the first tick whose
+hi reaches 0 to the last whose lo does not pass it: exactly the ticks a linear program's dual price of
+the market may take on the grid. The clearing tick is the middle of that run, rounded down.
+min(D, S) is the same at every competitive tick, the most volume any price trades, and it is traded at
+that one price. Each side fills by price priority (best limit first); the orders of the last limit
+reached share what is left, L Wh of the level's T, on running totals in arrival order: with C(i) the
+level's volume up to and including order i, order i gets floor(C(i) × L / T) − floor(C(i−1) × L / T).
+On the short side that level is never reached with less than its whole volume, so every order there
+fills in full, and the level rationed on the long side is the price's own.
 """
 
 from __future__ import annotations
@@ -58,15 +66,32 @@ def curves(orders: Sequence[AuctionOrder], n_ticks: int) -> tuple[list[int], lis
     return demand, supply
 
 
-def clearing_tick(demand: Sequence[int], supply: Sequence[int]) -> int:
-    """The tick the three rules pick (most volume, then least imbalance, then the midpoint, rounded down)."""
-    traded = [min(d, s) for d, s in zip(demand, supply, strict=True)]
-    most = max(traded)
-    candidates = [tick for tick, volume in enumerate(traded) if volume == most]
-    least = min(abs(demand[tick] - supply[tick]) for tick in candidates)
-    remaining = [tick for tick in candidates if abs(demand[tick] - supply[tick]) == least]
-    low, high = remaining[0], remaining[-1]
+def export_range(demand: Sequence[int], supply: Sequence[int], tick: int) -> tuple[int, int]:
+    """[lo, hi]: what the orders want to sell beyond what they buy at `tick`, without and with the orders at it."""
+    below = supply[tick - 1] if tick > 0 else 0
+    above = demand[tick + 1] if tick + 1 < len(demand) else 0
+    return below - demand[tick], supply[tick] - above
+
+
+def competitive_ticks(demand: Sequence[int], supply: Sequence[int], export_wh: int = 0) -> tuple[int, int]:
+    """The first and last tick at which the orders want to sell `export_wh` beyond what they buy (0 for a
+    market of its own; a zone's net export for a zone of a coupled market): every tick between does too."""
+    ticks = range(len(demand))
+    if not -demand[0] <= export_wh <= supply[-1]:
+        raise ValueError(f"the orders cannot export {export_wh} Wh")
+    first = min(tick for tick in ticks if export_range(demand, supply, tick)[1] >= export_wh)
+    last = max(tick for tick in ticks if export_range(demand, supply, tick)[0] <= export_wh)
+    return first, last
+
+
+def middle(low: int, high: int) -> int:
+    """The tick a run of competitive ticks prices at: its middle, rounded down."""
     return low + (high - low) // 2
+
+
+def clearing_tick(demand: Sequence[int], supply: Sequence[int]) -> int:
+    """The middle of the market's competitive ticks."""
+    return middle(*competitive_ticks(demand, supply))
 
 
 def ration(level: Sequence[AuctionOrder], left_wh: int) -> dict[int, int]:

@@ -21,27 +21,28 @@ volume, each side filled by price priority with `fill_side`, the marginal level 
 These quantities maximize the orders' total surplus: at P every zone trades as its orders want, held by
 its link, and the bus balances.
 
-Prices. Among the balancing ticks, the reference tick R is the one at which the most zones' net exports lie
-in their own [lo_z(R), hi_z(R)], the lowest if several; those zones are free. A zone closed both ways
-(limits 0 and 0) that is not free clears alone; any other zone is bound: at its export limit if its net
-export is below lo_z(R), at its import limit if above hi_z(R). The ticks at which a zone's fills keep within
-their limits are [a_z, b_z], a_z its highest filled ask level (0 if none), b_z its lowest filled bid level
-(the top if none). The bus tick is the tick today's rule (most volume, least imbalance, midpoint rounded
-down) picks on the free zones' pooled curves, each bound zone's flow added as an order of unlimited price,
-among the ticks that lie in every free zone's [a_z, b_z], at or above every exporting bound zone's a_z and
-at or below every importing bound zone's b_z (R is one of them). A free zone trades at the bus tick. A bound
-zone trades at the tick today's rule picks on its own curves, its flow added, among its [a_z, b_z] on its
-side of the bus (at or below it when exporting, at or above it when importing); a zone that clears alone
-picks among its whole [a_z, b_z]. The congestion rent is Σ over the zones of (bus price − zone price) × net
-export, never negative, and what buyers pay at their zone prices is what sellers receive at theirs plus it.
+Prices are competitive: the LP's dual prices of the zones' and the bus's balances, on the tick grid. A
+zone's competitive ticks, given its net export x, are those whose [lo_z(p), hi_z(p)] holds x (a run of
+ticks, energy_grid.domain.auction.competitive_ticks): at any of them every order of the zone strictly in
+the money fills in full, and only orders at the price are rationed. The bus's competitive ticks are the
+balancing ticks. Each range prices at its middle, rounded down, as a market of its own does: the bus tick
+is the middle of the balancing ticks, and a zone's own tick the middle of its competitive ticks. The link
+then says which a zone trades at. A zone whose link can carry more both ways trades at the bus tick (its
+own range always holds it). A zone held at its export limit trades at its own tick where that lies at or
+below the bus tick, else at the bus tick (its range holds every tick between); one held at its import
+limit at its own tick at or above the bus tick, else at the bus tick; a zone closed both ways at its own.
+So a zone whose link has room shares the bus price, and a zone whose link is full gets its own price on
+its side of the bus. Its role says which: coupled (the bus price), export-bound (below it) or
+import-bound (above it). The congestion rent is Σ over the zones of (bus price − zone price) × net export,
+never negative, and what buyers pay at their zone prices is what sellers receive at theirs plus it.
 
 Every step reads the zones' curves tick by tick, never the orders one by one, except the fills by price
 priority within each zone and the rationing of its marginal levels: O(zones × ticks) besides those, the
 bound the coupled contract is to keep.
 
-For one zone (any limits) every step reduces to clear_market: its net export is 0, its orders want 0 at
-some balancing tick so it is free, its fills are clear_market's, and the ticks within its fills' limits are
-exactly the ticks of most volume, among which the bus tick is picked by the same rule on the same curves.
+For one zone (any limits) every step reduces to clear_market: its net export is 0, its fills are
+clear_market's, and its tick is its own: the bus's balancing ticks are its competitive ticks where its
+link can carry energy both ways, and hold them otherwise.
 """
 
 from __future__ import annotations
@@ -49,7 +50,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from energy_grid.domain.auction import AuctionOrder, clearing_tick, curves, fill_side, ration
+from energy_grid.domain.auction import AuctionOrder, competitive_ticks, curves, export_range, fill_side, middle, ration
+from energy_grid.domain.enums import ZoneRole
+
+
+def role_of(zone_tick: int, bus_tick: int) -> ZoneRole:
+    """The role a zone's price gives it."""
+    if zone_tick == bus_tick:
+        return ZoneRole.COUPLED
+    return ZoneRole.EXPORT_BOUND if zone_tick < bus_tick else ZoneRole.IMPORT_BOUND
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class ZonedOrder:
 class CoupledClearing:
     bus_tick: int  # the price of every free zone
     zone_ticks: dict[int, int]  # zone id -> the tick its orders trade at
+    roles: dict[int, ZoneRole]  # zone id -> how its price relates to the bus's
     net_export_wh: dict[int, int]  # zone id -> asks filled − bids filled (negative: the zone imports)
     volume_wh: dict[int, int]  # zone id -> its own market's volume, its net export counted as an order
     fills_wh: dict[int, int]  # order id -> Wh traded (0 for orders that do not trade)
@@ -89,13 +99,6 @@ def clamp(export_wh: int, zone: Zone) -> int:
     if zone.export_limit_wh is not None:
         export_wh = min(export_wh, zone.export_limit_wh)
     return export_wh
-
-
-def export_range(demand: Sequence[int], supply: Sequence[int], tick: int) -> tuple[int, int]:
-    """What a zone's orders want to export at `tick`: without, and with, the orders limited at `tick`."""
-    below = supply[tick - 1] if tick > 0 else 0
-    above = demand[tick + 1] if tick + 1 < len(demand) else 0
-    return below - demand[tick], supply[tick] - above
 
 
 def share(capacities_wh: Sequence[int], left_wh: int) -> list[int]:
@@ -127,7 +130,7 @@ def bus_ticks(zones: Sequence[Zone], zone_curves: Sequence[tuple[list[int], list
 
 
 def net_exports(zones: Sequence[Zone], zone_curves: Sequence[tuple[list[int], list[int]]], tick: int) -> list[int]:
-    """Each zone's net export at the bus's marginal tick: forced flows in full, the rest shared in zone order."""
+    """Each zone's net export at the bus's lowest balancing tick: forced flows in full, the rest shared in zone order."""
     ranges = [export_range(d, s, tick) for d, s in zone_curves]
     clamped = [(clamp(lo, zone), clamp(hi, zone)) for zone, (lo, hi) in zip(zones, ranges, strict=True)]
     forced_out = [max(lo, 0) for lo, _ in clamped]
@@ -158,67 +161,18 @@ def clear_zone(orders: Sequence[AuctionOrder], export_wh: int, n_ticks: int) -> 
     return volume_wh, fills
 
 
-def within_limits(orders: Sequence[AuctionOrder], fills: dict[int, int], n_ticks: int) -> tuple[int, int]:
-    """[a, b]: the ticks at which every filled order of a zone trades within its limit."""
-    asks = [order.tick for order in orders if not order.is_bid and fills[order.order_id]]
-    bids = [order.tick for order in orders if order.is_bid and fills[order.order_id]]
-    return max(asks, default=0), min(bids, default=n_ticks - 1)
-
-
-def pick_tick(demand: Sequence[int], supply: Sequence[int], low: int, high: int) -> int:
-    """Today's rule (most volume, least imbalance, midpoint rounded down) among the ticks low … high."""
-    if low > high:
-        raise AssertionError(f"no tick between {low} and {high}: the quantities are not an equilibrium")
-    return low + clearing_tick(demand[low : high + 1], supply[low : high + 1])
-
-
-def role(zone: Zone, demand: Sequence[int], supply: Sequence[int], export_wh: int, tick: int) -> str:
-    """"free" where the zone's orders want its net export at `tick`; else bound, "exporting" at its export
-    limit or "importing" at its import limit, or "alone" for a zone closed both ways."""
-    lo, hi = export_range(demand, supply, tick)
-    if lo <= export_wh <= hi:
-        return "free"
-    if zone.import_limit_wh == 0 == zone.export_limit_wh:
-        return "alone"
-    return "exporting" if export_wh < lo else "importing"
-
-
-def reference_tick(roles_at: Sequence[list[str]], lowest: int) -> int:
-    """The balancing tick (from `lowest` on) with the most free zones, the lowest of those."""
-    counts = [roles.count("free") for roles in roles_at]
-    return lowest + counts.index(max(counts))
-
-
-def bus_curves(
-    roles: Sequence[str], zone_curves: Sequence[tuple[list[int], list[int]]], exports: Sequence[int], n_ticks: int
-) -> tuple[list[int], list[int]]:
-    """The free zones' curves pooled, each bound zone's flow added as an order of unlimited price."""
-    demand, supply = [0] * n_ticks, [0] * n_ticks
-    for zone_role, (zone_demand, zone_supply), export_wh in zip(roles, zone_curves, exports, strict=True):
-        for tick in range(n_ticks):
-            if zone_role == "free":
-                demand[tick] += zone_demand[tick]
-                supply[tick] += zone_supply[tick]
-            elif zone_role != "alone":
-                demand[tick] += max(-export_wh, 0)
-                supply[tick] += max(export_wh, 0)
-    return demand, supply
-
-
-def bus_limits(roles: Sequence[str], limits: Sequence[tuple[int, int]], n_ticks: int) -> tuple[int, int]:
-    """The ticks within every free zone's fill limits, not below an exporting zone's nor above an importing one's."""
-    low = max([a for zone_role, (a, _) in zip(roles, limits, strict=True) if zone_role in ("free", "exporting")], default=0)
-    high = min([b for zone_role, (_, b) in zip(roles, limits, strict=True) if zone_role in ("free", "importing")], default=n_ticks - 1)
-    return low, high
-
-
-def zone_tick(zone_role: str, curves_with_flow: tuple[list[int], list[int]], limits: tuple[int, int], bus_tick: int) -> int:
-    """A zone's price: the bus's if free, else today's rule on its own curves on its side of the bus."""
-    a, b = limits
-    if zone_role == "free":
+def zone_tick(zone: Zone, demand: Sequence[int], supply: Sequence[int], export_wh: int, bus_tick: int) -> int:
+    """A zone's price: the bus's where its link can carry more both ways, else its own on its side of the bus."""
+    own = middle(*competitive_ticks(demand, supply, export_wh))
+    can_export = zone.export_limit_wh is None or export_wh < zone.export_limit_wh
+    can_import = zone.import_limit_wh is None or -export_wh < zone.import_limit_wh
+    if can_export and can_import:
         return bus_tick
-    low, high = {"exporting": (a, min(b, bus_tick)), "importing": (max(a, bus_tick), b)}.get(zone_role, (a, b))
-    return pick_tick(*curves_with_flow, low, high)
+    if can_import:  # held at its export limit
+        return min(own, bus_tick)
+    if can_export:  # held at its import limit
+        return max(own, bus_tick)
+    return own
 
 
 def clear_coupled(
@@ -240,29 +194,22 @@ def clear_coupled(
     zone_curves = [curves(by_zone[zone_id], n_ticks) for zone_id in ids]
 
     lowest, highest = bus_ticks(zones, zone_curves, n_ticks)
+    bus_tick = middle(lowest, highest)
+    # The zones' flows are the same at every balancing tick: the lowest gives them.
     exports = net_exports(zones, zone_curves, lowest)
     fills: dict[int, int] = {}
-    volumes, limits = [], []
-    for zone_id, export_wh in zip(ids, exports, strict=True):
-        volume_wh, zone_fills = clear_zone(by_zone[zone_id], export_wh, n_ticks)
+    volumes, ticks = [], []
+    for zone, export_wh, (demand, supply) in zip(zones, exports, zone_curves, strict=True):
+        volume_wh, zone_fills = clear_zone(by_zone[zone.zone_id], export_wh, n_ticks)
         fills.update(zone_fills)
         volumes.append(volume_wh)
-        limits.append(within_limits(by_zone[zone_id], zone_fills, n_ticks))
-
-    # The zones' flows are the same at every balancing tick; the reference tick tells the free zones from the bound.
-    roles_at = [
-        [role(zone, *zone_curves[i], exports[i], tick) for i, zone in enumerate(zones)] for tick in range(lowest, highest + 1)
-    ]
-    roles = roles_at[reference_tick(roles_at, lowest) - lowest]
-    bus_tick = pick_tick(*bus_curves(roles, zone_curves, exports, n_ticks), *bus_limits(roles, limits, n_ticks))
-    ticks = [
-        zone_tick(roles[i], with_flow(*zone_curves[i], exports[i]), limits[i], bus_tick) for i in range(len(zones))
-    ]
+        ticks.append(zone_tick(zone, demand, supply, export_wh, bus_tick))
     # Prices differ by whole ticks, so the grid's minimum price drops out of the rent.
     rent_milli = sum((bus_tick - tick) * tick_size_per_kwh * export_wh for tick, export_wh in zip(ticks, exports, strict=True))
     return CoupledClearing(
         bus_tick=bus_tick,
         zone_ticks=dict(zip(ids, ticks, strict=True)),
+        roles={zone_id: role_of(tick, bus_tick) for zone_id, tick in zip(ids, ticks, strict=True)},
         net_export_wh=dict(zip(ids, exports, strict=True)),
         volume_wh=dict(zip(ids, volumes, strict=True)),
         fills_wh=fills,

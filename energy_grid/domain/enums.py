@@ -158,11 +158,17 @@ class ClearingStage(IntEnum):
     """ISteppedClearing.Stage: the stage a large coupled market's next step runs."""
 
     NONE = 0
-    STEPS = 1
-    FILLS = 2
-    POOL = 3
-    PRICES = 4
-    FINISHED = 5
+    STEPS = 1  # each zone's steps of its clamped export: where the bus balances, and its price
+    ZONES = 2  # each zone's flow, fills, price and role
+    FINISHED = 3
+
+
+class ZoneRole(IntEnum):
+    """IMarketZones.ZoneRole: how a zone's price in a cleared coupled market relates to the bus's."""
+
+    COUPLED = 0  # the bus price: its link had room, or its own price lay beyond the bus's
+    EXPORT_BOUND = 1  # below the bus: held at its export limit, it would export more
+    IMPORT_BOUND = 2  # above the bus: held at its import limit, it would import more
 
 
 # Solidity name of each enum, as the ABI's internalType writes it ("enum IEnergyTrading.OrderType").
@@ -184,6 +190,7 @@ SOLIDITY_ENUMS: dict[str, type[IntEnum]] = {
     "IDemandPrograms.ProgramType": ProgramType,
     "IEnergyAssetNFT.MaintenanceKind": MaintenanceKind,
     "ISteppedClearing.Stage": ClearingStage,
+    "IMarketZones.ZoneRole": ZoneRole,
 }
 
 __all__ = [
@@ -205,4 +212,5 @@ __all__ = [
     "StabilityLevel",
     "TransactionStatus",
     "TriggerCondition",
+    "ZoneRole",
 ]

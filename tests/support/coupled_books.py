@@ -1,5 +1,5 @@
 """Random coupled books and the checks every clearing of one must pass: conservation of energy and money,
-the links' limits, prices on the right side of their limits and links, and the linear program.
+the links' limits, competitive prices picked by the documented rule, and the linear program.
 
 The linear program (scipy's HiGHS) has a variable per order, its filled Wh in [0, amount], and per zone,
 its net export within the link's limits; one equality per zone (asks filled − bids filled − net export =
@@ -19,6 +19,7 @@ from scipy.sparse import coo_matrix
 
 from energy_grid.domain.auction import AuctionOrder, price_of
 from energy_grid.domain.coupled_auction import CoupledClearing, Zone, ZonedOrder, clear_coupled
+from energy_grid.domain.enums import ZoneRole
 
 MIN_PRICE_PER_KWH = 50_000
 TICK_SIZE_PER_KWH = 1_000
@@ -145,10 +146,71 @@ def dual_bound(zones: list[Zone], orders: list[ZonedOrder], zone_prices: dict[in
     return bound
 
 
+def fill_range(zone_orders: list[AuctionOrder], fills: dict[int, int], n_ticks: int) -> tuple[int, int]:
+    """The ticks at which a zone's fills are competitive, read off the fills alone: at or above every filled
+    ask's limit and every short bid's, at or below every filled bid's and every short ask's. Given the fills,
+    these are the values the dual price of the zone's balance can take (complementary slackness)."""
+    low, high = 0, n_ticks - 1
+    for order in zone_orders:
+        fill = fills[order.order_id]
+        if (fill > 0) != order.is_bid or (order.is_bid and fill < order.amount_wh):
+            low = max(low, order.tick)
+        if (fill > 0) == order.is_bid or (not order.is_bid and fill < order.amount_wh):
+            high = min(high, order.tick)
+    return low, high
+
+
+def check_competitive_prices(zones: list[Zone], orders: list[ZonedOrder], n_ticks: int, result: CoupledClearing) -> None:
+    """Every price competitive and picked by the documented rule, worked out from the fills and limits alone.
+
+    A zone's price lies in its fills' range (so every order strictly in the money filled in full and every
+    one strictly out of it not at all). The bus's price lies where every zone's can: within the range of a
+    zone whose link has room both ways, not below the range of a zone that can still import (it exported,
+    so its price is at most the bus's), not above the range of one that can still export; a zone closed
+    both ways leaves it free. The bus takes the middle of that run, rounded down, and each zone the middle of
+    its own range, except where its link holds it: at the bus price where it can carry more both ways, on
+    its side of the bus (the bus price where its own lies beyond) where it is full one way."""
+    bus_low, bus_high = 0, n_ticks - 1
+    ranges = {}
+    for zone in zones:
+        zone_orders = [o.order for o in orders if o.zone_id == zone.zone_id]
+        low, high = ranges[zone.zone_id] = fill_range(zone_orders, result.fills_wh, n_ticks)
+        assert low <= high, f"zone {zone.zone_id}: no competitive price for its fills"
+        export = result.net_export_wh[zone.zone_id]
+        can_export, can_import = export != zone.export_limit_wh, -export != zone.import_limit_wh
+        if can_export:  # its price is not below the bus's
+            bus_high = min(bus_high, high)
+        if can_import:  # not above it
+            bus_low = max(bus_low, low)
+    assert bus_low <= bus_high, "no bus price is competitive"
+    assert result.bus_tick == bus_low + (bus_high - bus_low) // 2
+    for zone in zones:
+        low, high = ranges[zone.zone_id]
+        tick = result.zone_ticks[zone.zone_id]
+        own, export = low + (high - low) // 2, result.net_export_wh[zone.zone_id]
+        can_export, can_import = export != zone.export_limit_wh, -export != zone.import_limit_wh
+        if can_export and can_import:
+            assert tick == result.bus_tick
+        elif can_import:
+            assert tick == min(own, result.bus_tick)
+        elif can_export:
+            assert tick == max(own, result.bus_tick)
+        else:
+            assert tick == own
+        role = ZoneRole.COUPLED if tick == result.bus_tick else (ZoneRole.EXPORT_BOUND if tick < result.bus_tick else ZoneRole.IMPORT_BOUND)
+        assert result.roles[zone.zone_id] == role
+        if role == ZoneRole.EXPORT_BOUND:
+            assert result.net_export_wh[zone.zone_id] == zone.export_limit_wh
+        if role == ZoneRole.IMPORT_BOUND:
+            assert -result.net_export_wh[zone.zone_id] == zone.import_limit_wh
+
+
 def check_against_lp(zones: list[Zone], orders: list[ZonedOrder], n_ticks: int, result: CoupledClearing) -> None:
     optimum, zone_duals, bus_dual = solve_lp(zones, orders)
     scale = 1 + n_ticks * sum(o.order.amount_wh for o in orders)
     assert abs(surplus(orders, result.fills_wh) - optimum) <= TOLERANCE * scale
+    # The clearing's own prices are an optimal dual: at them no allocation gains more than the clearing's.
+    assert dual_bound(zones, orders, result.zone_ticks, result.bus_tick) == surplus(orders, result.fills_wh)
     # HiGHS returns a basic dual solution, integral since the matrix is totally unimodular and the ticks are
     # integers: rounded, it bounds every allocation exactly, and the reference's surplus meets the bound.
     rounded = {zone_id: round(dual) for zone_id, dual in zone_duals.items()}

@@ -130,7 +130,7 @@ ALIAS_OFFSET = 2**248  # period + 2**248 once shared period's book key (period <
 # A stepped clearing's steps: at most 1 occupied tick takes one zone a step (each zone holds one tick or
 # more); SteppedClearing.MAX_STEP_TICKS takes a whole stage (three books of 256 ticks at most).
 STEP_TICKS = (0, 1, 1, 2_560)
-STAGE_NONE, STAGE_STEPS, STAGE_FINISHED = 0, 1, 5
+STAGE_NONE, STAGE_STEPS, STAGE_FINISHED = 0, 1, 3  # ISteppedClearing.Stage: NONE, STEPS, ZONES, FINISHED
 LONG_SIDE_ZONES = 3  # IEnergyAuction.LongSide.ZONES: a market cleared across zones
 # The reading deadlines the admin sets: none, a minute, half a period, a period (the deployed one).
 READING_DEADLINES = (0, 60, AUCTION_PERIOD_SECONDS // 2, AUCTION_PERIOD_SECONDS)
@@ -454,7 +454,7 @@ ARRIVED_CREDITED = topic("ArrivedCredited(address,address,address[],uint256[])")
 DR_CLOSED = (topic("EventCompleted(uint256,uint256)"), topic("EventCancelled(uint256,uint256)"))
 TRANSFER = topic("Transfer(address,address,uint256)")
 CREDITS_ISSUED = topic("CarbonCreditsIssued(address,address,uint256,uint256,uint256)")
-ZONE_CLEARED = topic("ZoneCleared(uint256,uint256,uint256,uint256,int256)")
+ZONE_CLEARED = topic("ZoneCleared(uint256,uint256,uint8,uint256,uint256,int256)")
 ZONE_RATING_UPDATED = topic("ZoneRatingUpdated(uint32,uint256,uint256)")
 CLEARING_STEPPED = topic("ClearingStepped(uint256,uint8,uint256,address)")
 STEPPED_RESULT_REFUSED = topic("SteppedResultRefused(uint256)")
@@ -1174,14 +1174,14 @@ class SystemMachine(RuleBasedStateMachine):
         recorded: dict[int, list[tuple[int, int, int]]] = {}
         for log in out.events(w.c["zones"], ZONE_CLEARED):
             period, zone = topic_int(log, 1), topic_int(log, 2)
-            net_export_wh = word(log["data"], 2)
+            net_export_wh = word(log["data"], 3)
             net_export_wh -= (net_export_wh >= 2**255) * 2**256
             if zone == 1:
                 import_wh, export_wh = self._link_limits_wh(period)
                 assert -import_wh <= net_export_wh <= export_wh, f"zone 1 in {period}: {net_export_wh} Wh past ({import_wh}, {export_wh})"
                 w.milestones["a zone's link held its limit"] += net_export_wh in (-import_wh, export_wh)
             net[period] = net.get(period, 0) + net_export_wh
-            recorded.setdefault(period, []).append((zone, word(log["data"], 0), net_export_wh))
+            recorded.setdefault(period, []).append((zone, word(log["data"], 0), word(log["data"], 1), net_export_wh))
             w.milestones["zones cleared"] += 1
         for period in cleared:
             if period not in recorded:
@@ -1192,7 +1192,8 @@ class SystemMachine(RuleBasedStateMachine):
             assert coupled[1] == coupled[2] == self.books["auction"].volume[period], f"market {period}: {coupled}"
             if period in self.run_results:
                 zones, results = self.run_results[period]
-                steps = [(z, r & 0xFF, (r >> 184) - (r >> 255) * 2**72) for z, r in zip(zones, results, strict=True)]
+                # ZoneResult: the tick in the low byte, the role at bit 184, the net export a signed 64-bit number from bit 192.
+                steps = [(z, (r >> 184) & 0xFF, r & 0xFF, (r >> 192) - (r >> 255) * 2**64) for z, r in zip(zones, results, strict=True)]
                 assert recorded[period] == steps, f"market {period}: recorded {recorded[period]}, its steps gave {steps}"
                 w.milestones["stepped results recorded"] += 1
             elif period in self.runs:

@@ -4,12 +4,13 @@ reference: shared by the zone and stepped-clearing test modules."""
 from __future__ import annotations
 
 from energy_grid.domain.coupled_auction import Zone
+from energy_grid.domain.enums import ZoneRole
 
 from support.auction_helpers import N_TICKS, close_gate, price
 from support.coupled_books import ask, bid, check_against_lp, clear
 
 ZONES = 3  # IEnergyAuction.LongSide.ZONES
-FINISHED = 5  # ISteppedClearing.Stage.FINISHED
+FINISHED = 3  # ISteppedClearing.Stage.FINISHED
 
 
 def run_steps(stepped, period: int, sender, max_ticks: int) -> int:
@@ -60,11 +61,12 @@ def clear_and_check(
         result = zones.getZoneResult(period, zone)
         assert (result.clearingTick, result.netExportWh) == (expected.zone_ticks[zone], expected.net_export_wh[zone])
         assert result.clearingPricePerKWh == price(expected.zone_ticks[zone])
+        assert ZoneRole(result.role) == expected.roles[zone]
         for is_bid, side in ((True, result[3:6]), (False, result[6:9])):
             assert zones.sideResult(period, zone, is_bid) == (result.clearingTick, *side)
     cleared_events = tx.events.filter(zones.ZoneCleared)
-    assert [(e.zone, e.clearingTick, e.netExportWh) for e in cleared_events] == [
-        (zone, expected.zone_ticks[zone], expected.net_export_wh[zone]) for zone in zone_ids
+    assert [(e.zone, ZoneRole(e.role), e.clearingTick, e.netExportWh) for e in cleared_events] == [
+        (zone, expected.roles[zone], expected.zone_ticks[zone], expected.net_export_wh[zone]) for zone in zone_ids
     ]
     (rent,) = tx.events.filter(zones.CongestionRentAccrued)
     assert rent.rent == expected.congestion_rent_milli // 1_000

@@ -30,8 +30,9 @@ struct Clearing {
 }
 
 /// @title AuctionClearing
-/// @notice This library keeps the auction's clearing rule in one place. It decides which tick clears,
-/// how each side's price levels fill, and exactly what every order receives, down to the last unit.
+/// @notice This library keeps the auction's clearing rule for a market on the bus alone. It decides which
+/// tick clears, how each side's price levels fill, and exactly what every order receives, down to the last
+/// unit.
 /// Orders join their tick through TickVolumesLibrary.addTo, which records each order's C(i-1).
 /// @dev Nothing here loops over orders. Each tick of a market keeps its bid and ask volume in one
 /// word (TickVolumes), and each side has a 256-bit occupancy bitmap, so clearing reads only the ticks
@@ -54,11 +55,13 @@ library AuctionClearing {
 
     // ---- The clearing price ----
     // For every tick p, D(p) is the volume of bids whose limit is at or above p, and S(p) is the volume
-    // of asks whose limit is at or below p. The clearing tick maximizes min(D, S). When several ticks
-    // tie, the ones with the least |D - S| win, and among those the midpoint is chosen, rounded down.
-    // D and S stay constant between the ticks where either of them changes, so the scan moves from one
-    // such segment to the next. Because min(D, S) has a single peak and D - S only falls, the best
-    // ticks form one contiguous range made of whole segments.
+    // of asks whose limit is at or below p. The price is competitive: every bid above it and every ask
+    // below it fills in full, and only orders at it are rationed. At tick p the orders want to sell, net of
+    // what they buy, anything from lo(p) = S(p-1) - D(p) to hi(p) = S(p) - D(p+1), and hi(p) = lo(p+1); the
+    // competitive ticks are those whose range holds 0, from the first tick where hi reaches 0 to the first
+    // where it passes 0. The clearing tick is their middle, rounded down. This is the coupled rule
+    // (CoupledClearing) for a market whose orders all trade on the bus. hi(p) is minus all bids plus every
+    // bid and ask at or below p, so it rises only at occupied ticks, and the scan reads only those.
 
     /// @notice Clears the market of `period` at fee rate `feeBps`. The book is `market` together with the
     /// occupancy bitmaps `bidBits` and `askBits`. Returns the market's result and the surplus, which is
@@ -72,7 +75,7 @@ library AuctionClearing {
         uint256 feeBps
     ) internal view returns (Clearing memory result, uint256 surplus) {
         (uint256 low, uint256 high, uint256 tradedWh) =
-            bestRange(ticks, period, market.tickCount, market.bidVolumeWh, bidBits, askBits);
+            competitiveTicks(ticks, period, market.tickCount, market.bidVolumeWh, bidBits | askBits);
         uint256 clearingTick = low + (high - low) / 2;
         result = Clearing({
             opened: true,
@@ -88,50 +91,40 @@ library AuctionClearing {
         surplus = _walkSides(ticks, period, bidBits, askBits, result);
     }
 
-    /// @notice Finds the range [low, high] of ticks that trade the most volume and, among those, have the
-    /// least imbalance, and returns that volume too. `demandWh` is D at tick 0, which is the volume of all bids.
-    function bestRange(
+    /// @notice Finds the first and the last competitive tick, [low, high], and the volume traded at them:
+    /// min(D, S) at any competitive tick, the most any price trades. `demandWh` is D at tick 0, the volume
+    /// of all bids; `occupied` the ticks that hold bids or asks.
+    function competitiveTicks(
         mapping(uint256 => TickVolumes) storage ticks,
         uint256 period,
         uint256 n,
         uint256 demandWh,
-        uint256 bidBits,
-        uint256 askBits
+        uint256 occupied
     ) internal view returns (uint256 low, uint256 high, uint256 tradedWh) {
         unchecked {
-            // Each segment gets one key that ranks the most volume first and then the least imbalance:
-            // the volume sits in the high bits and 2^64 - 1 minus the imbalance in the low 64 bits.
-            // Volumes stay below 2^48, so every key is positive and the first segment always wins.
-            // `tradedWh` holds the best key until the scan ends and the traded volume afterwards.
-            // `volumes` holds tick `start`'s word when its asks were read, so its bids reuse it a step later.
-            TickVolumes volumes = TickVolumes.wrap(0);
-            if (askBits & 1 != 0) volumes = ticks[TickVolumesLibrary.key(period, 0)];
-            uint256 supplyWh = volumes.askWh();
-            uint256 changes = (askBits | (bidBits << 1)) & ~uint256(1);
-            uint256 start;
-            while (true) {
-                uint256 next = changes == 0 ? n : BitMath.lowestBit(changes);
-                {
-                    uint256 key = demandWh < supplyWh
-                        ? (demandWh << 64) | (type(uint64).max - (supplyWh - demandWh))
-                        : (supplyWh << 64) | (type(uint64).max - (demandWh - supplyWh));
-                    if (key > tradedWh) (tradedWh, low, high) = (key, start, next - 1);
-                    else if (key == tradedWh) high = next - 1;
+            high = n - 1;
+            // hi below tick 0 is minus all bids; with no bids the first tick is already competitive.
+            int256 hiWh = -int256(demandWh);
+            bool lowFound = hiWh >= 0;
+            uint256 supplyWh = 0;
+            while (occupied != 0) {
+                uint256 tick = BitMath.lowestBit(occupied);
+                occupied &= occupied - 1;
+                TickVolumes volumes = ticks[TickVolumesLibrary.key(period, tick)];
+                (uint256 bidWh, uint256 askWh) = (volumes.bidWh(), volumes.askWh());
+                hiWh += int256(bidWh + askWh);
+                supplyWh += askWh;
+                if (!lowFound && hiWh >= 0) {
+                    (low, lowFound) = (tick, true);
+                    // D and S at the first competitive tick: the bids below it are out, its asks in.
+                    tradedWh = supplyWh < demandWh ? supplyWh : demandWh;
                 }
-                if (next >= n) break;
-                if (bidBits & (1 << (next - 1)) != 0) {
-                    if (volumes.isEmpty() || start != next - 1) volumes = ticks[TickVolumesLibrary.key(period, next - 1)];
-                    demandWh -= volumes.bidWh();
+                demandWh -= bidWh;
+                if (hiWh > 0) {
+                    high = tick;
+                    break;
                 }
-                volumes = TickVolumes.wrap(0);
-                if (askBits & (1 << next) != 0) {
-                    volumes = ticks[TickVolumesLibrary.key(period, next)];
-                    supplyWh += volumes.askWh();
-                }
-                changes &= changes - 1;
-                start = next;
             }
-            tradedWh >>= 64;
         }
     }
 

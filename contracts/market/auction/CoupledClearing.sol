@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IMarketZones} from "../IMarketZones.sol";
 import {BitMath} from "../../utils/BitMath.sol";
 
 /// @dev One zone of a coupled market, as clearing reads it: its occupied ticks and its link to the bus.
@@ -16,6 +17,7 @@ struct ZoneBook {
 struct ZoneClearing {
     int256 netExportWh; // What the zone's asks sold beyond what its bids bought; negative when it imports.
     uint256 tick; // The zone's price on the grid.
+    IMarketZones.ZoneRole role; // How that price relates to the bus's.
     uint256 volumeWh; // The larger of the zone's bought and sold volume.
     uint256 bidMarginalTick;
     uint256 bidRationedWh;
@@ -25,35 +27,49 @@ struct ZoneClearing {
     uint256 askLevelWh;
 }
 
+/// @dev What a market's fills are valued at: its grid and the fee rate its asks pay.
+struct ClearingTerms {
+    uint256 minPricePerKWh;
+    uint256 tickSizePerKWh;
+    uint256 feeBps;
+}
+
 /// @title CoupledClearing
 /// @notice This library clears one delivery period across many zones (feeders), each joined to a common
 /// bus by a link with an import and an export limit. The quantities maximize the orders' total surplus on
-/// the tick grid subject to every zone's balance and its link; zones whose links have room share one
-/// price, and a zone whose link is full gets its own price on its side of the bus.
-/// @dev The rule, step by step (the project's Python reference states each step and a linear program
-/// proves the result optimal):
-/// 1. At a tick p, zone z's orders want to export anything from lo(p) = S(p-1) - D(p) to hi(p) = S(p) -
-///    D(p+1); the ranges tile the line, hi(p) = lo(p+1). Clamped to the links and summed, they give the
-///    bus's range; the bus balances from the lowest tick P where the sum of the clamped hi reaches 0.
-/// 2. At P every zone exports at least the positive part of its clamped lo and imports at least the
+/// the tick grid subject to every zone's balance and its link, and the prices are competitive: a linear
+/// program's dual prices of the zones' and the bus's balances, so that every order strictly in the money
+/// fills in full and only orders at their zone's price are rationed. Zones whose links have room share the
+/// bus's price; a zone whose link is full gets its own, on its side of the bus.
+/// @dev The rule runs in two stages over one `Sums`, each a walk per zone that adds to the sums, then one
+/// look at them. The one-transaction clear (`clear`) runs both in memory; SteppedClearing runs each over a
+/// batch of zones per transaction and keeps the sums in storage between batches, so its result is the same
+/// however the steps are cut. The project's Python reference states each step, and a linear program proves
+/// the result optimal and its prices an optimal dual.
+/// 1. Steps. At a tick p, zone z's orders want to export anything from lo(p) = S(p-1) - D(p) to hi(p) =
+///    S(p) - D(p+1); the ranges tile the line, hi(p) = lo(p+1). Clamped to the links and summed they give
+///    the bus's range. The bus balances from the lowest tick P where the sum of the clamped hi reaches 0 to
+///    the first where it passes 0; these are the bus's competitive ticks, and the bus tick is their middle,
+///    rounded down.
+/// 2. Zones. At P every zone exports at least the positive part of its clamped lo and imports at least the
 ///    negative part of its clamped hi; the rest of the bus's trade is shared among the zones' spare room
-///    on running totals, in the order the zones are listed.
-/// 3. Each zone then clears as one market on its own orders, its net export standing as an order of
-///    unlimited price: the most volume, each side filled by price priority.
-/// 4. Among the balancing ticks, the one where the most zones' net exports lie within their own [lo, hi]
-///    (the lowest if several) tells the free zones from those held by their links.
-/// 5. The bus tick is the single-zone rule (most volume, least imbalance, midpoint rounded down) on the
-///    free zones' pooled book with the bound zones' flows as orders, among the ticks where every fill keeps
-///    its limit. A bound zone picks its own tick by the same rule on its side of the bus.
-/// Every step walks each zone's occupied ticks a bounded number of times, or the grid's ticks once, so
-/// the work is O(zones × occupied ticks + ticks), independent of the number of orders.
+///    on running totals, in the order the zones are listed (a zone's net export is the same at every
+///    balancing tick). Each zone then clears as one market on its own orders, its net export standing as
+///    an order of unlimited price: the most volume, each side filled by price priority. Its own tick is the
+///    middle of its competitive ticks given that export (those whose [lo, hi] holds it). A zone whose link
+///    can carry more both ways trades at the bus tick; one held at its export limit at its own tick where
+///    that is at or below the bus tick, else at the bus tick; one held at its import limit at its own tick
+///    at or above the bus tick, else at the bus tick; a zone closed both ways at its own. Its fills are
+///    valued at that price as its orders' claims will pay them, and its part of the congestion rent,
+///    (bus tick - zone tick) × net export, is never negative.
+/// Every step walks each zone's occupied ticks a bounded number of times, or the grid's ticks once, so the
+/// work is O(zones × occupied ticks + ticks), independent of the number of orders.
 library CoupledClearing {
     /// @notice A link limit meaning "no limit".
     int256 internal constant UNLIMITED = type(int256).max;
 
     uint256 private constant BID_SHIFT = 8;
     uint256 private constant ASK_SHIFT = 72;
-    uint256 private constant VOLUME_MASK = type(uint64).max;
     // The assembly loops take a field by shifting it to the top of the word and back down: two shifts by
     // small numbers, where a 64-bit mask would be a constant the optimizer computes at every use.
     uint256 private constant BID_TO_TOP = 184; // 256 - 72: a bid's highest bit (71) to bit 255
@@ -62,213 +78,6 @@ library CoupledClearing {
     // OrderMath's units, as numbers the assembly that values a zone's fills can read.
     uint256 private constant WH_PER_KWH = 1000;
     uint256 private constant BPS = 10_000;
-    uint256 private constant KEY_MASK = type(uint128).max;
-
-    uint8 private constant FREE = 0;
-    uint8 private constant EXPORTING = 1;
-    uint8 private constant IMPORTING = 2;
-    uint8 private constant ALONE = 3;
-
-    /// @dev What clearing learns about a zone on its way.
-    struct Work {
-        uint256 bidWh; // The zone's bids in all, D at tick 0.
-        int256 lowWh; // The clamped lo at the bus's lowest balancing tick.
-        int256 highWh; // The clamped hi there.
-        uint256 firstFreeTick; // The first tick whose [lo, hi] holds the zone's net export.
-        uint256 lastFreeTick; // The last such tick.
-        uint256 askLimitTick; // The highest filled ask level (0 if none): no price may be below it.
-        uint256 bidLimitTick; // The lowest filled bid level (the top if none): no price may be above it.
-        uint8 role;
-    }
-
-    // ---- Levels ----
-    // A level packs a tick with its bids' volume in bits 8 to 71 and its asks' in bits 72 and up. A tick
-    // of a market gathers at most 10^12 Wh a side, below 2^40, so sums over every tick of every zone stay
-    // far within a 64-bit field and within int256; the arithmetic runs unchecked. The loops read the
-    // fields in line, since a call per field would cost more than the loop's own work.
-
-    // ---- Clearing ----
-
-    /// @notice Clears `zones` on a grid of `tickCount` ticks. Returns the bus's tick, every zone's result
-    /// and the congestion rent, Σ (bus tick - zone tick) × net export, in ticks × Wh (never negative).
-    /// @dev Each step below is a walk per zone that adds to a sum over the grid's ticks, then one look at
-    /// that sum. A market too large for one transaction runs the same steps in batches of zones, keeping
-    /// the sums in storage between them (SteppedClearing).
-    function clear(ZoneBook[] memory zones, uint256 tickCount)
-        internal
-        pure
-        returns (uint256 busTick, ZoneClearing[] memory results, uint256 rentTickWh)
-    {
-        uint256 count = zones.length;
-        results = new ZoneClearing[](count);
-        Work[] memory work = new Work[](count);
-        (uint256 lowest, uint256 highest) = _balancingTicks(zones, work, tickCount);
-        _netExports(zones, work, results, lowest);
-        uint256 referenceTick = _fills(zones, work, results, lowest, highest, tickCount);
-        Pool memory pool = newPool(tickCount);
-        uint256[] memory pooledAt = new uint256[](tickCount);
-        unchecked {
-            for (uint256 z; z < count; ++z) {
-                setRole(work[z], zones[z], referenceTick);
-                addToPool(pool, pooledAt, zones[z].levels, work[z], results[z].netExportWh);
-            }
-        }
-        busTick = busTickOf(pool, pooledAt);
-        int256 rent = 0;
-        unchecked {
-            for (uint256 z; z < count; ++z) {
-                rent += zoneTick(zones[z].levels, work[z], results[z], busTick);
-            }
-        }
-        rentTickWh = uint256(rent);
-    }
-
-    /// @dev Fills every zone at its net export and returns the reference tick.
-    function _fills(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 lowest, uint256 highest, uint256 tickCount)
-        private
-        pure
-        returns (uint256)
-    {
-        int256[] memory changes = new int256[](highest + 1);
-        uint256 changeBits = 0;
-        int256 free = 0;
-        unchecked {
-            for (uint256 z; z < zones.length; ++z) {
-                fill(zones[z].levels, work[z], results[z], tickCount);
-                (changeBits, free) = addFreeTicks(work[z], lowest, highest, changes, changeBits, free);
-            }
-        }
-        return referenceTickOf(changes, changeBits, free, lowest);
-    }
-
-    // ---- Step 1: where the bus balances ----
-
-    /// @dev Returns the lowest and the highest tick at which the zones, held by their links, can balance the
-    /// bus, and each zone's bids in all.
-    function _balancingTicks(ZoneBook[] memory zones, Work[] memory work, uint256 tickCount)
-        private
-        pure
-        returns (uint256 lowest, uint256 highest)
-    {
-        int256[] memory steps = new int256[](tickCount);
-        uint256 stepBits = 0;
-        int256 highWh = 0;
-        unchecked {
-            for (uint256 z; z < zones.length; ++z) {
-                int256 baseWh;
-                (work[z].bidWh, baseWh, stepBits) = addSteps(zones[z], steps, stepBits);
-                highWh += baseWh;
-            }
-        }
-        return balancingTicks(steps, stepBits, highWh, tickCount);
-    }
-
-    /// @notice Adds a zone's rises of its clamped hi to `steps` (one entry per tick of the grid) and returns
-    /// its bids in all, its clamped hi below tick 0 (minus its bids, clamped) and `stepBits` with the ticks
-    /// where it rises set. The sum of the clamped hi rises by one step per zone's occupied tick, so only the
-    /// ticks some zone occupies are ever set.
-    function addSteps(ZoneBook memory zone, int256[] memory steps, uint256 stepBits)
-        internal
-        pure
-        returns (uint256 bidWh, int256 baseWh, uint256)
-    {
-        bidWh = bidsWh(zone.levels);
-        int256 wantWh;
-        unchecked {
-            wantWh = -int256(bidWh);
-        }
-        baseWh = _clamp(wantWh, zone.importLimitWh, zone.exportLimitWh);
-        return (bidWh, baseWh, _addSteps(zone.levels, steps, stepBits, wantWh, zone.importLimitWh, zone.exportLimitWh));
-    }
-
-    /// @notice Adds a zone's rises of the positive part of its clamped hi to `steps`, as `addSteps` adds the
-    /// clamped hi's; returns `stepBits` with the ticks where it rises set. Limits are never negative, so the
-    /// positive part of a value clamped to [-import, export] is the value clamped to [0, export], which
-    /// is zero below tick 0. With both sums the bus's sides at any tick follow without a walk of the zones.
-    function addPositiveSteps(ZoneBook memory zone, uint256 bidWh, int256[] memory steps, uint256 stepBits)
-        internal
-        pure
-        returns (uint256)
-    {
-        unchecked {
-            return _addSteps(zone.levels, steps, stepBits, -int256(bidWh), 0, zone.exportLimitWh);
-        }
-    }
-
-    /// @notice Returns the lowest and the highest balancing tick from the zones' summed rises (`steps`, set
-    /// at `stepBits`) and the sum of their clamped hi below tick 0 (`highWh`).
-    /// @dev The clamped hi sum never falls, since every step is the rise of a clamped value. At tick 0 the
-    /// clamped lo sum is minus the zones' bids, never positive, and at the top the clamped hi sum is their
-    /// asks, never negative. So the bus balances from the first tick where the hi sum reaches 0 to the first
-    /// where it passes 0 (where the lo sum, one tick later, passes 0 too).
-    function balancingTicks(int256[] memory steps, uint256 stepBits, int256 highWh, uint256 tickCount)
-        internal
-        pure
-        returns (uint256 lowest, uint256 highest)
-    {
-        unchecked {
-            lowest = tickCount - 1;
-            highest = tickCount - 1;
-            bool lowestFound = highWh >= 0;
-            if (lowestFound) lowest = 0;
-            while (stepBits != 0) {
-                uint256 tick = BitMath.lowestBit(stepBits);
-                stepBits &= stepBits - 1;
-                highWh += steps[tick];
-                if (!lowestFound && highWh >= 0) (lowest, lowestFound) = (tick, true);
-                if (highWh > 0) {
-                    highest = tick;
-                    break;
-                }
-            }
-        }
-    }
-
-    /// @dev Adds a zone's rises of its clamped hi to `steps`, from its export `wantWh` before tick 0 up;
-    /// returns `stepBits` with the ticks where it rises set.
-    function _addSteps(
-        uint256[] memory levels,
-        int256[] memory steps,
-        uint256 stepBits,
-        int256 wantWh,
-        int256 importLimitWh,
-        int256 exportLimitWh
-    ) private pure returns (uint256) {
-        int256 clamped = _clamp(wantWh, importLimitWh, exportLimitWh);
-        // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
-        assembly ("memory-safe") {
-            let belowImport := sub(0, importLimitWh)
-            let at := add(levels, 0x20)
-            for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
-                let word := mload(at)
-                wantWh := add(wantWh, add(shr(FIELD_SHIFT, shl(BID_TO_TOP, word)), shr(ASK_SHIFT, word)))
-                // The clamp to the link, written out.
-                let next := wantWh
-                if slt(wantWh, belowImport) { next := belowImport }
-                if sgt(wantWh, exportLimitWh) { next := exportLimitWh }
-                if iszero(eq(next, clamped)) {
-                    let tick := and(word, 0xff)
-                    let step := add(steps, shl(5, add(tick, 1)))
-                    mstore(step, add(mload(step), sub(next, clamped)))
-                    // slither-disable-next-line incorrect-shift: Yul's shl takes the shift first, so this is 1 << tick
-                    stepBits := or(stepBits, shl(tick, 1))
-                    clamped := next
-                }
-            }
-        }
-        return stepBits;
-    }
-
-    // ---- Step 2: each zone's net export ----
-
-    /// @notice A zone's part of the bus's sides at balancing tick `tick` (pass the bids `addSteps` found): its
-    /// clamped lo and hi there, which make it export at least `low` if positive and import at least `-high`
-    /// if negative.
-    function sidesAt(ZoneBook memory zone, uint256 bidWh, uint256 tick) internal pure returns (int256 low, int256 high) {
-        (int256 lo, int256 hi) = _wantedAt(zone.levels, bidWh, tick);
-        low = _clamp(lo, zone.importLimitWh, zone.exportLimitWh);
-        high = _clamp(hi, zone.importLimitWh, zone.exportLimitWh);
-    }
 
     /// @notice The bus's two sides at its lowest balancing tick: what the zones must export or import there
     /// (forced), and what they can (their clamped range), in all.
@@ -279,55 +88,216 @@ library CoupledClearing {
         uint256 canInWh;
     }
 
-    /// @notice Adds a zone's clamped lo and hi at the bus's lowest balancing tick to the bus's sides.
-    function addSides(BusSides memory bus, int256 low, int256 high) internal pure {
-        unchecked {
-            bus.forcedOutWh += _positive(low);
-            bus.canOutWh += _positive(high);
-            bus.forcedInWh += _positive(-high);
-            bus.canInWh += _positive(-low);
-        }
+    /// @notice What the two stages add up across zones. The steps' per-tick sums are what SteppedClearing
+    /// keeps between the batches of the first stage; the rest is what it keeps between those of the second.
+    struct Sums {
+        // Stage 1: per tick, the rises of the zones' clamped hi and of its positive part, the ticks where
+        // either rises, and the clamped hi below tick 0 summed.
+        int256[] highSteps;
+        int256[] positiveSteps;
+        uint256 stepBits;
+        int256 baseWh;
+        // What the first stage decides.
+        uint256 lowest;
+        uint256 highest;
+        uint256 busTick;
+        BusSides bus;
+        // Stage 2: the zones' spare room on each side before the next zone, the rent in ticks × Wh and the
+        // totals of the fills: Wh bought, what buyers pay, Wh sold, what sellers net.
+        uint256 runningOutWh;
+        uint256 runningInWh;
+        int256 rentTickWh;
+        uint256[4] totals;
     }
 
-    function _netExports(ZoneBook[] memory zones, Work[] memory work, ZoneClearing[] memory results, uint256 tick)
-        private
-        pure
-    {
-        uint256 count = zones.length;
-        BusSides memory bus = BusSides(0, 0, 0, 0);
-        unchecked {
-            for (uint256 z; z < count; ++z) {
-                (int256 low, int256 high) = sidesAt(zones[z], work[z].bidWh, tick);
-                (work[z].lowWh, work[z].highWh) = (low, high);
-                addSides(bus, low, high);
-            }
-            uint256 runningOutWh = 0;
-            uint256 runningInWh = 0;
-            for (uint256 z; z < count; ++z) {
-                (results[z].netExportWh, runningOutWh, runningInWh) = netExport(bus, work[z], runningOutWh, runningInWh);
-            }
-        }
-    }
+    // ---- Levels ----
+    // A level packs a tick with its bids' volume in bits 8 to 71 and its asks' in bits 72 and up. A tick
+    // of a market gathers at most 10^12 Wh a side, below 2^40, so sums over every tick of every zone stay
+    // far within a 64-bit field and within int256; the arithmetic runs unchecked. The loops read the
+    // fields in line, since a call per field would cost more than the loop's own work.
 
-    /// @notice A zone's net export: on each side its forced flow plus its share of the bus's trade beyond
-    /// the forced flows, shared in the zones' spare room on that side on running totals in zone order, as a
-    /// price level is rationed. Takes and returns the running totals of spare room before the zone.
-    function netExport(BusSides memory bus, Work memory w, uint256 runningOutWh, uint256 runningInWh)
+    // ---- Clearing in one transaction ----
+
+    /// @notice Clears `zones` on a grid of `tickCount` ticks, valuing the fills at `terms`. Returns the sums
+    /// (the bus tick, the rent in ticks × Wh, the fills' totals) and every zone's result.
+    function clear(ZoneBook[] memory zones, uint256 tickCount, ClearingTerms memory terms)
         internal
         pure
-        returns (int256 exportWh, uint256, uint256)
+        returns (Sums memory sums, ZoneClearing[] memory results)
     {
+        uint256 count = zones.length;
+        sums = newSums(tickCount);
+        unchecked {
+            for (uint256 z; z < count; ++z) {
+                addSteps(sums, zones[z]);
+            }
+            closeSteps(sums, tickCount);
+            results = new ZoneClearing[](count);
+            for (uint256 z; z < count; ++z) {
+                results[z] = clearZone(sums, zones[z], tickCount, terms);
+            }
+        }
+    }
+
+    /// @notice Empty sums for a grid of `tickCount` ticks.
+    function newSums(uint256 tickCount) internal pure returns (Sums memory sums) {
+        sums.highSteps = new int256[](tickCount);
+        sums.positiveSteps = new int256[](tickCount);
+    }
+
+    // ---- Stage 1: where the bus balances ----
+
+    /// @notice Adds a zone's rises of its clamped hi, and of that value's positive part, to the sums, and its
+    /// clamped hi below tick 0 (minus its bids, clamped). The sum of the clamped hi rises by one step per
+    /// zone's occupied tick, so only ticks some zone occupies are ever set. Limits are never negative, so the
+    /// positive part of a value clamped to [-import, export] is the value clamped to [0, export], which is
+    /// zero below tick 0. With both sums the bus's sides at any tick follow without another walk.
+    function addSteps(Sums memory sums, ZoneBook memory zone) internal pure {
+        int256 wantWh;
+        unchecked {
+            wantWh = -int256(bidsWh(zone.levels));
+        }
+        int256 clamped = _clamp(wantWh, zone.importLimitWh, zone.exportLimitWh);
+        sums.baseWh += clamped;
+        (int256[] memory highSteps, int256[] memory positiveSteps) = (sums.highSteps, sums.positiveSteps);
+        (uint256[] memory levels, int256 belowImport, int256 exportLimitWh) = (zone.levels, -zone.importLimitWh, zone.exportLimitWh);
+        uint256 stepBits = sums.stepBits;
+        // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
+        assembly ("memory-safe") {
+            let positive := 0
+            let at := add(levels, 0x20)
+            for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
+                let word := mload(at)
+                wantWh := add(wantWh, add(shr(FIELD_SHIFT, shl(BID_TO_TOP, word)), shr(ASK_SHIFT, word)))
+                // The clamp to the link, written out, and its positive part.
+                let next := wantWh
+                if slt(wantWh, belowImport) { next := belowImport }
+                if sgt(wantWh, exportLimitWh) { next := exportLimitWh }
+                if iszero(eq(next, clamped)) {
+                    let tick := and(word, 0xff)
+                    let offset := shl(5, add(tick, 1))
+                    let step := add(highSteps, offset)
+                    mstore(step, add(mload(step), sub(next, clamped)))
+                    // slither-disable-next-line incorrect-shift: Yul's shl takes the shift first, so this is 1 << tick
+                    stepBits := or(stepBits, shl(tick, 1))
+                    clamped := next
+                    let nextPositive := next
+                    if slt(next, 0) { nextPositive := 0 }
+                    if iszero(eq(nextPositive, positive)) {
+                        step := add(positiveSteps, offset)
+                        mstore(step, add(mload(step), sub(nextPositive, positive)))
+                        positive := nextPositive
+                    }
+                }
+            }
+        }
+        sums.stepBits = stepBits;
+    }
+
+    /// @notice Decides, from the zones' summed steps, the lowest and the highest balancing tick, the bus
+    /// tick (their middle, rounded down) and the bus's two sides at the lowest.
+    /// @dev The clamped hi sum H never falls, since every step is the rise of a clamped value. At tick 0 the
+    /// clamped lo sum is minus the zones' bids, never positive, and at the top the clamped hi sum is their
+    /// asks, never negative. So the bus balances from the first tick where H reaches 0 to the first where it
+    /// passes 0 (where the lo sum, one tick later, passes 0 too). A zone's clamped lo at a tick is its
+    /// clamped hi one tick below, so the sides at the lowest tick follow from H and the positive sum P
+    /// there and just below.
+    function closeSteps(Sums memory sums, uint256 tickCount) internal pure {
+        unchecked {
+            int256 highWh = sums.baseWh;
+            int256 positiveWh = 0;
+            (int256 highBefore, int256 positiveBefore) = (highWh, positiveWh);
+            uint256 lowest = tickCount - 1;
+            uint256 highest = tickCount - 1;
+            bool lowestFound = highWh >= 0;
+            if (lowestFound) lowest = 0;
+            uint256 bits = sums.stepBits;
+            // With the bus balancing from tick 0 (no zone has bids), tick 0's own steps still count at it.
+            (int256 highAt, int256 positiveAt) = (highWh + sums.highSteps[0], positiveWh + sums.positiveSteps[0]);
+            while (bits != 0) {
+                uint256 tick = BitMath.lowestBit(bits);
+                bits &= bits - 1;
+                (int256 highBelow, int256 positiveBelow) = (highWh, positiveWh);
+                highWh += sums.highSteps[tick];
+                positiveWh += sums.positiveSteps[tick];
+                if (!lowestFound && highWh >= 0) {
+                    (lowest, lowestFound) = (tick, true);
+                    (highBefore, positiveBefore, highAt, positiveAt) = (highBelow, positiveBelow, highWh, positiveWh);
+                }
+                if (highWh > 0) {
+                    highest = tick;
+                    break;
+                }
+            }
+            (sums.lowest, sums.highest) = (lowest, highest);
+            sums.busTick = lowest + (highest - lowest) / 2;
+            sums.bus = BusSides({
+                forcedOutWh: uint256(positiveBefore),
+                canOutWh: uint256(positiveAt),
+                forcedInWh: uint256(positiveAt - highAt),
+                canInWh: uint256(positiveBefore - highBefore)
+            });
+        }
+    }
+
+    // ---- Stage 2: each zone's flow, fills, price and value ----
+
+    /// @notice Clears one zone, zones taken in their listed order after `closeSteps`: its net export, its
+    /// fills, its price and role; adds its part of the rent and its fills' value to the sums.
+    function clearZone(Sums memory sums, ZoneBook memory zone, uint256 tickCount, ClearingTerms memory terms)
+        internal
+        pure
+        returns (ZoneClearing memory r)
+    {
+        uint256[] memory levels = zone.levels;
+        uint256 bidWh = bidsWh(levels);
+        (int256 lo, int256 hi) = _wantedAt(levels, bidWh, sums.lowest);
+        (lo, hi) = (_clamp(lo, zone.importLimitWh, zone.exportLimitWh), _clamp(hi, zone.importLimitWh, zone.exportLimitWh));
+        int256 exportWh = _netExport(sums, lo, hi);
+        r.netExportWh = exportWh;
+        _fill(levels, bidWh, r, tickCount);
+        (uint256 first, uint256 last) = _competitiveTicks(levels, bidWh, exportWh, tickCount);
+        uint256 busTick = sums.busTick;
+        (r.tick, r.role) = _price(first + (last - first) / 2, busTick, exportWh < zone.exportLimitWh, -exportWh < zone.importLimitWh);
+        unchecked {
+            sums.rentTickWh += (int256(busTick) - int256(r.tick)) * exportWh;
+        }
+        _addFillValues(sums.totals, levels, r, terms.minPricePerKWh + r.tick * terms.tickSizePerKWh, terms.feeBps);
+    }
+
+    /// @dev A zone's price and role from its own tick `ownTick` and the bus tick: the bus's where its link can
+    /// carry more both ways, its own on its side of the bus where the link is full one way (the bus's where
+    /// its own lies beyond), its own where the link is closed both ways.
+    function _price(uint256 ownTick, uint256 busTick, bool canExport, bool canImport)
+        private
+        pure
+        returns (uint256 tick, IMarketZones.ZoneRole role)
+    {
+        tick = busTick;
+        if (!canExport || !canImport) {
+            bool heldOut = !canExport && canImport && ownTick > busTick;
+            bool heldIn = canExport && !canImport && ownTick < busTick;
+            if (!heldOut && !heldIn) tick = ownTick;
+        }
+        if (tick < busTick) role = IMarketZones.ZoneRole.EXPORT_BOUND;
+        else if (tick > busTick) role = IMarketZones.ZoneRole.IMPORT_BOUND;
+    }
+
+    /// @dev A zone's net export, from its clamped lo and hi at the lowest balancing tick: on each side its
+    /// forced flow plus its share of the bus's trade beyond the forced flows, shared in the zones' spare room
+    /// on that side on running totals in zone order, as a price level is rationed.
+    function _netExport(Sums memory sums, int256 lo, int256 hi) private pure returns (int256) {
+        BusSides memory bus = sums.bus;
         unchecked {
             uint256 tradedWh = _min(bus.canOutWh, bus.canInWh);
             uint256 outWh;
             uint256 inWh;
-            (outWh, runningOutWh) =
-                _share(w.lowWh, w.highWh, tradedWh - bus.forcedOutWh, bus.canOutWh - bus.forcedOutWh, runningOutWh);
-            (inWh, runningInWh) =
-                _share(-w.highWh, -w.lowWh, tradedWh - bus.forcedInWh, bus.canInWh - bus.forcedInWh, runningInWh);
-            exportWh = int256(outWh) - int256(inWh);
+            (outWh, sums.runningOutWh) =
+                _share(lo, hi, tradedWh - bus.forcedOutWh, bus.canOutWh - bus.forcedOutWh, sums.runningOutWh);
+            (inWh, sums.runningInWh) =
+                _share(-hi, -lo, tradedWh - bus.forcedInWh, bus.canInWh - bus.forcedInWh, sums.runningInWh);
+            return int256(outWh) - int256(inWh);
         }
-        return (exportWh, runningOutWh, runningInWh);
     }
 
     /// @dev A zone's flow on one side, whose range there is `low` to `high`: its forced flow plus its share
@@ -373,30 +343,19 @@ library CoupledClearing {
         }
     }
 
-    // ---- Steps 3 and 4: each zone's fills, and the ticks where it is free ----
-
-    /// @dev Clears the zone's own orders with its net export standing as an order of unlimited price, and
-    /// finds the ticks whose [lo, hi] holds the net export. Bids fill from the highest tick down, asks from
-    /// the lowest up; a side that fills nothing keeps its marginal level at the end where it starts, with
-    /// nothing rationed.
-    function fill(uint256[] memory levels, Work memory w, ZoneClearing memory r, uint256 tickCount) internal pure {
+    /// @dev Clears the zone's own orders with its net export standing as an order of unlimited price. Bids fill
+    /// from the highest tick down, asks from the lowest up; a side that fills nothing keeps its marginal level
+    /// at the end where it starts, with nothing rationed.
+    function _fill(uint256[] memory levels, uint256 bidWh, ZoneClearing memory r, uint256 tickCount) private pure {
         (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
-        uint256 volumeWh = _volume(levels, w.bidWh + extraDemandWh, extraSupplyWh);
+        uint256 volumeWh = _volume(levels, bidWh + extraDemandWh, extraSupplyWh);
         r.volumeWh = volumeWh;
-        _freeTicks(levels, w, r.netExportWh, tickCount);
         unchecked {
             uint256 bidsFilledWh = volumeWh - extraDemandWh;
             uint256 asksWh = volumeWh - extraSupplyWh;
             (r.bidMarginalTick, r.bidLevelWh, r.askLevelWh) = (tickCount - 1, 1, 1);
-            w.bidLimitTick = tickCount - 1;
-            if (bidsFilledWh != 0) {
-                (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) = _marginal(levels, bidsFilledWh, true);
-                w.bidLimitTick = r.bidMarginalTick;
-            }
-            if (asksWh != 0) {
-                (r.askMarginalTick, r.askRationedWh, r.askLevelWh) = _marginal(levels, asksWh, false);
-                w.askLimitTick = r.askMarginalTick;
-            }
+            if (bidsFilledWh != 0) (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) = _marginal(levels, bidsFilledWh, true);
+            if (asksWh != 0) (r.askMarginalTick, r.askRationedWh, r.askLevelWh) = _marginal(levels, asksWh, false);
         }
     }
 
@@ -423,13 +382,17 @@ library CoupledClearing {
         }
     }
 
-    /// @dev Finds the ticks whose [lo, hi] holds `exportWh`: from the first whose hi reaches it to the last
-    /// whose lo does not pass it. Between occupied ticks lo and hi are equal and constant.
-    function _freeTicks(uint256[] memory levels, Work memory w, int256 exportWh, uint256 tickCount) private pure {
+    /// @dev The zone's competitive ticks given its net export: those whose [lo, hi] holds `exportWh`, from the
+    /// first whose hi reaches it to the last whose lo does not pass it. Between occupied ticks lo and hi are
+    /// equal and constant.
+    function _competitiveTicks(uint256[] memory levels, uint256 bidWh, int256 exportWh, uint256 tickCount)
+        private
+        pure
+        returns (uint256 first, uint256 last)
+    {
         unchecked {
-            int256 wantWh = -int256(w.bidWh);
-            uint256 first = tickCount;
-            uint256 last = 0;
+            int256 wantWh = -int256(bidWh);
+            first = tickCount;
             uint256 nextTick = 0;
             // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
             assembly ("memory-safe") {
@@ -452,7 +415,6 @@ library CoupledClearing {
                 if (first == tickCount && wantWh >= exportWh) first = nextTick;
                 if (wantWh <= exportWh) last = tickCount - 1;
             }
-            (w.firstFreeTick, w.lastFreeTick) = (first, last);
         }
     }
 
@@ -495,213 +457,6 @@ library CoupledClearing {
         // The volume never passes what the side holds, so the walk always ends above.
     }
 
-    /// @notice Adds where a zone's free ticks begin and end among the balancing ticks `lowest` to `highest`
-    /// to `changes` (one entry per tick up to `highest`, set at `changeBits`) and to `free`, the count of
-    /// zones free at `lowest`. The count of free zones changes only there.
-    function addFreeTicks(Work memory w, uint256 lowest, uint256 highest, int256[] memory changes, uint256 changeBits, int256 free)
-        internal
-        pure
-        returns (uint256, int256)
-    {
-        unchecked {
-            uint256 first = w.firstFreeTick;
-            uint256 end = w.lastFreeTick + 1;
-            if (first <= lowest) {
-                free += 1;
-            } else if (first <= highest) {
-                changes[first] += 1;
-                changeBits |= 1 << first;
-            }
-            if (end <= lowest) {
-                free -= 1;
-            } else if (end <= highest) {
-                changes[end] -= 1;
-                changeBits |= 1 << end;
-            }
-        }
-        return (changeBits, free);
-    }
-
-    /// @notice The balancing tick where the most zones are free, the lowest of those, from what
-    /// `addFreeTicks` gathered.
-    function referenceTickOf(int256[] memory changes, uint256 changeBits, int256 free, uint256 lowest)
-        internal
-        pure
-        returns (uint256 referenceTick)
-    {
-        referenceTick = lowest;
-        int256 most = free;
-        while (changeBits != 0) {
-            uint256 tick = BitMath.lowestBit(changeBits);
-            changeBits &= changeBits - 1;
-            free += changes[tick];
-            if (free > most) (most, referenceTick) = (free, tick);
-        }
-    }
-
-    // ---- Step 5: prices ----
-
-    /// @notice Tells a free zone, whose net export lies within its own [lo, hi] at the reference tick, from
-    /// one held by its link, and that from a zone cut off from the bus.
-    function setRole(Work memory w, ZoneBook memory zone, uint256 referenceTick) internal pure {
-        if (w.firstFreeTick <= referenceTick && referenceTick <= w.lastFreeTick) w.role = FREE;
-        else if (zone.importLimitWh == 0 && zone.exportLimitWh == 0) w.role = ALONE;
-        else w.role = referenceTick > w.lastFreeTick ? EXPORTING : IMPORTING;
-    }
-
-    /// @notice What the bus's price is chosen from: the ticks the free zones' pooled book occupies, the bound
-    /// zones' flows as orders of unlimited price, and the range of ticks within every free zone's fills, at
-    /// or above every exporting zone's and at or below every importing zone's.
-    struct Pool {
-        uint256 occupied;
-        uint256 extraDemandWh;
-        uint256 extraSupplyWh;
-        uint256 low;
-        uint256 high;
-    }
-
-    function newPool(uint256 tickCount) internal pure returns (Pool memory) {
-        return Pool(0, 0, 0, 0, tickCount - 1);
-    }
-
-    /// @notice Adds a zone to the pool: a free zone's levels to `pooledAt` (one entry per tick, each
-    /// bidWh << 8 | askWh << 72), a bound zone's flow as an order, and the zone's fills to the range.
-    function addToPool(Pool memory pool, uint256[] memory pooledAt, uint256[] memory levels, Work memory w, int256 netExportWh)
-        internal
-        pure
-    {
-        uint8 role = w.role;
-        if (role == FREE) {
-            uint256 occupied = pool.occupied;
-            // slither-disable-next-line assembly: the hot loop, once per occupied tick of every free zone
-            assembly ("memory-safe") {
-                let at := add(levels, 0x20)
-                for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
-                    let word := mload(at)
-                    let t := and(word, 0xff)
-                    // Volumes below 2^64 summed over the zones stay within their fields.
-                    let pooled := add(pooledAt, shl(5, add(t, 1)))
-                    mstore(pooled, add(mload(pooled), sub(word, t)))
-                    // slither-disable-next-line incorrect-shift: Yul's shl takes the shift first, so this is 1 << t
-                    occupied := or(occupied, shl(t, 1))
-                }
-            }
-            pool.occupied = occupied;
-        } else if (role != ALONE) {
-            (uint256 demandWh, uint256 supplyWh) = _flowOrders(-netExportWh);
-            unchecked {
-                pool.extraDemandWh += demandWh;
-                pool.extraSupplyWh += supplyWh;
-            }
-        }
-        if ((role == FREE || role == EXPORTING) && w.askLimitTick > pool.low) pool.low = w.askLimitTick;
-        if ((role == FREE || role == IMPORTING) && w.bidLimitTick < pool.high) pool.high = w.bidLimitTick;
-    }
-
-    /// @notice The bus's tick: the single-zone rule on the pool.
-    function busTickOf(Pool memory pool, uint256[] memory pooledAt) internal pure returns (uint256) {
-        uint256 occupied = pool.occupied;
-        uint256[] memory pooled = new uint256[](BitMath.popCount(occupied));
-        for (uint256 j; occupied != 0; ++j) {
-            uint256 t = BitMath.lowestBit(occupied);
-            occupied &= occupied - 1;
-            pooled[j] = pooledAt[t] | t;
-        }
-        return _pick(pooled, pool.extraDemandWh, pool.extraSupplyWh, pool.low, pool.high);
-    }
-
-    /// @dev The single-zone rule (most volume, then least imbalance, then the midpoint rounded down) on
-    /// `levels` with `extraDemandWh` and `extraSupplyWh` added at every tick, among the ticks `low` to
-    /// `high`. D and S stay constant between the ticks where either changes, so it ranks segments, not ticks.
-    function _pick(uint256[] memory levels, uint256 extraDemandWh, uint256 extraSupplyWh, uint256 low, uint256 high)
-        private
-        pure
-        returns (uint256)
-    {
-        // The quantities are an equilibrium, so the range is never empty; were it, its low end would price.
-        if (high < low) high = low;
-        Best memory best = Best(0, 0, 0);
-        unchecked {
-            uint256 demandWh = extraDemandWh;
-            uint256 supplyWh = extraSupplyWh;
-            uint256 levelCount = levels.length;
-            uint256 first = levelCount;
-            for (uint256 j; j < levelCount; ++j) {
-                uint256 word = levels[j];
-                uint256 t = word & 0xff;
-                if (t <= low) supplyWh += word >> ASK_SHIFT;
-                if (t >= low) {
-                    demandWh += (word >> BID_SHIFT) & VOLUME_MASK;
-                    if (first == levelCount) first = j;
-                }
-            }
-            uint256 start = low;
-            for (uint256 j = first; j < levelCount; ++j) {
-                uint256 word = levels[j];
-                uint256 t = word & 0xff;
-                if (t > high) break;
-                // Asks at `t` join S from `t` on; bids at `t` leave D after `t`.
-                uint256 askWh = word >> ASK_SHIFT;
-                if (t > low && askWh != 0) {
-                    if (start < t) _rank(best, start, t - 1, demandWh, supplyWh);
-                    supplyWh += askWh;
-                    start = t;
-                }
-                uint256 bidWh = (word >> BID_SHIFT) & VOLUME_MASK;
-                if (t < high && bidWh != 0) {
-                    _rank(best, start, t, demandWh, supplyWh);
-                    demandWh -= bidWh;
-                    start = t + 1;
-                }
-            }
-            _rank(best, start, high, demandWh, supplyWh);
-            return best.low + (best.high - best.low) / 2;
-        }
-    }
-
-    /// @dev The best segment so far of a `_pick` scan and its key.
-    struct Best {
-        uint256 key;
-        uint256 low;
-        uint256 high;
-    }
-
-    /// @dev Ranks the segment of ticks `low` to `high`, where D and S are `demandWh` and `supplyWh`. The key
-    /// puts the traded volume in the high bits and 2^128 - 1 minus the imbalance in the low ones, so it is
-    /// never zero and the first segment always wins; a later segment as good extends the best range.
-    function _rank(Best memory best, uint256 low, uint256 high, uint256 demandWh, uint256 supplyWh) private pure {
-        unchecked {
-            uint256 key = demandWh < supplyWh
-                ? (demandWh << 128) | (KEY_MASK - (supplyWh - demandWh))
-                : (supplyWh << 128) | (KEY_MASK - (demandWh - supplyWh));
-            if (key > best.key) (best.key, best.low, best.high) = (key, low, high);
-            else if (key == best.key) best.high = high;
-        }
-    }
-
-    // ---- Step 6: every zone's price and the rent ----
-
-    /// @notice Prices a zone: a free zone at the bus tick, a bound one by the single-zone rule on its own
-    /// book with its flow, on its side of the bus, within its fills. Returns its part of the congestion rent.
-    function zoneTick(uint256[] memory levels, Work memory w, ZoneClearing memory r, uint256 busTick)
-        internal
-        pure
-        returns (int256 rentTickWh)
-    {
-        if (w.role == FREE) {
-            r.tick = busTick;
-            return 0;
-        }
-        (uint256 low, uint256 high) = (w.askLimitTick, w.bidLimitTick);
-        if (w.role == EXPORTING && busTick < high) high = busTick;
-        if (w.role == IMPORTING && busTick > low) low = busTick;
-        (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
-        r.tick = _pick(levels, extraDemandWh, extraSupplyWh, low, high);
-        unchecked {
-            return (int256(busTick) - int256(r.tick)) * r.netExportWh;
-        }
-    }
-
     // ---- What the fills pay ----
 
     /// @notice Adds what a zone's bids bought and paid and what its asks sold and netted to the totals (Wh
@@ -710,8 +465,8 @@ library CoupledClearing {
     /// lowest tick up to their marginal tick, bids from the highest down to theirs. A side that filled
     /// nothing has L = 0 at its marginal tick, so it adds nothing. A zone that exports nets more than its own
     /// buyers pay, so only the market's totals give the surplus.
-    function addFillValues(uint256[4] memory totals, uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
-        internal
+    function _addFillValues(uint256[4] memory totals, uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
+        private
         pure
     {
         (uint256 bidTick, uint256 bidRationedWh, uint256 askTick, uint256 askRationedWh) =
@@ -751,18 +506,25 @@ library CoupledClearing {
         totals[3] += netted;
     }
 
-    /// @notice What a market's totals (as addFillValues adds them) come to: Wh bought, Wh sold and the
-    /// surplus buyers pay beyond what sellers net. `balanced` is false when the energy bought is not the
-    /// energy sold or sellers would net more than buyers pay, which the rule never produces: such a result
-    /// must not be recorded, and its surplus reads zero instead of wrapping.
-    function totalsOf(uint256[4] memory totals)
+    /// @notice What a market's sums come to: the bus tick, Wh bought and sold, the surplus buyers pay beyond
+    /// what sellers net and the congestion rent (in ticks × Wh, and in PaymentToken base units at the grid's
+    /// tick size, rounded down); the caller adds the zones and their results. `balanced` is false when the
+    /// energy bought is not the energy sold or sellers would net more than buyers pay, which the rule never
+    /// produces: such a result must not be recorded, and its surplus reads zero instead of wrapping.
+    function resultOf(Sums memory sums, uint256 tickSizePerKWh)
         internal
         pure
-        returns (uint256 boughtWh, uint256 soldWh, uint256 surplus, bool balanced)
+        returns (IMarketZones.CoupledResult memory result, bool balanced)
     {
-        (boughtWh, soldWh) = (totals[0], totals[2]);
-        balanced = boughtWh == soldWh && totals[1] >= totals[3];
-        if (balanced) surplus = totals[1] - totals[3];
+        uint256[4] memory totals = sums.totals;
+        result.busTick = sums.busTick;
+        (result.boughtWh, result.soldWh) = (totals[0], totals[2]);
+        balanced = totals[0] == totals[2] && totals[1] >= totals[3] && sums.rentTickWh >= 0;
+        if (balanced) {
+            result.surplus = totals[1] - totals[3];
+            result.rentTickWh = uint256(sums.rentTickWh);
+            result.congestionRent = result.rentTickWh * tickSizePerKWh / WH_PER_KWH;
+        }
     }
 
     // ---- Small helpers ----
