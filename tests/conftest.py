@@ -38,7 +38,7 @@ from energy_grid.chain import anvil
 from energy_grid.chain.client import anvil_account
 from energy_grid.chain.jsonrpc import KeptAliveConnection
 from energy_grid.chain.manifest import build_manifest, write_manifest
-from energy_grid.deploy.system import deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
+from energy_grid.deploy.system import deploy_energy_auction, deploy_system, fund_local_accounts, list_project_sources, setup_local_roles
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 
 list_project_sources(ape.project)
@@ -459,7 +459,7 @@ def auction(project, admin, vault, fee_recipient):
     """A bare EnergyAuction on `vault`, registered there as a market: 900 s periods, gate closure
     300 s, a 256-tick grid from 0.05 to 0.305 per kWh, grid fee AUCTION_FEE_BPS. No meter registry
     (firm orders only, no standing orders), so a market clears from its gate closure."""
-    deployed = project.EnergyAuction.deploy(
+    deployed = deploy_energy_auction(project,
         admin,
         vault,
         AUCTION_NO_METER_REGISTRY,

@@ -22,7 +22,7 @@ import pytest
 from ethpm_types import ContractType, PackageManifest
 
 from energy_grid.chain.manifest import abi_of, build_manifest
-from energy_grid.deploy.system import deploy_system
+from energy_grid.deploy.system import deploy_system, energy_auction_type
 
 SNAPSHOT = Path(__file__).resolve().parent / "data" / "abi_snapshot.json"
 BUILD = Path(__file__).resolve().parent.parent / ".build" / "__local__.json"
@@ -48,7 +48,10 @@ def project_interfaces(built: dict[str, ContractType]) -> list[str]:
 
 
 def built_abi(built: dict[str, ContractType], name: str) -> list[dict[str, Any]]:
-    return canonical_abi(abi_of(SimpleNamespace(contract_type=built[name])))
+    contract_type = built[name]
+    if name == "EnergyAuction":  # its address serves its extension's functions too, as the manifest lists them
+        contract_type = energy_auction_type(contract_type, built["EnergyAuctionExtension"])
+    return canonical_abi(abi_of(SimpleNamespace(contract_type=contract_type)))
 
 
 def build_snapshot(built: dict[str, ContractType], manifest_names: dict[str, str]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from ape.exceptions import ContractLogicError
 from eth_abi import encode
 from eth_utils import keccak
 
+from energy_grid.deploy.system import deploy_energy_auction
 from energy_grid.signing.auction import SignedAuctionOrder, sign_auction_order
 
 from support.auction_helpers import FEE_BPS, MIN_PRICE, N_TICKS, PERIOD_SECONDS, TICK_SIZE, close_gate, open_period, price
@@ -193,7 +194,7 @@ def test_link_limits_are_bounded_and_only_for_periods_whose_gate_is_open(zones, 
 
 
 MAX_LEAD_SECONDS = 7 * 24 * 3600  # the auction's MAX_LEAD_TIME
-MAX_PERIOD = 2**48 - 1  # AuctionSlots.MAX_PERIOD: ratings are keyed by 48-bit periods
+MAX_PERIOD = 2**48 - 1  # AuctionState.MAX_PERIOD: ratings are keyed by 48-bit periods
 
 
 def test_a_closed_periods_link_limits_cannot_be_rewritten_through_a_period_that_aliases_it(
@@ -376,7 +377,7 @@ def test_the_market_zones_are_set_once_by_the_admin_for_this_auction(
         a.setMarketZones(zones, sender=stranger)
     with reverts(a.MarketZonesAlreadySet, zones=zones.address):
         a.setMarketZones(zones, sender=admin)
-    other = project.EnergyAuction.deploy(
+    other = deploy_energy_auction(project,
         admin, vault, "0x" + "00" * 20, fee_recipient, FEE_BPS, PERIOD_SECONDS, 300, MIN_PRICE, TICK_SIZE, price(N_TICKS - 1), sender=admin
     )
     with reverts(other.MarketZonesMismatch, zones=zones.address, itsAuction=a.address):
@@ -395,20 +396,22 @@ def test_every_market_zones_function_error_and_event_is_exercised():
     assert unexercised_abi_items("MarketZones", modules, ("function", "event", "error"), exempt) == []
 
 
-def test_auction_slots_reads_the_slots_solidity_lays_out(project, admin):
-    """AuctionSlots: the four mappings' slots follow the harness's one plain variable (slot 0), and a word
-    stored through Solidity reads back at the slot Solidity hashes for its key."""
-    harness = project.AuctionSlotsHarness.deploy(sender=admin)
-    assert harness.slots() == (1, 2, 3, 4)
+def test_auction_state_reads_the_slots_solidity_lays_out(project, admin, a):
+    """AuctionState: the slots it reads the auction's mappings at are where the auction keeps them
+    (AuctionStorage's layout, as the auction reports it), the harness's mappings sit at those slots, and a
+    word stored through Solidity reads back at the slot Solidity hashes for its key."""
+    harness = project.AuctionStateHarness.deploy(sender=admin)
+    assert harness.auctionSlots() == tuple(a.bookSlots())
+    assert harness.slots() == (4, 5, 6, 8)
     harness.setWord(7, 12_345, sender=admin)
-    slot = keccak(encode(["uint256", "uint256"], [7, 3]))
+    slot = keccak(encode(["uint256", "uint256"], [7, 6]))
     assert harness.extsload([slot, b"\0" * 32]) == [(12_345).to_bytes(32, "big"), b"\0" * 32]
 
 
-def test_auction_slots_reads_every_zones_ticks_in_one_call(project, admin):
-    """AuctionSlots.readLevels: each zone's occupied ticks in ascending order, its tick word above the tick,
+def test_auction_state_reads_every_zones_ticks_in_one_call(project, admin):
+    """AuctionState.readLevels: each zone's occupied ticks in ascending order, its tick word above the tick,
     over runs of empty ticks and up to the grid's last tick; the bus (zone 0) and a zone without ticks too."""
-    harness = project.AuctionSlotsHarness.deploy(sender=admin)
+    harness = project.AuctionStateHarness.deploy(sender=admin)
     period = 7
     books = {0: {0: 5 | 6 << 64}, 2: {3: 1_000, 17: 2 << 64, 100: 7 | 9 << 64, 255: 2**64 - 1}, 5: {}}
     for zone, ticks in books.items():

@@ -29,6 +29,7 @@ from conftest import (
     ORACLE_HEARTBEAT_SECONDS,
 )
 
+from energy_grid.deploy.system import deploy_energy_auction
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE, ZERO_ADDRESS
 
 from support.auction_helpers import close_gate, open_period
@@ -212,7 +213,7 @@ def _auction(project, admin, energy_token, cash, fee_recipient, grid, fee_bps=50
     """An EnergyAuction of firm orders only (no meter registry) on a fresh EnergyVault of
     `energy_token` and `cash`, registered there as a market; returns the auction and the vault."""
     vault = project.EnergyVault.deploy(admin, energy_token, cash, NO_FREEZE_QUERY, sender=admin)
-    auction = project.EnergyAuction.deploy(
+    auction = deploy_energy_auction(project,
         admin, vault, ZERO_ADDRESS, fee_recipient, fee_bps, AUCTION_PERIOD_SECONDS, AUCTION_GATE_CLOSURE_SECONDS, *grid, sender=admin
     )
     vault.registerMarket(auction, sender=admin)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak, to_checksum_address, to_hex
 
+from energy_grid.deploy.system import deploy_energy_auction
+
 from support.auction_helpers import (
     ASKS,
     BIDS,
@@ -142,7 +144,28 @@ def test_every_function_error_and_event_is_exercised(auction):
     # RoleAdminChanged cannot happen: nothing calls OpenZeppelin's internal _setRoleAdmin. The
     # standing orders (recordMetered and what it emits and raises) are tested in test_standing_orders.py.
     modules = ["test_energy_auction.py", "test_standing_orders.py", "test_auction_signed_orders.py", "test_auction_zones.py"]
-    assert unexercised_abi_items("EnergyAuction", modules, ("function", "event", "error"), {"RoleAdminChanged"}) == []
+    for contract in ("EnergyAuction", "EnergyAuctionExtension"):
+        assert unexercised_abi_items(contract, modules, ("function", "event", "error"), {"RoleAdminChanged"}) == [], contract
+
+
+def test_the_auction_serves_its_extensions_functions_and_the_extension_alone_serves_nothing(project, a, admin, vault, fee_recipient):
+    """The settings and views live in EnergyAuctionExtension, which the auction runs on its own storage
+    by delegatecall: through the auction they answer for its markets; called at its own address the
+    extension refuses (it has no market), and an auction refuses an extension deployed with other settings."""
+    settings = (vault, ZERO_ADDRESS, fee_recipient, FEE_BPS, PERIOD_SECONDS, GATE_SECONDS)
+    extension = project.EnergyAuctionExtension.deploy(*settings, sender=admin)
+    assert extension.extensionSettings() == (vault.address, ZERO_ADDRESS, PERIOD_SECONDS, GATE_SECONDS)
+    assert a.extensionSettings() == (vault.address, ZERO_ADDRESS, PERIOD_SECONDS, GATE_SECONDS)
+    with reverts(extension.NotThroughAuction):
+        extension.periodLength()
+    with reverts(extension.NotThroughAuction):
+        extension.pause(sender=admin)
+    assert a.periodLength() == PERIOD_SECONDS  # through the auction, the same function answers
+    main = project.EnergyAuction
+    for changed in ({"period": PERIOD_SECONDS * 2}, {"gate": GATE_SECONDS + 1}, {"registry": admin.address}):
+        args = deploy_args(admin, vault, fee_recipient, **changed)
+        with deploy_reverts(a.AuctionExtensionMismatch, extension.address):
+            main.deploy(*args, extension, sender=admin)
 
 
 def test_access_control_surface(a, admin, other, stranger):
@@ -169,12 +192,12 @@ def test_access_control_surface(a, admin, other, stranger):
 def test_constructor_rejects_zero_addresses(project, auction, admin, vault, fee_recipient, field):
     """The meter registry may be zero (an auction of firm orders, as the conftest one); the vault may not."""
     with deploy_reverts(auction.ZeroAddress):
-        project.EnergyAuction.deploy(*deploy_args(admin, vault, fee_recipient, **{field: ZERO_ADDRESS}), sender=admin)
+        deploy_energy_auction(project, *deploy_args(admin, vault, fee_recipient, **{field: ZERO_ADDRESS}), sender=admin)
 
 
 def test_constructor_rejects_bad_parameters(project, auction, admin, vault, fee_recipient):
     def deploy(**changes):
-        return project.EnergyAuction.deploy(*deploy_args(admin, vault, fee_recipient, **changes), sender=admin)
+        return deploy_energy_auction(project, *deploy_args(admin, vault, fee_recipient, **changes), sender=admin)
 
     with deploy_reverts(auction.InvalidFeeRecipient, ZERO_ADDRESS):
         deploy(recipient=ZERO_ADDRESS)
@@ -386,7 +409,7 @@ def test_a_trader_who_has_not_approved_the_auction_is_refused(a, vault, admin, a
 def test_an_auction_the_vault_has_not_registered_is_refused(project, admin, vault, fee_recipient, alice, chain):
     """An auction is a market of the vault only once the vault's admin registered it: before, no
     escrow can be taken for it, nor can anyone approve it."""
-    unregistered = project.EnergyAuction.deploy(*deploy_args(admin, vault, fee_recipient), sender=admin)
+    unregistered = deploy_energy_auction(project, *deploy_args(admin, vault, fee_recipient), sender=admin)
     period = open_period(chain)
     before = holdings(vault, [alice])
     with reverts(vault.NotMarket, caller=unregistered.address):
@@ -491,7 +514,7 @@ def test_with_a_meter_registry_a_market_clears_after_its_reading_deadline(
     interval's readings: it clears from (period + 1) * length + readingDeadline, and GateNotClosed
     names that time. Firm orders still close at the gate. The deadline is the admin's, at most a
     period's length; it moves nothing in an auction without a registry."""
-    metered = project.EnergyAuction.deploy(*deploy_args(admin, vault, fee_recipient, registry=stranger), sender=admin)
+    metered = deploy_energy_auction(project, *deploy_args(admin, vault, fee_recipient, registry=stranger), sender=admin)
     vault.registerMarket(metered, sender=admin)
     vault.setMarketApproval(metered, True, sender=alice)
     assert (metered.meterRegistry(), metered.readingDeadline()) == (stranger.address, PERIOD_SECONDS)
@@ -538,7 +561,7 @@ def on_own_vault(project, admin, energy_token, cash, fee_recipient, traders):
     `traders` both as their market and with an unlimited `cash` allowance: their escrow is pulled
     from their wallets."""
     own_vault = project.EnergyVault.deploy(admin, energy_token, cash, NO_FREEZE_QUERY, sender=admin)
-    auction = project.EnergyAuction.deploy(*deploy_args(admin, own_vault, fee_recipient), sender=admin)
+    auction = deploy_energy_auction(project, *deploy_args(admin, own_vault, fee_recipient), sender=admin)
     own_vault.registerMarket(auction, sender=admin)
     for trader in traders:
         own_vault.setMarketApproval(auction, True, sender=trader)
@@ -1146,7 +1169,7 @@ def test_a_reentrant_token_inside_the_vault_pull_finds_the_vault_locked(project,
     same vault, which is not locked itself, and that auction's take meets the vault's guard."""
     cash = project.ReentrantToken.deploy(sender=admin)
     cash_vault, hostile = on_own_vault(project, admin, energy_token, cash, fee_recipient, [alice])
-    second = project.EnergyAuction.deploy(*deploy_args(admin, cash_vault, fee_recipient), sender=admin)
+    second = deploy_energy_auction(project, *deploy_args(admin, cash_vault, fee_recipient), sender=admin)
     cash_vault.registerMarket(second, sender=admin)
     cash.mint(alice, 10**12, sender=alice)
     period = open_period(chain)

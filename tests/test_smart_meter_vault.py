@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from energy_grid.deploy.system import deploy_energy_auction
 from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
 from energy_grid.signing.readings import sign_reading
 from energy_grid.signing.vault import STANDING_ORDER_TYPEHASH, StandingLimits, sign_standing_order
@@ -31,7 +32,7 @@ def _accounts_before_isolation(admin, owner, other, stranger, meter_device, mete
 
 def deploy_auction(project, admin, vault, meter_registry, fee_recipient):
     """An EnergyAuction of `vault` whose standing orders `meter_registry` reports (900 s periods)."""
-    return project.EnergyAuction.deploy(
+    return deploy_energy_auction(project,
         admin, vault, meter_registry, fee_recipient, 50, 900, 300, 50_000, 1_000, 305_000, sender=admin
     )
 

@@ -18,6 +18,8 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
+from energy_grid.deploy.system import deploy_energy_auction
+
 from support.auction_helpers import ASKS, cost_ceil
 from support.helpers import NO_FREEZE_QUERY, ZERO_ADDRESS, assert_logs, log, reverts
 
@@ -50,7 +52,7 @@ def vault(project, admin, energy_token, stablecoin, smart_meter):
 @pytest.fixture(scope="module")
 def auction(project, admin, vault, smart_meter, fee_recipient):
     """The reading market: 900 s periods, gate 300 s before, the conftest grid, a 0.5 % fee."""
-    auction = project.EnergyAuction.deploy(
+    auction = deploy_energy_auction(project,
         admin, vault, smart_meter, fee_recipient, FEE_BPS, PERIOD, GATE, MIN_PRICE, TICK, MAX_PRICE, sender=admin
     )
     vault.registerMarket(auction, sender=admin)
@@ -534,7 +536,7 @@ def test_a_paused_auction_still_settles_standing_orders_placed_before(
 def next_auction(project, admin, vault, smart_meter, fee_recipient, community):
     """A second reading market of the same vault and registry, registered in the vault and approved by
     every household."""
-    market = project.EnergyAuction.deploy(
+    market = deploy_energy_auction(project,
         admin, vault, smart_meter, fee_recipient, FEE_BPS, PERIOD, GATE, MIN_PRICE, TICK, MAX_PRICE, sender=admin
     )
     vault.registerMarket(market, sender=admin)
@@ -609,7 +611,7 @@ def test_a_market_without_zones_places_a_readings_zone_on_the_bus(
 ):
     """A registry may hand over a zone this market does not have (here a plain account stands in for it):
     the order joins the bus's book, and the market clears alone."""
-    market = project.EnergyAuction.deploy(
+    market = deploy_energy_auction(project,
         admin, vault, stranger, fee_recipient, FEE_BPS, PERIOD, GATE, MIN_PRICE, TICK, MAX_PRICE, sender=admin
     )
     vault.registerMarket(market, sender=admin)

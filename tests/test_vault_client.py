@@ -17,7 +17,7 @@ from energy_grid.chain.manifest import build_manifest, read_manifest, write_mani
 from energy_grid.contracts.smart_meter import MAX_STANDING_CAP_WH, MAX_STANDING_ORDER_NONCE, SettledStandingOrder
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.contracts.vault import VaultBalances
-from energy_grid.deploy.system import deploy_system, fund_local_accounts
+from energy_grid.deploy.system import deploy_energy_auction, deploy_system, fund_local_accounts
 from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.signing.eip712 import sign_typed_data
 from energy_grid.signing.vault import StandingLimits
@@ -328,7 +328,7 @@ def test_orders_left_in_a_former_reading_market_settle_through_the_client(client
     assert auction.covered_consumption_wh(meters[1]) == 600  # bid for, not yet settled
 
     market = system.energy_auction
-    successor = project.EnergyAuction.deploy(
+    successor = deploy_energy_auction(project,
         accounts[0], system.energy_vault, system.smart_meter, accounts[0], FEE_BPS, 900, market.gateClosure(),
         market.minPrice(), market.tickSize(), market.maxPrice(), sender=accounts[0],
     )

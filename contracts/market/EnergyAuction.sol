@@ -2,18 +2,18 @@
 pragma solidity ^0.8.28;
 
 import {IEnergyAuction} from "./IEnergyAuction.sol";
-import {IMeteredMarket} from "../metering/IMeteredMarket.sol";
+import {IEnergyAuctionExtension} from "./IEnergyAuctionExtension.sol";
 import {IEnergyVault} from "../vault/IEnergyVault.sol";
 import {VaultCalls} from "../vault/VaultCalls.sol";
 import {BatchTooLarge, EmptyBatch, OrderUnknown} from "../utils/GridErrors.sol";
 import {OrderMath} from "../utils/OrderMath.sol";
-import {BitMath} from "../utils/BitMath.sol";
+import {DelegateCalls} from "../utils/DelegateCalls.sol";
 import {TypedSignatures} from "../utils/TypedSignatures.sol";
-import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
+import {AuctionOrder} from "../types/AuctionOrder.sol";
 import {AuctionOrderId, AuctionOrderIdLibrary} from "../types/AuctionOrderId.sol";
-import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
 import {IMarketZones} from "./IMarketZones.sol";
-import {AuctionClearing, Clearing, Market} from "./auction/AuctionClearing.sol";
+import {AuctionClearing} from "./auction/AuctionClearing.sol";
+import {Clearing, Market} from "./auction/AuctionStorage.sol";
 import {AuctionMarkets} from "./auction/AuctionMarkets.sol";
 import {MarketTime} from "./auction/MarketTime.sol";
 import {StandingOrders} from "./auction/StandingOrders.sol";
@@ -46,8 +46,8 @@ contract EnergyAuction is StandingOrders {
     bytes32 private constant DOMAIN_NAME_HASH = keccak256("EnergyAuction");
     bytes32 private constant DOMAIN_VERSION_HASH = keccak256("1");
 
-    /// @dev The nonce each trader's next signed order must carry.
-    mapping(address trader => uint256) private _nonces;
+    /// @dev Where the functions the auction does not hold itself are served (EnergyAuctionExtension).
+    address private immutable _extension;
 
     constructor(
         address admin,
@@ -59,7 +59,8 @@ contract EnergyAuction is StandingOrders {
         uint256 gateClosureSeconds,
         uint256 minPricePerKWh,
         uint256 tickSizePerKWh,
-        uint256 maxPricePerKWh
+        uint256 maxPricePerKWh,
+        IEnergyAuctionExtension extension_
     )
         AuctionMarkets(
             admin,
@@ -73,7 +74,21 @@ contract EnergyAuction is StandingOrders {
             tickSizePerKWh,
             maxPricePerKWh
         )
-    {}
+    {
+        (address extensionVault, address extensionRegistry, uint256 extensionPeriod, uint256 extensionGate) =
+            extension_.extensionSettings();
+        if (
+            extensionVault != address(vault_) || extensionRegistry != meterRegistry_ || extensionPeriod != periodLengthSeconds
+                || extensionGate != gateClosureSeconds
+        ) revert AuctionExtensionMismatch(address(extension_));
+        _extension = address(extension_);
+    }
+
+    /// @notice Serves every function the auction does not hold itself (IEnergyAuctionExtension: its settings
+    /// and views) from its extension, run on the auction's storage by delegatecall.
+    fallback() external {
+        DelegateCalls.forward(_extension);
+    }
 
     // ---- Trading ----
 
@@ -153,166 +168,6 @@ contract EnergyAuction is StandingOrders {
         for (uint256 i; i < count; ++i) {
             _claim(AuctionOrderId.wrap(orderIds[i]), false);
         }
-    }
-
-    // ---- Admin ----
-
-    /// @inheritdoc IEnergyAuction
-    function setMarketZones(address zones) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (address(_marketZones) != address(0)) revert MarketZonesAlreadySet(address(_marketZones));
-        address itsAuction = IMarketZones(zones).auction();
-        if (itsAuction != address(this)) revert MarketZonesMismatch(zones, itsAuction);
-        _marketZones = IMarketZones(zones);
-        emit MarketZonesSet(zones);
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function setPriceGrid(uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 maxPricePerKWh)
-        external
-        onlyRole(DEFAULT_ADMIN_ROLE)
-    {
-        _setPriceGrid(minPricePerKWh, tickSizePerKWh, maxPricePerKWh);
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _unpause();
-    }
-
-    // ---- Views ----
-
-    /// @inheritdoc IEnergyAuction
-    function periodLength() external view returns (uint256) {
-        return _periodLength;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function gateClosure() external view returns (uint256) {
-        return _gateClosure;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function minPrice() external view returns (uint256) {
-        return _minPricePerKWh;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function tickSize() external view returns (uint256) {
-        return _tickSizePerKWh;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function maxPrice() external view returns (uint256) {
-        return uint256(_minPricePerKWh) + (uint256(_tickCount) - 1) * _tickSizePerKWh;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function tickCount() external view returns (uint256) {
-        return _tickCount;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function currentPeriod() external view returns (uint256) {
-        return block.timestamp / _periodLength;
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function gateClosureTime(uint256 period) external view returns (uint256) {
-        return _gateClosureTime(period);
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function getMarket(uint256 period) external view returns (MarketInfo memory) {
-        Market memory market = _markets[period];
-        Clearing memory c = _clearings[period];
-        // The marginal level's L and T are zero unless one side is long.
-        return MarketInfo(
-            c.clearingPricePerKWh != 0,
-            market.orderCount,
-            market.tickCount,
-            market.minPricePerKWh,
-            market.tickSizePerKWh,
-            c.clearingTick,
-            c.clearingPricePerKWh,
-            c.volumeWh,
-            c.feeBps,
-            c.longSide,
-            c.marginalTick,
-            c.rationedWh,
-            c.marginalLevelWh
-        );
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function getTickVolumes(uint256 period)
-        external
-        view
-        returns (uint256[] memory bidVolumesWh, uint256[] memory askVolumesWh)
-    {
-        uint256 n = _markets[period].tickCount;
-        if (n == 0) n = _tickCount;
-        bidVolumesWh = new uint256[](n);
-        askVolumesWh = new uint256[](n);
-        uint256 book = _bookKey(period, 0);
-        for (uint256 occupied = _bidTicks[book] | _askTicks[book]; occupied != 0; occupied &= occupied - 1) {
-            uint256 tick = BitMath.lowestBit(occupied);
-            TickVolumes level = _ticks[TickVolumesLibrary.key(book, tick)];
-            bidVolumesWh[tick] = level.bidWh();
-            askVolumesWh[tick] = level.askWh();
-        }
-    }
-
-    /// @inheritdoc IMeteredMarket
-    function marketZones() external view returns (address) {
-        return address(_marketZones);
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function nonces(address trader) external view returns (uint256) {
-        return _nonces[trader];
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function getOrder(uint256 orderId) external view returns (OrderInfo memory) {
-        AuctionOrderId id = AuctionOrderId.wrap(orderId);
-        AuctionOrder order = _knownOrder(id);
-        return OrderInfo({
-            trader: id.trader(),
-            period: order.period(),
-            isBid: id.isBid(),
-            amountWh: order.amountWh(),
-            limitPricePerKWh: order.limitPricePerKWh(),
-            tick: order.tick(),
-            volumeBeforeWh: order.volumeBeforeWh(),
-            claimed: order.claimed(),
-            zone: order.zone()
-        });
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function getOrderOutcome(uint256 orderId) external view returns (OrderOutcome memory out) {
-        AuctionOrderId id = AuctionOrderId.wrap(orderId);
-        AuctionOrder order = _knownOrder(id);
-        Clearing memory c = _clearings[order.period()];
-        if (c.clearingPricePerKWh == 0) revert MarketNotCleared(order.period());
-        if (c.longSide == LongSide.ZONES) c = _zoneClearing(c, order.period(), order.zone(), id.isBid());
-        out = AuctionClearing.outcome(id.isBid(), order, c);
-        out.claimed = order.claimed();
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function energyToken() external view returns (address) {
-        return address(_energyToken);
-    }
-
-    /// @inheritdoc IEnergyAuction
-    function paymentToken() external view returns (address) {
-        return address(_paymentToken);
     }
 
     // ---- Firm orders ----
@@ -416,14 +271,6 @@ contract EnergyAuction is StandingOrders {
             revert PriceNotOnGrid(pricePerKWh, minPricePerKWh, stepPerKWh, maxPricePerKWh);
         }
         return (pricePerKWh - minPricePerKWh) / stepPerKWh;
-    }
-
-    /// @dev Returns the order an id names. Reverts if its place never held an order or has moved on to a
-    /// later one.
-    function _knownOrder(AuctionOrderId id) private view returns (AuctionOrder order) {
-        order = _orders[id.storageKey()];
-        if (order.period() == 0) revert OrderUnknown(AuctionOrderId.unwrap(id));
-        if (order.period() != id.period()) revert OrderSlotReused(AuctionOrderId.unwrap(id), order.period());
     }
 
     // ---- Claims ----

@@ -4,14 +4,13 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
-import {IEnergyAuction} from "./IEnergyAuction.sol";
+import {IEnergyAuctionExtension} from "./IEnergyAuctionExtension.sol";
 import {IMarketZones} from "./IMarketZones.sol";
 import {ISteppedClearing} from "./ISteppedClearing.sol";
 import {IGridManagement} from "../grid/IGridManagement.sol";
 import {IGridOperations} from "../grid/IGridOperations.sol";
 import {OperatorNotAuthorized, PeriodOutOfRange, ZeroAddress} from "../utils/GridErrors.sol";
-import {BitMath} from "../utils/BitMath.sol";
-import {AuctionSlots} from "./auction/AuctionSlots.sol";
+import {AuctionState} from "./auction/AuctionState.sol";
 import {MarketTime} from "./auction/MarketTime.sol";
 import {ClearingTerms, CoupledClearing, ZoneBook, ZoneClearing} from "./auction/CoupledClearing.sol";
 import {ZoneResult, ZoneResultLibrary} from "../types/ZoneResult.sol";
@@ -38,13 +37,6 @@ contract MarketZones is AccessControl, IMarketZones {
     IGridManagement private immutable _gridManagement;
     IGridOperations private immutable _gridOperations;
     address private immutable _auction;
-    // Where the auction stores its markets and books (IEnergyAuction.bookSlots), read once at deployment.
-    uint256 private immutable _marketsSlot;
-    uint256 private immutable _clearingsSlot;
-    uint256 private immutable _bidTicksSlot;
-    uint256 private immutable _askTicksSlot;
-    uint256 private immutable _ticksSlot;
-    uint256 private immutable _zonesOfSlot;
     uint256 private immutable _periodLength;
     uint256 private immutable _gateClosure;
 
@@ -67,11 +59,8 @@ contract MarketZones is AccessControl, IMarketZones {
         _auction = auction_;
         _gridManagement = gridManagement_;
         _gridOperations = gridOperations_;
-        _periodLength = IEnergyAuction(auction_).periodLength();
-        _gateClosure = IEnergyAuction(auction_).gateClosure();
-        IEnergyAuction.BookSlots memory slots = IEnergyAuction(auction_).bookSlots();
-        (_marketsSlot, _clearingsSlot, _bidTicksSlot, _askTicksSlot) = (slots.markets, slots.clearings, slots.bidTicks, slots.askTicks);
-        (_ticksSlot, _zonesOfSlot) = (slots.ticks, slots.zonesOf);
+        _periodLength = IEnergyAuctionExtension(auction_).periodLength();
+        _gateClosure = IEnergyAuctionExtension(auction_).gateClosure();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -120,7 +109,7 @@ contract MarketZones is AccessControl, IMarketZones {
         _checkOpenPeriods(firstPeriod, periodCount);
         uint256 word = (importLimitKW + 1) | ((exportLimitKW + 1) << 128);
         for (uint256 i; i < periodCount; ++i) {
-            _limits[AuctionSlots.bookKey(firstPeriod + i, zone)] = word;
+            _limits[AuctionState.bookKey(firstPeriod + i, zone)] = word;
         }
         emit LinkLimitsSet(regionId, firstPeriod, periodCount, importLimitKW, exportLimitKW, msg.sender);
     }
@@ -138,19 +127,15 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @inheritdoc IMarketZones
     function clearMarket(uint256 period) public view returns (CoupledResult memory result) {
-        bytes32[] memory slots = new bytes32[](3);
-        (slots[0], slots[1], slots[2]) = (AuctionSlots.slotOf(period, _marketsSlot), AuctionSlots.slotOf(period, _clearingsSlot), AuctionSlots.slotOf(period, _zonesOfSlot));
-        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
-        (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) = _gridOf(uint256(words[0]));
-        ClearingTerms memory terms = ClearingTerms(minPricePerKWh, tickSizePerKWh, uint16(uint256(words[1]) >> 32));
-        (uint256[] memory zones, ZoneBook[] memory books) = _readBooks(period, uint256(words[2]));
-        (CoupledClearing.Sums memory sums, ZoneClearing[] memory cleared) = CoupledClearing.clear(books, tickCount, terms);
+        (ClearingTerms memory terms, uint256 zonesBits) = AuctionState.clearingInputs(_auction, period);
+        (uint256[] memory zones, ZoneBook[] memory books) = _readBooks(period, zonesBits);
+        (CoupledClearing.Sums memory sums, ZoneClearing[] memory cleared) = CoupledClearing.clear(books, terms);
         uint256[] memory zoneResults = new uint256[](books.length);
         for (uint256 z; z < books.length; ++z) {
             zoneResults[z] = ZoneResult.unwrap(ZoneResultLibrary.pack(cleared[z]));
         }
         bool balanced;
-        (result, balanced) = CoupledClearing.resultOf(sums, tickSizePerKWh);
+        (result, balanced) = CoupledClearing.resultOf(sums, terms.tickSizePerKWh);
         (result.zones, result.zoneResults) = (zones, zoneResults);
         if (!balanced || !ZoneResultLibrary.netExportsBalance(zoneResults)) revert ClearingUnbalanced(period);
     }
@@ -160,13 +145,12 @@ contract MarketZones is AccessControl, IMarketZones {
         if (msg.sender != _auction) revert NotAuction(msg.sender);
         CoupledResult memory r = _steppedResult(period);
         if (r.zones.length == 0) r = clearMarket(period);
-        (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
+        ClearingTerms memory terms = AuctionState.terms(_auction, period);
         for (uint256 i; i < r.zones.length; ++i) {
             ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
-            _results[AuctionSlots.bookKey(period, r.zones[i])] = result;
-            emit ZoneCleared(
-                period, r.zones[i], result.role(), result.tick(), minPricePerKWh + result.tick() * tickSizePerKWh, result.netExportWh()
-            );
+            _results[AuctionState.bookKey(period, r.zones[i])] = result;
+            uint256 pricePerKWh = terms.minPricePerKWh + result.tick() * terms.tickSizePerKWh;
+            emit ZoneCleared(period, r.zones[i], result.role(), result.tick(), pricePerKWh, result.netExportWh());
         }
         emit CongestionRentAccrued(period, r.congestionRent);
         return (r.busTick, r.soldWh, r.surplus);
@@ -187,16 +171,16 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @inheritdoc IMarketZones
     function zonesOf(uint256 period) public view returns (uint256 zonesBits) {
-        zonesBits = uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _zonesOfSlot)));
-        if (zonesBits != 0 && _occupied(AuctionSlots.bookKey(period, 0)) != 0) zonesBits |= 1;
+        zonesBits = AuctionState.zonesOf(_auction, period);
+        if (zonesBits != 0 && _busOccupied(period) != 0) zonesBits |= 1;
     }
 
     /// @inheritdoc IMarketZones
     function getZoneResult(uint256 period, uint256 zone) external view returns (ZoneInfo memory info) {
         ZoneResult result = _recorded(period, zone);
-        (uint256 minPricePerKWh, uint256 tickSizePerKWh,) = _grid(period);
+        ClearingTerms memory terms = AuctionState.terms(_auction, period);
         info.clearingTick = result.tick();
-        info.clearingPricePerKWh = minPricePerKWh + info.clearingTick * tickSizePerKWh;
+        info.clearingPricePerKWh = terms.minPricePerKWh + info.clearingTick * terms.tickSizePerKWh;
         info.role = result.role();
         info.netExportWh = result.netExportWh();
         (info.bidMarginalTick, info.bidRationedWh, info.bidLevelWh) = result.marginal(true);
@@ -209,13 +193,13 @@ contract MarketZones is AccessControl, IMarketZones {
         view
         returns (uint256[] memory bidVolumesWh, uint256[] memory askVolumesWh)
     {
-        (,, uint256 n) = _grid(period);
-        if (n == 0) n = IEnergyAuction(_auction).tickCount();
+        uint256 n = AuctionState.terms(_auction, period).tickCount;
+        if (n == 0) n = IEnergyAuctionExtension(_auction).tickCount();
         bidVolumesWh = new uint256[](n);
         askVolumesWh = new uint256[](n);
-        (uint256[] memory zones, uint256[] memory occupied) = (new uint256[](1), new uint256[](1));
-        (zones[0], occupied[0]) = (zone, _occupied(AuctionSlots.bookKey(period, zone)));
-        uint256[] memory levels = AuctionSlots.readLevels(_auction, _ticksSlot, period, zones, occupied)[0];
+        uint256[] memory zones = new uint256[](1);
+        zones[0] = zone;
+        uint256[] memory levels = AuctionState.readLevels(_auction, period, zones, AuctionState.occupancy(_auction, period, zones))[0];
         for (uint256 j; j < levels.length; ++j) {
             uint256 tick = uint8(levels[j]);
             bidVolumesWh[tick] = uint64(levels[j] >> 8);
@@ -290,10 +274,10 @@ contract MarketZones is AccessControl, IMarketZones {
 
     /// @dev Checks that `count` periods from `first` all take link limits now: each gate still open, and none
     /// further ahead than the auction takes orders, so that no period can alias another's key
-    /// (AuctionSlots.bookKey) and no limit waits longer than an order would.
+    /// (AuctionState.bookKey) and no limit waits longer than an order would.
     function _checkOpenPeriods(uint256 first, uint256 count) private view {
         // Gates close in period order, so the first period's gate being open keeps every later one open.
-        uint256 closesAt = IEnergyAuction(_auction).gateClosureTime(first);
+        uint256 closesAt = IEnergyAuctionExtension(_auction).gateClosureTime(first);
         if (block.timestamp >= closesAt) revert LinkPeriodClosed(first, closesAt);
         uint256 maxPeriod = MarketTime.furthestPeriod(block.timestamp, _gateClosure, _periodLength);
         if (first > maxPeriod) revert PeriodTooFarAhead(first, maxPeriod);
@@ -319,7 +303,7 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @dev A zone's recorded result. Every recorded result is non-zero, since a side that traded nothing
     /// keeps T = 1.
     function _recorded(uint256 period, uint256 zone) private view returns (ZoneResult result) {
-        result = _results[AuctionSlots.bookKey(period, zone)];
+        result = _results[AuctionState.bookKey(period, zone)];
         if (ZoneResult.unwrap(result) == 0) revert ZonesNotCleared(period);
     }
 
@@ -333,47 +317,26 @@ contract MarketZones is AccessControl, IMarketZones {
         view
         returns (uint256[] memory zones, ZoneBook[] memory books)
     {
-        uint256[] memory candidates = AuctionSlots.zonesIn(zonesBits | 1);
-        bytes32[] memory slots = new bytes32[](2 * candidates.length);
-        for (uint256 i; i < candidates.length; ++i) {
-            uint256 book = AuctionSlots.bookKey(period, candidates[i]);
-            (slots[2 * i], slots[2 * i + 1]) = (AuctionSlots.slotOf(book, _bidTicksSlot), AuctionSlots.slotOf(book, _askTicksSlot));
-        }
-        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
+        uint256[] memory candidates = AuctionState.zonesIn(zonesBits | 1);
+        uint256[] memory candidatesOccupied = AuctionState.occupancy(_auction, period, candidates);
         // The bus is a candidate first; it is left out when it holds no orders.
-        uint256 skip = uint256(words[0]) | uint256(words[1]) == 0 ? 1 : 0;
+        uint256 skip = candidatesOccupied[0] == 0 ? 1 : 0;
         zones = new uint256[](candidates.length - skip);
         books = new ZoneBook[](zones.length);
         uint256[] memory occupied = new uint256[](zones.length);
         for (uint256 z; z < zones.length; ++z) {
-            uint256 i = z + skip;
-            zones[z] = candidates[i];
-            occupied[z] = uint256(words[2 * i]) | uint256(words[2 * i + 1]);
+            (zones[z], occupied[z]) = (candidates[z + skip], candidatesOccupied[z + skip]);
             (books[z].importLimitWh, books[z].exportLimitWh) = _limitsWh(zones[z], period);
         }
-        uint256[][] memory levels = AuctionSlots.readLevels(_auction, _ticksSlot, period, zones, occupied);
+        uint256[][] memory levels = AuctionState.readLevels(_auction, period, zones, occupied);
         for (uint256 z; z < zones.length; ++z) {
             books[z].levels = levels[z];
         }
     }
 
-    /// @dev The ticks that hold bids or asks in a book.
-    function _occupied(uint256 book) private view returns (uint256) {
-        bytes32[] memory slots = new bytes32[](2);
-        slots[0] = AuctionSlots.slotOf(book, _bidTicksSlot);
-        slots[1] = AuctionSlots.slotOf(book, _askTicksSlot);
-        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
-        return uint256(words[0]) | uint256(words[1]);
-    }
-
-    /// @dev The market's price grid, as fixed at its first order (all zero before).
-    function _grid(uint256 period) private view returns (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) {
-        return _gridOf(uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _marketsSlot))));
-    }
-
-    /// @dev The price grid held in a market's word (IEnergyAuction.BookSlots).
-    function _gridOf(uint256 market) private pure returns (uint256 minPricePerKWh, uint256 tickSizePerKWh, uint256 tickCount) {
-        return (uint80(market >> 48), uint80(market >> 128), uint16(market >> 32));
+    /// @dev The ticks that hold bids or asks in the bus's book.
+    function _busOccupied(uint256 period) private view returns (uint256) {
+        return AuctionState.occupancy(_auction, period, new uint256[](1))[0];
     }
 
     /// @dev The capacity of the region's latest load report, or NO_LIMIT when the grid has none.
@@ -385,7 +348,7 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @dev The rating of a zone's link in force for `period`, kW. Ratings are keyed by 48-bit periods, so a
     /// later period is refused rather than read as an earlier one.
     function _ratingKW(uint256 zone, uint256 period) private view returns (uint256) {
-        if (period > AuctionSlots.MAX_PERIOD) revert PeriodOutOfRange(period, AuctionSlots.MAX_PERIOD);
+        if (period > AuctionState.MAX_PERIOD) revert PeriodOutOfRange(period, AuctionState.MAX_PERIOD);
         return _ratings[zone].upperLookupRecent(uint48(period));
     }
 
@@ -393,7 +356,7 @@ contract MarketZones is AccessControl, IMarketZones {
     function _limitsKW(uint256 zone, uint256 period) private view returns (uint256 importKW, uint256 exportKW) {
         uint256 rating = _ratingKW(zone, period);
         (importKW, exportKW) = (rating, rating);
-        uint256 word = _limits[AuctionSlots.bookKey(period, zone)];
+        uint256 word = _limits[AuctionState.bookKey(period, zone)];
         if (word != 0) {
             importKW = Math.min(importKW, uint128(word) - 1);
             exportKW = Math.min(exportKW, (word >> 128) - 1);

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IEnergyAuction} from "./IEnergyAuction.sol";
 import {IMarketZones} from "./IMarketZones.sol";
 import {IMeteredMarket} from "../metering/IMeteredMarket.sol";
 import {ISteppedClearing} from "./ISteppedClearing.sol";
 import {ZeroAddress} from "../utils/GridErrors.sol";
 import {BitMath} from "../utils/BitMath.sol";
-import {AuctionSlots} from "./auction/AuctionSlots.sol";
+import {AuctionState} from "./auction/AuctionState.sol";
 import {ClearingTerms, CoupledClearing, ZoneBook, ZoneClearing} from "./auction/CoupledClearing.sol";
 import {ZoneResult, ZoneResultLibrary} from "../types/ZoneResult.sol";
 
@@ -32,11 +31,6 @@ contract SteppedClearing is ISteppedClearing {
 
     IMarketZones private immutable _marketZones;
     address private immutable _auction;
-    uint256 private immutable _marketsSlot;
-    uint256 private immutable _clearingsSlot;
-    uint256 private immutable _bidTicksSlot;
-    uint256 private immutable _askTicksSlot;
-    uint256 private immutable _ticksSlot;
 
     /// @dev Where a market's clearing stands, in one word.
     struct Run {
@@ -80,9 +74,6 @@ contract SteppedClearing is ISteppedClearing {
         if (address(marketZones_) == address(0)) revert ZeroAddress();
         _marketZones = marketZones_;
         _auction = marketZones_.auction();
-        IEnergyAuction.BookSlots memory slots = IEnergyAuction(_auction).bookSlots();
-        (_marketsSlot, _clearingsSlot, _bidTicksSlot, _askTicksSlot, _ticksSlot) =
-            (slots.markets, slots.clearings, slots.bidTicks, slots.askTicks, slots.ticks);
     }
 
     // ---- Steps ----
@@ -91,10 +82,8 @@ contract SteppedClearing is ISteppedClearing {
     function step(uint256 period, uint256 maxTicks) external returns (bool finished) {
         Run memory run = _runs[period];
         if (run.stage == Stage.FINISHED) revert StepsFinished(period);
-        // The auction may have cleared the market itself meanwhile, in one transaction; a cleared market
-        // has a price, and every price of the grid is above zero.
-        uint256 clearing = uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _clearingsSlot)));
-        if (uint80(clearing >> 48) != 0) revert MarketAlreadyCleared(period);
+        // The auction may have cleared the market itself meanwhile, in one transaction.
+        if (AuctionState.isCleared(_auction, period)) revert MarketAlreadyCleared(period);
         if (run.stage == Stage.NONE) run = _begin(period);
         (uint256 batchBits, uint256[] memory zones, ZoneBook[] memory books) = _batch(period, run, maxTicks);
         run.left &= uint64(~batchBits);
@@ -113,14 +102,14 @@ contract SteppedClearing is ISteppedClearing {
         uint256 zones = _marketZones.zonesOf(period);
         if (zones == 0) revert NoZonedOrders(period);
         run.stage = Stage.STEPS;
-        run.tickCount = uint16(uint256(AuctionSlots.load(_auction, AuctionSlots.slotOf(period, _marketsSlot))) >> 32);
+        run.tickCount = uint16(AuctionState.terms(_auction, period).tickCount);
         (run.zones, run.left) = (uint64(zones), uint64(zones));
         // The bus (bit 0) has no link.
         for (uint256 bits = zones & ~uint256(1); bits != 0; bits &= bits - 1) {
             uint256 zone = BitMath.lowestBit(bits);
             // slither-disable-next-line calls-loop: MarketZones is fixed at construction; one view call per zone, at a run's first step
             IMarketZones.LinkLimits memory limits = _marketZones.linkLimitsWh(zone, period);
-            _frozenLimits[AuctionSlots.bookKey(period, zone)] = limits.importWh | (limits.exportWh << 128);
+            _frozenLimits[AuctionState.bookKey(period, zone)] = limits.importWh | (limits.exportWh << 128);
         }
     }
 
@@ -132,17 +121,12 @@ contract SteppedClearing is ISteppedClearing {
         returns (uint256 batchBits, uint256[] memory zones, ZoneBook[] memory books)
     {
         if (maxTicks > MAX_STEP_TICKS) maxTicks = MAX_STEP_TICKS;
-        uint256[] memory candidates = AuctionSlots.zonesIn(run.left);
-        bytes32[] memory slots = new bytes32[](2 * candidates.length);
-        for (uint256 i; i < candidates.length; ++i) {
-            uint256 book = AuctionSlots.bookKey(period, candidates[i]);
-            (slots[2 * i], slots[2 * i + 1]) = (AuctionSlots.slotOf(book, _bidTicksSlot), AuctionSlots.slotOf(book, _askTicksSlot));
-        }
-        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
+        uint256[] memory candidates = AuctionState.zonesIn(run.left);
+        uint256[] memory candidatesOccupied = AuctionState.occupancy(_auction, period, candidates);
         uint256 count = 0;
         uint256 ticks = 0;
         while (count < candidates.length) {
-            ticks += BitMath.popCount(uint256(words[2 * count]) | uint256(words[2 * count + 1]));
+            ticks += BitMath.popCount(candidatesOccupied[count]);
             if (count != 0 && ticks > maxTicks) break;
             ++count;
         }
@@ -150,12 +134,11 @@ contract SteppedClearing is ISteppedClearing {
         books = new ZoneBook[](count);
         uint256[] memory occupied = new uint256[](count);
         for (uint256 z; z < count; ++z) {
-            zones[z] = candidates[z];
+            (zones[z], occupied[z]) = (candidates[z], candidatesOccupied[z]);
             batchBits |= 1 << zones[z];
             (books[z].importLimitWh, books[z].exportLimitWh) = _limitsWh(zones[z], period);
-            occupied[z] = uint256(words[2 * z]) | uint256(words[2 * z + 1]);
         }
-        uint256[][] memory levels = AuctionSlots.readLevels(_auction, _ticksSlot, period, zones, occupied);
+        uint256[][] memory levels = AuctionState.readLevels(_auction, period, zones, occupied);
         for (uint256 z; z < count; ++z) {
             books[z].levels = levels[z];
         }
@@ -195,10 +178,10 @@ contract SteppedClearing is ISteppedClearing {
         CoupledClearing.Sums memory sums;
         (sums.lowest, sums.busTick, sums.bus) = (run.lowest, run.busTick, kept.bus);
         (sums.runningOutWh, sums.runningInWh, sums.rentTickWh, sums.totals) = (kept.runningOutWh, kept.runningInWh, kept.rentTickWh, kept.totals);
-        ClearingTerms memory terms = _terms(period);
+        ClearingTerms memory terms = AuctionState.terms(_auction, period);
         for (uint256 z; z < books.length; ++z) {
-            ZoneClearing memory r = CoupledClearing.clearZone(sums, books[z], run.tickCount, terms);
-            _zoneResults[AuctionSlots.bookKey(period, zones[z])] = ZoneResult.unwrap(ZoneResultLibrary.pack(r));
+            ZoneClearing memory r = CoupledClearing.clearZone(sums, books[z], terms);
+            _zoneResults[AuctionState.bookKey(period, zones[z])] = ZoneResult.unwrap(ZoneResultLibrary.pack(r));
         }
         (kept.runningOutWh, kept.runningInWh, kept.rentTickWh, kept.totals) = (sums.runningOutWh, sums.runningInWh, sums.rentTickWh, sums.totals);
         if (run.left == 0) run.stage = Stage.FINISHED;
@@ -221,12 +204,12 @@ contract SteppedClearing is ISteppedClearing {
         CoupledClearing.Sums memory sums;
         (sums.busTick, sums.rentTickWh, sums.totals) = (run.busTick, kept.rentTickWh, kept.totals);
         bool balanced;
-        (r, balanced) = CoupledClearing.resultOf(sums, _terms(period).tickSizePerKWh);
+        (r, balanced) = CoupledClearing.resultOf(sums, AuctionState.terms(_auction, period).tickSizePerKWh);
         if (!balanced) revert StepsUnbalanced(period);
-        r.zones = AuctionSlots.zonesIn(run.zones);
+        r.zones = AuctionState.zonesIn(run.zones);
         r.zoneResults = new uint256[](r.zones.length);
         for (uint256 z; z < r.zones.length; ++z) {
-            r.zoneResults[z] = _zoneResults[AuctionSlots.bookKey(period, r.zones[z])];
+            r.zoneResults[z] = _zoneResults[AuctionState.bookKey(period, r.zones[z])];
         }
     }
 
@@ -237,18 +220,10 @@ contract SteppedClearing is ISteppedClearing {
 
     // ---- Internals ----
 
-    /// @dev The market's grid and its asks' fee rate, as its fills are valued.
-    function _terms(uint256 period) private view returns (ClearingTerms memory) {
-        bytes32[] memory slots = new bytes32[](2);
-        (slots[0], slots[1]) = (AuctionSlots.slotOf(period, _marketsSlot), AuctionSlots.slotOf(period, _clearingsSlot));
-        bytes32[] memory words = IEnergyAuction(_auction).extsload(slots);
-        return ClearingTerms(uint80(uint256(words[0]) >> 48), uint80(uint256(words[0]) >> 128), uint16(uint256(words[1]) >> 32));
-    }
-
     /// @dev A zone's link limits for the run, in Wh, as clearing reads them: those frozen at its first step.
     function _limitsWh(uint256 zone, uint256 period) private view returns (int256 importWh, int256 exportWh) {
         if (zone == 0) return (CoupledClearing.UNLIMITED, CoupledClearing.UNLIMITED);
-        uint256 word = _frozenLimits[AuctionSlots.bookKey(period, zone)];
+        uint256 word = _frozenLimits[AuctionState.bookKey(period, zone)];
         (uint256 importLimitWh, uint256 exportLimitWh) = (uint128(word), word >> 128);
         uint256 noLimit = type(uint64).max;
         importWh = importLimitWh == noLimit ? CoupledClearing.UNLIMITED : int256(importLimitWh);

@@ -2,7 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {IEnergyAuction} from "../market/IEnergyAuction.sol";
-import {AuctionClearing, Clearing, Market} from "../market/auction/AuctionClearing.sol";
+import {AuctionClearing} from "../market/auction/AuctionClearing.sol";
+import {Clearing, Market} from "../market/auction/AuctionStorage.sol";
 import {AuctionOrder, AuctionOrderLibrary} from "../types/AuctionOrder.sol";
 import {TickVolumes, TickVolumesLibrary} from "../types/TickVolumes.sol";
 

@@ -13,14 +13,14 @@ contract CoupledClearingHarness {
         returns (uint256 busTick, ZoneClearing[] memory results, uint256 rentTickWh)
     {
         CoupledClearing.Sums memory sums;
-        (sums, results) = CoupledClearing.clear(zones, tickCount, ClearingTerms(1, 1, 0));
+        (sums, results) = CoupledClearing.clear(zones, ClearingTerms(1, 1, tickCount, 0));
         return (sums.busTick, results, uint256(sums.rentTickWh));
     }
 
     /// @notice The gas one clearing of `zones` takes inside the call, without the call's own decoding.
     function clearGas(ZoneBook[] memory zones, uint256 tickCount) external view returns (uint256 gasUsed) {
         uint256 before = gasleft();
-        CoupledClearing.clear(zones, tickCount, ClearingTerms(1, 1, 0));
+        CoupledClearing.clear(zones, ClearingTerms(1, 1, tickCount, 0));
         return before - gasleft();
     }
 }

@@ -56,9 +56,10 @@ def _decoded(raised: Any, error: Any) -> Any:
     provider_message = str(getattr(raised, "base_err", None) or "").removeprefix("execution reverted: ")
     if provider_message != message and provider_message.strip() == message.strip():
         message = provider_message
-    match = re.fullmatch(r"custom error (0x[0-9a-f]{8}): ?(.*)", message, re.DOTALL)
+    # An error without arguments arrives as the selector alone, with no colon.
+    match = re.fullmatch(r"custom error (0x[0-9a-f]{8})(?:: ?(.*))?", message, re.DOTALL)
     if match:
-        selector, body = match.groups()
+        selector, body = match.group(1), match.group(2) or ""
         data = HexBytes(selector) + (bytes.fromhex(body) if re.fullmatch(r"(?:[0-9a-f]{2})*", body) else body.encode())
     else:
         # Revert data that is all ASCII, selector included, arrives as that text.

@@ -60,6 +60,7 @@ from energy_grid.deploy.system import (
     DEFAULT_AUCTION_PRICE_GRID,
     LOCAL_FAUCET_WHOLE_UNITS,
     DeploymentSettings,
+    deploy_energy_auction,
     deploy_system,
     fund_local_accounts,
     setup_local_roles,
@@ -125,7 +126,7 @@ LINK_LIMITS_KW = (0, 1, 4, 40, 1_000)
 WH_PER_KW_PERIOD = AUCTION_PERIOD_SECONDS * 5 // 18  # what 1 kW carries over a period: 250 Wh
 # How far ahead a link limit may be set: the auction's MAX_LEAD_TIME (MarketTime.furthestPeriod).
 MAX_LEAD_SECONDS = 7 * DAY_SECONDS
-MAX_PERIOD = 2**48 - 1  # AuctionSlots.MAX_PERIOD: a later period is refused by MarketZones' views
+MAX_PERIOD = 2**48 - 1  # AuctionState.MAX_PERIOD: a later period is refused by MarketZones' views
 ALIAS_OFFSET = 2**248  # period + 2**248 once shared period's book key (period << 8 | zone)
 # A stepped clearing's steps: at most 1 occupied tick takes one zone a step (each zone holds one tick or
 # more); SteppedClearing.MAX_STEP_TICKS takes a whole stage (three books of 256 ticks at most).
@@ -384,7 +385,7 @@ def _deploy_second_auction(project: Any, system: Any, admin: Any) -> Any:
     machine migrates the reading market to it and back (SmartMeter.setVault), so that orders left in the
     market named before settle there (settleStandingOrdersIn) and zoned meters trade on its bus."""
     first = system.energy_auction
-    auction = project.EnergyAuction.deploy(
+    auction = deploy_energy_auction(project,
         admin,
         system.energy_vault,
         system.smart_meter,

@@ -6,28 +6,7 @@ import {AuctionOrder} from "../../types/AuctionOrder.sol";
 import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {BitMath} from "../../utils/BitMath.sol";
 import {OrderMath} from "../../utils/OrderMath.sol";
-
-/// @dev A market's book slot. Every submission to the market writes it.
-struct Market {
-    uint32 orderCount; // The number of firm orders submitted; their sequence numbers run from 1 to orderCount.
-    uint16 tickCount; // Zero until the market fixes its grid, which happens at its first order or at clearing.
-    uint80 minPricePerKWh; // The lowest price of the grid the market started with.
-    uint80 tickSizePerKWh;
-    uint48 bidVolumeWh; // The volume of all bids, which is D at the lowest tick, where the clearing scan starts.
-}
-
-/// @dev A market's result, which clearing writes once. It holds everything a claim needs besides the order itself.
-struct Clearing {
-    bool opened; // Set at the first order, so that clearing rewrites the slot instead of creating it.
-    uint8 clearingTick;
-    uint8 marginalTick;
-    IEnergyAuction.LongSide longSide;
-    uint16 feeBps; // The fee rate in force at the first order, which later asks may lower.
-    uint80 clearingPricePerKWh; // Zero until the market clears, since every grid price is above zero.
-    uint48 volumeWh; // At most 256 ticks times MAX_TICK_VOLUME_WH, which stays below 2^48.
-    uint40 rationedWh; // L, the volume the long side's marginal level trades; below MAX_TICK_VOLUME_WH < 2^40.
-    uint40 marginalLevelWh; // T, the total volume of that marginal level.
-}
+import {Clearing, Market} from "./AuctionStorage.sol";
 
 /// @title AuctionClearing
 /// @notice This library keeps the auction's clearing rule for a market on the bus alone. It decides which

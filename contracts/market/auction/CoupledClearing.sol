@@ -27,10 +27,11 @@ struct ZoneClearing {
     uint256 askLevelWh;
 }
 
-/// @dev What a market's fills are valued at: its grid and the fee rate its asks pay.
+/// @dev A market's grid, on which it clears, and the fee rate its asks pay: what its fills are valued at.
 struct ClearingTerms {
     uint256 minPricePerKWh;
     uint256 tickSizePerKWh;
+    uint256 tickCount;
     uint256 feeBps;
 }
 
@@ -118,23 +119,23 @@ library CoupledClearing {
 
     // ---- Clearing in one transaction ----
 
-    /// @notice Clears `zones` on a grid of `tickCount` ticks, valuing the fills at `terms`. Returns the sums
-    /// (the bus tick, the rent in ticks × Wh, the fills' totals) and every zone's result.
-    function clear(ZoneBook[] memory zones, uint256 tickCount, ClearingTerms memory terms)
+    /// @notice Clears `zones` on the grid of `terms`, valuing the fills at its prices and fee. Returns the
+    /// sums (the bus tick, the rent in ticks × Wh, the fills' totals) and every zone's result.
+    function clear(ZoneBook[] memory zones, ClearingTerms memory terms)
         internal
         pure
         returns (Sums memory sums, ZoneClearing[] memory results)
     {
         uint256 count = zones.length;
-        sums = newSums(tickCount);
+        sums = newSums(terms.tickCount);
         unchecked {
             for (uint256 z; z < count; ++z) {
                 addSteps(sums, zones[z]);
             }
-            closeSteps(sums, tickCount);
+            closeSteps(sums, terms.tickCount);
             results = new ZoneClearing[](count);
             for (uint256 z; z < count; ++z) {
-                results[z] = clearZone(sums, zones[z], tickCount, terms);
+                results[z] = clearZone(sums, zones[z], terms);
             }
         }
     }
@@ -244,11 +245,12 @@ library CoupledClearing {
 
     /// @notice Clears one zone, zones taken in their listed order after `closeSteps`: its net export, its
     /// fills, its price and role; adds its part of the rent and its fills' value to the sums.
-    function clearZone(Sums memory sums, ZoneBook memory zone, uint256 tickCount, ClearingTerms memory terms)
+    function clearZone(Sums memory sums, ZoneBook memory zone, ClearingTerms memory terms)
         internal
         pure
         returns (ZoneClearing memory r)
     {
+        uint256 tickCount = terms.tickCount;
         uint256[] memory levels = zone.levels;
         uint256 bidWh = bidsWh(levels);
         (int256 lo, int256 hi) = _wantedAt(levels, bidWh, sums.lowest);
@@ -508,7 +510,7 @@ library CoupledClearing {
 
     /// @notice What a market's sums come to: the bus tick, Wh bought and sold, the surplus buyers pay beyond
     /// what sellers net and the congestion rent (in ticks × Wh, and in PaymentToken base units at the grid's
-    /// tick size, rounded down); the caller adds the zones and their results. `balanced` is false when the
+    /// tick size `tickSizePerKWh`, rounded down); the caller adds the zones and their results. `balanced` is false when the
     /// energy bought is not the energy sold or sellers would net more than buyers pay, which the rule never
     /// produces: such a result must not be recorded, and its surplus reads zero instead of wrapping.
     function resultOf(Sums memory sums, uint256 tickSizePerKWh)

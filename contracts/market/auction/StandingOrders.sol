@@ -7,7 +7,8 @@ import {OrderMath} from "../../utils/OrderMath.sol";
 import {FreeMemory} from "../../utils/FreeMemory.sol";
 import {MeteredSlot, MeteredSlotLibrary} from "../../types/MeteredSlot.sol";
 import {TickVolumesLibrary} from "../../types/TickVolumes.sol";
-import {AuctionClearing, Clearing, Market} from "./AuctionClearing.sol";
+import {AuctionClearing} from "./AuctionClearing.sol";
+import {Clearing, Market} from "./AuctionStorage.sol";
 import {AuctionMarkets} from "./AuctionMarkets.sol";
 import {MeteredEntries} from "../../metering/MeteredEntries.sol";
 import {OwnerLocks} from "./OwnerLocks.sol";
@@ -49,10 +50,6 @@ abstract contract StandingOrders is AuctionMarkets {
         uint256 retiredWh;
         bool paused; // Read with `marketOpen`. A paused market places nothing but still settles.
     }
-
-    /// @dev The orders that one reading, or the readings of one interval, placed for a meter. The key
-    /// combines the meter and the period's parity (MeteredSlotLibrary.key).
-    mapping(uint256 meterAndParity => MeteredSlot) private _placed;
 
     // ---- Readings ----
 
@@ -148,6 +145,11 @@ abstract contract StandingOrders is AuctionMarkets {
     /// @inheritdoc IMeteredMarket
     function meterRegistry() external view returns (address) {
         return _meterRegistry;
+    }
+
+    /// @inheritdoc IMeteredMarket
+    function marketZones() external view returns (address) {
+        return address(_marketZones);
     }
 
     // ---- Placing ----

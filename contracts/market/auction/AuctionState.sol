@@ -2,17 +2,28 @@
 pragma solidity ^0.8.28;
 
 import {TickVolumes} from "../../types/TickVolumes.sol";
-import {Clearing, Market} from "./AuctionClearing.sol";
+import {Clearing, Market} from "./AuctionStorage.sol";
+import {ClearingTerms} from "./CoupledClearing.sol";
 import {IEnergyAuction} from "../IEnergyAuction.sol";
 import {BitMath} from "../../utils/BitMath.sol";
 import {PeriodOutOfRange} from "../../utils/GridErrors.sol";
 
-/// @title AuctionSlots
-/// @notice Raw reads of the auction's storage for MarketZones, which clears a market across zones from the
-/// auction's books without the auction carrying that code (the pattern of Uniswap v4's Extsload): the
-/// storage slot of each mapping the books live in, the words at any slots, and the reading of every
-/// occupied tick of a market's zones in one call.
-library AuctionSlots {
+/// @title AuctionState
+/// @notice The one reader of the auction's storage for outside contracts, as Uniswap v4's StateLibrary is
+/// for its pool manager: MarketZones and SteppedClearing clear a market across zones from the auction's
+/// books without the auction carrying that code. It knows where AuctionStorage keeps each mapping the books
+/// live in and how its packed words (Market, Clearing) lay out their fields, reads any words through the
+/// auction's extsload, and reads every occupied tick of a market's zones in one call.
+library AuctionState {
+    // Where AuctionStorage keeps the mappings of markets and books: the storage slot each is hashed from
+    // (tests/test_auction_zones.py holds these to the auction's own `bookSlots()`).
+    uint256 internal constant MARKETS_SLOT = 4;
+    uint256 internal constant CLEARINGS_SLOT = 5;
+    uint256 internal constant BID_TICKS_SLOT = 6;
+    uint256 internal constant ASK_TICKS_SLOT = 7;
+    uint256 internal constant TICKS_SLOT = 8;
+    uint256 internal constant ZONES_OF_SLOT = 10;
+
     /// @dev The bytes before the slots in a call to the auction's extsload: its selector, the array's offset and length.
     uint256 private constant EXTSLOAD_HEAD = 0x44;
 
@@ -38,11 +49,11 @@ library AuctionSlots {
 
     /// @notice Reads the occupied ticks of the books of `zones` in `period` from `auction` in one call: zone z's
     /// ticks `occupied[z]` in ascending order, each as tick | bidWh << 8 | askWh << 72 (its tick word above
-    /// the tick); `ticksSlot` is the slot of the auction's mapping of tick words. This runs once per occupied tick of every zone, so the call is built and answered in place:
+    /// the tick). This runs once per occupied tick of every zone, so the call is built and answered in place:
     /// the call data holds extsload's selector, the array's offset and length, then each tick's slot (where
     /// Solidity places a mapping's entry: keccak256 of the key and the mapping's slot), and the answer's words
     /// are copied over the slots they answer.
-    function readLevels(address auction, uint256 ticksSlot, uint256 period, uint256[] memory zones, uint256[] memory occupied)
+    function readLevels(address auction, uint256 period, uint256[] memory zones, uint256[] memory occupied)
         internal
         view
         returns (uint256[][] memory levels)
@@ -53,7 +64,7 @@ library AuctionSlots {
         uint256 at = EXTSLOAD_HEAD;
         for (uint256 z; z < zones.length; ++z) {
             // The auction keys a book by period and zone, and a tick word by book and tick.
-            at = _writeSlots(data, at, levels[z], ((period << 8) | zones[z]) << 8, occupied[z], ticksSlot);
+            at = _writeSlots(data, at, levels[z], ((period << 8) | zones[z]) << 8, occupied[z], TICKS_SLOT);
         }
         // slither-disable-next-line assembly: one static call to the market's own auction, answered in place
         assembly ("memory-safe") {
@@ -141,6 +152,68 @@ library AuctionSlots {
         }
         return at;
     }
+
+    // ---- A market's words ----
+
+    /// @notice The market's grid, as fixed at its first order (all zero before), and its asks' fee rate: the
+    /// terms it clears and values its fills at.
+    function terms(address auction, uint256 period) internal view returns (ClearingTerms memory marketTerms) {
+        bytes32[] memory slots = new bytes32[](2);
+        (slots[0], slots[1]) = (slotOf(period, MARKETS_SLOT), slotOf(period, CLEARINGS_SLOT));
+        bytes32[] memory words = IEnergyAuction(auction).extsload(slots);
+        return _terms(uint256(words[0]), uint256(words[1]));
+    }
+
+    /// @notice What clearing the market reads besides its books, in one call: its terms and the zones other
+    /// than the bus that hold orders.
+    function clearingInputs(address auction, uint256 period)
+        internal
+        view
+        returns (ClearingTerms memory marketTerms, uint256 zonesBits)
+    {
+        bytes32[] memory slots = new bytes32[](3);
+        (slots[0], slots[1], slots[2]) = (slotOf(period, MARKETS_SLOT), slotOf(period, CLEARINGS_SLOT), slotOf(period, ZONES_OF_SLOT));
+        bytes32[] memory words = IEnergyAuction(auction).extsload(slots);
+        return (_terms(uint256(words[0]), uint256(words[1])), uint256(words[2]));
+    }
+
+    /// @notice Whether the market has cleared: a cleared market has a price, and every price of a grid is
+    /// above zero.
+    function isCleared(address auction, uint256 period) internal view returns (bool) {
+        return _clearingPrice(uint256(load(auction, slotOf(period, CLEARINGS_SLOT)))) != 0;
+    }
+
+    /// @notice The zones other than the bus that hold orders in the market, one bit per zone.
+    function zonesOf(address auction, uint256 period) internal view returns (uint256) {
+        return uint256(load(auction, slotOf(period, ZONES_OF_SLOT)));
+    }
+
+    /// @notice The ticks that hold bids or asks in each of the books of `zones` in `period`, in one call.
+    function occupancy(address auction, uint256 period, uint256[] memory zones) internal view returns (uint256[] memory occupied) {
+        bytes32[] memory slots = new bytes32[](2 * zones.length);
+        for (uint256 i; i < zones.length; ++i) {
+            uint256 book = bookKey(period, zones[i]);
+            (slots[2 * i], slots[2 * i + 1]) = (slotOf(book, BID_TICKS_SLOT), slotOf(book, ASK_TICKS_SLOT));
+        }
+        bytes32[] memory words = IEnergyAuction(auction).extsload(slots);
+        occupied = new uint256[](zones.length);
+        for (uint256 i; i < zones.length; ++i) {
+            occupied[i] = uint256(words[2 * i]) | uint256(words[2 * i + 1]);
+        }
+    }
+
+    /// @dev A market's terms from its Market word (its grid's tick count in bits 32-47, lowest price in
+    /// 48-127, tick size in 128-207) and its Clearing word (the fee rate in bits 32-47).
+    function _terms(uint256 market, uint256 clearing) private pure returns (ClearingTerms memory) {
+        return ClearingTerms(uint80(market >> 48), uint80(market >> 128), uint16(market >> 32), uint16(clearing >> 32));
+    }
+
+    /// @dev A Clearing word's price (bits 48-127).
+    function _clearingPrice(uint256 word) private pure returns (uint256) {
+        return uint80(word >> 48);
+    }
+
+    // ---- Keys and slots ----
 
     /// @notice The slot of `key` in the mapping at `mappingSlot`, as Solidity places it.
     function slotOf(uint256 key, uint256 mappingSlot) internal pure returns (bytes32) {
