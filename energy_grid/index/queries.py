@@ -15,7 +15,7 @@ from sqlalchemy import func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from energy_grid.domain.enums import LoadStatus
+from energy_grid.domain.enums import LoadStatus, ZoneRole
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, WH_PER_KWH
 from energy_grid.index import models as m
 from energy_grid.index.types import Uint256
@@ -389,7 +389,7 @@ def _clearing_json(cleared: m.AuctionMarketCleared) -> dict[str, Any]:
 
 
 def zone_clearings(session: Session, page: PageRequest, period: int | None, zone: int | None) -> dict[str, Any]:
-    """Each zone's price and net export in the markets cleared across zones, newest first."""
+    """Each zone's role, price and net export in the markets cleared across zones, newest first."""
     z = m.ZoneCleared
     query = select(z)
     if period is not None:
@@ -399,10 +399,17 @@ def zone_clearings(session: Session, page: PageRequest, period: int | None, zone
     return _listing(session, query.order_by(*_newest_first(z)), page, lambda row: _zone_clearing_json(row[0]))
 
 
+def _role_name(role: int | None) -> str | None:
+    """A zone's role as MarketZones named it in ZoneCleared (ZoneRole's name); None for a row indexed
+    before the index kept it."""
+    return None if role is None else ZoneRole(role).name
+
+
 def _zone_clearing_json(cleared: m.ZoneCleared) -> dict[str, Any]:
     return {
         "period": cleared.period,
         "zone": cleared.zone,
+        "role": _role_name(cleared.role),
         "clearingPricePerKWh": cleared.clearing_price_per_kwh,
         "netExportWh": cleared.net_export_wh,
         "timestamp": cleared.timestamp_s,
@@ -503,6 +510,7 @@ def _zone_json(cleared: m.ZoneCleared, links: _ZoneLinks) -> dict[str, Any]:
     return {
         "zone": cleared.zone,
         "regionId": region_id,
+        "role": _role_name(cleared.role),
         "clearingPricePerKWh": cleared.clearing_price_per_kwh,
         "netExportWh": cleared.net_export_wh,
         "importLimitKW": limits_kw[0],
@@ -515,8 +523,9 @@ def _zone_json(cleared: m.ZoneCleared, links: _ZoneLinks) -> dict[str, Any]:
 
 def zone_markets(session: Session, page: PageRequest, period: int | None, region_id: int | None) -> dict[str, Any]:
     """The markets cleared across zones, the latest interval first: the bus price, the volume and the
-    congestion rent, and each zone's region, price, net export, the link limits in force for the
-    period and whether the link was full. `region_id`: only that region's zone in each market."""
+    congestion rent, and each zone's region, role (as MarketZones named it: whether the zone traded at
+    the bus price or its link held it below or above), price, net export and the link limits in force
+    for the period. `region_id`: only that region's zone in each market."""
     z, c = m.ZoneCleared, m.AuctionMarketCleared
     # The auction's MarketCleared comes in the same transaction as its zones' rows: the join drops none.
     query = select(z.period).join(c, c.period == z.period).group_by(z.period)
