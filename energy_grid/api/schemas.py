@@ -280,7 +280,6 @@ class ZoneLinkOut(Answer):
     exportLimitKW: int | None
     importLimitWh: int | None  # what they carry over the period, as the clearing used them
     exportLimitWh: int | None
-    binding: Literal["EXPORT", "IMPORT", "CLOSED"] | None  # the link was full that way (CLOSED: limits 0 and 0); None: it had room
 
 
 class ZoneMarketOut(Answer):

@@ -489,16 +489,6 @@ def _energy_wh(power_kw: int) -> int | None:
     return None if power_kw == NO_LIMIT_KW else power_kw * INTERVAL_SECONDS * WH_PER_KWH // 3_600
 
 
-def _binding(net_export_wh: int, import_wh: int | None, export_wh: int | None) -> str | None:
-    """Which way the link is full: EXPORT (net export at the export limit), IMPORT (net import at the
-    import limit), CLOSED (both limits 0: the zone clears alone), or None when it has room."""
-    at_export = export_wh is not None and net_export_wh == export_wh
-    at_import = import_wh is not None and -net_export_wh == import_wh
-    if at_export and at_import:
-        return "CLOSED"
-    return "EXPORT" if at_export else "IMPORT" if at_import else None
-
-
 def _zone_json(cleared: m.ZoneCleared, links: _ZoneLinks) -> dict[str, Any]:
     region_id = links.region_of.get(cleared.zone)
     limits_kw: tuple[int | None, int | None] = (None, None)
@@ -517,7 +507,6 @@ def _zone_json(cleared: m.ZoneCleared, links: _ZoneLinks) -> dict[str, Any]:
         "exportLimitKW": limits_kw[1],
         "importLimitWh": limits_wh[0],
         "exportLimitWh": limits_wh[1],
-        "binding": None if region_id is None else _binding(cleared.net_export_wh, *limits_wh),
     }
 
 
