@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
+from energy_grid.domain.enums import ZoneRole
 
 SUCCESS = ("200", "201")
 
@@ -78,3 +79,14 @@ def test_the_operator_routes_are_one_group_behind_the_bearer_scheme(openapi):
     for operation in guarded.values():
         assert operation["tags"] == ["grid operator (bearer token)"]
         assert operation["security"] == [{"operatorToken": []}]
+
+
+def test_a_zone_s_role_is_documented_by_the_names_of_the_contract_s_roles(openapi):
+    """Both zone answers give `role` as one of IMarketZones.ZoneRole's names, or null; no `binding`."""
+    names = [role.name for role in ZoneRole]
+    for shape in ("ZoneLinkOut", "ZoneClearingOut"):
+        properties = resolved(openapi, {"$ref": f"#/components/schemas/{shape}"})["properties"]
+        assert "binding" not in properties
+        choices = properties["role"]["anyOf"]
+        assert [resolved(openapi, choice).get("enum") for choice in choices] == [names, None]
+        assert choices[1] == {"type": "null"}

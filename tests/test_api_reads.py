@@ -15,6 +15,7 @@ from energy_grid.api import create_app
 from energy_grid.chain.client import SELL, GridClient, MeterReading, anvil_account
 from energy_grid.contracts.zones import NO_LIMIT
 from energy_grid.domain.demand_response import interval_readings
+from energy_grid.domain.enums import ZoneRole
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
 from support.index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, advance, grid_reports, meter_energy, now_s, trade
@@ -450,7 +451,8 @@ def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, rea
     region 2 trade what the link carries. /auction/zones answers
     each zone's price and net export as MarketZones emitted them, /auction/link-limits the limit, and
     /auction/zone-markets the market with each zone's region, the limits in force (as MarketZones'
-    views give them), which way a link was full, the bus price and the congestion rent (its event's)."""
+    views give them), its role as MarketZones named it (region 1 export-bound below the bus price,
+    region 2 coupled at it), the bus price and the congestion rent (its event's)."""
     http, app = reads
     meter_energy(reads_grid, produced_wh=5_000)
     seller, buyer, deployer = anvil_account(SELLER), anvil_account(BUYER), anvil_account(DEPLOYER)
@@ -473,10 +475,11 @@ def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, rea
 
     rows = http.get("/api/v1/auction/zones", params={"period": period}).json()["items"]
     results = {zone: zones.zone_result(period, zone) for zone in (1, 2)}
-    assert sorted((r["zone"], r["clearingPricePerKWh"], r["netExportWh"]) for r in rows) == [
-        (zone, result.clearing_price_per_kwh, result.net_export_wh) for zone, result in results.items()
+    assert sorted((r["zone"], r["role"], r["clearingPricePerKWh"], r["netExportWh"]) for r in rows) == [
+        (zone, result.role.name, result.clearing_price_per_kwh, result.net_export_wh) for zone, result in results.items()
     ]
     assert (results[1].net_export_wh, results[2].net_export_wh) == (500, -500)
+    assert (results[1].role, results[2].role) == (ZoneRole.EXPORT_BOUND, ZoneRole.COUPLED)
     assert http.get("/api/v1/auction/zones", params={"period": period, "zone": 2}).json()["total"] == 1
     [limit] = http.get("/api/v1/auction/link-limits", params={"regionId": 1}).json()["items"]
     assert (limit["firstPeriod"], limit["periodCount"], limit["importLimitKW"], limit["exportLimitKW"]) == (period, 1, 50, 2)
@@ -496,9 +499,13 @@ def test_zone_prices_and_link_limits_of_a_market_cleared_across_zones(reads, rea
         assert row["regionId"] == region and row["clearingPricePerKWh"] == results[zone].clearing_price_per_kwh
         assert (row["importLimitKW"], row["exportLimitKW"]) == tuple(None if kw == NO_LIMIT else kw for kw in in_force)
         assert (row["importLimitWh"], row["exportLimitWh"]) == tuple(None if wh == NO_LIMIT else wh for wh in (import_wh, export_wh))
-    binding = {row["zone"]: row["binding"] for row in market["zones"]}
-    assert binding == {1: "EXPORT", 2: None} and market["zones"][0]["exportLimitWh"] == 500
+        # The role is the contract's own: getZoneResult's last field, as the ZoneCleared event named it.
+        assert row["role"] == ZoneRole(contract.functions.getZoneResult(period, zone).call()[-1]).name
+    roles = {row["zone"]: row["role"] for row in market["zones"]}
+    assert roles == {1: "EXPORT_BOUND", 2: "COUPLED"} and market["zones"][0]["exportLimitWh"] == 500
+    # Export-bound: priced below the bus; coupled: at it.
+    assert market["zones"][0]["clearingPricePerKWh"] < bus_price == market["zones"][1]["clearingPricePerKWh"]
     assert (market["zones"][0]["importLimitKW"], market["zones"][0]["importLimitWh"]) == (40, 10_000)
     # A household's view asks for its own region's zone only; the market's figures stay the whole market's.
     [mine] = http.get("/api/v1/auction/zone-markets", params={"regionId": 2, "limit": 1}).json()["items"]
-    assert [row["zone"] for row in mine["zones"]] == [2] and mine["congestionRent"] == market["congestionRent"]
+    assert [(row["zone"], row["role"]) for row in mine["zones"]] == [(2, "COUPLED")] and mine["congestionRent"] == market["congestionRent"]

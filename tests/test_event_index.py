@@ -17,6 +17,7 @@ from web3 import Web3
 
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import abi_of
+from energy_grid.domain.enums import ZoneRole
 from energy_grid.index import EventIndex, Follower, IndexedRange, queries
 from energy_grid.index import follower as follower_module
 from energy_grid.index.decode import EVENTS, RowDecoder, RowOf
@@ -365,7 +366,7 @@ def zone_events(project, admin, networks, chain):
 def test_a_far_future_period_and_limits_near_2_256_are_indexed_exactly(zone_events, new_index, admin, chain):
     harness, follow_harness = zone_events
     harness.emitLinkLimitsSet(7, [FAR_PERIOD], UINT256_MAX, UINT256_MAX - 1, UINT256_MAX, sender=admin)
-    harness.emitZoneCleared(FAR_PERIOD, UINT256_MAX, 2, UINT256_MAX - 2, UINT256_MAX - 3, -(2**255), sender=admin)
+    harness.emitZoneCleared(FAR_PERIOD, UINT256_MAX, ZoneRole.IMPORT_BOUND, UINT256_MAX - 2, UINT256_MAX - 3, -(2**255), sender=admin)
     harness.emitLinkLimitsSet(7, [3], 4, 50, 60, sender=admin)  # an ordinary event after them
     index = new_index()
 
@@ -379,8 +380,8 @@ def test_a_far_future_period_and_limits_near_2_256_are_indexed_exactly(zone_even
     assert [(item["firstPeriod"], item["periodCount"], item["importLimitKW"], item["exportLimitKW"]) for item in limits] == [
         (3, 4, 50, 60), (FAR_PERIOD, UINT256_MAX, UINT256_MAX - 1, UINT256_MAX),
     ]  # fmt: skip
-    assert [(c["period"], c["zone"], c["clearingPricePerKWh"], c["netExportWh"]) for c in cleared] == [
-        (FAR_PERIOD, UINT256_MAX, UINT256_MAX - 3, -(2**255))
+    assert [(c["period"], c["zone"], c["role"], c["clearingPricePerKWh"], c["netExportWh"]) for c in cleared] == [
+        (FAR_PERIOD, UINT256_MAX, "IMPORT_BOUND", UINT256_MAX - 3, -(2**255))
     ]
     assert follower.skipped_events == 0
 

@@ -8,6 +8,7 @@ from dataclasses import fields
 
 import pytest
 
+from energy_grid.domain.enums import ZoneRole
 from energy_grid.domain.units import ZERO_ADDRESS
 from energy_grid.index import models as m
 from energy_grid.index.decode import EVENTS, LogPlace, RowOf
@@ -57,3 +58,13 @@ def test_a_column_the_table_lacks_is_refused_when_the_table_of_events_is_built()
         RowOf(m.OrderClosed, {"unfilled_kwh": "unfilledWh"})
     with pytest.raises(KeyError, match="reasons"):
         RowOf(m.OrderClosed, {"unfilled_wh": "unfilledWh"}, reasons="CANCELLED")
+
+
+def test_a_zone_s_row_keeps_the_role_its_event_named():
+    arguments = {"period": 9, "zone": 2, "role": ZoneRole.EXPORT_BOUND, "clearingTick": 40, "clearingPricePerKWh": 150_000,
+                 "netExportWh": 500}  # fmt: skip
+    cleared = EVENTS[("MarketZones", "ZoneCleared")].build(arguments, AT)
+
+    assert isinstance(cleared, m.ZoneCleared)
+    assert (cleared.period, cleared.zone, cleared.role, cleared.clearing_price_per_kwh, cleared.net_export_wh) == (9, 2, 1, 150_000, 500)
+    assert EVENTS[("MarketZones", "ZoneCleared")].build({**arguments, "role": ZoneRole.COUPLED}, AT).role == 0

@@ -1,8 +1,8 @@
 """The index's migrations, on SQLite and PostgreSQL: each revision builds what it added (read from
 the models), the newest one leaves the database exactly as the models describe it, a database
 indexed at the first revision keeps its rows when it is upgraded (load reports converted from MW
-to kW), one indexed before the event values were 256 bits wide keeps them exactly, and every
-revision can be taken back."""
+to kW), one indexed before the event values were 256 bits wide keeps them exactly, one indexed before
+the zones' roles keeps its zones' rows without a role, and every revision can be taken back."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from energy_grid.domain.enums import ZoneRole
 from energy_grid.index import EventIndex, queries, store
 from energy_grid.index.migrations import build
 from energy_grid.index.models import (
@@ -37,6 +38,7 @@ GRID_POWER_KW = "0005_grid_power_kw"
 ZONES = "0006_market_zones"
 ZONE_LINKS = "0007_zone_links"
 UINT256_VALUES = "0008_uint256_values"
+ZONE_ROLES = "0009_zone_roles"
 ZONE_TABLES = {"zone_cleared", "link_limits_set"}
 ZONE_LINK_TABLES = {"zone_added", "zone_rating_updated"}
 TX_HASH = "0x" + "ab" * 32
@@ -126,6 +128,12 @@ def test_each_revision_builds_only_what_it_added(index):
     assert bigint_columns(index) == set()
     fill_indexes = {f"ix_trading_fill_{name}" for name in ("transaction_id", "buy_order_id", "sell_order_id", "buyer", "seller")}
     assert indexes(index, "trading_fill") == fill_indexes
+    assert "role" not in columns(index, "zone_cleared")
+
+    index.upgrade(ZONE_ROLES)
+    assert "role" in columns(index, "zone_cleared")
+    assert indexes(index, "zone_cleared") == {"ix_zone_cleared_period"}
+    assert differences(index) == []
 
 
 def test_the_newest_revision_is_the_models_schema(index):
@@ -265,6 +273,38 @@ def test_upgrades_an_index_built_before_uint256_values_keeping_its_rows(index):
         assert connection.execute(sa.text("SELECT net_export_wh FROM zone_cleared")).scalar() == INT64_MIN
 
 
+def test_upgrades_an_index_built_before_zone_roles_keeping_its_zones_without_a_role(index):
+    """A zone's row indexed before the index kept roles reads back with none (null in the API's
+    JSON); one indexed after carries the role its event named, by name. Taken back, the revision
+    drops the column and keeps the rows."""
+    index.upgrade(UINT256_VALUES)
+    period = 1_900_001
+    with index.engine.begin() as connection:
+        _insert(connection, "auction_market_cleared", log_index=0, period=period, clearing_tick=40, clearing_price_per_kwh=200_000,
+                volume_wh=500, long_side=0, marginal_tick=40, rationed_wh=0, marginal_level_wh=0, fee_bps=0)  # fmt: skip
+        _insert(connection, "zone_cleared", log_index=1, period=period, zone=1, clearing_tick=30, clearing_price_per_kwh=150_000,
+                net_export_wh=500)  # fmt: skip
+
+    index.upgrade()
+
+    assert differences(index) == []
+    with index.sessions.begin() as session:
+        session.add(ZoneCleared(block_number=1, log_index=2, tx_hash=TX_HASH, timestamp_s=1_000, period=period, zone=2,
+                                role=ZoneRole.COUPLED, clearing_tick=40, clearing_price_per_kwh=200_000, net_export_wh=-500))  # fmt: skip
+    page = queries.PageRequest(10, 0)
+    with index.session() as session:
+        clearings = queries.zone_clearings(session, page, period, None)["items"]
+        [market] = queries.zone_markets(session, page, period, None)["items"]
+    assert [(row["zone"], row["role"]) for row in clearings] == [(2, "COUPLED"), (1, None)]
+    assert [(row["zone"], row["role"]) for row in market["zones"]] == [(1, None), (2, "COUPLED")]
+
+    index.downgrade(UINT256_VALUES)
+    assert "role" not in columns(index, "zone_cleared")
+    with index.engine.connect() as connection:
+        kept = connection.execute(sa.text("SELECT zone, net_export_wh FROM zone_cleared ORDER BY log_index")).all()
+    assert [tuple(int(value) for value in row) for row in kept] == [(1, 500), (2, -500)]
+
+
 def test_every_revision_can_be_taken_back(index):
     index.upgrade()
     with index.sessions.begin() as session:  # a 100 kVA feeder at 90 kW, and a 2.5 MW one
@@ -292,7 +332,7 @@ def test_every_revision_can_be_taken_back(index):
 def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
     """The models grow a column and a table marked with a new revision: the revisions before it
     build what they did, the new one adds both, and taking it back removes them."""
-    later = "0009_tariffs"
+    later = "0010_tariffs"
     metadata = sa.MetaData()
     for table in Base.metadata.sorted_tables:
         table.to_metadata(metadata)
@@ -304,16 +344,16 @@ def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_d
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "versions" / f"{later}.py").write_text(
-        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {UINT256_VALUES!r}\n"
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {ZONE_ROLES!r}\n"
         "upgrade, downgrade = build.steps(revision)\n"
     )
     monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
 
-    index.upgrade(UINT256_VALUES)
+    index.upgrade(ZONE_ROLES)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     index.upgrade()
     assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
     assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
-    index.downgrade(UINT256_VALUES)
+    index.downgrade(ZONE_ROLES)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     assert differences(index) == []

@@ -5,6 +5,8 @@ phone's screen. The community is on two feeders, each a zone of the market. The 
 the household's meter, its feeder's price beside the community's and the balances the day left it;
 the household sets and clears its standing order and moves money in and out of its vault there,
 each step said beside its button. The operator view shows each zone's price, flow and link limits.
+Both say each zone's role as MarketZones named it: the simulated morning's links never bind, so two
+more markets are cleared after it with region 1's link held, one exporting and one importing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from playwright.sync_api import Page, expect
 from energy_grid.api.app import create_app
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.chain.client import anvil_account
+from energy_grid.domain.enums import ZoneRole
 from energy_grid.domain.units import format_kwh, format_money
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 
@@ -29,6 +32,29 @@ from support.web_helpers import PHONE_VIEWPORT, SCREENSHOTS, UI_TIMEOUT_MS, chro
 
 OWNER_INDEX = 6  # a dev account: the test wallet signs with its key, as a person's browser wallet would
 RELAYER_INDEX = 9
+OPERATOR_INDEX, BUYER_INDEX = 0, 3  # region 1's operator (every role on a local chain); a dev account with money
+HELD_REGION, OTHER_REGION = 1, 2  # the household's feeder and the other one
+LINK_KW, OPEN_KW = 1, 50  # region 1's link held to 1 kW (250 Wh in an interval) one way, open the other
+
+# What the views say of each role: the operator's zone row, the household's feeder row and its sentence.
+ZONE_LINK = {
+    "COUPLED": "shared the bus price",
+    "EXPORT_BOUND": "export limit bound: priced below the bus",
+    "IMPORT_BOUND": "import limit bound: priced above the bus",
+}
+FEEDER_LINK = {
+    "COUPLED": "shared the community's price",
+    "EXPORT_BOUND": "full exporting: priced below the community",
+    "IMPORT_BOUND": "full importing: priced above the community",
+}
+FEEDER_WORDS = {
+    "COUPLED": "your feeder shared the community's price: its link did not hold it apart",
+    "EXPORT_BOUND": "your feeder's link was full exporting, so its sellers got a lower price than the community's and flexible load on "
+    "the feeder buys the surplus cheaper",
+    "IMPORT_BOUND": "your feeder's link was full importing, so its buyers paid a higher price than the community's, its sellers got "
+    "more and flexible load on the feeder saves by waiting",
+}
+BOUND = {"EXPORT_BOUND": "export limit", "IMPORT_BOUND": "import limit"}
 # Midnight to noon: the household's PV exports in the morning, so its vault holds energy too. Two
 # feeders of four households: the market clears across two zones.
 CONFIG = SimulationConfig(
@@ -75,6 +101,42 @@ def _zone_markets(base_url: str, **params: int) -> list[dict[str, Any]]:
     answer = httpx.get(f"{base_url}/api/v1/auction/zone-markets", params=params)
     assert answer.status_code == 200
     return answer.json()["items"]
+
+
+def _market_held_by_the_link(simulated: dict[str, Any], role: ZoneRole) -> dict[str, Any]:
+    """Clears a market of a coming interval in which region 1's link holds its zone off the bus
+    price: EXPORT_BOUND, the owner sells in region 1 and another account buys in region 2 beyond
+    what the link's 1 kW export carries; IMPORT_BOUND, the other way round. Returns the API's market
+    once the index has it (also kept in simulated["held"])."""
+    client, base_url = simulated["client"], simulated["base_url"]
+    operator, seller, buyer = anvil_account(OPERATOR_INDEX), anvil_account(OWNER_INDEX), anvil_account(BUYER_INDEX)
+    exporting = role is ZoneRole.EXPORT_BOUND
+    ask_region, bid_region = (HELD_REGION, OTHER_REGION) if exporting else (OTHER_REGION, HELD_REGION)
+    import_kw, export_kw = (OPEN_KW, LINK_KW) if exporting else (LINK_KW, OPEN_KW)
+    period = client.auction.current_period() + 2
+    client.market_zones.set_link_limits(operator, HELD_REGION, period, 1, import_kw, export_kw)
+    for trader in (seller, buyer):
+        client.approve_auction(trader)
+    client.auction.submit_ask_in(seller, ask_region, period, 400, 150_000)
+    client.auction.submit_bid_in(buyer, bid_region, period, 300, 240_000)
+    client.mine_block_at(max(client.auction.clearing_time(period), client.w3.eth.get_block("latest")["timestamp"] + 1))
+    client.clear_auction(operator, period)
+    deadline = time.monotonic() + UI_TIMEOUT_MS / 1_000
+    while not (markets := _zone_markets(base_url, period=period)):
+        assert time.monotonic() < deadline, f"the index did not take in the market of period {period}"
+        time.sleep(0.2)
+    [market] = markets
+    zones = client.market_zones
+    roles = {z["regionId"]: z["role"] for z in market["zones"]}
+    assert roles == {HELD_REGION: role.name, OTHER_REGION: "COUPLED"}
+    assert all(z["role"] == zones.zone_result(period, z["zone"]).role.name for z in market["zones"])
+    simulated.setdefault("held", {})[role] = market
+    return market
+
+
+def _zone_of(market: dict[str, Any], region: int) -> dict[str, Any]:
+    [zone] = [z for z in market["zones"] if z["regionId"] == region]
+    return zone
 
 
 def _price(price_per_kwh: int, units: tuple[int, str]) -> str:
@@ -127,10 +189,14 @@ def test_the_wallet_that_owns_a_simulated_household_runs_it_from_a_phone(simulat
         expect(summary).to_have_attribute("data-period", str(latest["period"]))
         expect(summary).to_contain_text(f"Your feeder's price: {_price(zone['clearingPricePerKWh'], (decimals, symbol))}")
         expect(summary).to_contain_text(f"the community's: {_price(latest['busPricePerKWh'], (decimals, symbol))}")
+        expect(summary).to_contain_text(FEEDER_WORDS[zone["role"]])
         rows = page.get_by_test_id("feeder-row")
         expect(rows).to_have_count(len(markets))
         expect(rows.first.get_by_test_id("feeder-flow")).to_have_text(_flow(zone["netExportWh"]))
         expect(rows.first.get_by_test_id("feeder-price")).to_have_text(_price(zone["clearingPricePerKWh"], (decimals, symbol)))
+        for i, market in enumerate(markets):
+            expect(rows.nth(i)).to_have_attribute("data-role", market["zones"][0]["role"])
+            expect(rows.nth(i).get_by_test_id("feeder-link")).to_have_text(FEEDER_LINK[market["zones"][0]["role"]])
         session.screenshot(page, "simulated-household")
 
         page.get_by_test_id("standing-sell-price").fill("0.09")
@@ -155,6 +221,45 @@ def test_the_wallet_that_owns_a_simulated_household_runs_it_from_a_phone(simulat
         session.context.close()
 
 
+def test_the_household_reads_whether_its_feeder_s_link_held_its_price_apart(simulated):
+    """The simulated morning's latest market shared the community's price; then a market in which
+    the feeder's link was full exporting and one in which it was full importing: as each is
+    cleared, the view (refreshing itself) says the feeder's price and, in one sentence, what the
+    link did to it, and the feeder's row says it in a few words."""
+    client, base_url = simulated["client"], simulated["base_url"]
+    units = _units(client)
+    owner = anvil_account(OWNER_INDEX)
+    session = wallet_session(simulated["browser"], base_url, None, client.chain_id, SCREENSHOTS / "household", PHONE_VIEWPORT)
+    try:
+        page = session.open(f"/prosumer?account={owner.address}")
+        summary, first_row = page.get_by_test_id("feeder-summary"), page.get_by_test_id("feeder-row").first
+        latest = _zone_markets(base_url, regionId=HELD_REGION, limit=1)[0]
+        held_before = "held" in simulated  # the operator's test ran first: the latest market is one of its
+        assert held_before or latest["zones"][0]["role"] == "COUPLED"
+        for role in (None, ZoneRole.EXPORT_BOUND, ZoneRole.IMPORT_BOUND):
+            market = latest if role is None else _market_held_by_the_link(simulated, role)
+            zone = _zone_of(market, HELD_REGION)
+            expect(summary).to_have_attribute("data-period", str(market["period"]))
+            expect(summary).to_have_text(
+                f"Your feeder's price: {_price(zone['clearingPricePerKWh'], units)}; the community's: "
+                f"{_price(market['busPricePerKWh'], units)}; {FEEDER_WORDS[zone['role']]}."
+            )
+            expect(first_row).to_have_attribute("data-role", zone["role"])
+            expect(first_row.get_by_test_id("feeder-price")).to_have_text(_price(zone["clearingPricePerKWh"], units))
+            expect(first_row.get_by_test_id("feeder-link")).to_have_text(FEEDER_LINK[zone["role"]])
+            bus = market["busPricePerKWh"]
+            if zone["role"] == "EXPORT_BOUND":
+                assert zone["clearingPricePerKWh"] < bus and zone["netExportWh"] == zone["exportLimitWh"] == 250
+            elif zone["role"] == "IMPORT_BOUND":
+                assert zone["clearingPricePerKWh"] > bus and -zone["netExportWh"] == zone["importLimitWh"] == 250
+            else:
+                assert zone["role"] == "COUPLED" and zone["clearingPricePerKWh"] == bus
+        session.screenshot(page, "feeder-import-bound")
+        assert session.console_errors == []
+    finally:
+        session.context.close()
+
+
 def test_the_operator_sees_each_zones_price_flow_and_link_limits(simulated):
     """The latest market cleared across the two feeders, zone by zone as the API gives it: price, net
     export, the link limits in force for the interval, the bus price and the congestion rent; on a
@@ -173,13 +278,51 @@ def test_the_operator_sees_each_zones_price_flow_and_link_limits(simulated):
             row = page.locator(f'[data-testid="zone-row"][data-zone="{zone["zone"]}"]')
             expect(row.get_by_test_id("zone-price")).to_have_text(_price(zone["clearingPricePerKWh"], units))
             expect(row.get_by_test_id("zone-flow")).to_have_text(_flow(zone["netExportWh"]))
-            expect(row).to_have_attribute("data-binding", zone["binding"] or "")
+            expect(row).to_have_attribute("data-role", zone["role"])
+            expect(row.get_by_test_id("zone-link")).to_have_text(ZONE_LINK[zone["role"]])
             for side in ("import", "export"):
                 limit_kw, limit_wh = zone[f"{side}LimitKW"], zone[f"{side}LimitWh"]
                 shown = "no limit" if limit_kw is None else f"{limit_kw} kW ({format_kwh(limit_wh)})"
                 expect(row.get_by_test_id(f"zone-{side}-limit")).to_have_text(shown)
         session.screenshot(page, "operator-zones")
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        assert session.console_errors == []
+    finally:
+        session.context.close()
+
+
+def test_the_operator_sees_which_zones_link_bound_and_which_way(simulated):
+    """A market of the simulated morning (both zones at the bus price) and one held by region 1's link
+    each way, chosen in turn among the latest: each zone's own price and its role in words, how many
+    links bound, and in the latest markets' lines which region's link bound and which way."""
+    base_url, units = simulated["base_url"], _units(simulated["client"])
+    held = simulated.get("held", {})
+    markets = [held.get(role) or _market_held_by_the_link(simulated, role) for role in (ZoneRole.EXPORT_BOUND, ZoneRole.IMPORT_BOUND)]
+    latest = _zone_markets(base_url, limit=8)
+    coupled = next(m for m in latest if all(z["role"] == "COUPLED" for z in m["zones"]) and m["volumeWh"] > 0)
+    session = wallet_session(simulated["browser"], base_url, None, simulated["client"].chain_id, SCREENSHOTS / "household")
+    try:
+        page = session.open("/operator")
+        for market in (coupled, *markets):
+            page.get_by_test_id("zones-interval").select_option(str(market["period"]))
+            expect(page.get_by_test_id("zones-detail")).to_have_attribute("data-period", str(market["period"]))
+            bound = [z for z in market["zones"] if z["role"] in BOUND]
+            linked = [z for z in market["zones"] if z["zone"] != 0]  # the bus has no link
+            expect(page.get_by_test_id("zones-full-count")).to_have_text(f"{len(bound)} of {len(linked)}")
+            for zone in market["zones"]:
+                row = page.locator(f'[data-testid="zone-row"][data-zone="{zone["zone"]}"]')
+                expect(row).to_have_attribute("data-role", zone["role"])
+                expect(row.get_by_test_id("zone-price")).to_have_text(_price(zone["clearingPricePerKWh"], units))
+                expect(row.get_by_test_id("zone-link")).to_have_text(ZONE_LINK[zone["role"]])
+            line = page.locator(f'[data-testid="zone-market"][data-period="{market["period"]}"]')
+            words = ", ".join(f"region {z['regionId']} ({BOUND[z['role']]})" for z in bound) or "none"
+            expect(line.get_by_test_id("zone-market-bound")).to_have_text(words)
+        # The held zone's own price, off the bus price on its side; the other zone's, the bus price.
+        for market, held_below in zip(markets, (True, False), strict=True):
+            zone, other = _zone_of(market, HELD_REGION), _zone_of(market, OTHER_REGION)
+            assert (zone["clearingPricePerKWh"] < market["busPricePerKWh"]) is held_below
+            assert zone["clearingPricePerKWh"] != market["busPricePerKWh"] == other["clearingPricePerKWh"]
+        session.screenshot(page, "operator-zones-import-bound")
         assert session.console_errors == []
     finally:
         session.context.close()

@@ -251,9 +251,17 @@ class ClearingOut(Answer):
     blockNumber: int
 
 
+# A zone's role in a market cleared across zones, as MarketZones named it (IMarketZones.ZoneRole):
+# COUPLED, it traded at the bus price (its link had room, or its own price lay beyond the bus's);
+# EXPORT_BOUND, below the bus price, held at its export limit (it would have exported more);
+# IMPORT_BOUND, above the bus price, held at its import limit. None: indexed before the index kept it.
+ZoneRoleName = Literal["COUPLED", "EXPORT_BOUND", "IMPORT_BOUND"]
+
+
 class ZoneClearingOut(Answer):
     period: int
     zone: int  # MarketZones' zone: 0 for the bus
+    role: ZoneRoleName | None
     clearingPricePerKWh: int
     netExportWh: int  # negative: the zone imported
     timestamp: int
@@ -265,17 +273,17 @@ class ZoneLinkOut(Answer):
 
     zone: int  # MarketZones' zone: 0 for the bus, which has no link
     regionId: int | None  # the grid region (feeder) the zone is; None for the bus
+    role: ZoneRoleName | None  # whether it traded at the bus price or its link held it below or above
     clearingPricePerKWh: int
     netExportWh: int  # + out of the zone, - into it
     importLimitKW: int | None  # the limits in force for the period: the operator's, capped by the rating; None: no limit
     exportLimitKW: int | None
     importLimitWh: int | None  # what they carry over the period, as the clearing used them
     exportLimitWh: int | None
-    binding: Literal["EXPORT", "IMPORT", "CLOSED"] | None  # the link was full that way (CLOSED: limits 0 and 0); None: it had room
 
 
 class ZoneMarketOut(Answer):
-    """A market cleared across zones: the bus price every zone with room traded at, and the zones."""
+    """A market cleared across zones: the bus price every COUPLED zone traded at, and the zones."""
 
     period: int
     busPricePerKWh: int

@@ -224,7 +224,7 @@ EVENTS: dict[tuple[str, str], RowOf] = {
     ("MarketZones", "ZoneCleared"): RowOf(
         m.ZoneCleared,
         {
-            "period": "period", "zone": "zone", "clearing_tick": "clearingTick",
+            "period": "period", "zone": "zone", "role": "role", "clearing_tick": "clearingTick",
             "clearing_price_per_kwh": "clearingPricePerKWh", "net_export_wh": "netExportWh",
         },
     ),

@@ -45,6 +45,7 @@ ZONES_REVISION = "0006_market_zones"
 ZONE_LINKS_REVISION = "0007_zone_links"
 GRID_POWER_KW_REVISION = "0005_grid_power_kw"
 UINT256_VALUES_REVISION = "0008_uint256_values"
+ZONE_ROLES_REVISION = "0009_zone_roles"
 
 
 def added_in(revision: str) -> dict[str, str]:
@@ -327,6 +328,8 @@ class ZoneCleared(EventRow):
     clearing_tick: Mapped[int] = uint256()
     clearing_price_per_kwh: Mapped[int] = uint256()
     net_export_wh: Mapped[int] = int256(info=WIDENED)  # negative when the zone imported
+    # ZoneRole: 0 COUPLED, 1 EXPORT_BOUND, 2 IMPORT_BOUND; None in rows indexed before the event named it.
+    role: Mapped[int | None] = mapped_column(SmallInteger, info=added_in(ZONE_ROLES_REVISION))
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:

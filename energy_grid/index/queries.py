@@ -15,7 +15,7 @@ from sqlalchemy import func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from energy_grid.domain.enums import LoadStatus
+from energy_grid.domain.enums import LoadStatus, ZoneRole
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, WH_PER_KWH
 from energy_grid.index import models as m
 from energy_grid.index.types import Uint256
@@ -389,7 +389,7 @@ def _clearing_json(cleared: m.AuctionMarketCleared) -> dict[str, Any]:
 
 
 def zone_clearings(session: Session, page: PageRequest, period: int | None, zone: int | None) -> dict[str, Any]:
-    """Each zone's price and net export in the markets cleared across zones, newest first."""
+    """Each zone's role, price and net export in the markets cleared across zones, newest first."""
     z = m.ZoneCleared
     query = select(z)
     if period is not None:
@@ -399,10 +399,17 @@ def zone_clearings(session: Session, page: PageRequest, period: int | None, zone
     return _listing(session, query.order_by(*_newest_first(z)), page, lambda row: _zone_clearing_json(row[0]))
 
 
+def _role_name(role: int | None) -> str | None:
+    """A zone's role as MarketZones named it in ZoneCleared (ZoneRole's name); None for a row indexed
+    before the index kept it."""
+    return None if role is None else ZoneRole(role).name
+
+
 def _zone_clearing_json(cleared: m.ZoneCleared) -> dict[str, Any]:
     return {
         "period": cleared.period,
         "zone": cleared.zone,
+        "role": _role_name(cleared.role),
         "clearingPricePerKWh": cleared.clearing_price_per_kwh,
         "netExportWh": cleared.net_export_wh,
         "timestamp": cleared.timestamp_s,
@@ -482,16 +489,6 @@ def _energy_wh(power_kw: int) -> int | None:
     return None if power_kw == NO_LIMIT_KW else power_kw * INTERVAL_SECONDS * WH_PER_KWH // 3_600
 
 
-def _binding(net_export_wh: int, import_wh: int | None, export_wh: int | None) -> str | None:
-    """Which way the link is full: EXPORT (net export at the export limit), IMPORT (net import at the
-    import limit), CLOSED (both limits 0: the zone clears alone), or None when it has room."""
-    at_export = export_wh is not None and net_export_wh == export_wh
-    at_import = import_wh is not None and -net_export_wh == import_wh
-    if at_export and at_import:
-        return "CLOSED"
-    return "EXPORT" if at_export else "IMPORT" if at_import else None
-
-
 def _zone_json(cleared: m.ZoneCleared, links: _ZoneLinks) -> dict[str, Any]:
     region_id = links.region_of.get(cleared.zone)
     limits_kw: tuple[int | None, int | None] = (None, None)
@@ -503,20 +500,21 @@ def _zone_json(cleared: m.ZoneCleared, links: _ZoneLinks) -> dict[str, Any]:
     return {
         "zone": cleared.zone,
         "regionId": region_id,
+        "role": _role_name(cleared.role),
         "clearingPricePerKWh": cleared.clearing_price_per_kwh,
         "netExportWh": cleared.net_export_wh,
         "importLimitKW": limits_kw[0],
         "exportLimitKW": limits_kw[1],
         "importLimitWh": limits_wh[0],
         "exportLimitWh": limits_wh[1],
-        "binding": None if region_id is None else _binding(cleared.net_export_wh, *limits_wh),
     }
 
 
 def zone_markets(session: Session, page: PageRequest, period: int | None, region_id: int | None) -> dict[str, Any]:
     """The markets cleared across zones, the latest interval first: the bus price, the volume and the
-    congestion rent, and each zone's region, price, net export, the link limits in force for the
-    period and whether the link was full. `region_id`: only that region's zone in each market."""
+    congestion rent, and each zone's region, role (as MarketZones named it: whether the zone traded at
+    the bus price or its link held it below or above), price, net export and the link limits in force
+    for the period. `region_id`: only that region's zone in each market."""
     z, c = m.ZoneCleared, m.AuctionMarketCleared
     # The auction's MarketCleared comes in the same transaction as its zones' rows: the join drops none.
     query = select(z.period).join(c, c.period == z.period).group_by(z.period)

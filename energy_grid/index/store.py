@@ -127,6 +127,11 @@ class EventIndex:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                # pysqlite opens a transaction only at the first write, so a table made before it
+                # (SQLite's copy of a table a step alters) would outlast a later step's failure: one
+                # explicit transaction makes each upgrade or downgrade all or nothing.
+                connection.exec_driver_sql("BEGIN")
             config.attributes["connection"] = connection
             yield config
 

@@ -4,7 +4,7 @@
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, api, chainTimeOf, fillRows, formatClock, formatFrequency, formatMoney, formatPowerW, formatTime, formatVoltage, h, live, lockControls,
   formatKWh, formatPrice, formatUnits, parseUnits, query, runAction, pageReady, startPage } from "./common.js";
-import { clockSpan, flowText, fullLinksText, intervalOf, limitText, linkText, priceRangeText } from "./zones.js";
+import { boundLinksText, clockSpan, flowText, intervalOf, isBound, limitText, priceRangeText, roleText } from "./zones.js";
 
 const TOKEN_KEY = "energy-grid.operator-token";
 // Balancing priority by name (the API maps it onto the contract's 1 = most urgent .. 10).
@@ -159,15 +159,15 @@ async function drawLoading(status, events) {
 // The market zones: the chosen interval's market (the latest by default) zone by zone, and the
 // latest markets in a line each. The choice is kept while its market is among the latest.
 function zoneRow(z) {
-  return h("tr", { dataset: { testid: "zone-row", zone: z.zone, binding: z.binding || "" } },
+  return h("tr", { dataset: { testid: "zone-row", zone: z.zone, role: z.role || "" } },
     h("td", { class: "num" }, z.zone === 0 ? "bus" : z.zone),
     h("td", { class: "num" }, z.regionId ?? "—"),
     h("td", { class: "num", dataset: { testid: "zone-price" } }, formatPrice(z.clearingPricePerKWh, cfg)),
     h("td", { class: "num", dataset: { testid: "zone-flow" } }, flowText(z.netExportWh)),
     h("td", { class: "num", dataset: { testid: "zone-import-limit" } }, z.regionId === null ? "—" : limitText(z.importLimitKW, z.importLimitWh)),
     h("td", { class: "num", dataset: { testid: "zone-export-limit" } }, z.regionId === null ? "—" : limitText(z.exportLimitKW, z.exportLimitWh)),
-    h("td", { dataset: { testid: "zone-link" } }, z.binding
-      ? h("span", { class: `status-badge link-${z.binding}` }, linkText(z)) : linkText(z)));
+    h("td", { dataset: { testid: "zone-link" } }, isBound(z)
+      ? h("span", { class: `status-badge role-${z.role}` }, roleText(z)) : roleText(z)));
 }
 
 function showZones(markets) {
@@ -186,14 +186,14 @@ function showZones(markets) {
   $('[data-testid="zones-bus-price"]').textContent = formatUnits(market.busPricePerKWh, cfg.paymentDecimals);
   $('[data-testid="zones-volume"]').textContent = formatKWh(market.volumeWh);
   $('[data-testid="zones-rent"]').textContent = formatUnits(market.congestionRent, cfg.paymentDecimals);
-  $('[data-testid="zones-full-count"]').textContent = `${market.zones.filter((z) => z.binding).length} of ${market.zones.filter((z) => z.zone !== 0).length}`;
+  $('[data-testid="zones-full-count"]').textContent = `${market.zones.filter(isBound).length} of ${market.zones.filter((z) => z.zone !== 0).length}`;
   fillRows($('[data-testid="zones-table"] tbody'), market.zones, zoneRow, "No zone held orders in this market.");
   fillRows($('[data-testid="zone-markets-table"] tbody'), markets, (m) => h("tr", { dataset: { testid: "zone-market", period: m.period } },
     h("td", { title: intervalOf(m.period) }, clockSpan(m.period)),
     h("td", { class: "num" }, formatPrice(m.busPricePerKWh, cfg)),
     h("td", { class: "num" }, priceRangeText(m, (p) => formatPrice(p, cfg))),
     h("td", { class: "num" }, formatMoney(m.congestionRent, cfg)),
-    h("td", {}, fullLinksText(m))), "");
+    h("td", { dataset: { testid: "zone-market-bound" } }, boundLinksText(m))), "");
 }
 
 $("#loading-region").addEventListener("change", () => view.refreshNow());

@@ -9,7 +9,7 @@ import { $, ENERGY_DECIMALS, api, apiAnswer, connectWallet, fillRows, formatCloc
   wallet } from "./common.js";
 import { cancelOrder } from "./orders.js";
 import { depositToVault, setStandingOrder, withdrawFromVault } from "./standing.js";
-import { clockSpan, feederLinkWords, flowText, intervalOf, linkText } from "./zones.js";
+import { clockSpan, feederLinkWords, feederRoleText, flowText, intervalOf } from "./zones.js";
 
 const cfg = await startPage();
 $("#connect-hint-button").addEventListener("click", connectWallet);
@@ -186,12 +186,12 @@ async function feederMarkets(meters) {
 
 function feederRow(m) {
   const [zone] = m.zones;
-  return h("tr", { dataset: { testid: "feeder-row", period: m.period, binding: zone ? zone.binding || "" : "" } },
+  return h("tr", { dataset: { testid: "feeder-row", period: m.period, role: zone ? zone.role || "" : "" } },
     h("td", { title: intervalOf(m.period) }, clockSpan(m.period)),
     h("td", { class: "num", dataset: { testid: "feeder-price" } }, zone ? formatPrice(zone.clearingPricePerKWh, cfg) : "—"),
     h("td", { class: "num", dataset: { testid: "community-price" } }, formatPrice(m.busPricePerKWh, cfg)),
     h("td", { class: "num", dataset: { testid: "feeder-flow" } }, zone ? flowText(zone.netExportWh) : "—"),
-    h("td", {}, zone ? linkText(zone) : "no orders from my feeder"));
+    h("td", { dataset: { testid: "feeder-link" } }, zone ? feederRoleText(zone) : "no orders from my feeder"));
 }
 
 // In plain words first: my feeder's price in the latest market beside the community's, and why

@@ -27,20 +27,42 @@ export function limitText(limitKW, limitWh) {
   return limitKW === null ? "no limit" : `${limitKW} kW (${formatKWh(limitWh)})`;
 }
 
-const FULL = { EXPORT: "full, exporting", IMPORT: "full, importing", CLOSED: "closed both ways" };
+// A zone's role in the market, as MarketZones named it when it cleared: the bus price, or held by its
+// link below it (export-bound) or above it (import-bound).
+const ROLE = {
+  COUPLED: "shared the bus price",
+  EXPORT_BOUND: "export limit bound: priced below the bus",
+  IMPORT_BOUND: "import limit bound: priced above the bus",
+};
+const BOUND = { EXPORT_BOUND: "export limit", IMPORT_BOUND: "import limit" };
 
-// The link's state: full one way, closed, or with room (the bus itself has no link; a zone the index
-// holds no region of, added before the index kept zones, has no limits it could compare).
-export function linkText(zone) {
-  if (zone.zone === 0) return "the bus: no link";
-  if (zone.regionId === null) return "not known to the index";
-  return FULL[zone.binding] || "room";
+// Whether the zone's link held it off the bus price, one way or the other.
+export function isBound(zone) {
+  return zone.role in BOUND;
 }
 
-// "Full links" of a market: the zones whose link was full, or "none".
-export function fullLinksText(market) {
-  const full = market.zones.filter((z) => z.binding);
-  return full.length ? full.map((z) => `region ${z.regionId} (${FULL[z.binding]})`).join(", ") : "none";
+// The zone's role in words (the bus itself has no link; a row the index kept before it recorded
+// roles has none).
+export function roleText(zone) {
+  if (zone.zone === 0) return "the bus: no link";
+  return ROLE[zone.role] || "not known to the index";
+}
+
+// The feeder's link in a household's words, the bus being "the community".
+const FEEDER_ROLE = {
+  COUPLED: "shared the community's price",
+  EXPORT_BOUND: "full exporting: priced below the community",
+  IMPORT_BOUND: "full importing: priced above the community",
+};
+
+export function feederRoleText(zone) {
+  return FEEDER_ROLE[zone.role] || "not known to the index";
+}
+
+// "Links bound" of a market: the zones whose link held their price off the bus's, or "none".
+export function boundLinksText(market) {
+  const bound = market.zones.filter(isBound);
+  return bound.length ? bound.map((z) => `${z.regionId === null ? `zone ${z.zone}` : `region ${z.regionId}`} (${BOUND[z.role]})`).join(", ") : "none";
 }
 
 // The lowest and highest zone price of a market, as "0.061–0.095" of `format`, or the one price.
@@ -54,8 +76,12 @@ export function priceRangeText(market, format) {
 
 // What the household's feeder's link did in a market, in plain words.
 export function feederLinkWords(zone) {
-  if (zone.binding === "EXPORT") return "your feeder's link was full (exporting), so its sellers got a lower price";
-  if (zone.binding === "IMPORT") return "your feeder's link was full (importing), so its buyers paid a higher price";
-  if (zone.binding === "CLOSED") return "your feeder's link was closed: it traded within itself";
-  return "your feeder's link had room, so it traded at the community's price";
+  if (zone.role === "EXPORT_BOUND") {
+    return "your feeder's link was full exporting, so its sellers got a lower price than the community's and flexible load on the feeder buys the surplus cheaper";
+  }
+  if (zone.role === "IMPORT_BOUND") {
+    return "your feeder's link was full importing, so its buyers paid a higher price than the community's, its sellers got more and flexible load on the feeder saves by waiting";
+  }
+  if (zone.role === "COUPLED") return "your feeder shared the community's price: its link did not hold it apart";
+  return "the index did not record whether your feeder's link held its price apart";
 }
