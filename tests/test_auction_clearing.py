@@ -101,16 +101,17 @@ def ask(order_id: int, amount_wh: int, tick: int) -> AuctionOrder:
 @pytest.mark.parametrize(
     "orders",
     [
-        pytest.param([], id="empty book: the midpoint of the whole grid"),
+        pytest.param([], id="empty book: the middle of the whole grid"),
         pytest.param([bid(1, 10, 3)], id="bids only"),
         pytest.param([ask(1, 10, 3)], id="asks only"),
         pytest.param([bid(1, 10, 2), ask(2, 10, 7)], id="no crossing"),
-        pytest.param([ask(1, 100, 2), bid(2, 100, 5)], id="volume tie: the midpoint of the flat range"),
-        pytest.param([bid(1, 100, 4), ask(2, 60, 1), ask(3, 50, 3)], id="least imbalance breaks a volume tie"),
-        pytest.param([bid(1, 40, 8), bid(2, 60, 5), ask(3, 40, 3)], id="imbalance narrows the range"),
-        pytest.param([bid(1, 50, 9), bid(2, 50, 9), ask(3, 30, 0), ask(4, 40, 5)], id="marginal level above the price"),
+        pytest.param([ask(1, 100, 2), bid(2, 100, 5)], id="both fill in full: the middle of the competitive ticks"),
+        pytest.param([bid(1, 100, 4), ask(2, 60, 1), ask(3, 50, 3)], id="a rationed ask level is the price"),
+        pytest.param([bid(1, 40, 8), bid(2, 60, 5), ask(3, 40, 3)], id="a bid left out bounds the price from below"),
+        pytest.param([bid(1, 50, 9), bid(2, 50, 9), ask(3, 30, 0), ask(4, 40, 5)], id="a rationed bid level is the price"),
         pytest.param([bid(1, 1, 4), bid(2, 1, 4), bid(3, 1, 4), ask(4, 2, 0)], id="rationing in arrival order"),
         pytest.param([bid(1, 7, 9), ask(2, 7, 0)], id="the grid's two ends"),
+        pytest.param([bid(1, 10_000, 9), ask(2, 5_000, 0)], id="buyers wanting twice the offer: their limit"),
     ],
 )
 def test_hand_made_books_clear_as_the_reference(harness, orders):

@@ -20,6 +20,7 @@ from energy_grid.domain.coupled_auction import Zone, ZonedOrder
 from energy_grid.domain.enums import ZoneRole
 
 from support.coupled_books import (
+    DEGENERATE_KINDS,
     ask,
     bid,
     check_against_lp,
@@ -27,6 +28,7 @@ from support.coupled_books import (
     check_constraints,
     check_money,
     clear,
+    degenerate_book,
     random_book,
 )
 
@@ -155,3 +157,25 @@ def test_random_coupled_books_are_optimal_and_conserve_energy_and_money():
     # The books reach the cases that matter: congested links, and markets of 34 zones and more.
     assert with_rent >= 50
     assert large >= 50
+
+
+@pytest.mark.parametrize("kind", DEGENERATE_KINDS)
+def test_degenerate_books_are_optimal_and_priced_competitively(kind):
+    """250 books of each kind where a rule most easily prices wrong: ties at the marginal tick, one-sided
+    zones, every link binding, no crossing; every check of the random books holds."""
+    rng = random.Random(2026_11_27 + DEGENERATE_KINDS.index(kind))
+    traded = 0
+    for book in range(250):
+        n_zones, n_ticks = rng.randint(1, 12), rng.randint(1, 20)
+        zones, orders = degenerate_book(rng, kind, n_zones, n_ticks)
+        result = clear(zones, orders, n_ticks)
+        try:
+            check_constraints(zones, orders, n_ticks, result)
+            check_competitive_prices(zones, orders, n_ticks, result)
+            check_money(zones, orders, result)
+            check_against_lp(zones, orders, n_ticks, result)
+        except AssertionError as error:
+            raise AssertionError(f"{kind}, book {book}: {zones} {orders} -> {result}") from error
+        traded += any(result.fills_wh.values())
+    # With every bid below every ask nothing trades, in any zone or across any link; the other kinds trade.
+    assert (traded == 0) == (kind == "no crossing")

@@ -16,7 +16,16 @@ from energy_grid.domain.auction import AuctionOrder
 from energy_grid.domain.coupled_auction import CoupledClearing, Zone, ZonedOrder, clear_coupled
 from energy_grid.domain.enums import ZoneRole
 
-from support.coupled_books import check_against_lp, check_competitive_prices, check_constraints, check_money, random_book, surplus
+from support.coupled_books import (
+    DEGENERATE_KINDS,
+    check_against_lp,
+    check_competitive_prices,
+    check_constraints,
+    check_money,
+    degenerate_book,
+    random_book,
+    surplus,
+)
 
 UNLIMITED = 2**255 - 1
 TICK_SIZE_PER_KWH = 1_000
@@ -130,6 +139,23 @@ def test_random_coupled_books_clear_on_chain_as_the_reference_and_the_linear_pro
         except AssertionError as error:
             raise AssertionError(f"book {book}: {zones} {orders} -> {result}, expected {expected}") from error
         assert surplus(orders, result.fills_wh) == surplus(orders, expected.fills_wh)
+
+
+@pytest.mark.parametrize("kind", DEGENERATE_KINDS)
+def test_degenerate_books_clear_on_chain_as_the_reference(harness, kind):
+    """100 books of each kind where a rule most easily prices wrong (ties at the marginal tick, one-sided
+    zones, every link binding, no crossing), on small grids and the full one."""
+    rng = random.Random(2026_11_28 + DEGENERATE_KINDS.index(kind))
+    for book in range(100):
+        n_ticks = rng.choice([rng.randint(1, 20), 256])
+        zones, orders = degenerate_book(rng, kind, rng.randint(1, 12), n_ticks)
+        expected = clear_coupled(zones, orders, n_ticks, tick_size_per_kwh=TICK_SIZE_PER_KWH)
+        result = on_chain(harness, zones, orders, n_ticks)
+        try:
+            assert result == expected
+            check_competitive_prices(zones, orders, n_ticks, result)
+        except AssertionError as error:
+            raise AssertionError(f"{kind}, book {book}: {zones} {orders} -> {result}, expected {expected}") from error
 
 
 def test_the_worked_example_of_the_auction_docs(harness):

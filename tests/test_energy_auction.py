@@ -148,14 +148,18 @@ def test_every_function_error_and_event_is_exercised(auction):
         assert unexercised_abi_items(contract, modules, ("function", "event", "error"), {"RoleAdminChanged"}) == [], contract
 
 
-def test_the_auction_serves_its_extensions_functions_and_the_extension_alone_serves_nothing(project, a, admin, vault, fee_recipient):
+def test_the_auction_serves_its_extensions_functions_and_the_extension_alone_serves_nothing(
+    project, a, admin, vault, fee_recipient, chain
+):
     """The settings and views live in EnergyAuctionExtension, which the auction runs on its own storage
     by delegatecall: through the auction they answer for its markets; called at its own address the
     extension refuses (it has no market), and an auction refuses an extension deployed with other settings."""
     settings = (vault, ZERO_ADDRESS, fee_recipient, FEE_BPS, PERIOD_SECONDS, GATE_SECONDS)
     extension = project.EnergyAuctionExtension.deploy(*settings, sender=admin)
-    assert extension.extensionSettings() == (vault.address, ZERO_ADDRESS, PERIOD_SECONDS, GATE_SECONDS)
-    assert a.extensionSettings() == (vault.address, ZERO_ADDRESS, PERIOD_SECONDS, GATE_SECONDS)
+    assert extension.extensionSettings() == (extension.address, vault.address, ZERO_ADDRESS, PERIOD_SECONDS, GATE_SECONDS)
+    served_from, *settings_of_auction = a.extensionSettings()  # the auction's own extension, named through it
+    assert settings_of_auction == [vault.address, ZERO_ADDRESS, PERIOD_SECONDS, GATE_SECONDS]
+    assert len(chain.provider.get_code(served_from)) > 0 and served_from != extension.address
     with reverts(extension.NotThroughAuction):
         extension.periodLength()
     with reverts(extension.NotThroughAuction):

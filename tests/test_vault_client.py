@@ -280,7 +280,8 @@ def standing_pair(client, operator, seller, buyer) -> list[str]:
 
 def test_settle_standing_orders_pays_the_fills_into_the_vault(client, accounts):
     """A seller's export of 1,000 Wh at 0.08 or more and a buyer's import of 600 Wh at 0.10 or less,
-    read at the end of one interval: 600 Wh trade anywhere from 0.08 to 0.10, at the midpoint 0.09.
+    read at the end of one interval: 600 Wh trade anywhere from 0.08 to 0.10; the export is rationed, so
+    its limit, 0.08, is the price.
     Settled by anyone's batch once the market may clear (cleared on the way), into the vault."""
     operator, seller, buyer, keeper = (signer(accounts[i]) for i in (0, 1, 2, 6))
     smart_meter, vault, auction = client.smart_meter, client.vault, client.auction

@@ -21,13 +21,14 @@ import {StandingOrders} from "./auction/StandingOrders.sol";
 /// @title EnergyAuction
 /// @notice The auction runs one uniform-price double auction per delivery period. It takes firm,
 /// escrowed bids and asks on a bounded price grid, as well as the standing orders that the meters'
-/// readings place after each interval. Anyone may call `clear(period)`, which clears the market at
-/// the price that maximizes traded volume. Firm orders are claimed in O(1), and standing orders are
-/// settled by the meter's later readings. Everyone trading in a period trades at one price, so
+/// readings place after each interval. Anyone may call `clear(period)`, which clears the market at a
+/// competitive price (every order strictly in the money fills in full) with the most volume traded.
+/// Firm orders are claimed in O(1), and standing orders are settled by the meter's later readings. Everyone trading in a period trades at one price, so
 /// arriving first or racing another order gains nothing. Escrow and payouts are EnergyVault balances.
-/// @dev AuctionClearing holds the clearing rule, StandingOrders the standing orders and AuctionMarkets
-/// the state the markets share. This contract adds firm orders, the places that store them and their
-/// claims.
+/// @dev AuctionClearing holds the clearing rule, StandingOrders the standing orders, AuctionMarkets the
+/// markets' opening and clearing, and AuctionStorage every state variable. This contract adds firm
+/// orders, the places that store them and their claims; its settings and views are served from
+/// EnergyAuctionExtension (IEnergyAuctionExtension) through its fallback.
 contract EnergyAuction is StandingOrders {
     /// @notice The largest order the auction accepts, which is 1 TWh.
     uint256 public constant MAX_ORDER_WH = 1e12;
@@ -75,11 +76,11 @@ contract EnergyAuction is StandingOrders {
             maxPricePerKWh
         )
     {
-        (address extensionVault, address extensionRegistry, uint256 extensionPeriod, uint256 extensionGate) =
+        (address extension, address extensionVault, address extensionRegistry, uint256 extensionPeriod, uint256 extensionGate) =
             extension_.extensionSettings();
         if (
-            extensionVault != address(vault_) || extensionRegistry != meterRegistry_ || extensionPeriod != periodLengthSeconds
-                || extensionGate != gateClosureSeconds
+            extension != address(extension_) || extensionVault != address(vault_) || extensionRegistry != meterRegistry_
+                || extensionPeriod != periodLengthSeconds || extensionGate != gateClosureSeconds
         ) revert AuctionExtensionMismatch(address(extension_));
         _extension = address(extension_);
     }

@@ -218,9 +218,9 @@ contract EnergyAuctionExtension is AuctionCommon, IEnergyAuctionExtension {
     function extensionSettings()
         external
         view
-        returns (address vault, address meterRegistry, uint256 periodLengthSeconds, uint256 gateClosureSeconds)
+        returns (address extension, address vault, address meterRegistry, uint256 periodLengthSeconds, uint256 gateClosureSeconds)
     {
-        return (address(_vault), _meterRegistry, _periodLength, _gateClosure);
+        return (_self, address(_vault), _meterRegistry, _periodLength, _gateClosure);
     }
 
     // ---- Internals ----

@@ -9,16 +9,18 @@ import {IMeteredMarket} from "../metering/IMeteredMarket.sol";
 /// @title IEnergyAuction
 /// @notice A uniform-price double auction per delivery period. Bids and asks for a period are firm
 /// and escrowed when submitted, until the period's gate closes (`gateClosure()` seconds before the
-/// period starts); from that second anyone may clear the market once, at the price that trades the
-/// most energy, and every order then claims its fill, payment or proceeds and refund in O(1).
+/// period starts); from that second anyone may clear the market once, at a competitive price, and
+/// every order then claims its fill, payment or proceeds and refund in O(1).
 /// @dev Units: energy in Wh (EnergyToken units), prices in PaymentToken base units per kWh.
 /// - A period's index is its start time divided by `periodLength()`.
 /// - Limit prices lie on a grid of at most 256 ticks: `minPrice() + k * tickSize()` up to `maxPrice()`;
 ///   a market keeps the grid it had at its first order.
 /// - A bid escrows ceil(amountWh * limitPricePerKWh / 1000) PaymentToken, an ask escrows amountWh EnergyToken.
 /// - Clearing: for every tick p, D(p) = bid volume with limit >= p, S(p) = ask volume with limit <= p.
-///   The clearing tick maximizes min(D, S); ties go to the ticks minimizing |D - S|, then to the
-///   midpoint of what remains, rounded down. min(D, S) is traded at that tick's price.
+///   The price is competitive: every bid above it and every ask below it fills in full, and only orders
+///   at it are rationed. The competitive ticks are those where S(p-1) - D(p) <= 0 <= S(p) - D(p+1), a
+///   run of ticks; the clearing tick is its middle, rounded down. min(D, S), the most any price trades,
+///   is traded at that tick's price.
 /// - Fills: the short side's orders at or better than the price fill in full; the long side fills
 ///   best limit first, and the orders of the last level reached (the marginal tick) share what is left,
 ///   L Wh of the level's T, on running totals in arrival order: order i fills

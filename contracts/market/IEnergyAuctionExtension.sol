@@ -82,10 +82,11 @@ interface IEnergyAuctionExtension {
     /// @notice The PaymentToken that bids escrow and sellers are paid in, in the vault.
     function paymentToken() external view returns (address);
 
-    /// @notice The settings the extension was deployed with, which the auction checks against its own at
-    /// its deployment: its vault, meter registry, period length and gate closure.
+    /// @notice The extension's own address and the settings it was deployed with, which the auction checks
+    /// against its own at its deployment: its vault, meter registry, period length and gate closure. Asked
+    /// through the auction, it names the extension the auction serves its functions from.
     function extensionSettings()
         external
         view
-        returns (address vault, address meterRegistry, uint256 periodLengthSeconds, uint256 gateClosureSeconds);
+        returns (address extension, address vault, address meterRegistry, uint256 periodLengthSeconds, uint256 gateClosureSeconds);
 }

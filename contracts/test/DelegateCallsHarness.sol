@@ -22,6 +22,7 @@ contract DelegateCallsHarness {
 /// @notice The code DelegateCallsHarness runs: a number it stores, returns, and a refusal.
 contract DelegateCallsTarget {
     /// @notice Refused on purpose, with a number.
+    /// @param number The number given to refuse.
     error Refused(uint256 number);
 
     uint256 private _stored;

@@ -690,12 +690,10 @@ def bench_settings(report: GasReport, system: Any, admin: Any, participant: Any)
         report.add(operation, receipt.gas_used, budget)
 
 
-# The runtime code budget of every deployed contract. It was 22,000 bytes, below EIP-170's 24,576 with
-# room for what the next change adds (the optimizer stays at 600 runs without via-IR). EnergyAuction
-# took zones (orders in a region's zone, the hand-off to MarketZones, per-zone claims) and measures
-# 24,427: held to EIP-170 itself until the auction's rarely called functions (views, settings) move
-# to an extension of their own, as Balancer's vault keeps its extension, which brings it back under 22,000.
-BUDGET_LARGEST_CONTRACT_BYTES = 24_576
+# The runtime code budget of every deployed contract: 22,000 bytes, below EIP-170's 24,576 with room for
+# what the next change adds (the optimizer stays at 600 runs without via-IR). The auction keeps its
+# rarely called functions (views, settings) in an extension of their own, as Balancer's vault does.
+BUDGET_LARGEST_CONTRACT_BYTES = 22_000
 
 
 def bench_code_size(report: GasReport, system: Any, chain: Any) -> None:
@@ -703,6 +701,10 @@ def bench_code_size(report: GasReport, system: Any, chain: Any) -> None:
     by_address: dict[str, str] = {}  # the first name of each address (Settlement is EnergyTrading's too)
     for name, contract in system.contracts().items():
         by_address.setdefault(str(contract.address), name)
+    # Each auction's extension is deployed code too, at the address the auction names.
+    for name, contract in system.contracts().items():
+        if name.startswith("EnergyAuction"):
+            by_address.setdefault(str(contract.extensionSettings()[0]), f"{name}Extension")
     sizes = {name: len(chain.provider.get_code(address)) for address, name in by_address.items()}
     largest, runner_up = sorted(sizes, key=lambda name: sizes[name], reverse=True)[:2]
     report.add(

@@ -178,6 +178,12 @@ AUCTION = (
         note="{n:clear across 34 zones x 10 occupied ticks}",
     ),
     row(
+        "clear across zones, one transaction: per zone / per occupied tick (fit)",
+        "clear across zones, one transaction: per zone (fit)",
+        "clear across zones, one transaction: per occupied tick (fit)",
+        note="{n:clear across zones, one transaction: per zone (fit)}",
+    ),
+    row(
         "clear across 34 zones x 256 ticks, every tick occupied: largest step / the recording clear",
         "clear across 34 zones x 256 ticks, every tick occupied: largest step",
         "clear across 34 zones x 256 ticks, every tick occupied: the clear recording the steps",

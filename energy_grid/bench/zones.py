@@ -14,8 +14,8 @@ from typing import Any
 from energy_grid.bench.bulk import BulkNode
 from energy_grid.bench.core import GasReport
 from energy_grid.domain.demand_response import send_bulk
+from energy_grid.domain.enums import ClearingStage
 
-FINISHED = 5  # ISteppedClearing.Stage.FINISHED
 
 # The budget: a market across zones costs at most this much more than its zones cleared one by one. Both
 # read the same tick words cold; coupling adds each link's rating and limits, one result word per zone and
@@ -73,7 +73,24 @@ def bench_zones(report: GasReport, auction: Any, zones: Any, operator: Any, chai
             f"zone by zone: {alone:,} in {count} clears; coupled {coupled / alone:.2f}x (budget: {COUPLING_BUDGET}x)",
         )
         figures[f"{name}Coupled"], figures[f"{name}Alone"] = coupled, alone
+    per_zone, per_tick = clear_cost_fit(figures["wideCoupled"], figures["narrowCoupled"])
+    report.add(
+        "clear across zones, one transaction: per zone (fit)",
+        per_zone,
+        note=f"gas = zones x this + occupied ticks x {per_tick:,}, through both books above",
+    )
+    report.add("clear across zones, one transaction: per occupied tick (fit)", per_tick, note="read and walked")
+    figures["perZone"], figures["perOccupiedTick"] = per_zone, per_tick
     return figures
+
+
+def clear_cost_fit(wide_gas: int, narrow_gas: int) -> tuple[int, int]:
+    """The gas of a one-transaction coupled clear as zones × a + occupied ticks × b, through the two books
+    bench_zones clears (WIDE_ZONES zones of WIDE_TICKS occupied ticks, NARROW_ZONES zones of 10): (a, b)."""
+    wide_ticks, narrow_ticks = WIDE_ZONES * WIDE_TICKS, NARROW_ZONES * 10
+    per_tick = (wide_gas * NARROW_ZONES - narrow_gas * WIDE_ZONES) / (wide_ticks * NARROW_ZONES - narrow_ticks * WIDE_ZONES)
+    per_zone = (wide_gas - wide_ticks * per_tick) / WIDE_ZONES
+    return round(per_zone), round(per_tick)
 
 
 def bench_full_book(
@@ -100,7 +117,7 @@ def bench_full_book(
     chain.pending_timestamp = max(chain.pending_timestamp, int(auction.clearingTime(market)))
     max_ticks = int(stepped.MAX_STEP_TICKS())
     steps = [int(stepped.step(market, max_ticks, sender=crowd).gas_used)]
-    while int(stepped.stageOf(market)[0]) != FINISHED:
+    while int(stepped.stageOf(market)[0]) != ClearingStage.FINISHED:
         steps.append(int(stepped.step(market, max_ticks, sender=crowd).gas_used))
     recorded = int(auction.clear(market, sender=crowd).gas_used)
     shape = f"{NARROW_ZONES} zones x {tick_count} ticks, every tick occupied"

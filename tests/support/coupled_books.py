@@ -246,3 +246,36 @@ def random_book(rng: random.Random, n_zones: int, n_ticks: int) -> tuple[list[Zo
             order_id += 1
     rng.shuffle(orders)  # arrival order mixes the zones
     return zones, orders
+
+
+DEGENERATE_KINDS = ("ties at the marginal tick", "one-sided zones", "every link binding", "no crossing")
+
+
+def degenerate_book(rng: random.Random, kind: str, n_zones: int, n_ticks: int) -> tuple[list[Zone], list[ZonedOrder]]:
+    """A book of one of DEGENERATE_KINDS, the cases where a rule most easily prices wrong: many orders of
+    equal size on one or two ticks (ties at the marginal tick), zones of bids only or asks only, links
+    of a few Wh against orders of hundreds (every link binds), and every bid below every ask."""
+    orders: list[ZonedOrder] = []
+    if kind == "every link binding":
+        zones = [Zone(10 + z, rng.randint(0, 5), rng.randint(0, 5)) for z in range(n_zones)]
+    else:
+        zones = [Zone(10 + z, rng.choice([None, 0, rng.randint(1, 40)]), rng.choice([None, 0, rng.randint(1, 40)])) for z in range(n_zones)]
+    split = rng.randrange(n_ticks)
+    for zone in zones:
+        one_side = rng.choice([True, False])
+        for _ in range(rng.randint(0, 5)):
+            is_bid = rng.random() < 0.5
+            tick = rng.randrange(n_ticks)
+            amount = rng.randint(1, 30)
+            if kind == "ties at the marginal tick":
+                tick, amount = rng.choice([split, min(split + 1, n_ticks - 1)]), 10
+            elif kind == "one-sided zones":
+                is_bid = one_side
+            elif kind == "every link binding":
+                amount = rng.randint(100, 300)
+            elif kind == "no crossing":  # bids at or below `split`, asks above it (none when it is the top)
+                is_bid = is_bid or split == n_ticks - 1
+                tick = rng.randint(0, split) if is_bid else rng.randint(split + 1, n_ticks - 1)
+            orders.append(ZonedOrder(zone.zone_id, AuctionOrder(len(orders) + 1, is_bid, amount, tick)))
+    rng.shuffle(orders)
+    return zones, orders
