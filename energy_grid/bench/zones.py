@@ -16,7 +16,6 @@ from energy_grid.bench.core import GasReport
 from energy_grid.domain.demand_response import send_bulk
 from energy_grid.domain.enums import ClearingStage
 
-
 # The budget: a market across zones costs at most this much more than its zones cleared one by one. Both
 # read the same tick words cold; coupling adds each link's rating and limits, one result word per zone and
 # the clearing's walks over the levels, which run in assembly (CoupledClearing, MarketZones._readLevels).
