@@ -410,7 +410,8 @@ def test_auction_state_reads_the_slots_solidity_lays_out(project, admin, a):
 
 def test_auction_state_reads_every_zones_ticks_in_one_call(project, admin):
     """AuctionState.readLevels: each zone's occupied ticks in ascending order, its tick word above the tick,
-    over runs of empty ticks and up to the grid's last tick; the bus (zone 0) and a zone without ticks too."""
+    over runs of empty ticks and up to the grid's last tick, and each zone's bids in all (the words' low 64
+    bits); the bus (zone 0) and a zone without ticks too."""
     harness = project.AuctionStateHarness.deploy(sender=admin)
     period = 7
     books = {0: {0: 5 | 6 << 64}, 2: {3: 1_000, 17: 2 << 64, 100: 7 | 9 << 64, 255: 2**64 - 1}, 5: {}}
@@ -419,7 +420,8 @@ def test_auction_state_reads_every_zones_ticks_in_one_call(project, admin):
             harness.setTick((((period << 8) | zone) << 8) | tick, word, sender=admin)
     zones = list(books)
     occupied = [sum(1 << tick for tick in books[zone]) for zone in zones]
-    levels = harness.readLevels(harness, period, zones, occupied)
+    levels, bids = harness.readLevels(harness, period, zones, occupied)
     assert [list(zone_levels) for zone_levels in levels] == [
         [tick | word << 8 for tick, word in sorted(books[zone].items())] for zone in zones
     ]
+    assert list(bids) == [sum(word & (2**64 - 1) for word in books[zone].values()) for zone in zones] == [5, 1_007 + 2**64 - 1, 0]

@@ -53,8 +53,8 @@ class ZoneResult(NamedTuple):
     askLevelWh: int
 
 
-def zone_books(zones: list[Zone], orders: list[ZonedOrder]) -> list[tuple[list[int], int, int]]:
-    """The zones as the library reads them: each zone's occupied ticks, ascending, and its limits."""
+def zone_books(zones: list[Zone], orders: list[ZonedOrder]) -> list[tuple[list[int], int, int, int]]:
+    """The zones as the library reads them: each zone's occupied ticks, ascending, its bids in all and its limits."""
     books = []
     for zone in zones:
         volumes: dict[int, list[int]] = {}
@@ -63,7 +63,8 @@ def zone_books(zones: list[Zone], orders: list[ZonedOrder]) -> list[tuple[list[i
                 side = volumes.setdefault(zoned.order.tick, [0, 0])
                 side[0 if zoned.order.is_bid else 1] += zoned.order.amount_wh
         levels = [tick | (bid_wh << 8) | (ask_wh << 72) for tick, (bid_wh, ask_wh) in sorted(volumes.items())]
-        books.append((levels, limit_of(zone.import_limit_wh), limit_of(zone.export_limit_wh)))
+        bids_wh = sum(bid_wh for bid_wh, _ in volumes.values())
+        books.append((levels, bids_wh, limit_of(zone.import_limit_wh), limit_of(zone.export_limit_wh)))
     return books
 
 

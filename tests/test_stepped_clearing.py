@@ -258,6 +258,9 @@ def test_the_stepped_clearing_is_set_once_by_the_admin_for_these_zones(
         zones.setSteppedClearing(stepped, sender=stranger)
     with reverts(zones.SteppedClearingAlreadySet, current=stepped.address):
         zones.setSteppedClearing(stepped, sender=admin)
+    # Only the steps mark a market as begun (its clear then asks for their result).
+    with reverts(zones.NotSteppedClearing, caller=stranger.address):
+        zones.beginSteps(1, sender=stranger)
     other_zones = project.MarketZones.deploy(admin, a, grid_management, grid_operations, sender=admin)
     with reverts(other_zones.SteppedClearingMismatch, stepped=stepped.address, itsZones=zones.address):
         other_zones.setSteppedClearing(stepped, sender=admin)

@@ -119,6 +119,9 @@ interface IMarketZones {
     /// @notice Only the auction records a clearing.
     /// @param caller The caller.
     error NotAuction(address caller);
+    /// @notice Only the SteppedClearing set begins a market's steps.
+    /// @param caller The caller.
+    error NotSteppedClearing(address caller);
     /// @notice The market has not cleared across zones.
     /// @param period The market.
     error ZonesNotCleared(uint256 period);
@@ -171,6 +174,11 @@ interface IMarketZones {
 
     /// @notice The SteppedClearing set (zero before).
     function steppedClearing() external view returns (address);
+
+    /// @notice Notes that the steps of `period`'s clearing have begun, so that `recordClearing` asks for their
+    /// result (a market whose steps never began clears in one transaction without asking), and returns the
+    /// zones that hold orders in it, as zonesOf. Only the SteppedClearing set calls it, at a run's first step.
+    function beginSteps(uint256 period) external returns (uint256 zonesBits);
 
     /// @notice Adds `regionId` as the next zone, rated at the capacity of the grid's latest load report for
     /// it (no limit if there is none). Admin only.

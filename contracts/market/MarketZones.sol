@@ -49,6 +49,8 @@ contract MarketZones is AccessControl, IMarketZones {
     /// @dev Each zone's result in each market cleared across zones, keyed as the auction keys its books.
     mapping(uint256 book => ZoneResult) private _results;
     ISteppedClearing private _stepped;
+    /// @dev The periods whose steps have begun: only their clearing can have a stepped result.
+    mapping(uint256 period => bool) private _stepsBegun;
 
     /// @param auction_ The market whose zones these are; its period length and gate closure apply.
     constructor(address admin, address auction_, IGridManagement gridManagement_, IGridOperations gridOperations_) {
@@ -123,11 +125,27 @@ contract MarketZones is AccessControl, IMarketZones {
         emit SteppedClearingSet(stepped);
     }
 
+    /// @inheritdoc IMarketZones
+    function beginSteps(uint256 period) external returns (uint256 zonesBits) {
+        if (msg.sender != address(_stepped)) revert NotSteppedClearing(msg.sender);
+        _stepsBegun[period] = true;
+        return zonesOf(period);
+    }
+
     // ---- Clearing ----
 
     /// @inheritdoc IMarketZones
-    function clearMarket(uint256 period) public view returns (CoupledResult memory result) {
-        (ClearingTerms memory terms, uint256 zonesBits) = AuctionState.clearingInputs(_auction, period);
+    function clearMarket(uint256 period) external view returns (CoupledResult memory) {
+        // slither-disable-next-line uninitialized-local: _clearMarket fills it
+        ClearingTerms memory terms;
+        return _clearMarket(period, terms);
+    }
+
+    /// @dev Clears the market of `period` as clearMarket does, filling `terms` with the market's terms.
+    function _clearMarket(uint256 period, ClearingTerms memory terms) private view returns (CoupledResult memory result) {
+        (ClearingTerms memory read, uint256 zonesBits) = AuctionState.clearingInputs(_auction, period);
+        (terms.minPricePerKWh, terms.tickSizePerKWh, terms.tickCount, terms.feeBps) =
+            (read.minPricePerKWh, read.tickSizePerKWh, read.tickCount, read.feeBps);
         (uint256[] memory zones, ZoneBook[] memory books) = _readBooks(period, zonesBits);
         (CoupledClearing.Sums memory sums, ZoneClearing[] memory cleared) = CoupledClearing.clear(books, terms);
         uint256[] memory zoneResults = new uint256[](books.length);
@@ -144,8 +162,10 @@ contract MarketZones is AccessControl, IMarketZones {
     function recordClearing(uint256 period) external returns (uint256 busTick, uint256 soldWh, uint256 surplus) {
         if (msg.sender != _auction) revert NotAuction(msg.sender);
         CoupledResult memory r = _steppedResult(period);
-        if (r.zones.length == 0) r = clearMarket(period);
-        ClearingTerms memory terms = AuctionState.terms(_auction, period);
+        // slither-disable-next-line uninitialized-local: set below, by the clearing or from the auction
+        ClearingTerms memory terms;
+        if (r.zones.length == 0) r = _clearMarket(period, terms);
+        else terms = AuctionState.terms(_auction, period);
         for (uint256 i; i < r.zones.length; ++i) {
             ZoneResult result = ZoneResult.wrap(r.zoneResults[i]);
             _results[AuctionState.bookKey(period, r.zones[i])] = result;
@@ -199,7 +219,9 @@ contract MarketZones is AccessControl, IMarketZones {
         askVolumesWh = new uint256[](n);
         uint256[] memory zones = new uint256[](1);
         zones[0] = zone;
-        uint256[] memory levels = AuctionState.readLevels(_auction, period, zones, AuctionState.occupancy(_auction, period, zones))[0];
+        // slither-disable-next-line unused-return: the volumes are read off the levels, not the bids' total
+        (uint256[][] memory read,) = AuctionState.readLevels(_auction, period, zones, AuctionState.occupancy(_auction, period, zones));
+        uint256[] memory levels = read[0];
         for (uint256 j; j < levels.length; ++j) {
             uint256 tick = uint8(levels[j]);
             bidVolumesWh[tick] = uint64(levels[j] >> 8);
@@ -289,7 +311,7 @@ contract MarketZones is AccessControl, IMarketZones {
     /// balance is refused with an event rather than recorded: the one-transaction clearing reads the same
     /// frozen books and limits.
     function _steppedResult(uint256 period) private returns (CoupledResult memory r) {
-        if (address(_stepped) == address(0)) return r;
+        if (!_stepsBegun[period]) return r;
         // slither-disable-next-line unused-return: only the stage tells whether the steps finished
         (ISteppedClearing.Stage stage,) = _stepped.stageOf(period);
         if (stage != ISteppedClearing.Stage.FINISHED) return r;
@@ -328,9 +350,9 @@ contract MarketZones is AccessControl, IMarketZones {
             (zones[z], occupied[z]) = (candidates[z + skip], candidatesOccupied[z + skip]);
             (books[z].importLimitWh, books[z].exportLimitWh) = _limitsWh(zones[z], period);
         }
-        uint256[][] memory levels = AuctionState.readLevels(_auction, period, zones, occupied);
+        (uint256[][] memory levels, uint256[] memory bidsWh) = AuctionState.readLevels(_auction, period, zones, occupied);
         for (uint256 z; z < zones.length; ++z) {
-            books[z].levels = levels[z];
+            (books[z].levels, books[z].bidWh) = (levels[z], bidsWh[z]);
         }
     }
 

@@ -99,7 +99,7 @@ contract SteppedClearing is ISteppedClearing {
     function _begin(uint256 period) private returns (Run memory run) {
         uint256 opensAt = IMeteredMarket(_auction).clearingTime(period);
         if (block.timestamp < opensAt) revert StepsNotOpen(period, opensAt);
-        uint256 zones = _marketZones.zonesOf(period);
+        uint256 zones = _marketZones.beginSteps(period);
         if (zones == 0) revert NoZonedOrders(period);
         run.stage = Stage.STEPS;
         run.tickCount = uint16(AuctionState.terms(_auction, period).tickCount);
@@ -138,9 +138,9 @@ contract SteppedClearing is ISteppedClearing {
             batchBits |= 1 << zones[z];
             (books[z].importLimitWh, books[z].exportLimitWh) = _limitsWh(zones[z], period);
         }
-        uint256[][] memory levels = AuctionState.readLevels(_auction, period, zones, occupied);
+        (uint256[][] memory levels, uint256[] memory bidsWh) = AuctionState.readLevels(_auction, period, zones, occupied);
         for (uint256 z; z < count; ++z) {
-            books[z].levels = levels[z];
+            (books[z].levels, books[z].bidWh) = (levels[z], bidsWh[z]);
         }
     }
 

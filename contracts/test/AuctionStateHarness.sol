@@ -49,11 +49,12 @@ contract AuctionStateHarness {
         values = AuctionState.answer(slots_);
     }
 
-    /// @notice Reads the occupied ticks of `zones` in `period` from `auction` (this harness, standing in for one).
+    /// @notice Reads the occupied ticks of `zones` in `period` from `auction` (this harness, standing in for one),
+    /// and each zone's bids in all.
     function readLevels(address auction, uint256 period, uint256[] calldata zones, uint256[] calldata occupied)
         external
         view
-        returns (uint256[][] memory)
+        returns (uint256[][] memory, uint256[] memory)
     {
         return AuctionState.readLevels(auction, period, zones, occupied);
     }

@@ -49,14 +49,14 @@ library AuctionState {
 
     /// @notice Reads the occupied ticks of the books of `zones` in `period` from `auction` in one call: zone z's
     /// ticks `occupied[z]` in ascending order, each as tick | bidWh << 8 | askWh << 72 (its tick word above
-    /// the tick). This runs once per occupied tick of every zone, so the call is built and answered in place:
+    /// the tick), and each zone's bids in all, added up as the words are laid. This runs once per occupied tick of every zone, so the call is built and answered in place:
     /// the call data holds extsload's selector, the array's offset and length, then each tick's slot (where
     /// Solidity places a mapping's entry: keccak256 of the key and the mapping's slot), and the answer's words
     /// are copied over the slots they answer.
     function readLevels(address auction, uint256 period, uint256[] memory zones, uint256[] memory occupied)
         internal
         view
-        returns (uint256[][] memory levels)
+        returns (uint256[][] memory levels, uint256[] memory bidsWh)
     {
         uint256 total;
         (levels, total) = _sized(occupied);
@@ -75,7 +75,7 @@ library AuctionState {
             // The answer is the array's offset and length, then one word per slot; a short answer reverts here.
             returndatacopy(add(data, add(0x20, EXTSLOAD_HEAD)), 0x40, shl(5, total))
         }
-        _layWords(levels, data);
+        bidsWh = _layWords(levels, data);
     }
 
     /// @dev An empty array of levels per book, sized to its occupied ticks, and their count in all.
@@ -100,21 +100,27 @@ library AuctionState {
         }
     }
 
-    /// @dev Lays the words answered in `data`, in order, over the levels' ticks.
-    function _layWords(uint256[][] memory levels, bytes memory data) private pure {
+    /// @dev Lays the words answered in `data`, in order, over the levels' ticks; returns each zone's bids in
+    /// all (the low 64 bits of its tick words).
+    function _layWords(uint256[][] memory levels, bytes memory data) private pure returns (uint256[] memory bidsWh) {
+        bidsWh = new uint256[](levels.length);
         unchecked {
             uint256 at = EXTSLOAD_HEAD;
             for (uint256 z; z < levels.length; ++z) {
                 uint256[] memory zoneLevels = levels[z];
                 uint256 end = zoneLevels.length * 32;
+                uint256 bidWh = 0;
                 // slither-disable-next-line assembly: the words read, laid over each level's tick
                 assembly ("memory-safe") {
                     for { let j := 0x20 } iszero(gt(j, end)) { j := add(j, 0x20) } {
                         at := add(at, 0x20)
+                        let word := mload(add(data, at))
+                        bidWh := add(bidWh, and(word, 0xffffffffffffffff))
                         let level := add(zoneLevels, j)
-                        mstore(level, or(mload(level), shl(8, mload(add(data, at)))))
+                        mstore(level, or(mload(level), shl(8, word)))
                     }
                 }
+                bidsWh[z] = bidWh;
             }
         }
     }

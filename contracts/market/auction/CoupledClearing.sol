@@ -7,6 +7,7 @@ import {BitMath} from "../../utils/BitMath.sol";
 /// @dev One zone of a coupled market, as clearing reads it: its occupied ticks and its link to the bus.
 struct ZoneBook {
     uint256[] levels; // The zone's occupied ticks in ascending order, each tick | bidWh << 8 | askWh << 72.
+    uint256 bidWh; // The zone's bids in all: D at tick 0, where every walk up the levels starts.
     int256 importLimitWh; // What the link may carry into the zone in the period; UNLIMITED for no limit.
     int256 exportLimitWh; // What it may carry out of the zone.
 }
@@ -156,7 +157,7 @@ library CoupledClearing {
     function addSteps(Sums memory sums, ZoneBook memory zone) internal pure {
         int256 wantWh;
         unchecked {
-            wantWh = -int256(bidsWh(zone.levels));
+            wantWh = -int256(zone.bidWh);
         }
         int256 clamped = _clamp(wantWh, zone.importLimitWh, zone.exportLimitWh);
         sums.baseWh += clamped;
@@ -245,26 +246,53 @@ library CoupledClearing {
 
     /// @notice Clears one zone, zones taken in their listed order after `closeSteps`: its net export, its
     /// fills, its price and role; adds its part of the rent and its fills' value to the sums.
+    /// @dev Four walks over the zone's levels: up to the bus's lowest balancing tick for its share of the
+    /// flow; up the levels for its competitive ticks, which also give the volume; and down the bids and up
+    /// the asks, best first, to their marginal levels, valuing each level on the way.
     function clearZone(Sums memory sums, ZoneBook memory zone, ClearingTerms memory terms)
         internal
         pure
         returns (ZoneClearing memory r)
     {
-        uint256 tickCount = terms.tickCount;
-        uint256[] memory levels = zone.levels;
-        uint256 bidWh = bidsWh(levels);
+        (uint256[] memory levels, uint256 bidWh) = (zone.levels, zone.bidWh);
         (int256 lo, int256 hi) = _wantedAt(levels, bidWh, sums.lowest);
         (lo, hi) = (_clamp(lo, zone.importLimitWh, zone.exportLimitWh), _clamp(hi, zone.importLimitWh, zone.exportLimitWh));
         int256 exportWh = _netExport(sums, lo, hi);
         r.netExportWh = exportWh;
-        _fill(levels, bidWh, r, tickCount);
-        (uint256 first, uint256 last) = _competitiveTicks(levels, bidWh, exportWh, tickCount);
+        (uint256 first, uint256 last, uint256 volumeWh) = _competitiveTicks(levels, bidWh, exportWh, terms.tickCount);
+        r.volumeWh = volumeWh;
         uint256 busTick = sums.busTick;
         (r.tick, r.role) = _price(first + (last - first) / 2, busTick, exportWh < zone.exportLimitWh, -exportWh < zone.importLimitWh);
         unchecked {
             sums.rentTickWh += (int256(busTick) - int256(r.tick)) * exportWh;
         }
-        _addFillValues(sums.totals, levels, r, terms.minPricePerKWh + r.tick * terms.tickSizePerKWh, terms.feeBps);
+        _fillSides(sums.totals, levels, r, terms);
+    }
+
+    /// @dev Fills and values both sides of a zone whose volume, net export and price are in `r`: the bids buy
+    /// the volume less what the flow's order takes (an export), the asks sell it less the flow's (an import).
+    /// A side that fills nothing keeps its marginal level at the end where it starts, with nothing rationed
+    /// and T = 1. Adds to `totals` (Wh bought, paid, Wh sold, netted).
+    function _fillSides(uint256[4] memory totals, uint256[] memory levels, ZoneClearing memory r, ClearingTerms memory terms)
+        private
+        pure
+    {
+        (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
+        unchecked {
+            uint256 pricePerKWh = terms.minPricePerKWh + r.tick * terms.tickSizePerKWh;
+            (r.bidMarginalTick, r.bidLevelWh, r.askLevelWh) = (terms.tickCount - 1, 1, 1);
+            uint256 filledWh = r.volumeWh - extraDemandWh;
+            if (filledWh != 0) {
+                (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh, totals[1]) = _fillBids(levels, filledWh, pricePerKWh, totals[1]);
+                totals[0] += filledWh;
+            }
+            filledWh = r.volumeWh - extraSupplyWh;
+            if (filledWh != 0) {
+                (r.askMarginalTick, r.askRationedWh, r.askLevelWh, totals[3]) =
+                    _fillAsks(levels, filledWh, pricePerKWh, terms.feeBps, totals[3]);
+                totals[2] += filledWh;
+            }
+        }
     }
 
     /// @dev A zone's price and role from its own tick `ownTick` and the bus tick: the bus's where its link can
@@ -345,168 +373,137 @@ library CoupledClearing {
         }
     }
 
-    /// @dev Clears the zone's own orders with its net export standing as an order of unlimited price. Bids fill
-    /// from the highest tick down, asks from the lowest up; a side that fills nothing keeps its marginal level
-    /// at the end where it starts, with nothing rationed.
-    function _fill(uint256[] memory levels, uint256 bidWh, ZoneClearing memory r, uint256 tickCount) private pure {
-        (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(r.netExportWh);
-        uint256 volumeWh = _volume(levels, bidWh + extraDemandWh, extraSupplyWh);
-        r.volumeWh = volumeWh;
-        unchecked {
-            uint256 bidsFilledWh = volumeWh - extraDemandWh;
-            uint256 asksWh = volumeWh - extraSupplyWh;
-            (r.bidMarginalTick, r.bidLevelWh, r.askLevelWh) = (tickCount - 1, 1, 1);
-            if (bidsFilledWh != 0) (r.bidMarginalTick, r.bidRationedWh, r.bidLevelWh) = _marginal(levels, bidsFilledWh, true);
-            if (asksWh != 0) (r.askMarginalTick, r.askRationedWh, r.askLevelWh) = _marginal(levels, asksWh, false);
-        }
-    }
-
-    /// @dev The most volume the zone's book trades with the flow's orders added, D and S starting at
-    /// `demandWh` and `supplyWh`: min(D, S) is largest at an occupied tick or at either end of the grid.
-    function _volume(uint256[] memory levels, uint256 demandWh, uint256 supplyWh) private pure returns (uint256 volumeWh) {
-        unchecked {
-            volumeWh = _min(demandWh, supplyWh);
-            // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
-            assembly ("memory-safe") {
-                let at := add(levels, 0x20)
-                for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
-                    let word := mload(at)
-                    supplyWh := add(supplyWh, shr(ASK_SHIFT, word))
-                    // The volume at this tick is min(D, S).
-                    let tradedWh := supplyWh
-                    if lt(demandWh, supplyWh) { tradedWh := demandWh }
-                    if gt(tradedWh, volumeWh) { volumeWh := tradedWh }
-                    demandWh := sub(demandWh, shr(FIELD_SHIFT, shl(BID_TO_TOP, word)))
-                }
-            }
-            uint256 atTopWh = _min(demandWh, supplyWh);
-            if (atTopWh > volumeWh) volumeWh = atTopWh;
-        }
-    }
-
     /// @dev The zone's competitive ticks given its net export: those whose [lo, hi] holds `exportWh`, from the
-    /// first whose hi reaches it to the last whose lo does not pass it. Between occupied ticks lo and hi are
-    /// equal and constant.
+    /// first whose hi reaches it to the last whose lo does not pass it (between occupied ticks lo and hi are
+    /// equal and constant, and past the last the walk stops). Also the volume its market trades with the
+    /// net export standing as an order of unlimited price: min(D, S) at any competitive tick, the most any
+    /// tick trades, taken at the first. Below a level, lo = S - D, so D follows from S and lo.
     function _competitiveTicks(uint256[] memory levels, uint256 bidWh, int256 exportWh, uint256 tickCount)
         private
         pure
-        returns (uint256 first, uint256 last)
+        returns (uint256 first, uint256 last, uint256 volumeWh)
     {
         unchecked {
             int256 wantWh = -int256(bidWh);
             first = tickCount;
             uint256 nextTick = 0;
+            uint256 supplyWh = 0;
+            // D and S at the first competitive tick, before the flow's order is added.
+            (uint256 firstDemandWh, uint256 firstSupplyWh) = (0, 0);
             // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
             assembly ("memory-safe") {
                 let at := add(levels, 0x20)
                 for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
                     let word := mload(at)
-                    let t := and(word, 0xff)
-                    let afterWh := add(wantWh, add(shr(FIELD_SHIFT, shl(BID_TO_TOP, word)), shr(ASK_SHIFT, word)))
+                    // The ticks from `nextTick` up to this level's share lo and hi: `wantWh`.
                     if eq(first, tickCount) {
-                        switch slt(wantWh, exportWh)
-                        case 0 { first := nextTick }
-                        default { if iszero(slt(afterWh, exportWh)) { first := t } }
+                        if iszero(slt(wantWh, exportWh)) {
+                            first := nextTick
+                            firstDemandWh := sub(supplyWh, wantWh)
+                            firstSupplyWh := supplyWh
+                        }
                     }
-                    if iszero(sgt(wantWh, exportWh)) { last := t }
-                    wantWh := afterWh
-                    nextTick := add(t, 1)
-                }
-            }
-            if (nextTick < tickCount) {
-                if (first == tickCount && wantWh >= exportWh) first = nextTick;
-                if (wantWh <= exportWh) last = tickCount - 1;
-            }
-        }
-    }
-
-    /// @dev Walks one side's levels best first until `filledWh` is reached. Returns the last level's tick,
-    /// the volume it trades and its whole volume.
-    function _marginal(uint256[] memory levels, uint256 filledWh, bool isBid)
-        private
-        pure
-        returns (uint256 tick, uint256 rationedWh, uint256 levelWh)
-    {
-        uint256 count = levels.length;
-        uint256 reachedWh = 0;
-        unchecked {
-            // slither-disable-next-line assembly: the hot loop, once per filled tick of every zone
-            assembly ("memory-safe") {
-                let first := add(levels, 0x20)
-                // Bids from the highest tick down, asks from the lowest up.
-                let at := add(first, shl(5, sub(count, 1)))
-                let stride := sub(0, 0x20)
-                let toTop := BID_TO_TOP
-                if iszero(isBid) {
-                    at := first
-                    stride := 0x20
-                    toTop := ASK_TO_TOP
-                }
-                for { let left := count } left { left := sub(left, 1) } {
-                    let word := mload(at)
-                    let sideWh := shr(FIELD_SHIFT, shl(toTop, word))
-                    if and(iszero(lt(add(reachedWh, sideWh), filledWh)), iszero(iszero(sideWh))) {
-                        tick := and(word, 0xff)
-                        rationedWh := sub(filledWh, reachedWh)
-                        levelWh := sideWh
+                    // Past the last competitive tick lo only rises: nothing further can change the answer.
+                    if sgt(wantWh, exportWh) {
+                        nextTick := tickCount
                         break
                     }
-                    reachedWh := add(reachedWh, sideWh)
-                    at := add(at, stride)
+                    last := and(word, 0xff)
+                    let askWh := shr(ASK_SHIFT, word)
+                    let afterWh := add(wantWh, add(shr(FIELD_SHIFT, shl(BID_TO_TOP, word)), askWh))
+                    if eq(first, tickCount) {
+                        if iszero(slt(afterWh, exportWh)) {
+                            first := last
+                            firstDemandWh := sub(supplyWh, wantWh)
+                            firstSupplyWh := add(supplyWh, askWh)
+                        }
+                    }
+                    supplyWh := add(supplyWh, askWh)
+                    wantWh := afterWh
+                    nextTick := add(last, 1)
                 }
             }
+            // Past the last level lo and hi are the whole book's: unless the walk stopped, those ticks may be
+            // competitive too.
+            if (nextTick < tickCount) {
+                if (first == tickCount && wantWh >= exportWh) {
+                    (first, firstDemandWh, firstSupplyWh) = (nextTick, uint256(int256(supplyWh) - wantWh), supplyWh);
+                }
+                if (wantWh <= exportWh) last = tickCount - 1;
+            }
+            (uint256 extraDemandWh, uint256 extraSupplyWh) = _flowOrders(exportWh);
+            (firstDemandWh, firstSupplyWh) = (firstDemandWh + extraDemandWh, firstSupplyWh + extraSupplyWh);
+            volumeWh = firstDemandWh < firstSupplyWh ? firstDemandWh : firstSupplyWh;
         }
-        // The volume never passes what the side holds, so the walk always ends above.
     }
 
-    // ---- What the fills pay ----
+    // Each side fills best first until its filled volume is reached, each level valued at the zone's price on
+    // the way and rounded once, as its orders' claims pay it (AuctionClearing.outcome). Each walk returns the
+    // last level's tick, the volume it trades and its whole volume (the side's marginal level), and the value
+    // with the side's added. The volume never passes what the side holds, so each walk ends at a level.
 
-    /// @notice Adds what a zone's bids bought and paid and what its asks sold and netted to the totals (Wh
-    /// bought, paid, Wh sold, netted). Each side fills by price priority, its marginal level trading L, and
-    /// each level rounds once, as its orders' claims pay (AuctionClearing.outcome): asks are walked from the
-    /// lowest tick up to their marginal tick, bids from the highest down to theirs. A side that filled
-    /// nothing has L = 0 at its marginal tick, so it adds nothing. A zone that exports nets more than its own
-    /// buyers pay, so only the market's totals give the surplus.
-    function _addFillValues(uint256[4] memory totals, uint256[] memory levels, ZoneClearing memory r, uint256 pricePerKWh, uint256 feeBps)
+    /// @dev The bids, from the highest tick down; what they pay, each level rounded up to a base unit
+    /// (OrderMath.ceilMilli).
+    function _fillBids(uint256[] memory levels, uint256 filledWh, uint256 pricePerKWh, uint256 paid)
         private
         pure
+        returns (uint256 tick, uint256 rationedWh, uint256 levelWh, uint256)
     {
-        (uint256 bidTick, uint256 bidRationedWh, uint256 askTick, uint256 askRationedWh) =
-            (r.bidMarginalTick, r.bidRationedWh, r.askMarginalTick, r.askRationedWh);
-        (uint256 boughtWh, uint256 paid, uint256 soldWh, uint256 netted) = (0, 0, 0, 0);
-        // slither-disable-next-line assembly: one walk per side over the zone's levels, once per zone of a clearing
+        uint256 reachedWh = 0;
+        // slither-disable-next-line assembly: the hot loop, once per filled tick of every zone
         assembly ("memory-safe") {
             let first := add(levels, 0x20)
-            let end := add(first, shl(5, mload(levels)))
-            for { let at := first } lt(at, end) { at := add(at, 0x20) } {
+            for { let at := add(levels, shl(5, mload(levels))) } iszero(lt(at, first)) { at := sub(at, 0x20) } {
                 let word := mload(at)
-                let tick := and(word, 0xff)
-                if gt(tick, askTick) { break }
-                let askWh := shr(FIELD_SHIFT, shl(ASK_TO_TOP, word))
-                if eq(tick, askTick) { askWh := askRationedWh }
-                soldWh := add(soldWh, askWh)
-                // The fee is taken from the rounded gross, as the asks' claims pay it.
-                // slither-disable-next-line divide-before-multiply: that rounding is the claims' own
-                let gross := div(mul(askWh, pricePerKWh), WH_PER_KWH)
-                netted := add(netted, sub(gross, div(mul(gross, feeBps), BPS)))
-            }
-            for { let at := end } gt(at, first) {} {
-                at := sub(at, 0x20)
-                let word := mload(at)
-                let tick := and(word, 0xff)
-                if lt(tick, bidTick) { break }
-                let bidWh := shr(FIELD_SHIFT, shl(BID_TO_TOP, word))
-                if eq(tick, bidTick) { bidWh := bidRationedWh }
-                boughtWh := add(boughtWh, bidWh)
-                // What the bid pays, rounded up to a base unit (OrderMath.ceilMilli).
-                paid := add(paid, div(add(mul(bidWh, pricePerKWh), sub(WH_PER_KWH, 1)), WH_PER_KWH))
+                let sideWh := shr(FIELD_SHIFT, shl(BID_TO_TOP, word))
+                let wh := sideWh
+                let last := and(iszero(lt(add(reachedWh, sideWh), filledWh)), iszero(iszero(sideWh)))
+                if last { wh := sub(filledWh, reachedWh) }
+                paid := add(paid, div(add(mul(wh, pricePerKWh), sub(WH_PER_KWH, 1)), WH_PER_KWH))
+                if last {
+                    tick := and(word, 0xff)
+                    rationedWh := wh
+                    levelWh := sideWh
+                    break
+                }
+                reachedWh := add(reachedWh, sideWh)
             }
         }
-        totals[0] += boughtWh;
-        totals[1] += paid;
-        totals[2] += soldWh;
-        totals[3] += netted;
+        return (tick, rationedWh, levelWh, paid);
     }
+
+    /// @dev The asks, from the lowest tick up; what they net, the fee at `feeBps` taken from each level's
+    /// rounded gross.
+    function _fillAsks(uint256[] memory levels, uint256 filledWh, uint256 pricePerKWh, uint256 feeBps, uint256 netted)
+        private
+        pure
+        returns (uint256 tick, uint256 rationedWh, uint256 levelWh, uint256)
+    {
+        uint256 reachedWh = 0;
+        // slither-disable-next-line assembly: the hot loop, once per filled tick of every zone
+        assembly ("memory-safe") {
+            for { let at := add(levels, 0x20) } 1 { at := add(at, 0x20) } {
+                let word := mload(at)
+                let sideWh := shr(ASK_SHIFT, word)
+                let wh := sideWh
+                let last := and(iszero(lt(add(reachedWh, sideWh), filledWh)), iszero(iszero(sideWh)))
+                if last { wh := sub(filledWh, reachedWh) }
+                // slither-disable-next-line divide-before-multiply: the fee is taken from the rounded gross, as the asks' claims pay it
+                let gross := div(mul(wh, pricePerKWh), WH_PER_KWH)
+                netted := add(netted, sub(gross, div(mul(gross, feeBps), BPS)))
+                if last {
+                    tick := and(word, 0xff)
+                    rationedWh := wh
+                    levelWh := sideWh
+                    break
+                }
+                reachedWh := add(reachedWh, sideWh)
+            }
+        }
+        return (tick, rationedWh, levelWh, netted);
+    }
+
+    // ---- What a market comes to ----
 
     /// @notice What a market's sums come to: the bus tick, Wh bought and sold, the surplus buyers pay beyond
     /// what sellers net and the congestion rent (in ticks × Wh, and in PaymentToken base units at the grid's
@@ -530,17 +527,6 @@ library CoupledClearing {
     }
 
     // ---- Small helpers ----
-
-    /// @dev The volume of a zone's bids in all.
-    function bidsWh(uint256[] memory levels) internal pure returns (uint256 bidWh) {
-        // slither-disable-next-line assembly: the hot loop, once per occupied tick of every zone
-        assembly ("memory-safe") {
-            let at := add(levels, 0x20)
-            for { let end := add(at, shl(5, mload(levels))) } lt(at, end) { at := add(at, 0x20) } {
-                bidWh := add(bidWh, shr(FIELD_SHIFT, shl(BID_TO_TOP, mload(at))))
-            }
-        }
-    }
 
     /// @dev A zone's net export as orders of unlimited price: the bus buys an export, sells an import.
     function _flowOrders(int256 exportWh) private pure returns (uint256 demandWh, uint256 supplyWh) {
