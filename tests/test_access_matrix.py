@@ -165,6 +165,7 @@ ACCESS_ERRORS = {
     "NotCreditor",  # EnergyVault.creditArrived: only a registered market or a CREDITOR_ROLE holder books arrivals
     "NotMeterRegistry",  # EnergyAuction.recordMetered: only the meter registry reports metered energy
     "NotAuction",  # MarketZones.recordClearing: only its auction records a clearing
+    "NotSteppedClearing",  # MarketZones.beginSteps: only its SteppedClearing begins a market's steps
     "NotRegionOperator",  # MarketZones.setLinkLimits: only the region's own operator
     "MeterUnknown",  # SmartMeter.submitReading: the caller is not a registered meter
     "NotAssetController",

@@ -79,6 +79,7 @@ contract SteppedClearing is ISteppedClearing {
     // ---- Steps ----
 
     /// @inheritdoc ISteppedClearing
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events: the calls before the writes go to the market's own MarketZones (fixed at construction: beginSteps, a view of limits) and its auction's views
     function step(uint256 period, uint256 maxTicks) external returns (bool finished) {
         Run memory run = _runs[period];
         if (run.stage == Stage.FINISHED) revert StepsFinished(period);
@@ -96,6 +97,7 @@ contract SteppedClearing is ISteppedClearing {
 
     /// @dev Starts a market's run once its books can no longer change, and freezes the limits of its zones'
     /// links as they are now: the run's inputs are all fixed at its first step.
+    // slither-disable-next-line reentrancy-benign: MarketZones is fixed at construction; beginSteps only marks the run begun
     function _begin(uint256 period) private returns (Run memory run) {
         uint256 opensAt = IMeteredMarket(_auction).clearingTime(period);
         if (block.timestamp < opensAt) revert StepsNotOpen(period, opensAt);

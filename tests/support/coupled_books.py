@@ -234,6 +234,18 @@ def check_against_lp(zones: list[Zone], orders: list[ZonedOrder], n_ticks: int, 
             assert dual <= bus_dual + slack
 
 
+def check_clearing(zones: list[Zone], orders: list[ZonedOrder], n_ticks: int, result: CoupledClearing, name: str) -> None:
+    """Every check a clearing must pass, its book named in the failure: constraints, competitive prices,
+    money and the linear program."""
+    try:
+        check_constraints(zones, orders, n_ticks, result)
+        check_competitive_prices(zones, orders, n_ticks, result)
+        check_money(zones, orders, result)
+        check_against_lp(zones, orders, n_ticks, result)
+    except AssertionError as error:
+        raise AssertionError(f"{name}: {zones} {orders} -> {result}") from error
+
+
 def random_book(rng: random.Random, n_zones: int, n_ticks: int) -> tuple[list[Zone], list[ZonedOrder]]:
     """Zones with limits of None, 0 or a few Wh; each empty, all bids, all asks or mixed; amounts that often tie."""
     zones = [Zone(10 + z, rng.choice([None, 0, rng.randint(1, 40)]), rng.choice([None, 0, rng.randint(1, 40)])) for z in range(n_zones)]

@@ -70,12 +70,10 @@ library CoupledClearing {
     /// @notice A link limit meaning "no limit".
     int256 internal constant UNLIMITED = type(int256).max;
 
-    uint256 private constant BID_SHIFT = 8;
     uint256 private constant ASK_SHIFT = 72;
     // The assembly loops take a field by shifting it to the top of the word and back down: two shifts by
     // small numbers, where a 64-bit mask would be a constant the optimizer computes at every use.
     uint256 private constant BID_TO_TOP = 184; // 256 - 72: a bid's highest bit (71) to bit 255
-    uint256 private constant ASK_TO_TOP = 120; // 256 - 136: an ask's highest bit (135) to bit 255
     uint256 private constant FIELD_SHIFT = 192; // 256 - 64: the field back down to bit 0
     // OrderMath's units, as numbers the assembly that values a zone's fills can read.
     uint256 private constant WH_PER_KWH = 1000;
