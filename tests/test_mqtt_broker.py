@@ -129,16 +129,19 @@ def test_acl_text_grants_each_meter_its_own_topics_and_the_gateway_all_readings(
         "topic read energy-grid/5/meters/+/readings\n"
         "topic write energy-grid/5/meters/+/accepted\n"
         "topic write energy-grid/5/meters/+/rejected\n"
+        "topic write energy-grid/5/clock\n"
         "\n"
-        "# A meter publishes its own readings only, and reads only its own topics.\n"
+        "# A meter publishes its own readings only, and reads only its own topics and the chain's clock.\n"
         "user 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65\n"
         "topic write energy-grid/5/meters/0x15d34aaf54267db7d7c367839aaf71a00a2c6a65/readings\n"
         "topic read energy-grid/5/meters/0x15d34aaf54267db7d7c367839aaf71a00a2c6a65/#\n"
+        "topic read energy-grid/5/clock\n"
         "\n"
-        "# A meter publishes its own readings only, and reads only its own topics.\n"
+        "# A meter publishes its own readings only, and reads only its own topics and the chain's clock.\n"
         "user 0x90F79bf6EB2c4f870365E785982E1f101E93b906\n"
         "topic write energy-grid/5/meters/0x90f79bf6eb2c4f870365e785982e1f101e93b906/readings\n"
         "topic read energy-grid/5/meters/0x90f79bf6eb2c4f870365e785982e1f101e93b906/#\n"
+        "topic read energy-grid/5/clock\n"
     )
 
 
@@ -150,6 +153,7 @@ def test_acl_text_grants_a_fleet_user_every_meters_readings_and_answers():
         "topic write energy-grid/5/meters/+/readings",
         "topic read energy-grid/5/meters/+/accepted",
         "topic read energy-grid/5/meters/+/rejected",
+        "topic read energy-grid/5/clock",
     ]
     with pytest.raises(BrokerConfigError, match="must differ"):
         acl_text(5, [MQTT_METERS[0]], "gateway", fleet_user="gateway")
@@ -157,7 +161,8 @@ def test_acl_text_grants_a_fleet_user_every_meters_readings_and_answers():
 
 def test_acl_text_grants_a_monitor_user_every_meters_topics_to_read_only():
     text = acl_text(5, [MQTT_METERS[0]], "gateway", fleet_user="fleet", monitor_user="monitor")
-    assert text.split("\n\n")[2].splitlines()[1:] == ["user monitor", "topic read energy-grid/5/meters/+/#"]
+    monitor_block = text.split("\n\n")[2]
+    assert monitor_block.splitlines()[1:] == ["user monitor", "topic read energy-grid/5/meters/+/#", "topic read energy-grid/5/clock"]
     with pytest.raises(BrokerConfigError, match="must differ"):
         acl_text(5, [MQTT_METERS[0]], "gateway", monitor_user="gateway")
 

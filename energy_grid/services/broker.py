@@ -12,6 +12,8 @@ can only ever speak for itself:
 - a meter may publish only its own `readings` and read only its own topics (`<address>/#`);
 - the gateway user may read every meter's `readings` and publish every meter's `accepted` and
   `rejected`, and nothing else;
+- the gateway alone publishes the chain's clock (`energy-grid/<chainId>/clock`, retained), which
+  every other user may read;
 - a fleet user, when there is one, publishes readings for every meter and reads every answer: a
   head-end system that relays many meters' signed readings, or the local virtual meters. It still
   cannot forge a reading, since each carries its meter's own signature.
@@ -33,7 +35,7 @@ from pathlib import Path
 from eth_utils import is_address, is_checksum_address, is_checksum_formatted_address, to_checksum_address
 
 from energy_grid.chain.errors import GridError
-from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES
+from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES, clock_topic
 
 TOPIC_ROOT = "energy-grid"
 # Debian installs the broker in /usr/sbin, which is not on an ordinary user's PATH.
@@ -86,6 +88,7 @@ def acl_text(
         f"topic read {_topic(chain_id, '+', 'readings')}",
         f"topic write {_topic(chain_id, '+', 'accepted')}",
         f"topic write {_topic(chain_id, '+', 'rejected')}",
+        f"topic write {clock_topic(chain_id)}",
     ]
     if fleet_user is not None:
         lines += [
@@ -95,6 +98,7 @@ def acl_text(
             f"topic write {_topic(chain_id, '+', 'readings')}",
             f"topic read {_topic(chain_id, '+', 'accepted')}",
             f"topic read {_topic(chain_id, '+', 'rejected')}",
+            f"topic read {clock_topic(chain_id)}",
         ]
     if monitor_user is not None:
         lines += [
@@ -102,16 +106,24 @@ def acl_text(
             "# A monitor watches every meter's readings and answers and publishes nothing.",
             f"user {monitor_user}",
             f"topic read {_topic(chain_id, '+', '#')}",
+            f"topic read {clock_topic(chain_id)}",
         ]
     for user in meter_users:
-        lines += [
-            "",
-            "# A meter publishes its own readings only, and reads only its own topics.",
-            f"user {user}",
-            f"topic write {_topic(chain_id, user.lower(), 'readings')}",
-            f"topic read {_topic(chain_id, user.lower(), '#')}",
-        ]
+        lines += ["", *meter_acl_block(chain_id, user)]
     return "\n".join(lines) + "\n"
+
+
+def meter_acl_block(chain_id: int, meter: str) -> list[str]:
+    """One meter's lines of the ACL file: its user (the checksum address) may publish its own
+    readings, read its own topics and read the chain's clock."""
+    user = _meter_user(meter)
+    return [
+        "# A meter publishes its own readings only, and reads only its own topics and the chain's clock.",
+        f"user {user}",
+        f"topic write {_topic(chain_id, user.lower(), 'readings')}",
+        f"topic read {_topic(chain_id, user.lower(), '#')}",
+        f"topic read {clock_topic(chain_id)}",
+    ]
 
 
 def mosquitto_config(

@@ -95,6 +95,12 @@ def answer_topic(chain_id: int, meter: str, accepted: bool) -> str:
     return f"{TOPIC_ROOT}/{chain_id}/meters/{meter.lower()}/{'accepted' if accepted else 'rejected'}"
 
 
+def clock_topic(chain_id: int) -> str:
+    """The gateway's retained message of the chain's clock: a meter whose own clock is not the
+    chain's (a local chain runs faster than the wall) stamps its readings by it."""
+    return f"{TOPIC_ROOT}/{chain_id}/clock"
+
+
 def readings_subscription(chain_id: int) -> str:
     """The gateway's subscription: every meter's readings on this chain."""
     return f"{TOPIC_ROOT}/{chain_id}/meters/+/readings"
