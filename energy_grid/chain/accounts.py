@@ -73,6 +73,25 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
     return account
 
 
+def create_keystore(path: Path, password: str) -> LocalAccount:
+    """A new random key, written to `path` as an encrypted keystore readable by its owner only from
+    the first byte on. A file already at `path` is never replaced: the key in it may be the only
+    copy (AccountError)."""
+    account: LocalAccount = Account.create()
+    content = json.dumps(Account.encrypt(account.key, password)) + "\n"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        raise AccountError(f"{path} exists already: a new key is never written over a file that may hold the only copy of one.") from None
+    except OSError as err:
+        raise AccountError(f"Cannot write the keystore {path}: {err.strerror}.") from None
+    with os.fdopen(descriptor, "w") as file:
+        file.write(content)
+        file.flush()
+        os.fsync(file.fileno())
+    return account
+
+
 def unlock_keystore(
     path: Path, environ: Mapping[str, str], password_prompt: Callable[[], str] | None, what: str = "keystore"
 ) -> LocalAccount:
@@ -141,6 +160,7 @@ __all__ = [
     "AccountSource",
     "DevAccountRefused",
     "account_from_private_key",
+    "create_keystore",
     "dev_account",
     "load_account",
     "load_keystore",

@@ -4,24 +4,30 @@ community's virtual meters, energy_grid.services.virtual_meters)."""
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from energy_grid.chain.accounts import KEYSTORE_PASSWORD_ENV
 from energy_grid.chain.client import MeterReading
-from energy_grid.cli.output import Column, emit, kwh_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.output import Column, emit, emit_json, kwh_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.records import record
-from energy_grid.cli.session import CliError, Session, pass_session
+from energy_grid.cli.session import CliError, Session, SetUpError, pass_session
 from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.services.broker import BrokerConfigError
 from energy_grid.services.ingest import ingest_csv
-from energy_grid.services.mqtt import BROKER_PASSWORD_ENV, DEFAULT_BROKER
+from energy_grid.services.mqtt import BROKER_PASSWORD_ENV, DEFAULT_BROKER, BrokerSettings
+from energy_grid.services.provisioning import AGENT_KEYSTORE, AgentConfig, path_from, write_agent_config
 from energy_grid.signing.readings import DEADLINE_MARGIN_S
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of 900 s intervals
 MAX_GATEWAY_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE
+BROKER_PASSWORD_BYTES = 24  # a meter's broker password: 32 characters of URL-safe base64
 
 
 @click.group()
@@ -29,13 +35,30 @@ def meters() -> None:
     """Register meters, submit and ingest readings, read a meter's load profile."""
 
 
+def registration_options(command: Any) -> Any:
+    """The options of a meter's registration, shared by `meters register` and `meters provision`."""
+    options = [
+        click.option("--owner", type=ADDRESS, required=True, help="Receives the meter's minted EnergyToken."),
+        click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), required=True, help="Grid region id."),
+        click.option(
+            "--consumption-register-wh", type=click.IntRange(min=0), default=None,
+            help="Import register read at installation; without both registers the first reading sets the baseline.",
+        ),
+        click.option("--production-register-wh", type=click.IntRange(min=0), default=None, help="Export register read at installation."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def check_registers(consumption_register_wh: int | None, production_register_wh: int | None) -> None:
+    if (consumption_register_wh is None) != (production_register_wh is None):
+        raise click.UsageError("Give both installation registers (--consumption-register-wh and --production-register-wh) or neither.")
+
+
 @meters.command("register")
 @click.argument("meter", type=ADDRESS)
-@click.option("--owner", type=ADDRESS, required=True, help="Receives the meter's minted EnergyToken.")
-@click.option("--region", "region_id", type=click.IntRange(0, 2**32 - 1), required=True, help="Grid region id.")
-@click.option("--consumption-register-wh", type=click.IntRange(min=0), default=None,
-              help="Import register read at installation; without both registers the first reading sets the baseline.")
-@click.option("--production-register-wh", type=click.IntRange(min=0), default=None, help="Export register read at installation.")
+@registration_options
 @pass_session
 def register(
     session: Session,
@@ -46,9 +69,8 @@ def register(
     production_register_wh: int | None,
 ) -> None:
     """Register METER (its device key's address). The grid operator (OPERATOR_ROLE) only."""
+    check_registers(consumption_register_wh, production_register_wh)
     smart_meter = session.client.smart_meter
-    if (consumption_register_wh is None) != (production_register_wh is None):
-        raise click.UsageError("Give both installation registers (--consumption-register-wh and --production-register-wh) or neither.")
     smart_meter.register_meter(session.signer, meter, owner, region_id, consumption_register_wh, production_register_wh)
     info = {"meter": meter, **record(smart_meter.get_meter(meter))}
     emit(session.json_output, info, record_table(info, {"last_reading_at": time_fmt}, title=f"Meter {meter} registered"))
@@ -231,3 +253,219 @@ def emulate(
         )
     except ServiceError as err:
         raise CliError(str(err)) from None
+
+
+RELOADS = ("systemd", "live", "none")
+
+
+@meters.command("provision")
+@registration_options
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"The meter's device key, an encrypted keystore: taken when the file exists, else a new key is made there "
+                   f"(password from {KEYSTORE_PASSWORD_ENV}, else a prompt). Default: {AGENT_KEYSTORE} beside --out.")
+@click.option("--meter", type=ADDRESS, default=None,
+              help="The device key's address when the key stays on the device: no key is made, and --key-file names "
+                   "where the device keeps its keystore.")
+@click.option("--broker", default=None,
+              help=f"The broker the meter connects to, HOST:PORT; default the live folder's, else {DEFAULT_BROKER}.")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="mosquitto's password file; default the live folder's.")
+@click.option("--acl-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="mosquitto's ACL file; default the live folder's.")
+@click.option("--live-folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The run folder of `make live` (.live): its broker's files, address and process.")
+@click.option("--reload", "reload_with", type=click.Choice(RELOADS), default=None,
+              help="How the broker reads the changed files: `systemctl reload mosquitto` (Debian's broker), SIGHUP to the "
+                   "live folder's mosquitto, or not at all. Default: live with --live-folder, else systemd.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the meter agent's configuration to this file; a [source] table it holds is kept.")
+@pass_session
+def provision(
+    session: Session,
+    owner: str,
+    region_id: int,
+    consumption_register_wh: int | None,
+    production_register_wh: int | None,
+    key_file: Path | None,
+    meter: str | None,
+    broker: str | None,
+    password_file: Path | None,
+    acl_file: Path | None,
+    live_folder: Path | None,
+    reload_with: str | None,
+    out: Path | None,
+) -> None:
+    """Connect a household's meter in one step: its device key, its registration for OWNER (the grid
+    operator signs), its broker user and ACL block added beside the others, a reload of the broker, and
+    the meter agent's configuration, printed (and written with --out). Safe to run again: what is
+    done already is left as it is. Steps are reported on stderr; stdout is the configuration."""
+    check_registers(consumption_register_wh, production_register_wh)
+    broker_files = _broker_files(password_file, acl_file, live_folder)
+    reload_with = reload_with or ("live" if live_folder is not None else "systemd")
+    if reload_with == "live" and live_folder is None:
+        raise click.UsageError("--reload live needs --live-folder: the run folder whose mosquitto reads the files.")
+    if broker is None:
+        broker = _live_broker_address(live_folder) if live_folder is not None else DEFAULT_BROKER
+    try:
+        BrokerSettings.parse(broker, None, None)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--broker") from None
+    config_folder = out.parent if out is not None else Path(".")
+    key_path = key_file if key_file is not None else config_folder / AGENT_KEYSTORE
+    result: dict[str, Any] = {"owner": owner, "region_id": region_id, "key_file": str(key_path)}
+
+    meter, result["key"] = _device_key(key_path, meter)
+    result["meter"] = meter
+    result["registration"] = _register_for_owner(session, meter, owner, region_id, consumption_register_wh, production_register_wh)
+    try:
+        result["broker_user"], result["acl"] = _add_to_broker(session.chain_id, meter, *broker_files)
+        changed = result["broker_user"] != "kept" or result["acl"] == "added"
+        smart_meter = session.client.smart_meter.address
+        config = AgentConfig(session.chain_id, smart_meter, meter, path_from(config_folder, key_path), broker)
+        if out is not None:
+            written = write_agent_config(out, config)
+            _say(f"{'Wrote' if written else 'Left unchanged'} the meter agent's configuration {out}.")
+        result["reload"] = _reload_broker(reload_with, live_folder) if changed else "none needed"
+    except BrokerConfigError as err:
+        raise SetUpError(f"The broker's files: {err}.") from None
+    text = out.read_text() if out is not None else config.text()
+    if session.json_output:
+        emit_json({**result, "config_file": None if out is None else str(out), "config": text})
+    else:
+        click.echo(text, nl=False)
+
+
+def _say(line: str) -> None:
+    """One step of `meters provision`, on stderr: stdout is the configuration."""
+    click.echo(line, err=True)
+
+
+def _broker_files(password_file: Path | None, acl_file: Path | None, live_folder: Path | None) -> tuple[Path, Path]:
+    """The broker's password and ACL files: as given, else the live folder's; each must exist."""
+    if live_folder is not None:
+        from energy_grid.live.stack import RunFolder  # noqa: PLC0415 - the live stack loads for this option only
+
+        folder = RunFolder(live_folder)
+        password_file, acl_file = password_file or folder.password_file, acl_file or folder.acl_file
+    if password_file is None or acl_file is None:
+        raise click.UsageError("Give the broker's --password-file and --acl-file, or the --live-folder that holds them.")
+    for path, what in ((password_file, "password file"), (acl_file, "ACL file")):
+        if not path.is_file():
+            raise SetUpError(
+                f"There is no broker {what} at {path}: write the broker's access files first (docs/deployment.md, "
+                "The broker), or start the live community (`energy-grid live up`)."
+            )
+    return password_file, acl_file
+
+
+def _live_broker_address(live_folder: Path) -> str:
+    """HOST:PORT of the live folder's broker, from the listener of the mosquitto.conf `live up` wrote."""
+    from energy_grid.live.stack import RunFolder  # noqa: PLC0415 - the live stack loads for this option only
+
+    conf = RunFolder(live_folder).mosquitto_conf
+    lines = conf.read_text().splitlines() if conf.is_file() else []
+    for line in lines:
+        match line.split():
+            case ["listener", port, host]:
+                return f"{host}:{port}"
+    raise SetUpError(
+        f"No live broker was written to {live_folder} (no listener in {conf}): start it with `energy-grid live up`, or give --broker."
+    )
+
+
+def _device_key(key_path: Path, meter: str | None) -> tuple[str, str]:
+    """The meter's address and what was done for its key: the keystore at `key_path` taken, a new one
+    made there, or (with `meter` and no file) none, the key staying on the device."""
+    from energy_grid.chain.accounts import AccountError, create_keystore, unlock_keystore  # noqa: PLC0415
+
+    try:
+        if key_path.exists():
+            device = unlock_keystore(key_path, os.environ, _key_password_prompt(confirm=False), what="meter key")
+            if meter is not None and meter != device.address:
+                raise click.UsageError(f"{key_path} holds the key of {device.address}, not of --meter {meter}.")
+            _say(f"Took the meter key {device.address} from {key_path}.")
+            return str(device.address), "taken"
+        if meter is not None:
+            _say(f"No key made: the device keeps the key of {meter}; its keystore goes to {key_path} beside the configuration.")
+            return meter, "on the device"
+        password = os.environ.get(KEYSTORE_PASSWORD_ENV) or _key_password_prompt(confirm=True)()
+        device = create_keystore(key_path, password)
+    except AccountError as err:
+        raise SetUpError(str(err)) from None
+    _say(f"Made the meter key {device.address} in {key_path}: readable by you only, its password the agent's {KEYSTORE_PASSWORD_ENV}.")
+    return str(device.address), "created"
+
+
+def _key_password_prompt(confirm: bool) -> Callable[[], str]:
+    def prompt() -> str:
+        password: str = click.prompt("Password of the meter key", hide_input=True, confirmation_prompt=confirm, err=True)
+        return password
+
+    return prompt
+
+
+def _register_for_owner(
+    session: Session, meter: str, owner: str, region_id: int, consumption_register_wh: int | None, production_register_wh: int | None
+) -> str:
+    """Registers the meter for `owner` unless SmartMeter has it so already; a meter registered to
+    another owner or in another region is refused (exit 1), as SmartMeter would refuse registering it."""
+    smart_meter = session.client.smart_meter
+    info = smart_meter.find_meter(meter)
+    if info is None:
+        smart_meter.register_meter(session.signer, meter, owner, region_id, consumption_register_wh, production_register_wh)
+        _say(f"Registered meter {meter} for {owner} in region {region_id}.")
+        return "registered"
+    if info.owner != owner or info.region_id != region_id:
+        raise CliError(
+            f"Meter {meter} is registered to {info.owner} in region {info.region_id}, not to {owner} in region {region_id}: "
+            "a meter is registered once, so nothing was changed (check the key file, or --owner and --region)."
+        )
+    state = "" if info.active else " (deactivated: its readings count again once the operator reactivates it)"
+    _say(f"Meter {meter} is registered to {owner} in region {region_id} already{state}: nothing sent.")
+    return "already registered"
+
+
+def _add_to_broker(chain_id: int, meter: str, password_file: Path, acl_file: Path) -> tuple[str, str]:
+    """The meter's broker user (its password new, from ENERGY_GRID_BROKER_PASSWORD, or kept) and ACL
+    block (added, or there already) in the broker's files, every other user left as it was."""
+    from energy_grid.services.broker import add_broker_user, add_meter_to_acl, broker_users  # noqa: PLC0415
+
+    given = os.environ.get(BROKER_PASSWORD_ENV) or None
+    if given is None and meter in broker_users(password_file):
+        _say(f"Broker user {meter} is in {password_file} already: its password is kept (set {BROKER_PASSWORD_ENV} to change it).")
+        user = "kept"
+    else:
+        password = given or secrets.token_urlsafe(BROKER_PASSWORD_BYTES)
+        add_broker_user(password_file, meter, password)
+        if given is None:
+            _say(f"Added broker user {meter} to {password_file}. Its password, shown this once: {password}")
+            _say(f"(the meter agent reads it from {BROKER_PASSWORD_ENV})")
+            user = "added"
+        else:
+            _say(f"Broker user {meter} in {password_file} has the password of {BROKER_PASSWORD_ENV}.")
+            user = "password set"
+    added = add_meter_to_acl(acl_file, chain_id, meter)
+    _say(f"{'Added' if added else 'Found'} the meter's block in {acl_file}: it publishes its own readings, reads its topics and the clock.")
+    return user, "added" if added else "present"
+
+
+def _reload_broker(reload_with: str, live_folder: Path | None) -> str:
+    """Has the broker read its changed files again, as `reload_with` says; what was done, in words."""
+    from energy_grid.services.broker import reload_broker, reload_system_broker  # noqa: PLC0415
+
+    if reload_with == "none":
+        _say("Broker not reloaded (--reload none): it reads the new files at its next reload or start.")
+        return "not reloaded"
+    if reload_with == "systemd":
+        reload_system_broker()
+        _say("Reloaded the broker: `systemctl reload mosquitto` (its clients stay connected).")
+        return "systemctl reload mosquitto"
+    from energy_grid.live.stack import BROKER_PROGRAM, RunFolder, program_pid  # noqa: PLC0415
+
+    assert live_folder is not None  # --reload live is refused without it
+    pid = program_pid(RunFolder(live_folder), BROKER_PROGRAM)
+    if pid is None:
+        raise SetUpError(f"No broker runs in {live_folder}: the files are written, and it reads them when it starts (`live up`).")
+    reload_broker(pid)
+    _say(f"Reloaded the live broker (SIGHUP to mosquitto, pid {pid}; its clients stay connected).")
+    return f"SIGHUP to pid {pid}"

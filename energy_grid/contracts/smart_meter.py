@@ -21,7 +21,7 @@ from energy_grid.contracts.base import (
     require_amount,
 )
 from energy_grid.contracts.structs import IntervalRecord, MeterInfo, MeterReading, StandingOrder
-from energy_grid.chain.errors import ManifestError
+from energy_grid.chain.errors import ContractRevertError, ManifestError
 from energy_grid.signing.readings import SignedReading
 from energy_grid.signing.vault import StandingLimits, standing_order_typed_data
 from energy_grid.domain.units import ZERO_ADDRESS
@@ -291,6 +291,15 @@ class SmartMeter(ContractClient):
 
     def get_meter(self, meter: str) -> MeterInfo:
         return decode_struct(MeterInfo, self._call("getMeter", meter))
+
+    def find_meter(self, meter: str) -> MeterInfo | None:
+        """The meter's record; None for a meter never registered (getMeter's MeterUnknown)."""
+        try:
+            return self.get_meter(meter)
+        except ContractRevertError as err:
+            if err.error_name == "MeterUnknown":
+                return None
+            raise
 
     def latest_reading(self, meter: str) -> MeterReading:
         return decode_struct(MeterReading, self._call("getLatestReading", meter, signature="getLatestReading(address)"))

@@ -21,6 +21,11 @@ can only ever speak for itself:
 Anything the ACL file does not grant, mosquitto refuses. The password file holds salted hashes that
 mosquitto's own `mosquitto_passwd` writes (Debian's `mosquitto` package; `make broker` installs it).
 `mosquitto_config` writes the broker's own configuration around those two files.
+
+`write_password_file` and `acl_text` write the files anew, for a new broker; `add_broker_user` and
+`add_meter_to_acl` add one meter to files a running broker reads, leaving every other user as it
+was, and `reload_broker` (SIGHUP) or `reload_system_broker` (`systemctl reload`) has the broker read
+them again without dropping a connection.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import stat
 import subprocess
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from eth_utils import is_address, is_checksum_address, is_checksum_formatted_address, to_checksum_address
@@ -45,6 +53,10 @@ SYSTEM_PROGRAM_DIRS = ("/usr/sbin", "/usr/bin")
 MAX_INFLIGHT_MESSAGES = 1_000
 MAX_QUEUED_MESSAGES = 1_000_000  # a day of 10,000 meters' readings, about 300 MB at most
 USER_NAME = re.compile(r"[A-Za-z0-9_.@-]+")
+# Debian's packaged broker runs as this systemd unit.
+SYSTEM_BROKER_UNIT = "mosquitto"
+# An ACL file's `user` and `pattern` lines each begin the grants that follow them.
+ACL_SECTION_STARTS = ("user ", "pattern ")
 
 
 class BrokerConfigError(GridError):
@@ -182,6 +194,114 @@ def write_password_file(path: Path, users: Mapping[str, str]) -> None:
         done = subprocess.run([program, "-b", str(path), user, password], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise BrokerConfigError(f"mosquitto_passwd could not add {user} to {path}: {done.stderr.strip() or done.stdout.strip()}")
+
+
+def add_broker_user(path: Path, user: str, password: str) -> None:
+    """Gives `user` the password `password` in the existing mosquitto password file `path`: its line
+    is replaced where it stands (`mosquitto_passwd -b` updates a user in place) or added at the end,
+    and every other user's line stays as it was. The file is replaced in one step, with its mode and
+    owner, so a broker reloading meanwhile reads the old file or the new one, never half of one. The
+    password passes on mosquitto_passwd's command line, as for write_password_file."""
+    _check_user_name(user)
+    program = mosquitto_program("mosquitto_passwd")
+    current = _read_existing(path, "password file")
+
+    def change(copy: Path) -> None:
+        copy.write_bytes(current)
+        done = subprocess.run([program, "-b", str(copy), user, password], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise BrokerConfigError(f"mosquitto_passwd could not add {user} to {path}: {done.stderr.strip() or done.stdout.strip()}")
+
+    _replace_file(path, change)
+
+
+def broker_users(path: Path) -> list[str]:
+    """The users of the mosquitto password file `path`, in its order."""
+    lines = _read_existing(path, "password file").decode().splitlines()
+    return [line.split(":", 1)[0] for line in lines if line.strip() and not line.startswith("#")]
+
+
+def add_meter_to_acl(path: Path, chain_id: int, meter: str) -> bool:
+    """Appends the meter's block (`meter_acl_block`) to the existing ACL file `path`, which is
+    replaced in one step with its mode and owner; every byte already there stays. Returns False,
+    leaving the file untouched, when the meter has that block there already. A meter whose user has
+    other grants there (another chain's, or lines written by hand) is refused: those lines are the
+    operator's to mend, not this function's to guess."""
+    block = meter_acl_block(chain_id, meter)
+    user_line, grants = block[1], block[2:]
+    current = _read_existing(path, "ACL file")
+    lines = [line.strip() for line in current.decode("utf-8", errors="replace").splitlines()]
+    if user_line in lines:
+        if _acl_section(lines, user_line) == grants:
+            return False
+        raise BrokerConfigError(
+            f"{path} already grants {user_line.removeprefix('user ')} other topics than its block of chain {chain_id}: "
+            "correct or remove its lines there, then run again"
+        )
+    separator = b"" if not current else b"\n" if current.endswith(b"\n") else b"\n\n"
+    addition = ("\n".join(block) + "\n").encode()
+    _replace_file(path, lambda copy: copy.write_bytes(current + separator + addition))
+    return True
+
+
+def reload_broker(pid: int) -> None:
+    """Has the mosquitto of process `pid` read its configuration, password and ACL files again
+    (SIGHUP): its clients stay connected."""
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise BrokerConfigError(f"no broker runs as process {pid}") from None
+
+
+def reload_system_broker(unit: str = SYSTEM_BROKER_UNIT) -> None:
+    """Has Debian's packaged mosquitto read its files again: `systemctl reload` of its unit (a
+    SIGHUP, so its clients stay connected)."""
+    systemctl = shutil.which("systemctl")
+    if systemctl is None:
+        raise BrokerConfigError(f"systemctl is not installed here: reload the broker by hand (SIGHUP to the {unit} process)")
+    done = subprocess.run([systemctl, "reload", unit], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        reason = done.stderr.strip() or done.stdout.strip() or f"exit status {done.returncode}"
+        raise BrokerConfigError(f"`systemctl reload {unit}` failed ({reason}): reload the broker by hand")
+
+
+def _acl_section(lines: list[str], user_line: str) -> list[str]:
+    """The grants that follow `user_line` up to the next user or pattern, without comments and blank lines."""
+    following = lines[lines.index(user_line) + 1 :]
+    end = next((i for i, line in enumerate(following) if line.startswith(ACL_SECTION_STARTS)), len(following))
+    return [line for line in following[:end] if line and not line.startswith("#")]
+
+
+def _read_existing(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BrokerConfigError(f"there is no {what} at {path}: write the broker's access files first (docs/deployment.md)") from None
+    except OSError as err:
+        raise BrokerConfigError(f"cannot read the {what} {path}: {err.strerror}") from None
+
+
+def _replace_file(path: Path, write: Callable[[Path], object]) -> None:
+    """Replaces `path` by a file `write` fills, made beside it with its mode and owner, on disk before
+    the rename that puts it in place: a crash leaves the old file or the new one."""
+    before = path.stat()
+    copy: Path | None = None
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # readable by its owner only
+        os.close(descriptor)
+        copy = Path(name)
+        write(copy)
+        os.chmod(copy, stat.S_IMODE(before.st_mode))
+        if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
+            os.chown(copy, before.st_uid, before.st_gid)
+        with copy.open("rb") as written:
+            os.fsync(written.fileno())
+        os.replace(copy, path)
+    except PermissionError as err:
+        raise BrokerConfigError(f"cannot replace {path} with its owner and mode: {err.strerror} (run as its owner or root)") from None
+    finally:
+        if copy is not None:
+            copy.unlink(missing_ok=True)
 
 
 def _topic(chain_id: int, meter_segment: str, leaf: str) -> str:
