@@ -8,24 +8,45 @@ reason code, so a refusal is seen rather than waited for.
 
 from __future__ import annotations
 
+import secrets
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
+from eth_account import Account
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from energy_grid.services.broker import BrokerConfigError, acl_text, meter_topic, mosquitto_program, write_password_file
-from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES
+from energy_grid.services.broker import (
+    BrokerConfigError,
+    acl_text,
+    add_broker_user,
+    add_meter_to_acl,
+    broker_users,
+    meter_acl_block,
+    meter_topic,
+    mosquitto_program,
+    reload_broker,
+    reload_system_broker,
+    write_password_file,
+)
+from energy_grid.services.gateway.messages import MAX_MESSAGE_BYTES, clock_topic
 
 from support.mosquitto import (
+    ACL_FILE_NAME,
     ANSWER_TIMEOUT_SECONDS,
     MQTT_CHAIN_ID,
+    MQTT_FLEET_USER,
     MQTT_GATEWAY_USER,
     MQTT_METERS,
     MQTT_MONITOR_USER,
+    PASSWORD_FILE_NAME,
     Broker,
     Session,
+    access_controlled_broker,
     connected,
 )
 
@@ -196,3 +217,122 @@ def test_the_broker_forwards_no_message_larger_than_a_reading_may_be(mqtt_broker
         device.publish(topic, b"x" * (MAX_MESSAGE_BYTES + 1))
         device.publish(topic, b"y" * MAX_MESSAGE_BYTES)
         assert gateway.next_message().payload == b"y" * MAX_MESSAGE_BYTES
+
+
+# ---- One more meter on a running broker ----
+
+
+def test_a_meter_added_to_a_running_broker_is_admitted_after_a_reload_and_every_other_user_still_is(tmp_path):
+    """The new meter's user and ACL block go into the files a running mosquitto reads; a SIGHUP has it
+    read them again without dropping the gateway's connection (its subscription made before the
+    reload still delivers); everyone admitted before still is, and the new meter speaks for itself only."""
+    meter = Account.create().address
+    password = secrets.token_urlsafe(16)
+    with access_controlled_broker(tmp_path) as broker:
+        password_file, acl_file = tmp_path / PASSWORD_FILE_NAME, tmp_path / ACL_FILE_NAME
+        users_before, acl_before = password_file.read_text().splitlines(), acl_file.read_text()
+        with admitted(broker, MQTT_GATEWAY_USER) as gateway:
+            assert gateway.subscribe(ALL_READINGS) == "Granted QoS 1"
+            with connected(broker, meter, password) as early:
+                assert early.connack.get(timeout=ANSWER_TIMEOUT_SECONDS) == "Not authorized"
+
+            add_broker_user(password_file, meter, password)
+            assert add_meter_to_acl(acl_file, MQTT_CHAIN_ID, meter) is True
+            assert password_file.read_text().splitlines()[:-1] == users_before  # every other user's line, in its place
+            assert password_file.read_text().splitlines()[-1].startswith(f"{meter}:$")
+            assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+            assert acl_file.read_text() == acl_before + "\n" + "\n".join(meter_acl_block(MQTT_CHAIN_ID, meter)) + "\n"
+            reloads = broker.reloads()
+            reload_broker(broker.pid)
+            broker.wait_for_reload(reloads)
+
+            everyone = replace(broker, passwords=broker.passwords | {meter: password})
+            for user in (MQTT_FLEET_USER, MQTT_MONITOR_USER, *MQTT_METERS):
+                with admitted(everyone, user):
+                    pass
+            with admitted(everyone, meter) as device:
+                assert device.subscribe(clock_topic(MQTT_CHAIN_ID)) == "Granted QoS 1"
+                assert gateway.publish(clock_topic(MQTT_CHAIN_ID), b"the chain's clock") == "Success"
+                assert device.next_message().payload == b"the chain's clock"
+                assert device.publish(meter_topic(MQTT_CHAIN_ID, MQTT_METERS[0], "readings"), b"forged reading") == "Not authorized"
+                assert device.publish(meter_topic(MQTT_CHAIN_ID, meter, "readings"), b"own reading") == "Success"
+                # Published after the forged one: had that one been passed on, it would have come first.
+                reading = gateway.next_message()
+                assert (reading.topic, reading.payload) == (meter_topic(MQTT_CHAIN_ID, meter, "readings"), b"own reading")
+                assert gateway.messages.empty()
+
+
+def test_a_users_new_password_replaces_its_line_where_it_stands_and_the_file_keeps_its_mode(tmp_path):
+    path = tmp_path / "passwords"
+    write_password_file(path, {"gateway": "gateway password", MQTT_METERS[0]: "first password", "monitor": "monitor password"})
+    path.chmod(0o640)  # Debian's broker reads the file through its group
+    before = path.read_text().splitlines()
+    add_broker_user(path, MQTT_METERS[0], "second password")
+    after = path.read_text().splitlines()
+    assert broker_users(path) == ["gateway", MQTT_METERS[0], "monitor"]
+    assert (after[0], after[2]) == (before[0], before[2])
+    assert after[1] != before[1] and after[1].startswith(f"{MQTT_METERS[0]}:$")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passwords"]  # no copy left beside it
+
+
+def test_adding_the_same_meter_twice_leaves_the_acl_as_after_once(tmp_path):
+    path = tmp_path / "acl"
+    path.write_text(acl_text(MQTT_CHAIN_ID, [MQTT_METERS[0]], "gateway", fleet_user="fleet").rstrip("\n"))  # no final newline
+    before = path.read_bytes()
+    new_meter = Account.create().address
+    assert add_meter_to_acl(path, MQTT_CHAIN_ID, new_meter.lower()) is True
+    once = path.read_bytes()
+    assert once == before + b"\n\n" + ("\n".join(meter_acl_block(MQTT_CHAIN_ID, new_meter)) + "\n").encode()
+    assert add_meter_to_acl(path, MQTT_CHAIN_ID, new_meter) is False
+    assert add_meter_to_acl(path, MQTT_CHAIN_ID, MQTT_METERS[0]) is False  # acl_text's own block counts as present
+    assert path.read_bytes() == once
+
+
+def test_a_meter_with_other_grants_in_the_acl_is_refused_and_the_file_left_as_it_was(tmp_path):
+    path = tmp_path / "acl"
+    path.write_text(acl_text(MQTT_CHAIN_ID + 1, [MQTT_METERS[0]], "gateway"))  # the meter's block of another chain
+    before = path.read_bytes()
+    with pytest.raises(BrokerConfigError, match=rf"already grants {MQTT_METERS[0]} other topics than its block of chain {MQTT_CHAIN_ID}"):
+        add_meter_to_acl(path, MQTT_CHAIN_ID, MQTT_METERS[0])
+    assert path.read_bytes() == before
+
+
+def test_a_missing_access_file_is_named(tmp_path):
+    with pytest.raises(BrokerConfigError, match=r"there is no password file at .*passwords: write the broker's access files first"):
+        add_broker_user(tmp_path / "passwords", MQTT_METERS[0], "password")
+    with pytest.raises(BrokerConfigError, match=r"there is no ACL file at .*acl: write the broker's access files first"):
+        add_meter_to_acl(tmp_path / "acl", MQTT_CHAIN_ID, MQTT_METERS[0])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reloading_a_broker_that_is_gone_is_refused():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert gone.wait() == 0
+    with pytest.raises(BrokerConfigError, match=rf"^no broker runs as process {gone.pid}$"):
+        reload_broker(gone.pid)
+
+
+def stand_in_systemctl(folder, exit_status: int, answer: str) -> None:
+    """A `systemctl` first on PATH that records its arguments: systemd does not run in the test's
+    container, so what the reload asks of it is checked, not the reload itself."""
+    folder.mkdir()
+    program = folder / "systemctl"
+    program.write_text(f"#!/bin/sh\necho \"$@\" >> {folder}/calls\necho '{answer}' >&2\nexit {exit_status}\n")
+    program.chmod(0o755)
+
+
+def test_the_system_broker_is_reloaded_by_systemctl_and_a_failure_is_named(tmp_path, monkeypatch):
+    stand_in_systemctl(tmp_path / "works", 0, "")
+    monkeypatch.setenv("PATH", str(tmp_path / "works"))
+    reload_system_broker()
+    assert (tmp_path / "works" / "calls").read_text() == "reload mosquitto\n"
+
+    stand_in_systemctl(tmp_path / "fails", 1, "Unit mosquitto.service not loaded.")
+    monkeypatch.setenv("PATH", str(tmp_path / "fails"))
+    with pytest.raises(BrokerConfigError, match=r"^`systemctl reload mosquitto` failed \(Unit mosquitto.service not loaded.\): reload the broker by hand$"):
+        reload_system_broker()
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(BrokerConfigError, match=r"^systemctl is not installed here"):
+        reload_system_broker()

@@ -40,6 +40,8 @@ FREE_PORT_ATTEMPTS = 3
 # What mosquitto logs once it has bound every listener, and when another process holds the port.
 RUNNING_LINE = " running"
 PORT_TAKEN_LINE = "Address already in use"
+# What mosquitto logs on a SIGHUP, before it reads its files again in the same step of its loop.
+RELOAD_LINE = "Reloading config."
 
 # Every answer the tests wait for comes from a broker on the same machine in milliseconds when idle;
 # the bound is for a loaded one (no test waits it out: each returns at its answer).
@@ -54,6 +56,9 @@ MQTT_METERS = (anvil_account(3).address, anvil_account(4).address)
 MQTT_GATEWAY_USER = "gateway"
 MQTT_FLEET_USER = "fleet"
 MQTT_MONITOR_USER = "monitor"
+# The access-controlled broker's files, in its work folder.
+PASSWORD_FILE_NAME = "passwords"
+ACL_FILE_NAME = "acl"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,20 @@ class Broker:
     port: int
     log_file: Path
     passwords: dict[str, str] = field(default_factory=dict)  # user name -> password
+    pid: int | None = None  # the broker's process, when the tests started it themselves
+
+    def reloads(self) -> int:
+        """How many times the broker has read its files again (a SIGHUP each)."""
+        return self.log_file.read_text().count(RELOAD_LINE)
+
+    def wait_for_reload(self, reloads_before: int) -> None:
+        """Waits until the broker has logged a reload more than `reloads_before`: it handles no client
+        before it has read its files again."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
+        while self.reloads() <= reloads_before:
+            if time.monotonic() > deadline:
+                raise BrokerStartError(f"mosquitto did not reload within {ANSWER_TIMEOUT_SECONDS:g} s: see {self.log_file}")
+            time.sleep(POLL_SECONDS)
 
 
 class BrokerStartError(RuntimeError):
@@ -96,9 +115,9 @@ def access_controlled_broker(work_dir: Path) -> Iterator[Broker]:
     MQTT_CHAIN_ID."""
     users = (MQTT_GATEWAY_USER, MQTT_FLEET_USER, MQTT_MONITOR_USER, *MQTT_METERS)
     passwords = {user: secrets.token_urlsafe(16) for user in users}
-    password_file = work_dir / "passwords"
+    password_file = work_dir / PASSWORD_FILE_NAME
     write_password_file(password_file, passwords)
-    acl_file = work_dir / "acl"
+    acl_file = work_dir / ACL_FILE_NAME
     acl_file.write_text(acl_text(MQTT_CHAIN_ID, MQTT_METERS, MQTT_GATEWAY_USER, MQTT_FLEET_USER, MQTT_MONITOR_USER))
     with mosquitto_broker(work_dir, password_file=password_file, acl_file=acl_file) as broker:
         yield replace(broker, passwords=passwords)
@@ -124,7 +143,7 @@ def _start(program: str, work_dir: Path, config: Callable[[str, int], str]) -> t
             if not port_taken or attempts_left == 0:
                 raise
         else:
-            return process, Broker(LOCAL_HOST, port, log_file)
+            return process, Broker(LOCAL_HOST, port, log_file, pid=process.pid)
 
 
 def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log_file: Path) -> None:
