@@ -330,7 +330,8 @@ def test_the_system_broker_is_reloaded_by_systemctl_and_a_failure_is_named(tmp_p
 
     stand_in_systemctl(tmp_path / "fails", 1, "Unit mosquitto.service not loaded.")
     monkeypatch.setenv("PATH", str(tmp_path / "fails"))
-    with pytest.raises(BrokerConfigError, match=r"^`systemctl reload mosquitto` failed \(Unit mosquitto.service not loaded.\): reload the broker by hand$"):
+    failed = r"^`systemctl reload mosquitto` failed \(Unit mosquitto.service not loaded.\): reload the broker by hand$"
+    with pytest.raises(BrokerConfigError, match=failed):
         reload_system_broker()
 
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))

@@ -324,8 +324,12 @@ def provision(
         config = AgentConfig(session.chain_id, smart_meter, meter, path_from(config_folder, key_path), broker)
         if out is not None:
             written = write_agent_config(out, config)
-            _say(f"{'Wrote' if written else 'Left unchanged'} the meter agent's configuration {out}.")
-        result["reload"] = _reload_broker(reload_with, live_folder) if changed else "none needed"
+            _say(f"Wrote the meter agent's configuration {out}." if written else f"The meter agent's configuration {out} is unchanged.")
+        if changed:
+            result["reload"] = _reload_broker(reload_with, live_folder)
+        else:
+            result["reload"] = "none needed"
+            _say("The broker's files are unchanged: no reload needed.")
     except BrokerConfigError as err:
         raise SetUpError(f"The broker's files: {err}.") from None
     text = out.read_text() if out is not None else config.text()
