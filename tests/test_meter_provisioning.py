@@ -24,8 +24,9 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from energy_grid.chain.accounts import AccountError, create_keystore
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID
-from energy_grid.chain.client import GridClient
+from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import build_manifest, read_manifest, write_manifest
 from energy_grid.deploy.system import deploy_system, setup_local_roles
 from energy_grid.domain.units import INTERVAL_SECONDS
@@ -269,7 +270,27 @@ def test_a_configurations_strings_are_quoted_for_toml(tmp_path):
     assert tomllib.loads(config.text())["keystore"] == awkward
 
 
+def test_a_deactivated_meter_of_its_owner_is_left_as_it_is_and_said_so(provisioning_cli, provisioning_client, broker_files, accounts):
+    password_file, acl_file = broker_files
+    meter, owner = Account.create().address, accounts[6].address
+    provisioning_cli("meters", "register", meter, "--owner", owner, "--region", str(REGION), account=0)
+    provisioning_client.smart_meter.deactivate_meter(anvil_account(0), meter)
+    run = provision(provisioning_cli, "--owner", owner, "--region", str(REGION), "--meter", meter,
+                    "--password-file", str(password_file), "--acl-file", str(acl_file), "--reload", "none")
+    assert "already (deactivated: its readings count again once the operator reactivates it): nothing sent" in run.stderr
+    assert provisioning_client.smart_meter.get_meter(meter).active is False
+
+
 # ------------------------------------------------------------------ refusals
+
+
+def test_a_new_key_is_never_written_over_a_file(tmp_path):
+    path = tmp_path / "meter-key.json"
+    path.write_text("the only copy of a key")
+    with pytest.raises(AccountError, match=r"exists already: a new key is never written over a file"):
+        create_keystore(path, KEY_PASSWORD)
+    assert path.read_text() == "the only copy of a key"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["meter-key.json"]
 
 
 def test_a_meter_registered_to_another_owner_is_refused_and_nothing_changes(provisioning_cli, broker_files, accounts):
@@ -345,6 +366,9 @@ def test_a_key_file_of_another_meter_or_that_does_not_open_is_refused(provisioni
     assert f"{key_file} holds the key of {address}, not of --meter {stranger}." in other.stderr
     wrong = provision(provisioning_cli, *common, "--key-file", str(key_file), env={"ENERGY_GRID_KEYSTORE_PASSWORD": "not it"}, expect=2)
     assert one_sentence(wrong) == f"Error: Cannot decrypt the keystore {key_file}: wrong password, or not a keystore."
+    nowhere = tmp_path / "no such folder" / "device.json"
+    unwritable = provision(provisioning_cli, *common, "--key-file", str(nowhere), expect=2)
+    assert one_sentence(unwritable) == f"Error: Cannot write the keystore {nowhere}: No such file or directory."
     garbage = tmp_path / "garbage.json"
     garbage.write_text("not json")
     assert f"{garbage} is not a keystore file" in one_sentence(provision(provisioning_cli, *common, "--key-file", str(garbage), expect=2))

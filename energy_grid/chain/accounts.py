@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,20 +76,27 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
 
 def create_keystore(path: Path, password: str) -> LocalAccount:
     """A new random key, written to `path` as an encrypted keystore readable by its owner only from
-    the first byte on. A file already at `path` is never replaced: the key in it may be the only
-    copy (AccountError)."""
+    the first byte on, and whole or not at all (written beside it, on disk, then linked into place).
+    A file already at `path` is never replaced: the key in it may be the only copy (AccountError)."""
+    exists = AccountError(f"{path} exists already: a new key is never written over a file that may hold the only copy of one.")
+    if path.exists():
+        raise exists
     account: LocalAccount = Account.create()
-    content = json.dumps(Account.encrypt(account.key, password)) + "\n"
+    draft: str | None = None
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        descriptor, draft = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # readable by its owner only
+        with os.fdopen(descriptor, "w") as file:
+            file.write(json.dumps(Account.encrypt(account.key, password)) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(draft, path)  # refuses a file that appeared meanwhile
     except FileExistsError:
-        raise AccountError(f"{path} exists already: a new key is never written over a file that may hold the only copy of one.") from None
+        raise exists from None
     except OSError as err:
         raise AccountError(f"Cannot write the keystore {path}: {err.strerror}.") from None
-    with os.fdopen(descriptor, "w") as file:
-        file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
+    finally:
+        if draft is not None:
+            os.unlink(draft)
     return account
 
 
