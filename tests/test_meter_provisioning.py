@@ -37,7 +37,7 @@ from energy_grid.services.provisioning import SOURCE_TEMPLATE, AgentConfig, writ
 
 from support.anvil_node import wait_until
 from support.cli_helpers import CliRun, cli_runner
-from support.mosquitto import ANSWER_TIMEOUT_SECONDS, Broker, connected
+from support.mosquitto import ANSWER_TIMEOUT_SECONDS, Broker, connected, stand_in_systemctl
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = 1
@@ -198,11 +198,7 @@ def test_provisioning_with_installation_registers_reloads_debians_broker_and_rep
     systemd's (a `systemctl` that records its call stands in: systemd does not run here)."""
     monkeypatch.chdir(tmp_path)
     password_file, acl_file = broker_files
-    systemctl_dir = tmp_path / "bin"
-    systemctl_dir.mkdir()
-    systemctl = systemctl_dir / "systemctl"
-    systemctl.write_text(f"#!/bin/sh\necho \"$@\" >> {systemctl_dir}/calls\n")
-    systemctl.chmod(0o755)
+    systemctl_dir = stand_in_systemctl(tmp_path / "bin")
     meter = Account.create().address
     owner = accounts[6].address
     run = provisioning_cli(
@@ -386,13 +382,10 @@ def test_an_acl_with_other_grants_for_the_meter_is_refused(provisioning_cli, bro
 
 def test_a_failed_systemctl_reload_is_named(provisioning_cli, broker_files, accounts, tmp_path):
     password_file, acl_file = broker_files
-    systemctl = tmp_path / "bin" / "systemctl"
-    systemctl.parent.mkdir()
-    systemctl.write_text("#!/bin/sh\necho 'Failed to reload mosquitto.service: Unit mosquitto.service not found.' >&2\nexit 5\n")
-    systemctl.chmod(0o755)
+    systemctl_dir = stand_in_systemctl(tmp_path / "bin", 5, "Failed to reload mosquitto.service: Unit mosquitto.service not found.")
     refused = provision(provisioning_cli, "--owner", accounts[6].address, "--region", str(REGION), "--meter", Account.create().address,
                         "--password-file", str(password_file), "--acl-file", str(acl_file),
-                        env={"PATH": f"{systemctl.parent}{os.pathsep}{os.environ['PATH']}"}, expect=2)
+                        env={"PATH": f"{systemctl_dir}{os.pathsep}{os.environ['PATH']}"}, expect=2)
     assert one_sentence(refused) == (
         "Error: The broker's files: `systemctl reload mosquitto` failed (Failed to reload mosquitto.service: Unit "
         "mosquitto.service not found.): reload the broker by hand."

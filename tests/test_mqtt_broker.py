@@ -48,6 +48,7 @@ from support.mosquitto import (
     Session,
     access_controlled_broker,
     connected,
+    stand_in_systemctl,
 )
 
 ALL_READINGS = f"energy-grid/{MQTT_CHAIN_ID}/meters/+/readings"
@@ -313,23 +314,12 @@ def test_reloading_a_broker_that_is_gone_is_refused():
         reload_broker(gone.pid)
 
 
-def stand_in_systemctl(folder, exit_status: int, answer: str) -> None:
-    """A `systemctl` first on PATH that records its arguments: systemd does not run in the test's
-    container, so what the reload asks of it is checked, not the reload itself."""
-    folder.mkdir()
-    program = folder / "systemctl"
-    program.write_text(f"#!/bin/sh\necho \"$@\" >> {folder}/calls\necho '{answer}' >&2\nexit {exit_status}\n")
-    program.chmod(0o755)
-
-
 def test_the_system_broker_is_reloaded_by_systemctl_and_a_failure_is_named(tmp_path, monkeypatch):
-    stand_in_systemctl(tmp_path / "works", 0, "")
-    monkeypatch.setenv("PATH", str(tmp_path / "works"))
+    monkeypatch.setenv("PATH", str(stand_in_systemctl(tmp_path / "works")))
     reload_system_broker()
     assert (tmp_path / "works" / "calls").read_text() == "reload mosquitto\n"
 
-    stand_in_systemctl(tmp_path / "fails", 1, "Unit mosquitto.service not loaded.")
-    monkeypatch.setenv("PATH", str(tmp_path / "fails"))
+    monkeypatch.setenv("PATH", str(stand_in_systemctl(tmp_path / "fails", 1, "Unit mosquitto.service not loaded.")))
     failed = r"^`systemctl reload mosquitto` failed \(Unit mosquitto.service not loaded.\): reload the broker by hand$"
     with pytest.raises(BrokerConfigError, match=failed):
         reload_system_broker()

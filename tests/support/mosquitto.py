@@ -179,6 +179,17 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def stand_in_systemctl(folder: Path, exit_status: int = 0, answer: str = "") -> Path:
+    """A folder holding a `systemctl` that appends its arguments to `calls` beside it, writes `answer`
+    on stderr and exits with `exit_status`; put first on PATH, it stands in for systemd, which does
+    not run in the tests' container (what a reload asks of it is checked, not the reload itself)."""
+    folder.mkdir()
+    program = folder / "systemctl"
+    program.write_text(f"#!/bin/sh\necho \"$@\" >> '{folder}/calls'\necho '{answer}' >&2\nexit {exit_status}\n")
+    program.chmod(0o755)
+    return folder
+
+
 # ------------------------------------------------------------------------------------ a client
 
 
