@@ -14,6 +14,7 @@ telegram has it (DSMR 5). A DSMR telegram carries no grid frequency.
 
 from __future__ import annotations
 
+import logging
 import time
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,9 @@ VERSIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 IMPORT_REGISTERS = (obis.ELECTRICITY_USED_TARIFF_1, obis.ELECTRICITY_USED_TARIFF_2)
 EXPORT_REGISTERS = (obis.ELECTRICITY_DELIVERED_TARIFF_1, obis.ELECTRICITY_DELIVERED_TARIFF_2)
 CHUNK_BYTES = 1_024
+# dsmr-parser logs a line it cannot parse with its traceback before raising: the agent's own line
+# says it once, in the household's words.
+logging.getLogger("dsmr_parser").setLevel(logging.CRITICAL)
 CONNECT_TIMEOUT_S = 5.0
 
 

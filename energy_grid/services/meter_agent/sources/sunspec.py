@@ -21,6 +21,7 @@ and import stays 0.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -43,6 +44,10 @@ PHVPHA, V_SF = 8, 11
 HZ, HZ_SF = 14, 15
 WH, WH_SF = 22, 24
 INVERTER_BODY_READ = WH_SF + 1
+
+# pymodbus logs every request it got no answer to, with its bytes, as an error: the agent's own line
+# says it once, in the household's words.
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)
