@@ -9,6 +9,7 @@ started it.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -190,3 +191,31 @@ def sunspec_inverter(registers: list[int], unit: int = 1, base: int = SUNSPEC_BA
         asyncio.run_coroutine_threadsafe(server.shutdown(), loop).result(10)
         thread.join(10)
         loop.close()
+
+
+# ------------------------------------------------------------------------------------ the agent's files
+
+KEYSTORE_PASSWORD = "correct horse battery staple"
+KEYSTORE_ITERATIONS = 2  # pbkdf2 rounds: a test's keystore need not resist guessing, only decrypt as a real one does
+
+
+def write_keystore(path: Path, private_key: bytes) -> Path:
+    """An encrypted keystore of `private_key` (eth-account's format), as provisioning writes one."""
+    from eth_account import Account  # noqa: PLC0415 - only the agent's tests write keystores
+
+    path.write_text(json.dumps(Account.encrypt(private_key, KEYSTORE_PASSWORD, kdf="pbkdf2", iterations=KEYSTORE_ITERATIONS)))
+    return path
+
+
+def write_agent_config(
+    folder: Path, *, chain_id: int, smart_meter: str, meter: str, broker: str, source: str, interval_s: int = 900
+) -> Path:
+    """The agent's TOML configuration in `folder` (its keystore and outbox beside it), `source` the
+    lines of its [source] table."""
+    path = folder / "meter-agent.toml"
+    path.write_text(
+        f'chain_id = {chain_id}\nsmart_meter = "{smart_meter}"\nmeter = "{meter}"\nkeystore = "meter-key.json"\n'
+        f'outbox = "meter-outbox.sqlite"\ninterval_s = {interval_s}\n\n[broker]\naddress = "{broker}"\nuser = "{meter}"\n\n'
+        f"[source]\n{source}\n"
+    )
+    return path
