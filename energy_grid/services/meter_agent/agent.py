@@ -93,7 +93,7 @@ class MeterAgent:
 
     def run(self, stop: threading.Event, poll_s: float = 0.2) -> None:
         """Connects (ServiceError when the broker or the source refuses) and steps until `stop`."""
-        log.info("meter %s: reading the %s, next nonce %d, %d readings waiting for an answer",
+        log.info("meter %s: reading the %s; next nonce %d; readings waiting for an answer: %d",
                  self.meter, self.source.describe(), self.outbox.next_nonce, len(self.outbox.entries()))  # fmt: skip
         self.source.start()
         try:
