@@ -30,7 +30,7 @@ from energy_grid.services.gateway.messages import (
     verify_signature,
 )
 from energy_grid.services.meter_agent.agent import MeterAgent
-from energy_grid.services.meter_agent.clock import ChainTime
+from energy_grid.services.meter_agent.clock import ChainClockView, ChainTime
 from energy_grid.services.meter_agent.config import load_config
 from energy_grid.services.meter_agent.outbox import Outbox, OutboxError
 from energy_grid.services.meter_agent.sources.dsmr import DsmrSource
@@ -132,6 +132,15 @@ def test_without_the_chain_s_clock_the_agent_waits(agent_files, mqtt_broker, cap
     assert agent.outbox.entries() == []
     waiting = [record for record in caplog.records if "waiting for the chain's clock" in record.getMessage()]
     assert len(waiting) == 1  # said once
+
+
+def test_the_clock_is_the_gateway_s_latest_message_and_a_garbled_one_is_ignored(caplog):
+    clock = ChainClockView()
+    clock.take(clock_message(12, 1_780_000_000))
+    for garbled in (b"12", b'{"blockNumber": 13}', b'{"blockNumber": 13, "timestamp": "soon"}', b"\xff"):
+        clock.take(garbled)
+    assert clock.now() == ChainTime(12, 1_780_000_000)
+    assert sum("ignored a clock message" in record.getMessage() for record in caplog.records) == 4
 
 
 def test_the_outbox_survives_a_restart_and_its_readings_are_published_again_with_the_same_bytes(agent_files, mqtt_broker, p1):

@@ -15,11 +15,12 @@ import pytest
 from test_gateway_process import start_gateway
 
 from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.services.gateway.messages import clock_topic, parse_clock
 from energy_grid.services.mqtt import BROKER_PASSWORD_ENV
 
 from support.anvil_node import AnvilNode, deploy_to_node, grid_client, wait_until
 from support.meter_sources import KEYSTORE_PASSWORD, dsmr5_telegram, p1_bridge, write_agent_config, write_keystore
-from support.mosquitto import MQTT_CHAIN_ID, MQTT_METERS
+from support.mosquitto import MQTT_CHAIN_ID, MQTT_METERS, MQTT_MONITOR_USER, connected
 
 METER = MQTT_METERS[0]  # anvil dev account 3's address
 BLOCK_TIMESTAMP_STEP_S = 300  # a block a second, 300 s of the chain's time each: an interval every three blocks
@@ -77,6 +78,18 @@ def test_a_p1_meter_s_readings_reach_the_chain_through_the_agent_and_the_gateway
         gateway = start_gateway(client, mqtt_broker, tmp_path / "gateway.sqlite", gateway_log)
         agent = start_agent(client, mqtt_broker, config, agent_log)
         try:
+            # The gateway's clock, retained, then at each block: blocks of this chain, by number and time.
+            with connected(mqtt_broker, MQTT_MONITOR_USER, mqtt_broker.passwords[MQTT_MONITOR_USER]) as monitor:
+                assert not monitor.subscribe(clock_topic(MQTT_CHAIN_ID)).is_failure
+
+                def a_block_of_this_chain() -> bool:
+                    # The first message may be another module's gateway's, retained on the session's broker.
+                    block_number, timestamp_s = parse_clock(monitor.next_message().payload)
+                    latest = client.w3.eth.block_number
+                    return block_number <= latest and int(client.w3.eth.get_block(block_number)["timestamp"]) == timestamp_s
+
+                wait_until(a_block_of_this_chain, ON_CHAIN_TIMEOUT_S, "the gateway's clock")
+
             on_chain(client, 0, 3_000_000, agent_log)
             reading = client.smart_meter.latest_reading(METER)
             assert (reading.production_wh, reading.voltage_per_mille) == (400_000, 1_010)
