@@ -46,6 +46,7 @@ log = logging.getLogger("energy_grid.meter_agent")
 
 PUBACK_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 25.0  # a DSMR 4 meter sends a telegram every 10 s; an inverter answers in one
+ERROR_PAUSE_S = 1.0  # after a step failed, before the next
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class MeterAgent:
         self.published_at_s: dict[int, int] = {}  # nonce -> the chain's time it was last published in this run
         self.last_interval_end_s: int | None = None  # the latest interval end a reading was tried for
         self._waiting_logged = False
+        self._last_error: str | None = None
         answers = [answer_topic(config.chain_id, self.meter, accepted) for accepted in (True, False)]
         subscriptions = [self.clock_topic, *answers]
         self.link = MqttLink(config.broker, f"energy-grid-meter-{self.meter.lower()}-{secrets.token_hex(3)}", subscriptions, self._message)
@@ -100,11 +102,24 @@ class MeterAgent:
             self.link.connect()
             try:
                 while not stop.is_set():
-                    self.step(poll_s)
+                    self._step_or_say_why(poll_s, stop)
             finally:
                 self.link.close()
         finally:
             self.source.close()
+
+    def _step_or_say_why(self, poll_s: float, stop: threading.Event) -> None:
+        """A step; one that fails (the disk full, a library's surprise) is logged once per kind of
+        failure and tried again, and the agent goes on."""
+        try:
+            self.step(poll_s)
+            self._last_error = None
+        except Exception as err:
+            error = f"{type(err).__name__}: {err}"
+            if error != self._last_error:
+                log.exception("a step failed: trying again")
+            self._last_error = error
+            stop.wait(ERROR_PAUSE_S)
 
     def step(self, wait_s: float) -> None:
         """Settles the answers that come within `wait_s`, reads the meter if an interval has ended, and

@@ -51,15 +51,11 @@ class MeterSource(Protocol):
     def close(self) -> None: ...
 
 
-def wh_of_kwh(value: Decimal) -> int:
-    """kWh as whole Wh, exactly; a fraction of a Wh (a meter showing more than three decimals) is
-    cut off, as a register counts a Wh once it is complete."""
-    return int((value * WH_PER_KWH).to_integral_value(ROUND_FLOOR))
-
-
 def wh_of(value: Decimal, unit: str) -> int:
-    """An energy in `unit` ("kWh" or "Wh") as whole Wh."""
-    return wh_of_kwh(value) if unit == "kWh" else int(value.to_integral_value(ROUND_FLOOR))
+    """An energy in `unit` ("kWh" or "Wh") as whole Wh, exactly; a fraction of a Wh (a meter showing
+    more than three decimals of kWh) is cut off, as a register counts a Wh once it is complete."""
+    wh = value * WH_PER_KWH if unit == "kWh" else value
+    return int(wh.to_integral_value(ROUND_FLOOR))
 
 
 def per_mille_of_volts(value: Decimal) -> int:
@@ -94,5 +90,4 @@ __all__ = [
     "millihz_of_hz",
     "per_mille_of_volts",
     "wh_of",
-    "wh_of_kwh",
 ]
