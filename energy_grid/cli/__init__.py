@@ -102,6 +102,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Match a BUY with a SELL order (anyone may) for as much as both have left, at the earlier order's price; "
         "records a transaction for settlement.",
     ),
+    "meter-agent": LazyCommand(
+        "energy_grid.cli.meter_agent_commands",
+        "meter_agent",
+        "Read a meter (DSMR P1, SunSpec inverter or a JSON topic), sign a reading each interval of the chain's clock "
+        "and publish it.",
+    ),
     "meters": LazyCommand(
         "energy_grid.cli.meters_commands",
         "meters",

@@ -101,6 +101,24 @@ def clock_topic(chain_id: int) -> str:
     return f"{TOPIC_ROOT}/{chain_id}/clock"
 
 
+def clock_message(block_number: int, timestamp_s: int) -> bytes:
+    """The clock's payload: the latest block the gateway saw, `{"blockNumber": n, "timestamp": t}`."""
+    return json.dumps({"blockNumber": block_number, "timestamp": timestamp_s}, separators=(",", ":")).encode()
+
+
+def parse_clock(payload: bytes) -> tuple[int, int]:
+    """(block number, timestamp in unix seconds) of a clock message; ValueError with a sentence when
+    the payload is not one."""
+    try:
+        message = json.loads(payload)
+        block_number, timestamp_s = message["blockNumber"], message["timestamp"]
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
+        raise ValueError(f"{payload[:80]!r} is not a clock message (JSON with blockNumber and timestamp)") from None
+    if not all(isinstance(value, int) and not isinstance(value, bool) and value >= 0 for value in (block_number, timestamp_s)):
+        raise ValueError(f"the clock message's blockNumber and timestamp must be whole numbers, not {block_number!r} and {timestamp_s!r}")
+    return block_number, timestamp_s
+
+
 def readings_subscription(chain_id: int) -> str:
     """The gateway's subscription: every meter's readings on this chain."""
     return f"{TOPIC_ROOT}/{chain_id}/meters/+/readings"

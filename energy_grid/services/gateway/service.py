@@ -10,7 +10,9 @@ One loop, on one thread:
    ones of a burst are written to the store in one commit, and only then is every message of the
    burst acknowledged (QoS 1, manual acknowledgement): a gateway killed before the commit gets the
    messages again from the broker, one killed after it has them on disk.
-2. At each new block: the chain is checked for having gone back (a node restarted from an older
+2. At each new block: the block's number and time are published, retained, on the chain's clock
+   topic (`energy-grid/<chainId>/clock`, messages.clock_message), which meter agents stamp their
+   readings by; the chain is checked for having gone back (a node restarted from an older
    state: readings recorded as mined that the chain no longer has wait again); transactions in
    flight are followed (mined batches answered on each meter's `accepted` topic, stuck ones
    replaced with higher fees); readings whose deadline passes before the next block are refused
@@ -52,6 +54,8 @@ from energy_grid.services.gateway.messages import (
     answer_topic,
     check_deadline,
     check_reading,
+    clock_message,
+    clock_topic,
     meter_of_topic,
     parse_reading,
     readings_subscription,
@@ -174,6 +178,8 @@ class Gateway:
             log.error("the broker refused the session: %s", reason_code)
             return
         client.subscribe(readings_subscription(self.chain_id), qos=1)
+        if self._head is not None:
+            self._publish_clock(self._head)
         self.metrics.connected.set(1)
         self._connected.set()
         log.info("connected to the broker, subscribed to %s", readings_subscription(self.chain_id))
@@ -190,6 +196,11 @@ class Gateway:
 
     def _answer(self, meter: str, accepted: bool, payload: bytes) -> None:
         self.mqtt.publish(answer_topic(self.chain_id, meter, accepted), payload, qos=1)
+
+    def _publish_clock(self, head: ChainHead) -> None:
+        """The chain's clock, retained: a meter agent that connects later reads the latest at once and
+        stamps its readings by it (a local chain's clock is not the wall's)."""
+        self.mqtt.publish(clock_topic(self.chain_id), clock_message(head.number, head.timestamp_s), qos=1, retain=True)
 
     # ------------------------------------------------------------------ the loop
 
@@ -358,6 +369,7 @@ class Gateway:
     def _on_block(self, head: ChainHead) -> None:
         previous, self._head = self._head, head
         self.metrics.observe_head(head)
+        self._publish_clock(head)
         if previous is not None and self._went_back(previous, head):
             self._after_rollback(head)
         next_block_s = self.clock.next_block_s(head)
