@@ -33,7 +33,7 @@ from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.stack import GATEWAY_USER, RunFolder, program_commands, supervisord_config, write_run_folder
 from energy_grid.services.broker import acl_text, meter_acl_block, meter_topic, mosquitto_program, write_password_file
 from energy_grid.services.gateway.messages import clock_topic
-from energy_grid.services.provisioning import SOURCE_TEMPLATE, AgentConfig, write_agent_config
+from energy_grid.services.meter_agent.config import SOURCE_TEMPLATE, ProvisionedConfig, write_agent_config
 
 from support.anvil_node import wait_until
 from support.cli_helpers import CliRun, cli_runner
@@ -246,13 +246,13 @@ def test_a_new_keys_password_may_be_typed_at_a_hidden_prompt(provisioning_cli, b
 
 def test_the_households_source_table_is_kept_when_the_configuration_is_written_again(tmp_path):
     path = tmp_path / "meter-agent.toml"
-    first = AgentConfig(CHAIN_ID, "0x" + "11" * 20, "0x" + "22" * 20, "meter-key.json", "127.0.0.1:1883")
+    first = ProvisionedConfig(CHAIN_ID, "0x" + "11" * 20, "0x" + "22" * 20, "meter-key.json", "127.0.0.1:1883")
     assert write_agent_config(path, first) is True
     assert path.read_text() == first.text() and SOURCE_TEMPLATE in first.text()
     filled = path.read_text().replace(SOURCE_TEMPLATE, '[source]\nkind = "sunspec"\nhost = "192.168.1.20"\nport = 502\nunit = 1\n')
     path.write_text(filled)
     assert write_agent_config(path, first) is False
-    moved = AgentConfig(CHAIN_ID, "0x" + "11" * 20, "0x" + "22" * 20, "meter-key.json", "10.0.0.2:1883")
+    moved = ProvisionedConfig(CHAIN_ID, "0x" + "11" * 20, "0x" + "22" * 20, "meter-key.json", "10.0.0.2:1883")
     assert write_agent_config(path, moved) is True
     config = tomllib.loads(path.read_text())
     assert config["broker"]["address"] == "10.0.0.2:1883"
@@ -262,7 +262,7 @@ def test_the_households_source_table_is_kept_when_the_configuration_is_written_a
 
 def test_a_configurations_strings_are_quoted_for_toml(tmp_path):
     awkward = 'keys/"quoted" \\ and\ttabbed'
-    config = AgentConfig(5, "0x" + "11" * 20, "0x" + "22" * 20, awkward, "127.0.0.1:1883")
+    config = ProvisionedConfig(5, "0x" + "11" * 20, "0x" + "22" * 20, awkward, "127.0.0.1:1883")
     assert tomllib.loads(config.text())["keystore"] == awkward
 
 

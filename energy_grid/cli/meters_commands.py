@@ -21,8 +21,8 @@ from energy_grid.cli.session import CliError, Session, SetUpError, pass_session
 from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
 from energy_grid.services.broker import BrokerConfigError
 from energy_grid.services.ingest import ingest_csv
+from energy_grid.services.meter_agent.config import AGENT_KEYSTORE, ProvisionedConfig, path_from, write_agent_config
 from energy_grid.services.mqtt import BROKER_PASSWORD_ENV, DEFAULT_BROKER, BrokerSettings
-from energy_grid.services.provisioning import AGENT_KEYSTORE, AgentConfig, path_from, write_agent_config
 from energy_grid.signing.readings import DEADLINE_MARGIN_S
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of 900 s intervals
@@ -321,7 +321,7 @@ def provision(
         result["broker_user"], result["acl"] = _add_to_broker(session.chain_id, meter, *broker_files)
         changed = result["broker_user"] != "kept" or result["acl"] == "added"
         smart_meter = session.client.smart_meter.address
-        config = AgentConfig(session.chain_id, smart_meter, meter, path_from(config_folder, key_path), broker)
+        config = ProvisionedConfig(session.chain_id, smart_meter, meter, path_from(config_folder, key_path), broker)
         if out is not None:
             written = write_agent_config(out, config)
             _say(f"Wrote the meter agent's configuration {out}." if written else f"The meter agent's configuration {out} is unchanged.")

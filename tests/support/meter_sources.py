@@ -21,6 +21,7 @@ from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, M
 from pymodbus.server import ModbusTcpServer
 
 from energy_grid.chain.anvil import LOCAL_HOST
+from energy_grid.services.meter_agent.config import SOURCE_TEMPLATE, ProvisionedConfig
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "meters"
 TELEGRAM_PERIOD_S = 0.1  # a DSMR 5 meter sends a telegram every second; the tests' meters are quicker
@@ -210,12 +211,9 @@ def write_keystore(path: Path, private_key: bytes) -> Path:
 def write_agent_config(
     folder: Path, *, chain_id: int, smart_meter: str, meter: str, broker: str, source: str, interval_s: int = 900
 ) -> Path:
-    """The agent's TOML configuration in `folder` (its keystore and outbox beside it), `source` the
-    lines of its [source] table."""
+    """The agent's TOML configuration in `folder` as provisioning writes it (its keystore and outbox
+    beside it), with `source` the lines of its [source] table in place of the commented template."""
+    config = ProvisionedConfig(chain_id, smart_meter, meter, "meter-key.json", broker, interval_s=interval_s)
     path = folder / "meter-agent.toml"
-    path.write_text(
-        f'chain_id = {chain_id}\nsmart_meter = "{smart_meter}"\nmeter = "{meter}"\nkeystore = "meter-key.json"\n'
-        f'outbox = "meter-outbox.sqlite"\ninterval_s = {interval_s}\n\n[broker]\naddress = "{broker}"\nuser = "{meter}"\n\n'
-        f"[source]\n{source}\n"
-    )
+    path.write_text(config.text().replace(SOURCE_TEMPLATE, f"[source]\n{source}\n"))
     return path
