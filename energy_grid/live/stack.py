@@ -584,17 +584,17 @@ def supervisord_pid(folder: RunFolder) -> int | None:
 
 def program_status(folder: RunFolder) -> dict[str, tuple[str, str]] | None:
     """Each program's state as supervisord reports it (RUNNING, STARTING, EXITED, FATAL, ...) and
-    its description ("pid 123, uptime 0:01:02", "Exited too quickly"), in the order of the
-    configuration; None while supervisord does not answer."""
+    its description ("pid 123, uptime 0:01:02", "Exited too quickly"); None while supervisord does
+    not answer."""
     done = subprocess.run(
         [_supervisor_program("supervisorctl"), "-c", str(folder.supervisord_conf), "status"],
         capture_output=True, text=True, check=False,
     )
     states = {}
     for line in done.stdout.splitlines():
-        name, state, *detail = [*line.split(maxsplit=2), "", ""][:3]
+        name, state, detail = [*line.split(maxsplit=2), "", ""][:3]
         if state.isupper():
-            states[name] = (state, "".join(detail).strip())
+            states[name] = (state, detail.strip())
     return states or None
 
 

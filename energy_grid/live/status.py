@@ -98,14 +98,15 @@ def interval_progress(client: GridClient, community: LiveCommunity, intervals: i
         return []
     shown = range(max(0, last - intervals + 1), last + 1)
     starts = {i: community.day_start_s + i * INTERVAL_SECONDS for i in shown}
+    periods = {i: start_s // INTERVAL_SECONDS for i, start_s in starts.items()}
     households = community.config.households
     published = read_series(community.series_file)
     meters = [account.address for account in community.meter_keys()]
     reader = TransactionSender(client, manual_mining=False)
     nonces = [int(n) for n in reader.read([prepare(client["SmartMeter"], "nonces", m) for m in meters])]
     auction = client.auctions[AUCTION]
-    markets = {i: auction.get_market(starts[i] // INTERVAL_SECONDS) for i in shown}
-    settled = _meters_settled(client, {starts[i] // INTERVAL_SECONDS for i in shown}, starts[shown[0]], int(head["number"]))
+    markets = {i: auction.get_market(periods[i]) for i in shown}
+    settled = _meters_settled(client, set(periods.values()), starts[shown[0]], int(head["number"]))
     return [
         IntervalProgress(
             interval=i,
@@ -116,7 +117,7 @@ def interval_progress(client: GridClient, community: LiveCommunity, intervals: i
             cleared=markets[i].cleared,
             clearing_price_per_kwh=markets[i].clearing_price_per_kwh if markets[i].cleared else None,
             traded_wh=markets[i].volume_wh,
-            standing_settled=len(settled[starts[i] // INTERVAL_SECONDS]),
+            standing_settled=len(settled[periods[i]]),
         )
         for i in shown
     ]
