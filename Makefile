@@ -15,7 +15,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve live soak bench clean
+.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve live live-status soak bench clean
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
@@ -28,6 +28,7 @@ help:
 	@echo "make serve    the API and the web app on http://127.0.0.1:8000 for the deployment at RPC_URL"
 	@echo "make soak     the live community under load, faults, bad input and a hostile run, against its goals: benchmarks/soak.md (about an hour)"
 	@echo "make live     a live community under supervisord: broker, a self-mining chain, LIVE_HOUSEHOLDS households (100), its clock LIVE_SPEED× the wall's (60); Ctrl-C stops"
+	@echo "make live-status each program of make live with its last problem, and the latest intervals' progress (from another terminal)"
 	@echo "make bench    measure gas per operation against the budgets"
 	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000) over FUZZ_SEEDS random seeds (default 4; FUZZ_SEED=n[,m] replays seeds)"
 
@@ -126,6 +127,10 @@ LIVE_SPEED ?= 60
 LIVE_ARGS ?=
 live: setup compile broker
 	energy-grid live up --households $(LIVE_HOUSEHOLDS) --speed $(LIVE_SPEED) $(LIVE_ARGS)
+
+# What `make live` is doing, from another terminal: the venv's energy-grid, on make's PATH.
+live-status: $(STAMP_PY)
+	energy-grid live status
 
 # The soak (energy_grid/live/soak/): the live community run for real, each run on a new chain in a
 # temporary folder: 100 households for 32 intervals, the same with kill -9 of the gateway, keeper,

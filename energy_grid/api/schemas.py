@@ -133,14 +133,22 @@ class RegionStatus(Answer):
 
 
 class GridStatusOut(Answer):
+    """The whole grid's figures come from the operator's grid status (GRID_STATUS) when it reports
+    one; else supply and demand from the meters' readings of the latest interval they all read
+    through (METERS) and frequency and voltage from the regions' latest oracle figures (ORACLE)."""
+
     blockNumber: int | None
     timestamp: int | None
     emergencyMode: bool
     supplyW: int | None
     demandW: int | None
+    updatedAt: int | None = Field(description="When supplyW and demandW were reported, or the metered interval's end")
+    powerSource: Literal["GRID_STATUS", "METERS"] | None
     frequencyMilliHz: int | None
     voltagePerMille: int | None
-    updatedAt: int | None
+    frequencyUpdatedAt: int | None = Field(description="When frequencyMilliHz and voltagePerMille were reported (the oldest region's)")
+    frequencySource: Literal["GRID_STATUS", "ORACLE"] | None
+    frequencyRegions: int | None = Field(description="ORACLE: the regions whose figures give the median frequency and lowest voltage")
     regions: list[RegionStatus]
 
 
@@ -156,13 +164,18 @@ class SupplyPoint(Answer):
     blockNumber: int
 
 
+GridSeriesSource = Literal["GRID_STATUS", "METERS", "ORACLE"]
+
+
 class DemandSeriesOut(Answer):
     regionId: int | None
+    source: GridSeriesSource = Field(description="GRID_STATUS or METERS (the whole grid, as /grid/status), ORACLE (a region)")
     points: list[DemandPoint]
 
 
 class SupplySeriesOut(Answer):
     regionId: int | None
+    source: GridSeriesSource = Field(description="GRID_STATUS or METERS (the whole grid, as /grid/status), ORACLE (a region)")
     points: list[SupplyPoint]
 
 

@@ -1,7 +1,7 @@
 """`energy-grid live ...`: the live community on one machine (energy_grid/live/).
 
     energy-grid live up --households 100 --speed 60     # everything under supervisord; Ctrl-C stops it
-    energy-grid live status                             # each program's state
+    energy-grid live status                             # each program, its last problem, the latest intervals
     energy-grid live chain --state-file F --ready-marker M   # the chain alone, as supervisord runs it
 
 `prepare` and `wait-ready` are the steps supervisord runs around the services; they are commands
@@ -22,6 +22,7 @@ from web3 import Web3
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, PortInUseError
 from energy_grid.chain.errors import GridError
 from energy_grid.cli.live_setup import audit, load_reporter, setup
+from energy_grid.cli.live_status import status
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.live.chain import (
     DEFAULT_BLOCK_TIME_S,
@@ -35,7 +36,7 @@ from energy_grid.live.chain import (
 from energy_grid.live.prepare import SetUpPlan
 from energy_grid.live.prepare import prepare as run_prepare
 from energy_grid.live.ready import AFTER_SET_UP_BLOCK, not_ready_because, read_ready_marker
-from energy_grid.live.stack import DEFAULT_RUN_DIR, RunFolder, run_stack, supervisorctl, supervisord_pid, write_run_folder
+from energy_grid.live.stack import DEFAULT_RUN_DIR, run_stack, write_run_folder
 from energy_grid.services.runtime import configure_logging, stop_on_signals
 
 DEFAULT_CHAIN_PORT = 8545
@@ -100,19 +101,6 @@ def up(
     click.echo(f"Starting the live community from {run_dir} ({'a new chain' if fresh else 'resuming its chain, if any'}).")
     status = run_stack(stack, echo=click.echo)
     sys.exit(status)
-
-
-@live.command()
-@click.option("--run-dir", type=FOLDER, default=DEFAULT_RUN_DIR, show_default=True, help="The run folder of `live up`.")
-def status(run_dir: Path) -> None:
-    """Each program's state, as supervisord reports it."""
-    folder = RunFolder(run_dir.resolve())
-    if supervisord_pid(folder) is None:
-        raise CliError(f"No live community runs from {run_dir}: start one with `energy-grid live up` (or `make live`).")
-    try:
-        sys.exit(supervisorctl(folder, "status"))
-    except GridError as err:
-        raise CliError(str(err)) from None
 
 
 @live.command()
@@ -222,8 +210,9 @@ def _not_ready_because(ready_marker: Path, w3: Web3, rpc_url: str) -> str | None
         return f"no node answers at {rpc_url} yet"
 
 
-# The community's own commands: set it up on a fresh chain, report its feeders' load, audit it
-# when it is at rest.
+# The community's own commands: its status, set it up on a fresh chain, report its feeders' load,
+# audit it when it is at rest.
+live.add_command(status)
 live.add_command(setup)
 live.add_command(load_reporter)
 live.add_command(audit)

@@ -207,7 +207,6 @@ def _trade_json(fill: m.Fill, settlement: m.SettlementRow | None) -> dict[str, A
 
 def grid_status(session: Session) -> dict[str, Any]:
     head = head_of(session)
-    status = session.scalars(select(m.GridStatusUpdated).order_by(m.GridStatusUpdated.id.desc()).limit(1)).first()
     emergencies = _latest(session, m.EmergencyModeChanged)
     loads = _latest(session, m.LoadReported)
     oracle = _latest(session, m.GridDataUpdated)
@@ -243,13 +242,92 @@ def grid_status(session: Session) -> dict[str, Any]:
         "timestamp": head.timestamp_s,
         # The grid is in emergency (its price tripled) while any region is.
         "emergencyMode": any(row.active for row in emergencies.values()),
-        "supplyW": None if status is None else status.supply_w,
-        "demandW": None if status is None else status.demand_w,
-        "frequencyMilliHz": None if status is None else status.frequency_millihz,
-        "voltagePerMille": None if status is None else status.voltage_per_mille,
-        "updatedAt": None if status is None else status.timestamp_s,
+        **_grid_figures(session, oracle),
         "regions": regions,
     }
+
+
+# ---- The whole grid's figures: one rule for the status and the series.
+#
+# The operator's grid status (GridManagement) when the operator reports one, as the simulation does
+# each interval. A community whose operator does not (the live community: its services report each
+# region's load and the oracle's figures, not the grid's) has its whole-grid figures from what it
+# does record: supply and demand from its meters' readings (their production and consumption, in
+# mean W over each interval every meter has read through), frequency and voltage from the regions'
+# latest oracle figures (their median frequency, their lowest voltage).
+
+GRID_STATUS, METERS, ORACLE = "GRID_STATUS", "METERS", "ORACLE"
+WATTS_PER_WH_IN_AN_INTERVAL = 3_600 // INTERVAL_SECONDS  # a mean W over an interval is its Wh times this
+
+
+def _operator_reports_grid(session: Session) -> bool:
+    return session.scalar(select(m.GridStatusUpdated.id).limit(1)) is not None
+
+
+def _grid_figures(session: Session, oracle: dict[int, Any]) -> dict[str, Any]:
+    """The status's whole-grid figures and where each comes from (the rule above)."""
+    if _operator_reports_grid(session):
+        status = session.scalars(select(m.GridStatusUpdated).order_by(m.GridStatusUpdated.id.desc()).limit(1)).one()
+        return {
+            "supplyW": status.supply_w, "demandW": status.demand_w, "updatedAt": status.timestamp_s, "powerSource": GRID_STATUS,
+            "frequencyMilliHz": status.frequency_millihz, "voltagePerMille": status.voltage_per_mille,
+            "frequencyUpdatedAt": status.timestamp_s, "frequencySource": GRID_STATUS, "frequencyRegions": None,
+        }
+    metered = _metered_intervals(session, None, None, 1)
+    power = metered[0] if metered else None
+    reports = list(oracle.values())
+    frequencies = sorted(row.frequency_millihz for row in reports)
+    return {
+        "supplyW": None if power is None else power["supplyW"],
+        "demandW": None if power is None else power["demandW"],
+        "updatedAt": None if power is None else power["timestamp"],
+        "powerSource": None if power is None else METERS,
+        "frequencyMilliHz": frequencies[len(frequencies) // 2] if reports else None,
+        "voltagePerMille": min(row.voltage_per_mille for row in reports) if reports else None,
+        "frequencyUpdatedAt": min(row.timestamp_s for row in reports) if reports else None,
+        "frequencySource": ORACLE if reports else None,
+        "frequencyRegions": len(reports) if reports else None,
+    }
+
+
+def _metered_through_s(session: Session) -> int | None:
+    """The latest reading time every meter that reads has reached: the intervals up to it are
+    whole. A meter that stops reading holds it back, as its energy is missing from what follows."""
+    r = m.ReadingAccepted
+    latest = select(func.max(r.reading_timestamp_s).label("latest_s")).group_by(r.meter).subquery()
+    through = session.scalar(select(func.min(latest.c.latest_s)))
+    return None if through is None else int(through)
+
+
+def _metered_intervals(session: Session, from_s: int | None, to_s: int | None, limit: int) -> list[dict[str, Any]]:
+    """The meters' production (supply) and consumption (demand) of each whole interval in mean W,
+    stamped with the interval's end: the newest `limit` ending in the window, oldest first."""
+    through_s = _metered_through_s(session)
+    if through_s is None:
+        return []
+    r = m.ReadingAccepted
+    start = _bucket_start(r.reading_timestamp_s, 0, INTERVAL_SECONDS).label("start")
+    sums = [
+        type_coerce(func.sum(column), Uint256).label(name) for name, column in (("supply", r.production_wh), ("demand", r.consumption_wh))
+    ]
+    end_s = None if to_s is None else to_s - INTERVAL_SECONDS  # an interval's readings fall before its end
+    from_start_s = None if from_s is None else from_s - INTERVAL_SECONDS
+    query = (
+        select(start, *sums, func.max(r.block_number).label("block"))
+        .where(r.reading_timestamp_s <= through_s, *_in_window(start, from_start_s, end_s))
+        .group_by(start)
+        .order_by(start.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "timestamp": int(row.start) + INTERVAL_SECONDS,
+            "supplyW": int(row.supply or 0) * WATTS_PER_WH_IN_AN_INTERVAL,
+            "demandW": int(row.demand or 0) * WATTS_PER_WH_IN_AN_INTERVAL,
+            "blockNumber": int(row.block),
+        }
+        for row in reversed(session.execute(query).all())
+    ]
 
 
 def _latest(session: Session, table: Any) -> dict[int, Any]:
@@ -261,17 +339,21 @@ def _latest(session: Session, table: Any) -> dict[int, Any]:
 def grid_series(
     session: Session, quantity: str, region_id: int | None, from_s: int | None, to_s: int | None, limit: int
 ) -> dict[str, Any]:
-    """Whole-grid supply or demand (GridStatusUpdated), or a region's (GridOracle), oldest first:
-    the newest `limit` points of the window."""
+    """The whole grid's supply or demand by the rule above, or a region's (GridOracle), oldest
+    first: the newest `limit` points of the window."""
+    key = "supplyW" if quantity == "supply" else "demandW"
+    if region_id is None and not _operator_reports_grid(session):
+        metered = _metered_intervals(session, from_s, to_s, limit)
+        points = [{"timestamp": p["timestamp"], key: p[key], "blockNumber": p["blockNumber"]} for p in metered]
+        return {"regionId": None, "source": METERS, "points": points}
     table: type[m.GridStatusUpdated] | type[m.GridDataUpdated] = m.GridStatusUpdated if region_id is None else m.GridDataUpdated
     value = table.supply_w if quantity == "supply" else table.demand_w
     query = select(table.timestamp_s, value.label("value"), table.block_number).where(*_in_window(table.timestamp_s, from_s, to_s))
     if region_id is not None:
         query = query.where(m.GridDataUpdated.region_id == region_id)
     rows = session.execute(query.order_by(table.id.desc()).limit(limit)).all()
-    key = "supplyW" if quantity == "supply" else "demandW"
     points = [{"timestamp": r.timestamp_s, key: int(r.value), "blockNumber": r.block_number} for r in reversed(rows)]
-    return {"regionId": region_id, "points": points}
+    return {"regionId": region_id, "source": GRID_STATUS if region_id is None else ORACLE, "points": points}
 
 
 def grid_loads(session: Session, region_id: int | None, from_s: int | None, to_s: int | None, limit: int) -> dict[str, Any]:

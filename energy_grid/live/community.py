@@ -39,6 +39,7 @@ from eth_account.signers.local import LocalAccount
 from energy_grid.chain.accounts import DEV_CHAIN_ID
 from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.sender import TransactionSender, prepare
+from energy_grid.live.stack import energy_grid_shell
 from energy_grid.simulation.agents import demand_response_members, derived_account
 from energy_grid.simulation.driver import SimulationRun, community_config, recorded_run, run_state
 from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
@@ -194,7 +195,7 @@ def load_community(client: GridClient, run_file: Path) -> LiveCommunity:
     """The community the run file records, when it was set up on this chain; LiveSetUpError if not."""
     record = RunRecord.load(run_file)
     if record is None:
-        raise LiveSetUpError(f"no live community is recorded in {run_file}: run `energy-grid live setup` first")
+        raise LiveSetUpError(f"no live community is recorded in {run_file}: run `{energy_grid_shell('live setup')}` first")
     if recorded_run(client, run_file) is None:
         raise LiveSetUpError(f"the community recorded in {run_file} was set up on another chain or deployment: run the set-up again")
     return LiveCommunity(SimulationConfig(**record.config), record, run_file)

@@ -11,6 +11,7 @@ The run folder (`.live/` by default) holds everything a run needs and leaves beh
     ready.json                                        the ready marker (energy_grid.live.ready)
     gateway.sqlite, index.sqlite                      the gateway's store, the web app's event index
     supervisord.conf, logs/<program>.log              the process manager's configuration and each program's log
+    ports.json                                        the ports this run listens on (what `live status` reads)
     operator-token                                    the web app's operator token (readable by the owner only; never in a log)
 
 Programs start in the order of the table: the broker, the chain, the one-shot set-up (deploy when
@@ -132,6 +133,26 @@ def energy_grid_command() -> tuple[str, ...]:
     return (sys.executable, "-m", "energy_grid.cli")
 
 
+def energy_grid_shell(arguments: str) -> str:
+    """`energy-grid <arguments>` as a user types it in a shell from the folder they are in, whether
+    or not this environment is active (`make live` puts it on make's PATH, not on the user's): the
+    environment's own `energy-grid`, by a path relative to that folder when it lies below it."""
+    script = Path(sys.executable).with_name("energy-grid")
+    if not script.exists():
+        return f"energy-grid {arguments}"
+    try:
+        shown = script.relative_to(Path.cwd())
+    except ValueError:
+        shown = script
+    return f"{shown} {arguments}"
+
+
+def status_command(folder: RunFolder, project_dir: Path) -> str:
+    """What shows a run's status: `make live-status` for the project's own run folder, else the command."""
+    command = f"`{energy_grid_shell(f'live status --run-dir {folder.root}')}`"
+    return f"`make live-status` (or {command})" if folder.root == (project_dir / DEFAULT_RUN_DIR).resolve() else command
+
+
 # ------------------------------------------------------------------------------------ the run folder
 
 
@@ -201,6 +222,10 @@ class RunFolder:
         return self.root / "logs"
 
     @property
+    def ports_file(self) -> Path:
+        return self.root / "ports.json"
+
+    @property
     def supervisord_conf(self) -> Path:
         return self.root / "supervisord.conf"
 
@@ -235,6 +260,18 @@ class Ports:
     chain: int
     web: int
     metrics: dict[str, int]  # service name -> its metrics port
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps({"broker": self.broker, "chain": self.chain, "web": self.web, "metrics": self.metrics}) + "\n")
+
+
+def read_ports(folder: RunFolder) -> Ports | None:
+    """The ports of the run last written to `folder`; None when there is none (or not a whole file)."""
+    try:
+        kept = json.loads(folder.ports_file.read_text())
+        return Ports(int(kept["broker"]), int(kept["chain"]), int(kept["web"]), {k: int(v) for k, v in kept["metrics"].items()})
+    except (FileNotFoundError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -302,8 +339,8 @@ class LiveStack:
                 url = self.metrics_url(service.name)
                 lines.append(f"  {service.name:<15} {url}/metrics  {url}/health")
         lines.append(
-            f"Logs in {self.folder.logs}; `energy-grid live status --run-dir {self.folder.root}` lists the programs; "
-            "Ctrl-C stops them all."
+            f"Logs in {self.folder.logs}; {status_command(self.folder, self.project_dir)} shows each program, its last problem "
+            "and the latest intervals' progress; Ctrl-C stops them all."
         )
         return lines
 
@@ -358,6 +395,7 @@ def write_run_folder(
         deadline_margin_s=deadline_margin_s,
     )
     write_private_file(folder.credentials, json.dumps(stack.passwords, indent=2) + "\n")
+    stack.ports.write(folder.ports_file)
     write_password_file(folder.password_file, stack.passwords)
     # No meter has an entry of its own here: the virtual meters publish through the fleet user.
     folder.acl_file.write_text(acl_text(chain_id, (), GATEWAY_USER, fleet_user=FLEET_USER, monitor_user=MONITOR_USER))
@@ -544,19 +582,26 @@ def supervisord_pid(folder: RunFolder) -> int | None:
     return pid
 
 
-def program_states(folder: RunFolder) -> dict[str, str] | None:
-    """Each program's state as supervisord reports it (RUNNING, STARTING, EXITED, FATAL, ...);
-    None while supervisord does not answer."""
+def program_status(folder: RunFolder) -> dict[str, tuple[str, str]] | None:
+    """Each program's state as supervisord reports it (RUNNING, STARTING, EXITED, FATAL, ...) and
+    its description ("pid 123, uptime 0:01:02", "Exited too quickly"); None while supervisord does
+    not answer."""
     done = subprocess.run(
         [_supervisor_program("supervisorctl"), "-c", str(folder.supervisord_conf), "status"],
         capture_output=True, text=True, check=False,
     )
     states = {}
     for line in done.stdout.splitlines():
-        words = line.split()
-        if len(words) > 1 and words[1].isupper():
-            states[words[0]] = words[1]
+        name, state, detail = [*line.split(maxsplit=2), "", ""][:3]
+        if state.isupper():
+            states[name] = (state, detail.strip())
     return states or None
+
+
+def program_states(folder: RunFolder) -> dict[str, str] | None:
+    """Each program's state as supervisord reports it; None while supervisord does not answer."""
+    status = program_status(folder)
+    return None if status is None else {name: state for name, (state, _) in status.items()}
 
 
 def program_pid(folder: RunFolder, program: str) -> int | None:
@@ -572,7 +617,7 @@ def program_pid(folder: RunFolder, program: str) -> int | None:
 def supervisorctl(folder: RunFolder, *arguments: str) -> int:
     """Runs supervisorctl with the run folder's configuration; its output goes to ours."""
     if not folder.supervisord_conf.exists():
-        raise LiveStackError(f"no live community was written to {folder.root}: start one with `energy-grid live up`")
+        raise LiveStackError(f"no live community was written to {folder.root}: start one with `make live`")
     return subprocess.run([_supervisor_program("supervisorctl"), "-c", str(folder.supervisord_conf), *arguments], check=False).returncode
 
 
@@ -665,9 +710,12 @@ __all__ = [
     "Ports",
     "RunFolder",
     "Service",
+    "energy_grid_shell",
     "program_commands",
     "program_pid",
     "program_states",
+    "program_status",
+    "read_ports",
     "run_stack",
     "stack_is_up",
     "start_supervisord",

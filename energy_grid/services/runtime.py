@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import signal
 import threading
 import time
@@ -37,6 +38,9 @@ from web3 import Web3
 
 METRICS_PREFIX = "energy_grid"
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+LOG_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# A line of LOG_FORMAT that tells of a problem (WARNING or worse): what `live status` looks for.
+PROBLEM_LINE = re.compile(r"^(?P<time>\d{4}-\d\d-\d\dT\S+) (?P<logger>\S+) (?P<level>WARNING|ERROR|CRITICAL) (?P<message>.*)$")
 
 
 class ServiceError(RuntimeError):
@@ -46,7 +50,7 @@ class ServiceError(RuntimeError):
 def configure_logging(level: str = "INFO") -> None:
     """One line per event on stderr, with the time and the logger (the service) that wrote it; a
     process manager (supervisord, systemd) keeps and rotates the stream."""
-    logging.basicConfig(level=level.upper(), format=LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S%z", force=True)
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT, datefmt=LOG_TIME_FORMAT, force=True)
 
 
 def stop_on_signals(signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM)) -> threading.Event:
@@ -237,6 +241,7 @@ class MetricsServer:
 
 
 __all__ = [
+    "PROBLEM_LINE",
     "ChainClock",
     "ChainHead",
     "Metrics",

@@ -99,11 +99,18 @@ function regionRow(r) {
 
 let regions = [];
 
-// Each grid figure's source and time in words: the grid status is the operator's report of the
-// whole community (GridManagement), which a region's load report and the oracle's data differ from.
+// Each grid figure's source and time in words: the operator's grid status (GridManagement) when it
+// reports one; else the meters' readings (supply, demand) and the regions' oracle figures
+// (frequency, voltage), as /grid/status names them. A region's load report differs from both.
 function showGridSources(status) {
-  const source = status.updatedAt ? `grid status (operator), ${formatClock(status.updatedAt)}` : "no grid status reported yet";
-  const says = { supply: `PV production · ${source}`, demand: `household consumption · ${source}`, frequency: source, voltage: source };
+  const power = status.powerSource === "GRID_STATUS" ? `grid status (operator), ${formatClock(status.updatedAt)}`
+    : status.powerSource === "METERS" ? `the meters' readings, interval to ${formatClock(status.updatedAt)}`
+      : "no grid status or meter readings yet";
+  const regions = status.frequencyRegions === 1 ? "1 region" : `${status.frequencyRegions} regions`;
+  const quality = status.frequencySource === "GRID_STATUS" ? `grid status (operator), ${formatClock(status.frequencyUpdatedAt)}`
+    : status.frequencySource === "ORACLE" ? `oracle, ${regions}, ${formatClock(status.frequencyUpdatedAt)}`
+      : "no grid status or oracle figures yet";
+  const says = { supply: `PV production · ${power}`, demand: `household consumption · ${power}`, frequency: quality, voltage: `lowest · ${quality}` };
   for (const [figure, text] of Object.entries(says)) $(`[data-testid="grid-${figure}-source"]`).textContent = text;
 }
 
@@ -170,16 +177,18 @@ function zoneRow(z) {
       ? h("span", { class: `status-badge role-${z.role}` }, roleText(z)) : roleText(z)));
 }
 
+// The interval the user picked; null follows the latest market as new ones clear.
+let pickedPeriod = null;
+
 function showZones(markets) {
   $('[data-testid="zones-none"]').hidden = markets.length > 0;
   $('[data-testid="zones-detail"]').hidden = markets.length === 0;
   if (!markets.length || !cfg) return;
   const select = $("#zones-interval");
-  const chosen = select.value;
   // The latest markets are the last two hours': the clock says which, the day is in the option's title.
   select.replaceChildren(...markets.map((m, i) => h("option", { value: m.period, title: intervalOf(m.period) },
     `${clockSpan(m.period)}${i === 0 ? " (latest)" : ""}`)));
-  if (markets.some((m) => String(m.period) === chosen)) select.value = chosen;
+  if (markets.some((m) => String(m.period) === pickedPeriod)) select.value = pickedPeriod;
   const market = markets.find((m) => String(m.period) === select.value);
   $('[data-testid="zones-detail"]').dataset.period = market.period;
   // The cards give the figure alone, its unit on the line under it: a phone's half-width card fits it.
@@ -197,7 +206,11 @@ function showZones(markets) {
 }
 
 $("#loading-region").addEventListener("change", () => view.refreshNow());
-$("#zones-interval").addEventListener("change", () => view.refreshNow());
+// Picking the latest interval follows the latest again; an earlier one stays until it leaves the list.
+$("#zones-interval").addEventListener("change", (event) => {
+  pickedPeriod = event.target.selectedIndex === 0 ? null : event.target.value;
+  view.refreshNow();
+});
 
 const view = live(async () => {
   const [status, events, zoneMarkets] = await Promise.all([
