@@ -28,7 +28,16 @@ from energy_grid.simulation.driver import SimulationConfig, run_simulation
 
 from support.service_helpers import serve_in_thread
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
-from support.web_helpers import PHONE_VIEWPORT, SCREENSHOTS, UI_TIMEOUT_MS, chromium, wallet_session
+from support.web_helpers import (
+    PHONE_VIEWPORT,
+    SCREENSHOTS,
+    UI_TIMEOUT_MS,
+    chromium,
+    open_section,
+    shown_cents,
+    shown_price,
+    wallet_session,
+)
 
 OWNER_INDEX = 6  # a dev account: the test wallet signs with its key, as a person's browser wallet would
 RELAYER_INDEX = 9
@@ -55,6 +64,7 @@ FEEDER_WORDS = {
     "more and flexible load on the feeder saves by waiting",
 }
 BOUND = {"EXPORT_BOUND": "export limit", "IMPORT_BOUND": "import limit"}
+FEEDER_MARKETS = 16  # the latest markets the household's view shows for its feeder
 # Midnight to noon: the household's PV exports in the morning, so its vault holds energy too. Two
 # feeders of four households: the market clears across two zones.
 CONFIG = SimulationConfig(
@@ -140,8 +150,50 @@ def _zone_of(market: dict[str, Any], region: int) -> dict[str, Any]:
 
 
 def _price(price_per_kwh: int, units: tuple[int, str]) -> str:
-    """A price as the views show it."""
+    """A price as the operator's view shows it."""
     return f"{format_money(price_per_kwh, *units)}/kWh"
+
+
+def _feeder_price(price_per_kwh: int, units: tuple[int, str]) -> str:
+    """A price as the household's view shows it, to its last digit."""
+    return shown_price(price_per_kwh, *units)
+
+
+def _feeder_cards(markets: list[dict[str, Any]], units: tuple[int, str]) -> list[dict[str, Any]]:
+    """The household's feeder cards for the markets (the latest first): a market that did not trade
+    shows no price, and consecutive markets that read the same are one card with their count."""
+    cards: list[dict[str, Any]] = []
+    for market in markets:
+        [zone] = market["zones"]
+        traded = market["volumeWh"] > 0
+        shown = {
+            "feeder-price": _feeder_price(zone["clearingPricePerKWh"], units) if traded else "no trade",
+            "community-price": _feeder_price(market["busPricePerKWh"], units) if traded else "no trade",
+            "feeder-flow": _flow(zone["netExportWh"]),
+            "feeder-link": FEEDER_LINK[zone["role"]] if traded else "nothing traded",
+        }
+        if cards and cards[-1]["shown"] == shown:
+            cards[-1]["intervals"] += 1
+        else:
+            cards.append({"shown": shown, "period": market["period"], "role": zone["role"], "intervals": 1})
+    return cards
+
+
+def _shows_feeder_cards(page: Page, cards: list[dict[str, Any]]) -> None:
+    rows = page.get_by_test_id("feeder-row")
+    expect(rows).to_have_count(len(cards))
+    for i, card in enumerate(cards):
+        row = rows.nth(i)
+        expect(row).to_have_attribute("data-period", str(card["period"]))
+        expect(row).to_have_attribute("data-intervals", str(card["intervals"]))
+        expect(row).to_have_attribute("data-role", card["role"])
+        for testid, text in card["shown"].items():
+            expect(row.get_by_test_id(testid)).to_have_text(text)
+        repeat = row.get_by_test_id("feeder-repeat")
+        if card["intervals"] > 1:
+            expect(repeat).to_have_text(f"the same for {card['intervals']} intervals")
+        else:
+            expect(repeat).to_have_count(0)
 
 
 def _flow(net_export_wh: int) -> str:
@@ -178,27 +230,22 @@ def test_the_wallet_that_owns_a_simulated_household_runs_it_from_a_phone(simulat
         expect(page.get_by_test_id("standing-row")).to_have_count(1)
         expect(page.get_by_test_id("standing-row")).to_have_attribute("data-meter", meter)
         expect(page.get_by_test_id("vault-free-energy")).to_have_text(format_kwh(energy_wh))
-        expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(payment, decimals, symbol))
+        expect(page.get_by_test_id("vault-free-payment")).to_have_text(shown_cents(payment, decimals, symbol))
         expect(page.get_by_test_id("save-standing")).to_be_enabled()
         # Its feeder's price in the latest markets beside the community's, as the API gives them for its region.
         region = client.smart_meter.get_meter(meter).region_id
-        markets = _zone_markets(simulated["base_url"], regionId=region, limit=8)
+        markets = _zone_markets(simulated["base_url"], regionId=region, limit=FEEDER_MARKETS)
         assert markets and all(len(m["zones"]) == 1 and m["zones"][0]["regionId"] == region for m in markets)
         latest, [zone] = markets[0], markets[0]["zones"]
         summary = page.get_by_test_id("feeder-summary")
         expect(summary).to_have_attribute("data-period", str(latest["period"]))
-        expect(summary).to_contain_text(f"Your feeder's price: {_price(zone['clearingPricePerKWh'], (decimals, symbol))}")
-        expect(summary).to_contain_text(f"the community's: {_price(latest['busPricePerKWh'], (decimals, symbol))}")
+        expect(summary).to_contain_text(f"Your feeder's price: {_feeder_price(zone['clearingPricePerKWh'], (decimals, symbol))}")
+        expect(summary).to_contain_text(f"the community's: {_feeder_price(latest['busPricePerKWh'], (decimals, symbol))}")
         expect(summary).to_contain_text(FEEDER_WORDS[zone["role"]])
-        rows = page.get_by_test_id("feeder-row")
-        expect(rows).to_have_count(len(markets))
-        expect(rows.first.get_by_test_id("feeder-flow")).to_have_text(_flow(zone["netExportWh"]))
-        expect(rows.first.get_by_test_id("feeder-price")).to_have_text(_price(zone["clearingPricePerKWh"], (decimals, symbol)))
-        for i, market in enumerate(markets):
-            expect(rows.nth(i)).to_have_attribute("data-role", market["zones"][0]["role"])
-            expect(rows.nth(i).get_by_test_id("feeder-link")).to_have_text(FEEDER_LINK[market["zones"][0]["role"]])
+        _shows_feeder_cards(page, _feeder_cards(markets, (decimals, symbol)))
         session.screenshot(page, "simulated-household")
 
+        open_section(page, "standing")
         page.get_by_test_id("standing-sell-price").fill("0.09")
         page.get_by_test_id("save-standing").click()
         _said_beside(page, "standing-feedback", "saved")
@@ -207,6 +254,7 @@ def test_the_wallet_that_owns_a_simulated_household_runs_it_from_a_phone(simulat
         _said_beside(page, "standing-feedback", "cleared")
         assert client.smart_meter.standing_order(meter).sell_price_per_kwh == 0
 
+        open_section(page, "vault")
         page.get_by_test_id("vault-token").select_option("payment")
         page.get_by_test_id("vault-amount").fill("1")
         page.get_by_test_id("vault-deposit").click()
@@ -241,11 +289,11 @@ def test_the_household_reads_whether_its_feeder_s_link_held_its_price_apart(simu
             zone = _zone_of(market, HELD_REGION)
             expect(summary).to_have_attribute("data-period", str(market["period"]))
             expect(summary).to_have_text(
-                f"Your feeder's price: {_price(zone['clearingPricePerKWh'], units)}; the community's: "
-                f"{_price(market['busPricePerKWh'], units)}; {FEEDER_WORDS[zone['role']]}."
+                f"Your feeder's price: {_feeder_price(zone['clearingPricePerKWh'], units)}; the community's: "
+                f"{_feeder_price(market['busPricePerKWh'], units)}; {FEEDER_WORDS[zone['role']]}."
             )
             expect(first_row).to_have_attribute("data-role", zone["role"])
-            expect(first_row.get_by_test_id("feeder-price")).to_have_text(_price(zone["clearingPricePerKWh"], units))
+            expect(first_row.get_by_test_id("feeder-price")).to_have_text(_feeder_price(zone["clearingPricePerKWh"], units))
             expect(first_row.get_by_test_id("feeder-link")).to_have_text(FEEDER_LINK[zone["role"]])
             bus = market["busPricePerKWh"]
             if zone["role"] == "EXPORT_BOUND":
