@@ -230,8 +230,8 @@ function feederRow(g) {
   const [zone] = g.market.zones;
   const span = `${formatClock(g.earliest * INTERVAL_S)} – ${formatClock((g.latest + 1) * INTERVAL_S)}`;
   return h("tr", { dataset: { testid: "feeder-row", period: g.latest, intervals: g.count, role: zone ? zone.role || "" : "" } },
-    h("td", { title: intervalOf(g.latest) },
-      h("div", {}, span), g.count > 1 ? h("div", { class: "muted", dataset: { testid: "feeder-repeat" } }, `the same for ${g.count} intervals`) : null),
+    h("td", { title: intervalOf(g.latest) }, h("div", {},
+      h("div", {}, span), g.count > 1 ? h("div", { class: "muted", dataset: { testid: "feeder-repeat" } }, `the same for ${g.count} intervals`) : null)),
     h("td", { class: "num", dataset: { testid: "feeder-price" } }, g.card.feederPrice),
     h("td", { class: "num", dataset: { testid: "community-price" } }, g.card.communityPrice),
     h("td", { class: "num", dataset: { testid: "feeder-flow" } }, g.card.flow),
