@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
 from energy_grid.api.settings import RelayLimits
+from energy_grid.domain.auction_words import PriceGrid, off_grid_text
+from energy_grid.domain.units import format_kwh, format_money
 
 from support.service_helpers import SteppedClock, metric_samples, ok, problem, sign_typed
 
@@ -177,7 +179,14 @@ def test_bad_orders_are_refused_before_the_wallet_is_asked(api, api_system, depl
     current = int(deployed_auction.currentPeriod())
     problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current)), 400, "GateClosed")
     problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current + 10_000)), 400, "PeriodTooFarAhead")
-    problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit + 1)), 400, "PriceNotOnGrid")
+    off = problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit + 1)), 400, "PriceNotOnGrid")
+    # The command line's sentence, in the currency with the grid's range, not the contract's terms.
+    low, step, count = deployed_auction.minPrice(), deployed_auction.tickSize(), deployed_auction.tickCount()
+    symbol = api_system.payment_token.symbol()
+    assert off["message"] == off_grid_text(limit + 1, PriceGrid(low, step, count), 6, symbol)
+    assert off["message"].startswith(f"{format_money(limit + 1, 6, symbol)}/kWh is not on the auction's price grid: from ")
+    top = low + (count - 1) * step
+    assert off["details"] == {"limitPricePerKWh": limit + 1, "minPricePerKWh": low, "tickSizePerKWh": step, "maxPricePerKWh": top}
     problem(api.post(typed, json=draft(buyer, "BID", 10**13, limit)), 400, "AmountOutOfRange")
     problem(api.post(typed, json=draft(buyer, "BID", 0, limit)), 422, "InvalidRequest")
     problem(api.post(typed, json=draft(buyer, "BID", 1_000, limit, period=current + 3, deliveryTime=1)), 422, "InvalidRequest")
@@ -193,6 +202,12 @@ def test_bad_orders_are_refused_before_the_wallet_is_asked(api, api_system, depl
         "vaultBalance": SELLER_ENERGY_WH,
         "pullableFromWallet": 0,
     }
+    pullable = short["details"]["pullableFromWallet"]
+    from_wallet = f"; the vault may take only {format_kwh(pullable)} more from your wallet" if pullable else ""
+    assert short["message"] == (
+        f"The order escrows {format_kwh(SELLER_ENERGY_WH + 1)} but your vault balance holds {format_kwh(SELLER_ENERGY_WH)}: "
+        f"deposit the rest first{from_wallet}."
+    )
     problem(api.post(f"{API}/auction/orders/12345/claim"), 404, "OrderUnknown")
 
 

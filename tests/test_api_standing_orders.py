@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from energy_grid.api import create_app
-from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE, format_money
 
 from support.service_helpers import ok, problem, sign_typed
 
@@ -97,6 +97,11 @@ def test_signed_limits_place_the_households_orders_and_the_fill_is_listed(
         "vaultDelivery": True,
         "readingMarket": auction.address,
         "readingMarketApproved": True,
+        "priceGrid": {
+            "minPricePerKWh": auction.minPrice(),
+            "tickSizePerKWh": auction.tickSize(),
+            "maxPricePerKWh": auction.minPrice() + (auction.tickCount() - 1) * auction.tickSize(),
+        },
     }
     assert smart_meter.getStandingOrder(buyer_meter) == (0, 0, BUY_PRICE, 0)
 
@@ -238,6 +243,22 @@ def test_refused_signatures_and_limits_get_their_4xx_and_nothing_is_sent(
     problem(http.post(f"{API}/meters/{seller_meter}/standing-order/typed-data", json=too_high), 422, "InvalidRequest")
     bad_signature = {"sellPricePerKWh": 1, "deadline": past, "signature": "0x12"}
     problem(http.post(f"{API}/meters/{seller_meter}/standing-order", json=bad_signature), 422, "InvalidSignature")
+    # Limits the readings would never trade on (a sell price above the grid, a buy price below it): the
+    # chain would take them without a word, so the API refuses them in the currency, with the grid's range.
+    auction = api_system.energy_auction
+    low, step = auction.minPrice(), auction.tickSize()
+    high = low + (auction.tickCount() - 1) * step
+    shown = {price: f"{format_money(price, 6, api_system.payment_token.symbol())}/kWh" for price in (low, high, step, 30 * high, low - 1)}
+    for limits, words in (
+        ({"sellPricePerKWh": 30 * high, "buyPricePerKWh": BUY_PRICE}, f"a sell price of {shown[30 * high]} is above the highest"),
+        ({"buyPricePerKWh": low - 1}, f"a buy price of {shown[low - 1]} is below the lowest"),
+    ):
+        off = problem(http.post(f"{API}/meters/{seller_meter}/standing-order/typed-data", json=limits), 400, "PriceOffGrid")
+        assert off["message"].startswith(f"The auction's prices run from {shown[low]} to {shown[high]} in steps of {shown[step]}: ")
+        assert words in off["message"] and "base units" not in off["message"]
+        assert off["details"]["priceGrid"] == {"minPricePerKWh": low, "tickSizePerKWh": step, "maxPricePerKWh": high}
+    # A price between ticks is rounded to the owner's advantage: it trades, so it is taken.
+    ok(http.post(f"{API}/meters/{seller_meter}/standing-order/typed-data", json={"sellPricePerKWh": low + step // 2}))
     # A market the vault does not know is refused before the wallet is asked.
     problem(http.post(f"{API}/vault/market-approval/typed-data", json={"account": seller.address, "market": stranger}), 400, "NotMarket")
     assert relayer.nonce == sent

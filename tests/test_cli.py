@@ -40,7 +40,7 @@ from energy_grid.cli.output import kwh_fmt, labelled, per_kw_fmt, price_fmt, spl
 from energy_grid.contracts.structs import StandingOrder
 from energy_grid.deploy.system import LOCAL_FAUCET_WHOLE_UNITS, deploy_system, fund_local_accounts, setup_local_roles
 from energy_grid.domain.demand_response import interval_readings
-from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, format_money
 
 from support.cli_helpers import ACCOUNT_ENV, CliRun, cli_runner
 from support.index_helpers import advance, export_energy
@@ -703,6 +703,11 @@ def test_standing_set_show_settle_and_clear(grid_cli, cli_client, deployer_key, 
     assert "Give --sell-price, --buy-price or both" in grid_cli("standing", "set", meter, account=5, expect=2).stderr
     assert "--buy-cap-kwh needs --buy-price" in grid_cli("standing", "set", meter, "--sell-price", "0.08",
                                                           "--buy-cap-kwh", "1", account=5, expect=2).stderr  # fmt: skip
+    # A sell price above the auction's grid would never sell: refused in the currency, as the API refuses it.
+    grid = cli_client.auction.current_grid()
+    top = grid.min_price_per_kwh + (grid.tick_count - 1) * grid.tick_size_per_kwh
+    off = grid_cli("standing", "set", meter, "--sell-price", str(Decimal(30 * top) / 10**6), account=5, expect=2).stderr
+    assert f"a sell price of {format_money(30 * top, 6, 'MOCKUSD')}/kWh is above the highest, so the export would never sell" in off
 
     limits = grid_cli("standing", "set", meter, "--sell-price", "0.08", "--sell-cap-kwh", "0.8",
                       "--buy-price", "0.1", "--buy-cap-kwh", "0.5", account=5).json()  # fmt: skip

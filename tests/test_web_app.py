@@ -26,13 +26,13 @@ from playwright.sync_api import Page, expect
 from energy_grid.api.app import create_app
 from energy_grid.chain.client import SELL, anvil_account
 from energy_grid.deploy.system import fund_local_accounts
-from energy_grid.domain.units import format_kwh, format_money
+from energy_grid.domain.units import format_kwh
 from energy_grid.services.keeper import run_keeper
 from energy_grid.web import VENDOR_FILES, mount_web, vendor_file
 
 from support.index_helpers import advance, export_energy
 from support.service_helpers import problem, serve_in_thread
-from support.web_helpers import SCREENSHOTS, UI_TIMEOUT_MS, wallet_session
+from support.web_helpers import SCREENSHOTS, UI_TIMEOUT_MS, shown_cents, shown_price, wallet_session
 
 # The browser fixtures (web_browser, web_base_url, web_client, web_sessions), shared with test_web_phone.py.
 pytest_plugins = ["support.web_fixtures"]
@@ -284,7 +284,7 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
     seller_payment = held(seller.address)[1]
     assert seller_payment > seller_payment_before  # paid into the vault, less the grid fee
     symbol, decimals = stablecoin.symbol(), stablecoin.decimals()
-    expect(dashboard.get_by_test_id("payment-balance")).to_have_text(format_money(seller_payment, decimals, symbol))
+    expect(dashboard.get_by_test_id("payment-balance")).to_have_text(shown_cents(seller_payment, decimals, symbol))
     expect(dashboard.get_by_test_id("energy-balance")).to_have_text(format_kwh(held(seller.address)[0]))
     expect(dashboard.get_by_test_id("meter-row")).to_have_count(1)
     expect(dashboard.get_by_test_id("produced-today")).to_have_text(format_kwh(5_000))  # metered in the last 24 h
@@ -447,7 +447,7 @@ def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, a
     assert [signed["primaryType"] for signed in session.signed] == ["MarketApproval", "StandingOrder"]
     expect(row).to_have_attribute("data-active", "true")
     symbol, decimals = stablecoin.symbol(), stablecoin.decimals()
-    expect(row.get_by_test_id("standing-sell")).to_have_text(f"{format_money(80_000, decimals, symbol)}/kWh")
+    expect(row.get_by_test_id("standing-sell")).to_have_text(shown_price(80_000, decimals, symbol))
 
     # The gateway reads both meters at the interval's end; the test clears the market and settles.
     period = chain.pending_timestamp // 900 + 1
@@ -468,7 +468,7 @@ def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, a
     expect(shown.first).to_have_attribute("data-period", str(period))
     expect(shown.first.get_by_test_id("fill-offered")).to_have_text(format_kwh(1_000))
     expect(shown.first.get_by_test_id("fill-sold")).to_have_text(format_kwh(600))
-    expect(shown.first.get_by_test_id("fill-proceeds")).to_have_text(format_money(fill.proceeds, decimals, symbol))
+    expect(shown.first.get_by_test_id("fill-proceeds")).to_have_text(shown_cents(fill.proceeds, decimals, symbol))
     expect(shown.first.get_by_test_id("fill-bought")).to_have_text(format_kwh(0))
     # The interval in the deployment's zone: the period's start.
     start = _shown_time(page, period * 900)
@@ -479,13 +479,13 @@ def test_standing_limits_set_in_the_prosumer_view_fill_and_clear(web_sessions, a
     expect(traded.get_by_test_id("trade-time")).to_have_text(start)
     expect(traded.get_by_test_id("trade-side")).to_have_text("sold")
     expect(traded.get_by_test_id("trade-amount")).to_have_text(format_kwh(600))
-    expect(traded.get_by_test_id("trade-value")).to_have_text(format_money(fill.proceeds, decimals, symbol))
+    expect(traded.get_by_test_id("trade-value")).to_have_text(shown_cents(fill.proceeds, decimals, symbol))
     expect(traded.get_by_test_id("trade-id")).to_have_text(_short(household_meter))
     expect(traded.get_by_test_id("trade-id")).to_have_attribute("title", household_meter)
     expect(page.get_by_test_id("sold-today")).to_have_text(format_kwh(600))
     produced, _, sold, _ = _household_points(page)
     assert produced >= 1 and sold == 1
-    expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(fill.proceeds, decimals, symbol))
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(shown_cents(fill.proceeds, decimals, symbol))
     expect(page.get_by_test_id("vault-free-energy")).to_have_text(format_kwh(400))
     expect(page.get_by_test_id("vault-locked-energy")).to_have_text(format_kwh(0))
     expect(page.get_by_test_id("energy-total")).to_have_text(format_kwh(400))
@@ -514,13 +514,13 @@ def test_vault_deposit_and_withdrawal_from_the_prosumer_view(web_sessions, api_s
     page.get_by_test_id("vault-amount").fill("2.5")
     page.get_by_test_id("vault-deposit").click()
     expect(page.get_by_test_id("vault-feedback")).to_contain_text("Deposited")
-    expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(2_500_000, decimals, symbol))
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(shown_cents(2_500_000, decimals, symbol))
     assert vault.balancesOf(household.address) == (0, 2_500_000)
 
     page.get_by_test_id("vault-amount").fill("1")
     page.get_by_test_id("vault-withdraw").click()
     expect(page.get_by_test_id("vault-feedback")).to_contain_text("Withdrew")
-    expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(1_500_000, decimals, symbol))
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(shown_cents(1_500_000, decimals, symbol))
     assert stablecoin.balanceOf(household.address) == wallet - 1_500_000
     assert [signed["primaryType"] for signed in session.signed] == ["Permit", "Withdrawal"]
     session.screenshot(page, "prosumer-vault")
@@ -574,7 +574,7 @@ def test_auction_fills_show_in_my_trades_with_local_times_and_short_ids(web_sess
     expect(fill.get_by_test_id("trade-side")).to_have_text("sold")
     expect(fill.get_by_test_id("trade-amount")).to_have_text(format_kwh(600))
     symbol, decimals = api_system.payment_token.symbol(), api_system.payment_token.decimals()
-    expect(fill.get_by_test_id("trade-price")).to_have_text(f"{format_money(cleared['clearingPricePerKWh'], decimals, symbol)}/kWh")
+    expect(fill.get_by_test_id("trade-price")).to_have_text(shown_price(cleared["clearingPricePerKWh"], decimals, symbol))
     order_id = fill.get_by_test_id("trade-id")
     expect(order_id).to_have_text(_short(str(ask)))
     expect(order_id).to_have_attribute("title", str(ask))

@@ -11,6 +11,7 @@ more markets are cleared after it with region 1's link held, one exporting and o
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +29,16 @@ from energy_grid.simulation.driver import SimulationConfig, run_simulation
 
 from support.service_helpers import serve_in_thread
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
-from support.web_helpers import PHONE_VIEWPORT, SCREENSHOTS, UI_TIMEOUT_MS, chromium, wallet_session
+from support.web_helpers import (
+    PHONE_VIEWPORT,
+    SCREENSHOTS,
+    UI_TIMEOUT_MS,
+    chromium,
+    open_section,
+    shown_cents,
+    shown_price,
+    wallet_session,
+)
 
 OWNER_INDEX = 6  # a dev account: the test wallet signs with its key, as a person's browser wallet would
 RELAYER_INDEX = 9
@@ -55,6 +65,7 @@ FEEDER_WORDS = {
     "more and flexible load on the feeder saves by waiting",
 }
 BOUND = {"EXPORT_BOUND": "export limit", "IMPORT_BOUND": "import limit"}
+FEEDER_MARKETS = 16  # the latest markets the household's view shows for its feeder
 # Midnight to noon: the household's PV exports in the morning, so its vault holds energy too. Two
 # feeders of four households: the market clears across two zones.
 CONFIG = SimulationConfig(
@@ -140,8 +151,50 @@ def _zone_of(market: dict[str, Any], region: int) -> dict[str, Any]:
 
 
 def _price(price_per_kwh: int, units: tuple[int, str]) -> str:
-    """A price as the views show it."""
+    """A price as the operator's view shows it."""
     return f"{format_money(price_per_kwh, *units)}/kWh"
+
+
+def _feeder_price(price_per_kwh: int, units: tuple[int, str]) -> str:
+    """A price as the household's view shows it, to its last digit."""
+    return shown_price(price_per_kwh, *units)
+
+
+def _feeder_cards(markets: list[dict[str, Any]], units: tuple[int, str]) -> list[dict[str, Any]]:
+    """The household's feeder cards for the markets (the latest first): a market that did not trade
+    shows no price, and consecutive markets that read the same are one card with their count."""
+    cards: list[dict[str, Any]] = []
+    for market in markets:
+        [zone] = market["zones"]
+        traded = market["volumeWh"] > 0
+        shown = {
+            "feeder-price": _feeder_price(zone["clearingPricePerKWh"], units) if traded else "no trade",
+            "community-price": _feeder_price(market["busPricePerKWh"], units) if traded else "no trade",
+            "feeder-flow": _flow(zone["netExportWh"]),
+            "feeder-link": FEEDER_LINK[zone["role"]] if traded else "nothing traded",
+        }
+        if cards and cards[-1]["shown"] == shown:
+            cards[-1]["intervals"] += 1
+        else:
+            cards.append({"shown": shown, "period": market["period"], "role": zone["role"], "intervals": 1})
+    return cards
+
+
+def _shows_feeder_cards(page: Page, cards: list[dict[str, Any]]) -> None:
+    rows = page.get_by_test_id("feeder-row")
+    expect(rows).to_have_count(len(cards))
+    for i, card in enumerate(cards):
+        row = rows.nth(i)
+        expect(row).to_have_attribute("data-period", str(card["period"]))
+        expect(row).to_have_attribute("data-intervals", str(card["intervals"]))
+        expect(row).to_have_attribute("data-role", card["role"])
+        for testid, text in card["shown"].items():
+            expect(row.get_by_test_id(testid)).to_have_text(text)
+        repeat = row.get_by_test_id("feeder-repeat")
+        if card["intervals"] > 1:
+            expect(repeat).to_have_text(f"the same for {card['intervals']} intervals")
+        else:
+            expect(repeat).to_have_count(0)
 
 
 def _flow(net_export_wh: int) -> str:
@@ -178,27 +231,22 @@ def test_the_wallet_that_owns_a_simulated_household_runs_it_from_a_phone(simulat
         expect(page.get_by_test_id("standing-row")).to_have_count(1)
         expect(page.get_by_test_id("standing-row")).to_have_attribute("data-meter", meter)
         expect(page.get_by_test_id("vault-free-energy")).to_have_text(format_kwh(energy_wh))
-        expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(payment, decimals, symbol))
+        expect(page.get_by_test_id("vault-free-payment")).to_have_text(shown_cents(payment, decimals, symbol))
         expect(page.get_by_test_id("save-standing")).to_be_enabled()
         # Its feeder's price in the latest markets beside the community's, as the API gives them for its region.
         region = client.smart_meter.get_meter(meter).region_id
-        markets = _zone_markets(simulated["base_url"], regionId=region, limit=8)
+        markets = _zone_markets(simulated["base_url"], regionId=region, limit=FEEDER_MARKETS)
         assert markets and all(len(m["zones"]) == 1 and m["zones"][0]["regionId"] == region for m in markets)
         latest, [zone] = markets[0], markets[0]["zones"]
         summary = page.get_by_test_id("feeder-summary")
         expect(summary).to_have_attribute("data-period", str(latest["period"]))
-        expect(summary).to_contain_text(f"Your feeder's price: {_price(zone['clearingPricePerKWh'], (decimals, symbol))}")
-        expect(summary).to_contain_text(f"the community's: {_price(latest['busPricePerKWh'], (decimals, symbol))}")
+        expect(summary).to_contain_text(f"Your feeder's price: {_feeder_price(zone['clearingPricePerKWh'], (decimals, symbol))}")
+        expect(summary).to_contain_text(f"the community's: {_feeder_price(latest['busPricePerKWh'], (decimals, symbol))}")
         expect(summary).to_contain_text(FEEDER_WORDS[zone["role"]])
-        rows = page.get_by_test_id("feeder-row")
-        expect(rows).to_have_count(len(markets))
-        expect(rows.first.get_by_test_id("feeder-flow")).to_have_text(_flow(zone["netExportWh"]))
-        expect(rows.first.get_by_test_id("feeder-price")).to_have_text(_price(zone["clearingPricePerKWh"], (decimals, symbol)))
-        for i, market in enumerate(markets):
-            expect(rows.nth(i)).to_have_attribute("data-role", market["zones"][0]["role"])
-            expect(rows.nth(i).get_by_test_id("feeder-link")).to_have_text(FEEDER_LINK[market["zones"][0]["role"]])
+        _shows_feeder_cards(page, _feeder_cards(markets, (decimals, symbol)))
         session.screenshot(page, "simulated-household")
 
+        open_section(page, "standing")
         page.get_by_test_id("standing-sell-price").fill("0.09")
         page.get_by_test_id("save-standing").click()
         _said_beside(page, "standing-feedback", "saved")
@@ -207,6 +255,7 @@ def test_the_wallet_that_owns_a_simulated_household_runs_it_from_a_phone(simulat
         _said_beside(page, "standing-feedback", "cleared")
         assert client.smart_meter.standing_order(meter).sell_price_per_kwh == 0
 
+        open_section(page, "vault")
         page.get_by_test_id("vault-token").select_option("payment")
         page.get_by_test_id("vault-amount").fill("1")
         page.get_by_test_id("vault-deposit").click()
@@ -241,11 +290,11 @@ def test_the_household_reads_whether_its_feeder_s_link_held_its_price_apart(simu
             zone = _zone_of(market, HELD_REGION)
             expect(summary).to_have_attribute("data-period", str(market["period"]))
             expect(summary).to_have_text(
-                f"Your feeder's price: {_price(zone['clearingPricePerKWh'], units)}; the community's: "
-                f"{_price(market['busPricePerKWh'], units)}; {FEEDER_WORDS[zone['role']]}."
+                f"Your feeder's price: {_feeder_price(zone['clearingPricePerKWh'], units)}; the community's: "
+                f"{_feeder_price(market['busPricePerKWh'], units)}; {FEEDER_WORDS[zone['role']]}."
             )
             expect(first_row).to_have_attribute("data-role", zone["role"])
-            expect(first_row.get_by_test_id("feeder-price")).to_have_text(_price(zone["clearingPricePerKWh"], units))
+            expect(first_row.get_by_test_id("feeder-price")).to_have_text(_feeder_price(zone["clearingPricePerKWh"], units))
             expect(first_row.get_by_test_id("feeder-link")).to_have_text(FEEDER_LINK[zone["role"]])
             bus = market["busPricePerKWh"]
             if zone["role"] == "EXPORT_BOUND":
@@ -323,6 +372,146 @@ def test_the_operator_sees_which_zones_link_bound_and_which_way(simulated):
             assert (zone["clearingPricePerKWh"] < market["busPricePerKWh"]) is held_below
             assert zone["clearingPricePerKWh"] != market["busPricePerKWh"] == other["clearingPricePerKWh"]
         session.screenshot(page, "operator-zones-import-bound")
+        assert session.console_errors == []
+    finally:
+        session.context.close()
+
+
+# A phone's page may be this tall with every part closed: two screens of 844 px, for the header, the
+# day's four figures, the unsold-energy hint and ten lines of parts, each a tap target (1,510 px when
+# measured). Before the parts closed, the simulated household's page was 8,600 px tall (9,700-12,000 px
+# with a longer history).
+CLOSED_PAGE_MAX_PX = 2 * 844
+
+# Every word of the page's text on one line, and every card's label word on one line (a label is the
+# cell's ::before, measured against the width the layout gave it): a list of those broken. A line may
+# break after a slash, a dash or a short address's "…" (0x976E…0aa9), as the browser's line breaking has it.
+WORDS_BROKEN_JS = """() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    // Shown text only: a table's heading row is kept for screen readers in a 1 px box on a phone.
+    if (!node.parentElement.getClientRects().length || node.parentElement.closest("thead, .visually-hidden")) continue;
+    for (const word of node.data.matchAll(/[^\\s\\/–…-]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (lines.size > 1) broken.push(word[0]);
+    }
+  }
+  const probe = document.body.appendChild(document.createElement("span"));
+  for (const cell of document.querySelectorAll("main td[data-label]")) {
+    const label = getComputedStyle(cell, "::before");
+    if (!cell.getClientRects().length || label.content === "none") continue;
+    probe.style.cssText = "position:absolute;visibility:hidden;white-space:nowrap";
+    for (const property of ["fontFamily", "fontSize", "fontWeight", "fontStyle", "letterSpacing"]) probe.style[property] = label[property];
+    for (const word of cell.dataset.label.split(/\\s+/)) {
+      probe.textContent = word;
+      if (probe.getBoundingClientRect().width > parseFloat(label.width) + 0.5) broken.push(`label ${word}`);
+    }
+  }
+  probe.remove();
+  return broken;
+}"""
+
+
+def test_the_household_page_on_a_phone_is_a_few_screens_in_whole_words_and_cents(simulated):
+    """The simulated household on a phone: with its parts closed the page is at most CLOSED_PAGE_MAX_PX
+    tall, each part's line giving its key figure; opened, no word breaks inside itself (a card's label
+    neither), money shows at most 2 decimals and prices no more than the auction's grid has; the energy
+    the household holds and no order offers is pointed out."""
+    client, base_url = simulated["client"], simulated["base_url"]
+    owner = anvil_account(OWNER_INDEX)
+    decimals, symbol = _units(client)
+    session = wallet_session(simulated["browser"], base_url, None, client.chain_id, SCREENSHOTS / "household", PHONE_VIEWPORT)
+    try:
+        page = session.open(f"/prosumer?account={owner.address}")
+        expect(page.get_by_test_id("trade-row").first).to_be_attached()
+        expect(page.get_by_test_id("feeder-row").first).to_be_attached()
+        expect(page.get_by_test_id("standing-fill").first).to_be_attached()
+        energy_wh, payment = client.vault.balances(owner.address)
+        wallet_wh = client.energy_token.balance_of(owner.address)
+        assert wallet_wh > 0 and energy_wh > 0  # what the morning's export left, some of it never deposited
+        hint = page.get_by_test_id("unsold-hint")
+        expect(hint).to_have_attribute("data-wallet-wh", str(wallet_wh))
+        unsold = f"{format_kwh(wallet_wh)} in your wallet and {format_kwh(energy_wh)} free in your vault, offered nowhere"
+        expect(hint).to_contain_text(unsold)
+        expect(page.get_by_test_id("vault-figure")).to_have_text(
+            f"free in your vault: {format_kwh(energy_wh)} · {shown_cents(payment, decimals, symbol)}"
+        )
+        parts = page.locator("details.section:not([hidden])")
+        assert parts.count() == 10 and all(parts.nth(i).get_attribute("open") is None for i in range(parts.count()))
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        assert height <= CLOSED_PAGE_MAX_PX, height
+        session.screenshot(page, "phone-household-closed")
+
+        for i in range(parts.count()):
+            parts.nth(i).locator("summary").click()
+        expect(page.locator("details.section[open]:not([hidden])")).to_have_count(10)
+        broken = page.evaluate(WORDS_BROKEN_JS)
+        assert broken == [], broken
+        text = page.locator("main").inner_text()
+        money = re.findall(rf"\d[\d,]*\.(\d+) {symbol}(?!/kWh)", text)
+        prices = re.findall(rf"\d[\d,]*\.(\d+) {symbol}/kWh", text)
+        tick = client.auction.current_grid().tick_size_per_kwh
+        tick_decimals = len(shown_price(tick, decimals, symbol).split()[0].split(".")[1])
+        assert money and all(len(fraction) <= 2 for fraction in money), money
+        assert prices and all(len(fraction) <= max(2, tick_decimals) for fraction in prices), prices
+        assert not page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
+        session.screenshot(page, "phone-household-open")
+        assert session.console_errors == []
+    finally:
+        session.context.close()
+
+
+NIGHT_MARKETS = 3  # markets in a row whose only orders are bids on the household's feeder: none trades
+
+
+def test_a_night_without_trade_reads_no_trade_in_one_card(simulated):
+    """After the day, three markets in which only bids sat on the household's feeder: none traded, so
+    none set a price. The household's summary says the latest did not trade and gives the latest that
+    did; the three read "no trade" in one card, "the same for 3 intervals" (runs last: it makes them
+    the latest markets)."""
+    client, base_url = simulated["client"], simulated["base_url"]
+    units = _units(client)
+    operator, buyer, owner = anvil_account(OPERATOR_INDEX), anvil_account(BUYER_INDEX), anvil_account(OWNER_INDEX)
+    auction = client.auction
+    client.approve_auction(buyer)
+    first = auction.current_period() + 2
+    grid = auction.current_grid()
+    bid_price = grid.min_price_per_kwh + 10 * grid.tick_size_per_kwh
+    periods = range(first, first + NIGHT_MARKETS)
+    for period in periods:
+        auction.submit_bid_in(buyer, HELD_REGION, period, 300, bid_price)
+    client.mine_block_at(max(auction.clearing_time(periods[-1]), client.w3.eth.get_block("latest")["timestamp"] + 1))
+    for period in periods:
+        client.clear_auction(operator, period)
+    deadline = time.monotonic() + UI_TIMEOUT_MS / 1_000
+    while _zone_markets(base_url, regionId=HELD_REGION, limit=1)[0]["period"] != periods[-1]:
+        assert time.monotonic() < deadline, "the index did not take in the night's markets"
+        time.sleep(0.2)
+    markets = _zone_markets(base_url, regionId=HELD_REGION, limit=FEEDER_MARKETS)
+    night, traded = markets[:NIGHT_MARKETS], next(m for m in markets if m["volumeWh"] > 0)
+    assert [m["period"] for m in night] == list(reversed(periods)) and all(m["volumeWh"] == 0 for m in night)
+    cards = _feeder_cards(markets, units)
+    assert cards[0]["intervals"] == NIGHT_MARKETS and cards[0]["shown"]["feeder-price"] == "no trade"
+
+    session = wallet_session(simulated["browser"], base_url, None, client.chain_id, SCREENSHOTS / "household", PHONE_VIEWPORT)
+    try:
+        page = session.open(f"/prosumer?account={owner.address}")
+        summary = page.get_by_test_id("feeder-summary")
+        expect(summary).to_have_attribute("data-period", str(periods[-1]))
+        [zone] = traded["zones"]
+        expect(summary).to_contain_text("No trade in the latest market: no orders met, so it set no price. The latest that traded, ")
+        expect(summary).to_contain_text(
+            f"your feeder's price {_feeder_price(zone['clearingPricePerKWh'], units)}; "
+            f"the community's: {_feeder_price(traded['busPricePerKWh'], units)}."
+        )
+        expect(page.get_by_test_id("feeder-figure")).to_have_text("no trade")
+        open_section(page, "feeder")
+        _shows_feeder_cards(page, cards)
+        session.screenshot(page, "phone-feeder-night")
         assert session.console_errors == []
     finally:
         session.context.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -23,10 +24,21 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from energy_grid.chain.client import anvil_account
+from energy_grid.domain.auction_words import PriceGrid, off_grid_text, standing_off_grid_text
 from energy_grid.domain.units import format_kwh, format_money
 from energy_grid.web import STATIC_DIR, VIEWS
 
-from support.web_helpers import CHROMIUM_ARGS, PHONE_VIEWPORT, UI_TIMEOUT_MS, VIEWPORT, WalletSession, chromium_path
+from support.web_helpers import (
+    CHROMIUM_ARGS,
+    PHONE_VIEWPORT,
+    UI_TIMEOUT_MS,
+    VIEWPORT,
+    WalletSession,
+    chromium_path,
+    open_section,
+    shown_cents,
+    shown_price,
+)
 
 # The browser fixtures (web_browser, web_base_url, web_client, web_sessions), shared with test_web_app.py.
 pytest_plugins = ["support.web_fixtures"]
@@ -38,11 +50,11 @@ NO_METER_INDEX = 7  # an account that owns no meter
 SCREENS = {"phone": PHONE_VIEWPORT, "small-phone": {"width": 360, "height": 740}, "laptop": VIEWPORT}
 FEEDBACK_GAP_PX = 80  # the status line starts this close under its form's last button, at most
 MIN_TOUCH_PX = 44
-# What a finger taps: buttons, fields, the views' tabs and the links that act as buttons (a radio
-# button or a checkbox is tapped through the label around it).
+# What a finger taps: buttons, fields, the views' tabs, the links that act as buttons and the lines a
+# part of a view opens from (a radio button or a checkbox is tapped through the label around it).
 TOUCH_CONTROLS = (
     "button, input:not([type=radio]):not([type=checkbox]), select, #app-header nav a, .radio label, label.inline, "
-    ".jump a, .samples a, a.button-link"
+    ".jump a, .samples a, a.button-link, details.section > summary"
 )
 FILL_INTERVALS = 12  # more intervals of standing-order fills than the prosumer view's page of 10
 TRADED_INTERVALS = (0, 5, 11)  # the intervals whose export the neighbour's standing bid buys; the rest trade nothing
@@ -165,6 +177,7 @@ def test_standing_order_and_vault_on_a_phone_say_what_happened_beside_the_button
     _connect(page, household.address)
     expect(page.get_by_test_id("standing-row")).to_have_count(1)
 
+    open_section(page, "standing")
     page.get_by_test_id("standing-sell-price").fill("0.08")
     page.get_by_test_id("save-standing").click()
     _feedback_in_view(page, "clear-standing", "standing-feedback", "saved")
@@ -175,11 +188,12 @@ def test_standing_order_and_vault_on_a_phone_say_what_happened_beside_the_button
     _feedback_in_view(page, "clear-standing", "standing-feedback", "cleared")
     assert smart_meter.getStandingOrder(meter) == (0, 0, 0, 0)
 
+    open_section(page, "vault")
     page.get_by_test_id("vault-token").select_option("payment")
     page.get_by_test_id("vault-amount").fill("2")
     page.get_by_test_id("vault-deposit").click()
     _feedback_in_view(page, "vault-withdraw", "vault-feedback", "Deposited")
-    expect(page.get_by_test_id("vault-free-payment")).to_have_text(format_money(2_000_000, decimals, symbol))
+    expect(page.get_by_test_id("vault-free-payment")).to_have_text(shown_cents(2_000_000, decimals, symbol))
     page.get_by_test_id("vault-amount").fill("0.5")
     page.get_by_test_id("vault-withdraw").click()
     _feedback_in_view(page, "vault-withdraw", "vault-feedback", "Withdrew")
@@ -193,6 +207,98 @@ def test_standing_order_and_vault_on_a_phone_say_what_happened_beside_the_button
     page.get_by_test_id("vault-deposit").click()
     _feedback_in_view(page, "vault-withdraw", "vault-feedback", f"less than the {format_kwh(5_000)} to deposit", "error")
     expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def _grid(auction) -> PriceGrid:
+    return PriceGrid(auction.minPrice(), auction.tickSize(), auction.tickCount())
+
+
+def test_the_standing_form_starts_from_the_limits_on_the_chain_and_says_what_saving_changes(web_sessions, api_system, admin, accounts):
+    """A household whose meter buys up to 2 kWh an interval at 0.215 or less changes only its sell price on a
+    fresh page: the form shows the chain's limits, says that selling is switched on and nothing else, and the
+    buy limit survives the save. Emptying the buy price says buying will be switched off before anything is
+    signed; a sell price 30 times the grid's top is refused in the currency with the grid's range, the
+    wallet never asked."""
+    smart_meter, auction, stablecoin = api_system.smart_meter, api_system.energy_auction, api_system.payment_token
+    decimals, symbol = stablecoin.decimals(), stablecoin.symbol()
+    household = anvil_account(HOUSEHOLD_INDEX)
+    meter = _register_meter(api_system, admin, household.address)
+    smart_meter.setStandingOrder(meter, 0, 0, 215_000, 2_000, sender=accounts[HOUSEHOLD_INDEX])
+    grid = _grid(auction)
+    session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
+    page = session.open("/prosumer")
+    _connect(page, household.address)
+    expect(page.get_by_test_id("standing-figure")).to_have_text(
+        f"no selling, buying at {shown_price(215_000, decimals, symbol)} or less (at most {format_kwh(2_000)} an interval)"
+    )
+    open_section(page, "standing")
+    fields = {name: page.get_by_test_id(f"standing-{name}") for name in ("sell-price", "sell-cap", "buy-price", "buy-cap")}
+    for name, value in {"sell-price": "", "sell-cap": "", "buy-price": "0.215", "buy-cap": "2"}.items():
+        expect(fields[name]).to_have_value(value)
+    low, high = (shown_price(p, decimals, symbol) for p in (grid.min_price_per_kwh, grid.max_price_per_kwh))
+    expect(page.get_by_test_id("standing-grid")).to_contain_text(f"The auction's prices run from {low} to {high}")
+    changes = page.get_by_test_id("standing-changes")
+    expect(changes).to_have_text("")  # nothing edited, nothing to say
+
+    fields["sell-price"].fill("0.09")
+    switched_on = f"selling will be switched on at {shown_price(90_000, decimals, symbol)} or more, cap all"
+    expect(changes).to_have_text(f"Saving changes: {switched_on}.")
+    page.get_by_test_id("save-standing").click()
+    _feedback_in_view(page, "clear-standing", "standing-feedback", "saved")
+    assert smart_meter.getStandingOrder(meter) == (90_000, 0, 215_000, 2_000)  # the buy limit kept
+    expect(fields["sell-price"]).to_have_value("0.09")  # the chain's limits again
+
+    fields["buy-price"].fill("")
+    expect(changes).to_have_text("Saving changes: buying will be switched off.")
+    expect(changes).to_have_attribute("data-kind", "warning")
+    fields["buy-price"].fill("0.215")
+    expect(changes).to_have_text("Nothing to save: these are the limits on the chain.")
+
+    signed = len(session.signed)
+    session.expected_errors.append("status of 400")
+    far = 30 * grid.max_price_per_kwh
+    fields["sell-price"].fill(str(Decimal(far) / 10**decimals))
+    page.get_by_test_id("save-standing").click()
+    line = page.get_by_test_id("standing-feedback")
+    refusal = standing_off_grid_text(far, 215_000, grid, decimals, symbol)
+    assert refusal is not None
+    _feedback_in_view(page, "clear-standing", "standing-feedback", refusal, "error")
+    expect(line).to_contain_text(f"a sell price of {format_money(far, decimals, symbol)}/kWh is above the highest")
+    expect(line).not_to_contain_text("base units")
+    assert len(session.signed) == signed and smart_meter.getStandingOrder(meter) == (90_000, 0, 215_000, 2_000)
+    session.screenshot(page, "phone-standing-off-grid")
+
+
+def test_auction_refusals_on_a_phone_speak_kwh_and_the_currency(web_sessions, api_system):
+    """A bid off the auction's price grid and one the vault balance cannot pay for are refused beside the
+    button in the command line's words: the price and the grid's range, the escrow and the balance, in
+    the currency; never base units or the contract's terms."""
+    auction, stablecoin = api_system.energy_auction, api_system.payment_token
+    decimals, symbol = stablecoin.decimals(), stablecoin.symbol()
+    household = anvil_account(HOUSEHOLD_INDEX)
+    grid = _grid(auction)
+    session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
+    session.expected_errors.append("status of 400")
+    page = session.open("/trading")
+    _connect(page, household.address)
+    feedback = page.get_by_test_id("auction-feedback")
+    off = grid.min_price_per_kwh + grid.tick_size_per_kwh // 2
+    page.get_by_test_id("auction-amount-kwh").fill("1")
+    page.get_by_test_id("auction-limit-price").fill(str(Decimal(off) / 10**decimals))
+    page.get_by_test_id("place-auction-order").click()
+    _feedback_in_view(page, "place-auction-order", "auction-feedback", off_grid_text(off, grid, decimals, symbol) or "", "error")
+
+    price = grid.min_price_per_kwh + 4 * grid.tick_size_per_kwh
+    page.get_by_test_id("auction-amount-kwh").fill("2")
+    page.get_by_test_id("auction-limit-price").fill(str(Decimal(price) / 10**decimals))
+    page.get_by_test_id("place-auction-order").click()
+    escrow = -(-2_000 * price // 1_000)
+    held = format_money(0, decimals, symbol)
+    said = f"The order escrows {format_money(escrow, decimals, symbol)} but your vault balance holds {held}: deposit the rest first"
+    _feedback_in_view(page, "place-auction-order", "auction-feedback", said, "error")
+    for words in ("base units", "tick of the market", "pull"):
+        expect(feedback).not_to_contain_text(words)
+    assert session.signed == []
 
 
 @pytest.mark.parametrize("screen", ["phone", "laptop"])
@@ -215,12 +321,15 @@ def test_a_firm_auction_bid_placed_and_claimed(screen, web_sessions, api_system,
     page.get_by_test_id("auction-amount-kwh").fill("1")
     page.get_by_test_id("auction-limit-price").fill(str(price / 10**decimals))
     page.get_by_test_id("place-auction-order").click()
-    _feedback_in_view(page, "place-auction-order", "auction-feedback", f"{format_money(escrow, decimals, symbol)} held in escrow")
+    _feedback_in_view(page, "place-auction-order", "auction-feedback", f"{shown_cents(escrow, decimals, symbol)} held in escrow")
     assert vault.balancesOf(household.address) == (0, 3_000_000 - escrow)
     row = page.get_by_test_id("my-auction-order")
     expect(row).to_have_attribute("data-status", "open")
     period = int(row.get_attribute("data-order-id")) >> 192  # the order id's top bits are its period
     assert auction.getOrder(int(row.get_attribute("data-order-id"))).trader == household.address
+    # Open, with the time from which it may be claimed: its market's clearing time, in the page's zone.
+    clock = page.evaluate("async (t) => (await import('/static/js/common.js')).formatClock(t)", auction.clearingTime(period))
+    expect(row.get_by_test_id("my-auction-status")).to_have_text(re.compile(rf"^open: claimable from (\S+ )?{re.escape(clock)}$"))
     session.screenshot(page, f"{screen}-auction-bid")
 
     # Nobody else traded in that interval: past its clearing time the claim gives the escrow back.
@@ -230,7 +339,10 @@ def test_a_firm_auction_bid_placed_and_claimed(screen, web_sessions, api_system,
     row.get_by_test_id("claim-auction-order").click()
     claimed = page.get_by_test_id("my-auction-feedback")
     expect(claimed).to_contain_text(f"Claimed: {format_kwh(0)} bought")
-    expect(claimed).to_contain_text(f"{format_money(escrow, decimals, symbol)} credited to your vault balance")
+    expect(claimed).to_contain_text(f"{shown_cents(escrow, decimals, symbol)} credited to your vault balance")
+    # The row says what the claim paid at once, before the index has the claim.
+    paid = f"claimed: {format_kwh(0)} bought for {shown_cents(0, decimals, symbol)}"
+    expect(row.get_by_test_id("my-auction-status")).to_contain_text(paid)
     expect(claimed).to_be_in_viewport()
     expect(row).to_have_attribute("data-status", "claimed")
     assert auction.getMarket(period).cleared
@@ -282,6 +394,7 @@ def test_standing_fills_on_a_phone_show_the_intervals_that_traded_a_page_at_a_ti
     session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
     page = session.open("/prosumer")
     _connect(page, household.address)
+    open_section(page, "fills")
     pages = page.get_by_test_id("fills-page")
     expect(pages).to_have_text(f"1–3 of {len(traded)}")
     expect(page.get_by_test_id("fills-traded")).to_be_checked()
@@ -397,7 +510,7 @@ def test_offline_the_app_opens_and_shows_the_last_known_balances(web_sessions, a
     stablecoin, vault = api_system.payment_token, api_system.energy_vault
     stablecoin.approve(vault, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
     vault.deposit(stablecoin, 3_000_000, sender=accounts[HOUSEHOLD_INDEX])
-    shown = format_money(3_000_000, stablecoin.decimals(), stablecoin.symbol())
+    shown = shown_cents(3_000_000, stablecoin.decimals(), stablecoin.symbol())
     session = web_sessions(HOUSEHOLD_INDEX, PHONE_VIEWPORT)
     page = session.open("/prosumer")
     _controlled_by_service_worker(page)

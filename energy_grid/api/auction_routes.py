@@ -30,7 +30,7 @@ from energy_grid.api.auction_models import (
     RelayAuctionOrder,
     RelayedAuctionOrderOut,
 )
-from energy_grid.api.deps import Client, RelaySponsor, Settings
+from energy_grid.api.deps import Client, RelaySponsor, Settings, Tokens
 from energy_grid.api.services import auction as service
 
 AuctionOrderId = Annotated[int, Path(alias="orderId", ge=0, le=2**256 - 1, description="The order's id on EnergyAuction")]
@@ -39,17 +39,17 @@ router = APIRouter(tags=["auction"])
 
 
 @router.post("/auction/orders/typed-data", summary="The EIP-712 auction order for the trader's wallet to sign")
-def auction_order_typed_data(draft: AuctionOrderDraft, client: Client, settings: Settings) -> AuctionOrderTypedDataOut:
-    return service.auction_order_typed_data_out(client, draft, settings.relay_limits.min_auction_order_wh)
+def auction_order_typed_data(draft: AuctionOrderDraft, client: Client, tokens: Tokens, settings: Settings) -> AuctionOrderTypedDataOut:
+    return service.auction_order_typed_data_out(client, tokens, draft, settings.relay_limits.min_auction_order_wh)
 
 
 @router.post(
     "/auction/orders", status_code=HTTPStatus.CREATED, summary="Relays an auction order the trader signed: it is the trader's on chain"
 )
 async def relay_auction_order(
-    body: RelayAuctionOrder, client: Client, sponsor: RelaySponsor, settings: Settings
+    body: RelayAuctionOrder, client: Client, tokens: Tokens, sponsor: RelaySponsor, settings: Settings
 ) -> RelayedAuctionOrderOut:
-    return await service.relay_auction_order(client, sponsor, body, settings.relay_limits.min_auction_order_wh)
+    return await service.relay_auction_order(client, tokens, sponsor, body, settings.relay_limits.min_auction_order_wh)
 
 
 @router.post("/auction/orders/{orderId}/claim", summary="Claims an auction order for its trader (anyone may ask)")

@@ -397,6 +397,8 @@ class ConfigOut(Answer):
     energyDecimals: int
     utcOffsetMinutes: int
     operatorRoutes: bool
+    auctionPeriodS: int  # the quarter-hourly auction's delivery period
+    auctionClaimDelayS: int  # a period's orders may be claimed this long after its end (its market's clearing time)
 
 
 class AccountOut(Answer):
@@ -546,6 +548,14 @@ class StandingLimitsOut(Answer):
     buyCapWh: int
 
 
+class PriceGridOut(Answer):
+    """An auction's limit prices: from the minimum to the maximum in steps of the tick (PaymentToken base units per kWh)."""
+
+    minPricePerKWh: int
+    tickSizePerKWh: int
+    maxPricePerKWh: int
+
+
 class StandingOrderOut(StandingLimitsOut):
     meter: str
     owner: str
@@ -553,6 +563,7 @@ class StandingOrderOut(StandingLimitsOut):
     vaultDelivery: bool
     readingMarket: str
     readingMarketApproved: bool
+    priceGrid: PriceGridOut | None  # the grid the next readings place on: a sell price above it never sells; None: no reading market
 
 
 class StandingOrderTypedDataOut(StandingLimitsOut):

@@ -86,8 +86,10 @@ def standing_order(meter: PathAddress, client: Client) -> schemas.StandingOrderO
 
 
 @router.post("/meters/{address}/standing-order/typed-data", summary="The meter owner's standing limits to sign (both prices 0 clear them)")
-def standing_order_typed_data_route(meter: PathAddress, draft: StandingOrderDraft, client: Client) -> schemas.StandingOrderTypedDataOut:
-    return service.standing_order_typed_data(client, meter, draft)
+def standing_order_typed_data_route(
+    meter: PathAddress, draft: StandingOrderDraft, client: Client, tokens: Tokens
+) -> schemas.StandingOrderTypedDataOut:
+    return service.standing_order_typed_data(client, tokens, meter, draft)
 
 
 @router.post("/meters/{address}/standing-order", summary="Relays the standing limits the meter's owner signed")

@@ -165,6 +165,12 @@ class GridClient:
         """Every auction by manifest name (EnergyAuction3600s, …)."""
         return {name: EnergyAuction(self.transactor, self.contracts[name]) for name in self.contracts if name.startswith("EnergyAuction")}
 
+    def reading_auction(self) -> EnergyAuction | None:
+        """The auction the meters' standing orders trade in (SmartMeter's reading market), if it is one of
+        the deployment's."""
+        market = self.smart_meter.reading_market().lower()
+        return next((a for a in self.auctions.values() if a.address.lower() == market), None)
+
     @cached_property
     def market_zones(self) -> MarketZones | None:
         """The reading market's zones; older manifests have none."""

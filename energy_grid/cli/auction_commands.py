@@ -18,6 +18,7 @@ from energy_grid.cli.session import Session, pass_session
 from energy_grid.contracts.market import ClaimedOrder, EnergyAuction
 from energy_grid.contracts.structs import AuctionOrderInfo
 from energy_grid.contracts.zones import NO_LIMIT
+from energy_grid.domain.auction_words import PriceGrid, escrow_shortfall_text, off_grid_text
 from energy_grid.domain.enums import LongSide
 
 # The auction's bounds, as EnergyAuction holds them (MAX_ORDER_WH): checked here so that a slip is
@@ -243,14 +244,9 @@ def _time_of(text: str) -> int:
 
 
 def _check_price(market: EnergyAuction, period: int, limit: int, decimals: int, symbol: str) -> None:
-    grid = market.grid(period)
-    top = grid.min_price_per_kwh + (grid.tick_count - 1) * grid.tick_size_per_kwh
-    if limit < grid.min_price_per_kwh or limit > top or (limit - grid.min_price_per_kwh) % grid.tick_size_per_kwh:
-        per_kwh = price_fmt(decimals, symbol)
-        raise click.UsageError(
-            f"{per_kwh.text(limit)} is not on the auction's price grid: from {per_kwh.text(grid.min_price_per_kwh)} to "
-            f"{per_kwh.text(top)} in steps of {per_kwh.text(grid.tick_size_per_kwh)}."
-        )
+    refusal = off_grid_text(limit, PriceGrid(*market.grid(period)), decimals, symbol)
+    if refusal is not None:
+        raise click.UsageError(refusal)
 
 
 def _check_balance(session: Session, is_bid: bool, escrow: int) -> None:
@@ -265,13 +261,9 @@ def _check_balance(session: Session, is_bid: bool, escrow: int) -> None:
     pullable = min(token.balance_of(account), token.allowance(account, client.vault.address))
     if balance + pullable >= escrow:
         return
-    decimals, symbol = session.payment_decimals(), session.payment_symbol()
-    amount = money_fmt(decimals, symbol).text if is_bid else kwh_fmt.text
+    shortfall = escrow_shortfall_text(is_bid, escrow, balance, session.payment_decimals(), session.payment_symbol())
     option = "--payment" if is_bid else "--amount-kwh"
-    raise click.UsageError(
-        f"The order escrows {amount(escrow)} but your vault balance holds {amount(balance)}: deposit the rest first "
-        f"(`energy-grid vault deposit {option} …`)."
-    )
+    raise click.UsageError(f"{shortfall} (`energy-grid vault deposit {option} …`).")
 
 
 # ---------------------------------------------------------------------------------- claims

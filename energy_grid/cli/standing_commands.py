@@ -14,6 +14,7 @@ from energy_grid.cli.output import Column, emit, kwh_fmt, price_fmt, record_tabl
 from energy_grid.cli.params import ADDRESS, DECIMAL, kwh_to_wh, to_base_units
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.contracts.structs import MarketInfo
+from energy_grid.domain.auction_words import PriceGrid, standing_off_grid_text
 from energy_grid.domain.units import ZERO_ADDRESS
 
 
@@ -52,6 +53,13 @@ def set_limits(
     decimals, symbol = session.payment_decimals(), session.payment_symbol()
     client = session.client
     signer = session.signer
+    sell_price_per_kwh = to_base_units(sell_price, decimals, symbol, "--sell-price") if sell_price else 0
+    buy_price_per_kwh = to_base_units(buy_price, decimals, symbol, "--buy-price") if buy_price else 0
+    auction = client.reading_auction()
+    if auction is not None:
+        refusal = standing_off_grid_text(sell_price_per_kwh, buy_price_per_kwh, PriceGrid(*auction.current_grid()), decimals, symbol)
+        if refusal is not None:
+            raise click.UsageError(refusal)
     market = client.smart_meter.reading_market()
     approved = False
     if approve and market.lower() != ZERO_ADDRESS and not client.vault.is_market_approved(signer.address, market):
@@ -60,9 +68,9 @@ def set_limits(
     client.smart_meter.set_standing_order(
         signer,
         meter,
-        sell_price_per_kwh=to_base_units(sell_price, decimals, symbol, "--sell-price") if sell_price else 0,
+        sell_price_per_kwh=sell_price_per_kwh,
         sell_cap_wh=kwh_to_wh(sell_cap_kwh, "--sell-cap-kwh") if sell_cap_kwh is not None else 0,
-        buy_price_per_kwh=to_base_units(buy_price, decimals, symbol, "--buy-price") if buy_price else 0,
+        buy_price_per_kwh=buy_price_per_kwh,
         buy_cap_wh=kwh_to_wh(buy_cap_kwh, "--buy-cap-kwh") if buy_cap_kwh is not None else 0,
     )
     result = {**_limits(session, meter), "approved": approved}

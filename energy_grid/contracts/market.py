@@ -406,6 +406,10 @@ class EnergyAuction(ContractClient):
         market = self.get_market(period)
         if market.tick_count:
             return AuctionGrid(market.min_price_per_kwh, market.tick_size_per_kwh, market.tick_count)
+        return self.current_grid()
+
+    def current_grid(self) -> AuctionGrid:
+        """The grid a market opened now takes: the one a standing order's next reading trades on."""
         return AuctionGrid(self._int("minPrice"), self._int("tickSize"), self._int("tickCount"))
 
     def orders(self, period: int, from_block: int = 0) -> list[AuctionOrder]:

@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, expect, sync_playwright
+
+from energy_grid.domain.units import format_money
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "reports" / "browser"
@@ -80,6 +82,32 @@ PROVIDER_SCRIPT = """
   };
 })();
 """
+
+
+def shown_cents(amount: int, decimals: int, symbol: str) -> str:
+    """Money as the prosumer view shows it: to the cent, half a cent up; under half a cent but not 0, "< 0.01"."""
+    if decimals <= 2:
+        return format_money(amount, decimals, symbol)
+    cent = 10 ** (decimals - 2)
+    cents = (abs(amount) + cent // 2) // cent
+    if cents == 0 and amount:
+        return f"< 0.01 {symbol}"
+    return format_money(cents if amount >= 0 else -cents, 2, symbol)
+
+
+def shown_price(price_per_kwh: int, decimals: int, symbol: str) -> str:
+    """A price per kWh as the prosumer view shows it: to its last digit that is not 0, at least to the cent."""
+    whole, _, fraction = format_money(price_per_kwh, decimals).partition(".")
+    fraction = fraction.rstrip("0").ljust(min(2, decimals), "0")
+    return f"{whole}.{fraction} {symbol}/kWh" if fraction else f"{whole} {symbol}/kWh"
+
+
+def open_section(page: Page, name: str) -> None:
+    """Opens a part of the prosumer view from its line, as a finger taps it (on a phone they start closed)."""
+    part = page.locator(f'details[data-section="{name}"]')
+    if part.get_attribute("open") is None:
+        part.locator("summary").click()
+    expect(part).to_have_attribute("open", "")
 
 
 def chromium_path() -> str:

@@ -13,6 +13,7 @@ from energy_grid.api.auction_models import (
     RelayAuctionOrder,
     RelayedAuctionOrderOut,
 )
+from energy_grid.api.deps import TokenInfo
 from energy_grid.api.problems import ApiProblem, answering
 from energy_grid.api.relay import tx_hash_of
 from energy_grid.api.services.vault import send_with_market_approval
@@ -20,6 +21,7 @@ from energy_grid.api.sponsor import ORDER_BELOW_MINIMUM, Sponsor
 from energy_grid.api.write_models import split_signature
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ContractRevertError
+from energy_grid.domain.auction_words import PriceGrid, escrow_shortfall_text, escrow_text, off_grid_text
 from energy_grid.domain.units import format_kwh
 from energy_grid.signing import drafts
 from energy_grid.signing.auction import SignedAuctionOrder, auction_order_typed_data
@@ -45,9 +47,10 @@ def _period_of(client: GridClient, draft: AuctionOrderDraft, now: int) -> int:
     return client.auction.next_open_period(now)
 
 
-def _check_vault_balance(client: GridClient, trader: str, is_bid: bool, escrow: int) -> None:
+def _check_vault_balance(client: GridClient, tokens: dict[str, TokenInfo], trader: str, is_bid: bool, escrow: int) -> None:
     """Raises InsufficientVaultBalance when the trader's vault balance, with what the vault may pull from
-    the wallet, falls short of the escrow (a relayed order has no permit to make it up)."""
+    the wallet, falls short of the escrow (a relayed order has no permit to make it up): in the
+    command line's words, kWh or the currency."""
     token_name = "PaymentToken" if is_bid else "EnergyToken"
     token = client.payment_token if is_bid else client.energy_token
     held = client.vault.balances(trader)
@@ -58,14 +61,28 @@ def _check_vault_balance(client: GridClient, trader: str, is_bid: bool, escrow: 
     pullable = min(token.balance_of(trader), token.allowance(trader, client.vault.address))
     if pullable >= shortfall:
         return
-    unit = "PaymentToken base units" if is_bid else "Wh"
+    _, symbol, decimals = tokens["PaymentToken"]
+    from_wallet = f"; the vault may take only {escrow_text(is_bid, pullable, decimals, symbol)} more from your wallet" if pullable else ""
     raise ApiProblem(
         HTTPStatus.BAD_REQUEST,
         "InsufficientVaultBalance",
-        f"The order escrows {escrow} {unit}, but the trader's EnergyVault balance holds {balance} and the vault may pull "
-        f"only {pullable} more from the wallet: deposit into the vault first.",
+        f"{escrow_shortfall_text(is_bid, escrow, balance, decimals, symbol)}{from_wallet}.",
         {"trader": trader, "token": token_name, "escrow": escrow, "vaultBalance": balance, "pullableFromWallet": pullable},
     )
+
+
+def _check_price(tokens: dict[str, TokenInfo], grid: PriceGrid, limit_price_per_kwh: int) -> None:
+    """Raises PriceNotOnGrid, with the grid in the currency, for a limit the auction would refuse."""
+    _, symbol, decimals = tokens["PaymentToken"]
+    refusal = off_grid_text(limit_price_per_kwh, grid, decimals, symbol)
+    if refusal is not None:
+        details = {
+            "limitPricePerKWh": limit_price_per_kwh,
+            "minPricePerKWh": grid.min_price_per_kwh,
+            "tickSizePerKWh": grid.tick_size_per_kwh,
+            "maxPricePerKWh": grid.max_price_per_kwh,
+        }
+        raise ApiProblem(HTTPStatus.BAD_REQUEST, "PriceNotOnGrid", refusal, details)
 
 
 def relay_minimum_problem(amount_wh: int, minimum_wh: int) -> ApiProblem | None:
@@ -79,7 +96,9 @@ def relay_minimum_problem(amount_wh: int, minimum_wh: int) -> ApiProblem | None:
     return ApiProblem(HTTPStatus.BAD_REQUEST, "OrderBelowRelayMinimum", message, {"amountWh": amount_wh, "minimumWh": minimum_wh})
 
 
-def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft, minimum_wh: int) -> AuctionOrderTypedDataOut:
+def auction_order_typed_data_out(
+    client: GridClient, tokens: dict[str, TokenInfo], draft: AuctionOrderDraft, minimum_wh: int
+) -> AuctionOrderTypedDataOut:
     """The order for the trader's wallet to sign, and its approval of the auction in the vault when that
     is missing. What the trader's own submission would be refused for now (a closed gate, a period too
     far ahead, a price off the grid, an amount out of range, a pause) is answered instead, and so is an
@@ -92,6 +111,7 @@ def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft, m
         auction, vault = client.auction, client.vault
         now = drafts.chain_time(client)
         period = _period_of(client, draft, now)
+        _check_price(tokens, PriceGrid(*auction.grid(period)), draft.limitPricePerKWh)
         trader = draft.trader
         trial_calls = auction.calls
         if draft.regionId:
@@ -104,7 +124,7 @@ def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft, m
         if rejection is not None:
             if not (isinstance(rejection, ContractRevertError) and rejection.error_name in ESCROW_ERRORS):
                 raise rejection
-            _check_vault_balance(client, trader, is_bid, escrow)
+            _check_vault_balance(client, tokens, trader, is_bid, escrow)
         deadline = drafts.signature_deadline(client, draft.deadline)
         nonce = auction.nonce(trader)
         order = SignedAuctionOrder(trader, period, is_bid, draft.amountWh, draft.limitPricePerKWh, nonce, deadline, draft.regionId)
@@ -125,7 +145,9 @@ def auction_order_typed_data_out(client: GridClient, draft: AuctionOrderDraft, m
     )
 
 
-async def relay_auction_order(client: GridClient, sponsor: Sponsor, body: RelayAuctionOrder, minimum_wh: int) -> RelayedAuctionOrderOut:
+async def relay_auction_order(
+    client: GridClient, tokens: dict[str, TokenInfo], sponsor: Sponsor, body: RelayAuctionOrder, minimum_wh: int
+) -> RelayedAuctionOrderOut:
     """Relays the signed approval of the auction (when given and still missing), then the signed order:
     nothing is sent unless both would pass, the order is at least `minimum_wh` and the trader's vault
     balance holds its escrow."""
@@ -138,7 +160,8 @@ async def relay_auction_order(client: GridClient, sponsor: Sponsor, body: RelayA
     auction = client.auction
     with answering():
         # Checked first: with the approval still to send, the order's trial stops at the approval.
-        _check_vault_balance(client, order.trader, order.is_bid, escrow_of(order.is_bid, order.amount_wh, order.limit_price_per_kwh))
+        escrow = escrow_of(order.is_bid, order.amount_wh, order.limit_price_per_kwh)
+        _check_vault_balance(client, tokens, order.trader, order.is_bid, escrow)
         call = auction.calls.submit_order_by_sig(sponsor.relayer, order, signature)
         receipt = await send_with_market_approval(client, sponsor, order.trader, auction.address, body.marketApproval, call)
         submitted = auction.event(receipt, "OrderSubmitted")

@@ -28,6 +28,8 @@ def read_token_info(client: GridClient) -> dict[str, TokenInfo]:
 
 def config(client: GridClient, tokens: dict[str, TokenInfo], settings: ServiceSettings) -> schemas.ConfigOut:
     _, payment_symbol, payment_decimals = tokens["PaymentToken"]
+    auction = client.auction
+    period_s, period = auction.period_length_s(), auction.current_period()
     return schemas.ConfigOut(
         chainId=client.chain_id,
         contracts=dict(client.contracts.addresses),
@@ -37,6 +39,10 @@ def config(client: GridClient, tokens: dict[str, TokenInfo], settings: ServiceSe
         # The zone every view shows times in (settable by governance, so read live).
         utcOffsetMinutes=client.price_discovery.utc_offset_minutes(),
         operatorRoutes=operator_routes_enabled(settings),
+        auctionPeriodS=period_s,
+        # The chain's clearing time of the current period, as an offset from its end: the same for every
+        # period while the auction's settings stand.
+        auctionClaimDelayS=auction.clearing_time(period) - (period + 1) * period_s,
     )
 
 

@@ -34,6 +34,7 @@ from energy_grid.chain.errors import ContractRevertError
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.contracts.base import decode_struct
 from energy_grid.contracts.structs import OrderInfo
+from energy_grid.domain.auction_words import PriceGrid, standing_off_grid_text
 from energy_grid.domain.units import WH_PER_KWH, format_kwh, format_money
 from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
@@ -269,12 +270,25 @@ async def relay_withdrawal(client: GridClient, sponsor: Sponsor, body: RelayVaul
 # ---------------------------------------------------------------------------------- standing orders
 
 
+def _standing_grid(client: GridClient) -> PriceGrid | None:
+    """The price grid the meters' next readings place their standing orders on (None: no reading market)."""
+    auction = client.reading_auction()
+    return None if auction is None else PriceGrid(*auction.current_grid())
+
+
+def _grid_json(grid: PriceGrid | None) -> dict[str, int] | None:
+    if grid is None:
+        return None
+    return {"minPricePerKWh": grid.min_price_per_kwh, "tickSizePerKWh": grid.tick_size_per_kwh, "maxPricePerKWh": grid.max_price_per_kwh}
+
+
 def standing_order(client: GridClient, meter: str) -> schemas.StandingOrderOut:
     with answering():
         info = client.smart_meter.get_meter(meter)  # MeterUnknown: 404
         limits = client.smart_meter.standing_order(meter)
         market = client.smart_meter.reading_market()
         approved = int(market, 16) != 0 and client.vault.is_market_approved(info.owner, market)
+        grid = _standing_grid(client)
     current = StandingLimits(meter, limits.sell_price_per_kwh, limits.sell_cap_wh, limits.buy_price_per_kwh, limits.buy_cap_wh)
     return schemas.StandingOrderOut.model_validate(
         {
@@ -285,14 +299,29 @@ def standing_order(client: GridClient, meter: str) -> schemas.StandingOrderOut:
             "vaultDelivery": info.vault_delivery,
             "readingMarket": market,
             "readingMarketApproved": approved,
+            "priceGrid": _grid_json(grid),
         }
     )
 
 
-def standing_order_typed_data(client: GridClient, meter: str, draft: StandingOrderDraft) -> schemas.StandingOrderTypedDataOut:
+def _check_standing_prices(grid: PriceGrid | None, tokens: dict[str, TokenInfo], limits: StandingLimits) -> None:
+    """Raises PriceOffGrid for limits whose readings would place nothing: the chain takes them without a
+    word (a sell price above the grid's top never sells), so the household is told before it signs."""
+    if grid is None:
+        return
+    _, symbol, decimals = tokens["PaymentToken"]
+    refusal = standing_off_grid_text(limits.sell_price_per_kwh, limits.buy_price_per_kwh, grid, decimals, symbol)
+    if refusal is not None:
+        raise ApiProblem(HTTPStatus.BAD_REQUEST, "PriceOffGrid", refusal, {**_limits_json(limits), "priceGrid": _grid_json(grid)})
+
+
+def standing_order_typed_data(
+    client: GridClient, tokens: dict[str, TokenInfo], meter: str, draft: StandingOrderDraft
+) -> schemas.StandingOrderTypedDataOut:
     limits = _limits(meter, draft)
     with answering():
         owner = client.smart_meter.get_meter(meter).owner  # MeterUnknown: 404
+        _check_standing_prices(_standing_grid(client), tokens, limits)
         drafted = drafts.draft_standing_order(client, owner, limits, draft.deadline)
     return schemas.StandingOrderTypedDataOut.model_validate(
         {

@@ -134,6 +134,40 @@ export function formatPrice(pricePerKWh, cfg) {
   return pricePerKWh === null || pricePerKWh === undefined ? "—" : `${formatUnits(pricePerKWh, cfg.paymentDecimals)} ${cfg.paymentSymbol}/kWh`;
 }
 
+// Money as a household reads a bill, to the cent (half a cent up): "20,000.07 MOCKUSD". An amount
+// that is not 0 but under half a cent says so ("< 0.01 MOCKUSD") rather than showing a 0 it is not.
+export function formatCents(amount, cfg) {
+  if (amount === null || amount === undefined) return "—";
+  const decimals = Number(cfg.paymentDecimals);
+  if (decimals <= 2) return formatMoney(amount, cfg);
+  let n = toBigInt(amount);
+  const negative = n < 0n;
+  if (negative) n = -n;
+  const cent = 10n ** BigInt(decimals - 2);
+  const cents = (n + cent / 2n) / cent;
+  if (cents === 0n && n > 0n) return `< 0.01 ${cfg.paymentSymbol}`; // its size, either way
+  return `${negative && cents > 0n ? "-" : ""}${formatUnits(cents, 2)} ${cfg.paymentSymbol}`;
+}
+
+// A price per kWh to its last digit that is not 0, at least to the cent: "0.19 MOCKUSD/kWh",
+// "0.257 MOCKUSD/kWh" (the auction's grid steps finer than a cent; six decimals of zeros say nothing).
+export function formatUnitPrice(pricePerKWh, cfg) {
+  if (pricePerKWh === null || pricePerKWh === undefined) return "—";
+  return `${trimmedUnits(pricePerKWh, cfg.paymentDecimals, 2)} ${cfg.paymentSymbol}/kWh`;
+}
+
+// A base-unit integer with no trailing zeros beyond `least` places: trimmedUnits(215000n, 6, 2) = "0.215".
+function trimmedUnits(value, decimals, least) {
+  const [whole, fraction = ""] = formatUnits(value, decimals).split(".");
+  const kept = fraction.replace(/0+$/, "").padEnd(Math.min(least, fraction.length), "0");
+  return kept ? `${whole}.${kept}` : whole;
+}
+
+// A figure as a form's field takes it back (parseUnits reads it): inputUnits(2000, 3) = "2".
+export function inputUnits(value, decimals) {
+  return trimmedUnits(value, decimals, 0).replace(/,/g, "");
+}
+
 // ------------------------------------------------------------------ times
 
 // Every time is shown in one zone, the deployment's configured UTC offset (its time-of-use

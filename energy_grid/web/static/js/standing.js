@@ -13,15 +13,17 @@ async function approveReadingMarket() {
   });
 }
 
-// limits: { sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh }; all prices 0 clear them.
+// limits: { sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh }; all prices 0 clear them. The API
+// checks the limits as it builds them (a price off the auction's grid is refused in words), before the
+// wallet is asked to sign anything, the market's approval included.
 export async function setStandingOrder(meter, limits) {
   requireWallet();
+  const built = await api(`/meters/${meter}/standing-order/typed-data`, { method: "POST", body: limits });
   const clearing = !limits.sellPricePerKWh && !limits.buyPricePerKWh;
   if (!clearing) {
     const current = await api(`/meters/${meter}/standing-order`);
     if (!current.readingMarketApproved) await approveReadingMarket();
   }
-  const built = await api(`/meters/${meter}/standing-order/typed-data`, { method: "POST", body: limits });
   const signature = await signTypedData(built.typedData);
   const { sellPricePerKWh, sellCapWh, buyPricePerKWh, buyCapWh, deadline } = built;
   return api(`/meters/${meter}/standing-order`, {

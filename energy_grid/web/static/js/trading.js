@@ -1,9 +1,9 @@
 // Trading: the order book by price level, signed order placement and cancellation, recent trades;
 // firm bids and asks in the quarter-hourly auction and their claims; the auction's clearings by page.
-import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatClock, formatKWh, formatPrice, formatTime, formatUnits, h, live, lockControls,
-  pager, parseUnits, query, requireWallet, runAction, shortAddress, pageReady, startPage, wallet } from "./common.js";
+import { $, ENERGY_DECIMALS, api, chainNow, fillRows, formatCents, formatClock, formatKWh, formatPrice, formatTime, formatUnits, h, live,
+  lockControls, pager, parseUnits, query, requireWallet, runAction, shortAddress, pageReady, startPage, wallet } from "./common.js";
 import { cancelOrder, placeOrder } from "./orders.js";
-import { claimAuctionOrder, placeAuctionOrder } from "./auction.js";
+import { auctionOrderState, claimAuctionOrder, placeAuctionOrder } from "./auction.js";
 
 const PERIOD_SECONDS = 900; // the quarter-hourly auction's delivery periods
 const PERIODS_OFFERED = 8; // the delivery intervals the auction form offers after the next open one
@@ -81,10 +81,16 @@ async function offerPeriods() {
   select.value = options.some((o) => o.value === chosen) ? chosen : "";
 }
 
-function auctionStatus(o, nowS) {
-  if (o.claimed) return "claimed";
-  return nowS >= (o.period + 1) * PERIOD_SECONDS ? "to claim" : "open";
+// What a claim paid, in the currency to the cent.
+function claimWords(paid) {
+  const cents = (amount) => formatCents(amount, cfg);
+  const traded = paid.isBid ? `${formatKWh(paid.filledWh)} bought for ${cents(paid.payment)}`
+    : `${formatKWh(paid.filledWh)} sold for ${cents(paid.payment)} (grid fee ${cents(paid.fee)})`;
+  return `${traded}; ${formatKWh(paid.creditedEnergyWh)} and ${cents(paid.creditedPayment)} credited to your vault balance`;
 }
+
+// The claims made from this page and what they paid: the row says it at once, before the index has the claim.
+const claimedHere = new Map();
 
 async function myAuctionOrders() {
   const tbody = $('[data-testid="my-auction-orders-table"] tbody');
@@ -94,23 +100,24 @@ async function myAuctionOrders() {
   }
   const [orders, nowS] = await Promise.all([api(`/auction/orders${query({ trader: wallet.account, limit: 20 })}`), chainNow()]);
   fillRows(tbody, orders.items, (o) => {
-    const status = auctionStatus(o, nowS);
+    const paid = claimedHere.get(o.orderId);
+    const state = paid ? { status: "claimed", text: `claimed: ${claimWords(paid)}` } : auctionOrderState(o, nowS, cfg);
+    const status = state.status;
     const claim = status !== "to claim" ? "" : h("button", { type: "button", class: "small", dataset: { testid: "claim-auction-order" },
       "aria-label": `Claim auction order for ${intervalLabel(o.period)}`,
       onclick: (e) => runAction(e.currentTarget, async () => {
-        const paid = await claimAuctionOrder(o.orderId);
+        const answer = await claimAuctionOrder(o.orderId);
+        claimedHere.set(o.orderId, answer);
         view.refreshNow();
-        const bought = o.side === "BUY";
-        return `Claimed: ${formatKWh(paid.filledWh)} ${bought ? "bought" : "sold"} for ${formatUnits(paid.payment, cfg.paymentDecimals)} ${cfg.paymentSymbol}; `
-          + `${formatKWh(paid.creditedEnergyWh)} and ${formatUnits(paid.creditedPayment, cfg.paymentDecimals)} ${cfg.paymentSymbol} credited to your vault balance.`;
-      }, "Claiming…") }, "Claim");
+        return `Claimed: ${claimWords(answer)}.`;
+      }, "Claiming: the market is cleared first if nobody has yet, then your order is paid out…") }, "Claim");
     return h("tr", { dataset: { testid: "my-auction-order", orderId: o.orderId, status } },
       h("td", {}, intervalLabel(o.period)),
       h("td", { class: `side-${o.side}` }, o.side === "BUY" ? "bid" : "ask"),
       h("td", { class: "num" }, formatKWh(o.amountWh)),
       h("td", { class: "num" }, formatPrice(o.limitPricePerKWh, cfg)),
       h("td", { class: "num" }, o.filledWh === null ? "–" : formatKWh(o.filledWh)),
-      h("td", {}, status),
+      h("td", { dataset: { testid: "my-auction-status" } }, state.text),
       h("td", {}, claim));
   }, "No auction orders yet.");
 }
@@ -185,7 +192,7 @@ $("#auction-form").addEventListener("submit", (event) => {
     const o = readAuctionForm(event.target);
     const placed = await placeAuctionOrder(o);
     view.refreshNow();
-    const escrow = placed.isBid ? `${formatUnits(placed.escrow, cfg.paymentDecimals)} ${cfg.paymentSymbol}` : formatKWh(placed.escrow);
+    const escrow = placed.isBid ? formatCents(placed.escrow, cfg) : formatKWh(placed.escrow);
     return `${placed.isBid ? "Bid" : "Ask"} placed for ${intervalLabel(placed.period)}: ${formatKWh(placed.amountWh)} at up to `
       + `${formatPrice(placed.limitPricePerKWh, cfg)}; ${escrow} held in escrow until you claim.`;
   });
