@@ -69,7 +69,8 @@ def deploy(rpc_url: str) -> Path:
         system = deploy_system(project, dev[0], DeploymentSettings(utc_offset_minutes=SITE_UTC_OFFSET_MINUTES))
         setup_local_roles(system, dev[0])
         fund_local_accounts(system, dev[0], list(dev)[1:10])
-        return write_manifest(build_manifest(provider.chain_id, system.contracts(), start_block))
+        start_block_hash = provider.get_block(start_block).hash
+        return write_manifest(build_manifest(provider.chain_id, system.contracts(), start_block, start_block_hash))
 
 
 def simulate(client: GridClient, config: SimulationConfig, run_file: Path) -> SimulationResult:
