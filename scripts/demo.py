@@ -49,6 +49,7 @@ from energy_grid.simulation.ledger import SimulationResult
 from energy_grid.simulation.report import (
     blind_comparison,
     blind_comparison_rows,
+    export_sentence,
     owned_household_sentence,
     summary_rows,
     write_report,
@@ -150,6 +151,7 @@ def cli(
         heading(f"Simulate {households} households, {days} day(s), seed {seed}")
         result = simulate(client, config, run_file_for(manifest))
         print_table("Summary", ["figure", "value"], summary_rows(result))
+        console.print(f"  {export_sentence(result)}")
         for path in write_report(result, report_dir):
             console.print(f"  wrote {path}")
         if result.owned_household is not None:

@@ -13,7 +13,8 @@ Energy (Wh, exact):
   there − sold.
 Money (PaymentToken base units, exact):
 - what buyers paid − what sellers got = the grid fees and the buyers' rounding surplus the auction
-  accrued in the run, which is what the auction holds in the vault once everything is settled;
+  accrued in the run, which is what the auction's vault balance grew by once everything is settled
+  (counted from the run's start: orders others left unclaimed before it still hold their escrow);
 - demand-response rewards are paid into the households' vault balances out of DemandResponse's own
   (a vault market holding the events' budgets): the run's events' budgets booked as paid = the
   rewards paid to the households, and DemandResponse's vault balance = what its events' budgets hold
@@ -541,9 +542,11 @@ class _Auditor:
         auction, vault = c["EnergyAuction"], c["EnergyVault"]
         last = self._last_registers()
         kept = sum(flows.paid) - sum(flows.proceeds)
+        record = self.state.record
         accrued = int(auction.functions.accruedFees().call())
-        accrued_in_run = accrued - self.state.record.auction_fees_at_start - flows.outside_kept
+        accrued_in_run = accrued - record.auction_fees_at_start - flows.outside_kept
         auction_cash = int(vault.functions.balancesOf(auction.address).call()[1])
+        cash_at_start = record.auction_fees_at_start if record.auction_cash_at_start is None else record.auction_cash_at_start
         reserves = vault.functions.reserves().call()
         held = self.state.sender.read([prepare(c[token], "balanceOf", vault.address) for token in ("EnergyToken", "PaymentToken")])
         minted = sum(flows.minted) + flows.minted_to_vault_wh
@@ -557,7 +560,12 @@ class _Auditor:
             BalanceCheck("sold = markets' cleared volume (Wh)", sum(flows.sold), sum(int(m["volumeWh"]) for m in cleared)),
             BalanceCheck("energy retired = bought (Wh)", flows.retired_wh, sum(flows.bought)),
             BalanceCheck("paid by buyers - proceeds = fees and rounding accrued in the run", kept, accrued_in_run),
-            BalanceCheck("the auction's vault balance = its accrued fees", auction_cash, accrued),
+            # Counted from the run's start: orders others left unclaimed before it hold their escrow there.
+            BalanceCheck(
+                "the auction's vault balance grew by its fees accrued in the run",
+                auction_cash - cash_at_start,
+                accrued - record.auction_fees_at_start,
+            ),
             BalanceCheck("rewards paid from the events' budgets = rewards paid", flows.rewards_from_budgets, sum(flows.rewards)),
             BalanceCheck("DemandResponse's vault balance = its budgets unpaid", flows.dr_in_vault, flows.dr_budgets_held),
             BalanceCheck("vault energy reserve = EnergyToken it holds (Wh)", int(reserves[0]), int(held[0])),
@@ -598,14 +606,18 @@ class _Auditor:
         imported_outside = sum(max(0, s.import_wh - s.export_wh) for s in series)
         traded_wh = sum(flows.sold)
         volume_money = sum(int(m["volumeWh"]) * int(m["clearingPricePerKWh"]) for m in markets_with_volume)
+        exported_wh = sum(flows.export_registers) - sum(h.export_register_wh for h in baseline_end)
+        not_traded_wh, beyond_import_wh = export_not_traded(series, exported_wh, traded_wh)
         return {
             "households": len(self.households),
             "intervals": len(series),
             "produced_wh": sum(s.pv_wh for s in series),
             "consumed_wh": consumed,
-            "exported_wh": sum(flows.export_registers) - sum(h.export_register_wh for h in baseline_end),
+            "exported_wh": exported_wh,
             "imported_wh": sum(flows.import_registers) - sum(h.import_register_wh for h in baseline_end),
             "traded_p2p_wh": traded_wh,
+            "exported_not_traded_wh": not_traded_wh,
+            "exported_beyond_neighbours_import_wh": beyond_import_wh,
             "retired_wh": flows.retired_wh,
             "self_sufficiency": round(1 - imported_outside / consumed, 4) if consumed else 0.0,
             "p2p_share_of_consumption": round(traded_wh / consumed, 4) if consumed else 0.0,
@@ -678,6 +690,17 @@ class _Auditor:
         return self._day_first
 
 
+def export_not_traded(series: Sequence[IntervalFigures], exported_wh: int, traded_wh: int) -> tuple[int, int]:
+    """(the export not sold peer to peer, the part of it exported beyond what the neighbours drew in
+    its interval), Wh. A household's standing bid is its import, so in an interval the community
+    exports more than its households import, no neighbour bids for the rest; the remainder of what
+    was not sold met neighbours drawing energy whose bids did not match it (a price limit, a full
+    link between feeders, rounding)."""
+    not_traded_wh = max(0, exported_wh - traded_wh)
+    beyond_import_wh = sum(max(0, s.export_wh - s.import_wh) for s in series)
+    return not_traded_wh, min(not_traded_wh, beyond_import_wh)
+
+
 def _with_market(figures: IntervalFigures, market: dict[str, Any] | None) -> IntervalFigures:
     if market is None or int(market["volumeWh"]) == 0:
         return figures
@@ -686,4 +709,4 @@ def _with_market(figures: IntervalFigures, market: dict[str, Any] | None) -> Int
     )
 
 
-__all__ = ["BalanceCheck", "IntervalFigures", "SimulationImbalance", "SimulationResult", "audit"]
+__all__ = ["BalanceCheck", "IntervalFigures", "SimulationImbalance", "SimulationResult", "audit", "export_not_traded"]
