@@ -43,8 +43,8 @@ def test_a_manifest_of_another_deployment_at_the_same_addresses_is_refused_with_
     fresh = Web3(Web3.HTTPProvider(fresh_anvil.url))
     assert fresh.eth.chain_id == manifest["chainId"] and fresh.eth.get_code(manifest["contracts"]["SmartMeter"]["address"])
     expected = (
-        f"Error: The deployment in {api_manifest} is not the one on the chain at {fresh_anvil.url} (the chain has another "
-        f"block {manifest['startBlock']:,} than the one it was deployed in): pass this chain's manifest with --manifest, "
+        f"Error: The deployment in {api_manifest} is not the one on the chain at {fresh_anvil.url} (the chain's block "
+        f"{manifest['startBlock']:,} is not the block it was deployed in): pass this chain's manifest with --manifest, "
         "or run `make deploy` against this node."
     )
     # The fresh chain has not reached the deployment's start block yet, then has another block there.
@@ -83,6 +83,7 @@ def test_a_manifest_of_another_chain_is_refused_with_exit_2(api_manifest):
         (b"\xff\xfe\x00binary", "is not a deployment manifest (not text): redeploy or restore it."),
         (b'{"contracts": {}}', "is not a deployment manifest: it has no integer chainId."),
         (b'{"chainId": 31337, "contracts": {}}', "lists no contracts."),
+        (b'{"chainId": 31337, "startBlock": 1, "startBlockHash": "0x12", "contracts": {}}', "its startBlockHash is not a block hash"),
     ],
 )
 def test_an_unreadable_manifest_is_one_sentence_and_exit_2(networks, tmp_path, content, says):

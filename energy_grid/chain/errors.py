@@ -106,9 +106,9 @@ class AnotherDeploymentError(DeploymentNotOnChainError):
         self.start_block = start_block
         ManifestError.__init__(
             self,
-            f"The deployment in {source} is not the one on the chain at {rpc_url} (the chain has another block "
-            f"{start_block:,} than the one it was deployed in): pass this chain's manifest with --manifest, or run "
-            "`make deploy` against this node.",
+            f"The deployment in {source} is not the one on the chain at {rpc_url} (the chain's block {start_block:,} "
+            "is not the block it was deployed in): pass this chain's manifest with --manifest, or run `make deploy` "
+            "against this node.",
         )
 
 

@@ -12,6 +12,7 @@ written before it was recorded has none and is checked by its chain id and contr
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,7 +20,7 @@ from energy_grid.chain.errors import ManifestError
 
 DEPLOYMENTS_DIR = Path("deployments")
 ADDRESS_HEX_LENGTH = 42  # "0x" and 40 hex digits
-BLOCK_HASH_HEX_LENGTH = 66  # "0x" and 64 hex digits
+BLOCK_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
 class Deployed(Protocol):
     """What the manifest needs of a deployed contract (an ape ContractInstance fits)."""
@@ -109,10 +110,4 @@ def validate_manifest(manifest: Any, source: str = "the manifest") -> None:
 
 
 def _is_block_hash(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != BLOCK_HASH_HEX_LENGTH or not value.startswith("0x"):
-        return False
-    try:
-        int(value, 16)
-    except ValueError:
-        return False
-    return True
+    return isinstance(value, str) and BLOCK_HASH.fullmatch(value) is not None
