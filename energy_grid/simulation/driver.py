@@ -310,7 +310,7 @@ def _run_record(client: GridClient, config: SimulationConfig, run_file: Path | N
     block = int(latest["number"])
     auction = client["EnergyAuction"]
     fees = int(auction.functions.accruedFees().call(block_identifier=block))
-    auction_cash = _balances_of(client, auction.address, block)[3]
+    auction_cash = int(client["EnergyVault"].functions.balancesOf(auction.address).call(block_identifier=block)[1])
     owner_held = (0, 0, 0, 0) if config.household_owner is None else _balances_of(client, config.household_owner, block)
     record = RunRecord(config.run_key(), day_start_s, block, hash_hex(latest["hash"]), smart_meter, fees, owner_held, auction_cash)
     if run_file is not None:
