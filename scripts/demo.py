@@ -49,6 +49,7 @@ from energy_grid.simulation.ledger import SimulationResult
 from energy_grid.simulation.report import (
     blind_comparison,
     blind_comparison_rows,
+    export_sentence,
     owned_household_sentence,
     summary_rows,
     write_report,
@@ -69,7 +70,8 @@ def deploy(rpc_url: str) -> Path:
         system = deploy_system(project, dev[0], DeploymentSettings(utc_offset_minutes=SITE_UTC_OFFSET_MINUTES))
         setup_local_roles(system, dev[0])
         fund_local_accounts(system, dev[0], list(dev)[1:10])
-        return write_manifest(build_manifest(provider.chain_id, system.contracts(), start_block))
+        start_block_hash = provider.get_block(start_block).hash
+        return write_manifest(build_manifest(provider.chain_id, system.contracts(), start_block, start_block_hash))
 
 
 def simulate(client: GridClient, config: SimulationConfig, run_file: Path) -> SimulationResult:
@@ -149,6 +151,7 @@ def cli(
         heading(f"Simulate {households} households, {days} day(s), seed {seed}")
         result = simulate(client, config, run_file_for(manifest))
         print_table("Summary", ["figure", "value"], summary_rows(result))
+        console.print(f"  {export_sentence(result)}")
         for path in write_report(result, report_dir):
             console.print(f"  wrote {path}")
         if result.owned_household is not None:

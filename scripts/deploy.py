@@ -259,7 +259,9 @@ def cli(
         # The deployer too: as the local grid operator it pays demand-response budgets.
         fund_local_accounts(system, deployer, list(accounts.test_accounts)[0:10])
 
-    path = write_manifest(build_manifest(chain.chain_id, system.contracts(), start_block), manifest_dir)
+    # The start block's hash marks this deployment: another one at the same addresses has another block there.
+    start_block_hash = chain.blocks[start_block].hash
+    path = write_manifest(build_manifest(chain.chain_id, system.contracts(), start_block, start_block_hash), manifest_dir)
     click.echo(f"Deployed to chain {chain.chain_id} from {deployer.address}:")
     for name, contract in system.contracts().items():
         click.echo(f"  {name:<20} {contract.address}")

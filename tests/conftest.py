@@ -943,7 +943,9 @@ def api_system(project, admin, accounts, api_start_block):
 
 @pytest.fixture(scope="module")
 def api_manifest(api_system, api_start_block, chain, tmp_path_factory):
-    return write_manifest(build_manifest(chain.chain_id, api_system.contracts(), api_start_block), tmp_path_factory.mktemp("api"))
+    """The module's manifest as `make deploy` writes it: its start block and that block's hash."""
+    manifest = build_manifest(chain.chain_id, api_system.contracts(), api_start_block, chain.blocks[api_start_block].hash)
+    return write_manifest(manifest, tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from web3 import Web3
 
 from energy_grid.chain.anvil import anvil_node
 from energy_grid.chain.client import GridClient, MeterReading, anvil_account
+from energy_grid.chain.manifest import read_manifest
 from energy_grid.contracts.base import Transactor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +93,9 @@ def volta_manifest(volta_node: str, volta_stablecoin: str, tmp_path_factory: pyt
 def test_the_volta_entry_deploys_and_the_client_reads_its_manifest(volta_manifest: Path, volta_node: str, volta_stablecoin: str):
     grid = GridClient.from_manifest(volta_manifest, volta_node)
     assert grid.chain_id == VOLTA_CHAIN_ID
+    # The deploy script marks the deployment with its start block's hash, which the client checked.
+    manifest = read_manifest(volta_manifest)
+    assert manifest["startBlockHash"] == "0x" + bytes(grid.w3.eth.get_block(manifest["startBlock"])["hash"]).hex()
     assert grid.payment_token.address == volta_stablecoin
     assert grid.energy_token.decimals() == 3
     assert grid.trading.grid_fee_bps() == 50

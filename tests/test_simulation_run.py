@@ -21,7 +21,7 @@ from eth_account import Account
 
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import read_manifest
-from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.domain.units import INTERVAL_SECONDS, format_kwh
 from energy_grid.index.vault_balances import rebuild_vault_balances
 from energy_grid.simulation.driver import SITE_UTC_OFFSET_MINUTES, SimulationConfig, run_simulation
 from energy_grid.simulation.grid import LowVoltageGrid
@@ -149,6 +149,36 @@ def test_other_meters_trading_on_the_same_chain_leave_the_run_s_books_balanced(s
     assert result.figures["retired_wh"] == result.figures["traded_p2p_wh"]
 
 
+def auction_cash_beyond_fees(client: GridClient) -> int:
+    """The auction's PaymentToken in the vault beyond its accrued fees: what its unclaimed orders hold."""
+    auction = client["EnergyAuction"]
+    return int(client["EnergyVault"].functions.balancesOf(auction.address).call()[1]) - int(auction.functions.accruedFees().call())
+
+
+def test_an_example_s_auction_left_unclaimed_before_the_run_leaves_its_audit_balanced(sim_deployment, tmp_path):
+    """examples/zones_web3.py clears a market coupled across two feeders on the same chain before the
+    run and leaves its orders unclaimed: the auction holds their escrow in the vault beside the fee
+    and congestion rent it accrued. The run's audit counts the auction's balance and fees from the
+    run's start, so it balances; the example's escrow is still there after it."""
+    state, manifest = sim_deployment
+    node = node_from(state, tmp_path, "unclaimed")
+    try:
+        client = client_of(node, manifest)
+        spec = importlib.util.spec_from_file_location("zones_example", EXAMPLES / "zones_web3.py")
+        example = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(example)
+        coupled = example.run(client.w3, read_manifest(manifest))
+        held_beyond_fees = auction_cash_beyond_fees(client)
+        config = SimulationConfig(households=4, days=1, seed=11, intervals=8)
+        result = run_simulation(client, config, run_file=tmp_path / "unclaimed.run.json")
+        after = auction_cash_beyond_fees(client)
+    finally:
+        node.stop()
+    assert coupled.congestion_rent > 0 and held_beyond_fees > 0 and after == held_beyond_fees
+    assert all(check.ok for check in result.checks), [c for c in result.checks if not c.ok]
+    assert "the auction's vault balance grew by its fees accrued in the run" in {check.name for check in result.checks}
+
+
 def test_a_household_owner_owns_a_household_of_the_run(sim_deployment, tmp_path):
     """`--household-owner`: an address whose key the run does not hold (a browser wallet's, here one
     that already holds stablecoin) owns one PV household from the start: its meter, with the
@@ -269,6 +299,10 @@ def test_report_is_written(sim_result, tmp_path):
     assert rows["paid by buyers / grid fees and rounding"].count(" MOCKUSD") == 2
     assert rows["DR rewards paid"].endswith(" MOCKUSD")
     assert rows["load reports to GridOperations (HIGH or above)"] == f"{f['load_reports']} ({f['load_reports_high']})"
+    # The export not sold, read back from the chain, and how much of it went beyond the households' import.
+    assert f["exported_not_traded_wh"] == f["exported_wh"] - f["traded_p2p_wh"] > 0
+    assert 0 < f["exported_beyond_neighbours_import_wh"] <= f["exported_not_traded_wh"]
+    assert rows["export sold peer to peer"].startswith(f"{format_kwh(int(f['traded_p2p_wh']))} of {format_kwh(int(f['exported_wh']))} (")
 
 
 def test_same_seed_gives_the_same_figures(sim_result, sim_deployment, tmp_path):

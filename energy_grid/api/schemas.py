@@ -68,11 +68,14 @@ class OrderBookOut(Answer):
 
 
 class TradeOut(Answer):
+    """A trade of the order book: two orders matched (OrdersMatched), or one order taken by an account
+    that brought the other side (OrderTaken, `fillOrder`), which has no order on its side."""
+
     transactionId: int
-    buyOrderId: int
-    sellOrderId: int
-    buyer: str
-    seller: str
+    buyOrderId: int | None  # None: a taker bought from a resting SELL without an order of its own
+    sellOrderId: int | None  # None: a taker sold into a resting BUY without an order of its own
+    buyer: str | None  # None: the order was created before the index's first block, so its trader is unknown
+    seller: str | None
     amountWh: int
     pricePerKWh: int
     timestamp: int

@@ -17,9 +17,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import BlockNotFound
 from web3.types import TxReceipt
 
 from energy_grid.chain.errors import (
+    AnotherDeploymentError,
     ChainMismatchError,
     ContractRevertError,
     DeploymentNotOnChainError,
@@ -32,7 +34,7 @@ from energy_grid.chain.errors import (
     describe_revert,
 )
 from energy_grid.chain.jsonrpc import NodeProvider
-from energy_grid.chain.manifest import read_manifest, validate_manifest
+from energy_grid.chain.manifest import hash_hex, read_manifest, validate_manifest
 from energy_grid.contracts import (
     CarbonCredits,
     ContractClient,
@@ -89,6 +91,15 @@ def _addresses_without_code(w3: Web3, addresses: list[str]) -> list[str]:
     return [address for address, code in zip(addresses, codes, strict=True) if not code]
 
 
+def _has_block(w3: Web3, number: int, block_hash: str) -> bool:
+    """Whether the node's block `number` is the one whose hash is `block_hash` (a manifest's deployment marker)."""
+    try:
+        block = w3.eth.get_block(number)
+    except BlockNotFound:
+        return False
+    return hash_hex(bytes(block["hash"])) == hash_hex(block_hash)
+
+
 def anvil_account(index: int) -> LocalAccount:
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
@@ -114,12 +125,15 @@ class GridClient:
         try:
             chain_id = w3.eth.chain_id
             missing = _addresses_without_code(w3, [entry["address"] for entry in manifest["contracts"].values()])
+            marked = "startBlockHash" not in manifest or _has_block(w3, manifest["startBlock"], manifest["startBlockHash"])
         except CONNECTION_ERRORS as err:
             raise NodeUnreachableError(rpc_url, str(err)) from None
         if chain_id != manifest["chainId"]:
             raise ChainMismatchError(chain_id, manifest["chainId"])
         if missing:
             raise DeploymentNotOnChainError(source, rpc_url)
+        if not marked:
+            raise AnotherDeploymentError(source, rpc_url, manifest["startBlock"])
         absent = [name for name in REQUIRED_CONTRACTS if name not in manifest["contracts"]]
         if absent:
             raise ManifestError(f"The manifest of chain {chain_id} has no {absent[0]}: redeploy with `make deploy`.")

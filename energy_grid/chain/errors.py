@@ -5,6 +5,7 @@
     ├── TransactionRevertedError a transaction or call reverted without data the ABIs explain
     ├── ManifestError            deployments/<chainId>.json missing or not a manifest
     │   └── DeploymentNotOnChainError  its contracts have no code on the node's chain
+    │       └── AnotherDeploymentError  or code of another deployment at the same addresses
     ├── NodeUnreachableError     no answer from the RPC URL
     ├── ChainMismatchError       the node is another chain than the manifest's
     └── InvalidInputError        the client refused the input before sending anything
@@ -91,6 +92,23 @@ class DeploymentNotOnChainError(ManifestError):
         super().__init__(
             f"The deployment in {source} is not on the chain at {rpc_url} (no code at its contracts): "
             "run `make deploy` (or `make simulate`) against this node."
+        )
+
+
+class AnotherDeploymentError(DeploymentNotOnChainError):
+    """The manifest's contracts have code on the node, but not from its deployment: the node's block
+    at the manifest's startBlock is missing or not the one recorded in startBlockHash (a fresh anvil
+    on which a new deployment landed at the same addresses)."""
+
+    def __init__(self, source: str, rpc_url: str, start_block: int) -> None:
+        self.source = source
+        self.rpc_url = rpc_url
+        self.start_block = start_block
+        ManifestError.__init__(
+            self,
+            f"The deployment in {source} is not the one on the chain at {rpc_url} (the chain's block {start_block:,} "
+            "is not the block it was deployed in): pass this chain's manifest with --manifest, or run `make deploy` "
+            "against this node.",
         )
 
 

@@ -7,7 +7,8 @@
 Global options pick the node (`--rpc-url`, default $RPC_URL or http://127.0.0.1:8545), the
 manifest (`--manifest`, default deployments/<chainId>.json) and the signing account (`--keystore`,
 `ENERGY_GRID_PRIVATE_KEY`, or `--dev-account N` on a local anvil). A contract's rejection is one
-line on stderr and exit code 1; a usage error exits with 2.
+line on stderr and exit code 1; a usage error exits with 2, and so does a missing set-up step (no
+node; no manifest, or one unreadable, of another chain or of another deployment on this chain).
 
 The top level imports only click: each command's module (and with it web3.py, the simulation
 stack or the web service) loads when that command runs, so `energy-grid --help` answers at once.

@@ -6,7 +6,6 @@ that only reads never needs an account.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,10 +18,10 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from energy_grid.chain.accounts import PRIVATE_KEY_ENV, AccountSource, DevAccountRefused, load_account
-from energy_grid.chain.client import DeploymentNotOnChainError, GridClient
-from energy_grid.chain.errors import ContractRevertError, describe_decoded, shown
+from energy_grid.chain.client import GridClient
+from energy_grid.chain.errors import ContractRevertError, ManifestError, describe_decoded, shown
 from energy_grid.chain.jsonrpc import NodeProvider
-from energy_grid.chain.manifest import manifest_path
+from energy_grid.chain.manifest import manifest_path, read_manifest
 from energy_grid.cli.constants import RPC_URL_ENV
 from energy_grid.cli.output import kwh_fmt, money_fmt
 from energy_grid.contracts.tokens import ERC20
@@ -91,26 +90,24 @@ class Session:
             if self.account_source.dev_account_index is not None:
                 self.optional_signer()  # a dev account off anvil's chain is refused before anything else
             path = self.manifest_file
-            try:
-                manifest = json.loads(path.read_text())
-            except FileNotFoundError:
+            if not path.exists():
                 raise SetUpError(
                     f"No deployment manifest for chain {self.chain_id} at {path}: run `make node` and `make deploy` "
                     "(or `energy-grid deploy`), or pass --manifest FILE."
-                ) from None
-            except (OSError, ValueError) as err:
-                raise CliError(f"Cannot read the deployment manifest {path}: {err}") from None
-            if not isinstance(manifest, dict) or "contracts" not in manifest or "chainId" not in manifest:
-                raise CliError(f"{path} is not a deployment manifest (no chainId and contracts).")
+                )
+            try:
+                manifest = read_manifest(path)
+            except ManifestError as unreadable:
+                raise SetUpError(str(unreadable)) from None
             if manifest["chainId"] != self.chain_id:
-                raise CliError(
+                raise SetUpError(
                     f"The manifest {path} is for chain {manifest['chainId']} but the node at {self.rpc_url} is "
                     f"chain {self.chain_id}: pass the manifest of this chain (--manifest) or the right --rpc-url."
                 )
             self._start_block = int(manifest.get("startBlock", 0))
             try:
                 self._client = GridClient(self.w3, manifest, source=str(path))
-            except DeploymentNotOnChainError as stale:
+            except ManifestError as stale:  # its contracts are not on this chain, or are another deployment's
                 raise SetUpError(str(stale)) from None
         return self._client
 

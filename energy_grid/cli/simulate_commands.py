@@ -12,7 +12,7 @@ from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.session import Session, pass_session
 from energy_grid.simulation.driver import SimulationConfig, run_file_for, run_simulation
 from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
-from energy_grid.simulation.report import owned_household_sentence, summary_rows, write_report
+from energy_grid.simulation.report import export_sentence, owned_household_sentence, summary_rows, write_report
 
 
 @click.command("simulate")
@@ -79,7 +79,7 @@ def simulate(
         [Column("figure", "figure", justify="left"), Column("value", "value")],
         title="Summary",
     )
-    notes = [f"wrote {path}" for path in written]
+    notes = [export_sentence(result), *(f"wrote {path}" for path in written)]
     if result.owned_household is not None:
         notes.append(owned_household_sentence(result.owned_household))
-    emit(session.json_output, result.as_json(), table, note="\n".join(notes) or None)
+    emit(session.json_output, result.as_json(), table, note="\n".join(notes))

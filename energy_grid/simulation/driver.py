@@ -82,6 +82,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from energy_grid.chain.client import GridClient, GridError, anvil_account
+from energy_grid.chain.manifest import hash_hex
 from energy_grid.chain.sender import TransactionSender
 from energy_grid.domain.pricing import dynamic_price
 from energy_grid.simulation.agents import demand_response_members, derived_account
@@ -105,7 +106,6 @@ from energy_grid.simulation.run_state import (
     RunRecord,
     RunState,
     SimulationConfig,
-    hex_0x,
 )
 from energy_grid.simulation.set_up import SetUp
 
@@ -294,7 +294,7 @@ def recorded_run(client: GridClient, run_file: Path, config: SimulationConfig | 
     if config is not None and known.config != config.run_key():
         return None
     block = _block_or_none(client, known.anchor_block)
-    return known if block is not None and hex_0x(block["hash"]) == known.anchor_hash else None
+    return known if block is not None and hash_hex(block["hash"]) == known.anchor_hash else None
 
 
 def _run_record(client: GridClient, config: SimulationConfig, run_file: Path | None) -> RunRecord:
@@ -308,9 +308,11 @@ def _run_record(client: GridClient, config: SimulationConfig, run_file: Path | N
     smart_meter = client["SmartMeter"].address
     day_start_s = plan_day_start(int(latest["timestamp"]), BASELINE_DAYS, SITE_UTC_OFFSET_MINUTES)
     block = int(latest["number"])
-    fees = int(client["EnergyAuction"].functions.accruedFees().call(block_identifier=block))
+    auction = client["EnergyAuction"]
+    fees = int(auction.functions.accruedFees().call(block_identifier=block))
+    auction_cash = int(client["EnergyVault"].functions.balancesOf(auction.address).call(block_identifier=block)[1])
     owner_held = (0, 0, 0, 0) if config.household_owner is None else _balances_of(client, config.household_owner, block)
-    record = RunRecord(config.run_key(), day_start_s, block, hex_0x(latest["hash"]), smart_meter, fees, owner_held)
+    record = RunRecord(config.run_key(), day_start_s, block, hash_hex(latest["hash"]), smart_meter, fees, owner_held, auction_cash)
     if run_file is not None:
         record.save(run_file)
     return record

@@ -13,7 +13,8 @@ Energy (Wh, exact):
   there − sold.
 Money (PaymentToken base units, exact):
 - what buyers paid − what sellers got = the grid fees and the buyers' rounding surplus the auction
-  accrued in the run, which is what the auction holds in the vault once everything is settled;
+  accrued in the run, which is what the auction's vault balance grew by once everything is settled
+  (counted from the run's start: orders others left unclaimed before it still hold their escrow);
 - demand-response rewards are paid into the households' vault balances out of DemandResponse's own
   (a vault market holding the events' budgets): the run's events' budgets booked as paid = the
   rewards paid to the households, and DemandResponse's vault balance = what its events' budgets hold
@@ -232,9 +233,15 @@ class _Auditor:
         checks, failing, kept = self._checks(flows, cleared)
         load_checks, reported_early = self._load_report_checks(load_reports, series)
         checks += load_checks
-        zone_figures, zone_checks = self._feeders_in_the_market()
+        fills = self._run_fills()
+        zone_prices = self._zone_prices()
+        zone_figures, zone_checks = self._feeders_in_the_market(fills, zone_prices)
         checks += zone_checks
+        average_price, peak_price = prices_paid(fills, {int(m["period"]): int(m["clearingPricePerKWh"]) for m in cleared},
+                                                zone_prices, self._zone_of_meter())  # fmt: skip
         figures = self._figures(flows, cleared, series, kept) | {
+            "average_price_per_kwh": average_price,
+            "peak_price_per_kwh": peak_price,
             "dr_events": windows,
             "dr_participants_verified": len(verified),
             # Every registered household is measured after each event (its feeder's, in a zoned
@@ -367,18 +374,47 @@ class _Auditor:
         traded_by_interval = {period_of_interval[int(m["period"])]: m for m in cleared}
         return cleared, [_with_market(s, traded_by_interval.get(s.interval)) for s in self.series]
 
-    def _feeders_in_the_market(self) -> tuple[dict[str, Any], list[BalanceCheck]]:
+    def _run_periods(self) -> set[int]:
+        """The markets of the run's simulated intervals."""
+        return {self.state.calendar.period_of(i) for i in range(len(self.series))}
+
+    def _run_fills(self) -> list[dict[str, Any]]:
+        """The settlements of the run's meters' standing orders in the run's markets (MeteredOrdersSettled)."""
+        periods = self._run_periods()
+        return [f for f in self._logs("EnergyAuction", "MeteredOrdersSettled", [self._topics(self.meters)]) if int(f["period"]) in periods]
+
+    def _zone_of_feeder(self) -> list[int]:
+        """Each feeder's market zone (MarketZones.zoneOf its region) in a zoned run; all 0 (the bus) otherwise."""
+        state = self.state
+        if not state.zoned:
+            return [0] * state.feeders
+        return [int(state.market_zones.functions.zoneOf(state.feeder_region(f)).call()) for f in range(state.feeders)]
+
+    def _zone_of_meter(self) -> dict[str, int]:
+        zone_of_feeder = self._zone_of_feeder()
+        return {meter: zone_of_feeder[self.state.feeder_of[i]] for i, meter in enumerate(self.meters)}
+
+    def _zone_prices(self) -> dict[tuple[int, int], int]:
+        """(period, zone) → the zone's price in the run's markets cleared across zones (MarketZones' ZoneCleared)."""
+        if not self.state.zoned:
+            return {}
+        periods = self._run_periods()
+        cleared = [z for z in self._logs("MarketZones", "ZoneCleared", []) if int(z["period"]) in periods]
+        return {(int(z["period"]), int(z["zone"])): int(z["clearingPricePerKWh"]) for z in cleared}
+
+    def _feeders_in_the_market(
+        self, fills: list[dict[str, Any]], zone_prices: dict[tuple[int, int], int]
+    ) -> tuple[dict[str, Any], list[BalanceCheck]]:
         """What crossed between feeders and what the links cost, from the settled fills of the
         households' standing orders (either run: a feeder's net sale in a market left through its
         transformer), and in a zoned run from the zones' clearing too (MarketZones' ZoneCleared and
         CongestionRentAccrued), which must agree with the fills to the Wh."""
         state = self.state
-        periods = {state.calendar.period_of(i) for i in range(len(self.series))}
+        periods = self._run_periods()
         feeder_of_meter = {meter: state.feeder_of[i] for i, meter in enumerate(self.meters)}
         net_wh: dict[tuple[int, int], int] = defaultdict(int)  # (period, feeder) → sold − bought
-        for fill in self._logs("EnergyAuction", "MeteredOrdersSettled", [self._topics(self.meters)]):
-            if int(fill["period"]) in periods:
-                net_wh[(int(fill["period"]), feeder_of_meter[fill["meter"]])] += int(fill["soldWh"]) - int(fill["boughtWh"])
+        for fill in fills:
+            net_wh[(int(fill["period"]), feeder_of_meter[fill["meter"]])] += int(fill["soldWh"]) - int(fill["boughtWh"])
         across_wh = sum(max(0, wh) for wh in net_wh.values())
         peaks = [max((s.feeder_loading_per_mille[f] for s in self.series), default=0) for f in range(state.feeders)]
         figures: dict[str, Any] = {
@@ -394,15 +430,12 @@ class _Auditor:
         }
         if not state.zoned:
             return figures, []
-        zone_of_feeder = [int(state.market_zones.functions.zoneOf(state.feeder_region(f)).call()) for f in range(state.feeders)]
-        feeder_of_zone = {zone: feeder for feeder, zone in enumerate(zone_of_feeder)}
+        feeder_of_zone = {zone: feeder for feeder, zone in enumerate(self._zone_of_feeder())}
         cleared = [z for z in self._logs("MarketZones", "ZoneCleared", []) if int(z["period"]) in periods]
         zone_export_wh = sum(max(0, int(z["netExportWh"])) for z in cleared if int(z["zone"]) in feeder_of_zone)
-        prices: dict[int, list[int]] = defaultdict(list)
-        for z in cleared:
-            if int(z["clearingTick"]) != 0:
-                prices[int(z["period"])].append(int(z["clearingPricePerKWh"]))
-        spreads = [max(p) - min(p) for p in prices.values()]
+        zone_of_meter = self._zone_of_meter()
+        traded = {(int(f["period"]), zone_of_meter[f["meter"]]) for f in fills if int(f["soldWh"]) or int(f["boughtWh"])}
+        spreads = zone_price_spreads(zone_prices, traded)
         rents = [r for r in self._logs("MarketZones", "CongestionRentAccrued", []) if int(r["period"]) in periods]
         figures |= {
             "congestion_rent": sum(int(r["rent"]) for r in rents),
@@ -541,9 +574,11 @@ class _Auditor:
         auction, vault = c["EnergyAuction"], c["EnergyVault"]
         last = self._last_registers()
         kept = sum(flows.paid) - sum(flows.proceeds)
+        record = self.state.record
         accrued = int(auction.functions.accruedFees().call())
-        accrued_in_run = accrued - self.state.record.auction_fees_at_start - flows.outside_kept
+        accrued_in_run = accrued - record.auction_fees_at_start - flows.outside_kept
         auction_cash = int(vault.functions.balancesOf(auction.address).call()[1])
+        cash_at_start = record.auction_fees_at_start if record.auction_cash_at_start is None else record.auction_cash_at_start
         reserves = vault.functions.reserves().call()
         held = self.state.sender.read([prepare(c[token], "balanceOf", vault.address) for token in ("EnergyToken", "PaymentToken")])
         minted = sum(flows.minted) + flows.minted_to_vault_wh
@@ -557,7 +592,12 @@ class _Auditor:
             BalanceCheck("sold = markets' cleared volume (Wh)", sum(flows.sold), sum(int(m["volumeWh"]) for m in cleared)),
             BalanceCheck("energy retired = bought (Wh)", flows.retired_wh, sum(flows.bought)),
             BalanceCheck("paid by buyers - proceeds = fees and rounding accrued in the run", kept, accrued_in_run),
-            BalanceCheck("the auction's vault balance = its accrued fees", auction_cash, accrued),
+            # Counted from the run's start: orders others left unclaimed before it hold their escrow there.
+            BalanceCheck(
+                "the auction's vault balance grew by its fees accrued in the run",
+                auction_cash - cash_at_start,
+                accrued - record.auction_fees_at_start,
+            ),
             BalanceCheck("rewards paid from the events' budgets = rewards paid", flows.rewards_from_budgets, sum(flows.rewards)),
             BalanceCheck("DemandResponse's vault balance = its budgets unpaid", flows.dr_in_vault, flows.dr_budgets_held),
             BalanceCheck("vault energy reserve = EnergyToken it holds (Wh)", int(reserves[0]), int(held[0])),
@@ -597,20 +637,21 @@ class _Auditor:
         consumed = sum(s.consumption_wh for s in series)
         imported_outside = sum(max(0, s.import_wh - s.export_wh) for s in series)
         traded_wh = sum(flows.sold)
-        volume_money = sum(int(m["volumeWh"]) * int(m["clearingPricePerKWh"]) for m in markets_with_volume)
+        exported_wh = sum(flows.export_registers) - sum(h.export_register_wh for h in baseline_end)
+        not_traded_wh, beyond_import_wh = export_not_traded(series, exported_wh, traded_wh)
         return {
             "households": len(self.households),
             "intervals": len(series),
             "produced_wh": sum(s.pv_wh for s in series),
             "consumed_wh": consumed,
-            "exported_wh": sum(flows.export_registers) - sum(h.export_register_wh for h in baseline_end),
+            "exported_wh": exported_wh,
             "imported_wh": sum(flows.import_registers) - sum(h.import_register_wh for h in baseline_end),
             "traded_p2p_wh": traded_wh,
+            "exported_not_traded_wh": not_traded_wh,
+            "exported_beyond_neighbours_import_wh": beyond_import_wh,
             "retired_wh": flows.retired_wh,
             "self_sufficiency": round(1 - imported_outside / consumed, 4) if consumed else 0.0,
             "p2p_share_of_consumption": round(traded_wh / consumed, 4) if consumed else 0.0,
-            "average_price_per_kwh": round(volume_money / traded_wh) if traded_wh else 0,
-            "peak_price_per_kwh": max((int(m["clearingPricePerKWh"]) for m in markets_with_volume), default=0),
             "markets_cleared": len(cleared),
             "markets_with_trades": len(markets_with_volume),
             "paid_by_buyers": sum(flows.paid),
@@ -678,6 +719,48 @@ class _Auditor:
         return self._day_first
 
 
+def prices_paid(
+    fills: Sequence[dict[str, Any]], bus_prices: dict[int, int], zone_prices: dict[tuple[int, int], int], zone_of_meter: dict[str, int]
+) -> tuple[int, int]:
+    """(the average, the peak) price per kWh the run's households bought at: each settled fill's
+    bought Wh at its zone's price (ZoneCleared) in a market cleared across zones, else at the
+    market's price (MarketCleared). A zoned market's own price is the bus's, which nobody pays where
+    the zones' prices are apart, and the middle of the price grid when every link is shut."""
+    money = bought_wh = peak = 0
+    for fill in fills:
+        wh = int(fill["boughtWh"])
+        if wh == 0:
+            continue
+        period = int(fill["period"])
+        price = zone_prices.get((period, zone_of_meter[fill["meter"]]), bus_prices[period])
+        money += wh * price
+        bought_wh += wh
+        peak = max(peak, price)
+    return (round(money / bought_wh) if bought_wh else 0), peak
+
+
+def zone_price_spreads(zone_prices: dict[tuple[int, int], int], traded: set[tuple[int, int]]) -> list[int]:
+    """Per market cleared across zones, the spread between the prices of the zones that traded in it
+    (`traded`: (period, zone)). A zone that traded nothing is left out whatever its price; tick 0, the
+    bottom of the price grid, is a price a zone trades at like any other."""
+    by_period: dict[int, list[int]] = defaultdict(list)
+    for (period, zone), price in zone_prices.items():
+        if (period, zone) in traded:
+            by_period[period].append(price)
+    return [max(prices) - min(prices) for prices in by_period.values()]
+
+
+def export_not_traded(series: Sequence[IntervalFigures], exported_wh: int, traded_wh: int) -> tuple[int, int]:
+    """(the export not sold peer to peer, the part of it exported beyond what the neighbours drew in
+    its interval), Wh. A household's standing bid is its import, so in an interval the community
+    exports more than its households import, no neighbour bids for the rest; the remainder of what
+    was not sold met neighbours drawing energy whose bids did not match it (a price limit, a full
+    link between feeders, rounding)."""
+    not_traded_wh = max(0, exported_wh - traded_wh)
+    beyond_import_wh = sum(max(0, s.export_wh - s.import_wh) for s in series)
+    return not_traded_wh, min(not_traded_wh, beyond_import_wh)
+
+
 def _with_market(figures: IntervalFigures, market: dict[str, Any] | None) -> IntervalFigures:
     if market is None or int(market["volumeWh"]) == 0:
         return figures
@@ -686,4 +769,13 @@ def _with_market(figures: IntervalFigures, market: dict[str, Any] | None) -> Int
     )
 
 
-__all__ = ["BalanceCheck", "IntervalFigures", "SimulationImbalance", "SimulationResult", "audit"]
+__all__ = [
+    "BalanceCheck",
+    "IntervalFigures",
+    "SimulationImbalance",
+    "SimulationResult",
+    "audit",
+    "export_not_traded",
+    "prices_paid",
+    "zone_price_spreads",
+]

@@ -41,6 +41,12 @@ def zone_hours(result: SimulationResult, interval: int) -> float:
     return (result.day_start_s + offset_s + interval * INTERVAL_SECONDS - local_midnight) / 3_600
 
 
+def _share(part_wh: int, whole_wh: int) -> str:
+    """ "81.000 kWh of 319.000 kWh (25 %)"."""
+    share = f" ({100 * part_wh / whole_wh:.0f} %)" if whole_wh else ""
+    return f"{format_kwh(part_wh)} of {format_kwh(whole_wh)}{share}"
+
+
 def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
     """The summary table: (figure, value) for humans."""
     f = result.figures
@@ -55,6 +61,12 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
         ("exported through meters", format_kwh(int(f["exported_wh"]))),
         ("imported through meters", format_kwh(int(f["imported_wh"]))),
         ("traded peer to peer", format_kwh(int(f["traded_p2p_wh"]))),
+        ("export sold peer to peer", _share(int(f["traded_p2p_wh"]), int(f["exported_wh"]))),
+        (
+            "export not sold: beyond the households' import / bids not matching",
+            f"{format_kwh(int(f['exported_beyond_neighbours_import_wh']))} / "
+            f"{format_kwh(int(f['exported_not_traded_wh']) - int(f['exported_beyond_neighbours_import_wh']))}",
+        ),
         ("self-sufficiency", f"{float(f['self_sufficiency']):.1%}"),
         ("average clearing price", f"{money('average_price_per_kwh')}/kWh"),
         ("peak clearing price", f"{money('peak_price_per_kwh')}/kWh"),
@@ -151,16 +163,40 @@ def owned_household_sentence(owned: dict[str, Any]) -> str:
     )
 
 
-def write_report(result: SimulationResult, directory: Path) -> list[Path]:
-    """Writes summary.json and the plots into `directory`; returns the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    summary = directory / "summary.json"
-    summary.write_text(json.dumps(result.as_json(), indent=2) + "\n")
+def export_sentence(result: SimulationResult) -> str:
+    """What share of the export the neighbours bought and why the rest went unsold, in one sentence
+    from the run's figures (ledger.export_not_traded)."""
+    f = result.figures
+    exported_wh, traded_wh = int(f["exported_wh"]), int(f["traded_p2p_wh"])
+    not_traded_wh, beyond_wh = int(f["exported_not_traded_wh"]), int(f["exported_beyond_neighbours_import_wh"])
+    if exported_wh == 0:
+        return "No household exported energy: there was nothing to sell peer to peer."
+    sold = f"{_share(traded_wh, exported_wh)} exported was sold peer to peer"
+    if not_traded_wh == 0:
+        return f"{sold}: all of it."
+    reasons = []
+    if beyond_wh:
+        reasons.append(
+            f"{format_kwh(beyond_wh)} of it when the community exported more than its households drew, so no neighbour bid for it"
+        )
+    if not_traded_wh > beyond_wh:
+        reasons.append(
+            f"{format_kwh(not_traded_wh - beyond_wh)} while neighbours drew energy but their bids did not match it "
+            "(a price limit, a full link between feeders or rounding)"
+        )
+    return (
+        f"{sold}; the other {format_kwh(not_traded_wh)} flowed to the grid beyond the community unsold (its EnergyToken "
+        f"stays in the sellers' vault balances): {' and '.join(reasons)}."
+    )
+
+
+def report_figures(result: SimulationResult) -> dict[str, plt.Figure]:
+    """The report's plots, by file name (PLOTS); write_report saves and closes them."""
     series = result.series
     hours = [zone_hours(result, s.interval) for s in series]
-    paths = [summary]
+    figures: dict[str, plt.Figure] = {}
 
-    def plot(name: str, title: str, ylabel: str) -> tuple[plt.Figure, plt.Axes]:
+    def plot(name: str, title: str, ylabel: str) -> plt.Axes:
         figure, axes = plt.subplots(figsize=(9, 4))
         axes.set_title(title)
         axes.set_xlabel(f"time of day, {zone_label(result.utc_offset_minutes)} (the deployment's zone)")
@@ -168,50 +204,62 @@ def write_report(result: SimulationResult, directory: Path) -> list[Path]:
         axes.xaxis.set_major_formatter(FuncFormatter(lambda hour, _: f"{int(hour) % 24:02d}:00"))
         axes.set_ylabel(ylabel)
         axes.grid(alpha=0.3)
-        return figure, axes
+        figures[name] = figure
+        return axes
 
-    def save(figure: plt.Figure, name: str) -> None:
-        figure.tight_layout()
-        figure.savefig(directory / name, dpi=100)
-        plt.close(figure)
-        paths.append(directory / name)
-
-    figure, axes = plot("load_pv.png", "Community load and PV", "kW (mean over 15 min)")
+    dr_event = any(s.demand_response for s in series)
+    axes = plot("load_pv.png", "Community load and PV", "kW (mean over 15 min)")
     axes.plot(hours, [s.consumption_wh * W_PER_WH_PER_INTERVAL / 1000 for s in series], label="consumption")
     axes.plot(hours, [s.pv_wh * W_PER_WH_PER_INTERVAL / 1000 for s in series], label="PV")
-    axes.fill_between(
-        hours,
-        0,
-        [1 if s.demand_response else 0 for s in series],
-        step="post",
-        alpha=0.15,
-        label="DR event",
-        transform=axes.get_xaxis_transform(),
-    )
+    if dr_event:  # the band and its legend entry only for a day with an event
+        axes.fill_between(
+            hours,
+            0,
+            [1 if s.demand_response else 0 for s in series],
+            step="post",
+            alpha=0.15,
+            label="DR event",
+            transform=axes.get_xaxis_transform(),
+        )
     axes.legend()
-    save(figure, "load_pv.png")
 
     unit = 10**result.payment_decimals
-    figure, axes = plot("price.png", "Auction clearing price of each interval's energy", f"{result.payment_symbol} per kWh")
+    axes = plot("price.png", "Auction clearing price of each interval's energy", f"{result.payment_symbol} per kWh")
     traded = [(h, s.clearing_price_per_kwh / unit) for h, s in zip(hours, series, strict=True) if s.clearing_price_per_kwh]
     axes.plot([h for h, _ in traded], [p for _, p in traded], "o-", markersize=3, label="clearing price")
     reference = "reference price: the grid's tariff, its base price raised with load"
     axes.plot(hours, [s.reference_price_per_kwh / unit for s in series], alpha=0.6, label=reference)
     axes.legend()
-    save(figure, "price.png")
 
-    figure, axes = plot("transformer_loading.png", "Transformer loading", "% of rating")
+    axes = plot("transformer_loading.png", "Transformer loading", "% of rating")
     axes.plot(hours, [s.transformer_loading_per_mille / 10 for s in series], label="loading")
-    if any(s.demand_response for s in series):
+    if dr_event:
         without = [s.transformer_loading_without_dr_per_mille / 10 for s in series]
         axes.plot(hours, without, linestyle=":", color="grey", label="without the DR event (same seed)")
     axes.axhline(HIGH_LOADING_PER_MILLE / 10, color="red", linestyle="--", label="HIGH (80 %)")
     axes.legend()
-    save(figure, "transformer_loading.png")
 
-    figure, axes = plot("traded_volume.png", "Energy traded peer to peer per interval", "kWh")
-    axes.bar(hours, [s.traded_wh / 1000 for s in series], width=0.22, align="edge")
-    save(figure, "traded_volume.png")
+    sold = _share(int(result.figures["traded_p2p_wh"]), int(result.figures["exported_wh"]))
+    axes = plot("traded_volume.png", f"Energy traded peer to peer per interval: {sold} exported", "kWh")
+    axes.bar(hours, [s.traded_wh / 1000 for s in series], width=0.22, align="edge", label="sold peer to peer")
+    # Export above the neighbours' import found no bid: the gap between the two lines is what went unsold for that.
+    axes.step(hours, [s.export_wh / 1000 for s in series], where="post", label="exported through meters")
+    axes.step(hours, [s.import_wh / 1000 for s in series], where="post", linestyle="--", label="drawn by the households (their bids)")
+    axes.legend()
+    return figures
+
+
+def write_report(result: SimulationResult, directory: Path) -> list[Path]:
+    """Writes summary.json and the plots into `directory`; returns the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = directory / "summary.json"
+    summary.write_text(json.dumps(result.as_json(), indent=2) + "\n")
+    paths = [summary]
+    for name, figure in report_figures(result).items():
+        figure.tight_layout()
+        figure.savefig(directory / name, dpi=100)
+        plt.close(figure)
+        paths.append(directory / name)
     return paths
 
 
@@ -219,8 +267,10 @@ __all__ = [
     "PLOTS",
     "blind_comparison",
     "blind_comparison_rows",
+    "export_sentence",
     "feeder_peaks_per_mille",
     "owned_household_sentence",
+    "report_figures",
     "summary_rows",
     "write_report",
     "zone_hours",

@@ -124,6 +124,9 @@ class RunRecord:
     # What `config.household_owner` held then (EnergyToken, PaymentToken, vault energy, vault payment):
     # the audit counts what the run added.
     owner_balances_at_start: tuple[int, int, int, int] = (0, 0, 0, 0)
+    # The auction's PaymentToken in the vault then: beside its fees, the escrow of orders others left
+    # unclaimed (an example's). None in a run file written before it was recorded: taken as the fees.
+    auction_cash_at_start: int | None = None
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,12 +166,6 @@ class Actors:
     # The operators of the second and later feeders' regions when the market is zoned (the first
     # feeder's region is the operator's own).
     feeder_operators: list[LocalAccount] = field(default_factory=list)
-
-
-def hex_0x(value: Any) -> str:
-    """A block hash as "0x..." whether web3 gives bytes or text (the run file stores it as text)."""
-    text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
-    return "0x" + text.removeprefix("0x")
 
 
 # ---- The state every step reads ----
