@@ -183,8 +183,8 @@ def test_a_service_waits_for_a_ready_marker_its_chain_holds(tmp_path):
     assert started.read_text() == str(held.block_number + 1)
 
 
-def write_manifest_for(path: Path, chain_id: int, address: str) -> Path:
-    path.write_text(json.dumps({"chainId": chain_id, "contracts": {"SmartMeter": {"address": address, "abi": []}}}))
+def write_manifest_for(path: Path, chain_id: int, address: str, start: dict[str, object] | None = None) -> Path:
+    path.write_text(json.dumps({"chainId": chain_id, **(start or {}), "contracts": {"SmartMeter": {"address": address, "abi": []}}}))
     return path
 
 
@@ -199,6 +199,12 @@ def test_the_set_up_step_deploys_only_where_the_manifests_contracts_are_missing_
         rpc(w3, "anvil_setCode", contract, "0x6000")
         assert deployment_on_chain(manifest, w3)
         assert not deployment_on_chain(write_manifest_for(tmp_path / "other.json", chain_id + 1, contract), w3)
+        # Code at the same address, but the deployment's start block is another chain's: a fresh
+        # node where a new deployment landed at the addresses of the manifest's.
+        this_start = {"startBlock": 0, "startBlockHash": Web3.to_hex(w3.eth.get_block(0)["hash"])}
+        assert deployment_on_chain(write_manifest_for(tmp_path / "marked.json", chain_id, contract, this_start), w3)
+        other_start = {"startBlock": 0, "startBlockHash": "0x" + "ab" * 32}
+        assert not deployment_on_chain(write_manifest_for(tmp_path / "another.json", chain_id, contract, other_start), w3)
 
         # Where the chain holds the ready marker, the step is done at once: it would fail if it
         # tried to deploy (there is no project in tmp_path) or to set anything up.

@@ -100,6 +100,28 @@ def _has_block(w3: Web3, number: int, block_hash: str) -> bool:
     return hash_hex(bytes(block["hash"])) == hash_hex(block_hash)
 
 
+def check_on_chain(w3: Web3, manifest: dict[str, Any], source: str = "the manifest") -> int:
+    """The node's chain id, once the manifest is known to be this chain's deployment: the chain id,
+    each contract's code, and the block the deployment started at (`startBlockHash`, where the
+    manifest records it: a fresh chain may hold a new deployment at the same addresses). Raises
+    ManifestError (or a subclass), ChainMismatchError or NodeUnreachableError otherwise."""
+    validate_manifest(manifest)
+    rpc_url = str(getattr(w3.provider, "endpoint_uri", "the node"))
+    try:
+        chain_id = int(w3.eth.chain_id)
+        missing = _addresses_without_code(w3, [entry["address"] for entry in manifest["contracts"].values()])
+        marked = "startBlockHash" not in manifest or _has_block(w3, manifest["startBlock"], manifest["startBlockHash"])
+    except CONNECTION_ERRORS as err:
+        raise NodeUnreachableError(rpc_url, str(err)) from None
+    if chain_id != manifest["chainId"]:
+        raise ChainMismatchError(chain_id, manifest["chainId"])
+    if missing:
+        raise DeploymentNotOnChainError(source, rpc_url)
+    if not marked:
+        raise AnotherDeploymentError(source, rpc_url, manifest["startBlock"])
+    return chain_id
+
+
 def anvil_account(index: int) -> LocalAccount:
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
@@ -120,20 +142,7 @@ class GridClient:
 
     def __init__(self, w3: Web3, manifest: dict[str, Any], source: str = "the manifest") -> None:
         """`source` names the manifest in errors (its path)."""
-        validate_manifest(manifest)
-        rpc_url = str(getattr(w3.provider, "endpoint_uri", "the node"))
-        try:
-            chain_id = w3.eth.chain_id
-            missing = _addresses_without_code(w3, [entry["address"] for entry in manifest["contracts"].values()])
-            marked = "startBlockHash" not in manifest or _has_block(w3, manifest["startBlock"], manifest["startBlockHash"])
-        except CONNECTION_ERRORS as err:
-            raise NodeUnreachableError(rpc_url, str(err)) from None
-        if chain_id != manifest["chainId"]:
-            raise ChainMismatchError(chain_id, manifest["chainId"])
-        if missing:
-            raise DeploymentNotOnChainError(source, rpc_url)
-        if not marked:
-            raise AnotherDeploymentError(source, rpc_url, manifest["startBlock"])
+        chain_id = check_on_chain(w3, manifest, source)
         absent = [name for name in REQUIRED_CONTRACTS if name not in manifest["contracts"]]
         if absent:
             raise ManifestError(f"The manifest of chain {chain_id} has no {absent[0]}: redeploy with `make deploy`.")
@@ -389,5 +398,6 @@ __all__ = [
     "PlacedOrder",
     "TransactionRevertedError",
     "anvil_account",
+    "check_on_chain",
     "describe_revert",
 ]

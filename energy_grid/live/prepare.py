@@ -22,7 +22,8 @@ import requests
 from web3 import Web3
 
 from energy_grid.chain.anvil import state_dump_begun_after
-from energy_grid.chain.errors import ManifestError
+from energy_grid.chain.client import check_on_chain
+from energy_grid.chain.errors import ChainMismatchError, ManifestError
 from energy_grid.chain.manifest import read_manifest
 from energy_grid.live.chain import DEFAULT_STATE_INTERVAL_S
 from energy_grid.live.ready import ReadyMarker, read_ready_marker
@@ -105,15 +106,14 @@ def prepare(plan: SetUpPlan, stop: threading.Event) -> int:
 
 
 def deployment_on_chain(manifest_file: Path, w3: Web3) -> bool:
-    """Whether the manifest at `manifest_file` is this chain's and each of its contracts has code
-    there (a manifest left from an earlier chain names addresses without code)."""
+    """Whether the manifest at `manifest_file` is this chain's deployment, as the typed client
+    checks it (check_on_chain): a manifest left from an earlier chain names addresses without code,
+    or code of a new deployment at the same addresses."""
     try:
-        manifest = read_manifest(manifest_file)
-    except ManifestError:
+        check_on_chain(w3, read_manifest(manifest_file), str(manifest_file))
+    except (ManifestError, ChainMismatchError):
         return False
-    if manifest["chainId"] != int(w3.eth.chain_id):
-        return False
-    return all(len(w3.eth.get_code(Web3.to_checksum_address(entry["address"]))) > 0 for entry in manifest["contracts"].values())
+    return True
 
 
 def _wait_for_node(rpc_url: str, stop: threading.Event) -> Web3:
