@@ -47,7 +47,14 @@ from energy_grid.chain.errors import GridError
 from energy_grid.chain.manifest import manifest_path
 from energy_grid.live.chain import DEFAULT_GAS_LIMIT, DEFAULT_STATE_INTERVAL_S, Pace
 from energy_grid.live.ready import AFTER_SET_UP_BLOCK, read_ready_marker
-from energy_grid.services.broker import acl_text, mosquitto_config, mosquitto_program, write_password_file
+from energy_grid.services.broker import (
+    acl_text,
+    append_password_lines,
+    meter_password_lines,
+    mosquitto_config,
+    mosquitto_program,
+    write_password_file,
+)
 from energy_grid.signing.readings import DEADLINE_MARGIN_S
 
 DEFAULT_RUN_DIR = Path(".live")
@@ -396,9 +403,14 @@ def write_run_folder(
     )
     write_private_file(folder.credentials, json.dumps(stack.passwords, indent=2) + "\n")
     stack.ports.write(folder.ports_file)
+    # The virtual meters publish through the fleet user. A meter provisioned into this folder
+    # (`energy-grid meters provision --live-folder`) keeps its broker user and ACL block while the
+    # chain it is registered on goes on; a fresh chain drops it with its registration.
+    provisioned = [] if fresh else meter_password_lines(folder.password_file)
     write_password_file(folder.password_file, stack.passwords)
-    # No meter has an entry of its own here: the virtual meters publish through the fleet user.
-    folder.acl_file.write_text(acl_text(chain_id, (), GATEWAY_USER, fleet_user=FLEET_USER, monitor_user=MONITOR_USER))
+    append_password_lines(folder.password_file, provisioned)
+    meters = [line.split(":", 1)[0] for line in provisioned]
+    folder.acl_file.write_text(acl_text(chain_id, meters, GATEWAY_USER, fleet_user=FLEET_USER, monitor_user=MONITOR_USER))
     folder.mosquitto_conf.write_text(
         mosquitto_config(
             LOCAL_HOST,

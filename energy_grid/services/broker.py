@@ -221,6 +221,23 @@ def broker_users(path: Path) -> list[str]:
     return [line.split(":", 1)[0] for line in lines if line.strip() and not line.startswith("#")]
 
 
+def meter_password_lines(path: Path) -> list[str]:
+    """The lines of the mosquitto password file `path` whose user is a meter (its address), as they
+    stand (the user and its salted hash); none when there is no file."""
+    if not path.exists():
+        return []
+    return [line for line in path.read_text().splitlines() if is_address(line.split(":", 1)[0]) and ":" in line]
+
+
+def append_password_lines(path: Path, lines: Iterable[str]) -> None:
+    """Adds password lines read from a file mosquitto_passwd wrote (meter_password_lines) to the end
+    of the password file `path`."""
+    added = "".join(line + "\n" for line in lines)
+    if added:
+        with path.open("a") as file:
+            file.write(added)
+
+
 def add_meter_to_acl(path: Path, chain_id: int, meter: str) -> bool:
     """Appends the meter's block (`meter_acl_block`) to the existing ACL file `path`, which is
     replaced in one step with its mode and owner; every byte already there stays. Returns False,
