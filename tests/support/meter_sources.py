@@ -12,7 +12,7 @@ import asyncio
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,21 +148,28 @@ def sunspec_registers(lifetime_wh_raw: int, wh_sf: int, voltage_raw: int, v_sf: 
     ]  # fmt: skip
 
 
+WRITE_REGISTERS = 16  # Modbus's function code that writes holding registers
+
+
 @dataclass
 class Inverter:
     """A SunSpec inverter on pymodbus's Modbus TCP server; `muted` set, it takes requests and never
     answers (a hung inverter: the client waits out its timeout)."""
 
     port: int
-    block: ModbusSequentialDataBlock
     muted: threading.Event
+    _write: Callable[[list[int]], None]
 
+    def show(self, registers: list[int]) -> None:
+        """The registers from the inverter's base address read `registers` from now on, as its own
+        figures change them (the lifetime energy counting up in the sun)."""
+        self._write(registers)
 
 
 @contextmanager
 def sunspec_inverter(registers: list[int], unit: int = 1, base: int = SUNSPEC_BASE) -> Iterator[Inverter]:
-    """The inverter with `registers` from protocol address `base` (pymodbus's device context reads
-    its data block at address + 1)."""
+    """The inverter with `registers` from protocol address `base` (pymodbus's data block is given
+    the address + 1, and serves it from `base`)."""
     block = ModbusSequentialDataBlock(base + 1, registers)
     context = ModbusServerContext(devices={unit: ModbusDeviceContext(hr=block)}, single=False)
     muted = threading.Event()
@@ -186,8 +193,16 @@ def sunspec_inverter(registers: list[int], unit: int = 1, base: int = SUNSPEC_BA
         raise RuntimeError("the Modbus server did not start")
     server = holder["server"]
     port = server.transport.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def write(values: list[int]) -> None:
+        # The server's own datastore, changed on its event loop between two requests.
+        written = server.context.async_setValues(unit, WRITE_REGISTERS, base, values)
+        refused = asyncio.run_coroutine_threadsafe(written, loop).result(10)  # type: ignore[arg-type]
+        if refused is not None:
+            raise RuntimeError(f"the inverter's datastore refused registers {base}-{base + len(values) - 1}: {refused}")
+
     try:
-        yield Inverter(port, block, muted)
+        yield Inverter(port, muted, write)
     finally:
         asyncio.run_coroutine_threadsafe(server.shutdown(), loop).result(10)
         thread.join(10)
