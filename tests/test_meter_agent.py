@@ -104,6 +104,21 @@ def test_a_reading_at_each_interval_end_of_the_chain_s_clock(agent_files, mqtt_b
     assert [entry.nonce for entry in agent.outbox.entries()] == [7, 8]
 
 
+def test_the_first_reading_waits_for_an_interval_end_the_agent_sees_pass(agent_files, mqtt_broker, p1):
+    """Registers read after an interval ended are not that interval's end: a meter registered in
+    the interval the agent starts in would have its installation stamped after such a reading."""
+    agent = open_agent(agent_files, mqtt_broker)
+    agent.clock.take(clock_message(3, chain_time(1, into_s=400).timestamp_s))
+    agent.step(0)
+    assert agent.outbox.entries() == []  # started in interval 1: interval 0's end passed unseen
+    agent.clock.take(clock_message(4, chain_time(1, into_s=800).timestamp_s))
+    agent.step(0)
+    assert agent.outbox.entries() == []
+    agent.clock.take(clock_message(5, chain_time(2, into_s=30).timestamp_s))
+    agent.step(0)
+    assert [entry.reading[0] for entry in agent.outbox.entries()] == [end_of(1) - 1]
+
+
 def test_bad_meter_data_gives_no_reading_and_the_next_interval_one_all_the_same(agent_files, mqtt_broker, p1, caplog):
     """Registers that went back, a telegram with a bad CRC: each one log line and no reading; the
     meter's next good telegram is the next interval's reading, under the next nonce."""

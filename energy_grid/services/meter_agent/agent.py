@@ -131,6 +131,13 @@ class MeterAgent:
                 log.info("waiting for the chain's clock on %s (the gateway publishes it at each block)", self.clock_topic)
                 self._waiting_logged = True
             return
+        if self.last_interval_end_s is None:
+            # The registers read now are not the registers at the end of the interval that ended
+            # before the agent started: the first reading waits for an interval end it sees pass (a
+            # meter registered earlier in this interval has its installation registers stamped later
+            # than that end, and the chain would refuse a reading before them).
+            self.last_interval_end_s = self.interval_end_s(now)
+            log.info("first reading at the end of the interval ending at chain time %d", self.last_interval_end_s + self.config.interval_s)
         self.take_reading(now)
         self.publish_due(now)
 
@@ -146,7 +153,7 @@ class MeterAgent:
     def take_reading(self, now: ChainTime) -> OutboxEntry | None:
         """The reading of the latest interval that ended by `now`, if the agent has none for it yet:
         signed and written to the outbox (not yet published)."""
-        end_s = now.timestamp_s // self.config.interval_s * self.config.interval_s
+        end_s = self.interval_end_s(now)
         reading_time_s = end_s - 1  # the interval's last second: its energy lands in it
         last = self.outbox.last_reading()
         if end_s == self.last_interval_end_s or (last is not None and last[0] >= reading_time_s):
@@ -166,6 +173,10 @@ class MeterAgent:
         log.info("interval ending at chain time %d: reading nonce %d signed: import %d Wh, export %d Wh, %d mHz, %d per mille",
                  end_s, entry.nonce, reading[1], reading[2], reading[3], reading[4])  # fmt: skip
         return entry
+
+    def interval_end_s(self, now: ChainTime) -> int:
+        """The end of the latest interval that ended by `now`."""
+        return now.timestamp_s // self.config.interval_s * self.config.interval_s
 
     @staticmethod
     def reading_of(registers: Registers, timestamp_s: int, last: Reading | None) -> Reading:
