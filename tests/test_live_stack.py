@@ -44,7 +44,7 @@ from energy_grid.live.stack import (
     supervisord_config,
     write_run_folder,
 )
-from energy_grid.services.broker import meter_topic, mosquitto_program
+from energy_grid.services.broker import add_broker_user, add_meter_to_acl, meter_acl_block, meter_topic, mosquitto_program
 
 from support.anvil_node import wait_until
 from support.mosquitto import ANSWER_TIMEOUT_SECONDS, Broker, connected
@@ -132,6 +132,25 @@ def test_the_broker_files_hold_the_gateway_the_fleet_and_a_monitor_and_stay_priv
     assert f"user {GATEWAY_USER}\ntopic read energy-grid/{chain}/meters/+/readings" in acl
     assert f"user {FLEET_USER}\ntopic write energy-grid/{chain}/meters/+/readings" in acl
     assert f"user {MONITOR_USER}\ntopic read energy-grid/{chain}/meters/+/#" in acl
+
+
+def test_a_provisioned_meter_keeps_its_broker_user_while_the_chain_goes_on(tmp_path):
+    """A meter added to the run folder's broker files (as `meters provision --live-folder` adds one)
+    is still there when the run starts again on the same chain, and gone with a fresh chain."""
+    meter = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+    first = write_run_folder(tmp_path / "run", project_dir=ROOT)
+    add_broker_user(first.folder.password_file, meter, "the meter's password")
+    add_meter_to_acl(first.folder.acl_file, first.chain_id, meter)
+    hashed = next(line for line in first.folder.password_file.read_text().splitlines() if line.startswith(meter))
+
+    resumed = write_run_folder(tmp_path / "run", project_dir=ROOT)
+    lines = resumed.folder.password_file.read_text().splitlines()
+    assert hashed in lines and {line.split(":")[0] for line in lines} == {GATEWAY_USER, FLEET_USER, MONITOR_USER, meter}
+    assert "\n".join(meter_acl_block(resumed.chain_id, meter)) in resumed.folder.acl_file.read_text()
+    assert stat.S_IMODE(resumed.folder.password_file.stat().st_mode) == 0o600
+
+    fresh = write_run_folder(tmp_path / "run", project_dir=ROOT, fresh=True)
+    assert meter not in fresh.folder.password_file.read_text() and meter not in fresh.folder.acl_file.read_text()
 
 
 def test_a_resumed_run_keeps_its_community_and_fresh_starts_a_new_chain(tmp_path):
