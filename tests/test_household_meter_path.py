@@ -244,6 +244,10 @@ def test_a_households_inverter_is_provisioned_read_put_on_chain_and_shown_on_its
                 assert counted == lifetime_wh(LATER_RAW) - lifetime_wh(INSTALLED_RAW)
                 expect(produced).to_have_text(format_kwh(counted))
                 expect(row.locator("td").nth(3)).to_have_text(format_kwh(counted))
+                # The section's line says when the latest reading came, in the page's zone.
+                last_at = client.smart_meter.get_meter(meter).last_reading_at
+                clock = page.evaluate("async (t) => (await import('/static/js/common.js')).formatClock(t)", last_at)
+                expect(page.get_by_test_id("meters-figure")).to_have_text(f"1 meter, last reading {clock}")
                 assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
                 session.screenshot(page, "later-reading")
                 assert session.console_errors == []

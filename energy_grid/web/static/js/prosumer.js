@@ -130,11 +130,14 @@ function fillMeterChoice(meters) {
 async function meterRows(me, from) {
   const listing = await api(`/meters${query({ owner: me, limit: 100 })}`);
   return Promise.all(listing.items.map(async (m) => {
-    const [production, consumption] = await Promise.all([
+    const [production, consumption, latest] = await Promise.all([
       api(`/meters/${m.meter}/production${query({ from })}`),
       api(`/meters/${m.meter}/consumption${query({ from })}`),
+      api(`/meters/${m.meter}/history${query({ limit: 1 })}`),
     ]);
-    return { ...m, production, consumption };
+    // The latest reading's time tells a household its meter is connected even before a reading
+    // counts energy (the first one after installation may only set the registers' starting point).
+    return { ...m, production, consumption, lastReadingAt: latest.items.length ? latest.items[0].timestamp : null };
   }));
 }
 
@@ -409,7 +412,9 @@ const view = live(async () => {
   $('[data-testid="sold-today"]').textContent = formatKWh(sum(today.filter((f) => f.side === "SELL").map((f) => f.amountWh)));
   $('[data-testid="bought-today"]').textContent = formatKWh(sum(today.filter((f) => f.side === "BUY").map((f) => f.amountWh)));
   drawHousehold(meters, today, from, to);
-  $('[data-testid="meters-figure"]').textContent = meters.length === 1 ? "1 meter" : `${meters.length} meters`;
+  const lastReadingAt = Math.max(0, ...meters.map((m) => m.lastReadingAt || 0));
+  $('[data-testid="meters-figure"]').textContent = (meters.length === 1 ? "1 meter" : `${meters.length} meters`)
+    + (!meters.length ? "" : lastReadingAt ? `, last reading ${formatClock(lastReadingAt)}` : ", no reading yet");
   $('[data-testid="trades-figure"]').textContent = `${today.length} in the last 24 h`;
   fillRows($('[data-testid="meters-table"] tbody'), meters, (m) => h("tr", { dataset: { testid: "meter-row" } },
     idCell(m.meter),
