@@ -105,6 +105,7 @@ from energy_grid.signing.vault import sign_market_approval, sign_withdrawal
 from support.asset_helpers import mint, new_meter
 from support.auction_helpers import order_id
 from support.bulk_helpers import Bulk
+from support.fuzz_rpc import mined_receipt
 from support.helpers import NO_FREEZE_QUERY, ZERO_ADDRESS, log, reverts, sign_permit
 from support.market_helpers import (
     ACTIVE,
@@ -443,6 +444,12 @@ FREQUENCY, VOLTAGE = 50_000, 1_000
 LOCK_ERROR = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 
 
+def answer_of(response: dict[str, Any]) -> Any:
+    """A JSON-RPC response's result; the node's error named when it answered one."""
+    assert "result" in response, f"the node answered an error: {response.get('error')}"
+    return response["result"]
+
+
 @dataclass
 class Grid:
     """The grid on a hook token, what each outer and inner call sends, and the reads that check it."""
@@ -472,11 +479,11 @@ class Grid:
         its receipt, and its revert data from the node's call tracer when it reverted."""
         rpc = self.chain.provider.web3.provider
         tx = {"from": sender, "to": target.address, "data": "0x" + bytes(data).hex(), "gas": hex(GAS)}
-        receipt = rpc.make_request("eth_sendTransactionSync", [tx])["result"]
+        receipt = mined_receipt(lambda method, params: answer_of(rpc.make_request(method, params)), tx)
         assert int(receipt["gasUsed"], 16) < GAS, "out of gas"
         if int(receipt["status"], 16) == 1:
             return receipt, None
-        trace = rpc.make_request("debug_traceTransaction", [receipt["transactionHash"], {"tracer": "callTracer"}])["result"]
+        trace = answer_of(rpc.make_request("debug_traceTransaction", [receipt["transactionHash"], {"tracer": "callTracer"}]))
         return receipt, bytes.fromhex(trace.get("output", "0x")[2:])
 
     def arm(self, target: Any, data: bytes) -> None:

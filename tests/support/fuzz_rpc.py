@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +20,28 @@ from eth_utils import keccak, to_checksum_address
 
 from energy_grid.chain.jsonrpc import KeptAliveConnection
 
+from support.anvil_node import wait_until
+
 TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
 TRANSFER_SINGLE_TOPIC = keccak(text="TransferSingle(address,address,address,uint256,uint256)")
 ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string): a require message
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256): an assert, overflow, division by zero
+
+
+
+RECEIPT_TIMEOUT_S = 60.0
+
+
+def mined_receipt(request: Callable[[str, list[Any]], Any], tx: dict[str, Any]) -> dict[str, Any]:
+    """Sends `tx` from an account the node holds unlocked and returns its receipt (raw JSON-RPC:
+    hex strings). The node mines each transaction as it comes (automine), so the receipt is there
+    once the send answers. Not anvil's synchronous send (eth_sendTransactionSync): on a loaded
+    machine it answered an error instead of a receipt."""
+    tx_hash = request("eth_sendTransaction", [tx])
+    receipt: dict[str, Any] = wait_until(
+        lambda: request("eth_getTransactionReceipt", [tx_hash]), RECEIPT_TIMEOUT_S, f"the receipt of {tx_hash}"
+    )
+    return receipt
 
 
 class RpcError(Exception):
@@ -196,11 +215,8 @@ class Node:
         gas limit, so a reverting call is mined like any other (no estimate round trip); its revert
         data then comes from the node's call tracer, and must be a declared custom error."""
         tx = {"from": sender, "to": contract.address, "data": contract.calldata(fn, *args), "gas": self.GAS_LIMIT}
-        # anvil's synchronous send (EIP-7966's shape) answers with the receipt once mined: one round
-        # trip instead of a send and receipt polls.
-        receipt = self.rpc.request("eth_sendTransactionSync", [tx])
+        receipt = mined_receipt(self.rpc.request, tx)
         self.sent += 1
-        assert receipt is not None, f"{contract.name}.{fn}: not mined (automine off?)"
         if int(receipt["status"], 16) == 1:
             return Outcome(True, None, receipt["logs"])
         trace = self.rpc.request("debug_traceTransaction", [receipt["transactionHash"], {"tracer": "callTracer"}])
