@@ -30,6 +30,7 @@ from energy_grid.api.app import create_app
 from energy_grid.api.settings import ServiceSettings
 from energy_grid.chain.anvil import AnvilNode
 from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.cli.live_status import market_text
 from energy_grid.contracts.market import ClearedMarket
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.live.chain import Pace
@@ -37,7 +38,7 @@ from energy_grid.live.community import LiveCommunity, live_run_file_for, set_up_
 from energy_grid.live.ready import ReadyMarker
 from energy_grid.live.series import read_series
 from energy_grid.live.stack import Ports, program_states, supervisord_config, write_run_folder
-from energy_grid.live.status import interval_progress
+from energy_grid.live.status import IntervalProgress, interval_progress
 
 from support.anvil_node import wait_until
 from support.cli_helpers import cli_runner
@@ -161,14 +162,27 @@ def test_live_status_names_each_program_s_last_problem_and_the_latest_intervals_
         [gateway] = report["programs"]
         assert (gateway["program"], gateway["state"]) == ("gateway", "RUNNING")
         assert (gateway["last_problem_at"], gateway["last_problem"]) == ("2026-12-04T01:00:00+0000", f"WARNING: {PROBLEM}")
-        assert report["intervals"] == [p.as_json() for p in interval_progress(client, community)]
+        intervals = interval_progress(client, community)
+        assert report["intervals"] == [p.as_json() for p in intervals]
         assert report["note"] is None
 
         table = energy_grid("live", "status", "--run-dir", str(folder.root), json_output=False, env={"COLUMNS": "240"}).stdout
-        assert "cleared at" in table and f"{HOUSEHOLDS} of {HOUSEHOLDS}" in table and PROBLEM in table
+        markets = {"cleared: no trade" if p.traded_wh == 0 else "cleared at" for p in intervals if p.cleared}
+        assert markets and all(market in table for market in markets)
+        assert f"{HOUSEHOLDS} of {HOUSEHOLDS}" in table and PROBLEM in table
     finally:
         os.kill(supervisord.pid, signal.SIGINT)
         supervisord.wait(timeout=START_TIMEOUT_S)
+
+
+def test_a_market_that_cleared_without_volume_says_no_trade_not_its_marked_price():
+    def market(cleared: bool, price_per_kwh: int | None, traded_wh: int) -> str:
+        progress = IntervalProgress(3, 0, 4, 4, 4, cleared, price_per_kwh, traded_wh, 0)
+        return market_text(progress, lambda price: f"{price / 1e6:.3f}")
+
+    assert market(True, 257_000, 0) == "cleared: no trade"
+    assert market(True, 120_000, 1_500) == "cleared at 0.120"
+    assert market(False, None, 0) == "not cleared"
 
 
 def _text(path: Path) -> str:

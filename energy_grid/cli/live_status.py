@@ -10,6 +10,7 @@ in place of the intervals' table; a run folder where no community runs is a set-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def status(session: Session, run_dir: Path) -> None:
             progress.as_json() | {
                 "published_of": f"{progress.published:,} of {progress.households:,}",
                 "on_chain_of": f"{progress.on_chain:,} of {progress.households:,}",
-                "market": f"cleared at {per_kwh.text(progress.clearing_price_per_kwh)}" if progress.cleared else "not cleared",
+                "market": market_text(progress, per_kwh.text),
             }
             for progress in intervals
         ]
@@ -84,6 +85,15 @@ def status(session: Session, run_dir: Path) -> None:
         ], title="The latest intervals"))  # fmt: skip
     data = {"programs": programs, "intervals": [progress.as_json() for progress in intervals], "note": note}
     emit(session.json_output, data, *tables, note=note)
+
+
+def market_text(progress: IntervalProgress, price_text: Callable[[int], str]) -> str:
+    """A market that cleared with no volume has a marked price that no one traded at: it says so."""
+    if not progress.cleared or progress.clearing_price_per_kwh is None:
+        return "not cleared"
+    if progress.traded_wh == 0:
+        return "cleared: no trade"
+    return f"cleared at {price_text(progress.clearing_price_per_kwh)}"
 
 
 def _or_none(value: str | None) -> str:
