@@ -116,6 +116,20 @@ def test_the_run_folder_starts_the_programs_in_order_on_distinct_free_ports(tmp_
     assert keeper[keeper.index("--from-block") + 1] == AFTER_SET_UP_BLOCK
 
 
+def test_a_restarted_run_keeps_each_port_that_is_still_free(tmp_path):
+    """A meter agent's broker address and a wallet's RPC URL still reach the community after a
+    restart; a port another process took meanwhile is given up for a free one."""
+    first = write_run_folder(tmp_path / "run", project_dir=ROOT)
+    again = write_run_folder(tmp_path / "run", project_dir=ROOT)
+    assert again.ports == first.ports
+    with socket.socket() as taken:
+        taken.bind((LOCAL_HOST, first.ports.broker))
+        taken.listen()
+        third = write_run_folder(tmp_path / "run", project_dir=ROOT)
+    assert third.ports.broker != first.ports.broker and port_is_free(third.ports.broker)
+    assert (third.ports.chain, third.ports.web, third.ports.metrics) == (first.ports.chain, first.ports.web, first.ports.metrics)
+
+
 def test_the_broker_files_hold_the_gateway_the_fleet_and_a_monitor_and_stay_private(tmp_path):
     stack = write_run_folder(tmp_path / "run", project_dir=ROOT, pace=Pace(BLOCK_TIME_S, SPEED))
     folder = stack.folder

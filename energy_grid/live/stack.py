@@ -42,7 +42,7 @@ from typing import IO
 import requests
 
 from energy_grid.chain.accounts import write_private_file
-from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, free_port
+from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, free_port, port_is_free
 from energy_grid.chain.errors import GridError
 from energy_grid.chain.manifest import manifest_path
 from energy_grid.live.chain import DEFAULT_GAS_LIMIT, DEFAULT_STATE_INTERVAL_S, Pace
@@ -396,7 +396,7 @@ def write_run_folder(
         gas_limit=gas_limit,
         chain_id=chain_id,
         state_interval_s=state_interval_s,
-        ports=_free_ports([s.name for s in SERVICES if s.metrics]),
+        ports=_free_ports([s.name for s in SERVICES if s.metrics], read_ports(folder)),
         passwords={user: secrets.token_hex(PASSWORD_BYTES) for user in (GATEWAY_USER, FLEET_USER, MONITOR_USER)},
         confirmations=confirmations,
         deadline_margin_s=deadline_margin_s,
@@ -446,14 +446,19 @@ def _community(folder: RunFolder, households: int | None, seed: int | None) -> C
     return community
 
 
-def _free_ports(metrics_services: Iterable[str]) -> Ports:
-    """Distinct free ports of 127.0.0.1: the broker, the chain, the web app and each service's metrics."""
+def _free_ports(metrics_services: Iterable[str], previous: Ports | None = None) -> Ports:
+    """Distinct free ports of 127.0.0.1: the broker, the chain, the web app and each service's
+    metrics. Each keeps its port of the previous run where that port is free, so that what points
+    at the community from outside (a meter agent's broker address, a wallet's RPC URL, a bookmark of
+    the web app) still reaches it after a restart."""
     names = ["broker", "chain", "web", *metrics_services]
+    before = {} if previous is None else {"broker": previous.broker, "chain": previous.chain, "web": previous.web, **previous.metrics}
     chosen: dict[str, int] = {}
-    while len(chosen) < len(names):
-        port = free_port()
-        if port not in chosen.values():
-            chosen[names[len(chosen)]] = port
+    for name in names:
+        port = before.get(name)
+        while port is None or port in chosen.values() or not port_is_free(port):
+            port = free_port()
+        chosen[name] = port
     return Ports(chosen["broker"], chosen["chain"], chosen["web"], {name: chosen[name] for name in names[3:]})
 
 
