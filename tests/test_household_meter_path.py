@@ -38,6 +38,7 @@ from web3 import Web3
 
 from energy_grid.chain.anvil import LOCAL_HOST
 from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.cli.constants import RPC_URL_ENV
 from energy_grid.domain.units import format_kwh
 from energy_grid.live.chain import Pace
 from energy_grid.live.ready import ReadyMarker
@@ -158,8 +159,11 @@ def source_table(source: dict[str, object]) -> str:
 
 
 def start_agent(config: Path, broker_password: str, log: Path) -> subprocess.Popen[bytes]:
-    """`energy-grid meter-agent --config meter-agent.toml` as "Running it" shows, from the household's folder."""
-    env = {**os.environ, "ENERGY_GRID_KEYSTORE_PASSWORD": KEY_PASSWORD, "ENERGY_GRID_BROKER_PASSWORD": broker_password}
+    """`energy-grid meter-agent --config meter-agent.toml` as "Running it" shows, from the household's folder:
+    a household's device names no node (`make test` exports RPC_URL, which the agent would read its
+    first nonce from)."""
+    env = {key: value for key, value in os.environ.items() if key != RPC_URL_ENV}
+    env |= {"ENERGY_GRID_KEYSTORE_PASSWORD": KEY_PASSWORD, "ENERGY_GRID_BROKER_PASSWORD": broker_password}
     return subprocess.Popen(
         [*energy_grid_command(), "meter-agent", "--config", config.name],
         cwd=config.parent, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,

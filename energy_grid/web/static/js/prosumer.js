@@ -552,6 +552,15 @@ function showStandingLimits(standing) {
   if (!standingForm.edited || standingForm.meter !== $("#standing-meter").value) fillStandingForm();
 }
 
+// The limits just saved are the chain's now (the transaction is mined): the form compares the next
+// edit with them at once, not with those of the last refresh.
+function keepSavedLimits(meter, limits) {
+  const active = Boolean(BigInt(limits.sellPricePerKWh) || BigInt(limits.buyPricePerKWh));
+  standingForm.limits.set(meter, { ...standingForm.limits.get(meter), ...limits, active });
+  standingForm.edited = false;
+  fillStandingForm();
+}
+
 $("#standing-form").addEventListener("input", (event) => {
   if (event.target.id === "standing-meter") {
     fillStandingForm();
@@ -568,7 +577,7 @@ $("#standing-form").addEventListener("submit", (event) => {
     requireWallet();
     const { meter, limits } = readStanding(event.target);
     await setStandingOrder(meter, limits);
-    standingForm.edited = false; // shows the chain's limits again from the next refresh
+    keepSavedLimits(meter, limits);
     view.refreshNow();
     return `Standing orders of meter ${shortAddress(meter)} saved: ${limitsText(limits)}, from its next reading.`;
   });
@@ -580,7 +589,7 @@ $('[data-testid="clear-standing"]').addEventListener("click", (event) => {
     const meter = $("#standing-meter").value;
     if (!meter) throw new Error("No meter to clear standing orders for.");
     await setStandingOrder(meter, { sellPricePerKWh: 0, sellCapWh: 0, buyPricePerKWh: 0, buyCapWh: 0 });
-    standingForm.edited = false;
+    keepSavedLimits(meter, { sellPricePerKWh: 0, sellCapWh: 0, buyPricePerKWh: 0, buyCapWh: 0 });
     view.refreshNow();
     return `Standing orders of meter ${shortAddress(meter)} cleared: its readings place nothing from now on.`;
   });
