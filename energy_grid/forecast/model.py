@@ -1,0 +1,48 @@
+"""One gradient-boosted model per quantile (scikit-learn's HistGradientBoostingRegressor with the
+quantile loss): each learns its quantile of the target given the features, and a forecast is their
+predictions side by side, sorted so that a lower quantile is never above a higher one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+QUANTILES = (0.1, 0.5, 0.9)
+MIN_TRAINING_ROWS = 96  # a day of intervals
+
+
+@dataclass
+class QuantileForecaster:
+    """`fit` on usable rows, then `predict` a row per interval, a column per quantile."""
+
+    quantiles: tuple[float, ...] = QUANTILES
+    max_iter: int = 200
+    learning_rate: float = 0.05
+    seed: int = 0
+    models: list[HistGradientBoostingRegressor] = field(default_factory=list, repr=False)
+
+    def fit(self, features: NDArray[np.float64], target: NDArray[np.float64], usable: NDArray[np.bool_]) -> QuantileForecaster:
+        """Learns from the rows where `usable` holds and the target is known; ValueError with fewer
+        than a day of them."""
+        if list(self.quantiles) != sorted(self.quantiles) or not all(0 < q < 1 for q in self.quantiles):
+            raise ValueError(f"quantiles rise strictly between 0 and 1, not {self.quantiles}")
+        rows = usable & ~np.isnan(target)
+        if rows.sum() < MIN_TRAINING_ROWS:
+            raise ValueError(f"{int(rows.sum())} usable intervals to learn from: at least {MIN_TRAINING_ROWS} (a day) are needed")
+        self.models = [
+            HistGradientBoostingRegressor(
+                loss="quantile", quantile=q, max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.seed
+            ).fit(features[rows], target[rows])
+            for q in self.quantiles
+        ]
+        return self
+
+    def predict(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """A row per row of `features`, a column per quantile, rising along each row."""
+        if not self.models:
+            raise ValueError("the forecaster has not learned yet: fit it first")
+        return np.sort(np.column_stack([model.predict(features) for model in self.models]), axis=1)

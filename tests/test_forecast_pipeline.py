@@ -1,0 +1,192 @@
+"""The forecasting pipeline on small synthetic data: validation flags what must not be learned,
+features hold only what is known at the issue time, the quantile models beat yesterday's value, and
+split-conformal calibration makes the bands cover what they claim."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
+from energy_grid.forecast.calibrate import Calibration, calibrate
+from energy_grid.forecast.features import feature_names, features
+from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
+from energy_grid.forecast.model import QUANTILES, QuantileForecaster
+from energy_grid.forecast.validate import validate
+
+START_S = 1_796_083_200  # 2026-12-01 00:00 UTC, a Tuesday
+NOISE_KW = 0.3
+DAY_AHEAD_ISSUE = INTERVALS_PER_DAY // 2  # forecasts for a day are made at 12:00 the day before
+
+
+def feeder_load(days: int, rng: np.random.Generator) -> np.ndarray:
+    """A feeder's load in kW: a morning and an evening peak, lower and later at weekends, plus noise."""
+    index = np.arange(days * INTERVALS_PER_DAY)
+    hours = (index % INTERVALS_PER_DAY) / 4
+    weekend = ((START_S // 86_400 + index // INTERVALS_PER_DAY + 3) % 7) >= 5
+    morning = np.exp(-((hours - np.where(weekend, 9.5, 7.5)) ** 2) / 2)
+    evening = np.exp(-((hours - 19) ** 2) / 4)
+    return 2 + 3 * morning * np.where(weekend, 0.6, 1) + 4 * evening + rng.normal(0, NOISE_KW, len(index))
+
+
+def day_ahead_horizons(n: int) -> np.ndarray:
+    """Each interval's horizon from 12:00 the day before: 48 intervals to midnight plus its time of day."""
+    return INTERVALS_PER_DAY - DAY_AHEAD_ISSUE + np.arange(n) % INTERVALS_PER_DAY
+
+
+def days(first: int, last: int) -> slice:
+    return slice(first * INTERVALS_PER_DAY, (last + 1) * INTERVALS_PER_DAY)
+
+
+# ------------------------------------------------------------------------------------ metrics
+
+
+def test_the_scores_by_hand():
+    truth = np.array([1.0, 3.0, np.nan])
+    assert mae(truth, np.array([2.0, 2.0, 9.0])) == 1.0  # the interval without a reading is not scored
+    assert pinball(truth, np.array([2.0, 2.0, 0.0]), 0.9) == pytest.approx((0.1 + 0.9) / 2)
+    assert pinball(truth, np.array([2.0, 2.0, 0.0]), 0.5) == pytest.approx(mae(truth, np.array([2.0, 2.0, 0.0])) / 2)
+    assert coverage(truth, np.array([0.0, 3.5, 0.0]), np.array([2.0, 4.0, 1.0])) == 0.5
+    assert exceeded(truth, np.array([0.5, 3.0, 0.0])) == 0.5
+    assert skill(truth, np.array([1.5, 3.0, 0.0]), np.array([2.0, 2.0, 0.0])) == pytest.approx(1 - 0.25 / 1.0)
+    with pytest.raises(ValueError, match="reference is perfect"):
+        skill(truth, np.array([2.0, 2.0, 0.0]), truth)
+    with pytest.raises(ValueError, match="no interval has both"):
+        mae(np.array([np.nan]), np.array([1.0]))
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        pinball(truth, truth, 1.0)
+
+
+# ------------------------------------------------------------------------------------ validation
+
+
+def test_validation_flags_gaps_stuck_meters_and_outliers_and_nothing_else():
+    load = feeder_load(21, np.random.default_rng(1))
+    assert validate(load, START_S).counts() == {"gap": 0, "stuck": 0, "outlier": 0}
+    broken = load.copy()
+    broken[100:104] = np.nan
+    broken[500:510] = broken[500]  # the meter repeats one reading for two and a half hours
+    broken[1_200] += 50  # a spike far outside what that time of day sees
+    flags = validate(broken, START_S)
+    assert np.flatnonzero(flags.gap).tolist() == list(range(100, 104))
+    assert np.flatnonzero(flags.stuck).tolist() == list(range(500, 510))
+    assert np.flatnonzero(flags.outlier).tolist() == [1_200]
+    assert flags.usable.sum() == len(broken) - 4 - 10 - 1
+    # A night without production is a run of zeros, not a stuck meter.
+    pv = np.where(np.arange(len(load)) % INTERVALS_PER_DAY < 24, 0.0, load)
+    assert validate(pv, START_S).counts()["stuck"] == 0
+    with pytest.raises(ValueError, match="at least 2 intervals"):
+        validate(load, START_S, stuck_intervals=1)
+
+
+# ------------------------------------------------------------------------------------ features
+
+
+def test_features_hold_only_what_is_known_at_the_issue_time():
+    load = feeder_load(10, np.random.default_rng(2))
+    horizons = day_ahead_horizons(len(load))
+    known = features(load, START_S, horizons)
+    assert known.shape == (len(load), len(feature_names()))
+    rng = np.random.default_rng(3)
+    for t in rng.integers(2 * INTERVALS_PER_DAY, len(load), 20):
+        changed = load.copy()
+        changed[t - horizons[t] :] += 100  # everything from the issue time on is unknown then
+        assert np.array_equal(features(changed, START_S, horizons)[t], known[t], equal_nan=True), t
+        before = load.copy()
+        before[t - horizons[t] - 1] += 100  # the interval that ended at the issue time is known
+        assert not np.array_equal(features(before, START_S, horizons)[t], known[t], equal_nan=True), t
+
+
+def test_the_calendar_knows_weekends_holidays_and_the_weather_columns():
+    load = feeder_load(7, np.random.default_rng(4))
+    weather = {"irradiance_w_per_m2": np.arange(len(load), dtype=float)}
+    rows = features(load, START_S, 4, holidays=[date(2026, 12, 3)], weather=weather)
+    names = feature_names(weather)
+    day_of_week, day_off = rows[:, names.index("day_of_week")], rows[:, names.index("day_off")]
+    first_of_each_day = rows[:: INTERVALS_PER_DAY]
+    assert first_of_each_day[:, names.index("day_of_week")].tolist() == [1, 2, 3, 4, 5, 6, 0]  # Tuesday first
+    assert first_of_each_day[:, names.index("day_off")].tolist() == [0, 0, 1, 0, 1, 1, 0]  # the holiday, the weekend
+    assert len(day_of_week) == len(day_off) == len(load)
+    assert np.array_equal(rows[:, names.index("irradiance_w_per_m2")], weather["irradiance_w_per_m2"])
+    with pytest.raises(ValueError, match="at least one interval ahead"):
+        features(load, START_S, 0)
+    with pytest.raises(ValueError, match="starts at an interval's start"):
+        features(load, START_S + 1, 4)
+    with pytest.raises(ValueError, match="weather column"):
+        features(load, START_S, 4, weather={"temperature_c": np.zeros(3)})
+
+
+# ------------------------------------------------------------------------------------ calibration
+
+
+def test_calibration_makes_an_overconfident_band_cover_what_it_claims():
+    rng = np.random.default_rng(5)
+    truth = rng.normal(0, 1, 4_000)
+    raw = np.tile([-0.3, 0.0, 0.3], (len(truth), 1))  # a band far too narrow for the noise
+    assert coverage(truth, raw[:, 0], raw[:, 2]) < 0.3
+    fitted = calibrate(QUANTILES, raw[:1_000], truth[:1_000])
+    calibrated = fitted.apply(raw[1_000:])
+    assert coverage(truth[1_000:], calibrated[:, 0], calibrated[:, 2]) == pytest.approx(0.80, abs=0.04)
+    assert exceeded(truth[1_000:], calibrated[:, 2]) == pytest.approx(0.10, abs=0.03)
+    assert np.all(np.diff(calibrated, axis=1) >= 0)
+    with pytest.raises(ValueError, match="at least 48"):
+        calibrate(QUANTILES, raw[:10], truth[:10])
+    with pytest.raises(ValueError, match="calibration of 3"):
+        Calibration(QUANTILES, fitted.shifts).apply(raw[:, :2])
+
+
+# ------------------------------------------------------------------------------------ the pipeline
+
+
+def test_day_ahead_quantiles_beat_yesterday_and_hold_their_band_once_calibrated():
+    """Trained on six weeks, calibrated on the ten days after, scored on the ten days after those."""
+    load = feeder_load(70, np.random.default_rng(6))
+    rows = features(load, START_S, day_ahead_horizons(len(load)))
+    usable = validate(load, START_S).usable
+    train, held, scored = days(7, 49), days(50, 59), days(60, 69)
+    forecaster = QuantileForecaster().fit(rows[train], load[train], usable[train])
+    calibration = calibrate(forecaster.quantiles, forecaster.predict(rows[held]), load[held])
+    forecast = calibration.apply(forecaster.predict(rows[scored]))
+    truth = load[scored]
+    yesterday = load[days(59, 68)]
+    p10, p50, p90 = forecast.T
+    # Noise alone: yesterday's value errs by √2 the noise, the best forecast by the noise itself (skill ≈ 0.29).
+    assert skill(truth, p50, yesterday) >= 0.2
+    assert coverage(truth, p10, p90) == pytest.approx(0.80, abs=0.07)
+    assert exceeded(truth, p90) <= 0.15
+    assert pinball(truth, p90, 0.9) < pinball(truth, yesterday, 0.9)
+
+
+def test_flagged_spikes_are_not_learned():
+    """A feeder whose readings hold spikes an interval in eight: learning from what validation leaves
+    keeps the P90 where the load is, learning from everything lifts it towards the spikes."""
+    rng = np.random.default_rng(7)
+    load = feeder_load(42, rng)
+    spiky = load.copy()
+    spikes = rng.random(len(load)) < 0.125
+    spiky[spikes] += 20
+    flags = validate(spiky, START_S)
+    assert flags.outlier[spikes].mean() >= 0.95 and flags.outlier[~spikes].mean() <= 0.01
+    rows = features(spiky, START_S, day_ahead_horizons(len(load)))
+    train, scored = days(7, 34), days(35, 41)
+    everything = np.ones(len(load), dtype=bool)
+    clean = QuantileForecaster().fit(rows[train], spiky[train], flags.usable[train]).predict(rows[scored])
+    polluted = QuantileForecaster().fit(rows[train], spiky[train], everything[train]).predict(rows[scored])
+    truth = load[scored]
+    assert pinball(truth, clean[:, 2], 0.9) < pinball(truth, polluted[:, 2], 0.9) / 2
+
+
+def test_a_forecaster_refuses_too_little_to_learn_from_and_to_predict_untrained():
+    load = feeder_load(2, np.random.default_rng(8))
+    rows = features(load, START_S, 4)
+    usable = np.zeros(len(load), dtype=bool)
+    usable[:50] = True
+    with pytest.raises(ValueError, match="50 usable intervals"):
+        QuantileForecaster().fit(rows, load, usable)
+    with pytest.raises(ValueError, match="not learned yet"):
+        QuantileForecaster().predict(rows)
+    with pytest.raises(ValueError, match="quantiles rise"):
+        QuantileForecaster(quantiles=(0.9, 0.1)).fit(rows, load, ~usable | usable)
+    assert INTERVAL_SECONDS * INTERVALS_PER_DAY == 86_400
