@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
+from energy_grid.forecast.backtest import backtest_day_ahead
 from energy_grid.forecast.calibrate import Calibration, calibrate
 from energy_grid.forecast.features import feature_names, features
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
@@ -190,3 +191,28 @@ def test_a_forecaster_refuses_too_little_to_learn_from_and_to_predict_untrained(
     with pytest.raises(ValueError, match="quantiles rise"):
         QuantileForecaster(quantiles=(0.9, 0.1)).fit(rows, load, ~usable | usable)
     assert INTERVAL_SECONDS * INTERVALS_PER_DAY == 86_400
+
+
+def test_a_rolling_day_ahead_backtest_scores_the_forecasts_against_todays_rules():
+    """Three weeks of days, each forecast at 12:00 the day before by models retrained weekly; the P90
+    as a link limit covers the load in most intervals while holding back less capacity above it than
+    the max-of-5-days rule."""
+    load = feeder_load(80, np.random.default_rng(9))
+    result = backtest_day_ahead(load, START_S, 59, 79, train_days=42, calibration_days=14)
+    assert result.trainings == 3 and result.forecast.shape == (21 * INTERVALS_PER_DAY, 3)
+    figures = result.figures()
+    assert figures["skill_over_latest_day"] >= 0.2 and figures["skill_over_recent_mean"] > 0
+    assert figures["band_coverage"] == pytest.approx(0.80, abs=0.08)
+    assert figures["upper_exceeded"] <= 0.15 and figures["pinball_skill"] > 0
+    assert figures["upper_held_back"] < figures["rule_held_back"]
+    assert figures["upper_covered"] >= 0.85 and 0 < figures["rule_covered"] < 1
+    # The references are what was known at 12:00 the day before: a morning interval's latest day is
+    # yesterday, an afternoon's the day before yesterday.
+    day, morning, afternoon = 59, 8 * 4, 18 * 4
+    first = day * INTERVALS_PER_DAY
+    assert result.latest_day[morning] == load[first + morning - INTERVALS_PER_DAY]
+    assert result.latest_day[afternoon] == load[first + afternoon - 2 * INTERVALS_PER_DAY]
+    with pytest.raises(ValueError, match="need 57 days before the first"):
+        backtest_day_ahead(load, START_S, 30, 40)
+    with pytest.raises(ValueError, match="midnight UTC"):
+        backtest_day_ahead(load, START_S + INTERVAL_SECONDS, 59, 60)

@@ -48,12 +48,9 @@ def features(
     time_of_day, day_of_week = days.time_of_day, days.day_of_week
     day_off = days.weekend | np.isin(days.day, [_day_number(day) for day in holidays])
     angle = 2 * np.pi * time_of_day / INTERVALS_PER_DAY
-    # The fewest whole days back whose same time of day is known at the issue time: d × 96 ≥ horizon + 1.
-    days_back = (horizons + INTERVALS_PER_DAY) // INTERVALS_PER_DAY
-    latest_day = _at(values, index - days_back * INTERVALS_PER_DAY)
-    day_before = _at(values, index - (days_back + 1) * INTERVALS_PER_DAY)
+    latest_day, day_before = known_day(values, horizons, 0), known_day(values, horizons, 1)
     last_week = np.where(horizons < WEEK_INTERVALS, _at(values, index - WEEK_INTERVALS), np.nan)
-    recent = np.stack([_at(values, index - (days_back + k) * INTERVALS_PER_DAY) for k in range(RECENT_DAYS)])
+    recent = np.stack([known_day(values, horizons, k) for k in range(RECENT_DAYS)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # no day known yet (the series' first days): NaN
         recent_mean = np.nanmean(recent, axis=0)
@@ -66,6 +63,14 @@ def features(
             raise ValueError(f"the weather column {name} has {column.shape[0] if column.ndim else 0} values, the series {n}")
         columns.append(column)
     return np.column_stack([np.asarray(column, dtype=np.float64) for column in columns])
+
+
+def known_day(values: NDArray[np.float64], horizons: NDArray[np.int64], k: int) -> NDArray[np.float64]:
+    """Each row's same time of day on the (k + 1)-th latest whole day known at its issue time: d days
+    back, the fewest with d × 96 ≥ horizon + 1, then k more."""
+    index = np.arange(len(values))
+    days_back = (horizons + INTERVALS_PER_DAY) // INTERVALS_PER_DAY
+    return _at(values, index - (days_back + k) * INTERVALS_PER_DAY)
 
 
 def _at(values: NDArray[np.float64], positions: NDArray[np.int64]) -> NDArray[np.float64]:
