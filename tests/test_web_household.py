@@ -12,7 +12,6 @@ more markets are cleared after it with region 1's link held, one exporting and o
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +26,7 @@ from energy_grid.domain.enums import ZoneRole
 from energy_grid.domain.units import format_kwh, format_money
 from energy_grid.simulation.driver import SimulationConfig, run_simulation
 
+from support.anvil_node import wait_until
 from support.service_helpers import serve_in_thread
 from support.simulation_helpers import client_of, deploy_to_state_file, node_from
 from support.web_helpers import (
@@ -42,6 +42,7 @@ from support.web_helpers import (
 
 OWNER_INDEX = 6  # a dev account: the test wallet signs with its key, as a person's browser wallet would
 RELAYER_INDEX = 9
+INDEX_TIMEOUT_S = UI_TIMEOUT_MS / 1_000  # the index takes in what the chain holds, as the pages wait for it
 OPERATOR_INDEX, BUYER_INDEX = 0, 3  # region 1's operator (every role on a local chain); a dev account with money
 HELD_REGION, OTHER_REGION = 1, 2  # the household's feeder and the other one
 LINK_KW, OPEN_KW = 1, 50  # region 1's link held to 1 kW (250 Wh in an interval) one way, open the other
@@ -102,10 +103,10 @@ def simulated(project, accounts, chain, tmp_path_factory) -> Iterator[dict[str, 
 def _wait_until_indexed(base_url: str) -> None:
     """Until the service's index has caught up with the chain (which stands still after the run), so
     that the API's answers the tests compare the views with are the whole day's."""
-    deadline = time.monotonic() + UI_TIMEOUT_MS / 1_000
-    while httpx.get(f"{base_url}/api/v1/health").json()["status"] != "ok":
-        assert time.monotonic() < deadline, "the index did not catch up with the chain"
-        time.sleep(0.2)
+    def caught_up() -> bool:
+        return bool(httpx.get(f"{base_url}/api/v1/health").json()["status"] == "ok")
+
+    wait_until(caught_up, INDEX_TIMEOUT_S, "the index catching up with the chain")
 
 
 def _zone_markets(base_url: str, **params: int) -> list[dict[str, Any]]:
@@ -132,11 +133,7 @@ def _market_held_by_the_link(simulated: dict[str, Any], role: ZoneRole) -> dict[
     client.auction.submit_bid_in(buyer, bid_region, period, 300, 240_000)
     client.mine_block_at(max(client.auction.clearing_time(period), client.w3.eth.get_block("latest")["timestamp"] + 1))
     client.clear_auction(operator, period)
-    deadline = time.monotonic() + UI_TIMEOUT_MS / 1_000
-    while not (markets := _zone_markets(base_url, period=period)):
-        assert time.monotonic() < deadline, f"the index did not take in the market of period {period}"
-        time.sleep(0.2)
-    [market] = markets
+    [market] = wait_until(lambda: _zone_markets(base_url, period=period), INDEX_TIMEOUT_S, f"the index taking in period {period}")
     zones = client.market_zones
     roles = {z["regionId"]: z["role"] for z in market["zones"]}
     assert roles == {HELD_REGION: role.name, OTHER_REGION: "COUPLED"}
@@ -487,10 +484,8 @@ def test_a_night_without_trade_reads_no_trade_in_one_card(simulated):
     client.mine_block_at(max(auction.clearing_time(periods[-1]), client.w3.eth.get_block("latest")["timestamp"] + 1))
     for period in periods:
         client.clear_auction(operator, period)
-    deadline = time.monotonic() + UI_TIMEOUT_MS / 1_000
-    while _zone_markets(base_url, regionId=HELD_REGION, limit=1)[0]["period"] != periods[-1]:
-        assert time.monotonic() < deadline, "the index did not take in the night's markets"
-        time.sleep(0.2)
+    wait_until(lambda: _zone_markets(base_url, regionId=HELD_REGION, limit=1)[0]["period"] == periods[-1], INDEX_TIMEOUT_S,
+               "the index taking in the night's markets")  # fmt: skip
     markets = _zone_markets(base_url, regionId=HELD_REGION, limit=FEEDER_MARKETS)
     night, traded = markets[:NIGHT_MARKETS], next(m for m in markets if m["volumeWh"] > 0)
     assert [m["period"] for m in night] == list(reversed(periods)) and all(m["volumeWh"] == 0 for m in night)
