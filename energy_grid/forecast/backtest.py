@@ -1,6 +1,6 @@
-"""A rolling day-ahead backtest: each day's 96 intervals forecast at 12:00 the day before, by models
-that learned only from what was known then, scored against what came and against today's rules of
-thumb.
+"""A rolling backtest: each day's 96 intervals forecast at 12:00 the day before (day-ahead), or each
+interval a fixed number of intervals before it (intraday, e.g. 4 for an hour ahead), by models that
+learned only from what was known then, scored against what came and against today's rules of thumb.
 
 Day D is forecast with the models of its week. They are trained every `retrain_every_days` days on
 the `train_days` before a calibration window, and calibrated on the `calibration_days` before D − 1,
@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY
-from energy_grid.forecast.calibrate import calibrate
+from energy_grid.forecast.day_ahead import CALIBRATION_DAYS, TRAIN_DAYS, calibrated, days, train, windows
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
 from energy_grid.forecast.model import QuantileForecaster
@@ -73,57 +73,82 @@ def backtest_day_ahead(
     first_day: int,
     last_day: int,
     *,
-    train_days: int = 42,
-    calibration_days: int = 14,
+    train_days: int = TRAIN_DAYS,
+    calibration_days: int = CALIBRATION_DAYS,
     retrain_every_days: int = 7,
     holidays: Collection[date] = (),
     weather: Mapping[str, FloatArray] | None = None,
     forecaster: QuantileForecaster | None = None,
+    lead_intervals: int | None = None,
+    max_training_rows: int | None = None,
 ) -> Backtest:
     """Days `first_day`..`last_day` of `values` (day 0 starts at `start_s`, a midnight UTC),
-    each forecast at 12:00 the day before."""
+    each forecast at 12:00 the day before, or with `lead_intervals` each interval that many
+    intervals before it starts.
+
+    `values` is one series, or several (a row each, e.g. households) that one model learns together:
+    each row divided by its mean magnitude before the first calibration window (known before anything
+    is scored), so that large and small households teach the same shapes; forecasts are scaled back,
+    and the result lists the rows' scored intervals one row after the other. `max_training_rows`
+    caps the rows a training learns from (drawn at random, seeded), which bounds its time."""
+    series = np.atleast_2d(np.asarray(values, dtype=np.float64))
     if start_s % DAY_SECONDS:
         raise ValueError("a day-ahead backtest starts its series at midnight UTC")
     needed = train_days + calibration_days + 1
-    if first_day < needed or (last_day + 1) * INTERVALS_PER_DAY > len(values):
+    n = series.shape[1]
+    if first_day < needed or (last_day + 1) * INTERVALS_PER_DAY > n:
         raise ValueError(f"days {first_day}..{last_day} need {needed} days before the first and the series to reach the last")
     template = forecaster or QuantileForecaster()
-    n = len(values)
-    horizons = INTERVALS_PER_DAY - ISSUE_INTERVAL + np.arange(n) % INTERVALS_PER_DAY
-    rows = features(values, start_s, horizons, holidays=holidays, weather=weather)
-    usable = validate(values, start_s).usable
-    recent = np.stack([known_day(values, horizons, k) for k in range(RECENT_DAYS)])
+    horizons = day_ahead_horizons(n) if lead_intervals is None else np.full(n, lead_intervals, dtype=np.int64)
+    scale = _scales(series, first_day - 1 - calibration_days) if series.shape[0] > 1 else np.ones(1)
+    scaled = series / scale[:, None]
+    rows = np.stack([features(row, start_s, horizons, holidays=holidays, weather=weather) for row in scaled])
+    usable = np.stack([validate(row, start_s).usable for row in series])
+    recent = np.stack([np.stack([known_day(row, horizons, k) for k in range(RECENT_DAYS)]) for row in series])
     forecasts, climatology, trainings, model = [], [], 0, None
     for day in range(first_day, last_day + 1):
-        calibration_start = day - 1 - calibration_days
+        window = windows(day, train_days, calibration_days)
+        assert window is not None  # first_day leaves room for both windows
         if model is None or (day - first_day) % retrain_every_days == 0:
-            train = _days(calibration_start - train_days, calibration_start)
-            model = QuantileForecaster(template.quantiles, template.max_iter, template.learning_rate, template.seed)
-            model.fit(rows[train], values[train], usable[train])
+            train_rows = window.train()
+            model = train(
+                _flat(rows[:, train_rows]), scaled[:, train_rows].ravel(), usable[:, train_rows].ravel(), template,
+                max_rows=max_training_rows,
+            )  # fmt: skip
             trainings += 1
-        held = _days(calibration_start, day - 1)
-        truth_held = np.where(usable[held], values[held], np.nan)
-        calibration = calibrate(model.quantiles, model.predict(rows[held]), truth_held)
-        scored = _days(day, day + 1)
-        forecasts.append(calibration.apply(model.predict(rows[scored])))
-        history = values[held].reshape(calibration_days, INTERVALS_PER_DAY)
-        climatology.append(np.nanquantile(history, model.quantiles, axis=0).T)
-    scored_all = _days(first_day, last_day + 1)
-    recent_mean = np.nanmean(recent[:, scored_all], axis=0)  # a scored day has its 5 days before it
-    recent_max = np.nanmax(recent[:, scored_all], axis=0)
+        held = window.calibration()
+        calibration = calibrated(model, _flat(rows[:, held]), np.where(usable[:, held], scaled[:, held], np.nan).ravel())
+        scored = days(day, day + 1)
+        predicted = calibration.apply(model.predict(_flat(rows[:, scored]))).reshape(len(series), INTERVALS_PER_DAY, -1)
+        forecasts.append(predicted * scale[:, None, None])
+        history = series[:, held].reshape(len(series), -1, INTERVALS_PER_DAY)
+        climatology.append(np.moveaxis(np.nanquantile(history, model.quantiles, axis=1), 0, -1))
+    scored_all = days(first_day, last_day + 1)
+    recent_scored = recent[:, :, scored_all]  # a scored day has its 5 days before it
     return Backtest(
         quantiles=template.quantiles,
-        truth=values[scored_all],
-        forecast=np.concatenate(forecasts),
-        latest_day=recent[0, scored_all],
-        recent_mean=recent_mean,
-        recent_max=recent_max,
-        climatology=np.concatenate(climatology),
+        truth=series[:, scored_all].ravel(),
+        forecast=_flat(np.concatenate(forecasts, axis=1)),
+        latest_day=recent_scored[:, 0].ravel(),
+        recent_mean=np.nanmean(recent_scored, axis=1).ravel(),
+        recent_max=np.nanmax(recent_scored, axis=1).ravel(),
+        climatology=_flat(np.concatenate(climatology, axis=1)),
         trainings=trainings,
     )
 
 
+def _scales(series: FloatArray, days: int) -> FloatArray:
+    """Each row's mean magnitude over its first `days` days (1 where it was always 0)."""
+    magnitude = np.nanmean(np.abs(series[:, : days * INTERVALS_PER_DAY]), axis=1)
+    return np.where(magnitude > 0, magnitude, 1.0)
 
-def _days(first: int, last: int) -> slice:
-    """The intervals of days first, …, last − 1."""
-    return slice(first * INTERVALS_PER_DAY, last * INTERVALS_PER_DAY)
+
+def _flat(rows: FloatArray) -> FloatArray:
+    """Rows of several series side by side (series × intervals × columns) as one table."""
+    return rows.reshape(-1, rows.shape[-1])
+
+
+def day_ahead_horizons(intervals: int) -> NDArray[np.int64]:
+    """Each interval's horizon when its day is forecast at 12:00 the day before (the series starting at
+    a midnight): 48 intervals ahead for the first of the day, 143 for the last."""
+    return (INTERVALS_PER_DAY - ISSUE_INTERVAL + np.arange(intervals) % INTERVALS_PER_DAY).astype(np.int64)

@@ -26,6 +26,7 @@ as without flexible load. `battery_grid_charge_wh` is then what a battery drew t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 from collections.abc import Iterator, Mapping
@@ -98,6 +99,10 @@ class CommunityConfig:
     households_per_feeder: int = DEFAULT_HOUSEHOLDS_PER_FEEDER  # one transformer and its network each
     draw: HouseholdDraw = field(default_factory=HouseholdDraw)
     flex: FlexSettings | None = None  # batteries and car chargers answer their zone's price (flex.py)
+    # 0: the community's own behaviour. k > 0: the same households, equipment and weather, with the
+    # k-th other draw of every household's behaviour (its noise, its car): a re-run that tells which
+    # part of the load no forecast could know (the noise floor).
+    noise_run: int = 0
 
     def __post_init__(self) -> None:
         if self.households < 1:
@@ -181,8 +186,8 @@ class CommunityModel:
         if grid is None:
             grid = LowVoltageGrid(config.network, feeders=-(-config.households // per_feeder))
         self.grid = grid
-        self.households: tuple[HouseholdSpec, ...] = draw_households(
-            config.households, config.seed, config.draw
+        self.households: tuple[HouseholdSpec, ...] = tuple(
+            _with_noise_run(spec, config.noise_run) for spec in draw_households(config.households, config.seed, config.draw)
         )
         self.household_buses: tuple[int, ...] = self.grid.assign_buses(config.households, per_feeder)
         self.weather: WeatherWindow = weather_window(
@@ -315,6 +320,14 @@ class CommunityModel:
     def run(self) -> list[IntervalResult]:
         """Every remaining interval."""
         return list(self)
+
+
+def _with_noise_run(spec: HouseholdSpec, noise_run: int) -> HouseholdSpec:
+    """The household with its behaviour drawn afresh for re-run `noise_run` (itself for 0)."""
+    if noise_run == 0:
+        return spec
+    state = np.random.SeedSequence((spec.noise_seed, noise_run)).generate_state(1, dtype=np.uint64)[0]
+    return dataclasses.replace(spec, noise_seed=int(state) >> 1)  # within the household's int63 range
 
 
 class _FlexibleLoad:

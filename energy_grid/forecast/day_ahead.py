@@ -1,0 +1,81 @@
+"""Training and calibrating the day-ahead models: what the rolling backtest does for each day it
+scores, and what the forecasting service does each day at 12:00 for the next day.
+
+A model learns from the `train_days` whole days before a calibration window, and is calibrated on
+the `calibration_days` whole days before the day before the forecast day, whose readings are all in
+by its 12:00. With a short history (a community's first weeks), both windows shrink: the
+calibration window to a third of the days known, the training to the rest; below MIN_DAYS whole
+days known there is no forecast, and whoever steers by it falls back to its rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from energy_grid.domain.units import INTERVALS_PER_DAY
+from energy_grid.forecast.calibrate import Calibration, calibrate
+from energy_grid.forecast.model import QuantileForecaster
+
+FloatArray = NDArray[np.float64]
+
+TRAIN_DAYS = 42
+CALIBRATION_DAYS = 14
+MIN_DAYS = 3  # whole days known before the day before: two to learn from, one to calibrate on
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The days a forecast of day `day` learns from and is calibrated on (day numbers of the series)."""
+
+    train_first: int
+    calibration_first: int
+    calibration_end: int  # exclusive: the day before the forecast day
+
+    def train(self) -> slice:
+        return days(self.train_first, self.calibration_first)
+
+    def calibration(self) -> slice:
+        return days(self.calibration_first, self.calibration_end)
+
+
+def windows(day: int, train_days: int = TRAIN_DAYS, calibration_days: int = CALIBRATION_DAYS) -> Windows | None:
+    """The windows for forecasting day `day` of a series whose day 0 is its first whole day; None
+    with fewer than MIN_DAYS whole days before the day before."""
+    known = day - 1  # days 0 .. day − 2 are whole by 12:00 of day − 1
+    if known < MIN_DAYS:
+        return None
+    calibration = min(calibration_days, max(1, known // 3))
+    end = day - 1
+    first = end - calibration
+    return Windows(max(0, first - train_days), first, end)
+
+
+def train(
+    rows: FloatArray,
+    target: FloatArray,
+    usable: NDArray[np.bool_],
+    template: QuantileForecaster,
+    *,
+    max_rows: int | None = None,
+) -> QuantileForecaster:
+    """A fresh model like `template` learned from the usable rows (at most `max_rows`, drawn with
+    the template's seed)."""
+    if max_rows is not None and usable.sum() > max_rows:
+        keep = np.zeros_like(usable)
+        keep[np.random.default_rng(template.seed).choice(np.flatnonzero(usable), max_rows, replace=False)] = True
+        usable = keep
+    model = QuantileForecaster(template.quantiles, template.max_iter, template.learning_rate, template.seed)
+    return model.fit(rows, target, usable)
+
+
+def calibrated(model: QuantileForecaster, held_rows: FloatArray, held_truth: FloatArray) -> Calibration:
+    """The model's calibration on held-out rows (truth NaN where it must not count)."""
+    return calibrate(model.quantiles, model.predict(held_rows), held_truth)
+
+
+def days(first: int, last: int) -> slice:
+    """The intervals of days first, …, last − 1."""
+    return slice(first * INTERVALS_PER_DAY, last * INTERVALS_PER_DAY)
