@@ -89,11 +89,6 @@ HEAT_PUMP_COP_AT_C, HEAT_PUMP_COP = (-10.0, 10.0), (2.5, 4.0)
 AIR_CONDITIONER_EER_AT_C, AIR_CONDITIONER_EER = (24.0, 35.0), (3.5, 2.5)
 # Heating over the day, by the local hour each part starts: a night setback, a morning recovery.
 HEATING_DAY_SHAPE = ((0, 0.6), (5, 1.4), (9, 1.0), (17, 1.1), (22, 0.6))
-_SHAPE_STARTS_H, _SHAPE_WEIGHTS = zip(*HEATING_DAY_SHAPE, strict=True)
-_INTERVAL_HOURS = np.arange(INTERVALS_PER_DAY) / INTERVALS_PER_HOUR
-# Per interval of the day, mean 1: the shape moves the heat within the day, not its amount.
-HEATING_DAY_WEIGHTS = np.asarray(_SHAPE_WEIGHTS)[np.searchsorted(_SHAPE_STARTS_H, _INTERVAL_HOURS, side="right") - 1]
-HEATING_DAY_WEIGHTS /= HEATING_DAY_WEIGHTS.mean()
 
 
 @dataclass(frozen=True)
@@ -357,12 +352,23 @@ def appliance_bursts_w(noise_seed: int, profile_w: FloatArray) -> FloatArray:
     return bursts_w
 
 
+def _heating_day_weights() -> FloatArray:
+    """HEATING_DAY_SHAPE per interval of the day, scaled to mean 1: the shape moves the heat within
+    the day, not its amount."""
+    starts_h, weights = zip(*HEATING_DAY_SHAPE, strict=True)
+    hours = np.arange(INTERVALS_PER_DAY) / INTERVALS_PER_HOUR
+    per_interval: FloatArray = np.asarray(weights, dtype=np.float64)[np.searchsorted(starts_h, hours, side="right") - 1]
+    return per_interval / per_interval.mean()
+
+
+HEATING_DAY_WEIGHTS = _heating_day_weights()
+
+
 def heat_pump_power_w(spec: HouseholdSpec, start_day_of_year: int, days: int) -> FloatArray:
     """The household's heat pump, mean W per interval over the window (zeros without one): heating
     below the heating limit, and cooling above the cooling limit if it is reversible, from the
     typical year's temperature (module docstring). No random draw: a thermostat's load."""
     if spec.heat_pump is None:
-        check_window(start_day_of_year, days)
         return np.zeros(days * INTERVALS_PER_DAY)
     heat_loss_w_per_k = spec.heat_pump.heat_loss_w_per_k
     temperature_c = interval_temperature_c(load_typical_year(), start_day_of_year, days).reshape(days, INTERVALS_PER_DAY)
