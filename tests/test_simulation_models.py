@@ -180,21 +180,6 @@ def test_households_are_drawn_in_range_and_independent_of_the_community_size() -
             assert 0 < h.battery.initial_soc_wh < h.battery.capacity_wh
 
 
-def test_noise_makes_households_differ_but_keeps_their_annual_scale() -> None:
-    a, b = draw_households(2, seed=5)
-    same_scale_b = dataclasses.replace(b, annual_consumption_kwh=a.annual_consumption_kwh)
-    power_a = consumption_power_w(a, 2025, 1, 365)
-    power_b = consumption_power_w(same_scale_b, 2025, 1, 365)
-    assert not np.allclose(power_a, power_b)
-    # Mean-one noise: a year's energy stays within 1 % of the annual figure.
-    assert math.isclose(
-        power_a.sum() * HOURS_PER_INTERVAL / 1_000, a.annual_consumption_kwh, rel_tol=0.01
-    )
-    # A day's figures do not depend on which day the window starts.
-    week = consumption_power_w(a, 2025, 100, 7)
-    assert np.array_equal(week[96:192], consumption_power_w(a, 2025, 101, 1))
-
-
 def test_cars_charge_each_evening_within_their_drawn_energy_and_arrival() -> None:
     draw = HouseholdDraw()
     households = draw_households(30, seed=0)

@@ -15,8 +15,10 @@ from energy_grid.simulation.grid import (
     LowVoltageGrid,
     sum_by_bus,
 )
+from energy_grid.simulation.holidays import public_holidays
 from energy_grid.simulation.households import (
     EvSpec,
+    HeatPumpSpec,
     HouseholdDraw,
     HouseholdSpec,
     consumption_power_w,
@@ -24,6 +26,8 @@ from energy_grid.simulation.households import (
     draw_households,
     ev_charging_power_w,
     h0_profile_w_per_kwh_a,
+    heat_pump_power_w,
+    household_load_w,
 )
 from energy_grid.simulation.metering import EnergySplit, Meter, WhCounter, split_interval
 from energy_grid.simulation.model import (
@@ -55,6 +59,7 @@ __all__ = [
     "EnergySplit",
     "EvSpec",
     "GridState",
+    "HeatPumpSpec",
     "HouseholdDraw",
     "HouseholdInterval",
     "HouseholdSpec",
@@ -72,8 +77,11 @@ __all__ = [
     "draw_households",
     "ev_charging_power_w",
     "h0_profile_w_per_kwh_a",
+    "heat_pump_power_w",
+    "household_load_w",
     "load_typical_year",
     "plane_of_array_w_per_m2",
+    "public_holidays",
     "pv_ac_power_w",
     "solar_noon_hour",
     "split_interval",

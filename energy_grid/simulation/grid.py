@@ -3,8 +3,11 @@
 Default network: Kerber's rural cable grid 1 (`create_kerber_landnetz_kabel_1`), a 100 kVA
 10/0.4 kV transformer feeding 8 house connections over two NAYY cable feeders. A community gets
 one such network (a feeder, in this module's words) per `households_per_feeder` households (30 by
-default: the evening peak of 30 households loads a 100 kVA transformer to about 90 %), every one
-behind its own transformer on the same MV grid. The feeders fill in order; within one, households
+default: the evening peak of 30 households loads a 100 kVA transformer to about 90 % on the
+default June day; on the typical year's coldest days, daily means down to −10 °C, the heat pumps
+run beside the cars and load it to 120–160 % for about an hour in the evening, the strain rural
+transformers meet as heating turns electric), every one behind its own transformer on the same MV
+grid. The feeders fill in order; within one, households
 are placed on its load buses round-robin in bus order (household i on load bus i mod 8), so 30
 put 3–4 households behind each connection, as a row of terraced houses would.
 

@@ -14,8 +14,8 @@ Per household and interval, exactly (integers, see metering.py and battery.py):
 and the consumption and PV of all intervals add up to floor of the models' exact totals.
 
 Time: interval i of the run starts at `interval_start_unix_s`, 00:00 local standard time of the
-start day (the TMY site's zone, UTC−5) + 900 s × i, on `calendar_year`'s calendar (weekdays and
-the H0 profile's seasons follow it).
+start day (the TMY site's zone, UTC−5) + 900 s × i, on `calendar_year`'s calendar (weekdays, public
+holidays and the H0 profile's seasons follow it).
 
 Flexible load (`CommunityConfig.flex`, flex.py): from the window's second day on, batteries and car
 chargers answer their zone's price forecast. Each step takes the zones' latest cleared prices
@@ -94,7 +94,7 @@ class CommunityConfig:
     start_day_of_year: int = DEFAULT_START_DAY_OF_YEAR  # 1 = Jan 1
     days: int = 1
     seed: int = 0
-    calendar_year: int = 2025  # weekdays and H0 seasons; the TMY is a typical year, any fits
+    calendar_year: int = 2025  # weekdays, holidays and H0 seasons; the TMY is a typical year, any fits
     network: str = DEFAULT_NETWORK
     households_per_feeder: int = DEFAULT_HOUSEHOLDS_PER_FEEDER  # one transformer and its network each
     draw: HouseholdDraw = field(default_factory=HouseholdDraw)

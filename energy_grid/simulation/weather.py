@@ -175,6 +175,27 @@ def _interpolate_wrapped(
     return np.interp(at_hours, positions, extended)
 
 
+def _midpoint_hours(start_day_of_year: int, days: int) -> FloatArray:
+    """Hours since Jan 1 00:00 local standard time of each interval's midpoint."""
+    count = days * INTERVALS_PER_DAY
+    interval_hours = INTERVAL_SECONDS / SECONDS_PER_HOUR
+    return (start_day_of_year - 1) * 24 + (np.arange(count) + 0.5) * interval_hours
+
+
+_HOURS = np.arange(HOURS_PER_YEAR, dtype=np.float64)
+_MEAN_POSITIONS = _HOURS + 0.5  # an hourly mean belongs to the middle of its hour
+_OBSERVED_POSITIONS = _HOURS + 1.0  # an observation belongs to its label, the hour's end
+
+
+def interval_temperature_c(typical_year: TypicalYear, start_day_of_year: int, days: int) -> FloatArray:
+    """The air temperature at each interval's midpoint of the window (°C), as `weather_window`
+    gives it, without the rest of the weather: what the households' heat pumps answer."""
+    check_window(start_day_of_year, days)
+    return _interpolate_wrapped(
+        _OBSERVED_POSITIONS, typical_year.temperature_c, _midpoint_hours(start_day_of_year, days)
+    )
+
+
 def weather_window(
     typical_year: TypicalYear, calendar_year: int, start_day_of_year: int, days: int
 ) -> WeatherWindow:
@@ -182,21 +203,13 @@ def weather_window(
     check_window(start_day_of_year, days)
     site = typical_year.site
     count = days * INTERVALS_PER_DAY
-    interval_hours = INTERVAL_SECONDS / SECONDS_PER_HOUR
-    # Hours since Jan 1 00:00 local standard time of each interval's midpoint.
-    midpoint_hours = (start_day_of_year - 1) * 24 + (np.arange(count) + 0.5) * interval_hours
+    midpoint_hours = _midpoint_hours(start_day_of_year, days)
 
-    hours = np.arange(HOURS_PER_YEAR, dtype=np.float64)
-    mean_positions = hours + 0.5  # an hourly mean belongs to the middle of its hour
-    observed_positions = hours + 1.0  # an observation belongs to its label, the hour's end
-
-    ghi = _interpolate_wrapped(mean_positions, typical_year.ghi_w_per_m2, midpoint_hours)
-    dni = _interpolate_wrapped(mean_positions, typical_year.dni_w_per_m2, midpoint_hours)
-    dhi = _interpolate_wrapped(mean_positions, typical_year.dhi_w_per_m2, midpoint_hours)
-    temperature = _interpolate_wrapped(
-        observed_positions, typical_year.temperature_c, midpoint_hours
-    )
-    wind = _interpolate_wrapped(observed_positions, typical_year.wind_speed_m_per_s, midpoint_hours)
+    ghi = _interpolate_wrapped(_MEAN_POSITIONS, typical_year.ghi_w_per_m2, midpoint_hours)
+    dni = _interpolate_wrapped(_MEAN_POSITIONS, typical_year.dni_w_per_m2, midpoint_hours)
+    dhi = _interpolate_wrapped(_MEAN_POSITIONS, typical_year.dhi_w_per_m2, midpoint_hours)
+    temperature = interval_temperature_c(typical_year, start_day_of_year, days)
+    wind = _interpolate_wrapped(_OBSERVED_POSITIONS, typical_year.wind_speed_m_per_s, midpoint_hours)
     # Held: the record of the hour the midpoint falls in.
     cloud = typical_year.cloud_cover_tenths[np.floor(midpoint_hours).astype(np.int64)]
 
