@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from energy_grid.forecast.backtest import Backtest, backtest_day_ahead, day_ahea
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import mae
 from energy_grid.forecast.model import QuantileForecaster
+from energy_grid.simulation.holidays import public_holidays
 from energy_grid.simulation.model import HOURS_PER_INTERVAL, CommunityConfig, CommunityModel
 from energy_grid.simulation.weather_forecast import forecast_weather
 
@@ -55,7 +57,7 @@ DAYS = 100
 SCORED_DAYS = 40
 NOISE_RUNS = 6
 HOUR_AHEAD = 4  # intervals
-HOUSEHOLD_TRAINING_ROWS = 150_000  # rows a households' model learns from, drawn at random
+HOUSEHOLD_TRAINING_ROWS = 100_000  # rows a households' model learns from, drawn at random
 WEATHER_FORECAST_SEED = 1_000  # the forecast's errors: apart from the community's own streams
 KW_PER_WH_PER_INTERVAL = 1 / (HOURS_PER_INTERVAL * 1_000)
 TIMED_HOUSEHOLDS = 1_000
@@ -124,6 +126,7 @@ class Series:
     installed_kwp: float
     weather: dict[str, FloatArray]
     holidays: frozenset[Any]
+    weather_error: dict[str, float]  # how wrong the weather forecast is: daylight irradiance, temperature
 
 
 def simulate(season: Season, households: int, days: int, noise_run: int = 0) -> Series:
@@ -148,6 +151,9 @@ def simulate(season: Season, households: int, days: int, noise_run: int = 0) -> 
     feeders = np.stack([net_kw[feeder_of == f].sum(axis=0) for f in range(feeder_of[-1] + 1)])
     site = model.site
     start_s = int(model.weather.interval_start_unix_s[0]) + site.utc_offset_minutes * 60
+    weather = forecast_weather(model.weather, WEATHER_FORECAST_SEED + season.seed)
+    ghi = model.weather.ghi_w_per_m2
+    daylight = ghi > 0
     installed_kwp = sum(spec.pv.peak_power_w for spec in model.households if spec.pv is not None) / 1_000
     return Series(
         start_s=start_s,
@@ -155,8 +161,12 @@ def simulate(season: Season, households: int, days: int, noise_run: int = 0) -> 
         feeders=feeders,
         pv=pv_wh * KW_PER_WH_PER_INTERVAL,
         installed_kwp=installed_kwp,
-        weather=forecast_weather(model.weather, WEATHER_FORECAST_SEED + season.seed).columns(),
-        holidays=frozenset(),
+        weather=weather.columns(),
+        holidays=frozenset(public_holidays(config.calendar_year)),
+        weather_error={
+            "ghi_relative_mae": float(np.mean(np.abs(weather.ghi_w_per_m2 - ghi)[daylight]) / np.mean(ghi[daylight])),
+            "temperature_mae_c": float(np.mean(np.abs(weather.temperature_c - model.weather.temperature_c))),
+        },
     )
 
 
@@ -198,7 +208,7 @@ def backtest_season(season: Season, progress: Callable[[str], None]) -> dict[str
         best = np.median(np.stack([_scored(pick(rerun)) for rerun in reruns]), axis=0)
         return mae(truth.ravel(), best.ravel())
 
-    figures: dict[str, dict[str, float]] = {}
+    figures: dict[str, dict[str, float]] = {"weather_forecast": series.weather_error}
     feeders = [run(row) for row in series.feeders]
     figures["feeder"] = _figures(_joined(feeders), floor(lambda s: s.feeders))
     figures["link"] = _link_limits(series.feeders, feeders)
@@ -240,7 +250,10 @@ def _link_limits(feeders: FloatArray, backtests: Sequence[Backtest]) -> dict[str
     for row, backtest in zip(feeders, backtests, strict=True):
         loading = np.abs(_scored(row))
         limit = loading_of_quantiles(backtest.forecast[:, 0], backtest.forecast[:, -1])
-        rule = _scored(np.nanmax(np.stack([known_day(np.abs(row), horizons, k) for k in range(RECENT_DAYS)]), axis=0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the series' first days have no day before them
+            recent = np.nanmax(np.stack([known_day(np.abs(row), horizons, k) for k in range(RECENT_DAYS)]), axis=0)
+        rule = _scored(recent)
         covered.append(loading <= limit)
         rule_covered.append(loading <= rule)
         held.append(np.maximum(limit - loading, 0))
@@ -353,6 +366,9 @@ def report_markdown(seasons: dict[str, dict[str, dict[str, float]]], timing: dic
     )
     for key, label in link:
         lines.append(f"| feeder loading | {label} | " + " | ".join(f"{seasons[s]['link'][key]:.3f}" for s in seasons) + " |")
+    weather = (("ghi_relative_mae", "irradiance (daylight): MAE over the mean"), ("temperature_mae_c", "temperature: MAE (°C)"))
+    for key, label in weather:
+        lines.append(f"| weather forecast | {label} | " + " | ".join(f"{seasons[s]['weather_forecast'][key]:.3f}" for s in seasons) + " |")
     lines += [
         "",
         f"## The forecaster's work for {TIMED_HOUSEHOLDS:,} households on {int(timing['feeders'])} feeders, one core",

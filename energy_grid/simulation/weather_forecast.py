@@ -27,10 +27,10 @@ from energy_grid.simulation.weather import FloatArray, WeatherWindow
 class ForecastError:
     """How wrong the forecast is (log-space σ for irradiance, °C for temperature)."""
 
-    irradiance_day_sigma: float = 0.22
+    irradiance_day_sigma: float = 0.25
     irradiance_interval_sigma: float = 0.12
     irradiance_persistence: float = 0.9  # AR(1) coefficient from one interval to the next
-    temperature_day_sigma_c: float = 1.5
+    temperature_day_sigma_c: float = 1.8
     temperature_interval_sigma_c: float = 0.5
 
 
