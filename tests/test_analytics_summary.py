@@ -20,8 +20,7 @@ from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import read_manifest
 from energy_grid.domain.enums import LoadStatus, ZoneRole
 from energy_grid.domain.units import INTERVAL_SECONDS, format_kwh, format_money
-from energy_grid.index import EventIndex
-from energy_grid.index import analytics
+from energy_grid.index import EventIndex, analytics
 from energy_grid.index import models as m
 
 from support.cli_helpers import cli_runner
@@ -87,7 +86,8 @@ def write_index(url: str, window: analytics.Window, chain_id: int) -> None:
     rows += [at(m.ZoneAdded, day_start - HOUR, region_id=region, zone=zone, rating_kw=100) for region, zone in ZONES.items()]
     for meter, k, import_wh, export_wh in READINGS:
         read_at = (first + k) * INTERVAL_SECONDS + 899
-        rows.append(at(m.ReadingAccepted, read_at + 5, meter=meter, reading_timestamp_s=read_at, consumption_wh=import_wh, production_wh=export_wh))
+        rows.append(at(m.ReadingAccepted, read_at + 5, meter=meter, reading_timestamp_s=read_at, consumption_wh=import_wh,
+                       production_wh=export_wh))  # fmt: skip
     for meter, k, ask, sold, proceeds, bid, bought, paid in STANDING:
         rows.append(at(m.MeteredOrdersSettled, (first + k + 2) * INTERVAL_SECONDS, meter=meter, period=first + k, ask_wh=ask,
                        sold_wh=sold, proceeds=proceeds, bid_wh=bid, bought_wh=bought, paid=paid))  # fmt: skip
@@ -96,7 +96,8 @@ def write_index(url: str, window: analytics.Window, chain_id: int) -> None:
                        clearing_price_per_kwh=100_000, net_export_wh=0, role=int(role)))  # fmt: skip
     for transaction_id, (seller, buyer, amount_wh, price, settled, hour) in enumerate(BOOK, start=1):
         traded_at = day_start + hour * HOUR
-        rows.append(at(m.Fill, traded_at, transaction_id=transaction_id, buyer=buyer, seller=seller, amount_wh=amount_wh, price_per_kwh=price))
+        rows.append(at(m.Fill, traded_at, transaction_id=transaction_id, buyer=buyer, seller=seller, amount_wh=amount_wh,
+                       price_per_kwh=price))  # fmt: skip
         if settled == "VOIDED":
             rows.append(at(m.SettlementRow, traded_at + 60, transaction_id=transaction_id, status="VOIDED", buyer=buyer, seller=seller,
                            amount_wh=amount_wh, returned_payment=amount_wh * price // 1_000))  # fmt: skip
@@ -177,42 +178,46 @@ def expected(owner: str | None) -> Expected:
             local = min(total_import, total_export)
             met += import_wh * local // total_import if total_import else 0
             used += export_wh * local // total_export if total_export else 0
+    owned = [r for r in in_day if mine(METERS[r[0]][0])]
+    return Expected(sum(r[2] for r in owned), sum(r[3] for r in owned), met, used, **expected_trading(mine))
+
+
+def expected_trading(mine) -> dict[str, int]:
+    """What the accounts `mine` accepts bought, paid, sold and earned, and why their export went unsold."""
     figures = dict.fromkeys(("bought_wh", "paid", "sold_wh", "earned", "rewards", "pending_wh", "link_full_wh", "no_buyer_wh"), 0)
+
+    def bought(amount_wh: int, paid: int) -> None:
+        figures["bought_wh"] += amount_wh
+        figures["paid"] += paid
+
+    def sold(amount_wh: int, earned: int) -> None:
+        figures["sold_wh"] += amount_wh
+        figures["earned"] += earned
+
     bound = {(k, zone) for k, zone, role in ZONE_ROLES if role == ZoneRole.EXPORT_BOUND}
-    for meter, k, ask, sold, proceeds, _bid, bought, paid in STANDING:
+    for meter, k, ask, sold_wh, proceeds, _bid, bought_wh, paid in STANDING:
         if 0 <= k < 96 and mine(METERS[meter][0]):
-            figures["sold_wh"] += sold
-            figures["earned"] += proceeds
-            figures["bought_wh"] += bought
-            figures["paid"] += paid
+            sold(sold_wh, proceeds)
+            bought(bought_wh, paid)
             full = (k, ZONES[METERS[meter][1]]) in bound
-            figures["link_full_wh" if full else "no_buyer_wh"] += ask - sold
+            figures["link_full_wh" if full else "no_buyer_wh"] += ask - sold_wh
     for seller, buyer, amount_wh, price, settled, _hour in BOOK:
         if settled == "VOIDED":
             continue
         payment, fee = settled if settled is not None else (amount_wh * price // 1_000, 0)
-        for side, account in (("buy", buyer), ("sell", seller)):
-            if not mine(account):
-                continue
-            figures["pending_wh"] += amount_wh if settled is None else 0
-            if side == "buy":
-                figures["bought_wh"] += amount_wh
-                figures["paid"] += payment
-            else:
-                figures["sold_wh"] += amount_wh
-                figures["earned"] += payment - fee
+        figures["pending_wh"] += amount_wh * (mine(buyer) + mine(seller)) if settled is None else 0
+        if mine(buyer):
+            bought(amount_wh, payment)
+        if mine(seller):
+            sold(amount_wh, payment - fee)
     for trader, is_bid, _k, amount_wh, filled_wh, payment, fee in AUCTION:
-        if mine(trader):
-            if is_bid:
-                figures["bought_wh"] += filled_wh
-                figures["paid"] += payment
-            else:
-                figures["sold_wh"] += filled_wh
-                figures["earned"] += payment - fee
-                figures["no_buyer_wh"] += amount_wh - filled_wh
+        if mine(trader) and is_bid:
+            bought(filled_wh, payment)
+        elif mine(trader):
+            sold(filled_wh, payment - fee)
+            figures["no_buyer_wh"] += amount_wh - filled_wh
     figures["rewards"] = sum(reward for consumer, _, reward in DR_VERIFIED if mine(consumer))
-    owned = [r for r in in_day if mine(METERS[r[0]][0])]
-    return Expected(sum(r[2] for r in owned), sum(r[3] for r in owned), met, used, **figures)
+    return figures
 
 
 def test_each_figure_of_a_household_and_the_community_is_what_its_events_say(written):
@@ -251,7 +256,7 @@ def test_each_figure_of_a_household_and_the_community_is_what_its_events_say(wri
         assert peak.peak_demand_kw == max(load[2] for load in region_loads)
     region_1 = next(p for p in community.peaks if p.region_id == 1)
     in_event = [load[2] + DR_VERIFIED[0][1] // 1_000 for load in day_loads if load[0] == 1 and DR_EVENT[1] <= load[1] < DR_EVENT[2]]
-    assert region_1.peak_without_demand_response_kw == max(in_event + [90]) == 95 and region_1.reduction_known
+    assert region_1.peak_without_demand_response_kw == max([*in_event, 90]) == 95 and region_1.reduction_known
     assert [p.region_id for p in alice.peaks] == [1] and [p.region_id for p in community.peaks] == [1, 2]
     assert not next(p for p in community.peaks if p.region_id == 2).reduction_known
     # The community's households: each one's saving as its own summary says it.
@@ -281,7 +286,8 @@ def test_the_summary_routes_answer_with_the_chains_tariff_and_factor(written, ap
         assert alice["savings"]["saved"] == want.saved(base_price) and alice["export"]["linkFullWh"] == want.link_full_wh
         assert alice["supply"]["selfSufficiency"] == want.met_wh / want.import_wh and alice["households"] == []
         assert any("estimate" in note and "base price" in note for note in alice["notes"])
-        given = http.get(f"/api/v1/analytics/households/{ALICE}/summary", params={"period": "day", "date": DAY.isoformat(), "tariffPerKWh": TARIFF})
+        day_at_tariff = {"period": "day", "date": DAY.isoformat(), "tariffPerKWh": TARIFF}
+        given = http.get(f"/api/v1/analytics/households/{ALICE}/summary", params=day_at_tariff)
         assert given.json()["savings"]["saved"] == want.saved(TARIFF) and given.json()["tariffSource"] == "GIVEN"
 
         # No date: the period holding the index's head (late on DAY); a month of it holds the day's figures and more.

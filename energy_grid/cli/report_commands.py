@@ -73,9 +73,11 @@ def open_index(database_url: str, chain_id: int) -> EventIndex:
 def report(
     session: Session, owner: str | None, period: str, day: datetime | None, database_url: str | None, tariff: Decimal | None, out: Path
 ) -> None:
-    """Write a household's (--owner) or the community's day, week or month as one printable HTML
-    file: savings against the tariff, self-sufficiency, where the export went, transformer peaks and
-    CO2 avoided, each estimate said as such."""
+    """Write a household's or the community's day, week or month as one printable HTML file: savings
+    against the tariff, self-sufficiency, where the export went, transformer peaks and CO2 avoided,
+    from the event index.
+
+    --owner names the household (the owner of its meters); each estimate is said as such."""
     url = database_url or os.environ.get(DATABASE_URL_ENV) or default_database_url(session.chain_id)
     index = open_index(url, session.chain_id)
     client = session.client

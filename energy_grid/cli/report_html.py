@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # a file only: no display on a server
 import matplotlib.pyplot as plt
 
+from energy_grid.domain.auction_words import price_text
 from energy_grid.domain.units import format_kwh, format_money, zone_label
 from energy_grid.index.analytics import Summary, notes, share_text
 
@@ -91,7 +92,7 @@ def render(result: Summary, utc_offset_minutes: int, payment_decimals: int, paym
         f'<div class="figure" data-testid="{test_id}"><div class="value">{escape(value)}</div><div class="name">{escape(name)}</div></div>'
         for name, value, test_id in figures
     )
-    tariff = f"{money(result.terms.tariff_per_kwh)}/kWh"
+    tariff = price_text(result.terms.tariff_per_kwh, payment_decimals, payment_symbol)
     savings_rows = [
         ("consumption through the meters", format_kwh(savings.import_wh), ""),
         (f"all of it at the tariff ({tariff})", "", money(savings.bill_at_tariff)),

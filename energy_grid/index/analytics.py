@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from energy_grid.domain.auction_words import price_text
 from energy_grid.domain.enums import ZoneRole
 from energy_grid.domain.units import (
     DAY_SECONDS,
@@ -542,7 +543,7 @@ def notes(result: Summary, payment_decimals: int, payment_symbol: str) -> list[s
         return format_money(amount, payment_decimals, payment_symbol)
 
     terms, savings, export = result.terms, result.savings, result.export
-    tariff = f"{money(terms.tariff_per_kwh)}/kWh"
+    tariff = price_text(terms.tariff_per_kwh, payment_decimals, payment_symbol)
     if terms.tariff_source == BASE_PRICE:
         said = [
             f"Savings are an estimate: every kWh is priced at the grid's base price now, {tariff}, the floor of a tariff "
