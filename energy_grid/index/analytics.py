@@ -30,7 +30,7 @@ What the index knows and what it does not, figure by figure:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -270,21 +270,27 @@ def _meters(session: Session) -> _Meters:
     return _Meters(owner, region)
 
 
-def _interval_energy(session: Session, window: Window, by_meter: bool) -> Sequence[Any]:
-    """(interval, [meter,] import Wh, export Wh) of the window's readings."""
+def _sums(session: Session, window: Window, key: Any, meters: list[str] | None = None) -> dict[Any, tuple[int, int]]:
+    """(import Wh, export Wh) of the window's readings per `key` (the interval's start, or the
+    meter), of `meters` only when they are named."""
     r = m.ReadingAccepted
-    interval = _bucket_start(r.reading_timestamp_s, 0, INTERVAL_SECONDS).label("start")
-    keys = [interval, r.meter] if by_meter else [interval]
     query = (
         select(
-            *keys,
+            key.label("key"),
             type_coerce(func.sum(r.consumption_wh), Uint256).label("import_wh"),
             type_coerce(func.sum(r.production_wh), Uint256).label("export_wh"),
         )
         .where(*_in_window(r.reading_timestamp_s, window.from_s, window.to_s))
-        .group_by(*keys)
+        .group_by(key)
     )
-    return session.execute(query).all()
+    if meters is not None:
+        query = query.where(r.meter.in_(meters))
+    return {row.key: (int(row.import_wh or 0), int(row.export_wh or 0)) for row in session.execute(query)}
+
+
+def _interval_sums(session: Session, window: Window, meters: list[str] | None = None) -> dict[int, tuple[int, int]]:
+    start = _bucket_start(m.ReadingAccepted.reading_timestamp_s, 0, INTERVAL_SECONDS)
+    return {int(key): sums for key, sums in _sums(session, window, start, meters).items()}
 
 
 @dataclass
@@ -454,21 +460,8 @@ def summary(session: Session, window: Window, terms: Terms, owner: str | None = 
     """`owner`'s figures (its meters' energy, its accounts' trading), or the community's (None)."""
     meters = _meters(session)
     mine = meters.of(owner)
-    community: dict[int, tuple[int, int]] = {}
-    for row in _interval_energy(session, window, by_meter=False):
-        community[int(row.start)] = (int(row.import_wh or 0), int(row.export_wh or 0))
-    own: dict[int, tuple[int, int]] = community
-    per_meter: Sequence[Any] = []
-    if owner is not None:
-        wanted = set(mine)
-        own = defaultdict(lambda: (0, 0))
-        for row in _interval_energy(session, window, by_meter=True):
-            if row.meter in wanted:
-                held = own[int(row.start)]
-                own[int(row.start)] = (held[0] + int(row.import_wh or 0), held[1] + int(row.export_wh or 0))
-    else:
-        per_meter = _interval_energy(session, window, by_meter=True)
-
+    community = _interval_sums(session, window)
+    own = community if owner is None else _interval_sums(session, window, mine)
     buckets: dict[int, list[int]] = {}
     consumption_wh = production_wh = met_wh = used_wh = beyond_wh = 0
     for start, (import_wh, export_wh) in own.items():
@@ -493,7 +486,7 @@ def summary(session: Session, window: Window, terms: Terms, owner: str | None = 
         not_offered_wh=max(production_wh - sold_wh - unsold_offered_wh, 0), beyond_community_draw_wh=beyond_wh,
     )  # fmt: skip
     regions = None if owner is None else {meters.region[meter] for meter in mine}
-    households = [] if owner is not None else _households(session, window, terms, meters, per_meter)
+    households = [] if owner is not None else _households(session, window, terms, meters)
     return Summary(
         owner=owner,
         window=window,
@@ -509,14 +502,14 @@ def summary(session: Session, window: Window, terms: Terms, owner: str | None = 
     )
 
 
-def _households(session: Session, window: Window, terms: Terms, meters: _Meters, per_meter: Sequence[Any]) -> list[HouseholdRow]:
+def _households(session: Session, window: Window, terms: Terms, meters: _Meters) -> list[HouseholdRow]:
     """Every owner of meters: its import and export, what it sold and saved."""
     energy: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in per_meter:
-        owner = meters.owner.get(row.meter)
-        if owner is not None:
-            energy[owner][0] += int(row.import_wh or 0)
-            energy[owner][1] += int(row.export_wh or 0)
+    for meter, (import_wh, export_wh) in _sums(session, window, m.ReadingAccepted.meter).items():
+        owner = meters.owner.get(meter)
+        if owner is not None:  # a meter registered before the index's first block has no owner it knows
+            energy[owner][0] += import_wh
+            energy[owner][1] += export_wh
     owners = sorted(set(meters.owner.values()))
     traded = _trading(session, window, meters, owners)
     rows = []
