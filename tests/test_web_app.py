@@ -13,6 +13,7 @@ page shows (Playwright's auto-waiting expect), never a fixed time.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -173,6 +174,10 @@ def test_views_render_without_errors(web_sessions):
             expect(page.get_by_test_id("deployment")).to_contain_text("Indexed block")
         if view == "analytics":
             expect(page.get_by_test_id("price-chart")).to_be_visible()
+            # No wallet: the community's month in figures, with what they rest on.
+            expect(page.get_by_test_id("summary-title")).to_have_text("The community's month")
+            expect(page.get_by_test_id("summary-tariff")).to_contain_text("the grid's base price: an estimate")
+            expect(page.get_by_test_id("summary-notes").locator("li").first).to_contain_text("Savings are an estimate")
             # The canvas is in the page before the module script that draws on it has run.
             page.wait_for_function("() => window.energyGridCharts !== undefined", timeout=UI_TIMEOUT_MS)
             assert page.evaluate("() => Object.keys(window.energyGridCharts).length") == 4
@@ -223,7 +228,7 @@ def test_every_view_shows_times_in_the_deployments_zone(web_sessions, api_system
         discovery.setUtcOffset(0, sender=admin)
 
 
-def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions, web_client, api_system):
+def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions, web_client, web_base_url, api_system):
     seller, buyer = anvil_account(SELLER_INDEX), anvil_account(BUYER_INDEX)
     export_energy(web_client, anvil_account(0), Account.create().address, seller.address, 5_000)
     energy_token, stablecoin = api_system.energy_token, api_system.payment_token
@@ -315,6 +320,18 @@ def test_trade_from_the_browser_settles_and_shows_on_the_dashboard(web_sessions,
         " return [data[data.length - 1].x + 900, chart.options.scales.x.max]; }"
     )
     assert last_end <= right_edge < last_end + 900
+    # A's month in figures: its wallet owns a meter, so the panel is its household's, as the API answers it.
+    expect(analytics.get_by_test_id("summary-title")).to_have_text("Your month")
+    month = httpx.get(f"{web_base_url}/api/v1/analytics/households/{seller.address}/summary").json()
+    assert month["meters"] and month["export"]["exportedWh"] > 0
+    expect(analytics.get_by_test_id("summary-saved")).to_have_text(shown_cents(month["savings"]["saved"], decimals, symbol))
+    expect(analytics.get_by_test_id("summary-sold-share")).to_have_text(f"{math.floor(month['export']['soldShare'] * 100 + 0.5)} %")
+    expect(analytics.get_by_test_id("summary-sold")).to_have_text(
+        f"{format_kwh(month['export']['soldP2pWh'])} of {format_kwh(month['export']['exportedWh'])}"
+    )
+    expect(analytics.get_by_test_id("summary-co2")).to_have_text(f"{month['co2']['avoidedGrams'] / 1000:.3f} kg")
+    analytics.get_by_test_id("summary-period").select_option("day")
+    expect(analytics.get_by_test_id("summary-title")).to_have_text("Your day")
     a.screenshot(analytics, "analytics")
 
 

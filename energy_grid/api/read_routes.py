@@ -3,6 +3,7 @@ except the node's head in /index/status."""
 
 from __future__ import annotations
 
+from datetime import date
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from energy_grid.api import schemas
-from energy_grid.api.deps import Client, Db, Index, IndexFollower
+from energy_grid.api.deps import Client, Db, Index, IndexFollower, PathAddress, TokenInfo, Tokens
 from energy_grid.api.problems import ApiProblem
+from energy_grid.api.services import analytics
 from energy_grid.api.services.index import index_status as index_progress
+from energy_grid.chain.client import GridClient
 from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
 
@@ -280,6 +283,46 @@ def analytics_energy(
             {"buckets": buckets, "max": MAX_BUCKETS},
         )
     return schemas.EnergyOut.model_validate(queries.energy(db, start, end, bucket_seconds))
+
+
+SummaryPeriod = Annotated[Literal["day", "week", "month"], Query(description="the day, ISO week or calendar month holding `date`")]
+SummaryDate = Annotated[date | None, Query(alias="date", description="YYYY-MM-DD in the deployment's zone; default the indexed head's day")]
+Tariff = Annotated[
+    int | None,
+    Query(
+        alias="tariffPerKWh", ge=1, le=INT64_MAX, description="the grid's tariff, base units per kWh; default GridManagement's base price"
+    ),
+]
+
+
+def _summary(db: Session, client: GridClient, tokens: dict[str, TokenInfo], period: str, day: date | None, owner: str | None,
+             tariff: int | None) -> schemas.SummaryOut:  # fmt: skip
+    result, utc_offset_minutes = analytics.summarize(db, client, period, day, owner, tariff)
+    _, symbol, decimals = tokens["PaymentToken"]
+    return analytics.summary_out(result, utc_offset_minutes, symbol, decimals)
+
+
+@router.get(
+    "/analytics/summary", tags=["analytics"], summary="The community's day, week or month: savings, self-sufficiency, export, peaks, CO2"
+)
+def analytics_summary(
+    db: Db, client: Client, tokens: Tokens, period: SummaryPeriod = "month", day: SummaryDate = None, tariff: Tariff = None
+) -> schemas.SummaryOut:
+    """The whole community's figures, and each household's savings (docs/api.md: what each rests on)."""
+    return _summary(db, client, tokens, period, day, None, tariff)
+
+
+@router.get(
+    "/analytics/households/{address}/summary",
+    tags=["analytics"],
+    summary="A household's day, week or month: its savings, self-sufficiency, export, its transformers' peaks, CO2",
+)
+def analytics_household_summary(
+    owner: PathAddress, db: Db, client: Client, tokens: Tokens, period: SummaryPeriod = "month", day: SummaryDate = None,
+    tariff: Tariff = None,
+) -> schemas.SummaryOut:  # fmt: skip
+    """The figures of the meters `address` owns and of its trading."""
+    return _summary(db, client, tokens, period, day, owner, tariff)
 
 
 # ---------------------------------------------------------------- the index itself

@@ -372,6 +372,98 @@ class EnergyOut(Answer):
     buckets: list[EnergyBucket]
 
 
+# A day, week or month of a household or the community (energy_grid.index.analytics says what each
+# figure rests on). Shares are fractions (0.42), null where there was nothing to share.
+
+
+class SavingsOut(Answer):
+    importWh: int
+    boughtWh: int  # in the community market: book, auction and standing orders
+    paid: int
+    soldWh: int
+    earned: int  # after the grid fee
+    demandResponseRewards: int
+    pendingWh: int  # book trades not settled yet, valued at their price
+    billAtTariff: int  # the import at the tariff
+    netCost: int  # paid − earned − rewards + the import not bought in the community at the tariff
+    saved: int  # billAtTariff − netCost
+
+
+class SelfSupplyOut(Answer):
+    consumptionWh: int  # the meters' import
+    productionWh: int  # the meters' export
+    consumptionMetLocallyWh: int  # met by the community's export in the same interval
+    productionUsedLocallyWh: int  # taken up by the community's import in the same interval
+    selfSufficiency: float | None
+    selfConsumption: float | None
+
+
+class ExportUseOut(Answer):
+    exportedWh: int
+    soldP2pWh: int
+    soldShare: float | None
+    linkFullWh: int  # offered, unsold while the zone was EXPORT_BOUND
+    noBuyerWh: int  # offered, unsold at its price
+    notOfferedWh: int  # to the grid, unsold
+    beyondCommunityDrawWh: int  # exported while the community drew less (overlaps the three above)
+
+
+class TransformerPeakOut(Answer):
+    regionId: int
+    peakDemandKW: int
+    capacityKW: int
+    loadPercentage: int
+    reportedAt: int
+    peakWithoutDemandResponseKW: int
+    reductionKnown: bool  # a verified demand-response reduction covered a report of the window
+
+
+class Co2Out(Answer):
+    avoidedGrams: int
+    exportWh: int
+    gramsCo2ePerKWh: int
+
+
+class SummaryBucketOut(Answer):
+    start: int
+    importWh: int
+    exportWh: int
+    importMetLocallyWh: int
+
+
+class HouseholdRowOut(Answer):
+    owner: str
+    meters: int
+    importWh: int
+    exportWh: int
+    soldP2pWh: int
+    saved: int
+
+
+class SummaryOut(Answer):
+    owner: str | None  # null: the whole community
+    period: str  # day, week or month
+    firstDay: str  # ISO date, in the deployment's zone
+    label: str
+    from_s: int = Field(alias="from")
+    to: int  # inclusive
+    utcOffsetMinutes: int
+    bucketSeconds: int
+    tariffPerKWh: int
+    tariffSource: str  # BASE_PRICE (GridManagement's, read now) or GIVEN
+    paymentSymbol: str
+    paymentDecimals: int
+    meters: list[str]
+    savings: SavingsOut
+    supply: SelfSupplyOut
+    export: ExportUseOut
+    transformerPeaks: list[TransformerPeakOut]
+    co2: Co2Out
+    series: list[SummaryBucketOut]
+    households: list[HouseholdRowOut]  # the community's, the largest saving first; empty for a household
+    notes: list[str]  # what the figures rest on, the estimates said as such, in the currency and kWh
+
+
 class IndexStatusOut(Answer):
     chainId: int
     headBlock: int | None

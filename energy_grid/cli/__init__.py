@@ -123,6 +123,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "orders": LazyCommand(
         "energy_grid.cli.market_commands", "orders", "Place, cancel and list orders; show the order book."
     ),
+    "report": LazyCommand(
+        "energy_grid.cli.report_commands",
+        "report",
+        "Write a household's or the community's day, week or month as one printable HTML file: savings against the "
+        "tariff, self-sufficiency, where the export went, transformer peaks and CO2 avoided, from the event index.",
+    ),
     "serve": LazyCommand(
         "energy_grid.cli.serve_commands",
         "serve",

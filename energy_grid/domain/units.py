@@ -39,6 +39,20 @@ def format_kwh(amount_wh: int) -> str:
     return f"{kwh(amount_wh):,.3f} kWh"
 
 
+def format_share(part_wh: int, whole_wh: int) -> str:
+    """ "81.000 kWh of 319.000 kWh (25 %)"; without the share when the whole is 0."""
+    share = f" ({100 * part_wh / whole_wh:.0f} %)" if whole_wh else ""
+    return f"{format_kwh(part_wh)} of {format_kwh(whole_wh)}{share}"
+
+
+def zone_label(utc_offset_minutes: int) -> str:
+    """The deployment's zone as the web views write it: "UTC", "UTC−05:00", "UTC+05:30"."""
+    if utc_offset_minutes == 0:
+        return "UTC"
+    hours, minutes = divmod(abs(utc_offset_minutes), 60)
+    return f"UTC{'−' if utc_offset_minutes < 0 else '+'}{hours:02d}:{minutes:02d}"
+
+
 def format_money(amount_base_units: int, decimals: int, symbol: str = "") -> str:
     value = Decimal(amount_base_units) / (Decimal(10) ** decimals)
     text = f"{value:,.{decimals}f}"

@@ -16,7 +16,7 @@ matplotlib.use("Agg")  # files only: no display on a server or in CI
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, format_kwh, format_money
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, format_kwh, format_money, format_share, zone_label
 from energy_grid.simulation.ledger import SimulationResult
 
 GRAMS_PER_KG = 1_000
@@ -26,25 +26,11 @@ HOURS_PER_TICK = 3
 PLOTS = ("load_pv.png", "price.png", "transformer_loading.png", "traded_volume.png")
 
 
-def zone_label(utc_offset_minutes: int) -> str:
-    """The zone's name as the web views write it: "UTC", "UTC−05:00", "UTC+05:30"."""
-    if utc_offset_minutes == 0:
-        return "UTC"
-    hours, minutes = divmod(abs(utc_offset_minutes), 60)
-    return f"UTC{'−' if utc_offset_minutes < 0 else '+'}{hours:02d}:{minutes:02d}"
-
-
 def zone_hours(result: SimulationResult, interval: int) -> float:
     """An interval's start as hours since the deployment-zone midnight before the simulated day."""
     offset_s = result.utc_offset_minutes * 60
     local_midnight = (result.day_start_s + offset_s) // DAY_SECONDS * DAY_SECONDS
     return (result.day_start_s + offset_s + interval * INTERVAL_SECONDS - local_midnight) / 3_600
-
-
-def _share(part_wh: int, whole_wh: int) -> str:
-    """ "81.000 kWh of 319.000 kWh (25 %)"."""
-    share = f" ({100 * part_wh / whole_wh:.0f} %)" if whole_wh else ""
-    return f"{format_kwh(part_wh)} of {format_kwh(whole_wh)}{share}"
 
 
 def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
@@ -61,7 +47,7 @@ def summary_rows(result: SimulationResult) -> list[tuple[str, str]]:
         ("exported through meters", format_kwh(int(f["exported_wh"]))),
         ("imported through meters", format_kwh(int(f["imported_wh"]))),
         ("traded peer to peer", format_kwh(int(f["traded_p2p_wh"]))),
-        ("export sold peer to peer", _share(int(f["traded_p2p_wh"]), int(f["exported_wh"]))),
+        ("export sold peer to peer", format_share(int(f["traded_p2p_wh"]), int(f["exported_wh"]))),
         (
             "export not sold: beyond the households' import / bids not matching",
             f"{format_kwh(int(f['exported_beyond_neighbours_import_wh']))} / "
@@ -171,7 +157,7 @@ def export_sentence(result: SimulationResult) -> str:
     not_traded_wh, beyond_wh = int(f["exported_not_traded_wh"]), int(f["exported_beyond_neighbours_import_wh"])
     if exported_wh == 0:
         return "No household exported energy: there was nothing to sell peer to peer."
-    sold = f"{_share(traded_wh, exported_wh)} exported was sold peer to peer"
+    sold = f"{format_share(traded_wh, exported_wh)} exported was sold peer to peer"
     if not_traded_wh == 0:
         return f"{sold}: all of it."
     reasons = []
@@ -239,7 +225,7 @@ def report_figures(result: SimulationResult) -> dict[str, plt.Figure]:
     axes.axhline(HIGH_LOADING_PER_MILLE / 10, color="red", linestyle="--", label="HIGH (80 %)")
     axes.legend()
 
-    sold = _share(int(result.figures["traded_p2p_wh"]), int(result.figures["exported_wh"]))
+    sold = format_share(int(result.figures["traded_p2p_wh"]), int(result.figures["exported_wh"]))
     axes = plot("traded_volume.png", f"Energy traded peer to peer per interval: {sold} exported", "kWh")
     axes.bar(hours, [s.traded_wh / 1000 for s in series], width=0.22, align="edge", label="sold peer to peer")
     # Export above the neighbours' import found no bid: the gap between the two lines is what went unsold for that.

@@ -1,7 +1,8 @@
-// Analytics: price over time (trades and auction clearings), traded volume, production against
-// consumption, whole-grid demand and supply. Chart.js 4 (the UMD build at /vendor/chart.js).
+// Analytics: the connected household's (or the community's) day, week or month in figures, then
+// price over time (trades and auction clearings), traded volume, production against consumption,
+// whole-grid demand and supply. Chart.js 4 (the UMD build at /vendor/chart.js).
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
-import { $, api, chainNow, formatClock, live, query, pageReady, showMessage, startPage } from "./common.js";
+import { $, api, chainNow, formatCents, formatClock, formatDay, formatKWh, formatUnitPrice, h, live, query, pageReady, showMessage, startPage, wallet } from "./common.js";
 
 const cfg = await startPage();
 const COLORS = { trade: "#1f6feb", auction: "#8e44ad", traded: "#0f9d58", production: "#f2a900", consumption: "#d32f2f", demand: "#d32f2f", supply: "#2e7d32" };
@@ -27,7 +28,41 @@ function bucketSecondsFor(rangeS) {
 
 const scale = (value, decimals) => Number(value) / 10 ** decimals;
 
+const field = (testId) => $(`[data-testid="${testId}"]`);
+const share = (fraction) => (fraction === null || fraction === undefined ? "—" : `${Math.round(fraction * 100)} %`);
+
+// The wallet's household when it owns meters here, else the whole community.
+async function showSummary() {
+  if (!cfg) return;
+  const period = $("#summary-period").value;
+  let data = null;
+  if (wallet.account) {
+    data = await api(`/analytics/households/${wallet.account}/summary${query({ period })}`);
+    if (!data.meters.length) data = null;
+  }
+  const yours = data !== null;
+  if (!yours) data = await api(`/analytics/summary${query({ period })}`);
+  field("summary-title").textContent = `${yours ? "Your" : "The community's"} ${period}`;
+  field("summary-span").textContent = `${data.label}: ${formatDay(data.from)} to ${formatDay(data.to)}`;
+  field("summary-saved").textContent = formatCents(data.savings.saved, cfg);
+  const estimate = data.tariffSource === "BASE_PRICE" ? ", the grid's base price: an estimate" : "";
+  field("summary-tariff").textContent = `every kWh at ${formatUnitPrice(data.tariffPerKWh, cfg)}${estimate}`;
+  field("summary-self-sufficiency").textContent = share(data.supply.selfSufficiency);
+  field("summary-self-consumption").textContent = share(data.supply.selfConsumption);
+  field("summary-sold-share").textContent = share(data.export.soldShare);
+  field("summary-sold").textContent = `${formatKWh(data.export.soldP2pWh)} of ${formatKWh(data.export.exportedWh)}`;
+  const peak = data.transformerPeaks.reduce((high, p) => (high === null || p.loadPercentage > high.loadPercentage ? p : high), null);
+  field("summary-peak").textContent = peak ? `${peak.peakDemandKW} kW` : "—";
+  field("summary-peak-source").textContent = !peak
+    ? "no load report"
+    : `region ${peak.regionId}, ${peak.loadPercentage} % of ${peak.capacityKW} kW` +
+      (peak.reductionKnown ? `; ${peak.peakWithoutDemandResponseKW} kW without demand response` : "");
+  $('[data-testid="summary-co2"]').textContent = `${(data.co2.avoidedGrams / 1000).toFixed(3)} kg`;
+  field("summary-notes").replaceChildren(...data.notes.map((note) => h("li", {}, note)));
+}
+
 const view = live(async () => {
+  await showSummary();
   if (!charts) return;
   const rangeS = Number($("#range").value);
   const to = await chainNow();
@@ -59,5 +94,6 @@ const view = live(async () => {
 });
 
 $("#range").addEventListener("change", () => view.refreshNow());
+$("#summary-period").addEventListener("change", () => view.refreshNow());
 
 pageReady();

@@ -1,0 +1,88 @@
+"""A household's or the community's day, week or month: the figures the event index holds
+(energy_grid.index.analytics) with the few it does not, read live from the chain. Shared by the
+`/analytics/...summary` routes and `energy-grid report`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from energy_grid.api import schemas
+from energy_grid.chain.client import GridClient
+from energy_grid.index import analytics
+from energy_grid.index.analytics import Summary, Terms
+
+
+def chain_terms(client: GridClient, tariff_per_kwh: int | None = None) -> tuple[Terms, int]:
+    """The terms the figures take from the chain now (the tariff, unless given: GridManagement's base
+    price; CarbonCredits' avoided-emission factor) and the deployment's zone (minutes east of UTC)."""
+    given = tariff_per_kwh is not None
+    tariff = tariff_per_kwh if tariff_per_kwh is not None else client.grid_management.base_price_per_kwh()
+    terms = Terms(tariff, analytics.GIVEN if given else analytics.BASE_PRICE, client.carbon_credits.avoided_emission_grams_per_kwh())
+    return terms, client.price_discovery.utc_offset_minutes()
+
+
+def summarize(
+    session: Session, client: GridClient, period: str, day: date | None, owner: str | None, tariff_per_kwh: int | None = None
+) -> tuple[Summary, int]:
+    """The summary of the `period` holding `day` (by default the day of the index's head), and the zone it is in."""
+    terms, utc_offset_minutes = chain_terms(client, tariff_per_kwh)
+    window = analytics.period_window(period, day or analytics.head_day(session, utc_offset_minutes), utc_offset_minutes)
+    return analytics.summary(session, window, terms, owner), utc_offset_minutes
+
+
+def summary_out(result: Summary, utc_offset_minutes: int, payment_symbol: str, payment_decimals: int) -> schemas.SummaryOut:
+    window, savings, supply, export, co2 = result.window, result.savings, result.supply, result.export, result.co2
+    return schemas.SummaryOut(
+        owner=result.owner,
+        period=window.period,
+        firstDay=window.first_day.isoformat(),
+        label=window.label(),
+        **{"from": window.from_s},
+        to=window.to_s,
+        utcOffsetMinutes=utc_offset_minutes,
+        bucketSeconds=window.bucket_s,
+        tariffPerKWh=result.terms.tariff_per_kwh,
+        tariffSource=result.terms.tariff_source,
+        paymentSymbol=payment_symbol,
+        paymentDecimals=payment_decimals,
+        meters=result.meters,
+        savings=schemas.SavingsOut(
+            importWh=savings.import_wh, boughtWh=savings.bought_wh, paid=savings.paid, soldWh=savings.sold_wh,
+            earned=savings.earned, demandResponseRewards=savings.demand_response_rewards, pendingWh=savings.pending_wh,
+            billAtTariff=savings.bill_at_tariff, netCost=savings.net_cost, saved=savings.saved,
+        ),
+        supply=schemas.SelfSupplyOut(
+            consumptionWh=supply.consumption_wh, productionWh=supply.production_wh,
+            consumptionMetLocallyWh=supply.consumption_met_locally_wh, productionUsedLocallyWh=supply.production_used_locally_wh,
+            selfSufficiency=supply.self_sufficiency, selfConsumption=supply.self_consumption,
+        ),
+        export=schemas.ExportUseOut(
+            exportedWh=export.exported_wh, soldP2pWh=export.sold_p2p_wh, soldShare=export.sold_share,
+            linkFullWh=export.link_full_wh, noBuyerWh=export.no_buyer_wh, notOfferedWh=export.not_offered_wh,
+            beyondCommunityDrawWh=export.beyond_community_draw_wh,
+        ),
+        transformerPeaks=[
+            schemas.TransformerPeakOut(
+                regionId=p.region_id, peakDemandKW=p.peak_demand_kw, capacityKW=p.capacity_kw, loadPercentage=p.load_percentage,
+                reportedAt=p.reported_at_s, peakWithoutDemandResponseKW=p.peak_without_demand_response_kw,
+                reductionKnown=p.reduction_known,
+            )
+            for p in result.peaks
+        ],
+        co2=schemas.Co2Out(avoidedGrams=co2.avoided_grams, exportWh=co2.export_wh, gramsCo2ePerKWh=co2.grams_co2e_per_kwh),
+        series=[
+            schemas.SummaryBucketOut(
+                start=b.start_s, importWh=b.import_wh, exportWh=b.export_wh, importMetLocallyWh=b.import_met_locally_wh
+            )
+            for b in result.series
+        ],
+        households=[
+            schemas.HouseholdRowOut(
+                owner=h.owner, meters=h.meters, importWh=h.import_wh, exportWh=h.export_wh, soldP2pWh=h.sold_p2p_wh, saved=h.saved
+            )
+            for h in result.households
+        ],
+        notes=analytics.notes(result, payment_decimals, payment_symbol),
+    )
