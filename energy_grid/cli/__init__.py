@@ -67,6 +67,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "dr",
         "Demand-response events: start one, verify reductions from meters, claim rewards.",
     ),
+    "forecaster": LazyCommand(
+        "energy_grid.cli.reporter_commands",
+        "forecaster",
+        "Forecast the region's net import for the next day (P10, P50, P90) at 12:00, commit it in ForecastLedger "
+        "before the market's gate, and score it there once metered (the signer must be the region's operator).",
+    ),
     "gateway": LazyCommand(
         "energy_grid.cli.gateway_commands",
         "gateway",

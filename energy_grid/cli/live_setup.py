@@ -12,12 +12,13 @@ The run file (default deployments/<chainId>.live.json) records the community for
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from energy_grid.cli.output import Column, emit, record_table, rows_table
-from energy_grid.cli.reporter_commands import READING_DELAY
+from energy_grid.cli.reporter_commands import READING_DELAY, RETRAIN_DAYS, community_holidays, weather_source
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import feeder_operators, live_run_file_for, load_community, set_up_community
@@ -103,6 +104,44 @@ def load_reporter(
     reporter = LoadReporter(session.client, operators, reading_delay_s=reading_delay_s, from_block=from_block)
     try:
         run_service(reporter, poll_interval_s=poll_interval_s, metrics_port=metrics_port)
+    except ServiceError as err:
+        raise CliError(str(err)) from None
+
+
+@click.command("forecaster")
+@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
+@RETRAIN_DAYS
+@click.option("--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Wall seconds between looks at the chain.")
+@click.option("--metrics-port", type=click.IntRange(0, 65_535), default=0, show_default=True,
+              help="Serve /metrics and /health on this port (0: a free one, logged).")
+@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
+              help="First block to read the meters' registrations from.")
+@pass_session
+def forecaster(
+    session: Session, run_file: Path | None, retrain_days: int, poll_interval_s: float, metrics_port: int, from_block: int
+) -> None:
+    """Forecast every feeder of the live community for the next day at 12:00 (P10, P50, P90), commit each in
+    ForecastLedger signed by the feeder's operator, and score it once metered; the weather forecast is the
+    simulation's weather with day-ahead errors (keys derived from the seed: local only)."""
+    from energy_grid.services.reporters.forecaster import Forecaster  # noqa: PLC0415
+    from energy_grid.services.reporters.service import run_service  # noqa: PLC0415
+    from energy_grid.services.runtime import ServiceError, configure_logging  # noqa: PLC0415
+
+    configure_logging()
+    community = load_community(session.client, _run_file(session, run_file))
+    state = community.run_state(session.client)
+    year = datetime.fromtimestamp(community.day_start_s, UTC).year
+    service = Forecaster(
+        session.client,
+        feeder_operators(state),
+        weather=weather_source("model"),
+        holidays=community_holidays(range(year - 1, year + 3)),
+        retrain_days=retrain_days,
+        from_block=from_block,
+    )
+    try:
+        run_service(service, poll_interval_s=poll_interval_s, metrics_port=metrics_port)
     except ServiceError as err:
         raise CliError(str(err)) from None
 

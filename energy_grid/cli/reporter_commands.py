@@ -1,11 +1,12 @@
-"""`oracle-reporter`, `load-reporter`, `dr-planner`: the oracle's and the operator's long-running
-services (energy_grid.services.reporters), each a process of its own."""
+"""`oracle-reporter`, `load-reporter`, `dr-planner`, `forecaster`: the oracle's and the operator's
+long-running services (energy_grid.services.reporters), each a process of its own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +15,9 @@ from energy_grid.deploy.system import LOCAL_OPERATOR_REGION
 from energy_grid.services.reporters.schedule import DEFAULT_READING_DELAY_S
 from energy_grid.services.reporters.service import ReportingService, run_service
 from energy_grid.services.runtime import ServiceError, configure_logging
+
+if TYPE_CHECKING:
+    from energy_grid.services.reporters.forecaster import WeatherSource
 
 SOURCE_MODEL = "model"
 SOURCE_FILE_PREFIX = "file:"
@@ -175,3 +179,63 @@ def dr_planner(
         from_block=from_block,
     )
     _run(planner, once, poll_interval_s, metrics_port)
+
+
+WEATHER_MODEL = "model"
+WEATHER_NONE = "none"
+WEATHER = click.option(
+    "--weather", type=click.Choice([WEATHER_MODEL, WEATHER_NONE]), default=WEATHER_NONE, show_default=True,
+    help="model: the simulation's weather, forecast with day-ahead errors (local only); none: forecast without weather.",
+)
+RETRAIN_DAYS = click.option(
+    "--retrain-days", type=click.IntRange(1, 365), default=7, show_default=True,
+    help="Days, by the chain's clock, after which a region's model learns again.",
+)
+
+
+def weather_source(choice: str) -> WeatherSource | None:
+    """The forecaster's weather forecast for `--weather`."""
+    if choice == WEATHER_NONE:
+        return None
+    from energy_grid.services.reporters.weather_model import weather_forecast_at  # noqa: PLC0415
+
+    return weather_forecast_at
+
+
+def community_holidays(years: range) -> list[date]:
+    """The public holidays the simulated households keep (their load takes the Sunday profile on them)."""
+    from energy_grid.simulation.holidays import public_holidays  # noqa: PLC0415
+
+    return [day for year in years for day in public_holidays(year)]
+
+
+@click.command("forecaster")
+@WEATHER
+@RETRAIN_DAYS
+@service_options
+@pass_session
+def forecaster(
+    session: Session,
+    weather: str,
+    retrain_days: int,
+    region_id: int,
+    once: bool,
+    poll_interval_s: float,
+    metrics_port: int,
+    from_block: int,
+) -> None:
+    """Forecast the region's net import for the next day (P10, P50, P90) at 12:00, commit it in ForecastLedger
+    before the market's gate, and score it there once metered (the signer must be the region's operator)."""
+    from energy_grid.services.reporters.forecaster import Forecaster  # noqa: PLC0415
+
+    configure_logging()
+    this_year = datetime.now(UTC).year
+    service = Forecaster(
+        session.client,
+        {region_id: session.signer},
+        weather=weather_source(weather),
+        holidays=community_holidays(range(this_year - 1, this_year + 2)),
+        retrain_days=retrain_days,
+        from_block=from_block,
+    )
+    _run(service, once, poll_interval_s, metrics_port)

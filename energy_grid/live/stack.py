@@ -119,6 +119,9 @@ SERVICES: tuple[Service, ...] = (
     # chain time for them, and goes out well before the next interval ends (at 60×, each block a
     # report takes to send is another minute).
     Service("load-reporter", ("live", "load-reporter", "--reading-delay", str(LOAD_READING_DELAY_S))),
+    # Each feeder's next day, forecast at 12:00 and committed by the feeder's operator before the
+    # market's gate; the demand-response planner plans from the committed P90.
+    Service("forecaster", ("live", "forecaster")),
     Service("dr-planner", ("dr-planner",), dev_account=0),
     Service("meters", ("meters", "emulate", "--deadline-margin", "{deadline_margin}"), broker_user=FLEET_USER),
     # The operator token goes to a private file: web.log is the program's output, readable by others.

@@ -1,0 +1,282 @@
+"""The operator's forecasting service: each feeder's net import for the next day as calibrated
+quantiles (P10, P50, P90), committed in ForecastLedger before the market's gate and scored there
+once the meters have metered the day.
+
+Each round, for each region it forecasts:
+
+1. History. The region's net import per interval, Wh (its meters' load profiles, RegionMeters),
+   read a day at a time once the day has ended and kept; the current day's intervals are read as
+   they end. A day is local to the deployment's zone (PriceDiscovery.utcOffsetMinutes).
+2. Forecast. From 12:00 of the day before, while the gate of the day's first interval is open and
+   the region has no forecast of the day in ForecastLedger: the region's model (trained again when
+   it is `retrain_days` old by the chain's clock) forecasts the day's 96 intervals from the history,
+   the calendar, the holidays and the weather forecast, calibrated on the days before
+   (energy_grid.forecast.day_ahead); the region's operator commits it. With too little history to
+   learn from there is no forecast (skipped as `short_history`), and the demand-response planner
+   falls back on its rule. A service down until the gate closed skips the day (`missed`).
+3. Scoring. Each of the region's forecasts of the last SCORED_DAYS days that is not scored yet, once
+   its window has ended: its meters are tallied (MAX_TALLY_BATCH a call, those not tallied yet), then
+   it is scored. The ledger refuses while a meter's readings of the window may still come, and the
+   next round tries again.
+
+Metrics, per region, over the forecasts scored in the last SCORED_DAYS days:
+`energy_grid_forecaster_band_coverage` (the share of intervals within [P10, P90]),
+`energy_grid_forecaster_p90_exceeded`, `energy_grid_forecaster_pinball_wh{quantile}` (the mean
+pinball loss per interval, from the ledger's scores), and `energy_grid_forecaster_skill` (the P50's
+skill over the same interval the day before, on the meters' tally).
+
+Whether a day was forecast, tallied or scored is read from the ledger each time, never remembered,
+so a restarted service sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from eth_account.signers.local import LocalAccount
+from numpy.typing import NDArray
+
+from energy_grid.chain.client import GridClient, GridError
+from energy_grid.contracts.forecasts import MAX_TALLY_BATCH, QuantileForecast
+from energy_grid.contracts.structs import ForecastScore
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
+from energy_grid.forecast.backtest import ISSUE_INTERVAL, day_ahead_horizons
+from energy_grid.forecast.day_ahead import TRAIN_DAYS, calibrated, days, train, windows
+from energy_grid.forecast.features import features
+from energy_grid.forecast.metrics import skill
+from energy_grid.forecast.model import QUANTILES, QuantileForecaster
+from energy_grid.forecast.validate import validate
+from energy_grid.services.reporters.region import RegionMeters
+from energy_grid.services.reporters.schedule import interval_label
+from energy_grid.services.reporters.service import ReportingService
+from energy_grid.services.runtime import ChainHead
+
+FloatArray = NDArray[np.float64]
+# The weather forecast of each interval starting at the given unix seconds: a model's columns.
+WeatherSource = Callable[[NDArray[np.int64]], Mapping[str, FloatArray]]
+
+KINDS = ("forecast", "tally", "score")
+DEFAULT_RETRAIN_DAYS = 7
+SCORED_DAYS = 14  # how far back forecasts are scored, and the metrics' window
+HISTORY_DAYS = TRAIN_DAYS + 14 + 2  # a training window, its calibration, the day before and the day
+SECONDS_PER_MINUTE = 60
+
+
+@dataclass
+class _Region:
+    """What the service keeps of one region: its meters, its history by local day, its model."""
+
+    meters: RegionMeters
+    history: dict[int, FloatArray]  # local day number → net import per interval, Wh (NaN: no meter read)
+    model: QuantileForecaster | None = None
+    trained_day: int = -1
+
+
+class Forecaster(ReportingService):
+    """Forecasts, commits and scores each given region's next day, signed by the region's operator."""
+
+    def __init__(
+        self,
+        client: GridClient,
+        operators: Mapping[int, LocalAccount],
+        *,
+        weather: WeatherSource | None = None,
+        holidays: Collection[date] = (),
+        retrain_days: int = DEFAULT_RETRAIN_DAYS,
+        forecaster: QuantileForecaster | None = None,
+        from_block: int = 0,
+    ) -> None:
+        if not operators:
+            raise ValueError("the forecaster needs at least one region and its operator")
+        super().__init__("forecaster", client, next(iter(operators.values())), KINDS)
+        self.skipped.labels(reason="short_history")
+        ledger = client.forecast_ledger
+        if ledger is None:
+            raise GridError("the deployment has no ForecastLedger to commit forecasts to")
+        self.ledger = ledger
+        self.operators = dict(operators)
+        self.weather = weather
+        self.holidays = tuple(holidays)
+        self.retrain_days = retrain_days
+        self.template = forecaster or QuantileForecaster()
+        self.utc_offset_s = int(client["PriceDiscovery"].functions.utcOffsetMinutes().call()) * SECONDS_PER_MINUTE
+        self.regions = {region: _Region(RegionMeters(client, region, from_block=from_block), {}) for region in operators}
+        self._missed: set[tuple[int, int]] = set()
+        self.coverage = self.metrics.gauge("band_coverage", "Share of intervals within [P10, P90], scored forecasts.", ["region"])
+        self.exceeded = self.metrics.gauge("p90_exceeded", "Share of intervals above P90, scored forecasts.", ["region"])
+        self.pinball = self.metrics.gauge("pinball_wh", "Mean pinball loss per interval, Wh, scored forecasts.", ["region", "quantile"])
+        self.skill = self.metrics.gauge("skill", "The P50's skill over the same interval the day before.", ["region"])
+
+    # -------------------------------------------------------------------- a round
+
+    def run_round(self, head: ChainHead) -> None:
+        now_s = head.timestamp_s
+        today = self.local_day(now_s)
+        for region_id, region in self.regions.items():
+            region.meters.refresh()
+            self._forecast_if_due(region_id, region, today + 1, now_s)
+            self._score_ended(region_id, region, today, now_s)
+
+    def local_day(self, timestamp_s: int) -> int:
+        """The deployment's local day number (days since 1970 in its zone) at `timestamp_s`."""
+        return (timestamp_s + self.utc_offset_s) // DAY_SECONDS
+
+    def day_start_s(self, day: int) -> int:
+        return day * DAY_SECONDS - self.utc_offset_s
+
+    # -------------------------------------------------------------------- forecasting
+
+    def _forecast_if_due(self, region_id: int, region: _Region, day: int, now_s: int) -> None:
+        first_interval = interval_of(self.day_start_s(day))
+        issue_s = self.day_start_s(day) - (INTERVALS_PER_DAY - ISSUE_INTERVAL) * INTERVAL_SECONDS
+        if now_s < issue_s or (region_id, day) in self._missed:
+            return
+        if self.ledger.committed_forecast(region_id, first_interval) is not None:
+            return
+        if now_s >= self.ledger.gate_closure_time(first_interval):
+            self._missed.add((region_id, day))
+            self.skip("missed", f"region {region_id}'s forecast of {interval_label(first_interval)}: its gate closed first")
+            return
+        forecast = self.forecast_day(region_id, region, day)
+        if forecast is None:
+            self._missed.add((region_id, day))
+            what = f"region {region_id}'s forecast of {interval_label(first_interval)}"
+            self.skip("short_history", f"{what}: too little history to learn from")
+            return
+        call = self.client["ForecastLedger"].functions.commitForecast(region_id, first_interval, *forecast.vectors())
+        self.send(
+            f"region {region_id}'s forecast of {interval_label(first_interval)} (P90 peak {max(forecast.p90_wh)} Wh an interval)",
+            "forecast",
+            call,
+            self.operators[region_id],
+        )
+
+    def forecast_day(self, region_id: int, region: _Region, day: int) -> QuantileForecast | None:
+        """The region's calibrated forecast of local day `day`, as known at 12:00 the day before;
+        None with too little history."""
+        first_day = day - HISTORY_DAYS + 1
+        values = self._series(region, first_day, day)
+        start_day = self._first_day_with_readings(values, first_day)
+        if start_day is None:
+            return None
+        values = values[(start_day - first_day) * INTERVALS_PER_DAY :]
+        window = windows(day - start_day)
+        if window is None:
+            return None
+        start_s_local = start_day * DAY_SECONDS  # the calendar in local time: day 0 starts at a local midnight
+        horizons = day_ahead_horizons(len(values))
+        weather = None
+        if self.weather is not None:
+            starts = self.day_start_s(start_day) + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS
+            weather = dict(self.weather(starts))
+        rows = features(values, start_s_local, horizons, holidays=self.holidays, weather=weather)
+        usable = validate(values, start_s_local).usable
+        try:
+            if region.model is None or day - region.trained_day >= self.retrain_days:
+                region.model = train(rows[window.train()], values[window.train()], usable[window.train()], self.template)
+                region.trained_day = day
+            held = window.calibration()
+            calibration = calibrated(region.model, rows[held], np.where(usable[held], values[held], np.nan))
+        except ValueError as too_little:  # fewer usable intervals than a model learns from
+            self.log.info("region %d: %s", region_id, too_little)
+            return None
+        quantiles = calibration.apply(region.model.predict(rows[days(day - start_day, day - start_day + 1)]))
+        rounded = np.rint(quantiles).astype(np.int64)  # rounding keeps each row's order
+        first_interval = interval_of(self.day_start_s(day))
+        return QuantileForecast(region_id, first_interval, *(tuple(int(wh) for wh in rounded[:, q]) for q in range(len(QUANTILES))))
+
+    def _first_day_with_readings(self, values: FloatArray, first_day: int) -> int | None:
+        by_day = values.reshape(-1, INTERVALS_PER_DAY)
+        read = np.flatnonzero(~np.isnan(by_day).all(axis=1))
+        return None if len(read) == 0 else first_day + int(read[0])
+
+    def _series(self, region: _Region, first_day: int, day: int) -> FloatArray:
+        """Net import per interval from local day `first_day` through `day`: whole days before
+        `day` − 1, the morning of `day` − 1 up to 12:00, NaN for the rest."""
+        out = np.full((day - first_day + 1) * INTERVALS_PER_DAY, np.nan)
+        for d in range(first_day, day - 1):
+            out[days(d - first_day, d - first_day + 1)] = self._day(region, d)
+        morning = self._read(region, interval_of(self.day_start_s(day - 1)), ISSUE_INTERVAL)
+        start = (day - 1 - first_day) * INTERVALS_PER_DAY
+        out[start : start + ISSUE_INTERVAL] = morning
+        return out
+
+    def _day(self, region: _Region, day: int) -> FloatArray:
+        """A whole local day's net import, read once and kept (the last HISTORY_DAYS days)."""
+        if day not in region.history:
+            region.history[day] = self._read(region, interval_of(self.day_start_s(day)), INTERVALS_PER_DAY)
+            for old in [d for d in region.history if d < day - HISTORY_DAYS]:
+                del region.history[old]
+        return region.history[day]
+
+    def _read(self, region: _Region, first_interval: int, count: int) -> FloatArray:
+        pages = region.meters.history(first_interval, count)
+        net = np.full(count, np.nan)
+        for page in pages:
+            for k, entry in enumerate(page):
+                if entry.has_reading:
+                    net[k] = (0.0 if np.isnan(net[k]) else net[k]) + entry.consumption_wh - entry.production_wh
+        return net
+
+    # -------------------------------------------------------------------- scoring
+
+    def _score_ended(self, region_id: int, region: _Region, today: int, now_s: int) -> None:
+        scores: list[tuple[int, QuantileForecast, ForecastScore]] = []
+        for day in range(today - SCORED_DAYS, today):
+            first_interval = interval_of(self.day_start_s(day))
+            forecast = self.ledger.committed_forecast(region_id, first_interval)
+            if forecast is None:
+                continue
+            kept = self.ledger.get_forecast(region_id, first_interval)
+            if not kept.scored:
+                self._tally(region_id, region, forecast, now_s)
+                kept = self.ledger.get_forecast(region_id, first_interval)
+                if kept.meters_tallied < kept.meter_count:
+                    continue
+                score = self.send(f"the score of region {region_id}'s forecast of {interval_label(first_interval)}", "score",
+                                  self.client["ForecastLedger"].functions.scoreForecast(region_id, first_interval, *forecast.vectors()),
+                                  self.operators[region_id])  # fmt: skip
+                if score is None:
+                    continue
+            scores.append((day, forecast, self.ledger.get_score(region_id, first_interval)))
+        self._observe(region_id, region, scores)
+
+    def _tally(self, region_id: int, region: _Region, forecast: QuantileForecast, now_s: int) -> None:
+        end_s = (forecast.first_interval + forecast.interval_count) * INTERVAL_SECONDS
+        if now_s < end_s:
+            return
+        pending = [m for m in region.meters.meters if not self.ledger.is_meter_tallied(region_id, forecast.first_interval, m)]
+        for batch in range(0, len(pending), MAX_TALLY_BATCH):
+            meters = pending[batch : batch + MAX_TALLY_BATCH]
+            call = self.client["ForecastLedger"].functions.tallyMeters(region_id, forecast.first_interval, meters)
+            receipt = self.send(
+                f"a tally of {len(meters)} meters for region {region_id}'s forecast of {interval_label(forecast.first_interval)}",
+                "tally",
+                call,
+                self.operators[region_id],
+            )
+            if receipt is None:  # a meter's readings may still come: the next round tries again
+                return
+
+    def _observe(self, region_id: int, region: _Region, scores: list[tuple[int, QuantileForecast, ForecastScore]]) -> None:
+        if not scores:
+            return
+        label = str(region_id)
+        intervals = sum(score.interval_count for _, _, score in scores)
+        self.coverage.labels(region=label).set(sum(score.covered_intervals for _, _, score in scores) / intervals)
+        self.exceeded.labels(region=label).set(sum(score.exceeded_p90_intervals for _, _, score in scores) / intervals)
+        for name in ("p10", "p50", "p90"):
+            total = sum(getattr(score, f"pinball_{name}_wh") for _, _, score in scores)
+            self.pinball.labels(region=label, quantile=name).set(total / intervals)
+        truth = np.concatenate([self._day(region, day) for day, _, _ in scores])
+        median = np.concatenate([np.asarray(forecast.p50_wh, dtype=np.float64) for _, forecast, _ in scores])
+        before = np.concatenate([self._day(region, day - 1) for day, _, _ in scores])
+        with contextlib.suppress(ValueError):  # no interval read on both days, or a perfect reference
+            self.skill.labels(region=label).set(skill(truth, median, before))
+
+
+__all__ = ["Forecaster", "WeatherSource"]
