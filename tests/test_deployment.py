@@ -181,6 +181,7 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "EnergyAuction",
         "MarketZones",
         "SteppedClearing",
+        "ForecastLedger",
         "GovernanceToken",
         "EnergyGovernor",
         "GridTimelock",
@@ -298,6 +299,7 @@ def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(),
         "EnergyTrading": market,
         "Settlement": market,
         "SteppedClearing": {},  # no roles: anyone steps
+        "ForecastLedger": {},  # no roles: GridManagement's operators commit, anyone tallies and scores
         "GridManagement": {
             "DEFAULT_ADMIN_ROLE": admin,
             "GUARDIAN_ROLE": a(guardian),

@@ -26,7 +26,7 @@ from support.helpers import ZERO_ADDRESS, assert_logs, deploy_reverts, log, reve
 REGION, OTHER_REGION = 1, 2  # conftest GRID_OPS_REGION and GRID_OPS_OTHER_REGION
 GATE_CLOSURE_S = 300  # conftest AUCTION_GATE_CLOSURE_SECONDS
 MAX_INTERVALS = 96
-MAX_TALLY_BATCH = 32
+MAX_TALLY_BATCH = 16
 MAX_LEAD_S = 2 * 86_400
 MAX_READING_AGE_S = 7 * 86_400  # SmartMeter's at deployment
 WINDOW = 8  # intervals of the tests' forecasts

@@ -25,9 +25,10 @@ contract ForecastLedger is IForecastLedger {
 
     /// @notice The longest window: one day of 900-second intervals (also the registry's history page).
     uint256 public constant MAX_INTERVALS = EnergyTime.INTERVALS_PER_DAY;
-    /// @notice The most meters one tallyMeters call adds. Reading a meter's full window from the registry
-    /// costs about 250,000 gas (96 profile slots read cold), so a full batch stays near 8 million.
-    uint256 public constant MAX_TALLY_BATCH = 32;
+    /// @notice The most meters one tallyMeters call adds. A meter's day-long window costs about 470,000
+    /// gas (the registry reads 96 profile slots cold and returns them as interval records), so a full
+    /// batch of a day-long window stays near 8.5 million, well under the 16,777,216 a transaction may use.
+    uint256 public constant MAX_TALLY_BATCH = 16;
     /// @notice How far ahead of its window a forecast may be committed: two days, room for a day-ahead
     /// forecast issued the morning before, while the region's meter count kept with it stays current.
     uint256 public constant MAX_LEAD_SECONDS = 2 * EnergyTime.DAY_SECONDS;
@@ -120,15 +121,17 @@ contract ForecastLedger is IForecastLedger {
     /// @inheritdoc IForecastLedger
     function tallyMeters(uint32 regionId, uint256 firstInterval, address[] calldata meters) external {
         Commitment storage c = _commitment(regionId, firstInterval);
-        TallyWindow memory w;
-        w.firstInterval = firstInterval;
-        w.intervalCount = c.intervalCount;
-        w.endTime = (firstInterval + w.intervalCount) * EnergyTime.INTERVAL_SECONDS;
-        if (block.timestamp < w.endTime) revert WindowNotEnded(regionId, firstInterval, w.endTime);
+        uint256 endTime = (firstInterval + c.intervalCount) * EnergyTime.INTERVAL_SECONDS;
+        if (block.timestamp < endTime) revert WindowNotEnded(regionId, firstInterval, endTime);
         if (meters.length == 0) revert EmptyBatch();
         if (meters.length > MAX_TALLY_BATCH) revert BatchTooLarge(meters.length, MAX_TALLY_BATCH);
-        w.finalAt = w.endTime + _meterRegistry.maxReadingAge();
-        w.meterCount = c.meterCount;
+        TallyWindow memory w = TallyWindow({
+            firstInterval: firstInterval,
+            intervalCount: c.intervalCount,
+            endTime: endTime,
+            finalAt: endTime + _meterRegistry.maxReadingAge(),
+            meterCount: c.meterCount
+        });
 
         int256[] memory sums = _loadSums(regionId, firstInterval, w.intervalCount);
         for (uint256 m; m < meters.length; ++m) {
@@ -315,8 +318,10 @@ contract ForecastLedger is IForecastLedger {
     /// @dev Marks `meter` tallied and adds its net import over the window to `sums`, once it is known to
     /// be one of the region's meters at commitment, not tallied yet, with its profile over the window final.
     function _addMeter(uint32 regionId, TallyWindow memory w, address meter, int256[] memory sums) private {
+        // slither-disable-next-line calls-loop: a view of the immutable meter registry, once per meter of a batch of at most MAX_TALLY_BATCH
         ISmartMeterRegistry.MeterInfo memory info = _meterRegistry.getMeter(meter);
         if (info.regionId != regionId) revert MeterNotInRegion(meter, info.regionId, regionId);
+        // slither-disable-next-line calls-loop: a view of the immutable meter registry, once per meter of a batch of at most MAX_TALLY_BATCH
         uint256 index = _meterRegistry.regionMeterIndex(meter);
         if (index >= w.meterCount) revert MeterRegisteredAfterCommit(meter, index, w.meterCount);
         // A reading is always later than the meter's previous one, so once a meter has read at or after
@@ -329,6 +334,7 @@ contract ForecastLedger is IForecastLedger {
         uint256 word = tallied[index >> 8];
         if (word & bit != 0) revert MeterAlreadyTallied(meter);
         tallied[index >> 8] = word | bit;
+        // slither-disable-next-line calls-loop: a view of the immutable meter registry, once per meter of a batch of at most MAX_TALLY_BATCH
         ISmartMeterRegistry.IntervalRecord[] memory records =
             _meterRegistry.getIntervalHistory(meter, w.firstInterval, w.intervalCount);
         for (uint256 i; i < records.length; ++i) {
@@ -392,7 +398,7 @@ contract ForecastLedger is IForecastLedger {
     function _loadSums(uint32 regionId, uint256 firstInterval, uint256 count) private view returns (int256[] memory sums) {
         mapping(uint256 word => uint256) storage words = _sums[regionId][firstInterval];
         sums = new int256[](count);
-        uint256 word;
+        uint256 word = 0;
         for (uint256 i; i < count; ++i) {
             if (i % SUMS_PER_WORD == 0) word = words[i / SUMS_PER_WORD];
             sums[i] = int80(uint80((word >> ((i % SUMS_PER_WORD) * SUM_BITS)) & SUM_MASK));
@@ -402,7 +408,7 @@ contract ForecastLedger is IForecastLedger {
     /// @dev Packs the sums three to a slot and writes each slot once.
     function _storeSums(uint32 regionId, uint256 firstInterval, int256[] memory sums) private {
         mapping(uint256 word => uint256) storage words = _sums[regionId][firstInterval];
-        uint256 word;
+        uint256 word = 0;
         for (uint256 i; i < sums.length; ++i) {
             word |= (uint256(uint80(int80(sums[i]))) << ((i % SUMS_PER_WORD) * SUM_BITS));
             if (i % SUMS_PER_WORD == SUMS_PER_WORD - 1 || i == sums.length - 1) {

@@ -21,7 +21,7 @@ from energy_grid.contracts.base import ContractClient, decode_event, decode_stru
 from energy_grid.contracts.structs import Forecast, ForecastScore
 
 MAX_INTERVALS = 96  # ForecastLedger.MAX_INTERVALS: a window of at most one day
-MAX_TALLY_BATCH = 32  # ForecastLedger.MAX_TALLY_BATCH: meters per tallyMeters call
+MAX_TALLY_BATCH = 16  # ForecastLedger.MAX_TALLY_BATCH: meters per tallyMeters call
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
