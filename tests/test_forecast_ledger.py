@@ -32,6 +32,7 @@ MAX_READING_AGE_S = 7 * 86_400  # SmartMeter's at deployment
 WINDOW = 8  # intervals of the tests' forecasts
 READ_AT_S = 600  # a window reading's offset into its interval
 QUANTILE_TENTHS = {"p10": 1, "p50": 5, "p90": 9}
+NOMINAL = (FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)
 
 
 def meter_address(tag: str) -> str:
@@ -89,9 +90,9 @@ def write_window(smart_meter, admin, chain, first: int, energy: dict[str, list[t
         for meter, figures in energy.items():
             consumption, production = registers[meter]
             registers[meter] = (consumption + figures[k][0], production + figures[k][1])
-            items.append((meter, ((first + k) * INTERVAL_SECONDS + READ_AT_S, *registers[meter], FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)))
+            items.append((meter, ((first + k) * INTERVAL_SECONDS + READ_AT_S, *registers[meter], *NOMINAL)))
     if final:
-        items += [(meter, (end_s + 60, *registers[meter], FREQUENCY_NOMINAL_MILLIHZ, VOLTAGE_NOMINAL_PER_MILLE)) for meter in energy]
+        items += [(meter, (end_s + 60, *registers[meter], *NOMINAL)) for meter in energy]
     for i in range(0, len(items), 100):
         batch = items[i : i + 100]
         smart_meter.submitReadings([m for m, _ in batch], [r for _, r in batch], sender=admin)
@@ -133,7 +134,9 @@ def feeder_energy(meters: list[str], count: int = WINDOW) -> dict[str, list[tupl
 # ----------------------------------------------------------------------------- deployment
 
 
-def test_deployment_takes_the_auction_s_gate_and_refuses_another_period(project, admin, forecast_ledger, grid_management, smart_meter, auction, vault, fee_recipient):
+def test_deployment_takes_the_auction_s_gate_and_refuses_another_period(
+    project, admin, forecast_ledger, grid_management, smart_meter, auction, vault, fee_recipient
+):
     assert forecast_ledger.gateClosure() == auction.gateClosure() == GATE_CLOSURE_S
     assert (forecast_ledger.gridManagement(), forecast_ledger.meterRegistry()) == (grid_management.address, smart_meter.address)
     assert (forecast_ledger.MAX_INTERVALS(), forecast_ledger.MAX_TALLY_BATCH(), forecast_ledger.MAX_LEAD_SECONDS()) == (
@@ -142,10 +145,12 @@ def test_deployment_takes_the_auction_s_gate_and_refuses_another_period(project,
     assert forecast_ledger.gateClosureTime(1_000) == 1_000 * INTERVAL_SECONDS - GATE_CLOSURE_S
     assert forecast_ledger.gateClosureTime(0) == 0
     container = project.ForecastLedger
-    for args in ((ZERO_ADDRESS, smart_meter, auction), (grid_management, ZERO_ADDRESS, auction), (grid_management, smart_meter, ZERO_ADDRESS)):
+    wirings = ((ZERO_ADDRESS, smart_meter, auction), (grid_management, ZERO_ADDRESS, auction), (grid_management, smart_meter, ZERO_ADDRESS))
+    for args in wirings:
         with deploy_reverts(container.ZeroAddress):
             container.deploy(*args, sender=admin)
-    hourly = deploy_energy_auction(project, admin, vault, ZERO_ADDRESS, fee_recipient, 50, 3_600, GATE_CLOSURE_S, 50_000, 1_000, 305_000, sender=admin)
+    price_grid = (50_000, 1_000, 305_000)
+    hourly = deploy_energy_auction(project, admin, vault, ZERO_ADDRESS, fee_recipient, 50, 3_600, GATE_CLOSURE_S, *price_grid, sender=admin)
     with deploy_reverts(container.AuctionPeriodNotInterval, 3_600):
         container.deploy(grid_management, smart_meter, hourly, sender=admin)
 
@@ -158,7 +163,8 @@ def test_only_the_region_s_operator_commits(forecast_ledger, feeder_meters, grid
     vectors = around([1_000] * WINDOW)
     with reverts(forecast_ledger.OperatorNotAuthorized, account=stranger.address):
         forecast_ledger.commitForecast(REGION, first, *vectors.args(), sender=stranger)
-    with reverts(forecast_ledger.OperatorNotInRegion, operator=other_region_operator.address, operatorRegionId=OTHER_REGION, regionId=REGION):
+    outsider = other_region_operator.address
+    with reverts(forecast_ledger.OperatorNotInRegion, operator=outsider, operatorRegionId=OTHER_REGION, regionId=REGION):
         forecast_ledger.commitForecast(REGION, first, *vectors.args(), sender=other_region_operator)
     tx = forecast_ledger.commitForecast(REGION, first, *vectors.args(), sender=grid_operator)
     assert_logs(
@@ -240,7 +246,15 @@ def test_commit_meter_tally_and_score_give_the_figures_of_the_readings(
     tx = forecast_ledger.tallyMeters(REGION, first, feeder_meters[:2], sender=stranger)
     assert_logs(
         tx,
-        log(forecast_ledger.MetersTallied, regionId=REGION, firstInterval=first, tallier=stranger.address, meters=2, metersTallied=2, meterCount=3),
+        log(
+            forecast_ledger.MetersTallied,
+            regionId=REGION,
+            firstInterval=first,
+            tallier=stranger.address,
+            meters=2,
+            metersTallied=2,
+            meterCount=3,
+        ),
     )
     assert [forecast_ledger.isMeterTallied(REGION, first, m) for m in feeder_meters] == [True, True, False]
     with reverts(forecast_ledger.TallyIncomplete, regionId=REGION, firstInterval=first, metersTallied=2, meterCount=3):
@@ -277,7 +291,9 @@ def test_commit_meter_tally_and_score_give_the_figures_of_the_readings(
         forecast_ledger.scoreForecast(REGION, first, *vectors.args(), sender=stranger)
 
 
-def test_a_day_long_window_is_tallied_in_one_batch_and_scored(forecast_ledger, feeder_meters, smart_meter, admin, grid_operator, stranger, chain):
+def test_a_day_long_window_is_tallied_in_one_batch_and_scored(
+    forecast_ledger, feeder_meters, smart_meter, admin, grid_operator, stranger, chain
+):
     first = ahead(chain)
     energy = feeder_energy(feeder_meters, MAX_INTERVALS)
     vectors = around([1_200 + (900 if k % 8 >= 6 else 0) for k in range(MAX_INTERVALS)], below=2_200, above=300)
@@ -357,9 +373,10 @@ def test_only_the_committed_vectors_score(forecast_ledger, feeder_meters, smart_
     forecast_ledger.tallyMeters(REGION, first, feeder_meters, sender=stranger)
     # A lower P90 after the fact would hide an inflated one: refused.
     lowered = Vectors(vectors.p10, vectors.p50, [q - 50 for q in vectors.p90])
-    with reverts(forecast_ledger.ForecastMismatch, regionId=REGION, firstInterval=first, givenHash=lowered.hash, committedHash=vectors.hash):
+    mismatch = {"regionId": REGION, "firstInterval": first, "givenHash": lowered.hash, "committedHash": vectors.hash}
+    with reverts(forecast_ledger.ForecastMismatch, **mismatch):
         forecast_ledger.scoreForecast(REGION, first, *lowered.args(), sender=stranger)
-    with reverts(forecast_ledger.ForecastMismatch, regionId=REGION, firstInterval=first, givenHash=lowered.hash, committedHash=vectors.hash):
+    with reverts(forecast_ledger.ForecastMismatch, **mismatch):
         forecast_ledger.previewScore(REGION, first, *lowered.args())
 
 
