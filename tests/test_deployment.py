@@ -211,6 +211,8 @@ def test_several_auction_periods_deploy_side_by_side(project, admin):
     assert vault.marketInfo(system.energy_trading) == (True, 2, False)  # the book, after the auctions
     assert (first.meterRegistry(), hourly.meterRegistry()) == (meter.address, ZERO_ADDRESS)
     assert meter.readingMarket() == first.address
+    # The forecast ledger's gate is the quarter-hourly auction's (an hourly one has no gate per interval).
+    assert system.forecast_ledger.gateClosure() == first.gateClosure()
 
 
 def test_the_guardians_shutdown_pauses_the_auction_too(system, admin):

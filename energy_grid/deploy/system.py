@@ -160,7 +160,7 @@ class System:
     timelock: Any
     market_zones: Any  # the reading market's zones and their links
     stepped_clearing: Any  # clears the reading market's largest coupled markets in steps
-    forecast_ledger: Any  # the regions' committed load forecasts, scored against their meters
+    forecast_ledger: Any | None  # the regions' committed load forecasts; None without a quarter-hourly auction
 
     @property
     def energy_auction(self) -> Any:
@@ -189,7 +189,7 @@ class System:
             **{auction_name(i, auction.periodLength()): auction for i, auction in enumerate(self.energy_auctions)},
             "MarketZones": self.market_zones,
             "SteppedClearing": self.stepped_clearing,
-            "ForecastLedger": self.forecast_ledger,
+            **({"ForecastLedger": self.forecast_ledger} if self.forecast_ledger is not None else {}),
             "GovernanceToken": self.governance_token,
             "EnergyGovernor": self.governor,
             "GridTimelock": self.timelock,
@@ -452,11 +452,14 @@ class _Deployment:
         zones.setSteppedClearing(stepped, **tx)
         return zones, stepped
 
-    def forecasts(self, grid: Any, smart_meter: Any, auctions: tuple[Any, ...]) -> Any:
+    def forecasts(self, grid: Any, smart_meter: Any, auctions: tuple[Any, ...]) -> Any | None:
         """ForecastLedger: GridManagement's operators commit their regions' forecasts before the gate of
-        the quarter-hourly auction (whose gate closure it takes at deployment; it refuses an auction of
-        another period), and anyone scores them against SmartMeter's meters. It has no roles."""
-        quarter_hourly = next((a for a in auctions if a.periodLength() == INTERVAL_SECONDS), auctions[0])
+        the quarter-hourly auction, whose gate closure it takes at deployment, and anyone scores them
+        against SmartMeter's meters. It has no roles. A deployment without a quarter-hourly auction has
+        no gate per interval, so no ledger."""
+        quarter_hourly = next((a for a in auctions if a.periodLength() == INTERVAL_SECONDS), None)
+        if quarter_hourly is None:
+            return None
         return self.project.ForecastLedger.deploy(grid, smart_meter, quarter_hourly, **self.tx)
 
     def oracles(self, payment_token: Any) -> tuple[Any, Any, Any, Any]:
