@@ -144,6 +144,7 @@ def test_deployment_takes_the_auction_s_gate_and_refuses_another_period(
     )
     assert forecast_ledger.gateClosureTime(1_000) == 1_000 * INTERVAL_SECONDS - GATE_CLOSURE_S
     assert forecast_ledger.gateClosureTime(0) == 0
+    assert forecast_ledger.gateClosureTime(2**256 - 1) == 2**256 - 1 - GATE_CLOSURE_S
     container = project.ForecastLedger
     wirings = ((ZERO_ADDRESS, smart_meter, auction), (grid_management, ZERO_ADDRESS, auction), (grid_management, smart_meter, ZERO_ADDRESS))
     for args in wirings:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IForecastLedger} from "./IForecastLedger.sol";
 import {IGridManagement} from "./IGridManagement.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
@@ -18,7 +19,7 @@ import {BatchTooLarge, EmptyBatch, OperatorNotAuthorized, ZeroAddress} from "../
 /// auction holds its gate closure as an immutable, so the two never differ, and a commitment saves a
 /// call into the auction's extension.
 /// Storage per forecast: one slot for the hash, one for the operator, its time and block, the window's
-/// length and the meter counts; the window's per-interval sums as int80 three to a slot; the tallied
+/// length and whether it is scored, one for the meter counts; the window's per-interval sums as int80 three to a slot; the tallied
 /// meters as a bitmap over their regionMeterIndex; and two slots for the score.
 contract ForecastLedger is IForecastLedger {
     using EnergyTime for uint256;
@@ -44,7 +45,7 @@ contract ForecastLedger is IForecastLedger {
     uint256 private constant P50_TENTHS = 5;
     uint256 private constant P90_TENTHS = 9;
 
-    /// @dev A commitment's fixed fields: two slots.
+    /// @dev A commitment's fixed fields: three slots.
     struct Commitment {
         bytes32 forecastHash; // zero: no forecast
         address operator;
@@ -242,8 +243,8 @@ contract ForecastLedger is IForecastLedger {
 
     /// @inheritdoc IForecastLedger
     function gateClosureTime(uint256 interval) public view returns (uint256) {
-        uint256 startTime = interval * EnergyTime.INTERVAL_SECONDS;
-        return startTime > _gateClosureSeconds ? startTime - _gateClosureSeconds : 0;
+        // Saturating, as the auction's: an absurd interval answers a time that never comes, not a panic.
+        return Math.saturatingSub(Math.saturatingMul(interval, EnergyTime.INTERVAL_SECONDS), _gateClosureSeconds);
     }
 
     /// @notice Seconds before an interval's start at which its gate closes: the auction's, at deployment.

@@ -304,7 +304,8 @@ interface IForecastLedger {
     function isMeterTallied(uint32 regionId, uint256 firstInterval, address meter) external view returns (bool);
 
     /// @notice When the gate of `interval` closes: interval × 900 − gateClosure() (0 if that is before
-    /// time 0), as the auction closes the gate of the period starting then.
+    /// time 0; saturated at the top for absurd intervals), as the auction closes the gate of the period
+    /// starting then.
     /// @param interval The interval.
     function gateClosureTime(uint256 interval) external view returns (uint256);
 }
