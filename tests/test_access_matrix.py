@@ -64,6 +64,8 @@ PUBLIC: dict[str, str] = {
     "SmartMeter.syncMeterZone": "anyone takes a meter's zone from the reading market's zones: its region decides, not the caller",
     "MarketZones.syncRating": "anyone takes a zone's rating from GridOperations' latest load report, for periods whose gate is open",
     "SteppedClearing.step": "anyone takes a large coupled market's clearing a step on, once its books are final; the rule decides",
+    "ForecastLedger.tallyMeters": "anyone adds the region's meters to a forecast's window: what they metered decides, each counted once",
+    "ForecastLedger.scoreForecast": "anyone scores a committed forecast against its tallied meters, once: the rule decides",
     "SmartMeter.settleStandingOrders": "keepers settle the meters' cleared standing orders; fills go to the meters' owners only",
     "SmartMeter.settleStandingOrdersIn": (
         "keepers settle the meters' standing orders in a reading market the registry named; fills go to the meters' owners only"

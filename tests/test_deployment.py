@@ -181,6 +181,7 @@ def test_manifest_round_trip(system, chain, tmp_path):
         "EnergyAuction",
         "MarketZones",
         "SteppedClearing",
+        "ForecastLedger",
         "GovernanceToken",
         "EnergyGovernor",
         "GridTimelock",
@@ -210,6 +211,8 @@ def test_several_auction_periods_deploy_side_by_side(project, admin):
     assert vault.marketInfo(system.energy_trading) == (True, 2, False)  # the book, after the auctions
     assert (first.meterRegistry(), hourly.meterRegistry()) == (meter.address, ZERO_ADDRESS)
     assert meter.readingMarket() == first.address
+    # The forecast ledger's gate is the quarter-hourly auction's (an hourly one has no gate per interval).
+    assert system.forecast_ledger.gateClosure() == first.gateClosure()
 
 
 def test_the_guardians_shutdown_pauses_the_auction_too(system, admin):
@@ -298,6 +301,7 @@ def expected_role_table(system, deployer, guardian, *, keep: bool, operators=(),
         "EnergyTrading": market,
         "Settlement": market,
         "SteppedClearing": {},  # no roles: anyone steps
+        "ForecastLedger": {},  # no roles: GridManagement's operators commit, anyone tallies and scores
         "GridManagement": {
             "DEFAULT_ADMIN_ROLE": admin,
             "GUARDIAN_ROLE": a(guardian),

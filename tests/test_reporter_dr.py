@@ -3,13 +3,19 @@ days of meter history with an evening peak plan the day's event centred on the p
 started once in the interval before its window; after the window the consumer who reduced is
 verified with its meter's figures and paid, the one who did not is left out, nothing twice, and the
 event is completed after its verification deadline; a planner down through the start skips the
-event, and a planner without the operator's registration stops with one sentence."""
+event, and a planner without the operator's registration stops with one sentence. A forecast the operator
+committed in ForecastLedger plans the day in place of the meters' history, and ForecastLedger's binding
+commits, tallies and scores one."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from energy_grid.domain.demand_response import cautious_forecast, centred_window
+from energy_grid.chain.errors import InvalidInputError
+from energy_grid.contracts.forecasts import QuantileForecast
+from energy_grid.domain.demand_response import cautious_forecast, centred_window, day_loading_forecast
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.services.reporters.dr_planner import DemandResponsePlanner
 from energy_grid.services.reporters.service import NotAllowedError, run_service
@@ -165,3 +171,79 @@ def test_without_the_operator_s_registration_the_planner_stops_with_one_sentence
         run_service(planner(client, stranger()), once=True)
     assert "\n" not in str(refused.value)
     assert event_count(client) == 0
+
+
+def test_a_committed_forecast_s_loading_is_its_larger_quantile_magnitude_else_the_cautious_rule():
+    days = [[100, 200, 300], [300, 100, 200]]
+    assert day_loading_forecast(days) == day_loading_forecast(days, ([0, 0], [0, 0]), RATING_KVA)  # not the whole day
+    fallback = day_loading_forecast(days)
+    assert (fallback.loading_per_mille, fallback.source) == ([300, 200, 300], "cautious")
+    # 2,500 Wh a quarter hour is 10 kW, an export of 3,000 Wh 12 kW, 200 Wh 0.8 kW, 1 kW in whole kW:
+    # 1,000, 1,200 and 100 per mille of 10 kVA.
+    committed = day_loading_forecast(days, ([-100, -3_000, 100], [2_500, 600, 200]), RATING_KVA)
+    assert (committed.loading_per_mille, committed.source) == ([1_000, 1_200, 100], "committed")
+    with pytest.raises(ValueError, match="rating"):
+        day_loading_forecast(days, ([0, 0, 0], [0, 0, 0]), None)
+
+
+def test_the_planner_plans_from_the_forecast_committed_for_the_day_and_falls_back_without_one(dr_chain, caplog):
+    client, _, _, first = dr_chain
+    service = planner(client)
+    with caplog.at_level(logging.INFO):
+        run_service(service, once=True)
+    fallback = service.plans[first * INTERVAL_SECONDS]
+    assert fallback.forecast_source == "cautious"
+    assert fallback.event is not None and fallback.event.first_interval == first + WINDOW[0]  # the meters' evening peak
+    assert "falling back on the highest loading of the 5 days before" in caplog.text
+
+    # The operator's forecast of the next day: a morning peak of 10 kW, and the midday PV export of
+    # up to 12 kW (its P10) that loads the transformer the most.
+    next_day = first + INTERVALS_PER_DAY
+    p10, p50, p90 = [-100] * INTERVALS_PER_DAY, [500] * INTERVALS_PER_DAY, [600] * INTERVALS_PER_DAY
+    for k in range(32, 36):
+        p90[k] = 2_500
+    for k in range(48, 52):
+        p10[k], p50[k] = -3_000, -1_000
+    forecast = QuantileForecast(REGION, next_day, tuple(p10), tuple(p50), tuple(p90))
+    client.forecast_ledger.commit_forecast(operator(), forecast)
+    assert client.forecast_ledger.committed_forecast(REGION, next_day) == forecast
+    assert client.forecast_ledger.committed_forecast(REGION, first) is None
+
+    caplog.clear()
+    move_to(client, next_day * INTERVAL_SECONDS + 30)
+    with caplog.at_level(logging.INFO):
+        run_service(service, once=True)
+    plan = service.plans[next_day * INTERVAL_SECONDS]
+    assert plan.forecast_source == "committed"
+    assert plan.forecast_peak_per_mille == 1_200
+    assert plan.event is not None
+    assert (plan.event.first_interval, plan.event.last_interval) == (next_day + 44, next_day + 51)  # centred on noon
+    assert "falling back" not in caplog.text
+
+
+def test_the_binding_commits_tallies_and_scores_a_forecast(dr_chain):
+    client, _, registers, first = dr_chain
+    ledger = client.forecast_ledger
+    start = first + 2  # the day is 30 s old: the gate of its third interval is open
+    with pytest.raises(InvalidInputError, match="P10 ≤ P50 ≤ P90"):
+        ledger.commit_forecast(operator(), QuantileForecast(REGION, start, (300, 600), (500, 500), (700, 700)))
+    forecast = QuantileForecast(REGION, start, (300, 300), (500, 500), (700, 700))
+    ledger.commit_forecast(operator(), forecast)
+    assert ledger.get_forecast(REGION, start).forecast_hash == forecast.forecast_hash
+    assert ledger.gate_closure_time(start) == start * INTERVAL_SECONDS - int(client.auction.contract.functions.gateClosure().call())
+
+    # The two meters read 600 Wh, then 900 Wh, then nothing in the interval after the window.
+    move_to(client, (start + 3) * INTERVAL_SECONDS)
+    entries = registers.readings(start, [200, 400]) + registers.readings(start + 1, [500, 400]) + registers.readings(start + 2, [0, 0])
+    submit(client, entries)
+    assert ledger.tally_meters(stranger(), REGION, start, registers.meters) == 2
+    assert ledger.net_import_wh(REGION, start) == [600, 900]
+    assert all(ledger.is_meter_tallied(REGION, start, meter) for meter in registers.meters)
+    assert ledger.preview_score(forecast).scored_at == 0
+    score = ledger.score_forecast(stranger(), forecast)
+    # By hand: 600 Wh is within [300, 700], 900 Wh above P90; P10 loses 0.1 × (300 + 600), P50
+    # 0.5 × (100 + 400), P90 0.1 × 100 + 0.9 × 200.
+    assert (score.covered_intervals, score.exceeded_p90_intervals) == (1, 1)
+    assert (score.pinball_p10_wh, score.pinball_p50_wh, score.pinball_p90_wh) == (90, 250, 190)
+    assert (score.interval_count, score.meters_tallied) == (2, 2)
+    assert score.scored_at > 0

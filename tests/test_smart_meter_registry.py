@@ -279,6 +279,27 @@ def test_unknown_meter_views_revert(smart_meter, stranger):
         smart_meter.getIntervalHistory(unknown, 1, 1)
     with reverts(smart_meter.MeterUnknown, meter=unknown):
         smart_meter.getMeteredEnergy(unknown)
+    with reverts(smart_meter.MeterUnknown, meter=unknown):
+        smart_meter.regionMeterIndex(unknown)
+
+
+def test_each_region_counts_its_meters_in_registration_order(smart_meter, admin, owner, meter_device, meter_device_2, stranger):
+    """A region's count only grows (a deactivated meter stays one of its meters), and each meter's index
+    is its place in its own region, whichever overload registered it."""
+    counts_before = [smart_meter.regionMeterCount(region) for region in (REGION, REGION + 1)]
+    smart_meter.registerMeter(meter_device, owner, REGION, sender=admin)
+    smart_meter.registerMeter(stranger, owner, REGION + 1, 10, 20, sender=admin)
+    smart_meter.registerMeter(meter_device_2, owner, REGION, 10, 20, sender=admin)
+    smart_meter.deactivateMeter(meter_device, sender=admin)
+    assert [smart_meter.regionMeterCount(region) for region in (REGION, REGION + 1)] == [
+        counts_before[0] + 2,
+        counts_before[1] + 1,
+    ]
+    assert [smart_meter.regionMeterIndex(m) for m in (meter_device, meter_device_2, stranger)] == [
+        counts_before[0],
+        counts_before[0] + 1,
+        counts_before[1],
+    ]
 
 
 # ----------------------------------------------------------------------------- deactivation

@@ -366,6 +366,7 @@ def test_the_client_has_one_typed_attribute_per_contract(client):
         "GridTimelock": client.timelock,
         "MarketZones": client.market_zones,
         "SteppedClearing": client.stepped_clearing,
+        "ForecastLedger": client.forecast_ledger,
     }
     for name, typed in attributes.items():
         assert isinstance(typed, CONTRACT_CLASSES[name]), name

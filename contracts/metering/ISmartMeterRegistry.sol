@@ -499,6 +499,15 @@ interface ISmartMeterRegistry is ISmartMeter {
     function setMaxReadingAge(uint256 maxAgeSeconds) external;
 
     function getMeter(address meter) external view returns (MeterInfo memory);
+    /// @notice How many meters were ever registered in `regionId`. The registry never moves or removes a
+    /// meter (a deactivated one stays registered), so the count only grows, and the region's meters at
+    /// any moment are exactly those whose regionMeterIndex is below the count taken then.
+    /// @param regionId The grid region.
+    function regionMeterCount(uint32 regionId) external view returns (uint256);
+    /// @notice `meter`'s place among the meters of its region, in registration order, from 0.
+    /// MeterUnknown for a meter that is not registered.
+    /// @param meter The meter.
+    function regionMeterIndex(address meter) external view returns (uint256);
     function getLatestReading(address meter) external view returns (MeterReading memory);
     function getDailyProduction(address meter, uint256 day) external view returns (uint256);
     function getDailyConsumption(address meter, uint256 day) external view returns (uint256);

@@ -73,6 +73,7 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         uint64 uncountedProductionWh;
         uint64 redeemedConsumptionWh;
         uint32 regionId; // read by getMeter only, so kept off the hot slot
+        uint32 regionIndex; // the meter's place among its region's meters, in registration order
     }
 
     /// @dev The two bounds every reading is checked against, read once per transaction.
@@ -86,6 +87,9 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     mapping(address meter => Meter) internal _meters;
     mapping(address meter => Account) internal _accounts;
     mapping(address meter => mapping(uint256 slot => ProfileEntry)) internal _profiles;
+    // The meters ever registered in each region. A region's count fits 32 bits: each registration
+    // costs over 40,000 gas, so four billion of them cost more gas than a chain's blocks hold in years.
+    mapping(uint32 regionId => uint256) internal _regionMeterCounts;
 
     constructor(address admin, IEnergyToken energyToken_) {
         if (admin == address(0) || address(energyToken_) == address(0)) revert ZeroAddress();
@@ -189,6 +193,17 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
     }
 
     /// @inheritdoc ISmartMeterRegistry
+    function regionMeterCount(uint32 regionId) external view returns (uint256) {
+        return _regionMeterCounts[regionId];
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
+    function regionMeterIndex(address meter) external view returns (uint256) {
+        _knownMeter(meter);
+        return _accounts[meter].regionIndex;
+    }
+
+    /// @inheritdoc ISmartMeterRegistry
     function minReadingInterval() external view returns (uint256) {
         return _readingLimits.minIntervalSeconds;
     }
@@ -212,7 +227,9 @@ abstract contract MeterRegistry is AccessControl, Pausable, ISmartMeterRegistry 
         if (m.owner != address(0)) revert MeterAlreadyRegistered(meter);
         m.owner = owner;
         m.flags = MeterFlagsLibrary.registered(awaitingBaseline);
-        _accounts[meter].regionId = regionId;
+        Account storage account = _accounts[meter];
+        account.regionId = regionId;
+        account.regionIndex = uint32(_regionMeterCounts[regionId]++);
     }
 
     function _knownMeter(address meter) internal view returns (Meter storage m) {

@@ -47,6 +47,7 @@ from energy_grid.contracts import (
     EnergyToken,
     EnergyTrading,
     EnergyVault,
+    ForecastLedger,
     GovernanceToken,
     GridManagement,
     GridOperations,
@@ -211,6 +212,11 @@ class GridClient:
     @cached_property
     def grid_operations(self) -> GridOperations:
         return GridOperations(self.transactor, self.contracts["GridOperations"])
+
+    @cached_property
+    def forecast_ledger(self) -> ForecastLedger | None:
+        """The regions' committed forecasts; older manifests have none."""
+        return self._optional(ForecastLedger, "ForecastLedger")
 
     @cached_property
     def grid_oracle(self) -> GridOracle:

@@ -17,6 +17,7 @@ from energy_grid.contracts.assets import EnergyAssetNFT, EnergyAssetShares
 from energy_grid.contracts.base import ContractClient, Transactor
 from energy_grid.contracts.carbon import CarbonCredits
 from energy_grid.contracts.demand import DemandPrograms, DemandResponse
+from energy_grid.contracts.forecasts import ForecastLedger
 from energy_grid.contracts.governance import (
     EnergyGovernor,
     GovernanceToken,
@@ -48,6 +49,7 @@ CONTRACT_CLASSES: dict[str, type[ContractClient]] = {
     "SteppedClearing": SteppedClearing,
     "GridManagement": GridManagement,
     "GridOperations": GridOperations,
+    "ForecastLedger": ForecastLedger,
     "GridOracle": GridOracle,
     "WeatherOracle": WeatherOracle,
     "PriceOracle": PriceOracle,
@@ -76,6 +78,7 @@ __all__ = [
     "EnergyToken",
     "EnergyTrading",
     "EnergyVault",
+    "ForecastLedger",
     "GovernanceToken",
     "GridManagement",
     "GridOperations",

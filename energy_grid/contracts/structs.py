@@ -170,6 +170,35 @@ class EventBudget:
 
 
 @dataclass(frozen=True)
+class Forecast:
+    """IForecastLedger.Forecast: a committed forecast as the ledger keeps it (the vectors are in its event)."""
+
+    forecast_hash: bytes  # keccak256(abi.encode(p10Wh, p50Wh, p90Wh))
+    operator: str
+    committed_at: int
+    committed_at_block: int  # the block whose ForecastCommitted event carries the vectors
+    interval_count: int
+    meter_count: int  # the region's meters at commitment: all must be tallied before scoring
+    meters_tallied: int
+    scored: bool
+
+
+@dataclass(frozen=True)
+class ForecastScore:
+    """IForecastLedger.ForecastScore: coverage of [P10, P90], P90 exceedances and pinball losses (Wh,
+    summed over the window, rounded down once)."""
+
+    interval_count: int
+    covered_intervals: int
+    exceeded_p90_intervals: int
+    pinball_p10_wh: int
+    pinball_p50_wh: int
+    pinball_p90_wh: int
+    meters_tallied: int
+    scored_at: int  # 0 in a preview
+
+
+@dataclass(frozen=True)
 class GridData:
     """IGridOracle.GridData."""
 
@@ -655,6 +684,8 @@ SOLIDITY_STRUCTS: dict[str, type] = {
     "IDemandResponse.DemandResponseEvent": DemandResponseEvent,
     "IGridManagement.EmergencyRecord": EmergencyRecord,
     "IDemandResponse.EventBudget": EventBudget,
+    "IForecastLedger.Forecast": Forecast,
+    "IForecastLedger.ForecastScore": ForecastScore,
     "IGridOracle.GridData": GridData,
     "IGridManagement.GridStatus": GridStatus,
     "ISmartMeterRegistry.IntervalRecord": IntervalRecord,

@@ -14,6 +14,8 @@ Who holds what after `deploy_system` (tests/test_deployment.py checks it from th
 - Contracts hold what they call: SmartMeter mints and retires EnergyToken (METER_ROLE),
   GridManagement pauses its shutdown targets (PAUSER_ROLE), GridOperations declares emergencies
   (EMERGENCY_RESPONDER_ROLE).
+- ForecastLedger has no roles and needs none: GridManagement's operators commit their regions'
+  forecasts there, and anyone tallies the meters and scores them.
 - EnergyVault holds the internal balances the markets trade. The timelock administers it: it registers
   (and closes) its markets, here the auctions, the order book, DemandResponse, DemandPrograms and
   EnergyAssetShares, which move only the balances of accounts that approved them and pay out of
@@ -36,7 +38,7 @@ from typing import Any
 
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
-from energy_grid.domain.units import ZERO_ADDRESS
+from energy_grid.domain.units import INTERVAL_SECONDS, ZERO_ADDRESS
 
 # Chain ids of anvil / hardhat and ganache: the only chains where the deployer may stay admin.
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
@@ -118,9 +120,19 @@ LOCAL_GOVERNANCE = GovernanceSettings(
 # The contracts of a System the timelock does not administer: the PaymentToken is a currency the grid
 # does not govern (an external stablecoin, or the local faucet), DemandPrograms has no roles of its own
 # (DemandResponse's operators and settings rule it), SteppedClearing has no roles (anyone steps), and the
-# governance contracts administer themselves. Settlement is EnergyTrading listed under its base contract's name.
+# governance contracts administer themselves. ForecastLedger has no roles either (GridManagement's
+# operators commit, anyone scores). Settlement is EnergyTrading listed under its base contract's name.
 NOT_GOVERNED = frozenset(
-    {"PaymentToken", "Settlement", "DemandPrograms", "SteppedClearing", "GovernanceToken", "EnergyGovernor", "GridTimelock"}
+    {
+        "PaymentToken",
+        "Settlement",
+        "DemandPrograms",
+        "SteppedClearing",
+        "ForecastLedger",
+        "GovernanceToken",
+        "EnergyGovernor",
+        "GridTimelock",
+    }
 )
 
 
@@ -148,6 +160,7 @@ class System:
     timelock: Any
     market_zones: Any  # the reading market's zones and their links
     stepped_clearing: Any  # clears the reading market's largest coupled markets in steps
+    forecast_ledger: Any | None  # the regions' committed load forecasts; None without a quarter-hourly auction
 
     @property
     def energy_auction(self) -> Any:
@@ -176,6 +189,7 @@ class System:
             **{auction_name(i, auction.periodLength()): auction for i, auction in enumerate(self.energy_auctions)},
             "MarketZones": self.market_zones,
             "SteppedClearing": self.stepped_clearing,
+            **({"ForecastLedger": self.forecast_ledger} if self.forecast_ledger is not None else {}),
             "GovernanceToken": self.governance_token,
             "EnergyGovernor": self.governor,
             "GridTimelock": self.timelock,
@@ -438,6 +452,16 @@ class _Deployment:
         zones.setSteppedClearing(stepped, **tx)
         return zones, stepped
 
+    def forecasts(self, grid: Any, smart_meter: Any, auctions: tuple[Any, ...]) -> Any | None:
+        """ForecastLedger: GridManagement's operators commit their regions' forecasts before the gate of
+        the quarter-hourly auction, whose gate closure it takes at deployment, and anyone scores them
+        against SmartMeter's meters. It has no roles. A deployment without a quarter-hourly auction has
+        no gate per interval, so no ledger."""
+        quarter_hourly = next((a for a in auctions if a.periodLength() == INTERVAL_SECONDS), None)
+        if quarter_hourly is None:
+            return None
+        return self.project.ForecastLedger.deploy(grid, smart_meter, quarter_hourly, **self.tx)
+
     def oracles(self, payment_token: Any) -> tuple[Any, Any, Any, Any]:
         """The price, weather and grid oracles and PriceDiscovery over them. PriceOracle answers in
         PaymentToken base units per kWh, so it has the PaymentToken's decimals."""
@@ -508,6 +532,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
     energy_trading, auctions = steps.markets(vault, smart_meter)
     grid, operations = steps.grid(payment_token, [energy_trading, smart_meter, *auctions])
     market_zones, stepped_clearing = steps.zones(auctions[0], grid, operations)
+    forecast_ledger = steps.forecasts(grid, smart_meter, auctions)
     price_oracle, weather_oracle, grid_oracle, price_discovery = steps.oracles(payment_token)
     demand_response, demand_programs, carbon_credits, asset_nft, asset_shares = steps.programs_and_assets(smart_meter, vault, grid)
     system = System(
@@ -533,6 +558,7 @@ def deploy_system(project: Any, deployer: Any, settings: DeploymentSettings | No
         timelock,
         market_zones,
         stepped_clearing,
+        forecast_ledger,
     )
     steps.pause_powers(system.pausables())
     steps.hand_over(system.governed(), timelock)

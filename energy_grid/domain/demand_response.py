@@ -13,9 +13,16 @@ readings, not one block per interval.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from energy_grid.domain.units import FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, INTERVALS_PER_DAY, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import (
+    FREQUENCY_NOMINAL_MILLIHZ,
+    INTERVAL_SECONDS,
+    INTERVALS_PER_DAY,
+    VOLTAGE_NOMINAL_PER_MILLE,
+    transformer_loading_per_mille,
+)
 
 BASELINE_DAYS = 5  # DemandResponse's baseline: the same clock intervals of the 5 previous days
 READING_OFFSET_SECONDS = 600  # where in its interval a written reading lies
@@ -159,6 +166,38 @@ def cautious_forecast(days: Sequence[Sequence[int]]) -> list[int]:
     if not days:
         raise ValueError("a forecast needs at least one whole day")
     return [max(day[k] for day in days) for k in range(len(days[0]))]
+
+
+ForecastSource = Literal["committed", "cautious"]
+
+
+@dataclass(frozen=True)
+class LoadingForecast:
+    """A day's forecast transformer loading, per mille of the rating in each interval, and what it was made
+    from: the region's forecast committed on chain, or the cautious rule over the baseline days."""
+
+    loading_per_mille: list[int]
+    source: ForecastSource
+
+
+def day_loading_forecast(
+    baseline_days_per_mille: Sequence[Sequence[int]],
+    committed_wh: tuple[Sequence[int], Sequence[int]] | None = None,
+    rating_kva: int | None = None,
+) -> LoadingForecast:
+    """The day's loading forecast: from the forecast committed for the day when there is one covering
+    the whole day (`committed_wh`: its P10 and P90, net import in Wh per interval), else the cautious
+    forecast over the baseline days. A committed interval's loading is the larger magnitude of P10 and
+    P90 (the transformer carries export as much as import, so the worst case within [P10, P90] is at
+    one of its ends) against `rating_kva`, as the meters' loading is measured."""
+    day_length = len(baseline_days_per_mille[0]) if baseline_days_per_mille else INTERVALS_PER_DAY
+    if committed_wh is not None and len(committed_wh[0]) == day_length:
+        if rating_kva is None or rating_kva <= 0:
+            raise ValueError("a committed forecast's loading needs the transformer's rating")
+        p10_wh, p90_wh = committed_wh
+        worst_wh = [max(abs(low), abs(high)) for low, high in zip(p10_wh, p90_wh, strict=True)]
+        return LoadingForecast([transformer_loading_per_mille(wh, rating_kva) for wh in worst_wh], "committed")
+    return LoadingForecast(cautious_forecast(baseline_days_per_mille), "cautious")
 
 
 def centred_window(forecast: Sequence[int], span: int, length: int, trigger: int) -> tuple[int, int] | None:

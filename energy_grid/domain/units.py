@@ -20,6 +20,7 @@ ZERO_ADDRESS = "0x" + "00" * 20  # no account: an order open to anyone, a role n
 MAX_UINT256 = 2**256 - 1  # an unlimited allowance, a price limit that never binds
 SECONDS_PER_HOUR = 3_600
 W_PER_KW = 1_000
+PER_MILLE = 1_000
 
 
 def interval_of(timestamp: int) -> int:
@@ -69,3 +70,9 @@ def transformer_load_kw(net_import_wh: int) -> int:
     power's magnitude in whole kW, halves up. Power fed back loads a transformer as much as power
     drawn. The meters measure active energy only; the simulation's power flow adds reactive power."""
     return (abs(net_import_wh) * SECONDS_PER_HOUR // INTERVAL_SECONDS + W_PER_KW // 2) // W_PER_KW
+
+
+def transformer_loading_per_mille(net_import_wh: int, rating_kva: int) -> int:
+    """A transformer's loading in an interval, per mille of its rating, from the net import through it
+    (transformer_load_kw against the rating, rounded down)."""
+    return transformer_load_kw(net_import_wh) * PER_MILLE // rating_kva

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from energy_grid.chain.client import GridError
 from energy_grid.chain.sender import prepare
-from energy_grid.domain.demand_response import cautious_forecast, centred_window
+from energy_grid.domain.demand_response import centred_window, day_loading_forecast
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import (
@@ -45,10 +45,12 @@ class DemandEvent:
 
 def forecast_loading_per_mille(baseline: Sequence[IntervalResult]) -> list[int]:
     """Each interval of the day's forecast transformer loading: the highest the baseline days (whole
-    days, from midnight) saw at that time of day (domain.demand_response.cautious_forecast)."""
+    days, from midnight) saw at that time of day: domain.demand_response.day_loading_forecast, whose
+    cautious rule applies, as a simulated run commits no forecast on chain."""
     days = len(baseline) // INTERVALS_PER_DAY
     loading = [r.grid.transformer_loading_per_mille for r in baseline[: days * INTERVALS_PER_DAY]]
-    return cautious_forecast([loading[day * INTERVALS_PER_DAY : (day + 1) * INTERVALS_PER_DAY] for day in range(days)])
+    whole_days = [loading[day * INTERVALS_PER_DAY : (day + 1) * INTERVALS_PER_DAY] for day in range(days)]
+    return day_loading_forecast(whole_days).loading_per_mille
 
 
 class DemandResponse:

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from energy_grid.domain.demand_response import day_loading_forecast
 from energy_grid.domain.pricing import dynamic_price
 from energy_grid.domain.units import INTERVALS_PER_DAY
 
@@ -91,9 +92,7 @@ class ClearedPrice:
 def headroom_kw(loading_days_per_mille: Sequence[Sequence[int]], rating_kw: int) -> list[int]:
     """The operator's headroom in each interval of a day: rating × (1 − the highest loading the
     given days saw at that time of day), rounded down to LIMIT_STEP_KW."""
-    if not loading_days_per_mille:
-        raise ValueError("a forecast needs at least one whole day")
-    forecast = np.max(np.asarray(loading_days_per_mille, dtype=np.int64), axis=0)
+    forecast = np.asarray(day_loading_forecast(loading_days_per_mille).loading_per_mille, dtype=np.int64)
     kw = rating_kw * np.maximum(0, PER_MILLE - forecast) // PER_MILLE
     return [int(x) for x in kw // LIMIT_STEP_KW * LIMIT_STEP_KW]
 

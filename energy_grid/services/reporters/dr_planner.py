@@ -3,10 +3,13 @@ it on chain at its interval boundary, then verifies the participants' reductions
 the simulation's demand-response step does (energy_grid.simulation.demand_events).
 
 Planning. When a local day begins (the deployment's zone, PriceDiscovery.utcOffsetMinutes), the
-planner forecasts the day's transformer loading from the region's meters: for each interval of the
-five whole days before (DemandResponse's baseline days), the magnitude of the meters' net import as
-mean kW against the transformers' rating (region.py), and for each time of day the highest of the
-five (domain.demand_response.cautious_forecast). Where the forecast peaks at the trigger or above
+planner forecasts the day's transformer loading (domain.demand_response.day_loading_forecast). When
+the region's operator committed a forecast of the whole day in ForecastLedger (from the day's first
+interval), the forecast is its P10 and P90: in each interval the larger magnitude, as mean kW against
+the transformers' rating. Otherwise the planner falls back on the region's meters, and logs that it
+did: for each interval of the five whole days before (DemandResponse's baseline days), the magnitude
+of the meters' net import as mean kW against the rating (region.py), and for each time of day the
+highest of the five (the cautious forecast). Where the forecast peaks at the trigger or above
 (GridOperations' HIGH threshold unless `trigger_per_mille` is given) the day gets one event of
 `duration_s`, centred on the peak (centred_window). The plan depends only on the chain's history,
 so a restarted planner plans the same event.
@@ -42,7 +45,7 @@ from web3.logs import DISCARD
 
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.events import EventDecoder
-from energy_grid.domain.demand_response import BASELINE_DAYS, cautious_forecast, centred_window
+from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, centred_window, day_loading_forecast
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
 from energy_grid.services.reporters.region import RegionMeters, transformer_rating_kva
 from energy_grid.services.reporters.schedule import LOG_CHUNK_BLOCKS, interval_label, interval_start_s
@@ -82,6 +85,7 @@ class DayPlan:
     day_start_s: int
     forecast_peak_per_mille: int
     event: PlannedEvent | None
+    forecast_source: ForecastSource  # the forecast committed on chain, or the cautious fallback
 
 
 class DemandResponsePlanner(ReportingService):
@@ -148,7 +152,14 @@ class DemandResponsePlanner(ReportingService):
             self.meters.loading_per_mille(first_interval - back * INTERVALS_PER_DAY, INTERVALS_PER_DAY, rating_kva)
             for back in range(BASELINE_DAYS, 0, -1)
         ]
-        forecast = cautious_forecast(days)
+        day_forecast = day_loading_forecast(days, self._committed_wh(first_interval), rating_kva)
+        if day_forecast.source == "cautious":
+            self.log.info(
+                "no forecast of region %d's day from %s committed in ForecastLedger: falling back on the highest "
+                "loading of the %d days before at each time of day",
+                self.region_id, interval_label(first_interval), BASELINE_DAYS,
+            )
+        forecast = day_forecast.loading_per_mille
         length = -(-self.duration_s // INTERVAL_SECONDS)
         window = centred_window(forecast, INTERVALS_PER_DAY, length, self.trigger_per_mille)
         peak = max(forecast)
@@ -157,18 +168,25 @@ class DemandResponsePlanner(ReportingService):
             first, at = window
             event = PlannedEvent(first_interval + first, first_interval + first + length - 1, forecast[at])
             self.log.info(
-                "planned the day from %s: an event in %s..%s, forecast peak %d ‰ of %d kVA at or above the trigger %d ‰",
-                interval_label(first_interval), interval_label(event.first_interval), interval_label(event.last_interval),
-                event.peak_per_mille, rating_kva, self.trigger_per_mille,
+                "planned the day from %s (%s forecast): an event in %s..%s, forecast peak %d ‰ of %d kVA at or above the trigger %d ‰",
+                interval_label(first_interval), day_forecast.source, interval_label(event.first_interval),
+                interval_label(event.last_interval), event.peak_per_mille, rating_kva, self.trigger_per_mille,
             )
         else:
             self.log.info(
-                "planned the day from %s: no event, forecast peak %d ‰ of %d kVA below the trigger %d ‰",
-                interval_label(first_interval), peak, rating_kva, self.trigger_per_mille,
+                "planned the day from %s (%s forecast): no event, forecast peak %d ‰ of %d kVA below the trigger %d ‰",
+                interval_label(first_interval), day_forecast.source, peak, rating_kva, self.trigger_per_mille,
             )
-        plan = DayPlan(day_start_s, peak, event)
+        plan = DayPlan(day_start_s, peak, event, day_forecast.source)
         self.plans[day_start_s] = plan
         return plan
+
+    def _committed_wh(self, first_interval: int) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """P10 and P90 of the region's forecast committed from `first_interval`, if the deployment has a
+        ForecastLedger and the operator committed one."""
+        ledger = self.client.forecast_ledger
+        committed = None if ledger is None else ledger.committed_forecast(self.region_id, first_interval)
+        return None if committed is None else (committed.p10_wh, committed.p90_wh)
 
     # -------------------------------------------------------------------- starting
 

@@ -26,11 +26,10 @@ from web3 import Web3
 from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.events import EventDecoder
 from energy_grid.chain.sender import TransactionSender, prepare
-from energy_grid.domain.units import interval_power_w, transformer_load_kw
+from energy_grid.domain.units import interval_power_w, transformer_load_kw, transformer_loading_per_mille
 from energy_grid.services.reporters.schedule import LOG_CHUNK_BLOCKS, report_due_s, uint_topic
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of intervals
-MILLE = 1_000
 
 
 class RatingUnknownError(GridError):
@@ -149,8 +148,8 @@ class RegionMeters:
     def loading_per_mille(self, from_interval: int, count: int, rating_kva: int) -> list[int]:
         """The transformer's loading, per mille of its rating, of each of `count` intervals."""
         pages = self.history(from_interval, count)
-        loads = [RegionInterval(from_interval + i, tuple(page[i] for page in pages)).transformer_load_kw for i in range(count)]
-        return [load * MILLE // rating_kva for load in loads]
+        intervals = [RegionInterval(from_interval + i, tuple(page[i] for page in pages)) for i in range(count)]
+        return [transformer_loading_per_mille(r.net_import_wh, rating_kva) for r in intervals]
 
 
 def transformer_rating_kva(client: GridClient, region_id: int, given_kva: int | None) -> int:
