@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
+from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY
 from energy_grid.forecast.model import QuantileForecaster
 from energy_grid.services.reporters.forecaster import Forecaster
 from energy_grid.services.reporters.service import run_service

@@ -325,9 +325,10 @@ contract ForecastLedger is IForecastLedger {
         // slither-disable-next-line calls-loop: a view of the immutable meter registry, once per meter of a batch of at most MAX_TALLY_BATCH
         uint256 index = _meterRegistry.regionMeterIndex(meter);
         if (index >= w.meterCount) revert MeterRegisteredAfterCommit(meter, index, w.meterCount);
-        // A reading is always later than the meter's previous one, so once a meter has read at or after
-        // the window's end nothing more lands in the window.
-        if (info.lastReadingAt < w.endTime && block.timestamp < w.finalAt) {
+        // A reading is always later than the meter's previous one, so once a meter has read in the
+        // window's last second (where meters stamp an interval's reading) or later, nothing more lands in
+        // the window.
+        if (info.lastReadingAt + 1 < w.endTime && block.timestamp < w.finalAt) {
             revert MeterReadingsPending(meter, info.lastReadingAt, w.finalAt);
         }
         mapping(uint256 word => uint256) storage tallied = _tallied[regionId][w.firstInterval];

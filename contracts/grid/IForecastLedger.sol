@@ -36,7 +36,7 @@ import {BatchTooLarge, EmptyBatch, OperatorNotAuthorized, ZeroAddress} from "../
 ///
 /// Finality: a meter's readings may arrive late (up to the registry's maxReadingAge after their time)
 /// and land in the window's intervals. A meter is tallied only once its profile over the window is
-/// final: it has read at or after the window's end (a later reading must be later still), or
+/// final: it has read in the window's last second or later (a later reading must be later still), or
 /// maxReadingAge has passed since the window's end. The registry keeps 35 days of profile: a window
 /// must be tallied within them.
 interface IForecastLedger {
@@ -189,8 +189,8 @@ interface IForecastLedger {
     /// @notice `meter` is tallied in this forecast already.
     /// @param meter The meter.
     error MeterAlreadyTallied(address meter);
-    /// @notice `meter`'s profile over the window may still change: it has not read since the window
-    /// ended, and a late reading may still land in the window until `finalAt`.
+    /// @notice `meter`'s profile over the window may still change: it has not read in the window's last
+    /// second or since, and a late reading may still land in the window until `finalAt`.
     /// @param meter The meter.
     /// @param lastReadingAt Its latest reading, unix s (0: none yet).
     /// @param finalAt The window's end plus the registry's maxReadingAge, unix s.

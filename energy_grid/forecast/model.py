@@ -24,6 +24,9 @@ class QuantileForecaster:
     learning_rate: float = 0.05
     seed: int = 0
     models: list[HistGradientBoostingRegressor] = field(default_factory=list, repr=False)
+    # The feature columns learned from: those with at least two known values in the training rows (a
+    # short history leaves some, such as the same time a week before, unknown throughout).
+    columns: NDArray[np.bool_] | None = field(default=None, repr=False)
 
     def fit(self, features: NDArray[np.float64], target: NDArray[np.float64], usable: NDArray[np.bool_]) -> QuantileForecaster:
         """Learns from the rows where `usable` holds and the target is known; ValueError with fewer
@@ -33,16 +36,19 @@ class QuantileForecaster:
         rows = usable & ~np.isnan(target)
         if rows.sum() < MIN_TRAINING_ROWS:
             raise ValueError(f"{int(rows.sum())} usable intervals to learn from: at least {MIN_TRAINING_ROWS} (a day) are needed")
+        learn = features[rows]
+        self.columns = np.array([len(np.unique(column[~np.isnan(column)])) >= 2 for column in learn.T])
         self.models = [
             HistGradientBoostingRegressor(
                 loss="quantile", quantile=q, max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.seed
-            ).fit(features[rows], target[rows])
+            ).fit(learn[:, self.columns], target[rows])
             for q in self.quantiles
         ]
         return self
 
     def predict(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
         """A row per row of `features`, a column per quantile, rising along each row."""
-        if not self.models:
+        if not self.models or self.columns is None:
             raise ValueError("the forecaster has not learned yet: fit it first")
-        return np.sort(np.column_stack([model.predict(features) for model in self.models]), axis=1)
+        known = features[:, self.columns]
+        return np.sort(np.column_stack([model.predict(known) for model in self.models]), axis=1)

@@ -45,7 +45,7 @@ from energy_grid.contracts.forecasts import MAX_TALLY_BATCH, QuantileForecast
 from energy_grid.contracts.structs import ForecastScore
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
 from energy_grid.forecast.backtest import ISSUE_INTERVAL, day_ahead_horizons
-from energy_grid.forecast.day_ahead import TRAIN_DAYS, calibrated, days, train, windows
+from energy_grid.forecast.day_ahead import calibrated, days, train, windows
 from energy_grid.forecast.features import features
 from energy_grid.forecast.metrics import skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
@@ -62,7 +62,10 @@ WeatherSource = Callable[[NDArray[np.int64]], Mapping[str, FloatArray]]
 KINDS = ("forecast", "tally", "score")
 DEFAULT_RETRAIN_DAYS = 7
 SCORED_DAYS = 14  # how far back forecasts are scored, and the metrics' window
-HISTORY_DAYS = TRAIN_DAYS + 14 + 2  # a training window, its calibration, the day before and the day
+# The meters' load profiles keep 35 days on chain (SmartMeter's PROFILE_CAPACITY): the history the
+# service reads, the day forecast included, so a model learns from about three weeks and is calibrated
+# on the days after them.
+HISTORY_DAYS = 34
 SECONDS_PER_MINUTE = 60
 
 
