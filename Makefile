@@ -15,7 +15,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export PATH := $(CURDIR)/$(VENV)/bin:$(ANVIL_DIR):$(PATH)
 export RPC_URL
 
-.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve live live-status soak bench clean
+.PHONY: help setup browser broker compile lint test test-fast fuzz demo node deploy simulate serve live live-status soak bench backtest clean
 
 help:
 	@echo "make demo     simulate a community day on a local anvil: summary table and report/plots (installs everything first)"
@@ -30,6 +30,7 @@ help:
 	@echo "make live     a live community under supervisord: broker, a self-mining chain, LIVE_HOUSEHOLDS households (100), its clock LIVE_SPEED× the wall's (60); Ctrl-C stops"
 	@echo "make live-status each program of make live with its last problem, and the latest intervals' progress (from another terminal)"
 	@echo "make bench    measure gas per operation against the budgets"
+	@echo "make backtest backtest the forecasts on simulated communities against their goals: benchmarks/forecast.md (about 20 minutes)"
 	@echo "make fuzz     run the system invariants for FUZZ_ACTIONS actions (default 50000) over FUZZ_SEEDS random seeds (default 4; FUZZ_SEED=n[,m] replays seeds)"
 
 setup: $(STAMP_PY) $(STAMP_NPM) $(SOLC_BIN)
@@ -153,6 +154,11 @@ BENCH_PORT ?=
 bench: compile
 	python -m energy_grid.cli.own_anvil --port "$(BENCH_PORT)" --port-name BENCH_PORT --prune-history 64 -- \
 	ape run bench --network ethereum:local:foundry
+
+# The forecasts backtested on two simulated communities (one held out) and timed for 1,000
+# households, against their goals (energy_grid/bench/forecast.py); no chain. Exits 1 when a goal is missed.
+backtest: setup
+	python -m energy_grid.bench.forecast
 
 # The system state machine (tests/test_system_invariants.py) on its own anvil, as the bench: the
 # embedded one keeps every step of every transaction in memory, and by default anvil writes each

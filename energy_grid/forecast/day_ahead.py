@@ -10,6 +10,7 @@ days known there is no forecast, and whoever steers by it falls back to its rule
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,7 +68,7 @@ def train(
         keep = np.zeros_like(usable)
         keep[np.random.default_rng(template.seed).choice(np.flatnonzero(usable), max_rows, replace=False)] = True
         usable = keep
-    model = QuantileForecaster(template.quantiles, template.max_iter, template.learning_rate, template.seed)
+    model = dataclasses.replace(template, models=[], columns=None)
     return model.fit(rows, target, usable)
 
 

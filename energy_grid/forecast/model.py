@@ -13,6 +13,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 QUANTILES = (0.1, 0.5, 0.9)
 MIN_TRAINING_ROWS = 96  # a day of intervals
+TIE_JITTER = 1e-9
 
 
 @dataclass
@@ -20,9 +21,14 @@ class QuantileForecaster:
     """`fit` on usable rows, then `predict` a row per interval, a column per quantile."""
 
     quantiles: tuple[float, ...] = QUANTILES
-    max_iter: int = 200
-    learning_rate: float = 0.05
+    # 100 rounds at 0.1 forecast as well as 200 at 0.05 in the backtest, in half the time.
+    max_iter: int = 100
+    learning_rate: float = 0.1
     seed: int = 0
+    # With a column index: the models learn the target's departure from that feature (e.g. the mean of
+    # the same time of day over the latest days), which follows a shift in level (heating as autumn
+    # comes) that trees, which cannot extrapolate, would miss. Where the feature is unknown, 0.
+    baseline_column: int | None = None
     models: list[HistGradientBoostingRegressor] = field(default_factory=list, repr=False)
     # The feature columns learned from: those with at least two known values in the training rows (a
     # short history leaves some, such as the same time a week before, unknown throughout).
@@ -37,11 +43,17 @@ class QuantileForecaster:
         if rows.sum() < MIN_TRAINING_ROWS:
             raise ValueError(f"{int(rows.sum())} usable intervals to learn from: at least {MIN_TRAINING_ROWS} (a day) are needed")
         learn = features[rows]
+        # Ties broken by a negligible jitter (a billionth of the target's spread): scikit-learn's quantile
+        # boosting stalls at its starting value when more targets than the quantile's share equal it
+        # exactly (PV at night: every quantile up to the median stayed 0).
+        departure = target[rows] - self._baseline(learn)
+        spread = float(np.std(departure)) or 1.0
+        jittered = departure + np.random.default_rng(self.seed).normal(0.0, spread * TIE_JITTER, int(rows.sum()))
         self.columns = np.array([len(np.unique(column[~np.isnan(column)])) >= 2 for column in learn.T])
         self.models = [
             HistGradientBoostingRegressor(
                 loss="quantile", quantile=q, max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.seed
-            ).fit(learn[:, self.columns], target[rows])
+            ).fit(learn[:, self.columns], jittered)
             for q in self.quantiles
         ]
         return self
@@ -51,4 +63,10 @@ class QuantileForecaster:
         if not self.models or self.columns is None:
             raise ValueError("the forecaster has not learned yet: fit it first")
         known = features[:, self.columns]
-        return np.sort(np.column_stack([model.predict(known) for model in self.models]), axis=1)
+        predicted = np.column_stack([model.predict(known) for model in self.models]) + self._baseline(features)[:, None]
+        return np.sort(predicted, axis=1)
+
+    def _baseline(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        if self.baseline_column is None:
+            return np.zeros(len(features))
+        return np.nan_to_num(features[:, self.baseline_column])
