@@ -33,7 +33,7 @@ TX_HASH = "0x" + "ab" * 32
 
 
 @pytest.fixture
-def grid(api_manifest, networks) -> GridClient:
+def ledger_grid(api_manifest, networks) -> GridClient:
     return GridClient.from_manifest(api_manifest, networks.provider.uri)
 
 
@@ -52,14 +52,14 @@ def shown_band(metered: MeteredForecast, interval: int) -> tuple[int, int, int] 
     return None
 
 
-def test_forecasts_and_their_scores_are_indexed_and_seen_against_the_region_s_meters(grid, tmp_path):
-    metered = metered_forecast(grid)
+def test_forecasts_and_their_scores_are_indexed_and_seen_against_the_region_s_meters(ledger_grid, tmp_path):
+    metered = metered_forecast(ledger_grid)
     forecast, newer = metered.forecast, metered.newer
-    ledger = grid.forecast_ledger
+    ledger = ledger_grid.forecast_ledger
     assert ledger is not None
     index = EventIndex(f"sqlite:///{tmp_path / 'index'}.sqlite")
     index.upgrade()
-    Follower(index, grid, 0.1).run_once()
+    Follower(index, ledger_grid, 0.1).run_once()
 
     with index.session() as session:
         committed = session.scalars(select(m.ForecastCommitted).order_by(m.ForecastCommitted.first_interval)).all()
@@ -106,7 +106,7 @@ def test_forecasts_and_their_scores_are_indexed_and_seen_against_the_region_s_me
     assert all(i.p50_wh is None for i in other.intervals) and other.scores == []
 
 
-def test_the_route_answers_the_region_s_band_load_and_scores(grid, api_settings):
+def test_the_route_answers_the_region_s_band_load_and_scores(ledger_grid, api_settings):
     app = create_app(api_settings(follow=False))
     with TestClient(app) as http:
         app.state.follower.run_once()
@@ -115,7 +115,7 @@ def test_the_route_answers_the_region_s_band_load_and_scores(grid, api_settings)
         assert empty["scored"] == {"forecasts": 0, "intervals": 0, "coveredIntervals": 0, "exceededP90Intervals": 0,
                                    "coverage": None, "exceededP90Share": None}  # fmt: skip
 
-        metered = metered_forecast(grid)
+        metered = metered_forecast(ledger_grid)
         app.state.follower.run_once()
         first = metered.forecast.first_interval
         from_s, to_s = first * INTERVAL_SECONDS, (first + FORECAST_WINDOW) * INTERVAL_SECONDS - 1
@@ -127,7 +127,7 @@ def test_the_route_answers_the_region_s_band_load_and_scores(grid, api_settings)
              "netImportWh": net[k]}
             for k, band in enumerate(shown_band(metered, first + k) for k in range(FORECAST_WINDOW))
         ]  # fmt: skip
-        score = grid.forecast_ledger.get_score(REGION, first)
+        score = ledger_grid.forecast_ledger.get_score(REGION, first)
         [scored] = answer["scores"]
         assert scored == {
             "firstInterval": first, "intervalCount": FORECAST_WINDOW, "coveredIntervals": score.covered_intervals,
