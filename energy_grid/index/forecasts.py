@@ -174,4 +174,5 @@ def _scores(session: Session, region_id: int, first: int, last: int) -> list[Sco
         )
     return scores
 
+
 __all__ = ["ForecastView", "IntervalBand", "Score", "ScoreTotals", "forecast_regions", "forecast_view"]

@@ -14,7 +14,8 @@ widened from a 64-bit integer to the contracts' 256 bits with that revision (`in
 
 Every column filled from a uint256 or int256 event argument is 256 bits wide: the index stores
 whatever value the contracts emit, however unlikely (a far-future period, an order that never
-expires). Only region ids (uint32), enums (uint8) and the node's block numbers are narrower.
+expires). Only region ids (uint32), enums (uint8) and the node's block numbers are narrower. A
+forecast's vectors of int32 (Wh per interval, at most 96) are kept as JSON arrays.
 """
 
 from __future__ import annotations
