@@ -287,14 +287,26 @@ FAR_PERIOD = 2**248 + 5  # a period far beyond any market's, as an aliased perio
 def _argument_at_its_end(kind: str, position: int) -> object:
     """A value of ABI type `kind` at the end of its range (the largest unsigned, the most negative
     signed), less `position` so that no two arguments of an event are equal."""
+    if kind.endswith("[]"):  # a forecast's vector of int32: both ends of its element's range
+        assert kind.startswith("int"), kind
+        low = _argument_at_its_end(kind.removesuffix("[]"), position)
+        assert isinstance(low, int)
+        return [low, -low - 1]
     if kind.startswith("uint"):
         return 2 ** int(kind.removeprefix("uint") or 256) - 1 - position
     if kind.startswith("int"):
         return -(2 ** (int(kind.removeprefix("int") or 256) - 1)) + position
     if kind == "address":
         return Web3.to_checksum_address(f"0x{position + 1:040x}")
+    if kind == "bytes32":
+        return bytes([position + 1]) * 32
     assert kind == "bool", kind
     return True
+
+
+def _as_stored(value: object) -> object:
+    """An argument as its row keeps it: a bytes32 (a hash) as its 0x-prefixed hex."""
+    return "0x" + value.hex() if isinstance(value, bytes) else value
 
 
 def _raw_log(address: str, abi: dict, arguments: dict[str, object], log_index: int) -> dict:
@@ -320,7 +332,7 @@ def each_database(request, tmp_path):
 
 def test_every_indexed_event_keeps_its_arguments_at_the_ends_of_their_types(project, each_database):
     """Each event the index keeps, its arguments the largest uint256 (uint32, uint8) or the most
-    negative int256 there is, is stored and read back exactly."""
+    negative int256 there is (a vector of int32 both ends of int32), is stored and read back exactly."""
     names = sorted({contract_name for contract_name, _ in EVENTS})
     contracts = {
         name: Web3().eth.contract(address=Web3.to_checksum_address(f"0x{number + 1:040x}"), abi=abi_of(getattr(project, name)))
@@ -332,7 +344,7 @@ def test_every_indexed_event_keeps_its_arguments_at_the_ends_of_their_types(proj
         (abi,) = [item for item in contract.abi if item.get("type") == "event" and item["name"] == event_name]
         arguments = {i["name"]: _argument_at_its_end(i["type"], position) for position, i in enumerate(abi["inputs"])}
         logs.append(_raw_log(contract.address, abi, arguments, log_index))
-        expected.append((row_of, {column: arguments[argument] for column, argument in row_of.arguments.items()}))
+        expected.append((row_of, {column: _as_stored(arguments[argument]) for column, argument in row_of.arguments.items()}))
     numbers = [value for _, values in expected for value in values.values() if type(value) is int]
     assert max(numbers) == UINT256_MAX and min(numbers) < -(2**254)
     decoder = RowDecoder(contracts)

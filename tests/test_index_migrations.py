@@ -39,8 +39,10 @@ ZONES = "0006_market_zones"
 ZONE_LINKS = "0007_zone_links"
 UINT256_VALUES = "0008_uint256_values"
 ZONE_ROLES = "0009_zone_roles"
+FORECASTS = "0010_forecasts"
 ZONE_TABLES = {"zone_cleared", "link_limits_set"}
 ZONE_LINK_TABLES = {"zone_added", "zone_rating_updated"}
+FORECAST_TABLES = {"forecast_committed", "forecast_scored"}
 TX_HASH = "0x" + "ab" * 32
 OPERATOR = "0x" + "11" * 20
 MODEL_TABLES = set(Base.metadata.tables)
@@ -90,7 +92,7 @@ def bigint_columns(index: EventIndex) -> set[tuple[str, str]]:
 
 def test_each_revision_builds_only_what_it_added(index):
     index.upgrade(FIRST)
-    assert tables(index) == MODEL_TABLES - {"metered_orders_settled"} - ZONE_TABLES - ZONE_LINK_TABLES
+    assert tables(index) == MODEL_TABLES - {"metered_orders_settled"} - ZONE_TABLES - ZONE_LINK_TABLES - FORECAST_TABLES
     assert "region_id" not in columns(index, "dr_event_started")
     assert "region_id" not in columns(index, "grid_emergency_mode_changed")
     assert indexes(index, "grid_emergency_mode_changed") == set()
@@ -106,7 +108,7 @@ def test_each_revision_builds_only_what_it_added(index):
     assert "metered_orders_settled" not in tables(index)
 
     index.upgrade(METERED_ORDERS)
-    assert tables(index) == MODEL_TABLES - ZONE_TABLES - ZONE_LINK_TABLES
+    assert tables(index) == MODEL_TABLES - ZONE_TABLES - ZONE_LINK_TABLES - FORECAST_TABLES
     assert indexes(index, "metered_orders_settled") == {"ix_metered_orders_settled_meter"}
     assert {"capacity_mw", "demand_mw"} <= columns(index, "grid_load_reported")
 
@@ -115,11 +117,11 @@ def test_each_revision_builds_only_what_it_added(index):
     assert {"capacity_kw", "demand_kw"} <= load_columns and not {"capacity_mw", "demand_mw"} & load_columns
 
     index.upgrade(ZONES)
-    assert tables(index) == MODEL_TABLES - ZONE_LINK_TABLES
+    assert tables(index) == MODEL_TABLES - ZONE_LINK_TABLES - FORECAST_TABLES
     assert indexes(index, "zone_cleared") == {"ix_zone_cleared_period"}
 
     index.upgrade(ZONE_LINKS)
-    assert tables(index) == MODEL_TABLES
+    assert tables(index) == MODEL_TABLES - FORECAST_TABLES
     assert indexes(index, "zone_added") == {"ix_zone_added_region_id"}
     assert {("link_limits_set", "first_period"), ("zone_cleared", "net_export_wh"), ("trading_order_created", "expiry_s")} <= WIDENED
     assert bigint_columns(index) == WIDENED
@@ -133,6 +135,11 @@ def test_each_revision_builds_only_what_it_added(index):
     index.upgrade(ZONE_ROLES)
     assert "role" in columns(index, "zone_cleared")
     assert indexes(index, "zone_cleared") == {"ix_zone_cleared_period"}
+    assert not FORECAST_TABLES & tables(index)
+
+    index.upgrade(FORECASTS)
+    assert tables(index) == MODEL_TABLES
+    assert indexes(index, "forecast_committed") == {"ix_forecast_committed_region_id", "ix_forecast_committed_first_interval"}
     assert differences(index) == []
 
 
@@ -332,7 +339,7 @@ def test_every_revision_can_be_taken_back(index):
 def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_does(index, tmp_path, monkeypatch):
     """The models grow a column and a table marked with a new revision: the revisions before it
     build what they did, the new one adds both, and taking it back removes them."""
-    later = "0010_tariffs"
+    later = "0011_tariffs"
     metadata = sa.MetaData()
     for table in Base.metadata.sorted_tables:
         table.to_metadata(metadata)
@@ -344,16 +351,16 @@ def test_a_later_revision_adds_what_the_models_mark_with_it_and_no_earlier_one_d
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "versions" / f"{later}.py").write_text(
-        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {ZONE_ROLES!r}\n"
+        f"from energy_grid.index.migrations import build\n\nrevision = {later!r}\ndown_revision = {FORECASTS!r}\n"
         "upgrade, downgrade = build.steps(revision)\n"
     )
     monkeypatch.setattr(store, "MIGRATIONS_DIR", migrations)
 
-    index.upgrade(ZONE_ROLES)
+    index.upgrade(FORECASTS)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     index.upgrade()
     assert "tariff_id" in columns(index, "meter_registered") and "tariff_set" in tables(index)
     assert "ix_meter_registered_tariff_id" in indexes(index, "meter_registered")
-    index.downgrade(ZONE_ROLES)
+    index.downgrade(FORECASTS)
     assert "tariff_id" not in columns(index, "meter_registered") and "tariff_set" not in tables(index)
     assert differences(index) == []

@@ -4,7 +4,8 @@ signs with anvil dev keys (tests/support/web_helpers.py).
 
 The scenario: trader A (who metered energy) places a SELL from the trading view, trader B's BUY
 from another browser crosses it, the keeper settles, and A's prosumer dashboard shows the trade and
-the new balances; the operator view turns region 1 red after a critical load report. Every view is
+the new balances; the operator view turns region 1 red after a critical load report; the analytics
+view draws region 1's committed forecast band against its metered load, with the forecast's score. Every view is
 opened without console errors, and a screenshot of each lands in reports/browser/<test>/<view>.png.
 
 The UI reads from the event index, which follows the chain by polling: the tests wait for what the
@@ -31,7 +32,7 @@ from energy_grid.domain.units import format_kwh
 from energy_grid.services.keeper import run_keeper
 from energy_grid.web import VENDOR_FILES, mount_web, vendor_file
 
-from support.index_helpers import advance, export_energy
+from support.index_helpers import FORECAST_WINDOW, advance, export_energy, metered_forecast
 from support.service_helpers import problem, serve_in_thread
 from support.web_helpers import SCREENSHOTS, UI_TIMEOUT_MS, shown_cents, shown_price, wallet_session
 
@@ -180,7 +181,12 @@ def test_views_render_without_errors(web_sessions):
             expect(page.get_by_test_id("summary-notes").locator("li").first).to_contain_text("Savings are an estimate")
             # The canvas is in the page before the module script that draws on it has run.
             page.wait_for_function("() => window.energyGridCharts !== undefined", timeout=UI_TIMEOUT_MS)
-            assert page.evaluate("() => Object.keys(window.energyGridCharts).length") == 4
+            assert page.evaluate("() => Object.keys(window.energyGridCharts).length") == 5
+            # No operator has committed a forecast on this chain: the panel says so in a sentence.
+            expect(page.get_by_test_id("forecast-empty")).to_have_text(
+                "No operator has committed a forecast of its region's load yet, so there is no band to show."
+            )
+            expect(page.get_by_test_id("forecast-region")).to_be_hidden()
         visitor.screenshot(page, view)
         page.close()
 
@@ -617,3 +623,42 @@ def test_auction_fills_show_in_my_trades_with_local_times_and_short_ids(web_sess
     produced, _, sold, _ = _household_points(page)
     assert produced == 1 and sold == 1
     session.screenshot(page, "prosumer-auction")
+
+
+def _percent(fraction: float) -> str:
+    """A share as the page writes it (JavaScript's Math.round: halves up)."""
+    return f"{math.floor(fraction * 100 + 0.5)} %"
+
+
+def test_the_analytics_view_draws_a_region_s_forecast_band_against_its_metered_load(web_sessions, web_client):
+    """Region 1's operator committed a forecast and a newer one overlapping it; the first is metered,
+    tallied and scored. The panel draws the band (P10 to P90) and P50 of every interval a forecast
+    covers, the newer where both do, and the metered net import, in kW; and says the score."""
+    metered = metered_forecast(web_client)
+    forecast, newer = metered.forecast, metered.newer
+    score = web_client.forecast_ledger.get_score(forecast.region_id, forecast.first_interval)
+    # The bands the page should draw, by interval: the newer forecast's where both cover one.
+    bands = {forecast.first_interval + k: (forecast.p10_wh[k], forecast.p50_wh[k], forecast.p90_wh[k]) for k in range(FORECAST_WINDOW)}
+    bands |= {newer.first_interval + k: (newer.p10_wh[k], newer.p50_wh[k], newer.p90_wh[k]) for k in range(newer.interval_count)}
+    net_wh = [sum(figures[k][0] - figures[k][1] for figures in metered.energy_wh.values()) for k in range(FORECAST_WINDOW)]
+
+    visitor = web_sessions(None)
+    page = visitor.open("/analytics")
+    panel = page.get_by_test_id("forecast-panel")
+    expect(panel.get_by_test_id("forecast-score")).to_have_text(
+        f"P10–P90 held {_percent(score.covered_intervals / score.interval_count)} of the {score.interval_count} intervals scored "
+        f"in the last 7 days; P90 exceeded {_percent(score.exceeded_p90_intervals / score.interval_count)}."
+    )
+    expect(panel.get_by_test_id("forecast-empty")).to_be_hidden()
+    expect(panel.get_by_test_id("forecast-region")).to_be_hidden()  # one region has forecasts: nothing to choose
+    drawn = page.evaluate(
+        "() => window.energyGridCharts.forecast.data.datasets.map((d) => d.data.filter((p) => p.y !== null).map((p) => [p.x, p.y]))"
+    )
+    kw = 4 / 1000  # an interval's Wh as its mean kW
+    for quantile, points in enumerate(drawn[:3]):  # P10, P90 (filled down to P10), P50
+        position = (0, 2, 1)[quantile]
+        assert points == [[interval * 900, band[position] * kw] for interval, band in sorted(bands.items())]
+    assert drawn[3][:FORECAST_WINDOW] == [[(forecast.first_interval + k) * 900, wh * kw] for k, wh in enumerate(net_wh)]
+    fill = page.evaluate("() => window.energyGridCharts.forecast.data.datasets[1].fill")
+    assert fill == "-1"  # the P90 line's area reaches down to the P10 line: the band
+    visitor.screenshot(page, "analytics-forecast")

@@ -17,7 +17,8 @@ from energy_grid.api.problems import ApiProblem
 from energy_grid.api.services import analytics
 from energy_grid.api.services.index import index_status as index_progress
 from energy_grid.chain.client import GridClient
-from energy_grid.index import queries
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
+from energy_grid.index import forecasts, queries
 from energy_grid.index.queries import PageRequest
 
 router = APIRouter()
@@ -27,6 +28,7 @@ DEFAULT_PAGE = 50
 DEFAULT_SERIES = 500
 MAX_BUCKETS = 2_000
 MAX_BUCKET_SECONDS = 366 * 86_400
+FORECAST_PAST_S, FORECAST_AHEAD_S = 7 * DAY_SECONDS, DAY_SECONDS  # /analytics/forecasts' range by default
 
 # The index keeps ids, times and periods in 64-bit columns: a larger number is refused (422) before
 # it reaches the database, whose driver would fail on it.
@@ -283,6 +285,31 @@ def analytics_energy(
             {"buckets": buckets, "max": MAX_BUCKETS},
         )
     return schemas.EnergyOut.model_validate(queries.energy(db, start, end, bucket_seconds))
+
+
+@router.get(
+    "/analytics/forecasts",
+    tags=["analytics"],
+    summary="A region's committed forecasts against its metered net import per interval, and their scores",
+)
+def analytics_forecasts(db: Db, region_id: RegionId = None, from_s: FromS = None, to_s: ToS = None) -> schemas.ForecastsOut:
+    """Each interval's P10, P50 and P90 of the region's forecast covering it and the net import its
+    meters metered (Wh), with the scores of the forecasts in the range; `regionId` by default the
+    lowest region with a forecast; the range by default the last 7 days and the next day from the
+    indexed head."""
+    head_s = queries.head_of(db).time_s()
+    start = max(head_s - FORECAST_PAST_S, 0) if from_s is None else from_s
+    end = head_s + FORECAST_AHEAD_S if to_s is None else to_s
+    _window(start, end)
+    count = end // INTERVAL_SECONDS - start // INTERVAL_SECONDS + 1
+    if count > MAX_BUCKETS:
+        raise ApiProblem(
+            HTTPStatus.BAD_REQUEST,
+            "RangeTooLarge",
+            f"{count} intervals of {INTERVAL_SECONDS} s: at most {MAX_BUCKETS}; narrow the range.",
+            {"intervals": count, "max": MAX_BUCKETS},
+        )
+    return analytics.forecasts_out(forecasts.forecast_view(db, region_id, start, end))
 
 
 SummaryPeriod = Annotated[Literal["day", "week", "month"], Query(description="the day, ISO week or calendar month holding `date`")]

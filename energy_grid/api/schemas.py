@@ -464,6 +464,53 @@ class SummaryOut(Answer):
     notes: list[str]  # what the figures rest on, the estimates said as such, in the currency and kWh
 
 
+# A region's committed forecasts against its meters (energy_grid.index.forecasts says what each
+# figure rests on): net import per 900 s interval in Wh, consumption − production over the region's
+# meters, negative while the feeder exports.
+
+
+class ForecastIntervalOut(Answer):
+    interval: int  # unix s / 900
+    start: int  # unix s
+    p10Wh: int | None  # the forecast covering the interval (the newer where two do); null: none does
+    p50Wh: int | None
+    p90Wh: int | None
+    netImportWh: int | None  # metered; null: no meter of the region read in the interval (yet)
+
+
+class ForecastScoreOut(Answer):
+    firstInterval: int
+    intervalCount: int
+    coveredIntervals: int  # metered within [P10, P90]
+    exceededP90Intervals: int  # metered above P90
+    pinballP10Wh: int  # each quantile's pinball loss summed over the window
+    pinballP50Wh: int
+    pinballP90Wh: int
+    metersTallied: int
+    scorer: str
+    scoredAt: int
+
+
+class ForecastScoreTotalsOut(Answer):
+    forecasts: int
+    intervals: int
+    coveredIntervals: int
+    exceededP90Intervals: int
+    coverage: float | None  # coveredIntervals / intervals: 0.8 for a calibrated band; null: nothing scored
+    exceededP90Share: float | None  # exceededP90Intervals / intervals: 0.1 for a calibrated P90
+
+
+class ForecastsOut(Answer):
+    regionId: int | None  # null: no region has a forecast yet
+    regions: list[int]  # every region with a committed forecast
+    from_s: int = Field(alias="from")  # the first interval's start
+    to: int  # the last interval's end, inclusive
+    intervalSeconds: int
+    intervals: list[ForecastIntervalOut]
+    scores: list[ForecastScoreOut]  # of the forecasts whose window overlaps the range, oldest first
+    scored: ForecastScoreTotalsOut  # the scores together
+
+
 class IndexStatusOut(Answer):
     chainId: int
     headBlock: int | None

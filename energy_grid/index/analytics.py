@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from energy_grid.domain.auction_words import price_text
@@ -55,6 +55,8 @@ from energy_grid.index.queries import _bucket_start, _in_window, head_of
 from energy_grid.index.types import Uint256
 
 PERIODS = ("day", "week", "month")
+# Meters named by address, or by a query of their addresses (a region's); None: every meter.
+Meters = list[str] | Select[str] | None
 BASE_PRICE, GIVEN = "BASE_PRICE", "GIVEN"  # where the tariff came from
 EPOCH = date(1970, 1, 1)
 
@@ -270,9 +272,9 @@ def _meters(session: Session) -> _Meters:
     return _Meters(owner, region)
 
 
-def _sums(session: Session, window: Window, key: Any, meters: list[str] | None = None) -> dict[Any, tuple[int, int]]:
-    """(import Wh, export Wh) of the window's readings per `key` (the interval's start, or the
-    meter), of `meters` only when they are named."""
+def _sums(session: Session, from_s: int, to_s: int, key: Any, meters: Meters = None) -> dict[Any, tuple[int, int]]:
+    """(import Wh, export Wh) of the readings from `from_s` to `to_s` (both included) per `key` (the
+    interval's start, or the meter), of `meters` only when they are named."""
     r = m.ReadingAccepted
     query = (
         select(
@@ -280,7 +282,7 @@ def _sums(session: Session, window: Window, key: Any, meters: list[str] | None =
             type_coerce(func.sum(r.consumption_wh), Uint256).label("import_wh"),
             type_coerce(func.sum(r.production_wh), Uint256).label("export_wh"),
         )
-        .where(*_in_window(r.reading_timestamp_s, window.from_s, window.to_s))
+        .where(*_in_window(r.reading_timestamp_s, from_s, to_s))
         .group_by(key)
     )
     if meters is not None:
@@ -288,9 +290,11 @@ def _sums(session: Session, window: Window, key: Any, meters: list[str] | None =
     return {row.key: (int(row.import_wh or 0), int(row.export_wh or 0)) for row in session.execute(query)}
 
 
-def _interval_sums(session: Session, window: Window, meters: list[str] | None = None) -> dict[int, tuple[int, int]]:
+def interval_sums(session: Session, from_s: int, to_s: int, meters: Meters = None) -> dict[int, tuple[int, int]]:
+    """(import Wh, export Wh) per interval, by the interval's start (unix s), of the readings from
+    `from_s` to `to_s`: every meter's, or those of `meters` when they are named."""
     start = _bucket_start(m.ReadingAccepted.reading_timestamp_s, 0, INTERVAL_SECONDS)
-    return {int(key): sums for key, sums in _sums(session, window, start, meters).items()}
+    return {int(key): sums for key, sums in _sums(session, from_s, to_s, start, meters).items()}
 
 
 @dataclass
@@ -460,8 +464,8 @@ def summary(session: Session, window: Window, terms: Terms, owner: str | None = 
     """`owner`'s figures (its meters' energy, its accounts' trading), or the community's (None)."""
     meters = _meters(session)
     mine = meters.of(owner)
-    community = _interval_sums(session, window)
-    own = community if owner is None else _interval_sums(session, window, mine)
+    community = interval_sums(session, window.from_s, window.to_s)
+    own = community if owner is None else interval_sums(session, window.from_s, window.to_s, mine)
     buckets: dict[int, list[int]] = {}
     consumption_wh = production_wh = met_wh = used_wh = beyond_wh = 0
     for start, (import_wh, export_wh) in own.items():
@@ -505,7 +509,7 @@ def summary(session: Session, window: Window, terms: Terms, owner: str | None = 
 def _households(session: Session, window: Window, terms: Terms, meters: _Meters) -> list[HouseholdRow]:
     """Every owner of meters: its import and export, what it sold and saved."""
     energy: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for meter, (import_wh, export_wh) in _sums(session, window, m.ReadingAccepted.meter).items():
+    for meter, (import_wh, export_wh) in _sums(session, window.from_s, window.to_s, m.ReadingAccepted.meter).items():
         owner = meters.owner.get(meter)
         if owner is not None:  # a meter registered before the index's first block has no owner it knows
             energy[owner][0] += import_wh
@@ -590,6 +594,7 @@ __all__ = [
     "TransformerPeak",
     "Window",
     "head_day",
+    "interval_sums",
     "local_day",
     "notes",
     "period_window",

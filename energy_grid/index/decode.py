@@ -239,6 +239,22 @@ EVENTS: dict[tuple[str, str], RowOf] = {
     ("MarketZones", "ZoneRatingUpdated"): RowOf(
         m.ZoneRatingUpdated, {"region_id": "regionId", "rating_kw": "ratingKW", "from_period": "fromPeriod"}
     ),
+    ("ForecastLedger", "ForecastCommitted"): RowOf(
+        m.ForecastCommitted,
+        {
+            "region_id": "regionId", "first_interval": "firstInterval", "operator": "operator", "forecast_hash": "forecastHash",
+            "p10_wh": "p10Wh", "p50_wh": "p50Wh", "p90_wh": "p90Wh",
+        },
+    ),
+    ("ForecastLedger", "ForecastScored"): RowOf(
+        m.ForecastScored,
+        {
+            "region_id": "regionId", "first_interval": "firstInterval", "scorer": "scorer", "interval_count": "intervalCount",
+            "covered_intervals": "coveredIntervals", "exceeded_p90_intervals": "exceededP90Intervals",
+            "pinball_p10_wh": "pinballP10Wh", "pinball_p50_wh": "pinballP50Wh", "pinball_p90_wh": "pinballP90Wh",
+            "meters_tallied": "metersTallied",
+        },
+    ),
     ("DemandResponse", "EventStarted"): RowOf(
         m.DemandEventStarted,
         {

@@ -14,17 +14,18 @@ widened from a 64-bit integer to the contracts' 256 bits with that revision (`in
 
 Every column filled from a uint256 or int256 event argument is 256 bits wide: the index stores
 whatever value the contracts emit, however unlikely (a far-future period, an order that never
-expires). Only region ids (uint32), enums (uint8) and the node's block numbers are narrower.
+expires). Only region ids (uint32), enums (uint8) and the node's block numbers are narrower. A
+forecast's vectors of int32 (Wh per interval, at most 96) are kept as JSON arrays.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, declared_attr, mapped_column
 
-from energy_grid.index.types import Int256, Uint256
+from energy_grid.index.types import Hash32, Int256, Uint256
 
 ADDRESS_LENGTH = 42
 HASH_LENGTH = 66
@@ -46,6 +47,7 @@ ZONE_LINKS_REVISION = "0007_zone_links"
 GRID_POWER_KW_REVISION = "0005_grid_power_kw"
 UINT256_VALUES_REVISION = "0008_uint256_values"
 ZONE_ROLES_REVISION = "0009_zone_roles"
+FORECASTS_REVISION = "0010_forecasts"
 
 
 def added_in(revision: str) -> dict[str, str]:
@@ -380,6 +382,49 @@ class ZoneRatingUpdated(EventRow):
         return (_one_row_per_log(cls.__tablename__), {"info": added_in(ZONE_LINKS_REVISION)})
 
 
+# ---------------------------------------------------------------- ForecastLedger
+
+
+class ForecastCommitted(RegionReport):
+    """A region's operator committed its forecast of the region's net import (consumption − production
+    over its meters, Wh per 900 s interval, negative while the feeder exports) for the intervals from
+    `first_interval` (IForecastLedger.ForecastCommitted). The three vectors are kept whole, one entry
+    per interval of the window (at most a day's 96): one row per log, as every event row, so a replayed
+    or rolled back range never splits a forecast."""
+
+    __tablename__ = "forecast_committed"
+    first_interval: Mapped[int] = uint256(index=True)  # unix s / 900
+    operator: Mapped[str] = address()
+    forecast_hash: Mapped[str] = mapped_column(Hash32)  # keccak256(abi.encode(p10Wh, p50Wh, p90Wh))
+    p10_wh: Mapped[list[int]] = mapped_column(JSON)
+    p50_wh: Mapped[list[int]] = mapped_column(JSON)
+    p90_wh: Mapped[list[int]] = mapped_column(JSON)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_one_row_per_log(cls.__tablename__), {"info": added_in(FORECASTS_REVISION)})
+
+
+class ForecastScored(RegionReport):
+    """A region's forecast scored against its meters' tally (IForecastLedger.ForecastScored): intervals
+    within [P10, P90], above P90, and each quantile's pinball loss summed over the window."""
+
+    __tablename__ = "forecast_scored"
+    first_interval: Mapped[int] = uint256(index=True)
+    scorer: Mapped[str] = address()
+    interval_count: Mapped[int] = uint256()
+    covered_intervals: Mapped[int] = uint256()
+    exceeded_p90_intervals: Mapped[int] = uint256()
+    pinball_p10_wh: Mapped[int] = uint256()
+    pinball_p50_wh: Mapped[int] = uint256()
+    pinball_p90_wh: Mapped[int] = uint256()
+    meters_tallied: Mapped[int] = uint256()
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (_one_row_per_log(cls.__tablename__), {"info": added_in(FORECASTS_REVISION)})
+
+
 # ---------------------------------------------------------------- DemandResponse
 
 
@@ -460,6 +505,8 @@ EVENT_TABLES: tuple[type[EventRow], ...] = (
     LinkLimitsSet,
     ZoneAdded,
     ZoneRatingUpdated,
+    ForecastCommitted,
+    ForecastScored,
     DemandEventStarted,
     DemandEventEnded,
     DemandEventJoined,

@@ -6,6 +6,8 @@ SQLite the column is declared BLOB (no type conversion at all) and values that f
 integer are stored as INTEGER (exact, sortable, summed exactly by SQL), bigger ones as their decimal
 text (exact per row, sorted above every INTEGER; an SQL sum over one of them is approximate). Real
 amounts, prices, payments, ids, periods and times are far below 2^63.
+
+A bytes32 argument (a forecast's hash) is kept as its 0x-prefixed hex (Hash32), as transaction hashes are.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric
+from hexbytes import HexBytes
+from sqlalchemy import Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
@@ -62,3 +65,15 @@ class Int256(Uint256):
     decimal text hold either sign."""
 
     cache_ok = True
+
+
+class Hash32(TypeDecorator[str]):
+    """A bytes32 event argument (a hash), kept as its 0x-prefixed hex as transaction hashes are."""
+
+    impl = String(66)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return HexBytes(value).to_0x_hex()

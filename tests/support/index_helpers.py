@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
+from energy_grid.contracts.forecasts import QuantileForecast
 from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.index import EventIndex
 from energy_grid.index.models import EVENT_TABLES
@@ -18,6 +20,8 @@ from energy_grid.index.models import EVENT_TABLES
 PRICE_PER_KWH = 200_000
 DEPLOYER, SELLER, BUYER, DEVICE = 0, 1, 2, 3
 REGION = 1  # the deployer is region 1's grid operator
+OTHER_REGION = 2
+FORECAST_WINDOW = 8  # intervals of the tests' forecasts
 
 
 def now_s(grid: GridClient) -> int:
@@ -82,6 +86,69 @@ def grid_reports(grid: GridClient, demand_kw: int) -> None:
     grid.grid_management.update_grid_status(operator, 9_000_000, 8_000_000, 50_010, 1_002)
     grid.grid_operations.report_load(operator, REGION, 100, demand_kw)
     grid.grid_oracle.submit_grid_data(operator, REGION, 49_990, 998, 7_000_000, 6_500_000)
+
+
+def band_around(region_id: int, first_interval: int, p50_wh: list[int], below_wh: int = 300, above_wh: int = 200) -> QuantileForecast:
+    return QuantileForecast(
+        region_id, first_interval, tuple(q - below_wh for q in p50_wh), tuple(p50_wh), tuple(q + above_wh for q in p50_wh)
+    )
+
+
+@dataclass(frozen=True)
+class MeteredForecast:
+    """REGION's forecast of FORECAST_WINDOW intervals, metered, tallied and scored on chain; a newer
+    forecast of REGION from the window's middle, not scored; what the meters read in the window."""
+
+    forecast: QuantileForecast
+    newer: QuantileForecast
+    energy_wh: dict[str, list[tuple[int, int]]]  # REGION's meters: (consumption, production) per interval
+    outsider_energy_wh: list[tuple[int, int]]  # a meter of OTHER_REGION, read in the same intervals
+
+
+def metered_forecast(grid: GridClient) -> MeteredForecast:
+    """The operator (the local deployer) commits REGION's forecast for intervals from a few ahead and a
+    newer one overlapping its second half; REGION's two meters and a meter of OTHER_REGION read every
+    interval of the window (REGION's load lies within the band in four intervals, above P90 in two and
+    below P10 in two); once the window is over, anyone's tally and score (here the operator's)."""
+    operator, owner = anvil_account(DEPLOYER), anvil_account(SELLER).address
+    ledger = grid.forecast_ledger
+    assert ledger is not None
+    window = FORECAST_WINDOW
+    meters = [Account.create().address for _ in range(2)]
+    outsider = Account.create().address
+    for meter in meters:
+        grid.smart_meter.register_meter(operator, meter, owner, REGION, 0, 0)
+    grid.smart_meter.register_meter(operator, outsider, owner, OTHER_REGION, 0, 0)
+    first = now_s(grid) // INTERVAL_SECONDS + 4
+    p50_wh = [1_000 + 150 * k for k in range(window)]
+    forecast = band_around(REGION, first, p50_wh)
+    ledger.commit_forecast(operator, forecast)
+    newer = band_around(REGION, first + window // 2, [2_000 + 10 * k for k in range(window)], below_wh=50, above_wh=70)
+    ledger.commit_forecast(operator, newer)
+
+    # The region's load against the P50: within [P10, P90] (−300..+200), above it or below it. The
+    # first meter's PV exports 2,500 Wh in the third interval.
+    off_p50_wh = [0, 250, -350, 100, 201, -50, -301, 0]
+    first_meter = [(500 + 37 * k, 2_500 if k == 2 else 0) for k in range(window)]
+    second_meter = [(p50_wh[k] + off_p50_wh[k] - consumed + produced, 0) for k, (consumed, produced) in enumerate(first_meter)]
+    energy = {meters[0]: first_meter, meters[1]: second_meter}
+    outsider_energy = [(4_000 + k, 0) for k in range(window)]
+
+    end_s = (first + window) * INTERVAL_SECONDS
+    grid.mine_block_at(end_s + 700)
+    registers = dict.fromkeys([*meters, outsider], (0, 0))
+    entries = []
+    for k in range(window):
+        for meter, figures in [*energy.items(), (outsider, outsider_energy)]:
+            consumed, produced = figures[k]
+            registers[meter] = (registers[meter][0] + consumed, registers[meter][1] + produced)
+            entries.append((meter, MeterReading((first + k) * INTERVAL_SECONDS + 600, *registers[meter])))
+    # A reading after the window: each meter's profile over it is final, so it can be tallied.
+    entries += [(meter, MeterReading(end_s + 600, *registers[meter])) for meter in meters]
+    grid.smart_meter.submit_readings(operator, [meter for meter, _ in entries], [reading for _, reading in entries])
+    ledger.tally_meters(operator, REGION, first, meters)
+    ledger.score_forecast(operator, forecast)
+    return MeteredForecast(forecast, newer, energy, outsider_energy)
 
 
 def dump(index: EventIndex) -> dict[str, list[tuple]]:

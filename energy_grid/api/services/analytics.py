@@ -1,6 +1,7 @@
 """A household's or the community's day, week or month: the figures the event index holds
 (energy_grid.index.analytics) with the few it does not, read live from the chain. Shared by the
-`/analytics/...summary` routes and `energy-grid report`."""
+`/analytics/...summary` routes and `energy-grid report`. And a region's forecasts against its meters
+(energy_grid.index.forecasts) as `/analytics/forecasts` answers them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from energy_grid.api import schemas
 from energy_grid.chain.client import GridClient
+from energy_grid.domain.units import INTERVAL_SECONDS
 from energy_grid.index import analytics
 from energy_grid.index.analytics import Summary, Terms
+from energy_grid.index.forecasts import ForecastView
 
 
 def chain_terms(client: GridClient, tariff_per_kwh: int | None = None) -> tuple[Terms, int]:
@@ -85,4 +88,33 @@ def summary_out(result: Summary, utc_offset_minutes: int, payment_symbol: str, p
             for h in result.households
         ],
         notes=analytics.notes(result, payment_decimals, payment_symbol),
+    )
+
+
+def forecasts_out(view: ForecastView) -> schemas.ForecastsOut:
+    totals = view.totals
+    return schemas.ForecastsOut(
+        regionId=view.region_id,
+        regions=view.regions,
+        **{"from": view.first_interval * INTERVAL_SECONDS},
+        to=(view.last_interval + 1) * INTERVAL_SECONDS - 1,
+        intervalSeconds=INTERVAL_SECONDS,
+        intervals=[
+            schemas.ForecastIntervalOut(
+                interval=i.interval, start=i.start_s, p10Wh=i.p10_wh, p50Wh=i.p50_wh, p90Wh=i.p90_wh, netImportWh=i.net_import_wh
+            )
+            for i in view.intervals
+        ],
+        scores=[
+            schemas.ForecastScoreOut(
+                firstInterval=s.first_interval, intervalCount=s.interval_count, coveredIntervals=s.covered_intervals,
+                exceededP90Intervals=s.exceeded_p90_intervals, pinballP10Wh=s.pinball_p10_wh, pinballP50Wh=s.pinball_p50_wh,
+                pinballP90Wh=s.pinball_p90_wh, metersTallied=s.meters_tallied, scorer=s.scorer, scoredAt=s.scored_at_s,
+            )
+            for s in view.scores
+        ],
+        scored=schemas.ForecastScoreTotalsOut(
+            forecasts=totals.forecasts, intervals=totals.intervals, coveredIntervals=totals.covered_intervals,
+            exceededP90Intervals=totals.exceeded_p90_intervals, coverage=totals.coverage, exceededP90Share=totals.exceeded_p90_share,
+        ),
     )

@@ -1,11 +1,16 @@
-// Analytics: the connected household's (or the community's) day, week or month in figures, then
-// price over time (trades and auction clearings), traded volume, production against consumption,
-// whole-grid demand and supply. Chart.js 4 (the UMD build at /vendor/chart.js).
+// Analytics: the connected household's (or the community's) day, week or month in figures, a
+// region's committed forecast against its metered load, then price over time (trades and auction
+// clearings), traded volume, production against consumption, whole-grid demand and supply.
+// Chart.js 4 (the UMD build at /vendor/chart.js).
 import { dataset, lineChart, markEmpty, setTimeRange } from "./charts.js";
 import { $, api, chainNow, formatCents, formatClock, formatDay, formatKWh, formatUnitPrice, h, live, query, pageReady, showMessage, startPage, wallet } from "./common.js";
 
 const cfg = await startPage();
-const COLORS = { trade: "#1f6feb", auction: "#8e44ad", traded: "#0f9d58", production: "#f2a900", consumption: "#d32f2f", demand: "#d32f2f", supply: "#2e7d32" };
+const COLORS = { trade: "#1f6feb", auction: "#8e44ad", traded: "#0f9d58", production: "#f2a900", consumption: "#d32f2f", demand: "#d32f2f", supply: "#2e7d32", band: "#1f6feb", metered: "#d32f2f" };
+const BAND_FILL = "rgba(31, 111, 235, 0.18)";
+const DAY_S = 86_400;
+const SCORE_DAYS = 7; // the forecasts' rolling score: the scored intervals of the last week
+const KW_PER_WH_IN_AN_INTERVAL = 4 / 1000; // an interval's Wh as its mean kW: × 3,600 / 900 s, / 1,000
 
 let charts = null;
 if (!window.Chart) {
@@ -17,7 +22,15 @@ if (!window.Chart) {
     volume: lineChart($("#volume-chart"), [dataset("Traded (kWh)", COLORS.traded)], "kWh", { type: "bar", beginAtZero: true }),
     energy: lineChart($("#energy-chart"), [dataset("Production (kWh)", COLORS.production, { pointRadius: 0 }), dataset("Consumption (kWh)", COLORS.consumption, { pointRadius: 0 })], "kWh", { beginAtZero: true }),
     grid: lineChart($("#grid-chart"), [dataset("Demand (kW)", COLORS.demand), dataset("Supply (kW)", COLORS.supply)], "kW", { beginAtZero: true }),
+    // The band is the area between the P10 line and the P90 line filled down to it ("-1": the dataset before).
+    forecast: lineChart($("#forecast-chart"), [
+      dataset("P10", COLORS.band, { pointRadius: 0, borderWidth: 1 }),
+      dataset("P10–P90 forecast", COLORS.band, { pointRadius: 0, borderWidth: 1, fill: "-1", backgroundColor: BAND_FILL }),
+      dataset("P50 forecast", COLORS.band, { pointRadius: 0, borderDash: [6, 4] }),
+      dataset("Metered net import", COLORS.metered, { pointRadius: 0 }),
+    ], "kW (net import)"),
   };
+  charts.forecast.options.plugins.legend.labels.filter = (item) => item.text !== "P10"; // the band's lower edge: the band says it
   // For the browser tests and the curious: the chart instances.
   window.energyGridCharts = charts;
 }
@@ -61,6 +74,48 @@ async function showSummary() {
   field("summary-notes").replaceChildren(...data.notes.map((note) => h("li", {}, note)));
 }
 
+const kw = (wh) => (wh === null ? null : wh * KW_PER_WH_IN_AN_INTERVAL);
+
+// The region's band, P50 and metered net import from `from` to a day past `to` (a committed forecast
+// of tomorrow shows), and the rolling score of its forecasts over the last SCORE_DAYS days.
+async function showForecasts(from, to) {
+  const select = $("#forecast-region");
+  const data = await api(`/analytics/forecasts${query({ regionId: select.value, from: Math.min(from, to - SCORE_DAYS * DAY_S), to: to + DAY_S })}`);
+  const regions = data.regions.map(String);
+  if (select.options.length !== regions.length || regions.some((region, i) => select.options[i].value !== region)) {
+    select.replaceChildren(...regions.map((region) => h("option", { value: region }, `region ${region}`)));
+  }
+  if (data.regionId !== null) select.value = String(data.regionId);
+  field("forecast-region-form").hidden = regions.length < 2;
+
+  const chart = charts.forecast;
+  const banded = data.intervals.filter((i) => i.p50Wh !== null);
+  const empty = field("forecast-empty");
+  empty.hidden = banded.length > 0;
+  empty.textContent = data.regionId === null
+    ? "No operator has committed a forecast of its region's load yet, so there is no band to show."
+    : `Region ${data.regionId} has no committed forecast in this range, so there is no band to show.`;
+  // An interval no forecast covers breaks the band (null), so two forecasts are not joined across a gap.
+  const band = (key) => data.intervals.map((i) => ({ x: i.start, y: kw(i[key]) }));
+  chart.data.datasets[0].data = banded.length ? band("p10Wh") : [];
+  chart.data.datasets[1].data = banded.length ? band("p90Wh") : [];
+  chart.data.datasets[2].data = banded.length ? band("p50Wh") : [];
+  // An interval still in progress has only some of its readings: drawn, it would dip at the right edge.
+  chart.data.datasets[3].data = data.intervals
+    .filter((i) => i.netImportWh !== null && i.start + data.intervalSeconds <= to)
+    .map((i) => ({ x: i.start, y: kw(i.netImportWh) }));
+  const lastBandEnd = banded.length ? banded[banded.length - 1].start + data.intervalSeconds : to;
+  setTimeRange(chart, from, Math.max(to, Math.min(lastBandEnd, to + DAY_S)));
+  chart.update("none");
+
+  const scored = data.scored;
+  field("forecast-score").textContent = !banded.length
+    ? ""
+    : scored.intervals === 0
+      ? `No forecast of region ${data.regionId} in the last ${SCORE_DAYS} days is scored yet: once a day is metered, anyone can tally its meters and score it.`
+      : `P10–P90 held ${share(scored.coverage)} of the ${scored.intervals} intervals scored in the last ${SCORE_DAYS} days; P90 exceeded ${share(scored.exceededP90Share)}.`;
+}
+
 const view = live(async () => {
   await showSummary();
   if (!charts) return;
@@ -87,13 +142,15 @@ const view = live(async () => {
   charts.grid.data.datasets[0].data = demand.points.map((p) => ({ x: p.timestamp, y: p.demandW / 1000 }));
   charts.grid.data.datasets[1].data = supply.points.map((p) => ({ x: p.timestamp, y: p.supplyW / 1000 }));
   for (const chart of [charts.price, charts.energy, charts.grid]) setTimeRange(chart, from, to);
-  for (const chart of Object.values(charts)) {
+  for (const chart of [charts.price, charts.volume, charts.energy, charts.grid]) {
     markEmpty(chart);
     chart.update("none");
   }
+  await showForecasts(from, to);
 });
 
 $("#range").addEventListener("change", () => view.refreshNow());
 $("#summary-period").addEventListener("change", () => view.refreshNow());
+$("#forecast-region").addEventListener("change", () => view.refreshNow());
 
 pageReady();

@@ -1,0 +1,178 @@
+"""A region's committed forecasts against what its meters metered, from the event index: for each
+900 s interval of a time range, the band P10–P90 and the P50 of the forecast that covers it, and the
+region's metered net import; and the scores ForecastLedger gave the forecasts of the range.
+
+- A forecast is a ForecastCommitted event: the region's operator's P10, P50 and P90 of its net import
+  for up to a day of intervals from its first. Two forecasts of one region may cover an interval (their
+  windows overlap): the one whose window starts later, the newer forecast, is shown.
+- The metered net import of an interval is the sum over the region's meters (their MeterRegistered
+  region) of consumption − production of their readings in the interval (a reading at time T counts in
+  interval T // 900, as SmartMeter's load profile counts it). Every meter of the region counts, also
+  one registered after a forecast was committed, which its score leaves out; and readings still to
+  come (up to SmartMeter's maximum reading age late) may change an interval's figure.
+- A score is a ForecastScored event: of its forecast's intervals, how many the metered net import lay
+  within [P10, P90] and how many above P90, and each quantile's pinball loss. An operator who inflates
+  P90 to hold transformer capacity back shows as a band that holds nearly every interval with P90 far
+  above the load: a high coverage, no P90 exceeded and a large P90 pinball loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from energy_grid.contracts.forecasts import MAX_INTERVALS
+from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.index import models as m
+from energy_grid.index.analytics import interval_sums
+
+
+@dataclass(frozen=True)
+class IntervalBand:
+    """One interval: the forecast covering it (None where none does) and the metered net import (None
+    where no meter of the region read in it), Wh."""
+
+    interval: int  # unix s / 900
+    p10_wh: int | None
+    p50_wh: int | None
+    p90_wh: int | None
+    net_import_wh: int | None
+
+    @property
+    def start_s(self) -> int:
+        return self.interval * INTERVAL_SECONDS
+
+
+@dataclass(frozen=True)
+class Score:
+    """One forecast's score, as ForecastLedger stored and emitted it."""
+
+    first_interval: int
+    interval_count: int
+    covered_intervals: int  # P10 ≤ metered ≤ P90
+    exceeded_p90_intervals: int  # metered > P90
+    pinball_p10_wh: int
+    pinball_p50_wh: int
+    pinball_p90_wh: int
+    meters_tallied: int
+    scorer: str
+    scored_at_s: int  # the block's time
+
+
+@dataclass(frozen=True)
+class ScoreTotals:
+    """The scores of a range together: their intervals, those the band held and those above P90."""
+
+    forecasts: int
+    intervals: int
+    covered_intervals: int
+    exceeded_p90_intervals: int
+
+    @property
+    def coverage(self) -> float | None:
+        """The share of the scored intervals within [P10, P90]; 0.8 for a well calibrated band."""
+        return None if self.intervals == 0 else self.covered_intervals / self.intervals
+
+    @property
+    def exceeded_p90_share(self) -> float | None:
+        """The share of the scored intervals above P90; 0.1 for a well calibrated P90."""
+        return None if self.intervals == 0 else self.exceeded_p90_intervals / self.intervals
+
+    @classmethod
+    def of(cls, scores: list[Score]) -> ScoreTotals:
+        return cls(
+            forecasts=len(scores),
+            intervals=sum(s.interval_count for s in scores),
+            covered_intervals=sum(s.covered_intervals for s in scores),
+            exceeded_p90_intervals=sum(s.exceeded_p90_intervals for s in scores),
+        )
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    """Region `region_id`'s intervals from `first_interval` to `last_interval` (both included) and the
+    scores of its forecasts whose window overlaps them; `regions`: every region with a forecast."""
+
+    region_id: int | None
+    regions: list[int]
+    first_interval: int
+    last_interval: int
+    intervals: list[IntervalBand]
+    scores: list[Score]
+
+    @property
+    def totals(self) -> ScoreTotals:
+        return ScoreTotals.of(self.scores)
+
+
+def forecast_regions(session: Session) -> list[int]:
+    """The regions with a committed forecast, lowest first."""
+    c = m.ForecastCommitted
+    return [int(region) for region in session.scalars(select(c.region_id).distinct().order_by(c.region_id))]
+
+
+def forecast_view(session: Session, region_id: int | None, from_s: int, to_s: int) -> ForecastView:
+    """The intervals from the one holding `from_s` to the one holding `to_s` of `region_id`, by
+    default the lowest region with a forecast (with none, no region and no intervals)."""
+    regions = forecast_regions(session)
+    first, last = from_s // INTERVAL_SECONDS, to_s // INTERVAL_SECONDS
+    region = region_id if region_id is not None else (regions[0] if regions else None)
+    if region is None:
+        return ForecastView(None, regions, first, last, [], [])
+    bands = _bands(session, region, first, last)
+    metered = _net_import(session, region, first, last)
+    intervals = []
+    for k in range(first, last + 1):
+        p10_wh, p50_wh, p90_wh = bands.get(k, (None, None, None))
+        intervals.append(IntervalBand(k, p10_wh, p50_wh, p90_wh, metered.get(k)))
+    return ForecastView(region, regions, first, last, intervals, _scores(session, region, first, last))
+
+
+def _bands(session: Session, region_id: int, first: int, last: int) -> dict[int, tuple[int, int, int]]:
+    """(P10, P50, P90) per interval of `first`..`last` that a forecast of the region covers."""
+    c = m.ForecastCommitted
+    # A window is at most MAX_INTERVALS long: a forecast starting earlier cannot reach `first`.
+    overlapping = (
+        select(c)
+        .where(c.region_id == region_id, c.first_interval > first - MAX_INTERVALS, c.first_interval <= last)
+        .order_by(c.first_interval)
+    )
+    bands: dict[int, tuple[int, int, int]] = {}
+    for forecast in session.scalars(overlapping):
+        # Later windows overwrite earlier ones: the newer forecast of an interval is the one shown.
+        for offset, quantiles in enumerate(zip(forecast.p10_wh, forecast.p50_wh, forecast.p90_wh, strict=True)):
+            interval = forecast.first_interval + offset
+            if first <= interval <= last:
+                bands[interval] = (int(quantiles[0]), int(quantiles[1]), int(quantiles[2]))
+    return bands
+
+
+def _net_import(session: Session, region_id: int, first: int, last: int) -> dict[int, int]:
+    """The region's metered net import (consumption − production) per interval read in, Wh."""
+    region_meters = select(m.MeterRegistered.meter).where(m.MeterRegistered.region_id == region_id)
+    sums = interval_sums(session, first * INTERVAL_SECONDS, (last + 1) * INTERVAL_SECONDS - 1, region_meters)
+    return {start_s // INTERVAL_SECONDS: import_wh - export_wh for start_s, (import_wh, export_wh) in sums.items()}
+
+
+def _scores(session: Session, region_id: int, first: int, last: int) -> list[Score]:
+    """The scores of the region's forecasts whose window overlaps `first`..`last`, oldest window first."""
+    s = m.ForecastScored
+    query = select(s).where(s.region_id == region_id, s.first_interval > first - MAX_INTERVALS, s.first_interval <= last)
+    scores = []
+    for row in session.scalars(query.order_by(s.first_interval)):
+        if row.first_interval + row.interval_count <= first:
+            continue
+        scores.append(
+            Score(
+                first_interval=row.first_interval, interval_count=row.interval_count, covered_intervals=row.covered_intervals,
+                exceeded_p90_intervals=row.exceeded_p90_intervals, pinball_p10_wh=row.pinball_p10_wh,
+                pinball_p50_wh=row.pinball_p50_wh, pinball_p90_wh=row.pinball_p90_wh, meters_tallied=row.meters_tallied,
+                scorer=row.scorer, scored_at_s=row.timestamp_s,
+            )
+        )
+    return scores
+
+
+__all__ = ["ForecastView", "IntervalBand", "Score", "ScoreTotals", "forecast_regions", "forecast_view"]
