@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
-from energy_grid.forecast.backtest import backtest_day_ahead
+from energy_grid.forecast.backtest import backtest_day_ahead, day_ahead_horizons
+from energy_grid.forecast.day_ahead import MIN_DAYS, windows
 from energy_grid.forecast.calibrate import Calibration, calibrate
 from energy_grid.forecast.features import feature_names, features
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
@@ -19,7 +20,6 @@ from energy_grid.forecast.validate import validate
 
 START_S = 1_796_083_200  # 2026-12-01 00:00 UTC, a Tuesday
 NOISE_KW = 0.3
-DAY_AHEAD_ISSUE = INTERVALS_PER_DAY // 2  # forecasts for a day are made at 12:00 the day before
 
 
 def feeder_load(days: int, rng: np.random.Generator) -> np.ndarray:
@@ -30,11 +30,6 @@ def feeder_load(days: int, rng: np.random.Generator) -> np.ndarray:
     morning = np.exp(-((hours - np.where(weekend, 9.5, 7.5)) ** 2) / 2)
     evening = np.exp(-((hours - 19) ** 2) / 4)
     return 2 + 3 * morning * np.where(weekend, 0.6, 1) + 4 * evening + rng.normal(0, NOISE_KW, len(index))
-
-
-def day_ahead_horizons(n: int) -> np.ndarray:
-    """Each interval's horizon from 12:00 the day before: 48 intervals to midnight plus its time of day."""
-    return INTERVALS_PER_DAY - DAY_AHEAD_ISSUE + np.arange(n) % INTERVALS_PER_DAY
 
 
 def days(first: int, last: int) -> slice:
@@ -216,3 +211,42 @@ def test_a_rolling_day_ahead_backtest_scores_the_forecasts_against_todays_rules(
         backtest_day_ahead(load, START_S, 30, 40)
     with pytest.raises(ValueError, match="midnight UTC"):
         backtest_day_ahead(load, START_S + INTERVAL_SECONDS, 59, 60)
+
+
+# ------------------------------------------------------------------------------------ a community's first weeks, PV, several series
+
+
+def test_the_day_ahead_windows_shrink_with_a_short_history_and_none_below_three_days():
+    assert day_ahead_horizons(2 * INTERVALS_PER_DAY)[[0, 95, 96]].tolist() == [48, 143, 48]
+    assert windows(MIN_DAYS) is None  # two whole days known by 12:00 of the day before: too few
+    first = windows(MIN_DAYS + 1)
+    assert first is not None and (first.train_first, first.calibration_first, first.calibration_end) == (0, 2, 3)
+    settled = windows(100)
+    assert settled is not None and (settled.train_first, settled.calibration_first, settled.calibration_end) == (43, 85, 99)
+
+
+def test_a_target_that_is_zero_most_of_the_time_still_gets_its_quantiles():
+    """PV: zero through the night, more than half the intervals. Quantile boosting must not stall at 0."""
+    rng = np.random.default_rng(3)
+    n = 30 * INTERVALS_PER_DAY
+    hours = (np.arange(n) % INTERVALS_PER_DAY) / 4
+    sun = np.clip(np.sin((hours - 8) / 9 * np.pi), 0, None)  # 08:00 to 17:00: 62 % of intervals dark
+    pv = 40 * sun * rng.uniform(0.3, 1.0, n // INTERVALS_PER_DAY).repeat(INTERVALS_PER_DAY)
+    assert np.mean(pv == 0) > 0.6
+    rows = features(pv, START_S, day_ahead_horizons(n), weather={"sun": sun})
+    model = QuantileForecaster().fit(rows[: 25 * INTERVALS_PER_DAY], pv[: 25 * INTERVALS_PER_DAY], np.ones(25 * INTERVALS_PER_DAY, bool))
+    noon = model.predict(rows[days(26, 26)])[48]
+    assert 0 < noon[0] < noon[1] < noon[2] < 45  # every quantile of a noon above 0
+    assert np.abs(model.predict(rows[days(26, 26)])[:16]).max() < 1  # and the night near 0
+
+
+def test_one_model_learns_several_series_each_on_its_own_scale():
+    rng = np.random.default_rng(4)
+    small, large = feeder_load(70, rng), 10 * feeder_load(70, rng)
+    together = backtest_day_ahead(np.stack([small, large]), START_S, 59, 64, max_training_rows=5_000)
+    scored = 6 * INTERVALS_PER_DAY
+    assert together.truth.shape == (2 * scored,) and together.forecast.shape == (2 * scored, 3)
+    small_mae = mae(together.truth[:scored], together.forecast[:scored, 1])
+    large_mae = mae(together.truth[scored:], together.forecast[scored:, 1])
+    assert 5 < large_mae / small_mae < 20  # each forecast in its own series' units
+    assert skill(together.truth, together.forecast[:, 1], together.latest_day) > 0.1

@@ -14,6 +14,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 QUANTILES = (0.1, 0.5, 0.9)
 MIN_TRAINING_ROWS = 96  # a day of intervals
 TIE_JITTER = 1e-9
+MIN_DISTINCT_VALUES = 2  # a column with fewer cannot split a tree
 
 
 @dataclass
@@ -49,7 +50,7 @@ class QuantileForecaster:
         departure = target[rows] - self._baseline(learn)
         spread = float(np.std(departure)) or 1.0
         jittered = departure + np.random.default_rng(self.seed).normal(0.0, spread * TIE_JITTER, int(rows.sum()))
-        self.columns = np.array([len(np.unique(column[~np.isnan(column)])) >= 2 for column in learn.T])
+        self.columns = np.array([len(np.unique(column[~np.isnan(column)])) >= MIN_DISTINCT_VALUES for column in learn.T])
         self.models = [
             HistGradientBoostingRegressor(
                 loss="quantile", quantile=q, max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.seed
