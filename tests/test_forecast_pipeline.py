@@ -11,8 +11,8 @@ import pytest
 
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.forecast.backtest import backtest_day_ahead, day_ahead_horizons
-from energy_grid.forecast.day_ahead import MIN_DAYS, windows
 from energy_grid.forecast.calibrate import Calibration, calibrate
+from energy_grid.forecast.day_ahead import MIN_DAYS, windows
 from energy_grid.forecast.features import feature_names, features
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
