@@ -14,7 +14,7 @@ day forecast at 12:00 the day before, models retrained weekly on 42 days, calibr
 - each feeder's P90 as its link limit against the operator's rule (the highest load of the 5
   latest days known at that time of day): the share of intervals whose loading it covers and the
   capacity it holds back above the loading. A feeder's loading is its net load's magnitude, and a
-  forecast's is the larger magnitude of its P10 and P90 (energy_grid.domain.forecasts).
+  forecast's is the larger magnitude of its P10 and P90 (domain.demand_response.worst_loading_wh).
 
 Beside every error stands the noise floor: the same community re-run NOISE_RUNS times with fresh
 behaviour (CommunityConfig.noise_run), the median of the re-runs taken as the forecast that knows
@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from energy_grid.domain.demand_response import worst_loading_wh
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.forecast.backtest import Backtest, backtest_day_ahead, day_ahead_horizons
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
@@ -249,7 +250,7 @@ def _link_limits(feeders: FloatArray, backtests: Sequence[Backtest]) -> dict[str
     covered, held, rule_covered, rule_held = [], [], [], []
     for row, backtest in zip(feeders, backtests, strict=True):
         loading = np.abs(_scored(row))
-        limit = loading_of_quantiles(backtest.forecast[:, 0], backtest.forecast[:, -1])
+        limit = np.vectorize(worst_loading_wh)(backtest.forecast[:, 0], backtest.forecast[:, -1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # the series' first days have no day before them
             recent = np.nanmax(np.stack([known_day(np.abs(row), horizons, k) for k in range(RECENT_DAYS)]), axis=0)
@@ -266,10 +267,6 @@ def _link_limits(feeders: FloatArray, backtests: Sequence[Backtest]) -> dict[str
         "rule_held_back_kw": rule_held_kw,
         "held_back_over_rule": held_kw / rule_held_kw,
     }
-
-
-def loading_of_quantiles(low: FloatArray, high: FloatArray) -> FloatArray:
-    return np.maximum(np.abs(low), np.abs(high))
 
 
 # ------------------------------------------------------------------------------------ the timing

@@ -180,6 +180,12 @@ class LoadingForecast:
     source: ForecastSource
 
 
+def worst_loading_wh(p10_wh: int, p90_wh: int) -> int:
+    """The transformer's loading a forecast band allows for: the larger magnitude of its P10 and P90
+    (it carries export as much as import, so within [P10, P90] the worst case is at one end)."""
+    return max(abs(p10_wh), abs(p90_wh))
+
+
 def day_loading_forecast(
     baseline_days_per_mille: Sequence[Sequence[int]],
     committed_wh: tuple[Sequence[int], Sequence[int]] | None = None,
@@ -195,7 +201,7 @@ def day_loading_forecast(
         if rating_kva is None or rating_kva <= 0:
             raise ValueError("a committed forecast's loading needs the transformer's rating")
         p10_wh, p90_wh = committed_wh
-        worst_wh = [max(abs(low), abs(high)) for low, high in zip(p10_wh, p90_wh, strict=True)]
+        worst_wh = [worst_loading_wh(low, high) for low, high in zip(p10_wh, p90_wh, strict=True)]
         return LoadingForecast([transformer_loading_per_mille(wh, rating_kva) for wh in worst_wh], "committed")
     return LoadingForecast(cautious_forecast(baseline_days_per_mille), "cautious")
 
