@@ -187,7 +187,8 @@ class Forecaster(ReportingService):
         except ValueError as too_little:  # fewer usable intervals than a model learns from
             self.log.info("region %d: %s", region_id, too_little)
             return None
-        quantiles = calibration.apply(region.model.predict(rows[days(day - start_day, day - start_day + 1)]))
+        day_rows = rows[days(day - start_day, day - start_day + 1)]
+        quantiles = calibration.apply(day_rows, region.model.predict(day_rows))
         rounded = np.rint(quantiles).astype(np.int64)  # rounding keeps each row's order
         first_interval = interval_of(self.day_start_s(day))
         return QuantileForecast(region_id, first_interval, *(tuple(int(wh) for wh in rounded[:, q]) for q in range(len(QUANTILES))))
