@@ -29,7 +29,6 @@ benchmarks/forecast.md, and the command exits 1 when a goal is missed.
 from __future__ import annotations
 
 import json
-import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -378,9 +378,12 @@ def report_markdown(seasons: dict[str, dict[str, dict[str, float]]], timing: dic
     return "\n".join(lines)
 
 
-def main() -> int:
+@click.command()
+def main() -> None:
+    """Backtests the forecasts against their goals and writes the report; exits 1 when a goal is missed."""
+
     def progress(text: str) -> None:
-        print(f"==> {text}", flush=True)
+        click.echo(f"==> {text}")
 
     seasons = {season.name: backtest_season(season, progress) for season in (TUNING, HELD_OUT)}
     timing = time_forecaster(progress)
@@ -400,11 +403,12 @@ def main() -> int:
     )
     markdown = report_markdown(seasons, timing, HELD_OUT.name)
     REPORT_MARKDOWN.write_text(markdown)
-    print(markdown)
+    click.echo(markdown)
     for goal in missed:
-        print(f"missed: {goal.label}: {_value(figures, goal.figure):.3f}, goal {goal.text()}", file=sys.stderr)
-    return 1 if missed else 0
+        click.echo(f"missed: {goal.label}: {_value(figures, goal.figure):.3f}, goal {goal.text()}", err=True)
+    if missed:
+        raise click.exceptions.Exit(1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

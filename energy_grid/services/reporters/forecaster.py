@@ -237,7 +237,7 @@ class Forecaster(ReportingService):
                 continue
             kept = self.ledger.get_forecast(region_id, first_interval)
             if not kept.scored:
-                self._tally(region_id, region, forecast, now_s)
+                self._tally(region_id, region, forecast, kept.meter_count, now_s)
                 kept = self.ledger.get_forecast(region_id, first_interval)
                 if kept.meters_tallied < kept.meter_count:
                     continue
@@ -249,21 +249,26 @@ class Forecaster(ReportingService):
             scores.append((day, forecast, self.ledger.get_score(region_id, first_interval)))
         self._observe(region_id, region, scores)
 
-    def _tally(self, region_id: int, region: _Region, forecast: QuantileForecast, now_s: int) -> None:
+    def _tally(self, region_id: int, region: _Region, forecast: QuantileForecast, meter_count: int, now_s: int) -> None:
+        """Tallies the region's meters of the forecast whose readings of its window are final: those
+        that read in its last second or later, and, once no reading can land in it any more (the
+        registry's maxReadingAge after its end), the rest. Only the `meter_count` meters the region had
+        at commitment count (registered in order)."""
         end_s = (forecast.first_interval + forecast.interval_count) * INTERVAL_SECONDS
         if now_s < end_s:
             return
-        pending = [m for m in region.meters.meters if not self.ledger.is_meter_tallied(region_id, forecast.first_interval, m)]
+        at_commitment = region.meters.meters[:meter_count]
+        final_by_age = now_s >= end_s + int(self.client["SmartMeter"].functions.maxReadingAge().call())
+        last_interval = forecast.first_interval + forecast.interval_count - 1
+        done = set(at_commitment) if final_by_age else set(region.meters.read_through(last_interval)[0])
+        pending = [
+            m for m in at_commitment if m in done and not self.ledger.is_meter_tallied(region_id, forecast.first_interval, m)
+        ]
         for batch in range(0, len(pending), MAX_TALLY_BATCH):
             meters = pending[batch : batch + MAX_TALLY_BATCH]
             call = self.client["ForecastLedger"].functions.tallyMeters(region_id, forecast.first_interval, meters)
-            receipt = self.send(
-                f"a tally of {len(meters)} meters for region {region_id}'s forecast of {interval_label(forecast.first_interval)}",
-                "tally",
-                call,
-                self.operators[region_id],
-            )
-            if receipt is None:  # a meter's readings may still come: the next round tries again
+            what = f"a tally of {len(meters)} meters for region {region_id}'s forecast of {interval_label(forecast.first_interval)}"
+            if self.send(what, "tally", call, self.operators[region_id]) is None:
                 return
 
     def _observe(self, region_id: int, region: _Region, scores: list[tuple[int, QuantileForecast, ForecastScore]]) -> None:
