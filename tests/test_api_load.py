@@ -34,6 +34,8 @@ from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.domain.enums import OrderType
 from energy_grid.signing.orders import SignedOrder, sign_market_approval, sign_order, sign_permit
 
+from support.anvil_node import wait_until
+
 TRADERS = 200
 SEEDED = 5  # of them, relayed before the load
 READS = 1_000
@@ -67,16 +69,15 @@ def load_service(api_manifest, networks, tmp_path_factory):
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVICE_START_S
-        while True:
+
+        def answering() -> bool:
             assert process.poll() is None, (folder / "serve.log").read_text()
-            assert time.monotonic() < deadline, "energy-grid serve did not answer"
             try:
-                if httpx.get(f"{base_url}/api/v1/config").status_code == 200:
-                    break
+                return httpx.get(f"{base_url}/api/v1/config").status_code == 200
             except httpx.TransportError:
-                pass  # not listening yet
-            time.sleep(0.2)
+                return False  # not listening yet
+
+        wait_until(answering, SERVICE_START_S, "energy-grid serve to answer", poll_s=0.2)
         yield base_url
     finally:
         process.terminate()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import sqlalchemy
@@ -18,6 +17,7 @@ from energy_grid.domain.demand_response import interval_readings
 from energy_grid.domain.enums import ZoneRole
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 
+from support.anvil_node import wait_until
 from support.index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, SELLER, advance, grid_reports, meter_energy, now_s, trade
 from support.service_helpers import problem
 
@@ -243,13 +243,12 @@ def test_the_background_follower_catches_up_with_the_head(api_settings, reads_gr
     app = create_app(api_settings())
     with TestClient(app) as http:
         head = reads_grid.w3.eth.block_number
-        deadline_polls = 600  # at 0.2 s per poll of the follower: two minutes at most
-        for _ in range(deadline_polls):
+
+        def caught_up() -> bool:
             status = http.get("/api/v1/index/status").json()
-            if status["indexedBlock"] == status["headBlock"] == head:
-                break
-            time.sleep(0.2)  # polling the status route, not waiting blind
-        assert status["indexedBlock"] == head
+            return bool(status["indexedBlock"] == status["headBlock"] == head)
+
+        wait_until(caught_up, 120, "the follower to index the head", poll_s=0.2)
         assert http.get("/api/v1/meters").json()["total"] == 1
     assert app.state.follower._thread is None  # stopped with the app
 

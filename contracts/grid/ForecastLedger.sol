@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IForecastLedger} from "./IForecastLedger.sol";
 import {IGridManagement} from "./IGridManagement.sol";
 import {ISmartMeterRegistry} from "../metering/ISmartMeterRegistry.sol";
@@ -78,7 +77,7 @@ contract ForecastLedger is IForecastLedger {
 
     IGridManagement private immutable _gridManagement;
     ISmartMeterRegistry private immutable _meterRegistry;
-    uint256 private immutable _gateClosureSeconds;
+    IEnergyAuctionExtension private immutable _auction;
 
     mapping(uint32 regionId => mapping(uint256 firstInterval => Commitment)) private _commitments;
     mapping(uint32 regionId => mapping(uint256 firstInterval => mapping(uint256 word => uint256))) private _sums;
@@ -96,7 +95,7 @@ contract ForecastLedger is IForecastLedger {
         if (periodLengthSeconds != EnergyTime.INTERVAL_SECONDS) revert AuctionPeriodNotInterval(periodLengthSeconds);
         _gridManagement = gridManagement_;
         _meterRegistry = meterRegistry_;
-        _gateClosureSeconds = auction.gateClosure();
+        _auction = auction;
     }
 
     // ----------------------------------------------------------------------------- committing
@@ -243,13 +242,13 @@ contract ForecastLedger is IForecastLedger {
 
     /// @inheritdoc IForecastLedger
     function gateClosureTime(uint256 interval) public view returns (uint256) {
-        // Saturating, as the auction's: an absurd interval answers a time that never comes, not a panic.
-        return Math.saturatingSub(Math.saturatingMul(interval, EnergyTime.INTERVAL_SECONDS), _gateClosureSeconds);
+        // The auction's own rule (its periods are the intervals, checked at deployment), as MarketZones reads it.
+        return _auction.gateClosureTime(interval);
     }
 
-    /// @notice Seconds before an interval's start at which its gate closes: the auction's, at deployment.
+    /// @notice Seconds before an interval's start at which its gate closes: the auction's.
     function gateClosure() external view returns (uint256) {
-        return _gateClosureSeconds;
+        return _auction.gateClosure();
     }
 
     /// @notice The GridManagement whose operators commit forecasts.

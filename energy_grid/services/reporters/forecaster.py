@@ -109,6 +109,11 @@ class Forecaster(ReportingService):
         self.utc_offset_s = int(client["PriceDiscovery"].functions.utcOffsetMinutes().call()) * SECONDS_PER_MINUTE
         self.regions = {region: _Region(RegionMeters(client, region, from_block=from_block), {}) for region in operators}
         self._missed: set[tuple[int, int]] = set()
+        # A score, and a day whose gate closed without a forecast, cannot change: kept, so that a round
+        # reads the ledger only for the days still open (the chain may be polled every second).
+        self._scored: dict[tuple[int, int], tuple[int, QuantileForecast, ForecastScore]] = {}
+        self._never_committed: set[tuple[int, int]] = set()
+        self._committed: set[tuple[int, int]] = set()
         self.coverage = self.metrics.gauge("band_coverage", "Share of intervals within [P10, P90], scored forecasts.", ["region"])
         self.exceeded = self.metrics.gauge("p90_exceeded", "Share of intervals above P90, scored forecasts.", ["region"])
         self.pinball = self.metrics.gauge("pinball_wh", "Mean pinball loss per interval, Wh, scored forecasts.", ["region", "quantile"])
@@ -119,6 +124,8 @@ class Forecaster(ReportingService):
     def run_round(self, head: ChainHead) -> None:
         now_s = head.timestamp_s
         today = self.local_day(now_s)
+        self._missed = {key for key in self._missed if key[1] > today}
+        self._committed = {key for key in self._committed if key[1] > today}
         for region_id, region in self.regions.items():
             region.meters.refresh()
             self._forecast_if_due(region_id, region, today + 1, now_s)
@@ -136,9 +143,10 @@ class Forecaster(ReportingService):
     def _forecast_if_due(self, region_id: int, region: _Region, day: int, now_s: int) -> None:
         first_interval = interval_of(self.day_start_s(day))
         issue_s = self.day_start_s(day) - (INTERVALS_PER_DAY - ISSUE_INTERVAL) * INTERVAL_SECONDS
-        if now_s < issue_s or (region_id, day) in self._missed:
+        if now_s < issue_s or (region_id, day) in self._missed or (region_id, day) in self._committed:
             return
         if self.ledger.committed_forecast(region_id, first_interval) is not None:
+            self._committed.add((region_id, day))
             return
         if now_s >= self.ledger.gate_closure_time(first_interval):
             self._missed.add((region_id, day))
@@ -232,8 +240,16 @@ class Forecaster(ReportingService):
         scores: list[tuple[int, QuantileForecast, ForecastScore]] = []
         for day in range(today - SCORED_DAYS, today):
             first_interval = interval_of(self.day_start_s(day))
+            key = (region_id, first_interval)
+            if key in self._scored:
+                scores.append(self._scored[key])
+                continue
+            if key in self._never_committed:
+                continue
             forecast = self.ledger.committed_forecast(region_id, first_interval)
             if forecast is None:
+                if now_s >= self.ledger.gate_closure_time(first_interval):
+                    self._never_committed.add(key)  # no forecast can come for it any more
                 continue
             kept = self.ledger.get_forecast(region_id, first_interval)
             if not kept.scored:
@@ -246,7 +262,11 @@ class Forecaster(ReportingService):
                                   self.operators[region_id])  # fmt: skip
                 if score is None:
                     continue
-            scores.append((day, forecast, self.ledger.get_score(region_id, first_interval)))
+            self._scored[key] = (day, forecast, self.ledger.get_score(region_id, first_interval))
+            scores.append(self._scored[key])
+        oldest = interval_of(self.day_start_s(today - SCORED_DAYS))
+        self._scored = {k: v for k, v in self._scored.items() if k[1] >= oldest}
+        self._never_committed = {k for k in self._never_committed if k[1] >= oldest}
         self._observe(region_id, region, scores)
 
     def _tally(self, region_id: int, region: _Region, forecast: QuantileForecast, meter_count: int, now_s: int) -> None:
