@@ -3,14 +3,19 @@
 three households' readings, standing orders, book trades, auction claims, zones, load reports and
 a demand-response event, each figure checked against the test's own sums over what it wrote. The
 routes and the command read the tariff, the emission factor and the currency from the module's
-deployed system."""
+deployed system. A second index adds two regions' committed forecasts, more readings and readings of
+the day before: the report's "Forecast against actual" shows what energy_grid.forecast.metrics makes
+of the test's own rows."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+from html import unescape
 from itertools import count
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from web3 import Web3
@@ -18,12 +23,16 @@ from web3 import Web3
 from energy_grid.api import create_app
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import read_manifest
+from energy_grid.cli.report_html import NO_FORECAST
 from energy_grid.domain.enums import LoadStatus, ZoneRole
-from energy_grid.domain.units import INTERVAL_SECONDS, format_kwh, format_money
+from energy_grid.domain.units import INTERVAL_SECONDS, format_kwh, format_money, interval_power_w
+from energy_grid.forecast.metrics import coverage, exceeded, skill
 from energy_grid.index import EventIndex, analytics
 from energy_grid.index import models as m
+from energy_grid.index.forecasts import ForecastFigures, period_forecasts
 
 from support.cli_helpers import cli_runner
+from support.index_helpers import band_around
 
 ALICE, BOB, CAROL = (anvil_account(i).address for i in (1, 2, 3))
 METER_A, METER_B, METER_C = (Web3.to_checksum_address(f"0x{i:040x}") for i in (0xA1, 0xB1, 0xC1))
@@ -62,6 +71,18 @@ AUCTION = [  # trader, is bid, interval, amount Wh, filled Wh, payment, fee
 DR_EVENT = (1, 10 * HOUR, 11 * HOUR)  # region, start and end in the day
 DR_VERIFIED = [(BOB, 15_000, 5_000)]  # consumer, reduction W, reward
 LOADS = [(1, 10 * HOUR + 1_800, 80, 100), (1, 18 * HOUR, 90, 100), (2, 12 * HOUR, 40, 50), (1, -HOUR, 99, 100)]  # region, time, kW, kW
+HEAD_S = 20 * HOUR  # the indexed head: interval 80 has just begun
+
+# The forecast index's: each region's forecast (its first interval and P50s; P10 300 Wh below, P90
+# 200 Wh above), and readings besides READINGS (the day before at -96 + k; interval 80's at its start).
+FORECASTS = {1: (36, [-500, -800, -1_000, -1_500, -2_500, 900, 300, 200, 100, 0, 50, 80]), 2: (78, [400, 300, 250, 200])}
+MORE_READINGS = [  # meter, interval, import Wh, export Wh
+    (METER_A, 36, 0, 700), (METER_B, 36, 100, 0), (METER_A, 37, 0, 1_200), (METER_B, 37, 300, 0), (METER_A, 38, 0, 2_000),
+    (METER_B, 39, 500, 0), (METER_A, 43, 200, 0), (METER_B, 44, 400, 0), (METER_C, 78, 600, 0), (METER_C, 79, 0, 100),
+    (METER_C, 80, 50, 0),
+    (METER_A, 36 - 96, 0, 500), (METER_B, 37 - 96, 200, 0), (METER_A, 40 - 96, 0, 1_000), (METER_B, 41 - 96, 800, 0),
+    (METER_A, 42 - 96, 100, 0), (METER_A, 44 - 96, 0, 100),
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,8 +92,9 @@ class Written:
     utc_offset_minutes: int
 
 
-def write_index(url: str, window: analytics.Window, chain_id: int) -> None:
-    """The rows above, as the follower would have stored them, and a head late in the day."""
+def write_index(url: str, window: analytics.Window, chain_id: int, with_forecasts: bool = False) -> None:
+    """The rows above, as the follower would have stored them, and a head late in the day; with
+    FORECASTS and MORE_READINGS when `with_forecasts`."""
     index = EventIndex(url)
     index.upgrade()
     blocks = count(1)
@@ -84,8 +106,9 @@ def write_index(url: str, window: analytics.Window, chain_id: int) -> None:
     rows = [at(m.MeterRegistered, day_start - HOUR, meter=meter, owner=owner, region_id=region, consumption_register_wh=0,
                production_register_wh=0) for meter, (owner, region) in METERS.items()]  # fmt: skip
     rows += [at(m.ZoneAdded, day_start - HOUR, region_id=region, zone=zone, rating_kw=100) for region, zone in ZONES.items()]
-    for meter, k, import_wh, export_wh in READINGS:
-        read_at = (first + k) * INTERVAL_SECONDS + 899
+    for meter, k, import_wh, export_wh in READINGS + (MORE_READINGS if with_forecasts else []):
+        # Read in the interval's last second, but an interval the head is in: at its start.
+        read_at = (first + k) * INTERVAL_SECONDS + (0 if k == HEAD_S // INTERVAL_SECONDS else 899)
         rows.append(at(m.ReadingAccepted, read_at + 5, meter=meter, reading_timestamp_s=read_at, consumption_wh=import_wh,
                        production_wh=export_wh))  # fmt: skip
     for meter, k, ask, sold, proceeds, bid, bought, paid in STANDING:
@@ -118,10 +141,14 @@ def write_index(url: str, window: analytics.Window, chain_id: int) -> None:
     for region, time_s, demand_kw, capacity_kw in LOADS:
         rows.append(at(m.LoadReported, day_start + time_s, region_id=region, operator=ALICE, sequence=1, capacity_kw=capacity_kw,
                        demand_kw=demand_kw, load_percentage=100 * demand_kw // capacity_kw, status=int(LoadStatus.NORMAL)))  # fmt: skip
+    for region, (k, p50_wh) in FORECASTS.items() if with_forecasts else ():
+        f = band_around(region, first + k, p50_wh)
+        rows.append(at(m.ForecastCommitted, day_start - HOUR, region_id=region, first_interval=f.first_interval, operator=ALICE,
+                       forecast_hash=f.forecast_hash, p10_wh=f.p10_wh, p50_wh=f.p50_wh, p90_wh=f.p90_wh))  # fmt: skip
     head = next(blocks)
     with index.sessions.begin() as session:
         session.add_all(rows)
-        session.add(m.Block(number=head, hash="0x" + "cd" * 32, timestamp_s=day_start + 20 * HOUR))
+        session.add(m.Block(number=head, hash="0x" + "cd" * 32, timestamp_s=day_start + HEAD_S))
         session.add(m.Cursor(id=1, chain_id=chain_id, block_number=head))
 
 
@@ -137,6 +164,13 @@ def written(summary_chain, tmp_path_factory) -> Written:
     url = f"sqlite:///{tmp_path_factory.mktemp('summary') / 'index.sqlite'}"
     write_index(url, window, summary_chain.chain_id)
     return Written(url, window, offset)
+
+
+@pytest.fixture(scope="module")
+def forecast_written(written, summary_chain, tmp_path_factory) -> Written:
+    url = f"sqlite:///{tmp_path_factory.mktemp('forecasts') / 'index.sqlite'}"
+    write_index(url, written.window, summary_chain.chain_id, with_forecasts=True)
+    return Written(url, written.window, written.utc_offset_minutes)
 
 
 # ---------------------------------------------------------------- the test's own sums over what it wrote
@@ -326,6 +360,68 @@ def test_report_writes_one_html_file_with_the_figures(written, api_manifest, net
     as_json = run("report", "--database-url", written.url, "--period", "week", "--date", DAY.isoformat(), "--out", str(community)).json()
     assert as_json["file"] == str(community) and as_json["period"] == "week" and len(as_json["series"]) == 7
     assert all(owner in community.read_text() for owner in (ALICE, BOB, CAROL))
+    assert NO_FORECAST in page and NO_FORECAST in community.read_text()  # this index holds no forecast
+
+
+def expected_forecast(region: int) -> ForecastFigures:
+    """How `region`'s forecast of DAY did, by the metrics, on the test's own rows: per interval of the
+    day its band and the net import of its meters (of intervals ended by the head), and the same
+    interval's the day before."""
+    intervals = range(96)
+    net: dict[int, float] = {}
+    for meter, k, import_wh, export_wh in READINGS + MORE_READINGS:
+        if METERS[meter][1] == region and (k + 1) * INTERVAL_SECONDS <= HEAD_S:
+            net[k] = net.get(k, 0) + import_wh - export_wh
+    truth, day_before = (np.array([net.get(k + shift, np.nan) for k in intervals]) for shift in (0, -96))
+    first, p50_wh = FORECASTS[region]
+    p50 = np.array([p50_wh[k - first] if 0 <= k - first < len(p50_wh) else np.nan for k in intervals])
+    p10, p90 = p50 - 300, p50 + 200  # band_around's
+    judged = ~np.isnan(truth) & ~np.isnan(p50)
+    try:
+        p50_skill: float | None = skill(truth, p50, day_before)
+    except ValueError:  # no interval of the forecast was metered the day before
+        p50_skill = None
+    return ForecastFigures(
+        banded_intervals=len(p50_wh), judged_intervals=int(judged.sum()), coverage=coverage(truth, p10, p90),
+        exceeded_p90=exceeded(truth, p90), skill=p50_skill, p50_wh=int(p50[judged].sum()), net_import_wh=int(truth[judged].sum()),
+        highest_p90_wh=max(p50_wh) + 200, highest_net_import_wh=int(truth[judged].max()),
+    )  # fmt: skip
+
+
+def table_rows(page: str, test_id: str) -> list[list[str]]:
+    """The cells of each body row of the page's table `test_id`."""
+    body = re.search(f'<table data-testid="{test_id}">.*?<tbody>(.*?)</tbody>', page, re.S)
+    assert body is not None, test_id
+    return [[unescape(cell) for cell in re.findall("<td>(.*?)</td>", row)] for row in re.findall("<tr>(.*?)</tr>", body[1])]
+
+
+def test_report_sets_each_region_s_forecast_against_its_metered_load(forecast_written, api_manifest, networks, tmp_path):
+    window = forecast_written.window
+    with EventIndex(forecast_written.url).session() as session:
+        shown = {owner: period_forecasts(session, window.from_s, window.to_s, owner) for owner in (None, ALICE, CAROL)}
+        before = period_forecasts(session, window.from_s - 86_400, window.to_s - 86_400)
+    # A household sees its own region's forecast; the community every region's; the day before none.
+    assert [[f.region_id for f in forecasts] for forecasts in shown.values()] == [[1, 2], [1], [2]] and before == []
+    want = {region: expected_forecast(region) for region in FORECASTS}
+    assert {f.region_id: f.figures() for f in shown[None]} == want
+    # Region 2: interval 80, still being read at the head, is not judged, and nothing was metered the day before.
+    assert (want[2].judged_intervals, want[2].skill) == (2, None) and want[1].skill is not None
+
+    run = cli_runner(networks.provider.uri, api_manifest)
+    out = tmp_path / "community.html"
+    run("report", "--database-url", forecast_written.url, "--period", "day", "--date", DAY.isoformat(), "--out", str(out))
+    page = out.read_text()
+    assert NO_FORECAST not in page and page.count("<svg") == 2  # the energy plot and the forecasts'
+
+    def kw(wh: int | None) -> str:
+        return f"{interval_power_w(wh) / 1_000:,.1f} kW" if wh is not None else "-"
+
+    assert table_rows(page, "forecast") == [
+        [f"region {region}", f"{f.judged_intervals} of {f.banded_intervals}", analytics.share_text(f.coverage),
+         analytics.share_text(f.exceeded_p90), "-" if f.skill is None else f"{f.skill:.2f}", format_kwh(f.p50_wh),
+         format_kwh(f.net_import_wh), kw(f.highest_p90_wh), kw(f.highest_net_import_wh)]
+        for region, f in want.items()
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

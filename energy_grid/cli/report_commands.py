@@ -26,6 +26,7 @@ from energy_grid.cli.session import CliError, Session, SetUpError, pass_session
 from energy_grid.domain.units import format_money
 from energy_grid.index import EventIndex, IndexChainMismatchError
 from energy_grid.index.analytics import PERIODS
+from energy_grid.index.forecasts import period_forecasts
 
 
 def open_index(database_url: str, chain_id: int) -> EventIndex:
@@ -74,8 +75,8 @@ def report(
     session: Session, owner: str | None, period: str, day: datetime | None, database_url: str | None, tariff: Decimal | None, out: Path
 ) -> None:
     """Write a household's or the community's day, week or month as one printable HTML file: savings
-    against the tariff, self-sufficiency, where the export went, transformer peaks and CO2 avoided,
-    from the event index.
+    against the tariff, self-sufficiency, where the export went, transformer peaks, CO2 avoided and
+    each region's committed forecast against its metered load, from the event index.
 
     --owner names the household (the owner of its meters); each estimate is said as such."""
     url = database_url or os.environ.get(DATABASE_URL_ENV) or default_database_url(session.chain_id)
@@ -85,11 +86,12 @@ def report(
     tariff_per_kwh = None if tariff is None else to_base_units(tariff, decimals, symbol, "--tariff")
     with index.session() as db:
         result, utc_offset_minutes = summarize(db, client, period, None if day is None else day.date(), owner, tariff_per_kwh)
+        forecasts = period_forecasts(db, result.window.from_s, result.window.to_s, owner)
     if owner is not None and not result.meters:
         raise SetUpError(f"{owner} owns no meter the event index knows: give a household's owner, or no --owner for the community.")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render(result, utc_offset_minutes, decimals, symbol))
+        out.write_text(render(result, forecasts, utc_offset_minutes, decimals, symbol))
     except OSError as err:
         raise CliError(f"Cannot write {out}: {err.strerror or err}.") from None
     if session.json_output:

@@ -1,6 +1,7 @@
-"""`energy-grid report`'s page: one self-contained, printable HTML file (inline CSS, the plot an
-inline SVG drawn with matplotlib) of a household's or the community's day, week or month
-(energy_grid.index.analytics), every figure in kWh and the currency."""
+"""`energy-grid report`'s page: one self-contained, printable HTML file (inline CSS, the plots
+inline SVGs drawn with matplotlib) of a household's or the community's day, week or month
+(energy_grid.index.analytics) and its regions' committed forecasts against their meters
+(energy_grid.index.forecasts), every figure in kWh, kW and the currency."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ from datetime import UTC, datetime
 from html import escape
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # a file only: no display on a server
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from energy_grid.domain.auction_words import price_text
-from energy_grid.domain.units import format_kwh, format_money, zone_label
-from energy_grid.index.analytics import Summary, notes, share_text
+from energy_grid.domain.units import INTERVAL_SECONDS, W_PER_KW, format_kwh, format_money, interval_power_w, zone_label
+from energy_grid.index.analytics import Summary, Window, notes, share_text
+from energy_grid.index.forecasts import PeriodForecast
+
+NO_FORECAST = "No forecast was committed for this period: the operator runs no forecaster, or it had too little history."
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; color: #1b2430; max-width: 960px; margin: 2em auto; padding: 0 1em; }
@@ -42,11 +49,30 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], test_id: str) 
     return f'<table data-testid="{test_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _time_axis(axes: Axes, window: Window, utc_offset_minutes: int) -> None:
+    """The period's buckets (hours of a day, days of a week or month) along x, one unit each."""
+    hourly = window.period == "day"
+    count = (window.to_s + 1 - window.from_s) // window.bucket_s
+    labels = [_local(window.from_s + b * window.bucket_s, utc_offset_minutes, "%H:00" if hourly else "%d %b") for b in range(count)]
+    step = max(1, count // 12)
+    axes.set_xticks(list(range(count))[::step], labels[::step])
+    axes.set_xlabel(f"{'hour' if hourly else 'day'}, {zone_label(utc_offset_minutes)} (the deployment's zone)")
+
+
+def _svg(figure: Figure) -> str:
+    """The figure as an inline SVG (no XML prologue), and closed; what was drawn rasterized at print
+    resolution."""
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", dpi=200)
+    plt.close(figure)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
+
+
 def energy_plot_svg(result: Summary, utc_offset_minutes: int) -> str:
     """Import, export and the import the community met, per bucket, as an inline SVG."""
-    hourly = result.window.period == "day"
-    labels = [_local(b.start_s, utc_offset_minutes, "%H:00" if hourly else "%d %b") for b in result.series]
-    positions = range(len(labels))
+    positions = range(len(result.series))
     figure, axes = plt.subplots(figsize=(9, 3.6))
     width = 0.4
     axes.bar([p - width / 2 for p in positions], [b.import_wh / 1000 for b in result.series], width, label="consumption (import)",
@@ -55,21 +81,78 @@ def energy_plot_svg(result: Summary, utc_offset_minutes: int) -> str:
              color="#f2a900")  # fmt: skip
     axes.step(positions, [b.import_met_locally_wh / 1000 for b in result.series], where="mid", color="#0f9d58",
               label="consumption met by the community")  # fmt: skip
-    step = max(1, len(labels) // 12)
-    axes.set_xticks(list(positions)[::step], labels[::step])
-    axes.set_xlabel(f"{'hour' if hourly else 'day'}, {zone_label(utc_offset_minutes)} (the deployment's zone)")
+    _time_axis(axes, result.window, utc_offset_minutes)
     axes.set_ylabel("kWh")
     axes.grid(alpha=0.3)
     axes.legend()
-    figure.tight_layout()
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
-    plt.close(figure)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    return _svg(figure)
 
 
-def render(result: Summary, utc_offset_minutes: int, payment_decimals: int, payment_symbol: str) -> str:
+def _kw(wh: int | None) -> float:
+    """An interval's Wh as its mean kW (NaN where there is none: a gap in the plot)."""
+    return np.nan if wh is None else interval_power_w(wh) / W_PER_KW
+
+
+def forecast_plot_svg(forecasts: list[PeriodForecast], window: Window, utc_offset_minutes: int) -> str:
+    """Each region's band P10–P90 and P50 against its metered net import, per interval (mean kW), one
+    plot above the other, as an inline SVG. A week's or a month's thousands of steps are drawn as an
+    image in it (a tenth of the size of their vectors); the axes and words stay vectors."""
+    dense = window.period != "day"
+    figure, rows = plt.subplots(len(forecasts), 1, figsize=(9, 0.8 + 2.6 * len(forecasts)), sharex=True, squeeze=False)
+    for axes, forecast in zip(rows[:, 0], forecasts, strict=True):
+        # The intervals' edges in buckets from the period's start (a bucket's start is its tick).
+        edges = [(i.start_s - window.from_s) / window.bucket_s for i in forecast.intervals]
+        edges.append(edges[-1] + INTERVAL_SECONDS / window.bucket_s)
+        names = ("p10_wh", "p50_wh", "p90_wh", "net_import_wh")
+        p10, p50, p90, net = ([_kw(getattr(i, name)) for i in forecast.intervals] for name in names)
+        axes.stairs(p90, edges, baseline=p10, fill=True, color="#1565c0", alpha=0.25, label="P10–P90 forecast", rasterized=dense)
+        axes.stairs(p50, edges, baseline=None, color="#1565c0", linestyle="--", label="P50 forecast", rasterized=dense)
+        axes.stairs(net, edges, baseline=None, color="#1b2430", label="metered net import", rasterized=dense)
+        axes.set_title(f"region {forecast.region_id}", loc="left", fontsize="medium")
+        axes.set_ylabel("kW")
+        axes.grid(alpha=0.3)
+    rows[0, 0].legend()
+    rows[-1, 0].set_xlim(0, (window.to_s + 1 - window.from_s) / window.bucket_s)
+    _time_axis(rows[-1, 0], window, utc_offset_minutes)
+    return _svg(figure)
+
+
+def _kw_text(wh: int | None) -> str:
+    return "-" if wh is None else f"{interval_power_w(wh) / W_PER_KW:,.1f} kW"
+
+
+def forecast_section(forecasts: list[PeriodForecast], window: Window, utc_offset_minutes: int) -> list[str]:
+    """"Forecast against actual": the plot and each region's figures, or the sentence that there was no forecast."""
+    if not forecasts:
+        return ["<h2>Forecast against actual</h2>", f'<p data-testid="no-forecast">{escape(NO_FORECAST)}</p>']
+    rows = []
+    for forecast in forecasts:
+        f = forecast.figures()
+        rows.append((
+            f"region {forecast.region_id}", f"{f.judged_intervals} of {f.banded_intervals}", share_text(f.coverage),
+            share_text(f.exceeded_p90), "-" if f.skill is None else f"{f.skill:.2f}", format_kwh(f.p50_wh), format_kwh(f.net_import_wh),
+            _kw_text(f.highest_p90_wh), _kw_text(f.highest_net_import_wh),
+        ))  # fmt: skip
+    headers = ["", "intervals metered of forecast", "within P10–P90", "above P90", "P50 skill over the day before", "P50 forecast",
+               "metered", "highest P90", "highest metered"]  # fmt: skip
+    said = (
+        "Each region's operator commits its forecast of the region's net import (its meters' consumption less their production) "
+        "the day before: the band is its P10 to P90, the dashed line its P50, the solid line what the meters metered, each "
+        "15 minutes' mean power. A calibrated band holds about 80 % of the intervals and its P90 is exceeded about 10 % of the "
+        "time; a P50 skill above 0 means the forecast beat taking the same interval the day before (1: exact). The energies "
+        "and shares count the intervals both forecast and metered."
+    )
+    return [
+        "<h2>Forecast against actual</h2>",
+        f"<p>{escape(said)}</p>",
+        forecast_plot_svg(forecasts, window, utc_offset_minutes),
+        _table(headers, rows, "forecast"),
+    ]
+
+
+def render(
+    result: Summary, forecasts: list[PeriodForecast], utc_offset_minutes: int, payment_decimals: int, payment_symbol: str
+) -> str:
     """The report as one HTML document."""
 
     def money(amount: int) -> str:
@@ -137,6 +220,7 @@ def render(result: Summary, utc_offset_minutes: int, payment_decimals: int, paym
         _table(["", "peak", "capacity", "load", "at", "without demand response"], peak_rows, "peaks")
         if peak_rows
         else "<p>No load report in the period.</p>",
+        *forecast_section(forecasts, window, utc_offset_minutes),
     ]
     if result.households:
         rows = [(h.owner, format_kwh(h.import_wh), format_kwh(h.export_wh), format_kwh(h.sold_p2p_wh), money(h.saved))
@@ -152,4 +236,4 @@ def render(result: Summary, utc_offset_minutes: int, payment_decimals: int, paym
     )
 
 
-__all__ = ["energy_plot_svg", "render"]
+__all__ = ["NO_FORECAST", "energy_plot_svg", "forecast_plot_svg", "forecast_section", "render"]

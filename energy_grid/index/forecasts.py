@@ -14,19 +14,28 @@ region's metered net import; and the scores ForecastLedger gave the forecasts of
   within [P10, P90] and how many above P90, and each quantile's pinball loss. An operator who inflates
   P90 to hold transformer capacity back shows as a band that holds nearly every interval with P90 far
   above the load: a high coverage, no P90 exceeded and a large P90 pinball loss.
+- A period's forecasts (`period_forecasts`, what `energy-grid report` shows) are judged by
+  energy_grid.forecast.metrics on the intervals with both a band and a metered net import: the share
+  within the band, the share above P90, and the P50's skill over the same interval the day before.
+  An interval counts as metered only once it has ended by the indexed head (one still being read
+  would show as a drop in the load).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from energy_grid.contracts.forecasts import MAX_INTERVALS
-from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
+from energy_grid.forecast.metrics import FloatArray, coverage, exceeded, skill
 from energy_grid.index import models as m
-from energy_grid.index.analytics import interval_sums
+from energy_grid.index.analytics import _meters, interval_sums
+from energy_grid.index.queries import head_of
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,80 @@ def forecast_view(session: Session, region_id: int | None, from_s: int, to_s: in
     return ForecastView(region, regions, first, last, intervals, _scores(session, region, first, last))
 
 
+@dataclass(frozen=True)
+class ForecastFigures:
+    """How a region's forecasts of a period did against its meters, on the `judged_intervals` that
+    have both a band and a metered net import (the shares and the skill None where none has, the skill
+    also where no such interval was metered the day before, or the day before was exactly right)."""
+
+    banded_intervals: int  # the period's intervals a forecast covers
+    judged_intervals: int
+    coverage: float | None  # the share within [P10, P90]
+    exceeded_p90: float | None  # the share above P90
+    skill: float | None  # the P50's, over the same interval the day before
+    p50_wh: int  # the judged intervals' P50s together
+    net_import_wh: int  # and what was metered in them
+    highest_p90_wh: int | None  # of the banded intervals
+    highest_net_import_wh: int | None  # of the judged intervals
+
+
+@dataclass(frozen=True)
+class PeriodForecast:
+    """Region `region_id`'s intervals of a period (each with the newer forecast covering it, as
+    `forecast_view` shows them) and the net import its meters metered in the same interval a day
+    earlier (None where none read)."""
+
+    region_id: int
+    intervals: list[IntervalBand]
+    day_before_wh: list[int | None]
+
+    def figures(self) -> ForecastFigures:
+        def values(wh: list[int | None]) -> FloatArray:
+            return np.array([np.nan if v is None else v for v in wh], dtype=np.float64)
+
+        def judged_by(metric: Callable[..., float], *forecasts: list[int | None]) -> float | None:
+            try:
+                return metric(values([i.net_import_wh for i in self.intervals]), *(values(f) for f in forecasts))
+            except ValueError:  # nothing to judge on, or a day before that was exactly right
+                return None
+
+        p10, p50, p90 = ([getattr(i, name) for i in self.intervals] for name in ("p10_wh", "p50_wh", "p90_wh"))
+        banded_p90 = [p90_wh for p90_wh in p90 if p90_wh is not None]
+        judged = [(i.p50_wh, i.net_import_wh) for i in self.intervals if i.p50_wh is not None and i.net_import_wh is not None]
+        return ForecastFigures(
+            banded_intervals=len(banded_p90),
+            judged_intervals=len(judged),
+            coverage=judged_by(coverage, p10, p90),
+            exceeded_p90=judged_by(exceeded, p90),
+            skill=judged_by(skill, p50, self.day_before_wh),
+            p50_wh=sum(p50_wh for p50_wh, _ in judged),
+            net_import_wh=sum(net_wh for _, net_wh in judged),
+            highest_p90_wh=max(banded_p90, default=None),
+            highest_net_import_wh=max((net_wh for _, net_wh in judged), default=None),
+        )
+
+
+def period_forecasts(session: Session, from_s: int, to_s: int, owner: str | None = None) -> list[PeriodForecast]:
+    """Each region with a committed forecast covering an interval from the one holding `from_s` to the
+    one holding `to_s`, lowest first: every such region, or only those of `owner`'s meters. Metered
+    figures only of intervals ended by the indexed head."""
+    regions = forecast_regions(session)
+    if owner is not None:
+        meters = _meters(session)
+        owned = {meters.region[meter] for meter in meters.of(owner)}
+        regions = [region for region in regions if region in owned]
+    head_s = head_of(session).time_s()
+    periods = []
+    for region in regions:
+        # A day more in front: the reference each interval's P50 is judged against.
+        view = forecast_view(session, region, from_s - DAY_SECONDS, to_s)
+        intervals = [i if (i.interval + 1) * INTERVAL_SECONDS <= head_s else replace(i, net_import_wh=None) for i in view.intervals]
+        period = intervals[INTERVALS_PER_DAY:]
+        if any(i.p50_wh is not None for i in period):
+            periods.append(PeriodForecast(region, period, [i.net_import_wh for i in intervals[: len(period)]]))
+    return periods
+
+
 def _bands(session: Session, region_id: int, first: int, last: int) -> dict[int, tuple[int, int, int]]:
     """(P10, P50, P90) per interval of `first`..`last` that a forecast of the region covers."""
     c = m.ForecastCommitted
@@ -175,4 +258,14 @@ def _scores(session: Session, region_id: int, first: int, last: int) -> list[Sco
     return scores
 
 
-__all__ = ["ForecastView", "IntervalBand", "Score", "ScoreTotals", "forecast_regions", "forecast_view"]
+__all__ = [
+    "ForecastFigures",
+    "ForecastView",
+    "IntervalBand",
+    "PeriodForecast",
+    "Score",
+    "ScoreTotals",
+    "forecast_regions",
+    "forecast_view",
+    "period_forecasts",
+]
