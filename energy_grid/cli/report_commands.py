@@ -75,10 +75,11 @@ def report(
     session: Session, owner: str | None, period: str, day: datetime | None, database_url: str | None, tariff: Decimal | None, out: Path
 ) -> None:
     """Write a household's or the community's day, week or month as one printable HTML file: savings
-    against the tariff, self-sufficiency, where the export went, transformer peaks, CO2 avoided and
-    each region's committed forecast against its metered load, from the event index.
+    against the tariff, self-sufficiency, where the export went, transformer peaks and CO2 avoided,
+    from the event index.
 
-    --owner names the household (the owner of its meters); each estimate is said as such."""
+    --owner names the household (the owner of its meters); each estimate is said as such. Each
+    region's committed forecast (a household's: its own region's) is set against its metered load."""
     url = database_url or os.environ.get(DATABASE_URL_ENV) or default_database_url(session.chain_id)
     index = open_index(url, session.chain_id)
     client = session.client
