@@ -6,12 +6,12 @@ inline SVGs drawn with matplotlib) of a household's or the community's day, week
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
 import matplotlib
-import numpy as np
 
 matplotlib.use("Agg")  # a file only: no display on a server
 import matplotlib.pyplot as plt
@@ -90,7 +90,7 @@ def energy_plot_svg(result: Summary, utc_offset_minutes: int) -> str:
 
 def _kw(wh: int | None) -> float:
     """An interval's Wh as its mean kW (NaN where there is none: a gap in the plot)."""
-    return np.nan if wh is None else interval_power_w(wh) / W_PER_KW
+    return math.nan if wh is None else interval_power_w(wh) / W_PER_KW
 
 
 def forecast_plot_svg(forecasts: list[PeriodForecast], window: Window, utc_offset_minutes: int) -> str:
@@ -118,7 +118,7 @@ def forecast_plot_svg(forecasts: list[PeriodForecast], window: Window, utc_offse
 
 
 def _kw_text(wh: int | None) -> str:
-    return "-" if wh is None else f"{interval_power_w(wh) / W_PER_KW:,.1f} kW"
+    return "-" if wh is None else f"{_kw(wh):,.1f} kW"
 
 
 def forecast_section(forecasts: list[PeriodForecast], window: Window, utc_offset_minutes: int) -> list[str]:
@@ -133,7 +133,7 @@ def forecast_section(forecasts: list[PeriodForecast], window: Window, utc_offset
             share_text(f.exceeded_p90), "-" if f.skill is None else f"{f.skill:.2f}", format_kwh(f.p50_wh), format_kwh(f.net_import_wh),
             _kw_text(f.highest_p90_wh), _kw_text(f.highest_net_import_wh),
         ))  # fmt: skip
-    headers = ["", "intervals metered of forecast", "within P10–P90", "above P90", "P50 skill over the day before", "P50 forecast",
+    headers = ["", "forecast intervals metered", "within P10–P90", "above P90", "P50 skill over the day before", "P50 forecast",
                "metered", "highest P90", "highest metered"]  # fmt: skip
     said = (
         "Each region's operator commits its forecast of the region's net import (its meters' consumption less their production) "
