@@ -16,11 +16,11 @@ only in the cleared prices their zones give it (with links that do not bind, not
   expected load: GridManagement's dynamic price (its base price raised by up to half with load
   against rating) at the load the operator's day-ahead headroom leaves (`expected_tariff_per_kwh`).
   The load is the household's own feeder's, by the rule its operator sets the feeder's link limits
-  with (domain.link_limits.headroom_kw on the cautious forecast): in each interval, rating × (1 − the
-  highest loading the past days saw at that time of day), in 5 kW steps. In a zoned run that headroom is exactly the link limit the
-  operator published, so a feeder whose link is limited in an interval is forecast dear there; a
-  blind run's operator forecasts its transformers the same way, though its market does not enforce
-  it. The past days are the model's own up to FORECAST_DAYS (the baseline days' five for the
+  with (domain.link_limits.headroom_kw on the cautious forecast): in each interval, rating × (1 −
+  the highest loading the past days saw at that time of day), in 5 kW steps. In a zoned run that
+  headroom is exactly the link limit the operator published, so a feeder whose link is limited in
+  an interval is forecast dear there; a blind run's operator forecasts its transformers the same
+  way, though its market does not enforce it. The past days are the model's own up to FORECAST_DAYS (the baseline days' five for the
   simulated day); on the first day of a run there is no history, and flexible load waits.
 
 **Car chargers** (`ev_charging_plan_wh`): when the car is plugged in, the charger plans the

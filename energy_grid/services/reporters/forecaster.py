@@ -50,6 +50,7 @@ import contextlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import get_args
 
 import numpy as np
 from eth_account.signers.local import LocalAccount
@@ -79,7 +80,6 @@ FloatArray = NDArray[np.float64]
 WeatherSource = Callable[[NDArray[np.int64]], Mapping[str, FloatArray]]
 
 KINDS = ("forecast", "link_limits", "tally", "score")
-LIMIT_SOURCES: tuple[ForecastSource, ...] = ("committed", "cautious")
 DEFAULT_RETRAIN_DAYS = 7
 SCORED_DAYS = 14  # how far back forecasts are scored, and the metrics' window
 # The meters' load profiles keep 35 days on chain (SmartMeter's PROFILE_CAPACITY): the history the
@@ -144,7 +144,7 @@ class Forecaster(ReportingService):
             "link_limit_days", "Days whose link limits were settled, by the forecast they came from.", ["region", "source"]
         )
         for region_id in operators:
-            for source in LIMIT_SOURCES:
+            for source in get_args(ForecastSource):
                 self.limit_days.labels(region=str(region_id), source=source)
         self.coverage = self.metrics.gauge("band_coverage", "Share of intervals within [P10, P90], scored forecasts.", ["region"])
         self.exceeded = self.metrics.gauge("p90_exceeded", "Share of intervals above P90, scored forecasts.", ["region"])
@@ -287,6 +287,7 @@ class Forecaster(ReportingService):
         self._limited.add(key)
 
     def _limit_links(self, region_id: int, region: _Region, day: int, committed: QuantileForecast | None, now_s: int) -> None:
+        """Sets the region's link limits for local day `day` from `committed`, else by the cautious rule."""
         assert self.zones is not None
         first_interval = interval_of(self.day_start_s(day))
         what = f"region {region_id}'s link limits of the day from {interval_label(first_interval)}"
