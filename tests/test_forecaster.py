@@ -204,7 +204,8 @@ def test_a_zone_gets_the_days_link_limits_from_its_committed_forecast_once(forec
     last_first, last_count, last_kw = runs[-1]
     zones = client.market_zones
     assert zones is not None
-    zones.set_link_limits(operator(), REGION, last_first, last_count, *[0 if last_kw else LIMIT_STEP_KW] * 2)
+    other_kw = 0 if last_kw else LIMIT_STEP_KW
+    zones.set_link_limits(operator(), REGION, last_first, last_count, other_kw, other_kw)
     restarted = service(client)
     run_service(restarted, once=True)
     assert sample(restarted.metrics, "reports_total", kind="link_limits") == 1
