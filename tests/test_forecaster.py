@@ -3,14 +3,23 @@ meters with eight days of history, a load that rises in the evening and on weekd
 12:00 for the next day and committed once in ForecastLedger before the gate; the forecast follows the
 evening peak; after the day is metered it is tallied and scored on chain, and the service's metrics
 give the band's coverage. A region with two days of history gets no forecast (the planner falls
-back on its rule), and a service that wakes after the gate skips the day."""
+back on its rule), and a service that wakes after the gate skips the day.
+
+Link limits: a region that is a zone of the market gets the day's limits from its committed P10
+and P90 in the same round, sent once (a restarted service sends only what is not in force); a zone
+with too short a history for a forecast gets the cautious rule's; a region that is no zone none."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from eth_account.signers.local import LocalAccount
 
-from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY
+from energy_grid.chain.client import GridClient, anvil_account
+from energy_grid.contracts.zones import NO_LIMIT, LinkLimitsKW
+from energy_grid.domain.demand_response import day_loading_forecast
+from energy_grid.domain.link_limits import LIMIT_STEP_KW, headroom_kw, limit_runs
+from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY, transformer_loading_per_mille
 from energy_grid.forecast.model import QuantileForecaster
 from energy_grid.services.reporters.forecaster import Forecaster
 from energy_grid.services.reporters.service import run_service
@@ -19,6 +28,9 @@ from support.anvil_node import AnvilNode, grid_client
 from support.reporter_helpers import REGION, Registers, deploy_local, move_to, now_s, operator, register_meters, rpc, sample, submit
 
 HISTORY_DAYS = 8
+SHORT_REGION, SHORT_DAYS = REGION + 1, 2  # a region whose meters read for two days: too little to learn from
+SHORT_OPERATOR_INDEX = 3
+RATING_KVA = 30  # three meters' evening (about 14 kW) takes half the rating, the night an eighth
 EVENING = range(72, 80)  # 18:00..20:00 (UTC: the deployment's zone)
 QUICK = QuantileForecaster(max_iter=30)  # a small model: the test checks the service, not the model's skill
 
@@ -43,21 +55,25 @@ def readings(registers: Registers, first_day: int, last_day: int, count: int | N
 
 @pytest.fixture(scope="module")
 def forecast_node(tmp_path_factory, project, networks, accounts):
-    """Three meters read through eight whole days and the morning of the ninth (day D − 1); the
-    chain at 12:00 of D − 1."""
+    """Three meters read through eight whole days and the morning of the ninth (day D − 1), and in
+    region SHORT_REGION two meters read only through the last SHORT_DAYS whole days and that morning;
+    the chain at 12:00 of D − 1."""
     node = AnvilNode(tmp_path_factory.mktemp("forecast-node")).start()
     manifest = deploy_local(node, project, networks, accounts[0])
     client = grid_client(node, manifest)
     rpc(client, "anvil_setBlockTimestampInterval", [1])
     meters, _ = register_meters(client, "forecast", 3)
+    short_meters, _ = register_meters(client, "short-history", 2, region_id=SHORT_REGION)
     first_day = now_s(client) // DAY_SECONDS + 1
     day = first_day + HISTORY_DAYS + 1  # the day forecast
-    registers = Registers(meters)
+    registers, short = Registers(meters), Registers(short_meters)
     for metered in range(first_day, day - 1):  # each day read as it ends: SmartMeter refuses week-old readings
         move_to(client, (metered + 1) * DAY_SECONDS + 30)
-        submit(client, readings(registers, metered, metered))
+        short_entries = readings(short, metered, metered) if metered >= day - 1 - SHORT_DAYS else []
+        submit(client, readings(registers, metered, metered) + short_entries)
     move_to(client, (day - 1) * DAY_SECONDS + DAY_SECONDS // 2 + 30)
-    submit(client, readings(registers, day - 1, day - 1, count=INTERVALS_PER_DAY // 2))
+    morning = INTERVALS_PER_DAY // 2
+    submit(client, readings(registers, day - 1, day - 1, count=morning) + readings(short, day - 1, day - 1, count=morning))
     yield node, manifest, registers, day
     node.stop()
 
@@ -92,6 +108,9 @@ def test_the_next_day_is_forecast_at_noon_committed_once_and_follows_the_evening
     expected = np.mean([sum(day_wh(d, m)[k] for m in range(3)) for d in range(day - 8, day - 1) for k in EVENING])
     assert abs(evening - expected) < 0.25 * expected
     assert sample(forecaster.metrics, "reports_total", kind="forecast") == 1
+    # The region is no zone of the market: its link is left alone.
+    assert sample(forecaster.metrics, "reports_total", kind="link_limits") == 0
+    assert sample(forecaster.metrics, "link_limit_days_total", region=str(REGION), source="committed") == 0
 
     restarted = service(client)  # a restart reads the ledger: nothing is committed twice
     run_service(restarted, once=True)
@@ -138,3 +157,85 @@ def test_a_short_history_gives_no_forecast_and_a_late_service_skips_the_day(fore
     run_service(forecaster, once=True)
     assert client.forecast_ledger.committed_forecast(REGION, first_interval) is None
     assert sample(forecaster.metrics, "skipped_total", reason="missed") == 1
+
+
+# ----------------------------------------------------------------------------- link limits
+
+
+def make_zone(client: GridClient, region_id: int, region_operator: LocalAccount, *, rated: bool = True) -> None:
+    """The region becomes a zone of the market, its link rated RATING_KVA by its operator's load report
+    (none unless `rated`); an operator other than the deployer is registered and verified first."""
+    if region_operator.address != operator().address:
+        client.grid_management.register_operator(region_operator, f"Feeder {region_id}", region_id, RATING_KVA)
+        client.grid_management.verify_operator(operator(), region_operator.address)
+    if rated:
+        client.grid_operations.report_load(region_operator, region_id, RATING_KVA, 0)
+    zones = client.market_zones
+    assert zones is not None
+    zones.add_zone(operator(), region_id)
+
+
+def limits_in_force(client: GridClient, region_id: int, first_interval: int) -> list[LinkLimitsKW]:
+    zones = client.market_zones
+    assert zones is not None
+    return [zones.link_limits_kw(region_id, period) for period in range(first_interval, first_interval + INTERVALS_PER_DAY)]
+
+
+def test_a_zone_gets_the_days_link_limits_from_its_committed_forecast_once(forecast_chain):
+    client, _, day = forecast_chain
+    make_zone(client, REGION, operator())
+    forecaster = service(client)
+    run_service(forecaster, once=True)
+    first_interval = day * INTERVALS_PER_DAY
+    committed = client.forecast_ledger.committed_forecast(REGION, first_interval)
+    assert committed is not None
+    expected = headroom_kw(day_loading_forecast([], (committed.p10_wh, committed.p90_wh), RATING_KVA), RATING_KVA)
+    assert len(set(expected)) > 1  # the evening leaves the link less room than the night
+    assert limits_in_force(client, REGION, first_interval) == [(kw, kw) for kw in expected]
+    runs = limit_runs(first_interval, expected, INTERVALS_PER_DAY)
+    assert sample(forecaster.metrics, "reports_total", kind="link_limits") == len(runs)
+    assert sample(forecaster.metrics, "link_limit_days_total", region=str(REGION), source="committed") == 1
+
+    run_service(forecaster, once=True)  # a second round: nothing sent again
+    assert sample(forecaster.metrics, "reports_total", kind="link_limits") == len(runs)
+
+    # As if the service was killed before its last run: that run's periods hold another limit, and a
+    # restarted service sends that run only.
+    last_first, last_count, last_kw = runs[-1]
+    zones = client.market_zones
+    assert zones is not None
+    other_kw = 0 if last_kw else LIMIT_STEP_KW
+    zones.set_link_limits(operator(), REGION, last_first, last_count, other_kw, other_kw)
+    restarted = service(client)
+    run_service(restarted, once=True)
+    assert sample(restarted.metrics, "reports_total", kind="link_limits") == 1
+    assert limits_in_force(client, REGION, first_interval) == [(kw, kw) for kw in expected]
+
+
+def test_a_zone_too_short_of_history_for_a_forecast_gets_the_cautious_limits_once_rated(forecast_chain):
+    client, _, day = forecast_chain
+    short_operator = anvil_account(SHORT_OPERATOR_INDEX)
+    make_zone(client, SHORT_REGION, short_operator, rated=False)
+    forecaster = Forecaster(client, {SHORT_REGION: short_operator}, forecaster=QUICK)
+    run_service(forecaster, once=True)
+    first_interval = day * INTERVALS_PER_DAY
+    assert client.forecast_ledger.committed_forecast(SHORT_REGION, first_interval) is None
+    assert sample(forecaster.metrics, "skipped_total", reason="short_history") == 1
+    # Without a load report there is no rating to take the headroom of: nothing is set.
+    assert limits_in_force(client, SHORT_REGION, first_interval) == [(NO_LIMIT, NO_LIMIT)] * INTERVALS_PER_DAY
+    assert sample(forecaster.metrics, "reports_total", kind="link_limits") == 0
+
+    client.grid_operations.report_load(short_operator, SHORT_REGION, RATING_KVA, 0)
+    forecaster = Forecaster(client, {SHORT_REGION: short_operator}, forecaster=QUICK)
+    run_service(forecaster, once=True)
+    # The cautious rule over the whole days before the round's: each time of day's highest loading
+    # of the two days metered.
+    metered = [
+        [transformer_loading_per_mille(sum(day_wh(d, m)[k] for m in range(2)), RATING_KVA) for k in range(INTERVALS_PER_DAY)]
+        for d in range(day - 1 - SHORT_DAYS, day - 1)
+    ]
+    expected = headroom_kw(day_loading_forecast(metered), RATING_KVA)
+    assert len(set(expected)) > 1
+    assert limits_in_force(client, SHORT_REGION, first_interval) == [(kw, kw) for kw in expected]
+    assert sample(forecaster.metrics, "link_limit_days_total", region=str(SHORT_REGION), source="cautious") == 1
+    assert sample(forecaster.metrics, "link_limit_days_total", region=str(SHORT_REGION), source="committed") == 0

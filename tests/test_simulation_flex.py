@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from energy_grid.domain.demand_response import LoadingForecast, day_loading_forecast
+from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.battery import Battery, BatterySpec
 from energy_grid.simulation.flex import (
@@ -18,7 +20,6 @@ from energy_grid.simulation.flex import (
     ev_charging_plan_wh,
     expected_tariff_per_kwh,
     grid_charge_pays,
-    headroom_kw,
     price_forecast_per_kwh,
 )
 from energy_grid.simulation.households import ev_sessions
@@ -35,10 +36,23 @@ HOUR = 4  # intervals
 
 def test_headroom_is_the_operators_rule_on_the_highest_loading_each_time_of_day() -> None:
     # Highest loading per time of day: 300, 873, 0 per mille → 70, 12.7 → 10, 100 kW in 5 kW steps.
-    assert headroom_kw([[200, 873, 0], [300, 850, 0]], RATING_KW) == [70, 10, 100]
-    assert headroom_kw([[1_200]], RATING_KW) == [0]  # overloaded: no headroom, never negative
+    assert headroom_kw(day_loading_forecast([[200, 873, 0], [300, 850, 0]]), RATING_KW) == [70, 10, 100]
+    assert headroom_kw(day_loading_forecast([[1_200]]), RATING_KW) == [0]  # overloaded: no headroom, never negative
     with pytest.raises(ValueError):
-        headroom_kw([], RATING_KW)
+        day_loading_forecast([])
+
+
+def test_the_headroom_of_a_committed_forecast_leaves_room_for_either_end_of_its_band() -> None:
+    # P10 −20 kWh (export) and P90 5 kWh: the worst case is 20 kWh in 900 s, 80 kW of a 100 kW rating.
+    committed = day_loading_forecast([[0, 0]], ([-20_000, 1_000], [5_000, 2_000]), RATING_KW)
+    assert committed.source == "committed"
+    assert headroom_kw(committed, RATING_KW) == [20, 90]
+    assert headroom_kw(LoadingForecast([0, 999, 1_000], "cautious"), RATING_KW) == [100, 0, 0]
+
+
+def test_runs_of_equal_limits_break_at_a_period_left_alone_and_at_the_most_a_call_holds() -> None:
+    assert limit_runs(10, [5, 5, None, 5, 7, 7, 7], max_periods=2) == [(10, 2, 5), (13, 1, 5), (14, 2, 7), (16, 1, 7)]
+    assert limit_runs(0, [None, None], max_periods=96) == []
 
 
 def test_the_expected_tariff_is_dearer_where_the_headroom_is_smaller() -> None:

@@ -71,7 +71,8 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "energy_grid.cli.reporter_commands",
         "forecaster",
         "Forecast the region's net import for the next day (P10, P50, P90) at 12:00, commit it in ForecastLedger "
-        "before the market's gate, and score it there once metered (the signer must be the region's operator).",
+        "before the market's gate, set the day's link limits from it when the region is a market zone, and score "
+        "it there once metered (the signer must be the region's operator).",
     ),
     "gateway": LazyCommand(
         "energy_grid.cli.gateway_commands",

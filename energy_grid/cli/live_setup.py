@@ -122,8 +122,9 @@ def forecaster(
     session: Session, run_file: Path | None, retrain_days: int, poll_interval_s: float, metrics_port: int, from_block: int
 ) -> None:
     """Forecast every feeder of the live community for the next day at 12:00 (P10, P50, P90), commit each in
-    ForecastLedger signed by the feeder's operator, and score it once metered; the weather forecast is the
-    simulation's weather with day-ahead errors (keys derived from the seed: local only)."""
+    ForecastLedger signed by the feeder's operator, set the feeder's link limits for the day from it when
+    the market is zoned, and score it once metered; the weather forecast is the simulation's weather with
+    day-ahead errors (keys derived from the seed: local only)."""
     from energy_grid.services.reporters.forecaster import Forecaster  # noqa: PLC0415
     from energy_grid.services.reporters.service import run_service  # noqa: PLC0415
     from energy_grid.services.runtime import ServiceError, configure_logging  # noqa: PLC0415

@@ -225,7 +225,8 @@ def forecaster(
     from_block: int,
 ) -> None:
     """Forecast the region's net import for the next day (P10, P50, P90) at 12:00, commit it in ForecastLedger
-    before the market's gate, and score it there once metered (the signer must be the region's operator)."""
+    before the market's gate, set the day's link limits from it when the region is a market zone, and score
+    it there once metered (the signer must be the region's operator)."""
     from energy_grid.services.reporters.forecaster import Forecaster  # noqa: PLC0415
 
     configure_logging()

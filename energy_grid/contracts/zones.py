@@ -14,6 +14,7 @@ from energy_grid.contracts.structs import CoupledResult, ZoneInfo
 from energy_grid.domain.enums import ClearingStage
 
 NO_LIMIT = 2**64 - 1  # MarketZones.NO_LIMIT: a link without a limit, kW (and Wh in linkLimitsWh)
+MAX_LIMIT_PERIODS = 96  # MarketZones.MAX_LIMIT_PERIODS: the most periods one setLinkLimits call covers
 # A clear that needs more gas than this runs its steps first (SteppedClearing): the most one
 # transaction of ours takes, well under a block's 30,000,000 and the 16,777,216 per-transaction cap.
 ONE_TRANSACTION_CLEAR_GAS = 15_000_000
@@ -56,7 +57,7 @@ class MarketZones(ContractClient):
         self, operator: LocalAccount, region_id: int, first_period: int, period_count: int, import_kw: int, export_kw: int
     ) -> None:
         """The region's operator limits its link for `period_count` (1 to 96) periods whose gate is open."""
-        require(0 < period_count <= 96, f"period_count must be 1 to 96, not {period_count}")
+        require(0 < period_count <= MAX_LIMIT_PERIODS, f"period_count must be 1 to {MAX_LIMIT_PERIODS}, not {period_count}")
         self._send(operator, "setLinkLimits", region_id, first_period, period_count, import_kw, export_kw)
 
     def zone_count(self) -> int:
@@ -79,6 +80,14 @@ class MarketZones(ContractClient):
 
     def link_limits_kw(self, region_id: int, period: int) -> LinkLimitsKW:
         return LinkLimitsKW(*self._call("linkLimitsKW", region_id, period))
+
+    def period_length(self) -> int:
+        """The market's period length, seconds."""
+        return self._int("periodLength")
+
+    def gate_closure(self) -> int:
+        """The gate closure, seconds before a period starts: limits are set before it."""
+        return self._int("gateClosure")
 
     def zones_of(self, period: int) -> list[int]:
         """The zones holding orders in the period's market (0, the bus, only beside another zone)."""

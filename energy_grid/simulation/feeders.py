@@ -11,11 +11,12 @@ enters through another, so each feeder's operator limits what the market may mov
 The operators' rule, set day-ahead from the baseline days: in each interval a feeder's link may
 carry, in either direction, the headroom its transformer's forecast loading leaves (rating × (1 −
 forecast loading)), rounded down to 5 kW steps (so that whole runs of intervals share one
-transaction). The forecast is the highest loading the baseline days saw at that time of day (the
-cautious forecast demand response plans with; flex.headroom_kw, which flexible load forecasts its
-zone's tariff with). The limits are set before the day, in runs of equal limits, so that each
-market clears with limits in force at its gate: what lies within the market's lead time before the
-baseline days are uploaded (the first intervals among it), the rest once the chain stands at the day's start.
+transaction): domain.link_limits.headroom_kw, which flexible load forecasts its zone's tariff with
+too. The forecast is the highest loading the baseline days saw at that time of day (the cautious
+forecast demand response plans with). The limits are set before the day, in runs of equal limits,
+so that each market clears with limits in force at its gate: what lies within the market's lead time
+before the baseline days are uploaded (the first intervals among it), the rest once the chain stands
+at the day's start.
 
 Each interval every feeder's operator reports its transformer's load (GridOperations.reportLoad,
 kVA taken as kW); after the first report the keeper has each zone's link rated from it
@@ -32,8 +33,9 @@ from web3.exceptions import ContractCustomError
 
 from energy_grid.chain.client import GridError
 from energy_grid.chain.sender import prepare
+from energy_grid.domain.demand_response import day_loading_forecast
+from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.simulation.flex import headroom_kw
 from energy_grid.simulation.model import IntervalResult
 from energy_grid.simulation.run_state import GAS_LOAD_REPORT, GAS_REGISTER, GAS_ROLE, HOUSEHOLD_ETH, MIN_ETH, RunState
 
@@ -143,17 +145,12 @@ class Feeders:
             region = state.feeder_region(feeder)
             periods = [calendar.period_of(i) for i in range(len(limits))]
             held = state.sender.read([prepare(zones, "linkLimitsKW", region, p) for p in periods])
-            runs: list[tuple[int, int, int]] = []  # (first period, count, limit kW)
+            wanted: list[int | None] = []  # None: a period to leave as it is
             for i, (period, limit, (import_kw, export_kw)) in enumerate(zip(periods, limits, held, strict=True)):
-                set_already = (int(import_kw), int(export_kw)) == (limit, limit)
-                if set_already or now_s >= calendar.interval_start_s(i) - gate_s or period > furthest_period:
-                    continue
-                first, count, run_limit = runs[-1] if runs else (-1, 0, -1)
-                if run_limit == limit and first + count == period and count < max_periods:
-                    runs[-1] = (first, count + 1, limit)
-                else:
-                    runs.append((period, 1, limit))
-            for first, count, limit in runs:
+                in_force = (int(import_kw), int(export_kw)) == (limit, limit)
+                takes_limits = calendar.interval_start_s(i) - gate_s > now_s and period <= furthest_period
+                wanted.append(limit if takes_limits and not in_force else None)
+            for first, count, limit in limit_runs(periods[0], wanted, max_periods):
                 call = prepare(zones, "setLinkLimits", region, first, count, limit, limit)
                 state.sender.send(state.feeder_operator(feeder), call, gas=GAS_LINK_LIMITS, actor="operator")
 
@@ -202,7 +199,7 @@ class Feeders:
 def link_limits_kw(baseline: Sequence[IntervalResult], feeders: int, intervals: int) -> list[list[int]]:
     """Each feeder's link limit (kW, both directions) in each of the first `intervals` simulated
     intervals: its transformer's headroom at the forecast loading, in 5 kW steps (module
-    docstring; flex.headroom_kw, the rule flexible load forecasts its zone's tariff with).
+    docstring; domain.link_limits.headroom_kw).
     `baseline`: the baseline days' intervals, whole days from midnight."""
     days = len(baseline) // INTERVALS_PER_DAY
     whole = baseline[: days * INTERVALS_PER_DAY]
@@ -210,6 +207,7 @@ def link_limits_kw(baseline: Sequence[IntervalResult], feeders: int, intervals: 
     limits = []
     for feeder in range(feeders):
         loading = [r.grid.feeder_loading_per_mille[feeder] for r in whole]
-        headroom = headroom_kw([loading[d * INTERVALS_PER_DAY : (d + 1) * INTERVALS_PER_DAY] for d in range(days)], rating_kw)
+        forecast = day_loading_forecast([loading[d * INTERVALS_PER_DAY : (d + 1) * INTERVALS_PER_DAY] for d in range(days)])
+        headroom = headroom_kw(forecast, rating_kw)
         limits.append([headroom[i % INTERVALS_PER_DAY] for i in range(intervals)])
     return limits

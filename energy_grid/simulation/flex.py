@@ -16,11 +16,11 @@ only in the cleared prices their zones give it (with links that do not bind, not
   expected load: GridManagement's dynamic price (its base price raised by up to half with load
   against rating) at the load the operator's day-ahead headroom leaves (`expected_tariff_per_kwh`).
   The load is the household's own feeder's, by the rule its operator sets the feeder's link limits
-  with (feeders.py): in each interval, rating × (1 − the highest loading the past days saw at that
-  time of day), in LIMIT_STEP_KW steps. In a zoned run that headroom is exactly the link limit the
-  operator published, so a feeder whose link is limited in an interval is forecast dear there; a
-  blind run's operator forecasts its transformers the same way, though its market does not enforce
-  it. The past days are the model's own up to FORECAST_DAYS (the baseline days' five for the
+  with (domain.link_limits.headroom_kw on the cautious forecast): in each interval, rating × (1 −
+  the highest loading the past days saw at that time of day), in 5 kW steps. In a zoned run that
+  headroom is exactly the link limit the operator published, so a feeder whose link is limited in
+  an interval is forecast dear there; a blind run's operator forecasts its transformers the same
+  way, though its market does not enforce it. The past days are the model's own up to FORECAST_DAYS (the baseline days' five for the
   simulated day); on the first day of a run there is no history, and flexible load waits.
 
 **Car chargers** (`ev_charging_plan_wh`): when the car is plugged in, the charger plans the
@@ -54,15 +54,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from energy_grid.domain.demand_response import day_loading_forecast
 from energy_grid.domain.pricing import dynamic_price
 from energy_grid.domain.units import INTERVALS_PER_DAY
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-LIMIT_STEP_KW = 5  # the operator's limits move in 5 kW steps (feeders.py)
-PER_MILLE = 1_000
 W_PER_KW = 1_000
 PRICE_HOLD_INTERVALS = 4  # a cleared price is taken to hold for the hour after its interval
 FORECAST_DAYS = 5  # the past days the expected load is taken from (DemandResponse's baseline days)
@@ -87,14 +84,6 @@ class ClearedPrice:
 
     interval: int
     price_per_kwh: int
-
-
-def headroom_kw(loading_days_per_mille: Sequence[Sequence[int]], rating_kw: int) -> list[int]:
-    """The operator's headroom in each interval of a day: rating × (1 − the highest loading the
-    given days saw at that time of day), rounded down to LIMIT_STEP_KW."""
-    forecast = np.asarray(day_loading_forecast(loading_days_per_mille).loading_per_mille, dtype=np.int64)
-    kw = rating_kw * np.maximum(0, PER_MILLE - forecast) // PER_MILLE
-    return [int(x) for x in kw // LIMIT_STEP_KW * LIMIT_STEP_KW]
 
 
 def expected_tariff_per_kwh(headroom: Sequence[int], rating_kw: int, base_price_per_kwh: int) -> list[int]:
@@ -162,6 +151,5 @@ __all__ = [
     "ev_charging_plan_wh",
     "expected_tariff_per_kwh",
     "grid_charge_pays",
-    "headroom_kw",
     "price_forecast_per_kwh",
 ]

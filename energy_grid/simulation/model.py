@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from energy_grid.domain.demand_response import day_loading_forecast
+from energy_grid.domain.link_limits import headroom_kw
 from energy_grid.domain.units import BPS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.simulation.battery import Battery
 from energy_grid.simulation.flex import (
@@ -45,7 +47,6 @@ from energy_grid.simulation.flex import (
     ev_charging_plan_wh,
     expected_tariff_per_kwh,
     grid_charge_pays,
-    headroom_kw,
     price_forecast_per_kwh,
 )
 from energy_grid.simulation.grid import (
@@ -417,10 +418,8 @@ class _FlexibleLoad:
             history = np.asarray(self.loading_per_mille[first : day * INTERVALS_PER_DAY], dtype=np.int64)
             by_day = history.reshape(-1, INTERVALS_PER_DAY, self.feeders)
             base = self.settings.base_price_per_kwh
-            self._tariff = [
-                expected_tariff_per_kwh(headroom_kw(by_day[:, :, feeder].tolist(), self.rating_kw), self.rating_kw, base)
-                for feeder in range(self.feeders)
-            ]
+            forecasts = [day_loading_forecast(by_day[:, :, feeder].tolist()) for feeder in range(self.feeders)]
+            self._tariff = [expected_tariff_per_kwh(headroom_kw(f, self.rating_kw), self.rating_kw, base) for f in forecasts]
             self._tariff_day = day
         return self._tariff
 

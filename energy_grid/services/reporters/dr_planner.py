@@ -148,10 +148,7 @@ class DemandResponsePlanner(ReportingService):
             return self.plans[day_start_s]
         rating_kva = transformer_rating_kva(self.client, self.region_id, self.rating_kva)
         first_interval = interval_of(day_start_s)
-        days = [
-            self.meters.loading_per_mille(first_interval - back * INTERVALS_PER_DAY, INTERVALS_PER_DAY, rating_kva)
-            for back in range(BASELINE_DAYS, 0, -1)
-        ]
+        days = self.meters.baseline_loading_per_mille(first_interval, rating_kva)
         day_forecast = day_loading_forecast(days, self._committed_wh(first_interval), rating_kva)
         if day_forecast.source == "cautious":
             self.log.info(

@@ -14,7 +14,20 @@ Each round, for each region it forecasts:
    (energy_grid.forecast.day_ahead); the region's operator commits it. With too little history to
    learn from there is no forecast (skipped as `short_history`), and the demand-response planner
    falls back on its rule. A service down until the gate closed skips the day (`missed`).
-3. Scoring. Each of the region's forecasts of the last SCORED_DAYS days that is not scored yet, once
+3. Link limits. When the region is a zone of the coupled market (MarketZones), right after the
+   day's forecast is committed (by this round or found in the ledger), the region's operator sets
+   its link's limits for the day's 96 periods, import and export alike: the headroom the forecast
+   loading leaves the transformer (domain.link_limits.headroom_kw: rating × (1 − the larger magnitude
+   of P10 and P90 against the rating), in 5 kW steps), the rating being the capacity of the region's
+   latest load report (GridOperations). A day that gets no forecast (`short_history`, or `missed`)
+   takes the cautious rule instead: each time of day's highest loading over the five whole days
+   before the round's day (DemandResponse's baseline days); when no meter of the region read in
+   those days, or the region has no load report, nothing is set. The limits in force are read first
+   (linkLimitsKW, capped by the zone's rating for the period) and only the periods whose limit
+   differs are sent, in runs of equal limits (one setLinkLimits each), leaving out the periods whose
+   gate has closed. A refusal is logged with its reason and counted as `refused`; the round goes on.
+   An operator's own limit for one of these periods is replaced by the rule's.
+4. Scoring. Each of the region's forecasts of the last SCORED_DAYS days that is not scored yet, once
    its window has ended: its meters are tallied (MAX_TALLY_BATCH a call, those not tallied yet), then
    it is scored. The ledger refuses while a meter's readings of the window may still come, and the
    next round tries again.
@@ -23,10 +36,12 @@ Metrics, per region, over the forecasts scored in the last SCORED_DAYS days:
 `energy_grid_forecaster_band_coverage` (the share of intervals within [P10, P90]),
 `energy_grid_forecaster_p90_exceeded`, `energy_grid_forecaster_pinball_wh{quantile}` (the mean
 pinball loss per interval, from the ledger's scores), and `energy_grid_forecaster_skill` (the P50's
-skill over the same interval the day before, on the meters' tally).
+skill over the same interval the day before, on the meters' tally). And
+`energy_grid_forecaster_link_limit_days_total{region,source}`: the days whose link limits the
+service settled, by the forecast they came from (`committed` or `cautious`).
 
-Whether a day was forecast, tallied or scored is read from the ledger each time, never remembered,
-so a restarted service sends nothing twice.
+Whether a day was forecast, tallied or scored, and which link limits are in force, is read from the
+chain, never only remembered, so a restarted service sends nothing twice.
 """
 
 from __future__ import annotations
@@ -35,14 +50,19 @@ import contextlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import get_args
 
 import numpy as np
 from eth_account.signers.local import LocalAccount
 from numpy.typing import NDArray
 
 from energy_grid.chain.client import GridClient, GridError
+from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.contracts.forecasts import MAX_TALLY_BATCH, QuantileForecast
 from energy_grid.contracts.structs import ForecastScore
+from energy_grid.contracts.zones import MAX_LIMIT_PERIODS
+from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, day_loading_forecast
+from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
 from energy_grid.forecast.backtest import ISSUE_INTERVAL, day_ahead_horizons
 from energy_grid.forecast.day_ahead import calibrated, days, train, windows
@@ -50,7 +70,7 @@ from energy_grid.forecast.features import features
 from energy_grid.forecast.metrics import skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
 from energy_grid.forecast.validate import validate
-from energy_grid.services.reporters.region import RegionMeters
+from energy_grid.services.reporters.region import RatingUnknownError, RegionMeters, transformer_rating_kva
 from energy_grid.services.reporters.schedule import interval_label
 from energy_grid.services.reporters.service import ReportingService
 from energy_grid.services.runtime import ChainHead
@@ -59,7 +79,7 @@ FloatArray = NDArray[np.float64]
 # The weather forecast of each interval starting at the given unix seconds: a model's columns.
 WeatherSource = Callable[[NDArray[np.int64]], Mapping[str, FloatArray]]
 
-KINDS = ("forecast", "tally", "score")
+KINDS = ("forecast", "link_limits", "tally", "score")
 DEFAULT_RETRAIN_DAYS = 7
 SCORED_DAYS = 14  # how far back forecasts are scored, and the metrics' window
 # The meters' load profiles keep 35 days on chain (SmartMeter's PROFILE_CAPACITY): the history the
@@ -114,6 +134,18 @@ class Forecaster(ReportingService):
         self._scored: dict[tuple[int, int], tuple[int, QuantileForecast, ForecastScore]] = {}
         self._never_committed: set[tuple[int, int]] = set()
         self._committed: set[tuple[int, int]] = set()
+        self._limited: set[tuple[int, int]] = set()  # (region, day) whose link limits are settled
+        self.zones = client.market_zones
+        if self.zones is not None and self.zones.period_length() != INTERVAL_SECONDS:
+            self.log.warning("MarketZones' periods are not the forecast's intervals: no link limits are set")
+            self.zones = None
+        self._reader = TransactionSender(client, manual_mining=False)
+        self.limit_days = self.metrics.counter(
+            "link_limit_days", "Days whose link limits were settled, by the forecast they came from.", ["region", "source"]
+        )
+        for region_id in operators:
+            for source in get_args(ForecastSource):
+                self.limit_days.labels(region=str(region_id), source=source)
         self.coverage = self.metrics.gauge("band_coverage", "Share of intervals within [P10, P90], scored forecasts.", ["region"])
         self.exceeded = self.metrics.gauge("p90_exceeded", "Share of intervals above P90, scored forecasts.", ["region"])
         self.pinball = self.metrics.gauge("pinball_wh", "Mean pinball loss per interval, Wh, scored forecasts.", ["region", "quantile"])
@@ -126,9 +158,11 @@ class Forecaster(ReportingService):
         today = self.local_day(now_s)
         self._missed = {key for key in self._missed if key[1] > today}
         self._committed = {key for key in self._committed if key[1] > today}
+        self._limited = {key for key in self._limited if key[1] > today}
         for region_id, region in self.regions.items():
             region.meters.refresh()
             self._forecast_if_due(region_id, region, today + 1, now_s)
+            self._limit_links_if_due(region_id, region, today + 1, now_s)
             self._score_ended(region_id, region, today, now_s)
 
     def local_day(self, timestamp_s: int) -> int:
@@ -140,10 +174,13 @@ class Forecaster(ReportingService):
 
     # -------------------------------------------------------------------- forecasting
 
+    def issue_s(self, day: int) -> int:
+        """When local day `day`'s forecast is made: 12:00 the day before."""
+        return self.day_start_s(day) - (INTERVALS_PER_DAY - ISSUE_INTERVAL) * INTERVAL_SECONDS
+
     def _forecast_if_due(self, region_id: int, region: _Region, day: int, now_s: int) -> None:
         first_interval = interval_of(self.day_start_s(day))
-        issue_s = self.day_start_s(day) - (INTERVALS_PER_DAY - ISSUE_INTERVAL) * INTERVAL_SECONDS
-        if now_s < issue_s or (region_id, day) in self._missed or (region_id, day) in self._committed:
+        if now_s < self.issue_s(day) or (region_id, day) in self._missed or (region_id, day) in self._committed:
             return
         if self.ledger.committed_forecast(region_id, first_interval) is not None:
             self._committed.add((region_id, day))
@@ -233,6 +270,65 @@ class Forecaster(ReportingService):
                 if entry.has_reading:
                     net[k] = (0.0 if np.isnan(net[k]) else net[k]) + entry.consumption_wh - entry.production_wh
         return net
+
+    # -------------------------------------------------------------------- link limits
+
+    def _limit_links_if_due(self, region_id: int, region: _Region, day: int, now_s: int) -> None:
+        """Sets the region's link limits for local day `day` once its forecast is committed, or known
+        not to come (the module docstring)."""
+        key = (region_id, day)
+        if self.zones is None or key in self._limited or now_s < self.issue_s(day):
+            return
+        first_interval = interval_of(self.day_start_s(day))
+        committed = self.ledger.committed_forecast(region_id, first_interval)
+        if committed is None and key not in self._missed:
+            return  # the day's forecast is still to come
+        self._limit_links(region_id, region, day, committed, now_s)
+        self._limited.add(key)
+
+    def _limit_links(self, region_id: int, region: _Region, day: int, committed: QuantileForecast | None, now_s: int) -> None:
+        """Sets the region's link limits for local day `day` from `committed`, else by the cautious rule."""
+        assert self.zones is not None
+        first_interval = interval_of(self.day_start_s(day))
+        what = f"region {region_id}'s link limits of the day from {interval_label(first_interval)}"
+        if self.zones.zone_of(region_id) == 0:
+            self.log.debug("%s: the region is no zone of the market, nothing to limit", what)
+            return
+        try:
+            rating_kva = transformer_rating_kva(self.client, region_id, None)
+        except RatingUnknownError:
+            self.log.info("%s not set: the region has no load report to take its transformer's rating from", what)
+            return
+        # The cautious rule's days: the five whole days before the round's day (`day` − 1).
+        baseline = region.meters.baseline_loading_per_mille(interval_of(self.day_start_s(day - 1)), rating_kva)
+        loading = day_loading_forecast(baseline, None if committed is None else (committed.p10_wh, committed.p90_wh), rating_kva)
+        if loading.source == "cautious" and all(np.isnan(self._day(region, d)).all() for d in range(day - 1 - BASELINE_DAYS, day - 1)):
+            self.log.info("%s not set: no forecast committed, and no meter of the region read in the %d days before", what, BASELINE_DAYS)
+            return
+        runs = self._send_limits(region_id, first_interval, headroom_kw(loading, rating_kva), now_s, loading.source)
+        self.log.info("%s by the %s forecast against %d kVA: %d runs not in force sent", what, loading.source, rating_kva, runs)
+        self.limit_days.labels(region=str(region_id), source=loading.source).inc()
+
+    def _send_limits(self, region_id: int, first_period: int, limits_kw: list[int], now_s: int, source: ForecastSource) -> int:
+        """Sends the limits whose period's gate is open and whose limit in force differs, in runs;
+        returns the number of runs."""
+        assert self.zones is not None
+        contract = self.client["MarketZones"]
+        periods = range(first_period, first_period + len(limits_kw))
+        reads = self._reader.read([prepare(contract, name, region_id, p) for name in ("linkLimitsKW", "ratingKW") for p in periods])
+        in_force, ratings = reads[: len(periods)], reads[len(periods) :]
+        gate_s = self.zones.gate_closure()
+        wanted: list[int | None] = []  # None: the period is left as it is
+        for period, limit, (import_kw, export_kw), rating_kw in zip(periods, limits_kw, in_force, ratings, strict=True):
+            held = min(limit, int(rating_kw))  # the rating caps the operator's limit
+            is_open = period * INTERVAL_SECONDS - gate_s > now_s
+            wanted.append(limit if is_open and (int(import_kw), int(export_kw)) != (held, held) else None)
+        runs = limit_runs(first_period, wanted, MAX_LIMIT_PERIODS)
+        for first, count, limit in runs:
+            call = self.zones.calls.set_link_limits(self.operators[region_id], region_id, first, count, limit, limit)
+            what = f"region {region_id}'s link limit of {limit} kW either way in {count} periods from {interval_label(first)} ({source})"
+            self.send(what, "link_limits", call, self.operators[region_id])
+        return len(runs)
 
     # -------------------------------------------------------------------- scoring
 

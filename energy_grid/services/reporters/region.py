@@ -26,7 +26,8 @@ from web3 import Web3
 from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.events import EventDecoder
 from energy_grid.chain.sender import TransactionSender, prepare
-from energy_grid.domain.units import interval_power_w, transformer_load_kw, transformer_loading_per_mille
+from energy_grid.domain.demand_response import BASELINE_DAYS
+from energy_grid.domain.units import INTERVALS_PER_DAY, interval_power_w, transformer_load_kw, transformer_loading_per_mille
 from energy_grid.services.reporters.schedule import LOG_CHUNK_BLOCKS, report_due_s, uint_topic
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of intervals
@@ -150,6 +151,15 @@ class RegionMeters:
         pages = self.history(from_interval, count)
         intervals = [RegionInterval(from_interval + i, tuple(page[i] for page in pages)) for i in range(count)]
         return [transformer_loading_per_mille(r.net_import_wh, rating_kva) for r in intervals]
+
+    def baseline_loading_per_mille(self, first_interval: int, rating_kva: int, days: int = BASELINE_DAYS) -> list[list[int]]:
+        """The transformer's loading, per mille of its rating, in each interval of the `days` whole days
+        before `first_interval` (a day's first), oldest first: DemandResponse's baseline days, from
+        which the cautious forecast takes each time of day's highest."""
+        return [
+            self.loading_per_mille(first_interval - back * INTERVALS_PER_DAY, INTERVALS_PER_DAY, rating_kva)
+            for back in range(days, 0, -1)
+        ]
 
 
 def transformer_rating_kva(client: GridClient, region_id: int, given_kva: int | None) -> int:

@@ -38,6 +38,7 @@ NOT_ALLOWED = frozenset(
         "OperatorNotAuthorizedForRegion",
         "GridOperatorNotRegistered",
         "NotEventOperator",
+        "NotRegionOperator",
     }
 )
 # A service with no finished round for this long (or ten polls, if longer) reports itself unhealthy.
