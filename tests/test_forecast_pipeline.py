@@ -11,8 +11,8 @@ import pytest
 
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.forecast.backtest import backtest_day_ahead, day_ahead_horizons
-from energy_grid.forecast.calibrate import Calibration, calibrate
-from energy_grid.forecast.day_ahead import MIN_DAYS, windows
+from energy_grid.forecast.calibrate import Calibration, calibrate, conformal_quantile
+from energy_grid.forecast.day_ahead import CALIBRATION_BLOCKS, LOADING_COVERAGE, MIN_DAYS, calibrated, windows, worst_loading
 from energy_grid.forecast.features import feature_names, features
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
@@ -153,6 +153,32 @@ def test_day_ahead_quantiles_beat_yesterday_and_hold_their_band_once_calibrated(
     assert coverage(truth, p10, p90) == pytest.approx(0.80, abs=0.07)
     assert exceeded(truth, p90) <= 0.15
     assert pinball(truth, p90, 0.9) < pinball(truth, yesterday, 0.9)
+
+
+def test_the_loading_bound_holds_nine_intervals_in_ten_of_a_load_that_swings_between_import_and_export():
+    """A feeder whose PV export at midday outweighs its load on sunny days: its loading is the net load's magnitude,
+    which the band's worst end under- or overstates; the calibrated margin makes the bound hold what
+    it claims on the days after the calibration days, block by block."""
+    rng = np.random.default_rng(8)
+    hours = (np.arange(100 * INTERVALS_PER_DAY) % INTERVALS_PER_DAY) / 4
+    sun = np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None) * rng.uniform(0.2, 1.0, 100).repeat(INTERVALS_PER_DAY)
+    net = feeder_load(100, rng) - 5 * sun
+    rows = features(net, START_S, day_ahead_horizons(len(net)))
+    usable = validate(net, START_S).usable
+    train, held, scored = days(7, 49), days(50, 63), days(64, 99)
+    model = QuantileForecaster(max_iter=50).fit(rows[train], net[train], usable[train])
+    calibration = calibrated(model, rows[held], net[held])
+    # Each block's margin is the conformal 90 % quantile of how far the loading went beyond the band.
+    held_band = calibration.apply(rows[held], model.predict(rows[held]))
+    beyond = np.abs(net[held]) - worst_loading(held_band)
+    morning = slice(2 * INTERVALS_PER_DAY // CALIBRATION_BLOCKS, 3 * INTERVALS_PER_DAY // CALIBRATION_BLOCKS)
+    morning_beyond = beyond.reshape(-1, INTERVALS_PER_DAY)[:, morning].ravel()
+    assert calibration.loading_margins[2] == conformal_quantile(morning_beyond, LOADING_COVERAGE)
+    assert np.mean(beyond <= np.asarray(calibration.margin_per_interval() * 14)) >= LOADING_COVERAGE
+    band = calibration.apply(rows[scored], model.predict(rows[scored]))
+    bound = calibration.loading_bound(rows[scored], band)
+    assert np.all(bound >= 0)
+    assert np.mean(np.abs(net[scored]) <= bound) == pytest.approx(LOADING_COVERAGE, abs=0.04)
 
 
 def test_flagged_spikes_are_not_learned():

@@ -189,7 +189,12 @@ def test_a_zone_gets_the_days_link_limits_from_its_committed_forecast_once(forec
     first_interval = day * INTERVALS_PER_DAY
     committed = client.forecast_ledger.committed_forecast(REGION, first_interval)
     assert committed is not None
-    expected = headroom_kw(day_loading_forecast([], (committed.p10_wh, committed.p90_wh), RATING_KVA), RATING_KVA)
+    # The loading bound: the band's worst loading widened by the margin the forecast's calibration
+    # called for (the same model forecasts the day again alike).
+    made = forecaster.forecast_day(REGION, forecaster.regions[REGION], day)
+    assert made is not None and made.forecast == committed and len(made.loading_margin_wh) == INTERVALS_PER_DAY
+    loading = day_loading_forecast([], (committed.p10_wh, committed.p90_wh), RATING_KVA, made.loading_margin_wh)
+    expected = headroom_kw(loading, RATING_KVA)
     assert len(set(expected)) > 1  # the evening leaves the link less room than the night
     assert limits_in_force(client, REGION, first_interval) == [(kw, kw) for kw in expected]
     runs = limit_runs(first_interval, expected, INTERVALS_PER_DAY)
@@ -199,17 +204,21 @@ def test_a_zone_gets_the_days_link_limits_from_its_committed_forecast_once(forec
     run_service(forecaster, once=True)  # a second round: nothing sent again
     assert sample(forecaster.metrics, "reports_total", kind="link_limits") == len(runs)
 
-    # As if the service was killed before its last run: that run's periods hold another limit, and a
+    # As if the service was killed before its last run: that run's periods are still unlimited, and a
     # restarted service sends that run only.
-    last_first, last_count, last_kw = runs[-1]
+    last_first, last_count, _ = runs[-1]
     zones = client.market_zones
     assert zones is not None
-    other_kw = 0 if last_kw else LIMIT_STEP_KW
-    zones.set_link_limits(operator(), REGION, last_first, last_count, other_kw, other_kw)
+    zones.set_link_limits(operator(), REGION, last_first, last_count, NO_LIMIT, NO_LIMIT)
     restarted = service(client)
     run_service(restarted, once=True)
     assert sample(restarted.metrics, "reports_total", kind="link_limits") == 1
     assert limits_in_force(client, REGION, first_interval) == [(kw, kw) for kw in expected]
+
+    # A limit the operator set by hand stays: the service limits only what is unlimited.
+    zones.set_link_limits(operator(), REGION, first_interval, 1, LIMIT_STEP_KW, LIMIT_STEP_KW)
+    run_service(service(client), once=True)
+    assert limits_in_force(client, REGION, first_interval)[0] == (LIMIT_STEP_KW, LIMIT_STEP_KW)
 
 
 def test_a_zone_too_short_of_history_for_a_forecast_gets_the_cautious_limits_once_rated(forecast_chain):

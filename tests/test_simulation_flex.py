@@ -48,6 +48,10 @@ def test_the_headroom_of_a_committed_forecast_leaves_room_for_either_end_of_its_
     assert committed.source == "committed"
     assert headroom_kw(committed, RATING_KW) == [20, 90]
     assert headroom_kw(LoadingForecast([0, 999, 1_000], "cautious"), RATING_KW) == [100, 0, 0]
+    # The forecaster's loading margin widens the bound (2.5 kWh more: 10 kW less room), or narrows it,
+    # never below no loading at all.
+    widened = day_loading_forecast([[0, 0]], ([-20_000, 1_000], [5_000, 2_000]), RATING_KW, [2_500, -5_000])
+    assert headroom_kw(widened, RATING_KW) == [10, 100]
 
 
 def test_runs_of_equal_limits_break_at_a_period_left_alone_and_at_the_most_a_call_holds() -> None:

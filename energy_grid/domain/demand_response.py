@@ -190,18 +190,21 @@ def day_loading_forecast(
     baseline_days_per_mille: Sequence[Sequence[int]],
     committed_wh: tuple[Sequence[int], Sequence[int]] | None = None,
     rating_kva: int | None = None,
+    margin_wh: Sequence[int] | None = None,
 ) -> LoadingForecast:
     """The day's loading forecast: from the forecast committed for the day when there is one covering
     the whole day (`committed_wh`: its P10 and P90, net import in Wh per interval), else the cautious
     forecast over the baseline days. A committed interval's loading is the larger magnitude of P10 and
     P90 (the transformer carries export as much as import, so the worst case within [P10, P90] is at
-    one of its ends) against `rating_kva`, as the meters' loading is measured."""
+    one of its ends), widened by its `margin_wh` when given (the forecaster's calibrated loading bound,
+    energy_grid.forecast.day_ahead), against `rating_kva`, as the meters' loading is measured."""
     day_length = len(baseline_days_per_mille[0]) if baseline_days_per_mille else INTERVALS_PER_DAY
     if committed_wh is not None and len(committed_wh[0]) == day_length:
         if rating_kva is None or rating_kva <= 0:
             raise ValueError("a committed forecast's loading needs the transformer's rating")
         p10_wh, p90_wh = committed_wh
-        worst_wh = [worst_loading_wh(low, high) for low, high in zip(p10_wh, p90_wh, strict=True)]
+        margins = margin_wh if margin_wh is not None else [0] * day_length
+        worst_wh = [max(0, worst_loading_wh(low, high) + margin) for low, high, margin in zip(p10_wh, p90_wh, margins, strict=True)]
         return LoadingForecast([transformer_loading_per_mille(wh, rating_kva) for wh in worst_wh], "committed")
     return LoadingForecast(cautious_forecast(baseline_days_per_mille), "cautious")
 

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from energy_grid.domain.demand_response import LoadingForecast
+from energy_grid.domain.units import PER_MILLE
 
 LIMIT_STEP_KW = 5  # the operator's limits move in 5 kW steps
-PER_MILLE = 1_000
 
 
 def headroom_kw(forecast: LoadingForecast, rating_kw: int) -> list[int]:

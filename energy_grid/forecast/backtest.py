@@ -43,6 +43,7 @@ class Backtest:
     recent_mean: FloatArray  # … the mean of the 5 latest
     recent_max: FloatArray  # … their maximum: today's link-limit rule
     climatology: FloatArray  # the reference quantiles (a column per quantile)
+    loading_bound: FloatArray  # the calibrated bound of the loading (day_ahead's module docstring)
     trainings: int
 
     def figures(self) -> dict[str, float]:
@@ -105,7 +106,7 @@ def backtest_day_ahead(
     rows = np.stack([features(row, start_s, horizons, holidays=holidays, weather=weather) for row in scaled])
     usable = np.stack([validate(row, start_s).usable for row in series])
     recent = np.stack([np.stack([known_day(row, horizons, k) for k in range(RECENT_DAYS)]) for row in series])
-    forecasts, climatology, trainings, model = [], [], 0, None
+    forecasts, bounds, climatology, trainings, model = [], [], [], 0, None
     for day in range(first_day, last_day + 1):
         window = windows(day, train_days, calibration_days)
         assert window is not None  # first_day leaves room for both windows
@@ -120,8 +121,9 @@ def backtest_day_ahead(
         calibration = calibrated(model, _flat(rows[:, held]), np.where(usable[:, held], scaled[:, held], np.nan).ravel())
         scored = days(day, day + 1)
         day_rows = _flat(rows[:, scored])
-        predicted = calibration.apply(day_rows, model.predict(day_rows)).reshape(len(series), INTERVALS_PER_DAY, -1)
-        forecasts.append(predicted * scale[:, None, None])
+        predicted = calibration.apply(day_rows, model.predict(day_rows))
+        bounds.append(calibration.loading_bound(day_rows, predicted).reshape(len(series), INTERVALS_PER_DAY) * scale[:, None])
+        forecasts.append(predicted.reshape(len(series), INTERVALS_PER_DAY, -1) * scale[:, None, None])
         history = series[:, held].reshape(len(series), -1, INTERVALS_PER_DAY)
         climatology.append(np.moveaxis(np.nanquantile(history, model.quantiles, axis=1), 0, -1))
     scored_all = days(first_day, last_day + 1)
@@ -134,6 +136,7 @@ def backtest_day_ahead(
         recent_mean=np.nanmean(recent_scored, axis=1).ravel(),
         recent_max=np.nanmax(recent_scored, axis=1).ravel(),
         climatology=_flat(np.concatenate(climatology, axis=1)),
+        loading_bound=np.concatenate(bounds, axis=1).ravel(),
         trainings=trainings,
     )
 

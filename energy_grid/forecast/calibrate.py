@@ -42,9 +42,15 @@ def calibrate(quantiles: tuple[float, ...], forecast: NDArray[np.float64], truth
     n = int(known.sum())
     if n < MIN_CALIBRATION_ROWS:
         raise ValueError(f"{n} intervals to calibrate on: at least {MIN_CALIBRATION_ROWS} are needed")
-    shifts = []
-    for column, q in enumerate(quantiles):
-        errors = np.sort(truth[known] - forecast[known, column])
-        rank = math.ceil((n + 1) * q) if q >= MEDIAN else math.floor((n + 1) * q)
-        shifts.append(float(errors[min(max(rank, 1), n) - 1]))
-    return Calibration(tuple(quantiles), tuple(shifts))
+    shifts = tuple(conformal_quantile(truth[known] - forecast[known, column], q) for column, q in enumerate(quantiles))
+    return Calibration(tuple(quantiles), shifts)
+
+
+def conformal_quantile(errors: NDArray[np.float64], q: float) -> float:
+    """The q-quantile of `errors` by the finite-sample rule (the module docstring): what a forecast
+    shifted by it is exceeded 1 − q of the time by."""
+    n = len(errors)
+    if n == 0:
+        raise ValueError("no errors to take a quantile of")
+    rank = math.ceil((n + 1) * q) if q >= MEDIAN else math.floor((n + 1) * q)
+    return float(np.sort(errors)[min(max(rank, 1), n) - 1])

@@ -6,6 +6,14 @@ the `calibration_days` whole days before the day before the forecast day, whose 
 by its 12:00. With a short history (a community's first weeks), both windows shrink: the
 calibration window to a third of the days known, the training to the rest; below MIN_DAYS whole
 days known there is no forecast, and whoever steers by it falls back to its rule.
+
+The calibration also gives the transformer's loading bound, what the operator's link limits leave
+room for: the worst loading the calibrated band allows (the larger magnitude of P10 and P90,
+domain.demand_response.worst_loading_wh) widened, block by block, by how far the metered loading
+went beyond it on the calibration days, so that the bound holds LOADING_COVERAGE of the intervals.
+The band's two ends each miss a tenth of the time, on either side; the loading, which counts export
+as much as import, is missed only beyond the end it lies at, so a band that drifts (heating in
+autumn lifts the load week by week) leaves the bound short or long unless it is calibrated itself.
 """
 
 from __future__ import annotations
@@ -16,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from energy_grid.domain.demand_response import worst_loading_wh
 from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.forecast.calibrate import MIN_CALIBRATION_ROWS, Calibration, calibrate
+from energy_grid.forecast.calibrate import MIN_CALIBRATION_ROWS, Calibration, calibrate, conformal_quantile
 from energy_grid.forecast.features import CALENDAR
 from energy_grid.forecast.model import QuantileForecaster
 
@@ -28,6 +37,7 @@ CALIBRATION_DAYS = 14
 MIN_DAYS = 3  # whole days known before the day before: two to learn from, one to calibrate on
 CALIBRATION_BLOCKS = 8  # the day calibrated in blocks of 3 hours (the tuning community's best; 4 and 24 did worse)
 TIME_OF_DAY_COLUMN = CALENDAR.index("time_of_day")
+LOADING_COVERAGE = 0.9  # the share of intervals whose loading the bound holds, as a P90 does
 
 
 @dataclass(frozen=True)
@@ -77,9 +87,11 @@ def train(
 
 @dataclass(frozen=True)
 class DayCalibration:
-    """A calibration for each block of the day (the evening's spread is not the night's)."""
+    """A calibration for each block of the day (the evening's spread is not the night's), and each
+    block's loading margin: what the worst loading of the calibrated band is widened by."""
 
     blocks: tuple[Calibration, ...]
+    loading_margins: tuple[float, ...]
 
     def apply(self, rows: FloatArray, forecast: FloatArray) -> FloatArray:
         """`forecast` of `rows` (feature rows: their time of day picks the block) calibrated."""
@@ -89,6 +101,16 @@ class DayCalibration:
             out[block == b] = calibration.apply(forecast[block == b])
         return out
 
+    def loading_bound(self, rows: FloatArray, calibrated_forecast: FloatArray) -> FloatArray:
+        """The loading bound of each row (the module docstring), never below 0."""
+        margins = np.asarray(self.loading_margins)[_block(rows)]
+        return np.maximum(worst_loading(calibrated_forecast) + margins, 0.0)
+
+    def margin_per_interval(self) -> tuple[float, ...]:
+        """The loading margin of each interval of a day, from its first."""
+        per_block = INTERVALS_PER_DAY // CALIBRATION_BLOCKS
+        return tuple(margin for margin in self.loading_margins for _ in range(per_block))
+
 
 def calibrated(model: QuantileForecaster, held_rows: FloatArray, held_truth: FloatArray) -> DayCalibration:
     """The model's calibration on held-out rows (truth NaN where it must not count), block by block;
@@ -96,12 +118,23 @@ def calibrated(model: QuantileForecaster, held_rows: FloatArray, held_truth: Flo
     predicted = model.predict(held_rows)
     whole = calibrate(model.quantiles, predicted, held_truth)
     block = _block(held_rows)
-    blocks = []
-    for b in range(CALIBRATION_BLOCKS):
-        mine = block == b
-        enough = int((~np.isnan(held_truth[mine])).sum()) >= MIN_CALIBRATION_ROWS
-        blocks.append(calibrate(model.quantiles, predicted[mine], held_truth[mine]) if enough else whole)
-    return DayCalibration(tuple(blocks))
+    known = ~np.isnan(held_truth)
+    enough = [int(known[block == b].sum()) >= MIN_CALIBRATION_ROWS for b in range(CALIBRATION_BLOCKS)]
+    blocks = tuple(
+        calibrate(model.quantiles, predicted[block == b], held_truth[block == b]) if enough[b] else whole for b in range(CALIBRATION_BLOCKS)
+    )
+    # How far the metered loading went beyond the calibrated band's worst loading, block by block.
+    beyond = np.abs(held_truth) - worst_loading(DayCalibration(blocks, (0.0,) * CALIBRATION_BLOCKS).apply(held_rows, predicted))
+    whole_margin = conformal_quantile(beyond[known], LOADING_COVERAGE)
+    margins = tuple(
+        conformal_quantile(beyond[known & (block == b)], LOADING_COVERAGE) if enough[b] else whole_margin for b in range(CALIBRATION_BLOCKS)
+    )
+    return DayCalibration(blocks, margins)
+
+
+def worst_loading(forecast: FloatArray) -> FloatArray:
+    """Each row's worst loading within its band: worst_loading_wh of its lowest and highest quantile."""
+    return np.asarray(np.vectorize(worst_loading_wh, otypes=[np.float64])(forecast[:, 0], forecast[:, -1]))
 
 
 def _block(rows: FloatArray) -> NDArray[np.int64]:

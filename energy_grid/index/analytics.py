@@ -254,7 +254,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 @dataclass(frozen=True)
-class _Meters:
+class MeterDirectory:
     """Each meter's owner and region (the latest registration of each)."""
 
     owner: dict[str, str]
@@ -264,12 +264,13 @@ class _Meters:
         return sorted(meter for meter, held_by in self.owner.items() if owner is None or held_by == owner)
 
 
-def _meters(session: Session) -> _Meters:
+def meter_directory(session: Session) -> MeterDirectory:
+    """Each registered meter's owner and region, as the index last saw them registered."""
     owner, region = {}, {}
     registered = m.MeterRegistered
     for row in session.execute(select(registered.meter, registered.owner, registered.region_id).order_by(registered.id)):
         owner[row.meter], region[row.meter] = row.owner, int(row.region_id)
-    return _Meters(owner, region)
+    return MeterDirectory(owner, region)
 
 
 def _sums(session: Session, from_s: int, to_s: int, key: Any, meters: Meters = None) -> dict[Any, tuple[int, int]]:
@@ -329,7 +330,7 @@ class _Accounts:
         return self.totals[None if self.wanted is None else address]
 
 
-def _trading(session: Session, window: Window, meters: _Meters, owners: Iterable[str] | None) -> dict[str | None, _Trading]:
+def _trading(session: Session, window: Window, meters: MeterDirectory, owners: Iterable[str] | None) -> dict[str | None, _Trading]:
     """Each owner's trading (None: every account's together when `owners` is None)."""
     accounts = _Accounts(owners)
     _book_trades(session, window, accounts)
@@ -386,7 +387,7 @@ def _auction_claims(session: Session, window: Window, accounts: _Accounts) -> No
             trading.no_buyer_wh += int(amount_wh) - claim.filled_wh
 
 
-def _standing_orders(session: Session, window: Window, meters: _Meters, accounts: _Accounts) -> None:
+def _standing_orders(session: Session, window: Window, meters: MeterDirectory, accounts: _Accounts) -> None:
     """The meters' settled standing orders: an unsold ask met a full link when its zone was held at
     its export limit, and no buyer at its price otherwise."""
     first_period, last_period = _periods(window)
@@ -462,7 +463,7 @@ def _peaks(session: Session, window: Window, regions: set[int] | None) -> list[T
 
 def summary(session: Session, window: Window, terms: Terms, owner: str | None = None) -> Summary:
     """`owner`'s figures (its meters' energy, its accounts' trading), or the community's (None)."""
-    meters = _meters(session)
+    meters = meter_directory(session)
     mine = meters.of(owner)
     community = interval_sums(session, window.from_s, window.to_s)
     own = community if owner is None else interval_sums(session, window.from_s, window.to_s, mine)
@@ -506,7 +507,7 @@ def summary(session: Session, window: Window, terms: Terms, owner: str | None = 
     )
 
 
-def _households(session: Session, window: Window, terms: Terms, meters: _Meters) -> list[HouseholdRow]:
+def _households(session: Session, window: Window, terms: Terms, meters: MeterDirectory) -> list[HouseholdRow]:
     """Every owner of meters: its import and export, what it sold and saved."""
     energy: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for meter, (import_wh, export_wh) in _sums(session, window.from_s, window.to_s, m.ReadingAccepted.meter).items():
@@ -587,6 +588,7 @@ __all__ = [
     "Co2",
     "ExportUse",
     "HouseholdRow",
+    "MeterDirectory",
     "Savings",
     "SelfSupply",
     "Summary",
@@ -596,6 +598,7 @@ __all__ = [
     "head_day",
     "interval_sums",
     "local_day",
+    "meter_directory",
     "notes",
     "period_window",
     "share_text",

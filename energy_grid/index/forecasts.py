@@ -34,7 +34,7 @@ from energy_grid.contracts.forecasts import MAX_INTERVALS
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.forecast.metrics import FloatArray, coverage, exceeded, skill
 from energy_grid.index import models as m
-from energy_grid.index.analytics import _meters, interval_sums
+from energy_grid.index.analytics import interval_sums, meter_directory
 from energy_grid.index.queries import head_of
 
 
@@ -198,7 +198,7 @@ def period_forecasts(session: Session, from_s: int, to_s: int, owner: str | None
     figures only of intervals ended by the indexed head."""
     regions = forecast_regions(session)
     if owner is not None:
-        meters = _meters(session)
+        meters = meter_directory(session)
         owned = {meters.region[meter] for meter in meters.of(owner)}
         regions = [region for region in regions if region in owned]
     head_s = head_of(session).time_s()

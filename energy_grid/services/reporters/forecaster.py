@@ -17,16 +17,20 @@ Each round, for each region it forecasts:
 3. Link limits. When the region is a zone of the coupled market (MarketZones), right after the
    day's forecast is committed (by this round or found in the ledger), the region's operator sets
    its link's limits for the day's 96 periods, import and export alike: the headroom the forecast
-   loading leaves the transformer (domain.link_limits.headroom_kw: rating × (1 − the larger magnitude
-   of P10 and P90 against the rating), in 5 kW steps), the rating being the capacity of the region's
+   loading leaves the transformer (domain.link_limits.headroom_kw: rating × (1 − the loading bound
+   against the rating), in 5 kW steps). The bound is the larger magnitude of P10 and P90 widened by
+   the margin the forecast's calibration called for, so that it holds 9 intervals in 10 (its
+   calibration days' loading beyond the band, energy_grid.forecast.day_ahead; a restarted service
+   works it out again with the model it has). The rating is the capacity of the region's
    latest load report (GridOperations). A day that gets no forecast (`short_history`, or `missed`)
    takes the cautious rule instead: each time of day's highest loading over the five whole days
    before the round's day (DemandResponse's baseline days); when no meter of the region read in
    those days, or the region has no load report, nothing is set. The limits in force are read first
-   (linkLimitsKW, capped by the zone's rating for the period) and only the periods whose limit
-   differs are sent, in runs of equal limits (one setLinkLimits each), leaving out the periods whose
-   gate has closed. A refusal is logged with its reason and counted as `refused`; the round goes on.
-   An operator's own limit for one of these periods is replaced by the rule's.
+   (linkLimitsKW, capped by the zone's rating for the period) and only the periods still unlimited
+   (at the rating) that the rule limits below it are sent, in runs of equal limits (one
+   setLinkLimits each), leaving out the periods whose gate has closed. A period already limited,
+   by an earlier round or by the operator's own hand, is left as it is, so a service killed midway
+   sends only the rest. A refusal is logged with its reason and counted as `refused`; the round goes on.
 4. Scoring. Each of the region's forecasts of the last SCORED_DAYS days that is not scored yet, once
    its window has ended: its meters are tallied (MAX_TALLY_BATCH a call, those not tallied yet), then
    it is scored. The ledger refuses while a meter's readings of the window may still come, and the
@@ -48,7 +52,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import get_args
 
@@ -65,7 +69,7 @@ from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, da
 from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
 from energy_grid.forecast.backtest import ISSUE_INTERVAL, day_ahead_horizons
-from energy_grid.forecast.day_ahead import calibrated, days, train, windows
+from energy_grid.forecast.day_ahead import Windows, calibrated, days, train, windows
 from energy_grid.forecast.features import features
 from energy_grid.forecast.metrics import skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
@@ -78,6 +82,8 @@ from energy_grid.services.runtime import ChainHead
 FloatArray = NDArray[np.float64]
 # The weather forecast of each interval starting at the given unix seconds: a model's columns.
 WeatherSource = Callable[[NDArray[np.int64]], Mapping[str, FloatArray]]
+# A day's windows, feature rows, net import per interval (Wh), usable intervals and first local day.
+_Table = tuple[Windows, FloatArray, FloatArray, NDArray[np.bool_], int]
 
 KINDS = ("forecast", "link_limits", "tally", "score")
 DEFAULT_RETRAIN_DAYS = 7
@@ -97,6 +103,16 @@ class _Region:
     history: dict[int, FloatArray]  # local day number → net import per interval, Wh (NaN: no meter read)
     model: QuantileForecaster | None = None
     trained_day: int = -1
+    # Local day number → the loading margin of each interval (Wh) its forecast's calibration called for.
+    margins: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DayForecast:
+    """A day's forecast and its calibration's loading margin per interval, Wh (forecast.day_ahead)."""
+
+    forecast: QuantileForecast
+    loading_margin_wh: tuple[int, ...]
 
 
 class Forecaster(ReportingService):
@@ -189,12 +205,13 @@ class Forecaster(ReportingService):
             self._missed.add((region_id, day))
             self.skip("missed", f"region {region_id}'s forecast of {interval_label(first_interval)}: its gate closed first")
             return
-        forecast = self.forecast_day(region_id, region, day)
-        if forecast is None:
+        made = self.forecast_day(region_id, region, day)
+        if made is None:
             self._missed.add((region_id, day))
             what = f"region {region_id}'s forecast of {interval_label(first_interval)}"
             self.skip("short_history", f"{what}: too little history to learn from")
             return
+        forecast = made.forecast
         call = self.client["ForecastLedger"].functions.commitForecast(region_id, first_interval, *forecast.vectors())
         self.send(
             f"region {region_id}'s forecast of {interval_label(first_interval)} (P90 peak {max(forecast.p90_wh)} Wh an interval)",
@@ -203,9 +220,46 @@ class Forecaster(ReportingService):
             self.operators[region_id],
         )
 
-    def forecast_day(self, region_id: int, region: _Region, day: int) -> QuantileForecast | None:
+    def forecast_day(self, region_id: int, region: _Region, day: int) -> DayForecast | None:
         """The region's calibrated forecast of local day `day`, as known at 12:00 the day before;
         None with too little history."""
+        table = self._table(region, day)
+        model = None if table is None else self._model(region_id, region, day, table)
+        if table is None or model is None:
+            return None
+        window, rows, values, usable, start_day = table
+        held = window.calibration()
+        try:
+            calibration = calibrated(model, rows[held], np.where(usable[held], values[held], np.nan))
+        except ValueError as too_little:  # fewer usable intervals than a calibration needs
+            self.log.info("region %d: %s", region_id, too_little)
+            return None
+        day_rows = rows[days(day - start_day, day - start_day + 1)]
+        quantiles = calibration.apply(day_rows, model.predict(day_rows))
+        rounded = np.rint(quantiles).astype(np.int64)  # rounding keeps each row's order
+        first_interval = interval_of(self.day_start_s(day))
+        forecast = QuantileForecast(region_id, first_interval, *(tuple(int(wh) for wh in rounded[:, q]) for q in range(len(QUANTILES))))
+        margins = tuple(int(np.ceil(margin)) for margin in calibration.margin_per_interval())
+        region.margins = {d: m for d, m in region.margins.items() if d >= day - 1} | {day: margins}
+        return DayForecast(forecast, margins)
+
+    def _model(self, region_id: int, region: _Region, day: int, table: _Table) -> QuantileForecaster | None:
+        """The region's model, learned again from `table` when it is `retrain_days` old."""
+        if region.model is not None and day - region.trained_day < self.retrain_days:
+            return region.model
+        window, rows, values, usable, _ = table
+        try:
+            region.model = train(rows[window.train()], values[window.train()], usable[window.train()], self.template)
+        except ValueError as too_little:  # fewer usable intervals than a model learns from
+            self.log.info("region %d: %s", region_id, too_little)
+            return None
+        region.trained_day = day
+        return region.model
+
+    def _table(self, region: _Region, day: int) -> _Table | None:
+        """What forecasting local day `day` at 12:00 the day before learns from: its windows, the
+        feature rows, the net import and which intervals are usable, from the first day read; None
+        with too little history."""
         first_day = day - HISTORY_DAYS + 1
         values = self._series(region, first_day, day)
         start_day = self._first_day_with_readings(values, first_day)
@@ -216,27 +270,12 @@ class Forecaster(ReportingService):
         if window is None:
             return None
         start_s_local = start_day * DAY_SECONDS  # the calendar in local time: day 0 starts at a local midnight
-        horizons = day_ahead_horizons(len(values))
         weather = None
         if self.weather is not None:
             starts = self.day_start_s(start_day) + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS
             weather = dict(self.weather(starts))
-        rows = features(values, start_s_local, horizons, holidays=self.holidays, weather=weather)
-        usable = validate(values, start_s_local).usable
-        try:
-            if region.model is None or day - region.trained_day >= self.retrain_days:
-                region.model = train(rows[window.train()], values[window.train()], usable[window.train()], self.template)
-                region.trained_day = day
-            held = window.calibration()
-            calibration = calibrated(region.model, rows[held], np.where(usable[held], values[held], np.nan))
-        except ValueError as too_little:  # fewer usable intervals than a model learns from
-            self.log.info("region %d: %s", region_id, too_little)
-            return None
-        day_rows = rows[days(day - start_day, day - start_day + 1)]
-        quantiles = calibration.apply(day_rows, region.model.predict(day_rows))
-        rounded = np.rint(quantiles).astype(np.int64)  # rounding keeps each row's order
-        first_interval = interval_of(self.day_start_s(day))
-        return QuantileForecast(region_id, first_interval, *(tuple(int(wh) for wh in rounded[:, q]) for q in range(len(QUANTILES))))
+        rows = features(values, start_s_local, day_ahead_horizons(len(values)), holidays=self.holidays, weather=weather)
+        return window, rows, values, validate(values, start_s_local).usable, start_day
 
     def _first_day_with_readings(self, values: FloatArray, first_day: int) -> int | None:
         by_day = values.reshape(-1, INTERVALS_PER_DAY)
@@ -301,7 +340,9 @@ class Forecaster(ReportingService):
             return
         # The cautious rule's days: the five whole days before the round's day (`day` − 1).
         baseline = region.meters.baseline_loading_per_mille(interval_of(self.day_start_s(day - 1)), rating_kva)
-        loading = day_loading_forecast(baseline, None if committed is None else (committed.p10_wh, committed.p90_wh), rating_kva)
+        margin_wh = None if committed is None else self._loading_margin_wh(region_id, region, day)
+        committed_wh = None if committed is None else (committed.p10_wh, committed.p90_wh)
+        loading = day_loading_forecast(baseline, committed_wh, rating_kva, margin_wh)
         if loading.source == "cautious" and all(np.isnan(self._day(region, d)).all() for d in range(day - 1 - BASELINE_DAYS, day - 1)):
             self.log.info("%s not set: no forecast committed, and no meter of the region read in the %d days before", what, BASELINE_DAYS)
             return
@@ -309,8 +350,16 @@ class Forecaster(ReportingService):
         self.log.info("%s by the %s forecast against %d kVA: %d runs not in force sent", what, loading.source, rating_kva, runs)
         self.limit_days.labels(region=str(region_id), source=loading.source).inc()
 
+    def _loading_margin_wh(self, region_id: int, region: _Region, day: int) -> tuple[int, ...] | None:
+        """The loading margin the calibration of day `day`'s forecast called for: kept from its
+        forecast, or worked out again (a restarted service learns the same model, forecast_day); None
+        when it cannot be (the band's worst loading is then the bound)."""
+        if day not in region.margins:
+            self.forecast_day(region_id, region, day)
+        return region.margins.get(day)
+
     def _send_limits(self, region_id: int, first_period: int, limits_kw: list[int], now_s: int, source: ForecastSource) -> int:
-        """Sends the limits whose period's gate is open and whose limit in force differs, in runs;
+        """Sends the limits of the periods whose gate is open and that are still unlimited, in runs;
         returns the number of runs."""
         assert self.zones is not None
         contract = self.client["MarketZones"]
@@ -320,9 +369,9 @@ class Forecaster(ReportingService):
         gate_s = self.zones.gate_closure()
         wanted: list[int | None] = []  # None: the period is left as it is
         for period, limit, (import_kw, export_kw), rating_kw in zip(periods, limits_kw, in_force, ratings, strict=True):
-            held = min(limit, int(rating_kw))  # the rating caps the operator's limit
             is_open = period * INTERVAL_SECONDS - gate_s > now_s
-            wanted.append(limit if is_open and (int(import_kw), int(export_kw)) != (held, held) else None)
+            unlimited = int(import_kw) == int(export_kw) == int(rating_kw)  # the rating caps every limit
+            wanted.append(limit if is_open and unlimited and limit < int(rating_kw) else None)
         runs = limit_runs(first_period, wanted, MAX_LIMIT_PERIODS)
         for first, count, limit in runs:
             call = self.zones.calls.set_link_limits(self.operators[region_id], region_id, first, count, limit, limit)
