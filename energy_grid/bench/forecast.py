@@ -156,6 +156,11 @@ def simulate(season: Season, households: int, days: int, noise_run: int = 0) -> 
     ghi = model.weather.ghi_w_per_m2
     daylight = ghi > 0
     installed_kwp = sum(spec.pv.peak_power_w for spec in model.households if spec.pv is not None) / 1_000
+    # The PV each interval would have produced had the forecast's irradiance come true (production
+    # taken as proportional to irradiance): what the weather forecast alone gets wrong of a day's energy.
+    pv_as_forecast_wh = pv_wh * np.where(daylight, weather.ghi_w_per_m2 / np.where(daylight, ghi, 1.0), 1.0)
+    last_days = slice((days - min(days, SCORED_DAYS)) * INTERVALS_PER_DAY, days * INTERVALS_PER_DAY)
+    daily, daily_as_forecast = (x[last_days].reshape(-1, INTERVALS_PER_DAY).sum(axis=1) for x in (pv_wh, pv_as_forecast_wh))
     return Series(
         start_s=start_s,
         households=net_kw,
@@ -167,6 +172,7 @@ def simulate(season: Season, households: int, days: int, noise_run: int = 0) -> 
         weather_error={
             "ghi_relative_mae": float(np.mean(np.abs(weather.ghi_w_per_m2 - ghi)[daylight]) / np.mean(ghi[daylight])),
             "temperature_mae_c": float(np.mean(np.abs(weather.temperature_c - model.weather.temperature_c))),
+            "pv_daily_energy_error": float(np.abs(daily_as_forecast - daily).sum() / daily.sum()),
         },
     )
 
@@ -364,7 +370,11 @@ def report_markdown(seasons: dict[str, dict[str, dict[str, float]]], timing: dic
     )
     for key, label in link:
         lines.append(f"| feeder loading | {label} | " + " | ".join(f"{seasons[s]['link'][key]:.3f}" for s in seasons) + " |")
-    weather = (("ghi_relative_mae", "irradiance (daylight): MAE over the mean"), ("temperature_mae_c", "temperature: MAE (°C)"))
+    weather = (
+        ("ghi_relative_mae", "irradiance (daylight): MAE over the mean"),
+        ("temperature_mae_c", "temperature: MAE (°C)"),
+        ("pv_daily_energy_error", "PV as if its irradiance came true: daily energy error"),
+    )
     for key, label in weather:
         lines.append(f"| weather forecast | {label} | " + " | ".join(f"{seasons[s]['weather_forecast'][key]:.3f}" for s in seasons) + " |")
     lines += [
