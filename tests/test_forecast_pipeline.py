@@ -10,9 +10,17 @@ import numpy as np
 import pytest
 
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
-from energy_grid.forecast.backtest import backtest_day_ahead, day_ahead_horizons
+from energy_grid.forecast.backtest import backtest_day_ahead
 from energy_grid.forecast.calibrate import Calibration, calibrate, conformal_quantile
-from energy_grid.forecast.day_ahead import CALIBRATION_BLOCKS, LOADING_COVERAGE, MIN_DAYS, calibrated, windows, worst_loading
+from energy_grid.forecast.day_ahead import (
+    CALIBRATION_BLOCKS,
+    LOADING_COVERAGE,
+    MIN_DAYS,
+    calibrated,
+    day_ahead_horizons,
+    windows,
+    worst_loading,
+)
 from energy_grid.forecast.features import feature_names, features
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster

@@ -7,24 +7,31 @@ back on its rule), and a service that wakes after the gate skips the day.
 
 Link limits: a region that is a zone of the market gets the day's limits from its committed P10
 and P90 in the same round, sent once (a restarted service sends only what is not in force); a zone
-with too short a history for a forecast gets the cautious rule's; a region that is no zone none."""
+with too short a history for a forecast gets the cautious rule's; a region that is no zone none.
+
+A household forecasts its own meter's next day on its own machine (`energy-grid meters forecast`):
+the same pipeline, nothing sent."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.contracts.zones import NO_LIMIT, LinkLimitsKW
 from energy_grid.domain.demand_response import day_loading_forecast
 from energy_grid.domain.link_limits import LIMIT_STEP_KW, headroom_kw, limit_runs
 from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY, transformer_loading_per_mille
+from energy_grid.forecast.day_ahead import MIN_DAYS
 from energy_grid.forecast.model import QuantileForecaster
 from energy_grid.services.reporters.forecaster import Forecaster
 from energy_grid.services.reporters.service import run_service
 
 from support.anvil_node import AnvilNode, grid_client
+from support.cli_helpers import cli_runner
 from support.reporter_helpers import REGION, Registers, deploy_local, move_to, now_s, operator, register_meters, rpc, sample, submit
 
 HISTORY_DAYS = 8
@@ -248,3 +255,40 @@ def test_a_zone_too_short_of_history_for_a_forecast_gets_the_cautious_limits_onc
     assert limits_in_force(client, SHORT_REGION, first_interval) == [(kw, kw) for kw in expected]
     assert sample(forecaster.metrics, "link_limit_days_total", region=str(SHORT_REGION), source="cautious") == 1
     assert sample(forecaster.metrics, "link_limit_days_total", region=str(SHORT_REGION), source="committed") == 0
+
+
+# ----------------------------------------------------------------------------- a household's own forecast
+
+
+def test_a_household_forecasts_its_meters_next_day_on_its_own_machine_and_sends_nothing(forecast_node, forecast_chain):
+    node, manifest, registers, day = forecast_node
+    client = forecast_chain[0]
+    run = cli_runner(node.url, manifest)
+    meter = registers.meters[0]
+    block = client.w3.eth.block_number
+    answer = run("meters", "forecast", meter).json()
+    assert client.w3.eth.block_number == block  # nothing sent
+    assert answer["day_start_s"] == day * DAY_SECONDS  # the deployment's zone is UTC
+    hours = answer["hours"]
+    assert [h["start_s"] for h in hours] == [day * DAY_SECONDS + 3_600 * h for h in range(24)]
+    assert all(h["p10_w"] <= h["p50_w"] <= h["p90_w"] for h in hours)
+    # An hour's mean power is its four quarter-hours' Wh together: the evening's 1,200 Wh each make
+    # about 4.8 kW, the rest of the day about 1.2 kW (less at weekends, ±10 % each day).
+    metered_w = [[sum(day_wh(d, 0)[4 * h : 4 * h + 4]) for h in range(24)] for d in range(day - 8, day - 1)]
+    for h in (18, 19, 3):
+        expected_w = np.mean([w[h] for w in metered_w])
+        assert abs(hours[h]["p50_w"] - expected_w) < 0.2 * expected_w
+    assert abs(answer["median_wh"] - np.mean([sum(day_wh(d, 0)) for d in range(day - 8, day - 1)])) < 0.15 * answer["median_wh"]
+    text = " ".join(run("meters", "forecast", meter, json_output=False).stdout.split())
+    assert f"Net import tomorrow: about {answer['median_wh'] / 1_000:,.1f} kWh (P50)" in text
+
+    # A meter with two days read, and an address that is no meter: one sentence each, no traceback.
+    short_meter = Account.from_key(keccak(text="short-history-meter-0")).address  # register_meters' naming
+    refused = run("meters", "forecast", short_meter, expect=1, json_output=False)
+    assert refused.stderr.strip() == (
+        f"Error: Meter {short_meter} has too little history for a forecast yet "
+        f"({SHORT_DAYS} whole days metered before the day the forecast is made: at least {MIN_DAYS} are needed)."
+    )
+    stranger = anvil_account(9).address
+    unknown = run("meters", "forecast", stranger, expect=1, json_output=False)
+    assert unknown.stderr.strip().endswith(f"No meter is registered at {stranger}.")

@@ -42,7 +42,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from energy_grid.domain.units import INTERVALS_PER_DAY
-from energy_grid.forecast.backtest import Backtest, backtest_day_ahead, day_ahead_horizons
+from energy_grid.forecast.backtest import Backtest, backtest_day_ahead
+from energy_grid.forecast.day_ahead import day_ahead_horizons
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import mae
 from energy_grid.forecast.model import QuantileForecaster

@@ -119,7 +119,7 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "meters": LazyCommand(
         "energy_grid.cli.meters_commands",
         "meters",
-        "Register meters, submit and ingest readings, read a meter's load profile.",
+        "Register meters, submit and ingest readings, read a meter's load profile and forecast its next day.",
     ),
     "oracle-reporter": LazyCommand(
         "energy_grid.cli.reporter_commands",

@@ -1,4 +1,5 @@
-"""Meters: `meters register|submit|ingest|history` (SmartMeter) and `meters emulate` (the live
+"""Meters: `meters register|submit|ingest|history` (SmartMeter), `meters forecast` (a meter's next day,
+forecast on the household's own machine) and `meters emulate` (the live
 community's virtual meters, energy_grid.services.virtual_meters)."""
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import click
 
 from energy_grid.chain.accounts import KEYSTORE_PASSWORD_ENV
 from energy_grid.chain.client import MeterReading
-from energy_grid.cli.output import Column, emit, emit_json, kwh_fmt, record_table, rows_table, time_fmt
+from energy_grid.cli.output import Column, emit, emit_json, kw_fmt, kwh, kwh_fmt, record_table, rows_table, time_fmt
 from energy_grid.cli.params import ADDRESS
 from energy_grid.cli.records import record
+from energy_grid.cli.reporter_commands import WEATHER, community_holidays, weather_source
 from energy_grid.cli.session import CliError, Session, SetUpError, pass_session
-from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, VOLTAGE_NOMINAL_PER_MILLE
+from energy_grid.domain.units import DAY_SECONDS, FREQUENCY_NOMINAL_MILLIHZ, INTERVAL_SECONDS, INTERVALS_PER_DAY, VOLTAGE_NOMINAL_PER_MILLE
 from energy_grid.services.broker import BrokerConfigError
 from energy_grid.services.ingest import ingest_csv
 from energy_grid.services.meter_agent.config import AGENT_KEYSTORE, ProvisionedConfig, path_from, write_agent_config
@@ -32,7 +34,7 @@ BROKER_PASSWORD_BYTES = 24  # a meter's broker password: 32 characters of URL-sa
 
 @click.group()
 def meters() -> None:
-    """Register meters, submit and ingest readings, read a meter's load profile."""
+    """Register meters, submit and ingest readings, read a meter's load profile and forecast its next day."""
 
 
 def registration_options(command: Any) -> Any:
@@ -190,6 +192,56 @@ def history(
         session.json_output,
         {"meter": meter, "from_interval": from_interval, "count": count, "intervals": rows},
         rows_table(rows, columns, title=f"Load profile of {meter}"),
+    )
+
+
+@meters.command("forecast")
+@click.argument("meter", type=ADDRESS)
+@WEATHER
+@pass_session
+def forecast(session: Session, meter: str, weather: str) -> None:
+    """Your meter's net import for its next local day, hour by hour (P10, P50, P90, kW), forecast on this
+    machine from the meter's own load profile as known at 12:00 today. Nothing is sent or published.
+
+    The same pipeline as the operator's forecaster (energy_grid.forecast.day_ahead.forecast_day),
+    learned from this meter alone."""
+    import numpy as np  # noqa: PLC0415
+
+    from energy_grid.forecast.day_ahead import ISSUE_INTERVAL, TooLittleHistoryError, forecast_day  # noqa: PLC0415
+    from energy_grid.forecast.model import QUANTILES, QuantileForecaster  # noqa: PLC0415
+    from energy_grid.services.reporters.forecaster import HISTORY_DAYS  # noqa: PLC0415
+
+    offset_s = session.client.price_discovery.utc_offset_minutes() * 60
+    now_s = session.latest_timestamp()
+    today = (now_s + offset_s) // DAY_SECONDS
+    first_day, day = today + 2 - HISTORY_DAYS, today + 1
+    known_until_s = min(now_s, today * DAY_SECONDS - offset_s + ISSUE_INTERVAL * INTERVAL_SECONDS)
+    values = np.full((day - first_day + 1) * INTERVALS_PER_DAY, np.nan)
+    for d in range(first_day, today + 1):
+        first_interval = (d * DAY_SECONDS - offset_s) // INTERVAL_SECONDS
+        for k, entry in enumerate(session.client.smart_meter.interval_history(meter, first_interval, INTERVALS_PER_DAY)):
+            if entry.grid_frequency_millihz > 0 and (first_interval + k + 1) * INTERVAL_SECONDS <= known_until_s:
+                values[(d - first_day) * INTERVALS_PER_DAY + k] = entry.consumption_wh - entry.production_wh
+    source = weather_source(weather)
+    starts = first_day * DAY_SECONDS - offset_s + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS
+    this_year = datetime.now(UTC).year
+    try:
+        made = forecast_day(values, day - first_day, first_day * DAY_SECONDS, QuantileForecaster(),
+                            holidays=community_holidays(range(this_year - 1, this_year + 2)),
+                            weather=None if source is None else dict(source(starts)))  # fmt: skip
+    except TooLittleHistoryError as too_little:
+        raise CliError(f"Meter {meter} has too little history for a forecast yet ({too_little}).") from too_little
+    # An hour's mean power in W is the sum of its four quarter-hours' Wh.
+    hourly_w = np.rint(made.quantiles.reshape(24, INTERVALS_PER_DAY // 24, -1).sum(axis=1)).astype(int)
+    day_start_s = day * DAY_SECONDS - offset_s
+    names = [f"p{round(q * 100)}_w" for q in QUANTILES]
+    rows = [{"start_s": day_start_s + hour * 3600, **dict(zip(names, map(int, watts), strict=True))} for hour, watts in enumerate(hourly_w)]
+    median = made.quantiles[:, list(QUANTILES).index(0.5)]
+    columns = [Column("start_s", "hour from", time_fmt, justify="left"), *(Column(n, n[:3].upper(), kw_fmt) for n in names)]
+    emit(
+        session.json_output,
+        {"meter": meter, "day_start_s": day_start_s, "median_wh": int(np.rint(median.sum())), "hours": rows},
+        rows_table(rows, columns, title=f"Net import tomorrow: about {kwh(int(np.rint(median.sum()))):,.1f} kWh (P50)"),
     )
 
 

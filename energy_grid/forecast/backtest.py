@@ -22,13 +22,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY
-from energy_grid.forecast.day_ahead import CALIBRATION_DAYS, TRAIN_DAYS, calibrated, days, train, windows
+from energy_grid.forecast.day_ahead import CALIBRATION_DAYS, TRAIN_DAYS, calibrated, day_ahead_horizons, days, train, windows
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
 from energy_grid.forecast.model import QuantileForecaster
 from energy_grid.forecast.validate import validate
 
-ISSUE_INTERVAL = INTERVALS_PER_DAY // 2  # 12:00, the day before
 FloatArray = NDArray[np.float64]
 
 
@@ -150,9 +149,3 @@ def _scales(series: FloatArray, days: int) -> FloatArray:
 def _flat(rows: FloatArray) -> FloatArray:
     """Rows of several series side by side (series × intervals × columns) as one table."""
     return rows.reshape(-1, rows.shape[-1])
-
-
-def day_ahead_horizons(intervals: int) -> NDArray[np.int64]:
-    """Each interval's horizon when its day is forecast at 12:00 the day before (the series starting at
-    a midnight): 48 intervals ahead for the first of the day, 143 for the last."""
-    return (INTERVALS_PER_DAY - ISSUE_INTERVAL + np.arange(intervals) % INTERVALS_PER_DAY).astype(np.int64)

@@ -19,16 +19,19 @@ autumn lifts the load week by week) leaves the bound short or long unless it is 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
 
 from energy_grid.domain.demand_response import worst_loading_wh
-from energy_grid.domain.units import INTERVALS_PER_DAY
+from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY
 from energy_grid.forecast.calibrate import MIN_CALIBRATION_ROWS, Calibration, calibrate, conformal_quantile
-from energy_grid.forecast.features import CALENDAR
+from energy_grid.forecast.features import CALENDAR, features
 from energy_grid.forecast.model import QuantileForecaster
+from energy_grid.forecast.validate import validate
 
 FloatArray = NDArray[np.float64]
 
@@ -37,6 +40,7 @@ CALIBRATION_DAYS = 14
 MIN_DAYS = 3  # whole days known before the day before: two to learn from, one to calibrate on
 CALIBRATION_BLOCKS = 8  # the day calibrated in blocks of 3 hours (the tuning community's best; 4 and 24 did worse)
 TIME_OF_DAY_COLUMN = CALENDAR.index("time_of_day")
+ISSUE_INTERVAL = INTERVALS_PER_DAY // 2  # 12:00, the day before
 LOADING_COVERAGE = 0.9  # the share of intervals whose loading the bound holds, as a P90 does
 
 
@@ -135,6 +139,64 @@ def calibrated(model: QuantileForecaster, held_rows: FloatArray, held_truth: Flo
 def worst_loading(forecast: FloatArray) -> FloatArray:
     """Each row's worst loading within its band: worst_loading_wh of its lowest and highest quantile."""
     return np.asarray(np.vectorize(worst_loading_wh, otypes=[np.float64])(forecast[:, 0], forecast[:, -1]))
+
+
+class TooLittleHistoryError(ValueError):
+    """Too little history to learn from or to calibrate on: whoever steers by the forecast falls back to its rule."""
+
+
+@dataclass(frozen=True)
+class NextDay:
+    """A day's calibrated forecast (a row per interval, a column per quantile), its calibration and
+    the model that made it."""
+
+    quantiles: FloatArray
+    calibration: DayCalibration
+    model: QuantileForecaster
+
+
+def forecast_day(
+    values: FloatArray,
+    day: int,
+    start_s: int,
+    template: QuantileForecaster,
+    *,
+    holidays: Collection[date] = (),
+    weather: Mapping[str, FloatArray] | None = None,
+    model: QuantileForecaster | None = None,
+) -> NextDay:
+    """Day `day` of `values` forecast at 12:00 the day before, as the forecasting service and a
+    household's own forecast make it: `values` is one figure per interval from `start_s` (a midnight
+    of the calendar's clock) through day `day`, NaN where nothing is known (from 12:00 of day − 1 on,
+    among others), `weather` forecast columns aligned with it. A fresh model like `template` learns
+    from the training window unless `model` is given; the days before the first with a reading do not
+    count. TooLittleHistoryError with too few days to learn from or to calibrate on."""
+    read = np.flatnonzero(~np.isnan(values.reshape(-1, INTERVALS_PER_DAY)).all(axis=1))
+    if len(read) == 0:
+        raise TooLittleHistoryError("no reading yet")
+    first = int(read[0])
+    values, day, start_s = values[first * INTERVALS_PER_DAY :], day - first, start_s + first * DAY_SECONDS
+    window = windows(day)
+    if window is None:
+        raise TooLittleHistoryError(f"{day - 1} whole days metered before the day the forecast is made: at least {MIN_DAYS} are needed")
+    aligned = None if weather is None else {name: column[first * INTERVALS_PER_DAY :] for name, column in weather.items()}
+    rows = features(values, start_s, day_ahead_horizons(len(values)), holidays=holidays, weather=aligned)
+    usable = validate(values, start_s).usable
+    try:
+        if model is None:
+            model = train(rows[window.train()], values[window.train()], usable[window.train()], template)
+        held = window.calibration()
+        calibration = calibrated(model, rows[held], np.where(usable[held], values[held], np.nan))
+    except ValueError as too_little:  # fewer usable intervals than a model learns from or a calibration needs
+        raise TooLittleHistoryError(str(too_little)) from too_little
+    day_rows = rows[days(day, day + 1)]
+    return NextDay(calibration.apply(day_rows, model.predict(day_rows)), calibration, model)
+
+
+def day_ahead_horizons(intervals: int) -> NDArray[np.int64]:
+    """Each interval's horizon when its day is forecast at 12:00 the day before (the series starting at
+    a midnight): 48 intervals ahead for the first of the day, 143 for the last."""
+    return (INTERVALS_PER_DAY - ISSUE_INTERVAL + np.arange(intervals) % INTERVALS_PER_DAY).astype(np.int64)
 
 
 def _block(rows: FloatArray) -> NDArray[np.int64]:

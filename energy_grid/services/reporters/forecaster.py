@@ -68,12 +68,9 @@ from energy_grid.contracts.zones import MAX_LIMIT_PERIODS
 from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, day_loading_forecast
 from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
-from energy_grid.forecast.backtest import ISSUE_INTERVAL, day_ahead_horizons
-from energy_grid.forecast.day_ahead import Windows, calibrated, days, train, windows
-from energy_grid.forecast.features import features
+from energy_grid.forecast.day_ahead import ISSUE_INTERVAL, TooLittleHistoryError, days, forecast_day
 from energy_grid.forecast.metrics import skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
-from energy_grid.forecast.validate import validate
 from energy_grid.services.reporters.region import RatingUnknownError, RegionMeters, transformer_rating_kva
 from energy_grid.services.reporters.schedule import interval_label
 from energy_grid.services.reporters.service import ReportingService
@@ -82,8 +79,6 @@ from energy_grid.services.runtime import ChainHead
 FloatArray = NDArray[np.float64]
 # The weather forecast of each interval starting at the given unix seconds: a model's columns.
 WeatherSource = Callable[[NDArray[np.int64]], Mapping[str, FloatArray]]
-# A day's windows, feature rows, net import per interval (Wh), usable intervals and first local day.
-_Table = tuple[Windows, FloatArray, FloatArray, NDArray[np.bool_], int]
 
 KINDS = ("forecast", "link_limits", "tally", "score")
 DEFAULT_RETRAIN_DAYS = 7
@@ -221,66 +216,29 @@ class Forecaster(ReportingService):
         )
 
     def forecast_day(self, region_id: int, region: _Region, day: int) -> DayForecast | None:
-        """The region's calibrated forecast of local day `day`, as known at 12:00 the day before;
-        None with too little history."""
-        table = self._table(region, day)
-        model = None if table is None else self._model(region_id, region, day, table)
-        if table is None or model is None:
-            return None
-        window, rows, values, usable, start_day = table
-        held = window.calibration()
-        try:
-            calibration = calibrated(model, rows[held], np.where(usable[held], values[held], np.nan))
-        except ValueError as too_little:  # fewer usable intervals than a calibration needs
-            self.log.info("region %d: %s", region_id, too_little)
-            return None
-        day_rows = rows[days(day - start_day, day - start_day + 1)]
-        quantiles = calibration.apply(day_rows, model.predict(day_rows))
-        rounded = np.rint(quantiles).astype(np.int64)  # rounding keeps each row's order
-        first_interval = interval_of(self.day_start_s(day))
-        forecast = QuantileForecast(region_id, first_interval, *(tuple(int(wh) for wh in rounded[:, q]) for q in range(len(QUANTILES))))
-        margins = tuple(int(np.ceil(margin)) for margin in calibration.margin_per_interval())
-        region.margins = {d: m for d, m in region.margins.items() if d >= day - 1} | {day: margins}
-        return DayForecast(forecast, margins)
-
-    def _model(self, region_id: int, region: _Region, day: int, table: _Table) -> QuantileForecaster | None:
-        """The region's model, learned again from `table` when it is `retrain_days` old."""
-        if region.model is not None and day - region.trained_day < self.retrain_days:
-            return region.model
-        window, rows, values, usable, _ = table
-        try:
-            region.model = train(rows[window.train()], values[window.train()], usable[window.train()], self.template)
-        except ValueError as too_little:  # fewer usable intervals than a model learns from
-            self.log.info("region %d: %s", region_id, too_little)
-            return None
-        region.trained_day = day
-        return region.model
-
-    def _table(self, region: _Region, day: int) -> _Table | None:
-        """What forecasting local day `day` at 12:00 the day before learns from: its windows, the
-        feature rows, the net import and which intervals are usable, from the first day read; None
-        with too little history."""
+        """The region's calibrated forecast of local day `day`, as known at 12:00 the day before
+        (energy_grid.forecast.day_ahead.forecast_day); None with too little history."""
         first_day = day - HISTORY_DAYS + 1
         values = self._series(region, first_day, day)
-        start_day = self._first_day_with_readings(values, first_day)
-        if start_day is None:
-            return None
-        values = values[(start_day - first_day) * INTERVALS_PER_DAY :]
-        window = windows(day - start_day)
-        if window is None:
-            return None
-        start_s_local = start_day * DAY_SECONDS  # the calendar in local time: day 0 starts at a local midnight
         weather = None
         if self.weather is not None:
-            starts = self.day_start_s(start_day) + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS
-            weather = dict(self.weather(starts))
-        rows = features(values, start_s_local, day_ahead_horizons(len(values)), holidays=self.holidays, weather=weather)
-        return window, rows, values, validate(values, start_s_local).usable, start_day
-
-    def _first_day_with_readings(self, values: FloatArray, first_day: int) -> int | None:
-        by_day = values.reshape(-1, INTERVALS_PER_DAY)
-        read = np.flatnonzero(~np.isnan(by_day).all(axis=1))
-        return None if len(read) == 0 else first_day + int(read[0])
+            weather = dict(self.weather(self.day_start_s(first_day) + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS))
+        fresh = region.model is not None and day - region.trained_day < self.retrain_days
+        try:
+            # The calendar in local time: the series' day 0 starts at a local midnight.
+            made = forecast_day(values, day - first_day, first_day * DAY_SECONDS, self.template, holidays=self.holidays,
+                                weather=weather, model=region.model if fresh else None)  # fmt: skip
+        except TooLittleHistoryError as too_little:
+            self.log.info("region %d: %s", region_id, too_little)
+            return None
+        if made.model is not region.model:
+            region.model, region.trained_day = made.model, day
+        rounded = np.rint(made.quantiles).astype(np.int64)  # rounding keeps each row's order
+        first_interval = interval_of(self.day_start_s(day))
+        forecast = QuantileForecast(region_id, first_interval, *(tuple(int(wh) for wh in rounded[:, q]) for q in range(len(QUANTILES))))
+        margins = tuple(int(np.ceil(margin)) for margin in made.calibration.margin_per_interval())
+        region.margins = {d: m for d, m in region.margins.items() if d >= day - 1} | {day: margins}
+        return DayForecast(forecast, margins)
 
     def _series(self, region: _Region, first_day: int, day: int) -> FloatArray:
         """Net import per interval from local day `first_day` through `day`: whole days before
