@@ -21,7 +21,7 @@ from energy_grid.forecast.day_ahead import (
     windows,
     worst_loading,
 )
-from energy_grid.forecast.features import feature_names, features
+from energy_grid.forecast.features import feature_names, features, known_day
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
 from energy_grid.forecast.validate import validate
@@ -241,6 +241,12 @@ def test_a_rolling_day_ahead_backtest_scores_the_forecasts_against_todays_rules(
     first = day * INTERVALS_PER_DAY
     assert result.latest_day[morning] == load[first + morning - INTERVALS_PER_DAY]
     assert result.latest_day[afternoon] == load[first + afternoon - 2 * INTERVALS_PER_DAY]
+    # Persistence with its spread: the latest day's value shifted by the quantiles of its errors on the
+    # calibration days (days 44..57 for day 59).
+    errors = (load - known_day(load, day_ahead_horizons(len(load)), 0))[days(44, 57)]
+    for column, q in enumerate(QUANTILES):
+        assert result.persistence[morning, column] == pytest.approx(result.latest_day[morning] + conformal_quantile(errors, q))
+    assert figures["pinball_skill_over_climatology"] > 0
     with pytest.raises(ValueError, match="need 57 days before the first"):
         backtest_day_ahead(load, START_S, 30, 40)
     with pytest.raises(ValueError, match="midnight UTC"):

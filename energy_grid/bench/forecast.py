@@ -106,7 +106,7 @@ GOALS = (
     Goal("household.skill_over_latest_day", "household net load (P50): skill", 0.15, True),
     Goal("feeder.band_coverage_error", "feeder P10–P90 coverage: distance from 80 %", 0.05, False),
     Goal("feeder.upper_exceeded", "feeder P90 exceeded", 0.12, False),
-    Goal("feeder.pinball_skill", "feeder pinball skill", 0.30, True),
+    Goal("feeder.pinball_skill", "feeder pinball skill over the same interval yesterday (with its spread)", 0.30, True),
     Goal("link.upper_covered", "link limits from the P90 of the loading: intervals covered", 0.88, True),
     Goal("link.held_back_over_rule", "link limits from the P90 of the loading: capacity held back, × the rule's", 1.0, False),
     Goal("timing.training_s", "training, 1,000 households, 1 core (s)", 60.0, False),
@@ -191,6 +191,7 @@ def _joined(parts: Sequence[Backtest]) -> Backtest:
         recent_mean=np.concatenate([p.recent_mean for p in parts]),
         recent_max=np.concatenate([p.recent_max for p in parts]),
         climatology=np.concatenate([p.climatology for p in parts]),
+        persistence=np.concatenate([p.persistence for p in parts]),
         loading_bound=np.concatenate([p.loading_bound for p in parts]),
         trainings=sum(p.trainings for p in parts),
     )
@@ -358,7 +359,8 @@ def report_markdown(seasons: dict[str, dict[str, dict[str, float]]], timing: dic
         ("skill_over_recent_mean", "skill over the 5-day mean"),
         ("band_coverage", "P10–P90 coverage"),
         ("upper_exceeded", "P90 exceeded"),
-        ("pinball_skill", "pinball skill"),
+        ("pinball_skill", "pinball skill over the same interval yesterday, with its spread"),
+        ("pinball_skill_over_climatology", "pinball skill over the 14 latest days' quantiles"),
     )
     for group, target in rows:
         for key, label in names:

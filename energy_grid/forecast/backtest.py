@@ -8,8 +8,9 @@ whose readings are all in by D − 1 at 12:00. References, each known at the iss
 forecast: the same time of day on the latest whole day known (d days back, the fewest with
 d × 96 ≥ horizon + 1: "yesterday" for the morning, the day before for the afternoon), the mean of
 the 5 latest such days, and their maximum, the rule the operator's link limits use today. For
-quantiles, the reference is the same quantiles of the same time of day over the `calibration_days`
-latest known days.
+quantiles, two references: persistence, the latest day's value shifted by the quantiles of its
+errors over the `calibration_days` latest known days (the same interval yesterday, with its spread),
+and climatology, the same quantiles of the same time of day over those days.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY
+from energy_grid.forecast.calibrate import conformal_quantile
 from energy_grid.forecast.day_ahead import CALIBRATION_DAYS, TRAIN_DAYS, calibrated, day_ahead_horizons, days, train, windows
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
@@ -41,17 +43,21 @@ class Backtest:
     latest_day: FloatArray  # the same time of day on the latest whole day known
     recent_mean: FloatArray  # … the mean of the 5 latest
     recent_max: FloatArray  # … their maximum: today's link-limit rule
-    climatology: FloatArray  # the reference quantiles (a column per quantile)
+    climatology: FloatArray  # the same time of day's quantiles over the calibration days (a column per quantile)
+    persistence: FloatArray  # the latest day's value shifted by its errors' quantiles on the calibration days
     loading_bound: FloatArray  # the calibrated bound of the loading (day_ahead's module docstring)
     trainings: int
 
     def figures(self) -> dict[str, float]:
-        """The backtest's figures: skill of the P50, the band's coverage, pinball skill, and P90 as a
-        link limit against the max-of-5-days rule (the share of intervals whose load it covers, and
-        the mean capacity it holds back above the load)."""
+        """The backtest's figures: skill of the P50, the band's coverage, pinball skill over each
+        reference, and P90 as a link limit against the max-of-5-days rule (the share of intervals
+        whose load it covers, and the mean capacity it holds back above the load)."""
         y, low, median, high = self.truth, self.forecast[:, 0], self.forecast[:, len(self.quantiles) // 2], self.forecast[:, -1]
-        model_pinball = np.mean([pinball(y, self.forecast[:, i], q) for i, q in enumerate(self.quantiles)])
-        reference_pinball = np.mean([pinball(y, self.climatology[:, i], q) for i, q in enumerate(self.quantiles)])
+
+        def mean_pinball(quantiles: FloatArray) -> float:
+            return float(np.mean([pinball(y, quantiles[:, i], q) for i, q in enumerate(self.quantiles)]))
+
+        model_pinball = mean_pinball(self.forecast)
         known = ~np.isnan(y)
         return {
             "mae": mae(y, median),
@@ -59,7 +65,8 @@ class Backtest:
             "skill_over_recent_mean": skill(y, median, self.recent_mean),
             "band_coverage": coverage(y, low, high),
             "upper_exceeded": exceeded(y, high),
-            "pinball_skill": float(1 - model_pinball / reference_pinball),
+            "pinball_skill": 1 - model_pinball / mean_pinball(self.persistence),
+            "pinball_skill_over_climatology": 1 - model_pinball / mean_pinball(self.climatology),
             "upper_covered": 1 - exceeded(y, high),
             "rule_covered": 1 - exceeded(y, self.recent_max),
             "upper_held_back": float(np.mean(np.maximum(high - y, 0)[known])),
@@ -105,7 +112,7 @@ def backtest_day_ahead(
     rows = np.stack([features(row, start_s, horizons, holidays=holidays, weather=weather) for row in scaled])
     usable = np.stack([validate(row, start_s).usable for row in series])
     recent = np.stack([np.stack([known_day(row, horizons, k) for k in range(RECENT_DAYS)]) for row in series])
-    forecasts, bounds, climatology, trainings, model = [], [], [], 0, None
+    forecasts, bounds, climatology, persistence, trainings, model = [], [], [], [], 0, None
     for day in range(first_day, last_day + 1):
         window = windows(day, train_days, calibration_days)
         assert window is not None  # first_day leaves room for both windows
@@ -125,6 +132,7 @@ def backtest_day_ahead(
         forecasts.append(predicted.reshape(len(series), INTERVALS_PER_DAY, -1) * scale[:, None, None])
         history = series[:, held].reshape(len(series), -1, INTERVALS_PER_DAY)
         climatology.append(np.moveaxis(np.nanquantile(history, model.quantiles, axis=1), 0, -1))
+        persistence.append(_persistence(series[:, held] - recent[:, 0, held], recent[:, 0, scored], model.quantiles))
     scored_all = days(first_day, last_day + 1)
     recent_scored = recent[:, :, scored_all]  # a scored day has its 5 days before it
     return Backtest(
@@ -135,9 +143,17 @@ def backtest_day_ahead(
         recent_mean=np.nanmean(recent_scored, axis=1).ravel(),
         recent_max=np.nanmax(recent_scored, axis=1).ravel(),
         climatology=_flat(np.concatenate(climatology, axis=1)),
+        persistence=_flat(np.concatenate(persistence, axis=1)),
         loading_bound=np.concatenate(bounds, axis=1).ravel(),
         trainings=trainings,
     )
+
+
+def _persistence(held_errors: FloatArray, latest_day: FloatArray, quantiles: tuple[float, ...]) -> FloatArray:
+    """The persistence reference of each series (a row each): its latest day's value shifted by the
+    quantiles of that value's errors on the calibration days (series × intervals × quantiles)."""
+    shifts = np.array([[conformal_quantile(row[~np.isnan(row)], q) for q in quantiles] for row in held_errors])
+    return latest_day[:, :, None] + shifts[:, None, :]
 
 
 def _scales(series: FloatArray, days: int) -> FloatArray:
