@@ -280,7 +280,7 @@ def test_a_household_forecasts_its_meters_next_day_on_its_own_machine_and_sends_
         assert abs(hours[h]["p50_w"] - expected_w) < 0.2 * expected_w
     assert abs(answer["median_wh"] - np.mean([sum(day_wh(d, 0)) for d in range(day - 8, day - 1)])) < 0.15 * answer["median_wh"]
     text = " ".join(run("meters", "forecast", meter, json_output=False).stdout.split())
-    assert f"Net import tomorrow: about {answer['median_wh'] / 1_000:,.1f} kWh (P50)" in text
+    assert f"Net import tomorrow: about {answer['median_wh'] / 1_000:,.1f} kWh (P50)" in text  # no PV on these meters: a day of import
 
     # A meter with two days read, and an address that is no meter: one sentence each, no traceback.
     short_meter = Account.from_key(keccak(text="short-history-meter-0")).address  # register_meters' naming

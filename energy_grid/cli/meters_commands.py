@@ -236,12 +236,13 @@ def forecast(session: Session, meter: str, weather: str) -> None:
     day_start_s = day * DAY_SECONDS - offset_s
     names = [f"p{round(q * 100)}_w" for q in QUANTILES]
     rows = [{"start_s": day_start_s + hour * 3600, **dict(zip(names, map(int, watts), strict=True))} for hour, watts in enumerate(hourly_w)]
-    median = made.quantiles[:, list(QUANTILES).index(0.5)]
+    median_wh = int(np.rint(made.quantiles[:, list(QUANTILES).index(0.5)].sum()))
+    direction = "import" if median_wh >= 0 else "export"  # a day of more PV than load exports
     columns = [Column("start_s", "hour from", time_fmt, justify="left"), *(Column(n, n[:3].upper(), kw_fmt) for n in names)]
     emit(
         session.json_output,
-        {"meter": meter, "day_start_s": day_start_s, "median_wh": int(np.rint(median.sum())), "hours": rows},
-        rows_table(rows, columns, title=f"Net import tomorrow: about {kwh(int(np.rint(median.sum()))):,.1f} kWh (P50)"),
+        {"meter": meter, "day_start_s": day_start_s, "median_wh": median_wh, "hours": rows},
+        rows_table(rows, columns, title=f"Net {direction} tomorrow: about {kwh(abs(median_wh)):,.1f} kWh (P50)"),
     )
 
 
