@@ -296,14 +296,16 @@ class Forecaster(ReportingService):
         except RatingUnknownError:
             self.log.info("%s not set: the region has no load report to take its transformer's rating from", what)
             return
-        # The cautious rule's days: the five whole days before the round's day (`day` − 1).
-        baseline = region.meters.baseline_loading_per_mille(interval_of(self.day_start_s(day - 1)), rating_kva)
-        margin_wh = None if committed is None else self._loading_margin_wh(region_id, region, day)
-        committed_wh = None if committed is None else (committed.p10_wh, committed.p90_wh)
-        loading = day_loading_forecast(baseline, committed_wh, rating_kva, margin_wh)
-        if loading.source == "cautious" and all(np.isnan(self._day(region, d)).all() for d in range(day - 1 - BASELINE_DAYS, day - 1)):
+        if committed is not None:
+            margin_wh = self._loading_margin_wh(region_id, region, day)
+            loading = day_loading_forecast([], (committed.p10_wh, committed.p90_wh), rating_kva, margin_wh)
+        elif all(np.isnan(self._day(region, d)).all() for d in range(day - 1 - BASELINE_DAYS, day - 1)):
             self.log.info("%s not set: no forecast committed, and no meter of the region read in the %d days before", what, BASELINE_DAYS)
             return
+        else:
+            # The cautious rule's days: the five whole days before the round's day (`day` − 1).
+            baseline = region.meters.baseline_loading_per_mille(interval_of(self.day_start_s(day - 1)), rating_kva)
+            loading = day_loading_forecast(baseline, None, rating_kva)
         runs = self._send_limits(region_id, first_interval, headroom_kw(loading, rating_kva), now_s, loading.source)
         self.log.info("%s by the %s forecast against %d kVA: %d runs not in force sent", what, loading.source, rating_kva, runs)
         self.limit_days.labels(region=str(region_id), source=loading.source).inc()
