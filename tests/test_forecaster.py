@@ -9,6 +9,10 @@ Link limits: a region that is a zone of the market gets the day's limits from it
 and P90 in the same round, sent once (a restarted service sends only what is not in force); a zone
 with too short a history for a forecast gets the cautious rule's; a region that is no zone none.
 
+Each interval metered brings the forecast of the interval an hour ahead, scored once it is metered
+in turn; at 12:00 the community's PV production of the next day is forecast; both are served as
+JSON beside the metrics, and a restarted service serves the same again.
+
 A household forecasts its own meter's next day on its own machine (`energy-grid meters forecast`):
 the same pipeline, nothing sent."""
 
@@ -24,8 +28,8 @@ from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.contracts.zones import NO_LIMIT, LinkLimitsKW
 from energy_grid.domain.demand_response import day_loading_forecast
 from energy_grid.domain.link_limits import LIMIT_STEP_KW, headroom_kw, limit_runs
-from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY, transformer_loading_per_mille
-from energy_grid.forecast.day_ahead import MIN_DAYS
+from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, transformer_loading_per_mille
+from energy_grid.forecast.day_ahead import HOUR_AHEAD, MIN_DAYS
 from energy_grid.forecast.model import QuantileForecaster
 from energy_grid.services.reporters.forecaster import Forecaster
 from energy_grid.services.reporters.service import run_service
@@ -39,6 +43,8 @@ SHORT_REGION, SHORT_DAYS = REGION + 1, 2  # a region whose meters read for two d
 SHORT_OPERATOR_INDEX = 3
 RATING_KVA = 30  # three meters' evening (about 14 kW) takes half the rating, the night an eighth
 EVENING = range(72, 80)  # 18:00..20:00 (UTC: the deployment's zone)
+DAYLIGHT = range(40, 57)  # 10:00..14:15: the PV on the second meter's roof
+PV_METER = 1
 QUICK = QuantileForecaster(max_iter=30)  # a small model: the test checks the service, not the model's skill
 
 
@@ -51,12 +57,33 @@ def day_wh(day: int, meter: int) -> list[int]:
     return [round(wh * (0.8 if weekend else 1.0) * rng.uniform(0.9, 1.1)) for wh in base]
 
 
+def pv_wh(day: int, meter: int) -> list[int]:
+    """A meter's production per interval on day `day`: on PV_METER's roof up to 300 Wh at 12:00,
+    less on a cloudy day; none elsewhere."""
+    if meter != PV_METER:
+        return [0] * INTERVALS_PER_DAY
+    sky = np.random.default_rng([day, meter, 1]).uniform(0.6, 1.0)
+    middle, half = (DAYLIGHT.start + DAYLIGHT.stop - 1) / 2, (DAYLIGHT.stop - DAYLIGHT.start) / 2
+    return [round(300 * sky * np.cos(np.pi / 2 * (k - middle) / half)) if k in DAYLIGHT else 0 for k in range(INTERVALS_PER_DAY)]
+
+
+def net_wh(day: int, k: int, meters: int = 3) -> int:
+    """The region's net import in interval `k` of day `day`."""
+    return sum(day_wh(day, m)[k] - pv_wh(day, m)[k] for m in range(meters))
+
+
+def interval_readings(registers: Registers, day: int, intervals: range) -> list:
+    entries = []
+    for k in intervals:
+        meters = range(len(registers.meters))
+        entries += registers.readings(day * INTERVALS_PER_DAY + k, [day_wh(day, m)[k] for m in meters], [pv_wh(day, m)[k] for m in meters])
+    return entries
+
+
 def readings(registers: Registers, first_day: int, last_day: int, count: int | None = None) -> list:
     entries = []
     for day in range(first_day, last_day + 1):
-        for k in range(count if count is not None and day == last_day else INTERVALS_PER_DAY):
-            wh = [day_wh(day, m)[k] for m in range(len(registers.meters))]
-            entries += registers.readings(day * INTERVALS_PER_DAY + k, wh)
+        entries += interval_readings(registers, day, range(count if count is not None and day == last_day else INTERVALS_PER_DAY))
     return entries
 
 
@@ -133,15 +160,11 @@ def test_a_forecast_is_tallied_and_scored_once_its_day_is_metered(forecast_chain
     assert committed is not None
     move_to(client, (day + 1) * DAY_SECONDS + 60)
     # The rest of D − 1 and the whole of D, metered.
-    entries = []
-    for k in range(INTERVALS_PER_DAY // 2, INTERVALS_PER_DAY):
-        entries += registers.readings((day - 1) * INTERVALS_PER_DAY + k, [day_wh(day - 1, m)[k] for m in range(3)])
-    entries += readings(registers, day, day)
-    submit(client, entries)
+    submit(client, interval_readings(registers, day - 1, range(INTERVALS_PER_DAY // 2, INTERVALS_PER_DAY)) + readings(registers, day, day))
     run_service(forecaster, once=True)
     score = client.forecast_ledger.get_score(REGION, first_interval)
     assert score.scored_at > 0 and score.meters_tallied == 3
-    truth = np.array([sum(day_wh(day, m)[k] for m in range(3)) for k in range(INTERVALS_PER_DAY)])
+    truth = np.array([net_wh(day, k) for k in range(INTERVALS_PER_DAY)])
     p10, _, p90 = (np.array(v) for v in committed.vectors())
     assert score.covered_intervals == int(((truth >= p10) & (truth <= p90)).sum())
     assert score.exceeded_p90_intervals == int((truth > p90).sum())
@@ -164,6 +187,56 @@ def test_a_short_history_gives_no_forecast_and_a_late_service_skips_the_day(fore
     run_service(forecaster, once=True)
     assert client.forecast_ledger.committed_forecast(REGION, first_interval) is None
     assert sample(forecaster.metrics, "skipped_total", reason="missed") == 1
+
+
+# ----------------------------------------------------------------------------- an hour ahead, community PV
+
+
+def test_each_interval_metered_brings_a_forecast_an_hour_ahead_scored_once_it_is_metered(forecast_chain):
+    client, registers, day = forecast_chain
+    forecaster = service(client)
+    run_service(forecaster, once=True)
+    label = str(REGION)
+    noon = (day - 1) * INTERVALS_PER_DAY + INTERVALS_PER_DAY // 2  # the morning is metered: the latest interval is noon − 1
+    target = noon + HOUR_AHEAD
+    assert sample(forecaster.metrics, "hour_ahead_interval_start_seconds", region=label) == target * INTERVAL_SECONDS
+    low, median, high = (sample(forecaster.metrics, "hour_ahead_wh", region=label, quantile=q) for q in ("p10", "p50", "p90"))
+    assert low <= median <= high
+    expected = np.mean([net_wh(d, target % INTERVALS_PER_DAY) for d in range(day - 8, day - 1)])
+    assert abs(median - expected) < 0.3 * expected
+    served = forecaster.documents()["/forecasts"]()["regions"][label]["hour_ahead"]
+    assert served == {"interval_start_s": target * INTERVAL_SECONDS, "metered_through_s": noon * INTERVAL_SECONDS,
+                      "p10_wh": round(low), "p50_wh": round(median), "p90_wh": round(high)}  # fmt: skip
+    # A restarted service learns the same model and serves the same forecast.
+    restarted = service(client)
+    run_service(restarted, once=True)
+    assert restarted.documents()["/forecasts"]()["regions"][label]["hour_ahead"] == served
+
+    # Metered through the target interval (the next one not yet): its forecast is scored, and the
+    # interval an hour after the latest metered is forecast.
+    move_to(client, (target + 2) * INTERVAL_SECONDS + 30)
+    submit(client, interval_readings(registers, day - 1, range(noon % INTERVALS_PER_DAY, target % INTERVALS_PER_DAY + 1)))
+    run_service(forecaster, once=True)
+    assert sample(forecaster.metrics, "hour_ahead_interval_start_seconds", region=label) == (target + 1 + HOUR_AHEAD) * INTERVAL_SECONDS
+    truth = net_wh(day - 1, target % INTERVALS_PER_DAY)
+    assert sample(forecaster.metrics, "hour_ahead_coverage", region=label) == (1.0 if low <= truth <= high else 0.0)
+    before = net_wh(day - 2, target % INTERVALS_PER_DAY)
+    if truth != before:
+        assert sample(forecaster.metrics, "hour_ahead_skill", region=label) == pytest.approx(1 - abs(truth - median) / abs(truth - before))
+
+
+def test_the_communitys_pv_of_the_next_day_is_forecast_at_noon_and_served(forecast_chain):
+    client, _, day = forecast_chain
+    forecaster = service(client)
+    run_service(forecaster, once=True)
+    pv = forecaster.documents()["/forecasts"]()["community_pv"]
+    assert pv["day_start_s"] == day * DAY_SECONDS and pv["interval_seconds"] == INTERVAL_SECONDS
+    p10, p50, p90 = (np.array(pv[f"{q}_wh"]) for q in ("p10", "p50", "p90"))
+    assert len(p50) == INTERVALS_PER_DAY and (p10 >= 0).all() and (p10 <= p50).all() and (p50 <= p90).all()
+    assert p90[[k for k in range(INTERVALS_PER_DAY) if k not in DAYLIGHT]].max() <= 5  # no sun, no production
+    metered = np.mean([sum(pv_wh(d, PV_METER)) for d in range(day - 8, day - 1)])
+    assert abs(p50.sum() - metered) < 0.3 * metered
+    assert client.forecast_ledger.committed_forecast(REGION, day * INTERVALS_PER_DAY) is not None  # the region's own, as before
 
 
 # ----------------------------------------------------------------------------- link limits

@@ -20,13 +20,14 @@ def _get(url: str) -> tuple[int, bytes]:
         return err.code, err.read()
 
 
-def test_metrics_and_health_are_served_on_a_free_port() -> None:
+def test_metrics_health_and_a_services_documents_are_served_on_a_free_port() -> None:
     metrics = ServiceMetrics("example")
     metrics.observe_head(ChainHead(number=12, timestamp_s=1_000, block_hash="", gas_limit=30_000_000, base_fee_per_gas=1))
     metrics.processed(9, head_number=12)
     metrics.transactions.labels(outcome="mined").inc(3)
     healthy = {"healthy": True, "store": "ok"}
-    server = MetricsServer(metrics.registry, health=lambda: healthy).start()
+    served = {"next": 1}
+    server = MetricsServer(metrics.registry, health=lambda: healthy, documents={"/forecasts": lambda: served}).start()
     try:
         assert server.port != 0
         status, body = _get(f"{server.url}/metrics")
@@ -40,6 +41,10 @@ def test_metrics_and_health_are_served_on_a_free_port() -> None:
         healthy["healthy"] = False
         status, _ = _get(f"{server.url}/health")
         assert status == 503
+        # A service's own document is read afresh at each request.
+        served["next"] = 2
+        status, body = _get(f"{server.url}/forecasts")
+        assert (status, json.loads(body)) == (200, {"next": 2})
     finally:
         server.stop()
 

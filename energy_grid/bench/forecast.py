@@ -43,7 +43,7 @@ from threadpoolctl import threadpool_limits
 
 from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.forecast.backtest import Backtest, backtest_day_ahead
-from energy_grid.forecast.day_ahead import day_ahead_horizons
+from energy_grid.forecast.day_ahead import HOUR_AHEAD, day_ahead_horizons
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import mae
 from energy_grid.forecast.model import QuantileForecaster
@@ -58,7 +58,6 @@ HOUSEHOLDS_PER_FEEDER = 30
 DAYS = 100
 SCORED_DAYS = 40
 NOISE_RUNS = 6
-HOUR_AHEAD = 4  # intervals
 HOUSEHOLD_TRAINING_ROWS = 100_000  # rows a households' model learns from, drawn at random
 WEATHER_FORECAST_SEED = 1_000  # the forecast's errors: apart from the community's own streams
 KW_PER_WH_PER_INTERVAL = 1 / (HOURS_PER_INTERVAL * 1_000)

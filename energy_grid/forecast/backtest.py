@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from energy_grid.domain.units import DAY_SECONDS, INTERVALS_PER_DAY
 from energy_grid.forecast.calibrate import conformal_quantile
-from energy_grid.forecast.day_ahead import CALIBRATION_DAYS, TRAIN_DAYS, calibrated, day_ahead_horizons, days, train, windows
+from energy_grid.forecast.day_ahead import CALIBRATION_DAYS, TRAIN_DAYS, calibrated, days, horizons, train, windows
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
 from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
 from energy_grid.forecast.model import QuantileForecaster
@@ -106,12 +106,12 @@ def backtest_day_ahead(
     if first_day < needed or (last_day + 1) * INTERVALS_PER_DAY > n:
         raise ValueError(f"days {first_day}..{last_day} need {needed} days before the first and the series to reach the last")
     template = forecaster or QuantileForecaster()
-    horizons = day_ahead_horizons(n) if lead_intervals is None else np.full(n, lead_intervals, dtype=np.int64)
     scale = _scales(series, first_day - 1 - calibration_days) if series.shape[0] > 1 else np.ones(1)
     scaled = series / scale[:, None]
-    rows = np.stack([features(row, start_s, horizons, holidays=holidays, weather=weather) for row in scaled])
+    row_horizons = horizons(n, lead_intervals)
+    rows = np.stack([features(row, start_s, row_horizons, holidays=holidays, weather=weather) for row in scaled])
     usable = np.stack([validate(row, start_s).usable for row in series])
-    recent = np.stack([np.stack([known_day(row, horizons, k) for k in range(RECENT_DAYS)]) for row in series])
+    recent = np.stack([np.stack([known_day(row, row_horizons, k) for k in range(RECENT_DAYS)]) for row in series])
     forecasts, bounds, climatology, persistence, trainings, model = [], [], [], [], 0, None
     for day in range(first_day, last_day + 1):
         window = windows(day, train_days, calibration_days)

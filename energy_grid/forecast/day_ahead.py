@@ -41,6 +41,7 @@ MIN_DAYS = 3  # whole days known before the day before: two to learn from, one t
 CALIBRATION_BLOCKS = 8  # the day calibrated in blocks of 3 hours (the tuning community's best; 4 and 24 did worse)
 TIME_OF_DAY_COLUMN = CALENDAR.index("time_of_day")
 ISSUE_INTERVAL = INTERVALS_PER_DAY // 2  # 12:00, the day before
+HOUR_AHEAD = 4  # intervals: the intraday forecast's lead
 LOADING_COVERAGE = 0.9  # the share of intervals whose loading the bound holds, as a P90 does
 
 
@@ -164,13 +165,19 @@ def forecast_day(
     holidays: Collection[date] = (),
     weather: Mapping[str, FloatArray] | None = None,
     model: QuantileForecaster | None = None,
+    lead_intervals: int | None = None,
 ) -> NextDay:
     """Day `day` of `values` forecast at 12:00 the day before, as the forecasting service and a
     household's own forecast make it: `values` is one figure per interval from `start_s` (a midnight
     of the calendar's clock) through day `day`, NaN where nothing is known (from 12:00 of day − 1 on,
     among others), `weather` forecast columns aligned with it. A fresh model like `template` learns
     from the training window unless `model` is given; the days before the first with a reading do not
-    count. TooLittleHistoryError with too few days to learn from or to calibrate on."""
+    count. TooLittleHistoryError with too few days to learn from or to calibrate on.
+
+    With `lead_intervals` each interval of the day is forecast that many intervals before it starts
+    instead (intraday, from the latest interval known then: interval t from t − lead − 1), by a model
+    learned at that lead; a row whose latest interval is not known yet has no forecast to trust, and
+    the caller takes only the rows it knows enough for."""
     read = np.flatnonzero(~np.isnan(values.reshape(-1, INTERVALS_PER_DAY)).all(axis=1))
     if len(read) == 0:
         raise TooLittleHistoryError("no reading yet")
@@ -180,7 +187,7 @@ def forecast_day(
     if window is None:
         raise TooLittleHistoryError(f"{day - 1} whole days metered before the day the forecast is made: at least {MIN_DAYS} are needed")
     aligned = None if weather is None else {name: column[first * INTERVALS_PER_DAY :] for name, column in weather.items()}
-    rows = features(values, start_s, day_ahead_horizons(len(values)), holidays=holidays, weather=aligned)
+    rows = features(values, start_s, horizons(len(values), lead_intervals), holidays=holidays, weather=aligned)
     usable = validate(values, start_s).usable
     try:
         if model is None:
@@ -191,6 +198,11 @@ def forecast_day(
         raise TooLittleHistoryError(str(too_little)) from too_little
     day_rows = rows[days(day, day + 1)]
     return NextDay(calibration.apply(day_rows, model.predict(day_rows)), calibration, model)
+
+
+def horizons(intervals: int, lead_intervals: int | None = None) -> NDArray[np.int64]:
+    """Each interval's horizon: day-ahead (day_ahead_horizons), or `lead_intervals` for all."""
+    return day_ahead_horizons(intervals) if lead_intervals is None else np.full(intervals, lead_intervals, dtype=np.int64)
 
 
 def day_ahead_horizons(intervals: int) -> NDArray[np.int64]:

@@ -27,7 +27,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -198,13 +198,21 @@ class _QuietHandler(WSGIRequestHandler):
 
 class MetricsServer:
     """`/metrics` (Prometheus's text format) and `/health` (JSON, 200 when healthy, else 503) on
-    one port; port 0 takes a free one, and a taken port is refused with a message."""
+    one port, and a service's own JSON `documents` by path; port 0 takes a free one, and a taken port
+    is refused with a message."""
 
     def __init__(
-        self, registry: CollectorRegistry, health: Callable[[], dict[str, Any]], *, host: str = "127.0.0.1", port: int = 0
+        self,
+        registry: CollectorRegistry,
+        health: Callable[[], dict[str, Any]],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        documents: Mapping[str, Callable[[], Any]] | None = None,
     ) -> None:
         self._metrics_app = make_wsgi_app(registry)
         self._health = health
+        self._documents = dict(documents or {})
         self.host = host
         self.port = port
         self._server: WSGIServer | None = None
@@ -216,6 +224,10 @@ class MetricsServer:
             body = json.dumps(status).encode()
             start_response("200 OK" if healthy else "503 Service Unavailable", [("Content-Type", "application/json")])
             return [body]
+        document = self._documents.get(environ.get("PATH_INFO", ""))
+        if document is not None:
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(document()).encode()]
         return self._metrics_app(environ, start_response)
 
     def start(self) -> MetricsServer:

@@ -1,10 +1,11 @@
 """The operator's forecasting service: each feeder's net import for the next day as calibrated
 quantiles (P10, P50, P90), committed in ForecastLedger before the market's gate and scored there
-once the meters have metered the day.
+once the meters have metered the day; each feeder's net import an hour ahead, and the community's
+PV production of the next day, served beside its metrics.
 
 Each round, for each region it forecasts:
 
-1. History. The region's net import per interval, Wh (its meters' load profiles, RegionMeters),
+1. History. The region's net import and production per interval, Wh (its meters' load profiles, RegionMeters),
    read a day at a time once the day has ended and kept; the current day's intervals are read as
    they end. A day is local to the deployment's zone (PriceDiscovery.utcOffsetMinutes).
 2. Forecast. From 12:00 of the day before, while the gate of the day's first interval is open and
@@ -35,6 +36,18 @@ Each round, for each region it forecasts:
    its window has ended: its meters are tallied (MAX_TALLY_BATCH a call, those not tallied yet), then
    it is scored. The ledger refuses while a meter's readings of the window may still come, and the
    next round tries again.
+5. An hour ahead. Once every active meter of the region has read one interval more, the interval
+   HOUR_AHEAD intervals after the one under way when it ended is forecast (P10, P50, P90, Wh) by a
+   model learned at that lead (energy_grid.forecast.day_ahead.forecast_day with `lead_intervals`,
+   trained again as the day-ahead one), served, and kept until it is metered and scored.
+
+And once a day, from 12:00 of the day before: the community's PV production of the next day (what
+the meters of all the service's regions metered as production) forecast with the weather forecast
+and served. Neither the hour-ahead nor the PV forecast is committed on chain: no one else checks
+them. Both are served as JSON at /forecasts beside /metrics: {"regions": {region: {"hour_ahead":
+{interval_start_s, metered_through_s, p10_wh, p50_wh, p90_wh}}}, "community_pv": {day_start_s,
+interval_seconds, p10_wh, p50_wh, p90_wh (a list each, one per interval)}}; a restarted service
+serves them again from the next interval metered and the next 12:00.
 
 Metrics, per region, over the forecasts scored in the last SCORED_DAYS days:
 `energy_grid_forecaster_band_coverage` (the share of intervals within [P10, P90]),
@@ -43,6 +56,9 @@ pinball loss per interval, from the ledger's scores), and `energy_grid_forecaste
 skill over the same interval the day before, on the meters' tally). And
 `energy_grid_forecaster_link_limit_days_total{region,source}`: the days whose link limits the
 service settled, by the forecast they came from (`committed` or `cautious`).
+`energy_grid_forecaster_hour_ahead_wh{region,quantile}` and `…_hour_ahead_interval_start_seconds`
+(the latest hour-ahead forecast and the interval it is of), and `…_hour_ahead_skill` and
+`…_hour_ahead_coverage` over the latest day's hour-ahead forecasts once metered.
 
 Whether a day was forecast, tallied or scored, and which link limits are in force, is read from the
 chain, never only remembered, so a restarted service sends nothing twice.
@@ -51,10 +67,11 @@ chain, never only remembered, so a restarted service sends nothing twice.
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import get_args
+from typing import Any, get_args
 
 import numpy as np
 from eth_account.signers.local import LocalAccount
@@ -68,8 +85,8 @@ from energy_grid.contracts.zones import MAX_LIMIT_PERIODS
 from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, day_loading_forecast
 from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
-from energy_grid.forecast.day_ahead import ISSUE_INTERVAL, TooLittleHistoryError, days, forecast_day
-from energy_grid.forecast.metrics import skill
+from energy_grid.forecast.day_ahead import HOUR_AHEAD, ISSUE_INTERVAL, NextDay, TooLittleHistoryError, days, forecast_day
+from energy_grid.forecast.metrics import coverage, skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
 from energy_grid.services.reporters.region import RatingUnknownError, RegionMeters, transformer_rating_kva
 from energy_grid.services.reporters.schedule import interval_label
@@ -88,6 +105,8 @@ SCORED_DAYS = 14  # how far back forecasts are scored, and the metrics' window
 # on the days after them.
 HISTORY_DAYS = 34
 SECONDS_PER_MINUTE = 60
+NET, PRODUCTION = 0, 1  # the rows of a day's history: net import and production per interval, Wh
+QUANTILE_NAMES = ("p10", "p50", "p90")
 
 
 @dataclass
@@ -95,9 +114,17 @@ class _Region:
     """What the service keeps of one region: its meters, its history by local day, its model."""
 
     meters: RegionMeters
-    history: dict[int, FloatArray]  # local day number → net import per interval, Wh (NaN: no meter read)
+    # Local day number → net import and production per interval, Wh (rows NET and PRODUCTION; NaN: no meter read).
+    history: dict[int, FloatArray]
     model: QuantileForecaster | None = None
     trained_day: int = -1
+    hour_model: QuantileForecaster | None = None  # the hour-ahead forecast's, trained at HOUR_AHEAD
+    hour_trained_day: int = -1
+    latest_metered: int = -1  # the latest interval every active meter of the region had read, last seen
+    # Interval → its hour-ahead P10, P50, P90 (Wh), kept until it is metered and scored.
+    hour_ahead: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    # The latest day's scored hour-ahead forecasts: (truth, P10, P50, P90, the same interval the day before).
+    hour_scores: deque[tuple[float, float, float, float, float]] = field(default_factory=lambda: deque(maxlen=INTERVALS_PER_DAY))
     # Local day number → the loading margin of each interval (Wh) its forecast's calibration called for.
     margins: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
@@ -161,6 +188,17 @@ class Forecaster(ReportingService):
         self.exceeded = self.metrics.gauge("p90_exceeded", "Share of intervals above P90, scored forecasts.", ["region"])
         self.pinball = self.metrics.gauge("pinball_wh", "Mean pinball loss per interval, Wh, scored forecasts.", ["region", "quantile"])
         self.skill = self.metrics.gauge("skill", "The P50's skill over the same interval the day before.", ["region"])
+        self.hour_ahead = self.metrics.gauge("hour_ahead_wh", "Net import an hour ahead, Wh.", ["region", "quantile"])
+        self.hour_ahead_start = self.metrics.gauge("hour_ahead_interval_start_seconds", "The interval forecast an hour ahead.", ["region"])
+        self.hour_ahead_skill = self.metrics.gauge(
+            "hour_ahead_skill", "The hour-ahead P50's skill over the same interval the day before, latest day.", ["region"]
+        )
+        self.hour_ahead_coverage = self.metrics.gauge("hour_ahead_coverage", "Share of hour-ahead forecasts within [P10, P90].", ["region"])
+        self.pv_model: QuantileForecaster | None = None
+        self.pv_trained_day = -1
+        self.pv_day = -1  # the local day community PV was last forecast for
+        # What the service serves at /forecasts (JSON), replaced whole so that the server's thread never reads half.
+        self._served: dict[str, Any] = {"regions": {}, "community_pv": None}
 
     # -------------------------------------------------------------------- a round
 
@@ -175,6 +213,11 @@ class Forecaster(ReportingService):
             self._forecast_if_due(region_id, region, today + 1, now_s)
             self._limit_links_if_due(region_id, region, today + 1, now_s)
             self._score_ended(region_id, region, today, now_s)
+            self._forecast_hour_ahead(region_id, region, now_s)
+        self._forecast_pv_if_due(today + 1, now_s)
+
+    def documents(self) -> dict[str, Callable[[], Any]]:
+        return {"/forecasts": lambda: self._served}
 
     def local_day(self, timestamp_s: int) -> int:
         """The deployment's local day number (days since 1970 in its zone) at `timestamp_s`."""
@@ -219,15 +262,9 @@ class Forecaster(ReportingService):
         """The region's calibrated forecast of local day `day`, as known at 12:00 the day before
         (energy_grid.forecast.day_ahead.forecast_day); None with too little history."""
         first_day = day - HISTORY_DAYS + 1
-        values = self._series(region, first_day, day)
-        weather = None
-        if self.weather is not None:
-            weather = dict(self.weather(self.day_start_s(first_day) + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS))
-        fresh = region.model is not None and day - region.trained_day < self.retrain_days
+        values = self._known([region], first_day, day, self._issue_interval(day) - 1)[NET]
         try:
-            # The calendar in local time: the series' day 0 starts at a local midnight.
-            made = forecast_day(values, day - first_day, first_day * DAY_SECONDS, self.template, holidays=self.holidays,
-                                weather=weather, model=region.model if fresh else None)  # fmt: skip
+            made = self._pipeline(values, first_day, day, region.model, region.trained_day)
         except TooLittleHistoryError as too_little:
             self.log.info("region %d: %s", region_id, too_little)
             return None
@@ -240,19 +277,41 @@ class Forecaster(ReportingService):
         region.margins = {d: m for d, m in region.margins.items() if d >= day - 1} | {day: margins}
         return DayForecast(forecast, margins)
 
-    def _series(self, region: _Region, first_day: int, day: int) -> FloatArray:
-        """Net import per interval from local day `first_day` through `day`: whole days before
-        `day` − 1, the morning of `day` − 1 up to 12:00, NaN for the rest."""
-        out = np.full((day - first_day + 1) * INTERVALS_PER_DAY, np.nan)
-        for d in range(first_day, day - 1):
-            out[days(d - first_day, d - first_day + 1)] = self._day(region, d)
-        morning = self._read(region, interval_of(self.day_start_s(day - 1)), ISSUE_INTERVAL)
-        start = (day - 1 - first_day) * INTERVALS_PER_DAY
-        out[start : start + ISSUE_INTERVAL] = morning
+    def _issue_interval(self, day: int) -> int:
+        return interval_of(self.issue_s(day))
+
+    def _pipeline(
+        self, values: FloatArray, first_day: int, day: int, model: QuantileForecaster | None, trained_day: int, lead: int | None = None
+    ) -> NextDay:
+        """Day `day` of `values` (from local day `first_day`) forecast by the pipeline with the weather
+        forecast, by `model` while it is younger than `retrain_days`, else by a fresh one."""
+        weather = None
+        if self.weather is not None:
+            weather = dict(self.weather(self.day_start_s(first_day) + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS))
+        fresh = model is not None and day - trained_day < self.retrain_days
+        # The calendar in local time: the series' day 0 starts at a local midnight.
+        return forecast_day(values, day - first_day, first_day * DAY_SECONDS, self.template, holidays=self.holidays, weather=weather,
+                            model=model if fresh else None, lead_intervals=lead)  # fmt: skip
+
+    def _known(self, regions: Collection[_Region], first_day: int, last_day: int, through_interval: int) -> FloatArray:
+        """The regions' net import and production together (rows NET and PRODUCTION) per interval of
+        local days `first_day`..`last_day`, as metered through `through_interval`, NaN after it and
+        where no meter read. Days that end by then are read once and kept; the rest is read afresh."""
+        out = np.full((2, (last_day - first_day + 1) * INTERVALS_PER_DAY), np.nan)
+        for region in regions:
+            for d in range(first_day, last_day + 1):
+                start = interval_of(self.day_start_s(d))
+                count = min(INTERVALS_PER_DAY, through_interval - start + 1)
+                if count <= 0:
+                    break
+                profile = self._day(region, d) if count == INTERVALS_PER_DAY else self._read(region, start, count)
+                at = days(d - first_day, d - first_day + 1).start
+                part = out[:, at : at + count]
+                out[:, at : at + count] = np.where(np.isnan(part), profile, np.where(np.isnan(profile), part, part + profile))
         return out
 
     def _day(self, region: _Region, day: int) -> FloatArray:
-        """A whole local day's net import, read once and kept (the last HISTORY_DAYS days)."""
+        """A whole local day's net import and production, read once and kept (the last HISTORY_DAYS days)."""
         if day not in region.history:
             region.history[day] = self._read(region, interval_of(self.day_start_s(day)), INTERVALS_PER_DAY)
             for old in [d for d in region.history if d < day - HISTORY_DAYS]:
@@ -261,12 +320,94 @@ class Forecaster(ReportingService):
 
     def _read(self, region: _Region, first_interval: int, count: int) -> FloatArray:
         pages = region.meters.history(first_interval, count)
-        net = np.full(count, np.nan)
+        out = np.full((2, count), np.nan)
         for page in pages:
             for k, entry in enumerate(page):
                 if entry.has_reading:
-                    net[k] = (0.0 if np.isnan(net[k]) else net[k]) + entry.consumption_wh - entry.production_wh
-        return net
+                    metered = np.array([entry.consumption_wh - entry.production_wh, entry.production_wh], dtype=np.float64)
+                    out[:, k] = metered if np.isnan(out[0, k]) else out[:, k] + metered
+        return out
+
+    # -------------------------------------------------------------------- an hour ahead, community PV
+
+    def _forecast_hour_ahead(self, region_id: int, region: _Region, now_s: int) -> None:
+        """Once an interval more is metered by every active meter of the region: the interval an
+        hour after it (HOUR_AHEAD intervals after the one under way when it ended) forecast, served
+        and kept to be scored; the forecasts of the intervals now metered scored."""
+        latest = self._latest_metered(region, now_s)
+        if latest is None or latest <= region.latest_metered:
+            return
+        region.latest_metered = latest
+        target = latest + 1 + HOUR_AHEAD
+        day = self.local_day(target * INTERVAL_SECONDS)
+        first_day = day - HISTORY_DAYS + 1
+        values = self._known([region], first_day, day, latest)[NET]
+        first_interval = interval_of(self.day_start_s(first_day))
+        self._score_hour_ahead(region_id, region, values, first_interval, latest)
+        try:
+            made = self._pipeline(values, first_day, day, region.hour_model, region.hour_trained_day, lead=HOUR_AHEAD)
+        except TooLittleHistoryError as too_little:
+            self.log.debug("region %d: no forecast an hour ahead: %s", region_id, too_little)
+            return
+        if made.model is not region.hour_model:
+            region.hour_model, region.hour_trained_day = made.model, day
+        low, median, high = (float(q) for q in made.quantiles[target - interval_of(self.day_start_s(day))])
+        region.hour_ahead[target] = (low, median, high)
+        label = str(region_id)
+        for name, wh in zip(QUANTILE_NAMES, (low, median, high), strict=True):
+            self.hour_ahead.labels(region=label, quantile=name).set(wh)
+        self.hour_ahead_start.labels(region=label).set(target * INTERVAL_SECONDS)
+        served = {"interval_start_s": target * INTERVAL_SECONDS, "metered_through_s": (latest + 1) * INTERVAL_SECONDS}
+        regions = self._served["regions"] | {label: {"hour_ahead": served | _quantiles_wh((low, median, high))}}
+        self._served = self._served | {"regions": regions}
+
+    def _latest_metered(self, region: _Region, now_s: int) -> int | None:
+        """The latest of the two intervals before the one under way that every active meter of the
+        region has read (at least one meter among them); None when neither is."""
+        current = interval_of(now_s)
+        for interval in (current - 1, current - 2):
+            if interval <= region.latest_metered:
+                return region.latest_metered
+            done, waiting = region.meters.read_through(interval)
+            if done and not waiting:
+                return interval
+        return None
+
+    def _score_hour_ahead(self, region_id: int, region: _Region, values: FloatArray, first_interval: int, latest: int) -> None:
+        """The kept hour-ahead forecasts of intervals metered through `latest` scored against what
+        came (`values`, from `first_interval`), against the same interval the day before."""
+        for target in sorted(t for t in region.hour_ahead if t <= latest):
+            low, median, high = region.hour_ahead.pop(target)
+            at = target - first_interval
+            if at >= INTERVALS_PER_DAY and not np.isnan(values[at]) and not np.isnan(values[at - INTERVALS_PER_DAY]):
+                region.hour_scores.append((float(values[at]), low, median, high, float(values[at - INTERVALS_PER_DAY])))
+        if not region.hour_scores:
+            return
+        truth, low_q, median_q, high_q, before = (np.array(column) for column in zip(*region.hour_scores, strict=True))
+        label = str(region_id)
+        self.hour_ahead_coverage.labels(region=label).set(coverage(truth, low_q, high_q))
+        with contextlib.suppress(ValueError):  # a perfect reference
+            self.hour_ahead_skill.labels(region=label).set(skill(truth, median_q, before))
+
+    def _forecast_pv_if_due(self, day: int, now_s: int) -> None:
+        """From 12:00 of the day before, once: the community's PV production of local day `day` (the
+        production its meters metered, every region's together) forecast and served; nothing on chain."""
+        if now_s < self.issue_s(day) or self.pv_day == day:
+            return
+        self.pv_day = day
+        first_day = day - HISTORY_DAYS + 1
+        values = self._known(list(self.regions.values()), first_day, day, self._issue_interval(day) - 1)[PRODUCTION]
+        try:
+            made = self._pipeline(values, first_day, day, self.pv_model, self.pv_trained_day)
+        except TooLittleHistoryError as too_little:
+            self.log.info("no community PV forecast of day %d: %s", day, too_little)
+            return
+        if made.model is not self.pv_model:
+            self.pv_model, self.pv_trained_day = made.model, day
+        quantiles = np.maximum(made.quantiles, 0.0)  # production is never negative
+        served = {"day_start_s": self.day_start_s(day), "interval_seconds": INTERVAL_SECONDS}
+        self._served = self._served | {"community_pv": served | _quantiles_wh(tuple(quantiles.T))}
+        self.log.info("community PV of day %d forecast: %.1f kWh (the P50s summed)", day, quantiles[:, 1].sum() / 1_000)
 
     # -------------------------------------------------------------------- link limits
 
@@ -299,7 +440,7 @@ class Forecaster(ReportingService):
         if committed is not None:
             margin_wh = self._loading_margin_wh(region_id, region, day)
             loading = day_loading_forecast([], (committed.p10_wh, committed.p90_wh), rating_kva, margin_wh)
-        elif all(np.isnan(self._day(region, d)).all() for d in range(day - 1 - BASELINE_DAYS, day - 1)):
+        elif all(np.isnan(self._day(region, d)[NET]).all() for d in range(day - 1 - BASELINE_DAYS, day - 1)):
             self.log.info("%s not set: no forecast committed, and no meter of the region read in the %d days before", what, BASELINE_DAYS)
             return
         else:
@@ -386,9 +527,7 @@ class Forecaster(ReportingService):
         final_by_age = now_s >= end_s + int(self.client["SmartMeter"].functions.maxReadingAge().call())
         last_interval = forecast.first_interval + forecast.interval_count - 1
         done = set(at_commitment) if final_by_age else set(region.meters.read_through(last_interval)[0])
-        pending = [
-            m for m in at_commitment if m in done and not self.ledger.is_meter_tallied(region_id, forecast.first_interval, m)
-        ]
+        pending = [m for m in at_commitment if m in done and not self.ledger.is_meter_tallied(region_id, forecast.first_interval, m)]
         for batch in range(0, len(pending), MAX_TALLY_BATCH):
             meters = pending[batch : batch + MAX_TALLY_BATCH]
             call = self.client["ForecastLedger"].functions.tallyMeters(region_id, forecast.first_interval, meters)
@@ -406,11 +545,18 @@ class Forecaster(ReportingService):
         for name in ("p10", "p50", "p90"):
             total = sum(getattr(score, f"pinball_{name}_wh") for _, _, score in scores)
             self.pinball.labels(region=label, quantile=name).set(total / intervals)
-        truth = np.concatenate([self._day(region, day) for day, _, _ in scores])
+        truth = np.concatenate([self._day(region, day)[NET] for day, _, _ in scores])
         median = np.concatenate([np.asarray(forecast.p50_wh, dtype=np.float64) for _, forecast, _ in scores])
-        before = np.concatenate([self._day(region, day - 1) for day, _, _ in scores])
+        before = np.concatenate([self._day(region, day - 1)[NET] for day, _, _ in scores])
         with contextlib.suppress(ValueError):  # no interval read on both days, or a perfect reference
             self.skill.labels(region=label).set(skill(truth, median, before))
+
+
+def _quantiles_wh(quantiles: tuple[Any, ...]) -> dict[str, Any]:
+    """P10, P50 and P90 as whole Wh (each a number, or a list of numbers per interval)."""
+    return {
+        f"{name}_wh": np.rint(np.asarray(value)).astype(np.int64).tolist() for name, value in zip(QUANTILE_NAMES, quantiles, strict=True)
+    }
 
 
 __all__ = ["Forecaster", "WeatherSource"]

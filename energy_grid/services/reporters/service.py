@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -95,6 +96,10 @@ class ReportingService:
         self.skipped.labels(reason=reason).inc(count)
         self.log.info("skipped %s", message)
 
+    def documents(self) -> dict[str, Callable[[], Any]]:
+        """The service's own JSON documents, by path, served beside /metrics (none by default)."""
+        return {}
+
     def health(self, poll_interval_s: float) -> dict[str, Any]:
         since_s = self.metrics.seconds_since_step()
         return {
@@ -124,7 +129,9 @@ def run_service(
         stop = threading.Event() if once else stop_on_signals()
     server = None
     if metrics_port is not None:
-        server = MetricsServer(service.metrics.registry, health=lambda: service.health(poll_interval_s), port=metrics_port).start()
+        server = MetricsServer(
+            service.metrics.registry, health=lambda: service.health(poll_interval_s), port=metrics_port, documents=service.documents()
+        ).start()
         service.log.info("metrics on %s/metrics, health on %s/health", server.url, server.url)
     clock = ChainClock(service.client.w3)
     try:
