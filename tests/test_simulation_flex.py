@@ -20,7 +20,9 @@ from energy_grid.simulation.flex import (
     ev_charging_plan_wh,
     expected_tariff_per_kwh,
     grid_charge_pays,
+    own_load_forecast_wh,
     price_forecast_per_kwh,
+    stored_need_wh,
 )
 from energy_grid.simulation.households import ev_sessions
 from energy_grid.simulation.metering import split_interval
@@ -122,6 +124,24 @@ def test_a_battery_charges_from_the_grid_only_below_the_base_price_and_when_it_p
     assert not grid_charge_pays(BASE - 1_000, BASE, BASE, 0.9)
 
 
+def test_a_household_forecasts_its_own_load_and_its_battery_holds_what_the_deficit_before_its_pv_needs() -> None:
+    past = np.zeros((2, INTERVALS_PER_DAY))
+    past[0, :] = 100.0
+    past[1, :] = 300.0
+    past[:, 40:60] = -500.0  # its PV covers the house around noon
+    forecast = own_load_forecast_wh(past, INTERVALS_PER_DAY + 30, 20)  # from 07:30 tomorrow, by time of day
+    assert list(forecast[:10]) == [200.0] * 10 and list(forecast[10:]) == [-500.0] * 10
+    # The deficit until the PV covers the house again: ten intervals of 200 Wh, at a one-way 0.9.
+    assert stored_need_wh(forecast, 0.9) == math.ceil(2_000 / 0.9)
+    assert stored_need_wh(forecast[10:], 0.9) == 0  # the PV covers the house now: nothing to store
+    assert stored_need_wh([150.0, 150.0], 1.0) == 300  # no surplus in sight: the whole horizon's deficit
+    # A small surplus refills part of what the evening needs: the rest must be held now.
+    assert stored_need_wh([100.0, -200.0, 900.0], 0.9) == math.ceil(100 / 0.9 + 900 / 0.9 - 200 * 0.9)
+    assert stored_need_wh([100.0, -2_000.0, 900.0], 0.9) == math.ceil(100 / 0.9)  # a large one refills it all
+    with pytest.raises(ValueError):
+        own_load_forecast_wh(np.zeros((0, INTERVALS_PER_DAY)), 0, 4)  # no past day to forecast from
+
+
 def test_grid_charging_keeps_the_identities_and_the_batterys_limits() -> None:
     spec = BatterySpec(capacity_wh=5_000, max_charge_w=2_500, max_discharge_w=2_500, round_trip_efficiency=0.9, initial_soc_wh=4_000)
     battery = Battery.new(spec)
@@ -144,19 +164,21 @@ def test_grid_charging_keeps_the_identities_and_the_batterys_limits() -> None:
 
 
 Flexible = tuple[CommunityModel, list[IntervalResult]]
+NIGHT = range(INTERVALS_PER_DAY, INTERVALS_PER_DAY + 5 * HOUR)
+MORNING = range(INTERVALS_PER_DAY + 7 * HOUR, INTERVALS_PER_DAY + 10 * HOUR)
 
 
 @pytest.fixture(scope="module")
 def flexible() -> Flexible:
     """8 households on two feeders, three days on a copper plate: the second and third answer
-    prices, the zones' market clearing below the base price on the second morning."""
+    prices, the zones' market clearing below the base price in the second night's first hours
+    (NIGHT) and on the second morning (MORNING)."""
     model = CommunityModel(
         CommunityConfig(households=8, households_per_feeder=4, days=3, seed=3, flex=FlexSettings(BASE, zoned=True))
     )
     results: list[IntervalResult] = []
     for i in range(model.interval_count):
-        morning = INTERVALS_PER_DAY + 7 * HOUR <= i < INTERVALS_PER_DAY + 10 * HOUR
-        prices = {zone: ClearedPrice(i - 2, BASE - 5_000) for zone in (0, 1)} if morning else {}
+        prices = {zone: ClearedPrice(i - 2, BASE - 5_000) for zone in (0, 1)} if i in NIGHT or i in MORNING else {}
         results.append(model.step(power_flow=False, cleared_prices=prices))
     return model, results
 
@@ -191,10 +213,11 @@ def test_cars_charge_their_sessions_need_in_the_cheapest_forecast_band(flexible:
     assert checked >= 2
 
 
-def test_batteries_charge_from_the_zone_when_it_sells_cheap_within_limits(flexible: Flexible) -> None:
+def test_batteries_charge_from_the_zone_when_it_sells_cheap_up_to_what_their_house_will_need(flexible: Flexible) -> None:
     model, results = flexible
     batteries = {spec.household_id: spec.battery for spec in model.households if spec.battery is not None}
     assert batteries
+    load_wh = np.array([[h.consumption_wh - h.pv_wh for h in result.households] for result in results])
     from_grid = 0
     for i, result in enumerate(results):
         for h in result.households:
@@ -207,6 +230,13 @@ def test_batteries_charge_from_the_zone_when_it_sells_cheap_within_limits(flexib
             assert 0 <= h.battery_soc_wh <= battery.capacity_wh
             assert h.battery_charge_wh <= battery.max_charge_wh_per_interval
             if h.battery_grid_charge_wh:
-                assert INTERVALS_PER_DAY + 7 * HOUR <= i < INTERVALS_PER_DAY + 10 * HOUR  # only where the zone sold cheap
+                # Only where the zone sold cheap, and not in the morning, when every battery held what
+                # its house needs before its PV covers it again.
+                assert i in NIGHT
+                # … and only while the battery held less than its household's own forecast says it will need.
+                day = i // INTERVALS_PER_DAY
+                past = load_wh[: day * INTERVALS_PER_DAY, h.household_id].reshape(day, INTERVALS_PER_DAY)
+                need_wh = stored_need_wh(own_load_forecast_wh(past, i, INTERVALS_PER_DAY), battery.one_way_efficiency)
+                assert results[i - 1].households[h.household_id].battery_soc_wh < need_wh
                 from_grid += h.battery_grid_charge_wh
     assert from_grid > 0

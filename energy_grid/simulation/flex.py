@@ -36,18 +36,25 @@ when the cars come home (35 to 45 % above the base price). The plan delivers the
 whenever the session has room for it (12 kWh at 11 kW take little over an hour of a night's eleven
 or more).
 
-**Batteries** (`grid_charge_pays`): as before they charge from their own PV surplus and discharge
-to cover the house's deficit; in addition, in an interval whose forecast price is below the grid's
-price at no load (the base price, the floor of the tariff: neighbours are selling surplus cheap in
-the zone) and low enough that the energy, after the round-trip losses, is worth more at the
-dearest price of the coming day, the battery charges from the grid at its full power (not while
-its household answers a demand-response event, model.py). The battery's own limits (power,
+**Batteries** (`grid_charge_pays`, `stored_need_wh`): as before they charge from their own PV
+surplus and discharge to cover the house's deficit; in addition, in an interval whose forecast price
+is below the grid's price at no load (the base price, the floor of the tariff: neighbours are
+selling surplus cheap in the zone) and low enough that the energy, after the round-trip losses, is
+worth more at the dearest price of the coming day, the battery charges from the grid at its full
+power (not while its household answers a demand-response event, model.py), as long as it holds
+less than its household will need from it over the coming day: by the household's own forecast of
+its load before the battery (consumption less PV, `own_load_forecast_wh`: each time of day's mean
+over its past days, up to FORECAST_DAYS, the rule demand response's baseline takes), what the
+battery must hold now to cover each forecast deficit, once its forecast PV surplus has refilled what
+it can (`stored_need_wh`, at the battery's one-way efficiency each way). Energy beyond that would be
+bought only to push the household's own PV out to the grid later. The battery's own limits (power,
 capacity, losses; battery.py) and the model's Wh identities hold as before, with the energy drawn
 from the grid for the battery counted apart (model.py).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -137,6 +144,31 @@ def ev_charging_plan_wh(
     return plan
 
 
+def own_load_forecast_wh(past_days_wh: npt.ArrayLike, now: int, horizon: int) -> FloatArray:
+    """A household's own forecast of its load before its battery (consumption − PV, Wh) for
+    intervals now, now + 1, …, now + horizon − 1 (indices from a midnight): each time of day's mean
+    over `past_days_wh` (days × intervals of a day, the latest last)."""
+    past = np.asarray(past_days_wh, dtype=np.float64)
+    if past.shape[1:] != (INTERVALS_PER_DAY,) or not len(past):
+        raise ValueError(f"a household's own forecast needs whole past days of {INTERVALS_PER_DAY} intervals")
+    return np.asarray(past.mean(axis=0)[np.arange(now, now + horizon) % INTERVALS_PER_DAY], dtype=np.float64)
+
+
+def stored_need_wh(forecast_load_wh: npt.ArrayLike, one_way_efficiency: float) -> int:
+    """What a battery must hold now so that, following its household's forecast load before it
+    (`forecast_load_wh`, from now: a deficit above 0 that it covers, a PV surplus below 0 that
+    refills it), it covers every deficit to the forecast's end: worked back from the end, an
+    interval's deficit drawn at the battery's one-way efficiency, plus what the intervals after it
+    need beyond what its surplus stores. Whole Wh, rounded up."""
+    need_wh = 0.0
+    for load_wh in np.asarray(forecast_load_wh, dtype=np.float64)[::-1]:
+        if load_wh >= 0:
+            need_wh += load_wh / one_way_efficiency
+        else:
+            need_wh = max(0.0, need_wh + load_wh * one_way_efficiency)
+    return math.ceil(need_wh)
+
+
 def grid_charge_pays(price_per_kwh: int, dearest_per_kwh: int, base_price_per_kwh: int, round_trip_efficiency: float) -> bool:
     """Whether a battery charges from the grid now (the module docstring): the forecast price is
     below the tariff's floor (the base price: the zone has surplus) and, after the round-trip losses,
@@ -151,5 +183,7 @@ __all__ = [
     "ev_charging_plan_wh",
     "expected_tariff_per_kwh",
     "grid_charge_pays",
+    "own_load_forecast_wh",
     "price_forecast_per_kwh",
+    "stored_need_wh",
 ]

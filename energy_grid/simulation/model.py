@@ -47,7 +47,9 @@ from energy_grid.simulation.flex import (
     ev_charging_plan_wh,
     expected_tariff_per_kwh,
     grid_charge_pays,
+    own_load_forecast_wh,
     price_forecast_per_kwh,
+    stored_need_wh,
 )
 from energy_grid.simulation.grid import (
     DEFAULT_HOUSEHOLDS_PER_FEEDER,
@@ -257,7 +259,11 @@ class CommunityModel:
             raise IndexError(f"all {self.interval_count} intervals are simulated")
         factors = consumption_factor or {}
         flex = self._flex
-        grid_charging = flex.plan(i, cleared_prices or {}) if flex is not None else frozenset()
+        grid_charging: frozenset[int] = frozenset()
+        if flex is not None:
+            stored_wh = {spec.household_id: state.battery.soc_wh for spec, state in zip(self.households, self._states, strict=True)
+                         if state.battery is not None}  # fmt: skip
+            grid_charging = flex.plan(i, cleared_prices or {}, stored_wh)
         charging_wh = flex.ev_wh[:, i].tolist() if flex is not None else None  # the cars' planned energy
         splits = []
         for spec, state in zip(self.households, self._states, strict=True):
@@ -283,7 +289,7 @@ class CommunityModel:
         )
         grid_state = self.grid.solve(bus_loads) if power_flow else self.grid.copper_plate(bus_loads)
         if flex is not None:
-            flex.record(grid_state)
+            flex.record(i, grid_state, [split.consumption_wh - split.pv_wh for split in splits])
         households = tuple(
             HouseholdInterval(
                 household_id=spec.household_id,
@@ -366,13 +372,14 @@ class _FlexibleLoad:
                 else:
                     self.arrivals.setdefault(arrival, []).append((spec, session))
         self.ev_wh = charging_w * HOURS_PER_INTERVAL
-        self.batteries = [
-            (spec.household_id, spec.battery.round_trip_efficiency) for spec in model.households if spec.battery is not None
-        ]
+        self.batteries = [(spec.household_id, spec.battery) for spec in model.households if spec.battery is not None]
+        # Each interval's load before the battery (consumption − PV, Wh) of each household: its own forecast's history.
+        self.load_wh = np.zeros((model.interval_count, len(model.households)))
 
-    def plan(self, i: int, cleared_prices: Mapping[int, ClearedPrice]) -> frozenset[int]:
+    def plan(self, i: int, cleared_prices: Mapping[int, ClearedPrice], stored_wh: Mapping[int, int]) -> frozenset[int]:
         """Plans the sessions arriving in interval `i` and returns the households whose battery
-        charges from the grid in it (none on the first day: no past day to forecast from)."""
+        charges from the grid in it (none on the first day: no past day to forecast from), given
+        what each battery holds (`stored_wh`, by household)."""
         day = i // INTERVALS_PER_DAY
         if day == 0:
             return frozenset()
@@ -386,10 +393,20 @@ class _FlexibleLoad:
         for feeder in range(self.feeders):
             forecast = price_forecast_per_kwh(i, INTERVALS_PER_DAY, tariff[feeder], cleared_prices.get(self.zone_of_feeder[feeder]), base)
             now_and_dearest.append((int(forecast[0]), int(forecast.max())))
+        charging = [
+            (household, battery)
+            for household, battery in self.batteries
+            if grid_charge_pays(*now_and_dearest[self.feeder_of[household]], base, battery.round_trip_efficiency)
+        ]
+        if not charging:
+            return frozenset()
+        past_wh = self.load_wh[max(0, day - FORECAST_DAYS) * INTERVALS_PER_DAY : day * INTERVALS_PER_DAY]
+        by_day = past_wh.reshape(-1, INTERVALS_PER_DAY, past_wh.shape[1])
         return frozenset(
             household
-            for household, efficiency in self.batteries
-            if grid_charge_pays(*now_and_dearest[self.feeder_of[household]], base, efficiency)
+            for household, battery in charging
+            if stored_wh[household]
+            < stored_need_wh(own_load_forecast_wh(by_day[:, :, household], i, INTERVALS_PER_DAY), battery.one_way_efficiency)
         )
 
     def _plan_session(
@@ -423,6 +440,7 @@ class _FlexibleLoad:
             self._tariff_day = day
         return self._tariff
 
-    def record(self, grid: GridState) -> None:
-        """The interval's loading of each feeder's transformer."""
+    def record(self, i: int, grid: GridState, load_wh: list[int]) -> None:
+        """Interval `i`'s loading of each feeder's transformer, and each household's load before its battery."""
         self.loading_per_mille.append(grid.feeder_loading_per_mille)
+        self.load_wh[i] = load_wh
