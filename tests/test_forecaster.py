@@ -225,6 +225,30 @@ def test_each_interval_metered_brings_a_forecast_an_hour_ahead_scored_once_it_is
         assert sample(forecaster.metrics, "hour_ahead_skill", region=label) == pytest.approx(1 - abs(truth - median) / abs(truth - before))
 
 
+def test_a_silent_meter_holds_the_forecast_an_hour_ahead_back_for_an_hour_at_most(forecast_chain):
+    client, registers, day = forecast_chain
+    forecaster = service(client)
+    run_service(forecaster, once=True)
+    label = str(REGION)
+    noon = (day - 1) * INTERVALS_PER_DAY + INTERVALS_PER_DAY // 2
+    silent = registers.meters[2]
+
+    def others_read(intervals: range) -> None:
+        entries = interval_readings(registers, day - 1, range(intervals.start % INTERVALS_PER_DAY, intervals.stop % INTERVALS_PER_DAY))
+        submit(client, [(meter, reading) for meter, reading in entries if meter != silent])
+
+    # Half an hour on, two meters have read and the third has not: the region waits for it.
+    move_to(client, (noon + 2) * INTERVAL_SECONDS + 30)
+    others_read(range(noon, noon + 2))
+    run_service(forecaster, once=True)
+    assert sample(forecaster.metrics, "hour_ahead_interval_start_seconds", region=label) == (noon + HOUR_AHEAD) * INTERVAL_SECONDS
+    # Silent for more than an hour: it is left out, and the forecasts go on from the others' readings.
+    move_to(client, (noon + 5) * INTERVAL_SECONDS + 30)
+    others_read(range(noon + 2, noon + 5))
+    run_service(forecaster, once=True)
+    assert sample(forecaster.metrics, "hour_ahead_interval_start_seconds", region=label) == (noon + 5 + HOUR_AHEAD) * INTERVAL_SECONDS
+
+
 def test_the_communitys_pv_of_the_next_day_is_forecast_at_noon_and_served(forecast_chain):
     client, _, day = forecast_chain
     forecaster = service(client)

@@ -36,10 +36,11 @@ Each round, for each region it forecasts:
    its window has ended: its meters are tallied (MAX_TALLY_BATCH a call, those not tallied yet), then
    it is scored. The ledger refuses while a meter's readings of the window may still come, and the
    next round tries again.
-5. An hour ahead. Once every active meter of the region has read one interval more, the interval
-   HOUR_AHEAD intervals after the one under way when it ended is forecast (P10, P50, P90, Wh) by a
-   model learned at that lead (energy_grid.forecast.day_ahead.forecast_day with `lead_intervals`,
-   trained again as the day-ahead one), served, and kept until it is metered and scored.
+5. An hour ahead. Once every active meter of the region has read one interval more (a meter silent
+   for more than an hour left out), the interval HOUR_AHEAD intervals after the one under way when
+   it ended is forecast (P10, P50, P90, Wh) by a model learned at that lead
+   (energy_grid.forecast.day_ahead.forecast_day with `lead_intervals`, trained again as the
+   day-ahead one), served, and kept until it is metered and scored.
 
 And once a day, from 12:00 of the day before: the community's PV production of the next day (what
 the meters of all the service's regions metered as production) forecast with the weather forecast
@@ -362,16 +363,11 @@ class Forecaster(ReportingService):
         self._served = self._served | {"regions": regions}
 
     def _latest_metered(self, region: _Region, now_s: int) -> int | None:
-        """The latest of the two intervals before the one under way that every active meter of the
-        region has read (at least one meter among them); None when neither is."""
-        current = interval_of(now_s)
-        for interval in (current - 1, current - 2):
-            if interval <= region.latest_metered:
-                return region.latest_metered
-            done, waiting = region.meters.read_through(interval)
-            if done and not waiting:
-                return interval
-        return None
+        """The latest interval every active meter of the region has read (RegionMeters.metered_through),
+        a meter silent for more than an hour left out so that it holds the forecasts back no longer."""
+        if interval_of(now_s) - 1 <= region.latest_metered:
+            return region.latest_metered  # nothing more can be metered yet
+        return region.meters.metered_through(now_s, HOUR_AHEAD * INTERVAL_SECONDS)
 
     def _score_hour_ahead(self, region_id: int, region: _Region, values: FloatArray, first_interval: int, latest: int) -> None:
         """The kept hour-ahead forecasts of intervals metered through `latest` scored against what

@@ -27,7 +27,7 @@ from energy_grid.chain.client import GridClient, GridError
 from energy_grid.chain.events import EventDecoder
 from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.domain.demand_response import BASELINE_DAYS
-from energy_grid.domain.units import INTERVALS_PER_DAY, interval_power_w, transformer_load_kw, transformer_loading_per_mille
+from energy_grid.domain.units import INTERVALS_PER_DAY, interval_of, interval_power_w, transformer_load_kw, transformer_loading_per_mille
 from energy_grid.services.reporters.schedule import LOG_CHUNK_BLOCKS, report_due_s, uint_topic
 
 MAX_HISTORY_PAGE = 96  # SmartMeter.MAX_HISTORY_PAGE: one day of intervals
@@ -122,12 +122,24 @@ class RegionMeters:
 
     def read_through(self, interval: int) -> tuple[list[str], list[str]]:
         """(meters that have read up to the interval's last second, active meters that have not)."""
+        last_second = report_due_s(interval) - 1
+        readings = self._latest_readings()
+        done = [m for m, (_, read_s) in readings.items() if read_s >= last_second]
+        waiting = [m for m, (active, read_s) in readings.items() if active and read_s < last_second]
+        return done, waiting
+
+    def metered_through(self, now_s: int, silent_s: int) -> int | None:
+        """The latest interval that every active meter of the region has read to its last second,
+        leaving out the meters silent for more than `silent_s` at `now_s` (their latest reading
+        older): None when no meter is left."""
+        latest = [read_s for active, read_s in self._latest_readings().values() if active and read_s >= now_s - silent_s]
+        return interval_of(min(latest) + 1) - 1 if latest else None
+
+    def _latest_readings(self) -> dict[str, tuple[bool, int]]:
+        """Each meter's (active, the timestamp of its latest reading)."""
         smart_meter = self.client["SmartMeter"]
         infos = self._reader.read([prepare(smart_meter, "getMeter", meter) for meter in self.meters])
-        last_second = report_due_s(interval) - 1
-        done = [m for m, info in zip(self.meters, infos, strict=True) if int(info[4]) >= last_second]
-        waiting = [m for m, info in zip(self.meters, infos, strict=True) if bool(info[2]) and int(info[4]) < last_second]
-        return done, waiting
+        return {meter: (bool(info[2]), int(info[4])) for meter, info in zip(self.meters, infos, strict=True)}
 
     def interval(self, interval: int) -> RegionInterval:
         """What the region's meters metered in `interval` (the meters without a reading left out)."""
