@@ -6,7 +6,8 @@
     ape run deploy --network ethereum:volta:node --account me --autosign …   # ape-config.yaml's Volta entry
     ape run deploy … --auction-period 900 --auction-period 3600   # a quarter-hourly and an hourly auction
 
-On a local chain the deployer keeps every role for development (`--no-keep-deployer-admin` drops
+A network whose EVM lacks Cancun's opcodes, which the contracts are compiled with, is refused before
+anything is sent (energy_grid.deploy.evm). On a local chain the deployer keeps every role for development (`--no-keep-deployer-admin` drops
 them); on any other network it ends with none, the timelock administers everything, and
 `--keep-deployer-admin` is refused.
 """
@@ -20,6 +21,7 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
 from energy_grid.chain.manifest import DEPLOYMENTS_DIR, build_manifest, write_manifest
+from energy_grid.deploy.evm import UnsupportedNetworkError, require_cancun
 from energy_grid.deploy.system import (
     DEFAULT_AUCTION_GATE_CLOSURE_SECONDS,
     DEFAULT_AUCTION_PERIODS_SECONDS,
@@ -44,6 +46,13 @@ from energy_grid.deploy.system import (
 )
 
 list_project_sources(project)
+
+
+def _refuse_an_evm_without_cancun() -> None:
+    try:
+        require_cancun(chain.provider.make_request)
+    except UnsupportedNetworkError as refused:
+        raise click.UsageError(str(refused)) from None
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -199,6 +208,7 @@ def cli(
     vote, 10,000 GRID to propose, a 4 % quorum, a two-day timelock and 10,000,000 GRID on a public
     network; seconds and minutes on a local chain."""
     local = is_local_chain(chain.chain_id)
+    _refuse_an_evm_without_cancun()
     try:
         keep = resolve_keep_deployer_admin(local, keep_deployer_admin)
     except ValueError as refused:

@@ -2,7 +2,8 @@
 id 73799), deployed to as a public network is — an ape keystore account, an existing ERC-20 to
 settle in, a guardian, the timelock as the only admin — on a second local anvil with that chain
 id, whose URL comes from ENERGY_GRID_VOLTA_RPC_URL. The plain web3.py client then works from the
-manifest that deploy wrote."""
+manifest that deploy wrote. A network whose EVM is older than Cancun is refused before anything is
+sent, in one sentence."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from energy_grid.chain.anvil import anvil_node
 from energy_grid.chain.client import GridClient, MeterReading, anvil_account
 from energy_grid.chain.manifest import read_manifest
 from energy_grid.contracts.base import Transactor
+from energy_grid.deploy.evm import REQUIRED_EVM, require_cancun
 
 ROOT = Path(__file__).resolve().parent.parent
 VOLTA_CHAIN_ID = 73799
@@ -125,3 +127,23 @@ def test_the_client_sends_on_the_other_network(volta_manifest: Path, volta_node:
     assert grid.energy_token.balance_of(owner.address) == 1_250
     assert grid.smart_meter.latest_reading(device.address) == MeterReading(start, 400, 1_250)
     assert isinstance(grid.transactor, Transactor)
+
+
+@pytest.mark.parametrize("hardfork", ["shanghai", "paris"])
+def test_a_network_without_cancun_is_refused_before_anything_is_sent(hardfork: str, tmp_path: Path):
+    with anvil_node(extra_args=("--hardfork", hardfork)) as node:
+        command = [str(Path(sys.executable).parent / "ape"), "run", "deploy", "--network", node.url, "--manifest-dir", str(tmp_path)]
+        run = subprocess.run(command, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, timeout=600)
+        assert run.returncode != 0
+        assert f"This network's EVM lacks {REQUIRED_EVM}'s opcodes" in run.stdout + run.stderr
+        assert "Traceback" not in run.stdout + run.stderr
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        assert w3.eth.get_transaction_count(anvil_account(0).address) == 0 and w3.eth.block_number == 0  # nothing sent
+    assert not list(tmp_path.iterdir())  # no manifest
+
+
+@pytest.mark.parametrize("hardfork", ["cancun", "prague"])
+def test_a_network_with_cancun_or_later_answers_the_probe(hardfork: str):
+    with anvil_node(extra_args=("--hardfork", hardfork)) as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        require_cancun(lambda method, params: w3.provider.make_request(method, params)["result"])
