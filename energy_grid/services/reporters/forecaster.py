@@ -338,7 +338,6 @@ class Forecaster(ReportingService):
         latest = self._latest_metered(region, now_s)
         if latest is None or latest <= region.latest_metered:
             return
-        region.latest_metered = latest
         target = latest + 1 + HOUR_AHEAD
         day = self.local_day(target * INTERVAL_SECONDS)
         first_day = day - HISTORY_DAYS + 1
@@ -349,7 +348,9 @@ class Forecaster(ReportingService):
             made = self._pipeline(values, first_day, day, region.hour_model, region.hour_trained_day, lead=HOUR_AHEAD)
         except TooLittleHistoryError as too_little:
             self.log.debug("region %d: no forecast an hour ahead: %s", region_id, too_little)
+            region.latest_metered = latest
             return
+        region.latest_metered = latest  # a round that failed before here tries again
         if made.model is not region.hour_model:
             region.hour_model, region.hour_trained_day = made.model, day
         low, median, high = (float(q) for q in made.quantiles[target - interval_of(self.day_start_s(day))])
@@ -390,14 +391,15 @@ class Forecaster(ReportingService):
         production its meters metered, every region's together) forecast and served; nothing on chain."""
         if now_s < self.issue_s(day) or self.pv_day == day:
             return
-        self.pv_day = day
         first_day = day - HISTORY_DAYS + 1
         values = self._known(list(self.regions.values()), first_day, day, self._issue_interval(day) - 1)[PRODUCTION]
         try:
             made = self._pipeline(values, first_day, day, self.pv_model, self.pv_trained_day)
         except TooLittleHistoryError as too_little:
             self.log.info("no community PV forecast of day %d: %s", day, too_little)
+            self.pv_day = day
             return
+        self.pv_day = day  # a round that failed before here tries again
         if made.model is not self.pv_model:
             self.pv_model, self.pv_trained_day = made.model, day
         quantiles = np.maximum(made.quantiles, 0.0)  # production is never negative
