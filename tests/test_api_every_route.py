@@ -15,6 +15,7 @@ from energy_grid.api import create_app
 from energy_grid.api.app import API_PREFIX
 from energy_grid.chain.client import BUY, SELL, GridClient, MeterReading, anvil_account
 from energy_grid.domain.units import INTERVAL_SECONDS
+from energy_grid.services.runtime import MetricsServer, ServiceMetrics
 
 from support.index_helpers import BUYER, DEPLOYER, PRICE_PER_KWH, REGION, SELLER, advance, grid_reports, meter_energy, now_s, trade
 
@@ -81,7 +82,10 @@ def a_day_of_every_flow(grid: GridClient) -> dict[str, int | str]:
 def test_every_get_route_answers_2xx_on_a_day_of_every_flow(api_settings, api_manifest, networks):
     grid = GridClient.from_manifest(api_manifest, networks.provider.uri)
     ids = a_day_of_every_flow(grid)
-    app = create_app(api_settings(follow=False))
+    # The operator's forecaster, whose hour-ahead and PV forecasts /analytics/forecasts/ahead passes on.
+    forecaster = MetricsServer(ServiceMetrics("forecaster").registry, health=dict,
+                               documents={"/forecasts": lambda: {"regions": {}, "community_pv": None}}).start()  # fmt: skip
+    app = create_app(api_settings(follow=False, forecaster_url=forecaster.url))
     with TestClient(app, raise_server_exceptions=False) as http:
         app.state.follower.run_once()
         paths = http.get("/openapi.json").json()["paths"]
@@ -98,6 +102,7 @@ def test_every_get_route_answers_2xx_on_a_day_of_every_flow(api_settings, api_ma
                 failed.append(f"{path}: {answer.status_code} {answer.text[:300]}")
         assert failed == []
         trades = http.get(f"{API_PREFIX}/trades").json()["items"]
+    forecaster.stop()
     # The day's trades: taker fills on either side (a directed offer's among them), matches, a voided one.
     assert sum(t["buyOrderId"] is None for t in trades) == 2 and sum(t["sellOrderId"] is None for t in trades) == 1
     assert all(t["buyer"] and t["seller"] for t in trades) and [t["voided"] for t in trades].count(True) == 1

@@ -24,6 +24,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from energy_grid.api.services.served_forecasts import served_forecasts
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.contracts.zones import NO_LIMIT, LinkLimitsKW
 from energy_grid.domain.demand_response import day_loading_forecast
@@ -33,6 +34,7 @@ from energy_grid.forecast.day_ahead import HOUR_AHEAD, MIN_DAYS
 from energy_grid.forecast.model import QuantileForecaster
 from energy_grid.services.reporters.forecaster import Forecaster
 from energy_grid.services.reporters.service import run_service
+from energy_grid.services.runtime import MetricsServer
 
 from support.anvil_node import AnvilNode, grid_client
 from support.cli_helpers import cli_runner
@@ -261,6 +263,16 @@ def test_the_communitys_pv_of_the_next_day_is_forecast_at_noon_and_served(foreca
     metered = np.mean([sum(pv_wh(d, PV_METER)) for d in range(day - 8, day - 1)])
     assert abs(p50.sum() - metered) < 0.3 * metered
     assert client.forecast_ledger.committed_forecast(REGION, day * INTERVALS_PER_DAY) is not None  # the region's own, as before
+
+    # The web app's API reads both from the forecaster's /forecasts, as served.
+    server = MetricsServer(forecaster.metrics.registry, health=dict, documents=forecaster.documents()).start()
+    try:
+        passed_on = served_forecasts(server.url)
+    finally:
+        server.stop()
+    assert passed_on.communityPv is not None and passed_on.communityPv.p50Wh == pv["p50_wh"]
+    hour_ahead = forecaster.documents()["/forecasts"]()["regions"][str(REGION)]["hour_ahead"]
+    assert [(h.regionId, h.start, h.p50Wh) for h in passed_on.hourAhead] == [(REGION, hour_ahead["interval_start_s"], hour_ahead["p50_wh"])]
 
 
 # ----------------------------------------------------------------------------- link limits

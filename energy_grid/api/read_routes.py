@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from energy_grid.api import schemas
-from energy_grid.api.deps import Client, Db, Index, IndexFollower, PathAddress, TokenInfo, Tokens
+from energy_grid.api.deps import Client, Db, Index, IndexFollower, PathAddress, Settings, TokenInfo, Tokens
 from energy_grid.api.problems import ApiProblem
 from energy_grid.api.services import analytics
 from energy_grid.api.services.index import index_status as index_progress
+from energy_grid.api.services.served_forecasts import served_forecasts
 from energy_grid.chain.client import GridClient
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS
 from energy_grid.index import forecasts, queries
@@ -310,6 +311,23 @@ def analytics_forecasts(db: Db, region_id: RegionId = None, from_s: FromS = None
             {"intervals": count, "max": MAX_BUCKETS},
         )
     return analytics.forecasts_out(forecasts.forecast_view(db, region_id, start, end))
+
+
+@router.get(
+    "/analytics/forecasts/ahead",
+    tags=["analytics"],
+    summary="The forecaster's latest forecasts not committed on chain: each region an hour ahead, the community's PV tomorrow",
+    responses={
+        404: {"description": "no forecaster to ask"},
+        502: {"description": "the forecaster's answer is invalid"},
+        503: {"description": "the forecaster did not answer"},
+    },
+)
+def analytics_forecasts_ahead(settings: Settings) -> schemas.ServedForecastsOut:
+    """Each region's net import an hour ahead (P10, P50, P90 of one interval, Wh) and the
+    community's PV production of the next day (per interval, Wh), as the operator's forecaster
+    serves them now: made off chain, checked by no one else."""
+    return served_forecasts(settings.forecaster_url)
 
 
 SummaryPeriod = Annotated[Literal["day", "week", "month"], Query(description="the day, ISO week or calendar month holding `date`")]

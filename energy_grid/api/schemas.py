@@ -511,6 +511,32 @@ class ForecastsOut(Answer):
     scored: ForecastScoreTotalsOut  # the scores together
 
 
+# The forecaster's forecasts that are not committed on chain (energy_grid.api.services.served_forecasts):
+# Wh per 900 s interval; a region's net import is consumption − production over its meters.
+
+
+class HourAheadOut(Answer):
+    regionId: int
+    start: int  # the interval forecast, unix s
+    meteredThrough: int  # unix s: every active meter of the region had read up to here
+    p10Wh: int
+    p50Wh: int
+    p90Wh: int
+
+
+class PvForecastOut(Answer):
+    dayStart: int  # unix s, the deployment's local midnight
+    intervalSeconds: int
+    p10Wh: list[int]  # one per interval of the day
+    p50Wh: list[int]
+    p90Wh: list[int]
+
+
+class ServedForecastsOut(Answer):
+    hourAhead: list[HourAheadOut]  # each region's latest, by region
+    communityPv: PvForecastOut | None  # the next day's, made at 12:00; null: none made yet
+
+
 class IndexStatusOut(Answer):
     chainId: int
     headBlock: int | None

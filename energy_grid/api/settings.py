@@ -38,3 +38,5 @@ class ServiceSettings:
     poll_interval_s: float = 1.0
     # Whether the follower runs in the background (tests that drive it step by step turn it off).
     follow: bool = True
+    # The forecaster's metrics URL, whose /forecasts the hour-ahead and PV forecasts are read from; None: not asked.
+    forecaster_url: str | None = None

@@ -17,6 +17,7 @@ terminal: a process manager keeps serve's output in a log file others may read.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import sys
@@ -219,6 +220,12 @@ def _prompt(role: str) -> str:
     show_default=True,
     help="The smallest auction order the relayer sends, in kWh.",
 )
+@click.option(
+    "--forecaster-url",
+    default=None,
+    help="The forecaster's metrics URL (e.g. http://127.0.0.1:9106), whose hour-ahead and PV forecasts "
+    "/api/v1/analytics/forecasts/ahead passes on; else that route answers 404.",
+)
 @pass_session
 def serve(
     session: Session,
@@ -232,6 +239,7 @@ def serve(
     relays_per_client: int,
     relay_window: int,
     min_auction_order_kwh: Decimal,
+    forecaster_url: str | None,
 ) -> None:
     """Serve the REST API (docs at /docs) and the web app, relaying what wallets and meters sign.
 
@@ -265,7 +273,7 @@ def serve(
         raise CliError(str(err)) from None
     prepare_sqlite_folder(plan.settings.database_url)
     plan.keep_token()
-    app = create_app(plan.settings)
+    app = create_app(dataclasses.replace(plan.settings, forecaster_url=forecaster_url))
     for note in plan.notes:
         click.echo(note, err=True)
     click.echo(f"Serving chain {session.chain_id} on http://{host}:{port}  (API docs at /docs; Ctrl-C stops)", err=True)

@@ -127,7 +127,10 @@ SERVICES: tuple[Service, ...] = (
     # The operator token goes to a private file: web.log is the program's output, readable by others.
     Service(
         "web",
-        ("serve", "--port", "{web_port}", "--database-url", "sqlite:///{index_db}", "--token-file", "{operator_token}"),
+        (
+            "serve", "--port", "{web_port}", "--database-url", "sqlite:///{index_db}", "--token-file", "{operator_token}",
+            "--forecaster-url", "{forecaster_url}",
+        ),
         metrics=False,
         poll=False,
     ),
@@ -328,6 +331,7 @@ class LiveStack:
             "index_db": str(self.folder.index_db),
             "operator_token": str(self.folder.operator_token),
             "web_port": str(self.ports.web),
+            "forecaster_url": self.metrics_url("forecaster"),
             "broker": f"{LOCAL_HOST}:{self.ports.broker}",
             "rpc_url": self.rpc_url,
             "after_set_up_block": AFTER_SET_UP_BLOCK,  # filled in by `live wait-ready`
