@@ -408,6 +408,7 @@ def test_config_and_accounts_read_the_chain(api, api_system, api_manifest, write
         "energyDecimals": api_system.energy_token.decimals(),
         "utcOffsetMinutes": api_system.price_discovery.utcOffsetMinutes(),
         "operatorRoutes": True,
+        "forecaster": False,
         "auctionPeriodS": 900,
         # The reading market clears a period once its readings are in: its reading deadline after its end.
         "auctionClaimDelayS": api_system.energy_auction.readingDeadline(),

@@ -662,3 +662,30 @@ def test_the_analytics_view_draws_a_region_s_forecast_band_against_its_metered_l
     fill = page.evaluate("() => window.energyGridCharts.forecast.data.datasets[1].fill")
     assert fill == "-1"  # the P90 line's area reaches down to the P10 line: the band
     visitor.screenshot(page, "analytics-forecast")
+
+
+def test_the_analytics_view_shows_the_forecasters_hour_ahead_and_tomorrows_pv(web_sessions, web_forecaster):
+    """The forecaster's forecasts that are not committed on chain, as the API passes them on: the
+    region's net import an hour ahead in one sentence, and the community's PV tomorrow as a band."""
+    visitor = web_sessions(None)
+    page = visitor.open("/analytics")
+    expect(page.get_by_test_id("next-hour")).to_contain_text("No region has a forecast an hour ahead yet")
+    expect(page.get_by_test_id("pv-total")).to_have_text("The forecaster forecasts the next day's PV at 12:00: there is none yet.")
+
+    start, day_start = 1_800_003_600, 1_800_018_000
+    web_forecaster["regions"] = {"1": {"hour_ahead": {"interval_start_s": start, "metered_through_s": start - 3_600,
+                                                      "p10_wh": 250, "p50_wh": 500, "p90_wh": 1_125}}}  # fmt: skip
+    p50_wh = [0] * 40 + [1_000] * 16 + [0] * 40
+    web_forecaster["community_pv"] = {"day_start_s": day_start, "interval_seconds": 900, "p10_wh": [wh // 2 for wh in p50_wh],
+                                      "p50_wh": p50_wh, "p90_wh": [wh * 2 for wh in p50_wh]}  # fmt: skip
+    page.reload()
+    next_hour = page.get_by_test_id("next-hour")
+    expect(next_hour).to_contain_text("An hour ahead, region 1 from ")
+    expect(next_hour).to_contain_text(": 2.0 kW net import (P50), 1.0 to 4.5 kW (P10–P90), from the meters' readings up to ")
+    expect(page.get_by_test_id("pv-total")).to_contain_text("about 16.000 kWh (the P50s together)")
+    drawn = page.evaluate("() => window.energyGridCharts.pv.data.datasets.map((d) => d.data.map((p) => [p.x, p.y]))")
+    kw = 4 / 1000
+    assert drawn[2] == [[day_start + 900 * k, wh * kw] for k, wh in enumerate(p50_wh)]  # P50
+    assert drawn[1] == [[day_start + 900 * k, 2 * wh * kw] for k, wh in enumerate(p50_wh)]  # P90, filled down to P10
+    visitor.screenshot(page, "analytics-ahead")
+    web_forecaster["regions"], web_forecaster["community_pv"] = {}, None

@@ -565,6 +565,7 @@ class ConfigOut(Answer):
     energyDecimals: int
     utcOffsetMinutes: int
     operatorRoutes: bool
+    forecaster: bool  # whether /analytics/forecasts/ahead has a forecaster to ask
     auctionPeriodS: int  # the quarter-hourly auction's delivery period
     auctionClaimDelayS: int  # a period's orders may be claimed this long after its end (its market's clearing time)
 

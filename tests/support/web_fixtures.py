@@ -16,6 +16,7 @@ from web3 import Web3
 from energy_grid.api.app import create_app
 from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import read_manifest
+from energy_grid.services.runtime import MetricsServer, ServiceMetrics
 
 from support.service_helpers import serve_in_thread
 from support.web_helpers import SCREENSHOTS, UI_TIMEOUT_MS, WalletSession, chromium, wallet_session
@@ -30,8 +31,21 @@ def web_expect_timeout() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def web_base_url(api_settings) -> Iterator[str]:
-    with serve_in_thread(create_app(api_settings())) as base_url:
+def web_forecaster() -> Iterator[dict[str, Any]]:
+    """The operator's forecaster as the API asks it: a server answering /forecasts with the dict it
+    yields, which a test fills (at first, nothing forecast yet)."""
+    served: dict[str, Any] = {"regions": {}, "community_pv": None}
+    server = MetricsServer(ServiceMetrics("forecaster").registry, health=dict, documents={"/forecasts": lambda: served}).start()
+    served["url"] = server.url
+    try:
+        yield served
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def web_base_url(api_settings, web_forecaster) -> Iterator[str]:
+    with serve_in_thread(create_app(api_settings(forecaster_url=web_forecaster["url"]))) as base_url:
         yield base_url
 
 

@@ -39,6 +39,7 @@ def config(client: GridClient, tokens: dict[str, TokenInfo], settings: ServiceSe
         # The zone every view shows times in (settable by governance, so read live).
         utcOffsetMinutes=client.price_discovery.utc_offset_minutes(),
         operatorRoutes=operator_routes_enabled(settings),
+        forecaster=settings.forecaster_url is not None,
         auctionPeriodS=period_s,
         # The chain's clearing time of the current period, as an offset from its end: the same for every
         # period while the auction's settings stand.

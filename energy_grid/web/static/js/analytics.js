@@ -8,6 +8,7 @@ import { $, api, chainNow, formatCents, formatClock, formatDay, formatKWh, forma
 const cfg = await startPage();
 const COLORS = { trade: "#1f6feb", auction: "#8e44ad", traded: "#0f9d58", production: "#f2a900", consumption: "#d32f2f", demand: "#d32f2f", supply: "#2e7d32", band: "#1f6feb", metered: "#d32f2f" };
 const BAND_FILL = "rgba(31, 111, 235, 0.18)";
+const PV_FILL = "rgba(242, 169, 0, 0.22)";
 const DAY_S = 86_400;
 const SCORE_DAYS = 7; // the forecasts' rolling score: the scored intervals of the last week
 const KW_PER_WH_IN_AN_INTERVAL = 4 / 1000; // an interval's Wh as its mean kW: × 3,600 / 900 s, / 1,000
@@ -31,6 +32,12 @@ if (!window.Chart) {
     ], "kW (net import)"),
   };
   charts.forecast.options.plugins.legend.labels.filter = (item) => item.text !== "P10"; // the band's lower edge: the band says it
+  charts.pv = lineChart($("#pv-chart"), [
+    dataset("P10", COLORS.production, { pointRadius: 0, borderWidth: 1 }),
+    dataset("P10–P90 forecast", COLORS.production, { pointRadius: 0, borderWidth: 1, fill: "-1", backgroundColor: PV_FILL }),
+    dataset("P50 forecast", COLORS.production, { pointRadius: 0, borderDash: [6, 4] }),
+  ], "kW (production)", { beginAtZero: true });
+  charts.pv.options.plugins.legend.labels.filter = (item) => item.text !== "P10";
   // For the browser tests and the curious: the chart instances.
   window.energyGridCharts = charts;
 }
@@ -116,6 +123,45 @@ async function showForecasts(from, to) {
       : `P10–P90 held ${share(scored.coverage)} of the ${scored.intervals} intervals scored in the last ${SCORE_DAYS} days; P90 exceeded ${share(scored.exceededP90Share)}.`;
 }
 
+const fixed = (wh) => kw(wh).toFixed(1);
+
+// The forecaster's forecasts that are not committed on chain, when the service asks one: the chosen
+// region's net import an hour ahead, and the community's PV tomorrow.
+async function showAhead() {
+  const nextHour = field("next-hour");
+  const pvPanel = field("pv-panel");
+  nextHour.hidden = !cfg.forecaster;
+  pvPanel.hidden = !cfg.forecaster;
+  if (!cfg.forecaster) return;
+  let data;
+  try {
+    data = await api("/analytics/forecasts/ahead");
+  } catch (err) {
+    nextHour.textContent = `No forecast an hour ahead to show: ${err.message}`;
+    for (const set of charts.pv.data.datasets) set.data = [];
+    charts.pv.update("none");
+    field("pv-total").textContent = `No PV forecast to show: ${err.message}`;
+    return;
+  }
+  const region = $("#forecast-region").value;
+  const ahead = data.hourAhead.find((a) => String(a.regionId) === region) || data.hourAhead[0];
+  nextHour.textContent = !ahead
+    ? "No region has a forecast an hour ahead yet: the forecaster makes one each time the meters have read another quarter hour."
+    : `An hour ahead, region ${ahead.regionId} from ${formatClock(ahead.start)}: ${fixed(ahead.p50Wh)} kW net import (P50), ` +
+      `${fixed(ahead.p10Wh)} to ${fixed(ahead.p90Wh)} kW (P10–P90), from the meters' readings up to ${formatClock(ahead.meteredThrough)}.`;
+  const pv = data.communityPv;
+  const at = (k) => pv.dayStart + k * pv.intervalSeconds;
+  const line = (key) => (pv ? pv[key].map((wh, k) => ({ x: at(k), y: kw(wh) })) : []);
+  charts.pv.data.datasets[0].data = line("p10Wh");
+  charts.pv.data.datasets[1].data = line("p90Wh");
+  charts.pv.data.datasets[2].data = line("p50Wh");
+  if (pv) setTimeRange(charts.pv, pv.dayStart, at(pv.p50Wh.length));
+  charts.pv.update("none");
+  field("pv-total").textContent = !pv
+    ? "The forecaster forecasts the next day's PV at 12:00: there is none yet."
+    : `${formatDay(pv.dayStart)}: about ${formatKWh(pv.p50Wh.reduce((sum, wh) => sum + wh, 0))} (the P50s together).`;
+}
+
 const view = live(async () => {
   await showSummary();
   if (!charts) return;
@@ -147,6 +193,7 @@ const view = live(async () => {
     chart.update("none");
   }
   await showForecasts(from, to);
+  await showAhead();
 });
 
 $("#range").addEventListener("change", () => view.refreshNow());
