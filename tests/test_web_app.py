@@ -181,7 +181,7 @@ def test_views_render_without_errors(web_sessions):
             expect(page.get_by_test_id("summary-notes").locator("li").first).to_contain_text("Savings are an estimate")
             # The canvas is in the page before the module script that draws on it has run.
             page.wait_for_function("() => window.energyGridCharts !== undefined", timeout=UI_TIMEOUT_MS)
-            assert page.evaluate("() => Object.keys(window.energyGridCharts).length") == 5
+            assert page.evaluate("() => Object.keys(window.energyGridCharts).length") == 6  # five of the chain, one of the forecaster's PV
             # No operator has committed a forecast on this chain: the panel says so in a sentence.
             expect(page.get_by_test_id("forecast-empty")).to_have_text(
                 "No operator has committed a forecast of its region's load yet, so there is no band to show."
