@@ -22,7 +22,7 @@ from energy_grid.forecast.day_ahead import (
     worst_loading,
 )
 from energy_grid.forecast.features import feature_names, features, known_day
-from energy_grid.forecast.metrics import coverage, exceeded, mae, pinball, skill
+from energy_grid.forecast.metrics import coverage, daily_energy_error, exceeded, mae, pinball, skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
 from energy_grid.forecast.validate import validate
 
@@ -61,6 +61,11 @@ def test_the_scores_by_hand():
         mae(np.array([np.nan]), np.array([1.0]))
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         pinball(truth, truth, 1.0)
+    # Days of two intervals: a day's errors cancel within it, not across days; a day with a gap is left out.
+    days = np.array([1.0, 3.0, 2.0, 2.0, 5.0, np.nan])
+    assert daily_energy_error(days, np.array([3.0, 1.0, 1.0, 1.0, 0.0, 0.0]), 2) == pytest.approx((0 + 2) / 8)
+    with pytest.raises(ValueError, match="no whole day with energy"):
+        daily_energy_error(np.zeros(4), np.ones(4), 2)
 
 
 # ------------------------------------------------------------------------------------ validation

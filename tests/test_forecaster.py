@@ -10,8 +10,8 @@ and P90 in the same round, sent once (a restarted service sends only what is not
 with too short a history for a forecast gets the cautious rule's; a region that is no zone none.
 
 Each interval metered brings the forecast of the interval an hour ahead, scored once it is metered
-in turn; at 12:00 the community's PV production of the next day is forecast; both are served as
-JSON beside the metrics, and a restarted service serves the same again.
+in turn; at 12:00 the community's PV production of the next day is forecast, and scored once metered;
+both are served as JSON beside the metrics, and a restarted service serves the same again.
 
 A household forecasts its own meter's next day on its own machine (`energy-grid meters forecast`):
 the same pipeline, nothing sent."""
@@ -251,8 +251,8 @@ def test_a_silent_meter_holds_the_forecast_an_hour_ahead_back_for_an_hour_at_mos
     assert sample(forecaster.metrics, "hour_ahead_interval_start_seconds", region=label) == (noon + 5 + HOUR_AHEAD) * INTERVAL_SECONDS
 
 
-def test_the_communitys_pv_of_the_next_day_is_forecast_at_noon_and_served(forecast_chain):
-    client, _, day = forecast_chain
+def test_the_communitys_pv_of_the_next_day_is_forecast_at_noon_served_and_scored_once_metered(forecast_chain):
+    client, registers, day = forecast_chain
     forecaster = service(client)
     run_service(forecaster, once=True)
     pv = forecaster.documents()["/forecasts"]()["community_pv"]
@@ -273,6 +273,18 @@ def test_the_communitys_pv_of_the_next_day_is_forecast_at_noon_and_served(foreca
     assert passed_on.communityPv is not None and passed_on.communityPv.p50Wh == pv["p50_wh"]
     hour_ahead = forecaster.documents()["/forecasts"]()["regions"][str(REGION)]["hour_ahead"]
     assert [(h.regionId, h.start, h.p50Wh) for h in passed_on.hourAhead] == [(REGION, hour_ahead["interval_start_s"], hour_ahead["p50_wh"])]
+
+    # Once the day is metered, the forecast is scored against the production the meters metered.
+    move_to(client, (day + 1) * DAY_SECONDS + 60)
+    submit(client, interval_readings(registers, day - 1, range(INTERVALS_PER_DAY // 2, INTERVALS_PER_DAY)) + readings(registers, day, day))
+    kept = forecaster.pv_forecasts[day]
+    run_service(forecaster, once=True)
+    assert day not in forecaster.pv_forecasts and len(forecaster.pv_scores) == 1  # scored, once
+    truth = np.array(pv_wh(day, PV_METER), dtype=float)
+    daylight = (truth > 0) | (kept[:, 2] > 0)
+    covered = (kept[daylight, 0] <= truth[daylight]) & (truth[daylight] <= kept[daylight, 2])
+    assert sample(forecaster.metrics, "pv_band_coverage") == pytest.approx(covered.mean())
+    assert sample(forecaster.metrics, "pv_daily_energy_error") == pytest.approx(abs(kept[:, 1].sum() - truth.sum()) / truth.sum())
 
 
 # ----------------------------------------------------------------------------- link limits

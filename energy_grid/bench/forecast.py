@@ -46,7 +46,7 @@ from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.forecast.backtest import Backtest, backtest_day_ahead
 from energy_grid.forecast.day_ahead import HOUR_AHEAD, day_ahead_horizons, windows
 from energy_grid.forecast.features import RECENT_DAYS, features, known_day
-from energy_grid.forecast.metrics import mae
+from energy_grid.forecast.metrics import daily_energy_error, mae
 from energy_grid.forecast.model import QuantileForecaster
 from energy_grid.simulation.holidays import public_holidays
 from energy_grid.simulation.model import HOURS_PER_INTERVAL, CommunityConfig, CommunityModel
@@ -161,7 +161,6 @@ def simulate(season: Season, households: int, days: int, noise_run: int = 0) -> 
     # taken as proportional to irradiance): what the weather forecast alone gets wrong of a day's energy.
     pv_as_forecast_wh = pv_wh * np.where(daylight, weather.ghi_w_per_m2 / np.where(daylight, ghi, 1.0), 1.0)
     last_days = slice((days - min(days, SCORED_DAYS)) * INTERVALS_PER_DAY, days * INTERVALS_PER_DAY)
-    daily, daily_as_forecast = (x[last_days].reshape(-1, INTERVALS_PER_DAY).sum(axis=1) for x in (pv_wh, pv_as_forecast_wh))
     return Series(
         start_s=start_s,
         households=net_kw,
@@ -173,7 +172,7 @@ def simulate(season: Season, households: int, days: int, noise_run: int = 0) -> 
         weather_error={
             "ghi_relative_mae": float(np.mean(np.abs(weather.ghi_w_per_m2 - ghi)[daylight]) / np.mean(ghi[daylight])),
             "temperature_mae_c": float(np.mean(np.abs(weather.temperature_c - model.weather.temperature_c))),
-            "pv_daily_energy_error": float(np.abs(daily_as_forecast - daily).sum() / daily.sum()),
+            "pv_daily_energy_error": daily_energy_error(pv_wh[last_days], pv_as_forecast_wh[last_days], INTERVALS_PER_DAY),
         },
     )
 
@@ -244,12 +243,10 @@ def _figures(backtest: Backtest, noise_floor_mae: float) -> dict[str, float]:
 
 def _pv_figures(pv: Backtest, installed_kwp: float) -> dict[str, float]:
     median = pv.forecast[:, len(pv.quantiles) // 2]
-    daily_truth = pv.truth.reshape(-1, INTERVALS_PER_DAY).sum(axis=1)
-    daily_forecast = median.reshape(-1, INTERVALS_PER_DAY).sum(axis=1)
     return {
         "installed_kwp": installed_kwp,
         "mae_share_of_kwp": mae(pv.truth, median) / installed_kwp,
-        "daily_energy_error": float(np.abs(daily_forecast - daily_truth).sum() / daily_truth.sum()),
+        "daily_energy_error": daily_energy_error(pv.truth, median, INTERVALS_PER_DAY),
     }
 
 

@@ -57,3 +57,17 @@ def exceeded(truth: FloatArray, upper: FloatArray) -> float:
     """The share of intervals whose truth is above `upper` (a P90 should be exceeded 10 % of the time)."""
     y, hi = _known(truth, upper)
     return float(np.mean(y > hi))
+
+
+def daily_energy_error(truth: FloatArray, forecast: FloatArray, intervals_per_day: int) -> float:
+    """The days' absolute energy errors over their energy: Σ |Σ forecast − Σ truth| / Σ truth, each
+    day's sums over its `intervals_per_day` intervals (whole days from the first). What a day-ahead PV
+    forecast is judged by, whose intervals' errors partly cancel over a day. Intervals without a
+    reading leave their day out."""
+    days = np.asarray(truth, dtype=np.float64).reshape(-1, intervals_per_day)
+    forecast_days = np.asarray(forecast, dtype=np.float64).reshape(-1, intervals_per_day)
+    whole = ~np.isnan(days).any(axis=1) & ~np.isnan(forecast_days).any(axis=1)
+    energy = float(days[whole].sum())
+    if energy <= 0:
+        raise ValueError("no whole day with energy to score")
+    return float(np.abs(forecast_days[whole].sum(axis=1) - days[whole].sum(axis=1)).sum()) / energy

@@ -59,7 +59,10 @@ skill over the same interval the day before, on the meters' tally). And
 service settled, by the forecast they came from (`committed` or `cautious`).
 `energy_grid_forecaster_hour_ahead_wh{region,quantile}` and `…_hour_ahead_interval_start_seconds`
 (the latest hour-ahead forecast and the interval it is of), and `…_hour_ahead_skill` and
-`…_hour_ahead_coverage` over the latest day's hour-ahead forecasts once metered.
+`…_hour_ahead_coverage` over the latest day's hour-ahead forecasts once metered. For the community's
+PV, over the days forecast and metered in the last SCORED_DAYS: `…_pv_band_coverage` (daylight
+intervals within [P10, P90]) and `…_pv_daily_energy_error` (Σ |a day's P50s − its metered energy|
+over the metered energy).
 
 Whether a day was forecast, tallied or scored, and which link limits are in force, is read from the
 chain, never only remembered, so a restarted service sends nothing twice.
@@ -87,7 +90,7 @@ from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, da
 from energy_grid.domain.link_limits import headroom_kw, limit_runs
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
 from energy_grid.forecast.day_ahead import HOUR_AHEAD, ISSUE_INTERVAL, NextDay, TooLittleHistoryError, days, forecast_day
-from energy_grid.forecast.metrics import coverage, skill
+from energy_grid.forecast.metrics import coverage, daily_energy_error, skill
 from energy_grid.forecast.model import QUANTILES, QuantileForecaster
 from energy_grid.services.reporters.region import RatingUnknownError, RegionMeters, transformer_rating_kva
 from energy_grid.services.reporters.schedule import interval_label
@@ -198,6 +201,14 @@ class Forecaster(ReportingService):
         self.pv_model: QuantileForecaster | None = None
         self.pv_trained_day = -1
         self.pv_day = -1  # the local day community PV was last forecast for
+        self.pv_forecasts: dict[int, FloatArray] = {}  # local day → its PV quantiles (an interval a row), kept until scored
+        self.pv_scores: deque[tuple[FloatArray, FloatArray]] = deque(maxlen=SCORED_DAYS)  # (metered, quantiles) a day
+        self.pv_coverage = self.metrics.gauge(
+            "pv_band_coverage", "Share of daylight intervals within [P10, P90], the community's PV, scored days."
+        )
+        self.pv_energy_error = self.metrics.gauge(
+            "pv_daily_energy_error", "The community's PV: Σ |a day's P50s − its metered energy| / the metered energy, scored days."
+        )
         # What the service serves at /forecasts (JSON), replaced whole so that the server's thread never reads half.
         self._served: dict[str, Any] = {"regions": {}, "community_pv": None}
 
@@ -216,6 +227,7 @@ class Forecaster(ReportingService):
             self._score_ended(region_id, region, today, now_s)
             self._forecast_hour_ahead(region_id, region, now_s)
         self._forecast_pv_if_due(today + 1, now_s)
+        self._score_pv(today, now_s)
 
     def documents(self) -> dict[str, Callable[[], Any]]:
         return {"/forecasts": lambda: self._served}
@@ -403,9 +415,31 @@ class Forecaster(ReportingService):
         if made.model is not self.pv_model:
             self.pv_model, self.pv_trained_day = made.model, day
         quantiles = np.maximum(made.quantiles, 0.0)  # production is never negative
+        self.pv_forecasts[day] = quantiles
         served = {"day_start_s": self.day_start_s(day), "interval_seconds": INTERVAL_SECONDS}
         self._served = self._served | {"community_pv": served | _quantiles_wh(tuple(quantiles.T))}
         self.log.info("community PV of day %d forecast: %.1f kWh (the P50s summed)", day, quantiles[:, 1].sum() / 1_000)
+
+    def _score_pv(self, today: int, now_s: int) -> None:
+        """The community's PV forecasts of the days that have ended, once every region's meters have
+        read them: scored against the production metered, over the last SCORED_DAYS days scored."""
+        self.pv_forecasts = {d: q for d, q in self.pv_forecasts.items() if d >= today - SCORED_DAYS}
+        for day in sorted(d for d in self.pv_forecasts if d < today):
+            last = interval_of(self.day_start_s(day + 1)) - 1
+            through = [region.meters.metered_through(now_s, HOUR_AHEAD * INTERVAL_SECONDS) for region in self.regions.values()]
+            if any(interval is None or interval < last for interval in through):
+                break  # readings of the day may still come
+            metered = self._known(list(self.regions.values()), day, day, last)[PRODUCTION]
+            self.pv_scores.append((metered, self.pv_forecasts.pop(day)))
+        if not self.pv_scores:
+            return
+        metered = np.concatenate([truth for truth, _ in self.pv_scores])
+        quantiles = np.concatenate([forecast for _, forecast in self.pv_scores])
+        daylight = (metered > 0) | (quantiles[:, -1] > 0)  # the night's zeros would be covered for nothing
+        with contextlib.suppress(ValueError):  # no daylight interval metered yet
+            self.pv_coverage.set(coverage(metered[daylight], quantiles[daylight, 0], quantiles[daylight, -1]))
+        with contextlib.suppress(ValueError):  # no production metered on any scored day
+            self.pv_energy_error.set(daily_energy_error(metered, quantiles[:, 1], INTERVALS_PER_DAY))
 
     # -------------------------------------------------------------------- link limits
 
