@@ -12,7 +12,7 @@ import urllib.request
 from http import HTTPStatus
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from energy_grid.api import schemas
 from energy_grid.api.problems import ApiProblem
@@ -33,7 +33,7 @@ class _HourAhead(BaseModel):
 class _Pv(BaseModel):
     model_config = ConfigDict(extra="ignore")
     day_start_s: int
-    interval_seconds: int
+    interval_seconds: int = Field(gt=0)
     p10_wh: list[int]
     p50_wh: list[int]
     p90_wh: list[int]
@@ -60,7 +60,7 @@ def served_forecasts(forecaster_url: str | None) -> schemas.ServedForecastsOut:
     except ValidationError as error:
         raise _invalid(error) from None
     pv = served.community_pv
-    if pv is not None and not (len(pv.p10_wh) == len(pv.p50_wh) == len(pv.p90_wh) and pv.interval_seconds > 0):
+    if pv is not None and not len(pv.p10_wh) == len(pv.p50_wh) == len(pv.p90_wh):
         raise _invalid_answer("its PV forecast's quantiles differ in length")
     return schemas.ServedForecastsOut(
         hourAhead=[
