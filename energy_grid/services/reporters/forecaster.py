@@ -114,16 +114,22 @@ QUANTILE_NAMES = ("p10", "p50", "p90")
 
 
 @dataclass
+class _Learned:
+    """A model the service keeps and the local day it learned on (−1: none yet)."""
+
+    model: QuantileForecaster | None = None
+    trained_day: int = -1
+
+
+@dataclass
 class _Region:
     """What the service keeps of one region: its meters, its history by local day, its model."""
 
     meters: RegionMeters
     # Local day number → net import and production per interval, Wh (rows NET and PRODUCTION; NaN: no meter read).
     history: dict[int, FloatArray]
-    model: QuantileForecaster | None = None
-    trained_day: int = -1
-    hour_model: QuantileForecaster | None = None  # the hour-ahead forecast's, trained at HOUR_AHEAD
-    hour_trained_day: int = -1
+    day_ahead: _Learned = field(default_factory=_Learned)
+    hour_ahead_model: _Learned = field(default_factory=_Learned)  # learned at HOUR_AHEAD
     latest_metered: int = -1  # the latest interval every active meter of the region had read, last seen
     # Interval → its hour-ahead P10, P50, P90 (Wh), kept until it is metered and scored.
     hour_ahead: dict[int, tuple[float, float, float]] = field(default_factory=dict)
@@ -198,8 +204,7 @@ class Forecaster(ReportingService):
             "hour_ahead_skill", "The hour-ahead P50's skill over the same interval the day before, latest day.", ["region"]
         )
         self.hour_ahead_coverage = self.metrics.gauge("hour_ahead_coverage", "Share of hour-ahead forecasts within [P10, P90].", ["region"])
-        self.pv_model: QuantileForecaster | None = None
-        self.pv_trained_day = -1
+        self.pv_model = _Learned()
         self.pv_day = -1  # the local day community PV was last forecast for
         self.pv_forecasts: dict[int, FloatArray] = {}  # local day → its PV quantiles (an interval a row), kept until scored
         self.pv_scores: deque[tuple[FloatArray, FloatArray]] = deque(maxlen=SCORED_DAYS)  # (metered, quantiles) a day
@@ -276,13 +281,9 @@ class Forecaster(ReportingService):
         (energy_grid.forecast.day_ahead.forecast_day); None with too little history."""
         first_day = day - HISTORY_DAYS + 1
         values = self._known([region], first_day, day, self._issue_interval(day) - 1)[NET]
-        try:
-            made = self._pipeline(values, first_day, day, region.model, region.trained_day)
-        except TooLittleHistoryError as too_little:
-            self.log.info("region %d: %s", region_id, too_little)
+        made = self._pipeline(values, first_day, day, region.day_ahead, f"region {region_id}'s day {day}")
+        if made is None:
             return None
-        if made.model is not region.model:
-            region.model, region.trained_day = made.model, day
         rounded = np.rint(made.quantiles).astype(np.int64)  # rounding keeps each row's order
         first_interval = interval_of(self.day_start_s(day))
         forecast = QuantileForecast(region_id, first_interval, *(tuple(int(wh) for wh in rounded[:, q]) for q in range(len(QUANTILES))))
@@ -294,17 +295,25 @@ class Forecaster(ReportingService):
         return interval_of(self.issue_s(day))
 
     def _pipeline(
-        self, values: FloatArray, first_day: int, day: int, model: QuantileForecaster | None, trained_day: int, lead: int | None = None
-    ) -> NextDay:
+        self, values: FloatArray, first_day: int, day: int, learned: _Learned, what: str, lead: int | None = None
+    ) -> NextDay | None:
         """Day `day` of `values` (from local day `first_day`) forecast by the pipeline with the weather
-        forecast, by `model` while it is younger than `retrain_days`, else by a fresh one."""
+        forecast, by `learned`'s model while it is younger than `retrain_days`, else by a fresh one,
+        kept in `learned`; None, logged for `what`, with too little history."""
         weather = None
         if self.weather is not None:
             weather = dict(self.weather(self.day_start_s(first_day) + np.arange(len(values), dtype=np.int64) * INTERVAL_SECONDS))
-        fresh = model is not None and day - trained_day < self.retrain_days
-        # The calendar in local time: the series' day 0 starts at a local midnight.
-        return forecast_day(values, day - first_day, first_day * DAY_SECONDS, self.template, holidays=self.holidays, weather=weather,
-                            model=model if fresh else None, lead_intervals=lead)  # fmt: skip
+        fresh = learned.model is not None and day - learned.trained_day < self.retrain_days
+        try:
+            # The calendar in local time: the series' day 0 starts at a local midnight.
+            made = forecast_day(values, day - first_day, first_day * DAY_SECONDS, self.template, holidays=self.holidays, weather=weather,
+                                model=learned.model if fresh else None, lead_intervals=lead)  # fmt: skip
+        except TooLittleHistoryError as too_little:
+            self.log.info("no forecast of %s: %s", what, too_little)
+            return None
+        if made.model is not learned.model:
+            learned.model, learned.trained_day = made.model, day
+        return made
 
     def _known(self, regions: Collection[_Region], first_day: int, last_day: int, through_interval: int) -> FloatArray:
         """The regions' net import and production together (rows NET and PRODUCTION) per interval of
@@ -356,15 +365,10 @@ class Forecaster(ReportingService):
         values = self._known([region], first_day, day, latest)[NET]
         first_interval = interval_of(self.day_start_s(first_day))
         self._score_hour_ahead(region_id, region, values, first_interval, latest)
-        try:
-            made = self._pipeline(values, first_day, day, region.hour_model, region.hour_trained_day, lead=HOUR_AHEAD)
-        except TooLittleHistoryError as too_little:
-            self.log.debug("region %d: no forecast an hour ahead: %s", region_id, too_little)
-            region.latest_metered = latest
+        made = self._pipeline(values, first_day, day, region.hour_ahead_model, f"region {region_id} an hour ahead", lead=HOUR_AHEAD)
+        region.latest_metered = latest  # only now: a round that failed before here tries again
+        if made is None:
             return
-        region.latest_metered = latest  # a round that failed before here tries again
-        if made.model is not region.hour_model:
-            region.hour_model, region.hour_trained_day = made.model, day
         low, median, high = (float(q) for q in made.quantiles[target - interval_of(self.day_start_s(day))])
         region.hour_ahead[target] = (low, median, high)
         label = str(region_id)
@@ -405,15 +409,10 @@ class Forecaster(ReportingService):
             return
         first_day = day - HISTORY_DAYS + 1
         values = self._known(list(self.regions.values()), first_day, day, self._issue_interval(day) - 1)[PRODUCTION]
-        try:
-            made = self._pipeline(values, first_day, day, self.pv_model, self.pv_trained_day)
-        except TooLittleHistoryError as too_little:
-            self.log.info("no community PV forecast of day %d: %s", day, too_little)
-            self.pv_day = day
+        made = self._pipeline(values, first_day, day, self.pv_model, f"the community's PV of day {day}")
+        self.pv_day = day  # only now: a round that failed before here tries again
+        if made is None:
             return
-        self.pv_day = day  # a round that failed before here tries again
-        if made.model is not self.pv_model:
-            self.pv_model, self.pv_trained_day = made.model, day
         quantiles = np.maximum(made.quantiles, 0.0)  # production is never negative
         self.pv_forecasts[day] = quantiles
         served = {"day_start_s": self.day_start_s(day), "interval_seconds": INTERVAL_SECONDS}
