@@ -44,6 +44,14 @@ class SimulationBench:
     transactions: int  # sent by the run's actors, from the chain's receipts
     gas: int
     day_gas: int  # the simulated day alone (from its first interval's blocks on)
+    day_gas_by_actor: dict[str, int]
+
+    @property
+    def day_split(self) -> str:
+        """The simulated day's gas per household-interval by actor, the largest first."""
+        household_intervals = self.households * self.intervals
+        shares = sorted(self.day_gas_by_actor.items(), key=lambda item: -item[1])
+        return ", ".join(f"{actor} {gas // household_intervals:,}" for actor, gas in shares if gas)
 
     @property
     def household_intervals_per_second(self) -> float:
@@ -71,6 +79,7 @@ def bench_simulation(client: GridClient, households: int = BENCH_HOUSEHOLDS, day
         transactions=sum(result.transactions_by_actor.values()),
         gas=sum(result.gas_by_actor.values()),
         day_gas=sum(result.day_gas_by_actor.values()),
+        day_gas_by_actor=dict(result.day_gas_by_actor),
     )
 
 
@@ -91,7 +100,7 @@ def add_to_report(report: GasReport, bench: SimulationBench) -> None:
         f"simulation: {bench.households} households x {bench.intervals} intervals, gas per household-interval, simulated day only",
         bench.day_gas // household_intervals,
         BUDGET_DAY_GAS_PER_HOUSEHOLD_INTERVAL,
-        "all actors, from the day's first interval on",
+        f"all actors, from the day's first interval on: {bench.day_split}",
     )
 
 
@@ -104,7 +113,8 @@ def add_scale_to_report(report: GasReport, bench: SimulationBench) -> None:
         "gas per household-interval, simulated day only",
         bench.day_gas // (bench.households * bench.intervals),
         BUDGET_SCALE_DAY_GAS_PER_HOUSEHOLD_INTERVAL,
-        "all actors, from the day's first interval on: a feeder's load report and the coupled clearing every interval",
+        "all actors, from the day's first interval on: a feeder's load report and the coupled clearing every interval; "
+        + bench.day_split,
     )
     report.add(
         f"simulation: {bench.households:,} households x 1 day, wall seconds",

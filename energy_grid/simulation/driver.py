@@ -41,10 +41,10 @@ One run:
       model steps the registered households with `dr_consumption_factor`;
    B. the households send nothing; the keeper verifies the participants of an event whose window
       ended at T with their meters' own figures (previewReduction → verifyReduction; below the
-      minimum reduction: skipped and counted), and, at each full hour, issues carbon credits for
-      every clean meter with counted production (hourly: each hour's clean export earns its
-      credits within the hour, the granularity of hourly-matched certificates, at a quarter of the
-      transactions per interval);
+      minimum reduction: skipped and counted), and, at the end of each day, issues carbon credits
+      for every clean meter with counted production (a day's clean export in one issue per meter:
+      a credit's worth does not depend on how often it is issued, and an hour's clean export
+      stays on chain in its meter's readings for hourly matching);
    C. the keeper pays the verified rewards (distributeRewards, bounded batches).
 4. After the last interval: its market clears once its reading deadline has passed, and the keeper
    settles the orders of the last two intervals (settleStandingOrders, bounded batches).

@@ -6,8 +6,8 @@ transaction that needs another's effect must come in a later block:
    state and weather, the operator's grid status and the transformers' load reports (feeders.py);
    the keeper clears the previous
    interval's market, and the operator starts a demand-response event due to open next;
-2. trade: the keeper verifies an event whose window ended and, each full hour, issues carbon
-   credits;
+2. trade: the keeper verifies an event whose window ended and, at the end of each day, issues
+   carbon credits;
 3. settle: the keeper pays the rewards of an event verified in the flush before.
 
 The auction and demand response are step objects of their own (auction_steps.py, demand_events.py);
@@ -17,6 +17,7 @@ this object calls them at their place in the interval.
 from __future__ import annotations
 
 from energy_grid.chain.sender import prepare
+from energy_grid.domain.units import INTERVALS_PER_DAY
 from energy_grid.simulation.auction_steps import Auction
 from energy_grid.simulation.demand_events import DemandResponse
 from energy_grid.simulation.feeders import Feeders
@@ -26,7 +27,6 @@ from energy_grid.simulation.run_state import (
     GAS_GRID_STATUS,
     GAS_ISSUE_CREDITS,
     GAS_ORACLE,
-    INTERVALS_PER_HOUR,
     REGION_ID,
     RunState,
 )
@@ -103,11 +103,11 @@ class Interval:
 
     def _trade(self, i: int) -> None:
         """The households trade without a transaction (their readings placed their standing orders);
-        the keeper verifies an event that ended and, each full hour, issues carbon credits."""
+        the keeper verifies an event that ended and, at the end of each day, issues carbon credits."""
         self.demand_response.verify_ended(i)
         if i == 0 and self.state.zoned:
             self.feeders.sync_ratings()  # the feeders' first load reports are in
-        if (i + 1) % INTERVALS_PER_HOUR == 0 or i + 1 == self.state.config.interval_count:
+        if (i + 1) % INTERVALS_PER_DAY == 0 or i + 1 == self.state.config.interval_count:
             self._issue_credits()
 
     def _issue_credits(self) -> None:

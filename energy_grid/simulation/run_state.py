@@ -38,7 +38,6 @@ WEI_PER_ETH = 10**18
 HOUSEHOLD_ETH = 100 * WEI_PER_ETH  # gas money on a local chain
 MIN_ETH = 10 * WEI_PER_ETH
 READINGS_PER_BATCH = 100  # SmartMeter.MAX_BATCH_SIZE
-INTERVALS_PER_HOUR = 4
 
 # Gas limits (no per-transaction estimate; unused gas is not charged). Each is well above what
 # the operation measured on anvil; the sender names an out-of-gas failure as such.
