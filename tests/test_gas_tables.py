@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from energy_grid.bench import gas_tables
+from energy_grid.bench import gas_tables, yearly_cost
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +17,7 @@ def measurement(operation: str, gas: int, budget: int | None, note: str = "") ->
 def test_readme_tables_match_the_committed_run():
     readme = (ROOT / "docs" / "gas.md").read_text()
     tables = gas_tables.tables_in(readme)
-    assert set(tables) == set(gas_tables.TABLES)
+    assert set(tables) == set(gas_tables.NAMES)
     measurements = gas_tables.load(ROOT / "benchmarks" / "gas.json")
     for name, text in tables.items():
         assert text == gas_tables.render(name, measurements), f"docs/gas.md gas table {name!r} differs from benchmarks/gas.json"
@@ -31,3 +31,20 @@ def test_a_row_quotes_figures_and_flags_a_missed_budget():
     row = gas_tables.row("a / b", "a", "b", note="{n:a}; c costs {g:c}")
     assert gas_tables.render_row(row, measurements) == "| a / b | 1,200 / 900 | 1,000 | **over budget**; first: 5,000; c costs 70 |\n"
     assert gas_tables.render_row(gas_tables.row("c"), measurements) == "| c | 70 |  |  |\n"
+
+
+def test_a_households_year_matches_an_independent_reckoning():
+    # An independent analysis put 86,861 gas per household-interval at about $46 a household a year on
+    # an OP-stack chain and $91 on Arbitrum One, at ETH 3,000 USD.
+    prices = {price.chain: price for price in yearly_cost.PRICES}
+    assert round(prices["an OP-stack rollup (OP Mainnet, Base)"].usd_per_year(86_861)) == 46
+    assert round(prices["Arbitrum One"].usd_per_year(86_861)) == 91
+
+
+def test_the_yearly_table_shows_the_measured_figure_and_the_goal():
+    table = gas_tables.render("yearly", {yearly_cost.MEASURED: measurement(yearly_cost.MEASURED, 50_000, 100_000)})
+    rows = table.splitlines()[2:]
+    assert len(rows) == len(yearly_cost.PRICES)
+    arbitrum = next(row for row in rows if row.startswith("| Arbitrum One |"))
+    # 50,000 gas × 35,040 intervals × 0.01 gwei × 3,000 USD = 52.56 USD; 25,000 gas: 26.28 USD.
+    assert "| $53 | $26 |" in arbitrum

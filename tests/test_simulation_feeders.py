@@ -45,10 +45,18 @@ def _run(deployment, directory, config):
     node = node_from(state, directory, "node")
     try:
         client = client_of(node, manifest)
+        first_block = client.w3.eth.block_number + 1
         result = run_simulation(client, config, run_file=directory / "run.json")
-        return result, _chain_view(client, result)
+        return result, _chain_view(client, result) | {"gas_used": _gas_used(client, first_block)}
     finally:
         node.stop()
+
+
+def _gas_used(client, first_block):
+    """The gas of every transaction the chain took from `first_block` on."""
+    w3 = client.w3
+    hashes = [h for number in range(first_block, w3.eth.block_number + 1) for h in w3.eth.get_block(number)["transactions"]]
+    return sum(int(w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in hashes)
 
 
 def _chain_view(client, result):
@@ -116,6 +124,14 @@ def test_each_feeder_reports_its_own_load_and_runs_its_own_event(zoned):
     f = result.figures
     assert f["dr_events"] == 1 and f["dr_participants_verified"] > 0 and f["dr_rewards_paid"] > 0
     assert len(set(chain["operators"])) == FEEDERS
+
+
+def test_the_gas_by_actor_counts_every_transaction_the_run_sent(zoned):
+    """The second feeder's operator reports its own transformer, and its gas is the operator's: the
+    gas per household-interval the bench reports leaves no transaction out."""
+    result, chain = zoned
+    assert chain["gas_used"] > 0
+    assert sum(result.gas_by_actor.values()) == chain["gas_used"]
 
 
 def test_what_crossed_between_feeders_is_the_same_from_the_zones_and_from_the_fills(zoned):

@@ -3,7 +3,8 @@ last `make bench` run (which rewrites them; `tests/test_gas_tables.py` checks th
 
 A table lives in docs/gas.md between `<!-- gas-table:NAME -->` and `<!-- /gas-table -->`. Each row
 names the bench operations whose figures it shows; its note may quote a figure of any operation:
-`{g:op}` its gas, `{b:op}` its budget, `{n:op}` the note the bench wrote for it.
+`{g:op}` its gas, `{b:op}` its budget, `{n:op}` the note the bench wrote for it. The table named
+`yearly` is yearly_cost.py's: what a household's share of the gas costs a year on a few chains.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from energy_grid.bench import yearly_cost
 
 HEADER = "| operation | gas (steady) | budget | first time / note |\n|---|---:|---:|---|\n"
 BLOCK = re.compile(r"(<!-- gas-table:(\w+) -->\n)(.*?)(<!-- /gas-table -->)", re.DOTALL)
@@ -288,7 +291,14 @@ def render_row(r: Row, measurements: dict[str, dict[str, Any]]) -> str:
     return f"| {r.label} | {gas} | {budget} | {note} |\n"
 
 
+# A household's yearly cost per chain, from the simulated day's figure (yearly_cost.py).
+YEARLY = "yearly"
+NAMES = (*TABLES, YEARLY)
+
+
 def render(name: str, measurements: dict[str, dict[str, Any]]) -> str:
+    if name == YEARLY:
+        return yearly_cost.render(measurements)
     return HEADER + "".join(render_row(r, measurements) for r in TABLES[name])
 
 

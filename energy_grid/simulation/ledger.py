@@ -671,6 +671,8 @@ class _Auditor:
         receipts), and the same from the simulated day's first block on."""
         a = self.state.actors
         actor_of = {a.operator.address.lower(): "operator", a.gateway.address.lower(): "gateway"}
+        # A zoned community's other feeders each have an operator of their own, reporting its transformer.
+        actor_of |= {operator.address.lower(): "operator" for operator in a.feeder_operators}
         actor_of |= {a.oracle.address.lower(): "oracles", a.keeper.address.lower(): "keeper"}
         actor_of |= {h.lower(): "households" for h in self.households}
         latest = self._latest_block()
