@@ -43,6 +43,7 @@ list_project_sources(project)
 
 OUTPUT = Path("benchmarks/gas.json")
 GAS_DOC = Path("docs/gas.md")
+README = Path("README.md")
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -137,8 +138,9 @@ def cli() -> None:
     add_scale_to_report(report, bench_simulation(simulation_client(operator), households=SCALE_HOUSEHOLDS))
     report.print()
     report.write(OUTPUT)
-    GAS_DOC.write_text(gas_tables.update(GAS_DOC.read_text(), gas_tables.load(OUTPUT)))
-    click.echo(f"Written to {OUTPUT} and the gas tables of {GAS_DOC}")
+    for doc in (GAS_DOC, README):
+        doc.write_text(gas_tables.update(doc.read_text(), gas_tables.load(OUTPUT)))
+    click.echo(f"Written to {OUTPUT} and the gas tables of {GAS_DOC} and {README}")
     if not (report.all_within_budget and simulation.within_budget):
         sys.exit(1)
 

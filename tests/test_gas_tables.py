@@ -23,6 +23,16 @@ def test_readme_tables_match_the_committed_run():
         assert text == gas_tables.render(name, measurements), f"docs/gas.md gas table {name!r} differs from benchmarks/gas.json"
 
 
+def test_the_readme_summary_matches_the_committed_run():
+    readme = (ROOT / "README.md").read_text()
+    tables = gas_tables.tables_in(readme)
+    assert set(tables) == {gas_tables.README_TABLE}
+    measurements = gas_tables.load(ROOT / "benchmarks" / "gas.json")
+    assert tables[gas_tables.README_TABLE] == gas_tables.render(gas_tables.README_TABLE, measurements), (
+        "the README's summary of the budgets differs from benchmarks/gas.json"
+    )
+
+
 def test_a_row_quotes_figures_and_flags_a_missed_budget():
     measurements = {
         m["operation"]: m

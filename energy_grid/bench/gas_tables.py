@@ -5,6 +5,7 @@ A table lives in docs/gas.md between `<!-- gas-table:NAME -->` and `<!-- /gas-ta
 names the bench operations whose figures it shows; its note may quote a figure of any operation:
 `{g:op}` its gas, `{b:op}` its budget, `{n:op}` the note the bench wrote for it. The table named
 `yearly` is yearly_cost.py's: what a household's share of the gas costs a year on a few chains.
+The README's summary of the budgets is the table named `readme`, rendered the same way.
 """
 
 from __future__ import annotations
@@ -250,9 +251,11 @@ PROGRAMS = (
 
 DAY_100 = "simulation: 100 households x 96 intervals, gas per household-interval"
 DAY_1000 = "simulation: 1,000 households x 1 day, wall seconds"
+DAY_1000_GAS = "simulation: 1,000 households on 34 feeders, each a market zone, gas per household-interval, simulated day only"
 SIMULATION = (
     row("100 households x 1 day, gas per household-interval", DAY_100, note=f"{{n:{DAY_100}}}"),
     row("the same, the simulated day alone", f"{DAY_100}, simulated day only", note=f"{{n:{DAY_100}, simulated day only}}"),
+    row("1,000 households on 34 coupled feeders, the simulated day alone", DAY_1000_GAS, note=f"{{n:{DAY_1000_GAS}}}"),
     row("1,000 households x 1 day, wall seconds (not gas)", DAY_1000, note=f"{{n:{DAY_1000}}}"),
 )
 
@@ -296,9 +299,58 @@ YEARLY = "yearly"
 NAMES = (*TABLES, YEARLY)
 
 
+@dataclass(frozen=True)
+class ReadmeRow:
+    """A row of the README's summary: the figure before the market moved onto vault balances
+    ("tokens", a fixed record), and the operations' figures now, with `unit` after each."""
+
+    label: str
+    tokens: str
+    operations: tuple[str, ...]
+    unit: str = ""
+
+
+# The README's summary of the budgets, beside the figures of the design that moved ERC-20 tokens.
+README_TABLE = "readme"
+README_HEADER = "| operation | tokens | now | budget |\n|---|---:|---:|---:|\n"
+README_ROWS = (
+    ReadmeRow("createOrder, non-crossing", "113,956", ("createOrder SELL",)),
+    ReadmeRow("createOrderBySig, relayed", "122,639", ("createOrderBySig SELL (relayed, steady)",)),
+    ReadmeRow("matchOrders + settleTransaction", "163,521", ("matchOrders + settleTransaction",)),
+    ReadmeRow("crossing createOrder, per extra fill", "37,461", ("createOrder crossing, per extra fill",)),
+    ReadmeRow("auction submitBid / submitAsk", "83,159", ("submitBid (steady)", "submitAsk (steady)")),
+    ReadmeRow("auction claim, per order of a keeper's claimBatch (10 traders)", "68,593", ("claimBatch of 10 traders' bids, per order",)),
+    ReadmeRow("a lone auction claim (bid / ask)", "68,593", ("claim bid (10 orders)", "claim ask (10 orders)")),
+    ReadmeRow("a standing order's extra gas per reading, batch of 100", "—", ("standing order: extra gas per reading in a batch of 100",)),
+    ReadmeRow(
+        "simulated day, gas per household-interval (100 households on 4 feeders, each a market zone; `make demo`'s 30 "
+        "split each interval's shared costs fewer ways, so more each)",
+        "≈ 205,000",
+        (f"{DAY_100}, simulated day only",),
+    ),
+    ReadmeRow("the same for 1,000 households on 34 feeders, each a market zone", "—", (DAY_1000_GAS,)),
+    ReadmeRow(
+        "a coupled clear of 34 zones × 256 ticks, every tick occupied: its largest step (SteppedClearing)",
+        "—",
+        ("clear across 34 zones x 256 ticks, every tick occupied: largest step",),
+    ),
+    ReadmeRow("1,000 households × 1 day, wall time on 2 cores", "≈ 19 min (extrapolated)", (DAY_1000,), " s"),
+    ReadmeRow("largest deployed contract (bytes)", "23,515", ("largest deployed contract (bytes)",)),
+)
+
+
+def render_readme_row(r: ReadmeRow, measurements: dict[str, dict[str, Any]]) -> str:
+    found = [measurements[op] for op in r.operations]
+    now = " / ".join(f"{m['gas']:,}{r.unit}" for m in found)
+    budget = _joined([f"{m['budget']:,}{r.unit}" for m in found if m["budget"]])
+    return f"| {r.label} | {r.tokens} | {now} | {budget} |\n"
+
+
 def render(name: str, measurements: dict[str, dict[str, Any]]) -> str:
     if name == YEARLY:
         return yearly_cost.render(measurements)
+    if name == README_TABLE:
+        return README_HEADER + "".join(render_readme_row(r, measurements) for r in README_ROWS)
     return HEADER + "".join(render_row(r, measurements) for r in TABLES[name])
 
 
