@@ -76,7 +76,7 @@ from energy_grid.simulation.driver import community_config, interval_figures, ru
 from energy_grid.simulation.gateway import MeterGateway
 from energy_grid.simulation.ledger import IntervalFigures
 from energy_grid.simulation.model import CommunityModel, IntervalResult
-from energy_grid.simulation.run_state import REGION_ID, RunState
+from energy_grid.simulation.run_state import RunState
 
 PUBACK_TIMEOUT_S = 10.0
 REPUBLISH_AFTER_INTERVALS = 2  # an unanswered reading is published again this many intervals later
@@ -138,9 +138,12 @@ class OnChainEvents:
         self.state = state
         self.demand_response = demand_response
         self.decoder = EventDecoder(state.dr, "EventStarted")
-        self.region_topic = "0x" + REGION_ID.to_bytes(32, "big").hex()
+        # Each feeder with registered households is watched in its own region (every feeder in the
+        # first's unless the community is zoned): an event cuts only the households of its region.
+        self.feeder_of_region = {state.feeder_region(feeder): feeder for feeder in demand_response.members_by_feeder}
+        self.region_topics = ["0x" + region.to_bytes(32, "big").hex() for region in sorted(self.feeder_of_region)]
         self.next_block = state.record.anchor_block
-        self.pending: list[tuple[int, int, int]] = []  # (event id, start s, end s) not yet begun when read
+        self.pending: list[tuple[int, int, int, int]] = []  # (event id, feeder, start s, end s) not yet begun when read
 
     def read_to(self, block: int) -> None:
         """Reads the events started up to `block`."""
@@ -148,29 +151,33 @@ class OnChainEvents:
             return
         query = {
             "address": self.decoder.address,
-            "topics": [self.decoder.topic, None, None, self.region_topic],
+            "topics": [self.decoder.topic, None, None, self.region_topics],
             "fromBlock": hex(self.next_block),
             "toBlock": hex(block),
         }
         for log_entry in self.state.sender.rpc("eth_getLogs", [query]):
             event = self.decoder.decode(log_entry)
-            self.pending.append((int(event["eventId"]), int(event["startTime"]), int(event["endTime"])))
+            feeder = self.feeder_of_region[int(event["regionId"])]
+            self.pending.append((int(event["eventId"]), feeder, int(event["startTime"]), int(event["endTime"])))
         self.next_block = block + 1
 
     def factors(self, interval: int) -> dict[int, float]:
         """Each member's consumption factor in simulated `interval` (empty: nobody cuts). Called once
         the chain has passed the interval's end, so every event that may cover it is known."""
         calendar, dr = self.state.calendar, self.state.dr.functions
-        begun = [e for e in self.pending if e[1] <= calendar.interval_start_s(interval)]
+        begun = [e for e in self.pending if e[2] <= calendar.interval_start_s(interval)]
         for event in begun:
             self.pending.remove(event)
-            event_id, start_s, end_s = event
+            event_id, feeder, start_s, end_s = event
             if int(dr.getEvent(event_id).call().status) == EVENT_CANCELLED:
                 continue
             first, last = calendar.interval_of(start_s), calendar.interval_of(end_s) - 1
-            self.demand_response.events.append(DemandEvent(first - 1, first, last, {0: event_id}))
-            members = len(self.state.members)
-            log.info("demand-response event %d covers intervals %d..%d: %d households cut consumption", event_id, first, last, members)
+            self.demand_response.events.append(DemandEvent(first - 1, first, last, {feeder: event_id}, frozenset({feeder})))
+            members = len(self.demand_response.members_by_feeder[feeder])
+            log.info(
+                "demand-response event %d covers intervals %d..%d: %d households of feeder %d cut consumption",
+                event_id, first, last, members, feeder,
+            )  # fmt: skip
         return self.demand_response.consumption_factors(interval)
 
 

@@ -10,7 +10,7 @@ that starts one (the trigger), both set here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from energy_grid.chain.client import GridError
@@ -41,6 +41,27 @@ class DemandEvent:
     # Its id on chain in each feeder's region, once found (one event per region: a zoned run's
     # feeders each have an operator of their own; otherwise every meter is in feeder 0's region).
     event_ids: dict[int, int] = field(default_factory=dict)
+    # The feeders whose registered households it asks to cut; None: every feeder's (a run starts
+    # its planned event in each feeder's region).
+    feeders: frozenset[int] | None = None
+
+    def covers(self, feeder: int, interval: int) -> bool:
+        """Whether the event asks `feeder`'s registered households to cut in `interval`."""
+        in_window = self.first_interval <= interval <= self.last_interval
+        return in_window and (self.feeders is None or feeder in self.feeders)
+
+
+def consumption_factors(
+    events: Sequence[DemandEvent], members_by_feeder: Mapping[int, Sequence[int]], factor: float, interval: int
+) -> dict[int, float]:
+    """What each registered household consumes of its usual load in `interval`: `factor` while an
+    event of its feeder's region covers the interval, nothing to change (no entry) otherwise."""
+    return {
+        member: factor
+        for feeder, members in members_by_feeder.items()
+        if any(event.covers(feeder, interval) for event in events)
+        for member in members
+    }
 
 
 def forecast_loading_per_mille(baseline: Sequence[IntervalResult]) -> list[int]:
@@ -87,11 +108,9 @@ class DemandResponse:
             self.events.append(DemandEvent(first - 1, first, first + length - 1))
 
     def consumption_factors(self, interval: int) -> dict[int, float]:
-        """What each registered household consumes of its usual load in `interval`: the configured
-        factor inside an event's window, nothing to change (an empty mapping) outside."""
-        if any(e.first_interval <= interval <= e.last_interval for e in self.events):
-            return {i: self.state.config.dr_consumption_factor for i in self.state.members}
-        return {}
+        """What each registered household consumes of its usual load in `interval` (see
+        consumption_factors)."""
+        return consumption_factors(self.events, self.members_by_feeder, self.state.config.dr_consumption_factor, interval)
 
     # ---- On chain, interval by interval ----
 
