@@ -252,8 +252,10 @@ def _running(client: GridClient, gateway: Gateway, broker: Any) -> Iterator[Harn
         yield harness
     finally:
         gateway.close()
-        publisher.loop_stop()
+        # Disconnected first, the client's network thread ends at once; stopped first, it would
+        # wait out its one-second select before it noticed.
         publisher.disconnect()
+        publisher.loop_stop()
 
 
 def first_readings(harness: Harness, devices: list[Device]) -> int:
