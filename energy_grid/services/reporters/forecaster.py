@@ -423,15 +423,21 @@ class Forecaster(ReportingService):
         """The community's PV forecasts of the days that have ended, once every region's meters have
         read them: scored against the production metered, over the last SCORED_DAYS days scored."""
         self.pv_forecasts = {d: q for d, q in self.pv_forecasts.items() if d >= today - SCORED_DAYS}
-        for day in sorted(d for d in self.pv_forecasts if d < today):
+        ended = sorted(d for d in self.pv_forecasts if d < today)
+        if not ended:
+            return
+        # Read once a round: each region's meters are asked for their latest readings.
+        through = [region.meters.metered_through(now_s, HOUR_AHEAD * INTERVAL_SECONDS) for region in self.regions.values()]
+        scored = 0
+        for day in ended:
             last = interval_of(self.day_start_s(day + 1)) - 1
-            through = [region.meters.metered_through(now_s, HOUR_AHEAD * INTERVAL_SECONDS) for region in self.regions.values()]
             if any(interval is None or interval < last for interval in through):
                 break  # readings of the day may still come
             metered = self._known(list(self.regions.values()), day, day, last)[PRODUCTION]
             self.pv_scores.append((metered, self.pv_forecasts.pop(day)))
-        if not self.pv_scores:
-            return
+            scored += 1
+        if not scored:
+            return  # the gauges already hold the days scored before
         metered = np.concatenate([truth for truth, _ in self.pv_scores])
         quantiles = np.concatenate([forecast for _, forecast in self.pv_scores])
         daylight = (metered > 0) | (quantiles[:, -1] > 0)  # the night's zeros would be covered for nothing
