@@ -52,6 +52,12 @@ def test_a_ticks_two_sides_stay_apart_and_occupancy_is_marked(harness, admin):
     assert add(4, 10**12, True) == (1_000, 10**12 + 1_000, 1_000, 10**12, 1 << 4)
     assert add(4, 1, False, MAX64) == (10**12, 10**12 + 1, 1_000, 10**12 + 1, 1 << 4)
     assert add(255, 1, False)[4] == 1 << 4 | 1 << 255
+    # Ticks 3, 4 and 5 share a word: a neighbour's volumes stay apart from tick 4's, and tick 6 starts the next word.
+    assert add(5, 9, True) == (0, 9, 9, 0, 1 << 4 | 1 << 5 | 1 << 255)
+    assert add(3, 10**12, False)[1:4] == (10**12, 0, 10**12)
+    assert add(6, 2, True)[:3] == (0, 2, 2)
+    assert add(4, 0, True)[:4] == (1_000, 1_000, 1_000, 10**12 + 1)
+    assert add(5, 0, False)[:4] == (0, 0, 9, 0)
 
 
 def test_a_meter_slot_keeps_its_ledger_and_stops_it_at_the_bound(harness):

@@ -409,19 +409,23 @@ def test_auction_state_reads_the_slots_solidity_lays_out(project, admin, a):
 
 
 def test_auction_state_reads_every_zones_ticks_in_one_call(project, admin):
-    """AuctionState.readLevels: each zone's occupied ticks in ascending order, its tick word above the tick,
-    over runs of empty ticks and up to the grid's last tick, and each zone's bids in all (the words' low 64
-    bits); the bus (zone 0) and a zone without ticks too."""
+    """AuctionState.readLevels: each zone's occupied ticks in ascending order, each with its bids' and asks'
+    volumes above the tick, read out of the word it shares with its neighbours, over runs of empty ticks and
+    up to the grid's last tick; each zone's bids in all; the bus (zone 0) and a zone without ticks too."""
     harness = project.AuctionStateHarness.deploy(sender=admin)
-    period = 7
-    books = {0: {0: 5 | 6 << 64}, 2: {3: 1_000, 17: 2 << 64, 100: 7 | 9 << 64, 255: 2**64 - 1}, 5: {}}
+    period, max40 = 7, 2**40 - 1
+    # Zone 2 holds neighbours in one word (ticks 15, 16 and 17), a tick alone in its word and the grid's last.
+    books = {0: {0: (5, 6)}, 2: {3: (1_000, 0), 15: (4, 0), 16: (0, 8), 17: (0, 2), 100: (7, 9), 255: (max40, max40)}, 5: {}}
     for zone, ticks in books.items():
-        for tick, word in ticks.items():
-            harness.setTick((((period << 8) | zone) << 8) | tick, word, sender=admin)
+        words: dict[int, int] = {}
+        for tick, (bid_wh, ask_wh) in ticks.items():
+            words[tick // 3] = words.get(tick // 3, 0) | (bid_wh | ask_wh << 40) << (80 * (tick % 3))
+        for index, word in words.items():
+            harness.setTick((((period << 8) | zone) << 8) | index, word, sender=admin)
     zones = list(books)
     occupied = [sum(1 << tick for tick in books[zone]) for zone in zones]
     levels, bids = harness.readLevels(harness, period, zones, occupied)
     assert [list(zone_levels) for zone_levels in levels] == [
-        [tick | word << 8 for tick, word in sorted(books[zone].items())] for zone in zones
+        [tick | bid_wh << 8 | ask_wh << 72 for tick, (bid_wh, ask_wh) in sorted(books[zone].items())] for zone in zones
     ]
-    assert list(bids) == [sum(word & (2**64 - 1) for word in books[zone].values()) for zone in zones] == [5, 1_007 + 2**64 - 1, 0]
+    assert list(bids) == [5, 1_011 + max40, 0]

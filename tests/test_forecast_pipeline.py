@@ -8,6 +8,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from energy_grid.domain.units import INTERVAL_SECONDS, INTERVALS_PER_DAY
 from energy_grid.forecast.backtest import backtest_day_ahead
@@ -225,6 +227,33 @@ def test_a_forecaster_refuses_too_little_to_learn_from_and_to_predict_untrained(
     with pytest.raises(ValueError, match="quantiles rise"):
         QuantileForecaster(quantiles=(0.9, 0.1)).fit(rows, load, ~usable | usable)
     assert INTERVAL_SECONDS * INTERVALS_PER_DAY == 86_400
+
+
+def test_the_models_learn_and_predict_on_one_thread(monkeypatch):
+    """OpenMP's threads spin while they wait for each other, so on a machine busy with a node and other
+    services the models keep to one thread; outside them the process's own limit is left alone."""
+    seen: list[int] = []
+    fit, predict = HistGradientBoostingRegressor.fit, HistGradientBoostingRegressor.predict
+
+    def openmp_threads() -> int:
+        return max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp")
+
+    def fit_watched(self, *args, **kwargs):
+        seen.append(openmp_threads())
+        return fit(self, *args, **kwargs)
+
+    def predict_watched(self, *args, **kwargs):
+        seen.append(openmp_threads())
+        return predict(self, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", fit_watched)
+    monkeypatch.setattr(HistGradientBoostingRegressor, "predict", predict_watched)
+    load = feeder_load(3, np.random.default_rng(4))
+    rows = features(load, START_S, 4)
+    with threadpool_limits(limits=2, user_api="openmp"):
+        QuantileForecaster(max_iter=5).fit(rows, load, np.ones(len(load), dtype=bool)).predict(rows[:4])
+        assert openmp_threads() == 2
+    assert seen == [1] * 2 * len(QUANTILES)
 
 
 def test_a_rolling_day_ahead_backtest_scores_the_forecasts_against_todays_rules():

@@ -84,5 +84,5 @@ def test_next_matches_a_set(project, admin, ops):
             book[side].discard(victim)
     probes = {0, 1, TOP, TOP + 1} | {p + d for s in book.values() for p in s for d in (-1, 0, 1)}
     for side in (BIDS, ASKS):
-        for probe in sorted(probes):
-            assert levels.next(side, probe) == reference_next(book[side], side, probe), (side, probe)
+        probed = sorted(probes)
+        assert list(levels.nextOfEach(side, probed)) == [reference_next(book[side], side, probe) for probe in probed], side

@@ -39,7 +39,7 @@ contract AuctionStateHarness {
         );
     }
 
-    /// @notice Stores `value` as the tick word of key `key` (a book's key << 8 | the tick).
+    /// @notice Stores `value` as the tick word of key `key` (a book's key << 8 | the tick / 3).
     function setTick(uint256 key, uint256 value) external {
         _ticks[key] = TickVolumes.wrap(value);
     }

@@ -48,8 +48,8 @@ contract AuctionWordsHarness {
         returns (uint256[5] memory out)
     {
         (out[0], out[1]) = TickVolumesLibrary.addTo(_ticks, _occupied, period, tick, amountWh, isBid, maxWh);
-        TickVolumes volumes = _ticks[TickVolumesLibrary.key(period, tick)];
-        (out[2], out[3], out[4]) = (volumes.bidWh(), volumes.askWh(), _occupied[period]);
+        (out[2], out[3]) = _ticks[TickVolumesLibrary.key(period, tick)].volumesWh(tick);
+        out[4] = _occupied[period];
     }
 
     /// @notice Starts a meter slot for `period` over `word`, places both sides, then settles it and adds

@@ -22,4 +22,12 @@ contract PriceLevelsHarness {
     function next(uint256 side, uint256 price) external view returns (uint256) {
         return PriceLevels.next(_words, side, price);
     }
+
+    /// @notice Calls PriceLevels.next once for each of `prices`, so that a test probes a book in one call.
+    function nextOfEach(uint256 side, uint256[] calldata prices) external view returns (uint256[] memory found) {
+        found = new uint256[](prices.length);
+        for (uint256 i; i < prices.length; ++i) {
+            found[i] = PriceLevels.next(_words, side, prices[i]);
+        }
+    }
 }

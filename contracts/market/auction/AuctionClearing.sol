@@ -13,9 +13,9 @@ import {Clearing, Market} from "./AuctionStorage.sol";
 /// tick clears, how each side's price levels fill, and exactly what every order receives, down to the last
 /// unit.
 /// Orders join their tick through TickVolumesLibrary.addTo, which records each order's C(i-1).
-/// @dev Nothing here loops over orders. Each tick of a market keeps its bid and ask volume in one
-/// word (TickVolumes), and each side has a 256-bit occupancy bitmap, so clearing reads only the ticks
-/// that hold orders. Every order stores C(i-1), the volume submitted before it on its side and tick.
+/// @dev Nothing here loops over orders. Each tick of a market keeps its bid and ask volume in a word
+/// it shares with its neighbours (TickVolumes), and each side has a 256-bit occupancy bitmap, so clearing
+/// reads only the ticks that hold orders. Every order stores C(i-1), the volume submitted before it on its side and tick.
 /// Together with the marginal level's L and T, which the market's Clearing keeps, that number gives
 /// the order's rationed fill without looking at any other order or tick.
 library AuctionClearing {
@@ -89,8 +89,8 @@ library AuctionClearing {
             while (occupied != 0) {
                 uint256 tick = BitMath.lowestBit(occupied);
                 occupied &= occupied - 1;
-                TickVolumes volumes = ticks[TickVolumesLibrary.key(period, tick)];
-                (uint256 bidWh, uint256 askWh) = (volumes.bidWh(), volumes.askWh());
+                TickVolumes word = ticks[TickVolumesLibrary.key(period, tick)];
+                (uint256 bidWh, uint256 askWh) = (word.sideWh(tick, true), word.sideWh(tick, false));
                 hiWh += int256(bidWh + askWh);
                 supplyWh += askWh;
                 if (!lowFound && hiWh >= 0) {
@@ -154,7 +154,7 @@ library AuctionClearing {
             while (true) {
                 uint256 tick = isBid ? BitMath.highestBit(bits) : BitMath.lowestBit(bits);
                 bits ^= 1 << tick;
-                uint256 levelWh = ticks[TickVolumesLibrary.key(period, tick)].sideWh(isBid);
+                uint256 levelWh = ticks[TickVolumesLibrary.key(period, tick)].sideWh(tick, isBid);
                 uint256 filledWh = levelWh;
                 bool last = reachedWh + levelWh >= volumeWh;
                 if (last) filledWh = volumeWh - reachedWh;

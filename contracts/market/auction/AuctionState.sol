@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {TickVolumes} from "../../types/TickVolumes.sol";
+import {TickVolumes, TickVolumesLibrary} from "../../types/TickVolumes.sol";
 import {Clearing, Market} from "./AuctionStorage.sol";
 import {ClearingTerms} from "./CoupledClearing.sol";
 import {IEnergyAuction} from "../IEnergyAuction.sol";
@@ -48,26 +48,32 @@ library AuctionState {
     }
 
     /// @notice Reads the occupied ticks of the books of `zones` in `period` from `auction` in one call: zone z's
-    /// ticks `occupied[z]` in ascending order, each as tick | bidWh << 8 | askWh << 72 (its tick word above
-    /// the tick), and each zone's bids in all, added up as the words are laid. This runs once per occupied tick of every zone, so the call is built and answered in place:
-    /// the call data holds extsload's selector, the array's offset and length, then each tick's slot (where
-    /// Solidity places a mapping's entry: keccak256 of the key and the mapping's slot), and the answer's words
-    /// are copied over the slots they answer.
+    /// ticks `occupied[z]` in ascending order, each as tick | bidWh << 8 | askWh << 72, and each zone's bids
+    /// in all, added up as the words are laid. This runs once per occupied tick of every zone, so the call is
+    /// built and answered in place: the call data holds extsload's selector, the array's offset and length,
+    /// then the slot of each tick's word (where Solidity places a mapping's entry: keccak256 of the key and
+    /// the mapping's slot; neighbouring ticks share a word, so only its first read is cold), and the
+    /// answer's words are copied over the slots they answer.
     function readLevels(address auction, uint256 period, uint256[] memory zones, uint256[] memory occupied)
         internal
         view
         returns (uint256[][] memory levels, uint256[] memory bidsWh)
     {
-        uint256 total;
-        (levels, total) = _sized(occupied);
-        bytes memory data = _callHead(total);
+        uint256 ticks;
+        (levels, ticks) = _sized(occupied);
+        // Sized for a word per tick; neighbours share a word, so fewer words are asked for.
+        bytes memory data = _callHead(ticks);
         uint256 at = EXTSLOAD_HEAD;
         for (uint256 z; z < zones.length; ++z) {
-            // The auction keys a book by period and zone, and a tick word by book and tick.
+            // The auction keys a book by period and zone, and a tick word by book and the tick's word.
             at = _writeSlots(data, at, levels[z], ((period << 8) | zones[z]) << 8, occupied[z], TICKS_SLOT);
         }
+        uint256 total = (at - EXTSLOAD_HEAD) / 32;
         // slither-disable-next-line assembly: one static call to the market's own auction, answered in place
         assembly ("memory-safe") {
+            // The call asks for the words written: the array's length and the call's are cut to them.
+            mstore(add(data, 0x44), total)
+            mstore(data, at)
             if iszero(staticcall(gas(), auction, add(data, 0x20), mload(data), 0, 0)) {
                 returndatacopy(0, 0, returndatasize())
                 revert(0, returndatasize())
@@ -100,42 +106,59 @@ library AuctionState {
         }
     }
 
-    /// @dev Lays the words answered in `data`, in order, over the levels' ticks; returns each zone's bids in
-    /// all (the low 64 bits of its tick words).
+    /// @dev Lays the words answered in `data`, in order, over the levels' ticks, each word over the ticks it
+    /// holds (as `_writeSlots` asked for them): each level becomes tick | bidWh << 8 | askWh << 72, its
+    /// volumes read out of the word by TickVolumes. Returns each zone's bids in all.
     function _layWords(uint256[][] memory levels, bytes memory data) private pure returns (uint256[] memory bidsWh) {
         bidsWh = new uint256[](levels.length);
-        unchecked {
-            uint256 at = EXTSLOAD_HEAD;
-            for (uint256 z; z < levels.length; ++z) {
-                uint256[] memory zoneLevels = levels[z];
-                uint256 end = zoneLevels.length * 32;
-                uint256 bidWh = 0;
-                // slither-disable-next-line assembly: the words read, laid over each level's tick
-                assembly ("memory-safe") {
-                    for { let j := 0x20 } iszero(gt(j, end)) { j := add(j, 0x20) } {
-                        at := add(at, 0x20)
-                        let word := mload(add(data, at))
-                        bidWh := add(bidWh, and(word, 0xffffffffffffffff))
-                        let level := add(zoneLevels, j)
-                        mstore(level, or(mload(level), shl(8, word)))
-                    }
-                }
-                bidsWh[z] = bidWh;
-            }
+        uint256 at = EXTSLOAD_HEAD;
+        for (uint256 z; z < levels.length; ++z) {
+            (at, bidsWh[z]) = _layZone(levels[z], data, at);
         }
     }
 
-    /// @dev Writes a book's ticks `bits` into its `levels`, ascending, and their slots into the call `data`
-    /// after byte `at`; returns where the slots end.
+    /// @dev Lays one zone's words, which follow byte `at` of `data`, over its levels; returns where its words
+    /// end and its bids in all.
+    function _layZone(uint256[] memory zoneLevels, bytes memory data, uint256 at)
+        private
+        pure
+        returns (uint256, uint256 bidWh)
+    {
+        unchecked {
+            uint256 wordIndex = type(uint256).max;
+            TickVolumes word;
+            for (uint256 j; j < zoneLevels.length; ++j) {
+                uint256 tick = zoneLevels[j];
+                if (tick / TickVolumesLibrary.TICKS_PER_WORD != wordIndex) {
+                    wordIndex = tick / TickVolumesLibrary.TICKS_PER_WORD;
+                    at += 0x20;
+                    // slither-disable-next-line assembly: the answered word at its place in the call data
+                    assembly ("memory-safe") {
+                        word := mload(add(data, at))
+                    }
+                }
+                (uint256 tickBidWh, uint256 tickAskWh) = word.volumesWh(tick);
+                bidWh += tickBidWh;
+                zoneLevels[j] = tick | (tickBidWh << 8) | (tickAskWh << 72);
+            }
+        }
+        return (at, bidWh);
+    }
+
+    /// @dev Writes a book's ticks `bits` into its `levels`, ascending, and the slots of their words into the
+    /// call `data` after byte `at`, each word once; returns where the slots end.
     function _writeSlots(bytes memory data, uint256 at, uint256[] memory levels, uint256 key, uint256 bits, uint256 ticksSlot)
         private
         pure
         returns (uint256)
     {
+        uint256 ticksPerWord = TickVolumesLibrary.TICKS_PER_WORD;
         // slither-disable-next-line assembly: scratch-space hashing and writes within the arrays sized by the caller
         assembly ("memory-safe") {
             let level := levels
-            // The ticks in ascending order: empty runs of 16 are skipped whole.
+            let lastWord := not(0)
+            // The ticks in ascending order: empty runs of 16 are skipped whole. A word's slot is written once,
+            // at the first of its ticks.
             for { let tick := 0 } bits {} {
                 switch and(bits, 0xffff)
                 case 0 {
@@ -146,10 +169,14 @@ library AuctionState {
                     if and(bits, 1) {
                         level := add(level, 0x20)
                         mstore(level, tick)
-                        mstore(0x00, or(key, tick))
-                        mstore(0x20, ticksSlot)
-                        at := add(at, 0x20)
-                        mstore(add(data, at), keccak256(0x00, 0x40))
+                        let wordIndex := div(tick, ticksPerWord)
+                        if iszero(eq(wordIndex, lastWord)) {
+                            lastWord := wordIndex
+                            mstore(0x00, or(key, wordIndex))
+                            mstore(0x20, ticksSlot)
+                            at := add(at, 0x20)
+                            mstore(add(data, at), keccak256(0x00, 0x40))
+                        }
                     }
                     bits := shr(1, bits)
                     tick := add(tick, 1)
