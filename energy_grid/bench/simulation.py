@@ -22,9 +22,9 @@ from energy_grid.simulation.driver import SimulationConfig, run_simulation
 BENCH_HOUSEHOLDS = 100
 BUDGET_SECONDS = 180.0
 # The community at scale: a 1,000-household day (set-up, baseline upload, the day and the audit)
-# within 10 minutes on 2 cores.
+# within 5 minutes on 2 cores.
 SCALE_HOUSEHOLDS = 1_000
-BUDGET_SCALE_SECONDS = 600
+BUDGET_SCALE_SECONDS = 300
 # Gas per household-interval on the simulated day alone (every actor; no set-up, no baseline upload):
 # a gateway reading with its standing orders (~80,000 today, most of it the meter's fresh load-profile
 # slot, its record and the standing orders' slot, events and vault moves) and the interval's shared
