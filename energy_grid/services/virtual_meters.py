@@ -71,7 +71,7 @@ from energy_grid.services.gateway.messages import TOPIC_ROOT, MessageCode, readi
 from energy_grid.services.mqtt import BrokerSettings, MqttLink
 from energy_grid.services.runtime import ChainClock, ChainHead, MetricsServer, ServiceMetrics, stop_on_signals
 from energy_grid.signing.readings import DEADLINE_MARGIN_S, Reading, domain_separator, reading_digest, sign_reading_digest
-from energy_grid.simulation.demand_events import DemandEvent, DemandResponse
+from energy_grid.simulation.demand_events import DemandEvent, DemandResponse, feeders_by_region
 from energy_grid.simulation.driver import community_config, interval_figures, run_state
 from energy_grid.simulation.gateway import MeterGateway
 from energy_grid.simulation.ledger import IntervalFigures
@@ -140,10 +140,11 @@ class OnChainEvents:
         self.decoder = EventDecoder(state.dr, "EventStarted")
         # Each feeder with registered households is watched in its own region (every feeder in the
         # first's unless the community is zoned): an event cuts only the households of its region.
-        self.feeder_of_region = {state.feeder_region(feeder): feeder for feeder in demand_response.members_by_feeder}
-        self.region_topics = ["0x" + region.to_bytes(32, "big").hex() for region in sorted(self.feeder_of_region)]
+        self.feeders_of_region = feeders_by_region(demand_response.members_by_feeder, state.feeder_region)
+        self.region_topics = ["0x" + region.to_bytes(32, "big").hex() for region in sorted(self.feeders_of_region)]
         self.next_block = state.record.anchor_block
-        self.pending: list[tuple[int, int, int, int]] = []  # (event id, feeder, start s, end s) not yet begun when read
+        # (event id, its region's feeders, start s, end s) not yet begun when read
+        self.pending: list[tuple[int, frozenset[int], int, int]] = []
 
     def read_to(self, block: int) -> None:
         """Reads the events started up to `block`."""
@@ -157,8 +158,8 @@ class OnChainEvents:
         }
         for log_entry in self.state.sender.rpc("eth_getLogs", [query]):
             event = self.decoder.decode(log_entry)
-            feeder = self.feeder_of_region[int(event["regionId"])]
-            self.pending.append((int(event["eventId"]), feeder, int(event["startTime"]), int(event["endTime"])))
+            feeders = self.feeders_of_region[int(event["regionId"])]
+            self.pending.append((int(event["eventId"]), feeders, int(event["startTime"]), int(event["endTime"])))
         self.next_block = block + 1
 
     def factors(self, interval: int) -> dict[int, float]:
@@ -168,15 +169,15 @@ class OnChainEvents:
         begun = [e for e in self.pending if e[2] <= calendar.interval_start_s(interval)]
         for event in begun:
             self.pending.remove(event)
-            event_id, feeder, start_s, end_s = event
+            event_id, feeders, start_s, end_s = event
             if int(dr.getEvent(event_id).call().status) == EVENT_CANCELLED:
                 continue
             first, last = calendar.interval_of(start_s), calendar.interval_of(end_s) - 1
-            self.demand_response.events.append(DemandEvent(first - 1, first, last, {feeder: event_id}, frozenset({feeder})))
-            members = len(self.demand_response.members_by_feeder[feeder])
+            self.demand_response.events.append(DemandEvent(first - 1, first, last, dict.fromkeys(feeders, event_id), feeders))
+            members = sum(len(self.demand_response.members_by_feeder[feeder]) for feeder in feeders)
             log.info(
-                "demand-response event %d covers intervals %d..%d: %d households of feeder %d cut consumption",
-                event_id, first, last, members, feeder,
+                "demand-response event %d covers intervals %d..%d: %d households of feeders %s cut consumption",
+                event_id, first, last, members, sorted(feeders),
             )  # fmt: skip
         return self.demand_response.consumption_factors(interval)
 

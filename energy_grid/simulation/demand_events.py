@@ -10,7 +10,7 @@ that starts one (the trigger), both set here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from energy_grid.chain.client import GridError
@@ -62,6 +62,15 @@ def consumption_factors(
         if any(event.covers(feeder, interval) for event in events)
         for member in members
     }
+
+
+def feeders_by_region(feeders: Iterable[int], region_of: Callable[[int], int]) -> dict[int, frozenset[int]]:
+    """The feeders in each grid region: one each when the market is zoned, all of them in the first
+    feeder's region otherwise. An event started in a region asks all of its feeders' households to cut."""
+    grouped: dict[int, set[int]] = {}
+    for feeder in feeders:
+        grouped.setdefault(region_of(feeder), set()).add(feeder)
+    return {region: frozenset(members) for region, members in grouped.items()}
 
 
 def forecast_loading_per_mille(baseline: Sequence[IntervalResult]) -> list[int]:
