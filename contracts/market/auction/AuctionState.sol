@@ -129,9 +129,8 @@ library AuctionState {
             TickVolumes word;
             for (uint256 j; j < zoneLevels.length; ++j) {
                 uint256 tick = zoneLevels[j];
-                uint256 tickWordIndex = tick / TickVolumesLibrary.TICKS_PER_WORD;
-                if (tickWordIndex != wordIndex) {
-                    wordIndex = tickWordIndex;
+                if (tick / TickVolumesLibrary.TICKS_PER_WORD != wordIndex) {
+                    wordIndex = tick / TickVolumesLibrary.TICKS_PER_WORD;
                     at += 0x20;
                     // slither-disable-next-line assembly: the answered word at its place in the call data
                     assembly ("memory-safe") {
