@@ -1,7 +1,9 @@
 """A live community of several feeders: each feeder is a region and market zone of its own, its
 transformer rating declared at set-up by its own operator, and the live load reporter reports every
 feeder's load of each interval signed by that operator, which the live audit checks feeder by feeder
-against the meters' net import."""
+against the meters' net import. The live oracle reporter reports every feeder region's grid state as
+its own meters metered it, and the live demand-response planner plans every feeder region's day from
+its own members, each signed by the region's operator."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from energy_grid.domain.units import transformer_load_kw
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import LiveCommunity, LiveSetUpError, feeder_operators, live_config, set_up_community
 from energy_grid.live.series import read_series
+from energy_grid.services.reporters import dr_planner, oracle_reporter
 from energy_grid.services.reporters.load_reporter import LoadReporter
 from energy_grid.services.reporters.service import run_service
 from energy_grid.simulation.ledger import SimulationImbalance
@@ -24,6 +27,8 @@ from support.simulation_helpers import client_of, deploy_to_state_file, node_fro
 HOUSEHOLDS = 4
 PER_FEEDER = 2  # two feeders
 RELAYER = 5  # a dev account without a role
+ORACLE_REPORTER = 2  # the oracles' reporter of the local deployment
+WATTS_PER_WH_A_QUARTER_HOUR = 4  # a Wh in 900 s is 4 W on average
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +119,45 @@ def test_the_audit_names_a_feeder_whose_load_was_not_reported(feeders, mqtt_brok
 def test_the_live_set_up_refuses_a_feeder_without_households():
     with pytest.raises(LiveSetUpError, match="a feeder serves at least one household"):
         live_config(4, LIVE_SEED, households_per_feeder=0)
+
+
+def test_the_live_oracle_reporter_reports_every_feeder_region_s_grid_state_from_its_own_meters(feeders, mqtt_broker):
+    client, community, _ = feeders
+    state = community.run_state(client)
+    regions = list(feeder_operators(state))
+    first_interval_on_chain(feeders, mqtt_broker)
+    reporter = anvil_account(ORACLE_REPORTER)
+    since = client.w3.eth.block_number + 1
+
+    run_service(oracle_reporter.every_region(client, reporter, regions), once=True)
+
+    grid = client["GridOracle"].events.GridDataReported.get_logs(from_block=since)
+    weather = client["WeatherOracle"].events.WeatherReported.get_logs(from_block=since)
+    assert sorted(int(log.args.regionId) for log in grid) == sorted(regions)
+    assert sorted(int(log.args.regionId) for log in weather) == sorted(regions)
+    assert {log.args.reporter for log in grid + weather} == {reporter.address}
+    figures = read_series(community.series_file)[0]
+    for feeder, region in enumerate(regions):
+        # Each region's grid state is its own feeder's meters': their import less their export, in
+        # mean W over the quarter hour, is the feeder's net import.
+        reported = next(log.args for log in grid if int(log.args.regionId) == region)
+        assert int(reported.demandW) - int(reported.supplyW) == figures.feeder_net_import_wh[feeder] * WATTS_PER_WH_A_QUARTER_HOUR
+
+
+def test_the_live_planner_plans_every_feeder_region_from_its_own_members(feeders):
+    client, community, _ = feeders
+    state = community.run_state(client)
+    operators = feeder_operators(state)
+
+    planners = dr_planner.every_region(client, operators)
+    run_service(planners, once=True)
+
+    assert [planner.region_id for planner in planners.regions] == list(operators)
+    assert [planner.account.address for planner in planners.regions] == [account.address for account in operators.values()]
+    members = {}
+    for planner in planners.regions:
+        assert len(planner.plans) == 1  # the day the chain stands at, planned
+        for meter in planner.members.values():
+            assert int(client["SmartMeter"].functions.getMeter(meter).call().regionId) == planner.region_id
+        members.update(planner.members)
+    assert len(members) == len(community.members())

@@ -21,7 +21,7 @@ from web3 import Web3
 
 from energy_grid.chain.anvil import DEFAULT_CHAIN_ID, LOCAL_HOST, PortInUseError
 from energy_grid.chain.errors import GridError
-from energy_grid.cli.live_setup import audit, forecaster, load_reporter, setup
+from energy_grid.cli.live_setup import audit, dr_planner, forecaster, load_reporter, oracle_reporter, setup
 from energy_grid.cli.live_status import status
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.live.chain import (
@@ -215,6 +215,8 @@ def _not_ready_because(ready_marker: Path, w3: Web3, rpc_url: str) -> str | None
 live.add_command(status)
 live.add_command(setup)
 live.add_command(load_reporter)
+live.add_command(oracle_reporter)
+live.add_command(dr_planner)
 live.add_command(forecaster)
 live.add_command(audit)
 

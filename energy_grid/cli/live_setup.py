@@ -1,9 +1,15 @@
-"""`live setup`, `live load-reporter` and `live audit`: the live community on a local chain
-(energy_grid.live).
+"""`live setup`, the live community's reporting services and `live audit`: the live community on a
+local chain (energy_grid.live).
 
     energy-grid live setup --households 30 --seed 0     # on a freshly deployed anvil, before pacing it
     energy-grid live load-reporter                      # every feeder's load, each by its operator
+    energy-grid live oracle-reporter                    # every feeder's weather and grid state
+    energy-grid live dr-planner                         # every feeder's demand-response events
     energy-grid live audit                              # once the community has come to rest
+
+A feeder is a grid region of its own when the community has more than one; each of these services
+serves every feeder's region in one process (RegionalServices), one region's trouble leaving the
+others' work done.
 
 The run file (default deployments/<chainId>.live.json) records the community for the virtual meters
 (`energy-grid meters emulate`) and the audit; the virtual meters' series lies beside it.
@@ -14,11 +20,12 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from energy_grid.cli.output import Column, emit, record_table, rows_table
-from energy_grid.cli.reporter_commands import READING_DELAY, RETRAIN_DAYS, community_holidays, weather_source
+from energy_grid.cli.reporter_commands import READING_DELAY, RETRAIN_DAYS, community_holidays, dr_options, weather_source
 from energy_grid.cli.session import CliError, Session, pass_session
 from energy_grid.live.audit import audit_community
 from energy_grid.live.community import feeder_operators, live_run_file_for, load_community, set_up_community
@@ -26,6 +33,7 @@ from energy_grid.simulation.grid import DEFAULT_HOUSEHOLDS_PER_FEEDER
 from energy_grid.simulation.report import summary_rows
 
 RUN_FILE_HELP = "The live community's run file; default deployments/<chainId>.live.json beside the manifest."
+RUN_FILE = click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
 
 
 def _run_file(session: Session, run_file: Path | None) -> Path:
@@ -38,7 +46,7 @@ def _run_file(session: Session, run_file: Path | None) -> Path:
 @click.option("--days", type=click.IntRange(min=1), default=1, show_default=True, help="Simulated days the community lives.")
 @click.option("--households-per-feeder", type=click.IntRange(min=1), default=DEFAULT_HOUSEHOLDS_PER_FEEDER, show_default=True,
               help="Households behind each transformer: a larger community is more feeders, each a region and market zone.")
-@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
+@RUN_FILE
 @pass_session
 def setup(session: Session, households: int, seed: int, days: int, households_per_feeder: int, run_file: Path | None) -> None:
     """Set up the simulation's community on a freshly deployed local anvil: accounts, money, one
@@ -67,27 +75,41 @@ def setup(session: Session, households: int, seed: int, days: int, households_pe
     emit(session.json_output, info, record_table(info, title=title))
 
 
-@click.command("load-reporter")
-@READING_DELAY
-@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
-@click.option(
-    "--poll-interval",
-    "poll_interval_s",
-    type=click.FloatRange(min=0.05),
-    default=1.0,
-    show_default=True,
+POLL_INTERVAL = click.option(
+    "--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
     help="Wall seconds between looks at the chain.",
 )
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(0, 65_535),
-    default=0,
-    show_default=True,
+METRICS_PORT = click.option(
+    "--metrics-port", type=click.IntRange(0, 65_535), default=0, show_default=True,
     help="Serve /metrics and /health on this port (0: a free one, logged).",
 )
-@click.option(
+FROM_BLOCK = click.option(
     "--from-block", type=click.IntRange(min=0), default=0, show_default=True, help="First block to read the meters' registrations from."
 )
+
+
+def _serve(service: Any, poll_interval_s: float, metrics_port: int) -> None:
+    from energy_grid.services.reporters.service import run_service  # noqa: PLC0415
+    from energy_grid.services.runtime import ServiceError  # noqa: PLC0415
+
+    try:
+        run_service(service, poll_interval_s=poll_interval_s, metrics_port=metrics_port)
+    except ServiceError as err:
+        raise CliError(str(err)) from None
+
+
+def _operators(session: Session, run_file: Path | None) -> dict[int, Any]:
+    """Each feeder's region and the account of its operator, as the set-up registered them."""
+    community = load_community(session.client, _run_file(session, run_file))
+    return feeder_operators(community.run_state(session.client))
+
+
+@click.command("load-reporter")
+@READING_DELAY
+@RUN_FILE
+@POLL_INTERVAL
+@METRICS_PORT
+@FROM_BLOCK
 @pass_session
 def load_reporter(
     session: Session, reading_delay_s: int, run_file: Path | None, poll_interval_s: float, metrics_port: int, from_block: int
@@ -95,28 +117,59 @@ def load_reporter(
     """Report the live community's transformer load each interval: every feeder's region, signed by
     the feeder's operator as the set-up registered it (keys derived from the seed: local only)."""
     from energy_grid.services.reporters.load_reporter import LoadReporter  # noqa: PLC0415
-    from energy_grid.services.reporters.service import run_service  # noqa: PLC0415
-    from energy_grid.services.runtime import ServiceError, configure_logging  # noqa: PLC0415
+    from energy_grid.services.runtime import configure_logging  # noqa: PLC0415
 
     configure_logging()
-    community = load_community(session.client, _run_file(session, run_file))
-    operators = feeder_operators(community.run_state(session.client))
-    reporter = LoadReporter(session.client, operators, reading_delay_s=reading_delay_s, from_block=from_block)
-    try:
-        run_service(reporter, poll_interval_s=poll_interval_s, metrics_port=metrics_port)
-    except ServiceError as err:
-        raise CliError(str(err)) from None
+    operators = _operators(session, run_file)
+    _serve(LoadReporter(session.client, operators, reading_delay_s=reading_delay_s, from_block=from_block), poll_interval_s, metrics_port)
+
+
+@click.command("oracle-reporter")
+@READING_DELAY
+@RUN_FILE
+@POLL_INTERVAL
+@METRICS_PORT
+@FROM_BLOCK
+@pass_session
+def oracle_reporter(
+    session: Session, reading_delay_s: int, run_file: Path | None, poll_interval_s: float, metrics_port: int, from_block: int
+) -> None:
+    """Report every feeder region's weather (the simulation's) and grid state (as its meters metered it)
+    each interval, signed by the session's account, which must be a reporter of both oracles."""
+    from energy_grid.services.reporters.oracle_reporter import every_region  # noqa: PLC0415
+    from energy_grid.services.runtime import configure_logging  # noqa: PLC0415
+
+    configure_logging()
+    regions = _operators(session, run_file)
+    reporters = every_region(session.client, session.signer, regions, reading_delay_s=reading_delay_s, from_block=from_block)
+    _serve(reporters, poll_interval_s, metrics_port)
+
+
+@click.command("dr-planner")
+@dr_options
+@RUN_FILE
+@POLL_INTERVAL
+@METRICS_PORT
+@FROM_BLOCK
+@pass_session
+def dr_planner(
+    session: Session, run_file: Path | None, poll_interval_s: float, metrics_port: int, from_block: int, **event: Any
+) -> None:
+    """Plan, start, verify and pay every feeder region's demand-response events, each signed by the
+    feeder's operator as the set-up registered it (keys derived from the seed: local only)."""
+    from energy_grid.services.reporters.dr_planner import every_region  # noqa: PLC0415
+    from energy_grid.services.runtime import configure_logging  # noqa: PLC0415
+
+    configure_logging()
+    _serve(every_region(session.client, _operators(session, run_file), from_block=from_block, **event), poll_interval_s, metrics_port)
 
 
 @click.command("forecaster")
-@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
+@RUN_FILE
 @RETRAIN_DAYS
-@click.option("--poll-interval", "poll_interval_s", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="Wall seconds between looks at the chain.")
-@click.option("--metrics-port", type=click.IntRange(0, 65_535), default=0, show_default=True,
-              help="Serve /metrics and /health on this port (0: a free one, logged).")
-@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
-              help="First block to read the meters' registrations from.")
+@POLL_INTERVAL
+@METRICS_PORT
+@FROM_BLOCK
 @pass_session
 def forecaster(
     session: Session, run_file: Path | None, retrain_days: int, poll_interval_s: float, metrics_port: int, from_block: int
@@ -126,29 +179,24 @@ def forecaster(
     the market is zoned, and score it once metered; the weather forecast is the simulation's weather with
     day-ahead errors (keys derived from the seed: local only)."""
     from energy_grid.services.reporters.forecaster import Forecaster  # noqa: PLC0415
-    from energy_grid.services.reporters.service import run_service  # noqa: PLC0415
-    from energy_grid.services.runtime import ServiceError, configure_logging  # noqa: PLC0415
+    from energy_grid.services.runtime import configure_logging  # noqa: PLC0415
 
     configure_logging()
     community = load_community(session.client, _run_file(session, run_file))
-    state = community.run_state(session.client)
     year = datetime.fromtimestamp(community.day_start_s, UTC).year
     service = Forecaster(
         session.client,
-        feeder_operators(state),
+        feeder_operators(community.run_state(session.client)),
         weather=weather_source("model"),
         holidays=community_holidays(range(year - 1, year + 3)),
         retrain_days=retrain_days,
         from_block=from_block,
     )
-    try:
-        run_service(service, poll_interval_s=poll_interval_s, metrics_port=metrics_port)
-    except ServiceError as err:
-        raise CliError(str(err)) from None
+    _serve(service, poll_interval_s, metrics_port)
 
 
 @click.command("audit")
-@click.option("--run-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=RUN_FILE_HELP)
+@RUN_FILE
 @pass_session
 def audit(session: Session, run_file: Path | None) -> None:
     """Read the live community's intervals back from the chain and check that energy and money

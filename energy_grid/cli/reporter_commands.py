@@ -132,33 +132,39 @@ def load_reporter(
     _run(reporter, once, poll_interval_s, metrics_port)
 
 
+def dr_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What an event asks for and how much a round sends: the options of every demand-response planner."""
+    options = [
+        click.option("--trigger-per-mille", type=click.IntRange(min=1), default=None,
+                     help="Forecast transformer loading that calls an event; default GridOperations' HIGH threshold."),
+        click.option("--duration", "duration_s", type=click.IntRange(1, 86_400), default=7_200, show_default=True,
+                     help="An event's length, seconds (rounded up to whole intervals)."),
+        click.option("--reward-per-kw", type=click.IntRange(min=1), default=500_000, show_default=True,
+                     help="Reward per kW of verified reduction, PaymentToken base units."),
+        click.option("--target-kw-per-member", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="An event's target per consumer registered in the region (it sets the budget)."),
+        click.option("--max-batch", type=click.IntRange(1, 200), default=20, show_default=True,
+                     help="Most verifications and most reward distributions a round."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("dr-planner")
 @RATING
-@click.option("--trigger-per-mille", type=click.IntRange(min=1), default=None,
-              help="Forecast transformer loading that calls an event; default GridOperations' HIGH threshold.")
-@click.option("--duration", "duration_s", type=click.IntRange(1, 86_400), default=7_200, show_default=True,
-              help="An event's length, seconds (rounded up to whole intervals).")
-@click.option("--reward-per-kw", type=click.IntRange(min=1), default=500_000, show_default=True,
-              help="Reward per kW of verified reduction, PaymentToken base units.")
-@click.option("--target-kw-per-member", type=click.IntRange(min=1), default=1, show_default=True,
-              help="An event's target per consumer registered in the region (it sets the budget).")
-@click.option("--max-batch", type=click.IntRange(1, 200), default=20, show_default=True,
-              help="Most verifications and most reward distributions a round.")
+@dr_options
 @service_options
 @pass_session
 def dr_planner(
     session: Session,
     rating_kva: int | None,
-    trigger_per_mille: int | None,
-    duration_s: int,
-    reward_per_kw: int,
-    target_kw_per_member: int,
-    max_batch: int,
     region_id: int,
     once: bool,
     poll_interval_s: float,
     metrics_port: int,
     from_block: int,
+    **event: Any,
 ) -> None:
     """Plan each day's demand-response event from the meters' history, start it at its interval boundary,
     then verify the participants' reductions and pay their rewards (the signer must be the region's
@@ -167,16 +173,7 @@ def dr_planner(
 
     configure_logging()
     planner = DemandResponsePlanner(
-        session.client,
-        session.signer,
-        region_id=region_id,
-        rating_kva=rating_kva,
-        trigger_per_mille=trigger_per_mille,
-        duration_s=duration_s,
-        reward_per_kw=reward_per_kw,
-        target_kw_per_member=target_kw_per_member,
-        max_batch=max_batch,
-        from_block=from_block,
+        session.client, session.signer, region_id=region_id, rating_kva=rating_kva, from_block=from_block, **event
     )
     _run(planner, once, poll_interval_s, metrics_port)
 

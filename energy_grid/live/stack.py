@@ -103,7 +103,8 @@ LOAD_READING_DELAY_S = 450
 
 # The community's services, in the order they start. The keys are anvil's dev accounts, local only:
 # the operator is dev 0 (every role), the gateway dev 1, the oracle reporter dev 2, the keeper dev 3;
-# the load reporter signs as each feeder's operator (the first feeder's is dev 0).
+# the load reporter, the forecaster and the demand-response planner sign as each feeder's operator
+# (the first feeder's is dev 0).
 SERVICES: tuple[Service, ...] = (
     Service(
         "gateway", ("gateway", "--store", "{gateway_store}", "--confirmations", "{confirmations}"), dev_account=1, broker_user=GATEWAY_USER
@@ -113,7 +114,8 @@ SERVICES: tuple[Service, ...] = (
     # It reads its events from the first block after the set-up (a thousand meters' backdated history
     # is half a million readings that leave it nothing to do).
     Service("keeper", ("keeper", "--standing-grace", "1800", "--from-block", AFTER_SET_UP_BLOCK), dev_account=3),
-    Service("oracle-reporter", ("oracle-reporter", "--source", "model"), dev_account=2),
+    # Every feeder region's weather and grid state, signed by the oracles' reporter.
+    Service("oracle-reporter", ("live", "oracle-reporter"), dev_account=2),
     # Every feeder's transformer load, each signed by the feeder's operator. A thousand meters'
     # readings of an interval take several blocks to land: a load report waits up to 7.5 minutes of
     # chain time for them, and goes out well before the next interval ends (at 60×, each block a
@@ -122,7 +124,8 @@ SERVICES: tuple[Service, ...] = (
     # Each feeder's next day, forecast at 12:00 and committed by the feeder's operator before the
     # market's gate; the demand-response planner plans from the committed P90.
     Service("forecaster", ("live", "forecaster")),
-    Service("dr-planner", ("dr-planner",), dev_account=0),
+    # Every feeder region's demand-response events, each run by the feeder's operator.
+    Service("dr-planner", ("live", "dr-planner")),
     Service("meters", ("meters", "emulate", "--deadline-margin", "{deadline_margin}"), broker_user=FLEET_USER),
     # The operator token goes to a private file: web.log is the program's output, readable by others.
     Service(

@@ -49,7 +49,7 @@ from energy_grid.domain.demand_response import BASELINE_DAYS, ForecastSource, ce
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, INTERVALS_PER_DAY, interval_of
 from energy_grid.services.reporters.region import RegionMeters, transformer_rating_kva
 from energy_grid.services.reporters.schedule import LOG_CHUNK_BLOCKS, interval_label, interval_start_s
-from energy_grid.services.reporters.service import ReportingService
+from energy_grid.services.reporters.service import RegionalServices, ReportingService
 from energy_grid.services.runtime import ChainHead
 
 KINDS = ("approval", "event", "verification", "distribution")
@@ -104,8 +104,9 @@ class DemandResponsePlanner(ReportingService):
         target_kw_per_member: int = DEFAULT_TARGET_KW_PER_MEMBER,
         max_batch: int = DEFAULT_MAX_BATCH,
         from_block: int = 0,
+        shared: ReportingService | None = None,
     ) -> None:
-        super().__init__("dr_planner", client, account, KINDS)
+        super().__init__("dr_planner", client, account, KINDS, shared)
         self.region_id = region_id
         self.rating_kva = rating_kva
         self.duration_s = duration_s
@@ -310,4 +311,14 @@ class DemandResponsePlanner(ReportingService):
             return None
 
 
-__all__ = ["DayPlan", "DemandResponsePlanner", "PlannedEvent"]
+def every_region(client: GridClient, operators: dict[int, LocalAccount], *, from_block: int = 0, **options: Any) -> RegionalServices:
+    """One planner per region, each signed by the region's operator in `operators`, run as one
+    service. `options`: DemandResponsePlanner's."""
+    planners: list[ReportingService] = []
+    for region, account in operators.items():
+        shared = planners[0] if planners else None
+        planners.append(DemandResponsePlanner(client, account, region_id=region, from_block=from_block, shared=shared, **options))
+    return RegionalServices(planners)
+
+
+__all__ = ["DayPlan", "DemandResponsePlanner", "PlannedEvent", "every_region"]

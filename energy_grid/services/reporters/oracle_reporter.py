@@ -27,6 +27,7 @@ and goes by the report events the chain still holds, so a report the chain lost 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -49,7 +50,7 @@ from energy_grid.services.reporters.schedule import (
     missed_intervals,
     report_due_s,
 )
-from energy_grid.services.reporters.service import ReportingService
+from energy_grid.services.reporters.service import RegionalServices, ReportingService
 from energy_grid.services.reporters.weather_model import weather_at
 from energy_grid.services.runtime import ChainHead
 
@@ -132,8 +133,10 @@ class FileSource:
 class OracleReporter(ReportingService):
     """Reports one region's weather and grid state from `source`, signed by a reporter of both oracles."""
 
-    def __init__(self, client: GridClient, account: LocalAccount, source: Source, *, region_id: int) -> None:
-        super().__init__("oracle_reporter", client, account, KINDS)
+    def __init__(
+        self, client: GridClient, account: LocalAccount, source: Source, *, region_id: int, shared: ReportingService | None = None
+    ) -> None:
+        super().__init__("oracle_reporter", client, account, KINDS, shared)
         self.source = source
         self.region_id = region_id
         blocks = BlockSearch(client.w3)
@@ -227,4 +230,21 @@ class OracleReporter(ReportingService):
             self.skip("missed", f"{missed} {kind} report(s) due while the reporter was down: {why}", missed)
 
 
-__all__ = ["FileSource", "ModelSource", "OracleReporter", "Source"]
+def every_region(
+    client: GridClient,
+    account: LocalAccount,
+    regions: Iterable[int],
+    *,
+    reading_delay_s: int = DEFAULT_READING_DELAY_S,
+    from_block: int = 0,
+) -> RegionalServices:
+    """One reporter per region, each reporting the model's weather and the grid state its region's
+    meters metered, all signed by `account` (a reporter of both oracles), run as one service."""
+    reporters: list[ReportingService] = []
+    for region in regions:
+        source = ModelSource(RegionMeters(client, region, from_block=from_block), reading_delay_s)
+        reporters.append(OracleReporter(client, account, source, region_id=region, shared=reporters[0] if reporters else None))
+    return RegionalServices(reporters)
+
+
+__all__ = ["FileSource", "ModelSource", "OracleReporter", "Source", "every_region"]

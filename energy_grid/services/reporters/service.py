@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from prometheus_client import Counter
 from web3.types import TxReceipt
 
 from energy_grid.chain.client import GridClient, GridError
@@ -56,12 +57,22 @@ class NotAllowedError(ServiceConfigError):
 
 
 class ReportingService:
-    """A service's account, metrics and log, and its checked sending."""
+    """A service's account, metrics and log, and its checked sending. A service given `shared` (one
+    region's service among several in one process, RegionalServices) counts into that one's metrics."""
 
-    def __init__(self, name: str, client: GridClient, account: LocalAccount, report_kinds: tuple[str, ...]) -> None:
+    metrics: ServiceMetrics
+    reports: Counter
+    skipped: Counter
+
+    def __init__(
+        self, name: str, client: GridClient, account: LocalAccount, report_kinds: tuple[str, ...], shared: ReportingService | None = None
+    ) -> None:
         self.client = client
         self.account = account
         self.log = logging.getLogger(f"energy_grid.{name}")
+        if shared is not None:
+            self.metrics, self.reports, self.skipped = shared.metrics, shared.reports, shared.skipped
+            return
         self.metrics = ServiceMetrics(name)
         self.reports = self.metrics.counter("reports", "Reports sent, by kind.", ["kind"])
         self.skipped = self.metrics.counter("skipped", "Intervals or rows not reported, by reason.", ["reason"])
@@ -107,6 +118,36 @@ class ReportingService:
             "seconds_since_round": round(since_s, 1),
             "last_error": self.metrics.last_error,
         }
+
+
+class RegionalServices(ReportingService):
+    """One service per grid region in one process: each region's round runs every round, whatever
+    another region's did. The regions count into the first one's metrics. A region whose round fails
+    for a passing reason leaves the others' work done, and the round is reported failed (and tried
+    again) after every region had its turn; a region whose account lacks a role stops the service."""
+
+    def __init__(self, regions: list[ReportingService]) -> None:
+        if not regions:
+            raise ServiceConfigError("no region to serve")
+        first = regions[0]
+        self.client, self.account, self.log = first.client, first.account, first.log
+        self.metrics, self.reports, self.skipped = first.metrics, first.reports, first.skipped
+        self.regions = regions
+
+    def run_round(self, head: ChainHead) -> None:
+        failed: Exception | None = None
+        for region in self.regions:
+            try:
+                region.run_round(head)
+            except ServiceConfigError:
+                raise
+            except Exception as err:
+                failed = failed or err
+        if failed is not None:
+            raise failed
+
+    def documents(self) -> dict[str, Callable[[], Any]]:
+        return {path: document for region in self.regions for path, document in region.documents().items()}
 
 
 def _reason(error: GridError | None) -> str:
@@ -160,6 +201,7 @@ def run_service(
 __all__ = [
     "NOT_ALLOWED",
     "NotAllowedError",
+    "RegionalServices",
     "ReportingService",
     "ServiceConfigError",
     "run_service",
