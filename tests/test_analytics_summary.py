@@ -25,7 +25,7 @@ from energy_grid.chain.client import GridClient, anvil_account
 from energy_grid.chain.manifest import read_manifest
 from energy_grid.cli.report_html import NO_FORECAST
 from energy_grid.domain.enums import LoadStatus, ZoneRole
-from energy_grid.domain.units import INTERVAL_SECONDS, format_kwh, format_money, interval_power_w
+from energy_grid.domain.units import INTERVAL_SECONDS, format_cents, format_kwh, interval_power_w
 from energy_grid.forecast.metrics import coverage, exceeded, skill
 from energy_grid.index import EventIndex, analytics
 from energy_grid.index import models as m
@@ -347,7 +347,7 @@ def test_report_writes_one_html_file_with_the_figures(written, api_manifest, net
     done = run("report", "--database-url", written.url, "--owner", ALICE, "--period", "day", "--date", DAY.isoformat(),
                "--tariff", "0.3", "--out", str(out), json_output=False)  # fmt: skip
     want = expected(ALICE)
-    saved = format_money(want.saved(3 * 10**decimals // 10), decimals, symbol)  # --tariff 0.3
+    saved = format_cents(want.saved(3 * 10**decimals // 10), decimals, symbol)  # --tariff 0.3
     assert done.stdout.strip() == f"Wrote {out}: Household {ALICE}, {DAY.isoformat()}, saved {saved} against the tariff."
     page = out.read_text()
     assert page.startswith("<!doctype html>") and "<svg" in page and "<style>" in page

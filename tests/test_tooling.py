@@ -19,7 +19,7 @@ import pytest
 from energy_grid.bench.core import GasReport
 from energy_grid.chain.anvil import LOCAL_HOST, PortInUseError, port_is_free, start_anvil
 from energy_grid.chain.client import GridError
-from energy_grid.domain.units import day_of, format_kwh, format_money, interval_of, kwh
+from energy_grid.domain.units import day_of, format_cents, format_kwh, format_money, interval_of, kwh
 from energy_grid.tour.community import Prosumer, demo_community, household_power_w, pv_power_w
 
 
@@ -34,6 +34,17 @@ def test_formats_are_exact():
     assert kwh(1) == kwh(1000) / 1000
     assert format_kwh(29_458) == "29.458 kWh"
     assert format_money(3_880_500, 6, "MOCKUSD") == "3.880500 MOCKUSD"
+
+
+def test_money_to_the_cent_rounds_half_a_cent_up_and_never_shows_a_zero_it_is_not():
+    assert format_cents(20_000_065_000, 6, "MOCKUSD") == "20,000.07 MOCKUSD"  # half a cent up
+    assert format_cents(20_000_064_999, 6, "MOCKUSD") == "20,000.06 MOCKUSD"
+    assert format_cents(-1_235_000, 6, "MOCKUSD") == "-1.24 MOCKUSD"  # a loss rounds the same way
+    assert format_cents(4_999, 6, "MOCKUSD") == "< 0.01 MOCKUSD"  # not 0, though under half a cent
+    assert format_cents(-4_999, 6, "MOCKUSD") == "< 0.01 MOCKUSD"
+    assert format_cents(0, 6, "MOCKUSD") == "0.00 MOCKUSD"
+    assert format_cents(5_000, 6, "MOCKUSD") == "0.01 MOCKUSD"
+    assert format_cents(1_234, 2, "EUR") == format_money(1_234, 2, "EUR") == "12.34 EUR"  # cents already
 
 
 def test_pv_produces_only_in_daylight():

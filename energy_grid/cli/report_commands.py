@@ -23,7 +23,7 @@ from energy_grid.cli.params import ADDRESS, DECIMAL, to_base_units
 from energy_grid.cli.report_html import render
 from energy_grid.cli.serve_commands import DATABASE_URL_ENV, SQLITE_PREFIX, default_database_url
 from energy_grid.cli.session import CliError, Session, SetUpError, pass_session
-from energy_grid.domain.units import format_money
+from energy_grid.domain.units import format_cents
 from energy_grid.index import EventIndex, IndexChainMismatchError
 from energy_grid.index.analytics import PERIODS
 from energy_grid.index.forecasts import period_forecasts
@@ -99,7 +99,7 @@ def report(
         emit_json({"file": str(out), **summary_out(result, utc_offset_minutes, symbol, decimals).model_dump(by_alias=True)})
         return
     who = "The community" if owner is None else f"Household {owner}"
-    saved = format_money(result.savings.saved, decimals, symbol)
+    saved = format_cents(result.savings.saved, decimals, symbol)
     click.echo(f"Wrote {out}: {who}, {result.window.label()}, saved {saved} against the tariff.")
 
 

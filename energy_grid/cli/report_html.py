@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from energy_grid.domain.auction_words import price_text
-from energy_grid.domain.units import INTERVAL_SECONDS, W_PER_KW, format_kwh, format_money, interval_power_w, zone_label
+from energy_grid.domain.units import INTERVAL_SECONDS, W_PER_KW, format_cents, format_kwh, interval_power_w, zone_label
 from energy_grid.index.analytics import Summary, Window, notes, share_text
 from energy_grid.index.forecasts import PeriodForecast
 
@@ -156,7 +156,7 @@ def render(
     """The report as one HTML document."""
 
     def money(amount: int) -> str:
-        return format_money(amount, payment_decimals, payment_symbol)
+        return format_cents(amount, payment_decimals, payment_symbol)
 
     window, savings, supply, export = result.window, result.savings, result.supply, result.export
     who = "the community" if result.owner is None else f"household {result.owner}"

@@ -60,6 +60,24 @@ def format_money(amount_base_units: int, decimals: int, symbol: str = "") -> str
     return f"{text} {symbol}".strip()
 
 
+CENT_PLACES = 2
+
+
+def format_cents(amount_base_units: int, decimals: int, symbol: str = "") -> str:
+    """Money as a household reads a bill: to the cent, half a cent up ("20,000.07 MOCKUSD"). An amount
+    that is not 0 but under half a cent says so ("< 0.01 MOCKUSD") rather than showing a 0 it is not.
+    The web app's formatCents follows the same rule."""
+    if decimals <= CENT_PLACES:
+        return format_money(amount_base_units, decimals, symbol)
+    magnitude = abs(amount_base_units)
+    cent = 10 ** (decimals - CENT_PLACES)
+    cents = (magnitude + cent // 2) // cent
+    if cents == 0 and magnitude > 0:
+        return f"< 0.01 {symbol}".strip()
+    sign = "-" if amount_base_units < 0 and cents > 0 else ""
+    return sign + format_money(cents, CENT_PLACES, symbol)
+
+
 def interval_power_w(energy_wh: int) -> int:
     """An interval's energy as its mean power (W from Wh: × 3,600 / 900)."""
     return energy_wh * SECONDS_PER_HOUR // INTERVAL_SECONDS

@@ -46,8 +46,8 @@ from energy_grid.domain.units import (
     SECONDS_PER_HOUR,
     W_PER_KW,
     WH_PER_KWH,
+    format_cents,
     format_kwh,
-    format_money,
     format_share,
 )
 from energy_grid.index import models as m
@@ -538,7 +538,7 @@ def notes(result: Summary, payment_decimals: int, payment_symbol: str) -> list[s
     """What each figure rests on, in the user's units: one sentence each, the estimates said as such."""
 
     def money(amount: int) -> str:
-        return format_money(amount, payment_decimals, payment_symbol)
+        return format_cents(amount, payment_decimals, payment_symbol)
 
     terms, savings, export = result.terms, result.savings, result.export
     tariff = price_text(terms.tariff_per_kwh, payment_decimals, payment_symbol)

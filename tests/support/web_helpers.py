@@ -22,7 +22,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, expect, sync_playwright
 
-from energy_grid.domain.units import format_money
+from energy_grid.domain.units import format_cents, format_money
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "reports" / "browser"
@@ -85,14 +85,9 @@ PROVIDER_SCRIPT = """
 
 
 def shown_cents(amount: int, decimals: int, symbol: str) -> str:
-    """Money as the prosumer view shows it: to the cent, half a cent up; under half a cent but not 0, "< 0.01"."""
-    if decimals <= 2:
-        return format_money(amount, decimals, symbol)
-    cent = 10 ** (decimals - 2)
-    cents = (abs(amount) + cent // 2) // cent
-    if cents == 0 and amount:
-        return f"< 0.01 {symbol}"
-    return format_money(cents if amount >= 0 else -cents, 2, symbol)
+    """Money as the prosumer view shows it: the package's rule (to the cent, half a cent up; under half
+    a cent but not 0, "< 0.01"), which the web app's formatCents follows."""
+    return format_cents(amount, decimals, symbol)
 
 
 def shown_price(price_per_kwh: int, decimals: int, symbol: str) -> str:
