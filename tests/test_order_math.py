@@ -1,5 +1,6 @@
 """The OrderMath library through OrderMathHarness: each rounding direction against a Python
-reference, and the escrow bound on random splits of a BUY order (its fills' payments and refunds,
+reference (the cost of an order's Wh also against domain.orders.cost_ceil, which every reader off
+chain uses), and the escrow bound on random splits of a BUY order (its fills' payments and refunds,
 carried as the order stores them, never take more than it escrowed, and leave at most one unit)."""
 
 from __future__ import annotations
@@ -7,6 +8,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from energy_grid.domain.orders import cost_ceil
 
 MAX_WH = 2**48 - 1
 MAX_PRICE = 2**96 - 1
@@ -39,7 +42,7 @@ def test_ceil_milli_rounds_up(harness, milli, units):
     ],
 )
 def test_cost_is_rounded_up(harness, amount_wh, price, cost):
-    assert harness.costCeil(amount_wh, price) == cost
+    assert harness.costCeil(amount_wh, price) == cost == cost_ceil(amount_wh, price)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +70,7 @@ def test_refunds_and_carries_at_their_edges(harness):
 @given(carry=st.integers(0, 999), amount_wh=st.integers(0, MAX_WH), price=st.integers(0, MAX_PRICE), bps=st.integers(0, 10_000))
 def test_each_function_matches_the_reference(harness, carry, amount_wh, price, bps):
     milli = amount_wh * price
-    assert harness.costCeil(amount_wh, price) == ceil_div(milli, 1_000)
+    assert harness.costCeil(amount_wh, price) == ceil_div(milli, 1_000) == cost_ceil(amount_wh, price)
     assert harness.fillPayment(carry, amount_wh, price) == ceil_div(carry + milli, 1_000) - ceil_div(carry, 1_000)
     assert harness.nextCarry(carry, amount_wh, price) == (carry + milli) % 1_000
     assert harness.fillRefund(carry, amount_wh, price) == (carry + milli) // 1_000

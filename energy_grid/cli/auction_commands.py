@@ -20,6 +20,7 @@ from energy_grid.contracts.structs import AuctionOrderInfo
 from energy_grid.contracts.zones import NO_LIMIT
 from energy_grid.domain.auction_words import PriceGrid, escrow_shortfall_text, off_grid_text
 from energy_grid.domain.enums import LongSide
+from energy_grid.domain.orders import escrow_amount
 
 # The auction's bounds, as EnergyAuction holds them (MAX_ORDER_WH): checked here so that a slip is
 # named before anything is sent.
@@ -126,7 +127,7 @@ def _submit(
     _check_price(market, delivery, limit, decimals, symbol)
     if region is not None:
         _check_zone(session, region)
-    escrow = -(-amount * limit // 1_000) if is_bid else amount
+    escrow = escrow_amount(is_bid, amount, limit)
     _check_balance(session, is_bid, escrow)
     if approve and not client.vault.is_market_approved(signer.address, market.address):
         client.vault.approve_market(signer, market.address)

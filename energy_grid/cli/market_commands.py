@@ -14,7 +14,7 @@ from energy_grid.cli.records import record
 from energy_grid.cli.session import Session, SetUpError, pass_session
 from energy_grid.contracts.structs import OrderInfo
 from energy_grid.domain.enums import OrderStatus, OrderType
-from energy_grid.services.order_book import escrow_amount, is_live
+from energy_grid.domain.orders import escrow_amount, is_live
 from energy_grid.signing.drafts import escrow_needs
 
 SIDES = {"buy": BUY, "sell": SELL}
@@ -241,7 +241,7 @@ def _check_escrow(session: Session, order_type: int, amount_wh: int, price_per_k
     if needs.shortfall <= pullable:
         return
     text = session.amount_text(needs.token_name)
-    escrow = escrow_amount(OrderType(order_type), amount_wh, price_per_kwh)
+    escrow = escrow_amount(OrderType(order_type) == OrderType.BUY, amount_wh, price_per_kwh)
     side = OrderType(order_type).name.lower()
     raise SetUpError(
         f"The {side} order escrows {text(escrow)} but {account} holds {text(escrow - needs.shortfall)} in its vault "

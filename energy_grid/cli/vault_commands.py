@@ -12,7 +12,7 @@ from energy_grid.cli.output import emit, kwh_fmt, money_fmt, record_table
 from energy_grid.cli.params import ADDRESS, DECIMAL, energy_wh, to_base_units
 from energy_grid.cli.session import Session, SetUpError, pass_session
 from energy_grid.domain.enums import OrderStatus, OrderType
-from energy_grid.domain.units import WH_PER_KWH
+from energy_grid.domain.orders import standing_locked
 
 ENERGY, PAYMENT = "EnergyToken", "PaymentToken"
 BOOK_PAGE = 100  # book orders read per call of the trader index
@@ -189,12 +189,9 @@ def _locked_in_standing_orders(session: Session, account: str) -> dict[str, int]
     for meter in meters:
         if client.smart_meter.get_meter(meter).owner != account:
             continue
-        for period, settled, ask_wh, _, _, bid_wh, bid_tick, _ in market.getMeteredOrders(meter).call():
-            if period == 0 or settled:
-                continue
-            # An ask holds its Wh, a bid what it costs at its tick, rounded up as the auction locks it.
-            held["energy_wh"] += int(ask_wh)
-            held["payment"] += -(-int(bid_wh) * (min_price + int(bid_tick) * tick_size) // WH_PER_KWH)
+        energy_wh, payment = standing_locked(market.getMeteredOrders(meter).call(), min_price, tick_size)
+        held["energy_wh"] += energy_wh
+        held["payment"] += payment
     return held
 
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from energy_grid.domain.enums import LoadStatus, ZoneRole
+from energy_grid.domain.orders import is_live
 from energy_grid.domain.units import DAY_SECONDS, INTERVAL_SECONDS, WH_PER_KWH
 from energy_grid.index import models as m
 from energy_grid.index.types import Uint256
-from energy_grid.services.order_book import is_live
 
 SIDES = ("BUY", "SELL")
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from energy_grid.domain.enums import OrderType
-from energy_grid.domain.units import WH_PER_KWH, ZERO_ADDRESS
+from energy_grid.domain.orders import is_live
+from energy_grid.domain.units import ZERO_ADDRESS
 
 BUY, SELL = int(OrderType.BUY), int(OrderType.SELL)
 
@@ -54,11 +55,6 @@ def may_trade(buy: BookOrder, sell: BookOrder) -> bool:
         and buy.counterparty in (ZERO_ADDRESS, sell.trader)
         and sell.counterparty in (ZERO_ADDRESS, buy.trader)
     )
-
-
-def is_live(expiry_s: int, now_s: int) -> bool:
-    """An order trades while the block's time is before its expiry (EnergyTrading's rule)."""
-    return expiry_s > now_s
 
 
 def plan_matches(orders: Iterable[tuple[BookOrder, int]], now_s: int) -> list[PlannedMatch]:
@@ -207,7 +203,3 @@ _HANDLERS = {
     "MeteredOrdersSettled": "_metered_orders_settled",
 }
 
-def escrow_amount(order_type: int, amount_wh: int, price_per_kwh: int) -> int:
-    """What an order locks (EnergyTrading._escrowAmount): Wh of EnergyToken for a SELL, the cost
-    in PaymentToken rounded up for a BUY."""
-    return amount_wh if order_type == SELL else -(-amount_wh * price_per_kwh // WH_PER_KWH)

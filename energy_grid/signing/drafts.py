@@ -23,8 +23,8 @@ from energy_grid.chain.errors import ContractRevertError, GridError, NodeUnreach
 from energy_grid.contracts.base import CONNECTION_ERRORS
 from energy_grid.contracts.tokens import ERC20
 from energy_grid.domain.enums import OrderType
+from energy_grid.domain.orders import escrow_amount
 from energy_grid.domain.units import ZERO_ADDRESS
-from energy_grid.services.order_book import escrow_amount
 from energy_grid.signing.orders import SignedOrder, cancel_typed_data, order_typed_data, permit_typed_data
 from energy_grid.signing.vault import (
     StandingLimits,
@@ -92,7 +92,7 @@ def escrow_needs(client: GridClient, trader: str, side: OrderType, amount_wh: in
     selling = side == OrderType.SELL
     token = client.energy_token if selling else client.payment_token
     held = client.vault.balances(trader)
-    shortfall = escrow_amount(side, amount_wh, price_per_kwh) - (held.energy_wh if selling else held.payment)
+    shortfall = escrow_amount(not selling, amount_wh, price_per_kwh) - (held.energy_wh if selling else held.payment)
     return EscrowNeeds(
         market_approved=client.vault.is_market_approved(trader, client.trading.address),
         token_name="EnergyToken" if selling else "PaymentToken",

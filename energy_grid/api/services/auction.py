@@ -22,6 +22,7 @@ from energy_grid.api.write_models import split_signature
 from energy_grid.chain.client import GridClient
 from energy_grid.chain.errors import ContractRevertError
 from energy_grid.domain.auction_words import PriceGrid, escrow_shortfall_text, escrow_text, off_grid_text
+from energy_grid.domain.orders import escrow_amount
 from energy_grid.domain.units import format_kwh
 from energy_grid.signing import drafts
 from energy_grid.signing.auction import SignedAuctionOrder, auction_order_typed_data
@@ -30,11 +31,6 @@ from energy_grid.signing.orders import market_approval_typed_data
 # The refusals of a trial order that only a missing approval or a short balance causes: answered with
 # the approval to sign, or with InsufficientVaultBalance, which says what is short.
 ESCROW_ERRORS = frozenset({"MarketNotApproved", "ERC20InsufficientAllowance", "ERC20InsufficientBalance"})
-
-
-def escrow_of(is_bid: bool, amount_wh: int, limit_price_per_kwh: int) -> int:
-    """What the auction takes: ceil(amountWh * limit / 1000) PaymentToken for a bid, amountWh Wh for an ask."""
-    return -(-amount_wh * limit_price_per_kwh // 1_000) if is_bid else amount_wh
 
 
 def _period_of(client: GridClient, draft: AuctionOrderDraft, now: int) -> int:
@@ -120,7 +116,7 @@ def auction_order_typed_data_out(
         else:
             trial = (trial_calls.submit_bid if is_bid else trial_calls.submit_ask)(trader, period, draft.amountWh, draft.limitPricePerKWh)
         rejection = drafts.refusal(client, trader, trial)
-        escrow = escrow_of(is_bid, draft.amountWh, draft.limitPricePerKWh)
+        escrow = escrow_amount(is_bid, draft.amountWh, draft.limitPricePerKWh)
         if rejection is not None:
             if not (isinstance(rejection, ContractRevertError) and rejection.error_name in ESCROW_ERRORS):
                 raise rejection
@@ -160,7 +156,7 @@ async def relay_auction_order(
     auction = client.auction
     with answering():
         # Checked first: with the approval still to send, the order's trial stops at the approval.
-        escrow = escrow_of(order.is_bid, order.amount_wh, order.limit_price_per_kwh)
+        escrow = escrow_amount(order.is_bid, order.amount_wh, order.limit_price_per_kwh)
         _check_vault_balance(client, tokens, order.trader, order.is_bid, escrow)
         call = auction.calls.submit_order_by_sig(sponsor.relayer, order, signature)
         receipt = await send_with_market_approval(client, sponsor, order.trader, auction.address, body.marketApproval, call)
@@ -217,4 +213,4 @@ async def relay_auction_claim(client: GridClient, sponsor: Sponsor, order_id: in
     )
 
 
-__all__ = ["auction_order_typed_data_out", "escrow_of", "relay_auction_claim", "relay_auction_order", "relay_minimum_problem"]
+__all__ = ["auction_order_typed_data_out", "relay_auction_claim", "relay_auction_order", "relay_minimum_problem"]

@@ -35,7 +35,8 @@ from energy_grid.chain.sender import TransactionSender, prepare
 from energy_grid.contracts.base import decode_struct
 from energy_grid.contracts.structs import OrderInfo
 from energy_grid.domain.auction_words import PriceGrid, standing_off_grid_text
-from energy_grid.domain.units import WH_PER_KWH, format_kwh, format_money
+from energy_grid.domain.orders import standing_locked
+from energy_grid.domain.units import format_kwh, format_money
 from energy_grid.index import queries
 from energy_grid.index.queries import PageRequest
 from energy_grid.signing import drafts
@@ -138,12 +139,7 @@ def vault_balances(
     book_payment = sum(info.escrow for info in infos if info.order_type != SELL)
     # Placed and not yet settled: an ask holds its Wh, a bid what it costs at its tick (rounded up,
     # as the auction locks it).
-    standing_energy_wh = standing_payment = 0
-    for period, settled, ask_wh, _, _, bid_wh, bid_tick, _ in (slot for pair in slots for slot in pair):
-        if period == 0 or settled:
-            continue
-        standing_energy_wh += ask_wh
-        standing_payment += -(-bid_wh * (min_price + bid_tick * tick_size) // WH_PER_KWH)
+    standing_energy_wh, standing_payment = standing_locked((slot for pair in slots for slot in pair), min_price, tick_size)
     return schemas.VaultBalancesOut.model_validate(
         {
             "address": holder,
